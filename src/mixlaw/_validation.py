@@ -1,0 +1,120 @@
+"""Parameter validation (scikit-learn style), fitted checks and random-state handling."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidParameterError, NotFittedError
+
+
+class Interval:
+    """A numeric interval constraint: ``Interval(Real, 0, None, closed="neither")``."""
+
+    def __init__(self, kind: type, left: float | None, right: float | None, *, closed: str = "both") -> None:
+        self.kind, self.left, self.right, self.closed = kind, left, right, closed
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, self.kind):
+            return False
+        if self.kind is Integral and not isinstance(value, Integral):
+            return False
+        if self.left is not None:
+            if self.closed in ("left", "both") and value < self.left:
+                return False
+            if self.closed in ("right", "neither") and value <= self.left:
+                return False
+        if self.right is not None:
+            if self.closed in ("right", "both") and value > self.right:
+                return False
+            if self.closed in ("left", "neither") and value >= self.right:
+                return False
+        return True
+
+    def __str__(self) -> str:
+        kind = "an int" if self.kind is Integral else "a float"
+        lo = "-inf" if self.left is None else self.left
+        hi = "inf" if self.right is None else self.right
+        lb = "[" if self.closed in ("left", "both") and self.left is not None else "("
+        rb = "]" if self.closed in ("right", "both") and self.right is not None else ")"
+        return f"{kind} in the range {lb}{lo}, {hi}{rb}"
+
+
+class Options:
+    """A constraint that the value is one of a fixed set."""
+
+    def __init__(self, options: set[Any]) -> None:
+        self.options = options
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        try:
+            return value in self.options
+        except TypeError:
+            return False
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in sorted(self.options, key=str))
+
+
+def _satisfies(value: Any, constraint: Any) -> bool:
+    if constraint is None:
+        return value is None
+    if constraint == "random_state":
+        return value is None or isinstance(value, (Integral, np.random.Generator)) and not isinstance(value, bool)
+    if constraint == "array-like":
+        return value is not None and np.ndim(value) >= 1
+    if isinstance(constraint, type):
+        return isinstance(value, constraint) and not (constraint is not bool and isinstance(value, bool))
+    return bool(constraint.is_satisfied_by(value))
+
+
+def _describe(constraint: Any) -> str:
+    if constraint is None:
+        return "None"
+    if constraint == "random_state":
+        return "an int, a numpy Generator or None"
+    if isinstance(constraint, type):
+        return f"an instance of '{constraint.__name__}'"
+    return str(constraint)
+
+
+def validate_params(obj: Any) -> None:
+    """Check ``obj.get_params()`` against ``obj._parameter_constraints``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``"The 'x' parameter of Cls must be ... Got ... instead."``
+    """
+    constraints = getattr(obj, "_parameter_constraints", {})
+    for name, allowed in constraints.items():
+        value = getattr(obj, name)
+        if not any(_satisfies(value, c) for c in allowed):
+            desc = " or ".join(_describe(c) for c in allowed)
+            raise InvalidParameterError(
+                f"The '{name}' parameter of {type(obj).__name__} must be {desc}. Got {value!r} instead."
+            )
+
+
+def check_is_fitted(obj: Any, attribute: str = "params_") -> None:
+    """Raise :class:`NotFittedError` unless ``obj`` has the fitted ``attribute``."""
+    if not hasattr(obj, attribute):
+        raise NotFittedError(
+            f"This {type(obj).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments first."
+        )
+
+
+def check_random_state(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """Turn ``seed`` into a ``np.random.Generator`` (``None`` means 0: mixlaw is deterministic by default)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        seed = 0
+    if isinstance(seed, Integral) and not isinstance(seed, bool):
+        return np.random.default_rng(int(seed))
+    raise InvalidParameterError(f"random_state must be an int, a numpy Generator or None. Got {seed!r} instead.")
+
+
+__all__ = ["Interval", "Options", "Real", "Integral", "validate_params", "check_is_fitted", "check_random_state"]

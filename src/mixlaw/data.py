@@ -1,0 +1,411 @@
+"""The run table: proxy runs, their mixtures and their validation losses (DESIGN.md §2).
+
+One row per evaluation of one model (a run at one checkpoint). Columns:
+
+========================  ==============================================================
+``run``                   run identifier (string)
+``w:<domain>``            training proportion of each training domain (rows sum to 1)
+``loss:<eval>``           validation loss on each evaluation set (at least one)
+``params``                model size N, non-embedding parameters (optional)
+``step`` / ``tokens``     training step S / tokens seen D at that checkpoint (optional)
+========================  ==============================================================
+
+Every table is validated on the way in; an error names the file, the editor line (header = 1) and
+the column.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, DataWarning, InputError
+
+WEIGHT_PREFIX = "w:"
+LOSS_PREFIX = "loss:"
+META_COLUMNS = ("run", "params", "step", "tokens")
+#: Default tolerance on the row sum of the weights. RegMix's 3-decimal weights sum to 0.996-1.003.
+WEIGHT_TOL = 0.01
+
+# RegMix's paired format (github.com/sail-sg/regmix, data/): mixture file + loss file joined on `index`.
+_REGMIX_W = "train_the_pile_"
+_REGMIX_LOSS = ("metric/the_pile_", "_val_loss")
+
+
+class RunTable:
+    """A validated table of proxy runs.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns as in the module docstring.
+    path : str, optional
+        Where the table came from; used in error messages.
+    weight_tol : float, default=0.01
+        Rows whose weights sum to 1 within this tolerance are accepted (renormalised with one
+        :class:`DataWarning` that counts them when off by more than 1e-9); others raise.
+    lines : array-like of int, optional
+        Editor line of each row in the source file, for error messages (defaults to index + 2, the CSV
+        convention with a header on line 1).
+
+    Attributes
+    ----------
+    domains : list of str
+        Training domains, in column order.
+    evals : list of str
+        Evaluation sets, in column order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = RunTable(pd.DataFrame({"run": ["a", "b"], "w:web": [0.5, 1.0], "w:code": [0.5, 0.0],
+    ...                            "loss:web": [3.1, 3.0]}))
+    >>> t.domains, t.evals, t.weights.shape
+    (['web', 'code'], ['web'], (2, 2))
+    """
+
+    def __init__(self, frame: pd.DataFrame, *, path: str | os.PathLike[str] | None = None,
+                 weight_tol: float = WEIGHT_TOL, lines: Sequence[int] | None = None) -> None:
+        self.path = None if path is None else str(path)
+        self.weight_tol = float(weight_tol)
+        frame = frame.reset_index(drop=True).copy()
+        self._lines = np.asarray(lines if lines is not None else np.arange(len(frame)) + 2, dtype=np.int64)
+        self.frame = self._validate(frame)
+
+    # ------------------------------------------------------------------ validation
+    def _err(self, message: str, i: int | None = None, column: str | None = None) -> DataError:
+        row = None if i is None else int(self._lines[i])
+        return DataError(message, path=self.path, row=row, column=column)
+
+    def _validate(self, df: pd.DataFrame) -> pd.DataFrame:
+        cols = [str(c) for c in df.columns]
+        df.columns = cols
+        wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
+        lcols = [c for c in cols if c.startswith(LOSS_PREFIX)]
+        missing = []
+        if "run" not in cols:
+            missing.append("'run'")
+        if len(wcols) < 2:
+            missing.append("at least two 'w:<domain>' weight columns")
+        if not lcols:
+            missing.append("at least one 'loss:<eval>' column")
+        if missing:
+            raise self._err(f"missing {', '.join(missing)}; found columns {cols} "
+                            "(see DESIGN.md §2 for the run-table format)")
+        if len(df) == 0:
+            raise self._err("the table has no rows")
+        for c in cols:
+            if not c.strip() or c in (WEIGHT_PREFIX, LOSS_PREFIX):
+                raise self._err("empty column name", column=c)
+        dup = [c for c in set(cols) if cols.count(c) > 1]
+        if dup:
+            raise self._err(f"duplicate column(s) {sorted(dup)}")
+
+        df["run"] = df["run"].astype(str)
+        for c in ["run"]:
+            bad = df[c].isna() | (df[c].str.strip() == "") | (df[c] == "nan")
+            if bad.any():
+                raise self._err("empty run identifier", int(np.flatnonzero(bad.to_numpy())[0]), c)
+
+        numeric = wcols + lcols + [c for c in ("params", "step", "tokens") if c in cols]
+        for c in numeric:
+            values = pd.to_numeric(df[c], errors="coerce")
+            bad = values.isna() & ~df[c].isna()
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise self._err(f"value {df[c].iloc[i]!r} is not a number", i, c)
+            df[c] = values.astype(np.float64)
+
+        w = df[wcols].to_numpy(dtype=np.float64)
+        for j, c in enumerate(wcols):
+            col = w[:, j]
+            bad = ~np.isfinite(col)
+            if bad.any():
+                raise self._err(f"weight is {col[bad][0]}, expected a finite number", int(np.flatnonzero(bad)[0]), c)
+            bad = col < 0
+            if bad.any():
+                raise self._err(f"weight is {col[bad][0]:g}, expected >= 0", int(np.flatnonzero(bad)[0]), c)
+        sums = w.sum(axis=1)
+        off = np.abs(sums - 1.0)
+        bad = off > self.weight_tol
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise self._err(f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} "
+                            "(fix the row, or raise --weight-tol)", i, wcols[0])
+        renorm = off > 1e-9
+        if renorm.any():
+            w = w / sums[:, None]
+            df[wcols] = w
+            warnings.warn(f"{self.path or 'run table'}: renormalised the weights of {int(renorm.sum())} of "
+                          f"{len(df)} rows that summed to 1 within {self.weight_tol:g} "
+                          f"(largest deviation {off.max():.3g})", DataWarning, stacklevel=3)
+
+        for c in lcols:
+            col = df[c].to_numpy(dtype=np.float64)
+            bad = ~np.isfinite(col)
+            if bad.any():
+                raise self._err(f"loss is {col[bad][0]}, expected a finite positive number",
+                                int(np.flatnonzero(bad)[0]), c)
+            bad = col <= 0
+            if bad.any():
+                raise self._err(f"loss is {col[bad][0]:g}, expected > 0", int(np.flatnonzero(bad)[0]), c)
+        for c in ("params", "step", "tokens"):
+            if c in cols:
+                col = df[c].to_numpy(dtype=np.float64)
+                bad = ~np.isfinite(col) | (col < 0) | ((col == 0) & (c == "params"))
+                if bad.any():
+                    raise self._err(f"{c} is {col[bad][0]}, expected a finite non-negative number",
+                                    int(np.flatnonzero(bad)[0]), c)
+
+        key = ["run"] + [c for c in ("params", "step", "tokens") if c in cols]
+        dupl = df.duplicated(subset=key, keep="first")
+        if dupl.any():
+            i = int(np.flatnonzero(dupl.to_numpy())[0])
+            first = int(np.flatnonzero((df[key] == df[key].iloc[i]).all(axis=1).to_numpy())[0])
+            raise self._err(f"duplicate run {df['run'].iloc[i]!r} (same {', '.join(key)} as line "
+                            f"{int(self._lines[first])})", i, "run")
+        return df
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def domains(self) -> list[str]:
+        return [c[len(WEIGHT_PREFIX):] for c in self.frame.columns if c.startswith(WEIGHT_PREFIX)]
+
+    @property
+    def evals(self) -> list[str]:
+        return [c[len(LOSS_PREFIX):] for c in self.frame.columns if c.startswith(LOSS_PREFIX)]
+
+    @property
+    def weights(self) -> np.ndarray:
+        """ndarray of shape (n_rows, n_domains), float64."""
+        return self.frame[[WEIGHT_PREFIX + d for d in self.domains]].to_numpy(dtype=np.float64)
+
+    @property
+    def runs(self) -> np.ndarray:
+        return self.frame["run"].to_numpy()
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def _optional(self, name: str) -> np.ndarray | None:
+        return self.frame[name].to_numpy(dtype=np.float64) if name in self.frame.columns else None
+
+    @property
+    def model_params(self) -> np.ndarray | None:
+        """Model size N per row (non-embedding parameters), or None."""
+        return self._optional("params")
+
+    @property
+    def steps(self) -> np.ndarray | None:
+        return self._optional("step")
+
+    @property
+    def tokens(self) -> np.ndarray | None:
+        return self._optional("tokens")
+
+    def resolve_targets(self, targets: str | Sequence[str] | None = None) -> list[str]:
+        """Map target names (``"pile_cc"``, ``"loss:pile_cc"``, ``"all"``) to eval names.
+
+        Raises
+        ------
+        InputError
+            An unknown target, listing the known ones.
+        """
+        if targets is None or targets == "all" or (not isinstance(targets, str) and list(targets) == ["all"]):
+            return self.evals
+        if isinstance(targets, str):
+            targets = [targets]
+        out = []
+        for t in targets:
+            name = t[len(LOSS_PREFIX):] if t.startswith(LOSS_PREFIX) else t
+            if name not in self.evals:
+                raise InputError(f"{self.path or 'run table'}: unknown target {t!r}; the table has "
+                                 f"loss columns for {self.evals} (or use 'all')")
+            out.append(name)
+        return out
+
+    def losses(self, targets: str | Sequence[str] | None = None) -> np.ndarray:
+        """Losses of the given targets: shape (n_rows,) for one name, (n_rows, n_targets) for a list."""
+        names = self.resolve_targets(targets)
+        arr = self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64)
+        return arr[:, 0] if isinstance(targets, str) and targets != "all" else arr
+
+    def subset(self, rows: Any) -> RunTable:
+        """A new RunTable with the selected rows (boolean mask or integer index)."""
+        idx = np.arange(len(self))[rows]
+        out = RunTable.__new__(RunTable)
+        out.path, out.weight_tol = self.path, self.weight_tol
+        out._lines = self._lines[idx]
+        out.frame = self.frame.iloc[idx].reset_index(drop=True)
+        return out
+
+    def filter(self, *, model_params: float | None = None, step: float | None = None) -> RunTable:
+        """Rows at one model size and/or one step."""
+        mask = np.ones(len(self), dtype=bool)
+        for name, value in (("params", model_params), ("step", step)):
+            if value is not None:
+                if name not in self.frame.columns:
+                    raise InputError(f"{self.path or 'run table'}: cannot filter on {name!r}: no such column")
+                mask &= self.frame[name].to_numpy() == value
+        return self.subset(mask)
+
+    def check_compatible(self, other: RunTable) -> None:
+        """Raise :class:`DataError` unless ``other`` has the same training domains (same order not required)."""
+        a, b = set(self.domains), set(other.domains)
+        if a != b:
+            extra, missing = sorted(b - a), sorted(a - b)
+            parts = []
+            if missing:
+                parts.append(f"missing weight column(s) {['w:' + d for d in missing]}")
+            if extra:
+                parts.append(f"unexpected weight column(s) {['w:' + d for d in extra]}")
+            raise DataError("training domains differ from " + (self.path or "the fitting table") + ": "
+                            + "; ".join(parts), path=other.path,
+                            column="w:" + (missing or extra)[0])
+
+    def weights_for(self, domains: Sequence[str]) -> np.ndarray:
+        """Weights reordered to ``domains`` (the order a law was fitted with)."""
+        missing = [d for d in domains if d not in self.domains]
+        if missing:
+            raise DataError(f"missing weight column(s) {['w:' + d for d in missing]} that the law was fitted on",
+                            path=self.path, column="w:" + missing[0])
+        return self.frame[[WEIGHT_PREFIX + d for d in domains]].to_numpy(dtype=np.float64)
+
+    def __repr__(self) -> str:
+        return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
+                + (f", path={self.path!r}" if self.path else "") + ")")
+
+
+# ---------------------------------------------------------------------- readers
+def _read_any(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read CSV / Parquet / JSONL; return the frame and each row's editor line."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
+    try:
+        if suffix in (".csv", ".csv.gz", ".tsv"):
+            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", skip_blank_lines=False)
+            lines = np.arange(len(df)) + 2
+        elif suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+            lines = np.arange(len(df)) + 1  # parquet has no header line: rows count from 1
+        elif suffix in (".jsonl", ".ndjson", ".json"):
+            df = pd.read_json(path, lines=suffix != ".json")
+            lines = np.arange(len(df)) + 1
+        else:
+            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .parquet or .jsonl")
+    except InputError:
+        raise
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError(f"cannot parse the file: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
+                        path=str(path)) from err
+    except Exception as err:  # pyarrow raises its own hierarchy for corrupt parquet
+        raise DataError(f"cannot read the file: {type(err).__name__}: {str(err).splitlines()[0]}",
+                        path=str(path)) from err
+    return df, lines
+
+
+def _normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Accept W&B CSV exports (``Name`` for the run) and RegMix column names inside one table."""
+    rename: dict[str, str] = {}
+    cols = [str(c) for c in df.columns]
+    if "run" not in cols:
+        for alt in ("Name", "name", "run_id", "index"):
+            if alt in cols:
+                rename[alt] = "run"
+                break
+    for c in cols:
+        if c.startswith(_REGMIX_W):
+            rename[c] = WEIGHT_PREFIX + c[len(_REGMIX_W):]
+        elif c.startswith(_REGMIX_LOSS[0]) and c.endswith(_REGMIX_LOSS[1]):
+            rename[c] = LOSS_PREFIX + c[len(_REGMIX_LOSS[0]):-len(_REGMIX_LOSS[1])]
+    return df.rename(columns=rename) if rename else df
+
+
+def read_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | None = None,
+              weight_tol: float = WEIGHT_TOL) -> RunTable:
+    """Read and validate a run table.
+
+    Parameters
+    ----------
+    path : path-like
+        A run table (CSV, Parquet or JSONL, DESIGN.md §2), or RegMix's mixture CSV when ``losses`` is
+        given. A path of the form ``mix.csv+loss.csv`` is read as a RegMix pair as well.
+    losses : path-like, optional
+        RegMix's loss CSV, joined to ``path`` on the column ``index``.
+    weight_tol : float, default=0.01
+        Tolerance on the row sums of the weights.
+
+    Returns
+    -------
+    RunTable
+
+    Raises
+    ------
+    DataError
+        Naming the file, line and column of the first problem.
+    """
+    spath = str(path)
+    if losses is None and "+" in spath and not Path(spath).exists():
+        spath, lpath = spath.split("+", 1)
+        return read_regmix_pair(spath, lpath, weight_tol=weight_tol)
+    if losses is not None:
+        return read_regmix_pair(path, losses, weight_tol=weight_tol)
+    p = Path(path)
+    df, lines = _read_any(p)
+    df = _normalise_columns(df)
+    return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
+
+
+def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[str], *,
+                     weight_tol: float = WEIGHT_TOL) -> RunTable:
+    """Read RegMix's paired format: a mixture CSV and a loss CSV joined on ``index``.
+
+    Columns ``train_the_pile_<d>`` become ``w:<d>`` and ``metric/the_pile_<e>_val_loss`` become
+    ``loss:<e>``; the run id is the RegMix ``index``. Errors in weights name the mixture file, errors in
+    losses the loss file.
+    """
+    mp, lp = Path(mixture), Path(losses)
+    mdf, mlines = _read_any(mp)
+    ldf, llines = _read_any(lp)
+    for p, df in ((mp, mdf), (lp, ldf)):
+        if "index" not in df.columns:
+            raise DataError(f"missing column 'index' needed to join {mp.name} and {lp.name}", path=str(p))
+        dup = df["index"].duplicated()
+        if dup.any():
+            i = int(np.flatnonzero(dup.to_numpy())[0])
+            raise DataError(f"duplicate run index {df['index'].iloc[i]!r}", path=str(p), row=i + 2, column="index")
+    mdf = _normalise_columns(mdf.rename(columns={"index": "run"}))
+    ldf = _normalise_columns(ldf.rename(columns={"index": "run"}))
+    mdf["run"], ldf["run"] = mdf["run"].astype(str), ldf["run"].astype(str)
+    wcols = [c for c in mdf.columns if c.startswith(WEIGHT_PREFIX)]
+    lcols = [c for c in ldf.columns if c.startswith(LOSS_PREFIX)]
+    if len(wcols) < 2:
+        raise DataError(f"no mixture columns (expected '{_REGMIX_W}<domain>' or 'w:<domain>')", path=str(mp))
+    if not lcols:
+        raise DataError(f"no loss columns (expected '{_REGMIX_LOSS[0]}<eval>{_REGMIX_LOSS[1]}' or 'loss:<eval>')",
+                        path=str(lp))
+    # Validate each half against its own file so that errors name the right file and line.
+    RunTable(mdf[["run"] + wcols].assign(**{"loss:_": 1.0}), path=str(mp), weight_tol=weight_tol, lines=mlines)
+    RunTable(ldf[["run"] + lcols].assign(**{"w:_a": 0.5, "w:_b": 0.5}), path=str(lp), lines=llines)
+    missing = sorted(set(mdf["run"]) - set(ldf["run"]), key=str)
+    extra = sorted(set(ldf["run"]) - set(mdf["run"]), key=str)
+    if extra:
+        raise DataError(f"run index {extra[0]!r} has losses but no mixture in {mp.name}", path=str(lp),
+                        row=int(llines[int(np.flatnonzero((ldf['run'] == extra[0]).to_numpy())[0])]), column="index")
+    if missing:
+        warnings.warn(f"{lp}: {len(missing)} mixture(s) of {mp.name} have no losses and are left out "
+                      f"(first: index {missing[0]})", DataWarning, stacklevel=2)
+    merged = mdf[["run"] + wcols].merge(ldf[["run"] + lcols], on="run", how="inner", sort=False)
+    line_of = dict(zip(mdf["run"], mlines))
+    return RunTable(merged, path=f"{mp}+{lp}", weight_tol=weight_tol,
+                    lines=[line_of[r] for r in merged["run"]])
+
+
+__all__ = ["RunTable", "read_runs", "read_regmix_pair", "WEIGHT_TOL"]

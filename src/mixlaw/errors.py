@@ -1,0 +1,70 @@
+"""Exception and warning hierarchy.
+
+Every error a user can cause derives from :class:`InputError` (CLI exit code 2); a fit that cannot
+produce an answer raises :class:`FitError` (exit code 1).
+"""
+
+from __future__ import annotations
+
+
+class MixlawError(Exception):
+    """Base class of every mixlaw exception."""
+
+
+class InputError(MixlawError, ValueError):
+    """Bad input from the user: a file, a table, an argument. CLI exit code 2."""
+
+
+class DataError(InputError):
+    """A run table violates the data contract.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, what was expected and what to do.
+    path, row, column : optional
+        Where: file path, 1-based editor line (header = 1) and column name.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
+                 column: str | None = None) -> None:
+        self.path, self.row, self.column, self.detail = path, row, column, message
+        where = ""
+        if path is not None:
+            where = str(path)
+            if row is not None:
+                where += f":{row}"
+            where += ": "
+        elif row is not None:
+            where = f"row {row}: "
+        if column is not None:
+            where += f"column '{column}': "
+        super().__init__(where + message)
+
+
+class InvalidParameterError(InputError):
+    """A constructor argument or parameter bound is invalid."""
+
+
+class NotFittedError(MixlawError, AttributeError):
+    """An estimator was used before ``fit``."""
+
+
+class FitError(MixlawError, RuntimeError):
+    """No optimiser start converged to a finite objective. CLI exit code 1."""
+
+
+class MixlawWarning(UserWarning):
+    """Base class of mixlaw warnings."""
+
+
+class ConvergenceWarning(MixlawWarning):
+    """A fit finished but some starts failed, or a parameter sits on a bound."""
+
+
+class ExtrapolationWarning(MixlawWarning):
+    """A prediction leaves the range of the fitted data."""
+
+
+class DataWarning(MixlawWarning):
+    """Input was accepted after a stated, counted repair (e.g. renormalised weights)."""

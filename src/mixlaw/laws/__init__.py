@@ -1,0 +1,7 @@
+"""The law zoo: one module per law, one shared interface (:class:`~mixlaw.laws.base.MixingLaw`)."""
+
+from .base import FitContext, MixingLaw, PerTargetLaw, available_laws, get_law, law_from_dict, register
+from .ye import YeExponential
+
+__all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
+           "YeExponential"]

@@ -1,0 +1,467 @@
+"""The interface every law shares (scikit-learn estimator style) and the law registry.
+
+``law = Law(**options); law.fit(weights, losses, ...); law.predict(weights, ...)``; fitted state ends in
+``_``; ``law.report()`` is an lmfit-style fit report; ``to_dict()`` / :func:`law_from_dict` save and load.
+Adding a law is one file: subclass :class:`MixingLaw` (or :class:`PerTargetLaw` when eval sets are fitted
+independently), decorate it with :func:`register`, and import the module in ``laws/__init__.py``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
+from .. import metrics
+from ..metrics import aic_bic
+from ..errors import ExtrapolationWarning, InputError, InvalidParameterError
+from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_model
+from ..report import FitReport
+
+_REGISTRY: dict[str, type[MixingLaw]] = {}
+
+
+def register(key: str) -> Any:
+    """Class decorator: make a law available under the CLI key ``key`` (kebab-case)."""
+
+    def deco(cls: type[MixingLaw]) -> type[MixingLaw]:
+        cls.key = key
+        _REGISTRY[key] = cls
+        return cls
+
+    return deco
+
+
+def available_laws() -> list[str]:
+    """Keys of every registered law, in registration order."""
+    return list(_REGISTRY)
+
+
+def get_law(key: str, **options: Any) -> MixingLaw:
+    """Construct the law registered as ``key`` with constructor ``options``.
+
+    Raises
+    ------
+    InputError
+        Unknown key (the message lists the known ones) or an option the law does not take.
+    """
+    if key not in _REGISTRY:
+        raise InputError(f"unknown law {key!r}; available: {', '.join(available_laws())}")
+    cls = _REGISTRY[key]
+    try:
+        return cls(**options)
+    except TypeError as err:
+        raise InputError(f"law {key!r}: {err}") from err
+
+
+@dataclass
+class FitContext:
+    """What a law may need besides weights and losses."""
+
+    domains: list[str]
+    targets: list[str]
+    model_params: np.ndarray | None = None
+    tokens: np.ndarray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class MixingLaw:
+    """Base class of every law.
+
+    Subclasses implement ``_fit(W, Y, ctx)`` (set ``params_`` and ``results_``) and
+    ``_predict(W, ctx) -> ndarray of shape (n, n_targets)``.
+
+    Attributes
+    ----------
+    params_ : Params
+        Fitted coefficients.
+    results_ : dict of str to FitResult
+        One per independently fitted problem (per target, or ``"joint"``).
+    domains_ : list of str
+        Training domains in the order of the weight columns the law was fitted with.
+    targets_ : list of str
+        Evaluation sets predicted, in column order of ``predict``'s output.
+    """
+
+    key: ClassVar[str] = ""
+    #: Takes the model size / tokens per run: True (required), "optional", or False (ignored).
+    uses_model_params: ClassVar[bool | str] = False
+    uses_tokens: ClassVar[bool | str] = False
+    #: Targets must be training domains matched by name (DZ laws, BiMix, AutoScale).
+    needs_matched_targets: ClassVar[bool] = False
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "loss": [Options({"huber", "mse"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "n_restarts": [Interval(Integral, 1, None, closed="left")],
+        "bounds": [dict, None],
+        "fixed": [dict, None],
+        "random_state": ["random_state"],
+    }
+
+    # ------------------------------------------------------------------ sklearn plumbing
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY]
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments, as passed."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> MixingLaw:
+        for k, v in params.items():
+            if k not in self._param_names():
+                raise InvalidParameterError(f"{type(self).__name__} has no parameter {k!r}")
+            setattr(self, k, v)
+        return self
+
+    def clone(self) -> MixingLaw:
+        """An unfitted copy with the same constructor arguments."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        args = [f"{k}={v!r}" for k, v in self.get_params().items() if not _same(defaults.get(k), v)]
+        return f"{type(self).__name__}({', '.join(args)})"
+
+    # ------------------------------------------------------------------ fit / predict
+    def fit(self, weights: Any, losses: Any = None, *, domains: Sequence[str] | None = None,
+            targets: Sequence[str] | str | None = None, model_params: Any = None, tokens: Any = None) -> MixingLaw:
+        """Fit the law.
+
+        Parameters
+        ----------
+        weights : ndarray of shape (n_runs, n_domains), or RunTable
+            Training mixtures (rows on the simplex). With a :class:`~mixlaw.data.RunTable`, ``losses`` may be
+            omitted and ``targets`` names the eval sets (default: all of them).
+        losses : ndarray of shape (n_runs,) or (n_runs, n_targets)
+            Validation losses (> 0). A 1-D array makes ``predict`` return 1-D.
+        domains, targets : list of str, optional
+            Names of the weight columns and loss columns (laws that match eval sets to training domains
+            need them).
+        model_params, tokens : ndarray of shape (n_runs,), optional
+            Model size N and training tokens D of each run, for laws that use them.
+
+        Returns
+        -------
+        self
+        """
+        from ..data import RunTable
+
+        if isinstance(weights, RunTable):
+            table = weights
+            names = table.resolve_targets(targets)
+            if losses is None:
+                losses = table.losses(names if not (isinstance(targets, str) and targets != "all") else targets)
+            domains = table.domains if domains is None else domains
+            targets = names
+            model_params = table.model_params if model_params is None else model_params
+            tokens = table.tokens if tokens is None else tokens
+            weights = table.weights
+        validate_params(self)
+        W = _as_weights(weights, "weights")
+        if losses is None:
+            raise InputError("fit needs losses (or a RunTable)")
+        Y = np.asarray(losses, dtype=np.float64)
+        self._y_1d = Y.ndim == 1
+        Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+        if Y.ndim != 2 or Y.shape[0] != W.shape[0]:
+            raise InputError(f"losses must have shape (n_runs,) or (n_runs, n_targets) with n_runs={W.shape[0]}; "
+                             f"got {np.shape(losses)}")
+        if not np.all(np.isfinite(Y)) or np.any(Y <= 0):
+            raise InputError("losses must be finite and > 0")
+        doms = [f"d{j}" for j in range(W.shape[1])] if domains is None else [str(d) for d in domains]
+        if len(doms) != W.shape[1]:
+            raise InputError(f"{len(doms)} domain names for {W.shape[1]} weight columns")
+        if targets is None:
+            tg = [f"y{i}" for i in range(Y.shape[1])]
+        else:
+            tg = [targets] if isinstance(targets, str) else [str(t) for t in targets]
+        if len(tg) != Y.shape[1]:
+            raise InputError(f"{len(tg)} target names for {Y.shape[1]} loss columns")
+        ctx = FitContext(doms, tg, _opt_1d(model_params, W.shape[0], "model_params"),
+                         _opt_1d(tokens, W.shape[0], "tokens"))
+        if self.uses_model_params is True and ctx.model_params is None:
+            raise InputError(f"law {self.key!r} needs the model size of each run (a 'params' column)")
+        if self.uses_tokens is True and ctx.tokens is None:
+            raise InputError(f"law {self.key!r} needs the training tokens of each run (a 'tokens' column)")
+        if self.needs_matched_targets:
+            missing = [t for t in tg if t not in doms]
+            if missing:
+                raise InputError(f"law {self.key!r} matches each target to the training domain of the same name; "
+                                 f"no training domain for target(s) {missing} (training domains: {doms})")
+        for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
+            delattr(self, name)
+        self._rng = check_random_state(self.random_state if hasattr(self, "random_state") else 0)
+        self.domains_, self.targets_ = doms, tg
+        self.n_runs_ = W.shape[0]
+        self._w_range = (W.min(axis=0), W.max(axis=0))
+        # Only laws that take N / D remember their range (and warn when predicting outside it).
+        if not self.uses_model_params:
+            ctx.model_params = None
+        if not self.uses_tokens:
+            ctx.tokens = None
+        self._n_range = None if ctx.model_params is None else (ctx.model_params.min(), ctx.model_params.max())
+        self._d_range = None if ctx.tokens is None else (ctx.tokens.min(), ctx.tokens.max())
+        t0 = time.perf_counter()
+        self._fit(W, Y, ctx)
+        self.fit_seconds_ = time.perf_counter() - t0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            pred = self._predict(W, ctx)
+        resid = np.log(np.clip(pred, 1e-300, None)) - np.log(Y)
+        n_vary = int(sum(p.vary for p in self.params_.values()))
+        aic, bic = aic_bic(resid.ravel(), n_vary)
+        self.train_metrics_ = {"n_obs": float(Y.size), "RMSE": metrics.rmse(Y, pred), "MAPE": metrics.mre(Y, pred),
+                               "R2": metrics.r2(Y, pred), "AIC": aic, "BIC": bic}
+        return self
+
+    def predict(self, weights: Any, *, model_params: Any = None, tokens: Any = None) -> np.ndarray:
+        """Predicted losses.
+
+        Parameters
+        ----------
+        weights : ndarray of shape (n, n_domains), or RunTable
+            Mixtures, columns in the order of ``domains_`` (a RunTable is reordered by name).
+        model_params, tokens : float or ndarray of shape (n,), optional
+            For laws that take N / D; default: the (single) value seen in fitting.
+
+        Returns
+        -------
+        ndarray of shape (n,) if fitted on 1-D losses, else (n, n_targets)
+        """
+        check_is_fitted(self)
+        from ..data import RunTable
+
+        if isinstance(weights, RunTable):
+            table = weights
+            model_params = table.model_params if model_params is None else model_params
+            tokens = table.tokens if tokens is None else tokens
+            weights = table.weights_for(self.domains_)
+        W = _as_weights(weights, "weights")
+        if W.shape[1] != len(self.domains_):
+            raise InputError(f"weights have {W.shape[1]} columns; the law was fitted on {len(self.domains_)} "
+                             f"domains {self.domains_}")
+        n = W.shape[0]
+        mp = _broadcast(model_params, n, self._n_range, "model_params") if self.uses_model_params else None
+        tk = _broadcast(tokens, n, self._d_range, "tokens") if self.uses_tokens else None
+        lo, hi = self._w_range
+        if np.any(W < lo - 1e-9) or np.any(W > hi + 1e-9):
+            j = int(np.flatnonzero(((W < lo - 1e-9) | (W > hi + 1e-9)).any(axis=0))[0])
+            warnings.warn(f"{type(self).__name__}: mixture weights outside the fitted range for domain "
+                          f"{self.domains_[j]!r} ([{lo[j]:.3g}, {hi[j]:.3g}])", ExtrapolationWarning, stacklevel=2)
+        for name, v, rng in (("model_params", mp, self._n_range), ("tokens", tk, self._d_range)):
+            if v is not None and rng is not None and (v.min() < rng[0] * (1 - 1e-9) or v.max() > rng[1] * (1 + 1e-9)):
+                warnings.warn(f"{type(self).__name__}: {name} outside the fitted range [{rng[0]:.4g}, {rng[1]:.4g}]",
+                              ExtrapolationWarning, stacklevel=2)
+        ctx = FitContext(self.domains_, self.targets_, mp, tk)
+        out = self._predict(W, ctx)
+        return out[:, 0] if self._y_1d else out
+
+    def score(self, weights: Any, losses: Any, **kw: Any) -> float:
+        """Coefficient of determination R^2 of the predictions, pooled over all entries."""
+        pred = np.asarray(self.predict(weights, **kw)).ravel()
+        y = np.asarray(losses, dtype=np.float64).ravel()
+        return float(1 - np.sum((pred - y) ** 2) / np.sum((y - y.mean()) ** 2))
+
+    # ------------------------------------------------------------------ parameters / report / io
+    @property
+    def parameters(self) -> Params:
+        check_is_fitted(self)
+        return self.params_
+
+    @property
+    def n_params_(self) -> int:
+        check_is_fitted(self)
+        return int(sum(p.vary for p in self.params_.values()))
+
+    def report(self, data: str = "") -> FitReport:
+        """An lmfit-style report: statistics, parameters with bounds and stderr, warnings, correlations."""
+        check_is_fitted(self)
+        return FitReport.from_law(self, data=data)
+
+    def extra_report_sections(self) -> list[tuple[str, str]]:
+        """Extra (title, text) sections of the report, e.g. Ye's interaction matrix."""
+        return []
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description: options, names, fitted coefficients and extra state."""
+        check_is_fitted(self)
+        return {"law": self.key, "options": _jsonable(self.get_params()), "domains": self.domains_,
+                "targets": self.targets_, "y_1d": self._y_1d,
+                "w_range": [self._w_range[0].tolist(), self._w_range[1].tolist()],
+                "n_range": None if self._n_range is None else [float(v) for v in self._n_range],
+                "d_range": None if self._d_range is None else [float(v) for v in self._d_range],
+                "params": self.params_.to_dict(), "state": _jsonable(self._get_state())}
+
+    def _get_state(self) -> dict[str, Any]:
+        return {}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    # ------------------------------------------------------------------ to implement
+    def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        raise NotImplementedError
+
+    def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ helpers for parametric laws
+    def _engine_kw(self) -> dict[str, Any]:
+        return {"loss": self.loss, "huber_delta": self.huber_delta, "n_starts": self.n_restarts, "rng": self._rng}
+
+    def _spec(self, params: list[Param]) -> Params:
+        return Params(params).apply_overrides(self.bounds, self.fixed, type(self).__name__)
+
+
+class PerTargetLaw(MixingLaw):
+    """A law fitted independently on each target (eval set); parameter names are ``<target>.<name>``.
+
+    Subclasses implement ``_spec_one(W, y, i, ctx) -> list[Param]``, ``_model_one(W, i, ctx)`` returning a
+    model ``theta -> (pred, jac)`` over ``W``, and ``_predict_one(W, values, i, ctx) -> ndarray (n,)``.
+    """
+
+    def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 8,
+                 bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
+                 random_state: int | np.random.Generator | None = 0) -> None:
+        self.loss, self.huber_delta, self.n_restarts = loss, huber_delta, n_restarts
+        self.bounds, self.fixed, self.random_state = bounds, fixed, random_state
+
+    def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        results: dict[str, FitResult] = {}
+        allp: list[Param] = []
+        self._local_names: dict[str, list[str]] = {}
+        for i, t in enumerate(ctx.targets):
+            local = self._spec_one(W, Y[:, i], i, ctx)
+            names = [p.name for p in local]
+            self._local_names[t] = names
+            prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note) for p in local]
+            spec = self._spec_prefixed(prefixed)
+            res = fit_model(self._model_one(W, i, ctx), spec, Y[:, i], label=f"{self.key}[{t}]",
+                            penalty=self._penalty_one(spec), **self._engine_kw())
+            results[t] = res
+            allp.extend(res.params.values())
+        self.results_ = results
+        self.params_ = Params(allp)
+
+    def _spec_prefixed(self, params: list[Param]) -> Params:
+        # User bounds/fixed may name prefixed ("pile_cc.c") or bare ("c": every target) parameters.
+        names = {p.name for p in params}
+        bare = {p.name.split(".", 1)[1]: p.name for p in params}
+        b = {bare.get(k, k): v for k, v in (self.bounds or {}).items() if k in names or k in bare}
+        f = {bare.get(k, k): v for k, v in (self.fixed or {}).items() if k in names or k in bare}
+        return Params(params).apply_overrides(b, f, type(self).__name__)
+
+    def _penalty_one(self, spec: Params) -> Any:
+        return None
+
+    def _values_for(self, target: str) -> np.ndarray:
+        return np.array([self.params_[f"{target}.{n}"].value for n in self._local_names[target]])
+
+    def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        return np.column_stack([self._predict_one(W, self._values_for(t), i, ctx)
+                                for i, t in enumerate(self.targets_)])
+
+    def _get_state(self) -> dict[str, Any]:
+        return {"local_names": self._local_names}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self._local_names = state["local_names"]
+
+    def _check_bounds_known(self) -> None:
+        pass
+
+    def _spec_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> list[Param]:
+        raise NotImplementedError
+
+    def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
+        raise NotImplementedError
+
+    def _predict_one(self, W: np.ndarray, values: np.ndarray, i: int, ctx: FitContext) -> np.ndarray:
+        return self._model_one(W, i, ctx)(values)[0]
+
+
+def law_from_dict(d: Mapping[str, Any]) -> MixingLaw:
+    """Rebuild a fitted law from :meth:`MixingLaw.to_dict`."""
+    try:
+        law = get_law(d["law"], **d.get("options", {}))
+        law.domains_, law.targets_ = list(d["domains"]), list(d["targets"])
+        law._y_1d = bool(d.get("y_1d", False))
+        law._w_range = (np.asarray(d["w_range"][0]), np.asarray(d["w_range"][1]))
+        law._n_range = None if d.get("n_range") is None else tuple(d["n_range"])
+        law._d_range = None if d.get("d_range") is None else tuple(d["d_range"])
+        plist = []
+        for name, p in d["params"].items():
+            plist.append(Param(name, float(p["value"]), float(p["init"]), float(p["min"]), float(p["max"]),
+                               bool(p["vary"]), p.get("stderr")))
+        law.params_ = Params(plist)
+        law.results_ = {}
+        law._set_state(d.get("state", {}))
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(f"not a saved mixlaw law ({type(err).__name__}: {err})") from err
+    return law
+
+
+# ---------------------------------------------------------------------- small helpers
+def _as_weights(weights: Any, name: str) -> np.ndarray:
+    W = np.asarray(weights, dtype=np.float64)
+    if W.ndim == 1:
+        W = W[None, :]
+    if W.ndim != 2 or W.shape[1] < 2:
+        raise InputError(f"{name} must have shape (n_runs, n_domains) with n_domains >= 2; got {np.shape(weights)}")
+    if not np.all(np.isfinite(W)) or np.any(W < 0):
+        raise InputError(f"{name} must be finite and >= 0")
+    return W
+
+
+def _opt_1d(v: Any, n: int, name: str) -> np.ndarray | None:
+    if v is None:
+        return None
+    a = np.asarray(v, dtype=np.float64).ravel()
+    if a.size == 1:
+        a = np.full(n, a[0])
+    if a.size != n or not np.all(np.isfinite(a)) or np.any(a <= 0):
+        raise InputError(f"{name} must be {n} finite positive numbers")
+    return a
+
+
+def _broadcast(v: Any, n: int, rng: tuple[float, float] | None, name: str) -> np.ndarray | None:
+    if v is None:
+        if rng is None:
+            return None
+        if rng[0] != rng[1]:
+            raise InputError(f"{name} is required: the law was fitted over a range of {name}")
+        return np.full(n, rng[0])
+    return _opt_1d(v, n, name)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return a is b
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.random.Generator):
+        return None
+    return x
+
+
+__all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict"]

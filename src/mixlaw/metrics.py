@@ -1,0 +1,98 @@
+"""Prediction metrics (DESIGN.md §5): pure functions of true and predicted losses.
+
+``MRE`` follows Dai & Zheng (2026): the mean of |Lhat - L| / L over all held-out (run, eval) entries.
+Spearman is RegMix's headline (Liu et al. 2025). ``regret_at_k``: how much worse the true loss of the
+law's top-ranked held-out run is than the true best.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+
+def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    if y.shape != p.shape:
+        raise ValueError(f"y_true and y_pred shapes differ: {y.shape} vs {p.shape}")
+    return y, p
+
+
+def mre(y_true: Any, y_pred: Any) -> float:
+    """Mean relative error, pooled over every entry: mean(|pred - true| / true)."""
+    y, p = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(p - y) / y))
+
+
+def rmse(y_true: Any, y_pred: Any) -> float:
+    y, p = _pair(y_true, y_pred)
+    return float(np.sqrt(np.mean((p - y) ** 2)))
+
+
+def mae(y_true: Any, y_pred: Any) -> float:
+    y, p = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(p - y)))
+
+
+def r2(y_true: Any, y_pred: Any) -> float:
+    """Coefficient of determination, pooled over every entry."""
+    y, p = _pair(y_true, y_pred)
+    ss = np.sum((y - y.mean()) ** 2)
+    return float(1 - np.sum((p - y) ** 2) / ss) if ss > 0 else float("nan")
+
+
+def _per_column(fn: Any, y: np.ndarray, p: np.ndarray) -> float:
+    """Mean of a per-eval statistic over columns (a 1-D input is one column)."""
+    if y.ndim == 1:
+        y, p = y[:, None], p[:, None]
+    vals = []
+    for j in range(y.shape[1]):
+        if np.ptp(y[:, j]) == 0 or np.ptp(p[:, j]) == 0:
+            vals.append(np.nan)
+        else:
+            vals.append(fn(y[:, j], p[:, j]))
+    return float(np.nanmean(vals)) if not np.all(np.isnan(vals)) else float("nan")
+
+
+def spearman(y_true: Any, y_pred: Any) -> float:
+    """Spearman rank correlation per eval column, averaged over columns."""
+    y, p = _pair(y_true, y_pred)
+    return _per_column(lambda a, b: stats.spearmanr(a, b).statistic, y, p)
+
+
+def pearson(y_true: Any, y_pred: Any) -> float:
+    """Pearson correlation per eval column, averaged over columns."""
+    y, p = _pair(y_true, y_pred)
+    return _per_column(lambda a, b: stats.pearsonr(a, b).statistic, y, p)
+
+
+def regret_at_k(y_true: Any, y_pred: Any, k: int = 1) -> float:
+    """True loss of the best of the law's top-k held-out runs minus the true best loss.
+
+    With several eval columns, runs are ranked by their mean loss over the columns.
+    """
+    y, p = _pair(y_true, y_pred)
+    if y.ndim == 2:
+        y, p = y.mean(axis=1), p.mean(axis=1)
+    top = np.argsort(p, kind="stable")[:k]
+    return float(y[top].min() - y.min())
+
+
+def aic_bic(resid: np.ndarray, n_params: int) -> tuple[float, float]:
+    """Gaussian AIC and BIC of residuals: n log(RSS/n) + 2p, n log(RSS/n) + p log n."""
+    n = resid.size
+    rss = float(np.sum(resid ** 2))
+    ll = n * np.log(max(rss, 1e-300) / n)
+    return float(ll + 2 * n_params), float(ll + n_params * np.log(n))
+
+
+def all_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
+    """The leaderboard's metrics: spearman, pearson, mre, rmse, r2, regret_at_1."""
+    return {"spearman": spearman(y_true, y_pred), "pearson": pearson(y_true, y_pred), "mre": mre(y_true, y_pred),
+            "rmse": rmse(y_true, y_pred), "r2": r2(y_true, y_pred), "regret_at_1": regret_at_k(y_true, y_pred, 1)}
+
+
+__all__ = ["mre", "rmse", "mae", "r2", "spearman", "pearson", "regret_at_k", "aic_bic", "all_metrics"]
