@@ -1,0 +1,169 @@
+"""High-level functions behind the CLI: everything the CLI does is one call here."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .compare import Leaderboard, compare
+from .data import WEIGHT_PREFIX, RunTable, read_runs
+from .errors import DataError, InputError
+from .laws import available_laws, get_law, law_from_dict
+from .laws.base import MixingLaw
+
+#: Held-out splits of the bundled RegMix data, scored by ``compare_regmix``.
+REGMIX_TEST_SPLITS = ("test_1m", "test_60m", "test_1B")
+
+
+def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Sequence[str] = "all",
+                   laws: Sequence[str] | None = None, random_state: int = 0,
+                   on_progress: Callable[[str], None] | None = None,
+                   on_done: Callable[[str], None] | None = None) -> Leaderboard:
+    """:func:`mixlaw.compare.compare` with per-law progress callbacks (before and after each fit)."""
+    keys = list(laws) if laws is not None else None
+    for k in keys or []:
+        if k not in available_laws():
+            raise InputError(f"unknown law {k!r}; available: {', '.join(available_laws())}")
+    if keys is None:
+        from .compare import default_laws
+
+        keys = default_laws()
+    rows = []
+    board = None
+    for k in keys:
+        if on_progress:
+            on_progress(k)
+        board = compare(train, tests, targets=targets, laws=[k], random_state=random_state)
+        rows.extend(board.rows)
+        if on_done:
+            on_done(k)
+    assert board is not None
+    return Leaderboard(rows, board.targets, board.train, board.n_train)
+
+
+def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[str] | None = None,
+                   random_state: int = 0, on_progress: Callable[[str], None] | None = None,
+                   on_done: Callable[[str], None] | None = None) -> Leaderboard:
+    """Fit on the bundled RegMix ``train_1m`` runs; score on ``test_1m``, ``test_60m`` and ``test_1B``."""
+    from .datasets import load_regmix
+
+    data = load_regmix()
+    assert isinstance(data, dict)
+    return compare_tables(data["train_1m"], {s: data[s] for s in REGMIX_TEST_SPLITS}, targets=targets, laws=laws,
+                          random_state=random_state, on_progress=on_progress, on_done=on_done)
+
+
+def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw = "ye-exp",
+              targets: str | Sequence[str] = "all", random_state: int = 0, **options: Any) -> MixingLaw:
+    """Fit one law (a key or a configured instance) to a run table (or a path to one)."""
+    if not isinstance(table, RunTable):
+        table = read_runs(table)
+    est = get_law(law, random_state=random_state, **options) if isinstance(law, str) else law
+    return est.fit(table, targets=targets)
+
+
+def save_law(law: MixingLaw, path: str | os.PathLike[str]) -> None:
+    """Write a fitted law as JSON, atomically (temp file + rename)."""
+    from . import __version__
+
+    doc = {"mixlaw_version": __version__, **law.to_dict()}
+    write_text_atomic(json.dumps(doc, indent=2, default=float), path)
+
+
+def load_law(path: str | os.PathLike[str]) -> MixingLaw:
+    """Read a law saved by :func:`save_law`."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    try:
+        doc = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{p}: not a JSON file ({err})") from err
+    try:
+        return law_from_dict(doc)
+    except InputError as err:
+        raise InputError(f"{p}: {err}") from err
+
+
+def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
+    """Predict every target for the mixtures of a table with ``w:<domain>`` columns.
+
+    The table needs no loss columns; weights are validated (non-negative, rows summing to 1 ± 0.01) and
+    reordered to the law's domains by name. Returns the input's ``run`` (or row number) and
+    ``pred:<target>`` columns.
+    """
+    if isinstance(mixtures, pd.DataFrame):
+        df, path = mixtures.copy(), None
+    else:
+        from .data import _normalise_columns, _read_any
+
+        df, _ = _read_any(Path(mixtures))
+        df = _normalise_columns(df)
+        path = str(mixtures)
+    if "run" not in df.columns:
+        df.insert(0, "run", [str(i + 1) for i in range(len(df))])
+    wcols = [c for c in df.columns if str(c).startswith(WEIGHT_PREFIX)]
+    probe = df[["run"] + wcols].copy()
+    probe["loss:_"] = 1.0  # a placeholder loss column so the run-table validator can be reused on mixtures
+    table = RunTable(probe, path=path)
+    missing = [d for d in law.domains_ if d not in table.domains]
+    extra = [d for d in table.domains if d not in law.domains_]
+    if missing or extra:
+        raise DataError(f"mixture domains differ from the law's: missing {missing}, unexpected {extra}",
+                        path=path, column="w:" + (missing or extra)[0])
+    pred = np.asarray(law.predict(table.weights_for(law.domains_)))
+    pred = pred.reshape(len(table), -1)
+    out = pd.DataFrame({"run": table.runs})
+    for i, t in enumerate(law.targets_):
+        out[f"pred:{t}"] = pred[:, i]
+    return out
+
+
+def describe_laws() -> list[dict[str, str]]:
+    """Key, class and the first docstring line of every registered law."""
+    rows = []
+    for k in available_laws():
+        cls = type(get_law(k))
+        doc = (cls.__doc__ or "").strip().splitlines()
+        rows.append({"key": k, "class": cls.__name__, "summary": doc[0] if doc else ""})
+    return rows
+
+
+def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    except OSError as err:
+        raise InputError(f"{p}: cannot write ({err.strerror or err})") from err
+
+
+def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a table as CSV or Parquet (by suffix) atomically."""
+    p = Path(path)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
+            os.close(fd)
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, p)
+        except OSError as err:
+            raise InputError(f"{p}: cannot write ({err.strerror or err})") from err
+    else:
+        write_text_atomic(frame.to_csv(index=False), p)
+
+
+__all__ = ["compare_tables", "compare_regmix", "fit_table", "save_law", "load_law", "predict_table",
+           "describe_laws", "write_text_atomic", "write_frame_atomic", "REGMIX_TEST_SPLITS"]

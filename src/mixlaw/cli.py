@@ -1,0 +1,300 @@
+"""The ``mixlaw`` command line: a thin typer layer over the public API.
+
+Each command parses its arguments, calls one API function and renders the result (a rich table or text
+on stdout, or one JSON document with ``--json``). :func:`main` maps :class:`~mixlaw.errors.InputError` to
+exit code 2 and :class:`~mixlaw.errors.FitError` to exit code 1, printing ``error: <message>`` on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import FitError, InputError, MixlawError, MixlawWarning
+
+SCHEMA_VERSION = 1
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Fit data mixing laws to proxy runs and choose the pretraining mixture.")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+_JSON_MODE = {"on": False}
+
+JsonOpt = typer.Option(False, "--json", help="Write one JSON document to stdout (progress goes to stderr).")
+SeedOpt = typer.Option(0, "--seed", help="Random seed for every random choice (multistart, bootstrap).")
+
+
+# ---------------------------------------------------------------------- rendering helpers
+def emit_json(doc: dict[str, Any]) -> None:
+    """Print one JSON document carrying the schema and package versions."""
+    payload = {"schema_version": SCHEMA_VERSION, "mixlaw_version": __version__, **doc}
+    sys.stdout.write(json.dumps(payload, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(x: Any) -> Any:
+    import numpy as np
+
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+@contextmanager
+def progress(description: str, total: int | None = None) -> Iterator[Any]:
+    """A rich progress bar on stderr (never on stdout, which may carry JSON)."""
+    with Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err,
+                  transient=True) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(label: str | None = None, n: int = 1) -> None:
+            if label is not None:
+                bar.update(task, description=f"{description}: {label}")
+            bar.advance(task, n)
+
+        yield advance
+
+
+@contextmanager
+def _show_warnings() -> Iterator[None]:
+    """Print mixlaw warnings once each on stderr as 'warning: ...' instead of Python's two-line format."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MixlawWarning)
+        yield
+    seen = set()
+    for w in caught:
+        msg = str(w.message)
+        if issubclass(w.category, MixlawWarning) and msg not in seen:
+            seen.add(msg)
+            err.print(f"[yellow]warning:[/yellow] {msg}", highlight=False)
+
+
+def _parse_targets(target: list[str] | None) -> list[str] | str:
+    if not target or target == ["all"]:
+        return "all"
+    names: list[str] = []
+    for t in target:
+        names.extend(x for x in t.split(",") if x)
+    return names
+
+
+def _parse_laws(laws: str | None) -> list[str] | None:
+    return None if not laws else [x.strip() for x in laws.split(",") if x.strip()]
+
+
+def _load_table(path: str, weight_tol: float) -> Any:
+    from .data import read_runs
+
+    return read_runs(path, weight_tol=weight_tol)
+
+
+def _leaderboard_table(board: Any, title: str) -> Table:
+    splits = list(dict.fromkeys(s for r in board.rows for s in r.splits))
+    tab = Table(title=title, title_justify="left")
+    tab.add_column("law")
+    for s in splits:
+        tab.add_column(f"ρ {s}", justify="right")
+    tab.add_column(f"MRE {splits[0]}" if splits else "MRE", justify="right")
+    tab.add_column(f"RMSE {splits[0]}" if splits else "RMSE", justify="right")
+    tab.add_column("params", justify="right")
+    tab.add_column("fit s", justify="right")
+    for r in board.rows:
+        if r.error:
+            tab.add_row(r.law, *(["-"] * len(splits)), "-", "-", "-", f"failed: {r.error}")
+            continue
+        tab.add_row(r.law, *(f"{r.splits[s]['spearman']:.4f}" for s in splits),
+                    f"{r.splits[splits[0]]['mre']:.4f}", f"{r.splits[splits[0]]['rmse']:.4f}", str(r.n_params),
+                    f"{r.fit_seconds:.2f}")
+    return tab
+
+
+# ---------------------------------------------------------------------- commands
+@app.command()
+def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
+         laws: Optional[str] = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+         target: str = typer.Option("pile_cc", "--target", help="Eval set to fit, or 'all'.")) -> None:
+    """Fit every law on the bundled RegMix runs (train_1m) and print the leaderboard on the test splits."""
+    from . import api
+
+    with _show_warnings(), progress("fitting laws") as advance:
+        board = api.compare_regmix(targets=_parse_targets([target]), laws=_parse_laws(laws), random_state=seed,
+                                   on_progress=lambda k: advance(k, 0), on_done=lambda k: advance(k))
+    if as_json:
+        emit_json(board.to_dict())
+        return
+    out.print(_leaderboard_table(board, f"RegMix: fitted on train_1m (512 runs, 1M params), target "
+                                        f"{', '.join(board.targets) if len(board.targets) < 4 else 'all 13 evals'}; "
+                                        "ρ = Spearman on held-out runs"))
+    best = board.best("test_1B")
+    out.print(f"best on test_1B (1B-parameter models): [bold]{best.law}[/bold] "
+              f"(Spearman {best.splits['test_1B']['spearman']:.4f})")
+
+
+@app.command()
+def compare(runs: Optional[str] = typer.Option(None, "--runs", help="Fitting run table (CSV/Parquet/JSONL, or "
+                                                                     "RegMix 'mixture.csv+loss.csv')."),
+            test: Optional[list[str]] = typer.Option(None, "--test", help="Held-out run table; repeat for "
+                                                                            "several (NAME=PATH names a split)."),
+            dataset: Optional[str] = typer.Option(None, "--dataset", help="Bundled data instead of --runs: regmix."),
+            target: Optional[list[str]] = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+            laws: Optional[str] = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+            weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on weight row sums."),
+            seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+    """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, R², regret)."""
+    from . import api
+
+    if (runs is None) == (dataset is None):
+        raise InputError("give exactly one of --runs PATH or --dataset regmix")
+    tgt = _parse_targets(target)
+    with _show_warnings(), progress("fitting laws") as advance:
+        cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
+        if dataset is not None:
+            if dataset != "regmix":
+                raise InputError(f"unknown dataset {dataset!r}; bundled: regmix")
+            board = api.compare_regmix(targets=tgt, laws=_parse_laws(laws), random_state=seed, **cb)
+        else:
+            if not test:
+                raise InputError("--runs needs at least one --test held-out table")
+            tests = {}
+            for spec in test:
+                name, path = spec.split("=", 1) if "=" in spec and not Path(spec).exists() else (Path(spec).stem, spec)
+                tests[name] = _load_table(path, weight_tol)
+            board = api.compare_tables(_load_table(runs, weight_tol), tests, targets=tgt, laws=_parse_laws(laws),
+                                       random_state=seed, **cb)
+    if as_json:
+        emit_json(board.to_dict())
+    else:
+        out.print(_leaderboard_table(board, f"fitted on {board.train} ({board.n_train} runs); target(s): "
+                                            f"{', '.join(board.targets)}"))
+
+
+@app.command()
+def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
+        law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws')."),
+        target: Optional[list[str]] = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+        out_path: Optional[Path] = typer.Option(None, "--out", help="Save the fitted law as JSON."),
+        weight_tol: float = typer.Option(0.01, "--weight-tol"),
+        seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+    """Fit LAW to the run table and print an lmfit-style report (and save it with --out)."""
+    from . import api
+
+    with _show_warnings():
+        fitted = api.fit_table(_load_table(runs, weight_tol), law=law, targets=_parse_targets(target),
+                               random_state=seed)
+        report = fitted.report(data=runs)
+        if out_path is not None:
+            api.save_law(fitted, out_path)
+    if as_json:
+        emit_json({"report": report.to_dict(), "saved": None if out_path is None else str(out_path)})
+    else:
+        out.print(str(report), highlight=False, markup=False)
+        if out_path is not None:
+            err.print(f"saved {law} to {out_path}")
+
+
+@app.command()
+def predict(law_path: Path = typer.Option(..., "--law", help="A law saved by 'mixlaw fit --out'."),
+            mixtures: str = typer.Option(..., "--mixtures", help="Table with w:<domain> columns (CSV/Parquet/JSONL)."),
+            out_path: Optional[Path] = typer.Option(None, "--out", help="Write predictions as CSV."),
+            as_json: bool = JsonOpt) -> None:
+    """Predict the losses of new mixtures with a saved law."""
+    from . import api
+
+    with _show_warnings():
+        law = api.load_law(law_path)
+        frame = api.predict_table(law, mixtures)
+    if out_path is not None:
+        api.write_frame_atomic(frame, out_path)
+    if as_json:
+        emit_json({"law": law.key, "predictions": frame.to_dict(orient="records")})
+    elif out_path is None:
+        out.print(frame.to_string(index=False), highlight=False, markup=False)
+
+
+@app.command("laws")
+def list_laws(as_json: bool = JsonOpt) -> None:
+    """List the available laws."""
+    from . import api
+
+    rows = api.describe_laws()
+    if as_json:
+        emit_json({"laws": rows})
+        return
+    tab = Table(title="mixlaw laws")
+    tab.add_column("key")
+    tab.add_column("class")
+    tab.add_column("formula / source")
+    for r in rows:
+        tab.add_row(r["key"], r["class"], r["summary"])
+    out.print(tab)
+
+
+# ---------------------------------------------------------------------- entry point
+def _register_optional() -> None:
+    """Commands living beside their subsystem (trainer/sweeps, scaling) register themselves here."""
+    for module in ("mixlaw.train.cli", "mixlaw.cli_scaling"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(app)
+
+
+_register_optional()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return (and exit with) 0 on success, 2 on bad input, 1 when a fit fails."""
+    as_json = "--json" in (argv if argv is not None else sys.argv[1:])
+    try:
+        app(args=argv, standalone_mode=False)
+    except InputError as e:
+        _report_error(e, as_json, 2)
+        raise SystemExit(2) from None
+    except FitError as e:
+        _report_error(e, as_json, 1)
+        raise SystemExit(1) from None
+    except MixlawError as e:
+        _report_error(e, as_json, 1)
+        raise SystemExit(1) from None
+    except typer.Exit as e:
+        raise SystemExit(e.exit_code) from None
+    except typer.Abort:
+        err.print("aborted")
+        raise SystemExit(130) from None
+    except Exception as e:  # click's usage errors
+        import click
+
+        if isinstance(e, click.exceptions.UsageError):
+            e.show(file=sys.stderr)
+            raise SystemExit(2) from None
+        if isinstance(e, click.exceptions.ClickException):
+            e.show(file=sys.stderr)
+            raise SystemExit(e.exit_code) from None
+        raise
+    raise SystemExit(0)
+
+
+def _report_error(e: Exception, as_json: bool, code: int) -> None:
+    sys.stderr.write(f"error: {e}\n")
+    if as_json:
+        sys.stdout.write(json.dumps({"schema_version": SCHEMA_VERSION, "mixlaw_version": __version__,
+                                     "error": {"type": type(e).__name__, "message": str(e), "exit_code": code}})
+                         + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
