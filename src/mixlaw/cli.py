@@ -57,7 +57,7 @@ def progress(description: str, total: int | None = None) -> Iterator[Any]:
     """A rich progress bar on stderr (never on stdout, which may carry JSON)."""
     with Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err,
-                  transient=True) as bar:
+                  transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(description, total=total)
 
         def advance(label: str | None = None, n: int = 1) -> None:

@@ -1,0 +1,5 @@
+"""``python -m mixlaw`` runs the command line."""
+
+from .cli import main
+
+main()

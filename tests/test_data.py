@@ -1,0 +1,153 @@
+"""Run-table validation: every rule gives one error naming the file, line and column."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mixlaw import DataError, DataWarning, InputError, RunTable, load_regmix, read_runs
+
+GOOD = "run,w:web,w:code,loss:web,loss:code\na,0.5,0.5,3.1,2.0\nb,0.25,0.75,3.3,1.9\nc,1.0,0.0,3.0,2.5\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "runs.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_reads_good_csv(tmp_path):
+    t = read_runs(write(tmp_path, GOOD))
+    assert t.domains == ["web", "code"]
+    assert t.evals == ["web", "code"]
+    np.testing.assert_array_equal(t.weights[:, 0], [0.5, 0.25, 1.0])
+    np.testing.assert_array_equal(t.losses("code"), [2.0, 1.9, 2.5])
+    assert t.losses(["loss:web", "code"]).shape == (3, 2)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_reads_parquet_and_jsonl(tmp_path, fmt):
+    df = pd.read_csv(write(tmp_path, GOOD))
+    p = tmp_path / f"runs.{fmt}"
+    if fmt == "parquet":
+        df.to_parquet(p)
+    else:
+        df.to_json(p, orient="records", lines=True)
+    t = read_runs(p)
+    np.testing.assert_allclose(t.weights, read_runs(write(tmp_path, GOOD)).weights)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("run,w:web,w:code,loss:web\na,0.5,0.43,3.1\n",
+     r"runs\.csv:2: column 'w:web': weights sum to 0\.93, expected 1 ± 0\.01"),
+    ("run,w:web,w:code,loss:web\na,0.5,0.5,3.1\nb,-0.5,1.5,3.0\n", r"runs\.csv:3: column 'w:web': weight is -0\.5"),
+    ("run,w:web,w:code,loss:web\na,0.5,0.5,nan\n", r"runs\.csv:2: column 'loss:web': loss is nan"),
+    ("run,w:web,w:code,loss:web\na,0.5,0.5,0\n", r"runs\.csv:2: column 'loss:web': loss is 0, expected > 0"),
+    ("run,w:web,w:code,loss:web\na,0.5,0.5,-1\n", r"runs\.csv:2: column 'loss:web': loss is -1"),
+    ("run,w:web,w:code,loss:web\na,0.5,0.5,abc\n", r"runs\.csv:2: column 'loss:web': value 'abc' is not a number"),
+    ("run,w:web,w:code,loss:web\na,0.5,0.5,3\na,0.5,0.5,3.1\n", r"runs\.csv:3: column 'run': duplicate run 'a'"),
+    ("run,w:web,loss:web\na,1.0,3\n", r"runs\.csv: missing at least two 'w:<domain>' weight columns"),
+    ("w:web,w:code\n0.5,0.5\n", r"missing 'run', at least one 'loss:<eval>' column"),
+])
+def test_validation_errors_name_file_row_column(tmp_path, text, match):
+    with pytest.raises(DataError, match=match):
+        read_runs(write(tmp_path, text))
+
+
+def test_renormalises_within_tolerance_with_one_counted_warning(tmp_path):
+    text = "run,w:web,w:code,loss:web\na,0.5,0.503,3.1\nb,0.499,0.5,3.0\nc,0.5,0.5,3.0\n"
+    with pytest.warns(DataWarning, match="renormalised the weights of 2 of 3 rows"):
+        t = read_runs(write(tmp_path, text))
+    np.testing.assert_allclose(t.weights.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+
+
+def test_weight_tol_can_be_raised(tmp_path):
+    p = write(tmp_path, "run,w:web,w:code,loss:web\na,0.5,0.45,3.1\n")
+    with pytest.raises(DataError):
+        read_runs(p)
+    with pytest.warns(DataWarning):
+        assert len(read_runs(p, weight_tol=0.1)) == 1
+
+
+def test_same_run_at_two_steps_is_not_a_duplicate(tmp_path):
+    t = read_runs(write(tmp_path, "run,step,w:web,w:code,loss:web\na,100,0.5,0.5,3.1\na,200,0.5,0.5,3.0\n"))
+    np.testing.assert_array_equal(t.steps, [100, 200])
+    assert len(t.filter(step=200)) == 1
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_runs(tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="unknown table format"):
+        read_runs(write(tmp_path, "x", name="runs.xlsx"))
+
+
+def test_inconsistent_domains_between_tables(tmp_path):
+    a = read_runs(write(tmp_path, GOOD, "train.csv"))
+    b = read_runs(write(tmp_path, "run,w:web,w:books,loss:web\na,0.5,0.5,3.1\n", "test.csv"))
+    with pytest.raises(DataError, match=r"test\.csv: column 'w:code': training domains differ .*missing"):
+        a.check_compatible(b)
+
+
+def test_unknown_target_lists_known_ones(tmp_path):
+    t = read_runs(write(tmp_path, GOOD))
+    with pytest.raises(InputError, match=r"unknown target 'books'.*\['web', 'code'\]"):
+        t.losses("books")
+
+
+def test_regmix_pair_errors_name_the_right_file(tmp_path):
+    mix = write(tmp_path, "index,train_the_pile_a,train_the_pile_b\n1,0.5,0.5\n2,0.2,0.7\n", "mix.csv")
+    loss = write(tmp_path, "index,metric/the_pile_a_val_loss\n1,3.0\n2,3.1\n", "loss.csv")
+    with pytest.raises(DataError, match=r"mix\.csv:3: column 'w:a': weights sum to 0\.9"):
+        read_runs(mix, losses=loss)
+    mix.write_text("index,train_the_pile_a,train_the_pile_b\n1,0.5,0.5\n2,0.3,0.7\n")
+    loss.write_text("index,metric/the_pile_a_val_loss\n1,3.0\n2,-3.1\n")
+    with pytest.raises(DataError, match=r"loss\.csv:3: column 'loss:a': loss is -3\.1"):
+        read_runs(f"{mix}+{loss}")
+    loss.write_text("index,metric/the_pile_a_val_loss\n1,3.0\n2,3.1\n")
+    t = read_runs(mix, losses=loss)
+    assert t.domains == ["a", "b"] and t.evals == ["a"] and list(t.runs) == ["1", "2"]
+
+
+def test_bundled_regmix_shapes():
+    d = load_regmix()
+    assert {k: len(v) for k, v in d.items()} == {"train_1m": 512, "test_1m": 256, "test_60m": 256, "test_1B": 64}
+    for t in d.values():
+        assert len(t.domains) == 17 and len(t.evals) == 13
+        np.testing.assert_allclose(t.weights.sum(axis=1), 1.0, atol=1e-12)
+    assert set(d["test_1B"].model_params) == {1e9}
+
+
+def test_runtable_from_frame_uses_row_numbers():
+    with pytest.raises(DataError, match=r"row 3: column 'loss:x'"):
+        RunTable(pd.DataFrame({"run": ["a", "b"], "w:p": [0.5, 0.5], "w:q": [0.5, 0.5], "loss:x": [1.0, np.inf]}))
+
+
+# ---------------------------------------------------------------------- fuzzing the loader
+_cells = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32), st.integers(-5, 5),
+                   st.sampled_from(["", "nan", "abc", "1e400", "-0", "0.5", '"x,y"']))
+_names = st.sampled_from(["run", "w:a", "w:b", "w:c", "loss:a", "loss:b", "params", "step", "", "x", "w:", "loss:"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.lists(_names, min_size=1, max_size=6), rows=st.lists(st.lists(_cells, min_size=0, max_size=7),
+                                                                     max_size=5))
+def test_fuzzed_csv_loads_or_raises_our_error(tmp_path, header, rows):
+    text = ",".join(header) + "\n" + "\n".join(",".join(str(c) for c in r) for r in rows) + "\n"
+    p = tmp_path / "fuzz.csv"
+    p.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        try:
+            t = read_runs(p)
+        except InputError:
+            return
+    w = t.weights
+    assert np.all(w >= 0) and np.allclose(w.sum(axis=1), 1.0)
+    assert np.all(np.isfinite(t.losses(t.evals))) and np.all(t.losses(t.evals) > 0)
