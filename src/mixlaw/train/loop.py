@@ -1,0 +1,278 @@
+"""Train one proxy model: ``train(config) -> RunResult``, one visible loop.
+
+The loop samples a batch by the mixture weights, takes an AdamW step with the learning rate given as a
+pure function of the step (:func:`lr_at`), and every ``eval_every`` steps (and at the last step) scores
+the model on fixed validation windows of every corpus domain. Each such checkpoint is handed to
+``on_checkpoint`` (the sweep writes it to the run store in one transaction) and, with ``ckpt_path``,
+saved with the optimizer and sampler state so that a killed run resumes bitwise-identically.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .config import ProxyConfig, run_id
+from .data import Corpus, MixtureSampler, eval_windows
+from .model import GPT, GPTConfig
+
+
+@dataclass
+class Checkpoint:
+    """Scores of one evaluation during a run.
+
+    Attributes
+    ----------
+    step : int
+        Optimiser steps taken.
+    tokens : int
+        Training tokens seen, ``step * batch_size * block_size``.
+    losses : dict of str to float
+        Mean validation cross-entropy (nats per byte) of each corpus domain.
+    train_loss : float
+        Mean training loss over the steps since the previous checkpoint.
+    """
+
+    step: int
+    tokens: int
+    losses: dict[str, float]
+    train_loss: float
+
+
+@dataclass
+class RunResult:
+    """What one training run produced.
+
+    Attributes
+    ----------
+    run_id : str
+        Stable hash of the resolved config and the corpus content (:func:`~mixlaw.train.config.run_id`).
+    config : ProxyConfig
+        The resolved config (model shape filled in, mixture over all corpus domains).
+    model_params : int
+        Non-embedding parameter count (the run table's ``params``).
+    checkpoints : list of Checkpoint
+    corpus_fingerprint : str
+    wall_s : float
+        Wall time of this process's share of the run (a resumed run counts only what it re-ran).
+    tokens_per_s : float
+        Training tokens per second in this process, evaluation included.
+    device : str
+    """
+
+    run_id: str
+    config: ProxyConfig
+    model_params: int
+    checkpoints: list[Checkpoint]
+    corpus_fingerprint: str
+    wall_s: float = 0.0
+    tokens_per_s: float = 0.0
+    device: str = "cpu"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> Any:
+        """The run's rows in the run-table format of DESIGN §2 (``run``, ``w:*``, ``loss:*``, ``params``,
+        ``step``, ``tokens``), one row per checkpoint."""
+        from ..store import run_table_rows
+
+        return run_table_rows(self.run_id, self.config.mixture, self.model_params,
+                              [(c.step, c.tokens, c.losses) for c in self.checkpoints])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (config as a dict)."""
+        d = asdict(self)
+        d["config"] = self.config.to_dict()
+        return d
+
+
+def lr_at(step: int, config: ProxyConfig) -> float:
+    """Learning rate at ``step`` (0-based): linear warm-up, then cosine decay to ``lr * min_lr_ratio``.
+
+    A pure function of the step, as in nanoGPT's ``get_lr``, so a resumed run follows the same schedule.
+    """
+    warmup = int(config.warmup_frac * config.max_steps)
+    if step < warmup:
+        return config.lr * (step + 1) / (warmup + 1)
+    progress = (step - warmup) / max(1, config.max_steps - warmup)
+    min_lr = config.lr * config.min_lr_ratio
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))) * (config.lr - min_lr)
+
+
+def run_seeds(base_seed: int, rid: str) -> tuple[int, np.random.Generator]:
+    """Seeds of one run from ``SeedSequence([base_seed, run_hash])``: a torch seed (model init) and the
+    data sampler's Generator. Adding runs to a sweep never reseeds the others."""
+    children = np.random.SeedSequence([base_seed, int(rid, 16)]).spawn(2)
+    torch_seed = int(children[0].generate_state(1, dtype=np.uint64)[0])
+    return torch_seed, np.random.default_rng(children[1])
+
+
+def seed_everything(torch_seed: int) -> None:
+    """Seed torch's CPU (and CUDA) generators; the data sampler has its own Generator."""
+    torch.manual_seed(torch_seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"config field 'device': {name!r} is not a torch device (use auto, cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"config field 'device' is {name!r} but CUDA is not available here; use cpu or auto")
+    return device
+
+
+def prepare(config: ProxyConfig, corpus: Corpus | None = None) -> tuple[ProxyConfig, Corpus, str]:
+    """Open the corpus, resolve the config against its domains and compute the run id (no training)."""
+    corpus = corpus if corpus is not None else Corpus(config.corpus)
+    cfg = config.resolved(corpus.domains)
+    corpus.check_block_size(cfg.block_size)
+    return cfg, corpus, run_id(cfg, corpus.fingerprint)
+
+
+def build_model(cfg: ProxyConfig) -> GPT:
+    """The GPT of a resolved config (byte vocabulary)."""
+    return GPT(GPTConfig(vocab_size=256, block_size=cfg.block_size, n_layer=cfg.n_layer, n_head=cfg.n_head,
+                         n_embd=cfg.n_embd, dropout=cfg.dropout))
+
+
+@torch.no_grad()
+def evaluate(model: GPT, windows: dict[str, torch.Tensor], batch_rows: int) -> dict[str, float]:
+    """Mean validation loss per domain over its fixed windows (``(n, block_size + 1)`` tensors)."""
+    model.eval()
+    out = {}
+    for name, w in windows.items():
+        total = torch.zeros((), dtype=torch.float64, device=w.device)
+        for i in range(0, len(w), batch_rows):
+            chunk = w[i: i + batch_rows]
+            _, loss = model(chunk[:, :-1], chunk[:, 1:])
+            total += loss.double() * len(chunk)  # loss is a per-token mean; chunks are weighted by rows
+        out[name] = float(total / len(w))
+    model.train()
+    return out
+
+
+def _save_atomic(obj: dict[str, Any], path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
+
+
+def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str | os.PathLike[str] | None = None,
+          on_checkpoint: Callable[[str, ProxyConfig, int, Checkpoint], None] | None = None,
+          on_step: Callable[[int, int], None] | None = None) -> RunResult:
+    """Train one proxy model on the corpus mixture and score it per domain at each checkpoint.
+
+    Parameters
+    ----------
+    config : ProxyConfig
+        Run description; :meth:`ProxyConfig.resolved` is applied first.
+    corpus : Corpus, optional
+        An opened corpus (default: open ``config.corpus``).
+    ckpt_path : path, optional
+        Save ``{model, optimizer, model_args, step, best_val_loss, config, seed, mixlaw_version, ...}``
+        here at every checkpoint, and resume from it if it exists and belongs to the same run id.
+    on_checkpoint : callable, optional
+        ``on_checkpoint(run_id, resolved_config, model_params, checkpoint)``, called after each evaluation
+        and *before* the checkpoint file is saved, so a store written here never lags the file.
+    on_step : callable, optional
+        ``on_step(step, max_steps)`` after every optimiser step (progress bars).
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    InputError
+        Bad corpus, mixture (unknown domain, weights not summing to 1) or config values.
+
+    Examples
+    --------
+    >>> cfg = ProxyConfig(corpus="corpus/", mixture={"code": 0.5, "prose": 0.5}, model_size=200_000)
+    >>> result = train(cfg)  # doctest: +SKIP
+    >>> result.checkpoints[-1].losses  # doctest: +SKIP
+    {'code': 2.41, 'prose': 2.87}
+    """
+    from .. import __version__
+
+    cfg, corpus, rid = prepare(config, corpus)
+    device = resolve_device(cfg.device)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    torch_seed, data_rng = run_seeds(cfg.seed, rid)
+    seed_everything(torch_seed)
+    model = build_model(cfg).to(device)  # initialised on CPU first: the same weights on every device
+    optimizer = model.configure_optimizer(cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2))
+    weights = [cfg.mixture[d] for d in corpus.domains]
+    sampler = MixtureSampler(corpus, weights, cfg.batch_size, cfg.block_size, data_rng)
+    windows = {d: torch.from_numpy(eval_windows(corpus.array(d, "val"), cfg.eval_tokens, cfg.block_size)).to(device)
+               for d in corpus.domains}
+    model_params = model.num_params(non_embedding=True)
+    checkpoints: list[Checkpoint] = []
+    start_step, best_val = 0, math.inf
+
+    ckpt = Path(ckpt_path) if ckpt_path is not None else None
+    if ckpt is not None and ckpt.is_file():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        if state.get("run_id") == rid:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            sampler.rng.bit_generator.state = state["sampler_state"]
+            torch.set_rng_state(state["torch_rng_state"])
+            start_step, best_val = state["step"], state["best_val_loss"]
+            checkpoints = [Checkpoint(**c) for c in state["checkpoints"]]
+
+    t0 = time.perf_counter()
+    train_loss_sum = torch.zeros((), device=device)  # summed on device: no host sync per step
+    n_since = 0
+    for step in range(start_step, cfg.max_steps):
+        lr = lr_at(step, cfg)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        x, y, _ = sampler.sample()  # (B, T) int64 each
+        xb, yb = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+        _, loss = model(xb, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
+        optimizer.step()
+        train_loss_sum += loss.detach()
+        n_since += 1
+        done = step + 1
+        if done % cfg.eval_every == 0 or done == cfg.max_steps:
+            losses = evaluate(model, windows, batch_rows=4 * cfg.batch_size)
+            ck = Checkpoint(step=done, tokens=done * cfg.tokens_per_step, losses=losses,
+                            train_loss=float(train_loss_sum) / n_since)
+            train_loss_sum.zero_()
+            n_since = 0
+            checkpoints.append(ck)
+            best_val = min(best_val, sum(losses.values()) / len(losses))
+            if on_checkpoint is not None:
+                on_checkpoint(rid, cfg, model_params, ck)
+            if ckpt is not None:
+                _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                              "model_args": asdict(model.config), "step": done, "best_val_loss": best_val,
+                              "config": cfg.to_dict(), "seed": torch_seed, "mixlaw_version": __version__,
+                              "run_id": rid, "sampler_state": sampler.rng.bit_generator.state,
+                              "torch_rng_state": torch.get_rng_state(),
+                              "checkpoints": [asdict(c) for c in checkpoints]}, ckpt)
+        if on_step is not None:
+            on_step(done, cfg.max_steps)
+    wall = time.perf_counter() - t0
+    trained = (cfg.max_steps - start_step) * cfg.tokens_per_step
+    return RunResult(run_id=rid, config=cfg, model_params=model_params, checkpoints=checkpoints,
+                     corpus_fingerprint=corpus.fingerprint, wall_s=wall,
+                     tokens_per_s=trained / wall if wall > 0 else 0.0, device=str(device))
