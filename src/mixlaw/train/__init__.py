@@ -11,8 +11,20 @@ from typing import Any
 from .config import ProxyConfig, apply_overrides, parse_count, parse_mixture, run_id, shape_for_size
 from .corpus import BUILTIN_DOMAINS, build_corpus
 
-__all__ = ["ProxyConfig", "apply_overrides", "parse_count", "parse_mixture", "run_id", "shape_for_size",
-           "BUILTIN_DOMAINS", "build_corpus", "Corpus", "train", "RunResult", "Checkpoint"]
+__all__ = [
+    "BUILTIN_DOMAINS",
+    "Checkpoint",
+    "Corpus",
+    "ProxyConfig",
+    "RunResult",
+    "apply_overrides",
+    "build_corpus",
+    "parse_count",
+    "parse_mixture",
+    "run_id",
+    "shape_for_size",
+    "train",
+]
 
 
 def __getattr__(name: str) -> Any:

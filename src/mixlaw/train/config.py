@@ -63,7 +63,7 @@ def parse_count(text: str | int, what: str = "count") -> int:
         value = float(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)]
     if not math.isfinite(value) or value < 1:
         raise InputError(f"{what}: {text!r} must be a positive count (at least 1)")
-    return int(round(value))
+    return round(value)
 
 
 def parse_mixture(text: str | dict[str, float], what: str = "--mixture") -> dict[str, float]:
@@ -216,8 +216,10 @@ class ProxyConfig:
             raise InputError(f"mixture weights sum to {total:.6g}, expected 1 (within {WEIGHT_TOL:g}): "
                              f"{_format_mixture(mixture) or '(empty)'}")
         # Renormalise inside the tolerance so the sampler's probabilities are exact; 3-decimal designs
-        # (0.333,0.333,0.334) are the common case and are not an error.
-        full = {d: float(mixture.get(d, 0.0)) / total for d in domains}
+        # (0.333,0.333,0.334) are the common case and are not an error. Sums already within 1e-9 are kept
+        # as they are, so resolving twice never changes the weights (and hence the run id).
+        scale = 1.0 if abs(total - 1.0) <= 1e-9 else total
+        full = {d: float(mixture.get(d, 0.0)) / scale for d in domains}
         n_layer, n_embd, n_head = shape_for_size(self.model_size)
         return dataclasses.replace(self, mixture=full, n_layer=self.n_layer or n_layer,
                                    n_embd=self.n_embd or n_embd, n_head=self.n_head or n_head)

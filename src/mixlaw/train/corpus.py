@@ -140,7 +140,7 @@ def _missing(dist: str, domain: str) -> InputError:
                       f"--domains")
 
 
-_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 _DEBIAN_LICENCES = Path("/usr/share/common-licenses")
 
 
@@ -304,7 +304,7 @@ def _split(docs: list[bytes], val_frac: float) -> tuple[bytes, bytes]:
     total = sum(len(d) + 1 for d in docs)
     if len(docs) < 2:
         blob = eot.join(docs) + eot
-        cut = int(round(len(blob) * val_frac))
+        cut = round(len(blob) * val_frac)
         return blob[cut:], blob[:cut]
     val, size = [], 0
     while docs and size < val_frac * total and len(docs) > 1:
