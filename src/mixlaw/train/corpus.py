@@ -298,20 +298,30 @@ def _collect(documents: Iterable[str], max_bytes: int) -> list[bytes]:
 def _split(docs: list[bytes], val_frac: float) -> tuple[bytes, bytes]:
     """Whole documents to validation until it holds ``val_frac`` of the bytes; the rest to train.
 
-    A domain of a single document (one big user file) is split inside it instead.
+    When the next document would overshoot the target and validation holds less than half of it, that
+    document is cut at the target instead (domains of a few large files, such as one user text file).
     """
     eot = bytes([EOT])
-    total = sum(len(d) + 1 for d in docs)
-    if len(docs) < 2:
-        blob = eot.join(docs) + eot
-        cut = round(len(blob) * val_frac)
-        return blob[cut:], blob[:cut]
-    val, size = [], 0
-    while docs and size < val_frac * total and len(docs) > 1:
-        d = docs.pop(0)
-        val.append(d)
-        size += len(d) + 1
-    return eot.join(docs) + eot, eot.join(val) + eot
+    target = int(val_frac * sum(len(d) + 1 for d in docs))
+    val: list[bytes] = []
+    size, k = 0, 0
+    while k < len(docs) - 1 and size < target:
+        d = docs[k]
+        if size + len(d) + 1 <= target:
+            val.append(d)
+            size += len(d) + 1
+            k += 1
+            continue
+        if size < target // 2:
+            cut = target - size
+            val.append(d[:cut])
+            docs = [*docs[:k], d[cut:], *docs[k + 1:]]
+        break
+    train = docs[k:]
+    if not val:  # a single document: cut inside it
+        cut = max(1, target)
+        val, train = [docs[0][:cut]], [docs[0][cut:], *docs[1:]]
+    return eot.join(train) + eot, eot.join(val) + eot
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

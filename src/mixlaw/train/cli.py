@@ -1,0 +1,227 @@
+"""CLI commands of the proxy trainer: ``corpus build``, ``train``, ``sweep`` and ``runs export``.
+
+:func:`register` adds them to the main ``mixlaw`` app, whose ``main()`` turns :class:`~mixlaw.errors.InputError`
+into ``error: <message>`` and exit code 2. Heavy imports (torch, pandas) happen inside the commands so that
+``mixlaw --help`` stays fast. ``python -m mixlaw.train.cli`` runs these commands on their own.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..errors import InputError
+
+SCHEMA_VERSION = 1
+_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+_OVERRIDES_HELP = " Any ProxyConfig field can be set with --key=value after the options (e.g. --lr=1e-3)."
+
+
+def _emit_json(doc: dict[str, Any]) -> None:
+    from .. import __version__
+
+    payload = {"schema_version": SCHEMA_VERSION, "mixlaw_version": __version__, **doc}
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=True)
+
+
+def _base_config(ctx: typer.Context, **fields: Any) -> Any:
+    """A ProxyConfig from explicit options, then the ``--key=value`` extras (unknown keys: InputError)."""
+    from .config import ProxyConfig, apply_overrides
+
+    return apply_overrides(ProxyConfig(**fields), list(ctx.args))
+
+
+def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write the corpus to."),
+              domains: str = typer.Option("all", "--domains",
+                                          help="Built-in domains, comma-separated; 'all' or 'none'."),
+              domain: list[str] | None = typer.Option(None, "--domain",
+                                                         help="Add your own text: name=path (file or folder)."),
+              max_mb: float = typer.Option(2.0, "--max-mb", help="Cap per domain in MB (train + validation)."),
+              val_frac: float = typer.Option(0.1, "--val-frac", help="Share of each domain held out."),
+              seed: int = typer.Option(0, "--seed", help="Seeds the source order and the generated math."),
+              as_json: bool = typer.Option(False, "--json", help="Write the manifest as JSON to stdout.")) -> None:
+    """Build an offline multi-domain byte corpus (memory-mapped train/val splits + manifest.json)."""
+    from .corpus import BUILTIN_DOMAINS, build_corpus, parse_domain_spec
+
+    if domains == "all":
+        names: list[str] = list(BUILTIN_DOMAINS)
+    elif domains == "none":
+        names = []
+    else:
+        names = [d.strip() for d in domains.split(",") if d.strip()]
+    extra = dict(parse_domain_spec(s) for s in domain or [])
+    if not max_mb > 0:
+        raise InputError(f"--max-mb must be > 0, got {max_mb}")
+    err = _console(stderr=True)
+    with err.status("building corpus") as status:
+        manifest = build_corpus(out, domains=names, extra=extra, max_bytes=int(max_mb * 1e6), val_frac=val_frac,
+                                seed=seed, on_domain=lambda d: status.update(f"building corpus: {d}"))
+    if as_json:
+        _emit_json({"corpus": str(out), "manifest": manifest})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"corpus {out}")
+    for col in ("domain", "documents", "train bytes", "val bytes", "licence", "source"):
+        table.add_column(col)
+    for name, e in manifest["domains"].items():
+        table.add_row(name, str(e["documents"]), f"{e['splits']['train']['tokens']:,}",
+                      f"{e['splits']['val']['tokens']:,}", e["licence"], e["source"])
+    _console().print(table)
+
+
+def train_cmd(ctx: typer.Context,
+              corpus: Path = typer.Option(..., "--corpus", help="Corpus folder (mixlaw corpus build)."),
+              mixture: str = typer.Option(..., "--mixture", help="Weights, e.g. code=0.5,legal=0.3,math=0.2."),
+              size: str = typer.Option("0.2M", "--size", help="Non-embedding parameters, e.g. 0.2M."),
+              tokens: str = typer.Option("2M", "--tokens", help="Training tokens, e.g. 2M."),
+              eval_every: int = typer.Option(250, "--eval-every", help="Steps between per-domain evaluations."),
+              seed: int = typer.Option(0, "--seed", help="Base seed (run seed = SeedSequence([seed, run hash]))."),
+              device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+              out: Path | None = typer.Option(None, "--out", help="Save ckpt.pt and result.json here."),
+              store: Path | None = typer.Option(None, "--store", help="Also record the run in this run store."),
+              as_json: bool = typer.Option(False, "--json", help="Write the result as JSON to stdout.")) -> None:
+    """Train one proxy model on a mixture and print its per-domain validation losses."""
+    from .config import parse_count, parse_mixture
+
+    cfg = _base_config(ctx, corpus=str(corpus), mixture=parse_mixture(mixture), model_size=parse_count(size, "--size"),
+                       train_tokens=parse_count(tokens, "--tokens"), eval_every=eval_every, seed=seed, device=device)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .loop import build_model, prepare, train
+
+    resolved, opened, rid = prepare(cfg)
+    db = None
+    if store is not None:
+        from ..store import RunStore
+
+        db = RunStore(store)
+        if db.status(rid) == "done":
+            db.close()
+            raise InputError(f"run {rid} is already finished in {store}; export it with 'mixlaw runs export "
+                             f"{store} runs.parquet', or change the config/seed")
+        db.reset_run(rid)
+        db.begin_run(rid, resolved.to_dict(), opened.domains, build_model(resolved).num_params(),
+                     info={"corpus_fingerprint": opened.fingerprint})
+    ckpt = None
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"--out {str(out)!r}: cannot create the folder ({e.strerror})") from None
+        ckpt = out / "ckpt.pt"
+
+    def record(run: str, _cfg: Any, _n: int, ck: Any) -> None:
+        if db is not None:
+            db.record_checkpoint(run, ck.step, ck.tokens, ck.losses, ck.train_loss)
+
+    with Progress(TextColumn("train {task.fields[rid]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[tps]}"), console=_console(stderr=True)) as bar:
+        task = bar.add_task("train", total=resolved.max_steps, rid=rid, tps="")
+        result = train(cfg, corpus=opened, ckpt_path=ckpt, on_checkpoint=record,
+                       on_step=lambda s, n: bar.update(task, completed=s))
+        bar.update(task, tps=f"{result.tokens_per_s:,.0f} tok/s")
+    if db is not None:
+        db.finish_run(rid, result.wall_s, info={"corpus_fingerprint": opened.fingerprint, "device": result.device,
+                                                "tokens_per_s": result.tokens_per_s})
+        db.close()
+    if out is not None:
+        (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    if as_json:
+        _emit_json({"result": result.to_dict()})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"run {rid}: {result.model_params:,} non-embedding params, "
+                        f"{result.tokens_per_s:,.0f} tokens/s on {result.device}")
+    table.add_column("step", justify="right")
+    table.add_column("tokens", justify="right")
+    table.add_column("train", justify="right")
+    for d in opened.domains:
+        table.add_column(f"val {d}", justify="right")
+    for ck in result.checkpoints:
+        table.add_row(str(ck.step), f"{ck.tokens:,}", f"{ck.train_loss:.4f}",
+                      *(f"{ck.losses[d]:.4f}" for d in opened.domains))
+    _console().print(table)
+
+
+def sweep_cmd(ctx: typer.Context,
+              corpus: Path = typer.Option(..., "--corpus", help="Corpus folder (mixlaw corpus build)."),
+              design: Path = typer.Option(..., "--design", help="Mixtures: CSV/Parquet/JSONL with w:<domain>."),
+              sizes: str = typer.Option("0.1M,0.2M,0.4M", "--sizes", help="Model sizes, comma-separated."),
+              tokens: str = typer.Option("2M", "--tokens", help="Training tokens per run."),
+              eval_every: int = typer.Option(250, "--eval-every", help="Steps between per-domain evaluations."),
+              workers: int = typer.Option(1, "--workers", help="Runs trained at once (threads: cores // workers)."),
+              backend: str = typer.Option("local", "--backend", help="local (process pool) or ray."),
+              address: str | None = typer.Option(None, "--address", help="Ray address, e.g. auto."),
+              store: Path = typer.Option(Path("runs.db"), "--store", help="SQLite run store (created if missing)."),
+              seed: int = typer.Option(0, "--seed", help="Base seed of every run."),
+              keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="Keep finished runs' ckpt."),
+              as_json: bool = typer.Option(False, "--json", help="Write the summary as JSON to stdout.")) -> None:
+    """Train every (mixture, size) of a design into a run store; finished runs are skipped."""
+    from ..sweep import run_sweep
+
+    base = _base_config(ctx, eval_every=eval_every, seed=seed)
+    result = run_sweep(corpus, design, [s for s in sizes.split(",") if s.strip()], tokens, store, workers=workers,
+                       backend=backend, address=address, base=base, keep_checkpoints=keep_checkpoints)
+    doc = {"store": str(store), "runs": len(result.run_ids), "trained": len(result.trained),
+           "skipped": len(result.skipped), "wall_s": round(result.wall_s, 3)}
+    if as_json:
+        _emit_json({"sweep": doc, "run_ids": result.run_ids})
+    else:
+        _console().print(f"{doc['runs']} runs: {doc['trained']} trained, {doc['skipped']} already finished "
+                         f"({doc['wall_s']:.1f} s); export with: mixlaw runs export {store} runs.parquet")
+
+
+def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw sweep / train --store."),
+               out: Path = typer.Argument(..., help="Output table: .parquet, .csv or .jsonl."),
+               include_unfinished: bool = typer.Option(False, "--all", help="Include unfinished runs' checkpoints."),
+               as_json: bool = typer.Option(False, "--json", help="Write a summary as JSON to stdout.")) -> None:
+    """Export a run store as the run table (run, w:*, loss:*, params, step, tokens)."""
+    from ..store import export_run_table, write_table
+
+    table = export_run_table(db, include_unfinished=include_unfinished)
+    write_table(table, out)
+    n_runs = int(table["run"].nunique()) if len(table) else 0
+    if as_json:
+        _emit_json({"out": str(out), "rows": len(table), "runs": n_runs})
+    else:
+        _console(stderr=True).print(f"wrote {len(table)} rows ({n_runs} runs) to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``corpus build``, ``train``, ``sweep`` and ``runs export`` to ``app``."""
+    corpus_app = typer.Typer(help="Build the offline multi-domain training corpus.", no_args_is_help=True)
+    corpus_app.command("build")(build_cmd)
+    app.add_typer(corpus_app, name="corpus")
+    app.command("train", context_settings=_EXTRA, help=train_cmd.__doc__ + _OVERRIDES_HELP)(train_cmd)
+    app.command("sweep", context_settings=_EXTRA, help=sweep_cmd.__doc__ + _OVERRIDES_HELP)(sweep_cmd)
+    runs_app = typer.Typer(help="Work with run stores.", no_args_is_help=True)
+    runs_app.command("export")(export_cmd)
+    app.add_typer(runs_app, name="runs")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run these commands standalone (``python -m mixlaw.train.cli``): InputError → exit 2."""
+    app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
+    register(app)
+    try:
+        app(args=argv, standalone_mode=False)
+    except InputError as e:
+        sys.stderr.write(f"error: {e}\n")
+        raise SystemExit(2) from None
+    raise SystemExit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""ProxyConfig: count/mixture parsing, the size rule, overrides and run ids."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from mixlaw.errors import InputError
+from mixlaw.train.config import ProxyConfig, apply_overrides, parse_count, parse_mixture, run_id, shape_for_size
+from mixlaw.train.model import GPT, GPTConfig
+
+
+@pytest.mark.parametrize(("text", "value"), [("0.2M", 200_000), ("2M", 2_000_000), ("16k", 16_000),
+                                              ("2e6", 2_000_000), ("2_000_000", 2_000_000), ("1B", 10**9),
+                                              (5, 5)])
+def test_parse_count(text: str, value: int) -> None:
+    assert parse_count(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "abc", "2X", "-1M", "0", "1e-9"])
+def test_parse_count_rejects(text: str) -> None:
+    with pytest.raises(InputError, match="--size"):
+        parse_count(text, "--size")
+
+
+def test_parse_mixture_and_errors() -> None:
+    assert parse_mixture("a=0.5, b=0.5") == {"a": 0.5, "b": 0.5}
+    for bad, msg in [("a=0.5,a=0.5", "given twice"), ("a0.5", "domain=weight"), ("a=x", "expected a number"),
+                     ("a=-1,b=2", ">= 0"), ("", "empty")]:
+        with pytest.raises(InputError, match=msg):
+            parse_mixture(bad)
+
+
+@pytest.mark.parametrize("size", [10_000, 100_000, 200_000, 400_000, 1_000_000, 10_000_000])
+def test_size_rule_lands_near_target(size: int) -> None:
+    n_layer, n_embd, n_head = shape_for_size(size)
+    assert n_embd % n_head == 0 and n_embd // n_head == 16
+    model = GPT(GPTConfig(n_layer=n_layer, n_embd=n_embd, n_head=n_head))
+    # Rounding the width to a multiple of 16 moves the count; it stays within a factor 1.6 of the target
+    # and grows monotonically with it.
+    assert 0.6 < model.num_params() / size < 1.6
+
+
+def test_resolved_fills_shape_and_orders_mixture() -> None:
+    cfg = ProxyConfig(mixture={"b": 0.25, "a": 0.75}, model_size=200_000).resolved(["a", "b", "c"])
+    assert list(cfg.mixture) == ["a", "b", "c"] and cfg.mixture["c"] == 0.0
+    assert (cfg.n_layer, cfg.n_embd, cfg.n_head) == (3, 80, 5)
+    assert cfg.resolved(["a", "b", "c"]) == cfg  # idempotent: resolving twice keeps the run id
+
+
+def test_resolved_rejects_unknown_domain_and_bad_sum() -> None:
+    with pytest.raises(InputError, match=r"unknown domain\(s\) \['web'\]"):
+        ProxyConfig(mixture={"web": 1.0}).resolved(["a", "b"])
+    with pytest.raises(InputError, match="sum to 0.9, expected 1"):
+        ProxyConfig(mixture={"a": 0.5, "b": 0.4}).resolved(["a", "b"])
+    three = ProxyConfig(mixture={"a": 0.333, "b": 0.333, "c": 0.3335}).resolved(["a", "b", "c"])
+    assert abs(sum(three.mixture.values()) - 1) < 1e-12  # inside the tolerance: renormalised exactly
+
+
+def test_overrides_keep_types_and_reject_unknown_keys() -> None:
+    cfg = apply_overrides(ProxyConfig(), ["--lr=1e-3", "--block-size=64", "--train_tokens=2M", "--device=cpu"])
+    assert (cfg.lr, cfg.block_size, cfg.train_tokens, cfg.device) == (1e-3, 64, 2_000_000, "cpu")
+    with pytest.raises(InputError, match="unknown config key 'lrr'"):
+        apply_overrides(ProxyConfig(), ["--lrr=1"])
+    with pytest.raises(InputError, match="--key=value"):
+        apply_overrides(ProxyConfig(), ["lr=1"])
+    with pytest.raises(InputError, match="expected a number"):
+        apply_overrides(ProxyConfig(), ["--lr=fast"])
+    with pytest.raises(InputError, match="'block_size' must be an integer >= 1"):
+        dataclasses.replace(ProxyConfig(mixture={"a": 1.0}), block_size=0).resolved(["a"])
+
+
+def test_run_id_is_stable_and_ignores_location_and_device() -> None:
+    a = ProxyConfig(corpus="/x", mixture={"a": 0.5, "b": 0.5}).resolved(["a", "b"])
+    b = dataclasses.replace(a, corpus="/elsewhere", device="cuda", num_threads=7)
+    assert run_id(a, "f") == run_id(b, "f")
+    assert run_id(a, "f") != run_id(a, "g")  # another corpus content
+    assert run_id(a, "f") != run_id(dataclasses.replace(a, seed=1), "f")
+    assert len(run_id(a, "f")) == 16 and int(run_id(a, "f"), 16) >= 0
