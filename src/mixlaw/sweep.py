@@ -94,7 +94,7 @@ def load_design(path: str | os.PathLike[str]) -> list[dict[str, float]]:
     mixtures = []
     for i, row in enumerate(frame[wcols].itertuples(index=False)):
         mixture = {}
-        for col, value in zip(wcols, row):
+        for col, value in zip(wcols, row, strict=True):
             try:
                 w = float(value)
             except (TypeError, ValueError):

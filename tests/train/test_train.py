@@ -100,7 +100,7 @@ def test_bad_inputs_raise_input_error(tiny_config: ProxyConfig) -> None:
 def test_cuda_matches_cpu_within_tolerance(tiny_config: ProxyConfig) -> None:
     cpu, gpu = train(tiny_config), train(dataclasses.replace(tiny_config, device="cuda"))
     assert gpu.run_id == cpu.run_id and gpu.device.startswith("cuda")
-    for a, b in zip(cpu.checkpoints, gpu.checkpoints):
+    for a, b in zip(cpu.checkpoints, gpu.checkpoints, strict=True):
         np.testing.assert_allclose(list(a.losses.values()), list(b.losses.values()), rtol=2e-2)
 
 

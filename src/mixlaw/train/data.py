@@ -133,7 +133,7 @@ class MixtureSampler:
         dom = self.rng.choice(len(self.arrays), size=self.batch_size, p=self.p)
         starts = self.rng.integers(0, self.highs[dom])  # one start per row, inside its own domain
         buf = np.empty((self.batch_size, self.block_size + 1), dtype=np.int64)
-        for i, (d, s) in enumerate(zip(dom, starts)):
+        for i, (d, s) in enumerate(zip(dom, starts, strict=True)):
             buf[i] = self.arrays[d][s: s + self.block_size + 1]
         return np.ascontiguousarray(buf[:, :-1]), np.ascontiguousarray(buf[:, 1:]), dom
 

@@ -1,0 +1,96 @@
+"""Run store: transactions per checkpoint, export format, atomic table writing, bad store paths."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mixlaw.errors import InputError
+from mixlaw.store import RunStore, export_run_table, run_table_rows, write_table
+
+DOMAINS = ["code", "prose"]
+
+
+def _fill(path: Path, finish: bool = True) -> None:
+    with RunStore(path) as db:
+        for rid, w in (("r1", 0.25), ("r2", 0.75)):
+            db.begin_run(rid, {"mixture": {"code": w, "prose": 1 - w}}, DOMAINS, 1234)
+            for step in (10, 20):
+                db.record_checkpoint(rid, step, step * 100, {"prose": 3.0 - step / 100 - w, "code": 2.0 + w}, 4.0)
+            if finish or rid == "r1":
+                db.finish_run(rid, 1.5)
+
+
+def test_export_is_the_design_run_table(tmp_path: Path) -> None:
+    _fill(tmp_path / "runs.db")
+    table = export_run_table(tmp_path / "runs.db")
+    assert list(table.columns) == ["run", "w:code", "w:prose", "loss:code", "loss:prose", "params", "step", "tokens"]
+    assert table["run"].tolist() == ["r1", "r1", "r2", "r2"] and table["step"].tolist() == [10, 20, 10, 20]
+    assert table["tokens"].tolist() == [1000, 2000, 1000, 2000] and (table["params"] == 1234).all()
+    assert table.loc[3, "loss:prose"] == pytest.approx(3.0 - 0.2 - 0.75)
+    # The core reader accepts it as a run table.
+    from mixlaw.data import RunTable
+
+    rt = RunTable(table)
+    assert rt.domains == DOMAINS and rt.weights.shape == (4, 2)
+
+
+def test_unfinished_runs_are_left_out_unless_asked(tmp_path: Path) -> None:
+    _fill(tmp_path / "runs.db", finish=False)
+    assert export_run_table(tmp_path / "runs.db")["run"].unique().tolist() == ["r1"]
+    assert len(export_run_table(tmp_path / "runs.db", include_unfinished=True)) == 4
+    with RunStore(tmp_path / "runs.db") as db:
+        assert db.status("r2") == "running" and db.run_ids("done") == ["r1"] and db.status("zz") is None
+        db.reset_run("r2")
+        assert db.checkpoint_steps("r2") == [] and db.checkpoint_steps("r1") == [10, 20]
+
+
+def test_rewriting_a_checkpoint_never_duplicates(tmp_path: Path) -> None:
+    _fill(tmp_path / "runs.db")
+    with RunStore(tmp_path / "runs.db") as db:
+        db.record_checkpoint("r1", 10, 1000, {"prose": 9.0, "code": 9.0})
+        db.begin_run("r1", {"mixture": {}}, DOMAINS, 1)  # known run: ignored
+        assert db.status("r1") == "done"
+    table = export_run_table(tmp_path / "runs.db")
+    assert len(table) == 4 and table.loc[0, "loss:code"] == 9.0
+
+
+def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
+    _fill(tmp_path / "runs.db")
+    with RunStore(tmp_path / "runs.db") as db:
+        with pytest.raises(sqlite3.IntegrityError):
+            # SQLite stores NaN as NULL, which violates NOT NULL after the checkpoint row was inserted in
+            # the same transaction: a diverged run fails loudly instead of exporting NaN losses.
+            db.record_checkpoint("r1", 30, 3000, {"code": float("nan"), "prose": 1.0})
+        assert db.checkpoint_steps("r1") == [10, 20]  # the checkpoint row of step 30 was rolled back too
+        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_bad_store_paths_raise_one_clear_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot open run store .*unable to open"):
+        RunStore(tmp_path / "missing-dir" / "runs.db")
+    (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(InputError, match="cannot open run store .*not a database"):
+        RunStore(tmp_path / "junk.db")
+    with pytest.raises(InputError, match="is a folder"):
+        RunStore(tmp_path)
+    with pytest.raises(InputError, match="does not exist"):
+        export_run_table(tmp_path / "never.db")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_write_table_round_trips_atomically(tmp_path: Path, suffix: str) -> None:
+    frame = run_table_rows("r", {"a": 0.5, "b": 0.5}, 10,
+                           [(1, 100, {"a": 2.0, "b": 3.0}), (2, 200, {"a": 1.5, "b": 2.5})])
+    path = write_table(frame, tmp_path / f"t{suffix}")
+    readers = {".parquet": pd.read_parquet, ".csv": pd.read_csv, ".jsonl": lambda p: pd.read_json(p, lines=True)}
+    back = readers[suffix](path)
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"t{suffix}"]  # no temp file left
+    with pytest.raises(InputError, match="unknown format"):
+        write_table(frame, tmp_path / "t.xlsx")
+    with pytest.raises(InputError, match="cannot write"):
+        write_table(frame, tmp_path / "no-dir" / f"t{suffix}")
