@@ -1,0 +1,140 @@
+"""Sweeps: skip finished runs, survive SIGKILL without losing or duplicating runs, Ray gives the same table."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mixlaw.errors import DataError, InputError
+from mixlaw.store import export_run_table
+from mixlaw.sweep import load_design, plan_sweep, run_sweep
+from mixlaw.train.config import ProxyConfig
+
+SIZES = ["0.01M", "0.02M"]
+TOKENS = "60k"  # 234 steps of 256 tokens: long enough to kill a run in the middle
+EVAL_EVERY = 50
+# The CLI flags and the in-process base config describe the same runs (same ids).
+CLI_OVERRIDES = ["--block_size=32", "--batch_size=8", "--eval_tokens=512"]
+BASE = ProxyConfig(block_size=32, batch_size=8, eval_tokens=512, eval_every=EVAL_EVERY, num_threads=1)
+
+
+@pytest.fixture(scope="module")
+def design(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("design") / "design.csv"
+    path.write_text("w:docs,w:legal,w:scripture,w:math\n0.25,0.25,0.25,0.25\n0.7,0.1,0.1,0.1\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_corpus: str, design: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """An uninterrupted sweep, in this process, one thread per run (as the 2-worker pool uses)."""
+    store = tmp_path_factory.mktemp("ref") / "runs.db"
+    result = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=1, base=BASE, progress=False)
+    assert len(result.trained) == 4 and not result.skipped
+    again = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=1, base=BASE, progress=False)
+    assert again.trained == [] and again.skipped == result.run_ids  # resubmitted runs are found, not repeated
+    return export_run_table(store)
+
+
+def _sweep_cmd(corpus: str, design: Path, store: Path) -> list[str]:
+    return [sys.executable, "-m", "mixlaw.train.cli", "sweep", "--corpus", corpus, "--design", str(design),
+            "--sizes", ",".join(SIZES), "--tokens", TOKENS, "--eval-every", str(EVAL_EVERY), "--workers", "2",
+            "--store", str(store), "--json", *CLI_OVERRIDES]
+
+
+def _progress(store: Path) -> tuple[int, int]:
+    """(finished runs, checkpoints of unfinished runs), read without disturbing the writers."""
+    if not store.exists():
+        return 0, 0
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as conn:
+            done = conn.execute("SELECT COUNT(*) FROM runs WHERE status = 'done'").fetchone()[0]
+            partial = conn.execute("SELECT COUNT(*) FROM checkpoints c JOIN runs r USING (run_id) "
+                                   "WHERE r.status = 'running'").fetchone()[0]
+        return done, partial
+    except sqlite3.OperationalError:  # schema not created yet
+        return 0, 0
+
+
+def test_sweep_killed_mid_run_resumes_with_nothing_lost_or_duplicated(tiny_corpus: str, design: Path,
+                                                                       reference: pd.DataFrame,
+                                                                       tmp_path: Path) -> None:
+    store = tmp_path / "runs.db"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(_sweep_cmd(tiny_corpus, design, store), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done, partial = _progress(store)
+        if done >= 1 and partial >= 1:  # one run finished, another one part-way
+            break
+        assert proc.poll() is None, f"sweep ended before it could be killed: {proc.communicate()}"
+        time.sleep(0.05)
+    else:
+        pytest.fail("the sweep never reached a finished run plus a part-way run")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finished_before = _progress(store)[0]
+    assert finished_before < 4
+
+    resumed = subprocess.run(_sweep_cmd(tiny_corpus, design, store), capture_output=True, text=True, env=env,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)["sweep"]
+    assert summary["runs"] == 4 and summary["skipped"] >= finished_before >= 1
+
+    table = export_run_table(store)
+    pd.testing.assert_frame_equal(table, reference, check_exact=True)  # bitwise the uninterrupted results
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 4
+        assert conn.execute("SELECT COUNT(*) FROM runs WHERE status = 'done'").fetchone()[0] == 4
+        n_ckpt = conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
+    assert n_ckpt == len(reference) == 4 * 5  # steps 50..200 and 234: each exactly once
+    assert not any((tmp_path / "runs.db.ckpt").iterdir())  # finished runs' checkpoint files are removed
+
+
+def test_ray_backend_gives_the_same_run_table(tiny_corpus: str, design: Path, reference: pd.DataFrame,
+                                              tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    store = tmp_path / "ray.db"
+    result = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=2, backend="ray", base=BASE,
+                       progress=False)
+    assert len(result.trained) == 4
+    pd.testing.assert_frame_equal(export_run_table(store), reference, check_exact=True)
+
+
+def test_plan_validates_everything_before_training(tiny_corpus: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("w:docs,w:math\n0.5,0.5\n0.5,0.4\n")
+    with pytest.raises(DataError, match=r"bad\.csv:3: mixture weights sum to 0\.9"):
+        run_sweep(tiny_corpus, bad, SIZES, "10k", tmp_path / "x.db", progress=False)
+    assert not (tmp_path / "x.db").exists()  # nothing was created, let alone trained
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("w:docs,w:web\n0.5,0.5\n")
+    with pytest.raises(DataError, match=r"unknown\.csv:2: mixture names unknown domain\(s\) \['web'\]"):
+        plan_sweep(tiny_corpus, load_design(unknown), SIZES, "10k", design_path=str(unknown))
+    neg = tmp_path / "neg.csv"
+    neg.write_text("w:docs,w:math\n-0.5,1.5\n")
+    with pytest.raises(DataError, match=r"neg\.csv:2: column 'w:docs': weight"):
+        load_design(neg)
+    with pytest.raises(DataError, match="no 'w:<domain>' columns"):
+        (tmp_path / "nocol.csv").write_text("a,b\n1,2\n")
+        load_design(tmp_path / "nocol.csv")
+    with pytest.raises(InputError, match="--backend 'spark'"):
+        run_sweep(tiny_corpus, [{"docs": 1.0}], SIZES, "10k", tmp_path / "x.db", backend="spark")
+    # Duplicate mixtures collapse to one run id per size.
+    plan = plan_sweep(tiny_corpus, [{"docs": 0.5, "math": 0.5}, {"math": 0.5, "docs": 0.5}], SIZES, "10k")
+    assert len(plan) == 2 and plan == sorted(plan, key=lambda p: p.run_id)
