@@ -1,0 +1,81 @@
+"""CLI of the trainer: commands work end to end, and bad input is one 'error:' line with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from mixlaw.train.cli import main, register
+
+TINY = ["--size", "0.01M", "--tokens", "5k", "--eval-every", "10", "--block_size=32", "--batch_size=8",
+        "--eval_tokens=256", "--num_threads=1"]
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def test_register_adds_the_commands() -> None:
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in ("corpus", "train", "sweep", "runs"):
+        assert name in result.output
+
+
+def test_build_train_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["corpus", "build", "--out", str(tmp_path / "c"), "--domains", "math,legal", "--max-mb",
+                         "0.02", "--json"], capsys)
+    assert code == 0 and list(json.loads(out)["manifest"]["domains"]) == ["math", "legal"]
+    code, out, _ = _run(["train", "--corpus", str(tmp_path / "c"), "--mixture", "math=0.5,legal=0.5",
+                         "--store", str(tmp_path / "runs.db"), "--out", str(tmp_path / "run"), "--json", *TINY], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["schema_version"] == 1 and len(doc["result"]["checkpoints"]) == 2
+    assert (tmp_path / "run/ckpt.pt").is_file() and (tmp_path / "run/result.json").is_file()
+    code, _, err = _run(["runs", "export", str(tmp_path / "runs.db"), str(tmp_path / "runs.parquet")], capsys)
+    table = pd.read_parquet(tmp_path / "runs.parquet")
+    assert code == 0 and "wrote 2 rows (1 runs)" in err
+    assert list(table.columns) == ["run", "w:math", "w:legal", "loss:math", "loss:legal", "params", "step", "tokens"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--mixture", "math=0.5,web=0.5"], r"unknown domain\(s\) \['web'\]"),
+    (["--mixture", "math=0.5,legal=0.4"], "weights sum to 0.9, expected 1"),
+    (["--mixture", "math=1", "--lr=abc"], "--lr=abc: expected a number"),
+    (["--mixture", "math=1", "--nonsense=1"], "unknown config key 'nonsense'"),
+    (["--mixture", "math=1", "--store", "/nonexistent-dir/runs.db"], "cannot open run store"),
+])
+def test_bad_train_input_is_one_line_and_exit_2(tiny_corpus: str, args: list[str], message: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(["train", "--corpus", tiny_corpus, *TINY, *args], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert re.search(message, err)
+
+
+def test_corrupt_or_missing_corpus_is_exit_2(tiny_corpus: str, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["train", "--corpus", str(tmp_path / "none"), "--mixture", "a=1"], capsys)
+    assert code == 2 and "no corpus manifest" in err
+    import shutil
+
+    shutil.copytree(tiny_corpus, tmp_path / "c")
+    (tmp_path / "c/docs/val.bin").write_bytes(b"x")
+    code, _, err = _run(["sweep", "--corpus", str(tmp_path / "c"), "--design", str(tmp_path / "d.csv"),
+                         "--store", str(tmp_path / "s.db")], capsys)
+    assert code == 2 and err.startswith("error: ") and "d.csv" in err  # the design is read first
+    (tmp_path / "d.csv").write_text("w:docs,w:math\n0.5,0.5\n")
+    code, _, err = _run(["sweep", "--corpus", str(tmp_path / "c"), "--design", str(tmp_path / "d.csv"),
+                         "--store", str(tmp_path / "s.db")], capsys)
+    assert code == 2 and "docs/val.bin: corrupt token file" in err
+    assert not (tmp_path / "s.db").exists()
