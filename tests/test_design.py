@@ -190,3 +190,55 @@ def test_make_design_dispatch():
         make_design(["a", "b"], method="grid")
     with pytest.raises(InputError, match="--prior applies"):
         make_design(["a", "b"], method="double-diminishing", n=2, prior={"a": 0.5, "b": 0.5})
+
+
+def _cli(capsys, *argv):
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def test_cli_design_and_select(capsys, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from mixlaw.data import read_runs
+
+    out = tmp_path / "design.csv"
+    code, _, _ = _cli(capsys, "design", "--domains", "a,b,c", "--n", "16", "--seed", "1", "--out", str(out))
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["run", "w:a", "w:b", "w:c"] and len(frame) == 16
+    rng, law = _ye_world(1, n_domains=3)
+    frame["loss:x"] = law(_weights(frame)) * np.exp(0.01 * rng.standard_normal(16))
+    pilots = tmp_path / "pilot.csv"
+    frame.to_csv(pilots, index=False)
+    read_runs(pilots)  # a valid run table once losses are added
+    code, text, _ = _cli(capsys, "design", "--select", "8", "--runs", str(pilots), "--json")
+    assert code == 0
+    doc = json.loads(text)
+    assert len(doc["runs"]) == 8 and set(r["run"] for r in doc["runs"]) <= set(frame["run"])
+    tok = tmp_path / "tokens.csv"
+    tok.write_text("domain,tokens\na,1e12\nb,1e9\nc,5e8\n")
+    code, text, _ = _cli(capsys, "design", "--domains", "a,b,c", "--method", "dirichlet", "--n", "10",
+                         "--tokens-available", str(tok), "--target-tokens", "1e10", "--max-epochs", "4", "--json")
+    assert code == 0
+    W = np.array([[r["w:a"], r["w:b"], r["w:c"]] for r in json.loads(text)["runs"]])
+    assert np.all(W[:, 1] <= 0.4 + 1e-12) and np.all(W[:, 2] <= 0.2 + 1e-12)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["design", "--domains", "a,b", "--n", "100"], "larger than the 11 distinct"),
+    (["design", "--domains", "a,b", "--method", "grid"], "unknown design method"),
+    (["design", "--domains", "a,b", "--method", "dirichlet", "--prior", "a=0.5,z=0.5"], "unknown domain"),
+    (["design", "--n", "4"], "--domains is required"),
+    (["design", "--select", "4"], "go together"),
+])
+def test_cli_design_bad_input_exit_2(capsys, argv, match):
+    code, out, err = _cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and match in err and err.count("\n") == 1

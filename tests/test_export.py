@@ -143,3 +143,37 @@ def test_parse_mixture_and_paths(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         read_paths(str(tmp_path / "nope.json"))
 
+
+
+def _cli(capsys, *argv):
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def test_cli_export(capsys, tmp_path):
+    paths = tmp_path / "paths.json"
+    paths.write_text(json.dumps({"a": "/d/a", "b": "/d/b"}))
+    code, out, _ = _cli(capsys, "export", "--mixture", "a=0.25,b=0.75", "--format", "megatron", "--paths", str(paths))
+    assert code == 0 and out == "--data-path 0.25 /d/a 0.75 /d/b\n"
+    target = tmp_path / "mix.yaml"
+    code, _, _ = _cli(capsys, "export", "--mixture", "a=0.25,b=0.75", "--format", "olmo", "--paths", str(paths),
+                      "--out", str(target))
+    assert code == 0 and yaml.safe_load(target.read_text())["sources"][0]["target_ratio"] == 0.25
+    code, out, _ = _cli(capsys, "export", "--mixture", "a=0.25,b=0.75", "--json")
+    assert code == 0 and json.loads(json.loads(out)["text"]) == [{"domain": "a", "weight": 0.25},
+                                                                 {"domain": "b", "weight": 0.75}]
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--mixture", "a=0.5,b=0.5", "--format", "megatron"], "needs a path"),
+    (["--mixture", "a=0.5,b=0.5", "--format", "parquet"], "unknown export format"),
+    (["--mixture", "a=0.5,b=0.2"], "sum to 0.7"),
+    (["--mixture", "a:0.5,b:0.5"], "expected domain=weight"),
+])
+def test_cli_export_bad_input_exit_2(capsys, argv, match):
+    code, out, err = _cli(capsys, "export", *argv)
+    assert code == 2 and out == "" and err.startswith("error: ") and match in err

@@ -242,6 +242,75 @@ def list_laws(as_json: bool = JsonOpt) -> None:
     out.print(tab)
 
 
+@app.command("design")
+def design_cmd(domains: Optional[str] = typer.Option(None, "--domains", help="Comma-separated training domains."),
+               method: str = typer.Option("double-diminishing", "--method", help="double-diminishing | dirichlet."),
+               n: int = typer.Option(40, "--n", help="Number of mixtures to propose."),
+               select: Optional[int] = typer.Option(None, "--select", help="Keep this many of the --runs pilots."),
+               runs: Optional[str] = typer.Option(None, "--runs", help="Pilot run table (with --select)."),
+               target: Optional[list[str]] = typer.Option(None, "--target", help="Eval set(s) for --select."),
+               prior: Optional[str] = typer.Option(None, "--prior", help="Dirichlet prior: a=0.5,b=0.3,..."),
+               tokens_available: Optional[str] = typer.Option(None, "--tokens-available",
+                                                              help="CSV domain,tokens (or JSON)."),
+               target_tokens: Optional[float] = typer.Option(None, "--target-tokens", help="Target run tokens."),
+               max_epochs: float = typer.Option(4.0, "--max-epochs", help="Max repetitions of a domain."),
+               out_path: Optional[Path] = typer.Option(None, "--out", help="Write the design CSV here."),
+               seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+    """Propose proxy mixtures (Ye's double-diminishing or RegMix Dirichlet), or select --select of --runs pilots."""
+    from . import api, design
+    from .export import parse_mixture
+
+    doms = None if domains is None else [d.strip() for d in domains.split(",") if d.strip()]
+    with _show_warnings():
+        if select is not None or runs is not None:
+            if select is None or runs is None:
+                raise InputError("--select K and --runs PILOTS go together")
+            table = _load_table(runs, 0.01)
+            if doms is not None and set(doms) != set(table.domains):
+                raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
+            frame = design.select_runs(table, select, targets=_parse_targets(target), random_state=seed)
+        else:
+            if doms is None:
+                raise InputError("--domains is required (comma-separated training domains)")
+            tok = None if tokens_available is None else design.read_tokens_available(tokens_available)
+            frame = design.make_design(doms, method=method, n=n, prior=None if prior is None else parse_mixture(prior),
+                                       tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
+                                       random_state=seed)
+    if out_path is not None:
+        api.write_frame_atomic(frame, out_path)
+    if as_json:
+        emit_json({"design": dict(frame.attrs), "seed": seed, "runs": frame.to_dict(orient="records"),
+                   "saved": None if out_path is None else str(out_path)})
+    elif out_path is None:
+        out.print(frame.to_csv(index=False), end="", highlight=False, markup=False)
+    else:
+        err.print(f"wrote {len(frame)} mixtures to {out_path}")
+
+
+@app.command("export")
+def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5, or a JSON/CSV mixture file."),
+               fmt: str = typer.Option("json", "--format", help="megatron | olmo | hf | mosaic | json."),
+               paths: Optional[str] = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
+               decimals: int = typer.Option(6, "--decimals", help="Decimals of the rounded weights (sum exactly 1)."),
+               out_path: Optional[Path] = typer.Option(None, "--out", help="Write the export here."),
+               as_json: bool = JsonOpt) -> None:
+    """Render a mixture for Megatron-LM/NeMo, OLMo-core, HF datasets, MosaicML Streaming or JSON."""
+    from . import api
+    from .export import export_mixture, parse_mixture, read_paths
+
+    with _show_warnings():
+        text = export_mixture(parse_mixture(mixture), fmt, None if paths is None else read_paths(paths),
+                              decimals=decimals)
+    if out_path is not None:
+        api.write_text_atomic(text, out_path)
+    if as_json:
+        emit_json({"format": fmt, "text": text, "saved": None if out_path is None else str(out_path)})
+    elif out_path is None:
+        sys.stdout.write(text)
+    else:
+        err.print(f"wrote {fmt} mixture to {out_path}")
+
+
 # ---------------------------------------------------------------------- entry point
 def _register_optional() -> None:
     """Commands living beside their subsystem (trainer/sweeps, scaling) register themselves here."""

@@ -678,6 +678,37 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
                         attrs={"method": "select", "targets": names, "selection": sel.to_dict()})
 
 
+def read_tokens_available(path: str) -> dict[str, float]:
+    """Tokens per domain from a CSV with columns ``domain,tokens`` or a JSON object ``{domain: tokens}``."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: no such file (expected a CSV domain,tokens or a JSON {{domain: tokens}})")
+    if p.suffix.lower() == ".json":
+        try:
+            doc = json.loads(p.read_text())
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}: not valid JSON ({e})") from None
+        if not isinstance(doc, dict):
+            raise InputError(f"{path}: expected a JSON object {{domain: tokens}}")
+        items = list(doc.items())
+    else:
+        frame = pd.read_csv(p)
+        missing = [c for c in ("domain", "tokens") if c not in frame.columns]
+        if missing:
+            raise InputError(f"{path}: missing column(s) {missing}; expected domain,tokens")
+        items = list(zip(frame["domain"].astype(str), frame["tokens"], strict=True))
+    out: dict[str, float] = {}
+    for i, (d, v) in enumerate(items):
+        try:
+            out[str(d)] = float(v)
+        except (TypeError, ValueError):
+            raise InputError(f"{path}:{i + 2}: tokens of domain {d!r} is not a number: {v!r}") from None
+    return out
+
+
 # ---------------------------------------------------------------------- one entry point (CLI)
 def make_design(domains: Sequence[str], *, method: str = "double-diminishing", n: int = 40,
                 prior: Mapping[str, float] | None = None, tokens_available: Mapping[str, float] | None = None,
@@ -705,4 +736,5 @@ def make_design(domains: Sequence[str], *, method: str = "double-diminishing", n
 
 
 __all__ = ["halving_levels", "double_diminishing_candidates", "double_diminishing", "dirichlet_design",
-           "max_shares", "select_subset", "select_runs", "SubsetSelection", "design_frame", "make_design"]
+           "max_shares", "select_subset", "select_runs", "SubsetSelection", "design_frame", "make_design",
+           "read_tokens_available"]
