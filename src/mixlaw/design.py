@@ -553,10 +553,12 @@ def select_subset(weights: Any, losses: Any, k: int, *, criterion: str = "expect
     each floor :math:`c_i` held at its all-pilot value (which makes the law linear in
     :math:`\log(L_i - c_i)`, one small least-squares solve per subset).
 
-    Why "expected" is the default: scoring observed errors lets the search chase the noise of individual
-    pilot runs (on synthetic Ye worlds with 1 % noise its subsets beat the median random subset's held-out
-    error by 1 % on average, against 31 % for "expected"; see tests/test_design.py). Scoring the error on
-    the runs *left out* is worse than random: moving a noisy run into S removes it from the score.
+    Measured on synthetic Ye worlds (4 domains, 40 double-diminishing pilots, 1 % log-noise; 8 worlds x 15
+    random subsets; held-out MRE against the noiseless law on 300 Dirichlet mixtures; tests/test_design.py):
+    keeping k=12, "expected" gives 0.78x the median random subset's error (beats 77 % of them), "observed"
+    0.81x (69 %); keeping k=20, neither helps ("expected" 1.23x, "observed" 1.03x): with half the pilots kept,
+    a random half already pins the law down. Scoring the error on the runs *left out* was worse than random
+    (a noisy run moved into S no longer counts against S).
 
     Search: ``n_restarts`` random subsets, each improved by first-improvement swaps (exchange one selected
     and one unselected run while :math:`J` drops), within ``max_evals`` subset scores in all.
