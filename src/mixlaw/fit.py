@@ -22,11 +22,23 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import ThreadpoolController
 
 from .errors import ConvergenceWarning, FitError, InvalidParameterError
 
 #: Huber threshold on log-loss residuals (Hoffmann et al. 2022, approach 3; Besiroglu et al. 2024).
 HUBER_DELTA = 1e-3
+
+# scipy's L-BFGS-B calls BLAS on tiny vectors every iteration; a multi-threaded OpenBLAS then spends
+# milliseconds per call synchronising threads (measured 40-80x slower when the other core is busy), so every
+# fit runs with BLAS limited to one thread.
+_THREADPOOLS = ThreadpoolController()
+
+
+def single_threaded_blas() -> Any:
+    """Context manager limiting BLAS to one thread (see ``_THREADPOOLS``)."""
+    return _THREADPOOLS.limit(limits=1, user_api="blas")
+
 
 Model = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -279,24 +291,8 @@ def fit_model(model: Model, spec: Params, y: np.ndarray, *, loss: str = "huber",
         x0s = [np.clip(np.asarray(s, dtype=np.float64)[free], lo, hi) for s in starts]
     else:
         x0s = [init] + [random_start(init, lo, hi, rng) for _ in range(max(0, n_starts - 1))]
-    best_x, best_f, n_conv, objs = None, np.inf, 0, []
-    for x0 in x0s:
-        if free.sum() == 0:
-            f, _ = fun(x0)
-            res_x, res_f, ok = x0, f, True
-        else:
-            res = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=list(zip(lo, hi)),
-                           options={"maxiter": max_iter, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 30})
-            res_x, res_f = res.x, float(res.fun)
-            # ABNORMAL line searches at a tiny gradient are a converged fit in practice; judge by the gradient.
-            ok = bool(res.success) or (np.isfinite(res_f) and res_f < 1e29
-                                       and float(np.max(np.abs(_projected_grad(fun, res.x, lo, hi)), initial=0))
-                                       < 1e-4 * max(1.0, abs(res_f)))
-        ok = ok and np.isfinite(res_f) and res_f < 1e29
-        objs.append(float(res_f))
-        n_conv += int(ok)
-        if np.isfinite(res_f) and res_f < best_f:
-            best_x, best_f = res_x, res_f
+    with single_threaded_blas():
+        best_x, best_f, n_conv, objs = _multistart(fun, x0s, lo, hi, free, max_iter)
     if best_x is None or best_f >= 1e29:
         raise FitError(f"{label or 'fit'}: no start reached a finite objective ({len(x0s)} starts); "
                        "check the data or widen the bounds")
@@ -321,6 +317,30 @@ def fit_model(model: Model, spec: Params, y: np.ndarray, *, loss: str = "huber",
     if n_conv == 0:
         warnings.warn(f"{label or 'fit'}: {msgs[0]}", ConvergenceWarning, stacklevel=2)
     return result
+
+
+def _multistart(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0s: list[np.ndarray], lo: np.ndarray,
+                hi: np.ndarray, free: np.ndarray, max_iter: int) -> tuple[np.ndarray | None, float, int, list[float]]:
+    """Run L-BFGS-B from every start; return the best point, its objective, #converged, every final objective."""
+    best_x, best_f, n_conv, objs = None, np.inf, 0, []
+    for x0 in x0s:
+        if free.sum() == 0:
+            f, _ = fun(x0)
+            res_x, res_f, ok = x0, f, True
+        else:
+            res = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=list(zip(lo, hi)),
+                           options={"maxiter": max_iter, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 30})
+            res_x, res_f = res.x, float(res.fun)
+            # ABNORMAL line searches at a tiny gradient are a converged fit in practice; judge by the gradient.
+            ok = bool(res.success) or (np.isfinite(res_f) and res_f < 1e29
+                                       and float(np.max(np.abs(_projected_grad(fun, res.x, lo, hi)), initial=0))
+                                       < 1e-4 * max(1.0, abs(res_f)))
+        ok = ok and np.isfinite(res_f) and res_f < 1e29
+        objs.append(float(res_f))
+        n_conv += int(ok)
+        if np.isfinite(res_f) and res_f < best_f:
+            best_x, best_f = res_x, res_f
+    return best_x, best_f, n_conv, objs
 
 
 def random_start(init: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
