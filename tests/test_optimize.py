@@ -1,0 +1,246 @@
+"""Optimal mixture: agreement with a brute-force grid, exact constraints, multistart, steps-to-match."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from mixlaw.errors import ExtrapolationWarning, InputError
+from mixlaw.fit import Param, Params
+from mixlaw.laws import YeExponential
+from mixlaw.laws.base import MixingLaw
+from mixlaw.optimize import optimize_mixture, project_box_simplex, steps_to_match
+
+DOMAINS = ["web", "code", "math"]
+# Three evals, each helped most by its own domain, so the optima of the mean and the max are interior.
+T_TRUE = np.array([[-2.0, 0.0, 0.0], [0.0, -2.5, 0.3], [0.2, 0.0, -1.8]])
+C_TRUE = np.array([2.0, 2.0, 2.0])
+K_TRUE = np.array([1.0, 0.9, 1.1])
+
+
+def _truth(W: np.ndarray) -> np.ndarray:
+    return C_TRUE + K_TRUE * np.exp(W @ T_TRUE.T)
+
+
+@pytest.fixture(scope="module")
+def ye_law() -> YeExponential:
+    rng = np.random.default_rng(0)
+    # Include the corners so the fitted range is the whole simplex (no extrapolation warnings).
+    W = np.vstack([np.eye(3), rng.dirichlet(np.ones(3), size=40)])
+    return YeExponential(reference="web").fit(W, _truth(W), domains=DOMAINS, targets=DOMAINS)
+
+
+def _grid(step: int = 1000) -> np.ndarray:
+    i, j = np.meshgrid(np.arange(step + 1), np.arange(step + 1), indexing="ij")
+    keep = i + j <= step
+    a, b = i[keep], j[keep]
+    return np.column_stack([a, b, step - a - b]).astype(np.float64) / step
+
+
+def _grid_opt(law: MixingLaw, f, mask=None) -> tuple[np.ndarray, float]:
+    G = _grid()
+    if mask is not None:
+        G = G[mask(G)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        vals = f(np.asarray(law.predict(G)).reshape(len(G), -1))
+    k = int(np.argmin(vals))
+    return G[k], float(vals[k])
+
+
+@pytest.mark.parametrize("objective, f", [
+    ("mean", lambda L: L.mean(axis=1)),
+    ("max", lambda L: L.max(axis=1)),
+    ({"web": 0.3, "code": 0.7}, lambda L: 0.3 * L[:, 0] + 0.7 * L[:, 1]),
+    ("code", lambda L: L[:, 1]),
+])
+def test_matches_grid(ye_law: YeExponential, objective, f) -> None:
+    opt = optimize_mixture(ye_law, objective=objective)
+    r = opt.weight_array()
+    g, gval = _grid_opt(ye_law, f)
+    assert np.max(np.abs(r - g)) <= 1e-3 + 1e-9
+    assert opt.objective <= gval + 1e-9  # the continuous optimum is at least as good as any grid point
+    assert opt.convex and opt.n_starts == 1
+    assert math.isclose(float(r.sum()), 1.0, abs_tol=1e-12)
+
+
+def test_callable_objective_matches_grid(ye_law: YeExponential) -> None:
+    opt = optimize_mixture(ye_law, objective=lambda L: L[0] + 0.5 * L[1] ** 2)
+    g, gval = _grid_opt(ye_law, lambda L: L[:, 0] + 0.5 * L[:, 1] ** 2)
+    assert np.max(np.abs(opt.weight_array() - g)) <= 1e-3 + 1e-9
+    assert opt.objective <= gval + 1e-9
+    assert not opt.convex and opt.n_starts == 16
+
+
+def test_bounds_honoured_exactly(ye_law: YeExponential) -> None:
+    free = optimize_mixture(ye_law, objective="mean")
+    assert free.weights["code"] > 0.3  # so the bound below binds
+    bounds = {"code": (0.05, 0.3), "math": (0.2, 0.9)}
+    opt = optimize_mixture(ye_law, objective="mean", bounds=bounds)
+    w = opt.weights
+    for d, (lo, hi) in bounds.items():
+        assert lo <= w[d] <= hi  # exact: no tolerance
+    assert w["code"] == 0.3
+    assert min(w.values()) >= 0.0
+    assert math.isclose(sum(w.values()), 1.0, abs_tol=1e-12)
+    assert {(a.domain, a.kind) for a in opt.active} == {("code", "upper bound")}
+    g, gval = _grid_opt(ye_law, lambda L: L.mean(axis=1),
+                        mask=lambda G: (G[:, 1] >= 0.05) & (G[:, 1] <= 0.3) & (G[:, 2] >= 0.2) & (G[:, 2] <= 0.9))
+    assert np.max(np.abs(opt.weight_array() - g)) <= 1e-3 + 1e-9
+    assert opt.objective <= gval + 1e-9
+
+
+def test_availability_caps_honoured_exactly(ye_law: YeExponential) -> None:
+    tokens = {"web": 1e12, "code": 2e9, "math": 1e10}
+    opt = optimize_mixture(ye_law, objective="mean", tokens_available=tokens, target_tokens=1e11, max_epochs=4)
+    cap = 4 * 2e9 / 1e11  # 0.08
+    assert opt.weights["code"] <= cap
+    assert opt.weights["code"] == pytest.approx(cap, abs=1e-12)
+    assert [(a.domain, a.kind) for a in opt.active if a.domain == "code"] == [("code", "availability")]
+    assert opt.upper["code"] == pytest.approx(cap)
+    assert opt.natural_source == "token shares"
+    assert opt.natural_weights["web"] == pytest.approx(1e12 / (1e12 + 2e9 + 1e10))
+    assert opt.weights["math"] <= 0.4 and ("math", "availability") in {(a.domain, a.kind) for a in opt.active}
+    g, gval = _grid_opt(ye_law, lambda L: L.mean(axis=1), mask=lambda G: (G[:, 1] <= cap + 1e-12) & (G[:, 2] <= 0.4))
+    assert np.max(np.abs(opt.weight_array() - g)) <= 1e-3 + 1e-9
+    assert opt.objective <= gval + 1e-9
+
+
+def test_fixed_domain(ye_law: YeExponential) -> None:
+    opt = optimize_mixture(ye_law, objective="mean", fixed={"math": 0.25})
+    assert opt.weights["math"] == 0.25
+    assert math.isclose(sum(opt.weights.values()), 1.0, abs_tol=1e-12)
+    assert ("math", "fixed") in {(a.domain, a.kind) for a in opt.active}
+
+
+def test_within_fitted_range() -> None:
+    rng = np.random.default_rng(1)
+    W = rng.dirichlet(np.ones(3), size=30) * np.array([0.4, 0.3, 0.3]) + np.array([0.6, 0.0, 0.0]) * 1
+    W /= W.sum(axis=1, keepdims=True)
+    law = YeExponential(reference="web").fit(W, _truth(W), domains=DOMAINS, targets=DOMAINS)
+    with pytest.warns(ExtrapolationWarning, match="optimal mixture leaves the fitted range"):
+        optimize_mixture(law, objective="code")
+    opt = optimize_mixture(law, objective="code", within_fitted_range=True)
+    lo, hi = law._w_range
+    r = opt.weight_array()
+    assert np.all(r >= lo) and np.all(r <= hi)
+    assert any(a.kind == "fitted range" for a in opt.active)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"bounds": {"web": (0.5, 1.0), "code": (0.6, 1.0)}}, r"lower bounds sum to 1\.1"),
+    ({"bounds": {"web": (0, 0.2), "code": (0, 0.2), "math": (0, 0.2)}}, r"upper bounds sum to 0\.6"),
+    ({"bounds": {"books": (0, 0.2)}}, r"unknown domain\(s\) \['books'\]"),
+    ({"bounds": {"web": (0.5, 0.2)}}, r"0 <= lo <= hi <= 1"),
+    ({"fixed": {"web": 0.7, "code": 0.6}}, r"fixed weights sum to 1\.3"),
+    ({"fixed": {"web": 0.7}, "bounds": {"web": (0, 0.5)}}, r"outside its bounds"),
+    ({"tokens_available": {"web": 1e9, "code": 1e9, "math": 1e9}, "target_tokens": 1e11, "max_epochs": 4},
+     r"not enough tokens"),
+    ({"target_tokens": 1e11}, r"needs tokens_available"),
+    ({"objective": "books"}, r"unknown objective 'books'"),
+    ({"objective": {"books": 1.0}}, r"unknown eval set\(s\) \['books'\]"),
+    ({"objective": {"web": -1.0, "code": 1.0}}, r">= 0"),
+])
+def test_infeasible_input(ye_law: YeExponential, kwargs, match) -> None:
+    with pytest.raises(InputError, match=match):
+        optimize_mixture(ye_law, **kwargs)
+
+
+class _TwoBasins(MixingLaw):
+    """A non-convex test law: two Gaussian wells, the deeper one far from the uniform mixture."""
+
+    A = np.array([0.40, 0.35, 0.25])
+    B = np.array([0.05, 0.15, 0.80])
+
+    def __init__(self, *, random_state: int = 0) -> None:
+        self.random_state = random_state
+
+    _parameter_constraints: dict = {}
+
+    def _fit(self, W, Y, ctx) -> None:
+        self.params_ = Params([Param("depth_a", 0.5, 0.5, 0, 1, vary=False),
+                               Param("depth_b", 0.8, 0.8, 0, 1, vary=False)])
+        self.results_ = {}
+
+    def _predict(self, W, ctx):
+        da = np.sum((W - self.A) ** 2, axis=1)
+        db = np.sum((W - self.B) ** 2, axis=1)
+        return (3.0 - 0.5 * np.exp(-da / 0.02) - 0.8 * np.exp(-db / 0.02))[:, None]
+
+
+def test_multistart_finds_global_optimum_of_nonconvex_law() -> None:
+    W = np.vstack([np.eye(3), np.full((1, 3), 1 / 3)])
+    law = _TwoBasins().fit(W, np.full(4, 3.0), domains=DOMAINS)
+    g, gval = _grid_opt(law, lambda L: L[:, 0])
+    assert np.max(np.abs(g - _TwoBasins.B)) < 0.01
+    single = optimize_mixture(law, objective="mean", n_starts=1)  # starts at the uniform mixture
+    assert np.max(np.abs(single.weight_array() - _TwoBasins.A)) < 0.02  # stuck in the shallow well
+    multi = optimize_mixture(law, objective="mean", random_state=0)
+    assert not multi.convex and multi.n_starts == 16
+    assert np.max(np.abs(multi.weight_array() - g)) <= 1e-3 + 1e-9
+    assert multi.objective <= gval + 1e-9
+    assert "finite-difference" in multi.method
+
+
+def test_result_report_and_dict(ye_law: YeExponential) -> None:
+    uniform = optimize_mixture(ye_law, objective="mean", bounds={"code": (0.05, 0.3)})
+    assert "natural mixture (uniform, violates bounds)" in str(uniform)  # code = 1/3 > 0.3
+    opt = optimize_mixture(ye_law, objective="mean", bounds={"code": (0.05, 0.3)},
+                           natural={"web": 0.5, "code": 0.2, "math": 0.3})
+    text = str(opt)
+    assert "[[Optimal mixture]]" in text and "upper bound" in text and "natural mixture (given)" in text
+    doc = json.loads(json.dumps(opt.to_dict()))
+    assert doc["weights"]["code"] == opt.weights["code"]
+    assert doc["active"] == [{"domain": "code", "kind": "upper bound", "value": 0.3}]
+    assert opt.improvement == pytest.approx(opt.natural_objective - opt.objective)
+    assert opt.improvement > 0
+
+
+def test_project_box_simplex_is_exact() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        y = rng.normal(size=7)
+        lo = rng.uniform(0, 0.05, size=7)
+        hi = lo + rng.uniform(0.1, 0.5, size=7)
+        x = project_box_simplex(y, lo, hi)
+        assert np.all(x >= lo) and np.all(x <= hi)
+        assert abs(x.sum() - 1.0) <= 4e-16
+
+
+# ---------------------------------------------------------------------- steps to match
+def test_steps_to_match_inverts_the_step_law() -> None:
+    E, B, beta, S_T = 2.0, 40.0, 0.3, 100_000.0
+    # An optimum worth exactly 48 % more training of the default (Ye's figure).
+    L_opt = E + B / (1.48 * S_T) ** beta
+    r = steps_to_match({"E": E, "B": B, "beta": beta}, L_opt, S_T)
+    assert r.extra_training == pytest.approx(0.48, rel=1e-10)
+    assert r.equivalent_steps == pytest.approx(1.48 * S_T, rel=1e-10)
+    # Same E and beta assumed for the optimised curve: fraction = 1 / (1 + extra).
+    assert r.steps_fraction == pytest.approx(1 / 1.48, rel=1e-10)
+    assert r.default_loss == pytest.approx(E + B / S_T ** beta)
+
+
+def test_steps_to_match_with_optimum_curve() -> None:
+    E, B, beta, S_T = 2.0, 40.0, 0.3, 100_000.0
+    L_def = E + B / S_T ** beta
+    # An optimised curve with its own asymptote that crosses L_def at 73 % of the steps.
+    E2, beta2 = 1.95, 0.35
+    B2 = (L_def - E2) * (0.73 * S_T) ** beta2
+    L_opt = E2 + B2 / S_T ** beta2
+    r = steps_to_match((E, B, beta), L_opt, S_T, optimum_step_law=(E2, B2, beta2))
+    assert r.steps_fraction == pytest.approx(0.73, rel=1e-10)
+    assert r.equivalent_steps == pytest.approx((B / (L_opt - E)) ** (1 / beta), rel=1e-10)
+    assert "own step law" in r.assumption
+
+
+def test_steps_to_match_below_asymptote_and_bad_input() -> None:
+    r = steps_to_match((2.0, 10.0, 0.5), 1.9, 100.0)
+    assert math.isinf(r.equivalent_steps) and math.isinf(r.extra_training)
+    with pytest.raises(InputError, match="B > 0"):
+        steps_to_match((2.0, -1.0, 0.5), 2.5, 100.0)
+    with pytest.raises(InputError, match="target_steps"):
+        steps_to_match((2.0, 1.0, 0.5), 2.5, 0.0)
