@@ -177,6 +177,15 @@ def _execute(config: dict[str, Any], store_path: str, ckpt_dir: str | None, thre
             store.reset_run(rid)
         store.begin_run(rid, cfg.to_dict(), corpus.domains, build_model(cfg).num_params(),
                         info={"corpus_fingerprint": corpus.fingerprint})
+        if ckpt is not None and ckpt.is_file():
+            # Re-record the checkpoints the file already holds (identical numbers), so the store is complete
+            # even if it was replaced or emptied while the checkpoint files stayed.
+            saved = torch.load(ckpt, map_location="cpu", weights_only=False)
+            if saved.get("run_id") == rid:
+                for ck in saved["checkpoints"]:
+                    store.record_checkpoint(rid, ck["step"], ck["tokens"], ck["losses"], ck["train_loss"])
+            else:
+                store.reset_run(rid)
 
         def record(run: str, _cfg: ProxyConfig, _n: int, ck: Any) -> None:
             # A worker orphaned by a killed sweep (its parent is gone) stops here rather than racing the

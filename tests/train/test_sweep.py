@@ -138,3 +138,18 @@ def test_plan_validates_everything_before_training(tiny_corpus: str, tmp_path: P
     # Duplicate mixtures collapse to one run id per size.
     plan = plan_sweep(tiny_corpus, [{"docs": 0.5, "math": 0.5}, {"math": 0.5, "docs": 0.5}], SIZES, "10k")
     assert len(plan) == 2 and plan == sorted(plan, key=lambda p: p.run_id)
+
+
+def test_store_rebuilt_from_checkpoint_files(tiny_corpus: str, design: Path, reference: pd.DataFrame,
+                                             tmp_path: Path) -> None:
+    store = tmp_path / "runs.db"
+    run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=1, base=BASE, progress=False, keep_checkpoints=True)
+    assert len(list((tmp_path / "runs.db.ckpt").glob("*.pt"))) == 4
+    for f in tmp_path.glob("runs.db*"):
+        if f.is_file():
+            f.unlink()  # lose the store (and its WAL) but keep the checkpoint files
+    t0 = time.perf_counter()
+    again = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=1, base=BASE, progress=False)
+    assert len(again.trained) == 4 and time.perf_counter() - t0 < 30
+    # Every run resumed at its last step: nothing retrained, yet every checkpoint is back in the store.
+    pd.testing.assert_frame_equal(export_run_table(store), reference, check_exact=True)

@@ -164,7 +164,7 @@ def evaluate(model: GPT, windows: dict[str, torch.Tensor], batch_rows: int) -> d
 
 
 def _save_atomic(obj: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: two writers never share a temp file
     torch.save(obj, tmp)
     os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
 
