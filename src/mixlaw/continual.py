@@ -1,0 +1,285 @@
+"""Continual pretraining: the critical proportion of a new domain (Ye et al. 2025, §5).
+
+A model pretrained on an *original* domain is trained further on a mixture of the original and a *new*
+domain, with new-domain share p. Ye et al. fit the original-domain loss after continual pretraining as a
+data mixing law of p (with two domains their law is univariate):
+
+.. math:: L_{orig}(p) = c + k \\exp(t\\, p)
+
+and call the largest p whose predicted original-domain loss does not exceed its value before continual
+pretraining the **critical proportion**: more of the new domain than that and the model forgets.
+
+.. math:: p^\\star = \\max\\{p \\in [0, 1] : L_{orig}(p) \\le L_{pre} + \\tau\\}
+
+with a tolerance :math:`\\tau` (nats, absolute; 0 reproduces Ye's definition).
+
+References
+----------
+Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
+ICLR 2025, arXiv:2403.16952, §5 (Pythia-70M on Pile + Python code).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ExtrapolationWarning, InputError
+from .laws.base import MixingLaw, get_law
+
+#: Resolution of the share grid on which the predicted curve is scanned (then refined by interpolation).
+GRID = 2001
+
+
+@dataclass
+class CriticalProportion:
+    """The critical new-domain share and how it was found.
+
+    Attributes
+    ----------
+    proportion : float
+        p*: the largest new-domain share whose predicted original-domain loss stays within tolerance.
+    interval : (float, float) or None
+        Bootstrap percentile interval of p* (runs resampled, the pre-training loss held fixed).
+    status : {"crossing", "all", "none"}
+        "crossing": the predicted loss crosses the threshold at p*; "all": every share up to 1 stays within
+        tolerance (p* = 1); "none": even p = 0 exceeds it (p* = 0).
+    pre_loss, tolerance, threshold : float
+        Original-domain loss before continual pretraining, the tolerance, and their sum.
+    pre_source : str
+        "given" or "step-0 rows".
+    law : MixingLaw
+        The fitted law of the original-domain loss (domains ``[original, new]``).
+    new_loss_at_critical : float or None
+        Predicted new-domain loss at p*, when the table has a loss column for the new domain.
+    """
+
+    original: str
+    new: str
+    proportion: float
+    interval: tuple[float, float] | None
+    status: str
+    pre_loss: float
+    tolerance: float
+    threshold: float
+    pre_source: str
+    law: MixingLaw
+    n_runs: int
+    new_loss_at_critical: float | None = None
+    n_boot: int = 0
+    level: float = 0.9
+    n_failed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"original": self.original, "new": self.new, "critical_proportion": self.proportion,
+                "interval": None if self.interval is None else list(self.interval), "level": self.level,
+                "n_boot": self.n_boot, "n_failed": self.n_failed, "status": self.status, "pre_loss": self.pre_loss,
+                "pre_source": self.pre_source, "tolerance": self.tolerance, "threshold": self.threshold,
+                "n_runs": self.n_runs, "new_loss_at_critical": self.new_loss_at_critical,
+                "law": self.law.to_dict()}
+
+    def __str__(self) -> str:
+        p = self.law.params_
+        lines = [f"[[Critical proportion]]  original={self.original}  new={self.new}  law={self.law.key}  "
+                 f"({self.n_runs} runs)",
+                 f"    {self.original} loss before continual pretraining = {self.pre_loss:.5g} ({self.pre_source}); "
+                 f"tolerance = {self.tolerance:g}; threshold = {self.threshold:.5g}"]
+        crit = f"    critical share of {self.new} = {self.proportion:.4f}"
+        if self.interval is not None:
+            crit += f"  [{self.interval[0]:.4f}, {self.interval[1]:.4f}] ({self.level:.0%} bootstrap, {self.n_boot} " \
+                    f"refits, {self.n_failed} failed)"
+        lines.append(crit)
+        lines.append({"crossing": f"    above it the predicted {self.original} loss exceeds the threshold",
+                      "all": "    every share up to 1 keeps the loss within tolerance",
+                      "none": f"    even p = 0 exceeds the threshold: continual pretraining on {self.original} "
+                              "alone does not get back to its pre-training loss"}[self.status])
+        if self.new_loss_at_critical is not None:
+            lines.append(f"    predicted {self.new} loss at the critical share = {self.new_loss_at_critical:.5g}")
+        vals = ", ".join(f"{k.split('.', 1)[-1]}={v.value:.4g}" for k, v in p.items() if v.vary)
+        lines.append(f"    fitted: {vals}")
+        return "\n".join(lines)
+
+
+def _crossing(p: np.ndarray, L: np.ndarray, thr: float) -> tuple[float, str]:
+    """Largest p with L(p) <= thr on a grid, refined by linear interpolation to the crossing."""
+    ok = L <= thr
+    if not ok[0] and not ok.any():
+        return 0.0, "none"
+    if ok[-1]:
+        return 1.0, "all"
+    i = int(np.flatnonzero(ok)[-1])  # last share within tolerance; L(p[i+1]) > thr
+    frac = (thr - L[i]) / (L[i + 1] - L[i])
+    return float(p[i] + frac * (p[i + 1] - p[i])), "crossing"
+
+
+def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | None
+             ) -> tuple[Any, float, str, bool]:
+    """A two-domain RunTable of the post-CPT rows, the pre-CPT loss and its source, and whether loss:new exists."""
+    from .data import RunTable
+
+    if isinstance(runs, RunTable):
+        table = runs
+        extra = [d for d in table.domains if d not in (original, new)]
+        missing = [d for d in (original, new) if d not in table.domains]
+        if missing:
+            raise InputError(f"no training-weight column for domain(s) {missing} (columns w:<domain>); the table's "
+                             f"domains are {table.domains}")
+        if extra:
+            raise InputError(f"the critical proportion is a law of the {new!r} share in a two-domain mixture; the "
+                             f"table also has domain(s) {extra}")
+        if original not in table.evals:
+            raise InputError(f"no loss column for the original domain: expected 'loss:{original}' "
+                             f"(eval sets: {table.evals})")
+        frame = table.frame
+        source = "given"
+        steps = table.steps
+        if steps is not None and np.any(steps == 0):
+            pre_rows = steps == 0
+            if pre_loss is None:
+                pre_loss = float(np.mean(table.losses(original)[pre_rows]))
+                source = "step-0 rows"
+            table = table.subset(np.flatnonzero(~pre_rows))
+            steps = table.steps
+        if steps is not None and len(table):
+            # Checkpoints during continual pretraining: the critical share is about the end of it.
+            table = table.subset(np.flatnonzero(steps == steps.max()))
+        has_new = new in table.evals
+    else:
+        p = np.asarray(runs, dtype=np.float64).ravel()
+        y = np.asarray(losses, dtype=np.float64).ravel() if losses is not None else None
+        if y is None or y.size != p.size:
+            raise InputError("with an array of new-domain shares, pass losses= of the same length "
+                             "(original-domain loss after continual pretraining)")
+        if not np.all((p >= 0) & (p <= 1)):
+            raise InputError("new-domain shares must lie in [0, 1]")
+        frame = pd.DataFrame({"run": [f"run{i}" for i in range(p.size)], f"w:{original}": 1 - p, f"w:{new}": p,
+                              f"loss:{original}": y})
+        table = RunTable(frame)
+        source = "given"
+        has_new = False
+    if pre_loss is None:
+        raise InputError(f"the {original} loss before continual pretraining is unknown: pass pre_loss "
+                         "(--pre-loss) or include the base checkpoint as rows with step 0")
+    pre = float(pre_loss)
+    if not (np.isfinite(pre) and pre > 0):
+        raise InputError(f"pre_loss must be a positive number; got {pre_loss!r}")
+    return table, pre, source, has_new
+
+
+def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web", new: str = "code",
+                        pre_loss: float | None = None, tolerance: float = 0.0, law: str = "ye-exp",
+                        n_boot: int = 200, level: float = 0.9, random_state: int = 0,
+                        n_jobs: int | None = None) -> CriticalProportion:
+    """Find the critical proportion of the new domain in continual pretraining.
+
+    Parameters
+    ----------
+    runs : RunTable or ndarray of shape (n_runs,)
+        Continual-pretraining runs: a table with columns ``w:<original>``, ``w:<new>`` and
+        ``loss:<original>`` (optionally ``loss:<new>``, ``step``), or the new-domain shares with ``losses``.
+        Rows with ``step == 0`` are the base model before continual pretraining: they give ``pre_loss`` and are
+        not fitted. With checkpoints, only rows at the last step are fitted.
+    losses : ndarray of shape (n_runs,), optional
+        Original-domain losses when ``runs`` is an array.
+    original, new : str
+        Domain names.
+    pre_loss : float, optional
+        Original-domain loss before continual pretraining (default: mean of the step-0 rows).
+    tolerance : float, default=0.0
+        Allowed increase of the original-domain loss, in nats (absolute).
+    law : str, default="ye-exp"
+        Law of the original-domain loss as a function of the mixture ``[1 - p, p]``.
+    n_boot : int, default=200
+        Bootstrap refits over runs for the interval (0: no interval).
+    level : float, default=0.9
+    random_state : int, default=0
+    n_jobs : int, optional
+        Worker processes for the bootstrap (see :func:`mixlaw.bootstrap.bootstrap_law`).
+
+    Returns
+    -------
+    CriticalProportion
+
+    Raises
+    ------
+    InputError
+        Missing columns, a third domain, no pre-training loss, a negative tolerance, or too few runs for
+        the law's parameters.
+
+    Notes
+    -----
+    The predicted curve is scanned on a grid of 2001 shares and the crossing refined by linear
+    interpolation (error < 1e-6 in p for a smooth law); for Ye's law this matches the closed form
+    :math:`p^\\star = \\log((L_{pre} + \\tau - c)/k) / t`. The bootstrap holds ``pre_loss`` fixed (it is one
+    measured number, not a fit).
+
+    References
+    ----------
+    Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.linspace(0, 0.8, 9)
+    >>> loss = 2.0 + 0.5 * np.exp(1.2 * p)           # forgetting grows with the code share
+    >>> res = critical_proportion(p, loss, pre_loss=2.0 + 0.5 * np.exp(0.6), n_boot=0)
+    >>> round(res.proportion, 4)
+    0.5
+    """
+    from .bootstrap import bootstrap_law
+
+    if not (np.isfinite(tolerance) and tolerance >= 0):
+        raise InputError(f"tolerance must be a number >= 0 (nats); got {tolerance!r}")
+    if original == new:
+        raise InputError(f"original and new domain are both {original!r}")
+    table, pre, source, has_new = _prepare(runs, losses, original, new, pre_loss)
+    table_o = table
+    est = get_law(law, random_state=random_state) if isinstance(law, str) else law.clone()
+    if "reference" in est.get_params():
+        est.set_params(reference=original)
+    W = table.weights_for([original, new])
+    fitted = est.clone().fit(W, table.losses(original), domains=[original, new], targets=[original])
+    n_vary = fitted.n_params_
+    if len(table) <= n_vary:
+        raise InputError(f"{len(table)} runs are too few for law {fitted.key!r}, which fits {n_vary} parameters: "
+                         f"need at least {n_vary + 1}")
+    grid_p = np.linspace(0.0, 1.0, GRID)
+    G = np.column_stack([1 - grid_p, grid_p])
+    thr = pre + float(tolerance)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)  # the scan covers [0, 1] by design
+        curve = np.asarray(fitted.predict(G), dtype=np.float64).ravel()
+    p_star, status = _crossing(grid_p, curve, thr)
+    new_loss = None
+    if has_new:
+        new_law = est.clone().fit(W, table.losses(new), domains=[original, new], targets=[new])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            new_loss = float(np.asarray(new_law.predict(np.array([[1 - p_star, p_star]]))).ravel()[0])
+    interval, n_failed = None, 0
+    if n_boot:
+        from .data import RunTable
+
+        two = RunTable(pd.DataFrame({"run": table_o.runs, f"w:{original}": W[:, 0], f"w:{new}": W[:, 1],
+                                     f"loss:{original}": table.losses(original)}))
+        boot = bootstrap_law(est, two, [original], n=n_boot, random_state=random_state, n_jobs=n_jobs, points=G,
+                             level=level)
+        assert boot.predictions is not None
+        reps = np.array([_crossing(grid_p, boot.predictions[b, :, 0], thr)[0]
+                         for b in range(n_boot) if np.all(np.isfinite(boot.predictions[b]))])
+        n_failed = n_boot - reps.size
+        if reps.size:
+            alpha = 1 - level
+            lo, hi = np.percentile(reps, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+            interval = (float(lo), float(hi))
+    return CriticalProportion(original=original, new=new, proportion=p_star, interval=interval, status=status,
+                              pre_loss=pre, tolerance=float(tolerance), threshold=thr, pre_source=source,
+                              law=fitted, n_runs=len(table), new_loss_at_critical=new_loss, n_boot=int(n_boot),
+                              level=float(level), n_failed=int(n_failed))
+
+
+__all__ = ["critical_proportion", "CriticalProportion"]
