@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -113,3 +115,36 @@ def test_bad_input(kwargs, match) -> None:
         match = r"no loss column for the original domain: expected 'loss:code'"
     with pytest.raises(InputError, match=match):
         critical_proportion(table, **kw)
+
+
+# ---------------------------------------------------------------------- CLI
+def _cli(capsys, *argv):
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def test_cli_continual(capsys, tmp_path) -> None:
+    path = tmp_path / "cpt.csv"
+    _table(noise=0.0, base_rows=True).frame.to_csv(path, index=False)
+    code, out, _ = _cli(capsys, "continual", "--runs", str(path), "--original", "web", "--new", "code",
+                        "--bootstrap", "10", "--json")
+    assert code == 0
+    doc = json.loads(out)["continual"]
+    assert doc["critical_proportion"] == pytest.approx(P_TRUE, abs=1e-4)
+    assert doc["pre_source"] == "step-0 rows" and len(doc["interval"]) == 2
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--original", "web", "--new", "math"], r"no training-weight column for domain\(s\) \['math'\]"),
+    (["--original", "web", "--new", "code", "--tolerance", "-1"], "tolerance must be a number >= 0"),
+])
+def test_cli_continual_bad_input_exit_2(capsys, tmp_path, args, match) -> None:
+    path = tmp_path / "cpt.csv"
+    _table(noise=0.0, base_rows=True).frame.to_csv(path, index=False)
+    code, out, err = _cli(capsys, "continual", "--runs", str(path), "--bootstrap", "0", *args)
+    assert code == 2 and out == "" and err.startswith("error: ")
+    assert re.search(match, err), err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -244,3 +245,61 @@ def test_steps_to_match_below_asymptote_and_bad_input() -> None:
         steps_to_match((2.0, -1.0, 0.5), 2.5, 100.0)
     with pytest.raises(InputError, match="target_steps"):
         steps_to_match((2.0, 1.0, 0.5), 2.5, 0.0)
+
+
+# ---------------------------------------------------------------------- CLI
+def _cli(capsys, *argv):
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def _write_runs(path, n: int) -> str:
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    W = np.vstack([np.eye(3), rng.dirichlet(np.ones(3), size=max(0, n - 3))])[:n]
+    Y = _truth(W)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate(DOMAINS)},
+                          **{f"loss:{d}": Y[:, j] for j, d in enumerate(DOMAINS)}})
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def test_cli_optimize_json_and_export(capsys, tmp_path) -> None:
+    runs = _write_runs(tmp_path / "runs.csv", 30)
+    code, out, _ = _cli(capsys, "optimize", "--runs", runs, "--objective", "weights=web:0.5,code:0.5",
+                        "--bounds", "code=0.05:0.3", "--bootstrap", "8", "--export", "json", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    opt = doc["optimum"]
+    assert opt["weights"]["code"] == 0.3 and opt["objective_name"] == "weights"
+    assert set(opt["intervals"]["weights"]) == set(DOMAINS)
+    assert math.isclose(sum(d["weight"] for d in json.loads(doc["export"])), 1.0, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--bounds", "web=0.6:1", "--bounds", "code=0.6:1"], "infeasible bounds: lower bounds sum to 1.2"),
+    (["--bounds", "books=0:0.5"], r"unknown domain\(s\) \['books'\]"),
+    (["--objective", "weights=books:1"], r"unknown eval set\(s\) \['books'\]"),
+    (["--bounds", "web=0.2"], "expected domain=lo:hi"),
+    (["--tokens-available", "TOK", "--target-tokens", "1e12", "--max-epochs", "1"], "not enough tokens"),
+])
+def test_cli_optimize_bad_input_exit_2(capsys, tmp_path, args, match) -> None:
+    runs = _write_runs(tmp_path / "runs.csv", 30)
+    tok = tmp_path / "tok.csv"
+    tok.write_text("domain,tokens\nweb,1e11\ncode,1e10\nmath,1e10\n")
+    args = [str(tok) if a == "TOK" else a for a in args]
+    code, out, err = _cli(capsys, "optimize", "--runs", runs, *args)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert re.search(match, err), err
+
+
+def test_cli_optimize_too_few_runs_exit_2(capsys, tmp_path) -> None:
+    runs = _write_runs(tmp_path / "runs.csv", 4)  # ye-exp fits 4 parameters per eval with 3 domains
+    code, _, err = _cli(capsys, "optimize", "--runs", runs)
+    assert code == 2 and "4 runs are too few for law 'ye-exp', which fits 4 parameters" in err
