@@ -1,0 +1,147 @@
+"""Ye et al.'s implicit domain aggregation: a validation loss as an unknown mixture of K latent domains.
+
+.. math:: L(r) = \\sum_{k=1}^{K} s_k \\Big[c_k + k_k \\exp\\Big(\\sum_j t_{kj} r_j\\Big)\\Big],
+          \\qquad s \\in \\Delta^{K-1}
+
+References
+----------
+Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
+ICLR 2025, arXiv:2403.16952, §3.3 (implicit domain aggregation) and Eq. (4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import Integral, Interval
+from ..fit import HUBER_DELTA, Param
+from .base import FitContext, PerTargetLaw, register
+from .ye import T_BOUND, _reference_index, ye_init
+
+
+@register("ye-implicit")
+class YeImplicit(PerTargetLaw):
+    """Implicit domain aggregation (Ye et al.): each eval loss as a sum of K latent exponential laws.
+
+    Parameters
+    ----------
+    n_components : int, default=3
+        K, the number of latent domains. Ye et al. find over-estimating K harmless; extra components fit
+        to small weights.
+    loss, huber_delta, n_restarts, bounds, fixed, random_state
+        As in :class:`~mixlaw.laws.YeExponential`.
+    reference : str or "auto", default="auto"
+        Training domain whose ``t_kj`` is fixed at 0 in every component.
+
+    Attributes
+    ----------
+    params_ : Params
+        ``<target>.c`` (the constant sum_k s_k c_k), ``<target>.log_k<k>`` and ``<target>.t<k>_<domain>``.
+
+    Notes
+    -----
+    Only the total loss is observed, so the per-component constants and scales are not separately
+    identifiable: :math:`\\sum_k s_k c_k` collapses to one constant ``c`` and :math:`s_k k_k` to one scale
+    :math:`\\exp(\\text{log\\_k}_k)`. The law is fitted in that identifiable form,
+
+    .. math:: L(r) = c + \\sum_k \\exp\\big(\\text{log\\_k}_k + \\sum_j t_{kj} r_j\\big),
+
+    and :meth:`composition` reports the implied latent shares :math:`s_k \\propto k_k` at the reference
+    mixture. Components are exchangeable; after fitting they are ordered by decreasing scale so that
+    results are reproducible.
+
+    References
+    ----------
+    Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §3.3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.dirichlet(np.ones(3), size=60)
+    >>> y = 1.0 + 0.8 * np.exp(W @ [0.0, -2.0, 1.0]) + 0.5 * np.exp(W @ [0.0, 1.5, -2.5])
+    >>> law = YeImplicit(n_components=2).fit(W, y)
+    >>> bool(np.allclose(law.predict(W), y, rtol=2e-3))
+    True
+    """
+
+    _parameter_constraints = {**PerTargetLaw._parameter_constraints,
+                              "n_components": [Interval(Integral, 1, None, closed="left")],
+                              "reference": [str, None]}
+
+    def __init__(self, *, n_components: int = 3, loss: str = "huber", huber_delta: float = HUBER_DELTA,
+                 n_restarts: int = 4, reference: str | None = "auto",
+                 bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
+                 random_state: int | np.random.Generator | None = 0) -> None:
+        super().__init__(loss=loss, huber_delta=huber_delta, n_restarts=n_restarts, bounds=bounds, fixed=fixed,
+                         random_state=random_state)
+        self.n_components, self.reference = n_components, reference
+
+    def _spec_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> list[Param]:
+        self._ref = _reference_index(W, ctx.domains, self.reference)
+        K = self.n_components
+        c0, lk0, t0 = ye_init(W, y, self._ref)
+        ps = [Param("c", c0, c0, 0.0, float(y.max()))]
+        # Split the single-exponential start into K components with spread slopes so they are not identical
+        # (identical components have identical gradients and never separate).
+        rng = np.random.default_rng(1234 + i)
+        for k in range(K):
+            lk = lk0 - np.log(K)
+            ps.append(Param(f"log_k{k}", lk, lk, -30.0, 30.0))
+        for k in range(K):
+            tk = np.clip(t0 * (1 + 0.5 * (k - (K - 1) / 2)) + 0.3 * rng.standard_normal(t0.size),
+                         -T_BOUND + 1, T_BOUND - 1)
+            for j, d in enumerate(ctx.domains):
+                if j == self._ref:
+                    ps.append(Param(f"t{k}_{d}", 0.0, 0.0, -T_BOUND, T_BOUND, vary=False, note="reference domain"))
+                else:
+                    ps.append(Param(f"t{k}_{d}", float(tk[j]), float(tk[j]), -T_BOUND, T_BOUND))
+        return ps
+
+    def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
+        K, M = self.n_components, W.shape[1]
+
+        def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            c, lk, T = theta[0], theta[1:1 + K], theta[1 + K:].reshape(K, M)
+            E = np.exp(lk[None, :] + W @ T.T)  # (n, K)
+            jac = np.empty((W.shape[0], theta.size))
+            jac[:, 0] = 1.0
+            jac[:, 1:1 + K] = E
+            jac[:, 1 + K:] = (E[:, :, None] * W[:, None, :]).reshape(W.shape[0], K * M)
+            return c + E.sum(axis=1), jac
+
+        return model
+
+    def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        super()._fit(W, Y, ctx)
+        self._order_components()
+
+    def _order_components(self) -> None:
+        """Sort components by decreasing scale (they are exchangeable) so that output is reproducible."""
+        K, M = self.n_components, len(self.domains_)
+        plist = list(self.params_.values())
+        for t in self.targets_:
+            names = [f"{t}.{n}" for n in self._local_names[t]]
+            idx = [next(a for a, p in enumerate(plist) if p.name == n) for n in names]
+            vals = [plist[a] for a in idx]
+            order = np.argsort([-vals[1 + k].value for k in range(K)], kind="stable")
+            new = [vals[0]] + [vals[1 + k] for k in order]
+            for k in order:
+                new += vals[1 + K + k * M: 1 + K + (k + 1) * M]
+            for a, p_old, p_new in zip(idx, vals, new):
+                plist[a] = type(p_new)(p_old.name, p_new.value, p_new.init, p_new.min, p_new.max, p_new.vary,
+                                       p_new.stderr, p_new.note)
+        from ..fit import Params
+
+        self.params_ = Params(plist)
+
+    def composition(self) -> dict[str, np.ndarray]:
+        """Implied latent shares s_k per target: the components' scales k_k, normalised to sum to 1."""
+        K = self.n_components
+        out = {}
+        for t in self.targets_:
+            k = np.exp(self._values_for(t)[1:1 + K])
+            out[t] = k / k.sum()
+        return out
