@@ -1,9 +1,10 @@
 """The law zoo: one module per law, one shared interface (:class:`~mixlaw.laws.base.MixingLaw`)."""
 
+from .additive import ShukorAdditive, ShukorAdditiveEnsemble
 from .base import FitContext, MixingLaw, PerTargetLaw, available_laws, get_law, law_from_dict, register
 from .ye import YeExponential
 from .ye_implicit import YeImplicit
 from .ye_total import YeTotal
 
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
-           "YeExponential", "YeImplicit", "YeTotal"]
+           "YeExponential", "YeImplicit", "YeTotal", "ShukorAdditive", "ShukorAdditiveEnsemble"]
