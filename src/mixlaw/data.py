@@ -404,8 +404,11 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
                       f"(first: index {missing[0]})", DataWarning, stacklevel=2)
     merged = mdf[["run"] + wcols].merge(ldf[["run"] + lcols], on="run", how="inner", sort=False)
     line_of = dict(zip(mdf["run"], mlines))
-    return RunTable(merged, path=f"{mp}+{lp}", weight_tol=weight_tol,
-                    lines=[line_of[r] for r in merged["run"]])
+    with warnings.catch_warnings():
+        # The mixture half was validated above and already warned about renormalised rows, naming its file.
+        warnings.simplefilter("ignore", DataWarning)
+        return RunTable(merged, path=f"{mp}+{lp}", weight_tol=weight_tol,
+                        lines=[line_of[r] for r in merged["run"]])
 
 
 __all__ = ["RunTable", "read_runs", "read_regmix_pair", "WEIGHT_TOL"]
