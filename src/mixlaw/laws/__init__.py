@@ -2,9 +2,13 @@
 
 from .additive import ShukorAdditive, ShukorAdditiveEnsemble
 from .base import FitContext, MixingLaw, PerTargetLaw, available_laws, get_law, law_from_dict, register
+from .lightgbm import LightGBM
+from .linear import Linear
+from .loglinear import LogLinear
 from .ye import YeExponential
 from .ye_implicit import YeImplicit
 from .ye_total import YeTotal
 
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
-           "YeExponential", "YeImplicit", "YeTotal", "ShukorAdditive", "ShukorAdditiveEnsemble"]
+           "YeExponential", "YeImplicit", "YeTotal", "ShukorAdditive", "ShukorAdditiveEnsemble",
+           "Linear", "LogLinear", "LightGBM"]

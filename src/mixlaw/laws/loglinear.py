@@ -1,0 +1,59 @@
+"""Log-linear regression of the loss on the mixture weights (Olmix's baseline), in closed form.
+
+.. math:: \\log L_i(r) = b_{i0} + \\sum_j b_{ij} r_j
+
+References
+----------
+Olmix (Allen Institute for AI, github.com/allenai/olmix): log-linear regression of per-domain losses on the
+mixture, :math:`L = \\exp(b_0 + \\sum_j b_j r_j)`.
+"""
+
+from __future__ import annotations
+
+from .base import register
+from .linear import _LeastSquaresLaw
+
+
+@register("loglinear")
+class LogLinear(_LeastSquaresLaw):
+    """Log-linear regression of each eval loss on the mixture weights (closed-form least squares on log L).
+
+    .. math:: \\log L_i(r) = \\sum_j b_{ij} r_j \\qquad (b_{i0} \\text{ absorbed: } \\textstyle\\sum_j r_j = 1)
+
+    The same form as Ye et al.'s exponential law with its constant :math:`c_i` set to 0, which makes the fit a
+    linear least-squares problem.
+
+    Parameters
+    ----------
+    alpha : float, default=0.0
+        Ridge penalty ``alpha * sum_j (b_ij - mean(log L_i))^2`` added to the mean squared log residual.
+    random_state : int, Generator or None, default=0
+        Unused (closed form); accepted so every law takes the same arguments.
+
+    Attributes
+    ----------
+    params_ : Params
+        ``<target>.b_<domain>``: log of the loss predicted for training on that domain alone.
+
+    Notes
+    -----
+    Symbols: r -> ``weights``, L_i -> ``losses[:, i]``, b_ij -> ``b_<domain j>``; Olmix's intercept b_0 is
+    ``b_ij - b_ij'`` away from any slope and so is not a separate parameter.
+
+    References
+    ----------
+    Olmix, github.com/allenai/olmix (log-linear mixture regression).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.random.default_rng(0).dirichlet(np.ones(3), size=20)
+    >>> law = LogLinear().fit(W, np.exp(W @ np.array([1.1, 0.9, 1.3])))
+    >>> np.round(law.coef(), 6).tolist()
+    [[1.1, 0.9, 1.3]]
+    """
+
+    _log = True
+
+
+__all__ = ["LogLinear"]

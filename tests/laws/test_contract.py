@@ -1,0 +1,128 @@
+"""The interface contract every registered law keeps (scikit-learn estimator conventions, saving, seeding)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+from mixlaw.errors import InvalidParameterError, NotFittedError
+from mixlaw.laws import available_laws, get_law, law_from_dict
+
+DOMAINS = ["web", "code", "books", "wiki"]
+#: Every target is also a training domain, so laws that match targets to domains by name fit too.
+TARGETS = ["web", "code"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    """60 runs over 4 domains; losses of 2 eval sets that fall with their own domain's share, plus noise."""
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.full(4, 0.7), size=60)
+    own = W[:, :2]
+    Y = np.column_stack([2.5 + 0.8 * (own[:, 0] + 0.05) ** -0.3 - 0.2 * W[:, 3],
+                         1.4 + 0.5 * (own[:, 1] + 0.05) ** -0.4 + 0.1 * W[:, 2]])
+    Y = Y * np.exp(0.005 * rng.standard_normal(Y.shape))
+    kw = {"domains": DOMAINS, "targets": TARGETS, "model_params": np.full(60, 1e6), "tokens": np.full(60, 1e9)}
+    return W, Y, kw
+
+
+def _law(key):
+    if key == "lightgbm":
+        pytest.importorskip("lightgbm")
+    return get_law(key, random_state=0)
+
+
+_FITTED: dict[str, object] = {}
+
+
+def _fitted(key, data):
+    # One fit per law for the read-only checks keeps the whole file well under a minute.
+    if key not in _FITTED:
+        W, Y, kw = data
+        _FITTED[key] = _law(key).fit(W, Y, **kw)
+    return _FITTED[key]
+
+
+def _public_fitted_attrs(law):
+    return [a for a in vars(law) if a.endswith("_") and not a.startswith("_")]
+
+
+@pytest.mark.parametrize("key", available_laws())
+def test_clone_round_trips_get_params(key):
+    law = _law(key)
+    params = law.get_params()
+    assert "random_state" in params
+    clone = law.clone()
+    assert clone is not law
+    assert clone.get_params() == params
+    assert type(clone) is type(law)
+
+
+@pytest.mark.parametrize("key", available_laws())
+def test_unfitted_law_has_no_fitted_attributes_and_refuses_to_predict(key, data):
+    law = _law(key)
+    assert _public_fitted_attrs(law) == []
+    with pytest.raises(NotFittedError, match="not fitted"):
+        law.predict(data[0])
+
+
+@pytest.mark.parametrize("key", available_laws())
+def test_fit_returns_self_and_predicts_one_column_per_target(key, data):
+    W, Y, kw = data
+    law = _law(key)
+    assert law.fit(W, Y, **kw) is law
+    assert "params_" in _public_fitted_attrs(law)
+    pred = law.predict(W, model_params=kw["model_params"], tokens=kw["tokens"])
+    assert pred.shape == Y.shape
+    assert np.all(np.isfinite(pred))
+    # A law that fits at all gets these smooth, low-noise losses within 5 % on its own fitting runs.
+    assert np.mean(np.abs(pred / Y - 1)) < 0.05
+
+
+def _bad_option(law):
+    names = law.get_params()
+    if "n_restarts" in names:
+        return {"n_restarts": 0}, "n_restarts"
+    if "alpha" in names:
+        return {"alpha": -1.0}, "alpha"
+    return {"random_state": "nope"}, "random_state"
+
+
+@pytest.mark.parametrize("key", available_laws())
+def test_bad_constructor_value_raises_at_fit(key, data):
+    W, Y, kw = data
+    law = _law(key)
+    bad, name = _bad_option(law)
+    law.set_params(**bad)
+    with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of {type(law).__name__}"):
+        law.fit(W, Y, **kw)
+
+
+@pytest.mark.parametrize("key", available_laws())
+def test_same_seed_gives_identical_parameters(key, data):
+    W, Y, kw = data
+    first = _fitted(key, data)
+    again = _law(key).fit(W, Y, **kw)
+    assert_array_equal(again.params_.array(), first.params_.array())
+    assert_array_equal(again.predict(W), first.predict(W))
+
+
+@pytest.mark.parametrize("key", available_laws())
+def test_to_dict_round_trips_predictions_exactly(key, data):
+    W, _, _ = data
+    law = _fitted(key, data)
+    doc = json.loads(json.dumps(law.to_dict()))
+    loaded = law_from_dict(doc)
+    assert type(loaded) is type(law)
+    assert loaded.targets_ == law.targets_ and loaded.domains_ == law.domains_
+    assert_array_equal(loaded.predict(W), law.predict(W))
+
+
+@pytest.mark.parametrize("key", available_laws())
+def test_report_names_the_law(key, data):
+    law = _fitted(key, data)
+    text = str(law.report())
+    assert type(law).__name__ in text
