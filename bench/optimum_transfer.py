@@ -4,7 +4,7 @@ Fit on ``train_1m`` (512 runs), choose a mixture, and score it with a *judge*: Y
 ``test_1B`` runs (1B parameters, 25B tokens). Two objectives: the Pile-CC loss, and the mean over the 13
 eval domains. Rows:
 
-- ours: ye-exp fitted on train_1m, :func:`mixlaw.optimize.optimize_mixture` under three constraint sets
+- ours: ye-exp and additive-ens fitted on train_1m, :func:`mixlaw.optimize.optimize_mixture` under three constraint sets
   (none; each weight within its train_1m range; RegMix's availability caps 15 x natural share, the cap
   their sampler used: ``MAXIMUM_USAGE = 15`` in ``mixture_config/synthesize_mixture.py``);
 - RegMix's recipe: a regressor (LightGBM with the notebook's settings, and ye-exp) fitted on train_1m predicts
@@ -28,7 +28,7 @@ import numpy as np
 
 from mixlaw.datasets import load_regmix
 from mixlaw.errors import ExtrapolationWarning
-from mixlaw.laws import YeExponential
+from mixlaw.laws import YeExponential, get_law
 from mixlaw.optimize import optimize_mixture
 
 # RegMix's natural token distribution (sail-sg/regmix b004d3a, mixture_config/synthesize_mixture.py).
@@ -50,6 +50,8 @@ REGMIX_PUBLISHED = {"arxiv": 0.0012046169821426883, "freelaw": 0.001454510048554
                     "uspto_backgrounds": 0.0024587749419225434}
 MAXIMUM_USAGE = 15  # RegMix synthesize_mixture.py: epochs allowed per domain
 N_SAMPLES, TOP_K = 100_000, 100
+#: Laws fitted on train_1m whose optimum is scored (ye-exp: Ye et al.; additive-ens: mixlaw's best ranker).
+PROXY_LAWS = ("ye-exp", "additive-ens")
 
 
 def _vec(d: dict[str, float], domains: list[str]) -> np.ndarray:
@@ -92,6 +94,7 @@ def main() -> None:
     k_cc = evals.index("pile_cc")
     proxy_all = YeExponential().fit(train)
     proxy_cc = YeExponential().fit(train, targets="pile_cc")
+    proxies = {key: (get_law(key).fit(train, targets="pile_cc"), get_law(key).fit(train)) for key in PROXY_LAWS}
     tokens = dict(zip(domains, prior, strict=True))  # shares as "tokens": cap = 15 x share at target_tokens = 1
     print(f"judge: ye-exp on {len(test1b)} test_1B runs; train RMSE {judge.train_metrics_['RMSE']:.4f}, "
           f"R2 {judge.train_metrics_['R2']:.3f}")
@@ -101,17 +104,19 @@ def main() -> None:
                 warnings.simplefilter("ignore", ExtrapolationWarning)
                 return float(np.asarray(judge.predict(w[None, :]))[0, cols].mean())
 
-        proxy, objective = (proxy_cc, "pile_cc") if len(cols) == 1 else (proxy_all, "mean")
+        objective = "pile_cc" if len(cols) == 1 else "mean"
+        proxy = proxy_cc if len(cols) == 1 else proxy_all
         rows: list[tuple[str, np.ndarray | None, float | None]] = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
-            for label, kw in (("ours: ye-exp optimum, unconstrained", {}),
-                              ("ours: ye-exp optimum, within train_1m range", {"within_fitted_range": True}),
-                              ("ours: ye-exp optimum, caps 15 x natural", {"tokens_available": tokens,
-                                                                          "target_tokens": 1.0,
-                                                                          "max_epochs": MAXIMUM_USAGE})):
-                opt = optimize_mixture(proxy, objective=objective, natural=prior, **kw)
-                rows.append((label, opt.weight_array(), None))
+            for key in PROXY_LAWS:
+                law = proxies[key][0 if len(cols) == 1 else 1]
+                for label, kw in (("unconstrained", {}),
+                                  ("within train_1m range", {"within_fitted_range": True}),
+                                  ("caps 15 x natural", {"tokens_available": tokens, "target_tokens": 1.0,
+                                                         "max_epochs": MAXIMUM_USAGE})):
+                    opt = optimize_mixture(law, objective=objective, natural=prior, **kw)
+                    rows.append((f"ours: {key} optimum, {label}", opt.weight_array(), None))
             ye_pred = lambda X, law=proxy: np.asarray(law.predict(X)).reshape(len(X), -1).mean(axis=1)  # noqa: E731
             rows.append(("RegMix recipe with ye-exp (top-100 of 100k)",
                          _regmix_recipe(ye_pred, prior, np.random.default_rng(42)), None))
