@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
 from mixlaw import load_regmix, metrics
-from mixlaw.errors import InputError
-from mixlaw.laws import Linear, LogLinear
+from mixlaw.errors import ExtrapolationWarning, InputError, InvalidParameterError
+from mixlaw.laws import AutoScale, BiMix, Linear, LogLinear, ShukorAdditive
 
 DOMAINS = ["web", "code", "books", "wiki"]
 
@@ -69,6 +71,105 @@ def test_linear_reaches_the_issue_spearman_on_regmix_pile_cc():
     test = data["test_1m"]
     rho = metrics.spearman(test.losses("pile_cc"), law.predict(test))
     assert rho >= 0.88
+
+
+# ---------------------------------------------------------------------- BiMix
+BIMIX_TRUTH = {"web": (1.0, 0.15, 0.02, 0.6, 0.5), "code": (0.4, 0.3, 0.05, 0.4, 0.8)}  # log K, alpha, eps, rho, beta
+
+
+def simulate_bimix(n=240, noise=0.01, seed=0, steps=(0.5e9, 1e9, 2e9, 4e9), log_s0=None):
+    """Two eval sets from known BiMix laws over runs of four lengths (S = tokens).
+
+    S0 defaults to the geometric mean of the sample's S, as the law defines it when fitted on that sample.
+    """
+    rng = np.random.default_rng(seed)
+    W = mixtures(n, seed)
+    S = rng.choice(steps, size=n)
+    ls = np.log(S) - (np.mean(np.log(S)) if log_s0 is None else log_s0)
+    cols = []
+    for t, (lk, a, e, rho, b) in BIMIX_TRUTH.items():
+        r = W[:, DOMAINS.index(t)]
+        cols.append(np.exp(lk) * (r + e) ** -a * (rho * np.exp(-b * ls) + 1 - rho))
+    Y = np.column_stack(cols)
+    return W, S, Y * np.exp(noise * rng.standard_normal(Y.shape))
+
+
+def test_bimix_recovers_parameters_over_several_step_counts():
+    W, S, Y = simulate_bimix()
+    law = BiMix().fit(W, Y, domains=DOMAINS, targets=list(BIMIX_TRUTH), tokens=S)
+    for t, (lk, a, e, rho, b) in BIMIX_TRUTH.items():
+        p = {n: law.params_[f"{t}.{n}"].value for n in ("log_K", "alpha", "log_eps", "rho", "beta")}
+        assert_allclose(p["log_K"], lk, atol=0.01)
+        assert_allclose([p["alpha"], p["rho"], p["beta"]], [a, rho, b], rtol=0.05)
+        # The offset is the least determined parameter: within 10 %.
+        assert_allclose(np.exp(p["log_eps"]), e, rtol=0.1)
+    # Fresh noiseless runs from the same design: mean error under 1 %.
+    Wt, St, Yt = simulate_bimix(n=100, noise=0.0, seed=5, log_s0=np.mean(np.log(S)))
+    with pytest.warns(ExtrapolationWarning):
+        pred = law.predict(Wt, tokens=St)
+    assert np.mean(np.abs(pred / Yt - 1)) < 0.01
+
+
+def test_bimix_at_one_step_count_is_a_power_law_in_the_matched_share():
+    W, _, Y = simulate_bimix(steps=(1e9,))
+    law = BiMix(r_offset=0.02).fit(W, Y[:, 0], domains=DOMAINS, targets="web", tokens=1e9)
+    assert law.params_["web.rho"].vary is False and law.params_["web.log_eps"].vary is False
+    assert_allclose(law.params_["web.alpha"].value, 0.15, rtol=0.03)
+    # Only the matched share matters: moving weight between the other domains changes nothing.
+    a = np.array([[0.3, 0.7, 0.0, 0.0], [0.3, 0.0, 0.0, 0.7]])
+    with pytest.warns(ExtrapolationWarning):
+        p = law.predict(a)
+    assert p[0] == p[1]
+
+
+def test_bimix_rejects_unmatched_targets_and_bad_offset():
+    W, S, Y = simulate_bimix(n=40)
+    with pytest.raises(InputError, match="matches each target"):
+        BiMix().fit(W, Y, domains=DOMAINS, targets=["web", "news"], tokens=S)
+    with pytest.raises(InvalidParameterError, match="r_offset"):
+        BiMix(r_offset=0.0).fit(W, Y, domains=DOMAINS, targets=["web", "code"])
+
+
+# ---------------------------------------------------------------------- additive (Shukor et al.)
+def test_additive_recovers_parameters():
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.full(3, 0.5), size=300)
+    C, g = np.array([1.5, 1.0, 0.6]), np.array([0.4, 0.7, 1.0])
+    y = 1.0 + 1 / (C * W ** g).sum(axis=1)
+    law = ShukorAdditive().fit(W, y * np.exp(0.01 * rng.standard_normal(300)), domains=DOMAINS[:3])
+    p = law.params_
+    assert_allclose(p["y0.E"].value, 1.0, rtol=0.05)
+    assert_allclose([np.exp(p[f"y0.log_C_{d}"].value) for d in DOMAINS[:3]], C, rtol=0.1)
+    assert_allclose([p[f"y0.gamma_{d}"].value for d in DOMAINS[:3]], g, rtol=0.1)
+    Wt = rng.dirichlet(np.full(3, 0.5), size=100)
+    yt = 1.0 + 1 / (C * Wt ** g).sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        assert np.mean(np.abs(law.predict(Wt) / yt - 1)) < 0.01
+
+
+# ---------------------------------------------------------------------- AutoScale
+def test_autoscale_recovers_parameters_over_token_budgets():
+    rng = np.random.default_rng(0)
+    W = mixtures(400, seed=0)
+    S = rng.choice([0.25e9, 1e9, 4e9, 16e9], size=400)
+    x = W[:, 1] * S / 1e9
+    y = 0.8 * (x + 0.05) ** -0.4 + 2.0
+    law = AutoScale().fit(W, y * np.exp(0.01 * rng.standard_normal(400)), domains=DOMAINS, targets="code",
+                          tokens=S)
+    p = law.params_
+    assert_allclose([np.exp(p["code.log_k"].value), np.exp(p["code.log_a"].value), p["code.b"].value,
+                     p["code.c"].value], [0.8, 0.05, 0.4, 2.0], rtol=0.05)
+    assert np.mean(np.abs(law.predict(W, tokens=S) / y - 1)) < 0.005
+
+
+def test_autoscale_without_tokens_uses_the_share():
+    W = mixtures()
+    y = 0.5 * (W[:, 2] + 0.1) ** -0.6 + 1.5
+    law = AutoScale().fit(W, y, domains=DOMAINS, targets=["books"])
+    assert_allclose(law.predict(W), y, rtol=1e-4)
+    # Tokens passed at predict time do not change the units of a law fitted without them.
+    assert_allclose(law.predict(W, tokens=5e9), law.predict(W), rtol=0)
 
 
 # ---------------------------------------------------------------------- lightgbm

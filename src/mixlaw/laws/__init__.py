@@ -1,7 +1,9 @@
 """The law zoo: one module per law, one shared interface (:class:`~mixlaw.laws.base.MixingLaw`)."""
 
 from .additive import ShukorAdditive, ShukorAdditiveEnsemble
+from .autoscale import AutoScale
 from .base import FitContext, MixingLaw, PerTargetLaw, available_laws, get_law, law_from_dict, register
+from .bimix import BiMix
 from .lightgbm import LightGBM
 from .linear import Linear
 from .loglinear import LogLinear
@@ -11,4 +13,4 @@ from .ye_total import YeTotal
 
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
            "YeExponential", "YeImplicit", "YeTotal", "ShukorAdditive", "ShukorAdditiveEnsemble",
-           "Linear", "LogLinear", "LightGBM"]
+           "Linear", "LogLinear", "LightGBM", "BiMix", "AutoScale"]

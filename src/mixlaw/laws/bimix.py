@@ -1,0 +1,167 @@
+"""BiMix: a bivariate law in the share of the matched domain and the training length.
+
+.. math:: L_i(r_i, S) = A_i\\, r_i^{-\\alpha_i} \\big(B_i S^{-\\beta_i} + C_i\\big)
+
+References
+----------
+Ge et al., "BiMix: A Bivariate Data Mixing Law for Language Model Pretraining", 2024, arXiv:2405.14908,
+Eq. (3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import Interval, Options, Real
+from ..fit import HUBER_DELTA, Param
+from .base import FitContext, PerTargetLaw, register
+
+#: Exponent range for alpha_i and beta_i: BiMix reports values well inside (0, 1); 5 leaves room.
+EXPONENT_BOUND = 5.0
+#: Range of a fitted share offset eps_i.
+OFFSET_BOUNDS = (1e-6, 1.0)
+
+
+@register("bimix")
+class BiMix(PerTargetLaw):
+    """BiMix (Ge et al. 2024) with a zero-safe share and a parametrisation identifiable at one step count.
+
+    .. math::
+
+        L_i(r_i, S) = K_i\\,(r_i + \\epsilon_i)^{-\\alpha_i}
+                      \\Big(\\rho_i \\big(S / S_0\\big)^{-\\beta_i} + 1 - \\rho_i\\Big)
+
+    Parameters
+    ----------
+    r_offset : float or "fit", default="fit"
+        The offset :math:`\\epsilon_i` added to the share ``r_i``. BiMix's power law diverges at ``r_i = 0``,
+        which is common in RegMix's runs (30-70 % of the runs leave a domain out), so the share is shifted:
+        a float fixes :math:`\\epsilon` for every eval set; ``"fit"`` fits one :math:`\\epsilon_i \\in
+        [10^{-6}, 1]` per eval set (the data-driven start picks the best of a grid).
+    loss, huber_delta, n_restarts, bounds, fixed, random_state
+        As in :class:`~mixlaw.laws.YeExponential`.
+
+    Attributes
+    ----------
+    params_ : Params
+        ``<target>.log_K``, ``<target>.alpha``, ``<target>.log_eps`` (log of the share offset),
+        ``<target>.rho`` and ``<target>.beta``.
+
+    Notes
+    -----
+    Symbol mapping. ``r_i`` is the weight of the training domain named like eval set ``i`` (the law needs
+    matched targets); ``S`` is the number of training tokens of the run, which at BiMix's fixed batch size is
+    proportional to its step count; :math:`S_0` is the geometric mean of the fitted ``S``. With
+    :math:`g(S) = \\rho_i (S/S_0)^{-\\beta_i} + 1 - \\rho_i` the paper's coefficients are
+    :math:`A_i C_i = K_i (1 - \\rho_i)` and :math:`A_i B_i = K_i \\rho_i S_0^{\\beta_i}` (only the products are
+    identifiable: BiMix fits A, B, C together). At a single ``S`` the bracket is one constant absorbed in
+    :math:`K_i`, so :math:`\\rho_i = 0` and :math:`\\beta_i` are held fixed and the law reduces to the power
+    law :math:`K_i (r_i + \\epsilon_i)^{-\\alpha_i}`; predictions at another ``S`` then equal those at the
+    fitted one. The law ignores every other domain's share.
+
+    References
+    ----------
+    Ge et al., "BiMix: A Bivariate Data Mixing Law for Language Model Pretraining", 2024, arXiv:2405.14908.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.random.default_rng(0).dirichlet(np.ones(3), size=50)
+    >>> y = 3.0 * (W[:, 0] + 0.01) ** -0.1
+    >>> law = BiMix(r_offset=0.01).fit(W, y, domains=["a", "b", "c"], targets=["a"])
+    >>> round(law.params_["a.alpha"].value, 4)
+    0.1
+    """
+
+    needs_matched_targets = True
+    uses_tokens = "optional"
+    _parameter_constraints = {**PerTargetLaw._parameter_constraints,
+                              "r_offset": [Interval(Real, 0, None, closed="neither"), Options({"fit"})]}
+
+    def __init__(self, *, r_offset: float | str = "fit", loss: str = "huber", huber_delta: float = HUBER_DELTA,
+                 n_restarts: int = 8, bounds: dict[str, tuple[float, float]] | None = None,
+                 fixed: dict[str, float] | None = None, random_state: int | np.random.Generator | None = 0) -> None:
+        super().__init__(loss=loss, huber_delta=huber_delta, n_restarts=n_restarts, bounds=bounds, fixed=fixed,
+                         random_state=random_state)
+        self.r_offset = r_offset
+
+    # ------------------------------------------------------------------ fitting
+    def _matched(self, i: int, ctx: FitContext) -> int:
+        return ctx.domains.index(ctx.targets[i])
+
+    def _log_s(self, ctx: FitContext, n: int) -> np.ndarray:
+        """log(S / S0) per run; zeros when the law was fitted at one S or without tokens."""
+        if not self._s_varies or ctx.tokens is None:
+            return np.zeros(n)
+        return np.log(ctx.tokens) - self._log_s0
+
+    def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        tk = ctx.tokens
+        self._s_varies = bool(tk is not None and tk.max() > tk.min() * (1 + 1e-9))
+        self._log_s0 = float(np.mean(np.log(tk))) if tk is not None else 0.0
+        super()._fit(W, Y, ctx)
+
+    def _spec_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> list[Param]:
+        r = W[:, self._matched(i, ctx)]
+        ly = np.log(y)
+        # Data-driven start: for each offset on a grid, log L = log K - alpha log(r + eps) is linear least
+        # squares; keep the offset with the smallest residual (or the user's fixed offset).
+        grid = [float(self.r_offset)] if self.r_offset != "fit" else [1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1]
+        best = None
+        for eps in grid:
+            X = np.column_stack([np.ones_like(r), -np.log(r + eps)])
+            coef, *_ = np.linalg.lstsq(X, ly, rcond=None)
+            sse = float(np.sum((X @ coef - ly) ** 2))
+            if best is None or sse < best[0]:
+                best = (sse, eps, coef)
+        _, eps0, (lk0, a0) = best
+        a0 = float(np.clip(a0, 1e-4, EXPONENT_BOUND - 1e-3))
+        lk0 = float(np.mean(ly + a0 * np.log(r + eps0)))
+        lo, hi = np.log(OFFSET_BOUNDS[0]), np.log(OFFSET_BOUNDS[1])
+        le0 = float(np.clip(np.log(eps0), lo, hi))
+        ps = [Param("log_K", lk0, lk0, -30.0, 30.0), Param("alpha", a0, a0, 0.0, EXPONENT_BOUND)]
+        if self.r_offset == "fit":
+            ps.append(Param("log_eps", le0, le0, lo, hi))
+        else:
+            lf = float(np.log(float(self.r_offset)))
+            ps.append(Param("log_eps", lf, lf, min(lo, lf) - 1, max(hi, lf) + 1, vary=False, note="r_offset"))
+        if self._s_varies:
+            ps += [Param("rho", 0.5, 0.5, 0.0, 1.0), Param("beta", 0.3, 0.3, 0.0, EXPONENT_BOUND)]
+        else:
+            ps += [Param("rho", 0.0, 0.0, 0.0, 1.0, vary=False, note="one step count: absorbed in K"),
+                   Param("beta", 0.0, 0.0, 0.0, EXPONENT_BOUND, vary=False, note="one step count")]
+        return ps
+
+    def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
+        r = W[:, self._matched(i, ctx)]
+        ls = self._log_s(ctx, W.shape[0])
+
+        def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            lk, alpha, le, rho, beta = theta
+            eps = np.exp(le)
+            u = r + eps
+            base = np.exp(lk - alpha * np.log(u))  # K (r + eps)^-alpha
+            sb = np.exp(-beta * ls)  # (S/S0)^-beta
+            g = rho * sb + 1.0 - rho
+            pred = base * g
+            jac = np.empty((r.size, 5))
+            jac[:, 0] = pred
+            jac[:, 1] = -np.log(u) * pred
+            jac[:, 2] = -alpha * eps / u * pred
+            jac[:, 3] = base * (sb - 1.0)
+            jac[:, 4] = -base * rho * sb * ls
+            return pred, jac
+
+        return model
+
+    def _get_state(self) -> dict[str, Any]:
+        return {**super()._get_state(), "s_varies": self._s_varies, "log_s0": self._log_s0}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self._s_varies, self._log_s0 = bool(state["s_varies"]), float(state["log_s0"])
+
+
+__all__ = ["BiMix"]
