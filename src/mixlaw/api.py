@@ -136,6 +136,12 @@ def describe_laws() -> list[dict[str, str]]:
     return rows
 
 
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
     """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
     p = Path(path)
@@ -144,6 +150,7 @@ def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; the result should be an ordinary file
         os.replace(tmp, p)
     except OSError as err:
         raise InputError(f"{p}: cannot write ({err.strerror or err})") from err
@@ -158,6 +165,7 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Non
             fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
             os.close(fd)
             frame.to_parquet(tmp, index=False)
+            os.chmod(tmp, _umask_mode())
             os.replace(tmp, p)
         except OSError as err:
             raise InputError(f"{p}: cannot write ({err.strerror or err})") from err

@@ -443,6 +443,45 @@ def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretra
         out.print(str(res), highlight=False, markup=False)
 
 
+@app.command()
+def report(runs: Optional[str] = typer.Option(None, "--runs", help="Fitting run table."),
+           test: Optional[list[str]] = typer.Option(None, "--test", help="Held-out run table (NAME=PATH); repeatable."),
+           dataset: Optional[str] = typer.Option(None, "--dataset", help="Bundled data instead of --runs: regmix."),
+           target: Optional[list[str]] = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+           laws: Optional[str] = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+           objective: str = typer.Option("mean", "--objective", help="Objective of the optimal mixture."),
+           out_path: Path = typer.Option(Path("mixlaw-report.html"), "--out", help="HTML file to write."),
+           weight_tol: float = typer.Option(0.01, "--weight-tol"), seed: int = SeedOpt) -> None:
+    """Write one self-contained HTML report: leaderboard, predicted-vs-true plots, interactions, optimum."""
+    from . import api
+    from .report import build_html_report
+
+    if (runs is None) == (dataset is None):
+        raise InputError("give exactly one of --runs PATH or --dataset regmix")
+    if dataset is not None:
+        if dataset != "regmix":
+            raise InputError(f"unknown dataset {dataset!r}; bundled: regmix")
+        from .datasets import load_regmix
+
+        data = load_regmix()
+        train, tests = data["train_1m"], {s: data[s] for s in api.REGMIX_TEST_SPLITS}
+    else:
+        if not test:
+            raise InputError("--runs needs at least one --test held-out table")
+        train = _load_table(runs, weight_tol)
+        tests = {}
+        for spec in test:
+            name, path = spec.split("=", 1) if "=" in spec and not Path(spec).exists() else (Path(spec).stem, spec)
+            tests[name] = _load_table(path, weight_tol)
+        for t in tests.values():
+            train.check_compatible(t)
+    with _show_warnings():
+        page = build_html_report(train, tests, targets=_parse_targets(target), laws=_parse_laws(laws),
+                                 objective=objective, random_state=seed)
+    api.write_text_atomic(page, out_path)
+    err.print(f"wrote {out_path}")
+
+
 # ---------------------------------------------------------------------- entry point
 def _register_optional() -> None:
     """Commands living beside their subsystem (trainer/sweeps, scaling) register themselves here."""

@@ -132,4 +132,142 @@ def _stat(k: str, v: float) -> str:
     return f"{v:.4g}"
 
 
-__all__ = ["FitReport", "MIN_CORREL"]
+
+
+# ---------------------------------------------------------------------- HTML report (DESIGN.md §11)
+def _svg(fig: Any) -> str:
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog: the SVG is inlined in HTML
+
+
+def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all", laws: list[str] | None = None,
+                      objective: str = "mean", random_state: int = 0, title: str = "mixlaw report") -> str:
+    """One self-contained HTML page: leaderboard, predicted-vs-true per law, Ye interactions, optimal mixture.
+
+    Parameters
+    ----------
+    train : RunTable
+        Fitting runs.
+    tests : dict of str to RunTable
+        Held-out splits; the first is used for the scatter plots.
+    targets, laws, random_state
+        As in :func:`mixlaw.compare.compare`.
+    objective : str, default="mean"
+        Objective of the optimal mixture (see :func:`mixlaw.optimize.optimize_mixture`), found with the law
+        that ranks the first held-out split best.
+
+    Returns
+    -------
+    str
+        HTML with inline SVG figures (matplotlib): viewing it needs no network.
+    """
+    import html
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import __version__, metrics
+    from .compare import default_laws
+    from .errors import ExtrapolationWarning, MixlawError
+    from .laws import get_law
+    from .optimize import optimize_mixture
+
+    names = train.resolve_targets(targets)
+    keys = laws if laws is not None else default_laws()
+    split0 = next(iter(tests))
+    fitted, rows = {}, []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        for key in keys:
+            try:
+                law = get_law(key, random_state=random_state).fit(train, targets=names)
+            except MixlawError as err:
+                rows.append((key, None, str(err)))
+                continue
+            scores = {s: metrics.all_metrics(t.losses(names), np.asarray(law.predict(t)).reshape(len(t), -1))
+                      for s, t in tests.items()}
+            fitted[key] = law
+            rows.append((key, scores, f"{law.fit_seconds_:.2f}"))
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f"<p>Fitted on <code>{html.escape(train.path or 'runs')}</code> ({len(train)} runs, "
+             f"{len(train.domains)} domains); targets: {html.escape(', '.join(names))}; seed {random_state}; "
+             f"mixlaw {__version__}.</p>", "<h2>Leaderboard</h2><table><tr><th>law</th>"]
+    parts.append("".join(f"<th>Spearman {html.escape(s)}</th>" for s in tests)
+                 + f"<th>MRE {html.escape(split0)}</th><th>RMSE {html.escape(split0)}</th><th>fit s</th></tr>")
+    for key, scores, extra in rows:
+        if scores is None:
+            parts.append(f"<tr><td>{key}</td><td colspan='{len(tests) + 3}'>failed: {html.escape(extra)}</td></tr>")
+            continue
+        cells = "".join(f"<td>{scores[s]['spearman']:.4f}</td>" for s in tests)
+        parts.append(f"<tr><td>{key}</td>{cells}<td>{scores[split0]['mre']:.4f}</td>"
+                     f"<td>{scores[split0]['rmse']:.4f}</td><td>{extra}</td></tr>")
+    parts.append("</table>")
+    if fitted:
+        n = len(fitted)
+        cols = min(4, n)
+        fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(3.2 * cols, 3.0 * ((n + cols - 1) // cols)),
+                                 squeeze=False)
+        y = tests[split0].losses(names)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            for ax, (key, law) in zip(axes.ravel(), fitted.items()):
+                p = np.asarray(law.predict(tests[split0])).reshape(y.shape)
+                ax.scatter(y.ravel(), p.ravel(), s=6, alpha=0.6)
+                lim = [min(y.min(), p.min()), max(y.max(), p.max())]
+                ax.plot(lim, lim, color="grey", lw=0.8)
+                ax.set_title(f"{key}  ρ={metrics.spearman(y, p):.3f}", fontsize=9)
+                ax.set_xlabel("true loss", fontsize=8)
+                ax.set_ylabel("predicted", fontsize=8)
+        for ax in axes.ravel()[n:]:
+            ax.axis("off")
+        parts.append(f"<h2>Predicted vs true on {html.escape(split0)}</h2>" + _svg(fig))
+    if "ye-exp" in fitted:
+        T = fitted["ye-exp"].interactions()
+        fig, ax = plt.subplots(figsize=(0.45 * T.shape[1] + 2, 0.35 * T.shape[0] + 1.5))
+        vmax = float(np.abs(T).max()) or 1.0
+        im = ax.imshow(T, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        ax.set_xticks(range(T.shape[1]), train.domains, rotation=90, fontsize=7)
+        ax.set_yticks(range(T.shape[0]), names, fontsize=7)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+        ref = fitted["ye-exp"].domains_[int(np.argmin(np.abs(T).sum(axis=0)))]
+        parts.append("<h2>Ye interactions t<sub>ij</sub></h2><p>Relative to the reference domain "
+                     f"<code>{html.escape(ref)}</code> (t = 0): blue, training domain j lowers eval set i's loss "
+                     "more than the reference does (facilitation); red, less (conflict).</p>" + _svg(fig))
+    if fitted:
+        best = max((r for r in rows if r[1] is not None), key=lambda r: np.nan_to_num(r[1][split0]["spearman"]))[0]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ExtrapolationWarning)
+                opt = optimize_mixture(fitted[best], objective=objective if len(names) > 1 else names[0],
+                                       natural=train.weights.mean(axis=0), within_fitted_range=True)
+        except MixlawError as err:
+            parts.append(f"<h2>Optimal mixture</h2><p>not available: {html.escape(str(err))}</p>")
+        else:
+            doms = list(opt.weights)
+            fig, ax = plt.subplots(figsize=(max(5, 0.45 * len(doms)), 3))
+            x = np.arange(len(doms))
+            ax.bar(x - 0.2, [opt.natural_weights[d] for d in doms], 0.4, label="mean training mixture")
+            ax.bar(x + 0.2, [opt.weights[d] for d in doms], 0.4, label=f"optimum ({best})")
+            ax.set_xticks(x, doms, rotation=90, fontsize=7)
+            ax.legend(fontsize=8)
+            parts.append(f"<h2>Optimal mixture ({html.escape(best)}, objective {html.escape(opt.objective_name)}, "
+                         f"within the fitted range)</h2><p>predicted {opt.objective:.4f} vs "
+                         f"{opt.natural_objective:.4f} for the mean training mixture.</p>" + _svg(fig)
+                         + "<pre>" + html.escape(str(opt)) + "</pre>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>" + "\n".join(parts) + "</body></html>")
+
+
+__all__ = ["FitReport", "MIN_CORREL", "build_html_report"]

@@ -1,0 +1,46 @@
+"""Fit reports and the self-contained HTML report."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from mixlaw.cli import main
+from mixlaw.laws import YeExponential
+
+
+def _table(path, n, seed):
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n)
+    y = 2.0 + np.exp(W @ [0.0, -1.0, 0.5]) * np.exp(0.005 * rng.standard_normal(n))
+    rows = ["run,w:a,w:b,w:c,loss:a"] + [f"r{i},{w[0]:.17g},{w[1]:.17g},{w[2]:.17g},{v:.17g}" for i, (w, v) in enumerate(zip(W, y))]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_fit_report_lists_parameters_bounds_and_interactions():
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=40)
+    law = YeExponential().fit(W, 2.0 + np.exp(W @ [0.0, -1.0, 0.5]), domains=["a", "b", "c"], targets=["a"])
+    text = str(law.report(data="runs.csv"))
+    assert text.startswith("[[YeExponential]] target=a  data=runs.csv (40 runs, 3 domains)  seed=0")
+    assert "[[Params]]" in text and "bounds=[" in text and "(fixed)" in text
+    assert "Interactions t_ij" in text
+    d = law.report().to_dict()
+    assert d["params"]["a.c"]["vary"] is True and d["n_runs"] == 40
+
+
+def test_html_report_is_self_contained(tmp_path, capsys):
+    train, test = _table(tmp_path / "train.csv", 40, 0), _table(tmp_path / "test.csv", 20, 1)
+    out = tmp_path / "r.html"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--runs", str(train), "--test", f"held={test}", "--laws", "ye-exp,linear",
+              "--target", "a", "--out", str(out)])
+    assert exc.value.code == 0
+    page = out.read_text()
+    assert "<h2>Leaderboard</h2>" in page and page.count("<svg") >= 3  # scatter, interactions, optimum
+    assert "Spearman held" in page and "Optimal mixture" in page
+    # Nothing to fetch: every URL in the page is an SVG/XML namespace.
+    assert all("w3.org" in u for u in re.findall(r"https?://[^\s\"'<>]+", page))
