@@ -15,7 +15,8 @@ def _table(path, n, seed):
     rng = np.random.default_rng(seed)
     W = rng.dirichlet(np.ones(3), size=n)
     y = 2.0 + np.exp(W @ [0.0, -1.0, 0.5]) * np.exp(0.005 * rng.standard_normal(n))
-    rows = ["run,w:a,w:b,w:c,loss:a"] + [f"r{i},{w[0]:.17g},{w[1]:.17g},{w[2]:.17g},{v:.17g}" for i, (w, v) in enumerate(zip(W, y))]
+    rows = ["run,w:a,w:b,w:c,loss:a"] + [f"r{i},{w[0]:.17g},{w[1]:.17g},{w[2]:.17g},{v:.17g}"
+                                         for i, (w, v) in enumerate(zip(W, y, strict=True))]
     path.write_text("\n".join(rows) + "\n")
     return path
 

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -124,7 +124,7 @@ def _leaderboard_table(board: Any, title: str) -> Table:
 # ---------------------------------------------------------------------- commands
 @app.command()
 def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
-         laws: Optional[str] = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+         laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
          target: str = typer.Option("pile_cc", "--target", help="Eval set to fit, or 'all'.")) -> None:
     """Fit every law on the bundled RegMix runs (train_1m) and print the leaderboard on the test splits."""
     from . import api
@@ -144,13 +144,13 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
 
 
 @app.command()
-def compare(runs: Optional[str] = typer.Option(None, "--runs", help="Fitting run table (CSV/Parquet/JSONL, or "
+def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run table (CSV/Parquet/JSONL, or "
                                                                      "RegMix 'mixture.csv+loss.csv')."),
-            test: Optional[list[str]] = typer.Option(None, "--test", help="Held-out run table; repeat for "
+            test: list[str] | None = typer.Option(None, "--test", help="Held-out run table; repeat for "
                                                                             "several (NAME=PATH names a split)."),
-            dataset: Optional[str] = typer.Option(None, "--dataset", help="Bundled data instead of --runs: regmix."),
-            target: Optional[list[str]] = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
-            laws: Optional[str] = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+            dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: regmix."),
+            target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+            laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
             weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on weight row sums."),
             seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, R², regret)."""
@@ -184,8 +184,8 @@ def compare(runs: Optional[str] = typer.Option(None, "--runs", help="Fitting run
 @app.command()
 def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
         law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws')."),
-        target: Optional[list[str]] = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
-        out_path: Optional[Path] = typer.Option(None, "--out", help="Save the fitted law as JSON."),
+        target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+        out_path: Path | None = typer.Option(None, "--out", help="Save the fitted law as JSON."),
         weight_tol: float = typer.Option(0.01, "--weight-tol"),
         seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the run table and print an lmfit-style report (and save it with --out)."""
@@ -208,7 +208,7 @@ def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
 @app.command()
 def predict(law_path: Path = typer.Option(..., "--law", help="A law saved by 'mixlaw fit --out'."),
             mixtures: str = typer.Option(..., "--mixtures", help="Table with w:<domain> columns (CSV/Parquet/JSONL)."),
-            out_path: Optional[Path] = typer.Option(None, "--out", help="Write predictions as CSV."),
+            out_path: Path | None = typer.Option(None, "--out", help="Write predictions as CSV."),
             as_json: bool = JsonOpt) -> None:
     """Predict the losses of new mixtures with a saved law."""
     from . import api
@@ -243,18 +243,18 @@ def list_laws(as_json: bool = JsonOpt) -> None:
 
 
 @app.command("design")
-def design_cmd(domains: Optional[str] = typer.Option(None, "--domains", help="Comma-separated training domains."),
+def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma-separated training domains."),
                method: str = typer.Option("double-diminishing", "--method", help="double-diminishing | dirichlet."),
                n: int = typer.Option(40, "--n", help="Number of mixtures to propose."),
-               select: Optional[int] = typer.Option(None, "--select", help="Keep this many of the --runs pilots."),
-               runs: Optional[str] = typer.Option(None, "--runs", help="Pilot run table (with --select)."),
-               target: Optional[list[str]] = typer.Option(None, "--target", help="Eval set(s) for --select."),
-               prior: Optional[str] = typer.Option(None, "--prior", help="Dirichlet prior: a=0.5,b=0.3,..."),
-               tokens_available: Optional[str] = typer.Option(None, "--tokens-available",
+               select: int | None = typer.Option(None, "--select", help="Keep this many of the --runs pilots."),
+               runs: str | None = typer.Option(None, "--runs", help="Pilot run table (with --select)."),
+               target: list[str] | None = typer.Option(None, "--target", help="Eval set(s) for --select."),
+               prior: str | None = typer.Option(None, "--prior", help="Dirichlet prior: a=0.5,b=0.3,..."),
+               tokens_available: str | None = typer.Option(None, "--tokens-available",
                                                               help="CSV domain,tokens (or JSON)."),
-               target_tokens: Optional[float] = typer.Option(None, "--target-tokens", help="Target run tokens."),
+               target_tokens: float | None = typer.Option(None, "--target-tokens", help="Target run tokens."),
                max_epochs: float = typer.Option(4.0, "--max-epochs", help="Max repetitions of a domain."),
-               out_path: Optional[Path] = typer.Option(None, "--out", help="Write the design CSV here."),
+               out_path: Path | None = typer.Option(None, "--out", help="Write the design CSV here."),
                seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Propose proxy mixtures (Ye's double-diminishing or RegMix Dirichlet), or select --select of --runs pilots."""
     from . import api, design
@@ -290,9 +290,9 @@ def design_cmd(domains: Optional[str] = typer.Option(None, "--domains", help="Co
 @app.command("export")
 def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5, or a JSON/CSV mixture file."),
                fmt: str = typer.Option("json", "--format", help="megatron | olmo | hf | mosaic | json."),
-               paths: Optional[str] = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
+               paths: str | None = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
                decimals: int = typer.Option(6, "--decimals", help="Decimals of the rounded weights (sum exactly 1)."),
-               out_path: Optional[Path] = typer.Option(None, "--out", help="Write the export here."),
+               out_path: Path | None = typer.Option(None, "--out", help="Write the export here."),
                as_json: bool = JsonOpt) -> None:
     """Render a mixture for Megatron-LM/NeMo, OLMo-core, HF datasets, MosaicML Streaming or JSON."""
     from . import api
@@ -351,25 +351,25 @@ def _parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | N
 @app.command("optimize")
 def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
                  law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws')."),
-                 target: Optional[list[str]] = typer.Option(None, "--target", help="Eval set(s), or 'all'."),
+                 target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'."),
                  objective: str = typer.Option("mean", "--objective",
                                                help="mean | total | max | <eval> | weights=a:0.5,b:0.5"),
-                 bounds: Optional[list[str]] = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable."),
-                 fixed: Optional[list[str]] = typer.Option(None, "--fixed", help="domain=weight; repeatable."),
-                 tokens_available: Optional[str] = typer.Option(None, "--tokens-available",
+                 bounds: list[str] | None = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable."),
+                 fixed: list[str] | None = typer.Option(None, "--fixed", help="domain=weight; repeatable."),
+                 tokens_available: str | None = typer.Option(None, "--tokens-available",
                                                                 help="CSV domain,tokens (or JSON)."),
-                 target_tokens: Optional[float] = typer.Option(None, "--target-tokens", help="Target run tokens."),
-                 max_epochs: Optional[float] = typer.Option(None, "--max-epochs",
+                 target_tokens: float | None = typer.Option(None, "--target-tokens", help="Target run tokens."),
+                 max_epochs: float | None = typer.Option(None, "--max-epochs",
                                                             help="Max repetitions of a domain (default 4)."),
                  within_range: bool = typer.Option(False, "--within-fitted-range",
                                                    help="Keep each weight within its range in the runs."),
                  bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap refits for intervals (0: none)."),
-                 step_law: Optional[str] = typer.Option(None, "--step-law",
+                 step_law: str | None = typer.Option(None, "--step-law",
                                                         help="Default mixture's step law E,B,beta (steps-to-match)."),
-                 target_steps: Optional[float] = typer.Option(None, "--target-steps", help="Target run steps."),
-                 export: Optional[str] = typer.Option(None, "--export", help="megatron | olmo | hf | mosaic | json."),
-                 paths: Optional[str] = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
-                 out_path: Optional[Path] = typer.Option(None, "--out", help="Write the export (or JSON) here."),
+                 target_steps: float | None = typer.Option(None, "--target-steps", help="Target run steps."),
+                 export: str | None = typer.Option(None, "--export", help="megatron | olmo | hf | mosaic | json."),
+                 paths: str | None = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
+                 out_path: Path | None = typer.Option(None, "--out", help="Write the export (or JSON) here."),
                  weight_tol: float = typer.Option(0.01, "--weight-tol"),
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the runs and print the optimal mixture under the constraints (with --bootstrap intervals)."""
@@ -425,7 +425,7 @@ def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretra
                   original: str = typer.Option(..., "--original", help="The domain pretrained on."),
                   new: str = typer.Option(..., "--new", help="The domain added in continual pretraining."),
                   tolerance: float = typer.Option(0.0, "--tolerance", help="Allowed loss increase (nats)."),
-                  pre_loss: Optional[float] = typer.Option(None, "--pre-loss",
+                  pre_loss: float | None = typer.Option(None, "--pre-loss",
                                                            help="Original-domain loss before (default: step-0 rows)."),
                   law: str = typer.Option("ye-exp", "--law", help="Law key."),
                   bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap refits for the interval."),
@@ -444,11 +444,11 @@ def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretra
 
 
 @app.command()
-def report(runs: Optional[str] = typer.Option(None, "--runs", help="Fitting run table."),
-           test: Optional[list[str]] = typer.Option(None, "--test", help="Held-out run table (NAME=PATH); repeatable."),
-           dataset: Optional[str] = typer.Option(None, "--dataset", help="Bundled data instead of --runs: regmix."),
-           target: Optional[list[str]] = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
-           laws: Optional[str] = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run table."),
+           test: list[str] | None = typer.Option(None, "--test", help="Held-out run table (NAME=PATH); repeatable."),
+           dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: regmix."),
+           target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+           laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
            objective: str = typer.Option("mean", "--objective", help="Objective of the optimal mixture."),
            out_path: Path = typer.Option(Path("mixlaw-report.html"), "--out", help="HTML file to write."),
            weight_tol: float = typer.Option(0.01, "--weight-tol"), seed: int = SeedOpt) -> None:

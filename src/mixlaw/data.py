@@ -403,7 +403,7 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
         warnings.warn(f"{lp}: {len(missing)} mixture(s) of {mp.name} have no losses and are left out "
                       f"(first: index {missing[0]})", DataWarning, stacklevel=2)
     merged = mdf[["run"] + wcols].merge(ldf[["run"] + lcols], on="run", how="inner", sort=False)
-    line_of = dict(zip(mdf["run"], mlines))
+    line_of = dict(zip(mdf["run"], mlines, strict=False))
     with warnings.catch_warnings():
         # The mixture half was validated above and already warned about renormalised rows, naming its file.
         warnings.simplefilter("ignore", DataWarning)

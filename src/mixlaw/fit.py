@@ -3,7 +3,9 @@
 A law hands the engine a *model*: a function of the full parameter vector that returns the predicted
 losses and their Jacobian. The engine fits
 
-.. math:: \\min_\\theta \\frac{1}{n} \\sum_o \\rho\\big(\\log \\hat L_o(\\theta) - \\log L_o\\big) + \\text{penalty}(\\theta)
+.. math::
+    \\min_\\theta \\frac{1}{n} \\sum_o \\rho\\big(\\log \\hat L_o(\\theta) - \\log L_o\\big)
+    + \\text{penalty}(\\theta)
 
 with :math:`\\rho` the Huber loss (:math:`\\delta = 10^{-3}`, Hoffmann et al. 2022 approach 3; Ye et al. 2025
 fit their mixing laws with Huber + L-BFGS) or the squared error, using ``scipy.optimize.minimize`` with
@@ -310,7 +312,7 @@ def fit_model(model: Model, spec: Params, y: np.ndarray, *, loss: str = "huber",
         if p.vary and _at_bound(p):
             side = "lower" if abs(p.value - p.min) <= abs(p.value - p.max) else "upper"
             msgs.append(f"{p.name} at {side} bound {p.min if side == 'lower' else p.max:g}")
-    method = f"L-BFGS-B, {'huber(δ=%g)' % huber_delta if loss == 'huber' else 'squared error'} on log loss"
+    method = f"L-BFGS-B, {f'huber(δ={huber_delta:g})' if loss == 'huber' else 'squared error'} on log loss"
     result = FitResult(params=params, objective=float(best_f), n_starts=len(x0s), n_converged=n_conv,
                        start_objectives=objs, nfev=counter[0], wall_time=time.perf_counter() - t0, method=method,
                        n_obs=y.size, n_vary=int(free.sum()), residuals=resid, warnings=msgs, correl=correl)
@@ -328,7 +330,7 @@ def _multistart(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0s: list
             f, _ = fun(x0)
             res_x, res_f, ok = x0, f, True
         else:
-            res = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=list(zip(lo, hi)),
+            res = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=list(zip(lo, hi, strict=False)),
                            options={"maxiter": max_iter, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 30})
             res_x, res_f = res.x, float(res.fun)
             # ABNORMAL line searches at a tiny gradient are a converged fit in practice; judge by the gradient.

@@ -222,7 +222,7 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
         y = tests[split0].losses(names)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
-            for ax, (key, law) in zip(axes.ravel(), fitted.items()):
+            for ax, (key, law) in zip(axes.ravel(), fitted.items(), strict=False):
                 p = np.asarray(law.predict(tests[split0])).reshape(y.shape)
                 ax.scatter(y.ravel(), p.ravel(), s=6, alpha=0.6)
                 lim = [min(y.min(), p.min()), max(y.max(), p.max())]

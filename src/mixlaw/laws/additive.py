@@ -159,7 +159,8 @@ class ShukorAdditiveEnsemble(MixingLaw):
     def __init__(self, *, shared_pooling: float = 1e4, loss: str = "huber", huber_delta: float = HUBER_DELTA,
                  n_restarts: int = 2, bounds: dict[str, tuple[float, float]] | None = None,
                  fixed: dict[str, float] | None = None, random_state: int | np.random.Generator | None = 0) -> None:
-        self.shared_pooling, self.loss, self.huber_delta, self.n_restarts = shared_pooling, loss, huber_delta, n_restarts
+        self.shared_pooling, self.loss = shared_pooling, loss
+        self.huber_delta, self.n_restarts = huber_delta, n_restarts
         self.bounds, self.fixed, self.random_state = bounds, fixed, random_state
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
@@ -168,7 +169,7 @@ class ShukorAdditiveEnsemble(MixingLaw):
         self.members_ = [ShukorAdditive(gamma_pooling=0.0, **opts), ShukorAdditive(gamma_pooling=self.shared_pooling,
                                                                                    **opts)]
         plist, results = [], {}
-        for tag, m in zip(("free", "shared"), self.members_):
+        for tag, m in zip(("free", "shared"), self.members_, strict=False):
             m.fit(W, Y, domains=ctx.domains, targets=ctx.targets)
             plist += [replace(p, name=f"{tag}:{p.name}") for p in m.params_.values()]
             results.update({f"{tag}:{k}": r for k, r in m.results_.items()})

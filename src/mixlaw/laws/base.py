@@ -18,11 +18,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
 from .. import metrics
-from ..metrics import aic_bic
+from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
 from ..errors import ExtrapolationWarning, InputError, InvalidParameterError
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_model
+from ..metrics import aic_bic
 from ..report import FitReport
 
 _REGISTRY: dict[str, type[MixingLaw]] = {}

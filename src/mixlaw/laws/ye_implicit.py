@@ -130,7 +130,7 @@ class YeImplicit(PerTargetLaw):
             new = [vals[0]] + [vals[1 + k] for k in order]
             for k in order:
                 new += vals[1 + K + k * M: 1 + K + (k + 1) * M]
-            for a, p_old, p_new in zip(idx, vals, new):
+            for a, p_old, p_new in zip(idx, vals, new, strict=False):
                 plist[a] = type(p_new)(p_old.name, p_new.value, p_new.init, p_new.min, p_new.max, p_new.vary,
                                        p_new.stderr, p_new.note)
         from ..fit import Params
