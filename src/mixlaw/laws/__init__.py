@@ -4,6 +4,7 @@ from .additive import ShukorAdditive, ShukorAdditiveEnsemble
 from .autoscale import AutoScale
 from .base import FitContext, MixingLaw, PerTargetLaw, available_laws, get_law, law_from_dict, register
 from .bimix import BiMix
+from .dz_eq1 import DZCapacity
 from .lightgbm import LightGBM
 from .linear import Linear
 from .loglinear import LogLinear

@@ -1,0 +1,237 @@
+"""Dai & Zheng's capacity-competition law (their Eq. 1), fitted jointly over all matched eval sets.
+
+.. math::
+
+    x^*(h, N) = \\arg\\min_{x:\\ \\sum_j x_j = N + (M-1)H,\\ x_j \\ge H} \\sum_{j=1}^{M} h_j c_j x_j^{-b_j},
+    \\qquad L_i(h, N) = c_i\\, x_i^*(h, N)^{-b_i} + E_i
+
+References
+----------
+Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1) (capacity competition) with the KKT solution of
+its allocation problem; reference code github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws,
+utils/fitting_algos/law1.py (N = 200 at one model size, floor H = 0.3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import Interval, Real
+from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_model
+from ._capacity import allocation_jacobian, solve_allocation
+from .base import FitContext, MixingLaw, register
+
+#: Bounds of the shared parameters. log c in [-8, 8] and b in [0.01, 2] cover every fit seen on RegMix with
+#: room to spare; b > 0 keeps the allocation problem convex (b = 0 makes x* undefined).
+LOG_C_BOUNDS = (-8.0, 8.0)
+B_BOUNDS = (0.01, 2.0)
+#: Start values: b = 0.3 (typical fitted exponent), E_i = 0.7 min L_i (the irreducible part of the loss).
+B_INIT = 0.3
+E_INIT_FRAC = 0.7
+
+
+class _CapacityLaw(MixingLaw):
+    """Shared machinery of the DZ laws: parameter layout, capacity solve, capacity-term Jacobian.
+
+    The full parameter vector is ``[log c_1..log c_M, b_1..b_M, E_1..E_K, <extra per-target blocks>]``.
+    """
+
+    uses_model_params = "optional"
+    needs_matched_targets = True
+    _parameter_constraints = {**MixingLaw._parameter_constraints,
+                              "capacity_floor": [Interval(Real, 0, None, closed="neither")],
+                              "n_ref": [Interval(Real, 0, None, closed="neither")]}
+
+    def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 4,
+                 capacity_floor: float = 0.3, n_ref: float = 200.0,
+                 bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
+                 random_state: int | np.random.Generator | None = 0) -> None:
+        self.loss, self.huber_delta, self.n_restarts = loss, huber_delta, n_restarts
+        self.capacity_floor, self.n_ref = capacity_floor, n_ref
+        self.bounds, self.fixed, self.random_state = bounds, fixed, random_state
+
+    # ------------------------------------------------------------------ inputs
+    def _budget(self, n: int, M: int, ctx: FitContext) -> np.ndarray:
+        """S = N + (M-1) H per run; N in millions of parameters when sizes vary, else ``n_ref``."""
+        H = float(self.capacity_floor)
+        if self._n_varying and ctx.model_params is not None:
+            N = ctx.model_params / 1e6
+        else:
+            # One model size: only H/N matters (the scale of x goes into c), so N is fixed as in DZ's code.
+            N = np.full(n, float(self.n_ref))
+        if np.any(N <= H):
+            from ..errors import InputError
+
+            raise InputError(f"{self.key}: model size N must exceed the capacity floor H={H} (N in millions)")
+        return N + (M - 1) * H
+
+    def _match(self) -> np.ndarray:
+        return np.array([self.domains_.index(t) for t in self.targets_])
+
+    # ------------------------------------------------------------------ spec / model
+    def _base_spec(self, W: np.ndarray, Y: np.ndarray, S: np.ndarray) -> list[Param]:
+        M = W.shape[1]
+        m = self._match()
+        E0 = E_INIT_FRAC * Y.min(axis=0)
+        # x* with equal c and b = B_INIT, then c_i matching the observed excess loss (median over runs).
+        x0, _, _ = solve_allocation(W, np.zeros(M), np.full(M, B_INIT), S, float(self.capacity_floor))
+        lc0 = np.log(np.median((Y - E0) * x0[:, m] ** B_INIT, axis=0))
+        lc_all = np.full(M, float(np.median(lc0)))
+        lc_all[m] = lc0
+        lc_all = np.clip(lc_all, LOG_C_BOUNDS[0] + 0.5, LOG_C_BOUNDS[1] - 0.5)
+        ps = [Param(f"log_c_{d}", float(lc_all[j]), float(lc_all[j]), *LOG_C_BOUNDS) for j, d in enumerate(self.domains_)]
+        ps += [Param(f"b_{d}", B_INIT, B_INIT, *B_BOUNDS) for d in self.domains_]
+        ps += [Param(f"E_{t}", float(E0[i]), float(E0[i]), 0.0, float(Y[:, i].min())) for i, t in enumerate(self.targets_)]
+        return ps
+
+    def _capacity_term(self, W: np.ndarray, theta: np.ndarray, S: np.ndarray, jac: bool,
+                       cache: dict[str, np.ndarray] | None = None
+                       ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """p_i = c_i x_i*^(-b_i), shape (n, K), and its derivatives wrt log c and b, shape (n, K, M) each.
+
+        ``cache`` keeps the last multipliers: consecutive optimiser iterates are close, so warm-started
+        Newton needs 2-3 steps instead of ~10.
+        """
+        M = W.shape[1]
+        m = self._match()
+        lc, b = theta[:M], theta[M:2 * M]
+        mu0 = None if cache is None else cache.get("mu")
+        x, mu, free = solve_allocation(W, lc, b, S, float(self.capacity_floor), mu0=mu0)
+        if cache is not None:
+            cache["mu"] = mu
+        xm = x[:, m]
+        logx = np.log(xm)
+        p = np.exp(lc[m] - b[m] * logx)
+        if not jac:
+            return p, None, None
+        dc, db = allocation_jacobian(x, free, b)
+        dc, db = dc[:, m, :], db[:, m, :]  # (n, K, M): d log x_i / d theta_k
+        K = m.size
+        own = np.zeros((K, M))
+        own[np.arange(K), m] = 1.0
+        bm = b[m][None, :, None]
+        d_lc = p[:, :, None] * (own[None] - bm * dc)
+        d_b = p[:, :, None] * (-own[None] * logx[:, :, None] - bm * db)
+        return p, d_lc, d_b
+
+    def _n_extra(self) -> int:
+        """Parameters per target after E (0 for Eq1)."""
+        return 0
+
+    # ------------------------------------------------------------------ fit / predict
+    def _prepare(self, W: np.ndarray, ctx: FitContext) -> None:
+        mp = ctx.model_params
+        self._n_varying = bool(mp is not None and mp.max() > mp.min() * (1 + 1e-12))
+
+    def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        self._prepare(W, ctx)
+        S = self._budget(W.shape[0], W.shape[1], ctx)
+        spec = self._spec(self._full_spec(W, Y, S, ctx))
+        mask = self._obs_mask(W, ctx)
+        model = self._model(W, S, ctx, mask)
+        res = fit_model(model, spec, Y[mask], label=self.key, **self._engine_kw())
+        self.results_: dict[str, FitResult] = {"joint": res}
+        self.params_ = res.params
+
+    def _full_spec(self, W: np.ndarray, Y: np.ndarray, S: np.ndarray, ctx: FitContext) -> list[Param]:
+        return self._base_spec(W, Y, S)
+
+    def _obs_mask(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        return np.ones((W.shape[0], len(ctx.targets)), dtype=bool)
+
+    def _model(self, W: np.ndarray, S: np.ndarray, ctx: FitContext, mask: np.ndarray) -> Any:
+        cache: dict[str, np.ndarray] = {}
+
+        def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            pred, J = self._eval(W, theta, S, ctx, jac=True, cache=cache)
+            return pred[mask], J[mask]
+
+        return model
+
+    def _eval(self, W: np.ndarray, theta: np.ndarray, S: np.ndarray, ctx: FitContext, jac: bool,
+              cache: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions (n, K) and, when asked, the Jacobian (n, K, n_params)."""
+        M, K = W.shape[1], len(self.targets_)
+        p, d_lc, d_b = self._capacity_term(W, theta, S, jac, cache)
+        E = theta[2 * M:2 * M + K]
+        pred = p + E[None, :]
+        if not jac:
+            return pred, None
+        J = np.zeros(pred.shape + (theta.size,))
+        J[:, :, :M] = d_lc
+        J[:, :, M:2 * M] = d_b
+        J[:, np.arange(K), 2 * M + np.arange(K)] = 1.0
+        return pred, J
+
+    def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        S = self._budget(W.shape[0], W.shape[1], ctx)
+        pred, _ = self._eval(W, self.params_.array("value"), S, ctx, jac=False)
+        return pred
+
+    def allocation(self, weights: np.ndarray, *, model_params: Any = None) -> np.ndarray:
+        """The fitted capacity allocation x*(h, N), shape (n, M) (rows sum to N + (M-1) H)."""
+        W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+        mp = None if model_params is None else np.broadcast_to(np.asarray(model_params, float), (W.shape[0],))
+        ctx = FitContext(self.domains_, self.targets_, mp, None)
+        S = self._budget(W.shape[0], W.shape[1], ctx)
+        M = W.shape[1]
+        theta = self.params_.array("value")
+        return solve_allocation(W, theta[:M], theta[M:2 * M], S, float(self.capacity_floor))[0]
+
+    def _get_state(self) -> dict[str, Any]:
+        return {"n_varying": self._n_varying}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self._n_varying = bool(state.get("n_varying", False))
+
+
+@register("dz-eq1")
+class DZCapacity(_CapacityLaw):
+    """Dai & Zheng's capacity-competition law (Eq. 1), one joint fit over all matched eval sets.
+
+    Parameters
+    ----------
+    loss : {"huber", "mse"}, default="huber"
+        Objective on log-loss residuals, pooled over every (run, eval set) entry.
+    huber_delta : float, default=1e-3
+    n_restarts : int, default=4
+        Optimiser starts (the data-driven start first, then seeded random ones inside the bounds).
+    capacity_floor : float, default=0.3
+        The floor H on every domain's capacity (DZ's MIN_X), in millions of parameters.
+    n_ref : float, default=200
+        N used when all runs share one model size (only H/N matters then; DZ's K = 200).
+    bounds, fixed : dict, optional
+        Overrides by parameter name, e.g. ``{"b_pile_cc": (0.05, 1.0)}``.
+    random_state : int or Generator, default=0
+
+    Attributes
+    ----------
+    params_ : Params
+        ``log_c_<domain>`` and ``b_<domain>`` for every training domain (the ones without an eval set still
+        compete for capacity), ``E_<target>`` per eval set.
+
+    Notes
+    -----
+    Symbols: h -> ``weights``, c_j -> ``exp(log_c_<domain j>)``, b_j -> ``b_<domain j>``, E_i -> ``E_<eval i>``,
+    N -> ``model_params / 1e6`` when the fitted runs have several model sizes, else ``n_ref``.
+    x* comes from a vectorised KKT solve (bisection + Newton on log lambda) and the Jacobian from the implicit
+    function theorem (:mod:`mixlaw.laws._capacity`), so L-BFGS-B gets exact gradients.
+
+    References
+    ----------
+    Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.dirichlet(np.ones(3), size=30)
+    >>> truth = DZCapacity().fit(W, 2 + W, domains=["a", "b", "c"], targets=["a", "b", "c"])
+    >>> truth.predict(W).shape
+    (30, 3)
+    """
+
+
+__all__ = ["DZCapacity"]

@@ -1,0 +1,146 @@
+"""Dai & Zheng's capacity-competition laws: KKT solve, implicit-function Jacobian, recovery, h = 0."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from mixlaw.laws import get_law
+from mixlaw.laws._capacity import allocation_jacobian, solve_allocation
+from mixlaw.laws.base import FitContext
+
+DOMS = ["a", "b", "c", "d", "e"]
+TARGETS = ["a", "b", "c", "d"]  # "e" competes for capacity but has no eval set
+
+
+def _mixtures(n: int, seed: int, zeros: bool = True) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.full(len(DOMS), 0.8), size=n)
+    if zeros:
+        # RegMix-like sparsity: some domains absent from some runs.
+        W[rng.random(W.shape) < 0.12] = 0.0
+        W[W.sum(axis=1) == 0, 0] = 1.0
+        W /= W.sum(axis=1, keepdims=True)
+    return W
+
+
+def _theta_eq1() -> np.ndarray:
+    log_c = np.log([3.0, 2.0, 4.0, 2.5, 3.0])
+    b = np.array([0.25, 0.35, 0.2, 0.3, 0.3])
+    E = np.array([1.5, 1.0, 2.0, 1.2])
+    return np.concatenate([log_c, b, E])
+
+
+def _fitted_like(key: str, theta: np.ndarray, W: np.ndarray) -> object:
+    """A law whose parameters are set to ``theta`` (fit once on anything, then overwrite the values)."""
+    law = get_law(key, n_restarts=1)
+    law.fit(W, np.full((W.shape[0], len(TARGETS)), 2.0) + W[:, :4], domains=DOMS, targets=TARGETS)
+    law.params_ = law.params_.with_values(theta)
+    return law
+
+
+# ---------------------------------------------------------------------- KKT solve
+def test_allocation_is_the_constrained_optimum() -> None:
+    rng = np.random.default_rng(1)
+    W = _mixtures(20, 1)
+    log_c, b = rng.normal(0, 1, 5), rng.uniform(0.1, 0.8, 5)
+    S = np.full(20, 200 + 4 * 0.3)
+    x, mu, free = solve_allocation(W, log_c, b, S, 0.3)
+    assert_allclose(x.sum(axis=1), S, rtol=1e-12)
+    assert np.all(x >= 0.3 - 1e-12)
+    assert np.all(x[W == 0] == 0.3)
+    # Stationarity on the free set: h_j b_j c_j x_j^-(b_j+1) = lambda; on the floor the marginal gain is <= lambda.
+    grad = W * b * np.exp(log_c) * x ** (-(b + 1))
+    lam = np.exp(mu)[:, None]
+    assert_allclose(grad[free], np.broadcast_to(lam, x.shape)[free], rtol=1e-9)
+    assert np.all(grad[~free] <= np.broadcast_to(lam, x.shape)[~free] * (1 + 1e-9))
+    # Warm start gives the same answer.
+    x2, _, _ = solve_allocation(W, log_c, b, S, 0.3, mu0=mu + 0.7)
+    assert_allclose(x2, x, rtol=1e-10)
+
+
+def test_allocation_jacobian_matches_finite_differences() -> None:
+    rng = np.random.default_rng(2)
+    W = _mixtures(15, 2)
+    log_c, b = rng.normal(0, 1, 5), rng.uniform(0.1, 0.8, 5)
+    S = np.full(15, 100.0)
+    x, _, free = solve_allocation(W, log_c, b, S, 0.3)
+    dc, db = allocation_jacobian(x, free, b)
+    eps = 1e-6
+    for k in range(5):
+        for arr, J in ((log_c, dc), (b, db)):
+            hi, lo = arr.copy(), arr.copy()
+            hi[k] += eps
+            lo[k] -= eps
+            args_hi = (W, hi, b, S, 0.3) if arr is log_c else (W, log_c, hi, S, 0.3)
+            args_lo = (W, lo, b, S, 0.3) if arr is log_c else (W, log_c, lo, S, 0.3)
+            fd = (np.log(solve_allocation(*args_hi)[0]) - np.log(solve_allocation(*args_lo)[0])) / (2 * eps)
+            assert_allclose(J[:, :, k], fd, atol=1e-7)
+
+
+@pytest.mark.parametrize("key", ["dz-eq1"])
+def test_law_jacobian_matches_finite_differences(key: str) -> None:
+    W = _mixtures(12, 3)
+    law = _fitted_like(key, _theta_for(key), W)
+    ctx = FitContext(DOMS, TARGETS)
+    S = law._budget(W.shape[0], W.shape[1], ctx)
+    theta = law.params_.array("value")
+    pred, J = law._eval(W, theta, S, ctx, jac=True)
+    eps = 1e-6
+    for k in range(theta.size):
+        hi, lo = theta.copy(), theta.copy()
+        hi[k] += eps
+        lo[k] -= eps
+        fd = (law._eval(W, hi, S, ctx, jac=False)[0] - law._eval(W, lo, S, ctx, jac=False)[0]) / (2 * eps)
+        assert_allclose(J[:, :, k], fd, atol=1e-6, err_msg=list(law.params_)[k])
+
+
+def _theta_for(key: str) -> np.ndarray:
+    return _theta_eq1()
+
+
+# ---------------------------------------------------------------------- recovery
+def _recovery(key: str, theta: np.ndarray, n: int, seed: int, **kw: object) -> tuple[object, object, np.ndarray]:
+    W = _mixtures(n, seed)
+    truth = _fitted_like(key, theta, W)
+    clean = truth.predict(W, **kw)
+    rng = np.random.default_rng(seed + 100)
+    noisy = clean * np.exp(0.01 * rng.standard_normal(clean.shape))
+    law = get_law(key, random_state=0).fit(W, noisy, domains=DOMS, targets=TARGETS, **kw)
+    return truth, law, W
+
+
+def test_eq1_recovers_known_parameters() -> None:
+    theta = _theta_eq1()
+    truth, law, W = _recovery("dz-eq1", theta, 120, 4)
+    Wt = _mixtures(200, 5)
+    # Held-out predictions within 1 % of the noiseless truth (1 % noise on the fitting data).
+    assert_allclose(law.predict(Wt), truth.predict(Wt), rtol=0.01)
+    p = law.params_
+    # Parameters of the eval-set domains are identified (measured errors: b 0.005, E 2.4 %, log c 0.01).
+    assert_allclose([p[f"b_{d}"].value for d in TARGETS], theta[5:9], atol=0.03)
+    assert_allclose([p[f"E_{t}"].value for t in TARGETS], theta[10:14], rtol=0.05)
+    assert_allclose([p[f"log_c_{d}"].value for d in TARGETS], theta[:4], atol=0.1)
+
+
+def test_eq1_zero_weight_is_finite_and_floored() -> None:
+    W = _mixtures(10, 6, zeros=False)
+    W[0] = [0.0, 0.25, 0.25, 0.25, 0.25]
+    law = _fitted_like("dz-eq1", _theta_eq1(), W)
+    pred = law.predict(W)
+    assert np.all(np.isfinite(pred))
+    x = law.allocation(W)
+    assert x[0, 0] == pytest.approx(0.3)
+    # A domain with no data gets the floor: its loss is c_a H^-b_a + E_a, the worst the law allows.
+    th = _theta_eq1()
+    assert pred[0, 0] == pytest.approx(np.exp(th[0]) * 0.3 ** (-th[5]) + th[10], rel=1e-12)
+    assert pred[0, 0] > pred[1:, 0].max()
+
+
+def test_eq1_needs_matched_targets() -> None:
+    from mixlaw.errors import InputError
+
+    W = _mixtures(10, 7)
+    with pytest.raises(InputError, match="no training domain"):
+        get_law("dz-eq1").fit(W, np.ones((10, 1)) * 2, domains=DOMS, targets=["zz"])
