@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import Interval, Real
-from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_model
+from ..fit import HUBER_DELTA, FitResult, Param, fit_model
 from ._capacity import allocation_jacobian, solve_allocation
 from .base import FitContext, MixingLaw, register
 
@@ -81,9 +81,12 @@ class _CapacityLaw(MixingLaw):
         lc_all = np.full(M, float(np.median(lc0)))
         lc_all[m] = lc0
         lc_all = np.clip(lc_all, LOG_C_BOUNDS[0] + 0.5, LOG_C_BOUNDS[1] - 0.5)
-        ps = [Param(f"log_c_{d}", float(lc_all[j]), float(lc_all[j]), *LOG_C_BOUNDS) for j, d in enumerate(self.domains_)]
+        ps = [Param(f"log_c_{d}", float(v), float(v), *LOG_C_BOUNDS)
+              for d, v in zip(self.domains_, lc_all, strict=True)]
         ps += [Param(f"b_{d}", B_INIT, B_INIT, *B_BOUNDS) for d in self.domains_]
-        ps += [Param(f"E_{t}", float(E0[i]), float(E0[i]), 0.0, float(Y[:, i].min())) for i, t in enumerate(self.targets_)]
+        # E_i <= min L_i: the capacity term is positive.
+        ps += [Param(f"E_{t}", float(e), float(e), 0.0, float(Y[:, i].min()))
+               for i, (t, e) in enumerate(zip(self.targets_, E0, strict=True))]
         return ps
 
     def _capacity_term(self, W: np.ndarray, theta: np.ndarray, S: np.ndarray, jac: bool,
