@@ -5,6 +5,7 @@ from .autoscale import AutoScale
 from .base import FitContext, MixingLaw, PerTargetLaw, available_laws, get_law, law_from_dict, register
 from .bimix import BiMix
 from .dz_eq1 import DZCapacity
+from .dz_eq3 import DZNoise, DZNoiseSafe
 from .lightgbm import LightGBM
 from .linear import Linear
 from .loglinear import LogLinear
@@ -13,5 +14,6 @@ from .ye_implicit import YeImplicit
 from .ye_total import YeTotal
 
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
-           "YeExponential", "YeImplicit", "YeTotal", "ShukorAdditive", "ShukorAdditiveEnsemble",
+           "YeExponential", "YeImplicit", "YeTotal", "DZCapacity", "DZNoise", "DZNoiseSafe",
+           "ShukorAdditive", "ShukorAdditiveEnsemble",
            "Linear", "LogLinear", "LightGBM", "BiMix", "AutoScale"]

@@ -44,7 +44,7 @@ class _CapacityLaw(MixingLaw):
                               "capacity_floor": [Interval(Real, 0, None, closed="neither")],
                               "n_ref": [Interval(Real, 0, None, closed="neither")]}
 
-    def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 4,
+    def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 3,
                  capacity_floor: float = 0.3, n_ref: float = 200.0,
                  bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
                  random_state: int | np.random.Generator | None = 0) -> None:
@@ -199,7 +199,7 @@ class DZCapacity(_CapacityLaw):
     loss : {"huber", "mse"}, default="huber"
         Objective on log-loss residuals, pooled over every (run, eval set) entry.
     huber_delta : float, default=1e-3
-    n_restarts : int, default=4
+    n_restarts : int, default=3
         Optimiser starts (the data-driven start first, then seeded random ones inside the bounds).
     capacity_floor : float, default=0.3
         The floor H on every domain's capacity (DZ's MIN_X), in millions of parameters.
