@@ -196,3 +196,25 @@ def test_eq1_needs_matched_targets() -> None:
     W = _mixtures(10, 7)
     with pytest.raises(InputError, match="no training domain"):
         get_law("dz-eq1").fit(W, np.ones((10, 1)) * 2, domains=DOMS, targets=["zz"])
+
+
+def test_eq1_two_model_sizes_and_save_load_roundtrip() -> None:
+    from mixlaw.laws import law_from_dict
+
+    W = np.vstack([_mixtures(60, 11), _mixtures(60, 12)])
+    mp = np.repeat([60e6, 1e9], 60)  # N = 60 and 1000 (millions): more capacity -> lower loss
+    truth = get_law("dz-eq1", n_restarts=1).fit(W, 2 + W[:, :4], domains=DOMS, targets=TARGETS, model_params=mp)
+    truth.params_ = truth.params_.with_values(_theta_eq1())
+    clean = truth.predict(W, model_params=mp)
+    big = truth.predict(W[:60], model_params=1e9)
+    # Same mixtures, bigger model: lower loss wherever the domain is present (absent ones stay at the floor H).
+    assert np.all(big[W[:60, :4] > 0] < clean[:60][W[:60, :4] > 0])
+    assert_allclose(big[W[:60, :4] == 0], clean[:60][W[:60, :4] == 0], rtol=1e-12)
+    noisy = clean * np.exp(0.01 * np.random.default_rng(13).standard_normal(clean.shape))
+    law = get_law("dz-eq1", n_restarts=1).fit(W, noisy, domains=DOMS, targets=TARGETS, model_params=mp)
+    assert law._n_varying
+    Wt = _mixtures(50, 14)
+    for size in (60e6, 1e9):
+        assert_allclose(law.predict(Wt, model_params=size), truth.predict(Wt, model_params=size), rtol=0.015)
+    again = law_from_dict(law.to_dict())
+    assert_allclose(again.predict(Wt, model_params=1e9), law.predict(Wt, model_params=1e9), rtol=1e-12)
