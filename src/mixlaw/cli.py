@@ -103,14 +103,16 @@ def _load_table(path: str, weight_tol: float) -> Any:
 
 def _leaderboard_table(board: Any, title: str) -> Table:
     splits = list(dict.fromkeys(s for r in board.rows for s in r.splits))
+    short = {s: s.removeprefix("test_") for s in splits}
     tab = Table(title=title, title_justify="left")
-    tab.add_column("law")
+    tab.add_column("law", no_wrap=True)
     for s in splits:
-        tab.add_column(f"ρ {s}", justify="right")
-    tab.add_column(f"MRE {splits[0]}" if splits else "MRE", justify="right")
-    tab.add_column(f"RMSE {splits[0]}" if splits else "RMSE", justify="right")
-    tab.add_column("params", justify="right")
-    tab.add_column("fit s", justify="right")
+        tab.add_column(f"ρ {short[s]}", justify="right", no_wrap=True)
+    first = short[splits[0]] if splits else ""
+    tab.add_column(f"MRE {first}", justify="right", no_wrap=True)
+    tab.add_column(f"RMSE {first}", justify="right", no_wrap=True)
+    tab.add_column("n_par", justify="right", no_wrap=True)
+    tab.add_column("fit s", justify="right", no_wrap=True)
     for r in board.rows:
         if r.error:
             tab.add_row(r.law, *(["-"] * len(splits)), "-", "-", "-", f"failed: {r.error}")

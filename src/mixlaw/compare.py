@@ -72,10 +72,16 @@ class Leaderboard:
         return "\n".join(lines)
 
 
+#: Leaderboard order: the paper laws first, then the baselines; laws registered later follow.
+PREFERRED_ORDER = ("ye-exp", "ye-total", "ye-implicit", "dz-eq1", "dz-eq3", "dz-eq3-safe", "additive", "additive-ens",
+                   "bimix", "autoscale", "linear", "loglinear", "lightgbm")
+
+
 def default_laws() -> list[str]:
-    """Every registered law whose optional dependencies import (lightgbm is an extra)."""
+    """Every registered law whose optional dependencies import (lightgbm is an extra), in a stable order."""
     out = []
-    for key in available_laws():
+    keys = available_laws()
+    for key in [k for k in PREFERRED_ORDER if k in keys] + sorted(k for k in keys if k not in PREFERRED_ORDER):
         if key == "lightgbm":
             try:
                 import lightgbm  # noqa: F401
