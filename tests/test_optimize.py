@@ -302,4 +302,4 @@ def test_cli_optimize_bad_input_exit_2(capsys, tmp_path, args, match) -> None:
 def test_cli_optimize_too_few_runs_exit_2(capsys, tmp_path) -> None:
     runs = _write_runs(tmp_path / "runs.csv", 4)  # ye-exp fits 4 parameters per eval with 3 domains
     code, _, err = _cli(capsys, "optimize", "--runs", runs)
-    assert code == 2 and "4 runs are too few for law 'ye-exp', which fits 4 parameters" in err
+    assert code == 2 and "4 observations are too few to fit 4 parameters; need at least 5" in err

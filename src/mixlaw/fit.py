@@ -26,7 +26,7 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
 
-from .errors import ConvergenceWarning, FitError, InvalidParameterError
+from .errors import ConvergenceWarning, FitError, InputError, InvalidParameterError
 
 #: Huber threshold on log-loss residuals (Hoffmann et al. 2022, approach 3; Besiroglu et al. 2024).
 HUBER_DELTA = 1e-3
@@ -278,6 +278,8 @@ def fit_model(model: Model, spec: Params, y: np.ndarray, *, loss: str = "huber",
     ------
     FitError
         When no start reaches a finite objective.
+    InputError
+        When there are no more observations than free parameters.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(0) if rng is None else rng
@@ -286,6 +288,9 @@ def fit_model(model: Model, spec: Params, y: np.ndarray, *, loss: str = "huber",
     free = spec.vary_mask
     lo, hi = spec.array("min")[free], spec.array("max")[free]
     init = spec.array("init")[free]
+    if y.size <= int(free.sum()):
+        raise InputError(f"{label or 'fit'}: {y.size} observations are too few to fit {int(free.sum())} parameters; "
+                         f"need at least {int(free.sum()) + 1} (more runs, or fix some parameters)")
     counter = [0]
     fun = _objective_factory(model, y, full0, free, loss=loss, delta=huber_delta, penalty=penalty,
                              sample_weight=sample_weight, counter=counter)
