@@ -97,7 +97,7 @@ def test_arrays() -> None:
     ({"new": "math"}, r"no training-weight column for domain\(s\) \['math'\]"),
     ({"pre_loss": None}, r"before continual pretraining is unknown"),
     ({"tolerance": -0.1}, r"tolerance must be a number >= 0"),
-    ({"runs": "tiny"}, r"3 runs are too few for law 'ye-exp', which fits 3 parameters"),
+    ({"runs": "tiny"}, r"3 observations are too few to fit 3 parameters"),
     ({"original": "code", "new": "web"}, r"no loss column for the original domain: expected 'loss:code'|"),
 ])
 def test_bad_input(kwargs, match) -> None:
