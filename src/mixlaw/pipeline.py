@@ -1,0 +1,472 @@
+"""From small proxy runs to target-scale losses: Ye's nested pipeline and a direct joint fit (DESIGN.md §6).
+
+**Nested route** (Ye et al. 2025, §4). Rows with identical mixture weights form one *mixture*; rows of one
+mixture at one model size form a training curve.
+
+1. For each mixture, size and eval set, fit the step law :math:`L(S) = E + B/S^{\\beta}` over the curve's
+   checkpoints and extrapolate to the target steps :math:`S^*`.
+2. For each mixture and eval set, fit the size law :math:`L(N) = E + A/N^{\\alpha}` over the sizes'
+   step-extrapolated losses and extrapolate to the target size :math:`N^*`.
+3. Fit the mixing law (a registered key, default Ye's exponential law) on the predicted losses at
+   :math:`(N^*, S^*)`; that law is what :func:`mixlaw.optimize.optimize_mixture` optimises.
+
+**Direct route** (Dai & Zheng: a law that takes N as an input predicts the target size directly). When the
+requested law takes model sizes (``uses_model_params``, e.g. ``dz-eq1``), it is fitted on every curve's final
+checkpoint and predicts at :math:`N^*` (such laws have no step input, so the final checkpoints should be at
+:math:`S^*`; a warning says when they are not). Otherwise mixlaw fits, per eval set, on *all* checkpoints of
+all small runs the joint law
+
+.. math::
+
+    L_i(r, N, S) = E_i + \\frac{A_i}{N^{\\alpha_i}} + \\frac{B_i}{S^{\\beta_i}} + k_i e^{\\sum_j t_{ij} r_j}
+
+(a Chinchilla-style scale part plus Ye's mixture term; the form of the synthetic world in the tests). At
+fixed :math:`(N^*, S^*)` it *is* Ye's law with :math:`c_i = E_i + A_i/N^{*\\alpha_i} + B_i/S^{*\\beta_i}`,
+which is returned as the mixing law. This is mixlaw's own choice, documented here: it assumes the mixture
+effect does not change with scale, which Ye's nested route does not assume.
+
+References
+----------
+Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4 (nested scaling laws).
+Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1) (model size as an input).
+Hoffmann et al. 2022, arXiv:2203.15556 (Huber fitting of the scale terms).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_random_state
+from .data import RunTable
+from .errors import DataWarning, ExtrapolationWarning, InputError
+from .fit import FitResult, Param, Params, fit_model
+from .laws.base import MixingLaw, get_law, law_from_dict
+from .laws.ye import T_BOUND
+from .optimize import check_enough_runs
+from .scaling import ChinchillaLaw, SizeLaw, StepLaw
+
+ROUTES = ("nested", "direct")
+#: Mixtures are identified by their weights rounded to this many decimals (CSV round trips lose the last bits).
+_WEIGHT_DECIMALS = 9
+
+
+# ---------------------------------------------------------------------- result types
+@dataclass
+class StageQuality:
+    """Fit quality of one pipeline stage: relative in-sample residuals |pred / y - 1| over all its fits."""
+
+    name: str
+    description: str
+    n_fits: int
+    n_points: int
+    median_rel_residual: float
+    max_rel_residual: float
+    n_warnings: int
+    seconds: float
+
+    @classmethod
+    def from_residuals(cls, name: str, description: str, residuals: list[np.ndarray], n_warnings: int,
+                       seconds: float) -> StageQuality:
+        r = np.abs(np.concatenate([np.ravel(x) for x in residuals])) if residuals else np.array([np.nan])
+        return cls(name, description, len(residuals), int(r.size), float(np.median(r)), float(np.max(r)),
+                   n_warnings, seconds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass
+class PipelineResult:
+    """Target-scale predictions of :func:`fit_pipeline`.
+
+    Attributes
+    ----------
+    route : {"nested", "direct"}
+    law : str
+        Key of the mixing law (``"joint+ye-exp"`` for the direct route's joint law).
+    target_params, target_steps : float
+    domains, targets : list of str
+    mixtures : ndarray of shape (n_mixtures, n_domains)
+        The distinct training mixtures.
+    mixture_runs : list of str
+        A run name of each mixture (its first row), for display.
+    target_losses : ndarray of shape (n_mixtures, n_targets)
+        Predicted losses at the target scale: stage 2's output (nested) or the direct law's prediction.
+    stages : dict of str to StageQuality
+        Fit quality of each stage, in order.
+    mixing_law : MixingLaw
+        Fitted law of the mixture at the target scale; pass it to :func:`mixlaw.optimize.optimize_mixture`
+        (with ``model_params=target_params`` when ``predict_kwargs`` says so).
+    predict_kwargs : dict
+        Extra arguments :meth:`predict` passes to ``mixing_law.predict``.
+    warnings : list of str
+    """
+
+    route: str
+    law: str
+    target_params: float
+    target_steps: float
+    domains: list[str]
+    targets: list[str]
+    mixtures: np.ndarray
+    mixture_runs: list[str]
+    target_losses: np.ndarray
+    stages: dict[str, StageQuality]
+    mixing_law: MixingLaw
+    predict_kwargs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def predict(self, weights: Any) -> np.ndarray:
+        """Predicted target-scale losses of mixtures, shape (n, n_targets) (one row for a 1-D mixture)."""
+        W = np.asarray(weights, dtype=np.float64)
+        out = self.mixing_law.predict(W if W.ndim == 2 else W[None, :], **self.predict_kwargs)
+        return np.asarray(out).reshape(-1, len(self.targets))
+
+    def frame(self) -> pd.DataFrame:
+        """Mixtures (``w:`` columns) and their predicted target-scale losses (``loss:`` columns)."""
+        df = pd.DataFrame(self.mixtures, columns=[f"w:{d}" for d in self.domains])
+        df.insert(0, "run", self.mixture_runs)
+        for k, t in enumerate(self.targets):
+            df[f"loss:{t}"] = self.target_losses[:, k]
+        return df
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"route": self.route, "law": self.law, "target_params": self.target_params,
+                "target_steps": self.target_steps, "domains": self.domains, "targets": self.targets,
+                "stages": {k: v.to_dict() for k, v in self.stages.items()},
+                "mixtures": [{"run": r, "weights": dict(zip(self.domains, map(float, w), strict=True)),
+                              "predicted": dict(zip(self.targets, map(float, y), strict=True))}
+                             for r, w, y in zip(self.mixture_runs, self.mixtures, self.target_losses, strict=True)],
+                "mixing_law": self.mixing_law.to_dict(), "warnings": list(self.warnings)}
+
+    def __str__(self) -> str:
+        lines = [f"{self.route} pipeline -> N* = {self.target_params:.4g} params, S* = {self.target_steps:.4g} steps "
+                 f"(mixing law {self.law})", "",
+                 f"{'stage':<10} {'fits':>6} {'points':>7} {'median |rel res|':>17} {'max |rel res|':>14} "
+                 f"{'warnings':>8} {'time':>7}"]
+        for s in self.stages.values():
+            lines.append(f"{s.name:<10} {s.n_fits:>6} {s.n_points:>7} {s.median_rel_residual:>17.3%} "
+                         f"{s.max_rel_residual:>14.3%} {s.n_warnings:>8} {s.seconds:>6.2f}s")
+        for s in self.stages.values():
+            lines.append(f"  {s.name}: {s.description}")
+        lines += ["", "predicted target-scale losses:"]
+        lines.append(self.frame().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        if self.warnings:
+            lines += ["", "warnings:"] + [f"  {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- entry point
+def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float, route: str = "nested",
+                 law: str = "ye-exp", targets: Any = "all", random_state: int | np.random.Generator | None = 0,
+                 law_options: dict[str, Any] | None = None) -> PipelineResult:
+    """Predict target-scale losses of every mixture in ``table`` and fit a mixing law on them.
+
+    Parameters
+    ----------
+    table : RunTable
+        Small runs at several model sizes (``params`` column) with several checkpoints each (``step``
+        column); one row per (run, checkpoint).
+    target_params : float
+        Model size N* of the target run (same units as the ``params`` column), >= the largest size.
+    target_steps : float
+        Training steps S* of the target run, >= the largest step in the table.
+    route : {"nested", "direct"}, default="nested"
+        Ye's nested step -> size -> mixture pipeline, or one law with N (and S) as inputs (module docstring).
+    law : str, default="ye-exp"
+        Registered mixing law. Nested route: fitted on the predicted target-scale losses. Direct route: used
+        as is when it takes model sizes (``dz-eq1``), else the joint law with Ye's mixture term.
+    targets : "all", str or list of str
+        Eval sets to predict.
+    random_state : int or Generator, default=0
+    law_options : dict, optional
+        Constructor options of the mixing law.
+
+    Returns
+    -------
+    PipelineResult
+
+    Raises
+    ------
+    InputError
+        Missing ``step``/``params`` columns, a target smaller than the data, too few sizes (< 3) or
+        checkpoints (< 3) for the step and size laws' 3 parameters, or too few mixtures for the mixing law.
+    """
+    if route not in ROUTES:
+        raise InputError(f"route must be one of {ROUTES}; got {route!r}")
+    if not isinstance(table, RunTable):
+        raise InputError(f"fit_pipeline needs a RunTable; got {type(table).__name__}")
+    where = table.path or "run table"
+    for col in ("params", "step"):
+        if col not in table.frame.columns:
+            raise InputError(f"{where}: the pipeline needs a {col!r} column (model size and checkpoint step of each "
+                             "row)")
+    N_all, S_all = table.model_params, table.steps
+    assert N_all is not None and S_all is not None
+    try:
+        Nt, St = float(target_params), float(target_steps)
+    except (TypeError, ValueError):
+        raise InputError(f"target_params and target_steps must be numbers; got {target_params!r}, "
+                         f"{target_steps!r}") from None
+    if not (np.isfinite(Nt) and Nt >= N_all.max()):
+        raise InputError(f"target_params={target_params:g} is smaller than the largest model in the data "
+                         f"({N_all.max():g}); the pipeline extrapolates upwards only")
+    if not (np.isfinite(St) and St >= S_all.max()):
+        raise InputError(f"target_steps={target_steps:g} is smaller than the largest step in the data "
+                         f"({S_all.max():g}); the pipeline extrapolates upwards only")
+    names = table.resolve_targets(targets)
+    msgs: list[str] = []
+    keep = S_all > 0
+    if not keep.all():
+        msgs.append(f"{int((~keep).sum())} row(s) at step <= 0 ignored (the step law needs S > 0)")
+        table = table.subset(keep)
+    rng = check_random_state(random_state)
+    if route == "nested":
+        return _nested(table, Nt, St, law, names, rng, dict(law_options or {}), msgs)
+    return _direct(table, Nt, St, law, names, rng, dict(law_options or {}), msgs)
+
+
+# ---------------------------------------------------------------------- grouping
+def _mixture_ids(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct mixtures (n_mix, M), row -> mixture index)."""
+    uniq, inv = np.unique(np.round(W, _WEIGHT_DECIMALS), axis=0, return_inverse=True)
+    return uniq, inv.ravel()
+
+
+def _first_runs(table: RunTable, inv: np.ndarray, n_mix: int) -> list[str]:
+    runs = table.runs
+    return [str(runs[np.flatnonzero(inv == m)[0]]) for m in range(n_mix)]
+
+
+def _check_mixing_law(mixing: MixingLaw, n_mix: int) -> None:
+    try:
+        check_enough_runs(mixing)
+    except InputError as err:
+        raise InputError(f"{n_mix} mixtures: {err}") from None
+
+
+# ---------------------------------------------------------------------- nested route
+def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], rng: np.random.Generator,
+            law_options: dict[str, Any], msgs: list[str]) -> PipelineResult:
+    W, Y = table.weights, table.losses(names)
+    N, S = table.model_params, table.steps
+    assert N is not None and S is not None
+    mixes, inv = _mixture_ids(W)
+    sizes = np.unique(N)
+    if sizes.size < 3:
+        raise InputError(f"the size law L(N) = E + A/N^alpha has 3 parameters; the data has {sizes.size} model "
+                         f"size(s) ({', '.join(f'{v:g}' for v in sizes)}); need at least 3")
+    K = len(names)
+    # Stage 1: step laws.
+    t0 = time.perf_counter()
+    at_target_steps = np.full((len(mixes), sizes.size, K), np.nan)
+    res1: list[np.ndarray] = []
+    warn1 = 0
+    short: list[str] = []
+    seed = int(rng.integers(2**31))
+    for m in range(len(mixes)):
+        for si, size in enumerate(sizes):
+            rows = np.flatnonzero((inv == m) & (N == size))
+            if rows.size == 0:
+                continue
+            steps = S[rows]
+            if np.unique(steps).size < 3:
+                short.append(f"{table.runs[rows[0]]} (N={size:g}: {np.unique(steps).size} checkpoint(s))")
+                continue
+            for k in range(K):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    sl = StepLaw(random_state=seed).fit(steps, Y[rows, k])
+                warn1 += len(caught) + len(sl.results_.warnings)
+                res1.append(sl.residuals_)
+                at_target_steps[m, si, k] = sl.predict([St])[0]
+    if short and not res1:
+        raise InputError(f"the step law L(S) = E + B/S^beta has 3 parameters; no training curve has 3 checkpoints "
+                         f"(e.g. {short[0]})")
+    if short:
+        msgs.append(f"{len(short)} curve(s) with < 3 checkpoints skipped, e.g. {short[0]}")
+    stage1 = StageQuality.from_residuals("step", f"L(S) = E + B/S^beta per mixture x size x eval, extrapolated to "
+                                         f"S* = {St:g}", res1, warn1, time.perf_counter() - t0)
+    # Stage 2: size laws over the mixtures that have >= 3 sizes.
+    t0 = time.perf_counter()
+    ok = np.sum(np.isfinite(at_target_steps[:, :, 0]), axis=1) >= 3
+    if not ok.any():
+        raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; no mixture has training curves at 3 "
+                         "or more model sizes")
+    if not ok.all():
+        msg = f"{int((~ok).sum())} mixture(s) with curves at fewer than 3 sizes dropped"
+        msgs.append(msg)
+        warnings.warn(msg, DataWarning, stacklevel=3)
+    target = np.full((len(mixes), K), np.nan)
+    res2: list[np.ndarray] = []
+    warn2 = 0
+    for m in np.flatnonzero(ok):
+        have = np.isfinite(at_target_steps[m, :, 0])
+        for k in range(K):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                zl = SizeLaw(random_state=seed).fit(sizes[have], at_target_steps[m, have, k])
+            warn2 += len(caught) + len(zl.results_.warnings)
+            res2.append(zl.residuals_)
+            target[m, k] = zl.predict([Nt])[0]
+    stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha per mixture x eval on stage-1 values, "
+                                         f"extrapolated to N* = {Nt:g}", res2, warn2, time.perf_counter() - t0)
+    mixes, target = mixes[ok], target[ok]
+    runs = [r for r, o in zip(_first_runs(table, inv, len(ok)), ok, strict=True) if o]
+    # Stage 3: the mixing law at the target scale.
+    t0 = time.perf_counter()
+    opts = {"random_state": int(rng.integers(2**31)), **law_options}
+    mixing = get_law(law, **opts)
+    kw: dict[str, Any] = {}
+    if mixing.uses_model_params:
+        kw["model_params"] = np.full(len(mixes), Nt)
+    if mixing.uses_tokens is True:
+        raise InputError(f"law {law!r} needs training tokens per run; the nested pipeline predicts at one scale, "
+                         "use a law without a token input")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mixing.fit(mixes, target, domains=table.domains, targets=names, **kw)
+    _check_mixing_law(mixing, len(mixes))
+    pred = np.asarray(mixing.predict(mixes, **kw)).reshape(target.shape)
+    warn3 = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
+    stage3 = StageQuality.from_residuals("mixture", f"{law} on the {len(mixes)} mixtures' predicted losses at "
+                                         "(N*, S*)", [pred / target - 1.0], warn3, time.perf_counter() - t0)
+    return PipelineResult("nested", law, Nt, St, table.domains, names, mixes, runs, target,
+                          {"step": stage1, "size": stage2, "mixture": stage3}, mixing,
+                          {"model_params": Nt} if mixing.uses_model_params else {}, msgs)
+
+
+# ---------------------------------------------------------------------- direct route
+def _direct(table: RunTable, Nt: float, St: float, law: str, names: list[str], rng: np.random.Generator,
+            law_options: dict[str, Any], msgs: list[str]) -> PipelineResult:
+    W, Y = table.weights, table.losses(names)
+    N, S = table.model_params, table.steps
+    assert N is not None and S is not None
+    mixes, inv = _mixture_ids(W)
+    sizes = np.unique(N)
+    probe = get_law(law, **law_options)
+    if probe.uses_model_params:
+        return _direct_registered(table, Nt, St, law, names, rng, law_options, msgs, mixes, inv)
+    if sizes.size < 3:
+        raise InputError(f"the direct joint law has a size term A/N^alpha (with E: 3 parameters); the data has "
+                         f"{sizes.size} model size(s); need at least 3")
+    if np.unique(S).size < 3:
+        raise InputError(f"the direct joint law has a step term B/S^beta; the data has {np.unique(S).size} distinct "
+                         "step(s); need at least 3")
+    if law != "ye-exp":
+        msgs.append(f"law {law!r} takes no model size: the direct route used its joint law with Ye's mixture term")
+    t0 = time.perf_counter()
+    ref = int(np.argmax(mixes.mean(axis=0)))
+    res: list[np.ndarray] = []
+    nwarn = 0
+    rows_out: list[Param] = []
+    local = ["c", "log_k"] + [f"t_{d}" for d in table.domains]
+    seed = int(rng.integers(2**31))
+    for k, t in enumerate(names):
+        fr, extra = _fit_joint(W, N, S, Y[:, k], ref, seed, t)
+        nwarn += extra + len(fr.warnings)
+        res.append(np.exp(fr.residuals) - 1.0)
+        v = fr.params.array()
+        c = v[0] + np.exp(v[1] - v[2] * np.log(Nt)) + np.exp(v[3] - v[4] * np.log(St))
+        rows_out += [Param(f"{t}.c", float(c), float(c), 0.0, np.inf),
+                     Param(f"{t}.log_k", float(v[5]), float(v[5]), -30.0, 30.0)]
+        rows_out += [Param(f"{t}.t_{d}", float(v[6 + j]), float(v[6 + j]), -T_BOUND, T_BOUND, vary=j != ref)
+                     for j, d in enumerate(table.domains)]
+    stage = StageQuality.from_residuals(
+        "joint", "L_i = E_i + A_i/N^alpha_i + B_i/S^beta_i + k_i exp(t_i . r) per eval on all checkpoints",
+        res, nwarn, time.perf_counter() - t0)
+    spec = {"law": "ye-exp", "options": {}, "domains": table.domains, "targets": names, "y_1d": False,
+            "w_range": [mixes.min(axis=0).tolist(), mixes.max(axis=0).tolist()], "n_range": None, "d_range": None,
+            "params": {p.name: {"value": p.value, "init": p.init, "min": p.min, "max": p.max, "vary": p.vary,
+                                "stderr": None} for p in rows_out},
+            "state": {"local_names": {t: local for t in names}}}
+    mixing = law_from_dict(spec)
+    target = np.asarray(mixing.predict(mixes)).reshape(len(mixes), len(names))
+    return PipelineResult("direct", "joint+ye-exp", Nt, St, table.domains, names, mixes,
+                          _first_runs(table, inv, len(mixes)), target, {"joint": stage}, mixing, {}, msgs)
+
+
+def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
+               label: str) -> tuple[FitResult, int]:
+    """Fit ``E + A/N^a + B/S^b + exp(log_k + t.r)`` to one eval's losses; returns (result, #warnings)."""
+    X = np.column_stack([N, S])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ch = ChinchillaLaw(n_restarts=2, random_state=seed).fit(X, y)
+    E, la, a, lb, b = ch.params_.array()
+    # Split the constant: half of E goes to the mixture term, whose shape comes from regressing
+    # log(y - rest) on the weights (Ye's data-driven start).
+    rest = 0.5 * E + np.exp(la - a * np.log(N)) + np.exp(lb - b * np.log(S))
+    excess = np.clip(y - rest, 1e-3 * y, None)
+    beta_w, *_ = np.linalg.lstsq(W, np.log(excess), rcond=None)
+    lk = float(np.clip(beta_w[ref], -29, 29))
+    tt = np.clip(beta_w - beta_w[ref], -T_BOUND + 1, T_BOUND - 1)
+    ps = [Param("E", 0.5 * E, 0.5 * E, 0.0, float(y.max())),
+          Param("log_A", la, la, -50.0, 120.0), Param("alpha", a, a, 1e-3, 4.0),
+          Param("log_B", lb, lb, -50.0, 120.0), Param("beta", b, b, 1e-3, 4.0),
+          Param("log_k", lk, lk, -30.0, 30.0)]
+    ps += [Param(f"t{j}", 0.0 if j == ref else float(tt[j]), 0.0 if j == ref else float(tt[j]), -T_BOUND, T_BOUND,
+                 vary=j != ref) for j in range(W.shape[1])]
+    spec = Params(ps)
+    logN, logS = np.log(N), np.log(S)
+
+    def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tn = np.exp(theta[1] - theta[2] * logN)
+        ts = np.exp(theta[3] - theta[4] * logS)
+        e = np.exp(theta[5] + W @ theta[6:])
+        jac = np.empty((y.size, theta.size))
+        jac[:, 0] = 1.0
+        jac[:, 1], jac[:, 2] = tn, -tn * logN
+        jac[:, 3], jac[:, 4] = ts, -ts * logS
+        jac[:, 5] = e
+        jac[:, 6:] = e[:, None] * W
+        return theta[0] + tn + ts + e, jac
+
+    with warnings.catch_warnings(record=True) as caught2:
+        warnings.simplefilter("always")
+        fr = fit_model(model, spec, y, n_starts=3, rng=np.random.default_rng(seed), label=f"joint[{label}]")
+    return fr, len(caught) + len(caught2)
+
+
+def _direct_registered(table: RunTable, Nt: float, St: float, law: str, names: list[str], rng: np.random.Generator,
+                       law_options: dict[str, Any], msgs: list[str], mixes: np.ndarray,
+                       inv: np.ndarray) -> PipelineResult:
+    """Direct route with a registered law that takes N: fitted on each curve's final checkpoint."""
+    N, S = table.model_params, table.steps
+    assert N is not None and S is not None
+    key = np.column_stack([inv, N])
+    final = np.array([i for i in range(len(table))
+                      if S[i] == S[(key[:, 0] == key[i, 0]) & (key[:, 1] == key[i, 1])].max()])
+    if np.unique(N[final]).size < 2:
+        raise InputError(f"the direct route with {law!r} needs runs at 2 or more model sizes")
+    fin = table.subset(final)
+    if np.any(S[final] != St):
+        msg = (f"law {law!r} has no step input: it was fitted on final checkpoints at steps "
+               f"{np.unique(S[final]).min():g}-{np.unique(S[final]).max():g} and predicts those, not S* = {St:g}")
+        msgs.append(msg)
+        warnings.warn(msg, ExtrapolationWarning, stacklevel=3)
+    t0 = time.perf_counter()
+    mixing = get_law(law, **{"random_state": int(rng.integers(2**31)), **law_options})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mixing.fit(fin, targets=names)
+    _check_mixing_law(mixing, len(final))
+    Yf = fin.losses(names)
+    pred = np.asarray(mixing.predict(fin)).reshape(Yf.shape)
+    nwarn = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
+    stage = StageQuality.from_residuals("direct", f"{law} on {len(final)} final checkpoints with N as input",
+                                        [pred / Yf - 1.0], nwarn, time.perf_counter() - t0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        target = np.asarray(mixing.predict(mixes, model_params=Nt)).reshape(len(mixes), len(names))
+    return PipelineResult("direct", law, Nt, St, table.domains, names, mixes, _first_runs(table, inv, len(mixes)),
+                          target, {"direct": stage}, mixing, {"model_params": Nt}, msgs)
+
+
+__all__ = ["fit_pipeline", "PipelineResult", "StageQuality", "ROUTES"]

@@ -1,0 +1,107 @@
+"""Nested (Ye) and direct pipelines on a synthetic world with a known joint law (issue 4 acceptance)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from scipy.optimize import minimize
+
+from mixlaw.data import RunTable
+from mixlaw.errors import InputError
+from mixlaw.optimize import optimize_mixture
+from mixlaw.pipeline import fit_pipeline
+
+DOMAINS = ["web", "code", "math"]
+# World: L_i(r, N, S) = E_i + A_i / N^alpha + B_i / S^beta + k_i exp(t_i . r); eval i = domain i.
+E = np.array([1.9, 1.2, 1.5])
+A = np.array([300.0, 200.0, 250.0])
+ALPHA = 0.32
+B = np.array([30.0, 20.0, 25.0])
+BETA = 0.45
+K = np.array([0.5, 0.4, 0.45])
+T = np.array([[-1.5, 0.3, 0.2], [0.4, -2.0, 0.1], [0.3, -0.2, -1.8]])
+SIZES = [1e7, 2e7, 4e7, 8e7]
+STEPS = [250, 500, 1000, 2000, 3000]
+N_STAR, S_STAR = 1e9, 1e5
+
+
+def truth(W: np.ndarray, N: float, S: float) -> np.ndarray:
+    return E + A / N ** ALPHA + B / S ** BETA + K * np.exp(np.atleast_2d(W) @ T.T)
+
+
+def world(noise: float = 2e-5, n_mix: int = 14, sizes: list[float] = SIZES, steps: list[int] = STEPS,
+          seed: int = 0) -> RunTable:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for m, w in enumerate(rng.dirichlet(np.ones(3), size=n_mix)):
+        for N in sizes:
+            for S in steps:
+                y = truth(w, N, S)[0] * (1 + noise * rng.standard_normal(3))
+                rows.append({"run": f"m{m}-N{N:g}", "params": N, "step": S,
+                             **{f"w:{d}": w[j] for j, d in enumerate(DOMAINS)},
+                             **{f"loss:{d}": y[j] for j, d in enumerate(DOMAINS)}})
+    return RunTable(pd.DataFrame(rows))
+
+
+def true_optimum() -> np.ndarray:
+    """Minimise the true mean loss at (N*, S*) on the simplex (convex: SLSQP from the centre is global)."""
+    res = minimize(lambda r: float(truth(r, N_STAR, S_STAR).mean()), np.full(3, 1 / 3), method="SLSQP",
+                   bounds=[(0, 1)] * 3, constraints=[{"type": "eq", "fun": lambda r: r.sum() - 1}],
+                   options={"ftol": 1e-14, "maxiter": 500})
+    assert res.success
+    return res.x
+
+
+@pytest.mark.parametrize("route", ["nested", "direct"])
+def test_pipeline_predicts_target_scale_and_finds_the_optimum(route: str) -> None:
+    # Small runs at 4 sizes (1e7..8e7) x 5 checkpoints (<= 3000 steps), 0.002 % noise; target 12.5x the
+    # largest size and 33x the last step. Acceptance: losses within 1 %, optimum within 2 % L1.
+    res = fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, route=route)
+    assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-2)
+    probe = np.random.default_rng(5).dirichlet(np.ones(3), size=20)
+    probe = probe[np.all((probe >= res.mixtures.min(axis=0)) & (probe <= res.mixtures.max(axis=0)), axis=1)]
+    assert len(probe) >= 10
+    assert_allclose(res.predict(probe), truth(probe, N_STAR, S_STAR), rtol=1e-2)
+    opt = optimize_mixture(res.mixing_law, objective="mean")
+    r = np.array([opt.weights[d] for d in DOMAINS])
+    assert np.abs(r - true_optimum()).sum() < 0.02
+    assert set(res.stages) == ({"step", "size", "mixture"} if route == "nested" else {"joint"})
+    for s in res.stages.values():
+        assert s.n_fits > 0 and s.median_rel_residual < 1e-3
+
+
+def test_nested_stage_counts_and_report() -> None:
+    res = fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, targets=["web", "code"])
+    assert res.stages["step"].n_fits == 14 * 4 * 2 and res.stages["step"].n_points == 14 * 4 * 5 * 2
+    assert res.stages["size"].n_fits == 14 * 2 and res.stages["mixture"].n_points == 14 * 2
+    assert res.target_losses.shape == (14, 2)
+    text = str(res)
+    assert "step" in text and "size" in text and "loss:code" in text
+    d = res.to_dict()
+    assert d["route"] == "nested" and len(d["mixtures"]) == 14 and d["mixing_law"]["law"] == "ye-exp"
+
+
+def test_noise_free_world_is_recovered_exactly() -> None:
+    res = fit_pipeline(world(noise=0.0), target_params=N_STAR, target_steps=S_STAR)
+    assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-6)
+
+
+def test_bad_input() -> None:
+    tab = world(n_mix=6)
+    with pytest.raises(InputError, match="smaller than the largest model"):
+        fit_pipeline(tab, target_params=1e6, target_steps=S_STAR)
+    with pytest.raises(InputError, match="smaller than the largest step"):
+        fit_pipeline(tab, target_params=N_STAR, target_steps=100)
+    with pytest.raises(InputError, match="'step' column"):
+        last = tab.frame[tab.frame["step"] == STEPS[-1]].drop(columns="step")
+        fit_pipeline(RunTable(last), target_params=N_STAR, target_steps=S_STAR)
+    with pytest.raises(InputError, match="2 model size"):
+        fit_pipeline(world(n_mix=6, sizes=SIZES[:2]), target_params=N_STAR, target_steps=S_STAR)
+    with pytest.raises(InputError, match="3 checkpoints"):
+        fit_pipeline(world(n_mix=6, steps=STEPS[:2]), target_params=N_STAR, target_steps=S_STAR)
+    with pytest.raises(InputError, match="too few"):
+        fit_pipeline(world(n_mix=3), target_params=N_STAR, target_steps=S_STAR)
+    with pytest.raises(InputError, match="route"):
+        fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, route="sideways")
