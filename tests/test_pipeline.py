@@ -105,3 +105,28 @@ def test_bad_input() -> None:
         fit_pipeline(world(n_mix=3), target_params=N_STAR, target_steps=S_STAR)
     with pytest.raises(InputError, match="route"):
         fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, route="sideways")
+
+
+def _cli(capsys, *argv):  # type: ignore[no-untyped-def]
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def test_cli_pipeline(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    path = tmp_path / "sweep.csv"
+    world(n_mix=8).frame.to_csv(path, index=False)
+    args = ["pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "100000"]
+    code, out, _ = _cli(capsys, *args, "--target", "web", "--json")
+    doc = json.loads(out)
+    assert code == 0
+    assert set(doc["pipeline"]["stages"]) == {"step", "size", "mixture"} and len(doc["pipeline"]["mixtures"]) == 8
+    code, out, _ = _cli(capsys, *args, "--route", "direct")
+    assert code == 0 and "joint" in out and "loss:math" in out
+    code, _, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e6", "--target-steps", "1e5")
+    assert code == 2 and "smaller than the largest model" in err and len(err.strip().splitlines()) == 1

@@ -484,6 +484,28 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
     err.print(f"wrote {out_path}")
 
 
+@app.command("pipeline")
+def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'params' and 'step' columns."),
+                 target_params: float = typer.Option(..., "--target-params", help="Target model size N*."),
+                 target_steps: float = typer.Option(..., "--target-steps", help="Target training steps S*."),
+                 route: str = typer.Option("nested", "--route", help="nested (Ye) | direct (law with N as input)."),
+                 law: str = typer.Option("ye-exp", "--law", help="Mixing law key (see 'mixlaw laws')."),
+                 target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'."),
+                 weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                 seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+    """Extrapolate small runs to the target scale (step law -> size law -> mixing law) and print each stage."""
+    from .pipeline import fit_pipeline
+
+    with _show_warnings(), progress(f"{route} pipeline"):
+        table = _load_table(runs, weight_tol)
+        result = fit_pipeline(table, target_params=target_params, target_steps=target_steps, route=route, law=law,
+                              targets=_parse_targets(target), random_state=seed)
+    if as_json:
+        emit_json({"pipeline": result.to_dict(), "seed": seed})
+        return
+    out.print(str(result), highlight=False, markup=False)
+
+
 # ---------------------------------------------------------------------- entry point
 def _register_optional() -> None:
     """Commands living beside their subsystem (trainer/sweeps, scaling) register themselves here."""
