@@ -99,8 +99,8 @@ def test_bad_input() -> None:
         fit_pipeline(RunTable(last), target_params=N_STAR, target_steps=S_STAR)
     with pytest.raises(InputError, match="2 model size"):
         fit_pipeline(world(n_mix=6, sizes=SIZES[:2]), target_params=N_STAR, target_steps=S_STAR)
-    with pytest.raises(InputError, match="3 checkpoints"):
-        fit_pipeline(world(n_mix=6, steps=STEPS[:2]), target_params=N_STAR, target_steps=S_STAR)
+    with pytest.raises(InputError, match="4 checkpoints"):
+        fit_pipeline(world(n_mix=6, steps=STEPS[:1]), target_params=N_STAR, target_steps=S_STAR)
     with pytest.raises(InputError, match="too few"):
         fit_pipeline(world(n_mix=3), target_params=N_STAR, target_steps=S_STAR)
     with pytest.raises(InputError, match="route"):
@@ -130,3 +130,10 @@ def test_cli_pipeline(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert code == 0 and "joint" in out and "loss:math" in out
     code, _, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e6", "--target-steps", "1e5")
     assert code == 2 and "smaller than the largest model" in err and len(err.strip().splitlines()) == 1
+
+
+def test_three_sizes_share_the_size_exponent() -> None:
+    # With 3 sizes a per-mixture size law has no residual degree of freedom; alpha is shared per eval.
+    res = fit_pipeline(world(sizes=SIZES[:3]), target_params=N_STAR, target_steps=S_STAR)
+    assert "shared" in res.stages["size"].description
+    assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-2)

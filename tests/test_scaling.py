@@ -90,3 +90,16 @@ def test_to_dict_round_numbers() -> None:
     d = StepLaw().fit(S, 2.3 + 41.0 / S ** 0.52).to_dict()
     assert d["law"] == "StepLaw" and set(d["params"]) == {"E", "log_B", "beta"}
     assert d["max_rel_residual"] < 1e-6
+
+
+def test_shared_exponent_recovers_parameters() -> None:
+    from mixlaw.scaling import fit_shared_exponent
+
+    N = np.array([2e6, 4e6, 8e6])  # 3 points per curve: only identifiable with the exponent shared
+    Es, As = 1.5 + 0.1 * np.arange(5), 100.0 + 20.0 * np.arange(5)
+    E, logA, a, res = fit_shared_exponent([N] * 5, [e + b / N ** 0.3 for e, b in zip(Es, As, strict=True)])
+    assert_allclose(a, 0.3, rtol=1e-5)
+    assert_allclose(E, Es, rtol=1e-5)
+    assert_allclose(np.exp(logA), As, rtol=1e-4)
+    with pytest.raises(InputError, match="too few"):
+        fit_shared_exponent([N[:2]], [np.array([3.0, 2.9])])

@@ -49,7 +49,7 @@ from .fit import FitResult, Param, Params, fit_model
 from .laws.base import MixingLaw, get_law, law_from_dict
 from .laws.ye import T_BOUND
 from .optimize import check_enough_runs
-from .scaling import ChinchillaLaw, SizeLaw, StepLaw
+from .scaling import ChinchillaLaw, SizeLaw, StepLaw, fit_shared_exponent
 
 ROUTES = ("nested", "direct")
 #: Mixtures are identified by their weights rounded to this many decimals (CSV round trips lose the last bits).
@@ -196,7 +196,14 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float, 
     ------
     InputError
         Missing ``step``/``params`` columns, a target smaller than the data, too few sizes (< 3) or
-        checkpoints (< 3) for the step and size laws' 3 parameters, or too few mixtures for the mixing law.
+        checkpoints for the step and size laws' 3 parameters, or too few mixtures for the mixing law.
+
+    Notes
+    -----
+    The engine needs more observations than parameters, so a curve gets its own step law only with >= 4
+    checkpoints and a mixture its own size law only with >= 4 sizes. Curves with 2-3 checkpoints share the
+    exponent beta per (size, eval) across mixtures; mixtures at exactly 3 sizes share alpha per eval
+    (:func:`mixlaw.scaling.fit_shared_exponent`). Stage descriptions say which was used.
     """
     if route not in ROUTES:
         raise InputError(f"route must be one of {ROUTES}; got {route!r}")
@@ -263,39 +270,62 @@ def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
         raise InputError(f"the size law L(N) = E + A/N^alpha has 3 parameters; the data has {sizes.size} model "
                          f"size(s) ({', '.join(f'{v:g}' for v in sizes)}); need at least 3")
     K = len(names)
-    # Stage 1: step laws.
+    # Stage 1: step laws. A curve with >= 4 checkpoints gets its own law (Ye); curves with 2-3 checkpoints
+    # (e.g. the first third of a short run) share one exponent beta per size and eval (fit_shared_exponent).
     t0 = time.perf_counter()
     at_target_steps = np.full((len(mixes), sizes.size, K), np.nan)
     res1: list[np.ndarray] = []
-    warn1 = 0
+    warn1 = n_shared1 = 0
     short: list[str] = []
     seed = int(rng.integers(2**31))
-    for m in range(len(mixes)):
-        for si, size in enumerate(sizes):
+    for si, size in enumerate(sizes):
+        pooled: list[tuple[int, np.ndarray]] = []
+        for m in range(len(mixes)):
             rows = np.flatnonzero((inv == m) & (N == size))
             if rows.size == 0:
                 continue
-            steps = S[rows]
-            if np.unique(steps).size < 3:
-                short.append(f"{table.runs[rows[0]]} (N={size:g}: {np.unique(steps).size} checkpoint(s))")
+            n_ck = np.unique(S[rows]).size
+            if n_ck < 2:
+                short.append(f"{table.runs[rows[0]]} (N={size:g}: {n_ck} checkpoint)")
+                continue
+            if n_ck < 4:
+                pooled.append((m, rows))
                 continue
             for k in range(K):
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
-                    sl = StepLaw(random_state=seed).fit(steps, Y[rows, k])
+                    sl = StepLaw(random_state=seed).fit(S[rows], Y[rows, k])
                 warn1 += len(caught) + len(sl.results_.warnings)
                 res1.append(sl.residuals_)
                 at_target_steps[m, si, k] = sl.predict([St])[0]
-    if short and not res1:
-        raise InputError(f"the step law L(S) = E + B/S^beta has 3 parameters; no training curve has 3 checkpoints "
-                         f"(e.g. {short[0]})")
+        if len(pooled) >= 2:
+            for k in range(K):
+                xs, ys = [S[r] for _, r in pooled], [Y[r, k] for _, r in pooled]
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    Eg, lBg, beta, fr = fit_shared_exponent(xs, ys, label=f"step law (shared beta) N={size:g}")
+                warn1 += len(caught) + len(fr.warnings)
+                n_shared1 += len(pooled)
+                for g, (m, r) in enumerate(pooled):
+                    pred = Eg[g] + np.exp(lBg[g] - beta * np.log(S[r]))
+                    res1.append(pred / Y[r, k] - 1.0)
+                    at_target_steps[m, si, k] = Eg[g] + np.exp(lBg[g] - beta * np.log(St))
+        elif pooled:
+            short.append(f"{table.runs[pooled[0][1][0]]} (N={size:g}: < 4 checkpoints, no other curve to share "
+                         "beta with)")
+    if not res1:
+        raise InputError(f"the step law L(S) = E + B/S^beta has 3 parameters; no training curve has 4 checkpoints, "
+                         f"nor 2+ curves of one size with 2-3 checkpoints to share beta (e.g. {short[0]})")
     if short:
-        msgs.append(f"{len(short)} curve(s) with < 3 checkpoints skipped, e.g. {short[0]}")
-    stage1 = StageQuality.from_residuals("step", f"L(S) = E + B/S^beta per mixture x size x eval, extrapolated to "
-                                         f"S* = {St:g}", res1, warn1, time.perf_counter() - t0)
-    # Stage 2: size laws over the mixtures that have >= 3 sizes.
+        msgs.append(f"{len(short)} curve(s) skipped, e.g. {short[0]}")
+    how1 = "per mixture x size x eval" + (f" ({n_shared1} curve-evals with beta shared per size)" if n_shared1 else "")
+    stage1 = StageQuality.from_residuals("step", f"L(S) = E + B/S^beta {how1}, extrapolated to S* = {St:g}", res1,
+                                         warn1, time.perf_counter() - t0)
+    # Stage 2: size laws. Mixtures at >= 4 sizes get their own law; at exactly 3 sizes, alpha is shared
+    # across those mixtures per eval (3 points cannot pin 3 parameters with a residual left).
     t0 = time.perf_counter()
-    ok = np.sum(np.isfinite(at_target_steps[:, :, 0]), axis=1) >= 3
+    n_sizes = np.sum(np.isfinite(at_target_steps[:, :, 0]), axis=1)
+    ok = n_sizes >= 3
     if not ok.any():
         raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; no mixture has training curves at 3 "
                          "or more model sizes")
@@ -306,7 +336,9 @@ def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
     target = np.full((len(mixes), K), np.nan)
     res2: list[np.ndarray] = []
     warn2 = 0
-    for m in np.flatnonzero(ok):
+    own = np.flatnonzero(n_sizes >= 4)
+    three = np.flatnonzero(n_sizes == 3)
+    for m in own:
         have = np.isfinite(at_target_steps[m, :, 0])
         for k in range(K):
             with warnings.catch_warnings(record=True) as caught:
@@ -315,8 +347,26 @@ def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
             warn2 += len(caught) + len(zl.results_.warnings)
             res2.append(zl.residuals_)
             target[m, k] = zl.predict([Nt])[0]
-    stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha per mixture x eval on stage-1 values, "
-                                         f"extrapolated to N* = {Nt:g}", res2, warn2, time.perf_counter() - t0)
+    if three.size == 1:
+        raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with 3 model sizes mixlaw shares alpha "
+                         "across mixtures, which needs 2 or more mixtures")
+    if three.size:
+        for k in range(K):
+            haves = [np.isfinite(at_target_steps[m, :, k]) for m in three]
+            xs = [sizes[h] for h in haves]
+            ys = [at_target_steps[m, h, k] for m, h in zip(three, haves, strict=True)]
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                Eg, lAg, alpha, fr = fit_shared_exponent(xs, ys, label="size law (shared alpha)")
+            warn2 += len(caught) + len(fr.warnings)
+            for g, m in enumerate(three):
+                res2.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
+                target[m, k] = Eg[g] + np.exp(lAg[g] - alpha * np.log(Nt))
+    how2 = ("per mixture x eval" if not three.size else
+            f"with alpha shared per eval across the {three.size} mixture(s) at 3 sizes"
+            + (f", own alpha for {own.size}" if own.size else ""))
+    stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on stage-1 values, extrapolated to "
+                                         f"N* = {Nt:g}", res2, warn2, time.perf_counter() - t0)
     mixes, target = mixes[ok], target[ok]
     runs = [r for r, o in zip(_first_runs(table, inv, len(ok)), ok, strict=True) if o]
     # Stage 3: the mixing law at the target scale.

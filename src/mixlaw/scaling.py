@@ -164,9 +164,10 @@ class _PowerSum:
         if not np.all(np.isfinite(y)) or np.any(y <= 0):
             raise InputError(f"{type(self).__name__}.fit: losses must be finite and > 0")
         n_distinct = len({tuple(r) for r in X})
-        if n_distinct < self.n_params:
+        # The engine needs more observations than parameters (a residual degree of freedom).
+        if n_distinct <= self.n_params:
             raise InputError(f"{type(self).__name__} has {self.n_params} parameters but got {n_distinct} distinct "
-                             f"{'/'.join(self._input_names)} value(s); need at least {self.n_params}")
+                             f"{'/'.join(self._input_names)} value(s); need at least {self.n_params + 1}")
         if not isinstance(self.n_restarts, (int, np.integer)) or self.n_restarts < 1:
             raise InputError(f"n_restarts must be a positive int; got {self.n_restarts!r}")
         starts = self._grid_starts(X, y, int(self.n_restarts))
@@ -358,4 +359,73 @@ class ChinchillaLaw(_PowerSum):
         super().__init__(loss=loss, huber_delta=huber_delta, n_restarts=n_restarts, random_state=random_state)
 
 
-__all__ = ["StepLaw", "SizeLaw", "ChinchillaLaw", "EXPONENT_GRID"]
+def fit_shared_exponent(xs: list[np.ndarray], ys: list[np.ndarray], *, loss: str = "huber",
+                        huber_delta: float = HUBER_DELTA, label: str = "shared exponent"
+                        ) -> tuple[np.ndarray, np.ndarray, float, FitResult]:
+    """Fit :math:`L_g(x) = E_g + A_g / x^{a}` to several curves at once, with one exponent ``a`` for all.
+
+    Used when each curve has too few points for its own 3-parameter law (e.g. three model sizes): G curves
+    with n_g points give sum n_g observations for 2G + 1 parameters. Sharing the exponent across mixtures is
+    the usual finding for LM scaling exponents (Kaplan et al. 2020: the exponent depends little on the data
+    distribution); the mixture moves E_g and A_g.
+
+    Parameters
+    ----------
+    xs, ys : list of ndarray
+        Scale values (> 0) and losses (> 0) of each curve; every curve needs >= 2 distinct x.
+
+    Returns
+    -------
+    E : ndarray of shape (G,)
+    log_A : ndarray of shape (G,)
+    a : float
+    result : FitResult
+
+    Raises
+    ------
+    InputError
+        A curve with fewer than 2 distinct x, or not more observations than parameters in all.
+    """
+    G = len(xs)
+    xs = [np.asarray(x, dtype=np.float64).ravel() for x in xs]
+    ys = [np.asarray(y, dtype=np.float64).ravel() for y in ys]
+    if any(np.unique(x).size < 2 for x in xs) or sum(x.size for x in xs) <= 2 * G + 1:
+        raise InputError(f"{label}: {G} curve(s) with {sum(x.size for x in xs)} points in all are too few for "
+                         f"{2 * G + 1} parameters (each curve needs >= 2 distinct x values)")
+    logx = np.concatenate([np.log(x) for x in xs])
+    y = np.concatenate(ys)
+    g = np.concatenate([np.full(x.size, i) for i, x in enumerate(xs)])
+    # Start: the grid exponent whose per-curve weighted least squares (E_g, A_g >= 0) fits best.
+    best = None
+    for a in EXPONENT_GRID:
+        E0, la0, sse = np.empty(G), np.empty(G), 0.0
+        for i in range(G):
+            m = g == i
+            w = 1.0 / y[m]
+            F = np.column_stack([np.ones(m.sum()), np.exp(-a * logx[m])])
+            coef, *_ = np.linalg.lstsq(F * w[:, None], y[m] * w, rcond=None)
+            coef = np.array([min(max(coef[0], 0.0), y[m].min()), max(coef[1], 1e-12)])
+            E0[i], la0[i] = coef[0], np.log(coef[1])
+            sse += float(np.sum((F @ coef * w - 1) ** 2))
+        if best is None or sse < best[0]:
+            best = (sse, a, E0, np.clip(la0, *LOG_COEF_BOUNDS))
+    assert best is not None
+    _, a0, E0, la0 = best
+    ps = [Param("a", float(a0), float(a0), *EXPONENT_BOUNDS)]
+    ps += [Param(f"E{i}", float(E0[i]), float(E0[i]), 0.0, float(ys[i].max())) for i in range(G)]
+    ps += [Param(f"log_A{i}", float(la0[i]), float(la0[i]), *LOG_COEF_BOUNDS) for i in range(G)]
+
+    def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        term = np.exp(theta[1 + G + g] - theta[0] * logx)
+        jac = np.zeros((y.size, theta.size))
+        jac[:, 0] = -term * logx
+        jac[np.arange(y.size), 1 + g] = 1.0
+        jac[np.arange(y.size), 1 + G + g] = term
+        return theta[1 + g] + term, jac
+
+    res = fit_model(model, Params(ps), y, loss=loss, huber_delta=huber_delta, n_starts=1, label=label)
+    v = res.params.array()
+    return v[1:1 + G], v[1 + G:], float(v[0]), res
+
+
+__all__ = ["StepLaw", "SizeLaw", "ChinchillaLaw", "fit_shared_exponent", "EXPONENT_GRID"]
