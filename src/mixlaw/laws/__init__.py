@@ -11,9 +11,10 @@ from .linear import Linear
 from .loglinear import LogLinear
 from .ye import YeExponential
 from .ye_implicit import YeImplicit
+from .ye_pow import YePower
 from .ye_total import YeTotal
 
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
-           "YeExponential", "YeImplicit", "YeTotal", "DZCapacity", "DZNoise", "DZNoiseSafe",
+           "YeExponential", "YeImplicit", "YeTotal", "YePower", "DZCapacity", "DZNoise", "DZNoiseSafe",
            "ShukorAdditive", "ShukorAdditiveEnsemble",
            "Linear", "LogLinear", "LightGBM", "BiMix", "AutoScale"]
