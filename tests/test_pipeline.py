@@ -137,3 +137,56 @@ def test_three_sizes_share_the_size_exponent() -> None:
     res = fit_pipeline(world(sizes=SIZES[:3]), target_params=N_STAR, target_steps=S_STAR)
     assert "shared" in res.stages["size"].description
     assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-2)
+
+
+def _with_tokens(tab: RunTable, per_step: int = 2048) -> RunTable:
+    frame = tab.frame.copy()
+    frame["tokens"] = frame["step"] * per_step
+    return RunTable(frame)
+
+
+def test_target_tokens_is_the_same_extrapolation_in_tokens() -> None:
+    # A constant 2048 tokens per step: L(D) = E + B'/D^beta is L(S) with B' = B 2048^beta, so the two axes
+    # must give the same target-scale losses, and each result fills in the other axis.
+    tab = _with_tokens(world())
+    by_steps = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR)
+    by_tokens = fit_pipeline(tab, target_params=N_STAR, target_tokens=S_STAR * 2048)
+    assert_allclose(by_tokens.target_losses, by_steps.target_losses, rtol=1e-6)
+    assert_allclose(by_tokens.target_losses, truth(by_tokens.mixtures, N_STAR, S_STAR), rtol=1e-2)
+    assert by_tokens.time_axis == "tokens" and by_tokens.target_steps == pytest.approx(S_STAR)
+    assert by_steps.target_tokens == pytest.approx(S_STAR * 2048)
+    assert "L(D)" in by_tokens.stages["step"].description and "D* = " in str(by_tokens)
+    with pytest.raises(InputError, match="exactly one"):
+        fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, target_tokens=S_STAR * 2048)
+    with pytest.raises(InputError, match="'tokens' column"):
+        fit_pipeline(world(n_mix=6), target_params=N_STAR, target_tokens=1e9)
+    with pytest.raises(InputError, match="smaller than the largest token"):
+        fit_pipeline(tab, target_params=N_STAR, target_tokens=1e5)
+
+
+def test_shared_exponents() -> None:
+    # The world's exponents are common to all mixtures, so sharing them loses nothing.
+    res = fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, shared_exponents=True)
+    assert "shared" in res.stages["step"].description and "shared" in res.stages["size"].description
+    assert res.stages["step"].n_fits == 14 * 4 * 3
+    assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-2)
+    with pytest.raises(InputError, match="4 or more sizes"):
+        fit_pipeline(world(sizes=SIZES[:3]), target_params=N_STAR, target_steps=S_STAR, shared_exponents=False)
+    with pytest.raises(InputError, match="shared_exponents"):
+        fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, shared_exponents="yes")
+
+
+def test_direct_route_with_registered_laws() -> None:
+    from mixlaw.errors import ExtrapolationWarning
+
+    tab = _with_tokens(world(n_mix=10))
+    # A law with N and D inputs (DZ Eq. 3, zero-safe) sees every checkpoint and predicts at (N*, D*).
+    res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, route="direct", law="dz-eq3-safe")
+    assert "all 200 checkpoints" in res.stages["direct"].description
+    assert res.predict_kwargs == {"model_params": N_STAR, "tokens": S_STAR * 2048}
+    assert res.target_losses.shape == (10, 3) and np.all(np.isfinite(res.target_losses))
+    assert_allclose(res.predict(res.mixtures), res.target_losses, rtol=1e-12)
+    # A law with N only sees the final checkpoints and says that it cannot reach S*.
+    with pytest.warns(ExtrapolationWarning, match="no token input"):
+        res1 = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, route="direct", law="dz-eq1")
+    assert "40 final checkpoints" in res1.stages["direct"].description

@@ -90,7 +90,12 @@ class PipelineResult:
     route : {"nested", "direct"}
     law : str
         Key of the mixing law (``"joint+ye-exp"`` for the direct route's joint law).
-    target_params, target_steps : float
+    target_params : float
+    target_steps, target_tokens : float or None
+        The target along the time axis: steps S*, or tokens D* when fitted with ``target_tokens``
+        (each is filled in from the other when the table has a constant number of tokens per step).
+    time_axis : {"step", "tokens"}
+        The column the step law was fitted over.
     domains, targets : list of str
     mixtures : ndarray of shape (n_mixtures, n_domains)
         The distinct training mixtures.
@@ -111,7 +116,7 @@ class PipelineResult:
     route: str
     law: str
     target_params: float
-    target_steps: float
+    target_steps: float | None
     domains: list[str]
     targets: list[str]
     mixtures: np.ndarray
@@ -121,11 +126,17 @@ class PipelineResult:
     mixing_law: MixingLaw
     predict_kwargs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    target_tokens: float | None = None
+    time_axis: str = "step"
 
     def predict(self, weights: Any) -> np.ndarray:
         """Predicted target-scale losses of mixtures, shape (n, n_targets) (one row for a 1-D mixture)."""
         W = np.asarray(weights, dtype=np.float64)
-        out = self.mixing_law.predict(W if W.ndim == 2 else W[None, :], **self.predict_kwargs)
+        with warnings.catch_warnings():
+            # N* (and D*) lie beyond the fitted runs by design; leaving the mixtures' range still warns.
+            warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range",
+                                    ExtrapolationWarning)
+            out = self.mixing_law.predict(W if W.ndim == 2 else W[None, :], **self.predict_kwargs)
         return np.asarray(out).reshape(-1, len(self.targets))
 
     def frame(self) -> pd.DataFrame:
@@ -138,7 +149,8 @@ class PipelineResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"route": self.route, "law": self.law, "target_params": self.target_params,
-                "target_steps": self.target_steps, "domains": self.domains, "targets": self.targets,
+                "target_steps": self.target_steps, "target_tokens": self.target_tokens, "time_axis": self.time_axis,
+                "domains": self.domains, "targets": self.targets,
                 "stages": {k: v.to_dict() for k, v in self.stages.items()},
                 "mixtures": [{"run": r, "weights": dict(zip(self.domains, map(float, w), strict=True)),
                               "predicted": dict(zip(self.targets, map(float, y), strict=True))}
@@ -146,7 +158,9 @@ class PipelineResult:
                 "mixing_law": self.mixing_law.to_dict(), "warnings": list(self.warnings)}
 
     def __str__(self) -> str:
-        lines = [f"{self.route} pipeline -> N* = {self.target_params:.4g} params, S* = {self.target_steps:.4g} steps "
+        at = [f"S* = {self.target_steps:.4g} steps"] if self.target_steps is not None else []
+        at += [f"D* = {self.target_tokens:.4g} tokens"] if self.target_tokens is not None else []
+        lines = [f"{self.route} pipeline -> N* = {self.target_params:.4g} params, {', '.join(at)} "
                  f"(mixing law {self.law})", "",
                  f"{'stage':<10} {'fits':>6} {'points':>7} {'median |rel res|':>17} {'max |rel res|':>14} "
                  f"{'warnings':>8} {'time':>7}"]
@@ -163,9 +177,10 @@ class PipelineResult:
 
 
 # ---------------------------------------------------------------------- entry point
-def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float, route: str = "nested",
-                 law: str = "ye-exp", targets: Any = "all", random_state: int | np.random.Generator | None = 0,
-                 law_options: dict[str, Any] | None = None) -> PipelineResult:
+def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float | None = None,
+                 target_tokens: float | None = None, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
+                 random_state: int | np.random.Generator | None = 0, law_options: dict[str, Any] | None = None,
+                 shared_exponents: bool | str = "auto") -> PipelineResult:
     """Predict target-scale losses of every mixture in ``table`` and fit a mixing law on them.
 
     Parameters
@@ -175,8 +190,11 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float, 
         column); one row per (run, checkpoint).
     target_params : float
         Model size N* of the target run (same units as the ``params`` column), >= the largest size.
-    target_steps : float
+    target_steps : float, optional
         Training steps S* of the target run, >= the largest step in the table.
+    target_tokens : float, optional
+        Instead of ``target_steps``: training tokens D* of the target run (>= the largest in the table); the
+        step law is then fitted over the ``tokens`` column, :math:`L(D) = E + B/D^{\beta}`. Give exactly one.
     route : {"nested", "direct"}, default="nested"
         Ye's nested step -> size -> mixture pipeline, or one law with N (and S) as inputs (module docstring).
     law : str, default="ye-exp"
@@ -187,6 +205,12 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float, 
     random_state : int or Generator, default=0
     law_options : dict, optional
         Constructor options of the mixing law.
+    shared_exponents : "auto", True or False, default="auto"
+        Nested route. ``True``: one step exponent beta per (size, eval) shared by all mixtures' curves, and one
+        size exponent alpha per eval shared by all mixtures (each curve keeps its own E and B / E and A):
+        robust with few or noisy checkpoints. ``False``: every curve and mixture gets its own exponent (Ye),
+        which needs >= 4 checkpoints per curve and >= 4 sizes. ``"auto"``: own exponents where the points allow
+        it, shared where they do not.
 
     Returns
     -------
@@ -214,29 +238,77 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float, 
         if col not in table.frame.columns:
             raise InputError(f"{where}: the pipeline needs a {col!r} column (model size and checkpoint step of each "
                              "row)")
-    N_all, S_all = table.model_params, table.steps
-    assert N_all is not None and S_all is not None
+    if shared_exponents not in ("auto", True, False):
+        raise InputError(f"shared_exponents must be 'auto', True or False; got {shared_exponents!r}")
+    if (target_steps is None) == (target_tokens is None):
+        raise InputError("give exactly one of target_steps and target_tokens (the target run's length)")
+    axis = "step" if target_tokens is None else "tokens"
+    if axis == "tokens" and "tokens" not in table.frame.columns:
+        raise InputError(f"{where}: target_tokens needs a 'tokens' column (tokens seen at each checkpoint)")
+    N_all = table.model_params
+    T_all = table.steps if axis == "step" else table.tokens
+    assert N_all is not None and T_all is not None
+    raw = target_steps if axis == "step" else target_tokens
     try:
-        Nt, St = float(target_params), float(target_steps)
+        Nt, Tt = float(target_params), float(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InputError(f"target_params and target_steps must be numbers; got {target_params!r}, "
-                         f"{target_steps!r}") from None
+        raise InputError(f"target_params and target_{axis.rstrip('s')}s must be numbers; got {target_params!r}, "
+                         f"{raw!r}") from None
     if not (np.isfinite(Nt) and Nt >= N_all.max()):
-        raise InputError(f"target_params={target_params:g} is smaller than the largest model in the data "
+        raise InputError(f"target_params={Nt:g} is smaller than the largest model in the data "
                          f"({N_all.max():g}); the pipeline extrapolates upwards only")
-    if not (np.isfinite(St) and St >= S_all.max()):
-        raise InputError(f"target_steps={target_steps:g} is smaller than the largest step in the data "
-                         f"({S_all.max():g}); the pipeline extrapolates upwards only")
+    if not (np.isfinite(Tt) and Tt >= T_all.max()):
+        raise InputError(f"target_{axis.rstrip('s')}s={Tt:g} is smaller than the largest {axis.rstrip('s')} in the "
+                         f"data ({T_all.max():g}); the pipeline extrapolates upwards only")
     names = table.resolve_targets(targets)
     msgs: list[str] = []
-    keep = S_all > 0
+    keep = T_all > 0
     if not keep.all():
-        msgs.append(f"{int((~keep).sum())} row(s) at step <= 0 ignored (the step law needs S > 0)")
+        msgs.append(f"{int((~keep).sum())} row(s) at {axis} <= 0 ignored (the step law needs S > 0)")
         table = table.subset(keep)
     rng = check_random_state(random_state)
+    at = _Target(Nt, Tt, axis, _tokens_per_step(table))
     if route == "nested":
-        return _nested(table, Nt, St, law, names, rng, dict(law_options or {}), msgs)
-    return _direct(table, Nt, St, law, names, rng, dict(law_options or {}), msgs)
+        out = _nested(table, at, law, names, rng, dict(law_options or {}), msgs, shared_exponents)
+    else:
+        out = _direct(table, at, law, names, rng, dict(law_options or {}), msgs)
+    out.target_steps, out.target_tokens, out.time_axis = at.steps, at.tokens, axis
+    return out
+
+
+@dataclass
+class _Target:
+    """The target scale: size N*, and the time axis value T* (steps or tokens, by ``axis``)."""
+
+    params: float
+    time: float
+    axis: str
+    tokens_per_step: float | None
+
+    @property
+    def steps(self) -> float | None:
+        if self.axis == "step":
+            return self.time
+        return None if self.tokens_per_step is None else self.time / self.tokens_per_step
+
+    @property
+    def tokens(self) -> float | None:
+        if self.axis == "tokens":
+            return self.time
+        return None if self.tokens_per_step is None else self.time * self.tokens_per_step
+
+    @property
+    def symbol(self) -> str:
+        return "S" if self.axis == "step" else "D"
+
+
+def _tokens_per_step(table: RunTable) -> float | None:
+    """Tokens per optimiser step when the table has both columns and the ratio is one constant, else None."""
+    S, D = table.steps, table.tokens
+    if S is None or D is None or np.any(S <= 0):
+        return None
+    ratio = D / S
+    return float(ratio[0]) if np.allclose(ratio, ratio[0], rtol=1e-9) else None
 
 
 # ---------------------------------------------------------------------- grouping
@@ -259,11 +331,12 @@ def _check_mixing_law(mixing: MixingLaw, n_mix: int) -> None:
 
 
 # ---------------------------------------------------------------------- nested route
-def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], rng: np.random.Generator,
-            law_options: dict[str, Any], msgs: list[str]) -> PipelineResult:
+def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
+            law_options: dict[str, Any], msgs: list[str], shared: bool | str) -> PipelineResult:
     W, Y = table.weights, table.losses(names)
-    N, S = table.model_params, table.steps
+    N, S = table.model_params, (table.steps if at.axis == "step" else table.tokens)
     assert N is not None and S is not None
+    Nt, St, sym = at.params, at.time, at.symbol
     mixes, inv = _mixture_ids(W)
     sizes = np.unique(N)
     if sizes.size < 3:
@@ -288,8 +361,11 @@ def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
             if n_ck < 2:
                 short.append(f"{table.runs[rows[0]]} (N={size:g}: {n_ck} checkpoint)")
                 continue
-            if n_ck < 4:
+            if shared is True or (shared == "auto" and n_ck < 4):
                 pooled.append((m, rows))
+                continue
+            if n_ck < 4:
+                short.append(f"{table.runs[rows[0]]} (N={size:g}: {n_ck} checkpoints, own step law needs 4)")
                 continue
             for k in range(K):
                 with warnings.catch_warnings(record=True) as caught:
@@ -314,13 +390,13 @@ def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
             short.append(f"{table.runs[pooled[0][1][0]]} (N={size:g}: < 4 checkpoints, no other curve to share "
                          "beta with)")
     if not res1:
-        raise InputError(f"the step law L(S) = E + B/S^beta has 3 parameters; no training curve has 4 checkpoints, "
-                         f"nor 2+ curves of one size with 2-3 checkpoints to share beta (e.g. {short[0]})")
+        raise InputError(f"the step law L({sym}) = E + B/{sym}^beta has 3 parameters; no training curve has 4 "
+                         f"checkpoints, nor 2+ curves of one size with 2-3 checkpoints to share beta (e.g. {short[0]})")
     if short:
         msgs.append(f"{len(short)} curve(s) skipped, e.g. {short[0]}")
     how1 = "per mixture x size x eval" + (f" ({n_shared1} curve-evals with beta shared per size)" if n_shared1 else "")
-    stage1 = StageQuality.from_residuals("step", f"L(S) = E + B/S^beta {how1}, extrapolated to S* = {St:g}", res1,
-                                         warn1, time.perf_counter() - t0)
+    stage1 = StageQuality.from_residuals("step", f"L({sym}) = E + B/{sym}^beta {how1}, extrapolated to {sym}* = "
+                                         f"{St:g}", res1, warn1, time.perf_counter() - t0)
     # Stage 2: size laws. Mixtures at >= 4 sizes get their own law; at exactly 3 sizes, alpha is shared
     # across those mixtures per eval (3 points cannot pin 3 parameters with a residual left).
     t0 = time.perf_counter()
@@ -336,8 +412,11 @@ def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
     target = np.full((len(mixes), K), np.nan)
     res2: list[np.ndarray] = []
     warn2 = 0
-    own = np.flatnonzero(n_sizes >= 4)
-    three = np.flatnonzero(n_sizes == 3)
+    if shared is False and np.any(n_sizes == 3):
+        raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with shared_exponents=False every "
+                         "mixture needs curves at 4 or more sizes (or share alpha: shared_exponents='auto')")
+    own = np.flatnonzero(n_sizes >= 4) if shared is not True else np.array([], dtype=int)
+    three = np.flatnonzero((n_sizes == 3) if shared is not True else ok)
     for m in own:
         have = np.isfinite(at_target_steps[m, :, 0])
         for k in range(K):
@@ -347,7 +426,7 @@ def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
             warn2 += len(caught) + len(zl.results_.warnings)
             res2.append(zl.residuals_)
             target[m, k] = zl.predict([Nt])[0]
-    if three.size == 1:
+    if three.size == 1 and n_sizes[three[0]] == 3:
         raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with 3 model sizes mixlaw shares alpha "
                          "across mixtures, which needs 2 or more mixtures")
     if three.size:
@@ -363,7 +442,7 @@ def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
                 res2.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
                 target[m, k] = Eg[g] + np.exp(lAg[g] - alpha * np.log(Nt))
     how2 = ("per mixture x eval" if not three.size else
-            f"with alpha shared per eval across the {three.size} mixture(s) at 3 sizes"
+            f"with alpha shared per eval across {three.size} mixture(s)"
             + (f", own alpha for {own.size}" if own.size else ""))
     stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on stage-1 values, extrapolated to "
                                          f"N* = {Nt:g}", res2, warn2, time.perf_counter() - t0)
@@ -386,29 +465,30 @@ def _nested(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
     pred = np.asarray(mixing.predict(mixes, **kw)).reshape(target.shape)
     warn3 = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
     stage3 = StageQuality.from_residuals("mixture", f"{law} on the {len(mixes)} mixtures' predicted losses at "
-                                         "(N*, S*)", [pred / target - 1.0], warn3, time.perf_counter() - t0)
-    return PipelineResult("nested", law, Nt, St, table.domains, names, mixes, runs, target,
+                                         f"(N*, {sym}*)", [pred / target - 1.0], warn3, time.perf_counter() - t0)
+    return PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes, runs, target,
                           {"step": stage1, "size": stage2, "mixture": stage3}, mixing,
                           {"model_params": Nt} if mixing.uses_model_params else {}, msgs)
 
 
 # ---------------------------------------------------------------------- direct route
-def _direct(table: RunTable, Nt: float, St: float, law: str, names: list[str], rng: np.random.Generator,
+def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
             law_options: dict[str, Any], msgs: list[str]) -> PipelineResult:
     W, Y = table.weights, table.losses(names)
-    N, S = table.model_params, table.steps
+    N, S = table.model_params, (table.steps if at.axis == "step" else table.tokens)
     assert N is not None and S is not None
+    Nt, St, sym = at.params, at.time, at.symbol
     mixes, inv = _mixture_ids(W)
     sizes = np.unique(N)
     probe = get_law(law, **law_options)
     if probe.uses_model_params:
-        return _direct_registered(table, Nt, St, law, names, rng, law_options, msgs, mixes, inv)
+        return _direct_registered(table, at, law, names, rng, law_options, msgs, mixes, inv)
     if sizes.size < 3:
         raise InputError(f"the direct joint law has a size term A/N^alpha (with E: 3 parameters); the data has "
                          f"{sizes.size} model size(s); need at least 3")
     if np.unique(S).size < 3:
-        raise InputError(f"the direct joint law has a step term B/S^beta; the data has {np.unique(S).size} distinct "
-                         "step(s); need at least 3")
+        raise InputError(f"the direct joint law has a term B/{sym}^beta; the data has {np.unique(S).size} distinct "
+                         f"{at.axis} value(s); need at least 3")
     if law != "ye-exp":
         msgs.append(f"law {law!r} takes no model size: the direct route used its joint law with Ye's mixture term")
     t0 = time.perf_counter()
@@ -429,7 +509,7 @@ def _direct(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
         rows_out += [Param(f"{t}.t_{d}", float(v[6 + j]), float(v[6 + j]), -T_BOUND, T_BOUND, vary=j != ref)
                      for j, d in enumerate(table.domains)]
     stage = StageQuality.from_residuals(
-        "joint", "L_i = E_i + A_i/N^alpha_i + B_i/S^beta_i + k_i exp(t_i . r) per eval on all checkpoints",
+        "joint", f"L_i = E_i + A_i/N^alpha_i + B_i/{sym}^beta_i + k_i exp(t_i . r) per eval on all checkpoints",
         res, nwarn, time.perf_counter() - t0)
     spec = {"law": "ye-exp", "options": {}, "domains": table.domains, "targets": names, "y_1d": False,
             "w_range": [mixes.min(axis=0).tolist(), mixes.max(axis=0).tolist()], "n_range": None, "d_range": None,
@@ -438,7 +518,7 @@ def _direct(table: RunTable, Nt: float, St: float, law: str, names: list[str], r
             "state": {"local_names": {t: local for t in names}}}
     mixing = law_from_dict(spec)
     target = np.asarray(mixing.predict(mixes)).reshape(len(mixes), len(names))
-    return PipelineResult("direct", "joint+ye-exp", Nt, St, table.domains, names, mixes,
+    return PipelineResult("direct", "joint+ye-exp", Nt, at.steps, table.domains, names, mixes,
                           _first_runs(table, inv, len(mixes)), target, {"joint": stage}, mixing, {}, msgs)
 
 
@@ -484,39 +564,58 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
     return fr, len(caught) + len(caught2)
 
 
-def _direct_registered(table: RunTable, Nt: float, St: float, law: str, names: list[str], rng: np.random.Generator,
+def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
                        law_options: dict[str, Any], msgs: list[str], mixes: np.ndarray,
                        inv: np.ndarray) -> PipelineResult:
-    """Direct route with a registered law that takes N: fitted on each curve's final checkpoint."""
+    """Direct route with a registered law that takes N (``dz-eq1``) and maybe D (``dz-eq3``).
+
+    A law with a token input is fitted on every checkpoint (its D) and predicts at (N*, D*); a law without one
+    sees only each curve's final checkpoint, so it predicts at the final checkpoints' length, not at S*.
+    """
     N, S = table.model_params, table.steps
     assert N is not None and S is not None
-    key = np.column_stack([inv, N])
-    final = np.array([i for i in range(len(table))
-                      if S[i] == S[(key[:, 0] == key[i, 0]) & (key[:, 1] == key[i, 1])].max()])
-    if np.unique(N[final]).size < 2:
+    Nt = at.params
+    probe = get_law(law, **law_options)
+    with_tokens = bool(probe.uses_tokens) and table.tokens is not None and at.tokens is not None
+    if with_tokens:
+        rows = np.arange(len(table))
+        how = f"{law} on all {len(rows)} checkpoints with N and D as inputs"
+    else:
+        key = np.column_stack([inv, N])
+        rows = np.array([i for i in range(len(table))
+                         if S[i] == S[(key[:, 0] == key[i, 0]) & (key[:, 1] == key[i, 1])].max()])
+        how = f"{law} on {len(rows)} final checkpoints with N as input"
+        T = S if at.axis == "step" else table.tokens
+        assert T is not None
+        if np.any(T[rows] != at.time):
+            why = ("has no token input" if not probe.uses_tokens else
+                   "needs tokens, and the table or the target has no token count")
+            msg = (f"law {law!r} {why}: it was fitted on final checkpoints at {at.axis} "
+                   f"{T[rows].min():g}-{T[rows].max():g} and predicts those, not {at.symbol}* = {at.time:g}")
+            msgs.append(msg)
+            warnings.warn(msg, ExtrapolationWarning, stacklevel=3)
+    if np.unique(N[rows]).size < 2:
         raise InputError(f"the direct route with {law!r} needs runs at 2 or more model sizes")
-    fin = table.subset(final)
-    if np.any(S[final] != St):
-        msg = (f"law {law!r} has no step input: it was fitted on final checkpoints at steps "
-               f"{np.unique(S[final]).min():g}-{np.unique(S[final]).max():g} and predicts those, not S* = {St:g}")
-        msgs.append(msg)
-        warnings.warn(msg, ExtrapolationWarning, stacklevel=3)
+    fin = table.subset(rows)
     t0 = time.perf_counter()
     mixing = get_law(law, **{"random_state": int(rng.integers(2**31)), **law_options})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         mixing.fit(fin, targets=names)
-    _check_mixing_law(mixing, len(final))
-    Yf = fin.losses(names)
-    pred = np.asarray(mixing.predict(fin)).reshape(Yf.shape)
+        _check_mixing_law(mixing, len(rows))
+        Yf = fin.losses(names)
+        pred = np.asarray(mixing.predict(fin)).reshape(Yf.shape)
     nwarn = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
-    stage = StageQuality.from_residuals("direct", f"{law} on {len(final)} final checkpoints with N as input",
-                                        [pred / Yf - 1.0], nwarn, time.perf_counter() - t0)
+    ok = np.isfinite(pred)  # dz-eq3 is +inf where a domain is absent (h_i = 0): scored on h_i > 0 only
+    stage = StageQuality.from_residuals("direct", how, [(pred / Yf - 1.0)[ok]], nwarn, time.perf_counter() - t0)
+    kw: dict[str, Any] = {"model_params": Nt}
+    if with_tokens:
+        kw["tokens"] = at.tokens
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
-        target = np.asarray(mixing.predict(mixes, model_params=Nt)).reshape(len(mixes), len(names))
-    return PipelineResult("direct", law, Nt, St, table.domains, names, mixes, _first_runs(table, inv, len(mixes)),
-                          target, {"direct": stage}, mixing, {"model_params": Nt}, msgs)
+        target = np.asarray(mixing.predict(mixes, **kw)).reshape(len(mixes), len(names))
+    return PipelineResult("direct", law, Nt, at.steps, table.domains, names, mixes, _first_runs(table, inv, len(mixes)),
+                          target, {"direct": stage}, mixing, kw, msgs)
 
 
 __all__ = ["fit_pipeline", "PipelineResult", "StageQuality", "ROUTES"]

@@ -30,6 +30,7 @@ import numpy as np
 from ._validation import check_is_fitted, check_random_state
 from .errors import InputError
 from .fit import HUBER_DELTA, FitResult, Param, Params, fit_model
+from .report import MIN_CORREL, FitReport
 
 #: Bounds of the fitted exponents. 4 is far above any exponent reported for LMs (0.05-0.8) and keeps
 #: x^-a finite; 1e-3 keeps the term from degenerating into a constant that trades off against E.
@@ -189,6 +190,28 @@ class _PowerSum:
 
     def __call__(self, x: Any) -> np.ndarray:
         return self.predict(x)
+
+    def report(self, data: str = "") -> FitReport:
+        """An lmfit-style report (statistics, parameters with bounds and stderr, warnings, correlations).
+
+        ``str(report)`` for people, ``report.to_dict()`` for JSON; the same layout as the mixing laws'.
+        """
+        check_is_fitted(self)
+        res = self.results_
+        r = self.residuals_
+        stats = {"n_obs": float(res.n_obs), "RMSE_rel": float(np.sqrt(np.mean(r ** 2))),
+                 "MAPE": float(np.mean(np.abs(r))), "nfev": float(res.nfev), "fit_seconds": float(res.wall_time)}
+        corr: list[tuple[str, str, float]] = []
+        if res.correl is not None:
+            names = [p.name for p in res.params.values() if p.vary]
+            corr = [(names[a], names[b], float(res.correl[a, b])) for a in range(len(names))
+                    for b in range(a + 1, len(names))
+                    if np.isfinite(res.correl[a, b]) and abs(res.correl[a, b]) >= MIN_CORREL]
+            corr.sort(key=lambda t: -abs(t[2]))
+        return FitReport(law=type(self).__name__, targets=[self.formula], data=data, n_runs=int(res.n_obs),
+                         n_domains=0, seed=self.random_state, method=res.method, n_starts=res.n_starts,
+                         n_converged=res.n_converged, stats=stats, params=res.params.to_dict(),
+                         warnings=list(res.warnings), correlations=corr)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable fitted coefficients, fit statistics and the residuals' summary."""
