@@ -190,3 +190,19 @@ def test_direct_route_with_registered_laws() -> None:
     with pytest.warns(ExtrapolationWarning, match="no token input"):
         res1 = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, route="direct", law="dz-eq1")
     assert "40 final checkpoints" in res1.stages["direct"].description
+
+
+def test_cli_pipeline_target_tokens_and_shared_exponents(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    path = tmp_path / "sweep.csv"
+    _with_tokens(world(n_mix=8)).frame.to_csv(path, index=False)
+    base = ["pipeline", "--runs", str(path), "--target-params", "1e9"]
+    code, out, _ = _cli(capsys, *base, "--target-tokens", str(S_STAR * 2048), "--shared-exponents", "yes", "--json")
+    doc = json.loads(out)["pipeline"]
+    assert code == 0 and doc["time_axis"] == "tokens" and doc["target_steps"] == pytest.approx(S_STAR)
+    assert "shared" in doc["stages"]["size"]["description"]
+    code, _, err = _cli(capsys, *base, "--target-steps", "1e5", "--shared-exponents", "maybe")
+    assert code == 2 and "--shared-exponents" in err
+    code, _, err = _cli(capsys, *base)
+    assert code == 2 and "exactly one of target_steps and target_tokens" in err

@@ -487,19 +487,29 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
 @app.command("pipeline")
 def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'params' and 'step' columns."),
                  target_params: float = typer.Option(..., "--target-params", help="Target model size N*."),
-                 target_steps: float = typer.Option(..., "--target-steps", help="Target training steps S*."),
+                 target_steps: float | None = typer.Option(None, "--target-steps", help="Target training steps S*."),
+                 target_tokens: float | None = typer.Option(None, "--target-tokens",
+                                                            help="Or: target training tokens D* (step law over the "
+                                                            "'tokens' column)."),
                  route: str = typer.Option("nested", "--route", help="nested (Ye) | direct (law with N as input)."),
                  law: str = typer.Option("ye-exp", "--law", help="Mixing law key (see 'mixlaw laws')."),
                  target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'."),
+                 shared: str = typer.Option("auto", "--shared-exponents",
+                                            help="auto | yes | no: one step/size exponent shared by all mixtures "
+                                            "(robust to noisy or few checkpoints)."),
                  weight_tol: float = typer.Option(0.01, "--weight-tol"),
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Extrapolate small runs to the target scale (step law -> size law -> mixing law) and print each stage."""
     from .pipeline import fit_pipeline
 
+    modes: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
+    if shared not in modes:
+        raise InputError(f"--shared-exponents must be auto, yes or no; got {shared!r}")
     with _show_warnings(), progress(f"{route} pipeline"):
         table = _load_table(runs, weight_tol)
-        result = fit_pipeline(table, target_params=target_params, target_steps=target_steps, route=route, law=law,
-                              targets=_parse_targets(target), random_state=seed)
+        result = fit_pipeline(table, target_params=target_params, target_steps=target_steps,
+                              target_tokens=target_tokens, route=route, law=law, targets=_parse_targets(target),
+                              random_state=seed, shared_exponents=modes[shared])
     if as_json:
         emit_json({"pipeline": result.to_dict(), "seed": seed})
         return
