@@ -73,8 +73,8 @@ class Leaderboard:
 
 
 #: Leaderboard order: the paper laws first, then the baselines; laws registered later follow.
-PREFERRED_ORDER = ("ye-exp", "ye-total", "ye-implicit", "dz-eq1", "dz-eq3", "dz-eq3-safe", "additive", "additive-ens",
-                   "bimix", "autoscale", "linear", "loglinear", "lightgbm")
+PREFERRED_ORDER = ("ye-exp", "ye-total", "ye-implicit", "ye-pow", "dz-eq1", "dz-eq3", "dz-eq3-safe", "additive",
+                   "additive-ens", "bimix", "autoscale", "linear", "loglinear", "lightgbm")
 
 
 def default_laws() -> list[str]:
