@@ -127,9 +127,27 @@ def _leaderboard_table(board: Any, title: str) -> Table:
 @app.command()
 def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
          laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
-         target: str = typer.Option("pile_cc", "--target", help="Eval set to fit, or 'all'.")) -> None:
+         target: str = typer.Option("pile_cc", "--target", help="Eval set to fit, or 'all'."),
+         train: bool = typer.Option(False, "--train", help="Instead: the whole system on real text (corpus, "
+                                    "proxy sweep, laws, optimum, larger runs; ~10-15 min on 2 cores; needs "
+                                    "mixlaw[train,corpus])."),
+         out_dir: Path = typer.Option(Path("mixlaw-demo"), "--out", help="Work folder of --train (resumable)."),
+         workers: int = typer.Option(2, "--workers", help="Training processes for --train.")) -> None:
     """Fit every law on the bundled RegMix runs (train_1m) and print the leaderboard on the test splits."""
     from . import api
+
+    if train:
+        try:
+            from .train.demo import run_train_demo
+        except ImportError as e:
+            raise InputError(f"mixlaw demo --train needs the training extras: pip install 'mixlaw[train,corpus]' "
+                             f"({e})") from e
+        result = run_train_demo(out_dir, workers=workers, seed=seed, progress=not as_json and err.is_terminal)
+        if as_json:
+            emit_json(result.to_dict())
+        else:
+            out.print(str(result), highlight=False, markup=False)
+        return
 
     with _show_warnings(), progress("fitting laws") as advance:
         board = api.compare_regmix(targets=_parse_targets([target]), laws=_parse_laws(laws), random_state=seed,
