@@ -93,7 +93,7 @@ def _final_losses(table: RunTable, domains: Sequence[str]) -> dict[tuple[float, 
     return out
 
 
-def run_train_demo(out_dir: str | Path = "mixlaw-demo", *, workers: int = 2, seed: int = 0, n_mixtures: int = 12,
+def run_train_demo(out_dir: str | Path = "mixlaw-demo", *, workers: int = 2, seed: int = 0, n_mixtures: int = 10,
                    sizes: Sequence[str] = ("0.03M", "0.06M", "0.12M"), tokens: str = "1M",
                    target_size: str = "0.25M", target_tokens: str = "1M", eval_every: int = 100,
                    max_mb: float = 6.0, progress: bool = True) -> TrainDemoResult:
