@@ -1,16 +1,37 @@
-"""mixlaw: fit data mixing laws to proxy runs and choose the pretraining mixture."""
+"""mixlaw: fit data mixing laws to proxy runs and choose the pretraining mixture.
 
-from . import laws, metrics
+>>> from mixlaw import load_regmix, get_law, compare
+>>> law = get_law("ye-exp").fit(load_regmix("train_1m"), targets="pile_cc")
+>>> board = compare.compare(load_regmix("train_1m"), {"test_1B": load_regmix("test_1B")}, targets="pile_cc",
+...                         laws=["linear"])
+"""
+
+from . import compare, laws, metrics
+from .bootstrap import bootstrap_law
 from .data import RunTable, read_regmix_pair, read_runs
 from .datasets import load_regmix
-from .errors import (ConvergenceWarning, DataError, DataWarning, ExtrapolationWarning, FitError, InputError,
-                     InvalidParameterError, MixlawError, MixlawWarning, NotFittedError)
+from .errors import (
+    ConvergenceWarning,
+    DataError,
+    DataWarning,
+    ExtrapolationWarning,
+    FitError,
+    InputError,
+    InvalidParameterError,
+    MixlawError,
+    MixlawWarning,
+    NotFittedError,
+)
+from .export import export_mixture
 from .fit import FitResult, Param, Params
 from .laws import available_laws, get_law, law_from_dict
+from .optimize import optimize_mixture
+from .pipeline import fit_pipeline
 
 __version__ = "0.1.0"
 
-__all__ = ["RunTable", "read_runs", "read_regmix_pair", "load_regmix", "laws", "metrics", "get_law",
-           "available_laws", "law_from_dict", "FitResult", "Param", "Params", "MixlawError", "InputError",
-           "DataError", "InvalidParameterError", "NotFittedError", "FitError", "MixlawWarning",
-           "ConvergenceWarning", "ExtrapolationWarning", "DataWarning", "__version__"]
+__all__ = ["RunTable", "read_runs", "read_regmix_pair", "load_regmix", "laws", "metrics", "compare", "get_law",
+           "available_laws", "law_from_dict", "optimize_mixture", "bootstrap_law", "fit_pipeline", "export_mixture",
+           "FitResult", "Param", "Params", "MixlawError", "InputError", "DataError", "InvalidParameterError",
+           "NotFittedError", "FitError", "MixlawWarning", "ConvergenceWarning", "ExtrapolationWarning",
+           "DataWarning", "__version__"]
