@@ -350,6 +350,25 @@ def _multistart(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0s: list
     return best_x, best_f, n_conv, objs
 
 
+def pooling_penalty(strength: float, start: int) -> Callable[[np.ndarray], tuple[float, np.ndarray]] | None:
+    """Partial pooling of the exponents ``theta[start:]`` toward their mean.
+
+    ``strength * sum_j (g_j - mean(g))^2`` (objective units) and its gradient ``2 strength (g - mean(g))``
+    (the mean's own derivative cancels because the deviations sum to 0). ``None`` when ``strength`` is 0.
+    """
+    lam = float(strength)
+    if lam == 0.0:
+        return None
+
+    def penalty(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        dev = theta[start:] - theta[start:].mean()
+        grad = np.zeros_like(theta)
+        grad[start:] = 2 * lam * dev
+        return lam * float(dev @ dev), grad
+
+    return penalty
+
+
 def random_start(init: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random start: uniform within finite bounds, else within init ± max(1, |init|)."""
     span = np.maximum(1.0, np.abs(init))
@@ -399,4 +418,4 @@ def _gauss_newton_stderr(dr: np.ndarray, resid: np.ndarray, free: np.ndarray
     return full_se, correl
 
 
-__all__ = ["Param", "Params", "FitResult", "fit_model", "huber", "HUBER_DELTA", "random_start"]
+__all__ = ["Param", "Params", "FitResult", "fit_model", "huber", "HUBER_DELTA", "random_start", "pooling_penalty"]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import Interval, Real
-from ..fit import HUBER_DELTA, Param, Params
+from ..fit import HUBER_DELTA, Param, Params, pooling_penalty
 from .base import FitContext, MixingLaw, PerTargetLaw, register
 
 #: Exponent range: gamma in (0, 3] keeps r^gamma increasing and finite at r = 0.
@@ -86,19 +86,7 @@ class ShukorAdditive(PerTargetLaw):
         return ps
 
     def _penalty_one(self, spec: Any) -> Any:
-        lam = float(self.gamma_pooling)
-        if lam == 0.0:
-            return None
-        M = (len(spec) - 1) // 2
-
-        def pen(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            g = theta[1 + M:]
-            dev = g - g.mean()
-            grad = np.zeros_like(theta)
-            grad[1 + M:] = 2 * lam * dev  # d/dg_k of sum_j (g_j - mean)^2 is 2 dev_k (the mean terms cancel)
-            return lam * float(dev @ dev), grad
-
-        return pen
+        return pooling_penalty(self.gamma_pooling, start=1 + (len(spec) - 1) // 2)  # theta = [E, log_C, gamma]
 
     def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
         M = W.shape[1]

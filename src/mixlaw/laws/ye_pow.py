@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import Interval, Real
-from ..fit import HUBER_DELTA, Param
+from ..fit import HUBER_DELTA, Param, pooling_penalty
 from .base import FitContext, PerTargetLaw, register
 from .ye import T_BOUND
 
@@ -115,18 +115,7 @@ class YePower(PerTargetLaw):
         return ps
 
     def _penalty_one(self, spec: Any) -> Any:
-        lam = float(self.gamma_pooling)
-        if lam == 0.0:
-            return None
-        M = (len(spec) - 2) // 2
-
-        def pen(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            dev = theta[2 + M:] - theta[2 + M:].mean()
-            grad = np.zeros_like(theta)
-            grad[2 + M:] = 2 * lam * dev  # the mean's own derivative cancels: sum_j dev_j = 0
-            return lam * float(dev @ dev), grad
-
-        return pen
+        return pooling_penalty(self.gamma_pooling, start=2 + (len(spec) - 2) // 2)  # theta = [c, log_k, t, gamma]
 
     def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
         M = W.shape[1]
