@@ -45,7 +45,7 @@ import pandas as pd
 from mixlaw.data import RunTable, read_runs
 from mixlaw.errors import MixlawWarning
 from mixlaw.pipeline import fit_pipeline
-from mixlaw.scaling import StepLaw
+from mixlaw.scaling import StepLaw, fit_shared_exponent
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "crossscale_runs.csv"
 #: The de-noised truth is a step law on the checkpoints from this fraction of the run on (local: the law only
@@ -73,6 +73,59 @@ def synthetic_world(noise: float = 3e-3, n_mix: int = 16, seed: int = 0) -> RunT
 
 def _key(W: np.ndarray) -> list[tuple[float, ...]]:
     return [tuple(r) for r in np.round(W, 9)]
+
+
+def _smooth_final(S: np.ndarray, y: np.ndarray) -> float:
+    """De-noised final loss of one curve: a step law on its second half, evaluated at its last step."""
+    keep = S >= SMOOTH_FROM * S.max() - 1e-9
+    return float(StepLaw().fit(S[keep], y[keep]).predict([S.max()])[0])
+
+
+def _error_budget(table: RunTable, fraction: float) -> None:
+    """Where the error comes from: each stage alone, scored against de-noised final losses.
+
+    - step stage alone: every curve of every size, step law on its first ``fraction`` of steps (own law per
+      curve, and beta shared per size and eval), extrapolated to its own final step;
+    - size stage alone: the de-noised final losses of the three smaller sizes, size law with alpha shared per
+      eval across mixtures, extrapolated to the largest size (and the next-smaller size as the naive guess).
+    """
+    N, S, Y = table.model_params, table.steps, table.losses("all")
+    assert N is not None and S is not None
+    sizes = np.unique(N)
+    keys = _key(table.weights)
+    mixes = sorted(set(keys))
+    curves = {(m, n): np.array([i for i in range(len(table)) if keys[i] == m and N[i] == n]) for m in mixes
+              for n in sizes}
+    curves = {c: r for c, r in curves.items() if r.size}
+    print("\nerror budget (MRE against de-noised final losses; each stage alone, no other stage's error):")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        smooth = {(c, k): _smooth_final(S[r], Y[r, k]) for c, r in curves.items() for k in range(Y.shape[1])}
+        for n in sizes:
+            own, shared = [], []
+            rows = [r for (m, nn), r in curves.items() if nn == n]
+            cs = [c for c in curves if c[1] == n]
+            for k in range(Y.shape[1]):
+                early = [r[S[r] <= fraction * S[r].max() + 1e-9] for r in rows]
+                for c, e, r in zip(cs, early, rows, strict=True):
+                    own.append(StepLaw().fit(S[e], Y[e, k]).predict([S[r].max()])[0] / smooth[(c, k)] - 1)
+                E, lB, b, _ = fit_shared_exponent([S[e] for e in early], [Y[e, k] for e in early])
+                for g, (c, r) in enumerate(zip(cs, rows, strict=True)):
+                    shared.append((E[g] + np.exp(lB[g] - b * np.log(S[r].max()))) / smooth[(c, k)] - 1)
+            own_a, sh_a = np.array(own), np.array(shared)
+            print(f"  step stage, N = {n:>9g}: own law MRE {np.abs(own_a).mean():6.2%} (mean signed "
+                  f"{own_a.mean():+.2%}); shared beta MRE {np.abs(sh_a).mean():6.2%} (mean signed {sh_a.mean():+.2%})")
+        full = [m for m in mixes if all((m, n) in curves for n in sizes[-4:])]
+        if len(full) >= 2:
+            errs, naive = [], []
+            for k in range(Y.shape[1]):
+                L = np.array([[smooth[((m, n), k)] for n in sizes[-4:]] for m in full])
+                E, lA, a, _ = fit_shared_exponent([sizes[-4:-1]] * len(full), list(L[:, :3]))
+                errs += list((E + np.exp(lA - a * np.log(sizes[-1]))) / L[:, 3] - 1)
+                naive += list(L[:, 2] / L[:, 3] - 1)
+            e, nv = np.array(errs), np.array(naive)
+            print(f"  size stage, {len(full)} mixtures: shared-alpha size law MRE {np.abs(e).mean():6.2%} (mean signed "
+                  f"{e.mean():+.2%}); next-smaller size MRE {np.abs(nv).mean():6.2%}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
           f"Checkpoint noise of the largest size: sigma = {sigma:.2%} (relative, step-law residuals of the second "
           f"half of each run);\nnoise floor of the MRE column (a perfect noise-free prediction): "
           f"{np.sqrt(2 / np.pi) * sigma:.2%}.")
+    _error_budget(table, args.fraction)
     if notes:
         print("\nnotes:")
         for n in notes:
