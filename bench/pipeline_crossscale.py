@@ -23,6 +23,14 @@ final checkpoint against it, and the column ``MRE smooth`` scores every method a
 
 Goal (issue 4): MRE <= 1 %, both routes better than naive.
 
+Measured (2026-11-24, bench/data/crossscale_runs.csv: 10 Dirichlet mixtures x 0.057M/0.10M/0.23M/0.46M
+params, 1M tokens = 488 steps, constant LR; fit on checkpoints 40-160 of the three smaller sizes): nested
+8.3 % (shared exponents 8.6 %), direct joint 6.7 %, DZ Eq. 3 direct 14.0 %; naive next-smaller size 4.3 % with
+its full run, 14.1 % with the same third of the steps the pipeline saw. The goal is missed: the checkpoint
+noise floor is 1.7 % (sigma 2.1 %), and the error budget shows the step stage alone (first third of the steps
+-> final step) is off by 5-8 % at every size on these short runs, the size stage alone by 3.2 %. With whole
+curves (``--fraction 1``) the nested route reaches 4.2 %, level with the naive guess.
+
 Usage::
 
     python bench/pipeline_crossscale.py [--runs bench/data/crossscale_runs.csv] [--synthetic]
