@@ -148,7 +148,7 @@ def _with_tokens(tab: RunTable, per_step: int = 2048) -> RunTable:
 def test_target_tokens_is_the_same_extrapolation_in_tokens() -> None:
     # A constant 2048 tokens per step: L(D) = E + B'/D^beta is L(S) with B' = B 2048^beta, so the two axes
     # must give the same target-scale losses, and each result fills in the other axis.
-    tab = _with_tokens(world())
+    tab = _with_tokens(world(n_mix=8))
     by_steps = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR)
     by_tokens = fit_pipeline(tab, target_params=N_STAR, target_tokens=S_STAR * 2048)
     assert_allclose(by_tokens.target_losses, by_steps.target_losses, rtol=1e-6)
@@ -206,3 +206,19 @@ def test_cli_pipeline_target_tokens_and_shared_exponents(tmp_path, capsys) -> No
     assert code == 2 and "--shared-exponents" in err
     code, _, err = _cli(capsys, *base)
     assert code == 2 and "exactly one of target_steps and target_tokens" in err
+
+
+def test_stages_trace_a_bad_curve_to_its_run() -> None:
+    # Spoil one checkpoint of one curve: the step stage's worst fit must name that run, size and eval.
+    tab = world(n_mix=8)
+    frame = tab.frame.copy()
+    bad = (frame["run"] == "m3-N2e+07") & (frame["step"] == STEPS[2])
+    frame.loc[bad, "loss:code"] *= 1.1
+    res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR)
+    step = res.stages["step"]
+    assert len(step.fits) == step.n_fits == 8 * 4 * 3
+    assert step.worst(1)[0]["label"] == "m3-N2e+07 N=2e+07 code" and step.worst(1)[0]["max_rel_residual"] > 0.01
+    assert sorted(f["max_rel_residual"] for f in step.fits)[-2] < 1e-3  # every other curve still fits
+    assert [f["label"] for f in res.stages["mixture"].fits] == DOMAINS
+    assert "worst: m3-N2e+07 N=2e+07 code" in str(res)
+    assert res.to_dict()["stages"]["size"]["fits"][0]["n_points"] == 4

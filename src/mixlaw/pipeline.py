@@ -59,7 +59,12 @@ _WEIGHT_DECIMALS = 9
 # ---------------------------------------------------------------------- result types
 @dataclass
 class StageQuality:
-    """Fit quality of one pipeline stage: relative in-sample residuals |pred / y - 1| over all its fits."""
+    """Fit quality of one pipeline stage: relative in-sample residuals |pred / y - 1| over all its fits.
+
+    ``fits`` keeps every fit's own line (``label``: which curve / mixture / eval, ``n_points``,
+    ``max_rel_residual``), so a bad number can be traced to the curve behind it; :meth:`worst` lists the
+    worst-fitting ones.
+    """
 
     name: str
     description: str
@@ -69,13 +74,23 @@ class StageQuality:
     max_rel_residual: float
     n_warnings: int
     seconds: float
+    fits: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_residuals(cls, name: str, description: str, residuals: list[np.ndarray], n_warnings: int,
-                       seconds: float) -> StageQuality:
+                       seconds: float, labels: list[str] | None = None) -> StageQuality:
         r = np.abs(np.concatenate([np.ravel(x) for x in residuals])) if residuals else np.array([np.nan])
+        labels = labels if labels is not None else [f"fit {i}" for i in range(len(residuals))]
+        assert len(labels) == len(residuals)
+        fits = [{"label": lab, "n_points": int(np.size(x)),
+                 "max_rel_residual": float(np.max(np.abs(x))) if np.size(x) else float("nan")}
+                for lab, x in zip(labels, residuals, strict=True)]
         return cls(name, description, len(residuals), int(r.size), float(np.median(r)), float(np.max(r)),
-                   n_warnings, seconds)
+                   n_warnings, seconds, fits)
+
+    def worst(self, n: int = 3) -> list[dict[str, Any]]:
+        """The ``n`` fits with the largest relative residual, worst first."""
+        return sorted(self.fits, key=lambda f: -np.nan_to_num(f["max_rel_residual"], nan=np.inf))[:n]
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -169,6 +184,9 @@ class PipelineResult:
                          f"{s.max_rel_residual:>14.3%} {s.n_warnings:>8} {s.seconds:>6.2f}s")
         for s in self.stages.values():
             lines.append(f"  {s.name}: {s.description}")
+            if s.n_fits > 1:
+                lines.append("    worst: " + "; ".join(f"{f['label']} {f['max_rel_residual']:.2%}"
+                                                      for f in s.worst(3)))
         lines += ["", "predicted target-scale losses:"]
         lines.append(self.frame().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         if self.warnings:
@@ -343,11 +361,13 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         raise InputError(f"the size law L(N) = E + A/N^alpha has 3 parameters; the data has {sizes.size} model "
                          f"size(s) ({', '.join(f'{v:g}' for v in sizes)}); need at least 3")
     K = len(names)
+    first = _first_runs(table, inv, len(mixes))
     # Stage 1: step laws. A curve with >= 4 checkpoints gets its own law (Ye); curves with 2-3 checkpoints
     # (e.g. the first third of a short run) share one exponent beta per size and eval (fit_shared_exponent).
     t0 = time.perf_counter()
     at_target_steps = np.full((len(mixes), sizes.size, K), np.nan)
     res1: list[np.ndarray] = []
+    lab1: list[str] = []
     warn1 = n_shared1 = 0
     short: list[str] = []
     seed = int(rng.integers(2**31))
@@ -373,6 +393,7 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
                     sl = StepLaw(random_state=seed).fit(S[rows], Y[rows, k])
                 warn1 += len(caught) + len(sl.results_.warnings)
                 res1.append(sl.residuals_)
+                lab1.append(f"{table.runs[rows[0]]} N={size:g} {names[k]}")
                 at_target_steps[m, si, k] = sl.predict([St])[0]
         if len(pooled) >= 2:
             for k in range(K):
@@ -385,6 +406,7 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
                 for g, (m, r) in enumerate(pooled):
                     pred = Eg[g] + np.exp(lBg[g] - beta * np.log(S[r]))
                     res1.append(pred / Y[r, k] - 1.0)
+                    lab1.append(f"{table.runs[r[0]]} N={size:g} {names[k]}")
                     at_target_steps[m, si, k] = Eg[g] + np.exp(lBg[g] - beta * np.log(St))
         elif pooled:
             short.append(f"{table.runs[pooled[0][1][0]]} (N={size:g}: < 4 checkpoints, no other curve to share "
@@ -396,7 +418,7 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         msgs.append(f"{len(short)} curve(s) skipped, e.g. {short[0]}")
     how1 = "per mixture x size x eval" + (f" ({n_shared1} curve-evals with beta shared per size)" if n_shared1 else "")
     stage1 = StageQuality.from_residuals("step", f"L({sym}) = E + B/{sym}^beta {how1}, extrapolated to {sym}* = "
-                                         f"{St:g}", res1, warn1, time.perf_counter() - t0)
+                                         f"{St:g}", res1, warn1, time.perf_counter() - t0, lab1)
     # Stage 2: size laws. Mixtures at >= 4 sizes get their own law; at exactly 3 sizes, alpha is shared
     # across those mixtures per eval (3 points cannot pin 3 parameters with a residual left).
     t0 = time.perf_counter()
@@ -411,6 +433,7 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         warnings.warn(msg, DataWarning, stacklevel=3)
     target = np.full((len(mixes), K), np.nan)
     res2: list[np.ndarray] = []
+    lab2: list[str] = []
     warn2 = 0
     if shared is False and np.any(n_sizes == 3):
         raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with shared_exponents=False every "
@@ -425,6 +448,7 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
                 zl = SizeLaw(random_state=seed).fit(sizes[have], at_target_steps[m, have, k])
             warn2 += len(caught) + len(zl.results_.warnings)
             res2.append(zl.residuals_)
+            lab2.append(f"{first[m]} {names[k]}")
             target[m, k] = zl.predict([Nt])[0]
     if three.size == 1 and n_sizes[three[0]] == 3:
         raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with 3 model sizes mixlaw shares alpha "
@@ -440,14 +464,15 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
             warn2 += len(caught) + len(fr.warnings)
             for g, m in enumerate(three):
                 res2.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
+                lab2.append(f"{first[m]} {names[k]}")
                 target[m, k] = Eg[g] + np.exp(lAg[g] - alpha * np.log(Nt))
     how2 = ("per mixture x eval" if not three.size else
             f"with alpha shared per eval across {three.size} mixture(s)"
             + (f", own alpha for {own.size}" if own.size else ""))
     stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on stage-1 values, extrapolated to "
-                                         f"N* = {Nt:g}", res2, warn2, time.perf_counter() - t0)
+                                         f"N* = {Nt:g}", res2, warn2, time.perf_counter() - t0, lab2)
     mixes, target = mixes[ok], target[ok]
-    runs = [r for r, o in zip(_first_runs(table, inv, len(ok)), ok, strict=True) if o]
+    runs = [r for r, o in zip(first, ok, strict=True) if o]
     # Stage 3: the mixing law at the target scale.
     t0 = time.perf_counter()
     opts = {"random_state": int(rng.integers(2**31)), **law_options}
@@ -465,7 +490,8 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     pred = np.asarray(mixing.predict(mixes, **kw)).reshape(target.shape)
     warn3 = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
     stage3 = StageQuality.from_residuals("mixture", f"{law} on the {len(mixes)} mixtures' predicted losses at "
-                                         f"(N*, {sym}*)", [pred / target - 1.0], warn3, time.perf_counter() - t0)
+                                         f"(N*, {sym}*)", list((pred / target - 1.0).T), warn3,
+                                         time.perf_counter() - t0, list(names))
     return PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes, runs, target,
                           {"step": stage1, "size": stage2, "mixture": stage3}, mixing,
                           {"model_params": Nt} if mixing.uses_model_params else {}, msgs)
@@ -510,7 +536,7 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
                      for j, d in enumerate(table.domains)]
     stage = StageQuality.from_residuals(
         "joint", f"L_i = E_i + A_i/N^alpha_i + B_i/{sym}^beta_i + k_i exp(t_i . r) per eval on all checkpoints",
-        res, nwarn, time.perf_counter() - t0)
+        res, nwarn, time.perf_counter() - t0, list(names))
     spec = {"law": "ye-exp", "options": {}, "domains": table.domains, "targets": names, "y_1d": False,
             "w_range": [mixes.min(axis=0).tolist(), mixes.max(axis=0).tolist()], "n_range": None, "d_range": None,
             "params": {p.name: {"value": p.value, "init": p.init, "min": p.min, "max": p.max, "vary": p.vary,
@@ -607,7 +633,8 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
         pred = np.asarray(mixing.predict(fin)).reshape(Yf.shape)
     nwarn = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
     ok = np.isfinite(pred)  # dz-eq3 is +inf where a domain is absent (h_i = 0): scored on h_i > 0 only
-    stage = StageQuality.from_residuals("direct", how, [(pred / Yf - 1.0)[ok]], nwarn, time.perf_counter() - t0)
+    stage = StageQuality.from_residuals("direct", how, [(pred / Yf - 1.0)[:, k][ok[:, k]] for k in range(len(names))],
+                                        nwarn, time.perf_counter() - t0, list(names))
     kw: dict[str, Any] = {"model_params": Nt}
     if with_tokens:
         kw["tokens"] = at.tokens
