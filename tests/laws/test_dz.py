@@ -218,3 +218,20 @@ def test_eq1_two_model_sizes_and_save_load_roundtrip() -> None:
         assert_allclose(law.predict(Wt, model_params=size), truth.predict(Wt, model_params=size), rtol=0.015)
     again = law_from_dict(law.to_dict())
     assert_allclose(again.predict(Wt, model_params=1e9), law.predict(Wt, model_params=1e9), rtol=1e-12)
+
+
+def test_screened_multistart_keeps_every_start_and_refines_the_best() -> None:
+    theta = _theta_eq1()
+    W = _mixtures(60, 15)
+    truth = _fitted_like("dz-eq1", theta, W)
+    y = truth.predict(W) * np.exp(0.01 * np.random.default_rng(16).standard_normal((60, 4)))
+    # 6 starts: the default init, the 4 alternative data-driven ones, one seeded random start.
+    law = get_law("dz-eq1", n_restarts=6, screen_iter=40, random_state=3).fit(W, y, domains=DOMS, targets=TARGETS)
+    res = law.results_["joint"]
+    assert res.n_starts == 6 and len(res.start_objectives) == 6
+    # Refinement starts at the best screened point and L-BFGS-B never increases the objective.
+    assert res.objective <= min(res.start_objectives) + 1e-12
+    again = get_law("dz-eq1", n_restarts=6, screen_iter=40, random_state=3).fit(W, y, domains=DOMS, targets=TARGETS)
+    np.testing.assert_array_equal(again.params_.array("value"), law.params_.array("value"))
+    with pytest.raises(ValueError, match="screen_iter"):
+        get_law("dz-eq1", screen_iter=0).fit(W, y, domains=DOMS, targets=TARGETS)

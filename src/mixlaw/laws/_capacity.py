@@ -75,25 +75,51 @@ def solve_allocation(h: np.ndarray, log_c: np.ndarray, b: np.ndarray, budget: np
     h = np.asarray(h, dtype=np.float64)
     n, M = h.shape
     S = np.asarray(budget, dtype=np.float64).reshape(n)
-    g, pos = _log_terms(h, log_c, b)
+    g, _ = _log_terms(h, log_c, b)
     inv = 1.0 / (b + 1.0)  # (M,)
     # Bracket: at mu_lo the largest term alone reaches S (sum >= S); at mu_hi every x_j <= max(H, S/M) (sum <= S).
     mu_lo = np.max(g - (b + 1.0) * np.log(S)[:, None], axis=1)
     mu_hi = np.max(g - (b + 1.0) * np.log(S / M)[:, None], axis=1)
     mu = mu_lo.copy() if mu0 is None else np.clip(np.broadcast_to(mu0, (n,)), mu_lo, mu_hi)
+    gi = g * inv  # log x_j + mu/(b_j+1); -inf where h_j = 0 (x_j -> 0 < H, so those sit at the floor)
+    converged = False
     for _ in range(_MAX_NEWTON):
         with np.errstate(over="ignore"):
-            xr = np.exp((g - mu[:, None]) * inv)
-        free = xr > floor
-        F = np.where(free, xr, floor).sum(axis=1) - S
-        if np.all(np.abs(F) <= _TOL * S):
+            xr = np.exp(gi - mu[:, None] * inv)
+        F = np.maximum(xr, floor).sum(axis=1) - S
+        if np.max(np.abs(F) / S) <= _TOL:
+            converged = True
             break
-        dF = -(np.where(free, xr, 0.0) * inv).sum(axis=1)
+        dF = -((xr > floor) * xr) @ inv
         mu = np.clip(mu - F / np.minimum(dF, -1e-300), mu_lo, mu_hi)
-    xr = np.exp((g - mu[:, None]) * inv)
-    free = (xr > floor) & pos
+    if not converged:
+        with np.errstate(over="ignore"):
+            xr = np.exp(gi - mu[:, None] * inv)
+    free = xr > floor
     x = np.where(free, xr, floor)
     return x, mu, free
+
+
+def allocation_jacobian_factors(x: np.ndarray, free: np.ndarray, b: np.ndarray
+                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The Jacobian of ``log x*`` as a diagonal plus a rank-one term per run (see :func:`allocation_jacobian`).
+
+    Returns
+    -------
+    direct_c, direct_b, w, dmu_c, dmu_b : ndarray of shape (n, M)
+        ``d log x_rj / d log c_k = [j == k] direct_c[r, k] - w[r, j] dmu_c[r, k]``, likewise for ``b``.
+        A law that needs a few rows ``j`` only (the eval sets' domains) builds them from these in O(n K M)
+        instead of materialising the (n, M, M) arrays.
+    """
+    inv = 1.0 / (b + 1.0)
+    xf = np.where(free, x, 0.0)
+    w = np.where(free, inv, 0.0)  # d u_j / d mu = -1/(b_j+1) on the free set
+    direct_c = w  # d u_k / d log c_k = 1/(b_k+1) on the free set
+    direct_b = w * (1.0 / b - np.log(x))  # d u_k / d b_k
+    D = xf @ inv  # (n,)
+    dmu_c = xf * direct_c / D[:, None]
+    dmu_b = xf * direct_b / D[:, None]
+    return direct_c, direct_b, w, dmu_c, dmu_b
 
 
 def allocation_jacobian(x: np.ndarray, free: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,20 +143,14 @@ def allocation_jacobian(x: np.ndarray, free: np.ndarray, b: np.ndarray) -> tuple
     The budget ``sum_{j in F} x_j = const`` gives ``dmu/dtheta_k = x_k d_theta u_k / D`` with
     ``D = sum_{j in F} x_j/(b_j+1)``.
     """
-    inv = 1.0 / (b + 1.0)
-    xf = np.where(free, x, 0.0)
-    u = np.log(x)
-    direct_c = np.where(free, inv, 0.0)  # (n, M): d u_k / d log c_k
-    direct_b = np.where(free, (1.0 / b - u) * inv, 0.0)  # (n, M): d u_k / d b_k
-    D = (xf * inv).sum(axis=1)  # (n,)
-    dmu_c = xf * direct_c / D[:, None]  # (n, M) over k
-    dmu_b = xf * direct_b / D[:, None]
-    n, M = x.shape
-    eye = np.eye(M, dtype=bool)
-    fi = np.where(free, inv, 0.0)[:, :, None]  # (n, j, 1)
-    dc = np.where(eye[None], direct_c[:, None, :], 0.0) - fi * dmu_c[:, None, :]
-    db = np.where(eye[None], direct_b[:, None, :], 0.0) - fi * dmu_b[:, None, :]
+    direct_c, direct_b, w, dmu_c, dmu_b = allocation_jacobian_factors(x, free, b)
+    M = x.shape[1]
+    k = np.arange(M)
+    dc = -w[:, :, None] * dmu_c[:, None, :]
+    db = -w[:, :, None] * dmu_b[:, None, :]
+    dc[:, k, k] += direct_c
+    db[:, k, k] += direct_b
     return dc, db
 
 
-__all__ = ["solve_allocation", "allocation_jacobian"]
+__all__ = ["solve_allocation", "allocation_jacobian", "allocation_jacobian_factors"]

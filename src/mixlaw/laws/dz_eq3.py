@@ -31,7 +31,7 @@ from .. import metrics
 from ..errors import ExtrapolationWarning
 from ..fit import Param
 from .base import FitContext, register
-from .dz_eq1 import _CapacityLaw
+from .dz_eq1 import B_INIT, E_INIT_FRAC, _CapacityLaw
 
 #: Bounds: log A in [-12, 6] and a in [0.01, 2] (a > 0: more tokens never hurt).
 LOG_A_BOUNDS = (-12.0, 6.0)
@@ -56,8 +56,9 @@ class _DZNoise(_CapacityLaw):
             return np.ones(n)
         return ctx.tokens / 1e9
 
-    def _full_spec(self, W: np.ndarray, Y: np.ndarray, S: np.ndarray, ctx: FitContext) -> list[Param]:
-        ps = self._base_spec(W, Y, S)
+    def _full_spec(self, W: np.ndarray, Y: np.ndarray, S: np.ndarray, ctx: FitContext, b0: float = B_INIT,
+                   e_frac: float = E_INIT_FRAC) -> list[Param]:
+        ps = self._base_spec(W, Y, S, b0, e_frac)
         m = self._match()
         D = self._tokens(W.shape[0], ctx)
         E0 = np.array([p.init for p in ps if p.name.startswith("E_")])
@@ -156,7 +157,7 @@ class DZNoise(_DZNoise):
 
     Parameters
     ----------
-    loss, huber_delta, n_restarts, capacity_floor, n_ref, bounds, fixed, random_state
+    loss, huber_delta, n_restarts, screen_iter, capacity_floor, n_ref, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.dz_eq1.DZCapacity`.
 
     Attributes
@@ -185,7 +186,7 @@ class DZNoiseSafe(_DZNoise):
 
     Parameters
     ----------
-    loss, huber_delta, n_restarts, capacity_floor, n_ref, bounds, fixed, random_state
+    loss, huber_delta, n_restarts, screen_iter, capacity_floor, n_ref, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.dz_eq1.DZCapacity`.
 
     Attributes
