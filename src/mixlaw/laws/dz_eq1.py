@@ -193,9 +193,13 @@ class _CapacityLaw(MixingLaw):
 
     def _model(self, W: np.ndarray, S: np.ndarray, ctx: FitContext, mask: np.ndarray) -> Any:
         cache: dict[str, np.ndarray] = {}
+        # All entries observed (Eq. 1, safe Eq. 3): reshape is a view; boolean indexing would copy the Jacobian.
+        every = bool(mask.all())
 
         def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             pred, J = self._eval(W, theta, S, ctx, jac=True, cache=cache)
+            if every:
+                return pred.reshape(-1), J.reshape(-1, J.shape[-1])
             return pred[mask], J[mask]
 
         return model
