@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 
 import pytest
 
@@ -78,3 +80,16 @@ def test_run_id_is_stable_and_ignores_location_and_device() -> None:
     assert run_id(a, "f") != run_id(a, "g")  # another corpus content
     assert run_id(a, "f") != run_id(dataclasses.replace(a, seed=1), "f")
     assert len(run_id(a, "f")) == 16 and int(run_id(a, "f"), 16) >= 0
+
+
+def test_ema_gamma_enters_the_run_id_only_when_set() -> None:
+    a = ProxyConfig(corpus="/x", mixture={"a": 0.5, "b": 0.5}).resolved(["a", "b"])
+    # Runs stored before the field existed keep their ids: the default value is left out of the hash.
+    payload = {k: v for k, v in a.to_dict().items() if k not in ("corpus", "device", "num_threads", "ema_gamma")}
+    payload["corpus_fingerprint"] = "f"
+    old = hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    assert run_id(a, "f") == old
+    assert run_id(dataclasses.replace(a, ema_gamma=7.0), "f") != old
+    with pytest.raises(InputError, match="ema_gamma"):
+        dataclasses.replace(a, ema_gamma=-1.0).validate()
+

@@ -11,7 +11,7 @@ import torch
 
 from mixlaw.errors import InputError
 from mixlaw.train.config import ProxyConfig
-from mixlaw.train.loop import lr_at, train
+from mixlaw.train.loop import PowerEMA, lr_at, train
 
 DOMAINS = ["docs", "legal", "scripture", "math"]  # the tiny_corpus fixture's domains
 with_ = dataclasses.replace
@@ -55,7 +55,10 @@ class _Crash(RuntimeError):
     pass
 
 
-def test_resume_from_checkpoint_is_bitwise_identical(tiny_config: ProxyConfig, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ema_gamma", [0.0, 7.0])
+def test_resume_from_checkpoint_is_bitwise_identical(tiny_config: ProxyConfig, tmp_path: Path,
+                                                     ema_gamma: float) -> None:
+    tiny_config = with_(tiny_config, ema_gamma=ema_gamma)
     reference = train(tiny_config)
     ckpt = tmp_path / "run.pt"
     seen: list[int] = []
@@ -74,6 +77,29 @@ def test_resume_from_checkpoint_is_bitwise_identical(tiny_config: ProxyConfig, t
     resumed = train(tiny_config, ckpt_path=ckpt, on_step=lambda s, n: resumed_steps.append(s))
     assert resumed_steps[0] == 21  # it did not start over
     assert _curve(resumed) == _curve(reference)
+
+
+def test_power_ema_weights_past_steps_by_tau_to_the_gamma() -> None:
+    """gamma = 0 is the exact running mean; gamma = 7 weights step tau by ~tau^7 (Karras et al. 2024)."""
+    for gamma, expected in ((0.0, lambda t: t.mean()), (7.0, lambda t: (t**8).sum() / (t**7).sum())):
+        src = torch.nn.Linear(1, 1, bias=False)
+        ema = PowerEMA(src, gamma)
+        taus = torch.arange(1, 201, dtype=torch.float64)
+        for tau in taus:
+            with torch.no_grad():
+                src.weight.fill_(float(tau))  # the "weights" after step tau are tau
+            ema.update()
+        got = float(ema.model.weight)
+        assert got == pytest.approx(float(expected(taus)), rel=1e-5 if gamma == 0 else 5e-3)
+        assert ema.t == 200 and not ema.model.weight.requires_grad
+
+
+def test_ema_checkpoints_score_the_averaged_weights(tiny_config: ProxyConfig) -> None:
+    raw, avg = train(tiny_config), train(with_(tiny_config, ema_gamma=7.0))
+    assert [c.step for c in raw.checkpoints] == [c.step for c in avg.checkpoints]
+    assert _curve(raw) != _curve(avg)
+    assert all(np.isfinite(v) and v > 0 for c in avg.checkpoints for v in c.losses.values())
+    assert avg.checkpoints[-1].losses["docs"] < avg.checkpoints[0].losses["docs"]  # the average learns too
 
 
 def test_lr_schedule_is_warmup_then_cosine() -> None:

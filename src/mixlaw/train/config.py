@@ -154,6 +154,7 @@ class ProxyConfig:
     seed: int = 0  # base seed; the run seed is SeedSequence([seed, run_hash])
     device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda[:i]" (not hashed)
     num_threads: int = 0  # torch CPU threads, 0 = torch's default (not hashed; sweeps set cores // workers)
+    ema_gamma: float = 0.0  # > 0: score a power-function EMA of the weights (Karras et al. 2024), 0 = raw weights
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -184,6 +185,8 @@ class ProxyConfig:
                 raise InputError(f"config field '{name}' must be >= 0, got {getattr(self, name)!r}")
         if not self.lr > 0:
             raise InputError(f"config field 'lr' must be > 0, got {self.lr!r}")
+        if not (math.isfinite(self.ema_gamma) and self.ema_gamma >= 0):
+            raise InputError(f"config field 'ema_gamma' must be >= 0 (0 = off), got {self.ema_gamma!r}")
         for name in ("min_lr_ratio", "warmup_frac", "dropout", "beta1", "beta2"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
@@ -240,6 +243,9 @@ class ProxyConfig:
 
 #: Fields that do not change a run's numbers (on one device), so they stay out of its id.
 NOT_HASHED = ("corpus", "device", "num_threads")
+#: Fields added after runs were first stored: hashed only when set away from their default, so the ids of
+#: existing runs (and resumable stores) do not change.
+HASHED_IF_SET = {"ema_gamma": 0.0}
 
 
 def _format_mixture(mixture: dict[str, float]) -> str:
@@ -253,7 +259,8 @@ def run_id(config: ProxyConfig, corpus_fingerprint: str) -> str:
     corpus keeps its run ids and a rebuilt, different corpus does not reuse old results. Floats are
     written with ``repr`` via JSON, so equal configs always hash equally.
     """
-    payload = {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
+    payload = {k: v for k, v in config.to_dict().items()
+               if k not in NOT_HASHED and not (k in HASHED_IF_SET and v == HASHED_IF_SET[k])}
     payload["corpus_fingerprint"] = corpus_fingerprint
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
