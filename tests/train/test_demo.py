@@ -1,4 +1,4 @@
-"""The end-to-end training demo, at a toy scale (the real one: `mixlaw demo --train`, ~10 min)."""
+"""The end-to-end training demo: a toy-scale run of the whole flow, its resume, and the nested size route."""
 
 from __future__ import annotations
 
@@ -9,28 +9,69 @@ import pytest
 
 pytest.importorskip("torch")
 
-from mixlaw.train.demo import run_train_demo  # noqa: E402
+from mixlaw.train.demo import predict_at_size, run_train_demo  # noqa: E402
 
-TINY = dict(workers=1, n_mixtures=4, sizes=("0.03M", "0.06M", "0.12M"), tokens="12k", target_size="0.25M",
-            target_tokens="12k", eval_every=2, max_mb=0.2, progress=False)
+# 8 mixtures: Ye's law has 7 free parameters per eval domain (c, k, 5 interactions), the engine needs more runs.
+TINY = dict(workers=1, n_mixtures=8, sizes=("0.02M", "0.05M", "0.1M"), tokens="6k", target_size="0.25M",
+            eval_tokens=512, max_mb=0.2, progress=False)
 
 
-def _n_runs(db):
+def _counts(db):
     with sqlite3.connect(db) as c:
-        return c.execute("select count(*) from runs").fetchone()[0], c.execute(
-            "select count(*) from checkpoints").fetchone()[0]
+        return (c.execute("select count(*) from runs").fetchone()[0],
+                c.execute("select count(*) from checkpoints").fetchone()[0],
+                c.execute("select count(*) from runs where status != 'done'").fetchone()[0])
 
 
 def test_demo_flow_and_resume(tmp_path):
     r = run_train_demo(tmp_path, **TINY)
     assert [row["mixture"] for row in r.rows] == ["optimum", "uniform", "natural"]
+    assert r.n_proxy_runs == 24 and len(r.proxy_params) == 3 and r.target_params > max(r.proxy_params)
     for row in r.rows:
-        assert np.isfinite(row["predicted_mean"]) and np.isfinite(row["measured_mean"]) and row["measured_mean"] > 0
+        assert np.isfinite(row["predicted_mean"]) and row["predicted_mean"] > 0
+        assert np.isfinite(row["measured_mean"]) and row["measured_mean"] > 0
+        assert np.isfinite(row["mre"])
         assert abs(sum(row["weights"].values()) - 1) < 1e-9
+        assert set(row["predicted"]) == set(row["measured"]) == set(r.domains)
     text = str(r)
-    assert "predicted" in text and "MRE" in text and "optimum" in text
-    before = _n_runs(tmp_path / "runs.db"), _n_runs(tmp_path / "target.db")
+    for word in ("optimum", "uniform", "natural", "predicted", "measured", "MRE"):
+        assert word in text
+    proxies, targets = _counts(tmp_path / "runs.db"), _counts(tmp_path / "target.db")
+    assert proxies[0] == 24 and proxies[2] == 0 and targets[0] <= 3 and targets[2] == 0
+
     r2 = run_train_demo(tmp_path, **TINY)  # resumes: nothing retrained, nothing duplicated
-    assert (_n_runs(tmp_path / "runs.db"), _n_runs(tmp_path / "target.db")) == before
-    assert before[0][0] == 12 and before[1][0] == 3
-    assert [row["measured_mean"] for row in r2.rows] == [row["measured_mean"] for row in r.rows]
+    assert (_counts(tmp_path / "runs.db"), _counts(tmp_path / "target.db")) == (proxies, targets)
+    assert [row["measured"] for row in r2.rows] == [row["measured"] for row in r.rows]
+    assert [row["predicted"] for row in r2.rows] == [row["predicted"] for row in r.rows]
+
+
+def test_predict_at_size_recovers_a_synthetic_world():
+    """Losses E_i + A_i(r) N^-alpha_i with a Ye-form A_i(r): the nested route predicts the target size."""
+    rng = np.random.default_rng(0)
+    M, G = 3, 12
+    W = rng.dirichlet(np.full(M, 3.0), size=G)
+    sizes = np.array([3e4, 6e4, 1.2e5])
+    E, alpha = np.array([1.0, 1.5, 0.8]), np.array([0.3, 0.5, 0.4])
+    T = np.array([[-2.0, 0.5, 0.3], [0.4, -1.5, 0.2], [0.1, 0.6, -2.5]])
+
+    def truth(w, n):
+        return E + 40.0 * np.exp(w @ T.T) * n ** -alpha
+
+    Ws = np.repeat(W, len(sizes), axis=0)
+    Ns = np.tile(sizes, G)
+    Y = np.array([truth(w, n) for w, n in zip(Ws, Ns, strict=True)])
+    pred = predict_at_size(Ws, Ns, Y, ["a", "b", "c"], 4e5, random_state=0)
+    test = rng.dirichlet(np.full(M, 3.0), size=5)
+    got = pred.predict(test)
+    want = np.array([truth(w, 4e5) for w in test])
+    assert np.max(np.abs(got / want - 1)) < 0.02
+    assert np.allclose(list(pred.alpha.values()), alpha, atol=0.1)
+
+
+@pytest.mark.slow
+def test_full_demo(tmp_path):
+    """The real `mixlaw demo --train` (~10-13 min on 2 cores): finite numbers and a printed table."""
+    r = run_train_demo(tmp_path, workers=2, progress=False)
+    assert r.n_proxy_runs == 48
+    assert all(np.isfinite(row["mre"]) for row in r.rows)
+    assert "beat" in str(r)
