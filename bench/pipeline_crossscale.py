@@ -56,9 +56,8 @@ from mixlaw.pipeline import fit_pipeline
 from mixlaw.scaling import StepLaw, fit_shared_exponent
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "crossscale_runs.csv"
-#: The de-noised truth is a step law on the checkpoints from this fraction of the run on (local: the law only
-#: has to describe the end of the curve).
-SMOOTH_FROM = 0.5
+#: The de-noised truth is a local quadratic (in log-log) through this last fraction of a run's checkpoints.
+SMOOTH_LAST = 0.25
 
 
 def synthetic_world(noise: float = 3e-3, n_mix: int = 16, seed: int = 0) -> RunTable:
@@ -83,10 +82,17 @@ def _key(W: np.ndarray) -> list[tuple[float, ...]]:
     return [tuple(r) for r in np.round(W, 9)]
 
 
-def _smooth_final(S: np.ndarray, y: np.ndarray) -> float:
-    """De-noised final loss of one curve: a step law on its second half, evaluated at its last step."""
-    keep = S >= SMOOTH_FROM * S.max() - 1e-9
-    return float(StepLaw().fit(S[keep], y[keep]).predict([S.max()])[0])
+def _smooth_final(S: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """De-noised final loss of one curve and the residuals behind it.
+
+    A quadratic in log-step through the last quarter of the checkpoints (at least 5), evaluated at the last
+    step: local, so it needs no global law (these curves are not one power law: see the module docstring).
+    """
+    order = np.argsort(S)
+    n = max(5, int(np.ceil(SMOOTH_LAST * S.size)))
+    x, v = np.log(S[order][-n:]), np.log(y[order][-n:])
+    coef = np.polyfit(x - x[-1], v, 2)
+    return float(np.exp(coef[-1])), v - np.polyval(coef, x - x[-1])
 
 
 def _error_budget(table: RunTable, fraction: float) -> None:
@@ -108,7 +114,7 @@ def _error_budget(table: RunTable, fraction: float) -> None:
     print("\nerror budget (MRE against de-noised final losses; each stage alone, no other stage's error):")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
-        smooth = {(c, k): _smooth_final(S[r], Y[r, k]) for c, r in curves.items() for k in range(Y.shape[1])}
+        smooth = {(c, k): _smooth_final(S[r], Y[r, k])[0] for c, r in curves.items() for k in range(Y.shape[1])}
         for n in sizes:
             own, shared = [], []
             rows = [r for (m, nn), r in curves.items() if nn == n]
@@ -136,46 +142,26 @@ def _error_budget(table: RunTable, fraction: float) -> None:
                   f"{e.mean():+.2%}); next-smaller size MRE {np.abs(nv).mean():6.2%}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", default=str(DEFAULT))
-    ap.add_argument("--synthetic", action="store_true", help="use a synthetic world instead of --runs")
-    ap.add_argument("--law", default="ye-exp", help="mixing law of the nested route")
-    ap.add_argument("--dz", action="store_true", help="add the direct route with DZ's Eq. 3 (dz-eq3-safe)")
-    ap.add_argument("--fraction", type=float, default=1 / 3, help="fraction of each run's steps the fit may see")
-    args = ap.parse_args(argv)
-    if args.synthetic:
-        table, source = synthetic_world(), "synthetic world (0.3 % noise)"
-    else:
-        if not Path(args.runs).exists():
-            print(f"{args.runs} not found. Make it with the built-in trainer (four tiny sizes, several checkpoints "
-                  "per run):\n    python bench/make_crossscale_runs.py\nor run this bench with --synthetic.")
-            return 1
-        table, source = read_runs(args.runs), args.runs
+def _predict_all(table: RunTable, fraction: float, args: argparse.Namespace,
+                 verbose: bool = False) -> tuple[dict[str, np.ndarray], dict[str, float], list[str]]:
+    """Every method's prediction of the largest size's final losses, fitted on ``fraction`` of the steps.
+
+    Returns ``{method: (n_mixtures, n_evals)}`` in the order of the largest size's final rows, fit seconds per
+    method and notes (failures, first warnings).
+    """
     N, S = table.model_params, table.steps
-    if N is None or S is None:
-        print(f"{source}: needs 'params' and 'step' columns")
-        return 1
+    assert N is not None and S is not None
     sizes = np.unique(N)
-    if sizes.size < 4:
-        print(f"{source}: needs 4 model sizes, has {sizes.size}")
-        return 1
     small, large, prev = sizes[-4:-1], sizes[-1], sizes[-2]
     runs = table.runs
     final_step = {r: S[runs == r].max() for r in np.unique(runs)}
     run_final = np.array([final_step[r] for r in runs])
-    fit_rows = np.isin(N, small) & (S <= args.fraction * run_final + 1e-9)
+    fit_rows = np.isin(N, small) & (S <= fraction * run_final + 1e-9)
     fit_table = table.subset(fit_rows)
-    # Truth: the largest size's final checkpoint of each mixture.
     big = np.flatnonzero((N == large) & (S == run_final))
     target_steps = float(S[big].max())
-    Wt, Yt = table.weights[big], table.losses("all")[big]
+    Wt = table.weights[big]
     evals = table.evals
-    print(f"source: {source}")
-    print(f"sizes: fit on {', '.join(f'{v:g}' for v in small)} (steps <= {args.fraction:.3g} of each run: "
-          f"{fit_rows.sum()} rows); predict N = {large:g} at step {target_steps:g} ({len(big)} mixtures, "
-          f"{len(evals)} evals)\n")
-
     preds: dict[str, np.ndarray] = {}
     timing: dict[str, float] = {}
     notes: list[str] = []
@@ -206,14 +192,15 @@ def main(argv: list[str] | None = None) -> int:
         if name == "nested":
             preds["nested (law)"] = by_law[:, idx]
             timing["nested (law)"] = timing[name]
-        print("\n".join(f"  {name:<18} stage {s.name:<8} fits {s.n_fits:>5}  median |res| "
-                        f"{s.median_rel_residual:.3%}  max |res| {s.max_rel_residual:.3%}"
-                        for s in res.stages.values()))
-    # Naive: the next-smaller size, same mixture.
+        if verbose:
+            print("\n".join(f"  {name:<18} stage {s.name:<8} fits {s.n_fits:>5}  median |res| "
+                            f"{s.median_rel_residual:.3%}  max |res| {s.max_rel_residual:.3%}"
+                            for s in res.stages.values()))
+    # Naive: the next-smaller size, same mixture: its final checkpoint, and the last one the fit saw.
     Y = table.losses("all")
     prev_final = {k: Y[i] for k, i in zip(_key(table.weights), range(len(table)), strict=True)
                   if N[i] == prev and S[i] == run_final[i]}
-    seen = {}
+    seen: dict[tuple[float, ...], tuple[float, np.ndarray]] = {}
     for i in np.flatnonzero(fit_rows & (N == prev)):
         k = _key(table.weights[i:i + 1])[0]
         if k not in seen or S[i] > seen[k][0]:
@@ -221,25 +208,63 @@ def main(argv: list[str] | None = None) -> int:
     keys = _key(Wt)
     if all(k in prev_final for k in keys):
         preds["naive"] = np.array([prev_final[k] for k in keys])
-        preds["naive (1/3 steps)"] = np.array([seen[k][1] for k in keys])
+        preds[f"naive ({fraction:.2g} steps)"] = np.array([seen[k][1] for k in keys])
     else:
         notes.append("naive: some mixtures of the largest size are missing at the next-smaller size")
+    return preds, timing, notes
 
-    # De-noised truth: per mixture and eval, a step law on the largest size's checkpoints in the second half of
-    # its run (its own data: used to score, never to fit), evaluated at the final step.
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", default=str(DEFAULT))
+    ap.add_argument("--synthetic", action="store_true", help="use a synthetic world instead of --runs")
+    ap.add_argument("--law", default="ye-exp", help="mixing law of the nested route")
+    ap.add_argument("--dz", action="store_true", help="add the direct route with DZ's Eq. 3 (dz-eq3-safe)")
+    ap.add_argument("--fraction", type=float, default=1 / 3, help="fraction of each run's steps the fit may see")
+    ap.add_argument("--sweep", default="", help="also print MRE for these fractions, e.g. 0.333,0.5,0.667,1")
+    args = ap.parse_args(argv)
+    if args.synthetic:
+        table, source = synthetic_world(), "synthetic world (0.3 % noise)"
+    else:
+        if not Path(args.runs).exists():
+            print(f"{args.runs} not found. Make it with the built-in trainer (four tiny sizes, several checkpoints "
+                  "per run):\n    python bench/make_crossscale_runs.py\nor run this bench with --synthetic.")
+            return 1
+        table, source = read_runs(args.runs), args.runs
+    N, S = table.model_params, table.steps
+    if N is None or S is None:
+        print(f"{source}: needs 'params' and 'step' columns")
+        return 1
+    sizes = np.unique(N)
+    if sizes.size < 4:
+        print(f"{source}: needs 4 model sizes, has {sizes.size}")
+        return 1
+    small, large = sizes[-4:-1], sizes[-1]
+    runs = table.runs
+    final_step = {r: S[runs == r].max() for r in np.unique(runs)}
+    run_final = np.array([final_step[r] for r in runs])
+    # Truth: the largest size's final checkpoint of each mixture.
+    big = np.flatnonzero((N == large) & (S == run_final))
+    target_steps = float(S[big].max())
+    Y = table.losses("all")
+    Yt = Y[big]
+    evals = table.evals
+    n_fit = int((np.isin(N, small) & (S <= args.fraction * run_final + 1e-9)).sum())
+    print(f"source: {source}")
+    print(f"sizes: fit on {', '.join(f'{v:g}' for v in small)} (steps <= {args.fraction:.3g} of each run: "
+          f"{n_fit} rows); predict N = {large:g} at step {target_steps:g} ({len(big)} mixtures, "
+          f"{len(evals)} evals)\n")
+    preds, timing, notes = _predict_all(table, args.fraction, args, verbose=True)
+
+    # De-noised truth: per mixture and eval, a local fit through the largest size's last checkpoints (its own
+    # data: used to score, never to fit), evaluated at the final step.
     smooth = np.full_like(Yt, np.nan)
     ssr, dof = 0.0, 0
     for i, r in enumerate(big):
-        rows = np.flatnonzero((runs == runs[r]) & (S >= SMOOTH_FROM * run_final[r] - 1e-9))
+        rows = np.flatnonzero(runs == runs[r])
         for k in range(len(evals)):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", MixlawWarning)
-                try:
-                    sl = StepLaw().fit(S[rows], Y[rows, k])
-                except Exception:  # too few checkpoints: no de-noised value for this entry
-                    continue
-                smooth[i, k] = sl.predict([S[r]])[0]
-                ssr, dof = ssr + float(np.sum(sl.residuals_ ** 2)), dof + rows.size - 3
+            smooth[i, k], res = _smooth_final(S[rows], Y[rows, k])
+            ssr, dof = ssr + float(np.sum(res ** 2)), dof + res.size - 3
     # Checkpoint noise sigma (relative, dof-corrected); a perfect predictor of the noise-free curve scores
     # E|noise| = sqrt(2/pi) sigma against single checkpoints: the floor of the MRE column.
     sigma = np.sqrt(ssr / dof) if dof > 0 else np.nan
@@ -256,10 +281,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<19} {np.nanmean(rel):>7.2%} {np.nanmean(rs):>10.2%} "
               + " ".join(f"{v:>9.2%}" for v in np.nanmean(rel, axis=0)) + f" {t}")
     print(f"\nMRE: against the final checkpoint (per-eval columns too); MRE smooth: against the de-noised final loss.\n"
-          f"Checkpoint noise of the largest size: sigma = {sigma:.2%} (relative, step-law residuals of the second "
-          f"half of each run);\nnoise floor of the MRE column (a perfect noise-free prediction): "
-          f"{np.sqrt(2 / np.pi) * sigma:.2%}.")
+          f"Checkpoint noise of the largest size: sigma = {sigma:.2%} (relative: residuals of a local quadratic in "
+          f"log-log through the last quarter of each run);\nnoise floor of the MRE column (a perfect noise-free "
+          f"prediction): {np.sqrt(2 / np.pi) * sigma:.2%}.")
     _error_budget(table, args.fraction)
+    if args.sweep:
+        fractions = [float(f) for f in args.sweep.split(",")]
+        rows = {f: _predict_all(table, f, args)[0] for f in fractions}
+        names = [n for n in rows[fractions[-1]] if not n.startswith("naive (")]
+        print("\nMRE by the fraction of the steps the fit sees (naive: the next-smaller size's full run):")
+        print(f"{'fraction':>8} " + " ".join(f"{n:>14}" for n in names))
+        for f, P in rows.items():
+            print(f"{f:>8.3g} " + " ".join(f"{np.nanmean(np.abs(P[n] / Yt - 1)):>14.2%}" if n in P else f"{'-':>14}"
+                                          for n in names))
     if notes:
         print("\nnotes:")
         for n in notes:

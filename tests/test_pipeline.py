@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from mixlaw.data import RunTable
 from mixlaw.errors import InputError
 from mixlaw.optimize import optimize_mixture
-from mixlaw.pipeline import fit_pipeline
+from mixlaw.pipeline import fit_pipeline, optimize_pipeline, pipeline_steps_to_match
 
 DOMAINS = ["web", "code", "math"]
 # World: L_i(r, N, S) = E_i + A_i / N^alpha + B_i / S^beta + k_i exp(t_i . r); eval i = domain i.
@@ -222,3 +222,48 @@ def test_stages_trace_a_bad_curve_to_its_run() -> None:
     assert [f["label"] for f in res.stages["mixture"].fits] == DOMAINS
     assert "worst: m3-N2e+07 N=2e+07 code" in str(res)
     assert res.to_dict()["stages"]["size"]["fits"][0]["n_points"] == 4
+
+
+@pytest.mark.parametrize("route", ["nested", "direct"])
+def test_predict_at_other_steps_and_steps_to_match(route: str) -> None:
+    """The stages redone at S*/4 and 4 S* match the world there; Ye's steps-to-match figures match the truth."""
+    res = fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, route=route)
+    for S2 in (S_STAR / 4, 4 * S_STAR):
+        assert_allclose(res.predict(res.mixtures, at=S2), truth(res.mixtures, N_STAR, S2), rtol=5e-3)
+    default = np.array([0.6, 0.2, 0.2])
+    opt = optimize_pipeline(res, objective="mean", natural=default)
+    r = opt.weight_array()
+    # Truth: the mean objective is c(w) + mean(B) / S^beta at N*, so both crossings have closed forms.
+    def c(w: np.ndarray) -> float:
+        return float((E + A / N_STAR ** ALPHA + K * np.exp(w @ T.T)).mean())
+
+    b = B.mean()
+    L_opt, L_def = c(r) + b / S_STAR ** BETA, c(default) + b / S_STAR ** BETA
+    extra = (b / (L_opt - c(default))) ** (1 / BETA) / S_STAR - 1  # +58 %
+    frac = (b / (L_def - c(r))) ** (1 / BETA) / S_STAR  # 68 %
+    assert opt.steps is not None
+    assert opt.steps.extra_training == pytest.approx(extra, abs=0.05)
+    assert opt.steps.steps_fraction == pytest.approx(frac, abs=0.02)
+    assert opt.steps.default_loss == pytest.approx(L_def, rel=1e-2)
+    # A default that is already the optimum: nothing to gain.
+    same = pipeline_steps_to_match(res, r, r)
+    assert same.extra_training == pytest.approx(0.0, abs=1e-6) and same.steps_fraction == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(InputError, match="positive"):
+        res.predict(res.mixtures, at=-1.0)
+
+
+def test_cli_pipeline_optimize(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    path = tmp_path / "sweep.csv"
+    world(n_mix=10).frame.to_csv(path, index=False)
+    args = ["pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "100000", "--optimize"]
+    code, out, _ = _cli(capsys, *args, "--default", "web=0.6,code=0.2,math=0.2", "--json")
+    assert code == 0
+    doc = json.loads(out)["optimum"]
+    assert abs(sum(doc["weights"].values()) - 1) < 1e-9 and doc["steps_to_match"]["extra_training"] > 0
+    code, out, _ = _cli(capsys, *args, "--bounds", "web=0.1:0.2")
+    assert code == 0 and "training of the default" in out
+    code, _, err = _cli(capsys, *args, "--default", "books=1")
+    assert code == 2 and "unknown domain" in err and len(err.strip().splitlines()) == 1
+

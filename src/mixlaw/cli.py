@@ -515,10 +515,22 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
                  shared: str = typer.Option("auto", "--shared-exponents",
                                             help="auto | yes | no: one step/size exponent shared by all mixtures "
                                             "(robust to noisy or few checkpoints)."),
+                 optimize: bool = typer.Option(False, "--optimize",
+                                               help="Also: the optimal mixture at the target scale, with Ye's "
+                                               "steps-to-match figures against --default."),
+                 objective: str = typer.Option("mean", "--objective",
+                                               help="With --optimize: mean | total | max | <eval> | "
+                                               "weights=a:0.5,b:0.5"),
+                 bounds: list[str] | None = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable."),
+                 within_range: bool = typer.Option(False, "--within-fitted-range",
+                                                   help="Keep each weight within its range in the runs."),
+                 default: str = typer.Option("mean", "--default",
+                                             help="Mixture to compare with: mean (of the runs) | uniform | "
+                                             "a=0.5,b=0.5"),
                  weight_tol: float = typer.Option(0.01, "--weight-tol"),
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Extrapolate small runs to the target scale (step law -> size law -> mixing law) and print each stage."""
-    from .pipeline import fit_pipeline
+    from .pipeline import fit_pipeline, optimize_pipeline
 
     modes: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
     if shared not in modes:
@@ -528,10 +540,35 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
         result = fit_pipeline(table, target_params=target_params, target_steps=target_steps,
                               target_tokens=target_tokens, route=route, law=law, targets=_parse_targets(target),
                               random_state=seed, shared_exponents=modes[shared])
+        opt = None
+        if optimize:
+            opt = optimize_pipeline(result, objective=_parse_objective(objective),
+                                    natural=_parse_default(default, result.domains, result.mixtures),
+                                    bounds=_parse_bounds(bounds), within_fitted_range=within_range, random_state=seed)
     if as_json:
-        emit_json({"pipeline": result.to_dict(), "seed": seed})
+        emit_json({"pipeline": result.to_dict(), "optimum": None if opt is None else opt.to_dict(), "seed": seed})
         return
     out.print(str(result), highlight=False, markup=False)
+    if opt is not None:
+        out.print("", str(opt), sep="\n", highlight=False, markup=False)
+
+
+def _parse_default(spec: str, domains: list[str], mixtures: Any) -> Any:
+    """--default: 'mean' (of the runs' mixtures), 'uniform', or 'a=0.5,b=0.5' (other domains 0)."""
+    if spec == "mean":
+        return mixtures.mean(axis=0)
+    if spec == "uniform":
+        return [1.0 / len(domains)] * len(domains)
+    from .train.config import parse_mixture
+
+    mix = parse_mixture(spec, "--default")
+    unknown = sorted(set(mix) - set(domains))
+    if unknown:
+        raise InputError(f"--default names unknown domain(s) {unknown}; the runs have {domains}")
+    total = sum(mix.values())
+    if abs(total - 1.0) > 0.01:
+        raise InputError(f"--default weights sum to {total:.4g}, expected 1 (within 0.01)")
+    return [mix.get(d, 0.0) / total for d in domains]
 
 
 # ---------------------------------------------------------------------- entry point

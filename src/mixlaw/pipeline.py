@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,11 +45,19 @@ import pandas as pd
 
 from ._validation import check_random_state
 from .data import RunTable
-from .errors import DataWarning, ExtrapolationWarning, InputError
+from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawWarning
 from .fit import FitResult, Param, Params, fit_model
 from .laws.base import MixingLaw, get_law, law_from_dict
 from .laws.ye import T_BOUND
-from .optimize import check_enough_runs
+from .optimize import (
+    Objective,
+    OptimumResult,
+    StepsToMatch,
+    _make_scalar,
+    _objective_weights,
+    check_enough_runs,
+    optimize_mixture,
+)
 from .scaling import ChinchillaLaw, SizeLaw, StepLaw, fit_shared_exponent
 
 ROUTES = ("nested", "direct")
@@ -126,6 +135,10 @@ class PipelineResult:
     predict_kwargs : dict
         Extra arguments :meth:`predict` passes to ``mixing_law.predict``.
     warnings : list of str
+    law_at_time : callable, optional
+        ``law_at_time(T) -> (mixing_law, predict_kwargs)``: the mixing law at (N*, T) for another step (or
+        token) count T, from the same fitted stages; behind :meth:`predict`'s ``at`` and
+        :func:`pipeline_steps_to_match`.
     """
 
     route: str
@@ -143,15 +156,27 @@ class PipelineResult:
     warnings: list[str] = field(default_factory=list)
     target_tokens: float | None = None
     time_axis: str = "step"
+    law_at_time: Callable[[float], tuple[MixingLaw, dict[str, Any]]] | None = field(default=None, repr=False)
 
-    def predict(self, weights: Any) -> np.ndarray:
-        """Predicted target-scale losses of mixtures, shape (n, n_targets) (one row for a 1-D mixture)."""
+    def predict(self, weights: Any, at: float | None = None) -> np.ndarray:
+        """Predicted losses of mixtures at the target scale, shape (n, n_targets) (one row for a 1-D mixture).
+
+        ``at``: predict at model size N* but another step (or token, per ``time_axis``) count instead of the
+        target's; the stages are redone there from the same fits (nested: one size-law and one mixing-law fit).
+        """
         W = np.asarray(weights, dtype=np.float64)
+        law, kw = self.mixing_law, self.predict_kwargs
+        if at is not None:
+            if self.law_at_time is None:
+                raise InputError(f"this {self.route} pipeline result cannot predict at another step count")
+            if not (np.isfinite(at) and at > 0):
+                raise InputError(f"at must be a positive step (or token) count; got {at!r}")
+            law, kw = self.law_at_time(float(at))
         with warnings.catch_warnings():
             # N* (and D*) lie beyond the fitted runs by design; leaving the mixtures' range still warns.
             warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range",
                                     ExtrapolationWarning)
-            out = self.mixing_law.predict(W if W.ndim == 2 else W[None, :], **self.predict_kwargs)
+            out = law.predict(W if W.ndim == 2 else W[None, :], **kw)
         return np.asarray(out).reshape(-1, len(self.targets))
 
     def frame(self) -> pd.DataFrame:
@@ -294,6 +319,123 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     return out
 
 
+# ---------------------------------------------------------------------- decisions at the target scale
+def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
+                      natural: Any = None, steps_to_match: bool = True, span: float = 8.0,
+                      random_state: int | np.random.Generator | None = 0, **constraints: Any) -> OptimumResult:
+    """The optimal mixture of the pipeline's target-scale mixing law, with Ye's steps-to-match figures.
+
+    Parameters
+    ----------
+    result : PipelineResult
+    objective : see :func:`mixlaw.optimize.optimize_mixture`
+    natural : mapping or sequence of float, optional
+        The default mixture to compare with (and to match steps against). Default: the mean of the pipeline's
+        mixtures.
+    steps_to_match : bool, default=True
+        Add :func:`pipeline_steps_to_match` figures (needs a result that predicts at other step counts).
+    span : float, default=8.0
+        Step grid of the steps-to-match curves: S*/span .. S* span.
+    random_state : int or Generator, default=0
+    **constraints
+        ``bounds``, ``fixed``, ``tokens_available``, ``target_tokens``, ``max_epochs``, ``within_fitted_range``,
+        ``n_starts`` of :func:`~mixlaw.optimize.optimize_mixture`.
+
+    Returns
+    -------
+    OptimumResult
+        With ``steps`` filled in when asked and possible.
+    """
+    if natural is None and constraints.get("tokens_available") is None:
+        natural = result.mixtures.mean(axis=0)
+    kw = {"model_params": result.target_params} if "model_params" in result.predict_kwargs else {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range", ExtrapolationWarning)
+        opt = optimize_mixture(result.mixing_law, objective=objective, natural=natural, random_state=random_state,
+                               **kw, **constraints)
+    if steps_to_match and result.law_at_time is not None and result.target_steps is not None:
+        default = np.array([opt.natural_weights[d] for d in result.domains])
+        opt.steps = pipeline_steps_to_match(result, opt.weight_array(), default, objective=objective, span=span)
+    return opt
+
+
+def _crossing(logS: np.ndarray, f: np.ndarray, level: float) -> float:
+    """First log-step where the curve ``f`` (on the grid ``logS``) comes down to ``level``; nan if it never does."""
+    g = f - level
+    if g[0] <= 0:
+        return float("nan") if g[0] < 0 else float(logS[0])
+    hit = np.flatnonzero(g <= 0)
+    if hit.size == 0:
+        return float("nan")
+    i = hit[0]
+    return float(logS[i - 1] + (logS[i] - logS[i - 1]) * g[i - 1] / (g[i - 1] - g[i]))
+
+
+def pipeline_steps_to_match(result: PipelineResult, optimum: Any, default: Any, *, objective: Objective = "mean",
+                            span: float = 8.0, n_grid: int = 13) -> StepsToMatch:
+    r"""Ye's steps-to-match figures from the pipeline's own curves at the target size.
+
+    The objective curves :math:`L_{opt}(S)` and :math:`L_{def}(S)` of both mixtures at :math:`N^*` are
+    predicted on a log-spaced grid :math:`S^*/\text{span} \ldots S^* \cdot \text{span}`
+    (:meth:`PipelineResult.predict` with ``at``: the fitted stages redone at each step count) and
+    interpolated linearly in :math:`\log S`. Then
+
+    .. math::
+
+        L_{def}(S_{eq}) = L_{opt}(S^*), \qquad L_{opt}(S_{match}) = L_{def}(S^*),
+
+    reported as the extra training :math:`S_{eq}/S^* - 1` the optimum is worth (Ye: +48 %) and the fraction
+    :math:`S_{match}/S^*` of the steps at which the optimum reaches the default's final loss (Ye: 73 %).
+    Unlike :func:`mixlaw.optimize.steps_to_match`, nothing is assumed about the optimum's curve: both come from
+    the same fitted stages. A crossing outside the grid is ``nan`` (said in ``assumption``).
+
+    Parameters
+    ----------
+    result : PipelineResult
+        Fitted with a target step (or token) count.
+    optimum, default : sequence of float
+        The two mixtures, in ``result.domains`` order.
+    objective : see :func:`mixlaw.optimize.optimize_mixture`
+    span : float, default=8.0
+    n_grid : int, default=13
+
+    Returns
+    -------
+    StepsToMatch
+
+    References
+    ----------
+    Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4.
+    """
+    T = result.target_steps if result.time_axis == "step" else result.target_tokens
+    if T is None or result.law_at_time is None:
+        raise InputError("steps-to-match needs a pipeline result that predicts at other step counts "
+                         "(nested route, or the direct route's joint law)")
+    if not (span > 1 and n_grid >= 3):
+        raise InputError(f"span must be > 1 and n_grid >= 3; got {span!r}, {n_grid!r}")
+    name, s = _objective_weights(objective, list(result.targets))
+    scalar = _make_scalar(name, s, objective)
+    W = np.vstack([np.asarray(optimum, dtype=np.float64), np.asarray(default, dtype=np.float64)])
+    grid = float(T) * np.exp(np.linspace(-np.log(span), np.log(span), n_grid))
+    curves = np.array([[scalar(row) for row in (result.predict(W) if np.isclose(S, T) else result.predict(W, at=S))]
+                       for S in grid])  # (n_grid, 2): optimum, default
+    L_opt, L_def = (scalar(row) for row in result.predict(W))
+    logS = np.log(grid)
+    s_eq = _crossing(logS, curves[:, 1], L_opt)
+    s_match = _crossing(logS, curves[:, 0], L_def)
+    unit = "step" if result.time_axis == "step" else "token"
+    notes = [f"both curves from the pipeline at N* on {n_grid} {unit} counts in [S*/{span:g}, {span:g} S*]"]
+    if np.isnan(s_eq):
+        notes.append(f"the default does not reach the optimum's loss within {span:g} S*")
+    if np.isnan(s_match):
+        notes.append(f"the optimum reaches the default's final loss before S*/{span:g} or never")
+    S_eq = float(np.exp(s_eq)) if np.isfinite(s_eq) else float("nan")
+    frac = float(np.exp(s_match)) / float(T) if np.isfinite(s_match) else float("nan")
+    return StepsToMatch(target_steps=float(T), default_loss=float(L_def), optimum_loss=float(L_opt),
+                        steps_fraction=frac, equivalent_steps=S_eq, extra_training=S_eq / float(T) - 1.0,
+                        assumption="; ".join(notes))
+
+
 @dataclass
 class _Target:
     """The target scale: size N*, and the time axis value T* (steps or tokens, by ``axis``)."""
@@ -365,7 +507,8 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     # Stage 1: step laws. A curve with >= 4 checkpoints gets its own law (Ye); curves with 2-3 checkpoints
     # (e.g. the first third of a short run) share one exponent beta per size and eval (fit_shared_exponent).
     t0 = time.perf_counter()
-    at_target_steps = np.full((len(mixes), sizes.size, K), np.nan)
+    # (E, log B, beta) of every curve's step law: stages 2-3 can then be redone at any other step count.
+    laws1 = np.full((len(mixes), sizes.size, K, 3), np.nan)
     res1: list[np.ndarray] = []
     lab1: list[str] = []
     warn1 = n_shared1 = 0
@@ -394,7 +537,7 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
                 warn1 += len(caught) + len(sl.results_.warnings)
                 res1.append(sl.residuals_)
                 lab1.append(f"{table.runs[rows[0]]} N={size:g} {names[k]}")
-                at_target_steps[m, si, k] = sl.predict([St])[0]
+                laws1[m, si, k] = (sl.E, np.log(sl.B), sl.beta)
         if len(pooled) >= 2:
             for k in range(K):
                 xs, ys = [S[r] for _, r in pooled], [Y[r, k] for _, r in pooled]
@@ -407,7 +550,7 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
                     pred = Eg[g] + np.exp(lBg[g] - beta * np.log(S[r]))
                     res1.append(pred / Y[r, k] - 1.0)
                     lab1.append(f"{table.runs[r[0]]} N={size:g} {names[k]}")
-                    at_target_steps[m, si, k] = Eg[g] + np.exp(lBg[g] - beta * np.log(St))
+                    laws1[m, si, k] = (Eg[g], lBg[g], beta)
         elif pooled:
             short.append(f"{table.runs[pooled[0][1][0]]} (N={size:g}: < 4 checkpoints, no other curve to share "
                          "beta with)")
@@ -419,82 +562,123 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     how1 = "per mixture x size x eval" + (f" ({n_shared1} curve-evals with beta shared per size)" if n_shared1 else "")
     stage1 = StageQuality.from_residuals("step", f"L({sym}) = E + B/{sym}^beta {how1}, extrapolated to {sym}* = "
                                          f"{St:g}", res1, warn1, time.perf_counter() - t0, lab1)
-    # Stage 2: size laws. Mixtures at >= 4 sizes get their own law; at exactly 3 sizes, alpha is shared
-    # across those mixtures per eval (3 points cannot pin 3 parameters with a residual left).
-    t0 = time.perf_counter()
-    n_sizes = np.sum(np.isfinite(at_target_steps[:, :, 0]), axis=1)
-    ok = n_sizes >= 3
-    if not ok.any():
-        raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; no mixture has training curves at 3 "
-                         "or more model sizes")
-    if not ok.all():
-        msg = f"{int((~ok).sum())} mixture(s) with curves at fewer than 3 sizes dropped"
-        msgs.append(msg)
-        warnings.warn(msg, DataWarning, stacklevel=3)
-    target = np.full((len(mixes), K), np.nan)
-    res2: list[np.ndarray] = []
-    lab2: list[str] = []
-    warn2 = 0
-    if shared is False and np.any(n_sizes == 3):
-        raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with shared_exponents=False every "
-                         "mixture needs curves at 4 or more sizes (or share alpha: shared_exponents='auto')")
-    own = np.flatnonzero(n_sizes >= 4) if shared is not True else np.array([], dtype=int)
-    three = np.flatnonzero((n_sizes == 3) if shared is not True else ok)
-    for m in own:
-        have = np.isfinite(at_target_steps[m, :, 0])
-        for k in range(K):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                zl = SizeLaw(random_state=seed).fit(sizes[have], at_target_steps[m, have, k])
-            warn2 += len(caught) + len(zl.results_.warnings)
-            res2.append(zl.residuals_)
-            lab2.append(f"{first[m]} {names[k]}")
-            target[m, k] = zl.predict([Nt])[0]
-    if three.size == 1 and n_sizes[three[0]] == 3:
-        raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with 3 model sizes mixlaw shares alpha "
-                         "across mixtures, which needs 2 or more mixtures")
-    if three.size:
-        for k in range(K):
-            haves = [np.isfinite(at_target_steps[m, :, k]) for m in three]
-            xs = [sizes[h] for h in haves]
-            ys = [at_target_steps[m, h, k] for m, h in zip(three, haves, strict=True)]
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                Eg, lAg, alpha, fr = fit_shared_exponent(xs, ys, label="size law (shared alpha)")
-            warn2 += len(caught) + len(fr.warnings)
-            for g, m in enumerate(three):
-                res2.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
+    stages23 = _NestedStages23(laws1, sizes, mixes, first, names, table.domains, Nt, law, law_options, shared,
+                               int(rng.integers(2**31)), sym, msgs)
+    stage2, stage3, ok, target, mixing, kw = stages23.at(St, record=True)
+    return PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes[ok],
+                          [r for r, o in zip(first, ok, strict=True) if o], target,
+                          {"step": stage1, "size": stage2, "mixture": stage3}, mixing, kw, msgs,
+                          law_at_time=stages23.law)
+
+
+class _NestedStages23:
+    """Stages 2 (size law) and 3 (mixing law) of the nested route, redone at any step count from stage 1's laws.
+
+    Stage 1 is fitted once; its step laws give every curve's loss at any :math:`S`, so the target-size curve
+    of a mixture (steps-to-match) costs one size-law and one mixing-law fit per step count.
+    """
+
+    def __init__(self, laws1: np.ndarray, sizes: np.ndarray, mixes: np.ndarray, first: list[str], names: list[str],
+                 domains: list[str], Nt: float, law: str, law_options: dict[str, Any], shared: bool | str, seed: int,
+                 sym: str, msgs: list[str]) -> None:
+        self.laws1, self.sizes, self.mixes, self.first, self.names = laws1, sizes, mixes, first, names
+        self.domains, self.Nt, self.law_key, self.law_options = domains, Nt, law, law_options
+        self.shared, self.seed, self.sym, self.msgs = shared, seed, sym, msgs
+        self._cache: dict[float, tuple[MixingLaw, dict[str, Any]]] = {}
+
+    def law(self, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
+        """The mixing law at (N*, ``steps``) and its predict keywords (cached per step count)."""
+        key = float(steps)
+        if key not in self._cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MixlawWarning)  # reported once, at the target steps
+                *_, mixing, kw = self.at(key, record=False)
+            self._cache[key] = (mixing, kw)
+        return self._cache[key]
+
+    def at(self, St: float, record: bool) -> tuple[StageQuality, StageQuality, np.ndarray, np.ndarray, MixingLaw,
+                                                  dict[str, Any]]:
+        laws1, sizes, mixes, first, names = self.laws1, self.sizes, self.mixes, self.first, self.names
+        Nt, law, law_options, shared, sym, msgs = self.Nt, self.law_key, self.law_options, self.shared, self.sym, \
+            self.msgs
+        K = len(names)
+        rng = np.random.default_rng(self.seed)
+        seed = int(rng.integers(2**31))
+        at_target_steps = laws1[..., 0] + np.exp(laws1[..., 1] - laws1[..., 2] * np.log(St))
+        # Stage 2: size laws. Mixtures at >= 4 sizes get their own law; at exactly 3 sizes, alpha is shared
+        # across those mixtures per eval (3 points cannot pin 3 parameters with a residual left).
+        t0 = time.perf_counter()
+        n_sizes = np.sum(np.isfinite(at_target_steps[:, :, 0]), axis=1)
+        ok = n_sizes >= 3
+        if not ok.any():
+            raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; no mixture has training curves "
+                             "at 3 or more model sizes")
+        if not ok.all() and record:
+            msg = f"{int((~ok).sum())} mixture(s) with curves at fewer than 3 sizes dropped"
+            msgs.append(msg)
+            warnings.warn(msg, DataWarning, stacklevel=3)
+        target = np.full((len(mixes), K), np.nan)
+        res2: list[np.ndarray] = []
+        lab2: list[str] = []
+        warn2 = 0
+        if shared is False and np.any(n_sizes == 3):
+            raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with shared_exponents=False "
+                             "every mixture needs curves at 4 or more sizes (or share alpha: "
+                             "shared_exponents='auto')")
+        own = np.flatnonzero(n_sizes >= 4) if shared is not True else np.array([], dtype=int)
+        three = np.flatnonzero((n_sizes == 3) if shared is not True else ok)
+        for m in own:
+            have = np.isfinite(at_target_steps[m, :, 0])
+            for k in range(K):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    zl = SizeLaw(random_state=seed).fit(sizes[have], at_target_steps[m, have, k])
+                warn2 += len(caught) + len(zl.results_.warnings)
+                res2.append(zl.residuals_)
                 lab2.append(f"{first[m]} {names[k]}")
-                target[m, k] = Eg[g] + np.exp(lAg[g] - alpha * np.log(Nt))
-    how2 = ("per mixture x eval" if not three.size else
-            f"with alpha shared per eval across {three.size} mixture(s)"
-            + (f", own alpha for {own.size}" if own.size else ""))
-    stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on stage-1 values, extrapolated to "
-                                         f"N* = {Nt:g}", res2, warn2, time.perf_counter() - t0, lab2)
-    mixes, target = mixes[ok], target[ok]
-    runs = [r for r, o in zip(first, ok, strict=True) if o]
-    # Stage 3: the mixing law at the target scale.
-    t0 = time.perf_counter()
-    opts = {"random_state": int(rng.integers(2**31)), **law_options}
-    mixing = get_law(law, **opts)
-    kw: dict[str, Any] = {}
-    if mixing.uses_model_params:
-        kw["model_params"] = np.full(len(mixes), Nt)
-    if mixing.uses_tokens is True:
-        raise InputError(f"law {law!r} needs training tokens per run; the nested pipeline predicts at one scale, "
-                         "use a law without a token input")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        mixing.fit(mixes, target, domains=table.domains, targets=names, **kw)
-    _check_mixing_law(mixing, len(mixes))
-    pred = np.asarray(mixing.predict(mixes, **kw)).reshape(target.shape)
-    warn3 = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
-    stage3 = StageQuality.from_residuals("mixture", f"{law} on the {len(mixes)} mixtures' predicted losses at "
-                                         f"(N*, {sym}*)", list((pred / target - 1.0).T), warn3,
-                                         time.perf_counter() - t0, list(names))
-    return PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes, runs, target,
-                          {"step": stage1, "size": stage2, "mixture": stage3}, mixing,
-                          {"model_params": Nt} if mixing.uses_model_params else {}, msgs)
+                target[m, k] = zl.predict([Nt])[0]
+        if three.size == 1 and n_sizes[three[0]] == 3:
+            raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with 3 model sizes mixlaw shares "
+                             "alpha across mixtures, which needs 2 or more mixtures")
+        if three.size:
+            for k in range(K):
+                haves = [np.isfinite(at_target_steps[m, :, k]) for m in three]
+                xs = [sizes[h] for h in haves]
+                ys = [at_target_steps[m, h, k] for m, h in zip(three, haves, strict=True)]
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    Eg, lAg, alpha, fr = fit_shared_exponent(xs, ys, label="size law (shared alpha)")
+                warn2 += len(caught) + len(fr.warnings)
+                for g, m in enumerate(three):
+                    res2.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
+                    lab2.append(f"{first[m]} {names[k]}")
+                    target[m, k] = Eg[g] + np.exp(lAg[g] - alpha * np.log(Nt))
+        how2 = ("per mixture x eval" if not three.size else
+                f"with alpha shared per eval across {three.size} mixture(s)"
+                + (f", own alpha for {own.size}" if own.size else ""))
+        stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on stage-1 values, extrapolated "
+                                             f"to N* = {Nt:g}", res2, warn2, time.perf_counter() - t0, lab2)
+        mixes, target = mixes[ok], target[ok]
+        # Stage 3: the mixing law at the target scale.
+        t0 = time.perf_counter()
+        opts = {"random_state": int(rng.integers(2**31)), **law_options}
+        mixing = get_law(law, **opts)
+        kw: dict[str, Any] = {}
+        if mixing.uses_model_params:
+            kw["model_params"] = np.full(len(mixes), Nt)
+        if mixing.uses_tokens is True:
+            raise InputError(f"law {law!r} needs training tokens per run; the nested pipeline predicts at one "
+                             "scale, use a law without a token input")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            mixing.fit(mixes, target, domains=self.domains, targets=names, **kw)
+        _check_mixing_law(mixing, len(mixes))
+        pred = np.asarray(mixing.predict(mixes, **kw)).reshape(target.shape)
+        warn3 = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
+        stage3 = StageQuality.from_residuals("mixture", f"{law} on the {len(mixes)} mixtures' predicted losses at "
+                                             f"(N*, {sym}*)", list((pred / target - 1.0).T), warn3,
+                                             time.perf_counter() - t0, list(names))
+        return stage2, stage3, ok, target, mixing, ({"model_params": Nt} if mixing.uses_model_params else {})
 
 
 # ---------------------------------------------------------------------- direct route
@@ -521,31 +705,40 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     ref = int(np.argmax(mixes.mean(axis=0)))
     res: list[np.ndarray] = []
     nwarn = 0
-    rows_out: list[Param] = []
     local = ["c", "log_k"] + [f"t_{d}" for d in table.domains]
     seed = int(rng.integers(2**31))
+    thetas: list[np.ndarray] = []
     for k, t in enumerate(names):
         fr, extra = _fit_joint(W, N, S, Y[:, k], ref, seed, t)
         nwarn += extra + len(fr.warnings)
         res.append(np.exp(fr.residuals) - 1.0)
-        v = fr.params.array()
-        c = v[0] + np.exp(v[1] - v[2] * np.log(Nt)) + np.exp(v[3] - v[4] * np.log(St))
-        rows_out += [Param(f"{t}.c", float(c), float(c), 0.0, np.inf),
-                     Param(f"{t}.log_k", float(v[5]), float(v[5]), -30.0, 30.0)]
-        rows_out += [Param(f"{t}.t_{d}", float(v[6 + j]), float(v[6 + j]), -T_BOUND, T_BOUND, vary=j != ref)
-                     for j, d in enumerate(table.domains)]
+        thetas.append(fr.params.array())
     stage = StageQuality.from_residuals(
         "joint", f"L_i = E_i + A_i/N^alpha_i + B_i/{sym}^beta_i + k_i exp(t_i . r) per eval on all checkpoints",
         res, nwarn, time.perf_counter() - t0, list(names))
-    spec = {"law": "ye-exp", "options": {}, "domains": table.domains, "targets": names, "y_1d": False,
-            "w_range": [mixes.min(axis=0).tolist(), mixes.max(axis=0).tolist()], "n_range": None, "d_range": None,
-            "params": {p.name: {"value": p.value, "init": p.init, "min": p.min, "max": p.max, "vary": p.vary,
-                                "stderr": None} for p in rows_out},
-            "state": {"local_names": {t: local for t in names}}}
-    mixing = law_from_dict(spec)
+    w_range = [mixes.min(axis=0).tolist(), mixes.max(axis=0).tolist()]
+
+    def at_time(T: float) -> tuple[MixingLaw, dict[str, Any]]:
+        """Ye's law at (N*, T): c_i = E_i + A_i/N*^alpha_i + B_i/T^beta_i, the rest of the joint law as is."""
+        rows_out: list[Param] = []
+        for t, v in zip(names, thetas, strict=True):
+            c = v[0] + np.exp(v[1] - v[2] * np.log(Nt)) + np.exp(v[3] - v[4] * np.log(T))
+            rows_out += [Param(f"{t}.c", float(c), float(c), 0.0, np.inf),
+                         Param(f"{t}.log_k", float(v[5]), float(v[5]), -30.0, 30.0)]
+            rows_out += [Param(f"{t}.t_{d}", float(v[6 + j]), float(v[6 + j]), -T_BOUND, T_BOUND, vary=j != ref)
+                         for j, d in enumerate(table.domains)]
+        spec = {"law": "ye-exp", "options": {}, "domains": table.domains, "targets": names, "y_1d": False,
+                "w_range": w_range, "n_range": None, "d_range": None,
+                "params": {p.name: {"value": p.value, "init": p.init, "min": p.min, "max": p.max, "vary": p.vary,
+                                    "stderr": None} for p in rows_out},
+                "state": {"local_names": {t: local for t in names}}}
+        return law_from_dict(spec), {}
+
+    mixing, _ = at_time(St)
     target = np.asarray(mixing.predict(mixes)).reshape(len(mixes), len(names))
     return PipelineResult("direct", "joint+ye-exp", Nt, at.steps, table.domains, names, mixes,
-                          _first_runs(table, inv, len(mixes)), target, {"joint": stage}, mixing, {}, msgs)
+                          _first_runs(table, inv, len(mixes)), target, {"joint": stage}, mixing, {}, msgs,
+                          law_at_time=at_time)
 
 
 def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
@@ -645,4 +838,4 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
                           target, {"direct": stage}, mixing, kw, msgs)
 
 
-__all__ = ["fit_pipeline", "PipelineResult", "StageQuality", "ROUTES"]
+__all__ = ["fit_pipeline", "PipelineResult", "StageQuality", "ROUTES", "optimize_pipeline", "pipeline_steps_to_match"]
