@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from mixlaw.data import RunTable
 from mixlaw.errors import InputError
 from mixlaw.optimize import optimize_mixture
-from mixlaw.pipeline import fit_pipeline, optimize_pipeline, pipeline_steps_to_match
+from mixlaw.pipeline import backtest_pipeline, fit_pipeline, optimize_pipeline, pipeline_steps_to_match
 
 DOMAINS = ["web", "code", "math"]
 # World: L_i(r, N, S) = E_i + A_i / N^alpha + B_i / S^beta + k_i exp(t_i . r); eval i = domain i.
@@ -266,4 +266,28 @@ def test_cli_pipeline_optimize(tmp_path, capsys) -> None:  # type: ignore[no-unt
     assert code == 0 and "training of the default" in out
     code, _, err = _cli(capsys, *args, "--default", "books=1")
     assert code == 2 and "unknown domain" in err and len(err.strip().splitlines()) == 1
+
+
+def test_backtest_is_small_in_a_lawful_world_and_large_in_a_kinked_one() -> None:
+    steps = [100, 200, 400, 800, 1600, 3200]
+    tests = {b.kind: b for b in backtest_pipeline(world(steps=steps), step_ratio=4.0)}
+    assert set(tests) == {"steps", "size"} and tests["steps"].ratio == 4.0 and tests["size"].ratio == 2.0
+    assert tests["steps"].mre < 3e-3 and tests["size"].mre < 3e-3
+    assert tests["steps"].n == 14 * 3
+    # The same world with a second drop late in training (a phase change no step law fitted before it can see):
+    # the steps backtest must expose it.
+    kinked = world(steps=steps).frame.copy()
+    late = kinked["step"] >= 1600
+    for d in DOMAINS:
+        kinked.loc[late, f"loss:{d}"] *= 0.9
+    bad = {b.kind: b for b in backtest_pipeline(RunTable(kinked), step_ratio=4.0)}
+    assert bad["steps"].mre > 0.05 and bad["steps"].mean_signed > 0.05  # predicted too high
+
+
+def test_cli_pipeline_backtest(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "sweep.csv"
+    world(n_mix=8, steps=[100, 200, 400, 800, 1600, 3200]).frame.to_csv(path, index=False)
+    code, out, _ = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5",
+                        "--backtest")
+    assert code == 0 and "[[Backtest" in out and "steps" in out and "size" in out
 
