@@ -515,6 +515,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
                  shared: str = typer.Option("auto", "--shared-exponents",
                                             help="auto | yes | no: one step/size exponent shared by all mixtures "
                                             "(robust to noisy or few checkpoints)."),
+                 fit_from: float = typer.Option(0.0, "--fit-from",
+                                                help="Leave out each run's checkpoints before this fraction of its "
+                                                "last step (the early transient bends step-law fits), e.g. 0.4."),
                  optimize: bool = typer.Option(False, "--optimize",
                                                help="Also: the optimal mixture at the target scale, with Ye's "
                                                "steps-to-match figures against --default."),
@@ -542,7 +545,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
         table = _load_table(runs, weight_tol)
         result = fit_pipeline(table, target_params=target_params, target_steps=target_steps,
                               target_tokens=target_tokens, route=route, law=law, targets=_parse_targets(target),
-                              random_state=seed, shared_exponents=modes[shared])
+                              random_state=seed, shared_exponents=modes[shared], fit_from=fit_from)
         opt = None
         if optimize:
             opt = optimize_pipeline(result, objective=_parse_objective(objective),
@@ -551,7 +554,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
         tests = None
         if backtest:
             tests = backtest_pipeline(table, route=route, law=law, targets=_parse_targets(target), random_state=seed,
-                                      shared_exponents=modes[shared])
+                                      shared_exponents=modes[shared], fit_from=fit_from)
     if as_json:
         emit_json({"pipeline": result.to_dict(), "optimum": None if opt is None else opt.to_dict(),
                    "backtest": None if tests is None else [b.to_dict() for b in tests], "seed": seed})
