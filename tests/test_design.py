@@ -242,3 +242,239 @@ def test_cli_design_bad_input_exit_2(capsys, argv, match):
     code, out, err = _cli(capsys, *argv)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and match in err and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------------- active design
+def _two_eval_world(seed: int, n_domains: int = 3):
+    """A known two-eval Ye law whose evals pull toward different domains, so the mean has an interior optimum."""
+    rng = np.random.default_rng(200 + seed)
+    T = rng.uniform(-1.5, 1.5, size=(2, n_domains))
+    T[:, 0] = 0.0
+    T[0, 1], T[0, 2], T[1, 1], T[1, 2] = -2.5, 1.0, 1.0, -2.5
+    c, k = rng.uniform(1.5, 2.5, 2), rng.uniform(0.5, 1.5, 2)
+    return rng, (lambda W: c + k * np.exp(np.atleast_2d(W) @ T.T))
+
+
+def _table(W, L, runs=None):
+    import pandas as pd
+
+    from mixlaw.data import RunTable
+
+    cols = {"run": list(runs) if runs is not None else [f"p{i}" for i in range(len(W))]}
+    cols.update({f"w:d{j}": W[:, j] for j in range(W.shape[1])})
+    cols.update({"loss:x": L[:, 0], "loss:y": L[:, 1]})
+    return RunTable(pd.DataFrame(cols))
+
+
+def _pilots(seed: int, n: int = 10, n_domains: int = 3, noise: float = 0.01):
+    rng, truth = _two_eval_world(seed, n_domains)
+    W = rng.dirichlet(np.ones(n_domains), n)
+    return rng, truth, W, truth(W) * np.exp(noise * rng.standard_normal((n, 2)))
+
+
+def _fast_ye():
+    from mixlaw.laws import YeExponential
+
+    # 2 starts instead of 8: on these worlds the data-driven start already finds the fit (same proposals,
+    # checked), and the committee's 32 refits then take ~0.5 s instead of ~3 s.
+    return YeExponential(n_restarts=2)
+
+
+def _near(r, n, radius, rng):
+    """n mixtures at L1 distance ~U(0, radius) from r, toward Dirichlet(1) points (as active_design draws)."""
+    U = rng.dirichlet(np.ones(r.size), n)
+    lam = np.minimum(1.0, radius * rng.random(n) / np.abs(U - r).sum(axis=1))
+    return r + lam[:, None] * (U - r)
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.MixlawWarning")
+def test_active_design_proposals_are_valid_and_seeded():
+    from mixlaw.design import active_design
+
+    _, _, W, L = _pilots(0)
+    ids = ["act-000"] + [f"p{i}" for i in range(1, len(W))]  # an id from an earlier round must not be reused
+    table = _table(W, L, runs=ids)
+    kw = dict(law=_fast_ye(), n_candidates=500, n_jobs=1, bounds={"d1": (0.1, 0.6)})
+    d = active_design(table, 5, random_state=3, **kw)
+    assert list(d.columns) == ["run", "w:d0", "w:d1", "w:d2", "objective", "objective_std",
+                               "objective_std_given_previous", "l1_to_optimum"]
+    assert list(d["run"]) == ["act-001", "act-002", "act-003", "act-004", "act-005"]
+    P = _weights(d)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(P >= 0) and np.all((P[:, 1] >= 0.1 - 1e-12) & (P[:, 1] <= 0.6 + 1e-12))
+    pair = np.abs(P[:, None, :] - P[None, :, :]).sum(axis=2)
+    assert pair[~np.eye(5, dtype=bool)].min() > 0.02  # distinct: min_distance apart
+    assert np.abs(P[:, None, :] - W[None, :, :]).sum(axis=2).min() > 0.02  # and away from the runs
+    r_opt = np.array(list(d.attrs["optimum"]["weights"].values()))
+    assert 0.1 - 1e-12 <= r_opt[1] <= 0.6 + 1e-12
+    np.testing.assert_allclose(d["l1_to_optimum"], np.abs(P - r_opt).sum(axis=1))
+    assert d["l1_to_optimum"].max() <= 0.25 + 1e-12  # within the default radius
+    # Conditioning on earlier picks only removes variance; the first pick is scored unconditioned.
+    assert d["objective_std_given_previous"].iloc[0] == pytest.approx(d["objective_std"].iloc[0])
+    assert np.all(d["objective_std_given_previous"] <= d["objective_std"] + 1e-12)
+    assert d.attrs["method"] == "active" and d.attrs["n_bootstrap"] == 32 and d.attrs["noise_std"] > 0
+    again = active_design(table, 5, random_state=3, **kw)
+    np.testing.assert_array_equal(P, _weights(again))
+    assert not np.array_equal(P, _weights(active_design(table, 5, random_state=4, **kw)))
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.MixlawWarning")
+def test_active_design_picks_where_the_committee_disagrees():
+    # The proposals' ensemble std against random mixtures scored by the same committee (same law, seed and
+    # replicates: bootstrap_law with the design's seed).
+    from mixlaw.bootstrap import bootstrap_law
+    from mixlaw.design import active_design
+
+    def committee_std(table, points, seed):
+        res = bootstrap_law(_fast_ye(), table, n=32, random_state=seed, n_jobs=1, points=points)
+        return np.nanstd(res.predictions.mean(axis=2), axis=0, ddof=1)  # objective "mean" of the two evals
+
+    for seed in range(3):
+        rng, _, W, L = _pilots(seed)
+        table = _table(W, L)
+        d = active_design(table, 4, law=_fast_ye(), n_candidates=500, n_jobs=1, random_state=seed)
+        wide = active_design(table, 1, law=_fast_ye(), n_candidates=500, n_jobs=1, radius=2.0, random_state=seed)
+        r_opt = np.array(list(d.attrs["optimum"]["weights"].values()))
+        near, simplex = _near(r_opt, 200, 0.25, rng), rng.dirichlet(np.ones(3), 200)
+        s = committee_std(table, np.vstack([_weights(d), near, simplex]), seed)
+        s_prop, s_near, s_simplex = s[:4], s[4:204], s[204:]
+        np.testing.assert_allclose(s_prop, d["objective_std"], rtol=1e-6)  # the same committee
+        # Against random mixtures from the same neighbourhood of the optimum: the first pick beats 95 % of
+        # them, and the proposals on average beat the median.
+        assert s_prop[0] >= np.quantile(s_near, 0.95)
+        assert s_prop.mean() > np.median(s_near)
+        # Against random mixtures from the whole simplex the proposals are NOT reliably above (the simplex's
+        # corners are extrapolation, where the committee disagrees most): only with radius=2 (the whole
+        # feasible set) does the first pick beat 95 % of them.
+        assert wide["objective_std"].iloc[0] >= np.quantile(s_simplex, 0.95)
+
+
+def _errors_near_optimum(W, L, truth, r_true, rng):
+    """Refit Ye's law on (W, L): |error| of the predicted objective at its own optimum, and mean |error| over
+    200 mixtures within L1 0.25 of the true optimum."""
+    from mixlaw.optimize import optimize_mixture
+
+    law = _fast_ye().fit(W, L)
+    opt = optimize_mixture(law)
+    e_opt = abs(opt.objective - float(truth(opt.weight_array()).mean()))
+    P = _near(r_true, 200, 0.25, rng)
+    e_near = float(np.mean(np.abs(law.predict(P).mean(axis=1) - truth(P).mean(axis=1))))
+    return e_opt, e_near
+
+
+def _active_vs_random(seeds, k=4, reps=6):
+    """Per world: 10 Dirichlet(1) pilots (1 % log-noise) of a known two-eval Ye world in 3 domains, plus k runs
+    chosen by active_design or drawn from Dirichlet(1); errors of the refitted law against the truth.
+
+    One world's comparison is noisy (a single draw of k random mixtures and of the new runs' noise), so each
+    world averages ``reps`` random designs, and the active design is scored under the same ``reps`` noise
+    draws. Returns two arrays of shape (n_worlds, 2): (|error| of the predicted objective at the refitted
+    law's optimum, mean |error| within L1 0.25 of the true optimum), active and random.
+    """
+    from mixlaw.design import active_design
+    from mixlaw.optimize import optimize_mixture
+
+    act, rand = [], []
+    for seed in seeds:
+        rng, truth, W, L = _pilots(seed)
+        dense = np.random.default_rng(0).dirichlet(np.ones(3), 400)
+        r_true = optimize_mixture(_fast_ye().fit(dense, truth(dense))).weight_array()
+        Wa = _weights(active_design(_table(W, L), k, law=_fast_ye(), n_candidates=500, n_jobs=1, random_state=seed))
+        per_a, per_r = [], []
+        for _ in range(reps):
+            eps = np.exp(0.01 * rng.standard_normal((k, 2)))
+            for Wn, out in ((Wa, per_a), (rng.dirichlet(np.ones(3), k), per_r)):
+                out.append(_errors_near_optimum(np.vstack([W, Wn]), np.vstack([L, truth(Wn) * eps]), truth,
+                                                r_true, np.random.default_rng(seed)))
+        act.append(np.mean(per_a, axis=0))
+        rand.append(np.mean(per_r, axis=0))
+    return np.array(act), np.array(rand)
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.MixlawWarning")
+def test_active_design_improves_prediction_near_optimum():
+    # Measured outside the suite with _active_vs_random(range(60), reps=8) (~75 s): active / random = 0.78x
+    # the error at the refitted optimum (active smaller in 70 % of worlds, paired t = -3.9) and 0.79x the
+    # error near the true optimum (67 %, t = -4.0). Over the 5 worlds here: 0.78x and 0.78x (3 of 5 worlds
+    # each). Single worlds go either way, so only the 5-world means are asserted. Random mixtures from the
+    # same neighbourhood of the optimum do as well (see active_design's docstring): locality, not the
+    # disagreement ranking, earns most of this.
+    act, rand = _active_vs_random(range(5))
+    ratio = act.mean(axis=0) / rand.mean(axis=0)
+    assert np.all(ratio < 1.0), ratio
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.MixlawWarning")
+def test_active_design_rejects_bad_input():
+    from mixlaw.design import active_design
+
+    _, _, W, L = _pilots(0)
+    table = _table(W, L)
+    with pytest.raises(InputError, match="k must be a positive integer"):
+        active_design(table, 0)
+    with pytest.raises(InputError, match="unknown law 'nope'"):
+        active_design(table, 2, law="nope")
+    with pytest.raises(InputError, match="too few"):
+        active_design(_table(W[:4], L[:4]), 2, law=_fast_ye())
+    with pytest.raises(InputError, match="infeasible bounds"):
+        active_design(table, 2, law=_fast_ye(), bounds={"d0": (0.6, 1.0), "d1": (0.6, 1.0)})
+    with pytest.raises(InputError, match="needs a RunTable"):
+        active_design(W, 2)
+    with pytest.raises(InputError, match="n_candidates"):
+        active_design(table, 5, n_candidates=3)
+    with pytest.raises(InputError, match="unknown target"):
+        active_design(table, 2, targets=["z"])
+    with pytest.raises(InputError, match="--method active proposes"):
+        make_design(["a", "b"], method="active")
+
+
+def _pilot_csv(tmp_path, n=10, seed=0, name="pilot.csv"):
+    _, _, W, L = _pilots(seed, n=n)
+    path = tmp_path / name
+    _table(W, L).frame.to_csv(path, index=False)
+    return path, W
+
+
+def test_cli_design_active(capsys, tmp_path):
+    import json
+
+    import pandas as pd
+
+    pilots, W = _pilot_csv(tmp_path)
+    out = tmp_path / "next.csv"
+    argv = ["design", "--method", "active", "--runs", str(pilots), "--n", "3", "--bounds", "d2=0.05:0.5",
+            "--objective", "max", "--bootstrap", "8", "--seed", "2"]
+    code, _, _ = _cli(capsys, *argv, "--out", str(out))
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns)[:4] == ["run", "w:d0", "w:d1", "w:d2"] and len(frame) == 3
+    P = frame[["w:d0", "w:d1", "w:d2"]].to_numpy()
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-9)
+    assert np.all((P[:, 2] >= 0.05 - 1e-9) & (P[:, 2] <= 0.5 + 1e-9))
+    assert np.abs(P[:, None, :] - W[None, :, :]).sum(axis=2).min() > 0.02
+    code, text, _ = _cli(capsys, *argv, "--json")
+    assert code == 0
+    doc = json.loads(text)
+    assert doc["design"]["method"] == "active" and doc["design"]["objective"] == "max"
+    assert doc["design"]["n_bootstrap"] == 8 and doc["seed"] == 2
+    np.testing.assert_allclose([[r["w:d0"], r["w:d1"], r["w:d2"]] for r in doc["runs"]], P, atol=1e-12)
+    assert all(r["objective_std"] > 0 for r in doc["runs"])
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--method", "active", "--n", "3"], "--method active needs --runs"),
+    (["--method", "active", "--runs", "PILOTS", "--n", "0"], "k must be a positive integer"),
+    (["--method", "active", "--runs", "PILOTS", "--law", "nope"], "unknown law 'nope'"),
+    (["--method", "active", "--runs", "FEW", "--n", "2"], "too few"),
+    (["--method", "active", "--runs", "PILOTS", "--bounds", "d0=0.6:1,d1=0.6:1"], "infeasible bounds"),
+    (["--method", "active", "--runs", "PILOTS", "--select", "4"], "--select does not apply"),
+    (["--domains", "a,b", "--law", "ye-exp"], "--law applies to --method active only"),
+    (["--runs", "PILOTS"], "go together"),
+])
+def test_cli_design_active_bad_input_exit_2(capsys, tmp_path, extra, match):
+    pilots, _ = _pilot_csv(tmp_path)
+    few, _ = _pilot_csv(tmp_path, n=4, name="few.csv")  # Ye's law has 4 coefficients per eval in 3 domains
+    argv = [str(pilots) if a == "PILOTS" else str(few) if a == "FEW" else a for a in extra]
+    code, out, err = _cli(capsys, "design", *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and match in err and err.count("\n") == 1, err
