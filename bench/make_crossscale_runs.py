@@ -32,6 +32,9 @@ from mixlaw.train.corpus import build_corpus
 
 HERE = Path(__file__).resolve().parent / "data"
 SIZES = ["0.025M", "0.05M", "0.1M", "0.2M"]
+#: The v3 set (``--v3``): natural-text domains only, a 32-byte context, 6M tokens (see the module docstring).
+V3 = dict(domains="code,dialogue,legal", block_size=32, batch_size=64, tokens="6M", n_mixtures=6, eval_every=60,
+          warmup_frac=0.02, out=str(HERE / "crossscale_runs_v3.csv"), work=str(HERE / "crossscale-work-v3"))
 
 
 def main() -> None:
@@ -41,19 +44,29 @@ def main() -> None:
     ap.add_argument("--n-mixtures", type=int, default=10)
     ap.add_argument("--eval-every", type=int, default=40)
     ap.add_argument("--ema-gamma", type=float, default=7.0)
+    ap.add_argument("--domains", default="", help="comma-separated built-in domains (default: all six)")
+    ap.add_argument("--block-size", type=int, default=ProxyConfig.block_size)
+    ap.add_argument("--batch-size", type=int, default=ProxyConfig.batch_size)
+    ap.add_argument("--warmup-frac", type=float, default=ProxyConfig.warmup_frac)
+    ap.add_argument("--v3", action="store_true", help="the v3 set: " + ", ".join(f"{k}={v}" for k, v in V3.items()
+                                                                              if k not in ("out", "work")))
     ap.add_argument("--work", default=str(HERE / "crossscale-work"), help="corpus + store folder (not committed)")
     ap.add_argument("--out", default=str(HERE / "crossscale_runs.csv"))
     args = ap.parse_args()
+    if args.v3:
+        for k, v in V3.items():
+            setattr(args, k, v)
     work = Path(args.work)
     corpus = work / "corpus"
     t0 = time.perf_counter()
     if not (corpus / "manifest.json").exists():
-        build_corpus(corpus, seed=0)
+        build_corpus(corpus, seed=0, domains=args.domains.split(",") if args.domains else None)
     domains = sorted(json.loads((corpus / "manifest.json").read_text())["domains"])
     design = dirichlet_design(domains, args.n_mixtures, min_strength=3.0, max_strength=30.0, minimum=0.0,
                               random_state=0)
     mixtures = [{d: float(row[f"w:{d}"]) for d in domains} for _, row in design.iterrows()]
-    base = ProxyConfig(eval_every=args.eval_every, min_lr_ratio=1.0, ema_gamma=args.ema_gamma)
+    base = ProxyConfig(eval_every=args.eval_every, min_lr_ratio=1.0, ema_gamma=args.ema_gamma,
+                       block_size=args.block_size, batch_size=args.batch_size, warmup_frac=args.warmup_frac)
     sweep = run_sweep(corpus, mixtures, SIZES, args.tokens, work / "runs.db", workers=args.workers, base=base)
     frame = export_run_table(work / "runs.db")
     frame = frame[frame["run"].isin(set(sweep.run_ids))]  # the store may hold older sweeps' runs
