@@ -426,6 +426,9 @@ def test_active_design_rejects_bad_input():
         active_design(table, 2, targets=["z"])
     with pytest.raises(InputError, match="--method active proposes"):
         make_design(["a", "b"], method="active")
+    for bad in ({"radius": "x"}, {"radius": None}, {"min_distance": "y"}):
+        with pytest.raises(InputError, match="must be numbers"):
+            active_design(table, 2, law=_fast_ye(), **bad)
 
 
 def _pilot_csv(tmp_path, n=10, seed=0, name="pilot.csv"):

@@ -318,3 +318,19 @@ def test_fit_from_leaves_out_an_early_transient() -> None:
     for bad in (-0.1, 1.0, "x"):
         with pytest.raises(InputError, match="fit_from"):
             fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=bad)
+
+
+def test_fit_from_cuts_each_curve_at_its_own_last_step() -> None:
+    # Run ids per mixture (spanning sizes) and sizes trained for different lengths: the cut-off must follow each
+    # (mixture, size) curve's own last step, not the run id's.
+    frames = []
+    for N, last in zip(SIZES, [2000, 3000, 6000, 8000], strict=True):
+        steps = [s for s in (250, 500, 750, 1000, 1500, 2000, 3000, 4000, 6000, 8000) if s <= last]
+        f = world(sizes=[N], steps=steps).frame
+        f["run"] = f["run"].str.replace(r"-N.*", "", regex=True)
+        frames.append(f)
+    tab = RunTable(pd.concat(frames, ignore_index=True))
+    res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=0.25)
+    assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-2)
+    with pytest.raises(InputError, match="fit_from"):
+        backtest_pipeline(tab, fit_from=float("nan"))

@@ -266,7 +266,8 @@ def list_laws(as_json: bool = JsonOpt) -> None:
 def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma-separated training domains."),
                method: str = typer.Option("double-diminishing", "--method",
                                           help="double-diminishing | dirichlet | active (needs --runs)."),
-               n: int = typer.Option(40, "--n", help="Number of mixtures to propose."),
+               n: int | None = typer.Option(None, "--n", help="Number of mixtures to propose (default 40; 4 with "
+                                            "--method active: a small batch, then retrain and ask again)."),
                select: int | None = typer.Option(None, "--select", help="Keep this many of the --runs pilots."),
                runs: str | None = typer.Option(None, "--runs", help="Pilot run table (--select, --method active)."),
                target: list[str] | None = typer.Option(None, "--target", help="Eval set(s) for --select/active."),
@@ -310,7 +311,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                 kw["radius"] = radius
             with progress(f"active design: fitting {law or 'ye-exp'} + "
                           f"{bootstrap or design.ACTIVE_N_BOOTSTRAP} bootstrap refits"):
-                frame = design.active_design(table, n, law=law or "ye-exp", targets=_parse_targets(target),
+                frame = design.active_design(table, 4 if n is None else n, law=law or "ye-exp",
+                                             targets=_parse_targets(target),
                                              objective=_parse_objective(objective or "mean"),
                                              bounds=_parse_bounds(bounds), random_state=seed, **kw)
         else:
@@ -328,7 +330,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                 if doms is None:
                     raise InputError("--domains is required (comma-separated training domains)")
                 tok = None if tokens_available is None else design.read_tokens_available(tokens_available)
-                frame = design.make_design(doms, method=method, n=n,
+                frame = design.make_design(doms, method=method, n=40 if n is None else n,
                                            prior=None if prior is None else parse_mixture(prior),
                                            tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
                                            random_state=seed)

@@ -793,9 +793,10 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
        giving replicate objectives :math:`F_b(r)`, :math:`b = 1..B`.
     3. Draw ``n_candidates`` seeded mixtures around the optimum, :math:`r = r^\star + \lambda (u - r^\star)`
        with :math:`u` spread uniformly over the feasible set (Dirichlet(1) within the bounds) and
-       :math:`\lambda` such that :math:`\|r - r^\star\|_1 \sim U(0, \texttt{radius})`. The feasible set
-       (a box intersected with the simplex) is convex, so every candidate honours the bounds and sums to 1.
-       Candidates within ``min_distance`` (L1) of a run already in the table are dropped.
+       :math:`\lambda = \min(1, \rho / \|u - r^\star\|_1)` with :math:`\rho \sim U(0, \texttt{radius})`, so
+       :math:`\|r - r^\star\|_1 = \min(\rho, \|u - r^\star\|_1)` (uniform up to where tight bounds cut it short).
+       The feasible set (a box intersected with the simplex) is convex, so every candidate honours the bounds
+       and sums to 1. Candidates within ``min_distance`` (L1) of a run already in the table are dropped.
     4. Pick ``k`` candidates greedily. The first maximises the ensemble variance of the objective,
 
        .. math:: \sigma^2(r) = \frac{1}{B-1} \sum_b \big(F_b(r) - \bar F(r)\big)^2 ;
@@ -937,6 +938,10 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     k = int(k)
     if isinstance(n_candidates, bool) or not isinstance(n_candidates, (int, np.integer)) or n_candidates < k:
         raise InputError(f"n_candidates must be an integer >= k={k}; got {n_candidates!r}")
+    try:
+        radius, min_distance = float(radius), float(min_distance)
+    except (TypeError, ValueError):
+        raise InputError(f"radius and min_distance must be numbers; got {radius!r}, {min_distance!r}") from None
     if not (np.isfinite(radius) and radius > 0):
         raise InputError(f"radius must be a positive number (L1 distance, at most 2 matters); got {radius!r}")
     if not (np.isfinite(min_distance) and min_distance >= 0):
@@ -980,7 +985,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
 
     res = bootstrap_law(est, runs, names, n=n_bootstrap, random_state=seed, n_jobs=n_jobs, points=C)
     assert res.predictions is not None
-    ok = ~np.isnan(res.predictions).any(axis=(1, 2))
+    ok = np.isfinite(res.predictions).all(axis=(1, 2))  # an overflowing refit (inf) is as unusable as NaN
     if ok.sum() < 2:
         raise FitError(f"only {int(ok.sum())} of {res.n_boot} bootstrap refits of {fitted.key!r} succeeded; the "
                        "committee needs at least 2 (add runs or use a simpler law)")

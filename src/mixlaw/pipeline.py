@@ -255,7 +255,8 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
         which needs >= 4 checkpoints per curve and >= 4 sizes. ``"auto"``: own exponents where the points allow
         it, shared where they do not.
     fit_from : float in [0, 1), default=0.0
-        Drop each run's checkpoints before this fraction of its last step (or token count) before fitting.
+        Drop each curve's (mixture at one size) checkpoints before this fraction of its last step (or token
+        count) before fitting.
         The first part of a loss curve (warm-up, the fast initial drop) is not on the power law
         :math:`E + B/S^{\beta}` that the rest follows, yet it holds most of the curvature, so it decides the
         fitted exponent. Measured on mixlaw's own tiny proxy runs (bench/pipeline_crossscale.py), fitting a
@@ -290,12 +291,7 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
                              "row)")
     if shared_exponents not in ("auto", True, False):
         raise InputError(f"shared_exponents must be 'auto', True or False; got {shared_exponents!r}")
-    try:
-        fit_from = float(fit_from)
-    except (TypeError, ValueError):
-        raise InputError(f"fit_from must be a number in [0, 1); got {fit_from!r}") from None
-    if not 0.0 <= fit_from < 1.0:
-        raise InputError(f"fit_from must be in [0, 1) (a fraction of each run's last step); got {fit_from:g}")
+    fit_from = _check_fit_from(fit_from)
     if (target_steps is None) == (target_tokens is None):
         raise InputError("give exactly one of target_steps and target_tokens (the target run's length)")
     axis = "step" if target_tokens is None else "tokens"
@@ -325,7 +321,9 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     if fit_from > 0:
         T = table.steps if axis == "step" else table.tokens
         assert T is not None
-        last = pd.Series(T).groupby(table.runs).transform("max").to_numpy()
+        # A curve is one mixture at one size (a run id may span sizes when the table is keyed that way).
+        _, mix = _mixture_ids(table.weights)
+        last = pd.Series(T).groupby([mix, table.model_params]).transform("max").to_numpy()
         late = T >= fit_from * last - 1e-9
         msgs.append(f"fit_from={fit_from:g}: {int((~late).sum())} early checkpoint(s) of {len(late)} left out")
         table = table.subset(late)
@@ -448,6 +446,7 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     """
     if not step_ratio > 1:
         raise InputError(f"step_ratio must be > 1; got {step_ratio!r}")
+    fit_from = _check_fit_from(fit_from)
     for col in ("params", "step"):
         if col not in table.frame.columns:
             raise InputError(f"{table.path or 'run table'}: the backtest needs a {col!r} column")
@@ -603,6 +602,16 @@ def _tokens_per_step(table: RunTable) -> float | None:
 
 
 # ---------------------------------------------------------------------- grouping
+def _check_fit_from(fit_from: Any) -> float:
+    try:
+        value = float(fit_from)
+    except (TypeError, ValueError):
+        raise InputError(f"fit_from must be a number in [0, 1); got {fit_from!r}") from None
+    if not 0.0 <= value < 1.0:  # also rejects NaN
+        raise InputError(f"fit_from must be in [0, 1) (a fraction of each curve's last step); got {value:g}")
+    return value
+
+
 def _mixture_ids(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct mixtures (n_mix, M), row -> mixture index)."""
     uniq, inv = np.unique(np.round(W, _WEIGHT_DECIMALS), axis=0, return_inverse=True)

@@ -90,3 +90,22 @@ def test_select_law_prefers_the_law_that_fits_a_power_law_in_the_share():
     # Too few runs for any candidate's parameter count: NaN scores and the ye-exp fallback.
     best, cv = select_law(W[:4], Y[:4], ["a", "b", "c"], candidates=("additive-ens",))
     assert best == "ye-exp" and np.isnan(cv["additive-ens"])
+
+
+def test_select_law_scores_a_failing_fit_as_nan(monkeypatch):
+    """A law whose fit raises FitError on a fold is skipped (NaN), not fatal after the whole proxy sweep."""
+    from mixlaw.errors import FitError
+    from mixlaw.train import demo
+
+    real = demo.get_law
+
+    class Broken:
+        def fit(self, *args, **kwargs):
+            raise FitError("no start converged")
+
+    monkeypatch.setattr(demo, "get_law", lambda key, **kw: Broken() if key == "broken" else real(key, **kw))
+    rng = np.random.default_rng(2)
+    W = rng.dirichlet(np.full(3, 2.0), size=16)
+    Y = 2.0 + 0.5 * np.exp(-2.0 * W)
+    best, cv = demo.select_law(W, Y, ["a", "b", "c"], candidates=("broken", "ye-exp"))
+    assert best == "ye-exp" and np.isnan(cv["broken"]) and np.isfinite(cv["ye-exp"])

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..data import RunTable
 from ..design import dirichlet_design
-from ..errors import InputError, MixlawWarning
+from ..errors import FitError, InputError, MixlawWarning
 from ..laws.base import MixingLaw, get_law
 from ..optimize import optimize_mixture
 from ..scaling import fit_shared_exponent
@@ -221,10 +221,12 @@ def select_law(W: np.ndarray, Y: np.ndarray, domains: Sequence[str], candidates:
                 law = get_law(key, random_state=random_state).fit(W[~test], Y[~test], domains=list(domains),
                                                                    targets=list(domains))
                 P[test] = np.asarray(law.predict(W[test]), dtype=np.float64).reshape(-1, Y.shape[1])
-        except InputError:  # too few runs in a fold for this law's parameter count
+        except (InputError, FitError, np.linalg.LinAlgError, FloatingPointError):
+            # Too few runs in a fold for this law's parameter count, or a fit that failed outright.
             scores[key] = float("nan")
             continue
-        scores[key] = float(np.mean(np.abs(P / Y - 1)))
+        err = np.abs(P / Y - 1)
+        scores[key] = float(np.mean(err)) if np.all(np.isfinite(err)) else float("nan")
     finite = {key: v for key, v in scores.items() if np.isfinite(v)}
     return (min(finite, key=finite.__getitem__) if finite else "ye-exp"), scores
 
@@ -369,7 +371,8 @@ def run_train_demo(out_dir: str | Path = "mixlaw-demo", *, workers: int = 2, see
             warnings.simplefilter("ignore", MixlawWarning)
             at = N == N.max()
             law, cv = select_law(W[at], Y[at], domains, random_state=seed)
-        notes.append(f"mixing law: {law}, chosen by 8-fold cross-validation at {int(N.max()):,} parameters (MRE "
+        folds = max(2, min(8, int(at.sum())))
+        notes.append(f"mixing law: {law}, chosen by {folds}-fold cross-validation at {int(N.max()):,} parameters (MRE "
                      + ", ".join(f"{k} {v:.2%}" for k, v in cv.items()) + ")")
     target_plan = plan_sweep(corpus, [mixtures[0]], [target_size], n_tokens, base=base)[0]
     n_target = int(build_model(target_plan.config).num_params(non_embedding=True))
