@@ -59,9 +59,10 @@ def main() -> None:
     ap.add_argument("--work", default=str(HERE / "crossscale-work"), help="corpus + store folder (not committed)")
     ap.add_argument("--out", default=str(HERE / "crossscale_runs.csv"))
     args = ap.parse_args()
-    if args.v3:
+    if args.v3:  # the v3 settings, except where an option is given explicitly
         for k, v in V3.items():
-            setattr(args, k, v)
+            if getattr(args, k) == ap.get_default(k):
+                setattr(args, k, v)
     work = Path(args.work)
     corpus = work / "corpus"
     t0 = time.perf_counter()
