@@ -35,6 +35,9 @@ from .laws.base import MixingLaw, get_law
 
 #: Below this many replicates a process pool costs more (start-up, pickling) than it saves.
 MIN_PARALLEL = 8
+#: What a refit on resampled or held-out data may raise and still count as a failed refit, not a crash: too
+#: few distinct runs left for the law's parameter count, no start converging, a singular linear solve.
+FIT_FAILURES = (FitError, InputError, np.linalg.LinAlgError, FloatingPointError)
 
 
 @dataclass
@@ -146,7 +149,7 @@ def _replicate(task: dict[str, Any], b: int) -> dict[str, Any]:
         try:
             law.fit(task["W"][rows], task["Y"][rows], domains=task["domains"], targets=task["targets"],
                     model_params=mp, tokens=tk)
-        except (FitError, InputError, np.linalg.LinAlgError, FloatingPointError):
+        except FIT_FAILURES:
             return out
         out["params"] = np.array([law.params_[n].value if n in law.params_ else np.nan for n in task["names"]])
         if task["points"] is not None:

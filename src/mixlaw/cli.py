@@ -554,8 +554,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
                                             help="auto | yes | no: one step/size exponent shared by all mixtures "
                                             "(robust to noisy or few checkpoints)."),
                  fit_from: float = typer.Option(0.0, "--fit-from",
-                                                help="Leave out each run's checkpoints before this fraction of its "
-                                                "last step (the early transient bends step-law fits), e.g. 0.4."),
+                                                help="Leave out each curve's (mixture at one size) checkpoints "
+                                                "before this fraction of its last step (the early transient bends "
+                                                "step-law fits), e.g. 0.4."),
                  optimize: bool = typer.Option(False, "--optimize",
                                                help="Also: the optimal mixture at the target scale, with Ye's "
                                                "steps-to-match figures against --default."),

@@ -653,6 +653,15 @@ def select_subset(weights: Any, losses: Any, k: int, *, criterion: str = "expect
                            n_evals=evals, criterion=criterion, c=c)
 
 
+def _last_checkpoints(runs: RunTable) -> RunTable:
+    """Keep the last ``step`` of every run (a table of checkpoints becomes a table of final losses)."""
+    frame = runs.frame
+    if "step" not in frame.columns:
+        return runs
+    last = frame.groupby("run")["step"].transform("max") == frame["step"]
+    return runs.subset(last.to_numpy())
+
+
 def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all", criterion: str = "expected",
                 n_restarts: int = 8, max_evals: int = 20_000,
                 random_state: int | np.random.Generator | None = 0) -> pd.DataFrame:
@@ -667,11 +676,8 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
     pandas.DataFrame
         ``run`` and ``w:<domain>`` of the selected runs; ``attrs["selection"]`` holds the criterion values.
     """
+    runs = _last_checkpoints(runs)
     frame = runs.frame
-    if "step" in frame.columns:
-        last = frame.groupby("run")["step"].transform("max") == frame["step"]
-        runs = runs.subset(last.to_numpy())
-        frame = runs.frame
     dup = frame["run"][frame["run"].duplicated()].unique().tolist()
     if dup:
         raise InputError(f"{runs.path or 'pilot table'}: run id(s) {dup[:5]} appear more than once; subset "
@@ -694,15 +700,6 @@ ACTIVE_RADIUS = 0.25
 #: Proposals closer than this (L1) to a run or to each other would be near-replicates: a mixture 1 % of the
 #: mass away from another one moves each loss by well under typical proxy-run noise.
 ACTIVE_MIN_DISTANCE = 0.02
-
-
-def _last_checkpoints(runs: RunTable) -> RunTable:
-    """Keep the last ``step`` of every run (a table of checkpoints becomes a table of final losses)."""
-    frame = runs.frame
-    if "step" not in frame.columns:
-        return runs
-    last = frame.groupby("run")["step"].transform("max") == frame["step"]
-    return runs.subset(last.to_numpy())
 
 
 def _feasible_draws(lo: np.ndarray, hi: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

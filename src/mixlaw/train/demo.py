@@ -39,9 +39,10 @@ from typing import Any
 
 import numpy as np
 
+from ..bootstrap import FIT_FAILURES
 from ..data import RunTable
 from ..design import dirichlet_design
-from ..errors import FitError, InputError, MixlawWarning
+from ..errors import MixlawWarning
 from ..laws.base import MixingLaw, get_law
 from ..optimize import optimize_mixture
 from ..scaling import fit_shared_exponent
@@ -175,10 +176,17 @@ def final_losses(db: Path, run_ids: Sequence[str], domains: Sequence[str]) -> tu
 
 #: Mixing laws that ``law="auto"`` chooses from by cross-validation at the largest proxy size.
 AUTO_LAWS = ("ye-exp", "additive-ens", "ye-pow")
+#: Folds of that cross-validation (fewer when there are fewer runs).
+CV_FOLDS = 8
+
+
+def _n_folds(n: int, n_folds: int) -> int:
+    """Folds :func:`select_law` uses for ``n`` runs: ``n_folds``, at most one per run, at least 2."""
+    return max(2, min(n_folds, n))
 
 
 def select_law(W: np.ndarray, Y: np.ndarray, domains: Sequence[str], candidates: Sequence[str] = AUTO_LAWS, *,
-               n_folds: int = 8, random_state: int = 0) -> tuple[str, dict[str, float]]:
+               n_folds: int = CV_FOLDS, random_state: int = 0) -> tuple[str, dict[str, float]]:
     r"""The mixing law with the lowest K-fold cross-validated MRE on ``(W, Y)``, and every candidate's CV MRE.
 
     The demo cannot know in advance which law's shape fits its corpus: a domain whose loss shoots up as its
@@ -210,7 +218,7 @@ def select_law(W: np.ndarray, Y: np.ndarray, domains: Sequence[str], candidates:
     """
     W, Y = np.asarray(W, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     n = len(W)
-    k = max(2, min(n_folds, n))
+    k = _n_folds(n, n_folds)
     fold = np.random.default_rng(random_state).permutation(n) % k
     scores: dict[str, float] = {}
     for key in candidates:
@@ -221,7 +229,7 @@ def select_law(W: np.ndarray, Y: np.ndarray, domains: Sequence[str], candidates:
                 law = get_law(key, random_state=random_state).fit(W[~test], Y[~test], domains=list(domains),
                                                                    targets=list(domains))
                 P[test] = np.asarray(law.predict(W[test]), dtype=np.float64).reshape(-1, Y.shape[1])
-        except (InputError, FitError, np.linalg.LinAlgError, FloatingPointError):
+        except FIT_FAILURES:
             # Too few runs in a fold for this law's parameter count, or a fit that failed outright.
             scores[key] = float("nan")
             continue
@@ -371,7 +379,7 @@ def run_train_demo(out_dir: str | Path = "mixlaw-demo", *, workers: int = 2, see
             warnings.simplefilter("ignore", MixlawWarning)
             at = N == N.max()
             law, cv = select_law(W[at], Y[at], domains, random_state=seed)
-        folds = max(2, min(8, int(at.sum())))
+        folds = _n_folds(int(at.sum()), CV_FOLDS)
         notes.append(f"mixing law: {law}, chosen by {folds}-fold cross-validation at {int(N.max()):,} parameters (MRE "
                      + ", ".join(f"{k} {v:.2%}" for k, v in cv.items()) + ")")
     target_plan = plan_sweep(corpus, [mixtures[0]], [target_size], n_tokens, base=base)[0]
