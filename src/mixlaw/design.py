@@ -817,8 +817,9 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     uncertainty comes from other coefficients (another domain's :math:`t_{ij}`) keeps it. It is the greedy
     batch rule of a Gaussian model whose covariance is the ensemble's, needs no length scale, and costs
     :math:`O(k \cdot n_\text{candidates} \cdot B)`. The hard ``min_distance`` only guarantees that no two
-    proposals (or a proposal and an existing run) are near-replicates. Measured, it is not *better* than a
-    well-chosen exclusion radius (see below): the case for it is that there is no radius to choose.
+    proposals (or a proposal and an existing run) are near-replicates. It is not claimed to beat a
+    well-chosen exclusion radius (an exploratory comparison, not kept, found them about even): the case for
+    it is that there is no radius to choose.
 
     **Why near the optimum.** The committee disagrees most where the law extrapolates (the simplex's
     corners, far from the runs), but errors there do not move the chosen mixture. Searching the whole
@@ -882,22 +883,21 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     2 evals, about 3-5 s on 2 busy cores; ``law=YeExponential(n_restarts=2)`` gave the same proposals
     (to 1e-9) on the 5 worlds of the test below in ~0.8 s.
 
-    **Measured** on synthetic worlds (tests/test_design.py, ``_active_vs_random``): a known two-eval Ye law
-    in 3 domains whose evals pull toward different domains, 10 Dirichlet(1) pilots with 1 % log-noise,
-    k=4 new runs; the law is refitted on pilots + new runs and compared with the noiseless truth; 60 worlds,
-    each averaging 8 draws of the random runs and of the new runs' noise. Against k Dirichlet(1) runs the
-    active runs give 0.78x the error of the predicted objective at the refitted optimum (smaller in 70 % of
-    worlds, paired t = -3.9) and 0.79x the mean error within L1 0.25 of the true optimum (67 %, t = -4.0).
-    In 4 domains with 12 pilots (40 worlds x 6 draws): 0.63x and 0.66x, and 0.42x the regret (true
-    objective at the chosen mixture minus the true minimum). Most of this comes from *where* it looks, not
-    from the disagreement ranking: k random mixtures from the same neighbourhood of the predicted optimum
-    did as well on both errors (active / local-random 1.01x and 1.00x in 3 domains, 0.96x and 0.95x in 4;
-    not significant); the ranking's only, weak, gain is regret (0.72x and 0.69x, t = -1.8 and -1.5). Top-k
-    by disagreement with a 0.05 L1 exclusion rule instead of conditioning did as well on both errors (3
-    domains, 40 worlds: conditioning 1.06x and 1.00x of it) with higher, but not significantly, regret
-    (conditioning 0.63x of it, t = -1.4). The radius matters more (3 domains, 40 other worlds, one draw
-    each, error near the optimum within L1 0.5): radius 1 did worse than random runs (1.09x and 1.06x),
-    0.5 gave 0.82x and 0.83x, 0.25 0.74x and 0.79x.
+    **Measured** with ``python bench/active_design_gain.py`` (a known two-eval Ye law whose evals pull toward
+    different domains, Dirichlet(1) pilots with 1 % log-noise, k=4 new runs; the law refitted on pilots + new
+    runs and compared with the noiseless truth; each world averages 8 draws of the random runs and of the new
+    runs' noise). Active / random Dirichlet(1) runs, error of the predicted objective at the refitted optimum
+    and mean error within L1 0.25 of the true optimum:
+
+    - 3 domains, 10 pilots, 60 worlds: 0.72x (smaller in 70 % of worlds, paired t = -5.3) and 0.74x
+      (68 %, t = -5.2); regret 0.85x (t = -1.4);
+    - 4 domains, 12 pilots, 40 worlds: 0.62x (80 %, t = -4.7) and 0.67x (80 %, t = -5.1); regret 0.41x.
+
+    Most of this comes from *where* it looks, not from the disagreement ranking: k random mixtures from the
+    same neighbourhood of the predicted optimum did as well on both errors (active / local-random 1.01x and
+    1.00x in 3 domains, 0.96x and 0.94x in 4; not significant); the ranking's only, weak, gain is regret
+    (0.72x and 0.71x, t = -1.8). The radius matters (3 domains, 20 worlds x 4 draws, ``--radius``): against
+    Dirichlet runs, radius 1 gives 0.96x (no gain), 0.5 gives 0.82x, 0.25 (the default) 0.69x.
 
     References
     ----------
