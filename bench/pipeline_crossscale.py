@@ -72,12 +72,8 @@ Measured (2 cores), ``python bench/pipeline_crossscale.py [--runs ...] [--fit-fr
 - ``--fit-from 0.4`` (each curve's checkpoints before 40 % of its last seen step left out, so that the warm-up
   and the fast initial drop do not decide the step exponent; measured 2026-11-30): nested 22.6 %, direct 20.9 %
   on the v2 runs. It cannot see the second drop either.
-- Where the second drop comes from (measured 2026-11-30 with ``block_size=32``, ``batch_size=64``, the same 3M
-  tokens, uniform mixture, 0.028M and 0.23M params): with a 32-byte context the plateau and the second drop are
-  gone (it is the model starting to use its context), but a step law fitted on the first third still misses the
-  final per-domain losses by 5.9 % / 9.0 % (mean over domains; 3.6 % / 3.6 % with ``fit_from=0.4``); the
-  generated-math domain saturates like a sigmoid (-12 % to -33 %). At 1464 steps these tiny models are still
-  in their early-training regime, not on one power law in S.
+- Where the second drop comes from: it is the model starting to use its context. With a 32-byte context (the
+  v3 runs above) it is gone.
 
 The goal (MRE <= 1 %, both routes better than naive) is not met. On the v2 runs the first third ends before
 the loss curve's second drop; on the v3 runs (no second drop) the direct route reaches 1.8-2.4 % and beats naive,

@@ -190,13 +190,13 @@ def select_law(W: np.ndarray, Y: np.ndarray, domains: Sequence[str], candidates:
     r"""The mixing law with the lowest K-fold cross-validated MRE on ``(W, Y)``, and every candidate's CV MRE.
 
     The demo cannot know in advance which law's shape fits its corpus: a domain whose loss shoots up as its
-    share goes to 0 (the generated math worksheets: 1.8 at r=0.47, 2.6 at r=0.03, 3.9 at r=0.002 at 0.1M
-    parameters) is a power law in r, which Ye's exponential law :math:`c + k e^{t \cdot r}` cannot follow and
-    Shukor et al.'s additive law :math:`E + 1/\sum_j C_j r_j^{\gamma_j}` can. Measured on the demo's
-    0.1M-parameter proxies (leave-one-out, 16 mixtures): additive 1.9 %, additive-ens 2.1 %, ye-pow 3.4 %,
-    ye-exp 4.1 % (math: 11 %). The plain additive law is not a candidate: it ties with additive-ens (8-fold:
-    2.13 % vs 2.23 %), and the ensemble's optimum is the less extreme of the two. A candidate with more
-    parameters than a fold has runs is skipped; with none left, ``ye-exp`` is returned.
+    share goes to 0 (the generated math worksheets) is a power law in r, which Ye's exponential law
+    :math:`c + k e^{t \cdot r}` cannot follow and Shukor et al.'s additive law
+    :math:`E + 1/\sum_j C_j r_j^{\gamma_j}` can. On the demo's 0.1M-parameter proxies (``mixlaw demo --train``
+    prints it): ye-exp 5.14 %, additive-ens 2.23 % (ye-pow has too many parameters for a fold of 14 runs).
+    The plain additive law is not a candidate: additive-ens averages it with its shared-exponent fit, which
+    transfers better across scales (bench/compare_laws.py). A candidate with more parameters than a fold has
+    runs is skipped; with none left, ``ye-exp`` is returned.
 
     Parameters
     ----------
