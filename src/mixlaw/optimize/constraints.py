@@ -1,0 +1,186 @@
+"""The feasible set of mixtures: the simplex intersected with user bounds, fixed weights, availability
+caps (max_epochs x tokens / target tokens) and the fitted range, with the exact Euclidean projection onto
+it (:func:`project_box_simplex`). Also the natural mixture an optimum is compared against and the
+labelling of constraints that bind at a solution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from .result import ActiveConstraint
+
+#: A weight within this distance of a bound counts as "on the bound" (reported as an active constraint).
+ACTIVE_TOL = 1e-7
+#: Tolerance on sum(bounds) feasibility checks: rounding in user input, not a modelling slack.
+FEAS_TOL = 1e-9
+#: Repetitions allowed when --max-epochs is not given (Muennighoff et al. 2023: up to ~4 epochs cost little;
+#: the same default as :func:`mixlaw.design.max_shares`).
+DEFAULT_MAX_EPOCHS = 4.0
+
+
+def project_box_simplex(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float = 1.0) -> np.ndarray:
+    """Euclidean projection of ``y`` onto :math:`\\{x: \\ell \\le x \\le u, \\sum x = s\\}`.
+
+    The projection is :math:`x_j = \\mathrm{clip}(y_j - \\lambda, \\ell_j, u_j)` with the one multiplier
+    :math:`\\lambda` found by bisection (the sum is monotone in it); bounds hold exactly by construction.
+
+    Examples
+    --------
+    >>> x = project_box_simplex(np.array([0.8, 0.8, 0.1]), np.zeros(3), np.array([1.0, 0.3, 1.0]))
+    >>> np.round(x, 12), float(x.sum())
+    (array([0.7, 0.3, 0. ]), 1.0)
+    """
+    a = float(np.min(y - hi)) - 1.0
+    b = float(np.max(y - lo)) + 1.0
+    for _ in range(200):  # 200 halvings of an O(1) bracket reach double precision
+        mid = 0.5 * (a + b)
+        if np.clip(y - mid, lo, hi).sum() > total:
+            a = mid
+        else:
+            b = mid
+        if b - a < 1e-17:
+            break
+    x = np.clip(y - 0.5 * (a + b), lo, hi)
+    # Weights within rounding of a bound sit on it exactly (so r_j = 0 reads 0, not 1e-16).
+    x = np.where(x - lo < 1e-14, lo, np.where(hi - x < 1e-14, hi, x))
+    # Put the last rounding error on the coordinate with the most room, so the sum is exact to ~1 ulp.
+    resid = total - x.sum()
+    room = np.where(resid > 0, hi - x, x - lo)
+    inside = (x > lo) & (x < hi)
+    j = int(np.argmax(np.where(inside, room, -1.0))) if inside.any() else int(np.argmax(room))
+    if room[j] >= abs(resid):
+        x[j] += resid
+    return x
+
+
+@dataclass
+class _Problem:
+    domains: list[str]
+    lo: np.ndarray          # effective lower bounds (M,)
+    hi: np.ndarray          # effective upper bounds (M,)
+    kind_lo: list[str]
+    kind_hi: list[str]
+    fixed: np.ndarray       # bool (M,)
+    fixed_values: np.ndarray
+
+
+def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | None, fixed: Mapping[str, float] | None,
+                 tokens_available: Mapping[str, float] | None, target_tokens: float | None,
+                 max_epochs: float | None, w_range: tuple[np.ndarray, np.ndarray] | None = None) -> _Problem:
+    M = len(domains)
+    lo, hi = np.zeros(M), np.ones(M)
+    kind_lo, kind_hi = ["zero"] * M, ["upper bound"] * M
+    for name, arg in (("bounds", bounds), ("fixed", fixed), ("tokens_available", tokens_available)):
+        unknown = sorted(set(map(str, arg or {})) - set(domains))
+        if unknown:
+            raise InputError(f"{name}: unknown domain(s) {unknown}; the law's domains are {domains}")
+    for d, b in (bounds or {}).items():
+        try:
+            lo_d, hi_d = (float(v) for v in b)
+        except (TypeError, ValueError):
+            raise InputError(f"bounds for {d!r} must be a pair (lo, hi); got {b!r}") from None
+        if not (0.0 <= lo_d <= hi_d <= 1.0):
+            raise InputError(f"bounds for {d!r} must satisfy 0 <= lo <= hi <= 1; got ({lo_d:g}, {hi_d:g})")
+        j = domains.index(d)
+        lo[j], hi[j] = lo_d, hi_d
+        kind_lo[j] = "lower bound" if lo_d > 0 else "zero"
+    if w_range is not None:
+        # Keep the optimum where the law was fitted: an exponential law extrapolated far outside the sampled
+        # shares is not evidence (RegMix's 1M runs never give philpapers more than 5.5 %).
+        wl, wh = (np.asarray(v, dtype=np.float64) for v in w_range)
+        kind_lo = ["fitted range" if t else k for t, k in zip(wl > lo, kind_lo, strict=True)]
+        kind_hi = ["fitted range" if t else k for t, k in zip(wh < hi, kind_hi, strict=True)]
+        lo, hi = np.maximum(lo, wl), np.minimum(hi, wh)
+        bad = lo > hi + FEAS_TOL
+        if np.any(bad):
+            j = int(np.flatnonzero(bad)[0])
+            raise InputError(f"domain {domains[j]!r}: bounds do not overlap the fitted range "
+                             f"[{wl[j]:.4g}, {wh[j]:.4g}]")
+    if target_tokens is not None:
+        if tokens_available is None:
+            raise InputError("target_tokens needs tokens_available (tokens per domain) to cap each domain's share")
+        from ..design import max_shares
+
+        epochs = DEFAULT_MAX_EPOCHS if max_epochs is None else float(max_epochs)
+        cap = max_shares(domains, tokens_available, float(target_tokens), epochs)
+        tighter = cap < hi
+        hi = np.where(tighter, cap, hi)
+        kind_hi = ["availability" if t else k for t, k in zip(tighter, kind_hi, strict=True)]
+        bad = lo > hi + FEAS_TOL
+        if np.any(bad):
+            j = int(np.flatnonzero(bad)[0])
+            raise InputError(f"domain {domains[j]!r}: lower bound {lo[j]:g} exceeds its availability cap {hi[j]:.4g} "
+                             f"({epochs:g} epochs x {float(tokens_available[domains[j]]):.4g} tokens / "
+                             f"{float(target_tokens):.4g} target tokens)")
+    elif max_epochs is not None and tokens_available is None:
+        raise InputError("max_epochs needs tokens_available and target_tokens")
+    is_fixed = np.zeros(M, dtype=bool)
+    fval = np.zeros(M)
+    for d, v in (fixed or {}).items():
+        j = domains.index(d)
+        v = float(v)
+        if not (lo[j] - FEAS_TOL <= v <= hi[j] + FEAS_TOL):
+            raise InputError(f"fixed weight {v:g} of {d!r} lies outside its bounds [{lo[j]:g}, {hi[j]:.4g}]")
+        is_fixed[j], fval[j] = True, v
+        lo[j] = hi[j] = v
+        kind_lo[j] = kind_hi[j] = "fixed"
+    rem = 1.0 - fval[is_fixed].sum()
+    if rem < -FEAS_TOL:
+        raise InputError(f"fixed weights sum to {1 - rem:.6g} > 1")
+    free = ~is_fixed
+    if not free.any():
+        if abs(rem) > FEAS_TOL:
+            raise InputError(f"every domain is fixed but the weights sum to {1 - rem:.6g}, not 1")
+    else:
+        if lo[free].sum() > rem + FEAS_TOL:
+            raise InputError(f"infeasible bounds: lower bounds sum to {lo[free].sum():.6g}, more than the "
+                             f"{rem:.6g} left to share (lower some bounds)")
+        if hi[free].sum() < rem - FEAS_TOL:
+            what = "upper bounds and availability caps" if target_tokens is not None else "upper bounds"
+            raise InputError(f"infeasible bounds: {what} sum to {hi[free].sum():.6g}, less than the {rem:.6g} "
+                             f"to share (raise some bounds{', --max-epochs' if target_tokens is not None else ''})")
+    return _Problem(domains, lo, hi, kind_lo, kind_hi, is_fixed, fval)
+
+
+def _natural(natural: Mapping[str, float] | Sequence[float] | None, tokens_available: Mapping[str, float] | None,
+             domains: list[str]) -> tuple[np.ndarray, str]:
+    M = len(domains)
+    if natural is not None:
+        if isinstance(natural, Mapping):
+            unknown = sorted(set(map(str, natural)) - set(domains))
+            if unknown:
+                raise InputError(f"natural mixture: unknown domain(s) {unknown}; the law's domains are {domains}")
+            v = np.array([float(natural.get(d, 0.0)) for d in domains])
+        else:
+            v = np.asarray(natural, dtype=np.float64).ravel()
+            if v.size != M:
+                raise InputError(f"natural mixture: {v.size} weights for {M} domains")
+        if not np.all(np.isfinite(v)) or np.any(v < 0) or abs(v.sum() - 1) > 0.01:
+            raise InputError(f"natural mixture must be >= 0 and sum to 1 (± 0.01); got sum {v.sum():.6g}")
+        return v / v.sum(), "given"
+    if tokens_available is not None:
+        missing = [d for d in domains if d not in tokens_available]
+        if missing:
+            raise InputError(f"tokens_available: no value for domain(s) {missing}")
+        t = np.array([float(tokens_available[d]) for d in domains])
+        if not np.all(np.isfinite(t)) or np.any(t <= 0):
+            raise InputError("tokens_available must be finite and > 0 for every domain")
+        return t / t.sum(), "token shares"
+    return np.full(M, 1.0 / M), "uniform"
+
+
+def _active(prob: _Problem, r: np.ndarray) -> list[ActiveConstraint]:
+    out = []
+    for j, d in enumerate(prob.domains):
+        if prob.fixed[j]:
+            out.append(ActiveConstraint(d, "fixed", float(r[j])))
+        elif r[j] - prob.lo[j] <= ACTIVE_TOL:
+            out.append(ActiveConstraint(d, prob.kind_lo[j], float(prob.lo[j])))
+        elif prob.hi[j] - r[j] <= ACTIVE_TOL and prob.hi[j] < 1.0:
+            out.append(ActiveConstraint(d, prob.kind_hi[j], float(prob.hi[j])))
+    return out

@@ -1,0 +1,112 @@
+"""The objective a mixture is scored on: a fitted law evaluated at mixtures (:class:`_LawEval`, with the
+Ye law's analytic Jacobian or batched finite differences otherwise) and the scalar that combines the
+per-eval losses (mean, total, max, one eval, non-negative weights ``{eval: s_i}`` or a callable). Search
+strategies only ever see this pair, so they work for every law.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import ExtrapolationWarning, InputError
+from ..laws.base import MixingLaw
+from ..laws.ye import YeExponential
+
+#: Finite-difference step on the weights (forward/central; the objective is smooth at this scale).
+FD_STEP = 1e-6
+
+Objective = str | Mapping[str, float] | Callable[[np.ndarray], float]
+
+
+class _LawEval:
+    """Predicted per-eval losses L(r) (K,) and their Jacobian dL/dr (K, M) for one law."""
+
+    def __init__(self, law: MixingLaw, model_params: Any = None, tokens: Any = None) -> None:
+        self.law, self.mp, self.tk = law, model_params, tokens
+        self.K = len(law.targets_)
+        self.analytic = _is_ye(law)
+        if self.analytic:
+            vals = np.array([law._values_for(t) for t in law.targets_])  # (K, 2 + M): c, log_k, t_1..t_M
+            self.c, self.log_k, self.T = vals[:, 0], vals[:, 1], vals[:, 2:]
+
+    def predict(self, R: np.ndarray) -> np.ndarray:
+        """(n, M) mixtures -> (n, K) losses."""
+        if self.analytic:
+            with np.errstate(over="ignore"):
+                return self.c + np.exp(self.log_k + R @ self.T.T)
+        n = R.shape[0]
+        kw: dict[str, Any] = {}
+        if self.law.uses_model_params and self.mp is not None:
+            kw["model_params"] = np.broadcast_to(np.asarray(self.mp, dtype=np.float64), (n,))
+        if self.law.uses_tokens and self.tk is not None:
+            kw["tokens"] = np.broadcast_to(np.asarray(self.tk, dtype=np.float64), (n,))
+        with warnings.catch_warnings():
+            # The optimiser probes mixtures outside the fitted range by design; the final mixture is checked once.
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            out = np.asarray(self.law.predict(np.clip(R, 0.0, None), **kw), dtype=np.float64)
+        return out.reshape(n, self.K)
+
+    def value_jac(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.analytic:
+            with np.errstate(over="ignore"):
+                e = np.exp(self.log_k + self.T @ r)  # (K,)
+            return self.c + e, e[:, None] * self.T
+        # Finite differences through law.predict, one batched call: central where r_j >= h, forward at the
+        # boundary (laws may reject negative weights).
+        M = r.size
+        h = FD_STEP
+        plus = np.tile(r, (M, 1)) + h * np.eye(M)
+        central = r >= h
+        minus = np.tile(r, (M, 1)) - h * np.eye(M) * central[:, None]
+        P = self.predict(np.vstack([r[None, :], plus, minus]))
+        L0, Lp, Lm = P[0], P[1:M + 1], P[M + 1:]
+        denom = np.where(central, 2 * h, h)[:, None]
+        J = ((Lp - np.where(central[:, None], Lm, L0[None, :])) / denom).T  # (K, M)
+        return L0, J
+
+
+def _is_ye(law: MixingLaw) -> bool:
+    return isinstance(law, YeExponential)
+
+
+def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, np.ndarray | None]:
+    """Name and linear weights s (K,) of the objective; s is None for 'max' and callables."""
+    K = len(targets)
+    if callable(objective):
+        return "callable", None
+    if isinstance(objective, str):
+        if objective == "mean":
+            return "mean", np.full(K, 1.0 / K)
+        if objective == "total":
+            return "total", np.ones(K)
+        if objective == "max":
+            return "max", None
+        if objective in targets:
+            s = np.zeros(K)
+            s[targets.index(objective)] = 1.0
+            return f"loss of {objective}", s
+        raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', 'max', an eval set "
+                         f"({targets}), a mapping {{eval: weight}} or a callable")
+    if isinstance(objective, Mapping):
+        unknown = sorted(set(map(str, objective)) - set(targets))
+        if unknown:
+            raise InputError(f"objective weights name unknown eval set(s) {unknown}; the law predicts {targets}")
+        s = np.array([float(objective.get(t, 0.0)) for t in targets])
+        if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0:
+            raise InputError(f"objective weights must be finite, >= 0 and not all 0; got {dict(objective)}")
+        return "weights", s
+    raise InputError(f"objective must be 'mean', 'total', 'max', a mapping or a callable; got {objective!r}")
+
+
+def _make_scalar(name: str, s: np.ndarray | None, objective: Objective) -> Callable[[np.ndarray], float]:
+    if s is not None:
+        return lambda L: float(s @ L)
+    if name == "max":
+        return lambda L: float(np.max(L))
+    fn = objective
+    assert callable(fn)
+    return lambda L: float(fn(L))

@@ -1,0 +1,152 @@
+"""What an optimisation returns: the optimal mixture, its predicted losses, the natural mixture it is
+compared against and the constraints that bind (:class:`OptimumResult`, :class:`ActiveConstraint`). The
+text and JSON renderings live here too, so every entry point (CLI, pipeline, bootstrap) prints the same
+report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .steps import StepsToMatch
+
+
+@dataclass
+class ActiveConstraint:
+    """One constraint that binds at the optimum.
+
+    ``kind`` is ``"zero"`` (r_j = 0), ``"lower bound"``, ``"upper bound"``, ``"availability"`` (the
+    max_epochs x tokens / target_tokens cap) or ``"fixed"``.
+    """
+
+    domain: str
+    kind: str
+    value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"domain": self.domain, "kind": self.kind, "value": self.value}
+
+
+@dataclass
+class OptimumResult:
+    """The optimal mixture and what it is predicted to achieve.
+
+    Attributes
+    ----------
+    weights : dict of str to float
+        The optimal mixture (domain order of the law), on the simplex and inside every bound.
+    objective : float
+        Predicted objective at ``weights`` (loss units, nats).
+    losses : dict of str to float
+        Predicted loss of every eval set at ``weights``.
+    objective_name : str
+        ``"mean"``, ``"total"``, ``"max"``, ``"weights"`` or ``"callable"``.
+    active : list of ActiveConstraint
+        Constraints binding at the optimum.
+    lower, upper : dict of str to float
+        Effective bounds (user bounds, fixed values and availability caps combined).
+    natural_weights, natural_losses : dict of str to float
+        The default mixture and its predicted losses.
+    natural_objective : float
+    natural_source : str
+        ``"given"``, ``"token shares"`` or ``"uniform"``.
+    natural_feasible : bool
+        Whether the natural mixture satisfies the bounds (it is reported either way).
+    convex : bool
+        True when the objective is provably convex (Ye law, non-negative combination or max): the
+        optimum is then global.
+    method : str
+    n_starts, n_converged : int
+    start_objectives : list of float
+    intervals : dict, optional
+        Bootstrap percentile intervals, attached by :func:`mixlaw.bootstrap.bootstrap_law`.
+    steps : StepsToMatch, optional
+        Ye's steps-to-match figures, when a step law of the default mixture was given.
+    """
+
+    weights: dict[str, float]
+    objective: float
+    losses: dict[str, float]
+    objective_name: str
+    active: list[ActiveConstraint]
+    lower: dict[str, float]
+    upper: dict[str, float]
+    natural_weights: dict[str, float]
+    natural_objective: float
+    natural_losses: dict[str, float]
+    natural_source: str
+    natural_feasible: bool
+    convex: bool
+    method: str
+    n_starts: int
+    n_converged: int
+    start_objectives: list[float] = field(default_factory=list)
+    law: str = ""
+    intervals: dict[str, Any] | None = None
+    steps: StepsToMatch | None = None
+
+    @property
+    def improvement(self) -> float:
+        """Predicted objective of the natural mixture minus that of the optimum (> 0: the optimum is better)."""
+        return self.natural_objective - self.objective
+
+    def weight_array(self) -> np.ndarray:
+        return np.array(list(self.weights.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"law": self.law, "objective_name": self.objective_name, "objective": self.objective,
+                "weights": dict(self.weights), "losses": dict(self.losses),
+                "active": [a.to_dict() for a in self.active], "lower": dict(self.lower), "upper": dict(self.upper),
+                "natural": {"source": self.natural_source, "feasible": self.natural_feasible,
+                            "weights": dict(self.natural_weights), "objective": self.natural_objective,
+                            "losses": dict(self.natural_losses)},
+                "improvement": self.improvement, "convex": self.convex, "method": self.method,
+                "n_starts": self.n_starts, "n_converged": self.n_converged,
+                "start_objectives": list(self.start_objectives), "intervals": self.intervals,
+                "steps_to_match": None if self.steps is None else self.steps.to_dict()}
+
+    def __str__(self) -> str:
+        iv = self.intervals or {}
+        level = iv.get("level")
+        wiv = iv.get("weights", {})
+        lines = [f"[[Optimal mixture]]  law={self.law}  objective={self.objective_name}",
+                 f"    method = {self.method}"]
+        obj = f"    predicted objective = {self.objective:.5g}"
+        if "objective" in iv:
+            lo, hi = iv["objective"]
+            obj += f"  [{lo:.5g}, {hi:.5g}] ({level:.0%} bootstrap, {iv.get('n_boot')} refits)"
+        lines.append(obj)
+        rel = self.improvement / self.natural_objective if self.natural_objective else float("nan")
+        src = self.natural_source + ("" if self.natural_feasible else ", violates bounds")
+        lines.append(f"    natural mixture ({src})"
+                     f" = {self.natural_objective:.5g}   improvement = {self.improvement:.4g} ({rel:.2%})")
+        active = {a.domain: a for a in self.active}
+        lines.append("[[Weights]]")
+        head = f"    {'domain':<20} {'optimum':>9} {'natural':>9}  {'bounds':<17} active"
+        if wiv:
+            head = f"    {'domain':<20} {'optimum':>9} {'interval':>19} {'natural':>9}  {'bounds':<17} active"
+        lines.append(head)
+        for d, w in self.weights.items():
+            b = f"[{self.lower[d]:.4g}, {self.upper[d]:.4g}]"
+            a = active[d].kind if d in active else ""
+            if wiv:
+                lo, hi = wiv[d]
+                lines.append(f"    {d[:20]:<20} {w:>9.4f} [{lo:>7.4f}, {hi:>7.4f}] {self.natural_weights[d]:>9.4f}  "
+                             f"{b:<17} {a}")
+            else:
+                lines.append(f"    {d[:20]:<20} {w:>9.4f} {self.natural_weights[d]:>9.4f}  {b:<17} {a}")
+        liv = iv.get("losses", {})
+        lines.append("[[Predicted losses]]")
+        lines.append(f"    {'eval':<20} {'optimum':>9} {'natural':>9}" + (f" {'interval':>19}" if liv else ""))
+        for t, v in self.losses.items():
+            row = f"    {t[:20]:<20} {v:>9.4f} {self.natural_losses[t]:>9.4f}"
+            if t in liv:
+                row += f" [{liv[t][0]:>7.4f}, {liv[t][1]:>7.4f}]"
+            lines.append(row)
+        if self.steps is not None:
+            lines.append("[[Steps to match (Ye et al. 2025)]]")
+            lines.append(str(self.steps))
+        return "\n".join(lines)

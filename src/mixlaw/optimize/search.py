@@ -1,0 +1,256 @@
+"""Searching the feasible set: :func:`optimize_mixture`, multistart SLSQP on the law's objective (global
+for the convex Ye law, best of seeded starts otherwise; the ``max`` objective in epigraph form).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .._validation import check_is_fitted, check_random_state
+from ..errors import ExtrapolationWarning, InputError
+from ..laws.base import MixingLaw
+from .constraints import ACTIVE_TOL, _active, _constraints, _natural, project_box_simplex
+from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights
+from .result import OptimumResult
+
+#: Starts for laws whose objective is not known to be convex.
+DEFAULT_N_STARTS = 16
+
+
+def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
+                     bounds: Mapping[str, Sequence[float]] | None = None, fixed: Mapping[str, float] | None = None,
+                     tokens_available: Mapping[str, float] | None = None, target_tokens: float | None = None,
+                     max_epochs: float | None = None, n_starts: int | None = None,
+                     natural: Mapping[str, float] | Sequence[float] | None = None,
+                     model_params: float | None = None, tokens: float | None = None,
+                     within_fitted_range: bool = False,
+                     random_state: int | np.random.Generator | None = 0) -> OptimumResult:
+    """Find the mixture that minimises a fitted law's predicted objective under constraints.
+
+    Parameters
+    ----------
+    law : MixingLaw
+        A fitted law; its ``targets_`` are the eval sets the objective combines.
+    objective : {"mean", "total", "max"}, str, mapping or callable, default="mean"
+        ``"mean"``: (1/K) sum_i L_i; ``"total"``: sum_i L_i; ``"max"``: max_i L_i (solved in epigraph form:
+        min z s.t. L_i(r) <= z); an eval name: that eval's loss; ``{eval: s_i}``: sum_i s_i L_i with s_i >= 0
+        (Ye's total loss of a validation set with known composition s); a callable ``f(losses) -> float``
+        taking the per-eval losses, ndarray of shape (K,), in ``law.targets_`` order.
+    bounds : dict of str to (float, float), optional
+        ``{domain: (lo, hi)}``, 0 <= lo <= hi <= 1; other domains get (0, 1).
+    fixed : dict of str to float, optional
+        ``{domain: weight}`` held constant.
+    tokens_available : dict of str to float, optional
+        Tokens available per domain. Gives the natural mixture (token shares) and, with ``target_tokens``,
+        the availability caps ``r_j <= max_epochs * tokens_j / target_tokens``.
+    target_tokens : float, optional
+        Training tokens of the target run.
+    max_epochs : float, optional
+        Repetitions allowed per domain; default 4 (Muennighoff et al. 2023) when ``target_tokens`` is given.
+    n_starts : int, optional
+        Optimiser starts. Default: 1 when the objective is convex (see Notes), else 16. Starts are the
+        natural mixture, then seeded Dirichlet(1) draws, each projected onto the feasible set.
+    natural : mapping or sequence of float, optional
+        The default mixture to report beside the optimum. Default: token shares of ``tokens_available`` if
+        given, else uniform (the CLI passes the mean mixture of the fitting runs).
+    model_params, tokens : float, optional
+        Model size and training tokens to predict at, for laws that take them.
+    within_fitted_range : bool, default=False
+        Also bound each weight by the smallest and largest share it had in the fitting runs (reported as
+        ``"fitted range"`` when active), so the optimum never rests on extrapolation.
+    random_state : int or Generator, default=0
+        Seeds the Dirichlet starts.
+
+    Returns
+    -------
+    OptimumResult
+
+    Raises
+    ------
+    InputError
+        Unknown domain or eval, bounds outside [0, 1] or lo > hi, infeasible constraints (lower bounds
+        summing over 1, upper bounds and availability caps summing under 1), fixed weights outside their bounds.
+    NotFittedError
+        When ``law`` is not fitted.
+
+    Notes
+    -----
+    **Why the Ye optimum is global.** For Ye's law :math:`L_i(r) = c_i + k_i \\exp(t_i^\\top r)` with
+    :math:`k_i > 0` (mixlaw fits :math:`\\log k_i`, so this always holds), each :math:`L_i` is a positive
+    multiple of the exponential of an affine function of r plus a constant, hence convex. A non-negative
+    combination of convex functions (``mean``, ``total``, ``{eval: s_i >= 0}``) is convex, and so is the
+    pointwise maximum (``max``). The feasible set (a box intersected with the hyperplane sum r = 1) is
+    convex. Every KKT point of a convex problem is a global minimum, so SLSQP from a single start suffices;
+    mixlaw still adds starts if that one does not converge.
+
+    **Other laws** are not convex in general (e.g. DZ's capacity competition), so the default is 16 starts
+    and the best is kept. Gradients: analytic for the Ye law; otherwise finite differences through
+    ``law.predict`` (central, forward at a zero weight; step 1e-6), one batched ``predict`` call per
+    gradient. Callables are differentiated the same way.
+
+    The returned weights are finally projected onto the feasible set (a change of at most the solver's
+    tolerance, ~1e-10), so bounds, caps and fixed values hold exactly and the weights sum to 1 to rounding.
+
+    References
+    ----------
+    Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixlaw.laws import YeExponential
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.dirichlet(np.ones(3), size=40)
+    >>> Y = np.column_stack([2 + np.exp(W @ [0.0, -2.0, 1.0]), 2 + np.exp(W @ [0.0, 1.0, -2.0])])
+    >>> law = YeExponential().fit(W, Y, domains=["web", "code", "math"], targets=["web", "code"])
+    >>> opt = optimize_mixture(law, objective="mean", bounds={"web": (0.2, 1.0)})
+    >>> round(sum(opt.weights.values()), 12), opt.weights["web"] >= 0.2
+    (1.0, True)
+    """
+    check_is_fitted(law)
+    domains = list(law.domains_)
+    targets = list(law.targets_)
+    name, s = _objective_weights(objective, targets)
+    scalar = _make_scalar(name, s, objective)
+    prob = _constraints(domains, bounds, fixed, tokens_available, target_tokens, max_epochs,
+                        law._w_range if within_fitted_range else None)
+    ev = _LawEval(law, model_params, tokens)
+    convex = ev.analytic and (name in ("mean", "total", "max", "weights") or name.startswith("loss of"))
+    rng = check_random_state(random_state)
+    if n_starts is not None and (not isinstance(n_starts, (int, np.integer)) or n_starts < 1):
+        raise InputError(f"n_starts must be a positive int; got {n_starts!r}")
+    n0 = int(n_starts) if n_starts is not None else (1 if convex else DEFAULT_N_STARTS)
+
+    nat, nat_src = _natural(natural, tokens_available, domains)
+    free = ~prob.fixed
+    F = np.flatnonzero(free)
+    rem = 1.0 - prob.fixed_values[prob.fixed].sum()
+    lo_f, hi_f = prob.lo[F], prob.hi[F]
+
+    def full(x: np.ndarray) -> np.ndarray:
+        r = prob.fixed_values.copy()
+        r[F] = x
+        return r
+
+    def starts(n: int, offset: int) -> list[np.ndarray]:
+        out = []
+        for k in range(offset, offset + n):
+            y = nat[F] if k == 0 else rng.dirichlet(np.ones(F.size)) * rem
+            out.append(project_box_simplex(y.astype(np.float64), lo_f, hi_f, rem))
+        return out
+
+    if F.size == 0:
+        xs, objs, n_conv = [np.zeros(0)], [scalar(ev.predict(full(np.zeros(0))[None, :])[0])], 1
+    else:
+        solve = _solver(ev, scalar, name, s, full, F, lo_f, hi_f, rem)
+        xs, objs, n_conv = [], [], 0
+        for x0 in starts(n0, 0):
+            x, f, ok = solve(x0)
+            xs.append(x)
+            objs.append(f)
+            n_conv += int(ok)
+        if convex and n_conv == 0 and n_starts is None:
+            # A convex problem needs one converged start; try more before giving up on global optimality.
+            for x0 in starts(DEFAULT_N_STARTS - 1, 1):
+                x, f, ok = solve(x0)
+                xs.append(x)
+                objs.append(f)
+                n_conv += int(ok)
+    best = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
+    r = full(xs[best])
+    L = ev.predict(r[None, :])[0]
+    f_best = scalar(L)
+    lo_w, hi_w = law._w_range
+    if np.any(r < lo_w - 1e-9) or np.any(r > hi_w + 1e-9):
+        j = int(np.flatnonzero((r < lo_w - 1e-9) | (r > hi_w + 1e-9))[0])
+        warnings.warn(f"optimal mixture leaves the fitted range for domain {domains[j]!r} "
+                      f"({r[j]:.4g} not in [{lo_w[j]:.3g}, {hi_w[j]:.3g}]): the prediction extrapolates",
+                      ExtrapolationWarning, stacklevel=2)
+    active = _active(prob, r)
+    Ln = ev.predict(nat[None, :])[0]
+    nat_ok = bool(np.all(nat >= prob.lo - ACTIVE_TOL) and np.all(nat <= prob.hi + ACTIVE_TOL))
+    solver = "SLSQP (epigraph form)" if name == "max" else "SLSQP"
+    grad = "analytic gradient" if ev.analytic and name != "callable" else "finite-difference gradient"
+    why = "convex: the optimum is global" if convex else "not known to be convex: best of the starts"
+    method = f"{solver}, {grad}; {len(xs)} start(s), {n_conv} converged; {why}"
+    return OptimumResult(
+        weights=dict(zip(domains, map(float, r), strict=True)), objective=f_best,
+        losses=dict(zip(targets, map(float, L), strict=True)), objective_name=name, active=active,
+        lower=dict(zip(domains, map(float, prob.lo), strict=True)),
+        upper=dict(zip(domains, map(float, prob.hi), strict=True)),
+        natural_weights=dict(zip(domains, map(float, nat), strict=True)), natural_objective=scalar(Ln),
+        natural_losses=dict(zip(targets, map(float, Ln), strict=True)), natural_source=nat_src,
+        natural_feasible=nat_ok, convex=bool(convex), method=method, n_starts=len(xs), n_converged=n_conv,
+        start_objectives=[float(o) for o in objs], law=law.key)
+
+
+def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None,
+            full: Callable[[np.ndarray], np.ndarray], F: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+            rem: float) -> Callable[[np.ndarray], tuple[np.ndarray, float, bool]]:
+    """One SLSQP run from x0 over the free weights; returns (feasible x, objective, converged)."""
+    n = F.size
+    eq = {"type": "eq", "fun": lambda x: np.array([x[:n].sum() - rem]),
+          "jac": lambda x: np.concatenate([np.ones(n), np.zeros(x.size - n)])[None, :]}
+    opts = {"maxiter": 1000, "ftol": 1e-13}
+
+    if name == "max":
+        # Epigraph: min z s.t. z - L_i(r) >= 0; smooth, and convex whenever every L_i is.
+        def cons(v: np.ndarray) -> np.ndarray:
+            return v[n] - ev.predict(full(v[:n])[None, :])[0]
+
+        def cons_jac(v: np.ndarray) -> np.ndarray:
+            _, J = ev.value_jac(full(v[:n]))
+            return np.hstack([-J[:, F], np.ones((J.shape[0], 1))])
+
+        def run(x0: np.ndarray) -> tuple[np.ndarray, float, bool]:
+            z0 = float(np.max(ev.predict(full(x0)[None, :])[0]))
+            v0 = np.append(x0, z0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                res = minimize(lambda v: v[n], v0, jac=lambda v: np.eye(1, n + 1, n)[0], method="SLSQP",
+                               bounds=list(zip(lo, hi, strict=True)) + [(None, None)],
+                               constraints=[eq, {"type": "ineq", "fun": cons, "jac": cons_jac}], options=opts)
+            x = project_box_simplex(res.x[:n], lo, hi, rem)
+            return x, scalar(ev.predict(full(x)[None, :])[0]), bool(res.success)
+
+        return run
+
+    if s is not None:
+        def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+            L, J = ev.value_jac(full(x))
+            return float(s @ L), (s @ J)[F]
+    else:
+        def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+            r = full(x)
+            f0 = scalar(ev.predict(r[None, :])[0])
+            g = np.empty(n)
+            for k, j in enumerate(F):  # finite differences of a user callable, one coordinate at a time
+                h = FD_STEP
+                rp = r.copy()
+                rp[j] += h
+                if r[j] >= h:
+                    rm = r.copy()
+                    rm[j] -= h
+                    g[k] = (scalar(ev.predict(rp[None, :])[0]) - scalar(ev.predict(rm[None, :])[0])) / (2 * h)
+                else:
+                    g[k] = (scalar(ev.predict(rp[None, :])[0]) - f0) / h
+            return f0, g
+
+    def safe(x: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(over="ignore", invalid="ignore"):
+            f, g = fun(x)
+        if not np.isfinite(f) or not np.all(np.isfinite(g)):
+            return 1e30, np.zeros(n)
+        return f, g
+
+    def run(x0: np.ndarray) -> tuple[np.ndarray, float, bool]:
+        res = minimize(safe, x0, jac=True, method="SLSQP", bounds=list(zip(lo, hi, strict=True)), constraints=[eq],
+                       options=opts)
+        x = project_box_simplex(np.asarray(res.x, dtype=np.float64), lo, hi, rem)
+        f = safe(x)[0]
+        return x, f, bool(res.success) and f < 1e29
+
+    return run
