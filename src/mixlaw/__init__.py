@@ -9,7 +9,7 @@
 from . import compare, laws, metrics
 from .bootstrap import bootstrap_law
 from .data import RunTable, read_regmix_pair, read_runs
-from .datasets import load_regmix
+from .datasets import load_marin_delphi, load_regmix
 from .design import active_design
 from .errors import (
     ConvergenceWarning,
@@ -31,7 +31,7 @@ from .pipeline import fit_pipeline
 
 __version__ = "0.1.0"
 
-__all__ = ["RunTable", "read_runs", "read_regmix_pair", "load_regmix", "laws", "metrics", "compare", "get_law",
+__all__ = ["RunTable", "read_runs", "read_regmix_pair", "load_regmix", "load_marin_delphi", "laws", "metrics", "compare", "get_law",
            "available_laws", "law_from_dict", "optimize_mixture", "bootstrap_law", "active_design", "fit_pipeline",
            "export_mixture", "FitResult", "Param", "Params", "MixlawError", "InputError", "DataError",
            "InvalidParameterError", "NotFittedError", "FitError", "MixlawWarning", "ConvergenceWarning",

@@ -60,6 +60,18 @@ def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[s
                           random_state=random_state, on_progress=on_progress, on_done=on_done)
 
 
+def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Sequence[str] | None = None,
+                    random_state: int = 0, on_progress: Callable[[str], None] | None = None,
+                    on_done: Callable[[str], None] | None = None) -> Leaderboard:
+    """Fit on a bundled dataset's fitting runs and score on its held-out runs (``regmix`` or ``marin-delphi``,
+    splits as in :func:`mixlaw.datasets.bundled_splits`)."""
+    from .datasets import bundled_splits
+
+    train, tests = bundled_splits(name)
+    return compare_tables(train, tests, targets=targets, laws=laws, random_state=random_state,
+                          on_progress=on_progress, on_done=on_done)
+
+
 def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw = "ye-exp",
               targets: str | Sequence[str] = "all", random_state: int = 0, **options: Any) -> MixingLaw:
     """Fit one law (a key or a configured instance) to a run table (or a path to one)."""
@@ -173,5 +185,5 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Non
         write_text_atomic(frame.to_csv(index=False), p)
 
 
-__all__ = ["compare_tables", "compare_regmix", "fit_table", "save_law", "load_law", "predict_table",
+__all__ = ["compare_tables", "compare_regmix", "compare_dataset", "fit_table", "save_law", "load_law", "predict_table",
            "describe_laws", "write_text_atomic", "write_frame_atomic", "REGMIX_TEST_SPLITS"]

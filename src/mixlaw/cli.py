@@ -168,7 +168,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                                                                      "RegMix 'mixture.csv+loss.csv')."),
             test: list[str] | None = typer.Option(None, "--test", help="Held-out run table; repeat for "
                                                                             "several (NAME=PATH names a split)."),
-            dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: regmix."),
+            dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: regmix | marin-delphi."),
             target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
             laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
             weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on weight row sums."),
@@ -177,14 +177,12 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
     from . import api
 
     if (runs is None) == (dataset is None):
-        raise InputError("give exactly one of --runs PATH or --dataset regmix")
+        raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     tgt = _parse_targets(target)
     with _show_warnings(), progress("fitting laws") as advance:
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
         if dataset is not None:
-            if dataset != "regmix":
-                raise InputError(f"unknown dataset {dataset!r}; bundled: regmix")
-            board = api.compare_regmix(targets=tgt, laws=_parse_laws(laws), random_state=seed, **cb)
+            board = api.compare_dataset(dataset, targets=tgt, laws=_parse_laws(laws), random_state=seed, **cb)
         else:
             if not test:
                 raise InputError("--runs needs at least one --test held-out table")
@@ -504,7 +502,7 @@ def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretra
 @app.command()
 def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run table."),
            test: list[str] | None = typer.Option(None, "--test", help="Held-out run table (NAME=PATH); repeatable."),
-           dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: regmix."),
+           dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: regmix | marin-delphi."),
            target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
            laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
            objective: str = typer.Option("mean", "--objective", help="Objective of the optimal mixture."),
@@ -515,14 +513,11 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
     from .report import build_html_report
 
     if (runs is None) == (dataset is None):
-        raise InputError("give exactly one of --runs PATH or --dataset regmix")
+        raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     if dataset is not None:
-        if dataset != "regmix":
-            raise InputError(f"unknown dataset {dataset!r}; bundled: regmix")
-        from .datasets import load_regmix
+        from .datasets import bundled_splits
 
-        data = load_regmix()
-        train, tests = data["train_1m"], {s: data[s] for s in api.REGMIX_TEST_SPLITS}
+        train, tests = bundled_splits(dataset)
     else:
         if not test:
             raise InputError("--runs needs at least one --test held-out table")
