@@ -1,0 +1,164 @@
+"""Eval groups and weighted totals: new loss columns built from a run table's eval sets (data layer).
+
+A user often cares about a *group* of eval sets (all code benchmarks, all of Paloma's web slices) or about one
+weighted *total*, not about each set. This module owns the arithmetic that turns eval-set losses into such
+columns, so that every command that takes a run table (compare, fit, optimize, pipeline) can use them:
+
+* an **eval group** ``name=a:0.3,b:0.7`` adds ``loss:name`` = the weighted *mean*
+  :math:`\\sum_i s_i L_i / \\sum_i s_i` (the weights are shares, normalised to sum to 1, so a group of
+  losses stays on the scale of a loss);
+* a **weighted total** adds :math:`\\sum_i s_i L_i` with the weights *as given*: the same scalar that
+  :func:`mixlaw.optimize.optimize_mixture` minimises for ``objective={eval: s_i}``, so that one law fitted on
+  this column predicts the objective itself (Ye et al. 2025 fit per-domain laws and sum them, Eq. 3; fitting
+  the sum directly has one law's error instead of K errors added up).
+
+The new column is computed row by row from the table's own loss columns and is validated like any loss
+(finite, > 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .data import LOSS_PREFIX, RunTable
+from .errors import InputError
+
+#: Name of the column :func:`add_weighted_total` adds by default.
+TOTAL_NAME = "objective"
+
+
+def parse_eval_group(spec: str, option: str = "--eval-group") -> tuple[str, dict[str, float]]:
+    """Parse ``name=a:0.3,b:0.7`` into ``("name", {"a": 0.3, "b": 0.7})``.
+
+    A member without a weight (``name=a,b``) gets weight 1 (an unweighted mean).
+
+    Raises
+    ------
+    InputError
+        A missing name or ``=``, a weight that is not a number, or a member named twice.
+    """
+    name, sep, rest = str(spec).partition("=")
+    name = name.strip()
+    if not sep or not name or not rest.strip():
+        raise InputError(f"{option}: expected name=eval:weight,eval:weight,...; got {spec!r}")
+    members: dict[str, float] = {}
+    for item in (x.strip() for x in rest.split(",")):
+        if not item:
+            continue
+        ev, colon, val = item.rpartition(":") if ":" in item else (item, "", "1")
+        ev = ev.strip()
+        try:
+            weight = float(val)
+        except ValueError:
+            raise InputError(f"{option} {name}: weight of {ev!r} is {val!r}, not a number") from None
+        if not ev:
+            raise InputError(f"{option} {name}: empty eval name in {item!r}")
+        if ev in members:
+            raise InputError(f"{option} {name}: eval set {ev!r} named twice")
+        members[ev] = weight
+    return name, members
+
+
+def _check_weights(name: str, members: Mapping[str, float], table: RunTable, what: str) -> np.ndarray:
+    if not members:
+        raise InputError(f"{what} {name!r} has no members")
+    unknown = [e for e in members if e not in table.evals]
+    if unknown:
+        raise InputError(f"{what} {name!r} names unknown eval set(s) {unknown}; the table has loss columns for "
+                         f"{table.evals}")
+    s = np.array([float(members[e]) for e in members], dtype=np.float64)
+    if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0:
+        raise InputError(f"{what} {name!r}: weights must be finite, >= 0 and not all 0; got {dict(members)}")
+    return s
+
+
+def _with_column(table: RunTable, name: str, values: np.ndarray) -> RunTable:
+    """A copy of ``table`` with one more loss column (no re-validation of the rows it already passed)."""
+    col = LOSS_PREFIX + name
+    if col in table.frame.columns:
+        raise InputError(f"{table.path or 'run table'}: a loss column {col!r} exists already; choose another "
+                         "group name")
+    if not np.all(np.isfinite(values) & (values > 0)):  # cannot happen for losses > 0 and weights >= 0
+        raise InputError(f"{name!r}: computed losses are not all finite and positive")
+    out = table.subset(np.arange(len(table)))
+    out.frame = out.frame.assign(**{col: values})
+    return out
+
+
+def add_eval_groups(table: RunTable, groups: Mapping[str, Mapping[str, float]]) -> RunTable:
+    """Add one loss column per group: the weighted mean of its members' losses.
+
+    Parameters
+    ----------
+    table : RunTable
+    groups : mapping of str to mapping of str to float
+        ``{group: {eval: share}}``; shares >= 0, normalised to sum to 1 within each group.
+
+    Returns
+    -------
+    RunTable
+        A new table with ``loss:<group>`` columns after the existing ones (the member columns stay).
+
+    Raises
+    ------
+    InputError
+        An unknown member eval set, a group named like an existing eval set, or bad weights.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = RunTable(pd.DataFrame({"run": ["a"], "w:x": [0.5], "w:y": [0.5], "loss:p": [2.0], "loss:q": [3.0]}))
+    >>> add_eval_groups(t, {"pq": {"p": 0.25, "q": 0.75}}).losses("pq")
+    array([2.75])
+    """
+    out = table
+    for name, members in groups.items():
+        s = _check_weights(name, members, table, "eval group")
+        Y = table.losses(list(members))
+        out = _with_column(out, name, Y @ (s / s.sum()))
+    return out
+
+
+def add_weighted_total(table: RunTable, weights: Mapping[str, float], name: str = TOTAL_NAME) -> RunTable:
+    """Add the column ``loss:<name>`` = :math:`\\sum_i s_i L_i` with the weights as given (not normalised).
+
+    This is the scalar that :func:`mixlaw.optimize.optimize_mixture` minimises for ``objective=weights``; fit
+    one law on it (``targets=[name]``) to model the objective directly.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = RunTable(pd.DataFrame({"run": ["a"], "w:x": [0.5], "w:y": [0.5], "loss:p": [2.0], "loss:q": [3.0]}))
+    >>> add_weighted_total(t, {"p": 1.0, "q": 1.0}).losses("objective")
+    array([5.])
+    """
+    s = _check_weights(name, weights, table, "weighted total")
+    return _with_column(table, name, table.losses(list(weights)) @ s)
+
+
+def linear_objective(objective: Any, targets: Sequence[str]) -> dict[str, float]:
+    """The eval weights of a linear objective: ``"mean"`` (1/K each), ``"total"`` (1 each), one eval set's
+    name, or a mapping ``{eval: weight}`` (returned as floats).
+
+    Raises
+    ------
+    InputError
+        ``"max"``, a callable or anything else that is not a weighted sum of eval losses.
+    """
+    names = list(targets)
+    if isinstance(objective, Mapping):
+        return {str(k): float(v) for k, v in objective.items()}
+    if objective == "mean":
+        return {t: 1.0 / len(names) for t in names}
+    if objective == "total":
+        return {t: 1.0 for t in names}
+    if isinstance(objective, str) and objective in names:
+        return {objective: 1.0}
+    raise InputError(f"a law on the weighted total needs a linear objective (mean, total, an eval set or "
+                     f"weights=eval:w,...); got {objective!r}")
+
+
+__all__ = ["parse_eval_group", "add_eval_groups", "add_weighted_total", "linear_objective", "TOTAL_NAME"]
