@@ -148,3 +148,30 @@ def test_cli_continual_bad_input_exit_2(capsys, tmp_path, args, match) -> None:
     code, out, err = _cli(capsys, "continual", "--runs", str(path), "--bootstrap", "0", *args)
     assert code == 2 and out == "" and err.startswith("error: ")
     assert re.search(match, err), err
+
+
+def test_base_model_row_without_a_mixture(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The base model has no mixture: its row leaves every w: cell empty and gives the pre-training loss.
+    frame = _table(noise=0.0).frame
+    base = pd.DataFrame({"run": ["base"], "w:web": [None], "w:code": [None], "loss:web": [PRE],
+                         "loss:code": [3.0], "step": [0]})
+    path = tmp_path / "cpt.csv"
+    pd.concat([base, frame], ignore_index=True).to_csv(path, index=False)
+    res = critical_proportion(str(path), original="web", new="code", n_boot=0)
+    assert res.pre_loss == pytest.approx(PRE, rel=1e-12) and res.pre_source.startswith("base-model row")
+    assert res.n_runs == 20 and res.proportion == pytest.approx(P_TRUE, abs=1e-5)
+    # An explicit --pre-loss wins over the base row.
+    given = critical_proportion(str(path), original="web", new="code", pre_loss=PRE + 0.1, n_boot=0)
+    assert given.pre_source == "given"
+    # A row with only some weights empty is still an error naming its line.
+    bad = pd.concat([base, frame], ignore_index=True)
+    bad.loc[3, "w:code"] = None
+    bad.to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"cpt.csv:5: column 'w:code'"):
+        critical_proportion(str(path), original="web", new="code", n_boot=0)
+    # A base row without the original domain's loss says what is missing.
+    no_loss = pd.concat([base, frame], ignore_index=True)
+    no_loss.loc[0, "loss:web"] = None
+    no_loss.to_csv(path, index=False)
+    with pytest.raises(InputError, match="cpt.csv:2: column 'loss:web': base model row"):
+        critical_proportion(str(path), original="web", new="code", n_boot=0)

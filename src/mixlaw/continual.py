@@ -21,14 +21,17 @@ ICLR 2025, arXiv:2403.16952, §5 (Pythia-70M on Pile + Python code).
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import ExtrapolationWarning, InputError
+from .data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _normalise_columns, _read_any
+from .errors import DataError, ExtrapolationWarning, InputError
 from .laws.base import MixingLaw, get_law
 
 #: Resolution of the share grid on which the predicted curve is scanned (then refined by interpolation).
@@ -116,11 +119,54 @@ def _crossing(p: np.ndarray, L: np.ndarray, thr: float) -> tuple[float, str]:
     return float(p[i] + frac * (p[i + 1] - p[i])), "crossing"
 
 
-def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | None
+def read_continual_runs(path: str | os.PathLike[str], *, original: str,
+                        weight_tol: float = WEIGHT_TOL) -> tuple[RunTable, float | None, int]:
+    """Read a continual-pretraining table that may hold the base model's rows.
+
+    The base model (before continual pretraining) was trained on the original data, not on a mixture of the
+    table's domains, so its rows have no weights: every ``w:`` cell empty. Those rows give the pre-training
+    loss (the mean of their ``loss:<original>``); the other rows are validated as an ordinary run table (a row
+    with only some weights empty is still an error naming its line).
+
+    Returns
+    -------
+    (RunTable, float or None, int)
+        The continual-pretraining rows, the base model's ``original`` loss (None without base rows) and the
+        number of base rows.
+    """
+    p = Path(path)
+    frame, lines = _read_any(p)
+    frame = _normalise_columns(frame)
+    wcols = [c for c in map(str, frame.columns) if c.startswith(WEIGHT_PREFIX)]
+    base = frame[wcols].isna().all(axis=1).to_numpy() if wcols else np.zeros(len(frame), dtype=bool)
+    pre: float | None = None
+    if base.any():
+        col = LOSS_PREFIX + original
+        if col not in frame.columns:
+            raise DataError(f"the base model's row(s) (no mixture) need a {col!r} column: it is the loss before "
+                            "continual pretraining", path=str(p), row=int(lines[np.flatnonzero(base)[0]]))
+        vals = pd.to_numeric(frame.loc[base, col], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~(np.isfinite(vals) & (vals > 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"base model row (no mixture): loss is {frame.loc[base, col].iloc[i]!r}, expected a "
+                            "positive number", path=str(p), row=int(lines[np.flatnonzero(base)[i]]), column=col)
+        pre = float(np.mean(vals))
+        if base.all():
+            raise DataError("every row is a base-model row (no mixture); continual-pretraining runs need w:<domain> "
+                            "weights", path=str(p))
+    table = RunTable(frame[~base], path=str(p), weight_tol=weight_tol, lines=lines[~base])
+    return table, pre, int(base.sum())
+
+
+def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | None, weight_tol: float
              ) -> tuple[Any, float, str, bool]:
     """A two-domain RunTable of the post-CPT rows, the pre-CPT loss and its source, and whether loss:new exists."""
-    from .data import RunTable
-
+    base_source = None
+    if isinstance(runs, (str, os.PathLike)):
+        runs, base_loss, n_base = read_continual_runs(runs, original=original, weight_tol=weight_tol)
+        if base_loss is not None and pre_loss is None:
+            pre_loss, base_source = base_loss, f"base-model row{'s' if n_base > 1 else ''} (no mixture)"
     if isinstance(runs, RunTable):
         table = runs
         extra = [d for d in table.domains if d not in (original, new)]
@@ -134,8 +180,7 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
         if original not in table.evals:
             raise InputError(f"no loss column for the original domain: expected 'loss:{original}' "
                              f"(eval sets: {table.evals})")
-        frame = table.frame
-        source = "given"
+        source = base_source or "given"
         steps = table.steps
         if steps is not None and np.any(steps == 0):
             pre_rows = steps == 0
@@ -163,7 +208,8 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
         has_new = False
     if pre_loss is None:
         raise InputError(f"the {original} loss before continual pretraining is unknown: pass pre_loss "
-                         "(--pre-loss) or include the base checkpoint as rows with step 0")
+                         "(--pre-loss), or include the base model as a row without a mixture (empty w: cells) or "
+                         "as rows with step 0")
     pre = float(pre_loss)
     if not (np.isfinite(pre) and pre > 0):
         raise InputError(f"pre_loss must be a positive number; got {pre_loss!r}")
@@ -173,16 +219,17 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
 def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web", new: str = "code",
                         pre_loss: float | None = None, tolerance: float = 0.0, law: str = "ye-exp",
                         n_boot: int = 200, level: float = 0.9, random_state: int = 0,
-                        n_jobs: int | None = None) -> CriticalProportion:
+                        n_jobs: int | None = None, weight_tol: float = WEIGHT_TOL) -> CriticalProportion:
     """Find the critical proportion of the new domain in continual pretraining.
 
     Parameters
     ----------
-    runs : RunTable or ndarray of shape (n_runs,)
+    runs : RunTable, path or ndarray of shape (n_runs,)
         Continual-pretraining runs: a table with columns ``w:<original>``, ``w:<new>`` and
         ``loss:<original>`` (optionally ``loss:<new>``, ``step``), or the new-domain shares with ``losses``.
-        Rows with ``step == 0`` are the base model before continual pretraining: they give ``pre_loss`` and are
-        not fitted. With checkpoints, only rows at the last step are fitted.
+        The base model before continual pretraining gives ``pre_loss`` and is not fitted: in a file, as rows
+        without a mixture (every ``w:`` cell empty; :func:`read_continual_runs`), or in any table as rows with
+        ``step == 0``. With checkpoints, only rows at the last step are fitted.
     losses : ndarray of shape (n_runs,), optional
         Original-domain losses when ``runs`` is an array.
     original, new : str
@@ -199,6 +246,8 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     random_state : int, default=0
     n_jobs : int, optional
         Worker processes for the bootstrap (see :func:`mixlaw.bootstrap.bootstrap_law`).
+    weight_tol : float, default=0.01
+        Tolerance on the weight row sums when ``runs`` is a path.
 
     Returns
     -------
@@ -236,7 +285,7 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
         raise InputError(f"tolerance must be a number >= 0 (nats); got {tolerance!r}")
     if original == new:
         raise InputError(f"original and new domain are both {original!r}")
-    table, pre, source, has_new = _prepare(runs, losses, original, new, pre_loss)
+    table, pre, source, has_new = _prepare(runs, losses, original, new, pre_loss, weight_tol)
     table_o = table
     est = get_law(law, random_state=random_state) if isinstance(law, str) else law.clone()
     if "reference" in est.get_params():
@@ -262,8 +311,6 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
             new_loss = float(np.asarray(new_law.predict(np.array([[1 - p_star, p_star]]))).ravel()[0])
     interval, n_failed = None, 0
     if n_boot:
-        from .data import RunTable
-
         two = RunTable(pd.DataFrame({"run": table_o.runs, f"w:{original}": W[:, 0], f"w:{new}": W[:, 1],
                                      f"loss:{original}": table.losses(original)}))
         boot = bootstrap_law(est, two, [original], n=n_boot, random_state=random_state, n_jobs=n_jobs, points=G,
@@ -282,4 +329,4 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
                               level=float(level), n_failed=int(n_failed))
 
 
-__all__ = ["critical_proportion", "CriticalProportion"]
+__all__ = ["critical_proportion", "CriticalProportion", "read_continual_runs"]
