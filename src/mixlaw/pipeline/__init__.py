@@ -1,0 +1,44 @@
+"""From small proxy runs to target-scale losses: Ye's nested pipeline and a direct joint fit (DESIGN.md §6).
+
+**Nested route** (Ye et al. 2025, §4). Rows with identical mixture weights form one *mixture*; rows of one
+mixture at one model size form a training curve.
+
+1. For each mixture, size and eval set, fit the step law :math:`L(S) = E + B/S^{\\beta}` over the curve's
+   checkpoints and extrapolate to the target steps :math:`S^*`.
+2. For each mixture and eval set, fit the size law :math:`L(N) = E + A/N^{\\alpha}` over the sizes'
+   step-extrapolated losses and extrapolate to the target size :math:`N^*`.
+3. Fit the mixing law (a registered key, default Ye's exponential law) on the predicted losses at
+   :math:`(N^*, S^*)`; that law is what :func:`mixlaw.optimize.optimize_mixture` optimises.
+
+**Direct route** (Dai & Zheng: a law that takes N as an input predicts the target size directly). When the
+requested law takes model sizes (``uses_model_params``, e.g. ``dz-eq1``), it is fitted on every curve's final
+checkpoint and predicts at :math:`N^*` (such laws have no step input, so the final checkpoints should be at
+:math:`S^*`; a warning says when they are not). Otherwise mixlaw fits, per eval set, on *all* checkpoints of
+all small runs the joint law
+
+.. math::
+
+    L_i(r, N, S) = E_i + \\frac{A_i}{N^{\\alpha_i}} + \\frac{B_i}{S^{\\beta_i}} + k_i e^{\\sum_j t_{ij} r_j}
+
+(a Chinchilla-style scale part plus Ye's mixture term; the form of the synthetic world in the tests). At
+fixed :math:`(N^*, S^*)` it *is* Ye's law with :math:`c_i = E_i + A_i/N^{*\\alpha_i} + B_i/S^{*\\beta_i}`,
+which is returned as the mixing law. This is mixlaw's own choice, documented here: it assumes the mixture
+effect does not change with scale, which Ye's nested route does not assume.
+
+References
+----------
+Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4 (nested scaling laws).
+Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1) (model size as an input).
+
+Package layout: :mod:`.result` (result types, shared helpers), :mod:`.nested` and :mod:`.direct` (the routes),
+:mod:`.fitting` (:func:`fit_pipeline`), :mod:`.backtest` (held-out checks), :mod:`.decide` (optimum,
+steps-to-match).
+"""
+
+from .backtest import Backtest, backtest_pipeline
+from .decide import optimize_pipeline, pipeline_steps_to_match
+from .fitting import fit_pipeline
+from .result import ROUTES, PipelineResult, StageQuality
+
+__all__ = ["fit_pipeline", "PipelineResult", "StageQuality", "ROUTES", "optimize_pipeline", "pipeline_steps_to_match",
+           "backtest_pipeline", "Backtest"]

@@ -1,0 +1,131 @@
+"""Backtests of the pipeline inside the data: cut curves or hold out the largest size, refit, compare.
+
+Owns :class:`Backtest` (one held-out comparison: its extrapolation ratio and errors) and
+:func:`backtest_pipeline`, which reruns :func:`~mixlaw.pipeline.fitting.fit_pipeline` on part of the table and
+scores its predictions on the part left out: an empirical error bar for the real extrapolation.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..data import RunTable
+from ..errors import InputError, MixlawWarning
+from .fitting import fit_pipeline
+from .result import _WEIGHT_DECIMALS, _check_fit_from
+
+
+@dataclass
+class Backtest:
+    """How well the pipeline extrapolated *within* the data: an empirical error bar for the real extrapolation.
+
+    Attributes
+    ----------
+    kind : {"steps", "size"}
+        ``steps``: every curve cut at its last step / ``ratio``, extrapolated back to its last step at the
+        largest size. ``size``: the largest size held out, predicted from the smaller ones at its last step.
+    description : str
+    ratio : float
+        Extrapolation factor tested (steps or model size).
+    mre : float
+        Mean of |predicted / measured - 1| over the held-out (mixture, eval) entries.
+    max_rel_error : float
+    mean_signed : float
+        Mean of predicted / measured - 1 (> 0: the pipeline predicts too high).
+    n : int
+        Held-out entries.
+    """
+
+    kind: str
+    description: str
+    ratio: float
+    mre: float
+    max_rel_error: float
+    mean_signed: float
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    def __str__(self) -> str:
+        return (f"    {self.kind:<6} {self.ratio:>6.3g}x  MRE {self.mre:>7.2%}  max {self.max_rel_error:>7.2%}  "
+                f"signed {self.mean_signed:>+7.2%}  ({self.n} entries: {self.description})")
+
+
+def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
+                      step_ratio: float = 3.0, random_state: int | np.random.Generator | None = 0,
+                      shared_exponents: bool | str = "auto", law_options: dict[str, Any] | None = None,
+                      fit_from: float = 0.0) -> list[Backtest]:
+    """Backtests of the pipeline inside the data, to read next to a real extrapolation.
+
+    * **steps**: keep each run's checkpoints up to its last step / ``step_ratio``, fit the pipeline, predict
+      the largest size's last step, and compare with the measured final losses (tests the step stage over
+      the same factor);
+    * **size** (with >= 4 model sizes): drop the largest size, fit on the others' whole curves, predict the
+      largest size at its last step (tests the size stage; the factor is the ratio of the two largest sizes).
+
+    The numbers bound what to expect, they do not guarantee it: a real extrapolation usually reaches further
+    than the data allows to test. Runs whose last step differs from the longest run's are compared at their own
+    last step only when the route can predict there.
+
+    Parameters
+    ----------
+    table : RunTable
+        The pipeline's runs (``params`` and ``step`` columns).
+    route, law, targets, random_state, shared_exponents, law_options, fit_from
+        As in :func:`fit_pipeline` (``fit_from`` applies to the cut curves).
+    step_ratio : float, default=3.0
+        Extrapolation factor of the steps backtest (> 1).
+
+    Returns
+    -------
+    list of Backtest
+        The backtests that the data allow (none with a single checkpoint per curve and 3 sizes).
+    """
+    if not step_ratio > 1:
+        raise InputError(f"step_ratio must be > 1; got {step_ratio!r}")
+    fit_from = _check_fit_from(fit_from)
+    for col in ("params", "step"):
+        if col not in table.frame.columns:
+            raise InputError(f"{table.path or 'run table'}: the backtest needs a {col!r} column")
+    N, S = table.model_params, table.steps
+    assert N is not None and S is not None
+    names = table.resolve_targets(targets)
+    Y = table.losses(names)
+    runs = table.runs
+    last = {r: S[runs == r].max() for r in np.unique(runs)}
+    run_last = np.array([last[r] for r in runs])
+    sizes = np.unique(N)
+    S_end = float(S.max())
+    kw = dict(route=route, law=law, targets=names, random_state=random_state, shared_exponents=shared_exponents,
+              law_options=law_options, fit_from=fit_from)
+    out: list[Backtest] = []
+
+    def score(kind: str, desc: str, ratio: float, fit_rows: np.ndarray, N_t: float) -> None:
+        truth = np.flatnonzero((N == N_t) & (S == run_last) & (run_last == S_end))
+        if truth.size == 0 or not fit_rows.any():
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MixlawWarning)
+            try:
+                res = fit_pipeline(table.subset(fit_rows), target_params=N_t, target_steps=S_end, **kw)
+            except InputError:
+                return  # too little data for this backtest
+            own = dict(zip(map(tuple, np.round(res.mixtures, _WEIGHT_DECIMALS)), res.target_losses, strict=True))
+            W_t = table.weights[truth]
+            by_law = res.predict(W_t)
+        pred = np.array([own.get(tuple(np.round(w, _WEIGHT_DECIMALS)), by_law[i]) for i, w in enumerate(W_t)])
+        rel = pred / Y[truth] - 1.0
+        out.append(Backtest(kind, desc, ratio, float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))),
+                            float(np.mean(rel)), int(rel.size)))
+
+    score("steps", f"curves cut at their last step / {step_ratio:g}, largest size N = {sizes[-1]:g} predicted at "
+          f"step {S_end:g}", step_ratio, S <= run_last / step_ratio + 1e-9, float(sizes[-1]))
+    if sizes.size >= 4:
+        score("size", f"N = {sizes[-1]:g} held out, predicted from {sizes.size - 1} smaller sizes at step {S_end:g}",
+              float(sizes[-1] / sizes[-2]), N < sizes[-1], float(sizes[-1]))
+    return out

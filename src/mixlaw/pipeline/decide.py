@@ -1,0 +1,132 @@
+"""Decisions at the target scale: the optimal mixture of a pipeline result and Ye's steps-to-match figures.
+
+:func:`optimize_pipeline` optimises the pipeline's target-scale mixing law; :func:`pipeline_steps_to_match`
+compares the optimum's and the default's curves at N*, both predicted from the same fitted stages.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..errors import ExtrapolationWarning, InputError
+from ..optimize import Objective, OptimumResult, StepsToMatch, _make_scalar, _objective_weights, optimize_mixture
+from .result import PipelineResult
+
+
+def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
+                      natural: Any = None, steps_to_match: bool = True, span: float = 8.0,
+                      random_state: int | np.random.Generator | None = 0, **constraints: Any) -> OptimumResult:
+    """The optimal mixture of the pipeline's target-scale mixing law, with Ye's steps-to-match figures.
+
+    Parameters
+    ----------
+    result : PipelineResult
+    objective : see :func:`mixlaw.optimize.optimize_mixture`
+    natural : mapping or sequence of float, optional
+        The default mixture to compare with (and to match steps against). Default: the mean of the pipeline's
+        mixtures.
+    steps_to_match : bool, default=True
+        Add :func:`pipeline_steps_to_match` figures (needs a result that predicts at other step counts).
+    span : float, default=8.0
+        Step grid of the steps-to-match curves: S*/span .. S* span.
+    random_state : int or Generator, default=0
+    **constraints
+        ``bounds``, ``fixed``, ``tokens_available``, ``target_tokens``, ``max_epochs``, ``within_fitted_range``,
+        ``n_starts`` of :func:`~mixlaw.optimize.optimize_mixture`.
+
+    Returns
+    -------
+    OptimumResult
+        With ``steps`` filled in when asked and possible.
+    """
+    if natural is None and constraints.get("tokens_available") is None:
+        natural = result.mixtures.mean(axis=0)
+    kw = {"model_params": result.target_params} if "model_params" in result.predict_kwargs else {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range", ExtrapolationWarning)
+        opt = optimize_mixture(result.mixing_law, objective=objective, natural=natural, random_state=random_state,
+                               **kw, **constraints)
+    if steps_to_match and result.law_at_time is not None and result.target_steps is not None:
+        default = np.array([opt.natural_weights[d] for d in result.domains])
+        opt.steps = pipeline_steps_to_match(result, opt.weight_array(), default, objective=objective, span=span)
+    return opt
+
+
+def _crossing(logS: np.ndarray, f: np.ndarray, level: float) -> float:
+    """First log-step where the curve ``f`` (on the grid ``logS``) comes down to ``level``; nan if it never does."""
+    g = f - level
+    if g[0] <= 0:
+        return float("nan") if g[0] < 0 else float(logS[0])
+    hit = np.flatnonzero(g <= 0)
+    if hit.size == 0:
+        return float("nan")
+    i = hit[0]
+    return float(logS[i - 1] + (logS[i] - logS[i - 1]) * g[i - 1] / (g[i - 1] - g[i]))
+
+
+def pipeline_steps_to_match(result: PipelineResult, optimum: Any, default: Any, *, objective: Objective = "mean",
+                            span: float = 8.0, n_grid: int = 13) -> StepsToMatch:
+    r"""Ye's steps-to-match figures from the pipeline's own curves at the target size.
+
+    The objective curves :math:`L_{opt}(S)` and :math:`L_{def}(S)` of both mixtures at :math:`N^*` are
+    predicted on a log-spaced grid :math:`S^*/\text{span} \ldots S^* \cdot \text{span}`
+    (:meth:`PipelineResult.predict` with ``at``: the fitted stages redone at each step count) and
+    interpolated linearly in :math:`\log S`. Then
+
+    .. math::
+
+        L_{def}(S_{eq}) = L_{opt}(S^*), \qquad L_{opt}(S_{match}) = L_{def}(S^*),
+
+    reported as the extra training :math:`S_{eq}/S^* - 1` the optimum is worth (Ye: +48 %) and the fraction
+    :math:`S_{match}/S^*` of the steps at which the optimum reaches the default's final loss (Ye: 73 %).
+    Unlike :func:`mixlaw.optimize.steps_to_match`, nothing is assumed about the optimum's curve: both come from
+    the same fitted stages. A crossing outside the grid is ``nan`` (said in ``assumption``).
+
+    Parameters
+    ----------
+    result : PipelineResult
+        Fitted with a target step (or token) count.
+    optimum, default : sequence of float
+        The two mixtures, in ``result.domains`` order.
+    objective : see :func:`mixlaw.optimize.optimize_mixture`
+    span : float, default=8.0
+    n_grid : int, default=13
+
+    Returns
+    -------
+    StepsToMatch
+
+    References
+    ----------
+    Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4.
+    """
+    T = result.target_steps if result.time_axis == "step" else result.target_tokens
+    if T is None or result.law_at_time is None:
+        raise InputError("steps-to-match needs a pipeline result that predicts at other step counts "
+                         "(nested route, or the direct route's joint law)")
+    if not (span > 1 and n_grid >= 3):
+        raise InputError(f"span must be > 1 and n_grid >= 3; got {span!r}, {n_grid!r}")
+    name, s = _objective_weights(objective, list(result.targets))
+    scalar = _make_scalar(name, s, objective)
+    W = np.vstack([np.asarray(optimum, dtype=np.float64), np.asarray(default, dtype=np.float64)])
+    grid = float(T) * np.exp(np.linspace(-np.log(span), np.log(span), n_grid))
+    curves = np.array([[scalar(row) for row in (result.predict(W) if np.isclose(S, T) else result.predict(W, at=S))]
+                       for S in grid])  # (n_grid, 2): optimum, default
+    L_opt, L_def = (scalar(row) for row in result.predict(W))
+    logS = np.log(grid)
+    s_eq = _crossing(logS, curves[:, 1], L_opt)
+    s_match = _crossing(logS, curves[:, 0], L_def)
+    unit = "step" if result.time_axis == "step" else "token"
+    notes = [f"both curves from the pipeline at N* on {n_grid} {unit} counts in [S*/{span:g}, {span:g} S*]"]
+    if np.isnan(s_eq):
+        notes.append(f"the default does not reach the optimum's loss within {span:g} S*")
+    if np.isnan(s_match):
+        notes.append(f"the optimum reaches the default's final loss before S*/{span:g} or never")
+    S_eq = float(np.exp(s_eq)) if np.isfinite(s_eq) else float("nan")
+    frac = float(np.exp(s_match)) / float(T) if np.isfinite(s_match) else float("nan")
+    return StepsToMatch(target_steps=float(T), default_loss=float(L_def), optimum_loss=float(L_opt),
+                        steps_fraction=frac, equivalent_steps=S_eq, extra_training=S_eq / float(T) - 1.0,
+                        assumption="; ".join(notes))

@@ -1,0 +1,212 @@
+r"""The nested route (Ye et al. 2025, §4): step law per curve, size law per mixture, mixing law at the target.
+
+Stage 1 fits :math:`L(S) = E + B/S^{\beta}` over each curve's checkpoints (own exponent with >= 4 checkpoints,
+beta shared per size otherwise), stage 2 fits :math:`L(N) = E + A/N^{\alpha}` per mixture on the step-extrapolated
+losses (alpha shared across mixtures at exactly 3 sizes), stage 3 fits the registered mixing law on the predicted
+losses at :math:`(N^*, S^*)`. Stages 2-3 can be redone at any other step count from stage 1's laws
+(:class:`_NestedStages23`), which is what steps-to-match and ``PipelineResult.predict(at=...)`` use.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..data import RunTable
+from ..errors import DataWarning, InputError, MixlawWarning
+from ..laws.base import MixingLaw, get_law
+from ..scaling import SizeLaw, StepLaw, fit_shared_exponent
+from .result import PipelineResult, StageQuality, _check_mixing_law, _first_runs, _mixture_ids, _Target
+
+
+def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
+            law_options: dict[str, Any], msgs: list[str], shared: bool | str) -> PipelineResult:
+    W, Y = table.weights, table.losses(names)
+    N, S = table.model_params, (table.steps if at.axis == "step" else table.tokens)
+    assert N is not None and S is not None
+    Nt, St, sym = at.params, at.time, at.symbol
+    mixes, inv = _mixture_ids(W)
+    sizes = np.unique(N)
+    if sizes.size < 3:
+        raise InputError(f"the size law L(N) = E + A/N^alpha has 3 parameters; the data has {sizes.size} model "
+                         f"size(s) ({', '.join(f'{v:g}' for v in sizes)}); need at least 3")
+    K = len(names)
+    first = _first_runs(table, inv, len(mixes))
+    # Stage 1: step laws. A curve with >= 4 checkpoints gets its own law (Ye); curves with 2-3 checkpoints
+    # (e.g. the first third of a short run) share one exponent beta per size and eval (fit_shared_exponent).
+    t0 = time.perf_counter()
+    # (E, log B, beta) of every curve's step law: stages 2-3 can then be redone at any other step count.
+    laws1 = np.full((len(mixes), sizes.size, K, 3), np.nan)
+    res1: list[np.ndarray] = []
+    lab1: list[str] = []
+    warn1 = n_shared1 = 0
+    short: list[str] = []
+    seed = int(rng.integers(2**31))
+    for si, size in enumerate(sizes):
+        pooled: list[tuple[int, np.ndarray]] = []
+        for m in range(len(mixes)):
+            rows = np.flatnonzero((inv == m) & (N == size))
+            if rows.size == 0:
+                continue
+            n_ck = np.unique(S[rows]).size
+            if n_ck < 2:
+                short.append(f"{table.runs[rows[0]]} (N={size:g}: {n_ck} checkpoint)")
+                continue
+            if shared is True or (shared == "auto" and n_ck < 4):
+                pooled.append((m, rows))
+                continue
+            if n_ck < 4:
+                short.append(f"{table.runs[rows[0]]} (N={size:g}: {n_ck} checkpoints, own step law needs 4)")
+                continue
+            for k in range(K):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    sl = StepLaw(random_state=seed).fit(S[rows], Y[rows, k])
+                warn1 += len(caught) + len(sl.results_.warnings)
+                res1.append(sl.residuals_)
+                lab1.append(f"{table.runs[rows[0]]} N={size:g} {names[k]}")
+                laws1[m, si, k] = (sl.E, np.log(sl.B), sl.beta)
+        if len(pooled) >= 2:
+            for k in range(K):
+                xs, ys = [S[r] for _, r in pooled], [Y[r, k] for _, r in pooled]
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    Eg, lBg, beta, fr = fit_shared_exponent(xs, ys, label=f"step law (shared beta) N={size:g}")
+                warn1 += len(caught) + len(fr.warnings)
+                n_shared1 += len(pooled)
+                for g, (m, r) in enumerate(pooled):
+                    pred = Eg[g] + np.exp(lBg[g] - beta * np.log(S[r]))
+                    res1.append(pred / Y[r, k] - 1.0)
+                    lab1.append(f"{table.runs[r[0]]} N={size:g} {names[k]}")
+                    laws1[m, si, k] = (Eg[g], lBg[g], beta)
+        elif pooled:
+            short.append(f"{table.runs[pooled[0][1][0]]} (N={size:g}: < 4 checkpoints, no other curve to share "
+                         "beta with)")
+    if not res1:
+        raise InputError(f"the step law L({sym}) = E + B/{sym}^beta has 3 parameters; no training curve has 4 "
+                         f"checkpoints, nor 2+ curves of one size with 2-3 checkpoints to share beta (e.g. {short[0]})")
+    if short:
+        msgs.append(f"{len(short)} curve(s) skipped, e.g. {short[0]}")
+    how1 = "per mixture x size x eval" + (f" ({n_shared1} curve-evals with beta shared per size)" if n_shared1 else "")
+    stage1 = StageQuality.from_residuals("step", f"L({sym}) = E + B/{sym}^beta {how1}, extrapolated to {sym}* = "
+                                         f"{St:g}", res1, warn1, time.perf_counter() - t0, lab1)
+    stages23 = _NestedStages23(laws1, sizes, mixes, first, names, table.domains, Nt, law, law_options, shared,
+                               int(rng.integers(2**31)), sym, msgs)
+    stage2, stage3, ok, target, mixing, kw = stages23.at(St, record=True)
+    return PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes[ok],
+                          [r for r, o in zip(first, ok, strict=True) if o], target,
+                          {"step": stage1, "size": stage2, "mixture": stage3}, mixing, kw, msgs,
+                          law_at_time=stages23.law)
+
+
+class _NestedStages23:
+    """Stages 2 (size law) and 3 (mixing law) of the nested route, redone at any step count from stage 1's laws.
+
+    Stage 1 is fitted once; its step laws give every curve's loss at any :math:`S`, so the target-size curve
+    of a mixture (steps-to-match) costs one size-law and one mixing-law fit per step count.
+    """
+
+    def __init__(self, laws1: np.ndarray, sizes: np.ndarray, mixes: np.ndarray, first: list[str], names: list[str],
+                 domains: list[str], Nt: float, law: str, law_options: dict[str, Any], shared: bool | str, seed: int,
+                 sym: str, msgs: list[str]) -> None:
+        self.laws1, self.sizes, self.mixes, self.first, self.names = laws1, sizes, mixes, first, names
+        self.domains, self.Nt, self.law_key, self.law_options = domains, Nt, law, law_options
+        self.shared, self.seed, self.sym, self.msgs = shared, seed, sym, msgs
+        self._cache: dict[float, tuple[MixingLaw, dict[str, Any]]] = {}
+
+    def law(self, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
+        """The mixing law at (N*, ``steps``) and its predict keywords (cached per step count)."""
+        key = float(steps)
+        if key not in self._cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MixlawWarning)  # reported once, at the target steps
+                *_, mixing, kw = self.at(key, record=False)
+            self._cache[key] = (mixing, kw)
+        return self._cache[key]
+
+    def at(self, St: float, record: bool) -> tuple[StageQuality, StageQuality, np.ndarray, np.ndarray, MixingLaw,
+                                                  dict[str, Any]]:
+        laws1, sizes, mixes, first, names = self.laws1, self.sizes, self.mixes, self.first, self.names
+        Nt, law, law_options, shared, sym, msgs = self.Nt, self.law_key, self.law_options, self.shared, self.sym, \
+            self.msgs
+        K = len(names)
+        rng = np.random.default_rng(self.seed)
+        seed = int(rng.integers(2**31))
+        at_target_steps = laws1[..., 0] + np.exp(laws1[..., 1] - laws1[..., 2] * np.log(St))
+        # Stage 2: size laws. Mixtures at >= 4 sizes get their own law; at exactly 3 sizes, alpha is shared
+        # across those mixtures per eval (3 points cannot pin 3 parameters with a residual left).
+        t0 = time.perf_counter()
+        n_sizes = np.sum(np.isfinite(at_target_steps[:, :, 0]), axis=1)
+        ok = n_sizes >= 3
+        if not ok.any():
+            raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; no mixture has training curves "
+                             "at 3 or more model sizes")
+        if not ok.all() and record:
+            msg = f"{int((~ok).sum())} mixture(s) with curves at fewer than 3 sizes dropped"
+            msgs.append(msg)
+            warnings.warn(msg, DataWarning, stacklevel=3)
+        target = np.full((len(mixes), K), np.nan)
+        res2: list[np.ndarray] = []
+        lab2: list[str] = []
+        warn2 = 0
+        if shared is False and np.any(n_sizes == 3):
+            raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with shared_exponents=False "
+                             "every mixture needs curves at 4 or more sizes (or share alpha: "
+                             "shared_exponents='auto')")
+        own = np.flatnonzero(n_sizes >= 4) if shared is not True else np.array([], dtype=int)
+        three = np.flatnonzero((n_sizes == 3) if shared is not True else ok)
+        for m in own:
+            have = np.isfinite(at_target_steps[m, :, 0])
+            for k in range(K):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    zl = SizeLaw(random_state=seed).fit(sizes[have], at_target_steps[m, have, k])
+                warn2 += len(caught) + len(zl.results_.warnings)
+                res2.append(zl.residuals_)
+                lab2.append(f"{first[m]} {names[k]}")
+                target[m, k] = zl.predict([Nt])[0]
+        if three.size == 1 and n_sizes[three[0]] == 3:
+            raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with 3 model sizes mixlaw shares "
+                             "alpha across mixtures, which needs 2 or more mixtures")
+        if three.size:
+            for k in range(K):
+                haves = [np.isfinite(at_target_steps[m, :, k]) for m in three]
+                xs = [sizes[h] for h in haves]
+                ys = [at_target_steps[m, h, k] for m, h in zip(three, haves, strict=True)]
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    Eg, lAg, alpha, fr = fit_shared_exponent(xs, ys, label="size law (shared alpha)")
+                warn2 += len(caught) + len(fr.warnings)
+                for g, m in enumerate(three):
+                    res2.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
+                    lab2.append(f"{first[m]} {names[k]}")
+                    target[m, k] = Eg[g] + np.exp(lAg[g] - alpha * np.log(Nt))
+        how2 = ("per mixture x eval" if not three.size else
+                f"with alpha shared per eval across {three.size} mixture(s)"
+                + (f", own alpha for {own.size}" if own.size else ""))
+        stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on stage-1 values, extrapolated "
+                                             f"to N* = {Nt:g}", res2, warn2, time.perf_counter() - t0, lab2)
+        mixes, target = mixes[ok], target[ok]
+        # Stage 3: the mixing law at the target scale.
+        t0 = time.perf_counter()
+        opts = {"random_state": int(rng.integers(2**31)), **law_options}
+        mixing = get_law(law, **opts)
+        kw: dict[str, Any] = {}
+        if mixing.uses_model_params:
+            kw["model_params"] = np.full(len(mixes), Nt)
+        if mixing.uses_tokens is True:
+            raise InputError(f"law {law!r} needs training tokens per run; the nested pipeline predicts at one "
+                             "scale, use a law without a token input")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            mixing.fit(mixes, target, domains=self.domains, targets=names, **kw)
+        _check_mixing_law(mixing, len(mixes))
+        pred = np.asarray(mixing.predict(mixes, **kw)).reshape(target.shape)
+        warn3 = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
+        stage3 = StageQuality.from_residuals("mixture", f"{law} on the {len(mixes)} mixtures' predicted losses at "
+                                             f"(N*, {sym}*)", list((pred / target - 1.0).T), warn3,
+                                             time.perf_counter() - t0, list(names))
+        return stage2, stage3, ok, target, mixing, ({"model_params": Nt} if mixing.uses_model_params else {})

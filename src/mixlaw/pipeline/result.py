@@ -1,0 +1,243 @@
+"""Pipeline result types and the helpers every route shares.
+
+Owns :class:`PipelineResult` (target-scale predictions, the fitted mixing law, per-stage fit quality), its
+:class:`StageQuality` lines, the target scale :class:`_Target` (size N* and steps or tokens T*), and how rows are
+grouped into mixtures (weights rounded to ``_WEIGHT_DECIMALS``) and curves; the route modules build on these.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data import RunTable
+from ..errors import ExtrapolationWarning, InputError
+from ..laws.base import MixingLaw
+from ..optimize import check_enough_runs
+
+ROUTES = ("nested", "direct")
+#: Mixtures are identified by their weights rounded to this many decimals (CSV round trips lose the last bits).
+_WEIGHT_DECIMALS = 9
+
+
+# ---------------------------------------------------------------------- result types
+@dataclass
+class StageQuality:
+    """Fit quality of one pipeline stage: relative in-sample residuals |pred / y - 1| over all its fits.
+
+    ``fits`` keeps every fit's own line (``label``: which curve / mixture / eval, ``n_points``,
+    ``max_rel_residual``), so a bad number can be traced to the curve behind it; :meth:`worst` lists the
+    worst-fitting ones.
+    """
+
+    name: str
+    description: str
+    n_fits: int
+    n_points: int
+    median_rel_residual: float
+    max_rel_residual: float
+    n_warnings: int
+    seconds: float
+    fits: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_residuals(cls, name: str, description: str, residuals: list[np.ndarray], n_warnings: int,
+                       seconds: float, labels: list[str] | None = None) -> StageQuality:
+        r = np.abs(np.concatenate([np.ravel(x) for x in residuals])) if residuals else np.array([np.nan])
+        labels = labels if labels is not None else [f"fit {i}" for i in range(len(residuals))]
+        assert len(labels) == len(residuals)
+        fits = [{"label": lab, "n_points": int(np.size(x)),
+                 "max_rel_residual": float(np.max(np.abs(x))) if np.size(x) else float("nan")}
+                for lab, x in zip(labels, residuals, strict=True)]
+        return cls(name, description, len(residuals), int(r.size), float(np.median(r)), float(np.max(r)),
+                   n_warnings, seconds, fits)
+
+    def worst(self, n: int = 3) -> list[dict[str, Any]]:
+        """The ``n`` fits with the largest relative residual, worst first."""
+        return sorted(self.fits, key=lambda f: -np.nan_to_num(f["max_rel_residual"], nan=np.inf))[:n]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass
+class PipelineResult:
+    """Target-scale predictions of :func:`fit_pipeline`.
+
+    Attributes
+    ----------
+    route : {"nested", "direct"}
+    law : str
+        Key of the mixing law (``"joint+ye-exp"`` for the direct route's joint law).
+    target_params : float
+    target_steps, target_tokens : float or None
+        The target along the time axis: steps S*, or tokens D* when fitted with ``target_tokens``
+        (each is filled in from the other when the table has a constant number of tokens per step).
+    time_axis : {"step", "tokens"}
+        The column the step law was fitted over.
+    domains, targets : list of str
+    mixtures : ndarray of shape (n_mixtures, n_domains)
+        The distinct training mixtures.
+    mixture_runs : list of str
+        A run name of each mixture (its first row), for display.
+    target_losses : ndarray of shape (n_mixtures, n_targets)
+        Predicted losses at the target scale: stage 2's output (nested) or the direct law's prediction.
+    stages : dict of str to StageQuality
+        Fit quality of each stage, in order.
+    mixing_law : MixingLaw
+        Fitted law of the mixture at the target scale; pass it to :func:`mixlaw.optimize.optimize_mixture`
+        (with ``model_params=target_params`` when ``predict_kwargs`` says so).
+    predict_kwargs : dict
+        Extra arguments :meth:`predict` passes to ``mixing_law.predict``.
+    warnings : list of str
+    law_at_time : callable, optional
+        ``law_at_time(T) -> (mixing_law, predict_kwargs)``: the mixing law at (N*, T) for another step (or
+        token) count T, from the same fitted stages; behind :meth:`predict`'s ``at`` and
+        :func:`pipeline_steps_to_match`.
+    """
+
+    route: str
+    law: str
+    target_params: float
+    target_steps: float | None
+    domains: list[str]
+    targets: list[str]
+    mixtures: np.ndarray
+    mixture_runs: list[str]
+    target_losses: np.ndarray
+    stages: dict[str, StageQuality]
+    mixing_law: MixingLaw
+    predict_kwargs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    target_tokens: float | None = None
+    time_axis: str = "step"
+    law_at_time: Callable[[float], tuple[MixingLaw, dict[str, Any]]] | None = field(default=None, repr=False)
+
+    def predict(self, weights: Any, at: float | None = None) -> np.ndarray:
+        """Predicted losses of mixtures at the target scale, shape (n, n_targets) (one row for a 1-D mixture).
+
+        ``at``: predict at model size N* but another step (or token, per ``time_axis``) count instead of the
+        target's; the stages are redone there from the same fits (nested: one size-law and one mixing-law fit).
+        """
+        W = np.asarray(weights, dtype=np.float64)
+        law, kw = self.mixing_law, self.predict_kwargs
+        if at is not None:
+            if self.law_at_time is None:
+                raise InputError(f"this {self.route} pipeline result cannot predict at another step count")
+            if not (np.isfinite(at) and at > 0):
+                raise InputError(f"at must be a positive step (or token) count; got {at!r}")
+            law, kw = self.law_at_time(float(at))
+        with warnings.catch_warnings():
+            # N* (and D*) lie beyond the fitted runs by design; leaving the mixtures' range still warns.
+            warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range",
+                                    ExtrapolationWarning)
+            out = law.predict(W if W.ndim == 2 else W[None, :], **kw)
+        return np.asarray(out).reshape(-1, len(self.targets))
+
+    def frame(self) -> pd.DataFrame:
+        """Mixtures (``w:`` columns) and their predicted target-scale losses (``loss:`` columns)."""
+        df = pd.DataFrame(self.mixtures, columns=[f"w:{d}" for d in self.domains])
+        df.insert(0, "run", self.mixture_runs)
+        for k, t in enumerate(self.targets):
+            df[f"loss:{t}"] = self.target_losses[:, k]
+        return df
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"route": self.route, "law": self.law, "target_params": self.target_params,
+                "target_steps": self.target_steps, "target_tokens": self.target_tokens, "time_axis": self.time_axis,
+                "domains": self.domains, "targets": self.targets,
+                "stages": {k: v.to_dict() for k, v in self.stages.items()},
+                "mixtures": [{"run": r, "weights": dict(zip(self.domains, map(float, w), strict=True)),
+                              "predicted": dict(zip(self.targets, map(float, y), strict=True))}
+                             for r, w, y in zip(self.mixture_runs, self.mixtures, self.target_losses, strict=True)],
+                "mixing_law": self.mixing_law.to_dict(), "warnings": list(self.warnings)}
+
+    def __str__(self) -> str:
+        at = [f"S* = {self.target_steps:.4g} steps"] if self.target_steps is not None else []
+        at += [f"D* = {self.target_tokens:.4g} tokens"] if self.target_tokens is not None else []
+        lines = [f"{self.route} pipeline -> N* = {self.target_params:.4g} params, {', '.join(at)} "
+                 f"(mixing law {self.law})", "",
+                 f"{'stage':<10} {'fits':>6} {'points':>7} {'median |rel res|':>17} {'max |rel res|':>14} "
+                 f"{'warnings':>8} {'time':>7}"]
+        for s in self.stages.values():
+            lines.append(f"{s.name:<10} {s.n_fits:>6} {s.n_points:>7} {s.median_rel_residual:>17.3%} "
+                         f"{s.max_rel_residual:>14.3%} {s.n_warnings:>8} {s.seconds:>6.2f}s")
+        for s in self.stages.values():
+            lines.append(f"  {s.name}: {s.description}")
+            if s.n_fits > 1:
+                lines.append("    worst: " + "; ".join(f"{f['label']} {f['max_rel_residual']:.2%}"
+                                                      for f in s.worst(3)))
+        lines += ["", "predicted target-scale losses:"]
+        lines.append(self.frame().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        if self.warnings:
+            lines += ["", "warnings:"] + [f"  {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+@dataclass
+class _Target:
+    """The target scale: size N*, and the time axis value T* (steps or tokens, by ``axis``)."""
+
+    params: float
+    time: float
+    axis: str
+    tokens_per_step: float | None
+
+    @property
+    def steps(self) -> float | None:
+        if self.axis == "step":
+            return self.time
+        return None if self.tokens_per_step is None else self.time / self.tokens_per_step
+
+    @property
+    def tokens(self) -> float | None:
+        if self.axis == "tokens":
+            return self.time
+        return None if self.tokens_per_step is None else self.time * self.tokens_per_step
+
+    @property
+    def symbol(self) -> str:
+        return "S" if self.axis == "step" else "D"
+
+
+def _tokens_per_step(table: RunTable) -> float | None:
+    """Tokens per optimiser step when the table has both columns and the ratio is one constant, else None."""
+    S, D = table.steps, table.tokens
+    if S is None or D is None or np.any(S <= 0):
+        return None
+    ratio = D / S
+    return float(ratio[0]) if np.allclose(ratio, ratio[0], rtol=1e-9) else None
+
+
+# ---------------------------------------------------------------------- grouping
+def _check_fit_from(fit_from: Any) -> float:
+    try:
+        value = float(fit_from)
+    except (TypeError, ValueError):
+        raise InputError(f"fit_from must be a number in [0, 1); got {fit_from!r}") from None
+    if not 0.0 <= value < 1.0:  # also rejects NaN
+        raise InputError(f"fit_from must be in [0, 1) (a fraction of each curve's last step); got {value:g}")
+    return value
+
+
+def _mixture_ids(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct mixtures (n_mix, M), row -> mixture index)."""
+    uniq, inv = np.unique(np.round(W, _WEIGHT_DECIMALS), axis=0, return_inverse=True)
+    return uniq, inv.ravel()
+
+
+def _first_runs(table: RunTable, inv: np.ndarray, n_mix: int) -> list[str]:
+    runs = table.runs
+    return [str(runs[np.flatnonzero(inv == m)[0]]) for m in range(n_mix)]
+
+
+def _check_mixing_law(mixing: MixingLaw, n_mix: int) -> None:
+    try:
+        check_enough_runs(mixing)
+    except InputError as err:
+        raise InputError(f"{n_mix} mixtures: {err}") from None
