@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from mixlaw.errors import DataWarning, InputError
-from mixlaw.export import export_mixture, parse_mixture, read_paths, round_weights
+from mixlaw.export import TokenBudget, export_mixture, parse_export_options, parse_mixture, read_paths, round_weights
+from mixlaw.export_schema import olmo_insufficient, read_hf, read_megatron, read_mosaic, read_olmo
 
 DOMS = ["web", "code", "books", "wiki", "math", "arxiv", "stack"]
 PATHS = {d: f"s3://bucket/{d}" if i % 2 else f"/data/{d}_text_document" for i, d in enumerate(DOMS)}
@@ -97,6 +98,117 @@ def test_python_snippets_compile_and_carry_the_weights(fmt):
     assert _exact_sum(vals) == 1
 
 
+# The issue's case: T = 1e11 tokens; wiki has 8e9 tokens and gets 14.6 %, code 2e10 and 28.5 %.
+ISSUE_MIX = {"web": 0.569, "wiki": 0.146, "code": 0.285}
+ISSUE_TOKENS = {"web": 5e11, "wiki": 8e9, "code": 2e10}
+ISSUE_PATHS = {d: f"/data/{d}/*.npy" for d in ISSUE_MIX}
+
+
+def test_olmo_repetition_comes_from_the_token_budget():
+    budget = TokenBudget(1e11, ISSUE_TOKENS, max_epochs=4)
+    doc = read_olmo(export_mixture(ISSUE_MIX, "olmo", ISSUE_PATHS, budget=budget))
+    rep = {s["source_name"]: s["max_repetition_ratio"] for s in doc["sources"]}
+    # 14.6e9 / 8e9 = 1.825 passes over wiki, 28.5e9 / 2e10 = 1.425 over code; web needs no repetition
+    assert rep == {"web": 1.0, "wiki": 1.825, "code": 1.425}
+    assert olmo_insufficient(doc, ISSUE_TOKENS, 10**11) == []
+    # what mixlaw used to write (ratio 1.0 everywhere) is exactly what OLMo-core rejects
+    naive = read_olmo(export_mixture(ISSUE_MIX, "olmo", ISSUE_PATHS))
+    assert olmo_insufficient(naive, ISSUE_TOKENS, 10**11) == ["wiki", "code"]
+    with pytest.raises(InputError, match=r"'wiki' is 1.5, but .* needs 1.825"):
+        export_mixture(ISSUE_MIX, "olmo", ISSUE_PATHS, budget=budget, max_repetition_ratio={"wiki": 1.5})
+    # a larger ratio is the user's choice and is kept
+    doc = read_olmo(export_mixture(ISSUE_MIX, "olmo", ISSUE_PATHS, budget=budget, max_repetition_ratio=4))
+    assert {s["max_repetition_ratio"] for s in doc["sources"]} == {4.0}
+
+
+def test_olmo_dataset_config_with_batch_size_round_trips():
+    budget = TokenBudget(1e11, ISSUE_TOKENS)
+    text = export_mixture(ISSUE_MIX, "olmo", ISSUE_PATHS, budget=budget, global_batch_size=4 * 2**20,
+                          processes=4, max_source_fraction=0.5)
+    doc = read_olmo(text)
+    assert doc["requested_tokens"] == 10**11 and doc["global_batch_size"] == 4 * 2**20 and doc["processes"] == 4
+    # half of each source usable: wiki needs 14.6e9 / 4e9 = 3.65 passes
+    assert {s["source_name"]: s["max_repetition_ratio"] for s in doc["sources"]}["wiki"] == 3.65
+    assert olmo_insufficient(doc, ISSUE_TOKENS, doc["requested_tokens"]) == []
+    assert yaml.safe_load(text)["source_list"]["sources"][0]["source_name"] == "web"
+    with pytest.raises(InputError, match="needs the token budget"):
+        export_mixture(ISSUE_MIX, "olmo", ISSUE_PATHS, global_batch_size=1024)
+
+
+def test_olmo_schema_rejects_what_olmo_core_rejects():
+    good = export_mixture(ISSUE_MIX, "olmo", ISSUE_PATHS)
+    with pytest.raises(InputError, match="must sum to 1.0"):
+        read_olmo(good.replace("target_ratio: 0.569", "target_ratio: 0.5"))
+    with pytest.raises(InputError, match=r"unknown \['seed'\]"):
+        read_olmo(good.replace("max_source_fraction: 1.0", "max_source_fraction: 1.0\n  seed: 3", 1))
+    with pytest.raises(InputError, match="max_repetition_ratio must be >= 1"):
+        read_olmo(good.replace("max_repetition_ratio: 1.0", "max_repetition_ratio: 0.5", 1))
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")  # the linear law leaves its range
+def test_optimum_under_availability_exports_a_buildable_olmo_config():
+    from mixlaw import load_regmix
+    from mixlaw.optimize import optimize_runs
+
+    table = load_regmix("train_1m")
+    avail = {d: 2e9 for d in table.domains} | {"pile_cc": 1e12}
+    res = optimize_runs(table, law="linear", targets="pile_cc", objective="mean", tokens_available=avail,
+                        target_tokens=1e10, max_epochs=4)
+    reps = {d: w * 1e10 / avail[d] for d, w in res.weights.items()}
+    assert max(reps.values()) > 1.5  # the optimum repeats some domain: the case the old export broke
+    paths = {d: f"/d/{d}" for d in table.domains}
+    doc = read_olmo(export_mixture(res.weights, "olmo", paths, budget=TokenBudget(1e10, avail, 4)))
+    assert olmo_insufficient(doc, avail, 10**10) == []
+    for s in doc["sources"]:
+        assert reps[s["source_name"]] <= s["max_repetition_ratio"] <= max(1.0, reps[s["source_name"]]) + 0.002
+        assert s["max_repetition_ratio"] <= 4.0 + 0.002  # within the epochs the optimiser allowed
+
+
+def test_megatron_options_and_budget_round_trip():
+    budget = TokenBudget(1e11, ISSUE_TOKENS)
+    paths = {d: f"/data/{d}_text_document" for d in ISSUE_MIX}
+    text = export_mixture(ISSUE_MIX, "megatron", paths, budget=budget, seed=7, seq_length=4096, split="99,1,0")
+    args = read_megatron(text)
+    assert args["weights"] == {paths[d]: w for d, w in ISSUE_MIX.items()}
+    assert (args["seed"], args["seq_length"], args["train_samples"], args["split"]) == (7, 4096, 24414063, "99,1,0")
+    assert "wiki: 14600000000 tokens of 8e+09 available (1.825 epochs)" in text
+    with pytest.raises(InputError, match="without .bin/.idx"):
+        read_megatron("--data-path 0.5 /a.bin 0.5 /b")
+    with pytest.raises(InputError, match="invalid int value"):
+        read_megatron("--data-path 1 /a --seed x")
+    with pytest.raises(InputError, match="unrecognised"):
+        read_megatron("--data-path 1 /a --data-weights 1")
+
+
+def test_hf_and_mosaic_options_round_trip():
+    hf = read_hf(export_mixture(ISSUE_MIX, "hf", ISSUE_PATHS, seed=5, stopping_strategy="all_exhausted",
+                                streaming=False, budget=TokenBudget(1e11, ISSUE_TOKENS)))
+    assert hf["probabilities"] == list(ISSUE_MIX.values()) and hf["seed"] == 5
+    assert hf["stopping_strategy"] == "all_exhausted" and {d["streaming"] for d in hf["loaders"]} == {False}
+    mo = read_mosaic(export_mixture(ISSUE_MIX, "mosaic", ISSUE_PATHS, seed=5, epoch_size=1000, batch_size=8))
+    assert [s["proportion"] for s in mo["streams"]] == list(ISSUE_MIX.values())
+    assert mo["dataset"]["shuffle_seed"] == 5 and mo["dataset"]["epoch_size"] == 1000
+    with pytest.raises(InputError, match="has no argument 'shuffel'"):
+        read_mosaic("from streaming import Stream, StreamingDataset\nstreams = [Stream(local='/a', proportion=1.0)]\n"
+                    "dataset = StreamingDataset(streams=streams, shuffel=True)\n")
+
+
+def test_json_export_carries_tokens_and_epochs():
+    rows = json.loads(export_mixture(ISSUE_MIX, "json", budget=TokenBudget(1e11, ISSUE_TOKENS)))
+    by = {r["domain"]: r for r in rows}
+    assert by["wiki"]["tokens"] == 14_600_000_000 and by["wiki"]["epochs"] == 1.825
+    assert by["web"]["tokens_available"] == 5e11
+
+
+def test_parse_export_options():
+    assert parse_export_options(["seed=3", "max_repetition_ratio=wiki:2,code:1.5", "local_root=s3://b/x"]) == {
+        "seed": 3, "max_repetition_ratio": {"wiki": 2, "code": 1.5}, "local_root": "s3://b/x"}
+    with pytest.raises(InputError, match="expected key=value"):
+        parse_export_options(["seed"])
+    with pytest.raises(InputError, match="given twice"):
+        parse_export_options(["seed=1", "seed=2"])
+
+
 def test_zero_weights_dropped_and_need_no_path():
     out = json.loads(export_mixture({"a": 0.6, "b": 0.4, "c": 0.0}, "json", {"a": "/a", "b": "/b"}))
     assert [r["domain"] for r in out] == ["a", "b"] and out[0]["path"] == "/a"
@@ -116,7 +228,7 @@ def test_errors_name_what_is_wrong():
     with pytest.raises(InputError, match="finite and >= 0"):
         export_mixture({"a": 1.5, "b": -0.5}, "json")
     with pytest.raises(InputError, match="unknown option"):
-        export_mixture({"a": 1.0}, "megatron", {"a": "/a"}, seed=1)
+        export_mixture({"a": 1.0}, "megatron", {"a": "/a"}, indent=1)
     with pytest.warns(DataWarning, match="renormalised"):
         doc = json.loads(export_mixture({"a": 0.333, "b": 0.333, "c": 0.333}, "json", decimals=3))
     assert [r["weight"] for r in doc] == [0.334, 0.333, 0.333]

@@ -6,6 +6,8 @@ produce an answer raises :class:`FitError` (exit code 1).
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SkNotFittedError
+
 
 class MixlawError(Exception):
     """Base class of every mixlaw exception."""
@@ -46,8 +48,8 @@ class InvalidParameterError(InputError):
     """A constructor argument or parameter bound is invalid."""
 
 
-class NotFittedError(MixlawError, AttributeError):
-    """An estimator was used before ``fit``."""
+class NotFittedError(MixlawError, _SkNotFittedError):
+    """An estimator was used before ``fit`` (also scikit-learn's ``NotFittedError``: ValueError, AttributeError)."""
 
 
 class FitError(MixlawError, RuntimeError):

@@ -1,4 +1,4 @@
-"""Export a mixture to the formats training frameworks read (DESIGN.md §9).
+"""Export a mixture to the formats training frameworks read, with the token budget the optimum assumed.
 
 :func:`export_mixture` renders ``{domain: weight}`` as
 
@@ -25,7 +25,8 @@ import json
 import math
 import shlex
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import DataWarning, InputError
@@ -121,9 +122,47 @@ def _check_paths(domains: list[str], paths: Mapping[str, Any] | None, fmt: str) 
     return out
 
 
+@dataclass(frozen=True)
+class TokenBudget:
+    """The data constraints the optimum was chosen under, carried into the trainer config.
+
+    ``target_tokens`` is the run's token budget T; ``tokens_available`` the tokens on disk per domain
+    (n_j). Domain j then contributes ``r_j * T`` tokens, which is ``r_j * T / n_j`` passes over its data:
+    the repetition the trainer must be allowed (OLMo-core stops with "Insufficient tokens for source" when
+    ``int(n_j * max_source_fraction * max_repetition_ratio) < int(T * target_ratio)``).
+    """
+
+    target_tokens: float
+    tokens_available: Mapping[str, float] | None = None
+    max_epochs: float | None = None
+
+    def __post_init__(self) -> None:
+        t = self.target_tokens
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
+            raise InputError(f"target_tokens must be a finite number > 0; got {t!r}")
+        for d, n in (self.tokens_available or {}).items():
+            if isinstance(n, bool) or not isinstance(n, (int, float)) or not math.isfinite(n) or n <= 0:
+                raise InputError(f"tokens available for domain {d!r} must be a finite number > 0; got {n!r}")
+
+    def tokens(self, ratio: float) -> int:
+        """Tokens a source of this target ratio contributes (OLMo-core: ``int(requested * ratio)``)."""
+        return int(float(self.target_tokens) * ratio)
+
+    def repetition(self, domain: str, ratio: float, fraction: float = 1.0) -> float:
+        """Smallest repetition ratio (3 decimals, rounded up, >= 1) that lets ``domain`` supply its share."""
+        if self.tokens_available is None or domain not in self.tokens_available:
+            return 1.0
+        usable = float(self.tokens_available[domain]) * fraction
+        rep = max(1.0, math.ceil(self.tokens(ratio) / usable * 1000 - 1e-9) / 1000)
+        while int(usable * rep) < self.tokens(ratio):  # float rounding at the boundary
+            rep = round(rep + 0.001, 3)
+        return rep
+
+
 def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, Any] | None = None, *,
-                   decimals: int = 6, drop_zero: bool = True, **opts: Any) -> str:
-    """Render a mixture in a training framework's format.
+                   decimals: int = 6, drop_zero: bool = True, budget: TokenBudget | None = None,
+                   **opts: Any) -> str:
+    """Render a mixture in a training framework's format, checked against that framework's config schema.
 
     Parameters
     ----------
@@ -138,12 +177,18 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
         Decimal places of the rounded weights (largest-remainder rounding: they sum to exactly 1).
     drop_zero : bool, default=True
         Leave out domains whose rounded weight is 0 (they need no path then).
+    budget : TokenBudget, optional
+        Target tokens and tokens available per domain (what ``optimize --target-tokens --tokens-available``
+        used). ``olmo`` then sets each source's ``max_repetition_ratio`` to the repetition its share needs and
+        writes ``requested_tokens``; ``megatron`` writes ``--train-samples`` (with ``seq_length``); every
+        format records tokens and repetition per domain (comments, or fields in ``json``).
     **opts
-        ``olmo``: ``max_repetition_ratio`` (float or ``{domain: float}``, default 1.0, must be >= 1),
-        ``max_source_fraction`` (default 1.0). ``hf``: ``split`` ("train"), ``streaming`` (True), ``seed`` (0),
-        ``stopping_strategy`` ("first_exhausted" or "all_exhausted"; default "first_exhausted").
-        ``mosaic``: ``local_root`` (cache directory for remote streams), ``batch_size`` (None), ``seed`` (0).
-        ``json``: ``indent`` (2).
+        Trainer options (:data:`OPTIONS` lists them per format). ``olmo``: ``max_repetition_ratio`` (float or
+        ``{domain: float}``, >= 1 and >= what the budget needs), ``max_source_fraction`` (1.0),
+        ``global_batch_size`` (tokens; with a budget the file becomes a ``SourceMixtureDatasetConfig``),
+        ``processes``. ``megatron``: ``seed``, ``seq_length``, ``split``. ``hf``: ``split`` ("train"),
+        ``streaming`` (True), ``seed`` (0), ``stopping_strategy`` ("first_exhausted"). ``mosaic``:
+        ``local_root``, ``batch_size``, ``seed`` (0), ``epoch_size``. ``json``: ``indent`` (2).
 
     Returns
     -------
@@ -153,7 +198,8 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
     Raises
     ------
     InputError
-        Unknown format or option, bad weights, missing paths (the message names the domains).
+        Unknown format or option, bad weights, missing paths (the message names the domains), or an output
+        the trainer's schema would reject (e.g. a repetition ratio below what the token budget needs).
 
     Examples
     --------
@@ -172,50 +218,137 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
       }
     ]
     """
+    from .export_schema import check_export
+
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    allowed = {"olmo": {"max_repetition_ratio", "max_source_fraction"},
-               "hf": {"split", "streaming", "seed", "stopping_strategy"},
-               "mosaic": {"local_root", "batch_size", "seed"}, "json": {"indent"}, "megatron": set()}[fmt]
-    unknown = sorted(set(opts) - allowed)
+    unknown = sorted(set(opts) - OPTIONS[fmt])
     if unknown:
-        raise InputError(f"unknown option(s) {unknown} for format {fmt!r}; known: {sorted(allowed) or 'none'}")
+        raise InputError(f"unknown option(s) {unknown} for format {fmt!r}; known: {sorted(OPTIONS[fmt]) or 'none'}")
+    if budget is not None and not isinstance(budget, TokenBudget):
+        raise InputError(f"budget must be a TokenBudget; got {type(budget).__name__}")
     w = _check_weights(weights)
     units = round_weights(w, decimals)
     domains = [d for d in w if units[d] > 0 or not drop_zero]
     text = {d: _format_units(units[d], decimals) for d in domains}
     p = _check_paths(domains, paths, fmt)
-    return {"megatron": _megatron, "olmo": _olmo, "hf": _hf, "mosaic": _mosaic, "json": _json}[fmt](
-        domains, text, p, opts)
+    if budget is not None and budget.tokens_available is not None:
+        missing = [d for d in domains if d not in budget.tokens_available]
+        if missing:
+            raise InputError(f"tokens available: no value for exported domain(s) {missing}")
+    out = {"megatron": _megatron, "olmo": _olmo, "hf": _hf, "mosaic": _mosaic, "json": _json}[fmt](
+        domains, text, p, opts, budget)
+    check_export(fmt, out)
+    return out
 
 
-def _megatron(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any]) -> str:
-    # Megatron-LM: --data-path takes "weight prefix" pairs; weights are normalised by the loader.
+#: Options each format takes (anything else is an error naming these).
+OPTIONS: dict[str, set[str]] = {
+    "olmo": {"max_repetition_ratio", "max_source_fraction", "global_batch_size", "processes"},
+    "megatron": {"seed", "seq_length", "split"},
+    "hf": {"split", "streaming", "seed", "stopping_strategy"},
+    "mosaic": {"local_root", "batch_size", "seed", "epoch_size"},
+    "json": {"indent"},
+}
+
+
+def _int_opt(opts: Mapping[str, Any], key: str, lo: int = 0) -> int | None:
+    v = opts.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != int(v) or int(v) < lo:
+        raise InputError(f"option {key} must be an integer >= {lo}; got {v!r}")
+    return int(v)
+
+
+def _budget_lines(domains: list[str], text: dict[str, str], budget: TokenBudget | None, comment: str) -> list[str]:
+    """Human-readable record of the token budget (for formats whose schema has no field for it)."""
+    if budget is None:
+        return []
+    lines = [f"{comment} token budget: {budget.target_tokens:.6g} tokens"
+             + ("" if budget.max_epochs is None else f", at most {budget.max_epochs:g} epochs per domain")]
+    for d in domains:
+        n = budget.tokens(float(text[d]))
+        have = None if budget.tokens_available is None else budget.tokens_available.get(d)
+        rep = "" if have is None else f" of {have:.6g} available ({n / have:.3f} epochs)"
+        lines.append(f"{comment}   {d}: {n} tokens{rep}")
+    return lines
+
+
+def _megatron(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any],
+              budget: TokenBudget | None) -> str:
+    # Megatron-LM: --data-path takes "weight prefix" pairs; weights are normalised by the loader, and the
+    # blended dataset builder repeats a prefix as often as its share of --train-samples needs.
     parts = ["--data-path"]
     for d in domains:
         parts += [text[d], shlex.quote(paths[d][0])]
-    return " ".join(parts) + "\n"
+    seq = _int_opt(opts, "seq_length", 1)
+    if seq is not None:
+        parts += ["--seq-length", str(seq)]
+        if budget is not None:
+            parts += ["--train-samples", str(math.ceil(budget.target_tokens / seq))]
+    seed = _int_opt(opts, "seed")
+    if seed is not None:
+        parts += ["--seed", str(seed)]
+    if opts.get("split") is not None:
+        parts += ["--split", shlex.quote(str(opts["split"]))]
+    head = _budget_lines(domains, text, budget, "#")
+    return "".join(line + "\n" for line in head) + " ".join(parts) + "\n"
 
 
-def _olmo(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any]) -> str:
+def _olmo(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any],
+          budget: TokenBudget | None) -> str:
     import yaml
 
-    rep = opts.get("max_repetition_ratio", 1.0)
-    frac = float(opts.get("max_source_fraction", 1.0))
+    rep = opts.get("max_repetition_ratio")
+    try:
+        frac = float(opts.get("max_source_fraction", 1.0))
+    except (TypeError, ValueError):
+        raise InputError(f"max_source_fraction must be a number; got {opts.get('max_source_fraction')!r}") from None
     if not 0 < frac <= 1:
         raise InputError(f"max_source_fraction must be in (0, 1]; got {frac!r}")
     sources = []
     for d in domains:
-        r = float(rep.get(d, 1.0) if isinstance(rep, Mapping) else rep)
+        ratio = float(text[d])
+        need = 1.0 if budget is None else budget.repetition(d, ratio, frac)
+        given = rep.get(d) if isinstance(rep, Mapping) else rep
+        try:
+            r = need if given is None else float(given)
+        except (TypeError, ValueError):
+            raise InputError(f"max_repetition_ratio of {d!r} must be a number; got {given!r}") from None
         if not (math.isfinite(r) and r >= 1):
             raise InputError(f"max_repetition_ratio of {d!r} must be >= 1 (OLMo-core's rule); got {r!r}")
+        if r < need:
+            raise InputError(f"max_repetition_ratio of {d!r} is {r:g}, but its share of the token budget needs "
+                             f"{need:g} passes over its data (OLMo-core would stop with 'Insufficient tokens')")
         # float(text) is the float nearest the exact decimal; yaml writes its shortest repr, which reads back
         # to that same float, so the file holds the rounded decimals exactly.
-        sources.append({"source_name": d, "target_ratio": float(text[d]), "paths": paths[d],
+        sources.append({"source_name": d, "target_ratio": ratio, "paths": paths[d],
                         "max_repetition_ratio": r, "max_source_fraction": frac})
-    head = ("# OLMo-core SourceMixtureList (olmo_core.data.source_mixture); target ratios sum to 1.\n"
-            "# Load: SourceMixtureList(sources=[SourceMixtureConfig(**s) for s in yaml.safe_load(f)['sources']])\n")
-    return head + yaml.safe_dump({"sources": sources}, sort_keys=False)
+    gbs = _int_opt(opts, "global_batch_size", 1)
+    procs = _int_opt(opts, "processes", 1)
+    head = _budget_lines(domains, text, budget, "#")
+    if budget is not None and gbs is not None:
+        doc: dict[str, Any] = {"source_list": {"sources": sources}, "requested_tokens": int(budget.target_tokens),
+                               "global_batch_size": gbs}
+        if procs is not None:
+            doc["processes"] = procs
+        head = ["# OLMo-core SourceMixtureDatasetConfig (olmo_core.data.source_mixture).",
+                "# Load: SourceMixtureDatasetConfig(source_list=SourceMixtureList(sources=[SourceMixtureConfig(**s)",
+                "#       for s in d['source_list']['sources']]), **{k: v for k, v in d.items() if k != 'source_list'})",
+                *head]
+    else:
+        if gbs is not None or procs is not None:
+            raise InputError("global_batch_size/processes belong to OLMo-core's SourceMixtureDatasetConfig, which "
+                             "needs the token budget: pass target tokens (CLI: --target-tokens) as well")
+        doc = {"sources": sources}
+        head = ["# OLMo-core SourceMixtureList (olmo_core.data.source_mixture); target ratios sum to 1.",
+                "# Load: SourceMixtureList(sources=[SourceMixtureConfig(**s) for s in yaml.safe_load(f)['sources']])",
+                *head]
+        if budget is not None:
+            head.append(f"# requested_tokens: {int(budget.target_tokens)} (with global_batch_size this file would "
+                        "be a SourceMixtureDatasetConfig)")
+    return "".join(line + "\n" for line in head) + yaml.safe_dump(doc, sort_keys=False)
 
 
 def _hf_loader(path: str, split: str, streaming: bool) -> str:
@@ -226,15 +359,19 @@ def _hf_loader(path: str, split: str, streaming: bool) -> str:
     return f"load_dataset({path!r}, split={split!r}, streaming={streaming!r})"
 
 
-def _hf(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any]) -> str:
+def _hf(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any],
+        budget: TokenBudget | None) -> str:
     split = str(opts.get("split", "train"))
-    streaming = bool(opts.get("streaming", True))
-    seed = int(opts.get("seed", 0))
+    streaming = opts.get("streaming", True)
+    if not isinstance(streaming, bool):
+        raise InputError(f"option streaming must be true or false; got {streaming!r}")
+    seed = _int_opt({"seed": opts.get("seed", 0)}, "seed")
     strategy = str(opts.get("stopping_strategy", "first_exhausted"))
     if strategy not in ("first_exhausted", "all_exhausted"):
         raise InputError(f"stopping_strategy must be 'first_exhausted' or 'all_exhausted'; got {strategy!r}")
-    lines = ["from datasets import interleave_datasets, load_dataset", "", "# domain order matches probabilities",
-             "datasets = ["]
+    lines = ["from datasets import interleave_datasets, load_dataset", ""]
+    lines += _budget_lines(domains, text, budget, "#")
+    lines += ["# domain order matches probabilities", "datasets = ["]
     lines += [f"    {_hf_loader(paths[d][0], split, streaming)},  # {d!r}" for d in domains]
     lines += ["]", "probabilities = [" + ", ".join(text[d] for d in domains) + "]",
               f"mixture = interleave_datasets(datasets, probabilities=probabilities, seed={seed}, "
@@ -242,11 +379,15 @@ def _hf(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], o
     return "\n".join(lines) + "\n"
 
 
-def _mosaic(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any]) -> str:
+def _mosaic(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any],
+            budget: TokenBudget | None) -> str:
     local_root = opts.get("local_root")
-    batch = opts.get("batch_size")
-    seed = int(opts.get("seed", 0))
-    lines = ["from streaming import Stream, StreamingDataset", "", "streams = ["]
+    batch = _int_opt(opts, "batch_size", 1)
+    epoch = _int_opt(opts, "epoch_size", 1)
+    seed = _int_opt({"seed": opts.get("seed", 0)}, "seed")
+    lines = ["from streaming import Stream, StreamingDataset", ""]
+    lines += _budget_lines(domains, text, budget, "#")
+    lines.append("streams = [")
     for d in domains:
         path = paths[d][0]
         if "://" in path:  # remote object store: cache under local_root/<domain> (a temp dir when None)
@@ -255,19 +396,65 @@ def _mosaic(domains: list[str], text: dict[str, str], paths: dict[str, list[str]
             lines.append(f"    Stream(remote={path!r}{loc}, proportion={text[d]}),  # {d!r}")
         else:
             lines.append(f"    Stream(local={path!r}, proportion={text[d]}),  # {d!r}")
-    bs = "" if batch is None else f", batch_size={int(batch)}"
-    lines += ["]", f"dataset = StreamingDataset(streams=streams, shuffle=True, shuffle_seed={seed}{bs})"]
+    extra = "" if batch is None else f", batch_size={batch}"
+    extra += "" if epoch is None else f", epoch_size={epoch}"
+    lines += ["]", f"dataset = StreamingDataset(streams=streams, shuffle=True, shuffle_seed={seed}{extra})"]
     return "\n".join(lines) + "\n"
 
 
-def _json(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any]) -> str:
+def _json(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any],
+          budget: TokenBudget | None) -> str:
     rows: list[dict[str, Any]] = []
     for d in domains:
         row: dict[str, Any] = {"domain": d, "weight": float(text[d])}
         if d in paths:
             row["path"] = paths[d][0]
+        if budget is not None:
+            row["tokens"] = budget.tokens(float(text[d]))
+            if budget.tokens_available is not None:
+                have = float(budget.tokens_available[d])
+                row["tokens_available"] = have
+                row["epochs"] = round(row["tokens"] / have, 6)
         rows.append(row)
-    return json.dumps(rows, indent=int(opts.get("indent", 2))) + "\n"
+    indent = _int_opt({"indent": opts.get("indent", 2)}, "indent")
+    return json.dumps(rows, indent=indent) + "\n"
+
+
+def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
+    """Parse CLI ``--export-option key=value`` items.
+
+    Values read as YAML scalars (``8``, ``0.5``, ``true``, ``text``); ``domain:value,domain:value`` gives a
+    per-domain mapping (``max_repetition_ratio=math:4,code:2``).
+
+    Examples
+    --------
+    >>> parse_export_options(["seed=3", "max_repetition_ratio=math:4,code:2", "split=train"])
+    {'seed': 3, 'max_repetition_ratio': {'math': 4, 'code': 2}, 'split': 'train'}
+    """
+    import yaml
+
+    def scalar(v: str) -> Any:
+        try:
+            x = yaml.safe_load(v)
+        except yaml.YAMLError:
+            return v
+        return x if isinstance(x, (int, float, bool, str)) else v
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, val = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"--export-option: expected key=value; got {item!r}")
+        if key in out:
+            raise InputError(f"--export-option: {key!r} given twice")
+        val = val.strip()
+        parts = [p.partition(":") for p in val.split(",")] if ":" in val and "://" not in val else None
+        if parts and all(s and k.strip() for k, s, _ in parts):
+            out[key] = {k.strip(): scalar(v.strip()) for k, _, v in parts}
+        else:
+            out[key] = scalar(val)
+    return out
 
 
 def parse_mixture(spec: str) -> dict[str, float]:
@@ -349,4 +536,5 @@ def read_paths(spec: str) -> dict[str, Any]:
     return dict(doc)
 
 
-__all__ = ["export_mixture", "round_weights", "parse_mixture", "read_paths", "FORMATS"]
+__all__ = ["export_mixture", "round_weights", "parse_mixture", "read_paths", "parse_export_options", "TokenBudget",
+           "FORMATS", "OPTIONS"]

@@ -72,15 +72,14 @@ def test_sweep_killed_mid_run_resumes_with_nothing_lost_or_duplicated(tiny_corpu
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(_sweep_cmd(tiny_corpus, design, store), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    # Poll without a deadline: the sweep either reaches the state or ends (and the assert says so), so a
+    # slow machine only makes the test slower, never red.
+    while True:
         done, partial = _progress(store)
         if done >= 1 and partial >= 1:  # one run finished, another one part-way
             break
         assert proc.poll() is None, f"sweep ended before it could be killed: {proc.communicate()}"
         time.sleep(0.05)
-    else:
-        pytest.fail("the sweep never reached a finished run plus a part-way run")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
@@ -148,8 +147,10 @@ def test_store_rebuilt_from_checkpoint_files(tiny_corpus: str, design: Path, ref
     for f in tmp_path.glob("runs.db*"):
         if f.is_file():
             f.unlink()  # lose the store (and its WAL) but keep the checkpoint files
-    t0 = time.perf_counter()
+    ckpts = {f.name: (f.stat().st_ino, f.stat().st_mtime_ns) for f in (tmp_path / "runs.db.ckpt").glob("*.pt")}
     again = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=1, base=BASE, progress=False)
-    assert len(again.trained) == 4 and time.perf_counter() - t0 < 30
+    assert len(again.trained) == 4
+    # A run that trained any step would have rewritten its checkpoint file (atomic replace: new inode).
+    assert {f.name: (f.stat().st_ino, f.stat().st_mtime_ns) for f in (tmp_path / "runs.db.ckpt").glob("*.pt")} == ckpts
     # Every run resumed at its last step: nothing retrained, yet every checkpoint is back in the store.
     pd.testing.assert_frame_equal(export_run_table(store), reference, check_exact=True)

@@ -17,6 +17,7 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
@@ -72,8 +73,12 @@ class FitContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class MixingLaw:
-    """Base class of every law.
+class MixingLaw(RegressorMixin, BaseEstimator):
+    """Base class of every law: a scikit-learn regressor of losses on mixtures.
+
+    ``sklearn.base.clone``, ``cross_val_score`` and ``GridSearchCV`` work on a law fitted to an array of
+    mixtures ``X`` (n_runs, n_domains) and losses ``y`` (n_runs,): ``get_params`` / ``set_params`` come from
+    :class:`sklearn.base.BaseEstimator`, the estimator tags say regressor, and :meth:`score` is R^2.
 
     Subclasses implement ``_fit(W, Y, ctx)`` (set ``params_`` and ``results_``) and
     ``_predict(W, ctx) -> ndarray of shape (n, n_targets)``.
@@ -111,16 +116,27 @@ class MixingLaw:
         sig = inspect.signature(cls.__init__)
         return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY]
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments, as passed."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor arguments, as passed (scikit-learn's ``get_params``; no law nests an estimator)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params: Any) -> MixingLaw:
+        """Set constructor arguments (scikit-learn's ``set_params``); an unknown name is an error."""
         for k, v in params.items():
             if k not in self._param_names():
-                raise InvalidParameterError(f"{type(self).__name__} has no parameter {k!r}")
+                raise InvalidParameterError(f"{type(self).__name__} has no parameter {k!r} "
+                                            f"(parameters: {', '.join(self._param_names())})")
             setattr(self, k, v)
         return self
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        # Weights are mixtures (non-negative, rows on the simplex) and losses are positive: the common
+        # sklearn checks that feed arbitrary reals do not apply.
+        tags.input_tags.positive_only = True
+        tags.target_tags.positive_only = True
+        tags.requires_fit = True
+        return tags
 
     def clone(self) -> MixingLaw:
         """An unfitted copy with the same constructor arguments."""
@@ -202,6 +218,7 @@ class MixingLaw:
         self._rng = check_random_state(self.random_state if hasattr(self, "random_state") else 0)
         self.domains_, self.targets_ = doms, tg
         self.n_runs_ = W.shape[0]
+        self.n_features_in_ = W.shape[1]  # scikit-learn's name for the number of weight columns
         self._w_range = (W.min(axis=0), W.max(axis=0))
         # Only laws that take N / D remember their range (and warn when predicting outside it).
         if not self.uses_model_params:
@@ -394,6 +411,7 @@ def law_from_dict(d: Mapping[str, Any]) -> MixingLaw:
     try:
         law = get_law(d["law"], **d.get("options", {}))
         law.domains_, law.targets_ = list(d["domains"]), list(d["targets"])
+        law.n_features_in_ = len(law.domains_)
         law._y_1d = bool(d.get("y_1d", False))
         law._w_range = (np.asarray(d["w_range"][0]), np.asarray(d["w_range"][1]))
         law._n_range = None if d.get("n_range") is None else tuple(d["n_range"])

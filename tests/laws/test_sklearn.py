@@ -1,0 +1,91 @@
+"""Laws are scikit-learn regressors: clone, cross_val_score and GridSearchCV work on them."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone, is_regressor
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.utils import estimator_checks
+
+from mixlaw import load_regmix
+from mixlaw.errors import ExtrapolationWarning
+from mixlaw.laws import YeExponential
+from mixlaw.laws.base import available_laws, get_law
+
+pytestmark = pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+
+
+def _ye_world(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Losses from Ye's law L = c + k exp(t . r) with known t, 1 % multiplicative noise."""
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(4), size=n)
+    t = np.array([-1.5, -0.5, 0.3, 0.0])
+    y = (1.8 + 1.2 * np.exp(W @ t)) * np.exp(rng.normal(0, 0.01, n))
+    return W, y
+
+
+@pytest.mark.parametrize("key", available_laws())
+def test_clone_gives_an_unfitted_law_with_the_same_parameters(key):
+    law = get_law(key)
+    c = clone(law)
+    assert type(c) is type(law) and c is not law and c.get_params(deep=True) == law.get_params(deep=False)
+    assert is_regressor(law) and law.__sklearn_tags__().estimator_type == "regressor"
+
+
+def test_clone_of_a_fitted_law_is_unfitted():
+    W, y = _ye_world(60, 0)
+    law = YeExponential(n_restarts=2, alpha=0.01).fit(W, y)
+    c = clone(law)
+    assert c.alpha == 0.01 and not hasattr(c, "params_")
+    with pytest.raises(NotFittedError):
+        c.predict(W)
+
+
+def test_cross_val_score_ranks_the_right_law_first():
+    W, y = _ye_world(80, 1)
+    cv = KFold(4, shuffle=True, random_state=0)
+    ye = cross_val_score(YeExponential(n_restarts=2), W, y, cv=cv)
+    lin = cross_val_score(get_law("linear"), W, y, cv=cv)
+    # The data follow Ye's law: it explains nearly all the variance the noise leaves; a linear law less.
+    assert ye.mean() > 0.9 and ye.mean() > lin.mean()
+
+
+def test_grid_search_over_alpha_picks_a_small_penalty_on_clean_data():
+    W, y = _ye_world(80, 2)
+    grid = GridSearchCV(YeExponential(n_restarts=2), {"alpha": [0.0, 1e-2, 10.0]},
+                        cv=KFold(4, shuffle=True, random_state=0)).fit(W, y)
+    scores = dict(zip([p["alpha"] for p in grid.cv_results_["params"]], grid.cv_results_["mean_test_score"],
+                      strict=True))
+    assert grid.best_params_["alpha"] in (0.0, 1e-2) and scores[10.0] < grid.best_score_
+    assert grid.best_estimator_.alpha == grid.best_params_["alpha"] and grid.best_estimator_.n_features_in_ == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        assert grid.predict(W[:3]).shape == (3,)
+
+
+def test_grid_search_on_the_bundled_runs():
+    table = load_regmix("train_1m")
+    grid = GridSearchCV(get_law("linear"), {"alpha": [0.0, 1.0, 100.0]}, cv=KFold(3, shuffle=True, random_state=0))
+    grid.fit(table.weights, table.losses("pile_cc"))
+    assert grid.best_params_ == {"alpha": 0.0} and grid.best_score_ > 0.5
+
+
+# The common checks that apply to a mixing law. Left out, and why: check_fit_score_takes_y (fit's second
+# argument is named `losses`), check_fit2d_predict1d (a 1-D mixture is one row, by design),
+# check_regressors_train (random features are not mixtures; parametric laws need mixture-shaped data).
+COMMON_CHECKS = ["check_no_attributes_set_in_init", "check_parameters_default_constructible",
+                 "check_get_params_invariance", "check_set_params", "check_dont_overwrite_parameters",
+                 "check_estimators_overwrite_params", "check_estimators_fit_returns_self", "check_n_features_in",
+                 "check_estimators_unfitted", "check_fit_check_is_fitted", "check_estimator_repr",
+                 "check_estimators_pickle", "check_regressor_data_not_an_array", "check_dict_unchanged"]
+
+
+@pytest.mark.parametrize("check", COMMON_CHECKS)
+@pytest.mark.parametrize("key", ["linear", "ye-exp"])
+def test_sklearn_common_checks(key, check):
+    law = get_law(key, **({} if key == "linear" else {"n_restarts": 1}))
+    getattr(estimator_checks, check)(key, law)
