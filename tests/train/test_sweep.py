@@ -40,7 +40,8 @@ def reference(tiny_corpus: str, design: Path, tmp_path_factory: pytest.TempPathF
     store = tmp_path_factory.mktemp("ref") / "runs.db"
     result = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=1, base=BASE, progress=False)
     assert len(result.trained) == 4 and not result.skipped
-    again = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=1, base=BASE, progress=False)
+    again = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=1, base=BASE, progress=False,
+                      keep_checkpoints=True)
     assert again.trained == [] and again.skipped == result.run_ids  # resubmitted runs are found, not repeated
     return export_run_table(store)
 
@@ -148,7 +149,8 @@ def test_store_rebuilt_from_checkpoint_files(tiny_corpus: str, design: Path, ref
         if f.is_file():
             f.unlink()  # lose the store (and its WAL) but keep the checkpoint files
     ckpts = {f.name: (f.stat().st_ino, f.stat().st_mtime_ns) for f in (tmp_path / "runs.db.ckpt").glob("*.pt")}
-    again = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=1, base=BASE, progress=False)
+    again = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=1, base=BASE, progress=False,
+                      keep_checkpoints=True)
     assert len(again.trained) == 4
     # A run that trained any step would have rewritten its checkpoint file (atomic replace: new inode).
     assert {f.name: (f.stat().st_ino, f.stat().st_mtime_ns) for f in (tmp_path / "runs.db.ckpt").glob("*.pt")} == ckpts
