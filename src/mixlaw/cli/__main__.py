@@ -1,0 +1,5 @@
+"""``python -m mixlaw.cli`` runs the command line (as ``mixlaw`` and ``python -m mixlaw`` do)."""
+
+from . import main
+
+main()

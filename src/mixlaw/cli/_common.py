@@ -1,0 +1,162 @@
+"""What every ``mixlaw`` command shares: the consoles, the ``--json``/``--seed`` options, JSON output with
+the schema version, the stderr progress bar, warning rendering, and the parsers of option values that more
+than one command takes (targets, law lists, run tables, held-out tables, objectives, bounds, the default
+mixture). Command modules import from here; nothing here knows about a particular command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from .. import __version__
+from ..data import RunTable, read_runs
+from ..errors import InputError, MixlawWarning
+from ..train.config import parse_mixture
+
+SCHEMA_VERSION = 1
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+JsonOpt = typer.Option(False, "--json", help="Write one JSON document to stdout (progress goes to stderr).")
+SeedOpt = typer.Option(0, "--seed", help="Random seed for every random choice (multistart, bootstrap).")
+
+
+# ---------------------------------------------------------------------- rendering helpers
+def emit_json(doc: dict[str, Any]) -> None:
+    """Print one JSON document carrying the schema and package versions."""
+    payload = {"schema_version": SCHEMA_VERSION, "mixlaw_version": __version__, **doc}
+    sys.stdout.write(json.dumps(payload, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+@contextmanager
+def progress(description: str, total: int | None = None) -> Iterator[Any]:
+    """A rich progress bar on stderr (never on stdout, which may carry JSON)."""
+    with Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err,
+                  transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(label: str | None = None, n: int = 1) -> None:
+            if label is not None:
+                bar.update(task, description=f"{description}: {label}")
+            bar.advance(task, n)
+
+        yield advance
+
+
+@contextmanager
+def show_warnings() -> Iterator[None]:
+    """Print mixlaw warnings once each on stderr as 'warning: ...' instead of Python's two-line format."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MixlawWarning)
+        yield
+    seen = set()
+    for w in caught:
+        msg = str(w.message)
+        if issubclass(w.category, MixlawWarning) and msg not in seen:
+            seen.add(msg)
+            err.print(f"[yellow]warning:[/yellow] {msg}", highlight=False)
+
+
+# ---------------------------------------------------------------------- option parsers
+def parse_targets(target: list[str] | None) -> list[str] | str:
+    """--target (repeatable, comma-separated, or 'all') -> eval names, or 'all'."""
+    if not target or target == ["all"]:
+        return "all"
+    names: list[str] = []
+    for t in target:
+        names.extend(x for x in t.split(",") if x)
+    return names
+
+
+def parse_laws(laws: str | None) -> list[str] | None:
+    """--laws a,b,c -> ['a', 'b', 'c'] (None: every law)."""
+    return None if not laws else [x.strip() for x in laws.split(",") if x.strip()]
+
+
+def load_table(path: str, weight_tol: float) -> RunTable:
+    """Read and validate a run table named on the command line."""
+    return read_runs(path, weight_tol=weight_tol)
+
+
+def load_tests(specs: list[str], weight_tol: float) -> dict[str, RunTable]:
+    """--test NAME=PATH or PATH (named by its stem), repeatable -> {name: table}."""
+    tests = {}
+    for spec in specs:
+        name, path = spec.split("=", 1) if "=" in spec and not Path(spec).exists() else (Path(spec).stem, spec)
+        tests[name] = load_table(path, weight_tol)
+    return tests
+
+
+def parse_objective(spec: str) -> Any:
+    """'mean' | 'total' | 'max' | an eval name | 'weights=a:0.5,b:0.5'."""
+    if not spec.startswith("weights="):
+        return spec
+    out: dict[str, float] = {}
+    for item in (x.strip() for x in spec[len("weights="):].split(",")):
+        if not item:
+            continue
+        name, sep, val = item.partition(":")
+        try:
+            out[name.strip()] = float(val)
+        except ValueError:
+            raise InputError(f"--objective: expected weights=eval:weight,...; got {item!r}") from None
+        if not sep:
+            raise InputError(f"--objective: expected weights=eval:weight,...; got {item!r}")
+    return out
+
+
+def parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | None:
+    """'code=0.05:0.3' (repeatable, or comma-separated) -> {'code': (0.05, 0.3)}."""
+    if not specs:
+        return None
+    out: dict[str, tuple[float, float]] = {}
+    for item in (x.strip() for spec in specs for x in spec.split(",")):
+        if not item:
+            continue
+        name, _, rng = item.partition("=")
+        lo, sep, hi = rng.partition(":")
+        try:
+            out[name.strip()] = (float(lo) if lo else 0.0, float(hi) if hi else 1.0)
+        except ValueError:
+            raise InputError(f"--bounds: expected domain=lo:hi; got {item!r}") from None
+        if not sep:
+            raise InputError(f"--bounds: expected domain=lo:hi; got {item!r}")
+    return out
+
+
+def parse_default(spec: str, domains: list[str], mixtures: Any) -> Any:
+    """--default: 'mean' (of the runs' mixtures), 'uniform', or 'a=0.5,b=0.5' (other domains 0)."""
+    if spec == "mean":
+        return mixtures.mean(axis=0)
+    if spec == "uniform":
+        return [1.0 / len(domains)] * len(domains)
+    mix = parse_mixture(spec, "--default")
+    unknown = sorted(set(mix) - set(domains))
+    if unknown:
+        raise InputError(f"--default names unknown domain(s) {unknown}; the runs have {domains}")
+    total = sum(mix.values())
+    if abs(total - 1.0) > 0.01:
+        raise InputError(f"--default weights sum to {total:.4g}, expected 1 (within 0.01)")
+    return [mix.get(d, 0.0) / total for d in domains]
+

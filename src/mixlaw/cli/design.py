@@ -1,0 +1,107 @@
+"""The ``design`` command: propose proxy-run mixtures before training (Ye's double-diminishing grid, RegMix's
+Dirichlet), pick a subset of pilot runs (``--select``), or ask for the next small batch where a bootstrap
+committee of the fitted law disagrees most near its optimum (``--method active``). Writes a CSV (or JSON).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from .. import api, design
+from ..errors import InputError
+from ..export import parse_mixture
+from ._common import (
+    JsonOpt,
+    SeedOpt,
+    emit_json,
+    err,
+    load_table,
+    out,
+    parse_bounds,
+    parse_objective,
+    parse_targets,
+    progress,
+    show_warnings,
+)
+
+
+def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma-separated training domains."),
+               method: str = typer.Option("double-diminishing", "--method",
+                                          help="double-diminishing | dirichlet | active (needs --runs)."),
+               n: int | None = typer.Option(None, "--n", help="Number of mixtures to propose (default 40; 4 with "
+                                            "--method active: a small batch, then retrain and ask again)."),
+               select: int | None = typer.Option(None, "--select", help="Keep this many of the --runs pilots."),
+               runs: str | None = typer.Option(None, "--runs", help="Pilot run table (--select, --method active)."),
+               target: list[str] | None = typer.Option(None, "--target", help="Eval set(s) for --select/active."),
+               prior: str | None = typer.Option(None, "--prior", help="Dirichlet prior: a=0.5,b=0.3,..."),
+               tokens_available: str | None = typer.Option(None, "--tokens-available",
+                                                              help="CSV domain,tokens (or JSON)."),
+               target_tokens: float | None = typer.Option(None, "--target-tokens", help="Target run tokens."),
+               max_epochs: float = typer.Option(4.0, "--max-epochs", help="Max repetitions of a domain."),
+               law: str | None = typer.Option(None, "--law", help="Active: law key (default ye-exp)."),
+               objective: str | None = typer.Option(None, "--objective",
+                                                    help="Active: mean | total | max | <eval> | weights=a:0.5,b:0.5"),
+               bounds: list[str] | None = typer.Option(None, "--bounds", help="Active: domain=lo:hi; repeatable."),
+               bootstrap: int | None = typer.Option(None, "--bootstrap", help="Active: committee size (default 32)."),
+               radius: float | None = typer.Option(None, "--radius",
+                                                   help="Active: L1 radius around the optimum (default 0.25)."),
+               out_path: Path | None = typer.Option(None, "--out", help="Write the design CSV here."),
+               seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+    """Propose proxy mixtures (Ye's double-diminishing, RegMix Dirichlet, or active: where a bootstrap committee
+    of the law fitted on --runs disagrees most near its optimum), or select --select of the --runs pilots."""
+    doms = None if domains is None else [d.strip() for d in domains.split(",") if d.strip()]
+    active_opts = {"--law": law, "--objective": objective, "--bounds": bounds, "--bootstrap": bootstrap,
+                   "--radius": radius}
+    with show_warnings():
+        if method == "active":
+            if runs is None:
+                raise InputError("--method active needs --runs PILOTS (the runs so far, with their losses)")
+            other = [k for k, v in {"--select": select, "--prior": prior, "--tokens-available": tokens_available,
+                                    "--target-tokens": target_tokens}.items() if v is not None]
+            if other:
+                raise InputError(f"{', '.join(other)} do{'es' if len(other) == 1 else ''} not apply to --method active")
+            table = load_table(runs, 0.01)
+            if doms is not None and set(doms) != set(table.domains):
+                raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
+            kw: dict[str, Any] = {}
+            if bootstrap is not None:
+                kw["n_bootstrap"] = bootstrap
+            if radius is not None:
+                kw["radius"] = radius
+            with progress(f"active design: fitting {law or 'ye-exp'} + "
+                          f"{bootstrap or design.ACTIVE_N_BOOTSTRAP} bootstrap refits"):
+                frame = design.active_design(table, 4 if n is None else n, law=law or "ye-exp",
+                                             targets=parse_targets(target),
+                                             objective=parse_objective(objective or "mean"),
+                                             bounds=parse_bounds(bounds), random_state=seed, **kw)
+        else:
+            given = [k for k, v in active_opts.items() if v is not None and v != []]
+            if given:
+                raise InputError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to --method active only")
+            if select is not None or runs is not None:
+                if select is None or runs is None:
+                    raise InputError("--select K and --runs PILOTS go together (or use --runs with --method active)")
+                table = load_table(runs, 0.01)
+                if doms is not None and set(doms) != set(table.domains):
+                    raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
+                frame = design.select_runs(table, select, targets=parse_targets(target), random_state=seed)
+            else:
+                if doms is None:
+                    raise InputError("--domains is required (comma-separated training domains)")
+                tok = None if tokens_available is None else design.read_tokens_available(tokens_available)
+                frame = design.make_design(doms, method=method, n=40 if n is None else n,
+                                           prior=None if prior is None else parse_mixture(prior),
+                                           tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
+                                           random_state=seed)
+    if out_path is not None:
+        api.write_frame_atomic(frame, out_path)
+    if as_json:
+        emit_json({"design": dict(frame.attrs), "seed": seed, "runs": frame.to_dict(orient="records"),
+                   "saved": None if out_path is None else str(out_path)})
+    elif out_path is None:
+        out.print(frame.to_csv(index=False), end="", highlight=False, markup=False)
+    else:
+        err.print(f"wrote {len(frame)} mixtures to {out_path}")

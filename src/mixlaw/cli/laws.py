@@ -1,0 +1,171 @@
+"""The law commands: ``demo`` (every law on the bundled RegMix runs), ``compare`` (a leaderboard of laws fitted
+on one run table and scored on held-out tables), ``fit`` (one law, an lmfit-style report, saved as JSON),
+``predict`` (losses of new mixtures from a saved law) and ``laws`` (the registry). Each parses its options,
+calls :mod:`mixlaw.api` and renders a rich table, text, or one JSON document.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from .. import api
+from ..errors import InputError
+from ._common import (
+    JsonOpt,
+    SeedOpt,
+    emit_json,
+    err,
+    load_table,
+    load_tests,
+    out,
+    parse_laws,
+    parse_targets,
+    progress,
+    show_warnings,
+)
+
+
+def _leaderboard_table(board: Any, title: str) -> Table:
+    splits = list(dict.fromkeys(s for r in board.rows for s in r.splits))
+    short = {s: s.removeprefix("test_") for s in splits}
+    tab = Table(title=title, title_justify="left")
+    tab.add_column("law", no_wrap=True)
+    for s in splits:
+        tab.add_column(f"ρ {short[s]}", justify="right", no_wrap=True)
+    first = short[splits[0]] if splits else ""
+    tab.add_column(f"MRE {first}", justify="right", no_wrap=True)
+    tab.add_column(f"RMSE {first}", justify="right", no_wrap=True)
+    tab.add_column("n_par", justify="right", no_wrap=True)
+    tab.add_column("fit s", justify="right", no_wrap=True)
+    for r in board.rows:
+        if r.error:
+            tab.add_row(r.law, *(["-"] * len(splits)), "-", "-", "-", f"failed: {r.error}")
+            continue
+        tab.add_row(r.law, *(f"{r.splits[s]['spearman']:.4f}" for s in splits),
+                    f"{r.splits[splits[0]]['mre']:.4f}", f"{r.splits[splits[0]]['rmse']:.4f}", str(r.n_params),
+                    f"{r.fit_seconds:.2f}")
+    return tab
+
+
+# ---------------------------------------------------------------------- commands
+def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
+         laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+         target: str = typer.Option("pile_cc", "--target", help="Eval set to fit, or 'all'."),
+         train: bool = typer.Option(False, "--train", help="Instead: the whole system on real text (corpus, "
+                                    "proxy sweep, laws, optimum, larger runs; ~10-15 min on 2 cores; needs "
+                                    "mixlaw[train,corpus])."),
+         out_dir: Path = typer.Option(Path("mixlaw-demo"), "--out", help="Work folder of --train (resumable)."),
+         workers: int = typer.Option(2, "--workers", help="Training processes for --train.")) -> None:
+    """Fit every law on the bundled RegMix runs (train_1m) and print the leaderboard on the test splits."""
+    if train:
+        try:
+            from ..train.demo import run_train_demo
+        except ImportError as e:
+            raise InputError(f"mixlaw demo --train needs the training extras: pip install 'mixlaw[train,corpus]' "
+                             f"({e})") from e
+        result = run_train_demo(out_dir, workers=workers, seed=seed, progress=not as_json and err.is_terminal)
+        if as_json:
+            emit_json(result.to_dict())
+        else:
+            out.print(str(result), highlight=False, markup=False)
+        return
+
+    with show_warnings(), progress("fitting laws") as advance:
+        board = api.compare_regmix(targets=parse_targets([target]), laws=parse_laws(laws), random_state=seed,
+                                   on_progress=lambda k: advance(k, 0), on_done=lambda k: advance(k))
+    if as_json:
+        emit_json(board.to_dict())
+        return
+    out.print(_leaderboard_table(board, f"RegMix: fitted on train_1m (512 runs, 1M params), target "
+                                        f"{', '.join(board.targets) if len(board.targets) < 4 else 'all 13 evals'}; "
+                                        "ρ = Spearman on held-out runs"))
+    best = board.best("test_1B")
+    out.print(f"best on test_1B (1B-parameter models): [bold]{best.law}[/bold] "
+              f"(Spearman {best.splits['test_1B']['spearman']:.4f})")
+
+
+def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run table (CSV/Parquet/JSONL, or "
+                                                                     "RegMix 'mixture.csv+loss.csv')."),
+            test: list[str] | None = typer.Option(None, "--test", help="Held-out run table; repeat for "
+                                                                            "several (NAME=PATH names a split)."),
+            dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: "
+                                                                   "regmix | marin-delphi."),
+            target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+            laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+            weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on weight row sums."),
+            seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+    """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, R², regret)."""
+    if (runs is None) == (dataset is None):
+        raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
+    tgt = parse_targets(target)
+    with show_warnings(), progress("fitting laws") as advance:
+        cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
+        if dataset is not None:
+            board = api.compare_dataset(dataset, targets=tgt, laws=parse_laws(laws), random_state=seed, **cb)
+        else:
+            if not test:
+                raise InputError("--runs needs at least one --test held-out table")
+            tests = load_tests(test, weight_tol)
+            board = api.compare_tables(load_table(runs, weight_tol), tests, targets=tgt, laws=parse_laws(laws),
+                                       random_state=seed, **cb)
+    if as_json:
+        emit_json(board.to_dict())
+    else:
+        out.print(_leaderboard_table(board, f"fitted on {board.train} ({board.n_train} runs); target(s): "
+                                            f"{', '.join(board.targets)}"))
+
+
+def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
+        law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws')."),
+        target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+        out_path: Path | None = typer.Option(None, "--out", help="Save the fitted law as JSON."),
+        weight_tol: float = typer.Option(0.01, "--weight-tol"),
+        seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+    """Fit LAW to the run table and print an lmfit-style report (and save it with --out)."""
+    with show_warnings():
+        fitted = api.fit_table(load_table(runs, weight_tol), law=law, targets=parse_targets(target),
+                               random_state=seed)
+        report = fitted.report(data=runs)
+        if out_path is not None:
+            api.save_law(fitted, out_path)
+    if as_json:
+        emit_json({"report": report.to_dict(), "saved": None if out_path is None else str(out_path)})
+    else:
+        out.print(str(report), highlight=False, markup=False)
+        if out_path is not None:
+            err.print(f"saved {law} to {out_path}")
+
+
+def predict(law_path: Path = typer.Option(..., "--law", help="A law saved by 'mixlaw fit --out'."),
+            mixtures: str = typer.Option(..., "--mixtures", help="Table with w:<domain> columns (CSV/Parquet/JSONL)."),
+            out_path: Path | None = typer.Option(None, "--out", help="Write predictions as CSV."),
+            as_json: bool = JsonOpt) -> None:
+    """Predict the losses of new mixtures with a saved law."""
+    with show_warnings():
+        law = api.load_law(law_path)
+        frame = api.predict_table(law, mixtures)
+    if out_path is not None:
+        api.write_frame_atomic(frame, out_path)
+    if as_json:
+        emit_json({"law": law.key, "predictions": frame.to_dict(orient="records")})
+    elif out_path is None:
+        out.print(frame.to_string(index=False), highlight=False, markup=False)
+
+
+def list_laws(as_json: bool = JsonOpt) -> None:
+    """List the available laws."""
+    rows = api.describe_laws()
+    if as_json:
+        emit_json({"laws": rows})
+        return
+    tab = Table(title="mixlaw laws")
+    tab.add_column("key")
+    tab.add_column("class")
+    tab.add_column("formula / source")
+    for r in rows:
+        tab.add_row(r["key"], r["class"], r["summary"])
+    out.print(tab)

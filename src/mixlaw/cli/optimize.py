@@ -1,0 +1,118 @@
+"""The mixture-choosing commands: ``optimize`` (fit a law, then the optimal mixture under bounds, fixed
+weights, token budgets and repetition limits, with bootstrap intervals and an optional trainer export) and
+``continual`` (the critical proportion of a new domain in continual pretraining that keeps the original
+domain's loss within a tolerance).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from .. import api
+from ..continual import critical_proportion
+from ..design import read_tokens_available
+from ..errors import InputError
+from ..export import export_mixture, read_paths
+from ..optimize import optimize_runs
+from ._common import (
+    JsonOpt,
+    SeedOpt,
+    emit_json,
+    err,
+    load_table,
+    out,
+    parse_bounds,
+    parse_objective,
+    parse_targets,
+    progress,
+    show_warnings,
+)
+
+
+def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
+                 law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws')."),
+                 target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'."),
+                 objective: str = typer.Option("mean", "--objective",
+                                               help="mean | total | max | <eval> | weights=a:0.5,b:0.5"),
+                 bounds: list[str] | None = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable."),
+                 fixed: list[str] | None = typer.Option(None, "--fixed", help="domain=weight; repeatable."),
+                 tokens_available: str | None = typer.Option(None, "--tokens-available",
+                                                                help="CSV domain,tokens (or JSON)."),
+                 target_tokens: float | None = typer.Option(None, "--target-tokens", help="Target run tokens."),
+                 max_epochs: float | None = typer.Option(None, "--max-epochs",
+                                                            help="Max repetitions of a domain (default 4)."),
+                 within_range: bool = typer.Option(False, "--within-fitted-range",
+                                                   help="Keep each weight within its range in the runs."),
+                 bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap refits for intervals (0: none)."),
+                 step_law: str | None = typer.Option(None, "--step-law",
+                                                        help="Default mixture's step law E,B,beta (steps-to-match)."),
+                 target_steps: float | None = typer.Option(None, "--target-steps", help="Target run steps."),
+                 export: str | None = typer.Option(None, "--export", help="megatron | olmo | hf | mosaic | json."),
+                 paths: str | None = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
+                 out_path: Path | None = typer.Option(None, "--out", help="Write the export (or JSON) here."),
+                 weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                 seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+    """Fit LAW to the runs and print the optimal mixture under the constraints (with --bootstrap intervals)."""
+    sl = None
+    if step_law is not None:
+        try:
+            sl = tuple(float(v) for v in step_law.split(","))
+        except ValueError:
+            raise InputError(f"--step-law: expected E,B,beta; got {step_law!r}") from None
+        if len(sl) != 3:
+            raise InputError(f"--step-law: expected E,B,beta; got {step_law!r}")
+    fx = None
+    if fixed:
+        fx = {}
+        for item in (x.strip() for spec in fixed for x in spec.split(",") if x.strip()):
+            name, sep, val = item.partition("=")
+            try:
+                fx[name.strip()] = float(val)
+            except ValueError:
+                raise InputError(f"--fixed: expected domain=weight; got {item!r}") from None
+    with show_warnings(), progress(f"fitting {law}" + (f" + {bootstrap} bootstrap refits" if bootstrap else "")):
+        table = load_table(runs, weight_tol)
+        tok = None if tokens_available is None else read_tokens_available(tokens_available)
+        result = optimize_runs(table, law=law, targets=parse_targets(target), objective=parse_objective(objective),
+                               n_boot=bootstrap, bounds=parse_bounds(bounds), fixed=fx, tokens_available=tok,
+                               target_tokens=target_tokens, max_epochs=max_epochs, within_fitted_range=within_range,
+                               step_law=sl, target_steps=target_steps, random_state=seed)
+        text = None
+        if export is not None:
+            text = export_mixture(result.weights, export, None if paths is None else read_paths(paths))
+    if out_path is not None:
+        api.write_text_atomic(text if text is not None else json.dumps(result.to_dict(), indent=2), out_path)
+    if as_json:
+        emit_json({"optimum": result.to_dict(), "seed": seed, "export": text,
+                   "saved": None if out_path is None else str(out_path)})
+        return
+    out.print(str(result), highlight=False, markup=False)
+    if text is not None and out_path is None:
+        out.print(f"[[Export: {export}]]", highlight=False, markup=False)
+        sys.stdout.write(text)
+    elif out_path is not None:
+        err.print(f"wrote {'the ' + export + ' export' if export else 'the optimum (JSON)'} to {out_path}")
+
+
+def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretraining run table."),
+                  original: str = typer.Option(..., "--original", help="The domain pretrained on."),
+                  new: str = typer.Option(..., "--new", help="The domain added in continual pretraining."),
+                  tolerance: float = typer.Option(0.0, "--tolerance", help="Allowed loss increase (nats)."),
+                  pre_loss: float | None = typer.Option(None, "--pre-loss",
+                                                           help="Original-domain loss before (default: step-0 rows)."),
+                  law: str = typer.Option("ye-exp", "--law", help="Law key."),
+                  bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap refits for the interval."),
+                  weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+    """Critical proportion of the NEW domain: the largest share that keeps ORIGINAL's loss within tolerance."""
+    with show_warnings(), progress("fitting + bootstrap"):
+        res = critical_proportion(load_table(runs, weight_tol), original=original, new=new, pre_loss=pre_loss,
+                                  tolerance=tolerance, law=law, n_boot=bootstrap, random_state=seed)
+    if as_json:
+        emit_json({"continual": res.to_dict(), "seed": seed})
+    else:
+        out.print(str(res), highlight=False, markup=False)

@@ -1,0 +1,89 @@
+"""The ``pipeline`` command: extrapolate small proxy runs to a target model size and training length
+(nested: step law -> size law -> mixing law, after Ye et al.; or direct: a law with model size as an input),
+optionally with the optimal mixture at the target scale (``--optimize``) and a backtest within the data
+(``--backtest``).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ..errors import InputError
+from ..pipeline import backtest_pipeline, fit_pipeline, optimize_pipeline
+from ._common import (
+    JsonOpt,
+    SeedOpt,
+    emit_json,
+    load_table,
+    out,
+    parse_bounds,
+    parse_default,
+    parse_objective,
+    parse_targets,
+    progress,
+    show_warnings,
+)
+
+
+def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'params' and 'step' columns."),
+                 target_params: float = typer.Option(..., "--target-params", help="Target model size N*."),
+                 target_steps: float | None = typer.Option(None, "--target-steps", help="Target training steps S*."),
+                 target_tokens: float | None = typer.Option(None, "--target-tokens",
+                                                            help="Or: target training tokens D* (step law over the "
+                                                            "'tokens' column)."),
+                 route: str = typer.Option("nested", "--route", help="nested (Ye) | direct (law with N as input)."),
+                 law: str = typer.Option("ye-exp", "--law", help="Mixing law key (see 'mixlaw laws')."),
+                 target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'."),
+                 shared: str = typer.Option("auto", "--shared-exponents",
+                                            help="auto | yes | no: one step/size exponent shared by all mixtures "
+                                            "(robust to noisy or few checkpoints)."),
+                 fit_from: float = typer.Option(0.0, "--fit-from",
+                                                help="Leave out each curve's (mixture at one size) checkpoints "
+                                                "before this fraction of its last step (the early transient bends "
+                                                "step-law fits), e.g. 0.4."),
+                 optimize: bool = typer.Option(False, "--optimize",
+                                               help="Also: the optimal mixture at the target scale, with Ye's "
+                                               "steps-to-match figures against --default."),
+                 objective: str = typer.Option("mean", "--objective",
+                                               help="With --optimize: mean | total | max | <eval> | "
+                                               "weights=a:0.5,b:0.5"),
+                 bounds: list[str] | None = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable."),
+                 within_range: bool = typer.Option(False, "--within-fitted-range",
+                                                   help="Keep each weight within its range in the runs."),
+                 backtest: bool = typer.Option(False, "--backtest",
+                                               help="Also: extrapolate within the data (steps cut 3x; largest size "
+                                               "held out) and print the errors, an empirical error bar."),
+                 default: str = typer.Option("mean", "--default",
+                                             help="Mixture to compare with: mean (of the runs) | uniform | "
+                                             "a=0.5,b=0.5"),
+                 weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                 seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+    """Extrapolate small runs to the target scale (step law -> size law -> mixing law) and print each stage."""
+    modes: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
+    if shared not in modes:
+        raise InputError(f"--shared-exponents must be auto, yes or no; got {shared!r}")
+    with show_warnings(), progress(f"{route} pipeline"):
+        table = load_table(runs, weight_tol)
+        result = fit_pipeline(table, target_params=target_params, target_steps=target_steps,
+                              target_tokens=target_tokens, route=route, law=law, targets=parse_targets(target),
+                              random_state=seed, shared_exponents=modes[shared], fit_from=fit_from)
+        opt = None
+        if optimize:
+            opt = optimize_pipeline(result, objective=parse_objective(objective),
+                                    natural=parse_default(default, result.domains, result.mixtures),
+                                    bounds=parse_bounds(bounds), within_fitted_range=within_range, random_state=seed)
+        tests = None
+        if backtest:
+            tests = backtest_pipeline(table, route=route, law=law, targets=parse_targets(target), random_state=seed,
+                                      shared_exponents=modes[shared], fit_from=fit_from)
+    if as_json:
+        emit_json({"pipeline": result.to_dict(), "optimum": None if opt is None else opt.to_dict(),
+                   "backtest": None if tests is None else [b.to_dict() for b in tests], "seed": seed})
+        return
+    out.print(str(result), highlight=False, markup=False)
+    if tests is not None:
+        lines = [str(b) for b in tests] or ["    (too few checkpoints or sizes to backtest)"]
+        out.print("", "[[Backtest: the same extrapolation within the data]]", *lines, sep="\n", highlight=False,
+                  markup=False)
+    if opt is not None:
+        out.print("", str(opt), sep="\n", highlight=False, markup=False)

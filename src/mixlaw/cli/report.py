@@ -1,0 +1,43 @@
+"""The ``report`` command: one self-contained HTML page (leaderboard, predicted-vs-true plots, domain
+interactions, the optimal mixture) for a run table and its held-out tables, or for the bundled RegMix data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .. import api
+from ..datasets import bundled_splits
+from ..errors import InputError
+from ..report import build_html_report
+from ._common import SeedOpt, err, load_table, load_tests, parse_laws, parse_targets, show_warnings
+
+
+def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run table."),
+           test: list[str] | None = typer.Option(None, "--test", help="Held-out run table (NAME=PATH); repeatable."),
+           dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: "
+                                                                   "regmix | marin-delphi."),
+           target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+           laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+           objective: str = typer.Option("mean", "--objective", help="Objective of the optimal mixture."),
+           out_path: Path = typer.Option(Path("mixlaw-report.html"), "--out", help="HTML file to write."),
+           weight_tol: float = typer.Option(0.01, "--weight-tol"), seed: int = SeedOpt) -> None:
+    """Write one self-contained HTML report: leaderboard, predicted-vs-true plots, interactions, optimum."""
+    if (runs is None) == (dataset is None):
+        raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
+    if dataset is not None:
+        train, tests = bundled_splits(dataset)
+    else:
+        if not test:
+            raise InputError("--runs needs at least one --test held-out table")
+        train = load_table(runs, weight_tol)
+        tests = load_tests(test, weight_tol)
+        for t in tests.values():
+            train.check_compatible(t)
+    with show_warnings():
+        page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
+                                 objective=objective, random_state=seed)
+    api.write_text_atomic(page, out_path)
+    err.print(f"wrote {out_path}")
