@@ -122,10 +122,11 @@ def test_bimix_at_one_step_count_is_a_power_law_in_the_matched_share():
     assert p[0] == p[1]
 
 
-def test_bimix_rejects_unmatched_targets_and_bad_offset():
+def test_bimix_rejects_bad_eval_map_and_bad_offset():
     W, S, Y = simulate_bimix(n=40)
-    with pytest.raises(InputError, match="matches each target"):
-        BiMix().fit(W, Y, domains=DOMAINS, targets=["web", "news"], tokens=S)
+    # An unmatched target is aggregated implicitly (tests/laws/test_implicit.py); a map to no domain is an error.
+    with pytest.raises(InputError, match="eval_map sends {'news': 'math'} to no training domain"):
+        BiMix(eval_map={"news": "math"}).fit(W, Y, domains=DOMAINS, targets=["web", "news"], tokens=S)
     with pytest.raises(InvalidParameterError, match="r_offset"):
         BiMix(r_offset=0.0).fit(W, Y, domains=DOMAINS, targets=["web", "code"])
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..fit import HUBER_DELTA, Param
+from ._aggregate import LOG_W_BOUNDS, composition, log_w_start, power_sum
 from .base import FitContext, PerTargetLaw, register
 
 #: Unit of D: tokens are divided by this (billions), so a_i and the shares live on the same O(1) scale.
@@ -24,6 +25,9 @@ TOKEN_UNIT = 1e9
 B_BOUNDS = (1e-3, 5.0)
 #: Range of the offset a_i (in units of r_i D, i.e. billions of tokens, or of r_i without tokens).
 A_BOUNDS = (1e-6, 1e3)
+#: Start of the exponents of an implicit (aggregated) eval set, and of its offset relative to the median x.
+IMPLICIT_B_INIT = 0.2
+IMPLICIT_A_FRAC = 0.1
 
 
 @register("autoscale")
@@ -34,6 +38,9 @@ class AutoScale(PerTargetLaw):
 
     Parameters
     ----------
+    eval_map : dict of str to str, optional
+        ``{eval set: training domain}`` for matches that names do not give. An eval set that is no training
+        domain and is not mapped uses implicit aggregation (Notes).
     loss, huber_delta, n_restarts, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.YeExponential`.
 
@@ -53,6 +60,16 @@ class AutoScale(PerTargetLaw):
     is a function of :math:`r_i` alone, so a prediction at another D is an extrapolation in data size
     (an :class:`~mixlaw.errors.ExtrapolationWarning` says so).
 
+    **Implicit aggregation** (eval sets that are no training domain, Ye et al. §3.3): the eval loss is a
+    mixture of every training domain's law, :math:`L_e = \\sum_k s_k L_k`, which with one offset per eval set
+    is
+
+    .. math:: L_e(r, D) = c_e + \\sum_k w_k\\,(x_k + a_e)^{-b_k}, \\qquad w_k = s_k k_k,
+              \\quad c_e = \\sum_k s_k c_k,
+
+    with parameters ``<eval>.log_a``, ``<eval>.c``, ``<eval>.log_w_<domain>`` and ``<eval>.b_<domain>``;
+    :meth:`composition` gives :math:`s = w / \\sum w` (:mod:`mixlaw.laws._aggregate`).
+
     References
     ----------
     Kang et al., "AutoScale: Scale-Aware Data Mixing for Pre-Training LLMs", 2024, arXiv:2407.20177.
@@ -69,21 +86,66 @@ class AutoScale(PerTargetLaw):
 
     needs_matched_targets = True
     uses_tokens = "optional"
+    _parameter_constraints = {**PerTargetLaw._parameter_constraints, "eval_map": [dict, None]}
 
-    def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 8,
+    def __init__(self, *, eval_map: dict[str, str] | None = None, loss: str = "huber",
+                 huber_delta: float = HUBER_DELTA, n_restarts: int = 8,
                  bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
                  random_state: int | np.random.Generator | None = 0) -> None:
         super().__init__(loss=loss, huber_delta=huber_delta, n_restarts=n_restarts, bounds=bounds, fixed=fixed,
                          random_state=random_state)
+        self.eval_map = eval_map
 
-    def _x(self, W: np.ndarray, i: int, ctx: FitContext) -> np.ndarray:
-        r = W[:, ctx.domains.index(ctx.targets[i])]
+    def _matched(self, i: int, ctx: FitContext) -> int | None:
+        return self._target_domains(ctx.domains, ctx.targets)[i]
+
+    def _x(self, W: np.ndarray, i: int | None, ctx: FitContext) -> np.ndarray:
+        """Tokens of the matched domain (n,), or of every domain (n, M) when ``i`` is None."""
+        r = W if i is None else W[:, self._matched(i, ctx)]
         # A law fitted without tokens keeps D = 1 even if tokens are passed to predict (same units as fitted).
         if ctx.tokens is None or self._d_range is None:
             return r
-        return r * ctx.tokens / TOKEN_UNIT
+        scale = ctx.tokens / TOKEN_UNIT
+        return r * (scale if r.ndim == 1 else scale[:, None])
+
+    def _spec_implicit(self, W: np.ndarray, y: np.ndarray, ctx: FitContext) -> list[Param]:
+        X = self._x(W, None, ctx)
+        a0 = float(np.clip(IMPLICIT_A_FRAC * np.median(X[X > 0]) if np.any(X > 0) else 1.0, *A_BOUNDS))
+        c0 = 0.5 * float(y.min())
+        lw0 = log_w_start(y - c0, np.mean((X + a0) ** -IMPLICIT_B_INIT, axis=0))
+        ps = [Param("log_a", np.log(a0), np.log(a0), *np.log(A_BOUNDS)), Param("c", c0, c0, 0.0, float(y.min()))]
+        ps += [Param(f"log_w_{d}", float(v), float(v), *LOG_W_BOUNDS) for d, v in zip(ctx.domains, lw0, strict=True)]
+        ps += [Param(f"b_{d}", IMPLICIT_B_INIT, IMPLICIT_B_INIT, *B_BOUNDS) for d in ctx.domains]
+        return ps
+
+    def _model_implicit(self, W: np.ndarray, ctx: FitContext) -> Any:
+        X = self._x(W, None, ctx)
+        M = W.shape[1]
+
+        def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            la, c = theta[0], theta[1]
+            lw, b = theta[2:2 + M], theta[2 + M:]
+            a = np.exp(la)
+            total, terms, logR = power_sum(X + a, lw, b)
+            jac = np.empty((W.shape[0], theta.size))
+            jac[:, 0] = np.sum(-b[None, :] * terms * a / (X + a), axis=1)
+            jac[:, 1] = 1.0
+            jac[:, 2:2 + M] = terms
+            jac[:, 2 + M:] = -terms * logR
+            return c + total, jac
+
+        return model
+
+    def composition(self) -> dict[str, np.ndarray]:
+        """Implied composition s (over ``domains_``, sums to 1) of each implicitly aggregated eval set."""
+        M = len(self.domains_)
+        ctx = FitContext(self.domains_, self.targets_)
+        return {t: composition(self._values_for(t)[2:2 + M]) for i, t in enumerate(self.targets_)
+                if self._matched(i, ctx) is None}
 
     def _spec_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> list[Param]:
+        if self._matched(i, ctx) is None:
+            return self._spec_implicit(W, y, ctx)
         x = self._x(W, i, ctx)
         ly_min = float(y.min())
         # Data-driven start: on a grid of (a, c), log(L - c) = log k - b log(x + a) is linear least squares;
@@ -106,6 +168,8 @@ class AutoScale(PerTargetLaw):
                 Param("b", b0, b0, *B_BOUNDS), Param("c", c0, c0, 0.0, ly_min)]
 
     def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
+        if self._matched(i, ctx) is None:
+            return self._model_implicit(W, ctx)
         x = self._x(W, i, ctx)
 
         def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -99,7 +99,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
     #: Takes the model size / tokens per run: True (required), "optional", or False (ignored).
     uses_model_params: ClassVar[bool | str] = False
     uses_tokens: ClassVar[bool | str] = False
-    #: Targets must be training domains matched by name (DZ laws, BiMix, AutoScale).
+    #: Targets are matched to the training domain of the same name (or ``eval_map``); the others use implicit
+    #: aggregation over every training domain's law (DZ laws, BiMix, AutoScale).
     needs_matched_targets: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "loss": [Options({"huber", "mse"})],
@@ -209,10 +210,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if self.uses_tokens is True and ctx.tokens is None:
             raise InputError(f"law {self.key!r} needs the training tokens of each run (a 'tokens' column)")
         if self.needs_matched_targets:
-            missing = [t for t in tg if t not in doms]
-            if missing:
-                raise InputError(f"law {self.key!r} matches each target to the training domain of the same name; "
-                                 f"no training domain for target(s) {missing} (training domains: {doms})")
+            bad = {e: d for e, d in (getattr(self, "eval_map", None) or {}).items() if d not in doms}
+            if bad:
+                raise InputError(f"law {self.key!r}: eval_map sends {bad} to no training domain "
+                                 f"(training domains: {doms})")
         for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, name)
         self._rng = check_random_state(self.random_state if hasattr(self, "random_state") else 0)
@@ -330,6 +331,15 @@ class MixingLaw(RegressorMixin, BaseEstimator):
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         raise NotImplementedError
+
+    def _target_domains(self, domains: Sequence[str], targets: Sequence[str]) -> list[int | None]:
+        """Training-domain index matched to each target (``eval_map``, else the same name), None if implicit."""
+        emap = getattr(self, "eval_map", None) or {}
+        out: list[int | None] = []
+        for t in targets:
+            d = emap.get(t, t if t in domains else None)
+            out.append(None if d is None else list(domains).index(d))
+        return out
 
     # ------------------------------------------------------------------ helpers for parametric laws
     def _engine_kw(self) -> dict[str, Any]:

@@ -16,12 +16,16 @@ import numpy as np
 
 from .._validation import Interval, Options, Real
 from ..fit import HUBER_DELTA, Param
+from ._aggregate import LOG_W_BOUNDS, composition, log_w_start, power_sum
 from .base import FitContext, PerTargetLaw, register
 
 #: Exponent range for alpha_i and beta_i: BiMix reports values well inside (0, 1); 5 leaves room.
 EXPONENT_BOUND = 5.0
 #: Range of a fitted share offset eps_i.
 OFFSET_BOUNDS = (1e-6, 1.0)
+#: Start of the share offset and of every exponent of an implicit (aggregated) eval set.
+IMPLICIT_EPS_INIT = 1e-2
+IMPLICIT_ALPHA_INIT = 0.1
 
 
 @register("bimix")
@@ -40,6 +44,9 @@ class BiMix(PerTargetLaw):
         which is common in RegMix's runs (30-70 % of the runs leave a domain out), so the share is shifted:
         a float fixes :math:`\\epsilon` for every eval set; ``"fit"`` fits one :math:`\\epsilon_i \\in
         [10^{-6}, 1]` per eval set (the data-driven start picks the best of a grid).
+    eval_map : dict of str to str, optional
+        ``{eval set: training domain}`` for matches that names do not give. An eval set that is no training
+        domain and is not mapped uses implicit aggregation (Notes).
     loss, huber_delta, n_restarts, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.YeExponential`.
 
@@ -61,6 +68,16 @@ class BiMix(PerTargetLaw):
     law :math:`K_i (r_i + \\epsilon_i)^{-\\alpha_i}`; predictions at another ``S`` then equal those at the
     fitted one. The law ignores every other domain's share.
 
+    **Implicit aggregation** (eval sets that are no training domain, Ye et al. §3.3): the eval loss is a
+    mixture of every training domain's BiMix law, :math:`L_e = \\sum_k s_k L_k`, which with one share
+    offset per eval set is
+
+    .. math:: L_e(r, S) = g(S) \\sum_k w_k\\,(r_k + \\epsilon_e)^{-\\alpha_k}, \\qquad w_k = s_k K_k,
+
+    with parameters ``<eval>.log_eps``, ``<eval>.rho``, ``<eval>.beta``, ``<eval>.log_w_<domain>`` and
+    ``<eval>.alpha_<domain>``; :meth:`composition` gives :math:`s = w / \\sum w` (see
+    :mod:`mixlaw.laws._aggregate` for why only :math:`s_k K_k` is identifiable).
+
     References
     ----------
     Ge et al., "BiMix: A Bivariate Data Mixing Law for Language Model Pretraining", 2024, arXiv:2405.14908.
@@ -78,18 +95,20 @@ class BiMix(PerTargetLaw):
     needs_matched_targets = True
     uses_tokens = "optional"
     _parameter_constraints = {**PerTargetLaw._parameter_constraints,
-                              "r_offset": [Interval(Real, 0, None, closed="neither"), Options({"fit"})]}
+                              "r_offset": [Interval(Real, 0, None, closed="neither"), Options({"fit"})],
+                              "eval_map": [dict, None]}
 
-    def __init__(self, *, r_offset: float | str = "fit", loss: str = "huber", huber_delta: float = HUBER_DELTA,
-                 n_restarts: int = 8, bounds: dict[str, tuple[float, float]] | None = None,
+    def __init__(self, *, r_offset: float | str = "fit", eval_map: dict[str, str] | None = None, loss: str = "huber",
+                 huber_delta: float = HUBER_DELTA, n_restarts: int = 8,
+                 bounds: dict[str, tuple[float, float]] | None = None,
                  fixed: dict[str, float] | None = None, random_state: int | np.random.Generator | None = 0) -> None:
         super().__init__(loss=loss, huber_delta=huber_delta, n_restarts=n_restarts, bounds=bounds, fixed=fixed,
                          random_state=random_state)
-        self.r_offset = r_offset
+        self.r_offset, self.eval_map = r_offset, eval_map
 
     # ------------------------------------------------------------------ fitting
-    def _matched(self, i: int, ctx: FitContext) -> int:
-        return ctx.domains.index(ctx.targets[i])
+    def _matched(self, i: int, ctx: FitContext) -> int | None:
+        return self._target_domains(ctx.domains, ctx.targets)[i]
 
     def _log_s(self, ctx: FitContext, n: int) -> np.ndarray:
         """log(S / S0) per run; zeros when the law was fitted at one S or without tokens."""
@@ -103,7 +122,58 @@ class BiMix(PerTargetLaw):
         self._log_s0 = float(np.mean(np.log(tk))) if tk is not None else 0.0
         super()._fit(W, Y, ctx)
 
+    def _s_params(self) -> list[Param]:
+        if self._s_varies:
+            return [Param("rho", 0.5, 0.5, 0.0, 1.0), Param("beta", 0.3, 0.3, 0.0, EXPONENT_BOUND)]
+        return [Param("rho", 0.0, 0.0, 0.0, 1.0, vary=False, note="one step count: absorbed in K"),
+                Param("beta", 0.0, 0.0, 0.0, EXPONENT_BOUND, vary=False, note="one step count")]
+
+    def _eps_param(self, le0: float) -> Param:
+        lo, hi = np.log(OFFSET_BOUNDS[0]), np.log(OFFSET_BOUNDS[1])
+        if self.r_offset == "fit":
+            return Param("log_eps", le0, le0, lo, hi)
+        lf = float(np.log(float(self.r_offset)))
+        return Param("log_eps", lf, lf, min(lo, lf) - 1, max(hi, lf) + 1, vary=False, note="r_offset")
+
+    def _spec_implicit(self, W: np.ndarray, y: np.ndarray, ctx: FitContext) -> list[Param]:
+        le0 = float(np.log(IMPLICIT_EPS_INIT if self.r_offset == "fit" else float(self.r_offset)))
+        lw0 = log_w_start(y, np.mean((W + np.exp(le0)) ** -IMPLICIT_ALPHA_INIT, axis=0))
+        ps = [self._eps_param(le0)] + self._s_params()
+        ps += [Param(f"log_w_{d}", float(v), float(v), *LOG_W_BOUNDS) for d, v in zip(ctx.domains, lw0, strict=True)]
+        ps += [Param(f"alpha_{d}", IMPLICIT_ALPHA_INIT, IMPLICIT_ALPHA_INIT, 0.0, EXPONENT_BOUND) for d in ctx.domains]
+        return ps
+
+    def _model_implicit(self, W: np.ndarray, ctx: FitContext) -> Any:
+        M = W.shape[1]
+        ls = self._log_s(ctx, W.shape[0])
+
+        def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            le, rho, beta = theta[:3]
+            lw, alpha = theta[3:3 + M], theta[3 + M:]
+            eps = np.exp(le)
+            total, terms, logR = power_sum(W + eps, lw, alpha)
+            sb = np.exp(-beta * ls)
+            g = rho * sb + 1.0 - rho
+            jac = np.empty((W.shape[0], theta.size))
+            jac[:, 0] = g * np.sum(-alpha[None, :] * terms * eps / (W + eps), axis=1)
+            jac[:, 1] = total * (sb - 1.0)
+            jac[:, 2] = -total * rho * sb * ls
+            jac[:, 3:3 + M] = g[:, None] * terms
+            jac[:, 3 + M:] = -g[:, None] * terms * logR
+            return total * g, jac
+
+        return model
+
+    def composition(self) -> dict[str, np.ndarray]:
+        """Implied composition s (over ``domains_``, sums to 1) of each implicitly aggregated eval set."""
+        M = len(self.domains_)
+        ctx = FitContext(self.domains_, self.targets_)
+        return {t: composition(self._values_for(t)[3:3 + M]) for i, t in enumerate(self.targets_)
+                if self._matched(i, ctx) is None}
+
     def _spec_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> list[Param]:
+        if self._matched(i, ctx) is None:
+            return self._spec_implicit(W, y, ctx)
         r = W[:, self._matched(i, ctx)]
         ly = np.log(y)
         # Data-driven start: for each offset on a grid, log L = log K - alpha log(r + eps) is linear least
@@ -122,19 +192,11 @@ class BiMix(PerTargetLaw):
         lo, hi = np.log(OFFSET_BOUNDS[0]), np.log(OFFSET_BOUNDS[1])
         le0 = float(np.clip(np.log(eps0), lo, hi))
         ps = [Param("log_K", lk0, lk0, -30.0, 30.0), Param("alpha", a0, a0, 0.0, EXPONENT_BOUND)]
-        if self.r_offset == "fit":
-            ps.append(Param("log_eps", le0, le0, lo, hi))
-        else:
-            lf = float(np.log(float(self.r_offset)))
-            ps.append(Param("log_eps", lf, lf, min(lo, lf) - 1, max(hi, lf) + 1, vary=False, note="r_offset"))
-        if self._s_varies:
-            ps += [Param("rho", 0.5, 0.5, 0.0, 1.0), Param("beta", 0.3, 0.3, 0.0, EXPONENT_BOUND)]
-        else:
-            ps += [Param("rho", 0.0, 0.0, 0.0, 1.0, vary=False, note="one step count: absorbed in K"),
-                   Param("beta", 0.0, 0.0, 0.0, EXPONENT_BOUND, vary=False, note="one step count")]
-        return ps
+        return ps + [self._eps_param(le0)] + self._s_params()
 
     def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
+        if self._matched(i, ctx) is None:
+            return self._model_implicit(W, ctx)
         r = W[:, self._matched(i, ctx)]
         ls = self._log_s(ctx, W.shape[0])
 

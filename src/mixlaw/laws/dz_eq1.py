@@ -42,10 +42,18 @@ ALT_INITS = ((0.15, 0.0), (0.05, 0.5), (0.6, 0.0), (0.15, 0.9))
 MAX_ITER = 3000
 
 
+#: Bounds of the composition logits z of an implicitly aggregated eval set (s = softmax(z)): s_k down to ~e^-40
+#: of the largest share, i.e. 0 for any practical purpose.
+Z_BOUNDS = (-20.0, 20.0)
+
+
 class _CapacityLaw(MixingLaw):
     """Shared machinery of the DZ laws: parameter layout, capacity solve, capacity-term Jacobian.
 
-    The full parameter vector is ``[log c_1..log c_M, b_1..b_M, E_1..E_K, <extra per-target blocks>]``.
+    The full parameter vector is ``[log c_1..log c_M, b_1..b_M, E_1..E_K, <extra per-term-domain blocks>,
+    <z of each implicit target>]``. The *term domains* U are the domains whose loss law enters some target:
+    the matched domains (in target order) when every target is matched, else all M domains. Each target is a
+    composition of the term-domain laws: a one-hot row for a matched target, ``softmax(z)`` for an implicit one.
     """
 
     uses_model_params = "optional"
@@ -53,15 +61,18 @@ class _CapacityLaw(MixingLaw):
     _parameter_constraints = {**MixingLaw._parameter_constraints,
                               "capacity_floor": [Interval(Real, 0, None, closed="neither")],
                               "n_ref": [Interval(Real, 0, None, closed="neither")],
-                              "screen_iter": [Interval(Integral, 1, None, closed="left")]}
+                              "screen_iter": [Interval(Integral, 1, None, closed="left")],
+                              "eval_map": [dict, None]}
 
     def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 4,
                  screen_iter: int = 300, capacity_floor: float = 0.3, n_ref: float = 200.0,
+                 eval_map: dict[str, str] | None = None,
                  bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
                  random_state: int | np.random.Generator | None = 0) -> None:
         self.loss, self.huber_delta, self.n_restarts = loss, huber_delta, n_restarts
         self.screen_iter = screen_iter
         self.capacity_floor, self.n_ref = capacity_floor, n_ref
+        self.eval_map = eval_map
         self.bounds, self.fixed, self.random_state = bounds, fixed, random_state
 
     # ------------------------------------------------------------------ inputs
@@ -78,19 +89,64 @@ class _CapacityLaw(MixingLaw):
         return N + (M - 1) * H
 
     def _match(self) -> np.ndarray:
-        return np.array([self.domains_.index(t) for t in self.targets_])
+        """The term domains U (indices into ``domains_``)."""
+        return self._layout()[0]
+
+    def _layout(self) -> tuple[np.ndarray, list[int], np.ndarray]:
+        """(U, implicit target indices, pos): ``pos[i]`` is target i's position in U (-1 when implicit)."""
+        tdom = self._target_domains(self.domains_, self.targets_)
+        implicit = [i for i, j in enumerate(tdom) if j is None]
+        U = np.arange(len(self.domains_)) if implicit else np.array(list(dict.fromkeys(tdom)), dtype=int)
+        pos = np.array([-1 if j is None else int(np.flatnonzero(U == j)[0]) for j in tdom], dtype=int)
+        return U, implicit, pos
+
+    def _z_offset(self, M: int) -> int:
+        """Start of the implicit targets' z blocks in the parameter vector (after every other block)."""
+        U, _, _ = self._layout()
+        return 2 * M + len(self.targets_) + self._n_extra() * U.size
+
+    def _composition_matrix(self, theta: np.ndarray) -> np.ndarray:
+        """Rows = targets, columns = term domains: one-hot for matched targets, softmax(z) for implicit ones."""
+        U, implicit, pos = self._layout()
+        K = len(self.targets_)
+        A = np.zeros((K, U.size))
+        matched = pos >= 0
+        A[np.flatnonzero(matched), pos[matched]] = 1.0
+        oz = self._z_offset(len(self.domains_))
+        for a, i in enumerate(implicit):
+            z = theta[oz + a * U.size: oz + (a + 1) * U.size]
+            e = np.exp(z - z.max())
+            A[i] = e / e.sum()
+        return A
+
+    def composition(self) -> dict[str, np.ndarray]:
+        """Fitted composition s (over ``domains_``, sums to 1) of each implicitly aggregated eval set."""
+        A = self._composition_matrix(self.params_.array("value"))
+        _, implicit, _ = self._layout()
+        return {self.targets_[i]: A[i].copy() for i in implicit}
 
     # ------------------------------------------------------------------ spec / model
     def _base_spec(self, W: np.ndarray, Y: np.ndarray, S: np.ndarray, b0: float = B_INIT,
                    e_frac: float = E_INIT_FRAC) -> list[Param]:
         M = W.shape[1]
-        m = self._match()
+        U, implicit, pos = self._layout()
         E0 = e_frac * Y.min(axis=0)
-        # x* with equal c and b = b0, then c_i matching the observed excess loss (median over runs).
+        # x* with equal c and b = b0, then c_i matching the observed excess loss (median over runs); an implicit
+        # target starts as the uniform mixture of equal domain laws, so c matches its excess over mean_k x_k^-b0.
         x0, _, _ = solve_allocation(W, np.zeros(M), np.full(M, b0), S, float(self.capacity_floor))
-        lc0 = np.log(np.median((Y - E0) * x0[:, m] ** b0, axis=0))
-        lc_all = np.full(M, float(np.median(lc0)))
-        lc_all[m] = lc0
+        lc_all = np.zeros(M)
+        known = np.zeros(M, dtype=bool)
+        for i, u in enumerate(pos):
+            if u >= 0:
+                j = U[u]
+                lc_all[j] = np.log(np.median((Y[:, i] - E0[i]) * x0[:, j] ** b0))
+                known[j] = True
+        if implicit:
+            xb = np.mean(x0[:, U] ** -b0, axis=1)
+            fill = float(np.median([np.log(np.median((Y[:, i] - E0[i]) / xb)) for i in implicit]))
+        else:
+            fill = float(np.median(lc_all[known]))
+        lc_all[~known] = fill
         lc_all = np.clip(lc_all, LOG_C_BOUNDS[0] + 0.5, LOG_C_BOUNDS[1] - 0.5)
         ps = [Param(f"log_c_{d}", float(v), float(v), *LOG_C_BOUNDS)
               for d, v in zip(self.domains_, lc_all, strict=True)]
@@ -98,6 +154,21 @@ class _CapacityLaw(MixingLaw):
         # E_i <= min L_i: the capacity term is positive.
         ps += [Param(f"E_{t}", float(e), float(e), 0.0, float(Y[:, i].min()))
                for i, (t, e) in enumerate(zip(self.targets_, E0, strict=True))]
+        return ps
+
+    def _z_spec(self, W: np.ndarray) -> list[Param]:
+        """Composition logits of the implicit targets: uniform start; the most-used domain is the reference."""
+        U, implicit, _ = self._layout()
+        ref = int(np.argmax(W[:, U].mean(axis=0)))
+        ps = []
+        for i in implicit:
+            t = self.targets_[i]
+            for u, j in enumerate(U):
+                d = self.domains_[j]
+                if u == ref:
+                    ps.append(Param(f"z_{t}|{d}", 0.0, 0.0, *Z_BOUNDS, vary=False, note="reference domain"))
+                else:
+                    ps.append(Param(f"z_{t}|{d}", 0.0, 0.0, *Z_BOUNDS))
         return ps
 
     def _capacity_term(self, W: np.ndarray, theta: np.ndarray, S: np.ndarray, jac: bool,
@@ -109,7 +180,7 @@ class _CapacityLaw(MixingLaw):
         Newton needs 2-3 steps instead of ~10.
         """
         M = W.shape[1]
-        m = self._match()
+        m = self._match()  # term domains U
         lc, b = theta[:M], theta[M:2 * M]
         mu0 = None if cache is None else cache.get("mu")
         x, mu, free = solve_allocation(W, lc, b, S, float(self.capacity_floor), mu0=mu0)
@@ -134,7 +205,7 @@ class _CapacityLaw(MixingLaw):
         return p, d_lc, d_b
 
     def _n_extra(self) -> int:
-        """Parameters per target after E (0 for Eq1)."""
+        """Parameters per term domain after the E block (0 for Eq1)."""
         return 0
 
     # ------------------------------------------------------------------ fit / predict
@@ -186,7 +257,7 @@ class _CapacityLaw(MixingLaw):
 
     def _full_spec(self, W: np.ndarray, Y: np.ndarray, S: np.ndarray, ctx: FitContext, b0: float = B_INIT,
                    e_frac: float = E_INIT_FRAC) -> list[Param]:
-        return self._base_spec(W, Y, S, b0, e_frac)
+        return self._base_spec(W, Y, S, b0, e_frac) + self._z_spec(W)
 
     def _obs_mask(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         return np.ones((W.shape[0], len(ctx.targets)), dtype=bool)
@@ -208,16 +279,37 @@ class _CapacityLaw(MixingLaw):
               cache: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Predictions (n, K) and, when asked, the Jacobian (n, K, n_params)."""
         M, K = W.shape[1], len(self.targets_)
-        p, d_lc, d_b = self._capacity_term(W, theta, S, jac, cache)
+        p, d_lc, d_b = self._capacity_term(W, theta, S, jac, cache)  # over the term domains U
+        extra, d_extra = self._extra_terms(W, theta, ctx, jac)
+        q = p if extra is None else p + extra  # excess loss of each term domain, (n, u)
+        A = self._composition_matrix(theta)
         E = theta[2 * M:2 * M + K]
-        pred = p + E[None, :]
+        # 0 * inf = 0: a term domain outside a target's composition must not reach it (plain Eq. 3 is +inf at h = 0).
+        with np.errstate(invalid="ignore"):
+            pred = np.where(A[None, :, :] > 0, q[:, None, :] * A[None, :, :], 0.0).sum(axis=2) + E[None, :]
         if not jac:
             return pred, None
         J = np.zeros(pred.shape + (theta.size,))
-        J[:, :, :M] = d_lc
-        J[:, :, M:2 * M] = d_b
+        J[:, :, :M] = np.einsum("nuj,ku->nkj", d_lc, A, optimize=True)
+        J[:, :, M:2 * M] = np.einsum("nuj,ku->nkj", d_b, A, optimize=True)
         J[:, np.arange(K), 2 * M + np.arange(K)] = 1.0
+        if d_extra is not None:
+            # Block g of the extra parameters of term domain u sits at o + g * |U| + u.
+            o, nu = 2 * M + K, A.shape[1]
+            for g, dg in enumerate(d_extra):
+                J[:, :, o + g * nu:o + (g + 1) * nu] = dg[:, None, :] * A[None, :, :]
+        U, implicit, _ = self._layout()
+        oz = self._z_offset(M)
+        for a, i in enumerate(implicit):
+            # d/dz_u of sum_v softmax(z)_v q_v = s_u (q_u - sum_v s_v q_v).
+            J[:, i, oz + a * U.size:oz + (a + 1) * U.size] = A[i][None, :] * (q - (pred[:, i] - E[i])[:, None])
         return pred, J
+
+    def _extra_terms(self, W: np.ndarray, theta: np.ndarray, ctx: FitContext, jac: bool
+                     ) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
+        """Terms a subclass adds to each term domain's loss, (n, u), and their derivatives, one (n, u) array per
+        parameter block (each block has one parameter per term domain). None for Eq1."""
+        return None, None
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         S = self._budget(W.shape[0], W.shape[1], ctx)
@@ -260,6 +352,9 @@ class DZCapacity(_CapacityLaw):
         The floor H on every domain's capacity (DZ's MIN_X), in millions of parameters.
     n_ref : float, default=200
         N used when all runs share one model size (only H/N matters then; DZ's K = 200).
+    eval_map : dict of str to str, optional
+        ``{eval set: training domain}`` for matches that names do not give. An eval set that is no training
+        domain and is not mapped uses implicit aggregation (Notes).
     bounds, fixed : dict, optional
         Overrides by parameter name, e.g. ``{"b_pile_cc": (0.05, 1.0)}``.
     random_state : int or Generator, default=0
@@ -276,6 +371,13 @@ class DZCapacity(_CapacityLaw):
     N -> ``model_params / 1e6`` when the fitted runs have several model sizes, else ``n_ref``.
     x* comes from a vectorised KKT solve (bisection + Newton on log lambda) and the Jacobian from the implicit
     function theorem (:mod:`mixlaw.laws._capacity`), so L-BFGS-B gets exact gradients.
+
+    **Implicit aggregation** (eval sets that are no training domain, Ye et al. §3.3): the eval loss is a
+    mixture of the training domains' losses, :math:`L_e = \\sum_k s_k L_k` with :math:`s = \\text{softmax}(z_e)`
+    on the simplex, i.e. :math:`L_e = E_e + \\sum_k s_k c_k x_k^{*-b_k}` (the :math:`\\sum_k s_k E_k` collapse
+    into one :math:`E_e`). Here :math:`c_k` and :math:`b_k` are shared by every eval set and also set the
+    allocation, so s is identifiable; :meth:`composition` returns it. Parameters ``z_<eval>|<domain>`` (the
+    most-used domain's is fixed at 0).
 
     References
     ----------

@@ -59,61 +59,75 @@ class _DZNoise(_CapacityLaw):
     def _full_spec(self, W: np.ndarray, Y: np.ndarray, S: np.ndarray, ctx: FitContext, b0: float = B_INIT,
                    e_frac: float = E_INIT_FRAC) -> list[Param]:
         ps = self._base_spec(W, Y, S, b0, e_frac)
-        m = self._match()
+        U, implicit, pos = self._layout()
         D = self._tokens(W.shape[0], ctx)
         E0 = np.array([p.init for p in ps if p.name.startswith("E_")])
-        excess = np.median(Y - E0, axis=0)
-        Dh = D[:, None] * W[:, m]
+        # Excess loss of each term domain: its matched target's, else the median over the implicit targets.
+        ex_t = np.median(Y - E0, axis=0)
+        excess = np.full(U.size, float(np.median(ex_t[implicit])) if implicit else 0.0)
+        for i, u in enumerate(pos):
+            if u >= 0:
+                excess[u] = ex_t[i]
+        Dh = D[:, None] * W[:, U]
         d0 = 0.01 * float(np.median(D))
         base = np.array([np.median(v[v > 0]) if np.any(v > 0) else 1.0 for v in Dh.T]) + (d0 if self._safe else 0.0)
         # The data term starts with DATA_SHARE_INIT of the excess at a typical token count; c gives up that share.
         la0 = np.log(DATA_SHARE_INIT * excess) + A_EXP_INIT * np.log(base)
         la0 = np.clip(la0, LOG_A_BOUNDS[0] + 0.5, LOG_A_BOUNDS[1] - 0.5)
-        for j in m:
+        for j in U:
             p = ps[j]
             v = p.init + np.log(1 - DATA_SHARE_INIT)
             ps[j] = Param(p.name, v, v, p.min, p.max)
-        ps += [Param(f"log_A_{t}", float(la0[i]), float(la0[i]), *LOG_A_BOUNDS) for i, t in enumerate(self.targets_)]
-        ps += [Param(f"a_{t}", A_EXP_INIT, A_EXP_INIT, *A_EXP_BOUNDS) for t in self.targets_]
+        names = [self.domains_[j] for j in U]
+        ps += [Param(f"log_A_{d}", float(la0[u]), float(la0[u]), *LOG_A_BOUNDS) for u, d in enumerate(names)]
+        ps += [Param(f"a_{d}", A_EXP_INIT, A_EXP_INIT, *A_EXP_BOUNDS) for d in names]
         if self._safe:
             ld0 = float(np.log(d0))
             lo, hi = float(np.log(1e-6 * np.median(D))), float(np.log(np.median(D)))
-            ps += [Param(f"log_d_{t}", ld0, ld0, lo, hi) for t in self.targets_]
-        return ps
+            ps += [Param(f"log_d_{d}", ld0, ld0, lo, hi) for d in names]
+        return ps + self._z_spec(W)
+
+    def _zero_terms(self, W: np.ndarray) -> np.ndarray:
+        """(n, K): True where a target's law has a term domain with h = 0 (where plain Eq. 3 diverges)."""
+        U, _, pos = self._layout()
+        Z = W[:, U] == 0
+        return np.column_stack([Z[:, u] if u >= 0 else Z.any(axis=1) for u in pos])
 
     def _obs_mask(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         if self._safe:
             return super()._obs_mask(W, ctx)
-        # (D h_i)^(-a_i) diverges at h_i = 0: DZ fit (and score) Eq. 3 on entries with h_i > 0 only.
-        return W[:, self._match()] > 0
+        # (D h_i)^(-a_i) diverges at h_i = 0: DZ fit (and score) Eq. 3 on entries with h_i > 0 only (an implicit
+        # target on the runs where every domain is present).
+        return ~self._zero_terms(W)
 
-    def _eval(self, W: np.ndarray, theta: np.ndarray, S: np.ndarray, ctx: FitContext, jac: bool,
-              cache: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def _extra_terms(self, W: np.ndarray, theta: np.ndarray, ctx: FitContext, jac: bool
+                     ) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
         M, K = W.shape[1], len(self.targets_)
-        pred1, J1 = super()._eval(W, theta, S, ctx, jac, cache)
+        U = self._match()
+        nu = U.size
         o = 2 * M + K
-        log_A, a = theta[o:o + K], theta[o + K:o + 2 * K]
+        log_A, a = theta[o:o + nu], theta[o + nu:o + 2 * nu]
         D = self._tokens(W.shape[0], ctx)
-        Dh = D[:, None] * W[:, self._match()]
+        Dh = D[:, None] * W[:, U]
         if self._safe:
-            d = np.exp(theta[o + 2 * K:o + 3 * K])
+            d = np.exp(theta[o + 2 * nu:o + 3 * nu])
             base = Dh + d[None, :]
         else:
             base = Dh
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             logb = np.log(base)
             T = np.exp(log_A[None, :] - a[None, :] * logb)
-        pred = pred1 + T
         if not jac:
-            return pred, None
-        J = J1
-        k = np.arange(K)
+            return T, None
         with np.errstate(invalid="ignore"):
-            J[:, k, o + k] = T
-            J[:, k, o + K + k] = -T * logb
+            blocks = [T, -T * logb]
             if self._safe:
-                J[:, k, o + 2 * K + k] = -a[None, :] * T * d[None, :] / base
-        return pred, J
+                blocks.append(-a[None, :] * T * d[None, :] / base)
+        if not self._safe:
+            # Entries with h = 0 are masked out of the fit; keep their (unused) derivatives finite so that the
+            # composition's einsum does not spread NaN to observed entries.
+            blocks = [np.where(np.isfinite(bk), bk, 0.0) for bk in blocks]
+        return T, blocks
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         super()._fit(W, Y, ctx)
@@ -136,9 +150,10 @@ class _DZNoise(_CapacityLaw):
         return self
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
-        pred = super()._predict(W, ctx)
+        with np.errstate(invalid="ignore"):
+            pred = super()._predict(W, ctx)
         if not self._safe:
-            zero = W[:, self._match()] == 0
+            zero = self._zero_terms(W)
             if np.any(zero):
                 pred[zero] = np.inf
                 warnings.warn(f"{type(self).__name__} ({self.key}): (D h_i)^(-a_i) diverges where an eval set's "
@@ -157,14 +172,15 @@ class DZNoise(_DZNoise):
 
     Parameters
     ----------
-    loss, huber_delta, n_restarts, screen_iter, capacity_floor, n_ref, bounds, fixed, random_state
+    loss, huber_delta, n_restarts, screen_iter, capacity_floor, n_ref, eval_map, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.dz_eq1.DZCapacity`.
 
     Attributes
     ----------
     params_ : Params
-        ``log_c_<domain>``, ``b_<domain>`` (every training domain), ``E_<target>``, ``log_A_<target>``,
-        ``a_<target>``.
+        ``log_c_<domain>``, ``b_<domain>`` (every training domain), ``E_<target>``, ``log_A_<domain>`` and
+        ``a_<domain>`` for each term domain (the matched ones; all domains when some eval set is implicitly
+        aggregated, which is then fitted on the runs where every domain is present), ``z_<target>|<domain>``.
 
     Notes
     -----
@@ -186,13 +202,13 @@ class DZNoiseSafe(_DZNoise):
 
     Parameters
     ----------
-    loss, huber_delta, n_restarts, screen_iter, capacity_floor, n_ref, bounds, fixed, random_state
+    loss, huber_delta, n_restarts, screen_iter, capacity_floor, n_ref, eval_map, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.dz_eq1.DZCapacity`.
 
     Attributes
     ----------
     params_ : Params
-        As dz-eq3 plus ``log_d_<target>``.
+        As dz-eq3 plus ``log_d_<domain>``.
 
     References
     ----------
