@@ -72,6 +72,18 @@ def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Se
                           on_progress=on_progress, on_done=on_done)
 
 
+def laws_taking_eval_map() -> list[str]:
+    """Keys of the laws that match eval sets to training domains and take ``eval_map``."""
+    from .laws.base import _REGISTRY
+
+    return [k for k, cls in _REGISTRY.items() if cls.needs_matched_targets]
+
+
+def takes_eval_map(key: str) -> bool:
+    """Whether the law registered as ``key`` takes ``eval_map`` (unknown keys: False)."""
+    return key in laws_taking_eval_map()
+
+
 def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw = "ye-exp",
               targets: str | Sequence[str] = "all", random_state: int = 0, **options: Any) -> MixingLaw:
     """Fit one law (a key or a configured instance) to a run table (or a path to one)."""

@@ -70,3 +70,31 @@ def test_eval_map_uses_the_single_domain_law():
     law = get_law("bimix", r_offset=0.01, eval_map={"val_b": "b"}).fit(W, y, domains=DOMS, targets="val_b")
     assert law.params_["val_b.alpha"].value == pytest.approx(0.1, abs=1e-4)
     assert law.composition() == {}
+
+
+def test_cli_eval_map(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from mixlaw.cli import main
+
+    W = _mixtures(60, 5)
+    frame = pd.DataFrame({f"w:{d}": W[:, j] for j, d in enumerate(DOMS)})
+    frame.insert(0, "run", [f"r{i}" for i in range(len(W))])
+    frame["loss:val_b"] = 3.0 * (W[:, 1] + 0.01) ** -0.1
+    path = tmp_path / "runs.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--runs", str(path), "--law", "bimix", "--eval-map", "val_b=b", "--json"])
+    assert exc.value.code == 0
+    params = json.loads(capsys.readouterr().out)["report"]["params"]
+    names = [p["name"] for p in params] if isinstance(params, list) else list(params)
+    assert "val_b.alpha" in names and not any("log_w_" in n for n in names)
+    for argv, msg in ((["--law", "ye-exp", "--eval-map", "val_b=b"], "--eval-map applies to laws that match"),
+                      (["--law", "bimix", "--eval-map", "val_b"], "--eval-map expects EVAL=DOMAIN, got 'val_b'"),
+                      (["--law", "bimix", "--eval-map", "val_b=zz"], "eval_map sends {'val_b': 'zz'}")):
+        with pytest.raises(SystemExit) as exc:
+            main(["fit", "--runs", str(path), *argv])
+        assert exc.value.code == 2
+        assert msg in capsys.readouterr().err

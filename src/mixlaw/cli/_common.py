@@ -94,6 +94,20 @@ def parse_laws(laws: str | None) -> list[str] | None:
     return None if not laws else [x.strip() for x in laws.split(",") if x.strip()]
 
 
+def parse_eval_map(specs: list[str] | None) -> dict[str, str] | None:
+    """--eval-map EVAL=DOMAIN (repeatable, or comma-separated) -> {eval: domain}."""
+    if not specs:
+        return None
+    out: dict[str, str] = {}
+    for spec in specs:
+        for item in (x.strip() for x in spec.split(",") if x.strip()):
+            ev, sep, dom = item.partition("=")
+            if not sep or not ev.strip() or not dom.strip():
+                raise InputError(f"--eval-map expects EVAL=DOMAIN, got {item!r}")
+            out[ev.strip().removeprefix("loss:")] = dom.strip().removeprefix("w:")
+    return out
+
+
 def load_table(path: str, weight_tol: float) -> RunTable:
     """Read and validate a run table named on the command line."""
     return read_runs(path, weight_tol=weight_tol)

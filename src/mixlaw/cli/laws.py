@@ -22,6 +22,7 @@ from ._common import (
     load_table,
     load_tests,
     out,
+    parse_eval_map,
     parse_laws,
     parse_targets,
     progress,
@@ -124,11 +125,19 @@ def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
         target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
         out_path: Path | None = typer.Option(None, "--out", help="Save the fitted law as JSON."),
         weight_tol: float = typer.Option(0.01, "--weight-tol"),
+        eval_map: list[str] | None = typer.Option(None, "--eval-map",
+                                                  help="EVAL=DOMAIN: match an eval set to a training domain (laws "
+                                                  "that match by domain: dz-*, bimix, autoscale; unmatched eval "
+                                                  "sets use implicit aggregation); repeatable."),
         seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the run table and print an lmfit-style report (and save it with --out)."""
+    emap = parse_eval_map(eval_map)
+    if emap is not None and not api.takes_eval_map(law):
+        raise InputError(f"--eval-map applies to laws that match eval sets to training domains "
+                         f"({', '.join(api.laws_taking_eval_map())}); {law!r} does not")
     with show_warnings():
         fitted = api.fit_table(load_table(runs, weight_tol), law=law, targets=parse_targets(target),
-                               random_state=seed)
+                               random_state=seed, **({"eval_map": emap} if emap else {}))
         report = fitted.report(data=runs)
         if out_path is not None:
             api.save_law(fitted, out_path)
