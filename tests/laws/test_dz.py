@@ -226,9 +226,8 @@ def _implicit_truth(key: str, W: np.ndarray) -> object:
     for j, d in enumerate(DOMS):
         values[f"z_mix|{d}"] = np.log(S_MIX[j]) - log_ref
     if key != "dz-eq1":
-        for j, d in enumerate(DOMS):
+        for d in DOMS:
             values[f"log_A_{d}"], values[f"a_{d}"] = np.log(0.3), 0.4
-            values.setdefault(f"log_d_{d}", np.log(0.02))
             if f"log_d_{d}" in values:
                 values[f"log_d_{d}"] = np.log(0.02)
     law.params_ = law.params_.with_values(np.array([values[n] for n in law.params_]))
