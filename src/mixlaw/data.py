@@ -97,7 +97,8 @@ class RunTable:
             missing.append("at least one 'loss:<eval>' column")
         if missing:
             raise self._err(f"missing {', '.join(missing)}; found columns {cols} "
-                            "(see DESIGN.md §2 for the run-table format)")
+                            "(a run table has run, w:<domain>, loss:<eval> columns; map other names with --columns, "
+                            "e.g. --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss')")
         if len(df) == 0:
             raise self._err("the table has no rows")
         for c in cols:

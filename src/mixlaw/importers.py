@@ -1,0 +1,316 @@
+"""Getting runs in from other tools: column maps, Olmix's ratio/metric pair, Weights & Biases, TensorBoard.
+
+Every importer ends in a validated :class:`~mixlaw.data.RunTable`; what differs is where the columns come
+from. A *column map* says which source column holds what::
+
+    run=Name, params=model/n_params, step=_step, tokens=trainer/tokens   # one column each
+    w:web=mixture/web, loss:pile=eval/pile/loss                          # one domain / eval set
+    w:*=mixture/*, loss:*=eval/*/loss                                    # every column matching the pattern
+
+given inline (``--columns``) or as a YAML / JSON file, flat (``{"w:*": "mixture/*", ...}``) or grouped
+(``{weights: "mixture/*", evals: {pile: "eval/pile/loss"}, run: Name, step: _step}``). Columns already
+named ``run``/``w:``/``loss:``/``params``/``step``/``tokens`` pass through unless the map says otherwise;
+other columns are dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _read_any
+from .errors import DataError, DataWarning, InputError
+from .tfevents import read_scalars
+
+_META = ("run", "params", "step", "tokens")
+_GROUPS = {"weights": WEIGHT_PREFIX, "evals": LOSS_PREFIX}
+
+
+# ---------------------------------------------------------------------- column maps
+def parse_column_map(spec: str | Mapping[str, Any] | None) -> dict[str, str]:
+    """A column map as ``{target: source}``, from inline text, a YAML/JSON file, or a mapping.
+
+    Targets are ``run``, ``params``, ``step``, ``tokens``, ``w:<domain>`` and ``loss:<eval>``; a ``*`` in a
+    target and its source matches every source column of that shape (the ``*`` part names the domain/eval).
+
+    Examples
+    --------
+    >>> parse_column_map("run=Name, w:*=mix/*, loss:pile=eval/pile")
+    {'run': 'Name', 'w:*': 'mix/*', 'loss:pile': 'eval/pile'}
+    >>> parse_column_map({"weights": "mix/*", "evals": {"pile": "eval/pile"}, "step": "_step"})
+    {'w:*': 'mix/*', 'loss:pile': 'eval/pile', 'step': '_step'}
+    """
+    if spec is None:
+        return {}
+    if isinstance(spec, str):
+        p = Path(spec)
+        if p.suffix.lower() in (".yaml", ".yml", ".json") or p.is_file():
+            if not p.is_file():
+                raise InputError(f"--columns {spec}: no such file")
+            import yaml
+
+            try:
+                doc = yaml.safe_load(p.read_text())
+            except yaml.YAMLError as e:
+                raise InputError(f"{spec}: not valid YAML/JSON ({str(e).splitlines()[0]})") from None
+            if not isinstance(doc, Mapping):
+                raise InputError(f"{spec}: expected a mapping of target: source column")
+            return parse_column_map(doc)
+        out: dict[str, str] = {}
+        for item in (x.strip() for x in spec.split(",")):
+            if not item:
+                continue
+            target, sep, source = item.partition("=")
+            if not sep or not target.strip() or not source.strip():
+                raise InputError(f"--columns: expected target=source (e.g. w:web=mixture/web); got {item!r}")
+            _add(out, target.strip(), source.strip())
+        return out
+    out = {}
+    for key, val in spec.items():
+        key = str(key)
+        if key in _GROUPS:
+            if isinstance(val, str):
+                _add(out, _GROUPS[key] + "*", val)
+            elif isinstance(val, Mapping):
+                for name, src in val.items():
+                    _add(out, _GROUPS[key] + str(name), str(src))
+            else:
+                raise InputError(f"column map: {key} must be a pattern like 'mixture/*' or a mapping name: column")
+        else:
+            if not isinstance(val, (str, int, float)):
+                raise InputError(f"column map: the source of {key!r} must be a column name; got {val!r}")
+            _add(out, key, str(val))
+    return out
+
+
+def _add(out: dict[str, str], target: str, source: str) -> None:
+    if not (target in _META or target.startswith((WEIGHT_PREFIX, LOSS_PREFIX))):
+        raise InputError(f"column map: unknown target {target!r}; targets are run, params, step, tokens, "
+                         "w:<domain>, loss:<eval> (a * matches every column of a pattern)")
+    if target.count("*") != source.count("*") or target.count("*") > 1 or (target in _META and "*" in source):
+        raise InputError(f"column map: {target}={source}: use one * on both sides (w:*=mixture/*) or none")
+    if target in out:
+        raise InputError(f"column map: {target!r} given twice")
+    out[target] = source
+
+
+def apply_column_map(df: pd.DataFrame, mapping: Mapping[str, str], *, where: str = "") -> pd.DataFrame:
+    """Rename/select the columns of ``df`` by ``mapping`` (see :func:`parse_column_map`); errors name ``where``."""
+    cols = [str(c) for c in df.columns]
+    df = df.set_axis(cols, axis=1)
+    out: dict[str, pd.Series] = {}
+    for target, source in mapping.items():
+        if "*" not in target:
+            if source not in cols:
+                raise DataError(f"column map: no column {source!r} for {target!r}; columns: {_show(cols)}", path=where)
+            out[target] = df[source]
+            continue
+        rx = re.compile("^" + re.escape(source).replace(r"\*", "(.+)") + "$")
+        hits = [(c, m.group(1)) for c in cols if (m := rx.match(c))]
+        if not hits:
+            raise DataError(f"column map: no column matches {source!r} (for {target!r}); columns: {_show(cols)}",
+                            path=where)
+        for c, part in hits:
+            name = target.replace("*", part)
+            if name not in mapping:  # an explicit entry wins over a pattern
+                out.setdefault(name, df[c])
+    for c in cols:  # canonical names pass through
+        if (c in META_COLUMNS or c.startswith((WEIGHT_PREFIX, LOSS_PREFIX))) and c not in out:
+            out[c] = df[c]
+    return pd.DataFrame(out)
+
+
+def _show(cols: list[str], n: int = 12) -> str:
+    return ", ".join(cols[:n]) + (f", ... ({len(cols)} in all)" if len(cols) > n else "")
+
+
+def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, Any] | None, *,
+                     weight_tol: float = WEIGHT_TOL) -> RunTable:
+    """Read a CSV/Parquet/JSONL table whose columns have other names (a W&B or spreadsheet export)."""
+    p = Path(path)
+    df, lines = _read_any(p)
+    df = apply_column_map(df, parse_column_map(columns), where=str(p))
+    return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
+
+
+# ---------------------------------------------------------------------- Olmix
+def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[str], *,
+                    weight_tol: float = WEIGHT_TOL) -> RunTable:
+    """Olmix's pair: ``ratios.csv`` (run id, one column per domain) and ``metrics.csv`` (run id, one per metric).
+
+    The run id column is ``run`` or ``run_id``; ``name``, ``index`` and ``Unnamed: *`` columns are ignored,
+    as Olmix's own ``load_from_csv`` does. Runs in only one file are left out with a warning.
+    Metrics become ``loss:<metric>`` (lower is better: losses or bits per byte).
+    """
+    rp, mp = Path(ratios), Path(metrics)
+    rdf, rlines = _read_any(rp)
+    mdf, _ = _read_any(mp)
+    frames = []
+    for p, df, prefix in ((rp, rdf, WEIGHT_PREFIX), (mp, mdf, LOSS_PREFIX)):
+        cols = [str(c) for c in df.columns]
+        rid = next((c for c in ("run", "run_id") if c in cols), None)
+        if rid is None:
+            raise DataError(f"missing the run id column ('run' or 'run_id'); columns: {_show(cols)}", path=str(p))
+        data = [c for c in cols if c not in ("run", "run_id", "name", "index") and not c.startswith("Unnamed")]
+        if not data:
+            raise DataError("no data columns besides the run id", path=str(p))
+        frame = df[[rid] + data].set_axis(["run"] + [prefix + c for c in data], axis=1)
+        frame["run"] = frame["run"].astype(str)
+        frames.append(frame)
+    only = sorted(set(frames[0]["run"]) ^ set(frames[1]["run"]))
+    if only:
+        warnings.warn(f"{rp.name}+{mp.name}: {len(only)} run(s) in only one of the files are left out "
+                      f"(first: {only[0]!r})", DataWarning, stacklevel=2)
+    merged = frames[0].merge(frames[1], on="run", how="inner", sort=False)
+    if merged.empty:
+        raise DataError(f"no run id in common with {mp.name}", path=str(rp))
+    line_of = dict(zip(frames[0]["run"], rlines, strict=False))
+    return RunTable(merged, path=f"{rp}+{mp}", weight_tol=weight_tol, lines=[line_of[r] for r in merged["run"]])
+
+
+# ---------------------------------------------------------------------- W&B
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if str(k).startswith("_") and not prefix and k != "_step":
+            continue  # W&B's own bookkeeping (_runtime, _timestamp, _wandb)
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and "value" in v and set(v) <= {"value", "desc"}:
+            v = v["value"]  # the REST form of a config entry: {"value": ..., "desc": ...}
+        if isinstance(v, Mapping):
+            out.update(_flatten(v, key + "/"))
+        elif v is None or isinstance(v, (int, float, str, bool, np.number)):
+            out[key] = v
+    return out
+
+
+def _collapse_steps(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """W&B logs keys at different calls for the same step: merge rows of one step (first value per column)."""
+    if "step" not in frame.columns:
+        return frame
+    return frame.groupby(keys, sort=True, dropna=False, as_index=False).first()
+
+
+def runs_from_wandb(path: str, *, api: Any = None, columns: str | Mapping[str, Any] | None = None,
+                    history: bool = True, weight_tol: float = WEIGHT_TOL, progress: Any = None) -> RunTable:
+    """Import the runs of a W&B project ``ENTITY/PROJECT`` (needs ``mixlaw[wandb]`` unless ``api`` is given).
+
+    Each run's config (nested keys joined by ``/``) is repeated on every row of its history
+    (``scan_history``: every logged step, not W&B's 500-row sample), so a map like
+    ``w:*=mixture/*, loss:*=eval/*/loss, step=_step`` picks the mixture from the config and the losses from
+    the history. ``history=False`` reads one row per run from its summary instead. Rows of a step where an
+    eval loss was not logged are left out (counted in a warning).
+
+    Parameters
+    ----------
+    path : str
+        ``entity/project`` (what ``wandb.Api().runs`` takes).
+    api : object, optional
+        A ``wandb.Api()``-like object (tests pass a stand-in); default: ``wandb.Api()``.
+    columns : str or mapping, optional
+        Column map; default ``step=_step`` plus columns already named ``w:``/``loss:``.
+    progress : callable, optional
+        Called as ``progress(run_name)`` after each run.
+    """
+    if not isinstance(path, str) or path.count("/") != 1 or not all(path.split("/")):
+        raise InputError(f"W&B path must be ENTITY/PROJECT; got {path!r}")
+    if api is None:
+        try:
+            import wandb
+        except ImportError:
+            raise InputError("importing from W&B needs the wandb package: pip install 'mixlaw[wandb]'") from None
+        api = wandb.Api()
+    mapping = parse_column_map(columns)
+    rows: list[dict[str, Any]] = []
+    for run in api.runs(path):
+        name = str(getattr(run, "name", None) or run.id)
+        config = _flatten(dict(run.config))
+        if history:
+            logged = run.scan_history() if hasattr(run, "scan_history") else run.history(pandas=False)
+            for rec in logged:
+                rows.append({**config, **_flatten(dict(rec)), "run": name})
+        else:
+            rows.append({**config, **_flatten(dict(run.summary)), "run": name})
+        if progress is not None:
+            progress(name)
+    if not rows:
+        raise InputError(f"W&B project {path}: no runs")
+    raw = pd.DataFrame(rows)
+    if "step" not in mapping and "_step" in raw.columns and "step" not in raw.columns:
+        mapping = {**mapping, "step": "_step"}
+    frame = apply_column_map(raw, mapping, where=f"wandb:{path}")
+    return _finish(frame, f"wandb:{path}", weight_tol, "w:*=mixture/*, loss:*=eval/*/loss")
+
+
+def _finish(frame: pd.DataFrame, where: str, weight_tol: float, example: str) -> RunTable:
+    wcols = [c for c in frame.columns if c.startswith(WEIGHT_PREFIX)]
+    lcols = [c for c in frame.columns if c.startswith(LOSS_PREFIX)]
+    if len(wcols) < 2 or not lcols:
+        raise DataError(f"found {len(wcols)} mixture and {len(lcols)} loss column(s); map them with --columns "
+                        f"(e.g. '{example}'); columns: {_show([str(c) for c in frame.columns])}", path=where)
+    keys = ["run"] + [c for c in ("params", "step", "tokens") if c in frame.columns]
+    frame = _collapse_steps(frame, keys)
+    frame[wcols] = frame.groupby("run")[wcols].transform(lambda s: s.ffill().bfill())
+    missing = frame[lcols].isna().any(axis=1)
+    if missing.all():
+        raise DataError(f"no row has every eval loss ({', '.join(lcols)})", path=where)
+    if missing.any():
+        warnings.warn(f"{where}: left out {int(missing.sum())} of {len(frame)} rows without every eval loss",
+                      DataWarning, stacklevel=3)
+        frame = frame[~missing].reset_index(drop=True)
+    return RunTable(frame, path=where, weight_tol=weight_tol, lines=np.arange(len(frame)) + 1)
+
+
+# ---------------------------------------------------------------------- TensorBoard
+def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapping[str, Any] | None = None,
+                          mixtures: str | os.PathLike[str] | None = None, weight_tol: float = WEIGHT_TOL,
+                          progress: Any = None) -> RunTable:
+    """Import TensorBoard event files: one run per folder holding ``events.out.tfevents.*`` files.
+
+    Scalars become columns named by their tag, one row per step (``step``); the run is the folder's path
+    under ``logdir``. The mixture comes from scalar tags (``--columns 'w:*=mixture/*'``) or from a
+    ``mixtures`` table with ``run`` and ``w:<domain>`` columns, joined on the run name.
+    """
+    root = Path(logdir)
+    if not root.is_dir():
+        raise InputError(f"{logdir}: not a directory of TensorBoard runs")
+    files = sorted(root.rglob("events.out.tfevents.*"))
+    if not files:
+        raise InputError(f"{logdir}: no events.out.tfevents.* files")
+    by_run: dict[str, list[Path]] = {}
+    for f in files:
+        rel = f.parent.relative_to(root).as_posix()
+        by_run.setdefault(rel if rel != "." else root.name, []).append(f)
+    rows: list[dict[str, Any]] = []
+    for run, paths in by_run.items():
+        steps: dict[int, dict[str, Any]] = {}
+        for f in paths:
+            for step, tag, value in read_scalars(f):
+                steps.setdefault(step, {"run": run, "step": step})[tag] = value
+        rows.extend(steps[s] for s in sorted(steps))
+        if progress is not None:
+            progress(run)
+    raw = pd.DataFrame(rows)
+    frame = apply_column_map(raw, parse_column_map(columns), where=str(root))
+    if mixtures is not None:
+        mix = _read_any(Path(mixtures))[0]
+        wcols = [c for c in mix.columns if str(c).startswith(WEIGHT_PREFIX)]
+        if "run" not in mix.columns or len(wcols) < 2:
+            raise DataError("a mixtures table needs 'run' and w:<domain> columns", path=str(mixtures))
+        mix = mix[["run"] + wcols].assign(run=lambda d: d["run"].astype(str))
+        unknown = sorted(set(frame["run"]) - set(mix["run"]))
+        if unknown:
+            raise DataError(f"no mixture for run(s) {unknown[:5]}", path=str(mixtures))
+        frame = frame.drop(columns=[c for c in wcols if c in frame.columns]).merge(mix, on="run", how="left")
+    return _finish(frame, str(root), weight_tol, "w:*=mixture/*, loss:*=eval/*")
+
+
+__all__ = ["parse_column_map", "apply_column_map", "read_runs_mapped", "read_olmix_pair", "runs_from_wandb",
+           "runs_from_tensorboard"]

@@ -1,0 +1,195 @@
+"""Importers: column maps, Olmix's ratio/metric pair, W&B (a stand-in API object) and TensorBoard event files."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw.data import read_runs
+from mixlaw.errors import DataError, DataWarning, InputError
+from mixlaw.importers import (parse_column_map, read_olmix_pair, read_runs_mapped, runs_from_tensorboard,
+                              runs_from_wandb)
+from mixlaw.tfevents import crc32c, masked_crc, read_scalars
+
+MIX = {"r0": (0.7, 0.3), "r1": (0.2, 0.8), "r2": (0.5, 0.5)}
+
+
+def _wandb_csv(tmp_path: Path) -> Path:
+    # What W&B's "Export CSV" of a runs table looks like: display names, config and summary columns.
+    rows = [{"Name": r, "State": "finished", "mixture/web": w, "mixture/code": c, "model/n_params": 1e6,
+             "eval/pile/loss": 3.0 - w, "eval/code/loss": 2.0 + w, "_runtime": 12.5} for r, (w, c) in MIX.items()]
+    p = tmp_path / "wandb_export.csv"
+    pd.DataFrame(rows).to_csv(p, index=False)
+    return p
+
+
+def test_column_map_reads_a_wandb_csv_export(tmp_path):
+    p = _wandb_csv(tmp_path)
+    with pytest.raises(DataError, match="missing at least two 'w:<domain>'") as exc:
+        read_runs(p)
+    assert "DESIGN.md" not in str(exc.value) and "--columns" in str(exc.value)
+    t = read_runs_mapped(p, "run=Name, params=model/n_params, w:*=mixture/*, loss:*=eval/*/loss")
+    assert t.domains == ["web", "code"] and t.evals == ["pile", "code"]
+    np.testing.assert_allclose(t.weights, [MIX[r] for r in t.runs])
+    np.testing.assert_allclose(t.losses("pile"), [3.0 - MIX[r][0] for r in t.runs])
+    assert np.all(t.model_params == 1e6)
+
+
+def test_column_map_from_yaml_and_its_errors(tmp_path):
+    p = _wandb_csv(tmp_path)
+    y = tmp_path / "cols.yaml"
+    y.write_text("run: Name\nweights: mixture/*\nevals:\n  pile: eval/pile/loss\n")
+    t = read_runs_mapped(p, str(y))
+    assert t.evals == ["pile"] and t.domains == ["web", "code"]
+    with pytest.raises(DataError, match=r"no column 'Run' for 'run'; columns: Name, State"):
+        read_runs_mapped(p, "run=Run, w:*=mixture/*, loss:*=eval/*/loss")
+    with pytest.raises(DataError, match="no column matches 'mix/\\*'"):
+        read_runs_mapped(p, "run=Name, w:*=mix/*")
+    with pytest.raises(InputError, match="unknown target 'weight'"):
+        parse_column_map("weight=mixture/web")
+    with pytest.raises(InputError, match="one \\* on both sides"):
+        parse_column_map("w:*=mixture/web")
+
+
+def test_olmix_ratio_and_metric_pair(tmp_path):
+    ratios = tmp_path / "ratios.csv"
+    metrics = tmp_path / "metrics.csv"
+    # Olmix's canonical layout: run, name, index, then one column per domain / metric.
+    pd.DataFrame({"run": list(MIX), "name": [f"swarm-{r}" for r in MIX], "index": range(3),
+                  "dclm": [w for w, _ in MIX.values()], "arxiv": [c for _, c in MIX.values()]}).to_csv(ratios)
+    pd.DataFrame({"run_id": ["r2", "r0", "r1", "r9"], "name": ["a", "b", "c", "d"],
+                  "arc_easy_bpb": [1.1, 1.2, 1.3, 9.0], "hellaswag_bpb": [0.9, 0.8, 0.7, 9.0]}).to_csv(metrics,
+                                                                                                    index=False)
+    with pytest.warns(DataWarning, match="1 run\\(s\\) in only one of the files"):
+        t = read_olmix_pair(ratios, metrics)
+    assert t.domains == ["dclm", "arxiv"] and t.evals == ["arc_easy_bpb", "hellaswag_bpb"]
+    by = dict(zip(t.runs, t.losses("arc_easy_bpb"), strict=True))
+    assert by == {"r0": 1.2, "r1": 1.3, "r2": 1.1}
+    with pytest.raises(DataError, match="missing the run id column"):
+        read_olmix_pair(metrics.with_name("x.csv") if False else _no_id(tmp_path), metrics)
+
+
+def _no_id(tmp_path: Path) -> Path:
+    p = tmp_path / "noid.csv"
+    p.write_text("a,b\n0.5,0.5\n")
+    return p
+
+
+class _Run:
+    def __init__(self, name, config, history, summary=None):
+        self.name, self.id, self.config, self._history = name, name + "-id", config, history
+        self.summary = summary or {}
+
+    def scan_history(self):
+        return iter(self._history)
+
+
+class _Api:
+    def __init__(self, runs):
+        self._runs, self.asked = runs, []
+
+    def runs(self, path):
+        self.asked.append(path)
+        return list(self._runs)
+
+
+def _wandb_runs():
+    runs = []
+    for r, (w, c) in MIX.items():
+        hist = []
+        for step in (100, 200, 300):
+            hist.append({"_step": step, "train/loss": 4.0 - step / 1000, "_runtime": 1.0})  # a train-only row
+            hist.append({"_step": step, "eval/pile/loss": 3.0 - w - step / 1000})  # the eval of the same step
+        hist.append({"_step": 310, "train/loss": 3.6})  # no eval at the last step
+        runs.append(_Run(r, {"mixture": {"web": w, "code": c}, "model": {"n_params": {"value": 2e6, "desc": None}}},
+                         hist, summary={"eval/pile/loss": 3.0 - w}))
+    return runs
+
+
+def test_wandb_importer_reads_history_per_run():
+    api = _Api(_wandb_runs())
+    with pytest.warns(DataWarning, match="left out 3 of 12 rows without every eval loss"):
+        t = runs_from_wandb("ent/proj", api=api, columns="params=model/n_params, w:*=mixture/*, loss:*=eval/*/loss")
+    assert api.asked == ["ent/proj"] and len(t) == 9 and t.domains == ["web", "code"]
+    assert sorted(set(t.steps)) == [100.0, 200.0, 300.0] and np.all(t.model_params == 2e6)
+    got = {(r, s): y for r, s, y in zip(t.runs, t.steps, t.losses("pile"), strict=True)}
+    assert got[("r1", 200.0)] == pytest.approx(3.0 - 0.2 - 0.2)
+    summary = runs_from_wandb("ent/proj", api=_Api(_wandb_runs()), history=False,
+                              columns="w:*=mixture/*, loss:*=eval/*/loss")
+    assert len(summary) == 3 and summary.steps is None
+    with pytest.raises(DataError, match="map them with --columns"):
+        runs_from_wandb("ent/proj", api=_Api(_wandb_runs()))
+    with pytest.raises(InputError, match="ENTITY/PROJECT"):
+        runs_from_wandb("just-a-project", api=api)
+
+
+# ---------------------------------------------------------------------- TensorBoard fixture writer
+def _key(field, wire):
+    return _varint(field << 3 | wire)
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _ld(field, payload):
+    return _key(field, 2) + _varint(len(payload)) + payload
+
+
+def _event(step, tag, value, tf2=False):
+    if tf2:  # TensorProto{dtype: DT_FLOAT, float_val: [value]} as tf.summary.scalar writes it
+        val = _ld(1, tag.encode()) + _ld(8, _key(1, 0) + _varint(1) + _ld(5, struct.pack("<f", value)))
+    else:  # simple_value, as torch.utils.tensorboard writes it
+        val = _ld(1, tag.encode()) + _key(2, 5) + struct.pack("<f", value)
+    return _key(1, 1) + struct.pack("<d", 1.7e9) + _key(2, 0) + _varint(step) + _ld(5, _ld(1, val))
+
+
+def _write_events(path: Path, events):
+    with open(path, "wb") as f:
+        for data in [_key(3, 2) + _varint(13) + b"brain.Event:2"] + events:  # file_version record first
+            head = struct.pack("<Q", len(data))
+            f.write(head + struct.pack("<I", masked_crc(head)) + data + struct.pack("<I", masked_crc(data)))
+
+
+def test_crc32c_check_value():
+    assert crc32c(b"123456789") == 0xE3069283  # the standard CRC-32C check value
+
+
+@pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")  # float32 scalars
+def test_tensorboard_importer(tmp_path):
+    for r, (w, c) in MIX.items():
+        d = tmp_path / "logs" / r
+        d.mkdir(parents=True)
+        ev = [_event(0, "mixture/web", w), _event(0, "mixture/code", c)]
+        ev += [_event(s, "eval/pile", 3.0 - w - s / 1000, tf2=(r == "r1")) for s in (100, 200)]
+        _write_events(d / "events.out.tfevents.1700000000.host.1.0", ev)
+    assert list(read_scalars(tmp_path / "logs" / "r1" / "events.out.tfevents.1700000000.host.1.0"))[:1] == [
+        (0, "mixture/web", pytest.approx(0.2))]
+    with pytest.warns(DataWarning, match="left out 3 of 9 rows"):  # step 0 holds the mixture, no loss
+        t = runs_from_tensorboard(tmp_path / "logs", columns="w:*=mixture/*, loss:*=eval/*")
+    assert len(t) == 6 and t.domains == ["web", "code"] and sorted(set(t.steps)) == [100.0, 200.0]
+    got = {(r, s): y for r, s, y in zip(t.runs, t.steps, t.losses("pile"), strict=True)}
+    assert got[("r1", 200.0)] == pytest.approx(3.0 - 0.2 - 0.2, rel=1e-6)
+    np.testing.assert_allclose(t.weights, [MIX[r] for r in t.runs], rtol=1e-6)
+    # mixtures from a design table instead of scalar tags
+    design = tmp_path / "design.csv"
+    pd.DataFrame({"run": list(MIX), "w:a": [w for w, _ in MIX.values()], "w:b": [c for _, c in MIX.values()]}
+                 ).to_csv(design, index=False)
+    with pytest.warns(DataWarning):
+        t2 = runs_from_tensorboard(tmp_path / "logs", columns="loss:*=eval/*", mixtures=design)
+    assert t2.domains == ["a", "b"] and len(t2) == 6
+    bad = tmp_path / "logs" / "r0" / "events.out.tfevents.1700000000.host.1.0"
+    raw = bytearray(bad.read_bytes())
+    raw[-6] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="bad data checksum"):
+        runs_from_tensorboard(tmp_path / "logs", columns="w:*=mixture/*, loss:*=eval/*")
