@@ -9,6 +9,7 @@ import shlex
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -278,6 +279,54 @@ def test_cli_export(capsys, tmp_path):
     code, out, _ = _cli(capsys, "export", "--mixture", "a=0.25,b=0.75", "--json")
     assert code == 0 and json.loads(json.loads(out)["text"]) == [{"domain": "a", "weight": 0.25},
                                                                  {"domain": "b", "weight": 0.75}]
+
+
+def test_cli_export_carries_budget_and_options(capsys, tmp_path):
+    paths = tmp_path / "paths.json"
+    paths.write_text(json.dumps(ISSUE_PATHS))
+    tokens = tmp_path / "domains.csv"
+    tokens.write_text("domain,tokens\n" + "".join(f"{d},{n:.0f}\n" for d, n in ISSUE_TOKENS.items()))
+    mix = ",".join(f"{d}={w}" for d, w in ISSUE_MIX.items())
+    code, out, err = _cli(capsys, "export", "--mixture", mix, "--format", "olmo", "--paths", str(paths),
+                          "--tokens-available", str(tokens), "--target-tokens", "1e11",
+                          "--export-option", "global_batch_size=4194304")
+    assert code == 0, err
+    doc = read_olmo(out)
+    assert doc["requested_tokens"] == 10**11 and olmo_insufficient(doc, ISSUE_TOKENS, 10**11) == []
+    code, out, err = _cli(capsys, "export", "--mixture", mix, "--format", "megatron", "--paths", str(paths),
+                          "--export-option", "seed=11", "--export-option", "seq_length=2048",
+                          "--target-tokens", "1e9")
+    assert code == 0 and read_megatron(out)["seed"] == 11 and read_megatron(out)["train_samples"] == 488282
+    code, out, err = _cli(capsys, "export", "--mixture", mix, "--format", "megatron", "--paths", str(paths),
+                          "--export-option", "shuffle=1")
+    assert code == 2 and "unknown option(s) ['shuffle'] for format 'megatron'" in err
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+def test_cli_optimize_export_olmo_sets_repetition_from_the_optimum(capsys, tmp_path):
+    from mixlaw import load_regmix
+
+    table = load_regmix("train_1m")
+    runs = tmp_path / "runs.csv"
+    frame = pd.DataFrame({"run": table.runs, **{f"w:{d}": table.weights[:, j] for j, d in enumerate(table.domains)},
+                          "loss:pile_cc": table.losses("pile_cc")})
+    frame.to_csv(runs, index=False)
+    avail = {d: 2e9 for d in table.domains} | {"pile_cc": 1e12}
+    tokens = tmp_path / "domains.csv"
+    tokens.write_text("domain,tokens\n" + "".join(f"{d},{n:.0f}\n" for d, n in avail.items()))
+    paths = tmp_path / "paths.json"
+    paths.write_text(json.dumps({d: f"/d/{d}/*.npy" for d in table.domains}))
+    code, out, err = _cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--target", "pile_cc",
+                          "--tokens-available", str(tokens), "--target-tokens", "1e10", "--max-epochs", "4",
+                          "--export", "olmo", "--paths", str(paths), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    olmo = read_olmo(doc["export"])
+    weights = doc["optimum"]["weights"]
+    assert olmo_insufficient(olmo, avail, 10**10) == []
+    reps = {s["source_name"]: s["max_repetition_ratio"] for s in olmo["sources"]}
+    repeated = [d for d in reps if weights[d] * 1e10 > avail[d] * 1.01]
+    assert repeated and all(reps[d] >= weights[d] * 1e10 / avail[d] for d in repeated)
 
 
 @pytest.mark.parametrize("argv, match", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
@@ -193,3 +194,66 @@ def test_tensorboard_importer(tmp_path):
     bad.write_bytes(bytes(raw))
     with pytest.raises(DataError, match="bad data checksum"):
         runs_from_tensorboard(tmp_path / "logs", columns="w:*=mixture/*, loss:*=eval/*")
+
+
+# ---------------------------------------------------------------------- CLI
+def _cli(capsys, *argv):
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def test_cli_runs_import_then_fit(capsys, tmp_path):
+    src = _wandb_csv(tmp_path)
+    out = tmp_path / "runs.csv"
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns",
+                        "run=Name,w:*=mixture/*,loss:*=eval/*/loss", "--out", str(out))
+    assert code == 0, err
+    assert "wrote 3 rows (3 runs; domains web, code; evals pile, code)" in err
+    assert read_runs(out).evals == ["pile", "code"]
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", "run=Nom", "--out", str(out))
+    assert code == 2 and err.startswith("error: ") and "no column 'Nom' for 'run'" in err
+
+
+def test_cli_reads_olmix_pair_directly(capsys, tmp_path):
+    ratios, metrics = tmp_path / "ratios.csv", tmp_path / "metrics.csv"
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=12)
+    pd.DataFrame({"run": [f"r{i}" for i in range(12)], "name": "x", **{d: W[:, j] for j, d in enumerate("abc")}}
+                 ).to_csv(ratios, index=False)
+    pd.DataFrame({"run": [f"r{i}" for i in range(12)], "bpb": 1.0 + W @ [0.1, 0.3, 0.5]}).to_csv(metrics, index=False)
+    code, out, err = _cli(capsys, "fit", "--runs", f"{ratios}+{metrics}", "--law", "linear", "--target", "bpb",
+                          "--json")
+    assert code == 0, err
+    rep = json.loads(out)["report"]
+    assert rep["n_domains"] == 3 and rep["n_runs"] == 12
+
+
+def test_cli_import_tensorboard(capsys, tmp_path):
+    for r, (w, c) in MIX.items():
+        d = tmp_path / "tb" / r
+        d.mkdir(parents=True)
+        _write_events(d / "events.out.tfevents.1.h.1.0",
+                      [_event(s, "val/loss", 3.0 - w - s / 1000) for s in (10, 20)])
+    design = tmp_path / "design.csv"
+    pd.DataFrame({"run": list(MIX), "w:a": [0.5, 0.25, 0.75], "w:b": [0.5, 0.75, 0.25]}).to_csv(design, index=False)
+    out = tmp_path / "runs.parquet"
+    code, _, err = _cli(capsys, "runs", "import-tensorboard", str(tmp_path / "tb"), "--columns", "loss:val=val/loss",
+                        "--mixtures", str(design), "--out", str(out), "--json")
+    assert code == 0, err
+    t = read_runs(out)
+    assert len(t) == 6 and t.evals == ["val"] and t.domains == ["a", "b"]
+
+
+def test_help_text_keeps_brackets():
+    from typer.testing import CliRunner
+
+    from mixlaw.cli import app
+
+    r = CliRunner().invoke(app, ["runs", "import-wandb", "--help"], terminal_width=200)
+    assert "mixlaw[wandb]" in r.output
+    r = CliRunner().invoke(app, ["demo", "--help"], terminal_width=200)
+    assert "mixlaw[train,corpus]" in r.output and "<bool>" not in r.output

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _read_any
+from .data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _read_any, read_runs
 from .errors import DataError, DataWarning, InputError
 from .tfevents import read_scalars
 
@@ -175,6 +175,18 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
     return RunTable(merged, path=f"{rp}+{mp}", weight_tol=weight_tol, lines=[line_of[r] for r in merged["run"]])
 
 
+def read_any_runs(spec: str | os.PathLike[str], *, weight_tol: float = WEIGHT_TOL) -> RunTable:
+    """What ``--runs`` names: a run table, or a pair ``a.csv+b.csv`` (RegMix's when the files have an
+    ``index`` column to join on, else Olmix's ``ratios.csv+metrics.csv``)."""
+    s = str(spec)
+    if "+" in s and not Path(s).exists():
+        first, second = s.split("+", 1)
+        head = _read_any(Path(first))[0].columns if Path(first).exists() else []
+        if "index" not in head:
+            return read_olmix_pair(first, second, weight_tol=weight_tol)
+    return read_runs(s, weight_tol=weight_tol)
+
+
 # ---------------------------------------------------------------------- W&B
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -312,5 +324,5 @@ def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapp
     return _finish(frame, str(root), weight_tol, "w:*=mixture/*, loss:*=eval/*")
 
 
-__all__ = ["parse_column_map", "apply_column_map", "read_runs_mapped", "read_olmix_pair", "runs_from_wandb",
+__all__ = ["read_any_runs", "parse_column_map", "apply_column_map", "read_runs_mapped", "read_olmix_pair", "runs_from_wandb",
            "runs_from_tensorboard"]

@@ -27,8 +27,9 @@ from .laws import compare, demo, fit, list_laws, predict
 from .optimize import continual_cmd, optimize_cmd
 from .pipeline import pipeline_cmd
 from .report import report
+from .runs import register as register_runs
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Fit data mixing laws to proxy runs and choose the pretraining mixture.")
 
 # Registration order is the order of `mixlaw --help`.
@@ -43,7 +44,7 @@ app.command("optimize")(optimize_cmd)
 app.command("continual")(continual_cmd)
 app.command()(report)
 app.command("pipeline")(pipeline_cmd)
-register_train(app)
+register_runs(register_train(app))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,8 +20,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from .. import __version__
-from ..data import RunTable, read_runs
+from ..data import RunTable
 from ..errors import InputError, MixlawWarning
+from ..importers import read_any_runs
 from ..train.config import parse_mixture
 
 SCHEMA_VERSION = 1
@@ -31,6 +32,9 @@ err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = typer.Option(False, "--json", help="Write one JSON document to stdout (progress goes to stderr).")
 SeedOpt = typer.Option(0, "--seed", help="Random seed for every random choice (multistart, bootstrap).")
+EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition_ratio (or domain:value,...), "
+                      "max_source_fraction, global_batch_size, processes; megatron seed, seq_length, split; "
+                      "hf seed, split, streaming, stopping_strategy; mosaic seed, local_root, batch_size, epoch_size.")
 
 
 # ---------------------------------------------------------------------- rendering helpers
@@ -109,8 +113,8 @@ def parse_eval_map(specs: list[str] | None) -> dict[str, str] | None:
 
 
 def load_table(path: str, weight_tol: float) -> RunTable:
-    """Read and validate a run table named on the command line."""
-    return read_runs(path, weight_tol=weight_tol)
+    """Read and validate a run table named on the command line (or a RegMix / Olmix ``a+b`` pair)."""
+    return read_any_runs(path, weight_tol=weight_tol)
 
 
 def load_tests(specs: list[str], weight_tol: float) -> dict[str, RunTable]:

@@ -11,20 +11,36 @@ from pathlib import Path
 import typer
 
 from .. import api
-from ..export import export_mixture, parse_mixture, read_paths
-from ._common import JsonOpt, emit_json, err, show_warnings
+from ..design import read_tokens_available
+from ..errors import InputError
+from ..export import TokenBudget, export_mixture, parse_export_options, parse_mixture, read_paths
+from ._common import EXPORT_OPTION_HELP, JsonOpt, emit_json, err, show_warnings
 
 
 def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5, or a JSON/CSV mixture file."),
                fmt: str = typer.Option("json", "--format", help="megatron | olmo | hf | mosaic | json."),
                paths: str | None = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
                decimals: int = typer.Option(6, "--decimals", help="Decimals of the rounded weights (sum exactly 1)."),
+               tokens_available: str | None = typer.Option(None, "--tokens-available",
+                                                              help="CSV domain,tokens (or JSON): data per domain."),
+               target_tokens: float | None = typer.Option(None, "--target-tokens",
+                                                          help="Tokens of the run (sets repetition and sizes)."),
+               export_option: list[str] | None = typer.Option(None, "--export-option", help=EXPORT_OPTION_HELP),
                out_path: Path | None = typer.Option(None, "--out", help="Write the export here."),
                as_json: bool = JsonOpt) -> None:
-    """Render a mixture for Megatron-LM/NeMo, OLMo-core, HF datasets, MosaicML Streaming or JSON."""
+    """Render a mixture for Megatron-LM/NeMo, OLMo-core, HF datasets, MosaicML Streaming or JSON.
+
+    With --target-tokens (and --tokens-available) the export carries the token budget: OLMo-core gets each
+    source's max_repetition_ratio (the passes over its data its share needs) and requested_tokens, Megatron
+    --train-samples (with --export-option seq_length=N); every format records tokens per domain.
+    """
+    if tokens_available is not None and target_tokens is None:
+        raise InputError("--tokens-available needs --target-tokens (the run's token budget)")
     with show_warnings():
+        tok = None if tokens_available is None else read_tokens_available(tokens_available)
+        budget = None if target_tokens is None else TokenBudget(target_tokens, tok)
         text = export_mixture(parse_mixture(mixture), fmt, None if paths is None else read_paths(paths),
-                              decimals=decimals)
+                              decimals=decimals, budget=budget, **parse_export_options(export_option))
     if out_path is not None:
         api.write_text_atomic(text, out_path)
     if as_json:

@@ -16,9 +16,10 @@ from .. import api
 from ..continual import critical_proportion
 from ..design import read_tokens_available
 from ..errors import InputError
-from ..export import export_mixture, read_paths
+from ..export import TokenBudget, export_mixture, parse_export_options, read_paths
 from ..optimize import optimize_runs
 from ._common import (
+    EXPORT_OPTION_HELP,
     JsonOpt,
     SeedOpt,
     emit_json,
@@ -53,6 +54,8 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                  target_steps: float | None = typer.Option(None, "--target-steps", help="Target run steps."),
                  export: str | None = typer.Option(None, "--export", help="megatron | olmo | hf | mosaic | json."),
                  paths: str | None = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
+                 export_option: list[str] | None = typer.Option(None, "--export-option",
+                                                                help=EXPORT_OPTION_HELP),
                  out_path: Path | None = typer.Option(None, "--out", help="Write the export (or JSON) here."),
                  weight_tol: float = typer.Option(0.01, "--weight-tol"),
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
@@ -83,7 +86,11 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                                step_law=sl, target_steps=target_steps, random_state=seed)
         text = None
         if export is not None:
-            text = export_mixture(result.weights, export, None if paths is None else read_paths(paths))
+            # The export carries the constraints the optimum was chosen under: the token budget sets each
+            # source's repetition (OLMo-core) and the sample count (Megatron).
+            budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
+            text = export_mixture(result.weights, export, None if paths is None else read_paths(paths),
+                                  budget=budget, **parse_export_options(export_option))
     if out_path is not None:
         api.write_text_atomic(text if text is not None else json.dumps(result.to_dict(), indent=2), out_path)
     if as_json:

@@ -199,16 +199,18 @@ def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw 
         _console(stderr=True).print(f"wrote {len(table)} rows ({n_runs} runs) to {out}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``corpus build``, ``train``, ``sweep`` and ``runs export`` to ``app``."""
-    corpus_app = typer.Typer(help="Build the offline multi-domain training corpus.", no_args_is_help=True)
+def register(app: typer.Typer) -> typer.Typer:
+    """Add ``corpus build``, ``train``, ``sweep`` and ``runs export`` to ``app``; return the ``runs`` group."""
+    corpus_app = typer.Typer(help="Build the offline multi-domain training corpus.", no_args_is_help=True,
+                             rich_markup_mode=None)  # help text is plain: [extras] must not vanish
     corpus_app.command("build")(build_cmd)
     app.add_typer(corpus_app, name="corpus")
     app.command("train", context_settings=_EXTRA, help=train_cmd.__doc__ + _OVERRIDES_HELP)(train_cmd)
     app.command("sweep", context_settings=_EXTRA, help=sweep_cmd.__doc__ + _OVERRIDES_HELP)(sweep_cmd)
-    runs_app = typer.Typer(help="Work with run stores.", no_args_is_help=True)
+    runs_app = typer.Typer(help="Run stores and importers.", no_args_is_help=True, rich_markup_mode=None)
     runs_app.command("export")(export_cmd)
     app.add_typer(runs_app, name="runs")
+    return runs_app
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,77 @@
+"""The run-table importers on the command line: ``runs import`` (a table with other column names, or
+Olmix's ratios/metrics pair), ``runs import-wandb`` (a W&B project) and ``runs import-tensorboard`` (event
+files). Each writes a validated run table that every other command reads with ``--runs``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..data import RunTable
+from ..importers import read_olmix_pair, read_runs_mapped, runs_from_tensorboard, runs_from_wandb
+from ..store import write_table
+from ._common import JsonOpt, emit_json, err, progress, show_warnings
+
+ColumnsOpt = typer.Option(None, "--columns",
+                          help="Column map target=source,... or a YAML file (targets: run, params, step, tokens, "
+                               "w:<domain>, loss:<eval>; * matches a pattern, e.g. w:*=mixture/*).")
+OutOpt = typer.Option(..., "--out", help="Run table to write: .parquet, .csv or .jsonl.")
+
+
+def _write(table: RunTable, out_path: Path, as_json: bool) -> None:
+    write_table(table.frame, out_path)
+    doc = {"out": str(out_path), "rows": len(table), "runs": int(table.frame["run"].nunique()),
+           "domains": table.domains, "evals": table.evals}
+    if as_json:
+        emit_json(doc)
+    else:
+        err.print(f"wrote {doc['rows']} rows ({doc['runs']} runs; domains {', '.join(table.domains)}; "
+                  f"evals {', '.join(table.evals)}) to {out_path}", highlight=False, markup=False)
+
+
+def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSONL), or ratios.csv+metrics.csv."),
+               columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
+               weight_tol: float = typer.Option(0.01, "--weight-tol"), as_json: bool = JsonOpt) -> None:
+    """Convert a table with other column names (a W&B CSV export, a spreadsheet) or Olmix's pair to a run table."""
+    with show_warnings():
+        if "+" in source and not Path(source).exists():
+            ratios, metrics = source.split("+", 1)
+            table = read_olmix_pair(ratios, metrics, weight_tol=weight_tol)
+        else:
+            table = read_runs_mapped(source, columns, weight_tol=weight_tol)
+    _write(table, out_path, as_json)
+
+
+def import_wandb_cmd(project: str = typer.Argument(..., help="ENTITY/PROJECT."),
+                     columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
+                     summary: bool = typer.Option(False, "--summary",
+                                                  help="One row per run from its summary, not its history."),
+                     weight_tol: float = typer.Option(0.01, "--weight-tol"), as_json: bool = JsonOpt) -> None:
+    """Import the runs of a W&B project (needs mixlaw[wandb] and W&B credentials): history per run."""
+    with show_warnings(), progress(f"reading {project}") as advance:
+        table = runs_from_wandb(project, columns=columns, history=not summary, weight_tol=weight_tol,
+                                progress=advance)
+    _write(table, out_path, as_json)
+
+
+def import_tensorboard_cmd(logdir: Path = typer.Argument(..., help="Folder with one subfolder of event files per run."),
+                           columns: str | None = ColumnsOpt,
+                           mixtures: str | None = typer.Option(None, "--mixtures",
+                                                               help="Table of run, w:<domain> (if not in scalars)."),
+                           out_path: Path = OutOpt, weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                           as_json: bool = JsonOpt) -> None:
+    """Import TensorBoard event files (scalars) as a run table; no TensorFlow needed."""
+    n = len({p.parent for p in Path(logdir).rglob("events.out.tfevents.*")}) if Path(logdir).is_dir() else None
+    with show_warnings(), progress("reading event files", total=n) as advance:
+        table = runs_from_tensorboard(logdir, columns=columns, mixtures=mixtures, weight_tol=weight_tol,
+                                      progress=advance)
+    _write(table, out_path, as_json)
+
+
+def register(runs_app: typer.Typer) -> None:
+    """Add the importers to the ``runs`` command group."""
+    runs_app.command("import")(import_cmd)
+    runs_app.command("import-wandb")(import_wandb_cmd)
+    runs_app.command("import-tensorboard")(import_tensorboard_cmd)
