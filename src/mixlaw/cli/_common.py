@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from .. import __version__
+from .._json import dumps as strict_dumps
 from ..data import RunTable
 from ..errors import InputError, MixlawWarning
 from ..importers import read_any_runs
@@ -41,7 +42,8 @@ EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition
 def emit_json(doc: dict[str, Any]) -> None:
     """Print one JSON document carrying the schema and package versions."""
     payload = {"schema_version": SCHEMA_VERSION, "mixlaw_version": __version__, **doc}
-    sys.stdout.write(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    # Strict JSON: NaN/Infinity become null with a reason (strict parsers reject those tokens).
+    sys.stdout.write(strict_dumps(payload, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(x: Any) -> Any:

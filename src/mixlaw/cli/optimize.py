@@ -6,7 +6,6 @@ domain's loss within a tolerance).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from ..continual import critical_proportion
 from ..design import read_tokens_available
 from ..errors import InputError
 from ..export import TokenBudget, export_mixture, parse_export_options, read_paths
+from .._json import dumps as strict_dumps
 from ..optimize import optimize_runs
 from ._common import (
     EXPORT_OPTION_HELP,
@@ -92,7 +92,7 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
             text = export_mixture(result.weights, export, None if paths is None else read_paths(paths),
                                   budget=budget, **parse_export_options(export_option))
     if out_path is not None:
-        api.write_text_atomic(text if text is not None else json.dumps(result.to_dict(), indent=2), out_path)
+        api.write_text_atomic(text if text is not None else strict_dumps(result.to_dict(), indent=2), out_path)
     if as_json:
         emit_json({"optimum": result.to_dict(), "seed": seed, "export": text,
                    "saved": None if out_path is None else str(out_path)})

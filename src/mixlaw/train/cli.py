@@ -7,13 +7,13 @@ into ``error: <message>`` and exit code 2. Heavy imports (torch, pandas) happen 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from .._json import dumps as strict_dumps
 from ..errors import InputError
 
 SCHEMA_VERSION = 1
@@ -25,7 +25,7 @@ def _emit_json(doc: dict[str, Any]) -> None:
     from .. import __version__
 
     payload = {"schema_version": SCHEMA_VERSION, "mixlaw_version": __version__, **doc}
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    sys.stdout.write(strict_dumps(payload, indent=2, default=str) + "\n")
 
 
 def _console(stderr: bool = False) -> Any:
@@ -136,7 +136,7 @@ def train_cmd(ctx: typer.Context,
                                                 "tokens_per_s": result.tokens_per_s})
         db.close()
     if out is not None:
-        (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        (out / "result.json").write_text(strict_dumps(result.to_dict(), indent=2) + "\n")
     if as_json:
         _emit_json({"result": result.to_dict()})
         return

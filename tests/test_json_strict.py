@@ -1,0 +1,113 @@
+"""Every --json document is strict JSON: no NaN/Infinity tokens (JavaScript's JSON.parse rejects them);
+a value that is not a finite number is null with a reason."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw import load_regmix
+from mixlaw._json import dumps, strict_json
+
+
+def _strict(text: str):
+    def no_constant(name: str):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    return json.loads(text, parse_constant=no_constant)
+
+
+def _cli(capsys, *argv):
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def test_strict_json_replaces_non_finite_with_null_and_reason():
+    doc = {"a": 1.0, "mre": np.float64("inf"), "rows": [{"r2": float("nan")}, 2.0, float("-inf")]}
+    out = _strict(dumps(doc))
+    assert out["mre"] is None and out["mre_reason"].startswith("infinite")
+    assert out["rows"][0] == {"r2": None, "r2_reason": out["rows"][0]["r2_reason"]}
+    assert out["rows"][0]["r2_reason"].startswith("not a number")
+    assert out["rows"][2] is None and out["null_reasons"]["rows[2]"].startswith("minus infinity")
+    assert strict_json({"x": 1}) == {"x": 1}  # finite documents are unchanged (no reason fields)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("json")
+    t = load_regmix("train_1m")
+    cols = {f"w:{x}": t.weights[:, j] for j, x in enumerate(t.domains)}
+    pd.DataFrame({"run": t.runs, **cols, "loss:pile_cc": t.losses("pile_cc")}).iloc[:200].to_csv(d / "train.csv",
+                                                                                                    index=False)
+    # a one-run held-out table: Spearman and R^2 are undefined there (NaN before this fix)
+    pd.DataFrame({"run": t.runs[:1], **{k: v[200:201] for k, v in cols.items()},
+                  "loss:pile_cc": t.losses("pile_cc")[200:201]}).to_csv(d / "one.csv", index=False)
+    p = np.repeat(np.linspace(0.0, 0.9, 10), 2)
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"run": [f"r{i}" for i in range(p.size)], "w:web": 1 - p, "w:code": p,
+                  "loss:web": (2.0 + 0.5 * np.exp(1.2 * p)) * np.exp(rng.normal(0, 0.002, p.size)),
+                  "loss:code": 1.5 + np.exp(-2.0 * p), "step": 1000}).to_csv(d / "cpt.csv", index=False)
+    rows = []
+    for m, w in enumerate(rng.dirichlet(np.ones(3), size=6)):
+        for N in (1e7, 2e7, 4e7):
+            for S in (250, 500, 1000, 2000):
+                y = 1.5 + 300 / N**0.32 + 30 / S**0.45 + 0.5 * np.exp(w @ [-1.5, 0.3, 0.2])
+                rows.append({"run": f"m{m}-{N:g}", "params": N, "step": S, **{f"w:{x}": w[j] for j, x in
+                                                                              enumerate("abc")}, "loss:a": y})
+    pd.DataFrame(rows).to_csv(d / "sweep.csv", index=False)
+    (d / "paths.json").write_text(json.dumps({x: f"/d/{x}" for x in t.domains}))
+    return d
+
+
+def _commands(d):
+    return {
+        "laws": ["laws"],
+        "design": ["design", "--domains", "a,b,c", "--method", "dirichlet", "--n", "4"],
+        "export": ["export", "--mixture", "a=0.5,b=0.5"],
+        "fit": ["fit", "--runs", f"{d}/train.csv", "--law", "linear", "--target", "pile_cc"],
+        "compare": ["compare", "--runs", f"{d}/train.csv", "--test", f"one={d}/one.csv", "--laws", "linear",
+                    "--target", "pile_cc"],
+        "optimize": ["optimize", "--runs", f"{d}/train.csv", "--law", "linear", "--target", "pile_cc",
+                     "--within-fitted-range", "--export", "json"],
+        "continual": ["continual", "--runs", f"{d}/cpt.csv", "--original", "web", "--new", "code", "--pre-loss",
+                      "2.6", "--bootstrap", "0"],
+        "pipeline": ["pipeline", "--runs", f"{d}/sweep.csv", "--target-params", "1e9", "--target-steps", "1e5"],
+        "runs import": ["runs", "import", f"{d}/train.csv", "--out", f"{d}/copy.csv"],
+        "bad input": ["fit", "--runs", f"{d}/nope.csv"],
+    }
+
+
+@pytest.mark.parametrize("name", list(_commands("")))
+def test_every_json_command_is_strict(capsys, files, name):
+    code, out, err = _cli(capsys, *_commands(files)[name], "--json")
+    assert code == (2 if name == "bad input" else 0), err
+    doc = _strict(out)
+    assert doc["schema_version"] == 1
+    if name == "compare":
+        split = doc["laws"][0]["splits"]["one"]
+        # one held-out run: rank correlation is undefined, and says so instead of writing NaN
+        assert split["spearman"] is None and split["spearman_reason"].startswith("not a number")
+        assert math.isfinite(split["mre"])
+
+
+def test_predict_json_is_strict(capsys, files, tmp_path):
+    law = tmp_path / "law.json"
+    code, _, err = _cli(capsys, "fit", "--runs", f"{files}/train.csv", "--law", "linear", "--target", "pile_cc",
+                        "--out", str(law))
+    assert code == 0, err
+    code, out, err = _cli(capsys, "predict", "--law", str(law), "--mixtures", f"{files}/one.csv", "--json")
+    assert code == 0, err and _strict(out)["predictions"][0]["pred:pile_cc"] > 0
+
+
+def test_demo_json_is_strict(capsys):
+    code, out, err = _cli(capsys, "demo", "--laws", "linear", "--json")
+    assert code == 0, err
+    assert _strict(out)["laws"][0]["law"] == "linear"
