@@ -22,7 +22,7 @@ import os
 import pickle
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,29 +185,35 @@ def _run_chunk_inherited(ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]
     return _run_chunk(_TASK, ids)
 
 
-def _map_parallel(task: dict[str, Any], chunks: list[list[int]], jobs: int) -> list[list[tuple[int, dict[str, Any]]]]:
-    """Run the chunks on ``jobs`` processes: forked workers inherit the task; elsewhere it is pickled."""
+def _map_parallel(task: dict[str, Any], chunks: list[list[int]],
+                  jobs: int) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+    """Run the chunks on ``jobs`` processes, yielding each chunk's results as it is collected (in order):
+    forked workers inherit the task; elsewhere it is pickled."""
     if "fork" in multiprocessing.get_all_start_methods():
         _TASK.clear()
         _TASK.update(task)
         try:
             with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as ex:
-                return list(ex.map(_run_chunk_inherited, chunks))
+                yield from ex.map(_run_chunk_inherited, chunks)
         finally:
             _TASK.clear()
+        return
     try:
         pickle.dumps(task)
     except (pickle.PicklingError, AttributeError, TypeError):
-        return [_run_chunk(task, c) for c in chunks]  # e.g. a lambda objective on a spawn-only platform
+        for c in chunks:  # e.g. a lambda objective on a spawn-only platform
+            yield _run_chunk(task, c)
+        return
     with ProcessPoolExecutor(max_workers=jobs) as ex:
-        return list(ex.map(_run_chunk, [task] * len(chunks), chunks))
+        yield from ex.map(_run_chunk, [task] * len(chunks), chunks)
 
 
 # ---------------------------------------------------------------------- entry point
 def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str] = "all", n: int = 200, *,
                   random_state: int | np.random.Generator | None = 0, n_jobs: int | None = None,
                   points: Any = None, optimize: Mapping[str, Any] | None = None, level: float = 0.9,
-                  law_options: Mapping[str, Any] | None = None) -> BootstrapResult:
+                  law_options: Mapping[str, Any] | None = None,
+                  on_progress: Callable[[int], None] | None = None) -> BootstrapResult:
     """Bootstrap a law over the runs of a table.
 
     Parameters
@@ -235,6 +241,8 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         Nominal coverage of the percentile intervals.
     law_options : dict, optional
         Constructor options when ``law`` is a key.
+    on_progress : callable, optional
+        Called with the number of replicates just finished (for a progress bar whose total is ``n``).
 
     Returns
     -------
@@ -314,14 +322,20 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     ids = list(range(int(n)))
     if jobs == 1 or n < MIN_PARALLEL:
         jobs = 1
-        results = dict(_run_chunk(task, ids))
+        results = {}
+        for b in ids:
+            results.update(_run_chunk(task, [b]))
+            if on_progress is not None:
+                on_progress(1)
     else:
-        # Several chunks per worker balance uneven fit times; results are keyed by replicate id, so the
-        # partition does not change them.
-        chunks = [ids[i::jobs * 4] for i in range(jobs * 4)]
+        # Several chunks per worker balance uneven fit times (and move the progress bar); results are keyed
+        # by replicate id, so the partition does not change them.
+        chunks = [ids[i::jobs * 8] for i in range(jobs * 8)]
         results = {}
         for part in _map_parallel(task, chunks, jobs):
             results.update(part)
+            if on_progress is not None:
+                on_progress(len(part))
     ok = [results[b]["ok"] for b in ids]
     P = np.full((n, len(names_p)), np.nan)
     for b in ids:

@@ -91,6 +91,12 @@ def default_laws() -> list[str]:
     return out
 
 
+def left_out_laws() -> dict[str, str]:
+    """Registered laws that :func:`default_laws` leaves out, with the reason and the fix."""
+    return {k: "its package is not installed (pip install 'mixlaw[lightgbm]')" for k in available_laws()
+            if k not in default_laws()}
+
+
 def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Sequence[str] | None = "all",
             laws: Sequence[str | MixingLaw] | None = None, random_state: int = 0,
             on_progress: Callable[[str], None] | None = None) -> Leaderboard:

@@ -219,10 +219,12 @@ def _execute_remote(config: dict[str, Any], threads: int) -> dict[str, Any]:
 
 def _progress(enabled: bool, total: int) -> Any:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
 
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=Console(stderr=True), disable=not enabled, transient=False)
+                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=Console(stderr=True),
+                    disable=not enabled, transient=False)
 
 
 def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float]] | str | os.PathLike[str],

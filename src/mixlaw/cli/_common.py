@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from .. import __version__
 from .._json import dumps as strict_dumps
@@ -54,12 +63,23 @@ def _json_default(x: Any) -> Any:
     return str(x)
 
 
+class _CountColumn(ProgressColumn):
+    """``done/total`` when the total is known, else ``done`` (never ``0/None``)."""
+
+    def render(self, task: Any) -> Text:
+        return Text(f"{int(task.completed)}/{int(task.total)}" if task.total is not None else f"{int(task.completed)}")
+
+
 @contextmanager
 def progress(description: str, total: int | None = None) -> Iterator[Any]:
-    """A rich progress bar on stderr (never on stdout, which may carry JSON)."""
-    with Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err,
-                  transient=True, disable=not err.is_terminal) as bar:
+    """A rich progress bar on stderr (never on stdout, which may carry JSON): count, elapsed time and, with a
+    known ``total``, the estimated time left.
+
+    Yields ``advance(label=None, n=1)``; ``advance.set_total(n)`` fixes the total once it is known.
+    """
+    columns: list[Any] = [SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+                          _CountColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(description, total=total)
 
         def advance(label: str | None = None, n: int = 1) -> None:
@@ -67,6 +87,7 @@ def progress(description: str, total: int | None = None) -> Iterator[Any]:
                 bar.update(task, description=f"{description}: {label}")
             bar.advance(task, n)
 
+        advance.set_total = lambda n: bar.update(task, total=n)  # type: ignore[attr-defined]
         yield advance
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from .. import api
+from ..compare import default_laws, left_out_laws
 from ..errors import InputError
 from ._common import (
     JsonOpt,
@@ -53,6 +54,13 @@ def _leaderboard_table(board: Any, title: str) -> Table:
 
 
 # ---------------------------------------------------------------------- commands
+def _note_left_out(laws: str | None) -> None:
+    """Say which laws the default set leaves out, and why (instead of a silently shorter leaderboard)."""
+    if laws is None:
+        for key, why in left_out_laws().items():
+            err.print(f"note: {key} left out: {why}", highlight=False, markup=False)
+
+
 def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
          laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
          target: str = typer.Option("pile_cc", "--target", help="Eval set to fit, or 'all'."),
@@ -75,7 +83,8 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
             out.print(str(result), highlight=False, markup=False)
         return
 
-    with show_warnings(), progress("fitting laws") as advance:
+    _note_left_out(laws)
+    with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance:
         board = api.compare_regmix(targets=parse_targets([target]), laws=parse_laws(laws), random_state=seed,
                                    on_progress=lambda k: advance(k, 0), on_done=lambda k: advance(k))
     if as_json:
@@ -103,7 +112,8 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     tgt = parse_targets(target)
-    with show_warnings(), progress("fitting laws") as advance:
+    _note_left_out(laws)
+    with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance:
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
         if dataset is not None:
             board = api.compare_dataset(dataset, targets=tgt, laws=parse_laws(laws), random_state=seed, **cb)

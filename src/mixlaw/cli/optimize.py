@@ -77,13 +77,15 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                 fx[name.strip()] = float(val)
             except ValueError:
                 raise InputError(f"--fixed: expected domain=weight; got {item!r}") from None
-    with show_warnings(), progress(f"fitting {law}" + (f" + {bootstrap} bootstrap refits" if bootstrap else "")):
+    desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
+    with show_warnings(), progress(desc, total=bootstrap or None) as advance:
         table = load_table(runs, weight_tol)
         tok = None if tokens_available is None else read_tokens_available(tokens_available)
         result = optimize_runs(table, law=law, targets=parse_targets(target), objective=parse_objective(objective),
                                n_boot=bootstrap, bounds=parse_bounds(bounds), fixed=fx, tokens_available=tok,
                                target_tokens=target_tokens, max_epochs=max_epochs, within_fitted_range=within_range,
-                               step_law=sl, target_steps=target_steps, random_state=seed)
+                               step_law=sl, target_steps=target_steps, random_state=seed,
+                               on_progress=lambda k: advance(None, k))
         text = None
         if export is not None:
             # The export carries the constraints the optimum was chosen under: the token budget sets each

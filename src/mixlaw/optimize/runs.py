@@ -4,7 +4,7 @@ more runs than parameters, optimise, and optionally bootstrap the optimum and ad
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import InputError
@@ -26,7 +26,8 @@ def check_enough_runs(law: MixingLaw) -> None:
 def optimize_runs(table: Any, *, law: str | MixingLaw = "ye-exp", targets: str | Sequence[str] = "all",
                   objective: Objective = "mean", n_boot: int = 0, n_jobs: int | None = None,
                   step_law: Any = None, target_steps: float | None = None,
-                  random_state: int = 0, **constraints: Any) -> OptimumResult:
+                  random_state: int = 0, on_progress: Callable[[int], None] | None = None,
+                  **constraints: Any) -> OptimumResult:
     """Fit ``law`` to a run table and return its optimal mixture (what ``mixlaw optimize`` runs).
 
     Parameters
@@ -44,6 +45,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "ye-exp", targets: str |
         The default mixture's step law ``(E, B, beta)`` and the target steps: adds Ye's steps-to-match
         figures for the objective (the law's predictions must then be at ``target_steps``).
     random_state : int, default=0
+    on_progress : callable, optional
+        Called with the number of bootstrap refits just finished (total ``n_boot``).
     **constraints
         ``bounds``, ``fixed``, ``tokens_available``, ``target_tokens``, ``max_epochs``, ``within_fitted_range``,
         ``n_starts``, ``natural`` as in :func:`optimize_mixture`. The natural mixture defaults to the token
@@ -68,7 +71,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "ye-exp", targets: str |
         from ..bootstrap import bootstrap_law
 
         result = bootstrap_law(est, table, names, n=n_boot, random_state=random_state, n_jobs=n_jobs,
-                               optimize=opt_kw).optimum
+                               optimize=opt_kw, on_progress=on_progress).optimum
     else:
         result = optimize_mixture(fitted, **opt_kw)
     if step_law is not None:

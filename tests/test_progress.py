@@ -1,0 +1,49 @@
+"""Long loops report a real total: bootstrap refits, the laws of a comparison; and the default set of laws
+says what it leaves out."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.progress import Progress
+
+from mixlaw.bootstrap import MIN_PARALLEL, bootstrap_law
+from mixlaw.cli._common import _CountColumn
+from mixlaw.compare import default_laws, left_out_laws
+from mixlaw.data import RunTable
+
+
+def _table(n: int = 24) -> RunTable:
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=n)
+    y = 2 + np.exp(W @ [-1.0, 0.2, 0.4]) * np.exp(rng.normal(0, 0.005, n))
+    return RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(n)], "w:a": W[:, 0], "w:b": W[:, 1],
+                                  "w:c": W[:, 2], "loss:a": y}))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_bootstrap_reports_every_refit(jobs):
+    n = max(MIN_PARALLEL, 16)
+    done: list[int] = []
+    res = bootstrap_law("linear", _table(), n=n, n_jobs=jobs, on_progress=done.append)
+    assert sum(done) == n and res.n_boot == n
+    if jobs == 2:
+        assert len(done) > 2  # several updates, not one at the end
+
+
+def test_count_column_never_prints_none():
+    with Progress(disable=True) as bar:
+        known = bar.add_task("x", total=8, completed=3)
+        unknown = bar.add_task("y", total=None, completed=2)
+        col = _CountColumn()
+        assert col.render(bar.tasks[known]).plain == "3/8"
+        assert col.render(bar.tasks[unknown]).plain == "2"
+
+
+def test_left_out_laws_say_why(monkeypatch):
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # as if mixlaw[lightgbm] were not installed
+    assert "lightgbm" not in default_laws()
+    assert "mixlaw[lightgbm]" in left_out_laws()["lightgbm"]
