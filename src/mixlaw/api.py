@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .compare import Leaderboard, compare
-from .data import WEIGHT_PREFIX, RunTable, read_runs
-from .errors import DataError, InputError
+from .data import WEIGHT_PREFIX, RunTable, read_runs, scale_mismatch
+from .errors import DataError, InputError, ScaleWarning
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import MixingLaw
 
@@ -134,9 +135,15 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
     if "run" not in df.columns:
         df.insert(0, "run", [str(i + 1) for i in range(len(df))])
     wcols = [c for c in df.columns if str(c).startswith(WEIGHT_PREFIX)]
-    probe = df[["run"] + wcols].copy()
+    scale_cols = [c for c in ("params", "tokens") if c in df.columns]
+    probe = df[["run"] + wcols + scale_cols].copy()
     probe["loss:_"] = 1.0  # a placeholder loss column so the run-table validator can be reused on mixtures
     table = RunTable(probe, path=path)
+    fitted_at = getattr(law, "_fit_scale", None)
+    if scale_cols and fitted_at is not None and not (law.uses_model_params or law.uses_tokens):
+        why = scale_mismatch(fitted_at, table, path or "the mixtures")
+        if why:
+            warnings.warn(why, ScaleWarning, stacklevel=2)
     missing = [d for d in law.domains_ if d not in table.domains]
     extra = [d for d in table.domains if d not in law.domains_]
     if missing or extra:

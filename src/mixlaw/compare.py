@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from . import metrics
-from .data import RunTable
-from .errors import ExtrapolationWarning, FitError, InputError
+from .data import RunTable, scale_mismatch
+from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
 
@@ -127,6 +127,11 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         missing = [n for n in names if n not in t.evals]
         if missing:
             raise InputError(f"{t.path or name}: held-out split {name!r} has no loss column for {missing}")
+    fitted_at = train.scale_summary()
+    for name, t in tests.items():
+        why = scale_mismatch(fitted_at, t, f"held-out split {name!r}")
+        if why:
+            warnings.warn(why, ScaleWarning, stacklevel=2)
     law_objs = [get_law(k, random_state=random_state) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
     rows = []

@@ -278,9 +278,49 @@ class RunTable:
                             path=self.path, column="w:" + missing[0])
         return self.frame[[WEIGHT_PREFIX + d for d in domains]].to_numpy(dtype=np.float64)
 
+    def scale_summary(self) -> dict[str, Any]:
+        """Where these runs sit: median model size and tokens (None when absent), and per eval set the
+        (min, median, max) loss. :func:`scale_mismatch` compares two of these."""
+        med = {c: None if (v := self._optional(c)) is None else float(np.median(v)) for c in ("params", "tokens")}
+        losses = {e: tuple(float(f(self.frame[LOSS_PREFIX + e])) for f in (np.min, np.median, np.max))
+                  for e in self.evals}
+        return {**med, "losses": losses}
+
     def __repr__(self) -> str:
         return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
                 + (f", path={self.path!r}" if self.path else "") + ")")
+
+
+#: Two tables are at the same model size / token count when their medians are within this factor.
+SCALE_RATIO = 1.1
+
+
+def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str | None:
+    """Why ``other`` is not at the scale of the runs summarised in ``fitted`` (:meth:`RunTable.scale_summary`),
+    or None.
+
+    Different median model size or tokens (beyond :data:`SCALE_RATIO`) is a mismatch; without those columns,
+    a median loss outside the fitted runs' loss range on a shared eval set is one (a mixing law predicts
+    losses at the scale it was fitted at, and a loss level it never saw is another scale or another setup).
+    """
+    theirs = other.scale_summary()
+    why = []
+    for col, what in (("params", "model size"), ("tokens", "tokens")):
+        a, b = fitted.get(col), theirs.get(col)
+        if a and b and max(a, b) / min(a, b) > SCALE_RATIO:
+            why.append(f"{what} {b:.3g} vs {a:.3g} in the fitted runs")
+    if not why:
+        for e, (lo, _, hi) in fitted.get("losses", {}).items():
+            if e in theirs["losses"]:
+                med = theirs["losses"][e][1]
+                if not lo <= med <= hi:
+                    why.append(f"median loss {med:.4g} on {e!r}, outside the fitted runs' range [{lo:.4g}, {hi:.4g}]")
+                    break
+    if not why:
+        return None
+    return (f"{label}: {'; '.join(why)}. A mixing law predicts losses at the scale it was fitted at; to predict "
+            "another model size or run length, fit across scales with `mixlaw pipeline` (or the API's "
+            "fit_pipeline)")
 
 
 # ---------------------------------------------------------------------- readers
@@ -412,4 +452,4 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
                         lines=[line_of[r] for r in merged["run"]])
 
 
-__all__ = ["RunTable", "read_runs", "read_regmix_pair", "WEIGHT_TOL"]
+__all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "WEIGHT_TOL"]

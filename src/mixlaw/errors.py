@@ -68,5 +68,9 @@ class ExtrapolationWarning(MixlawWarning):
     """A prediction leaves the range of the fitted data."""
 
 
+class ScaleWarning(ExtrapolationWarning):
+    """Fitting and held-out / predicted runs come from different scales (model size, tokens, loss level)."""
+
+
 class DataWarning(MixlawWarning):
     """Input was accepted after a stated, counted repair (e.g. renormalised weights)."""

@@ -21,7 +21,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
-from ..errors import ExtrapolationWarning, InputError, InvalidParameterError
+from ..data import scale_mismatch
+from ..errors import ExtrapolationWarning, InputError, InvalidParameterError, ScaleWarning
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_model
 from ..metrics import aic_bic
 from ..report import FitReport
@@ -172,8 +173,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         """
         from ..data import RunTable
 
+        fit_scale = None
         if isinstance(weights, RunTable):
             table = weights
+            fit_scale = table.scale_summary()
             names = table.resolve_targets(targets)
             if losses is None:
                 losses = table.losses(names if not (isinstance(targets, str) and targets != "all") else targets)
@@ -218,6 +221,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             delattr(self, name)
         self._rng = check_random_state(self.random_state if hasattr(self, "random_state") else 0)
         self.domains_, self.targets_ = doms, tg
+        self._fit_scale = fit_scale
         self.n_runs_ = W.shape[0]
         self.n_features_in_ = W.shape[1]  # scikit-learn's name for the number of weight columns
         self._w_range = (W.min(axis=0), W.max(axis=0))
@@ -260,6 +264,12 @@ class MixingLaw(RegressorMixin, BaseEstimator):
 
         if isinstance(weights, RunTable):
             table = weights
+            # Laws without N/D inputs predict at the scale they were fitted at: say so when the table is not.
+            fitted_at = getattr(self, "_fit_scale", None)
+            if fitted_at is not None and not (self.uses_model_params or self.uses_tokens):
+                why = scale_mismatch(fitted_at, table, table.path or "the predicted runs")
+                if why:
+                    warnings.warn(why, ScaleWarning, stacklevel=2)
             model_params = table.model_params if model_params is None else model_params
             tokens = table.tokens if tokens is None else tokens
             weights = table.weights_for(self.domains_)
@@ -317,7 +327,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 "w_range": [self._w_range[0].tolist(), self._w_range[1].tolist()],
                 "n_range": None if self._n_range is None else [float(v) for v in self._n_range],
                 "d_range": None if self._d_range is None else [float(v) for v in self._d_range],
-                "params": self.params_.to_dict(), "state": _jsonable(self._get_state())}
+                "params": self.params_.to_dict(), "state": _jsonable(self._get_state()),
+                "fit_scale": _jsonable(getattr(self, "_fit_scale", None))}
 
     def _get_state(self) -> dict[str, Any]:
         return {}
@@ -426,6 +437,10 @@ def law_from_dict(d: Mapping[str, Any]) -> MixingLaw:
         law._w_range = (np.asarray(d["w_range"][0]), np.asarray(d["w_range"][1]))
         law._n_range = None if d.get("n_range") is None else tuple(d["n_range"])
         law._d_range = None if d.get("d_range") is None else tuple(d["d_range"])
+        fs = d.get("fit_scale")  # absent in laws saved before it existed: no scale check then
+        law._fit_scale = None if not isinstance(fs, Mapping) else {
+            "params": fs.get("params"), "tokens": fs.get("tokens"),
+            "losses": {str(e): tuple(float(x) for x in v) for e, v in (fs.get("losses") or {}).items()}}
         plist = []
         for name, p in d["params"].items():
             plist.append(Param(name, float(p["value"]), float(p["init"]), float(p["min"]), float(p["max"]),

@@ -1,0 +1,85 @@
+"""Fitting at one scale and testing or predicting at another is called out, pointing to the pipeline."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw import load_regmix
+from mixlaw.compare import compare
+from mixlaw.errors import ScaleWarning
+from mixlaw.laws.base import get_law
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*mixture weights outside the fitted range")
+
+
+@pytest.fixture(scope="module")
+def regmix():
+    return {s: load_regmix(s) for s in ("train_1m", "test_1m", "test_1B")}
+
+
+def test_compare_warns_on_the_1b_split_only(regmix):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        board = compare(regmix["train_1m"], {"test_1m": regmix["test_1m"], "test_1B": regmix["test_1B"]},
+                        targets="pile_cc", laws=["linear"])
+    scale = [str(w.message) for w in caught if issubclass(w.category, ScaleWarning)]
+    assert len(scale) == 1 and "held-out split 'test_1B'" in scale[0]
+    assert "model size 1e+09 vs 1e+06" in scale[0] and "mixlaw pipeline" in scale[0]
+    assert board.rows[0].splits["test_1B"]["mre"] > 0.3  # the error the warning explains
+
+
+def test_law_predict_on_a_table_of_another_scale(regmix):
+    law = get_law("linear").fit(regmix["train_1m"], targets="pile_cc")
+    with pytest.warns(ScaleWarning, match="model size 1e\\+09 vs 1e\\+06"):
+        law.predict(regmix["test_1B"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScaleWarning)
+        law.predict(regmix["test_1m"])  # same scale: silent
+        law.predict(regmix["test_1B"].weights)  # bare weights carry no scale to compare
+
+
+def test_loss_level_mismatch_without_size_columns(regmix):
+    t = regmix["train_1m"]
+    frame = pd.DataFrame({"run": t.runs, **{f"w:{d}": t.weights[:, j] for j, d in enumerate(t.domains)},
+                          "loss:pile_cc": t.losses("pile_cc")})
+    from mixlaw.data import RunTable
+
+    train = RunTable(frame.iloc[:300])
+    same = RunTable(frame.iloc[300:])
+    other = RunTable(frame.iloc[300:].assign(**{"loss:pile_cc": frame["loss:pile_cc"].iloc[300:] / 2}))
+    law = get_law("linear").fit(train, targets="pile_cc")
+    with pytest.warns(ScaleWarning, match="median loss .* outside the fitted runs' range"):
+        law.predict(other)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScaleWarning)
+        law.predict(same)
+
+
+def test_cli_compare_and_predict_warn_on_stderr(capsys, tmp_path, regmix):
+    from mixlaw.cli import main
+
+    def run(*argv):
+        with pytest.raises(SystemExit) as exc:
+            main(list(argv))
+        cap = capsys.readouterr()
+        return exc.value.code, cap.out, cap.err
+
+    t1, tb = regmix["train_1m"], regmix["test_1B"]
+    for name, t in (("train", t1), ("test", tb)):
+        pd.DataFrame({"run": t.runs, **{f"w:{d}": t.weights[:, j] for j, d in enumerate(t.domains)},
+                      "loss:pile_cc": t.losses("pile_cc"), "params": t.model_params}).to_csv(tmp_path / f"{name}.csv",
+                                                                                             index=False)
+    code, out, err = run("compare", "--runs", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
+                         "--laws", "linear", "--target", "pile_cc", "--json")
+    assert code == 0 and "warning: held-out split 'test'" in err and "mixlaw pipeline" in err
+    json.loads(out)
+    law = tmp_path / "law.json"
+    assert run("fit", "--runs", str(tmp_path / "train.csv"), "--law", "linear", "--target", "pile_cc",
+               "--out", str(law))[0] == 0
+    code, out, err = run("predict", "--law", str(law), "--mixtures", str(tmp_path / "test.csv"))
+    assert code == 0 and "model size 1e+09 vs 1e+06" in err
