@@ -90,10 +90,10 @@ def test_noise_free_world_is_recovered_exactly() -> None:
 
 def test_bad_input() -> None:
     tab = world(n_mix=6)
-    with pytest.raises(InputError, match="smaller than the largest model"):
-        fit_pipeline(tab, target_params=1e6, target_steps=S_STAR)
-    with pytest.raises(InputError, match="smaller than the largest step"):
-        fit_pipeline(tab, target_params=N_STAR, target_steps=100)
+    with pytest.raises(InputError, match="target_params must be a positive model size"):
+        fit_pipeline(tab, target_params=-1e6, target_steps=S_STAR)
+    with pytest.raises(InputError, match="target_steps must be a positive step count"):
+        fit_pipeline(tab, target_params=N_STAR, target_steps=0)
     with pytest.raises(InputError, match="'step' column"):
         last = tab.frame[tab.frame["step"] == STEPS[-1]].drop(columns="step")
         fit_pipeline(RunTable(last), target_params=N_STAR, target_steps=S_STAR)
@@ -128,8 +128,8 @@ def test_cli_pipeline(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert set(doc["pipeline"]["stages"]) == {"step", "size", "mixture"} and len(doc["pipeline"]["mixtures"]) == 8
     code, out, _ = _cli(capsys, *args, "--route", "direct")
     assert code == 0 and "joint" in out and "loss:math" in out
-    code, _, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e6", "--target-steps", "1e5")
-    assert code == 2 and "smaller than the largest model" in err and len(err.strip().splitlines()) == 1
+    code, _, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "-1", "--target-steps", "1e5")
+    assert code == 2 and "positive model size" in err and len(err.strip().splitlines()) == 1
     code, _, err = _cli(capsys, *args, "--fit-from", "1.5")
     assert code == 2 and "fit_from must be in [0, 1)" in err and len(err.strip().splitlines()) == 1
     code, out, _ = _cli(capsys, *args, "--fit-from", "0.2", "--target", "web")
@@ -164,8 +164,8 @@ def test_target_tokens_is_the_same_extrapolation_in_tokens() -> None:
         fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, target_tokens=S_STAR * 2048)
     with pytest.raises(InputError, match="'tokens' column"):
         fit_pipeline(world(n_mix=6), target_params=N_STAR, target_tokens=1e9)
-    with pytest.raises(InputError, match="smaller than the largest token"):
-        fit_pipeline(tab, target_params=N_STAR, target_tokens=1e5)
+    with pytest.raises(InputError, match="target_tokens must be a positive token count"):
+        fit_pipeline(tab, target_params=N_STAR, target_tokens=-1e5)
 
 
 def test_shared_exponents() -> None:

@@ -32,13 +32,14 @@ Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1) (model size as an in
 
 Package layout: :mod:`.result` (result types, shared helpers), :mod:`.nested` and :mod:`.direct` (the routes),
 :mod:`.fitting` (:func:`fit_pipeline`), :mod:`.backtest` (held-out checks), :mod:`.decide` (optimum,
-steps-to-match).
+steps-to-match), :mod:`.io` (save and load, checked by :mod:`._schema`).
 """
 
 from .backtest import Backtest, backtest_pipeline
 from .decide import optimize_pipeline, pipeline_steps_to_match
 from .fitting import fit_pipeline
-from .result import ROUTES, PipelineResult, StageQuality
+from .io import load_pipeline, save_pipeline
+from .result import ROUTES, PipelineResult, StageQuality, mixture_label
 
 __all__ = ["fit_pipeline", "PipelineResult", "StageQuality", "ROUTES", "optimize_pipeline", "pipeline_steps_to_match",
-           "backtest_pipeline", "Backtest"]
+           "backtest_pipeline", "Backtest", "save_pipeline", "load_pipeline", "mixture_label"]

@@ -18,10 +18,19 @@ import numpy as np
 from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError
 from ..fit import FitResult, Param, Params, fit_model
-from ..laws.base import MixingLaw, get_law, law_from_dict
+from ..laws.base import MixingLaw, available_laws, get_law, law_from_dict
 from ..laws.ye import T_BOUND
 from ..scaling import ChinchillaLaw
-from .result import PipelineResult, StageQuality, _check_mixing_law, _first_runs, _mixture_ids, _Target
+from . import _schema as sc
+from .result import (
+    PipelineResult,
+    StageQuality,
+    _check_mixing_law,
+    _first_runs,
+    _mixture_ids,
+    _Target,
+    stage_warning_line,
+)
 
 
 def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
@@ -42,50 +51,119 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         raise InputError(f"the direct joint law has a term B/{sym}^beta; the data has {np.unique(S).size} distinct "
                          f"{at.axis} value(s); need at least 3")
     if law != "ye-exp":
-        msgs.append(f"law {law!r} takes no model size: the direct route used its joint law with Ye's mixture term")
+        size_aware = [k for k in available_laws() if get_law(k).uses_model_params]
+        raise InputError(f"law {law!r} takes no model size, so the direct route cannot fit it: it fits Ye's joint "
+                         f"law (--law ye-exp) or a law with a model-size input ({', '.join(size_aware)}); use "
+                         f"--route nested for {law!r}")
     t0 = time.perf_counter()
     ref = int(np.argmax(mixes.mean(axis=0)))
     res: list[np.ndarray] = []
-    nwarn = 0
-    local = ["c", "log_k"] + [f"t_{d}" for d in table.domains]
+    nwarn: list[str] = []
     seed = int(rng.integers(2**31))
     thetas: list[np.ndarray] = []
     for k, t in enumerate(names):
         fr, extra = _fit_joint(W, N, S, Y[:, k], ref, seed, t)
-        nwarn += extra + len(fr.warnings)
+        nwarn += extra + list(fr.warnings)
         res.append(np.exp(fr.residuals) - 1.0)
         thetas.append(fr.params.array())
     stage = StageQuality.from_residuals(
         "joint", f"L_i = E_i + A_i/N^alpha_i + B_i/{sym}^beta_i + k_i exp(t_i . r) per eval on all checkpoints",
-        res, nwarn, time.perf_counter() - t0, list(names))
-    w_range = [mixes.min(axis=0).tolist(), mixes.max(axis=0).tolist()]
-
-    def at_time(T: float) -> tuple[MixingLaw, dict[str, Any]]:
-        """Ye's law at (N*, T): c_i = E_i + A_i/N*^alpha_i + B_i/T^beta_i, the rest of the joint law as is."""
-        rows_out: list[Param] = []
-        for t, v in zip(names, thetas, strict=True):
-            c = v[0] + np.exp(v[1] - v[2] * np.log(Nt)) + np.exp(v[3] - v[4] * np.log(T))
-            rows_out += [Param(f"{t}.c", float(c), float(c), 0.0, np.inf),
-                         Param(f"{t}.log_k", float(v[5]), float(v[5]), -30.0, 30.0)]
-            rows_out += [Param(f"{t}.t_{d}", float(v[6 + j]), float(v[6 + j]), -T_BOUND, T_BOUND, vary=j != ref)
-                         for j, d in enumerate(table.domains)]
-        spec = {"law": "ye-exp", "options": {}, "domains": table.domains, "targets": names, "y_1d": False,
-                "w_range": w_range, "n_range": None, "d_range": None,
-                "params": {p.name: {"value": p.value, "init": p.init, "min": p.min, "max": p.max, "vary": p.vary,
-                                    "stderr": None} for p in rows_out},
-                "state": {"local_names": {t: local for t in names}}}
-        return law_from_dict(spec), {}
-
-    mixing, _ = at_time(St)
+        res, len(nwarn), time.perf_counter() - t0, list(names))
+    line = stage_warning_line("joint", nwarn)
+    if line is not None:
+        msgs.append(line)
+    scales = _JointScales(np.array(thetas), list(table.domains), list(names), ref,
+                          np.vstack([mixes.min(axis=0), mixes.max(axis=0)]))
+    mixing, _ = scales.law_at(Nt, St)
     target = np.asarray(mixing.predict(mixes)).reshape(len(mixes), len(names))
     return PipelineResult("direct", "joint+ye-exp", Nt, at.steps, table.domains, names, mixes,
                           _first_runs(table, inv, len(mixes)), target, {"joint": stage}, mixing, {}, msgs,
-                          law_at_time=at_time)
+                          tokens_per_step=at.tokens_per_step, scales=scales)
+
+
+class _JointScales:
+    r"""The direct route's joint law, :math:`E + A/N^{\alpha} + B/S^{\beta} + k e^{t \cdot r}` per eval, at any scale.
+
+    ``thetas[i]`` = (E, log A, alpha, log B, beta, log k, t_1..t_M) of eval ``targets[i]``; ``ref`` is the
+    domain whose t is fixed at 0; ``w_range`` (2, M) the fitted mixtures' weight range (extrapolation warnings).
+    """
+
+    def __init__(self, thetas: np.ndarray, domains: list[str], targets: list[str], ref: int,
+                 w_range: np.ndarray) -> None:
+        self.thetas, self.domains, self.targets, self.ref, self.w_range = thetas, domains, targets, ref, w_range
+
+    def law_at(self, params: float, T: float) -> tuple[MixingLaw, dict[str, Any]]:
+        """Ye's law at (N, T): c_i = E_i + A_i/N^alpha_i + B_i/T^beta_i, the rest of the joint law as is."""
+        rows_out: list[Param] = []
+        for t, v in zip(self.targets, self.thetas, strict=True):
+            c = v[0] + np.exp(v[1] - v[2] * np.log(params)) + np.exp(v[3] - v[4] * np.log(T))
+            rows_out += [Param(f"{t}.c", float(c), float(c), 0.0, np.inf),
+                         Param(f"{t}.log_k", float(v[5]), float(v[5]), -30.0, 30.0)]
+            rows_out += [Param(f"{t}.t_{d}", float(v[6 + j]), float(v[6 + j]), -T_BOUND, T_BOUND,
+                               vary=j != self.ref) for j, d in enumerate(self.domains)]
+        local = ["c", "log_k"] + [f"t_{d}" for d in self.domains]
+        spec = {"law": "ye-exp", "options": {}, "domains": self.domains, "targets": self.targets, "y_1d": False,
+                "w_range": self.w_range.tolist(), "n_range": None, "d_range": None,
+                "params": {p.name: {"value": p.value, "init": p.init, "min": p.min, "max": p.max, "vary": p.vary,
+                                    "stderr": None} for p in rows_out},
+                "state": {"local_names": {t: local for t in self.targets}}}
+        return law_from_dict(spec), {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "joint", "thetas": self.thetas.tolist(), "reference": self.ref,
+                "w_range": self.w_range.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str, *, domains: list[str], targets: list[str], **_: Any) -> _JointScales:
+        """Rebuild from :meth:`to_dict`, checking every field (the file is untrusted)."""
+        M = len(domains)
+        thetas = sc.array(d, "thetas", where, (len(targets), 6 + M))
+        w_range = sc.array(d, "w_range", where, (2, M))
+        ref = sc.number(d, "reference", where)
+        if ref is None or not float(ref).is_integer() or not 0 <= ref < M:
+            raise InputError(f"{where}.reference: expected a domain index in [0, {M})")
+        return cls(thetas, domains, targets, int(ref), w_range)
+
+
+class _RegisteredScales:
+    """A registered law that takes N (and maybe D) as inputs: any N, and any T when it has a token input."""
+
+    def __init__(self, mixing: MixingLaw, with_tokens: bool, axis: str, tokens_per_step: float | None,
+                 target_time: float) -> None:
+        self.mixing, self.with_tokens, self.axis = mixing, with_tokens, axis
+        self.tokens_per_step, self.target_time = tokens_per_step, target_time
+
+    def law_at(self, params: float, T: float) -> tuple[MixingLaw, dict[str, Any]]:
+        kw: dict[str, Any] = {"model_params": params}
+        if self.with_tokens:
+            kw["tokens"] = T if self.axis == "tokens" else T * float(self.tokens_per_step or np.nan)
+        elif T != self.target_time:
+            raise InputError(f"law {self.mixing.key!r} has no token input here: it predicts its runs' final "
+                             "checkpoints only, not another step or token count")
+        return self.mixing, kw
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "registered", "with_tokens": self.with_tokens, "time_axis": self.axis,
+                "tokens_per_step": self.tokens_per_step, "target_time": self.target_time}
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str, *, mixing_law: MixingLaw, **_: Any) -> _RegisteredScales:
+        """Rebuild from :meth:`to_dict` around the saved mixing law, checking every field."""
+        with_tokens = sc.field_of(d, "with_tokens", where)
+        if not isinstance(with_tokens, bool):
+            raise InputError(f"{where}.with_tokens: expected true or false")
+        tps = sc.number(d, "tokens_per_step", where, positive=True, optional=True)
+        if with_tokens and sc.string(d, "time_axis", where, ("step", "tokens")) == "step" and tps is None:
+            raise InputError(f"{where}.tokens_per_step: needed with a token input over steps")
+        if not mixing_law.uses_model_params:
+            raise InputError(f"{where}: law {mixing_law.key!r} takes no model size")
+        return cls(mixing_law, with_tokens, sc.string(d, "time_axis", where, ("step", "tokens")), tps,
+                   float(sc.number(d, "target_time", where, positive=True) or 0.0))
 
 
 def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
-               label: str) -> tuple[FitResult, int]:
-    """Fit ``E + A/N^a + B/S^b + exp(log_k + t.r)`` to one eval's losses; returns (result, #warnings)."""
+               label: str) -> tuple[FitResult, list[str]]:
+    """Fit ``E + A/N^a + B/S^b + exp(log_k + t.r)`` to one eval's losses; returns (result, warning messages)."""
     X = np.column_stack([N, S])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -122,7 +200,7 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
     with warnings.catch_warnings(record=True) as caught2:
         warnings.simplefilter("always")
         fr = fit_model(model, spec, y, n_starts=3, rng=np.random.default_rng(seed), label=f"joint[{label}]")
-    return fr, len(caught) + len(caught2)
+    return fr, [str(w.message) for w in [*caught, *caught2]]
 
 
 def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
@@ -166,15 +244,20 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
         _check_mixing_law(mixing, len(rows))
         Yf = fin.losses(names)
         pred = np.asarray(mixing.predict(fin)).reshape(Yf.shape)
-    nwarn = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
+    nwarn = [str(w.message) for w in caught] + [m for r in mixing.results_.values() for m in r.warnings]
+    line = stage_warning_line("direct", nwarn)
+    if line is not None:
+        msgs.append(line)
     ok = np.isfinite(pred)  # dz-eq3 is +inf where a domain is absent (h_i = 0): scored on h_i > 0 only
     stage = StageQuality.from_residuals("direct", how, [(pred / Yf - 1.0)[:, k][ok[:, k]] for k in range(len(names))],
-                                        nwarn, time.perf_counter() - t0, list(names))
+                                        len(nwarn), time.perf_counter() - t0, list(names))
     kw: dict[str, Any] = {"model_params": Nt}
     if with_tokens:
         kw["tokens"] = at.tokens
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
         target = np.asarray(mixing.predict(mixes, **kw)).reshape(len(mixes), len(names))
+    scales = _RegisteredScales(mixing, with_tokens, at.axis, at.tokens_per_step, at.time)
     return PipelineResult("direct", law, Nt, at.steps, table.domains, names, mixes, _first_runs(table, inv, len(mixes)),
-                          target, {"direct": stage}, mixing, kw, msgs)
+                          target, {"direct": stage}, mixing, kw, msgs, tokens_per_step=at.tokens_per_step,
+                          scales=scales)

@@ -32,17 +32,19 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
         Small runs at several model sizes (``params`` column) with several checkpoints each (``step``
         column); one row per (run, checkpoint).
     target_params : float
-        Model size N* of the target run (same units as the ``params`` column), >= the largest size.
+        Model size N* of the target run (same units as the ``params`` column): usually beyond the largest size
+        (extrapolation); inside the runs' range the same stages interpolate.
     target_steps : float, optional
-        Training steps S* of the target run, >= the largest step in the table.
+        Training steps S* of the target run (beyond or inside the table's steps, as N*).
     target_tokens : float, optional
-        Instead of ``target_steps``: training tokens D* of the target run (>= the largest in the table); the
-        step law is then fitted over the ``tokens`` column, :math:`L(D) = E + B/D^{\beta}`. Give exactly one.
+        Instead of ``target_steps``: training tokens D* of the target run; the step law is then fitted over the
+        ``tokens`` column, :math:`L(D) = E + B/D^{\beta}`. Give exactly one.
     route : {"nested", "direct"}, default="nested"
         Ye's nested step -> size -> mixture pipeline, or one law with N (and S) as inputs (module docstring).
     law : str, default="ye-exp"
         Registered mixing law. Nested route: fitted on the predicted target-scale losses. Direct route: used
-        as is when it takes model sizes (``dz-eq1``), else the joint law with Ye's mixture term.
+        as is when it takes model sizes (``dz-eq1``); ``ye-exp`` means the joint law with Ye's mixture term; any
+        other law is refused (it has no model-size input to fit across sizes).
     targets : "all", str or list of str
         Eval sets to predict.
     random_state : int or Generator, default=0
@@ -70,7 +72,7 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     Raises
     ------
     InputError
-        Missing ``step``/``params`` columns, a target smaller than the data, too few sizes (< 3) or
+        Missing ``step``/``params`` columns, a target that is not positive, too few sizes (< 3) or
         checkpoints for the step and size laws' 3 parameters, or too few mixtures for the mixing law.
 
     Notes
@@ -106,12 +108,11 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     except (TypeError, ValueError):
         raise InputError(f"target_params and target_{axis.rstrip('s')}s must be numbers; got {target_params!r}, "
                          f"{raw!r}") from None
-    if not (np.isfinite(Nt) and Nt >= N_all.max()):
-        raise InputError(f"target_params={Nt:g} is smaller than the largest model in the data "
-                         f"({N_all.max():g}); the pipeline extrapolates upwards only")
-    if not (np.isfinite(Tt) and Tt >= T_all.max()):
-        raise InputError(f"target_{axis.rstrip('s')}s={Tt:g} is smaller than the largest {axis.rstrip('s')} in the "
-                         f"data ({T_all.max():g}); the pipeline extrapolates upwards only")
+    # A target inside the runs' range is interpolation, as in PipelineResult.predict(params=, steps=).
+    if not (np.isfinite(Nt) and Nt > 0):
+        raise InputError(f"target_params must be a positive model size; got {Nt:g}")
+    if not (np.isfinite(Tt) and Tt > 0):
+        raise InputError(f"target_{axis.rstrip('s')}s must be a positive {axis.rstrip('s')} count; got {Tt:g}")
     names = table.resolve_targets(targets)
     msgs: list[str] = []
     keep = T_all > 0

@@ -14,12 +14,22 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..data import RunTable
 from ..errors import DataWarning, InputError, MixlawWarning
 from ..laws.base import MixingLaw, get_law
 from ..scaling import SizeLaw, StepLaw, fit_shared_exponent
-from .result import PipelineResult, StageQuality, _check_mixing_law, _first_runs, _mixture_ids, _Target
+from . import _schema as sc
+from .result import (
+    PipelineResult,
+    StageQuality,
+    _check_mixing_law,
+    _first_runs,
+    _mixture_ids,
+    _Target,
+    stage_warning_line,
+)
 
 
 def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
@@ -33,6 +43,21 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     if sizes.size < 3:
         raise InputError(f"the size law L(N) = E + A/N^alpha has 3 parameters; the data has {sizes.size} model "
                          f"size(s) ({', '.join(f'{v:g}' for v in sizes)}); need at least 3")
+    # A mixture needs curves at >= 3 sizes for its size law: drop the others before fitting their step laws
+    # (a curve needs >= 2 checkpoints to enter stage 1 at all).
+    curve_ok = pd.Series(S).groupby([inv, N]).transform("nunique").to_numpy() >= 2
+    n_sizes = pd.Series(np.where(curve_ok, N, np.nan)).groupby(inv).nunique().reindex(range(len(mixes)), fill_value=0)
+    few = n_sizes.to_numpy() < 3
+    if few.any() and not few.all():  # all: the stage that cannot run says why
+        msg = (f"{int(few.sum())} mixture(s) with curves at fewer than 3 sizes dropped before the step fits, e.g. "
+               f"{table.runs[np.flatnonzero(few[inv])[0]]}")
+        msgs.append(msg)
+        warnings.warn(msg, DataWarning, stacklevel=3)
+        table = table.subset(~few[inv])
+        W, Y = table.weights, table.losses(names)
+        N, S = table.model_params, (table.steps if at.axis == "step" else table.tokens)
+        assert N is not None and S is not None
+        mixes, inv = _mixture_ids(W)
     K = len(names)
     first = _first_runs(table, inv, len(mixes))
     # Stage 1: step laws. A curve with >= 4 checkpoints gets its own law (Ye); curves with 2-3 checkpoints
@@ -42,7 +67,8 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     laws1 = np.full((len(mixes), sizes.size, K, 3), np.nan)
     res1: list[np.ndarray] = []
     lab1: list[str] = []
-    warn1 = n_shared1 = 0
+    n_shared1 = 0
+    warn1: list[str] = []
     short: list[str] = []
     seed = int(rng.integers(2**31))
     for si, size in enumerate(sizes):
@@ -65,7 +91,7 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     sl = StepLaw(random_state=seed).fit(S[rows], Y[rows, k])
-                warn1 += len(caught) + len(sl.results_.warnings)
+                warn1 += [str(w.message) for w in caught] + list(sl.results_.warnings)
                 res1.append(sl.residuals_)
                 lab1.append(f"{table.runs[rows[0]]} N={size:g} {names[k]}")
                 laws1[m, si, k] = (sl.E, np.log(sl.B), sl.beta)
@@ -75,7 +101,7 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     Eg, lBg, beta, fr = fit_shared_exponent(xs, ys, label=f"step law (shared beta) N={size:g}")
-                warn1 += len(caught) + len(fr.warnings)
+                warn1 += [str(w.message) for w in caught] + list(fr.warnings)
                 n_shared1 += len(pooled)
                 for g, (m, r) in enumerate(pooled):
                     pred = Eg[g] + np.exp(lBg[g] - beta * np.log(S[r]))
@@ -92,14 +118,21 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         msgs.append(f"{len(short)} curve(s) skipped, e.g. {short[0]}")
     how1 = "per mixture x size x eval" + (f" ({n_shared1} curve-evals with beta shared per size)" if n_shared1 else "")
     stage1 = StageQuality.from_residuals("step", f"L({sym}) = E + B/{sym}^beta {how1}, extrapolated to {sym}* = "
-                                         f"{St:g}", res1, warn1, time.perf_counter() - t0, lab1)
+                                         f"{St:g}", res1, len(warn1), time.perf_counter() - t0, lab1)
+    _record_warnings(msgs, "step", warn1)
     stages23 = _NestedStages23(laws1, sizes, mixes, first, names, table.domains, Nt, law, law_options, shared,
                                int(rng.integers(2**31)), sym, msgs)
     stage2, stage3, ok, target, mixing, kw = stages23.at(St, record=True)
     return PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes[ok],
                           [r for r, o in zip(first, ok, strict=True) if o], target,
                           {"step": stage1, "size": stage2, "mixture": stage3}, mixing, kw, msgs,
-                          law_at_time=stages23.law)
+                          tokens_per_step=at.tokens_per_step, scales=stages23)
+
+
+def _record_warnings(msgs: list[str], stage: str, messages: list[str]) -> None:
+    line = stage_warning_line(stage, messages)
+    if line is not None:
+        msgs.append(line)
 
 
 class _NestedStages23:
@@ -115,23 +148,53 @@ class _NestedStages23:
         self.laws1, self.sizes, self.mixes, self.first, self.names = laws1, sizes, mixes, first, names
         self.domains, self.Nt, self.law_key, self.law_options = domains, Nt, law, law_options
         self.shared, self.seed, self.sym, self.msgs = shared, seed, sym, msgs
-        self._cache: dict[float, tuple[MixingLaw, dict[str, Any]]] = {}
+        self._cache: dict[tuple[float, float], tuple[MixingLaw, dict[str, Any]]] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted stage-1 laws and the settings of stages 2-3, as strict JSON (NaN -> null)."""
+        return {"kind": "nested", "step_laws": sc.jsonable_array(self.laws1), "sizes": self.sizes.tolist(),
+                "mixtures": self.mixes.tolist(), "first_runs": list(self.first), "target_params": self.Nt,
+                "law": self.law_key, "law_options": sc.plain(self.law_options), "shared_exponents": self.shared,
+                "seed": self.seed, "symbol": self.sym}
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str, *, domains: list[str], targets: list[str], **_: Any) -> _NestedStages23:
+        """Rebuild from :meth:`to_dict`, checking every field (the file is untrusted)."""
+        sizes = sc.array(d, "sizes", where, (None,))
+        mixes = sc.array(d, "mixtures", where, (None, len(domains)))
+        laws1 = sc.array(d, "step_laws", where, (len(mixes), len(sizes), len(targets), 3), allow_nan=True)
+        if sizes.size < 3 or np.any(sizes <= 0) or np.any(np.diff(sizes) <= 0):
+            raise InputError(f"{where}.sizes: expected 3 or more increasing positive model sizes")
+        shared = sc.field_of(d, "shared_exponents", where)
+        if shared not in ("auto", True, False):
+            raise InputError(f"{where}.shared_exponents: expected 'auto', true or false; got {shared!r}")
+        seed = sc.number(d, "seed", where)
+        if seed is None or not float(seed).is_integer() or not 0 <= seed < 2**32:
+            raise InputError(f"{where}.seed: expected an integer in [0, 2^32)")
+        law, options = sc.law_spec(d, where)
+        return cls(laws1, sizes, mixes, sc.strings(d, "first_runs", where, len(mixes)), targets, domains,
+                   float(sc.number(d, "target_params", where, positive=True) or 0.0), law, options, shared,
+                   int(seed), sc.string(d, "symbol", where, ("S", "D")), [])
 
     def law(self, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
-        """The mixing law at (N*, ``steps``) and its predict keywords (cached per step count)."""
-        key = float(steps)
+        """The mixing law at (N*, ``steps``) and its predict keywords."""
+        return self.law_at(self.Nt, steps)
+
+    def law_at(self, params: float, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
+        """The mixing law at model size ``params`` and ``steps`` (or tokens) and its predict keywords (cached)."""
+        key = (float(params), float(steps))
         if key not in self._cache:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", MixlawWarning)  # reported once, at the target steps
-                *_, mixing, kw = self.at(key, record=False)
+                warnings.simplefilter("ignore", MixlawWarning)  # reported once, at the target scale
+                *_, mixing, kw = self.at(key[1], record=False, Nt=key[0])
             self._cache[key] = (mixing, kw)
         return self._cache[key]
 
-    def at(self, St: float, record: bool) -> tuple[StageQuality, StageQuality, np.ndarray, np.ndarray, MixingLaw,
-                                                  dict[str, Any]]:
+    def at(self, St: float, record: bool, Nt: float | None = None) -> tuple[
+            StageQuality, StageQuality, np.ndarray, np.ndarray, MixingLaw, dict[str, Any]]:
         laws1, sizes, mixes, first, names = self.laws1, self.sizes, self.mixes, self.first, self.names
-        Nt, law, law_options, shared, sym, msgs = self.Nt, self.law_key, self.law_options, self.shared, self.sym, \
-            self.msgs
+        law, law_options, shared, sym, msgs = self.law_key, self.law_options, self.shared, self.sym, self.msgs
+        Nt = self.Nt if Nt is None else Nt
         K = len(names)
         rng = np.random.default_rng(self.seed)
         seed = int(rng.integers(2**31))
@@ -151,7 +214,7 @@ class _NestedStages23:
         target = np.full((len(mixes), K), np.nan)
         res2: list[np.ndarray] = []
         lab2: list[str] = []
-        warn2 = 0
+        warn2: list[str] = []
         if shared is False and np.any(n_sizes == 3):
             raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with shared_exponents=False "
                              "every mixture needs curves at 4 or more sizes (or share alpha: "
@@ -164,7 +227,7 @@ class _NestedStages23:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     zl = SizeLaw(random_state=seed).fit(sizes[have], at_target_steps[m, have, k])
-                warn2 += len(caught) + len(zl.results_.warnings)
+                warn2 += [str(w.message) for w in caught] + list(zl.results_.warnings)
                 res2.append(zl.residuals_)
                 lab2.append(f"{first[m]} {names[k]}")
                 target[m, k] = zl.predict([Nt])[0]
@@ -179,7 +242,7 @@ class _NestedStages23:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     Eg, lAg, alpha, fr = fit_shared_exponent(xs, ys, label="size law (shared alpha)")
-                warn2 += len(caught) + len(fr.warnings)
+                warn2 += [str(w.message) for w in caught] + list(fr.warnings)
                 for g, m in enumerate(three):
                     res2.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
                     lab2.append(f"{first[m]} {names[k]}")
@@ -188,7 +251,7 @@ class _NestedStages23:
                 f"with alpha shared per eval across {three.size} mixture(s)"
                 + (f", own alpha for {own.size}" if own.size else ""))
         stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on stage-1 values, extrapolated "
-                                             f"to N* = {Nt:g}", res2, warn2, time.perf_counter() - t0, lab2)
+                                             f"to N* = {Nt:g}", res2, len(warn2), time.perf_counter() - t0, lab2)
         mixes, target = mixes[ok], target[ok]
         # Stage 3: the mixing law at the target scale.
         t0 = time.perf_counter()
@@ -205,8 +268,11 @@ class _NestedStages23:
             mixing.fit(mixes, target, domains=self.domains, targets=names, **kw)
         _check_mixing_law(mixing, len(mixes))
         pred = np.asarray(mixing.predict(mixes, **kw)).reshape(target.shape)
-        warn3 = len(caught) + sum(len(r.warnings) for r in mixing.results_.values())
+        warn3 = [str(w.message) for w in caught] + [m for r in mixing.results_.values() for m in r.warnings]
         stage3 = StageQuality.from_residuals("mixture", f"{law} on the {len(mixes)} mixtures' predicted losses at "
-                                             f"(N*, {sym}*)", list((pred / target - 1.0).T), warn3,
+                                             f"(N*, {sym}*)", list((pred / target - 1.0).T), len(warn3),
                                              time.perf_counter() - t0, list(names))
+        if record:
+            _record_warnings(msgs, "size", warn2)
+            _record_warnings(msgs, "mixture", warn3)
         return stage2, stage3, ok, target, mixing, ({"model_params": Nt} if mixing.uses_model_params else {})

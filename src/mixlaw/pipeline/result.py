@@ -84,7 +84,8 @@ class PipelineResult:
     mixtures : ndarray of shape (n_mixtures, n_domains)
         The distinct training mixtures.
     mixture_runs : list of str
-        A run name of each mixture (its first row), for display.
+        A run name of each mixture (its first row), to trace it back to the table; rows are labelled by
+        :func:`mixture_label` (the weights), since a mixture spans one run per model size.
     target_losses : ndarray of shape (n_mixtures, n_targets)
         Predicted losses at the target scale: stage 2's output (nested) or the direct law's prediction.
     stages : dict of str to StageQuality
@@ -95,10 +96,16 @@ class PipelineResult:
     predict_kwargs : dict
         Extra arguments :meth:`predict` passes to ``mixing_law.predict``.
     warnings : list of str
+    tokens_per_step : float or None
+        Tokens per optimiser step when the table has both columns and the ratio is constant: converts
+        ``steps=`` and ``tokens=`` of :meth:`predict` into each other.
+    scales : object, optional
+        The route's fitted scale model: ``scales.law_at(N, T) -> (mixing_law, predict_kwargs)`` gives the mixing
+        law at any model size N and step (or token) count T from the same fitted stages, and
+        ``scales.to_dict()`` saves it (:func:`mixlaw.pipeline.save_pipeline`). Behind :meth:`predict`.
     law_at_time : callable, optional
-        ``law_at_time(T) -> (mixing_law, predict_kwargs)``: the mixing law at (N*, T) for another step (or
-        token) count T, from the same fitted stages; behind :meth:`predict`'s ``at`` and
-        :func:`pipeline_steps_to_match`.
+        ``law_at_time(T) -> (mixing_law, predict_kwargs)``: ``scales.law_at`` at N* (filled in from ``scales``);
+        used by :func:`pipeline_steps_to_match`.
     """
 
     route: str
@@ -117,21 +124,50 @@ class PipelineResult:
     target_tokens: float | None = None
     time_axis: str = "step"
     law_at_time: Callable[[float], tuple[MixingLaw, dict[str, Any]]] | None = field(default=None, repr=False)
+    tokens_per_step: float | None = None
+    scales: Any = field(default=None, repr=False)
 
-    def predict(self, weights: Any, at: float | None = None) -> np.ndarray:
-        """Predicted losses of mixtures at the target scale, shape (n, n_targets) (one row for a 1-D mixture).
+    def __post_init__(self) -> None:
+        if self.law_at_time is None and self.scales is not None:
+            self.law_at_time = self._law_at_target_size
 
-        ``at``: predict at model size N* but another step (or token, per ``time_axis``) count instead of the
-        target's; the stages are redone there from the same fits (nested: one size-law and one mixing-law fit).
+    def _law_at_target_size(self, T: float) -> tuple[MixingLaw, dict[str, Any]]:
+        return self.scales.law_at(self.target_params, T)
+
+    def _time(self, at: float | None, steps: float | None, tokens: float | None) -> float | None:
+        """The requested point on the fitted time axis (steps or tokens), or None for the target's."""
+        given = [(k, v) for k, v in (("at", at), ("steps", steps), ("tokens", tokens)) if v is not None]
+        if len(given) > 1:
+            raise InputError(f"give at most one of at, steps and tokens; got {', '.join(k for k, _ in given)}")
+        if not given:
+            return None
+        name, value = given[0]
+        value = _positive(value, name)
+        if name == "at" or (name == "steps") == (self.time_axis == "step"):
+            return value
+        if self.tokens_per_step is None:
+            raise InputError(f"this pipeline was fitted over {self.time_axis}; {name}= needs a constant number of "
+                             f"tokens per step in the runs (a 'tokens' and a 'step' column), which it did not have")
+        return value / self.tokens_per_step if name == "tokens" else value * self.tokens_per_step
+
+    def predict(self, weights: Any, at: float | None = None, *, params: float | None = None,
+                steps: float | None = None, tokens: float | None = None) -> np.ndarray:
+        """Predicted losses of mixtures, shape (n, n_targets) (one row for a 1-D mixture).
+
+        By default at the target scale (N*, S*). ``params`` (model size N), ``steps`` or ``tokens`` move the
+        prediction to any other scale, inside the fitted runs' range (interpolation) or beyond it: the stages
+        are redone there from the same fits (nested: the size laws and the mixing law at (N, S); direct: the
+        joint law's scale terms at (N, S)). ``at`` is a step (or token, per ``time_axis``) count, as ``steps``.
         """
         W = np.asarray(weights, dtype=np.float64)
         law, kw = self.mixing_law, self.predict_kwargs
-        if at is not None:
-            if self.law_at_time is None:
-                raise InputError(f"this {self.route} pipeline result cannot predict at another step count")
-            if not (np.isfinite(at) and at > 0):
-                raise InputError(f"at must be a positive step (or token) count; got {at!r}")
-            law, kw = self.law_at_time(float(at))
+        T = self._time(at, steps, tokens)
+        N = None if params is None else _positive(params, "params")
+        target_T = self.target_steps if self.time_axis == "step" else self.target_tokens
+        if (N is not None and N != self.target_params) or (T is not None and T != target_T):
+            if self.scales is None:
+                raise InputError(f"this {self.route} pipeline result cannot predict at another scale")
+            law, kw = self.scales.law_at(self.target_params if N is None else N, target_T if T is None else T)
         with warnings.catch_warnings():
             # N* (and D*) lie beyond the fitted runs by design; leaving the mixtures' range still warns.
             warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range",
@@ -140,9 +176,9 @@ class PipelineResult:
         return np.asarray(out).reshape(-1, len(self.targets))
 
     def frame(self) -> pd.DataFrame:
-        """Mixtures (``w:`` columns) and their predicted target-scale losses (``loss:`` columns)."""
+        """Mixtures (a ``mixture`` label, ``w:`` columns) and their predicted target-scale losses (``loss:``)."""
         df = pd.DataFrame(self.mixtures, columns=[f"w:{d}" for d in self.domains])
-        df.insert(0, "run", self.mixture_runs)
+        df.insert(0, "mixture", [mixture_label(w, self.domains) for w in self.mixtures])
         for k, t in enumerate(self.targets):
             df[f"loss:{t}"] = self.target_losses[:, k]
         return df
@@ -152,7 +188,8 @@ class PipelineResult:
                 "target_steps": self.target_steps, "target_tokens": self.target_tokens, "time_axis": self.time_axis,
                 "domains": self.domains, "targets": self.targets,
                 "stages": {k: v.to_dict() for k, v in self.stages.items()},
-                "mixtures": [{"run": r, "weights": dict(zip(self.domains, map(float, w), strict=True)),
+                "mixtures": [{"mixture": mixture_label(w, self.domains), "first_run": r,
+                              "weights": dict(zip(self.domains, map(float, w), strict=True)),
                               "predicted": dict(zip(self.targets, map(float, y), strict=True))}
                              for r, w, y in zip(self.mixture_runs, self.mixtures, self.target_losses, strict=True)],
                 "mixing_law": self.mixing_law.to_dict(), "warnings": list(self.warnings)}
@@ -177,6 +214,37 @@ class PipelineResult:
         if self.warnings:
             lines += ["", "warnings:"] + [f"  {w}" for w in self.warnings]
         return "\n".join(lines)
+
+
+def _positive(value: Any, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (np.isfinite(v) and v > 0):
+        raise InputError(f"{name} must be a positive number; got {value!r}")
+    return v
+
+
+def mixture_label(weights: Any, domains: list[str]) -> str:
+    """``web=0.5,code=0.3,math=0.2``: a mixture named by its weights (4 significant digits), not by a run."""
+    return ",".join(f"{d}={float(v):.4g}" for d, v in zip(domains, weights, strict=True))
+
+
+def stage_warning_line(stage: str, messages: list[str]) -> str | None:
+    """One line saying how many warnings a stage's fits raised and which, most frequent first (None if none).
+
+    The stage table counts them; this line is what ``PipelineResult.warnings`` (printed, and in JSON) says.
+    """
+    if not messages:
+        return None
+    counts: dict[str, int] = {}
+    for m in messages:
+        counts[m] = counts.get(m, 0) + 1
+    top = sorted(counts.items(), key=lambda kv: -kv[1])
+    shown = "; ".join(f"{m} (x{n})" if n > 1 else m for m, n in top[:3])
+    more = f"; and {len(top) - 3} other distinct message(s)" if len(top) > 3 else ""
+    return f"{stage} stage: {len(messages)} warning(s) in its fits: {shown}{more}"
 
 
 @dataclass

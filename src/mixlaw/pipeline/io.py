@@ -1,0 +1,145 @@
+"""Save a fitted pipeline as JSON and load it back: ``mixlaw pipeline --save`` and ``mixlaw predict --pipeline``.
+
+The file holds what :meth:`PipelineResult.predict` needs to predict any mixture at any model size and step (or
+token) count: the target-scale mixing law and the route's fitted scale model (nested: every curve's step law
+and the settings of stages 2-3, refitted on demand with the saved seed; direct: the joint law's coefficients or
+the registered law that takes N). Loading gives the same predictions bit for bit. The human-readable part of
+:meth:`PipelineResult.to_dict` (stages, mixtures, warnings) is saved as well.
+
+A saved file is untrusted input: plain JSON (no pickle, no eval), a ``format`` tag and a ``schema_version``
+that must match, and every field checked for type, shape and range (:mod:`._schema`); anything off is one
+:class:`~mixlaw.errors.InputError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..laws.base import law_from_dict
+from . import _schema as sc
+from .direct import _JointScales, _RegisteredScales
+from .nested import _NestedStages23
+from .result import ROUTES, PipelineResult, StageQuality
+
+FORMAT = "mixlaw-pipeline"
+#: Bumped whenever a field changes meaning; a file of another version is refused, not guessed at.
+SCHEMA_VERSION = 1
+_SCALES: dict[str, Any] = {"nested": _NestedStages23, "joint": _JointScales, "registered": _RegisteredScales}
+
+
+def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
+    """The saved form of ``result``: strict JSON (NaN as null)."""
+    if result.scales is None:
+        raise InputError("this pipeline result has no scale model to save")
+    state = {"mixtures": sc.jsonable_array(result.mixtures), "mixture_runs": list(result.mixture_runs),
+             "target_losses": sc.jsonable_array(result.target_losses),
+             "predict_kwargs": sc.plain(result.predict_kwargs), "tokens_per_step": result.tokens_per_step,
+             "scales": result.scales.to_dict()}
+    return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "result": sc.plain(result.to_dict()), "state": state}
+
+
+def pipeline_from_dict(doc: Any) -> PipelineResult:
+    """Rebuild a :class:`PipelineResult` from :func:`pipeline_to_dict`, checking every field."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InputError(f'not a saved mixlaw pipeline (expected "format": "{FORMAT}")')
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(f"schema_version {doc.get('schema_version')!r} is not supported (this mixlaw reads "
+                         f"{SCHEMA_VERSION}); refit and save with 'mixlaw pipeline --save'")
+    r, st = sc.field_of(doc, "result", "file"), sc.field_of(doc, "state", "file")
+    route = sc.string(r, "route", "result", ROUTES)
+    domains, targets = sc.strings(r, "domains", "result"), sc.strings(r, "targets", "result")
+    if len(domains) < 2 or not targets:
+        raise InputError("result: needs 2 or more domains and 1 or more targets")
+    mixtures = sc.array(st, "mixtures", "state", (None, len(domains)))
+    losses = sc.array(st, "target_losses", "state", (len(mixtures), len(targets)))
+    try:
+        law = law_from_dict(sc.field_of(r, "mixing_law", "result"))
+    except InputError as err:
+        raise InputError(f"result.mixing_law: {err}") from None
+    except Exception as err:  # a law's own state restore may fail in any way on a hostile file
+        raise InputError(f"result.mixing_law: not a saved law ({type(err).__name__})") from None
+    if list(law.domains_) != domains or list(law.targets_) != targets:
+        raise InputError("result.mixing_law: its domains or targets differ from the pipeline's")
+    scales_doc = sc.field_of(st, "scales", "state")
+    kind = sc.string(scales_doc, "kind", "state.scales", tuple(_SCALES))
+    scales = _SCALES[kind].from_dict(scales_doc, "state.scales", domains=domains, targets=targets, mixing_law=law)
+    kw = sc.field_of(st, "predict_kwargs", "state")
+    if not isinstance(kw, dict) or not set(kw) <= {"model_params", "tokens"}:
+        raise InputError("state.predict_kwargs: expected an object with model_params and/or tokens")
+    stages = sc.field_of(r, "stages", "result")
+    if not isinstance(stages, dict):
+        raise InputError("result.stages: expected an object")
+    return PipelineResult(
+        route, sc.string(r, "law", "result"), float(sc.number(r, "target_params", "result", positive=True) or 0.0),
+        sc.number(r, "target_steps", "result", positive=True, optional=True), domains, targets, mixtures,
+        sc.strings(st, "mixture_runs", "state", len(mixtures)), losses,
+        {str(k): _stage(v, f"result.stages.{k}") for k, v in stages.items()}, law,
+        {k: sc.number(kw, k, "state.predict_kwargs", positive=True) for k in kw},
+        sc.strings(r, "warnings", "result"),
+        target_tokens=sc.number(r, "target_tokens", "result", positive=True, optional=True),
+        time_axis=sc.string(r, "time_axis", "result", ("step", "tokens")),
+        tokens_per_step=sc.number(st, "tokens_per_step", "state", positive=True, optional=True), scales=scales)
+
+
+def _stage(d: Any, where: str) -> StageQuality:
+    fits = sc.field_of(d, "fits", where)
+    if not isinstance(fits, list) or not all(isinstance(f, dict) and isinstance(f.get("label"), str) for f in fits):
+        raise InputError(f"{where}.fits: expected a list of objects with a label")
+    return StageQuality(sc.string(d, "name", where), sc.string(d, "description", where),
+                        _count(d, "n_fits", where), _count(d, "n_points", where),
+                        _nan_or_number(d, "median_rel_residual", where), _nan_or_number(d, "max_rel_residual", where),
+                        _count(d, "n_warnings", where), _nan_or_number(d, "seconds", where),
+                        [{"label": f["label"], "n_points": _count(f, "n_points", where),
+                          "max_rel_residual": _nan_or_number(f, "max_rel_residual", where)} for f in fits])
+
+
+def _count(d: Any, key: str, where: str) -> int:
+    v = sc.number(d, key, where)
+    if v is None or v < 0 or not float(v).is_integer():
+        raise InputError(f"{where}.{key}: expected a count")
+    return int(v)
+
+
+def _nan_or_number(d: Any, key: str, where: str) -> float:
+    return float("nan") if sc.field_of(d, key, where) is None else float(sc.number(d, key, where) or 0.0)
+
+
+def save_pipeline(result: PipelineResult, path: str | os.PathLike[str]) -> None:
+    """Write ``result`` as JSON, atomically (a temp file in the same folder, then a rename)."""
+    text = json.dumps(pipeline_to_dict(result), indent=1, allow_nan=False)
+    p = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent if str(p.parent) else ".")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    except OSError as err:
+        raise InputError(f"{p}: cannot write ({err.strerror or err})") from err
+
+
+def load_pipeline(path: str | os.PathLike[str]) -> PipelineResult:
+    """Read a pipeline saved by :func:`save_pipeline`; every error names the file and the field."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise InputError(f"{p}: not a JSON file ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+                         ) from None
+    try:
+        return pipeline_from_dict(doc)
+    except InputError as err:
+        raise InputError(f"{p}: {err}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not strict JSON")
+
+
+__all__ = ["save_pipeline", "load_pipeline", "pipeline_to_dict", "pipeline_from_dict", "FORMAT", "SCHEMA_VERSION"]

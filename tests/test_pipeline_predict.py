@@ -1,0 +1,161 @@
+"""Predict anything a pipeline has fitted, save and load it (issue 9 item 4), and the pipeline papercuts of item 7."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from mixlaw.data import RunTable
+from mixlaw.errors import InputError
+from mixlaw.pipeline import fit_pipeline, load_pipeline, save_pipeline
+
+from .test_pipeline import DOMAINS, N_STAR, S_STAR, SIZES, STEPS, _with_tokens, truth, world
+
+
+def _cli(capsys, *argv):  # type: ignore[no-untyped-def]
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+PROBE = np.array([[0.5, 0.3, 0.2], [0.2, 0.5, 0.3], [0.3, 0.3, 0.4]])
+
+
+@pytest.mark.parametrize("route", ["nested", "direct"])
+def test_predict_any_size_and_step_inside_and_beyond_the_data(route: str) -> None:
+    # Interpolation (N, S inside the runs) and extrapolation (beyond them, not at the fitted target) both match
+    # the world: 0.002 % noise, so the stages are close to exact.
+    res = fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, route=route)
+    for N, S in [(SIZES[1], STEPS[2]), (3e7, 1500.0), (2e8, 3e4), (N_STAR, S_STAR), (5e9, 1e6)]:
+        assert_allclose(res.predict(PROBE, params=N, steps=S), truth(PROBE, N, S), rtol=3e-3, err_msg=f"{N}, {S}")
+    # params alone keeps S*, steps alone keeps N*; `at` is the old name of steps.
+    assert_allclose(res.predict(PROBE, params=2e8), truth(PROBE, 2e8, S_STAR), rtol=3e-3)
+    assert_allclose(res.predict(PROBE, steps=STEPS[1]), res.predict(PROBE, at=STEPS[1]), rtol=0)
+    for bad in ({"params": -1.0}, {"steps": 0.0}, {"params": float("nan")}):
+        with pytest.raises(InputError, match="positive"):
+            res.predict(PROBE, **bad)
+    with pytest.raises(InputError, match="tokens"):
+        res.predict(PROBE, tokens=1e6)  # the table has no tokens per step
+
+
+def test_target_inside_the_data_is_interpolation_and_api_and_cli_agree(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    tab = world(n_mix=8)
+    big = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR)
+    inside = fit_pipeline(tab, target_params=SIZES[-2], target_steps=STEPS[2])  # was an error
+    assert_allclose(inside.target_losses, truth(inside.mixtures, SIZES[-2], STEPS[2]), rtol=1e-3)
+    # The same fitted stages, asked at (N, S) afterwards, give the same mixing law.
+    assert_allclose(inside.predict(PROBE), big.predict(PROBE, params=SIZES[-2], steps=STEPS[2]), rtol=1e-9)
+    path = tmp_path / "sweep.csv"
+    tab.frame.to_csv(path, index=False)
+    code, out, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", str(SIZES[-2]),
+                          "--target-steps", str(STEPS[2]), "--json")
+    assert code == 0, err
+    doc = json.loads(out)["pipeline"]
+    cli = np.array([[m["predicted"][d] for d in DOMAINS] for m in doc["mixtures"]])
+    assert_allclose(cli, inside.target_losses, rtol=1e-12)
+
+
+@pytest.mark.parametrize("route,law", [("nested", "ye-exp"), ("direct", "ye-exp"), ("direct", "dz-eq3-safe")])
+def test_save_load_round_trip_gives_identical_predictions(tmp_path, route: str, law: str) -> None:  # type: ignore[no-untyped-def]
+    tab = _with_tokens(world(n_mix=10))
+    res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, route=route, law=law)
+    path = tmp_path / "p.json"
+    save_pipeline(res, path)
+    back = load_pipeline(path)
+    assert (back.route, back.law, back.domains, back.targets) == (res.route, res.law, res.domains, res.targets)
+    np.testing.assert_array_equal(back.target_losses, res.target_losses)
+    np.testing.assert_array_equal(back.predict(PROBE), res.predict(PROBE))
+    for kw in ({"params": 3e7, "steps": 1500.0}, {"params": 2e8, "tokens": 2048 * 3e4}):
+        np.testing.assert_array_equal(back.predict(PROBE, **kw), res.predict(PROBE, **kw))
+    assert back.frame().equals(res.frame())
+    assert str(back).splitlines()[0] == str(res).splitlines()[0]
+
+
+def test_a_bad_pipeline_file_is_one_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR)
+    path = tmp_path / "p.json"
+    save_pipeline(res, path)
+    good = json.loads(path.read_text())
+    assert good["format"] == "mixlaw-pipeline" and good["schema_version"] == 1
+
+    def broken(edit) -> str:  # type: ignore[no-untyped-def]
+        doc = json.loads(json.dumps(good))
+        edit(doc)
+        p = tmp_path / "bad.json"
+        p.write_text(json.dumps(doc))
+        with pytest.raises(InputError) as exc:
+            load_pipeline(p)
+        msg = str(exc.value)
+        assert msg.startswith(str(p)) and "\n" not in msg
+        return msg
+
+    assert "schema_version 99" in broken(lambda d: d.update(schema_version=99))
+    assert "not a saved mixlaw pipeline" in broken(lambda d: d.update(format="something"))
+    assert "route" in broken(lambda d: d["result"].update(route="sideways"))
+    assert "state.target_losses" in broken(lambda d: d["state"].update(target_losses=[[1.0, 2.0]]))
+    assert "state.mixtures" in broken(lambda d: d["state"].update(mixtures="__import__('os')"))
+    assert "target_params" in broken(lambda d: d["result"].update(target_params=-3))
+    assert "step_laws" in broken(lambda d: d["state"]["scales"].update(step_laws=[[1, 2, 3]]))
+    assert "seed" in broken(lambda d: d["state"]["scales"].update(seed=0.5))
+    assert "law_options" in broken(lambda d: d["state"]["scales"].update(law_options=[]))
+    assert "unexpected keyword argument 'evil'" in broken(
+        lambda d: d["state"]["scales"]["law_options"].update(evil=1))
+    assert "mixing_law" in broken(lambda d: d["result"]["mixing_law"].update(law="no-such-law"))
+    p = tmp_path / "junk.json"
+    p.write_text("{not json")
+    with pytest.raises(InputError, match="not a JSON file"):
+        load_pipeline(p)
+    with pytest.raises(InputError, match="no such file"):
+        load_pipeline(tmp_path / "missing.json")
+
+
+def test_rows_are_labelled_by_mixture_not_by_a_run_name() -> None:
+    res = fit_pipeline(world(n_mix=6), target_params=N_STAR, target_steps=S_STAR)
+    frame = res.frame()
+    assert "run" not in frame.columns and frame.columns[0] == "mixture"
+    w = res.mixtures[0]
+    assert frame["mixture"][0] == ",".join(f"{d}={v:.4g}" for d, v in zip(DOMAINS, w, strict=True))
+    doc = res.to_dict()["mixtures"][0]
+    assert doc["mixture"] == frame["mixture"][0] and doc["first_run"] == res.mixture_runs[0]
+
+
+# ---------------------------------------------------------------------- item 7: pipeline papercuts
+def test_direct_route_with_a_law_that_takes_no_model_size_refuses_in_one_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match="ye-pow.*--route nested"):
+        fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="direct", law="ye-pow")
+    path = tmp_path / "sweep.csv"
+    world(n_mix=8).frame.to_csv(path, index=False)
+    code, _, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5",
+                        "--route", "direct", "--law", "ye-pow")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "ye-pow" in err
+
+
+def test_mixtures_at_fewer_than_3_sizes_are_dropped_before_the_step_fits() -> None:
+    tab = world(n_mix=8)
+    frame = tab.frame
+    # Mixture m7 ran at 2 sizes only: its 2 curves must not be fitted (nor counted) in the step stage.
+    frame = frame[~((frame["run"].str.startswith("m7-")) & (frame["params"] >= SIZES[2]))]
+    with pytest.warns(Warning, match="1 mixture"):
+        res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR)
+    assert res.stages["step"].n_fits == 7 * 4 * 3
+    assert not any(f["label"].startswith("m7-") for f in res.stages["step"].fits)
+    assert len(res.mixtures) == 7 and any("fewer than 3 sizes" in w for w in res.warnings)
+
+
+def test_stage_warnings_are_listed_not_just_counted() -> None:
+    # One mixture's smallest model 3x worse: its size law drops steeply then flattens, alpha ends on its bound.
+    tab = world(n_mix=8)
+    frame = tab.frame.copy()
+    frame.loc[frame["run"].str.startswith("m2-") & (frame["params"] == SIZES[0]), "loss:web"] *= 3.0
+    res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR)
+    n = res.stages["size"].n_warnings
+    assert n > 0
+    lines = [w for w in res.warnings if w.startswith("size stage:")]
+    assert len(lines) == 1 and f"{n} warning" in lines[0]
+    assert lines[0] in res.to_dict()["warnings"] and lines[0] in str(res)
