@@ -217,8 +217,9 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     if fitted:
         n = len(fitted)
         cols = min(4, n)
+        # constrained layout keeps each panel's title clear of the x-labels of the row above
         fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(3.2 * cols, 3.0 * ((n + cols - 1) // cols)),
-                                 squeeze=False)
+                                 squeeze=False, layout="constrained")
         y = tests[split0].losses(names)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)

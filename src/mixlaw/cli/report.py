@@ -19,7 +19,8 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
            test: list[str] | None = typer.Option(None, "--test", help="Held-out run table (NAME=PATH); repeatable."),
            dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: "
                                                                    "regmix | marin-delphi."),
-           target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+           target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable "
+                                                   "(default: the first eval set; all of them can take minutes)."),
            laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
            objective: str = typer.Option("mean", "--objective", help="Objective of the optimal mixture."),
            out_path: Path = typer.Option(Path("mixlaw-report.html"), "--out", help="HTML file to write."),
@@ -36,6 +37,11 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         tests = load_tests(test, weight_tol)
         for t in tests.values():
             train.check_compatible(t)
+    if not target and len(train.evals) > 1:
+        # Every law fitted on every eval set makes a page of megabytes and minutes; one eval set is the overview.
+        target = [train.evals[0]]
+        err.print(f"report on eval set {train.evals[0]!r} (first of {len(train.evals)}; --target all for every one)",
+                  highlight=False, markup=False)
     with show_warnings():
         page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
                                  objective=objective, random_state=seed)

@@ -146,5 +146,8 @@ class YeExponential(PerTargetLaw):
         doms = [d[:10] for d in self.domains_]
         head = " " * 14 + " ".join(f"{d:>10}" for d in doms)
         rows = [head] + [f"{t[:13]:<13} " + " ".join(f"{v:>10.3g}" for v in T[i]) for i, t in enumerate(self.targets_)]
-        return [("Interactions t_ij  (rows: eval sets, columns: training domains; <0 helps, >0 conflicts)",
+        ref = self.domains_[self._ref] if hasattr(self, "_ref") else self.domains_[int(np.argmax(T[0] == 0))]
+        # t_ij is identified only relative to the reference domain (its t is fixed at 0, absorbed by k_i).
+        return [(f"Interactions t_ij  (rows: eval sets, columns: training domains; relative to the reference "
+                 f"domain {ref!r}, t = 0: <0 lowers the eval loss more than {ref!r} does, >0 less)",
                  "\n".join(rows))]
