@@ -149,7 +149,7 @@ def test_olmo_schema_rejects_what_olmo_core_rejects():
 @pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")  # the linear law leaves its range
 def test_optimum_under_availability_exports_a_buildable_olmo_config():
     from mixlaw import load_regmix
-    from mixlaw.optimize import optimize_runs
+    from mixlaw.api import optimize_runs
 
     table = load_regmix("train_1m")
     avail = {d: 2e9 for d in table.domains} | {"pile_cc": 1e12}

@@ -7,6 +7,7 @@
 """
 
 from . import compare, laws, metrics
+from ._version import __version__
 from .bootstrap import bootstrap_law
 from .data import RunTable, read_regmix_pair, read_runs
 from .datasets import load_marin_delphi, load_regmix
@@ -29,10 +30,8 @@ from .laws import available_laws, get_law, law_from_dict
 from .optimize import optimize_mixture
 from .pipeline import fit_pipeline
 
-__version__ = "0.1.0"
-
-__all__ = ["RunTable", "read_runs", "read_regmix_pair", "load_regmix", "load_marin_delphi", "laws", "metrics", "compare", "get_law",
-           "available_laws", "law_from_dict", "optimize_mixture", "bootstrap_law", "active_design", "fit_pipeline",
-           "export_mixture", "FitResult", "Param", "Params", "MixlawError", "InputError", "DataError",
-           "InvalidParameterError", "NotFittedError", "FitError", "MixlawWarning", "ConvergenceWarning",
-           "ExtrapolationWarning", "DataWarning", "__version__"]
+__all__ = ["RunTable", "read_runs", "read_regmix_pair", "load_regmix", "load_marin_delphi", "laws", "metrics",
+           "compare", "get_law", "available_laws", "law_from_dict", "optimize_mixture", "bootstrap_law",
+           "active_design", "fit_pipeline", "export_mixture", "FitResult", "Param", "Params", "MixlawError",
+           "InputError", "DataError", "InvalidParameterError", "NotFittedError", "FitError", "MixlawWarning",
+           "ConvergenceWarning", "ExtrapolationWarning", "DataWarning", "__version__"]

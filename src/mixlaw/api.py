@@ -13,11 +13,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .compare import Leaderboard, compare
-from .data import WEIGHT_PREFIX, RunTable, read_runs, scale_mismatch
+from ._version import __version__
+from .bootstrap import bootstrap_law
+from .compare import Leaderboard, compare, default_laws
+from .data import WEIGHT_PREFIX, RunTable, _normalise_columns, _read_any, read_runs, scale_mismatch
+from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning
 from .laws import available_laws, get_law, law_from_dict
-from .laws.base import MixingLaw
+from .laws.base import _REGISTRY, MixingLaw
+from .optimize import Objective, OptimumResult, check_enough_runs, optimize_mixture, steps_to_match
 
 #: Held-out splits of the bundled RegMix data, scored by ``compare_regmix``.
 REGMIX_TEST_SPLITS = ("test_1m", "test_60m", "test_1B")
@@ -33,8 +37,6 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
         if k not in available_laws():
             raise InputError(f"unknown law {k!r}; available: {', '.join(available_laws())}")
     if keys is None:
-        from .compare import default_laws
-
         keys = default_laws()
     rows = []
     board = None
@@ -53,8 +55,6 @@ def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[s
                    random_state: int = 0, on_progress: Callable[[str], None] | None = None,
                    on_done: Callable[[str], None] | None = None) -> Leaderboard:
     """Fit on the bundled RegMix ``train_1m`` runs; score on ``test_1m``, ``test_60m`` and ``test_1B``."""
-    from .datasets import load_regmix
-
     data = load_regmix()
     assert isinstance(data, dict)
     return compare_tables(data["train_1m"], {s: data[s] for s in REGMIX_TEST_SPLITS}, targets=targets, laws=laws,
@@ -66,8 +66,6 @@ def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Se
                     on_done: Callable[[str], None] | None = None) -> Leaderboard:
     """Fit on a bundled dataset's fitting runs and score on its held-out runs (``regmix`` or ``marin-delphi``,
     splits as in :func:`mixlaw.datasets.bundled_splits`)."""
-    from .datasets import bundled_splits
-
     train, tests = bundled_splits(name)
     return compare_tables(train, tests, targets=targets, laws=laws, random_state=random_state,
                           on_progress=on_progress, on_done=on_done)
@@ -75,8 +73,6 @@ def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Se
 
 def laws_taking_eval_map() -> list[str]:
     """Keys of the laws that match eval sets to training domains and take ``eval_map``."""
-    from .laws.base import _REGISTRY
-
     return [k for k, cls in _REGISTRY.items() if cls.needs_matched_targets]
 
 
@@ -96,8 +92,6 @@ def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw 
 
 def save_law(law: MixingLaw, path: str | os.PathLike[str]) -> None:
     """Write a fitted law as JSON, atomically (temp file + rename)."""
-    from . import __version__
-
     doc = {"mixlaw_version": __version__, **law.to_dict()}
     write_text_atomic(json.dumps(doc, indent=2, default=float), path)
 
@@ -127,8 +121,6 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
     if isinstance(mixtures, pd.DataFrame):
         df, path = mixtures.copy(), None
     else:
-        from .data import _normalise_columns, _read_any
-
         df, _ = _read_any(Path(mixtures))
         df = _normalise_columns(df)
         path = str(mixtures)
@@ -155,6 +147,60 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
     for i, t in enumerate(law.targets_):
         out[f"pred:{t}"] = pred[:, i]
     return out
+
+
+def optimize_runs(table: Any, *, law: str | MixingLaw = "ye-exp", targets: str | Sequence[str] = "all",
+                  objective: Objective = "mean", n_boot: int = 0, n_jobs: int | None = None,
+                  step_law: Any = None, target_steps: float | None = None,
+                  random_state: int = 0, on_progress: Callable[[int], None] | None = None,
+                  **constraints: Any) -> OptimumResult:
+    """Fit ``law`` to a run table and return its optimal mixture (what ``mixlaw optimize`` runs).
+
+    Parameters
+    ----------
+    table : RunTable
+    law : str or MixingLaw, default="ye-exp"
+    targets : str or list of str, default="all"
+        Eval sets the law is fitted on and the objective combines.
+    objective : see :func:`optimize_mixture`
+    n_boot : int, default=0
+        Bootstrap refits over runs for intervals on the weights and the predicted losses (0: none).
+    n_jobs : int, optional
+        Bootstrap worker processes.
+    step_law, target_steps : optional
+        The default mixture's step law ``(E, B, beta)`` and the target steps: adds Ye's steps-to-match
+        figures for the objective (the law's predictions must then be at ``target_steps``).
+    random_state : int, default=0
+    on_progress : callable, optional
+        Called with the number of bootstrap refits just finished (total ``n_boot``).
+    **constraints
+        ``bounds``, ``fixed``, ``tokens_available``, ``target_tokens``, ``max_epochs``, ``within_fitted_range``,
+        ``n_starts``, ``natural`` as in :func:`optimize_mixture`. The natural mixture defaults to the token
+        shares, else the mean mixture of the runs.
+
+    Returns
+    -------
+    OptimumResult
+    """
+    est = get_law(law, random_state=random_state) if isinstance(law, str) else law
+    names = table.resolve_targets(targets)
+    opt_kw = dict(constraints)
+    opt_kw["objective"] = objective
+    opt_kw["random_state"] = random_state
+    if opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None:
+        opt_kw["natural"] = table.weights.mean(axis=0)
+    if (step_law is None) != (target_steps is None):
+        raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
+    fitted = est.clone().fit(table, targets=names)
+    check_enough_runs(fitted)  # before spending n_boot refits
+    if n_boot:
+        result = bootstrap_law(est, table, names, n=n_boot, random_state=random_state, n_jobs=n_jobs,
+                               optimize=opt_kw, on_progress=on_progress).optimum
+    else:
+        result = optimize_mixture(fitted, **opt_kw)
+    if step_law is not None:
+        result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
+    return result
 
 
 def describe_laws() -> list[dict[str, str]]:
@@ -205,4 +251,4 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Non
 
 
 __all__ = ["compare_tables", "compare_regmix", "compare_dataset", "fit_table", "save_law", "load_law", "predict_table",
-           "describe_laws", "write_text_atomic", "write_frame_atomic", "REGMIX_TEST_SPLITS"]
+           "optimize_runs", "describe_laws", "write_text_atomic", "write_frame_atomic", "REGMIX_TEST_SPLITS"]

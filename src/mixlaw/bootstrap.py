@@ -30,8 +30,11 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_random_state
+from .data import RunTable
 from .errors import FitError, InputError, MixlawWarning
+from .fit import single_threaded_blas
 from .laws.base import MixingLaw, get_law
+from .optimize import _make_scalar, _objective_weights, optimize_mixture
 
 #: Below this many replicates a process pool costs more (start-up, pickling) than it saves.
 MIN_PARALLEL = 8
@@ -131,8 +134,6 @@ class BootstrapResult:
 # ---------------------------------------------------------------------- workers
 def _replicate(task: dict[str, Any], b: int) -> dict[str, Any]:
     """Refit on bootstrap sample b; every random choice comes from the task's seed for b."""
-    from .optimize import optimize_mixture
-
     rng = np.random.default_rng(task["seeds"][b])
     groups = task["groups"]
     pick = rng.integers(0, len(groups), size=len(groups))
@@ -170,8 +171,6 @@ def _replicate(task: dict[str, Any], b: int) -> dict[str, Any]:
 
 
 def _run_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:
-    from .fit import single_threaded_blas
-
     with single_threaded_blas():
         return [(b, _replicate(task, b)) for b in ids]
 
@@ -274,9 +273,6 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     >>> bool(lo < 2 + np.exp(-0.5) < hi)
     True
     """
-    from .data import RunTable
-    from .optimize import _make_scalar, _objective_weights, optimize_mixture
-
     if not isinstance(table, RunTable):
         raise InputError(f"bootstrap_law needs a RunTable; got {type(table).__name__}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:

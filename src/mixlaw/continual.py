@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .bootstrap import bootstrap_law
 from .data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _normalise_columns, _read_any
 from .errors import DataError, ExtrapolationWarning, InputError
 from .laws.base import MixingLaw, get_law
@@ -279,8 +280,6 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     >>> round(res.proportion, 4)
     0.5
     """
-    from .bootstrap import bootstrap_law
-
     if not (np.isfinite(tolerance) and tolerance >= 0):
         raise InputError(f"tolerance must be a number >= 0 (nats); got {tolerance!r}")
     if original == new:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import DataWarning, InputError
+from .export_schema import check_export
 
 FORMATS = ("megatron", "olmo", "hf", "mosaic", "json")
 #: Same tolerance as run tables (DESIGN.md §2): weights summing to 1 ± 0.01 are renormalised with a warning.
@@ -218,8 +219,6 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
       }
     ]
     """
-    from .export_schema import check_export
-
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     unknown = sorted(set(opts) - OPTIONS[fmt])

@@ -1,143 +1,27 @@
-"""Fit reports (lmfit style) and their text / dict rendering.
-
-A report reads top to bottom like lmfit's ``fit_report``: the law and data, the method, statistics, the
-parameters with bounds and standard errors, warnings (parameters on a bound, starts that did not
-converge) and the strongest parameter correlations.
+"""The HTML report: one self-contained page comparing laws on a run table (leaderboard, predicted-vs-true
+plots, Ye's interaction matrix, the optimal mixture). The top layer: it fits laws (:mod:`mixlaw.compare`)
+and optimises (:mod:`mixlaw.optimize`); the per-law text report is :mod:`mixlaw.fit_report`, at the bottom.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+import html
+import io
+import warnings
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .laws.base import MixingLaw
-
-#: Correlations below this |rho| are not shown (lmfit's default min_correl is 0.1; 0.3 keeps reports short).
-MIN_CORREL = 0.3
-
-
-def _fmt(v: float | None, width: int = 0) -> str:
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return "inf" if v is not None and v > 0 else ("-inf" if v is not None else "")
-    return f"{v:.4g}"
-
-
-@dataclass
-class FitReport:
-    """A fitted law's report. ``str(report)`` for people, ``report.to_dict()`` for ``--json``."""
-
-    law: str
-    targets: list[str]
-    data: str
-    n_runs: int
-    n_domains: int
-    seed: Any
-    method: str
-    n_starts: int
-    n_converged: int
-    stats: dict[str, float]
-    params: dict[str, dict[str, Any]]
-    warnings: list[str] = field(default_factory=list)
-    correlations: list[tuple[str, str, float]] = field(default_factory=list)
-    sections: list[tuple[str, str]] = field(default_factory=list)
-
-    @classmethod
-    def from_law(cls, law: MixingLaw, data: str = "") -> FitReport:
-        results = getattr(law, "results_", {}) or {}
-        n_starts = sum(r.n_starts for r in results.values())
-        n_conv = sum(r.n_converged for r in results.values())
-        method = next(iter(results.values())).method if results else "closed form / external solver"
-        warns: list[str] = []
-        corr: list[tuple[str, str, float]] = []
-        for key, r in results.items():
-            prefix = "" if len(results) == 1 else f"[{key}] "
-            warns += [prefix + w for w in r.warnings]
-            if r.correl is not None:
-                names = [p.name for p in r.params.values() if p.vary]
-                c = r.correl
-                for a in range(len(names)):
-                    for b in range(a + 1, len(names)):
-                        if np.isfinite(c[a, b]) and abs(c[a, b]) >= MIN_CORREL:
-                            corr.append((names[a], names[b], float(c[a, b])))
-        corr.sort(key=lambda t: -abs(t[2]))
-        stats = dict(getattr(law, "train_metrics_", {}))
-        stats["nfev"] = float(sum(r.nfev for r in results.values()))
-        stats["fit_seconds"] = float(getattr(law, "fit_seconds_", sum(r.wall_time for r in results.values())))
-        return cls(law=type(law).__name__, targets=list(law.targets_), data=data, n_runs=int(law.n_runs_),
-                   n_domains=len(law.domains_), seed=law.get_params().get("random_state"), method=method,
-                   n_starts=n_starts, n_converged=n_conv, stats=stats, params=law.params_.to_dict(),
-                   warnings=warns, correlations=corr[:15], sections=law.extra_report_sections())
-
-    def __str__(self) -> str:
-        tg = self.targets[0] if len(self.targets) == 1 else f"{len(self.targets)} targets"
-        lines = [f"[[{self.law}]] target={tg}  data={self.data or '-'} ({self.n_runs} runs, {self.n_domains} "
-                 f"domains)  seed={self.seed}"]
-        starts = f"; {self.n_starts} starts ({self.n_converged} converged)" if self.n_starts else ""
-        lines.append(f"    method = {self.method}{starts}")
-        s = self.stats
-        n_vary = sum(1 for p in self.params.values() if p["vary"])
-        parts = [f"n_obs={int(s.get('n_obs', 0))}", f"n_vary={n_vary}"]
-        if "n_obs" in s:
-            parts.append(f"dof={int(s['n_obs']) - n_vary}")
-        parts.append(f"nfev={int(s.get('nfev', 0))}")
-        head = "  ".join(parts)
-        tail = "  ".join(f"{k}={_stat(k, s[k])}" for k in ("RMSE", "MAPE", "R2", "AIC", "BIC") if k in s)
-        lines.append(f"    {head} | {tail}  fit={s.get('fit_seconds', 0):.2f}s")
-        lines.append("[[Params]]  (stderr: Gauss-Newton on log residuals)")
-        width = max((len(n) for n in self.params), default=4)
-        for name, p in self.params.items():
-            v = p["value"]
-            if not p["vary"]:
-                lines.append(f"    {name:<{width}}  {v:>10.4g}  (fixed)")
-                continue
-            se = p.get("stderr")
-            sep = f" ± {se:.3g} ({abs(se / v) * 100:.1f}%)" if se is not None and v != 0 else ""
-            lines.append(f"    {name:<{width}}  {v:>10.4g}{sep:<22}  init={_fmt(p['init'])}  "
-                         f"bounds=[{_fmt(_f(p['min']))}, {_fmt(_f(p['max']))}]")
-        for title, text in self.sections:
-            lines.append(f"[[{title}]]")
-            lines.extend("    " + ln for ln in text.splitlines())
-        if self.warnings:
-            lines.append("[[Warnings]]")
-            shown = self.warnings[:20]
-            lines.extend("    " + w for w in shown)
-            if len(self.warnings) > len(shown):
-                lines.append(f"    ... and {len(self.warnings) - len(shown)} more")
-        if self.correlations:
-            lines.append(f"[[Correlations]]  (|ρ| < {MIN_CORREL:.2f} not shown)")
-            lines.extend(f"    C({a}, {b}) = {c:+.3f}" for a, b, c in self.correlations[:10])
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"law": self.law, "targets": self.targets, "data": self.data, "n_runs": self.n_runs,
-                "n_domains": self.n_domains, "seed": self.seed, "method": self.method, "n_starts": self.n_starts,
-                "n_converged": self.n_converged, "stats": self.stats, "params": self.params,
-                "warnings": self.warnings,
-                "correlations": [{"a": a, "b": b, "rho": c} for a, b, c in self.correlations],
-                "sections": {t: x for t, x in self.sections}}
-
-
-def _f(x: Any) -> float:
-    return float(x) if not isinstance(x, str) else float(x.replace("inf", "inf"))
-
-
-def _stat(k: str, v: float) -> str:
-    if k == "MAPE":
-        return f"{v * 100:.2f}%"
-    if k in ("AIC", "BIC"):
-        return f"{v:.1f}"
-    return f"{v:.4g}"
-
-
+from . import metrics
+from ._version import __version__
+from .compare import default_laws
+from .errors import ExtrapolationWarning, MixlawError
+from .laws import get_law
+from .optimize import optimize_mixture
 
 
 # ---------------------------------------------------------------------- HTML report (DESIGN.md §11)
 def _svg(fig: Any) -> str:
-    import io
-
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
@@ -170,19 +54,10 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     str
         HTML with inline SVG figures (matplotlib): viewing it needs no network.
     """
-    import html
-    import warnings
-
-    import matplotlib
+    import matplotlib  # here, not at the top: it costs ~1 s and only this command draws
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from . import __version__, metrics
-    from .compare import default_laws
-    from .errors import ExtrapolationWarning, MixlawError
-    from .laws import get_law
-    from .optimize import optimize_mixture
 
     names = train.resolve_targets(targets)
     keys = laws if laws is not None else default_laws()
@@ -273,4 +148,4 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             f"<style>{style}</style></head><body>" + "\n".join(parts) + "</body></html>")
 
 
-__all__ = ["FitReport", "MIN_CORREL", "build_html_report"]
+__all__ = ["build_html_report"]

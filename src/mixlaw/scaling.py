@@ -30,7 +30,7 @@ import numpy as np
 from ._validation import check_is_fitted, check_random_state
 from .errors import InputError
 from .fit import HUBER_DELTA, FitResult, Param, Params, fit_model
-from .report import MIN_CORREL, FitReport
+from .fit_report import MIN_CORREL, FitReport
 
 #: Bounds of the fitted exponents. 4 is far above any exponent reported for LMs (0.05-0.8) and keeps
 #: x^-a finite; 1e-3 keeps the term from degenerating into a constant that trades off against E.

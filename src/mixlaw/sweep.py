@@ -30,9 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._version import __version__
 from .errors import DataError, InputError
 from .store import RunStore
-from .train.config import ProxyConfig, parse_count
+from .train.config import ProxyConfig, parse_count, run_id
+from .train.data import Corpus  # numpy memmaps only, no torch
 
 BACKENDS = ("local", "ray")
 
@@ -123,9 +125,6 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
     InputError
         Bad corpus, a mixture naming an unknown domain or not summing to 1 (naming the design row).
     """
-    from .train.config import run_id
-    from .train.data import Corpus  # numpy memmaps only, no torch
-
     base = base or ProxyConfig()
     opened = Corpus(corpus)
     size_list = [parse_count(s, "--sizes") for s in sizes]
@@ -195,8 +194,6 @@ def _execute(config: dict[str, Any], store_path: str, ckpt_dir: str | None, thre
             store.record_checkpoint(run, ck.step, ck.tokens, ck.losses, ck.train_loss)
 
         result = train(cfg, corpus=corpus, ckpt_path=ckpt, on_checkpoint=record, on_step=on_step)
-        from . import __version__
-
         store.finish_run(rid, result.wall_s, info={"corpus_fingerprint": corpus.fingerprint, "device": result.device,
                                                    "tokens_per_s": result.tokens_per_s,
                                                    "mixlaw_version": __version__})
@@ -351,8 +348,6 @@ def _run_ray(todo: list[PlannedRun], store_path: Path, workers: int, threads: in
 
 def _record_result(db: RunStore, result: dict[str, Any]) -> None:
     """Write a returned :class:`~mixlaw.train.loop.RunResult` (as a dict): one transaction per checkpoint."""
-    from . import __version__
-
     rid, cfg = result["run_id"], result["config"]
     db.reset_run(rid)
     db.begin_run(rid, cfg, list(cfg["mixture"]), result["model_params"],

@@ -12,12 +12,11 @@ from pathlib import Path
 import typer
 
 from .. import api
+from .._json import dumps as strict_dumps
+from ..budget import read_tokens_available
 from ..continual import critical_proportion
-from ..design import read_tokens_available
 from ..errors import InputError
 from ..export import TokenBudget, export_mixture, parse_export_options, read_paths
-from .._json import dumps as strict_dumps
-from ..optimize import optimize_runs
 from ._common import (
     EXPORT_OPTION_HELP,
     JsonOpt,
@@ -81,11 +80,11 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
     with show_warnings(), progress(desc, total=bootstrap or None) as advance:
         table = load_table(runs, weight_tol)
         tok = None if tokens_available is None else read_tokens_available(tokens_available)
-        result = optimize_runs(table, law=law, targets=parse_targets(target), objective=parse_objective(objective),
-                               n_boot=bootstrap, bounds=parse_bounds(bounds), fixed=fx, tokens_available=tok,
-                               target_tokens=target_tokens, max_epochs=max_epochs, within_fitted_range=within_range,
-                               step_law=sl, target_steps=target_steps, random_state=seed,
-                               on_progress=lambda k: advance(None, k))
+        result = api.optimize_runs(table, law=law, targets=parse_targets(target),
+                                   objective=parse_objective(objective), n_boot=bootstrap, bounds=parse_bounds(bounds),
+                                   fixed=fx, tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
+                                   within_fitted_range=within_range, step_law=sl, target_steps=target_steps,
+                                   random_state=seed, on_progress=lambda k: advance(None, k))
         text = None
         if export is not None:
             # The export carries the constraints the optimum was chosen under: the token budget sets each

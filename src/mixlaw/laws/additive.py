@@ -17,7 +17,7 @@ import numpy as np
 
 from .._validation import Interval, Real
 from ..fit import HUBER_DELTA, Param, Params, pooling_penalty
-from .base import FitContext, MixingLaw, PerTargetLaw, register
+from .base import FitContext, MixingLaw, PerTargetLaw, law_from_dict, register
 
 #: Exponent range: gamma in (0, 3] keeps r^gamma increasing and finite at r = 0.
 GAMMA_BOUNDS = (0.01, 3.0)
@@ -170,6 +170,4 @@ class ShukorAdditiveEnsemble(MixingLaw):
         return {"members": [m.to_dict() for m in self.members_]}
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        from .base import law_from_dict
-
         self.members_ = [law_from_dict(d) for d in state["members"]]

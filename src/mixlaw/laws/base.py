@@ -21,11 +21,11 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
-from ..data import scale_mismatch
+from ..data import RunTable, scale_mismatch
 from ..errors import ExtrapolationWarning, InputError, InvalidParameterError, ScaleWarning
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_model
+from ..fit_report import FitReport
 from ..metrics import aic_bic
-from ..report import FitReport
 
 _REGISTRY: dict[str, type[MixingLaw]] = {}
 
@@ -171,8 +171,6 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        from ..data import RunTable
-
         fit_scale = None
         if isinstance(weights, RunTable):
             table = weights
@@ -260,8 +258,6 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         ndarray of shape (n,) if fitted on 1-D losses, else (n, n_targets)
         """
         check_is_fitted(self)
-        from ..data import RunTable
-
         if isinstance(weights, RunTable):
             table = weights
             # Laws without N/D inputs predict at the scale they were fitted at: say so when the table is not.

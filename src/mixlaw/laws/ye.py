@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import Interval, Real
+from ..errors import InvalidParameterError
 from ..fit import HUBER_DELTA, Param
 from .base import FitContext, PerTargetLaw, register
 
@@ -27,8 +28,6 @@ def _reference_index(W: np.ndarray, domains: list[str], reference: str | None) -
         # The domain with the largest mean share is the best determined; fixing its t at 0 loses nothing.
         return int(np.argmax(W.mean(axis=0)))
     if reference not in domains:
-        from ..errors import InvalidParameterError
-
         raise InvalidParameterError(f"reference domain {reference!r} is not a training domain ({domains})")
     return domains.index(reference)
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import Integral, Interval
-from ..fit import HUBER_DELTA, Param
+from ..fit import HUBER_DELTA, Param, Params
 from .base import FitContext, PerTargetLaw, register
 from .ye import T_BOUND, _reference_index, ye_init
 
@@ -133,8 +133,6 @@ class YeImplicit(PerTargetLaw):
             for a, p_old, p_new in zip(idx, vals, new, strict=False):
                 plist[a] = type(p_new)(p_old.name, p_new.value, p_new.init, p_new.min, p_new.max, p_new.vary,
                                        p_new.stderr, p_new.note)
-        from ..fit import Params
-
         self.params_ = Params(plist)
 
     def composition(self) -> dict[str, np.ndarray]:

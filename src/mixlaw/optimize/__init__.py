@@ -15,7 +15,8 @@ Also here: Ye et al.'s *steps-to-match* figures (:func:`steps_to_match`).
 
 Modules: :mod:`.objective` (law evaluation and the scalar objective), :mod:`.constraints` (the feasible
 set and its projection), :mod:`.search` (the solvers), :mod:`.result` (what is returned), :mod:`.runs`
-(from a run table, as the CLI does) and :mod:`.steps` (Ye's steps-to-match).
+(enough runs for the law's parameters) and :mod:`.steps` (Ye's steps-to-match). From a run table to an
+optimum with bootstrap intervals, as ``mixlaw optimize`` does: :func:`mixlaw.api.optimize_runs`.
 
 References
 ----------
@@ -28,10 +29,10 @@ from __future__ import annotations
 from .constraints import ACTIVE_TOL, DEFAULT_MAX_EPOCHS, FEAS_TOL, project_box_simplex
 from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights
 from .result import ActiveConstraint, OptimumResult
-from .runs import check_enough_runs, optimize_runs
+from .runs import check_enough_runs
 from .search import DEFAULT_N_STARTS, optimize_mixture
 from .steps import StepsToMatch, steps_to_match
 
-__all__ = ["optimize_mixture", "optimize_runs", "check_enough_runs", "OptimumResult", "ActiveConstraint",
+__all__ = ["optimize_mixture", "check_enough_runs", "OptimumResult", "ActiveConstraint",
            "project_box_simplex", "steps_to_match", "StepsToMatch", "Objective", "ACTIVE_TOL", "FEAS_TOL",
            "DEFAULT_MAX_EPOCHS", "DEFAULT_N_STARTS", "FD_STEP", "_LawEval", "_make_scalar", "_objective_weights"]

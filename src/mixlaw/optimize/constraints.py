@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..budget import max_shares
 from ..errors import InputError
 from .result import ActiveConstraint
 
@@ -19,7 +20,7 @@ ACTIVE_TOL = 1e-7
 #: Tolerance on sum(bounds) feasibility checks: rounding in user input, not a modelling slack.
 FEAS_TOL = 1e-9
 #: Repetitions allowed when --max-epochs is not given (Muennighoff et al. 2023: up to ~4 epochs cost little;
-#: the same default as :func:`mixlaw.design.max_shares`).
+#: the same default as :func:`mixlaw.budget.max_shares`).
 DEFAULT_MAX_EPOCHS = 4.0
 
 
@@ -104,8 +105,6 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
     if target_tokens is not None:
         if tokens_available is None:
             raise InputError("target_tokens needs tokens_available (tokens per domain) to cap each domain's share")
-        from ..design import max_shares
-
         epochs = DEFAULT_MAX_EPOCHS if max_epochs is None else float(max_epochs)
         cap = max_shares(domains, tokens_available, float(target_tokens), epochs)
         tighter = cap < hi

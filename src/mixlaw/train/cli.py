@@ -1,8 +1,9 @@
 """CLI commands of the proxy trainer: ``corpus build``, ``train``, ``sweep`` and ``runs export``.
 
 :func:`register` adds them to the main ``mixlaw`` app, whose ``main()`` turns :class:`~mixlaw.errors.InputError`
-into ``error: <message>`` and exit code 2. Heavy imports (torch, pandas) happen inside the commands so that
-``mixlaw --help`` stays fast. ``python -m mixlaw.train.cli`` runs these commands on their own.
+into ``error: <message>`` and exit code 2. The trainer itself (:mod:`.loop`, which needs torch, an optional
+extra) is imported inside the commands that train, so that the rest of ``mixlaw`` works without torch.
+``python -m mixlaw.train.cli`` runs these commands on their own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from typing import Any
 import typer
 
 from .._json import dumps as strict_dumps
+from .._version import __version__
 from ..errors import InputError
+from ..store import RunStore, export_run_table, write_table
+from ..sweep import run_sweep
+from .config import ProxyConfig, apply_overrides, parse_count, parse_mixture
+from .corpus import BUILTIN_DOMAINS, build_corpus, parse_domain_spec
 
 SCHEMA_VERSION = 1
 _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -22,8 +28,6 @@ _OVERRIDES_HELP = " Any ProxyConfig field can be set with --key=value after the 
 
 
 def _emit_json(doc: dict[str, Any]) -> None:
-    from .. import __version__
-
     payload = {"schema_version": SCHEMA_VERSION, "mixlaw_version": __version__, **doc}
     sys.stdout.write(strict_dumps(payload, indent=2, default=str) + "\n")
 
@@ -36,8 +40,6 @@ def _console(stderr: bool = False) -> Any:
 
 def _base_config(ctx: typer.Context, **fields: Any) -> Any:
     """A ProxyConfig from explicit options, then the ``--key=value`` extras (unknown keys: InputError)."""
-    from .config import ProxyConfig, apply_overrides
-
     return apply_overrides(ProxyConfig(**fields), list(ctx.args))
 
 
@@ -51,8 +53,6 @@ def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write the c
               seed: int = typer.Option(0, "--seed", help="Seeds the source order and the generated math."),
               as_json: bool = typer.Option(False, "--json", help="Write the manifest as JSON to stdout.")) -> None:
     """Build an offline multi-domain byte corpus (memory-mapped train/val splits + manifest.json)."""
-    from .corpus import BUILTIN_DOMAINS, build_corpus, parse_domain_spec
-
     if domains == "all":
         names: list[str] = list(BUILTIN_DOMAINS)
     elif domains == "none":
@@ -92,8 +92,6 @@ def train_cmd(ctx: typer.Context,
               store: Path | None = typer.Option(None, "--store", help="Also record the run in this run store."),
               as_json: bool = typer.Option(False, "--json", help="Write the result as JSON to stdout.")) -> None:
     """Train one proxy model on a mixture and print its per-domain validation losses."""
-    from .config import parse_count, parse_mixture
-
     cfg = _base_config(ctx, corpus=str(corpus), mixture=parse_mixture(mixture), model_size=parse_count(size, "--size"),
                        train_tokens=parse_count(tokens, "--tokens"), eval_every=eval_every, seed=seed, device=device)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -103,8 +101,6 @@ def train_cmd(ctx: typer.Context,
     resolved, opened, rid = prepare(cfg)
     db = None
     if store is not None:
-        from ..store import RunStore
-
         db = RunStore(store)
         if db.status(rid) == "done":
             db.close()
@@ -169,8 +165,6 @@ def sweep_cmd(ctx: typer.Context,
               keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="Keep finished runs' ckpt."),
               as_json: bool = typer.Option(False, "--json", help="Write the summary as JSON to stdout.")) -> None:
     """Train every (mixture, size) of a design into a run store; finished runs are skipped."""
-    from ..sweep import run_sweep
-
     base = _base_config(ctx, eval_every=eval_every, seed=seed)
     result = run_sweep(corpus, design, [s for s in sizes.split(",") if s.strip()], tokens, store, workers=workers,
                        backend=backend, address=address, base=base, keep_checkpoints=keep_checkpoints)
@@ -188,8 +182,6 @@ def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw 
                include_unfinished: bool = typer.Option(False, "--all", help="Include unfinished runs' checkpoints."),
                as_json: bool = typer.Option(False, "--json", help="Write a summary as JSON to stdout.")) -> None:
     """Export a run store as the run table (run, w:*, loss:*, params, step, tokens)."""
-    from ..store import export_run_table, write_table
-
     table = export_run_table(db, include_unfinished=include_unfinished)
     write_table(table, out)
     n_runs = int(table["run"].nunique()) if len(table) else 0

@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._version import __version__
 from ..errors import InputError
+from ..store import run_table_rows
 from .config import ProxyConfig, run_id
 from .data import Corpus, MixtureSampler, eval_windows
 from .model import GPT, GPTConfig
@@ -85,8 +87,6 @@ class RunResult:
     def to_frame(self) -> Any:
         """The run's rows in the run-table format of DESIGN §2 (``run``, ``w:*``, ``loss:*``, ``params``,
         ``step``, ``tokens``), one row per checkpoint."""
-        from ..store import run_table_rows
-
         return run_table_rows(self.run_id, self.config.mixture, self.model_params,
                               [(c.step, c.tokens, c.losses) for c in self.checkpoints])
 
@@ -245,8 +245,6 @@ def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str |
     >>> result.checkpoints[-1].losses  # doctest: +SKIP
     {'code': 2.41, 'prose': 2.87}
     """
-    from .. import __version__
-
     cfg, corpus, rid = prepare(config, corpus)
     device = resolve_device(cfg.device)
     if cfg.num_threads:

@@ -1,0 +1,132 @@
+"""Token budgets: how many tokens each training domain has, and the largest share of a mixture each allows.
+
+A target run of :math:`D` training tokens that may repeat a domain at most :math:`E_{\\max}` times can give
+domain j at most the share :math:`m_j = \\min(1, E_{\\max} T_j / D)` (:func:`max_shares`), with :math:`T_j` the
+tokens available in it (:func:`read_tokens_available` reads them from a file). Both the proxy designs
+(:mod:`mixlaw.design`) and the optimiser's feasible set (:mod:`mixlaw.optimize`) cap shares this way, so it
+lives in the bottom layer, below both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+
+def check_domains(domains: Sequence[str]) -> list[str]:
+    """Domain names, stripped; at least two, non-empty and distinct (else :class:`InputError`)."""
+    doms = [str(d).strip() for d in domains]
+    if len(doms) < 2:
+        raise InputError(f"a design needs at least two domains; got {doms}")
+    if any(not d for d in doms):
+        raise InputError("domain names must be non-empty")
+    dup = sorted({d for d in doms if doms.count(d) > 1})
+    if dup:
+        raise InputError(f"duplicate domain name(s) {dup}")
+    return doms
+
+
+def per_domain(values: Mapping[str, float] | Sequence[float] | np.ndarray | None, domains: list[str], name: str,
+               default: float | None = None) -> np.ndarray | None:
+    """A per-domain vector from a mapping (every domain required, none unknown) or a sequence in domain order."""
+    if values is None:
+        return None if default is None else np.full(len(domains), float(default))
+    if isinstance(values, Mapping):
+        unknown = sorted(set(values) - set(domains))
+        if unknown:
+            raise InputError(f"{name}: unknown domain(s) {unknown}; domains are {domains}")
+        missing = [d for d in domains if d not in values]
+        if missing:
+            if default is None:
+                raise InputError(f"{name}: no value for domain(s) {missing}")
+            values = {**{d: default for d in missing}, **values}
+        arr = np.array([float(values[d]) for d in domains], dtype=np.float64)
+    else:
+        arr = np.asarray(values, dtype=np.float64).ravel()
+        if arr.size != len(domains):
+            raise InputError(f"{name}: {arr.size} values for {len(domains)} domains")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name}: values must be finite; got {arr.tolist()}")
+    return arr
+
+
+def max_shares(domains: Sequence[str], tokens_available: Mapping[str, float] | Sequence[float],
+               target_tokens: float, max_epochs: float = 4.0) -> np.ndarray:
+    """Largest share of each domain that repeats it at most ``max_epochs`` times at ``target_tokens``.
+
+    .. math:: m_j = \\min\\Big(1, \\frac{E_{\\max}\\, T_j}{D}\\Big)
+
+    with :math:`T_j` the tokens available in domain j and :math:`D` the target run's training tokens.
+
+    Parameters
+    ----------
+    domains : list of str
+    tokens_available : mapping or sequence of float
+        Tokens available per domain (> 0).
+    target_tokens : float
+        Training tokens of the run the design is for (> 0).
+    max_epochs : float, default=4.0
+        Repetitions allowed (4 epochs costs little: Muennighoff et al. 2023, "Scaling Data-Constrained LMs").
+
+    Returns
+    -------
+    ndarray of shape (n_domains,)
+
+    Examples
+    --------
+    >>> max_shares(["web", "code"], {"web": 1e12, "code": 1e9}, target_tokens=1e10, max_epochs=4)
+    array([1. , 0.4])
+    """
+    doms = check_domains(domains)
+    tok = per_domain(tokens_available, doms, "tokens_available")
+    assert tok is not None
+    if np.any(tok <= 0):
+        got = dict(zip(doms, tok.tolist(), strict=True))
+        raise InputError(f"tokens_available must be > 0 for every domain; got {got}")
+    if not (np.isfinite(target_tokens) and target_tokens > 0):
+        raise InputError(f"target_tokens must be a positive number; got {target_tokens!r}")
+    if not (np.isfinite(max_epochs) and max_epochs > 0):
+        raise InputError(f"max_epochs must be a positive number; got {max_epochs!r}")
+    m = np.minimum(1.0, max_epochs * tok / float(target_tokens))
+    if m.sum() < 1.0 - 1e-12:
+        raise InputError(f"not enough tokens: at {max_epochs:g} epochs the domains supply at most "
+                         f"{m.sum() * target_tokens:.4g} of the {target_tokens:.4g} target tokens "
+                         "(raise --max-epochs or lower --target-tokens)")
+    return m
+
+
+def read_tokens_available(path: str) -> dict[str, float]:
+    """Tokens per domain from a CSV with columns ``domain,tokens`` or a JSON object ``{domain: tokens}``."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: no such file (expected a CSV domain,tokens or a JSON {{domain: tokens}})")
+    if p.suffix.lower() == ".json":
+        try:
+            doc = json.loads(p.read_text())
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}: not valid JSON ({e})") from None
+        if not isinstance(doc, dict):
+            raise InputError(f"{path}: expected a JSON object {{domain: tokens}}")
+        items = list(doc.items())
+    else:
+        frame = pd.read_csv(p)
+        missing = [c for c in ("domain", "tokens") if c not in frame.columns]
+        if missing:
+            raise InputError(f"{path}: missing column(s) {missing}; expected domain,tokens")
+        items = list(zip(frame["domain"].astype(str), frame["tokens"], strict=True))
+    out: dict[str, float] = {}
+    for i, (d, v) in enumerate(items):
+        try:
+            out[str(d)] = float(v)
+        except (TypeError, ValueError):
+            raise InputError(f"{path}:{i + 2}: tokens of domain {d!r} is not a number: {v!r}") from None
+    return out
+
+
+__all__ = ["check_domains", "per_domain", "max_shares", "read_tokens_available"]
