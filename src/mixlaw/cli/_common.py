@@ -6,7 +6,6 @@ mixture). Command modules import from here; nothing here knows about a particula
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from collections.abc import Iterator
