@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,10 +64,11 @@ def module_path(module: str) -> str:
     return str((p / "__init__.py" if p.is_dir() else p.with_suffix(".py")).relative_to(SRC.parent))
 
 
-def all_modules() -> dict[str, Path]:
+def all_modules(src: Path = SRC) -> dict[str, Path]:
+    """Every module of the package below ``src``, by dotted name."""
     out = {}
-    for path in sorted((SRC / PACKAGE).rglob("*.py")):
-        parts = list(path.relative_to(SRC).with_suffix("").parts)
+    for path in sorted((src / PACKAGE).rglob("*.py")):
+        parts = list(path.relative_to(src).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
         out[".".join(parts)] = path
@@ -127,9 +128,9 @@ def layer_of(module: str) -> tuple[int, str] | None:
     return None if best is None else (best[1], best[2])
 
 
-@pytest.fixture(scope="module")
-def graph() -> tuple[dict[str, Path], list[Edge], dict[str, set[str]]]:
-    modules = all_modules()
+def build_graph(src: Path = SRC) -> tuple[dict[str, Path], list[Edge], dict[str, set[str]]]:
+    """Modules, their project-import edges, and the third-party packages each imports at module level."""
+    modules = all_modules(src)
     edges: list[Edge] = []
     third: dict[str, set[str]] = {}
     for mod, path in modules.items():
@@ -137,6 +138,11 @@ def graph() -> tuple[dict[str, Path], list[Edge], dict[str, set[str]]]:
         edges += e
         third[mod] = t
     return modules, edges, third
+
+
+@pytest.fixture(scope="module")
+def graph() -> tuple[dict[str, Path], list[Edge], dict[str, set[str]]]:
+    return build_graph()
 
 
 def test_every_module_has_a_layer(graph) -> None:
@@ -159,15 +165,20 @@ def test_no_edge_points_up(graph) -> None:
     assert not bad, "imports pointing up the layers:\n" + "\n".join(bad)
 
 
-def test_no_import_cycle(graph) -> None:
-    modules, edges, _ = graph
+def successors(modules: Iterable[str], edges: list[Edge]) -> dict[str, list[Edge]]:
+    """The edges out of each module (a module naming itself, e.g. ``from . import x`` in a package's
+    ``__init__`` where x is defined there, is no edge)."""
     succ: dict[str, list[Edge]] = {m: [] for m in modules}
     for e in edges:
-        # A package's __init__ re-exporting its submodules is not a cycle with them: the submodule's import of
-        # its package (`from . import x`) resolves to the submodule x, recorded as such.
         if e.target != e.source:
-            succ[e.source].append(e)
-    cycle = _find_cycle(succ)
+            succ.setdefault(e.source, []).append(e)
+            succ.setdefault(e.target, [])
+    return succ
+
+
+def test_no_import_cycle(graph) -> None:
+    modules, edges, _ = graph
+    cycle = _find_cycle(successors(modules, edges))
     assert cycle is None, "import cycle:\n" + "\n".join(
         f"{e.where()}: {e.source} imports {e.target}{' (inside a function)' if e.local else ''}" for e in cycle)
 
@@ -215,9 +226,7 @@ def _heavy(module: str, edges_by_source: dict[str, list[Edge]], third: dict[str,
 
 def test_function_local_imports_only_for_heavy_optional_dependencies(graph) -> None:
     modules, edges, third = graph
-    by_source: dict[str, list[Edge]] = {}
-    for e in edges:
-        by_source.setdefault(e.source, []).append(e)
+    by_source = successors(modules, edges)
     bad = [f"{e.where()}: {e.source} imports {e.target} inside a function; import it at the top of the module "
            f"(only modules needing {'/'.join(sorted(HEAVY))} may be imported late)"
            for e in edges if e.local and not _heavy(e.target, by_source, third)]
@@ -230,18 +239,7 @@ def _check(tmp_path: Path, files: dict[str, str]) -> tuple[list[Edge], dict[str,
         p = tmp_path / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")
-    modules = {}
-    for path in sorted((tmp_path / PACKAGE).rglob("*.py")):
-        parts = list(path.relative_to(tmp_path).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        modules[".".join(parts)] = path
-    edges: list[Edge] = []
-    third: dict[str, set[str]] = {}
-    for mod, path in modules.items():
-        e, t = imports(mod, path, modules)
-        edges += e
-        third[mod] = t
+    modules, edges, third = build_graph(tmp_path)
     return edges, third, modules
 
 
@@ -262,11 +260,7 @@ def test_checker_sees_relative_local_and_submodule_imports(tmp_path) -> None:
     assert layer_of("mixlaw.laws.base") == (1, "laws") and layer_of("mixlaw.report") == (4, "front")
     assert layer_of("mixlaw.train.loop") == (3, "workflows") and layer_of("mixlaw.train.demo") == (4, "front")
     assert layer_of("mixlaw") == (4, "front") and layer_of("mixlaw.newmodule") is None
-    succ: dict[str, list[Edge]] = {}
-    for e in edges:
-        succ.setdefault(e.source, []).append(e)
-        succ.setdefault(e.target, [])
-    cycle = _find_cycle(succ)
+    cycle = _find_cycle(successors([], edges))
     assert cycle is not None and {e.source for e in cycle} == {"mixlaw.laws.base", "mixlaw.report"}
 
 
@@ -278,8 +272,6 @@ def test_checker_allows_late_import_of_a_torch_module_only(tmp_path) -> None:
         "mixlaw/model.py": "import torch\n",
         "mixlaw/store.py": "import pandas\n",
     })
-    by_source: dict[str, list[Edge]] = {}
-    for e in edges:
-        by_source.setdefault(e.source, []).append(e)
+    by_source = successors([], edges)
     assert _heavy("mixlaw.loop", by_source, third)  # through model's module-level torch import
     assert not _heavy("mixlaw.store", by_source, third)
