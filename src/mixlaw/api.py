@@ -16,12 +16,13 @@ import pandas as pd
 from ._version import __version__
 from .bootstrap import bootstrap_law
 from .compare import Leaderboard, compare, default_laws
-from .data import WEIGHT_PREFIX, RunTable, _normalise_columns, _read_any, read_runs, scale_mismatch
+from .data import WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _normalise_columns, _read_any, read_runs, scale_mismatch
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, MixingLaw
 from .optimize import Objective, OptimumResult, check_enough_runs, optimize_mixture, steps_to_match
+from .pipeline import PipelineResult
 
 #: Held-out splits of the bundled RegMix data, scored by ``compare_regmix``.
 REGMIX_TEST_SPLITS = ("test_1m", "test_60m", "test_1B")
@@ -111,13 +112,38 @@ def load_law(path: str | os.PathLike[str]) -> MixingLaw:
         raise InputError(f"{p}: {err}") from err
 
 
-def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
+def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFrame, *,
+                  weight_tol: float = WEIGHT_TOL) -> pd.DataFrame:
     """Predict every target for the mixtures of a table with ``w:<domain>`` columns.
 
-    The table needs no loss columns; weights are validated (non-negative, rows summing to 1 ± 0.01) and
-    reordered to the law's domains by name. Returns the input's ``run`` (or row number) and
-    ``pred:<target>`` columns.
+    The table needs no loss columns; weights are validated (non-negative, rows summing to 1 ± ``weight_tol``,
+    then renormalised) and reordered to the law's domains by name. Returns the input's ``run`` (or row number)
+    and ``pred:<target>`` columns.
     """
+    table, path = _mixture_table(mixtures, weight_tol)
+    fitted_at = getattr(law, "_fit_scale", None)
+    if any(c in table.frame.columns for c in ("params", "tokens")) and fitted_at is not None \
+            and not (law.uses_model_params or law.uses_tokens):
+        why = scale_mismatch(fitted_at, table, path or "the mixtures")
+        if why:
+            warnings.warn(why, ScaleWarning, stacklevel=2)
+    pred = np.asarray(law.predict(_weights_for(table, law.domains_, path, "law")))
+    return _prediction_frame(table, pred.reshape(len(table), -1), law.targets_)
+
+
+def predict_pipeline_table(result: PipelineResult, mixtures: str | os.PathLike[str] | pd.DataFrame, *,
+                           params: float | None = None, steps: float | None = None, tokens: float | None = None,
+                           weight_tol: float = WEIGHT_TOL) -> pd.DataFrame:
+    """:func:`predict_table` with a fitted (or loaded) pipeline, at its target scale or at ``params`` (model
+    size N) and ``steps`` or ``tokens`` (:meth:`PipelineResult.predict`)."""
+    table, path = _mixture_table(mixtures, weight_tol)
+    pred = result.predict(_weights_for(table, result.domains, path, "pipeline"), params=params, steps=steps,
+                          tokens=tokens)
+    return _prediction_frame(table, pred, result.targets)
+
+
+def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: float) -> tuple[RunTable, str | None]:
+    """The ``w:`` columns (and ``params``/``tokens``) of a table of mixtures, validated as a run table."""
     if isinstance(mixtures, pd.DataFrame):
         df, path = mixtures.copy(), None
     else:
@@ -130,21 +156,21 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
     scale_cols = [c for c in ("params", "tokens") if c in df.columns]
     probe = df[["run"] + wcols + scale_cols].copy()
     probe["loss:_"] = 1.0  # a placeholder loss column so the run-table validator can be reused on mixtures
-    table = RunTable(probe, path=path)
-    fitted_at = getattr(law, "_fit_scale", None)
-    if scale_cols and fitted_at is not None and not (law.uses_model_params or law.uses_tokens):
-        why = scale_mismatch(fitted_at, table, path or "the mixtures")
-        if why:
-            warnings.warn(why, ScaleWarning, stacklevel=2)
-    missing = [d for d in law.domains_ if d not in table.domains]
-    extra = [d for d in table.domains if d not in law.domains_]
+    return RunTable(probe, path=path, weight_tol=weight_tol), path
+
+
+def _weights_for(table: RunTable, domains: Sequence[str], path: str | None, what: str) -> np.ndarray:
+    missing = [d for d in domains if d not in table.domains]
+    extra = [d for d in table.domains if d not in domains]
     if missing or extra:
-        raise DataError(f"mixture domains differ from the law's: missing {missing}, unexpected {extra}",
+        raise DataError(f"mixture domains differ from the {what}'s: missing {missing}, unexpected {extra}",
                         path=path, column="w:" + (missing or extra)[0])
-    pred = np.asarray(law.predict(table.weights_for(law.domains_)))
-    pred = pred.reshape(len(table), -1)
+    return table.weights_for(domains)
+
+
+def _prediction_frame(table: RunTable, pred: np.ndarray, targets: Sequence[str]) -> pd.DataFrame:
     out = pd.DataFrame({"run": table.runs})
-    for i, t in enumerate(law.targets_):
+    for i, t in enumerate(targets):
         out[f"pred:{t}"] = pred[:, i]
     return out
 
@@ -251,4 +277,5 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Non
 
 
 __all__ = ["compare_tables", "compare_regmix", "compare_dataset", "fit_table", "save_law", "load_law", "predict_table",
+           "predict_pipeline_table",
            "optimize_runs", "describe_laws", "write_text_atomic", "write_frame_atomic", "REGMIX_TEST_SPLITS"]

@@ -31,7 +31,10 @@ from .. import __version__
 from .._json import dumps as strict_dumps
 from ..data import RunTable
 from ..errors import InputError, MixlawWarning
+from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
 from ..importers import read_any_runs
+from ..laws.base import MixingLaw, get_law
+from ..laws.options import parse_law_options
 from ..train.config import parse_mixture
 
 SCHEMA_VERSION = 1
@@ -41,6 +44,14 @@ err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = typer.Option(False, "--json", help="Write one JSON document to stdout (progress goes to stderr).")
 SeedOpt = typer.Option(0, "--seed", help="Random seed for every random choice (multistart, bootstrap).")
+EvalGroupOpt = typer.Option(None, "--eval-group", help="NAME=EVAL:W,EVAL:W: add the loss column NAME, the weighted "
+                            "mean of those eval sets (shares normalised to 1); with groups and no --target, the "
+                            "groups are the targets; repeatable.")
+LawOptionOpt = typer.Option(None, "--law-option", help="KEY=VALUE: a constructor option of --law, typed by the law "
+                            "(e.g. n_components=4 for ye-implicit); repeatable.")
+FitTotalOpt = typer.Option(False, "--fit-total", help="Fit one law on the objective itself (sum_i s_i L_i of a "
+                           "mean | total | <eval> | weights=... objective) instead of one law per eval set; pair it "
+                           "with a law whose optimum can be inside the simplex (ye-pow, additive-ens), not ye-exp.")
 EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition_ratio (or domain:value,...), "
                       "max_source_fraction, global_batch_size, processes; megatron seed, seq_length, split; "
                       "hf seed, split, streaming, stopping_strategy; mosaic seed, local_root, batch_size, epoch_size.")
@@ -134,17 +145,47 @@ def parse_eval_map(specs: list[str] | None) -> dict[str, str] | None:
     return out
 
 
-def load_table(path: str, weight_tol: float) -> RunTable:
-    """Read and validate a run table named on the command line (or a RegMix / Olmix ``a+b`` pair)."""
-    return read_any_runs(path, weight_tol=weight_tol)
+def load_table(path: str, weight_tol: float, eval_groups: list[str] | None = None) -> RunTable:
+    """Read and validate a run table named on the command line (or a RegMix / Olmix ``a+b`` pair), with the
+    loss columns of ``--eval-group`` specs added (:func:`mixlaw.evals.add_eval_groups`)."""
+    table = read_any_runs(path, weight_tol=weight_tol)
+    if eval_groups:
+        groups = dict(parse_eval_group(spec) for spec in eval_groups)
+        if len(groups) < len(eval_groups):
+            raise InputError("--eval-group: a group name is given twice")
+        table = add_eval_groups(table, groups)
+    return table
 
 
-def load_tests(specs: list[str], weight_tol: float) -> dict[str, RunTable]:
+def group_targets(target: list[str] | None, eval_groups: list[str] | None) -> list[str] | str:
+    """--target as parsed, except that with --eval-group and no --target the groups are the targets."""
+    if not target and eval_groups:
+        return [parse_eval_group(spec)[0] for spec in eval_groups]
+    return parse_targets(target)
+
+
+def law_with_options(law: str, specs: list[str] | None, seed: int, **fixed: Any) -> str | MixingLaw:
+    """``--law`` with its ``--law-option`` specs (and options other flags set, ``fixed``): the key itself when
+    there are none, else a configured instance."""
+    if not specs and not fixed:
+        return law
+    return get_law(law, random_state=seed, **parse_law_options(law, specs), **fixed)
+
+
+def fit_on_total(table: RunTable, targets: list[str] | str, objective: Any) -> tuple[RunTable, list[str], str]:
+    """--fit-total: the table with the objective's column (``loss:objective`` = sum_i s_i L_i), the one target
+    to fit, and the objective that names it."""
+    names = table.resolve_targets(targets)
+    total = add_weighted_total(table, linear_objective(objective, names), TOTAL_NAME)
+    return total, [TOTAL_NAME], TOTAL_NAME
+
+
+def load_tests(specs: list[str], weight_tol: float, eval_groups: list[str] | None = None) -> dict[str, RunTable]:
     """--test NAME=PATH or PATH (named by its stem), repeatable -> {name: table}."""
     tests = {}
     for spec in specs:
         name, path = spec.split("=", 1) if "=" in spec and not Path(spec).exists() else (Path(spec).stem, spec)
-        tests[name] = load_table(path, weight_tol)
+        tests[name] = load_table(path, weight_tol, eval_groups)
     return tests
 
 

@@ -15,9 +15,11 @@ from ..errors import InputError
 from ..export import parse_mixture
 from ._common import (
     JsonOpt,
+    LawOptionOpt,
     SeedOpt,
     emit_json,
     err,
+    law_with_options,
     load_table,
     out,
     parse_bounds,
@@ -48,13 +50,14 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                bootstrap: int | None = typer.Option(None, "--bootstrap", help="Active: committee size (default 32)."),
                radius: float | None = typer.Option(None, "--radius",
                                                    help="Active: L1 radius around the optimum (default 0.25)."),
+               law_option: list[str] | None = LawOptionOpt,
                out_path: Path | None = typer.Option(None, "--out", help="Write the design CSV here."),
                seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Propose proxy mixtures (Ye's double-diminishing, RegMix Dirichlet, or active: where a bootstrap committee
     of the law fitted on --runs disagrees most near its optimum), or select --select of the --runs pilots."""
     doms = None if domains is None else [d.strip() for d in domains.split(",") if d.strip()]
     active_opts = {"--law": law, "--objective": objective, "--bounds": bounds, "--bootstrap": bootstrap,
-                   "--radius": radius}
+                   "--radius": radius, "--law-option": law_option}
     with show_warnings():
         if method == "active":
             if runs is None:
@@ -73,7 +76,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                 kw["radius"] = radius
             with progress(f"active design: fitting {law or 'ye-exp'} + "
                           f"{bootstrap or design.ACTIVE_N_BOOTSTRAP} bootstrap refits"):
-                frame = design.active_design(table, 4 if n is None else n, law=law or "ye-exp",
+                frame = design.active_design(table, 4 if n is None else n,
+                                             law=law_with_options(law or "ye-exp", law_option, seed),
                                              targets=parse_targets(target),
                                              objective=parse_objective(objective or "mean"),
                                              bounds=parse_bounds(bounds), random_state=seed, **kw)

@@ -15,11 +15,16 @@ from rich.table import Table
 from .. import api
 from ..compare import default_laws, left_out_laws
 from ..errors import InputError
+from ..pipeline import load_pipeline
 from ._common import (
+    EvalGroupOpt,
     JsonOpt,
+    LawOptionOpt,
     SeedOpt,
     emit_json,
     err,
+    group_targets,
+    law_with_options,
     load_table,
     load_tests,
     out,
@@ -107,11 +112,14 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
             target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
             laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
             weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on weight row sums."),
+            eval_group: list[str] | None = EvalGroupOpt,
             seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, R², regret)."""
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
-    tgt = parse_targets(target)
+    if eval_group and dataset is not None:
+        raise InputError("--eval-group applies to --runs and --test tables, not to --dataset")
+    tgt = group_targets(target, eval_group)
     _note_left_out(laws)
     with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance:
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
@@ -120,8 +128,9 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
         else:
             if not test:
                 raise InputError("--runs needs at least one --test held-out table")
-            tests = load_tests(test, weight_tol)
-            board = api.compare_tables(load_table(runs, weight_tol), tests, targets=tgt, laws=parse_laws(laws),
+            tests = load_tests(test, weight_tol, eval_group)
+            board = api.compare_tables(load_table(runs, weight_tol, eval_group), tests, targets=tgt,
+                                       laws=parse_laws(laws),
                                        random_state=seed, **cb)
     if as_json:
         emit_json(board.to_dict())
@@ -139,6 +148,7 @@ def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
                                                   help="EVAL=DOMAIN: match an eval set to a training domain (laws "
                                                   "that match by domain: dz-*, bimix, autoscale; unmatched eval "
                                                   "sets use implicit aggregation); repeatable."),
+        eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
         seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the run table and print an lmfit-style report (and save it with --out)."""
     emap = parse_eval_map(eval_map)
@@ -146,8 +156,9 @@ def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
         raise InputError(f"--eval-map applies to laws that match eval sets to training domains "
                          f"({', '.join(api.laws_taking_eval_map())}); {law!r} does not")
     with show_warnings():
-        fitted = api.fit_table(load_table(runs, weight_tol), law=law, targets=parse_targets(target),
-                               random_state=seed, **({"eval_map": emap} if emap else {}))
+        est = law_with_options(law, law_option, seed, **({"eval_map": emap} if emap else {}))
+        fitted = api.fit_table(load_table(runs, weight_tol, eval_group), law=est,
+                               targets=group_targets(target, eval_group), random_state=seed)
         report = fitted.report(data=runs)
         if out_path is not None:
             api.save_law(fitted, out_path)
@@ -159,18 +170,44 @@ def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
             err.print(f"saved {law} to {out_path}")
 
 
-def predict(law_path: Path = typer.Option(..., "--law", help="A law saved by 'mixlaw fit --out'."),
+def predict(law_path: Path | None = typer.Option(None, "--law", help="A law saved by 'mixlaw fit --out'."),
+            pipeline: Path | None = typer.Option(None, "--pipeline",
+                                                 help="Or: a pipeline saved by 'mixlaw pipeline --save'."),
             mixtures: str = typer.Option(..., "--mixtures", help="Table with w:<domain> columns (CSV/Parquet/JSONL)."),
+            params: float | None = typer.Option(None, "--params", help="With --pipeline: model size N (default: "
+                                                "the pipeline's target N*); inside the runs' range interpolates."),
+            steps: float | None = typer.Option(None, "--steps", help="With --pipeline: training steps S (default "
+                                               "S*)."),
+            tokens: float | None = typer.Option(None, "--tokens", help="With --pipeline: or training tokens D."),
+            weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on the mixtures' weight sums "
+                                             "(rows within it are renormalised)."),
             out_path: Path | None = typer.Option(None, "--out", help="Write predictions as CSV."),
             as_json: bool = JsonOpt) -> None:
-    """Predict the losses of new mixtures with a saved law."""
+    """Predict the losses of new mixtures with a saved law, or with a saved pipeline at any model size and step."""
+    if (law_path is None) == (pipeline is None):
+        raise InputError("give exactly one of --law LAW.json and --pipeline PIPELINE.json")
+    if steps is not None and tokens is not None:
+        raise InputError("give at most one of --steps and --tokens")
+    if law_path is not None and (params, steps, tokens) != (None, None, None):
+        raise InputError("--params, --steps and --tokens apply to --pipeline (a saved law predicts at its own "
+                         "scale; extrapolate with 'mixlaw pipeline --save')")
     with show_warnings():
-        law = api.load_law(law_path)
-        frame = api.predict_table(law, mixtures)
+        if pipeline is not None:
+            result = load_pipeline(pipeline)
+            frame = api.predict_pipeline_table(result, mixtures, params=params, steps=steps, tokens=tokens,
+                                               weight_tol=weight_tol)
+            doc = {"pipeline": str(pipeline), "route": result.route, "law": result.law,
+                   "params": result.target_params if params is None else params,
+                   "steps": steps if steps is not None or tokens is not None else result.target_steps,
+                   "tokens": tokens if steps is not None or tokens is not None else result.target_tokens}
+        else:
+            law = api.load_law(law_path)
+            frame = api.predict_table(law, mixtures, weight_tol=weight_tol)
+            doc = {"law": law.key}
     if out_path is not None:
         api.write_frame_atomic(frame, out_path)
     if as_json:
-        emit_json({"law": law.key, "predictions": frame.to_dict(orient="records")})
+        emit_json({**doc, "predictions": frame.to_dict(orient="records")})
     elif out_path is None:
         out.print(frame.to_string(index=False), highlight=False, markup=False)
 

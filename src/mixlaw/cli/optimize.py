@@ -19,15 +19,20 @@ from ..errors import InputError
 from ..export import TokenBudget, export_mixture, parse_export_options, read_paths
 from ._common import (
     EXPORT_OPTION_HELP,
+    EvalGroupOpt,
+    FitTotalOpt,
     JsonOpt,
+    LawOptionOpt,
     SeedOpt,
     emit_json,
     err,
+    fit_on_total,
+    group_targets,
+    law_with_options,
     load_table,
     out,
     parse_bounds,
     parse_objective,
-    parse_targets,
     progress,
     show_warnings,
 )
@@ -57,7 +62,8 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                                                                 help=EXPORT_OPTION_HELP),
                  out_path: Path | None = typer.Option(None, "--out", help="Write the export (or JSON) here."),
                  weight_tol: float = typer.Option(0.01, "--weight-tol"),
-                 seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+                 eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
+                 fit_total: bool = FitTotalOpt, seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the runs and print the optimal mixture under the constraints (with --bootstrap intervals)."""
     sl = None
     if step_law is not None:
@@ -78,10 +84,13 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                 raise InputError(f"--fixed: expected domain=weight; got {item!r}") from None
     desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
     with show_warnings(), progress(desc, total=bootstrap or None) as advance:
-        table = load_table(runs, weight_tol)
+        table = load_table(runs, weight_tol, eval_group)
+        targets, obj = group_targets(target, eval_group), parse_objective(objective)
+        if fit_total:
+            table, targets, obj = fit_on_total(table, targets, obj)
         tok = None if tokens_available is None else read_tokens_available(tokens_available)
-        result = api.optimize_runs(table, law=law, targets=parse_targets(target),
-                                   objective=parse_objective(objective), n_boot=bootstrap, bounds=parse_bounds(bounds),
+        result = api.optimize_runs(table, law=law_with_options(law, law_option, seed), targets=targets,
+                                   objective=obj, n_boot=bootstrap, bounds=parse_bounds(bounds),
                                    fixed=fx, tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
                                    within_fitted_range=within_range, step_law=sl, target_steps=target_steps,
                                    random_state=seed, on_progress=lambda k: advance(None, k))
@@ -111,15 +120,19 @@ def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretra
                   new: str = typer.Option(..., "--new", help="The domain added in continual pretraining."),
                   tolerance: float = typer.Option(0.0, "--tolerance", help="Allowed loss increase (nats)."),
                   pre_loss: float | None = typer.Option(None, "--pre-loss",
-                                                           help="Original-domain loss before (default: step-0 rows)."),
+                                                           help="Original-domain loss before (default: the base "
+                                                           "model's row, which has no mixture, or the step-0 rows)."),
                   law: str = typer.Option("ye-exp", "--law", help="Law key."),
                   bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap refits for the interval."),
                   weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                  law_option: list[str] | None = LawOptionOpt,
                   seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Critical proportion of the NEW domain: the largest share that keeps ORIGINAL's loss within tolerance."""
     with show_warnings(), progress("fitting + bootstrap"):
-        res = critical_proportion(load_table(runs, weight_tol), original=original, new=new, pre_loss=pre_loss,
-                                  tolerance=tolerance, law=law, n_boot=bootstrap, random_state=seed)
+        # The path, not a loaded table: the base model's row has no mixture, which a run table refuses.
+        res = critical_proportion(runs, original=original, new=new, pre_loss=pre_loss, tolerance=tolerance,
+                                  law=law_with_options(law, law_option, seed), n_boot=bootstrap, random_state=seed,
+                                  weight_tol=weight_tol)
     if as_json:
         emit_json({"continual": res.to_dict(), "seed": seed})
     else:

@@ -1,25 +1,33 @@
 """The ``pipeline`` command: extrapolate small proxy runs to a target model size and training length
 (nested: step law -> size law -> mixing law, after Ye et al.; or direct: a law with model size as an input),
 optionally with the optimal mixture at the target scale (``--optimize``) and a backtest within the data
-(``--backtest``).
+(``--backtest``), and saved for ``mixlaw predict --pipeline`` (``--save``).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from ..errors import InputError
-from ..pipeline import backtest_pipeline, fit_pipeline, optimize_pipeline
+from ..laws.options import parse_law_options
+from ..pipeline import backtest_pipeline, fit_pipeline, optimize_pipeline, save_pipeline
 from ._common import (
+    EvalGroupOpt,
+    FitTotalOpt,
     JsonOpt,
+    LawOptionOpt,
     SeedOpt,
     emit_json,
+    err,
+    fit_on_total,
+    group_targets,
     load_table,
     out,
     parse_bounds,
     parse_default,
     parse_objective,
-    parse_targets,
     progress,
     show_warnings,
 )
@@ -57,28 +65,42 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
                                              help="Mixture to compare with: mean (of the runs) | uniform | "
                                              "a=0.5,b=0.5"),
                  weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                 eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
+                 fit_total: bool = FitTotalOpt,
+                 save: Path | None = typer.Option(None, "--save", help="Save the fitted pipeline as JSON, for "
+                                                  "'mixlaw predict --pipeline' at any model size and step."),
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Extrapolate small runs to the target scale (step law -> size law -> mixing law) and print each stage."""
     modes: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
     if shared not in modes:
         raise InputError(f"--shared-exponents must be auto, yes or no; got {shared!r}")
     with show_warnings(), progress(f"{route} pipeline"):
-        table = load_table(runs, weight_tol)
+        table = load_table(runs, weight_tol, eval_group)
+        targets, obj = group_targets(target, eval_group), parse_objective(objective)
+        if fit_total:
+            table, targets, obj = fit_on_total(table, targets, obj)
+        options = parse_law_options(law, law_option) if law_option else None
         result = fit_pipeline(table, target_params=target_params, target_steps=target_steps,
-                              target_tokens=target_tokens, route=route, law=law, targets=parse_targets(target),
-                              random_state=seed, shared_exponents=modes[shared], fit_from=fit_from)
+                              target_tokens=target_tokens, route=route, law=law, targets=targets,
+                              random_state=seed, shared_exponents=modes[shared], fit_from=fit_from,
+                              law_options=options)
+        if save is not None:
+            save_pipeline(result, save)
         opt = None
         if optimize:
-            opt = optimize_pipeline(result, objective=parse_objective(objective),
+            opt = optimize_pipeline(result, objective=obj,
                                     natural=parse_default(default, result.domains, result.mixtures),
                                     bounds=parse_bounds(bounds), within_fitted_range=within_range, random_state=seed)
         tests = None
         if backtest:
-            tests = backtest_pipeline(table, route=route, law=law, targets=parse_targets(target), random_state=seed,
-                                      shared_exponents=modes[shared], fit_from=fit_from)
+            tests = backtest_pipeline(table, route=route, law=law, targets=targets, random_state=seed,
+                                      shared_exponents=modes[shared], fit_from=fit_from, law_options=options)
+    if save is not None:
+        err.print(f"saved the pipeline to {save}")
     if as_json:
         emit_json({"pipeline": result.to_dict(), "optimum": None if opt is None else opt.to_dict(),
-                   "backtest": None if tests is None else [b.to_dict() for b in tests], "seed": seed})
+                   "backtest": None if tests is None else [b.to_dict() for b in tests], "seed": seed,
+                   "saved": None if save is None else str(save)})
         return
     out.print(str(result), highlight=False, markup=False)
     if tests is not None:

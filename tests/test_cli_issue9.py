@@ -1,0 +1,122 @@
+"""Command-line options of issue 9 items 4, 5 and 7: pipeline --save / predict --pipeline, --eval-group and
+--fit-total, --law-option, predict --weight-tol, and a continual table holding the base model's row."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from .test_continual import P_TRUE, PRE
+from .test_continual import _table as cpt_table
+from .test_evals import _table as mix_table
+from .test_pipeline import DOMAINS, truth, world
+
+
+def _cli(capsys, *argv):  # type: ignore[no-untyped-def]
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def test_cli_save_then_predict(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    runs, saved, mix = tmp_path / "sweep.csv", tmp_path / "p.json", tmp_path / "m.csv"
+    world(n_mix=8).frame.to_csv(runs, index=False)
+    code, _, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1e9", "--target-steps", "1e5",
+                        "--save", str(saved))
+    assert code == 0 and saved.exists() and f"saved the pipeline to {saved}" in err
+    # A mixture summing to 1.02 needs --weight-tol; rows keep the table's run names.
+    pd.DataFrame({"run": ["a", "b"], "w:web": [0.5, 0.2], "w:code": [0.32, 0.5], "w:math": [0.2, 0.3]}).to_csv(
+        mix, index=False)
+    code, _, err = _cli(capsys, "predict", "--pipeline", str(saved), "--mixtures", str(mix))
+    assert code == 2 and "sum to 1.02" in err and len(err.strip().splitlines()) == 1
+    code, out, err = _cli(capsys, "predict", "--pipeline", str(saved), "--mixtures", str(mix), "--weight-tol", "0.05",
+                          "--params", "3e7", "--steps", "1500", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [r["run"] for r in doc["predictions"]] == ["a", "b"] and doc["params"] == 3e7 and doc["steps"] == 1500
+    W = np.array([[0.5, 0.32, 0.2], [0.2, 0.5, 0.3]])
+    W = W / W.sum(axis=1, keepdims=True)
+    got = np.array([[r[f"pred:{d}"] for d in DOMAINS] for r in doc["predictions"]])
+    assert_allclose(got, truth(W, 3e7, 1500), rtol=3e-3)
+    code, _, err = _cli(capsys, "predict", "--pipeline", str(saved), "--mixtures", str(mix), "--weight-tol", "0.05",
+                        "--steps", "10", "--tokens", "10")
+    assert code == 2 and "at most one of --steps and --tokens" in err
+    code, _, err = _cli(capsys, "predict", "--mixtures", str(mix))
+    assert code == 2 and "exactly one of --law LAW.json and --pipeline" in err
+
+
+def test_law_option_reaches_the_law_typed_and_unknown_keys_fail(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "runs.csv"
+    mix_table(40).frame.to_csv(path, index=False)
+    saved = tmp_path / "law.json"
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-implicit", "--law-option", "n_components=2",
+                        "--law-option", "n_restarts=1", "--target", "a", "--out", str(saved))
+    assert code == 0, err
+    assert json.loads(saved.read_text())["options"]["n_components"] == 2  # an int, not the string "2"
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--law-option", "n_components=2")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "law 'ye-exp' has no option 'n_components'; its options: loss, huber_delta" in err
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--law-option", "alpha=big")
+    assert code == 2 and "alpha of law 'ye-exp': expected float; got 'big'" in err
+    code, _, err = _cli(capsys, "optimize", "--runs", str(path), "--law", "ye-exp", "--law-option", "loss=l1")
+    assert code == 2 and "The 'loss' parameter of YeExponential must be" in err
+    code, _, err = _cli(capsys, "design", "--domains", "a,b,c", "--law-option", "alpha=0.1")
+    assert code == 2 and "--law-option applies to --method active only" in err
+    sweep = tmp_path / "sweep.csv"
+    world(n_mix=6).frame.to_csv(sweep, index=False)
+    code, _, err = _cli(capsys, "pipeline", "--runs", str(sweep), "--target-params", "1e9", "--target-steps", "1e5",
+                        "--law", "ye-pow", "--law-option", "n_components=2")
+    assert code == 2 and "law 'ye-pow' has no option 'n_components'" in err
+
+
+def test_eval_groups_on_fit_and_optimize_and_the_law_on_the_total(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "runs.csv"
+    tab = mix_table(40)
+    tab.frame.to_csv(path, index=False)
+    code, out, err = _cli(capsys, "fit", "--runs", str(path), "--eval-group", "ab=a:0.3,b:0.7", "--json")
+    assert code == 0, err
+    assert json.loads(out)["report"]["targets"] == ["ab"]  # with groups and no --target, the groups are fitted
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--eval-group", "ab=a:0.3,zz:0.7")
+    assert code == 2 and "unknown eval set(s) ['zz']" in err
+    # One law on the weighted total: its optimum is as good (in the world's true total) as the per-eval laws'.
+    # ye-exp would not do: one exp(t . r) is log-linear in the weights, its optimum always a vertex.
+    s = np.array([0.2, 0.5, 0.3])
+
+    def true_total(w: np.ndarray) -> float:
+        t = np.array([[-1.5, 0.3, 0.2], [0.4, -2.0, 0.1], [0.3, -0.2, -1.8]])
+        return float(s @ (np.array([1.9, 1.2, 1.5]) + np.array([0.5, 0.4, 0.45]) * np.exp(t @ w)))
+
+    args = ["optimize", "--runs", str(path), "--objective", "weights=a:0.2,b:0.5,c:0.3", "--json"]
+    code, out, err = _cli(capsys, *args)
+    assert code == 0, err
+    per_eval = json.loads(out)["optimum"]
+    code, out, err = _cli(capsys, *args, "--fit-total", "--law", "ye-pow")
+    assert code == 0, err
+    total = json.loads(out)["optimum"]
+    assert list(total["losses"]) == ["objective"]  # one law, on the objective's own column
+    w1 = np.array([per_eval["weights"][d] for d in "abc"])
+    w2 = np.array([total["weights"][d] for d in "abc"])
+    assert true_total(w2) <= true_total(w1) * 1.005
+    assert total["objective"] == pytest.approx(true_total(w2), rel=5e-3)
+    code, _, err = _cli(capsys, "optimize", "--runs", str(path), "--objective", "max", "--fit-total")
+    assert code == 2 and "linear objective" in err
+
+
+def test_continual_cli_reads_the_base_model_row(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    frame = cpt_table(noise=0.0).frame
+    base = pd.DataFrame({"run": ["base"], "w:web": [None], "w:code": [None], "loss:web": [PRE], "loss:code": [3.0],
+                         "step": [0]})
+    path = tmp_path / "cpt.csv"
+    pd.concat([base, frame], ignore_index=True).to_csv(path, index=False)
+    code, out, err = _cli(capsys, "continual", "--runs", str(path), "--original", "web", "--new", "code",
+                          "--bootstrap", "0", "--law-option", "n_restarts=2", "--json")
+    assert code == 0, err
+    doc = json.loads(out)["continual"]
+    assert doc["critical_proportion"] == pytest.approx(P_TRUE, abs=1e-4) and doc["pre_source"].startswith("base")
