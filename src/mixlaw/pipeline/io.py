@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..errors import InputError
 from ..laws.base import law_from_dict
 from . import _schema as sc
@@ -40,7 +41,8 @@ def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
              "target_losses": sc.jsonable_array(result.target_losses),
              "predict_kwargs": sc.plain(result.predict_kwargs), "tokens_per_step": result.tokens_per_step,
              "scales": result.scales.to_dict()}
-    return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "result": sc.plain(result.to_dict()), "state": state}
+    return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "mixlaw_version": __version__,
+            "result": sc.plain(result.to_dict()), "state": state}
 
 
 def pipeline_from_dict(doc: Any) -> PipelineResult:
