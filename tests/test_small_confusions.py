@@ -44,3 +44,21 @@ def test_report_defaults_to_the_first_eval_set(capsys, tmp_path):
     assert exc.value.code == 0 and "report on eval set 'x' (first of 2; --target all for every one)" in err
     page = out.read_text()
     assert "targets: x;" in page
+
+
+def test_leaderboard_explains_inf_and_nan():
+    from rich.console import Console
+
+    from mixlaw.cli.laws import _leaderboard_table
+    from mixlaw.compare import LawScore, Leaderboard
+
+    split = {"spearman": float("nan"), "pearson": 0.0, "mre": float("inf"), "rmse": float("inf"), "r2": 0.0,
+             "regret_at_1": 0.0}
+    ok = dict(split, spearman=0.9, mre=0.01, rmse=0.02)
+    board = Leaderboard([LawScore("dz-eq3", 1.0, 5, {"test": split}), LawScore("linear", 0.1, 3, {"test": ok})],
+                        ["x"], "train", 10)
+    console = Console(width=200, record=True)
+    console.print(_leaderboard_table(board, "t"))
+    text = console.export_text()
+    assert "inf*" in text and "n/a*" in text and "0.9000" in text
+    assert "inf*: some prediction overflowed" in text and "n/a*: undefined" in text

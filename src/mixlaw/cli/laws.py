@@ -6,6 +6,7 @@ calls :mod:`mixlaw.api` and renders a rich table, text, or one JSON document.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +49,25 @@ def _leaderboard_table(board: Any, title: str) -> Table:
     tab.add_column(f"RMSE {first}", justify="right", no_wrap=True)
     tab.add_column("n_par", justify="right", no_wrap=True)
     tab.add_column("fit s", justify="right", no_wrap=True)
+    seen: set[str] = set()
+
+    def cell(v: float) -> str:
+        if math.isfinite(v):
+            return f"{v:.4f}"
+        seen.add("inf" if math.isinf(v) else "nan")
+        return "inf*" if math.isinf(v) else "n/a*"
+
     for r in board.rows:
         if r.error:
             tab.add_row(r.law, *(["-"] * len(splits)), "-", "-", "-", f"failed: {r.error}")
             continue
-        tab.add_row(r.law, *(f"{r.splits[s]['spearman']:.4f}" for s in splits),
-                    f"{r.splits[splits[0]]['mre']:.4f}", f"{r.splits[splits[0]]['rmse']:.4f}", str(r.n_params),
-                    f"{r.fit_seconds:.2f}")
+        tab.add_row(r.law, *(cell(r.splits[s]["spearman"]) for s in splits), cell(r.splits[splits[0]]["mre"]),
+                    cell(r.splits[splits[0]]["rmse"]), str(r.n_params), f"{r.fit_seconds:.2f}")
+    notes = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
+             "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
+    if seen:
+        tab.caption = "; ".join(notes[k] for k in sorted(seen))
+        tab.caption_justify = "left"
     return tab
 
 
