@@ -12,8 +12,7 @@ import pytest
 
 from mixlaw.data import read_runs
 from mixlaw.errors import DataError, DataWarning, InputError
-from mixlaw.importers import (parse_column_map, read_olmix_pair, read_runs_mapped, runs_from_tensorboard,
-                              runs_from_wandb)
+from mixlaw.importers import parse_column_map, read_olmix_pair, read_runs_mapped, runs_from_tensorboard, runs_from_wandb
 from mixlaw.tfevents import crc32c, masked_crc, read_scalars
 
 MIX = {"r0": (0.7, 0.3), "r1": (0.2, 0.8), "r2": (0.5, 0.5)}
@@ -233,7 +232,7 @@ def test_cli_reads_olmix_pair_directly(capsys, tmp_path):
 
 
 def test_cli_import_tensorboard(capsys, tmp_path):
-    for r, (w, c) in MIX.items():
+    for r, (w, _) in MIX.items():
         d = tmp_path / "tb" / r
         d.mkdir(parents=True)
         _write_events(d / "events.out.tfevents.1.h.1.0",

@@ -324,5 +324,5 @@ def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapp
     return _finish(frame, str(root), weight_tol, "w:*=mixture/*, loss:*=eval/*")
 
 
-__all__ = ["read_any_runs", "parse_column_map", "apply_column_map", "read_runs_mapped", "read_olmix_pair", "runs_from_wandb",
-           "runs_from_tensorboard"]
+__all__ = ["read_any_runs", "parse_column_map", "apply_column_map", "read_runs_mapped", "read_olmix_pair",
+           "runs_from_wandb", "runs_from_tensorboard"]
