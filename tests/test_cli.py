@@ -32,7 +32,7 @@ def test_compare_bundled_json(capsys):
     row = doc["laws"][0]
     assert row["law"] == "ye-exp" and row["n_params"] > 0 and row["fit_seconds"] > 0
     assert set(row["splits"]) == {"test_1m", "test_60m", "test_1B"}
-    assert set(row["splits"]["test_1m"]) == {"spearman", "pearson", "mre", "rmse", "r2", "regret_at_1"}
+    assert set(row["splits"]["test_1m"]) == {"spearman", "pearson", "mre", "rmse", "bias", "r2", "regret_at_1"}
     assert row["splits"]["test_1m"]["spearman"] > 0.9
 
 

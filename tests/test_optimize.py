@@ -271,7 +271,8 @@ def _write_runs(path, n: int) -> str:
 
 def test_cli_optimize_json_and_export(capsys, tmp_path) -> None:
     runs = _write_runs(tmp_path / "runs.csv", 30)
-    code, out, _ = _cli(capsys, "optimize", "--runs", runs, "--objective", "weights=web:0.5,code:0.5",
+    code, out, _ = _cli(capsys, "optimize", "--runs", runs, "--law", "ye-exp",
+                        "--objective", "weights=web:0.5,code:0.5",
                         "--bounds", "code=0.05:0.3", "--bootstrap", "8", "--export", "json", "--json")
     assert code == 0
     doc = json.loads(out)
@@ -301,5 +302,7 @@ def test_cli_optimize_bad_input_exit_2(capsys, tmp_path, args, match) -> None:
 
 def test_cli_optimize_too_few_runs_exit_2(capsys, tmp_path) -> None:
     runs = _write_runs(tmp_path / "runs.csv", 4)  # ye-exp fits 4 parameters per eval with 3 domains
-    code, _, err = _cli(capsys, "optimize", "--runs", runs)
+    code, _, err = _cli(capsys, "optimize", "--runs", runs, "--law", "ye-exp")
     assert code == 2 and "4 observations are too few to fit 4 parameters; need at least 5" in err
+    code, _, err = _cli(capsys, "optimize", "--runs", runs)  # the default, auto: no candidate fits 4 runs
+    assert code == 2 and "no candidate law can be cross-validated" in err and len(err.strip().splitlines()) == 1

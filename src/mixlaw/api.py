@@ -21,7 +21,9 @@ from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, MixingLaw
-from .optimize import Objective, OptimumResult, check_enough_runs, optimize_mixture, steps_to_match
+from .laws.selection import META_LAWS, OBJECTIVE
+from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
+from .optimize.constraints import _constraints
 from .pipeline import PipelineResult
 
 #: Held-out splits of the bundled RegMix data, scored by ``compare_regmix``.
@@ -30,6 +32,8 @@ REGMIX_TEST_SPLITS = ("test_1m", "test_60m", "test_1B")
 
 def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Sequence[str] = "all",
                    laws: Sequence[str] | None = None, random_state: int = 0,
+                   objective: str | Mapping[str, float] | None = None,
+                   fit_on: Sequence[str] = ("per-eval", "direct"),
                    on_progress: Callable[[str], None] | None = None,
                    on_done: Callable[[str], None] | None = None) -> Leaderboard:
     """:func:`mixlaw.compare.compare` with per-law progress callbacks (before and after each fit)."""
@@ -44,12 +48,13 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
     for k in keys:
         if on_progress:
             on_progress(k)
-        board = compare(train, tests, targets=targets, laws=[k], random_state=random_state)
+        board = compare(train, tests, targets=targets, laws=[k], random_state=random_state, objective=objective,
+                        fit_on=fit_on)
         rows.extend(board.rows)
         if on_done:
             on_done(k)
     assert board is not None
-    return Leaderboard(rows, board.targets, board.train, board.n_train)
+    return Leaderboard(rows, board.targets, board.train, board.n_train, board.objective)
 
 
 def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[str] | None = None,
@@ -63,13 +68,14 @@ def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[s
 
 
 def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Sequence[str] | None = None,
-                    random_state: int = 0, on_progress: Callable[[str], None] | None = None,
+                    random_state: int = 0, objective: str | Mapping[str, float] | None = None,
+                    fit_on: Sequence[str] = ("per-eval", "direct"), on_progress: Callable[[str], None] | None = None,
                     on_done: Callable[[str], None] | None = None) -> Leaderboard:
     """Fit on a bundled dataset's fitting runs and score on its held-out runs (``regmix`` or ``marin-delphi``,
     splits as in :func:`mixlaw.datasets.bundled_splits`)."""
     train, tests = bundled_splits(name)
-    return compare_tables(train, tests, targets=targets, laws=laws, random_state=random_state,
-                          on_progress=on_progress, on_done=on_done)
+    return compare_tables(train, tests, targets=targets, laws=laws, random_state=random_state, objective=objective,
+                          fit_on=fit_on, on_progress=on_progress, on_done=on_done)
 
 
 def laws_taking_eval_map() -> list[str]:
@@ -175,20 +181,39 @@ def _prediction_frame(table: RunTable, pred: np.ndarray, targets: Sequence[str])
     return out
 
 
-def optimize_runs(table: Any, *, law: str | MixingLaw = "ye-exp", targets: str | Sequence[str] = "all",
+def law_selection(law: MixingLaw) -> dict[str, Any] | None:
+    """What a meta-law chose: ``choice`` (auto), ``weights`` (stack) and the ``cv`` table; None for other laws."""
+    if not hasattr(law, "cv_"):
+        return None
+    out: dict[str, Any] = {"cv": law.cv_.to_dict()}
+    if hasattr(law, "choice_"):
+        out["choice"] = dict(law.choice_)
+    if isinstance(getattr(law, "weights_", None), dict):
+        out["weights"] = {c: dict(ws) for c, ws in law.weights_.items()}
+    return out
+
+
+def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | Sequence[str] = "all",
                   objective: Objective = "mean", n_boot: int = 0, n_jobs: int | None = None,
-                  step_law: Any = None, target_steps: float | None = None,
-                  random_state: int = 0, on_progress: Callable[[int], None] | None = None,
-                  **constraints: Any) -> OptimumResult:
+                  step_law: Any = None, target_steps: float | None = None, extrapolate: bool = False,
+                  candidates: Sequence[str] | None = None, random_state: int = 0,
+                  on_progress: Callable[[int], None] | None = None, **constraints: Any) -> OptimumResult:
     """Fit ``law`` to a run table and return its optimal mixture (what ``mixlaw optimize`` runs).
 
     Parameters
     ----------
     table : RunTable
-    law : str or MixingLaw, default="ye-exp"
+    law : str or MixingLaw, default="auto"
+        ``"auto"`` / ``"stack"`` with a linear objective (mean, total, an eval, weights) choose for the
+        objective itself: per-eval laws aggregated, or one law fitted on the objective column (the CV picks).
     targets : str or list of str, default="all"
         Eval sets the law is fitted on and the objective combines.
     objective : see :func:`optimize_mixture`
+    candidates : list of str, optional
+        For ``auto`` / ``stack``: the laws to choose from (default: every suitable registered law).
+    extrapolate : bool, default=False
+        Allow the optimum outside the fitted range of each weight (the trust region otherwise: every weight
+        between its smallest and largest share in the runs).
     n_boot : int, default=0
         Bootstrap refits over runs for intervals on the weights and the predicted losses (0: none).
     n_jobs : int, optional
@@ -200,19 +225,39 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "ye-exp", targets: str |
     on_progress : callable, optional
         Called with the number of bootstrap refits just finished (total ``n_boot``).
     **constraints
-        ``bounds``, ``fixed``, ``tokens_available``, ``target_tokens``, ``max_epochs``, ``within_fitted_range``,
-        ``n_starts``, ``natural`` as in :func:`optimize_mixture`. The natural mixture defaults to the token
-        shares, else the mean mixture of the runs.
+        ``bounds``, ``fixed``, ``tokens_available``, ``target_tokens``, ``max_epochs``, ``n_starts``,
+        ``natural``, ``search``, ``n_samples``, ``top_k``, ``strength``, ``trust_radius`` as in
+        :func:`optimize_mixture`. The natural mixture defaults to the token shares, else the mean mixture of
+        the runs.
 
     Returns
     -------
     OptimumResult
     """
-    est = get_law(law, random_state=random_state) if isinstance(law, str) else law
     names = table.resolve_targets(targets)
+    # Fail fast on bad constraints or objective names, before the (cross-validated) fit.
+    _objective_weights(objective, names)
+    _constraints(table.domains, constraints.get("bounds"), constraints.get("fixed"),
+                 constraints.get("tokens_available"), constraints.get("target_tokens"), constraints.get("max_epochs"))
+    objective_name = _objective_weights(objective, names)[0]
+    linear = isinstance(objective, Mapping) or (isinstance(objective, str) and objective != "max")
+    meta_kw = {} if candidates is None else {"candidates": list(candidates)}
+    if candidates is not None and not (isinstance(law, str) and law in META_LAWS):
+        raise InputError(f"candidates apply to the laws that choose among others ({', '.join(META_LAWS)}); "
+                         f"got law {law!r}")
+    if isinstance(law, str) and law in META_LAWS and linear:
+        # The meta-law predicts the objective itself (chosen per-eval or direct by CV): optimise that column.
+        est = get_law(law, random_state=random_state, objective=objective, **meta_kw)
+        objective = OBJECTIVE
+    elif isinstance(law, str):
+        est = get_law(law, random_state=random_state, **meta_kw)
+    else:
+        est = law
     opt_kw = dict(constraints)
     opt_kw["objective"] = objective
     opt_kw["random_state"] = random_state
+    opt_kw.setdefault("within_fitted_range", not extrapolate)
+    opt_kw.setdefault("runs", table.weights)
     if opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None:
         opt_kw["natural"] = table.weights.mean(axis=0)
     if (step_law is None) != (target_steps is None):
@@ -224,6 +269,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "ye-exp", targets: str |
                                optimize=opt_kw, on_progress=on_progress).optimum
     else:
         result = optimize_mixture(fitted, **opt_kw)
+    result.objective_name = objective_name
+    result.selection = law_selection(fitted)
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     return result

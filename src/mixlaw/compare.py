@@ -1,4 +1,12 @@
-"""Fit several laws on one split and score them on held-out splits: the leaderboard (DESIGN.md §5)."""
+"""Fit several laws on one split and score them on held-out splits: the leaderboard (DESIGN.md §5).
+
+Each row reports ranking (Spearman, Pearson, regret) beside calibration (RMSE, and the mean signed error
+``bias`` = mean(pred - true): a law can rank well and still predict the wrong level). With an
+``objective`` (``"mean"``, ``"total"``, an eval or ``{eval: weight}``) the scores are those of the objective
+:math:`\\sum_i s_i L_i` itself, not averages of per-eval scores, and every law is tried two ways: fitted per
+eval and aggregated (``law``), and fitted on the objective column directly (``law[direct]``). The meta-laws
+``auto`` and ``stack`` add their cross-validation table to their row (``cv``).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +23,10 @@ from .data import RunTable, scale_mismatch
 from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
+from .laws.selection import META_LAWS, OBJECTIVE, objective_weights
 
 #: Laws fitted by default: all registered ones whose optional dependency is importable.
-SPLIT_METRICS = ("spearman", "pearson", "mre", "rmse", "r2", "regret_at_1")
+SPLIT_METRICS = ("spearman", "pearson", "mre", "rmse", "bias", "r2", "regret_at_1")
 
 
 @dataclass
@@ -30,10 +39,12 @@ class LawScore:
     splits: dict[str, dict[str, float]]
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    fit_on: str = "per-eval"
+    details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"law": self.law, "fit_seconds": self.fit_seconds, "n_params": self.n_params,
-                             "splits": self.splits}
+        d: dict[str, Any] = {"law": self.law, "fit_on": self.fit_on, "fit_seconds": self.fit_seconds,
+                             "n_params": self.n_params, "splits": self.splits, **self.details}
         if self.error:
             d["error"] = self.error
         if self.warnings:
@@ -49,9 +60,10 @@ class Leaderboard:
     targets: list[str]
     train: str
     n_train: int
+    objective: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"targets": self.targets, "train": self.train, "n_train": self.n_train,
+        return {"targets": self.targets, "objective": self.objective, "train": self.train, "n_train": self.n_train,
                 "laws": [r.to_dict() for r in self.rows]}
 
     def best(self, split: str, metric: str = "spearman") -> LawScore:
@@ -80,7 +92,7 @@ PREFERRED_ORDER = ("ye-exp", "ye-total", "ye-implicit", "ye-pow", "dz-eq1", "dz-
 def default_laws() -> list[str]:
     """Every registered law whose optional dependencies import (lightgbm is an extra), in a stable order."""
     out = []
-    keys = available_laws()
+    keys = [k for k in available_laws() if k not in META_LAWS]  # auto / stack re-fit every law K times: opt-in
     for key in [k for k in PREFERRED_ORDER if k in keys] + sorted(k for k in keys if k not in PREFERRED_ORDER):
         if key == "lightgbm":
             try:
@@ -94,11 +106,12 @@ def default_laws() -> list[str]:
 def left_out_laws() -> dict[str, str]:
     """Registered laws that :func:`default_laws` leaves out, with the reason and the fix."""
     return {k: "its package is not installed (pip install 'mixlaw[lightgbm]')" for k in available_laws()
-            if k not in default_laws()}
+            if k not in default_laws() and k not in META_LAWS}  # auto / stack are opt-in, not left out
 
 
 def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Sequence[str] | None = "all",
             laws: Sequence[str | MixingLaw] | None = None, random_state: int = 0,
+            objective: str | Mapping[str, float] | None = None, fit_on: Sequence[str] = ("per-eval", "direct"),
             on_progress: Callable[[str], None] | None = None) -> Leaderboard:
     """Fit each law on ``train`` and score it on each held-out table.
 
@@ -112,7 +125,13 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         Eval sets. Several targets are fitted at once and scored pooled over all (run, eval) entries
         (Dai & Zheng's MRE); Spearman/Pearson are averaged over eval sets.
     laws : list of str or MixingLaw, optional
-        Law keys (``"ye-exp"``) or configured laws; default :func:`default_laws`.
+        Law keys (``"ye-exp"``, also ``"auto"`` and ``"stack"``) or configured laws; default
+        :func:`default_laws`.
+    objective : "mean", "total", eval name or {eval: weight}, optional
+        Score the objective :math:`\\sum_i s_i L_i` of ``targets`` (one column) instead of each eval set.
+    fit_on : tuple of str, default=("per-eval", "direct")
+        With an objective: fit each law per eval and aggregate (``"per-eval"``), on the objective column
+        (``"direct"``), or both (two rows per law). ``auto`` and ``stack`` choose between them by CV.
     on_progress : callable, optional
         Called with each law's key before it is fitted (progress bars).
 
@@ -132,29 +151,64 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         why = scale_mismatch(fitted_at, t, f"held-out split {name!r}")
         if why:
             warnings.warn(why, ScaleWarning, stacklevel=2)
-    law_objs = [get_law(k, random_state=random_state) if isinstance(k, str) else k
+    s = objective_weights(objective, names)
+    if s is not None and not [m for m in fit_on if m in ("per-eval", "direct")]:
+        raise InputError(f"fit_on must name 'per-eval' and/or 'direct'; got {list(fit_on)}")
+    law_objs = [_make_law(k, random_state, objective) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
     rows = []
     for law in law_objs:
         if on_progress is not None:
             on_progress(law.key)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                t0 = time.perf_counter()
+        meta = law.key in META_LAWS
+        modes = ["per-eval"] if s is None or meta else [m for m in ("per-eval", "direct") if m in fit_on]
+        for mode in modes:
+            est = law if mode == "per-eval" else law.clone()
+            rows.append(_score_one(est, mode, train, tests, names, s))
+    return Leaderboard(rows, names, train.path or "", len(train),
+                       None if s is None else dict(zip(names, map(float, s), strict=True)))
+
+
+def _make_law(key: str, random_state: int, objective: str | Mapping[str, float] | None) -> MixingLaw:
+    if key in META_LAWS and objective is not None:
+        return get_law(key, random_state=random_state, objective=objective)
+    return get_law(key, random_state=random_state)
+
+
+def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, RunTable], names: list[str],
+               s: np.ndarray | None) -> LawScore:
+    """Fit ``law`` (per eval, or ``direct`` on the objective column) and score it on every split."""
+    label = law.key if mode == "per-eval" else f"{law.key}[{mode}]"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            t0 = time.perf_counter()
+            if mode == "direct":
+                assert s is not None
+                law.fit(train.weights, (train.losses(names) @ s)[:, None], domains=train.domains,
+                        targets=[OBJECTIVE], model_params=train.model_params, tokens=train.tokens)
+            else:
                 law.fit(train, targets=names)
-                fit_s = time.perf_counter() - t0
-            except (FitError, InputError) as err:
-                rows.append(LawScore(law.key, float("nan"), 0, {}, error=str(err)))
-                continue
-            splits = {}
-            for split, t in tests.items():
-                y = t.losses(names)
-                pred = np.asarray(law.predict(t))
-                splits[split] = metrics.all_metrics(y, pred.reshape(y.shape))
-        msgs = sorted({str(w.message) for w in caught if not issubclass(w.category, ExtrapolationWarning)})
-        rows.append(LawScore(law.key, fit_s, law.n_params_, splits, warnings=msgs))
-    return Leaderboard(rows, names, train.path or "", len(train))
+            fit_s = time.perf_counter() - t0
+        except (FitError, InputError) as err:
+            return LawScore(label, float("nan"), 0, {}, error=str(err), fit_on=mode)
+        splits = {}
+        for split, t in tests.items():
+            y = t.losses(names)
+            pred = np.asarray(law.predict(t), dtype=np.float64).reshape(len(y), -1)
+            if s is not None:
+                y = y @ s
+                pred = pred[:, 0] if pred.shape[1] == 1 and (mode == "direct" or law.key in META_LAWS) else pred @ s
+            splits[split] = metrics.all_metrics(y, pred.reshape(y.shape))
+    msgs = sorted({str(w.message) for w in caught if not issubclass(w.category, ExtrapolationWarning)})
+    details: dict[str, Any] = {}
+    if hasattr(law, "cv_"):
+        details["cv"] = law.cv_.to_dict()
+    if hasattr(law, "choice_"):
+        details["choice"] = dict(law.choice_)
+    if hasattr(law, "weights_") and isinstance(law.weights_, dict):
+        details["stack_weights"] = law.weights_
+    return LawScore(label, fit_s, law.n_params_, splits, warnings=msgs, fit_on=mode, details=details)
 
 
 __all__ = ["compare", "Leaderboard", "LawScore", "default_laws", "SPLIT_METRICS"]

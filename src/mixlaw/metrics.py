@@ -32,6 +32,12 @@ def rmse(y_true: Any, y_pred: Any) -> float:
     return float(np.sqrt(np.mean((p - y) ** 2)))
 
 
+def bias(y_true: Any, y_pred: Any) -> float:
+    """Mean signed error mean(pred - true): > 0 when the law over-predicts the loss on average (calibration)."""
+    y, p = _pair(y_true, y_pred)
+    return float(np.mean(p - y))
+
+
 def mae(y_true: Any, y_pred: Any) -> float:
     y, p = _pair(y_true, y_pred)
     return float(np.mean(np.abs(p - y)))
@@ -90,9 +96,10 @@ def aic_bic(resid: np.ndarray, n_params: int) -> tuple[float, float]:
 
 
 def all_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """The leaderboard's metrics: spearman, pearson, mre, rmse, r2, regret_at_1."""
+    """The leaderboard's metrics: spearman, pearson, mre, rmse, bias, r2, regret_at_1."""
     return {"spearman": spearman(y_true, y_pred), "pearson": pearson(y_true, y_pred), "mre": mre(y_true, y_pred),
-            "rmse": rmse(y_true, y_pred), "r2": r2(y_true, y_pred), "regret_at_1": regret_at_k(y_true, y_pred, 1)}
+            "rmse": rmse(y_true, y_pred), "bias": bias(y_true, y_pred), "r2": r2(y_true, y_pred),
+            "regret_at_1": regret_at_k(y_true, y_pred, 1)}
 
 
-__all__ = ["mre", "rmse", "mae", "r2", "spearman", "pearson", "regret_at_k", "aic_bic", "all_metrics"]
+__all__ = ["mre", "rmse", "bias", "mae", "r2", "spearman", "pearson", "regret_at_k", "aic_bic", "all_metrics"]

@@ -35,6 +35,7 @@ from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_obje
 from ..importers import read_any_runs
 from ..laws.base import MixingLaw, get_law
 from ..laws.options import parse_law_options
+from ..laws.selection import CV_PROGRESS
 from ..train.config import parse_mixture
 
 SCHEMA_VERSION = 1
@@ -99,6 +100,40 @@ def progress(description: str, total: int | None = None) -> Iterator[Any]:
 
         advance.set_total = lambda n: bar.update(task, total=n)  # type: ignore[attr-defined]
         yield advance
+
+
+@contextmanager
+def cv_progress(advance: Any = None, description: str = "cross-validating") -> Iterator[None]:
+    """Progress of the fold fits of every cross-validation run inside (``--law auto`` / ``stack``).
+
+    Without ``advance``: a bar of its own; each cross-validation reports ``(label, done, total)`` and adds its
+    total when it starts, so the total is real even when several run in turn. With the ``advance`` of an
+    enclosing bar (rich shows one live bar at a time): the fold count goes into that bar's label.
+    """
+    def run(adv: Any, own: bool) -> Iterator[None]:
+        state = {"total": 0, "last": 0, "open": 0}
+
+        def hook(label: str, done: int, total: int) -> None:
+            if not own:
+                adv(f"cross-validating {label} ({done}/{total} fold fits)", 0)
+                return
+            if not state["open"] or done <= state["last"]:  # a new cross-validation starts
+                state.update(total=state["total"] + total, last=0, open=1)
+                adv.set_total(state["total"])
+            adv(label, done - state["last"])
+            state["last"] = done
+
+        token = CV_PROGRESS.set(hook)
+        try:
+            yield
+        finally:
+            CV_PROGRESS.reset(token)
+
+    if advance is not None:
+        yield from run(advance, own=False)
+        return
+    with progress(description) as adv:
+        yield from run(adv, own=True)
 
 
 @contextmanager

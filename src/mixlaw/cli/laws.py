@@ -16,12 +16,16 @@ from rich.table import Table
 from .. import api
 from ..compare import default_laws, left_out_laws
 from ..errors import InputError
+from ..laws import get_law
+from ..laws.options import parse_law_options
+from ..laws.selection import META_LAWS, CVTable
 from ..pipeline import load_pipeline
 from ._common import (
     EvalGroupOpt,
     JsonOpt,
     LawOptionOpt,
     SeedOpt,
+    cv_progress,
     emit_json,
     err,
     group_targets,
@@ -31,6 +35,7 @@ from ._common import (
     out,
     parse_eval_map,
     parse_laws,
+    parse_objective,
     parse_targets,
     progress,
     show_warnings,
@@ -47,6 +52,7 @@ def _leaderboard_table(board: Any, title: str) -> Table:
     first = short[splits[0]] if splits else ""
     tab.add_column(f"MRE {first}", justify="right", no_wrap=True)
     tab.add_column(f"RMSE {first}", justify="right", no_wrap=True)
+    tab.add_column(f"bias {first}", justify="right", no_wrap=True)
     tab.add_column("n_par", justify="right", no_wrap=True)
     tab.add_column("fit s", justify="right", no_wrap=True)
     seen: set[str] = set()
@@ -59,10 +65,11 @@ def _leaderboard_table(board: Any, title: str) -> Table:
 
     for r in board.rows:
         if r.error:
-            tab.add_row(r.law, *(["-"] * len(splits)), "-", "-", "-", f"failed: {r.error}")
+            tab.add_row(r.law, *(["-"] * len(splits)), "-", "-", "-", "-", f"failed: {r.error}")
             continue
         tab.add_row(r.law, *(cell(r.splits[s]["spearman"]) for s in splits), cell(r.splits[splits[0]]["mre"]),
-                    cell(r.splits[splits[0]]["rmse"]), str(r.n_params), f"{r.fit_seconds:.2f}")
+                    cell(r.splits[splits[0]]["rmse"]), cell(r.splits[splits[0]].get("bias", float("nan"))),
+                    str(r.n_params), f"{r.fit_seconds:.2f}")
     notes = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
              "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
     if seen:
@@ -123,38 +130,68 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
             dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: "
                                                                    "regmix | marin-delphi."),
             target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
-            laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+            laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all single "
+                                            "laws; add auto,stack for the cross-validated choice / ensemble)."),
+            objective: str | None = typer.Option(None, "--objective",
+                                                 help="Score this objective of the targets instead of each eval: "
+                                                 "mean | total | <eval> | weights=a:0.5,b:0.5."),
+            fit_on: str = typer.Option("both", "--fit-on", help="With --objective: per-eval (fit each eval, "
+                                       "aggregate) | direct (fit the objective column) | both."),
             weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on weight row sums."),
             eval_group: list[str] | None = EvalGroupOpt,
             seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
-    """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, R², regret)."""
+    """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, bias, R², regret)."""
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     if eval_group and dataset is not None:
         raise InputError("--eval-group applies to --runs and --test tables, not to --dataset")
     tgt = group_targets(target, eval_group)
+    obj = None if objective is None else parse_objective(objective)
+    if obj == "max":
+        raise InputError("--objective max is not a linear objective; compare scores mean | total | <eval> | weights=")
+    modes = _parse_fit_on(fit_on)
     _note_left_out(laws)
-    with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance:
+    with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance, \
+            cv_progress(advance):
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
+        kw = {"objective": obj, "fit_on": modes}
         if dataset is not None:
-            board = api.compare_dataset(dataset, targets=tgt, laws=parse_laws(laws), random_state=seed, **cb)
+            board = api.compare_dataset(dataset, targets=tgt, laws=parse_laws(laws), random_state=seed, **kw, **cb)
         else:
             if not test:
                 raise InputError("--runs needs at least one --test held-out table")
             tests = load_tests(test, weight_tol, eval_group)
             board = api.compare_tables(load_table(runs, weight_tol, eval_group), tests, targets=tgt,
-                                       laws=parse_laws(laws),
-                                       random_state=seed, **cb)
+                                       laws=parse_laws(laws), random_state=seed, **kw, **cb)
     if as_json:
         emit_json(board.to_dict())
-    else:
-        out.print(_leaderboard_table(board, f"fitted on {board.train} ({board.n_train} runs); target(s): "
-                                            f"{', '.join(board.targets)}"))
+        return
+    what = (f"objective {objective} of {', '.join(board.targets)}" if obj is not None
+            else f"target(s): {', '.join(board.targets)}")
+    out.print(_leaderboard_table(board, f"fitted on {board.train} ({board.n_train} runs); {what}"))
+    for r in board.rows:
+        if "cv" in r.details:
+            out.print(f"[[{r.law}: cross-validation on the fitting runs]]", highlight=False, markup=False)
+            out.print(str(CVTable.from_dict(r.details["cv"])), highlight=False, markup=False)
+
+
+def _parse_fit_on(spec: str) -> tuple[str, ...]:
+    modes = {"both": ("per-eval", "direct"), "per-eval": ("per-eval",), "direct": ("direct",)}
+    if spec not in modes:
+        raise InputError(f"--fit-on: expected per-eval | direct | both; got {spec!r}")
+    return modes[spec]
 
 
 def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
-        law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws')."),
+        law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws'); auto: chosen by K-fold CV "
+                                "per eval set; stack: CV-weighted ensemble of the best laws."),
         target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+        candidates: str | None = typer.Option(None, "--candidates",
+                                              help="Laws auto/stack choose from, comma-separated."),
+        objective: str | None = typer.Option(None, "--objective",
+                                             help="Fit for this objective of the targets (mean | total | <eval> | "
+                                             "weights=a:0.5,b:0.5): per eval and aggregated, or directly on the "
+                                             "objective column, whichever cross-validates better."),
         out_path: Path | None = typer.Option(None, "--out", help="Save the fitted law as JSON."),
         weight_tol: float = typer.Option(0.01, "--weight-tol"),
         eval_map: list[str] | None = typer.Option(None, "--eval-map",
@@ -168,15 +205,33 @@ def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
     if emap is not None and not api.takes_eval_map(law):
         raise InputError(f"--eval-map applies to laws that match eval sets to training domains "
                          f"({', '.join(api.laws_taking_eval_map())}); {law!r} does not")
-    with show_warnings():
-        est = law_with_options(law, law_option, seed, **({"eval_map": emap} if emap else {}))
+    obj = None if objective is None else parse_objective(objective)
+    if obj == "max":
+        raise InputError("--objective max is not a linear objective; fit takes mean | total | <eval> | weights=")
+    cands = parse_laws(candidates)
+    if cands is not None and law not in META_LAWS:
+        raise InputError(f"--candidates applies to --law {' / '.join(META_LAWS)}; got --law {law}")
+    meta_kw: dict[str, Any] = {} if cands is None else {"candidates": cands}
+    if obj is not None:
+        meta_kw["objective"] = obj
+    with show_warnings(), cv_progress():
+        if law in META_LAWS:
+            est: Any = get_law(law, random_state=seed, **parse_law_options(law, law_option), **meta_kw)
+        elif obj is not None:
+            # One law for the objective: the CV chooses between per-eval-and-aggregate and direct.
+            est = get_law("auto", candidates=[law], objective=obj, random_state=seed)
+        else:
+            est = law_with_options(law, law_option, seed, **({"eval_map": emap} if emap else {}))
         fitted = api.fit_table(load_table(runs, weight_tol, eval_group), law=est,
                                targets=group_targets(target, eval_group), random_state=seed)
         report = fitted.report(data=runs)
         if out_path is not None:
             api.save_law(fitted, out_path)
     if as_json:
-        emit_json({"report": report.to_dict(), "saved": None if out_path is None else str(out_path)})
+        doc: dict[str, Any] = {"report": report.to_dict(), "saved": None if out_path is None else str(out_path)}
+        if hasattr(fitted, "cv_"):
+            doc["cv"] = fitted.cv_.to_dict()
+        emit_json(doc)
     else:
         out.print(str(report), highlight=False, markup=False)
         if out_path is not None:

@@ -24,6 +24,7 @@ from ._common import (
     JsonOpt,
     LawOptionOpt,
     SeedOpt,
+    cv_progress,
     emit_json,
     err,
     fit_on_total,
@@ -32,6 +33,7 @@ from ._common import (
     load_table,
     out,
     parse_bounds,
+    parse_laws,
     parse_objective,
     progress,
     show_warnings,
@@ -39,8 +41,12 @@ from ._common import (
 
 
 def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
-                 law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws')."),
+                 law: str = typer.Option("auto", "--law", help="Law key (see 'mixlaw laws'); auto (default): chosen "
+                                         "by 5-fold CV on the runs, for the objective; stack: CV-weighted "
+                                         "ensemble."),
                  target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'."),
+                 candidates: str | None = typer.Option(None, "--candidates",
+                                                       help="Laws auto/stack choose from, comma-separated."),
                  objective: str = typer.Option("mean", "--objective",
                                                help="mean | total | max | <eval> | weights=a:0.5,b:0.5"),
                  bounds: list[str] | None = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable."),
@@ -51,7 +57,19 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                  max_epochs: float | None = typer.Option(None, "--max-epochs",
                                                             help="Max repetitions of a domain (default 4)."),
                  within_range: bool = typer.Option(False, "--within-fitted-range",
-                                                   help="Keep each weight within its range in the runs."),
+                                                   help="Keep each weight within its range in the runs (the "
+                                                   "default; kept for old scripts)."),
+                 extrapolate: bool = typer.Option(False, "--extrapolate",
+                                                  help="Let the optimum leave the fitted range of the weights."),
+                 trust_radius: float | None = typer.Option(None, "--trust-radius",
+                                                           help="Also keep the optimum within this L1 distance "
+                                                           "of some run (0-2)."),
+                 search: str = typer.Option("auto", "--search",
+                                            help="auto | gradient (SLSQP) | simulate (RegMix: sample Dirichlet "
+                                            "mixtures around the natural one, average the top k). auto: "
+                                            "simulate for laws without a gradient (lightgbm)."),
+                 samples: int = typer.Option(100_000, "--samples", help="Mixtures simulated (--search simulate)."),
+                 top_k: int = typer.Option(128, "--top-k", help="Best simulated mixtures averaged."),
                  bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap refits for intervals (0: none)."),
                  step_law: str | None = typer.Option(None, "--step-law",
                                                         help="Default mixture's step law E,B,beta (steps-to-match)."),
@@ -82,8 +100,10 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                 fx[name.strip()] = float(val)
             except ValueError:
                 raise InputError(f"--fixed: expected domain=weight; got {item!r}") from None
+    if within_range and extrapolate:
+        raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
     desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
-    with show_warnings(), progress(desc, total=bootstrap or None) as advance:
+    with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance):
         table = load_table(runs, weight_tol, eval_group)
         targets, obj = group_targets(target, eval_group), parse_objective(objective)
         if fit_total:
@@ -92,8 +112,10 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
         result = api.optimize_runs(table, law=law_with_options(law, law_option, seed), targets=targets,
                                    objective=obj, n_boot=bootstrap, bounds=parse_bounds(bounds),
                                    fixed=fx, tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
-                                   within_fitted_range=within_range, step_law=sl, target_steps=target_steps,
-                                   random_state=seed, on_progress=lambda k: advance(None, k))
+                                   extrapolate=extrapolate, trust_radius=trust_radius, search=search,
+                                   n_samples=samples, top_k=top_k, candidates=parse_laws(candidates), step_law=sl,
+                                   target_steps=target_steps, random_state=seed,
+                                   on_progress=lambda k: advance(None, k))
         text = None
         if export is not None:
             # The export carries the constraints the optimum was chosen under: the token budget sets each

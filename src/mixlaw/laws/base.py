@@ -103,6 +103,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
     #: Targets are matched to the training domain of the same name (or ``eval_map``); the others use implicit
     #: aggregation over every training domain's law (DZ laws, BiMix, AutoScale).
     needs_matched_targets: ClassVar[bool] = False
+    #: Predictions are smooth in the weights, so gradient search applies (False: piecewise constant, e.g. trees;
+    #: the optimiser then samples mixtures instead).
+    differentiable: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "loss": [Options({"huber", "mse"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
@@ -236,6 +239,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
             pred = self._predict(W, ctx)
+        Y = self._output_losses(Y)
         resid = np.log(np.clip(pred, 1e-300, None)) - np.log(Y)
         n_vary = int(sum(p.vary for p in self.params_.values()))
         aic, bic = aic_bic(resid.ravel(), n_vary)
@@ -325,6 +329,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 "d_range": None if self._d_range is None else [float(v) for v in self._d_range],
                 "params": self.params_.to_dict(), "state": _jsonable(self._get_state()),
                 "fit_scale": _jsonable(getattr(self, "_fit_scale", None))}
+
+    def _output_losses(self, Y: np.ndarray) -> np.ndarray:
+        """The losses ``predict`` reproduces, from the fitted ones (a law fitted to an objective predicts that)."""
+        return Y
 
     def _get_state(self) -> dict[str, Any]:
         return {}

@@ -87,6 +87,7 @@ class LightGBM(MixingLaw):
     True
     """
 
+    differentiable = False
     _parameter_constraints = {
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],

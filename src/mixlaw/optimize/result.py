@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..laws.selection import CVTable
 from .steps import StepsToMatch
 
 
@@ -61,6 +62,17 @@ class OptimumResult:
     method : str
     n_starts, n_converged : int
     start_objectives : list of float
+    search : str
+        ``"gradient"`` or ``"simulate"``.
+    trust_region : str
+        What kept the optimum near the data (``"fitted range"``, an L1 radius) or ``"none ..."``.
+    nearest_run_l1 : float, optional
+        L1 distance from the optimum to the nearest fitting run (when the runs were given); 0 is a run, 2 is
+        disjoint support.
+    nearest_run : int, optional
+        Row of that run in the fitting table.
+    selection : dict, optional
+        For ``auto`` / ``stack``: the chosen law(s) (``choice``), stack ``weights`` and the CV table (``cv``).
     intervals : dict, optional
         Bootstrap percentile intervals, attached by :func:`mixlaw.bootstrap.bootstrap_law`.
     steps : StepsToMatch, optional
@@ -85,6 +97,11 @@ class OptimumResult:
     n_converged: int
     start_objectives: list[float] = field(default_factory=list)
     law: str = ""
+    search: str = "gradient"
+    trust_region: str = "none (extrapolation allowed)"
+    nearest_run_l1: float | None = None
+    nearest_run: int | None = None
+    selection: dict[str, Any] | None = None
     intervals: dict[str, Any] | None = None
     steps: StepsToMatch | None = None
 
@@ -105,7 +122,9 @@ class OptimumResult:
                             "losses": dict(self.natural_losses)},
                 "improvement": self.improvement, "convex": self.convex, "method": self.method,
                 "n_starts": self.n_starts, "n_converged": self.n_converged,
-                "start_objectives": list(self.start_objectives), "intervals": self.intervals,
+                "start_objectives": list(self.start_objectives), "search": self.search,
+                "trust_region": self.trust_region, "nearest_run_l1": self.nearest_run_l1,
+                "nearest_run": self.nearest_run, "selection": self.selection, "intervals": self.intervals,
                 "steps_to_match": None if self.steps is None else self.steps.to_dict()}
 
     def __str__(self) -> str:
@@ -113,7 +132,9 @@ class OptimumResult:
         level = iv.get("level")
         wiv = iv.get("weights", {})
         lines = [f"[[Optimal mixture]]  law={self.law}  objective={self.objective_name}",
-                 f"    method = {self.method}"]
+                 f"    method = {self.method}", f"    trust region = {self.trust_region}"]
+        if self.nearest_run_l1 is not None:
+            lines.append(f"    L1 distance to the nearest run = {self.nearest_run_l1:.4f} (run row {self.nearest_run})")
         obj = f"    predicted objective = {self.objective:.5g}"
         if "objective" in iv:
             lo, hi = iv["objective"]
@@ -146,6 +167,14 @@ class OptimumResult:
             if t in liv:
                 row += f" [{liv[t][0]:>7.4f}, {liv[t][1]:>7.4f}]"
             lines.append(row)
+        if self.selection is not None:
+            lines.append("[[Law selection]]")
+            if "choice" in self.selection:
+                lines.append("    chosen: " + ", ".join(f"{c}: {v}" for c, v in self.selection["choice"].items()))
+            for c, ws in self.selection.get("weights", {}).items():
+                lines.append(f"    stack weights for {c}: " + ", ".join(f"{m} {v:.3f}" for m, v in ws.items()))
+            if "cv" in self.selection:
+                lines.extend("    " + ln for ln in str(CVTable.from_dict(self.selection["cv"])).splitlines())
         if self.steps is not None:
             lines.append("[[Steps to match (Ye et al. 2025)]]")
             lines.append(str(self.steps))

@@ -1,5 +1,7 @@
 """Searching the feasible set: :func:`optimize_mixture`, multistart SLSQP on the law's objective (global
-for the convex Ye law, best of seeded starts otherwise; the ``max`` objective in epigraph form).
+for the convex Ye law, best of seeded starts otherwise; the ``max`` objective in epigraph form), or RegMix's
+simulate-and-average-top-k (:mod:`.simulate`) for laws without a gradient; and the trust region (the fitted
+range of each weight, or an L1 radius around the runs) that keeps the optimum where the law was fitted.
 """
 
 from __future__ import annotations
@@ -16,9 +18,23 @@ from ..laws.base import MixingLaw
 from .constraints import ACTIVE_TOL, _active, _constraints, _natural, project_box_simplex
 from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights
 from .result import OptimumResult
+from .simulate import (
+    DEFAULT_SAMPLES,
+    DEFAULT_STRENGTH,
+    DEFAULT_TOP_K,
+    nearest_run_l1,
+    simulate_search,
+    within_radius,
+)
 
 #: Starts for laws whose objective is not known to be convex.
 DEFAULT_N_STARTS = 16
+#: Search strategies: "auto" is "gradient" for differentiable laws, else "simulate".
+SEARCHES = ("auto", "gradient", "simulate")
+#: Runs used as anchors of the L1 trust region in gradient search (the best-predicted ones).
+N_ANCHORS = 3
+#: Smoothing of |x| = sqrt(x^2 + eps) in the L1-radius constraint (SLSQP needs a gradient).
+L1_EPS = 1e-12
 
 
 def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
@@ -27,7 +43,10 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                      max_epochs: float | None = None, n_starts: int | None = None,
                      natural: Mapping[str, float] | Sequence[float] | None = None,
                      model_params: float | None = None, tokens: float | None = None,
-                     within_fitted_range: bool = False,
+                     within_fitted_range: bool = False, search: str = "auto",
+                     n_samples: int = DEFAULT_SAMPLES, top_k: int = DEFAULT_TOP_K,
+                     strength: tuple[float, float] = DEFAULT_STRENGTH, runs: np.ndarray | None = None,
+                     trust_radius: float | None = None,
                      random_state: int | np.random.Generator | None = 0) -> OptimumResult:
     """Find the mixture that minimises a fitted law's predicted objective under constraints.
 
@@ -62,8 +81,23 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     within_fitted_range : bool, default=False
         Also bound each weight by the smallest and largest share it had in the fitting runs (reported as
         ``"fitted range"`` when active), so the optimum never rests on extrapolation.
+    search : {"auto", "gradient", "simulate"}, default="auto"
+        ``"gradient"``: multistart SLSQP. ``"simulate"``: RegMix's recipe (:mod:`mixlaw.optimize.simulate`):
+        ``n_samples`` Dirichlet mixtures around the natural mixture, projected onto the feasible set, the mean
+        of the ``top_k`` best. ``"auto"``: gradient unless the law is not differentiable (``law.differentiable``
+        is False, e.g. LightGBM, whose piecewise-constant predictions give SLSQP a zero gradient).
+    n_samples, top_k : int, default=100000, 128
+        Simulation size and the number of best samples averaged (RegMix's values).
+    strength : (float, float), default=(1, 1000)
+        Range of the Dirichlet concentration (log-uniform); (1, 1) is RegMix's draw.
+    runs : (n, M) array, optional
+        Mixtures of the fitting runs (columns in the law's domain order): the result reports the optimum's L1
+        distance to the nearest one, and ``trust_radius`` needs them.
+    trust_radius : float, optional
+        Keep the optimum within this L1 distance of some run. Simulation drops samples outside; gradient
+        search solves from the ``N_ANCHORS`` best-predicted runs with a (smoothed) L1-ball constraint each.
     random_state : int or Generator, default=0
-        Seeds the Dirichlet starts.
+        Seeds the Dirichlet starts and samples.
 
     Returns
     -------
@@ -143,8 +177,49 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
             out.append(project_box_simplex(y.astype(np.float64), lo_f, hi_f, rem))
         return out
 
+    if search not in SEARCHES:
+        raise InputError(f"search must be one of {SEARCHES}; got {search!r}")
+    if search == "auto":
+        search = "gradient" if getattr(law, "differentiable", True) else "simulate"
+    W_runs = None if runs is None else _check_runs(runs, len(domains))
+    if trust_radius is not None:
+        if W_runs is None:
+            raise InputError("trust_radius needs the fitting runs' mixtures (runs=)")
+        if not (np.isfinite(trust_radius) and 0 < float(trust_radius) <= 2):
+            raise InputError(f"trust_radius is an L1 distance in (0, 2]; got {trust_radius!r}")
+
+    def full_rows(X: np.ndarray) -> np.ndarray:
+        R = np.tile(prob.fixed_values, (len(X), 1))
+        R[:, F] = X
+        return R
+
+    sim_note = ""
     if F.size == 0:
         xs, objs, n_conv = [np.zeros(0)], [scalar(ev.predict(full(np.zeros(0))[None, :])[0])], 1
+    elif search == "simulate":
+        def rows_objective(X: np.ndarray) -> np.ndarray:
+            with np.errstate(over="ignore", invalid="ignore"):
+                Lr = ev.predict(full_rows(X))
+            if s is not None:
+                return Lr @ s
+            if name == "max":
+                return Lr.max(axis=1)
+            return np.array([scalar(v) for v in Lr])
+
+        keep = None
+        if trust_radius is not None:
+            inside = within_radius(W_runs, float(trust_radius))  # type: ignore[arg-type]
+
+            def keep(X: np.ndarray) -> np.ndarray:
+                return inside(full_rows(X))
+
+        x, ftop, n_kept = simulate_search(rows_objective, nat[F], lo_f, hi_f, rem, rng, n_samples=n_samples,
+                                          top_k=top_k, strength=strength, keep=keep)
+        x = project_box_simplex(x, lo_f, hi_f, rem)  # the mean is feasible; this only removes rounding
+        xs, objs, n_conv = [x], [scalar(ev.predict(full(x)[None, :])[0])], 1
+        sim_note = (f"simulate (RegMix): {n_kept} Dirichlet mixtures around the natural one (strength "
+                    f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
+                    f"{float(ftop.min()):.5g}-{float(ftop.max()):.5g})")
     else:
         solve = _solver(ev, scalar, name, s, full, F, lo_f, hi_f, rem)
         xs, objs, n_conv = [], [], 0
@@ -160,6 +235,11 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                 xs.append(x)
                 objs.append(f)
                 n_conv += int(ok)
+        if trust_radius is not None:
+            b0 = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
+            if nearest_run_l1(full(xs[b0]), W_runs)[0] > float(trust_radius) + 1e-9:  # type: ignore[arg-type]
+                xs, objs, n_conv = _radius_solve(ev, scalar, name, s, full, full_rows, F, lo_f, hi_f, rem,
+                                                 W_runs, float(trust_radius))  # type: ignore[arg-type]
     best = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
     r = full(xs[best])
     L = ev.predict(r[None, :])[0]
@@ -176,7 +256,14 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     solver = "SLSQP (epigraph form)" if name == "max" else "SLSQP"
     grad = "analytic gradient" if ev.analytic and name != "callable" else "finite-difference gradient"
     why = "convex: the optimum is global" if convex else "not known to be convex: best of the starts"
-    method = f"{solver}, {grad}; {len(xs)} start(s), {n_conv} converged; {why}"
+    if trust_radius is not None and search == "gradient":
+        why += f"; within L1 {float(trust_radius):g} of a run"
+    method = sim_note or f"{solver}, {grad}; {len(xs)} start(s), {n_conv} converged; {why}"
+    near = None if W_runs is None else nearest_run_l1(r, W_runs)
+    region = "fitted range" if within_fitted_range else "none (extrapolation allowed)"
+    if trust_radius is not None:
+        region = (region if within_fitted_range else "") + (" and " if within_fitted_range else "") + \
+            f"L1 radius {float(trust_radius):g} of the runs"
     return OptimumResult(
         weights=dict(zip(domains, map(float, r), strict=True)), objective=f_best,
         losses=dict(zip(targets, map(float, L), strict=True)), objective_name=name, active=active,
@@ -185,12 +272,60 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         natural_weights=dict(zip(domains, map(float, nat), strict=True)), natural_objective=scalar(Ln),
         natural_losses=dict(zip(targets, map(float, Ln), strict=True)), natural_source=nat_src,
         natural_feasible=nat_ok, convex=bool(convex), method=method, n_starts=len(xs), n_converged=n_conv,
-        start_objectives=[float(o) for o in objs], law=law.key)
+        start_objectives=[float(o) for o in objs], law=law.key, search=search, trust_region=region,
+        nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1])
+
+
+def _check_runs(runs: np.ndarray, M: int) -> np.ndarray:
+    W = np.asarray(runs, dtype=np.float64)
+    if W.ndim != 2 or W.shape[1] != M or len(W) == 0 or not np.all(np.isfinite(W)):
+        raise InputError(f"runs must be a finite (n_runs, {M}) array of mixtures; got shape {np.shape(runs)}")
+    return W
+
+
+def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None,
+                  full: Callable[[np.ndarray], np.ndarray], full_rows: Callable[[np.ndarray], np.ndarray],
+                  F: np.ndarray, lo: np.ndarray, hi: np.ndarray, rem: float, runs: np.ndarray,
+                  radius: float) -> tuple[list[np.ndarray], list[float], int]:
+    """SLSQP within an L1 ball around each of the best-predicted runs; the union of balls is not convex, so
+    each anchor is its own convex problem (for a convex law) and the best anchor wins.
+
+    The ball :math:`\\sum_j |r_j - w_{aj}| \\le \\rho` is smoothed as
+    :math:`\\sum_j \\sqrt{(r_j - w_{aj})^2 + \\epsilon}` (a slightly smaller, feasible ball), so SLSQP gets a
+    gradient.
+    """
+    fixed_mask = np.ones(runs.shape[1], dtype=bool)
+    fixed_mask[F] = False
+    anchors_free = np.array([project_box_simplex(w[F] * (rem / max(w[F].sum(), 1e-12)), lo, hi, rem) for w in runs])
+    with np.errstate(over="ignore", invalid="ignore"):
+        Lr = ev.predict(full_rows(anchors_free))
+    f_anchor = Lr @ s if s is not None else np.array([scalar(v) for v in Lr])
+    order = np.argsort(np.where(np.isfinite(f_anchor), f_anchor, np.inf), kind="stable")[:N_ANCHORS]
+    xs, objs, n_conv = [], [], 0
+    for a in order:
+        w = runs[a]
+        budget = radius - float(np.abs(full(np.zeros(F.size))[fixed_mask] - w[fixed_mask]).sum())
+        if budget <= 0:
+            continue
+        c = {"type": "ineq",
+             "fun": lambda x, w=w, b=budget: np.array([b - np.sum(np.sqrt((x[:F.size] - w[F]) ** 2 + L1_EPS))]),
+             "jac": lambda x, w=w: -np.concatenate([(x[:F.size] - w[F]) / np.sqrt((x[:F.size] - w[F]) ** 2 + L1_EPS),
+                                                    np.zeros(x.size - F.size)])[None, :]}
+        solve = _solver(ev, scalar, name, s, full, F, lo, hi, rem, extra=[c])
+        x, f, ok = solve(anchors_free[a])
+        if nearest_run_l1(full(x), runs)[0] > radius + 1e-6:
+            x, f, ok = anchors_free[a], float(f_anchor[a]), False  # solver left the ball: keep the anchor itself
+        xs.append(x)
+        objs.append(f)
+        n_conv += int(ok)
+    if not xs:
+        raise InputError(f"no run lies within L1 {radius:g} of the fixed weights; widen the radius")
+    return xs, objs, n_conv
 
 
 def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None,
             full: Callable[[np.ndarray], np.ndarray], F: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-            rem: float) -> Callable[[np.ndarray], tuple[np.ndarray, float, bool]]:
+            rem: float, extra: list[dict] | None = None) -> Callable[[np.ndarray], tuple[np.ndarray, float, bool]]:
     """One SLSQP run from x0 over the free weights; returns (feasible x, objective, converged)."""
     n = F.size
     eq = {"type": "eq", "fun": lambda x: np.array([x[:n].sum() - rem]),
@@ -212,7 +347,8 @@ def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: n
             with np.errstate(over="ignore", invalid="ignore"):
                 res = minimize(lambda v: v[n], v0, jac=lambda v: np.eye(1, n + 1, n)[0], method="SLSQP",
                                bounds=list(zip(lo, hi, strict=True)) + [(None, None)],
-                               constraints=[eq, {"type": "ineq", "fun": cons, "jac": cons_jac}], options=opts)
+                               constraints=[eq, {"type": "ineq", "fun": cons, "jac": cons_jac}, *(extra or [])],
+                               options=opts)
             x = project_box_simplex(res.x[:n], lo, hi, rem)
             return x, scalar(ev.predict(full(x)[None, :])[0]), bool(res.success)
 
@@ -247,7 +383,8 @@ def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: n
         return f, g
 
     def run(x0: np.ndarray) -> tuple[np.ndarray, float, bool]:
-        res = minimize(safe, x0, jac=True, method="SLSQP", bounds=list(zip(lo, hi, strict=True)), constraints=[eq],
+        res = minimize(safe, x0, jac=True, method="SLSQP", bounds=list(zip(lo, hi, strict=True)),
+                       constraints=[eq, *(extra or [])],
                        options=opts)
         x = project_box_simplex(np.asarray(res.x, dtype=np.float64), lo, hi, rem)
         f = safe(x)[0]

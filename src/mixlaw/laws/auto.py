@@ -1,0 +1,212 @@
+"""``auto``: the law chosen by K-fold cross-validation on the runs it is fitted to (per eval set, or for the
+objective), then refitted on all of them.
+
+The candidates, the folds and the score :math:`S = (1 - \\rho) + \\tfrac12 (1 - R^2)` are those of
+:mod:`mixlaw.laws.selection`. Without an objective each eval set gets its own law (no law wins everywhere:
+issue 10, Marin Delphi); with one, the candidates are every law fitted ``per-eval`` and aggregated, or
+``direct`` on the objective column, and the predictions are the objective. :class:`MetaLaw` holds what
+``auto`` and ``stack`` share: fitted member laws, the CV table, saving and loading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from numbers import Integral
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._validation import Interval
+from ..fit import Param, Params
+from .base import FitContext, MixingLaw, get_law, law_from_dict, register
+from .selection import DEFAULT_FOLDS, OBJECTIVE, CVResult, CVTable, cross_validate, objective_weights
+
+
+class MetaLaw(MixingLaw):
+    """Base of laws built from other fitted laws (members): CV on fit, members saved inside ``to_dict``.
+
+    A member is ``(key, fit_on, targets, law)``: ``fit_on`` is ``"per-eval"`` (the law predicts ``targets``,
+    a subset of the eval sets) or ``"direct"`` (it predicts the objective).
+    """
+
+    uses_model_params: ClassVar[bool | str] = "optional"
+    uses_tokens: ClassVar[bool | str] = "optional"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "candidates": [list, tuple, None],
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "objective": [str, dict, None],
+        "fit_on": [list, tuple],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    # ------------------------------------------------------------------ shared fitting steps
+    def _cv(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> CVResult:
+        self._s = objective_weights(self.objective, ctx.targets)
+        self.evals_ = list(ctx.targets)
+        cv = cross_validate(W, Y, domains=ctx.domains, targets=ctx.targets, candidates=self.candidates,
+                            objective=self.objective, fit_on=self.fit_on, n_folds=self.n_folds,
+                            model_params=ctx.model_params, tokens=ctx.tokens, random_state=int(self.random_state))
+        self.cv_ = cv.table
+        if self._s is not None:
+            self.targets_ = [OBJECTIVE]
+        return cv
+
+    def _fit_member(self, key: str, mode: str, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
+                    cols: Sequence[int] | None = None) -> tuple[str, str, list[str], MixingLaw]:
+        law = get_law(key, random_state=int(self.random_state))
+        kw = {"domains": ctx.domains, "model_params": ctx.model_params, "tokens": ctx.tokens}
+        if mode == "direct":
+            assert self._s is not None
+            return key, mode, [OBJECTIVE], law.fit(W, (Y @ self._s)[:, None], targets=[OBJECTIVE], **kw)
+        idx = list(range(Y.shape[1])) if cols is None else list(cols)
+        tg = [ctx.targets[i] for i in idx]
+        return key, mode, tg, law.fit(W, Y[:, idx], targets=tg, **kw)
+
+    def _member_predict(self, m: tuple[str, str, list[str], MixingLaw], W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        """(n, len(targets)) per-eval predictions, or (n, 1) of the objective for a direct member."""
+        law = m[3]
+        kw = {}
+        if law.uses_model_params and ctx.model_params is not None:
+            kw["model_params"] = ctx.model_params
+        if law.uses_tokens and ctx.tokens is not None:
+            kw["tokens"] = ctx.tokens
+        return np.asarray(law.predict(W, **kw), dtype=np.float64).reshape(len(W), -1)
+
+    def _member_objective(self, m: tuple[str, str, list[str], MixingLaw], W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        P = self._member_predict(m, W, ctx)
+        assert self._s is not None
+        return P[:, 0] if m[1] == "direct" else P @ self._s
+
+    def _set_params_from_members(self) -> None:
+        plist: list[Param] = []
+        results = {}
+        for key, mode, _, law in self.members_:
+            tag = key if mode == "per-eval" else f"{key}[{mode}]"
+            plist += [replace(p, name=f"{tag}:{p.name}") for p in law.params_.values()]
+            results.update({f"{tag}:{k}": r for k, r in (getattr(law, "results_", {}) or {}).items()})
+        self.params_ = Params(plist)
+        self.results_ = results
+
+    def _output_losses(self, Y: np.ndarray) -> np.ndarray:
+        return Y if self._s is None else (Y @ self._s)[:, None]
+
+    @property
+    def differentiable(self) -> bool:  # type: ignore[override]
+        return all(getattr(m[3], "differentiable", True) for m in self.members_)
+
+    # ------------------------------------------------------------------ io
+    def _get_state(self) -> dict[str, Any]:
+        return {"members": [{"key": k, "fit_on": mode, "targets": tg, "law": law.to_dict()}
+                            for k, mode, tg, law in self.members_],
+                "evals": self.evals_, "objective_weights": None if self._s is None else self._s.tolist(),
+                "cv": self.cv_.to_dict()}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.members_ = [(str(m["key"]), str(m["fit_on"]), [str(t) for t in m["targets"]], law_from_dict(m["law"]))
+                         for m in state["members"]]
+        self.evals_ = [str(t) for t in state["evals"]]
+        s = state.get("objective_weights")
+        self._s = None if s is None else np.asarray(s, dtype=np.float64)
+        self.cv_ = CVTable.from_dict(state["cv"])
+
+    def extra_report_sections(self) -> list[tuple[str, str]]:
+        return [("Cross-validation", str(self.cv_))]
+
+
+@register("auto")
+class AutoLaw(MetaLaw):
+    """The candidate law with the best K-fold CV score, per eval set (or for the objective), refitted on all runs.
+
+    Parameters
+    ----------
+    candidates : list of str, optional
+        Law keys to choose from; default :func:`mixlaw.laws.selection.default_candidates`.
+    n_folds : int, default=5
+        Folds (shuffled with ``random_state``).
+    objective : "mean", "total", eval name or {eval: weight}, optional
+        Predict this objective :math:`\\sum_i s_i L_i` (one output column, ``"objective"``) and choose for it,
+        among laws fitted per eval and aggregated, and laws fitted on the objective directly.
+    fit_on : tuple of str, default=("per-eval", "direct")
+        The ways of fitting an objective the CV may choose from.
+    per_target : bool, default=True
+        Without an objective: choose a law per eval set (True) or one law for all (lowest mean score).
+    random_state : int, default=0
+        Seeds the folds and every fit.
+
+    Attributes
+    ----------
+    choice_ : dict of str to str
+        Chosen law per eval set (or ``{"objective": law}``).
+    cv_ : CVTable
+        The cross-validation table (text: ``str(cv_)``; JSON: ``cv_.to_dict()``).
+    members_ : list
+        ``(key, fit_on, targets, fitted law)`` of the refitted chosen laws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.random.default_rng(0).dirichlet(np.ones(3), size=40)
+    >>> y = 2.0 + np.exp(W @ [-1.0, 0.5, 0.2])
+    >>> law = AutoLaw(candidates=["ye-exp", "linear"]).fit(W, y)
+    >>> law.choice_
+    {'y0': 'ye-exp'}
+    """
+
+    def __init__(self, *, candidates: Sequence[str] | None = None, n_folds: int = DEFAULT_FOLDS,
+                 objective: str | Mapping[str, float] | None = None,
+                 fit_on: Sequence[str] = ("per-eval", "direct"), per_target: bool = True,
+                 random_state: int = 0) -> None:
+        self.candidates, self.n_folds, self.objective = candidates, n_folds, objective
+        self.fit_on, self.per_target, self.random_state = fit_on, per_target, random_state
+
+    def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        cv = self._cv(W, Y, ctx)
+        table = cv.table
+        members = []
+        if self._s is not None:
+            best = table.best(OBJECTIVE)
+            choice = {OBJECTIVE: best.name}
+            members.append(self._fit_member(best.law, best.fit_on, W, Y, ctx))
+        elif self.per_target:
+            choice = {t: table.best(t).law for t in ctx.targets}
+            for key in dict.fromkeys(choice.values()):
+                cols = [i for i, t in enumerate(ctx.targets) if choice[t] == key]
+                members.append(self._fit_member(key, "per-eval", W, Y, ctx, cols))
+        else:
+            keys = list(dict.fromkeys(r.law for r in table.rows if r.error is None))
+            mean = {k: float(np.mean([r.metrics["score"] for r in table.rows if r.law == k])) for k in keys}
+            key = min(keys, key=mean.__getitem__)
+            choice = {t: key for t in ctx.targets}
+            members.append(self._fit_member(key, "per-eval", W, Y, ctx))
+        table.chosen = dict(choice)
+        self.choice_ = dict(choice)
+        self.members_ = members
+        self._set_params_from_members()
+
+    def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        if self._s is not None:
+            return self._member_objective(self.members_[0], W, ctx)[:, None]
+        out = np.empty((len(W), len(self.evals_)))
+        for m in self.members_:
+            P = self._member_predict(m, W, ctx)
+            for j, t in enumerate(m[2]):
+                out[:, self.evals_.index(t)] = P[:, j]
+        return out
+
+    def _get_state(self) -> dict[str, Any]:
+        return {**super()._get_state(), "choice": self.choice_}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self.choice_ = {str(k): str(v) for k, v in state["choice"].items()}
+
+    @property
+    def estimator_(self) -> MixingLaw | None:
+        """The single chosen law when there is one (e.g. for analytic gradients), else None."""
+        if len(self.members_) == 1 and self.members_[0][1] == "per-eval" and self._s is None:
+            return self.members_[0][3]
+        return None
+
+
+__all__ = ["AutoLaw", "MetaLaw"]

@@ -1,0 +1,391 @@
+"""Choosing a law by K-fold cross-validation on the user's own runs (what ``--law auto`` and ``--law stack``
+are built on): seeded folds, out-of-fold predictions of every candidate, the CV table and its score.
+
+Every candidate is fitted K times, each time on all runs but one fold, and predicts the runs it did not
+see. From these out-of-fold predictions :math:`\\hat y` and the truth :math:`y` (per eval set, or of the
+objective :math:`\\sum_i s_i L_i`) the table reports Spearman :math:`\\rho`, RMSE, mean signed error
+(bias, :math:`\\overline{\\hat y - y}`), MRE and :math:`R^2 = 1 - \\mathrm{MSE} / \\mathrm{Var}(y)`, and the
+selection score (lower is better)
+
+.. math:: S = (1 - \\rho) + \\tfrac12 (1 - R^2)
+
+The first term is ranking, the second calibration: for a calibrated predictor with correlation r,
+:math:`1 - R^2 = 1 - r^2 \\approx 2 (1 - r)`, so the halved term is on the scale of the ranking term, and
+any bias or wrong scale adds to it. A law that ranks well but predicts the wrong level (issue 10: ye-exp
+on table9_obj, RMSE 0.061 against linear's 0.026) is therefore not chosen over one that does both.
+
+A law is a candidate only when it suits the data's size: each of its fitted problems must have at most
+half as many free parameters as a training fold has runs (checked on the first fold's fit); laws that
+cannot fit the data at all (e.g. laws matching evals to same-named domains, on benchmark evals) are kept
+in the table with the reason and never chosen, nor is a law whose out-of-fold Spearman is not above 0.
+
+With an objective, each law is tried two ways (``fit_on``): ``per-eval`` (fit every eval, aggregate the
+predictions with s) and ``direct`` (fit one law on the objective column itself); the CV picks.
+
+References
+----------
+Stone, "Cross-validatory choice and assessment of statistical predictions", JRSS B 36 (1974);
+Liu et al., "RegMix", ICLR 2025 (Spearman on held-out mixtures as the headline).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from scipy.optimize import nnls
+
+from ..errors import FitError, InputError
+from .base import MixingLaw, available_laws, get_law
+
+#: Folds when none are given (shuffled, seeded).
+DEFAULT_FOLDS = 5
+#: Laws ``auto`` / ``stack`` choose from by default, when registered and importable. Left out: ye-total (needs
+#: a known composition; otherwise ye-exp), ye-implicit (K latent laws: minutes per fit), dz-eq3 (dz-eq3-safe
+#: is its zero-safe form), additive (inside additive-ens), autoscale (needs tokens per run).
+AUTO_CANDIDATES = ("ye-exp", "ye-pow", "additive-ens", "dz-eq1", "dz-eq3-safe", "bimix", "linear", "loglinear",
+                   "lightgbm")
+#: Laws that choose or combine other laws; never candidates themselves.
+META_LAWS = ("auto", "stack")
+#: At least this many training-fold runs per free parameter of a fitted problem.
+RUNS_PER_PARAM = 2.0
+#: Errors a candidate's fit may raise without stopping the selection.
+CV_FAILURES = (FitError, InputError, np.linalg.LinAlgError, FloatingPointError)
+OBJECTIVE = "objective"
+#: Progress callback ``(label, done, total)`` for cross-validations started inside a meta-law's fit (the CLI
+#: sets it to drive a progress bar; estimator constructor arguments stay plain values).
+CV_PROGRESS: ContextVar[Callable[[str, int, int], None] | None] = ContextVar("mixlaw_cv_progress", default=None)
+
+
+def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0) -> np.ndarray:
+    """Fold of each of ``n`` runs: a seeded permutation dealt round-robin into ``min(n_folds, n)`` folds."""
+    if not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
+        raise InputError(f"n_folds must be an int >= 2; got {n_folds!r}")
+    if n < 4:
+        raise InputError(f"cross-validation needs at least 4 runs; got {n}")
+    k = int(min(n_folds, n))
+    return np.random.default_rng(random_state).permutation(n) % k
+
+
+def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequence[str]) -> np.ndarray | None:
+    """Linear weights s of an objective over ``targets``: "mean", "total", an eval name or ``{eval: s_i >= 0}``."""
+    if objective is None:
+        return None
+    K = len(targets)
+    if isinstance(objective, str):
+        if objective == "mean":
+            return np.full(K, 1.0 / K)
+        if objective == "total":
+            return np.ones(K)
+        if objective in targets:
+            return np.eye(K)[list(targets).index(objective)]
+        raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', an eval set ({list(targets)}) "
+                         "or {eval: weight}")
+    if isinstance(objective, Mapping):
+        unknown = sorted(set(map(str, objective)) - set(targets))
+        if unknown:
+            raise InputError(f"objective weights name unknown eval set(s) {unknown}; the evals are {list(targets)}")
+        s = np.array([float(objective.get(t, 0.0)) for t in targets])
+        if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0:
+            raise InputError(f"objective weights must be finite, >= 0 and not all 0; got {dict(objective)}")
+        return s
+    raise InputError(f"objective must be 'mean', 'total', an eval name or a mapping; got {objective!r}")
+
+
+def default_candidates() -> list[str]:
+    """:data:`AUTO_CANDIDATES` that are registered and whose optional dependency imports."""
+    out = []
+    for key in AUTO_CANDIDATES:
+        if key not in available_laws():
+            continue
+        if key == "lightgbm":
+            try:
+                import lightgbm  # noqa: F401
+            except ImportError:
+                continue
+        out.append(key)
+    return out
+
+
+def score_columns(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """CV metrics of one column: spearman, rmse, bias (mean signed error), mre, r2 and the score S."""
+    y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    if not np.all(np.isfinite(p)):
+        nan = float("nan")
+        return {"spearman": nan, "rmse": nan, "bias": nan, "mre": nan, "r2": nan, "score": float("inf")}
+    rho = float(stats.spearmanr(y, p).statistic) if np.ptp(y) > 0 and np.ptp(p) > 0 else 0.0
+    mse = float(np.mean((p - y) ** 2))
+    var = float(np.var(y))
+    r2 = 1.0 - mse / var if var > 0 else float("nan")
+    score = (1.0 - rho) + 0.5 * (1.0 - r2) if np.isfinite(r2) else (1.0 - rho)
+    return {"spearman": rho, "rmse": float(np.sqrt(mse)), "bias": float(np.mean(p - y)),
+            "mre": float(np.mean(np.abs(p - y) / np.abs(y))), "r2": float(r2), "score": float(score)}
+
+
+@dataclass
+class CVRow:
+    """One candidate scored on one column (an eval set, or the objective)."""
+
+    law: str
+    fit_on: str
+    target: str
+    metrics: dict[str, float]
+    n_params: int = 0
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.law if self.fit_on in ("per-eval", "stack") else f"{self.law}[{self.fit_on}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"law": self.law, "fit_on": self.fit_on, "target": self.target, "n_params": self.n_params,
+                             **{k: _finite_or_none(v) for k, v in self.metrics.items()}}
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+@dataclass
+class CVTable:
+    """The cross-validation table: every candidate on every scored column, with the score S."""
+
+    rows: list[CVRow]
+    n_runs: int
+    n_folds: int
+    random_state: int
+    chosen: dict[str, str] = field(default_factory=dict)
+    score_formula: str = "S = (1 - spearman) + (1 - R2) / 2  (lower is better)"
+
+    def targets(self) -> list[str]:
+        return list(dict.fromkeys(r.target for r in self.rows))
+
+    def ok(self, target: str) -> list[CVRow]:
+        """Rows that may be chosen: fitted on every fold and ranking better than chance out of fold (a tree
+        ensemble on too few runs predicts a constant: Spearman 0)."""
+        return [r for r in self.rows if r.target == target and r.error is None and np.isfinite(r.metrics["score"])
+                and r.metrics["spearman"] > 0]
+
+    def best(self, target: str) -> CVRow:
+        """The lowest-score row on ``target`` (ties: first candidate)."""
+        ok = self.ok(target)
+        if not ok:
+            errs = "; ".join(f"{r.name}: {r.error or _no_skill(r)}" for r in self.rows if r.target == target)
+            raise InputError(f"no candidate law can be cross-validated on {target!r} with these runs, or none "
+                             f"ranks them better than chance ({errs})")
+        return min(ok, key=lambda r: r.metrics["score"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n_runs": self.n_runs, "n_folds": self.n_folds, "seed": self.random_state,
+                "score": self.score_formula, "chosen": dict(self.chosen), "rows": [r.to_dict() for r in self.rows]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CVTable:
+        rows = [CVRow(r["law"], r["fit_on"], r["target"],
+                      {k: float("nan") if r.get(k) is None else float(r[k])
+                       for k in ("spearman", "rmse", "bias", "mre", "r2", "score")},
+                      int(r.get("n_params", 0)), r.get("error")) for r in d["rows"]]
+        return cls(rows, int(d["n_runs"]), int(d["n_folds"]), int(d["seed"]), dict(d.get("chosen", {})))
+
+    def __str__(self) -> str:
+        lines = [f"{self.n_folds}-fold CV on {self.n_runs} runs (seed {self.random_state}); {self.score_formula}"]
+        for t in self.targets():
+            lines.append(f"  {t}:")
+            lines.append(f"    {'law':<24}{'spearman':>9}{'RMSE':>10}{'bias':>10}{'MRE':>9}{'R2':>8}{'S':>8}"
+                         f"{'n_par':>7}")
+            rows = sorted((r for r in self.rows if r.target == t),
+                          key=lambda r: (r.error is not None, r.metrics.get("score", np.inf)))
+            for r in rows:
+                mark = " *" if self.chosen.get(t) == r.name else ""
+                if r.error:
+                    lines.append(f"    {r.name:<24}excluded: {r.error}")
+                    continue
+                m = r.metrics
+                lines.append(f"    {r.name:<24}{m['spearman']:>9.4f}{m['rmse']:>10.4g}{m['bias']:>+10.3g}"
+                             f"{m['mre']:>9.4f}{m['r2']:>8.3f}{m['score']:>8.4f}{r.n_params:>7d}{mark}")
+        return "\n".join(lines)
+
+
+@dataclass
+class CVResult:
+    """Out-of-fold predictions of every candidate that fitted, and the table scoring them.
+
+    ``oof[(law, fit_on)]`` has shape (n, K) for ``per-eval`` (one column per eval) and (n, 1) for
+    ``direct``; ``truth`` is (n, K) per eval, ``objective`` the (n,) objective or None.
+    """
+
+    table: CVTable
+    oof: dict[tuple[str, str], np.ndarray]
+    truth: np.ndarray
+    targets: list[str]
+    weights: np.ndarray | None
+    folds: np.ndarray
+
+    @property
+    def objective(self) -> np.ndarray | None:
+        return None if self.weights is None else self.truth @ self.weights
+
+    def objective_oof(self, key: tuple[str, str]) -> np.ndarray:
+        """Out-of-fold prediction of the objective by candidate ``key``."""
+        assert self.weights is not None
+        P = self.oof[key]
+        return P[:, 0] if key[1] == "direct" else P @ self.weights
+
+
+def _n_vary_max(law: MixingLaw) -> int:
+    res = getattr(law, "results_", {}) or {}
+    if res:
+        return max(int(r.n_vary) for r in res.values())
+    return int(law.n_params_) // max(1, len(law.targets_))
+
+
+def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray, *, domains: Sequence[str],
+                      targets: Sequence[str], model_params: np.ndarray | None = None,
+                      tokens: np.ndarray | None = None, random_state: int = 0,
+                      on_fold: Callable[[], None] | None = None) -> tuple[np.ndarray, int]:
+    """Out-of-fold predictions (n, K) of law ``key`` and its free parameters per fitted problem.
+
+    Raises one of :data:`CV_FAILURES` when the law cannot be fitted on a fold, or :class:`InputError` when
+    it has more than a training fold's runs / :data:`RUNS_PER_PARAM` parameters per fitted problem.
+    """
+    P = np.full(Y.shape, np.nan)
+    n_par = 0
+    for f in np.unique(folds):
+        test = folds == f
+        kw = {k: (None if v is None else v[~test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fold fits repeat the full fit's warnings; the final fit reports them
+            law = get_law(key, random_state=random_state).fit(W[~test], Y[~test], domains=list(domains),
+                                                              targets=list(targets), **kw)
+            if f == folds.min():
+                n_vary = _n_vary_max(law)
+                if n_vary * RUNS_PER_PARAM > int((~test).sum()):
+                    raise InputError(f"{n_vary} parameters per fitted problem need at least "
+                                     f"{int(np.ceil(n_vary * RUNS_PER_PARAM))} runs per training fold "
+                                     f"(have {int((~test).sum())})")
+                n_par = int(law.n_params_)
+            pkw = {k: (None if v is None else v[test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
+            P[test] = np.asarray(law.predict(W[test], **pkw), dtype=np.float64).reshape(int(test.sum()), -1)
+        if on_fold is not None:
+            on_fold()
+    return P, n_par
+
+
+def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
+                   candidates: Sequence[str] | None = None, objective: str | Mapping[str, float] | None = None,
+                   fit_on: Sequence[str] = ("per-eval", "direct"), n_folds: int = DEFAULT_FOLDS,
+                   model_params: np.ndarray | None = None, tokens: np.ndarray | None = None, random_state: int = 0,
+                   on_progress: Callable[[str, int, int], None] | None = None) -> CVResult:
+    """K-fold cross-validate candidate laws on ``(W, Y)``.
+
+    Parameters
+    ----------
+    W : (n, M) array
+    Y : (n, K) array
+        Losses of the ``targets`` eval sets.
+    candidates : list of str, optional
+        Law keys; default :func:`default_candidates`.
+    objective : "mean", "total", eval name or {eval: weight}, optional
+        Score the objective :math:`\\sum_i s_i L_i` (one column ``"objective"``) instead of every eval, and try
+        each law ``per-eval`` and ``direct`` (restricted by ``fit_on``).
+    n_folds : int, default 5
+    random_state : int, default 0
+        Seeds the folds and every fit.
+    on_progress : callable, optional
+        ``on_progress(label, done, total)`` after each fold fit (total = candidates x modes x folds); default
+        the :data:`CV_PROGRESS` context variable.
+
+    Returns
+    -------
+    CVResult
+    """
+    W = np.asarray(W, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64).reshape(len(W), -1)
+    targets = list(targets)
+    on_progress = on_progress if on_progress is not None else CV_PROGRESS.get()
+    keys = list(candidates) if candidates is not None else default_candidates()
+    bad = [k for k in keys if k in META_LAWS or k not in available_laws()]
+    if bad:
+        raise InputError(f"not a candidate law: {bad}; candidates are single laws ({', '.join(default_candidates())})")
+    if not keys:
+        raise InputError("no candidate laws to cross-validate")
+    s = objective_weights(objective, targets)
+    modes = ["per-eval"] if s is None else [m for m in fit_on if m in ("per-eval", "direct")]
+    if not modes:
+        raise InputError(f"fit_on must name 'per-eval' and/or 'direct'; got {list(fit_on)}")
+    folds = fold_ids(len(W), n_folds, random_state)
+    k = int(folds.max()) + 1
+    total, done = len(keys) * len(modes) * k, 0
+    oof: dict[tuple[str, str], np.ndarray] = {}
+    rows: list[CVRow] = []
+    y_obj = None if s is None else Y @ s
+    for key in keys:
+        for mode in modes:
+            label = key if mode == "per-eval" else f"{key}[{mode}]"
+
+            def tick(label: str = label) -> None:
+                nonlocal done
+                done += 1
+                if on_progress is not None:
+                    on_progress(label, done, total)
+
+            Yfit, tg = (Y, targets) if mode == "per-eval" else (y_obj[:, None], [OBJECTIVE])  # type: ignore[index]
+            start = done
+            try:
+                P, n_par = cross_val_predict(key, W, Yfit, folds, domains=domains, targets=tg,
+                                             model_params=model_params, tokens=tokens, random_state=random_state,
+                                             on_fold=tick)
+            except CV_FAILURES as err:
+                done = start + k
+                if on_progress is not None:
+                    on_progress(label, done, total)
+                cols = targets if s is None else [OBJECTIVE]
+                rows.extend(CVRow(key, mode, c, {"score": float("inf")}, 0, _one_line(err)) for c in cols)
+                continue
+            oof[(key, mode)] = P
+            if s is None:
+                rows.extend(CVRow(key, mode, t, score_columns(Y[:, i], P[:, i]), n_par)
+                            for i, t in enumerate(targets))
+            else:
+                pred = P[:, 0] if mode == "direct" else P @ s
+                rows.append(CVRow(key, mode, OBJECTIVE, score_columns(y_obj, pred), n_par))  # type: ignore[arg-type]
+    table = CVTable(rows, len(W), k, int(random_state))
+    return CVResult(table, oof, Y, targets, s, folds)
+
+
+def nonneg_weights(P: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Convex stacking weights: argmin ||P w - y||^2 s.t. w >= 0, sum w = 1 (Breiman 1996, "Stacked regressions").
+
+    Solved as non-negative least squares with the sum constraint as one heavily weighted extra row, then
+    renormalised; the sum-to-one keeps the ensemble's level (calibration) that of its members.
+    """
+    P, y = np.asarray(P, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    scale = float(np.sqrt(len(y))) * max(float(np.abs(y).max()), 1.0) * 1e3
+    A = np.vstack([P, np.full((1, P.shape[1]), scale)])
+    b = np.append(y, scale)
+    w, _ = nnls(A, b, maxiter=50 * P.shape[1])
+    if w.sum() <= 0:
+        w = np.zeros(P.shape[1])
+        w[int(np.argmin(np.mean((P - y[:, None]) ** 2, axis=0)))] = 1.0
+    return w / w.sum()
+
+
+def _no_skill(r: CVRow) -> str:
+    return f"out-of-fold spearman {r.metrics['spearman']:.3f}"
+
+
+def _finite_or_none(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())[:200]
+
+
+__all__ = ["cross_validate", "cross_val_predict", "fold_ids", "objective_weights", "score_columns",
+           "nonneg_weights", "default_candidates", "CVTable", "CVRow", "CVResult", "AUTO_CANDIDATES", "META_LAWS",
+           "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS"]

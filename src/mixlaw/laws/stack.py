@@ -1,0 +1,148 @@
+"""``stack``: a convex combination of the best cross-validated laws, weights fitted on out-of-fold predictions.
+
+.. math:: \\hat L_i(r) = \\sum_m w_{im} \\hat L^{(m)}_i(r), \\qquad w_{im} \\ge 0,\\; \\sum_m w_{im} = 1
+
+For each eval set i (or the objective), the ``n_members`` candidates with the best CV score
+:math:`S = (1 - \\rho) + \\tfrac12 (1 - R^2)` enter; :math:`w_i` minimises the squared error of the combined
+out-of-fold predictions (Breiman, "Stacked regressions", Machine Learning 24, 1996; Wolpert, "Stacked
+generalization", 1992); members with zero weight are dropped and the rest refitted on all runs. No single
+law wins on every eval of the Marin Delphi swarm (issue 10), which is why the weights are per eval set.
+
+The table gains a ``stack`` row per column scored honestly: the weights used to predict fold f are fitted
+on the other folds' out-of-fold predictions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from numbers import Integral
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._validation import Interval
+from ..fit import Param, Params
+from .auto import MetaLaw
+from .base import FitContext, register
+from .selection import DEFAULT_FOLDS, OBJECTIVE, CVResult, CVRow, nonneg_weights, score_columns
+
+#: Members kept per column before weighting (the best by CV score).
+DEFAULT_MEMBERS = 4
+
+
+@register("stack")
+class StackLaw(MetaLaw):
+    """Convex stack of the best cross-validated laws, per eval set (or for the objective).
+
+    Parameters
+    ----------
+    candidates : list of str, optional
+        Law keys; default :func:`mixlaw.laws.selection.default_candidates`.
+    n_members : int, default=4
+        Best candidates (by CV score) combined per column.
+    n_folds : int, default=5
+    objective : "mean", "total", eval name or {eval: weight}, optional
+        Stack for this objective (one output column, ``"objective"``); members are laws fitted per eval and
+        aggregated or fitted on the objective directly.
+    fit_on : tuple of str, default=("per-eval", "direct")
+    random_state : int, default=0
+
+    Attributes
+    ----------
+    weights_ : dict of str to dict of str to float
+        ``{column: {member: weight}}``, members named ``law`` or ``law[direct]``.
+    cv_ : CVTable
+        The CV table, with the cross-fitted ``stack`` rows.
+    members_ : list
+        ``(key, fit_on, targets, fitted law)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.random.default_rng(0).dirichlet(np.ones(3), size=40)
+    >>> y = 2.0 + np.exp(W @ [-1.0, 0.5, 0.2])
+    >>> law = StackLaw(candidates=["ye-exp", "linear"]).fit(W, y)
+    >>> w = law.weights_["y0"]
+    >>> round(sum(w.values()), 12), w["ye-exp"] > 0.5
+    (1.0, True)
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **MetaLaw._parameter_constraints, "n_members": [Interval(Integral, 1, None, closed="left")]}
+
+    def __init__(self, *, candidates: Sequence[str] | None = None, n_members: int = DEFAULT_MEMBERS,
+                 n_folds: int = DEFAULT_FOLDS, objective: str | Mapping[str, float] | None = None,
+                 fit_on: Sequence[str] = ("per-eval", "direct"), random_state: int = 0) -> None:
+        self.candidates, self.n_members, self.n_folds = candidates, n_members, n_folds
+        self.objective, self.fit_on, self.random_state = objective, fit_on, random_state
+
+    def _column(self, cv: CVResult, column: str) -> tuple[list[CVRow], np.ndarray, np.ndarray]:
+        """Best rows on ``column``, their OOF predictions (n, m) and the truth (n,)."""
+        rows = sorted(cv.table.ok(column), key=lambda r: r.metrics["score"])[: int(self.n_members)]
+        if not rows:
+            cv.table.best(column)  # raises FitError naming every candidate's failure
+        if column == OBJECTIVE:
+            P = np.column_stack([cv.objective_oof((r.law, r.fit_on)) for r in rows])
+            y = cv.objective
+        else:
+            i = cv.targets.index(column)
+            P = np.column_stack([cv.oof[(r.law, r.fit_on)][:, i] for r in rows])
+            y = cv.truth[:, i]
+        assert y is not None
+        return rows, P, y
+
+    def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        cv = self._cv(W, Y, ctx)
+        columns = [OBJECTIVE] if self._s is not None else list(ctx.targets)
+        weights: dict[str, dict[str, float]] = {}
+        need: dict[tuple[str, str], list[int]] = {}
+        for c in columns:
+            rows, P, y = self._column(cv, c)
+            w = nonneg_weights(P, y)
+            # Honest score of the stack: fold f predicted with weights fitted on the other folds' OOF rows.
+            pred = np.empty_like(y)
+            for f in np.unique(cv.folds):
+                te = cv.folds == f
+                pred[te] = P[te] @ nonneg_weights(P[~te], y[~te])
+            cv.table.rows.append(CVRow("stack", "stack", c, score_columns(y, pred),
+                                       sum(r.n_params for r, wi in zip(rows, w, strict=True) if wi > 0)))
+            weights[c] = {r.name: float(wi) for r, wi in zip(rows, w, strict=True) if wi > 0}
+            for r, wi in zip(rows, w, strict=True):
+                if wi > 0:
+                    need.setdefault((r.law, r.fit_on), [])
+                    if c != OBJECTIVE:
+                        need[(r.law, r.fit_on)].append(ctx.targets.index(c))
+        cv.table.chosen = {c: "stack" for c in columns}
+        self.members_ = [self._fit_member(key, mode, W, Y, ctx, sorted(cols) if cols else None)
+                         for (key, mode), cols in need.items()]
+        self.weights_ = weights
+        self._set_params_from_members()
+        wp = [Param(f"w:{c}:{m}", v, v, 0.0, 1.0, True) for c, ws in weights.items() for m, v in ws.items()]
+        self.params_ = Params(list(self.params_.values()) + wp)
+
+    def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        cols = [OBJECTIVE] if self._s is not None else self.evals_
+        out = np.zeros((len(W), len(cols)))
+        for m in self.members_:
+            name = m[0] if m[1] == "per-eval" else f"{m[0]}[{m[1]}]"
+            if self._s is not None:
+                out[:, 0] += self.weights_[OBJECTIVE].get(name, 0.0) * self._member_objective(m, W, ctx)
+                continue
+            P = self._member_predict(m, W, ctx)
+            for j, t in enumerate(m[2]):
+                out[:, cols.index(t)] += self.weights_[t].get(name, 0.0) * P[:, j]
+        return out
+
+    def _get_state(self) -> dict[str, Any]:
+        return {**super()._get_state(), "weights": self.weights_}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self.weights_ = {str(c): {str(m): float(v) for m, v in ws.items()} for c, ws in state["weights"].items()}
+
+    def extra_report_sections(self) -> list[tuple[str, str]]:
+        rows = [f"{c[:24]:<24} " + ", ".join(f"{m} {v:.3f}" for m, v in ws.items()) for c, ws in self.weights_.items()]
+        return [("Stack weights", "\n".join(rows)), *super().extra_report_sections()]
+
+
+__all__ = ["StackLaw"]

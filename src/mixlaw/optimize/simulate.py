@@ -1,0 +1,147 @@
+"""Gradient-free search by simulation (RegMix's recipe): sample many mixtures around the prior, predict them,
+and average the top k.
+
+.. math::
+
+    r^{(s)} \\sim \\mathrm{Dirichlet}(c_s\\, \\pi), \\quad s = 1..S; \\qquad
+    r^\\star = \\frac1k \\sum_{s \\in \\text{top-}k} r^{(s)}
+
+with :math:`\\pi` the natural (prior) mixture and :math:`c_s` the concentration of sample s, log-uniform in
+``strength`` (RegMix uses :math:`c = 1`, S = 100 000 and k = 128 in its ``regression.ipynb``; a range
+mixes sparse and near-prior mixtures). Samples are projected onto the feasible set (bounds, fixed weights,
+availability caps, the trust region); the feasible set is convex, so their average stays in it. This is the
+search for laws without a useful gradient (tree ensembles are piecewise constant: SLSQP sees a zero
+gradient and stops at its start), and any law can use it.
+
+References
+----------
+Liu et al., "RegMix: Data Mixture as Regression for Language Model Pre-training", ICLR 2025,
+arXiv:2407.01492, §3.3 ("simulate ... 1M ... average the top-100/128 mixtures").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import InputError
+
+#: Mixtures sampled (RegMix's notebook: 100 000; its paper: up to 1M).
+DEFAULT_SAMPLES = 100_000
+#: Best samples averaged (RegMix: 128).
+DEFAULT_TOP_K = 128
+#: Range of the Dirichlet concentration sum(alpha) (log-uniform): 1 is RegMix's sparse draw, 1000 stays near
+#: the prior; together they cover what a run table of random mixtures spans.
+DEFAULT_STRENGTH = (1.0, 1000.0)
+#: Rows predicted per law call (bounds memory: some laws build (rows, M, K) arrays).
+CHUNK = 8192
+
+
+def project_rows(Y: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float = 1.0, n_iter: int = 64) -> np.ndarray:
+    """Row-wise Euclidean projection onto :math:`\\{x: \\ell \\le x \\le u, \\sum x = s\\}` (vectorised bisection).
+
+    The same projection as :func:`mixlaw.optimize.project_box_simplex`, for many rows at once:
+    :math:`x = \\mathrm{clip}(y - \\lambda, \\ell, u)` with one multiplier per row, found by bisection (64
+    halvings of a bracket of width ~2 reach ~1e-19). Rows already inside the box are left as they are.
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    out = Y.copy()
+    bad = np.any(Y < lo, axis=1) | np.any(Y > hi, axis=1) | (np.abs(Y.sum(axis=1) - total) > 1e-12)
+    if not bad.any():
+        return out
+    Z = Y[bad]
+    a = (Z - hi).min(axis=1) - 1.0
+    b = (Z - lo).max(axis=1) + 1.0
+    for _ in range(n_iter):
+        mid = 0.5 * (a + b)
+        over = np.clip(Z - mid[:, None], lo, hi).sum(axis=1) > total
+        a = np.where(over, mid, a)
+        b = np.where(over, b, mid)
+    out[bad] = np.clip(Z - 0.5 * (a + b)[:, None], lo, hi)
+    return out
+
+
+def sample_mixtures(prior: np.ndarray, n: int, rng: np.random.Generator,
+                    strength: tuple[float, float] = DEFAULT_STRENGTH) -> np.ndarray:
+    """``n`` Dirichlet(c * prior) draws, c log-uniform in ``strength``; (n, M), rows on the simplex."""
+    lo_s, hi_s = (float(v) for v in strength)
+    if not (0 < lo_s <= hi_s and np.isfinite(hi_s)):
+        raise InputError(f"strength must be 0 < lo <= hi; got {strength!r}")
+    p = np.maximum(np.asarray(prior, dtype=np.float64), 1e-6)  # Dirichlet needs alpha > 0
+    p = p / p.sum()
+    c = np.exp(rng.uniform(np.log(lo_s), np.log(hi_s), size=n))
+    # Gamma draws: Dirichlet(alpha) = G / sum G with G_j ~ Gamma(alpha_j); tiny alphas underflow to 0 rows.
+    G = rng.standard_gamma(c[:, None] * p[None, :])
+    s = G.sum(axis=1, keepdims=True)
+    bad = s[:, 0] <= 0
+    G[bad] = p
+    s[bad] = 1.0
+    return G / s
+
+
+def simulate_search(objective_rows: Callable[[np.ndarray], np.ndarray], prior: np.ndarray, lo: np.ndarray,
+                    hi: np.ndarray, total: float, rng: np.random.Generator, *, n_samples: int = DEFAULT_SAMPLES,
+                    top_k: int = DEFAULT_TOP_K, strength: tuple[float, float] = DEFAULT_STRENGTH,
+                    keep: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Sample, project, score and average: returns (x*, the top-k objective values, samples kept).
+
+    Parameters
+    ----------
+    objective_rows : callable
+        (n, m) free weights -> (n,) objective (NaN/inf for mixtures the law cannot score).
+    prior : (m,) array
+        Centre of the draws (free coordinates; rescaled to ``total``).
+    lo, hi : (m,) arrays
+        Bounds of the free coordinates; ``total`` their sum.
+    keep : callable, optional
+        (n, m) -> bool (n,): extra membership test (e.g. within an L1 radius of the runs); rejected samples
+        are dropped.
+    """
+    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise InputError(f"n_samples must be a positive int; got {n_samples!r}")
+    if not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= n_samples:
+        raise InputError(f"top_k must be an int in [1, n_samples={n_samples}]; got {top_k!r}")
+    prior = np.asarray(prior, dtype=np.float64)
+    if prior.sum() <= 0:
+        prior = np.ones_like(prior)
+    R = sample_mixtures(prior / prior.sum(), int(n_samples), rng, strength) * total
+    R = project_rows(R, lo, hi, total)
+    if keep is not None:
+        R = R[keep(R)]
+        if len(R) < top_k:
+            raise InputError(f"only {len(R)} of {n_samples} sampled mixtures lie in the trust region; need top_k="
+                             f"{top_k} (raise --samples, widen the radius, or --extrapolate)")
+    f = np.concatenate([objective_rows(R[i:i + CHUNK]) for i in range(0, len(R), CHUNK)])
+    f = np.where(np.isfinite(f), f, np.inf)
+    if not np.isfinite(f).any():
+        raise InputError("the law predicts no finite objective for any sampled mixture")
+    top = np.argsort(f, kind="stable")[:top_k]
+    top = top[np.isfinite(f[top])]
+    return R[top].mean(axis=0), f[top], len(R)
+
+
+def nearest_run_l1(r: np.ndarray, runs: np.ndarray) -> tuple[float, int]:
+    """L1 distance :math:`\\min_n \\lVert r - w_n \\rVert_1` from ``r`` to the nearest run, and that run's index."""
+    d = np.abs(np.asarray(runs, dtype=np.float64) - np.asarray(r, dtype=np.float64)[None, :]).sum(axis=1)
+    j = int(np.argmin(d))
+    return float(d[j]), j
+
+
+def within_radius(runs: np.ndarray, radius: float) -> Callable[[np.ndarray], np.ndarray]:
+    """Membership test of the union of L1 balls of ``radius`` around the runs (rows of full mixtures)."""
+    W = np.asarray(runs, dtype=np.float64)
+
+    def keep(R: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(R), dtype=bool)
+        for i in range(0, len(R), 512):
+            block = R[i:i + 512]
+            d = np.abs(block[:, None, :] - W[None, :, :]).sum(axis=2).min(axis=1)
+            out[i:i + 512] = d <= radius
+        return out
+
+    return keep
+
+
+__all__ = ["simulate_search", "sample_mixtures", "project_rows", "nearest_run_l1", "within_radius",
+           "DEFAULT_SAMPLES", "DEFAULT_TOP_K", "DEFAULT_STRENGTH"]

@@ -1,0 +1,162 @@
+"""The optimiser's searches and trust region: RegMix's simulate-and-average-top-k (for laws without a gradient,
+and for any law), the fitted-range trust region by default, an L1 radius, and the distance to the nearest run."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw.data import RunTable
+from mixlaw.datasets import load_regmix
+from mixlaw.errors import InputError
+from mixlaw.laws import get_law
+from mixlaw.api import optimize_runs
+from mixlaw.optimize import optimize_mixture, project_box_simplex
+from mixlaw.optimize.simulate import nearest_run_l1, project_rows
+
+DOMAINS = ["web", "code", "math"]
+T_TRUE = np.array([[-2.0, 0.0, 0.0], [0.0, -2.5, 0.3], [0.2, 0.0, -1.8]])
+
+
+def _truth(W: np.ndarray) -> np.ndarray:
+    return 2.0 + np.exp(W @ T_TRUE.T)
+
+
+def _table(W: np.ndarray) -> RunTable:
+    Y = _truth(W)
+    return RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(len(W))],
+                                  **{f"w:{d}": W[:, j] for j, d in enumerate(DOMAINS)},
+                                  **{f"loss:{d}": Y[:, j] for j, d in enumerate(DOMAINS)}}))
+
+
+@pytest.fixture(scope="module")
+def ye_law():
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=40)
+    return get_law("ye-exp").fit(W, _truth(W), domains=DOMAINS, targets=DOMAINS)
+
+
+def test_project_rows_matches_the_single_row_projection() -> None:
+    rng = np.random.default_rng(3)
+    Y = rng.normal(0.3, 0.4, size=(50, 4))
+    lo, hi = np.array([0.0, 0.1, 0.0, 0.0]), np.array([0.5, 0.6, 0.3, 1.0])
+    X = project_rows(Y, lo, hi, 1.0)
+    ref = np.array([project_box_simplex(y, lo, hi, 1.0) for y in Y])
+    np.testing.assert_allclose(X, ref, atol=1e-12)
+    assert np.all(X >= lo) and np.all(X <= hi)
+
+
+def test_simulation_finds_the_known_global_optimum(ye_law) -> None:
+    exact = optimize_mixture(ye_law, objective="mean", search="gradient")  # convex: SLSQP's optimum is global
+    sim = optimize_mixture(ye_law, objective="mean", search="simulate", n_samples=50_000, top_k=32)
+    assert sim.search == "simulate" and "simulate (RegMix)" in sim.method
+    assert sim.objective == pytest.approx(exact.objective, rel=2e-3)
+    assert sum(abs(sim.weights[d] - exact.weights[d]) for d in DOMAINS) < 0.1
+    assert sum(sim.weights.values()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_simulation_respects_bounds_and_fixed_weights(ye_law) -> None:
+    r = optimize_mixture(ye_law, objective="mean", search="simulate", n_samples=20_000, bounds={"code": (0.1, 0.2)},
+                         fixed={"web": 0.3})
+    assert r.weights["web"] == 0.3 and 0.1 <= r.weights["code"] <= 0.2
+    assert sum(r.weights.values()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_lightgbm_uses_simulation_and_beats_the_natural_mixture() -> None:
+    W = np.random.default_rng(1).dirichlet(np.ones(3), size=300)
+    law = get_law("lightgbm", n_estimators=300, learning_rate=0.05).fit(W, _truth(W), domains=DOMAINS,
+                                                                         targets=DOMAINS)
+    assert law.differentiable is False
+    natural = np.array([0.7, 0.2, 0.1])  # token shares far from the optimum of the mean
+    grad = optimize_mixture(law, objective="mean", search="gradient", n_starts=1, natural=natural)
+    r = optimize_mixture(law, objective="mean", natural=natural, n_samples=20_000)
+    assert r.search == "simulate"
+    # SLSQP sees a zero gradient on trees and returns its start; the simulation moves.
+    assert grad.improvement == pytest.approx(0.0, abs=1e-12)
+    assert r.objective < r.natural_objective - 0.05
+    truth_opt, truth_nat = _truth(r.weight_array()[None, :]).mean(), _truth(natural[None, :]).mean()
+    assert truth_opt < truth_nat - 0.05  # and the true objective improves too
+
+
+def test_regmix_lightgbm_mean_objective_beats_the_natural_mixture() -> None:
+    train = load_regmix("train_1m")
+    law = get_law("lightgbm", n_estimators=200, learning_rate=0.05).fit(train, targets="all")
+    r = optimize_mixture(law, objective="mean", natural=train.weights.mean(axis=0), runs=train.weights,
+                         within_fitted_range=True, n_samples=20_000)
+    assert r.search == "simulate" and r.objective < r.natural_objective - 0.02
+    assert r.nearest_run_l1 is not None and 0 < r.nearest_run_l1 < 2
+
+
+def test_regmix_recipe_reproduces_the_published_regmix_mixture() -> None:
+    """RegMix's regression.ipynb: LightGBM on Pile-CC, 100k Dirichlet(prior) mixtures, mean of the top 128.
+
+    The published 1B mixture (mixture_config/config_1b/regmix.yaml in github.com/sail-sg/regmix) puts 0.870 on
+    Pile-CC, 0.064 on Ubuntu IRC and 0.024 on PubMed Abstracts.
+    """
+    train = load_regmix("train_1m")
+    # The Pile's token distribution, RegMix's prior (regression.ipynb), in the bundled domain order.
+    prior = np.array([0.11328527, 0.07960865, 0.00391349, 0.1853759, 0.05108136, 0.01596293, 0.10175077,
+                      0.00370752, 0.06652935, 0.00175077, 0.02708548, 0.23686921, 0.01184346, 0.00792997,
+                      0.00803296, 0.03882595, 0.04644696])
+    published = {"arxiv": 0.0012, "freelaw": 0.0015, "nih_exporter": 0.0012, "pubmed_central": 0.0031,
+                 "wikipedia_en": 0.0159, "dm_mathematics": 0.0003, "github": 0.0002, "philpapers": 0.0,
+                 "stackexchange": 0.0003, "enron_emails": 0.0017, "gutenberg_pg_19": 0.0016, "pile_cc": 0.8701,
+                 "ubuntu_irc": 0.0642, "europarl": 0.0, "hackernews": 0.0119, "pubmed_abstracts": 0.0242,
+                 "uspto_backgrounds": 0.0025}
+    assert list(published) == train.domains
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("lightgbm").fit(train, targets="pile_cc")
+        r = optimize_mixture(law, objective="mean", natural=prior, strength=(1.0, 1.0), n_samples=100_000, top_k=128)
+    l1 = sum(abs(r.weights[d] - published[d]) for d in train.domains)
+    assert r.weights["pile_cc"] > 0.8 and l1 < 0.15, (l1, r.weights)
+    assert r.objective < r.natural_objective - 0.2
+
+
+def test_default_optimum_stays_in_the_fitted_range_unless_extrapolate() -> None:
+    # Runs never give math more than 0.25, but the law rewards math: the unconstrained optimum leaves the data.
+    rng = np.random.default_rng(4)
+    W = rng.dirichlet(np.ones(3), size=200)
+    W = W[W[:, 2] <= 0.25][:60]
+    table = _table(W)
+    hi = W.max(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inside = optimize_runs(table, law="ye-exp", objective="math")
+        outside = optimize_runs(table, law="ye-exp", objective="math", extrapolate=True)
+    assert inside.weights["math"] <= hi[2] + 1e-12 and all(inside.weights[d] <= hi[j] + 1e-12
+                                                            for j, d in enumerate(DOMAINS))
+    assert any(a.kind == "fitted range" and a.domain == "math" for a in inside.active)
+    assert inside.trust_region == "fitted range"
+    assert outside.weights["math"] > hi[2] + 0.1 and outside.objective < inside.objective
+    d, j = nearest_run_l1(inside.weight_array(), W)
+    brute = np.abs(W - inside.weight_array()).sum(axis=1)
+    assert inside.nearest_run_l1 == pytest.approx(brute.min()) and inside.nearest_run == int(np.argmin(brute)) == j
+    assert "L1 distance to the nearest run" in str(inside)
+    assert inside.to_dict()["nearest_run_l1"] == pytest.approx(d)
+
+
+@pytest.mark.parametrize("search", ["gradient", "simulate"])
+def test_trust_radius_keeps_the_optimum_near_a_run(search) -> None:
+    rng = np.random.default_rng(5)
+    W = rng.dirichlet(np.ones(3) * 5, size=30)  # runs near the centre; the optimum of 'math' is a corner
+    law = get_law("ye-exp").fit(W, _truth(W), domains=DOMAINS, targets=DOMAINS)
+    free = optimize_mixture(law, objective="math", runs=W, search=search, n_samples=20_000)
+    r = optimize_mixture(law, objective="math", runs=W, trust_radius=0.2, search=search, n_samples=20_000)
+    assert free.nearest_run_l1 > 0.3
+    assert r.nearest_run_l1 <= 0.2 + 1e-6
+    assert r.objective < min(_truth(W)[:, 2])  # still better than every run
+    assert "L1 radius 0.2" in r.trust_region
+    with pytest.raises(InputError, match="needs the fitting runs"):
+        optimize_mixture(law, objective="math", trust_radius=0.2)
+
+
+def test_bad_search_options_are_input_errors(ye_law) -> None:
+    with pytest.raises(InputError, match="search must be one of"):
+        optimize_mixture(ye_law, search="grid")
+    with pytest.raises(InputError, match="top_k must be an int"):
+        optimize_mixture(ye_law, search="simulate", n_samples=100, top_k=500)
+    with pytest.raises(InputError, match="strength must be"):
+        optimize_mixture(ye_law, search="simulate", n_samples=100, top_k=10, strength=(0.0, 1.0))

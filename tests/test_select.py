@@ -1,0 +1,238 @@
+"""Law selection by cross-validation: folds, the calibrated score, auto (per eval / for the objective), stack,
+and compare's calibration columns and objective scoring."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from mixlaw.compare import compare
+from mixlaw.data import RunTable
+from mixlaw.errors import InputError
+from mixlaw.laws import get_law, law_from_dict
+from mixlaw.laws.selection import cross_validate, fold_ids, nonneg_weights, score_columns
+
+DOMAINS = ["a", "b", "c"]
+
+
+def _data(n: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two evals: 'smooth' is Ye's exponential law; 'stepped' adds a jump no smooth law has (trees see it)."""
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n)
+    smooth = 2 + np.exp(W @ [-1.5, 0.5, 0.8])
+    Y = np.column_stack([smooth + rng.normal(0, 0.01, n), smooth + 0.15 * (W[:, 0] > 0.4) + rng.normal(0, 0.01, n)])
+    return W, Y
+
+
+def _table(W: np.ndarray, Y: np.ndarray, names=("smooth", "stepped")) -> RunTable:
+    import pandas as pd
+
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(len(W))], **{f"w:{d}": W[:, j] for j, d in enumerate(DOMAINS)},
+                          **{f"loss:{t}": Y[:, i] for i, t in enumerate(names)}})
+    return RunTable(frame)
+
+
+def test_folds_seeded_balanced_and_deterministic() -> None:
+    f1, f2 = fold_ids(103, 5, random_state=3), fold_ids(103, 5, random_state=3)
+    assert np.array_equal(f1, f2)
+    assert sorted(np.bincount(f1).tolist()) == [20, 20, 21, 21, 21]
+    assert not np.array_equal(f1, fold_ids(103, 5, random_state=4))
+    with pytest.raises(InputError, match="at least 4 runs"):
+        fold_ids(3, 5)
+
+
+def test_score_penalises_miscalibration_at_equal_ranking() -> None:
+    y = np.linspace(3.0, 4.0, 50)
+    good = score_columns(y, y + 0.01 * np.sin(np.arange(50)))
+    biased = score_columns(y, y + 0.2)          # same ranks, wrong level
+    stretched = score_columns(y, 3.5 + 3 * (y - 3.5))  # same ranks, wrong scale
+    assert good["spearman"] == biased["spearman"] == stretched["spearman"] == pytest.approx(1.0, abs=0.01)
+    assert biased["bias"] == pytest.approx(0.2)
+    assert good["score"] < 0.01 < biased["score"] and good["score"] < stretched["score"]
+    # On the scale of the ranking term: 1 - R2 = (0.2^2) / var(y) for the biased predictor.
+    assert biased["score"] == pytest.approx((1 - 1.0) + 0.5 * 0.04 / np.var(y), rel=1e-9)
+
+
+def test_nonneg_weights_convex_and_recover_mixture() -> None:
+    rng = np.random.default_rng(1)
+    P = rng.normal(size=(200, 3))
+    y = 0.7 * P[:, 0] + 0.3 * P[:, 2]
+    w = nonneg_weights(P, y)
+    assert np.all(w >= 0) and w.sum() == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(w, [0.7, 0.0, 0.3], atol=1e-6)
+
+
+def test_auto_chooses_the_true_law_per_eval_and_reports_the_table() -> None:
+    W, Y = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("auto", candidates=["ye-exp", "linear", "lightgbm"]).fit(W, Y, domains=DOMAINS,
+                                                                              targets=["smooth", "stepped"])
+    assert law.choice_["smooth"] == "ye-exp"
+    rows = {(r.law, r.target): r.metrics for r in law.cv_.rows}
+    assert rows[("ye-exp", "smooth")]["spearman"] > 0.99 and rows[("ye-exp", "smooth")]["rmse"] < 0.02
+    assert rows[("linear", "smooth")]["rmse"] > 5 * rows[("ye-exp", "smooth")]["rmse"]
+    text = str(law.cv_)
+    assert "5-fold CV on 80 runs (seed 0)" in text and "ye-exp" in text and " *" in text
+    # Predictions are the chosen laws', refitted on all runs.
+    ref = get_law("ye-exp").fit(W, Y[:, :1], domains=DOMAINS, targets=["smooth"]).predict(W)[:, 0]
+    np.testing.assert_allclose(law.predict(W)[:, 0], ref, rtol=1e-10)
+    # Saved and loaded through JSON, it predicts the same.
+    back = law_from_dict(json.loads(json.dumps(law.to_dict())))
+    np.testing.assert_array_equal(back.predict(W), law.predict(W))
+    assert back.choice_ == law.choice_ and str(back.cv_) == text
+
+
+def test_auto_excludes_laws_that_cannot_fit_or_are_too_big_for_the_runs() -> None:
+    rng = np.random.default_rng(2)
+    W = rng.dirichlet(np.ones(6), size=24)
+    y = 3 + np.exp(W @ np.linspace(-1, 1, 6))
+    doms = [f"d{j}" for j in range(6)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("auto", candidates=["dz-eq3", "ye-pow", "ye-exp", "linear"]).fit(W, y, domains=doms,
+                                                                                      targets=["bench"])
+    errs = {r.law: r.error for r in law.cv_.rows}
+    assert "too few to fit 30 parameters" in errs["dz-eq3"]  # the law's own fit refuses a fold
+    assert "parameters per fitted problem need at least 28" in errs["ye-pow"]  # 14 params, 19 runs a fold
+    assert errs["ye-exp"] is None and errs["linear"] is None
+    assert law.choice_["bench"] in ("ye-exp", "linear")
+    assert "excluded: " in str(law.cv_)
+
+
+def test_auto_with_no_candidate_left_is_a_clear_input_error() -> None:
+    W, Y = _data(n=12)
+    with pytest.raises(InputError, match="no candidate law can be cross-validated on 'smooth'"):
+        get_law("auto", candidates=["bimix"]).fit(W, Y, domains=DOMAINS, targets=["smooth", "stepped"])
+
+
+def test_stack_weights_per_eval_honest_score_and_round_trip() -> None:
+    W, Y = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("stack", candidates=["ye-exp", "linear", "lightgbm"]).fit(W, Y, domains=DOMAINS,
+                                                                               targets=["smooth", "stepped"])
+    for col, ws in law.weights_.items():
+        assert all(v > 0 for v in ws.values()) and sum(ws.values()) == pytest.approx(1.0, abs=1e-9), col
+    assert law.weights_["smooth"]["ye-exp"] > 0.9  # the true law dominates the eval it generated
+    stack_row = next(r for r in law.cv_.rows if r.law == "stack" and r.target == "smooth")
+    best_single = min(r.metrics["score"] for r in law.cv_.ok("smooth") if r.law != "stack")
+    assert stack_row.metrics["score"] < best_single + 0.005  # cross-fitted weights cost at most a little
+    pred = law.predict(W)
+    members = {m[0]: m[3].predict(W) for m in law.members_}
+    manual = sum(w * members[k][:, 0] for k, w in law.weights_["smooth"].items())
+    np.testing.assert_allclose(pred[:, 0], manual, rtol=1e-12)
+    back = law_from_dict(json.loads(json.dumps(law.to_dict())))
+    np.testing.assert_array_equal(back.predict(W), pred)
+
+
+def test_auto_for_the_objective_tries_per_eval_and_direct_and_predicts_the_objective() -> None:
+    W, Y = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("auto", candidates=["ye-exp", "linear"], objective="mean").fit(
+            W, Y, domains=DOMAINS, targets=["smooth", "stepped"])
+    modes = {(r.law, r.fit_on) for r in law.cv_.rows}
+    assert modes == {("ye-exp", "per-eval"), ("ye-exp", "direct"), ("linear", "per-eval"), ("linear", "direct")}
+    assert law.targets_ == ["objective"] and law.predict(W).shape == (80, 1)
+    assert law.choice_["objective"].startswith("ye-exp")
+    rho = stats.spearmanr(law.predict(W)[:, 0], Y.mean(axis=1)).statistic
+    assert rho > 0.97
+
+
+def test_cross_validate_rejects_meta_and_unknown_candidates() -> None:
+    W, Y = _data(n=20)
+    with pytest.raises(InputError, match="not a candidate law"):
+        cross_validate(W, Y, domains=DOMAINS, targets=["s", "t"], candidates=["auto"])
+
+
+def test_compare_reports_calibration_and_scores_the_objective_itself() -> None:
+    W, Y = _data(n=120, seed=5)
+    train, test = _table(W[:80], Y[:80]), _table(W[80:], Y[80:])
+    board = compare(train, {"test": test}, targets="all", laws=["ye-exp", "linear"], objective="mean")
+    rows = {r.law: r for r in board.rows}
+    assert set(rows) == {"ye-exp", "ye-exp[direct]", "linear", "linear[direct]"}
+    assert board.to_dict()["objective"] == {"smooth": 0.5, "stepped": 0.5}
+    # The objective's Spearman, not the mean of per-eval Spearmans.
+    law = get_law("ye-exp").fit(train, targets="all")
+    truth, pred = Y[80:].mean(axis=1), law.predict(test).mean(axis=1)
+    m = rows["ye-exp"].splits["test"]
+    assert m["spearman"] == pytest.approx(stats.spearmanr(truth, pred).statistic, abs=1e-12)
+    assert m["bias"] == pytest.approx(float(np.mean(pred - truth)), abs=1e-12)
+    assert m["rmse"] == pytest.approx(float(np.sqrt(np.mean((pred - truth) ** 2))), abs=1e-12)
+    with pytest.raises(InputError, match="unknown eval set"):
+        compare(train, {"test": test}, laws=["linear"], objective={"nope": 1.0})
+
+
+# ---------------------------------------------------------------------- command line
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def _write(path, W: np.ndarray, Y: np.ndarray) -> str:
+    import pandas as pd
+
+    pd.DataFrame({"run": [f"r{i}" for i in range(len(W))], **{f"w:{d}": W[:, j] for j, d in enumerate(DOMAINS)},
+                  "loss:smooth": Y[:, 0], "loss:stepped": Y[:, 1]}).to_csv(path, index=False)
+    return str(path)
+
+
+def test_cli_compare_objective_json_reports_the_objective_per_split(capsys, tmp_path) -> None:
+    W, Y = _data(n=120, seed=5)
+    train, test = _write(tmp_path / "train.csv", W[:80], Y[:80]), _write(tmp_path / "test.csv", W[80:], Y[80:])
+    code, out, _ = _cli(capsys, "compare", "--runs", train, "--test", f"held={test}", "--laws", "ye-exp,linear",
+                        "--objective", "mean", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["objective"] == {"smooth": 0.5, "stepped": 0.5}
+    rows = {r["law"]: r for r in doc["laws"]}
+    assert rows["ye-exp[direct]"]["fit_on"] == "direct"
+    assert rows["ye-exp"]["splits"]["held"]["spearman"] > 0.95 and "bias" in rows["ye-exp"]["splits"]["held"]
+    code, _, err = _cli(capsys, "compare", "--runs", train, "--test", test, "--laws", "linear", "--objective", "max")
+    assert code == 2 and err.startswith("error: --objective max is not a linear objective")
+
+
+def test_cli_fit_stack_saves_and_predicts_and_auto_objective_reports_cv(capsys, tmp_path) -> None:
+    W, Y = _data()
+    runs = _write(tmp_path / "runs.csv", W, Y)
+    saved = tmp_path / "stack.json"
+    code, out, _ = _cli(capsys, "fit", "--runs", runs, "--law", "stack", "--candidates", "ye-exp,linear",
+                        "--out", str(saved))
+    assert code == 0 and "[[Stack weights]]" in out and "[[Cross-validation]]" in out
+    mix = tmp_path / "mix.csv"
+    mix.write_text("w:a,w:b,w:c\n0.2,0.3,0.5\n")
+    code, out, _ = _cli(capsys, "predict", "--law", str(saved), "--mixtures", str(mix), "--json")
+    assert code == 0
+    law = law_from_dict(json.loads(saved.read_text()))
+    pred = json.loads(out)["predictions"][0]
+    assert pred["pred:smooth"] == pytest.approx(float(law.predict(np.array([[0.2, 0.3, 0.5]]))[0, 0]))
+    code, out, _ = _cli(capsys, "fit", "--runs", runs, "--law", "ye-exp", "--objective", "mean", "--json")
+    assert code == 0
+    cv = json.loads(out)["cv"]
+    assert {r["fit_on"] for r in cv["rows"]} == {"per-eval", "direct"} and cv["chosen"]["objective"].startswith("ye")
+    code, _, err = _cli(capsys, "fit", "--runs", runs, "--law", "ye-exp", "--candidates", "linear")
+    assert code == 2 and "--candidates applies to --law auto / stack" in err
+
+
+def test_cli_optimize_default_is_auto_within_the_fitted_range(capsys, tmp_path) -> None:
+    W, Y = _data()
+    runs = _write(tmp_path / "runs.csv", W, Y)
+    code, out, _ = _cli(capsys, "optimize", "--runs", runs, "--candidates", "ye-exp,linear", "--json")
+    assert code == 0
+    opt = json.loads(out)["optimum"]
+    assert opt["law"] == "auto" and opt["trust_region"] == "fitted range"
+    assert opt["selection"]["choice"]["objective"].startswith("ye-exp")
+    lo, hi = W.min(axis=0), W.max(axis=0)
+    w = np.array([opt["weights"][d] for d in DOMAINS])
+    assert np.all(w >= lo - 1e-12) and np.all(w <= hi + 1e-12)
+    assert opt["nearest_run_l1"] == pytest.approx(float(np.abs(W - w).sum(axis=1).min()))
+    assert opt["objective"] < opt["natural"]["objective"]
