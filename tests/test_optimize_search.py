@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mixlaw.api import optimize_runs
 from mixlaw.data import RunTable
 from mixlaw.datasets import load_regmix
 from mixlaw.errors import InputError
 from mixlaw.laws import get_law
-from mixlaw.api import optimize_runs
 from mixlaw.optimize import optimize_mixture, project_box_simplex
 from mixlaw.optimize.simulate import nearest_run_l1, project_rows
 
