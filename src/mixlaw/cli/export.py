@@ -25,7 +25,8 @@ def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5, 
                                                               help="CSV domain,tokens (or JSON): data per domain."),
                target_tokens: float | None = typer.Option(None, "--target-tokens",
                                                           help="Tokens of the run (sets repetition and sizes)."),
-               export_option: list[str] | None = typer.Option(None, "--export-option", help=EXPORT_OPTION_HELP),
+               export_option: list[str] | None = typer.Option(None, "--export-option", metavar="KEY=VALUE",
+                                                              help=EXPORT_OPTION_HELP),
                out_path: Path | None = typer.Option(None, "--out", help="Write the export here."),
                as_json: bool = JsonOpt) -> None:
     """Render a mixture for Megatron-LM/NeMo, OLMo-core, HF datasets, MosaicML Streaming or JSON.

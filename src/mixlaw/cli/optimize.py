@@ -76,7 +76,7 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                  target_steps: float | None = typer.Option(None, "--target-steps", help="Target run steps."),
                  export: str | None = typer.Option(None, "--export", help="megatron | olmo | hf | mosaic | json."),
                  paths: str | None = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
-                 export_option: list[str] | None = typer.Option(None, "--export-option",
+                 export_option: list[str] | None = typer.Option(None, "--export-option", metavar="KEY=VALUE",
                                                                 help=EXPORT_OPTION_HELP),
                  out_path: Path | None = typer.Option(None, "--out", help="Write the export (or JSON) here."),
                  weight_tol: float = typer.Option(0.01, "--weight-tol"),

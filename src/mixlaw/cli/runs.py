@@ -14,7 +14,7 @@ from ..importers import read_olmix_pair, read_runs_mapped, runs_from_tensorboard
 from ..store import write_table
 from ._common import JsonOpt, emit_json, err, progress, show_warnings
 
-ColumnsOpt = typer.Option(None, "--columns",
+ColumnsOpt = typer.Option(None, "--columns", metavar="MAP",
                           help="Column map target=source,... or a YAML file (targets: run, params, step, tokens, "
                                "w:<domain>, loss:<eval>; * matches a pattern, e.g. w:*=mixture/*).")
 OutOpt = typer.Option(..., "--out", help="Run table to write: .parquet, .csv or .jsonl.")
