@@ -26,11 +26,11 @@ DEFAULT_LAWS = ["dz-eq1", "dz-eq3", "dz-eq3-safe", "ye-exp", "additive", "bimix"
 TARGETS = {"dz-eq1": ("all", 1.8), "dz-eq3": ("h>0", 1.3), "dz-eq3-safe": ("all", 1.5)}
 
 
-def split() -> tuple[object, object]:
+def split(seed: int = 42) -> tuple[object, object]:
     table = load_regmix("test_1B")
     order = sorted((i for i, r in enumerate(table.runs) if str(r) not in ("4", "12")), key=lambda i: int(table.runs[i]))
     table = table.subset(order)
-    perm = np.random.default_rng(42).permutation(len(order))
+    perm = np.random.default_rng(seed).permutation(len(order))
     return table.subset(perm[:43]), table.subset(perm[43:])
 
 

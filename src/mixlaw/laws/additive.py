@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Interval, Real
+from .._validation import Interval, Options, Real
 from ..fit import HUBER_DELTA, Param, Params, pooling_penalty
+from ._regularize import RidgeCVMixin
 from .base import FitContext, MixingLaw, PerTargetLaw, law_from_dict, register
 
 #: Exponent range: gamma in (0, 3] keeps r^gamma increasing and finite at r = 0.
@@ -24,7 +25,7 @@ GAMMA_BOUNDS = (0.01, 3.0)
 
 
 @register("additive")
-class ShukorAdditive(PerTargetLaw):
+class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
     """Additive law: each training domain adds a power-law term to the inverse excess loss.
 
     Parameters
@@ -34,6 +35,10 @@ class ShukorAdditive(PerTargetLaw):
         ``gamma_pooling * sum_j (gamma_ij - mean_j gamma_ij)^2`` (objective units) shrinks every exponent
         toward their common mean. 0 gives Shukor et al.'s free exponents; a large value one shared
         exponent (``additive-ens`` averages the two).
+    alpha : float or "cv", default=0.0
+        Shrinks the log coefficients of one eval set toward their mean,
+        ``alpha * sum_j (log C_ij - mean_j log C_ij)^2`` (objective units); ``"cv"`` chooses it per eval set by
+        inner 5-fold CV (:mod:`mixlaw.laws._regularize`), for many domains and few runs.
     loss, huber_delta, n_restarts, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.YeExponential`.
 
@@ -65,14 +70,16 @@ class ShukorAdditive(PerTargetLaw):
     """
 
     _parameter_constraints = {**PerTargetLaw._parameter_constraints,
-                              "gamma_pooling": [Interval(Real, 0, None, closed="left")]}
+                              "gamma_pooling": [Interval(Real, 0, None, closed="left")],
+                              "alpha": [Interval(Real, 0, None, closed="left"), Options({"cv"})]}
 
-    def __init__(self, *, gamma_pooling: float = 0.0, loss: str = "huber", huber_delta: float = HUBER_DELTA,
-                 n_restarts: int = 2, bounds: dict[str, tuple[float, float]] | None = None,
+    def __init__(self, *, gamma_pooling: float = 0.0, alpha: float | str = 0.0, loss: str = "huber",
+                 huber_delta: float = HUBER_DELTA, n_restarts: int = 2,
+                 bounds: dict[str, tuple[float, float]] | None = None,
                  fixed: dict[str, float] | None = None, random_state: int | np.random.Generator | None = 0) -> None:
         super().__init__(loss=loss, huber_delta=huber_delta, n_restarts=n_restarts, bounds=bounds, fixed=fixed,
                          random_state=random_state)
-        self.gamma_pooling = gamma_pooling
+        self.gamma_pooling, self.alpha = gamma_pooling, alpha
 
     def _spec_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> list[Param]:
         # Start: E a little under the best loss; C_j equal, so that 1/sum_j C_j r_j^0.5 matches the mean excess.
@@ -85,8 +92,11 @@ class ShukorAdditive(PerTargetLaw):
         ps += [Param(f"gamma_{d}", 0.5, 0.5, *GAMMA_BOUNDS) for d in ctx.domains]
         return ps
 
-    def _penalty_one(self, spec: Any) -> Any:
+    def _own_penalty(self, spec: Any) -> Any:
         return pooling_penalty(self.gamma_pooling, start=1 + (len(spec) - 1) // 2)  # theta = [E, log_C, gamma]
+
+    def _ridge_block(self, M: int) -> tuple[int, int, bool]:
+        return 1, 1 + M, True  # log C, shrunk toward their mean
 
     def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
         M = W.shape[1]

@@ -387,12 +387,16 @@ class PerTargetLaw(MixingLaw):
             self._local_names[t] = names
             prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note) for p in local]
             spec = self._spec_prefixed(prefixed)
-            res = fit_model(self._model_one(W, i, ctx), spec, Y[:, i], label=f"{self.key}[{t}]",
-                            penalty=self._penalty_one(spec), **self._engine_kw())
+            res = self._fit_one(W, Y[:, i], i, ctx, spec)
             results[t] = res
             allp.extend(res.params.values())
         self.results_ = results
         self.params_ = Params(allp)
+
+    def _fit_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext, spec: Params) -> FitResult:
+        """Fit target ``i`` (a hook: a law may set per-target state, e.g. a CV-chosen ridge, first)."""
+        return fit_model(self._model_one(W, i, ctx), spec, y, label=f"{self.key}[{ctx.targets[i]}]",
+                         penalty=self._penalty_one(spec), **self._engine_kw())
 
     def _spec_prefixed(self, params: list[Param]) -> Params:
         # User bounds/fixed may name prefixed ("pile_cc.c") or bare ("c": every target) parameters.

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Interval, Real
+from .._validation import Interval, Options, Real
 from ..fit import HUBER_DELTA, Param, pooling_penalty
+from ._regularize import RidgeCVMixin
 from .base import FitContext, PerTargetLaw, register
 from .ye import T_BOUND
 
@@ -40,7 +41,7 @@ def _powers(W: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @register("ye-pow")
-class YePower(PerTargetLaw):
+class YePower(RidgeCVMixin, PerTargetLaw):
     """Ye's exponential law with each training share raised to a fitted power, one eval set at a time.
 
     On RegMix (fit on train_1m), target Pile-CC: Spearman 0.994 / 0.991 / 0.967 on test_1m / test_60m /
@@ -54,6 +55,9 @@ class YePower(PerTargetLaw):
         ``gamma_pooling * sum_j (gamma_ij - mean_j gamma_ij)^2`` (objective units, where a good fit is
         O(1)). 0 leaves every exponent free; 1e4 pins them to one shared exponent. Pooling matters for
         rare domains, whose exponent the data barely determine.
+    alpha : float or "cv", default=0.0
+        Ridge penalty ``alpha * sum_j t_ij^2`` on the interactions (objective units); ``"cv"`` chooses it per
+        eval set by inner 5-fold CV (:mod:`mixlaw.laws._regularize`), for many domains and few runs.
     loss, huber_delta, n_restarts, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.YeExponential`.
 
@@ -61,6 +65,8 @@ class YePower(PerTargetLaw):
     ----------
     params_ : Params
         ``<target>.c``, ``<target>.log_k`` (log k_i), ``<target>.t_<domain>`` and ``<target>.gamma_<domain>``.
+    alpha_ : dict of str to float
+        Ridge strength used per eval set.
 
     Notes
     -----
@@ -90,14 +96,16 @@ class YePower(PerTargetLaw):
     """
 
     _parameter_constraints = {**PerTargetLaw._parameter_constraints,
-                              "gamma_pooling": [Interval(Real, 0, None, closed="left")]}
+                              "gamma_pooling": [Interval(Real, 0, None, closed="left")],
+                              "alpha": [Interval(Real, 0, None, closed="left"), Options({"cv"})]}
 
-    def __init__(self, *, gamma_pooling: float = 1.0, loss: str = "huber", huber_delta: float = HUBER_DELTA,
-                 n_restarts: int = 2, bounds: dict[str, tuple[float, float]] | None = None,
+    def __init__(self, *, gamma_pooling: float = 1.0, alpha: float | str = 0.0, loss: str = "huber",
+                 huber_delta: float = HUBER_DELTA, n_restarts: int = 2,
+                 bounds: dict[str, tuple[float, float]] | None = None,
                  fixed: dict[str, float] | None = None, random_state: int | np.random.Generator | None = 0) -> None:
         super().__init__(loss=loss, huber_delta=huber_delta, n_restarts=n_restarts, bounds=bounds, fixed=fixed,
                          random_state=random_state)
-        self.gamma_pooling = gamma_pooling
+        self.gamma_pooling, self.alpha = gamma_pooling, alpha
 
     def _spec_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> list[Param]:
         # Data-driven start: c0 = 0.9 min(L); regress log(L - c0) on [1, r^0.5] (an intercept is needed: the
@@ -114,8 +122,11 @@ class YePower(PerTargetLaw):
         ps += [Param(f"gamma_{d}", GAMMA_INIT, GAMMA_INIT, *GAMMA_BOUNDS) for d in ctx.domains]
         return ps
 
-    def _penalty_one(self, spec: Any) -> Any:
+    def _own_penalty(self, spec: Any) -> Any:
         return pooling_penalty(self.gamma_pooling, start=2 + (len(spec) - 2) // 2)  # theta = [c, log_k, t, gamma]
+
+    def _ridge_block(self, M: int) -> tuple[int, int, bool]:
+        return 2, 2 + M, False  # the interactions t
 
     def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
         M = W.shape[1]
