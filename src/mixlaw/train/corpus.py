@@ -34,7 +34,7 @@ import os
 import re
 import sys
 import sysconfig
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -334,7 +334,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def build_corpus(out: str | os.PathLike[str], *, domains: Iterable[str] | None = None,
-                 extra: dict[str, str | os.PathLike[str]] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                 extra: dict[str, str | os.PathLike[str]] | None = None,
+                 max_bytes: int | Mapping[str, int] = DEFAULT_MAX_BYTES,
                  val_frac: float = 0.1, seed: int = 0,
                  on_domain: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Build a corpus folder and return its manifest.
@@ -348,8 +349,9 @@ def build_corpus(out: str | os.PathLike[str], *, domains: Iterable[str] | None =
         Built-in domains to include (default: all of :data:`BUILTIN_DOMAINS`).
     extra : dict, optional
         User domains ``name -> path`` (a text file, or a folder whose files are the documents).
-    max_bytes : int, default 2_000_000
-        Cap per domain (train + validation).
+    max_bytes : int or mapping of str to int, default 2_000_000
+        Cap per domain (train + validation); a mapping caps each domain separately (domains it does not
+        name get the default), e.g. to give the corpus the skewed token counts of a real one.
     val_frac : float, default 0.1
         Share of each domain's bytes held out for validation (whole documents where possible).
     seed : int, default 0
@@ -405,7 +407,8 @@ def build_corpus(out: str | os.PathLike[str], *, domains: Iterable[str] | None =
             on_domain(name)
         # One child seed per domain (by position): adding a domain never changes the others' text.
         rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
-        docs = _collect(documents(rng), max_bytes)
+        cap = int(max_bytes.get(name, DEFAULT_MAX_BYTES)) if isinstance(max_bytes, Mapping) else max_bytes
+        docs = _collect(documents(rng), cap)
         if sum(len(d) for d in docs) < 1000:
             raise InputError(f"domain {name!r} yielded {sum(len(d) for d in docs)} bytes of text; need at least "
                              f"1000 (check its source: {meta['source']})")
@@ -419,7 +422,8 @@ def build_corpus(out: str | os.PathLike[str], *, domains: Iterable[str] | None =
             splits[split] = {"file": rel, "tokens": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         entries[name] = {**meta, "documents": n_docs, "splits": splits}
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "tokenizer": "bytes", "vocab_size": 256,
-                "dtype": "uint8", "eot": EOT, "seed": seed, "val_frac": val_frac, "max_bytes": max_bytes,
+                "dtype": "uint8", "eot": EOT, "seed": seed, "val_frac": val_frac,
+                "max_bytes": dict(max_bytes) if isinstance(max_bytes, Mapping) else max_bytes,
                 "python": sys.version.split()[0], "domains": entries}
     _write_atomic(root / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
     return manifest
