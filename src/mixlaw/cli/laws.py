@@ -90,8 +90,8 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
          laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
          target: str = typer.Option("pile_cc", "--target", help="Eval set to fit, or 'all'."),
          train: bool = typer.Option(False, "--train", help="Instead: the whole system on real text (corpus, "
-                                    "proxy sweep, laws, optimum, larger runs; ~10-15 min on 2 cores; needs "
-                                    "mixlaw[train,corpus])."),
+                                    "proxy sweep, laws, optimum for the math domain, target runs: 39 small CPU "
+                                    "trainings; needs mixlaw[train,corpus])."),
          out_dir: Path = typer.Option(Path("mixlaw-demo"), "--out", help="Work folder of --train (resumable)."),
          workers: int = typer.Option(2, "--workers", help="Training processes for --train.")) -> None:
     """Fit every law on the bundled RegMix runs (train_1m) and print the leaderboard on the test splits."""
