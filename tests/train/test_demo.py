@@ -31,7 +31,8 @@ def test_demo_flow_and_resume(tmp_path):
     nat = r.rows[2]["weights"]
     assert max(nat.values()) > 2 * min(nat.values())  # the natural mixture is skewed by the corpus caps
     for row in r.rows:
-        assert row["measured_objective"] == row["measured"]["math"] and row["interval"] >= 0
+        # 8 toy mixtures leave 7 runs per CV fold: too few for ye-exp's 7 parameters, so no interval
+        assert row["measured_objective"] == row["measured"]["math"] and np.isnan(row["interval"])
         assert np.isfinite(row["predicted_mean"]) and row["predicted_mean"] > 0
         assert np.isfinite(row["measured_mean"]) and row["measured_mean"] > 0
         assert np.isfinite(row["mre"])
@@ -41,6 +42,7 @@ def test_demo_flow_and_resume(tmp_path):
     for word in ("optimum", "uniform", "natural", "predicted", "measured", "MRE", "verdict: "):
         assert word in text
     assert sum(line.startswith("verdict: ") for line in text.splitlines()) == 1
+    assert "verdict: no interval" in text and not r.optimum_wins
     proxies, targets = _counts(tmp_path / "runs.db"), _counts(tmp_path / "target.db")
     assert proxies[0] == 24 and proxies[2] == 0 and targets[0] <= 3 and targets[2] == 0
 
@@ -89,6 +91,7 @@ def test_verdict_compares_measured_margins_with_the_interval():
     near = _result(2.00, 2.03, 2.20, 0.05)  # beats uniform, but by less than the error bar
     assert not near.optimum_wins
     assert near.verdict().startswith("verdict: NO clear win") and "only natural by more than" in near.verdict()
+    assert _result(2.00, 2.10, 2.20, float("nan")).verdict().startswith("verdict: no interval")
     lose = _result(2.00, 1.90, 2.20, 0.05)
     assert "uniform by -0.1000" in lose.verdict() and not lose.optimum_wins
 

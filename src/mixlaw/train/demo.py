@@ -133,6 +133,9 @@ class TrainDemoResult:
         half = by["optimum"]["interval"]
         what = "loss on " + self.objective if self.objective != "mean" else "mean loss"
         vs = f"uniform by {m['uniform']:+.4f}, natural by {m['natural']:+.4f} (measured {what})"
+        if not np.isfinite(half):
+            return (f"verdict: no interval (too few proxy runs to cross-validate the law), so no claim: the optimum "
+                    f"beats {vs}")
         if self.optimum_wins:
             return f"verdict: the optimum beats {vs}, both more than the ±{half:.4f} interval"
         beaten = [k for k, v in m.items() if v > half]
@@ -156,7 +159,8 @@ class TrainDemoResult:
                  f"{'mixture':<9} {'predicted':>18} {'measured':>9}   weights"]
         for r in self.rows:
             w = " ".join(f"{d}={r['weights'][d]:.2f}" for d in self.domains)
-            lines.append(f"{r['mixture']:<9} {r['predicted_objective']:>9.4f} ± {r['interval']:<6.4f} "
+            half = f"{r['interval']:<6.4f}" if np.isfinite(r["interval"]) else "n/a   "
+            lines.append(f"{r['mixture']:<9} {r['predicted_objective']:>9.4f} ± {half} "
                          f"{r['measured_objective']:>9.4f}   {w}")
         lines.append("± = the mixing law's cross-validated error on held-out proxy mixtures (largest proxy size)")
         lines.append("per-domain MRE    " + "  ".join(
