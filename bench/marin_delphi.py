@@ -27,6 +27,7 @@ import time
 import warnings
 
 import numpy as np
+from rich.console import Console
 from rich.progress import Progress
 
 from mixlaw import metrics
@@ -66,7 +67,9 @@ def main() -> None:
     ap.add_argument("--marin-law", default=None, help="law for Marin's split (default: the CV-best per metric)")
     ap.add_argument("--json", action="store_true", help="write one JSON document to stdout (tables to stderr)")
     args = ap.parse_args()
-    say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    def say(*a: object, flush: bool = True) -> None:
+        print(*a, file=sys.stderr if args.json else sys.stdout, flush=flush)
+
     table = load_marin_delphi()
     evals = table.evals if args.metrics == "all" else args.metrics.split(",")
     laws = [k for k in args.laws.split(",") if k in available_laws()]
@@ -77,7 +80,10 @@ def main() -> None:
     mre: dict[str, np.ndarray] = {}
     secs: dict[str, float] = {}
     errors: dict[str, str] = {}
-    with Progress(transient=True, console=None) as bar:
+    say(f"Marin Delphi: {len(table)} runs, {len(table.domains)} buckets; {args.folds}-fold CV (shuffled, seed 0); "
+        "Spearman mean ± std over folds / MRE %")
+    say(f"{'law':<14}{'s':>7}" + "".join(f"{e[:16]:>22}" for e in evals))
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task("CV fits", total=len(laws) * args.folds)
         for key in laws:
             r = np.full((args.folds, len(evals)), np.nan)
@@ -97,18 +103,14 @@ def main() -> None:
                     m[f, j] = metrics.mre(Y[fid == f, j], P[:, j])
                 bar.advance(task)
             rho[key], mre[key], secs[key] = r, m, time.perf_counter() - t0
+            # One row per law as soon as it is done, so a long run shows its results as it goes.
+            if key in errors:
+                say(f"{key:<14}  failed: {errors[key]}")
+            else:
+                say(f"{key:<14}{secs[key]:>7.0f}" + "".join(
+                    f"{np.mean(r[:, j]):>9.4f}±{np.std(r[:, j]):.3f} {100 * np.mean(m[:, j]):>5.2f}%"
+                    for j in range(len(evals))), flush=True)
     ok = [k for k in laws if k not in errors]
-    say(f"Marin Delphi: {len(table)} runs, {len(table.domains)} buckets; {args.folds}-fold CV (shuffled, seed 0); "
-        "Spearman mean ± std over folds / MRE %")
-    head = f"{'law':<14}{'s':>7}" + "".join(f"{e[:16]:>22}" for e in evals)
-    say(head)
-    for k in laws:
-        if k in errors:
-            say(f"{k:<14}  failed: {errors[k]}")
-            continue
-        cells = "".join(f"{np.mean(rho[k][:, j]):>9.4f}±{np.std(rho[k][:, j]):.3f} {100 * np.mean(mre[k][:, j]):>5.2f}%"
-                        for j in range(len(evals)))
-        say(f"{k:<14}{secs[k]:>7.0f}{cells}")
     cv: dict[str, dict[str, object]] = {}
     for j, e in enumerate(evals):
         means = {k: float(np.mean(rho[k][:, j])) for k in ok}
