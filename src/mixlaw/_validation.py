@@ -1,4 +1,5 @@
-"""Parameter validation (scikit-learn style), fitted checks and random-state handling."""
+"""Parameter validation (scikit-learn style), fitted checks, random-state handling and safe reads of small
+user files (a folder, unreadable, empty or binary file is one clear InputError)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidParameterError, NotFittedError
+from .errors import InputError, InvalidParameterError, NotFittedError
 
 
 class Interval:
@@ -118,3 +119,33 @@ def check_random_state(seed: int | np.random.Generator | None) -> np.random.Gene
 
 
 __all__ = ["Interval", "Options", "Real", "Integral", "validate_params", "check_is_fitted", "check_random_state"]
+
+
+def read_user_text(path: Any, what: str) -> str:
+    """Read a small UTF-8 text file named on the command line (a mixture, paths, token counts, a saved law).
+
+    Raises
+    ------
+    InputError
+        Naming the file, for a missing file, a folder, an unreadable, empty or binary file.
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file; expected a {what} file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder; expected a {what} file")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise InputError(f"{p}: cannot read ({e.strerror or e})") from None
+    if not data.strip():
+        raise InputError(f"{p}: the {what} file is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\x00"
+    if "\x00" in text:
+        raise InputError(f"{p}: not a text file (binary content); expected a {what} file")
+    return text

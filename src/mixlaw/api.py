@@ -6,13 +6,15 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._validation import read_user_text
 from ._version import __version__
 from .bootstrap import bootstrap_law
 from .compare import Leaderboard, compare, default_laws
@@ -20,7 +22,7 @@ from .data import WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _normalise_columns, _read
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning
 from .laws import available_laws, get_law, law_from_dict
-from .laws.base import _REGISTRY, MixingLaw
+from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
 from .laws.selection import META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
@@ -98,24 +100,30 @@ def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw 
 
 
 def save_law(law: MixingLaw, path: str | os.PathLike[str]) -> None:
-    """Write a fitted law as JSON, atomically (temp file + rename)."""
-    doc = {"mixlaw_version": __version__, **law.to_dict()}
+    """Write a fitted law as JSON, atomically (temp file + rename), tagged with the saved-law schema version."""
+    doc = {"mixlaw_version": __version__, "schema_version": LAW_SCHEMA_VERSION, **law.to_dict()}
     write_text_atomic(json.dumps(doc, indent=2, default=float), path)
 
 
 def load_law(path: str | os.PathLike[str]) -> MixingLaw:
-    """Read a law saved by :func:`save_law`."""
+    """Read a law saved by :func:`save_law`, validating it against the saved-law schema
+    (:func:`mixlaw.laws.law_from_dict`).
+
+    Raises
+    ------
+    InputError
+        Naming the file: missing, a folder, unreadable, binary, not JSON, or not a valid saved law.
+    """
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file")
+    text = read_user_text(p, "saved law (JSON from 'mixlaw fit --out')")
     try:
-        doc = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{p}: not a JSON file ({err})") from err
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{p}: not a JSON file ({err})") from None
     try:
         return law_from_dict(doc)
     except InputError as err:
-        raise InputError(f"{p}: {err}") from err
+        raise InputError(f"{p}: not a valid saved law: {err}") from None
 
 
 def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFrame, *,
@@ -292,33 +300,55 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+def _check_out_path(p: Path) -> None:
+    """Refuse an existing ``--out`` that is not a regular file: the atomic rename would replace a symlink, FIFO,
+    socket or device node (as root, ``--out /dev/full`` would replace the device with a JSON file)."""
+    if p.is_symlink() or (p.exists() and not p.is_file()):
+        kind = ("a symlink" if p.is_symlink() else "a folder" if p.is_dir() else
+                "a device, FIFO or socket")
+        raise InputError(f"{p}: refusing to write: it exists and is {kind}, not a regular file; choose another "
+                         f"--out path")
+
+
+@contextmanager
+def _atomic_target(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Yield a temp file path beside ``path``; on success rename it over ``path``, on any failure remove it."""
     p = Path(path)
+    _check_out_path(p)
+    tmp = None
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        os.close(fd)
+        yield tmp
         os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; the result should be an ordinary file
         os.replace(tmp, p)
+        tmp = None
     except OSError as err:
-        raise InputError(f"{p}: cannot write ({err.strerror or err})") from err
+        raise InputError(f"{p}: cannot write ({err.strerror or err})") from None
+    finally:
+        if tmp is not None:  # a full disk (or Ctrl-C) must not leave '.name.xxxx' files behind
+            Path(tmp).unlink(missing_ok=True)
+
+
+def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``.
+
+    Raises
+    ------
+    InputError
+        If ``path`` exists and is not a regular file, or the write fails (the temp file is removed).
+    """
+    with _atomic_target(path) as tmp, open(tmp, "w") as f:
+        f.write(text)
 
 
 def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a table as CSV or Parquet (by suffix) atomically."""
+    """Write a table as CSV or Parquet (by suffix) atomically (see :func:`write_text_atomic`)."""
     p = Path(path)
     if p.suffix.lower() in (".parquet", ".pq"):
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-            os.close(fd)
+        with _atomic_target(p) as tmp:
             frame.to_parquet(tmp, index=False)
-            os.chmod(tmp, _umask_mode())
-            os.replace(tmp, p)
-        except OSError as err:
-            raise InputError(f"{p}: cannot write ({err.strerror or err})") from err
     else:
         write_text_atomic(frame.to_csv(index=False), p)
 

@@ -9,6 +9,7 @@ lives in the bottom layer, below both.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._validation import read_user_text
 from .errors import InputError
 
 
@@ -104,28 +106,35 @@ def max_shares(domains: Sequence[str], tokens_available: Mapping[str, float] | S
 def read_tokens_available(path: str) -> dict[str, float]:
     """Tokens per domain from a CSV with columns ``domain,tokens`` or a JSON object ``{domain: tokens}``."""
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{path}: no such file (expected a CSV domain,tokens or a JSON {{domain: tokens}})")
+    text = read_user_text(p, "tokens-available (CSV domain,tokens or JSON {domain: tokens})")
     if p.suffix.lower() == ".json":
         try:
-            doc = json.loads(p.read_text())
+            doc = json.loads(text)
         except json.JSONDecodeError as e:
             raise InputError(f"{path}: not valid JSON ({e})") from None
-        if not isinstance(doc, dict):
-            raise InputError(f"{path}: expected a JSON object {{domain: tokens}}")
+        if not isinstance(doc, dict) or not doc:
+            raise InputError(f"{path}: expected a non-empty JSON object {{domain: tokens}}")
         items = list(doc.items())
     else:
-        frame = pd.read_csv(p)
+        try:
+            frame = pd.read_csv(io.StringIO(text))
+        except (ValueError, pd.errors.ParserError) as e:
+            raise InputError(f"{path}: not a readable CSV ({e})") from None
         missing = [c for c in ("domain", "tokens") if c not in frame.columns]
         if missing:
             raise InputError(f"{path}: missing column(s) {missing}; expected domain,tokens")
         items = list(zip(frame["domain"].astype(str), frame["tokens"], strict=True))
     out: dict[str, float] = {}
     for i, (d, v) in enumerate(items):
+        where = f"{path}:{i + 2}" if p.suffix.lower() != ".json" else str(path)
+        if isinstance(v, (bool, str)) and p.suffix.lower() == ".json":
+            raise InputError(f"{where}: tokens of domain {d!r} is not a number: {v!r}")
         try:
             out[str(d)] = float(v)
-        except (TypeError, ValueError):
-            raise InputError(f"{path}:{i + 2}: tokens of domain {d!r} is not a number: {v!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"{where}: tokens of domain {d!r} is not a number: {v!r}") from None
+        if not (np.isfinite(out[str(d)]) and out[str(d)] >= 0):
+            raise InputError(f"{where}: tokens of domain {d!r} must be a finite number >= 0; got {v!r}")
     return out
 
 

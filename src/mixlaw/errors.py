@@ -56,6 +56,10 @@ class FitError(MixlawError, RuntimeError):
     """No optimiser start converged to a finite objective. CLI exit code 1."""
 
 
+class DivergedError(MixlawError, RuntimeError):
+    """A training run's loss stopped being finite; it was stopped and recorded as diverged. CLI exit code 1."""
+
+
 class MixlawWarning(UserWarning):
     """Base class of mixlaw warnings."""
 

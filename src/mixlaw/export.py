@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._validation import read_user_text
 from .errors import DataWarning, InputError
 from .export_schema import check_export
 
@@ -86,14 +87,19 @@ def _check_weights(weights: Mapping[str, float], tol: float = SUM_TOL) -> dict[s
         raise InputError("the mixture must be a non-empty mapping {domain: weight}")
     out: dict[str, float] = {}
     for d, w in weights.items():
+        if isinstance(w, (bool, str)):  # JSON true is not the weight 1.0, and "0.5" is text, not a number
+            raise InputError(f"weight of domain {d!r} is not a number: {w!r}")
         try:
             x = float(w)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InputError(f"weight of domain {d!r} is not a number: {w!r}") from None
         if not math.isfinite(x) or x < 0:
             raise InputError(f"weight of domain {d!r} must be finite and >= 0; got {w!r}")
         out[str(d)] = x
-    total = math.fsum(out.values())
+    try:
+        total = math.fsum(out.values())
+    except OverflowError:  # 1e308 + 1e308: finite weights whose sum is not
+        total = math.inf
     if abs(total - 1.0) > tol:
         raise InputError(f"mixture weights sum to {total:.6g}, expected 1 ± {tol:g} (fix the weights)")
     if abs(total - 1.0) > 1e-9:
@@ -280,7 +286,9 @@ def _megatron(domains: list[str], text: dict[str, str], paths: dict[str, list[st
     # blended dataset builder repeats a prefix as often as its share of --train-samples needs.
     parts = ["--data-path"]
     for d in domains:
-        parts += [text[d], shlex.quote(paths[d][0])]
+        path = paths[d][0]
+        # A prefix starting with '-' would read as another option word on Megatron's command line.
+        parts += [text[d], shlex.quote("./" + path if path.startswith("-") else path)]
     seq = _int_opt(opts, "seq_length", 1)
     if seq is not None:
         parts += ["--seq-length", str(seq)]
@@ -463,20 +471,25 @@ def parse_mixture(spec: str) -> dict[str, float]:
 
     path = Path(spec)
     if path.suffix.lower() in (".json", ".csv", ".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise InputError(f"{spec}: no such file")
+        text = read_user_text(path, "mixture")
         if path.suffix.lower() == ".csv":
+            import io
+
             import pandas as pd
 
-            frame = pd.read_csv(path)
+            try:
+                frame = pd.read_csv(io.StringIO(text))
+            except (ValueError, pd.errors.ParserError) as e:
+                raise InputError(f"{spec}: not a readable CSV ({e})") from None
             cols = [c for c in frame.columns if str(c).startswith("w:")]
             if not cols:
                 raise InputError(f"{spec}: no w:<domain> columns")
             if len(frame) != 1:
                 raise InputError(f"{spec}: {len(frame)} rows; a mixture file needs exactly one row")
-            return {c[2:]: float(frame[c].iloc[0]) for c in cols}
+            return {c[2:]: frame[c].iloc[0] if frame[c].dtype.kind in "iuf" else str(frame[c].iloc[0])
+                    for c in cols}
         try:
-            doc = json.loads(path.read_text())
+            doc = json.loads(text)
         except json.JSONDecodeError as e:
             raise InputError(f"{spec}: not valid JSON ({e})") from None
         return _mixture_from_doc(doc, spec)
@@ -493,6 +506,8 @@ def parse_mixture(spec: str) -> dict[str, float]:
             out[d] = float(v)
         except ValueError:
             raise InputError(f"weight of domain {d!r} is not a number: {v!r}") from None
+        if not d:
+            raise InputError(f"bad mixture item {item!r}: empty domain name")
     if not out:
         raise InputError("empty mixture; expected domain=weight,...")
     return out
@@ -515,23 +530,38 @@ def read_paths(spec: str) -> dict[str, Any]:
     path = Path(spec)
     if not path.exists():
         raise InputError(f"{spec}: no such file (expected a JSON {{domain: path}} or a CSV domain,path)")
+    text = read_user_text(path, "paths")
     if path.suffix.lower() == ".csv":
+        import io
+
         import pandas as pd
 
-        frame = pd.read_csv(path, dtype=str)
+        try:
+            # keep_default_na=False: an empty cell stays '' (refused below) instead of becoming the path 'nan'
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        except (ValueError, pd.errors.ParserError) as e:
+            raise InputError(f"{spec}: not a readable CSV ({e})") from None
         missing = [c for c in ("domain", "path") if c not in frame.columns]
         if missing:
             raise InputError(f"{spec}: missing column(s) {missing}; expected domain,path")
         out: dict[str, Any] = {}
-        for d, p in zip(frame["domain"], frame["path"], strict=True):
+        for i, (d, p) in enumerate(zip(frame["domain"], frame["path"], strict=True)):
+            if not str(d).strip() or not str(p).strip():
+                raise InputError(f"{spec}:{i + 2}: empty {'domain' if not str(d).strip() else 'path'} cell")
             out.setdefault(str(d), []).append(str(p))  # repeated domains: several paths (olmo)
         return {d: v[0] if len(v) == 1 else v for d, v in out.items()}
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{spec}: not valid JSON ({e})") from None
     if not isinstance(doc, Mapping):
         raise InputError(f"{spec}: expected a JSON object {{domain: path}}")
+    for d, p in doc.items():
+        ok = isinstance(p, str) and p.strip() or (isinstance(p, list) and p
+                                                  and all(isinstance(x, str) and x.strip() for x in p))
+        if not ok:
+            raise InputError(f"{spec}: path of domain {d!r} must be a non-empty string (or a list of them); "
+                             f"got {p!r}")
     return dict(doc)
 
 

@@ -15,8 +15,8 @@ import numpy as np
 from . import metrics
 from ._version import __version__
 from .compare import default_laws
-from .errors import ExtrapolationWarning, MixlawError
-from .laws import get_law
+from .errors import ExtrapolationWarning, InputError, MixlawError
+from .laws import available_laws, get_law
 from .optimize import optimize_mixture
 
 
@@ -31,6 +31,11 @@ def _svg(fig: Any) -> str:
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]  # drop the XML prolog: the SVG is inlined in HTML
+
+
+def _label(text: str) -> str:
+    """A matplotlib label showing ``text`` literally: '$' would start mathtext (and a stray one raises)."""
+    return str(text).replace("$", r"\$")
 
 
 def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all", laws: list[str] | None = None,
@@ -61,6 +66,14 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
 
     names = train.resolve_targets(targets)
     keys = laws if laws is not None else default_laws()
+    # Bad keys and objectives are input errors (exit 2, as in `mixlaw compare`), not "failed" rows in a page.
+    if not keys:
+        raise InputError("--laws: give at least one law key")
+    unknown = [k for k in keys if k not in available_laws()]
+    if unknown:
+        raise InputError(f"unknown law(s) {unknown}; available: {', '.join(available_laws())}")
+    if len(names) > 1 and objective not in ("mean", "total", "max", *names):
+        raise InputError(f"--objective {objective!r}: expected mean, total, max or one of the eval sets {names}")
     split0 = next(iter(tests))
     fitted, rows = {}, []
     with warnings.catch_warnings():
@@ -83,10 +96,11 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
                  + f"<th>MRE {html.escape(split0)}</th><th>RMSE {html.escape(split0)}</th><th>fit s</th></tr>")
     for key, scores, extra in rows:
         if scores is None:
-            parts.append(f"<tr><td>{key}</td><td colspan='{len(tests) + 3}'>failed: {html.escape(extra)}</td></tr>")
+            parts.append(f"<tr><td>{html.escape(key)}</td><td colspan='{len(tests) + 3}'>failed: "
+                         f"{html.escape(extra)}</td></tr>")
             continue
         cells = "".join(f"<td>{scores[s]['spearman']:.4f}</td>" for s in tests)
-        parts.append(f"<tr><td>{key}</td>{cells}<td>{scores[split0]['mre']:.4f}</td>"
+        parts.append(f"<tr><td>{html.escape(key)}</td>{cells}<td>{scores[split0]['mre']:.4f}</td>"
                      f"<td>{scores[split0]['rmse']:.4f}</td><td>{extra}</td></tr>")
     parts.append("</table>")
     if fitted:
@@ -103,7 +117,7 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
                 ax.scatter(y.ravel(), p.ravel(), s=6, alpha=0.6)
                 lim = [min(y.min(), p.min()), max(y.max(), p.max())]
                 ax.plot(lim, lim, color="grey", lw=0.8)
-                ax.set_title(f"{key}  ρ={metrics.spearman(y, p):.3f}", fontsize=9)
+                ax.set_title(f"{_label(key)}  ρ={metrics.spearman(y, p):.3f}", fontsize=9)
                 ax.set_xlabel("true loss", fontsize=8)
                 ax.set_ylabel("predicted", fontsize=8)
         for ax in axes.ravel()[n:]:
@@ -114,8 +128,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
         fig, ax = plt.subplots(figsize=(0.45 * T.shape[1] + 2, 0.35 * T.shape[0] + 1.5))
         vmax = float(np.abs(T).max()) or 1.0
         im = ax.imshow(T, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-        ax.set_xticks(range(T.shape[1]), train.domains, rotation=90, fontsize=7)
-        ax.set_yticks(range(T.shape[0]), names, fontsize=7)
+        ax.set_xticks(range(T.shape[1]), [_label(d) for d in train.domains], rotation=90, fontsize=7)
+        ax.set_yticks(range(T.shape[0]), [_label(n) for n in names], fontsize=7)
         fig.colorbar(im, ax=ax, shrink=0.8)
         ref = fitted["ye-exp"].domains_[int(np.argmin(np.abs(T).sum(axis=0)))]
         parts.append("<h2>Ye interactions t<sub>ij</sub></h2><p>Relative to the reference domain "
@@ -135,8 +149,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             fig, ax = plt.subplots(figsize=(max(5, 0.45 * len(doms)), 3))
             x = np.arange(len(doms))
             ax.bar(x - 0.2, [opt.natural_weights[d] for d in doms], 0.4, label="mean training mixture")
-            ax.bar(x + 0.2, [opt.weights[d] for d in doms], 0.4, label=f"optimum ({best})")
-            ax.set_xticks(x, doms, rotation=90, fontsize=7)
+            ax.bar(x + 0.2, [opt.weights[d] for d in doms], 0.4, label=f"optimum ({_label(best)})")
+            ax.set_xticks(x, [_label(d) for d in doms], rotation=90, fontsize=7)
             ax.legend(fontsize=8)
             parts.append(f"<h2>Optimal mixture ({html.escape(best)}, objective {html.escape(opt.objective_name)}, "
                          f"within the fitted range)</h2><p>predicted {opt.objective:.4f} vs "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -32,7 +33,7 @@ import pandas as pd
 
 from ._version import __version__
 from .errors import DataError, InputError
-from .store import RunStore
+from .store import Heartbeat, LeaseLost, RunStore, new_owner
 from .train.config import ProxyConfig, parse_count, run_id
 from .train.data import Corpus  # numpy memmaps only, no torch
 
@@ -59,14 +60,17 @@ class SweepResult:
     trained : list of str
         Runs trained (or resumed) by this call.
     skipped : list of str
-        Runs the store had already finished.
+        Runs the store had already finished (or another sweep finished meanwhile).
     wall_s : float
+    diverged : list of str
+        Runs whose loss stopped being finite (recorded ``diverged`` with their reason in the store).
     """
 
     run_ids: list[str]
     trained: list[str]
     skipped: list[str]
     wall_s: float
+    diverged: list[str] = dataclasses.field(default_factory=list)
 
 
 def load_design(path: str | os.PathLike[str]) -> list[dict[str, float]]:
@@ -152,55 +156,78 @@ def _checkpoint_dir(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".ckpt")
 
 
+#: Seconds between attempts to claim runs that another sweep holds.
+POLL_S = 2.0
+
+
 def _execute(config: dict[str, Any], store_path: str, ckpt_dir: str | None, threads: int,
              parent_pid: int | None, keep_checkpoints: bool = False,
-             on_step: Callable[[int, int], None] | None = None) -> str:
-    """Train one run and record it in the store (runs in a pool worker, or in-process with one worker).
+             on_step: Callable[[int, int], None] | None = None) -> tuple[str, str]:
+    """Claim one run, train it and record it in the store (in a pool worker, or in-process with one worker).
 
-    Resumes from ``<ckpt_dir>/<run_id>.pt`` when present; otherwise forgets any partial rows of an
-    earlier attempt first, so the store's checkpoints always come from one consistent trajectory.
+    Returns ``(run_id, outcome)``: ``"trained"``, ``"diverged"`` (recorded with its reason), ``"done"`` (another
+    sweep finished it) or ``"held"`` (another live sweep is training it; try later). Resumes from
+    ``<ckpt_dir>/<run_id>.pt`` when present; otherwise forgets any partial rows of an earlier attempt first,
+    so the store's checkpoints always come from one consistent trajectory.
     """
     import torch
 
-    from .train.loop import build_model, prepare, train
+    from .train.loop import build_model, load_checkpoint, prepare, train
 
     cfg, corpus, rid = prepare(ProxyConfig.from_dict(config))
     cfg = dataclasses.replace(cfg, num_threads=threads)
     old_threads = torch.get_num_threads()
     store = RunStore(store_path)
+    owner = new_owner()
+    claimed = False
     try:
-        if store.status(rid) == "done":
-            return rid
+        if store.status(rid) in ("done", "diverged"):
+            return rid, "done"
+        outcome = store.claim_run(rid, owner, cfg.to_dict(), corpus.domains, build_model(cfg).num_params(),
+                                  info={"corpus_fingerprint": corpus.fingerprint})
+        if outcome != "claimed":
+            return rid, "done" if outcome in ("done", "diverged") else outcome
+        claimed = True
         ckpt = Path(ckpt_dir) / f"{rid}.pt" if ckpt_dir is not None else None
-        if ckpt is None or not ckpt.is_file():
-            store.reset_run(rid)
-        store.begin_run(rid, cfg.to_dict(), corpus.domains, build_model(cfg).num_params(),
-                        info={"corpus_fingerprint": corpus.fingerprint})
-        if ckpt is not None and ckpt.is_file():
+        saved = load_checkpoint(ckpt) if ckpt is not None and ckpt.is_file() else None
+        store.reset_run(rid)
+        if saved is not None and saved.get("run_id") == rid:
             # Re-record the checkpoints the file already holds (identical numbers), so the store is complete
             # even if it was replaced or emptied while the checkpoint files stayed.
-            saved = torch.load(ckpt, map_location="cpu", weights_only=False)
-            if saved.get("run_id") == rid:
-                for ck in saved["checkpoints"]:
-                    store.record_checkpoint(rid, ck["step"], ck["tokens"], ck["losses"], ck["train_loss"])
-            else:
-                store.reset_run(rid)
+            for ck in saved["checkpoints"]:
+                store.record_checkpoint(rid, ck["step"], ck["tokens"], ck["losses"], ck["train_loss"], owner=owner)
 
         def record(run: str, _cfg: ProxyConfig, _n: int, ck: Any) -> None:
             # A worker orphaned by a killed sweep (its parent is gone) stops here rather than racing the
             # resumed sweep; the rows it wrote are identical to what the resumed run writes.
             if parent_pid is not None and os.getppid() != parent_pid:
                 os._exit(3)
-            store.record_checkpoint(run, ck.step, ck.tokens, ck.losses, ck.train_loss)
+            store.record_checkpoint(run, ck.step, ck.tokens, ck.losses, ck.train_loss, owner=owner)
 
-        result = train(cfg, corpus=corpus, ckpt_path=ckpt, on_checkpoint=record, on_step=on_step)
-        store.finish_run(rid, result.wall_s, info={"corpus_fingerprint": corpus.fingerprint, "device": result.device,
-                                                   "tokens_per_s": result.tokens_per_s,
-                                                   "mixlaw_version": __version__})
+        alive = None if parent_pid is None else (lambda: os.getppid() == parent_pid)
+        with Heartbeat(store_path, owner, alive=alive):
+            result = train(cfg, corpus=corpus, ckpt_path=ckpt, on_checkpoint=record, on_step=on_step)
+        if result.diverged is not None:
+            store.mark_diverged(rid, result.diverged, result.wall_s, owner=owner)
+            outcome = "diverged"
+        else:
+            store.finish_run(rid, result.wall_s, owner=owner,
+                             info={"corpus_fingerprint": corpus.fingerprint, "device": result.device,
+                                   "tokens_per_s": result.tokens_per_s, "mixlaw_version": __version__})
+            outcome = "trained"
+        claimed = False
         if ckpt is not None and not keep_checkpoints:
             ckpt.unlink(missing_ok=True)
-        return rid
+        return rid, outcome
+    except LeaseLost:
+        claimed = False
+        return rid, "held"
     finally:
+        if claimed:  # an error mid-run: let the next sweep take the run at once instead of after the lease
+            try:
+                store.release_run(rid, owner)
+            except InputError:
+                pass
         store.close()
         torch.set_num_threads(old_threads)
 
@@ -247,7 +274,8 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
     tokens : int or str
         Training tokens per run (``"2M"``).
     store : path
-        SQLite run store (created if missing).
+        SQLite run store (created if missing). Several sweeps may share it: each run is claimed before it
+        trains, so every run trains once, and a run whose claimant crashed is taken over and resumed.
     workers : int, default 1
         Concurrent runs. Each gets ``cores // workers`` torch threads (at least 1); with 1 worker the runs
         train in this process. Results depend on the thread count (floating-point summation order), so
@@ -255,7 +283,8 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
     backend : {"local", "ray"}
         ``"ray"`` submits runs to ``ray.init(address=address)`` (``pip install mixlaw[ray]``).
     address : str, optional
-        Ray cluster address (``"auto"``, ``"ray://host:10001"``); ``None`` starts a local Ray.
+        Ray cluster address (``"auto"``, ``"host:6379"``, ``"ray://host:10001"``); ``None`` starts a local Ray.
+        A ``host:port`` address must accept a connection within :data:`RAY_CONNECT_TIMEOUT_S`.
     base : ProxyConfig, optional
         Defaults for every other field (seed, lr, block size, eval_every...).
     progress : bool, default True
@@ -266,16 +295,19 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
     Returns
     -------
     SweepResult
+        ``trained`` holds the runs this call trained (a run another sweep trained meanwhile is in ``skipped``);
+        ``diverged`` the runs whose loss stopped being finite (recorded with their reason, not retrained).
 
     Raises
     ------
     InputError
-        Bad corpus, design, sizes, store, backend or worker count, all before any training starts.
+        Bad corpus, design, sizes, store, backend or worker count, all before any training starts; an
+        unreachable Ray address; a store write that failed (full disk), with the store left consistent.
     """
     t0 = time.perf_counter()
     if backend not in BACKENDS:
         raise InputError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if not isinstance(workers, int) or workers < 1:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError(f"--workers must be an integer >= 1, got {workers!r}")
     design_path = None
     if isinstance(mixtures, (str, os.PathLike)):
@@ -284,85 +316,165 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
     plan = plan_sweep(corpus, mixtures, sizes, tokens, base, design_path=design_path)
     store_path = Path(store)
     with RunStore(store_path) as db:
-        done = set(db.run_ids("done"))
-    todo = [p for p in plan if p.run_id not in done]
-    skipped = [p.run_id for p in plan if p.run_id in done]
+        before = {p.run_id: db.status(p.run_id) for p in plan}
+    todo = [p for p in plan if before[p.run_id] not in ("done", "diverged")]
+    outcomes: dict[str, str] = {}
     base_threads = (base.num_threads if base is not None else 0)
     threads = base_threads or max(1, (os.cpu_count() or 1) // workers)
     with _progress(progress, len(plan)) as bar:
-        task = bar.add_task("sweep", total=len(plan), completed=len(skipped))
+        task = bar.add_task("sweep", total=len(plan), completed=len(plan) - len(todo))
+
+        def settle(rid: str, outcome: str) -> bool:
+            """Record an outcome; False when the run must be tried again (another sweep holds it)."""
+            if outcome == "held":
+                return False
+            outcomes[rid] = outcome
+            bar.advance(task)
+            return True
+
         if backend == "ray":
-            _run_ray(todo, store_path, workers, threads, address, lambda: bar.advance(task))
-        elif workers == 1:
-            ckpt_dir = _checkpoint_dir(store_path)
-            ckpt_dir.mkdir(exist_ok=True)
-            for p in todo:
-                steps = bar.add_task(f"  run {p.run_id}", total=p.config.max_steps)
-                _execute(p.config.to_dict(), str(store_path), str(ckpt_dir), threads, None, keep_checkpoints,
-                         on_step=lambda s, n, t=steps: bar.update(t, completed=s))
-                bar.remove_task(steps)
-                bar.advance(task)
+            _run_ray(todo, store_path, workers, threads, address, settle)
         else:
             ckpt_dir = _checkpoint_dir(store_path)
-            ckpt_dir.mkdir(exist_ok=True)
-            # spawn: a fresh interpreter per worker; forking a process that has touched torch's thread
-            # pools can deadlock, and spawn behaves the same on Linux, macOS and Windows.
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                pending = {pool.submit(_execute, p.config.to_dict(), str(store_path), str(ckpt_dir), threads,
-                                       os.getpid(), keep_checkpoints) for p in todo}
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        fut.result()  # re-raise a worker's error here
-                        bar.advance(task)
-    return SweepResult(run_ids=[p.run_id for p in plan], trained=[p.run_id for p in todo], skipped=skipped,
-                       wall_s=time.perf_counter() - t0)
+            try:
+                ckpt_dir.mkdir(exist_ok=True)
+            except OSError as err:
+                raise InputError(f"cannot create the checkpoint folder {str(ckpt_dir)!r}: {err.strerror}") from None
+            pending = list(todo)
+            while pending:
+                if workers == 1:
+                    held = []
+                    for p in pending:
+                        steps = bar.add_task(f"  run {p.run_id}", total=p.config.max_steps)
+                        try:
+                            rid, outcome = _execute(p.config.to_dict(), str(store_path), str(ckpt_dir), threads,
+                                                    None, keep_checkpoints,
+                                                    on_step=lambda s, n, t=steps: bar.update(t, completed=s))
+                        finally:
+                            bar.remove_task(steps)
+                        if not settle(rid, outcome):
+                            held.append(p)
+                else:
+                    held = _run_pool(pending, store_path, ckpt_dir, workers, threads, keep_checkpoints, settle)
+                pending = held
+                if pending:
+                    time.sleep(POLL_S)  # another sweep is training these: wait for it to finish or lapse
+    skipped = [p.run_id for p in plan if before[p.run_id] == "done" or outcomes.get(p.run_id) == "done"]
+    return SweepResult(run_ids=[p.run_id for p in plan],
+                       trained=[p.run_id for p in plan if outcomes.get(p.run_id) == "trained"], skipped=skipped,
+                       wall_s=time.perf_counter() - t0,
+                       diverged=[p.run_id for p in plan if before[p.run_id] == "diverged"
+                                 or outcomes.get(p.run_id) == "diverged"])
+
+
+def _run_pool(pending: list[PlannedRun], store_path: Path, ckpt_dir: Path, workers: int, threads: int,
+              keep_checkpoints: bool, settle: Callable[[str, str], bool]) -> list[PlannedRun]:
+    """Train ``pending`` on a process pool; returns the runs another sweep held."""
+    held = []
+    by_id = {p.run_id: p for p in pending}
+    # spawn: a fresh interpreter per worker; forking a process that has touched torch's thread
+    # pools can deadlock, and spawn behaves the same on Linux, macOS and Windows.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_execute, p.config.to_dict(), str(store_path), str(ckpt_dir), threads,
+                               os.getpid(), keep_checkpoints) for p in pending}
+        while futures:
+            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                rid, outcome = fut.result()  # re-raises a worker's error here
+                if not settle(rid, outcome):
+                    held.append(by_id[rid])
+    return held
+
+
+#: Seconds to wait for a TCP connection to a ``host:port`` Ray address before giving up.
+RAY_CONNECT_TIMEOUT_S = 10.0
+
+
+def _check_ray_address(address: str | None) -> None:
+    """Refuse a ``host:port`` (or ``ray://host:port``) address that does not accept a connection in time:
+    ``ray.init`` would otherwise retry for minutes with no output."""
+    if address is None or address in ("auto", "local"):
+        return
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise InputError(f"--address {address!r}: expected auto, host:port or ray://host:port")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        raise InputError(f"--address {address!r}: cannot connect to the Ray cluster within "
+                         f"{RAY_CONNECT_TIMEOUT_S:g} s ({err.strerror or err}); is it running "
+                         f"('ray start --head')?") from None
 
 
 def _run_ray(todo: list[PlannedRun], store_path: Path, workers: int, threads: int, address: str | None,
-             advance: Callable[[], None]) -> None:
-    """Submit runs as Ray tasks (at most ``workers`` at a time) and record each result as it arrives."""
+             settle: Callable[[str, str], bool]) -> None:
+    """Submit runs as Ray tasks (at most ``workers`` at a time) and record each result as it arrives.
+
+    The driver claims each run in the store before submitting it and heartbeats the claims while the tasks run,
+    so a local sweep sharing the store does not train the same run.
+    """
     try:
         import ray
     except ImportError:
         raise InputError("--backend ray needs Ray: pip install 'mixlaw[ray]'") from None
+    _check_ray_address(address)
     started_here = not ray.is_initialized()
     if started_here:
         # Local Ray: no dashboard (it needs extra packages and ports); quiet logs so stderr keeps the bar.
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if address is None:
             kwargs["num_cpus"] = max(workers * threads, os.cpu_count() or 1)
-        ray.init(address=address, **kwargs)
+        try:
+            ray.init(address=address, **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise InputError(f"--address {address!r}: cannot start or join Ray: {err}") from None
+    owner = new_owner()
     try:
         remote = ray.remote(num_cpus=threads)(_execute_remote)
         queue = list(todo)
         in_flight: dict[Any, PlannedRun] = {}
-        with RunStore(store_path) as db:
+        with RunStore(store_path) as db, Heartbeat(store_path, owner):
             while queue or in_flight:
+                held = []
                 while queue and len(in_flight) < workers:
                     p = queue.pop(0)
-                    in_flight[remote.remote(p.config.to_dict(), threads)] = p
+                    cfg = p.config.to_dict()
+                    outcome = db.claim_run(p.run_id, owner, cfg, list(cfg["mixture"]), 0)
+                    if outcome == "claimed":
+                        in_flight[remote.remote(cfg, threads)] = p
+                    elif not settle(p.run_id, "done" if outcome in ("done", "diverged") else outcome):
+                        held.append(p)
+                queue.extend(held)
+                if not in_flight:
+                    time.sleep(POLL_S)
+                    continue
                 ready, _ = ray.wait(list(in_flight), num_returns=1)
                 for ref in ready:
                     in_flight.pop(ref)
-                    _record_result(db, ray.get(ref))
-                    advance()
+                    result = ray.get(ref)
+                    settle(result["run_id"], _record_result(db, result, owner))
     finally:
         if started_here:
             ray.shutdown()
 
 
-def _record_result(db: RunStore, result: dict[str, Any]) -> None:
+def _record_result(db: RunStore, result: dict[str, Any], owner: str | None = None) -> str:
     """Write a returned :class:`~mixlaw.train.loop.RunResult` (as a dict): one transaction per checkpoint."""
     rid, cfg = result["run_id"], result["config"]
     db.reset_run(rid)
+    # The claim registered the run before its parameter count was known; this fills it in.
     db.begin_run(rid, cfg, list(cfg["mixture"]), result["model_params"],
                  info={"corpus_fingerprint": result["corpus_fingerprint"]})
     for ck in result["checkpoints"]:
-        db.record_checkpoint(rid, ck["step"], ck["tokens"], ck["losses"], ck["train_loss"])
-    db.finish_run(rid, result["wall_s"], info={"corpus_fingerprint": result["corpus_fingerprint"],
-                                               "device": result["device"], "tokens_per_s": result["tokens_per_s"],
-                                               "mixlaw_version": __version__, "backend": "ray"})
+        db.record_checkpoint(rid, ck["step"], ck["tokens"], ck["losses"], ck["train_loss"], owner=owner)
+    if result.get("diverged"):
+        db.mark_diverged(rid, result["diverged"], result["wall_s"], owner=owner)
+        return "diverged"
+    db.finish_run(rid, result["wall_s"], owner=owner,
+                  info={"corpus_fingerprint": result["corpus_fingerprint"], "device": result["device"],
+                        "tokens_per_s": result["tokens_per_s"], "mixlaw_version": __version__, "backend": "ray"})
+    return "trained"
 
 
 __all__ = ["BACKENDS", "PlannedRun", "SweepResult", "load_design", "plan_sweep", "run_sweep"]

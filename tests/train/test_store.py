@@ -61,10 +61,13 @@ def test_rewriting_a_checkpoint_never_duplicates(tmp_path: Path) -> None:
 def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
     _fill(tmp_path / "runs.db")
     with RunStore(tmp_path / "runs.db") as db:
-        with pytest.raises(sqlite3.IntegrityError):
-            # SQLite stores NaN as NULL, which violates NOT NULL after the checkpoint row was inserted in
-            # the same transaction: a diverged run fails loudly instead of exporting NaN losses.
+        # A NaN loss is refused before anything is written: SQLite would store it as NULL.
+        with pytest.raises(InputError, match="code loss is nan; a non-finite loss is not stored"):
             db.record_checkpoint("r1", 30, 3000, {"code": float("nan"), "prose": 1.0})
+        # A failure after the checkpoint row was inserted (NULL domain violates NOT NULL) rolls back the whole
+        # transaction and surfaces as one InputError naming the store.
+        with pytest.raises(InputError, match=r"runs\.db'?: a write failed: NOT NULL constraint"):
+            db.record_checkpoint("r1", 30, 3000, {None: 1.0})  # type: ignore[dict-item]
         assert db.checkpoint_steps("r1") == [10, 20]  # the checkpoint row of step 30 was rolled back too
         assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

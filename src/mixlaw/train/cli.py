@@ -9,6 +9,7 @@ extra) is imported inside the commands that train, so that the rest of ``mixlaw`
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ import typer
 
 from .._json import dumps as strict_dumps
 from .._version import __version__
-from ..errors import InputError
-from ..store import RunStore, export_run_table, write_table
+from ..api import write_text_atomic
+from ..errors import DivergedError, InputError
+from ..store import Heartbeat, RunStore, export_run_table, new_owner, write_table
 from ..sweep import run_sweep
 from .config import ProxyConfig, apply_overrides, parse_count, parse_mixture
 from .corpus import BUILTIN_DOMAINS, build_corpus, parse_domain_spec
@@ -99,18 +101,23 @@ def train_cmd(ctx: typer.Context,
     from .loop import build_model, prepare, train
 
     resolved, opened, rid = prepare(cfg)
-    db = None
+    db, owner = None, None
     if store is not None:
         db = RunStore(store)
-        if db.status(rid) == "done":
+        owner = new_owner()
+        state = db.claim_run(rid, owner, resolved.to_dict(), opened.domains, build_model(resolved).num_params(),
+                             info={"corpus_fingerprint": opened.fingerprint})
+        if state != "claimed":
             db.close()
-            raise InputError(f"run {rid} is already finished in {store}; export it with 'mixlaw runs export "
-                             f"{store} runs.parquet', or change the config/seed")
+            if state == "held":
+                raise InputError(f"run {rid} is being trained by another process on {store}; wait for it")
+            raise InputError(f"run {rid} is already {'finished' if state == 'done' else 'diverged'} in {store}; "
+                             f"export it with 'mixlaw runs export {store} runs.parquet', or change the config/seed")
         db.reset_run(rid)
-        db.begin_run(rid, resolved.to_dict(), opened.domains, build_model(resolved).num_params(),
-                     info={"corpus_fingerprint": opened.fingerprint})
     ckpt = None
     if out is not None:
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--out {str(out)!r} exists and is not a folder")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -119,20 +126,34 @@ def train_cmd(ctx: typer.Context,
 
     def record(run: str, _cfg: Any, _n: int, ck: Any) -> None:
         if db is not None:
-            db.record_checkpoint(run, ck.step, ck.tokens, ck.losses, ck.train_loss)
+            db.record_checkpoint(run, ck.step, ck.tokens, ck.losses, ck.train_loss, owner=owner)
 
-    with Progress(TextColumn("train {task.fields[rid]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[tps]}"), console=_console(stderr=True)) as bar:
-        task = bar.add_task("train", total=resolved.max_steps, rid=rid, tps="")
-        result = train(cfg, corpus=opened, ckpt_path=ckpt, on_checkpoint=record,
-                       on_step=lambda s, n: bar.update(task, completed=s))
-        bar.update(task, tps=f"{result.tokens_per_s:,.0f} tok/s")
-    if db is not None:
-        db.finish_run(rid, result.wall_s, info={"corpus_fingerprint": opened.fingerprint, "device": result.device,
-                                                "tokens_per_s": result.tokens_per_s})
-        db.close()
+    try:
+        with Progress(TextColumn("train {task.fields[rid]}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TextColumn("{task.fields[tps]}"), console=_console(stderr=True)) as bar, \
+                (Heartbeat(store, owner) if db is not None else nullcontext()):
+            task = bar.add_task("train", total=resolved.max_steps, rid=rid, tps="")
+            result = train(cfg, corpus=opened, ckpt_path=ckpt, on_checkpoint=record,
+                           on_step=lambda s, n: bar.update(task, completed=s))
+            bar.update(task, tps=f"{result.tokens_per_s:,.0f} tok/s")
+        if db is not None:
+            if result.diverged is not None:
+                db.mark_diverged(rid, result.diverged, result.wall_s, owner=owner)
+            else:
+                db.finish_run(rid, result.wall_s, owner=owner,
+                              info={"corpus_fingerprint": opened.fingerprint, "device": result.device,
+                                    "tokens_per_s": result.tokens_per_s})
+    except BaseException:
+        if db is not None and db.status(rid) == "running":
+            db.release_run(rid, owner)  # an interrupted run stays resumable by the next claimant at once
+        raise
+    finally:
+        if db is not None:
+            db.close()
     if out is not None:
-        (out / "result.json").write_text(strict_dumps(result.to_dict(), indent=2) + "\n")
+        write_text_atomic(strict_dumps(result.to_dict(), indent=2) + "\n", out / "result.json")
+    if result.diverged is not None:
+        raise DivergedError(f"run {rid} {result.diverged}" + (f"; recorded as diverged in {store}" if db else ""))
     if as_json:
         _emit_json({"result": result.to_dict()})
         return
@@ -169,12 +190,18 @@ def sweep_cmd(ctx: typer.Context,
     result = run_sweep(corpus, design, [s for s in sizes.split(",") if s.strip()], tokens, store, workers=workers,
                        backend=backend, address=address, base=base, keep_checkpoints=keep_checkpoints)
     doc = {"store": str(store), "runs": len(result.run_ids), "trained": len(result.trained),
-           "skipped": len(result.skipped), "wall_s": round(result.wall_s, 3)}
+           "skipped": len(result.skipped), "diverged": len(result.diverged), "wall_s": round(result.wall_s, 3)}
+    if result.diverged:
+        with RunStore(store, readonly=True) as db:
+            for rid in result.diverged:
+                _console(stderr=True).print(f"warning: run {rid} {db.reason(rid) or 'diverged'}", highlight=False,
+                                            markup=False)
     if as_json:
-        _emit_json({"sweep": doc, "run_ids": result.run_ids})
+        _emit_json({"sweep": doc, "run_ids": result.run_ids, "diverged": result.diverged})
     else:
-        _console().print(f"{doc['runs']} runs: {doc['trained']} trained, {doc['skipped']} already finished "
-                         f"({doc['wall_s']:.1f} s); export with: mixlaw runs export {store} runs.parquet")
+        _console().print(f"{doc['runs']} runs: {doc['trained']} trained, {doc['skipped']} already finished"
+                         + (f", {doc['diverged']} diverged (left out of exports)" if result.diverged else "")
+                         + f" ({doc['wall_s']:.1f} s); export with: mixlaw runs export {store} runs.parquet")
 
 
 def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw sweep / train --store."),

@@ -23,6 +23,8 @@ _COUNT = re.compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:[eE][+-]?[0-9]+)?)\s*([kKMBG
 
 #: Mixture weights must sum to 1 within this tolerance; inside it they are renormalised exactly.
 WEIGHT_TOL = 1e-3
+#: Largest accepted peak learning rate (AdamW steps each weight by ~lr; typical proxy values are 1e-4..1e-2).
+MAX_LR = 1.0
 #: Width of one attention head; the model width is rounded to a multiple of it.
 HEAD_DIM = 16
 #: Width-to-depth ratio n_embd / n_layer of the size rule (see :func:`shape_for_size`).
@@ -183,8 +185,15 @@ class ProxyConfig:
         for name in ("n_layer", "n_embd", "n_head", "num_threads", "seed"):
             if getattr(self, name) < 0:
                 raise InputError(f"config field '{name}' must be >= 0, got {getattr(self, name)!r}")
-        if not self.lr > 0:
-            raise InputError(f"config field 'lr' must be > 0, got {self.lr!r}")
+        # AdamW moves every weight by about lr per step whatever the gradient's scale, so lr > 1 wrecks a model
+        # within a step or two (and inf/NaN at once): refuse it here rather than train on NaN losses.
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr <= MAX_LR):
+            raise InputError(f"config field 'lr' must lie in (0, {MAX_LR:g}], got {self.lr!r}")
+        for name in ("weight_decay", "grad_clip"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise InputError(f"config field '{name}' must be a finite number >= 0"
+                                 f"{' (0 = off)' if name == 'grad_clip' else ''}, got {value!r}")
         if not (math.isfinite(self.ema_gamma) and self.ema_gamma >= 0):
             raise InputError(f"config field 'ema_gamma' must be >= 0 (0 = off), got {self.ema_gamma!r}")
         for name in ("min_lr_ratio", "warmup_frac", "dropout", "beta1", "beta2"):

@@ -259,12 +259,19 @@ BUILTIN_DOMAINS: dict[str, DomainSource] = {d.name: d for d in [
 
 def _user_documents(path: Path) -> Callable[[np.random.Generator], Iterator[str]]:
     def documents(rng: np.random.Generator) -> Iterator[str]:
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        try:
+            files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        except OSError as err:
+            raise InputError(f"--domain folder {str(path)!r} cannot be listed: {err.strerror or err}") from None
         for f in files:
-            head = f.read_bytes()[:8192]
-            if b"\x00" in head:
-                continue  # binary file: not text
-            yield _read_text(f)
+            try:
+                head = f.read_bytes()[:8192]
+                if b"\x00" in head:
+                    continue  # binary file: not text
+                text = _read_text(f)
+            except OSError as err:
+                raise InputError(f"--domain file {str(f)!r} cannot be read: {err.strerror or err}") from None
+            yield text
 
     return documents
 
@@ -326,11 +333,15 @@ def _split(docs: list[bytes], val_frac: float) -> tuple[bytes, bytes]:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave a half-written temp file in the corpus
+        raise InputError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
 
 
 def build_corpus(out: str | os.PathLike[str], *, domains: Iterable[str] | None = None,
@@ -414,7 +425,10 @@ def build_corpus(out: str | os.PathLike[str], *, domains: Iterable[str] | None =
                              f"1000 (check its source: {meta['source']})")
         n_docs = len(docs)
         train, val = _split(docs, val_frac)
-        (root / name).mkdir(exist_ok=True)
+        try:
+            (root / name).mkdir(exist_ok=True)
+        except OSError as err:
+            raise InputError(f"cannot write the corpus folder {str(root / name)!r}: {err.strerror or err}") from None
         splits = {}
         for split, data in (("train", train), ("val", val)):
             rel = f"{name}/{split}.bin"

@@ -66,9 +66,17 @@ class Corpus:
                 try:
                     entry = manifest["domains"][name]["splits"][split]
                     fpath, n, digest = self.path / entry["file"], int(entry["tokens"]), str(entry["sha256"])
-                except (KeyError, TypeError, ValueError):
+                    if not isinstance(entry["file"], str) or n < 0:
+                        raise TypeError
+                except (KeyError, TypeError, ValueError, OverflowError):
                     raise DataError(f"domain {name!r} lacks a valid '{split}' entry; rebuild the corpus",
                                     path=str(mpath)) from None
+                # A hand-edited manifest must not make any file outside the corpus folder (../../etc/passwd,
+                # an absolute path, a symlink pointing out) the training or validation data.
+                root = self.path.resolve()
+                if not fpath.resolve().is_relative_to(root):
+                    raise DataError(f"domain {name!r} ({split}): file {entry['file']!r} lies outside the corpus "
+                                    f"folder; a manifest may only name files inside it", path=str(mpath))
                 if not fpath.is_file():
                     raise DataError(f"missing token file of domain {name!r} ({split}); rebuild the corpus",
                                     path=str(fpath))

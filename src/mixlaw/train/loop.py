@@ -72,6 +72,9 @@ class RunResult:
     tokens_per_s : float
         Training tokens per second in this process, evaluation included.
     device : str
+    diverged : str or None
+        Why the run stopped early, when a loss stopped being finite (its checkpoints end before that step);
+        ``None`` for a run that trained to the end.
     """
 
     run_id: str
@@ -83,6 +86,7 @@ class RunResult:
     tokens_per_s: float = 0.0
     device: str = "cpu"
     extra: dict[str, Any] = field(default_factory=dict)
+    diverged: str | None = None
 
     def to_frame(self) -> Any:
         """The run's rows in the run-table format of DESIGN §2 (``run``, ``w:*``, ``loss:*``, ``params``,
@@ -205,8 +209,44 @@ def evaluate(model: GPT, windows: dict[str, torch.Tensor], batch_rows: int) -> d
 
 def _save_atomic(obj: dict[str, Any], path: Path) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: two writers never share a temp file
-    torch.save(obj, tmp)
-    os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave a half-written temp file behind
+        if isinstance(err, (OSError, RuntimeError)):  # torch reports a failed write as RuntimeError
+            raise InputError(f"cannot write the training checkpoint {str(path)!r}: {err}") from None
+        raise
+
+
+#: Keys every training checkpoint file holds (see :func:`train`).
+CHECKPOINT_KEYS = ("model", "optimizer", "step", "best_val_loss", "run_id", "sampler_state", "torch_rng_state",
+                   "checkpoints", "ema")
+
+
+def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> dict[str, Any]:
+    """Read a training checkpoint file without running any code from it.
+
+    ``torch.load(weights_only=True)`` unpickles only tensors and plain containers (dict, list, str, int,
+    float...), so a file planted at a predictable path (``<out>/ckpt.pt``, ``<store>.ckpt/<run_id>.pt``)
+    cannot execute anything; the loaded object is then checked for the keys a checkpoint has.
+
+    Raises
+    ------
+    InputError
+        If the file is not a mixlaw training checkpoint (naming it, and what to do).
+    """
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 (UnpicklingError, RuntimeError, EOFError...: all mean "not ours")
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"{str(path)!r} is not a mixlaw training checkpoint ({first[:200]}); delete it to "
+                         f"train from step 0") from None
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise InputError(f"{str(path)!r} is not a mixlaw training checkpoint (missing {missing}); delete it to "
+                         f"train from step 0")
+    return state
 
 
 def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str | os.PathLike[str] | None = None,
@@ -232,11 +272,14 @@ def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str |
     Returns
     -------
     RunResult
+        With ``diverged`` set (and no further checkpoints) when a training or validation loss stopped being
+        finite: the run stops at that checkpoint instead of training on NaNs.
 
     Raises
     ------
     InputError
-        Bad corpus, mixture (unknown domain, weights not summing to 1) or config values.
+        Bad corpus, mixture (unknown domain, weights not summing to 1) or config values, or a checkpoint file
+        at ``ckpt_path`` that is not a mixlaw checkpoint.
 
     Examples
     --------
@@ -264,7 +307,7 @@ def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str |
 
     ckpt = Path(ckpt_path) if ckpt_path is not None else None
     if ckpt is not None and ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
+        state = load_checkpoint(ckpt, map_location=device)
         if state.get("run_id") == rid:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -278,6 +321,7 @@ def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str |
     t0 = time.perf_counter()
     train_loss_sum = torch.zeros((), device=device)  # summed on device: no host sync per step
     n_since = 0
+    diverged: str | None = None
     for step in range(start_step, cfg.max_steps):
         lr = lr_at(step, cfg)
         for group in optimizer.param_groups:
@@ -299,6 +343,14 @@ def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str |
             losses = evaluate(model if ema is None else ema.model, windows, batch_rows=4 * cfg.batch_size)
             ck = Checkpoint(step=done, tokens=done * cfg.tokens_per_step, losses=losses,
                             train_loss=float(train_loss_sum) / n_since)
+            bad = {k: v for k, v in {"train": ck.train_loss, **losses}.items() if not math.isfinite(v)}
+            if bad:
+                # Checked at checkpoints only (no host sync per step): once a loss is NaN/inf it never recovers,
+                # and a non-finite number must not reach the store or a fit as if it were a loss.
+                diverged = (f"diverged by step {done}: {', '.join(f'{k} loss {v}' for k, v in bad.items())} "
+                            f"(lr={cfg.lr:g}, weight_decay={cfg.weight_decay:g}, grad_clip={cfg.grad_clip:g}; "
+                            f"try a lower --lr)")
+                break
             train_loss_sum.zero_()
             n_since = 0
             checkpoints.append(ck)
@@ -316,7 +368,8 @@ def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str |
         if on_step is not None:
             on_step(done, cfg.max_steps)
     wall = time.perf_counter() - t0
-    trained = (cfg.max_steps - start_step) * cfg.tokens_per_step
+    last = checkpoints[-1].step if diverged is not None and checkpoints else cfg.max_steps
+    trained = max(0, last - start_step) * cfg.tokens_per_step
     return RunResult(run_id=rid, config=cfg, model_params=model_params, checkpoints=checkpoints,
                      corpus_fingerprint=corpus.fingerprint, wall_s=wall,
-                     tokens_per_s=trained / wall if wall > 0 else 0.0, device=str(device))
+                     tokens_per_s=trained / wall if wall > 0 else 0.0, device=str(device), diverged=diverged)
