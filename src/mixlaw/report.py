@@ -72,7 +72,7 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     unknown = [k for k in keys if k not in available_laws()]
     if unknown:
         raise InputError(f"unknown law(s) {unknown}; available: {', '.join(available_laws())}")
-    if len(names) > 1 and objective not in ("mean", "total", "max", *names):
+    if objective not in ("mean", "total", "max", *names):
         raise InputError(f"--objective {objective!r}: expected mean, total, max or one of the eval sets {names}")
     split0 = next(iter(tests))
     fitted, rows = {}, []

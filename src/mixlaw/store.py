@@ -194,6 +194,9 @@ class RunStore:
             if version is None and self._tables() - {"meta"}:
                 raise InputError(f"run store {str(self.path)!r} has tables but no schema version: it is not a "
                                  f"mixlaw run store")
+            lost = [t for t in _TABLES if t not in self._tables()]
+            if version is not None and lost:
+                raise InputError(f"run store {str(self.path)!r} is damaged: no table {lost[0]!r}")
             if version is not None and version not in READABLE_VERSIONS:
                 raise InputError(f"run store {str(self.path)!r} has schema version {version}, this mixlaw "
                                  f"reads {', '.join(map(str, READABLE_VERSIONS))}; use a new --store file")
