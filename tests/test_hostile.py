@@ -553,3 +553,122 @@ def test_a_run_whose_loss_goes_nan_is_recorded_as_diverged(small_corpus: Path, t
         assert db.status(rid) == "diverged" and "lower --lr" in db.reason(rid)
         assert db.checkpoint_steps(rid) == [5]  # the finite checkpoint stays; the NaN one was never written
     assert len(export_run_table(store, include_unfinished=True)) == 0
+
+
+# ---------------------------------------------------------------------- usage errors and silent nonsense
+@pytest.mark.parametrize("argv,match", [
+    ([], "no command given"),  # and the help above it
+    (["runs"], "no command given"),
+    (["fit"], "Missing option '--runs'"),
+    (["fit", "--runs", "x.csv", "--seed", "abc"], "Invalid value for '--seed'"),
+    (["fit", "--runs", "x.csv", "--bogus"], "No such option: --bogus"),
+    (["nosuch"], "No such command 'nosuch'"),
+    (["fit", "--runs"], "requires an argument"),
+])
+def test_usage_errors_are_one_line_exit_2(argv: list[str], match: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _cli(argv, capsys)
+    assert match in _one_error(code, err)
+    if not argv or argv == ["runs"]:
+        assert "Usage:" in err
+
+
+@pytest.mark.parametrize("command", ["demo", "compare", "fit", "optimize", "continual", "report", "pipeline",
+                                     "design"])
+def test_negative_seed_is_refused(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _cli([command, "--seed", "-1"], capsys)
+    assert "--seed" in _one_error(code, err)
+
+
+@pytest.mark.parametrize("command", [["compare", "--dataset", "regmix"], ["demo"]])
+def test_laws_naming_no_law(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _cli([*command, "--laws", ","], capsys)
+    assert "names no law" in _one_error(code, err)
+
+
+def test_weight_tol_nan_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = _runs_csv(tmp_path / "r.csv", 30, 0)
+    text = runs.read_text().splitlines()
+    text[1] = "r0,0.5,0.5,0.2,3.0"  # sums to 1.2
+    runs.write_text("\n".join(text) + "\n")
+    code, _, err = _cli(["fit", "--runs", str(runs), "--law", "linear", "--weight-tol", "nan"], capsys)
+    assert "'--weight-tol': nan is not a finite number" in _one_error(code, err)
+    from mixlaw.data import read_runs
+
+    with pytest.raises(InputError, match=r"--weight-tol must be a number in \[0, 1\)"):  # the API refuses it too
+        read_runs(runs, weight_tol=float("nan"))
+
+
+@pytest.mark.parametrize("law", ["linear", "loglinear"])
+def test_closed_form_laws_refuse_fewer_runs_than_parameters(law: str, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    runs = _runs_csv(tmp_path / "r.csv", 3, 0)  # 3 runs, 3 domains: the law would interpolate exactly
+    code, _, err = _cli(["fit", "--runs", str(runs), "--law", law], capsys)
+    assert "too few to fit 3 parameters" in _one_error(code, err)
+    code, _, err = _cli(["optimize", "--runs", str(runs), "--law", law], capsys)
+    assert "too few" in _one_error(code, err)
+
+
+def test_constant_lightgbm_is_refused_by_optimize_and_continual(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("lightgbm")
+    runs = _runs_csv(tmp_path / "r.csv", 30, 0)  # 30 runs < 2 x min_child_samples: no tree can split
+    code, _, err = _cli(["optimize", "--runs", str(runs), "--law", "lightgbm"], capsys)
+    assert "is constant" in _one_error(code, err)
+    two = _runs_csv(tmp_path / "two.csv", 30, 0, domains=("a", "b"), evals=("a", "b"))
+    code, _, err = _cli(["continual", "--runs", str(two), "--original", "a", "--new", "b", "--law", "lightgbm",
+                         "--bootstrap", "0", "--pre-loss", "3.0"], capsys)
+    assert "is constant" in _one_error(code, err)
+
+
+def test_a_domain_zero_in_every_run_is_warned(tmp_path: Path) -> None:
+    from mixlaw.data import read_runs
+    from mixlaw.errors import DataWarning
+
+    runs = _runs_csv(tmp_path / "r.csv", 20, 0, domains=("a", "b"))
+    text = runs.read_text().replace("run,w:a,w:b,loss:a", "run,w:a,w:b,w:never,loss:a")
+    text = "\n".join(ln if i == 0 else ln.replace(",", ",", 2).rsplit(",", 1)[0] + ",0," + ln.rsplit(",", 1)[1]
+                     for i, ln in enumerate(text.splitlines()))
+    runs.write_text(text + "\n")
+    with pytest.warns(DataWarning, match=r"domain\(s\) \['never'\] have weight 0 in every run"):
+        read_runs(runs)
+
+
+def test_pipeline_bounds_without_optimize(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = _runs_csv(tmp_path / "r.csv", 10, 0)
+    code, _, err = _cli(["pipeline", "--runs", str(runs), "--target-params", "1e9", "--target-steps", "1000",
+                         "--bounds", "a=0:0.5"], capsys)
+    assert "--bounds applies to the optimal mixture only: add --optimize" in _one_error(code, err)
+
+
+def test_unreachable_ray_address_times_out(small_corpus: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("ray")
+    (tmp_path / "d.csv").write_text("w:math,w:docs\n0.5,0.5\n")
+    code, _, err = _cli(["sweep", "--corpus", str(small_corpus), "--design", str(tmp_path / "d.csv"), "--sizes",
+                         "0.01M", "--tokens", "3k", "--store", str(tmp_path / "s.db"), "--backend", "ray",
+                         "--address", "127.0.0.1:1"], capsys)
+    assert "cannot connect to the Ray cluster" in _one_error(code, err)
+
+
+def test_unreadable_corpus_domain_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "a.txt").write_text("hello world " * 200)
+    bad = folder / "b.txt"
+    bad.write_text("secret")
+    bad.chmod(0)
+    if os.access(bad, os.R_OK):  # root reads anything: make that one read fail as it does for other users
+        real = Path.read_bytes
+
+        def denied(self: Path) -> bytes:
+            if self == bad:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self)
+
+        monkeypatch.setattr(Path, "read_bytes", denied)
+    code, _, err = _cli(["corpus", "build", "--out", str(tmp_path / "c"), "--domains", "math", "--domain",
+                         f"mine={folder}"], capsys)
+    assert "cannot be read" in _one_error(code, err)

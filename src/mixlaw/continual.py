@@ -34,6 +34,7 @@ from .bootstrap import bootstrap_law
 from .data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _normalise_columns, _read_any
 from .errors import DataError, ExtrapolationWarning, InputError
 from .laws.base import MixingLaw, get_law
+from .optimize import check_enough_runs
 
 #: Resolution of the share grid on which the predicted curve is scanned (then refined by interpolation).
 GRID = 2001
@@ -292,6 +293,7 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     W = table.weights_for([original, new])
     fitted = est.clone().fit(W, table.losses(original), domains=[original, new], targets=[original])
     n_vary = fitted.n_params_
+    check_enough_runs(fitted)  # also refuses a constant model (LightGBM on few runs): its share would be 0
     if len(table) <= n_vary:
         raise InputError(f"{len(table)} runs are too few for law {fitted.key!r}, which fits {n_vary} parameters: "
                          f"need at least {n_vary + 1}")

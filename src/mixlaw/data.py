@@ -74,6 +74,8 @@ class RunTable:
                  weight_tol: float = WEIGHT_TOL, lines: Sequence[int] | None = None) -> None:
         self.path = None if path is None else str(path)
         self.weight_tol = float(weight_tol)
+        if not 0 <= self.weight_tol < 1:  # also refuses NaN, which would accept any row sum
+            raise InputError(f"--weight-tol must be a number in [0, 1), got {weight_tol!r}")
         frame = frame.reset_index(drop=True).copy()
         self._lines = np.asarray(lines if lines is not None else np.arange(len(frame)) + 2, dtype=np.int64)
         self.frame = self._validate(frame)
@@ -146,6 +148,13 @@ class RunTable:
             warnings.warn(f"{self.path or 'run table'}: renormalised the weights of {int(renorm.sum())} of "
                           f"{len(df)} rows that summed to 1 within {self.weight_tol:g} "
                           f"(largest deviation {off.max():.3g})", DataWarning, stacklevel=3)
+        never = [c[len(WEIGHT_PREFIX):] for j, c in enumerate(wcols) if not (w[:, j] > 0).any()]
+        if never:
+            # Its coefficient is then set by the start value and bounds alone, and any prediction or optimum
+            # that gives it weight is an extrapolation.
+            warnings.warn(f"{self.path or 'run table'}: domain(s) {never} have weight 0 in every run; no law can "
+                          f"estimate their effect (drop them, or add runs that train on them)", DataWarning,
+                          stacklevel=3)
 
         for c in lcols:
             col = df[c].to_numpy(dtype=np.float64)

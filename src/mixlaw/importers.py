@@ -49,6 +49,8 @@ def parse_column_map(spec: str | Mapping[str, Any] | None) -> dict[str, str]:
     """
     if spec is None:
         return {}
+    if isinstance(spec, str) and not spec.strip():
+        raise InputError("--columns '' names no column; give target=source pairs or a YAML file")
     if isinstance(spec, str):
         p = Path(spec)
         if p.suffix.lower() in (".yaml", ".yml", ".json") or p.is_file():

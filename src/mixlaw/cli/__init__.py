@@ -12,9 +12,10 @@ code 2 and :class:`~mixlaw.errors.FitError` to exit code 1, printing ``error: <m
 from __future__ import annotations
 
 import json
+import math
 import sys
+from typing import Any
 
-import click
 import typer
 
 from .. import __version__
@@ -47,11 +48,65 @@ app.command("pipeline")(pipeline_cmd)
 register_runs(register_train(app))
 
 
+def _click_exceptions() -> tuple[type[Exception], type[Exception]]:
+    """(UsageError, ClickException) of the click that typer actually runs.
+
+    typer >= 0.29 ships its own copy of click (``typer._click``), so a separately installed ``click``'s classes
+    never match what the parser raises; older typer uses the ``click`` package. ``typer.BadParameter`` derives
+    from both classes of whichever click typer runs, in every version, so they are read off its MRO.
+    """
+    mro = typer.BadParameter.__mro__
+    usage = next(c for c in mro if c.__name__ == "UsageError")
+    click_exc = next(c for c in mro if c.__name__ == "ClickException")
+    return usage, click_exc
+
+
+_USAGE_ERROR, _CLICK_EXCEPTION = _click_exceptions()
+
+
+def _number_kind(param: Any) -> type | None:
+    """``int`` or ``float`` for a numeric option (typer >= 0.29 keeps the annotation in ``type_descriptor``;
+    older typer sets a click ``type``), else None."""
+    desc = getattr(param, "type_descriptor", None)
+    kind = desc.annotation if desc is not None else {"float": float, "integer": int}.get(
+        getattr(getattr(param, "type", None), "name", None))
+    return kind if kind in (int, float) else None
+
+
+def _checked(callback: Any, kind: type) -> Any:
+    def check(ctx: Any, param: Any, value: Any) -> Any:
+        if callback is not None:
+            value = callback(ctx, param, value)
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if v is None or isinstance(v, bool):
+                continue
+            if kind is float and not math.isfinite(v):
+                raise typer.BadParameter(f"{v} is not a finite number", ctx=ctx, param=param)
+            if kind is int and v < 0:
+                raise typer.BadParameter(f"{v} is negative; counts, sizes and seeds are >= 0", ctx=ctx, param=param)
+        return value
+
+    return check
+
+
+def _guard_numbers(command: Any) -> Any:
+    """Check every numeric option of every command before the command runs: a float must be finite (NaN slips
+    past every range check; inf means nothing as a size, tolerance or target) and an int >= 0 (every int option
+    is a count, size, index or seed). One rule here instead of a check in each command."""
+    for param in getattr(command, "params", []):
+        kind = _number_kind(param)
+        if kind is not None:
+            param.callback = _checked(param.callback, kind)
+    for sub in getattr(command, "commands", {}).values():
+        _guard_numbers(sub)
+    return command
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return (and exit with) 0 on success, 2 on bad input, 1 when a fit fails."""
     as_json = "--json" in (argv if argv is not None else sys.argv[1:])
     try:
-        app(args=argv, standalone_mode=False)
+        _guard_numbers(typer.main.get_command(app))(args=argv, standalone_mode=False)
     except InputError as e:
         _report_error(e, as_json, 2)
         raise SystemExit(2) from None
@@ -66,14 +121,23 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         raise SystemExit(130) from None
-    except Exception as e:  # click's usage errors
-        if isinstance(e, click.exceptions.UsageError):
-            e.show(file=sys.stderr)
+    except _USAGE_ERROR as e:  # no such option/command, a missing or malformed value: one line, exit 2
+        ctx = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError":  # a bare `mixlaw` or `mixlaw runs`: show what to type
+            sys.stderr.write(e.format_message().rstrip() + "\n\n")
+            _report_error(InputError("no command given; pick one of the commands above"), as_json, 2)
             raise SystemExit(2) from None
-        if isinstance(e, click.exceptions.ClickException):
-            e.show(file=sys.stderr)
-            raise SystemExit(e.exit_code) from None
-        raise
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _report_error(InputError(e.format_message() + hint), as_json, 2)
+        raise SystemExit(2) from None
+    except _CLICK_EXCEPTION as e:
+        _report_error(InputError(e.format_message()), as_json, e.exit_code)
+        raise SystemExit(e.exit_code) from None
+    except OSError as e:
+        # A file the commands did not anticipate (a folder, no permission, a full disk): still one line, exit 2.
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        _report_error(InputError(f"{where}{e.strerror or e}"), as_json, 2)
+        raise SystemExit(2) from None
     raise SystemExit(0)
 
 

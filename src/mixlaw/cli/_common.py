@@ -44,7 +44,10 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = typer.Option(False, "--json", help="Write one JSON document to stdout (progress goes to stderr).")
-SeedOpt = typer.Option(0, "--seed", help="Random seed for every random choice (multistart, bootstrap).")
+#: Seeds feed numpy's SeedSequence (no negatives) and LightGBM (32-bit): 0 .. 2**32 - 1.
+SEED_MAX = 2**32 - 1
+SeedOpt = typer.Option(0, "--seed", min=0, max=SEED_MAX,
+                       help="Random seed for every random choice (multistart, bootstrap).")
 EvalGroupOpt = typer.Option(None, "--eval-group", help="NAME=EVAL:W,EVAL:W: add the loss column NAME, the weighted "
                             "mean of those eval sets (shares normalised to 1); with groups and no --target, the "
                             "groups are the targets; repeatable.")
@@ -157,13 +160,20 @@ def parse_targets(target: list[str] | None) -> list[str] | str:
         return "all"
     names: list[str] = []
     for t in target:
-        names.extend(x for x in t.split(",") if x)
+        names.extend(x.strip() for x in t.split(",") if x.strip())
+    if not names:
+        raise InputError(f"--target {' '.join(map(repr, target))} names no eval set; give eval names or 'all'")
     return names
 
 
 def parse_laws(laws: str | None) -> list[str] | None:
-    """--laws a,b,c -> ['a', 'b', 'c'] (None: every law)."""
-    return None if not laws else [x.strip() for x in laws.split(",") if x.strip()]
+    """--laws a,b,c -> ['a', 'b', 'c'] (None: every law); '--laws ,' names no law and is an error."""
+    if laws is None:
+        return None
+    keys = [x.strip() for x in laws.split(",") if x.strip()]
+    if not keys:
+        raise InputError(f"--laws {laws!r} names no law; give comma-separated keys (see 'mixlaw laws')")
+    return keys
 
 
 def parse_eval_map(specs: list[str] | None) -> dict[str, str] | None:
@@ -256,8 +266,10 @@ def parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | No
             out[name.strip()] = (float(lo) if lo else 0.0, float(hi) if hi else 1.0)
         except ValueError:
             raise InputError(f"--bounds: expected domain=lo:hi; got {item!r}") from None
-        if not sep:
+        if not sep or not name.strip():
             raise InputError(f"--bounds: expected domain=lo:hi; got {item!r}")
+    if not out:
+        raise InputError(f"--bounds {' '.join(map(repr, specs))} names no domain; expected domain=lo:hi")
     return out
 
 

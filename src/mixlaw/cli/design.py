@@ -83,6 +83,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                              bounds=parse_bounds(bounds), random_state=seed, **kw)
         else:
             given = [k for k, v in active_opts.items() if v is not None and v != []]
+            if target and runs is None:
+                raise InputError("--target applies to --select and --method active (with --runs) only")
             if given:
                 raise InputError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to --method active only")
             if select is not None or runs is not None:

@@ -95,6 +95,9 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
          out_dir: Path = typer.Option(Path("mixlaw-demo"), "--out", help="Work folder of --train (resumable)."),
          workers: int = typer.Option(2, "--workers", help="Training processes for --train.")) -> None:
     """Fit every law on the bundled RegMix runs (train_1m) and print the leaderboard on the test splits."""
+    train_only = [k for k, v in {"--out": out_dir != Path("mixlaw-demo"), "--workers": workers != 2}.items() if v]
+    if train_only and not train:
+        raise InputError(f"{', '.join(train_only)} appl{'ies' if len(train_only) == 1 else 'y'} to --train only")
     if train:
         try:
             from ..train.demo import run_train_demo

@@ -100,6 +100,11 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                 fx[name.strip()] = float(val)
             except ValueError:
                 raise InputError(f"--fixed: expected domain=weight; got {item!r}") from None
+        if not fx:
+            raise InputError(f"--fixed {' '.join(map(repr, fixed))} names no domain; expected domain=weight")
+    export_only = [k for k, v in {"--paths": paths is not None, "--export-option": bool(export_option)}.items() if v]
+    if export_only and export is None:
+        raise InputError(f"{', '.join(export_only)} appl{'ies' if len(export_only) == 1 else 'y'} to --export only")
     if within_range and extrapolate:
         raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
     desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"

@@ -74,6 +74,11 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
     modes: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
     if shared not in modes:
         raise InputError(f"--shared-exponents must be auto, yes or no; got {shared!r}")
+    only_optimize = [k for k, v in {"--bounds": bool(bounds), "--within-fitted-range": within_range,
+                                    "--objective": objective != "mean", "--default": default != "mean"}.items() if v]
+    if only_optimize and not optimize:
+        raise InputError(f"{', '.join(only_optimize)} appl{'ies' if len(only_optimize) == 1 else 'y'} to the optimal "
+                         f"mixture only: add --optimize")
     with show_warnings(), progress(f"{route} pipeline"):
         table = load_table(runs, weight_tol, eval_group)
         targets, obj = group_targets(target, eval_group), parse_objective(objective)

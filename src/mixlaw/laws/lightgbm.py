@@ -12,13 +12,14 @@ Liu et al., "RegMix: Data Mixture as Regression for Language Model Pre-training"
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 from typing import Any
 
 import numpy as np
 
 from .._validation import Interval, Real
-from ..errors import InputError
+from ..errors import ConvergenceWarning, InputError
 from ..fit import Params
 from .base import FitContext, MixingLaw, register
 
@@ -140,6 +141,15 @@ class LightGBM(MixingLaw):
         self.boosters_, self.n_iter_ = boosters, n_iter
         self.params_ = Params([])
         self.results_ = {}
+        # With few runs no tree can split (a leaf needs min_child_samples runs), and every prediction is the
+        # mean loss: such a model cannot rank mixtures, which optimize/continual refuse (check_enough_runs).
+        self.constant_targets_ = [t for t, b in zip(ctx.targets, boosters, strict=True)
+                                  if np.ptp(b.predict(W, num_threads=int(self.n_jobs))) == 0]
+        if self.constant_targets_:
+            warnings.warn(f"LightGBM: the model of {self.constant_targets_} is constant (no tree could split "
+                          f"{W.shape[0]} runs with min_child_samples={self.min_child_samples}): every mixture gets "
+                          f"the same prediction; add runs or lower min_child_samples", ConvergenceWarning,
+                          stacklevel=3)
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         return np.column_stack([b.predict(W, num_threads=int(self.n_jobs)) for b in self.boosters_])

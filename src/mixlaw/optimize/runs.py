@@ -11,8 +11,14 @@ from ..laws.base import MixingLaw
 
 
 def check_enough_runs(law: MixingLaw) -> None:
-    """Raise :class:`InputError` when a fitted law has no more runs than parameters per fitted problem."""
+    """Raise :class:`InputError` when a fitted law has no more runs than parameters per fitted problem, or when
+    its model is constant for some eval set (LightGBM on too few runs to split): it cannot rank mixtures, and
+    an "optimum" would be the starting mixture."""
     for name, res in (getattr(law, "results_", {}) or {}).items():
         if res.n_obs <= res.n_vary:
             raise InputError(f"{res.n_obs} runs are too few for law {law.key!r}, which fits {res.n_vary} parameters "
                              f"for {name!r}: need at least {res.n_vary + 1} runs")
+    constant = list(getattr(law, "constant_targets_", []) or [])
+    if constant:
+        raise InputError(f"law {law.key!r} is constant for {constant} (every mixture gets the same prediction), so "
+                         f"it cannot choose a mixture: add runs, lower its min_child_samples, or use another law")
