@@ -29,8 +29,8 @@ OUT_DIR_BAD = ["file"]  # an existing file where a folder goes
 # Options naming a file mixlaw reads, an output file, an output folder. Everything else that is not a number is
 # free text (law keys, formats, objectives, names, specs), fuzzed with TEXT_BAD.
 FILE_OPTS = {"--runs", "--test", "--mixtures", "--design", "--tokens-available", "--paths", "--corpus", "db",
-             "source", "--columns-file"}
-OUT_OPTS = {"--out", "out"}
+             "--pipeline", "source"}
+OUT_OPTS = {"--out", "out", "--save"}
 OUT_DIR_COMMANDS = {("train",), ("corpus", "build"), ("demo",)}  # their --out is a folder
 
 # Cases that are not errors, with the reason. Each is a value the command accepts by design.

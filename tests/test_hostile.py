@@ -415,7 +415,8 @@ def test_old_v1_store_is_upgraded_in_place(tmp_path: Path) -> None:
                 loss REAL NOT NULL, PRIMARY KEY (run_id, step, domain),
                 FOREIGN KEY (run_id, step) REFERENCES checkpoints(run_id, step));
             INSERT INTO meta VALUES ('schema_version', '1');
-            INSERT INTO runs VALUES ('r1', '{"mixture": {"a": 0.5, "b": 0.5}}', '["a", "b"]', 10, 'done', 0, 1, 1, '{}');
+            INSERT INTO runs VALUES ('r1', '{"mixture": {"a": 0.5, "b": 0.5}}', '["a", "b"]', 10, 'done', 0, 1, 1,
+                '{}');
             INSERT INTO runs VALUES ('r2', '{"mixture": {"a": 0.5, "b": 0.5}}', '["a", "b"]', 10, 'running', 0,
                 NULL, NULL, '{}');
             INSERT INTO checkpoints VALUES ('r1', 10, 100, 3.0);

@@ -25,6 +25,8 @@ from .config import ProxyConfig, apply_overrides, parse_count, parse_mixture
 from .corpus import BUILTIN_DOMAINS, build_corpus, parse_domain_spec
 
 SCHEMA_VERSION = 1
+#: Seeds feed numpy's SeedSequence (no negatives): 0 .. 2**32 - 1, as on every other command.
+SEED_MAX = 2**32 - 1
 _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 _OVERRIDES_HELP = " Any ProxyConfig field can be set with --key=value after the options (e.g. --lr=1e-3)."
 
@@ -52,7 +54,8 @@ def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write the c
                                                          help="Add your own text: name=path (file or folder)."),
               max_mb: float = typer.Option(2.0, "--max-mb", help="Cap per domain in MB (train + validation)."),
               val_frac: float = typer.Option(0.1, "--val-frac", help="Share of each domain held out."),
-              seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seeds the source order and the generated math."),
+              seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
+                                       help="Seeds the source order and the generated math."),
               as_json: bool = typer.Option(False, "--json", help="Write the manifest as JSON to stdout.")) -> None:
     """Build an offline multi-domain byte corpus (memory-mapped train/val splits + manifest.json)."""
     if domains == "all":
@@ -88,7 +91,8 @@ def train_cmd(ctx: typer.Context,
               size: str = typer.Option("0.2M", "--size", help="Non-embedding parameters, e.g. 0.2M."),
               tokens: str = typer.Option("2M", "--tokens", help="Training tokens, e.g. 2M."),
               eval_every: int = typer.Option(250, "--eval-every", help="Steps between per-domain evaluations."),
-              seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Base seed (run seed = SeedSequence([seed, run hash]))."),
+              seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
+                                       help="Base seed (run seed = SeedSequence([seed, run hash]))."),
               device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
               out: Path | None = typer.Option(None, "--out", help="Save ckpt.pt and result.json here."),
               store: Path | None = typer.Option(None, "--store", help="Also record the run in this run store."),
@@ -182,7 +186,7 @@ def sweep_cmd(ctx: typer.Context,
               backend: str = typer.Option("local", "--backend", help="local (process pool) or ray."),
               address: str | None = typer.Option(None, "--address", help="Ray address, e.g. auto."),
               store: Path = typer.Option(Path("runs.db"), "--store", help="SQLite run store (created if missing)."),
-              seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Base seed of every run."),
+              seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Base seed of every run."),
               keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="Keep finished runs' ckpt."),
               as_json: bool = typer.Option(False, "--json", help="Write the summary as JSON to stdout.")) -> None:
     """Train every (mixture, size) of a design into a run store; finished runs are skipped."""
