@@ -102,7 +102,8 @@ def _runs(path: Path, n: int, seed: int, domains: tuple[str, ...] = ("a", "b", "
     head = ["run", *(f"w:{d}" for d in domains), "loss:a", "loss:b"] + (["params", "step"] if scale else [])
     rows = [",".join(head)]
     for i, w in enumerate(W):
-        for n_par, step in ([(1e6, 100), (1e6, 200), (2e6, 100), (2e6, 200), (4e6, 200)] if scale else [(0, 0)]):
+        grid = [(n_par, step) for n_par in (1e6, 2e6, 4e6) for step in (100, 200, 400)]
+        for n_par, step in (grid if scale else [(0, 0)]):
             extra = 1.0 / np.log(n_par * step) if scale else 0.0
             la, lb = 2.0 + np.exp(w[0] - w[-1]) + extra, 2.5 + np.exp(w[1] - w[0]) + extra
             row = [f"r{i}", *(f"{x:.17g}" for x in w), f"{la:.17g}", f"{lb:.17g}"]
@@ -245,3 +246,17 @@ def test_every_option_is_fuzzed() -> None:
             name = param.opts[0] if param.opts else param.name
             assert (path, name) in fuzzed, (path, name)
     assert len(CASES) > 300
+
+
+@pytest.mark.parametrize("path", sorted({p for p, _, _ in CASES}), ids=lambda p: " ".join(p))
+def test_every_base_command_line_is_valid(path: tuple[str, ...], inputs: dict[str, Any], tmp_path: Path) -> None:
+    """The fuzz cases change one value of these command lines: each must succeed as it is, or a case could pass
+    for a reason that has nothing to do with its bad value."""
+    if path in (("train",), ("sweep",), ("corpus", "build"), ("runs", "export")) and inputs["corpus"] is None:
+        pytest.skip("needs mixlaw[train]")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert main_ok([*path, *_base(path, inputs)])
+    finally:
+        os.chdir(cwd)
