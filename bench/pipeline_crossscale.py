@@ -287,6 +287,59 @@ def _predict_all(table: RunTable, fraction: float, args: argparse.Namespace,
     return preds, timing, notes
 
 
+def _auto_check(table: RunTable, fraction: float, args: argparse.Namespace) -> None:
+    """Issue 9: does ``route=auto, law=auto`` pick the candidate that is better at the largest size, and is its
+    backtest error estimate within 2x of the real error?
+
+    The pipeline sees what the other methods see (three smaller sizes, ``fraction`` of each curve); its own
+    leave-scale-out backtest runs inside that. Every candidate is also fitted on all of it (``fit_all``) and
+    scored at the largest size's final checkpoints through its mixing law, the quantity the backtest scores.
+    The estimate is the chosen candidate's backtest MRE times the distance factor (target distance in
+    log N + log S over the backtest's), the same scaling the prediction intervals use.
+    """
+    N, S = table.model_params, table.steps
+    assert N is not None and S is not None
+    sizes = np.unique(N)
+    small, large = sizes[-4:-1], sizes[-1]
+    runs = table.runs
+    final_step = {r: S[runs == r].max() for r in np.unique(runs)}
+    run_final = np.array([final_step[r] for r in runs])
+    fit_table = table.subset(np.isin(N, small) & (S <= fraction * run_final + 1e-9))
+    big = np.flatnonzero((N == large) & (S == run_final))
+    Wt, Yt = table.weights[big], table.losses("all")[big]
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(fit_table, target_params=large, target_steps=float(S[big].max()), fit_from=args.fit_from,
+                           fit_all=True, n_jackknife=args.jackknife)
+        real = {lab: float(np.mean(np.abs(alt.predict(Wt)[:, [alt.targets.index(e) for e in table.evals]] / Yt - 1)))
+                for lab, alt in res.alternatives.items()}
+    sel = res.selection
+    print(f"\nauto (route and law by a leave-scale-out backtest inside the fitted data; "
+          f"{time.perf_counter() - t0:.0f} s):")
+    print(str(sel))
+    print(f"    {'candidate':<34} {'backtest':>9} {'real at N=' + format(large, 'g'):>16}")
+    for c in sorted(sel.candidates, key=lambda c: real.get(c.label, np.inf)):
+        bt = f"{c.mre:>9.2%}" if c.ok else f"{'-':>9}"
+        print(f"    {c.label:<34} {bt} {real[c.label]:>16.2%}" if c.label in real else f"    {c.label:<34} {bt}")
+    best = min(real, key=real.get)  # type: ignore[arg-type]
+    est = sel.chosen.mre * sel.split.distance_factor
+    ratio = est / real[sel.chosen.label]
+    best_route = min(("nested", "direct"), key=lambda r: min(v for k, v in real.items() if k.startswith(r)))
+    print(f"    chosen {sel.chosen.label} (real {real[sel.chosen.label]:.2%}); best at the largest size {best} "
+          f"({real[best]:.2%}); better route there: {best_route} -> auto's route is "
+          f"{'right' if sel.chosen.route == best_route else 'WRONG'}")
+    print(f"    error estimate {est:.2%} (backtest {sel.chosen.mre:.2%} x distance factor "
+          f"{sel.split.distance_factor:.3g}) vs real {real[sel.chosen.label]:.2%}: ratio {ratio:.2f} "
+          f"({'within' if 0.5 <= ratio <= 2 else 'NOT within'} 2x)")
+    if res.intervals is not None:
+        lo, hi = res.interval(Wt)
+        idx = [res.targets.index(e) for e in table.evals]
+        inside = (Yt >= lo[:, idx]) & (Yt <= hi[:, idx])
+        print(f"    80 % intervals hold {int(inside.sum())} of {inside.size} final losses at N = {large:g} "
+              f"({res.intervals.method})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default=str(DEFAULT))
@@ -297,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit-from", type=float, default=0.0,
                     help="drop each run's checkpoints before this fraction of its last seen step (fit_pipeline)")
     ap.add_argument("--sweep", default="", help="also print MRE for these fractions, e.g. 0.333,0.5,0.667,1")
+    ap.add_argument("--auto", action="store_true", help="only the check of route/law auto (issue 9)")
+    ap.add_argument("--jackknife", type=int, default=4, help="with --auto: jackknife refits behind the intervals")
     args = ap.parse_args(argv)
     if args.synthetic:
         table, source = synthetic_world(), "synthetic world (0.3 % noise)"
@@ -324,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     Y = table.losses("all")
     Yt = Y[big]
     evals = table.evals
+    if args.auto:
+        print(f"source: {source}")
+        _auto_check(table, args.fraction, args)
+        return 0
     n_fit = int((np.isin(N, small) & (S <= args.fraction * run_final + 1e-9)).sum())
     print(f"source: {source}")
     print(f"sizes: fit on {', '.join(f'{v:g}' for v in small)} (steps <= {args.fraction:.3g} of each run: "

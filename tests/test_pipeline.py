@@ -25,6 +25,8 @@ T = np.array([[-1.5, 0.3, 0.2], [0.4, -2.0, 0.1], [0.3, -0.2, -1.8]])
 SIZES = [1e7, 2e7, 4e7, 8e7]
 STEPS = [250, 500, 1000, 2000, 3000]
 N_STAR, S_STAR = 1e9, 1e5
+#: The tests below pin Ye's nested route with its default law; route/law "auto" (the default) has its own tests.
+NESTED = {"route": "nested", "law": "ye-exp"}
 
 
 def truth(W: np.ndarray, N: float, S: float) -> np.ndarray:
@@ -73,7 +75,7 @@ def test_pipeline_predicts_target_scale_and_finds_the_optimum(route: str) -> Non
 
 
 def test_nested_stage_counts_and_report() -> None:
-    res = fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, targets=["web", "code"])
+    res = fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, targets=["web", "code"], **NESTED)
     assert res.stages["step"].n_fits == 14 * 4 * 2 and res.stages["step"].n_points == 14 * 4 * 5 * 2
     assert res.stages["size"].n_fits == 14 * 2 and res.stages["mixture"].n_points == 14 * 2
     assert res.target_losses.shape == (14, 2)
@@ -84,25 +86,25 @@ def test_nested_stage_counts_and_report() -> None:
 
 
 def test_noise_free_world_is_recovered_exactly() -> None:
-    res = fit_pipeline(world(noise=0.0), target_params=N_STAR, target_steps=S_STAR)
+    res = fit_pipeline(world(noise=0.0), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-6)
 
 
 def test_bad_input() -> None:
     tab = world(n_mix=6)
     with pytest.raises(InputError, match="target_params must be a positive model size"):
-        fit_pipeline(tab, target_params=-1e6, target_steps=S_STAR)
+        fit_pipeline(tab, target_params=-1e6, target_steps=S_STAR, **NESTED)
     with pytest.raises(InputError, match="target_steps must be a positive step count"):
-        fit_pipeline(tab, target_params=N_STAR, target_steps=0)
+        fit_pipeline(tab, target_params=N_STAR, target_steps=0, **NESTED)
     with pytest.raises(InputError, match="'step' column"):
         last = tab.frame[tab.frame["step"] == STEPS[-1]].drop(columns="step")
-        fit_pipeline(RunTable(last), target_params=N_STAR, target_steps=S_STAR)
+        fit_pipeline(RunTable(last), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     with pytest.raises(InputError, match="2 model size"):
-        fit_pipeline(world(n_mix=6, sizes=SIZES[:2]), target_params=N_STAR, target_steps=S_STAR)
+        fit_pipeline(world(n_mix=6, sizes=SIZES[:2]), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     with pytest.raises(InputError, match="4 checkpoints"):
-        fit_pipeline(world(n_mix=6, steps=STEPS[:1]), target_params=N_STAR, target_steps=S_STAR)
+        fit_pipeline(world(n_mix=6, steps=STEPS[:1]), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     with pytest.raises(InputError, match="too few"):
-        fit_pipeline(world(n_mix=3), target_params=N_STAR, target_steps=S_STAR)
+        fit_pipeline(world(n_mix=3), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     with pytest.raises(InputError, match="route"):
         fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, route="sideways")
 
@@ -121,8 +123,8 @@ def test_cli_pipeline(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
 
     path = tmp_path / "sweep.csv"
     world(n_mix=8).frame.to_csv(path, index=False)
-    args = ["pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "100000"]
-    code, out, _ = _cli(capsys, *args, "--target", "web", "--json")
+    args = ["pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "100000", "--law", "ye-exp"]
+    code, out, _ = _cli(capsys, *args, "--route", "nested", "--target", "web", "--json")
     doc = json.loads(out)
     assert code == 0
     assert set(doc["pipeline"]["stages"]) == {"step", "size", "mixture"} and len(doc["pipeline"]["mixtures"]) == 8
@@ -132,13 +134,13 @@ def test_cli_pipeline(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert code == 2 and "positive model size" in err and len(err.strip().splitlines()) == 1
     code, _, err = _cli(capsys, *args, "--fit-from", "1.5")
     assert code == 2 and "fit_from must be in [0, 1)" in err and len(err.strip().splitlines()) == 1
-    code, out, _ = _cli(capsys, *args, "--fit-from", "0.2", "--target", "web")
+    code, out, _ = _cli(capsys, *args, "--route", "nested", "--fit-from", "0.2", "--target", "web")
     assert code == 0 and "fit_from=0.2" in out
 
 
 def test_three_sizes_share_the_size_exponent() -> None:
     # With 3 sizes a per-mixture size law has no residual degree of freedom; alpha is shared per eval.
-    res = fit_pipeline(world(sizes=SIZES[:3]), target_params=N_STAR, target_steps=S_STAR)
+    res = fit_pipeline(world(sizes=SIZES[:3]), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     assert "shared" in res.stages["size"].description
     assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-2)
 
@@ -153,31 +155,32 @@ def test_target_tokens_is_the_same_extrapolation_in_tokens() -> None:
     # A constant 2048 tokens per step: L(D) = E + B'/D^beta is L(S) with B' = B 2048^beta, so the two axes
     # must give the same target-scale losses, and each result fills in the other axis.
     tab = _with_tokens(world(n_mix=8))
-    by_steps = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR)
-    by_tokens = fit_pipeline(tab, target_params=N_STAR, target_tokens=S_STAR * 2048)
+    by_steps = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, **NESTED)
+    by_tokens = fit_pipeline(tab, target_params=N_STAR, target_tokens=S_STAR * 2048, **NESTED)
     assert_allclose(by_tokens.target_losses, by_steps.target_losses, rtol=1e-6)
     assert_allclose(by_tokens.target_losses, truth(by_tokens.mixtures, N_STAR, S_STAR), rtol=1e-2)
     assert by_tokens.time_axis == "tokens" and by_tokens.target_steps == pytest.approx(S_STAR)
     assert by_steps.target_tokens == pytest.approx(S_STAR * 2048)
     assert "L(D)" in by_tokens.stages["step"].description and "D* = " in str(by_tokens)
     with pytest.raises(InputError, match="exactly one"):
-        fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, target_tokens=S_STAR * 2048)
+        fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, target_tokens=S_STAR * 2048, **NESTED)
     with pytest.raises(InputError, match="'tokens' column"):
-        fit_pipeline(world(n_mix=6), target_params=N_STAR, target_tokens=1e9)
+        fit_pipeline(world(n_mix=6), target_params=N_STAR, target_tokens=1e9, **NESTED)
     with pytest.raises(InputError, match="target_tokens must be a positive token count"):
-        fit_pipeline(tab, target_params=N_STAR, target_tokens=-1e5)
+        fit_pipeline(tab, target_params=N_STAR, target_tokens=-1e5, **NESTED)
 
 
 def test_shared_exponents() -> None:
     # The world's exponents are common to all mixtures, so sharing them loses nothing.
-    res = fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, shared_exponents=True)
+    res = fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, shared_exponents=True, **NESTED)
     assert "shared" in res.stages["step"].description and "shared" in res.stages["size"].description
     assert res.stages["step"].n_fits == 14 * 4 * 3
     assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-2)
     with pytest.raises(InputError, match="4 or more sizes"):
-        fit_pipeline(world(sizes=SIZES[:3]), target_params=N_STAR, target_steps=S_STAR, shared_exponents=False)
+        fit_pipeline(world(sizes=SIZES[:3]), target_params=N_STAR, target_steps=S_STAR, shared_exponents=False,
+                     **NESTED)
     with pytest.raises(InputError, match="shared_exponents"):
-        fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, shared_exponents="yes")
+        fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, shared_exponents="yes", **NESTED)
 
 
 def test_direct_route_with_registered_laws() -> None:
@@ -201,7 +204,7 @@ def test_cli_pipeline_target_tokens_and_shared_exponents(tmp_path, capsys) -> No
 
     path = tmp_path / "sweep.csv"
     _with_tokens(world(n_mix=8)).frame.to_csv(path, index=False)
-    base = ["pipeline", "--runs", str(path), "--target-params", "1e9"]
+    base = ["pipeline", "--runs", str(path), "--target-params", "1e9", "--route", "nested", "--law", "ye-exp"]
     code, out, _ = _cli(capsys, *base, "--target-tokens", str(S_STAR * 2048), "--shared-exponents", "yes", "--json")
     doc = json.loads(out)["pipeline"]
     assert code == 0 and doc["time_axis"] == "tokens" and doc["target_steps"] == pytest.approx(S_STAR)
@@ -218,7 +221,7 @@ def test_stages_trace_a_bad_curve_to_its_run() -> None:
     frame = tab.frame.copy()
     bad = (frame["run"] == "m3-N2e+07") & (frame["step"] == STEPS[2])
     frame.loc[bad, "loss:code"] *= 1.1
-    res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR)
+    res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     step = res.stages["step"]
     assert len(step.fits) == step.n_fits == 8 * 4 * 3
     assert step.worst(1)[0]["label"] == "m3-N2e+07 N=2e+07 code" and step.worst(1)[0]["max_rel_residual"] > 0.01
@@ -261,7 +264,8 @@ def test_cli_pipeline_optimize(tmp_path, capsys) -> None:  # type: ignore[no-unt
 
     path = tmp_path / "sweep.csv"
     world(n_mix=10).frame.to_csv(path, index=False)
-    args = ["pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "100000", "--optimize"]
+    args = ["pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "100000", "--optimize",
+            "--route", "nested", "--law", "ye-exp"]
     code, out, _ = _cli(capsys, *args, "--default", "web=0.6,code=0.2,math=0.2", "--json")
     assert code == 0
     doc = json.loads(out)["optimum"]
@@ -292,7 +296,7 @@ def test_cli_pipeline_backtest(tmp_path, capsys) -> None:  # type: ignore[no-unt
     path = tmp_path / "sweep.csv"
     world(n_mix=8, steps=[100, 200, 400, 800, 1600, 3200]).frame.to_csv(path, index=False)
     code, out, _ = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5",
-                        "--backtest")
+                        "--backtest", "--route", "nested", "--law", "ye-exp")
     assert code == 0 and "[[Backtest" in out and "steps" in out and "size" in out
 
 
@@ -309,15 +313,15 @@ def test_fit_from_leaves_out_an_early_transient() -> None:
     tab = RunTable(f)
     errs = {}
     for ff in (0.0, 0.15):
-        res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=ff)
+        res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=ff, **NESTED)
         errs[ff] = float(np.mean(np.abs(res.target_losses / truth(res.mixtures, N_STAR, S_STAR) - 1)))
     assert errs[0.15] < 0.01
     assert errs[0.0] > 3 * errs[0.15]
-    res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=0.15)
+    res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=0.15, **NESTED)
     assert any("fit_from=0.15" in m for m in res.warnings)
     for bad in (-0.1, 1.0, "x"):
         with pytest.raises(InputError, match="fit_from"):
-            fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=bad)
+            fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=bad, **NESTED)
 
 
 def test_fit_from_cuts_each_curve_at_its_own_last_step() -> None:
@@ -330,7 +334,7 @@ def test_fit_from_cuts_each_curve_at_its_own_last_step() -> None:
         f["run"] = f["run"].str.replace(r"-N.*", "", regex=True)
         frames.append(f)
     tab = RunTable(pd.concat(frames, ignore_index=True))
-    res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=0.25)
+    res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=0.25, **NESTED)
     assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-2)
     with pytest.raises(InputError, match="fit_from"):
         backtest_pipeline(tab, fit_from=float("nan"))

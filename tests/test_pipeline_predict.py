@@ -12,7 +12,7 @@ from mixlaw.data import RunTable
 from mixlaw.errors import InputError
 from mixlaw.pipeline import fit_pipeline, load_pipeline, save_pipeline
 
-from .test_pipeline import DOMAINS, N_STAR, S_STAR, SIZES, STEPS, _with_tokens, truth, world
+from .test_pipeline import DOMAINS, N_STAR, NESTED, S_STAR, SIZES, STEPS, _with_tokens, truth, world
 
 
 def _cli(capsys, *argv):  # type: ignore[no-untyped-def]
@@ -46,15 +46,15 @@ def test_predict_any_size_and_step_inside_and_beyond_the_data(route: str) -> Non
 
 def test_target_inside_the_data_is_interpolation_and_api_and_cli_agree(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     tab = world(n_mix=8)
-    big = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR)
-    inside = fit_pipeline(tab, target_params=SIZES[-2], target_steps=STEPS[2])  # was an error
+    big = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, **NESTED)
+    inside = fit_pipeline(tab, target_params=SIZES[-2], target_steps=STEPS[2], **NESTED)  # was an error
     assert_allclose(inside.target_losses, truth(inside.mixtures, SIZES[-2], STEPS[2]), rtol=1e-3)
     # The same fitted stages, asked at (N, S) afterwards, give the same mixing law.
     assert_allclose(inside.predict(PROBE), big.predict(PROBE, params=SIZES[-2], steps=STEPS[2]), rtol=1e-9)
     path = tmp_path / "sweep.csv"
     tab.frame.to_csv(path, index=False)
     code, out, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", str(SIZES[-2]),
-                          "--target-steps", str(STEPS[2]), "--json")
+                          "--target-steps", str(STEPS[2]), "--route", "nested", "--law", "ye-exp", "--json")
     assert code == 0, err
     doc = json.loads(out)["pipeline"]
     cli = np.array([[m["predicted"][d] for d in DOMAINS] for m in doc["mixtures"]])
@@ -78,7 +78,7 @@ def test_save_load_round_trip_gives_identical_predictions(tmp_path, route: str, 
 
 
 def test_a_bad_pipeline_file_is_one_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR)
+    res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     path = tmp_path / "p.json"
     save_pipeline(res, path)
     good = json.loads(path.read_text())
@@ -116,7 +116,7 @@ def test_a_bad_pipeline_file_is_one_clear_error(tmp_path) -> None:  # type: igno
 
 
 def test_rows_are_labelled_by_mixture_not_by_a_run_name() -> None:
-    res = fit_pipeline(world(n_mix=6), target_params=N_STAR, target_steps=S_STAR)
+    res = fit_pipeline(world(n_mix=6), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     frame = res.frame()
     assert "run" not in frame.columns and frame.columns[0] == "mixture"
     w = res.mixtures[0]
@@ -142,7 +142,7 @@ def test_mixtures_at_fewer_than_3_sizes_are_dropped_before_the_step_fits() -> No
     # Mixture m7 ran at 2 sizes only: its 2 curves must not be fitted (nor counted) in the step stage.
     frame = frame[~((frame["run"].str.startswith("m7-")) & (frame["params"] >= SIZES[2]))]
     with pytest.warns(Warning, match="1 mixture"):
-        res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR)
+        res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     assert res.stages["step"].n_fits == 7 * 4 * 3
     assert not any(f["label"].startswith("m7-") for f in res.stages["step"].fits)
     assert len(res.mixtures) == 7 and any("fewer than 3 sizes" in w for w in res.warnings)
@@ -153,7 +153,7 @@ def test_stage_warnings_are_listed_not_just_counted() -> None:
     tab = world(n_mix=8)
     frame = tab.frame.copy()
     frame.loc[frame["run"].str.startswith("m2-") & (frame["params"] == SIZES[0]), "loss:web"] *= 3.0
-    res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR)
+    res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     n = res.stages["size"].n_warnings
     assert n > 0
     lines = [w for w in res.warnings if w.startswith("size stage:")]

@@ -1,7 +1,8 @@
 """The ``pipeline`` command: extrapolate small proxy runs to a target model size and training length
-(nested: step law -> size law -> mixing law, after Ye et al.; or direct: a law with model size as an input),
-optionally with the optimal mixture at the target scale (``--optimize``) and a backtest within the data
-(``--backtest``), and saved for ``mixlaw predict --pipeline`` (``--save``).
+(nested: step law -> size law -> mixing law, after Ye et al.; or direct: a law with model size as an input;
+by default the route and law a leave-scale-out backtest prefers, with prediction intervals), optionally with
+the optimal mixture at the target scale (``--optimize``) and a backtest within the data (``--backtest``), and
+saved for ``mixlaw predict --pipeline`` (``--save``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 import typer
 
 from ..errors import InputError
+from ..evals import add_weighted_total
 from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, optimize_pipeline, save_pipeline
 from ._common import (
@@ -39,8 +41,12 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
                  target_tokens: float | None = typer.Option(None, "--target-tokens",
                                                             help="Or: target training tokens D* (step law over the "
                                                             "'tokens' column)."),
-                 route: str = typer.Option("nested", "--route", help="nested (Ye) | direct (law with N as input)."),
-                 law: str = typer.Option("ye-exp", "--law", help="Mixing law key (see 'mixlaw laws')."),
+                 route: str = typer.Option("auto", "--route",
+                                           help="auto (chosen by a leave-scale-out backtest) | nested (Ye) | direct "
+                                           "(law with N as input)."),
+                 law: str = typer.Option("auto", "--law",
+                                         help="auto (ye-exp, ye-pow, additive-ens compared by the backtest) | a mixing "
+                                         "law key (see 'mixlaw laws')."),
                  target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'."),
                  shared: str = typer.Option("auto", "--shared-exponents",
                                             help="auto | yes | no: one step/size exponent shared by all mixtures "
@@ -54,7 +60,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
                                                "steps-to-match figures against --default."),
                  objective: str = typer.Option("mean", "--objective",
                                                help="With --optimize: mean | total | max | <eval> | "
-                                               "weights=a:0.5,b:0.5"),
+                                               "weights=a:0.5,b:0.5. With auto, a weighted sum other than mean is "
+                                               "what the backtest scores, and one law on that total is a candidate."),
                  bounds: list[str] | None = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable."),
                  within_range: bool = typer.Option(False, "--within-fitted-range",
                                                    help="Keep each weight within its range in the runs."),
@@ -85,25 +92,36 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
         if fit_total:
             table, targets, obj = fit_on_total(table, targets, obj)
         options = parse_law_options(law, law_option) if law_option else None
+        scored = obj if optimize and objective != "mean" and obj != "max" and not fit_total else None
         result = fit_pipeline(table, target_params=target_params, target_steps=target_steps,
-                              target_tokens=target_tokens, route=route, law=law, targets=targets,
+                              target_tokens=target_tokens, route=route, law=law, targets=targets, objective=scored,
                               random_state=seed, shared_exponents=modes[shared], fit_from=fit_from,
                               law_options=options)
         if save is not None:
             save_pipeline(result, save)
-        opt = None
+        opt = opt_interval = None
         if optimize:
-            opt = optimize_pipeline(result, objective=obj,
+            # A law fitted on the weighted total predicts the objective itself: minimise that one column.
+            on_total = result.selection is not None and result.selection.chosen.on_total
+            opt = optimize_pipeline(result, objective="total" if on_total else obj,
                                     natural=parse_default(default, result.domains, result.mixtures),
                                     bounds=parse_bounds(bounds), within_fitted_range=within_range, random_state=seed)
+            opt_interval = result.interval(opt.weight_array())
         tests = None
         if backtest:
-            tests = backtest_pipeline(table, route=route, law=law, targets=targets, random_state=seed,
-                                      shared_exponents=modes[shared], fit_from=fit_from, law_options=options)
+            # The backtest of the route and law that were used (the chosen ones, with auto).
+            total = None if result.selection is None else result.selection.total
+            data = table if all(t in table.evals for t in result.targets) else add_weighted_total(table, total or {})
+            tests = backtest_pipeline(data, route=result.route, law=result.law.removeprefix("joint+"),
+                                      targets=result.targets, random_state=seed, shared_exponents=modes[shared],
+                                      fit_from=fit_from, law_options=options)
     if save is not None:
         err.print(f"saved the pipeline to {save}")
     if as_json:
         emit_json({"pipeline": result.to_dict(), "optimum": None if opt is None else opt.to_dict(),
+                   "optimum_interval": None if opt_interval is None else
+                   {"level": result.intervals.level, **{t: [float(opt_interval[0][0, k]), float(opt_interval[1][0, k])]
+                                                       for k, t in enumerate(result.targets)}},
                    "backtest": None if tests is None else [b.to_dict() for b in tests], "seed": seed,
                    "saved": None if save is None else str(save)})
         return
@@ -114,3 +132,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
                   markup=False)
     if opt is not None:
         out.print("", str(opt), sep="\n", highlight=False, markup=False)
+    if opt_interval is not None:
+        pred = result.predict(opt.weight_array())[0]
+        out.print(f"optimum's predicted losses at the target, {result.intervals.level:.0%} prediction interval: "
+                  + "; ".join(f"{t} {pred[k]:.4f} [{opt_interval[0][0, k]:.4f}, {opt_interval[1][0, k]:.4f}]"
+                              for k, t in enumerate(result.targets)), highlight=False, markup=False)

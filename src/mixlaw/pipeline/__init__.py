@@ -31,15 +31,21 @@ Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4 (nested scaling 
 Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1) (model size as an input).
 
 Package layout: :mod:`.result` (result types, shared helpers), :mod:`.nested` and :mod:`.direct` (the routes),
-:mod:`.fitting` (:func:`fit_pipeline`), :mod:`.backtest` (held-out checks), :mod:`.decide` (optimum,
-steps-to-match), :mod:`.io` (save and load, checked by :mod:`._schema`).
+:mod:`.fitting` (one fixed route and law), :mod:`.auto` (:func:`fit_pipeline`: route and law chosen by a
+leave-scale-out backtest, the default), :mod:`.intervals` (prediction intervals at the target),
+:mod:`.backtest` (held-out checks of one route), :mod:`.decide` (optimum, steps-to-match), :mod:`.io`
+(save and load, checked by :mod:`._schema`).
 """
 
+from .auto import AUTO, AUTO_LAWS, Candidate, ScaleSplit, Selection, fit_pipeline, leave_scale_out_split
 from .backtest import Backtest, backtest_pipeline
 from .decide import optimize_pipeline, pipeline_steps_to_match
-from .fitting import fit_pipeline
+from .fitting import fit_route
+from .intervals import PredictionIntervals
 from .io import load_pipeline, save_pipeline
 from .result import ROUTES, PipelineResult, StageQuality, mixture_label
 
-__all__ = ["fit_pipeline", "PipelineResult", "StageQuality", "ROUTES", "optimize_pipeline", "pipeline_steps_to_match",
-           "backtest_pipeline", "Backtest", "save_pipeline", "load_pipeline", "mixture_label"]
+__all__ = ["fit_pipeline", "fit_route", "PipelineResult", "StageQuality", "ROUTES", "AUTO", "AUTO_LAWS",
+           "optimize_pipeline", "pipeline_steps_to_match", "backtest_pipeline", "Backtest", "Selection", "Candidate",
+           "ScaleSplit", "leave_scale_out_split", "PredictionIntervals", "save_pipeline", "load_pipeline",
+           "mixture_label"]

@@ -1,7 +1,7 @@
 """Backtests of the pipeline inside the data: cut curves or hold out the largest size, refit, compare.
 
 Owns :class:`Backtest` (one held-out comparison: its extrapolation ratio and errors) and
-:func:`backtest_pipeline`, which reruns :func:`~mixlaw.pipeline.fitting.fit_pipeline` on part of the table and
+:func:`backtest_pipeline`, which reruns :func:`~mixlaw.pipeline.fitting.fit_route` on part of the table and
 scores its predictions on the part left out: an empirical error bar for the real extrapolation.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import RunTable
 from ..errors import InputError, MixlawWarning
-from .fitting import fit_pipeline
+from .fitting import fit_route
 from .result import _WEIGHT_DECIMALS, _check_fit_from
 
 
@@ -38,6 +38,9 @@ class Backtest:
         Mean of predicted / measured - 1 (> 0: the pipeline predicts too high).
     n : int
         Held-out entries.
+    skipped : str or None
+        Why this part could not run (too few checkpoints or sizes, or its fit failed); its numbers are then
+        nan and 0, and the backtest as a whole is partial.
     """
 
     kind: str
@@ -47,11 +50,14 @@ class Backtest:
     max_rel_error: float
     mean_signed: float
     n: int
+    skipped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
     def __str__(self) -> str:
+        if self.skipped is not None:
+            return f"    {self.kind:<6} not run: {self.skipped} (the backtest is partial)"
         return (f"    {self.kind:<6} {self.ratio:>6.3g}x  MRE {self.mre:>7.2%}  max {self.max_rel_error:>7.2%}  "
                 f"signed {self.mean_signed:>+7.2%}  ({self.n} entries: {self.description})")
 
@@ -84,7 +90,8 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     Returns
     -------
     list of Backtest
-        The backtests that the data allow (none with a single checkpoint per curve and 3 sizes).
+        Both parts, always: a part the data do not allow (a single checkpoint per curve, 3 sizes, a fit that
+        fails on the reduced table) is there with ``skipped`` saying why, never left out silently.
     """
     if not step_ratio > 1:
         raise InputError(f"step_ratio must be > 1; got {step_ratio!r}")
@@ -105,16 +112,21 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
               law_options=law_options, fit_from=fit_from)
     out: list[Backtest] = []
 
+    def skip(kind: str, desc: str, ratio: float, why: str) -> None:
+        out.append(Backtest(kind, desc, ratio, float("nan"), float("nan"), float("nan"), 0, skipped=why))
+
     def score(kind: str, desc: str, ratio: float, fit_rows: np.ndarray, N_t: float) -> None:
         truth = np.flatnonzero((N == N_t) & (S == run_last) & (run_last == S_end))
-        if truth.size == 0 or not fit_rows.any():
-            return
+        if truth.size == 0:
+            return skip(kind, desc, ratio, f"no run at N = {N_t:g} reaches the last step {S_end:g}")
+        if not fit_rows.any():
+            return skip(kind, desc, ratio, "no checkpoint is left to fit on")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MixlawWarning)
             try:
-                res = fit_pipeline(table.subset(fit_rows), target_params=N_t, target_steps=S_end, **kw)
-            except InputError:
-                return  # too little data for this backtest
+                res = fit_route(table.subset(fit_rows), target_params=N_t, target_steps=S_end, **kw)
+            except InputError as err:
+                return skip(kind, desc, ratio, f"the reduced table cannot be fitted: {err}")
             own = dict(zip(map(tuple, np.round(res.mixtures, _WEIGHT_DECIMALS)), res.target_losses, strict=True))
             W_t = table.weights[truth]
             by_law = res.predict(W_t)
@@ -125,7 +137,10 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
 
     score("steps", f"curves cut at their last step / {step_ratio:g}, largest size N = {sizes[-1]:g} predicted at "
           f"step {S_end:g}", step_ratio, S <= run_last / step_ratio + 1e-9, float(sizes[-1]))
-    if sizes.size >= 4:
+    if sizes.size < 4:
+        skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
+             f"{sizes.size} model size(s); holding out the largest leaves {sizes.size - 1}, the size law needs 3")
+    else:
         score("size", f"N = {sizes[-1]:g} held out, predicted from {sizes.size - 1} smaller sizes at step {S_end:g}",
               float(sizes[-1] / sizes[-2]), N < sizes[-1], float(sizes[-1]))
     return out

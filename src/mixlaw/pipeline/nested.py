@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import RunTable
-from ..errors import DataWarning, InputError, MixlawWarning
+from ..errors import DataWarning, InputError, MixlawError, MixlawWarning
 from ..laws.base import MixingLaw, get_law
 from ..scaling import SizeLaw, StepLaw, fit_shared_exponent
 from . import _schema as sc
@@ -34,6 +34,20 @@ from .result import (
 
 def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
             law_options: dict[str, Any], msgs: list[str], shared: bool | str) -> PipelineResult:
+    out = _nested_many(table, at, [law], names, rng, law_options, msgs, shared)[law]
+    if isinstance(out, MixlawError):
+        raise out
+    return out
+
+
+def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str], rng: np.random.Generator,
+                 law_options: dict[str, Any], msgs: list[str],
+                 shared: bool | str) -> dict[str, PipelineResult | MixlawError]:
+    """The nested route for several mixing laws: stages 1 and 2 (the step and size laws, most of the cost) are
+    fitted once and shared; stage 3 per law.
+
+    A law whose stage 3 fails maps to its error (the others still come back); a stage 1-2 failure raises.
+    """
     W, Y = table.weights, table.losses(names)
     N, S = table.model_params, (table.steps if at.axis == "step" else table.tokens)
     assert N is not None and S is not None
@@ -120,13 +134,25 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     stage1 = StageQuality.from_residuals("step", f"L({sym}) = E + B/{sym}^beta {how1}, extrapolated to {sym}* = "
                                          f"{St:g}", res1, len(warn1), time.perf_counter() - t0, lab1)
     _record_warnings(msgs, "step", warn1)
-    stages23 = _NestedStages23(laws1, sizes, mixes, first, names, table.domains, Nt, law, law_options, shared,
-                               int(rng.integers(2**31)), sym, msgs)
-    stage2, stage3, ok, target, mixing, kw = stages23.at(St, record=True)
-    return PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes[ok],
-                          [r for r, o in zip(first, ok, strict=True) if o], target,
-                          {"step": stage1, "size": stage2, "mixture": stage3}, mixing, kw, msgs,
-                          tokens_per_step=at.tokens_per_step, scales=stages23)
+    seed23 = int(rng.integers(2**31))
+    out: dict[str, PipelineResult | MixlawError] = {}
+    size_cache: dict[tuple[float, float, int], tuple[StageQuality, np.ndarray, np.ndarray, list[str]]] = {}
+    for law in laws:
+        own_msgs = list(msgs)
+        stages23 = _NestedStages23(laws1, sizes, mixes, first, names, table.domains, Nt, law, law_options, shared,
+                                   seed23, sym, own_msgs, size_cache)
+        try:
+            stage2, stage3, ok, target, mixing, kw = stages23.at(St, record=True)
+        except MixlawError as err:
+            if not isinstance(err, InputError) or "size law" in str(err):
+                raise  # stage 2 is shared: it fails for every law
+            out[law] = err
+            continue
+        out[law] = PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes[ok],
+                                  [r for r, o in zip(first, ok, strict=True) if o], target,
+                                  {"step": stage1, "size": stage2, "mixture": stage3}, mixing, kw, own_msgs,
+                                  tokens_per_step=at.tokens_per_step, scales=stages23)
+    return out
 
 
 def _record_warnings(msgs: list[str], stage: str, messages: list[str]) -> None:
@@ -144,11 +170,15 @@ class _NestedStages23:
 
     def __init__(self, laws1: np.ndarray, sizes: np.ndarray, mixes: np.ndarray, first: list[str], names: list[str],
                  domains: list[str], Nt: float, law: str, law_options: dict[str, Any], shared: bool | str, seed: int,
-                 sym: str, msgs: list[str]) -> None:
+                 sym: str, msgs: list[str],
+                 size_cache: dict[tuple[float, float, int], tuple[StageQuality, np.ndarray, np.ndarray, list[str]]]
+                 | None = None) -> None:
         self.laws1, self.sizes, self.mixes, self.first, self.names = laws1, sizes, mixes, first, names
         self.domains, self.Nt, self.law_key, self.law_options = domains, Nt, law, law_options
         self.shared, self.seed, self.sym, self.msgs = shared, seed, sym, msgs
         self._cache: dict[tuple[float, float], tuple[MixingLaw, dict[str, Any]]] = {}
+        # Stage 2 does not depend on the mixing law: the instances of one fit (one per law) share this cache.
+        self._size_cache = {} if size_cache is None else size_cache
 
     def to_dict(self) -> dict[str, Any]:
         """The fitted stage-1 laws and the settings of stages 2-3, as strict JSON (NaN -> null)."""
@@ -192,12 +222,48 @@ class _NestedStages23:
 
     def at(self, St: float, record: bool, Nt: float | None = None) -> tuple[
             StageQuality, StageQuality, np.ndarray, np.ndarray, MixingLaw, dict[str, Any]]:
-        laws1, sizes, mixes, first, names = self.laws1, self.sizes, self.mixes, self.first, self.names
-        law, law_options, shared, sym, msgs = self.law_key, self.law_options, self.shared, self.sym, self.msgs
+        mixes, names = self.mixes, self.names
+        law, law_options, sym, msgs = self.law_key, self.law_options, self.sym, self.msgs
         Nt = self.Nt if Nt is None else Nt
-        K = len(names)
         rng = np.random.default_rng(self.seed)
         seed = int(rng.integers(2**31))
+        key = (float(St), float(Nt), seed)
+        if key not in self._size_cache:
+            self._size_cache[key] = self._size_stage(St, Nt, seed)
+        stage2, ok, target, warn2 = self._size_cache[key]
+        if not ok.all() and record:
+            msg = f"{int((~ok).sum())} mixture(s) with curves at fewer than 3 sizes dropped"
+            msgs.append(msg)
+            warnings.warn(msg, DataWarning, stacklevel=3)
+        mixes, target = mixes[ok], target[ok]
+        # Stage 3: the mixing law at the target scale.
+        t0 = time.perf_counter()
+        opts = {"random_state": int(rng.integers(2**31)), **law_options}
+        mixing = get_law(law, **opts)
+        kw: dict[str, Any] = {}
+        if mixing.uses_model_params:
+            kw["model_params"] = np.full(len(mixes), Nt)
+        if mixing.uses_tokens is True:
+            raise InputError(f"law {law!r} needs training tokens per run; the nested pipeline predicts at one "
+                             "scale, use a law without a token input")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            mixing.fit(mixes, target, domains=self.domains, targets=names, **kw)
+        _check_mixing_law(mixing, len(mixes))
+        pred = np.asarray(mixing.predict(mixes, **kw)).reshape(target.shape)
+        warn3 = [str(w.message) for w in caught] + [m for r in mixing.results_.values() for m in r.warnings]
+        stage3 = StageQuality.from_residuals("mixture", f"{law} on the {len(mixes)} mixtures' predicted losses at "
+                                             f"(N*, {sym}*)", list((pred / target - 1.0).T), len(warn3),
+                                             time.perf_counter() - t0, list(names))
+        if record:
+            _record_warnings(msgs, "size", warn2)
+            _record_warnings(msgs, "mixture", warn3)
+        return stage2, stage3, ok, target, mixing, ({"model_params": Nt} if mixing.uses_model_params else {})
+
+    def _size_stage(self, St: float, Nt: float, seed: int) -> tuple[StageQuality, np.ndarray, np.ndarray, list[str]]:
+        """Stage 2 at (``Nt``, ``St``): its quality, the mixtures kept, their losses there, its warnings."""
+        laws1, sizes, mixes, first, names = self.laws1, self.sizes, self.mixes, self.first, self.names
+        shared, K = self.shared, len(names)
         at_target_steps = laws1[..., 0] + np.exp(laws1[..., 1] - laws1[..., 2] * np.log(St))
         # Stage 2: size laws. Mixtures at >= 4 sizes get their own law; at exactly 3 sizes, alpha is shared
         # across those mixtures per eval (3 points cannot pin 3 parameters with a residual left).
@@ -207,10 +273,6 @@ class _NestedStages23:
         if not ok.any():
             raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; no mixture has training curves "
                              "at 3 or more model sizes")
-        if not ok.all() and record:
-            msg = f"{int((~ok).sum())} mixture(s) with curves at fewer than 3 sizes dropped"
-            msgs.append(msg)
-            warnings.warn(msg, DataWarning, stacklevel=3)
         target = np.full((len(mixes), K), np.nan)
         res2: list[np.ndarray] = []
         lab2: list[str] = []
@@ -252,27 +314,4 @@ class _NestedStages23:
                 + (f", own alpha for {own.size}" if own.size else ""))
         stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on stage-1 values, extrapolated "
                                              f"to N* = {Nt:g}", res2, len(warn2), time.perf_counter() - t0, lab2)
-        mixes, target = mixes[ok], target[ok]
-        # Stage 3: the mixing law at the target scale.
-        t0 = time.perf_counter()
-        opts = {"random_state": int(rng.integers(2**31)), **law_options}
-        mixing = get_law(law, **opts)
-        kw: dict[str, Any] = {}
-        if mixing.uses_model_params:
-            kw["model_params"] = np.full(len(mixes), Nt)
-        if mixing.uses_tokens is True:
-            raise InputError(f"law {law!r} needs training tokens per run; the nested pipeline predicts at one "
-                             "scale, use a law without a token input")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            mixing.fit(mixes, target, domains=self.domains, targets=names, **kw)
-        _check_mixing_law(mixing, len(mixes))
-        pred = np.asarray(mixing.predict(mixes, **kw)).reshape(target.shape)
-        warn3 = [str(w.message) for w in caught] + [m for r in mixing.results_.values() for m in r.warnings]
-        stage3 = StageQuality.from_residuals("mixture", f"{law} on the {len(mixes)} mixtures' predicted losses at "
-                                             f"(N*, {sym}*)", list((pred / target - 1.0).T), len(warn3),
-                                             time.perf_counter() - t0, list(names))
-        if record:
-            _record_warnings(msgs, "size", warn2)
-            _record_warnings(msgs, "mixture", warn3)
-        return stage2, stage3, ok, target, mixing, ({"model_params": Nt} if mixing.uses_model_params else {})
+        return stage2, ok, target, warn2

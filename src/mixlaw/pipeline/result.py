@@ -106,6 +106,13 @@ class PipelineResult:
     law_at_time : callable, optional
         ``law_at_time(T) -> (mixing_law, predict_kwargs)``: ``scales.law_at`` at N* (filled in from ``scales``);
         used by :func:`pipeline_steps_to_match`.
+    selection : Selection, optional
+        With ``route``/``law`` ``"auto"``: every candidate's leave-scale-out backtest error, the choice and the
+        runner-up (:mod:`mixlaw.pipeline.auto`).
+    intervals : PredictionIntervals, optional
+        Prediction intervals of :attr:`target_losses` (:mod:`mixlaw.pipeline.intervals`).
+    alternatives : dict of str to PipelineResult
+        With ``fit_all=True``: every auto candidate fitted on all the data, by label.
     """
 
     route: str
@@ -126,6 +133,15 @@ class PipelineResult:
     law_at_time: Callable[[float], tuple[MixingLaw, dict[str, Any]]] | None = field(default=None, repr=False)
     tokens_per_step: float | None = None
     scales: Any = field(default=None, repr=False)
+    selection: Any = None
+    intervals: Any = None
+    alternatives: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def interval(self, weights: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        """(lower, upper) of the predicted losses of ``weights`` (any mixtures, e.g. the optimum), or None."""
+        if self.intervals is None:
+            return None
+        return self.intervals.at(weights, self.predict(weights))
 
     def __post_init__(self) -> None:
         if self.law_at_time is None and self.scales is not None:
@@ -181,6 +197,10 @@ class PipelineResult:
         df.insert(0, "mixture", [mixture_label(w, self.domains) for w in self.mixtures])
         for k, t in enumerate(self.targets):
             df[f"loss:{t}"] = self.target_losses[:, k]
+            if self.intervals is not None:
+                lvl = round(100 * self.intervals.level)
+                df[f"lo{lvl}:{t}"] = self.intervals.lower[:, k]
+                df[f"hi{lvl}:{t}"] = self.intervals.upper[:, k]
         return df
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,7 +212,9 @@ class PipelineResult:
                               "weights": dict(zip(self.domains, map(float, w), strict=True)),
                               "predicted": dict(zip(self.targets, map(float, y), strict=True))}
                              for r, w, y in zip(self.mixture_runs, self.mixtures, self.target_losses, strict=True)],
-                "mixing_law": self.mixing_law.to_dict(), "warnings": list(self.warnings)}
+                "mixing_law": self.mixing_law.to_dict(), "warnings": list(self.warnings),
+                "selection": None if self.selection is None else self.selection.to_dict(),
+                "intervals": None if self.intervals is None else self.intervals.to_dict()}
 
     def __str__(self) -> str:
         at = [f"S* = {self.target_steps:.4g} steps"] if self.target_steps is not None else []
@@ -209,7 +231,11 @@ class PipelineResult:
             if s.n_fits > 1:
                 lines.append("    worst: " + "; ".join(f"{f['label']} {f['max_rel_residual']:.2%}"
                                                       for f in s.worst(3)))
+        if self.selection is not None:
+            lines += ["", str(self.selection)]
         lines += ["", "predicted target-scale losses:"]
+        if self.intervals is not None:
+            lines.append(f"  (lo/hi: {self.intervals.level:.0%} prediction interval; {self.intervals.method})")
         lines.append(self.frame().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         if self.warnings:
             lines += ["", "warnings:"] + [f"  {w}" for w in self.warnings]

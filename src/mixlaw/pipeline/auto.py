@@ -1,0 +1,453 @@
+"""``route="auto"``, ``law="auto"``: the pipeline chooses its route and mixing law by a leave-scale-out backtest.
+
+Owns :func:`fit_pipeline` (the public entry point; one fixed route and law goes straight to
+:func:`~.fitting.fit_route`), the **leave-scale-out split** (:func:`leave_scale_out_split`), which mimics the real
+extrapolation inside the data: the largest fitted size is held out and every curve is cut before its late
+part, so that the extrapolation ratios in :math:`\\log N` and :math:`\\log S` are as close as the data allow to
+the target's (:math:`N^*/N_L`, :math:`S^*/S_L`); and :class:`Selection`, every candidate's backtest error with
+the choice and the runner-up. Candidates are {nested, direct} x the mixing laws that suit the data (ye-exp,
+ye-pow, additive-ens; ones with more parameters than mixtures fail and say so), plus, when an ``objective``
+that is a weighted sum of eval losses is given, the same routes with one law on that weighted total
+(:func:`mixlaw.evals.add_weighted_total`). The chosen candidate is refitted on all the data and gets
+prediction intervals (:mod:`.intervals`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data import RunTable
+from ..errors import InputError, MixlawError, MixlawWarning
+from ..evals import TOTAL_NAME, add_weighted_total, linear_objective
+from .fitting import check_inputs, fit_candidates, fit_route
+from .intervals import build_intervals, jackknife_mixtures
+from .result import ROUTES, PipelineResult, _mixture_ids
+
+AUTO = "auto"
+#: Mixing laws ``law="auto"`` tries on the nested route (the direct route's joint law has Ye's mixture term).
+AUTO_LAWS = ("ye-exp", "ye-pow", "additive-ens")
+#: The size law E + A/N^alpha has 3 parameters: a backtest fit needs 3 sizes below the held-out one.
+MIN_FIT_SIZES = 3
+#: A cut curve keeps at least this many checkpoints (the step law's 3 parameters, shared beta aside).
+MIN_CHECKPOINTS = 3
+
+
+# ---------------------------------------------------------------------- the split
+@dataclass
+class ScaleSplit:
+    """Which rows the leave-scale-out backtest fits on and which it scores.
+
+    Attributes
+    ----------
+    fit_rows : ndarray of bool
+    truth_rows : ndarray of int
+        Rows at the held-out size ``held_params`` and the last step (or token count) ``held_time``.
+    size_ratio, time_ratio : float
+        Extrapolation ratios the backtest tests (1: that part not tested).
+    size_ratio_target, time_ratio_target : float
+        The real extrapolation's ratios, N*/N_L and S*/S_L.
+    skipped : list of str
+        One line per part that could not run, and why; the backtest is then partial.
+    """
+
+    fit_rows: np.ndarray
+    truth_rows: np.ndarray
+    held_params: float
+    held_time: float
+    axis: str
+    size_ratio: float
+    size_ratio_target: float
+    time_ratio: float
+    time_ratio_target: float
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.skipped)
+
+    @property
+    def distance_factor(self) -> float:
+        """Target distance over the backtest's, in log N + log S (>= 1; inf when the backtest tests nothing)."""
+        d_bt = np.log(self.size_ratio) + np.log(self.time_ratio)
+        d_t = np.log(self.size_ratio_target) + np.log(self.time_ratio_target)
+        return float(max(1.0, d_t / d_bt)) if d_bt > 1e-12 else float("inf")
+
+    def describe(self) -> str:
+        sym = "S" if self.axis == "step" else "D"
+        return (f"held out N = {self.held_params:g} at {sym} = {self.held_time:g}; ratios used: size "
+                f"{self.size_ratio:.3g}x (target {self.size_ratio_target:.3g}x), {self.axis} {self.time_ratio:.3g}x "
+                f"(target {self.time_ratio_target:.3g}x)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"held_params": self.held_params, "held_time": self.held_time, "axis": self.axis,
+                "size_ratio": self.size_ratio, "size_ratio_target": self.size_ratio_target,
+                "time_ratio": self.time_ratio, "time_ratio_target": self.time_ratio_target,
+                "partial": self.partial, "skipped": list(self.skipped), "n_fit_rows": int(self.fit_rows.sum()),
+                "n_truth_rows": int(self.truth_rows.size)}
+
+
+def leave_scale_out_split(table: RunTable, target_params: float, target_time: float, axis: str = "step") -> ScaleSplit:
+    """Hold out the largest size and each curve's late part, as close as the data allow to the target's ratios.
+
+    **Size part.** With sizes :math:`N_1 < \\dots < N_L`, the backtest predicts :math:`N_L` from
+    :math:`N_1..N_j`, :math:`j \\ge 3`, with :math:`j` chosen so that :math:`\\log(N_L/N_j)` is closest to
+    :math:`\\log(N^*/N_L)`. With fewer than 4 sizes it cannot run (a line says so) and :math:`N_L` stays in the fit.
+
+    **Steps part.** Every curve (one mixture at one size) is cut at its last step / r with
+    :math:`r = \\min(S^*/S_L, r_{max})`, :math:`r_{max}` the largest ratio that leaves every curve 3 checkpoints.
+    With :math:`r_{max}` close to 1 (curves of 3 checkpoints) it cannot run (a line says so) and the fit sees
+    whole curves.
+
+    The truth is every curve at :math:`N_L` that reaches the table's last step, at that step.
+    """
+    N = table.model_params
+    T = table.steps if axis == "step" else table.tokens
+    if N is None or T is None:
+        raise InputError(f"{table.path or 'run table'}: the backtest needs 'params' and '{axis}' columns")
+    sizes = np.unique(N)
+    N_L, T_end = float(sizes[-1]), float(T.max())
+    want_N, want_T = float(target_params) / N_L, float(target_time) / T_end
+    skipped: list[str] = []
+    fit_sizes = sizes
+    size_ratio = 1.0
+    if want_N > 1 + 1e-9:
+        if sizes.size - 1 < MIN_FIT_SIZES:
+            skipped.append(f"size part not run: {sizes.size} model size(s); holding out the largest leaves "
+                           f"{sizes.size - 1}, the size law needs {MIN_FIT_SIZES}")
+        else:
+            js = np.arange(MIN_FIT_SIZES - 1, sizes.size - 1)
+            j = int(js[np.argmin(np.abs(np.log(N_L / sizes[js]) - np.log(want_N)))])
+            fit_sizes, size_ratio = sizes[:j + 1], float(N_L / sizes[j])
+    in_fit = np.isin(N, fit_sizes)
+    _, mix = _mixture_ids(table.weights)
+    curve = pd.Series(T).groupby([mix, N])
+    last = curve.transform("max").to_numpy()
+    time_ratio = 1.0
+    keep = np.ones(len(T), dtype=bool)
+    if want_T > 1 + 1e-9:
+        # Largest ratio that leaves every fitted curve MIN_CHECKPOINTS: its last step over its 3rd smallest.
+        r_max = np.inf
+        shortest = None
+        for (_, n), s in pd.Series(T[in_fit]).groupby([mix[in_fit], N[in_fit]]):
+            u = np.unique(s.to_numpy())
+            r = u[-1] / u[MIN_CHECKPOINTS - 1] if u.size > MIN_CHECKPOINTS else 1.0
+            if r < r_max:
+                r_max, shortest = r, (n, u.size)
+        r = float(min(want_T, r_max))
+        if r < 1.05:
+            assert shortest is not None
+            skipped.append(f"{axis} part not run: curves have as few as {shortest[1]} checkpoint(s) (e.g. at N = "
+                           f"{shortest[0]:g}); cutting off their late part would leave fewer than "
+                           f"{MIN_CHECKPOINTS}")
+        else:
+            time_ratio = r
+            keep = T <= last / r * (1 + 1e-9)
+    truth = np.flatnonzero((N == N_L) & (T == last) & (last == T_end))
+    return ScaleSplit(in_fit & keep, truth, N_L, T_end, axis, size_ratio, want_N, time_ratio, want_T, skipped)
+
+
+# ---------------------------------------------------------------------- candidates and selection
+@dataclass
+class Candidate:
+    """One (route, law) and its leave-scale-out backtest error."""
+
+    route: str
+    law: str
+    on_total: bool = False
+    mre: float = float("nan")
+    max_rel_error: float = float("nan")
+    mean_signed: float = float("nan")
+    n: int = 0
+    error: str | None = None
+    residuals: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        law = "joint+ye-exp" if self.route == "direct" and self.law == "ye-exp" else self.law
+        return f"{self.route} {law}" + (" on the total" if self.on_total else "")
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and np.isfinite(self.mre)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"route": self.route, "law": self.law, "on_total": self.on_total, "label": self.label,
+                "mre": self.mre, "max_rel_error": self.max_rel_error, "mean_signed": self.mean_signed, "n": self.n,
+                "error": self.error}
+
+
+@dataclass
+class Selection:
+    """Every candidate's backtest error, the choice and the runner-up (``str`` for people, ``to_dict`` for JSON)."""
+
+    candidates: list[Candidate]
+    chosen: Candidate
+    runner_up: Candidate | None
+    split: ScaleSplit
+    metric: str
+    note: str = ""
+    total: dict[str, float] | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.split.partial
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chosen": self.chosen.label, "runner_up": None if self.runner_up is None else self.runner_up.label,
+                "metric": self.metric, "total_weights": self.total, "partial": self.partial, "note": self.note,
+                "split": self.split.to_dict(),
+                "candidates": [c.to_dict() for c in self.candidates]}
+
+    def __str__(self) -> str:
+        lines = ["[[Auto: route and law chosen by a leave-scale-out backtest]]",
+                 f"    {self.split.describe()}", f"    error: {self.metric}"]
+        lines += [f"    {s}" for s in self.split.skipped]
+        if self.partial:
+            lines.append("    the error estimate is PARTIAL: it tests only the parts above that ran")
+        lines.append(f"    {'candidate':<34} {'MRE':>8} {'max':>8} {'signed':>8} {'n':>4}")
+        for c in sorted(self.candidates, key=lambda c: (not c.ok, c.mre)):
+            mark = "  <- chosen" if c is self.chosen else ("  <- runner-up" if c is self.runner_up else "")
+            if c.ok:
+                lines.append(f"    {c.label:<34} {c.mre:>8.2%} {c.max_rel_error:>8.2%} {c.mean_signed:>+8.2%} "
+                             f"{c.n:>4}{mark}")
+            else:
+                lines.append(f"    {c.label:<34} cannot run: {c.error}{mark}")
+        if self.note:
+            lines.append(f"    {self.note}")
+        return "\n".join(lines)
+
+
+def _score(res: PipelineResult, W: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Relative errors (pred / truth - 1) of ``res``'s mixing law at the truth mixtures, shape of ``truth``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        pred = res.predict(W)
+    return pred.reshape(truth.shape) / truth - 1.0
+
+
+def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[str, str, bool]], names: list[str],
+                     total: dict[str, float] | None, fit_kw: dict[str, Any]) -> Selection:
+    """Fit every candidate on the split's fit rows, score it at the truth rows, and choose the smallest error.
+
+    ``candidates``: (route, law, on_total). With ``total`` (eval -> weight) every candidate is scored on the
+    weighted total :math:`\\sum_i s_i L_i` (per-eval candidates through the sum of their predictions), else on
+    the MRE over (mixture, eval) entries.
+    """
+    Wt = table.weights[split.truth_rows]
+    Yt = table.losses(names)[split.truth_rows]
+    s = None if total is None else np.array([total[e] for e in names])
+    time_kw = {"target_steps" if split.axis == "step" else "target_tokens": split.held_time}
+    out: list[Candidate] = []
+    sub = table.subset(split.fit_rows)
+    for on_total in (False, True):
+        pairs = [(r, law) for r, law, t in candidates if t == on_total]
+        if not pairs:
+            continue
+        data, tnames = (add_weighted_total(sub, total), [TOTAL_NAME]) if on_total and total else (sub, names)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MixlawWarning)
+            fits = fit_candidates(data, target_params=split.held_params, candidates=pairs, targets=tnames,
+                                  **time_kw, **fit_kw)
+        for (route, law), res in fits.items():
+            c = Candidate(route, law, on_total)
+            if isinstance(res, MixlawError):
+                c.error = str(res).splitlines()[0]
+            else:
+                if on_total:
+                    assert s is not None
+                    rel = _score(res, Wt, (Yt @ s)[:, None])
+                elif s is not None:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", MixlawWarning)
+                        pred = res.predict(Wt).reshape(Yt.shape)
+                    rel = ((pred @ s) / (Yt @ s) - 1.0)[:, None]
+                else:
+                    rel = _score(res, Wt, Yt)
+                if not np.all(np.isfinite(rel)):
+                    c.error = "non-finite predictions at the held-out scale"
+                else:
+                    c.mre, c.max_rel_error = float(np.mean(np.abs(rel))), float(np.max(np.abs(rel)))
+                    c.mean_signed, c.n, c.residuals = float(np.mean(rel)), int(rel.size), rel
+            out.append(c)
+    ok = sorted((c for c in out if c.ok), key=lambda c: c.mre)
+    metric = ("relative error of the weighted total " + ", ".join(f"{v:g}*{k}" for k, v in total.items())
+              if total is not None else "MRE of the mixing law over held-out (mixture, eval) entries")
+    if not ok:
+        why = "; ".join(f"{c.label}: {c.error}" for c in out)
+        raise InputError(f"no pipeline candidate can be backtested ({split.describe()}): {why}")
+    return Selection(out, ok[0], ok[1] if len(ok) > 1 else None, split, metric, total=total)
+
+
+# ---------------------------------------------------------------------- entry point
+def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float | None = None,
+                 target_tokens: float | None = None, route: str = AUTO, law: str = AUTO, targets: Any = "all",
+                 objective: Any = None, random_state: int | np.random.Generator | None = 0,
+                 law_options: dict[str, Any] | None = None, shared_exponents: bool | str = "auto",
+                 fit_from: float = 0.0, level: float = 0.8, n_jackknife: int = 8,
+                 intervals: bool | None = None, fit_all: bool = False) -> PipelineResult:
+    r"""Predict target-scale losses of every mixture in ``table`` and fit a mixing law on them.
+
+    With ``route="auto"`` or ``law="auto"`` (the defaults) the candidates (module docstring) are compared by a
+    leave-scale-out backtest (:func:`leave_scale_out_split`) and the one with the smallest held-out error is
+    refitted on all the data; :attr:`PipelineResult.selection` lists every candidate, the choice and the
+    runner-up, and :attr:`PipelineResult.intervals` holds prediction intervals at ``level``.
+
+    Parameters
+    ----------
+    table : RunTable
+        Small runs at several model sizes (``params`` column) with several checkpoints each (``step``
+        column); one row per (run, checkpoint).
+    target_params : float
+        Model size N* of the target run (same units as the ``params`` column): usually beyond the largest size
+        (extrapolation); inside the runs' range the same stages interpolate.
+    target_steps : float, optional
+        Training steps S* of the target run (beyond or inside the table's steps, as N*).
+    target_tokens : float, optional
+        Instead of ``target_steps``: training tokens D* of the target run; the step law is then fitted over the
+        ``tokens`` column, :math:`L(D) = E + B/D^{\beta}`. Give exactly one.
+    route : {"auto", "nested", "direct"}, default="auto"
+        Ye's nested step -> size -> mixture pipeline, one law with N (and S) as inputs (package docstring), or
+        the one the backtest prefers.
+    law : str, default="auto"
+        Registered mixing law, or ``"auto"`` (ye-exp, ye-pow and additive-ens on the nested route). Nested
+        route: fitted on the predicted target-scale losses. Direct route: used as is when it takes model sizes
+        (``dz-eq1``); ``ye-exp`` means the joint law with Ye's mixture term; any other law is refused (it has no
+        model-size input to fit across sizes).
+    targets : "all", str or list of str
+        Eval sets to predict.
+    objective : "mean", "total", an eval set or a mapping eval -> weight, optional
+        The weighted sum of eval losses the user cares about. Given, the backtest scores every candidate on it
+        and adds candidates that fit one law on that weighted total (the chosen pipeline then predicts the
+        column ``objective`` only, when one of those wins).
+    random_state : int or Generator, default=0
+    law_options : dict, optional
+        Constructor options of the mixing law.
+    shared_exponents : "auto", True or False, default="auto"
+        Nested route. ``True``: one step exponent beta per (size, eval) shared by all mixtures' curves, and one
+        size exponent alpha per eval shared by all mixtures (each curve keeps its own E and B / E and A):
+        robust with few or noisy checkpoints. ``False``: every curve and mixture gets its own exponent (Ye),
+        which needs >= 4 checkpoints per curve and >= 4 sizes. ``"auto"``: own exponents where the points allow
+        it, shared where they do not.
+    fit_from : float in [0, 1), default=0.0
+        Drop each curve's (mixture at one size) checkpoints before this fraction of its last step (or token
+        count) before fitting.
+        The first part of a loss curve (warm-up, the fast initial drop) is not on the power law
+        :math:`E + B/S^{\beta}` that the rest follows, yet it holds most of the curvature, so it decides the
+        fitted exponent. Measured on mixlaw's own tiny proxy runs (``python bench/pipeline_crossscale.py
+        [--fit-from 0.4]``: a third of the steps, extrapolated 3x in steps and 2.3x in size): nested route
+        6.6 % -> 5.5 %, direct route 2.4 % -> 1.8 %. 0 keeps everything (Ye et al. fit the whole curve).
+    level : float in (0, 1), default=0.8
+        Nominal coverage of the prediction intervals.
+    n_jackknife : int, default=8
+        Jackknife refits (one mixture left out each) behind the intervals (0: intervals from the backtest
+        residuals alone).
+    intervals : bool, optional
+        Compute intervals (needs the backtest). Default: with ``auto`` only; ``True`` with a fixed route and
+        law runs that one candidate's backtest.
+    fit_all : bool, default=False
+        Also fit every candidate on all the data: :attr:`PipelineResult.alternatives` maps each candidate's
+        label to its result (to compare the choice with the others at the target, as the bench does).
+
+    Returns
+    -------
+    PipelineResult
+
+    Raises
+    ------
+    InputError
+        Missing ``step``/``params`` columns, a target that is not positive, too few sizes (< 3) or
+        checkpoints for the step and size laws' 3 parameters, or too few mixtures for the mixing law (with
+        ``auto``: for every candidate, each one's reason in the message).
+
+    Notes
+    -----
+    The engine needs more observations than parameters, so a curve gets its own step law only with >= 4
+    checkpoints and a mixture its own size law only with >= 4 sizes. Curves with 2-3 checkpoints share the
+    exponent beta per (size, eval) across mixtures; mixtures at exactly 3 sizes share alpha per eval
+    (:func:`mixlaw.scaling.fit_shared_exponent`). Stage descriptions say which was used.
+    """
+    if route not in (AUTO, *ROUTES):
+        raise InputError(f"route must be one of {(AUTO, *ROUTES)}; got {route!r}")
+    if not isinstance(law, str):
+        raise InputError(f"law must be a registered law's key or 'auto'; got {law!r}")
+    if not (isinstance(level, float | int) and 0 < level < 1):
+        raise InputError(f"level must be in (0, 1); got {level!r}")
+    if not (isinstance(n_jackknife, int | np.integer) and n_jackknife >= 0):
+        raise InputError(f"n_jackknife must be an int >= 0; got {n_jackknife!r}")
+    fit_kw: dict[str, Any] = {"random_state": random_state, "law_options": law_options,
+                              "shared_exponents": shared_exponents, "fit_from": fit_from}
+    time_kw = {"target_steps": target_steps, "target_tokens": target_tokens}
+    auto = AUTO in (route, law)
+    if not auto and not intervals:
+        return fit_route(table, target_params=target_params, route=route, law=law, targets=targets, **time_kw,
+                         **fit_kw)
+    # Validate the arguments and the table once (cheap errors first, the same messages as a fixed route's).
+    Nt, target_time, axis, names, _ = check_inputs(table, target_params, target_steps, target_tokens, targets,
+                                                   shared_exponents, fit_from)
+    total = None if objective is None else linear_objective(objective, names)
+    if total is not None:
+        total = {k: v for k, v in total.items() if v != 0}
+        unknown = sorted(set(total) - set(names))
+        if unknown:
+            raise InputError(f"objective names eval set(s) {unknown} that are not among the targets {names}")
+    routes = ROUTES if route == AUTO else (route,)
+    laws = AUTO_LAWS if law == AUTO else (law,)
+    cands: list[tuple[str, str, bool]] = []
+    for r in routes:
+        # The direct route's joint law has Ye's mixture term whatever the law: one candidate, unless the law
+        # takes model sizes itself (dz-eq1), which the user names explicitly.
+        for lw in (laws if r == "nested" or law != AUTO else ("ye-exp",)):
+            cands.append((r, lw, False))
+    if total is not None and law == AUTO:
+        cands += [(r, "ye-exp", True) for r in routes]
+    split = leave_scale_out_split(table, Nt, target_time, axis)
+    note = ""
+    selection: Selection | None = None
+    if split.truth_rows.size and split.fit_rows.any() and not (split.size_ratio == 1 and split.time_ratio == 1):
+        selection = select_candidate(table, split, cands, names, total, fit_kw)
+        chosen = selection.chosen
+        route_c, law_c, on_total = chosen.route, chosen.law, chosen.on_total
+    else:
+        route_c, law_c, on_total = cands[0]
+        note = (f"no backtest possible ({'; '.join(split.skipped) or 'nothing to hold out'}): {route_c} {law_c} "
+                "used without comparison, and intervals lack the extrapolation error")
+    data = add_weighted_total(table, total) if on_total else table  # type: ignore[arg-type]
+    tnames = [TOTAL_NAME] if on_total else names
+    others: dict[str, PipelineResult] = {}
+    if fit_all:
+        for flag in (False, True):
+            pairs = [(r, lw) for r, lw, t in cands if t == flag]
+            if not pairs:
+                continue
+            d, tn = (add_weighted_total(table, total), [TOTAL_NAME]) if flag and total else (table, names)
+            fits = fit_candidates(d, target_params=Nt, candidates=pairs, targets=tn, **time_kw, **fit_kw)
+            others.update({Candidate(r, lw, flag).label: v for (r, lw), v in fits.items()
+                           if isinstance(v, PipelineResult)})
+    label = Candidate(route_c, law_c, on_total).label
+    result = others[label] if label in others else fit_route(data, target_params=Nt, route=route_c, law=law_c,
+                                                            targets=tnames, **time_kw, **fit_kw)
+    result.alternatives = others
+    if selection is not None:
+        result.selection = selection
+    else:
+        result.warnings.append(note)
+    if intervals is False:
+        return result
+    seed = int(np.random.default_rng(random_state if isinstance(random_state, int) else 0).integers(2**31))
+
+    def refit(sub: RunTable, s: int) -> PipelineResult:
+        return fit_route(sub, target_params=Nt, route=route_c, law=law_c, targets=tnames, **time_kw,
+                         **{**fit_kw, "random_state": s})
+
+    jack, failed = jackknife_mixtures(refit, data, n_jackknife, seed) if n_jackknife else ([], [])
+    resid = None if selection is None else selection.chosen.residuals
+    factor = split.distance_factor if selection is not None else float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level)
+    return result
