@@ -37,6 +37,10 @@ MIN_FIT_SIZES = 3
 MIN_CHECKPOINTS = 3
 
 
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
 # ---------------------------------------------------------------------- the split
 @dataclass
 class ScaleSplit:
@@ -176,9 +180,10 @@ class Candidate:
         return self.error is None and np.isfinite(self.mre)
 
     def to_dict(self) -> dict[str, Any]:
+        # A candidate that could not run has no errors (None, not NaN: saved pipelines are strict JSON).
         return {"route": self.route, "law": self.law, "on_total": self.on_total, "label": self.label,
-                "mre": self.mre, "max_rel_error": self.max_rel_error, "mean_signed": self.mean_signed, "n": self.n,
-                "error": self.error}
+                "mre": _finite(self.mre), "max_rel_error": _finite(self.max_rel_error),
+                "mean_signed": _finite(self.mean_signed), "n": self.n, "error": self.error}
 
 
 @dataclass

@@ -118,7 +118,10 @@ class PredictionIntervals:
         return center * (1 - h), center * (1 + h)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "conformal_q": self.conformal_q, "distance_factor": self.distance_factor,
+        # None, not NaN, where there was no backtest: saved pipelines are strict JSON.
+        return {"level": self.level,
+                "conformal_q": self.conformal_q if np.isfinite(self.conformal_q) else None,
+                "distance_factor": self.distance_factor if np.isfinite(self.distance_factor) else None,
                 "n_boot": self.n_boot, "n_boot_failed": self.n_boot_failed, "method": self.method,
                 "lower": self.lower.tolist(), "upper": self.upper.tolist(), "boot_sigma": self.boot_sigma.tolist()}
 
