@@ -6,7 +6,8 @@ Two protocols (issue 10):
    folds) and MRE. Laws that match eval sets to domains (dz-eq1, dz-eq3-safe, bimix, autoscale) run through
    implicit aggregation. ``best_law`` is the law with the best mean CV Spearman. ``auto`` is an honest estimate
    of choosing the law by CV: for each outer fold the law is picked by its mean Spearman on the *other* folds
-   and scored on this one (helper select's ``--law auto`` / ``stack`` replaces this once it lands).
+   and scored on this one (``--law auto`` does the same selection with an inner CV per fit; nested in the
+   outer folds it costs 5x the fits, too slow here).
 2. Marin's own split (column ``split_regmix``): fit on the 187 ``train`` runs, score RMSE and Spearman on the
    93 ``early_stop`` runs, with the law per metric chosen by protocol 1's CV (a choice among a handful of laws,
    made on all 280 runs, so it has seen the early_stop runs' labels; ``--marin-law`` fixes the law instead).
@@ -121,7 +122,8 @@ def main() -> None:
             other = {k: float(np.mean(np.delete(rho[k][:, j], f))) for k in ok}
             auto.append(rho[max(other, key=other.get)][f, j])
         cv[e] = {"best_law": best, "spearman": means[best], "auto": float(np.mean(auto)),
-                 "auto_method": "per-fold pick by the other folds' mean Spearman (select's --law auto not on main)"}
+                 "auto_method": "per-fold pick by the other folds' mean Spearman (not --law auto: nesting its inner CV "
+                                "in every outer fold is 5x the fits)"}
     train, test = load_marin_delphi("train"), load_marin_delphi("early_stop")
     split: dict[str, dict[str, object]] = {}
     say("\nMarin's split (fit on 187 train runs, scored on 93 early_stop runs); law = CV-best per metric")
