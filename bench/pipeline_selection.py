@@ -22,19 +22,18 @@ truth with the world's checkpoint noise), which is what a prediction interval is
 auto's target MRE against the best candidate's (means over worlds), how often auto is within 1.2x of the best
 (goal >= 80 %), and the coverage of the nominal-80 % intervals (goal 75-90 %), then the same over all worlds.
 
-Measured (2026-12-02, the first 32 of the 52 default worlds: the full run needs ~80 min on the shared 2-core
-machine; ``--rows`` kept every finished world, ``--from-rows`` printed this)::
+Measured (2026-12-02, 52 worlds, ``--workers 2``, 51 min on the shared 2-core machine)::
 
     family                       worlds  auto MRE  best MRE within 1.2x  cov@80% half-width
-    joint                             8     0.52%     0.31%         88%      86%      1.67%
-    per-mixture                       8     0.68%     0.63%         88%      87%      2.03%
-    joint + late bend                 8     1.14%     0.71%         50%      96%      8.77%
-    per-mixture + alpha drift         8     1.10%     0.89%         75%      98%      3.87%
-    all                              32     0.86%     0.63%         75%      92%
+    joint                            13     0.59%     0.36%         85%      88%      1.90%
+    per-mixture                      13     0.71%     0.66%         85%      92%      2.47%
+    joint + late bend                13     0.81%     0.55%         69%      97%      6.54%
+    per-mixture + alpha drift        13     1.03%     0.85%         69%      98%      3.58%
+    all                              52     0.78%     0.61%         77%      94%
 
-Neither goal is met on these 32: auto is within 1.2x of the best in 75 % of worlds (80 % wanted) and the
-intervals cover 92 % (75-90 % wanted). The misses concentrate in the late-bend worlds: the backtest sees
-the bend's start, the target lies further along it, and no candidate models it.
+Neither goal is met: auto is within 1.2x of the best in 77 % of worlds (80 % wanted) and the intervals cover
+94 % (75-90 % wanted). The misses concentrate in the misspecified worlds: the backtest sees the start of the
+bend or drift, the target lies further along it, and no candidate models it.
 
 Usage::
 

@@ -26,8 +26,8 @@ The half-width (relative to the prediction) is :math:`h = \sqrt{(f q_\ell)^2 + (
 their variances add. Exchangeability fails in two known ways, which is why the coverage is *measured*
 (``bench/pipeline_selection.py``) rather than assumed: the backtest's residuals of one table share one bias
 (they are correlated), and a law chosen for its small backtest error has an optimistic backtest. Measured
-on 32 synthetic worlds (``bench/pipeline_selection.py``): nominal 80 % covered 92 % of the target runs' losses
-(86-87 % on the lawful families, 96-98 % on the misspecified ones); on mixlaw's own trainer runs
+on 52 synthetic worlds (``bench/pipeline_selection.py``): nominal 80 % covered 94 % of the target runs' losses
+(88-92 % on the lawful families, 97-98 % on the misspecified ones); on mixlaw's own trainer runs
 (``bench/pipeline_crossscale.py --auto``) 18/18 and 14/18.
 """
 
