@@ -63,8 +63,11 @@ def test_law_option_reaches_the_law_typed_and_unknown_keys_fail(tmp_path, capsys
     code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--law-option", "n_components=2")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "law 'ye-exp' has no option 'n_components'; its options: loss, huber_delta" in err
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--law-option", "n_restarts=big")
+    assert code == 2 and "n_restarts of law 'ye-exp': expected int; got 'big'" in err
+    # alpha also takes the string 'cv' (chosen by cross-validation), so the law's own check names both options
     code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--law-option", "alpha=big")
-    assert code == 2 and "alpha of law 'ye-exp': expected float; got 'big'" in err
+    assert code == 2 and "The 'alpha' parameter of YeExponential must be a float" in err and "'cv'" in err
     code, _, err = _cli(capsys, "optimize", "--runs", str(path), "--law", "ye-exp", "--law-option", "loss=l1")
     assert code == 2 and "The 'loss' parameter of YeExponential must be" in err
     code, _, err = _cli(capsys, "design", "--domains", "a,b,c", "--law-option", "alpha=0.1")
