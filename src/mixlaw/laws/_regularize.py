@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._solver import penalty_hessian
 from ..errors import ConvergenceWarning, ExtrapolationWarning, FitError
 
 #: Ridge strengths tried (objective units: the fit term is mean Huber(log residual) / delta^2, about 10 at 1 %
@@ -90,10 +91,11 @@ class RidgeCVMixin:
             self.alpha_ = {t: float(self.alpha) for t in ctx.targets}
         super()._fit(W, Y, ctx)
 
-    def _fit_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: Any, spec: Any) -> Any:
+    def _before_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: Any) -> None:
+        # The penalty of target i is built right after this, with this target's strength (all targets are
+        # then solved together).
         self._alpha_now = self.alpha_[ctx.targets[i]]
         self._n_domains = W.shape[1]
-        return super()._fit_one(W, y, i, ctx, spec)
 
     def _own_penalty(self, spec: Any) -> Any:
         return None
@@ -116,6 +118,14 @@ class RidgeCVMixin:
                 f, g = f + f2, g + g2
             return f, g
 
+        def hessian(theta: np.ndarray) -> np.ndarray:
+            # Constant curvature of the ridge, so the solver's Gauss-Newton step sees it (no differences).
+            m = stop - start
+            H = np.zeros((theta.size, theta.size))
+            H[start:stop, start:stop] = 2 * alpha * (np.eye(m) - (1.0 / m if centred else 0.0))
+            return H if own is None else H + penalty_hessian(own, theta)
+
+        pen.hessian = hessian  # type: ignore[attr-defined]
         return pen
 
     def _get_state(self) -> dict[str, Any]:

@@ -116,6 +116,24 @@ class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
 
         return model
 
+    def _model_batch(self, W: np.ndarray, ctx: FitContext) -> Any:
+        M = W.shape[1]
+        pos = W > 0
+        logw = np.log(np.where(pos, W, 1.0))
+
+        def model(theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            log_c, g = theta[:, None, 1:1 + M], theta[:, None, 1 + M:]
+            P = np.where(pos, np.exp(log_c + g * logw), 0.0)  # (r, n, M)
+            S = P.sum(axis=2)
+            Pi = P / (S * S)[:, :, None]
+            jac = np.empty((theta.shape[0], W.shape[0], theta.shape[1]))
+            jac[:, :, 0] = 1.0
+            jac[:, :, 1:1 + M] = -Pi
+            jac[:, :, 1 + M:] = -Pi * logw
+            return theta[:, :1] + 1.0 / S, jac
+
+        return model
+
 
 @register("additive-ens")
 class ShukorAdditiveEnsemble(MixingLaw):

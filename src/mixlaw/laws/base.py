@@ -23,7 +23,7 @@ from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
 from ..data import RunTable, scale_mismatch
 from ..errors import ExtrapolationWarning, InputError, InvalidParameterError, ScaleWarning
-from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_model
+from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport
 from ..metrics import aic_bic
 
@@ -384,25 +384,48 @@ class PerTargetLaw(MixingLaw):
         self.bounds, self.fixed, self.random_state = bounds, fixed, random_state
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
-        results: dict[str, FitResult] = {}
-        allp: list[Param] = []
+        # Every eval set is its own problem, but all are solved together (fit_models): one vectorised
+        # Levenberg-Marquardt loop over every (eval set, start), not one optimiser run per eval set.
+        specs, labels = [], []
         self._local_names: dict[str, list[str]] = {}
         for i, t in enumerate(ctx.targets):
             local = self._spec_one(W, Y[:, i], i, ctx)
-            names = [p.name for p in local]
-            self._local_names[t] = names
+            self._local_names[t] = [p.name for p in local]
             prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note) for p in local]
-            spec = self._spec_prefixed(prefixed)
-            res = self._fit_one(W, Y[:, i], i, ctx, spec)
-            results[t] = res
-            allp.extend(res.params.values())
-        self.results_ = results
-        self.params_ = Params(allp)
+            specs.append(self._spec_prefixed(prefixed))
+            labels.append(f"{self.key}[{t}]")
+        if len({len(s) for s in specs}) == 1:
+            groups = [list(range(len(specs)))]
+        else:  # a law whose parameter count differs between eval sets: one solve per eval set
+            groups = [[i] for i in range(len(specs))]
+        warm = getattr(self, "_warm_start", None)
+        kw = self._engine_kw()
+        penalties = []
+        for i in range(len(specs)):
+            self._before_one(W, Y[:, i], i, ctx)
+            penalties.append(self._penalty_one(specs[i]))
+        out: dict[int, FitResult] = {}
+        for grp in groups:
+            batch = self._model_batch(W, ctx) if len(grp) == len(specs) else None
+            res = fit_models([self._model_one(W, i, ctx) for i in grp], [specs[i] for i in grp],
+                             [Y[:, i] for i in grp], labels=[labels[i] for i in grp],
+                             penalties=[penalties[i] for i in grp], batch_model=batch,
+                             warm_starts=None if warm is None else [_warm_vector(warm, specs[i]) for i in grp],
+                             **kw)
+            out.update(zip(grp, res, strict=True))
+        self.results_ = {t: out[i] for i, t in enumerate(ctx.targets)}
+        self.params_ = Params([p for i in range(len(ctx.targets)) for p in out[i].params.values()])
 
-    def _fit_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext, spec: Params) -> FitResult:
-        """Fit target ``i`` (a hook: a law may set per-target state, e.g. a CV-chosen ridge, first)."""
-        return fit_model(self._model_one(W, i, ctx), spec, y, label=f"{self.key}[{ctx.targets[i]}]",
-                         penalty=self._penalty_one(spec), **self._engine_kw())
+    def _model_batch(self, W: np.ndarray, ctx: FitContext) -> Any:
+        """Optional: ``f(theta (r, p), target (r,)) -> (pred (r, n), jac (r, n, p))`` for many rows at once.
+
+        ``None`` (the default) evaluates ``_model_one`` row by row; laws whose model is the same function of
+        the parameters for every eval set vectorise it here.
+        """
+        return None
+
+    def _before_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> None:
+        """Hook run before target ``i``'s penalty is built: a law may set per-target state (a CV-chosen ridge)."""
 
     def _spec_prefixed(self, params: list[Param]) -> Params:
         # User bounds/fixed may name prefixed ("pile_cc.c") or bare ("c": every target) parameters.
@@ -568,6 +591,25 @@ def _first(err: BaseException) -> str:
     return text[0][:200] if text else type(err).__name__
 
 
+# ---------------------------------------------------------------------- warm starts
+def warm_clone(fitted: MixingLaw) -> MixingLaw:
+    """An unfitted copy of ``fitted`` whose next fit starts from ``fitted``'s parameters, with one start.
+
+    Refits on resampled or held-out runs (bootstrap, cross-validation, backtests) land near the full-data
+    optimum, so one start from it replaces the multistart; a fit whose warm start does not converge falls
+    back to the law's usual seeded starts. Parameters are matched by name (a resample may change
+    data-dependent starts and bounds; values are clipped into the new bounds).
+    """
+    check_is_fitted(fitted)
+    law = fitted.clone()
+    law._warm_start = fitted.params_  # type: ignore[attr-defined]
+    return law
+
+
+def _warm_vector(warm: Params, spec: Params) -> np.ndarray:
+    return np.array([warm[n].value if n in warm else p.init for n, p in spec.items()], dtype=np.float64)
+
+
 # ---------------------------------------------------------------------- small helpers
 def _as_weights(weights: Any, name: str) -> np.ndarray:
     W = np.asarray(weights, dtype=np.float64)
@@ -622,4 +664,5 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-__all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict"]
+__all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
+           "warm_clone"]

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._validation import Integral, Interval, Real
 from ..errors import ConvergenceWarning, InputError
-from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_model, random_start
+from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models, random_start
 from ._capacity import allocation_jacobian_factors, solve_allocation
 from .base import FitContext, MixingLaw, register
 
@@ -38,7 +38,7 @@ E_INIT_FRAC = 0.7
 #: makes c x^-b nearly linear in log x, so E and c trade off); on RegMix 1B these starts lead after a few hundred
 #: iterations, each on some of Eq. 1 / Eq. 3 / the safe form. Seeded random starts follow when more are asked.
 ALT_INITS = ((0.15, 0.0), (0.05, 0.5), (0.6, 0.0), (0.15, 0.9))
-#: L-BFGS-B iterations of the final refinement (the engine's default cap).
+#: Solver iterations of the final refinement (a cap; converged rows stop long before).
 MAX_ITER = 3000
 
 
@@ -218,27 +218,49 @@ class _CapacityLaw(MixingLaw):
         S = self._budget(W.shape[0], W.shape[1], ctx)
         spec = self._spec(self._full_spec(W, Y, S, ctx))
         mask = self._obs_mask(W, ctx)
-        model = self._model(W, S, ctx, mask)
-        kw = self._engine_kw()
-        starts = self._starts(spec, W, Y, S, ctx)
-        if len(starts) == 1:
-            res = fit_model(model, spec, Y[mask], label=self.key, starts=starts, max_iter=MAX_ITER, **kw)
-        else:
-            # Screen, then refine: every start gets ``screen_iter`` iterations and only the best is run to
-            # convergence. The objective is ill-conditioned (thousands of iterations to converge), and on
-            # RegMix 1B the ranking after 300 iterations matches the final one, so this costs ~1/n_starts.
-            t0 = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)  # expected: screening stops early
-                scr = fit_model(model, spec, Y[mask], label=self.key, starts=starts,
-                                max_iter=int(self.screen_iter), **kw)
-            best = spec.array("value")
-            best[spec.vary_mask] = scr.params.array("value")[spec.vary_mask]
-            res = fit_model(model, spec, Y[mask], label=self.key, starts=best[None, :], max_iter=MAX_ITER, **kw)
-            res = dataclasses.replace(res, n_starts=len(starts), start_objectives=scr.start_objectives,
-                                      nfev=scr.nfev + res.nfev, wall_time=time.perf_counter() - t0)
+        y = Y[mask]
+        t0 = time.perf_counter()
+        warm = getattr(self, "_warm_start", None)
+        res = None
+        if warm is not None:
+            # A refit (bootstrap, CV): the full-data optimum alone first; the usual starts only if it fails.
+            vec = np.array([warm[n].value if n in warm else p.init for n, p in spec.items()])
+            res, ok = self._solve(W, S, ctx, mask, spec, y, vec[None, :], MAX_ITER)
+            if not ok:
+                res = None
+        if res is None:
+            # Every start is its own row of one batched solve (each with its own allocation cache) for
+            # ``screen_iter`` iterations; the best is then run to convergence if it has not converged yet.
+            starts = self._starts(spec, W, Y, S, ctx)
+            scr, ok = self._solve(W, S, ctx, mask, spec, y, starts, int(self.screen_iter))
+            res = scr
+            if not ok:
+                fin, ok = self._solve(W, S, ctx, mask, spec, y, scr.params.array("value")[None, :], MAX_ITER)
+                if fin.objective <= scr.objective:
+                    res = dataclasses.replace(fin, n_starts=scr.n_starts, start_objectives=scr.start_objectives,
+                                              n_converged=scr.n_converged + fin.n_converged,
+                                              nfev=scr.nfev + fin.nfev)
+        res = dataclasses.replace(res, wall_time=time.perf_counter() - t0)
+        if res.n_converged == 0:
+            warnings.warn(f"{self.key}: {res.warnings[0]}", ConvergenceWarning, stacklevel=3)
         self.results_: dict[str, FitResult] = {"joint": res}
         self.params_ = res.params
+
+    def _solve(self, W: np.ndarray, S: np.ndarray, ctx: FitContext, mask: np.ndarray, spec: Params, y: np.ndarray,
+               starts: np.ndarray, max_iter: int) -> tuple[FitResult, bool]:
+        """All ``starts`` in one batched solve: the best start's result (every start counted), and whether the
+        best start converged."""
+        kw = {k: v for k, v in self._engine_kw().items() if k in ("loss", "huber_delta")}
+        n = len(starts)
+        res = fit_models([self._model(W, S, ctx, mask) for _ in range(n)], [spec] * n, [y] * n,
+                         starts=[s[None, :] for s in starts], max_iter=max_iter, labels=[self.key] * n, _warn=False,
+                         **kw)
+        best = min(range(n), key=lambda i: res[i].objective)
+        return dataclasses.replace(res[best], n_starts=n, n_converged=sum(r.n_converged for r in res),
+                                   start_objectives=[r.objective for r in res], nfev=sum(r.nfev for r in res),
+                                   warnings=[w for w in res[best].warnings if not w.startswith("no start")]
+                                   + ([] if any(r.n_converged for r in res) else res[best].warnings[:1])
+                                   ), res[best].n_converged > 0
 
     def _starts(self, spec: Params, W: np.ndarray, Y: np.ndarray, S: np.ndarray, ctx: FitContext) -> np.ndarray:
         """``n_restarts`` full parameter vectors: the default init, the ``ALT_INITS`` ones, then seeded random."""
@@ -344,8 +366,9 @@ class DZCapacity(_CapacityLaw):
     huber_delta : float, default=1e-3
     n_restarts : int, default=4
         Optimiser starts: the data-driven start, then data-driven ones with other (b, E) guesses
-        (``ALT_INITS``), then seeded random ones inside the bounds. Each runs ``screen_iter`` L-BFGS-B
-        iterations; the best is then refined (up to 3000 iterations).
+        (``ALT_INITS``), then seeded random ones inside the bounds. All run together (one batched
+        Levenberg-Marquardt solve) for up to ``screen_iter`` iterations; the best is then run to convergence
+        (up to 3000 iterations) if it has not converged yet.
     screen_iter : int, default=300
         Iterations per start before the best start is refined.
     capacity_floor : float, default=0.3

@@ -181,6 +181,17 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
             z = np.where(z > hi, hi + Z_HEADROOM * np.tanh((z - hi) / Z_HEADROOM), z)
         return c + np.exp(lk + z)
 
+    def _model_batch(self, W: np.ndarray, ctx: FitContext) -> Any:
+        def model(theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            e = np.exp(theta[:, 1:2] + theta[:, 2:] @ W.T)  # (r, n)
+            jac = np.empty((theta.shape[0], W.shape[0], theta.shape[1]))
+            jac[:, :, 0] = 1.0
+            jac[:, :, 1] = e
+            jac[:, :, 2:] = e[:, :, None] * W[None, :, :]
+            return theta[:, :1] + e, jac
+
+        return model
+
     def interactions(self) -> np.ndarray:
         """The fitted t_ij matrix, shape (n_targets, n_domains), reference column 0."""
         return np.array([self._values_for(t)[2:] for t in self.targets_])

@@ -114,6 +114,21 @@ class YeImplicit(PerTargetLaw):
 
         return model
 
+    def _model_batch(self, W: np.ndarray, ctx: FitContext) -> Any:
+        K, M = self.n_components, W.shape[1]
+
+        def model(theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            r, n = theta.shape[0], W.shape[0]
+            T = theta[:, 1 + K:].reshape(r, K, M)
+            E = np.exp(theta[:, None, 1:1 + K] + np.einsum("nm,rkm->rnk", W, T))  # (r, n, K)
+            jac = np.empty((r, n, theta.shape[1]))
+            jac[:, :, 0] = 1.0
+            jac[:, :, 1:1 + K] = E
+            jac[:, :, 1 + K:] = (E[:, :, :, None] * W[None, :, None, :]).reshape(r, n, K * M)
+            return theta[:, :1] + E.sum(axis=2), jac
+
+        return model
+
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         super()._fit(W, Y, ctx)
         self._order_components()

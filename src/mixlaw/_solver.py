@@ -1,0 +1,234 @@
+"""The engine's optimiser: bounded Levenberg-Marquardt on many independent fits at once.
+
+:func:`solve_batch` minimises, for every row ``r`` of a batch (one row per start of one fit problem),
+
+.. math:: f_r(\\theta) = \\frac{1}{\\delta^2} \\sum_o w_{ro}\\, \\rho\\big(\\log \\hat L_{ro}(\\theta) - \\log L_{ro}\\big)
+          + \\text{penalty}_r(\\theta)
+
+within box bounds, with :math:`\\rho` the Huber loss (or :math:`r^2/2`). Each iteration is one vectorised
+step for all unfinished rows: the model returns predictions and Jacobians for the whole batch, the
+Gauss-Newton matrix :math:`J^\\top \\operatorname{diag}(w\\, \\psi(r)/r) J` (the iteratively reweighted
+least-squares majoriser of the Huber loss, Holland & Welsch 1977) plus the penalty's Hessian is damped
+Marquardt-style (:math:`\\lambda \\operatorname{diag}`), parameters at a bound whose gradient points outward are
+held, and the step is projected onto the box. A step is kept when it lowers :math:`f_r`; then
+:math:`\\lambda` shrinks, else it grows (Moré 1978). Rows stop on their own when a kept step lowers the
+objective by less than ``ftol`` relative, or when no damping finds a lower value.
+
+Why not one ``scipy.optimize.minimize`` call per fit: a law with 13 eval sets x 8 starts was 104 L-BFGS-B
+runs of thousands of Python-level iterations each; here it is one loop of tens of Gauss-Newton iterations
+over arrays of shape (104, n_obs, n_params), and the Gauss-Newton steps reach the tight ``ftol`` that
+L-BFGS-B often missed on these ill-conditioned problems ("no start converged").
+
+References
+----------
+Moré, "The Levenberg-Marquardt algorithm: implementation and theory", 1978. Holland & Welsch, "Robust
+regression using iteratively reweighted least-squares", 1977. Hoffmann et al. 2022, arXiv:2203.15556
+(Huber on log residuals for scaling laws).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+#: A batch model: ``(theta (r, p), rows (r,)) -> (pred (r, n), jac (r, n, p))`` for the given batch rows.
+BatchModel = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+Penalty = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+#: Damping: initial lambda, and the factors applied after a kept / a rejected step (Nielsen-style).
+LAMBDA0, LAMBDA_DOWN, LAMBDA_UP, LAMBDA_MAX = 1e-3, 1 / 3, 4.0, 1e12
+#: A kept step that lowers f by less than FTOL * max(1, |f|) ends the row: the fit has converged.
+FTOL = 1e-12
+#: IRLS steps until a kept step gains less than SWITCH relative, then exact Gauss-Newton (see ``_Measure``).
+SWITCH = 1e-4
+#: A row that ends is called converged when its projected gradient is below GTOL * max(1, |f|) (the same
+#: test the engine applied to L-BFGS-B's ABNORMAL line searches).
+GTOL = 1e-4
+
+
+def huber(r: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Huber loss and its derivative, elementwise: 0.5 r^2 inside |r| <= delta, linear outside."""
+    a = np.abs(r)
+    inside = a <= delta
+    rho = np.where(inside, 0.5 * r * r, delta * (a - 0.5 * delta))
+    psi = np.clip(r, -delta, delta)
+    return rho, psi
+
+
+def penalty_hessian(penalty: Penalty, theta: np.ndarray) -> np.ndarray:
+    """The penalty's Hessian: its ``hessian(theta)`` attribute when it has one, else central differences."""
+    hess = getattr(penalty, "hessian", None)
+    if hess is not None:
+        return np.asarray(hess(theta), dtype=np.float64)
+    p = theta.size
+    out = np.empty((p, p))
+    for j in range(p):
+        h = 1e-6 * max(1.0, abs(theta[j]))
+        up, dn = theta.copy(), theta.copy()
+        up[j] += h
+        dn[j] -= h
+        out[:, j] = (penalty(up)[1] - penalty(dn)[1]) / (2 * h)
+    return 0.5 * (out + out.T)
+
+
+class _Measure:
+    """Objective, gradient and Gauss-Newton matrix of a set of batch rows."""
+
+    def __init__(self, model: BatchModel, logy: np.ndarray, sw: np.ndarray, free: np.ndarray, loss: str,
+                 delta: float, penalties: Sequence[Penalty | None] | None) -> None:
+        self.model, self.logy, self.sw, self.free = model, logy, sw, free
+        self.loss, self.delta, self.penalties = loss, delta, penalties
+        self.scale = 1.0 / (delta * delta)  # objective O(1) near a good fit
+        self.nfev = np.zeros(logy.shape[0], dtype=np.int64)
+
+    def __call__(self, theta: np.ndarray, rows: np.ndarray, exact: np.ndarray | None = None, need_hess: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """f (r,), projected-free gradient (r, p), Gauss-Newton matrix (r, p, p) and damping diagonal (r, p)."""
+        self.nfev[rows] += 1
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            pred, jac = self.model(theta, rows)
+            bad = ~(np.all(np.isfinite(pred) & (pred > 0), axis=1) & np.all(np.isfinite(jac), axis=(1, 2)))
+            pred = np.where(bad[:, None], 1.0, pred)
+            r = np.log(pred) - self.logy[rows]
+            Jl = jac / pred[:, :, None]
+            sw = self.sw[rows]
+            if self.loss == "huber":
+                rho, psi = huber(r, self.delta)
+                a = np.abs(r)
+                # IRLS weights psi(r)/r majorise the Huber loss: robust steps from far away, but linear
+                # convergence. Near the optimum (``exact`` rows) the Gauss-Newton matrix with rho'' (1 inside
+                # delta, 0 outside) converges fast; the damping keeps the IRLS scale so an all-outlier
+                # Jacobian still gets scaled steps.
+                wdamp = np.where(a <= self.delta, 1.0, self.delta / np.where(a > 0, a, 1.0))
+                wgt = wdamp if exact is None else np.where(exact[:, None], (a <= self.delta).astype(np.float64),
+                                                           wdamp)
+            else:
+                rho, psi, wgt = 0.5 * r * r, r, np.ones_like(r)
+                wdamp = wgt
+            f = self.scale * np.einsum("rn,rn->r", sw, rho)
+            g = self.scale * np.einsum("rnp,rn->rp", Jl, sw * psi)
+            H = D = None
+            if need_hess:
+                H = self.scale * np.matmul(np.swapaxes(Jl, 1, 2), (sw * wgt)[:, :, None] * Jl)
+                D = self.scale * np.einsum("rnp,rn->rp", Jl * Jl, sw * wdamp)
+        if self.penalties is not None:
+            for a_, row in enumerate(rows):
+                pen = self.penalties[row]
+                if pen is None:
+                    continue
+                pf, pg = pen(theta[a_])
+                f[a_] += pf
+                g[a_] += pg
+                if H is not None and D is not None:
+                    ph = penalty_hessian(pen, theta[a_])
+                    H[a_] += ph
+                    D[a_] += np.abs(np.diagonal(ph))
+        fr = self.free[rows]
+        g = np.where(fr, g, 0.0)
+        bad |= ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1)
+        f = np.where(bad, np.inf, f)
+        g = np.where(bad[:, None], 0.0, g)
+        if H is not None and D is not None:
+            H = np.where(bad[:, None, None] | ~np.isfinite(H), 0.0, H)
+            D = np.where(bad[:, None] | ~np.isfinite(D), 0.0, D)
+        return f, g, H, D
+
+
+def _projected(theta: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Parameters that may move: free, and not at a bound with the gradient pointing out of the box."""
+    return free & ~((theta <= lo) & (g > 0)) & ~((theta >= hi) & (g < 0))
+
+
+def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(A, b[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        return np.stack([np.linalg.lstsq(a, v, rcond=None)[0] for a, v in zip(A, b, strict=True)])
+
+
+def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.ndarray, free: np.ndarray,
+                logy: np.ndarray, sw: np.ndarray, *, loss: str, delta: float,
+                penalties: Sequence[Penalty | None] | None = None, max_iter: int = 500
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Minimise every row's objective (see the module docstring) from its start.
+
+    Parameters
+    ----------
+    model : callable
+        ``model(theta, rows) -> (pred, jac)`` for the batch rows ``rows``: predictions of shape (r, n) and
+        Jacobians of shape (r, n, p) with respect to the full parameter vector.
+    theta0, lo, hi : ndarray of shape (R, p)
+        Starts (fixed parameters hold their value) and bounds.
+    free : ndarray of bool, shape (R, p)
+        Parameters that vary.
+    logy, sw : ndarray of shape (R, n)
+        Log observed losses and observation weights (each row summing to 1; 0 drops an observation).
+    penalties : list of callable or None, optional
+        Per row: ``penalty(theta) -> (value, gradient)`` (with an optional ``hessian(theta)`` attribute).
+    max_iter : int
+        Iterations per row.
+
+    Returns
+    -------
+    theta : ndarray (R, p)
+    f : ndarray (R,)
+        Final objectives (inf where the start itself was not finite).
+    converged : ndarray of bool (R,)
+    nfev : ndarray of int (R,)
+    """
+    R, p = theta0.shape
+    free = free & (lo < hi)
+    theta = np.where(free, np.clip(theta0, lo, hi), theta0)
+    meas = _Measure(model, logy, sw, free, loss, delta, penalties)
+    rows = np.arange(R)
+    exact = np.zeros(R, dtype=bool)
+    f, g, H, Dg = meas(theta, rows, exact)
+    assert H is not None and Dg is not None
+    lam = np.full(R, LAMBDA0)
+    done = ~np.isfinite(f)
+    stopped = np.zeros(R, dtype=bool)  # ended by a criterion (not by max_iter or a bad start)
+    eye = np.eye(p, dtype=bool)
+    for _ in range(int(max_iter)):
+        act = np.flatnonzero(~done)
+        if act.size == 0:
+            break
+        th, gg, HH, la = theta[act], g[act], H[act], lam[act]
+        use = _projected(th, gg, lo[act], hi[act], free[act])
+        d = Dg[act]
+        dmax = np.max(np.where(use, d, 0.0), axis=1, initial=0.0)
+        damp = np.maximum(d, 1e-10 * np.maximum(dmax, 1e-300)[:, None])
+        A = HH + la[:, None, None] * (eye * damp[:, None, :])
+        keep = use[:, :, None] & use[:, None, :]
+        A = np.where(keep, A, eye)
+        step = _solve(A, -np.where(use, gg, 0.0))
+        new = np.where(use, np.clip(th + step, lo[act], hi[act]), th)
+        f_new, g_new, H_new, D_new = meas(new, act, exact[act])
+        assert H_new is not None and D_new is not None
+        f_old = f[act]
+        better = f_new < f_old
+        moved = np.max(np.abs(new - th) / (1.0 + np.abs(th)), axis=1, initial=0.0)
+        gain = (f_old - f_new) / np.maximum(1.0, np.abs(f_old))
+        small = better & (gain <= FTOL) & exact[act]
+        # Switch a row to the exact Gauss-Newton matrix once IRLS steps gain little (or stall); its H is
+        # recomputed at the next evaluation, so recompute now for the rows that switch.
+        switch = ~exact[act] & ((better & (gain <= SWITCH)) | (la * LAMBDA_UP > LAMBDA_MAX))
+        acc = act[better]
+        theta[acc], f[acc], g[acc], H[acc], Dg[acc] = (new[better], f_new[better], g_new[better], H_new[better],
+                                                       D_new[better])
+        lam[act] = np.where(better, np.maximum(la * LAMBDA_DOWN, 1e-12), la * LAMBDA_UP)
+        end = small | ((lam[act] > LAMBDA_MAX) | (moved <= 1e-15)) & ~switch
+        done[act[end]] = True
+        stopped[act[end]] = True
+        sw_rows = act[switch & ~end]
+        if sw_rows.size:
+            exact[sw_rows] = True
+            lam[sw_rows] = LAMBDA0
+            f[sw_rows], g[sw_rows], H[sw_rows], Dg[sw_rows] = meas(theta[sw_rows], sw_rows, exact[sw_rows])
+    pg = np.where(_projected(theta, g, lo, hi, free), g, 0.0)
+    gnorm = np.max(np.abs(pg), axis=1, initial=0.0)
+    converged = stopped & np.isfinite(f) & (gnorm <= GTOL * np.maximum(1.0, np.abs(f)))
+    return theta, f, converged, meas.nfev
+
+
+__all__ = ["solve_batch", "huber", "penalty_hessian", "BatchModel"]
