@@ -98,7 +98,7 @@ def test_report_lists_parameters_and_statistics() -> None:
     S = np.geomspace(100, 5000, 8)
     rep = StepLaw().fit(S, _noisy(2.3 + 41.0 / S ** 0.52, 1e-3, 4)).report("synthetic")
     text = str(rep)
-    assert text.startswith("[[StepLaw]]") and "beta" in text and "L-BFGS-B" in text and "±" in text
+    assert text.startswith("[[StepLaw]]") and "beta" in text and "Levenberg-Marquardt" in text and "±" in text
     d = rep.to_dict()
     assert set(d["params"]) == {"E", "log_B", "beta"} and d["stats"]["n_obs"] == 8
     assert 0 < d["stats"]["MAPE"] < 3e-3

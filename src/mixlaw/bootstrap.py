@@ -6,8 +6,13 @@ the requested mixtures and, when asked, its optimal mixture. The interval at lev
 percentile interval :math:`[q_{\\alpha/2}, q_{1-\\alpha/2}]` of the replicate values (Efron & Tibshirani
 1993, ch. 13).
 
+Cheap refits: every replicate starts from the full-data optimum with one start
+(:func:`~mixlaw.laws.base.warm_clone`; the law's seeded multistart runs only when that start does not
+converge), and replicates run on a process pool (``n_jobs``, default all cores).
+
 Determinism: replicate b draws its runs from ``SeedSequence(random_state).spawn(n)[b]``, and the law is
-refitted with its own fixed ``random_state``, so results are identical whatever the number of workers.
+refitted from the full-data optimum with its own fixed ``random_state``, so results are identical whatever
+the number of workers.
 
 References
 ----------
@@ -33,7 +38,7 @@ from ._validation import check_random_state
 from .data import RunTable
 from .errors import FitError, InputError, MixlawWarning
 from .fit import single_threaded_blas
-from .laws.base import MixingLaw, get_law
+from .laws.base import MixingLaw, get_law, warm_clone
 from .optimize import _make_scalar, _objective_weights, optimize_mixture
 
 #: Below this many replicates a process pool costs more (start-up, pickling) than it saves.
@@ -138,7 +143,7 @@ def _replicate(task: dict[str, Any], b: int) -> dict[str, Any]:
     groups = task["groups"]
     pick = rng.integers(0, len(groups), size=len(groups))
     rows = np.concatenate([groups[g] for g in pick])
-    law: MixingLaw = task["law"].clone()
+    law: MixingLaw = warm_clone(task["nominal"])
     out: dict[str, Any] = {"ok": False}
     mp = None if task["model_params"] is None else task["model_params"][rows]
     tk = None if task["tokens"] is None else task["tokens"][rows]
@@ -228,7 +233,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     random_state : int or Generator, default=0
         Seeds the resampling (replicate b uses ``SeedSequence(random_state).spawn(n)[b]``).
     n_jobs : int, optional
-        Worker processes (``concurrent.futures.ProcessPoolExecutor``); default ``min(2, os.cpu_count())``.
+        Worker processes (``concurrent.futures.ProcessPoolExecutor``); default all cores (``os.cpu_count()``).
         1 runs in-process. Results do not depend on it.
     points : ndarray of shape (n_points, n_domains), optional
         Mixtures whose predicted losses get intervals.
@@ -307,12 +312,12 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         scalar = _make_scalar(oname, s, opt_kw.get("objective", "mean"))
     names_p = list(nominal.params_)
     ss = np.random.SeedSequence(_entropy(random_state))
-    task = {"law": base, "W": W, "Y": Y, "domains": table.domains, "targets": names,
+    task = {"law": base, "nominal": nominal, "W": W, "Y": Y, "domains": table.domains, "targets": names,
             "model_params": table.model_params if base.uses_model_params else None,
             "tokens": table.tokens if base.uses_tokens else None, "groups": groups, "seeds": ss.spawn(int(n)),
             "names": names_p, "points": pts, "predict_kw": predict_kw, "optimize": opt_kw,
             "nominal_w": None if nominal_opt is None else nominal_opt.weight_array(), "scalar": scalar}
-    jobs = min(2, os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
+    jobs = (os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
     if jobs < 1:
         raise InputError(f"n_jobs must be >= 1; got {n_jobs!r}")
     ids = list(range(int(n)))

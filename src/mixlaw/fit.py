@@ -33,7 +33,7 @@ from .errors import ConvergenceWarning, FitError, InputError, InvalidParameterEr
 #: Huber threshold on log-loss residuals (Hoffmann et al. 2022, approach 3; Besiroglu et al. 2024).
 HUBER_DELTA = 1e-3
 
-# scipy's L-BFGS-B calls BLAS on tiny vectors every iteration; a multi-threaded OpenBLAS then spends
+# The solver calls BLAS on tiny arrays every iteration; a multi-threaded OpenBLAS then spends
 # milliseconds per call synchronising threads (measured 40-80x slower when the other core is busy), so every
 # fit runs with BLAS limited to one thread.
 _THREADPOOLS = ThreadpoolController()
@@ -252,7 +252,7 @@ def fit_model(model: Model, spec: Params, y: np.ndarray, *, loss: str = "huber",
     return res
 
 
-def fit_models(models: Sequence[Model], specs: Sequence[Params], ys: Sequence[np.ndarray], *,
+def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequence[np.ndarray], *,
                loss: str = "huber", huber_delta: float = HUBER_DELTA, n_starts: int = 8,
                rng: np.random.Generator | None = None, starts: Sequence[np.ndarray | None] | None = None,
                penalties: Sequence[Callable[[np.ndarray], tuple[float, np.ndarray]] | None] | None = None,
@@ -268,6 +268,8 @@ def fit_models(models: Sequence[Model], specs: Sequence[Params], ys: Sequence[np
 
     Parameters
     ----------
+    models : list of callable, or None
+        Per problem, ``model(theta) -> (pred, jac)`` as in :func:`fit_model`; ``None`` with ``batch_model``.
     batch_model : callable, optional
         ``batch_model(theta (r, p), problem (r,)) -> (pred (r, n), jac (r, n, p))``: all rows evaluated at
         once. Without it each row calls its problem's model.
@@ -291,9 +293,13 @@ def fit_models(models: Sequence[Model], specs: Sequence[Params], ys: Sequence[np
     full0 = np.array([s.array("value") for s in specs])
     free = np.array([s.vary_mask for s in specs])
     lo, hi = np.array([s.array("min") for s in specs]), np.array([s.array("max") for s in specs])
+    sw = np.ones((P, n)) if sample_weights is None else np.array(
+        [np.ones(n) if w is None else np.asarray(w, dtype=np.float64) for w in sample_weights])
+    sw = sw / sw.sum(axis=1, keepdims=True)
     for i in range(P):
-        if n <= int(free[i].sum()):
-            raise InputError(f"{labels[i] or 'fit'}: {n} observations are too few to fit {int(free[i].sum())} "
+        n_i = int(np.count_nonzero(sw[i]))
+        if n_i <= int(free[i].sum()):
+            raise InputError(f"{labels[i] or 'fit'}: {n_i} observations are too few to fit {int(free[i].sum())} "
                              f"parameters; need at least {int(free[i].sum()) + 1} (more runs, or fix some parameters)")
     x0s: list[list[np.ndarray]] = []
     for i, s in enumerate(specs):
@@ -309,9 +315,6 @@ def fit_models(models: Sequence[Model], specs: Sequence[Params], ys: Sequence[np
                 rows.append(r)
         x0s.append([np.where(free[i], np.clip(v, lo[i], hi[i]), full0[i]) for v in rows])
     logy = np.log(np.array(ys))
-    sw = np.ones((P, n)) if sample_weights is None else np.array(
-        [np.ones(n) if w is None else np.asarray(w, dtype=np.float64) for w in sample_weights])
-    sw = sw / sw.sum(axis=1, keepdims=True)
     pens = [None] * P if penalties is None else list(penalties)
     # Phase 1: warm starts alone; phase 2: the usual starts of every problem without a converged warm start.
     outcome: dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray, int, list[float]]] = {}
@@ -326,21 +329,33 @@ def fit_models(models: Sequence[Model], specs: Sequence[Params], ys: Sequence[np
     if todo:
         outcome.update(_run({i: x0s[i] for i in todo}, models, batch_model, lo, hi, free, logy, sw, pens, loss,
                             huber_delta, max_iter))
-    out = []
+    best = []
     for i in range(P):
-        thetas, fs, nfev, n_conv, objs = outcome[i]
+        fs = outcome[i][1]
         finite = np.isfinite(fs)
         if not finite.any():
             raise FitError(f"{labels[i] or 'fit'}: no start reached a finite objective ({len(fs)} starts); "
                            "check the data or widen the bounds")
-        b = int(np.argmin(np.where(finite, fs, np.inf)))
-        out.append(_result(models, batch_model, i, specs[i], thetas[b], float(fs[b]), ys[i], free[i], len(fs),
-                           n_conv, objs, int(nfev), loss, huber_delta, t0, labels[i], _warn))
+        best.append(int(np.argmin(np.where(finite, fs, np.inf))))
+    full = np.array([outcome[i][0][b] for i, b in enumerate(best)])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if batch_model is not None:
+            pred, jac = batch_model(full, np.arange(P))
+        else:
+            assert models is not None
+            outs = [models[i](full[i]) for i in range(P)]
+            pred, jac = np.array([o[0] for o in outs]), np.array([o[1] for o in outs])
+        resid = np.log(pred) - logy
+    keep = sw > 0  # weight-0 observations (padding of batched curves of different lengths) are not fitted
+    stderr, correl = _gauss_newton_stderr(jac / pred[:, :, None], resid, keep, free)
+    out = [_result(specs[i], full[i], float(outcome[i][1][best[i]]), resid[i][keep[i]], stderr[i], correl[i],
+                   free[i], len(outcome[i][1]), outcome[i][3], outcome[i][4], int(outcome[i][2]), loss, huber_delta,
+                   t0, labels[i], _warn) for i in range(P)]
     wall = time.perf_counter() - t0
     return [replace(r, wall_time=wall / P) for r in out]
 
 
-def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model], batch_model: BatchModel | None,
+def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model] | None, batch_model: BatchModel | None,
          lo: np.ndarray, hi: np.ndarray, free: np.ndarray, logy: np.ndarray, sw: np.ndarray,
          pens: list[Any], loss: str, delta: float, max_iter: int
          ) -> dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray, int, list[float]]]:
@@ -351,6 +366,7 @@ def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model], batch_model:
     def model(theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if batch_model is not None:
             return batch_model(theta, prob[rows])
+        assert models is not None
         outs = [models[prob[r]](th) for r, th in zip(rows, theta, strict=True)]
         return np.array([o[0] for o in outs]), np.array([o[1] for o in outs])
 
@@ -366,17 +382,9 @@ def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model], batch_model:
     return out
 
 
-def _result(models: Sequence[Model], batch_model: BatchModel | None, i: int, spec: Params, full: np.ndarray,
-            best_f: float, y: np.ndarray, free: np.ndarray, n_starts: int, n_conv: int, objs: list[float],
-            nfev: int, loss: str, huber_delta: float, t0: float, label: str, warn: bool) -> FitResult:
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if batch_model is not None:
-            pr, jc = batch_model(full[None, :], np.array([i]))
-            pred, jac = pr[0], jc[0]
-        else:
-            pred, jac = models[i](full)
-    resid = np.log(pred) - np.log(y)
-    stderr, correl = _gauss_newton_stderr(jac / pred[:, None], resid, free)
+def _result(spec: Params, full: np.ndarray, best_f: float, resid: np.ndarray, stderr: np.ndarray,
+            correl: np.ndarray | None, free: np.ndarray, n_starts: int, n_conv: int, objs: list[float], nfev: int,
+            loss: str, huber_delta: float, t0: float, label: str, warn: bool) -> FitResult:
     params = spec.with_values(full, stderr)
     msgs = []
     if n_conv == 0:
@@ -389,7 +397,7 @@ def _result(models: Sequence[Model], batch_model: BatchModel | None, i: int, spe
               " on log loss")
     result = FitResult(params=params, objective=float(best_f), n_starts=n_starts, n_converged=n_conv,
                        start_objectives=objs, nfev=nfev, wall_time=time.perf_counter() - t0, method=method,
-                       n_obs=y.size, n_vary=int(free.sum()), residuals=resid, warnings=msgs, correl=correl)
+                       n_obs=resid.size, n_vary=int(free.sum()), residuals=resid, warnings=msgs, correl=correl)
     if n_conv == 0 and warn:
         warnings.warn(f"{label or 'fit'}: {msgs[0]}", ConvergenceWarning, stacklevel=4)
     return result
@@ -440,28 +448,43 @@ def _at_bound(p: Param) -> bool:
                 or (np.isfinite(p.max) and abs(p.value - p.max) <= tol * (1 + abs(p.max))))
 
 
-def _gauss_newton_stderr(dr: np.ndarray, resid: np.ndarray, free: np.ndarray
-                         ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Standard errors from s^2 (J^T J)^-1 on the log residuals; NaN where the Jacobian is rank-deficient."""
-    full_se = np.full(free.size, np.nan)
-    J = dr[:, free]
-    n, p = J.shape
-    if n <= p or p == 0:
-        return full_se, None
-    s2 = float(resid @ resid) / (n - p)
-    try:
-        jtj = J.T @ J
-        if not np.all(np.isfinite(jtj)) or np.linalg.cond(jtj) > 1e14:
-            return full_se, None
-        cov = np.linalg.inv(jtj) * s2
-    except np.linalg.LinAlgError:
-        return full_se, None
-    se = np.sqrt(np.clip(np.diag(cov), 0, None))
-    full_se[free] = se
-    with np.errstate(invalid="ignore", divide="ignore"):
-        correl = cov / np.outer(se, se)
-    return full_se, correl
+def _gauss_newton_stderr(dr: np.ndarray, resid: np.ndarray, keep: np.ndarray, free: np.ndarray
+                         ) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """Standard errors from s^2 (J^T J)^-1 on the log residuals, for a batch of fits at once.
 
+    ``dr`` (P, n, p) is the Jacobian of the log predictions, ``resid`` (P, n), ``keep`` (P, n) the fitted
+    observations, ``free`` (P, p). NaN (and no correlation matrix) where the Jacobian is rank-deficient.
+    """
+    P, _, p_all = dr.shape
+    full_se = np.full((P, p_all), np.nan)
+    correl: list[np.ndarray | None] = [None] * P
+    groups: dict[bytes, list[int]] = {}
+    for i in range(P):
+        groups.setdefault(free[i].tobytes(), []).append(i)
+    for idx in groups.values():
+        f = free[idx[0]]
+        J = np.where(keep[idx][:, :, None], dr[idx][:, :, f], 0.0)
+        r = np.where(keep[idx], resid[idx], 0.0)
+        n = keep[idx].sum(axis=1)
+        p = int(f.sum())
+        ok = (n > p) & (p > 0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            jtj = np.matmul(np.swapaxes(J, 1, 2), J)
+        ok &= np.all(np.isfinite(jtj), axis=(1, 2))
+        if not ok.any():
+            continue
+        sel = np.flatnonzero(ok)
+        ok[sel] = np.linalg.cond(jtj[sel]) <= 1e14
+        for a in np.flatnonzero(ok):
+            try:
+                cov = np.linalg.inv(jtj[a]) * (float(r[a] @ r[a]) / (n[a] - p))
+            except np.linalg.LinAlgError:
+                continue
+            se = np.sqrt(np.clip(np.diag(cov), 0, None))
+            full_se[idx[a], f] = se
+            with np.errstate(invalid="ignore", divide="ignore"):
+                correl[idx[a]] = cov / np.outer(se, se)
+    return full_se, correl
 
 __all__ = ["Param", "Params", "FitResult", "fit_model", "fit_models", "huber", "HUBER_DELTA", "random_start",
            "pooling_penalty"]

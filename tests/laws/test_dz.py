@@ -311,7 +311,7 @@ def test_screened_multistart_keeps_every_start_and_refines_the_best() -> None:
     law = get_law("dz-eq1", n_restarts=6, screen_iter=40, random_state=3).fit(W, y, domains=DOMS, targets=TARGETS)
     res = law.results_["joint"]
     assert res.n_starts == 6 and len(res.start_objectives) == 6
-    # Refinement starts at the best screened point and L-BFGS-B never increases the objective.
+    # Refinement starts at the best screened point and the solver never increases the objective.
     assert res.objective <= min(res.start_objectives) + 1e-12
     again = get_law("dz-eq1", n_restarts=6, screen_iter=40, random_state=3).fit(W, y, domains=DOMS, targets=TARGETS)
     np.testing.assert_array_equal(again.params_.array("value"), law.params_.array("value"))

@@ -393,7 +393,7 @@ class DZCapacity(_CapacityLaw):
     Symbols: h -> ``weights``, c_j -> ``exp(log_c_<domain j>)``, b_j -> ``b_<domain j>``, E_i -> ``E_<eval i>``,
     N -> ``model_params / 1e6`` when the fitted runs have several model sizes, else ``n_ref``.
     x* comes from a vectorised KKT solve (bisection + Newton on log lambda) and the Jacobian from the implicit
-    function theorem (:mod:`mixlaw.laws._capacity`), so L-BFGS-B gets exact gradients.
+    function theorem (:mod:`mixlaw.laws._capacity`), so the solver gets exact Jacobians.
 
     **Implicit aggregation** (eval sets that are no training domain, Ye et al. §3.3): the eval loss is a
     mixture of the training domains' losses, :math:`L_e = \\sum_k s_k L_k` with :math:`s = \\text{softmax}(z_e)`

@@ -19,7 +19,7 @@ import pandas as pd
 from ..data import RunTable
 from ..errors import DataWarning, InputError, MixlawError, MixlawWarning
 from ..laws.base import MixingLaw, get_law
-from ..scaling import SizeLaw, StepLaw, fit_shared_exponent
+from ..scaling import fit_curves, fit_shared_exponents
 from . import _schema as sc
 from .result import (
     PipelineResult,
@@ -84,7 +84,11 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
     n_shared1 = 0
     warn1: list[str] = []
     short: list[str] = []
-    seed = int(rng.integers(2**31))
+    # Stage 1 needs no random choice (grid starts); the draw keeps the later stages' seeds as they were.
+    rng.integers(2**31)
+    run_ids = table.runs  # one conversion from the table, not one per label
+    own: list[tuple[int, int, np.ndarray]] = []  # (size index, mixture, rows): curves with their own law
+    pooled_by_size: list[list[tuple[int, np.ndarray]]] = []
     for si, size in enumerate(sizes):
         pooled: list[tuple[int, np.ndarray]] = []
         for m in range(len(mixes)):
@@ -93,38 +97,49 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
                 continue
             n_ck = np.unique(S[rows]).size
             if n_ck < 2:
-                short.append(f"{table.runs[rows[0]]} (N={size:g}: {n_ck} checkpoint)")
+                short.append(f"{run_ids[rows[0]]} (N={size:g}: {n_ck} checkpoint)")
                 continue
             if shared is True or (shared == "auto" and n_ck < 4):
                 pooled.append((m, rows))
                 continue
             if n_ck < 4:
-                short.append(f"{table.runs[rows[0]]} (N={size:g}: {n_ck} checkpoints, own step law needs 4)")
+                short.append(f"{run_ids[rows[0]]} (N={size:g}: {n_ck} checkpoints, own step law needs 4)")
+                continue
+            own.append((si, m, rows))
+        if len(pooled) == 1:
+            short.append(f"{run_ids[pooled[0][1][0]]} (N={size:g}: < 4 checkpoints, no other curve to share "
+                         "beta with)")
+        pooled_by_size.append(pooled if len(pooled) >= 2 else [])
+    # Every own curve x eval in one batched fit (variable projection over beta, then one Levenberg-Marquardt
+    # solve); every (size, eval) group of short curves in one batched shared-exponent fit.
+    fits = fit_curves([S[r] for _, _, r in own for _ in range(K)], [Y[r, k] for _, _, r in own for k in range(K)],
+                      labels=[f"step law {run_ids[r[0]]} N={sizes[si]:g} {names[k]}" for si, _, r in own
+                              for k in range(K)]) if own else []
+    groups = [(si, k) for si, pooled in enumerate(pooled_by_size) if pooled for k in range(K)]
+    shared_fits = fit_shared_exponents(
+        [([S[r] for _, r in pooled_by_size[si]], [Y[r, k] for _, r in pooled_by_size[si]]) for si, k in groups],
+        labels=[f"step law (shared beta) N={sizes[si]:g}" for si, _ in groups]) if groups else []
+    fit_at = {(si, m, k): fits[a * K + k] for a, (si, m, _) in enumerate(own) for k in range(K)}
+    shared_at = dict(zip(groups, shared_fits, strict=True))
+    for si, size in enumerate(sizes):
+        for si_, m, rows in own:
+            if si_ != si:
                 continue
             for k in range(K):
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    sl = StepLaw(random_state=seed).fit(S[rows], Y[rows, k])
-                warn1 += [str(w.message) for w in caught] + list(sl.results_.warnings)
-                res1.append(sl.residuals_)
-                lab1.append(f"{table.runs[rows[0]]} N={size:g} {names[k]}")
-                laws1[m, si, k] = (sl.E, np.log(sl.B), sl.beta)
-        if len(pooled) >= 2:
-            for k in range(K):
-                xs, ys = [S[r] for _, r in pooled], [Y[r, k] for _, r in pooled]
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    Eg, lBg, beta, fr = fit_shared_exponent(xs, ys, label=f"step law (shared beta) N={size:g}")
-                warn1 += [str(w.message) for w in caught] + list(fr.warnings)
-                n_shared1 += len(pooled)
-                for g, (m, r) in enumerate(pooled):
-                    pred = Eg[g] + np.exp(lBg[g] - beta * np.log(S[r]))
-                    res1.append(pred / Y[r, k] - 1.0)
-                    lab1.append(f"{table.runs[r[0]]} N={size:g} {names[k]}")
-                    laws1[m, si, k] = (Eg[g], lBg[g], beta)
-        elif pooled:
-            short.append(f"{table.runs[pooled[0][1][0]]} (N={size:g}: < 4 checkpoints, no other curve to share "
-                         "beta with)")
+                fr = fit_at[(si, m, k)]
+                warn1 += list(fr.warnings)
+                res1.append(np.expm1(fr.residuals))
+                lab1.append(f"{run_ids[rows[0]]} N={size:g} {names[k]}")
+                laws1[m, si, k] = fr.params.array()
+        for k in range(K if pooled_by_size[si] else 0):
+            Eg, lBg, beta, fr = shared_at[(si, k)]
+            warn1 += list(fr.warnings)
+            n_shared1 += len(pooled_by_size[si])
+            for g, (m, r) in enumerate(pooled_by_size[si]):
+                pred = Eg[g] + np.exp(lBg[g] - beta * np.log(S[r]))
+                res1.append(pred / Y[r, k] - 1.0)
+                lab1.append(f"{run_ids[r[0]]} N={size:g} {names[k]}")
+                laws1[m, si, k] = (Eg[g], lBg[g], beta)
     if not res1:
         raise InputError(f"the step law L({sym}) = E + B/{sym}^beta has 3 parameters; no training curve has 4 "
                          f"checkpoints, nor 2+ curves of one size with 2-3 checkpoints to share beta (e.g. {short[0]})")
@@ -283,28 +298,31 @@ class _NestedStages23:
                              "shared_exponents='auto')")
         own = np.flatnonzero(n_sizes >= 4) if shared is not True else np.array([], dtype=int)
         three = np.flatnonzero((n_sizes == 3) if shared is not True else ok)
-        for m in own:
-            have = np.isfinite(at_target_steps[m, :, 0])
+        haves = {int(m): np.isfinite(at_target_steps[m, :, 0]) for m in own}
+        fits = fit_curves([sizes[haves[m]] for m in own for _ in range(K)],
+                          [at_target_steps[m, haves[m], k] for m in own for k in range(K)],
+                          names=("log_A", "alpha"), labels=[f"size law {first[m]} {names[k]}" for m in own
+                                                             for k in range(K)]) if own.size else []
+        for a, m in enumerate(own):
             for k in range(K):
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    zl = SizeLaw(random_state=seed).fit(sizes[have], at_target_steps[m, have, k])
-                warn2 += [str(w.message) for w in caught] + list(zl.results_.warnings)
-                res2.append(zl.residuals_)
+                fr = fits[a * K + k]
+                warn2 += list(fr.warnings)
+                res2.append(np.expm1(fr.residuals))
                 lab2.append(f"{first[m]} {names[k]}")
-                target[m, k] = zl.predict([Nt])[0]
+                E, log_a, alpha = fr.params.array()
+                target[m, k] = E + np.exp(log_a - alpha * np.log(Nt))
         if three.size == 1 and n_sizes[three[0]] == 3:
             raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with 3 model sizes mixlaw shares "
                              "alpha across mixtures, which needs 2 or more mixtures")
         if three.size:
+            problems = []
             for k in range(K):
-                haves = [np.isfinite(at_target_steps[m, :, k]) for m in three]
-                xs = [sizes[h] for h in haves]
-                ys = [at_target_steps[m, h, k] for m, h in zip(three, haves, strict=True)]
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    Eg, lAg, alpha, fr = fit_shared_exponent(xs, ys, label="size law (shared alpha)")
-                warn2 += [str(w.message) for w in caught] + list(fr.warnings)
+                hv = [np.isfinite(at_target_steps[m, :, k]) for m in three]
+                problems.append(([sizes[h] for h in hv], [at_target_steps[m, h, k] for m, h in zip(three, hv,
+                                                                                                    strict=True)]))
+            shared_fits = fit_shared_exponents(problems, labels=["size law (shared alpha)"] * K)
+            for k, ((xs, ys), (Eg, lAg, alpha, fr)) in enumerate(zip(problems, shared_fits, strict=True)):
+                warn2 += list(fr.warnings)
                 for g, m in enumerate(three):
                     res2.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
                     lab2.append(f"{first[m]} {names[k]}")
