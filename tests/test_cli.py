@@ -95,3 +95,14 @@ def test_console_script_prints_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mixlaw", "fit", "--runs", str(p)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: {p}:2: column 'loss:a': loss is -3, expected > 0"
+
+
+def test_optimize_workers_do_not_change_the_bootstrap(capsys):
+    args = ("optimize", "--runs", TRAIN, "--law", "ye-exp", "--target", "pile_cc", "--bootstrap", "8", "--json")
+    code1, out1, _ = run(capsys, *args, "--workers", "1")
+    code2, out2, _ = run(capsys, *args, "--workers", "2")
+    assert code1 == code2 == 0
+    a, b = json.loads(out1)["optimum"], json.loads(out2)["optimum"]
+    assert a["intervals"] == b["intervals"] and a["weights"] == b["weights"]
+    code, _, err = run(capsys, *args, "--workers", "0")
+    assert code == 2 and "n_jobs must be >= 1" in err

@@ -45,6 +45,8 @@ def single_threaded_blas() -> Any:
 
 
 Model = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: Largest Jacobian block (bytes) one batched solve holds; more rows are solved chunk by chunk.
+BATCH_BYTES = 64e6
 
 
 # ---------------------------------------------------------------------- parameters
@@ -363,17 +365,27 @@ def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model] | None, batch
     prob = np.array([i for i, xs in x0s.items() for _ in xs], dtype=np.int64)
     theta0 = np.array([v for xs in x0s.values() for v in xs])
 
-    def model(theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if batch_model is not None:
-            return batch_model(theta, prob[rows])
-        assert models is not None
-        outs = [models[prob[r]](th) for r, th in zip(rows, theta, strict=True)]
-        return np.array([o[0] for o in outs]), np.array([o[1] for o in outs])
+    R, n, p = theta0.shape[0], logy.shape[1], theta0.shape[1]
+    # Rows are independent: solve them in chunks whose Jacobians stay within BATCH_BYTES (a 100k-run table
+    # with 8 starts would otherwise hold several GB of Jacobians at once).
+    step = max(1, min(R, int(BATCH_BYTES // max(1, 8 * n * p))))
+    theta, f = np.empty_like(theta0), np.empty(R)
+    conv, nfev = np.empty(R, dtype=bool), np.empty(R, dtype=np.int64)
+    for a in range(0, R, step):
+        part = prob[a:a + step]
 
-    with single_threaded_blas():
-        theta, f, conv, nfev = solve_batch(model, theta0, lo[prob], hi[prob], free[prob], logy[prob], sw[prob],
-                                           loss=loss, delta=delta, penalties=[pens[i] for i in prob],
-                                           max_iter=max_iter)
+        def model(th: np.ndarray, rows: np.ndarray, part: np.ndarray = part) -> tuple[np.ndarray, np.ndarray]:
+            if batch_model is not None:
+                return batch_model(th, part[rows])
+            assert models is not None
+            outs = [models[part[r]](t) for r, t in zip(rows, th, strict=True)]
+            return np.array([o[0] for o in outs]), np.array([o[1] for o in outs])
+
+        with single_threaded_blas():
+            sl = slice(a, a + step)
+            theta[sl], f[sl], conv[sl], nfev[sl] = solve_batch(
+                model, theta0[sl], lo[part], hi[part], free[part], logy[part], sw[part], loss=loss, delta=delta,
+                penalties=[pens[i] for i in part], max_iter=max_iter)
     out = {}
     for i in x0s:
         m = prob == i

@@ -56,6 +56,8 @@ LawOptionOpt = typer.Option(None, "--law-option", help="KEY=VALUE: a constructor
 FitTotalOpt = typer.Option(False, "--fit-total", help="Fit one law on the objective itself (sum_i s_i L_i of a "
                            "mean | total | <eval> | weights=... objective) instead of one law per eval set; pair it "
                            "with a law whose optimum can be inside the simplex (ye-pow, additive-ens), not ye-exp.")
+WorkersOpt = typer.Option(None, "--workers", help="Processes for bootstrap refits (default: all cores); the "
+                                                  "results do not depend on it.")
 EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition_ratio (or domain:value,...), "
                       "max_source_fraction, global_batch_size, processes; megatron seed, seq_length, split; "
                       "hf seed, split, streaming, stopping_strategy; mosaic seed, local_root, batch_size, epoch_size.")

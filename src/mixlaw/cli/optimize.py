@@ -24,6 +24,7 @@ from ._common import (
     JsonOpt,
     LawOptionOpt,
     SeedOpt,
+    WorkersOpt,
     cv_progress,
     emit_json,
     err,
@@ -81,7 +82,8 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                  out_path: Path | None = typer.Option(None, "--out", help="Write the export (or JSON) here."),
                  weight_tol: float = typer.Option(0.01, "--weight-tol"),
                  eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
-                 fit_total: bool = FitTotalOpt, seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+                 fit_total: bool = FitTotalOpt, workers: int | None = WorkersOpt,
+                 seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the runs and print the optimal mixture under the constraints (with --bootstrap intervals)."""
     sl = None
     if step_law is not None:
@@ -119,7 +121,7 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                                    fixed=fx, tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
                                    extrapolate=extrapolate, trust_radius=trust_radius, search=search,
                                    n_samples=samples, top_k=top_k, candidates=parse_laws(candidates), step_law=sl,
-                                   target_steps=target_steps, random_state=seed,
+                                   target_steps=target_steps, random_state=seed, n_jobs=workers,
                                    on_progress=lambda k: advance(None, k))
         text = None
         if export is not None:
@@ -152,14 +154,14 @@ def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretra
                   law: str = typer.Option("ye-exp", "--law", help="Law key."),
                   bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap refits for the interval."),
                   weight_tol: float = typer.Option(0.01, "--weight-tol"),
-                  law_option: list[str] | None = LawOptionOpt,
+                  law_option: list[str] | None = LawOptionOpt, workers: int | None = WorkersOpt,
                   seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Critical proportion of the NEW domain: the largest share that keeps ORIGINAL's loss within tolerance."""
     with show_warnings(), progress("fitting + bootstrap"):
         # The path, not a loaded table: the base model's row has no mixture, which a run table refuses.
         res = critical_proportion(runs, original=original, new=new, pre_loss=pre_loss, tolerance=tolerance,
                                   law=law_with_options(law, law_option, seed), n_boot=bootstrap, random_state=seed,
-                                  weight_tol=weight_tol)
+                                  weight_tol=weight_tol, n_jobs=workers)
     if as_json:
         emit_json({"continual": res.to_dict(), "seed": seed})
     else:
