@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     # TensorBoard event files, Olmix), metrics, the least-squares engine and its report, token budgets, bundled
     # data, the run store
     ("base", ["errors", "_version", "_validation", "_json", "data", "evals", "importers", "tfevents", "metrics",
-              "fit", "fit_report", "budget", "datasets", "store"]),
+              "_solver", "fit", "fit_report", "budget", "datasets", "store"]),
     # the mixing laws (one interface, one file per law)
     ("laws", ["laws"]),
     # what a fitted law is used for: step/size laws, the optimal mixture
