@@ -37,7 +37,7 @@ from mixlaw.data import RunTable
 from mixlaw.datasets import load_regmix
 from mixlaw.errors import ConvergenceWarning
 from mixlaw.laws import get_law
-from mixlaw.optimize import optimize_runs
+from mixlaw.api import optimize_runs
 from mixlaw.pipeline import fit_pipeline
 
 #: Laws allowed 4x LightGBM's time (a coupled capacity solve, or K latent components per eval).
