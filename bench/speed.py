@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit
 
+from mixlaw.api import optimize_runs
 from mixlaw.bootstrap import bootstrap_law
 from mixlaw.compare import default_laws
 from mixlaw.data import RunTable
 from mixlaw.datasets import load_regmix
 from mixlaw.errors import ConvergenceWarning
 from mixlaw.laws import get_law
-from mixlaw.api import optimize_runs
 from mixlaw.pipeline import fit_pipeline
 
 #: Laws allowed 4x LightGBM's time (a coupled capacity solve, or K latent components per eval).
