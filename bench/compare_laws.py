@@ -67,7 +67,8 @@ def mean_objective(keys: list[str], folds: int, seed: int) -> None:
                 r.append(metrics.spearman(truth[fid == f], p))
             cv[direct] = float(np.mean(r))
             preds = _predict_mean(key, train, [data[s] for s in splits], direct, seed)
-            held[direct] = [metrics.spearman(data[s].losses("all").mean(axis=1), p) for s, p in zip(splits, preds, strict=True)]
+            held[direct] = [metrics.spearman(data[s].losses("all").mean(axis=1), p)
+                            for s, p in zip(splits, preds, strict=True)]
             route = "direct" if direct else "per-eval"
             print(f"{key:<14}{route:<10}{cv[direct]:>11.4f}" + "".join(f"{v:>11.4f}" for v in held[direct][:1])
                   + f"{held[direct][1]:>12.4f}{held[direct][2]:>11.4f}{time.perf_counter() - t0:>7.0f}")

@@ -19,8 +19,9 @@ from mixlaw.scaling import fit_curves, fit_shared_exponent, fit_shared_exponents
 #: Mean Spearman rho over the 13 RegMix evals on each bundled held-out split, fitted on train_1m with default
 #: settings, recorded with the per-eval L-BFGS-B engine before the batched solver replaced it (commit b021738).
 #: ye-exp is not here: commit 916ff20 changed the law itself (wider t bounds) after the recording (0.9467 /
-#: 0.9416 / 0.9051 before with either engine). ye-implicit is not here: 4 of its 13 L-BFGS-B fits ended with "no start converged", so its old rho was that
-#: of unfinished fits (0.9529 / 0.9488 / 0.9134 then, 0.9520 / 0.9480 / 0.9102 converged now).
+#: 0.9416 / 0.9051 before with either engine). ye-implicit is not here: 4 of its 13 L-BFGS-B fits ended with
+#: "no start converged", so its old rho was that of unfinished fits
+#: (0.9529 / 0.9488 / 0.9134 then, 0.9520 / 0.9480 / 0.9102 converged now).
 RHO_BEFORE = {
     "additive": (0.9916060707431728, 0.9884658850819584, 0.9513313609467454),
     "additive-ens": (0.990393968871595, 0.9875505088296916, 0.9544660467737388),

@@ -71,8 +71,10 @@ def test_dz_split_seed_3_pooled_mre_under_five_percent():
     from dz_reproduce import split
 
     train, test = split(3)
-    # Measured 4.0 % (52 % before: held-out shares far beyond the 43 fitting runs' range sent exp(t r) to 1e3).
-    law = YeExponential(n_restarts=1).fit(train, targets="all")
+    # The issue's goal is for ye-exp as users get it (default starts): measured 4.07 % with the batched LM engine
+    # (52 % before the reparametrisation: held-out shares far beyond the 43 fitting runs' range sent exp(t r) to 1e3).
+    # A single start lands in a worse local minimum on this split (5.09 %), so the default is what is tested.
+    law = YeExponential().fit(train, targets="all")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
         assert metrics.mre(test.losses(law.targets_), law.predict(test)) < 0.05
