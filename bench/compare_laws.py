@@ -11,6 +11,12 @@ per eval set and the predictions averaged; Spearman of the predicted mean on eac
 both, and the way used ("CV pick") is chosen by 5-fold CV Spearman on train_1m only (never on test_1B).
 Goal: Spearman on test_1B >= 0.85.
 
+After the table, a diagnosis of why the mean's ranking does not transfer from 1M to 1B (first objective law):
+per-eval 1B Spearman and each eval's share of the mean's variance, predicted at 1M and true at 1B; the
+scale drift of the objective itself, measured where one set of mixtures was run at two sizes (test_1m and
+test_60m); the law fitted at 60M on those mixtures; and two oracles. Rows marked * read test_1B and choose
+nothing: they bound what any re-weighting of the evals could reach.
+
 Usage: python bench/compare_laws.py [--laws a,b,...] [--seed 0] [--targets pile_cc,all,mean]
                                     [--objective-laws ye-pow] [--folds 5]
 """
@@ -30,6 +36,8 @@ from mixlaw.errors import MixlawWarning
 from mixlaw.laws import get_law
 
 TARGETS = {"pile_cc": "Pile-CC (RegMix's target)", "all": "all 13 eval sets, pooled"}
+#: The 17 training domains of every RegMix split.
+DOMAINS = load_regmix("train_1m").domains
 GOAL = "goal for our best law: Spearman >= 0.99 / 0.985 / 0.985, MRE(test_1m) <= 0.006, fit < 2 s"
 
 
@@ -78,6 +86,65 @@ def mean_objective(keys: list[str], folds: int, seed: int) -> None:
               f"{'met' if held[pick][2] >= 0.85 else 'MISSED'})")
 
 
+def _fit_predict(key: str, table, W: np.ndarray, evals: list[str], seed: int, direct: bool = False) -> np.ndarray:
+    """Fit ``key`` on ``table`` (per eval, or directly on the mean of ``evals``) and predict the rows of W."""
+    y = table.losses(evals)
+    law = get_law(key, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        if direct:
+            law.fit(table.weights_for(DOMAINS), y.mean(axis=1), domains=DOMAINS, targets="mean")
+        else:
+            law.fit(table.weights_for(DOMAINS), y, domains=DOMAINS, targets=evals)
+        return np.asarray(law.predict(W)).reshape(len(W), -1)
+
+
+def transfer_diagnosis(key: str, seed: int) -> None:
+    """Print why the mean's 1B ranking is lost: per-eval transfer, the evals' weight in the mean, ceilings."""
+    data = load_regmix()
+    train, t1, t60, tb = data["train_1m"], data["test_1m"], data["test_60m"], data["test_1B"]
+    E = train.evals
+    rho = metrics.spearman
+    Wb, Yb = tb.weights_for(DOMAINS), tb.losses(E)
+    truth = Yb.mean(axis=1)
+    P = _fit_predict(key, train, Wb, E, seed)
+    pm = P.mean(axis=1)
+
+    def share(Y: np.ndarray, m: np.ndarray) -> np.ndarray:  # cov(L_i / K, mean) / var(mean): sums to 1
+        return np.array([np.cov(Y[:, i], m)[0, 1] for i in range(Y.shape[1])]) / Y.shape[1] / m.var(ddof=1)
+
+    print(f"\n-- why the mean's ranking does not transfer to 1B ({key} per eval, fit on train_1m; "
+          "* = reads test_1B, chooses nothing)")
+    print(f"{'eval':<20}{'ρ 1B':>7}{'sd pred':>9}{'sd 1B*':>8}{'ratio*':>8}{'share pred':>11}{'share 1B*':>10}"
+          "   (sd and share of var(mean) on the 64 1B mixtures)")
+    sp, sy = share(P, pm), share(Yb, truth)
+    for i, e in enumerate(E):
+        print(f"{e:<20}{rho(Yb[:, i], P[:, i]):>7.3f}{P[:, i].std():>9.4f}{Yb[:, i].std():>8.4f}"
+              f"{Yb[:, i].std() / P[:, i].std():>8.3f}{sp[i]:>11.3f}{sy[i]:>10.3f}")
+    # The objective's own drift with scale: test_1m and test_60m are one set of 256 mixtures at two sizes.
+    Y1, Y60 = t1.losses(E), t60.losses(E)
+    slope = np.array([np.polyfit(Y1[:, i], Y60[:, i], 1)[0] for i in range(len(E))])
+    rows = [("ρ(true 1M mean, true 60M mean), same 256 mixtures", rho(Y60.mean(axis=1), Y1.mean(axis=1))),
+            ("  the 1M evals weighted by their 1M->60M slope (in sample)", rho(Y60.mean(axis=1), Y1 @ slope))]
+    for name, t in (("test_1m", t1), ("test_60m", t60)):
+        p = _fit_predict(key, t, Wb, E, seed).mean(axis=1)
+        q = _fit_predict(key, t, Wb, E, seed, direct=True)[:, 0]
+        rows.append((f"{key} fitted on {name} (the 256 mixtures) -> ρ test_1B: per eval / direct",
+                     f"{rho(truth, p):.4f} / {rho(truth, q):.4f}"))
+    extra = np.log(1e9 / 1e6) / np.log(6e7 / 1e6)  # the 1M->60M slope as a power law in N, carried to 1B
+    rows += [(f"train_1m law, evals weighted by (1M->60M slope)^{extra:.2f} (power law in N)",
+              rho(truth, P @ slope**extra)),
+             ("* train_1m law, evals weighted by sd(1B) / sd(pred) (oracle scales)",
+              rho(truth, P @ (Yb.std(0) / P.std(0)))),
+             ("* true 1B evals standardised, weighted by sd(pred) (perfect per-eval ranks, 1M scales)",
+              rho(truth, ((Yb - Yb.mean(0)) / Yb.std(0)) @ P.std(0))),
+             ("1M-only rescalings of the predicted evals: z-scored / mean rank / mean log",
+              f"{rho(truth, ((P - P.mean(0)) / P.std(0)).mean(1)):.4f} / "
+              f"{rho(truth, np.argsort(np.argsort(P, 0), 0).mean(1)):.4f} / {rho(truth, np.log(P).mean(1)):.4f}")]
+    for label, v in rows:
+        print(f"  {label:<88}{v if isinstance(v, str) else f'{v:.4f}'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--laws", default=None, help="comma-separated law keys (default: all registered)")
@@ -90,6 +157,7 @@ def main() -> None:
     for target in args.targets.split(","):
         if target == "mean":
             mean_objective(args.objective_laws.split(","), args.folds, args.seed)
+            transfer_diagnosis(args.objective_laws.split(",")[0], args.seed)
             continue
         t0 = time.perf_counter()
         with warnings.catch_warnings():

@@ -1,0 +1,58 @@
+"""``mixlaw compare --dataset regmix --objective mean --json`` (issue 10): strict JSON whose rows carry the
+objective's own Spearman on every held-out split (the mean of the 13 eval losses ranked as one number), not
+the average of per-eval Spearmans."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from mixlaw import load_regmix
+from mixlaw.laws import get_law
+
+SPLITS = ("test_1m", "test_60m", "test_1B")
+
+
+def _strict(text: str):
+    def no_constant(name: str):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    return json.loads(text, parse_constant=no_constant)
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")  # 1B mixtures leave the 1M range
+def test_cli_compare_regmix_mean_objective_reports_the_objectives_spearman_per_split(capsys) -> None:
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--dataset", "regmix", "--objective", "mean", "--laws", "linear", "--json"])
+    cap = capsys.readouterr()
+    assert exc.value.code == 0, cap.err
+    doc = _strict(cap.out)
+    data = load_regmix()
+    train = data["train_1m"]
+    assert doc["train"] == "regmix:train_1m" and doc["n_train"] == 512
+    assert doc["objective"] == pytest.approx({e: 1 / 13 for e in train.evals}, abs=1e-15)
+    rows = {r["law"]: r for r in doc["laws"]}
+    assert {k: r["fit_on"] for k, r in rows.items()} == {"linear": "per-eval", "linear[direct]": "direct"}
+    per_eval = get_law("linear").fit(train, targets="all")
+    direct = get_law("linear").fit(train.weights, train.losses("all").mean(axis=1), domains=train.domains,
+                                   targets="objective")
+    for split in SPLITS:
+        t = data[split]
+        Y, P = t.losses("all"), np.asarray(per_eval.predict(t)).reshape(len(t), -1)
+        truth = Y.mean(axis=1)
+        want = {"linear": stats.spearmanr(truth, P.mean(axis=1)).statistic,
+                "linear[direct]": stats.spearmanr(truth, np.ravel(direct.predict(t))).statistic}
+        for key, rho in want.items():
+            m = rows[key]["splits"][split]
+            assert m["spearman"] == pytest.approx(rho, abs=1e-12)
+            assert set(m) >= {"spearman", "mre", "rmse", "bias"}
+    # The objective ranks far worse at 1B than its evals do one by one: the number is not their average.
+    t = data["test_1B"]
+    Y, P = t.losses("all"), np.asarray(per_eval.predict(t)).reshape(len(t), -1)
+    averaged = np.mean([stats.spearmanr(Y[:, i], P[:, i]).statistic for i in range(Y.shape[1])])
+    assert averaged - rows["linear"]["splits"]["test_1B"]["spearman"] > 0.2
