@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
@@ -28,6 +27,7 @@ from rich.progress import (
 from rich.text import Text
 
 from .. import __version__
+from .._console import make_console
 from .._json import dumps as strict_dumps
 from ..data import RunTable
 from ..errors import InputError, MixlawWarning
@@ -40,8 +40,8 @@ from ..train.config import parse_mixture
 
 SCHEMA_VERSION = 1
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = make_console()
+err = make_console(stderr=True)
 
 JsonOpt = typer.Option(False, "--json", help="Write one JSON document to stdout (progress goes to stderr).")
 #: Seeds feed numpy's SeedSequence (no negatives) and LightGBM (32-bit): 0 .. 2**32 - 1.

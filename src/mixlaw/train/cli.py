@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from .._console import make_console
 from .._json import dumps as strict_dumps
 from .._version import __version__
 from ..api import write_text_atomic
@@ -37,9 +38,7 @@ def _emit_json(doc: dict[str, Any]) -> None:
 
 
 def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr, soft_wrap=True)
+    return make_console(stderr=stderr)
 
 
 def _base_config(ctx: typer.Context, **fields: Any) -> Any:
