@@ -12,7 +12,8 @@ both, and the way used ("CV pick") is chosen by 5-fold CV Spearman on train_1m o
 Goal: Spearman on test_1B >= 0.85.
 
 After the table, a diagnosis of why the mean's ranking does not transfer from 1M to 1B (first objective law):
-per-eval 1B Spearman and each eval's share of the mean's variance, predicted at 1M and true at 1B; the
+per-eval 1B Spearman and each eval's share of the mean's variance, predicted at 1M and true at 1B; a
+bootstrap interval of the 1B Spearman (64 runs measure it coarsely); the
 scale drift of the objective itself, measured where one set of mixtures was run at two sizes (test_1m and
 test_60m); the law fitted at 60M on those mixtures; and two oracles. Rows marked * read test_1B and choose
 nothing: they bound what any re-weighting of the evals could reach.
@@ -134,7 +135,12 @@ def transfer_diagnosis(key: str, seed: int) -> None:
     # The objective's own drift with scale: test_1m and test_60m are one set of 256 mixtures at two sizes.
     Y1, Y60 = t1.losses(E), t60.losses(E)
     slope = np.array([np.polyfit(Y1[:, i], Y60[:, i], 1)[0] for i in range(len(E))])
-    rows = [("ρ(true 1M mean, true 60M mean), same 256 mixtures", rho(Y60.mean(axis=1), Y1.mean(axis=1))),
+    # How precisely 64 runs measure rho: resample the 1B runs (seeded) and re-rank.
+    boot = np.random.default_rng(seed).integers(0, len(tb), size=(2000, len(tb)))
+    lo, hi = np.quantile([rho(truth[b], pm[b]) for b in boot], [0.025, 0.975])
+    rows = [(f"ρ test_1B of the train_1m law ({rho(truth, pm):.4f}): bootstrap 95 % interval over the 64 runs",
+             f"{lo:.4f} - {hi:.4f}"),
+            ("ρ(true 1M mean, true 60M mean), same 256 mixtures", rho(Y60.mean(axis=1), Y1.mean(axis=1))),
             ("  the 1M evals weighted by their 1M->60M slope (in sample)", rho(Y60.mean(axis=1), Y1 @ slope))]
     for name, t in (("test_1m", t1), ("test_60m", t60)):
         p = _fit_predict(key, t, Wb, E, seed).mean(axis=1)
