@@ -139,7 +139,13 @@ def run_world(world: World, n_jackknife: int, seed: int) -> dict[str, object]:
     best = min(errs, key=errs.get)  # type: ignore[arg-type]
     # A prediction interval is for what the target run will measure: its loss with checkpoint noise.
     inside = (world.observed >= lo) & (world.observed <= hi)
-    return {"family": world.family, "chosen": chosen, "best": best, "auto_mre": errs[chosen],
+    # Every candidate's backtest numbers next to its error at the target: selection rules can be compared on a
+    # --rows file without refitting.
+    cands = {c.label: {"target": errs.get(c.label), "backtest": c.mre if c.ok else None, "parts": c.parts,
+                       "score": c.score if c.ok else None, "complexity": list(c.complexity),
+                       "entry_errors": None if c.entry_errors is None else c.entry_errors.tolist()}
+             for c in sel.candidates}
+    return {"family": world.family, "chosen": chosen, "best": best, "auto_mre": errs[chosen], "candidates": cands,
             "best_mre": errs[best], "backtest_mre": sel.chosen.mre, "within": bool(errs[chosen] <= 1.2 * errs[best]),
             "covered": int(inside.sum()), "entries": int(inside.size), "partial": bool(sel.partial),
             "mean_half_width": float(np.mean((hi - lo) / 2 / pred))}

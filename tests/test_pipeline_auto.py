@@ -65,7 +65,8 @@ def test_auto_picks_the_route_that_is_better_at_the_target(fitted, per_mixture, 
     assert "too few" in next(c.error for c in sel.candidates if c.law == "ye-pow")
     assert sel.runner_up is not None and sel.runner_up.mre >= sel.chosen.mre
     assert sel.split.size_ratio == 2.0 and sel.split.size_ratio_target == pytest.approx(2.5)
-    assert sel.split.time_ratio == pytest.approx(2.0) and not sel.partial
+    # The step ratio is one the checkpoints offer: 3000/2000, the closest in log to the target's 2x.
+    assert sel.split.time_ratio == pytest.approx(1.5) and not sel.partial
     text = str(res)
     assert "<- chosen" in text and "<- runner-up" in text and "ratios used: size 2x (target 2.5x)" in text
 
@@ -134,3 +135,50 @@ def test_cli_auto_is_the_default_and_prints_the_partial_line(tmp_path, capsys) -
     assert exc.value.code == 0
     assert "step part not run: curves have as few as 3 checkpoint(s)" in out
     assert "the error estimate is PARTIAL" in out and "<- chosen" in out and "lo80:a" in out
+
+
+def test_split_keeps_the_real_fits_window_and_reports_the_ratio_it_used() -> None:
+    steps = tuple(range(100, 3001, 100))
+    table, _ = world(False, n_mix=4, steps=steps)
+    # Target 3x the last step. Without fit_from the cut at 1000 gives exactly 3x.
+    split0 = leave_scale_out_split(table, target_params=2e8, target_time=9000)
+    assert split0.time_ratio == pytest.approx(3.0) and table.steps[split0.fit_rows].max() == 1000
+    assert split0.size_ratio == 2.0 and not split0.partial
+    # fit_from=0.4: the real fit sees each curve from step 1200; the backtest fits that same window (not 0.4 x the
+    # cut curve's last step, 400, in the fast initial drop), so the largest cut that keeps 3 checkpoints of it
+    # (1200, 1300, 1400) gives 3000/1400, and the split says so.
+    split = leave_scale_out_split(table, target_params=2e8, target_time=9000, fit_from=0.4)
+    T = table.steps[split.fit_rows]
+    assert T.min() == 1200 and T.max() == 1400 and np.unique(T).size == 3
+    assert split.time_ratio == pytest.approx(3000 / 1400)
+    assert "step 2.14x (target 3x)" in split.describe()
+    # A ratio the checkpoints offer, the closest in log to the target's (2.2x: 3000/1400 = 2.14, not 3000/1300).
+    split2 = leave_scale_out_split(table, target_params=2e8, target_time=3000 * 2.2)
+    assert split2.time_ratio == pytest.approx(3000 / 1400) and table.steps[split2.fit_rows].max() == 1400
+    # One part alone: the other part's data stay in the fit.
+    only_time = leave_scale_out_split(table, target_params=2e8, target_time=9000, parts=("time",))
+    assert only_time.size_ratio == 1.0 and 8e7 in table.model_params[only_time.fit_rows]
+    assert only_time.kind == "time"
+
+
+def test_warm_started_refits_match_cold_ones() -> None:
+    from mixlaw.pipeline import fit_route
+    from mixlaw.pipeline.direct import _fit_joint
+
+    table, W = world(True, noise=1e-3, n_mix=8)
+    keep = ~np.isclose(table.weights, W[0]).all(axis=1)  # the jackknife's refit without mixture 0
+    sub = table.subset(keep)
+    kw = dict(target_params=N_T, target_steps=S_T)
+    for route in ("nested", "direct"):
+        full = fit_route(table, route=route, law="ye-exp", **kw)
+        cold = fit_route(sub, route=route, law="ye-exp", **kw)
+        warm = fit_route(sub, route=route, law="ye-exp", warm=full, **kw)
+        np.testing.assert_allclose(warm.predict(W), cold.predict(W), rtol=2e-4)
+        if route == "nested":  # stage 3 started from the full fit's parameters: one start was enough
+            assert warm.mixing_law.results_["a"].n_starts == 1 < cold.mixing_law.results_["a"].n_starts
+    N, S, y = sub.model_params, sub.steps, sub.losses(["a"])[:, 0]
+    theta = full.scales.thetas[0]
+    fr_warm, _ = _fit_joint(sub.weights, N, S, y, full.scales.ref, 0, "a", theta)
+    fr_cold, _ = _fit_joint(sub.weights, N, S, y, full.scales.ref, 0, "a")
+    assert fr_warm.n_starts == 1 < fr_cold.n_starts
+    assert fr_warm.objective == pytest.approx(fr_cold.objective, rel=1e-6, abs=1e-12)

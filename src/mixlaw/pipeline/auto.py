@@ -35,6 +35,8 @@ AUTO_LAWS = ("ye-exp", "ye-pow", "additive-ens")
 MIN_FIT_SIZES = 3
 #: A cut curve keeps at least this many checkpoints (the step law's 3 parameters, shared beta aside).
 MIN_CHECKPOINTS = 3
+#: Splits that hold out one part alone, scored next to the main split (both parts at once) when both ran.
+EXTRA_PARTS: tuple[tuple[str, ...], ...] = (("time",), ("size",))
 
 
 def _finite(x: float) -> float | None:
@@ -69,10 +71,16 @@ class ScaleSplit:
     time_ratio: float
     time_ratio_target: float
     skipped: list[str] = field(default_factory=list)
+    parts: tuple[str, ...] = ("size", "time")
 
     @property
     def partial(self) -> bool:
         return bool(self.skipped)
+
+    @property
+    def kind(self) -> str:
+        """The parts held out, e.g. ``"size+time"``."""
+        return "+".join(self.parts)
 
     @property
     def distance_factor(self) -> float:
@@ -95,18 +103,23 @@ class ScaleSplit:
                 "n_truth_rows": int(self.truth_rows.size)}
 
 
-def leave_scale_out_split(table: RunTable, target_params: float, target_time: float, axis: str = "step") -> ScaleSplit:
+def leave_scale_out_split(table: RunTable, target_params: float, target_time: float, axis: str = "step", *,
+                          fit_from: float = 0.0, parts: tuple[str, ...] = ("size", "time")) -> ScaleSplit:
     """Hold out the largest size and each curve's late part, as close as the data allow to the target's ratios.
 
     **Size part.** With sizes :math:`N_1 < \\dots < N_L`, the backtest predicts :math:`N_L` from
     :math:`N_1..N_j`, :math:`j \\ge 3`, with :math:`j` chosen so that :math:`\\log(N_L/N_j)` is closest to
     :math:`\\log(N^*/N_L)`. With fewer than 4 sizes it cannot run (a line says so) and :math:`N_L` stays in the fit.
 
-    **Steps part.** Every curve (one mixture at one size) is cut at its last step / r with
-    :math:`r = \\min(S^*/S_L, r_{max})`, :math:`r_{max}` the largest ratio that leaves every curve 3 checkpoints.
-    With :math:`r_{max}` close to 1 (curves of 3 checkpoints) it cannot run (a line says so) and the fit sees
-    whole curves.
+    **Steps part.** The backtest fits the same window of each curve as the real fit: checkpoints before
+    ``fit_from`` x the curve's last step are left out *before* cutting (re-applying ``fit_from`` to the cut curve
+    would move the window back into the fast initial drop, which the real fit avoids). Every curve (one mixture
+    at one size) is then cut at its last step / r, r chosen among the ratios the checkpoints offer (the table's
+    last step over each checkpoint, and 1: no cut) as the one closest in :math:`\\log` to :math:`S^*/S_L`, such
+    that every curve keeps 3 checkpoints of its window. When no cut leaves 3 (curves of 3 checkpoints) the part
+    cannot run (a line says so) and the fit sees whole curves.
 
+    ``parts`` names the parts to hold out (``"size"``, ``"time"``); the other part's data stay in the fit.
     The truth is every curve at :math:`N_L` that reaches the table's last step, at that step.
     """
     N = table.model_params
@@ -119,7 +132,7 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
     skipped: list[str] = []
     fit_sizes = sizes
     size_ratio = 1.0
-    if want_N > 1 + 1e-9:
+    if "size" in parts and want_N > 1 + 1e-9:
         if sizes.size - 1 < MIN_FIT_SIZES:
             skipped.append(f"size part not run: {sizes.size} model size(s); holding out the largest leaves "
                            f"{sizes.size - 1}, the size law needs {MIN_FIT_SIZES}")
@@ -129,36 +142,46 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
             fit_sizes, size_ratio = sizes[:j + 1], float(N_L / sizes[j])
     in_fit = np.isin(N, fit_sizes)
     _, mix = _mixture_ids(table.weights)
-    curve = pd.Series(T).groupby([mix, N])
-    last = curve.transform("max").to_numpy()
+    last = pd.Series(T).groupby([mix, N]).transform("max").to_numpy()
+    window = T >= fit_from * last - 1e-9
     time_ratio = 1.0
     keep = np.ones(len(T), dtype=bool)
-    if want_T > 1 + 1e-9:
-        # Largest ratio that leaves every fitted curve MIN_CHECKPOINTS: its last step over its 3rd smallest.
+    if "time" in parts and want_T > 1 + 1e-9:
+        # Largest ratio that leaves every fitted curve MIN_CHECKPOINTS of its window.
         r_max = np.inf
         shortest = None
-        for (_, n), s in pd.Series(T[in_fit]).groupby([mix[in_fit], N[in_fit]]):
+        rows = in_fit & window
+        for (_, n), s in pd.Series(T[rows]).groupby([mix[rows], N[rows]]):
             u = np.unique(s.to_numpy())
             r = u[-1] / u[MIN_CHECKPOINTS - 1] if u.size > MIN_CHECKPOINTS else 1.0
             if r < r_max:
                 r_max, shortest = r, (n, u.size)
-        r = float(min(want_T, r_max))
-        if r < 1.05:
+        offered = np.unique(np.r_[1.0, T_end / np.unique(T[rows])])
+        offered = offered[offered <= r_max * (1 + 1e-9)]
+        r = float(offered[np.argmin(np.abs(np.log(offered) - np.log(want_T)))])
+        if r_max < 1.05:
             assert shortest is not None
-            skipped.append(f"{axis} part not run: curves have as few as {shortest[1]} checkpoint(s) (e.g. at N = "
-                           f"{shortest[0]:g}); cutting off their late part would leave fewer than "
+            skipped.append(f"{axis} part not run: curves have as few as {shortest[1]} checkpoint(s)"
+                           + (f" from fit_from = {fit_from:g} of their last {axis}" if fit_from > 0 else "")
+                           + f" (e.g. at N = {shortest[0]:g}); cutting off their late part would leave fewer than "
                            f"{MIN_CHECKPOINTS}")
-        else:
+        elif r > 1.0:
             time_ratio = r
             keep = T <= last / r * (1 + 1e-9)
     truth = np.flatnonzero((N == N_L) & (T == last) & (last == T_end))
-    return ScaleSplit(in_fit & keep, truth, N_L, T_end, axis, size_ratio, want_N, time_ratio, want_T, skipped)
+    return ScaleSplit(in_fit & keep & window, truth, N_L, T_end, axis, size_ratio, want_N, time_ratio, want_T,
+                      skipped, tuple(parts))
 
 
 # ---------------------------------------------------------------------- candidates and selection
 @dataclass
 class Candidate:
-    """One (route, law) and its leave-scale-out backtest error."""
+    """One (route, law) and its leave-scale-out backtest error.
+
+    ``mre``, ``max_rel_error``, ``mean_signed``, ``n`` and ``residuals`` are the main split's (both parts held
+    out at once); ``parts`` the MRE of each extra split (one part held out alone) it was scored on;
+    ``complexity`` orders candidates from the simplest (fewest free parameters) for the tie rule.
+    """
 
     route: str
     law: str
@@ -169,6 +192,24 @@ class Candidate:
     n: int = 0
     error: str | None = None
     residuals: np.ndarray | None = field(default=None, repr=False)
+    parts: dict[str, float] = field(default_factory=dict)
+    part_residuals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    complexity: tuple[int, int] = (0, 0)
+
+    @property
+    def entry_errors(self) -> np.ndarray | None:
+        """|relative error| of each held-out entry, averaged over the splits it was scored on (the main split and
+        every one-part split that ran: the same truth entries, held out in different ways)."""
+        if self.residuals is None:
+            return None
+        rs = [np.abs(np.ravel(self.residuals))] + [np.abs(np.ravel(r)) for r in self.part_residuals.values()]
+        return np.mean(rs, axis=0)
+
+    @property
+    def score(self) -> float:
+        """Mean of :attr:`entry_errors`: what the choice ranks by (the main split's MRE when no part ran alone)."""
+        e = self.entry_errors
+        return float(np.mean(e)) if e is not None else float("nan")
 
     @property
     def label(self) -> str:
@@ -183,7 +224,8 @@ class Candidate:
         # A candidate that could not run has no errors (None, not NaN: saved pipelines are strict JSON).
         return {"route": self.route, "law": self.law, "on_total": self.on_total, "label": self.label,
                 "mre": _finite(self.mre), "max_rel_error": _finite(self.max_rel_error),
-                "mean_signed": _finite(self.mean_signed), "n": self.n, "error": self.error}
+                "mean_signed": _finite(self.mean_signed), "n": self.n, "error": self.error,
+                "parts": {k: _finite(v) for k, v in self.parts.items()}, "score": _finite(self.score)}
 
 
 @dataclass
@@ -214,12 +256,17 @@ class Selection:
         lines += [f"    {s}" for s in self.split.skipped]
         if self.partial:
             lines.append("    the error estimate is PARTIAL: it tests only the parts above that ran")
-        lines.append(f"    {'candidate':<34} {'MRE':>8} {'max':>8} {'signed':>8} {'n':>4}")
-        for c in sorted(self.candidates, key=lambda c: (not c.ok, c.mre)):
+        kinds = list(dict.fromkeys(k for c in self.candidates for k in c.parts))
+        if kinds:
+            lines.append(f"    score: the MRE averaged over this split and the parts held out alone ({', '.join(kinds)})")
+        lines.append(f"    {'candidate':<34} {'MRE':>8} {'max':>8} {'signed':>8} {'n':>4}"
+                     + "".join(f" {k + ' alone':>11}" for k in kinds) + (f" {'score':>8}" if kinds else ""))
+        for c in sorted(self.candidates, key=lambda c: (not c.ok, c.score)):
             mark = "  <- chosen" if c is self.chosen else ("  <- runner-up" if c is self.runner_up else "")
             if c.ok:
                 lines.append(f"    {c.label:<34} {c.mre:>8.2%} {c.max_rel_error:>8.2%} {c.mean_signed:>+8.2%} "
-                             f"{c.n:>4}{mark}")
+                             f"{c.n:>4}" + "".join(f" {c.parts.get(k, np.nan):>11.2%}" for k in kinds)
+                             + (f" {c.score:>8.2%}" if kinds else "") + mark)
             else:
                 lines.append(f"    {c.label:<34} cannot run: {c.error}{mark}")
         if self.note:
@@ -235,19 +282,24 @@ def _score(res: PipelineResult, W: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return pred.reshape(truth.shape) / truth - 1.0
 
 
-def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[str, str, bool]], names: list[str],
-                     total: dict[str, float] | None, fit_kw: dict[str, Any]) -> Selection:
-    """Fit every candidate on the split's fit rows, score it at the truth rows, and choose the smallest error.
+def backtest_candidates(table: RunTable, split: ScaleSplit, candidates: list[tuple[str, str, bool]],
+                        names: list[str], total: dict[str, float] | None, fit_kw: dict[str, Any],
+                        warm: dict[str, PipelineResult] | None = None,
+                        ) -> tuple[list[Candidate], dict[str, PipelineResult]]:
+    """Fit every candidate on the split's fit rows and score it at its truth rows.
 
     ``candidates``: (route, law, on_total). With ``total`` (eval -> weight) every candidate is scored on the
     weighted total :math:`\\sum_i s_i L_i` (per-eval candidates through the sum of their predictions), else on
-    the MRE over (mixture, eval) entries.
+    the MRE over (mixture, eval) entries. The split has already applied the real fit's ``fit_from`` window.
+    ``warm`` (label -> result of another split, which must not have seen this split's truth rows either) starts
+    the fits. Returns one :class:`Candidate` each and the fitted results by label.
     """
     Wt = table.weights[split.truth_rows]
     Yt = table.losses(names)[split.truth_rows]
     s = None if total is None else np.array([total[e] for e in names])
     time_kw = {"target_steps" if split.axis == "step" else "target_tokens": split.held_time}
     out: list[Candidate] = []
+    fitted: dict[str, PipelineResult] = {}
     sub = table.subset(split.fit_rows)
     for on_total in (False, True):
         pairs = [(r, law) for r, law, t in candidates if t == on_total]
@@ -256,13 +308,17 @@ def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[
         data, tnames = (add_weighted_total(sub, total), [TOTAL_NAME]) if on_total and total else (sub, names)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MixlawWarning)
+            starts = {(r, law): warm[lab] for r, law in pairs
+                      if warm and (lab := Candidate(r, law, on_total).label) in warm}
             fits = fit_candidates(data, target_params=split.held_params, candidates=pairs, targets=tnames,
-                                  **time_kw, **fit_kw)
+                                  **time_kw, **{**fit_kw, "fit_from": 0.0}, warm=starts)
         for (route, law), res in fits.items():
             c = Candidate(route, law, on_total)
             if isinstance(res, MixlawError):
                 c.error = str(res).splitlines()[0]
             else:
+                fitted[c.label] = res
+                c.complexity = (int(route == "nested"), int(res.mixing_law.n_params_))
                 if on_total:
                     assert s is not None
                     rel = _score(res, Wt, (Yt @ s)[:, None])
@@ -279,13 +335,66 @@ def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[
                     c.mre, c.max_rel_error = float(np.mean(np.abs(rel))), float(np.max(np.abs(rel)))
                     c.mean_signed, c.n, c.residuals = float(np.mean(rel)), int(rel.size), rel
             out.append(c)
-    ok = sorted((c for c in out if c.ok), key=lambda c: c.mre)
+    return out, fitted
+
+
+def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[str, str, bool]], names: list[str],
+                     total: dict[str, float] | None, fit_kw: dict[str, Any],
+                     extra: list[ScaleSplit] | None = None) -> Selection:
+    """Backtest every candidate on ``split`` (and on each ``extra`` split, recorded in ``Candidate.parts``) and
+    choose the one with the smallest held-out error (:func:`backtest_candidates`)."""
+    out, fitted = backtest_candidates(table, split, candidates, names, total, fit_kw)
+    for sp in extra or []:
+        # The main split saw neither held-out part, so its fits are leak-free starts for the one-part splits.
+        by = {c.label: c for c in backtest_candidates(table, sp, candidates, names, total, fit_kw, fitted)[0]}
+        for c in out:
+            other = by.get(c.label)
+            if other is not None and other.ok and other.residuals is not None and c.residuals is not None:
+                c.parts[sp.kind], c.part_residuals[sp.kind] = other.mre, other.residuals
+            elif c.ok:  # a candidate that fails on a one-part split is ranked on the main split alone
+                c.parts[sp.kind] = float("nan")
+    ok = [c for c in out if c.ok]
     metric = ("relative error of the weighted total " + ", ".join(f"{v:g}*{k}" for k, v in total.items())
               if total is not None else "MRE of the mixing law over held-out (mixture, eval) entries")
     if not ok:
         why = "; ".join(f"{c.label}: {c.error}" for c in out)
         raise InputError(f"no pipeline candidate can be backtested ({split.describe()}): {why}")
-    return Selection(out, ok[0], ok[1] if len(ok) > 1 else None, split, metric, total=total)
+    chosen, note = choose_simplest_within_noise(ok)
+    rest = sorted((c for c in ok if c is not chosen), key=lambda c: c.score)
+    return Selection(out, chosen, rest[0] if rest else None, split, metric, note=note, total=total)
+
+
+def paired_se(a: Candidate, b: Candidate) -> float:
+    """Standard error of ``b.score - a.score`` from the paired differences of :attr:`Candidate.entry_errors`
+    over the held-out entries (inf with fewer than 2, or when they were not scored on the same entries)."""
+    ea, eb = a.entry_errors, b.entry_errors
+    if ea is None or eb is None or ea.size != eb.size or ea.size < 2:
+        return float("inf")
+    d = eb - ea
+    return float(np.std(d, ddof=1) / np.sqrt(d.size))
+
+
+def choose_simplest_within_noise(ok: list[Candidate]) -> tuple[Candidate, str]:
+    r"""The simplest candidate that the backtest cannot tell apart from the one with the smallest error.
+
+    A candidate's backtest error is itself an estimate from a few held-out entries, and a more flexible
+    candidate (per-mixture exponents, a law with more parameters) wins it by chance more often than it wins at
+    the target, where its extra variance is extrapolated further. So every candidate is scored per held-out
+    entry, its |relative error| averaged over the splits that ran (both parts held out at once, and each part
+    alone: :attr:`Candidate.entry_errors`), and the candidate with the smallest mean score, :math:`b`, displaces
+    a simpler one, :math:`c`, only when it is better by more than one paired standard error
+    (:func:`paired_se`). Among the candidates :math:`b` does not displace, the simplest
+    (``Candidate.complexity``: the direct route's shared exponents first, then fewer mixing-law parameters) is
+    chosen: the one-standard-error rule of Breiman et al. (1984, §3.4.3; Hastie, Tibshirani & Friedman 2009,
+    §7.10). Returns (choice, a line saying why when it is not the smallest-error candidate).
+    """
+    best = min(ok, key=lambda c: (c.score, c.mre))
+    keep = [c for c in ok if c is best or c.score <= best.score + paired_se(best, c)]
+    chosen = min(keep, key=lambda c: (c.complexity, c.score))
+    if chosen is best:
+        return best, ""
+    return chosen, (f"{chosen.label} chosen over {best.label} (smallest backtest error): simpler, and within one "
+                    f"paired standard error ({paired_se(best, chosen):.2%}) of it (one-standard-error rule)")
 
 
 # ---------------------------------------------------------------------- entry point
@@ -410,11 +519,13 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
             cands.append((r, lw, False))
     if total is not None and law == AUTO:
         cands += [(r, "ye-exp", True) for r in routes]
-    split = leave_scale_out_split(table, Nt, target_time, axis)
+    split = leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from)
+    extra = [sp for p in EXTRA_PARTS if split.size_ratio > 1 and split.time_ratio > 1
+             for sp in [leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from, parts=p)]]
     note = ""
     selection: Selection | None = None
     if split.truth_rows.size and split.fit_rows.any() and not (split.size_ratio == 1 and split.time_ratio == 1):
-        selection = select_candidate(table, split, cands, names, total, fit_kw)
+        selection = select_candidate(table, split, cands, names, total, fit_kw, extra)
         chosen = selection.chosen
         route_c, law_c, on_total = chosen.route, chosen.law, chosen.on_total
     else:
@@ -447,7 +558,7 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
 
     def refit(sub: RunTable, s: int) -> PipelineResult:
         return fit_route(sub, target_params=Nt, route=route_c, law=law_c, targets=tnames, **time_kw,
-                         **{**fit_kw, "random_state": s})
+                         **{**fit_kw, "random_state": s}, warm=result)
 
     jack, failed = jackknife_mixtures(refit, data, n_jackknife, seed) if n_jackknife else ([], [])
     resid = None if selection is None else selection.chosen.residuals

@@ -18,7 +18,7 @@ import numpy as np
 from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError
 from ..fit import FitResult, Param, Params, fit_model
-from ..laws.base import MixingLaw, available_laws, get_law, law_from_dict
+from ..laws.base import MixingLaw, available_laws, get_law, law_from_dict, warm_clone
 from ..laws.ye import T_BOUND
 from ..scaling import ChinchillaLaw
 from . import _schema as sc
@@ -34,7 +34,9 @@ from .result import (
 
 
 def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
-            law_options: dict[str, Any], msgs: list[str]) -> PipelineResult:
+            law_options: dict[str, Any], msgs: list[str], warm: PipelineResult | None = None) -> PipelineResult:
+    """The direct route; ``warm``: a direct result of the same law and evals on nearby data (a jackknife or
+    backtest refit), whose parameters start the fits (one start, the usual ones only if it does not converge)."""
     W, Y = table.weights, table.losses(names)
     N, S = table.model_params, (table.steps if at.axis == "step" else table.tokens)
     assert N is not None and S is not None
@@ -43,7 +45,7 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     sizes = np.unique(N)
     probe = get_law(law, **law_options)
     if probe.uses_model_params:
-        return _direct_registered(table, at, law, names, rng, law_options, msgs, mixes, inv)
+        return _direct_registered(table, at, law, names, rng, law_options, msgs, mixes, inv, warm)
     if sizes.size < 3:
         raise InputError(f"the direct joint law has a size term A/N^alpha (with E: 3 parameters); the data has "
                          f"{sizes.size} model size(s); need at least 3")
@@ -61,8 +63,11 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     nwarn: list[str] = []
     seed = int(rng.integers(2**31))
     thetas: list[np.ndarray] = []
+    start = (warm.scales.thetas if warm is not None and isinstance(warm.scales, _JointScales)
+             and warm.scales.ref == ref and list(warm.targets) == list(names)
+             and warm.scales.thetas.shape[1] == 6 + W.shape[1] else None)
     for k, t in enumerate(names):
-        fr, extra = _fit_joint(W, N, S, Y[:, k], ref, seed, t)
+        fr, extra = _fit_joint(W, N, S, Y[:, k], ref, seed, t, None if start is None else start[k])
         nwarn += extra + list(fr.warnings)
         res.append(np.exp(fr.residuals) - 1.0)
         thetas.append(fr.params.array())
@@ -162,20 +167,30 @@ class _RegisteredScales:
 
 
 def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
-               label: str) -> tuple[FitResult, list[str]]:
-    """Fit ``E + A/N^a + B/S^b + exp(log_k + t.r)`` to one eval's losses; returns (result, warning messages)."""
-    X = np.column_stack([N, S])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ch = ChinchillaLaw(n_restarts=2, random_state=seed).fit(X, y)
-    E, la, a, lb, b = ch.params_.array()
-    # Split the constant: half of E goes to the mixture term, whose shape comes from regressing
-    # log(y - rest) on the weights (Ye's data-driven start).
-    rest = 0.5 * E + np.exp(la - a * np.log(N)) + np.exp(lb - b * np.log(S))
-    excess = np.clip(y - rest, 1e-3 * y, None)
-    beta_w, *_ = np.linalg.lstsq(W, np.log(excess), rcond=None)
-    lk = float(np.clip(beta_w[ref], -29, 29))
-    tt = np.clip(beta_w - beta_w[ref], -T_BOUND + 1, T_BOUND - 1)
+               label: str, warm: np.ndarray | None = None) -> tuple[FitResult, list[str]]:
+    """Fit ``E + A/N^a + B/S^b + exp(log_k + t.r)`` to one eval's losses; returns (result, warning messages).
+
+    ``warm`` (a fitted theta on nearby data) replaces the Chinchilla-fit start and is tried alone first."""
+    caught: list[warnings.WarningMessage] = []
+    if warm is not None and np.all(np.isfinite(warm)):
+        # Clipped into this fit's bounds (E's upper bound depends on the data).
+        lo = np.array([0.0, -50.0, 1e-3, -50.0, 1e-3, -30.0])
+        hi = np.array([float(y.max()), 120.0, 4.0, 120.0, 4.0, 30.0])
+        E2, la, a, lb, b, lk = (float(v) for v in np.clip(warm[:6], lo, hi))
+        E, tt = 2 * E2, np.clip(np.asarray(warm[6:], dtype=np.float64), -T_BOUND, T_BOUND)
+    else:
+        X = np.column_stack([N, S])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ch = ChinchillaLaw(n_restarts=2, random_state=seed).fit(X, y)
+        E, la, a, lb, b = ch.params_.array()
+        # Split the constant: half of E goes to the mixture term, whose shape comes from regressing
+        # log(y - rest) on the weights (Ye's data-driven start).
+        rest = 0.5 * E + np.exp(la - a * np.log(N)) + np.exp(lb - b * np.log(S))
+        excess = np.clip(y - rest, 1e-3 * y, None)
+        beta_w, *_ = np.linalg.lstsq(W, np.log(excess), rcond=None)
+        lk = float(np.clip(beta_w[ref], -29, 29))
+        tt = np.clip(beta_w - beta_w[ref], -T_BOUND + 1, T_BOUND - 1)
     ps = [Param("E", 0.5 * E, 0.5 * E, 0.0, float(y.max())),
           Param("log_A", la, la, -50.0, 120.0), Param("alpha", a, a, 1e-3, 4.0),
           Param("log_B", lb, lb, -50.0, 120.0), Param("beta", b, b, 1e-3, 4.0),
@@ -199,13 +214,14 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
 
     with warnings.catch_warnings(record=True) as caught2:
         warnings.simplefilter("always")
-        fr = fit_model(model, spec, y, n_starts=3, rng=np.random.default_rng(seed), label=f"joint[{label}]")
+        fr = fit_model(model, spec, y, n_starts=3, rng=np.random.default_rng(seed), label=f"joint[{label}]",
+                       warm_start=None if warm is None else spec.array())
     return fr, [str(w.message) for w in [*caught, *caught2]]
 
 
 def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
                        law_options: dict[str, Any], msgs: list[str], mixes: np.ndarray,
-                       inv: np.ndarray) -> PipelineResult:
+                       inv: np.ndarray, warm: PipelineResult | None = None) -> PipelineResult:
     """Direct route with a registered law that takes N (``dz-eq1``) and maybe D (``dz-eq3``).
 
     A law with a token input is fitted on every checkpoint (its D) and predicts at (N*, D*); a law without one
@@ -238,6 +254,8 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
     fin = table.subset(rows)
     t0 = time.perf_counter()
     mixing = get_law(law, **{"random_state": int(rng.integers(2**31)), **law_options})
+    if warm is not None and warm.law == law and list(warm.targets) == list(names):
+        mixing = warm_clone(warm.mixing_law)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         mixing.fit(fin, targets=names)

@@ -24,11 +24,14 @@ from .result import ROUTES, PipelineResult, _check_fit_from, _mixture_ids, _Targ
 def fit_route(table: RunTable, *, target_params: float, target_steps: float | None = None,
               target_tokens: float | None = None, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
               random_state: int | np.random.Generator | None = 0, law_options: dict[str, Any] | None = None,
-              shared_exponents: bool | str = "auto", fit_from: float = 0.0) -> PipelineResult:
-    """:func:`~mixlaw.pipeline.fit_pipeline` with one fixed route and mixing law (its parameters, no ``auto``)."""
+              shared_exponents: bool | str = "auto", fit_from: float = 0.0,
+              warm: PipelineResult | None = None) -> PipelineResult:
+    """:func:`~mixlaw.pipeline.fit_pipeline` with one fixed route and mixing law (its parameters, no ``auto``);
+    ``warm`` as in :func:`fit_candidates`."""
     out = fit_candidates(table, target_params=target_params, target_steps=target_steps, target_tokens=target_tokens,
                          candidates=[(route, law)], targets=targets, random_state=random_state,
-                         law_options=law_options, shared_exponents=shared_exponents, fit_from=fit_from)
+                         law_options=law_options, shared_exponents=shared_exponents, fit_from=fit_from,
+                         warm=None if warm is None else {(route, law): warm})
     res = out[(route, law)]
     if isinstance(res, MixlawError):
         raise res
@@ -38,12 +41,16 @@ def fit_route(table: RunTable, *, target_params: float, target_steps: float | No
 def fit_candidates(table: RunTable, *, target_params: float, target_steps: float | None = None,
                    target_tokens: float | None = None, candidates: list[tuple[str, str]], targets: Any = "all",
                    random_state: int | np.random.Generator | None = 0, law_options: dict[str, Any] | None = None,
-                   shared_exponents: bool | str = "auto",
-                   fit_from: float = 0.0) -> dict[tuple[str, str], PipelineResult | MixlawError]:
+                   shared_exponents: bool | str = "auto", fit_from: float = 0.0,
+                   warm: dict[tuple[str, str], PipelineResult] | None = None,
+                   ) -> dict[tuple[str, str], PipelineResult | MixlawError]:
     """Fit every (route, law) of ``candidates``; a candidate that cannot be fitted maps to its error.
 
     Bad arguments and a table the pipeline cannot read at all still raise :class:`InputError`. The nested
     candidates share one stage 1 (their step laws are identical), so adding a mixing law costs its own fit only.
+    ``warm`` maps a (route, law) to its result on nearby data (the jackknife's and the backtest's refits): the
+    mixing law (nested) or joint law (direct) then starts from its parameters, one start, the usual multistart
+    only when that does not converge.
     """
     for route, _ in candidates:
         if route not in ROUTES:
@@ -74,15 +81,18 @@ def fit_candidates(table: RunTable, *, target_params: float, target_steps: float
     nested_laws = list(dict.fromkeys(law for route, law in candidates if route == "nested"))
     if nested_laws:
         try:
+            warm_laws = {law: r.mixing_law for (route, law), r in (warm or {}).items()
+                         if route == "nested" and isinstance(r, PipelineResult) and list(r.targets) == names}
             for law, res in _nested_many(table, at, nested_laws, names, rng, opts, list(msgs),
-                                         shared_exponents).items():
+                                         shared_exponents, warm_laws).items():
                 results[("nested", law)] = res
         except MixlawError as err:
             results.update({("nested", law): err for law in nested_laws})
     for route, law in candidates:
         if route == "direct" and (route, law) not in results:
             try:
-                results[(route, law)] = _direct(table, at, law, names, rng, opts, list(msgs))
+                results[(route, law)] = _direct(table, at, law, names, rng, opts, list(msgs),
+                                                (warm or {}).get((route, law)))
             except MixlawError as err:
                 results[(route, law)] = err
     for res in results.values():

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..data import RunTable
 from ..errors import DataWarning, InputError, MixlawError, MixlawWarning
-from ..laws.base import MixingLaw, get_law
+from ..laws.base import MixingLaw, get_law, warm_clone
 from ..scaling import fit_curves, fit_shared_exponents
 from . import _schema as sc
 from .result import (
@@ -41,12 +41,14 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
 
 
 def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str], rng: np.random.Generator,
-                 law_options: dict[str, Any], msgs: list[str],
-                 shared: bool | str) -> dict[str, PipelineResult | MixlawError]:
+                 law_options: dict[str, Any], msgs: list[str], shared: bool | str,
+                 warm: dict[str, MixingLaw] | None = None) -> dict[str, PipelineResult | MixlawError]:
     """The nested route for several mixing laws: stages 1 and 2 (the step and size laws, most of the cost) are
     fitted once and shared; stage 3 per law.
 
     A law whose stage 3 fails maps to its error (the others still come back); a stage 1-2 failure raises.
+    ``warm`` maps a law key to that law fitted on nearby data (a jackknife or backtest refit): its parameters
+    start stage 3 (:func:`~mixlaw.laws.base.warm_clone`).
     """
     W, Y = table.weights, table.losses(names)
     N, S = table.model_params, (table.steps if at.axis == "step" else table.tokens)
@@ -155,7 +157,7 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
     for law in laws:
         own_msgs = list(msgs)
         stages23 = _NestedStages23(laws1, sizes, mixes, first, names, table.domains, Nt, law, law_options, shared,
-                                   seed23, sym, own_msgs, size_cache)
+                                   seed23, sym, own_msgs, size_cache, (warm or {}).get(law))
         try:
             stage2, stage3, ok, target, mixing, kw = stages23.at(St, record=True)
         except MixlawError as err:
@@ -187,13 +189,14 @@ class _NestedStages23:
                  domains: list[str], Nt: float, law: str, law_options: dict[str, Any], shared: bool | str, seed: int,
                  sym: str, msgs: list[str],
                  size_cache: dict[tuple[float, float, int], tuple[StageQuality, np.ndarray, np.ndarray, list[str]]]
-                 | None = None) -> None:
+                 | None = None, warm: MixingLaw | None = None) -> None:
         self.laws1, self.sizes, self.mixes, self.first, self.names = laws1, sizes, mixes, first, names
         self.domains, self.Nt, self.law_key, self.law_options = domains, Nt, law, law_options
         self.shared, self.seed, self.sym, self.msgs = shared, seed, sym, msgs
         self._cache: dict[tuple[float, float], tuple[MixingLaw, dict[str, Any]]] = {}
         # Stage 2 does not depend on the mixing law: the instances of one fit (one per law) share this cache.
         self._size_cache = {} if size_cache is None else size_cache
+        self.warm = warm
 
     def to_dict(self) -> dict[str, Any]:
         """The fitted stage-1 laws and the settings of stages 2-3, as strict JSON (NaN -> null)."""
@@ -254,7 +257,9 @@ class _NestedStages23:
         # Stage 3: the mixing law at the target scale.
         t0 = time.perf_counter()
         opts = {"random_state": int(rng.integers(2**31)), **law_options}
-        mixing = get_law(law, **opts)
+        fresh = get_law(law, **opts)
+        # The warm start is for the target-scale fit it came from (record=True), not other scales' laws.
+        mixing = warm_clone(self.warm) if record and self.warm is not None and self.warm.key == fresh.key else fresh
         kw: dict[str, Any] = {}
         if mixing.uses_model_params:
             kw["model_params"] = np.full(len(mixes), Nt)
