@@ -258,7 +258,7 @@ class Selection:
             lines.append("    the error estimate is PARTIAL: it tests only the parts above that ran")
         kinds = list(dict.fromkeys(k for c in self.candidates for k in c.parts))
         if kinds:
-            lines.append(f"    score: the MRE averaged over this split and the parts held out alone ({', '.join(kinds)})")
+            lines.append(f"    score: MRE averaged over this split and each part held out alone ({', '.join(kinds)})")
         lines.append(f"    {'candidate':<34} {'MRE':>8} {'max':>8} {'signed':>8} {'n':>4}"
                      + "".join(f" {k + ' alone':>11}" for k in kinds) + (f" {'score':>8}" if kinds else ""))
         for c in sorted(self.candidates, key=lambda c: (not c.ok, c.score)):
