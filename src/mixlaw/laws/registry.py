@@ -1,0 +1,52 @@
+"""The law registry: which law class answers to which CLI key.
+
+A law module decorates its class with :func:`register` (``@register("ye-exp")``) and is imported by
+``laws/__init__.py``; :func:`get_law` builds a law from its key and constructor options and
+:func:`available_laws` lists the keys in registration order. The registry knows nothing of the law interface
+(:mod:`mixlaw.laws.base`), so the interface and the saved-law loader can both use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputError
+
+#: Key -> law class (a :class:`~mixlaw.laws.base.MixingLaw` subclass), in registration order.
+_REGISTRY: dict[str, type[Any]] = {}
+
+
+def register(key: str) -> Any:
+    """Class decorator: make a law available under the CLI key ``key`` (kebab-case)."""
+
+    def deco(cls: type[Any]) -> type[Any]:
+        cls.key = key
+        _REGISTRY[key] = cls
+        return cls
+
+    return deco
+
+
+def available_laws() -> list[str]:
+    """Keys of every registered law, in registration order."""
+    return list(_REGISTRY)
+
+
+def get_law(key: str, **options: Any) -> Any:
+    """Construct the law registered as ``key`` with constructor ``options`` (a :class:`~mixlaw.laws.base.MixingLaw`).
+
+    Raises
+    ------
+    InputError
+        Unknown key (the message lists the known ones) or an option the law does not take.
+    """
+    if key not in _REGISTRY:
+        raise InputError(f"unknown law {key!r}; available: {', '.join(available_laws())}")
+    cls = _REGISTRY[key]
+    try:
+        return cls(**options)
+    except TypeError as err:
+        raise InputError(f"law {key!r}: {err}") from err
+
+
+__all__ = ["register", "available_laws", "get_law"]

@@ -1,0 +1,150 @@
+"""The saved-law file format: what ``MixingLaw.to_dict()`` writes and :func:`law_from_dict` reads back.
+
+A saved law is untrusted input (a file a user may have edited or been handed). This module owns its layout:
+the schema version (:data:`LAW_SCHEMA_VERSION`), the field-by-field check of versions, law key, names, ranges
+and parameter records, and the rebuild of a fitted law that must then predict one finite loss per target.
+It sits below :mod:`mixlaw.laws.base` (which re-exports :func:`law_from_dict`) and reaches laws only through
+the registry, so both the interface and the laws that nest other laws (ensembles, auto) can load laws.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .._validation import validate_params
+from ..errors import InputError, InvalidParameterError
+from ..fit import Param, Params
+from .registry import _REGISTRY, available_laws, get_law
+
+#: Version of the saved-law JSON layout (``MixingLaw.to_dict()`` plus ``schema_version``); files written before
+#: versions existed have none and are read as version 1.
+LAW_SCHEMA_VERSION = 1
+
+
+def _check_saved_layout(d: Any) -> None:
+    """The layout every saved law shares: version, law key, names, ranges and parameter records."""
+    if not isinstance(d, Mapping):
+        raise InputError(f"expected a JSON object (a law saved by 'mixlaw fit --out'), got {type(d).__name__}")
+    version = d.get("schema_version", 1)
+    if version != LAW_SCHEMA_VERSION or isinstance(version, bool):
+        raise InputError(f"schema_version {version!r}: this mixlaw reads saved laws of version {LAW_SCHEMA_VERSION}")
+    for key in ("law", "domains", "targets", "w_range", "params"):
+        if key not in d:
+            raise InputError(f"missing field {key!r}")
+    if not isinstance(d["law"], str) or d["law"] not in _REGISTRY:
+        raise InputError(f"field 'law' is {d['law']!r}; known laws: {', '.join(available_laws())}")
+    if not isinstance(d.get("options", {}), Mapping):
+        raise InputError(f"field 'options' must be an object, got {d['options']!r}")
+    for key, least in (("domains", 2), ("targets", 1)):
+        names = d[key]
+        if (not isinstance(names, list) or len(names) < least or not all(isinstance(x, str) and x for x in names)
+                or len(set(names)) != len(names)):
+            raise InputError(f"field {key!r} must be a list of at least {least} distinct names, got {names!r}")
+    n = len(d["domains"])
+    w = d["w_range"]
+    if not (isinstance(w, list) and len(w) == 2 and all(_numbers(r, n) for r in w)):
+        raise InputError(f"field 'w_range' must be two lists of {n} finite numbers (one per domain)")
+    for key in ("n_range", "d_range"):
+        v = d.get(key)
+        if v is not None and not (_numbers(v, 2) and 0 < v[0] <= v[1]):
+            raise InputError(f"field {key!r} must be null or [lo, hi] with 0 < lo <= hi, got {v!r}")
+    params = d["params"]
+    if not isinstance(params, Mapping):
+        raise InputError(f"field 'params' must be an object {{name: {{value, init, min, max, vary}}}}, got "
+                         f"{type(params).__name__}")
+    for name, p in params.items():
+        ok = (isinstance(p, Mapping) and all(k in p for k in ("value", "init", "min", "max", "vary"))
+              and isinstance(p["vary"], bool) and _numbers([p["value"], p["init"]], 2)
+              and all(_number(p[k], finite=False) for k in ("min", "max"))
+              and (p.get("stderr") is None or _number(p["stderr"], finite=False)))
+        if not ok:
+            raise InputError(f"parameter {name!r} must be {{value, init: finite numbers; min, max: numbers; "
+                             f"vary: true/false; stderr: number or null}}, got {p!r}")
+    if not isinstance(d.get("state", {}), Mapping):
+        raise InputError("field 'state' must be an object")
+
+
+def _number(x: Any, finite: bool = True) -> bool:
+    if isinstance(x, str) and not finite:  # to_dict writes infinite bounds as "inf" / "-inf"
+        return x in ("inf", "-inf", "Infinity", "-Infinity")
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and (not finite or bool(np.isfinite(x)))
+
+
+def _numbers(v: Any, n: int) -> bool:
+    return isinstance(v, list) and len(v) == n and all(_number(x) for x in v)
+
+
+def law_from_dict(d: Mapping[str, Any]) -> Any:
+    """Rebuild a fitted law (a :class:`~mixlaw.laws.base.MixingLaw`) from its ``to_dict()``, schema-checked.
+
+    The file is untrusted: its layout is checked field by field (:data:`LAW_SCHEMA_VERSION`, a known law key,
+    valid options, distinct domain and target names, ranges and parameter records), a per-target law's
+    parameter names must be exactly ``<target>.<name>`` for the saved targets, and the rebuilt law must predict
+    one finite loss per target at the centre of its fitted range; anything else is one :class:`InputError`.
+    """
+    _check_saved_layout(d)
+    law = get_law(d["law"], **d.get("options", {}))
+    try:
+        validate_params(law)
+    except InvalidParameterError as err:
+        raise InputError(f"field 'options': {err}") from None
+    law.domains_, law.targets_ = list(d["domains"]), list(d["targets"])
+    law.n_features_in_ = len(law.domains_)
+    law._y_1d = bool(d.get("y_1d", False)) and len(law.targets_) == 1
+    law._w_range = (np.asarray(d["w_range"][0], dtype=np.float64), np.asarray(d["w_range"][1], dtype=np.float64))
+    law._n_range = None if d.get("n_range") is None else tuple(float(v) for v in d["n_range"])
+    law._d_range = None if d.get("d_range") is None else tuple(float(v) for v in d["d_range"])
+    plist = [Param(name, float(p["value"]), float(p["init"]), float(p["min"]), float(p["max"]), bool(p["vary"]),
+                   None if p.get("stderr") is None else float(p["stderr"])) for name, p in d["params"].items()]
+    law.params_ = Params(plist)
+    law.results_ = {}
+    fs = d.get("fit_scale")  # absent in laws saved before it existed: no scale check then
+    try:
+        law._fit_scale = None if not isinstance(fs, Mapping) else {
+            "params": fs.get("params"), "tokens": fs.get("tokens"),
+            "losses": {str(e): tuple(float(x) for x in v) for e, v in (fs.get("losses") or {}).items()}}
+    except (TypeError, ValueError, AttributeError):
+        raise InputError("field 'fit_scale' must be {params, tokens, losses: {eval: [numbers]}}") from None
+    try:
+        law._set_state(d.get("state", {}))
+    except Exception as err:  # noqa: BLE001 (untrusted state: KeyError, TypeError, a LightGBM parse error...)
+        raise InputError(f"field 'state' does not fit law {law.key!r} ({type(err).__name__}: {_first(err)})") from None
+    if law.per_target_params:
+        local = getattr(law, "_local_names", None)
+        if not isinstance(local, Mapping) or set(local) != set(law.targets_):
+            raise InputError(f"field 'state.local_names' must name exactly the targets {law.targets_}")
+        expected = [f"{t}.{n}" for t in law.targets_ for n in local[t]]
+        if sorted(expected) != sorted(law.params_):
+            extra = sorted(set(law.params_) - set(expected))
+            missing = sorted(set(expected) - set(law.params_))
+            raise InputError(f"parameters do not match the targets {law.targets_}: "
+                             f"{f'missing {missing} ' if missing else ''}{f'unexpected {extra}' if extra else ''}")
+    centre = ((law._w_range[0] + law._w_range[1]) / 2)[None, :]
+    if not np.isclose(centre.sum(), 1.0, atol=0.5):
+        centre = np.full((1, len(law.domains_)), 1.0 / len(law.domains_))
+    kw = {k: float(np.sqrt(r[0] * r[1])) for k, r in (("model_params", law._n_range), ("tokens", law._d_range))
+          if r is not None}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pred = np.asarray(law.predict(centre, **kw), dtype=np.float64)
+    except Exception as err:  # noqa: BLE001 (parameters of the wrong shape surface as reshape/index errors)
+        raise InputError(f"the saved parameters do not fit law {law.key!r} with {len(law.domains_)} domains and "
+                         f"{len(law.targets_)} targets ({type(err).__name__}: {_first(err)})") from None
+    if pred.reshape(1, -1).shape[1] != len(law.targets_) or not np.all(np.isfinite(pred)):
+        raise InputError(f"the saved law predicts {pred.reshape(1, -1).shape[1]} value(s) "
+                         f"{'(not all finite) ' if not np.all(np.isfinite(pred)) else ''}for {len(law.targets_)} "
+                         f"targets {law.targets_}")
+    return law
+
+
+def _first(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else type(err).__name__
+
+
+__all__ = ["LAW_SCHEMA_VERSION", "law_from_dict"]
