@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._atomic import atomic_target
 from ._validation import read_user_text
 from ._version import __version__
 from .bootstrap import bootstrap_law
@@ -294,12 +294,6 @@ def describe_laws() -> list[dict[str, str]]:
     return rows
 
 
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def _check_out_path(p: Path) -> None:
     """Refuse an existing ``--out`` that is not a regular file: the atomic rename would replace a symlink, FIFO,
     socket or device node (as root, ``--out /dev/full`` would replace the device with a JSON file)."""
@@ -311,24 +305,17 @@ def _check_out_path(p: Path) -> None:
 
 
 @contextmanager
-def _atomic_target(path: str | os.PathLike[str]) -> Iterator[str]:
-    """Yield a temp file path beside ``path``; on success rename it over ``path``, on any failure remove it."""
+def _atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temp file path beside ``path``; on success rename it over ``path``, on any failure remove it
+    (:func:`mixlaw._atomic.atomic_target`, which also sweeps temp files a killed writer left)."""
     p = Path(path)
     _check_out_path(p)
-    tmp = None
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-        os.close(fd)
-        yield tmp
-        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; the result should be an ordinary file
-        os.replace(tmp, p)
-        tmp = None
+        with atomic_target(p) as tmp:
+            yield tmp
     except OSError as err:
         raise InputError(f"{p}: cannot write ({err.strerror or err})") from None
-    finally:
-        if tmp is not None:  # a full disk (or Ctrl-C) must not leave '.name.xxxx' files behind
-            Path(tmp).unlink(missing_ok=True)
 
 
 def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:

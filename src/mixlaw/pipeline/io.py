@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .._atomic import atomic_target
 from .._version import __version__
 from ..errors import InputError
 from ..laws.base import law_from_dict
@@ -116,10 +116,8 @@ def save_pipeline(result: PipelineResult, path: str | os.PathLike[str]) -> None:
     text = json.dumps(pipeline_to_dict(result), indent=1, allow_nan=False)
     p = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent if str(p.parent) else ".")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, p)
+        with atomic_target(p) as tmp:  # a killed writer's temp file is swept by the next save
+            tmp.write_text(text, encoding="utf-8")
     except OSError as err:
         raise InputError(f"{p}: cannot write ({err.strerror or err})") from err
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import atomic_target
 from ..errors import InputError
 
 FORMAT = "mixlaw-corpus"
@@ -332,15 +333,12 @@ def _split(docs: list[bytes], val_frac: float) -> tuple[bytes, bytes]:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "wb") as fh:
+        with atomic_target(path) as tmp, open(tmp, "wb") as fh:  # no temp file survives a full disk or a kill
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except OSError as err:
-        tmp.unlink(missing_ok=True)  # a full disk must not leave a half-written temp file in the corpus
         raise InputError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
 
 

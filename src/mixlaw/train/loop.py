@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._atomic import atomic_target
 from .._version import __version__
 from ..errors import InputError
 from ..store import run_table_rows
@@ -208,15 +209,13 @@ def evaluate(model: GPT, windows: dict[str, torch.Tensor], batch_rows: int) -> d
 
 
 def _save_atomic(obj: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: two writers never share a temp file
+    # A kill mid-write leaves the previous checkpoint intact; its temp file (named for this process, so two
+    # writers never share one) is swept by the next save, and a full disk leaves none.
     try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)  # a full disk must not leave a half-written temp file behind
-        if isinstance(err, (OSError, RuntimeError)):  # torch reports a failed write as RuntimeError
-            raise InputError(f"cannot write the training checkpoint {str(path)!r}: {err}") from None
-        raise
+        with atomic_target(path) as tmp:
+            torch.save(obj, tmp)
+    except (OSError, RuntimeError) as err:  # torch reports a failed write as RuntimeError
+        raise InputError(f"cannot write the training checkpoint {str(path)!r}: {err}") from None
 
 
 #: Keys every training checkpoint file holds (see :func:`train`).

@@ -1,22 +1,17 @@
-"""Crash-safe run store: one SQLite file in WAL mode holding every proxy run and checkpoint.
+"""The run store itself: one SQLite file in WAL mode that sweeps write and read, with run claims.
 
 A run's key is the hash of its resolved config (:func:`mixlaw.train.config.run_id`), so a re-submitted
 run is found instead of repeated. Each checkpoint (all its per-domain losses) is written in one
 transaction, and a run is marked ``done`` in another after its last checkpoint: a process killed at any
 moment leaves the store consistent (SQLite's write-ahead log rolls back the unfinished transaction), with
 at most the interrupted run ``running``, to be redone or resumed. A run whose loss stopped being finite is
-marked ``diverged`` with its reason. :func:`export_run_table` turns the store into the run table of DESIGN §2,
-which ``mixlaw compare/pipeline/optimize`` read.
+marked ``diverged`` with its reason.
 
 Several sweeps may share one store: a process *claims* a run (:meth:`RunStore.claim_run`) before training
 it, and keeps the claim alive with a heartbeat (:class:`Heartbeat`); a claim whose heartbeat is older than
 :data:`LEASE_S`, or whose process is gone (same host), passes to the next claimant, who resumes the run.
-Every checkpoint write is fenced by the claim, so a claimant that lost its lease cannot write.
-
-A store is untrusted input: opening one checks its schema and every run row, and any SQLite error later
-runs ``PRAGMA quick_check`` and reports its verdict as one :class:`~mixlaw.errors.InputError`.
-
-This module needs only the standard library and pandas (no torch).
+Every checkpoint write is fenced by the claim, so a claimant that lost its lease cannot write. The file's
+layout and its checks on open are :mod:`.schema`'s; the exported table's format is :mod:`.table`'s.
 """
 
 from __future__ import annotations
@@ -29,61 +24,22 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .errors import InputError
+from .._atomic import pid_alive
+from ..errors import InputError
+from . import schema
+from .table import run_table_rows
 
-SCHEMA_VERSION = 2
-#: Versions this code reads (1: before the 'diverged' status and run claims; upgraded in place when written).
-READABLE_VERSIONS = (1, 2)
 #: A claim whose heartbeat is older than this (seconds) is considered abandoned and may be taken over.
 LEASE_S = 120.0
 #: Seconds between heartbeats of a live claim (well inside the lease, so one slow write never loses it).
 HEARTBEAT_S = 10.0
-STATUSES = ("running", "done", "diverged")
-
-_RUNS_TABLE = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,            -- hash of the resolved config + corpus content
-    config TEXT NOT NULL,               -- resolved ProxyConfig as JSON
-    domains TEXT NOT NULL,              -- JSON list: corpus domains in corpus order (w:/loss: column order)
-    model_params INTEGER NOT NULL,      -- non-embedding parameters (the run table's `params`)
-    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'diverged')),
-    started REAL NOT NULL,              -- unix time of the first start
-    finished REAL,                      -- unix time when marked done (or diverged)
-    wall_s REAL,                        -- wall time of the process that finished it
-    info TEXT,                          -- JSON: device, mixlaw version, corpus fingerprint ...
-    reason TEXT,                        -- why a run diverged
-    owner TEXT,                         -- claimant 'host:pid:nonce' of a running run
-    heartbeat REAL                      -- unix time of the claimant's last heartbeat
-)"""
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    step INTEGER NOT NULL,
-    tokens INTEGER NOT NULL,
-    train_loss REAL,
-    PRIMARY KEY (run_id, step)
-);
-CREATE TABLE IF NOT EXISTS evals (
-    run_id TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    domain TEXT NOT NULL,
-    loss REAL NOT NULL,
-    PRIMARY KEY (run_id, step, domain),
-    FOREIGN KEY (run_id, step) REFERENCES checkpoints(run_id, step)
-);
-""" + _RUNS_TABLE + ";"
-
-_V1_COLUMNS = "run_id, config, domains, model_params, status, started, finished, wall_s, info"
-_TABLES = ("meta", "runs", "checkpoints", "evals")
 
 
 class LeaseLost(InputError):
@@ -102,13 +58,7 @@ def _owner_alive(owner: str) -> bool:
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return True  # another machine: only its heartbeat can tell
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: a process of another user holds that pid, so it is alive
-        return True
-    return True
+    return pid_alive(int(pid))
 
 
 class RunStore:
@@ -138,12 +88,13 @@ class RunStore:
 
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self._where = f"run store {str(self.path)!r}"  # how messages name the store
         self.readonly = readonly
         self.conn: sqlite3.Connection | None = None
         if self.path.is_dir():
-            raise InputError(f"run store {str(self.path)!r} is a folder; give a file path such as runs.db")
+            raise InputError(f"{self._where} is a folder; give a file path such as runs.db")
         if self.path.exists() and not self.path.is_file():
-            raise InputError(f"run store {str(self.path)!r} is not a regular file (a device, FIFO or socket)")
+            raise InputError(f"{self._where} is not a regular file (a device, FIFO or socket)")
         try:
             if readonly:
                 self.conn = self._connect_readonly()
@@ -152,10 +103,10 @@ class RunStore:
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA foreign_keys=ON")
-                self._create_or_upgrade()
-            self._validate()
+                schema.create_or_upgrade(self.conn, self._where, self._tx)
+            schema.validate(self.conn, self._where, readonly)
         except sqlite3.DatabaseError as err:
-            msg = self._diagnose(err)
+            msg = schema.diagnose(self.conn, err)
             self.close()
             raise InputError(f"cannot open run store {str(self.path)!r}: {msg} (the folder must exist"
                              f"{'' if readonly else ' and be writable'}, and the file must be a mixlaw run store)"
@@ -166,7 +117,7 @@ class RunStore:
 
     def _connect_readonly(self) -> sqlite3.Connection:
         if not self.path.is_file():
-            raise InputError(f"run store {str(self.path)!r} does not exist")
+            raise InputError(f"{self._where} does not exist")
         uri = self.path.resolve().as_uri()
         conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60.0, isolation_level=None)
         try:
@@ -178,102 +129,12 @@ class RunStore:
             conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=60.0, isolation_level=None)
         return conn
 
-    def _create_or_upgrade(self) -> None:
-        if self._version() == 1:
-            # The v1 → v2 rebuild drops the parent table of checkpoints: foreign keys must be off (outside
-            # any transaction) or the drop's implicit DELETE would violate them.
-            self.conn.execute("PRAGMA foreign_keys=OFF")
-            try:
-                with self._tx():
-                    if self._version() == 1:  # another process may have upgraded it meanwhile
-                        self._upgrade_v1()
-            finally:
-                self.conn.execute("PRAGMA foreign_keys=ON")
-        with self._tx():
-            version = self._version()
-            if version is None and self._tables() - {"meta"}:
-                raise InputError(f"run store {str(self.path)!r} has tables but no schema version: it is not a "
-                                 f"mixlaw run store")
-            lost = [t for t in _TABLES if t not in self._tables()]
-            if version is not None and lost:
-                raise InputError(f"run store {str(self.path)!r} is damaged: no table {lost[0]!r}")
-            if version is not None and version not in READABLE_VERSIONS:
-                raise InputError(f"run store {str(self.path)!r} has schema version {version}, this mixlaw "
-                                 f"reads {', '.join(map(str, READABLE_VERSIONS))}; use a new --store file")
-            for stmt in filter(str.strip, _SCHEMA.split(";")):
-                self.conn.execute(stmt)
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-
-    def _upgrade_v1(self) -> None:
-        """v1 → v2: rebuild ``runs`` with the 'diverged' status and the claim columns (SQLite cannot alter a
-        CHECK constraint in place)."""
-        self.conn.execute(_RUNS_TABLE.replace("IF NOT EXISTS runs", "runs_v2"))
-        self.conn.execute(f"INSERT INTO runs_v2 ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM runs")
-        self.conn.execute("PRAGMA legacy_alter_table=ON")  # keep the children's REFERENCES runs(...) as written
-        self.conn.execute("DROP TABLE runs")
-        self.conn.execute("ALTER TABLE runs_v2 RENAME TO runs")
-        self.conn.execute("PRAGMA legacy_alter_table=OFF")
-        self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
-
-    def _tables(self) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
     def _version(self) -> int | None:
-        if "meta" not in self._tables():
-            return None
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            return None
-        try:
-            return int(row[0])
-        except (TypeError, ValueError):
-            raise InputError(f"run store {str(self.path)!r}: schema_version is {row[0]!r}, not a number; the file "
-                             f"is damaged or not a mixlaw run store") from None
-
-    def _validate(self) -> None:
-        """Check the tables and every run row, naming the run and column of the first bad value."""
-        missing = [t for t in _TABLES if t not in self._tables()]
-        if missing:
-            raise InputError(f"run store {str(self.path)!r} is not a mixlaw run store (no table {missing[0]!r})")
-        if self._version() is None:
-            raise InputError(f"run store {str(self.path)!r} has no schema version: it is not a mixlaw run store")
-        if self.readonly and self._version() not in READABLE_VERSIONS:
-            raise InputError(f"run store {str(self.path)!r} has schema version {self._version()}, this mixlaw "
-                             f"reads {', '.join(map(str, READABLE_VERSIONS))}")
-        where = f"run store {str(self.path)!r}"
-        for rid, config, domains, params, status in self.conn.execute(
-                "SELECT run_id, config, domains, model_params, status FROM runs"):
-            at = f"{where}: run {rid!r}: column"
-            if not isinstance(rid, str) or not rid:
-                raise InputError(f"{where}: a run has id {rid!r}, expected a non-empty text id")
-            cfg = _json_or_none(config)
-            if not isinstance(cfg, dict) or not isinstance(cfg.get("mixture", {}), dict):
-                raise InputError(f"{at} 'config' is {_short(config)}, expected a JSON object with a 'mixture'")
-            doms = _json_or_none(domains)
-            if not (isinstance(doms, list) and doms and all(isinstance(d, str) for d in doms)):
-                raise InputError(f"{at} 'domains' is {_short(domains)}, expected a JSON list of domain names")
-            for v in cfg.get("mixture", {}).values():
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                    raise InputError(f"{at} 'config': mixture weight {v!r} is not a finite number")
-            if isinstance(params, bool) or not isinstance(params, int) or params < 0:
-                raise InputError(f"{at} 'model_params' is {params!r}, expected an integer >= 0")
-            if status not in STATUSES:
-                raise InputError(f"{at} 'status' is {status!r}, expected one of {', '.join(STATUSES)}")
-
-    def _diagnose(self, err: sqlite3.DatabaseError) -> str:
-        """The error, plus ``PRAGMA quick_check``'s first finding when the file itself is damaged."""
-        msg = str(err)
-        if self.conn is None or isinstance(err, sqlite3.OperationalError) and "malformed" not in msg:
-            return msg
-        try:
-            rows = self.conn.execute("PRAGMA quick_check").fetchall()
-        except sqlite3.DatabaseError as again:
-            return f"{msg}; quick_check failed too ({again}): the file is damaged"
-        verdict = rows[0][0] if rows else "no answer"
-        return msg if verdict == "ok" else f"{msg}; quick_check: {verdict} (the file is damaged)"
+        """The schema version of the open file (:func:`.schema.version`)."""
+        return schema.version(self.conn, self._where)
 
     def _fail(self, err: sqlite3.DatabaseError, doing: str) -> InputError:
-        return InputError(f"run store {str(self.path)!r}: {doing} failed: {self._diagnose(err)}")
+        return InputError(f"{self._where}: {doing} failed: {schema.diagnose(self.conn, err)}")
 
     # ------------------------------------------------------------------ plumbing
     @contextmanager
@@ -284,7 +145,7 @@ class RunStore:
         the rollback leaves the store as it was before the transaction.
         """
         if self.readonly:
-            raise InputError(f"run store {str(self.path)!r} was opened read-only")
+            raise InputError(f"{self._where} was opened read-only")
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as err:
@@ -471,7 +332,7 @@ class RunStore:
         by_run: dict[str, dict[int, tuple[int, dict[str, float]]]] = {}
         for rid, step, tokens, domain, loss in evals:
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (step, tokens, loss)):
-                raise InputError(f"run store {str(self.path)!r}: run {rid!r} step {step!r} domain {domain!r}: "
+                raise InputError(f"{self._where}: run {rid!r} step {step!r} domain {domain!r}: "
                                  f"step/tokens/loss {(step, tokens, loss)!r} are not all numbers")
             by_run.setdefault(rid, {}).setdefault(step, (tokens, {}))[1][domain] = loss
         frames = []
@@ -532,54 +393,6 @@ class Heartbeat:
         self._thread.join()
 
 
-def _json_or_none(text: Any) -> Any:
-    if not isinstance(text, str):
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def run_table_rows(run_id: str, mixture: dict[str, float], model_params: int,
-                   checkpoints: Iterable[tuple[int, int, dict[str, float]]]) -> pd.DataFrame:
-    """Rows of one run in the run-table format of DESIGN §2, one per checkpoint.
-
-    Parameters
-    ----------
-    run_id : str
-    mixture : dict of str to float
-        Training weight of every domain (the ``w:<domain>`` columns, in this order).
-    model_params : int
-        Non-embedding parameter count (``params``).
-    checkpoints : iterable of (step, tokens, losses)
-        ``losses`` maps eval domain to validation loss (the ``loss:<domain>`` columns).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``run``, ``w:<d>``..., ``loss:<d>``..., ``params``, ``step``, ``tokens``.
-    """
-    rows = []
-    for step, tokens, losses in checkpoints:
-        row: dict[str, Any] = {"run": run_id}
-        row.update({f"w:{d}": float(w) for d, w in mixture.items()})
-        row.update({f"loss:{d}": float(v) for d, v in losses.items()})
-        row.update({"params": int(model_params), "step": int(step), "tokens": int(tokens)})
-        rows.append(row)
-    columns = ["run", *(f"w:{d}" for d in mixture)]
-    if rows:
-        columns += [c for c in rows[0] if c.startswith("loss:")]
-    columns += ["params", "step", "tokens"]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({"params": "int64", "step": "int64", "tokens": "int64"})
-
-
 def export_run_table(db: str | os.PathLike[str] | RunStore, *, include_unfinished: bool = False) -> pd.DataFrame:
     """Read a run store as the run table of DESIGN §2.
 
@@ -608,36 +421,3 @@ def export_run_table(db: str | os.PathLike[str] | RunStore, *, include_unfinishe
     with RunStore(db, readonly=True) as store:  # exporting never writes (a read-only store exports too)
         return store.run_table(include_unfinished=include_unfinished)
 
-
-def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a run table as Parquet, CSV or JSONL (by suffix) via a temp file and ``os.replace``.
-
-    A reader never sees a half-written file, and a crash leaves the previous version in place.
-
-    Raises
-    ------
-    InputError
-        For an unknown suffix or an unwritable destination.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".pq", ".csv", ".jsonl"):
-        raise InputError(f"cannot write {str(path)!r}: unknown format {suffix!r}; use .parquet, .csv or .jsonl")
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        raise InputError(f"cannot write {str(path)!r}: it exists and is not a regular file (a folder, symlink, "
-                         f"device or FIFO would be replaced); choose another path")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if suffix in (".parquet", ".pq"):
-            frame.to_parquet(tmp, index=False)
-        elif suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_json(tmp, orient="records", lines=True)
-        os.replace(tmp, path)
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)  # never leave a temp file behind, whatever failed (full disk, Ctrl-C)
-        if isinstance(err, OSError):
-            raise InputError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
-        raise
-    return path

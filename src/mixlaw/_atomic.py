@@ -1,0 +1,100 @@
+"""Atomic file writes whose temp files are recognisably mixlaw's, and the sweep of those a killed writer left.
+
+Every file mixlaw writes (``--out`` results, HTML reports, run tables, training checkpoints, corpus splits) is
+written to a temp file beside it and renamed over it with :func:`os.replace`, so a reader sees the old file
+or the new one, never half of one. A writer killed between the two (``kill -9``, a power cut) leaves its temp
+file behind; a full disk or Ctrl-C does not (the temp file is removed on any error). Temp files are named
+``.<name>.<host>.<pid>.<nonce>.tmp``: the next write of the same file (or a sweep of it) removes the ones
+whose process is gone on this host, and never touches a live writer's. Older mixlaw versions named them
+``<name>.<pid>.tmp`` and ``.<name>.<pid>.tmp`` (swept the same way) or ``.<name>.<random>`` (no pid: left
+alone, as they cannot be told from a live writer's).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+#: This host's name as it appears in temp-file names (letters, digits and '-' only, so names parse back).
+HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:63] or "host"
+
+
+def temp_path(path: str | os.PathLike[str]) -> Path:
+    """A fresh temp-file name beside ``path``: ``.<name>.<host>.<pid>.<nonce>.tmp``."""
+    p = Path(path)
+    return p.with_name(f".{p.name}.{HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    n = re.escape(name)
+    return re.compile(rf"^(?:\.{n}\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[0-9a-f]{{8}}|\.?{n}\.(?P<old>\d+))\.tmp$")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (a pid held by another user's process counts as alive)."""
+    if pid == os.getpid():
+        return True  # this process's own (another thread may be writing it)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: another user's live process holds the pid
+        return True
+    return True
+
+
+def sweep_stale(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temp files of ``path`` left by writers that no longer run on this host; return them.
+
+    Only names this module (or an older mixlaw) writes are considered, and only when their pid is on this host
+    and no longer exists; a pid reused by another process keeps its file (a leftover is harmless, deleting a
+    live writer's file is not). Errors (a folder that cannot be listed, a file removed meanwhile) are ignored.
+    """
+    p = Path(path)
+    pattern = _pattern(p.name)
+    removed = []
+    try:
+        entries = list(os.scandir(p.parent if str(p.parent) else "."))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if m is None or (m["host"] is not None and m["host"] != HOST):
+            continue
+        if pid_alive(int(m["pid"] or m["old"])):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
+
+
+@contextmanager
+def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temp file beside ``path`` to write; on success rename it over ``path``, on any error remove it.
+
+    The temp file is created empty first (exclusively, with the umask's permissions, like any new file), so a
+    writer that opens it by name writes a regular file this process owns. Stale temp files of ``path`` left by
+    killed writers are swept first (:func:`sweep_stale`). ``OSError`` propagates for the caller to word.
+    """
+    p = Path(path)
+    sweep_stale(p)
+    tmp = temp_path(p)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield tmp
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk or Ctrl-C must not leave a temp file behind
+        raise
+
+
+__all__ = ["atomic_target", "sweep_stale", "temp_path", "pid_alive", "HOST"]

@@ -1,0 +1,88 @@
+"""The run-table format the store exports (DESIGN §2), and writing a table to disk atomically.
+
+One row per (run, checkpoint): ``run``, ``w:<domain>``..., ``loss:<domain>``..., ``params``, ``step``,
+``tokens``. :func:`run_table_rows` builds one run's rows (the store's export and the trainer's in-memory
+results both use it), and :func:`write_table` writes a table as Parquet, CSV or JSONL through a temp file and
+a rename (:mod:`mixlaw._atomic`), so a reader never sees half a file and a killed writer's temp file is swept
+by the next write. Nothing here knows about SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .._atomic import atomic_target
+from ..errors import InputError
+
+
+def run_table_rows(run_id: str, mixture: dict[str, float], model_params: int,
+                   checkpoints: Iterable[tuple[int, int, dict[str, float]]]) -> pd.DataFrame:
+    """Rows of one run in the run-table format of DESIGN §2, one per checkpoint.
+
+    Parameters
+    ----------
+    run_id : str
+    mixture : dict of str to float
+        Training weight of every domain (the ``w:<domain>`` columns, in this order).
+    model_params : int
+        Non-embedding parameter count (``params``).
+    checkpoints : iterable of (step, tokens, losses)
+        ``losses`` maps eval domain to validation loss (the ``loss:<domain>`` columns).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``run``, ``w:<d>``..., ``loss:<d>``..., ``params``, ``step``, ``tokens``.
+    """
+    rows = []
+    for step, tokens, losses in checkpoints:
+        row: dict[str, Any] = {"run": run_id}
+        row.update({f"w:{d}": float(w) for d, w in mixture.items()})
+        row.update({f"loss:{d}": float(v) for d, v in losses.items()})
+        row.update({"params": int(model_params), "step": int(step), "tokens": int(tokens)})
+        rows.append(row)
+    columns = ["run", *(f"w:{d}" for d in mixture)]
+    if rows:
+        columns += [c for c in rows[0] if c.startswith("loss:")]
+    columns += ["params", "step", "tokens"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"params": "int64", "step": "int64", "tokens": "int64"})
+
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a run table as Parquet, CSV or JSONL (by suffix) via a temp file and ``os.replace``.
+
+    A reader never sees a half-written file, and a crash leaves the previous version in place.
+
+    Raises
+    ------
+    InputError
+        For an unknown suffix or an unwritable destination.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".jsonl"):
+        raise InputError(f"cannot write {str(path)!r}: unknown format {suffix!r}; use .parquet, .csv or .jsonl")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise InputError(f"cannot write {str(path)!r}: it exists and is not a regular file (a folder, symlink, "
+                         f"device or FIFO would be replaced); choose another path")
+    try:
+        with atomic_target(path) as tmp:  # no temp file survives a full disk or Ctrl-C; a kill's, the next write
+            if suffix in (".parquet", ".pq"):
+                frame.to_parquet(tmp, index=False)
+            elif suffix == ".csv":
+                frame.to_csv(tmp, index=False)
+            else:
+                frame.to_json(tmp, orient="records", lines=True)
+    except OSError as err:
+        raise InputError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
+    return path
+
+
+__all__ = ["run_table_rows", "write_table"]
