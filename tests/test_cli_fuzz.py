@@ -21,10 +21,12 @@ from mixlaw.cli import _number_kind, app, main
 
 INT_BAD = ["abc", "1.5", "-1"]
 FLOAT_BAD = ["abc", "nan", "inf"]
-FILE_BAD = ["missing", "folder", "empty", "binary", "garbage"]
-TEXT_BAD = ["<nope>", ""]
-OUT_BAD = ["folder"]  # an existing folder where a file goes (special files: tests/test_hostile.py)
-OUT_DIR_BAD = ["file"]  # an existing file where a folder goes
+FILE_BAD = ["missing", "folder", "empty", "binary", "garbage", "nul"]
+# NUL cannot be in a file name or a C argv word (in-process callers and `xargs -0` mistakes can still pass one);
+# the other control characters (escape sequences, bell, newline) garble names, CSV headers and terminals.
+TEXT_BAD = ["<nope>", "", "a\x00b", "\x1b[2J\x07\n"]
+OUT_BAD = ["folder", "nul"]  # an existing folder where a file goes (special files: tests/test_hostile.py)
+OUT_DIR_BAD = ["file", "nul"]  # an existing file where a folder goes
 
 # Options naming a file mixlaw reads, an output file, an output folder. Everything else that is not a number is
 # free text (law keys, formats, objectives, names, specs), fuzzed with TEXT_BAD.
@@ -189,6 +191,8 @@ def _value(kind_value: str, inp: dict[str, Any]) -> str:
         return str(d / "no-such-file.csv")
     if kind_value in ("folder", "empty", "binary", "garbage", "file"):
         return str(d / kind_value)
+    if kind_value == "nul":  # an existing file's name with a NUL after it
+        return str(d / "file") + "\x00.csv"
     return kind_value
 
 

@@ -11,12 +11,16 @@ import hashlib
 import html
 import json
 import os
+import signal
 import socket
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mixlaw import api
@@ -448,6 +452,72 @@ def test_failed_writes_leave_no_temp_files(tmp_path: Path, monkeypatch: pytest.M
     assert list(tmp_path.iterdir()) == []
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped): no live writer has it."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    return int(proc.stdout)
+
+
+def test_temp_file_of_a_writer_killed_mid_write_is_swept_by_the_next_write(tmp_path: Path) -> None:
+    """``kill -9`` between writing the temp file and the rename leaves the temp file; the next write of the same
+    file removes it (its process is gone), and nothing else."""
+    out = tmp_path / "r.html"
+    child = ("import os, signal, sys\n"
+             "from mixlaw._atomic import atomic_target\n"
+             "with atomic_target(sys.argv[1]) as tmp:\n"
+             "    tmp.write_text('half a report')\n"
+             "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", child, str(out)], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    (left,) = tmp_path.iterdir()  # the killed writer's temp file, and no report
+    assert left.name.startswith(".r.html.") and left.name.endswith(".tmp") and left.read_text() == "half a report"
+    api.write_text_atomic("<html></html>", out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"] and out.read_text() == "<html></html>"
+
+
+@pytest.mark.parametrize("writer", ["text", "frame", "run table", "atomic_target", "checkpoint", "corpus"])
+def test_every_atomic_writer_sweeps_only_stale_temp_files(writer: str, tmp_path: Path) -> None:
+    """Leftovers of dead writers (this format and the older pid-named ones) go; a live writer's, another host's,
+    and files that only look alike stay."""
+    from mixlaw._atomic import HOST
+
+    dead, live = _dead_pid(), os.getpid()
+    name = {"text": "r.html", "frame": "t.csv", "run table": "runs.csv", "atomic_target": "p.json",
+            "checkpoint": "ckpt.pt", "corpus": "math.train.bin"}[writer]
+    stale = [f".{name}.{HOST}.{dead}.0123abcd.tmp", f"{name}.{dead}.tmp", f".{name}.{dead}.tmp"]
+    kept = [f".{name}.{HOST}.{live}.89abcdef.tmp", f".{name}.otherhost.{dead}.0123abcd.tmp", f".{name}.notes.tmp",
+            f".{name}.x7h2kq_a", f"other.{dead}.tmp"]
+    for n in stale + kept:
+        (tmp_path / n).write_text("leftover")
+    path = tmp_path / name
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    if writer == "text":
+        api.write_text_atomic("x", path)
+    elif writer == "frame":
+        api.write_frame_atomic(frame, path)
+    elif writer == "run table":
+        from mixlaw.store import write_table
+
+        write_table(frame, path)
+    elif writer == "atomic_target":  # what save_pipeline and the writers above use
+        from mixlaw._atomic import atomic_target
+
+        with atomic_target(path) as tmp:
+            tmp.write_text("{}")
+    elif writer == "checkpoint":
+        pytest.importorskip("torch")
+        from mixlaw.train.loop import _save_atomic
+
+        _save_atomic({"step": 1}, path)
+    else:
+        pytest.importorskip("torch")
+        from mixlaw.train.corpus import _write_atomic
+
+        _write_atomic(path, b"bytes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, *kept])
+
+
 # ---------------------------------------------------------------------- mixtures, paths, exports
 @pytest.mark.parametrize("weights,match", [
     ({"a": 1e308, "b": 1e308}, "sum to inf"),
@@ -622,6 +692,35 @@ def test_constant_lightgbm_is_refused_by_optimize_and_continual(tmp_path: Path,
     assert "is constant" in _one_error(code, err)
 
 
+def test_a_loaded_constant_lightgbm_is_refused_like_a_fitted_one(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Loading recomputes the constant-model check, so every path that refuses a fitted constant model (the
+    run check of optimize/continual/design/pipeline, and optimize_mixture, which a loaded pipeline's optimum
+    and design's active search use) refuses a loaded one too."""
+    pytest.importorskip("lightgbm")
+    from mixlaw.errors import ConvergenceWarning
+    from mixlaw.optimize import check_enough_runs, optimize_mixture
+
+    for name, n in (("few", 30), ("many", 120)):
+        code, _, err = _cli(["fit", "--runs", str(_runs_csv(tmp_path / f"{name}.csv", n, 0)), "--law", "lightgbm",
+                             "--out", str(tmp_path / f"{name}.json")], capsys)
+        assert code == 0, err
+    with pytest.warns(ConvergenceWarning, match=r"saved model of \['a'\] is constant"):
+        constant = api.load_law(tmp_path / "few.json")
+    assert constant.constant_targets_ == ["a"]
+    for check in (check_enough_runs, optimize_mixture):
+        with pytest.raises(InputError, match=r"law 'lightgbm' is constant for \['a'\]"):
+            check(constant)
+    code, _, err = _cli(["predict", "--law", str(tmp_path / "few.json"), "--mixtures", str(tmp_path / "few.csv")],
+                        capsys)
+    assert code == 0 and "is constant" in err  # predicting is allowed, with the warning
+    splits = api.load_law(tmp_path / "many.json")  # 120 runs: the trees split
+    assert splits.constant_targets_ == []
+    check_enough_runs(splits)
+    uniform = float(np.ravel(splits.predict(np.full((1, 3), 1 / 3)))[0])
+    assert optimize_mixture(splits, search="simulate", n_samples=2000).objective <= uniform
+
+
 def test_a_domain_zero_in_every_run_is_warned(tmp_path: Path) -> None:
     from mixlaw.data import read_runs
     from mixlaw.errors import DataWarning
@@ -650,6 +749,7 @@ def test_unreachable_ray_address_times_out(small_corpus: Path, tmp_path: Path,
                          "0.01M", "--tokens", "3k", "--store", str(tmp_path / "s.db"), "--backend", "ray",
                          "--address", "127.0.0.1:1"], capsys)
     assert "cannot connect to the Ray cluster" in _one_error(code, err)
+    assert not (tmp_path / "s.db").exists()  # refused before the store was created
 
 
 def test_unreadable_corpus_domain_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

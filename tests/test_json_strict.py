@@ -111,3 +111,85 @@ def test_demo_json_is_strict(capsys):
     code, out, err = _cli(capsys, "demo", "--laws", "linear", "--json")
     assert code == 0, err
     assert _strict(out)["laws"][0]["law"] == "linear"
+
+
+# ---------------------------------------------------------------------- the trainer's commands (mixlaw[train])
+TINY = ["--size", "0.01M", "--tokens", "3k", "--eval-every", "5", "--block_size=32", "--batch_size=8",
+        "--eval_tokens=256", "--num_threads=1"]
+
+
+@pytest.fixture(scope="module")
+def corpus_json(tmp_path_factory):
+    """``corpus build --json`` of a two-domain corpus: (corpus folder, the strict-parsed document)."""
+    pytest.importorskip("torch")
+    out = tmp_path_factory.mktemp("corpus") / "c"
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["corpus", "build", "--out", str(out), "--domains", "math,docs", "--max-mb", "0.04", "--json"])
+    assert exc.value.code in (0, None)
+    return out
+
+
+def test_corpus_build_json_is_strict(corpus_json, tmp_path, capsys):
+    code, out, err = _cli(capsys, "corpus", "build", "--out", str(tmp_path / "c"), "--domains", "math,legal",
+                          "--max-mb", "0.02", "--json")
+    assert code == 0, err
+    doc = _strict(out)
+    assert doc["schema_version"] == 1 and doc["corpus"] == str(tmp_path / "c")
+    assert "math" in json.dumps(doc["manifest"])
+
+
+def test_train_sweep_and_export_json_are_strict(corpus_json, tmp_path, capsys):
+    code, out, err = _cli(capsys, "train", "--corpus", str(corpus_json), "--mixture", "math=0.5,docs=0.5", *TINY,
+                          "--out", str(tmp_path / "t"), "--json")
+    assert code == 0, err
+    result = _strict(out)["result"]
+    assert result["checkpoints"] and all(v > 0 for ck in result["checkpoints"] for v in ck["losses"].values())
+    assert _strict((tmp_path / "t" / "result.json").read_text()) == result
+
+    design = tmp_path / "design.csv"
+    design.write_text("w:math,w:docs\n0.5,0.5\n0.8,0.2\n")
+    store = tmp_path / "s.db"
+    code, out, err = _cli(capsys, "sweep", "--corpus", str(corpus_json), "--design", str(design), "--sizes",
+                          "0.01M", "--tokens", "3k", "--eval-every", "5", "--store", str(store), "--json",
+                          "--block_size=32", "--batch_size=8", "--eval_tokens=256", "--num_threads=1")
+    assert code == 0, err
+    doc = _strict(out)
+    assert doc["sweep"]["runs"] == doc["sweep"]["trained"] == 2 and doc["diverged"] == []
+
+    code, out, err = _cli(capsys, "runs", "export", str(store), str(tmp_path / "runs.csv"), "--json")
+    assert code == 0, err
+    assert _strict(out)["runs"] == 2
+
+
+def test_diverged_train_and_sweep_json_are_strict(corpus_json, tmp_path, capsys, monkeypatch):
+    """A run whose losses go NaN: the error document of ``train --json``, the result.json it leaves and the
+    summary of ``sweep --json`` stay strict JSON (no NaN token anywhere)."""
+    from mixlaw.train import loop
+
+    real = loop.evaluate
+    calls = {"n": 0}
+
+    def nan_after_first(model, windows, batch_rows):
+        calls["n"] += 1
+        out = real(model, windows, batch_rows)
+        return out if calls["n"] == 1 else {k: float("nan") for k in out}
+
+    monkeypatch.setattr(loop, "evaluate", nan_after_first)
+    code, out, err = _cli(capsys, "train", "--corpus", str(corpus_json), "--mixture", "math=0.5,docs=0.5", *TINY,
+                          "--out", str(tmp_path / "t"), "--json")
+    assert code == 1 and "diverged" in err
+    assert _strict(out)["error"]["type"] == "DivergedError"
+    saved = _strict((tmp_path / "t" / "result.json").read_text())
+    assert saved["diverged"].startswith("diverged by step 10")
+
+    calls["n"] = 0
+    design = tmp_path / "design.csv"
+    design.write_text("w:math,w:docs\n0.5,0.5\n")
+    code, out, err = _cli(capsys, "sweep", "--corpus", str(corpus_json), "--design", str(design), "--sizes",
+                          "0.01M", "--tokens", "3k", "--eval-every", "5", "--store", str(tmp_path / "s.db"),
+                          "--json", "--block_size=32", "--batch_size=8", "--eval_tokens=256", "--num_threads=1")
+    assert code == 0, err
+    doc = _strict(out)
+    assert doc["sweep"]["diverged"] == 1 and len(doc["diverged"]) == 1

@@ -164,7 +164,7 @@ def _replicate(task: dict[str, Any], b: int) -> dict[str, Any]:
         if task["optimize"] is not None:
             try:
                 opt = optimize_mixture(law, **task["optimize"])
-            except FitError:
+            except (FitError, InputError):  # the nominal passed the same checks: a failed or constant refit
                 return out
             out["opt_w"] = opt.weight_array()
             out["opt_f"] = opt.objective

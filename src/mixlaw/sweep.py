@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._atomic import sweep_stale
 from ._version import __version__
 from .errors import DataError, InputError
 from .store import Heartbeat, LeaseLost, RunStore, new_owner
@@ -216,8 +217,10 @@ def _execute(config: dict[str, Any], store_path: str, ckpt_dir: str | None, thre
                                    "tokens_per_s": result.tokens_per_s, "mixlaw_version": __version__})
             outcome = "trained"
         claimed = False
-        if ckpt is not None and not keep_checkpoints:
-            ckpt.unlink(missing_ok=True)
+        if ckpt is not None:
+            sweep_stale(ckpt)  # temp files of a worker killed mid-save (an interrupted earlier sweep)
+            if not keep_checkpoints:
+                ckpt.unlink(missing_ok=True)
         return rid, outcome
     except LeaseLost:
         claimed = False
@@ -309,6 +312,8 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
         raise InputError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError(f"--workers must be an integer >= 1, got {workers!r}")
+    if backend == "ray":
+        _check_ray_address(address)  # before the store is created or anything is planned
     design_path = None
     if isinstance(mixtures, (str, os.PathLike)):
         design_path = str(mixtures)
@@ -418,7 +423,6 @@ def _run_ray(todo: list[PlannedRun], store_path: Path, workers: int, threads: in
         import ray
     except ImportError:
         raise InputError("--backend ray needs Ray: pip install 'mixlaw[ray]'") from None
-    _check_ray_address(address)
     started_here = not ray.is_initialized()
     if started_here:
         # Local Ray: no dashboard (it needs extra packages and ports); quiet logs so stderr keeps the bar.

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -106,14 +107,26 @@ def test_sweep_killed_mid_run_resumes_with_nothing_lost_or_duplicated(tiny_corpu
     assert not any((tmp_path / "runs.db.ckpt").iterdir())  # finished runs' checkpoint files are removed
 
 
+@pytest.fixture(scope="module")
+def local_ray() -> Any:
+    """One small local Ray for the module (its start-up takes seconds on 2 cores): one CPU, no dashboard, worker
+    logs kept off the test output. The sweep joins it instead of starting its own."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 def test_ray_backend_gives_the_same_run_table(tiny_corpus: str, design: Path, reference: pd.DataFrame,
-                                              tmp_path: Path) -> None:
-    pytest.importorskip("ray")
+                                              local_ray: Any, tmp_path: Path) -> None:
     store = tmp_path / "ray.db"
     result = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=2, backend="ray", base=BASE,
                        progress=False)
     assert len(result.trained) == 4
     pd.testing.assert_frame_equal(export_run_table(store), reference, check_exact=True)
+    again = run_sweep(tiny_corpus, design, SIZES, TOKENS, store, workers=2, backend="ray", base=BASE,
+                      progress=False)
+    assert again.trained == [] and again.skipped == result.run_ids  # finished runs are claimed by nobody
 
 
 def test_plan_validates_everything_before_training(tiny_corpus: str, tmp_path: Path) -> None:

@@ -89,6 +89,28 @@ def _checked(callback: Any, kind: type) -> Any:
     return check
 
 
+#: Control characters no command-line word may hold (C0 and DEL; a tab is allowed): NUL cannot be in a file name
+#: or a C argv word at all (``open`` and ``os.stat`` raise ValueError), and the others only garble names, CSV
+#: headers and terminals.
+_CONTROL = {chr(c) for c in (*range(0x20), 0x7F)} - {"\t"}
+
+
+def _check_control_characters(args: list[str]) -> None:
+    """Refuse a word with a control character before any parsing, naming the option it belongs to."""
+    for i, word in enumerate(args):
+        bad = sorted({c for c in word if c in _CONTROL})
+        if not bad:
+            continue
+        if word.startswith("-"):
+            name = word.split("=", 1)[0]
+        elif i and args[i - 1].startswith("-") and "=" not in args[i - 1]:
+            name = args[i - 1]
+        else:
+            name = f"argument {word!r}"
+        raise InputError(f"{name}: {word!r} holds the control character(s) {', '.join(repr(c) for c in bad)}; "
+                         f"give plain text (file names, keys and names cannot hold them)")
+
+
 def _guard_numbers(command: Any) -> Any:
     """Check every numeric option of every command before the command runs: a float must be finite (NaN slips
     past every range check; inf means nothing as a size, tolerance or target) and an int >= 0 (every int option
@@ -104,9 +126,11 @@ def _guard_numbers(command: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return (and exit with) 0 on success, 2 on bad input, 1 when a fit fails."""
-    as_json = "--json" in (argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    as_json = "--json" in args
     try:
-        _guard_numbers(typer.main.get_command(app))(args=argv, standalone_mode=False)
+        _check_control_characters(args)
+        _guard_numbers(typer.main.get_command(app))(args=args, standalone_mode=False)
     except InputError as e:
         _report_error(e, as_json, 2)
         raise SystemExit(2) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,10 @@ LawOptionOpt = typer.Option(None, "--law-option", help="KEY=VALUE: a constructor
 FitTotalOpt = typer.Option(False, "--fit-total", help="Fit one law on the objective itself (sum_i s_i L_i of a "
                            "mean | total | <eval> | weights=... objective) instead of one law per eval set; pair it "
                            "with a law whose optimum can be inside the simplex (ye-pow, additive-ens), not ye-exp.")
+TargetOpt = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable.")
+BoundsOpt = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable.")
+WeightTolOpt = typer.Option(0.01, "--weight-tol", help="Tolerance on each run's weight sum (rows off by less are "
+                            "renormalised, with a warning).")
 WorkersOpt = typer.Option(None, "--workers", help="Processes for bootstrap refits (default: all cores); the "
                                                   "results do not depend on it.")
 EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition_ratio (or domain:value,...), "
@@ -240,17 +244,24 @@ def parse_objective(spec: str) -> Any:
     """'mean' | 'total' | 'max' | an eval name | 'weights=a:0.5,b:0.5'."""
     if not spec.startswith("weights="):
         return spec
+    return parse_named_numbers(spec[len("weights="):].split(","), ":", "--objective", "weights=eval:weight,...")
+
+
+def parse_named_numbers(items: Iterable[str], sep: str, option: str, expected: str) -> dict[str, float]:
+    """``NAME<sep>NUMBER`` items (blank ones skipped) -> ``{name: number}``; any other item is one
+    :class:`InputError` saying what ``option`` expected."""
     out: dict[str, float] = {}
-    for item in (x.strip() for x in spec[len("weights="):].split(",")):
+    for item in (x.strip() for x in items):
         if not item:
             continue
-        name, sep, val = item.partition(":")
+        name, found, val = item.partition(sep)
         try:
-            out[name.strip()] = float(val)
+            number = float(val)
         except ValueError:
-            raise InputError(f"--objective: expected weights=eval:weight,...; got {item!r}") from None
-        if not sep:
-            raise InputError(f"--objective: expected weights=eval:weight,...; got {item!r}")
+            number = None
+        if not found or not name.strip() or number is None:
+            raise InputError(f"{option}: expected {expected}; got {item!r}")
+        out[name.strip()] = number
     return out
 
 

@@ -25,6 +25,8 @@ from ._common import (
     JsonOpt,
     LawOptionOpt,
     SeedOpt,
+    TargetOpt,
+    WeightTolOpt,
     cv_progress,
     emit_json,
     err,
@@ -132,7 +134,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                                                                             "several (NAME=PATH names a split)."),
             dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: "
                                                                    "regmix | marin-delphi."),
-            target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+            target: list[str] | None = TargetOpt,
             laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all single "
                                             "laws; add auto,stack for the cross-validated choice / ensemble)."),
             objective: str | None = typer.Option(None, "--objective",
@@ -140,7 +142,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                                                  "mean | total | <eval> | weights=a:0.5,b:0.5."),
             fit_on: str = typer.Option("both", "--fit-on", help="With --objective: per-eval (fit each eval, "
                                        "aggregate) | direct (fit the objective column) | both."),
-            weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on weight row sums."),
+            weight_tol: float = WeightTolOpt,
             eval_group: list[str] | None = EvalGroupOpt,
             seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, bias, R², regret)."""
@@ -188,7 +190,7 @@ def _parse_fit_on(spec: str) -> tuple[str, ...]:
 def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
         law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws'); auto: chosen by K-fold CV "
                                 "per eval set; stack: CV-weighted ensemble of the best laws."),
-        target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable."),
+        target: list[str] | None = TargetOpt,
         candidates: str | None = typer.Option(None, "--candidates",
                                               help="Laws auto/stack choose from, comma-separated."),
         objective: str | None = typer.Option(None, "--objective",
@@ -196,7 +198,7 @@ def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
                                              "weights=a:0.5,b:0.5): per eval and aggregated, or directly on the "
                                              "objective column, whichever cross-validates better."),
         out_path: Path | None = typer.Option(None, "--out", help="Save the fitted law as JSON."),
-        weight_tol: float = typer.Option(0.01, "--weight-tol"),
+        weight_tol: float = WeightTolOpt,
         eval_map: list[str] | None = typer.Option(None, "--eval-map",
                                                   help="EVAL=DOMAIN: match an eval set to a training domain (laws "
                                                   "that match by domain: dz-*, bimix, autoscale; unmatched eval "

@@ -19,11 +19,14 @@ from ..errors import InputError
 from ..export import TokenBudget, export_mixture, parse_export_options, read_paths
 from ._common import (
     EXPORT_OPTION_HELP,
+    BoundsOpt,
     EvalGroupOpt,
     FitTotalOpt,
     JsonOpt,
     LawOptionOpt,
     SeedOpt,
+    TargetOpt,
+    WeightTolOpt,
     WorkersOpt,
     cv_progress,
     emit_json,
@@ -35,6 +38,7 @@ from ._common import (
     out,
     parse_bounds,
     parse_laws,
+    parse_named_numbers,
     parse_objective,
     progress,
     show_warnings,
@@ -45,12 +49,12 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                  law: str = typer.Option("auto", "--law", help="Law key (see 'mixlaw laws'); auto (default): chosen "
                                          "by 5-fold CV on the runs, for the objective; stack: CV-weighted "
                                          "ensemble."),
-                 target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'."),
+                 target: list[str] | None = TargetOpt,
                  candidates: str | None = typer.Option(None, "--candidates",
                                                        help="Laws auto/stack choose from, comma-separated."),
                  objective: str = typer.Option("mean", "--objective",
                                                help="mean | total | max | <eval> | weights=a:0.5,b:0.5"),
-                 bounds: list[str] | None = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable."),
+                 bounds: list[str] | None = BoundsOpt,
                  fixed: list[str] | None = typer.Option(None, "--fixed", help="domain=weight; repeatable."),
                  tokens_available: str | None = typer.Option(None, "--tokens-available",
                                                                 help="CSV domain,tokens (or JSON)."),
@@ -80,7 +84,7 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                  export_option: list[str] | None = typer.Option(None, "--export-option", metavar="KEY=VALUE",
                                                                 help=EXPORT_OPTION_HELP),
                  out_path: Path | None = typer.Option(None, "--out", help="Write the export (or JSON) here."),
-                 weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                 weight_tol: float = WeightTolOpt,
                  eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
                  fit_total: bool = FitTotalOpt, workers: int | None = WorkersOpt,
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
@@ -95,13 +99,7 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
             raise InputError(f"--step-law: expected E,B,beta; got {step_law!r}")
     fx = None
     if fixed:
-        fx = {}
-        for item in (x.strip() for spec in fixed for x in spec.split(",") if x.strip()):
-            name, sep, val = item.partition("=")
-            try:
-                fx[name.strip()] = float(val)
-            except ValueError:
-                raise InputError(f"--fixed: expected domain=weight; got {item!r}") from None
+        fx = parse_named_numbers((x for spec in fixed for x in spec.split(",")), "=", "--fixed", "domain=weight")
         if not fx:
             raise InputError(f"--fixed {' '.join(map(repr, fixed))} names no domain; expected domain=weight")
     export_only = [k for k, v in {"--paths": paths is not None, "--export-option": bool(export_option)}.items() if v]
@@ -153,7 +151,7 @@ def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretra
                                                            "model's row, which has no mixture, or the step-0 rows)."),
                   law: str = typer.Option("ye-exp", "--law", help="Law key."),
                   bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap refits for the interval."),
-                  weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                  weight_tol: float = WeightTolOpt,
                   law_option: list[str] | None = LawOptionOpt, workers: int | None = WorkersOpt,
                   seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Critical proportion of the NEW domain: the largest share that keeps ORIGINAL's loss within tolerance."""

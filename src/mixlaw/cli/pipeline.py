@@ -16,11 +16,14 @@ from ..evals import add_weighted_total
 from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, optimize_pipeline, save_pipeline
 from ._common import (
+    BoundsOpt,
     EvalGroupOpt,
     FitTotalOpt,
     JsonOpt,
     LawOptionOpt,
     SeedOpt,
+    TargetOpt,
+    WeightTolOpt,
     emit_json,
     err,
     fit_on_total,
@@ -47,7 +50,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
                  law: str = typer.Option("auto", "--law",
                                          help="auto (ye-exp, ye-pow, additive-ens compared by the backtest) | a mixing "
                                          "law key (see 'mixlaw laws')."),
-                 target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'."),
+                 target: list[str] | None = TargetOpt,
                  shared: str = typer.Option("auto", "--shared-exponents",
                                             help="auto | yes | no: one step/size exponent shared by all mixtures "
                                             "(robust to noisy or few checkpoints)."),
@@ -62,7 +65,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
                                                help="With --optimize: mean | total | max | <eval> | "
                                                "weights=a:0.5,b:0.5. With auto, a weighted sum other than mean is "
                                                "what the backtest scores, and one law on that total is a candidate."),
-                 bounds: list[str] | None = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable."),
+                 bounds: list[str] | None = BoundsOpt,
                  within_range: bool = typer.Option(False, "--within-fitted-range",
                                                    help="Keep each weight within its range in the runs."),
                  backtest: bool = typer.Option(False, "--backtest",
@@ -71,7 +74,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'p
                  default: str = typer.Option("mean", "--default",
                                              help="Mixture to compare with: mean (of the runs) | uniform | "
                                              "a=0.5,b=0.5"),
-                 weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                 weight_tol: float = WeightTolOpt,
                  eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
                  fit_total: bool = FitTotalOpt,
                  save: Path | None = typer.Option(None, "--save", help="Save the fitted pipeline as JSON, for "

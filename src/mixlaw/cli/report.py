@@ -12,7 +12,7 @@ from .. import api
 from ..datasets import bundled_splits
 from ..errors import InputError
 from ..report import build_html_report
-from ._common import SeedOpt, err, load_table, load_tests, parse_laws, parse_targets, show_warnings
+from ._common import SeedOpt, WeightTolOpt, err, load_table, load_tests, parse_laws, parse_targets, show_warnings
 
 
 def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run table."),
@@ -24,7 +24,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
            laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
            objective: str = typer.Option("mean", "--objective", help="Objective of the optimal mixture."),
            out_path: Path = typer.Option(Path("mixlaw-report.html"), "--out", help="HTML file to write."),
-           weight_tol: float = typer.Option(0.01, "--weight-tol"), seed: int = SeedOpt) -> None:
+           weight_tol: float = WeightTolOpt, seed: int = SeedOpt) -> None:
     """Write one self-contained HTML report: leaderboard, predicted-vs-true plots, interactions, optimum."""
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")

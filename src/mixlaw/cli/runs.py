@@ -12,7 +12,7 @@ import typer
 from ..data import RunTable
 from ..importers import read_olmix_pair, read_runs_mapped, runs_from_tensorboard, runs_from_wandb
 from ..store import write_table
-from ._common import JsonOpt, emit_json, err, progress, show_warnings
+from ._common import JsonOpt, WeightTolOpt, emit_json, err, progress, show_warnings
 
 ColumnsOpt = typer.Option(None, "--columns", metavar="MAP",
                           help="Column map target=source,... or a YAML file (targets: run, params, step, tokens, "
@@ -33,7 +33,7 @@ def _write(table: RunTable, out_path: Path, as_json: bool) -> None:
 
 def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSONL), or ratios.csv+metrics.csv."),
                columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
-               weight_tol: float = typer.Option(0.01, "--weight-tol"), as_json: bool = JsonOpt) -> None:
+               weight_tol: float = WeightTolOpt, as_json: bool = JsonOpt) -> None:
     """Convert a table with other column names (a W&B CSV export, a spreadsheet) or Olmix's pair to a run table."""
     with show_warnings():
         if "+" in source and not Path(source).exists():
@@ -48,7 +48,7 @@ def import_wandb_cmd(project: str = typer.Argument(..., help="ENTITY/PROJECT."),
                      columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
                      summary: bool = typer.Option(False, "--summary",
                                                   help="One row per run from its summary, not its history."),
-                     weight_tol: float = typer.Option(0.01, "--weight-tol"), as_json: bool = JsonOpt) -> None:
+                     weight_tol: float = WeightTolOpt, as_json: bool = JsonOpt) -> None:
     """Import the runs of a W&B project (needs mixlaw[wandb] and W&B credentials): history per run."""
     with show_warnings(), progress(f"reading {project}") as advance:
         table = runs_from_wandb(project, columns=columns, history=not summary, weight_tol=weight_tol,
@@ -60,7 +60,7 @@ def import_tensorboard_cmd(logdir: Path = typer.Argument(..., help="Folder with 
                            columns: str | None = ColumnsOpt,
                            mixtures: str | None = typer.Option(None, "--mixtures",
                                                                help="Table of run, w:<domain> (if not in scalars)."),
-                           out_path: Path = OutOpt, weight_tol: float = typer.Option(0.01, "--weight-tol"),
+                           out_path: Path = OutOpt, weight_tol: float = WeightTolOpt,
                            as_json: bool = JsonOpt) -> None:
     """Import TensorBoard event files (scalars) as a run table; no TensorFlow needed."""
     n = len({p.parent for p in Path(logdir).rglob("events.out.tfevents.*")}) if Path(logdir).is_dir() else None

@@ -32,6 +32,12 @@ def _import_lightgbm() -> Any:
     return lightgbm
 
 
+def _constant_targets(targets: list[str], boosters: list[Any]) -> list[str]:
+    """Targets whose booster predicts one value for every mixture: none of its trees has a split."""
+    return [t for t, b in zip(targets, boosters, strict=True)
+            if all(tree["num_leaves"] <= 1 for tree in b.dump_model()["tree_info"])]
+
+
 @register("lightgbm")
 class LightGBM(MixingLaw):
     """RegMix's LightGBM regressor, one booster per eval set.
@@ -142,9 +148,9 @@ class LightGBM(MixingLaw):
         self.params_ = Params([])
         self.results_ = {}
         # With few runs no tree can split (a leaf needs min_child_samples runs), and every prediction is the
-        # mean loss: such a model cannot rank mixtures, which optimize/continual refuse (check_enough_runs).
-        self.constant_targets_ = [t for t, b in zip(ctx.targets, boosters, strict=True)
-                                  if np.ptp(b.predict(W, num_threads=int(self.n_jobs))) == 0]
+        # mean loss: such a model cannot rank mixtures, which optimize/continual/design/pipeline refuse
+        # (check_enough_runs).
+        self.constant_targets_ = _constant_targets(ctx.targets, boosters)
         if self.constant_targets_:
             warnings.warn(f"LightGBM: the model of {self.constant_targets_} is constant (no tree could split "
                           f"{W.shape[0]} runs with min_child_samples={self.min_child_samples}): every mixture gets "
@@ -161,6 +167,13 @@ class LightGBM(MixingLaw):
         lgb = _import_lightgbm()
         self.boosters_ = [lgb.Booster(model_str=s) for s in state["models"]]
         self.n_iter_ = [int(v) for v in state["n_iter"]]
+        # A saved model is judged as a fitted one is, so a loaded constant model is refused by the same checks
+        # (a count of models that does not match the targets is refused by the loader's prediction check).
+        self.constant_targets_ = (_constant_targets(self.targets_, self.boosters_)
+                                  if len(self.boosters_) == len(self.targets_) else [])
+        if self.constant_targets_:
+            warnings.warn(f"LightGBM: the saved model of {self.constant_targets_} is constant (no tree splits): "
+                          f"every mixture gets the same prediction", ConvergenceWarning, stacklevel=3)
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         rows = [f"{t[:24]:<24} {n:>6d} trees" for t, n in zip(self.targets_, self.n_iter_, strict=True)]

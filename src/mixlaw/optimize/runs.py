@@ -18,6 +18,12 @@ def check_enough_runs(law: MixingLaw) -> None:
         if res.n_obs <= res.n_vary:
             raise InputError(f"{res.n_obs} runs are too few for law {law.key!r}, which fits {res.n_vary} parameters "
                              f"for {name!r}: need at least {res.n_vary + 1} runs")
+    check_not_constant(law)
+
+
+def check_not_constant(law: MixingLaw) -> None:
+    """Raise :class:`InputError` when a law predicts one value for every mixture on some eval set
+    (``constant_targets_``: LightGBM whose trees could not split), whether fitted here or loaded from a file."""
     constant = list(getattr(law, "constant_targets_", []) or [])
     if constant:
         raise InputError(f"law {law.key!r} is constant for {constant} (every mixture gets the same prediction), so "

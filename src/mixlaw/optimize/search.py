@@ -18,6 +18,7 @@ from ..laws.base import MixingLaw
 from .constraints import ACTIVE_TOL, _active, _constraints, _natural, project_box_simplex
 from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights
 from .result import OptimumResult
+from .runs import check_not_constant
 from .simulate import (
     DEFAULT_SAMPLES,
     DEFAULT_STRENGTH,
@@ -146,6 +147,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     (1.0, True)
     """
     check_is_fitted(law)
+    check_not_constant(law)  # a constant model (also one loaded from a file) would return the first start
     domains = list(law.domains_)
     targets = list(law.targets_)
     name, s = _objective_weights(objective, targets)

@@ -38,7 +38,7 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     """The direct route; ``warm``: a direct result of the same law and evals on nearby data (a jackknife or
     backtest refit), whose parameters start the fits (one start, the usual ones only if it does not converge)."""
     W, Y = table.weights, table.losses(names)
-    N, S = table.model_params, (table.steps if at.axis == "step" else table.tokens)
+    N, S = table.model_params, at.time_of(table)
     assert N is not None and S is not None
     Nt, St, sym = at.params, at.time, at.symbol
     mixes, inv = _mixture_ids(W)

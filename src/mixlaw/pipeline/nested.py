@@ -51,7 +51,7 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
     start stage 3 (:func:`~mixlaw.laws.base.warm_clone`).
     """
     W, Y = table.weights, table.losses(names)
-    N, S = table.model_params, (table.steps if at.axis == "step" else table.tokens)
+    N, S = table.model_params, at.time_of(table)
     assert N is not None and S is not None
     Nt, St, sym = at.params, at.time, at.symbol
     mixes, inv = _mixture_ids(W)
@@ -71,7 +71,7 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
         warnings.warn(msg, DataWarning, stacklevel=3)
         table = table.subset(~few[inv])
         W, Y = table.weights, table.losses(names)
-        N, S = table.model_params, (table.steps if at.axis == "step" else table.tokens)
+        N, S = table.model_params, at.time_of(table)
         assert N is not None and S is not None
         mixes, inv = _mixture_ids(W)
     K = len(names)

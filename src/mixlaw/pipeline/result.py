@@ -298,6 +298,10 @@ class _Target:
     def symbol(self) -> str:
         return "S" if self.axis == "step" else "D"
 
+    def time_of(self, table: RunTable) -> np.ndarray | None:
+        """The table's column on this target's time axis: its steps or its tokens."""
+        return table.steps if self.axis == "step" else table.tokens
+
 
 def _tokens_per_step(table: RunTable) -> float | None:
     """Tokens per optimiser step when the table has both columns and the ratio is one constant, else None."""
