@@ -14,7 +14,16 @@ from mixlaw.compare import compare
 from mixlaw.data import RunTable
 from mixlaw.errors import InputError
 from mixlaw.laws import get_law, law_from_dict
-from mixlaw.laws.selection import cross_validate, fold_ids, nonneg_weights, score_columns
+from mixlaw.laws.selection import (
+    FIT_CACHE,
+    cross_val_predict,
+    cross_validate,
+    fit_key,
+    fit_law,
+    fold_ids,
+    nonneg_weights,
+    score_columns,
+)
 
 DOMAINS = ["a", "b", "c"]
 
@@ -236,3 +245,86 @@ def test_cli_optimize_default_is_auto_within_the_fitted_range(capsys, tmp_path) 
     assert np.all(w >= lo - 1e-12) and np.all(w <= hi + 1e-12)
     assert opt["nearest_run_l1"] == pytest.approx(float(np.abs(W - w).sum(axis=1).min()))
     assert opt["objective"] < opt["natural"]["objective"]
+
+
+def test_fit_cache_serves_the_saved_law_and_keys_on_data_and_options() -> None:
+    W, Y = _data(n=40)
+    cache: dict = {}
+    token = FIT_CACHE.set(cache)
+    try:
+        fresh = fit_law("ye-exp", W, Y, domains=DOMAINS, targets=["smooth", "stepped"])
+        assert len(cache) == 1
+        key = next(iter(cache))
+        # The entry is what is served: alter a coefficient in it and the next fit of the same data returns it.
+        cache[key]["params"]["smooth.c"]["value"] += 0.5
+        served = fit_law("ye-exp", W, Y, domains=DOMAINS, targets=["smooth", "stepped"])
+        np.testing.assert_allclose(served.predict(W)[:, 0], fresh.predict(W)[:, 0] + 0.5, rtol=1e-12)
+        np.testing.assert_allclose(served.predict(W)[:, 1], fresh.predict(W)[:, 1], rtol=1e-12)
+        # Other runs, another seed or other targets are other fits.
+        fit_law("ye-exp", W[:30], Y[:30], domains=DOMAINS, targets=["smooth", "stepped"])
+        fit_law("ye-exp", W, Y, domains=DOMAINS, targets=["smooth", "stepped"], random_state=1)
+        fit_law("ye-exp", W, Y[:, :1], domains=DOMAINS, targets=["smooth"])
+        assert len(cache) == 4
+        # An entry that does not load (another version's layout) is refitted and replaced.
+        cache[key] = {"law": "ye-exp"}
+        again = fit_law("ye-exp", W, Y, domains=DOMAINS, targets=["smooth", "stepped"])
+        np.testing.assert_allclose(again.predict(W), fresh.predict(W), rtol=1e-12)
+        assert "params" in cache[key]
+    finally:
+        FIT_CACHE.reset(token)
+    law = get_law("ye-exp", random_state=0)
+    k = fit_key(law, W, Y, domains=DOMAINS, targets=["smooth", "stepped"])
+    assert k == key and k != fit_key(get_law("ye-exp", random_state=0, n_restarts=1), W, Y, domains=DOMAINS,
+                                     targets=["smooth", "stepped"])
+
+
+def test_nested_stack_refits_its_members_from_the_outer_cv_fits() -> None:
+    """A meta-law fitted on an outer training fold refits each chosen member on exactly that fold, which the outer
+    CV of that law already fitted: with the cache set, only the inner-fold fits are new, and the predictions
+    equal the uncached ones."""
+    W, Y = _data(n=60)
+    tg = ["smooth", "stepped"]
+    tr = np.arange(60) >= 12
+    plain = get_law("stack", candidates=["ye-exp", "linear"]).fit(W[tr], Y[tr], domains=DOMAINS, targets=tg)
+    cache: dict = {}
+    token = FIT_CACHE.set(cache)
+    try:
+        for key in ("ye-exp", "linear"):
+            fit_law(key, W[tr], Y[tr], domains=DOMAINS, targets=tg)  # the outer fold's own fits
+        assert len(cache) == 2
+        law = get_law("stack", candidates=["ye-exp", "linear"]).fit(W[tr], Y[tr], domains=DOMAINS, targets=tg)
+        assert len(cache) == 2 + 2 * 5  # + each candidate on the 5 inner training folds; no refit
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a held-out run outside the fitted range is no error here
+            np.testing.assert_allclose(law.predict(W[~tr]), plain.predict(W[~tr]), rtol=1e-12)
+        P, _ = cross_val_predict("linear", W[tr], Y[tr], fold_ids(int(tr.sum())), domains=DOMAINS, targets=tg)
+        assert len(cache) == 12  # the inner CV's folds again: all served
+    finally:
+        FIT_CACHE.reset(token)
+    assert law.weights_ == plain.weights_
+
+
+def test_size_rule_counts_the_runs_the_law_is_refitted_to() -> None:
+    # ye-pow on 6 domains: 14 parameters; 30 runs take it (2 per parameter) though its 24-run folds would not.
+    rng = np.random.default_rng(3)
+    W = rng.dirichlet(np.ones(6), size=30)
+    y = 3 + np.exp(W ** 0.5 @ np.linspace(-1, 1, 6))
+    doms = [f"d{j}" for j in range(6)]
+    cv = cross_validate(W, y[:, None], domains=doms, targets=["e"], candidates=["ye-pow", "linear"])
+    rows = {r.law: r for r in cv.table.rows}
+    assert rows["ye-pow"].error is None and rows["ye-pow"].metrics["spearman"] > 0.9
+    cv = cross_validate(W[:27], y[:27, None], domains=doms, targets=["e"], candidates=["ye-pow"])
+    assert "14 parameters per fitted problem need at least 28 runs (have 27)" in cv.table.rows[0].error
+
+
+def test_cli_cv_folds_sets_the_meta_laws_folds(capsys, tmp_path) -> None:
+    W, Y = _data()
+    runs = _write(tmp_path / "runs.csv", W, Y)
+    code, out, _ = _cli(capsys, "fit", "--runs", runs, "--law", "auto", "--candidates", "ye-exp,linear",
+                        "--cv-folds", "3", "--json")
+    assert code == 0 and json.loads(out)["cv"]["n_folds"] == 3
+    code, _, err = _cli(capsys, "fit", "--runs", runs, "--law", "linear", "--cv-folds", "3")
+    assert code == 2 and err.startswith("error: --cv-folds applies to --law auto / stack")
+    code, out, _ = _cli(capsys, "optimize", "--runs", runs, "--candidates", "ye-exp,linear", "--cv-folds", "4",
+                        "--json")
+    assert code == 0 and json.loads(out)["optimum"]["selection"]["cv"]["n_folds"] == 4

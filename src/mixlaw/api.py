@@ -204,7 +204,7 @@ def law_selection(law: MixingLaw) -> dict[str, Any] | None:
 def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | Sequence[str] = "all",
                   objective: Objective = "mean", n_boot: int = 0, n_jobs: int | None = None,
                   step_law: Any = None, target_steps: float | None = None, extrapolate: bool = False,
-                  candidates: Sequence[str] | None = None, random_state: int = 0,
+                  candidates: Sequence[str] | None = None, cv_folds: int | None = None, random_state: int = 0,
                   on_progress: Callable[[int], None] | None = None, **constraints: Any) -> OptimumResult:
     """Fit ``law`` to a run table and return its optimal mixture (what ``mixlaw optimize`` runs).
 
@@ -219,6 +219,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     objective : see :func:`optimize_mixture`
     candidates : list of str, optional
         For ``auto`` / ``stack``: the laws to choose from (default: every suitable registered law).
+    cv_folds : int, optional
+        For ``auto`` / ``stack``: folds of their cross-validation (default 5).
     extrapolate : bool, default=False
         Allow the optimum outside the fitted range of each weight (the trust region otherwise: every weight
         between its smallest and largest share in the runs).
@@ -249,10 +251,12 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
                  constraints.get("tokens_available"), constraints.get("target_tokens"), constraints.get("max_epochs"))
     objective_name = _objective_weights(objective, names)[0]
     linear = isinstance(objective, Mapping) or (isinstance(objective, str) and objective != "max")
-    meta_kw = {} if candidates is None else {"candidates": list(candidates)}
-    if candidates is not None and not (isinstance(law, str) and law in META_LAWS):
-        raise InputError(f"candidates apply to the laws that choose among others ({', '.join(META_LAWS)}); "
-                         f"got law {law!r}")
+    meta_kw: dict[str, Any] = {} if candidates is None else {"candidates": list(candidates)}
+    if cv_folds is not None:
+        meta_kw["n_folds"] = cv_folds
+    if meta_kw and not (isinstance(law, str) and law in META_LAWS):
+        raise InputError(f"candidates and CV folds apply to the laws that choose among others "
+                         f"({', '.join(META_LAWS)}); got law {law!r}")
     if isinstance(law, str) and law in META_LAWS and linear:
         # The meta-law predicts the objective itself (chosen per-eval or direct by CV): optimise that column.
         est = get_law(law, random_state=random_state, objective=objective, **meta_kw)

@@ -21,6 +21,7 @@ from ..laws.options import parse_law_options
 from ..laws.selection import META_LAWS, CVTable
 from ..pipeline import load_pipeline
 from ._common import (
+    CvFoldsOpt,
     EvalGroupOpt,
     JsonOpt,
     LawOptionOpt,
@@ -193,6 +194,7 @@ def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
         target: list[str] | None = TargetOpt,
         candidates: str | None = typer.Option(None, "--candidates",
                                               help="Laws auto/stack choose from, comma-separated."),
+        cv_folds: int | None = CvFoldsOpt,
         objective: str | None = typer.Option(None, "--objective",
                                              help="Fit for this objective of the targets (mean | total | <eval> | "
                                              "weights=a:0.5,b:0.5): per eval and aggregated, or directly on the "
@@ -214,9 +216,12 @@ def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
     if obj == "max":
         raise InputError("--objective max is not a linear objective; fit takes mean | total | <eval> | weights=")
     cands = parse_laws(candidates)
-    if cands is not None and law not in META_LAWS:
-        raise InputError(f"--candidates applies to --law {' / '.join(META_LAWS)}; got --law {law}")
+    for flag, given in (("--candidates", cands is not None), ("--cv-folds", cv_folds is not None)):
+        if given and law not in META_LAWS:
+            raise InputError(f"{flag} applies to --law {' / '.join(META_LAWS)}; got --law {law}")
     meta_kw: dict[str, Any] = {} if cands is None else {"candidates": cands}
+    if cv_folds is not None:
+        meta_kw["n_folds"] = cv_folds
     if obj is not None:
         meta_kw["objective"] = obj
     with show_warnings(), cv_progress():

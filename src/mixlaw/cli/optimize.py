@@ -20,6 +20,7 @@ from ..export import TokenBudget, export_mixture, parse_export_options, read_pat
 from ._common import (
     EXPORT_OPTION_HELP,
     BoundsOpt,
+    CvFoldsOpt,
     EvalGroupOpt,
     FitTotalOpt,
     JsonOpt,
@@ -52,6 +53,7 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                  target: list[str] | None = TargetOpt,
                  candidates: str | None = typer.Option(None, "--candidates",
                                                        help="Laws auto/stack choose from, comma-separated."),
+                 cv_folds: int | None = CvFoldsOpt,
                  objective: str = typer.Option("mean", "--objective",
                                                help="mean | total | max | <eval> | weights=a:0.5,b:0.5"),
                  bounds: list[str] | None = BoundsOpt,
@@ -119,7 +121,7 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
                                    fixed=fx, tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
                                    extrapolate=extrapolate, trust_radius=trust_radius, search=search,
                                    n_samples=samples, top_k=top_k, candidates=parse_laws(candidates), step_law=sl,
-                                   target_steps=target_steps, random_state=seed, n_jobs=workers,
+                                   cv_folds=cv_folds, target_steps=target_steps, random_state=seed, n_jobs=workers,
                                    on_progress=lambda k: advance(None, k))
         text = None
         if export is not None:

@@ -19,8 +19,8 @@ import numpy as np
 
 from .._validation import Interval
 from ..fit import Param, Params
-from .base import FitContext, MixingLaw, get_law, law_from_dict, register
-from .selection import DEFAULT_FOLDS, OBJECTIVE, CVResult, CVTable, cross_validate, objective_weights
+from .base import FitContext, MixingLaw, law_from_dict, register
+from .selection import DEFAULT_FOLDS, OBJECTIVE, CVResult, CVTable, cross_validate, fit_law, objective_weights
 
 
 class MetaLaw(MixingLaw):
@@ -54,14 +54,14 @@ class MetaLaw(MixingLaw):
 
     def _fit_member(self, key: str, mode: str, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
                     cols: Sequence[int] | None = None) -> tuple[str, str, list[str], MixingLaw]:
-        law = get_law(key, random_state=int(self.random_state))
-        kw = {"domains": ctx.domains, "model_params": ctx.model_params, "tokens": ctx.tokens}
+        kw = {"domains": ctx.domains, "model_params": ctx.model_params, "tokens": ctx.tokens,
+              "random_state": int(self.random_state)}
         if mode == "direct":
             assert self._s is not None
-            return key, mode, [OBJECTIVE], law.fit(W, (Y @ self._s)[:, None], targets=[OBJECTIVE], **kw)
+            return key, mode, [OBJECTIVE], fit_law(key, W, (Y @ self._s)[:, None], targets=[OBJECTIVE], **kw)
         idx = list(range(Y.shape[1])) if cols is None else list(cols)
         tg = [ctx.targets[i] for i in idx]
-        return key, mode, tg, law.fit(W, Y[:, idx], targets=tg, **kw)
+        return key, mode, tg, fit_law(key, W, Y[:, idx], targets=tg, **kw)
 
     def _member_predict(self, m: tuple[str, str, list[str], MixingLaw], W: np.ndarray, ctx: FitContext) -> np.ndarray:
         """(n, len(targets)) per-eval predictions, or (n, 1) of the objective for a direct member."""

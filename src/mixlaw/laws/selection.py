@@ -15,7 +15,9 @@ any bias or wrong scale adds to it. A law that ranks well but predicts the wrong
 on table9_obj, RMSE 0.061 against linear's 0.026) is therefore not chosen over one that does both.
 
 A law is a candidate only when it suits the data's size: each of its fitted problems must have at most
-half as many free parameters as a training fold has runs (checked on the first fold's fit); laws that
+half as many free parameters as there are runs (checked on the first fold's fit; the folds' own
+overfitting is what the CV measures, so the rule is on the data the chosen law is refitted to: Marin's
+187 training runs take ye-pow's 80 parameters, its 150-run inner folds would not); laws that
 cannot fit the data at all (e.g. laws matching evals to same-named domains, on benchmark evals) are kept
 in the table with the reason and never chosen, nor is a law whose out-of-fold Spearman is not above 0.
 
@@ -30,8 +32,10 @@ Liu et al., "RegMix", ICLR 2025 (Spearman on held-out mixtures as the headline).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +45,7 @@ from scipy import stats
 from scipy.optimize import nnls
 
 from ..errors import FitError, InputError
-from .base import MixingLaw, available_laws, get_law
+from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict
 
 #: Folds when none are given (shuffled, seeded).
 DEFAULT_FOLDS = 5
@@ -52,7 +56,7 @@ AUTO_CANDIDATES = ("ye-exp", "ye-pow", "additive-ens", "dz-eq1", "dz-eq3-safe", 
                    "lightgbm")
 #: Laws that choose or combine other laws; never candidates themselves.
 META_LAWS = ("auto", "stack")
-#: At least this many training-fold runs per free parameter of a fitted problem.
+#: At least this many runs per free parameter of a fitted problem.
 RUNS_PER_PARAM = 2.0
 #: Errors a candidate's fit may raise without stopping the selection.
 CV_FAILURES = (FitError, InputError, np.linalg.LinAlgError, FloatingPointError)
@@ -60,6 +64,12 @@ OBJECTIVE = "objective"
 #: Progress callback ``(label, done, total)`` for cross-validations started inside a meta-law's fit (the CLI
 #: sets it to drive a progress bar; estimator constructor arguments stay plain values).
 CV_PROGRESS: ContextVar[Callable[[str, int, int], None] | None] = ContextVar("mixlaw_cv_progress", default=None)
+#: Fitted laws reused across fits: ``{fit_key: law.to_dict()}``, read and written by :func:`fit_law` (every fold
+#: fit of a CV and every refit of a meta-law's members). None (the default) caches nothing. Nested
+#: cross-validation of ``auto``/``stack`` refits, on each outer training fold, exactly the laws the outer CV
+#: fitted there; a bench sets a disk-backed mapping here so that no fit is done twice (a context variable, as
+#: sklearn's ``Pipeline(memory=...)`` would be a constructor argument that is not a plain value).
+FIT_CACHE: ContextVar[MutableMapping[str, Any] | None] = ContextVar("mixlaw_fit_cache", default=None)
 
 
 def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0) -> np.ndarray:
@@ -236,6 +246,50 @@ class CVResult:
         return P[:, 0] if key[1] == "direct" else P @ self.weights
 
 
+def fit_key(law: MixingLaw, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
+            model_params: np.ndarray | None = None, tokens: np.ndarray | None = None) -> str:
+    """SHA-256 (hex) of everything an unfitted ``law``'s fit depends on: its key and options, names and data."""
+    head = {"law": law.key, "options": _jsonable(law.get_params()), "domains": [str(d) for d in domains],
+            "targets": [str(t) for t in targets]}
+    h = hashlib.sha256(json.dumps(head, sort_keys=True, default=repr).encode())
+    for a in (W, Y, model_params, tokens):
+        if a is None:
+            h.update(b"|none")
+            continue
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        h.update(f"|{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def fit_law(key: str, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
+            model_params: np.ndarray | None = None, tokens: np.ndarray | None = None,
+            random_state: int = 0, **options: Any) -> MixingLaw:
+    """``get_law(key, random_state=random_state, **options).fit(W, Y, ...)``, or the same fit from
+    :data:`FIT_CACHE`.
+
+    A cached law is rebuilt with :func:`~mixlaw.laws.base.law_from_dict` (its coefficients, not its optimiser
+    diagnostics); an entry that does not load is refitted and replaced. Seeded fits only: the key holds the
+    options, so an unseeded law is always refitted.
+    """
+    law = get_law(key, random_state=random_state, **options)
+    kw: dict[str, Any] = {"domains": list(domains), "targets": list(targets), "model_params": model_params,
+                          "tokens": tokens}
+    cache = FIT_CACHE.get()
+    if cache is None or not isinstance(random_state, (int, np.integer)):
+        return law.fit(W, Y, **kw)
+    k = fit_key(law, W, Y, **kw)
+    doc = cache.get(k)
+    if doc is not None:
+        try:
+            return law_from_dict(doc)
+        except InputError:
+            pass  # written by another version of the law: refit below
+    law.fit(W, Y, **kw)
+    cache[k] = law.to_dict()
+    return law
+
+
 def _n_vary_max(law: MixingLaw) -> int:
     res = getattr(law, "results_", {}) or {}
     if res:
@@ -250,7 +304,7 @@ def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray,
     """Out-of-fold predictions (n, K) of law ``key`` and its free parameters per fitted problem.
 
     Raises one of :data:`CV_FAILURES` when the law cannot be fitted on a fold, or :class:`InputError` when
-    it has more than a training fold's runs / :data:`RUNS_PER_PARAM` parameters per fitted problem.
+    it has more than ``len(W) / RUNS_PER_PARAM`` parameters per fitted problem.
     """
     P = np.full(Y.shape, np.nan)
     n_par = 0
@@ -259,14 +313,13 @@ def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray,
         kw = {k: (None if v is None else v[~test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fold fits repeat the full fit's warnings; the final fit reports them
-            law = get_law(key, random_state=random_state).fit(W[~test], Y[~test], domains=list(domains),
-                                                              targets=list(targets), **kw)
+            law = fit_law(key, W[~test], Y[~test], domains=domains, targets=targets, random_state=random_state,
+                          **kw)
             if f == folds.min():
                 n_vary = _n_vary_max(law)
-                if n_vary * RUNS_PER_PARAM > int((~test).sum()):
+                if n_vary * RUNS_PER_PARAM > len(W):
                     raise InputError(f"{n_vary} parameters per fitted problem need at least "
-                                     f"{int(np.ceil(n_vary * RUNS_PER_PARAM))} runs per training fold "
-                                     f"(have {int((~test).sum())})")
+                                     f"{int(np.ceil(n_vary * RUNS_PER_PARAM))} runs (have {len(W)})")
                 n_par = int(law.n_params_)
             pkw = {k: (None if v is None else v[test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
             P[test] = np.asarray(law.predict(W[test], **pkw), dtype=np.float64).reshape(int(test.sum()), -1)
@@ -386,6 +439,6 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split())[:200]
 
 
-__all__ = ["cross_validate", "cross_val_predict", "fold_ids", "objective_weights", "score_columns",
-           "nonneg_weights", "default_candidates", "CVTable", "CVRow", "CVResult", "AUTO_CANDIDATES", "META_LAWS",
-           "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS"]
+__all__ = ["cross_validate", "cross_val_predict", "fit_law", "fit_key", "FIT_CACHE", "fold_ids", "objective_weights",
+           "score_columns", "nonneg_weights", "default_candidates", "CVTable", "CVRow", "CVResult", "AUTO_CANDIDATES",
+           "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS"]
