@@ -93,6 +93,7 @@ def world_components(i: int, block: int, n_jackknife: int) -> dict[str, Any]:
     N = world.table.model_params
     return {"block": block, "world": i, "family": family, "chosen": sel.chosen.label, "route": sel.chosen.route,
             "residuals": np.ravel(sel.chosen.residuals).tolist(),
+            "part_residuals": {k: np.ravel(v).tolist() for k, v in sel.chosen.part_residuals.items()},
             "candidates": {c.label: c.mre for c in sel.candidates if c.ok},
             "size_ratio": split.size_ratio, "time_ratio": split.time_ratio,
             "size_ratio_target": split.size_ratio_target, "time_ratio_target": split.time_ratio_target,
