@@ -20,20 +20,34 @@ fitted on all the data and scored at the target against the noise-free truth (MR
 predictions over the world's mixtures); the intervals are scored on the target run's *measured* loss (the
 truth with the world's checkpoint noise), which is what a prediction interval is for. Printed per family:
 auto's target MRE against the best candidate's (means over worlds), how often auto is within 1.2x of the best
-(goal >= 80 %), and the coverage of the nominal-80 % intervals (goal 75-90 %), then the same over all worlds.
+(goal >= 80 %), and the coverage of the nominal-80 % intervals (goal 75-90 %), then the same over all worlds,
+and how often other choice rules would have been within 1.2x, from the same backtests (each row keeps every
+candidate's backtest errors and target error, so ``--from-rows`` compares rules without refitting).
 
-Measured (2026-12-02, 52 worlds, ``--workers 2``, 51 min on the shared 2-core machine)::
+The choice rule (:func:`mixlaw.pipeline.auto.choose_simplest_within_noise`, the one-standard-error rule) was
+developed on the seed block ``--seed 1`` (28 worlds: 89 % within 1.2x, against 64 % for the smallest
+main-split MRE) and then run once on the reported block 0.
+
+Measured (2026-12-02, 52 worlds, seed block 0, ``--workers 2``, 715 s on the shared 2-core machine at load
+~10; the previous version took 3047 s)::
 
     family                       worlds  auto MRE  best MRE within 1.2x  cov@80% half-width
-    joint                            13     0.59%     0.36%         85%      88%      1.90%
-    per-mixture                      13     0.71%     0.66%         85%      92%      2.47%
-    joint + late bend                13     0.81%     0.55%         69%      97%      6.54%
-    per-mixture + alpha drift        13     1.03%     0.85%         69%      98%      3.58%
-    all                              52     0.78%     0.61%         77%      94%
+    joint                            13     0.46%     0.36%         92%      94%      1.60%
+    per-mixture                      13     0.67%     0.66%        100%      91%      2.89%
+    joint + late bend                13     0.68%     0.55%         85%      96%      3.21%
+    per-mixture + alpha drift        13     0.94%     0.84%         85%      96%      3.36%
+    all                              52     0.69%     0.61%         90%      94%
 
-Neither goal is met: auto is within 1.2x of the best in 77 % of worlds (80 % wanted) and the intervals cover
-94 % (75-90 % wanted). The misses concentrate in the misspecified worlds: the backtest sees the start of the
-bend or drift, the target lies further along it, and no candidate models it.
+    auto within 1.2x of the best under other choice rules (from the same backtests, no refit):
+      smallest main-split MRE                                79%
+      smallest split-averaged score                          77%
+      one-standard-error rule (fit_pipeline's)               90%
+
+The choice goal is met (90 %; it was 77 % with the smallest backtest error on a split that fitted the cut
+curves' early part). The direct route (shared exponents) is the best candidate at the target in 44 of 52
+worlds, also in most per-mixture ones: with 6-10 mixtures and 0.3-1 % noise the per-curve step and size laws
+of the nested route extrapolate their noise. The coverage goal (75-90 %) is not met (94 %; the intervals
+belong to :mod:`mixlaw.pipeline.intervals`).
 
 Usage::
 
@@ -59,6 +73,7 @@ from rich.progress import Progress
 from mixlaw.data import RunTable
 from mixlaw.errors import MixlawError, MixlawWarning
 from mixlaw.pipeline import fit_pipeline
+from mixlaw.pipeline.auto import Candidate, choose_simplest_within_noise
 
 FAMILIES = ("joint", "per-mixture", "joint + late bend", "per-mixture + alpha drift")
 DOMAINS = ["a", "b", "c"]
@@ -165,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worlds", type=int, default=52, help="number of worlds (families in turn)")
     ap.add_argument("--jackknife", type=int, default=3, help="jackknife refits behind the intervals")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seed block: world i is seeded seed*1000+i (reported: 0; the choice rule was developed on 1)")
     ap.add_argument("--workers", type=int, default=1, help="worker processes (worlds are independent)")
     ap.add_argument("--rows", default=None, help="append one JSON line per finished world to this file")
     ap.add_argument("--from-rows", default=None,
@@ -230,7 +246,43 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {fam}: chosen {f['chosen']}; best at the target {f['best']}")
     for line in failed:
         print(f"  failed: {line}")
+    rules = compare_rules(rows)
+    if rules:
+        print("\nauto within 1.2x of the best under other choice rules (from the same backtests, no refit):")
+        for name, frac in rules.items():
+            print(f"  {name:<52} {frac:>5.0%}")
     return 0
+
+
+def compare_rules(rows: list[dict[str, object]]) -> dict[str, float]:
+    """How often each choice rule picks a candidate within 1.2x of the best at the target, from the rows'
+    per-candidate backtest numbers: the smallest main-split MRE, the smallest split-averaged score, and the
+    one-standard-error rule that ``fit_pipeline`` uses (:func:`mixlaw.pipeline.auto.choose_simplest_within_noise`,
+    rebuilt from each candidate's per-entry errors)."""
+    hits: dict[str, list[bool]] = {"smallest main-split MRE": [], "smallest split-averaged score": [],
+                                   "one-standard-error rule (fit_pipeline's)": []}
+    for row in rows:
+        cands = row.get("candidates")
+        if not isinstance(cands, dict):
+            return {}
+        ok = []
+        for label, c in cands.items():
+            if c["backtest"] is None or c["target"] is None or c.get("entry_errors") is None:
+                continue
+            route, _, law = label.partition(" ")
+            cand = Candidate(route, law, mre=c["backtest"], residuals=np.array(c["entry_errors"]),
+                             complexity=tuple(c["complexity"]))
+            ok.append((cand, c["target"]))
+        if not ok:
+            continue
+        best = min(t for _, t in ok)
+        target = {id(cand): t for cand, t in ok}
+        picks = {"smallest main-split MRE": min(ok, key=lambda x: x[0].mre)[0],
+                 "smallest split-averaged score": min(ok, key=lambda x: x[0].score)[0],
+                 "one-standard-error rule (fit_pipeline's)": choose_simplest_within_noise([c for c, _ in ok])[0]}
+        for name, pick in picks.items():
+            hits[name].append(target[id(pick)] <= 1.2 * best)
+    return {k: float(np.mean(v)) for k, v in hits.items() if v}
 
 
 if __name__ == "__main__":

@@ -182,3 +182,14 @@ def test_warm_started_refits_match_cold_ones() -> None:
     fr_cold, _ = _fit_joint(sub.weights, N, S, y, full.scales.ref, 0, "a")
     assert fr_warm.n_starts == 1 < fr_cold.n_starts
     assert fr_warm.objective == pytest.approx(fr_cold.objective, rel=1e-6, abs=1e-12)
+
+
+def test_backtest_keeps_the_real_fits_window() -> None:
+    table, _ = world(False, n_mix=6, steps=tuple(range(250, 3001, 250)))
+    # fit_from=0.2: the real fit starts at 600; the steps backtest (cut at 1500) fits 750..1500, not 300..1500.
+    parts = {b.kind: b for b in backtest_pipeline(table, route="direct", law="ye-exp", step_ratio=2.0, fit_from=0.2)}
+    assert parts["steps"].skipped is None and parts["steps"].n == 6 and parts["steps"].mre < 0.02
+    # fit_from=0.5 with a 3x cut: nothing of the window is left before the cut, and the line says so.
+    parts = {b.kind: b for b in backtest_pipeline(table, route="direct", law="ye-exp", step_ratio=3.0, fit_from=0.5)}
+    assert parts["steps"].skipped is not None and "a cut before that leaves nothing" in parts["steps"].skipped
+    assert parts["size"].skipped is None and parts["size"].n == 6

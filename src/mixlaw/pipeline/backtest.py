@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..data import RunTable
 from ..errors import InputError, MixlawWarning
 from .fitting import fit_route
-from .result import _WEIGHT_DECIMALS, _check_fit_from
+from .result import _WEIGHT_DECIMALS, _check_fit_from, _mixture_ids
 
 
 @dataclass
@@ -83,7 +84,9 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     table : RunTable
         The pipeline's runs (``params`` and ``step`` columns).
     route, law, targets, random_state, shared_exponents, law_options, fit_from
-        As in :func:`fit_pipeline` (``fit_from`` applies to the cut curves).
+        As in :func:`fit_pipeline`. ``fit_from`` keeps the real fit's window: each curve's checkpoints before
+        ``fit_from`` x its *whole* length are left out before cutting (applied to the cut curve it would move the
+        window back into the fast initial drop that the real fit leaves out).
     step_ratio : float, default=3.0
         Extrapolation factor of the steps backtest (> 1).
 
@@ -108,8 +111,11 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     run_last = np.array([last[r] for r in runs])
     sizes = np.unique(N)
     S_end = float(S.max())
+    _, mix = _mixture_ids(table.weights)
+    curve_last = pd.Series(S).groupby([mix, N]).transform("max").to_numpy()
+    window = S >= fit_from * curve_last - 1e-9
     kw = dict(route=route, law=law, targets=names, random_state=random_state, shared_exponents=shared_exponents,
-              law_options=law_options, fit_from=fit_from)
+              law_options=law_options, fit_from=0.0)
     out: list[Backtest] = []
 
     def skip(kind: str, desc: str, ratio: float, why: str) -> None:
@@ -120,7 +126,11 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         if truth.size == 0:
             return skip(kind, desc, ratio, f"no run at N = {N_t:g} reaches the last step {S_end:g}")
         if not fit_rows.any():
-            return skip(kind, desc, ratio, "no checkpoint is left to fit on")
+            why = "no checkpoint is left to fit on"
+            if fit_from > 0:
+                why += (f" (fit_from = {fit_from:g} keeps each curve from {fit_from:g} x its last step, as the real "
+                        "fit does; a cut before that leaves nothing)")
+            return skip(kind, desc, ratio, why)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MixlawWarning)
             try:
@@ -136,11 +146,11 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
                             float(np.mean(rel)), int(rel.size)))
 
     score("steps", f"curves cut at their last step / {step_ratio:g}, largest size N = {sizes[-1]:g} predicted at "
-          f"step {S_end:g}", step_ratio, S <= run_last / step_ratio + 1e-9, float(sizes[-1]))
+          f"step {S_end:g}", step_ratio, window & (S <= run_last / step_ratio + 1e-9), float(sizes[-1]))
     if sizes.size < 4:
         skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
              f"{sizes.size} model size(s); holding out the largest leaves {sizes.size - 1}, the size law needs 3")
     else:
         score("size", f"N = {sizes[-1]:g} held out, predicted from {sizes.size - 1} smaller sizes at step {S_end:g}",
-              float(sizes[-1] / sizes[-2]), N < sizes[-1], float(sizes[-1]))
+              float(sizes[-1] / sizes[-2]), window & (N < sizes[-1]), float(sizes[-1]))
     return out
