@@ -193,3 +193,26 @@ def test_backtest_keeps_the_real_fits_window() -> None:
     parts = {b.kind: b for b in backtest_pipeline(table, route="direct", law="ye-exp", step_ratio=3.0, fit_from=0.5)}
     assert parts["steps"].skipped is not None and "a cut before that leaves nothing" in parts["steps"].skipped
     assert parts["size"].skipped is None and parts["size"].n == 6
+
+
+def test_choice_is_the_simplest_candidate_within_one_standard_error() -> None:
+    from mixlaw.pipeline.auto import Candidate, choose_simplest_within_noise, paired_se
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.008, 0.012, 12)  # the simple candidate's per-entry |errors|
+    noise = rng.normal(0.0, 0.002, 12)
+    noise -= noise.mean()
+    simple = Candidate("direct", "ye-exp", residuals=base, complexity=(0, 4))
+    # A flexible candidate better on average by 0.02 %, less than the paired standard error: not chosen.
+    close = Candidate("nested", "ye-exp", residuals=base - 0.0002 + noise, complexity=(1, 4))
+    se = paired_se(simple, close)
+    assert simple.score - close.score == pytest.approx(0.0002) and se > 0.0002
+    chosen, note = choose_simplest_within_noise([close, simple])
+    assert chosen is simple and "one-standard-error rule" in note and close.label in note
+    # Better by several standard errors: the evidence displaces the simpler candidate.
+    clear = Candidate("nested", "ye-exp", residuals=base * 0.4, complexity=(1, 4))
+    assert simple.score - clear.score > 3 * paired_se(simple, clear)
+    assert choose_simplest_within_noise([clear, simple]) == (clear, "")
+    # The one-part splits count: per-entry errors are averaged over every split a candidate was scored on.
+    both = Candidate("nested", "ye-exp", residuals=base, part_residuals={"time": base * 3}, complexity=(1, 4))
+    assert both.score == pytest.approx(2 * base.mean())
