@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from mixlaw import metrics
+from mixlaw._solver import SegmentJacobian
 from mixlaw.bootstrap import bootstrap_law
 from mixlaw.datasets import load_regmix
-from mixlaw.errors import ConvergenceWarning
+from mixlaw.errors import ConvergenceWarning, ExtrapolationWarning
 from mixlaw.fit import Param, Params, fit_model, fit_models
 from mixlaw.laws import get_law
 from mixlaw.laws.base import warm_clone
@@ -28,6 +29,10 @@ RHO_BEFORE = {
     "dz-eq1": (0.8931531846715411, 0.886984348727924, 0.9384008879903684),
 }
 SPLITS = ("test_1m", "test_60m", "test_1B")
+#: The same for dz-eq3 (plain Eq. 3 scores +inf at h_i = 0 as the worst rank), recorded with the dense DZ Jacobian
+#: (commit 01cc9b6) before the solver took it as a SegmentJacobian. The fit ends at the refinement's iteration
+#: cap ("no start converged"), so this pins the iterates, not just the optimum.
+RHO_DENSE_JACOBIAN = {"dz-eq3": (0.892064910408293, 0.8868616253384574, 0.9382896265502618)}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +56,42 @@ def test_predictions_unchanged_on_bundled_splits(key, regmix) -> None:
         law = get_law(key).fit(regmix["train_1m"], targets="all")
     assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     np.testing.assert_allclose(_mean_rho(law, regmix), RHO_BEFORE[key], atol=5e-4)
+
+
+def test_segment_jacobian_dz_predictions_unchanged(regmix) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        law = get_law("dz-eq3").fit(regmix["train_1m"], targets="all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)  # +inf at h_i = 0, said once per split
+        np.testing.assert_allclose(_mean_rho(law, regmix), RHO_DENSE_JACOBIAN["dz-eq3"], atol=5e-4)
+
+
+def test_segment_jacobian_products_equal_the_dense_ones() -> None:
+    rng = np.random.default_rng(0)
+    r, n, d, p = 2, 40, 5, 14
+    # 3 segments (one empty), 3 own columns each; columns 5..13 own, 0..4 shared.
+    starts = np.array([0, 15, 15])
+    cols = np.array([[5, 6, 7], [8, 9, 10], [11, 12, 13]])
+    J = SegmentJacobian(rng.normal(size=(r, n, d)), rng.normal(size=(r, n, 3)), np.arange(d), cols, starts, p)
+    dense = J.to_dense()
+    assert dense.shape == (r, n, p)
+    assert np.count_nonzero(dense[:, :15, 8:]) == 0 and np.count_nonzero(dense[:, 15:, 5:8]) == 0
+    w, v = rng.uniform(size=(r, n)), rng.normal(size=(r, n))
+    np.testing.assert_allclose(J.gram(w), np.einsum("rnp,rn,rnq->rpq", dense, w, dense), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(J.rmatvec(v), np.einsum("rnp,rn->rp", dense, v), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(J.sqsum(w), np.einsum("rnp,rn->rp", dense ** 2, w), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(J.scale_rows(v).to_dense(), dense * v[:, :, None])
+    assert J.finite().all() and SegmentJacobian.stack([J, J]).to_dense().shape == (2 * r, n, p)
+
+
+def test_warm_started_ensemble_refits_each_member_with_one_start(regmix) -> None:
+    table = regmix["train_1m"]
+    full = get_law("additive-ens").fit(table, targets=["pile_cc"])
+    refit = warm_clone(full).fit(table, targets=["pile_cc"])
+    assert all(r.n_starts == 2 for r in full.results_.values())
+    assert all(r.n_starts == 1 and r.n_converged == 1 for r in refit.results_.values())
+    np.testing.assert_allclose(refit.predict(regmix["test_1m"]), full.predict(regmix["test_1m"]), rtol=1e-6)
 
 
 def _ye_problem(seed: int):

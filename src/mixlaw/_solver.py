@@ -34,7 +34,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-#: A batch model: ``(theta (r, p), rows (r,)) -> (pred (r, n), jac (r, n, p))`` for the given batch rows.
+#: A batch model: ``(theta (r, p), rows (r,)) -> (pred (r, n), jac (r, n, p))`` for the given batch rows; ``jac``
+#: may be a :class:`SegmentJacobian` (a sparse pattern the Gauss-Newton products exploit).
 BatchModel = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 Penalty = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
@@ -75,6 +76,117 @@ def penalty_hessian(penalty: Penalty, theta: np.ndarray) -> np.ndarray:
     return 0.5 * (out + out.T)
 
 
+class SegmentJacobian:
+    """A batch of Jacobians (r, n, p) whose observations fall in contiguous segments, each observation depending
+    on the shared columns ``dense_cols`` and on its own segment's columns ``cols[s]`` only.
+
+    This is the pattern of a joint law whose eval sets share some parameters (Dai & Zheng's capacities and
+    exponents) and own the others (each eval set's E and data term): with d shared of p parameters, the
+    Gauss-Newton matrix costs O(n d^2) instead of O(n p^2) and no (n, p) array of zeros is built.
+
+    Parameters
+    ----------
+    dense : ndarray of shape (r, n, d)
+        Derivatives with respect to ``dense_cols``.
+    vals : ndarray of shape (r, n, G)
+        Derivatives with respect to the G columns of each observation's segment.
+    dense_cols : ndarray of int, shape (d,)
+    cols : ndarray of int, shape (S, G)
+        The G columns of segment s (distinct within a segment, none of them in ``dense_cols``).
+    starts : ndarray of int, shape (S,)
+        First observation of each segment (increasing; the last segment ends at n).
+    p : int
+        Number of parameters.
+    """
+
+    def __init__(self, dense: np.ndarray, vals: np.ndarray, dense_cols: np.ndarray, cols: np.ndarray,
+                 starts: np.ndarray, p: int) -> None:
+        self.dense, self.vals, self.dense_cols, self.cols, self.p = dense, vals, dense_cols, cols, int(p)
+        self.starts = np.asarray(starts, dtype=np.int64)
+        n = dense.shape[1]
+        sizes = np.diff(np.append(starts, n))
+        # Segment sums as products with the (n, S) indicator matrix: BLAS, and empty segments sum to 0.
+        self._seg = np.repeat(np.arange(cols.shape[0]), sizes)
+        self._onehot = np.zeros((n, cols.shape[0]))
+        self._onehot[np.arange(n), self._seg] = 1.0
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.dense.shape[0], self.dense.shape[1], self.p)
+
+    @classmethod
+    def stack(cls, parts: Sequence[SegmentJacobian]) -> SegmentJacobian:
+        """Concatenate batches of the same structure along the batch axis."""
+        a = parts[0]
+        if len(parts) == 1:
+            return a
+        return a.with_values(np.concatenate([q.dense for q in parts]), np.concatenate([q.vals for q in parts]))
+
+    def with_values(self, dense: np.ndarray, vals: np.ndarray) -> SegmentJacobian:
+        """The same structure with other values (no re-indexing): a model builds its structure once."""
+        out = object.__new__(SegmentJacobian)
+        out.dense, out.vals, out.dense_cols, out.cols, out.p = dense, vals, self.dense_cols, self.cols, self.p
+        out.starts, out._seg, out._onehot = self.starts, self._seg, self._onehot
+        return out
+
+    def scale_rows(self, s: np.ndarray) -> SegmentJacobian:
+        """``diag(s) J`` for every batch row; ``s`` of shape (r, n)."""
+        return self.with_values(self.dense * s[:, :, None], self.vals * s[:, :, None])
+
+    def finite(self) -> np.ndarray:
+        return np.all(np.isfinite(self.dense), axis=(1, 2)) & np.all(np.isfinite(self.vals), axis=(1, 2))
+
+    def _own(self, x: np.ndarray) -> np.ndarray:
+        """Per-segment sums of per-observation values (r, n, G), added into the segments' columns: (r, p)."""
+        seg = np.matmul(self._onehot.T, x)  # (r, S, G)
+        out = np.zeros((x.shape[0], self.p))
+        for a in range(x.shape[0]):
+            out[a] = np.bincount(self.cols.ravel(), weights=seg[a].ravel(), minlength=self.p)
+        return out
+
+    def rmatvec(self, v: np.ndarray) -> np.ndarray:
+        """``J^T v`` per batch row: (r, p) from ``v`` of shape (r, n)."""
+        out = self._own(self.vals * v[:, :, None])
+        out[:, self.dense_cols] += np.einsum("rnd,rn->rd", self.dense, v)
+        return out
+
+    def sqsum(self, w: np.ndarray) -> np.ndarray:
+        """The diagonal of ``J^T diag(w) J`` per batch row, (r, p)."""
+        out = self._own(self.vals * self.vals * w[:, :, None])
+        out[:, self.dense_cols] += np.einsum("rnd,rnd,rn->rd", self.dense, self.dense, w)
+        return out
+
+    def gram(self, w: np.ndarray) -> np.ndarray:
+        """``J^T diag(w) J`` per batch row, (r, p, p)."""
+        r, p, dc = w.shape[0], self.p, self.dense_cols
+        ends = np.append(self.starts[1:], self.dense.shape[1])
+        out = np.zeros((r, p, p))
+        for a in range(r):
+            D, V = self.dense[a], self.vals[a]
+            Dw, Vw = D * w[a][:, None], V * w[a][:, None]
+            H = out[a]
+            H[np.ix_(dc, dc)] = D.T @ Dw
+            # Segment s: its own columns meet the shared ones and themselves only (contiguous observations).
+            for s, (b, e) in enumerate(zip(self.starts, ends, strict=True)):
+                if e > b:
+                    c = self.cols[s]
+                    cross = Dw[b:e].T @ V[b:e]
+                    H[dc[:, None], c[None, :]] += cross
+                    H[c[:, None], dc[None, :]] += cross.T
+                    H[c[:, None], c[None, :]] += Vw[b:e].T @ V[b:e]
+        return out
+
+    def to_dense(self) -> np.ndarray:
+        """The (r, n, p) array."""
+        r, n, _ = self.dense.shape
+        J = np.zeros((r, n, self.p))
+        J[:, :, self.dense_cols] = self.dense
+        obs = np.arange(n)
+        for gi in range(self.cols.shape[1]):
+            J[:, obs, self.cols[self._seg, gi]] = self.vals[:, :, gi]
+        return J
+
+
 class _Measure:
     """Objective, gradient and Gauss-Newton matrix of a set of batch rows."""
 
@@ -91,10 +203,12 @@ class _Measure:
         self.nfev[rows] += 1
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             pred, jac = self.model(theta, rows)
-            bad = ~(np.all(np.isfinite(pred) & (pred > 0), axis=1) & np.all(np.isfinite(jac), axis=(1, 2)))
+            seg = isinstance(jac, SegmentJacobian)
+            jac_ok = jac.finite() if seg else np.all(np.isfinite(jac), axis=(1, 2))
+            bad = ~(np.all(np.isfinite(pred) & (pred > 0), axis=1) & jac_ok)
             pred = np.where(bad[:, None], 1.0, pred)
             r = np.log(pred) - self.logy[rows]
-            Jl = jac / pred[:, :, None]
+            Jl = jac.scale_rows(1.0 / pred) if seg else jac / pred[:, :, None]
             sw = self.sw[rows]
             if self.loss == "huber":
                 rho, psi = huber(r, self.delta)
@@ -107,14 +221,20 @@ class _Measure:
                 wgt = wdamp if exact is None else np.where(exact[:, None], (a <= self.delta).astype(np.float64),
                                                            wdamp)
             else:
-                rho, psi, wgt = 0.5 * r * r, r, np.ones_like(r)
+                rho, psi, wgt = 0.5 * r * r, r, np.oneswith_values(r)
                 wdamp = wgt
             f = self.scale * np.einsum("rn,rn->r", sw, rho)
-            g = self.scale * np.einsum("rnp,rn->rp", Jl, sw * psi)
             H = D = None
-            if need_hess:
-                H = self.scale * np.matmul(np.swapaxes(Jl, 1, 2), (sw * wgt)[:, :, None] * Jl)
-                D = self.scale * np.einsum("rnp,rn->rp", Jl * Jl, sw * wdamp)
+            if seg:
+                g = self.scale * Jl.rmatvec(sw * psi)
+                if need_hess:
+                    H = self.scale * Jl.gram(sw * wgt)
+                    D = self.scale * Jl.sqsum(sw * wdamp)
+            else:
+                g = self.scale * np.einsum("rnp,rn->rp", Jl, sw * psi)
+                if need_hess:
+                    H = self.scale * np.matmul(np.swapaxes(Jl, 1, 2), (sw * wgt)[:, :, None] * Jl)
+                    D = self.scale * np.einsum("rnp,rn->rp", Jl * Jl, sw * wdamp)
         if self.penalties is not None:
             for a_, row in enumerate(rows):
                 pen = self.penalties[row]
@@ -243,4 +363,4 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
     return theta, f, converged, meas.nfev
 
 
-__all__ = ["solve_batch", "huber", "penalty_hessian", "BatchModel"]
+__all__ = ["solve_batch", "huber", "penalty_hessian", "BatchModel", "SegmentJacobian"]

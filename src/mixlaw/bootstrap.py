@@ -8,7 +8,9 @@ percentile interval :math:`[q_{\\alpha/2}, q_{1-\\alpha/2}]` of the replicate va
 
 Cheap refits: every replicate starts from the full-data optimum with one start
 (:func:`~mixlaw.laws.base.warm_clone`; the law's seeded multistart runs only when that start does not
-converge), and replicates run on a process pool (``n_jobs``, default all cores).
+converge), its optimal mixture is searched from the point-estimate optimum with one SLSQP start (the seeded
+starts only when that one does not converge), and replicates run on a process pool (``n_jobs``, default all
+cores).
 
 Determinism: replicate b draws its runs from ``SeedSequence(random_state).spawn(n)[b]``, and the law is
 refitted from the full-data optimum with its own fixed ``random_state``, so results are identical whatever
@@ -163,7 +165,7 @@ def _replicate(task: dict[str, Any], b: int) -> dict[str, Any]:
             out["pred"] = P.reshape(task["points"].shape[0], -1)
         if task["optimize"] is not None:
             try:
-                opt = optimize_mixture(law, **task["optimize"])
+                opt = _replicate_optimum(law, task)
             except (FitError, InputError):  # the nominal passed the same checks: a failed or constant refit
                 return out
             out["opt_w"] = opt.weight_array()
@@ -173,6 +175,20 @@ def _replicate(task: dict[str, Any], b: int) -> dict[str, Any]:
             out["nominal_f"] = task["scalar"](L) if task["scalar"] is not None else np.nan
     out["ok"] = True
     return out
+
+
+def _replicate_optimum(law: MixingLaw, task: dict[str, Any]) -> Any:
+    """A replicate's optimal mixture: one SLSQP start at the point-estimate optimum (the replicate's optimum lies
+    near it), and the usual seeded starts only when that start does not converge or the search is not a
+    gradient one (a simulation search is centred on the natural mixture, which must not move)."""
+    kw = task["optimize"]
+    gradient = kw.get("search", "auto") == "gradient" or (kw.get("search", "auto") == "auto"
+                                                          and getattr(law, "differentiable", True))
+    if gradient and kw.get("n_starts") is None and task["nominal_w"] is not None:
+        opt = optimize_mixture(law, **{**kw, "natural": task["nominal_w"], "n_starts": 1})
+        if opt.n_converged:
+            return opt
+    return optimize_mixture(law, **kw)
 
 
 def _run_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:

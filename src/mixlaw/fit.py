@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from ._solver import BatchModel, huber, solve_batch
+from ._solver import BatchModel, SegmentJacobian, huber, solve_batch
 from .errors import ConvergenceWarning, FitError, InputError, InvalidParameterError
 
 #: Huber threshold on log-loss residuals (Hoffmann et al. 2022, approach 3; Besiroglu et al. 2024).
@@ -215,7 +215,8 @@ def fit_model(model: Model, spec: Params, y: np.ndarray, *, loss: str = "huber",
     ----------
     model : callable
         ``model(theta) -> (pred, jac)``: predicted losses of shape (n_obs,) and their Jacobian of shape
-        (n_obs, n_params) with respect to the full parameter vector (fixed parameters included).
+        (n_obs, n_params) with respect to the full parameter vector (fixed parameters included), or a
+        one-row :class:`mixlaw._solver.SegmentJacobian` when the Jacobian has that sparse pattern.
     spec : Params
         Names, inits, bounds and which parameters vary.
     y : ndarray of shape (n_obs,)
@@ -346,7 +347,9 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
         else:
             assert models is not None
             outs = [models[i](full[i]) for i in range(P)]
-            pred, jac = np.array([o[0] for o in outs]), np.array([o[1] for o in outs])
+            pred, jac = np.array([o[0] for o in outs]), _stack_jac([o[1] for o in outs])
+        if isinstance(jac, SegmentJacobian):
+            jac = jac.to_dense()
         resid = np.log(pred) - logy
     keep = sw > 0  # weight-0 observations (padding of batched curves of different lengths) are not fitted
     stderr, correl = _gauss_newton_stderr(jac / pred[:, :, None], resid, keep, free)
@@ -379,7 +382,7 @@ def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model] | None, batch
                 return batch_model(th, part[rows])
             assert models is not None
             outs = [models[part[r]](t) for r, t in zip(rows, th, strict=True)]
-            return np.array([o[0] for o in outs]), np.array([o[1] for o in outs])
+            return np.array([o[0] for o in outs]), _stack_jac([o[1] for o in outs])
 
         with single_threaded_blas():
             sl = slice(a, a + step)
@@ -392,6 +395,13 @@ def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model] | None, batch
         fs = np.where(np.isfinite(f[m]) & (f[m] < 1e29), f[m], np.inf)
         out[i] = (list(theta[m]), fs, nfev[m].sum(), int(conv[m].sum()), [float(v) for v in f[m]])
     return out
+
+
+def _stack_jac(jacs: list[Any]) -> Any:
+    """One batch of Jacobians from the per-problem models' (dense arrays, or one-row SegmentJacobians)."""
+    if isinstance(jacs[0], SegmentJacobian):
+        return SegmentJacobian.stack(jacs)
+    return np.array(jacs)
 
 
 def _result(spec: Params, full: np.ndarray, best_f: float, resid: np.ndarray, stderr: np.ndarray,

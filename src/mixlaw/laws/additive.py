@@ -310,7 +310,11 @@ class ShukorAdditiveEnsemble(MixingLaw):
         self.members_ = [ShukorAdditive(gamma_pooling=0.0, **opts), ShukorAdditive(gamma_pooling=self.shared_pooling,
                                                                                    **opts)]
         plist, results = [], {}
+        warm = getattr(self, "_warm_start", None)  # a refit (warm_clone): each member starts from its optimum
         for tag, m in zip(("free", "shared"), self.members_, strict=False):
+            if warm is not None:
+                m._warm_start = Params([replace(p, name=p.name.split(":", 1)[1]) for p in warm.values()
+                                        if p.name.startswith(f"{tag}:")])
             m.fit(W, Y, domains=ctx.domains, targets=ctx.targets)
             plist += [replace(p, name=f"{tag}:{p.name}") for p in m.params_.values()]
             results.update({f"{tag}:{k}": r for k, r in m.results_.items()})

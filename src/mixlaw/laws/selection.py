@@ -45,7 +45,7 @@ from scipy import stats
 from scipy.optimize import nnls
 
 from ..errors import FitError, InputError
-from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict
+from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
 
 #: Folds when none are given (shuffled, seeded).
 DEFAULT_FOLDS = 5
@@ -264,21 +264,24 @@ def fit_key(law: MixingLaw, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[s
 
 def fit_law(key: str, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
             model_params: np.ndarray | None = None, tokens: np.ndarray | None = None,
-            random_state: int = 0, **options: Any) -> MixingLaw:
+            random_state: int = 0, warm: MixingLaw | None = None, **options: Any) -> MixingLaw:
     """``get_law(key, random_state=random_state, **options).fit(W, Y, ...)``, or the same fit from
-    :data:`FIT_CACHE`.
+    :data:`FIT_CACHE`. With ``warm`` (a fitted law made by the same call on other rows) the fit starts from its
+    parameters with one start (:func:`~mixlaw.laws.base.warm_clone`), and the cache key holds them too.
 
     A cached law is rebuilt with :func:`~mixlaw.laws.base.law_from_dict` (its coefficients, not its optimiser
     diagnostics); an entry that does not load is refitted and replaced. Seeded fits only: the key holds the
     options, so an unseeded law is always refitted.
     """
-    law = get_law(key, random_state=random_state, **options)
+    law = get_law(key, random_state=random_state, **options) if warm is None else warm_clone(warm)
     kw: dict[str, Any] = {"domains": list(domains), "targets": list(targets), "model_params": model_params,
                           "tokens": tokens}
     cache = FIT_CACHE.get()
     if cache is None or not isinstance(random_state, (int, np.integer)):
         return law.fit(W, Y, **kw)
     k = fit_key(law, W, Y, **kw)
+    if warm is not None:
+        k = hashlib.sha256(k.encode() + warm.params_.array("value").tobytes()).hexdigest()
     doc = cache.get(k)
     if doc is not None:
         try:
@@ -303,18 +306,24 @@ def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray,
                       on_fold: Callable[[], None] | None = None) -> tuple[np.ndarray, int]:
     """Out-of-fold predictions (n, K) of law ``key`` and its free parameters per fitted problem.
 
+    The first fold's fit runs the law's usual starts; the others start from its optimum (one start).
+
     Raises one of :data:`CV_FAILURES` when the law cannot be fitted on a fold, or :class:`InputError` when
     it has more than ``len(W) / RUNS_PER_PARAM`` parameters per fitted problem.
     """
     P = np.full(Y.shape, np.nan)
     n_par = 0
+    first: MixingLaw | None = None
     for f in np.unique(folds):
         test = folds == f
         kw = {k: (None if v is None else v[~test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fold fits repeat the full fit's warnings; the final fit reports them
+            # Folds after the first refit from its optimum with one start (warm_clone; the multistart only
+            # when that start does not converge): fold fits share most of their runs.
             law = fit_law(key, W[~test], Y[~test], domains=domains, targets=targets, random_state=random_state,
-                          **kw)
+                          warm=first, **kw)
+            first = law if first is None else first
             if f == folds.min():
                 n_vary = _n_vary_max(law)
                 if n_vary * RUNS_PER_PARAM > len(W):
