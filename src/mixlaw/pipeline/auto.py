@@ -260,7 +260,8 @@ class Selection:
 
     def __str__(self) -> str:
         lines = ["[[Auto: route and law chosen by a leave-scale-out backtest]]",
-                 f"    {self.split.describe()}", f"    error: {self.metric}"]
+                 f"    {self.split.describe()}", f"    error: {self.metric}",
+                 "    choice: the simplest candidate within one paired standard error of the best score"]
         lines += [f"    {s}" for s in self.split.skipped]
         if self.partial:
             lines.append("    the error estimate is PARTIAL: it tests only the parts above that ran")
