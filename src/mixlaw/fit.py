@@ -120,7 +120,8 @@ class Params(Mapping[str, Param]):
         out = []
         for i, p in enumerate(self._p.values()):
             se = None if stderr is None or not np.isfinite(stderr[i]) else float(stderr[i])
-            out.append(replace(p, value=float(values[i]), stderr=se if p.vary else None))
+            # The constructor, not dataclasses.replace: batched stages build thousands of these per fit.
+            out.append(Param(p.name, float(values[i]), p.init, p.min, p.max, p.vary, se if p.vary else None, p.note))
         return Params(out)
 
     def apply_overrides(self, bounds: Mapping[str, tuple[float, float]] | None,
@@ -299,16 +300,18 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
     sw = np.ones((P, n)) if sample_weights is None else np.array(
         [np.ones(n) if w is None else np.asarray(w, dtype=np.float64) for w in sample_weights])
     sw = sw / sw.sum(axis=1, keepdims=True)
-    for i in range(P):
-        n_i = int(np.count_nonzero(sw[i]))
-        if n_i <= int(free[i].sum()):
-            raise InputError(f"{labels[i] or 'fit'}: {n_i} observations are too few to fit {int(free[i].sum())} "
-                             f"parameters; need at least {int(free[i].sum()) + 1} (more runs, or fix some parameters)")
+    n_obs, n_free = np.count_nonzero(sw, axis=1), free.sum(axis=1)
+    for i in np.flatnonzero(n_obs <= n_free):
+        raise InputError(f"{labels[i] or 'fit'}: {n_obs[i]} observations are too few to fit {n_free[i]} "
+                         f"parameters; need at least {n_free[i] + 1} (more runs, or fix some parameters)")
     x0s: list[list[np.ndarray]] = []
     for i, s in enumerate(specs):
         given = None if starts is None else starts[i]
         if given is not None:
-            rows = [np.where(free[i], np.asarray(v, dtype=np.float64), full0[i]) for v in np.atleast_2d(given)]
+            # Fixed parameters hold their value; free ones are clipped into the bounds (all starts at once).
+            g = np.atleast_2d(np.asarray(given, dtype=np.float64))
+            x0s.append(list(np.where(free[i], np.clip(g, lo[i], hi[i]), full0[i])))
+            continue
         else:
             init = np.where(free[i], s.array("init"), full0[i])
             rows = [init]
@@ -353,11 +356,16 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
         resid = np.log(pred) - logy
     keep = sw > 0  # weight-0 observations (padding of batched curves of different lengths) are not fitted
     stderr, correl = _gauss_newton_stderr(jac / pred[:, :, None], resid, keep, free)
+    tol = 1e-6  # as _at_bound, for every problem at once: only problems with a parameter at a bound look closer
+    near = free & ((np.isfinite(lo) & (np.abs(full - lo) <= tol * (1 + np.abs(lo))))
+                   | (np.isfinite(hi) & (np.abs(full - hi) <= tol * (1 + np.abs(hi)))))
     out = [_result(specs[i], full[i], float(outcome[i][1][best[i]]), resid[i][keep[i]], stderr[i], correl[i],
                    free[i], len(outcome[i][1]), outcome[i][3], outcome[i][4], int(outcome[i][2]), loss, huber_delta,
-                   t0, labels[i], _warn) for i in range(P)]
+                   t0, labels[i], _warn, bool(near[i].any())) for i in range(P)]
     wall = time.perf_counter() - t0
-    return [replace(r, wall_time=wall / P) for r in out]
+    for r in out:
+        r.wall_time = wall / P
+    return out
 
 
 def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model] | None, batch_model: BatchModel | None,
@@ -406,12 +414,12 @@ def _stack_jac(jacs: list[Any]) -> Any:
 
 def _result(spec: Params, full: np.ndarray, best_f: float, resid: np.ndarray, stderr: np.ndarray,
             correl: np.ndarray | None, free: np.ndarray, n_starts: int, n_conv: int, objs: list[float], nfev: int,
-            loss: str, huber_delta: float, t0: float, label: str, warn: bool) -> FitResult:
+            loss: str, huber_delta: float, t0: float, label: str, warn: bool, near_bound: bool = True) -> FitResult:
     params = spec.with_values(full, stderr)
     msgs = []
     if n_conv == 0:
         msgs.append(f"no start converged (best objective {best_f:.4g}); the result may not be a minimum")
-    for prm in params.values():
+    for prm in (params.values() if near_bound else ()):
         if prm.vary and _at_bound(prm):
             side = "lower" if abs(prm.value - prm.min) <= abs(prm.value - prm.max) else "upper"
             msgs.append(f"{prm.name} at {side} bound {prm.min if side == 'lower' else prm.max:g}")
@@ -497,15 +505,27 @@ def _gauss_newton_stderr(dr: np.ndarray, resid: np.ndarray, keep: np.ndarray, fr
             continue
         sel = np.flatnonzero(ok)
         ok[sel] = np.linalg.cond(jtj[sel]) <= 1e14
-        for a in np.flatnonzero(ok):
-            try:
-                cov = np.linalg.inv(jtj[a]) * (float(r[a] @ r[a]) / (n[a] - p))
-            except np.linalg.LinAlgError:
-                continue
-            se = np.sqrt(np.clip(np.diag(cov), 0, None))
-            full_se[idx[a], f] = se
-            with np.errstate(invalid="ignore", divide="ignore"):
-                correl[idx[a]] = cov / np.outer(se, se)
+        sel = np.flatnonzero(ok)
+        if not sel.size:
+            continue
+        try:
+            inv = np.linalg.inv(jtj[sel])  # one batched inverse: the step stage has hundreds of fits
+        except np.linalg.LinAlgError:  # a singular one among them: one at a time, skipping it
+            inv = np.full((sel.size, p, p), np.nan)
+            for j, a in enumerate(sel):
+                try:
+                    inv[j] = np.linalg.inv(jtj[a])
+                except np.linalg.LinAlgError:
+                    continue
+        s2 = np.einsum("an,an->a", r[sel], r[sel]) / (n[sel] - p)
+        cov = inv * s2[:, None, None]
+        se = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cor = cov / (se[:, :, None] * se[:, None, :])
+        for j, a in enumerate(sel):
+            if np.all(np.isfinite(inv[j])):
+                full_se[idx[a], f] = se[j]
+                correl[idx[a]] = cor[j]
     return full_se, correl
 
 __all__ = ["Param", "Params", "FitResult", "fit_model", "fit_models", "huber", "HUBER_DELTA", "random_start",

@@ -127,16 +127,21 @@ def fit_curves(xs: list[np.ndarray], ys: list[np.ndarray], *, names: tuple[str, 
     logX, Y, Wt = _pad(xs, ys)
     E, B, sse = _projected_coefs(logX, Y, Wt, EXPONENT_GRID)
     specs, starts = [], []
+    # The n_restarts best grid exponents of every curve (all curves at once), their (E, log B) by projection.
+    orders = np.argsort(sse, axis=0, kind="stable")[:max(1, int(n_restarts))]  # (n_restarts, G)
+    cols = np.arange(len(xs))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grid_st = np.stack([E[orders, cols], np.clip(np.log(B[orders, cols]), *LOG_COEF_BOUNDS),
+                            EXPONENT_GRID[orders]], axis=2)  # (n_restarts, G, 3)
+    valid = np.isfinite(sse[orders, cols])
+    ymax = Y.max(axis=1, where=Wt > 0, initial=-np.inf)
+    grid_st[:, :, 0] = np.clip(grid_st[:, :, 0], 0.0, ymax)
     for g in range(len(xs)):
-        order = np.argsort(sse[:, g], kind="stable")[:max(1, int(n_restarts))]
-        order = order[np.isfinite(sse[order, g])]
-        if order.size == 0:  # nothing on the grid is a valid law: a neutral start, the engine decides
+        st = grid_st[valid[:, g], g]
+        if st.shape[0] == 0:  # nothing on the grid is a valid law: a neutral start, the engine decides
             y0 = float(ys[g].min())
             st = np.array([[0.5 * y0, float(np.log(0.5 * y0) + 0.3 * np.median(np.log(xs[g]))), 0.3]])
-        else:
-            st = np.column_stack([E[order, g], np.clip(np.log(B[order, g]), *LOG_COEF_BOUNDS),
-                                  EXPONENT_GRID[order]])
-        st[:, 0] = np.clip(st[:, 0], 0.0, float(ys[g].max()))
+            st[:, 0] = np.clip(st[:, 0], 0.0, float(ys[g].max()))
         starts.append(st)
         specs.append(Params([Param("E", float(st[0, 0]), float(st[0, 0]), 0.0, float(ys[g].max())),
                              Param(names[0], float(st[0, 1]), float(st[0, 1]), *LOG_COEF_BOUNDS),
