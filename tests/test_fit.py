@@ -87,3 +87,28 @@ def test_huber_is_quadratic_inside_linear_outside():
     rho, psi = huber(np.array([0.0005, 0.01]), 1e-3)
     np.testing.assert_allclose(rho, [0.5 * 0.0005 ** 2, 1e-3 * (0.01 - 0.5e-3)])
     np.testing.assert_allclose(psi, [0.0005, 1e-3])
+
+
+def test_squared_error_loss_recovers_parameters():
+    # loss="mse" is a documented option of the engine and of every law; it once crashed on a typo
+    x, y = data(noise=0.01)
+    res = fit_model(power_model(x), spec(), y, loss="mse", rng=np.random.default_rng(0))
+    np.testing.assert_allclose(res.params.array(), [1.7, 8.0, 0.55], rtol=0.05)
+    assert "squared error" in res.method
+
+
+def test_squared_error_loss_through_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from mixlaw.cli import app
+
+    rng = np.random.default_rng(0)
+    w = rng.dirichlet(np.ones(3), 40)
+    loss = 2.0 + 0.5 * np.exp(-2.0 * w[:, 0]) * (1 + 0.005 * rng.standard_normal(40))
+    lines = ["run,w:a,w:b,w:c,loss:a"] + [f"r{i},{a},{b},{1 - a - b},{y}" for i, ((a, b, _), y) in
+                                          enumerate(zip(w, loss, strict=True))]
+    (tmp_path / "runs.csv").write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(app, ["fit", "--runs", str(tmp_path / "runs.csv"), "--law", "ye-exp",
+                                   "--law-option", "loss=mse"])
+    assert res.exit_code == 0, res.output
+    assert "squared error" in res.output

@@ -221,7 +221,7 @@ class _Measure:
                 wgt = wdamp if exact is None else np.where(exact[:, None], (a <= self.delta).astype(np.float64),
                                                            wdamp)
             else:
-                rho, psi, wgt = 0.5 * r * r, r, np.oneswith_values(r)
+                rho, psi, wgt = 0.5 * r * r, r, np.ones_like(r)
                 wdamp = wgt
             f = self.scale * np.einsum("rn,rn->r", sw, rho)
             H = D = None
