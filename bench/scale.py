@@ -3,21 +3,23 @@
 For 1k / 10k / 100k runs x 20 / 50 domains (Dirichlet(1) mixtures, one eval whose loss follows Ye's
 exponential law with 0.5 % noise) it fits ye-exp, additive, lightgbm and linear with their defaults and prints,
 per law and table, CPU seconds, the ratio to one ``numpy.linalg.lstsq`` of the losses on the mixtures of the
-same table (measured in the same run, before and after the laws), the peak memory the fit added, the optimiser
-starts that converged and the solver's function evaluations. Then, per law, the exponent b of time ~ rows^b
-(least squares over the row counts, and between the two largest: O(rows) is b <= 1), and additive's time over
-ye-exp's at the most rows.
+same table (measured in the same run, right before and after the fit), the peak memory the fit added, the
+optimiser starts that converged and the solver's function evaluations. Then, per law, the exponent b of
+time ~ rows^b (least squares over the row counts, and between the two largest: O(rows) is b <= 1), the
+exponent of its ratio to lstsq (<= 0 for a law no worse than O(rows)), and additive's time over ye-exp's at
+the most rows.
 
 Goals: no law worse than O(rows); additive at 100k x 20 within 2x of ye-exp's time; every fit converges.
 
 Timing on a shared machine: BLAS and OpenMP are pinned to one thread before numpy loads (a multi-threaded
 BLAS on tiny arrays spends its time synchronising threads, and a busy second core makes that erratic), times
 are CPU seconds of this process (``time.process_time``), so other jobs on the cores change them little, and
-the lstsq reference is repeated until one sample lasts 50 ms and taken as the median of 14 samples (so its
-own timer resolution and noise do not enter the ratios). Fits shorter than 2 s are repeated (median of up
+the lstsq reference is repeated until one sample lasts 50 ms and taken as the median of 4 samples before and
+4 after each fit (so its timer resolution and noise do not enter the ratios, and each ratio uses the
+machine's speed of that moment). Fits shorter than 2 s are repeated (median of up
 to 3). Peak memory is the process's resident high-water mark (``/proc/self/status`` VmHWM, reset through
-``/proc/self/clear_refs`` before each fit) minus its resident size at the start of the fit; on systems
-without ``/proc`` it is left out.
+``/proc/self/clear_refs`` before each fit, after ``malloc_trim`` has returned freed heap pages) minus its
+resident size at the start of the fit; on systems without ``/proc`` it is left out.
 
     python bench/scale.py [--rows 1000,10000,100000] [--domains 20,50] [--laws ye-exp,additive,lightgbm,linear]
 """
@@ -31,6 +33,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import ctypes  # noqa: E402
+import gc  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -103,6 +107,13 @@ def _proc_mem(field: str) -> float | None:
 
 
 def _reset_peak() -> bool:
+    # Hand freed heap pages back to the OS first (glibc malloc_trim): otherwise a fit that reuses memory an
+    # earlier fit freed adds nothing to the resident size, and its peak reads as 0.
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")  # resets VmHWM to the current resident size (Linux >= 4.0)
@@ -187,20 +198,24 @@ def main() -> None:
           "that none converged); nfev = solver function evaluations over all starts")
     print(head)
     print("\n".join(lines))
-    print(f"\nExponent b of CPU time ~ rows^b (O(rows): b <= 1): least squares over {rows}, and between the two "
-          "largest row counts; ratio to lstsq at the most rows")
-    print(f"{'law':<9} {'doms':>4} {'b (all)':>8} {'b (top)':>8} {'s at max':>9} {'/ lstsq':>8} {'max MB':>7}")
+    print(f"\nExponent b of CPU time ~ rows^b (O(rows): b <= 1) by least squares over {rows} ('all') and between "
+          "the two largest row counts ('top'); b of the ratio to lstsq (lstsq is O(rows) in flops: where its own "
+          "b is about 1, a law no worse than O(rows) has b ratio <= 0, whatever the load and the caches do to "
+          "both); CPU seconds, ratio and peak MB at the most rows")
+    print(f"{'law':<9} {'doms':>4} {'b (all)':>8} {'b (top)':>8} {'b ratio':>8} {'s at max':>9} {'/ lstsq':>8} "
+          f"{'MB at max':>9}")
     for (key, m), d in out.items():
         ns = sorted(d)
         secs = [d[n]["s"] for n in ns]
-        top = exponent(ns[-2:], secs[-2:])
-        mbs = [d[n]["mb"] for n in ns if d[n]["mb"] is not None]
-        print(f"{key:<9} {m:>4} {exponent(ns, secs):>8.2f} {top:>8.2f} {secs[-1]:>9.2f} {d[ns[-1]]['ratio']:>8.0f} "
-              f"{(f'{max(mbs):.0f}' if mbs else '-'):>7}")
+        mb = d[ns[-1]]["mb"]
+        print(f"{key:<9} {m:>4} {exponent(ns, secs):>8.2f} {exponent(ns[-2:], secs[-2:]):>8.2f} "
+              f"{exponent(ns, [d[n]['ratio'] for n in ns]):>8.2f} {secs[-1]:>9.2f} {d[ns[-1]]['ratio']:>8.0f} "
+              f"{'-' if mb is None else f'{mb:.0f}':>9}")
     for m in doms:
         ns = [n for n in rows if (m, n) in refs]
         print(f"{'lstsq':<9} {m:>4} {exponent(ns, [refs[(m, n)] for n in ns]):>8.2f} "
-              f"{exponent(ns[-2:], [refs[(m, n)] for n in ns[-2:]]):>8.2f} {refs[(m, ns[-1])]:>9.4f} {1:>8.0f}")
+              f"{exponent(ns[-2:], [refs[(m, n)] for n in ns[-2:]]):>8.2f} {0:>8.2f} {refs[(m, ns[-1])]:>9.4f} "
+              f"{1:>8.0f} {'-':>9}")
     for m in doms:
         if ("additive", m) in out and ("ye-exp", m) in out:
             r = out[("additive", m)][rows[-1]]["s"] / out[("ye-exp", m)][rows[-1]]["s"]

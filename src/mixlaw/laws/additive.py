@@ -114,7 +114,10 @@ class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
         Shrinks the log coefficients of one eval set toward their mean,
         ``alpha * sum_j (log C_ij - mean_j log C_ij)^2`` (objective units); ``"cv"`` chooses it per eval set by
         inner 5-fold CV (:mod:`mixlaw.laws._regularize`), for many domains and few runs.
-    loss, huber_delta, n_restarts, bounds, fixed, random_state
+    n_restarts : int, default=2
+        Optimiser starts per eval set: the linearised start (:func:`additive_start`), then the equal-C start
+        (:func:`equal_c_start`), then seeded random ones inside the bounds; 1 runs the linearised start alone.
+    loss, huber_delta, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.YeExponential`.
 
     Attributes
