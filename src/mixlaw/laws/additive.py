@@ -168,7 +168,11 @@ class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
         # for _spec_prefixed). Each finds optima the other misses: at 50 domains only the first converges
         # within 500 iterations; on 3 domains with Dirichlet(0.5) shares the first ends in a worse local
         # minimum (objective 9.8 against 7.6, E 0.84 against the true 1.0; tests/laws/test_baselines.py).
-        e0, lc0, g0 = additive_start(W, y)
+        # A caller's warm refit (warm_clone: bootstrap, CV) starts from the full-data optimum; the linearised
+        # search would cost about as much as the refit itself, so its fallback starts use equal C only. (A big
+        # table's own subsample start, see _fit, keeps both.)
+        warm = getattr(self, "_warm_start", None) is not None and getattr(self, "subsample_rows_", None) is None
+        e0, lc0, g0 = equal_c_start(W, y) if warm else additive_start(W, y)
         e1, lc1, g1 = equal_c_start(W, y)
         self._second = np.concatenate([[e1], np.clip(lc1, *_LC_START), np.full(W.shape[1], g1)])
         ps = [Param("E", e0, e0, 0.0, float(y.max()))]
