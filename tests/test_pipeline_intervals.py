@@ -1,5 +1,5 @@
 """Prediction intervals at the target scale: finite-sample conformal quantile, distance scaling of the backtest's
-bias (not its scatter), the jackknife as a floor, and coverage on seeded synthetic worlds."""
+bias and of its scatter beyond the checkpoint noise, the jackknife as a floor, coverage on seeded synthetic worlds."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ import pytest
 from mixlaw.data import RunTable
 from mixlaw.errors import MixlawWarning
 from mixlaw.pipeline import fit_pipeline
-from mixlaw.pipeline.intervals import build_intervals, conformal_quantile, extrapolation_half_width, relative_half_width
+from mixlaw.pipeline.intervals import (
+    build_intervals,
+    checkpoint_noise,
+    conformal_quantile,
+    extrapolation_half_width,
+    relative_half_width,
+)
 
 
 def test_conformal_quantile_covers_the_level_on_average_with_few_scores() -> None:
@@ -34,19 +40,35 @@ def test_conformal_quantile_covers_the_level_on_average_with_few_scores() -> Non
     assert np.isnan(conformal_quantile([np.nan], 0.8))
 
 
-def test_distance_scales_the_backtest_bias_not_its_scatter() -> None:
+def test_distance_scales_the_bias_and_the_scatter_beyond_the_checkpoint_noise() -> None:
     # All residuals +1 %: a pure bias, twice as large at twice the distance.
-    assert extrapolation_half_width(np.full(9, 0.01), 2.0, 0.8) == pytest.approx([0.02])
-    # +-1 % around zero: scatter (checkpoint noise), the same at any distance.
+    assert extrapolation_half_width(np.full(9, 0.01), 2.0, 0.8, noise=0.01) == pytest.approx([0.02])
+    # +-1 % around zero (sd 1 %): when that is the checkpoint noise, the same at any distance; with noiseless
+    # checkpoints (or the noise unknown) it is extrapolation error and grows like the bias.
     sym = np.array([-0.01, 0.01] * 4 + [0.0])
-    assert extrapolation_half_width(sym, 3.0, 0.8) == pytest.approx(extrapolation_half_width(sym, 1.0, 0.8))
+    at1 = extrapolation_half_width(sym, 1.0, 0.8, noise=0.01)
+    assert at1 == pytest.approx([0.01])
+    assert extrapolation_half_width(sym, 3.0, 0.8, noise=0.01) == pytest.approx(at1)
+    assert extrapolation_half_width(sym, 3.0, 0.8, noise=0.0) == pytest.approx(3 * at1)
+    assert extrapolation_half_width(sym, 3.0, 0.8) == pytest.approx(3 * at1)
+    # Half of the scatter's variance is noise: g = sqrt((9 * 0.5 + 0.5) / 1) = sqrt(5).
+    assert extrapolation_half_width(sym, 3.0, 0.8, noise=0.01 / np.sqrt(2)) == pytest.approx(np.sqrt(5) * at1)
     # One column per target, each with its own bias: 2 % bias x 1.5 = 3 %, plus the scatter.
     R = np.column_stack([np.full(9, 0.02), sym])
-    q = extrapolation_half_width(R, 1.5, 0.8)
+    q = extrapolation_half_width(R, 1.5, 0.8, noise=0.01)
     assert q[0] == pytest.approx(0.03) and q[1] == pytest.approx(0.01)
     # The jackknife is a floor, not an addition: max(q, z sigma).
     h = relative_half_width(q, np.array([[0.001, 0.02]]), 0.8)
     assert h[0, 0] == pytest.approx(0.03) and h[0, 1] == pytest.approx(1.2816 * 0.02, rel=1e-4)
+
+
+def test_checkpoint_noise_recovers_the_noise_of_the_curves() -> None:
+    for sigma in (0.002, 0.006):
+        table, *_ = _joint_world(7, noise=sigma)
+        assert checkpoint_noise(table, ["a"]) == pytest.approx(sigma, rel=0.25)
+    # Curves of 3 checkpoints cannot tell noise from the law's 3 parameters.
+    table, *_ = _joint_world(7, steps=(250, 1000, 3000))
+    assert np.isnan(checkpoint_noise(table, ["a"]))
 
 
 def test_build_intervals_without_backtest_says_so() -> None:
@@ -56,11 +78,13 @@ def test_build_intervals_without_backtest_says_so() -> None:
     assert iv.to_dict()["extrapolation"] == [None]
 
 
-def _joint_world(seed: int) -> tuple[RunTable, np.ndarray, np.ndarray, float, float]:
-    """The direct route's joint law with 0.3-0.8 % checkpoint noise: (table, mixtures, measured target loss, N*, S*)."""
+def _joint_world(seed: int, noise: float | None = None, steps: tuple[int, ...] = (250, 500, 1000, 2000, 3000)
+                 ) -> tuple[RunTable, np.ndarray, np.ndarray, float, float]:
+    """The direct route's joint law with 0.3-0.8 % checkpoint noise (or ``noise``): (table, mixtures, measured
+    target loss, N*, S*)."""
     rng = np.random.default_rng(seed)
     W = rng.dirichlet(np.ones(3), size=8)
-    noise = rng.uniform(0.003, 0.008)
+    noise = rng.uniform(0.003, 0.008) if noise is None else noise
     t = rng.normal(0, 1, 3)
     alpha, beta = rng.uniform(0.25, 0.4), rng.uniform(0.3, 0.5)
 
@@ -69,7 +93,7 @@ def _joint_world(seed: int) -> tuple[RunTable, np.ndarray, np.ndarray, float, fl
 
     rows = [{"run": f"m{m}-N{N:g}", "params": N, "step": S, "w:a": w[0], "w:b": w[1], "w:c": w[2],
              "loss:a": loss(w, N, S) * (1 + noise * rng.standard_normal())}
-            for m, w in enumerate(W) for N in (1e7, 2e7, 4e7, 8e7) for S in (250, 500, 1000, 2000, 3000)]
+            for m, w in enumerate(W) for N in (1e7, 2e7, 4e7, 8e7) for S in steps]
     Nt, St = 8e7 * rng.uniform(2, 3), 3000 * rng.uniform(1.5, 2.5)
     measured = np.array([[loss(w, Nt, St)] for w in W]) * (1 + noise * rng.standard_normal((8, 1)))
     return RunTable(pd.DataFrame(rows)), W, measured, Nt, St
@@ -78,7 +102,7 @@ def _joint_world(seed: int) -> tuple[RunTable, np.ndarray, np.ndarray, float, fl
 def test_coverage_on_seeded_joint_worlds_lands_near_the_level() -> None:
     # 12 seeded worlds x 8 mixtures, the direct route (the world's own law) with its backtest and 3 jackknife
     # refits. Entries of one world share its fit, so the band is wide; it still excludes the first rule (maximum
-    # |residual| x distance + jackknife in quadrature), which covered 93 of these 96 entries (this rule: 83).
+    # |residual| x distance + jackknife in quadrature), which covered 93 of these 96 entries (this rule: 87).
     hits, n, widths = 0, 0, []
     for seed in range(100, 112):
         table, W, measured, Nt, St = _joint_world(seed)
@@ -91,5 +115,5 @@ def test_coverage_on_seeded_joint_worlds_lands_near_the_level() -> None:
         n += measured.size
         widths.append(float(np.mean((hi - lo) / (hi + lo))))
     assert n == 96
-    assert 0.70 <= hits / n <= 0.92
+    assert 0.70 <= hits / n <= 0.94
     assert np.median(widths) < 0.015

@@ -33,7 +33,7 @@ from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective
 from .fitting import check_inputs, fit_candidates, fit_route
-from .intervals import build_intervals, jackknife_mixtures
+from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures
 from .result import ROUTES, PipelineResult, _mixture_ids
 
 AUTO = "auto"
@@ -575,5 +575,7 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     factor = split.distance_factor if selection is not None else float("nan")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
-        result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level)
+        noise = checkpoint_noise(data, tnames, axis, fit_from) if resid is not None else float("nan")
+        result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level,
+                                           noise=noise)
     return result

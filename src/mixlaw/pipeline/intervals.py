@@ -11,10 +11,15 @@ The error of a target-scale prediction has two parts, and each is measured where
   eval k with the fitted shape, which grows roughly linearly with the distance in :math:`\log N + \log S`, so
   it is multiplied by
   :math:`f = \max\big(1, \frac{\log(N^*/N_L) + \log(S^*/S_L)}{\log(N_L/N_h) + \log(S_L/S_c)}\big)`
-  (target distance over the backtest's). The **scatter** :math:`r_{jk} - \bar r_k` is mostly the held-out
-  checkpoints' own noise, which the target run has as well and which no distance makes larger; its
-  mixture-specific part at the target is what the jackknife below measures. The scores are
-  :math:`s_{jk} = |f \bar r_k + (r_{jk} - \bar r_k)|`, and :math:`q_{ext,k}` is their conformal quantile
+  (target distance over the backtest's). The **scatter** :math:`r_{jk} - \bar r_k` (variance :math:`s_k^2`)
+  holds the held-out checkpoints' own noise, which the target run has as well and which no distance makes
+  larger, and mixture-specific extrapolation error, which grows like the bias. The noise variance
+  :math:`\sigma_n^2` is measured on the table itself (:func:`checkpoint_noise`: the pooled residual variance
+  of a step law fitted to every curve with 4 or more checkpoints), and only the scatter beyond it is scaled:
+  by :math:`g_k = \sqrt{(f^2 \max(s_k^2 - \sigma_n^2, 0) + \min(s_k^2, \sigma_n^2)) / s_k^2}`, between 1 (all
+  noise: synthetic worlds with 0.3-1 % noise) and f (none: mixlaw's EMA trainer runs, 0.1-0.2 %), f when
+  :math:`\sigma_n` cannot be measured (curves of 3 checkpoints). The scores are
+  :math:`s_{jk} = |f \bar r_k + g_k (r_{jk} - \bar r_k)|`, and :math:`q_{ext,k}` is their conformal quantile
   (:func:`conformal_quantile`): the order statistic at position :math:`(n+1)\ell`, interpolated, whose
   coverage is :math:`\ell` on average; the textbook :math:`\lceil (n+1)\ell \rceil`-th score covers at
   least :math:`\ell`, which with the 6-10 held-out mixtures of a typical backtest is the largest or
@@ -36,13 +41,14 @@ the backtest's. Exchangeability fails in known ways (the residuals of one table 
 its small backtest error has an optimistic backtest; how the bias grows with distance depends on the world), so
 the coverage is *measured*, by ``bench/interval_calibration.py`` (the worlds of
 ``bench/pipeline_selection.py``). The rule was chosen among the variants that bench prints (distance factor on
-all of each residual, on none, its square root on all, on the bias only; the jackknife in quadrature, as a floor,
-or left out) on 104 worlds of seed block 1, where it covered 82 % (90 / 78 / 86 / 75 % on the four families; 78 %
-where the nested route was chosen, 84 % for the direct one) and the first rule (ceil quantile x f, jackknife in
-quadrature) 91 %. On the 52 worlds that ``bench/pipeline_selection.py`` reports (seed block 0, not used to
-choose): 85 % (80 / 84 / 90 / 87 %, mean half-width 2.5 %), the first rule 93 % (3.0 %). On mixlaw's own
-trainer runs (``bench/pipeline_crossscale.py --auto --fit-from 0.4``, 6 mixtures x 3 evals each, one table's
-entries sharing one fit) they hold 14/18 (v3) and 12/18 (v3_12m), the first rule 18/18 and 14/18.
+all of each residual, on none, its square root on all, on the bias only, on the bias and the scatter beyond the
+noise; the jackknife in quadrature, as a floor, or left out) on worlds of seed block 1 (1000+), and verified on
+the 52 worlds that ``bench/pipeline_selection.py`` reports (seed block 0, not used to choose): block 1 85 % (89
+/ 83 / 90 / 80 % on the four families), block 0 87 % (80 / 86 / 94 / 89 %, mean half-width 2.3 %); the first
+rule (ceil quantile x f on all of each residual, jackknife in quadrature) 92 % and 94 % (2.8 %). Scaling the
+bias alone covered about as well there (83 % / 85 %), but on mixlaw's own trainer runs (``bench/pipeline_crossscale.py
+--auto --fit-from 0.4``, 6 mixtures x 3 evals each, one table's entries sharing one fit; backtest partial, f =
+3.4), where the scatter is not noise, it held 9/18 (v3) and 16/18 (v3_12m); this rule holds 14/18 and 17/18.
 """
 
 from __future__ import annotations
@@ -52,10 +58,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.stats import norm
 
 from ..errors import MixlawError, MixlawWarning
 from ..laws.base import MixingLaw
+from ..scaling import fit_curves
 from .result import _mixture_ids
 
 
@@ -82,22 +90,66 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     return float(s[k - 1] + (p - k) * (s[k] - s[k - 1]))
 
 
-def extrapolation_half_width(residuals: np.ndarray, distance_factor: float, level: float) -> np.ndarray:
+def checkpoint_noise(table: Any, names: list[str], axis: str = "step", fit_from: float = 0.0) -> float:
+    r"""Relative checkpoint-to-checkpoint noise :math:`\sigma_n` of the table's curves (nan when no curve has 4
+    checkpoints).
+
+    Every curve (one mixture at one size, one eval) with at least 4 checkpoints at or after ``fit_from`` x its
+    last one gets its own step law :math:`E + B/S^{\beta}` (:func:`mixlaw.scaling.fit_curves`); the pooled
+    :math:`\sigma_n^2 = \sum \mathrm{SSR} / \sum (n_c - 3)` of their log residuals is the noise variance (the
+    pure-error estimate of a lack-of-fit test; a law that misfits the curves inflates it)."""
+    N = table.model_params
+    T = table.steps if axis == "step" else table.tokens
+    Y = table.losses(names)
+    _, mix = _mixture_ids(table.weights)
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    for _, rows in pd.Series(np.arange(len(T))).groupby([mix, N]):
+        idx = rows.to_numpy()
+        idx = idx[(T[idx] > 0) & (T[idx] >= fit_from * T[idx].max() - 1e-9)]
+        if np.unique(T[idx]).size >= 4:
+            for k in range(Y.shape[1]):
+                xs.append(T[idx])
+                ys.append(Y[idx, k])
+    if not xs:
+        return float("nan")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MixlawWarning)
+            fits = fit_curves(xs, ys)
+    except MixlawError:
+        return float("nan")
+    ssr = sum(float(np.sum(np.square(f.residuals))) for f in fits)
+    return float(np.sqrt(ssr / sum(x.size - 3 for x in xs)))
+
+
+def extrapolation_half_width(residuals: np.ndarray, distance_factor: float, level: float,
+                             noise: float = float("nan")) -> np.ndarray:
     r"""Relative half-width of the extrapolation error at the target, per target column (module docstring).
 
     ``residuals``: the backtest's signed relative residuals :math:`r_{jk}` (held-out mixture j, eval k), shape
     (n,) or (n, n_targets). Each column's mean :math:`\bar r_k` (the shared bias of that eval's extrapolation)
-    is scaled by the distance factor f, the scatter around it is not: the scores are
-    :math:`|f \bar r_k + (r_{jk} - \bar r_k)|` and the half-width is their :func:`conformal_quantile`. Returns
-    shape (n_columns,) (nan for a column without finite residuals)."""
+    is scaled by the distance factor f; its scatter :math:`r_{jk} - \bar r_k`, of variance :math:`s_k^2`, by
+    :math:`g_k = \sqrt{(f^2 \max(s_k^2 - \sigma_n^2, 0) + \min(s_k^2, \sigma_n^2)) / s_k^2}`: the part of it
+    that is checkpoint noise (``noise``, :func:`checkpoint_noise`) stays, the rest grows like the bias (g = f when
+    the noise is unknown). The scores are :math:`|f \bar r_k + g_k (r_{jk} - \bar r_k)|` and the half-width is
+    their :func:`conformal_quantile`. Returns shape (n_columns,) (nan for a column without finite residuals)."""
     R = np.asarray(residuals, dtype=np.float64)
     R = R.reshape(-1, 1) if R.ndim < 2 else R
     f = float(distance_factor) if np.isfinite(distance_factor) else 1.0
     out = np.full(R.shape[1], np.nan)
     for k in range(R.shape[1]):
         r = R[:, k][np.isfinite(R[:, k])]
-        if r.size:
-            out[k] = conformal_quantile(f * r.mean() + (r - r.mean()), level)
+        if not r.size:
+            continue
+        s2 = float(np.var(r, ddof=1)) if r.size > 1 else 0.0
+        if not np.isfinite(noise):
+            g = f
+        elif s2 > 0:
+            g = float(np.sqrt((f ** 2 * max(s2 - noise ** 2, 0.0) + min(s2, noise ** 2)) / s2))
+        else:
+            g = 1.0
+        out[k] = conformal_quantile(f * r.mean() + g * (r - r.mean()), level)
     return out
 
 
@@ -180,7 +232,8 @@ class PredictionIntervals:
 
 
 def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndarray | None, distance_factor: float,
-                    boot: list[Any], failed: list[str], level: float) -> PredictionIntervals:
+                    boot: list[Any], failed: list[str], level: float,
+                    noise: float = float("nan")) -> PredictionIntervals:
     """Combine the backtest residuals, shape (n,) or (n, n_columns), and the jackknife refits (results with
     ``mixing_law``/``predict_kwargs``) into intervals of ``center`` (n_mixtures, n_targets).
 
@@ -192,7 +245,7 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
         R = R.reshape(-1, 1) if R.ndim < 2 else R
         if R.shape[1] not in (1, n_t):
             R = R.reshape(-1, 1)
-        q = np.broadcast_to(extrapolation_half_width(R, distance_factor, level), (n_t,)).copy()
+        q = np.broadcast_to(extrapolation_half_width(R, distance_factor, level, noise), (n_t,)).copy()
     else:
         q = np.full(n_t, np.nan)
     laws = [(b.mixing_law, b.predict_kwargs) for b in boot]
@@ -205,7 +258,8 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
         parts.append(f"extrapolation error {shown}{' (per target)' if each else ''}: conformal quantile of {n} "
                      f"backtest residual(s){' each' if each else ''}"
                      + (" (too few for this level: their max)" if small else "")
-                     + f", their mean x distance factor {distance_factor:.3g}")
+                     + f", their mean x distance factor {distance_factor:.3g}, their scatter beyond the checkpoint "
+                     + (f"noise {noise:.2%}" if np.isfinite(noise) else "noise (unknown: all of it)") + " too")
     else:
         parts.append("no backtest residuals: the extrapolation error is NOT in these intervals")
     parts.append(f"max with the jackknife over mixtures: {len(laws)} refits"
