@@ -75,7 +75,7 @@ def test_build_intervals_without_backtest_says_so() -> None:
     center = np.array([[2.0], [2.1]])
     iv = build_intervals(center, np.eye(2), None, float("nan"), [], [], 0.8)
     assert "NOT in these intervals" in iv.method and np.all(iv.lower == center) and np.all(iv.upper == center)
-    assert iv.to_dict()["extrapolation"] == [None]
+    assert iv.to_dict()["extrapolation"] == [None] and iv.to_dict()["noise"] is None
 
 
 def _joint_world(seed: int, noise: float | None = None, steps: tuple[int, ...] = (250, 500, 1000, 2000, 3000)

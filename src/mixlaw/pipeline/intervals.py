@@ -175,7 +175,10 @@ class PredictionIntervals:
         :math:`q_{ext}`, the relative half-width of the extrapolation error of each target column, from the
         backtest's residuals (:func:`extrapolation_half_width`; nan without a backtest).
     distance_factor : float
-        f: target extrapolation distance over the backtest's (>= 1), applied to the residuals' mean.
+        f: target extrapolation distance over the backtest's (>= 1), applied to the residuals' mean and to
+        their scatter beyond the checkpoint noise.
+    noise : float
+        :math:`\\sigma_n`, the relative checkpoint noise of the table (:func:`checkpoint_noise`; nan: unknown).
     boot_sigma : ndarray of shape (n_mixtures, n_targets)
         Relative jackknife spread of each prediction (0 without refits).
     n_boot, n_boot_failed : int
@@ -194,6 +197,7 @@ class PredictionIntervals:
     method: str
     boot_laws: list[tuple[MixingLaw, dict[str, Any]]] = field(default_factory=list, repr=False)
     n_mixtures: int = 0
+    noise: float = float("nan")
 
     @property
     def z(self) -> float:
@@ -227,6 +231,7 @@ class PredictionIntervals:
         return {"level": self.level,
                 "extrapolation": [float(q) if np.isfinite(q) else None for q in self.extrapolation],
                 "distance_factor": self.distance_factor if np.isfinite(self.distance_factor) else None,
+                "noise": self.noise if np.isfinite(self.noise) else None,
                 "n_boot": self.n_boot, "n_boot_failed": self.n_boot_failed, "method": self.method,
                 "lower": self.lower.tolist(), "upper": self.upper.tolist(), "boot_sigma": self.boot_sigma.tolist()}
 
@@ -265,7 +270,8 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
     parts.append(f"max with the jackknife over mixtures: {len(laws)} refits"
                  + (f" ({len(failed)} failed, e.g. {failed[0]})" if failed else ""))
     out = PredictionIntervals(level, center.copy(), center.copy(), q, distance_factor, np.zeros_like(center),
-                              len(laws), len(failed), "; ".join(parts), laws, n_mixtures=len(mixtures))
+                              len(laws), len(failed), "; ".join(parts), laws, n_mixtures=len(mixtures),
+                              noise=float(noise))
     out.boot_sigma = out.boot_spread(mixtures, center)
     h = out.half_width(out.boot_sigma)
     out.lower, out.upper = center * (1 - h), center * (1 + h)
