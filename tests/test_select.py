@@ -270,6 +270,8 @@ def test_fit_cache_serves_the_saved_law_and_keys_on_data_and_options() -> None:
         again = fit_law("ye-exp", W, Y, domains=DOMAINS, targets=["smooth", "stepped"])
         np.testing.assert_allclose(again.predict(W), fresh.predict(W), rtol=1e-12)
         assert "params" in cache[key]
+        cache[key] = fresh  # a cache in memory may hold fitted laws: served as they are
+        assert fit_law("ye-exp", W, Y, domains=DOMAINS, targets=["smooth", "stepped"]) is fresh
     finally:
         FIT_CACHE.reset(token)
     law = get_law("ye-exp", random_state=0)
@@ -328,3 +330,15 @@ def test_cli_cv_folds_sets_the_meta_laws_folds(capsys, tmp_path) -> None:
     code, out, _ = _cli(capsys, "optimize", "--runs", runs, "--candidates", "ye-exp,linear", "--cv-folds", "4",
                         "--json")
     assert code == 0 and json.loads(out)["optimum"]["selection"]["cv"]["n_folds"] == 4
+
+
+def test_auto_for_the_objective_counts_parameters_on_every_eval_it_fitted() -> None:
+    # 4 evals x 3 linear coefficients = 12 member parameters, fitted to 4 x 12 losses; the output is the
+    # 12-run objective, which alone could not carry them.
+    rng = np.random.default_rng(4)
+    W = rng.dirichlet(np.ones(3), size=12)
+    Y = 2 + W @ rng.uniform(0.1, 1.0, size=(3, 4))
+    law = get_law("auto", candidates=["linear"], objective="mean", fit_on=("per-eval",)).fit(
+        W, Y, domains=DOMAINS, targets=["e0", "e1", "e2", "e3"])
+    assert law.n_params_ == 12 and law.choice_ == {"objective": "linear"}
+    np.testing.assert_allclose(law.predict(W)[:, 0], Y.mean(axis=1), rtol=1e-9)

@@ -212,15 +212,17 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
             pred = self._predict(W, ctx)
-        Y = self._output_losses(Y)
-        resid = np.log(np.clip(pred, 1e-300, None)) - np.log(Y)
         n_vary = int(sum(p.vary for p in self.params_.values()))
+        # Counted on the losses the parameters were fitted to: a meta-law for an objective outputs one column
+        # but its members were fitted to every eval set.
         if Y.size <= n_vary:
             # Iterative fits refuse this before starting (fit_model); closed-form laws (linear, loglinear) would
             # otherwise interpolate the runs exactly and report dof <= 0 with R2 = 1.
             raise InputError(f"law {self.key!r}: {W.shape[0]} run(s) x {Y.shape[1]} eval set(s) = {Y.size} losses "
                              f"are too few to fit {n_vary} parameters; need at least {n_vary + 1} (more runs, or "
                              f"a law with fewer parameters)")
+        Y = self._output_losses(Y)
+        resid = np.log(np.clip(pred, 1e-300, None)) - np.log(Y)
         aic, bic = aic_bic(resid.ravel(), n_vary)
         self.train_metrics_ = {"n_obs": float(Y.size), "RMSE": metrics.rmse(Y, pred), "MAPE": metrics.mre(Y, pred),
                                "R2": metrics.r2(Y, pred), "AIC": aic, "BIC": bic}

@@ -270,7 +270,8 @@ def fit_law(key: str, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], t
     parameters with one start (:func:`~mixlaw.laws.base.warm_clone`), and the cache key holds them too.
 
     A cached law is rebuilt with :func:`~mixlaw.laws.base.law_from_dict` (its coefficients, not its optimiser
-    diagnostics); an entry that does not load is refitted and replaced. Seeded fits only: the key holds the
+    diagnostics), or served as is when the cache holds the fitted law object (shared: callers only predict
+    with it); an entry that does not load is refitted and replaced. Seeded fits only: the key holds the
     options, so an unseeded law is always refitted.
     """
     law = get_law(key, random_state=random_state, **options) if warm is None else warm_clone(warm)
@@ -283,6 +284,8 @@ def fit_law(key: str, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], t
     if warm is not None:
         k = hashlib.sha256(k.encode() + warm.params_.array("value").tobytes()).hexdigest()
     doc = cache.get(k)
+    if isinstance(doc, MixingLaw):
+        return doc  # a cache in memory may hold the fitted law itself (rebuilding a LightGBM law takes seconds)
     if doc is not None:
         try:
             return law_from_dict(doc)
