@@ -51,7 +51,7 @@ from mixlaw import metrics
 from mixlaw.datasets import load_marin_delphi
 from mixlaw.errors import InputError
 from mixlaw.laws import available_laws, get_law, law_from_dict
-from mixlaw.laws.selection import CV_FAILURES, FIT_CACHE, OBJECTIVE, fit_key, fit_law, fold_ids
+from mixlaw.laws.selection import CV_FAILURES, FIT_CACHE, OBJECTIVE, cross_val_predict, fit_key, fit_law, fold_ids
 
 #: Single laws scored by the outer CV (those that match evals to domains through implicit aggregation).
 DEFAULT_LAWS = ["ye-pow", "ye-exp", "additive-ens", "linear", "loglinear", "lightgbm", "dz-eq1", "dz-eq3-safe",
@@ -195,25 +195,25 @@ def meta_predict(key: str, W: np.ndarray, Y: np.ndarray, train: np.ndarray, test
 
 
 def fit_jobs(Y: np.ndarray, evals: list[str], laws: list[str], candidates: list[str], cv_folds: int,
-             meta: list[str], outer: list[np.ndarray], marin: np.ndarray | None) -> list[tuple[str, np.ndarray, Any]]:
-    """Every fit the run will ask for, as (law, training rows, None: all metrics | objective column): the outer
-    folds, and the meta-laws' inner folds and refits (per metric, and direct on each composite metric, whose
-    column is computed exactly as the meta-law computes it so that the cache keys match)."""
-    jobs: list[tuple[str, np.ndarray, Any]] = [(k, tr, None) for tr in outer for k in laws]
+             meta: list[str], outer: list[np.ndarray], marin: np.ndarray | None) -> list[tuple[str, str, Any, Any]]:
+    """Every fit the run will ask for, as (kind, law, training rows, None: all metrics | objective column):
+    ``fit`` the outer folds and the meta-laws' refits, ``cv`` the meta-laws' inner CV of a candidate (run by
+    :func:`~mixlaw.laws.selection.cross_val_predict` itself, whose later folds start from the first fold's fit),
+    per metric and direct on each composite metric, whose column is computed as the meta-law computes it so
+    that the cache keys match."""
+    jobs: list[tuple[str, str, Any, Any]] = [("fit", k, tr, None) for tr in outer for k in laws]
     if meta:
         for tr in [*outer, *([] if marin is None else [marin])]:
-            inner = fold_ids(len(tr), cv_folds, 0)
-            sets = [(tr, None)] + [(tr[inner != g], None) for g in range(int(inner.max()) + 1)]
+            sets = [(tr, None)]
             for s in composites(Y[tr], evals).values():
-                y = Y[tr] @ np.array([s.get(e, 0.0) for e in evals])
-                sets += [(tr, y)] + [(tr[inner != g], y[inner != g]) for g in range(int(inner.max()) + 1)]
-            jobs += [(k, rows, y) for rows, y in sets for k in candidates]
+                sets.append((tr, Y[tr] @ np.array([s.get(e, 0.0) for e in evals])))
+            jobs += [(kind, k, rows, y) for rows, y in sets for k in candidates for kind in ("fit", "cv")]
     seen, out = set(), []
-    for k, rows, y in jobs:
-        tag = (k, rows.tobytes(), None if y is None else y.tobytes())
+    for kind, k, rows, y in jobs:
+        tag = (kind, k, rows.tobytes(), None if y is None else y.tobytes())
         if tag not in seen:
             seen.add(tag)
-            out.append((k, rows, y))
+            out.append((kind, k, rows, y))
     return out
 
 
@@ -222,28 +222,35 @@ def _init_worker(cache_dir: str | None) -> None:
         FIT_CACHE.set(DirCache(Path(cache_dir)))
 
 
-def _run_job(key: str, rows: np.ndarray, y: np.ndarray | None, evals: list[str]) -> str | None:
+def _run_job(kind: str, key: str, rows: np.ndarray, y: np.ndarray | None, evals: list[str],
+             cv_folds: int) -> str | None:
     table = load_marin_delphi()
     W = table.weights[rows]
     Yf, tg = (table.losses(evals)[rows], evals) if y is None else (y[:, None], [OBJECTIVE])
     cache = FIT_CACHE.get()
-    law = get_law(key, random_state=0, **LAW_OPTIONS.get(key, {}))
-    if cache is not None and fit_key(law, W, Yf, domains=table.domains, targets=tg) in cache:
-        return None  # fitted by an earlier run: not even loaded
     try:
-        quiet_fit(key, W, Yf, table.domains, tg)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if kind == "cv":
+                cross_val_predict(key, W, Yf, fold_ids(len(rows), cv_folds, 0), domains=table.domains, targets=tg)
+                return None
+            law = get_law(key, random_state=0, **LAW_OPTIONS.get(key, {}))
+            if cache is not None and fit_key(law, W, Yf, domains=table.domains, targets=tg) in cache:
+                return None  # fitted by an earlier run: not even loaded
+            quiet_fit(key, W, Yf, table.domains, tg)
     except (*CV_FAILURES, ImportError) as err:
         return f"{type(err).__name__}: {err}"[:100]
     return None
 
 
-def prefit(jobs: list[tuple[str, np.ndarray, Any]], evals: list[str], n_jobs: int, cache_dir: str | None,
-           bar: Progress) -> None:
+def prefit(jobs: list[tuple[str, str, Any, Any]], evals: list[str], cv_folds: int, n_jobs: int,
+           cache_dir: str | None, bar: Progress) -> None:
     task = bar.add_task(f"fits ({n_jobs} processes)", total=len(jobs))
-    # Longest first (a fit of every metric before a fit of one column), so that no process idles at the end.
-    order = sorted(jobs, key=lambda j: (j[2] is not None, -len(j[1])))
+    # Longest first (an inner CV, then a fit of every metric, then a fit of one column), so that no process idles
+    # at the end.
+    order = sorted(jobs, key=lambda j: (j[3] is not None, j[0] != "cv", -len(j[2])))
     with ProcessPoolExecutor(n_jobs, initializer=_init_worker, initargs=(cache_dir,)) as pool:
-        futs = [pool.submit(_run_job, k, rows, y, evals) for k, rows, y in order]
+        futs = [pool.submit(_run_job, *job, evals, cv_folds) for job in order]
         for _ in as_completed(futs):
             bar.advance(task)
 
@@ -295,7 +302,7 @@ def main() -> None:
         if args.jobs > 1:
             t0 = time.perf_counter()
             prefit(fit_jobs(Y, evals, laws, cands, args.cv_folds, meta, outer,
-                            tr_m if marin_key in META else None), evals, args.jobs, cache_dir, bar)
+                            tr_m if marin_key in META else None), evals, args.cv_folds, args.jobs, cache_dir, bar)
             say(f"(fitted into the cache in {time.perf_counter() - t0:.0f} s with {args.jobs} processes)")
         task = bar.add_task("CV", total=len(keys) * args.folds)
         for key in keys:
