@@ -342,3 +342,31 @@ def test_auto_for_the_objective_counts_parameters_on_every_eval_it_fitted() -> N
         W, Y, domains=DOMAINS, targets=["e0", "e1", "e2", "e3"])
     assert law.n_params_ == 12 and law.choice_ == {"objective": "linear"}
     np.testing.assert_allclose(law.predict(W)[:, 0], Y.mean(axis=1), rtol=1e-9)
+
+
+def test_out_of_fold_predictions_never_see_their_fold() -> None:
+    # The leak a warm start from another fold's optimum would bring: that optimum was fitted on this fold's
+    # test rows. Changing one fold's losses must leave that fold's out-of-fold predictions exactly as they were.
+    rng = np.random.default_rng(3)
+    W = rng.dirichlet(np.ones(4), 40)
+    y = 2.0 + 0.3 * np.exp(-1.5 * W[:, 0] + 0.8 * W[:, 1]) + 0.2 * np.sin(6 * W[:, 2])  # not a ye-exp law
+    Y = (y * (1 + 0.01 * rng.standard_normal(40)))[:, None]
+    folds = fold_ids(40, 5, 0)
+    P, _ = cross_val_predict("ye-exp", W, Y, folds, domains=list("abcd"), targets=["t"])
+    test = folds == folds.max()
+    Y2 = Y.copy()
+    Y2[test] *= 1.05
+    P2, _ = cross_val_predict("ye-exp", W, Y2, folds, domains=list("abcd"), targets=["t"])
+    np.testing.assert_array_equal(P2[test], P[test])
+    assert not np.allclose(P2[~test], P[~test])  # the other folds did see the change
+
+
+@pytest.mark.parametrize("key", ["dz-eq1", "ye-exp"])
+def test_size_rule_is_the_same_for_a_cached_law(key) -> None:
+    # FIT_CACHE serves laws rebuilt from their coefficients (no per-problem fit results); the size rule must
+    # count a coupled law's parameters the same way then, or the bench and the CLI would disagree.
+    from mixlaw.laws.selection import _n_vary_max
+
+    W, Y = _data(80)
+    law = get_law(key, random_state=0).fit(W, Y, domains=DOMAINS, targets=["a", "b"])
+    assert _n_vary_max(law_from_dict(law.to_dict())) == _n_vary_max(law)

@@ -79,6 +79,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
     #: Parameters are ``<target>.<name>``, one independent problem per target (:class:`PerTargetLaw`); the
     #: saved-law loader checks the names against the targets.
     per_target_params: ClassVar[bool] = False
+    #: All targets share one coupled problem (the DZ laws' shared skills): every parameter counts against the
+    #: runs at once, not per target.
+    coupled_targets: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "loss": [Options({"huber", "mse"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],

@@ -58,6 +58,7 @@ class _CapacityLaw(MixingLaw):
     """
 
     uses_model_params = "optional"
+    coupled_targets = True
     needs_matched_targets = True
     _parameter_constraints = {**MixingLaw._parameter_constraints,
                               "capacity_floor": [Interval(Real, 0, None, closed="neither")],

@@ -297,9 +297,13 @@ def fit_law(key: str, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], t
 
 
 def _n_vary_max(law: MixingLaw) -> int:
+    """Free parameters of the largest problem the law fitted: the same whether the law was fitted here or
+    served from :data:`FIT_CACHE` (which keeps coefficients, not the per-problem fit results)."""
     res = getattr(law, "results_", {}) or {}
     if res:
         return max(int(r.n_vary) for r in res.values())
+    if law.coupled_targets:
+        return int(law.n_params_)
     return int(law.n_params_) // max(1, len(law.targets_))
 
 
@@ -309,24 +313,22 @@ def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray,
                       on_fold: Callable[[], None] | None = None) -> tuple[np.ndarray, int]:
     """Out-of-fold predictions (n, K) of law ``key`` and its free parameters per fitted problem.
 
-    The first fold's fit runs the law's usual starts; the others start from its optimum (one start).
+    Every fold is fitted cold, with the law's usual seeded starts. A warm start from another fold's optimum
+    would be cheaper, but that optimum was fitted on this fold's test rows, and a local optimum pulled toward
+    them flatters the CV score that ``auto`` and ``stack`` choose by.
 
     Raises one of :data:`CV_FAILURES` when the law cannot be fitted on a fold, or :class:`InputError` when
     it has more than ``len(W) / RUNS_PER_PARAM`` parameters per fitted problem.
     """
     P = np.full(Y.shape, np.nan)
     n_par = 0
-    first: MixingLaw | None = None
     for f in np.unique(folds):
         test = folds == f
         kw = {k: (None if v is None else v[~test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fold fits repeat the full fit's warnings; the final fit reports them
-            # Folds after the first refit from its optimum with one start (warm_clone; the multistart only
-            # when that start does not converge): fold fits share most of their runs.
             law = fit_law(key, W[~test], Y[~test], domains=domains, targets=targets, random_state=random_state,
-                          warm=first, **kw)
-            first = law if first is None else first
+                          **kw)
             if f == folds.min():
                 n_vary = _n_vary_max(law)
                 if n_vary * RUNS_PER_PARAM > len(W):
