@@ -106,3 +106,20 @@ def test_runs_are_resampled_whole() -> None:
 def test_bad_input(kwargs, match) -> None:
     with pytest.raises(InputError, match=match):
         bootstrap_law("ye-exp", _table(0, 10), **{"n": 4, **kwargs})
+
+
+def test_prefitted_point_estimate_gives_the_same_result() -> None:
+    # optimize_runs hands bootstrap_law the law it already fitted; that must change nothing but the time.
+    from mixlaw.laws import get_law
+
+    t = _table(2, 30)
+    kw = {"n": 8, "random_state": 3, "n_jobs": 1, "points": POINTS, "law_options": {"n_restarts": 1},
+          "optimize": {"objective": "mean"}}
+    fitted = get_law("ye-exp", n_restarts=1).fit(t.weights, t.losses(["x"]).reshape(len(t), -1),
+                                                 domains=t.domains, targets=["x"])
+    a = bootstrap_law("ye-exp", t, **kw)
+    b = bootstrap_law("ye-exp", t, fitted=fitted, **kw)
+    np.testing.assert_array_equal(a.params, b.params)
+    np.testing.assert_array_equal(a.predictions, b.predictions)
+    np.testing.assert_array_equal(a.optimum_weights, b.optimum_weights)
+    assert a.optimum.weights == b.optimum.weights

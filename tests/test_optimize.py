@@ -306,3 +306,26 @@ def test_cli_optimize_too_few_runs_exit_2(capsys, tmp_path) -> None:
     assert code == 2 and "4 observations are too few to fit 4 parameters; need at least 5" in err
     code, _, err = _cli(capsys, "optimize", "--runs", runs)  # the default, auto: no candidate fits 4 runs
     assert code == 2 and "no candidate law can be cross-validated" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("key", ["additive", "additive-ens"])
+def test_additive_fast_predictions_equal_the_law(key: str) -> None:
+    # The optimiser evaluates additive laws from their parameters in one array expression; it must agree with
+    # law.predict exactly, zero weights included (their term drops out of the sum).
+    from mixlaw.laws import get_law
+    from mixlaw.optimize.objective import _LawEval
+
+    rng = np.random.default_rng(3)
+    W = rng.dirichlet(np.ones(3), size=40)
+    Y = np.column_stack([2.0 + 1.0 / (0.5 * W[:, 0] ** 0.6 + 1.2 * W[:, 1] ** 0.4 + 0.8 * W[:, 2] ** 0.5),
+                         _truth(W)[:, 1]]) * np.exp(rng.normal(0.0, 0.005, (40, 2)))
+    law = get_law(key, random_state=0).fit(W, Y, domains=DOMAINS, targets=["a", "b"])
+    ev = _LawEval(law)
+    assert ev.additive is not None
+    R = rng.dirichlet(np.ones(3), size=25)
+    R[:5, 1] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        want = law.predict(R)
+    np.testing.assert_allclose(ev.predict(R), want, rtol=1e-13, atol=0)
+    assert np.mean(np.abs(ev.predict(W) / Y - 1.0)) < 0.03  # a real fit, not a degenerate one

@@ -274,11 +274,16 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         opt_kw["natural"] = table.weights.mean(axis=0)
     if (step_law is None) != (target_steps is None):
         raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
-    fitted = est.clone().fit(table, targets=names)
+    if n_boot:
+        # Fitted exactly as bootstrap_law fits its point estimate, which it then reuses instead of a second fit.
+        fitted = est.clone().fit(table.weights, table.losses(names).reshape(len(table), -1), domains=table.domains,
+                                 targets=names, model_params=table.model_params, tokens=table.tokens)
+    else:
+        fitted = est.clone().fit(table, targets=names)
     check_enough_runs(fitted)  # before spending n_boot refits
     if n_boot:
         result = bootstrap_law(est, table, names, n=n_boot, random_state=random_state, n_jobs=n_jobs,
-                               optimize=opt_kw, on_progress=on_progress).optimum
+                               optimize=opt_kw, on_progress=on_progress, fitted=fitted).optimum
     else:
         result = optimize_mixture(fitted, **opt_kw)
     result.objective_name = objective_name

@@ -233,7 +233,8 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
                   random_state: int | np.random.Generator | None = 0, n_jobs: int | None = None,
                   points: Any = None, optimize: Mapping[str, Any] | None = None, level: float = 0.9,
                   law_options: Mapping[str, Any] | None = None,
-                  on_progress: Callable[[int], None] | None = None) -> BootstrapResult:
+                  on_progress: Callable[[int], None] | None = None,
+                  fitted: MixingLaw | None = None) -> BootstrapResult:
     """Bootstrap a law over the runs of a table.
 
     Parameters
@@ -263,6 +264,9 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         Constructor options when ``law`` is a key.
     on_progress : callable, optional
         Called with the number of replicates just finished (for a progress bar whose total is ``n``).
+    fitted : MixingLaw, optional
+        ``law`` already fitted to this table and ``targets`` (a caller that fitted it first, e.g. to check the
+        run count): used as the point estimate instead of fitting it again.
 
     Returns
     -------
@@ -305,8 +309,11 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     W, Y = table.weights, table.losses(names)
     Y = Y.reshape(len(table), -1)
     t0 = time.perf_counter()
-    nominal = base.clone().fit(W, Y, domains=table.domains, targets=names, model_params=table.model_params,
-                               tokens=table.tokens)
+    if fitted is not None:
+        nominal = fitted
+    else:
+        nominal = base.clone().fit(W, Y, domains=table.domains, targets=names, model_params=table.model_params,
+                                   tokens=table.tokens)
     run_ids = np.asarray(table.runs).astype(str)
     _, inverse = np.unique(run_ids, return_inverse=True)
     groups = [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ExtrapolationWarning, InputError
+from ..laws.additive import ShukorAdditive, ShukorAdditiveEnsemble
 from ..laws.base import MixingLaw
 from ..laws.ye import YeExponential
 
@@ -32,12 +33,28 @@ class _LawEval:
         if self.analytic:
             vals = np.array([law._values_for(t) for t in law.targets_])  # (K, 2 + M): c, log_k, t_1..t_M
             self.c, self.log_k, self.T = vals[:, 0], vals[:, 1], vals[:, 2:]
+        # Additive laws: their parameters read once, so every predict (the optimiser's hot loop) is one
+        # array expression instead of a per-target, per-member pass through law.predict.
+        self.additive = None if self.analytic else _additive_params(law)
+
+    def _predict_additive(self, R: np.ndarray) -> np.ndarray:
+        """L_i(r) = mean over members of E_i + 1 / sum_j C_ij r_j^gamma_ij (the term is 0 at r_j = 0), exactly
+        as :meth:`ShukorAdditive._model_one` computes it."""
+        E, log_c, g = self.additive  # type: ignore[misc]
+        pos = R > 0
+        logw = np.log(np.where(pos, R, 1.0))
+        with np.errstate(over="ignore", divide="ignore"):
+            P = np.where(pos, np.exp(log_c[:, :, None, :] + g[:, :, None, :] * logw), 0.0)  # (members, K, n, M)
+            L = E[:, :, None] + 1.0 / P.sum(axis=3)
+        return (L.sum(axis=0) / L.shape[0]).T
 
     def predict(self, R: np.ndarray) -> np.ndarray:
         """(n, M) mixtures -> (n, K) losses."""
         if self.analytic:
             with np.errstate(over="ignore"):
                 return self.c + np.exp(self.log_k + R @ self.T.T)
+        if self.additive is not None and np.all(np.isfinite(R)):
+            return self._predict_additive(np.clip(R, 0.0, None))
         n = R.shape[0]
         kw: dict[str, Any] = {}
         if self.law.uses_model_params and self.mp is not None:
@@ -67,6 +84,25 @@ class _LawEval:
         denom = np.where(central, 2 * h, h)[:, None]
         J = ((Lp - np.where(central[:, None], Lm, L0[None, :])) / denom).T  # (K, M)
         return L0, J
+
+
+def _additive_params(law: MixingLaw) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(E (P, K), log C (P, K, M), gamma (P, K, M)) of a fitted Shukor additive law or of the members its
+    ensemble averages; None for any other law (exact types: a subclass may change the model)."""
+    if type(law) is ShukorAdditive:
+        members = [law]
+    elif type(law) is ShukorAdditiveEnsemble and all(type(m) is ShukorAdditive for m in law.members_):
+        members = list(law.members_)
+    else:
+        return None
+    targets = list(law.targets_)
+    if any(list(m.targets_) != targets for m in members):
+        return None
+    M = len(law.domains_)
+    vals = np.array([[m._values_for(t) for t in targets] for m in members], dtype=np.float64)
+    if vals.shape[2] != 1 + 2 * M:
+        return None
+    return vals[:, :, 0], vals[:, :, 1:1 + M], vals[:, :, 1 + M:]
 
 
 def _is_ye(law: MixingLaw) -> bool:
