@@ -50,14 +50,11 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.progress import Progress
 from scipy.stats import norm
 
 from mixlaw.errors import MixlawError, MixlawWarning
@@ -227,28 +224,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="write the summary as JSON to this file ('-' or no value: stdout, instead of the tables)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    rows: list[dict[str, Any]] = []
-    failed: list[str] = []
     jobs = [(i, args.seed, args.jackknife) for i in range(args.worlds)]
-    if args.from_rows:
-        for path in args.from_rows:
-            with open(path) as fh:
-                for line in fh:
-                    doc = json.loads(line)
-                    (failed if "failed" in doc else rows).append(doc.get("failed", doc))
-        jobs = []
-    with Progress(transient=True, console=Console(stderr=True)) as bar, \
-            ProcessPoolExecutor(max(1, args.workers)) as pool:
-        task = bar.add_task("worlds", total=len(jobs))
-        for out in (pool.map(_one, jobs) if args.workers > 1 else map(_one, jobs)):
-            (failed if isinstance(out, str) else rows).append(out)
-            if args.rows:
-                with open(args.rows, "a") as fh:
-                    fh.write(json.dumps({"failed": out} if isinstance(out, str) else out) + "\n")
-            bar.advance(task)
-            if not sys.stderr.isatty():
-                print(f"world {len(rows) + len(failed)}/{len(jobs)} done ({time.perf_counter() - t0:.0f} s)",
-                      file=sys.stderr, flush=True)
+    rows, failed = SEL.run_worlds(_one, jobs, workers=args.workers, rows_path=args.rows,
+                                  from_rows=list(args.from_rows or []), t0=t0)
     if not rows:
         print("no world could be fitted: " + "; ".join(failed))
         return 1

@@ -62,8 +62,10 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -176,6 +178,34 @@ def _one(job: tuple[int, int, int]) -> dict[str, object] | str:
         return f"world {i} ({fam}): {type(err).__name__}: {str(err).splitlines()[0]}"
 
 
+def run_worlds(one: Callable[[Any], Any], jobs: list[Any], *, workers: int, rows_path: str | None,
+               from_rows: list[str], t0: float) -> tuple[list[dict[str, Any]], list[str]]:
+    """Run ``one`` on every job (a process pool when ``workers > 1``), or read finished rows from ``from_rows``
+    files instead; append each result to ``rows_path`` as one JSON line. Returns (rows, failure messages)."""
+    rows: list[dict[str, Any]] = []
+    failed: list[str] = []
+    for path in from_rows:
+        with open(path) as fh:
+            for line in fh:
+                doc = json.loads(line)
+                (failed if "failed" in doc else rows).append(doc.get("failed", doc))
+    if from_rows:
+        jobs = []
+    with Progress(transient=True, console=Console(stderr=True)) as bar, \
+            ProcessPoolExecutor(max(1, workers)) as pool:
+        task = bar.add_task("worlds", total=len(jobs))
+        for out in (pool.map(one, jobs) if workers > 1 else map(one, jobs)):
+            (failed if isinstance(out, str) else rows).append(out)
+            if rows_path:
+                with open(rows_path, "a") as fh:
+                    fh.write(json.dumps({"failed": out} if isinstance(out, str) else out) + "\n")
+            bar.advance(task)
+            if not sys.stderr.isatty():  # a log has no live bar: one line per world instead
+                print(f"world {len(rows) + len(failed)}/{len(jobs)} done ({time.perf_counter() - t0:.0f} s)",
+                      file=sys.stderr, flush=True)
+    return rows, failed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worlds", type=int, default=52, help="number of worlds (families in turn)")
@@ -190,26 +220,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="write the summary as JSON to this file ('-' or no value: stdout, instead of the tables)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    rows, failed = [], []
     jobs = [(i, args.seed, args.jackknife) for i in range(args.worlds)]
-    if args.from_rows:
-        with open(args.from_rows) as fh:
-            for line in fh:
-                doc = json.loads(line)
-                (failed if "failed" in doc else rows).append(doc.get("failed", doc))
-        jobs = []
-    with Progress(transient=True, console=Console(stderr=True)) as bar, \
-            ProcessPoolExecutor(max(1, args.workers)) as pool:
-        task = bar.add_task("worlds", total=len(jobs))
-        for out in (pool.map(_one, jobs) if args.workers > 1 else map(_one, jobs)):
-            (failed if isinstance(out, str) else rows).append(out)
-            if args.rows:
-                with open(args.rows, "a") as fh:
-                    fh.write(json.dumps({"failed": out} if isinstance(out, str) else out) + "\n")
-            bar.advance(task)
-            if not sys.stderr.isatty():  # a log has no live bar: one line per world instead
-                print(f"world {len(rows) + len(failed)}/{args.worlds} done ({time.perf_counter() - t0:.0f} s)",
-                      file=sys.stderr, flush=True)
+    rows, failed = run_worlds(_one, jobs, workers=args.workers, rows_path=args.rows,
+                              from_rows=[args.from_rows] if args.from_rows else [], t0=t0)
     df = pd.DataFrame(rows)
     summary = {"worlds": int(len(df)), "failed": failed,
                "auto_within_1p2_of_best": float(df["within"].mean()),
