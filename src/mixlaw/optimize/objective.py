@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import ExtrapolationWarning, InputError
 from ..laws.additive import ShukorAdditive, ShukorAdditiveEnsemble
 from ..laws.base import MixingLaw
+from ..laws.selection import objective_weights
 from ..laws.ye import YeExponential
 
 #: Finite-difference step on the weights (forward/central; the objective is smooth at this scale).
@@ -110,31 +111,20 @@ def _is_ye(law: MixingLaw) -> bool:
 
 
 def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, np.ndarray | None]:
-    """Name and linear weights s (K,) of the objective; s is None for 'max' and callables."""
-    K = len(targets)
+    """Name and linear weights s (K,) of the objective; s is None for 'max' and callables. The linear ones
+    (mean, total, one eval set, a mapping) are :func:`~mixlaw.laws.selection.objective_weights`'s."""
     if callable(objective):
         return "callable", None
     if isinstance(objective, str):
-        if objective == "mean":
-            return "mean", np.full(K, 1.0 / K)
-        if objective == "total":
-            return "total", np.ones(K)
         if objective == "max":
             return "max", None
-        if objective in targets:
-            s = np.zeros(K)
-            s[targets.index(objective)] = 1.0
-            return f"loss of {objective}", s
-        raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', 'max', an eval set "
-                         f"({targets}), a mapping {{eval: weight}} or a callable")
+        if objective not in ("mean", "total") and objective not in targets:
+            raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', 'max', an eval set "
+                             f"({targets}), a mapping {{eval: weight}} or a callable")
+        s = objective_weights(objective, targets)
+        return (objective if objective in ("mean", "total") else f"loss of {objective}"), s
     if isinstance(objective, Mapping):
-        unknown = sorted(set(map(str, objective)) - set(targets))
-        if unknown:
-            raise InputError(f"objective weights name unknown eval set(s) {unknown}; the law predicts {targets}")
-        s = np.array([float(objective.get(t, 0.0)) for t in targets])
-        if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0:
-            raise InputError(f"objective weights must be finite, >= 0 and not all 0; got {dict(objective)}")
-        return "weights", s
+        return "weights", objective_weights(objective, targets)
     raise InputError(f"objective must be 'mean', 'total', 'max', a mapping or a callable; got {objective!r}")
 
 
