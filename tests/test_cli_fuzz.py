@@ -79,19 +79,22 @@ BAD = {"int": INT_BAD, "float": FLOAT_BAD, "file": FILE_BAD, "text": TEXT_BAD, "
        "outdir": OUT_DIR_BAD}
 
 
-def _cases() -> list[tuple[tuple[str, ...], str, str]]:
-    cases = []
+def _fuzzed_options() -> list[tuple[tuple[str, ...], str, Any]]:
+    """(command path, option name, click parameter) of every option that takes a value, skipped commands aside."""
+    out = []
     for path, cmd in _commands():
         if path in SKIP_COMMANDS or path == ("laws",):
             continue
         for param in cmd.params:
             if getattr(param, "is_flag", False) or param.name == "help":
                 continue
-            name = param.opts[0] if param.opts else param.name
-            for value in BAD[_kind(path, param)]:
-                if (path, name, value) not in ACCEPTED:
-                    cases.append((path, name, value))
-    return cases
+            out.append((path, param.opts[0] if param.opts else param.name, param))
+    return out
+
+
+def _cases() -> list[tuple[tuple[str, ...], str, str]]:
+    return [(path, name, value) for path, name, param in _fuzzed_options()
+            for value in BAD[_kind(path, param)] if (path, name, value) not in ACCEPTED]
 
 
 CASES = _cases()
@@ -241,14 +244,8 @@ def test_bad_option_value_is_one_error_line(path: tuple[str, ...], name: str, va
 def test_every_option_is_fuzzed() -> None:
     """Every option of every command (but the skipped ones) gets at least one case, and the table is sizable."""
     fuzzed = {(p, n) for p, n, _ in CASES}
-    for path, cmd in _commands():
-        if path in SKIP_COMMANDS or path == ("laws",):
-            continue
-        for param in cmd.params:
-            if getattr(param, "is_flag", False) or param.name == "help":
-                continue
-            name = param.opts[0] if param.opts else param.name
-            assert (path, name) in fuzzed, (path, name)
+    for path, name, _ in _fuzzed_options():
+        assert (path, name) in fuzzed, (path, name)
     assert len(CASES) > 300
 
 
