@@ -38,7 +38,7 @@ from ._common import (
 )
 
 
-def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table with 'params' and 'step' columns."),
+def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'params' and 'step' (or 'tokens')."),
                  target_params: float = typer.Option(..., "--target-params", help="Target model size N*."),
                  target_steps: float | None = typer.Option(None, "--target-steps", help="Target training steps S*."),
                  target_tokens: float | None = typer.Option(None, "--target-tokens",

@@ -227,7 +227,7 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
     A law with a token input is fitted on every checkpoint (its D) and predicts at (N*, D*); a law without one
     sees only each curve's final checkpoint, so it predicts at the final checkpoints' length, not at S*.
     """
-    N, S = table.model_params, table.steps
+    N, S = table.model_params, at.time_of(table)  # the target's time axis: steps, or tokens when only those
     assert N is not None and S is not None
     Nt = at.params
     probe = get_law(law, **law_options)
@@ -240,8 +240,7 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
         rows = np.array([i for i in range(len(table))
                          if S[i] == S[(key[:, 0] == key[i, 0]) & (key[:, 1] == key[i, 1])].max()])
         how = f"{law} on {len(rows)} final checkpoints with N as input"
-        T = S if at.axis == "step" else table.tokens
-        assert T is not None
+        T = S
         if np.any(T[rows] != at.time):
             why = ("has no token input" if not probe.uses_tokens else
                    "needs tokens, and the table or the target has no token count")

@@ -107,18 +107,21 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
     if not isinstance(table, RunTable):
         raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
     where = table.path or "run table"
-    for col in ("params", "step"):
-        if col not in table.frame.columns:
-            raise InputError(f"{where}: the pipeline needs a {col!r} column (model size and checkpoint step of each "
-                             "row)")
+    if "params" not in table.frame.columns:
+        raise InputError(f"{where}: the pipeline needs a 'params' column (the model size of each row)")
     if shared_exponents not in ("auto", True, False):
         raise InputError(f"shared_exponents must be 'auto', True or False; got {shared_exponents!r}")
     fit_from = _check_fit_from(fit_from)
     if (target_steps is None) == (target_tokens is None):
         raise InputError("give exactly one of target_steps and target_tokens (the target run's length)")
     axis = "step" if target_tokens is None else "tokens"
+    # Only the column of the target's axis is needed: a sweep that logs tokens alone (Dai & Zheng's SlimPajama
+    # runs) extrapolates in tokens; one that logs steps alone, in steps.
     if axis == "tokens" and "tokens" not in table.frame.columns:
         raise InputError(f"{where}: target_tokens needs a 'tokens' column (tokens seen at each checkpoint)")
+    if axis == "step" and "step" not in table.frame.columns:
+        hint = " (the table has 'tokens': give target_tokens instead)" if "tokens" in table.frame.columns else ""
+        raise InputError(f"{where}: target_steps needs a 'step' column (the checkpoint step of each row){hint}")
     raw = target_steps if axis == "step" else target_tokens
     try:
         Nt, Tt = float(target_params), float(raw)  # type: ignore[arg-type]

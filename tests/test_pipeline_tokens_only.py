@@ -1,0 +1,46 @@
+"""The pipeline on a sweep that logs tokens but no step column (Dai & Zheng's SlimPajama runs have only
+model_size and n_tokens): target_tokens extrapolates in tokens; it used to refuse the table for lack of 'step'."""
+
+from __future__ import annotations
+
+import pytest
+from numpy.testing import assert_allclose
+
+from mixlaw.data import RunTable
+from mixlaw.errors import ExtrapolationWarning, InputError
+from mixlaw.pipeline import fit_pipeline
+
+from .test_pipeline import N_STAR, NESTED, S_STAR, truth, world
+
+PER_STEP = 2048
+
+
+def _tables(n_mix: int = 8) -> tuple[RunTable, RunTable]:
+    both = world(n_mix=n_mix).frame.copy()
+    both["tokens"] = both["step"] * PER_STEP
+    return RunTable(both), RunTable(both.drop(columns="step"))
+
+
+@pytest.mark.parametrize("kw", [NESTED, {"route": "direct", "law": "ye-exp"}])
+def test_tokens_without_steps_extrapolates_as_with_both(kw: dict[str, str]) -> None:
+    both, tokens_only = _tables()
+    ref = fit_pipeline(both, target_params=N_STAR, target_tokens=S_STAR * PER_STEP, **kw)
+    res = fit_pipeline(tokens_only, target_params=N_STAR, target_tokens=S_STAR * PER_STEP, **kw)
+    assert res.time_axis == "tokens" and res.target_tokens == pytest.approx(S_STAR * PER_STEP)
+    assert_allclose(res.target_losses, ref.target_losses, rtol=1e-6)
+    assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-2)
+
+
+def test_direct_law_without_token_input_uses_the_final_checkpoints_in_tokens() -> None:
+    _, tokens_only = _tables(n_mix=10)
+    with pytest.warns(ExtrapolationWarning, match="no token input"):
+        res = fit_pipeline(tokens_only, target_params=N_STAR, target_tokens=S_STAR * PER_STEP, route="direct",
+                           law="dz-eq1")
+    assert "40 final checkpoints" in res.stages["direct"].description
+    assert any("tokens 6.144e+06-6.144e+06" in m for m in res.warnings)
+
+
+def test_target_steps_on_a_tokens_only_table_points_to_target_tokens() -> None:
+    _, tokens_only = _tables(n_mix=6)
+    with pytest.raises(InputError, match=r"target_steps needs a 'step' column.*give target_tokens instead"):
+        fit_pipeline(tokens_only, target_params=N_STAR, target_steps=S_STAR, **NESTED)
