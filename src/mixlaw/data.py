@@ -156,6 +156,17 @@ class RunTable:
                           f"estimate their effect (drop them, or add runs that train on them)", DataWarning,
                           stacklevel=3)
 
+        L = df[lcols].to_numpy(dtype=np.float64)
+        missing = np.isnan(L)
+        if missing.any():
+            # Real sweeps often miss an eval at a checkpoint or two: say how many and how to get past them, not
+            # just the first cell, so one pass fixes the table.
+            i, j = (int(k[0]) for k in np.nonzero(missing))
+            per_col = ", ".join(f"{c} {int(n)}" for c, n in zip(lcols, missing.sum(axis=0), strict=True) if n)
+            raise self._err(f"loss is nan, expected a finite positive number ({int(missing.any(axis=1).sum())} of "
+                            f"{len(df)} rows miss a loss: {per_col}; leave those rows out with 'mixlaw runs import "
+                            f"{self.path or 'TABLE'} --drop-incomplete --out runs.parquet', or drop those columns)",
+                            i, lcols[j])
         for c in lcols:
             col = df[c].to_numpy(dtype=np.float64)
             bad = ~np.isfinite(col)

@@ -133,23 +133,52 @@ def _show(cols: list[str], n: int = 12) -> str:
     return ", ".join(cols[:n]) + (f", ... ({len(cols)} in all)" if len(cols) > n else "")
 
 
+def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Leave out the rows that miss a loss (an eval that failed at a checkpoint), with a warning that counts them."""
+    lines = np.asarray(lines)
+    lcols = [c for c in df.columns if str(c).startswith(LOSS_PREFIX)]
+    if not lcols:
+        return df, lines  # the table's own check says that a loss column is needed
+    losses = df[lcols].apply(pd.to_numeric, errors="coerce")
+    # Only empty or NaN cells count as missing; text that is not a number stays, for the table's own error.
+    missing = (losses.isna() & ~df[lcols].map(_is_text)).any(axis=1)
+    if missing.all():
+        raise DataError(f"no row has every eval loss ({_show(lcols)})", path=where)
+    if missing.any():
+        warnings.warn(f"{where}: left out {int(missing.sum())} of {len(df)} rows without every eval loss",
+                      DataWarning, stacklevel=3)
+    keep = ~missing.to_numpy()
+    return df[keep].reset_index(drop=True), lines[keep]
+
+
+def _is_text(v: Any) -> bool:
+    """A cell that holds text other than a missing-value marker (so not a missing loss, but a wrong one)."""
+    return isinstance(v, str) and v.strip().lower() not in ("", "nan", "na", "null", "none")
+
+
 def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, Any] | None, *,
-                     weight_tol: float = WEIGHT_TOL) -> RunTable:
-    """Read a CSV/Parquet/JSONL table whose columns have other names (a W&B or spreadsheet export)."""
+                     weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False) -> RunTable:
+    """Read a CSV/Parquet/JSONL table whose columns have other names (a W&B or spreadsheet export).
+
+    ``drop_incomplete`` leaves out, with a warning, the rows that miss a loss (without it such a row is an error).
+    """
     p = Path(path)
     df, lines = _read_any(p)
     df = apply_column_map(df, parse_column_map(columns), where=str(p))
+    if drop_incomplete:
+        df, lines = _drop_incomplete(df, lines, str(p))
     return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
 
 
 # ---------------------------------------------------------------------- Olmix
 def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[str], *,
-                    weight_tol: float = WEIGHT_TOL) -> RunTable:
+                    weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False) -> RunTable:
     """Olmix's pair: ``ratios.csv`` (run id, one column per domain) and ``metrics.csv`` (run id, one per metric).
 
     The run id column is ``run`` or ``run_id``; ``name``, ``index`` and ``Unnamed: *`` columns are ignored,
-    as Olmix's own ``load_from_csv`` does. Runs in only one file are left out with a warning.
-    Metrics become ``loss:<metric>`` (lower is better: losses or bits per byte).
+    as Olmix's own ``load_from_csv`` does. Runs in only one file are left out with a warning, and so are runs that
+    miss a metric with ``drop_incomplete``. Metrics become ``loss:<metric>`` (lower is better: losses or bits
+    per byte).
     """
     rp, mp = Path(ratios), Path(metrics)
     rdf, rlines = _read_any(rp)
@@ -174,7 +203,10 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
     if merged.empty:
         raise DataError(f"no run id in common with {mp.name}", path=str(rp))
     line_of = dict(zip(frames[0]["run"], rlines, strict=False))
-    return RunTable(merged, path=f"{rp}+{mp}", weight_tol=weight_tol, lines=[line_of[r] for r in merged["run"]])
+    lines = np.array([line_of[r] for r in merged["run"]])
+    if drop_incomplete:
+        merged, lines = _drop_incomplete(merged, lines, f"{rp.name}+{mp.name}")
+    return RunTable(merged, path=f"{rp}+{mp}", weight_tol=weight_tol, lines=lines)
 
 
 def read_any_runs(spec: str | os.PathLike[str], *, weight_tol: float = WEIGHT_TOL) -> RunTable:

@@ -18,6 +18,8 @@ ColumnsOpt = typer.Option(None, "--columns", metavar="MAP",
                           help="Column map target=source,... or a YAML file (targets: run, params, step, tokens, "
                                "w:<domain>, loss:<eval>; * matches a pattern, e.g. w:*=mixture/*).")
 OutOpt = typer.Option(..., "--out", help="Run table to write: .parquet, .csv or .jsonl.")
+DropOpt = typer.Option(False, "--drop-incomplete",
+                       help="Leave out (with a warning) the rows that miss a loss, instead of stopping at the first.")
 
 
 def _write(table: RunTable, out_path: Path, as_json: bool) -> None:
@@ -33,14 +35,14 @@ def _write(table: RunTable, out_path: Path, as_json: bool) -> None:
 
 def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSONL), or ratios.csv+metrics.csv."),
                columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
-               weight_tol: float = WeightTolOpt, as_json: bool = JsonOpt) -> None:
+               weight_tol: float = WeightTolOpt, drop_incomplete: bool = DropOpt, as_json: bool = JsonOpt) -> None:
     """Convert a table with other column names (a W&B CSV export, a spreadsheet) or Olmix's pair to a run table."""
     with show_warnings():
         if "+" in source and not Path(source).exists():
             ratios, metrics = source.split("+", 1)
-            table = read_olmix_pair(ratios, metrics, weight_tol=weight_tol)
+            table = read_olmix_pair(ratios, metrics, weight_tol=weight_tol, drop_incomplete=drop_incomplete)
         else:
-            table = read_runs_mapped(source, columns, weight_tol=weight_tol)
+            table = read_runs_mapped(source, columns, weight_tol=weight_tol, drop_incomplete=drop_incomplete)
     _write(table, out_path, as_json)
 
 

@@ -1,0 +1,78 @@
+"""A sweep with an eval missing at a few checkpoints (Dai & Zheng's SlimPajama table: 16 NaN cells in 6 of 2,452
+rows): the table's error counts them and names the fix, and ``runs import --drop-incomplete`` applies it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw.data import read_runs
+from mixlaw.errors import DataError, DataWarning
+from mixlaw.importers import read_olmix_pair, read_runs_mapped
+
+
+def _sweep(path, n: int = 12):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=n)
+    df = pd.DataFrame({"run": [f"r{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                       "loss:a": 2.0 + W[:, 0], "loss:b": 3.0 - W[:, 1]})
+    df.loc[[3, 7], "loss:a"] = np.nan
+    df.loc[7, "loss:b"] = np.nan
+    df.loc[9, "loss:b"] = np.nan
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_the_error_counts_the_missing_losses_and_names_the_fix(tmp_path):
+    p = _sweep(tmp_path / "sweep.csv")
+    with pytest.raises(DataError) as exc:
+        read_runs(p)
+    msg = str(exc.value)
+    # The first row with a missing loss (line 5 = row 3), then the count over the whole table.
+    assert msg.startswith(f"{p}:5: column 'loss:a': loss is nan, expected a finite positive number")
+    assert "3 of 12 rows miss a loss: loss:a 2, loss:b 2" in msg
+    assert f"mixlaw runs import {p} --drop-incomplete --out runs.parquet" in msg
+
+
+def test_drop_incomplete_leaves_those_rows_out_with_a_warning(tmp_path):
+    p = _sweep(tmp_path / "sweep.csv")
+    with pytest.warns(DataWarning, match="left out 3 of 12 rows without every eval loss"):
+        t = read_runs_mapped(p, None, drop_incomplete=True)
+    assert list(t.runs) == [f"r{i}" for i in range(12) if i not in (3, 7, 9)]
+    assert np.all(np.isfinite(t.losses(t.evals)))
+    # A loss that is text, not a missing value, is still the table's error, at its own line.
+    df = pd.read_csv(p)
+    df["loss:a"] = df["loss:a"].astype(object)
+    df.loc[5, "loss:a"] = "oops"
+    df.to_csv(p, index=False)
+    with pytest.warns(DataWarning), pytest.raises(DataError, match=r":7: column 'loss:a': value 'oops' is not"):
+        read_runs_mapped(p, None, drop_incomplete=True)
+
+
+def test_drop_incomplete_on_an_olmix_pair(tmp_path):
+    ratios, metrics = tmp_path / "ratios.csv", tmp_path / "metrics.csv"
+    pd.DataFrame({"run": ["r0", "r1", "r2"], "x": [0.5, 1.0, 0.2], "y": [0.5, 0.0, 0.8]}).to_csv(ratios, index=False)
+    pd.DataFrame({"run": ["r0", "r1", "r2"], "bpb": [1.0, np.nan, 1.2]}).to_csv(metrics, index=False)
+    with pytest.raises(DataError, match="1 of 3 rows miss a loss: loss:bpb 1"):
+        read_olmix_pair(ratios, metrics)
+    with pytest.warns(DataWarning, match="left out 1 of 3 rows"):
+        t = read_olmix_pair(ratios, metrics, drop_incomplete=True)
+    assert list(t.runs) == ["r0", "r2"]
+    pd.DataFrame({"run": ["r0", "r1", "r2"], "bpb": [np.nan] * 3}).to_csv(metrics, index=False)
+    with pytest.raises(DataError, match="no row has every eval loss"):
+        read_olmix_pair(ratios, metrics, drop_incomplete=True)
+
+
+def test_cli_runs_import_drop_incomplete(capsys, tmp_path):
+    from mixlaw.cli import main
+
+    p, out = _sweep(tmp_path / "sweep.csv"), tmp_path / "clean.parquet"
+    with pytest.raises(SystemExit) as exc:
+        main(["runs", "import", str(p), "--drop-incomplete", "--out", str(out), "--json"])
+    cap = capsys.readouterr()
+    assert exc.value.code == 0, cap.err
+    assert json.loads(cap.out)["rows"] == 9 and "left out 3 of 12 rows" in cap.err
+    assert len(read_runs(out)) == 9
