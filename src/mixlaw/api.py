@@ -270,7 +270,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     opt_kw["random_state"] = random_state
     opt_kw.setdefault("within_fitted_range", not extrapolate)
     opt_kw.setdefault("runs", table.weights)
-    if opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None:
+    runs_mean = opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None
+    if runs_mean:
         opt_kw["natural"] = table.weights.mean(axis=0)
     if (step_law is None) != (target_steps is None):
         raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
@@ -287,6 +288,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     else:
         result = optimize_mixture(fitted, **opt_kw)
     result.objective_name = objective_name
+    if runs_mean:  # the user gave no natural mixture: say where the reference came from, not "given"
+        result.natural_source = "mean of the runs"
     result.selection = law_selection(fitted)
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
