@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .. import api
@@ -48,11 +49,13 @@ from ._common import (
 def _leaderboard_table(board: Any, title: str) -> Table:
     splits = list(dict.fromkeys(s for r in board.rows for s in r.splits))
     short = {s: s.removeprefix("test_") for s in splits}
-    tab = Table(title=title, title_justify="left")
+    # Labels are data, not rich markup: 'ye-exp[direct]' printed as 'ye-exp' (rich took '[direct]' for a tag),
+    # so the per-eval and direct rows of `compare --objective` looked like one law listed twice.
+    tab = Table(title=escape(title), title_justify="left")
     tab.add_column("law", no_wrap=True)
     for s in splits:
-        tab.add_column(f"ρ {short[s]}", justify="right", no_wrap=True)
-    first = short[splits[0]] if splits else ""
+        tab.add_column(f"ρ {escape(short[s])}", justify="right", no_wrap=True)
+    first = escape(short[splits[0]]) if splits else ""
     tab.add_column(f"MRE {first}", justify="right", no_wrap=True)
     tab.add_column(f"RMSE {first}", justify="right", no_wrap=True)
     tab.add_column(f"bias {first}", justify="right", no_wrap=True)
@@ -68,9 +71,9 @@ def _leaderboard_table(board: Any, title: str) -> Table:
 
     for r in board.rows:
         if r.error:
-            tab.add_row(r.law, *(["-"] * len(splits)), "-", "-", "-", "-", f"failed: {r.error}")
+            tab.add_row(escape(r.law), *(["-"] * len(splits)), "-", "-", "-", "-", escape(f"failed: {r.error}"))
             continue
-        tab.add_row(r.law, *(cell(r.splits[s]["spearman"]) for s in splits), cell(r.splits[splits[0]]["mre"]),
+        tab.add_row(escape(r.law), *(cell(r.splits[s]["spearman"]) for s in splits), cell(r.splits[splits[0]]["mre"]),
                     cell(r.splits[splits[0]]["rmse"]), cell(r.splits[splits[0]].get("bias", float("nan"))),
                     str(r.n_params), f"{r.fit_seconds:.2f}")
     notes = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
@@ -125,7 +128,7 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
                                         f"{', '.join(board.targets) if len(board.targets) < 4 else 'all 13 evals'}; "
                                         "ρ = Spearman on held-out runs"))
     best = board.best("test_1B")
-    out.print(f"best on test_1B (1B-parameter models): [bold]{best.law}[/bold] "
+    out.print(f"best on test_1B (1B-parameter models): [bold]{escape(best.law)}[/bold] "
               f"(Spearman {best.splits['test_1B']['spearman']:.4f})")
 
 

@@ -1,0 +1,33 @@
+"""`mixlaw compare` prints law and split labels as text: rich read the '[direct]' of 'ye-exp[direct]' as a markup
+tag and dropped it, so `compare --objective mean` listed every law twice under the same name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw.cli import main
+
+
+def _runs(path, n: int, seed: int):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n)
+    pd.DataFrame({"run": [f"r{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                  "loss:x": 2.0 + np.exp(W @ [0.3, -0.5, 0.1]), "loss:y": 2.5 + np.exp(W @ [-0.4, 0.2, 0.3])}
+                 ).to_csv(path, index=False)
+    return path
+
+
+def test_direct_rows_keep_their_label(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    train, test = _runs(tmp_path / "train.csv", 30, 0), _runs(tmp_path / "test.csv", 10, 1)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--runs", str(train), "--test", f"held[out]={test}", "--laws", "linear",
+              "--objective", "mean"])
+    cap = capsys.readouterr()
+    assert exc.value.code == 0, cap.err
+    rows = [line for line in cap.out.splitlines() if "linear" in line]
+    assert any("linear[direct]" in line for line in rows), cap.out
+    assert sum("linear " in line and "[direct]" not in line for line in rows) == 1
+    assert "ρ held[out]" in cap.out
