@@ -139,8 +139,15 @@ class RunTable:
         bad = off > self.weight_tol
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise self._err(f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} "
-                            "(fix the row, or raise --weight-tol)", i, wcols[0])
+            if np.allclose(sums, 100.0, rtol=0.01):
+                # --weight-tol cannot reach 100; the whole table is in one other unit, so say which.
+                hint = "every row sums to 100: the weights look like percentages; divide them by 100"
+            elif bad.all():
+                hint = (f"no row sums to 1 (sums {sums.min():.4g} to {sums.max():.4g}): if the weights are token "
+                        "counts or unnormalised ratios, divide each row by its sum")
+            else:
+                hint = "fix the row, or raise --weight-tol"
+            raise self._err(f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} ({hint})", i, wcols[0])
         renorm = off > 1e-9
         if renorm.any():
             w = w / sums[:, None]
