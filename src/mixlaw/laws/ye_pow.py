@@ -148,7 +148,8 @@ class YePower(RidgeCVMixin, PerTargetLaw):
                     d = ctx.domains[j]
                     for name, value in ((f"{t}.t_{d}", mean_z), (f"{t}.gamma_{d}", 1.0)):
                         p = params[name]
-                        if p.vary:  # a user's fixed= value stays
+                        if p.vary:  # a user's fixed= value stays; within bounds, so that a warm refit can start there
+                            value = float(np.clip(value, p.min, p.max))
                             params[name] = replace(p, value=value, stderr=None, note=UNSEEN_NOTE)
             self.params_ = Params(list(params.values()))
         self.z_max_ = {}
