@@ -451,11 +451,15 @@ def pooling_penalty(strength: float, start: int) -> Callable[[np.ndarray], tuple
         grad[start:] = 2 * lam * dev
         return lam * float(dev @ dev), grad
 
+    cache: dict[int, np.ndarray] = {}  # the Hessian is constant: built once per size (solvers call it every step)
+
     def hessian(theta: np.ndarray) -> np.ndarray:
-        m = theta.size - start
-        H = np.zeros((theta.size, theta.size))
-        H[start:, start:] = 2 * lam * (np.eye(m) - 1.0 / m)
-        return H
+        if theta.size not in cache:
+            m = theta.size - start
+            H = np.zeros((theta.size, theta.size))
+            H[start:, start:] = 2 * lam * (np.eye(m) - 1.0 / m)
+            cache[theta.size] = H
+        return cache[theta.size].copy()
 
     penalty.hessian = hessian  # type: ignore[attr-defined]
     return penalty
