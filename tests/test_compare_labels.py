@@ -1,5 +1,6 @@
-"""`mixlaw compare` prints law and split labels as text: rich read the '[direct]' of 'ye-exp[direct]' as a markup
-tag and dropped it, so `compare --objective mean` listed every law twice under the same name."""
+"""`mixlaw compare` without --test says how to compare laws on one table; it prints law and split labels as
+text: rich read the '[direct]' of 'ye-exp[direct]' as a markup tag and dropped it, so `compare --objective mean`
+listed every law twice under the same name."""
 
 from __future__ import annotations
 
@@ -31,3 +32,14 @@ def test_direct_rows_keep_their_label(tmp_path, capsys, monkeypatch) -> None:
     assert any("linear[direct]" in line for line in rows), cap.out
     assert sum("linear " in line and "[direct]" not in line for line in rows) == 1
     assert "ρ held[out]" in cap.out
+
+
+@pytest.mark.parametrize("cmd", ["compare", "report"])
+def test_one_table_points_to_cross_validation(tmp_path, capsys, cmd: str) -> None:
+    train = _runs(tmp_path / "train.csv", 12, 0)
+    with pytest.raises(SystemExit) as exc:
+        main([cmd, "--runs", str(train)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert ("or compare laws by cross-validation on this one table: "
+            f"mixlaw fit --runs {train} --law auto)") in " ".join(err.split())

@@ -168,7 +168,10 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
             board = api.compare_dataset(dataset, targets=tgt, laws=parse_laws(laws), random_state=seed, **kw, **cb)
         else:
             if not test:
-                raise InputError("--runs needs at least one --test held-out table")
+                # One table is the common case: say how to compare laws on it without splitting it by hand.
+                raise InputError("--runs needs at least one --test held-out table (split your runs into two files, "
+                                 "or compare laws by cross-validation on this one table: mixlaw fit --runs "
+                                 f"{runs} --law auto)")
             tests = load_tests(test, weight_tol, eval_group)
             board = api.compare_tables(load_table(runs, weight_tol, eval_group), tests, targets=tgt,
                                        laws=parse_laws(laws), random_state=seed, **kw, **cb)

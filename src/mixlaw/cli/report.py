@@ -32,7 +32,9 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         train, tests = bundled_splits(dataset)
     else:
         if not test:
-            raise InputError("--runs needs at least one --test held-out table")
+            raise InputError("--runs needs at least one --test held-out table (split your runs into two files, "
+                             "or compare laws by cross-validation on this one table: mixlaw fit --runs "
+                             f"{runs} --law auto)")
         train = load_table(runs, weight_tol)
         tests = load_tests(test, weight_tol)
         for t in tests.values():
