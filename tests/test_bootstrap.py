@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,6 +175,7 @@ def test_batched_refits_are_deterministic_across_workers() -> None:
     a = bootstrap_law("additive-ens", t, n_jobs=1, **kw)
     b = bootstrap_law("additive-ens", t, n_jobs=2, **kw)
     assert b.n_jobs == 2 and a.extra["batched_refits"] == 20
+    pickle.dumps(bootstrap._batch_plan(a.law, ["x", "z"]))  # spawn-only platforms pickle the task for workers
     np.testing.assert_array_equal(a.params, b.params)
     np.testing.assert_array_equal(a.predictions, b.predictions)
     c = bootstrap_law("additive-ens", t, n_jobs=1, **{**kw, "random_state": 10})

@@ -228,12 +228,10 @@ class _Plan:
 
     members: list[ShukorAdditive]
     ensemble: bool
-    penalties: list[list[Any]]  # per member and eval set
     warm: list[list[np.ndarray]]  # per member and eval set: the point estimate's parameters
 
 
-def _batch_plan(nominal: MixingLaw, W: np.ndarray, Y: np.ndarray, domains: Sequence[str],
-                targets: Sequence[str]) -> _Plan | None:
+def _batch_plan(nominal: MixingLaw, targets: Sequence[str]) -> _Plan | None:
     """How to refit ``nominal`` for many replicates at once, or None (then every replicate refits on its own).
 
     A bootstrap replicate is a resample of the runs, i.e. the table with each run weighted by how often it was
@@ -261,19 +259,23 @@ def _batch_plan(nominal: MixingLaw, W: np.ndarray, Y: np.ndarray, domains: Seque
     flat = [n.split(":", 1)[1] for n in nominal.params_] if len(members) > 1 else list(nominal.params_)
     if flat != names:
         return None
-    ctx = FitContext(list(domains), list(targets))
-    pens, warm = [], []
-    for m in members:
+    warm = [[np.array([m.params_[n].value for n in m.results_[t].params]) for t in targets] for m in members]
+    return _Plan(members, nominal is not members[0], warm)
+
+
+def _penalties(plan: _Plan, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> list[list[Any]]:
+    """Per member and eval set, the penalty of its refits (built where they run: closures do not pickle). It
+    depends on the member's strengths and the parameter count, not on the resample."""
+    out = []
+    for m in plan.members:
         scratch = warm_clone(m)
         scratch.alpha_ = dict(m.alpha_)
-        specs = [m.results_[t].params for t in targets]
         p_m = []
-        for i in range(len(targets)):
+        for i, t in enumerate(ctx.targets):
             scratch._before_one(W, Y[:, i], i, ctx)
-            p_m.append(scratch._penalty_one(specs[i]))  # depends on the strengths and sizes, not on the data
-        pens.append(p_m)
-        warm.append([np.array([m.params_[n].value for n in spec]) for spec in specs])
-    return _Plan(members, nominal is not members[0], pens, warm)
+            p_m.append(scratch._penalty_one(m.results_[t].params))
+        out.append(p_m)
+    return out
 
 
 def _replicate_specs(scratch: ShukorAdditive, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> list[Params]:
@@ -301,6 +303,7 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
     ctx = FitContext(list(task["domains"]), list(task["targets"]))
     K, n_members = len(ctx.targets), len(plan.members)
     scratch = [warm_clone(m) for m in plan.members]  # their _spec_one takes the warm-refit branch
+    penalties = _penalties(plan, W, Y, ctx)
     theta0, lo, hi, free, pens = [], [], [], [], []
     picks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     fallback = []
@@ -323,7 +326,7 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
                 lo.append(a)
                 hi.append(z)
                 free.append(fr)
-                pens.append(plan.penalties[k][i])
+                pens.append(penalties[k][i])
     out: list[tuple[int, dict[str, Any]]] = []
     if picks:
         m = max(u.size for _, u, _ in picks.values())
@@ -535,7 +538,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
             "tokens": table.tokens if base.uses_tokens else None, "groups": groups, "seeds": ss.spawn(int(n)),
             "names": names_p, "points": pts, "predict_kw": predict_kw, "optimize": opt_kw,
             "nominal_w": None if nominal_opt is None else nominal_opt.weight_array(), "scalar": scalar,
-            "plan": _batch_plan(nominal, W, Y, table.domains, names)}
+            "plan": _batch_plan(nominal, names)}
     jobs = (os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
     if jobs < 1:
         raise InputError(f"n_jobs must be >= 1; got {n_jobs!r}")
