@@ -89,6 +89,9 @@ class BootstrapResult:
         Each replicate's predicted objective at *the point-estimate optimum* (the mixture one would train).
     seconds : float
     n_jobs : int
+    extra : dict
+        For laws refitted in batched solves (additive, additive-ens): ``batched_refits``, and
+        ``fallback_refits``, the replicates whose batched solve did not converge and were refitted on their own.
     """
 
     law: MixingLaw
