@@ -91,7 +91,7 @@ class BootstrapResult:
     n_jobs : int
     extra : dict
         For laws refitted in batched solves (additive, additive-ens): ``batched_refits``, and
-        ``fallback_refits``, the replicates whose batched solve did not converge and were refitted on their own.
+        ``fallback_refits``, the replicates refitted on their own (no converged batched solve, or too few runs).
     """
 
     law: MixingLaw
@@ -242,11 +242,9 @@ def _batch_plan(nominal: MixingLaw, targets: Sequence[str]) -> _Plan | None:
     distinct ones. So the refits of many replicates are rows of one vectorised solve
     (:func:`mixlaw._solver.solve_batch`, which takes per-row weights, bounds and penalties).
 
-    Planned for the additive law and its ensemble (``additive-ens``), whose warm refit is exactly that solve
-    (one start, from the point estimate) and whose fitted state besides the parameters does not depend on the
-    data, so a replicate's law is the point estimate with its parameters replaced. Other laws refit one by one:
-    Ye's law, for one, takes its reference domain and output clamp from the resample. Each replicate's bounds
-    still come from the law on the resampled runs (:func:`_replicate_specs`): E <= the largest resampled loss.
+    Planned for ``additive`` and ``additive-ens``: their warm refit is exactly that solve (one start, from the
+    point estimate), and their fitted state besides the parameters does not depend on the data (Ye's law, for
+    one, takes its reference domain from the resample). Bounds still come from each resample (E <= max loss).
     """
     if type(nominal) is ShukorAdditiveEnsemble:
         members = list(nominal.members_)
@@ -296,10 +294,9 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
     """Refit replicates ``ids`` in one solve (see :func:`_batch_plan`); a replicate with a row that did not
     converge is refitted on its own (warm start, then the law's seeded multistart), marked ``fallback``.
 
-    Rows of the solve are (replicate, member, eval set). Each replicate's observations are its distinct runs
-    weighted by how often they were drawn (about 63 % of the table: the other rows would cost as much and count
-    0), padded with weight-0 rows to the chunk's longest; every member is a :class:`ShukorAdditive`, whose batch
-    model is the same function of the weights, so one model serves all rows.
+    Rows are (replicate, member, eval set); a replicate's observations are its distinct runs (~63 % of the
+    table) weighted by their draws, padded with weight-0 rows; every member is a :class:`ShukorAdditive`, whose
+    batch model is the same function of the weights, so one model serves all rows.
     """
     plan: _Plan = task["plan"]
     W, Y = task["W"], task["Y"]
@@ -307,7 +304,7 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
     K, n_members = len(ctx.targets), len(plan.members)
     scratch = [warm_clone(m) for m in plan.members]  # their _spec_one takes the warm-refit branch
     penalties = _penalties(plan, W, Y, ctx)
-    theta0, lo, hi, free, pens = [], [], [], [], []
+    problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]] = []  # start, lo, hi, free, penalty
     picks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     fallback = []
     for b in ids:
@@ -325,11 +322,8 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
             for i, sp in enumerate(ms):
                 fr, a, z = sp.vary_mask, sp.array("min"), sp.array("max")
                 # As fit_models starts a warm refit: free parameters clipped into the bounds, fixed ones held.
-                theta0.append(np.where(fr, np.clip(plan.warm[k][i], a, z), sp.array("value")))
-                lo.append(a)
-                hi.append(z)
-                free.append(fr)
-                pens.append(penalties[k][i])
+                problems.append((np.where(fr, np.clip(plan.warm[k][i], a, z), sp.array("value")), a, z, fr,
+                                 penalties[k][i]))
     out: list[tuple[int, dict[str, Any]]] = []
     if picks:
         m = max(u.size for _, u, _ in picks.values())
@@ -339,7 +333,8 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
         rep = np.repeat(np.arange(len(picks)), per)  # the replicate (weight matrix) of every row
         logy = np.log(Y[obs[rep], np.tile(np.arange(K), len(picks) * n_members)[:, None]])
         model = plan.members[0]._model_batch(W[obs], ctx)
-        theta, _, conv, _ = solve_batch(lambda x, r: model(x, rep[r]), np.array(theta0), np.array(lo),
+        start, lo, hi, free, pens = (list(v) for v in zip(*problems, strict=True))
+        theta, _, conv, _ = solve_batch(lambda x, r: model(x, rep[r]), np.array(start), np.array(lo),
                                         np.array(hi), np.array(free), logy, weight[rep], loss=plan.members[0].loss,
                                         delta=float(plan.members[0].huber_delta), penalties=pens)
         theta = theta.reshape(len(picks), n_members, K, -1)
