@@ -26,6 +26,7 @@ from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
 from .laws.selection import META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
+from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult
 
 #: Held-out splits of the bundled RegMix data, scored by ``compare_regmix``.
@@ -290,6 +291,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     result.objective_name = objective_name
     if runs_mean:  # the user gave no natural mixture: say where the reference came from, not "given"
         result.natural_source = "mean of the runs"
+    # Once here, not in optimize_mixture: O(runs^2) and the bootstrap calls that once per replicate.
+    result.runs_spacing_l1 = run_spacing_l1(table.weights)
     result.selection = law_selection(fitted)
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]

@@ -71,6 +71,9 @@ class OptimumResult:
         disjoint support.
     nearest_run : int, optional
         Row of that run in the fitting table.
+    runs_spacing_l1 : float, optional
+        The scale to read ``nearest_run_l1`` against: the median L1 distance of a run's mixture to the nearest
+        other one (:func:`~mixlaw.optimize.simulate.run_spacing_l1`).
     selection : dict, optional
         For ``auto`` / ``stack``: the chosen law(s) (``choice``), stack ``weights`` and the CV table (``cv``).
     intervals : dict, optional
@@ -101,6 +104,7 @@ class OptimumResult:
     trust_region: str = "none (extrapolation allowed)"
     nearest_run_l1: float | None = None
     nearest_run: int | None = None
+    runs_spacing_l1: float | None = None
     selection: dict[str, Any] | None = None
     intervals: dict[str, Any] | None = None
     steps: StepsToMatch | None = None
@@ -124,7 +128,8 @@ class OptimumResult:
                 "n_starts": self.n_starts, "n_converged": self.n_converged,
                 "start_objectives": list(self.start_objectives), "search": self.search,
                 "trust_region": self.trust_region, "nearest_run_l1": self.nearest_run_l1,
-                "nearest_run": self.nearest_run, "selection": self.selection, "intervals": self.intervals,
+                "nearest_run": self.nearest_run, "runs_spacing_l1": self.runs_spacing_l1,
+                "selection": self.selection, "intervals": self.intervals,
                 "steps_to_match": None if self.steps is None else self.steps.to_dict()}
 
     def __str__(self) -> str:
@@ -134,7 +139,10 @@ class OptimumResult:
         lines = [f"[[Optimal mixture]]  law={self.law}  objective={self.objective_name}",
                  f"    method = {self.method}", f"    trust region = {self.trust_region}"]
         if self.nearest_run_l1 is not None:
-            lines.append(f"    L1 distance to the nearest run = {self.nearest_run_l1:.4f} (run row {self.nearest_run})")
+            spacing = ("" if self.runs_spacing_l1 is None else
+                       f"; the runs lie {self.runs_spacing_l1:.3g} from their nearest other run, median")
+            lines.append(f"    L1 distance to the nearest run = {self.nearest_run_l1:.4f} (run row {self.nearest_run}"
+                         f"{spacing})")
         obj = f"    predicted objective = {self.objective:.5g}"
         if "objective" in iv:
             lo, hi = iv["objective"]
