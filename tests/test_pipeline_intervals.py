@@ -117,3 +117,46 @@ def test_coverage_on_seeded_joint_worlds_lands_near_the_level() -> None:
     assert n == 96
     assert 0.70 <= hits / n <= 0.94
     assert np.median(widths) < 0.015
+
+
+def _two_eval_world(seed: int) -> tuple[RunTable, float, float]:
+    """Two evals: ``a`` follows the direct route's joint law; ``b`` has a size term that law cannot follow
+    (it grows with log N), so its extrapolation error is much larger than a's."""
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=8)
+    t = rng.normal(0, 1, 3)
+
+    def base(w: np.ndarray, N: float, S: float) -> float:
+        return float(1.8 + 0.3 * np.exp(t @ w) + 0.6 * (1e7 / N) ** 0.3 + 0.4 * (250 / S) ** 0.4)
+
+    rows = [{"run": f"m{m}-N{N:g}", "params": N, "step": S, "w:a": w[0], "w:b": w[1], "w:c": w[2],
+             "loss:a": base(w, N, S) * (1 + 0.003 * rng.standard_normal()),
+             "loss:b": (base(w, N, S) + 0.15 * w[0] * np.log(N / 1e7) ** 2) * (1 + 0.003 * rng.standard_normal())}
+            for m, w in enumerate(W) for N in (1e7, 2e7, 4e7, 8e7) for S in (250, 500, 1000, 2000, 3000)]
+    return RunTable(pd.DataFrame(rows)), 2e8, 6000.0
+
+
+def test_weighted_objective_gives_each_eval_its_own_extrapolation_width() -> None:
+    # The backtest scores the weighted total, but each eval's interval uses that eval's own backtest residuals:
+    # eval b, whose size trend the law misses, gets a wider interval than eval a (the total's quantile for
+    # both gave them one width).
+    table, Nt, St = _two_eval_world(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(table, target_params=Nt, target_steps=St, route="direct", law="ye-exp",
+                           objective={"a": 0.5, "b": 0.5}, intervals=True, n_jackknife=0)
+    chosen = res.selection.chosen
+    assert not chosen.on_total and chosen.residuals.shape[1] == 1 and chosen.eval_residuals.shape[1] == 2
+    iv = res.intervals
+    expect = extrapolation_half_width(chosen.eval_residuals, iv.distance_factor, iv.level, iv.noise)
+    assert iv.extrapolation == pytest.approx(expect)
+    assert iv.extrapolation[1] > 2 * iv.extrapolation[0]
+    assert "per target" in iv.method and "same extrapolation width" not in iv.method
+
+
+def test_one_residual_column_for_several_targets_says_so() -> None:
+    center = np.array([[2.0, 3.0], [2.1, 3.1]])
+    with pytest.warns(MixlawWarning, match="same extrapolation width"):
+        iv = build_intervals(center, np.eye(2), np.array([0.01, -0.02, 0.015]), 1.0, [], [], 0.8)
+    assert "one residual column for 2 targets" in iv.method
+    assert iv.extrapolation[0] == iv.extrapolation[1]

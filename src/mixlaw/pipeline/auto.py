@@ -189,6 +189,8 @@ class Candidate:
     ``mre``, ``max_rel_error``, ``mean_signed``, ``n`` and ``residuals`` are the main split's (both parts held
     out at once); ``parts`` the MRE of each extra split (one part held out alone) it was scored on;
     ``complexity`` orders candidates from the simplest (fewest free parameters) for the tie rule.
+    ``eval_residuals``: a per-eval candidate scored on a weighted total also keeps each eval's own relative
+    residuals (n, n_evals), so that each eval's prediction interval uses its own (:mod:`.intervals`).
     """
 
     route: str
@@ -203,6 +205,7 @@ class Candidate:
     parts: dict[str, float] = field(default_factory=dict)
     part_residuals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     complexity: tuple[int, int] = (0, 0)
+    eval_residuals: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def entry_errors(self) -> np.ndarray | None:
@@ -336,6 +339,7 @@ def backtest_candidates(table: RunTable, split: ScaleSplit, candidates: list[tup
                         warnings.simplefilter("ignore", MixlawWarning)
                         pred = res.predict(Wt).reshape(Yt.shape)
                     rel = ((pred @ s) / (Yt @ s) - 1.0)[:, None]
+                    c.eval_residuals = pred / Yt - 1.0
                 else:
                     rel = _score(res, Wt, Yt)
                 if not np.all(np.isfinite(rel)):
@@ -571,7 +575,10 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
                          **{**fit_kw, "random_state": s}, warm=result)
 
     jack, failed = jackknife_mixtures(refit, data, n_jackknife, seed) if n_jackknife else ([], [])
-    resid = None if selection is None else selection.chosen.residuals
+    # A per-eval law scored on a weighted total: each eval's interval from that eval's own backtest residuals
+    # (the total's would give every eval the same width, whatever its own extrapolation error).
+    resid = None if selection is None else (selection.chosen.residuals if selection.chosen.eval_residuals is None
+                                            else selection.chosen.eval_residuals)
     factor = split.distance_factor if selection is not None else float("nan")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)

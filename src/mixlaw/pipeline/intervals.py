@@ -242,14 +242,23 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
     """Combine the backtest residuals, shape (n,) or (n, n_columns), and the jackknife refits (results with
     ``mixing_law``/``predict_kwargs``) into intervals of ``center`` (n_mixtures, n_targets).
 
-    Residual columns match the targets one to one, or there is one column for all of them (a backtest scored on
-    a weighted total of the targets); otherwise they are pooled into one."""
+    Residual columns match the targets one to one (each target's interval from its own residuals), or there is
+    one column for all of them; otherwise they are pooled into one. One column for several targets gives every
+    target the same extrapolation width: the method says so and a :class:`MixlawWarning` is raised
+    (:func:`fit_pipeline` passes each eval's own residuals, also when the backtest scored a weighted total)."""
     n_t = center.shape[1]
     R = None if residuals is None or not np.size(residuals) else np.asarray(residuals, dtype=np.float64)
+    shared = ""
     if R is not None:
         R = R.reshape(-1, 1) if R.ndim < 2 else R
         if R.shape[1] not in (1, n_t):
+            shared = f"{R.shape[1]} residual columns for {n_t} targets, pooled"
             R = R.reshape(-1, 1)
+        elif R.shape[1] == 1 and n_t > 1:
+            shared = f"one residual column for {n_t} targets"
+        if shared:
+            shared += ": no per-target residuals, every target gets the same extrapolation width"
+            warnings.warn(f"prediction intervals: {shared}", MixlawWarning, stacklevel=2)
         q = np.broadcast_to(extrapolation_half_width(R, distance_factor, level, noise), (n_t,)).copy()
     else:
         q = np.full(n_t, np.nan)
@@ -265,6 +274,8 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
                      + (" (too few for this level: their max)" if small else "")
                      + f", their mean x distance factor {distance_factor:.3g}, their scatter beyond the checkpoint "
                      + (f"noise {noise:.2%}" if np.isfinite(noise) else "noise (unknown: all of it)") + " too")
+        if shared:
+            parts.append(shared)
     else:
         parts.append("no backtest residuals: the extrapolation error is NOT in these intervals")
     parts.append(f"max with the jackknife over mixtures: {len(laws)} refits"
