@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mixlaw.data import RunTable
-from mixlaw.errors import MixlawWarning
+from mixlaw.errors import InputError, MixlawWarning
 from mixlaw.pipeline import fit_pipeline
 from mixlaw.pipeline.intervals import (
     build_intervals,
@@ -160,3 +160,20 @@ def test_one_residual_column_for_several_targets_says_so() -> None:
         iv = build_intervals(center, np.eye(2), np.array([0.01, -0.02, 0.015]), 1.0, [], [], 0.8)
     assert "one residual column for 2 targets" in iv.method
     assert iv.extrapolation[0] == iv.extrapolation[1]
+
+
+def test_a_distance_factor_that_is_not_finite_is_never_taken_as_1() -> None:
+    # inf: the backtest extrapolated over no distance; its residuals cannot be scaled to the target. It was
+    # silently taken as 1 (the target's interval as narrow as the backtest's error at no distance).
+    r = np.array([0.01, -0.02, 0.015, 0.03])
+    for bad in (float("inf"), float("nan"), 0.0, -1.0, "x"):
+        with pytest.raises(InputError, match="distance_factor must be a finite number > 0"):
+            extrapolation_half_width(r, bad, 0.8)
+    with pytest.raises(InputError, match="extrapolated over no distance"):
+        extrapolation_half_width(r, float("inf"), 0.8)
+    # build_intervals leaves the residuals out, says so, and warns: no made-up width.
+    center = np.array([[2.0], [2.1]])
+    with pytest.warns(MixlawWarning, match="cannot be scaled"):
+        iv = build_intervals(center, np.eye(2), r, float("inf"), [], [], 0.8)
+    assert "extrapolated over no distance" in iv.method and "NOT in these intervals" in iv.method
+    assert np.isnan(iv.extrapolation).all() and np.all(iv.lower == center) and np.all(iv.upper == center)

@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ..errors import MixlawError, MixlawWarning
+from ..errors import InputError, MixlawError, MixlawWarning
 from ..laws.base import MixingLaw
 from ..scaling import fit_curves
 from .result import _mixture_ids
@@ -133,10 +133,21 @@ def extrapolation_half_width(residuals: np.ndarray, distance_factor: float, leve
     :math:`g_k = \sqrt{(f^2 \max(s_k^2 - \sigma_n^2, 0) + \min(s_k^2, \sigma_n^2)) / s_k^2}`: the part of it
     that is checkpoint noise (``noise``, :func:`checkpoint_noise`) stays, the rest grows like the bias (g = f when
     the noise is unknown). The scores are :math:`|f \bar r_k + g_k (r_{jk} - \bar r_k)|` and the half-width is
-    their :func:`conformal_quantile`. Returns shape (n_columns,) (nan for a column without finite residuals)."""
+    their :func:`conformal_quantile`. Returns shape (n_columns,) (nan for a column without finite residuals).
+
+    Raises :class:`InputError` for a distance factor that is not a finite number > 0: an infinite one (a backtest
+    that extrapolated over no distance) leaves the residuals nothing to be scaled by, and any finite width would
+    be made up; :func:`build_intervals` then leaves the extrapolation error out and says so."""
+    try:
+        f = float(distance_factor)
+    except (TypeError, ValueError):
+        f = float("nan")
+    if not (np.isfinite(f) and f > 0):
+        raise InputError(f"distance_factor must be a finite number > 0 (target distance over the backtest's); got "
+                         f"{distance_factor!r}" + (": the backtest extrapolated over no distance, so its residuals "
+                                                   "cannot be scaled to the target" if f == np.inf else ""))
     R = np.asarray(residuals, dtype=np.float64)
     R = R.reshape(-1, 1) if R.ndim < 2 else R
-    f = float(distance_factor) if np.isfinite(distance_factor) else 1.0
     out = np.full(R.shape[1], np.nan)
     for k in range(R.shape[1]):
         r = R[:, k][np.isfinite(R[:, k])]
@@ -242,13 +253,21 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
     """Combine the backtest residuals, shape (n,) or (n, n_columns), and the jackknife refits (results with
     ``mixing_law``/``predict_kwargs``) into intervals of ``center`` (n_mixtures, n_targets).
 
-    Residual columns match the targets one to one (each target's interval from its own residuals), or there is
+    A distance factor that is not finite (the backtest extrapolated over no distance) leaves the residuals out:
+    the extrapolation error is then NOT in the intervals, which the method says and a :class:`MixlawWarning`
+    repeats. Residual columns match the targets one to one (each target's interval from its own residuals), or there is
     one column for all of them; otherwise they are pooled into one. One column for several targets gives every
     target the same extrapolation width: the method says so and a :class:`MixlawWarning` is raised
     (:func:`fit_pipeline` passes each eval's own residuals, also when the backtest scored a weighted total)."""
     n_t = center.shape[1]
     R = None if residuals is None or not np.size(residuals) else np.asarray(residuals, dtype=np.float64)
-    shared = ""
+    shared, unscaled = "", ""
+    if R is not None and not np.isfinite(distance_factor):
+        why = "the backtest extrapolated over no distance" if distance_factor == np.inf else "unknown"
+        unscaled = (f"distance factor {distance_factor:g} ({why}): the backtest's residuals cannot be scaled to the "
+                    "target, so the extrapolation error is NOT in these intervals")
+        warnings.warn(f"prediction intervals: {unscaled}", MixlawWarning, stacklevel=2)
+        R = None
     if R is not None:
         R = R.reshape(-1, 1) if R.ndim < 2 else R
         if R.shape[1] not in (1, n_t):
@@ -277,7 +296,7 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
         if shared:
             parts.append(shared)
     else:
-        parts.append("no backtest residuals: the extrapolation error is NOT in these intervals")
+        parts.append(unscaled or "no backtest residuals: the extrapolation error is NOT in these intervals")
     parts.append(f"max with the jackknife over mixtures: {len(laws)} refits"
                  + (f" ({len(failed)} failed, e.g. {failed[0]})" if failed else ""))
     out = PredictionIntervals(level, center.copy(), center.copy(), q, distance_factor, np.zeros_like(center),
