@@ -20,7 +20,7 @@ Goals: CV Spearman >= 0.965 on uncheatable_obj and >= 0.90 on table9_obj, and au
 the best single law on every metric; Marin split RMSE <= 0.0065 and Spearman >= 0.965 on uncheatable_obj,
 RMSE <= 0.024 and >= 0.90 on table9_obj (Marin's LightGBM replay: 0.0140 / 0.857 and 0.0284 / 0.816).
 
-Usage: python bench/marin_delphi.py [--laws a,b] [--meta auto,stack] [--candidates a,b] [--cv-folds 3]
+Usage: python bench/marin_delphi.py [--laws a,b] [--meta auto,stack] [--candidates a,b] [--cv-folds 5]
        [--metrics m1,m2] [--folds 5] [--jobs 2] [--cache DIR | --no-cache] [--json]
 """
 
@@ -51,7 +51,16 @@ from mixlaw import metrics
 from mixlaw.datasets import load_marin_delphi
 from mixlaw.errors import InputError
 from mixlaw.laws import available_laws, get_law, law_from_dict
-from mixlaw.laws.selection import CV_FAILURES, FIT_CACHE, OBJECTIVE, cross_val_predict, fit_key, fit_law, fold_ids
+from mixlaw.laws.selection import (
+    CV_FAILURES,
+    DEFAULT_FOLDS,
+    FIT_CACHE,
+    OBJECTIVE,
+    cross_val_predict,
+    fit_key,
+    fit_law,
+    fold_ids,
+)
 
 #: Single laws scored by the outer CV (those that match evals to domains through implicit aggregation).
 DEFAULT_LAWS = ["ye-pow", "ye-exp", "additive-ens", "linear", "loglinear", "lightgbm", "dz-eq1", "dz-eq3-safe",
@@ -65,6 +74,11 @@ DEFAULT_CANDIDATES = ["ye-pow", "ye-exp", "linear", "lightgbm"]
 #: uncheatable_obj: the data-driven start reaches 4.75, the random one 7.62 in objective units).
 LAW_OPTIONS = {k: {"n_restarts": 1} for k in ("bimix", "dz-eq1", "dz-eq3-safe")}
 META = ("auto", "stack")
+# The inner CV defaults to the library's 5 folds, not 3 (issue 10, table9_obj only, 2026-12-03): with 3
+# inner folds ye-pow (80 parameters per metric) is scored on 149 of an outer fold's 224 runs, where it is much
+# worse than refitted on all 224, so the selection leaves it for lightgbm/linear: outer-CV Spearman auto 0.823,
+# stack 0.865 against ye-pow's 0.885 (Marin split 0.900). With 5 inner folds (179 runs): auto 0.876, stack
+# 0.874 (Marin split 0.906). The bench measures ``--law auto`` as users run it, not a cheaper variant.
 GOALS = {"uncheatable_obj": {"cv": 0.965, "rmse": 0.0065, "rho": 0.965},
          "table9_obj": {"cv": 0.90, "rmse": 0.024, "rho": 0.90}}
 #: Source files a fitted law depends on; the cache lives under a hash of them (selection/auto/stack choose and
@@ -153,7 +167,9 @@ def composites(Y: np.ndarray, evals: list[str], tol: float = 1e-4) -> dict[str, 
     uncheatable_obj is by definition a weighted mean of the seven unch_* sets (README): non-negative least
     squares recovers its weights from the fitting runs, to a residual below ``tol`` times its spread.
     """
-    out = {}
+    out: dict[str, dict[str, float]] = {}
+    if len(evals) < 2:  # nothing to be a sum of (and scipy's nnls aborts the process on a 0-column matrix)
+        return out
     for j, e in enumerate(evals):
         others = [i for i in range(len(evals)) if i != j]
         s, _ = nnls(Y[:, others], Y[:, j])
@@ -260,8 +276,9 @@ def main() -> None:
     ap.add_argument("--laws", default=",".join(DEFAULT_LAWS), help="single laws for the outer CV")
     ap.add_argument("--meta", default="auto,stack", help="meta-laws nested in the outer CV ('' for none)")
     ap.add_argument("--candidates", default=",".join(DEFAULT_CANDIDATES), help="what auto / stack choose from")
-    ap.add_argument("--cv-folds", type=int, default=3,
-                    help="inner folds of auto / stack (3: nested, 5 x (3 + 1) fits per candidate, not 5 x (5 + 1))")
+    ap.add_argument("--cv-folds", type=int, default=DEFAULT_FOLDS,
+                    help="inner folds of auto / stack (default: the library's, as `--law auto` fits; 3 is cheaper "
+                         "but scores many-parameter laws fitted on 2/3 of the runs)")
     ap.add_argument("--metrics", default="all")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--marin-law", default="stack", help="law fitted on Marin's 187 train runs")
