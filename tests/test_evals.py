@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose
 
 from mixlaw.data import RunTable
 from mixlaw.errors import InputError
-from mixlaw.evals import add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
+from mixlaw.evals import add_eval_groups, add_weighted_total, linear_objective, objective_weights, parse_eval_group
 
 
 def _table(n: int = 30, seed: int = 0) -> RunTable:
@@ -46,6 +46,26 @@ def test_groups_are_weighted_means_and_totals_are_weighted_sums() -> None:
     assert linear_objective("b", ["a", "b"]) == {"b": 1.0}
     with pytest.raises(InputError, match="linear objective"):
         linear_objective("max", ["a", "b"])
+
+
+def test_one_parser_of_linear_objectives() -> None:
+    # laws.selection's objective_weights is evals' (one parser), and linear_objective checks what it checks.
+    from mixlaw.laws import selection
+
+    assert selection.objective_weights is objective_weights
+    assert_allclose(objective_weights({"b": 2.0}, ["a", "b"]), [0.0, 2.0])
+    assert objective_weights(None, ["a"]) is None
+    assert linear_objective({"a": 0.0, "b": 2.0}, ["a", "b"]) == {"b": 2.0}  # zero weights dropped
+    for bad, msg in [({"z": 1.0}, r"unknown eval set\(s\) \['z'\]; the evals are \['a', 'b'\]"),
+                     ({"a": -1.0, "b": 2.0}, ">= 0"), ({"a": 0.0}, "not all 0"), ({"a": float("nan")}, "finite"),
+                     ({"a": "x"}, "must be numbers"), ("books", "unknown objective 'books'")]:
+        with pytest.raises(InputError, match=msg):
+            linear_objective(bad, ["a", "b"])
+        with pytest.raises(InputError, match=msg):
+            objective_weights(bad, ["a", "b"])
+    for bad in (None, "max", np.sum):
+        with pytest.raises(InputError, match="linear objective"):
+            linear_objective(bad, ["a", "b"])
 
 
 def test_group_errors_are_clear() -> None:

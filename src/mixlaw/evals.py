@@ -139,26 +139,64 @@ def add_weighted_total(table: RunTable, weights: Mapping[str, float], name: str 
     return _with_column(table, name, table.losses(list(weights)) @ s)
 
 
-def linear_objective(objective: Any, targets: Sequence[str]) -> dict[str, float]:
-    """The eval weights of a linear objective: ``"mean"`` (1/K each), ``"total"`` (1 each), one eval set's
-    name, or a mapping ``{eval: weight}`` (returned as floats).
+def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequence[str]) -> np.ndarray | None:
+    """Linear weights s (one per target) of an objective over ``targets``: ``"mean"`` (1/K each), ``"total"``
+    (1 each), an eval set's name (1 for it, 0 for the rest) or ``{eval: s_i >= 0}`` (0 for targets it leaves
+    out); None for None.
+
+    The one parser of linear objectives: :func:`mixlaw.laws.selection.objective_weights` (re-exported there),
+    :func:`mixlaw.optimize.optimize_mixture`'s objectives and :func:`linear_objective` all use it.
 
     Raises
     ------
     InputError
-        ``"max"``, a callable or anything else that is not a weighted sum of eval losses.
+        An unknown string, a mapping that names an eval set not among ``targets``, weights that are not
+        finite, negative or all 0, or anything else.
+    """
+    if objective is None:
+        return None
+    K = len(targets)
+    if isinstance(objective, str):
+        if objective == "mean":
+            return np.full(K, 1.0 / K)
+        if objective == "total":
+            return np.ones(K)
+        if objective in targets:
+            return np.eye(K)[list(targets).index(objective)]
+        raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', an eval set ({list(targets)}) "
+                         "or {eval: weight}")
+    if isinstance(objective, Mapping):
+        unknown = sorted(set(map(str, objective)) - set(targets))
+        if unknown:
+            raise InputError(f"objective weights name unknown eval set(s) {unknown}; the evals are {list(targets)}")
+        try:
+            s = np.array([float(objective.get(t, 0.0)) for t in targets])
+        except (TypeError, ValueError):
+            raise InputError(f"objective weights must be numbers; got {dict(objective)}") from None
+        if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0:
+            raise InputError(f"objective weights must be finite, >= 0 and not all 0; got {dict(objective)}")
+        return s
+    raise InputError(f"objective must be 'mean', 'total', an eval name or a mapping; got {objective!r}")
+
+
+def linear_objective(objective: Any, targets: Sequence[str]) -> dict[str, float]:
+    """The eval weights ``{eval: s_i}`` (the nonzero ones) of a linear objective over ``targets``: what
+    :func:`add_weighted_total` takes. Parsed and checked by :func:`objective_weights`.
+
+    Raises
+    ------
+    InputError
+        ``"max"``, a callable or None (not a weighted sum of eval losses), or what :func:`objective_weights`
+        refuses.
     """
     names = list(targets)
-    if isinstance(objective, Mapping):
-        return {str(k): float(v) for k, v in objective.items()}
-    if objective == "mean":
-        return {t: 1.0 / len(names) for t in names}
-    if objective == "total":
-        return {t: 1.0 for t in names}
-    if isinstance(objective, str) and objective in names:
-        return {objective: 1.0}
-    raise InputError(f"a law on the weighted total needs a linear objective (mean, total, an eval set or "
-                     f"weights=eval:w,...); got {objective!r}")
+    if objective is None or callable(objective) or objective == "max" or not isinstance(objective, str | Mapping):
+        raise InputError(f"a law on the weighted total needs a linear objective (mean, total, an eval set or "
+                         f"weights=eval:w,...); got {objective!r}")
+    s = objective_weights(objective, names)
+    assert s is not None
+    return {t: float(v) for t, v in zip(names, s, strict=True) if v != 0}
 
 
-__all__ = ["parse_eval_group", "add_eval_groups", "add_weighted_total", "linear_objective", "TOTAL_NAME"]
+__all__ = ["parse_eval_group", "add_eval_groups", "add_weighted_total", "linear_objective", "objective_weights",
+           "TOTAL_NAME"]

@@ -45,6 +45,7 @@ from scipy import stats
 from scipy.optimize import nnls
 
 from ..errors import FitError, InputError
+from ..evals import objective_weights
 from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
 
 #: Folds when none are given (shuffled, seeded).
@@ -80,31 +81,6 @@ def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0) -> np.
         raise InputError(f"cross-validation needs at least 4 runs; got {n}")
     k = int(min(n_folds, n))
     return np.random.default_rng(random_state).permutation(n) % k
-
-
-def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequence[str]) -> np.ndarray | None:
-    """Linear weights s of an objective over ``targets``: "mean", "total", an eval name or ``{eval: s_i >= 0}``."""
-    if objective is None:
-        return None
-    K = len(targets)
-    if isinstance(objective, str):
-        if objective == "mean":
-            return np.full(K, 1.0 / K)
-        if objective == "total":
-            return np.ones(K)
-        if objective in targets:
-            return np.eye(K)[list(targets).index(objective)]
-        raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', an eval set ({list(targets)}) "
-                         "or {eval: weight}")
-    if isinstance(objective, Mapping):
-        unknown = sorted(set(map(str, objective)) - set(targets))
-        if unknown:
-            raise InputError(f"objective weights name unknown eval set(s) {unknown}; the evals are {list(targets)}")
-        s = np.array([float(objective.get(t, 0.0)) for t in targets])
-        if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0:
-            raise InputError(f"objective weights must be finite, >= 0 and not all 0; got {dict(objective)}")
-        return s
-    raise InputError(f"objective must be 'mean', 'total', an eval name or a mapping; got {objective!r}")
 
 
 def default_candidates() -> list[str]:

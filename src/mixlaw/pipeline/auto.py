@@ -517,12 +517,8 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     # Validate the arguments and the table once (cheap errors first, the same messages as a fixed route's).
     Nt, target_time, axis, names, _ = check_inputs(table, target_params, target_steps, target_tokens, targets,
                                                    shared_exponents, fit_from)
+    # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
     total = None if objective is None else linear_objective(objective, names)
-    if total is not None:
-        total = {k: v for k, v in total.items() if v != 0}
-        unknown = sorted(set(total) - set(names))
-        if unknown:
-            raise InputError(f"objective names eval set(s) {unknown} that are not among the targets {names}")
     routes = ROUTES if route == AUTO else (route,)
     laws = AUTO_LAWS if law == AUTO else (law,)
     cands: list[tuple[str, str, bool]] = []
