@@ -216,3 +216,24 @@ def test_choice_is_the_simplest_candidate_within_one_standard_error() -> None:
     # The one-part splits count: per-entry errors are averaged over every split a candidate was scored on.
     both = Candidate("nested", "ye-exp", residuals=base, part_residuals={"time": base * 3}, complexity=(1, 4))
     assert both.score == pytest.approx(2 * base.mean())
+
+
+def test_selection_says_which_parts_each_score_covers_and_when_the_route_choice_is_untested() -> None:
+    # 3 sizes: the size part cannot run, so nested and direct are ranked on the step part alone (issue 9: on the
+    # trainer runs bench/data v3 this ranked nested first, 3x worse than direct at the largest size). The
+    # selection must say so, and say for each candidate what its score rests on.
+    table, _ = world(False, noise=3e-3, n_mix=8, sizes=SIZES[:3])
+    sel = fit_pipeline(table, target_params=1e8, target_steps=S_T, n_jackknife=0, intervals=False).selection
+    assert sel.split.tested == ("time",) and sel.split.untested == ("size",)
+    assert {c.route for c in sel.candidates if c.ok} == {"nested", "direct"}
+    assert "no candidate's size extrapolation (target 2.5x) was tested" in sel.route_warning
+    text = str(sel)
+    assert sel.route_warning in text and "covers" in text
+    assert all(sel.covers(c) == "step" for c in sel.candidates if c.ok)
+    doc = sel.to_dict()
+    assert doc["split"]["untested"] == ["size"] and set(doc["covers"].values()) == {"step"}
+    # With 4 sizes both parts run: every score covers both and each part alone, and there is no warning.
+    table4, _ = world(False, noise=3e-3, n_mix=8)
+    sel4 = fit_pipeline(table4, target_params=N_T, target_steps=S_T, n_jackknife=0, intervals=False).selection
+    assert sel4.route_warning == "" and sel4.split.untested == ()
+    assert all(sel4.covers(c) == "size+step, step alone, size alone" for c in sel4.candidates if c.ok)

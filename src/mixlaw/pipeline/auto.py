@@ -91,6 +91,18 @@ class ScaleSplit:
         return "+".join(self.parts)
 
     @property
+    def tested(self) -> tuple[str, ...]:
+        """The parts this split really extrapolates over (ratio > 1), e.g. ``("time",)`` when the size part
+        could not run: what a score on it can say anything about."""
+        return tuple(p for p, r in (("size", self.size_ratio), ("time", self.time_ratio)) if p in self.parts and r > 1)
+
+    @property
+    def untested(self) -> tuple[str, ...]:
+        """The parts the real extrapolation needs (target ratio > 1) that this split does not test."""
+        need = (("size", self.size_ratio_target), ("time", self.time_ratio_target))
+        return tuple(p for p, r in need if r > 1 + 1e-9 and p not in self.tested)
+
+    @property
     def distance_factor(self) -> float:
         """Target distance over the backtest's, in log N + log S (>= 1; inf when the backtest tests nothing)."""
         d_bt = np.log(self.size_ratio) + np.log(self.time_ratio)
@@ -107,7 +119,8 @@ class ScaleSplit:
         return {"held_params": self.held_params, "held_time": self.held_time, "axis": self.axis,
                 "size_ratio": self.size_ratio, "size_ratio_target": self.size_ratio_target,
                 "time_ratio": self.time_ratio, "time_ratio_target": self.time_ratio_target,
-                "partial": self.partial, "skipped": list(self.skipped), "n_fit_rows": int(self.fit_rows.sum()),
+                "partial": self.partial, "skipped": list(self.skipped), "tested": list(self.tested),
+                "untested": list(self.untested), "n_fit_rows": int(self.fit_rows.sum()),
                 "n_truth_rows": int(self.truth_rows.size)}
 
 
@@ -255,9 +268,30 @@ class Selection:
     def partial(self) -> bool:
         return self.split.partial
 
+    def covers(self, c: Candidate) -> str:
+        """The extrapolations ``c``'s score rests on, e.g. ``"size+step, step alone, size alone"`` or ``"step"``
+        (the main split's tested parts, then each one-part split it was scored on)."""
+        name = {"size": "size", "time": self.split.axis}
+        main = "+".join(name[p] for p in self.split.tested) or "nothing"
+        return ", ".join([main] + [f"{name.get(k, k)} alone" for k, v in c.parts.items() if np.isfinite(v)])
+
+    @property
+    def route_warning(self) -> str:
+        """A line when both routes were scored but the size part did not run: the routes differ most in how they
+        extrapolate in model size (per-mixture size fits against one joint law), and that is then untested."""
+        routes = {c.route for c in self.candidates if c.ok}
+        if len(routes) < 2 or "size" not in self.split.untested:
+            return ""
+        tested = "+".join(self.split.axis if p == "time" else p for p in self.split.tested) or "no"
+        return (f"the route choice rests on the {tested} part only: no candidate's "
+                f"size extrapolation (target {self.split.size_ratio_target:.3g}x) was tested, and that is where "
+                "the routes differ; read the ranking of routes as untested at the target size")
+
     def to_dict(self) -> dict[str, Any]:
         return {"chosen": self.chosen.label, "runner_up": None if self.runner_up is None else self.runner_up.label,
                 "metric": self.metric, "total_weights": self.total, "partial": self.partial, "note": self.note,
+                "route_warning": self.route_warning,
+                "covers": {c.label: self.covers(c) for c in self.candidates if c.ok},
                 "split": self.split.to_dict(),
                 "candidates": [c.to_dict() for c in self.candidates]}
 
@@ -268,17 +302,20 @@ class Selection:
         lines += [f"    {s}" for s in self.split.skipped]
         if self.partial:
             lines.append("    the error estimate is PARTIAL: it tests only the parts above that ran")
+        if self.route_warning:
+            lines.append(f"    {self.route_warning}")
         kinds = list(dict.fromkeys(k for c in self.candidates for k in c.parts))
         if kinds:
             lines.append(f"    score: MRE averaged over this split and each part held out alone ({', '.join(kinds)})")
         lines.append(f"    {'candidate':<34} {'MRE':>8} {'max':>8} {'signed':>8} {'n':>4}"
-                     + "".join(f" {k + ' alone':>11}" for k in kinds) + (f" {'score':>8}" if kinds else ""))
+                     + "".join(f" {k + ' alone':>11}" for k in kinds) + (f" {'score':>8}" if kinds else "")
+                     + "  covers")
         for c in sorted(self.candidates, key=lambda c: (not c.ok, c.score)):
             mark = "  <- chosen" if c is self.chosen else ("  <- runner-up" if c is self.runner_up else "")
             if c.ok:
                 lines.append(f"    {c.label:<34} {c.mre:>8.2%} {c.max_rel_error:>8.2%} {c.mean_signed:>+8.2%} "
                              f"{c.n:>4}" + "".join(f" {c.parts.get(k, np.nan):>11.2%}" for k in kinds)
-                             + (f" {c.score:>8.2%}" if kinds else "") + mark)
+                             + (f" {c.score:>8.2%}" if kinds else "") + f"  {self.covers(c)}" + mark)
             else:
                 lines.append(f"    {c.label:<34} cannot run: {c.error}{mark}")
         if self.note:
