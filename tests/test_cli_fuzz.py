@@ -25,7 +25,7 @@ FILE_BAD = ["missing", "folder", "empty", "binary", "garbage", "nul"]
 # NUL cannot be in a file name or a C argv word (in-process callers and `xargs -0` mistakes can still pass one);
 # the other control characters (escape sequences, bell, newline) garble names, CSV headers and terminals.
 TEXT_BAD = ["<nope>", "", "a\x00b", "\x1b[2J\x07\n"]
-OUT_BAD = ["folder", "nul"]  # an existing folder where a file goes (special files: tests/test_hostile.py)
+OUT_BAD = ["folder", "nul"]  # an existing folder where a file goes (special files: tests/hostile/)
 OUT_DIR_BAD = ["file", "nul"]  # an existing file where a folder goes
 
 # Options naming a file mixlaw reads, an output file, an output folder. Everything else that is not a number is

@@ -1,0 +1,301 @@
+"""Hostile saved state: edited or unreadable saved laws (checked against their schema), run
+stores with bad contents or random bytes, old stores, and the temporary files of atomic writes (failed or killed
+writers leave nothing behind that a later write does not sweep).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw import api
+from mixlaw.errors import InputError
+
+from ._helpers import one_error, run_cli, runs_csv
+
+
+# ---------------------------------------------------------------------- saved laws
+def _saved_law(tmp_path: Path, law: str, targets: str = "all") -> dict:
+    runs = runs_csv(tmp_path / "fit.csv", 40, 0, evals=("a", "b"))
+    fitted = api.fit_table(api.read_runs(runs), law=law, targets=targets)
+    return json.loads(json.dumps({"schema_version": 1, **fitted.to_dict()}, default=float))
+
+
+def _edits() -> dict[str, object]:
+    def params_list(d: dict) -> None:
+        d["params"] = list(d["params"].values())
+
+    def params_empty(d: dict) -> None:
+        d["params"] = {}
+
+    def w_range_string(d: dict) -> None:
+        d["w_range"] = "0,1"
+
+    def relabel_linear(d: dict) -> None:  # a ye-exp file relabelled as another law
+        d["law"] = "linear"
+
+    def relabel_loglinear(d: dict) -> None:
+        d["law"] = "loglinear"
+
+    def fewer_targets(d: dict) -> None:
+        d["targets"] = d["targets"][:1]
+
+    def version(d: dict) -> None:
+        d["schema_version"] = 99
+
+    def unknown_key(d: dict) -> None:
+        d["law"] = "no-such-law"
+
+    def not_object(d: dict) -> None:
+        d.clear()
+
+    def nan_value(d: dict) -> None:
+        next(iter(d["params"].values()))["value"] = "nan"
+
+    def bad_option(d: dict) -> None:
+        d["options"] = {"n_restarts": "many"}
+
+    return {f.__name__: f for f in (params_list, params_empty, w_range_string, relabel_linear, relabel_loglinear,
+                                    fewer_targets, version, unknown_key, not_object, nan_value, bad_option)}
+
+
+@pytest.mark.parametrize("edit", list(_edits()))
+def test_saved_law_is_checked_against_its_schema(edit: str, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _saved_law(tmp_path, "ye-exp")
+    _edits()[edit](doc)
+    path = tmp_path / "law.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="law.json: not a valid saved law"):
+        api.load_law(path)
+    code, _, err = run_cli(["predict", "--law", str(path), "--mixtures", str(tmp_path / "fit.csv")], capsys)
+    one_error(code, err)
+
+
+def test_saved_lightgbm_with_a_bad_model_string_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("lightgbm")
+    doc = _saved_law(tmp_path, "linear")
+    doc.update(law="lightgbm", params={}, options={}, state={"models": ["tree\nnot a model"], "n_iter": [1]})
+    (tmp_path / "law.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="field 'state' does not fit law 'lightgbm'"):
+        api.load_law(tmp_path / "law.json")
+
+
+def test_a_valid_saved_law_still_round_trips(tmp_path: Path) -> None:
+    doc = _saved_law(tmp_path, "ye-exp")
+    (tmp_path / "law.json").write_text(json.dumps(doc))
+    law = api.load_law(tmp_path / "law.json")
+    W = np.array([[0.2, 0.3, 0.5]])
+    fitted = api.fit_table(api.read_runs(tmp_path / "fit.csv"), law="ye-exp")
+    np.testing.assert_allclose(law.predict(W), fitted.predict(W), rtol=1e-12)
+
+
+@pytest.mark.parametrize("content", ["", "{", "[1, 2]", "\x00\x01binary", "dir", "unreadable"])
+def test_unreadable_saved_law_files(content: str, tmp_path: Path) -> None:
+    path = tmp_path / "law.json"
+    if content == "dir":
+        path.mkdir()
+    else:
+        path.write_text(content)
+        if content == "unreadable":
+            path.chmod(0)
+            if os.access(path, os.R_OK):  # root reads anything: use a folder-shaped failure instead
+                path.unlink()
+                path.mkdir()
+    with pytest.raises(InputError, match="law.json"):
+        api.load_law(path)
+
+
+# ---------------------------------------------------------------------- run stores
+def _store(path: Path) -> None:
+    from mixlaw.store import RunStore
+
+    with RunStore(path) as db:
+        for rid, w in (("r1", 0.25), ("r2", 0.75)):
+            db.begin_run(rid, {"mixture": {"a": w, "b": 1 - w}}, ["a", "b"], 1000)
+            for step in (10, 20):
+                db.record_checkpoint(rid, step, step * 10, {"a": 3.0 - w, "b": 2.0 + w}, 4.0)
+            db.finish_run(rid, 1.0)
+
+
+@pytest.mark.parametrize("sql,match", [
+    ("UPDATE runs SET config = '{bad' WHERE run_id = 'r1'", "run 'r1': column 'config'"),
+    ("UPDATE runs SET domains = '5' WHERE run_id = 'r1'", "run 'r1': column 'domains'"),
+    ("UPDATE meta SET value = 'abc' WHERE key = 'schema_version'", "schema_version is 'abc'"),
+    ("UPDATE runs SET model_params = 'many' WHERE run_id = 'r2'", "column 'model_params'"),
+    ("UPDATE runs SET config = '{\"mixture\": {\"a\": \"x\"}}' WHERE run_id = 'r2'", "mixture weight 'x'"),
+    ("DROP TABLE evals", "no table 'evals'"),
+])
+def test_bad_store_contents_are_one_error(sql: str, match: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from mixlaw.store import RunStore
+
+    _store(tmp_path / "s.db")
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute(sql)
+    with pytest.raises(InputError, match=match):
+        RunStore(tmp_path / "s.db")
+    code, _, err = run_cli(["runs", "export", str(tmp_path / "s.db"), str(tmp_path / "o.csv")], capsys)
+    assert match.split("'")[0] in one_error(code, err)
+
+
+def test_random_bytes_in_store_pages_are_reported_with_quick_check(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from mixlaw.store import RunStore
+
+    path = tmp_path / "s.db"
+    with RunStore(path) as db:
+        for k in range(300):  # enough rows for a dozen pages
+            db.begin_run(f"r{k:04d}", {"mixture": {"a": 0.5, "b": 0.5}}, ["a", "b"], 1000)
+            db.record_checkpoint(f"r{k:04d}", 10, 100, {"a": 1.0, "b": 2.0}, 3.0)
+            db.finish_run(f"r{k:04d}", 1.0)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(path.read_bytes())
+    rng = np.random.default_rng(0)
+    data[5 * page: 12 * page] = rng.integers(0, 256, 7 * page, dtype=np.uint8).tobytes()  # pages 6-12
+    path.write_bytes(bytes(data))
+    code, _, err = run_cli(["runs", "export", str(path), str(tmp_path / "o.csv")], capsys)
+    line = one_error(code, err)
+    assert "malformed" in line or "quick_check" in line or "not a database" in line
+
+
+def test_runs_export_opens_read_only_and_refuses_an_empty_file(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    _store(tmp_path / "s.db")
+    (tmp_path / "s.db").chmod(0o444)
+    before = (tmp_path / "s.db").read_bytes()
+    code, _, err = run_cli(["runs", "export", str(tmp_path / "s.db"), str(tmp_path / "o.csv")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "s.db").read_bytes() == before
+    assert len((tmp_path / "o.csv").read_text().splitlines()) == 5
+    (tmp_path / "empty.db").write_bytes(b"")
+    code, _, err = run_cli(["runs", "export", str(tmp_path / "empty.db"), str(tmp_path / "o2.csv")], capsys)
+    assert "not a mixlaw run store" in one_error(code, err)
+    assert (tmp_path / "empty.db").stat().st_size == 0  # not turned into a store
+
+
+def test_old_v1_store_is_upgraded_in_place(tmp_path: Path) -> None:
+    from mixlaw.store import RunStore, export_run_table
+
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as conn:  # the v1 layout, as mixlaw 0.1 wrote it
+        conn.executescript("""
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE runs (run_id TEXT PRIMARY KEY, config TEXT NOT NULL, domains TEXT NOT NULL,
+                model_params INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN ('running', 'done')),
+                started REAL NOT NULL, finished REAL, wall_s REAL, info TEXT);
+            CREATE TABLE checkpoints (run_id TEXT NOT NULL REFERENCES runs(run_id), step INTEGER NOT NULL,
+                tokens INTEGER NOT NULL, train_loss REAL, PRIMARY KEY (run_id, step));
+            CREATE TABLE evals (run_id TEXT NOT NULL, step INTEGER NOT NULL, domain TEXT NOT NULL,
+                loss REAL NOT NULL, PRIMARY KEY (run_id, step, domain),
+                FOREIGN KEY (run_id, step) REFERENCES checkpoints(run_id, step));
+            INSERT INTO meta VALUES ('schema_version', '1');
+            INSERT INTO runs VALUES ('r1', '{"mixture": {"a": 0.5, "b": 0.5}}', '["a", "b"]', 10, 'done', 0, 1, 1,
+                '{}');
+            INSERT INTO runs VALUES ('r2', '{"mixture": {"a": 0.5, "b": 0.5}}', '["a", "b"]', 10, 'running', 0,
+                NULL, NULL, '{}');
+            INSERT INTO checkpoints VALUES ('r1', 10, 100, 3.0);
+            INSERT INTO evals VALUES ('r1', 10, 'a', 1.0), ('r1', 10, 'b', 2.0);
+        """)
+    assert export_run_table(path)["loss:b"].tolist() == [2.0]  # read-only: v1 is readable as it is
+    with RunStore(path) as db:
+        assert db._version() == 2 and db.status("r1") == "done"
+        db.mark_diverged("r2", "diverged by step 10: train loss nan")
+        assert db.status("r2") == "diverged" and db.reason("r2").startswith("diverged by step 10")
+        assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert export_run_table(path, include_unfinished=True)["run"].tolist() == ["r1"]  # diverged runs never export
+
+
+def test_failed_writes_leave_no_temp_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def full(*_a: object, **_k: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(InputError, match="No space left on device"):
+        api.write_text_atomic("x" * 1000, tmp_path / "r.html")
+    from mixlaw.store import run_table_rows, write_table
+
+    with pytest.raises(InputError, match="No space left on device"):
+        write_table(run_table_rows("r", {"a": 1.0}, 1, [(1, 1, {"a": 1.0})]), tmp_path / "t.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped): no live writer has it."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    return int(proc.stdout)
+
+
+def test_temp_file_of_a_writer_killed_mid_write_is_swept_by_the_next_write(tmp_path: Path) -> None:
+    """``kill -9`` between writing the temp file and the rename leaves the temp file; the next write of the same
+    file removes it (its process is gone), and nothing else."""
+    out = tmp_path / "r.html"
+    child = ("import os, signal, sys\n"
+             "from mixlaw._atomic import atomic_target\n"
+             "with atomic_target(sys.argv[1]) as tmp:\n"
+             "    tmp.write_text('half a report')\n"
+             "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", child, str(out)], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    (left,) = tmp_path.iterdir()  # the killed writer's temp file, and no report
+    assert left.name.startswith(".r.html.") and left.name.endswith(".tmp") and left.read_text() == "half a report"
+    api.write_text_atomic("<html></html>", out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"] and out.read_text() == "<html></html>"
+
+
+@pytest.mark.parametrize("writer", ["text", "frame", "run table", "atomic_target", "checkpoint", "corpus"])
+def test_every_atomic_writer_sweeps_only_stale_temp_files(writer: str, tmp_path: Path) -> None:
+    """Leftovers of dead writers (this format and the older pid-named ones) go; a live writer's, another host's,
+    and files that only look alike stay."""
+    from mixlaw._atomic import HOST
+
+    dead, live = _dead_pid(), os.getpid()
+    name = {"text": "r.html", "frame": "t.csv", "run table": "runs.csv", "atomic_target": "p.json",
+            "checkpoint": "ckpt.pt", "corpus": "math.train.bin"}[writer]
+    stale = [f".{name}.{HOST}.{dead}.0123abcd.tmp", f"{name}.{dead}.tmp", f".{name}.{dead}.tmp"]
+    kept = [f".{name}.{HOST}.{live}.89abcdef.tmp", f".{name}.otherhost.{dead}.0123abcd.tmp", f".{name}.notes.tmp",
+            f".{name}.x7h2kq_a", f"other.{dead}.tmp"]
+    for n in stale + kept:
+        (tmp_path / n).write_text("leftover")
+    path = tmp_path / name
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    if writer == "text":
+        api.write_text_atomic("x", path)
+    elif writer == "frame":
+        api.write_frame_atomic(frame, path)
+    elif writer == "run table":
+        from mixlaw.store import write_table
+
+        write_table(frame, path)
+    elif writer == "atomic_target":  # what save_pipeline and the writers above use
+        from mixlaw._atomic import atomic_target
+
+        with atomic_target(path) as tmp:
+            tmp.write_text("{}")
+    elif writer == "checkpoint":
+        pytest.importorskip("torch")
+        from mixlaw.train.loop import _save_atomic
+
+        _save_atomic({"step": 1}, path)
+    else:
+        pytest.importorskip("torch")
+        from mixlaw.train.corpus import _write_atomic
+
+        _write_atomic(path, b"bytes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, *kept])
