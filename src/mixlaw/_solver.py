@@ -273,6 +273,35 @@ def _projected(theta: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     return free & ~((theta <= lo) & (g > 0)) & ~((theta >= hi) & (g < 0))
 
 
+def _bounded_step(A: np.ndarray, g: np.ndarray, th: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                  use: np.ndarray) -> np.ndarray:
+    """The damped Gauss-Newton step within the box, by an active set (issue #11).
+
+    Minimises the model ``g.s + s.A.s/2`` over the parameters ``use``. Clipping the free step to the box keeps,
+    for a parameter's collinear partners, the compensation for a move the clipped parameter cannot make: the
+    clipped step is then a poor descent direction, gains little, and the damping grows until the solver creeps
+    (RegMix's dz-eq3: lambda ~ 7 and a projected gradient 50x GTOL after 3000 iterations). Here a parameter
+    whose step would leave the box is put on that bound and the others are solved again with it held
+    (``A_ff s_f = -(g_f + A_fc s_c)``), until no step leaves the box (at most p rounds).
+    """
+    p = th.shape[1]
+    eye = np.eye(p, dtype=bool)
+    fix = np.zeros_like(use)
+    s_fix = np.zeros_like(th)
+    for _ in range(p + 1):
+        fr = use & ~fix
+        keep = fr[:, :, None] & fr[:, None, :]
+        rhs = -(g + np.matmul(A, s_fix[:, :, None])[:, :, 0])
+        step = _solve(np.where(keep, A, eye), np.where(fr, rhs, 0.0))
+        step = np.where(fr, step, s_fix)
+        out = fr & ((th + step < lo) | (th + step > hi))
+        if not out.any():
+            break
+        fix |= out
+        s_fix = np.where(out, np.clip(th + step, lo, hi) - th, s_fix)
+    return step
+
+
 def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.solve(A, b[:, :, None])[:, :, 0]
@@ -333,9 +362,7 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         dmax = np.max(np.where(use, d, 0.0), axis=1, initial=0.0)
         damp = np.maximum(d, 1e-10 * np.maximum(dmax, 1e-300)[:, None])
         A = HH + la[:, None, None] * (eye * damp[:, None, :])
-        keep = use[:, :, None] & use[:, None, :]
-        A = np.where(keep, A, eye)
-        step = _solve(A, -np.where(use, gg, 0.0))
+        step = _bounded_step(A, gg, th, lo[act], hi[act], use)
         new = np.where(use, np.clip(th + step, lo[act], hi[act]), th)
         f_new, g_new, H_new, D_new = meas(new, act, exact[act])
         assert H_new is not None and D_new is not None

@@ -338,3 +338,11 @@ def test_eq3_safe_converges_on_regmix() -> None:
     y = test.losses(list(law.targets_))
     rho = np.mean([spearmanr(pred[:, k], y[:, k])[0] for k in range(y.shape[1])])
     assert rho > 0.88  # 0.893 measured (13 evals, held-out 1M runs)
+
+
+@pytest.mark.xfail(strict=True, reason="issue #11 open: dz-eq3 on RegMix ends at a Huber-kinked point whose projected "
+                   "gradient (~0.1) stays above GTOL though no damped step lowers f (see _solver._bounded_step)")
+def test_dz_eq3_converges_on_regmix_without_warning(recwarn) -> None:
+    warnings.simplefilter("always")
+    get_law("dz-eq3")().fit(load_regmix("train_1m"), targets=["pile_cc", "github"])
+    assert not [w for w in recwarn if issubclass(w.category, ConvergenceWarning)]
