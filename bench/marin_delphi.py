@@ -78,7 +78,8 @@ META = ("auto", "stack")
 # inner folds ye-pow (80 parameters per metric) is scored on 149 of an outer fold's 224 runs, where it is much
 # worse than refitted on all 224, so the selection leaves it for lightgbm/linear: outer-CV Spearman auto 0.823,
 # stack 0.865 against ye-pow's 0.885 (Marin split 0.900). With 5 inner folds (179 runs): auto 0.876, stack
-# 0.874 (Marin split 0.906); unch_wikipedia_en auto 0.879 -> 0.882, stack 0.895 -> 0.900. The bench measures ``--law auto`` as users run it, not a cheaper variant.
+# 0.874 (Marin split 0.906); unch_wikipedia_en auto 0.879 -> 0.882, stack 0.895 -> 0.900. The bench measures
+# ``--law auto`` as users run it, not a cheaper variant.
 # table9_obj's 0.90 CV goal is beyond choosing or stacking these laws: convex weights fitted with hindsight on
 # the outer folds' own held-out predictions of ye-pow, additive-ens (0.864), lightgbm, linear and ye-exp reach
 # 0.887; the near-proportional controls bound the noise (sd <= 0.0103) to a ceiling >= 0.947 for a perfect law.
