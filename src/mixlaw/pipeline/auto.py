@@ -219,6 +219,8 @@ class Candidate:
     part_residuals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     complexity: tuple[int, int] = (0, 0)
     eval_residuals: np.ndarray | None = field(default=None, repr=False)
+    #: Why a one-part split could not score this candidate (split kind -> first line of the error).
+    part_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def entry_errors(self) -> np.ndarray | None:
@@ -249,7 +251,8 @@ class Candidate:
         return {"route": self.route, "law": self.law, "on_total": self.on_total, "label": self.label,
                 "mre": _finite(self.mre), "max_rel_error": _finite(self.max_rel_error),
                 "mean_signed": _finite(self.mean_signed), "n": self.n, "error": self.error,
-                "parts": {k: _finite(v) for k, v in self.parts.items()}, "score": _finite(self.score)}
+                "parts": {k: _finite(v) for k, v in self.parts.items()}, "part_errors": dict(self.part_errors),
+                "score": _finite(self.score)}
 
 
 @dataclass
@@ -318,6 +321,9 @@ class Selection:
                              + (f" {c.score:>8.2%}" if kinds else "") + f"  {self.covers(c)}" + mark)
             else:
                 lines.append(f"    {c.label:<34} cannot run: {c.error}{mark}")
+        for c in self.candidates:
+            for k, why in c.part_errors.items():
+                lines.append(f"    {c.label}: {k} alone not run (nan above): {why}")
         if self.note:
             lines.append(f"    {self.note}")
         return "\n".join(lines)
@@ -401,15 +407,26 @@ def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[
             other = by.get(c.label)
             if other is not None and other.ok and other.residuals is not None and c.residuals is not None:
                 c.parts[sp.kind], c.part_residuals[sp.kind] = other.mre, other.residuals
-            elif c.ok:  # a candidate that fails on a one-part split is ranked on the main split alone
+            elif c.ok:
                 c.parts[sp.kind] = float("nan")
+                c.part_errors[sp.kind] = ("no result" if other is None else other.error
+                                          or "non-finite predictions at the held-out scale")
     ok = [c for c in out if c.ok]
+    # Every candidate is ranked on the same splits: a one-part split that some candidate could not run is left
+    # out of every candidate's score (else its score averages 2 splits and the others' 3).
+    dropped = sorted({k for c in ok for k in c.part_errors})
+    for c in ok:
+        for k in dropped:
+            c.part_residuals.pop(k, None)
     metric = ("relative error of the weighted total " + ", ".join(f"{v:g}*{k}" for k, v in total.items())
               if total is not None else "MRE of the mixing law over held-out (mixture, eval) entries")
     if not ok:
         why = "; ".join(f"{c.label}: {c.error}" for c in out)
         raise InputError(f"no pipeline candidate can be backtested ({split.describe()}): {why}")
     chosen, note = choose_simplest_within_noise(ok)
+    if dropped:
+        note = "; ".join(filter(None, [note, f"score leaves out the {', '.join(k + ' alone' for k in dropped)} "
+                                       "split(s) for every candidate: not every candidate could run there"]))
     rest = sorted((c for c in ok if c is not chosen), key=lambda c: c.score)
     return Selection(out, chosen, rest[0] if rest else None, split, metric, note=note, total=total)
 

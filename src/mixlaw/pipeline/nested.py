@@ -250,7 +250,8 @@ class _NestedStages23:
             self._size_cache[key] = self._size_stage(St, Nt, seed)
         stage2, ok, target, warn2 = self._size_cache[key]
         if not ok.all() and record:
-            msg = f"{int((~ok).sum())} mixture(s) with curves at fewer than 3 sizes dropped"
+            msg = (f"{int((~ok).sum())} mixture(s) dropped at the size stage: curves at fewer than 3 sizes, or the "
+                   "only mixture at exactly 3 sizes (no other to share alpha with)")
             msgs.append(msg)
             warnings.warn(msg, DataWarning, stacklevel=3)
         mixes, target = mixes[ok], target[ok]
@@ -317,8 +318,14 @@ class _NestedStages23:
                 E, log_a, alpha = fr.params.array()
                 target[m, k] = E + np.exp(log_a - alpha * np.log(Nt))
         if three.size == 1 and n_sizes[three[0]] == 3:
-            raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with 3 model sizes mixlaw shares "
-                             "alpha across mixtures, which needs 2 or more mixtures")
+            if not own.size:
+                raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with 3 model sizes mixlaw "
+                                 "shares alpha across mixtures, which needs 2 or more mixtures")
+            # One mixture lost a curve (e.g. the only short curve of its size, with no other to share beta with)
+            # while the others have 4+ sizes: drop it rather than fail the whole stage for every mixture.
+            ok = ok.copy()
+            ok[three[0]] = False
+            three = three[:0]
         if three.size:
             problems = []
             for k in range(K):
