@@ -4,17 +4,27 @@ checkpoints (rows dropped for NaN losses). Each case reproduces a failure seen o
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+import pytest
 
 import mixlaw.pipeline.auto as auto
+from mixlaw.cli import main
 from mixlaw.data import RunTable
-from mixlaw.pipeline import fit_pipeline, leave_scale_out_split
+from mixlaw.pipeline import backtest_pipeline, fit_pipeline, leave_scale_out_split
 
 SIZES = (1e7, 2e7, 4e7, 8e7)
 #: Each size trains on more tokens (as D&Z: 20B, 20B, 26B, 35B), 6 checkpoints per curve.
 LAST = {1e7: 2.0e9, 2e7: 2.0e9, 4e7: 2.6e9, 8e7: 3.5e9}
 N_T, D_T = 2.4e8, 1.0e10
+
+
+def cli(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return int(exc.value.code or 0)
 
 
 def _loss(w: np.ndarray, N: float, D: float) -> float:
@@ -85,3 +95,23 @@ def test_a_split_a_candidate_cannot_run_says_why_and_is_left_out_of_every_score(
     assert all(set(c.part_residuals) == {"size"} for c in sel.candidates if c.ok)
     assert "score leaves out the time alone split" in sel.note
     assert sel.to_dict()["candidates"][0]["part_errors"] is not None
+
+
+def test_backtest_runs_on_a_tokens_only_table(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    table = dz_like()
+    parts = {b.kind: b for b in backtest_pipeline(table, route="nested", law="ye-exp")}
+    # Before: "the backtest needs a 'step' column".
+    assert set(parts) == {"tokens", "size"}
+    for b in parts.values():
+        assert b.skipped is None and b.n == 8 and 0 < b.mre < 0.05, b
+    assert "token count" in parts["tokens"].description
+    # The CLI's --backtest follows the pipeline's time axis.
+    path = tmp_path / "runs.csv"
+    table.frame.to_csv(path, index=False)
+    assert cli(["pipeline", "--runs", str(path), "--target-params", f"{N_T:g}", "--target-tokens", f"{D_T:g}",
+                "--route", "nested", "--law", "ye-exp", "--backtest"]) == 0
+    text = capsys.readouterr().out
+    assert "[[Backtest: the same extrapolation within the data]]" in text
+    assert re.search(r"\n    tokens +3x  MRE", text) and re.search(r"\n    size +2x  MRE", text)
+    assert "not run" not in text
+

@@ -69,8 +69,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                  within_range: bool = typer.Option(False, "--within-fitted-range",
                                                    help="Keep each weight within its range in the runs."),
                  backtest: bool = typer.Option(False, "--backtest",
-                                               help="Also: extrapolate within the data (steps cut 3x; largest size "
-                                               "held out) and print the errors, an empirical error bar."),
+                                               help="Also: extrapolate within the data (steps or tokens cut 3x; "
+                                               "largest size held out) and print the errors, an empirical error "
+                                               "bar."),
                  default: str = typer.Option("mean", "--default",
                                              help="Mixture to compare with: mean (of the runs) | uniform | "
                                              "a=0.5,b=0.5"),
@@ -117,7 +118,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             data = table if all(t in table.evals for t in result.targets) else add_weighted_total(table, total or {})
             tests = backtest_pipeline(data, route=result.route, law=result.law.removeprefix("joint+"),
                                       targets=result.targets, random_state=seed, shared_exponents=modes[shared],
-                                      fit_from=fit_from, law_options=options)
+                                      fit_from=fit_from, law_options=options, axis=result.time_axis)
     if save is not None:
         err.print(f"saved the pipeline to {save}")
     if as_json:

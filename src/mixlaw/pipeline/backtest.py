@@ -26,9 +26,10 @@ class Backtest:
 
     Attributes
     ----------
-    kind : {"steps", "size"}
+    kind : {"steps", "tokens", "size"}
         ``steps``: every curve cut at its last step / ``ratio``, extrapolated back to its last step at the
-        largest size. ``size``: the largest size held out, predicted from the smaller ones at its last step.
+        largest size (``tokens``: the same over the ``tokens`` column, for a pipeline fitted in tokens).
+        ``size``: the largest size held out, predicted from the smaller ones at its last step.
     description : str
     ratio : float
         Extrapolation factor tested (steps or model size).
@@ -66,7 +67,7 @@ class Backtest:
 def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
                       step_ratio: float = 3.0, random_state: int | np.random.Generator | None = 0,
                       shared_exponents: bool | str = "auto", law_options: dict[str, Any] | None = None,
-                      fit_from: float = 0.0) -> list[Backtest]:
+                      fit_from: float = 0.0, axis: str | None = None) -> list[Backtest]:
     """Backtests of the pipeline inside the data, to read next to a real extrapolation.
 
     * **steps**: keep each run's checkpoints up to its last step / ``step_ratio``, fit the pipeline, predict
@@ -82,13 +83,17 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     Parameters
     ----------
     table : RunTable
-        The pipeline's runs (``params`` and ``step`` columns).
+        The pipeline's runs (``params`` and ``step`` or ``tokens`` columns).
     route, law, targets, random_state, shared_exponents, law_options, fit_from
         As in :func:`fit_pipeline`. ``fit_from`` keeps the real fit's window: each curve's checkpoints before
         ``fit_from`` x its *whole* length are left out before cutting (applied to the cut curve it would move the
         window back into the fast initial drop that the real fit leaves out).
     step_ratio : float, default=3.0
         Extrapolation factor of the steps backtest (> 1).
+    axis : {"step", "tokens"}, optional
+        The time axis the pipeline extrapolates over (``PipelineResult.time_axis``): the curves are cut and
+        predicted in steps or in tokens. Default: ``step`` when the table has a ``step`` column, else ``tokens``
+        (a sweep that logs tokens alone, as Dai & Zheng's).
 
     Returns
     -------
@@ -99,10 +104,16 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     if not step_ratio > 1:
         raise InputError(f"step_ratio must be > 1; got {step_ratio!r}")
     fit_from = _check_fit_from(fit_from)
-    for col in ("params", "step"):
+    if axis is None:
+        axis = "step" if "step" in table.frame.columns else "tokens"
+    if axis not in ("step", "tokens"):
+        raise InputError(f"axis must be 'step' or 'tokens'; got {axis!r}")
+    for col in ("params", axis):
         if col not in table.frame.columns:
             raise InputError(f"{table.path or 'run table'}: the backtest needs a {col!r} column")
-    N, S = table.model_params, table.steps
+    N, S = table.model_params, (table.steps if axis == "step" else table.tokens)
+    unit, time_kind = ("step", "steps") if axis == "step" else ("token count", "tokens")
+    time_kw = "target_steps" if axis == "step" else "target_tokens"
     assert N is not None and S is not None
     names = table.resolve_targets(targets)
     Y = table.losses(names)
@@ -124,17 +135,17 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     def score(kind: str, desc: str, ratio: float, fit_rows: np.ndarray, N_t: float) -> None:
         truth = np.flatnonzero((N == N_t) & (S == run_last) & (run_last == S_end))
         if truth.size == 0:
-            return skip(kind, desc, ratio, f"no run at N = {N_t:g} reaches the last step {S_end:g}")
+            return skip(kind, desc, ratio, f"no run at N = {N_t:g} reaches the last {unit} {S_end:g}")
         if not fit_rows.any():
             why = "no checkpoint is left to fit on"
             if fit_from > 0:
-                why += (f" (fit_from = {fit_from:g} keeps each curve from {fit_from:g} x its last step, as the real "
+                why += (f" (fit_from = {fit_from:g} keeps each curve from {fit_from:g} x its last {unit}, as the real "
                         "fit does; a cut before that leaves nothing)")
             return skip(kind, desc, ratio, why)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MixlawWarning)
             try:
-                res = fit_route(table.subset(fit_rows), target_params=N_t, target_steps=S_end, **kw)
+                res = fit_route(table.subset(fit_rows), target_params=N_t, **{time_kw: S_end}, **kw)
             except InputError as err:
                 return skip(kind, desc, ratio, f"the reduced table cannot be fitted: {err}")
             own = dict(zip(map(tuple, np.round(res.mixtures, _WEIGHT_DECIMALS)), res.target_losses, strict=True))
@@ -145,12 +156,13 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         out.append(Backtest(kind, desc, ratio, float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))),
                             float(np.mean(rel)), int(rel.size)))
 
-    score("steps", f"curves cut at their last step / {step_ratio:g}, largest size N = {sizes[-1]:g} predicted at "
-          f"step {S_end:g}", step_ratio, window & (S <= run_last / step_ratio + 1e-9), float(sizes[-1]))
+    score(time_kind, f"curves cut at their last {unit} / {step_ratio:g}, largest size N = {sizes[-1]:g} predicted "
+          f"at {unit} {S_end:g}", step_ratio, window & (S <= run_last / step_ratio + 1e-9), float(sizes[-1]))
     if sizes.size < 4:
         skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
              f"{sizes.size} model size(s); holding out the largest leaves {sizes.size - 1}, the size law needs 3")
     else:
-        score("size", f"N = {sizes[-1]:g} held out, predicted from {sizes.size - 1} smaller sizes at step {S_end:g}",
+        score("size", f"N = {sizes[-1]:g} held out, predicted from {sizes.size - 1} smaller sizes at {unit} "
+              f"{S_end:g}",
               float(sizes[-1] / sizes[-2]), window & (N < sizes[-1]), float(sizes[-1]))
     return out
