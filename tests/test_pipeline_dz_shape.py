@@ -115,3 +115,17 @@ def test_backtest_runs_on_a_tokens_only_table(tmp_path, capsys) -> None:  # type
     assert re.search(r"\n    tokens +3x  MRE", text) and re.search(r"\n    size +2x  MRE", text)
     assert "not run" not in text
 
+
+def test_pipeline_optimize_has_optimizes_defaults_and_labels(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "runs.csv"
+    dz_like().frame.to_csv(path, index=False)
+    base = ["pipeline", "--runs", str(path), "--target-params", f"{N_T:g}", "--target-tokens", f"{D_T:g}",
+            "--route", "nested", "--law", "ye-exp", "--optimize"]
+    assert cli(base) == 0
+    text = capsys.readouterr().out
+    # Before: "trust region = none (extrapolation allowed)" and the runs' mean labelled "given".
+    assert "trust region = fitted range" in text and "mean of the runs" in text and "(given" not in text
+    assert cli([*base, "--extrapolate"]) == 0
+    assert "trust region = none (extrapolation allowed)" in capsys.readouterr().out
+    assert cli([*base, "--extrapolate", "--within-fitted-range"]) != 0
+    assert "contradict" in capsys.readouterr().err

@@ -67,7 +67,11 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                                "what the backtest scores, and one law on that total is a candidate."),
                  bounds: list[str] | None = BoundsOpt,
                  within_range: bool = typer.Option(False, "--within-fitted-range",
-                                                   help="Keep each weight within its range in the runs."),
+                                                   help="Keep each weight within its range in the runs (the "
+                                                   "default, as in 'mixlaw optimize'; kept for old scripts)."),
+                 extrapolate: bool = typer.Option(False, "--extrapolate",
+                                                  help="With --optimize: let the optimum leave the fitted range of "
+                                                  "the weights."),
                  backtest: bool = typer.Option(False, "--backtest",
                                                help="Also: extrapolate within the data (steps or tokens cut 3x; "
                                                "largest size held out) and print the errors, an empirical error "
@@ -86,10 +90,13 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     if shared not in modes:
         raise InputError(f"--shared-exponents must be auto, yes or no; got {shared!r}")
     only_optimize = [k for k, v in {"--bounds": bool(bounds), "--within-fitted-range": within_range,
+                                    "--extrapolate": extrapolate,
                                     "--objective": objective != "mean", "--default": default != "mean"}.items() if v]
     if only_optimize and not optimize:
         raise InputError(f"{', '.join(only_optimize)} appl{'ies' if len(only_optimize) == 1 else 'y'} to the optimal "
                          f"mixture only: add --optimize")
+    if within_range and extrapolate:
+        raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
     with show_warnings(), progress(f"{route} pipeline"):
         table = load_table(runs, weight_tol, eval_group)
         targets, obj = group_targets(target, eval_group), parse_objective(objective)
@@ -107,9 +114,14 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
         if optimize:
             # A law fitted on the weighted total predicts the objective itself: minimise that one column.
             on_total = result.selection is not None and result.selection.chosen.on_total
+            # The same defaults as 'mixlaw optimize' (issue 10): the trust region is the fitted range of each
+            # weight unless --extrapolate, and the runs' mixtures give the optimum's distance to the nearest run.
             opt = optimize_pipeline(result, objective="total" if on_total else obj,
                                     natural=parse_default(default, result.domains, result.mixtures),
-                                    bounds=parse_bounds(bounds), within_fitted_range=within_range, random_state=seed)
+                                    bounds=parse_bounds(bounds), within_fitted_range=not extrapolate,
+                                    runs=result.mixtures, random_state=seed)
+            if default == "mean":  # say where the reference came from, as optimize does, not "given"
+                opt.natural_source = "mean of the runs"
             opt_interval = result.interval(opt.weight_array())
         tests = None
         if backtest:
