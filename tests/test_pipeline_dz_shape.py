@@ -4,6 +4,7 @@ checkpoints (rows dropped for NaN losses). Each case reproduces a failure seen o
 
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 import mixlaw.pipeline.auto as auto
 from mixlaw.cli import main
 from mixlaw.data import RunTable
-from mixlaw.pipeline import backtest_pipeline, fit_pipeline, leave_scale_out_split
+from mixlaw.pipeline import backtest_pipeline, fit_pipeline, leave_scale_out_split, save_pipeline
 
 SIZES = (1e7, 2e7, 4e7, 8e7)
 #: Each size trains on more tokens (as D&Z: 20B, 20B, 26B, 35B), 6 checkpoints per curve.
@@ -129,3 +130,30 @@ def test_pipeline_optimize_has_optimizes_defaults_and_labels(tmp_path, capsys) -
     assert "trust region = none (extrapolation allowed)" in capsys.readouterr().out
     assert cli([*base, "--extrapolate", "--within-fitted-range"]) != 0
     assert "contradict" in capsys.readouterr().err
+
+
+def test_predict_pipeline_writes_the_intervals_pipeline_prints(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    table = dz_like()
+    res = fit_pipeline(table, target_params=N_T, target_tokens=D_T, route="nested", law="ye-exp", intervals=True,
+                       n_jackknife=3)
+    saved, mix = tmp_path / "p.json", tmp_path / "mix.csv"
+    save_pipeline(res, saved)
+    new = np.array([[0.2, 0.3, 0.5]])
+    W = np.vstack([res.mixtures, new])
+    pd.DataFrame(W, columns=["w:a", "w:b", "w:c"]).to_csv(mix, index=False)
+    assert cli(["predict", "--pipeline", str(saved), "--mixtures", str(mix)]) == 0
+    cap = capsys.readouterr()
+    # Before: pred:a only.
+    got = pd.read_csv(io.StringIO(cap.out), sep=r"\s+")
+    assert list(got.columns) == ["run", "pred:a", "lo80:a", "hi80:a"]
+    h = got["hi80:a"].to_numpy() / got["pred:a"].to_numpy() - 1
+    assert np.allclose(got["lo80:a"] / got["pred:a"] - 1, -h, atol=1e-6)
+    # The pipeline's own mixtures: the same relative half-width as pipeline printed (around the law's prediction).
+    own_h = res.intervals.upper[:, 0] / res.target_losses[:, 0] - 1
+    assert np.allclose(h[:-1], own_h, atol=1e-5)
+    assert h[-1] >= np.nanmax(res.intervals.extrapolation) - 1e-6 and h[-1] >= 0.8 * own_h.max()
+    assert "1 mixture(s) not among the pipeline's own" in cap.err
+    # At another scale the saved intervals do not apply: no columns, one line saying why.
+    assert cli(["predict", "--pipeline", str(saved), "--mixtures", str(mix), "--params", "5e7"]) == 0
+    cap = capsys.readouterr()
+    assert "lo80" not in cap.out and "no prediction intervals: the saved ones hold at" in cap.err

@@ -157,6 +157,13 @@ def predict_pipeline_table(result: PipelineResult, mixtures: str | os.PathLike[s
     return _prediction_frame(table, pred, result.targets)
 
 
+def predict_pipeline_weights(result: PipelineResult, mixtures: str | os.PathLike[str] | pd.DataFrame, *,
+                             weight_tol: float = WEIGHT_TOL) -> np.ndarray:
+    """The mixtures of :func:`predict_pipeline_table`, rows in its order, columns in the pipeline's domains."""
+    table, path = _mixture_table(mixtures, weight_tol)
+    return _weights_for(table, result.domains, path, "pipeline")
+
+
 def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: float) -> tuple[RunTable, str | None]:
     """The ``w:`` columns (and ``params``/``tokens``) of a table of mixtures, validated as a run table."""
     if isinstance(mixtures, pd.DataFrame):

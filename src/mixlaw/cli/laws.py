@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..laws import get_law
 from ..laws.options import parse_law_options
 from ..laws.selection import META_LAWS, CVTable
-from ..pipeline import load_pipeline
+from ..pipeline import load_pipeline, saved_intervals
 from ._common import (
     CvFoldsOpt,
     EvalGroupOpt,
@@ -284,6 +284,9 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
                    "params": result.target_params if params is None else params,
                    "steps": steps if steps is not None or tokens is not None else result.target_steps,
                    "tokens": tokens if steps is not None or tokens is not None else result.target_tokens}
+            frame, doc["intervals"] = _pipeline_intervals(pipeline, result, mixtures, frame, doc, weight_tol)
+            if not as_json:
+                err.print(f"note: {doc['intervals']}", highlight=False, markup=False)
         else:
             law = api.load_law(law_path)
             frame = api.predict_table(law, mixtures, weight_tol=weight_tol)
@@ -294,6 +297,29 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
         emit_json({**doc, "predictions": frame.to_dict(orient="records")})
     elif out_path is None:
         out.print(frame.to_string(index=False), highlight=False, markup=False)
+
+
+def _pipeline_intervals(path: Path, result: Any, mixtures: str, frame: Any, doc: dict[str, Any],
+                        weight_tol: float) -> tuple[Any, str]:
+    """Add lo/hi columns next to each ``pred:`` column as ``pipeline`` prints them, when the prediction is at the
+    saved target scale and the file holds intervals; else leave the frame and say why (never a silent gap)."""
+    at_target = (doc["params"] == result.target_params and doc["steps"] == result.target_steps
+                 and doc["tokens"] == result.target_tokens)
+    if not at_target:
+        return frame, ("no prediction intervals: the saved ones hold at the pipeline's target scale (N*, "
+                       f"{'S' if result.time_axis == 'step' else 'D'}*) only")
+    W = api.predict_pipeline_weights(result, mixtures, weight_tol=weight_tol)
+    center = frame[[f"pred:{t}" for t in result.targets]].to_numpy()
+    got = saved_intervals(path, result, W, center)
+    if got is None:
+        return frame, "no prediction intervals: the saved pipeline holds none (fitted without a backtest)"
+    lo, hi, level, how = got
+    lvl = round(100 * level)
+    for k, t in enumerate(result.targets):
+        at = frame.columns.get_loc(f"pred:{t}") + 1
+        frame.insert(at, f"hi{lvl}:{t}", hi[:, k])
+        frame.insert(at, f"lo{lvl}:{t}", lo[:, k])
+    return frame, how
 
 
 def list_laws(as_json: bool = JsonOpt) -> None:

@@ -42,10 +42,10 @@ from .backtest import Backtest, backtest_pipeline
 from .decide import optimize_pipeline, pipeline_steps_to_match
 from .fitting import fit_route
 from .intervals import PredictionIntervals
-from .io import load_pipeline, save_pipeline
+from .io import load_pipeline, save_pipeline, saved_intervals
 from .result import ROUTES, PipelineResult, StageQuality, mixture_label
 
 __all__ = ["fit_pipeline", "fit_route", "PipelineResult", "StageQuality", "ROUTES", "AUTO", "AUTO_LAWS",
            "optimize_pipeline", "pipeline_steps_to_match", "backtest_pipeline", "Backtest", "Selection", "Candidate",
            "ScaleSplit", "leave_scale_out_split", "PredictionIntervals", "save_pipeline", "load_pipeline",
-           "mixture_label"]
+           "saved_intervals", "mixture_label"]

@@ -18,6 +18,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from scipy.stats import norm
+
 from .._atomic import atomic_target
 from .._version import __version__
 from ..errors import InputError
@@ -25,7 +28,7 @@ from ..laws.base import law_from_dict
 from . import _schema as sc
 from .direct import _JointScales, _RegisteredScales
 from .nested import _NestedStages23
-from .result import ROUTES, PipelineResult, StageQuality
+from .result import _WEIGHT_DECIMALS, ROUTES, PipelineResult, StageQuality
 
 FORMAT = "mixlaw-pipeline"
 #: Bumped whenever a field changes meaning; a file of another version is refused, not guessed at.
@@ -138,8 +141,50 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineResult:
         raise InputError(f"{p}: {err}") from None
 
 
+def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weights: Any,
+                    center: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, str] | None:
+    r"""Prediction intervals at the saved pipeline's target scale for mixtures ``weights`` with predictions
+    ``center``, rebuilt from the saved file: (lower, upper, level, a line saying how), or None when the file
+    holds no intervals.
+
+    The half-width is :math:`\max(q_{ext}, z \sigma_b)` as in :class:`~.intervals.PredictionIntervals`. The
+    file keeps each target's extrapolation part :math:`q_{ext}` and the jackknife spread :math:`\sigma_b` of
+    the pipeline's own mixtures, not the jackknife refits: a saved mixture gets its own saved interval, any
+    other the largest saved spread of its target (conservative where the jackknife part dominates).
+    """
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"), parse_constant=_no_constant)
+        iv = doc["result"]["intervals"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    if iv is None:
+        return None
+    try:
+        n, K = result.target_losses.shape
+        level = float(sc.number(iv, "level", "result.intervals") or float("nan"))
+        if not 0 < level < 1:
+            raise InputError("result.intervals.level: expected a number in (0, 1)")
+        q = np.nan_to_num(sc.array(iv, "extrapolation", "result.intervals", (K,), allow_nan=True), nan=0.0)
+        sigma = np.nan_to_num(sc.array(iv, "boot_sigma", "result.intervals", (n, K), allow_nan=True), nan=0.0)
+    except InputError as err:
+        raise InputError(f"{p}: {err}") from None
+    W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    own = {tuple(w): i for i, w in enumerate(np.round(result.mixtures, _WEIGHT_DECIMALS))}
+    idx = np.array([own.get(tuple(w), -1) for w in np.round(W, _WEIGHT_DECIMALS)])
+    s = np.where((idx >= 0)[:, None], sigma[np.maximum(idx, 0)], sigma.max(axis=0) if n else 0.0)
+    h = np.maximum(q, norm.ppf(0.5 + level / 2) * s)
+    new = int(np.sum(idx < 0))
+    how = (f"{level:.0%} prediction intervals rebuilt from the saved pipeline: max of each eval's saved "
+           "extrapolation error and the jackknife spread"
+           + (f" ({new} mixture(s) not among the pipeline's own get the largest saved spread of each eval: the "
+              "jackknife refits are not saved)" if new else ""))
+    return center * (1 - h), center * (1 + h), level, how
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not strict JSON")
 
 
-__all__ = ["save_pipeline", "load_pipeline", "pipeline_to_dict", "pipeline_from_dict", "FORMAT", "SCHEMA_VERSION"]
+__all__ = ["save_pipeline", "load_pipeline", "pipeline_to_dict", "pipeline_from_dict", "saved_intervals", "FORMAT",
+           "SCHEMA_VERSION"]
