@@ -16,6 +16,8 @@ from mixlaw.errors import InputError
 from mixlaw.laws import get_law, law_from_dict
 from mixlaw.laws.selection import (
     FIT_CACHE,
+    CVRow,
+    CVTable,
     cross_val_predict,
     cross_validate,
     fit_key,
@@ -370,3 +372,10 @@ def test_size_rule_is_the_same_for_a_cached_law(key) -> None:
     W, Y = _data(80)
     law = get_law(key, random_state=0).fit(W, Y, domains=DOMAINS, targets=["a", "b"])
     assert _n_vary_max(law_from_dict(law.to_dict())) == _n_vary_max(law)
+
+
+def test_cv_table_columns_stay_apart_for_a_hugely_negative_r2() -> None:
+    # A law that blows up out of fold has R2 in the thousands below 0: its R2 and S must not run together.
+    m = {"spearman": 0.1, "rmse": 2.2, "bias": 1.9, "mre": 0.8, "r2": -2621.5081, "score": 1311.4924}
+    line = str(CVTable([CVRow("ye-pow", "per-eval", "arc", m, n_params=80)], 127, 5, 0)).splitlines()[-1]
+    assert "-2621.508 1311.4924" in line

@@ -181,7 +181,7 @@ class CVTable:
         lines = [f"{self.n_folds}-fold CV on {self.n_runs} runs (seed {self.random_state}); {self.score_formula}"]
         for t in self.targets():
             lines.append(f"  {t}:")
-            lines.append(f"    {'law':<24}{'spearman':>9}{'RMSE':>10}{'bias':>10}{'MRE':>9}{'R2':>8}{'S':>8}"
+            lines.append(f"    {'law':<24}{'spearman':>9}{'RMSE':>10}{'bias':>10}{'MRE':>9} {'R2':>8} {'S':>8}"
                          f"{'n_par':>7}")
             rows = sorted((r for r in self.rows if r.target == t),
                           key=lambda r: (r.error is not None, r.metrics.get("score", np.inf)))
@@ -192,7 +192,7 @@ class CVTable:
                     continue
                 m = r.metrics
                 lines.append(f"    {r.name:<24}{m['spearman']:>9.4f}{m['rmse']:>10.4g}{m['bias']:>+10.3g}"
-                             f"{m['mre']:>9.4f}{m['r2']:>8.3f}{m['score']:>8.4f}{r.n_params:>7d}{mark}")
+                             f"{m['mre']:>9.4f} {m['r2']:>8.3f} {m['score']:>8.4f}{r.n_params:>7d}{mark}")
         return "\n".join(lines)
 
 
