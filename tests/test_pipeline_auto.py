@@ -237,24 +237,3 @@ def test_selection_says_which_parts_each_score_covers_and_when_the_route_choice_
     sel4 = fit_pipeline(table4, target_params=N_T, target_steps=S_T, n_jackknife=0, intervals=False).selection
     assert sel4.route_warning == "" and sel4.split.untested == ()
     assert all(sel4.covers(c) == "size+step, step alone, size alone" for c in sel4.candidates if c.ok)
-
-
-def test_without_the_size_part_a_nested_pick_gives_way_to_the_direct_route() -> None:
-    # Issue 9: with 3 sizes the backtest tests the step part only, which cannot rank the routes (they differ in
-    # the size extrapolation); on the 3-size worlds of bench/pipeline_selection.py keeping to the direct route
-    # was within 1.2x of the best more often. With 4 sizes the one-standard-error rule decides alone.
-    from mixlaw.pipeline.auto import Candidate, choose_for_split, choose_simplest_within_noise
-
-    base = np.random.default_rng(1).uniform(0.008, 0.012, 12)
-    nested = Candidate("nested", "ye-exp", residuals=base * 0.4, complexity=(1, 4))  # clearly better on the backtest
-    direct = Candidate("direct", "ye-exp", residuals=base, complexity=(0, 4))
-    table3, _ = world(False, sizes=SIZES[:3])
-    split3 = leave_scale_out_split(table3, 1e8, S_T)
-    assert split3.untested == ("size",) and choose_simplest_within_noise([nested, direct])[0] is nested
-    chosen, note = choose_for_split([nested, direct], split3)
-    assert chosen is direct and "size part could not run" in note and nested.label in note
-    table4, _ = world(False)
-    split4 = leave_scale_out_split(table4, N_T, S_T)
-    assert split4.untested == () and choose_for_split([nested, direct], split4) == (nested, "")
-    # No direct candidate (route="nested" asked for): nothing to give way to.
-    assert choose_for_split([nested], split3)[0] is nested

@@ -7,8 +7,7 @@ part, so that the extrapolation ratios in :math:`\\log N` and :math:`\\log S` ar
 the target's (:math:`N^*/N_L`, :math:`S^*/S_L`), over the same window of each curve as the real fit
 (``fit_from``); when both parts run, each is also held out alone (two more splits scoring the same held-out
 entries). :func:`choose_simplest_within_noise` picks the simplest candidate the backtest cannot tell apart from
-the best one (the one-standard-error rule; when the size part could not run, :func:`choose_for_split` keeps to
-the direct route), and :class:`Selection` lists every candidate's backtest errors with
+the best one (the one-standard-error rule), and :class:`Selection` lists every candidate's backtest errors with
 the choice and the runner-up. Candidates are {nested, direct} x the mixing laws that suit the data (ye-exp,
 ye-pow, additive-ens; ones with more parameters than mixtures fail and say so), plus, when an ``objective``
 that is a weighted sum of eval losses is given, the same routes with one law on that weighted total
@@ -19,6 +18,9 @@ Why the rule and not the smallest backtest error: on 28 synthetic worlds of ``be
 kept for development (``--seed 1``, not the reported ones) the smallest main-split error picked a candidate
 within 1.2x of the best at the target in 64 % of worlds, the smallest split-averaged error in 75 %, the rule
 in 89 %: with 6-10 mixtures and 0.3-1 % noise the backtest often ranks a flexible candidate first by chance.
+
+(About 640 lines: the split, the scoring of candidates on it and the printed selection are one procedure read
+top to bottom; :mod:`.backtest` and :mod:`.intervals` already hold the parts that stand alone.)
 """
 
 from __future__ import annotations
@@ -424,7 +426,7 @@ def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[
     if not ok:
         why = "; ".join(f"{c.label}: {c.error}" for c in out)
         raise InputError(f"no pipeline candidate can be backtested ({split.describe()}): {why}")
-    chosen, note = choose_for_split(ok, split)
+    chosen, note = choose_simplest_within_noise(ok)
     if dropped:
         note = "; ".join(filter(None, [note, f"score leaves out the {', '.join(k + ' alone' for k in dropped)} "
                                        "split(s) for every candidate: not every candidate could run there"]))
@@ -463,31 +465,6 @@ def choose_simplest_within_noise(ok: list[Candidate]) -> tuple[Candidate, str]:
         return best, ""
     return chosen, (f"{chosen.label} chosen over {best.label} (smallest backtest error): simpler, and within one "
                     f"paired standard error ({paired_se(best, chosen):.2%}) of it (one-standard-error rule)")
-
-
-def choose_for_split(ok: list[Candidate], split: ScaleSplit) -> tuple[Candidate, str]:
-    """The choice on ``split``: :func:`choose_simplest_within_noise`, except that when the split could not test
-    the size extrapolation the target needs (``"size"`` in :attr:`ScaleSplit.untested`: 3 fitted sizes) a nested
-    pick gives way to the direct route's candidates (the same rule among them).
-
-    Why: the routes differ most in how they extrapolate in model size (a size law per mixture against one joint
-    law with shared exponents), so a step-only backtest cannot rank them, and the direct route has fewer
-    per-mixture parameters to extrapolate. Measured on the 3-size worlds of ``bench/pipeline_selection.py
-    --fit-sizes 3`` (the same generators as the 4-size ones; seed blocks 0, 2, 3 of 24 worlds, 57 with a
-    backtest), how often the choice is within 1.2x of the best candidate at the target: the
-    one-standard-error rule alone 68 / 62 / 71 %, this rule 82 / 62 / 86 % (all 57: 67 -> 75 %, 6 worlds
-    better and 1 worse; mean target MRE 1.01 -> 0.87 %); keeping the nested pick when it beats the best direct
-    candidate by 2 paired SEs: 72 %. A modest margin (a sign test on the 7 worlds that differ gives p = 0.06),
-    consistent in mean MRE on every block. With 4 sizes the size part runs and nothing changes. Returns
-    (choice, a line saying why when it is not the smallest-error candidate).
-    """
-    chosen, note = choose_simplest_within_noise(ok)
-    direct = [c for c in ok if c.route == "direct"]
-    if "size" not in split.untested or chosen.route == "direct" or not direct:
-        return chosen, note
-    pick, _ = choose_simplest_within_noise(direct)
-    return pick, (f"{pick.label} chosen over {chosen.label} (the step-only backtest's choice): the size part could "
-                  "not run, so the route with fewer per-mixture parameters to extrapolate in size is kept")
 
 
 # ---------------------------------------------------------------------- entry point
