@@ -15,9 +15,6 @@ held, and a parameter whose step would leave the box is put on that bound while 
 :math:`\\lambda` shrinks, else it grows (Moré 1978). Rows stop on their own when a kept step lowers the
 objective by less than ``ftol`` relative, or when no damping finds a lower value. The damping follows
 Nielsen's gain-ratio update, which does not oscillate along the curved valleys of saturating power laws.
-A row that stops is *converged* when its projected gradient is below ``GTOL``, or, for an objective with kinks
-(an active-set model), when no step along its Gauss-Newton or scaled-gradient direction lowers the objective
-by more than ``DTOL`` relative (:func:`_no_descent`).
 
 Why not one ``scipy.optimize.minimize`` call per fit: a law with 13 eval sets x 8 starts was 104 L-BFGS-B
 runs of thousands of Python-level iterations each; here it is one loop of tens of Gauss-Newton iterations
@@ -53,13 +50,6 @@ SWITCH = 1e-4
 #: A row that ends is called converged when its projected gradient is below GTOL * max(1, |f|) (the same
 #: test the engine applied to L-BFGS-B's ABNORMAL line searches).
 GTOL = 1e-4
-#: A row that ends with a larger projected gradient is still called converged when no step along its
-#: Gauss-Newton direction or its scaled gradient, at any length from 100x down to 1e-12x, lowers f by more
-#: than DTOL * max(1, |f|): the objective is then flat to that tolerance around the point, which is what a
-#: minimum of a piecewise-smooth objective looks like (see ``_no_descent``).
-DTOL = 1e-9
-#: Step lengths of that test, as multiples of each direction.
-_DESCENT_STEPS = 10.0 ** np.arange(2, -13, -1)
 
 
 def huber(r: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -399,44 +389,7 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
     pg = np.where(_projected(theta, g, lo, hi, free), g, 0.0)
     gnorm = np.max(np.abs(pg), axis=1, initial=0.0)
     converged = stopped & np.isfinite(f) & (gnorm <= GTOL * np.maximum(1.0, np.abs(f)))
-    kinked = np.flatnonzero(stopped & np.isfinite(f) & ~converged)
-    if kinked.size:
-        converged[kinked] = _no_descent(meas, kinked, theta, f, g, H, Dg, lo, hi, free, exact)
     return theta, f, converged, meas.nfev
-
-
-def _no_descent(meas: _Measure, rows: np.ndarray, theta: np.ndarray, f: np.ndarray, g: np.ndarray,
-                H: np.ndarray, Dg: np.ndarray, lo: np.ndarray, hi: np.ndarray, free: np.ndarray,
-                exact: np.ndarray) -> np.ndarray:
-    """Whether each of ``rows`` (ended, projected gradient above GTOL) is flat to DTOL around its point.
-
-    Why a second test: the gradient test assumes a differentiable objective. A law whose model has an active
-    set (Dai & Zheng's capacity floor ``x_j >= H``: every run's domain that reaches the floor is a kink of
-    the objective) has its minima on kinks, where the one-sided gradient the model returns does not vanish
-    and Levenberg-Marquardt ends because no damping finds a lower value. There the right question is whether
-    any step lowers the objective. We try the two directions the solver itself uses, the Gauss-Newton step
-    (undamped Levenberg-Marquardt) and the scaled gradient (its infinite-damping limit), each at lengths from
-    100x down to 1e-12x. On a smooth objective away from a minimum a short enough step along the scaled
-    gradient lowers f by about ``t |g|^2`` and a Gauss-Newton step by most of its predicted decrease, so a
-    row that is not a minimum fails the test; one that passes is within DTOL (relative) of the lowest value
-    along both directions. On RegMix's dz-eq3-safe fit, L-BFGS-B restarted from a point that passes lowers
-    f by a relative 4e-10 and moves no prediction by more than 5e-6.
-    """
-    th, gg, HH, d = theta[rows], g[rows], H[rows], Dg[rows]
-    use = _projected(th, gg, lo[rows], hi[rows], free[rows])
-    p = th.shape[1]
-    eye = np.eye(p, dtype=bool)
-    damp = np.maximum(d, 1e-10 * np.maximum(np.max(np.where(use, d, 0.0), axis=1, initial=0.0), 1e-300)[:, None])
-    keep = use[:, :, None] & use[:, None, :]
-    A = np.where(keep, HH + LAMBDA0 * (eye * damp[:, None, :]), eye)
-    grad = np.where(use, gg, 0.0)
-    best = np.zeros(rows.size)
-    for direction in (_solve(A, -grad), -grad / damp):
-        for t in _DESCENT_STEPS:
-            new = np.where(use, np.clip(th + t * direction, lo[rows], hi[rows]), th)
-            f_new = meas(new, rows, exact[rows], need_hess=False)[0]
-            best = np.maximum(best, np.where(np.isfinite(f_new), f[rows] - f_new, 0.0))
-    return best <= DTOL * np.maximum(1.0, np.abs(f[rows]))
 
 
 __all__ = ["solve_batch", "huber", "penalty_hessian", "BatchModel", "SegmentJacobian"]
