@@ -48,7 +48,7 @@ from ._solver import solve_batch
 from ._validation import check_random_state
 from .data import RunTable
 from .errors import FitError, InputError, MixlawWarning
-from .fit import Param, Params, single_threaded_blas
+from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
 from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble
 from .laws.base import FitContext, MixingLaw, PerTargetLaw, get_law, warm_clone
 from .optimize import _make_scalar, _objective_weights, optimize_mixture
@@ -544,7 +544,11 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     plan = task["plan"]
     if plan is not None:
         # Fixed chunks of replicates, one solve each: the partition depends on n and the law, never on jobs.
-        size = max(1, BATCH_ROWS // (len(plan.members) * len(names)))
+        # Fewer replicates per solve on a large table: each row's Jacobian is (runs, parameters), and a solve's
+        # Jacobians stay within the engine's BATCH_BYTES as a one-by-one fit's do.
+        rows = len(plan.members) * len(names)
+        p = max(len(w) for ws in plan.warm for w in ws)
+        size = max(1, min(BATCH_ROWS // rows, int(BATCH_BYTES // (8 * len(table) * p * rows))))
         chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
     else:
         # Several chunks per worker balance uneven fit times (and move the progress bar); results are keyed

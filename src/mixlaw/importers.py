@@ -141,7 +141,7 @@ def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataF
         return df, lines  # the table's own check says that a loss column is needed
     losses = df[lcols].apply(pd.to_numeric, errors="coerce")
     # Only empty or NaN cells count as missing; text that is not a number stays, for the table's own error.
-    missing = (losses.isna() & ~df[lcols].map(_is_text)).any(axis=1)
+    missing = (losses.isna() & ~df[lcols].apply(lambda col: col.map(_is_text))).any(axis=1)
     if missing.all():
         raise DataError(f"no row has every eval loss ({_show(lcols)})", path=where)
     if missing.any():

@@ -636,6 +636,7 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         noise = checkpoint_noise(data, tnames, axis, fit_from) if resid is not None else float("nan")
-        result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level,
-                                           noise=noise)
+    # Outside the filter: what build_intervals warns about (residuals it cannot scale) must reach the user.
+    result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level,
+                                       noise=noise)
     return result
