@@ -10,8 +10,7 @@ step for all unfinished rows: the model returns predictions and Jacobians for th
 Gauss-Newton matrix :math:`J^\\top \\operatorname{diag}(w\\, \\psi(r)/r) J` (the iteratively reweighted
 least-squares majoriser of the Huber loss, Holland & Welsch 1977) plus the penalty's Hessian is damped
 Marquardt-style (:math:`\\lambda \\operatorname{diag}`), parameters at a bound whose gradient points outward are
-held, and a parameter whose step would leave the box is put on that bound while the others are solved again
-(an active-set step, :func:`_bounded_step`). A step is kept when it lowers :math:`f_r`; then
+held, and the step is projected onto the box. A step is kept when it lowers :math:`f_r`; then
 :math:`\\lambda` shrinks, else it grows (Moré 1978). Rows stop on their own when a kept step lowers the
 objective by less than ``ftol`` relative, or when no damping finds a lower value. The damping follows
 Nielsen's gain-ratio update, which does not oscillate along the curved valleys of saturating power laws.
@@ -264,36 +263,6 @@ def _projected(theta: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     return free & ~((theta <= lo) & (g > 0)) & ~((theta >= hi) & (g < 0))
 
 
-def _bounded_step(A: np.ndarray, g: np.ndarray, th: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                  use: np.ndarray) -> np.ndarray:
-    """The damped Gauss-Newton step within the box, by an active set (issue #11).
-
-    Minimises the model ``g.s + s.A.s/2`` over the parameters ``use``. Clipping the free step to the box keeps,
-    for a parameter's collinear partners, the compensation for a move the clipped parameter cannot make: the
-    clipped step is then a poor descent direction, gains little, and the damping grows (tests/test_solver_bounds.py:
-    27 evaluations to the bounded optimum of a collinear problem, 7 with this step; RegMix's dz-eq3 creep is
-    not this, it is a flat valley and still ends unconverged with all 13 evals). Here a parameter
-    whose step would leave the box is put on that bound and the others are solved again with it held
-    (``A_ff s_f = -(g_f + A_fc s_c)``), until no step leaves the box (at most p rounds).
-    """
-    p = th.shape[1]
-    eye = np.eye(p, dtype=bool)
-    fix = np.zeros_like(use)
-    s_fix = np.zeros_like(th)
-    for _ in range(p + 1):
-        fr = use & ~fix
-        keep = fr[:, :, None] & fr[:, None, :]
-        rhs = -(g + np.matmul(A, s_fix[:, :, None])[:, :, 0])
-        step = _solve(np.where(keep, A, eye), np.where(fr, rhs, 0.0))
-        step = np.where(fr, step, s_fix)
-        out = fr & ((th + step < lo) | (th + step > hi))
-        if not out.any():
-            break
-        fix |= out
-        s_fix = np.where(out, np.clip(th + step, lo, hi) - th, s_fix)
-    return step
-
-
 def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.solve(A, b[:, :, None])[:, :, 0]
@@ -354,7 +323,9 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         dmax = np.max(np.where(use, d, 0.0), axis=1, initial=0.0)
         damp = np.maximum(d, 1e-10 * np.maximum(dmax, 1e-300)[:, None])
         A = HH + la[:, None, None] * (eye * damp[:, None, :])
-        step = _bounded_step(A, gg, th, lo[act], hi[act], use)
+        keep = use[:, :, None] & use[:, None, :]
+        A = np.where(keep, A, eye)
+        step = _solve(A, -np.where(use, gg, 0.0))
         new = np.where(use, np.clip(th + step, lo[act], hi[act]), th)
         f_new, g_new, H_new, D_new = meas(new, act, exact[act])
         assert H_new is not None and D_new is not None
