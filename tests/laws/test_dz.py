@@ -320,10 +320,9 @@ def test_screened_multistart_keeps_every_start_and_refines_the_best() -> None:
         get_law("dz-eq1", screen_iter=0).fit(W, y, domains=DOMS, targets=TARGETS)
 
 
-
 @pytest.mark.xfail(strict=True, raises=AssertionError,
                    reason="issue #11 open: with all 13 evals dz-eq3 creeps along a flat valley "
-                   "(projected gradient ~0.1 vs GTOL at 3000 iterations, with or without the active-set step); "
+                   "(projected gradient ~0.1 vs GTOL at 3000 iterations); "
                    "two evals (pile_cc, github) converge, so the check needs all of them")
 def test_dz_eq3_converges_on_regmix_without_warning(recwarn) -> None:
     warnings.simplefilter("always")
