@@ -5,6 +5,7 @@ checkpoints (rows dropped for NaN losses). Each case reproduces a failure seen o
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import numpy as np
@@ -157,3 +158,16 @@ def test_predict_pipeline_writes_the_intervals_pipeline_prints(tmp_path, capsys)
     assert cli(["predict", "--pipeline", str(saved), "--mixtures", str(mix), "--params", "5e7"]) == 0
     cap = capsys.readouterr()
     assert "lo80" not in cap.out and "no prediction intervals: the saved ones hold at" in cap.err
+
+
+def test_predict_pipeline_says_when_the_saved_intervals_hold_no_extrapolation_error(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    res = fit_pipeline(dz_like(), target_params=N_T, target_tokens=D_T, route="nested", law="ye-exp",
+                       intervals=True, n_jackknife=3)
+    saved, mix = tmp_path / "p.json", tmp_path / "mix.csv"
+    save_pipeline(res, saved)
+    doc = json.loads(saved.read_text())
+    doc["result"]["intervals"]["extrapolation"] = [None]  # no backtest residuals: the jackknife spread alone
+    saved.write_text(json.dumps(doc))
+    pd.DataFrame(res.mixtures, columns=["w:a", "w:b", "w:c"]).to_csv(mix, index=False)
+    assert cli(["predict", "--pipeline", str(saved), "--mixtures", str(mix)]) == 0
+    assert "the extrapolation error is NOT in the intervals of a" in capsys.readouterr().err

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
 from .._atomic import atomic_target
 from .._version import __version__
@@ -27,6 +26,7 @@ from ..errors import InputError
 from ..laws.base import law_from_dict
 from . import _schema as sc
 from .direct import _JointScales, _RegisteredScales
+from .intervals import relative_half_width
 from .nested import _NestedStages23
 from .result import _WEIGHT_DECIMALS, ROUTES, PipelineResult, StageQuality
 
@@ -165,7 +165,7 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
         level = float(sc.number(iv, "level", "result.intervals") or float("nan"))
         if not 0 < level < 1:
             raise InputError("result.intervals.level: expected a number in (0, 1)")
-        q = np.nan_to_num(sc.array(iv, "extrapolation", "result.intervals", (K,), allow_nan=True), nan=0.0)
+        q = sc.array(iv, "extrapolation", "result.intervals", (K,), allow_nan=True)
         sigma = np.nan_to_num(sc.array(iv, "boot_sigma", "result.intervals", (n, K), allow_nan=True), nan=0.0)
     except InputError as err:
         raise InputError(f"{p}: {err}") from None
@@ -173,12 +173,15 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
     own = {tuple(w): i for i, w in enumerate(np.round(result.mixtures, _WEIGHT_DECIMALS))}
     idx = np.array([own.get(tuple(w), -1) for w in np.round(W, _WEIGHT_DECIMALS)])
     s = np.where((idx >= 0)[:, None], sigma[np.maximum(idx, 0)], sigma.max(axis=0) if n else 0.0)
-    h = np.maximum(q, norm.ppf(0.5 + level / 2) * s)
+    h = relative_half_width(q, s, level)
     new = int(np.sum(idx < 0))
+    missing = [t for t, v in zip(result.targets, q, strict=True) if not np.isfinite(v)]
     how = (f"{level:.0%} prediction intervals rebuilt from the saved pipeline: max of each eval's saved "
            "extrapolation error and the jackknife spread"
            + (f" ({new} mixture(s) not among the pipeline's own get the largest saved spread of each eval: the "
-              "jackknife refits are not saved)" if new else ""))
+              "jackknife refits are not saved)" if new else "")
+           + (f"; the extrapolation error is NOT in the intervals of {', '.join(missing)} (none saved: the "
+              "jackknife spread alone)" if missing else ""))
     return center * (1 - h), center * (1 + h), level, how
 
 
