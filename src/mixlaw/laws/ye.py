@@ -23,6 +23,15 @@ from .base import FitContext, PerTargetLaw, register
 #: Headroom (nats) of the exponent above its largest fitted value before predictions saturate: a held-out mixture
 #: can reach at most e times the largest fitted excess loss k exp(z).
 Z_HEADROOM = 1.0
+
+
+def saturate_exponent(z: np.ndarray, hi: float | None) -> np.ndarray:
+    """``z`` unchanged up to ``hi``, then ``hi + Z_HEADROOM tanh((z - hi) / Z_HEADROOM)`` (smooth, < hi + Z_HEADROOM);
+    ``hi`` None (a law saved before the cap): unchanged."""
+    if hi is None:
+        return z
+    return np.where(z > hi, hi + Z_HEADROOM * np.tanh((z - hi) / Z_HEADROOM), z)
+
 #: Bound on |t_ij r_j|: exp(30) covers any loss range seen in practice, and keeps the exponent finite. YeExponential
 #: applies it at the domain's smallest positive share in the fitting runs, |t_ij| <= T_BOUND / min_runs r_j > 0.
 T_BOUND = 30.0
@@ -175,10 +184,7 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
 
     def _predict_one(self, W: np.ndarray, values: np.ndarray, i: int, ctx: FitContext) -> np.ndarray:
         c, lk, t = values[0], values[1], values[2:]
-        z = W @ t
-        hi = getattr(self, "z_max_", {}).get(self.targets_[i])
-        if hi is not None:
-            z = np.where(z > hi, hi + Z_HEADROOM * np.tanh((z - hi) / Z_HEADROOM), z)
+        z = saturate_exponent(W @ t, getattr(self, "z_max_", {}).get(self.targets_[i]))
         return c + np.exp(lk + z)
 
     def _model_batch(self, W: np.ndarray, ctx: FitContext) -> Any:

@@ -26,7 +26,7 @@ from .._validation import Interval, Options, Real
 from ..fit import HUBER_DELTA, Param, Params, pooling_penalty
 from ._regularize import RidgeCVMixin
 from .base import FitContext, PerTargetLaw, register
-from .ye import T_BOUND, Z_HEADROOM
+from .ye import T_BOUND, saturate_exponent
 
 #: Exponent range: gamma > 0 keeps r^gamma finite and increasing at r = 0; 1.5 is already convex.
 GAMMA_BOUNDS = (0.05, 1.5)
@@ -89,8 +89,8 @@ class YePower(RidgeCVMixin, PerTargetLaw):
     gamma to 1 and its t to the mean of the exponent ``sum_j t_ij r_j^gamma_ij`` over the fitting runs: a
     mixture of only that domain is predicted like the average run, and a small share of it changes the
     prediction little. As in :class:`~mixlaw.laws.YeExponential`, the exponent of a prediction saturates
-    ``Z_HEADROOM`` above its largest fitted value, so that no mixture is predicted more than e times the
-    largest fitted excess loss.
+    ``Z_HEADROOM`` above its largest fitted value (:func:`~mixlaw.laws.ye.saturate_exponent`), so that no
+    mixture is predicted more than e times the largest fitted excess loss.
 
     References
     ----------
@@ -168,10 +168,7 @@ class YePower(RidgeCVMixin, PerTargetLaw):
     def _predict_one(self, W: np.ndarray, values: np.ndarray, i: int, ctx: FitContext) -> np.ndarray:
         M = W.shape[1]
         lk, t, g = values[1], values[2:2 + M], values[2 + M:]
-        z = _powers(W, g)[0] @ t
-        hi = getattr(self, "z_max_", {}).get(self.targets_[i])
-        if hi is not None:
-            z = np.where(z > hi, hi + Z_HEADROOM * np.tanh((z - hi) / Z_HEADROOM), z)
+        z = saturate_exponent(_powers(W, g)[0] @ t, getattr(self, "z_max_", {}).get(self.targets_[i]))
         return values[0] + np.exp(lk + z)
 
     def _own_penalty(self, spec: Any) -> Any:
