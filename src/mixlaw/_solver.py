@@ -272,8 +272,8 @@ def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.ndarray, free: np.ndarray,
                 logy: np.ndarray, sw: np.ndarray, *, loss: str, delta: float,
-                penalties: Sequence[Penalty | None] | None = None, max_iter: int = 500
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                penalties: Sequence[Penalty | None] | None = None, max_iter: int = 500,
+                stop_decrement: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Minimise every row's objective (see the module docstring) from its start.
 
     Parameters
@@ -291,6 +291,13 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         Per row: ``penalty(theta) -> (value, gradient)`` (with an optional ``hessian(theta)`` attribute).
     max_iter : int
         Iterations per row.
+    stop_decrement : float, default=0.0
+        Refits only (0, the default, leaves every row to the ``ftol`` and gradient tests): a row in its exact
+        Gauss-Newton phase also stops, converged, once the Gauss-Newton model predicts a further decrease of
+        at most ``stop_decrement`` times the decrease the row has made since its start (see
+        :func:`_decrement`). Meant for warm refits whose start is a nearby optimum (bootstrap replicates):
+        the decrease made is then the replicate's own displacement in the objective's metric, and the rule
+        asks for a precision relative to it (:mod:`mixlaw.bootstrap` says why that is enough).
 
     Returns
     -------
@@ -308,6 +315,9 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
     exact = np.zeros(R, dtype=bool)
     f, g, H, Dg = meas(theta, rows, exact)
     assert H is not None and Dg is not None
+    f_start = f.copy()
+    by_rule = np.zeros(R, dtype=bool)  # ended by the stop_decrement rule (converged by it)
+    known = np.zeros(R, dtype=bool)  # the row's decrement at its current point is computed (a rejected step keeps it)
     lam = np.full(R, LAMBDA0)
     nu = np.full(R, 2.0)
     done = ~np.isfinite(f)
@@ -322,8 +332,21 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         d = Dg[act]
         dmax = np.max(np.where(use, d, 0.0), axis=1, initial=0.0)
         damp = np.maximum(d, 1e-10 * np.maximum(dmax, 1e-300)[:, None])
-        A = HH + la[:, None, None] * (eye * damp[:, None, :])
         keep = use[:, :, None] & use[:, None, :]
+        if stop_decrement > 0:
+            ex = np.flatnonzero(exact[act] & ~known[act])
+            if ex.size:
+                nd = _decrement(HH[ex], gg[ex], use[ex], keep[ex], damp[ex], eye)
+                known[act[ex]] = True
+                fin = ex[(nd >= 0) & (nd <= stop_decrement * (f_start[act[ex]] - f[act[ex]]))]
+                if fin.size:
+                    done[act[fin]] = stopped[act[fin]] = by_rule[act[fin]] = True
+                    rest = np.ones(act.size, dtype=bool)
+                    rest[fin] = False
+                    act, th, gg, HH, la, use, damp, keep = (v[rest] for v in (act, th, gg, HH, la, use, damp, keep))
+                    if act.size == 0:
+                        continue
+        A = HH + la[:, None, None] * (eye * damp[:, None, :])
         A = np.where(keep, A, eye)
         step = _solve(A, -np.where(use, gg, 0.0))
         new = np.where(use, np.clip(th + step, lo[act], hi[act]), th)
@@ -343,6 +366,7 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         # recomputed at the next evaluation, so recompute now for the rows that switch.
         switch = ~exact[act] & ((better & (gain <= SWITCH)) | (la * nu[act] > LAMBDA_MAX))
         acc = act[better]
+        known[acc] = False
         theta[acc], f[acc], g[acc], H[acc], Dg[acc] = (new[better], f_new[better], g_new[better], H_new[better],
                                                        D_new[better])
         nu_a = nu[act]
@@ -359,8 +383,21 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
             f[sw_rows], g[sw_rows], H[sw_rows], Dg[sw_rows] = meas(theta[sw_rows], sw_rows, exact[sw_rows])
     pg = np.where(_projected(theta, g, lo, hi, free), g, 0.0)
     gnorm = np.max(np.abs(pg), axis=1, initial=0.0)
-    converged = stopped & np.isfinite(f) & (gnorm <= GTOL * np.maximum(1.0, np.abs(f)))
+    converged = stopped & np.isfinite(f) & ((gnorm <= GTOL * np.maximum(1.0, np.abs(f))) | by_rule)
     return theta, f, converged, meas.nfev
+
+
+def _decrement(H: np.ndarray, g: np.ndarray, use: np.ndarray, keep: np.ndarray, damp: np.ndarray,
+               eye: np.ndarray) -> np.ndarray:
+    """The decrease the Gauss-Newton model predicts for its own minimiser, per row: ``g^T H^-1 g / 2`` over the
+    parameters that may move (a 1e-12 multiple of the damping diagonal keeps a singular H solvable; NaN where the
+    solve fails), i.e. how much lower the objective can still go if it is the quadratic H and g describe."""
+    A = np.where(keep, H + 1e-12 * (eye * damp[:, None, :]), eye)
+    gu = np.where(use, g, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = _solve(A, -gu)
+        out = -np.einsum("rp,rp->r", s, gu + 0.5 * np.matmul(H, s[:, :, None])[:, :, 0])
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 __all__ = ["solve_batch", "huber", "penalty_hessian", "BatchModel", "SegmentJacobian"]

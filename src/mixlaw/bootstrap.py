@@ -17,6 +17,23 @@ replicate whose batched solve does not converge gets the one-by-one refit above,
 (bench/speed.py on 2 cores shared with other jobs, load 2.7), against 61x refitted one by one in the same
 conditions (goal: 20x).
 
+How precisely a batched refit is solved (``REFIT_DECREMENT``): a replicate starts at the full-data optimum
+:math:`\\theta_0` and ends at its own, :math:`\\theta_b`. Near it the objective is the quadratic
+:math:`f(\\theta) \\approx f_b + \\tfrac12 \\|\\theta - \\theta_b\\|_H^2`, so the decrease the refit makes,
+:math:`\\Delta_b = f(\\theta_0) - f_b`, is half the squared distance the replicate moves (in the metric of the
+objective's curvature H), which is what its interval is made of, and the Gauss-Newton model's predicted further
+decrease at the current point is half the squared distance still to go. A refit therefore stops once that
+prediction is at most :math:`\\varepsilon = 10^{-6}` of the decrease made so far: it is then within
+:math:`\\sqrt\\varepsilon = 10^{-3}` of its own displacement from the point estimate. A row stopped by this rule
+counts as converged (the Gauss-Newton prediction, not the gradient test, says it is done to the precision asked); a
+row that reaches the solver's own test first (a kept step gaining under 1e-12 of f) ends there, and one that ends
+neither way falls back as before. Against refits run to the solver's
+tolerance, on RegMix Pile-CC (200 replicates of additive-ens, tests/test_bootstrap.py checks the same on a
+synthetic table): replicate parameters moved by 0.0075 of their bootstrap standard deviation at the 99th
+percentile (at most 0.1, along a flat direction), interval ends by at most 0.25 % (parameters) and 0.42 %
+(predictions) of the interval's width, against a Monte-Carlo error of ~5 % of the width for a 5 % percentile of
+200 replicates; the refits took 24 % fewer evaluations (9,047 against 11,869).
+
 Determinism: replicate b draws its runs from ``SeedSequence(random_state).spawn(n)[b]``, and the law is
 refitted from the full-data optimum with its own fixed ``random_state``; batched chunks are fixed by ``n``
 and the law, never by the workers, so results are identical whatever the number of workers.
@@ -58,6 +75,9 @@ MIN_PARALLEL = 8
 #: Rows (replicate x member x eval set) of one batched refit solve: enough to share the solver's per-iteration
 #: Python work, few enough that its (rows, runs, parameters) arrays stay small (see ``_batched_chunk``).
 BATCH_ROWS = 24
+#: A batched refit stops once the Gauss-Newton model predicts at most this fraction of the decrease the replicate
+#: made from the point estimate still to come (``solve_batch(stop_decrement=...)``; why, in the module docstring).
+REFIT_DECREMENT = 1e-6
 #: What a refit on resampled or held-out data may raise and still count as a failed refit, not a crash: too
 #: few distinct runs left for the law's parameter count, no start converging, a singular linear solve.
 FIT_FAILURES = (FitError, InputError, np.linalg.LinAlgError, FloatingPointError)
@@ -336,7 +356,8 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
         start, lo, hi, free, pens = (list(v) for v in zip(*problems, strict=True))
         theta, _, conv, _ = solve_batch(lambda x, r: model(x, rep[r]), np.array(start), np.array(lo),
                                         np.array(hi), np.array(free), logy, weight[rep], loss=plan.members[0].loss,
-                                        delta=float(plan.members[0].huber_delta), penalties=pens)
+                                        delta=float(plan.members[0].huber_delta), penalties=pens,
+                                        stop_decrement=REFIT_DECREMENT)
         theta = theta.reshape(len(picks), n_members, K, -1)
         conv = conv.reshape(len(picks), per)
         for j, (b, (rows, _, _)) in enumerate(picks.items()):
