@@ -106,7 +106,8 @@ import pandas as pd
 
 from mixlaw.data import RunTable, read_runs
 from mixlaw.errors import MixlawWarning
-from mixlaw.pipeline import fit_pipeline
+from mixlaw.pipeline import PipelineResult, fit_pipeline
+from mixlaw.pipeline.auto import backtest_candidates, leave_scale_out_split
 from mixlaw.scaling import StepLaw, fit_shared_exponent
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "crossscale_runs_v3.csv"
@@ -332,12 +333,83 @@ def _auto_check(table: RunTable, fraction: float, args: argparse.Namespace) -> N
     print(f"    error estimate {est:.2%} (backtest {sel.chosen.mre:.2%} x distance factor "
           f"{sel.split.distance_factor:.3g}) vs real {real[sel.chosen.label]:.2%}: ratio {ratio:.2f} "
           f"({'within' if 0.5 <= ratio <= 2 else 'NOT within'} 2x)")
+    _auto_diagnose(table, fit_table, res, float(large), float(S[big].max()), args.fit_from)
     if res.intervals is not None:
         lo, hi = res.interval(Wt)
         idx = [res.targets.index(e) for e in table.evals]
         inside = (Yt >= lo[:, idx]) & (Yt <= hi[:, idx])
         print(f"    80 % intervals hold {int(inside.sum())} of {inside.size} final losses at N = {large:g} "
               f"({res.intervals.method})")
+
+
+def _auto_diagnose(table: RunTable, fit_table: RunTable, res: PipelineResult, large: float, target_steps: float,
+                   fit_from: float) -> None:
+    """Why the backtest ranks the candidates as it does (issue 9), two tables:
+
+    - every time cut the fitted curves allow (``leave_scale_out_split(parts=("time",))`` at each ratio offered):
+      each candidate's backtest MRE (signed) at the held-out size and step, with the ratio in log S beside the
+      real one (the size part is not held out here: with 3 fitted sizes it cannot be);
+    - each candidate fitted on all of ``fit_table`` (``res.alternatives``), its real error at the largest size
+      split into its parts: time alone (the largest fitted size N_L at S_L x the backtest's step ratio, the
+      same distance as the backtest from the real window, and at S*), size alone (N* at the last fitted step
+      S_L) and both (N*, S*), each against the measured losses there.
+    """
+    sel = res.selection
+    assert sel is not None
+    split = sel.split
+    ok = [c for c in sel.candidates if c.ok]
+    cands = [(c.route, c.law, c.on_total) for c in ok]
+    names = list(res.targets)
+    fit_kw = {"random_state": 0, "law_options": None, "shared_exponents": "auto", "fit_from": fit_from}
+    T = fit_table.steps
+    assert T is not None
+    T_end = float(T.max())
+    print(f"\n    why (1): every time cut the fitted curves allow; backtest MRE (signed) at N = {split.held_params:g}, "
+          f"S = {split.held_time:g}; the real extrapolation is log S x{split.time_ratio_target:.3g} "
+          f"(log {np.log(split.time_ratio_target):.2f}), log N x{split.size_ratio_target:.3g} "
+          f"(log {np.log(split.size_ratio_target):.2f})")
+    print(f"    {'S ratio':>8} {'log':>5}  " + "  ".join(f"{c.label:>24}" for c in ok) + "  best")
+    seen: set[float] = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        for r in sorted(T_end / np.unique(T)):
+            sp = leave_scale_out_split(fit_table, large, T_end * r, "step", fit_from=fit_from, parts=("time",))
+            if sp.time_ratio <= 1 or sp.time_ratio in seen:
+                continue
+            seen.add(sp.time_ratio)
+            out = {c.label: c for c in backtest_candidates(fit_table, sp, cands, names, None, fit_kw)[0]}
+            cells = [f"{out[c.label].mre:>8.2%} ({out[c.label].mean_signed:>+6.2%})   " if out[c.label].ok
+                     else f"{'-':>24}" for c in ok]
+            best = min((c for c in out.values() if c.ok), key=lambda c: c.mre, default=None)
+            print(f"    {sp.time_ratio:>8.3g} {np.log(sp.time_ratio):>5.2f}  " + "  ".join(cells)
+                  + f"  {best.label if best else '-'}")
+    N, S, Y = table.model_params, table.steps, table.losses("all")
+    assert N is not None and S is not None
+    N_L, S_L = float(np.max(fit_table.model_params)), T_end
+    # Time alone also at the backtest's own ratio from the real window: the same distance, a later stretch of
+    # the curves (the nearest checkpoint the table has there).
+    steps_L = np.unique(S[N == N_L])
+    s_bt = float(steps_L[np.argmin(np.abs(np.log(steps_L / (S_L * split.time_ratio))))])
+    parts = ((N_L, s_bt), (N_L, target_steps), (large, S_L), (large, target_steps))
+    print("    why (2): each candidate fitted on all the fitted data, real MRE (signed) at (N, S): time alone at the "
+          "backtest's ratio, time alone at the target's, size alone, both")
+    print(f"    {'':<34} " + "  ".join(f"{f'({n:g}, {s:g})':>17}" for n, s in parts))
+    for c in ok:
+        alt = res.alternatives.get(c.label)
+        if alt is None:
+            continue
+        cells = []
+        for n, s in parts:
+            rows = np.flatnonzero((N == n) & (S == s))
+            if rows.size == 0:
+                cells.append(f"{'-':>17}")
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MixlawWarning)
+                p = alt.predict(table.weights[rows], params=n, steps=s)[:, [alt.targets.index(e) for e in table.evals]]
+            rel = p / Y[rows] - 1
+            cells.append(f"{np.mean(np.abs(rel)):>7.2%} ({np.mean(rel):>+6.2%})")
+        print(f"    {c.label:<34} " + "  ".join(cells))
 
 
 def main(argv: list[str] | None = None) -> int:
