@@ -277,7 +277,7 @@ def test_refit_stop_does_not_call_a_stop_on_a_kink_converged() -> None:
 def test_refit_stop_leaves_the_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
     # The bootstrap's refits stop at REFIT_DECREMENT of each replicate's decrease (module docstring); against refits
     # run to the solver's tolerance, every interval end moves by less than 1 % of its interval's width (on RegMix
-    # Pile-CC it was <= 0.42 %), far inside a percentile's own Monte-Carlo error (~5 % of the width at n = 200).
+    # Pile-CC it was <= 0.27 %), far inside a percentile's own Monte-Carlo error (~5 % of the width at n = 200).
     t = _additive_table(n_runs=60)
     kw = {"n": 40, "random_state": 1, "n_jobs": 1, "points": POINTS, "optimize": {"objective": "mean"}}
     calls: list[int] = []
