@@ -152,6 +152,8 @@ def test_split_keeps_the_real_fits_window_and_reports_the_ratio_it_used() -> Non
     assert T.min() == 1200 and T.max() == 1400 and np.unique(T).size == 3
     assert split.time_ratio == pytest.approx(3000 / 1400)
     assert "step 2.14x (target 3x)" in split.describe()
+    # ... and which stretch of the curves each extrapolates from.
+    assert "the backtest fits S 1200-1400 to predict 3000, the real fit S 1200-3000 to predict 9000" in split.describe()
     # A ratio the checkpoints offer, the closest in log to the target's (2.2x: 3000/1400 = 2.14, not 3000/1300).
     split2 = leave_scale_out_split(table, target_params=2e8, target_time=3000 * 2.2)
     assert split2.time_ratio == pytest.approx(3000 / 1400) and table.steps[split2.fit_rows].max() == 1400

@@ -83,6 +83,9 @@ class ScaleSplit:
     time_ratio_target: float
     skipped: list[str] = field(default_factory=list)
     parts: tuple[str, ...] = ("size", "time")
+    #: Steps (or tokens) the backtest fits, and the real fit's window (from ``fit_from``), (first, last).
+    fit_span: tuple[float, float] = (float("nan"), float("nan"))
+    real_span: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
     def partial(self) -> bool:
@@ -114,9 +117,16 @@ class ScaleSplit:
 
     def describe(self) -> str:
         sym = "S" if self.axis == "step" else "D"
-        return (f"held out N = {self.held_params:g} at {sym} = {self.held_time:g}; ratios used: size "
-                f"{self.size_ratio:.3g}x (target {self.size_ratio_target:.3g}x), {self.axis} {self.time_ratio:.3g}x "
-                f"(target {self.time_ratio_target:.3g}x)")
+        out = (f"held out N = {self.held_params:g} at {sym} = {self.held_time:g}; ratios used: size "
+               f"{self.size_ratio:.3g}x (target {self.size_ratio_target:.3g}x), {self.axis} {self.time_ratio:.3g}x "
+               f"(target {self.time_ratio_target:.3g}x)")
+        if self.time_ratio > 1 and np.all(np.isfinite(self.fit_span + self.real_span)):
+            # Which stretch of the curves each extrapolates from: a curve that bends after the backtest's stretch
+            # can rank the candidates the other way at the target (issue 9: the v3 trainer runs).
+            out += (f"; the backtest fits {sym} {self.fit_span[0]:g}-{self.fit_span[1]:g} to predict "
+                    f"{self.held_time:g}, the real fit {sym} {self.real_span[0]:g}-{self.real_span[1]:g} to predict "
+                    f"{self.held_time * self.time_ratio_target:g}")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"held_params": self.held_params, "held_time": self.held_time, "axis": self.axis,
@@ -124,6 +134,7 @@ class ScaleSplit:
                 "time_ratio": self.time_ratio, "time_ratio_target": self.time_ratio_target,
                 "partial": self.partial, "skipped": list(self.skipped), "tested": list(self.tested),
                 "untested": list(self.untested), "n_fit_rows": int(self.fit_rows.sum()),
+                "fit_span": [_finite(v) for v in self.fit_span], "real_span": [_finite(v) for v in self.real_span],
                 "n_truth_rows": int(self.truth_rows.size)}
 
 
@@ -193,8 +204,10 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
             time_ratio = r
             keep = T <= last / r * (1 + 1e-9)
     truth = np.flatnonzero((N == N_L) & (T == last) & (last == T_end))
-    return ScaleSplit(in_fit & keep & window, truth, N_L, T_end, axis, size_ratio, want_N, time_ratio, want_T,
-                      skipped, tuple(parts))
+    fit_rows = in_fit & keep & window
+    spans = [(float(T[r].min()), float(T[r].max())) if r.any() else (np.nan, np.nan) for r in (fit_rows, window)]
+    return ScaleSplit(fit_rows, truth, N_L, T_end, axis, size_ratio, want_N, time_ratio, want_T, skipped,
+                      tuple(parts), *spans)
 
 
 # ---------------------------------------------------------------------- candidates and selection
