@@ -23,6 +23,9 @@ kernel ridge, a quadratic ridge or LightGBM on the out-of-fold residuals add not
 0.878): the remaining error (residual MAD 0.016 against the near-proportional controls' 0.006) is not found by
 these learners on 224 runs. The three largest misses (runs 171, 8, 87: true 1.25-1.31, predicted 1.41-1.49) are
 the runs with the most dolmino_synth_instruction (0.135-0.148); leaving them out moves the CV by < 0.002.
+Implicit aggregation does not help either: L = sum_k exp(u_k + a_k . [r, log(r + 0.02)]) fitted by soft-L1 least
+squares on log L (not in this script) gives 0.887 with one component and 0.597 / 0.703 / 0.827 with two at ridge
+1e-4 / 1e-2 / 1e-1 on the a_k (157 parameters on 224 runs: overfitting).
 
 Usage: python bench/table9_probe.py [--metric table9_obj] [--law ye-pow --law 'ye-pow:{"gamma_pooling": 10}']
        [--probes rlogr,rlog,rlog+krr] [--eps 0.02] [--alpha 10]
