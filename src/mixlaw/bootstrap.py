@@ -13,9 +13,10 @@ starts only when that one does not converge), and replicates run on a process po
 cores). For the additive law and ``additive-ens`` the warm refits of a chunk of replicates are one vectorised
 solve (a replicate is the table with each run weighted by how often it was drawn; :func:`_batch_plan`); a
 replicate whose batched solve does not converge gets the one-by-one refit above, and ``extra`` counts both
-(``batched_refits``, ``fallback_refits``). On RegMix Pile-CC, 200 replicates of additive-ens take 34x one fit
-(bench/speed.py on 2 cores shared with other jobs, load 2.7), against 61x refitted one by one in the same
-conditions (goal: 20x).
+(``batched_refits``, ``fallback_refits``). On RegMix Pile-CC, 200 replicates of additive-ens take 27x one fit
+(bench/speed.py on 2 cores shared with other jobs, load ~4: 5.5 s wall, 5.4 s CPU, against a median fit of
+0.20 s; goal 20x, not met). Run back to back with the refits at the solver's full tolerance (and the additive
+model's masked copy, which made one fit slower too) it was 11.1 s (7.3 s CPU) against 0.42 s, 26x.
 
 How precisely a batched refit is solved (``REFIT_DECREMENT``): a replicate starts at the full-data optimum
 :math:`\\theta_0` and ends at its own, :math:`\\theta_b`. Near it the objective is the quadratic
