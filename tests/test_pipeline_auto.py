@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mixlaw.data import RunTable
+from mixlaw.errors import InputError
 from mixlaw.pipeline import PipelineResult, backtest_pipeline, fit_pipeline, leave_scale_out_split
 
 SIZES = [1e7, 2e7, 4e7, 8e7]
@@ -239,3 +240,11 @@ def test_selection_says_which_parts_each_score_covers_and_when_the_route_choice_
     sel4 = fit_pipeline(table4, target_params=N_T, target_steps=S_T, n_jackknife=0, intervals=False).selection
     assert sel4.route_warning == "" and sel4.split.untested == ()
     assert all(sel4.covers(c) == "size+step, step alone, size alone" for c in sel4.candidates if c.ok)
+
+
+def test_an_empty_table_is_an_input_error_not_an_index_error() -> None:
+    """Found by the route helper: an empty table reached leave_scale_out_split and raised IndexError."""
+    table, _ = world(False)
+    empty = table.subset(table.steps < 0)
+    with pytest.raises(InputError, match="no rows"):
+        fit_pipeline(empty, target_params=1e9, target_steps=1e5)
