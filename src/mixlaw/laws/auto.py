@@ -38,6 +38,7 @@ class MetaLaw(MixingLaw):
         "objective": [str, dict, None],
         "fit_on": [list, tuple],
         "random_state": [Interval(Integral, 0, None, closed="left")],
+        "screen": [bool],
     }
 
     # ------------------------------------------------------------------ shared fitting steps
@@ -46,7 +47,8 @@ class MetaLaw(MixingLaw):
         self.evals_ = list(ctx.targets)
         cv = cross_validate(W, Y, domains=ctx.domains, targets=ctx.targets, candidates=self.candidates,
                             objective=self.objective, fit_on=self.fit_on, n_folds=self.n_folds,
-                            model_params=ctx.model_params, tokens=ctx.tokens, random_state=int(self.random_state))
+                            model_params=ctx.model_params, tokens=ctx.tokens, random_state=int(self.random_state),
+                            screen=bool(getattr(self, "screen", True)))
         self.cv_ = cv.table
         if self._s is not None:
             self.targets_ = [OBJECTIVE]
@@ -133,6 +135,9 @@ class AutoLaw(MetaLaw):
         Without an objective: choose a law per eval set (True) or one law for all (lowest mean score).
     random_state : int, default=0
         Seeds the folds and every fit.
+    screen : bool, default=True
+        Skip the remaining folds of a candidate that is far slower than the others and clearly worse on the
+        first fold (:mod:`mixlaw.laws.screening`); its CV table row says so.
 
     Attributes
     ----------
@@ -156,9 +161,9 @@ class AutoLaw(MetaLaw):
     def __init__(self, *, candidates: Sequence[str] | None = None, n_folds: int = DEFAULT_FOLDS,
                  objective: str | Mapping[str, float] | None = None,
                  fit_on: Sequence[str] = ("per-eval", "direct"), per_target: bool = True,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, screen: bool = True) -> None:
         self.candidates, self.n_folds, self.objective = candidates, n_folds, objective
-        self.fit_on, self.per_target, self.random_state = fit_on, per_target, random_state
+        self.fit_on, self.per_target, self.random_state, self.screen = fit_on, per_target, random_state, screen
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         cv = self._cv(W, Y, ctx)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
@@ -47,6 +48,7 @@ from scipy.optimize import nnls
 from ..errors import FitError, InputError
 from ..evals import objective_weights
 from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
+from .screening import screen as _screen
 
 #: Folds when none are given (shuffled, seeded).
 DEFAULT_FOLDS = 5
@@ -71,6 +73,8 @@ CV_PROGRESS: ContextVar[Callable[[str, int, int], None] | None] = ContextVar("mi
 #: fitted there; a bench sets a disk-backed mapping here so that no fit is done twice (a context variable, as
 #: sklearn's ``Pipeline(memory=...)`` would be a constructor argument that is not a plain value).
 FIT_CACHE: ContextVar[MutableMapping[str, Any] | None] = ContextVar("mixlaw_fit_cache", default=None)
+#: CPU seconds of this process (what the screening compares candidates' fold-1 fits by; a test may replace it).
+_clock = time.process_time
 
 
 def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0) -> np.ndarray:
@@ -123,6 +127,8 @@ class CVRow:
     metrics: dict[str, float]
     n_params: int = 0
     error: str | None = None
+    #: Dropped after the first fold by :mod:`mixlaw.laws.screening` (``error`` says why).
+    screened: bool = False
 
     @property
     def name(self) -> str:
@@ -133,6 +139,8 @@ class CVRow:
                              **{k: _finite_or_none(v) for k, v in self.metrics.items()}}
         if self.error:
             d["error"] = self.error
+        if self.screened:
+            d["screened"] = True
         return d
 
 
@@ -174,7 +182,7 @@ class CVTable:
         rows = [CVRow(r["law"], r["fit_on"], r["target"],
                       {k: float("nan") if r.get(k) is None else float(r[k])
                        for k in ("spearman", "rmse", "bias", "mre", "r2", "score")},
-                      int(r.get("n_params", 0)), r.get("error")) for r in d["rows"]]
+                      int(r.get("n_params", 0)), r.get("error"), bool(r.get("screened", False))) for r in d["rows"]]
         return cls(rows, int(d["n_runs"]), int(d["n_folds"]), int(d["seed"]), dict(d.get("chosen", {})))
 
     def __str__(self) -> str:
@@ -188,7 +196,7 @@ class CVTable:
             for r in rows:
                 mark = " *" if self.chosen.get(t) == r.name else ""
                 if r.error:
-                    lines.append(f"    {r.name:<24}excluded: {r.error}")
+                    lines.append(f"    {r.name:<24}{'' if r.screened else 'excluded: '}{r.error}")
                     continue
                 m = r.metrics
                 lines.append(f"    {r.name:<24}{m['spearman']:>9.4f}{m['rmse']:>10.4g}{m['bias']:>+10.3g}"
@@ -283,6 +291,28 @@ def _n_vary_max(law: MixingLaw) -> int:
     return int(law.n_params_) // max(1, len(law.targets_))
 
 
+def _fold_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray, f: int, *, domains: Sequence[str],
+                  targets: Sequence[str], model_params: np.ndarray | None, tokens: np.ndarray | None,
+                  random_state: int) -> tuple[np.ndarray, int]:
+    """Law ``key`` fitted on every fold but ``f``: its predictions of fold ``f``'s runs and, on the first fold,
+    its free parameters (the size rule below is checked there; -1 on other folds)."""
+    test = folds == f
+    kw = {k: (None if v is None else v[~test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
+    n_par = -1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fold fits repeat the full fit's warnings; the final fit reports them
+        law = fit_law(key, W[~test], Y[~test], domains=domains, targets=targets, random_state=random_state, **kw)
+        if f == folds.min():
+            n_vary = _n_vary_max(law)
+            if n_vary * RUNS_PER_PARAM > len(W):
+                raise InputError(f"{n_vary} parameters per fitted problem need at least "
+                                 f"{int(np.ceil(n_vary * RUNS_PER_PARAM))} runs (have {len(W)})")
+            n_par = int(law.n_params_)
+        pkw = {k: (None if v is None else v[test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
+        P = np.asarray(law.predict(W[test], **pkw), dtype=np.float64).reshape(int(test.sum()), -1)
+    return P, n_par
+
+
 def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray, *, domains: Sequence[str],
                       targets: Sequence[str], model_params: np.ndarray | None = None,
                       tokens: np.ndarray | None = None, random_state: int = 0,
@@ -299,20 +329,10 @@ def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray,
     P = np.full(Y.shape, np.nan)
     n_par = 0
     for f in np.unique(folds):
-        test = folds == f
-        kw = {k: (None if v is None else v[~test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # fold fits repeat the full fit's warnings; the final fit reports them
-            law = fit_law(key, W[~test], Y[~test], domains=domains, targets=targets, random_state=random_state,
-                          **kw)
-            if f == folds.min():
-                n_vary = _n_vary_max(law)
-                if n_vary * RUNS_PER_PARAM > len(W):
-                    raise InputError(f"{n_vary} parameters per fitted problem need at least "
-                                     f"{int(np.ceil(n_vary * RUNS_PER_PARAM))} runs (have {len(W)})")
-                n_par = int(law.n_params_)
-            pkw = {k: (None if v is None else v[test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
-            P[test] = np.asarray(law.predict(W[test], **pkw), dtype=np.float64).reshape(int(test.sum()), -1)
+        pred, n = _fold_predict(key, W, Y, folds, int(f), domains=domains, targets=targets, model_params=model_params,
+                                tokens=tokens, random_state=random_state)
+        P[folds == f] = pred
+        n_par = n if n >= 0 else n_par
         if on_fold is not None:
             on_fold()
     return P, n_par
@@ -322,8 +342,12 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
                    candidates: Sequence[str] | None = None, objective: str | Mapping[str, float] | None = None,
                    fit_on: Sequence[str] = ("per-eval", "direct"), n_folds: int = DEFAULT_FOLDS,
                    model_params: np.ndarray | None = None, tokens: np.ndarray | None = None, random_state: int = 0,
-                   on_progress: Callable[[str, int, int], None] | None = None) -> CVResult:
+                   on_progress: Callable[[str, int, int], None] | None = None, screen: bool = True) -> CVResult:
     """K-fold cross-validate candidate laws on ``(W, Y)``.
+
+    Every candidate is fitted on the first fold before any is fitted on the others; with ``screen`` a
+    candidate far slower and clearly worse there is not fitted on the rest (:mod:`mixlaw.laws.screening`: the
+    rule, and why it leaves the choice alone) and its table row says why.
 
     Parameters
     ----------
@@ -337,10 +361,12 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
         each law ``per-eval`` and ``direct`` (restricted by ``fit_on``).
     n_folds : int, default 5
     random_state : int, default 0
-        Seeds the folds and every fit.
+        Seeds the folds, every fit and the screening's bootstrap.
     on_progress : callable, optional
         ``on_progress(label, done, total)`` after each fold fit (total = candidates x modes x folds); default
         the :data:`CV_PROGRESS` context variable.
+    screen : bool, default True
+        Screen slow candidates that lose clearly on the first fold out of the other folds.
 
     Returns
     -------
@@ -361,41 +387,85 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
     if not modes:
         raise InputError(f"fit_on must name 'per-eval' and/or 'direct'; got {list(fit_on)}")
     folds = fold_ids(len(W), n_folds, random_state)
-    k = int(folds.max()) + 1
+    uniq = [int(f) for f in np.unique(folds)]
+    k = len(uniq)
     total, done = len(keys) * len(modes) * k, 0
-    oof: dict[tuple[str, str], np.ndarray] = {}
-    rows: list[CVRow] = []
     y_obj = None if s is None else Y @ s
-    for key in keys:
-        for mode in modes:
-            label = key if mode == "per-eval" else f"{key}[{mode}]"
+    cols = targets if s is None else [OBJECTIVE]
+    fits = [(key, mode) for key in keys for mode in modes]
 
-            def tick(label: str = label) -> None:
-                nonlocal done
-                done += 1
-                if on_progress is not None:
-                    on_progress(label, done, total)
+    def label(c: tuple[str, str]) -> str:
+        return c[0] if c[1] == "per-eval" else f"{c[0]}[{c[1]}]"
 
-            Yfit, tg = (Y, targets) if mode == "per-eval" else (y_obj[:, None], [OBJECTIVE])  # type: ignore[index]
-            start = done
-            try:
-                P, n_par = cross_val_predict(key, W, Yfit, folds, domains=domains, targets=tg,
-                                             model_params=model_params, tokens=tokens, random_state=random_state,
-                                             on_fold=tick)
-            except CV_FAILURES as err:
-                done = start + k
-                if on_progress is not None:
-                    on_progress(label, done, total)
-                cols = targets if s is None else [OBJECTIVE]
-                rows.extend(CVRow(key, mode, c, {"score": float("inf")}, 0, _one_line(err)) for c in cols)
-                continue
-            oof[(key, mode)] = P
-            if s is None:
-                rows.extend(CVRow(key, mode, t, score_columns(Y[:, i], P[:, i]), n_par)
-                            for i, t in enumerate(targets))
-            else:
-                pred = P[:, 0] if mode == "direct" else P @ s
-                rows.append(CVRow(key, mode, OBJECTIVE, score_columns(y_obj, pred), n_par))  # type: ignore[arg-type]
+    def tick(c: tuple[str, str], n: int = 1) -> None:
+        nonlocal done
+        done += n
+        if on_progress is not None:
+            on_progress(label(c), done, total)
+
+    def data(c: tuple[str, str]) -> tuple[np.ndarray, list[str]]:
+        return (Y, targets) if c[1] == "per-eval" else (y_obj[:, None], [OBJECTIVE])  # type: ignore[index]
+
+    def scored(c: tuple[str, str], P: np.ndarray) -> np.ndarray:
+        """(rows, columns) predictions of the scored columns (the objective aggregated for per-eval)."""
+        return P if s is None else (P[:, :1] if c[1] == "direct" else (P @ s)[:, None])
+
+    truth = Y if s is None else y_obj[:, None]  # type: ignore[index]
+    P_all: dict[tuple[str, str], np.ndarray] = {}
+    n_par: dict[tuple[str, str], int] = {}
+    failed: dict[tuple[str, str], str] = {}
+    cost: dict[tuple[str, str], float] = {}
+    first = folds == uniq[0]
+    for c in fits:  # fold 1 of every candidate first: the screening compares them there
+        Yfit, tg = data(c)
+        t0 = _clock()
+        try:
+            pred, n_par[c] = _fold_predict(c[0], W, Yfit, folds, uniq[0], domains=domains, targets=tg,
+                                           model_params=model_params, tokens=tokens, random_state=random_state)
+        except CV_FAILURES as err:
+            failed[c] = _one_line(err)
+            tick(c, k)
+            continue
+        cost[c] = _clock() - t0
+        P_all[c] = np.full(Yfit.shape, np.nan)
+        P_all[c][first] = pred
+        tick(c)
+    screened: dict[tuple[str, str], str] = {}
+    if screen and k > 1:
+        f1 = {label(c): scored(c, P_all[c][first]) for c in P_all}
+        f1_scores = {lab: [score_columns(truth[first, j], P[:, j])["score"] for j in range(len(cols))]
+                     for lab, P in f1.items()}
+        out = _screen({label(c): v for c, v in cost.items()}, f1, truth[first], cols, f1_scores, int(random_state))
+        screened = {c: out[label(c)].message(k) for c in P_all if label(c) in out}
+    rows: list[CVRow] = []
+    oof: dict[tuple[str, str], np.ndarray] = {}
+    for c in fits:
+        key, mode = c
+        if c in failed or c in screened:
+            err = failed.get(c) or screened[c]
+            if c in screened:
+                tick(c, k - 1)
+            rows.extend(CVRow(key, mode, col, {"score": float("inf")}, n_par.get(c, 0), err, c in screened)
+                        for col in cols)
+            continue
+        Yfit, tg = data(c)
+        P = P_all[c]
+        start = done
+        try:
+            for f in uniq[1:]:
+                P[folds == f], _ = _fold_predict(key, W, Yfit, folds, f, domains=domains, targets=tg,
+                                                 model_params=model_params, tokens=tokens, random_state=random_state)
+                tick(c)
+        except CV_FAILURES as err:
+            tick(c, start + k - 1 - done)  # the folds left count as done
+            rows.extend(CVRow(key, mode, col, {"score": float("inf")}, 0, _one_line(err)) for col in cols)
+            continue
+        oof[c] = P
+        if s is None:
+            rows.extend(CVRow(key, mode, t, score_columns(Y[:, i], P[:, i]), n_par[c]) for i, t in enumerate(targets))
+        else:
+            pred = P[:, 0] if mode == "direct" else P @ s
+            rows.append(CVRow(key, mode, OBJECTIVE, score_columns(y_obj, pred), n_par[c]))  # type: ignore[arg-type]
     table = CVTable(rows, len(W), k, int(random_state))
     return CVResult(table, oof, Y, targets, s, folds)
 

@@ -46,6 +46,8 @@ class StackLaw(MetaLaw):
         aggregated or fitted on the objective directly.
     fit_on : tuple of str, default=("per-eval", "direct")
     random_state : int, default=0
+    screen : bool, default=True
+        As in :class:`~mixlaw.laws.auto.AutoLaw`: a screened candidate is never a member.
 
     Attributes
     ----------
@@ -72,9 +74,9 @@ class StackLaw(MetaLaw):
 
     def __init__(self, *, candidates: Sequence[str] | None = None, n_members: int = DEFAULT_MEMBERS,
                  n_folds: int = DEFAULT_FOLDS, objective: str | Mapping[str, float] | None = None,
-                 fit_on: Sequence[str] = ("per-eval", "direct"), random_state: int = 0) -> None:
+                 fit_on: Sequence[str] = ("per-eval", "direct"), random_state: int = 0, screen: bool = True) -> None:
         self.candidates, self.n_members, self.n_folds = candidates, n_members, n_folds
-        self.objective, self.fit_on, self.random_state = objective, fit_on, random_state
+        self.objective, self.fit_on, self.random_state, self.screen = objective, fit_on, random_state, screen
 
     def _column(self, cv: CVResult, column: str) -> tuple[list[CVRow], np.ndarray, np.ndarray]:
         """Best rows on ``column``, their OOF predictions (n, m) and the truth (n,)."""
