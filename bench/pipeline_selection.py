@@ -86,6 +86,32 @@ costs one backtest of every candidate per cut, and on the project's trainer runs
 bench/pipeline_crossscale.py --auto --fit-from 0.4``) both keep nested on v3 and v3_12m, since on v3 nested
 leads the direct route at every cut (its wrong route there is not a matter of which cuts are averaged).
 
+**Error trends, closeness weights and drift** (issue 9's three ideas for v3; :func:`cut_picks`). ``--cuts`` rows
+also hold each candidate's *drift* at every cut: how far its prediction at the real target moves from its
+full fit's when the cut is applied to the real fit (:func:`time_cuts`; no truth needed). Measured 2026-12-03
+(``--cuts --jackknife 0 --workers 2``, load 2-8; 3 sizes: seed blocks 0 / 2 / 3 of 24 worlds, 57 with a
+backtest; 4 sizes: block 0, 52), within 1.2x of the best, and worlds better / worse than the
+one-standard-error rule rebuilt from the same rows::
+
+    rule                                                  3 sizes: all 57        4 sizes: 52
+    one-standard-error rule (fit_pipeline's)              67%                    88%
+    (a) MRE ~ c (log r)^b over the cuts, read at r*       68%  +2 / -1           81%  +1 / -5
+    (a') MRE ~ c0 + c1 log r over the cuts, read at r*    68%  +3 / -2           81%  +1 / -5
+    (b) cuts weighted by min(x/x*, x*/x), x = log r       74%  +4 / -0           87%  +1 / -2
+    (c) smallest drift at the smallest cut                74%  +5 / -1           83%  +1 / -4
+    (c') smallest mean drift over the cuts                77%  +6 / -0           85%  +0 / -2
+    (c'') 1-SE set, then the smallest drift               67%  +0 / -0           87%  +0 / -1
+    every time cut averaged too                           77%  +7 / -1           87%  +1 / -2
+    time cuts up to the target's ratio too                72%  +3 / -0           90%  +1 / -0
+
+None is adopted. Each gains on the 3-size worlds about what it loses on the 4-size ones (the reported family);
+only (c') has a clear 3-size gain (6 / 0, sign test p ~ 0.03), and it loses 2 of 52 4-size worlds. None gets
+both trainer sets right (``python bench/pipeline_crossscale.py --auto --fit-from 0.4`` prints every rule's
+pick): (a), (b), (c'') and both cut averages keep nested on v3 and v3_12m; (c) picks direct on both (v3_12m:
+1.04x worse than nested); (c') picks nested on v3 and direct on v3_12m, wrong on both. Extrapolating error
+trends, (a), keeps nested on v3 because direct's backtest error grows faster with the ratio at every cut,
+and a rule that picked direct there would still estimate its error at 17 % against a real 1.78 %.
+
 Usage::
 
     python bench/pipeline_selection.py [--worlds 52] [--fit-sizes 4] [--jackknife 3] [--workers 2] [--cuts]
@@ -189,10 +215,14 @@ def make_world(seed: int, family: str, fit_sizes: int = 4) -> World:
 
 
 def time_cuts(table: RunTable, target_params: float, target_time: float, sel: Selection,
-              fit_from: float = 0.0) -> list[dict[str, Any]]:
+              fit_from: float = 0.0, alternatives: dict[str, Any] | None = None,
+              mixtures: np.ndarray | None = None) -> list[dict[str, Any]]:
     """Every candidate of ``sel`` backtested at every time cut the curves allow (``parts=("time",)``, each
     ratio the checkpoints offer, the same held-out entries as ``sel``'s splits): ``[{"ratio": r,
-    "entry_errors": {label: |relative error| per entry, or None}}]``, for rules that average several cuts."""
+    "entry_errors": {label: |relative error| per entry, or None}, "drift": {label: d}}]``, for rules that
+    average several cuts. ``drift`` (with ``alternatives``, each candidate fitted on all the data, and
+    ``mixtures``): how far the cut fit's prediction at the real target (N*, T*) moves from the full fit's,
+    mean |pred_cut / pred_full - 1| over ``mixtures`` (no truth needed: the stability of the extrapolation)."""
     ok = [c for c in sel.candidates if c.ok]
     cands = [(c.route, c.law, c.on_total) for c in ok]
     names = list(table.resolve_targets("all"))  # run_world's fit_pipeline predicts every eval
@@ -206,10 +236,20 @@ def time_cuts(table: RunTable, target_params: float, target_time: float, sel: Se
                                    parts=("time",))
         if sp.time_ratio <= 1 or any(np.isclose(sp.time_ratio, o["ratio"]) for o in out):
             continue
-        got = {c.label: c for c in backtest_candidates(table, sp, cands, names, sel.total, fit_kw)[0]}
+        got_list, fitted = backtest_candidates(table, sp, cands, names, sel.total, fit_kw)
+        got = {c.label: c for c in got_list}
+        drift: dict[str, float] = {}
+        for lab, res in fitted.items():
+            full = (alternatives or {}).get(lab)
+            if full is None or mixtures is None or not got[lab].ok:
+                continue
+            at = {"steps" if sel.split.axis == "step" else "tokens": target_time}
+            d = float(np.mean(np.abs(res.predict(mixtures, params=target_params, **at) / full.predict(mixtures) - 1)))
+            if np.isfinite(d):
+                drift[lab] = d
         out.append({"ratio": sp.time_ratio,
                     "entry_errors": {lab: np.abs(np.ravel(c.residuals)).tolist() if c.ok and c.residuals is not None
-                                     else None for lab, c in got.items()}})
+                                     else None for lab, c in got.items()}, "drift": drift})
     return out
 
 
@@ -240,10 +280,12 @@ def run_world(world: World, n_jackknife: int, seed: int, cuts: bool = False) -> 
     if cuts:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MixlawWarning)
-            for cut in time_cuts(world.table, world.target_params, world.target_steps, sel):
+            for cut in time_cuts(world.table, world.target_params, world.target_steps, sel,
+                                 alternatives=res.alternatives, mixtures=world.mixtures):
                 for lab, e in cut["entry_errors"].items():
                     if lab in cands:
-                        cands[lab].setdefault("cuts", []).append({"ratio": cut["ratio"], "entry_errors": e})
+                        cands[lab].setdefault("cuts", []).append({"ratio": cut["ratio"], "entry_errors": e,
+                                                                  "drift": cut["drift"].get(lab)})
     return {"family": world.family, "fit_sizes": int(np.unique(world.table.model_params).size),
             "size_untested": size_untested, "time_ratio_target": sel.split.time_ratio_target, "cuts": cuts,
             "chosen": chosen, "best": best, "auto_mre": errs[chosen],
@@ -302,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit-sizes", type=int, default=4,
                     help="fitted model sizes per world (4: the reported family; 3: the size backtest cannot run)")
     ap.add_argument("--cuts", action="store_true",
-                    help="also backtest every time cut the curves allow (for the rule averaging them; 2-3x the time)")
+                    help="also backtest every time cut the curves allow (for the rules of cut_picks; 2-3x the time)")
     ap.add_argument("--workers", type=int, default=1, help="worker processes (worlds are independent)")
     ap.add_argument("--rows", default=None, help="append one JSON line per finished world to this file")
     ap.add_argument("--from-rows", default=None,
@@ -365,8 +407,84 @@ def main(argv: list[str] | None = None) -> int:
 RULES = ("smallest main-split MRE", "smallest split-averaged score", "one-standard-error rule alone",
          "size untested: direct route only", "size untested: direct unless nested wins by 2 SE")
 #: Rows run with ``--cuts`` only: the one-standard-error rule on errors averaged over fit_pipeline's splits and
-#: every time cut the curves allow (each cut alike), or only the cuts up to the target's step ratio.
-CUTS_RULES = ("every time cut averaged too (--cuts)", "time cuts up to the target's ratio too (--cuts)")
+#: every time cut the curves allow (each cut alike), or only the cuts up to the target's step ratio; and the
+#: rules of :func:`cut_picks` (issue 9's ideas for v3: extrapolate each candidate's error to the target's ratio,
+#: weight cuts by closeness to it, or prefer the candidate whose target prediction drifts least).
+CUTS_RULES = ("every time cut averaged too (--cuts)", "time cuts up to the target's ratio too (--cuts)",
+              "(a) MRE ~ c (log r)^b over cuts, at the target's r", "(a') MRE ~ c0 + c1 log r, at the target's r",
+              "(b) cuts weighted by closeness in log r, 1-SE rule", "(c) smallest drift at the smallest cut",
+              "(c') smallest mean drift over the cuts", "(c'') 1-SE set, then smallest drift")
+
+
+def cut_picks(ok: list[Candidate], cuts: list[list[dict[str, Any]]], n_splits: list[int],
+              ratio_target: float) -> dict[str, Candidate]:
+    """The candidate each rule of :data:`CUTS_RULES` picks among ``ok`` (entry errors in ``residuals``,
+    averaged over ``n_splits`` of fit_pipeline's splits), given each one's time cuts (``cuts[i]``: dicts with
+    ``ratio``, ``entry_errors`` and ``drift``, as :func:`time_cuts` writes them) and the target's time ratio.
+
+    Only the cuts every candidate ran are used (as fit_pipeline does with its one-part splits); a rule without
+    what it needs (no cut; no drift; a target ratio <= 1.05) falls back to the one-standard-error pick.
+
+    - (a): per candidate, MRE_j at log ratio x_j, fitted as c x^b (log-log least squares, b in [0, 3]) or
+      c0 + c1 x (2+ cuts), read at x* = log(target ratio); the smallest wins;
+    - (b): per-entry errors averaged with fit_pipeline's splits, cut j weighted by min(x_j/x*, x*/x_j);
+    - (c): the drift (how far a cut fit's target prediction moves from the full fit's, :func:`time_cuts`) at the
+      smallest common cut; (c'): its mean over the common cuts; (c''): the smallest drift at the smallest cut
+      among the candidates the one-standard-error rule keeps.
+    """
+    base = choose_simplest_within_noise(ok)[0]
+    out: dict[str, Candidate] = {}
+    bad = {c["ratio"] for cs in cuts for c in cs if c["entry_errors"] is None}
+    common = sorted(set.intersection(*({c["ratio"] for c in cs} for cs in cuts)) - bad) if cuts else []
+    by = [{c["ratio"]: c for c in cs} for cs in cuts]
+    xs = np.log(np.array(common, dtype=float))
+    x_t = float(np.log(ratio_target)) if ratio_target > 1.05 else float("nan")
+    for name, top in zip(CUTS_RULES[:2], (np.inf, ratio_target), strict=True):
+        avg = []
+        for cand, b, n in zip(ok, by, n_splits, strict=True):
+            used = [b[r]["entry_errors"] for r in common if r <= top * (1 + 1e-9)]
+            e = (np.asarray(cand.residuals) * n + np.sum(used, axis=0)) / (n + len(used)) if used \
+                else np.asarray(cand.residuals)
+            avg.append(Candidate(cand.route, cand.law, mre=cand.mre, residuals=e, complexity=cand.complexity))
+        out[name] = ok[avg.index(choose_simplest_within_noise(avg)[0])]
+    # (a), (a'): each candidate's error as a function of the extrapolation ratio, read at the target's.
+    fa, fl = [], []
+    for b in by:
+        y = np.array([np.mean(b[r]["entry_errors"]) for r in common]) if common else np.array([])
+        if xs.size >= 2 and np.isfinite(x_t) and np.all(y > 0):
+            slope, icpt = np.polyfit(np.log(xs), np.log(y), 1)
+            fa.append(float(np.exp(icpt) * x_t ** np.clip(slope, 0, 3)))
+            c1, c0 = np.polyfit(xs, y, 1)
+            fl.append(float(max(c0 + c1 * x_t, 0.0)))
+        else:
+            fa.append(np.nan)
+            fl.append(np.nan)
+    for name, f in zip(CUTS_RULES[2:4], (fa, fl), strict=True):
+        out[name] = ok[int(np.nanargmin(f))] if np.all(np.isfinite(f)) else base
+    # (b)
+    if xs.size and np.isfinite(x_t):
+        w = np.minimum(xs / x_t, x_t / xs)
+        avg = []
+        for cand, b, n in zip(ok, by, n_splits, strict=True):
+            e = (np.asarray(cand.residuals) * n + sum(wj * np.asarray(b[r]["entry_errors"])
+                                                      for wj, r in zip(w, common, strict=True))) / (n + w.sum())
+            avg.append(Candidate(cand.route, cand.law, mre=cand.mre, residuals=e, complexity=cand.complexity))
+        out[CUTS_RULES[4]] = ok[avg.index(choose_simplest_within_noise(avg)[0])]
+    else:
+        out[CUTS_RULES[4]] = base
+    # (c), (c'), (c'')
+    have = [r for r in common if all(b[r].get("drift") is not None for b in by)]
+    if have:
+        d0 = [b[have[0]]["drift"] for b in by]
+        dm = [float(np.mean([b[r]["drift"] for r in have])) for b in by]
+        out[CUTS_RULES[5]] = ok[int(np.argmin(d0))]
+        out[CUTS_RULES[6]] = ok[int(np.argmin(dm))]
+        keep = [i for i, c in enumerate(ok) if c is base or c.score <= min(o.score for o in ok)
+                + paired_se(min(ok, key=lambda o: o.score), c)]
+        out[CUTS_RULES[7]] = ok[min(keep, key=lambda i: d0[i])]
+    else:
+        out.update({k: base for k in CUTS_RULES[5:]})
+    return out
 
 
 def _pick(rule: str, ok: list[Candidate], size_untested: bool) -> Candidate:
@@ -419,21 +537,13 @@ def compare_rules(rows: list[dict[str, Any]], subset: Callable[[dict[str, Any]],
         for name in RULES:
             hits[name].append(target[id(_pick(name, [c for c, _ in ok], bool(row.get("size_untested"))))]
                               <= 1.2 * best)
-        with_cuts = [(cand, cands[f"{cand.route} {cand.law}"].get("cuts") or []) for cand, _ in ok]
         if row.get("cuts"):  # a row run with --cuts (a world whose curves allow no cut has none: the 1-SE pick)
-            # As fit_pipeline does with its one-part splits: a cut some candidate could not run is left out for all.
-            bad = {c["ratio"] for _, cs in with_cuts for c in cs if c["entry_errors"] is None}
-            common = set.intersection(*({c["ratio"] for c in cs} for _, cs in with_cuts)) - bad
-            for name, top in zip(CUTS_RULES, (np.inf, row.get("time_ratio_target", np.inf)), strict=True):
-                avg = []
-                for cand, cs in with_cuts:
-                    n = cands[f"{cand.route} {cand.law}"].get("n_splits", 1)
-                    used = [c["entry_errors"] for c in cs if c["ratio"] in common and c["ratio"] <= top * (1 + 1e-9)]
-                    e = (np.asarray(cand.residuals) * n + np.sum(used, axis=0)) / (n + len(used)) if used \
-                        else np.asarray(cand.residuals)
-                    avg.append(Candidate(cand.route, cand.law, mre=cand.mre, residuals=e, complexity=cand.complexity))
-                pick = choose_simplest_within_noise(avg)[0]
-                hits[name].append(target[id(ok[avg.index(pick)][0])] <= 1.2 * best)
+            labs = [f"{cand.route} {cand.law}" for cand, _ in ok]
+            picks = cut_picks([c for c, _ in ok], [cands[lab].get("cuts") or [] for lab in labs],
+                              [cands[lab].get("n_splits", 1) for lab in labs],
+                              float(row.get("time_ratio_target", np.inf)))
+            for name, pick in picks.items():
+                hits[name].append(target[id(pick)] <= 1.2 * best)
         hits["(best candidate at the target is direct)"].append(min(ok, key=lambda x: x[1])[0].route == "direct")
     return {k: float(np.mean(v)) for k, v in hits.items() if v}
 
