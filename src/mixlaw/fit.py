@@ -462,6 +462,7 @@ def pooling_penalty(strength: float, start: int) -> Callable[[np.ndarray], tuple
         return cache[theta.size].copy()
 
     penalty.hessian = hessian  # type: ignore[attr-defined]
+    penalty.quadratic = True  # type: ignore[attr-defined]  # exactly theta^T H theta / 2 (the solver batches it)
     return penalty
 
 

@@ -126,6 +126,7 @@ class RidgeCVMixin:
             return H if own is None else H + penalty_hessian(own, theta)
 
         pen.hessian = hessian  # type: ignore[attr-defined]
+        pen.quadratic = own is None or bool(getattr(own, "quadratic", False))  # type: ignore[attr-defined]
         return pen
 
     def _get_state(self) -> dict[str, Any]:

@@ -272,8 +272,7 @@ class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
             else:
                 np.copyto(P, 0.0, where=absent)
             S = P.sum(axis=2)
-            np.divide(P, (S * S)[:, :, None], out=P)
-            np.negative(P, out=P)
+            np.multiply(P, (-1.0 / (S * S))[:, :, None], out=P)  # -P / S^2, the derivative of 1 / S
             jac = np.empty((theta.shape[0], n, theta.shape[1]))
             jac[:, :, 0] = 1.0
             jac[:, :, 1:1 + M] = P
