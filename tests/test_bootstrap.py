@@ -178,6 +178,29 @@ def test_batched_refits_match_one_by_one(monkeypatch: pytest.MonkeyPatch, law: s
     np.testing.assert_allclose(a.prediction_intervals(), b.prediction_intervals(), rtol=1e-7)
 
 
+def test_batched_refit_bounds_depend_on_the_largest_losses_only() -> None:
+    # _batched_chunk builds a replicate's bounds and fixed values once per distinct largest losses: two resamples
+    # with the same maxima (here, with user bounds and fixed values too) must get the same ones from the law's spec.
+    t = _additive_table()
+    law = bootstrap.get_law("additive-ens", bounds={"gamma_b": (0.1, 2.0)}, fixed={"x.gamma_c": 0.4})
+    law.fit(t.weights, t.losses(["x", "z"]), domains=t.domains, targets=["x", "z"])
+    plan = bootstrap._batch_plan(law, ["x", "z"])
+    assert plan is not None
+    W, Y = t.weights, t.losses(["x", "z"])
+    top = np.unique(Y.argmax(axis=0))
+    rng = np.random.default_rng(0)
+    ctx = bootstrap.FitContext(list(t.domains), ["x", "z"])
+    arrays = []
+    for _ in range(2):
+        uniq = np.union1d(top, rng.choice(len(W), size=25, replace=False))
+        specs = [bootstrap._replicate_specs(bootstrap.warm_clone(m), W[uniq], Y[uniq], ctx) for m in plan.members]
+        # The value of a free parameter is its start (replaced by the warm start); of a fixed one, what it is held at.
+        arrays.append([np.concatenate([sp.vary_mask, sp.array("min"), sp.array("max"),
+                                       np.where(sp.vary_mask, 0.0, sp.array("value"))]) for ms in specs for sp in ms])
+    for a, b in zip(*arrays, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_batched_refits_are_deterministic_across_workers() -> None:
     t = _additive_table()
     kw = {"n": 20, "random_state": 9, "points": POINTS}

@@ -85,7 +85,9 @@ from .optimize import _make_scalar, _objective_weights, optimize_mixture
 MIN_PARALLEL = 8
 #: Rows (replicate x member x eval set) of one batched refit solve: enough to share the solver's per-iteration
 #: Python work, few enough that its (rows, runs, parameters) arrays stay small (see ``_batched_chunk``).
-BATCH_ROWS = 24
+BATCH_ROWS = 32
+#: Batched chunks come in multiples of this many (see ``bootstrap_law``).
+CHUNK_GRAIN = 8
 #: A batched refit stops once the Gauss-Newton model predicts at most this fraction of the decrease the replicate
 #: made from the point estimate still to come (``solve_batch(stop_decrement=...)``; why, in the module docstring).
 REFIT_DECREMENT = 1e-6
@@ -275,7 +277,8 @@ def _batch_plan(nominal: MixingLaw, targets: Sequence[str]) -> _Plan | None:
 
     Planned for ``additive`` and ``additive-ens``: their warm refit is exactly that solve (one start, from the
     point estimate), and their fitted state besides the parameters does not depend on the data (Ye's law, for
-    one, takes its reference domain from the resample). Bounds still come from each resample (E <= max loss).
+    one, takes its reference domain from the resample). Bounds still come from each resample (E <= max loss; built
+    once per distinct largest losses, :func:`_batched_chunk`).
     """
     if type(nominal) is ShukorAdditiveEnsemble:
         members = list(nominal.members_)
@@ -338,23 +341,28 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
     problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]] = []  # start, lo, hi, free, penalty
     picks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     fallback = []
+    # Bounds and fixed values depend on which runs were drawn, not how often, and for the additive law only through
+    # each eval set's largest loss (E <= it); the inits, which depend on more, are replaced by the warm start. So
+    # replicates with the same largest losses (most of them: the worst run is drawn in ~63 % of resamples) share
+    # them, and the law's spec (a tenth of a refit's time when built for each) is built once per distinct maxima.
+    bounds: dict[bytes, list[list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]]] = {}
     for b in ids:
         rows = _resample(task, b)
         uniq, count = np.unique(rows, return_counts=True)
-        # Bounds and fixed values depend on which runs were drawn, not how often (E <= the largest loss); the
-        # inits, which do, are replaced by the warm start.
-        specs = [_replicate_specs(s, W[uniq], Y[uniq], ctx) for s in scratch]
-        n_free = max(int(sp.vary_mask.sum()) for ms in specs for sp in ms)
+        key = Y[uniq].max(axis=0).tobytes()
+        if key not in bounds:
+            bounds[key] = [[(sp.vary_mask, sp.array("min"), sp.array("max"), sp.array("value")) for sp in ms]
+                           for ms in (_replicate_specs(s, W[uniq], Y[uniq], ctx) for s in scratch)]
+        specs = bounds[key]
+        n_free = max(int(fr.sum()) for ms in specs for fr, *_ in ms)
         if rows.size <= n_free:  # too few runs: the law's own refit says so (and fails) as it always did
             fallback.append(b)
             continue
         picks[b] = (rows, uniq, count / rows.size)  # each drawn row counts 1/n, as in the resample
         for k, ms in enumerate(specs):
-            for i, sp in enumerate(ms):
-                fr, a, z = sp.vary_mask, sp.array("min"), sp.array("max")
+            for i, (fr, a, z, v) in enumerate(ms):
                 # As fit_models starts a warm refit: free parameters clipped into the bounds, fixed ones held.
-                problems.append((np.where(fr, np.clip(plan.warm[k][i], a, z), sp.array("value")), a, z, fr,
-                                 penalties[k][i]))
+                problems.append((np.where(fr, np.clip(plan.warm[k][i], a, z), v), a, z, fr, penalties[k][i]))
     out: list[tuple[int, dict[str, Any]]] = []
     if picks:
         m = max(u.size for _, u, _ in picks.values())
@@ -581,7 +589,12 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         rows = len(plan.members) * len(names)
         p = max(len(w) for ws in plan.warm for w in ws)
         size = max(1, min(BATCH_ROWS // rows, int(BATCH_BYTES // (8 * len(table) * p * rows))))
-        chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
+        # Chunks of equal size, and a multiple of CHUNK_GRAIN of them when there are that many: every worker of a
+        # 1-, 2-, 4- or 8-core pool gets the same share (17 chunks of 12 on 2 workers left one idle a twelfth).
+        k = -(-len(ids) // size)
+        if k >= CHUNK_GRAIN:
+            k = -(-k // CHUNK_GRAIN) * CHUNK_GRAIN
+        chunks = [c.tolist() for c in np.array_split(np.array(ids), k)]
     else:
         # Several chunks per worker balance uneven fit times (and move the progress bar); results are keyed
         # by replicate id, so the partition does not change them.
