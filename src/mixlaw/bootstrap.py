@@ -371,9 +371,9 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
         per = n_members * K
         rep = np.repeat(np.arange(len(picks)), per)  # the replicate (weight matrix) of every row
         logy = np.log(Y[obs[rep], np.tile(np.arange(K), len(picks) * n_members)[:, None]])
-        model = plan.members[0]._model_batch(W[obs], ctx)
+        model = plan.members[0]._model_batch(W[obs[rep]], ctx)  # one weight matrix per row
         start, lo, hi, free, pens = (list(v) for v in zip(*problems, strict=True))
-        theta, _, conv, _ = solve_batch(lambda x, r: model(x, rep[r]), np.array(start), np.array(lo),
+        theta, _, conv, _ = solve_batch(model, np.array(start), np.array(lo),
                                         np.array(hi), np.array(free), logy, weight[rep], loss=plan.members[0].loss,
                                         delta=float(plan.members[0].huber_delta), penalties=pens,
                                         stop_decrement=REFIT_DECREMENT)
