@@ -13,10 +13,9 @@ starts only when that one does not converge), and replicates run on a process po
 cores). For the additive law and ``additive-ens`` the warm refits of a chunk of replicates are one vectorised
 solve (a replicate is the table with each run weighted by how often it was drawn; :func:`_batch_plan`); a
 replicate whose batched solve does not converge gets the one-by-one refit above, and ``extra`` counts both
-(``batched_refits``, ``fallback_refits``). On RegMix Pile-CC, 200 replicates of additive-ens take 27x one fit
-(bench/speed.py on 2 cores shared with other jobs, load ~4: 5.5 s wall, 5.4 s CPU, against a median fit of
-0.20 s; goal 20x, not met). Run back to back with the refits at the solver's full tolerance (and the additive
-model's masked copy, which made one fit slower too) it was 11.1 s (7.3 s CPU) against 0.42 s, 26x.
+(``batched_refits``, ``fallback_refits``). On RegMix Pile-CC, 200 replicates of additive-ens take ~20x one fit
+(bench/bootstrap_speed.py --baseline, 2 cores shared with other jobs, load ~9: 19.2-20.5x wall, 20.0-21.1x CPU,
+against 24.1-24.9x wall for the code before the solver's evaluation made fewer passes over the Jacobian; goal 20x).
 
 How precisely a batched refit is solved (``REFIT_DECREMENT``): a replicate starts at the full-data optimum
 :math:`\\theta_0` and ends at its own, :math:`\\theta_b`. Near it the objective is the quadratic
@@ -45,7 +44,7 @@ Determinism: replicate b draws its runs from ``SeedSequence(random_state).spawn(
 refitted from the full-data optimum with its own fixed ``random_state``; batched chunks are fixed by ``n``
 and the law, never by the workers, so results are identical whatever the number of workers.
 
-Length: this module is ~640 lines, over the project's ~600, because about 50 of them are the docstring's
+Length: this module is ~655 lines, over the project's ~600, because about 50 of them are the docstring's
 derivation and measurements of the refit stopping rule above; the code (resampling, batched and one-by-one
 refits, intervals) is one concept and reads top to bottom.
 
