@@ -15,8 +15,18 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import Interval, Options, Real
 from ..fit import HUBER_DELTA, Param
-from ._aggregate import LOG_W_BOUNDS, composition, log_w_start, power_sum
+from ._aggregate import (
+    LOG_W_BOUNDS,
+    POOLING_DEFAULT,
+    RATE_BOUNDS,
+    ExponentPoolingMixin,
+    composition,
+    log_w_start,
+    shifted_power,
+    shifted_power_log_w,
+)
 from .base import FitContext, PerTargetLaw, register
 
 #: Unit of D: tokens are divided by this (billions), so a_i and the shares live on the same O(1) scale.
@@ -31,7 +41,7 @@ IMPLICIT_A_FRAC = 0.1
 
 
 @register("autoscale")
-class AutoScale(PerTargetLaw):
+class AutoScale(ExponentPoolingMixin, PerTargetLaw):
     """AutoScale-style shifted power law in the matched domain's training tokens.
 
     .. math:: L_i(r, D) = k_i\\,\\big(x_i + a_i\\big)^{-b_i} + c_i, \\qquad x_i = r_i D / 10^9
@@ -41,6 +51,8 @@ class AutoScale(PerTargetLaw):
     eval_map : dict of str to str, optional
         ``{eval set: training domain}`` for matches that names do not give. An eval set that is no training
         domain and is not mapped uses implicit aggregation (Notes).
+    pooling : float or "cv", default=0.01
+        As in :class:`~mixlaw.laws.BiMix`: partial pooling of an implicit eval set's log rates.
     loss, huber_delta, n_restarts, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.YeExponential`.
 
@@ -67,8 +79,10 @@ class AutoScale(PerTargetLaw):
     .. math:: L_e(r, D) = c_e + \\sum_k w_k\\,(x_k + a_e)^{-b_k}, \\qquad w_k = s_k k_k,
               \\quad c_e = \\sum_k s_k c_k,
 
-    with parameters ``<eval>.log_a``, ``<eval>.c``, ``<eval>.log_w_<domain>`` and ``<eval>.b_<domain>``;
-    :meth:`composition` gives :math:`s = w / \\sum w` (:mod:`mixlaw.laws._aggregate`).
+    fitted as :math:`w_k (x_k + a_e)^{-b_k} = v_k \\exp(-c_k a_e \\log(1 + x_k/a_e))`
+    (:func:`~mixlaw.laws._aggregate.shifted_power`, :math:`c_k = b_k / a_e`), with parameters ``<eval>.log_a``,
+    ``<eval>.c``, ``<eval>.log_v_<domain>`` and ``<eval>.log_rate_<domain>`` (log rates partially pooled,
+    ``pooling``); :meth:`composition` gives :math:`s = w / \\sum w` (:mod:`mixlaw.laws._aggregate`).
 
     References
     ----------
@@ -86,15 +100,17 @@ class AutoScale(PerTargetLaw):
 
     needs_matched_targets = True
     uses_tokens = "optional"
-    _parameter_constraints = {**PerTargetLaw._parameter_constraints, "eval_map": [dict, None]}
+    _parameter_constraints = {**PerTargetLaw._parameter_constraints, "eval_map": [dict, None],
+                              "pooling": [Interval(Real, 0, None, closed="left"), Options({"cv"})]}
 
-    def __init__(self, *, eval_map: dict[str, str] | None = None, loss: str = "huber",
+    def __init__(self, *, eval_map: dict[str, str] | None = None, pooling: float | str = POOLING_DEFAULT,
+                 loss: str = "huber",
                  huber_delta: float = HUBER_DELTA, n_restarts: int = 8,
                  bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
                  random_state: int | np.random.Generator | None = 0) -> None:
         super().__init__(loss=loss, huber_delta=huber_delta, n_restarts=n_restarts, bounds=bounds, fixed=fixed,
                          random_state=random_state)
-        self.eval_map = eval_map
+        self.eval_map, self.pooling = eval_map, pooling
 
     def _matched(self, i: int, ctx: FitContext) -> int | None:
         return self._target_domains(ctx.domains, ctx.targets)[i]
@@ -112,10 +128,12 @@ class AutoScale(PerTargetLaw):
         X = self._x(W, None, ctx)
         a0 = float(np.clip(IMPLICIT_A_FRAC * np.median(X[X > 0]) if np.any(X > 0) else 1.0, *A_BOUNDS))
         c0 = 0.5 * float(y.min())
-        lw0 = log_w_start(y - c0, np.mean((X + a0) ** -IMPLICIT_B_INIT, axis=0))
+        lr0 = float(np.log(IMPLICIT_B_INIT / a0))  # rate = b / a
+        _, terms, _, _ = shifted_power(X, float(np.log(a0)), np.zeros(X.shape[1]), np.full(X.shape[1], lr0))
+        lv0 = log_w_start(y - c0, terms.mean(axis=0))
         ps = [Param("log_a", np.log(a0), np.log(a0), *np.log(A_BOUNDS)), Param("c", c0, c0, 0.0, float(y.min()))]
-        ps += [Param(f"log_w_{d}", float(v), float(v), *LOG_W_BOUNDS) for d, v in zip(ctx.domains, lw0, strict=True)]
-        ps += [Param(f"b_{d}", IMPLICIT_B_INIT, IMPLICIT_B_INIT, *B_BOUNDS) for d in ctx.domains]
+        ps += [Param(f"log_v_{d}", float(v), float(v), *LOG_W_BOUNDS) for d, v in zip(ctx.domains, lv0, strict=True)]
+        ps += [Param(f"log_rate_{d}", lr0, lr0, *RATE_BOUNDS) for d in ctx.domains]
         return ps
 
     def _model_implicit(self, W: np.ndarray, ctx: FitContext) -> Any:
@@ -123,16 +141,13 @@ class AutoScale(PerTargetLaw):
         M = W.shape[1]
 
         def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            la, c = theta[0], theta[1]
-            lw, b = theta[2:2 + M], theta[2 + M:]
-            a = np.exp(la)
-            total, terms, logR = power_sum(X + a, lw, b)
+            total, terms, d_off, d_rate = shifted_power(X, theta[0], theta[2:2 + M], theta[2 + M:])
             jac = np.empty((W.shape[0], theta.size))
-            jac[:, 0] = np.sum(-b[None, :] * terms * a / (X + a), axis=1)
+            jac[:, 0] = d_off
             jac[:, 1] = 1.0
             jac[:, 2:2 + M] = terms
-            jac[:, 2 + M:] = -terms * logR
-            return c + total, jac
+            jac[:, 2 + M:] = d_rate
+            return theta[1] + total, jac
 
         return model
 
@@ -140,8 +155,12 @@ class AutoScale(PerTargetLaw):
         """Implied composition s (over ``domains_``, sums to 1) of each implicitly aggregated eval set."""
         M = len(self.domains_)
         ctx = FitContext(self.domains_, self.targets_)
-        return {t: composition(self._values_for(t)[2:2 + M]) for i, t in enumerate(self.targets_)
-                if self._matched(i, ctx) is None}
+        out = {}
+        for i, t in enumerate(self.targets_):
+            if self._matched(i, ctx) is None:
+                v = self._values_for(t)
+                out[t] = composition(shifted_power_log_w(v[0], v[2:2 + M], v[2 + M:]))
+        return out
 
     def _spec_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> list[Param]:
         if self._matched(i, ctx) is None:

@@ -16,20 +16,32 @@ import numpy as np
 
 from .._validation import Interval, Options, Real
 from ..fit import HUBER_DELTA, Param
-from ._aggregate import LOG_W_BOUNDS, composition, log_w_start, power_sum
+from ._aggregate import (
+    LOG_W_BOUNDS,
+    POOLING_DEFAULT,
+    RATE_BOUNDS,
+    ExponentPoolingMixin,
+    composition,
+    log_w_start,
+    shifted_power,
+    shifted_power_log_w,
+)
 from .base import FitContext, PerTargetLaw, register
 
 #: Exponent range for alpha_i and beta_i: BiMix reports values well inside (0, 1); 5 leaves room.
 EXPONENT_BOUND = 5.0
 #: Range of a fitted share offset eps_i.
 OFFSET_BOUNDS = (1e-6, 1.0)
+#: Range of the share offset of an implicit eval set: up to 100, where (1 + r/eps)^(-c eps) is within
+#: c r^2 / 200 of exp(-c r), the exponential limit a sparse swarm's fit runs toward (:func:`shifted_power`).
+IMPLICIT_OFFSET_BOUNDS = (1e-6, 1e2)
 #: Start of the share offset and of every exponent of an implicit (aggregated) eval set.
 IMPLICIT_EPS_INIT = 1e-2
 IMPLICIT_ALPHA_INIT = 0.1
 
 
 @register("bimix")
-class BiMix(PerTargetLaw):
+class BiMix(ExponentPoolingMixin, PerTargetLaw):
     """BiMix (Ge et al. 2024) with a zero-safe share and a parametrisation identifiable at one step count.
 
     .. math::
@@ -47,6 +59,10 @@ class BiMix(PerTargetLaw):
     eval_map : dict of str to str, optional
         ``{eval set: training domain}`` for matches that names do not give. An eval set that is no training
         domain and is not mapped uses implicit aggregation (Notes).
+    pooling : float or "cv", default=0.01
+        Partial pooling of an implicit eval set's log rates toward their mean (objective units;
+        :data:`~mixlaw.laws._aggregate.POOLING_DEFAULT` gives the measurements); ``"cv"`` chooses it per eval
+        set by inner 5-fold CV.
     loss, huber_delta, n_restarts, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.YeExponential`.
 
@@ -74,9 +90,13 @@ class BiMix(PerTargetLaw):
 
     .. math:: L_e(r, S) = g(S) \\sum_k w_k\\,(r_k + \\epsilon_e)^{-\\alpha_k}, \\qquad w_k = s_k K_k,
 
-    with parameters ``<eval>.log_eps``, ``<eval>.rho``, ``<eval>.beta``, ``<eval>.log_w_<domain>`` and
-    ``<eval>.alpha_<domain>``; :meth:`composition` gives :math:`s = w / \\sum w` (see
-    :mod:`mixlaw.laws._aggregate` for why only :math:`s_k K_k` is identifiable).
+    fitted as :math:`w_k (r_k + \\epsilon_e)^{-\\alpha_k} = v_k \\exp(-c_k \\epsilon_e \\log(1 + r_k/\\epsilon_e))`
+    (:func:`~mixlaw.laws._aggregate.shifted_power`: :math:`v_k` the component at :math:`r_k = 0`,
+    :math:`c_k = \\alpha_k / \\epsilon_e` its initial decay rate), with parameters ``<eval>.log_eps``
+    (:math:`\\epsilon_e` up to 100, where the components are Ye et al.'s exponentials), ``<eval>.rho``,
+    ``<eval>.beta``, ``<eval>.log_v_<domain>`` and ``<eval>.log_rate_<domain>``, the log rates partially pooled
+    (``pooling``, :class:`~mixlaw.laws._aggregate.ExponentPoolingMixin`). :meth:`composition` gives
+    :math:`s = w / \\sum w` (see :mod:`mixlaw.laws._aggregate` for why only :math:`s_k K_k` is identifiable).
 
     References
     ----------
@@ -96,15 +116,17 @@ class BiMix(PerTargetLaw):
     uses_tokens = "optional"
     _parameter_constraints = {**PerTargetLaw._parameter_constraints,
                               "r_offset": [Interval(Real, 0, None, closed="neither"), Options({"fit"})],
-                              "eval_map": [dict, None]}
+                              "eval_map": [dict, None],
+                              "pooling": [Interval(Real, 0, None, closed="left"), Options({"cv"})]}
 
-    def __init__(self, *, r_offset: float | str = "fit", eval_map: dict[str, str] | None = None, loss: str = "huber",
+    def __init__(self, *, r_offset: float | str = "fit", eval_map: dict[str, str] | None = None,
+                 pooling: float | str = POOLING_DEFAULT, loss: str = "huber",
                  huber_delta: float = HUBER_DELTA, n_restarts: int = 8,
                  bounds: dict[str, tuple[float, float]] | None = None,
                  fixed: dict[str, float] | None = None, random_state: int | np.random.Generator | None = 0) -> None:
         super().__init__(loss=loss, huber_delta=huber_delta, n_restarts=n_restarts, bounds=bounds, fixed=fixed,
                          random_state=random_state)
-        self.r_offset, self.eval_map = r_offset, eval_map
+        self.r_offset, self.eval_map, self.pooling = r_offset, eval_map, pooling
 
     # ------------------------------------------------------------------ fitting
     def _matched(self, i: int, ctx: FitContext) -> int | None:
@@ -137,10 +159,16 @@ class BiMix(PerTargetLaw):
 
     def _spec_implicit(self, W: np.ndarray, y: np.ndarray, ctx: FitContext) -> list[Param]:
         le0 = float(np.log(IMPLICIT_EPS_INIT if self.r_offset == "fit" else float(self.r_offset)))
-        lw0 = log_w_start(y, np.mean((W + np.exp(le0)) ** -IMPLICIT_ALPHA_INIT, axis=0))
-        ps = [self._eps_param(le0)] + self._s_params()
-        ps += [Param(f"log_w_{d}", float(v), float(v), *LOG_W_BOUNDS) for d, v in zip(ctx.domains, lw0, strict=True)]
-        ps += [Param(f"alpha_{d}", IMPLICIT_ALPHA_INIT, IMPLICIT_ALPHA_INIT, 0.0, EXPONENT_BOUND) for d in ctx.domains]
+        lc0 = float(np.log(IMPLICIT_ALPHA_INIT) - le0)  # rate c = alpha / eps
+        _, terms, _, _ = shifted_power(W, le0, np.zeros(W.shape[1]), np.full(W.shape[1], lc0))
+        lv0 = log_w_start(y, terms.mean(axis=0))
+        if self.r_offset == "fit":
+            ps = [Param("log_eps", le0, le0, *np.log(IMPLICIT_OFFSET_BOUNDS))]
+        else:
+            ps = [self._eps_param(le0)]
+        ps += self._s_params()
+        ps += [Param(f"log_v_{d}", float(v), float(v), *LOG_W_BOUNDS) for d, v in zip(ctx.domains, lv0, strict=True)]
+        ps += [Param(f"log_rate_{d}", lc0, lc0, *RATE_BOUNDS) for d in ctx.domains]
         return ps
 
     def _model_implicit(self, W: np.ndarray, ctx: FitContext) -> Any:
@@ -149,17 +177,15 @@ class BiMix(PerTargetLaw):
 
         def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             le, rho, beta = theta[:3]
-            lw, alpha = theta[3:3 + M], theta[3 + M:]
-            eps = np.exp(le)
-            total, terms, logR = power_sum(W + eps, lw, alpha)
+            total, terms, d_off, d_rate = shifted_power(W, le, theta[3:3 + M], theta[3 + M:])
             sb = np.exp(-beta * ls)
             g = rho * sb + 1.0 - rho
             jac = np.empty((W.shape[0], theta.size))
-            jac[:, 0] = g * np.sum(-alpha[None, :] * terms * eps / (W + eps), axis=1)
+            jac[:, 0] = g * d_off
             jac[:, 1] = total * (sb - 1.0)
             jac[:, 2] = -total * rho * sb * ls
             jac[:, 3:3 + M] = g[:, None] * terms
-            jac[:, 3 + M:] = -g[:, None] * terms * logR
+            jac[:, 3 + M:] = g[:, None] * d_rate
             return total * g, jac
 
         return model
@@ -168,8 +194,12 @@ class BiMix(PerTargetLaw):
         """Implied composition s (over ``domains_``, sums to 1) of each implicitly aggregated eval set."""
         M = len(self.domains_)
         ctx = FitContext(self.domains_, self.targets_)
-        return {t: composition(self._values_for(t)[3:3 + M]) for i, t in enumerate(self.targets_)
-                if self._matched(i, ctx) is None}
+        out = {}
+        for i, t in enumerate(self.targets_):
+            if self._matched(i, ctx) is None:
+                v = self._values_for(t)
+                out[t] = composition(shifted_power_log_w(v[0], v[3:3 + M], v[3 + M:]))
+        return out
 
     def _spec_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> list[Param]:
         if self._matched(i, ctx) is None:
