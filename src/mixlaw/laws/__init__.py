@@ -10,6 +10,7 @@ from .dz_eq3 import DZNoise, DZNoiseSafe
 from .lightgbm import LightGBM
 from .linear import Linear
 from .loglinear import LogLinear
+from .loglinear_sat import LogLinearSat
 from .stack import StackLaw
 from .ye import YeExponential
 from .ye_implicit import YeImplicit
@@ -19,4 +20,4 @@ from .ye_total import YeTotal
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
            "YeExponential", "YeImplicit", "YeTotal", "YePower", "DZCapacity", "DZNoise", "DZNoiseSafe",
            "ShukorAdditive", "ShukorAdditiveEnsemble",
-           "Linear", "LogLinear", "LightGBM", "BiMix", "AutoScale", "AutoLaw", "StackLaw"]
+           "Linear", "LogLinear", "LogLinearSat", "LightGBM", "BiMix", "AutoScale", "AutoLaw", "StackLaw"]
