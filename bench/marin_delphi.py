@@ -63,12 +63,12 @@ from mixlaw.laws.selection import (
 )
 
 #: Single laws scored by the outer CV (those that match evals to domains through implicit aggregation).
-DEFAULT_LAWS = ["ye-pow", "ye-exp", "additive-ens", "linear", "loglinear", "lightgbm", "dz-eq1", "dz-eq3-safe",
-                "bimix"]
+DEFAULT_LAWS = ["ye-pow", "ye-exp", "additive-ens", "linear", "loglinear", "loglinear-sat", "lightgbm", "dz-eq1",
+                "dz-eq3-safe", "bimix"]
 #: What auto / stack choose from here: the laws that fit the 9 metrics at 39 domains in under half a minute
 #: (ye-pow 23 s, lightgbm 15 s, ye-exp 6 s, linear 0.4 s on 224 runs). additive-ens (41 s) would double the
 #: nested cost; dz-eq1, dz-eq3-safe and bimix take minutes per fit and trail on every metric.
-DEFAULT_CANDIDATES = ["ye-pow", "ye-exp", "linear", "lightgbm"]
+DEFAULT_CANDIDATES = ["ye-pow", "ye-exp", "linear", "loglinear-sat", "lightgbm"]
 #: Options of the laws outside the candidates: one optimiser start (the data-driven one) for the implicit-
 #: aggregation laws, which have 80-430 parameters per fit here and take minutes per start (bimix on
 #: uncheatable_obj: the data-driven start reaches 4.75, the random one 7.62 in objective units).

@@ -56,7 +56,7 @@ DEFAULT_FOLDS = 5
 #: a known composition; otherwise ye-exp), ye-implicit (K latent laws: minutes per fit), dz-eq3 (dz-eq3-safe
 #: is its zero-safe form), additive (inside additive-ens), autoscale (needs tokens per run).
 AUTO_CANDIDATES = ("ye-exp", "ye-pow", "additive-ens", "dz-eq1", "dz-eq3-safe", "bimix", "linear", "loglinear",
-                   "lightgbm")
+                   "loglinear-sat", "lightgbm")
 #: Laws that choose or combine other laws; never candidates themselves.
 META_LAWS = ("auto", "stack")
 #: At least this many runs per free parameter of a fitted problem.
