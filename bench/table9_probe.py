@@ -27,6 +27,18 @@ Implicit aggregation does not help either: L = sum_k exp(u_k + a_k . [r, log(r +
 squares on log L (not in this script) gives 0.887 with one component and 0.597 / 0.703 / 0.827 with two at ridge
 1e-4 / 1e-2 / 1e-1 on the a_k (157 parameters on 224 runs: overfitting).
 
+Added 2026-12-03 (second session): ``--law loglinear-sat``, the ``rlog`` probe as a law (mixlaw.laws.loglinear_sat:
+Huber fits averaged over alpha 10/30/100 instead of one alpha, eps and name groups chosen per eval set by inner
+5-fold CV): 0.8934 with its defaults, 0.8915 at eps 0.02 without groups. Choosing (eps, alpha) from a 4 x 6 grid
+by inner CV (pooled or per-fold Spearman, MSE, mean |log error|, the selection score S) scored only 0.872-0.884,
+and ridge (squared loss) on the same features 0.855-0.866: averaging strengths and a robust loss matter more
+than the grid. Extra log-share terms: log of a group's total share (domains whose names differ only in the last
+``_suffix``, e.g. a topic's high and low tiers) 0.896 at eps 0.02 (0.899 with eps by inner CV); [r, log(r+eps),
+sqrt r] 0.879-0.887; hand-made groups of the 13 Common Crawl topics only, averaged over eps 0.01/0.02/0.05 and
+the 3 strengths, 0.899 (seen on these folds, so not a candidate); three eps at once 0.858-0.889; pairwise
+products of 6 source groups 0.863-0.888. Averaging ye-pow's and loglinear-sat's log predictions 0.889-0.900.
+The true unch_* losses themselves, as regressors of table9_obj, give only 0.856.
+
 Usage: python bench/table9_probe.py [--metric table9_obj] [--law ye-pow --law 'ye-pow:{"gamma_pooling": 10}']
        [--probes rlogr,rlog,rlog+krr] [--eps 0.02] [--alpha 10]
 """

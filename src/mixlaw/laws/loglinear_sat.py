@@ -184,8 +184,8 @@ class LogLinearSat(MixingLaw):
         Z = np.log(Y)
         choice = [0] * Y.shape[1]
         self.cv_scores_: dict[str, dict[str, float]] = {}
-        if len(configs) > 1:
-            n = len(W)
+        n = len(W)
+        if len(configs) > 1 and n >= 2 * N_FOLDS:  # fewer runs: the first pair (smallest eps, no groups)
             fold = self._rng.permutation(n) % min(N_FOLDS, n)
             # The refits that choose score one strength, the median of ``alpha``: a third of the cost of the
             # average, and the strengths' average moves every pair alike.
