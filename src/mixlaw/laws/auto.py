@@ -32,6 +32,7 @@ class MetaLaw(MixingLaw):
 
     uses_model_params: ClassVar[bool | str] = "optional"
     uses_tokens: ClassVar[bool | str] = "optional"
+    members_checked: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "candidates": [list, tuple, None],
         "n_folds": [Interval(Integral, 2, None, closed="left")],
