@@ -89,6 +89,10 @@ META = ("auto", "stack")
 # (c 0, log k 29.8, t near -29.5, gamma near 1), i.e. a log-linear law in [r_j, r_j log r_j]; Huber log-linear
 # laws in [r_j, log(r_j + eps)] reach 0.890, and kernel ridge / quadratic ridge / LightGBM on their out-of-fold
 # residuals add nothing. No law tried here clears 0.90.
+# With loglinear-sat (2026-12-03, second session; laws ye-pow,ye-exp,additive-ens,linear,loglinear,loglinear-sat,
+# lightgbm; cached fits, 2 processes): table9_obj best loglinear-sat 0.8934, auto 0.8934 (was 0.8839), stack
+# 0.8798 (was 0.8729); every metric's auto or stack within 0.01 of its best; uncheatable_obj auto 0.9741, stack
+# 0.9758. Marin split (stack): uncheatable_obj RMSE 0.0056 / 0.9762, table9_obj 0.0232 / 0.9037 (both met).
 GOALS = {"uncheatable_obj": {"cv": 0.965, "rmse": 0.0065, "rho": 0.965},
          "table9_obj": {"cv": 0.90, "rmse": 0.024, "rho": 0.90}}
 #: Source files a fitted law depends on; the cache lives under a hash of them (selection/auto/stack choose and
