@@ -11,7 +11,7 @@ from mixlaw import metrics
 from mixlaw._solver import SegmentJacobian
 from mixlaw.bootstrap import bootstrap_law
 from mixlaw.datasets import load_regmix
-from mixlaw.errors import ConvergenceWarning, ExtrapolationWarning
+from mixlaw.errors import ConvergenceWarning, ExtrapolationWarning, InputError
 from mixlaw.fit import Param, Params, fit_model, fit_models
 from mixlaw.laws import get_law
 from mixlaw.laws.base import warm_clone
@@ -179,3 +179,16 @@ def test_shared_exponents_batched_equal_one_at_a_time() -> None:
         np.testing.assert_allclose(batched[k][2], a, rtol=1e-8)
         np.testing.assert_allclose(batched[k][0], E, rtol=1e-8)
         np.testing.assert_allclose(a, 0.3 + 0.05 * k, rtol=1e-4)
+
+
+def test_batched_curves_name_the_curve_with_too_few_distinct_steps() -> None:
+    # Curves of different lengths are padded into one array; the padding must not count as a distinct step, and
+    # repeated steps count once.
+    xs, ys = _curves(3)
+    xs[1] = np.array([100.0, 200.0, 400.0, 400.0, 400.0, 400.0])
+    ys[1] = np.array([5.0, 4.0, 3.5, 3.5, 3.4, 3.6])
+    with pytest.raises(InputError, match=r"^b: .* got 3 distinct x value\(s\), need at least 4"):
+        fit_curves(xs, ys, labels=["a", "b", "c"])
+    xs[1] = np.array([100.0, 200.0, 400.0, 800.0])
+    ys[1] = np.array([5.0, 4.0, 3.5, 3.3])
+    assert [f.n_obs for f in fit_curves(xs, ys)] == [x.size for x in xs]

@@ -18,6 +18,7 @@ Every fit returns a :class:`FitResult`; a fit where no start converged says so w
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -117,12 +118,13 @@ class Params(Mapping[str, Param]):
         return np.array([p.vary for p in self._p.values()], dtype=bool)
 
     def with_values(self, values: np.ndarray, stderr: np.ndarray | None = None) -> Params:
-        out = []
-        for i, p in enumerate(self._p.values()):
-            se = None if stderr is None or not np.isfinite(stderr[i]) else float(stderr[i])
-            # The constructor, not dataclasses.replace: batched stages build thousands of these per fit.
-            out.append(Param(p.name, float(values[i]), p.init, p.min, p.max, p.vary, se if p.vary else None, p.note))
-        return Params(out)
+        # Plain Python floats and the constructor, not dataclasses.replace or per-element NumPy calls: the batched
+        # stages build thousands of these per fit.
+        vals = np.asarray(values, dtype=np.float64).tolist()
+        ses = [None] * len(vals) if stderr is None else [
+            v if math.isfinite(v) else None for v in np.asarray(stderr, dtype=np.float64).tolist()]
+        return Params([Param(p.name, vals[i], p.init, p.min, p.max, p.vary, ses[i] if p.vary else None, p.note)
+                       for i, p in enumerate(self._p.values())])
 
     def apply_overrides(self, bounds: Mapping[str, tuple[float, float]] | None,
                         fixed: Mapping[str, float] | None, owner: str) -> Params:
@@ -398,10 +400,12 @@ def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model] | None, batch
                 model, theta0[sl], lo[part], hi[part], free[part], logy[part], sw[part], loss=loss, delta=delta,
                 penalties=[pens[i] for i in part], max_iter=max_iter)
     out = {}
-    for i in x0s:
-        m = prob == i
+    a = 0
+    for i, xs in x0s.items():  # each problem's rows are contiguous, in x0s's order
+        m = slice(a, a + len(xs))
+        a += len(xs)
         fs = np.where(np.isfinite(f[m]) & (f[m] < 1e29), f[m], np.inf)
-        out[i] = (list(theta[m]), fs, nfev[m].sum(), int(conv[m].sum()), [float(v) for v in f[m]])
+        out[i] = (list(theta[m]), fs, nfev[m].sum(), int(conv[m].sum()), f[m].tolist())
     return out
 
 

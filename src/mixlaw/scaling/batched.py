@@ -120,11 +120,16 @@ def fit_curves(xs: list[np.ndarray], ys: list[np.ndarray], *, names: tuple[str, 
     """
     xs = [np.asarray(x, dtype=np.float64).ravel() for x in xs]
     ys = [np.asarray(y, dtype=np.float64).ravel() for y in ys]
-    for g, x in enumerate(xs):
-        if np.unique(x).size <= 3:
-            raise InputError(f"{(labels or [''] * len(xs))[g] or 'curve'}: the law E + B/x^b has 3 parameters; "
-                             f"got {np.unique(x).size} distinct x value(s), need at least 4")
     logX, Y, Wt = _pad(xs, ys)
+    # Distinct x per curve, all curves at once (padding sorts last as +inf and is not counted).
+    srt = np.full(logX.shape, np.inf)
+    for g, x in enumerate(xs):
+        srt[g, :x.size] = x
+    srt.sort(axis=1)
+    distinct = np.isfinite(srt[:, 0]) + np.sum((srt[:, 1:] != srt[:, :-1]) & np.isfinite(srt[:, 1:]), axis=1)
+    for g in np.flatnonzero(distinct <= 3):
+        raise InputError(f"{(labels or [''] * len(xs))[g] or 'curve'}: the law E + B/x^b has 3 parameters; "
+                         f"got {int(distinct[g])} distinct x value(s), need at least 4")
     E, B, sse = _projected_coefs(logX, Y, Wt, EXPONENT_GRID)
     specs, starts = [], []
     # The n_restarts best grid exponents of every curve (all curves at once), their (E, log B) by projection.
