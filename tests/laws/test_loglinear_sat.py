@@ -83,7 +83,7 @@ def test_domain_absent_from_every_run_gets_no_log_coefficient():
 @pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
 def test_marin_table9_cv_spearman():
     # Measured 2026-12-03: 5-fold CV (shuffled, seed 0), mean Spearman over folds 0.8915 at eps 0.02 without
-    # groups (ye-pow 0.884); the default (eps and name groups chosen by inner CV) 0.899 takes 15x longer.
+    # groups (ye-pow 0.884); the default (eps and name groups chosen by inner CV) 0.899 takes 16x longer.
     table = load_marin_delphi()
     W, y = table.weights, table.losses(["table9_obj"])[:, 0]
     fold = np.empty(len(y), dtype=int)

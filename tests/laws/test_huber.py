@@ -1,0 +1,58 @@
+"""Batched Huber solver: scikit-learn's HuberRegressor optimum (or lower), masks as row subsets, batches as calls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import HuberRegressor
+
+from mixlaw.laws._huber import _objective, huber_batch
+
+
+def _problem(seed=0, n=150, p=6):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    z = X @ rng.standard_normal(p) + 0.3 + 0.1 * rng.standard_normal(n)
+    z[rng.choice(n, 8, replace=False)] += 3.0  # outliers
+    return X, z
+
+
+def _f(X, z, sw, alpha, coef, icpt, scale):
+    Xt = np.hstack([X, np.ones((len(X), 1))])[None]
+    pen = np.append(np.ones(X.shape[1]), 0.0)
+    return float(_objective(Xt, z[None], sw[None], np.array([alpha]), 1.35, np.append(coef, icpt)[None],
+                            np.array([scale]), pen)[0])
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 10.0])
+def test_reaches_huber_regressor_optimum(alpha):
+    X, z = _problem()
+    c, i, s, ok = huber_batch(X[None], z[None], np.ones((1, len(z))), alpha, 1.35)
+    h = HuberRegressor(epsilon=1.35, alpha=alpha, max_iter=5000).fit(X, z)
+    assert ok[0]
+    np.testing.assert_allclose(c[0], h.coef_, rtol=1e-3, atol=1e-4)
+    assert abs(s[0] / h.scale_ - 1) < 1e-3
+    sw = np.ones(len(z))
+    assert _f(X, z, sw, alpha, c[0], i[0], s[0]) <= _f(X, z, sw, alpha, h.coef_, h.intercept_, h.scale_) + 1e-9
+    # The outliers are flagged as such and barely move the fit.
+    assert np.sum(np.abs(z - X @ c[0] - i[0]) > 1.35 * s[0]) >= 8
+
+
+def test_zero_weights_are_a_row_subset_and_a_batch_is_separate_solves():
+    X, z = _problem(1)
+    X2, z2 = _problem(2)
+    keep = np.arange(len(z)) % 3 != 0
+    batch = huber_batch(np.stack([X, X2]), np.stack([z, z2]), np.stack([keep * 1.0, np.ones(len(z))]),
+                        np.array([0.5, 2.0]), 1.35)
+    sub = huber_batch(X[keep][None], z[keep][None], np.ones((1, keep.sum())), 0.5, 1.35)
+    two = huber_batch(X2[None], z2[None], np.ones((1, len(z2))), 2.0, 1.35)
+    for k, single in ((0, sub), (1, two)):
+        for got, want in zip(batch, single, strict=True):
+            np.testing.assert_allclose(got[k], want[0], rtol=1e-8, atol=1e-10)
+
+
+def test_a_constant_column_gets_no_coefficient():
+    X, z = _problem(3)
+    X[:, 2] = 0.0
+    c, _, _, ok = huber_batch(X[None], z[None], np.ones((1, len(z))), 1.0, 1.35)
+    assert ok[0] and c[0, 2] == 0.0
