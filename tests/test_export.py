@@ -339,3 +339,27 @@ def test_cli_optimize_export_olmo_sets_repetition_from_the_optimum(capsys, tmp_p
 def test_cli_export_bad_input_exit_2(capsys, argv, match):
     code, out, err = _cli(capsys, "export", *argv)
     assert code == 2 and out == "" and err.startswith("error: ") and match in err
+
+
+def test_cli_optimize_checks_export_before_fitting(capsys, tmp_path, monkeypatch):
+    """A typo in --export, a trainer format without --paths or an unknown --export-option fails before the
+    fit (found on Olmix's DCLM swarm: `--export olmo-core` and `--export olmo` without paths each failed only
+    after 45 s of --law auto)."""
+    import mixlaw.api
+
+    def no_fit(*a, **k):
+        raise AssertionError("optimize fitted before checking --export")
+
+    monkeypatch.setattr(mixlaw.api, "optimize_runs", no_fit)
+    rng = np.random.default_rng(0)
+    w = rng.dirichlet(np.ones(3), 12)
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:a": w[:, 0], "w:b": w[:, 1], "w:c": w[:, 2],
+                  "loss:x": 3 - w[:, 0]}).to_csv(runs, index=False)
+    base = ("optimize", "--runs", str(runs), "--law", "linear")
+    code, _, err = _cli(capsys, *base, "--export", "olmo-core")
+    assert code != 0 and "unknown export format 'olmo-core'" in err
+    code, _, err = _cli(capsys, *base, "--export", "olmo")
+    assert code != 0 and "needs a path for every domain" in err
+    code, _, err = _cli(capsys, *base, "--export", "json", "--export-option", "sed=3")
+    assert code != 0 and "unknown option(s) ['sed']" in err

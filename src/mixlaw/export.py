@@ -166,6 +166,20 @@ class TokenBudget:
         return rep
 
 
+def check_export_request(fmt: str, paths: Mapping[str, Any] | None, opts: Mapping[str, Any]) -> None:
+    """Check what :func:`export_mixture` will check before the weights exist: the format, its option names
+    and whether it has paths. ``mixlaw optimize --export`` calls it before fitting, so a typo in the format
+    or a missing ``--paths`` fails in a second instead of after the fit (45 s on a 127-run x 24-domain
+    table with ``--law auto``)."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    unknown = sorted(set(opts) - OPTIONS[fmt])
+    if unknown:
+        raise InputError(f"unknown option(s) {unknown} for format {fmt!r}; known: {sorted(OPTIONS[fmt]) or 'none'}")
+    if paths is None and fmt != "json":
+        _check_paths([], None, fmt)
+
+
 def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, Any] | None = None, *,
                    decimals: int = 6, drop_zero: bool = True, budget: TokenBudget | None = None,
                    **opts: Any) -> str:
@@ -225,11 +239,7 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
       }
     ]
     """
-    if fmt not in FORMATS:
-        raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    unknown = sorted(set(opts) - OPTIONS[fmt])
-    if unknown:
-        raise InputError(f"unknown option(s) {unknown} for format {fmt!r}; known: {sorted(OPTIONS[fmt]) or 'none'}")
+    check_export_request(fmt, {}, opts)  # the paths are checked below, per exported domain
     if budget is not None and not isinstance(budget, TokenBudget):
         raise InputError(f"budget must be a TokenBudget; got {type(budget).__name__}")
     w = _check_weights(weights)
@@ -566,4 +576,4 @@ def read_paths(spec: str) -> dict[str, Any]:
 
 
 __all__ = ["export_mixture", "round_weights", "parse_mixture", "read_paths", "parse_export_options", "TokenBudget",
-           "FORMATS", "OPTIONS"]
+           "FORMATS", "OPTIONS", "check_export_request"]

@@ -16,7 +16,7 @@ from .._json import dumps as strict_dumps
 from ..budget import read_tokens_available
 from ..continual import critical_proportion
 from ..errors import InputError
-from ..export import TokenBudget, export_mixture, parse_export_options, read_paths
+from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
 from ._common import (
     EXPORT_OPTION_HELP,
     BoundsOpt,
@@ -109,6 +109,9 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
         raise InputError(f"{', '.join(export_only)} appl{'ies' if len(export_only) == 1 else 'y'} to --export only")
     if within_range and extrapolate:
         raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
+    export_paths, export_opts = None if paths is None else read_paths(paths), parse_export_options(export_option)
+    if export is not None:  # before the fit, which can take a minute: a typo should not cost that
+        check_export_request(export, export_paths, export_opts)
     desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
     with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance):
         table = load_table(runs, weight_tol, eval_group)
@@ -128,8 +131,7 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
             # The export carries the constraints the optimum was chosen under: the token budget sets each
             # source's repetition (OLMo-core) and the sample count (Megatron).
             budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
-            text = export_mixture(result.weights, export, None if paths is None else read_paths(paths),
-                                  budget=budget, **parse_export_options(export_option))
+            text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
     if out_path is not None:
         api.write_text_atomic(text if text is not None else strict_dumps(result.to_dict(), indent=2), out_path)
     if as_json:
