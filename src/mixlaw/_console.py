@@ -28,3 +28,44 @@ def console_width(stream: IO[str]) -> int | None:
 def make_console(stderr: bool = False) -> Console:
     """A soft-wrapping console on stdout (or stderr) that never cuts table cells off a terminal."""
     return Console(stderr=stderr, soft_wrap=True, width=console_width(sys.stderr if stderr else sys.stdout))
+
+
+def short_labels(names: list[str], width: int) -> list[str]:
+    """Labels of at most ``width`` characters for the columns or rows of a text table, distinct when the names are.
+
+    A name that fits is kept. A longer one is cut to ``width - 1`` characters plus ``…``; where two cut names
+    would read the same (Marin's ``dolma3_cc/art_and_design_high`` and ``..._low`` at 20 characters; Olmix's
+    ``mt_mbpp_v2fix:bash`` and ``mt_mbpp_v2fix:c`` at 13), those keep their head and tail around a middle
+    ``…`` instead, and if that still collides, a ``~k`` index. Table rows that printed the same label for two
+    domains or evals were unreadable.
+
+    >>> short_labels(["dolma3_cc/art_and_design_high", "dolma3_cc/art_and_design_low", "web"], 20)
+    ['dolma3_cc…esign_high', 'dolma3_cc…design_low', 'web']
+    """
+    if width < 3:
+        raise ValueError(f"width must be >= 3; got {width}")
+
+    def cut(n: str) -> str:
+        return n if len(n) <= width else n[:width - 1] + "…"
+
+    def middle(n: str) -> str:
+        if len(n) <= width:
+            return n
+        head = (width - 1) // 2
+        return n[:head] + "…" + n[len(n) - (width - 1 - head):]
+
+    out = [cut(n) for n in names]
+    for step in (middle, None):
+        seen: dict[str, int] = {}
+        for s in out:
+            seen[s] = seen.get(s, 0) + 1
+        clash = [i for i, s in enumerate(out) if seen[s] > 1 and names.count(names[i]) < seen[s]]
+        if not clash:
+            break
+        for i in clash:
+            if step is not None:
+                out[i] = step(names[i])
+            else:
+                tag = f"~{i}"
+                out[i] = (out[i] if len(out[i]) + len(tag) <= width else out[i][:width - len(tag)]) + tag
+    return out

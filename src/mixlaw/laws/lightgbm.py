@@ -176,7 +176,8 @@ class LightGBM(MixingLaw):
                           f"every mixture gets the same prediction", ConvergenceWarning, stacklevel=3)
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
-        rows = [f"{t[:24]:<24} {n:>6d} trees" for t, n in zip(self.targets_, self.n_iter_, strict=True)]
+        w = max(map(len, self.targets_), default=0)  # full names: two evals cut to one prefix read the same
+        rows = [f"{t:<{w}} {n:>6d} trees" for t, n in zip(self.targets_, self.n_iter_, strict=True)]
         return [("Boosting rounds per eval set", "\n".join(rows))]
 
 

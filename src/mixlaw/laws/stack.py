@@ -143,7 +143,8 @@ class StackLaw(MetaLaw):
         self.weights_ = {str(c): {str(m): float(v) for m, v in ws.items()} for c, ws in state["weights"].items()}
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
-        rows = [f"{c[:24]:<24} " + ", ".join(f"{m} {v:.3f}" for m, v in ws.items()) for c, ws in self.weights_.items()]
+        w = max(map(len, self.weights_), default=0)  # full names: two evals cut to one prefix read the same
+        rows = [f"{c:<{w}} " + ", ".join(f"{m} {v:.3f}" for m, v in ws.items()) for c, ws in self.weights_.items()]
         return [("Stack weights", "\n".join(rows)), *super().extra_report_sections()]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._console import short_labels
 from ..laws.selection import CVTable
 from .steps import StepsToMatch
 
@@ -154,24 +155,30 @@ class OptimumResult:
                      f" = {self.natural_objective:.5g}   improvement = {self.improvement:.4g} ({rel:.2%})")
         active = {a.domain: a for a in self.active}
         lines.append("[[Weights]]")
-        head = f"    {'domain':<20} {'optimum':>9} {'natural':>9}  {'bounds':<17} active"
+        # Names up to 40 characters in full; longer ones cut so that two never read the same (Marin's
+        # 'dolma3_cc/art_and_design_high' and '..._low' both printed as 'dolma3_cc/art_and_de').
+        dw = min(max([20, *map(len, self.weights)]), 40)
+        dlab = dict(zip(self.weights, short_labels(list(self.weights), dw), strict=True))
+        head = f"    {'domain':<{dw}} {'optimum':>9} {'natural':>9}  {'bounds':<17} active"
         if wiv:
-            head = f"    {'domain':<20} {'optimum':>9} {'interval':>19} {'natural':>9}  {'bounds':<17} active"
+            head = f"    {'domain':<{dw}} {'optimum':>9} {'interval':>19} {'natural':>9}  {'bounds':<17} active"
         lines.append(head)
         for d, w in self.weights.items():
             b = f"[{self.lower[d]:.4g}, {self.upper[d]:.4g}]"
             a = active[d].kind if d in active else ""
             if wiv:
                 lo, hi = wiv[d]
-                lines.append(f"    {d[:20]:<20} {w:>9.4f} [{lo:>7.4f}, {hi:>7.4f}] {self.natural_weights[d]:>9.4f}  "
+                lines.append(f"    {dlab[d]:<{dw}} {w:>9.4f} [{lo:>7.4f}, {hi:>7.4f}] {self.natural_weights[d]:>9.4f}  "
                              f"{b:<17} {a}")
             else:
-                lines.append(f"    {d[:20]:<20} {w:>9.4f} {self.natural_weights[d]:>9.4f}  {b:<17} {a}")
+                lines.append(f"    {dlab[d]:<{dw}} {w:>9.4f} {self.natural_weights[d]:>9.4f}  {b:<17} {a}")
         liv = iv.get("losses", {})
         lines.append("[[Predicted losses]]")
-        lines.append(f"    {'eval':<20} {'optimum':>9} {'natural':>9}" + (f" {'interval':>19}" if liv else ""))
+        ew = min(max([20, *map(len, self.losses)]), 40)
+        elab = dict(zip(self.losses, short_labels(list(self.losses), ew), strict=True))
+        lines.append(f"    {'eval':<{ew}} {'optimum':>9} {'natural':>9}" + (f" {'interval':>19}" if liv else ""))
         for t, v in self.losses.items():
-            row = f"    {t[:20]:<20} {v:>9.4f} {self.natural_losses[t]:>9.4f}"
+            row = f"    {elab[t]:<{ew}} {v:>9.4f} {self.natural_losses[t]:>9.4f}"
             if t in liv:
                 row += f" [{liv[t][0]:>7.4f}, {liv[t][1]:>7.4f}]"
             lines.append(row)
