@@ -20,7 +20,7 @@ from .bootstrap import bootstrap_law
 from .compare import Leaderboard, compare, default_laws
 from .data import WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _normalise_columns, _read_any, read_runs, scale_mismatch
 from .datasets import bundled_splits, load_regmix
-from .errors import DataError, InputError, ScaleWarning
+from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
 from .laws.selection import META_LAWS, OBJECTIVE
@@ -178,7 +178,9 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     scale_cols = [c for c in ("params", "tokens") if c in df.columns]
     probe = df[["run"] + wcols + scale_cols].copy()
     probe["loss:_"] = 1.0  # a placeholder loss column so the run-table validator can be reused on mixtures
-    return RunTable(probe, path=path, weight_tol=weight_tol), path
+    with warnings.catch_warnings():  # candidates need not use every domain; only a fitting table must
+        warnings.simplefilter("ignore", UnusedDomainWarning)
+        return RunTable(probe, path=path, weight_tol=weight_tol), path
 
 
 def _weights_for(table: RunTable, domains: Sequence[str], path: str | None, what: str) -> np.ndarray:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, DataWarning, InputError
+from .errors import DataError, DataWarning, InputError, UnusedDomainWarning
 
 WEIGHT_PREFIX = "w:"
 LOSS_PREFIX = "loss:"
@@ -160,7 +160,7 @@ class RunTable:
             # Its coefficient is then set by the start value and bounds alone, and any prediction or optimum
             # that gives it weight is an extrapolation.
             warnings.warn(f"{self.path or 'run table'}: domain(s) {never} have weight 0 in every run; no law can "
-                          f"estimate their effect (drop them, or add runs that train on them)", DataWarning,
+                          f"estimate their effect (drop them, or add runs that train on them)", UnusedDomainWarning,
                           stacklevel=3)
 
         L = df[lcols].to_numpy(dtype=np.float64)

@@ -78,3 +78,11 @@ class ScaleWarning(ExtrapolationWarning):
 
 class DataWarning(MixlawWarning):
     """Input was accepted after a stated, counted repair (e.g. renormalised weights)."""
+
+
+class UnusedDomainWarning(DataWarning):
+    """A domain has weight 0 in every run of a table: a law fitted on it cannot estimate that domain's effect.
+
+    Only a table to fit on warns usefully; held-out tables and candidate mixtures (``compare --test``,
+    ``predict --mixtures``) leave it out, since a candidate need not use every domain.
+    """
