@@ -84,6 +84,32 @@ def test_allocation_jacobian_matches_finite_differences() -> None:
             assert_allclose(J[:, :, k], fd, atol=1e-7)
 
 
+@pytest.mark.parametrize("k", [4.0, 32.0])
+def test_soft_floor_allocation_keeps_the_budget_and_its_jacobian(k: float) -> None:
+    rng = np.random.default_rng(4)
+    W = _mixtures(15, 4)
+    log_c, b = rng.normal(0, 1, 5), rng.uniform(0.1, 0.8, 5)
+    S = np.full(15, 10.0)
+    x, _, sig = solve_allocation(W, log_c, b, S, 0.3, smooth=k)
+    hard, _, _ = solve_allocation(W, log_c, b, S, 0.3)
+    assert_allclose(x.sum(axis=1), S, rtol=1e-12)
+    assert np.all(x[W == 0] == 0.3) and np.all(x >= 0.3) and np.all((sig >= 0) & (sig <= 1))
+    # A soft maximum of (H, xr): never further from the hard allocation than the factor 2^(1/k) (at xr = H).
+    assert np.all(np.abs(np.log(x / hard)) <= np.log(2.0) / k + 1e-9)
+    dc, db = allocation_jacobian(x, sig, b, k)
+    eps = 1e-6
+    for j in range(5):
+        for arr, J in ((log_c, dc), (b, db)):
+            hi, lo = arr.copy(), arr.copy()
+            hi[j] += eps
+            lo[j] -= eps
+            args_hi = (W, hi, b, S, 0.3) if arr is log_c else (W, log_c, hi, S, 0.3)
+            args_lo = (W, lo, b, S, 0.3) if arr is log_c else (W, log_c, lo, S, 0.3)
+            fd = (np.log(solve_allocation(*args_hi, smooth=k)[0])
+                  - np.log(solve_allocation(*args_lo, smooth=k)[0])) / (2 * eps)
+            assert_allclose(J[:, :, j], fd, atol=1e-7)
+
+
 @pytest.mark.parametrize("key", ["dz-eq1", "dz-eq3", "dz-eq3-safe"])
 def test_law_jacobian_matches_finite_differences(key: str) -> None:
     W = _mixtures(12, 3)
@@ -320,11 +346,42 @@ def test_screened_multistart_keeps_every_start_and_refines_the_best() -> None:
         get_law("dz-eq1", screen_iter=0).fit(W, y, domains=DOMS, targets=TARGETS)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue #11 open: with all 13 evals dz-eq3 creeps along a flat valley "
-                   "(projected gradient ~0.1 vs GTOL at 3000 iterations); "
-                   "two evals (pile_cc, github) converge, so the check needs all of them")
-def test_dz_eq3_converges_on_regmix_without_warning(recwarn) -> None:
+@pytest.mark.parametrize("key", ["dz-eq1", "dz-eq3", "dz-eq3-safe"])
+def test_dz_converges_on_regmix_without_warning(key: str, recwarn) -> None:
+    # Issue #11: before the soft floor and the partial pooling of Eq. 3, dz-eq3 crept along flat valleys for 3000
+    # iterations (projected gradient ~0.1 against GTOL * f = 0.002) and dz-eq3-safe stopped at a floor kink.
     warnings.simplefilter("always")
-    get_law("dz-eq3").fit(load_regmix("train_1m"))
+    get_law(key).fit(load_regmix("train_1m"))
     assert not [w for w in recwarn if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_eq3_converges_on_a_flat_valley_without_warning() -> None:
+    # RegMix-like in small: one token count, small exponents (a, b in [0.03, 0.1]: the data and capacity terms
+    # both nearly log-linear in h_i), two of six domains without an eval set, 2 % noise. Before the soft floor and
+    # the partial pooling of Eq. 3 (issue #11) this fit ended with "no start converged" (so did seeds 2 and 3).
+    doms = ["a", "b", "c", "d", "e", "f"]
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.full(6, 0.5), size=200)
+    W[rng.random(W.shape) < 0.15] = 0.0
+    W[W.sum(axis=1) == 0, 0] = 1.0
+    W /= W.sum(axis=1, keepdims=True)
+    theta = np.concatenate([rng.normal(1.2, 0.3, 6), rng.uniform(0.03, 0.1, 6), rng.uniform(0.5, 1.5, 4),
+                            rng.normal(-0.5, 0.3, 4), rng.uniform(0.03, 0.1, 4)])
+    truth = get_law("dz-eq3", n_restarts=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        truth.fit(W, 3 + W[:, :4], domains=doms, targets=TARGETS)
+        truth.params_ = truth.params_.with_values(theta)
+        clean = truth.predict(W)
+    y = np.where(np.isfinite(clean), clean, 5.0) * np.exp(0.02 * rng.standard_normal(clean.shape))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        law = get_law("dz-eq3").fit(W, y, domains=doms, targets=TARGETS)
+    assert law.results_["joint"].n_converged >= 1
+    Wt = np.random.default_rng(50).dirichlet(np.full(6, 0.5), size=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        err = np.abs(law.predict(Wt) / truth.predict(Wt) - 1)
+    # 2 % noise, held-out mixtures with shares down to ~1e-4: within 6 % of the truth everywhere and 0.5 % on average
+    # (measured: max 4.4 %, mean 0.33 %; before, unconverged: max 53 %, mean 0.35 %).
+    assert err.max() < 0.06 and err.mean() < 0.005

@@ -18,6 +18,12 @@ Derivatives of ``x*`` with respect to ``log c`` and ``b`` follow from the implic
 active set ``F = {j : x_j > H}``: differentiating ``sum_{j in F} x_j(mu, theta) = S - |F^c| H`` gives
 ``dmu/dtheta``, and ``dx_j/dtheta = d_theta x_j + (d x_j / d mu) dmu/dtheta`` for ``j in F`` (0 otherwise).
 
+With ``smooth=k`` the floor is the soft maximum ``x_j = (H^k + xr_j^k)^(1/k)`` of the unconstrained KKT value
+``xr_j = (h_j b_j c_j / lambda)^(1/(b_j+1))`` (the budget still holds exactly): the same Newton solve, and the same
+Jacobian with every row weighted by ``d log x_j / d log xr_j = (xr_j / x_j)^k`` in (0, 1) instead of the 0/1 of
+the active set. It removes the kinks of the objective where an entry crosses the floor (see
+:mod:`mixlaw.laws.dz_eq3`, "Fitting") and tends to the hard floor as k grows.
+
 References
 ----------
 Dai & Zheng, "Explaining Data Mixing Scaling Laws" (capacity competition, Eq. 1 and its KKT solution);
@@ -47,7 +53,8 @@ def _log_terms(h: np.ndarray, log_c: np.ndarray, b: np.ndarray) -> tuple[np.ndar
 
 
 def solve_allocation(h: np.ndarray, log_c: np.ndarray, b: np.ndarray, budget: np.ndarray,
-                     floor: float, mu0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     floor: float, mu0: np.ndarray | None = None, smooth: float | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Solve the capacity-competition KKT system for every run.
 
     Parameters
@@ -62,6 +69,8 @@ def solve_allocation(h: np.ndarray, log_c: np.ndarray, b: np.ndarray, budget: np
         The lower bound ``H`` on every ``x_j``.
     mu0 : ndarray of shape (n,), optional
         Warm start for ``log(lambda)`` (e.g. the previous solve's ``mu`` inside an optimiser loop).
+    smooth : float, optional
+        k of the soft floor ``(H^k + xr^k)^(1/k)`` (module docstring); None (default) for the hard floor.
 
     Returns
     -------
@@ -69,8 +78,9 @@ def solve_allocation(h: np.ndarray, log_c: np.ndarray, b: np.ndarray, budget: np
         Optimal allocation (rows sum to ``budget``).
     mu : ndarray of shape (n,)
         ``log(lambda)``.
-    free : ndarray of bool, shape (n, M)
-        Active set: ``x_j > H``.
+    free : ndarray of shape (n, M)
+        Active set ``x_j > H`` (bool) for the hard floor; with ``smooth``, the weight ``d log x_j / d log xr_j``
+        (float in [0, 1]), which :func:`allocation_jacobian_factors` takes in its place.
     """
     h = np.asarray(h, dtype=np.float64)
     n, M = h.shape
@@ -80,27 +90,40 @@ def solve_allocation(h: np.ndarray, log_c: np.ndarray, b: np.ndarray, budget: np
     # Bracket: at mu_lo the largest term alone reaches S (sum >= S); at mu_hi every x_j <= max(H, S/M) (sum <= S).
     mu_lo = np.max(g - (b + 1.0) * np.log(S)[:, None], axis=1)
     mu_hi = np.max(g - (b + 1.0) * np.log(S / M)[:, None], axis=1)
+    if smooth is not None:
+        # x_j = (H^k + xr_j^k)^(1/k) >= xr_j: mu_lo still brackets from the left; on the right every x_j must stay
+        # <= S/M, i.e. xr_j <= (S/M) (1 - (M H / S)^k)^(1/k).
+        k = float(smooth)
+        mu_hi = np.max(g - (b + 1.0) * (np.log(S / M) + np.log1p(-(M * floor / S) ** k) / k)[:, None], axis=1)
     mu = mu_lo.copy() if mu0 is None else np.clip(np.broadcast_to(mu0, (n,)), mu_lo, mu_hi)
     gi = g * inv  # log x_j + mu/(b_j+1); -inf where h_j = 0 (x_j -> 0 < H, so those sit at the floor)
-    converged = False
+    log_h = np.log(floor)
+
+    def alloc(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x and the floor weight (bool on/off, or the smooth one d log x / d log xr)."""
+        with np.errstate(over="ignore"):
+            v = gi - mu[:, None] * inv  # log xr
+            xr = np.exp(v)
+        if smooth is None:
+            free = xr > floor
+            return np.where(free, xr, floor), free
+        t = k * (v - log_h)
+        x = floor * np.exp(np.logaddexp(0.0, t) / k)
+        return x, 0.5 * (1.0 + np.tanh(0.5 * t))  # d log x / d log xr = sigmoid(t)
+
     for _ in range(_MAX_NEWTON):
-        with np.errstate(over="ignore"):
-            xr = np.exp(gi - mu[:, None] * inv)
-        F = np.maximum(xr, floor).sum(axis=1) - S
+        x, free = alloc(mu)
+        F = x.sum(axis=1) - S
         if np.max(np.abs(F) / S) <= _TOL:
-            converged = True
             break
-        dF = -((xr > floor) * xr) @ inv
+        dF = -(free * x) @ inv
         mu = np.clip(mu - F / np.minimum(dF, -1e-300), mu_lo, mu_hi)
-    if not converged:
-        with np.errstate(over="ignore"):
-            xr = np.exp(gi - mu[:, None] * inv)
-    free = xr > floor
-    x = np.where(free, xr, floor)
+    else:
+        x, free = alloc(mu)
     return x, mu, free
 
 
-def allocation_jacobian_factors(x: np.ndarray, free: np.ndarray, b: np.ndarray
+def allocation_jacobian_factors(x: np.ndarray, free: np.ndarray, b: np.ndarray, smooth: float | None = None
                                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The Jacobian of ``log x*`` as a diagonal plus a rank-one term per run (see :func:`allocation_jacobian`).
 
@@ -112,17 +135,33 @@ def allocation_jacobian_factors(x: np.ndarray, free: np.ndarray, b: np.ndarray
         instead of materialising the (n, M, M) arrays.
     """
     inv = 1.0 / (b + 1.0)
-    xf = np.where(free, x, 0.0)
-    w = np.where(free, inv, 0.0)  # d u_j / d mu = -1/(b_j+1) on the free set
-    direct_c = w  # d u_k / d log c_k = 1/(b_k+1) on the free set
-    direct_b = w * (1.0 / b - np.log(x))  # d u_k / d b_k
-    D = xf @ inv  # (n,)
-    dmu_c = xf * direct_c / D[:, None]
-    dmu_b = xf * direct_b / D[:, None]
+    if smooth is None:
+        xf = np.where(free, x, 0.0)
+        w = np.where(free, inv, 0.0)  # d u_j / d mu = -1/(b_j+1) on the free set
+        direct_c = w  # d u_k / d log c_k = 1/(b_k+1) on the free set
+        direct_b = w * (1.0 / b - np.log(x))  # d u_k / d b_k
+        D = xf @ inv  # (n,)
+        dmu_c = xf * direct_c / D[:, None]
+        dmu_b = xf * direct_b / D[:, None]
+        return direct_c, direct_b, w, dmu_c, dmu_b
+    # Smooth floor: d u_j = s_j d v_j with v_j = log xr_j, s_j = (xr_j / x_j)^k (``free``), so every derivative of
+    # the hard case gets the factor s_j, and d v_k / d b_k uses log xr_k = log x_k + log(s_k) / k.
+    sig = np.asarray(free, dtype=np.float64)
+    pos = sig > 0
+    with np.errstate(divide="ignore"):
+        dvb = np.where(pos, 1.0 / b - np.log(x) - np.log(np.where(pos, sig, 1.0)) / float(smooth), 0.0)
+    w = sig * inv
+    direct_c = w
+    direct_b = w * dvb
+    xs = x * w
+    D = xs.sum(axis=1)
+    dmu_c = xs / D[:, None]
+    dmu_b = xs * dvb / D[:, None]
     return direct_c, direct_b, w, dmu_c, dmu_b
 
 
-def allocation_jacobian(x: np.ndarray, free: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def allocation_jacobian(x: np.ndarray, free: np.ndarray, b: np.ndarray, smooth: float | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """Derivatives of ``log x*`` with respect to ``log c_k`` and ``b_k`` (implicit function theorem).
 
     Parameters
@@ -143,7 +182,7 @@ def allocation_jacobian(x: np.ndarray, free: np.ndarray, b: np.ndarray) -> tuple
     The budget ``sum_{j in F} x_j = const`` gives ``dmu/dtheta_k = x_k d_theta u_k / D`` with
     ``D = sum_{j in F} x_j/(b_j+1)``.
     """
-    direct_c, direct_b, w, dmu_c, dmu_b = allocation_jacobian_factors(x, free, b)
+    direct_c, direct_b, w, dmu_c, dmu_b = allocation_jacobian_factors(x, free, b, smooth)
     M = x.shape[1]
     k = np.arange(M)
     dc = -w[:, :, None] * dmu_c[:, None, :]

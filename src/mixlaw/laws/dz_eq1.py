@@ -48,6 +48,41 @@ MAX_ITER = 3000
 Z_BOUNDS = (-20.0, 20.0)
 
 
+#: Scales of the partial pooling (``pooling``): one e-fold for the log-coefficients, a typical exponent (B_INIT)
+#: for the exponents.
+POOL_SCALES = (("log_c_", 1.0), ("b_", B_INIT), ("log_A_", 1.0), ("a_", B_INIT), ("log_d_", 1.0))
+
+
+def pooling_prior(spec: Params, n_obs: int, strength: float) -> Any:
+    """Partial pooling of each per-domain block (log c, b, log A, a, log d) toward the block's mean.
+
+    ``(strength / n_obs) * sum_blocks sum_j ((theta_j - mean_block) / scale_block)^2 / 2`` in the fit objective's
+    units (mean Huber of log residuals over delta^2): each squared scale unit weighs as much as ``strength`` fitted
+    entries with a log residual of delta. A Gaussian prior that the domains share a typical exponent and
+    coefficient; it pulls the mean of no block, so it leaves the level the data fix alone and only curves the
+    directions the data leave flat. Quadratic with a constant Hessian (the solver's fast path). None when
+    ``strength`` is 0 or no block has two free parameters.
+    """
+    if strength <= 0:
+        return None
+    names, free = list(spec), spec.vary_mask
+    Q = np.zeros((len(names), len(names)))
+    for prefix, scale in POOL_SCALES:
+        idx = np.array([i for i, nm in enumerate(names) if nm.startswith(prefix) and free[i]], dtype=int)
+        if idx.size >= 2:
+            Q[np.ix_(idx, idx)] += strength / n_obs / scale ** 2 * (np.eye(idx.size) - 1.0 / idx.size)
+    if not Q.any():
+        return None
+
+    def penalty(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        g = Q @ theta
+        return 0.5 * float(theta @ g), g
+
+    penalty.hessian = lambda theta: Q  # type: ignore[attr-defined]
+    penalty.quadratic = True  # type: ignore[attr-defined]
+    return penalty
+
+
 class _CapacityLaw(MixingLaw):
     """Shared machinery of the DZ laws: parameter layout, capacity solve, capacity-term Jacobian.
 
@@ -64,18 +99,25 @@ class _CapacityLaw(MixingLaw):
                               "capacity_floor": [Interval(Real, 0, None, closed="neither")],
                               "n_ref": [Interval(Real, 0, None, closed="neither")],
                               "screen_iter": [Interval(Integral, 1, None, closed="left")],
+                              "floor_smoothness": [Interval(Real, 1, None, closed="left"), None],
+                              "pooling": [Interval(Real, 0, None, closed="left")],
                               "eval_map": [dict, None]}
 
     def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 4,
                  screen_iter: int = 300, capacity_floor: float = 0.3, n_ref: float = 200.0,
+                 floor_smoothness: float | None = None, pooling: float = 0.0,
                  eval_map: dict[str, str] | None = None,
                  bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
                  random_state: int | np.random.Generator | None = 0) -> None:
         self.loss, self.huber_delta, self.n_restarts = loss, huber_delta, n_restarts
         self.screen_iter = screen_iter
         self.capacity_floor, self.n_ref = capacity_floor, n_ref
+        self.floor_smoothness, self.pooling = floor_smoothness, pooling
         self.eval_map = eval_map
         self.bounds, self.fixed, self.random_state = bounds, fixed, random_state
+
+    def _smooth(self) -> float | None:
+        return None if self.floor_smoothness is None else float(self.floor_smoothness)
 
     # ------------------------------------------------------------------ inputs
     def _budget(self, n: int, M: int, ctx: FitContext) -> np.ndarray:
@@ -144,7 +186,8 @@ class _CapacityLaw(MixingLaw):
         E0 = e_frac * Y.min(axis=0)
         # x* with equal c and b = b0, then c_i matching the observed excess loss (median over runs); an implicit
         # target starts as the uniform mixture of equal domain laws, so c matches its excess over mean_k x_k^-b0.
-        x0, _, _ = solve_allocation(W, np.zeros(M), np.full(M, b0), S, float(self.capacity_floor))
+        x0, _, _ = solve_allocation(W, np.zeros(M), np.full(M, b0), S, float(self.capacity_floor),
+                                   smooth=self._smooth())
         lc_all = np.zeros(M)
         known = np.zeros(M, dtype=bool)
         for i, u in enumerate(pos):
@@ -197,7 +240,7 @@ class _CapacityLaw(MixingLaw):
         m = self._match()  # term domains U
         lc, b = theta[:M], theta[M:2 * M]
         mu0 = None if cache is None else cache.get("mu")
-        x, mu, free = solve_allocation(W, lc, b, S, float(self.capacity_floor), mu0=mu0)
+        x, mu, free = solve_allocation(W, lc, b, S, float(self.capacity_floor), mu0=mu0, smooth=self._smooth())
         if cache is not None:
             cache["mu"] = mu
         xm = x[:, m]
@@ -207,7 +250,7 @@ class _CapacityLaw(MixingLaw):
             return p, None, None
         # d log x_j / d theta_k = [j == k] direct[j] - w_j dmu[k] (diagonal + rank one per run), so
         # d p_i / d theta_k = own_ik p_i (...) + p_i b_i w_i dmu_k: an outer product plus K diagonal entries.
-        direct_c, direct_b, w, dmu_c, dmu_b = allocation_jacobian_factors(x, free, b)
+        direct_c, direct_b, w, dmu_c, dmu_b = allocation_jacobian_factors(x, free, b, self._smooth())
         bm = b[m]
         if obs is not None:
             ii, uu, out = obs
@@ -243,23 +286,25 @@ class _CapacityLaw(MixingLaw):
         spec = self._spec(self._full_spec(W, Y, S, ctx))
         mask = self._obs_mask(W, ctx)
         y = self._observed(Y, mask)
+        pen = pooling_prior(spec, y.size, float(self.pooling))
         t0 = time.perf_counter()
         warm = getattr(self, "_warm_start", None)
         res = None
         if warm is not None:
             # A refit (bootstrap, CV): the full-data optimum alone first; the usual starts only if it fails.
             vec = np.array([warm[n].value if n in warm else p.init for n, p in spec.items()])
-            res, ok = self._solve(W, S, ctx, mask, spec, y, vec[None, :], MAX_ITER)
+            res, ok = self._solve(W, S, ctx, mask, spec, y, vec[None, :], MAX_ITER, pen)
             if not ok:
                 res = None
         if res is None:
             # Every start is its own row of one batched solve (each with its own allocation cache) for
             # ``screen_iter`` iterations; the best is then run to convergence if it has not converged yet.
             starts = self._starts(spec, W, Y, S, ctx)
-            scr, ok = self._solve(W, S, ctx, mask, spec, y, starts, int(self.screen_iter))
+            scr, ok = self._solve(W, S, ctx, mask, spec, y, starts, int(self.screen_iter), pen)
             res = scr
             if not ok:
-                fin, ok = self._solve(W, S, ctx, mask, spec, y, scr.params.array("value")[None, :], MAX_ITER)
+                fin, ok = self._solve(W, S, ctx, mask, spec, y, scr.params.array("value")[None, :], MAX_ITER,
+                                      pen)
                 if fin.objective <= scr.objective:
                     res = dataclasses.replace(fin, n_starts=scr.n_starts, start_objectives=scr.start_objectives,
                                               n_converged=scr.n_converged + fin.n_converged,
@@ -271,14 +316,14 @@ class _CapacityLaw(MixingLaw):
         self.params_ = res.params
 
     def _solve(self, W: np.ndarray, S: np.ndarray, ctx: FitContext, mask: np.ndarray, spec: Params, y: np.ndarray,
-               starts: np.ndarray, max_iter: int) -> tuple[FitResult, bool]:
+               starts: np.ndarray, max_iter: int, pen: Any = None) -> tuple[FitResult, bool]:
         """All ``starts`` in one batched solve: the best start's result (every start counted), and whether the
         best start converged."""
         kw = {k: v for k, v in self._engine_kw().items() if k in ("loss", "huber_delta")}
         n = len(starts)
         res = fit_models([self._model(W, S, ctx, mask) for _ in range(n)], [spec] * n, [y] * n,
                          starts=[s[None, :] for s in starts], max_iter=max_iter, labels=[self.key] * n, _warn=False,
-                         **kw)
+                         penalties=[pen] * n, **kw)
         best = min(range(n), key=lambda i: res[i].objective)
         return dataclasses.replace(res[best], n_starts=n, n_converged=sum(r.n_converged for r in res),
                                    start_objectives=[r.objective for r in res], nfev=sum(r.nfev for r in res),
@@ -410,7 +455,7 @@ class _CapacityLaw(MixingLaw):
         S = self._budget(W.shape[0], W.shape[1], ctx)
         M = W.shape[1]
         theta = self.params_.array("value")
-        return solve_allocation(W, theta[:M], theta[M:2 * M], S, float(self.capacity_floor))[0]
+        return solve_allocation(W, theta[:M], theta[M:2 * M], S, float(self.capacity_floor), smooth=self._smooth())[0]
 
     def _get_state(self) -> dict[str, Any]:
         return {"n_varying": self._n_varying}
@@ -439,6 +484,12 @@ class DZCapacity(_CapacityLaw):
         The floor H on every domain's capacity (DZ's MIN_X), in millions of parameters.
     n_ref : float, default=200
         N used when all runs share one model size (only H/N matters then; DZ's K = 200).
+    floor_smoothness : float or None, default=None
+        None: DZ's hard floor ``x_j = max(H, xr_j)``. A number k >= 1: the soft floor ``(H^k + xr_j^k)^(1/k)``
+        (smooth in the parameters; the Eq. 3 laws default to it, see :mod:`mixlaw.laws.dz_eq3`).
+    pooling : float, default=0
+        Strength of a partial-pooling prior on the per-domain parameters (:func:`pooling_prior`; 0: none, as
+        Eq. 1 converges without it on RegMix; the Eq. 3 laws default to 100).
     eval_map : dict of str to str, optional
         ``{eval set: training domain}`` for matches that names do not give. An eval set that is no training
         domain and is not mapped uses implicit aggregation (Notes).
