@@ -254,7 +254,7 @@ class RunTable:
             name = t[len(LOSS_PREFIX):] if t.startswith(LOSS_PREFIX) else t
             if name not in self.evals:
                 raise InputError(f"{self.path or 'run table'}: unknown target {t!r}; the table has "
-                                 f"loss columns for {self.evals} (or use 'all')")
+                                 f"loss columns for {known_names([name], self.evals)} (or use 'all')")
             out.append(name)
         return out
 
@@ -320,6 +320,27 @@ class RunTable:
 
 #: Two tables are at the same model size / token count when their medians are within this factor.
 SCALE_RATIO = 1.1
+
+
+def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) -> str:
+    """The known names for an error about unknown ones: the closest first ("did you mean"), then at most
+    ``limit`` of the rest. A sweep with 113 evals (Olmix's DCLM swarm) printed all 113 after a one-letter typo;
+    OLMES names such as 'arc_challenge:rc::olmes' are also easy to mistake for their prefix.
+
+    >>> known_names(["arc_chalenge"], ["arc_challenge:rc::olmes", "arc_easy:rc::olmes", "hellaswag:rc::olmes"])
+    "['arc_challenge:rc::olmes', 'arc_easy:rc::olmes', 'hellaswag:rc::olmes'] (did you mean 'arc_challenge:rc::olmes'?)"
+    """
+    import difflib
+
+    known = list(known)
+    close: list[str] = []
+    for w in wanted:
+        w = str(w)
+        close += [k for k in known if k.startswith(w) and k not in close][:3]
+        close += [k for k in known if w.startswith(k + ":") and k not in close]  # 'a:x': a mistyped weight
+        close += [k for k in difflib.get_close_matches(w, known, n=3, cutoff=0.6) if k not in close]
+    shown = repr(known) if len(known) <= limit else f"{known[:limit]!r} ... and {len(known) - limit} more"
+    return shown + (f" (did you mean {', '.join(map(repr, close[:5]))}?)" if close else "")
 
 
 def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str | None:

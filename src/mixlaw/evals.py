@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import LOSS_PREFIX, RunTable
+from .data import LOSS_PREFIX, RunTable, known_names
 from .errors import InputError
 
 #: Name of the column :func:`add_weighted_total` adds by default.
@@ -34,6 +34,8 @@ def parse_eval_group(spec: str, option: str = "--eval-group") -> tuple[str, dict
     """Parse ``name=a:0.3,b:0.7`` into ``("name", {"a": 0.3, "b": 0.7})``.
 
     A member without a weight (``name=a,b``) gets weight 1 (an unweighted mean).
+    The weight is what follows a member's last colon when that is a number; otherwise the whole member is the
+    eval name (``arc=arc_challenge:rc::olmes,arc_easy:rc::olmes``: two members, weight 1 each).
 
     Raises
     ------
@@ -53,7 +55,10 @@ def parse_eval_group(spec: str, option: str = "--eval-group") -> tuple[str, dict
         try:
             weight = float(val)
         except ValueError:
-            raise InputError(f"{option} {name}: weight of {ev!r} is {val!r}, not a number") from None
+            # Eval names may hold colons (OLMES tasks: 'arc_challenge:rc::olmes', 'mt_mbpp_v2fix:python'):
+            # when what follows the last colon is no number, the whole item is the name, with weight 1. A
+            # mistyped weight then fails as an unknown eval set, which lists the known ones.
+            ev, weight = item, 1.0
         if not ev:
             raise InputError(f"{option} {name}: empty eval name in {item!r}")
         if ev in members:
@@ -68,7 +73,7 @@ def _check_weights(name: str, members: Mapping[str, float], table: RunTable, wha
     unknown = [e for e in members if e not in table.evals]
     if unknown:
         raise InputError(f"{what} {name!r} names unknown eval set(s) {unknown}; the table has loss columns for "
-                         f"{table.evals}")
+                         f"{known_names(unknown, table.evals)}")
     s = np.array([float(members[e]) for e in members], dtype=np.float64)
     if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0:
         raise InputError(f"{what} {name!r}: weights must be finite, >= 0 and not all 0; got {dict(members)}")

@@ -258,7 +258,7 @@ def parse_named_numbers(items: Iterable[str], sep: str, option: str, expected: s
     for item in (x.strip() for x in items):
         if not item:
             continue
-        name, found, val = item.partition(sep)
+        name, found, val = item.rpartition(sep)  # the last one: names may hold it ('arc:rc::olmes:0.5')
         try:
             number = float(val)
         except ValueError:

@@ -1,0 +1,50 @@
+"""Eval names with colons (OLMES: 'arc_challenge:rc::olmes', 'mt_mbpp_v2fix:python') and long eval lists, as in
+Olmix's DCLM swarm (110 evals): groups, objectives and unknown-name errors."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw.data import RunTable, known_names
+from mixlaw.errors import InputError
+from mixlaw.evals import add_eval_groups, parse_eval_group
+
+EVALS = ["arc_challenge:rc::olmes", "arc_easy:rc::olmes", "mt_mbpp_v2fix:python", "mt_mbpp_v2fix:c"]
+
+
+def _table(n_extra: int = 0) -> RunTable:
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), 8)
+    evals = EVALS + [f"task_{k}" for k in range(n_extra)]
+    cols = {f"loss:{e}": 2 + W[:, 0] * (j + 1) for j, e in enumerate(evals)}
+    return RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(8)], "w:a": W[:, 0], "w:b": W[:, 1], **cols}))
+
+
+def test_eval_group_members_with_colons():
+    assert parse_eval_group("arc=arc_challenge:rc::olmes,arc_easy:rc::olmes") == (
+        "arc", {"arc_challenge:rc::olmes": 1.0, "arc_easy:rc::olmes": 1.0})
+    assert parse_eval_group("code=mt_mbpp_v2fix:python:0.3,mt_mbpp_v2fix:c:0.7") == (
+        "code", {"mt_mbpp_v2fix:python": 0.3, "mt_mbpp_v2fix:c": 0.7})
+    t = add_eval_groups(_table(), dict([parse_eval_group("code=mt_mbpp_v2fix:python,mt_mbpp_v2fix:c")]))
+    assert np.allclose(t.losses("code"), (t.losses("mt_mbpp_v2fix:python") + t.losses("mt_mbpp_v2fix:c")) / 2)
+    with pytest.raises(InputError, match=r"unknown eval set\(s\) \['arc_easy:rc::olmes:0.3x'\]"):
+        add_eval_groups(_table(), dict([parse_eval_group("g=arc_easy:rc::olmes:0.3x")]))
+
+
+def test_objective_weights_with_colons():
+    from mixlaw.cli._common import parse_objective
+
+    assert parse_objective("weights=arc_challenge:rc::olmes:0.5,mt_mbpp_v2fix:c:0.5") == {
+        "arc_challenge:rc::olmes": 0.5, "mt_mbpp_v2fix:c": 0.5}
+
+
+def test_unknown_target_suggests_and_stays_short():
+    t = _table(n_extra=100)
+    with pytest.raises(InputError) as exc:
+        t.resolve_targets("arc_chalenge")
+    msg = str(exc.value)
+    assert "did you mean 'arc_challenge:rc::olmes'" in msg and "... and 84 more" in msg and "task_99" not in msg
+    with pytest.raises(InputError, match="did you mean 'mt_mbpp_v2fix:python', 'mt_mbpp_v2fix:c'"):
+        t.resolve_targets(["mt_mbpp_v2fix"])
+    assert known_names(["x"], ["a", "b"]) == "['a', 'b']"
