@@ -67,7 +67,8 @@ DEFAULT_LAWS = ["ye-pow", "ye-exp", "additive-ens", "linear", "loglinear", "logl
                 "dz-eq3-safe", "bimix"]
 #: What auto / stack choose from here: the laws that fit the 9 metrics at 39 domains in under half a minute
 #: (ye-pow 23 s, lightgbm 15 s, ye-exp 6 s, linear 0.4 s on 224 runs), and loglinear-sat (its own inner CV of
-#: eps and name groups: about a minute on the loaded 2-core machine), the best single law on table9_obj.
+#: eps and name groups, batched Huber solves: 6 CPU s; about a minute with one HuberRegressor per problem), the
+#: best single law on table9_obj.
 #: additive-ens (41 s) would double the nested cost; dz-eq1, dz-eq3-safe and bimix take minutes per fit and
 #: trail on every metric.
 DEFAULT_CANDIDATES = ["ye-pow", "ye-exp", "linear", "loglinear-sat", "lightgbm"]
