@@ -286,6 +286,10 @@ class _CapacityLaw(MixingLaw):
         spec = self._spec(self._full_spec(W, Y, S, ctx))
         mask = self._obs_mask(W, ctx)
         y = self._observed(Y, mask)
+        n_free = int(np.count_nonzero(spec.vary_mask))
+        if y.size <= n_free:  # before the pooling prior, which divides by y.size
+            raise InputError(f"{self.key}: {y.size} observations are too few to fit {n_free} parameters; need at "
+                             f"least {n_free + 1}{self._few_obs_hint(mask)}")
         pen = pooling_prior(spec, y.size, float(self.pooling))
         t0 = time.perf_counter()
         warm = getattr(self, "_warm_start", None)
@@ -352,6 +356,10 @@ class _CapacityLaw(MixingLaw):
 
     def _obs_mask(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         return np.ones((W.shape[0], len(ctx.targets)), dtype=bool)
+
+    def _few_obs_hint(self, mask: np.ndarray) -> str:
+        """What to do when too few entries are fitted (the end of an error message)."""
+        return " (more runs, or fix some parameters)"
 
     def _observed(self, Y: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The fitted entries of an (n, K) array in the order of the model's observations: eval set by eval set

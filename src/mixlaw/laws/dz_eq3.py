@@ -147,6 +147,12 @@ class _DZNoise(_CapacityLaw):
         # target on the runs where every domain is present).
         return ~self._zero_terms(W)
 
+    def _few_obs_hint(self, mask: np.ndarray) -> str:
+        if self._safe:
+            return super()._few_obs_hint(mask)
+        return (f" (Eq. 3 diverges at h_i = 0, so it fits only the (run, eval set) entries whose term domains all "
+                f"have weight > 0: {int(mask.sum())} of {mask.size} here; dz-eq3-safe fits every entry)")
+
     def _extra_terms(self, W: np.ndarray, theta: np.ndarray, ctx: FitContext, jac: bool
                      ) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
         M, K = W.shape[1], len(self.targets_)
