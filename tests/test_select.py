@@ -108,7 +108,8 @@ def test_auto_excludes_laws_that_cannot_fit_or_are_too_big_for_the_runs() -> Non
         law = get_law("auto", candidates=["dz-eq3", "ye-pow", "ye-exp", "linear"]).fit(W, y, domains=doms,
                                                                                       targets=["bench"])
     errs = {r.law: r.error for r in law.cv_.rows}
-    assert "too few to fit 30 parameters" in errs["dz-eq3"]  # the law's own fit refuses a fold
+    # dz-eq3 counts its 30 parameters before fitting (n_parameters_for): the size rule drops it unfitted.
+    assert "30 parameters per fitted problem need at least 60 runs (have 24)" in errs["dz-eq3"]
     assert "parameters per fitted problem need at least 28" in errs["ye-pow"]  # 14 params, 19 runs a fold
     assert errs["ye-exp"] is None and errs["linear"] is None
     assert law.choice_["bench"] in ("ye-exp", "linear")
@@ -392,3 +393,22 @@ def test_stack_is_not_refused_for_the_sum_of_its_members_parameters() -> None:
         law = get_law("stack", candidates=["linear", "loglinear", "ye-exp"], n_folds=3).fit(
             W, y, domains=["a", "b", "c", "d", "e"])
     assert law.n_params_ > y.size and np.all(np.isfinite(law.predict(W)))
+
+
+def test_size_rule_drops_a_dz_law_before_fitting_it(monkeypatch) -> None:
+    # dz-eq1 on 6 domains and 2 implicit eval sets: 2*6 + 2 + 2*5 = 24 parameters, too many for 40 runs. The rule
+    # used to need the first fold's fit (258 CPU s for 528 parameters on Olmix DCLM); now the law is never fitted.
+    from mixlaw.laws.dz_eq1 import DZCapacity
+
+    def no_fit(self, W, Y, ctx):  # type: ignore[no-untyped-def]
+        raise AssertionError("dz-eq1 was fitted")
+
+    monkeypatch.setattr(DZCapacity, "_fit", no_fit)
+    rng = np.random.default_rng(4)
+    W = rng.dirichlet(np.ones(6), size=40)
+    Y = np.column_stack([3 + W @ np.linspace(-1, 1, 6), 2 + W @ np.linspace(1, -1, 6)])
+    doms = [f"d{j}" for j in range(6)]
+    cv = cross_validate(W, Y, domains=doms, targets=["e1", "e2"], candidates=["dz-eq1", "linear"])
+    rows = {r.law: r for r in cv.table.rows}
+    assert "24 parameters per fitted problem need at least 48 runs (have 40)" in rows["dz-eq1"].error
+    assert rows["linear"].error is None

@@ -385,3 +385,19 @@ def test_eq3_converges_on_a_flat_valley_without_warning() -> None:
     # 2 % noise, held-out mixtures with shares down to ~1e-4: within 6 % of the truth everywhere and 0.5 % on average
     # (measured: max 4.4 %, mean 0.33 %; before, unconverged: max 53 %, mean 0.35 %).
     assert err.max() < 0.06 and err.mean() < 0.005
+
+
+@pytest.mark.parametrize("key", ["dz-eq1", "dz-eq3", "dz-eq3-safe"])
+@pytest.mark.parametrize("targets", [TARGETS, ["a", "c", "bench"]])
+def test_parameter_count_before_fitting_matches_the_fit(key: str, targets: list[str]) -> None:
+    # The model-selection size rule asks for the count before fitting (selection.cross_val_predict): it must be
+    # the joint fit's free parameters, with matched and implicit (no training domain: "bench") eval sets alike.
+    W = _mixtures(80, 20, zeros=False)
+    y = 2.0 + W[:, :len(targets)] + 0.1 * np.random.default_rng(21).random((80, len(targets)))
+    fixed = {"b_e": 0.3}
+    law = get_law(key, n_restarts=1, screen_iter=20, fixed=fixed)
+    before = law.n_parameters_for(DOMS, targets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law.fit(W, y, domains=DOMS, targets=targets)
+    assert before == law.results_["joint"].n_vary == law.n_params_

@@ -287,6 +287,15 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         return float(1 - np.sum((pred - y) ** 2) / np.sum((y - y.mean()) ** 2))
 
     # ------------------------------------------------------------------ parameters / report / io
+    def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str]) -> int | None:
+        """Free parameters of the largest problem a fit on these training domains and eval sets would solve,
+        known before fitting; None when the law cannot tell without fitting (the default).
+
+        Model selection uses it to drop a law that is too large for the runs without paying for its fit
+        (:func:`mixlaw.laws.selection.cross_val_predict`); after a fit, ``results_`` holds the same count.
+        """
+        return None
+
     @property
     def parameters(self) -> Params:
         check_is_fitted(self)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -274,6 +275,15 @@ class _CapacityLaw(MixingLaw):
     def _n_extra(self) -> int:
         """Parameters per term domain after the E block (0 for Eq1)."""
         return 0
+
+    def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str]) -> int:
+        """The joint fit's free parameters: ``2 M + K`` (log c and b of every domain, E of every eval set), the
+        extra blocks per term domain, ``|U| - 1`` composition logits per implicit eval set, less ``fixed`` ones."""
+        tdom = self._target_domains(domains, targets)
+        n_implicit = sum(j is None for j in tdom)
+        nu = len(domains) if n_implicit else len(set(tdom))
+        n = 2 * len(domains) + len(targets) + self._n_extra() * nu + n_implicit * (nu - 1)
+        return n - len(self.fixed or {})
 
     # ------------------------------------------------------------------ fit / predict
     def _prepare(self, W: np.ndarray, ctx: FitContext) -> None:
