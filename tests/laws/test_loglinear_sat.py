@@ -94,3 +94,16 @@ def test_marin_table9_cv_spearman():
         law = LogLinearSat(eps=0.02, groups=None).fit(W[~te], y[~te], domains=table.domains)
         rho.append(metrics.spearman(y[te], law.predict(W[te])))
     assert np.mean(rho) >= 0.885
+
+
+@pytest.mark.parametrize("eps", [0.0, -0.01, float("nan")])
+def test_saved_state_with_a_non_positive_eps_is_refused(eps):
+    # Such a file predicts finite losses at the centre of the fitted range (the loader's check) but 0 or NaN
+    # wherever a domain's share is 0.
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=30)
+    y = np.exp(W @ np.array([0.3, 0.2, 0.4]) - 0.05 * np.log(W[:, 1] + 0.02))
+    d = LogLinearSat(eps=0.02).fit(W, y).to_dict()
+    d["state"]["config"]["y0"]["eps"] = eps
+    with pytest.raises(InputError, match="eps"):
+        law_from_dict(d)

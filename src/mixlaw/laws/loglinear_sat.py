@@ -256,6 +256,11 @@ class LogLinearSat(MixingLaw):
         self.scale_ = {str(k): float(v) for k, v in dict(state.get("scale", {})).items()}
         self.config_ = {str(t): {"eps": float(c["eps"]), "groups": bool(c["groups"])}
                         for t, c in dict(state["config"]).items()}
+        # An eps <= 0 (or NaN) passes the loader's check at the centre of the fitted range but makes log(r + eps)
+        # -inf or NaN wherever a domain's share is 0: such a file would predict a loss of 0 or NaN there.
+        bad = {t: c["eps"] for t, c in self.config_.items() if not (np.isfinite(c["eps"]) and c["eps"] > 0)}
+        if bad:
+            raise InputError(f"config eps must be a finite number > 0; got {bad}")
         self.cv_scores_ = {str(t): {str(k): float(v) for k, v in dict(c).items()}
                            for t, c in dict(state.get("cv_scores", {})).items()}
         base = [f"a_{d}" for d in self.domains_] + [f"c_{d}" for d in self.domains_]
