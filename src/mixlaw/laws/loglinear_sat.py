@@ -101,7 +101,8 @@ class LogLinearSat(MixingLaw):
     huber_epsilon : float, default=1.35
         Huber threshold in units of the fitted residual scale.
     random_state : int, Generator or None, default=0
-        Unused (the fit is deterministic); accepted so every law takes the same arguments.
+        Shuffles the inner-CV folds of ``eps="cv"`` / ``groups="cv"`` (so it can change the pair chosen); the
+        Huber fits themselves are deterministic.
 
     Attributes
     ----------
