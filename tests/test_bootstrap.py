@@ -201,6 +201,23 @@ def test_batched_refit_bounds_depend_on_the_largest_losses_only() -> None:
         np.testing.assert_array_equal(a, b)
 
 
+def test_batched_chunks_are_never_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One replicate per chunk (BATCH_ROWS 1) and 9 replicates: rounding the chunk count up to a multiple of
+    # CHUNK_GRAIN must not add empty chunks (16 chunks, 7 empty, each a task to run for nothing).
+    monkeypatch.setattr(bootstrap, "BATCH_ROWS", 1)
+    seen: list[list[int]] = []
+    run = bootstrap._run_chunk
+
+    def spy(task, ids):
+        seen.append(list(ids))
+        return run(task, ids)
+
+    monkeypatch.setattr(bootstrap, "_run_chunk", spy)
+    res = bootstrap_law("additive", _additive_table(), n=9, random_state=0, n_jobs=1)
+    assert res.extra["batched_refits"] + res.extra["fallback_refits"] == 9
+    assert sorted(b for c in seen for b in c) == list(range(9)) and all(seen)
+
+
 def test_batched_refits_are_deterministic_across_workers() -> None:
     t = _additive_table()
     kw = {"n": 20, "random_state": 9, "points": POINTS}

@@ -592,7 +592,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         # 1-, 2-, 4- or 8-core pool gets the same share (17 chunks of 12 on 2 workers left one idle a twelfth).
         k = -(-len(ids) // size)
         if k >= CHUNK_GRAIN:
-            k = -(-k // CHUNK_GRAIN) * CHUNK_GRAIN
+            k = min(-(-k // CHUNK_GRAIN) * CHUNK_GRAIN, len(ids))  # never more chunks than replicates (empty ones)
         chunks = [c.tolist() for c in np.array_split(np.array(ids), k)]
     else:
         # Several chunks per worker balance uneven fit times (and move the progress bar); results are keyed
