@@ -10,6 +10,7 @@ held-out fold best (mean absolute log error, i.e. about the MRE), with folds shu
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -85,8 +86,10 @@ def choose_pooling(law: Any, W: np.ndarray, Y: np.ndarray, ctx: Any, targets: li
     n = len(W)
     k = int(min(n_folds, n))
     fold = np.empty(n, dtype=int)
-    fold[np.random.default_rng(law.random_state if isinstance(law.random_state, int) else 0).permutation(n)] = (
-        np.arange(n) % k)
+    # Any integer seed (a NumPy one from a grid too) or Generator shuffles the folds; None gives seed 0's folds.
+    rs = law.random_state
+    seed = int(rs) if isinstance(rs, numbers.Integral) else rs if isinstance(rs, np.random.Generator) else 0
+    fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % k
     cols = [ctx.targets.index(t) for t in targets]
     Yt = Y[:, cols]
     scores: dict[str, dict[float, float]] = {t: {} for t in targets}
