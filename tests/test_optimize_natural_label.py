@@ -48,3 +48,19 @@ def test_report_reads_the_optimum_distance_against_the_runs_spacing() -> None:
     assert res.runs_spacing_l1 == pytest.approx(run_spacing_l1(t.weights))
     assert f"the runs lie {res.runs_spacing_l1:.3g} from their nearest other run, median" in str(res)
     assert res.to_dict()["runs_spacing_l1"] == res.runs_spacing_l1
+
+
+def test_optimum_far_from_every_run_says_so():
+    """Marin's swarm, `optimize --target uncheatable_obj`: nearest run 1.05 away, runs 0.578 apart (median);
+    the report printed both numbers but not what they mean."""
+    from mixlaw.optimize.result import OptimumResult
+
+    w = {"a": 0.5, "b": 0.5}
+    kw = dict(weights=w, objective=1.0, losses={"x": 1.0}, objective_name="mean", active=[],
+              lower=dict.fromkeys(w, 0.0), upper=dict.fromkeys(w, 1.0), natural_weights=w, natural_objective=1.1,
+              natural_losses={"x": 1.1}, natural_source="uniform", natural_feasible=True, convex=True,
+              method="SLSQP", n_starts=1, n_converged=1, nearest_run=3)
+    far = OptimumResult(**kw, nearest_run_l1=1.05, runs_spacing_l1=0.578)
+    near = OptimumResult(**kw, nearest_run_l1=0.2, runs_spacing_l1=0.578)
+    assert "is an extrapolation" in str(far) and "--trust-radius 0.58" in str(far)
+    assert "is an extrapolation" not in str(near)

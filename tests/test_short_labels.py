@@ -53,3 +53,4 @@ def test_optimum_table_keeps_domains_with_a_shared_prefix_apart():
     assert len({r.split()[0] for r in weights}) == 3 and len({r.split()[0] for r in losses_rows}) == 2
     assert doms[0] in text and doms[1] in text  # up to 40 characters in full
 
+
