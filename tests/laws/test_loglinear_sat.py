@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -107,3 +109,16 @@ def test_saved_state_with_a_non_positive_eps_is_refused(eps):
     d["state"]["config"]["y0"]["eps"] = eps
     with pytest.raises(InputError, match="eps"):
         law_from_dict(d)
+
+
+def test_an_eval_set_with_constant_losses_gets_finite_inner_cv_scores():
+    # Spearman against constant losses is undefined: the inner CV scored NaN (kept in cv_scores_ and written to the
+    # saved file as a bare NaN) and scipy warned once per (eps, groups) pair.
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=30)
+    Y = np.column_stack([np.full(30, 2.0), np.exp(W @ np.array([0.3, 0.2, 0.4]))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        law = LogLinearSat().fit(W, Y)
+    assert all(np.isfinite(v) for c in law.cv_scores_.values() for v in c.values())
+    np.testing.assert_allclose(law.predict(W)[:, 0], 2.0)

@@ -203,7 +203,9 @@ class LogLinearSat(MixingLaw):
                 for f, te in enumerate(tests):
                     P[te] = F[te] @ coef[f].T + icpt[f]
                 for i, t in enumerate(ctx.targets):
-                    rho = float(stats.spearmanr(Z[:, i], P[:, i]).statistic) if np.ptp(P[:, i]) > 0 else 0.0
+                    # Constant predictions or losses rank nothing: 0, not scipy's NaN (and its warning).
+                    rank = np.ptp(P[:, i]) > 0 and np.ptp(Z[:, i]) > 0
+                    rho = float(stats.spearmanr(Z[:, i], P[:, i]).statistic) if rank else 0.0
                     self.cv_scores_[t][_config_name(eps, use)] = rho
                     if rho > best[i]:  # ties keep the earlier pair: the smaller eps, without groups
                         best[i], choice[i] = rho, c
