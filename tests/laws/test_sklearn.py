@@ -85,7 +85,7 @@ COMMON_CHECKS = ["check_no_attributes_set_in_init", "check_parameters_default_co
 
 
 @pytest.mark.parametrize("check", COMMON_CHECKS)
-@pytest.mark.parametrize("key", ["linear", "ye-exp"])
+@pytest.mark.parametrize("key", ["linear", "ye-exp", "loglinear-sat"])  # loglinear-sat: list-valued alpha
 def test_sklearn_common_checks(key, check):
-    law = get_law(key, **({} if key == "linear" else {"n_restarts": 1}))
+    law = get_law(key, **({"n_restarts": 1} if key == "ye-exp" else {}))
     getattr(estimator_checks, check)(key, law)
