@@ -131,10 +131,10 @@ POOLING_DEFAULT = 0.01
 
 class ExponentPoolingMixin:
     """``pooling`` (float, or ``"cv"``: chosen per implicit eval set by :func:`choose_pooling`) for a
-    per-domain law with implicit aggregation: partial pooling of an implicit eval set's per-domain exponents
-    :math:`e_k` (the last M parameters of its spec: the log rates of :func:`shifted_power`) toward their mean,
+    per-domain law with implicit aggregation: partial pooling of an implicit eval set's per-domain log rates
+    :math:`\\ell_k = \\log c_k` (the last M parameters of its spec; :func:`shifted_power`) toward their mean,
 
-    .. math:: \\text{pooling} \\sum_k (e_k - \\bar e)^2 \\quad\\text{(objective units)}.
+    .. math:: \\text{pooling} \\sum_k (\\ell_k - \\bar \\ell)^2 \\quad\\text{(objective units)}.
 
     Why: a component :math:`w_k (r_k + \\epsilon)^{-e_k}` with a large exponent is a step in whether domain k is
     in the mixture at all, :math:`w_k \\epsilon^{-e_k}` at :math:`r_k = 0` and ~0 elsewhere. When a table
