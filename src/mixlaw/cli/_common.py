@@ -210,6 +210,30 @@ def load_table(path: str, weight_tol: float, eval_groups: list[str] | None = Non
     return table
 
 
+#: ``--dataset`` of the commands that fit one table (``fit``, ``optimize``): the bundled set's fitting split.
+DatasetOpt = typer.Option(None, "--dataset", help="Bundled data instead of --runs (its fitting split: RegMix "
+                          "train_1m, Marin's 187 train runs): regmix | marin-delphi.")
+
+
+def fitting_table(runs: str | None, dataset: str | None, weight_tol: float,
+                  eval_groups: list[str] | None = None) -> RunTable:
+    """The table of ``--runs PATH`` or of ``--dataset NAME`` (the fitting split that ``compare --dataset``
+    fits on), exactly one of them, with ``--eval-group`` columns added."""
+    from ..datasets import bundled_splits
+
+    if (runs is None) == (dataset is None):
+        raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
+    if runs is not None:
+        return load_table(runs, weight_tol, eval_groups)
+    table = bundled_splits(dataset)[0]
+    if eval_groups:
+        groups = dict(parse_eval_group(spec) for spec in eval_groups)
+        if len(groups) < len(eval_groups):
+            raise InputError("--eval-group: a group name is given twice")
+        table = add_eval_groups(table, groups)
+    return table
+
+
 def group_targets(target: list[str] | None, eval_groups: list[str] | None) -> list[str] | str:
     """--target as parsed, except that with --eval-group and no --target the groups are the targets."""
     if not target and eval_groups:

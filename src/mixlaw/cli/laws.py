@@ -23,6 +23,7 @@ from ..laws.selection import META_LAWS, CVTable
 from ..pipeline import load_pipeline, saved_intervals
 from ._common import (
     CvFoldsOpt,
+    DatasetOpt,
     EvalGroupOpt,
     JsonOpt,
     LawOptionOpt,
@@ -32,6 +33,7 @@ from ._common import (
     cv_progress,
     emit_json,
     err,
+    fitting_table,
     group_targets,
     law_with_options,
     load_table,
@@ -194,7 +196,8 @@ def _parse_fit_on(spec: str) -> tuple[str, ...]:
     return modes[spec]
 
 
-def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
+def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."),
+        dataset: str | None = DatasetOpt,
         law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws'); auto: chosen by K-fold CV "
                                 "per eval set; stack: CV-weighted ensemble of the best laws."),
         target: list[str] | None = TargetOpt,
@@ -238,9 +241,9 @@ def fit(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
             est = get_law("auto", candidates=[law], objective=obj, random_state=seed)
         else:
             est = law_with_options(law, law_option, seed, **({"eval_map": emap} if emap else {}))
-        fitted = api.fit_table(load_table(runs, weight_tol, eval_group), law=est,
-                               targets=group_targets(target, eval_group), random_state=seed)
-        report = fitted.report(data=runs)
+        table = fitting_table(runs, dataset, weight_tol, eval_group)
+        fitted = api.fit_table(table, law=est, targets=group_targets(target, eval_group), random_state=seed)
+        report = fitted.report(data=runs or table.path)
         if out_path is not None:
             api.save_law(fitted, out_path)
     if as_json:

@@ -21,6 +21,7 @@ from ._common import (
     EXPORT_OPTION_HELP,
     BoundsOpt,
     CvFoldsOpt,
+    DatasetOpt,
     EvalGroupOpt,
     FitTotalOpt,
     JsonOpt,
@@ -33,9 +34,9 @@ from ._common import (
     emit_json,
     err,
     fit_on_total,
+    fitting_table,
     group_targets,
     law_with_options,
-    load_table,
     out,
     parse_bounds,
     parse_laws,
@@ -46,7 +47,8 @@ from ._common import (
 )
 
 
-def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit."),
+def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."),
+                 dataset: str | None = DatasetOpt,
                  law: str = typer.Option("auto", "--law", help="Law key (see 'mixlaw laws'); auto (default): chosen "
                                          "by 5-fold CV on the runs, for the objective; stack: CV-weighted "
                                          "ensemble."),
@@ -114,7 +116,7 @@ def optimize_cmd(runs: str = typer.Option(..., "--runs", help="Run table to fit.
         check_export_request(export, export_paths, export_opts)
     desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
     with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance):
-        table = load_table(runs, weight_tol, eval_group)
+        table = fitting_table(runs, dataset, weight_tol, eval_group)
         targets, obj = group_targets(target, eval_group), parse_objective(objective)
         if fit_total:
             table, targets, obj = fit_on_total(table, targets, obj)
