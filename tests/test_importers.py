@@ -256,3 +256,18 @@ def test_help_text_keeps_brackets():
     assert "mixlaw[wandb]" in r.output
     r = CliRunner().invoke(app, ["demo", "--help"], terminal_width=200)
     assert "mixlaw[train,corpus]" in r.output and "<bool>" not in r.output
+
+
+def test_import_summary_names_at_most_twenty_evals(tmp_path, capsys):
+    """Olmix's DCLM swarm (110 evals): the import's one-line summary printed all of them."""
+    from mixlaw.cli import main
+
+    src = tmp_path / "wide.csv"
+    cols = {"run": ["a", "b"], "w:web": [0.5, 1.0], "w:code": [0.5, 0.0],
+            **{f"loss:task_{k}": [3.0, 3.1] for k in range(30)}}
+    pd.DataFrame(cols).to_csv(src, index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["runs", "import", str(src), "--out", str(tmp_path / "out.parquet")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 0, err
+    assert "task_19, ... (30 in all)" in err and "task_20" not in err

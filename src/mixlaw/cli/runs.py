@@ -29,8 +29,16 @@ def _write(table: RunTable, out_path: Path, as_json: bool) -> None:
     if as_json:
         emit_json(doc)
     else:
-        err.print(f"wrote {doc['rows']} rows ({doc['runs']} runs; domains {', '.join(table.domains)}; "
-                  f"evals {', '.join(table.evals)}) to {out_path}", highlight=False, markup=False)
+        err.print(f"wrote {doc['rows']} rows ({doc['runs']} runs; domains {_some(table.domains)}; "
+                  f"evals {_some(table.evals)}) to {out_path}", highlight=False, markup=False)
+
+
+def _some(names: list[str], limit: int = 20) -> str:
+    """At most ``limit`` names, then a count: Olmix's DCLM swarm has 110 evals, and the one-line summary of
+    the import ran to 4 700 characters (``--json`` lists them all)."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])}, ... ({len(names)} in all)"
 
 
 def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSONL), or ratios.csv+metrics.csv."),
