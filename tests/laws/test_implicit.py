@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose
 
 from mixlaw.errors import ConvergenceWarning, ExtrapolationWarning, InputError
 from mixlaw.laws import get_law, law_from_dict
+from mixlaw.laws._aggregate import shifted_power, shifted_power_log_w
 
 DOMS = ["a", "b", "c", "d", "e", "f"]
 #: Known composition of the eval set over DOMS, and the domain laws' exponents.
@@ -142,3 +143,26 @@ def test_cli_eval_map(tmp_path, capsys):
             main(["fit", "--runs", str(path), *argv])
         assert exc.value.code == 2
         assert msg in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("log_off", [np.log(0.01), 0.0, np.log(30.0)])
+def test_shifted_power_is_the_power_law_and_its_derivatives_are_exact(log_off):
+    # v exp(-c o log(1 + X/o)) = w (X + o)^(-e) with e = c o, log w = log v + e log o (the docstring's identity),
+    # and the Jacobian the solver uses (d/d log o, d/d log c_k) against central differences.
+    rng = np.random.default_rng(0)
+    X = rng.dirichlet(np.full(3, 0.5), size=20)
+    X[:5, 1] = 0.0
+    lv, lc = rng.normal(0, 0.5, 3), rng.normal(1.0, 0.5, 3)
+    total, terms, d_off, d_rate = shifted_power(X, log_off, lv, lc)
+    o, e = np.exp(log_off), np.exp(lc + log_off)
+    np.testing.assert_allclose(terms, np.exp(lv + e * log_off) * (X + o) ** -e, rtol=1e-12)
+    np.testing.assert_allclose(total, terms.sum(axis=1), rtol=1e-14)
+    h = 1e-6
+    fd_off = (shifted_power(X, log_off + h, lv, lc)[0] - shifted_power(X, log_off - h, lv, lc)[0]) / (2 * h)
+    np.testing.assert_allclose(d_off, fd_off, rtol=1e-6, atol=1e-9)
+    for k in range(3):
+        dk = np.eye(3)[k] * h
+        fd = (shifted_power(X, log_off, lv, lc + dk)[0] - shifted_power(X, log_off, lv, lc - dk)[0]) / (2 * h)
+        np.testing.assert_allclose(d_rate[:, k], fd, rtol=1e-6, atol=1e-9)
+    expected = lv + e * log_off if log_off <= 0 else lv  # o <= 1: the power law's own w; beyond, the exponential's v
+    np.testing.assert_allclose(shifted_power_log_w(log_off, lv, lc), expected, rtol=1e-12)

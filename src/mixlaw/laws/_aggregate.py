@@ -35,28 +35,6 @@ RATE_BOUNDS = (float(np.log(1e-4)), float(np.log(1e4)))
 LOG_W_BOUNDS = (-20.0, 5.0)
 
 
-def power_sum(R: np.ndarray, log_w: np.ndarray, expo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``sum_k w_k R_k^(-e_k)`` per run and its pieces.
-
-    Parameters
-    ----------
-    R : ndarray of shape (n, M)
-        Positive per-domain bases (share + offset, or tokens + offset).
-    log_w, expo : ndarray of shape (M,)
-
-    Returns
-    -------
-    total : ndarray of shape (n,)
-    terms : ndarray of shape (n, M)
-        ``w_k R_k^(-e_k)`` (the derivative of ``total`` with respect to ``log_w_k``).
-    log_R : ndarray of shape (n, M)
-        So that ``d total / d e_k = -terms[:, k] * log_R[:, k]``.
-    """
-    log_R = np.log(R)
-    terms = np.exp(log_w[None, :] - expo[None, :] * log_R)
-    return terms.sum(axis=1), terms, log_R
-
-
 def shifted_power(X: np.ndarray, log_off: float, log_v: np.ndarray, log_rate: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``sum_k w_k (X_k + o)^(-e_k)`` written by each component's value at ``X_k = 0`` and its initial decay rate,
@@ -181,5 +159,5 @@ class ExponentPoolingMixin:
         return pooling_penalty(lam, start=len(spec) - self._n_domains) if lam else None
 
 
-__all__ = ["power_sum", "shifted_power", "shifted_power_log_w", "composition", "log_w_start", "LOG_W_BOUNDS",
+__all__ = ["shifted_power", "shifted_power_log_w", "composition", "log_w_start", "LOG_W_BOUNDS",
            "RATE_BOUNDS", "ExponentPoolingMixin", "POOLING_DEFAULT"]
