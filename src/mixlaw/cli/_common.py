@@ -30,6 +30,7 @@ from .. import __version__
 from .._console import make_console
 from .._json import dumps as strict_dumps
 from ..data import RunTable
+from ..datasets import bundled_splits
 from ..errors import InputError, MixlawWarning, UnusedDomainWarning
 from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
 from ..importers import read_any_runs
@@ -219,8 +220,6 @@ def fitting_table(runs: str | None, dataset: str | None, weight_tol: float,
                   eval_groups: list[str] | None = None) -> RunTable:
     """The table of ``--runs PATH`` or of ``--dataset NAME`` (the fitting split that ``compare --dataset``
     fits on), exactly one of them, with ``--eval-group`` columns added."""
-    from ..datasets import bundled_splits
-
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     if runs is not None:
