@@ -72,6 +72,10 @@ class ExtrapolationWarning(MixlawWarning):
     """A prediction leaves the range of the fitted data."""
 
 
+class WeightRangeWarning(ExtrapolationWarning):
+    """A predicted mixture puts a domain's weight outside its range in the fitted runs."""
+
+
 class ScaleWarning(ExtrapolationWarning):
     """Fitting and held-out / predicted runs come from different scales (model size, tokens, loss level)."""
 

@@ -10,6 +10,7 @@ issue 10, Marin Delphi); with one, the candidates are every law fitted ``per-eva
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from numbers import Integral
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._validation import Interval
+from ..errors import WeightRangeWarning
 from ..fit import Param, Params
 from .base import FitContext, MixingLaw, law_from_dict, register
 from .selection import DEFAULT_FOLDS, OBJECTIVE, CVResult, CVTable, cross_validate, fit_law, objective_weights
@@ -74,7 +76,11 @@ class MetaLaw(MixingLaw):
             kw["model_params"] = ctx.model_params
         if law.uses_tokens and ctx.tokens is not None:
             kw["tokens"] = ctx.tokens
-        return np.asarray(law.predict(W, **kw), dtype=np.float64).reshape(len(W), -1)
+        with warnings.catch_warnings():
+            # The meta-law checked W against the same fitted runs' ranges; a member repeating it under its own
+            # name ("AutoLaw: ... outside the fitted range", then "YePower: ...") only doubled the message.
+            warnings.simplefilter("ignore", WeightRangeWarning)
+            return np.asarray(law.predict(W, **kw), dtype=np.float64).reshape(len(W), -1)
 
     def _member_objective(self, m: tuple[str, str, list[str], MixingLaw], W: np.ndarray, ctx: FitContext) -> np.ndarray:
         P = self._member_predict(m, W, ctx)

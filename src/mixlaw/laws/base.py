@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
 from ..data import RunTable, scale_mismatch
-from ..errors import ExtrapolationWarning, InputError, InvalidParameterError, ScaleWarning
+from ..errors import ExtrapolationWarning, InputError, InvalidParameterError, ScaleWarning, WeightRangeWarning
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport
 from ..metrics import aic_bic
@@ -271,7 +271,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if np.any(W < lo - 1e-9) or np.any(W > hi + 1e-9):
             j = int(np.flatnonzero(((W < lo - 1e-9) | (W > hi + 1e-9)).any(axis=0))[0])
             warnings.warn(f"{type(self).__name__}: mixture weights outside the fitted range for domain "
-                          f"{self.domains_[j]!r} ([{lo[j]:.3g}, {hi[j]:.3g}])", ExtrapolationWarning, stacklevel=2)
+                          f"{self.domains_[j]!r} ([{lo[j]:.3g}, {hi[j]:.3g}])", WeightRangeWarning, stacklevel=2)
         for name, v, rng in (("model_params", mp, self._n_range), ("tokens", tk, self._d_range)):
             if v is not None and rng is not None and (v.min() < rng[0] * (1 - 1e-9) or v.max() > rng[1] * (1 + 1e-9)):
                 warnings.warn(f"{type(self).__name__}: {name} outside the fitted range [{rng[0]:.4g}, {rng[1]:.4g}]",

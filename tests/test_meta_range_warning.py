@@ -1,0 +1,24 @@
+"""A meta-law (auto, stack) warns once that a predicted mixture leaves the fitted range, not once more per member
+(`mixlaw predict` with an auto law on Olmix's DCLM swarm printed 'AutoLaw: ...' and then 'YePower: ...')."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from mixlaw import get_law
+from mixlaw.errors import ExtrapolationWarning, WeightRangeWarning
+
+
+def test_auto_warns_once_for_weights_outside_the_fitted_range():
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 30) * 0.5 + np.array([0.5, 0, 0])  # w_a in [0.5, 1]
+    y = 2 + np.exp(-W[:, 0]) + 0.3 * W[:, 1]
+    law = get_law("auto", candidates=["linear", "loglinear"], n_folds=3, random_state=0).fit(
+        W, y, domains=["a", "b", "c"], targets=["x"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        law.predict(np.array([[0.1, 0.45, 0.45]]))
+    msgs = [str(w.message) for w in caught if issubclass(w.category, ExtrapolationWarning)]
+    assert len(msgs) == 1 and msgs[0].startswith("AutoLaw: mixture weights outside the fitted range for domain 'a'")
+    assert issubclass(caught[0].category, WeightRangeWarning)
