@@ -22,3 +22,27 @@ def test_auto_warns_once_for_weights_outside_the_fitted_range():
     msgs = [str(w.message) for w in caught if issubclass(w.category, ExtrapolationWarning)]
     assert len(msgs) == 1 and msgs[0].startswith("AutoLaw: mixture weights outside the fitted range for domain 'a'")
     assert issubclass(caught[0].category, WeightRangeWarning)
+
+
+def test_predict_mixtures_without_w_prefix_names_the_files_columns(tmp_path, capsys):
+    """`mixlaw predict --mixtures cand.csv` with bare domain names as columns said "found columns ['run',
+    'loss:_']" (the validator's probe, not the file) and suggested --columns, which predict does not take."""
+    import pandas as pd
+    import pytest
+
+    from mixlaw.cli import main
+
+    W = np.random.default_rng(0).dirichlet(np.ones(2), 12)
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:web": W[:, 0], "w:code": W[:, 1],
+                  "loss:x": 3 - W[:, 0]}).to_csv(runs, index=False)
+    law = tmp_path / "law.json"
+    cand = tmp_path / "cand.csv"
+    cand.write_text("web,code\n0.5,0.5\n")
+    for argv in (["fit", "--runs", str(runs), "--law", "linear", "--out", str(law)],
+                 ["predict", "--law", str(law), "--mixtures", str(cand)]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code != 0
+    assert "among columns ['web', 'code']" in err and "(e.g. 'w:web')" in err and "loss:_" not in err

@@ -18,7 +18,16 @@ from ._validation import read_user_text
 from ._version import __version__
 from .bootstrap import bootstrap_law
 from .compare import Leaderboard, compare, default_laws
-from .data import WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _normalise_columns, _read_any, read_runs, scale_mismatch
+from .data import (
+    WEIGHT_PREFIX,
+    WEIGHT_TOL,
+    RunTable,
+    _normalise_columns,
+    _read_any,
+    known_names,
+    read_runs,
+    scale_mismatch,
+)
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
 from .laws import available_laws, get_law, law_from_dict
@@ -175,6 +184,13 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     if "run" not in df.columns:
         df.insert(0, "run", [str(i + 1) for i in range(len(df))])
     wcols = [c for c in df.columns if str(c).startswith(WEIGHT_PREFIX)]
+    if len(wcols) < 2:
+        # Said here: the run-table validator would list the probe's columns ('run', 'loss:_'), not the file's.
+        others = [str(c) for c in df.columns if c not in ("run", "params", "tokens")]
+        eg = f" (e.g. 'w:{others[0]}')" if others else ""
+        raise DataError(f"a table of mixtures needs one 'w:<domain>' column per domain of the law; found "
+                        f"{len(wcols)}, among columns {known_names([], others)}: rename the weight columns to "
+                        f"w:<domain>{eg}", path=path)
     scale_cols = [c for c in ("params", "tokens") if c in df.columns]
     probe = df[["run"] + wcols + scale_cols].copy()
     probe["loss:_"] = 1.0  # a placeholder loss column so the run-table validator can be reused on mixtures
@@ -187,7 +203,8 @@ def _weights_for(table: RunTable, domains: Sequence[str], path: str | None, what
     missing = [d for d in domains if d not in table.domains]
     extra = [d for d in table.domains if d not in domains]
     if missing or extra:
-        raise DataError(f"mixture domains differ from the {what}'s: missing {missing}, unexpected {extra}",
+        hint = " (give every domain a column; 0 for those a mixture leaves out)" if missing else ""
+        raise DataError(f"mixture domains differ from the {what}'s: missing {missing}, unexpected {extra}{hint}",
                         path=path, column="w:" + (missing or extra)[0])
     return table.weights_for(domains)
 
