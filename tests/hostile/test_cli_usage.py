@@ -15,7 +15,7 @@ from ._helpers import one_error, run_cli, runs_csv
 @pytest.mark.parametrize("argv,match", [
     ([], "no command given"),  # and the help above it
     (["runs"], "no command given"),
-    (["fit"], "Missing option '--runs'"),
+    (["fit"], "give exactly one of --runs PATH or --dataset"),  # fit also takes --dataset
     (["fit", "--runs", "x.csv", "--seed", "abc"], "Invalid value for '--seed'"),
     (["fit", "--runs", "x.csv", "--bogus"], "No such option: --bogus"),
     (["nosuch"], "No such command 'nosuch'"),
