@@ -71,17 +71,20 @@ def test_allocation_jacobian_matches_finite_differences() -> None:
     log_c, b = rng.normal(0, 1, 5), rng.uniform(0.1, 0.8, 5)
     S = np.full(15, 100.0)
     x, _, free = solve_allocation(W, log_c, b, S, 0.3)
-    dc, db = allocation_jacobian(x, free, b)
-    eps = 1e-6
-    for k in range(5):
-        for arr, J in ((log_c, dc), (b, db)):
-            hi, lo = arr.copy(), arr.copy()
-            hi[k] += eps
-            lo[k] -= eps
-            args_hi = (W, hi, b, S, 0.3) if arr is log_c else (W, log_c, hi, S, 0.3)
-            args_lo = (W, lo, b, S, 0.3) if arr is log_c else (W, log_c, lo, S, 0.3)
-            fd = (np.log(solve_allocation(*args_hi)[0]) - np.log(solve_allocation(*args_lo)[0])) / (2 * eps)
-            assert_allclose(J[:, :, k], fd, atol=1e-7)
+    _check_allocation_jacobian(W, log_c, b, S, allocation_jacobian(x, free, b))
+
+
+def _check_allocation_jacobian(W, log_c, b, S, jacs, smooth=None) -> None:  # type: ignore[no-untyped-def]
+    """d log x / d (log c, b) of solve_allocation (floor 0.3) against central finite differences."""
+    eps, kw = 1e-6, ({} if smooth is None else {"smooth": smooth})
+    for j in range(log_c.size):
+        for which, J in enumerate(jacs):
+            hi, lo = [log_c.copy(), b.copy()], [log_c.copy(), b.copy()]
+            hi[which][j] += eps
+            lo[which][j] -= eps
+            fd = (np.log(solve_allocation(W, *hi, S, 0.3, **kw)[0])
+                  - np.log(solve_allocation(W, *lo, S, 0.3, **kw)[0])) / (2 * eps)
+            assert_allclose(J[:, :, j], fd, atol=1e-7)
 
 
 @pytest.mark.parametrize("k", [4.0, 32.0])
@@ -96,18 +99,7 @@ def test_soft_floor_allocation_keeps_the_budget_and_its_jacobian(k: float) -> No
     assert np.all(x[W == 0] == 0.3) and np.all(x >= 0.3) and np.all((sig >= 0) & (sig <= 1))
     # A soft maximum of (H, xr): never further from the hard allocation than the factor 2^(1/k) (at xr = H).
     assert np.all(np.abs(np.log(x / hard)) <= np.log(2.0) / k + 1e-9)
-    dc, db = allocation_jacobian(x, sig, b, k)
-    eps = 1e-6
-    for j in range(5):
-        for arr, J in ((log_c, dc), (b, db)):
-            hi, lo = arr.copy(), arr.copy()
-            hi[j] += eps
-            lo[j] -= eps
-            args_hi = (W, hi, b, S, 0.3) if arr is log_c else (W, log_c, hi, S, 0.3)
-            args_lo = (W, lo, b, S, 0.3) if arr is log_c else (W, log_c, lo, S, 0.3)
-            fd = (np.log(solve_allocation(*args_hi, smooth=k)[0])
-                  - np.log(solve_allocation(*args_lo, smooth=k)[0])) / (2 * eps)
-            assert_allclose(J[:, :, j], fd, atol=1e-7)
+    _check_allocation_jacobian(W, log_c, b, S, allocation_jacobian(x, sig, b, k), smooth=k)
 
 
 @pytest.mark.parametrize("key", ["dz-eq1", "dz-eq3", "dz-eq3-safe"])

@@ -202,7 +202,11 @@ def parse_eval_map(specs: list[str] | None) -> dict[str, str] | None:
 def load_table(path: str, weight_tol: float, eval_groups: list[str] | None = None) -> RunTable:
     """Read and validate a run table named on the command line (or a RegMix / Olmix ``a+b`` pair), with the
     loss columns of ``--eval-group`` specs added (:func:`mixlaw.evals.add_eval_groups`)."""
-    table = read_any_runs(path, weight_tol=weight_tol)
+    return _with_groups(read_any_runs(path, weight_tol=weight_tol), eval_groups)
+
+
+def _with_groups(table: RunTable, eval_groups: list[str] | None) -> RunTable:
+    """``table`` with the loss columns of the ``--eval-group`` specs added (a group name given twice is refused)."""
     if eval_groups:
         groups = dict(parse_eval_group(spec) for spec in eval_groups)
         if len(groups) < len(eval_groups):
@@ -224,13 +228,7 @@ def fitting_table(runs: str | None, dataset: str | None, weight_tol: float,
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     if runs is not None:
         return load_table(runs, weight_tol, eval_groups)
-    table = bundled_splits(dataset)[0]
-    if eval_groups:
-        groups = dict(parse_eval_group(spec) for spec in eval_groups)
-        if len(groups) < len(eval_groups):
-            raise InputError("--eval-group: a group name is given twice")
-        table = add_eval_groups(table, groups)
-    return table
+    return _with_groups(bundled_splits(dataset)[0], eval_groups)
 
 
 def group_targets(target: list[str] | None, eval_groups: list[str] | None) -> list[str] | str:
