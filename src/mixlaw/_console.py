@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO
+from typing import IO, Any
 
 from rich.console import Console
 
@@ -69,3 +69,18 @@ def short_labels(names: list[str], width: int) -> list[str]:
                 tag = f"~{i}"
                 out[i] = (out[i] if len(out[i]) + len(tag) <= width else out[i][:width - len(tag)]) + tag
     return out
+
+
+def label_column(names: list[str], narrowest: int = 20, widest: int = 40) -> tuple[int, dict[str, str]]:
+    """Width of a text table's name column (the longest name, within [narrowest, widest]) and each name's label
+    there (:func:`short_labels`: names that fit are kept, cut ones stay distinct)."""
+    width = min(max([narrowest, *map(len, names)]), widest)
+    return width, dict(zip(names, short_labels(list(names), width), strict=True))
+
+
+def matrix_text(A: Any, rows: list[str], cols: list[str]) -> str:
+    """A (rows x cols) matrix as text: column labels of 10 characters, row labels of 13 (:func:`short_labels`),
+    values in ``.3g`` (the interaction matrices of Ye's laws in a fit report)."""
+    head = " " * 14 + " ".join(f"{d:>10}" for d in short_labels(list(cols), 10))
+    return "\n".join([head] + [f"{t:<13} " + " ".join(f"{v:>10.3g}" for v in A[i])
+                               for i, t in enumerate(short_labels(list(rows), 13))])

@@ -16,6 +16,7 @@ the column.
 
 from __future__ import annotations
 
+import difflib
 import os
 import warnings
 from collections.abc import Sequence
@@ -336,8 +337,6 @@ def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) ->
     >>> known_names(["arc_chalenge"], ["arc_challenge:rc::olmes", "arc_easy:rc::olmes", "hellaswag:rc::olmes"])
     "['arc_challenge:rc::olmes', 'arc_easy:rc::olmes', 'hellaswag:rc::olmes'] (did you mean 'arc_challenge:rc::olmes'?)"
     """
-    import difflib
-
     known = list(known)
     close: list[str] = []
     for w in wanted:

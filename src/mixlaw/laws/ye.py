@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._console import short_labels
+from .._console import matrix_text
 from .._validation import Interval, Options, Real
 from ..errors import InvalidParameterError
 from ..fit import HUBER_DELTA, Param
@@ -205,11 +205,9 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         T = self.interactions()
-        doms, evs = short_labels(list(self.domains_), 10), short_labels(list(self.targets_), 13)
-        head = " " * 14 + " ".join(f"{d:>10}" for d in doms)
-        rows = [head] + [f"{t:<13} " + " ".join(f"{v:>10.3g}" for v in T[i]) for i, t in enumerate(evs)]
+        table = matrix_text(T, self.targets_, self.domains_)
         ref = self.domains_[self._ref] if hasattr(self, "_ref") else self.domains_[int(np.argmax(T[0] == 0))]
         # t_ij is identified only relative to the reference domain (its t is fixed at 0, absorbed by k_i).
         return [(f"Interactions t_ij  (rows: eval sets, columns: training domains; relative to the reference "
                  f"domain {ref!r}, t = 0: <0 lowers the eval loss more than {ref!r} does, >0 less)",
-                 "\n".join(rows))]
+                 table)]

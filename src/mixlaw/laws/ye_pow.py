@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._console import short_labels
+from .._console import matrix_text
 from .._validation import Interval, Options, Real
 from ..fit import HUBER_DELTA, Param, Params, pooling_penalty
 from ._regularize import RidgeCVMixin
@@ -205,12 +205,6 @@ class YePower(RidgeCVMixin, PerTargetLaw):
         return np.array([self._values_for(t)[2 + M:] for t in self.targets_])
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
-        doms, evs = short_labels(list(self.domains_), 10), short_labels(list(self.targets_), 13)
-        head = " " * 14 + " ".join(f"{d:>10}" for d in doms)
-        out = []
-        for title, A in (("Interactions t_ij (<0 helps, >0 conflicts)", self.interactions()),
-                         ("Share exponents gamma_ij (<1: diminishing returns)", self.exponents())):
-            rows = [head] + [f"{t:<13} " + " ".join(f"{v:>10.3g}" for v in A[i])
-                             for i, t in enumerate(evs)]
-            out.append((f"{title}; rows: eval sets, columns: training domains", "\n".join(rows)))
-        return out
+        return [(f"{title}; rows: eval sets, columns: training domains", matrix_text(A, self.targets_, self.domains_))
+                for title, A in (("Interactions t_ij (<0 helps, >0 conflicts)", self.interactions()),
+                                 ("Share exponents gamma_ij (<1: diminishing returns)", self.exponents()))]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._console import short_labels
+from .._console import label_column
 from ..laws.selection import CVTable
 from .steps import StepsToMatch
 
@@ -163,8 +163,7 @@ class OptimumResult:
         lines.append("[[Weights]]")
         # Names up to 40 characters in full; longer ones cut so that two never read the same (Marin's
         # 'dolma3_cc/art_and_design_high' and '..._low' both printed as 'dolma3_cc/art_and_de').
-        dw = min(max([20, *map(len, self.weights)]), 40)
-        dlab = dict(zip(self.weights, short_labels(list(self.weights), dw), strict=True))
+        dw, dlab = label_column(list(self.weights))
         head = f"    {'domain':<{dw}} {'optimum':>9} {'natural':>9}  {'bounds':<17} active"
         if wiv:
             head = f"    {'domain':<{dw}} {'optimum':>9} {'interval':>19} {'natural':>9}  {'bounds':<17} active"
@@ -180,8 +179,7 @@ class OptimumResult:
                 lines.append(f"    {dlab[d]:<{dw}} {w:>9.4f} {self.natural_weights[d]:>9.4f}  {b:<17} {a}")
         liv = iv.get("losses", {})
         lines.append("[[Predicted losses]]")
-        ew = min(max([20, *map(len, self.losses)]), 40)
-        elab = dict(zip(self.losses, short_labels(list(self.losses), ew), strict=True))
+        ew, elab = label_column(list(self.losses))
         lines.append(f"    {'eval':<{ew}} {'optimum':>9} {'natural':>9}" + (f" {'interval':>19}" if liv else ""))
         for t, v in self.losses.items():
             row = f"    {elab[t]:<{ew}} {v:>9.4f} {self.natural_losses[t]:>9.4f}"
