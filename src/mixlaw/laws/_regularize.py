@@ -10,13 +10,13 @@ held-out fold best (mean absolute log error, i.e. about the MRE), with folds shu
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import Any
 
 import numpy as np
 
 from .._solver import penalty_hessian
+from .._validation import check_random_state
 from ..errors import ConvergenceWarning, ExtrapolationWarning, FitError
 
 #: Ridge strengths tried (objective units: the fit term is mean Huber(log residual) / delta^2, about 10 at 1 %
@@ -87,9 +87,7 @@ def choose_pooling(law: Any, W: np.ndarray, Y: np.ndarray, ctx: Any, targets: li
     k = int(min(n_folds, n))
     fold = np.empty(n, dtype=int)
     # Any integer seed (a NumPy one from a grid too) or Generator shuffles the folds; None gives seed 0's folds.
-    rs = law.random_state
-    seed = int(rs) if isinstance(rs, numbers.Integral) else rs if isinstance(rs, np.random.Generator) else 0
-    fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % k
+    fold[check_random_state(law.random_state).permutation(n)] = np.arange(n) % k
     cols = [ctx.targets.index(t) for t in targets]
     Yt = Y[:, cols]
     scores: dict[str, dict[float, float]] = {t: {} for t in targets}

@@ -217,6 +217,8 @@ class LogLinearSat(MixingLaw):
             cols = [i for i in range(Y.shape[1]) if choice[i] == c]
             coef, icpt, scale, ok = _huber_average(_features(W, eps, G if use else None), Z[:, cols], self._alphas(),
                                                    float(self.huber_epsilon))
+            names = ([f"a_{d}" for d in ctx.domains] + [f"c_{d}" for d in ctx.domains]
+                     + ([f"d_{g}" for g in self.groups_] if use else []))
             for k, i in enumerate(cols):
                 t = ctx.targets[i]
                 if not ok[0, k]:
@@ -224,8 +226,6 @@ class LogLinearSat(MixingLaw):
                                   ConvergenceWarning, stacklevel=3)
                 b = coef[0, k].copy()
                 b[:M] += icpt[0, k]  # sum_j r_j = 1: the intercept is a common shift of the a_j
-                names = ([f"a_{d}" for d in ctx.domains] + [f"c_{d}" for d in ctx.domains]
-                         + ([f"d_{g}" for g in self.groups_] if use else []))
                 self.scale_[t], self._local_names[t] = float(scale[0, k]), names
                 self.config_[t] = {"eps": eps, "groups": use}
                 by_col[i] = [Param(f"{t}.{nm}", float(v), float(v)) for nm, v in zip(names, b, strict=True)]
@@ -302,7 +302,6 @@ def _huber_average(F: np.ndarray, Z: np.ndarray, alphas: list[float], huber_epsi
     """
     rows = [np.ones(len(F), dtype=bool)] if rows is None else rows
     nf, K, A, p = len(rows), Z.shape[1], len(alphas), F.shape[1]
-    X = np.empty((nf, len(F), p))
     m, s = np.empty((nf, p)), np.empty((nf, p))
     for f, r in enumerate(rows):
         m[f], s[f] = F[r].mean(axis=0), F[r].std(axis=0)
