@@ -58,6 +58,7 @@ def main() -> None:
                                                                               if k not in ("out", "work")))
     ap.add_argument("--work", default=str(HERE / "crossscale-work"), help="corpus + store folder (not committed)")
     ap.add_argument("--out", default=str(HERE / "crossscale_runs.csv"))
+    ap.add_argument("--sizes", default=",".join(SIZES), help="comma-separated model sizes (default: %(default)s)")
     args = ap.parse_args()
     if args.v3:  # the v3 settings, except where an option is given explicitly
         for k, v in V3.items():
@@ -74,7 +75,8 @@ def main() -> None:
     mixtures = [{d: float(row[f"w:{d}"]) for d in domains} for _, row in design.iterrows()]
     base = ProxyConfig(eval_every=args.eval_every, min_lr_ratio=1.0, ema_gamma=args.ema_gamma,
                        block_size=args.block_size, batch_size=args.batch_size, warmup_frac=args.warmup_frac)
-    sweep = run_sweep(corpus, mixtures, SIZES, args.tokens, work / "runs.db", workers=args.workers, base=base)
+    sweep = run_sweep(corpus, mixtures, args.sizes.split(","), args.tokens, work / "runs.db", workers=args.workers,
+                      base=base)
     frame = export_run_table(work / "runs.db")
     frame = frame[frame["run"].isin(set(sweep.run_ids))]  # the store may hold older sweeps' runs
     write_table(frame.reset_index(drop=True), Path(args.out))
