@@ -47,3 +47,45 @@ def test_left_out_laws_say_why(monkeypatch):
     monkeypatch.setitem(sys.modules, "lightgbm", None)  # as if mixlaw[lightgbm] were not installed
     assert "lightgbm" not in default_laws()
     assert "mixlaw[lightgbm]" in left_out_laws()["lightgbm"]
+
+
+def test_off_a_terminal_long_work_prints_plain_lines(monkeypatch, capsys):
+    # A batch job or CI log: rich hides its bar there, so long work used to print nothing for minutes.
+    from mixlaw.cli import _common
+
+    monkeypatch.setattr(_common, "PLAIN_EVERY_S", 0.0)
+    monkeypatch.setitem(_common.QUIET, "on", False)
+    assert not _common.err.is_terminal  # pytest captures stderr
+    with _common.progress("bootstrap refits", total=3) as advance:
+        advance("first")
+        advance.set_total(4)
+        advance(n=3)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("mixlaw: bootstrap refits: first (1/3, ") and err[0].endswith(" s)")
+    assert err[1].startswith("mixlaw: bootstrap refits: first (4/4, ")
+    assert err[-1].startswith("mixlaw: bootstrap refits (done in ")
+
+
+def test_short_work_off_a_terminal_prints_nothing(monkeypatch, capsys):
+    from mixlaw.cli import _common
+
+    monkeypatch.setitem(_common.QUIET, "on", False)
+    with _common.progress("fitting", total=2) as advance:
+        advance()
+        advance()
+    assert capsys.readouterr().err == ""
+
+
+def test_quiet_silences_progress(monkeypatch, capsys):
+    from mixlaw.cli import _common, main
+
+    monkeypatch.setattr(_common, "PLAIN_EVERY_S", 0.0)
+    argv = ["optimize", "--dataset", "regmix", "--law", "linear", "--target", "pile_cc", "--bootstrap", "10",
+            "--workers", "1", "--json"]
+    with pytest.raises(SystemExit) as exc:
+        main(["--quiet", *argv])
+    assert exc.value.code == 0
+    assert "mixlaw:" not in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0 and "mixlaw: " in capsys.readouterr().err  # the same run, not quiet, reports

@@ -21,7 +21,7 @@ import typer
 from .. import __version__
 from ..errors import FitError, InputError, MixlawError
 from ..train.cli import register as register_train
-from ._common import SCHEMA_VERSION, err
+from ._common import QUIET, SCHEMA_VERSION, err
 from .design import design_cmd
 from .export import export_cmd
 from .laws import compare, demo, fit, list_laws, predict
@@ -32,6 +32,15 @@ from .runs import register as register_runs
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Fit data mixing laws to proxy runs and choose the pretraining mixture.")
+
+
+
+@app.callback()
+def _root(quiet: bool = typer.Option(False, "--quiet", "-q",
+                                     help="No progress on stderr (bars on a terminal, periodic lines elsewhere); "
+                                          "warnings and errors still print.")) -> None:
+    QUIET["on"] = quiet
+
 
 # Registration order is the order of `mixlaw --help`.
 app.command()(demo)

@@ -7,6 +7,7 @@ mixture). Command modules import from here; nothing here knows about a particula
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -93,16 +94,66 @@ class _CountColumn(ProgressColumn):
         return Text(f"{int(task.completed)}/{int(task.total)}" if task.total is not None else f"{int(task.completed)}")
 
 
+#: Off a terminal, a progress line on stderr at most this often (the first one only once work has run this long).
+PLAIN_EVERY_S = 10.0
+#: Set by ``mixlaw --quiet``: no progress at all, bar or lines.
+QUIET = {"on": False}
+
+
+@contextmanager
+def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
+    """Progress off a terminal (a batch job, CI, a pipe): rich hides its bar there, so long work would print
+    nothing for minutes. One plain line on stderr at most every PLAIN_EVERY_S seconds, and a last one with the
+    total time when the work took that long; work shorter than that prints nothing."""
+    state: dict[str, Any] = {"done": 0, "total": total, "label": None, "t0": time.perf_counter(), "last": None}
+
+    def line(final: bool = False) -> None:
+        el = time.perf_counter() - state["t0"]
+        count = f"{state['done']}/{state['total']}" if state["total"] is not None else f"{state['done']}"
+        what = f"{description}: {state['label']}" if state["label"] and not final else description
+        tail = f"done in {el:.0f} s" if final else f"{count}, {el:.0f} s"
+        print(f"mixlaw: {what} ({tail})", file=sys.stderr, flush=True)
+        state["last"] = time.perf_counter()
+
+    def advance(label: str | None = None, n: int = 1) -> None:
+        if label is not None:
+            state["label"] = label
+        state["done"] += n
+        now = time.perf_counter()
+        if now - (state["last"] if state["last"] is not None else state["t0"]) >= PLAIN_EVERY_S:
+            line()
+
+    def set_total(n: int) -> None:
+        state["total"] = n
+
+    advance.set_total = set_total  # type: ignore[attr-defined]
+    yield advance
+    if state["last"] is not None:  # something was printed: say when it ended
+        line(final=True)
+
+
 @contextmanager
 def progress(description: str, total: int | None = None) -> Iterator[Any]:
     """A rich progress bar on stderr (never on stdout, which may carry JSON): count, elapsed time and, with a
-    known ``total``, the estimated time left.
+    known ``total``, the estimated time left. Off a terminal, plain lines instead (:func:`_plain_progress`);
+    with ``mixlaw --quiet``, nothing.
 
     Yields ``advance(label=None, n=1)``; ``advance.set_total(n)`` fixes the total once it is known.
     """
+    if QUIET["on"] or not err.is_terminal:
+        if QUIET["on"]:
+            def advance(label: str | None = None, n: int = 1) -> None:
+                return None
+
+            advance.set_total = lambda n: None  # type: ignore[attr-defined]
+            yield advance
+            return
+        with _plain_progress(description, total) as adv:
+            yield adv
+        return
     columns: list[Any] = [SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
                           _CountColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+    with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(description, total=total)
 
         def advance(label: str | None = None, n: int = 1) -> None:
