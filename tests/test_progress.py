@@ -89,3 +89,15 @@ def test_quiet_silences_progress(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 0 and "mixlaw: " in capsys.readouterr().err  # the same run, not quiet, reports
+
+
+def test_plain_line_of_a_relabelling_bar_has_no_zero_count(monkeypatch, capsys):
+    # --law auto's fold fits relabel the enclosing bar (advance(label, 0)): '(0, 16 s)' read as nothing done.
+    from mixlaw.cli import _common
+
+    monkeypatch.setattr(_common, "PLAIN_EVERY_S", 0.0)
+    monkeypatch.setitem(_common.QUIET, "on", False)
+    with _common.progress("fitting auto") as advance:
+        advance("cross-validating ye-exp (3/10 fold fits)", 0)
+    line = capsys.readouterr().err.splitlines()[0]
+    assert line.startswith("mixlaw: fitting auto: cross-validating ye-exp (3/10 fold fits) (") and ", " not in line[-8:]

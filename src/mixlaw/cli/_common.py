@@ -109,9 +109,10 @@ def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
 
     def line(final: bool = False) -> None:
         el = time.perf_counter() - state["t0"]
-        count = f"{state['done']}/{state['total']}" if state["total"] is not None else f"{state['done']}"
+        count = (f"{state['done']}/{state['total']}, " if state["total"] is not None
+                 else f"{state['done']}, " if state["done"] else "")  # a bar that only relabels has no count
         what = f"{description}: {state['label']}" if state["label"] and not final else description
-        tail = f"done in {el:.0f} s" if final else f"{count}, {el:.0f} s"
+        tail = f"done in {el:.0f} s" if final else f"{count}{el:.0f} s"
         print(f"mixlaw: {what} ({tail})", file=sys.stderr, flush=True)
         state["last"] = time.perf_counter()
 
