@@ -8,20 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli as run
 
 from mixlaw import __version__
-from mixlaw.cli import main
 
 REGMIX = Path(__file__).resolve().parents[1] / "src" / "mixlaw" / "datasets" / "regmix"
 TRAIN = f"{REGMIX / 'train_mixture_1m.csv'}+{REGMIX / 'train_pile_loss_1m.csv'}"
 TEST = f"{REGMIX / 'test_mixture_1m.csv'}+{REGMIX / 'test_pile_loss_1m.csv'}"
-
-
-def run(capsys, *argv):
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
 
 
 def test_compare_bundled_json(capsys):

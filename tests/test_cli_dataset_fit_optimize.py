@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-
-def _cli(capsys, *argv):
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
+from cli_runner import run_cli as _cli
 
 
 def test_fit_and_optimize_on_a_bundled_dataset(capsys):

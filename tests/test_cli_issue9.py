@@ -8,21 +8,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli as _cli
 from numpy.testing import assert_allclose
 
 from .test_continual import P_TRUE, PRE
 from .test_continual import _table as cpt_table
 from .test_evals import _table as mix_table
 from .test_pipeline import DOMAINS, truth, world
-
-
-def _cli(capsys, *argv):  # type: ignore[no-untyped-def]
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
 
 
 def test_cli_save_then_predict(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli as _cli
 
 from mixlaw.continual import critical_proportion
 from mixlaw.data import RunTable
@@ -118,15 +119,6 @@ def test_bad_input(kwargs, match) -> None:
 
 
 # ---------------------------------------------------------------------- CLI
-def _cli(capsys, *argv):
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
-
-
 def test_cli_continual(capsys, tmp_path) -> None:
     path = tmp_path / "cpt.csv"
     _table(noise=0.0, base_rows=True).frame.to_csv(path, index=False)

@@ -7,6 +7,7 @@ from itertools import product
 
 import numpy as np
 import pytest
+from cli_runner import run_cli as _cli
 
 from mixlaw.design import (
     dirichlet_design,
@@ -190,15 +191,6 @@ def test_make_design_dispatch():
         make_design(["a", "b"], method="grid")
     with pytest.raises(InputError, match="--prior applies"):
         make_design(["a", "b"], method="double-diminishing", n=2, prior={"a": 0.5, "b": 0.5})
-
-
-def _cli(capsys, *argv):
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
 
 
 def test_cli_design_and_select(capsys, tmp_path):

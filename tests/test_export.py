@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from cli_runner import run_cli as _cli
 
 from mixlaw.errors import DataWarning, InputError
 from mixlaw.export import TokenBudget, export_mixture, parse_export_options, parse_mixture, read_paths, round_weights
@@ -256,16 +257,6 @@ def test_parse_mixture_and_paths(tmp_path):
     assert read_paths(str(pc)) == {"x": "/x", "y": ["/y1", "/y2"]}
     with pytest.raises(InputError, match="no such file"):
         read_paths(str(tmp_path / "nope.json"))
-
-
-
-def _cli(capsys, *argv):
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
 
 
 def test_cli_export(capsys, tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli as _cli
 
 from mixlaw.data import read_runs
 from mixlaw.errors import DataError, DataWarning, InputError
@@ -196,15 +197,6 @@ def test_tensorboard_importer(tmp_path):
 
 
 # ---------------------------------------------------------------------- CLI
-def _cli(capsys, *argv):
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
-
-
 def test_cli_runs_import_then_fit(capsys, tmp_path):
     src = _wandb_csv(tmp_path)
     out = tmp_path / "runs.csv"

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli as _cli
 
 from mixlaw import load_regmix
 from mixlaw._json import dumps, strict_json
@@ -19,15 +20,6 @@ def _strict(text: str):
         raise AssertionError(f"non-standard JSON constant {name}")
 
     return json.loads(text, parse_constant=no_constant)
-
-
-def _cli(capsys, *argv):
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
 
 
 def test_strict_json_replaces_non_finite_with_null_and_reason():

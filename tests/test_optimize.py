@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from cli_runner import run_cli as _cli
 
 from mixlaw.errors import ExtrapolationWarning, InputError
 from mixlaw.fit import Param, Params
@@ -248,15 +249,6 @@ def test_steps_to_match_below_asymptote_and_bad_input() -> None:
 
 
 # ---------------------------------------------------------------------- CLI
-def _cli(capsys, *argv):
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
-
-
 def _write_runs(path, n: int) -> str:
     import pandas as pd
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli as _cli
 from numpy.testing import assert_allclose
 from scipy.optimize import minimize
 
@@ -107,15 +108,6 @@ def test_bad_input() -> None:
         fit_pipeline(world(n_mix=3), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     with pytest.raises(InputError, match="route"):
         fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, route="sideways")
-
-
-def _cli(capsys, *argv):  # type: ignore[no-untyped-def]
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
 
 
 def test_cli_pipeline(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -298,7 +290,6 @@ def test_cli_pipeline_backtest(tmp_path, capsys) -> None:  # type: ignore[no-unt
     code, out, _ = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5",
                         "--backtest", "--route", "nested", "--law", "ye-exp")
     assert code == 0 and "[[Backtest" in out and "steps" in out and "size" in out
-
 
 
 def test_fit_from_leaves_out_an_early_transient() -> None:

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from cli_runner import run_cli as _cli
 from numpy.testing import assert_allclose
 
 from mixlaw.data import RunTable
@@ -13,16 +14,6 @@ from mixlaw.errors import InputError
 from mixlaw.pipeline import fit_pipeline, load_pipeline, save_pipeline
 
 from .test_pipeline import DOMAINS, N_STAR, NESTED, S_STAR, SIZES, STEPS, _with_tokens, truth, world
-
-
-def _cli(capsys, *argv):  # type: ignore[no-untyped-def]
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
-
 
 PROBE = np.array([[0.5, 0.3, 0.2], [0.2, 0.5, 0.3], [0.3, 0.3, 0.4]])
 

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from cli_runner import run_cli as _cli
 from scipy import stats
 
 from mixlaw.compare import compare
@@ -181,15 +182,6 @@ def test_compare_reports_calibration_and_scores_the_objective_itself() -> None:
 
 
 # ---------------------------------------------------------------------- command line
-def _cli(capsys, *argv: str) -> tuple[int, str, str]:
-    from mixlaw.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
-
-
 def _write(path, W: np.ndarray, Y: np.ndarray) -> str:
     import pandas as pd
 
