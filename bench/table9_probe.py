@@ -50,8 +50,35 @@ the b; one delta per domain (3M + 1 = 118 parameters, more than auto's 2 runs pe
 t_dolma3_wikipedia at -30; every gamma 0.98-1.01) cost it nothing on table9_obj: the same limit fitted in the
 interior ranks the same, and the extra freedom overfits. ye-pow is left as it is.
 
+Added 2026-12-04 (issue 10, ideas from the multi-task / compositional / name-smoothing list; scratch prototypes
+on the same folds, Huber fits of log L averaged over alpha 10/30/100 on standardised [r, log(r + 0.02)]: 0.8916
+at seed 0, 0.9067 / 0.8989 at seeds 1 / 2 of the outer shuffle; loglinear-sat 0.8934 / 0.9035 / 0.8968):
+- Multi-task reduced rank: the 9 metrics' coefficient matrix (Huber per metric, metrics scaled by their std)
+  cut to rank k by the SVD of the fitted values (reduced-rank regression): k = 1-6: 0.748 / 0.851 / 0.850 /
+  0.866 / 0.887 / 0.891, k = 9 (none) 0.8916. The metrics share too little of table9_obj's profile to denoise it
+  (as the true unch_* losses, 0.856 as regressors, already said).
+- Smoothing coefficients along the bucket names: every prefix of the name's '/'- and '_'-tokens shared by 2+
+  buckets is a group (17: dolma3, dolma3_cc, dolma3_cc/<topic>, dolmino, dolmino_synth, ...); features
+  tau * (sum of the group's standardised columns) added, i.e. a ridge prior b_j = b_j' + tau sum_g b_g:
+  tau 0.25 / 0.5 / 1 / 2 / 4: 0.8925 / 0.8932 / 0.8944 / 0.8944 / 0.8939 (seed 0), tau 1 at seeds 1 / 2 0.9074
+  / 0.8987 (+0.0007 / -0.0002); with the last token as a group too (high / low tiers) 0.8923-0.8940; with
+  loglinear-sat's log group shares 0.889-0.893. Not robust (within the seeds' noise), and it costs
+  unch_github_python about 0.02 (with the GP below, tau 1: 0.878 / 0.887 / 0.888 at seeds 0 / 1 / 2 against
+  0.897 / 0.905 / 0.904 without the smoothing).
+- Loss / target: Huber threshold 1.1 / 1.35 / 1.7 / 2.5: 0.8875 / 0.8916 / 0.8887 / 0.8781; log(L - c) with c =
+  0.3 / 0.6 / 0.8 of the fold's min L: 0.8908 / 0.8899 / 0.8850; 1/L 0.8923; L itself 0.861.
+- Gaussian process on the residuals (``--gp``; RBF on the shares + white noise, marginal likelihood): the one
+  gain that holds on every seed, loglinear-sat+gp 0.8990 / 0.9097 / 0.8988 (+0.0056 / +0.0062 / +0.0020), rlog
+  (alpha 10) 0.8902 -> 0.8964, 0.9062 -> 0.9135, 0.8933 -> 0.8976; uncheatable_obj unchanged (0.9588 -> 0.9598,
+  0.9535 -> 0.9532, 0.9497 -> 0.9502), unch_github_python unchanged (0.8968 -> 0.8973). Inputs: the shares
+  best; Matern 1/2 / 5/2, rational quadratic 0.894-0.898; sqrt r 0.8974, clr of r + 0.01 / 0.02 / 0.1 / 0.3
+  0.8966 / 0.8947 / 0.8970 / 0.8970 (on rlog); residuals cross-fitted by inner 5-fold CV instead of in-sample
+  0.8984. Still below 0.90 at seed 0, so not a law yet; the best lead for the next session (a loglinear-sat
+  option, with the GP's state saved).
+Commands: ``python bench/table9_probe.py --law loglinear-sat --probes rlog --gp --seeds 0,1,2`` (70 s).
+
 Usage: python bench/table9_probe.py [--metric table9_obj] [--law ye-pow --law 'ye-pow:{"gamma_pooling": 10}']
-       [--probes rlogr,rlog,rlog+krr] [--eps 0.02] [--alpha 10]
+       [--probes rlogr,rlog,rlog+krr] [--eps 0.02] [--alpha 10] [--gp] [--seeds 0,1,2]
 """
 
 from __future__ import annotations
@@ -64,6 +91,8 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy import stats
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import HuberRegressor
 from sklearn.model_selection import GridSearchCV
@@ -103,6 +132,23 @@ def huber_log(features: Callable[[np.ndarray], np.ndarray], alpha: float, krr: b
     return fit
 
 
+def gp_residual(base: Fit) -> Fit:
+    """``base`` plus a Gaussian process on its in-sample log residuals.
+
+    Kernel: constant x RBF (one length scale) on the shares + white noise, hyperparameters by marginal
+    likelihood (3 starts); the shares are divided by their overall std so that the start length scale fits.
+    """
+
+    def fit(Wt: np.ndarray, yt: np.ndarray, Wv: np.ndarray) -> np.ndarray:
+        P = np.log(base(Wt, yt, np.vstack([Wt, Wv])))
+        res, sc = np.log(yt) - P[: len(Wt)], Wt.std()
+        kernel = ConstantKernel(1e-4) * RBF(10.0) + WhiteKernel(1e-4)
+        g = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=0)
+        return np.exp(P[len(Wt):] + g.fit(Wt / sc, res).predict(Wv / sc))
+
+    return fit
+
+
 def law_fit(key: str, options: dict, domains: list[str], metric: str) -> Fit:
     def fit(Wt: np.ndarray, yt: np.ndarray, Wv: np.ndarray) -> np.ndarray:
         law = get_law(key, random_state=0, **options).fit(Wt, yt[:, None], domains=domains, targets=[metric])
@@ -118,10 +164,11 @@ def main() -> None:
     ap.add_argument("--probes", default="rlogr,rlog", help="reference regressions (rlogr, rlog, rlog+krr; '' none)")
     ap.add_argument("--eps", type=float, default=0.02, help="offset of log(r + eps) in rlog")
     ap.add_argument("--alpha", type=float, default=10.0, help="HuberRegressor's L2 strength")
+    ap.add_argument("--gp", action="store_true", help="also every candidate plus a GP on its residuals ('+gp' rows)")
+    ap.add_argument("--seeds", default="0", help="seeds of the outer shuffle, comma-separated (one row each)")
     args = ap.parse_args()
     table = load_marin_delphi()
     W, y = table.weights, table.losses([args.metric])[:, 0]
-    fid = outer_folds(len(y))
     cands: dict[str, Fit] = {}
     for spec in args.law:
         key, _, opts = spec.partition(":")
@@ -131,17 +178,24 @@ def main() -> None:
     for p in filter(None, args.probes.split(",")):
         base, krr = p.removesuffix("+krr"), p.endswith("+krr")
         cands[p] = huber_log(feats[base], args.alpha, krr)
-    print(f"{args.metric}: 5-fold CV (shuffled, seed 0) on {len(y)} runs; mean ± std Spearman over folds, pooled RMSE")
+    if args.gp:
+        cands |= {f"{name}+gp": gp_residual(fit) for name, fit in cands.items()}
+    seeds = [int(v) for v in args.seeds.split(",")]
+    print(f"{args.metric}: 5-fold CV (shuffled, seed(s) {args.seeds}) on {len(y)} runs; mean ± std Spearman over "
+          "folds, pooled RMSE")
     for name, fit in cands.items():
-        t0, P, rho = time.perf_counter(), np.empty_like(y), []
-        for f in range(5):
-            te = fid == f
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                P[te] = fit(W[~te], y[~te], W[te])
-            rho.append(stats.spearmanr(y[te], P[te]).statistic)
-        print(f"{name:<40}{np.mean(rho):>8.4f} ± {np.std(rho):.3f}  RMSE {np.sqrt(np.mean((P - y) ** 2)):.4f}"
-              f"  {time.perf_counter() - t0:.0f} s", flush=True)
+        for seed in seeds:
+            fid = outer_folds(len(y), seed=seed)
+            t0, P, rho = time.perf_counter(), np.empty_like(y), []
+            for f in range(5):
+                te = fid == f
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    P[te] = fit(W[~te], y[~te], W[te])
+                rho.append(stats.spearmanr(y[te], P[te]).statistic)
+            label = name if len(seeds) == 1 else f"{name} (seed {seed})"
+            print(f"{label:<40}{np.mean(rho):>8.4f} ± {np.std(rho):.3f}  RMSE {np.sqrt(np.mean((P - y) ** 2)):.4f}"
+                  f"  {time.perf_counter() - t0:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
