@@ -76,8 +76,10 @@ at seed 0, 0.9067 / 0.8989 at seeds 1 / 2 of the outer shuffle; loglinear-sat 0.
   / 0.8973 (the shares 0.8973 too); residuals cross-fitted by inner 5-fold CV instead of in-sample
   0.8984; on the average of ye-pow's and loglinear-sat's log predictions 0.8913 -> 0.8983, 0.9105 -> 0.9146,
   0.9003 -> 0.9011; one GP for everything (linear kernel on the standardised [r, log(r + 0.02)] + RBF + white,
-  squared loss) 0.857 / 0.832 / 0.857. Still below 0.90 at seed 0, so not a law yet; the best lead for the next
-  session (a loglinear-sat option, with the GP's state saved).
+  squared loss) 0.857 / 0.832 / 0.857; loglinear-sat with groups "names" always (not by inner CV) 0.8977 /
+  0.8923 / 0.8908, +gp 0.9028 / 0.8997 / 0.8962 (seed 0's best is the other seeds' worst: noise).
+  Still below 0.90 at seed 0, so not a law yet; the best lead for the next session (a loglinear-sat option,
+  with the GP's state saved).
 Commands: ``python bench/table9_probe.py --law loglinear-sat --probes rlog --gp --seeds 0,1,2`` (70 s).
 
 Usage: python bench/table9_probe.py [--metric table9_obj] [--law ye-pow --law 'ye-pow:{"gamma_pooling": 10}']
