@@ -101,3 +101,18 @@ def test_plain_line_of_a_relabelling_bar_has_no_zero_count(monkeypatch, capsys):
         advance("cross-validating ye-exp (3/10 fold fits)", 0)
     line = capsys.readouterr().err.splitlines()[0]
     assert line.startswith("mixlaw: fitting auto: cross-validating ye-exp (3/10 fold fits) (") and ", " not in line[-8:]
+
+
+def test_one_long_step_off_a_terminal_still_reports(monkeypatch, capsys):
+    # One long fit advances nothing: a heartbeat prints the line when nothing moved for PLAIN_EVERY_S.
+    import time
+
+    from mixlaw.cli import _common
+
+    monkeypatch.setattr(_common, "PLAIN_EVERY_S", 0.05)
+    monkeypatch.setitem(_common.QUIET, "on", False)
+    with _common.progress("fitting bimix"):
+        time.sleep(0.3)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) >= 3 and err[0].startswith("mixlaw: fitting bimix (") and err[0].endswith(" s)")
+    assert err[-1].startswith("mixlaw: fitting bimix (done in ")

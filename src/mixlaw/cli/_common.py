@@ -7,6 +7,7 @@ mixture). Command modules import from here; nothing here knows about a particula
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -104,8 +105,12 @@ QUIET = {"on": False}
 def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
     """Progress off a terminal (a batch job, CI, a pipe): rich hides its bar there, so long work would print
     nothing for minutes. One plain line on stderr at most every PLAIN_EVERY_S seconds, and a last one with the
-    total time when the work took that long; work shorter than that prints nothing."""
+    total time when the work took that long; work shorter than that prints nothing. A heartbeat thread prints
+    the line when nothing advances for that long (one long fit reports no steps); PLAIN_EVERY_S = 0 prints on
+    every advance and starts no heartbeat."""
     state: dict[str, Any] = {"done": 0, "total": total, "label": None, "t0": time.perf_counter(), "last": None}
+    lock = threading.Lock()
+    every = PLAIN_EVERY_S
 
     def line(final: bool = False) -> None:
         el = time.perf_counter() - state["t0"]
@@ -116,19 +121,38 @@ def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
         print(f"mixlaw: {what} ({tail})", file=sys.stderr, flush=True)
         state["last"] = time.perf_counter()
 
+    def due() -> bool:
+        return time.perf_counter() - (state["last"] if state["last"] is not None else state["t0"]) >= every
+
     def advance(label: str | None = None, n: int = 1) -> None:
-        if label is not None:
-            state["label"] = label
-        state["done"] += n
-        now = time.perf_counter()
-        if now - (state["last"] if state["last"] is not None else state["t0"]) >= PLAIN_EVERY_S:
-            line()
+        with lock:
+            if label is not None:
+                state["label"] = label
+            state["done"] += n
+            if due():
+                line()
 
     def set_total(n: int) -> None:
         state["total"] = n
 
     advance.set_total = set_total  # type: ignore[attr-defined]
-    yield advance
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        while not stop.wait(every / 4):
+            with lock:
+                if due():
+                    line()
+
+    beat = threading.Thread(target=heartbeat, name="mixlaw-progress", daemon=True) if every > 0 else None
+    if beat is not None:
+        beat.start()
+    try:
+        yield advance
+    finally:
+        stop.set()
+        if beat is not None:
+            beat.join()
     if state["last"] is not None:  # something was printed: say when it ended
         line(final=True)
 

@@ -233,7 +233,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
         meta_kw["n_folds"] = cv_folds
     if obj is not None:
         meta_kw["objective"] = obj
-    with show_warnings(), cv_progress():
+    with show_warnings(), progress(f"fitting {law}") as advance, cv_progress(advance):
         if law in META_LAWS:
             est: Any = get_law(law, random_state=seed, **parse_law_options(law, law_option), **meta_kw)
         elif obj is not None:
