@@ -34,7 +34,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Fit data mixing laws to proxy runs and choose the pretraining mixture.")
 
 
-
 @app.callback()
 def _root(quiet: bool = typer.Option(False, "--quiet", "-q",
                                      help="No progress on stderr (bars on a terminal, periodic lines elsewhere); "

@@ -157,6 +157,13 @@ def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
         line(final=True)
 
 
+def _silent(label: str | None = None, n: int = 1) -> None:
+    """The ``advance`` of ``mixlaw --quiet``."""
+
+
+_silent.set_total = lambda n: None  # type: ignore[attr-defined]
+
+
 @contextmanager
 def progress(description: str, total: int | None = None) -> Iterator[Any]:
     """A rich progress bar on stderr (never on stdout, which may carry JSON): count, elapsed time and, with a
@@ -165,14 +172,10 @@ def progress(description: str, total: int | None = None) -> Iterator[Any]:
 
     Yields ``advance(label=None, n=1)``; ``advance.set_total(n)`` fixes the total once it is known.
     """
-    if QUIET["on"] or not err.is_terminal:
-        if QUIET["on"]:
-            def advance(label: str | None = None, n: int = 1) -> None:
-                return None
-
-            advance.set_total = lambda n: None  # type: ignore[attr-defined]
-            yield advance
-            return
+    if QUIET["on"]:
+        yield _silent
+        return
+    if not err.is_terminal:
         with _plain_progress(description, total) as adv:
             yield adv
         return
