@@ -264,7 +264,8 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
                penalties: Sequence[Callable[[np.ndarray], tuple[float, np.ndarray]] | None] | None = None,
                sample_weights: Sequence[np.ndarray | None] | None = None, max_iter: int = 500,
                labels: Sequence[str] | None = None, batch_model: BatchModel | None = None,
-               warm_starts: Sequence[np.ndarray | None] | None = None, _warn: bool = True) -> list[FitResult]:
+               warm_starts: Sequence[np.ndarray | None] | None = None, screen_iter: int | None = None,
+               _warn: bool = True) -> list[FitResult]:
     """Fit several independent problems (e.g. one per eval set) in one vectorised solve.
 
     Every problem ``i`` is :func:`fit_model`'s ``(models[i], specs[i], ys[i])``; all must have the same
@@ -282,6 +283,11 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
     warm_starts : list of (ndarray or None), optional
         Per problem, a full parameter vector tried alone first; problems whose warm start does not converge
         then get their usual starts.
+    screen_iter : int, optional
+        Screen the starts: every start runs at most ``screen_iter`` iterations, then only each problem's best
+        (lowest objective) goes on, up to ``max_iter``. For laws whose starts mostly crawl to ``max_iter``
+        along flat ridges, where running all of them to the end costs ``n_starts`` times one start's work.
+        None (the default): every start runs to ``max_iter``.
 
     Returns
     -------
@@ -325,7 +331,7 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
     logy = np.log(np.array(ys))
     pens = [None] * P if penalties is None else list(penalties)
     # Phase 1: warm starts alone; phase 2: the usual starts of every problem without a converged warm start.
-    outcome: dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray, int, list[float]]] = {}
+    outcome: dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray, int, list[float], np.ndarray]] = {}
     todo = list(range(P))
     if warm_starts is not None:
         warm = [i for i in range(P) if warm_starts[i] is not None]
@@ -334,7 +340,21 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
         got = _run(wx, models, batch_model, lo, hi, free, logy, sw, pens, loss, huber_delta, max_iter)
         outcome.update({i: r for i, r in got.items() if r[3] > 0})
         todo = [i for i in range(P) if i not in outcome]
-    if todo:
+    if todo and screen_iter is not None and screen_iter < max_iter:
+        scr = _run({i: x0s[i] for i in todo}, models, batch_model, lo, hi, free, logy, sw, pens, loss, huber_delta,
+                   int(screen_iter))
+        # The best start of each problem that has not converged goes on from where the screen left it.
+        lead = {i: int(np.argmin(r[1])) for i, r in scr.items() if np.isfinite(r[1]).any()}
+        going = {i: [scr[i][0][b]] for i, b in lead.items() if not scr[i][5][b]}
+        more = _run(going, models, batch_model, lo, hi, free, logy, sw, pens, loss, huber_delta,
+                    max_iter - int(screen_iter)) if going else {}
+        for i, (th, fs, nf, nc, objs, cv) in scr.items():
+            if i in more:
+                b, (th2, fs2, nf2, nc2, objs2, _) = lead[i], more[i]
+                th, fs, objs = list(th), fs.copy(), list(objs)
+                th[b], fs[b], objs[b], nf, nc = th2[0], fs2[0], objs2[0], nf + nf2, nc + nc2
+            outcome[i] = (th, fs, nf, nc, objs, cv)
+    elif todo:
         outcome.update(_run({i: x0s[i] for i in todo}, models, batch_model, lo, hi, free, logy, sw, pens, loss,
                             huber_delta, max_iter))
     best = []
@@ -373,8 +393,9 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
 def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model] | None, batch_model: BatchModel | None,
          lo: np.ndarray, hi: np.ndarray, free: np.ndarray, logy: np.ndarray, sw: np.ndarray,
          pens: list[Any], loss: str, delta: float, max_iter: int
-         ) -> dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray, int, list[float]]]:
-    """One solve over every start of the given problems; per problem: (thetas, objectives, nfev, n_conv, objs)."""
+         ) -> dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray, int, list[float], np.ndarray]]:
+    """One solve over every start of the given problems; per problem: (thetas, objectives, nfev, n_conv, objs,
+    converged flags)."""
     prob = np.array([i for i, xs in x0s.items() for _ in xs], dtype=np.int64)
     theta0 = np.array([v for xs in x0s.values() for v in xs])
 
@@ -405,7 +426,7 @@ def _run(x0s: dict[int, list[np.ndarray]], models: Sequence[Model] | None, batch
         m = slice(a, a + len(xs))
         a += len(xs)
         fs = np.where(np.isfinite(f[m]) & (f[m] < 1e29), f[m], np.inf)
-        out[i] = (list(theta[m]), fs, nfev[m].sum(), int(conv[m].sum()), f[m].tolist())
+        out[i] = (list(theta[m]), fs, nfev[m].sum(), int(conv[m].sum()), f[m].tolist(), conv[m].copy())
     return out
 
 
