@@ -256,13 +256,13 @@ class _Measure:
                 bad |= ~np.all(np.isfinite(g), axis=1)
                 if need_hess:
                     ud = sw * wdamp * inv * inv
-                    Jd = jac * ud[:, :, None]
                     if mixed:
-                        D = self.scale * np.einsum("rnp,rnp->rp", Jd, jac)
+                        D = self.scale * np.einsum("rnp,rnp,rn->rp", jac, jac, ud)
                         H = np.empty((jac.shape[0], jac.shape[2], jac.shape[2]))
                         ir = np.flatnonzero(~exact)
                         if ir.size:
-                            H[ir] = self.scale * np.matmul(np.swapaxes(jac[ir], 1, 2), Jd[ir])
+                            Ji = jac[ir]
+                            H[ir] = self.scale * np.matmul(np.swapaxes(Ji, 1, 2), Ji * ud[ir][:, :, None])
                         # An exact row's matrix has weight only inside delta (12-20 % of a RegMix fit's
                         # observations): its product runs over those, gathered to the front of each row.
                         ex = np.flatnonzero(exact)
@@ -278,7 +278,7 @@ class _Measure:
                             ug = np.take_along_axis(ud[ex], idx, axis=1) * (np.arange(K) < cnt[:, None])
                             H[ex] = self.scale * np.matmul(np.swapaxes(Jg, 1, 2), Jg * ug[:, :, None])
                     else:  # wgt is wdamp: the damping diagonal is H's own
-                        H = self.scale * np.matmul(np.swapaxes(jac, 1, 2), Jd)
+                        H = self.scale * np.matmul(np.swapaxes(jac, 1, 2), jac * ud[:, :, None])
                         D = np.diagonal(H, axis1=1, axis2=2).copy()
         if self.quad is not None:
             Q = self.quad[rows]
