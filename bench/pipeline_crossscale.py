@@ -135,6 +135,35 @@ alone 1.05 %, size alone 4.10 %) against direct's 4.82 % (3.03 / 5.08 %); real a
 estimate (5.69 % x distance factor 1.72 = 9.75 %) is 2.06x the real error. 80 % intervals held 17 of 18.
 More sizes of these tiny models do not rescue the goal.
 
+Why the backtest prefers nested there (2026-12-04, the ``why (0)`` table of ``--auto``: each split the score
+averages, ratios, d = log(size ratio) + log(step ratio), MRE (signed), direct minus nested per held-out entry
+with its paired SE and the entries nested wins, and the exponents the nested route shared in that fit)::
+
+    split        size x  step x     d    nested ye-exp     direct           direct - nested       nested exponents
+    size+step     1.77    1.78   1.14    5.69 (+5.69) %    6.36 (+6.11) %   +0.67 % (SE 0.56, 8/18)   beta, alpha shared
+    step alone    1       1.78   0.58    1.05 (+0.42) %    3.03 (+2.34) %   +1.98 % (SE 0.60, 12/18)  beta shared
+    size alone    1.77    1       0.57   4.10 (+4.10) %    5.08 (+4.86) %   +0.98 % (SE 0.19, 16/18)  alpha shared
+    real          2.33    3.05   1.96    4.72 (-4.17) %    3.37 (-3.37) %                             both own
+
+Every split ranks nested first; the score (their mean, 3.61 / 4.82 %) is 3.2 paired SEs apart (0.38 %), so no
+tie rule reaches direct. The main split alone is the closest call (1.2 SE) and the one-part splits carry the
+choice, but neither tells the truth about the target: (1) step alone, the backtest fits 3 checkpoints (S
+420-540, in the fast drop, where direct's single power law misfits: 3.03 %, against 1.68 % at the same 1.78x
+from the real window) while nested's error grows from 1.09 % at 1.78x to 3.86 % at 3.05x from the real window
+as the curves flatten after S 960, which no cut of S <= 960 can show (direct: 1.68 -> 1.87 %); (2) size alone,
+the backtest fits 0.0125-0.057M (3 sizes, the tiny 0.0125M a third of them) and both routes overshoot 0.1M by
+4-5 %, against 1.30 / 1.37 % for the size part alone at the target (0.0125-0.1M -> 0.23M); (3) the backtest
+scores another nested model than the one used: 3 checkpoints and 3 sizes force beta and alpha shared across
+mixtures, while the real fit (9 checkpoints, 4 sizes) gives each curve and mixture its own (nested with
+shared exponents at the target: 4.25 %; v3 4.67 %, v3_12m 3.38 %; still above direct on v3). The signs flip
+too: both routes overshoot every held-out split and undershoot the target. Weighting the splits otherwise
+(``pipeline_selection.split_picks``: main split only, by distance, by closeness to the target's, each
+part scaled to the target and summed) keeps nested; only each entry's error extrapolated linearly in d to the
+target's 1.96 picks direct (9.65 % against nested's 10.14 %), and it loses 9 synthetic worlds for 2 won of
+208 (``bench/pipeline_selection.py`` docstring), and direct's estimate would be 9.65 % (or 6.36 % x 1.72 =
+10.9 %) against a real 3.37 %, 2.9-3.2x. Not adopted; v3 (3 sizes) and v3_12m have the main split only, where
+every rule is the one-standard-error rule (nested on both: wrong on v3, right on v3_12m, 3.45 / 3.59 %).
+
 Usage::
 
     python bench/pipeline_crossscale.py [--runs bench/data/crossscale_runs_v3.csv] [--synthetic] [--sweep 0.333,1]
@@ -163,7 +192,7 @@ from mixlaw.pipeline.result import _mixture_ids
 from mixlaw.scaling import StepLaw, fit_shared_exponent
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline_selection import cut_picks  # noqa: E402  (the choice rules compared on the synthetic worlds)
+from pipeline_selection import cut_picks, split_errors, split_picks  # noqa: E402  (the choice rules compared on the synthetic worlds)
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "crossscale_runs_v3.csv"
 #: The de-noised truth is a local quadratic (in log-log) through this last fraction of a run's checkpoints.
@@ -388,6 +417,7 @@ def _auto_check(table: RunTable, fraction: float, args: argparse.Namespace) -> N
     print(f"    error estimate {est:.2%} (backtest {sel.chosen.mre:.2%} x distance factor "
           f"{sel.split.distance_factor:.3g}) vs real {real[sel.chosen.label]:.2%}: ratio {ratio:.2f} "
           f"({'within' if 0.5 <= ratio <= 2 else 'NOT within'} 2x)")
+    _split_breakdown(fit_table, res, float(large), float(S[big].max()), args.fit_from, real, Wt, Yt, list(table.evals))
     _auto_diagnose(table, fit_table, res, float(large), float(S[big].max()), args.fit_from, real)
     if res.intervals is not None:
         lo, hi = res.interval(Wt)
@@ -395,6 +425,79 @@ def _auto_check(table: RunTable, fraction: float, args: argparse.Namespace) -> N
         inside = (Yt >= lo[:, idx]) & (Yt <= hi[:, idx])
         print(f"    80 % intervals hold {int(inside.sum())} of {inside.size} final losses at N = {large:g} "
               f"({res.intervals.method})")
+
+
+def _exponents(res: PipelineResult) -> str:
+    """Which exponents a nested fit shared, from its stage descriptions: e.g. ``beta shared, alpha own``."""
+    st = res.stages
+    if "step" not in st or "size" not in st:
+        return "-"
+    return (f"beta {'shared' if 'shared' in st['step'].description else 'own'}, "
+            f"alpha {'shared' if 'shared' in st['size'].description else 'own'}")
+
+
+def _split_breakdown(fit_table: RunTable, res: PipelineResult, large: float, target_steps: float, fit_from: float,
+                     real: dict[str, float], Wt: np.ndarray, Yt: np.ndarray, evals: list[str]) -> None:
+    """Which split of the backtest drives the choice (issue 9, v3 with a fourth size), one table: every split the
+    score averages (both parts held out, then each alone) with its ratios and distance d = log(size ratio) +
+    log(step ratio), each candidate's MRE (signed) there, the runner-up minus the choice per held-out entry (mean,
+    paired SE, entries where the choice is better), and the exponents the nested route shared in that split's
+    fit; then the real extrapolation's row; then the pick of each rule of ``pipeline_selection.split_picks``
+    (the splits weighted otherwise than the plain average), with its real MRE."""
+    sel = res.selection
+    assert sel is not None
+    ok = [c for c in sel.candidates if c.ok]
+    other = sel.runner_up
+    splits = {"main": sel.split}
+    for part in ("time", "size"):
+        if any(part in c.part_residuals for c in ok):
+            splits[part] = leave_scale_out_split(fit_table, large, target_steps, "step", fit_from=fit_from,
+                                                 parts=(part,))
+    fit_kw = {"random_state": 0, "law_options": None, "shared_exponents": "auto", "fit_from": fit_from}
+    nested = [(c.route, c.law, c.on_total) for c in ok if c.route == "nested"]
+    print(f"\n    why (0): the splits the score averages; MRE (signed) per candidate, {other.label if other else '-'} "
+          f"minus {sel.chosen.label} per entry (mean, paired SE, entries where the choice is better), and what the "
+          "nested route's exponents were in that split's fit")
+    print(f"    {'split':<10} {'size x':>6} {'step x':>6} {'d':>5}  " + "  ".join(f"{c.label:>22}" for c in ok)
+          + f"  {'runner-up - chosen':>26}  nested exponents")
+    rows: dict[str, dict[str, np.ndarray]] = {c.label: {} for c in ok}
+    for kind, sp in splits.items():
+        for c in ok:
+            r = c.residuals if kind == "main" else c.part_residuals[kind]
+            rows[c.label][kind] = np.ravel(r)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MixlawWarning)
+            fitted = backtest_candidates(fit_table, sp, nested, list(res.targets), None, fit_kw)[1] if nested else {}
+        diff = ""
+        if other is not None:
+            d = np.abs(rows[other.label][kind]) - np.abs(rows[sel.chosen.label][kind])
+            diff = f"{d.mean():+.2%} ({d.std(ddof=1) / np.sqrt(d.size):.2%}, {int((d > 0).sum())}/{d.size})"
+        name = {"main": "size+step", "time": "step alone", "size": "size alone"}[kind]
+        print(f"    {name:<10} {sp.size_ratio:>6.3g} {sp.time_ratio:>6.3g} "
+              f"{np.log(sp.size_ratio) + np.log(sp.time_ratio):>5.2f}  "
+              + "  ".join(f"{np.mean(np.abs(rows[c.label][kind])):>12.2%} ({np.mean(rows[c.label][kind]):>+6.2%})"
+                          for c in ok)
+              + f"  {diff:>26}  " + "; ".join(_exponents(f) for f in fitted.values()))
+    sp = sel.split
+    signed = {}
+    for c in ok:
+        alt = res.alternatives.get(c.label)
+        if alt is not None:
+            signed[c.label] = float(np.mean(alt.predict(Wt)[:, [alt.targets.index(e) for e in evals]] / Yt - 1))
+    print(f"    {'real':<10} {sp.size_ratio_target:>6.3g} {sp.time_ratio_target:>6.3g} "
+          f"{np.log(sp.size_ratio_target) + np.log(sp.time_ratio_target):>5.2f}  "
+          + "  ".join(f"{real.get(c.label, np.nan):>12.2%} ({signed.get(c.label, np.nan):>+6.2%})" for c in ok)
+          + f"  {'':>26}  " + "; ".join(_exponents(res.alternatives[c.label]) for c in ok
+                                         if c.route == "nested" and c.label in res.alternatives))
+    ratios = {k: (v.size_ratio, v.time_ratio) for k, v in splits.items()}
+    picks = split_picks(ok, [{k: np.abs(v) for k, v in rows[c.label].items()} for c in ok], ratios,
+                        (sp.size_ratio_target, sp.time_ratio_target))
+    print("    each rule of bench/pipeline_selection.py's split_picks (the splits weighted otherwise); real MRE:")
+    for rule, pick in picks.items():
+        per = split_errors(rule, {k: np.abs(v) for k, v in rows[pick.label].items()}, ratios,
+                           (sp.size_ratio_target, sp.time_ratio_target))
+        print(f"    {rule:<52} {pick.label:<22} real {real.get(pick.label, np.nan):.2%} (its error there "
+              f"{np.mean(per):.2%})")
 
 
 def _scaled_split(table: RunTable, r: float, fit_from: float, ratio_target: float) -> ScaleSplit | None:

@@ -112,6 +112,32 @@ pick): (a), (b), (c'') and both cut averages keep nested on v3 and v3_12m; (c) p
 trends, (a), keeps nested on v3 because direct's backtest error grows faster with the ratio at every cut,
 and a rule that picked direct there would still estimate its error at 17 % against a real 1.78 %.
 
+**Split weights** (issue 9, v3 with a fourth size; :func:`split_picks`). The score averages each held-out
+entry's error over three splits (both parts held out, time alone, size alone), the one-part ones reaching about
+half the target's distance. Rows keep each split's signed residuals and ratios (``split_residuals``,
+``split_ratios``), so five rules that weight the splits otherwise are re-scored from the same backtests: the
+main split only, splits weighted by their distance d = log(size ratio) + log(step ratio), weighted by closeness
+to the target's d*, each entry's error extrapolated linearly in d to d*, and each part's error scaled to the
+target's ratio in that part and summed, each followed by the one-standard-error rule. Measured 2026-12-04
+(``--workers 2 --rows``, seed blocks 0-3 of 52 worlds, 79 s a block at load ~3), within 1.2x of the best, and
+worlds better / worse than fit_pipeline's rule::
+
+    rule                                         block 0   1     2     3    all 208   vs 1-SE rule
+    one-standard-error rule (fit_pipeline's)        90%   81%   88%   92%     88%
+    main split only                                 87%   77%   85%   90%     85%    +2 / -9
+    splits weighted by their distance               88%   79%   87%   92%     87%    +0 / -3
+    splits weighted by closeness to d*              88%   79%   87%   92%     87%    +0 / -3
+    error extrapolated to d*                        87%   77%   85%   90%     85%    +2 / -9
+    each part scaled to the target, summed          83%   85%   85%   90%     86%    +5 / -10
+
+None is adopted: none beats the plain average on these worlds (the same blocks with 3 fitted sizes, 74 worlds
+with a backtest, have the main split only: every rule is the 1-SE rule's 69 %). Only the extrapolated error
+picks the direct route on v3 with a fourth size (``bench/pipeline_crossscale.py --auto --all-sizes``, its
+``why (0)`` table), where direct is better at the target, at a cost of 9 worlds for 2 here, and its error there
+(9.65 %) would still be 2.9x direct's real 3.37 %. Fitting the nested route with shared exponents everywhere
+(``fit_pipeline(shared_exponents=True)``, as the backtest's cut curves and 3 sizes force it to) gives block 0:
+best candidate's MRE 0.53 % (0.61 %), auto's 0.65 % (0.68 %), within 1.2x 85 % (90 %), coverage 87 % (87 %).
+
 Usage::
 
     python bench/pipeline_selection.py [--worlds 52] [--fit-sizes 4] [--jackknife 3] [--workers 2] [--cuts]
@@ -275,8 +301,19 @@ def run_world(world: World, n_jackknife: int, seed: int, cuts: bool = False) -> 
     cands = {c.label: {"target": errs.get(c.label), "backtest": c.mre if c.ok else None, "parts": c.parts,
                        "score": c.score if c.ok else None, "complexity": list(c.complexity),
                        "entry_errors": None if c.entry_errors is None else c.entry_errors.tolist(),
-                       "n_splits": 1 + len(c.part_residuals)}
+                       "n_splits": 1 + len(c.part_residuals),
+                       # Each split's own signed residuals (main: both parts held out at once), for rules that
+                       # weight the splits differently (--from-rows).
+                       "split_residuals": None if c.residuals is None else {
+                           "main": np.ravel(c.residuals).tolist(),
+                           **{k: np.ravel(v).tolist() for k, v in c.part_residuals.items()}}}
              for c in sel.candidates}
+    sp = sel.split
+    ratios = {"main": [sp.size_ratio, sp.time_ratio]}
+    for part in ("time", "size"):
+        if any(part in c.parts for c in sel.candidates):
+            o = leave_scale_out_split(world.table, world.target_params, world.target_steps, sp.axis, parts=(part,))
+            ratios[part] = [o.size_ratio, o.time_ratio]
     if cuts:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MixlawWarning)
@@ -288,6 +325,7 @@ def run_world(world: World, n_jackknife: int, seed: int, cuts: bool = False) -> 
                                                                   "drift": cut["drift"].get(lab)})
     return {"family": world.family, "fit_sizes": int(np.unique(world.table.model_params).size),
             "size_untested": size_untested, "time_ratio_target": sel.split.time_ratio_target, "cuts": cuts,
+            "size_ratio_target": sp.size_ratio_target, "split_ratios": ratios,
             "chosen": chosen, "best": best, "auto_mre": errs[chosen],
             "candidates": cands,
             "best_mre": errs[best], "backtest_mre": sel.chosen.mre, "within": bool(errs[chosen] <= 1.2 * errs[best]),
@@ -487,6 +525,59 @@ def cut_picks(ok: list[Candidate], cuts: list[list[dict[str, Any]]], n_splits: l
     return out
 
 
+#: Rows with each split's residuals (``split_residuals``) only: the one-standard-error rule on per-entry errors
+#: that weight fit_pipeline's splits (main: size and time held out at once; time alone; size alone) otherwise than
+#: its plain average (issue 9's ideas for v3 with a fourth size: the splits differ in how far they extrapolate).
+SPLIT_RULES = ("main split only (both parts held out), 1-SE", "splits weighted by their distance, 1-SE",
+               "splits weighted by closeness to the target's, 1-SE",
+               "error extrapolated to the target's distance, 1-SE", "each part scaled to the target, summed, 1-SE")
+
+
+def split_errors(rule: str, errs: dict[str, np.ndarray], ratios: dict[str, Any],
+                 target: tuple[float, float]) -> np.ndarray:
+    """Per-entry |relative error| that ``rule`` (one of :data:`SPLIT_RULES`) ranks a candidate by, from its
+    per-split entry errors ``errs`` (split kind -> |residuals|: ``main``, and ``time`` / ``size`` alone when they
+    ran), each split's (size ratio, time ratio) ``ratios`` and the target's ``target``. A split's distance is
+    d = log(size ratio) + log(time ratio), the target's d*.
+
+    - main only: the split that holds out both parts at once, as the real extrapolation does;
+    - weighted by distance: splits weighted by d (the one-part splits reach half as far);
+    - weighted by closeness: weights min(d/d*, d*/d);
+    - extrapolated: per entry, the line through (mean d of the one-part splits, their mean error) and (d_main,
+      main error), read at d* (error growing linearly with the distance, its slope measured);
+    - each part scaled: time-alone error x log(S*/S_L) / its log ratio + size-alone error x log(N*/N_L) / its
+      log ratio (each part's bias linear in its own distance, the parts adding up).
+
+    Without one-part splits (3 fitted sizes) every rule ranks by the main split's errors.
+    """
+    d = {k: float(np.log(ratios[k][0]) + np.log(ratios[k][1])) for k in errs}
+    d_t = float(np.log(target[0]) + np.log(target[1]))
+    parts = [k for k in errs if k != "main"]
+    main = errs["main"]
+    if rule == SPLIT_RULES[0] or not parts:
+        return main
+    if rule in SPLIT_RULES[1:3]:
+        w = {k: d[k] if rule == SPLIT_RULES[1] else min(d[k] / d_t, d_t / d[k]) for k in errs}
+        return np.sum([w[k] * errs[k] for k in errs], axis=0) / sum(w.values())
+    if rule == SPLIT_RULES[3]:
+        dp, ep = float(np.mean([d[k] for k in parts])), np.mean([errs[k] for k in parts], axis=0)
+        return np.maximum(main + (main - ep) / (d["main"] - dp) * max(d_t - d["main"], 0.0), 0.0)
+    want = {"time": np.log(target[1]), "size": np.log(target[0])}
+    return np.sum([errs[k] * max(1.0, want[k] / d[k]) for k in parts], axis=0)
+
+
+def split_picks(ok: list[Candidate], errs: list[dict[str, np.ndarray]], ratios: dict[str, Any],
+                target: tuple[float, float]) -> dict[str, Candidate]:
+    """The candidate each rule of :data:`SPLIT_RULES` picks among ``ok`` (``errs[i]``: candidate i's per-split
+    entry errors, :func:`split_errors`), by the one-standard-error rule on that rule's per-entry errors."""
+    out = {}
+    for rule in SPLIT_RULES:
+        cs = [Candidate(c.route, c.law, mre=c.mre, residuals=split_errors(rule, e, ratios, target),
+                        complexity=c.complexity) for c, e in zip(ok, errs, strict=True)]
+        out[rule] = ok[cs.index(choose_simplest_within_noise(cs)[0])]
+    return out
+
+
 def _pick(rule: str, ok: list[Candidate], size_untested: bool) -> Candidate:
     """The candidate ``rule`` (one of :data:`RULES`) picks among ``ok``. The last two differ from the
     one-standard-error rule only when the size part of the backtest could not run (``size_untested``)."""
@@ -515,7 +606,8 @@ def compare_rules(rows: list[dict[str, Any]], subset: Callable[[dict[str, Any]],
     (3 fitted sizes): keep to the direct route (fewer per-mixture parameters to extrapolate in size), or keep
     the nested pick only when it wins by 2 paired SEs; with ``--cuts`` rows, :data:`CUTS_RULES`.
     Also: how often the best candidate at the target is on the direct route."""
-    hits: dict[str, list[bool]] = {k: [] for k in (*RULES, *CUTS_RULES, "(best candidate at the target is direct)")}
+    hits: dict[str, list[bool]] = {k: [] for k in (*RULES, *SPLIT_RULES, *CUTS_RULES,
+                                                   "(best candidate at the target is direct)")}
     for row in rows:
         cands = row.get("candidates")
         if not isinstance(cands, dict):
@@ -537,6 +629,13 @@ def compare_rules(rows: list[dict[str, Any]], subset: Callable[[dict[str, Any]],
         for name in RULES:
             hits[name].append(target[id(_pick(name, [c for c, _ in ok], bool(row.get("size_untested"))))]
                               <= 1.2 * best)
+        if row.get("split_ratios") and all(cands[f"{c.route} {c.law}"].get("split_residuals") for c, _ in ok):
+            errs = [{k: np.abs(np.array(v)) for k, v in cands[f"{c.route} {c.law}"]["split_residuals"].items()}
+                    for c, _ in ok]
+            picks = split_picks([c for c, _ in ok], errs, row["split_ratios"],
+                                (row["size_ratio_target"], row["time_ratio_target"]))
+            for name, pick in picks.items():
+                hits[name].append(target[id(pick)] <= 1.2 * best)
         if row.get("cuts"):  # a row run with --cuts (a world whose curves allow no cut has none: the 1-SE pick)
             labs = [f"{cand.route} {cand.law}" for cand, _ in ok]
             picks = cut_picks([c for c, _ in ok], [cands[lab].get("cuts") or [] for lab in labs],
