@@ -34,3 +34,17 @@ def test_leaderboard_piped_to_a_file_has_no_cut_cells() -> None:
     # the full numbers are there: four decimals of rho at 1m for linear
     assert any(line.split("│")[2].strip().count(".") == 1 and len(line.split("│")[2].strip()) >= 5
                for line in table), res.stdout
+
+
+def test_names_with_colons_print_as_written(capsys) -> None:
+    # rich's emoji codes turned ':free:' of 'additive-ens:free:github.E' (the additive ensemble's parameters
+    # inside `mixlaw fit --law auto`) into an emoji in the fit report.
+    from mixlaw._console import make_console
+    from mixlaw.cli._common import err, out
+
+    for console in (make_console(), out, err):
+        console.print("additive-ens:free:github.E arc_challenge:rc::olmes :smile:", highlight=False, markup=False)
+    cap = capsys.readouterr()
+    for text in (cap.out, cap.err):
+        assert text.count("additive-ens:free:github.E arc_challenge:rc::olmes :smile:") == (2 if text is cap.out
+                                                                                            else 1), text

@@ -62,3 +62,23 @@ def test_leaderboard_explains_inf_and_nan():
     text = console.export_text()
     assert "inf*" in text and "n/a*" in text and "0.9000" in text
     assert "inf*: some prediction overflowed" in text and "n/a*: undefined" in text
+
+
+def test_leaderboard_keeps_columns_when_a_law_fails():
+    # A failed law's reason sat in the no_wrap 'fit s' cell; on Marin's swarm (dz-eq3 cannot fit) it widened
+    # that column until every other cell, law names and numbers included, was cut to '…'.
+    from rich.console import Console
+
+    from mixlaw.cli.laws import _leaderboard_table
+    from mixlaw.compare import LawScore, Leaderboard
+
+    ok = {"spearman": 0.8702, "pearson": 0.9, "mre": 0.0093, "rmse": 0.0143, "r2": 0.7, "regret_at_1": 0.0}
+    why = "dz-eq3: 161 observations are too few to fit 195 parameters; need at least 196 " + "(why) " * 30
+    board = Leaderboard([LawScore("dz-eq3", 1.0, 0, {}, error=why), LawScore("loglinear-sat", 0.1, 78,
+                                                                                {"early_stop": ok})],
+                        ["x"], "train", 10)
+    console = Console(width=120, record=True, soft_wrap=True)
+    console.print(_leaderboard_table(board, "t"))
+    text = console.export_text()
+    assert "loglinear-sat" in text and "0.8702" in text and "0.0143" in text and "…" not in text
+    assert "dz-eq3 failed: 161 observations are too few" in text  # the reason, below the table, named once

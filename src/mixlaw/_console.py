@@ -26,8 +26,12 @@ def console_width(stream: IO[str]) -> int | None:
 
 
 def make_console(stderr: bool = False) -> Console:
-    """A soft-wrapping console on stdout (or stderr) that never cuts table cells off a terminal."""
-    return Console(stderr=stderr, soft_wrap=True, width=console_width(sys.stderr if stderr else sys.stdout))
+    """A soft-wrapping console on stdout (or stderr) that never cuts table cells off a terminal.
+
+    Emoji codes are off: names are data, and rich turned ``:free:`` in ``additive-ens:free:github.E`` (a
+    parameter of the additive ensemble inside ``auto``) into an emoji."""
+    return Console(stderr=stderr, soft_wrap=True, width=console_width(sys.stderr if stderr else sys.stdout),
+                   emoji=False)
 
 
 def short_labels(names: list[str], width: int) -> list[str]:

@@ -71,17 +71,22 @@ def _leaderboard_table(board: Any, title: str) -> Table:
         seen.add("inf" if math.isinf(v) else "nan")
         return "inf*" if math.isinf(v) else "n/a*"
 
+    failed: list[str] = []
     for r in board.rows:
         if r.error:
-            tab.add_row(escape(r.law), *(["-"] * len(splits)), "-", "-", "-", "-", escape(f"failed: {r.error}"))
+            # The reason goes under the table: in a no_wrap cell a long one widened its column until every
+            # other cell, law names included, was cut to "…" (Marin's swarm, where dz-eq3 cannot fit).
+            tab.add_row(escape(r.law), *(["-"] * len(splits)), "-", "-", "-", "-", "failed")
+            failed.append(f"{r.law} failed: {r.error.removeprefix(r.law + ': ')}")
             continue
         tab.add_row(escape(r.law), *(cell(r.splits[s]["spearman"]) for s in splits), cell(r.splits[splits[0]]["mre"]),
                     cell(r.splits[splits[0]]["rmse"]), cell(r.splits[splits[0]].get("bias", float("nan"))),
                     str(r.n_params), f"{r.fit_seconds:.2f}")
     notes = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
              "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
-    if seen:
-        tab.caption = "; ".join(notes[k] for k in sorted(seen))
+    caption = [notes[k] for k in sorted(seen)] + failed
+    if caption:
+        tab.caption = escape("\n".join(caption))
         tab.caption_justify = "left"
     return tab
 
