@@ -453,7 +453,7 @@ def _split_breakdown(fit_table: RunTable, res: PipelineResult, large: float, tar
         if any(part in c.part_residuals for c in ok):
             splits[part] = leave_scale_out_split(fit_table, large, target_steps, "step", fit_from=fit_from,
                                                  parts=(part,))
-    fit_kw = {"random_state": 0, "law_options": None, "shared_exponents": "auto", "fit_from": fit_from}
+    fit_kw = {"random_state": 0, "law_options": None, "shared_exponents": True, "fit_from": fit_from}
     nested = [(c.route, c.law, c.on_total) for c in ok if c.route == "nested"]
     print(f"\n    why (0): the splits the score averages; MRE (signed) per candidate, {other.label if other else '-'} "
           f"minus {sel.chosen.label} per entry (mean, paired SE, entries where the choice is better), and what the "
@@ -539,7 +539,7 @@ def _auto_diagnose(table: RunTable, fit_table: RunTable, res: PipelineResult, la
     ok = [c for c in sel.candidates if c.ok]
     cands = [(c.route, c.law, c.on_total) for c in ok]
     names = list(res.targets)
-    fit_kw = {"random_state": 0, "law_options": None, "shared_exponents": "auto", "fit_from": fit_from}
+    fit_kw = {"random_state": 0, "law_options": None, "shared_exponents": True, "fit_from": fit_from}
     T = fit_table.steps
     assert T is not None
     T_end = float(T.max())

@@ -51,9 +51,10 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                          help="auto (ye-exp, ye-pow, additive-ens compared by the backtest) | a mixing "
                                          "law key (see 'mixlaw laws')."),
                  target: list[str] | None = TargetOpt,
-                 shared: str = typer.Option("auto", "--shared-exponents",
-                                            help="auto | yes | no: one step/size exponent shared by all mixtures "
-                                            "(robust to noisy or few checkpoints)."),
+                 shared: str = typer.Option("yes", "--shared-exponents",
+                                            help="yes | auto | no: one step/size exponent per eval shared by all "
+                                            "mixtures (what the backtest can score; 'no': each curve its own, as "
+                                            "Ye; 'auto': own where 4+ checkpoints/sizes allow)."),
                  fit_from: float = typer.Option(0.0, "--fit-from",
                                                 help="Leave out each curve's (mixture at one size) checkpoints "
                                                 "before this fraction of its last step (the early transient bends "

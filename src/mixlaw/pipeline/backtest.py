@@ -66,7 +66,7 @@ class Backtest:
 
 def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
                       step_ratio: float = 3.0, random_state: int | np.random.Generator | None = 0,
-                      shared_exponents: bool | str = "auto", law_options: dict[str, Any] | None = None,
+                      shared_exponents: bool | str = True, law_options: dict[str, Any] | None = None,
                       fit_from: float = 0.0, axis: str | None = None) -> list[Backtest]:
     """Backtests of the pipeline inside the data, to read next to a real extrapolation.
 

@@ -24,7 +24,7 @@ from .result import ROUTES, PipelineResult, _check_fit_from, _mixture_ids, _Targ
 def fit_route(table: RunTable, *, target_params: float, target_steps: float | None = None,
               target_tokens: float | None = None, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
               random_state: int | np.random.Generator | None = 0, law_options: dict[str, Any] | None = None,
-              shared_exponents: bool | str = "auto", fit_from: float = 0.0,
+              shared_exponents: bool | str = True, fit_from: float = 0.0,
               warm: PipelineResult | None = None) -> PipelineResult:
     """:func:`~mixlaw.pipeline.fit_pipeline` with one fixed route and mixing law (its parameters, no ``auto``);
     ``warm`` as in :func:`fit_candidates`."""
@@ -41,7 +41,7 @@ def fit_route(table: RunTable, *, target_params: float, target_steps: float | No
 def fit_candidates(table: RunTable, *, target_params: float, target_steps: float | None = None,
                    target_tokens: float | None = None, candidates: list[tuple[str, str]], targets: Any = "all",
                    random_state: int | np.random.Generator | None = 0, law_options: dict[str, Any] | None = None,
-                   shared_exponents: bool | str = "auto", fit_from: float = 0.0,
+                   shared_exponents: bool | str = True, fit_from: float = 0.0,
                    warm: dict[tuple[str, str], PipelineResult] | None = None,
                    ) -> dict[tuple[str, str], PipelineResult | MixlawError]:
     """Fit every (route, law) of ``candidates``; a candidate that cannot be fitted maps to its error.
