@@ -28,39 +28,31 @@ The choice rule (:func:`mixlaw.pipeline.auto.choose_simplest_within_noise`, the 
 developed on the seed block ``--seed 1`` (28 worlds: 89 % within 1.2x, against 64 % for the smallest
 main-split MRE) and then run once on the reported block 0.
 
-Measured with the nested route's shared exponents, the default since 2026-12-04 (``--shared-exponents yes``;
-52 worlds, seed block 0, ``--workers 2``, 84 s at load ~3)::
+Measured (52 worlds, seed block 0, ``--workers 2``) with the nested route's shared exponents, the default
+since 2026-12-04 (``--shared-exponents yes``, 84 s at load ~3), and before it with own exponents where the
+points allow (``--shared-exponents auto``; 2026-12-02, main at dd1b432, 186 s at load ~2; the first version
+took 3047 s at load ~15); auto MRE / best candidate's MRE / auto within 1.2x / nominal-80 % coverage::
 
-    family                       worlds  auto MRE  best MRE within 1.2x  cov@80% half-width
-    joint                            13     0.45%     0.36%         92%      78%      1.25%
-    per-mixture                      13     0.68%     0.64%         85%      86%      2.48%
-    joint + late bend                13     0.64%     0.53%         85%      94%      2.94%
-    per-mixture + alpha drift        13     0.83%     0.60%         77%      91%      2.59%
-    all                              52     0.65%     0.53%         85%      87%
+    family                       worlds   shared exponents (default)       own exponents (before)
+    joint                            13   0.45 / 0.36 %   92 %   78 %      0.46 / 0.36 %   92 %   80 %
+    per-mixture                      13   0.68 / 0.64 %   85 %   86 %      0.67 / 0.66 %  100 %   86 %
+    joint + late bend                13   0.64 / 0.53 %   85 %   94 %      0.68 / 0.55 %   85 %   94 %
+    per-mixture + alpha drift        13   0.83 / 0.60 %   77 %   91 %      0.94 / 0.84 %   85 %   89 %
+    all                              52   0.65 / 0.53 %   85 %   87 %      0.69 / 0.61 %   90 %   87 %
 
-Both goals are met. Against own exponents (``--shared-exponents auto``, below), per seed block 0 / 1 / 2 / 3: auto's
-target MRE 0.65 / 0.69 / 0.71 / 0.72 % (own: 0.68 / 0.82 / 0.75 / 0.75 %), within 1.2x 85 / 77 / 87 / 79 % (own: 90 /
-81 / 88 / 92 %), coverage 87 / 87 / 90 / 87 % (own: 87 / 85 / 88 / 87 %). Sharing makes every nested candidate better
-(the best nested one 1.28 / 1.11 / 1.09 / 1.22 % against 1.51 / 1.42 / 1.41 / 1.45 %), so auto's own error falls
-while the best candidate gets harder to match. The fit the backtest scores already shares (cut curves, a size
-held out), so the default deploys what it scored.
-
-With own exponents where the points allow (the default before; 2026-12-02, main at dd1b432, 52 worlds, seed
-block 0, ``--workers 2``, 186 s on the 2-core machine at load ~2; the first version took 3047 s at load ~15)::
-
-    family                       worlds  auto MRE  best MRE within 1.2x  cov@80% half-width
-    joint                            13     0.46%     0.36%         92%      80%      1.26%
-    per-mixture                      13     0.67%     0.66%        100%      86%      2.54%
-    joint + late bend                13     0.68%     0.55%         85%      94%      2.77%
-    per-mixture + alpha drift        13     0.94%     0.84%         85%      89%      2.76%
-    all                              52     0.69%     0.61%         90%      87%
+Both goals are met either way. Per seed block 0 / 1 / 2 / 3, shared against own: auto's target MRE 0.65 / 0.69 /
+0.71 / 0.72 % (own: 0.68 / 0.82 / 0.75 / 0.75 %), within 1.2x 85 / 77 / 87 / 79 % (own: 90 / 81 / 88 / 92 %),
+coverage 87 / 87 / 90 / 87 % (own: 87 / 85 / 88 / 87 %). Sharing makes every nested candidate better (the best
+nested one 1.28 / 1.11 / 1.09 / 1.22 % against 1.51 / 1.42 / 1.41 / 1.45 %), so auto's own error falls while the
+best candidate gets harder to match. The fit the backtest scores already shares (cut curves, a size held out),
+so the default deploys what it scored. Own exponents, block 0:
 
     auto within 1.2x of the best under other choice rules (from the same backtests, no refit):
       smallest main-split MRE                                79%
       smallest split-averaged score                          77%
       one-standard-error rule (fit_pipeline's)               90%
 
-Both goals are met: auto within 1.2x of the best in 90 % of worlds (it was 77 % with the smallest backtest
+With own exponents, auto was within 1.2x of the best in 90 % of worlds (it was 77 % with the smallest backtest
 error on a split that fitted the cut curves' early part), and nominal-80 % coverage 87 % (it was 94 % before
 :mod:`mixlaw.pipeline.intervals` was recalibrated). The direct route (shared exponents) is the best candidate
 at the target in 44 of 52 worlds, also in most per-mixture ones: with 6-10 mixtures and 0.3-1 % noise the
