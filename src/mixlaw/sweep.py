@@ -244,6 +244,66 @@ def _execute_remote(config: dict[str, Any], threads: int) -> dict[str, Any]:
     return result.to_dict()
 
 
+#: Off a terminal, a progress line at most this often (as the mixlaw CLI's other long commands print them).
+PLAIN_EVERY_S = 10.0
+
+
+class _PlainProgress:
+    """The sweep's progress off a terminal (a batch job, a CI log, a pipe), where rich draws its bar once, when
+    the sweep ends: a ``mixlaw: sweep k/n runs (t s)`` line on stderr at most every ``every`` seconds, as runs
+    finish or, one run at a time, as its steps advance (``..., run <id> step s/S``), and a last line at the end
+    when any was printed. Duck-types the part of rich's ``Progress`` that :func:`run_sweep` uses."""
+
+    def __init__(self, every: float | None = None) -> None:
+        self.every = PLAIN_EVERY_S if every is None else every
+        self.tasks: dict[int, list[Any]] = {}  # id -> [description, completed, total]
+        self.next_id = 0
+        self.t0 = self.last = time.perf_counter()
+        self.printed = False
+
+    def __enter__(self) -> _PlainProgress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is None and self.printed:
+            self._line(final=True)
+
+    def _line(self, final: bool = False, step_task: int | None = None) -> None:
+        import sys
+
+        _, done, total = self.tasks[0]
+        el = time.perf_counter() - self.t0
+        what = f"sweep {done:.0f}/{total:.0f} runs"
+        if step_task is not None:
+            desc, s, n = self.tasks[step_task]
+            what += f", {desc.strip()} step {s:.0f}/{n:.0f}"
+        print(f"mixlaw: {what} ({'done in ' if final else ''}{el:.0f} s)", file=sys.stderr, flush=True)
+        self.last = time.perf_counter()
+        self.printed = True
+
+    def _due(self) -> bool:
+        return time.perf_counter() - self.last >= self.every
+
+    def add_task(self, description: str, total: float | None = None, completed: float = 0, **_: Any) -> int:
+        task, self.next_id = self.next_id, self.next_id + 1
+        self.tasks[task] = [description, float(completed), total]
+        return task
+
+    def advance(self, task: int, advance: float = 1) -> None:
+        self.tasks[task][1] += advance
+        if task == 0 and self._due():
+            self._line()
+
+    def update(self, task: int, completed: float | None = None, **_: Any) -> None:
+        if completed is not None and task in self.tasks:
+            self.tasks[task][1] = float(completed)
+            if task != 0 and self._due():
+                self._line(step_task=task)
+
+    def remove_task(self, task: int) -> None:
+        self.tasks.pop(task, None)
+
+
 def _progress(enabled: bool, total: int) -> Any:
     from rich.console import Console
     from rich.progress import (
@@ -255,8 +315,11 @@ def _progress(enabled: bool, total: int) -> Any:
         TimeRemainingColumn,
     )
 
+    console = Console(stderr=True, emoji=False)
+    if enabled and not console.is_terminal:
+        return _PlainProgress()
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=Console(stderr=True),
+                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
                     disable=not enabled, transient=False)
 
 
@@ -291,7 +354,7 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
     base : ProxyConfig, optional
         Defaults for every other field (seed, lr, block size, eval_every...).
     progress : bool, default True
-        Show a rich progress bar on stderr.
+        Show a rich progress bar on stderr; off a terminal, a line every 10 s or more as runs finish.
     keep_checkpoints : bool, default False
         Keep each finished run's checkpoint file (``<store>.ckpt/<run_id>.pt``) instead of deleting it.
 

@@ -79,3 +79,30 @@ def test_corrupt_or_missing_corpus_is_exit_2(tiny_corpus: str, tmp_path: Path,
                          "--store", str(tmp_path / "s.db")], capsys)
     assert code == 2 and "docs/val.bin: corrupt token file" in err
     assert not (tmp_path / "s.db").exists()
+
+
+def test_sweep_progress_off_a_terminal_and_with_quiet(tiny_corpus: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Off a terminal rich drew the sweep's bar once, when the sweep ended (a long sweep said nothing in a CI
+    # log), and `mixlaw -q sweep` drew it all the same. Now: plain lines as runs finish, none with -q.
+    from mixlaw import sweep
+    from mixlaw.cli import main as mixlaw_main
+
+    monkeypatch.setattr(sweep, "PLAIN_EVERY_S", 0.0, raising=False)  # a line at every chance, without waiting 10 s
+    design = tmp_path / "design.csv"
+    design.write_text("w:math,w:legal\n0.5,0.5\n0.8,0.2\n")
+    argv = ["sweep", "--corpus", tiny_corpus, "--design", str(design), "--sizes", "0.01M", "--tokens", "5k",
+            "--eval-every", "10", "--block_size=32", "--batch_size=8", "--eval_tokens=256", "--num_threads=1"]
+    for quiet in (False, True):
+        with pytest.raises(SystemExit) as exc:
+            mixlaw_main((["-q"] if quiet else []) + argv + ["--store", str(tmp_path / f"runs{quiet}.db")])
+        out, err = capsys.readouterr()
+        assert exc.value.code == 0 and "2 runs: 2 trained" in out, err
+        assert "━" not in err  # no rich bar either way (stderr is not a terminal here)
+        lines = [ln for ln in err.splitlines() if ln.startswith("mixlaw: sweep")]
+        if quiet:
+            assert lines == [], err
+        else:
+            assert "mixlaw: sweep 1/2 runs (" in err and "step" in err and lines[-1].startswith(
+                "mixlaw: sweep 2/2 runs (done in "), err

@@ -22,6 +22,7 @@ from ..laws.options import parse_law_options
 from ..laws.selection import META_LAWS, CVTable
 from ..pipeline import load_pipeline, saved_intervals
 from ._common import (
+    QUIET,
     CvFoldsOpt,
     DatasetOpt,
     EvalGroupOpt,
@@ -117,7 +118,7 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
         except ImportError as e:
             raise InputError(f"mixlaw demo --train needs the training extras: pip install 'mixlaw[train,corpus]' "
                              f"({e})") from e
-        result = run_train_demo(out_dir, workers=workers, seed=seed, progress=not as_json and err.is_terminal)
+        result = run_train_demo(out_dir, workers=workers, seed=seed, progress=not as_json and not QUIET["on"])
         if as_json:
             emit_json(result.to_dict())
         else:

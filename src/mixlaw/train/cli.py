@@ -41,6 +41,11 @@ def _console(stderr: bool = False) -> Any:
     return make_console(stderr=stderr)
 
 
+def _quiet(ctx: typer.Context) -> bool:
+    """``mixlaw --quiet`` (the root command's flag; False when these commands run on their own)."""
+    return bool(ctx.find_root().params.get("quiet", False))
+
+
 def _base_config(ctx: typer.Context, **fields: Any) -> Any:
     """A ProxyConfig from explicit options, then the ``--key=value`` extras (unknown keys: InputError)."""
     return apply_overrides(ProxyConfig(**fields), list(ctx.args))
@@ -133,7 +138,8 @@ def train_cmd(ctx: typer.Context,
 
     try:
         with Progress(TextColumn("train {task.fields[rid]}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), TextColumn("{task.fields[tps]}"), console=_console(stderr=True)) as bar, \
+                      TimeElapsedColumn(), TextColumn("{task.fields[tps]}"), console=_console(stderr=True),
+                      disable=_quiet(ctx)) as bar, \
                 (Heartbeat(store, owner) if db is not None else nullcontext()):
             task = bar.add_task("train", total=resolved.max_steps, rid=rid, tps="")
             result = train(cfg, corpus=opened, ckpt_path=ckpt, on_checkpoint=record,
@@ -193,7 +199,8 @@ def sweep_cmd(ctx: typer.Context,
         raise InputError("--address applies to --backend ray only")
     base = _base_config(ctx, eval_every=eval_every, seed=seed)
     result = run_sweep(corpus, design, [s for s in sizes.split(",") if s.strip()], tokens, store, workers=workers,
-                       backend=backend, address=address, base=base, keep_checkpoints=keep_checkpoints)
+                       backend=backend, address=address, base=base, keep_checkpoints=keep_checkpoints,
+                       progress=not _quiet(ctx))
     doc = {"store": str(store), "runs": len(result.run_ids), "trained": len(result.trained),
            "skipped": len(result.skipped), "diverged": len(result.diverged), "wall_s": round(result.wall_s, 3)}
     if result.diverged:
