@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,20 @@ def test_optimize_workers_do_not_change_the_bootstrap(capsys):
     assert a["intervals"] == b["intervals"] and a["weights"] == b["weights"]
     code, _, err = run(capsys, *args, "--workers", "0")
     assert code == 2 and "n_jobs must be >= 1" in err
+
+
+def test_help_names_repeatable_options_by_their_form():
+    # typer printed '--target <list[str]>', '--bounds <list[str]>', ... for every repeatable option: a Python
+    # type where the reader needs the form of one value.
+    from typer.testing import CliRunner
+
+    from mixlaw.cli import app
+
+    seen = {}
+    for cmd in (["compare"], ["fit"], ["optimize"], ["design"], ["report"], ["pipeline"], ["continual"],
+                ["corpus", "build"]):
+        r = CliRunner().invoke(app, [*cmd, "--help"], terminal_width=200)
+        assert r.exit_code == 0 and "list[" not in r.output, r.output
+        seen.update({m.group(1): m.group(2) for m in re.finditer(r"(--[a-z-]+) (\S+=\S+|EVAL)\s", r.output)})
+    assert seen["--target"] == "EVAL" and seen["--bounds"] == "DOMAIN=LO:HI" and seen["--law-option"] == "KEY=VALUE"
+    assert seen["--eval-group"] == "NAME=EVAL:W,..." and seen["--test"] == "[NAME=]PATH"

@@ -53,16 +53,18 @@ CvFoldsOpt = typer.Option(None, "--cv-folds", min=2, help="Folds of the cross-va
 SEED_MAX = 2**32 - 1
 SeedOpt = typer.Option(0, "--seed", min=0, max=SEED_MAX,
                        help="Random seed for every random choice (multistart, bootstrap).")
-EvalGroupOpt = typer.Option(None, "--eval-group", help="NAME=EVAL:W,EVAL:W: add the loss column NAME, the weighted "
-                            "mean of those eval sets (shares normalised to 1); with groups and no --target, the "
-                            "groups are the targets; repeatable.")
-LawOptionOpt = typer.Option(None, "--law-option", help="KEY=VALUE: a constructor option of --law, typed by the law "
-                            "(e.g. n_components=4 for ye-implicit); repeatable.")
+EvalGroupOpt = typer.Option(None, "--eval-group", metavar="NAME=EVAL:W,...",
+                            help="Add the loss column NAME, the weighted mean of those eval sets (shares "
+                                 "normalised to 1); with groups and no --target, the groups are the targets; "
+                                 "repeatable.")
+LawOptionOpt = typer.Option(None, "--law-option", metavar="KEY=VALUE",
+                            help="A constructor option of --law, typed by the law (e.g. n_components=4 for "
+                                 "ye-implicit); repeatable.")
 FitTotalOpt = typer.Option(False, "--fit-total", help="Fit one law on the objective itself (sum_i s_i L_i of a "
                            "mean | total | <eval> | weights=... objective) instead of one law per eval set; pair it "
                            "with a law whose optimum can be inside the simplex (ye-pow, additive-ens), not ye-exp.")
-TargetOpt = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable.")
-BoundsOpt = typer.Option(None, "--bounds", help="domain=lo:hi; repeatable.")
+TargetOpt = typer.Option(None, "--target", metavar="EVAL", help="Eval set(s), or 'all'; repeatable.")
+BoundsOpt = typer.Option(None, "--bounds", metavar="DOMAIN=LO:HI", help="Bounds on a domain's weight; repeatable.")
 WeightTolOpt = typer.Option(0.01, "--weight-tol", help="Tolerance on each run's weight sum (rows off by less are "
                             "renormalised, with a warning).")
 WorkersOpt = typer.Option(None, "--workers", help="Processes for bootstrap refits (default: all cores); the "

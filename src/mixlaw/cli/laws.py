@@ -142,8 +142,9 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
 
 def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run table (CSV/Parquet/JSONL, or "
                                                                      "RegMix 'mixture.csv+loss.csv')."),
-            test: list[str] | None = typer.Option(None, "--test", help="Held-out run table; repeat for "
-                                                                            "several (NAME=PATH names a split)."),
+            test: list[str] | None = typer.Option(None, "--test", metavar="[NAME=]PATH",
+                                                     help="Held-out run table; repeat for several (NAME=PATH "
+                                                          "names a split)."),
             dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: "
                                                                    "regmix | marin-delphi."),
             target: list[str] | None = TargetOpt,
@@ -216,7 +217,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
                                              "objective column, whichever cross-validates better."),
         out_path: Path | None = typer.Option(None, "--out", help="Save the fitted law as JSON."),
         weight_tol: float = WeightTolOpt,
-        eval_map: list[str] | None = typer.Option(None, "--eval-map",
+        eval_map: list[str] | None = typer.Option(None, "--eval-map", metavar="EVAL=DOMAIN",
                                                   help="EVAL=DOMAIN: match an eval set to a training domain (laws "
                                                   "that match by domain: dz-*, bimix, autoscale; unmatched eval "
                                                   "sets use implicit aggregation); repeatable."),

@@ -16,11 +16,13 @@ from ._common import SeedOpt, WeightTolOpt, err, load_table, load_tests, parse_l
 
 
 def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run table."),
-           test: list[str] | None = typer.Option(None, "--test", help="Held-out run table (NAME=PATH); repeatable."),
+           test: list[str] | None = typer.Option(None, "--test", metavar="[NAME=]PATH",
+                                                    help="Held-out run table; repeatable."),
            dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: "
                                                                    "regmix | marin-delphi."),
-           target: list[str] | None = typer.Option(None, "--target", help="Eval set(s), or 'all'; repeatable "
-                                                   "(default: the first eval set; all of them can take minutes)."),
+           target: list[str] | None = typer.Option(None, "--target", metavar="EVAL",
+                                                      help="Eval set(s), or 'all'; repeatable (default: the "
+                                                           "first eval set; all of them can take minutes)."),
            laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
            objective: str = typer.Option("mean", "--objective", help="Objective of the optimal mixture."),
            out_path: Path = typer.Option(Path("mixlaw-report.html"), "--out", help="HTML file to write."),

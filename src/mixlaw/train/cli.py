@@ -54,7 +54,7 @@ def _base_config(ctx: typer.Context, **fields: Any) -> Any:
 def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write the corpus to."),
               domains: str = typer.Option("all", "--domains",
                                           help="Built-in domains, comma-separated; 'all' or 'none'."),
-              domain: list[str] | None = typer.Option(None, "--domain",
+              domain: list[str] | None = typer.Option(None, "--domain", metavar="NAME=PATH",
                                                          help="Add your own text: name=path (file or folder)."),
               max_mb: float = typer.Option(2.0, "--max-mb", help="Cap per domain in MB (train + validation)."),
               val_frac: float = typer.Option(0.1, "--val-frac", help="Share of each domain held out."),
