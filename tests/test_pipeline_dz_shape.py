@@ -131,6 +131,11 @@ def test_pipeline_optimize_has_optimizes_defaults_and_labels(tmp_path, capsys) -
     assert "trust region = fitted range" in text and "mean of the runs" in text and "(given" not in text
     assert cli([*base, "--extrapolate"]) == 0
     assert "trust region = none (extrapolation allowed)" in capsys.readouterr().out
+    for default, label in (("uniform", "natural mixture (uniform"),
+                           ("a=0.5,b=0.3,c=0.2", "natural mixture (--default")):
+        assert cli([*base, "--default", default]) == 0
+        text = capsys.readouterr().out
+        assert label in text and "(given" not in text, text
     assert cli([*base, "--extrapolate", "--within-fitted-range"]) != 0
     assert "contradict" in capsys.readouterr().err
 

@@ -121,8 +121,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                     natural=parse_default(default, result.domains, result.mixtures),
                                     bounds=parse_bounds(bounds), within_fitted_range=not extrapolate,
                                     runs=result.mixtures, random_state=seed)
-            if default == "mean":  # say where the reference came from, as optimize does, not "given"
-                opt.natural_source = "mean of the runs"
+            # Say where the reference came from, as optimize does, not "given" ('--default uniform' read
+            # "natural mixture (given)").
+            opt.natural_source = {"mean": "mean of the runs", "uniform": "uniform"}.get(default, "--default")
             opt_interval = result.interval(opt.weight_array())
         tests = None
         if backtest:
