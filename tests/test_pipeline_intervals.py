@@ -177,3 +177,35 @@ def test_a_distance_factor_that_is_not_finite_is_never_taken_as_1() -> None:
         iv = build_intervals(center, np.eye(2), r, float("inf"), [], [], 0.8)
     assert "extrapolated over no distance" in iv.method and "NOT in these intervals" in iv.method
     assert np.isnan(iv.extrapolation).all() and np.all(iv.lower == center) and np.all(iv.upper == center)
+
+
+def test_a_half_width_over_100_percent_keeps_the_lower_bound_at_zero() -> None:
+    # On mixlaw's own runs extrapolated to 1e9 params (README's 'mixlaw pipeline --runs sweep.parquet
+    # --target-params 1e9 --target-steps 100000'), a 131 % extrapolation error printed lo80:code = -0.35.
+    center = np.array([[1.12], [0.91]])
+    iv = build_intervals(center, np.eye(2), np.array([1.5, -1.2, 1.4]), 1.0, [], [], 0.8)
+    assert np.all(iv.lower == 0.0) and np.all(iv.upper > 2 * center)
+    lo, hi = iv.at(np.eye(2), center)
+    assert np.all(lo == 0.0) and np.array_equal(hi, iv.upper)
+
+
+def test_saved_pipeline_intervals_keep_the_lower_bound_at_zero(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # The same runs and target as README's commands: extrapolating mixlaw's trainer runs (28k-234k params) to
+    # 1e9 params, the direct route's backtest misses by 131 % on 'code'; the saved intervals printed -0.35.
+    from pathlib import Path
+
+    from mixlaw.cli import main
+
+    runs = Path(__file__).resolve().parents[1] / "bench" / "data" / "crossscale_runs_v3.csv"
+    mix = tmp_path / "candidates.csv"
+    pd.read_csv(runs).filter(like="w:").drop_duplicates().head(3).to_csv(mix, index=False)
+    saved = tmp_path / "p.json"
+    for argv in (["pipeline", "--runs", str(runs), "--target-params", "1e9", "--target-steps", "100000", "--route",
+                  "direct", "--save", str(saved)],
+                 ["predict", "--pipeline", str(saved), "--mixtures", str(mix), "--out", str(tmp_path / "p.csv")]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 0, capsys.readouterr().err
+    pred = pd.read_csv(tmp_path / "p.csv")
+    lo = pred.filter(like="lo80:")
+    assert lo.shape == (3, 3) and (lo.to_numpy() >= 0).all() and (lo.to_numpy() == 0).any(), pred

@@ -235,7 +235,7 @@ class PredictionIntervals:
         """(lower, upper) for predictions ``center`` (n, n_targets) of new mixtures ``weights`` (n, n_domains)."""
         W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
         h = self.half_width(self.boot_spread(W, center))
-        return center * (1 - h), center * (1 + h)
+        return interval_bounds(center, h)
 
     def to_dict(self) -> dict[str, Any]:
         # None, not NaN, where there was no backtest: saved pipelines are strict JSON.
@@ -304,8 +304,14 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
                               noise=float(noise))
     out.boot_sigma = out.boot_spread(mixtures, center)
     h = out.half_width(out.boot_sigma)
-    out.lower, out.upper = center * (1 - h), center * (1 + h)
+    out.lower, out.upper = interval_bounds(center, h)
     return out
+
+
+def interval_bounds(center: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``center (1 -/+ h)`` with the lower bound kept at 0 or above: a loss is positive, and a relative half-width
+    over 100 % (a backtest that missed by 131 %, times the distance factor) printed lo80 = -0.35 for a loss."""
+    return center * np.maximum(1 - h, 0.0), center * (1 + h)
 
 
 def jackknife_mixtures(fit: Any, table: Any, n_refits: int, seed: int) -> tuple[list[Any], list[str]]:

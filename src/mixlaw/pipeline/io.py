@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..laws.base import law_from_dict
 from . import _schema as sc
 from .direct import _JointScales, _RegisteredScales
-from .intervals import relative_half_width
+from .intervals import interval_bounds, relative_half_width
 from .nested import _NestedStages23
 from .result import _WEIGHT_DECIMALS, ROUTES, PipelineResult, StageQuality
 
@@ -182,7 +182,7 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
               "jackknife refits are not saved)" if new else "")
            + (f"; the extrapolation error is NOT in the intervals of {', '.join(missing)} (none saved: the "
               "jackknife spread alone)" if missing else ""))
-    return center * (1 - h), center * (1 + h), level, how
+    return (*interval_bounds(center, h), level, how)
 
 
 def _no_constant(name: str) -> Any:
