@@ -96,6 +96,8 @@ def test_eval_groups_on_fit_and_optimize_and_the_law_on_the_total(tmp_path, caps
     assert code == 0, err
     total = json.loads(out)["optimum"]
     assert list(total["losses"]) == ["objective"]  # one law, on the objective's own column
+    assert total["objective_name"] == "weights=a:0.2,b:0.5,c:0.3, one law fitted on it (--fit-total)"  # not
+    # 'loss of objective', found running README's 'optimize --objective weights=... --fit-total'.
     w1 = np.array([per_eval["weights"][d] for d in "abc"])
     w2 = np.array([total["weights"][d] for d in "abc"])
     assert true_total(w2) <= true_total(w1) * 1.005

@@ -129,6 +129,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                    n_samples=samples, top_k=top_k, candidates=parse_laws(candidates), step_law=sl,
                                    cv_folds=cv_folds, target_steps=target_steps, random_state=seed, n_jobs=workers,
                                    on_progress=lambda k: advance(None, k))
+        if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
+            result.objective_name = f"{objective}, one law fitted on it (--fit-total)"
         text = None
         if export is not None:
             # The export carries the constraints the optimum was chosen under: the token budget sets each
