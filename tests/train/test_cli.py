@@ -106,3 +106,16 @@ def test_sweep_progress_off_a_terminal_and_with_quiet(tiny_corpus: str, tmp_path
         else:
             assert "mixlaw: sweep 1/2 runs (" in err and "step" in err and lines[-1].startswith(
                 "mixlaw: sweep 2/2 runs (done in "), err
+
+
+def test_quiet_train_prints_no_bar(tiny_corpus: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 'mixlaw -q train' drew its progress bar all the same (README: -q turns progress off).
+    from mixlaw.cli import main as mixlaw_main
+
+    argv = ["train", "--corpus", tiny_corpus, "--mixture", "math=0.5,legal=0.5", "--json", *TINY]
+    for quiet in (False, True):
+        with pytest.raises(SystemExit) as exc:
+            mixlaw_main((["-q"] if quiet else []) + argv)
+        out, err = capsys.readouterr()
+        assert exc.value.code == 0 and json.loads(out)["result"]["checkpoints"], err
+        assert ("━" in err) is not quiet, err
