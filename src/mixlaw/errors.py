@@ -76,6 +76,10 @@ class WeightRangeWarning(ExtrapolationWarning):
     """A predicted mixture puts a domain's weight outside its range in the fitted runs."""
 
 
+class LossRangeWarning(ExtrapolationWarning):
+    """A predicted loss lies far outside the losses the law was fitted on (or is not positive)."""
+
+
 class ScaleWarning(ExtrapolationWarning):
     """Fitting and held-out / predicted runs come from different scales (model size, tokens, loss level)."""
 

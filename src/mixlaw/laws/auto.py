@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._validation import Interval
-from ..errors import WeightRangeWarning
+from ..errors import LossRangeWarning, WeightRangeWarning
 from ..fit import Param, Params
 from .base import FitContext, MixingLaw, law_from_dict, register
 from .selection import DEFAULT_FOLDS, OBJECTIVE, CVResult, CVTable, cross_validate, fit_law, objective_weights
@@ -77,9 +77,10 @@ class MetaLaw(MixingLaw):
         if law.uses_tokens and ctx.tokens is not None:
             kw["tokens"] = ctx.tokens
         with warnings.catch_warnings():
-            # The meta-law checked W against the same fitted runs' ranges; a member repeating it under its own
-            # name ("AutoLaw: ... outside the fitted range", then "YePower: ...") only doubled the message.
-            warnings.simplefilter("ignore", WeightRangeWarning)
+            # The meta-law checked W against the same fitted runs' ranges, and checks its own predictions against
+            # the fitted losses; a member repeating either under its own name ("AutoLaw: ... outside the fitted
+            # range", then "YePower: ...") only doubled the message.
+            warnings.simplefilter("ignore", (WeightRangeWarning, LossRangeWarning))
             return np.asarray(law.predict(W, **kw), dtype=np.float64).reshape(len(W), -1)
 
     def _member_objective(self, m: tuple[str, str, list[str], MixingLaw], W: np.ndarray, ctx: FitContext) -> np.ndarray:

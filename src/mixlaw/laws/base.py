@@ -25,12 +25,24 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
 from ..data import RunTable, scale_mismatch
-from ..errors import ExtrapolationWarning, InputError, InvalidParameterError, ScaleWarning, WeightRangeWarning
+from ..errors import (
+    ExtrapolationWarning,
+    InputError,
+    InvalidParameterError,
+    LossRangeWarning,
+    ScaleWarning,
+    WeightRangeWarning,
+)
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport
 from ..metrics import aic_bic
 from .registry import _REGISTRY, available_laws, get_law, register
 from .saved import LAW_SCHEMA_VERSION, law_from_dict
+
+#: A prediction more than this factor above the largest fitted loss (or below the smallest over it) of its eval
+#: set gets a LossRangeWarning: mixing changes losses by tens of percent, not by factors (RegMix's 512 runs span
+#: 1.1-1.5x per eval set, Olmix's DCLM swarm at most 2.5x).
+LOSS_RANGE_FACTOR = 3.0
 
 
 @dataclass
@@ -228,6 +240,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                              f"are too few to fit {n_vary} parameters; need at least {n_vary + 1} (more runs, or "
                              f"a law with fewer parameters)")
         Y = self._output_losses(Y)
+        self._y_range = (np.min(Y, axis=0), np.max(Y, axis=0))
         resid = np.log(np.clip(pred, 1e-300, None)) - np.log(Y)
         aic, bic = aic_bic(resid.ravel(), n_vary)
         self.train_metrics_ = {"n_obs": float(Y.size), "RMSE": metrics.rmse(Y, pred), "MAPE": metrics.mre(Y, pred),
@@ -278,7 +291,26 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                               ExtrapolationWarning, stacklevel=2)
         ctx = FitContext(self.domains_, self.targets_, mp, tk)
         out = self._predict(W, ctx)
+        self._check_loss_range(out)
         return out[:, 0] if self._y_1d else out
+
+    def _check_loss_range(self, out: np.ndarray) -> None:
+        """Warn (:class:`LossRangeWarning`) when a prediction is not a positive loss within a factor
+        ``LOSS_RANGE_FACTOR`` of the fitted ones: a law's form can diverge off its data (the additive law's
+        ``E + 1/S`` when a mixture keeps only domains the fit gave no weight: 2e8 for a loss of 2.4 on a
+        two-domain test mixture of Olmix's DCLM swarm), and such a number must not pass silently."""
+        yr = getattr(self, "_y_range", None)
+        if yr is None or out.size == 0:
+            return
+        lo, hi = yr
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(out) | (out <= 0) | (out > hi * LOSS_RANGE_FACTOR) | (out < lo / LOSS_RANGE_FACTOR)
+        if bad.any():
+            i, k = (int(v[0]) for v in np.nonzero(bad))
+            warnings.warn(f"{type(self).__name__}: predicted loss {out[i, k]:.4g} for {self.targets_[k]!r} (mixture "
+                          f"{i}) is far outside the fitted losses [{lo[k]:.4g}, {hi[k]:.4g}] ({int(bad.sum())} "
+                          f"prediction(s) beyond {LOSS_RANGE_FACTOR:g}x): the law extrapolates off its data there",
+                          LossRangeWarning, stacklevel=3)
 
     def score(self, weights: Any, losses: Any, **kw: Any) -> float:
         """Coefficient of determination R^2 of the predictions, pooled over all entries."""
@@ -323,6 +355,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 "w_range": [self._w_range[0].tolist(), self._w_range[1].tolist()],
                 "n_range": None if self._n_range is None else [float(v) for v in self._n_range],
                 "d_range": None if self._d_range is None else [float(v) for v in self._d_range],
+                "y_range": None if getattr(self, "_y_range", None) is None
+                else [np.asarray(v, dtype=np.float64).tolist() for v in self._y_range],
                 "params": self.params_.to_dict(), "state": _jsonable(self._get_state()),
                 "fit_scale": _jsonable(getattr(self, "_fit_scale", None))}
 

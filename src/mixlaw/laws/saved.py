@@ -52,6 +52,12 @@ def _check_saved_layout(d: Any) -> None:
         v = d.get(key)
         if v is not None and not (_numbers(v, 2) and 0 < v[0] <= v[1]):
             raise InputError(f"field {key!r} must be null or [lo, hi] with 0 < lo <= hi, got {v!r}")
+    y = d.get("y_range")  # absent in laws saved before it existed: no loss-range warning then
+    if y is not None and not (isinstance(y, list) and len(y) == 2 and all(isinstance(r, list) for r in y)
+                              and len(y[0]) == len(y[1]) == len(d["targets"]) and all(_numbers(r, len(y[0])) for r in y)
+                              and all(0 < a <= b for a, b in zip(y[0], y[1], strict=True))):
+        raise InputError(f"field 'y_range' must be null or two lists [lo], [hi] of positive numbers, lo <= hi, one "
+                         f"per target (the fitted losses of each), got {y!r}")
     params = d["params"]
     if not isinstance(params, Mapping):
         raise InputError(f"field 'params' must be an object {{name: {{value, init, min, max, vary}}}}, got "
@@ -98,6 +104,8 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     law._w_range = (np.asarray(d["w_range"][0], dtype=np.float64), np.asarray(d["w_range"][1], dtype=np.float64))
     law._n_range = None if d.get("n_range") is None else tuple(float(v) for v in d["n_range"])
     law._d_range = None if d.get("d_range") is None else tuple(float(v) for v in d["d_range"])
+    yr = d.get("y_range")
+    law._y_range = None if yr is None else (np.asarray(yr[0], dtype=np.float64), np.asarray(yr[1], dtype=np.float64))
     plist = [Param(name, float(p["value"]), float(p["init"]), float(p["min"]), float(p["max"]), bool(p["vary"]),
                    None if p.get("stderr") is None else float(p["stderr"])) for name, p in d["params"].items()]
     law.params_ = Params(plist)
