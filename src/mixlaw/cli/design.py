@@ -53,6 +53,10 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                bootstrap: int | None = typer.Option(None, "--bootstrap", help="Active: committee size (default 32)."),
                radius: float | None = typer.Option(None, "--radius",
                                                    help="Active: L1 radius around the optimum (default 0.25)."),
+               within_range: bool = typer.Option(False, "--within-fitted-range",
+                                                 help="Active: keep the optimum and the proposals within each "
+                                                 "domain's weight range in --runs (default: they may leave it, "
+                                                 "to test the law's extrapolation)."),
                law_option: list[str] | None = LawOptionOpt,
                out_path: Path | None = typer.Option(None, "--out", help="Write the design CSV here."),
                seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
@@ -60,7 +64,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
     of the law fitted on --runs disagrees most near its optimum), or select --select of the --runs pilots."""
     doms = None if domains is None else [d.strip() for d in domains.split(",") if d.strip()]
     active_opts = {"--law": law, "--objective": objective, "--bounds": bounds, "--bootstrap": bootstrap,
-                   "--radius": radius, "--law-option": law_option}
+                   "--radius": radius, "--law-option": law_option,
+                   "--within-fitted-range": within_range or None}
     with show_warnings():
         if method == "active":
             if runs is None:
@@ -83,7 +88,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                              law=law_with_options(law or "ye-exp", law_option, seed),
                                              targets=parse_targets(target),
                                              objective=parse_objective(objective or "mean"),
-                                             bounds=parse_bounds(bounds), random_state=seed, **kw)
+                                             bounds=parse_bounds(bounds), within_fitted_range=within_range,
+                                             random_state=seed, **kw)
         else:
             given = [k for k, v in active_opts.items() if v is not None and v != []]
             if target and runs is None:
