@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -269,8 +270,6 @@ class _PlainProgress:
             self._line(final=True)
 
     def _line(self, final: bool = False, step_task: int | None = None) -> None:
-        import sys
-
         _, done, total = self.tasks[0]
         el = time.perf_counter() - self.t0
         what = f"sweep {done:.0f}/{total:.0f} runs"
