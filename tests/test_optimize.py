@@ -269,7 +269,7 @@ def test_cli_optimize_json_and_export(capsys, tmp_path) -> None:
     assert code == 0
     doc = json.loads(out)
     opt = doc["optimum"]
-    assert opt["weights"]["code"] == 0.3 and opt["objective_name"] == "weights"
+    assert opt["weights"]["code"] == 0.3 and opt["objective_name"] == "weights=web:0.5,code:0.5"
     assert set(opt["intervals"]["weights"]) == set(DOMAINS)
     assert math.isclose(sum(d["weight"] for d in json.loads(doc["export"])), 1.0, abs_tol=1e-12)
 

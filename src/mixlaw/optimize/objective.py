@@ -124,7 +124,9 @@ def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, n
         s = objective_weights(objective, targets)
         return (objective if objective in ("mean", "total") else f"loss of {objective}"), s
     if isinstance(objective, Mapping):
-        return "weights", objective_weights(objective, targets)
+        # Named as the CLI spells it (weights=a:0.5,b:0.5), so a printed or saved optimum says which weights.
+        s = objective_weights(objective, targets)
+        return "weights=" + ",".join(f"{k}:{float(v):g}" for k, v in objective.items()), s
     raise InputError(f"objective must be 'mean', 'total', 'max', a mapping or a callable; got {objective!r}")
 
 

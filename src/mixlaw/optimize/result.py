@@ -45,7 +45,8 @@ class OptimumResult:
     losses : dict of str to float
         Predicted loss of every eval set at ``weights``.
     objective_name : str
-        ``"mean"``, ``"total"``, ``"max"``, ``"weights"`` or ``"callable"``.
+        ``"mean"``, ``"total"``, ``"max"``, ``"loss of <eval>"``, ``"weights=a:0.5,b:0.5"`` (a mapping, as
+        given) or ``"callable"``.
     active : list of ActiveConstraint
         Constraints binding at the optimum.
     lower, upper : dict of str to float

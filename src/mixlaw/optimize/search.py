@@ -155,7 +155,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     prob = _constraints(domains, bounds, fixed, tokens_available, target_tokens, max_epochs,
                         law._w_range if within_fitted_range else None)
     ev = _LawEval(law, model_params, tokens)
-    convex = ev.analytic and (name in ("mean", "total", "max", "weights") or name.startswith("loss of"))
+    convex = ev.analytic and (name in ("mean", "total", "max") or name.startswith(("loss of", "weights=")))
     rng = check_random_state(random_state)
     if n_starts is not None and (not isinstance(n_starts, (int, np.integer)) or n_starts < 1):
         raise InputError(f"n_starts must be a positive int; got {n_starts!r}")
