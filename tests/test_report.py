@@ -45,3 +45,14 @@ def test_html_report_is_self_contained(tmp_path, capsys):
     assert "Spearman held" in page and "Optimal mixture" in page
     # Nothing to fetch: every URL in the page is an SVG/XML namespace.
     assert all("w3.org" in u for u in re.findall(r"https?://[^\s\"'<>]+", page))
+
+
+def test_fit_report_names_the_table_the_law_was_fitted_on():
+    # law.report() from Python printed 'data=-' for a law fitted on a bundled table (README audit).
+    from mixlaw import get_law, load_regmix
+
+    law = get_law("linear").fit(load_regmix("train_1m"), targets="pile_cc")
+    assert str(law.report()).splitlines()[0].startswith("[[Linear]] target=pile_cc  data=regmix:train_1m (512 runs")
+    assert "data=given.csv " in str(law.report(data="given.csv"))  # an explicit name still wins
+    arrays = get_law("linear").fit(np.array([[0.5, 0.5], [0.2, 0.8], [0.9, 0.1]]), np.array([3.0, 3.2, 2.9]))
+    assert "data=- (3 runs" in str(arrays.report())

@@ -165,10 +165,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        fit_scale = None
+        fit_scale, source = None, None
         if isinstance(weights, RunTable):
             table = weights
-            fit_scale = table.scale_summary()
+            fit_scale, source = table.scale_summary(), table.path
             names = table.resolve_targets(targets)
             if losses is None:
                 losses = table.losses(names if not (isinstance(targets, str) and targets != "all") else targets)
@@ -214,6 +214,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         self._rng = check_random_state(self.random_state if hasattr(self, "random_state") else 0)
         self.domains_, self.targets_ = doms, tg
         self._fit_scale = fit_scale
+        self._data_source = source  # the table's file (or bundled name): what report() names as its data
         self.n_runs_ = W.shape[0]
         self.n_features_in_ = W.shape[1]  # scikit-learn's name for the number of weight columns
         self._w_range = (W.min(axis=0), W.max(axis=0))
@@ -341,7 +342,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
     def report(self, data: str = "") -> FitReport:
         """An lmfit-style report: statistics, parameters with bounds and stderr, warnings, correlations."""
         check_is_fitted(self)
-        return FitReport.from_law(self, data=data)
+        return FitReport.from_law(self, data=data or getattr(self, "_data_source", None) or "")
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         """Extra (title, text) sections of the report, e.g. Ye's interaction matrix."""
