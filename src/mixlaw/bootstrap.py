@@ -13,9 +13,9 @@ starts only when that one does not converge), and replicates run on a process po
 cores). For the additive law and ``additive-ens`` the warm refits of a chunk of replicates are one vectorised
 solve (a replicate is the table with each run weighted by how often it was drawn; :func:`_batch_plan`); a
 replicate whose batched solve does not converge gets the one-by-one refit above, and ``extra`` counts both
-(``batched_refits``, ``fallback_refits``). On RegMix Pile-CC, 200 replicates of additive-ens take ~20x one fit
-(bench/bootstrap_speed.py --baseline, 2 cores shared with other jobs, load ~9: 19.2-20.5x wall, 20.0-21.1x CPU,
-against 24.1-24.9x wall for the code before the solver's evaluation made fewer passes over the Jacobian; goal 20x).
+(``batched_refits``, ``fallback_refits``). On RegMix Pile-CC, 200 replicates of additive-ens take 19x one fit
+(bench/speed.py, 2 idle cores, 2026-12-04: 0.78 s against 0.041 s, 19.2x wall, 19.0x CPU, the point estimate given;
+goal 20x; 24.1-24.9x wall before the solver's evaluation made fewer passes over the Jacobian).
 
 How precisely a batched refit is solved (``REFIT_DECREMENT``): a replicate starts at the full-data optimum
 :math:`\\theta_0` and ends at its own, :math:`\\theta_b`. Near it the objective is the quadratic
