@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from rich.progress import Progress
 
+from mixlaw import _console
 from mixlaw.bootstrap import MIN_PARALLEL, bootstrap_law
 from mixlaw.cli._common import _CountColumn
 from mixlaw.compare import default_laws, left_out_laws
@@ -53,7 +54,7 @@ def test_off_a_terminal_long_work_prints_plain_lines(monkeypatch, capsys):
     # A batch job or CI log: rich hides its bar there, so long work used to print nothing for minutes.
     from mixlaw.cli import _common
 
-    monkeypatch.setattr(_common, "PLAIN_EVERY_S", 0.0)
+    monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)
     monkeypatch.setitem(_common.QUIET, "on", False)
     assert not _common.err.is_terminal  # pytest captures stderr
     with _common.progress("bootstrap refits", total=3) as advance:
@@ -77,9 +78,9 @@ def test_short_work_off_a_terminal_prints_nothing(monkeypatch, capsys):
 
 
 def test_quiet_silences_progress(monkeypatch, capsys):
-    from mixlaw.cli import _common, main
+    from mixlaw.cli import main
 
-    monkeypatch.setattr(_common, "PLAIN_EVERY_S", 0.0)
+    monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)
     argv = ["optimize", "--dataset", "regmix", "--law", "linear", "--target", "pile_cc", "--bootstrap", "10",
             "--workers", "1", "--json"]
     with pytest.raises(SystemExit) as exc:
@@ -95,7 +96,7 @@ def test_plain_line_of_a_relabelling_bar_has_no_zero_count(monkeypatch, capsys):
     # --law auto's fold fits relabel the enclosing bar (advance(label, 0)): '(0, 16 s)' read as nothing done.
     from mixlaw.cli import _common
 
-    monkeypatch.setattr(_common, "PLAIN_EVERY_S", 0.0)
+    monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)
     monkeypatch.setitem(_common.QUIET, "on", False)
     with _common.progress("fitting auto") as advance:
         advance("cross-validating ye-exp (3/10 fold fits)", 0)
@@ -109,7 +110,7 @@ def test_one_long_step_off_a_terminal_still_reports(monkeypatch, capsys):
 
     from mixlaw.cli import _common
 
-    monkeypatch.setattr(_common, "PLAIN_EVERY_S", 0.05)
+    monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.05)
     monkeypatch.setitem(_common.QUIET, "on", False)
     with _common.progress("fitting bimix"):
         time.sleep(0.3)

@@ -1,20 +1,25 @@
-"""Rich consoles for the command lines, sized so that tables written to a file or a pipe stay whole.
+"""Rich consoles for the command lines, sized so that tables written to a file or a pipe stay whole, and the
+plain progress lines long commands print off a terminal.
 
 Off a terminal rich falls back to 80 columns and cuts table cells to "0.97…"; a user who saves a
 leaderboard with ``> out.txt`` wants the numbers. A terminal (or an explicit ``COLUMNS``) keeps rich's own
-sizing.
+sizing. Rich also draws a progress bar only once there, when the work ends, so long work (fits, bootstrap,
+sweeps, training) prints :class:`PlainLines` instead.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import IO, Any
 
 from rich.console import Console
 
 #: Width used off a terminal: room for the widest leaderboard without cutting cells.
 PIPE_WIDTH = 200
+#: Off a terminal, a progress line on stderr at most this often (the first one only once work has run this long).
+PLAIN_EVERY_S = 10.0
 
 
 def console_width(stream: IO[str]) -> int | None:
@@ -88,3 +93,32 @@ def matrix_text(A: Any, rows: list[str], cols: list[str]) -> str:
     head = " " * 14 + " ".join(f"{d:>10}" for d in short_labels(list(cols), 10))
     return "\n".join([head] + [f"{t:<13} " + " ".join(f"{v:>10.3g}" for v in A[i])
                                for i, t in enumerate(short_labels(list(rows), 13))])
+
+
+class PlainLines:
+    """Progress off a terminal (a batch job, a CI log, a pipe): ``mixlaw: <what> (<elapsed> s)`` lines on stderr,
+    each caller printing one when :meth:`due` (:data:`PLAIN_EVERY_S`, read when the lines start, since the last
+    one or the start), and :meth:`done` a last ``(done in N s)`` line only when any was printed: work shorter
+    than the period prints nothing."""
+
+    def __init__(self) -> None:
+        self.every = PLAIN_EVERY_S
+        self.t0 = time.perf_counter()
+        self.last: float | None = None  # when the last line was printed; None: none yet
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def due(self) -> bool:
+        return time.perf_counter() - (self.t0 if self.last is None else self.last) >= self.every
+
+    def line(self, what: str, tail: str | None = None) -> None:
+        """``mixlaw: <what> (<tail>)``, the tail by default the elapsed seconds."""
+        print(f"mixlaw: {what} ({f'{self.elapsed:.0f} s' if tail is None else tail})", file=sys.stderr, flush=True)
+        self.last = time.perf_counter()
+
+    def done(self, what: str, extra: str = "") -> None:
+        """``mixlaw: <what> (done in N s<extra>)`` when a line was printed before."""
+        if self.last is not None:
+            self.line(what, f"done in {self.elapsed:.0f} s{extra}")

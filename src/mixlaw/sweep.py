@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -33,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import sweep_stale
+from ._console import PlainLines
 from ._version import __version__
 from .errors import DataError, InputError
 from .store import Heartbeat, LeaseLost, RunStore, new_owner
@@ -245,43 +245,31 @@ def _execute_remote(config: dict[str, Any], threads: int) -> dict[str, Any]:
     return result.to_dict()
 
 
-#: Off a terminal, a progress line at most this often (as the mixlaw CLI's other long commands print them).
-PLAIN_EVERY_S = 10.0
-
-
 class _PlainProgress:
     """The sweep's progress off a terminal (a batch job, a CI log, a pipe), where rich draws its bar once, when
-    the sweep ends: a ``mixlaw: sweep k/n runs (t s)`` line on stderr at most every ``every`` seconds, as runs
-    finish or, one run at a time, as its steps advance (``..., run <id> step s/S``), and a last line at the end
-    when any was printed. Duck-types the part of rich's ``Progress`` that :func:`run_sweep` uses."""
+    the sweep ends: :class:`~mixlaw._console.PlainLines` saying ``sweep k/n runs`` as runs finish or, one run at
+    a time, as its steps advance (``..., run <id> step s/S``), and a last line at the end when any was printed.
+    Duck-types the part of rich's ``Progress`` that :func:`run_sweep` uses."""
 
-    def __init__(self, every: float | None = None) -> None:
-        self.every = PLAIN_EVERY_S if every is None else every
+    def __init__(self) -> None:
         self.tasks: dict[int, list[Any]] = {}  # id -> [description, completed, total]
         self.next_id = 0
-        self.t0 = self.last = time.perf_counter()
-        self.printed = False
+        self.lines = PlainLines()
 
     def __enter__(self) -> _PlainProgress:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if exc[0] is None and self.printed:
-            self._line(final=True)
+        if exc[0] is None:
+            self.lines.done(self._what())
 
-    def _line(self, final: bool = False, step_task: int | None = None) -> None:
+    def _what(self, step_task: int | None = None) -> str:
         _, done, total = self.tasks[0]
-        el = time.perf_counter() - self.t0
         what = f"sweep {done:.0f}/{total:.0f} runs"
         if step_task is not None:
             desc, s, n = self.tasks[step_task]
             what += f", {desc.strip()} step {s:.0f}/{n:.0f}"
-        print(f"mixlaw: {what} ({'done in ' if final else ''}{el:.0f} s)", file=sys.stderr, flush=True)
-        self.last = time.perf_counter()
-        self.printed = True
-
-    def _due(self) -> bool:
-        return time.perf_counter() - self.last >= self.every
+        return what
 
     def add_task(self, description: str, total: float | None = None, completed: float = 0, **_: Any) -> int:
         task, self.next_id = self.next_id, self.next_id + 1
@@ -290,14 +278,14 @@ class _PlainProgress:
 
     def advance(self, task: int, advance: float = 1) -> None:
         self.tasks[task][1] += advance
-        if task == 0 and self._due():
-            self._line()
+        if task == 0 and self.lines.due():
+            self.lines.line(self._what())
 
     def update(self, task: int, completed: float | None = None, **_: Any) -> None:
         if completed is not None and task in self.tasks:
             self.tasks[task][1] = float(completed)
-            if task != 0 and self._due():
-                self._line(step_task=task)
+            if task != 0 and self.lines.due():
+                self.lines.line(self._what(step_task=task))
 
     def remove_task(self, task: int) -> None:
         self.tasks.pop(task, None)

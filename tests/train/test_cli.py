@@ -86,10 +86,10 @@ def test_sweep_progress_off_a_terminal_and_with_quiet(tiny_corpus: str, tmp_path
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     # Off a terminal rich drew the sweep's bar once, when the sweep ended (a long sweep said nothing in a CI
     # log), and `mixlaw -q sweep` drew it all the same. Now: plain lines as runs finish, none with -q.
-    from mixlaw import sweep
+    from mixlaw import _console
     from mixlaw.cli import main as mixlaw_main
 
-    monkeypatch.setattr(sweep, "PLAIN_EVERY_S", 0.0, raising=False)  # a line at every chance, without waiting 10 s
+    monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)  # a line at every chance, without waiting 10 s
     design = tmp_path / "design.csv"
     design.write_text("w:math,w:legal\n0.5,0.5\n0.8,0.2\n")
     argv = ["sweep", "--corpus", tiny_corpus, "--design", str(design), "--sizes", "0.01M", "--tokens", "5k",
@@ -113,10 +113,10 @@ def test_train_progress_off_a_terminal_and_with_quiet(tiny_corpus: str, tmp_path
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     # 'mixlaw -q train' drew its progress bar all the same (README: -q turns progress off), and off a terminal
     # rich drew it once, when training ended: now plain lines there, and nothing with -q.
-    from mixlaw import sweep
+    from mixlaw import _console
     from mixlaw.cli import main as mixlaw_main
 
-    monkeypatch.setattr(sweep, "PLAIN_EVERY_S", 0.0, raising=False)  # a line at every step, without waiting 10 s
+    monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)  # a line at every step, without waiting 10 s
     argv = ["train", "--corpus", tiny_corpus, "--mixture", "math=0.5,legal=0.5", "--json", *TINY]
     for quiet in (False, True):
         with pytest.raises(SystemExit) as exc:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -29,7 +28,7 @@ from rich.progress import (
 from rich.text import Text
 
 from .. import __version__
-from .._console import make_console
+from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
 from ..data import RunTable
 from ..datasets import bundled_splits
@@ -97,8 +96,6 @@ class _CountColumn(ProgressColumn):
         return Text(f"{int(task.completed)}/{int(task.total)}" if task.total is not None else f"{int(task.completed)}")
 
 
-#: Off a terminal, a progress line on stderr at most this often (the first one only once work has run this long).
-PLAIN_EVERY_S = 10.0
 #: Set by ``mixlaw --quiet``: no progress at all, bar or lines.
 QUIET = {"on": False}
 
@@ -106,32 +103,26 @@ QUIET = {"on": False}
 @contextmanager
 def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
     """Progress off a terminal (a batch job, CI, a pipe): rich hides its bar there, so long work would print
-    nothing for minutes. One plain line on stderr at most every PLAIN_EVERY_S seconds, and a last one with the
-    total time when the work took that long; work shorter than that prints nothing. A heartbeat thread prints
-    the line when nothing advances for that long (one long fit reports no steps); PLAIN_EVERY_S = 0 prints on
-    every advance and starts no heartbeat."""
-    state: dict[str, Any] = {"done": 0, "total": total, "label": None, "t0": time.perf_counter(), "last": None}
+    nothing for minutes. :class:`~mixlaw._console.PlainLines`: one line on stderr at most every
+    ``PLAIN_EVERY_S`` seconds, and a last one with the total time when the work took that long. A heartbeat
+    thread prints the line when nothing advances for that long (one long fit reports no steps);
+    ``PLAIN_EVERY_S = 0`` prints on every advance and starts no heartbeat."""
+    state: dict[str, Any] = {"done": 0, "total": total, "label": None}
+    lines = PlainLines()
     lock = threading.Lock()
-    every = PLAIN_EVERY_S
 
-    def line(final: bool = False) -> None:
-        el = time.perf_counter() - state["t0"]
+    def line() -> None:
         count = (f"{state['done']}/{state['total']}, " if state["total"] is not None
                  else f"{state['done']}, " if state["done"] else "")  # a bar that only relabels has no count
-        what = f"{description}: {state['label']}" if state["label"] and not final else description
-        tail = f"done in {el:.0f} s" if final else f"{count}{el:.0f} s"
-        print(f"mixlaw: {what} ({tail})", file=sys.stderr, flush=True)
-        state["last"] = time.perf_counter()
-
-    def due() -> bool:
-        return time.perf_counter() - (state["last"] if state["last"] is not None else state["t0"]) >= every
+        what = f"{description}: {state['label']}" if state["label"] else description
+        lines.line(what, f"{count}{lines.elapsed:.0f} s")
 
     def advance(label: str | None = None, n: int = 1) -> None:
         with lock:
             if label is not None:
                 state["label"] = label
             state["done"] += n
-            if due():
+            if lines.due():
                 line()
 
     def set_total(n: int) -> None:
@@ -141,12 +132,12 @@ def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
     stop = threading.Event()
 
     def heartbeat() -> None:
-        while not stop.wait(every / 4):
+        while not stop.wait(lines.every / 4):
             with lock:
-                if due():
+                if lines.due():
                     line()
 
-    beat = threading.Thread(target=heartbeat, name="mixlaw-progress", daemon=True) if every > 0 else None
+    beat = threading.Thread(target=heartbeat, name="mixlaw-progress", daemon=True) if lines.every > 0 else None
     if beat is not None:
         beat.start()
     try:
@@ -155,8 +146,7 @@ def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
         stop.set()
         if beat is not None:
             beat.join()
-    if state["last"] is not None:  # something was printed: say when it ended
-        line(final=True)
+    lines.done(description)  # something was printed: say when it ended
 
 
 def _silent(label: str | None = None, n: int = 1) -> None:

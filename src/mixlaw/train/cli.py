@@ -9,15 +9,13 @@ extra) is imported inside the commands that train, so that the rest of ``mixlaw`
 from __future__ import annotations
 
 import sys
-import time
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from .. import sweep as _sweep
-from .._console import make_console
+from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
 from .._version import __version__
 from ..api import write_text_atomic
@@ -140,28 +138,24 @@ def train_cmd(ctx: typer.Context,
 
     console = _console(stderr=True)
     # Off a terminal (a batch job, a CI log, a pipe) rich draws its bar once, when training ends: plain lines
-    # instead, at most every sweep.PLAIN_EVERY_S seconds, as the sweep and the other long commands print them.
-    plain = not _quiet(ctx) and not console.is_terminal
-    t0, last = time.perf_counter(), [time.perf_counter(), False]  # time of the last line, whether any was printed
+    # instead, as the sweep and the other long commands print them.
+    plain = PlainLines() if not _quiet(ctx) and not console.is_terminal else None
 
     def on_step(step: int, n: int) -> None:
         bar.update(task, completed=step)
-        if plain and time.perf_counter() - last[0] >= _sweep.PLAIN_EVERY_S:
-            print(f"mixlaw: train {rid} step {step}/{n} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr,
-                  flush=True)
-            last[:] = [time.perf_counter(), True]
+        if plain is not None and plain.due():
+            plain.line(f"train {rid} step {step}/{n}")
 
     try:
         with Progress(TextColumn("train {task.fields[rid]}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), TextColumn("{task.fields[tps]}"), console=console,
-                      disable=_quiet(ctx) or plain) as bar, \
+                      disable=_quiet(ctx) or plain is not None) as bar, \
                 (Heartbeat(store, owner) if db is not None else nullcontext()):
             task = bar.add_task("train", total=resolved.max_steps, rid=rid, tps="")
             result = train(cfg, corpus=opened, ckpt_path=ckpt, on_checkpoint=record, on_step=on_step)
             bar.update(task, tps=f"{result.tokens_per_s:,.0f} tok/s")
-        if last[1]:
-            print(f"mixlaw: train {rid} (done in {time.perf_counter() - t0:.0f} s, {result.tokens_per_s:,.0f} "
-                  "tok/s)", file=sys.stderr, flush=True)
+        if plain is not None:
+            plain.done(f"train {rid}", f", {result.tokens_per_s:,.0f} tok/s")
         if db is not None:
             if result.diverged is not None:
                 db.mark_diverged(rid, result.diverged, result.wall_s, owner=owner)
