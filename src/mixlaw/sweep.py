@@ -260,7 +260,7 @@ class _PlainProgress:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if exc[0] is None:
+        if exc[0] is None and self.tasks:
             self.lines.done(self._what())
 
     def _what(self, step_task: int | None = None) -> str:
