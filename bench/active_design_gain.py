@@ -15,6 +15,7 @@ averages ``--reps`` noise draws (one draw per world is too noisy to compare). Pr
 active / other, the share of worlds where active wins, and a paired t statistic.
 
     python bench/active_design_gain.py [--domains 3] [--pilots 10] [--k 4] [--worlds 20] [--reps 4] [--radius 0.25]
+        [--within-fitted-range]
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=4)
     ap.add_argument("--noise", type=float, default=0.01)
     ap.add_argument("--radius", type=float, default=ACTIVE_RADIUS, help="active_design's search radius (L1)")
+    ap.add_argument("--within-fitted-range", action="store_true",
+                    help="active_design(within_fitted_range=True): the optimum stays in the pilots' weight ranges")
     args = ap.parse_args()
     warnings.simplefilter("ignore", MixlawWarning)
     m, t0 = args.domains, time.perf_counter()
@@ -91,7 +94,7 @@ def main() -> None:
         dense = np.random.default_rng(0).dirichlet(np.ones(m), 400)
         r_true = optimize_mixture(law().fit(dense, truth(dense))).weight_array()
         design = active_design(table(W, L), args.k, law=law(), n_candidates=1000, n_jobs=1, random_state=seed,
-                               radius=args.radius)
+                               radius=args.radius, within_fitted_range=args.within_fitted_range)
         Wa = design[[f"w:d{j}" for j in range(m)]].to_numpy()
         r_hat = np.array(list(design.attrs["optimum"]["weights"].values()))
         per: dict[str, list[tuple[float, float, float]]] = {name: [] for name in res}
