@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -230,7 +231,8 @@ def show_warnings() -> Iterator[None]:
         msg = str(w.message)
         if issubclass(w.category, MixlawWarning) and msg not in seen:
             seen.add(msg)
-            err.print(f"[yellow]warning:[/yellow] {msg}", highlight=False)
+            # escape: rich would read a law's eval label ('ye-pow[openhermes]: ...') as a markup tag and drop it.
+            err.print(f"[yellow]warning:[/yellow] {escape(msg)}", highlight=False)
 
 
 # ---------------------------------------------------------------------- option parsers

@@ -119,4 +119,4 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
     elif out_path is None:
         out.print(frame.to_csv(index=False), end="", highlight=False, markup=False)
     else:
-        err.print(f"wrote {len(frame)} mixtures to {out_path}")
+        err.print(f"wrote {len(frame)} mixtures to {out_path}", highlight=False, markup=False)

@@ -49,4 +49,4 @@ def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5, 
     elif out_path is None:
         sys.stdout.write(text)
     else:
-        err.print(f"wrote {fmt} mixture to {out_path}")
+        err.print(f"wrote {fmt} mixture to {out_path}", highlight=False, markup=False)

@@ -261,7 +261,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
     else:
         out.print(str(report), highlight=False, markup=False)
         if out_path is not None:
-            err.print(f"saved {law} to {out_path}")
+            err.print(f"saved {law} to {out_path}", highlight=False, markup=False)
 
 
 def predict(law_path: Path | None = typer.Option(None, "--law", help="A law saved by 'mixlaw fit --out'."),

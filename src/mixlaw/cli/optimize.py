@@ -148,7 +148,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         out.print(f"[[Export: {export}]]", highlight=False, markup=False)
         sys.stdout.write(text)
     elif out_path is not None:
-        err.print(f"wrote {'the ' + export + ' export' if export else 'the optimum (JSON)'} to {out_path}")
+        err.print(f"wrote {'the ' + export + ' export' if export else 'the optimum (JSON)'} to {out_path}",
+                  highlight=False, markup=False)
 
 
 def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretraining run table."),

@@ -134,7 +134,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                       targets=result.targets, random_state=seed, shared_exponents=modes[shared],
                                       fit_from=fit_from, law_options=options, axis=result.time_axis)
     if save is not None:
-        err.print(f"saved the pipeline to {save}")
+        err.print(f"saved the pipeline to {save}", highlight=False, markup=False)
     if as_json:
         emit_json({"pipeline": result.to_dict(), "optimum": None if opt is None else opt.to_dict(),
                    "optimum_interval": None if opt_interval is None else

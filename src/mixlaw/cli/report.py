@@ -50,4 +50,4 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
                                  objective=objective, random_state=seed)
     api.write_text_atomic(page, out_path)
-    err.print(f"wrote {out_path}")
+    err.print(f"wrote {out_path}", highlight=False, markup=False)

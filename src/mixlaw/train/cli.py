@@ -224,7 +224,8 @@ def sweep_cmd(ctx: typer.Context,
     else:
         _console().print(f"{doc['runs']} runs: {doc['trained']} trained, {doc['skipped']} already finished"
                          + (f", {doc['diverged']} diverged (left out of exports)" if result.diverged else "")
-                         + f" ({doc['wall_s']:.1f} s); export with: mixlaw runs export {store} runs.parquet")
+                         + f" ({doc['wall_s']:.1f} s); export with: mixlaw runs export {store} runs.parquet",
+                         highlight=False, markup=False)
 
 
 def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw sweep / train --store."),
@@ -238,7 +239,7 @@ def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw 
     if as_json:
         _emit_json({"out": str(out), "rows": len(table), "runs": n_runs})
     else:
-        _console(stderr=True).print(f"wrote {len(table)} rows ({n_runs} runs) to {out}")
+        _console(stderr=True).print(f"wrote {len(table)} rows ({n_runs} runs) to {out}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> typer.Typer:
