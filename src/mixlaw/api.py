@@ -31,7 +31,7 @@ from .data import (
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
 from .laws import available_laws, get_law, law_from_dict
-from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
+from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw, scale_blind_message
 from .laws.selection import META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
@@ -55,13 +55,20 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
             raise InputError(f"unknown law {k!r}; available: {', '.join(available_laws())}")
     if keys is None:
         keys = default_laws()
+    # One warning naming every law that cannot tell the table's scales apart, not one per law's compare call.
+    why = scale_blind_message(train.path or "the fitting runs", train.scale_spread(),
+                              [_REGISTRY[k] for k in keys])
+    if why:
+        warnings.warn(why, ScaleWarning, stacklevel=2)
     rows = []
     board = None
     for k in keys:
         if on_progress:
             on_progress(k)
-        board = compare(train, tests, targets=targets, laws=[k], random_state=random_state, objective=objective,
-                        fit_on=fit_on)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*: the fitting runs span ", category=ScaleWarning)
+            board = compare(train, tests, targets=targets, laws=[k], random_state=random_state,
+                            objective=objective, fit_on=fit_on)
         rows.extend(board.rows)
         if on_done:
             on_done(k)

@@ -22,7 +22,7 @@ from . import metrics
 from .data import RunTable, scale_mismatch
 from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
-from .laws.base import MixingLaw
+from .laws.base import MixingLaw, scale_blind_message
 from .laws.selection import META_LAWS, OBJECTIVE, objective_weights
 
 #: Laws fitted by default: all registered ones whose optional dependency is importable.
@@ -156,6 +156,10 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         raise InputError(f"fit_on must name 'per-eval' and/or 'direct'; got {list(fit_on)}")
     law_objs = [_make_law(k, random_state, objective) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
+    # Once for the table (each law's own fit warning is an ExtrapolationWarning, left out of its row).
+    why = scale_blind_message(train.path or "the fitting runs", train.scale_spread(), law_objs)
+    if why:
+        warnings.warn(why, ScaleWarning, stacklevel=2)
     rows = []
     for law in law_objs:
         if on_progress is not None:

@@ -313,12 +313,26 @@ class RunTable:
         return self.frame[[WEIGHT_PREFIX + d for d in domains]].to_numpy(dtype=np.float64)
 
     def scale_summary(self) -> dict[str, Any]:
-        """Where these runs sit: median model size and tokens (None when absent), and per eval set the
-        (min, median, max) loss. :func:`scale_mismatch` compares two of these."""
+        """Where these runs sit: median model size and tokens (None when absent), their (min, max) when the
+        runs span several scales (``params_range`` / ``tokens_range``, see :meth:`scale_spread`), and per eval
+        set the (min, median, max) loss. :func:`scale_mismatch` compares two of these."""
         med = {c: None if (v := self._optional(c)) is None else float(np.median(v)) for c in ("params", "tokens")}
+        spread = self.scale_spread()
+        ranges = {f"{c}_range": (spread[c][1], spread[c][2]) for c in ("params", "tokens") if c in spread}
         losses = {e: tuple(float(f(self.frame[LOSS_PREFIX + e])) for f in (np.min, np.median, np.max))
                   for e in self.evals}
-        return {**med, "losses": losses}
+        return {**med, **ranges, "losses": losses}
+
+    def scale_spread(self) -> dict[str, tuple[int, float, float]]:
+        """The scale columns (``params``, ``tokens``, ``step``) whose values differ by more than
+        :data:`SCALE_RATIO`: column -> (number of distinct values, min, max). A mixing law that does not take
+        that column as an input fits one loss surface across those scales."""
+        out = {}
+        for c in ("params", "tokens", "step"):
+            v = self._optional(c)
+            if v is not None and v.size and v.min() > 0 and v.max() / v.min() > SCALE_RATIO:
+                out[c] = (int(np.unique(v).size), float(v.min()), float(v.max()))
+        return out
 
     def __repr__(self) -> str:
         return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
@@ -348,6 +362,15 @@ def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) ->
     return shown + (f" (did you mean {', '.join(map(repr, close[:5]))}?)" if close else "")
 
 
+_SCALE_WHAT = {"params": "model sizes", "tokens": "token counts", "step": "step counts"}
+
+
+def describe_spread(spread: dict[str, tuple[int, float, float]]) -> str:
+    """'6 model sizes (1.22e+08 to 2.72e+09) and 66 token counts (2e+09 to 1.04e+11)' for
+    :meth:`RunTable.scale_spread`."""
+    return " and ".join(f"{n} {_SCALE_WHAT[c]} ({lo:.3g} to {hi:.3g})" for c, (n, lo, hi) in spread.items())
+
+
 def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str | None:
     """Why ``other`` is not at the scale of the runs summarised in ``fitted`` (:meth:`RunTable.scale_summary`),
     or None.
@@ -359,8 +382,14 @@ def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str |
     theirs = other.scale_summary()
     why = []
     for col, what in (("params", "model size"), ("tokens", "tokens")):
-        a, b = fitted.get(col), theirs.get(col)
-        if a and b and max(a, b) / min(a, b) > SCALE_RATIO:
+        a, b, span = fitted.get(col), theirs.get(col), fitted.get(f"{col}_range")
+        if span is not None and b:
+            # Fitted runs at several scales: another table is at their scale when its median is inside their
+            # range (comparing medians said '6.8e+08 vs 3.1e+08' for two random splits of one multi-size sweep).
+            lo, hi = span
+            if not lo / SCALE_RATIO <= b <= hi * SCALE_RATIO:
+                why.append(f"{what} {b:.3g}, outside the fitted runs' {lo:.3g} to {hi:.3g}")
+        elif a and b and max(a, b) / min(a, b) > SCALE_RATIO:
             why.append(f"{what} {b:.3g} vs {a:.3g} in the fitted runs")
     if not why:
         for e, (lo, _, hi) in fitted.get("losses", {}).items():

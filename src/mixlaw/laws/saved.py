@@ -84,6 +84,14 @@ def _numbers(v: Any, n: int) -> bool:
     return isinstance(v, list) and len(v) == n and all(_number(x) for x in v)
 
 
+def _pair(v: Any) -> tuple[float, float]:
+    """A saved (min, max) range of finite positive numbers; ValueError otherwise."""
+    lo, hi = (float(x) for x in v)
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo <= hi):
+        raise ValueError(f"bad range {v!r}")
+    return lo, hi
+
+
 def law_from_dict(d: Mapping[str, Any]) -> Any:
     """Rebuild a fitted law (a :class:`~mixlaw.laws.base.MixingLaw`) from its ``to_dict()``, schema-checked.
 
@@ -114,9 +122,11 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     try:
         law._fit_scale = None if not isinstance(fs, Mapping) else {
             "params": fs.get("params"), "tokens": fs.get("tokens"),
+            **{k: _pair(fs[k]) for k in ("params_range", "tokens_range") if fs.get(k) is not None},
             "losses": {str(e): tuple(float(x) for x in v) for e, v in (fs.get("losses") or {}).items()}}
     except (TypeError, ValueError, AttributeError):
-        raise InputError("field 'fit_scale' must be {params, tokens, losses: {eval: [numbers]}}") from None
+        raise InputError("field 'fit_scale' must be {params, tokens, params_range, tokens_range, "
+                         "losses: {eval: [numbers]}}") from None
     try:
         law._set_state(d.get("state", {}))
     except Exception as err:  # noqa: BLE001 (untrusted state: KeyError, TypeError, a LightGBM parse error...)
