@@ -76,7 +76,8 @@ FIT_MAX_PARAMS, FIT_STEPS, TARGET_PARAMS, TARGET_STEPS, MID_STEP = 410e6, (10_00
 #: own exponents where the points allow ("auto", the default before 2026-12-04); auto last, as a user runs it.
 CANDIDATES = [(r, law, sh) for law in ("ye-exp", "ye-pow", "additive-ens") for r, sh in (("nested", True),
                                                                                        ("nested", "auto"))]
-CANDIDATES += [("direct", "ye-exp", True), ("auto", "auto", "auto"), ("auto", "auto", True)]
+CANDIDATES += [("direct", "ye-exp", True), ("direct", "ye-pow", True), ("auto", "auto", "auto"),
+               ("auto", "auto", True)]
 
 
 def read_set(repo: Path, name: str) -> pd.DataFrame:

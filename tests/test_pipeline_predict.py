@@ -52,7 +52,8 @@ def test_target_inside_the_data_is_interpolation_and_api_and_cli_agree(tmp_path,
     assert_allclose(cli, inside.target_losses, rtol=1e-12)
 
 
-@pytest.mark.parametrize("route,law", [("nested", "ye-exp"), ("direct", "ye-exp"), ("direct", "dz-eq3-safe")])
+@pytest.mark.parametrize("route,law", [("nested", "ye-exp"), ("direct", "ye-exp"), ("direct", "ye-pow"),
+                                      ("direct", "dz-eq3-safe")])
 def test_save_load_round_trip_gives_identical_predictions(tmp_path, route: str, law: str) -> None:  # type: ignore[no-untyped-def]
     tab = _with_tokens(world(n_mix=10))
     res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, route=route, law=law)
@@ -118,13 +119,13 @@ def test_rows_are_labelled_by_mixture_not_by_a_run_name() -> None:
 
 # ---------------------------------------------------------------------- item 7: pipeline papercuts
 def test_direct_route_with_a_law_that_takes_no_model_size_refuses_in_one_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InputError, match="ye-pow.*--route nested"):
-        fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="direct", law="ye-pow")
+    with pytest.raises(InputError, match="additive-ens.*--route nested"):
+        fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="direct", law="additive-ens")
     path = tmp_path / "sweep.csv"
     world(n_mix=8).frame.to_csv(path, index=False)
     code, _, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5",
-                        "--route", "direct", "--law", "ye-pow")
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "ye-pow" in err
+                        "--route", "direct", "--law", "additive-ens")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "additive-ens" in err
 
 
 def test_mixtures_at_fewer_than_3_sizes_are_dropped_before_the_step_fits() -> None:

@@ -48,8 +48,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                            help="auto (chosen by a leave-scale-out backtest) | nested (Ye) | direct "
                                            "(law with N as input)."),
                  law: str = typer.Option("auto", "--law",
-                                         help="auto (ye-exp, ye-pow, additive-ens compared by the backtest) | a mixing "
-                                         "law key (see 'mixlaw laws')."),
+                                         help="auto (nested: ye-exp, ye-pow, additive-ens; direct: the joint law "
+                                         "with ye-exp's or ye-pow's mixture term; compared by the backtest) | a "
+                                         "mixing law key (see 'mixlaw laws')."),
                  target: list[str] | None = TargetOpt,
                  shared: str = typer.Option("yes", "--shared-exponents",
                                             help="yes | auto | no: one step/size exponent per eval shared by all "

@@ -9,7 +9,8 @@ the target's (:math:`N^*/N_L`, :math:`S^*/S_L`), over the same window of each cu
 entries). :func:`choose_simplest_within_noise` picks the simplest candidate the backtest cannot tell apart from
 the best one (the one-standard-error rule), and :class:`Selection` lists every candidate's backtest errors with
 the choice and the runner-up. Candidates are {nested, direct} x the mixing laws that suit the data (ye-exp,
-ye-pow, additive-ens; ones with more parameters than mixtures fail and say so), plus, when an ``objective``
+ye-pow, additive-ens on the nested route; the joint law with ye-exp's or ye-pow's mixture term on the direct
+one; ones with more parameters than mixtures fail and say so), plus, when an ``objective``
 that is a weighted sum of eval losses is given, the same routes with one law on that weighted total
 (:func:`mixlaw.evals.add_weighted_total`). The chosen candidate is refitted on all the data and gets
 prediction intervals (:mod:`.intervals`), whose jackknife refits start from its parameters (warm starts).
@@ -35,6 +36,7 @@ import pandas as pd
 from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective
+from .direct import JOINT_LAWS
 from .fitting import check_inputs, fit_candidates, fit_route
 from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures
 from .result import ROUTES, PipelineResult, _mixture_ids
@@ -255,7 +257,7 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        law = "joint+ye-exp" if self.route == "direct" and self.law == "ye-exp" else self.law
+        law = f"joint+{self.law}" if self.route == "direct" and self.law in JOINT_LAWS else self.law
         return f"{self.route} {law}" + (" on the total" if self.on_total else "")
 
     @property
@@ -512,10 +514,11 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
         Ye's nested step -> size -> mixture pipeline, one law with N (and S) as inputs (package docstring), or
         the one the backtest prefers.
     law : str, default="auto"
-        Registered mixing law, or ``"auto"`` (ye-exp, ye-pow and additive-ens on the nested route). Nested
-        route: fitted on the predicted target-scale losses. Direct route: used as is when it takes model sizes
-        (``dz-eq1``); ``ye-exp`` means the joint law with Ye's mixture term; any other law is refused (it has no
-        model-size input to fit across sizes).
+        Registered mixing law, or ``"auto"`` (ye-exp, ye-pow and additive-ens on the nested route, the joint law
+        with ye-exp's and with ye-pow's mixture term on the direct one). Nested route: fitted on the predicted
+        target-scale losses. Direct route: used as is when it takes model sizes (``dz-eq1``); ``ye-exp`` /
+        ``ye-pow`` mean the joint law with that mixture term (:mod:`.direct`); any other law is refused (it has
+        no model-size input to fit across sizes).
     targets : "all", str or list of str
         Eval sets to predict.
     objective : "mean", "total", an eval set or a mapping eval -> weight, optional
@@ -599,9 +602,9 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     laws = AUTO_LAWS if law == AUTO else (law,)
     cands: list[tuple[str, str, bool]] = []
     for r in routes:
-        # The direct route's joint law has Ye's mixture term whatever the law: one candidate, unless the law
-        # takes model sizes itself (dz-eq1), which the user names explicitly.
-        for lw in (laws if r == "nested" or law != AUTO else ("ye-exp",)):
+        # The direct route's joint law has Ye's mixture term, in raw or power-transformed shares; a law that takes
+        # model sizes itself (dz-eq1) the user names explicitly.
+        for lw in (laws if r == "nested" or law != AUTO else JOINT_LAWS):
             cands.append((r, lw, False))
     if total is not None and law == AUTO:
         cands += [(r, "ye-exp", True) for r in routes]

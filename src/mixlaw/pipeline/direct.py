@@ -1,10 +1,24 @@
 r"""The direct route: one law with model size (and steps) as inputs predicts the target scale in one fit.
 
 Without a registered size-aware law, every eval gets the joint law
-:math:`L_i = E_i + A_i/N^{\alpha_i} + B_i/S^{\beta_i} + k_i e^{t_i \cdot r}` fitted on all checkpoints of all
-small runs (:func:`_fit_joint`); at fixed :math:`(N^*, S^*)` it is Ye's exponential law, which is returned as the
+:math:`L_i = E_i + A_i/N^{\alpha_i} + B_i/S^{\beta_i} + k_i e^{z_i(r)}` fitted on all checkpoints of all
+small runs (:func:`_fit_joint`), with Ye's mixture exponent :math:`z_i = t_i \cdot r` (``law="ye-exp"``) or its
+power-share form :math:`z_i = \sum_j t_{ij} r_j^{\gamma_{ij}}` (``law="ye-pow"``); at fixed :math:`(N^*, S^*)`
+it is that mixing law with :math:`c_i = E_i + A_i/N^{*\alpha_i} + B_i/S^{*\beta_i}`, which is returned as the
 mixing law. A registered law that takes N (``dz-eq1``, maybe D: ``dz-eq3``) is fitted as is
 (:func:`_direct_registered`, Dai & Zheng Eq. 1).
+
+Why the power-share form too: the joint law shares its size and step exponents across mixtures, which keeps
+long extrapolations in steps steady (on Ye et al.'s RedPajama runs the 1B runs at 100k steps, fitted on 70M-410M
+at 10k-30k: direct 0.79 % against the nested route's 2.4-2.6 %), while Ye's raw-share exponent misses the
+diminishing returns of a domain's share that the power transform captures (on their 5-domain runs the
+nested route with ye-pow reaches 0.72 %, the direct joint+ye-exp 1.25 %). ``bench/ye_public_runs.py`` prints both.
+
+References
+----------
+Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952: Eq. (1) (the mixture term) and the scaling laws
+in steps and model size of their nested pipeline, here fitted jointly; the power transform is mixlaw's
+(:class:`~mixlaw.laws.YePower`).
 """
 
 from __future__ import annotations
@@ -17,9 +31,10 @@ import numpy as np
 
 from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError
-from ..fit import FitResult, Param, Params, fit_model
+from ..fit import FitResult, Param, Params, fit_model, pooling_penalty
 from ..laws.base import MixingLaw, available_laws, get_law, law_from_dict, warm_clone
 from ..laws.ye import T_BOUND
+from ..laws.ye_pow import GAMMA_BOUNDS
 from ..scaling import ChinchillaLaw
 from . import _schema as sc
 from .result import (
@@ -31,6 +46,11 @@ from .result import (
     _Target,
     stage_warning_line,
 )
+
+#: Mixing terms the joint law can carry (``law=`` on the direct route, besides a registered size-aware law).
+JOINT_LAWS = ("ye-exp", "ye-pow")
+#: Partial pooling of the joint ye-pow law's exponents: YePower's default ``gamma_pooling``.
+JOINT_GAMMA_POOLING = 1.0
 
 
 def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
@@ -52,11 +72,11 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     if np.unique(S).size < 3:
         raise InputError(f"the direct joint law has a term B/{sym}^beta; the data has {np.unique(S).size} distinct "
                          f"{at.axis} value(s); need at least 3")
-    if law != "ye-exp":
+    if law not in JOINT_LAWS:
         size_aware = [k for k in available_laws() if get_law(k).uses_model_params]
-        raise InputError(f"law {law!r} takes no model size, so the direct route cannot fit it: it fits Ye's joint "
-                         f"law (--law ye-exp) or a law with a model-size input ({', '.join(size_aware)}); use "
-                         f"--route nested for {law!r}")
+        raise InputError(f"law {law!r} takes no model size, so the direct route cannot fit it: it fits the joint "
+                         f"law with Ye's mixture term (--law ye-exp or ye-pow) or a law with a model-size input "
+                         f"({', '.join(size_aware)}); use --route nested for {law!r}")
     t0 = time.perf_counter()
     ref = int(np.argmax(mixes.mean(axis=0)))
     res: list[np.ndarray] = []
@@ -64,70 +84,129 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     seed = int(rng.integers(2**31))
     thetas: list[np.ndarray] = []
     start = (warm.scales.thetas if warm is not None and isinstance(warm.scales, _JointScales)
-             and warm.scales.ref == ref and list(warm.targets) == list(names)
-             and warm.scales.thetas.shape[1] == 6 + W.shape[1] else None)
+             and warm.scales.law == law and warm.scales.ref == ref and list(warm.targets) == list(names)
+             and warm.scales.thetas.shape[1] == _joint_width(law, W.shape[1]) else None)
     for k, t in enumerate(names):
-        fr, extra = _fit_joint(W, N, S, Y[:, k], ref, seed, t, None if start is None else start[k])
+        fit_one = _fit_joint if law == "ye-exp" else _fit_joint_pow
+        fr, extra = fit_one(W, N, S, Y[:, k], ref, seed, t, None if start is None else start[k])
         nwarn += extra + list(fr.warnings)
         res.append(np.exp(fr.residuals) - 1.0)
         thetas.append(fr.params.array())
+    z = "t_i . r" if law == "ye-exp" else "sum_j t_ij r_j^gamma_ij"
     stage = StageQuality.from_residuals(
-        "joint", f"L_i = E_i + A_i/N^alpha_i + B_i/{sym}^beta_i + k_i exp(t_i . r) per eval on all checkpoints",
+        "joint", f"L_i = E_i + A_i/N^alpha_i + B_i/{sym}^beta_i + k_i exp({z}) per eval on all checkpoints",
         res, len(nwarn), time.perf_counter() - t0, list(names))
     line = stage_warning_line("joint", nwarn)
     if line is not None:
         msgs.append(line)
-    scales = _JointScales(np.array(thetas), list(table.domains), list(names), ref,
-                          np.vstack([mixes.min(axis=0), mixes.max(axis=0)]))
+    th = np.array(thetas)
+    if law == "ye-pow":
+        th = _unseen_domains(th, W)
+    scales = _JointScales(th, list(table.domains), list(names), ref,
+                          np.vstack([mixes.min(axis=0), mixes.max(axis=0)]), law=law,
+                          z_max=None if law == "ye-exp" else _z_max(th, mixes))
     mixing, _ = scales.law_at(Nt, St)
     target = np.asarray(mixing.predict(mixes)).reshape(len(mixes), len(names))
-    return PipelineResult("direct", "joint+ye-exp", Nt, at.steps, table.domains, names, mixes,
+    return PipelineResult("direct", f"joint+{law}", Nt, at.steps, table.domains, names, mixes,
                           _first_runs(table, inv, len(mixes)), target, {"joint": stage}, mixing, {}, msgs,
                           tokens_per_step=at.tokens_per_step, scales=scales)
 
 
-class _JointScales:
-    r"""The direct route's joint law, :math:`E + A/N^{\alpha} + B/S^{\beta} + k e^{t \cdot r}` per eval, at any scale.
+def _joint_width(law: str, M: int) -> int:
+    """Parameters of one eval's joint law: (E, log A, alpha, log B, beta, log k), the t's, and for ye-pow the gammas."""
+    return 6 + M * (1 if law == "ye-exp" else 2)
 
-    ``thetas[i]`` = (E, log A, alpha, log B, beta, log k, t_1..t_M) of eval ``targets[i]``; ``ref`` is the
-    domain whose t is fixed at 0; ``w_range`` (2, M) the fitted mixtures' weight range (extrapolation warnings).
+
+def _z_pow(theta: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """The power-share exponent :math:`\\sum_j t_j r_j^{\\gamma_j}` of one eval's joint ye-pow parameters."""
+    M = W.shape[1]
+    pos = W > 0
+    R = np.where(pos, np.exp(theta[6 + M:] * np.log(np.where(pos, W, 1.0))), 0.0)
+    return R @ theta[6:6 + M]
+
+
+def _z_max(thetas: np.ndarray, mixes: np.ndarray) -> np.ndarray:
+    """Largest fitted exponent per eval: the cap :class:`~mixlaw.laws.YePower` puts on a prediction's exponent."""
+    return np.array([float(np.max(_z_pow(th, mixes))) for th in thetas])
+
+
+def _unseen_domains(thetas: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """A domain no fitting run has gets gamma 1 and t = the runs' mean exponent, as :class:`~mixlaw.laws.YePower`
+    does (its t and gamma are not identified; t = 0 is not neutral, since log k absorbs the exponents' level)."""
+    M = W.shape[1]
+    unseen = np.flatnonzero(~(W > 0).any(axis=0))
+    out = thetas.copy()
+    for th in out:
+        mean_z = float(np.mean(_z_pow(th, W)))
+        th[6 + unseen] = np.clip(mean_z, -T_BOUND, T_BOUND)
+        th[6 + M + unseen] = 1.0
+    return out
+
+
+class _JointScales:
+    r"""The direct route's joint law, :math:`E + A/N^{\alpha} + B/S^{\beta} + k e^{z(r)}` per eval, at any scale.
+
+    ``thetas[i]`` = (E, log A, alpha, log B, beta, log k, t_1..t_M[, gamma_1..gamma_M]) of eval ``targets[i]``;
+    ``law``: the mixture term, ``"ye-exp"`` (:math:`z = t \cdot r`; ``ref`` is the domain whose t is fixed at 0)
+    or ``"ye-pow"`` (:math:`z = \sum_j t_j r_j^{\gamma_j}`, every t free; ``z_max`` the largest fitted z per eval,
+    the cap of :class:`~mixlaw.laws.YePower`); ``w_range`` (2, M) the fitted mixtures' weight range
+    (extrapolation warnings).
     """
 
     def __init__(self, thetas: np.ndarray, domains: list[str], targets: list[str], ref: int,
-                 w_range: np.ndarray) -> None:
+                 w_range: np.ndarray, *, law: str = "ye-exp", z_max: np.ndarray | None = None) -> None:
         self.thetas, self.domains, self.targets, self.ref, self.w_range = thetas, domains, targets, ref, w_range
+        self.law, self.z_max = law, z_max
 
     def law_at(self, params: float, T: float) -> tuple[MixingLaw, dict[str, Any]]:
-        """Ye's law at (N, T): c_i = E_i + A_i/N^alpha_i + B_i/T^beta_i, the rest of the joint law as is."""
+        """The mixing law at (N, T): c_i = E_i + A_i/N^alpha_i + B_i/T^beta_i, the rest of the joint law as is."""
+        M = len(self.domains)
         rows_out: list[Param] = []
         for t, v in zip(self.targets, self.thetas, strict=True):
             c = v[0] + np.exp(v[1] - v[2] * np.log(params)) + np.exp(v[3] - v[4] * np.log(T))
             rows_out += [Param(f"{t}.c", float(c), float(c), 0.0, np.inf),
                          Param(f"{t}.log_k", float(v[5]), float(v[5]), -30.0, 30.0)]
-            rows_out += [Param(f"{t}.t_{d}", float(v[6 + j]), float(v[6 + j]), -T_BOUND, T_BOUND,
-                               vary=j != self.ref) for j, d in enumerate(self.domains)]
+            if self.law == "ye-exp":
+                rows_out += [Param(f"{t}.t_{d}", float(v[6 + j]), float(v[6 + j]), -T_BOUND, T_BOUND,
+                                   vary=j != self.ref) for j, d in enumerate(self.domains)]
+            else:
+                for kind, off, (lo, hi) in (("t", 6, (-T_BOUND, T_BOUND)), ("gamma", 6 + M, GAMMA_BOUNDS)):
+                    rows_out += [Param(f"{t}.{kind}_{d}", float(v[off + j]), float(v[off + j]), lo, hi)
+                                 for j, d in enumerate(self.domains)]
         local = ["c", "log_k"] + [f"t_{d}" for d in self.domains]
-        spec = {"law": "ye-exp", "options": {}, "domains": self.domains, "targets": self.targets, "y_1d": False,
+        state: dict[str, Any] = {"local_names": {t: local for t in self.targets}}
+        if self.law == "ye-pow":
+            state["local_names"] = {t: local + [f"gamma_{d}" for d in self.domains] for t in self.targets}
+            state["alpha"] = dict.fromkeys(self.targets, 0.0)
+            if self.z_max is not None:
+                state["z_max"] = {t: float(z) for t, z in zip(self.targets, self.z_max, strict=True)}
+        spec = {"law": self.law, "options": {}, "domains": self.domains, "targets": self.targets, "y_1d": False,
                 "w_range": self.w_range.tolist(), "n_range": None, "d_range": None,
                 "params": {p.name: {"value": p.value, "init": p.init, "min": p.min, "max": p.max, "vary": p.vary,
                                     "stderr": None} for p in rows_out},
-                "state": {"local_names": {t: local for t in self.targets}}}
+                "state": state}
         return law_from_dict(spec), {}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "joint", "thetas": self.thetas.tolist(), "reference": self.ref,
-                "w_range": self.w_range.tolist()}
+        d: dict[str, Any] = {"kind": "joint", "mixing": self.law, "thetas": self.thetas.tolist(),
+                             "reference": self.ref, "w_range": self.w_range.tolist()}
+        if self.z_max is not None:
+            d["z_max"] = self.z_max.tolist()
+        return d
 
     @classmethod
     def from_dict(cls, d: Any, where: str, *, domains: list[str], targets: list[str], **_: Any) -> _JointScales:
-        """Rebuild from :meth:`to_dict`, checking every field (the file is untrusted)."""
+        """Rebuild from :meth:`to_dict`, checking every field (the file is untrusted). A file written before the
+        power-share form has no ``mixing`` field: its joint law is ye-exp."""
         M = len(domains)
-        thetas = sc.array(d, "thetas", where, (len(targets), 6 + M))
+        law = sc.string(d, "mixing", where, JOINT_LAWS) if isinstance(d, dict) and "mixing" in d else "ye-exp"
+        thetas = sc.array(d, "thetas", where, (len(targets), _joint_width(law, M)))
         w_range = sc.array(d, "w_range", where, (2, M))
         ref = sc.number(d, "reference", where)
         if ref is None or not float(ref).is_integer() or not 0 <= ref < M:
             raise InputError(f"{where}.reference: expected a domain index in [0, {M})")
-        return cls(thetas, domains, targets, int(ref), w_range)
+        z_max = sc.array(d, "z_max", where, (len(targets),)) if law == "ye-pow" else None
+        return cls(thetas, domains, targets, int(ref), w_range, law=law, z_max=z_max)
 
 
 class _RegisteredScales:
@@ -217,6 +296,61 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
         fr = fit_model(model, spec, y, n_starts=3, rng=np.random.default_rng(seed), label=f"joint[{label}]",
                        warm_start=None if warm is None else spec.array())
     return fr, [str(w.message) for w in [*caught, *caught2]]
+
+
+def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
+                   label: str, warm: np.ndarray | None = None) -> tuple[FitResult, list[str]]:
+    """Fit ``E + A/N^a + B/S^b + exp(log_k + sum_j t_j r_j^gamma_j)`` to one eval's losses.
+
+    Starts from the joint ye-exp fit with every gamma = 1 (the same law there), so the power-share form can only
+    improve on it in the fit's objective; ``warm`` (a fitted theta on nearby data) replaces that start. The
+    exponents are partially pooled toward their mean (:data:`JOINT_GAMMA_POOLING`, YePower's default). A domain
+    no run has keeps t = 0 and gamma = 1 in the fit (its column is all zero: nothing to fit)."""
+    M = W.shape[1]
+    msgs: list[str] = []
+    if warm is not None and np.all(np.isfinite(warm)):
+        start = np.asarray(warm, dtype=np.float64)
+        start = np.concatenate([start[:6], np.clip(start[6:6 + M], -T_BOUND, T_BOUND),
+                                np.clip(start[6 + M:], *GAMMA_BOUNDS)])
+    else:
+        fe, msgs = _fit_joint(W, N, S, y, ref, seed, label)
+        start = np.concatenate([fe.params.array(), np.ones(M)])
+    seen = (W > 0).any(axis=0)
+    start[6:6 + M] = np.where(seen, start[6:6 + M], 0.0)
+    start[6 + M:] = np.where(seen, start[6 + M:], 1.0)
+    names = ("E", "log_A", "alpha", "log_B", "beta", "log_k")
+    bounds = ((0.0, float(y.max())), (-50.0, 120.0), (1e-3, 4.0), (-50.0, 120.0), (1e-3, 4.0), (-30.0, 30.0))
+    ps = [Param(n, float(np.clip(v, *b)), float(np.clip(v, *b)), *b)
+          for n, v, b in zip(names, start[:6], bounds, strict=True)]
+    ps += [Param(f"t{j}", float(start[6 + j]), float(start[6 + j]), -T_BOUND, T_BOUND, vary=bool(seen[j]))
+           for j in range(M)]
+    ps += [Param(f"g{j}", float(start[6 + M + j]), float(start[6 + M + j]), *GAMMA_BOUNDS, vary=bool(seen[j]))
+           for j in range(M)]
+    spec = Params(ps)
+    logN, logS = np.log(N), np.log(S)
+    pos = W > 0
+    logw = np.log(np.where(pos, W, 1.0))
+
+    def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tn = np.exp(theta[1] - theta[2] * logN)
+        ts = np.exp(theta[3] - theta[4] * logS)
+        t, g = theta[6:6 + M], theta[6 + M:]
+        R = np.where(pos, np.exp(g * logw), 0.0)
+        e = np.exp(theta[5] + R @ t)
+        jac = np.empty((y.size, theta.size))
+        jac[:, 0] = 1.0
+        jac[:, 1], jac[:, 2] = tn, -tn * logN
+        jac[:, 3], jac[:, 4] = ts, -ts * logS
+        jac[:, 5] = e
+        jac[:, 6:6 + M] = e[:, None] * R
+        jac[:, 6 + M:] = e[:, None] * t[None, :] * R * logw  # d r^g / dg = r^g log r (0 at r = 0)
+        return theta[0] + tn + ts + e, jac
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fr = fit_model(model, spec, y, n_starts=3, rng=np.random.default_rng(seed), label=f"joint+ye-pow[{label}]",
+                       penalty=pooling_penalty(JOINT_GAMMA_POOLING, start=6 + M), warm_start=spec.array())
+    return fr, msgs + [str(w.message) for w in caught]
 
 
 def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,

@@ -73,7 +73,7 @@ class PipelineResult:
     ----------
     route : {"nested", "direct"}
     law : str
-        Key of the mixing law (``"joint+ye-exp"`` for the direct route's joint law).
+        Key of the mixing law (``"joint+ye-exp"`` / ``"joint+ye-pow"`` for the direct route's joint law).
     target_params : float
     target_steps, target_tokens : float or None
         The target along the time axis: steps S*, or tokens D* when fitted with ``target_tokens``
