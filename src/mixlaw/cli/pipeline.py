@@ -49,8 +49,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                            "(law with N as input)."),
                  law: str = typer.Option("auto", "--law",
                                          help="auto (nested: ye-exp, ye-pow, additive-ens; direct: the joint law "
-                                         "with ye-exp's or ye-pow's mixture term; compared by the backtest) | a "
-                                         "mixing law key (see 'mixlaw laws')."),
+                                         "with ye-exp's mixture term; compared by the backtest) | a mixing law "
+                                         "key (direct: ye-exp, ye-pow, dz-eq1, dz-eq3-safe)."),
                  target: list[str] | None = TargetOpt,
                  shared: str = typer.Option("yes", "--shared-exponents",
                                             help="yes | auto | no: one step/size exponent per eval shared by all "
