@@ -263,3 +263,36 @@ def test_import_summary_names_at_most_twenty_evals(tmp_path, capsys):
     err = capsys.readouterr().err
     assert exc.value.code == 0, err
     assert "task_19, ... (30 in all)" in err and "task_20" not in err
+
+
+def test_import_numbers_the_runs_of_a_table_without_run_ids(tmp_path, capsys):
+    # Dai & Zheng's SlimPajama sweep has weight_*, model_size, n_tokens and *_loss columns and no run id.
+    rows = []
+    for a, b in [(0.2, 0.8), (0.6, 0.4)]:
+        for n in (1e8, 3e8):
+            for d in (1e9, 2e9, 4e9):
+                rows.append({"weight_a": a, "weight_b": b, "model_size": n, "n_tokens": d,
+                             "a_loss": 3.0 - a + 1e3 / n ** 0.3 + 30 / d ** 0.2})
+    src = tmp_path / "sweep.csv"
+    pd.DataFrame(rows).to_csv(src, index=False)
+    cols = "params=model_size,tokens=n_tokens,w:*=weight_*,loss:*=*_loss"
+    with pytest.warns(DataWarning, match=r"no run column; numbered the runs \(one run per mixture and model size, "
+                                         r"its checkpoints the rows of different tokens: 4 runs in 12 rows\)"):
+        table = read_runs_mapped(src, cols)
+    f = table.frame
+    assert f["run"].nunique() == 4 and (f.groupby("run")["tokens"].nunique() == 3).all()
+    assert (f.groupby("run")[["w:a", "params"]].nunique() == 1).all().all()
+    assert_cols = ["w:a", "params", "tokens", "loss:a"]
+    assert np.allclose(f[assert_cols].to_numpy(), pd.DataFrame(rows)[["weight_a", "model_size", "n_tokens",
+                                                                          "a_loss"]].to_numpy())
+    # without step/tokens every row is a run
+    one = tmp_path / "one.csv"
+    pd.DataFrame(rows[:3]).drop(columns=["n_tokens"]).to_csv(one, index=False)
+    with pytest.warns(DataWarning, match="one run per row"):
+        assert read_runs_mapped(one, "w:*=weight_*,loss:*=*_loss").frame["run"].nunique() == 3
+    # the CLI import writes it; a table read directly still needs a run column and says where to get one
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", cols, "--out", str(tmp_path / "r.csv"))
+    assert code == 0 and "4 runs" in err
+    pd.read_csv(tmp_path / "r.csv").drop(columns="run").to_csv(tmp_path / "norun.csv", index=False)
+    code, _, err = _cli(capsys, "fit", "--runs", str(tmp_path / "norun.csv"), "--law", "linear")
+    assert code == 2 and "missing 'run'" in err and "'mixlaw runs import' numbers its runs" in err

@@ -103,9 +103,12 @@ class RunTable:
         if not lcols:
             missing.append("at least one 'loss:<eval>' column")
         if missing:
+            # A table with no run id at all (Dai & Zheng's sweep): the importer can number its runs.
+            number = ("; a table with no run id: 'mixlaw runs import' numbers its runs (one per mixture and model "
+                      "size)") if missing == ["'run'"] else ""
             raise self._err(f"missing {', '.join(missing)}; found columns {cols} "
                             "(a run table has run, w:<domain>, loss:<eval> columns; map other names with --columns, "
-                            "e.g. --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss')")
+                            f"e.g. --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss'{number})")
         if len(df) == 0:
             raise self._err("the table has no rows")
         for c in cols:

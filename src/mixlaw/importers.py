@@ -167,7 +167,38 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     df = apply_column_map(df, parse_column_map(columns), where=str(p))
     if drop_incomplete:
         df, lines = _drop_incomplete(df, lines, str(p))
+    if "run" not in df.columns:
+        df = _number_runs(df, str(p))
     return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
+
+
+def _number_runs(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Run ids for a table without any: one run per mixture and model size, its checkpoints the rows that
+    differ in step/tokens (what the pipeline calls a curve), or one run per row without those columns.
+
+    Found importing Dai & Zheng's SlimPajama sweep (weight_*, model_size, n_tokens, *_loss; no run column):
+    the import stopped at "missing 'run'", and no column of the table could be mapped to one.
+    """
+    wcols = [c for c in df.columns if str(c).startswith(WEIGHT_PREFIX)]
+    if not wcols or df.empty:
+        return df  # the table's own check names what is missing
+    over_time = [c for c in ("step", "tokens") if c in df.columns]
+    if over_time:
+        key = df[wcols].apply(pd.to_numeric, errors="coerce").round(12)
+        if "params" in df.columns:
+            key = key.assign(params=pd.to_numeric(df["params"], errors="coerce"))
+        group = key.groupby(list(key.columns), sort=False, dropna=False).ngroup().to_numpy()
+        ids = [f"mix{g}" for g in group]
+        if "params" in df.columns:
+            ids = [f"{i}_N{n:.4g}" for i, n in zip(ids, key["params"], strict=True)]
+        how = "one run per mixture" + (" and model size" if "params" in df.columns else "") + \
+            f", its checkpoints the rows of different {'/'.join(over_time)}"
+    else:
+        ids = [f"row{i}" for i in range(len(df))]
+        how = "one run per row"
+    warnings.warn(f"{where}: no run column; numbered the runs ({how}: {len(set(ids))} runs in {len(df)} rows); "
+                  "map a column that names them with --columns run=<column>", DataWarning, stacklevel=3)
+    return df.assign(run=ids)[["run"] + list(df.columns)]
 
 
 # ---------------------------------------------------------------------- Olmix
