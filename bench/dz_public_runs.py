@@ -27,7 +27,8 @@ Measured (2026-12-04, 2 busy cores; MRE (mean signed) at 6.2e10 / at 1.04e11 tok
     direct dz-eq3-safe   9.59 % (+9.59)   8.97 % (+8.97)
     auto                 1.69 % (+0.36)   1.68 % (+1.07)   chose nested ye-exp (backtest: nested ye-exp 1.58 %,
                                                            ye-pow 1.60 %, additive-ens 1.56 %, direct 3.21 %);
-                                                           80 % intervals hold 28 / 32 final losses
+                                                           80 % intervals hold 28 / 32 final losses;
+                                                           error estimate 2.92 % = 1.74x the real error
 
 Here the nested route is the better one, by about 3x, and auto picks it (its backtest holds out 1.235B at 1.8x
 in size and 2.2x in tokens, close to the target's 2.2x / 2.25x). With Ye et al.'s two sets and the project's two
@@ -122,6 +123,11 @@ def main() -> None:
             inside = int(np.sum((y >= lo) & (y <= hi)))
             note += f"; chose {sel.chosen.label} (backtest scores: {scores}); 80 % intervals hold {inside}/{y.size}"
             entry.update(chosen=sel.chosen.label, coverage_80=[inside, int(y.size)])
+            # Issue 9's "estimate within 2x of the real error": the chosen candidate's backtest MRE times the
+            # distance factor (target distance in log N + log D over the backtest's), as the intervals scale it.
+            est = 100 * sel.chosen.mre * sel.split.distance_factor
+            note += f"; error estimate {est:.2f} % = {est / entry['mre_last']:.2f}x the real error at the last tokens"
+            entry["estimate"] = est
         print(f"{route:<8}{law:<14}{cells[0]:>20}{cells[1]:>20}   {note}")
         out[f"{route} {law}"] = entry
     runs = list(points["last"].run)
