@@ -10,9 +10,11 @@ mixing law. A registered law that takes N (``dz-eq1``, maybe D: ``dz-eq3``) is f
 
 Why the power-share form too: the joint law shares its size and step exponents across mixtures, which keeps
 long extrapolations in steps steady (on Ye et al.'s RedPajama runs the 1B runs at 100k steps, fitted on 70M-410M
-at 10k-30k: direct 0.79 % against the nested route's 2.4-2.6 %), while Ye's raw-share exponent misses the
-diminishing returns of a domain's share that the power transform captures (on their 5-domain runs the
-nested route with ye-pow reaches 0.72 %, the direct joint+ye-exp 1.25 %). ``bench/ye_public_runs.py`` prints both.
+at 10k-30k: joint+ye-exp 0.79 % against the nested route's 2.4-2.6 %), while Ye's raw-share exponent misses the
+diminishing returns of a domain's share that the power transform captures (on their 5-domain runs the nested
+route with ye-pow reaches 0.72 %, joint+ye-exp 1.25 %). joint+ye-pow: 0.72 % and 0.89 % there
+(``bench/ye_public_runs.py``); on Dai & Zheng's sweep, where the nested route is better, 4.60 % against its
+1.58 % (``bench/dz_public_runs.py``).
 
 References
 ----------
