@@ -117,3 +117,21 @@ def test_one_long_step_off_a_terminal_still_reports(monkeypatch, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) >= 3 and err[0].startswith("mixlaw: fitting bimix (") and err[0].endswith(" s)")
     assert err[-1].startswith("mixlaw: fitting bimix (done in ")
+
+
+def test_meta_law_bootstrap_says_each_refit_reruns_the_choice(monkeypatch, capsys, tmp_path):
+    # Found on Dai & Zheng's 122M SlimPajama runs (48 runs x 8 evals): 'mixlaw optimize --bootstrap 50' with the
+    # default law auto ran 10 minutes (14 s a refit: every refit re-runs the CV of 11 laws) where --law
+    # additive-ens, auto's choice, took 14 s for all 50; its progress lines said only 'auto: bootstrap refits'.
+    from mixlaw.cli import main
+
+    monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)
+    _table().frame.to_csv(tmp_path / "runs.csv", index=False)
+    base = ["optimize", "--runs", str(tmp_path / "runs.csv"), "--bootstrap", "2", "--workers", "1"]
+    with pytest.raises(SystemExit) as exc:
+        main([*base, "--law", "auto", "--candidates", "linear,loglinear"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 0 and "(each re-runs the auto choice by cross-validation; --law KEY refits one law)" in err
+    with pytest.raises(SystemExit) as exc:
+        main([*base, "--law", "linear"])
+    assert exc.value.code == 0 and "re-runs" not in capsys.readouterr().err
