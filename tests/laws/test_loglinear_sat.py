@@ -122,3 +122,18 @@ def test_an_eval_set_with_constant_losses_gets_finite_inner_cv_scores():
         law = LogLinearSat().fit(W, Y)
     assert all(np.isfinite(v) for c in law.cv_scores_.values() for v in c.values())
     np.testing.assert_allclose(law.predict(W)[:, 0], 2.0)
+
+
+def test_a_huber_fit_that_does_not_converge_is_named_by_law_key_and_eval(monkeypatch):
+    # Found on Dai & Zheng's 4-domain Pile runs (200M, 19 mixtures): 'mixlaw optimize' printed
+    # 'LogLinearSat[github]: ...' beside 'additive[openhermes]: ...', the class name where every other law's
+    # convergence warning gives its key (what --law and the leaderboards call it).
+    from mixlaw.errors import ConvergenceWarning
+    from mixlaw.laws import _huber
+
+    monkeypatch.setattr(_huber, "MAX_ITER", 1)
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=40)
+    y = 2.0 + np.exp(W @ [-1.0, 0.5, 0.2]) * np.exp(rng.normal(0, 0.05, 40))
+    with pytest.warns(ConvergenceWarning, match=r"^loglinear-sat\[pile\]: a Huber fit did not converge in 1 Newton"):
+        LogLinearSat().fit(W, y, targets=["pile"])
