@@ -13,6 +13,7 @@ and predicts every mixture's per-domain loss at the largest size's final step. P
   eval across mixtures (``shared_exponents=True``: sturdier on noisy curves);
 - direct: the joint law E + A/N^alpha + B/S^beta + k exp(t.r) on all checkpoints;
 - direct dz-eq3-safe: DZ's Eq. 3 (zero-safe) with N and D as inputs, on all checkpoints (``--dz``);
+- direct ye-pow: the joint law with ye-pow's mixture term k exp(sum_j t_j r_j^gamma_j) (``--pow``);
 - naive: the next-smaller size's loss at its final step (it saw all its steps; the pipeline saw a third);
 - naive (1/3 steps): the next-smaller size's loss at the last checkpoint the pipeline saw.
 
@@ -328,6 +329,8 @@ def _predict_all(table: RunTable, fraction: float, args: argparse.Namespace,
                                                          ("direct", "direct", "ye-exp", "auto")]
     if args.dz:
         methods.append(("direct dz-eq3-safe", "direct", "dz-eq3-safe", "auto"))
+    if getattr(args, "pow", False):
+        methods.append(("direct ye-pow", "direct", "ye-pow", "auto"))
     for name, route, law, shared in methods:
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
@@ -626,6 +629,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synthetic", action="store_true", help="use a synthetic world instead of --runs")
     ap.add_argument("--law", default="ye-exp", help="mixing law of the nested route")
     ap.add_argument("--dz", action="store_true", help="add the direct route with DZ's Eq. 3 (dz-eq3-safe)")
+    ap.add_argument("--pow", action="store_true",
+                    help="add the direct route's joint law with ye-pow's power-share mixture term (not an auto "
+                    "candidate)")
     ap.add_argument("--fraction", type=float, default=1 / 3, help="fraction of each run's steps the fit may see")
     ap.add_argument("--fit-from", type=float, default=0.0,
                     help="drop each run's checkpoints before this fraction of its last seen step (fit_pipeline)")

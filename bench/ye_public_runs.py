@@ -32,8 +32,8 @@ own exponents where 4+ checkpoints and sizes allow, the default before 2026-12-0
 
 The direct route with ye-pow's power-share mixture term (``route="direct", law="ye-pow"``, 2026-12-04; not an
 auto candidate): RedPajama 0.60 / 0.72 %, 5Mix 0.80 / 0.89 %, the only candidate within 1.25x of the best at the
-last step on both sets (and on the trainer runs: v3 1.88 % against the best 1.78 %, v3_12m 3.57 % against
-3.38 %; ``bench/pipeline_crossscale.py --auto``).
+last step on both sets (and on the trainer runs: v3 1.89 % against the best 1.78 %, v3_12m 3.57 % against
+3.38 %; ``bench/pipeline_crossscale.py --fit-from 0.4 --pow``, the best from its ``--auto``).
 
     error of the valid_weight total, auto:   shared                        own
     RedPajama                                1.08 / 2.37 % (n. ye-exp)     0.29 / 2.31 % (n. ye-exp)
