@@ -23,7 +23,7 @@ Measured (2026-12-04, 2 busy cores; MRE (mean signed) at 6.2e10 / at 1.04e11 tok
     nested ye-pow        1.59 % (+0.18)   1.58 % (+0.94)
     nested additive-ens  1.57 % (+0.22)   1.62 % (+0.99)
     direct ye-exp        3.63 % (+3.62)   4.83 % (+4.83)
-    direct ye-pow        3.42 % (+3.42)   4.60 % (+4.60)
+    direct ye-pow        3.41 % (+3.41)   4.58 % (+4.58)
     direct dz-eq3-safe   9.59 % (+9.59)   8.97 % (+8.97)
     auto                 1.69 % (+0.36)   1.68 % (+1.07)   chose nested ye-exp (backtest: nested ye-exp 1.58 %,
                                                            ye-pow 1.60 %, additive-ens 1.56 %, direct 3.21 %);

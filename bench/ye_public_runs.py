@@ -31,8 +31,8 @@ own exponents where 4+ checkpoints and sizes allow, the default before 2026-12-0
     5Mix, own             1.08 / 1.06 %   0.67 / 1.33 %   0.61 / 1.09 %                    0.61 / 1.09 % (n. add-ens)
 
 The direct route with ye-pow's power-share mixture term (``route="direct", law="ye-pow"``, 2026-12-04; not an
-auto candidate): RedPajama 0.60 / 0.72 %, 5Mix 0.80 / 0.89 %, the only candidate within 1.25x of the best at the
-last step on both sets (and on the trainer runs: v3 1.89 % against the best 1.78 %, v3_12m 3.57 % against
+auto candidate): RedPajama 0.66 / 0.89 %, 5Mix 0.62 / 0.81 %, the only candidate within 1.25x of the best at the
+last step on both sets (and on the trainer runs: v3 1.91 % against the best 1.78 %, v3_12m 3.57 % against
 3.38 %; ``bench/pipeline_crossscale.py --fit-from 0.4 --pow``, the best from its ``--auto``).
 
     error of the valid_weight total, auto:   shared                        own

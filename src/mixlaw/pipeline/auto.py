@@ -607,7 +607,8 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
         # candidate: on the 3-domain synthetic worlds of bench/pipeline_selection.py it made auto's choice no
         # better (target MRE 0.66 / 0.67 / 0.72 / 0.71 % against 0.65 / 0.69 / 0.71 / 0.72 %, seed blocks 0-3)
         # and the best candidate harder to match, and on Ye et al.'s runs and the trainer runs the backtest never
-        # chose it (bench/ye_public_runs.py).
+        # chose it (bench/ye_public_runs.py). Measured with the single-start fit that _fit_joint_pow replaced by
+        # two starts (it sat at gamma ~ 1 on some evals); not rerun since.
         for lw in (laws if r == "nested" or law != AUTO else ("ye-exp",)):
             cands.append((r, lw, False))
     if total is not None and law == AUTO:

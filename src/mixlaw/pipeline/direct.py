@@ -12,8 +12,8 @@ Why the power-share form too: the joint law shares its size and step exponents a
 long extrapolations in steps steady (on Ye et al.'s RedPajama runs the 1B runs at 100k steps, fitted on 70M-410M
 at 10k-30k: joint+ye-exp 0.79 % against the nested route's 2.4-2.6 %), while Ye's raw-share exponent misses the
 diminishing returns of a domain's share that the power transform captures (on their 5-domain runs the nested
-route with ye-pow reaches 0.72 %, joint+ye-exp 1.25 %). joint+ye-pow: 0.72 % and 0.89 % there
-(``bench/ye_public_runs.py``); on Dai & Zheng's sweep, where the nested route is better, 4.60 % against its
+route with ye-pow reaches 0.72 %, joint+ye-exp 1.25 %). joint+ye-pow: 0.89 % on RedPajama, 0.81 % on 5Mix
+(``bench/ye_public_runs.py``); on Dai & Zheng's sweep, where the nested route is better, 4.58 % against its
 1.58 % (``bench/dz_public_runs.py``).
 
 References
@@ -36,7 +36,7 @@ from ..errors import ExtrapolationWarning, InputError
 from ..fit import FitResult, Param, Params, fit_model, pooling_penalty
 from ..laws.base import MixingLaw, available_laws, get_law, law_from_dict, warm_clone
 from ..laws.ye import T_BOUND
-from ..laws.ye_pow import GAMMA_BOUNDS
+from ..laws.ye_pow import GAMMA_BOUNDS, GAMMA_INIT
 from ..scaling import ChinchillaLaw
 from . import _schema as sc
 from .result import (
@@ -304,12 +304,18 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
                    label: str, warm: np.ndarray | None = None) -> tuple[FitResult, list[str]]:
     """Fit ``E + A/N^a + B/S^b + exp(log_k + sum_j t_j r_j^gamma_j)`` to one eval's losses.
 
-    Starts from the joint ye-exp fit with every gamma = 1 (the same law there), so the power-share form can only
-    improve on it in the fit's objective; ``warm`` (a fitted theta on nearby data) replaces that start. The
-    exponents are partially pooled toward their mean (:data:`JOINT_GAMMA_POOLING`, YePower's default). A domain
-    no run has keeps t = 0 and gamma = 1 in the fit (its column is all zero: nothing to fit)."""
+    Two starts, the better fit kept: the joint ye-exp fit with every gamma = 1 (the same law there, so the fit's
+    objective is at most ye-exp's) and :class:`~mixlaw.laws.YePower`'s start, every gamma at ``GAMMA_INIT`` with
+    (log k, t) regressed on the powered shares, over the ye-exp fit's size and step terms (:func:`_pow_start`).
+    The first alone sat at gamma ~ 1 on one eval in three of the synthetic worlds of
+    ``tests/test_pipeline_direct_pow.py`` (t ~ 27 and log k ~ -28: the flat direction of the raw-share exponent,
+    at 15-20x the target error of the other evals). ``warm`` (a fitted theta on nearby data) replaces both
+    and is tried alone first. The exponents are partially pooled toward their mean (:data:`JOINT_GAMMA_POOLING`,
+    YePower's default). A domain no run has keeps t = 0 and gamma = 1 in the fit (its column is all zero: nothing
+    to fit)."""
     M = W.shape[1]
     msgs: list[str] = []
+    others: list[np.ndarray] = []
     if warm is not None and np.all(np.isfinite(warm)):
         start = np.asarray(warm, dtype=np.float64)
         start = np.concatenate([start[:6], np.clip(start[6:6 + M], -T_BOUND, T_BOUND),
@@ -317,6 +323,7 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     else:
         fe, msgs = _fit_joint(W, N, S, y, ref, seed, label)
         start = np.concatenate([fe.params.array(), np.ones(M)])
+        others.append(_pow_start(start[:6], W, N, S, y))
     seen = (W > 0).any(axis=0)
     start[6:6 + M] = np.where(seen, start[6:6 + M], 0.0)
     start[6 + M:] = np.where(seen, start[6 + M:], 1.0)
@@ -351,8 +358,25 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fr = fit_model(model, spec, y, n_starts=3, rng=np.random.default_rng(seed), label=f"joint+ye-pow[{label}]",
-                       penalty=pooling_penalty(JOINT_GAMMA_POOLING, start=6 + M), warm_start=spec.array())
+                       penalty=pooling_penalty(JOINT_GAMMA_POOLING, start=6 + M),
+                       starts=np.array([spec.array(), *others]) if others else None,
+                       warm_start=None if others else spec.array())
     return fr, msgs + [str(w.message) for w in caught]
+
+
+def _pow_start(scale: np.ndarray, W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """YePower's data-driven start inside the joint law: every gamma at ``GAMMA_INIT``, (log k, t) from regressing
+    log(y - E - A/N^alpha - B/S^beta) on [1, r^gamma] with ``scale`` = (E, log A, alpha, log B, beta) of the joint
+    ye-exp fit (an intercept: the powered shares do not sum to 1; a domain no run has gets t = 0, the min-norm
+    solution)."""
+    M = W.shape[1]
+    rest = scale[0] + np.exp(scale[1] - scale[2] * np.log(N)) + np.exp(scale[3] - scale[4] * np.log(S))
+    excess = np.clip(y - rest, 1e-3 * y, None)
+    pos = W > 0
+    R = np.where(pos, np.exp(GAMMA_INIT * np.log(np.where(pos, W, 1.0))), 0.0)
+    beta, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(y)), R]), np.log(excess), rcond=None)
+    return np.concatenate([scale[:5], [np.clip(beta[0], -29.0, 29.0)],
+                           np.clip(beta[1:], -T_BOUND + 1, T_BOUND - 1), np.full(M, GAMMA_INIT)])
 
 
 def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
