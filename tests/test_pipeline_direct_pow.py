@@ -97,6 +97,19 @@ def test_a_domain_no_run_has_gets_gamma_one_and_the_runs_mean_exponent() -> None
     assert np.all(np.isfinite(pred)) and np.all(pred < 3 * res.target_losses.max())
 
 
+
+def test_an_unseen_domain_does_not_pull_the_fitted_exponents_toward_one() -> None:
+    # The pooling penalty pulls every gamma toward their mean; an unseen domain's gamma held at 1 inside that mean
+    # pulled the others up with it.
+    tab = world()
+    frame = tab.frame.assign(**{"w:extra": 0.0})
+    with pytest.warns(UnusedDomainWarning, match="extra"):
+        wide = RunTable(frame)
+    kw = {"target_params": N_STAR, "target_steps": S_STAR, "route": "direct", "law": "ye-pow"}
+    th3, th4 = fit_pipeline(tab, **kw).scales.thetas, fit_pipeline(wide, **kw).scales.thetas
+    assert_allclose(th4[:, 7 + 3:7 + 6], th3[:, 6 + 3:], atol=0.01)  # the three fitted gammas, with and without
+    assert np.all(th4[:, 7 + 6] == 1.0)  # the unseen domain's own gamma: 1, as before
+
 def test_saved_joint_law_is_checked_on_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
     res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="direct", law="ye-pow")
     path = tmp_path / "p.json"

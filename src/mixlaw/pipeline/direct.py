@@ -311,8 +311,8 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     ``tests/test_pipeline_direct_pow.py`` (t ~ 27 and log k ~ -28: the flat direction of the raw-share exponent,
     at 15-20x the target error of the other evals). ``warm`` (a fitted theta on nearby data) replaces both
     and is tried alone first. The exponents are partially pooled toward their mean (:data:`JOINT_GAMMA_POOLING`,
-    YePower's default). A domain no run has keeps t = 0 and gamma = 1 in the fit (its column is all zero: nothing
-    to fit)."""
+    YePower's default). A domain no run has keeps t = 0 in the fit (its column is all zero: nothing to fit), and
+    its gamma follows the others' mean (:func:`_unseen_domains` sets both afterwards)."""
     M = W.shape[1]
     msgs: list[str] = []
     others: list[np.ndarray] = []
@@ -333,8 +333,10 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
           for n, v, b in zip(names, start[:6], bounds, strict=True)]
     ps += [Param(f"t{j}", float(start[6 + j]), float(start[6 + j]), -T_BOUND, T_BOUND, vary=bool(seen[j]))
            for j in range(M)]
-    ps += [Param(f"g{j}", float(start[6 + M + j]), float(start[6 + M + j]), *GAMMA_BOUNDS, vary=bool(seen[j]))
-           for j in range(M)]
+    # An unseen domain's gamma varies: its column is all zero, so only the pooling penalty moves it, to the mean
+    # of the others. Fixed at 1 it would sit in that mean and pull every fitted gamma toward 1 (0.40 -> 0.41 / 0.58
+    # / 0.64 in a 3-domain world with gamma 0.4 plus one unseen domain).
+    ps += [Param(f"g{j}", float(start[6 + M + j]), float(start[6 + M + j]), *GAMMA_BOUNDS) for j in range(M)]
     spec = Params(ps)
     logN, logS = np.log(N), np.log(S)
     pos = W > 0
