@@ -88,3 +88,17 @@ def test_saved_law_keeps_the_fitted_range():
         doc["fit_scale"]["params_range"] = bad
         with pytest.raises(InputError, match="fit_scale"):
             law_from_dict(doc)
+
+
+def test_a_meta_law_says_when_its_choice_cannot_tell_the_scales_apart():
+    # auto takes N and D itself, but on Dai & Zheng's six-size sweep it chose bimix (tokens only) for every eval.
+    multi = _table([1e8, 4e8], n=40)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_law("auto", candidates=["linear"]).fit(multi)
+    msgs = _scale_warnings(caught)
+    assert len(msgs) == 1 and "auto chose 'linear', which takes no model size" in msgs[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_law("auto", candidates=["dz-eq1"]).fit(multi)
+    assert _scale_warnings(caught) == []

@@ -64,7 +64,8 @@ def _takes(law: Any, col: str, spread: dict[str, Any]) -> bool:
     return bool(law.uses_tokens) and (col == "tokens" or "tokens" in spread)
 
 
-def scale_blind_message(source: str, spread: dict[str, tuple[int, float, float]], laws: list[Any]) -> str | None:
+def scale_blind_message(source: str, spread: dict[str, tuple[int, float, float]], laws: list[Any],
+                        chooser: str | None = None) -> str | None:
     """Why fitting ``laws`` on runs at several scales (:meth:`~mixlaw.data.RunTable.scale_spread`) mixes them
     up, or None.
 
@@ -84,7 +85,9 @@ def scale_blind_message(source: str, spread: dict[str, tuple[int, float, float]]
                                    if not _takes(law, c, spread)))
         return "neither model size nor tokens" if len(names) == 2 else f"no {names[0]}"
 
-    parts = "; ".join(f"{'law ' if i == 0 else ''}{law.key!r} takes {lacks(law)}" for i, law in enumerate(blind))
+    first = "law " if chooser is None else f"{chooser} chose "  # a meta-law's member: say who chose it
+    parts = "; ".join(f"{first if i == 0 else ''}{law.key!r}, which takes {lacks(law)}" if chooser else
+                      f"{first if i == 0 else ''}{law.key!r} takes {lacks(law)}" for i, law in enumerate(blind))
     takers = [k for k, cls in _REGISTRY.items() if not cls.members_checked
               and all(_takes(cls, c, spread) for c in missing)]
     both = len({c == "params" for c in missing}) == 2  # model size and tokens (or steps)
@@ -269,6 +272,13 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         t0 = time.perf_counter()
         self._fit(W, Y, ctx)
         self.fit_seconds_ = time.perf_counter() - t0
+        if fit_scale is not None and self.members_checked and hasattr(self, "members_"):
+            # A meta-law takes N and D, but the member it chose may not (auto chose bimix, which takes no model
+            # size, on every eval of Dai & Zheng's six-size sweep).
+            why = scale_blind_message(source or "the fitting runs", table.scale_spread(),
+                                      list({m[3].key: m[3] for m in self.members_}.values()), chooser=self.key)
+            if why:
+                warnings.warn(why, ScaleWarning, stacklevel=2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
             pred = self._predict(W, ctx)
