@@ -132,6 +132,24 @@ def test_saved_joint_law_is_checked_on_load(tmp_path) -> None:  # type: ignore[n
     with pytest.raises(InputError, match="thetas"):
         load(lambda s: s.pop("mixing"))
 
+    # A joint ye-exp law of the right width beside the saved ye-pow mixing law: the target scale would predict
+    # with one law and every other scale with the other.
+    def as_ye_exp(s: dict) -> None:  # type: ignore[type-arg]
+        s.update(mixing="ye-exp", thetas=[row[:6 + 3] for row in s["thetas"]])
+
+    with pytest.raises(InputError, match="mixing.*'ye-exp'.*'ye-pow'"):
+        load(as_ye_exp)
+
+    # Every parameter within the fit's bounds: out of them, predictions at another scale came out at 1e24
+    # (alpha -3) or failed there, naming a parameter of the law built at that scale, not the file.
+    def set_all(col: int, value: float):  # type: ignore[no-untyped-def]
+        return lambda s: [row.__setitem__(col, value) for row in s["thetas"]]
+
+    for col, value, name in ((2, -3.0, "alpha"), (6 + 3, 0.0, "gamma_web"), (6 + 3 + 2, 2.0, "gamma_math"),
+                             (6, 1e300, "t_web"), (5, 800.0, "log_k"), (0, -5.0, "E")):
+        with pytest.raises(InputError, match=f"thetas: web's {name} = .* outside"):
+            load(set_all(col, value))
+
 
 def test_a_file_written_before_the_power_form_loads_as_ye_exp(tmp_path) -> None:  # type: ignore[no-untyped-def]
     res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="direct", law="ye-exp")

@@ -53,6 +53,9 @@ from .result import (
 JOINT_LAWS = ("ye-exp", "ye-pow")
 #: Partial pooling of the joint ye-pow law's exponents: YePower's default ``gamma_pooling``.
 JOINT_GAMMA_POOLING = 1.0
+#: Bounds of the joint law's (log A, alpha, log B, beta, log k) in every fit (E's: 0 to the largest loss); a saved
+#: joint law is checked against them too.
+SCALE_BOUNDS = ((-50.0, 120.0), (1e-3, 4.0), (-50.0, 120.0), (1e-3, 4.0), (-30.0, 30.0))
 
 
 def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
@@ -197,12 +200,28 @@ class _JointScales:
         return d
 
     @classmethod
-    def from_dict(cls, d: Any, where: str, *, domains: list[str], targets: list[str], **_: Any) -> _JointScales:
-        """Rebuild from :meth:`to_dict`, checking every field (the file is untrusted). A file written before the
-        power-share form has no ``mixing`` field: its joint law is ye-exp."""
+    def from_dict(cls, d: Any, where: str, *, domains: list[str], targets: list[str], mixing_law: Any = None,
+                  **_: Any) -> _JointScales:
+        """Rebuild from :meth:`to_dict`, checking every field (the file is untrusted): the mixture term is the
+        saved mixing law's, every parameter within the fits' bounds. A file written before the power-share form
+        has no ``mixing`` field: its joint law is ye-exp."""
         M = len(domains)
         law = sc.string(d, "mixing", where, JOINT_LAWS) if isinstance(d, dict) and "mixing" in d else "ye-exp"
         thetas = sc.array(d, "thetas", where, (len(targets), _joint_width(law, M)))
+        if mixing_law is not None and mixing_law.key != law:
+            # Else the target scale would predict with one law and every other scale with another.
+            raise InputError(f"{where}.mixing: the joint law's mixture term is {law!r}, the saved mixing law "
+                             f"{mixing_law.key!r}")
+        names = ["E", "log_A", "alpha", "log_B", "beta", "log_k", *(f"t_{x}" for x in domains)]
+        bounds = [(0.0, np.inf), *SCALE_BOUNDS, *[(-T_BOUND, T_BOUND)] * M]
+        if law == "ye-pow":
+            names, bounds = names + [f"gamma_{x}" for x in domains], bounds + [GAMMA_BOUNDS] * M
+        lo, hi = np.array(bounds).T
+        bad = np.argwhere((thetas < lo) | (thetas > hi))
+        if bad.size:
+            i, j = bad[0]
+            raise InputError(f"{where}.thetas: {targets[i]}'s {names[j]} = {thetas[i, j]:.6g} lies outside "
+                             f"[{lo[j]:g}, {hi[j]:g}], the bounds of the fit")
         w_range = sc.array(d, "w_range", where, (2, M))
         ref = sc.number(d, "reference", where)
         if ref is None or not float(ref).is_integer() or not 0 <= ref < M:
@@ -255,8 +274,8 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
     caught: list[warnings.WarningMessage] = []
     if warm is not None and np.all(np.isfinite(warm)):
         # Clipped into this fit's bounds (E's upper bound depends on the data).
-        lo = np.array([0.0, -50.0, 1e-3, -50.0, 1e-3, -30.0])
-        hi = np.array([float(y.max()), 120.0, 4.0, 120.0, 4.0, 30.0])
+        lo = np.array([0.0, *(b[0] for b in SCALE_BOUNDS)])
+        hi = np.array([float(y.max()), *(b[1] for b in SCALE_BOUNDS)])
         E2, la, a, lb, b, lk = (float(v) for v in np.clip(warm[:6], lo, hi))
         E, tt = 2 * E2, np.clip(np.asarray(warm[6:], dtype=np.float64), -T_BOUND, T_BOUND)
     else:
@@ -328,7 +347,7 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     start[6:6 + M] = np.where(seen, start[6:6 + M], 0.0)
     start[6 + M:] = np.where(seen, start[6 + M:], 1.0)
     names = ("E", "log_A", "alpha", "log_B", "beta", "log_k")
-    bounds = ((0.0, float(y.max())), (-50.0, 120.0), (1e-3, 4.0), (-50.0, 120.0), (1e-3, 4.0), (-30.0, 30.0))
+    bounds = ((0.0, float(y.max())), *SCALE_BOUNDS)
     ps = [Param(n, float(np.clip(v, *b)), float(np.clip(v, *b)), *b)
           for n, v, b in zip(names, start[:6], bounds, strict=True)]
     ps += [Param(f"t{j}", float(start[6 + j]), float(start[6 + j]), -T_BOUND, T_BOUND, vary=bool(seen[j]))
