@@ -85,9 +85,15 @@ def scale_blind_message(source: str, spread: dict[str, tuple[int, float, float]]
                                    if not _takes(law, c, spread)))
         return "neither model size nor tokens" if len(names) == 2 else f"no {names[0]}"
 
-    first = "law " if chooser is None else f"{chooser} chose "  # a meta-law's member: say who chose it
-    parts = "; ".join(f"{first if i == 0 else ''}{law.key!r}, which takes {lacks(law)}" if chooser else
-                      f"{first if i == 0 else ''}{law.key!r} takes {lacks(law)}" for i, law in enumerate(blind))
+    groups: dict[str, list[str]] = {}  # what they lack -> the laws that lack it
+    for law in blind:
+        groups.setdefault(lacks(law), []).append(repr(law.key))
+    if chooser is not None:  # a meta-law's members: say who chose them
+        parts = f"{chooser} chose " + "; ".join(f"{', '.join(ks)}, which take{'s' if len(ks) == 1 else ''} {what}"
+                                                for what, ks in groups.items())
+    else:
+        parts = "; ".join(f"{'law' if len(ks) == 1 else 'laws'} {', '.join(ks)} take{'s' if len(ks) == 1 else ''} "
+                          f"{what}" for what, ks in groups.items())
     takers = [k for k, cls in _REGISTRY.items() if not cls.members_checked
               and all(_takes(cls, c, spread) for c in missing)]
     both = len({c == "params" for c in missing}) == 2  # model size and tokens (or steps)
