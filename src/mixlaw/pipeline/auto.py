@@ -439,7 +439,12 @@ def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[
     metric = ("relative error of the weighted total " + ", ".join(f"{v:g}*{k}" for k, v in total.items())
               if total is not None else "MRE of the mixing law over held-out (mixture, eval) entries")
     if not ok:
-        why = "; ".join(f"{c.label}: {c.error}" for c in out)
+        # Candidates failing for one reason are named together (on a one-size table the three nested laws each
+        # repeated the same size-law sentence).
+        reasons: dict[str, list[str]] = {}
+        for c in out:
+            reasons.setdefault(str(c.error), []).append(c.label)
+        why = "; ".join(f"{', '.join(labels)}: {err}" for err, labels in reasons.items())
         raise InputError(f"no pipeline candidate can be backtested ({split.describe()}): {why}")
     chosen, note = choose_simplest_within_noise(ok)
     if dropped:
