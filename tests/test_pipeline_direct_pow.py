@@ -10,7 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from mixlaw.data import RunTable
-from mixlaw.errors import InputError, UnusedDomainWarning, WeightRangeWarning
+from mixlaw.errors import InputError, MixlawWarning, UnusedDomainWarning, WeightRangeWarning
 from mixlaw.pipeline import fit_pipeline, load_pipeline, save_pipeline
 
 DOMAINS = ["web", "code", "math"]
@@ -109,6 +109,24 @@ def test_an_unseen_domain_does_not_pull_the_fitted_exponents_toward_one() -> Non
     th3, th4 = fit_pipeline(tab, **kw).scales.thetas, fit_pipeline(wide, **kw).scales.thetas
     assert_allclose(th4[:, 7 + 3:7 + 6], th3[:, 6 + 3:], atol=0.01)  # the three fitted gammas, with and without
     assert np.all(th4[:, 7 + 6] == 1.0)  # the unseen domain's own gamma: 1, as before
+
+
+def test_law_options_reach_the_joint_law_or_say_they_do_not() -> None:
+    # law_options were validated against the registered law, then dropped without a word by the joint law.
+    tab = world(n_mix=8)
+    kw = {"target_params": N_STAR, "target_steps": S_STAR, "route": "direct"}
+
+    def spread(opts: dict) -> np.ndarray:  # type: ignore[type-arg]
+        g = fit_pipeline(tab, law="ye-pow", law_options=opts, **kw).scales.thetas[:, 6 + 3:]
+        return np.ptp(g, axis=1)
+
+    assert np.all(spread({"gamma_pooling": 1e4}) < 1e-6)  # pinned to one exponent per eval
+    assert np.max(spread({"gamma_pooling": 0.0})) > 0.01  # free
+    for law, opts, why in (("ye-pow", {"loss": "mse"}, "whose one option is gamma_pooling"),
+                           ("ye-exp", {"alpha": 1.0}, "which takes none")):
+        with pytest.warns(MixlawWarning, match=f"option.*{list(opts)[0]} not used.*{why}"):
+            res = fit_pipeline(tab, law=law, law_options=opts, **kw)
+        assert any("not used" in w for w in res.warnings)
 
 def test_saved_joint_law_is_checked_on_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
     res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="direct", law="ye-pow")

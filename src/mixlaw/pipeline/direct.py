@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import time
 import warnings
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from ..data import RunTable
-from ..errors import ExtrapolationWarning, InputError
+from ..errors import ExtrapolationWarning, InputError, MixlawWarning
 from ..fit import FitResult, Param, Params, fit_model, pooling_penalty
 from ..laws.base import MixingLaw, available_laws, get_law, law_from_dict, warm_clone
 from ..laws.ye import T_BOUND
@@ -51,7 +52,8 @@ from .result import (
 
 #: Mixing terms the joint law can carry (``law=`` on the direct route, besides a registered size-aware law).
 JOINT_LAWS = ("ye-exp", "ye-pow")
-#: Partial pooling of the joint ye-pow law's exponents: YePower's default ``gamma_pooling``.
+#: Partial pooling of the joint ye-pow law's exponents unless ``law_options`` sets ``gamma_pooling``: YePower's
+#: default.
 JOINT_GAMMA_POOLING = 1.0
 #: Bounds of the joint law's (log A, alpha, log B, beta, log k) in every fit (E's: 0 to the largest loss); a saved
 #: joint law is checked against them too.
@@ -82,6 +84,15 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         raise InputError(f"law {law!r} takes no model size, so the direct route cannot fit it: it fits the joint "
                          f"law with Ye's mixture term (--law ye-exp or ye-pow) or a law with a model-size input "
                          f"({', '.join(size_aware)}); use --route nested for {law!r}")
+    # The joint law is fitted here, not by the registered law: of that law's options only ye-pow's gamma_pooling
+    # has a meaning in it; any other would be dropped without a word.
+    unused = sorted(set(law_options) - ({"gamma_pooling"} if law == "ye-pow" else set()))
+    if unused:
+        msg = (f"law option(s) {', '.join(unused)} not used: the direct route fits its own joint law with the mixture "
+               f"term of {law!r}, {'whose one option is gamma_pooling' if law == 'ye-pow' else 'which takes none'}")
+        msgs.append(msg)
+        warnings.warn(msg, MixlawWarning, stacklevel=3)
+    pooling = float(law_options.get("gamma_pooling", JOINT_GAMMA_POOLING))
     t0 = time.perf_counter()
     ref = int(np.argmax(mixes.mean(axis=0)))
     res: list[np.ndarray] = []
@@ -92,7 +103,7 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
              and warm.scales.law == law and warm.scales.ref == ref and list(warm.targets) == list(names)
              and warm.scales.thetas.shape[1] == _joint_width(law, W.shape[1]) else None)
     for k, t in enumerate(names):
-        fit_one = _fit_joint if law == "ye-exp" else _fit_joint_pow
+        fit_one = _fit_joint if law == "ye-exp" else partial(_fit_joint_pow, pooling=pooling)
         fr, extra = fit_one(W, N, S, Y[:, k], ref, seed, t, None if start is None else start[k])
         nwarn += extra + list(fr.warnings)
         res.append(np.exp(fr.residuals) - 1.0)
@@ -320,7 +331,8 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
 
 
 def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
-                   label: str, warm: np.ndarray | None = None) -> tuple[FitResult, list[str]]:
+                   label: str, warm: np.ndarray | None = None, *,
+                   pooling: float = JOINT_GAMMA_POOLING) -> tuple[FitResult, list[str]]:
     """Fit ``E + A/N^a + B/S^b + exp(log_k + sum_j t_j r_j^gamma_j)`` to one eval's losses.
 
     Two starts, the better fit kept: the joint ye-exp fit with every gamma = 1 (the same law there, so the fit's
@@ -329,9 +341,10 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     The first alone sat at gamma ~ 1 on one eval in three of the synthetic worlds of
     ``tests/test_pipeline_direct_pow.py`` (t ~ 27 and log k ~ -28: the flat direction of the raw-share exponent,
     at 15-20x the target error of the other evals). ``warm`` (a fitted theta on nearby data) replaces both
-    and is tried alone first. The exponents are partially pooled toward their mean (:data:`JOINT_GAMMA_POOLING`,
-    YePower's default). A domain no run has keeps t = 0 in the fit (its column is all zero: nothing to fit), and
-    its gamma follows the others' mean (:func:`_unseen_domains` sets both afterwards)."""
+    and is tried alone first. The exponents are partially pooled toward their mean with strength ``pooling``
+    (YePower's ``gamma_pooling``, from ``law_options``; default :data:`JOINT_GAMMA_POOLING`, YePower's). A domain
+    no run has keeps t = 0 in the fit (its column is all zero: nothing to fit), and its gamma follows the others'
+    mean (:func:`_unseen_domains` sets both afterwards)."""
     M = W.shape[1]
     msgs: list[str] = []
     others: list[np.ndarray] = []
@@ -379,7 +392,7 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fr = fit_model(model, spec, y, n_starts=3, rng=np.random.default_rng(seed), label=f"joint+ye-pow[{label}]",
-                       penalty=pooling_penalty(JOINT_GAMMA_POOLING, start=6 + M),
+                       penalty=pooling_penalty(pooling, start=6 + M),
                        starts=np.array([spec.array(), *others]) if others else None,
                        warm_start=None if others else spec.array())
     return fr, msgs + [str(w.message) for w in caught]
