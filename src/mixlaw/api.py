@@ -31,7 +31,8 @@ from .data import (
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
 from .laws import available_laws, get_law, law_from_dict
-from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw, scale_blind_message
+from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
+from .laws.scale_inputs import scale_blind_message
 from .laws.selection import META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints

@@ -22,7 +22,8 @@ from . import metrics
 from .data import RunTable, scale_mismatch
 from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
-from .laws.base import MixingLaw, scale_blind_message
+from .laws.base import MixingLaw
+from .laws.scale_inputs import scale_blind_message
 from .laws.selection import META_LAWS, OBJECTIVE, objective_weights
 
 #: Laws fitted by default: all registered ones whose optional dependency is importable.

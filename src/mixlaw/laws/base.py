@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
-from ..data import RunTable, describe_spread, scale_mismatch
+from ..data import RunTable, scale_mismatch
 from ..errors import (
     ExtrapolationWarning,
     InputError,
@@ -38,6 +38,7 @@ from ..fit_report import FitReport
 from ..metrics import aic_bic
 from .registry import _REGISTRY, available_laws, get_law, register
 from .saved import LAW_SCHEMA_VERSION, law_from_dict
+from .scale_inputs import scale_blind_message
 
 #: A prediction more than this factor above the largest fitted loss (or below the smallest over it) of its eval
 #: set gets a LossRangeWarning: mixing changes losses by tens of percent, not by factors (RegMix's 512 runs span
@@ -54,53 +55,6 @@ class FitContext:
     model_params: np.ndarray | None = None
     tokens: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _takes(law: Any, col: str, spread: dict[str, Any]) -> bool:
-    """Whether a law (class or instance) takes this scale column as an input. No law takes steps: a law with a
-    tokens input covers a spread of steps only through a tokens column that spreads with them."""
-    if col == "params":
-        return bool(law.uses_model_params)
-    return bool(law.uses_tokens) and (col == "tokens" or "tokens" in spread)
-
-
-def scale_blind_message(source: str, spread: dict[str, tuple[int, float, float]], laws: list[Any],
-                        chooser: str | None = None) -> str | None:
-    """Why fitting ``laws`` on runs at several scales (:meth:`~mixlaw.data.RunTable.scale_spread`) mixes them
-    up, or None.
-
-    A law without a model size (tokens) input fits one loss surface over every size (run length) in the table:
-    a run's loss then depends on its scale more than on its mixture. Found fitting Dai & Zheng's SlimPajama
-    sweep (6 sizes x 11 checkpoints, 1910 rows) as one table: ye-exp/ye-pow/additive-ens scored Spearman
-    0.31-0.33 on a random 20 % of its mixtures with no word on why. Meta-laws (auto, stack) take both
-    ("optional") and choose among members that do and do not.
-    """
-    blind = [law for law in laws if any(not _takes(law, c, spread) for c in spread)]
-    if not blind:
-        return None
-    missing = sorted({c for law in blind for c in spread if not _takes(law, c, spread)}, key=list(spread).index)
-
-    def lacks(law: Any) -> str:
-        names = list(dict.fromkeys("model size" if c == "params" else "tokens" for c in missing
-                                   if not _takes(law, c, spread)))
-        return "neither model size nor tokens" if len(names) == 2 else f"no {names[0]}"
-
-    groups: dict[str, list[str]] = {}  # what they lack -> the laws that lack it
-    for law in blind:
-        groups.setdefault(lacks(law), []).append(repr(law.key))
-    if chooser is not None:  # a meta-law's members: say who chose them
-        parts = f"{chooser} chose " + "; ".join(f"{', '.join(ks)}, which take{'s' if len(ks) == 1 else ''} {what}"
-                                                for what, ks in groups.items())
-    else:
-        parts = "; ".join(f"{'law' if len(ks) == 1 else 'laws'} {', '.join(ks)} take{'s' if len(ks) == 1 else ''} "
-                          f"{what}" for what, ks in groups.items())
-    takers = [k for k, cls in _REGISTRY.items() if not cls.members_checked
-              and all(_takes(cls, c, spread) for c in missing)]
-    both = len({c == "params" for c in missing}) == 2  # model size and tokens (or steps)
-    alt = f"use a law that takes {'both' if both else 'it'} ({', '.join(takers)}), " if takers else ""
-    return (f"{source}: the fitting runs span {describe_spread({c: spread[c] for c in missing})}; {parts}, so "
-            f"{'it fits' if len(blind) == 1 else 'each fits'} one loss surface across those scales: keep the rows "
-            f"of one scale, {alt}or extrapolate with `mixlaw pipeline`")
 
 
 class MixingLaw(RegressorMixin, BaseEstimator):
