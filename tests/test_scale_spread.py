@@ -49,6 +49,7 @@ def test_a_law_without_size_input_warns_on_runs_at_several_sizes():
         get_law("ye-exp").fit(multi)
     msgs = _scale_warnings(caught)
     assert len(msgs) == 1 and "2 model sizes (1e+08 to 4e+08)" in msgs[0] and "'ye-exp' takes no model size" in msgs[0]
+    assert msgs[0].startswith("the fitting runs span ")  # no path: not 'the fitting runs: the fitting runs span'
     assert "dz-eq1" in msgs[0] and "mixlaw pipeline" in msgs[0]
     with warnings.catch_warnings(record=True) as caught:  # one size, or a law that takes the size: no warning
         warnings.simplefilter("always")
@@ -102,3 +103,27 @@ def test_a_meta_law_says_when_its_choice_cannot_tell_the_scales_apart():
         warnings.simplefilter("always")
         get_law("auto", candidates=["dz-eq1"]).fit(multi)
     assert _scale_warnings(caught) == []
+
+
+def test_compare_keeps_a_meta_laws_word_on_its_choice(monkeypatch):
+    # compare left every ExtrapolationWarning of a law's fit out (its one warning for the table names the laws
+    # that take no scale input), and so dropped auto's 'auto chose ..., which takes no model size' too.
+    import mixlaw.compare as compare_module
+    from mixlaw.compare import compare
+
+    multi, test = _table([1e8, 4e8], n=40), {"test": _table([1e8, 4e8], n=40, seed=1)}
+    blind_auto = get_law("auto", candidates=["linear"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare(multi, test, targets="a", laws=[blind_auto, "ye-exp"])
+    msgs = _scale_warnings(caught)
+    assert len(msgs) == 2 and "law 'ye-exp' takes no model size" in msgs[0] and "auto" not in msgs[0]
+    assert "auto chose 'linear', which takes no model size" in msgs[1]
+    # compare_tables (mixlaw compare) calls compare once per law and silences its warning for the table; not this
+    make = compare_module._make_law
+    monkeypatch.setattr(compare_module, "_make_law", lambda key, *a: blind_auto if key == "auto" else make(key, *a))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare_tables(multi, test, targets="a", laws=["auto", "ye-exp"])
+    msgs = _scale_warnings(caught)
+    assert len(msgs) == 2 and "auto chose 'linear'" in msgs[1]

@@ -32,7 +32,7 @@ from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
-from .laws.scale_inputs import scale_blind_message
+from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
 from .laws.selection import META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
@@ -57,7 +57,7 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
     if keys is None:
         keys = default_laws()
     # One warning naming every law that cannot tell the table's scales apart, not one per law's compare call.
-    why = scale_blind_message(train.path or "the fitting runs", train.scale_spread(),
+    why = scale_blind_message(train.path, train.scale_spread(),
                               [_REGISTRY[k] for k in keys])
     if why:
         warnings.warn(why, ScaleWarning, stacklevel=2)
@@ -67,7 +67,9 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
         if on_progress:
             on_progress(k)
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*: the fitting runs span ", category=ScaleWarning)
+            # compare's warning for the table, not a meta-law's about the member it chose ('auto chose ...').
+            warnings.filterwarnings("ignore", message=rf"(?!.* chose )(.*: )?{SCALE_BLIND_MARK}",
+                                    category=ScaleWarning)
             board = compare(train, tests, targets=targets, laws=[k], random_state=random_state,
                             objective=objective, fit_on=fit_on)
         rows.extend(board.rows)

@@ -23,7 +23,7 @@ from .data import RunTable, scale_mismatch
 from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
-from .laws.scale_inputs import scale_blind_message
+from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
 from .laws.selection import META_LAWS, OBJECTIVE, objective_weights
 
 #: Laws fitted by default: all registered ones whose optional dependency is importable.
@@ -158,7 +158,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     law_objs = [_make_law(k, random_state, objective) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
     # Once for the table (each law's own fit warning is an ExtrapolationWarning, left out of its row).
-    why = scale_blind_message(train.path or "the fitting runs", train.scale_spread(), law_objs)
+    why = scale_blind_message(train.path, train.scale_spread(), law_objs)
     if why:
         warnings.warn(why, ScaleWarning, stacklevel=2)
     rows = []
@@ -206,6 +206,12 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
                 pred = pred[:, 0] if pred.shape[1] == 1 and (mode == "direct" or law.key in META_LAWS) else pred @ s
             splits[split] = metrics.all_metrics(y, pred.reshape(y.shape))
     msgs = sorted({str(w.message) for w in caught if not issubclass(w.category, ExtrapolationWarning)})
+    if law.members_checked:
+        # A meta-law's own scale warning (the member it chose takes no model size / tokens input) is about this
+        # law alone, which compare's one warning for the table does not name (meta-laws take both inputs).
+        for m in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ScaleWarning)
+                               and SCALE_BLIND_MARK in str(w.message)):
+            warnings.warn(m, ScaleWarning, stacklevel=3)
     details: dict[str, Any] = {}
     if hasattr(law, "cv_"):
         details["cv"] = law.cv_.to_dict()

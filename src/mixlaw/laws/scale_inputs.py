@@ -13,6 +13,9 @@ from typing import Any
 from ..data import describe_spread
 from .registry import _REGISTRY
 
+#: Words every message of :func:`scale_blind_message` has (to tell it from other scale warnings).
+SCALE_BLIND_MARK = "the fitting runs span "
+
 
 def _takes(law: Any, col: str, spread: dict[str, Any]) -> bool:
     """Whether a law (class or instance) takes this scale column as an input. No law takes steps: a law with a
@@ -22,10 +25,11 @@ def _takes(law: Any, col: str, spread: dict[str, Any]) -> bool:
     return bool(law.uses_tokens) and (col == "tokens" or "tokens" in spread)
 
 
-def scale_blind_message(source: str, spread: dict[str, tuple[int, float, float]], laws: list[Any],
+def scale_blind_message(source: str | None, spread: dict[str, tuple[int, float, float]], laws: list[Any],
                         chooser: str | None = None) -> str | None:
     """Why fitting ``laws`` on runs at several scales (:meth:`~mixlaw.data.RunTable.scale_spread`) mixes them
-    up, or None.
+    up, or None. ``source``: the table's path, which starts the message when there is one; ``chooser``: the
+    meta-law whose chosen members ``laws`` are.
 
     A law without a model size (tokens) input fits one loss surface over every size (run length) in the table:
     a run's loss then depends on its scale more than on its mixture. Found fitting Dai & Zheng's SlimPajama
@@ -56,9 +60,10 @@ def scale_blind_message(source: str, spread: dict[str, tuple[int, float, float]]
               and all(_takes(cls, c, spread) for c in missing)]
     both = len({c == "params" for c in missing}) == 2  # model size and tokens (or steps)
     alt = f"use a law that takes {'both' if both else 'it'} ({', '.join(takers)}), " if takers else ""
-    return (f"{source}: the fitting runs span {describe_spread({c: spread[c] for c in missing})}; {parts}, so "
+    where = f"{source}: " if source else ""  # no path: 'the fitting runs span ...', not 'the fitting runs: the ...'
+    return (f"{where}{SCALE_BLIND_MARK}{describe_spread({c: spread[c] for c in missing})}; {parts}, so "
             f"{'it fits' if len(blind) == 1 else 'each fits'} one loss surface across those scales: keep the rows "
             f"of one scale, {alt}or extrapolate with `mixlaw pipeline`")
 
 
-__all__ = ["scale_blind_message"]
+__all__ = ["SCALE_BLIND_MARK", "scale_blind_message"]
