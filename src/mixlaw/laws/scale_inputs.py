@@ -33,8 +33,9 @@ def scale_blind_message(source: str | None, spread: dict[str, tuple[int, float, 
 
     A law without a model size (tokens) input fits one loss surface over every size (run length) in the table:
     a run's loss then depends on its scale more than on its mixture. Found fitting Dai & Zheng's SlimPajama
-    sweep (6 sizes x 11 checkpoints, 1910 rows) as one table: ye-exp/ye-pow/additive-ens scored Spearman
-    0.31-0.33 on a random 20 % of its mixtures with no word on why. Meta-laws (auto, stack) take both
+    sweep (6 sizes x 11 checkpoints) as one table: ye-exp/ye-pow/additive-ens rank 20 % of its mixtures held
+    out at Spearman 0.29 / 0.24 / 0.29, auto (choosing bimix, which takes tokens) at 0.87, and said nothing
+    (``bench/dz_public_runs.py --compare``). Meta-laws (auto, stack) take both
     ("optional") and choose among members that do and do not.
     """
     blind = [law for law in laws if any(not _takes(law, c, spread) for c in spread)]
