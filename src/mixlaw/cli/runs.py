@@ -44,7 +44,11 @@ def _some(names: list[str], limit: int = 20) -> str:
 def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSONL), or ratios.csv+metrics.csv."),
                columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
                weight_tol: float = WeightTolOpt, drop_incomplete: bool = DropOpt, as_json: bool = JsonOpt) -> None:
-    """Convert a table with other column names (a W&B CSV export, a spreadsheet) or Olmix's pair to a run table."""
+    """Convert a table with other column names (a W&B CSV export, a spreadsheet) or Olmix's pair to a run table.
+
+    A table with no run column gets one run per mixture and model size, its rows of different steps or tokens
+    that run's checkpoints (one run per row without those columns), with a warning.
+    """
     with show_warnings():
         if "+" in source and not Path(source).exists():
             ratios, metrics = source.split("+", 1)
