@@ -111,14 +111,14 @@ def test_auto_excludes_laws_that_cannot_fit_or_are_too_big_for_the_runs() -> Non
     errs = {r.law: r.error for r in law.cv_.rows}
     # dz-eq3 counts its 30 parameters before fitting (n_parameters_for): the size rule drops it unfitted.
     assert "30 parameters per fitted problem need at least 60 runs (have 24)" in errs["dz-eq3"]
-    assert "parameters per fitted problem need at least 28" in errs["ye-pow"]  # 14 params, 19 runs a fold
-    assert errs["ye-exp"] is None and errs["linear"] is None
+    # ye-pow learns its 14 parameters from a fit: its 19-run folds fit them, and the CV scores it.
+    assert errs["ye-pow"] is None and errs["ye-exp"] is None and errs["linear"] is None
     assert law.choice_["bench"] in ("ye-exp", "linear")
     assert "excluded: " in str(law.cv_)
 
 
 def test_auto_with_no_candidate_left_is_a_clear_input_error() -> None:
-    W, Y = _data(n=12)
+    W, Y = _data(n=9)  # bimix's 7 parameters per eval set, folds of 7 runs
     with pytest.raises(InputError, match="no candidate law can be cross-validated on 'smooth'"):
         get_law("auto", candidates=["bimix"]).fit(W, Y, domains=DOMAINS, targets=["smooth", "stepped"])
 
@@ -301,17 +301,36 @@ def test_nested_stack_refits_its_members_from_the_outer_cv_fits() -> None:
     assert law.weights_ == plain.weights_
 
 
-def test_size_rule_counts_the_runs_the_law_is_refitted_to() -> None:
-    # ye-pow on 6 domains: 14 parameters; 30 runs take it (2 per parameter) though its 24-run folds would not.
+def test_a_law_sized_by_its_fit_is_cross_validated_when_its_folds_can_fit_it() -> None:
+    # ye-pow on 6 domains: 14 parameters. 27 runs (folds of 21-22) used to be refused by a rule of 2 runs per
+    # parameter; the CV scores it. 18 runs leave folds of 14 runs, too few for 14 parameters: the fit refuses.
     rng = np.random.default_rng(3)
     W = rng.dirichlet(np.ones(6), size=30)
     y = 3 + np.exp(W ** 0.5 @ np.linspace(-1, 1, 6))
     doms = [f"d{j}" for j in range(6)]
-    cv = cross_validate(W, y[:, None], domains=doms, targets=["e"], candidates=["ye-pow", "linear"])
+    cv = cross_validate(W[:27], y[:27, None], domains=doms, targets=["e"], candidates=["ye-pow", "linear"])
     rows = {r.law: r for r in cv.table.rows}
     assert rows["ye-pow"].error is None and rows["ye-pow"].metrics["spearman"] > 0.9
-    cv = cross_validate(W[:27], y[:27, None], domains=doms, targets=["e"], candidates=["ye-pow"])
-    assert "14 parameters per fitted problem need at least 28 runs (have 27)" in cv.table.rows[0].error
+    cv = cross_validate(W[:18], y[:18, None], domains=doms, targets=["e"], candidates=["ye-pow"])
+    assert "14 observations are too few to fit 14 parameters" in cv.table.rows[0].error
+
+
+def test_auto_keeps_ye_exp_on_few_runs_of_many_domains() -> None:
+    # Dai & Zheng's public SlimPajama runs at 1.2B: 14 runs of 7 domains. A rule of 2 runs per parameter dropped
+    # ye-exp (8 parameters) after its first fold, auto chose linear/loglinear and erred 2.5x ye-exp on held-out
+    # mixtures (MRE 1.52 % vs 0.60 %), and with --objective mean found no law at all. Here: a ye-exp world.
+    t = np.array([-2.5, -1.5, -0.5, 0.5, 1.0, -3.0, 0.0])
+    doms = [f"d{j}" for j in range(7)]
+    rng = np.random.default_rng(1)
+    W, Wt = rng.dirichlet(np.ones(7), size=14), rng.dirichlet(np.ones(7), size=300)
+    y, yt = (2.0 + np.exp(W @ t)) * np.exp(rng.normal(0, 0.002, 14)), 2.0 + np.exp(Wt @ t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("auto", candidates=["ye-exp", "linear", "loglinear"]).fit(W, y, domains=doms, targets=["e"])
+        lin = get_law("loglinear").fit(W, y, domains=doms, targets=["e"])
+    assert law.choice_ == {"e": "ye-exp"}
+    mre = np.mean(np.abs(law.predict(Wt).ravel() / yt - 1))
+    assert mre < 0.003 and mre < 0.2 * np.mean(np.abs(lin.predict(Wt).ravel() / yt - 1))
 
 
 def test_cli_cv_folds_sets_the_meta_laws_folds(capsys, tmp_path) -> None:
@@ -354,17 +373,6 @@ def test_out_of_fold_predictions_never_see_their_fold() -> None:
     P2, _ = cross_val_predict("ye-exp", W, Y2, folds, domains=list("abcd"), targets=["t"])
     np.testing.assert_array_equal(P2[test], P[test])
     assert not np.allclose(P2[~test], P[~test])  # the other folds did see the change
-
-
-@pytest.mark.parametrize("key", ["dz-eq1", "ye-exp"])
-def test_size_rule_is_the_same_for_a_cached_law(key) -> None:
-    # FIT_CACHE serves laws rebuilt from their coefficients (no per-problem fit results); the size rule must
-    # count a coupled law's parameters the same way then, or the bench and the CLI would disagree.
-    from mixlaw.laws.selection import _n_vary_max
-
-    W, Y = _data(80)
-    law = get_law(key, random_state=0).fit(W, Y, domains=DOMAINS, targets=["a", "b"])
-    assert _n_vary_max(law_from_dict(law.to_dict())) == _n_vary_max(law)
 
 
 def test_cv_table_columns_stay_apart_for_a_hugely_negative_r2() -> None:
