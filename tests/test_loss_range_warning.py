@@ -37,7 +37,9 @@ def test_a_prediction_far_below_the_fitted_losses_warns_and_names_the_eval():
     assert loss_range_messages(law, np.array([[0.45, 0.55]])) == []  # inside the data: silent
     msgs = loss_range_messages(law, np.array([[0.45, 0.55], [1.0, 0.0]]))
     assert len(msgs) == 1
-    assert "predicted loss 0.1 for 'x' (mixture 1) is far outside the fitted losses [1.26" in msgs[0]
+    # Named by the key a user types (--law linear), not the class name.
+    assert msgs[0].startswith("law 'linear': predicted loss 0.1 for 'x' (mixture 1) is far outside the fitted "
+                              "losses [1.26")
     assert f"beyond {LOSS_RANGE_FACTOR:g}x" in msgs[0]
     assert issubclass(LossRangeWarning, ExtrapolationWarning)  # the optimiser's filter covers it
 
@@ -66,4 +68,4 @@ def test_a_meta_law_warns_once():
     law = get_law("auto", candidates=["linear", "loglinear"], n_folds=3, random_state=0).fit(
         W, 3 - 2.9 * a + 0.01 * rng.standard_normal(40), domains=["a", "b"], targets=["x"])
     msgs = loss_range_messages(law, np.array([[1.0, 0.0]]))
-    assert len(msgs) == 1 and msgs[0].startswith("AutoLaw: predicted loss")
+    assert len(msgs) == 1 and msgs[0].startswith("law 'auto': predicted loss")

@@ -20,7 +20,7 @@ def test_auto_warns_once_for_weights_outside_the_fitted_range():
         warnings.simplefilter("always")
         law.predict(np.array([[0.1, 0.45, 0.45]]))
     msgs = [str(w.message) for w in caught if issubclass(w.category, ExtrapolationWarning)]
-    assert len(msgs) == 1 and msgs[0].startswith("AutoLaw: mixture weights outside the fitted range for domain 'a'")
+    assert len(msgs) == 1 and msgs[0].startswith("law 'auto': mixture weights outside the fitted range for domain 'a'")
     assert issubclass(caught[0].category, WeightRangeWarning)
 
 

@@ -295,16 +295,21 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         lo, hi = self._w_range
         if np.any(W < lo - 1e-9) or np.any(W > hi + 1e-9):
             j = int(np.flatnonzero(((W < lo - 1e-9) | (W > hi + 1e-9)).any(axis=0))[0])
-            warnings.warn(f"{type(self).__name__}: mixture weights outside the fitted range for domain "
+            warnings.warn(f"{self._label}: mixture weights outside the fitted range for domain "
                           f"{self.domains_[j]!r} ([{lo[j]:.3g}, {hi[j]:.3g}])", WeightRangeWarning, stacklevel=2)
         for name, v, rng in (("model_params", mp, self._n_range), ("tokens", tk, self._d_range)):
             if v is not None and rng is not None and (v.min() < rng[0] * (1 - 1e-9) or v.max() > rng[1] * (1 + 1e-9)):
-                warnings.warn(f"{type(self).__name__}: {name} outside the fitted range [{rng[0]:.4g}, {rng[1]:.4g}]",
+                warnings.warn(f"{self._label}: {name} outside the fitted range [{rng[0]:.4g}, {rng[1]:.4g}]",
                               ExtrapolationWarning, stacklevel=2)
         ctx = FitContext(self.domains_, self.targets_, mp, tk)
         out = self._predict(W, ctx)
         self._check_loss_range(out)
         return out[:, 0] if self._y_1d else out
+
+    @property
+    def _label(self) -> str:
+        """How warnings name the law: by the key a user typed (``law 'additive-ens'``), not the class name."""
+        return f"law {self.key!r}" if self.key else type(self).__name__
 
     def _check_loss_range(self, out: np.ndarray) -> None:
         """Warn (:class:`LossRangeWarning`) when a prediction is not a positive loss within a factor
@@ -319,7 +324,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             bad = ~np.isfinite(out) | (out <= 0) | (out > hi * LOSS_RANGE_FACTOR) | (out < lo / LOSS_RANGE_FACTOR)
         if bad.any():
             i, k = (int(v[0]) for v in np.nonzero(bad))
-            warnings.warn(f"{type(self).__name__}: predicted loss {out[i, k]:.4g} for {self.targets_[k]!r} (mixture "
+            warnings.warn(f"{self._label}: predicted loss {out[i, k]:.4g} for {self.targets_[k]!r} (mixture "
                           f"{i}) is far outside the fitted losses [{lo[k]:.4g}, {hi[k]:.4g}] ({int(bad.sum())} "
                           f"prediction(s) beyond {LOSS_RANGE_FACTOR:g}x): the law extrapolates off its data there",
                           LossRangeWarning, stacklevel=3)
