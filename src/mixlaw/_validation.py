@@ -22,6 +22,8 @@ class Interval:
             return False
         if self.kind is Integral and not isinstance(value, Integral):
             return False
+        if value != value:  # NaN: every comparison below is False, so it would pass any bounds
+            return False
         if self.left is not None:
             if self.closed in ("left", "both") and value < self.left:
                 return False

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from numbers import Real
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
+from mixlaw._validation import Interval
 from mixlaw.errors import InvalidParameterError, NotFittedError
 from mixlaw.laws import available_laws, get_law, law_from_dict
 from mixlaw.laws.selection import META_LAWS
@@ -104,6 +106,20 @@ def test_bad_constructor_value_raises_at_fit(key, data):
     with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of {type(law).__name__}"):
         law.fit(W, Y, **kw)
 
+
+@pytest.mark.parametrize("key", available_laws())
+def test_nan_option_raises_at_fit(key, data):
+    # NaN passed every Interval check (each comparison is False): gamma_pooling=nan reached the solver, which
+    # reported 'no start reached a finite objective'.
+    W, Y, kw = data
+    law = _law(key)
+    real = [n for n, cs in law._parameter_constraints.items()
+            if any(isinstance(c, Interval) and c.kind is Real for c in cs)]
+    if not real:
+        pytest.skip(f"{key} has no real-valued option")
+    law.set_params(**{real[0]: float("nan")})
+    with pytest.raises(InvalidParameterError, match=f"The '{real[0]}' parameter of {type(law).__name__}"):
+        law.fit(W, Y, **kw)
 
 @pytest.mark.parametrize("key", available_laws())
 def test_same_seed_gives_identical_parameters(key, data):
