@@ -133,6 +133,9 @@ def test_law_options_reach_the_joint_law_or_say_they_do_not() -> None:
 
     assert np.all(spread({"gamma_pooling": 1e4}) < 1e-6)  # pinned to one exponent per eval
     assert np.max(spread({"gamma_pooling": 0.0})) > 0.01  # free
+    for bad in ("x", None, -1.0, float("nan")):  # checked as YePower checks it, not passed to the fit
+        with pytest.raises(InputError, match="gamma_pooling"):
+            fit_pipeline(tab, law="ye-pow", law_options={"gamma_pooling": bad}, **kw)
     for law, opts, why in (("ye-pow", {"loss": "mse"}, "whose one option is gamma_pooling"),
                            ("ye-exp", {"alpha": 1.0}, "which takes none")):
         with pytest.warns(MixlawWarning, match=f"option.*{list(opts)[0]} not used.*{why}"):

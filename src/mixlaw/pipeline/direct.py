@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import validate_params
 from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError, MixlawWarning
 from ..fit import FitResult, Param, Params, fit_model, pooling_penalty
@@ -92,7 +93,8 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
                f"term of {law!r}, {'whose one option is gamma_pooling' if law == 'ye-pow' else 'which takes none'}")
         msgs.append(msg)
         warnings.warn(msg, MixlawWarning, stacklevel=3)
-    pooling = float(law_options.get("gamma_pooling", JOINT_GAMMA_POOLING))
+    validate_params(probe)  # as the law's own fit would: gamma_pooling "x", None or NaN must not reach the fit
+    pooling = float(probe.gamma_pooling) if law == "ye-pow" else JOINT_GAMMA_POOLING
     t0 = time.perf_counter()
     ref = int(np.argmax(mixes.mean(axis=0)))
     res: list[np.ndarray] = []
