@@ -14,12 +14,14 @@ The first term is ranking, the second calibration: for a calibrated predictor wi
 any bias or wrong scale adds to it. A law that ranks well but predicts the wrong level (issue 10: ye-exp
 on table9_obj, RMSE 0.061 against linear's 0.026) is therefore not chosen over one that does both.
 
-A law is a candidate only when it suits the data's size: each of its fitted problems must have at most
-half as many free parameters as there are runs (checked on the first fold's fit; the folds' own
-overfitting is what the CV measures, so the rule is on the data the chosen law is refitted to: Marin's
-187 training runs take ye-pow's 80 parameters, its 150-run inner folds would not); laws that
-cannot fit the data at all (e.g. laws matching evals to same-named domains, on benchmark evals) are kept
-in the table with the reason and never chosen, nor is a law whose out-of-fold Spearman is not above 0.
+A law that counts its parameters before fitting (the DZ laws,
+:meth:`~mixlaw.laws.base.MixingLaw.n_parameters_for`) is not cross-validated when one of its fitted problems
+has more than half as many free parameters as there are runs (:data:`RUNS_PER_PARAM`: a cost guard); any other
+law is a candidate whenever its folds can fit it, and the CV scores what it predicts (a rule of 2 runs per
+parameter after the first fold dropped ye-exp on 14 runs of 7 domains of Dai & Zheng's public runs, where it
+was the best law on held-out mixtures); laws that cannot fit the data at all (e.g. laws matching evals to
+same-named domains, on benchmark evals) are kept in the table with the reason and never chosen, nor is a law
+whose out-of-fold Spearman is not above 0.
 
 With an objective, each law is tried two ways (``fit_on``): ``per-eval`` (fit every eval, aggregate the
 predictions with s) and ``direct`` (fit one law on the objective column itself); the CV picks.
