@@ -142,6 +142,24 @@ def test_law_options_reach_the_joint_law_or_say_they_do_not() -> None:
             res = fit_pipeline(tab, law=law, law_options=opts, **kw)
         assert any("not used" in w for w in res.warnings)
 
+
+@pytest.mark.parametrize("law", ["ye-exp", "ye-pow"])
+def test_a_parameter_at_its_bound_is_named_by_its_domain(law: str) -> None:
+    # The joint fits named their mixture parameters t0, t1, ... (g0, ... for ye-pow's exponents): Dai & Zheng's
+    # sweep printed 't4 at lower bound -30 (x2); t1 at lower bound -30' and no domain.
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, w in enumerate(rng.dirichlet(np.ones(3), size=10)):
+        for N in SIZES:
+            for S in STEPS[:4]:
+                y = 2 + 300 / N ** 0.3 + 30 / S ** 0.4 + 0.5 * np.exp(w @ np.array([0.0, 1.0, 40.0]) - 20)
+                rows.append({"run": f"m{m}-{N:g}", "params": N, "step": S, "w:web": w[0], "w:code": w[1],
+                             "w:arxiv": w[2], "loss:web": y})
+    # arxiv's t is 40 in this world, beyond the fit's bound of 30
+    res = fit_pipeline(RunTable(pd.DataFrame(rows)), target_params=N_STAR, target_steps=S_STAR, route="direct",
+                       law=law)
+    assert any("t_arxiv at upper bound 30" in w for w in res.warnings), res.warnings
+
 def test_saved_joint_law_is_checked_on_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
     res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="direct", law="ye-pow")
     path = tmp_path / "p.json"

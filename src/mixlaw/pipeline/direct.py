@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -105,7 +106,8 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
              and warm.scales.law == law and warm.scales.ref == ref and list(warm.targets) == list(names)
              and warm.scales.thetas.shape[1] == _joint_width(law, W.shape[1]) else None)
     for k, t in enumerate(names):
-        fit_one = _fit_joint if law == "ye-exp" else partial(_fit_joint_pow, pooling=pooling)
+        fit_one = (partial(_fit_joint, domains=table.domains) if law == "ye-exp"
+                   else partial(_fit_joint_pow, pooling=pooling, domains=table.domains))
         fr, extra = fit_one(W, N, S, Y[:, k], ref, seed, t, None if start is None else start[k])
         nwarn += extra + list(fr.warnings)
         res.append(np.exp(fr.residuals) - 1.0)
@@ -279,8 +281,15 @@ class _RegisteredScales:
                    float(sc.number(d, "target_time", where, positive=True) or 0.0))
 
 
+def _domain_names(domains: Sequence[str] | None, M: int) -> list[str]:
+    """The joint fits' names for the mixture parameters (``t_<domain>``, ``gamma_<domain>``): a fit's warning
+    'parameter at a bound' then names the domain ('t_arxiv at lower bound -30', not 't4 ...')."""
+    return list(domains) if domains is not None else [str(j) for j in range(M)]
+
+
 def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
-               label: str, warm: np.ndarray | None = None) -> tuple[FitResult, list[str]]:
+               label: str, warm: np.ndarray | None = None, *,
+               domains: Sequence[str] | None = None) -> tuple[FitResult, list[str]]:
     """Fit ``E + A/N^a + B/S^b + exp(log_k + t.r)`` to one eval's losses; returns (result, warning messages).
 
     ``warm`` (a fitted theta on nearby data) replaces the Chinchilla-fit start and is tried alone first."""
@@ -308,8 +317,8 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
           Param("log_A", la, la, -50.0, 120.0), Param("alpha", a, a, 1e-3, 4.0),
           Param("log_B", lb, lb, -50.0, 120.0), Param("beta", b, b, 1e-3, 4.0),
           Param("log_k", lk, lk, -30.0, 30.0)]
-    ps += [Param(f"t{j}", 0.0 if j == ref else float(tt[j]), 0.0 if j == ref else float(tt[j]), -T_BOUND, T_BOUND,
-                 vary=j != ref) for j in range(W.shape[1])]
+    ps += [Param(f"t_{d}", 0.0 if j == ref else float(tt[j]), 0.0 if j == ref else float(tt[j]), -T_BOUND, T_BOUND,
+                 vary=j != ref) for j, d in enumerate(_domain_names(domains, W.shape[1]))]
     spec = Params(ps)
     logN, logS = np.log(N), np.log(S)
 
@@ -333,8 +342,8 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
 
 
 def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
-                   label: str, warm: np.ndarray | None = None, *,
-                   pooling: float = JOINT_GAMMA_POOLING) -> tuple[FitResult, list[str]]:
+                   label: str, warm: np.ndarray | None = None, *, pooling: float = JOINT_GAMMA_POOLING,
+                   domains: Sequence[str] | None = None) -> tuple[FitResult, list[str]]:
     """Fit ``E + A/N^a + B/S^b + exp(log_k + sum_j t_j r_j^gamma_j)`` to one eval's losses.
 
     Two starts, the better fit kept: the joint ye-exp fit with every gamma = 1 (the same law there, so the fit's
@@ -355,7 +364,7 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
         start = np.concatenate([start[:6], np.clip(start[6:6 + M], -T_BOUND, T_BOUND),
                                 np.clip(start[6 + M:], *GAMMA_BOUNDS)])
     else:
-        fe, msgs = _fit_joint(W, N, S, y, ref, seed, label)
+        fe, msgs = _fit_joint(W, N, S, y, ref, seed, label, domains=domains)
         start = np.concatenate([fe.params.array(), np.ones(M)])
         others.append(_pow_start(start[:6], W, N, S, y))
     seen = (W > 0).any(axis=0)
@@ -365,12 +374,13 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     bounds = ((0.0, float(y.max())), *SCALE_BOUNDS)
     ps = [Param(n, float(np.clip(v, *b)), float(np.clip(v, *b)), *b)
           for n, v, b in zip(names, start[:6], bounds, strict=True)]
-    ps += [Param(f"t{j}", float(start[6 + j]), float(start[6 + j]), -T_BOUND, T_BOUND, vary=bool(seen[j]))
-           for j in range(M)]
+    ps += [Param(f"t_{d}", float(start[6 + j]), float(start[6 + j]), -T_BOUND, T_BOUND, vary=bool(seen[j]))
+           for j, d in enumerate(_domain_names(domains, M))]
     # An unseen domain's gamma varies: its column is all zero, so only the pooling penalty moves it, to the mean
     # of the others. Fixed at 1 it would sit in that mean and pull every fitted gamma toward 1 (0.40 -> 0.41 / 0.58
     # / 0.64 in a 3-domain world with gamma 0.4 plus one unseen domain).
-    ps += [Param(f"g{j}", float(start[6 + M + j]), float(start[6 + M + j]), *GAMMA_BOUNDS) for j in range(M)]
+    ps += [Param(f"gamma_{d}", float(start[6 + M + j]), float(start[6 + M + j]), *GAMMA_BOUNDS)
+           for j, d in enumerate(_domain_names(domains, M))]
     spec = Params(ps)
     logN, logS = np.log(N), np.log(S)
     pos = W > 0
