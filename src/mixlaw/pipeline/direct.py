@@ -109,7 +109,7 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         fit_one = (partial(_fit_joint, domains=table.domains) if law == "ye-exp"
                    else partial(_fit_joint_pow, pooling=pooling, domains=table.domains))
         fr, extra = fit_one(W, N, S, Y[:, k], ref, seed, t, None if start is None else start[k])
-        nwarn += extra + list(fr.warnings)
+        nwarn += _once(extra, fr.warnings)
         res.append(np.exp(fr.residuals) - 1.0)
         thetas.append(fr.params.array())
     z = "t_i . r" if law == "ye-exp" else "sum_j t_ij r_j^gamma_ij"
@@ -279,6 +279,14 @@ class _RegisteredScales:
             raise InputError(f"{where}: law {mixing_law.key!r} takes no model size")
         return cls(mixing_law, with_tokens, sc.string(d, "time_axis", where, ("step", "tokens")), tps,
                    float(sc.number(d, "target_time", where, positive=True) or 0.0))
+
+
+def _once(raised: list[str], noted: list[str]) -> list[str]:
+    """A fit's warnings, each once: ``fit_model`` both raises a ConvergenceWarning '<label>: <note>' and keeps
+    '<note>' in the result's warnings, which the stage line counted twice ('joint stage: 3 warning(s) ...:
+    joint+ye-pow[web]: no start converged ...; no start converged ...; t_arxiv at upper bound 30'). The
+    labelled one stays."""
+    return raised + [m for m in noted if not any(r.endswith(f": {m}") for r in raised)]
 
 
 def _domain_names(domains: Sequence[str] | None, M: int) -> list[str]:
@@ -467,7 +475,7 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
         _check_mixing_law(mixing, len(rows))
         Yf = fin.losses(names)
         pred = np.asarray(mixing.predict(fin)).reshape(Yf.shape)
-    nwarn = [str(w.message) for w in caught] + [m for r in mixing.results_.values() for m in r.warnings]
+    nwarn = _once([str(w.message) for w in caught], [m for r in mixing.results_.values() for m in r.warnings])
     line = stage_warning_line("direct", nwarn)
     if line is not None:
         msgs.append(line)
