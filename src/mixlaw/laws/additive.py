@@ -347,12 +347,6 @@ class ShukorAdditiveEnsemble(MixingLaw):
             results.update({f"{tag}:{k}": r for k, r in m.results_.items()})
         self.params_, self.results_ = Params(plist), results
 
-    def _n_vary_fitted_together(self) -> int:
-        # Each member is fitted (and checked) on its own: the two members' sum was refused on Dai & Zheng's 680M
-        # runs (28 runs x 8 evals = 224 losses "too few to fit 240 parameters", 15 per eval and member) and on
-        # Marin's Delphi swarm (149-run folds x 9 evals, 1422 = 2 x 711), where either member fits.
-        return max(m._n_vary_fitted_together() for m in self.members_)
-
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         return 0.5 * (self.members_[0]._predict(W, ctx) + self.members_[1]._predict(W, ctx))
 

@@ -245,12 +245,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         n_vary = int(sum(p.vary for p in self.params_.values()))
         # Counted on the losses the parameters were fitted to: a meta-law for an objective outputs one column
         # but its members were fitted to every eval set.
-        if Y.size <= self._n_vary_fitted_together() and not self.members_checked:
+        if Y.size <= n_vary and not self.members_checked:
             # Iterative fits refuse this before starting (fit_model); closed-form laws (linear, loglinear) would
             # otherwise interpolate the runs exactly and report dof <= 0 with R2 = 1.
-            n_fit = self._n_vary_fitted_together()
             raise InputError(f"law {self.key!r}: {W.shape[0]} run(s) x {Y.shape[1]} eval set(s) = {Y.size} losses "
-                             f"are too few to fit {n_fit} parameters; need at least {n_fit + 1} (more runs, or "
+                             f"are too few to fit {n_vary} parameters; need at least {n_vary + 1} (more runs, or "
                              f"a law with fewer parameters)")
         Y = self._output_losses(Y)
         self._y_range = (np.min(Y, axis=0), np.max(Y, axis=0))
@@ -259,11 +258,6 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         self.train_metrics_ = {"n_obs": float(Y.size), "RMSE": metrics.rmse(Y, pred), "MAPE": metrics.mre(Y, pred),
                                "R2": metrics.r2(Y, pred), "AIC": aic, "BIC": bic}
         return self
-
-    def _n_vary_fitted_together(self) -> int:
-        """Free parameters fitted to the same losses, which must outnumber them: all of the law's, unless it
-        averages separate fits (additive-ens), each fitted to every loss on its own."""
-        return int(sum(p.vary for p in self.params_.values()))
 
     def predict(self, weights: Any, *, model_params: Any = None, tokens: Any = None) -> np.ndarray:
         """Predicted losses.
