@@ -117,6 +117,63 @@ def test_auto_excludes_laws_that_cannot_fit_or_are_too_big_for_the_runs() -> Non
     assert "excluded: " in str(law.cv_)
 
 
+def test_auto_scores_an_ensemble_by_its_members_problems_not_their_sum() -> None:
+    # Data from a known additive law (6 domains). Each additive-ens member fits 2 * 6 + 1 = 13 parameters; a
+    # 5-fold CV's folds hold 24 of the 30 runs, fewer than the 26 of both members together, which used to
+    # exclude the ensemble ("24 losses are too few to fit 26 parameters"; Olmix DCLM: 80 for 98). The shared
+    # member's pinned exponents count once (13 + 8 = 21): the ensemble is scored and, as the data's own law,
+    # chosen.
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(6), size=30)
+    y = 2.0 + 1.0 / (W ** np.array([0.3, 0.5, 0.8, 0.4, 0.6, 0.7]) @ np.array([1.5, 0.7, 0.4, 1.0, 0.2, 0.9]))
+    y = y * np.exp(rng.normal(0, 0.002, 30))
+    doms = [f"d{j}" for j in range(6)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("auto", candidates=["additive-ens", "linear"]).fit(W, y, domains=doms, targets=["bench"])
+    row = next(r for r in law.cv_.rows if r.law == "additive-ens")
+    assert row.error is None and row.n_params == 26
+    assert law.members_[0][3]._n_free_checked() == 21
+    assert law.choice_["bench"] == "additive-ens"
+
+
+def test_auto_scores_but_does_not_choose_the_ensemble_where_it_overfits() -> None:
+    # Data from Ye's exponential law (7 parameters) with 2 % noise on 30 runs: additive-ens, now a candidate
+    # here, has 26 parameters (13 unregularised in its free member) and fits the noise. The CV scores it and
+    # chooses ye-exp; on fresh mixtures the ensemble is indeed the worse law.
+    rng = np.random.default_rng(0)
+    beta = np.array([-1.2, 0.4, 0.8, -0.3, 0.1, 0.6])
+    W = rng.dirichlet(np.ones(6), size=30)
+    y = (2.0 + np.exp(W @ beta)) * np.exp(rng.normal(0, 0.02, 30))
+    doms = [f"d{j}" for j in range(6)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("auto", candidates=["additive-ens", "ye-exp"]).fit(W, y, domains=doms, targets=["bench"])
+        rows = {r.law: r for r in law.cv_.rows}
+        assert rows["additive-ens"].error is None
+        assert rows["additive-ens"].metrics["score"] > 2 * rows["ye-exp"].metrics["score"]
+        assert law.choice_["bench"] == "ye-exp"
+        W_new = rng.dirichlet(np.ones(6), size=200)
+        truth = 2.0 + np.exp(W_new @ beta)
+        err = {k: np.mean(np.abs(get_law(k).fit(W, y, domains=doms).predict(W_new) / truth - 1))
+               for k in ("additive-ens", "ye-exp")}
+    assert err["additive-ens"] > err["ye-exp"]
+
+
+def test_additive_ens_counts_its_shared_exponents_once() -> None:
+    # 6 domains: 13 free-member parameters and 13 - 5 = 8 for the shared member, whose exponents are pinned
+    # together: 21 in all, so 22 runs are enough and 21 are not (the members' raw 26 asked for 27).
+    rng = np.random.default_rng(1)
+    W = rng.dirichlet(np.ones(6), size=22)
+    y = 2.0 + 1.0 / (W ** 0.5 @ np.array([1.5, 0.7, 0.4, 1.0, 0.2, 0.9]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("additive-ens").fit(W, y)
+        assert law.n_params_ == 26 and law._n_free_checked() == 21
+        with pytest.raises(InputError, match="21 losses are too few to fit 21 parameters"):
+            get_law("additive-ens").fit(W[:21], y[:21])
+
+
 def test_auto_with_no_candidate_left_is_a_clear_input_error() -> None:
     W, Y = _data(n=9)  # bimix's 7 parameters per eval set, folds of 7 runs
     with pytest.raises(InputError, match="no candidate law can be cross-validated on 'smooth'"):

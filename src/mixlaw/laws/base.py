@@ -242,7 +242,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
             pred = self._predict(W, ctx)
-        n_vary = int(sum(p.vary for p in self.params_.values()))
+        n_vary = self._n_free_checked()
         # Counted on the losses the parameters were fitted to: a meta-law for an objective outputs one column
         # but its members were fitted to every eval set.
         if Y.size <= n_vary and not self.members_checked:
@@ -344,6 +344,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         (:func:`mixlaw.laws.selection.cross_val_predict`); after a fit, ``results_`` holds the same count.
         """
         return None
+
+    def _n_free_checked(self) -> int:
+        """Free parameters the fitted losses must outnumber (and AIC/BIC count): all of ``params_``; a law whose
+        penalty ties a group of them into one value counts that group once."""
+        return int(sum(p.vary for p in self.params_.values()))
 
     @property
     def parameters(self) -> Params:

@@ -17,7 +17,9 @@ on table9_obj, RMSE 0.061 against linear's 0.026) is therefore not chosen over o
 A law that counts its parameters before fitting (the DZ laws,
 :meth:`~mixlaw.laws.base.MixingLaw.n_parameters_for`) is not cross-validated when one of its fitted problems
 has more than half as many free parameters as there are runs (:data:`RUNS_PER_PARAM`: a cost guard); any other
-law is a candidate whenever its folds can fit it, and the CV scores what it predicts (a rule of 2 runs per
+law is a candidate whenever its folds can fit it (more losses than free parameters, as
+:meth:`~mixlaw.laws.base.MixingLaw._n_free_checked` counts them: ``additive-ens``'s shared member's pinned
+exponents once), and the CV scores what it predicts (a rule of 2 runs per
 parameter after the first fold dropped ye-exp on 14 runs of 7 domains of Dai & Zheng's public runs, where it
 was the best law on held-out mixtures); laws that cannot fit the data at all (e.g. laws matching evals to
 same-named domains, on benchmark evals) are kept in the table with the reason and never chosen, nor is a law
