@@ -48,7 +48,8 @@ the 52 worlds that ``bench/pipeline_selection.py`` reports (seed block 0, not us
 rule (ceil quantile x f on all of each residual, jackknife in quadrature) 92 % and 94 % (2.8 %). Scaling the
 bias alone covered about as well there (83 % / 85 %), but on mixlaw's own trainer runs (``bench/pipeline_crossscale.py
 --auto --fit-from 0.4``, 6 mixtures x 3 evals each, one table's entries sharing one fit; backtest partial, f =
-3.4), where the scatter is not noise, it held 9/18 (v3) and 16/18 (v3_12m); this rule holds 14/18 and 17/18.
+3.4), where the scatter is not noise, it held 9/18 (v3) and 16/18 (v3_12m); this rule holds 14/18 and 17/18
+(18/18 on v3_12m since the nested route shares its exponents by default, 2026-12-04).
 """
 
 from __future__ import annotations
