@@ -48,7 +48,7 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
                    objective: str | Mapping[str, float] | None = None,
                    fit_on: Sequence[str] = ("per-eval", "direct"),
                    on_progress: Callable[[str], None] | None = None,
-                   on_done: Callable[[str], None] | None = None) -> Leaderboard:
+                   on_done: Callable[[str], None] | None = None, cv_folds: int | None = None) -> Leaderboard:
     """:func:`mixlaw.compare.compare` with per-law progress callbacks (before and after each fit)."""
     keys = list(laws) if laws is not None else None
     for k in keys or []:
@@ -71,7 +71,7 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
             warnings.filterwarnings("ignore", message=rf"(?!.* chose )(.*: )?{SCALE_BLIND_MARK}",
                                     category=ScaleWarning)
             board = compare(train, tests, targets=targets, laws=[k], random_state=random_state,
-                            objective=objective, fit_on=fit_on)
+                            objective=objective, fit_on=fit_on, cv_folds=cv_folds)
         rows.extend(board.rows)
         if on_done:
             on_done(k)
@@ -92,12 +92,12 @@ def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[s
 def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Sequence[str] | None = None,
                     random_state: int = 0, objective: str | Mapping[str, float] | None = None,
                     fit_on: Sequence[str] = ("per-eval", "direct"), on_progress: Callable[[str], None] | None = None,
-                    on_done: Callable[[str], None] | None = None) -> Leaderboard:
+                    on_done: Callable[[str], None] | None = None, cv_folds: int | None = None) -> Leaderboard:
     """Fit on a bundled dataset's fitting runs and score on its held-out runs (``regmix`` or ``marin-delphi``,
     splits as in :func:`mixlaw.datasets.bundled_splits`)."""
     train, tests = bundled_splits(name)
     return compare_tables(train, tests, targets=targets, laws=laws, random_state=random_state, objective=objective,
-                          fit_on=fit_on, on_progress=on_progress, on_done=on_done)
+                          fit_on=fit_on, on_progress=on_progress, on_done=on_done, cv_folds=cv_folds)
 
 
 def laws_taking_eval_map() -> list[str]:

@@ -113,7 +113,7 @@ def left_out_laws() -> dict[str, str]:
 def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Sequence[str] | None = "all",
             laws: Sequence[str | MixingLaw] | None = None, random_state: int = 0,
             objective: str | Mapping[str, float] | None = None, fit_on: Sequence[str] = ("per-eval", "direct"),
-            on_progress: Callable[[str], None] | None = None) -> Leaderboard:
+            on_progress: Callable[[str], None] | None = None, cv_folds: int | None = None) -> Leaderboard:
     """Fit each law on ``train`` and score it on each held-out table.
 
     Parameters
@@ -135,6 +135,10 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         (``"direct"``), or both (two rows per law). ``auto`` and ``stack`` choose between them by CV.
     on_progress : callable, optional
         Called with each law's key before it is fitted (progress bars).
+    cv_folds : int, optional
+        Folds of the cross-validation inside ``auto`` / ``stack`` given by key (default theirs, 5); more folds
+        fit each candidate on more of the runs, which lets a law with many parameters be scored, at the cost
+        of more fits.
 
     Returns
     -------
@@ -155,7 +159,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     s = objective_weights(objective, names)
     if s is not None and not [m for m in fit_on if m in ("per-eval", "direct")]:
         raise InputError(f"fit_on must name 'per-eval' and/or 'direct'; got {list(fit_on)}")
-    law_objs = [_make_law(k, random_state, objective) if isinstance(k, str) else k
+    law_objs = [_make_law(k, random_state, objective, cv_folds) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
     # Once for the table (each law's own fit warning is an ExtrapolationWarning, left out of its row).
     why = scale_blind_message(train.path, train.scale_spread(), law_objs)
@@ -174,10 +178,14 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
                        None if s is None else dict(zip(names, map(float, s), strict=True)))
 
 
-def _make_law(key: str, random_state: int, objective: str | Mapping[str, float] | None) -> MixingLaw:
-    if key in META_LAWS and objective is not None:
-        return get_law(key, random_state=random_state, objective=objective)
-    return get_law(key, random_state=random_state)
+def _make_law(key: str, random_state: int, objective: str | Mapping[str, float] | None,
+              cv_folds: int | None = None) -> MixingLaw:
+    if key not in META_LAWS:
+        return get_law(key, random_state=random_state)
+    kw: dict[str, Any] = {} if objective is None else {"objective": objective}
+    if cv_folds is not None:
+        kw["n_folds"] = cv_folds
+    return get_law(key, random_state=random_state, **kw)
 
 
 def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, RunTable], names: list[str],

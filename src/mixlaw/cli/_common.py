@@ -47,7 +47,7 @@ out = make_console()
 err = make_console(stderr=True)
 
 JsonOpt = typer.Option(False, "--json", help="Write one JSON document to stdout (progress goes to stderr).")
-CvFoldsOpt = typer.Option(None, "--cv-folds", min=2, help="Folds of the cross-validation of --law auto / stack "
+CvFoldsOpt = typer.Option(None, "--cv-folds", min=2, help="Folds of the cross-validation of auto / stack "
                           "(default 5; fewer: fewer fits).")
 #: Seeds feed numpy's SeedSequence (no negatives) and LightGBM (32-bit): 0 .. 2**32 - 1.
 SEED_MAX = 2**32 - 1

@@ -157,6 +157,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                                        "aggregate) | direct (fit the objective column) | both."),
             weight_tol: float = WeightTolOpt,
             eval_group: list[str] | None = EvalGroupOpt,
+            cv_folds: int | None = CvFoldsOpt,
             seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, bias, R², regret)."""
     if (runs is None) == (dataset is None):
@@ -168,11 +169,14 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
     if obj == "max":
         raise InputError("--objective max is not a linear objective; compare scores mean | total | <eval> | weights=")
     modes = _parse_fit_on(fit_on)
+    if cv_folds is not None and not set(parse_laws(laws) or []) & set(META_LAWS):
+        raise InputError(f"--cv-folds applies to the laws that cross-validate ({' / '.join(META_LAWS)}); add one to "
+                         f"--laws (e.g. --laws auto,{laws or 'ye-exp'})")
     _note_left_out(laws)
     with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance, \
             cv_progress(advance):
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
-        kw = {"objective": obj, "fit_on": modes}
+        kw = {"objective": obj, "fit_on": modes, "cv_folds": cv_folds}
         if dataset is not None:
             board = api.compare_dataset(dataset, targets=tgt, laws=parse_laws(laws), random_state=seed, **kw, **cb)
         else:
