@@ -17,7 +17,7 @@ from ._atomic import atomic_target
 from ._validation import read_user_text
 from ._version import __version__
 from .bootstrap import bootstrap_law
-from .compare import Leaderboard, compare, default_laws
+from .compare import Leaderboard, compare
 from .data import (
     WEIGHT_PREFIX,
     WEIGHT_TOL,
@@ -32,7 +32,6 @@ from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
-from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
 from .laws.selection import META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
@@ -54,29 +53,8 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
     for k in keys or []:
         if k not in available_laws():
             raise InputError(f"unknown law {k!r}; available: {', '.join(available_laws())}")
-    if keys is None:
-        keys = default_laws()
-    # One warning naming every law that cannot tell the table's scales apart, not one per law's compare call.
-    why = scale_blind_message(train.path, train.scale_spread(),
-                              [_REGISTRY[k] for k in keys])
-    if why:
-        warnings.warn(why, ScaleWarning, stacklevel=2)
-    rows = []
-    board = None
-    for k in keys:
-        if on_progress:
-            on_progress(k)
-        with warnings.catch_warnings():
-            # compare's warning for the table, not a meta-law's about the member it chose ('auto chose ...').
-            warnings.filterwarnings("ignore", message=rf"(?!.* chose )(.*: )?{SCALE_BLIND_MARK}",
-                                    category=ScaleWarning)
-            board = compare(train, tests, targets=targets, laws=[k], random_state=random_state,
-                            objective=objective, fit_on=fit_on, cv_folds=cv_folds)
-        rows.extend(board.rows)
-        if on_done:
-            on_done(k)
-    assert board is not None
-    return Leaderboard(rows, board.targets, board.train, board.n_train, board.objective)
+    return compare(train, tests, targets=targets, laws=keys, random_state=random_state, objective=objective,
+                   fit_on=fit_on, on_progress=on_progress, on_done=on_done, cv_folds=cv_folds)
 
 
 def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[str] | None = None,

@@ -113,7 +113,8 @@ def left_out_laws() -> dict[str, str]:
 def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Sequence[str] | None = "all",
             laws: Sequence[str | MixingLaw] | None = None, random_state: int = 0,
             objective: str | Mapping[str, float] | None = None, fit_on: Sequence[str] = ("per-eval", "direct"),
-            on_progress: Callable[[str], None] | None = None, cv_folds: int | None = None) -> Leaderboard:
+            on_progress: Callable[[str], None] | None = None, cv_folds: int | None = None,
+            on_done: Callable[[str], None] | None = None) -> Leaderboard:
     """Fit each law on ``train`` and score it on each held-out table.
 
     Parameters
@@ -134,7 +135,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         With an objective: fit each law per eval and aggregate (``"per-eval"``), on the objective column
         (``"direct"``), or both (two rows per law). ``auto`` and ``stack`` choose between them by CV.
     on_progress : callable, optional
-        Called with each law's key before it is fitted (progress bars).
+        Called with each law's key before it is fitted (progress bars); ``on_done`` after it is scored.
     cv_folds : int, optional
         Folds of the cross-validation inside ``auto`` / ``stack`` given by key (default theirs, 5); more folds
         fit each candidate on more of the runs, which lets a law with many parameters be scored, at the cost
@@ -174,6 +175,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         for mode in modes:
             est = law if mode == "per-eval" else law.clone()
             rows.append(_score_one(est, mode, train, tests, names, s))
+        if on_done is not None:
+            on_done(law.key)
     return Leaderboard(rows, names, train.path or "", len(train),
                        None if s is None else dict(zip(names, map(float, s), strict=True)))
 
