@@ -37,7 +37,7 @@ GAMMA_INIT = 0.5
 UNSEEN_NOTE = "no fitting run has this domain: it acts as the runs' mean exponent per unit share"
 
 
-def _powers(W: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def power_shares(W: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """r_j^gamma_j and log r_j, both 0 where r_j = 0 (the term vanishes there for any gamma > 0)."""
     pos = W > 0
     logw = np.log(np.where(pos, W, 1.0))
@@ -125,7 +125,7 @@ class YePower(RidgeCVMixin, PerTargetLaw):
         # transformed shares do not sum to 1). Domains that never appear get t = 0 from the min-norm solution.
         M = W.shape[1]
         c0 = 0.9 * float(y.min())
-        R, _ = _powers(W, np.full(M, GAMMA_INIT))
+        R, _ = power_shares(W, np.full(M, GAMMA_INIT))
         beta, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(y)), R]), np.log(y - c0), rcond=None)
         lk0 = float(np.clip(beta[0], -29.0, 29.0))
         t0 = np.clip(beta[1:], -T_BOUND + 1, T_BOUND - 1)
@@ -143,7 +143,7 @@ class YePower(RidgeCVMixin, PerTargetLaw):
             params = dict(self.params_)
             for t in ctx.targets:
                 v = self._values_for(t)
-                R, _ = _powers(W, v[2 + M:])
+                R, _ = power_shares(W, v[2 + M:])
                 mean_z = float(np.mean(R @ v[2:2 + M]))
                 for j in np.flatnonzero(unseen):
                     d = ctx.domains[j]
@@ -156,7 +156,7 @@ class YePower(RidgeCVMixin, PerTargetLaw):
         self.z_max_ = {}
         for t in ctx.targets:
             v = self._values_for(t)
-            self.z_max_[t] = float(np.max(_powers(W, v[2 + M:])[0] @ v[2:2 + M]))
+            self.z_max_[t] = float(np.max(power_shares(W, v[2 + M:])[0] @ v[2:2 + M]))
 
     def _get_state(self) -> dict[str, Any]:
         return {**super()._get_state(), "z_max": self.z_max_}
@@ -169,7 +169,7 @@ class YePower(RidgeCVMixin, PerTargetLaw):
     def _predict_one(self, W: np.ndarray, values: np.ndarray, i: int, ctx: FitContext) -> np.ndarray:
         M = W.shape[1]
         lk, t, g = values[1], values[2:2 + M], values[2 + M:]
-        z = saturate_exponent(_powers(W, g)[0] @ t, getattr(self, "z_max_", {}).get(self.targets_[i]))
+        z = saturate_exponent(power_shares(W, g)[0] @ t, getattr(self, "z_max_", {}).get(self.targets_[i]))
         return values[0] + np.exp(lk + z)
 
     def _own_penalty(self, spec: Any) -> Any:
@@ -183,7 +183,7 @@ class YePower(RidgeCVMixin, PerTargetLaw):
 
         def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             c, lk, t, g = theta[0], theta[1], theta[2:2 + M], theta[2 + M:]
-            R, logw = _powers(W, g)
+            R, logw = power_shares(W, g)
             e = np.exp(lk + R @ t)  # (n,)
             jac = np.empty((W.shape[0], theta.size))
             jac[:, 0] = 1.0

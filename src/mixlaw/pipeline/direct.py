@@ -39,7 +39,7 @@ from ..errors import ExtrapolationWarning, InputError, MixlawWarning
 from ..fit import FitResult, Param, Params, fit_model, pooling_penalty
 from ..laws.base import MixingLaw, available_laws, get_law, law_from_dict, warm_clone
 from ..laws.ye import T_BOUND
-from ..laws.ye_pow import GAMMA_BOUNDS, GAMMA_INIT
+from ..laws.ye_pow import GAMMA_BOUNDS, GAMMA_INIT, power_shares
 from ..scaling import ChinchillaLaw
 from . import _schema as sc
 from .result import (
@@ -57,8 +57,9 @@ JOINT_LAWS = ("ye-exp", "ye-pow")
 #: Partial pooling of the joint ye-pow law's exponents unless ``law_options`` sets ``gamma_pooling``: YePower's
 #: default.
 JOINT_GAMMA_POOLING = 1.0
-#: Bounds of the joint law's (log A, alpha, log B, beta, log k) in every fit (E's: 0 to the largest loss); a saved
-#: joint law is checked against them too.
+#: The joint law's (log A, alpha, log B, beta, log k), after E, and their bounds in every fit (E's: 0 to the
+#: largest loss); a saved joint law is checked against them too.
+SCALE_NAMES = ("log_A", "alpha", "log_B", "beta", "log_k")
 SCALE_BOUNDS = ((-50.0, 120.0), (1e-3, 4.0), (-50.0, 120.0), (1e-3, 4.0), (-30.0, 30.0))
 
 
@@ -137,12 +138,15 @@ def _joint_width(law: str, M: int) -> int:
     return 6 + M * (1 if law == "ye-exp" else 2)
 
 
+def _size_step(theta: np.ndarray, N: Any, S: Any) -> Any:
+    """The joint law's :math:`A/N^{\\alpha} + B/S^{\\beta}` from ``theta`` = (E, log A, alpha, log B, beta, ...)."""
+    return np.exp(theta[1] - theta[2] * np.log(N)) + np.exp(theta[3] - theta[4] * np.log(S))
+
+
 def _z_pow(theta: np.ndarray, W: np.ndarray) -> np.ndarray:
     """The power-share exponent :math:`\\sum_j t_j r_j^{\\gamma_j}` of one eval's joint ye-pow parameters."""
     M = W.shape[1]
-    pos = W > 0
-    R = np.where(pos, np.exp(theta[6 + M:] * np.log(np.where(pos, W, 1.0))), 0.0)
-    return R @ theta[6:6 + M]
+    return power_shares(W, theta[6 + M:])[0] @ theta[6:6 + M]
 
 
 def _z_max(thetas: np.ndarray, mixes: np.ndarray) -> np.ndarray:
@@ -183,7 +187,7 @@ class _JointScales:
         M = len(self.domains)
         rows_out: list[Param] = []
         for t, v in zip(self.targets, self.thetas, strict=True):
-            c = v[0] + np.exp(v[1] - v[2] * np.log(params)) + np.exp(v[3] - v[4] * np.log(T))
+            c = v[0] + _size_step(v, params, T)
             rows_out += [Param(f"{t}.c", float(c), float(c), 0.0, np.inf),
                          Param(f"{t}.log_k", float(v[5]), float(v[5]), -30.0, 30.0)]
             if self.law == "ye-exp":
@@ -227,7 +231,7 @@ class _JointScales:
             # Else the target scale would predict with one law and every other scale with another.
             raise InputError(f"{where}.mixing: the joint law's mixture term is {law!r}, the saved mixing law "
                              f"{mixing_law.key!r}")
-        names = ["E", "log_A", "alpha", "log_B", "beta", "log_k", *(f"t_{x}" for x in domains)]
+        names = ["E", *SCALE_NAMES, *(f"t_{x}" for x in domains)]
         bounds = [(0.0, np.inf), *SCALE_BOUNDS, *[(-T_BOUND, T_BOUND)] * M]
         if law == "ye-pow":
             names, bounds = names + [f"gamma_{x}" for x in domains], bounds + [GAMMA_BOUNDS] * M
@@ -321,10 +325,8 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
         beta_w, *_ = np.linalg.lstsq(W, np.log(excess), rcond=None)
         lk = float(np.clip(beta_w[ref], -29, 29))
         tt = np.clip(beta_w - beta_w[ref], -T_BOUND + 1, T_BOUND - 1)
-    ps = [Param("E", 0.5 * E, 0.5 * E, 0.0, float(y.max())),
-          Param("log_A", la, la, -50.0, 120.0), Param("alpha", a, a, 1e-3, 4.0),
-          Param("log_B", lb, lb, -50.0, 120.0), Param("beta", b, b, 1e-3, 4.0),
-          Param("log_k", lk, lk, -30.0, 30.0)]
+    ps = [Param("E", 0.5 * E, 0.5 * E, 0.0, float(y.max()))]
+    ps += [Param(n, v, v, *bd) for n, v, bd in zip(SCALE_NAMES, (la, a, lb, b, lk), SCALE_BOUNDS, strict=True)]
     ps += [Param(f"t_{d}", 0.0 if j == ref else float(tt[j]), 0.0 if j == ref else float(tt[j]), -T_BOUND, T_BOUND,
                  vary=j != ref) for j, d in enumerate(_domain_names(domains, W.shape[1]))]
     spec = Params(ps)
@@ -378,7 +380,7 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     seen = (W > 0).any(axis=0)
     start[6:6 + M] = np.where(seen, start[6:6 + M], 0.0)
     start[6 + M:] = np.where(seen, start[6 + M:], 1.0)
-    names = ("E", "log_A", "alpha", "log_B", "beta", "log_k")
+    names = ("E", *SCALE_NAMES)
     bounds = ((0.0, float(y.max())), *SCALE_BOUNDS)
     ps = [Param(n, float(np.clip(v, *b)), float(np.clip(v, *b)), *b)
           for n, v, b in zip(names, start[:6], bounds, strict=True)]
@@ -424,10 +426,8 @@ def _pow_start(scale: np.ndarray, W: np.ndarray, N: np.ndarray, S: np.ndarray, y
     ye-exp fit (an intercept: the powered shares do not sum to 1; a domain no run has gets t = 0, the min-norm
     solution)."""
     M = W.shape[1]
-    rest = scale[0] + np.exp(scale[1] - scale[2] * np.log(N)) + np.exp(scale[3] - scale[4] * np.log(S))
-    excess = np.clip(y - rest, 1e-3 * y, None)
-    pos = W > 0
-    R = np.where(pos, np.exp(GAMMA_INIT * np.log(np.where(pos, W, 1.0))), 0.0)
+    excess = np.clip(y - scale[0] - _size_step(scale, N, S), 1e-3 * y, None)
+    R, _ = power_shares(W, np.full(M, GAMMA_INIT))
     beta, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(y)), R]), np.log(excess), rcond=None)
     return np.concatenate([scale[:5], [np.clip(beta[0], -29.0, 29.0)],
                            np.clip(beta[1:], -T_BOUND + 1, T_BOUND - 1), np.full(M, GAMMA_INIT)])
