@@ -166,11 +166,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        fit_scale, source = None, None
+        fit_scale, source, spread = None, None, {}
         if isinstance(weights, RunTable):
             table = weights
-            fit_scale, source = table.scale_summary(), table.path
-            why = scale_blind_message(table.path, table.scale_spread(), [self])
+            fit_scale, source, spread = table.scale_summary(), table.path, table.scale_spread()
+            why = scale_blind_message(table.path, spread, [self])
             if why:
                 warnings.warn(why, ScaleWarning, stacklevel=2)
             names = table.resolve_targets(targets)
@@ -235,7 +235,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if fit_scale is not None and self.members_checked and hasattr(self, "members_"):
             # A meta-law takes N and D, but the member it chose may not (auto chose bimix, which takes no model
             # size, on every eval of Dai & Zheng's six-size sweep).
-            why = scale_blind_message(source, table.scale_spread(),
+            why = scale_blind_message(source, spread,
                                       list({m[3].key: m[3] for m in self.members_}.values()), chooser=self.key)
             if why:
                 warnings.warn(why, ScaleWarning, stacklevel=2)
