@@ -161,3 +161,13 @@ def test_rounding_of_stored_weights_renormalises_silently(tmp_path):
         warnings.simplefilter("error", DataWarning)
         t = read_runs(write(tmp_path, text))
     np.testing.assert_allclose(t.weights.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+
+
+def test_tolerance_is_inclusive_for_rows_written_to_two_decimals(tmp_path):
+    # 0.3 + 0.69 is 0.99, 1 - 0.01 exactly as written, but 0.0100000000000000089 off in float64: it was refused
+    # as "weights sum to 0.99, expected 1 ± 0.01". One step past the tolerance is still an error.
+    with pytest.warns(DataWarning, match="renormalised the weights of 2 of 2 rows"):
+        t = read_runs(write(tmp_path, "run,w:web,w:code,loss:web\na,0.3,0.69,3.1\nb,0.51,0.5,3.0\n"))
+    np.testing.assert_allclose(t.weights.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+    with pytest.raises(DataError, match="weights sum to 0.989"):
+        read_runs(write(tmp_path, "run,w:web,w:code,loss:web\na,0.3,0.689,3.1\n"))

@@ -144,7 +144,9 @@ class RunTable:
                 raise self._err(f"weight is {col[bad][0]:g}, expected >= 0", int(np.flatnonzero(bad)[0]), c)
         sums = w.sum(axis=1)
         off = np.abs(sums - 1.0)
-        bad = off > self.weight_tol
+        # The tolerance is inclusive: a row of 0.99 (weights written to two decimals) is 1 - 0.01 in the user's
+        # arithmetic but 0.0100000000000000089 off in float64, and was refused as "0.99, expected 1 ± 0.01".
+        bad = off > self.weight_tol * (1 + 1e-9) + 1e-12
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             if np.allclose(sums, 100.0, rtol=0.01):
