@@ -82,3 +82,23 @@ def test_cli_compare_and_predict_warn_on_stderr(capsys, tmp_path, regmix):
                "--out", str(law))[0] == 0
     code, out, err = run("predict", "--law", str(law), "--mixtures", str(tmp_path / "test.csv"))
     assert code == 0 and "model size 1e+09 vs 1e+06" in err
+
+
+def test_no_loss_level_warning_when_both_tables_state_their_scale(regmix):
+    # Dai & Zheng's 122M runs split 14/6 (every row at params 1.22e8, tokens 2e10): a held-out median above the 14
+    # fitted losses warned "outside the fitted runs' range ... fit across scales with mixlaw pipeline".
+    from mixlaw.data import RunTable
+
+    t = regmix["train_1m"]
+    frame = pd.DataFrame({"run": t.runs, **{f"w:{d}": t.weights[:, j] for j, d in enumerate(t.domains)},
+                          "loss:pile_cc": t.losses("pile_cc"), "params": 1.22e8, "tokens": 2e10})
+    train = RunTable(frame.iloc[:300])
+    higher = frame.iloc[300:].assign(**{"loss:pile_cc": frame["loss:pile_cc"].iloc[300:] * 1.5})
+    law = get_law("linear").fit(train, targets="pile_cc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScaleWarning)
+        law.predict(RunTable(higher))
+    with pytest.warns(ScaleWarning, match="median loss .* outside the fitted runs' range"):
+        law.predict(RunTable(higher.drop(columns="tokens")))  # tokens unknown: the loss level still speaks
+    with pytest.warns(ScaleWarning, match="model size 1e\\+09 vs 1.22e\\+08"):
+        law.predict(RunTable(higher.assign(params=1e9)))

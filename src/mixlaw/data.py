@@ -380,14 +380,17 @@ def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str |
     """Why ``other`` is not at the scale of the runs summarised in ``fitted`` (:meth:`RunTable.scale_summary`),
     or None.
 
-    Different median model size or tokens (beyond :data:`SCALE_RATIO`) is a mismatch; without those columns,
-    a median loss outside the fitted runs' loss range on a shared eval set is one (a mixing law predicts
+    Different median model size or tokens (beyond :data:`SCALE_RATIO`) is a mismatch; unless both tables have
+    both columns, a median loss outside the fitted runs' loss range on a shared eval set is one (a mixing law predicts
     losses at the scale it was fitted at, and a loss level it never saw is another scale or another setup).
     """
     theirs = other.scale_summary()
     why = []
+    compared = set()
     for col, what in (("params", "model size"), ("tokens", "tokens")):
         a, b, span = fitted.get(col), theirs.get(col), fitted.get(f"{col}_range")
+        if b and (a or span is not None):
+            compared.add(col)
         if span is not None and b:
             # Fitted runs at several scales: another table is at their scale when its median is inside their
             # range (comparing medians said '6.8e+08 vs 3.1e+08' for two random splits of one multi-size sweep).
@@ -396,7 +399,10 @@ def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str |
                 why.append(f"{what} {b:.3g}, outside the fitted runs' {lo:.3g} to {hi:.3g}")
         elif a and b and max(a, b) / min(a, b) > SCALE_RATIO:
             why.append(f"{what} {b:.3g} vs {a:.3g} in the fitted runs")
-    if not why:
+    # Both tables at the same model size and tokens: a median loss outside the fitted range is then a few
+    # held-out runs beyond a few fitted ones (14 and 6 of Dai & Zheng's 122M runs, all at 2e10 tokens), not another
+    # scale, and pointing to the pipeline would mislead.
+    if not why and compared != {"params", "tokens"}:
         for e, (lo, _, hi) in fitted.get("losses", {}).items():
             if e in theirs["losses"]:
                 med = theirs["losses"][e][1]
