@@ -56,3 +56,21 @@ def test_fit_report_names_the_table_the_law_was_fitted_on():
     assert "data=given.csv " in str(law.report(data="given.csv"))  # an explicit name still wins
     arrays = get_law("linear").fit(np.array([[0.5, 0.5], [0.2, 0.8], [0.9, 0.1]]), np.array([3.0, 3.2, 2.9]))
     assert "data=- (3 runs" in str(arrays.report())
+
+
+def test_report_prints_a_tables_repair_as_one_warning_line(tmp_path, capsys):
+    # mixlaw report --runs odd_tr.csv --test odd_te.csv (weights summing to 0.99) printed Python's two-line
+    # 'data.py:491: DataWarning: ...' with a source line, where fit and compare print 'warning: ...'.
+    import pandas as pd
+
+    train, test = _table(tmp_path / "train.csv", 40, 0), _table(tmp_path / "test.csv", 20, 1)
+    frame = pd.read_csv(train)
+    frame.loc[0, "w:a"] += 0.005  # the row sums to 1.005: within --weight-tol, renormalised with a warning
+    frame.to_csv(train, index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--runs", str(train), "--test", str(test), "--laws", "linear", "--target", "a",
+              "--out", str(tmp_path / "r.html")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 0
+    assert "warning: " in err and "renormalised the weights of 1 of 40 rows" in err
+    assert "DataWarning" not in err and "RunTable(" not in err

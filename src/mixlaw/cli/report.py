@@ -37,8 +37,9 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
             raise InputError("--runs needs at least one --test held-out table (split your runs into two files, "
                              "or compare laws by cross-validation on this one table: mixlaw fit --runs "
                              f"{runs} --law auto)")
-        train = load_table(runs, weight_tol)
-        tests = load_tests(test, weight_tol)
+        with show_warnings():  # a table's repair (renormalised weights) as one 'warning:' line, as fit prints it
+            train = load_table(runs, weight_tol)
+            tests = load_tests(test, weight_tol)
         for t in tests.values():
             train.check_compatible(t)
     if not target and len(train.evals) > 1:
