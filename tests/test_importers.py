@@ -296,3 +296,21 @@ def test_import_numbers_the_runs_of_a_table_without_run_ids(tmp_path, capsys):
     pd.read_csv(tmp_path / "r.csv").drop(columns="run").to_csv(tmp_path / "norun.csv", index=False)
     code, _, err = _cli(capsys, "fit", "--runs", str(tmp_path / "norun.csv"), "--law", "linear")
     assert code == 2 and "missing 'run'" in err and "'mixlaw runs import' numbers its runs" in err
+
+
+def test_import_without_a_map_names_the_files_columns_and_a_map_that_fits(tmp_path, capsys):
+    # mixlaw runs import dmsl_llm_slimpajama.csv --out dz.parquet (Dai & Zheng's CSV, no --columns) said
+    # "missing 'run', ...; found columns []" for a file of 17 columns, and suggested a W&B map.
+    src = tmp_path / "sweep.csv"
+    pd.DataFrame({"weight_a": [0.2, 0.6], "weight_b": [0.8, 0.4], "model_size": 1e8, "n_tokens": 1e9,
+                  "a_loss": [3.1, 3.0], "b_loss": [3.3, 3.4]}).to_csv(src, index=False)
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--out", str(tmp_path / "r.csv"))
+    assert code == 2 and "found columns []" not in err
+    assert "the file's columns: weight_a, weight_b, model_size, n_tokens, a_loss, b_loss" in err
+    guess = "w:*=weight_*,loss:*=*_loss,params=model_size,tokens=n_tokens"
+    assert f"--columns '{guess}'" in err
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", "w:*=weight_*",
+                        "--out", str(tmp_path / "r.csv"))
+    assert code == 2 and "with this --columns map the table has no 'loss:<eval>' column" in err
+    with pytest.warns(DataWarning, match="numbered the runs"):
+        assert read_runs_mapped(src, guess).evals == ["a", "b"]  # the suggestion works as given

@@ -164,12 +164,86 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     """
     p = Path(path)
     df, lines = _read_any(p)
+    source_cols = [str(c) for c in df.columns]
     df = apply_column_map(df, parse_column_map(columns), where=str(p))
+    _check_mapped(df, source_cols, str(p), given=columns is not None)
     if drop_incomplete:
         df, lines = _drop_incomplete(df, lines, str(p))
     if "run" not in df.columns:
         df = _number_runs(df, str(p))
     return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
+
+
+# Names other tools give the scale columns (Dai & Zheng: model_size, n_tokens; W&B: _step, global_step).
+_SCALE_NAMES = {"run": ("run", "name", "run_name", "run_id"),
+                "params": ("model_size", "n_params", "num_params", "model_params", "parameters", "params"),
+                "tokens": ("n_tokens", "num_tokens", "tokens_seen", "tokens", "train_tokens"),
+                "step": ("step", "_step", "global_step", "steps", "iteration", "train_step")}
+_WEIGHT_WORDS = ("weight", "mix", "ratio", "prop", "frac", "share")
+_LOSS_WORDS = ("loss", "nll", "ppl", "bpb", "perplexity")
+
+
+def suggest_column_map(cols: list[str]) -> str | None:
+    """A ``--columns`` map that fits ``cols`` when they follow a common convention, or None.
+
+    Weights: the columns sharing a prefix (``weight_*``) or suffix (``*_weight``) that names a share; losses:
+    those sharing one that names a loss (``*_loss``, ``loss_*``, ``eval/*/loss``). Only a suggestion for the
+    error message; nothing is mapped without ``--columns``.
+
+    >>> suggest_column_map(["weight_a", "weight_b", "model_size", "n_tokens", "a_loss", "b_loss"])
+    'w:*=weight_*,loss:*=*_loss,params=model_size,tokens=n_tokens'
+    """
+    def pattern(words: tuple[str, ...]) -> str | None:
+        best: tuple[int, str] | None = None
+        for c in cols:
+            for m in re.finditer(r"[_/:.\-]", c):
+                for pat, part in (("*" + c[m.start():], c[:m.start()]), (c[:m.end()] + "*", c[m.end():])):
+                    fixed = pat.replace("*", "").lower()
+                    if not part or not any(w in fixed for w in words):
+                        continue
+                    rx = re.compile("^" + re.escape(pat).replace(r"\*", ".+") + "$")
+                    n = sum(bool(rx.match(x)) for x in cols)
+                    if n >= 2 and (best is None or n > best[0]):
+                        best = (n, pat)
+        # eval/<name>/loss: a prefix and a suffix around the name
+        for c in cols:
+            parts = c.split("/")
+            if len(parts) == 3 and any(w in parts[2].lower() for w in words):
+                pat = f"{parts[0]}/*/{parts[2]}"
+                n = sum(bool(re.match("^" + re.escape(pat).replace(r"\*", "[^/]+") + "$", x)) for x in cols)
+                if n >= 2 and (best is None or n >= best[0]):  # over '*/loss', which keeps 'eval/' in the name
+                    best = (n, pat)
+        return None if best is None else best[1]
+
+    w, loss = pattern(_WEIGHT_WORDS), pattern(_LOSS_WORDS)
+    if w is None or loss is None:
+        return None
+    parts = [f"w:*={w}", f"loss:*={loss}"]
+    lower = {c.lower(): c for c in cols}
+    for target, names in _SCALE_NAMES.items():
+        hit = next((lower[n] for n in names if n in lower), None)
+        if hit is not None and hit != target:
+            parts.append(f"{target}={hit}")
+    return ",".join(parts)
+
+
+def _check_mapped(df: pd.DataFrame, source_cols: list[str], where: str, *, given: bool) -> None:
+    """Stop, naming the file's own columns, when the (mapped) table lacks weights or losses.
+
+    Found importing Dai & Zheng's SlimPajama CSV without ``--columns``: the error listed the columns left after
+    mapping, "found columns []", for a file of 17, and gave a map for a W&B export rather than one that fits.
+    """
+    wcols = [c for c in df.columns if str(c).startswith(WEIGHT_PREFIX)]
+    lcols = [c for c in df.columns if str(c).startswith(LOSS_PREFIX)]
+    if len(wcols) >= 2 and lcols:
+        return
+    need = ([f"{len(wcols)} 'w:<domain>' weight column(s) (at least 2 needed)"] if len(wcols) < 2 else []) + \
+        (["no 'loss:<eval>' column"] if not lcols else [])
+    guess = suggest_column_map(source_cols)
+    how = (f"; these columns fit --columns '{guess}'" if guess else
+           "; map them with --columns, e.g. --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss'")
+    raise DataError(f"{'with this --columns map' if given else 'without --columns'} the table has "
+                    f"{' and '.join(need)} (the file's columns: {_show(source_cols)}){how}", path=where)
 
 
 def _number_runs(df: pd.DataFrame, where: str) -> pd.DataFrame:
