@@ -314,3 +314,17 @@ def test_import_without_a_map_names_the_files_columns_and_a_map_that_fits(tmp_pa
     assert code == 2 and "with this --columns map the table has no 'loss:<eval>' column" in err
     with pytest.warns(DataWarning, match="numbered the runs"):
         assert read_runs_mapped(src, guess).evals == ["a", "b"]  # the suggestion works as given
+
+
+def test_missing_loss_hint_keeps_the_column_map(tmp_path, capsys):
+    # runs import dmsl_llm_slimpajama.csv --columns '...' (6 rows without a loss) told the user to rerun
+    # 'mixlaw runs import <file> --drop-incomplete --out runs.parquet': without the map, which stops at the columns.
+    src = tmp_path / "sweep.csv"
+    cols = "run=name,w:*=weight_*,loss:*=*_loss"
+    pd.DataFrame({"name": ["x", "y", "z"], "weight_a": [0.2, 0.6, 0.5], "weight_b": [0.8, 0.4, 0.5],
+                  "a_loss": [3.1, None, 3.0]}).to_csv(src, index=False)
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", cols, "--out", str(tmp_path / "r.csv"))
+    assert code == 2 and f'--columns "{cols}" --drop-incomplete' in err
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", cols, "--drop-incomplete",
+                        "--out", str(tmp_path / "r.csv"))
+    assert code == 0 and "left out 1 of 3 rows" in err

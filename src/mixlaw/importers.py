@@ -171,7 +171,16 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
         df, lines = _drop_incomplete(df, lines, str(p))
     if "run" not in df.columns:
         df = _number_runs(df, str(p))
-    return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
+    try:
+        return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
+    except DataError as e:
+        # The table's hint for rows that miss a loss is a command to rerun; without the map it stops at the
+        # columns instead (found on Dai & Zheng's CSV, 6 rows without a loss, imported with --columns).
+        hint = f"mixlaw runs import {p} --drop-incomplete"
+        if columns is None or not isinstance(columns, str) or hint not in e.detail:
+            raise
+        raise DataError(e.detail.replace(hint, f"mixlaw runs import {p} --columns \"{columns}\" --drop-incomplete"),
+                        path=e.path, row=e.row, column=e.column) from None
 
 
 # Names other tools give the scale columns (Dai & Zheng: model_size, n_tokens; W&B: _step, global_step).
