@@ -171,3 +171,16 @@ def test_tolerance_is_inclusive_for_rows_written_to_two_decimals(tmp_path):
     np.testing.assert_allclose(t.weights.sum(axis=1), 1.0, rtol=0, atol=1e-15)
     with pytest.raises(DataError, match="weights sum to 0.989"):
         read_runs(write(tmp_path, "run,w:web,w:code,loss:web\na,0.3,0.689,3.1\n"))
+
+
+def test_every_weight_check_takes_a_sum_of_0_99():
+    # mixlaw export --mixture web=0.6,code=0.39 said "mixture weights sum to 0.99, expected 1 ± 0.01".
+    from mixlaw.cli._common import parse_default
+    from mixlaw.export import export_mixture
+    from mixlaw.optimize.constraints import _natural
+
+    with pytest.warns(DataWarning, match="renormalised"):
+        assert "web" in export_mixture({"web": 0.6, "code": 0.39}, "json")
+    assert np.isclose(sum(parse_default("web=0.6,code=0.39", ["web", "code"], None)), 1.0)
+    v, _ = _natural({"web": 0.6, "code": 0.39}, None, ["web", "code"])
+    np.testing.assert_allclose(v.sum(), 1.0)

@@ -43,6 +43,15 @@ _REGMIX_W = "train_the_pile_"
 _REGMIX_LOSS = ("metric/the_pile_", "_val_loss")
 
 
+def beyond_tol(off: Any, tol: float) -> Any:
+    """Whether a row sum's distance ``off`` from 1 exceeds ``tol``, inclusively.
+
+    A row of 0.99 (weights written to two decimals) is 1 - 0.01 in the user's arithmetic but 0.0100000000000000089
+    off in float64, and was refused as "weights sum to 0.99, expected 1 ± 0.01".
+    """
+    return off > tol * (1 + 1e-9) + 1e-12
+
+
 class RunTable:
     """A validated table of proxy runs.
 
@@ -144,9 +153,7 @@ class RunTable:
                 raise self._err(f"weight is {col[bad][0]:g}, expected >= 0", int(np.flatnonzero(bad)[0]), c)
         sums = w.sum(axis=1)
         off = np.abs(sums - 1.0)
-        # The tolerance is inclusive: a row of 0.99 (weights written to two decimals) is 1 - 0.01 in the user's
-        # arithmetic but 0.0100000000000000089 off in float64, and was refused as "0.99, expected 1 ± 0.01".
-        bad = off > self.weight_tol * (1 + 1e-9) + 1e-12
+        bad = beyond_tol(off, self.weight_tol)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             if np.allclose(sums, 100.0, rtol=0.01):

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._validation import read_user_text
+from .data import beyond_tol
 from .errors import DataWarning, InputError
 from .export_schema import check_export
 
@@ -100,7 +101,7 @@ def _check_weights(weights: Mapping[str, float], tol: float = SUM_TOL) -> dict[s
         total = math.fsum(out.values())
     except OverflowError:  # 1e308 + 1e308: finite weights whose sum is not
         total = math.inf
-    if abs(total - 1.0) > tol:
+    if beyond_tol(abs(total - 1.0), tol):
         raise InputError(f"mixture weights sum to {total:.6g}, expected 1 ± {tol:g} (fix the weights)")
     if abs(total - 1.0) > 1e-9:
         warnings.warn(f"mixture weights sum to {total:.9g}; renormalised to 1", DataWarning, stacklevel=3)

@@ -31,7 +31,7 @@ from rich.text import Text
 from .. import __version__
 from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
-from ..data import RunTable
+from ..data import RunTable, beyond_tol
 from ..datasets import bundled_splits
 from ..errors import InputError, MixlawWarning, UnusedDomainWarning
 from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
@@ -395,7 +395,7 @@ def parse_default(spec: str, domains: list[str], mixtures: Any) -> Any:
     if unknown:
         raise InputError(f"--default names unknown domain(s) {unknown}; the runs have {domains}")
     total = sum(mix.values())
-    if abs(total - 1.0) > 0.01:
+    if beyond_tol(abs(total - 1.0), 0.01):
         raise InputError(f"--default weights sum to {total:.4g}, expected 1 (within 0.01)")
     return [mix.get(d, 0.0) / total for d in domains]
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..budget import max_shares
+from ..data import beyond_tol
 from ..errors import InputError
 from .result import ActiveConstraint
 
@@ -159,7 +160,7 @@ def _natural(natural: Mapping[str, float] | Sequence[float] | None, tokens_avail
             v = np.asarray(natural, dtype=np.float64).ravel()
             if v.size != M:
                 raise InputError(f"natural mixture: {v.size} weights for {M} domains")
-        if not np.all(np.isfinite(v)) or np.any(v < 0) or abs(v.sum() - 1) > 0.01:
+        if not np.all(np.isfinite(v)) or np.any(v < 0) or beyond_tol(abs(v.sum() - 1), 0.01):
             raise InputError(f"natural mixture must be >= 0 and sum to 1 (± 0.01); got sum {v.sum():.6g}")
         return v / v.sum(), "given"
     if tokens_available is not None:
