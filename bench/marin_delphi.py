@@ -63,8 +63,8 @@ from mixlaw.laws.selection import (
 )
 
 #: Single laws scored by the outer CV (those that match evals to domains through implicit aggregation).
-DEFAULT_LAWS = ["ye-pow", "ye-exp", "additive-ens", "linear", "loglinear", "loglinear-sat", "lightgbm", "dz-eq1",
-                "dz-eq3-safe", "bimix"]
+DEFAULT_LAWS = ["ye-pow", "ye-exp", "additive-ens", "linear", "loglinear", "loglinear-sat", "gp-residual", "lightgbm",
+                "dz-eq1", "dz-eq3-safe", "bimix"]
 #: What auto / stack choose from here: the laws that fit the 9 metrics at 39 domains in under half a minute
 #: (ye-pow 23 s, lightgbm 15 s, ye-exp 6 s, linear 0.4 s on 224 runs), and loglinear-sat (its own inner CV of
 #: eps and name groups, batched Huber solves: 6 CPU s; about a minute with one HuberRegressor per problem), the

@@ -11,6 +11,7 @@ from .lightgbm import LightGBM
 from .linear import Linear
 from .loglinear import LogLinear
 from .loglinear_sat import LogLinearSat
+from .residual_gp import ResidualGP
 from .stack import StackLaw
 from .ye import YeExponential
 from .ye_implicit import YeImplicit
@@ -20,4 +21,4 @@ from .ye_total import YeTotal
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
            "YeExponential", "YeImplicit", "YeTotal", "YePower", "DZCapacity", "DZNoise", "DZNoiseSafe",
            "ShukorAdditive", "ShukorAdditiveEnsemble",
-           "Linear", "LogLinear", "LogLinearSat", "LightGBM", "BiMix", "AutoScale", "AutoLaw", "StackLaw"]
+           "Linear", "LogLinear", "LogLinearSat", "ResidualGP", "LightGBM", "BiMix", "AutoScale", "AutoLaw", "StackLaw"]
