@@ -56,3 +56,21 @@ def test_cli_compare_regmix_mean_objective_reports_the_objectives_spearman_per_s
     Y, P = t.losses("all"), np.asarray(per_eval.predict(t)).reshape(len(t), -1)
     averaged = np.mean([stats.spearmanr(Y[:, i], P[:, i]).statistic for i in range(Y.shape[1])])
     assert averaged - rows["linear"]["splits"]["test_1B"]["spearman"] > 0.2
+
+
+def test_objective_spellings_on_the_command_line(capsys) -> None:
+    # mixlaw optimize --objective loss:c4 said "unknown objective 'loss:c4'" where --target loss:c4 works;
+    # --objective c4:0.5,book:0.5 (no weights=) said "unknown objective" without the spelling.
+    from mixlaw.cli import main
+    from mixlaw.cli._common import parse_objective
+    from mixlaw.errors import InputError
+
+    assert parse_objective("loss:pile_cc") == "pile_cc"
+    assert parse_objective("weights=loss:pile_cc:0.5,github:0.5") == {"pile_cc": 0.5, "github": 0.5}
+    assert parse_objective("arc_challenge:rc::olmes") == "arc_challenge:rc::olmes"  # an eval name with colons
+    with pytest.raises(InputError, match="spelt weights=pile_cc:0.5,github:0.5"):
+        parse_objective("pile_cc:0.5,github:0.5")
+    with pytest.raises(SystemExit) as exc:
+        main(["optimize", "--dataset", "regmix", "--law", "linear", "--objective", "loss:pile_cc", "--json"])
+    assert exc.value.code == 0
+    assert json.loads(capsys.readouterr().out)["optimum"]["objective_name"] == "loss of pile_cc"

@@ -6,6 +6,7 @@ mixture). Command modules import from here; nothing here knows about a particula
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import warnings
@@ -31,7 +32,7 @@ from rich.text import Text
 from .. import __version__
 from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
-from ..data import RunTable, beyond_tol
+from ..data import LOSS_PREFIX, RunTable, beyond_tol
 from ..datasets import bundled_splits
 from ..errors import InputError, MixlawWarning, UnusedDomainWarning
 from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
@@ -339,10 +340,19 @@ def load_tests(specs: list[str], weight_tol: float, eval_groups: list[str] | Non
 
 
 def parse_objective(spec: str) -> Any:
-    """'mean' | 'total' | 'max' | an eval name | 'weights=a:0.5,b:0.5'."""
+    """'mean' | 'total' | 'max' | an eval name | 'weights=a:0.5,b:0.5'.
+
+    An eval is spelt with or without its column prefix, as ``--target`` takes it (``loss:c4`` or ``c4``): ``--target
+    loss:c4`` worked where ``--objective loss:c4`` said "unknown objective". Weights without the ``weights=`` prefix
+    (``c4:0.5,book:0.5``) are an error that gives the spelling.
+    """
     if not spec.startswith("weights="):
-        return spec
-    return parse_named_numbers(spec[len("weights="):].split(","), ":", "--objective", "weights=eval:weight,...")
+        items = [x.strip() for x in spec.split(",") if x.strip()]
+        if len(items) > 1 and all(re.fullmatch(r".+:\s*[-+0-9.eE]+", x) for x in items):
+            raise InputError(f"--objective {spec!r}: a weighted objective is spelt weights={spec}")
+        return spec[len(LOSS_PREFIX):] if spec.startswith(LOSS_PREFIX) else spec
+    weights = parse_named_numbers(spec[len("weights="):].split(","), ":", "--objective", "weights=eval:weight,...")
+    return {k[len(LOSS_PREFIX):] if k.startswith(LOSS_PREFIX) else k: v for k, v in weights.items()}
 
 
 def parse_named_numbers(items: Iterable[str], sep: str, option: str, expected: str) -> dict[str, float]:
