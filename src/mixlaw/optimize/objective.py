@@ -120,7 +120,8 @@ def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, n
             return "max", None
         if objective not in ("mean", "total") and objective not in targets:
             raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', 'max', an eval set "
-                             f"({targets}), a mapping {{eval: weight}} (on the command line: weights=a:0.5,b:0.5) or a callable")
+                             f"({targets}), a mapping {{eval: weight}} (on the command line: weights=a:0.5,b:0.5) "
+                             "or a callable")
         s = objective_weights(objective, targets)
         return (objective if objective in ("mean", "total") else f"loss of {objective}"), s
     if isinstance(objective, Mapping):
