@@ -46,3 +46,32 @@ def test_predict_mixtures_without_w_prefix_names_the_files_columns(tmp_path, cap
     err = capsys.readouterr().err
     assert exc.value.code != 0
     assert "among columns ['web', 'code']" in err and "(e.g. 'w:web')" in err and "loss:_" not in err
+
+
+def test_predict_mixtures_name_a_missing_domain_and_the_right_rename(tmp_path, capsys):
+    """`mixlaw predict --mixtures cand.csv` on Dai & Zheng's domains: a file without the wikipedia column said
+    "weights sum to 0.847692, expected 1" (not which column is missing); one of weight_<domain> columns was told
+    to rename them 'w:weight_arxiv'."""
+    import pandas as pd
+    import pytest
+
+    from mixlaw.cli import main
+
+    W = np.random.default_rng(0).dirichlet(np.ones(3), 12)
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:web": W[:, 0], "w:code": W[:, 1], "w:wiki": W[:, 2],
+                  "loss:x": 3 - W[:, 0]}).to_csv(runs, index=False)
+    law = tmp_path / "law.json"
+
+    def run(*argv):
+        with pytest.raises(SystemExit) as exc:
+            main(list(argv))
+        return exc.value.code, capsys.readouterr().err
+
+    assert run("fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
+    (tmp_path / "two.csv").write_text("w:web,w:code\n0.5,0.3\n")
+    code, err = run("predict", "--law", str(law), "--mixtures", str(tmp_path / "two.csv"))
+    assert code == 2 and "missing ['wiki']" in err and "sum to" not in err
+    (tmp_path / "dz.csv").write_text("weight_web,weight_code,weight_wiki\n0.5,0.3,0.2\n")
+    code, err = run("predict", "--law", str(law), "--mixtures", str(tmp_path / "dz.csv"))
+    assert code == 2 and "(e.g. 'w:web' for 'weight_web')" in err

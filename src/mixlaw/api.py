@@ -132,7 +132,7 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
     then renormalised) and reordered to the law's domains by name. Returns the input's ``run`` (or row number)
     and ``pred:<target>`` columns.
     """
-    table, path = _mixture_table(mixtures, weight_tol)
+    table, path = _mixture_table(mixtures, weight_tol, law.domains_, "law")
     fitted_at = getattr(law, "_fit_scale", None)
     if any(c in table.frame.columns for c in ("params", "tokens")) and fitted_at is not None \
             and not (law.uses_model_params or law.uses_tokens):
@@ -148,7 +148,7 @@ def predict_pipeline_table(result: PipelineResult, mixtures: str | os.PathLike[s
                            weight_tol: float = WEIGHT_TOL) -> pd.DataFrame:
     """:func:`predict_table` with a fitted (or loaded) pipeline, at its target scale or at ``params`` (model
     size N) and ``steps`` or ``tokens`` (:meth:`PipelineResult.predict`)."""
-    table, path = _mixture_table(mixtures, weight_tol)
+    table, path = _mixture_table(mixtures, weight_tol, result.domains, "pipeline")
     pred = result.predict(_weights_for(table, result.domains, path, "pipeline"), params=params, steps=steps,
                           tokens=tokens)
     return _prediction_frame(table, pred, result.targets)
@@ -157,12 +157,17 @@ def predict_pipeline_table(result: PipelineResult, mixtures: str | os.PathLike[s
 def predict_pipeline_weights(result: PipelineResult, mixtures: str | os.PathLike[str] | pd.DataFrame, *,
                              weight_tol: float = WEIGHT_TOL) -> np.ndarray:
     """The mixtures of :func:`predict_pipeline_table`, rows in its order, columns in the pipeline's domains."""
-    table, path = _mixture_table(mixtures, weight_tol)
+    table, path = _mixture_table(mixtures, weight_tol, result.domains, "pipeline")
     return _weights_for(table, result.domains, path, "pipeline")
 
 
-def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: float) -> tuple[RunTable, str | None]:
-    """The ``w:`` columns (and ``params``/``tokens``) of a table of mixtures, validated as a run table."""
+def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: float,
+                   domains: Sequence[str] | None = None, what: str = "law") -> tuple[RunTable, str | None]:
+    """The ``w:`` columns (and ``params``/``tokens``) of a table of mixtures, validated as a run table.
+
+    With ``domains`` (the law's), the columns are checked against them before the row sums: a table that left
+    out a domain column said "weights sum to 0.847692, expected 1" instead of naming the missing column.
+    """
     if isinstance(mixtures, pd.DataFrame):
         df, path = mixtures.copy(), None
     else:
@@ -175,10 +180,20 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     if len(wcols) < 2:
         # Said here: the run-table validator would list the probe's columns ('run', 'loss:_'), not the file's.
         others = [str(c) for c in df.columns if c not in ("run", "params", "tokens")]
-        eg = f" (e.g. 'w:{others[0]}')" if others else ""
+        # 'weight_arxiv' for the law's domain 'arxiv' is renamed 'w:arxiv', not 'w:weight_arxiv'
+        named = [(c, d) for d in (domains or []) for c in others if d in c]
+        col, dom = named[0] if named else (others[0], others[0]) if others else ("", "")
+        eg = "" if not col else f" (e.g. 'w:{dom}')" if col == dom else f" (e.g. 'w:{dom}' for '{col}')"
         raise DataError(f"a table of mixtures needs one 'w:<domain>' column per domain of the law; found "
                         f"{len(wcols)}, among columns {known_names([], others)}: rename the weight columns to "
                         f"w:<domain>{eg}", path=path)
+    if domains is not None:
+        missing = [d for d in domains if WEIGHT_PREFIX + d not in wcols]
+        extra = [c[len(WEIGHT_PREFIX):] for c in wcols if c[len(WEIGHT_PREFIX):] not in domains]
+        if missing or extra:
+            hint = " (give every domain a column; 0 for those a mixture leaves out)" if missing else ""
+            raise DataError(f"mixture domains differ from the {what}'s: missing {missing}, unexpected {extra}{hint}",
+                            path=path, column="w:" + (missing or extra)[0])
     scale_cols = [c for c in ("params", "tokens") if c in df.columns]
     probe = df[["run"] + wcols + scale_cols].copy()
     probe["loss:_"] = 1.0  # a placeholder loss column so the run-table validator can be reused on mixtures
