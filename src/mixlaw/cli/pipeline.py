@@ -2,7 +2,8 @@
 (nested: step law -> size law -> mixing law, after Ye et al.; or direct: a law with model size as an input;
 by default the route and law a leave-scale-out backtest prefers, with prediction intervals), optionally with
 the optimal mixture at the target scale (``--optimize``) and a backtest within the data (``--backtest``), and
-saved for ``mixlaw predict --pipeline`` (``--save``).
+saved for ``mixlaw predict --pipeline`` (``--save``). One model size is enough to extrapolate in steps alone
+at that size (``--target-params`` optional then; ``--steps-only`` at a fitted size of a larger sweep).
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ from ._common import (
 
 
 def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'params' and 'step' (or 'tokens')."),
-                 target_params: float = typer.Option(..., "--target-params", help="Target model size N*."),
+                 target_params: float | None = typer.Option(None, "--target-params",
+                                                            help="Target model size N*. A fitted size extrapolates "
+                                                            "in steps alone at that size (the default with one "
+                                                            "size in the table)."),
                  target_steps: float | None = typer.Option(None, "--target-steps", help="Target training steps S*."),
                  target_tokens: float | None = typer.Option(None, "--target-tokens",
                                                             help="Or: target training tokens D* (step law over the "
@@ -56,6 +60,10 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                             help="yes | auto | no: one step/size exponent per eval shared by all "
                                             "mixtures (what the backtest can score; 'no': each curve its own, as "
                                             "Ye; 'auto': own where 4+ checkpoints/sizes allow)."),
+                 steps_only: bool = typer.Option(False, "--steps-only",
+                                                 help="Extrapolate in steps alone at --target-params, a fitted size, "
+                                                 "on that size's curves (the default with 1-2 sizes in the table; "
+                                                 "with 3+ the size law is read at that size)."),
                  fit_from: float = typer.Option(0.0, "--fit-from",
                                                 help="Leave out each curve's (mixture at one size) checkpoints "
                                                 "before this fraction of its last step (the early transient bends "
@@ -109,7 +117,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
         result = fit_pipeline(table, target_params=target_params, target_steps=target_steps,
                               target_tokens=target_tokens, route=route, law=law, targets=targets, objective=scored,
                               random_state=seed, shared_exponents=modes[shared], fit_from=fit_from,
-                              law_options=options)
+                              law_options=options, steps_only=True if steps_only else None)
         if save is not None:
             save_pipeline(result, save)
         opt = opt_interval = None
@@ -133,7 +141,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             data = table if all(t in table.evals for t in result.targets) else add_weighted_total(table, total or {})
             tests = backtest_pipeline(data, route=result.route, law=result.law.removeprefix("joint+"),
                                       targets=result.targets, random_state=seed, shared_exponents=modes[shared],
-                                      fit_from=fit_from, law_options=options, axis=result.time_axis)
+                                      fit_from=fit_from, law_options=options, axis=result.time_axis,
+                                      target_params=result.target_params, steps_only=result.steps_only)
     if save is not None:
         err.print(f"saved the pipeline to {save}", highlight=False, markup=False)
     if as_json:

@@ -25,6 +25,11 @@ fixed :math:`(N^*, S^*)` it *is* Ye's law with :math:`c_i = E_i + A_i/N^{*\\alph
 which is returned as the mixing law. This is mixlaw's own choice, documented here: it assumes the mixture
 effect does not change with scale, which Ye's nested route does not assume.
 
+**Steps only** (:mod:`.fitting`): a target size equal to a fitted size, in a table of 1-2 sizes (too few for
+the size law) or with ``steps_only=True``, is extrapolated in steps (or tokens) alone at that size, as Ye et al.
+do at one size: the nested route without stage 2, the direct route's joint law without its size term. One
+model size is then enough; ``target_params`` defaults to the table's one size.
+
 References
 ----------
 Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4 (nested scaling laws).

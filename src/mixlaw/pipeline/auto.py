@@ -37,7 +37,7 @@ from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective
 from .direct import JOINT_LAWS
-from .fitting import check_inputs, fit_candidates, fit_route
+from .fitting import at_one_size, check_inputs, fit_candidates, fit_route, steps_only_size
 from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures
 from .result import ROUTES, PipelineResult, _mixture_ids
 
@@ -88,6 +88,8 @@ class ScaleSplit:
     #: Steps (or tokens) the backtest fits, and the real fit's window (from ``fit_from``), (first, last).
     fit_span: tuple[float, float] = (float("nan"), float("nan"))
     real_span: tuple[float, float] = (float("nan"), float("nan"))
+    #: Parts the real extrapolation does not need, one line each (not skipped: the backtest is not partial).
+    not_needed: list[str] = field(default_factory=list)
 
     @property
     def partial(self) -> bool:
@@ -137,7 +139,7 @@ class ScaleSplit:
                 "partial": self.partial, "skipped": list(self.skipped), "tested": list(self.tested),
                 "untested": list(self.untested), "n_fit_rows": int(self.fit_rows.sum()),
                 "fit_span": [_finite(v) for v in self.fit_span], "real_span": [_finite(v) for v in self.real_span],
-                "n_truth_rows": int(self.truth_rows.size)}
+                "n_truth_rows": int(self.truth_rows.size), "not_needed": list(self.not_needed)}
 
 
 def leave_scale_out_split(table: RunTable, target_params: float, target_time: float, axis: str = "step", *,
@@ -320,7 +322,7 @@ class Selection:
         lines = ["[[Auto: route and law chosen by a leave-scale-out backtest]]",
                  f"    {self.split.describe()}", f"    error: {self.metric}",
                  "    choice: the simplest candidate within one paired standard error of the best score"]
-        lines += [f"    {s}" for s in self.split.skipped]
+        lines += [f"    {s}" for s in self.split.skipped + self.split.not_needed]
         if self.partial:
             lines.append("    the error estimate is PARTIAL: it tests only the parts above that ran")
         if self.route_warning:
@@ -488,12 +490,13 @@ def choose_simplest_within_noise(ok: list[Candidate]) -> tuple[Candidate, str]:
 
 
 # ---------------------------------------------------------------------- entry point
-def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float | None = None,
+def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_steps: float | None = None,
                  target_tokens: float | None = None, route: str = AUTO, law: str = AUTO, targets: Any = "all",
                  objective: Any = None, random_state: int | np.random.Generator | None = 0,
                  law_options: dict[str, Any] | None = None, shared_exponents: bool | str = True,
                  fit_from: float = 0.0, level: float = 0.8, n_jackknife: int = 8,
-                 intervals: bool | None = None, fit_all: bool = False) -> PipelineResult:
+                 intervals: bool | None = None, fit_all: bool = False,
+                 steps_only: bool | None = None) -> PipelineResult:
     r"""Predict target-scale losses of every mixture in ``table`` and fit a mixing law on them.
 
     With ``route="auto"`` or ``law="auto"`` (the defaults) the candidates (module docstring) are compared by a
@@ -506,10 +509,12 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     ----------
     table : RunTable
         Small runs at several model sizes (``params`` column) with several checkpoints each (``step``
-        column); one row per (run, checkpoint).
-    target_params : float
+        column); one row per (run, checkpoint). One model size is enough to extrapolate in steps alone.
+    target_params : float, optional
         Model size N* of the target run (same units as the ``params`` column): usually beyond the largest size
-        (extrapolation); inside the runs' range the same stages interpolate.
+        (extrapolation); inside the runs' range the same stages interpolate. A fitted size (relative tolerance
+        1e-9) in a table of 1-2 sizes is extrapolated in steps alone (``steps_only``). Default: the table's one
+        model size (InputError when it has several).
     target_steps : float, optional
         Training steps S* of the target run (beyond or inside the table's steps, as N*).
     target_tokens : float, optional
@@ -564,6 +569,13 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     fit_all : bool, default=False
         Also fit every candidate on all the data: :attr:`PipelineResult.alternatives` maps each candidate's
         label to its result (to compare the choice with the others at the target, as the bench does).
+    steps_only : bool, optional
+        Extrapolate in steps (or tokens) alone at the target size, a fitted one (:mod:`.fitting`): the nested
+        route's step law per curve, then the mixing law at S*; the direct route's joint law without its size
+        term; curves at other sizes left out (a line in the warnings says so); the backtest holds out the curves'
+        late part only, and says the size part is not needed. Default (None): when the target is a fitted size
+        and the table has fewer than 3 sizes (too few for the size law); with 3 or more the size law through
+        every size is read at the target size.
 
     Returns
     -------
@@ -572,9 +584,9 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     Raises
     ------
     InputError
-        Missing ``step``/``params`` columns, a target that is not positive, too few sizes (< 3) or
-        checkpoints for the step and size laws' 3 parameters, or too few mixtures for the mixing law (with
-        ``auto``: for every candidate, each one's reason in the message).
+        Missing ``step``/``params`` columns, a target that is not positive, too few sizes (< 3, with a target
+        size that is not a fitted one) or checkpoints for the step and size laws' 3 parameters, or too few
+        mixtures for the mixing law (with ``auto``: for every candidate, each one's reason in the message).
 
     Notes
     -----
@@ -597,10 +609,19 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     auto = AUTO in (route, law)
     if not auto and not intervals:
         return fit_route(table, target_params=target_params, route=route, law=law, targets=targets, **time_kw,
-                         **fit_kw)
+                         **fit_kw, steps_only=steps_only)
     # Validate the arguments and the table once (cheap errors first, the same messages as a fixed route's).
     Nt, target_time, axis, names, _ = check_inputs(table, target_params, target_steps, target_tokens, targets,
                                                    shared_exponents, fit_from)
+    # A target at a fitted size: the steps-only pipeline on that size's curves, decided once here so that the
+    # backtest's and the jackknife's refits stay steps-only (and a pipeline that needs its size law does not turn
+    # steps-only in a backtest whose target, the largest size, is one it fits).
+    one_size = steps_only_size(table, Nt, steps_only)
+    left_out = None
+    if one_size is not None:
+        Nt = one_size
+        table, left_out = at_one_size(table, one_size)
+    fit_kw["steps_only"] = one_size is not None
     # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
     total = None if objective is None else linear_objective(objective, names)
     routes = ROUTES if route == AUTO else (route,)
@@ -619,6 +640,9 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     if total is not None and law == AUTO:
         cands += [(r, "ye-exp", True) for r in routes]
     split = leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from)
+    if one_size is not None:
+        split.not_needed.append(f"size part not needed: the target is at a fitted size (N = {one_size:g}), a "
+                                "steps-only extrapolation")
     extra = [sp for p in EXTRA_PARTS if split.size_ratio > 1 and split.time_ratio > 1
              for sp in [leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from, parts=p)]]
     note = ""
@@ -647,6 +671,8 @@ def fit_pipeline(table: RunTable, *, target_params: float, target_steps: float |
     result = others[label] if label in others else fit_route(data, target_params=Nt, route=route_c, law=law_c,
                                                             targets=tnames, **time_kw, **fit_kw)
     result.alternatives = others
+    if left_out is not None:
+        result.warnings.insert(0, left_out)
     if selection is not None:
         result.selection = selection
     else:

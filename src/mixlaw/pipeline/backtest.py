@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..data import RunTable
 from ..errors import InputError, MixlawWarning
-from .fitting import fit_route
+from .fitting import at_one_size, fit_route, steps_only_size
 from .result import _WEIGHT_DECIMALS, _check_fit_from, _mixture_ids
 
 
@@ -43,6 +43,9 @@ class Backtest:
     skipped : str or None
         Why this part could not run (too few checkpoints or sizes, or its fit failed); its numbers are then
         nan and 0, and the backtest as a whole is partial.
+    not_needed : str or None
+        Why the real extrapolation does not need this part (the size part of a steps-only pipeline): its numbers
+        are nan and 0, and the backtest is not partial for it.
     """
 
     kind: str
@@ -53,11 +56,14 @@ class Backtest:
     mean_signed: float
     n: int
     skipped: str | None = None
+    not_needed: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
     def __str__(self) -> str:
+        if self.not_needed is not None:
+            return f"    {self.kind:<6} not needed: {self.not_needed}"
         if self.skipped is not None:
             return f"    {self.kind:<6} not run: {self.skipped} (the backtest is partial)"
         return (f"    {self.kind:<6} {self.ratio:>6.3g}x  MRE {self.mre:>7.2%}  max {self.max_rel_error:>7.2%}  "
@@ -67,7 +73,8 @@ class Backtest:
 def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
                       step_ratio: float = 3.0, random_state: int | np.random.Generator | None = 0,
                       shared_exponents: bool | str = True, law_options: dict[str, Any] | None = None,
-                      fit_from: float = 0.0, axis: str | None = None) -> list[Backtest]:
+                      fit_from: float = 0.0, axis: str | None = None,
+                      target_params: float | None = None, steps_only: bool | None = None) -> list[Backtest]:
     """Backtests of the pipeline inside the data, to read next to a real extrapolation.
 
     * **steps**: keep each run's checkpoints up to its last step / ``step_ratio``, fit the pipeline, predict
@@ -94,6 +101,12 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         The time axis the pipeline extrapolates over (``PipelineResult.time_axis``): the curves are cut and
         predicted in steps or in tokens. Default: ``step`` when the table has a ``step`` column, else ``tokens``
         (a sweep that logs tokens alone, as Dai & Zheng's).
+    target_params : float, optional
+    steps_only : bool, optional
+        The pipeline's target size, and whether it is the steps-only pipeline (as in
+        :func:`~mixlaw.pipeline.fit_pipeline`; a one-size table is): then the steps part runs at that size alone,
+        and the size part is there as not needed. Without ``target_params`` (the default) the backtest is the
+        size-law pipeline's on a table of several sizes.
 
     Returns
     -------
@@ -111,6 +124,11 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     for col in ("params", axis):
         if col not in table.frame.columns:
             raise InputError(f"{table.path or 'run table'}: the backtest needs a {col!r} column")
+    one = None
+    if table.model_params is not None and (target_params is not None or np.unique(table.model_params).size == 1):
+        one = steps_only_size(table, target_params, steps_only)
+    if one is not None:
+        table = at_one_size(table, one)[0]
     N, S = table.model_params, (table.steps if axis == "step" else table.tokens)
     unit, time_kind = ("step", "steps") if axis == "step" else ("token count", "tokens")
     time_kw = "target_steps" if axis == "step" else "target_tokens"
@@ -126,7 +144,7 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     curve_last = pd.Series(S).groupby([mix, N]).transform("max").to_numpy()
     window = S >= fit_from * curve_last - 1e-9
     kw = dict(route=route, law=law, targets=names, random_state=random_state, shared_exponents=shared_exponents,
-              law_options=law_options, fit_from=0.0)
+              law_options=law_options, fit_from=0.0, steps_only=one is not None)
     out: list[Backtest] = []
 
     def skip(kind: str, desc: str, ratio: float, why: str) -> None:
@@ -158,7 +176,11 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
 
     score(time_kind, f"curves cut at their last {unit} / {step_ratio:g}, largest size N = {sizes[-1]:g} predicted "
           f"at {unit} {S_end:g}", step_ratio, window & (S <= run_last / step_ratio + 1e-9), float(sizes[-1]))
-    if sizes.size < 4:
+    if one is not None:
+        out.append(Backtest("size", "largest size held out", float("nan"), float("nan"), float("nan"), float("nan"),
+                            0, not_needed=f"the target is at a fitted size (N = {one:g}), a steps-only "
+                            "extrapolation"))
+    elif sizes.size < 4:
         skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
              f"{sizes.size} model size(s); holding out the largest leaves {sizes.size - 1}, the size law needs 3")
     else:

@@ -8,6 +8,11 @@ it is that mixing law with :math:`c_i = E_i + A_i/N^{*\alpha_i} + B_i/S^{*\beta_
 mixing law. A registered law that takes N (``dz-eq1``, maybe D: ``dz-eq3``) is fitted as is
 (:func:`_direct_registered`, Dai & Zheng Eq. 1).
 
+**Steps only** (a target at a fitted size, one size in the table: :mod:`.fitting`): the joint law without its
+size term, :math:`L_i = E_i + B_i/S^{\beta_i} + k_i e^{z_i(r)}` (one beta per eval, shared by the mixtures),
+fitted on every checkpoint at that size; it predicts at that size only. The size term's slots in ``theta``
+hold fixed placeholders (:data:`NO_SIZE_TERM`) that the law never reads.
+
 Why the power-share form too: the joint law shares its size and step exponents across mixtures, which keeps
 long extrapolations in steps steady (on Ye et al.'s RedPajama runs the 1B runs at 100k steps, fitted on 70M-410M
 at 10k-30k: joint+ye-exp 0.79 % against the nested route's 2.4-2.6 %), while Ye's raw-share exponent misses the
@@ -40,7 +45,7 @@ from ..fit import FitResult, Param, Params, fit_model, pooling_penalty
 from ..laws.base import MixingLaw, available_laws, get_law, law_from_dict, warm_clone
 from ..laws.ye import T_BOUND
 from ..laws.ye_pow import GAMMA_BOUNDS, GAMMA_INIT, power_shares
-from ..scaling import ChinchillaLaw
+from ..scaling import ChinchillaLaw, fit_curves
 from . import _schema as sc
 from .result import (
     PipelineResult,
@@ -49,6 +54,7 @@ from .result import (
     _first_runs,
     _mixture_ids,
     _Target,
+    size_law_refusal,
     stage_warning_line,
 )
 
@@ -61,12 +67,16 @@ JOINT_GAMMA_POOLING = 1.0
 #: largest loss); a saved joint law is checked against them too.
 SCALE_NAMES = ("log_A", "alpha", "log_B", "beta", "log_k")
 SCALE_BOUNDS = ((-50.0, 120.0), (1e-3, 4.0), (-50.0, 120.0), (1e-3, 4.0), (-30.0, 30.0))
+#: (log A, alpha) of a steps-only joint law: fixed, inside the bounds, and never read (no size term).
+NO_SIZE_TERM = (SCALE_BOUNDS[0][0], SCALE_BOUNDS[1][0])
 
 
 def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
-            law_options: dict[str, Any], msgs: list[str], warm: PipelineResult | None = None) -> PipelineResult:
+            law_options: dict[str, Any], msgs: list[str], warm: PipelineResult | None = None, *,
+            steps_only: bool = False) -> PipelineResult:
     """The direct route; ``warm``: a direct result of the same law and evals on nearby data (a jackknife or
-    backtest refit), whose parameters start the fits (one start, the usual ones only if it does not converge)."""
+    backtest refit), whose parameters start the fits (one start, the usual ones only if it does not converge).
+    ``steps_only``: the table holds the target size alone; the joint law has no size term (module docstring)."""
     W, Y = table.weights, table.losses(names)
     N, S = table.model_params, at.time_of(table)
     assert N is not None and S is not None
@@ -76,9 +86,10 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     probe = get_law(law, **law_options)
     if probe.uses_model_params:
         return _direct_registered(table, at, law, names, rng, law_options, msgs, mixes, inv, warm)
-    if sizes.size < 3:
-        raise InputError(f"the direct joint law has a size term A/N^alpha (with E: 3 parameters); the data has "
-                         f"{sizes.size} model size(s); need at least 3")
+    if steps_only and sizes.size != 1:
+        raise InputError(f"steps only: the table must hold one model size; it has {sizes.size}")
+    if sizes.size < 3 and not steps_only:
+        raise size_law_refusal(sizes, "the direct joint law's size term E + A/N^alpha")
     if np.unique(S).size < 3:
         raise InputError(f"the direct joint law has a term B/{sym}^beta; the data has {np.unique(S).size} distinct "
                          f"{at.axis} value(s); need at least 3")
@@ -105,17 +116,20 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     thetas: list[np.ndarray] = []
     start = (warm.scales.thetas if warm is not None and isinstance(warm.scales, _JointScales)
              and warm.scales.law == law and warm.scales.ref == ref and list(warm.targets) == list(names)
-             and warm.scales.thetas.shape[1] == _joint_width(law, W.shape[1]) else None)
+             and warm.scales.thetas.shape[1] == _joint_width(law, W.shape[1])
+             and warm.scales.steps_only == steps_only else None)
     for k, t in enumerate(names):
-        fit_one = (partial(_fit_joint, domains=table.domains) if law == "ye-exp"
-                   else partial(_fit_joint_pow, pooling=pooling, domains=table.domains))
+        fit_one = (partial(_fit_joint, domains=table.domains, steps_only=steps_only) if law == "ye-exp"
+                   else partial(_fit_joint_pow, pooling=pooling, domains=table.domains, steps_only=steps_only))
         fr, extra = fit_one(W, N, S, Y[:, k], ref, seed, t, None if start is None else start[k])
         nwarn += _once(extra, fr.warnings)
         res.append(np.exp(fr.residuals) - 1.0)
         thetas.append(fr.params.array())
     z = "t_i . r" if law == "ye-exp" else "sum_j t_ij r_j^gamma_ij"
+    size_term = "" if steps_only else "A_i/N^alpha_i + "
+    where = f" at N = {sizes[0]:g} (steps only: no size term)" if steps_only else ""
     stage = StageQuality.from_residuals(
-        "joint", f"L_i = E_i + A_i/N^alpha_i + B_i/{sym}^beta_i + k_i exp({z}) per eval on all checkpoints",
+        "joint", f"L_i = E_i + {size_term}B_i/{sym}^beta_i + k_i exp({z}) per eval on all checkpoints{where}",
         res, len(nwarn), time.perf_counter() - t0, list(names))
     line = stage_warning_line("joint", nwarn)
     if line is not None:
@@ -125,7 +139,8 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         th = _unseen_domains(th, W)
     scales = _JointScales(th, list(table.domains), list(names), ref,
                           np.vstack([mixes.min(axis=0), mixes.max(axis=0)]), law=law,
-                          z_max=None if law == "ye-exp" else _z_max(th, mixes))
+                          z_max=None if law == "ye-exp" else _z_max(th, mixes),
+                          size=float(sizes[0]) if steps_only else None)
     mixing, _ = scales.law_at(Nt, St)
     target = np.asarray(mixing.predict(mixes)).reshape(len(mixes), len(names))
     return PipelineResult("direct", f"joint+{law}", Nt, at.steps, table.domains, names, mixes,
@@ -138,9 +153,11 @@ def _joint_width(law: str, M: int) -> int:
     return 6 + M * (1 if law == "ye-exp" else 2)
 
 
-def _size_step(theta: np.ndarray, N: Any, S: Any) -> Any:
-    """The joint law's :math:`A/N^{\\alpha} + B/S^{\\beta}` from ``theta`` = (E, log A, alpha, log B, beta, ...)."""
-    return np.exp(theta[1] - theta[2] * np.log(N)) + np.exp(theta[3] - theta[4] * np.log(S))
+def _size_step(theta: np.ndarray, N: Any, S: Any, size_term: bool = True) -> Any:
+    """The joint law's :math:`A/N^{\\alpha} + B/S^{\\beta}` from ``theta`` = (E, log A, alpha, log B, beta, ...)
+    (without ``size_term``: :math:`B/S^{\\beta}` alone, the steps-only law)."""
+    step = np.exp(theta[3] - theta[4] * np.log(S))
+    return np.exp(theta[1] - theta[2] * np.log(N)) + step if size_term else step
 
 
 def _z_pow(theta: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -174,20 +191,29 @@ class _JointScales:
     ``law``: the mixture term, ``"ye-exp"`` (:math:`z = t \cdot r`; ``ref`` is the domain whose t is fixed at 0)
     or ``"ye-pow"`` (:math:`z = \sum_j t_j r_j^{\gamma_j}`, every t free; ``z_max`` the largest fitted z per eval,
     the cap of :class:`~mixlaw.laws.YePower`); ``w_range`` (2, M) the fitted mixtures' weight range
-    (extrapolation warnings).
+    (extrapolation warnings); ``size``: the one model size of a steps-only law (no size term; it predicts there
+    only), None for the full law.
     """
 
     def __init__(self, thetas: np.ndarray, domains: list[str], targets: list[str], ref: int,
-                 w_range: np.ndarray, *, law: str = "ye-exp", z_max: np.ndarray | None = None) -> None:
+                 w_range: np.ndarray, *, law: str = "ye-exp", z_max: np.ndarray | None = None,
+                 size: float | None = None) -> None:
         self.thetas, self.domains, self.targets, self.ref, self.w_range = thetas, domains, targets, ref, w_range
-        self.law, self.z_max = law, z_max
+        self.law, self.z_max, self.size = law, z_max, size
+
+    @property
+    def steps_only(self) -> bool:
+        return self.size is not None
 
     def law_at(self, params: float, T: float) -> tuple[MixingLaw, dict[str, Any]]:
         """The mixing law at (N, T): c_i = E_i + A_i/N^alpha_i + B_i/T^beta_i, the rest of the joint law as is."""
         M = len(self.domains)
+        if self.size is not None and abs(float(params) - self.size) > 1e-9 * self.size:
+            raise InputError(f"this pipeline was fitted at one model size, N = {self.size:g} (steps only): it "
+                             f"predicts at that size, at any step count, not at N = {float(params):g}")
         rows_out: list[Param] = []
         for t, v in zip(self.targets, self.thetas, strict=True):
-            c = v[0] + _size_step(v, params, T)
+            c = v[0] + _size_step(v, params, T, size_term=self.size is None)
             rows_out += [Param(f"{t}.c", float(c), float(c), 0.0, np.inf),
                          Param(f"{t}.log_k", float(v[5]), float(v[5]), -30.0, 30.0)]
             if self.law == "ye-exp":
@@ -216,6 +242,8 @@ class _JointScales:
                              "reference": self.ref, "w_range": self.w_range.tolist()}
         if self.z_max is not None:
             d["z_max"] = self.z_max.tolist()
+        if self.size is not None:
+            d["size"] = self.size
         return d
 
     @classmethod
@@ -246,7 +274,9 @@ class _JointScales:
         if ref is None or not float(ref).is_integer() or not 0 <= ref < M:
             raise InputError(f"{where}.reference: expected a domain index in [0, {M})")
         z_max = sc.array(d, "z_max", where, (len(targets),)) if law == "ye-pow" else None
-        return cls(thetas, domains, targets, int(ref), w_range, law=law, z_max=z_max)
+        # A steps-only law (no size term) names its one model size; a file without the field is the full law.
+        size = sc.number(d, "size", where, positive=True) if "size" in d else None
+        return cls(thetas, domains, targets, int(ref), w_range, law=law, z_max=z_max, size=size)
 
 
 class _RegisteredScales:
@@ -301,10 +331,12 @@ def _domain_names(domains: Sequence[str] | None, M: int) -> list[str]:
 
 def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
                label: str, warm: np.ndarray | None = None, *,
-               domains: Sequence[str] | None = None) -> tuple[FitResult, list[str]]:
+               domains: Sequence[str] | None = None, steps_only: bool = False) -> tuple[FitResult, list[str]]:
     """Fit ``E + A/N^a + B/S^b + exp(log_k + t.r)`` to one eval's losses; returns (result, warning messages).
 
-    ``warm`` (a fitted theta on nearby data) replaces the Chinchilla-fit start and is tried alone first."""
+    ``warm`` (a fitted theta on nearby data) replaces the Chinchilla-fit start and is tried alone first.
+    ``steps_only``: no size term (one model size): log A and alpha stay at :data:`NO_SIZE_TERM`, fixed, and the
+    start's scale part is one step law fitted through every checkpoint."""
     caught: list[warnings.WarningMessage] = []
     if warm is not None and np.all(np.isfinite(warm)):
         # Clipped into this fit's bounds (E's upper bound depends on the data).
@@ -313,27 +345,35 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
         E2, la, a, lb, b, lk = (float(v) for v in np.clip(warm[:6], lo, hi))
         E, tt = 2 * E2, np.clip(np.asarray(warm[6:], dtype=np.float64), -T_BOUND, T_BOUND)
     else:
-        X = np.column_stack([N, S])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ch = ChinchillaLaw(n_restarts=2, random_state=seed).fit(X, y)
-        E, la, a, lb, b = ch.params_.array()
+            if steps_only:
+                E, lb, b = fit_curves([S], [y], labels=[f"joint[{label}] start"])[0].params.array()
+                la, a = NO_SIZE_TERM
+            else:
+                ch = ChinchillaLaw(n_restarts=2, random_state=seed).fit(np.column_stack([N, S]), y)
+                E, la, a, lb, b = ch.params_.array()
         # Split the constant: half of E goes to the mixture term, whose shape comes from regressing
         # log(y - rest) on the weights (Ye's data-driven start).
-        rest = 0.5 * E + np.exp(la - a * np.log(N)) + np.exp(lb - b * np.log(S))
+        rest = 0.5 * E + (0.0 if steps_only else np.exp(la - a * np.log(N))) + np.exp(lb - b * np.log(S))
         excess = np.clip(y - rest, 1e-3 * y, None)
         beta_w, *_ = np.linalg.lstsq(W, np.log(excess), rcond=None)
         lk = float(np.clip(beta_w[ref], -29, 29))
         tt = np.clip(beta_w - beta_w[ref], -T_BOUND + 1, T_BOUND - 1)
+    if steps_only:
+        la, a = NO_SIZE_TERM
     ps = [Param("E", 0.5 * E, 0.5 * E, 0.0, float(y.max()))]
-    ps += [Param(n, v, v, *bd) for n, v, bd in zip(SCALE_NAMES, (la, a, lb, b, lk), SCALE_BOUNDS, strict=True)]
+    ps += [Param(n, v, v, *bd, vary=not (steps_only and n in ("log_A", "alpha")))
+           for n, v, bd in zip(SCALE_NAMES, (la, a, lb, b, lk), SCALE_BOUNDS, strict=True)]
     ps += [Param(f"t_{d}", 0.0 if j == ref else float(tt[j]), 0.0 if j == ref else float(tt[j]), -T_BOUND, T_BOUND,
                  vary=j != ref) for j, d in enumerate(_domain_names(domains, W.shape[1]))]
     spec = Params(ps)
     logN, logS = np.log(N), np.log(S)
 
+    on = 0.0 if steps_only else 1.0  # the size term, off in the steps-only law
+
     def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tn = np.exp(theta[1] - theta[2] * logN)
+        tn = on * np.exp(theta[1] - theta[2] * logN)
         ts = np.exp(theta[3] - theta[4] * logS)
         e = np.exp(theta[5] + W @ theta[6:])
         jac = np.empty((y.size, theta.size))
@@ -353,7 +393,7 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
 
 def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
                    label: str, warm: np.ndarray | None = None, *, pooling: float = JOINT_GAMMA_POOLING,
-                   domains: Sequence[str] | None = None) -> tuple[FitResult, list[str]]:
+                   domains: Sequence[str] | None = None, steps_only: bool = False) -> tuple[FitResult, list[str]]:
     """Fit ``E + A/N^a + B/S^b + exp(log_k + sum_j t_j r_j^gamma_j)`` to one eval's losses.
 
     Two starts, the better fit kept: the joint ye-exp fit with every gamma = 1 (the same law there, so the fit's
@@ -365,7 +405,7 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     and is tried alone first. The exponents are partially pooled toward their mean with strength ``pooling``
     (YePower's ``gamma_pooling``, from ``law_options``; default :data:`JOINT_GAMMA_POOLING`, YePower's). A domain
     no run has keeps t = 0 in the fit (its column is all zero: nothing to fit), and its gamma follows the others'
-    mean (:func:`_unseen_domains` sets both afterwards)."""
+    mean (:func:`_unseen_domains` sets both afterwards). ``steps_only`` as in :func:`_fit_joint`."""
     M = W.shape[1]
     msgs: list[str] = []
     others: list[np.ndarray] = []
@@ -374,15 +414,17 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
         start = np.concatenate([start[:6], np.clip(start[6:6 + M], -T_BOUND, T_BOUND),
                                 np.clip(start[6 + M:], *GAMMA_BOUNDS)])
     else:
-        fe, msgs = _fit_joint(W, N, S, y, ref, seed, label, domains=domains)
+        fe, msgs = _fit_joint(W, N, S, y, ref, seed, label, domains=domains, steps_only=steps_only)
         start = np.concatenate([fe.params.array(), np.ones(M)])
-        others.append(_pow_start(start[:6], W, N, S, y))
+        others.append(_pow_start(start[:6], W, N, S, y, size_term=not steps_only))
     seen = (W > 0).any(axis=0)
     start[6:6 + M] = np.where(seen, start[6:6 + M], 0.0)
     start[6 + M:] = np.where(seen, start[6 + M:], 1.0)
     names = ("E", *SCALE_NAMES)
     bounds = ((0.0, float(y.max())), *SCALE_BOUNDS)
-    ps = [Param(n, float(np.clip(v, *b)), float(np.clip(v, *b)), *b)
+    if steps_only:
+        start[1:3] = NO_SIZE_TERM
+    ps = [Param(n, float(np.clip(v, *b)), float(np.clip(v, *b)), *b, vary=not (steps_only and n in ("log_A", "alpha")))
           for n, v, b in zip(names, start[:6], bounds, strict=True)]
     ps += [Param(f"t_{d}", float(start[6 + j]), float(start[6 + j]), -T_BOUND, T_BOUND, vary=bool(seen[j]))
            for j, d in enumerate(_domain_names(domains, M))]
@@ -396,8 +438,10 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     pos = W > 0
     logw = np.log(np.where(pos, W, 1.0))
 
+    on = 0.0 if steps_only else 1.0  # the size term, off in the steps-only law
+
     def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tn = np.exp(theta[1] - theta[2] * logN)
+        tn = on * np.exp(theta[1] - theta[2] * logN)
         ts = np.exp(theta[3] - theta[4] * logS)
         t, g = theta[6:6 + M], theta[6 + M:]
         R = np.where(pos, np.exp(g * logw), 0.0)
@@ -420,13 +464,14 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     return fr, msgs + [str(w.message) for w in caught]
 
 
-def _pow_start(scale: np.ndarray, W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _pow_start(scale: np.ndarray, W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray,
+               size_term: bool = True) -> np.ndarray:
     """YePower's data-driven start inside the joint law: every gamma at ``GAMMA_INIT``, (log k, t) from regressing
     log(y - E - A/N^alpha - B/S^beta) on [1, r^gamma] with ``scale`` = (E, log A, alpha, log B, beta) of the joint
     ye-exp fit (an intercept: the powered shares do not sum to 1; a domain no run has gets t = 0, the min-norm
     solution)."""
     M = W.shape[1]
-    excess = np.clip(y - scale[0] - _size_step(scale, N, S), 1e-3 * y, None)
+    excess = np.clip(y - scale[0] - _size_step(scale, N, S, size_term), 1e-3 * y, None)
     R, _ = power_shares(W, np.full(M, GAMMA_INIT))
     beta, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(y)), R]), np.log(excess), rcond=None)
     return np.concatenate([scale[:5], [np.clip(beta[0], -29.0, 29.0)],
@@ -463,7 +508,9 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
             msgs.append(msg)
             warnings.warn(msg, ExtrapolationWarning, stacklevel=3)
     if np.unique(N[rows]).size < 2:
-        raise InputError(f"the direct route with {law!r} needs runs at 2 or more model sizes")
+        raise InputError(f"the direct route with {law!r} needs runs at 2 or more model sizes"
+                         + (" (at one size the direct route fits the joint law: law ye-exp or ye-pow)"
+                            if np.unique(N).size == 1 else ""))
     fin = table.subset(rows)
     t0 = time.perf_counter()
     mixing = get_law(law, **{"random_state": int(rng.integers(2**31)), **law_options})

@@ -4,6 +4,15 @@ Checks the ``params``/``step`` (or ``tokens``) columns, that the target lies at 
 ``fit_from`` (early checkpoints of each curve left out), and hands the cleaned table to the nested or direct
 route (:mod:`.nested`, :mod:`.direct`). :func:`fit_candidates` does the same for several (route, law) pairs at
 once, fitting the nested route's step laws once for all its mixing laws; :mod:`.auto` chooses among them.
+
+**Steps only.** A target size N* equal to a fitted size (relative tolerance :data:`SIZE_RTOL`) needs no size
+law: with fewer than 3 model sizes in the table (too few for the size law), or when asked (``steps_only=True``),
+the pipeline extrapolates in steps (or tokens) alone at that size, on its curves only (:func:`steps_only_size`,
+:func:`at_one_size`): the nested route is the step law per curve and the mixing law at S*, the direct route the
+joint law without its size term (Ye et al. 2025: a step law, then the mixing law at the target step). Curves at
+other sizes are left out, and a line says so. With 3 or more sizes the default keeps using them: the size law
+through every size, read at the fitted size (interpolation: the same stages as any other target, so that
+``predict(params=N, steps=S)`` of one fit and a fit at (N, S) agree).
 """
 
 from __future__ import annotations
@@ -16,33 +25,93 @@ import pandas as pd
 from .._validation import check_random_state
 from ..data import RunTable
 from ..errors import InputError, MixlawError
-from .direct import _direct
+from .direct import JOINT_LAWS, _direct
 from .nested import _nested_many
-from .result import ROUTES, PipelineResult, _check_fit_from, _mixture_ids, _Target, _tokens_per_step
+from .result import (
+    ROUTES,
+    PipelineResult,
+    _check_fit_from,
+    _mixture_ids,
+    _size_list,
+    _Target,
+    _tokens_per_step,
+    size_law_refusal,
+)
+
+#: A target size within this relative distance of a fitted size is that size (steps-only pipeline).
+SIZE_RTOL = 1e-9
+#: The size law E + A/N^alpha has 3 parameters: with fewer sizes only a fitted size can be a target.
+MIN_SIZES = 3
 
 
-def fit_route(table: RunTable, *, target_params: float, target_steps: float | None = None,
+def steps_only_size(table: RunTable, target_params: float | None, steps_only: bool | None = None) -> float | None:
+    """The fitted model size the steps-only pipeline runs at, or None (the pipeline with the size law).
+
+    ``steps_only`` None: the target's size when it is a fitted one and the table has fewer than
+    :data:`MIN_SIZES` sizes; True: the target's size, which must be a fitted one (else InputError); False: None.
+    ``target_params`` None: the table's one size; a table with several sizes needs a target size (InputError).
+    """
+    N = table.model_params
+    if N is None:
+        return None
+    sizes = np.unique(N)
+    if target_params is None:
+        if sizes.size == 1:
+            return float(sizes[0])
+        raise InputError(f"the table has {sizes.size} model sizes ({_size_list(sizes)}): give the target model "
+                         "size (--target-params; one of them extrapolates in steps alone)")
+    try:
+        Nt = float(target_params)
+    except (TypeError, ValueError):
+        return None
+    hit = np.flatnonzero(np.abs(sizes - Nt) <= SIZE_RTOL * np.abs(sizes))
+    if steps_only is False or (steps_only is None and sizes.size >= MIN_SIZES):
+        return None
+    if not hit.size:
+        if steps_only:
+            raise InputError(f"steps_only: the target size {Nt:g} is not a fitted size ({_size_list(sizes)}); the "
+                             "steps-only pipeline extrapolates at one of them")
+        return None
+    return float(sizes[hit[0]])
+
+
+def at_one_size(table: RunTable, size: float) -> tuple[RunTable, str | None]:
+    """The rows of ``table`` at model size ``size``, and a line naming what was left out (None: nothing)."""
+    N = table.model_params
+    assert N is not None
+    keep = np.abs(N - size) <= SIZE_RTOL * abs(size)
+    if keep.all():
+        return table, None
+    others = np.unique(N[~keep])
+    _, inv = _mixture_ids(table.weights)
+    n_curves = pd.Series(inv[~keep]).groupby(N[~keep]).nunique().sum()
+    return table.subset(keep), (f"steps only: the target size N* = {size:g} is a fitted size, so the pipeline "
+                                f"extrapolates in steps at that size alone; {int(n_curves)} curve(s) at the other "
+                                f"size(s) ({_size_list(others)}) left out")
+
+
+def fit_route(table: RunTable, *, target_params: float | None, target_steps: float | None = None,
               target_tokens: float | None = None, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
               random_state: int | np.random.Generator | None = 0, law_options: dict[str, Any] | None = None,
               shared_exponents: bool | str = True, fit_from: float = 0.0,
-              warm: PipelineResult | None = None) -> PipelineResult:
+              warm: PipelineResult | None = None, steps_only: bool | None = None) -> PipelineResult:
     """:func:`~mixlaw.pipeline.fit_pipeline` with one fixed route and mixing law (its parameters, no ``auto``);
-    ``warm`` as in :func:`fit_candidates`."""
+    ``warm`` and ``steps_only`` as in :func:`fit_candidates`."""
     out = fit_candidates(table, target_params=target_params, target_steps=target_steps, target_tokens=target_tokens,
                          candidates=[(route, law)], targets=targets, random_state=random_state,
                          law_options=law_options, shared_exponents=shared_exponents, fit_from=fit_from,
-                         warm=None if warm is None else {(route, law): warm})
+                         warm=None if warm is None else {(route, law): warm}, steps_only=steps_only)
     res = out[(route, law)]
     if isinstance(res, MixlawError):
         raise res
     return res
 
 
-def fit_candidates(table: RunTable, *, target_params: float, target_steps: float | None = None,
+def fit_candidates(table: RunTable, *, target_params: float | None, target_steps: float | None = None,
                    target_tokens: float | None = None, candidates: list[tuple[str, str]], targets: Any = "all",
                    random_state: int | np.random.Generator | None = 0, law_options: dict[str, Any] | None = None,
                    shared_exponents: bool | str = True, fit_from: float = 0.0,
-                   warm: dict[tuple[str, str], PipelineResult] | None = None,
+                   warm: dict[tuple[str, str], PipelineResult] | None = None, steps_only: bool | None = None,
                    ) -> dict[tuple[str, str], PipelineResult | MixlawError]:
     """Fit every (route, law) of ``candidates``; a candidate that cannot be fitted maps to its error.
 
@@ -51,16 +120,31 @@ def fit_candidates(table: RunTable, *, target_params: float, target_steps: float
     ``warm`` maps a (route, law) to its result on nearby data (the jackknife's and the backtest's refits): the
     mixing law (nested) or joint law (direct) then starts from its parameters, one start, the usual multistart
     only when that does not converge.
+    ``steps_only``: extrapolate in steps alone at the target size (module docstring); None (the default): when
+    the target size is a fitted size and the table has fewer than 3 sizes (``target_params`` None: the table's
+    one size). The backtests of a pipeline with the size law pass False (their target, the largest size, may be
+    one they fit).
     """
     for route, _ in candidates:
         if route not in ROUTES:
             raise InputError(f"route must be one of {ROUTES}; got {route!r}")
     Nt, Tt, axis, names, fit_from = check_inputs(table, target_params, target_steps, target_tokens, targets,
                                                  shared_exponents, fit_from)
+    msgs: list[str] = []
+    size = steps_only_size(table, Nt, steps_only)
+    if size is not None:
+        Nt = size
+        table, line = at_one_size(table, size)
+        if line is not None:
+            msgs.append(line)
+    else:
+        sizes = np.unique(table.model_params)
+        direct_n = [lw for r, lw in candidates if r == "direct" and lw not in JOINT_LAWS]
+        if sizes.size < MIN_SIZES and (not direct_n or sizes.size < 2):
+            raise size_law_refusal(sizes)
     N_all = table.model_params
     T_all = table.steps if axis == "step" else table.tokens
     assert N_all is not None and T_all is not None
-    msgs: list[str] = []
     keep = T_all > 0
     if not keep.all():
         msgs.append(f"{int((~keep).sum())} row(s) at {axis} <= 0 ignored (the step law needs S > 0)")
@@ -84,7 +168,7 @@ def fit_candidates(table: RunTable, *, target_params: float, target_steps: float
             warm_laws = {law: r.mixing_law for (route, law), r in (warm or {}).items()
                          if route == "nested" and isinstance(r, PipelineResult) and list(r.targets) == names}
             for law, res in _nested_many(table, at, nested_laws, names, rng, opts, list(msgs),
-                                         shared_exponents, warm_laws).items():
+                                         shared_exponents, warm_laws, steps_only=size is not None).items():
                 results[("nested", law)] = res
         except MixlawError as err:
             results.update({("nested", law): err for law in nested_laws})
@@ -92,7 +176,7 @@ def fit_candidates(table: RunTable, *, target_params: float, target_steps: float
         if route == "direct" and (route, law) not in results:
             try:
                 results[(route, law)] = _direct(table, at, law, names, rng, opts, list(msgs),
-                                                (warm or {}).get((route, law)))
+                                                (warm or {}).get((route, law)), steps_only=size is not None)
             except MixlawError as err:
                 results[(route, law)] = err
     for res in results.values():
@@ -103,7 +187,9 @@ def fit_candidates(table: RunTable, *, target_params: float, target_steps: float
 
 def check_inputs(table: Any, target_params: Any, target_steps: Any, target_tokens: Any, targets: Any,
                  shared_exponents: Any, fit_from: Any) -> tuple[float, float, str, list[str], float]:
-    """Validate the pipeline's table and arguments: (N*, T*, time axis, eval names, fit_from), or InputError."""
+    """Validate the pipeline's table and arguments: (N*, T*, time axis, eval names, fit_from), or InputError.
+
+    ``target_params`` None is the table's one model size (InputError when it has several)."""
     if not isinstance(table, RunTable):
         raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
     where = table.path or "run table"
@@ -126,6 +212,8 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
         hint = " (the table has 'tokens': give target_tokens instead)" if "tokens" in table.frame.columns else ""
         raise InputError(f"{where}: target_steps needs a 'step' column (the checkpoint step of each row){hint}")
     raw = target_steps if axis == "step" else target_tokens
+    if target_params is None:
+        target_params = steps_only_size(table, None)  # the table's one size, or InputError
     try:
         Nt, Tt = float(target_params), float(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):

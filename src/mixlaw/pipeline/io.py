@@ -73,6 +73,11 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     scales_doc = sc.field_of(st, "scales", "state")
     kind = sc.string(scales_doc, "kind", "state.scales", tuple(_SCALES))
     scales = _SCALES[kind].from_dict(scales_doc, "state.scales", domains=domains, targets=targets, mixing_law=law)
+    target_params = float(sc.number(r, "target_params", "result", positive=True) or 0.0)
+    size = getattr(scales, "size", None)
+    if size is not None and abs(target_params - size) > 1e-9 * size:
+        raise InputError(f"result.target_params: {target_params:g}, but the pipeline was fitted at one model size, "
+                         f"{size:g} (steps only), and predicts there only")
     kw = sc.field_of(st, "predict_kwargs", "state")
     if not isinstance(kw, dict) or not set(kw) <= {"model_params", "tokens"}:
         raise InputError("state.predict_kwargs: expected an object with model_params and/or tokens")
@@ -80,7 +85,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     if not isinstance(stages, dict):
         raise InputError("result.stages: expected an object")
     return PipelineResult(
-        route, sc.string(r, "law", "result"), float(sc.number(r, "target_params", "result", positive=True) or 0.0),
+        route, sc.string(r, "law", "result"), target_params,
         sc.number(r, "target_steps", "result", positive=True, optional=True), domains, targets, mixtures,
         sc.strings(st, "mixture_runs", "state", len(mixtures)), losses,
         {str(k): _stage(v, f"result.stages.{k}") for k, v in stages.items()}, law,

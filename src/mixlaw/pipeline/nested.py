@@ -5,6 +5,10 @@ beta shared per size otherwise), stage 2 fits :math:`L(N) = E + A/N^{\alpha}` pe
 losses (alpha shared across mixtures at exactly 3 sizes), stage 3 fits the registered mixing law on the predicted
 losses at :math:`(N^*, S^*)`. Stages 2-3 can be redone at any other step count from stage 1's laws
 (:class:`_NestedStages23`), which is what steps-to-match and ``PipelineResult.predict(at=...)`` use.
+
+**Steps only** (a target at a fitted size, one size in the table: :mod:`.fitting`): stage 2 is not needed;
+the mixing law is fitted on stage 1's step laws at :math:`S^*` (Ye et al. 2025: a step law per curve, then the
+mixing law at the target step), and the result predicts at that size only, at any step count.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .result import (
     _first_runs,
     _mixture_ids,
     _Target,
+    size_law_refusal,
     stage_warning_line,
 )
 
@@ -42,13 +47,15 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
 
 def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str], rng: np.random.Generator,
                  law_options: dict[str, Any], msgs: list[str], shared: bool | str,
-                 warm: dict[str, MixingLaw] | None = None) -> dict[str, PipelineResult | MixlawError]:
+                 warm: dict[str, MixingLaw] | None = None, *,
+                 steps_only: bool = False) -> dict[str, PipelineResult | MixlawError]:
     """The nested route for several mixing laws: stages 1 and 2 (the step and size laws, most of the cost) are
     fitted once and shared; stage 3 per law.
 
     A law whose stage 3 fails maps to its error (the others still come back); a stage 1-2 failure raises.
     ``warm`` maps a law key to that law fitted on nearby data (a jackknife or backtest refit): its parameters
-    start stage 3 (:func:`~mixlaw.laws.base.warm_clone`).
+    start stage 3 (:func:`~mixlaw.laws.base.warm_clone`). ``steps_only``: the table holds the target size alone
+    and stage 2 is skipped (module docstring).
     """
     W, Y = table.weights, table.losses(names)
     N, S = table.model_params, at.time_of(table)
@@ -56,16 +63,19 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
     Nt, St, sym = at.params, at.time, at.symbol
     mixes, inv = _mixture_ids(W)
     sizes = np.unique(N)
-    if sizes.size < 3:
-        raise InputError(f"the size law L(N) = E + A/N^alpha has 3 parameters; the data has {sizes.size} model "
-                         f"size(s) ({', '.join(f'{v:g}' for v in sizes)}); need at least 3")
+    if steps_only and sizes.size != 1:
+        raise InputError(f"steps only: the table must hold one model size; it has {sizes.size}")
+    if sizes.size < 3 and not steps_only:
+        raise size_law_refusal(sizes)
     # A mixture needs curves at >= 3 sizes for its size law: drop the others before fitting their step laws
     # (a curve needs >= 2 checkpoints to enter stage 1 at all).
+    need = 1 if steps_only else 3
     curve_ok = pd.Series(S).groupby([inv, N]).transform("nunique").to_numpy() >= 2
     n_sizes = pd.Series(np.where(curve_ok, N, np.nan)).groupby(inv).nunique().reindex(range(len(mixes)), fill_value=0)
-    few = n_sizes.to_numpy() < 3
+    few = n_sizes.to_numpy() < need
     if few.any() and not few.all():  # all: the stage that cannot run says why
-        msg = (f"{int(few.sum())} mixture(s) with curves at fewer than 3 sizes dropped before the step fits, e.g. "
+        why = "without a curve of 2 or more checkpoints" if steps_only else "with curves at fewer than 3 sizes"
+        msg = (f"{int(few.sum())} mixture(s) {why} dropped before the step fits, e.g. "
                f"{table.runs[np.flatnonzero(few[inv])[0]]}")
         msgs.append(msg)
         warnings.warn(msg, DataWarning, stacklevel=3)
@@ -165,10 +175,11 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
                 raise  # stage 2 is shared: it fails for every law
             out[law] = err
             continue
+        stages = {"step": stage1, "size": stage2, "mixture": stage3} if stage2 is not None else {
+            "step": stage1, "mixture": stage3}
         out[law] = PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes[ok],
-                                  [r for r, o in zip(first, ok, strict=True) if o], target,
-                                  {"step": stage1, "size": stage2, "mixture": stage3}, mixing, kw, own_msgs,
-                                  tokens_per_step=at.tokens_per_step, scales=stages23)
+                                  [r for r, o in zip(first, ok, strict=True) if o], target, stages, mixing, kw,
+                                  own_msgs, tokens_per_step=at.tokens_per_step, scales=stages23)
     return out
 
 
@@ -182,7 +193,9 @@ class _NestedStages23:
     """Stages 2 (size law) and 3 (mixing law) of the nested route, redone at any step count from stage 1's laws.
 
     Stage 1 is fitted once; its step laws give every curve's loss at any :math:`S`, so the target-size curve
-    of a mixture (steps-to-match) costs one size-law and one mixing-law fit per step count.
+    of a mixture (steps-to-match) costs one size-law and one mixing-law fit per step count. With one size
+    (``sizes`` of length 1: the steps-only pipeline) there is no stage 2: the mixing law is fitted on the step
+    laws' values at :math:`S`, and that size is the only one it predicts at.
     """
 
     def __init__(self, laws1: np.ndarray, sizes: np.ndarray, mixes: np.ndarray, first: list[str], names: list[str],
@@ -198,6 +211,15 @@ class _NestedStages23:
         self._size_cache = {} if size_cache is None else size_cache
         self.warm = warm
 
+    @property
+    def steps_only(self) -> bool:
+        return self.sizes.size == 1
+
+    @property
+    def size(self) -> float | None:
+        """The one model size of a steps-only pipeline (None: several, with the size law)."""
+        return float(self.sizes[0]) if self.steps_only else None
+
     def to_dict(self) -> dict[str, Any]:
         """The fitted stage-1 laws and the settings of stages 2-3, as strict JSON (NaN -> null)."""
         return {"kind": "nested", "step_laws": sc.jsonable_array(self.laws1), "sizes": self.sizes.tolist(),
@@ -211,8 +233,12 @@ class _NestedStages23:
         sizes = sc.array(d, "sizes", where, (None,))
         mixes = sc.array(d, "mixtures", where, (None, len(domains)))
         laws1 = sc.array(d, "step_laws", where, (len(mixes), len(sizes), len(targets), 3), allow_nan=True)
-        if sizes.size < 3 or np.any(sizes <= 0) or np.any(np.diff(sizes) <= 0):
-            raise InputError(f"{where}.sizes: expected 3 or more increasing positive model sizes")
+        if sizes.size in (0, 2) or np.any(sizes <= 0) or np.any(np.diff(sizes) <= 0):
+            raise InputError(f"{where}.sizes: expected 3 or more increasing positive model sizes, or one (steps only)")
+        target_params = float(sc.number(d, "target_params", where, positive=True) or 0.0)
+        if sizes.size == 1 and abs(target_params - sizes[0]) > 1e-9 * sizes[0]:
+            raise InputError(f"{where}.target_params: a pipeline fitted at one model size ({sizes[0]:g}) predicts at "
+                             f"that size only; got {target_params:g}")
         shared = sc.field_of(d, "shared_exponents", where)
         if shared not in ("auto", True, False):
             raise InputError(f"{where}.shared_exponents: expected 'auto', true or false; got {shared!r}")
@@ -221,8 +247,7 @@ class _NestedStages23:
             raise InputError(f"{where}.seed: expected an integer in [0, 2^32)")
         law, options = sc.law_spec(d, where)
         return cls(laws1, sizes, mixes, sc.strings(d, "first_runs", where, len(mixes)), targets, domains,
-                   float(sc.number(d, "target_params", where, positive=True) or 0.0), law, options, shared,
-                   int(seed), sc.string(d, "symbol", where, ("S", "D")), [])
+                   target_params, law, options, shared, int(seed), sc.string(d, "symbol", where, ("S", "D")), [])
 
     def law(self, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
         """The mixing law at (N*, ``steps``) and its predict keywords."""
@@ -230,6 +255,9 @@ class _NestedStages23:
 
     def law_at(self, params: float, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
         """The mixing law at model size ``params`` and ``steps`` (or tokens) and its predict keywords (cached)."""
+        if self.steps_only and abs(float(params) - self.sizes[0]) > 1e-9 * self.sizes[0]:
+            raise InputError(f"this pipeline was fitted at one model size, N = {self.sizes[0]:g} (steps only): it "
+                             f"predicts at that size, at any step count, not at N = {float(params):g}")
         key = (float(params), float(steps))
         if key not in self._cache:
             with warnings.catch_warnings():
@@ -239,7 +267,7 @@ class _NestedStages23:
         return self._cache[key]
 
     def at(self, St: float, record: bool, Nt: float | None = None) -> tuple[
-            StageQuality, StageQuality, np.ndarray, np.ndarray, MixingLaw, dict[str, Any]]:
+            StageQuality | None, StageQuality, np.ndarray, np.ndarray, MixingLaw, dict[str, Any]]:
         mixes, names = self.mixes, self.names
         law, law_options, sym, msgs = self.law_key, self.law_options, self.sym, self.msgs
         Nt = self.Nt if Nt is None else Nt
@@ -250,7 +278,9 @@ class _NestedStages23:
             self._size_cache[key] = self._size_stage(St, Nt, seed)
         stage2, ok, target, warn2 = self._size_cache[key]
         if not ok.all() and record:
-            msg = (f"{int((~ok).sum())} mixture(s) dropped at the size stage: curves at fewer than 3 sizes, or the "
+            msg = (f"{int((~ok).sum())} mixture(s) without a step law at N = {self.sizes[0]:g} dropped"
+                   if self.steps_only else
+                   f"{int((~ok).sum())} mixture(s) dropped at the size stage: curves at fewer than 3 sizes, or the "
                    "only mixture at exactly 3 sizes (no other to share alpha with)")
             msgs.append(msg)
             warnings.warn(msg, DataWarning, stacklevel=3)
@@ -281,11 +311,18 @@ class _NestedStages23:
             _record_warnings(msgs, "mixture", warn3)
         return stage2, stage3, ok, target, mixing, ({"model_params": Nt} if mixing.uses_model_params else {})
 
-    def _size_stage(self, St: float, Nt: float, seed: int) -> tuple[StageQuality, np.ndarray, np.ndarray, list[str]]:
-        """Stage 2 at (``Nt``, ``St``): its quality, the mixtures kept, their losses there, its warnings."""
+    def _size_stage(self, St: float, Nt: float, seed: int
+                    ) -> tuple[StageQuality | None, np.ndarray, np.ndarray, list[str]]:
+        """Stage 2 at (``Nt``, ``St``): its quality, the mixtures kept, their losses there, its warnings (steps
+        only: no stage, the step laws' values at ``St``)."""
         laws1, sizes, mixes, first, names = self.laws1, self.sizes, self.mixes, self.first, self.names
         shared, K = self.shared, len(names)
         at_target_steps = laws1[..., 0] + np.exp(laws1[..., 1] - laws1[..., 2] * np.log(St))
+        if self.steps_only:
+            ok = np.all(np.isfinite(at_target_steps[:, 0, :]), axis=1)
+            if not ok.any():
+                raise InputError(f"no mixture has a step law at N = {sizes[0]:g}")
+            return None, ok, at_target_steps[:, 0, :], []
         # Stage 2: size laws. Mixtures at >= 4 sizes get their own law; at exactly 3 sizes, alpha is shared
         # across those mixtures per eval (3 points cannot pin 3 parameters with a residual left).
         t0 = time.perf_counter()

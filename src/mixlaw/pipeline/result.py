@@ -137,6 +137,12 @@ class PipelineResult:
     intervals: Any = None
     alternatives: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    @property
+    def steps_only(self) -> bool:
+        """Fitted at one model size, the target's: extrapolated in steps (or tokens) alone, no size law; it
+        predicts at that size only (:mod:`.fitting`)."""
+        return bool(getattr(self.scales, "steps_only", False))
+
     def interval(self, weights: Any) -> tuple[np.ndarray, np.ndarray] | None:
         """(lower, upper) of the predicted losses of ``weights`` (any mixtures, e.g. the optimum), or None."""
         if self.intervals is None:
@@ -205,6 +211,7 @@ class PipelineResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"route": self.route, "law": self.law, "target_params": self.target_params,
+                "steps_only": self.steps_only,
                 "target_steps": self.target_steps, "target_tokens": self.target_tokens, "time_axis": self.time_axis,
                 "domains": self.domains, "targets": self.targets,
                 "stages": {k: v.to_dict() for k, v in self.stages.items()},
@@ -219,7 +226,8 @@ class PipelineResult:
     def __str__(self) -> str:
         at = [f"S* = {self.target_steps:.4g} steps"] if self.target_steps is not None else []
         at += [f"D* = {self.target_tokens:.4g} tokens"] if self.target_tokens is not None else []
-        lines = [f"{self.route} pipeline -> N* = {self.target_params:.4g} params, {', '.join(at)} "
+        only = " (steps only, at a fitted size)" if self.steps_only else ""
+        lines = [f"{self.route} pipeline -> N* = {self.target_params:.4g} params{only}, {', '.join(at)} "
                  f"(mixing law {self.law})", "",
                  f"{'stage':<10} {'fits':>6} {'points':>7} {'median |rel res|':>17} {'max |rel res|':>14} "
                  f"{'warnings':>8} {'time':>7}"]
@@ -255,6 +263,18 @@ def _positive(value: Any, name: str) -> float:
 def mixture_label(weights: Any, domains: list[str]) -> str:
     """``web=0.5,code=0.3,math=0.2``: a mixture named by its weights (4 significant digits), not by a run."""
     return ",".join(f"{d}={float(v):.4g}" for d, v in zip(domains, weights, strict=True))
+
+
+def _size_list(sizes: np.ndarray) -> str:
+    return ", ".join(f"{v:g}" for v in sizes)
+
+
+def size_law_refusal(sizes: np.ndarray, what: str = "the size law L(N) = E + A/N^alpha") -> InputError:
+    """The one-line refusal of a target size that needs a size law the data cannot fit (< 3 sizes)."""
+    at = " or ".join(f"{v:g}" for v in sizes)
+    return InputError(f"{what} needs 3 model sizes to extrapolate to another size; the data has {sizes.size} model "
+                      f"size(s) ({_size_list(sizes)}); a target size equal to a fitted one ({at}) extrapolates in "
+                      "steps alone")
 
 
 def stage_warning_line(stage: str, messages: list[str]) -> str | None:
