@@ -186,3 +186,11 @@ def test_backtest_of_a_steps_only_pipeline_has_no_size_part() -> None:
     assert parts["steps"].skipped is None and parts["steps"].mre < 5e-3
     assert parts["size"].not_needed is not None and parts["size"].skipped is None
     assert "not needed" in str(parts["size"]) and "partial" not in str(parts["size"])
+
+
+def test_an_objective_that_leaves_out_an_eval_is_scored_with_weight_zero() -> None:
+    # auto with objective={web: .5, code: .5} raised KeyError: 'math' (the total keeps nonzero weights only); on
+    # any table, a one-size one here for speed.
+    res = fit_pipeline(one_size(n_mix=8), target_steps=S_TARGET, objective={"web": 0.5, "code": 0.5})
+    assert res.selection is not None and res.selection.total == {"web": 0.5, "code": 0.5}
+    assert all(np.isfinite(c.mre) for c in res.selection.candidates if c.ok)

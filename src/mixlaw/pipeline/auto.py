@@ -371,7 +371,8 @@ def backtest_candidates(table: RunTable, split: ScaleSplit, candidates: list[tup
     """
     Wt = table.weights[split.truth_rows]
     Yt = table.losses(names)[split.truth_rows]
-    s = None if total is None else np.array([total[e] for e in names])
+    # The total keeps nonzero weights only (evals.linear_objective): an eval it leaves out weighs 0.
+    s = None if total is None else np.array([total.get(e, 0.0) for e in names])
     time_kw = {"target_steps" if split.axis == "step" else "target_tokens": split.held_time}
     out: list[Candidate] = []
     fitted: dict[str, PipelineResult] = {}
