@@ -196,8 +196,8 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
     if "params" not in table.frame.columns:
         raise InputError(f"{where}: the pipeline needs a 'params' column (the model size of each row)")
     if len(table.frame) == 0:
-        raise InputError(f"{where}: the table has no rows; the pipeline needs checkpoints of runs at 3 or more "
-                         "model sizes")
+        raise InputError(f"{where}: the table has no rows; the pipeline needs checkpoints of runs (at 3 or more "
+                         "model sizes to extrapolate in size, at one to extrapolate in steps)")
     if shared_exponents not in ("auto", True, False):
         raise InputError(f"shared_exponents must be 'auto', True or False; got {shared_exponents!r}")
     fit_from = _check_fit_from(fit_from)
