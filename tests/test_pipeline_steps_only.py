@@ -12,6 +12,7 @@ import pytest
 from cli_runner import run_cli as _cli
 from numpy.testing import assert_allclose
 
+from mixlaw.data import RunTable
 from mixlaw.errors import InputError
 from mixlaw.pipeline import (
     backtest_pipeline,
@@ -194,3 +195,12 @@ def test_an_objective_that_leaves_out_an_eval_is_scored_with_weight_zero() -> No
     res = fit_pipeline(one_size(n_mix=8), target_steps=S_TARGET, objective={"web": 0.5, "code": 0.5})
     assert res.selection is not None and res.selection.total == {"web": 0.5, "code": 0.5}
     assert all(np.isfinite(c.mre) for c in res.selection.candidates if c.ok)
+
+
+def test_a_one_size_table_of_tokens_extrapolates_in_tokens() -> None:
+    # A sweep that logs tokens and no step column: the same steps-only pipeline over the tokens axis.
+    frame = one_size(n_mix=8).frame.copy()
+    frame["tokens"] = frame.pop("step") * 2048
+    res = fit_pipeline(RunTable(frame), target_tokens=S_TARGET * 2048, route="nested", law="ye-exp")
+    assert res.steps_only and res.time_axis == "tokens"
+    assert_allclose(res.target_losses, truth(res.mixtures, N_ONE, S_TARGET), rtol=3e-3)
