@@ -184,3 +184,17 @@ def test_every_weight_check_takes_a_sum_of_0_99():
     assert np.isclose(sum(parse_default("web=0.6,code=0.39", ["web", "code"], None)), 1.0)
     v, _ = _natural({"web": 0.6, "code": 0.39}, None, ["web", "code"])
     np.testing.assert_allclose(v.sum(), 1.0)
+
+
+def test_semicolon_csv_with_decimal_commas_is_read(tmp_path):
+    # mixlaw fit --runs semi.csv (Dai & Zheng's 122M runs saved with ';' and decimal commas, as a spreadsheet in a
+    # German or French locale writes them) said "missing 'run', ...; found columns ['run;params;tokens;w:arxiv;...']".
+    p = tmp_path / "semi.csv"
+    p.write_text("run;params;w:web;w:code;loss:web\n1,5;1,22e+08;0,25;0,75;3,1\nb;1,22e+08;0,5;0,5;3\n")
+    t = read_runs(p)
+    assert list(t.runs) == ["1,5", "b"] and t.domains == ["web", "code"]
+    np.testing.assert_allclose(t.weights, [[0.25, 0.75], [0.5, 0.5]])
+    np.testing.assert_allclose(t.losses("web"), [3.1, 3.0])
+    np.testing.assert_allclose(t.model_params, 1.22e8)
+    p.write_text("run;w:web;w:code;loss:web\na;0.25;0.75;3.1\n")  # ';' with decimal points
+    np.testing.assert_allclose(read_runs(p).weights, [[0.25, 0.75]])

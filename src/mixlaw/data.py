@@ -17,6 +17,7 @@ the column.
 from __future__ import annotations
 
 import difflib
+import io
 import os
 import warnings
 from collections.abc import Sequence
@@ -424,6 +425,22 @@ def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str |
 
 
 # ---------------------------------------------------------------------- readers
+def _read_semicolon_csv(path: Path) -> pd.DataFrame:
+    """A CSV separated by ';' (a spreadsheet saved in a locale whose decimal mark is ','), read as such.
+
+    Read with ',' it was one column 'run;params;w:a;...' and the error listed that one name as the table's columns.
+    Decimal commas ('0,25') are read as numbers when every non-empty cell of a column that has them is one.
+    """
+    df = pd.read_csv(path, sep=";", skip_blank_lines=False, dtype=str, keep_default_na=False)
+    number = r"[-+]?\d*,?\d+([eE][-+]?\d+)?"
+    for c in df.columns:
+        col = df[c].str.strip()
+        filled = col[col != ""]
+        if c != "run" and len(filled) and filled.str.fullmatch(number).all() and filled.str.contains(",").any():
+            df[c] = col.str.replace(",", ".", regex=False)
+    return pd.read_csv(io.StringIO(df.to_csv(index=False)), skip_blank_lines=False)
+
+
 def _read_any(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     """Read CSV / Parquet / JSONL; return the frame and each row's editor line."""
     if not path.exists():
@@ -432,6 +449,8 @@ def _read_any(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     try:
         if suffix in (".csv", ".csv.gz", ".tsv"):
             df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", skip_blank_lines=False)
+            if suffix != ".tsv" and df.shape[1] == 1 and ";" in str(df.columns[0]):
+                df = _read_semicolon_csv(path)
             lines = np.arange(len(df)) + 2
         elif suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
