@@ -24,12 +24,14 @@ from .data import (
     RunTable,
     _normalise_columns,
     _read_any,
+    beyond_tol,
     known_names,
     read_runs,
     scale_mismatch,
 )
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
+from .export import parse_mixture
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
 from .laws.selection import META_LAWS, OBJECTIVE
@@ -170,6 +172,18 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     """
     if isinstance(mixtures, pd.DataFrame):
         df, path = mixtures.copy(), None
+    elif isinstance(mixtures, str) and "=" in mixtures and not Path(mixtures).exists():
+        # One mixture inline, as export's --mixture takes it: 'predict --mixtures arxiv=0.5,c4=0.5' said
+        # "no such file". Domains it leaves out get 0.
+        mix = parse_mixture(mixtures)
+        unknown = sorted(set(mix) - set(domains)) if domains is not None else []
+        if unknown:
+            raise InputError(f"--mixtures {mixtures}: unknown domain(s) {unknown}; the {what}'s are {list(domains)}")
+        total = sum(mix.values())
+        if beyond_tol(abs(total - 1.0), weight_tol):
+            raise InputError(f"--mixtures {mixtures}: weights sum to {total:.6g}, expected 1 ± {weight_tol:g}")
+        names = list(domains) if domains is not None else list(mix)
+        df, path = pd.DataFrame({"run": [mixtures], **{WEIGHT_PREFIX + d: [mix.get(d, 0.0)] for d in names}}), None
     else:
         df, _ = _read_any(Path(mixtures))
         df = _normalise_columns(df)

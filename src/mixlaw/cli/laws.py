@@ -271,7 +271,8 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
 def predict(law_path: Path | None = typer.Option(None, "--law", help="A law saved by 'mixlaw fit --out'."),
             pipeline: Path | None = typer.Option(None, "--pipeline",
                                                  help="Or: a pipeline saved by 'mixlaw pipeline --save'."),
-            mixtures: str = typer.Option(..., "--mixtures", help="Table with w:<domain> columns (CSV/Parquet/JSONL)."),
+            mixtures: str = typer.Option(..., "--mixtures", help="Table with w:<domain> columns (CSV/Parquet/JSONL), "
+                                                                 "or one mixture inline: web=0.6,code=0.4."),
             params: float | None = typer.Option(None, "--params", help="With --pipeline: model size N (default: "
                                                 "the pipeline's target N*); inside the runs' range interpolates."),
             steps: float | None = typer.Option(None, "--steps", help="With --pipeline: training steps S (default "
