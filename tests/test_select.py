@@ -214,6 +214,20 @@ def test_auto_for_the_objective_tries_per_eval_and_direct_and_predicts_the_objec
     assert rho > 0.97
 
 
+def test_an_objective_of_one_eval_is_cross_validated_once_not_per_eval_and_direct() -> None:
+    # One eval set's objective column is that eval's own column: "direct" would refit the same law on the same
+    # numbers (mixlaw optimize --dataset marin-delphi --target uncheatable_obj listed every law twice, same scores).
+    W, Y = _data()
+    ticks: list[int] = []
+    cv = cross_validate(W, Y[:, :1], domains=DOMAINS, targets=["smooth"], candidates=["linear", "ye-exp"],
+                        objective="mean", on_progress=lambda label, done, total: ticks.append(total))
+    assert {(r.law, r.fit_on) for r in cv.table.rows} == {("linear", "per-eval"), ("ye-exp", "per-eval")}
+    assert set(ticks) == {2 * 5}  # 2 laws x 5 folds, not x 2 modes
+    both = cross_validate(W, Y, domains=DOMAINS, targets=["smooth", "stepped"], candidates=["linear"],
+                          objective="mean")
+    assert {r.fit_on for r in both.table.rows} == {"per-eval", "direct"}
+
+
 def test_cross_validate_rejects_meta_and_unknown_candidates() -> None:
     W, Y = _data(n=20)
     with pytest.raises(InputError, match="not a candidate law"):
