@@ -457,6 +457,11 @@ def _read_any(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
             lines = np.arange(len(df)) + 1  # parquet has no header line: rows count from 1
         elif suffix in (".jsonl", ".ndjson", ".json"):
             df = pd.read_json(path, lines=suffix != ".json")
+            if any(df[c].map(lambda v: isinstance(v, dict)).any() for c in df.columns if df[c].dtype == object):
+                # Nested records ({"mixture": {"web": 0.5}, "eval": {"pile": {"loss": 3.1}}}) get the W&B
+                # importer's flat names, mixture/web and eval/pile/loss, which --columns patterns can match; read
+                # as they were, 'mixture' was one column of dicts and no pattern matched.
+                df = pd.json_normalize(df.to_dict("records"), sep="/")
             lines = np.arange(len(df)) + 1
         else:
             raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .parquet or .jsonl")

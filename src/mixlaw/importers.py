@@ -202,7 +202,7 @@ def suggest_column_map(cols: list[str]) -> str | None:
     >>> suggest_column_map(["weight_a", "weight_b", "model_size", "n_tokens", "a_loss", "b_loss"])
     'w:*=weight_*,loss:*=*_loss,params=model_size,tokens=n_tokens'
     """
-    def pattern(words: tuple[str, ...]) -> str | None:
+    def pattern(words: tuple[str, ...], least: int) -> str | None:
         best: tuple[int, str] | None = None
         for c in cols:
             for m in re.finditer(r"[_/:.\-]", c):
@@ -212,7 +212,7 @@ def suggest_column_map(cols: list[str]) -> str | None:
                         continue
                     rx = re.compile("^" + re.escape(pat).replace(r"\*", ".+") + "$")
                     n = sum(bool(rx.match(x)) for x in cols)
-                    if n >= 2 and (best is None or n > best[0]):
+                    if n >= least and (best is None or n > best[0]):
                         best = (n, pat)
         # eval/<name>/loss: a prefix and a suffix around the name
         for c in cols:
@@ -220,11 +220,11 @@ def suggest_column_map(cols: list[str]) -> str | None:
             if len(parts) == 3 and any(w in parts[2].lower() for w in words):
                 pat = f"{parts[0]}/*/{parts[2]}"
                 n = sum(bool(re.match("^" + re.escape(pat).replace(r"\*", "[^/]+") + "$", x)) for x in cols)
-                if n >= 2 and (best is None or n >= best[0]):  # over '*/loss', which keeps 'eval/' in the name
+                if n >= least and (best is None or n >= best[0]):  # over '*/loss', which keeps 'eval/' in the name
                     best = (n, pat)
         return None if best is None else best[1]
 
-    w, loss = pattern(_WEIGHT_WORDS), pattern(_LOSS_WORDS)
+    w, loss = pattern(_WEIGHT_WORDS, 2), pattern(_LOSS_WORDS, 1)  # a run table may have one eval set
     if w is None or loss is None:
         return None
     parts = [f"w:*={w}", f"loss:*={loss}"]
