@@ -136,12 +136,13 @@ The ARD / pca-ARD / grid-average / inner-MSE / sqrt / log / per-bucket-term rows
 scratch scripts on the same folds (not kept).
 
 Added 2026-12-04 (third session): the ``iso`` residual GP as a law, ``gp-residual`` (mixlaw.laws.residual_gp:
-loglinear-sat with its defaults, then per eval set scikit-learn's GaussianProcessRegressor, constant x RBF + white
-noise on the shares / their overall std, normalize_y, 3 starts; saved as inputs, dual coefficients and
-hyperparameters). ``--law gp-residual`` at outer seeds 0 / 1 / 2: 0.8990 / 0.9097 / 0.8988 (the ``iso`` rows above,
-to 4 digits). Options measured the same way: inputs sqrt(r) 0.8985 / 0.9047 / 0.8977; plain residuals (L, not
-log L) 0.8989 / 0.9099 / 0.8992; 1 or 6 optimiser starts: identical to 3. The defaults stay (log residuals keep
-every prediction positive). Command: ``python bench/table9_probe.py --law gp-residual --law
+loglinear-sat with its defaults, then per eval set an RBF + white-noise GP on the shares / their overall std,
+standardised log residuals, hyperparameters by marginal likelihood searched over a grid of length scales with the
+signal-to-noise ratio profiled; saved as inputs, dual coefficients and hyperparameters). ``--law gp-residual`` at
+outer seeds 0 / 1 / 2: 0.8990 / 0.9097 / 0.8988 (the ``iso`` rows above, to 4 digits; so did scikit-learn's
+GaussianProcessRegressor from 1, 3 or 6 starts). Options measured the same way: inputs sqrt(r) 0.8985 / 0.9047 /
+0.8976; plain residuals (L, not log L) 0.8989 / 0.9100 / 0.8992. The defaults stay (log residuals keep every
+prediction positive). Command: ``python bench/table9_probe.py --law gp-residual --law
 'gp-residual:{"inputs":"sqrt"}' --law 'gp-residual:{"residuals":"plain"}' --probes '' --seeds 0,1,2``.
 
 Usage: python bench/table9_probe.py [--metric table9_obj] [--law ye-pow --law 'ye-pow:{"gamma_pooling": 10}']

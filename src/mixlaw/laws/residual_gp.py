@@ -5,13 +5,21 @@
           + \\nu_i^2\\, \\delta_{xx'}\\big)
 
 The base law (default ``loglinear-sat``) is fitted first; then, per eval set, a GP regression of its in-sample
-log residuals on the shares (divided by their overall standard deviation s, so one start length scale suits any
-number of domains) with a constant x RBF kernel plus white noise, hyperparameters
-:math:`(\\sigma_i, \\ell_i, \\nu_i)` by maximum marginal likelihood (Rasmussen & Williams, *Gaussian Processes
-for Machine Learning*, MIT Press 2006, §5.4; scikit-learn's ``GaussianProcessRegressor`` with
-``normalize_y``). The prediction is the GP's posterior mean. When the residuals are noise the marginal
-likelihood puts their variance in :math:`\\nu_i` and :math:`\\sigma_i \\to 0` (or :math:`\\ell_i \\to \\infty`):
-the correction vanishes by itself and the law predicts as its base.
+log residuals (standardised) on the shares (divided by their overall standard deviation s) with a constant x
+RBF kernel plus white noise, hyperparameters :math:`(\\sigma_i, \\ell_i, \\nu_i)` by maximum marginal likelihood
+(Rasmussen & Williams, *Gaussian Processes for Machine Learning*, MIT Press 2006, §5.4). The prediction is the
+GP's posterior mean, the same as scikit-learn's ``GaussianProcessRegressor`` with these hyperparameters (a
+test checks it). When the residuals are noise the marginal likelihood puts their variance in :math:`\\nu_i` and
+:math:`\\sigma_i / \\nu_i \\to 0`: the correction vanishes by itself and the law predicts as its base.
+
+The marginal likelihood is maximised globally in the length scale, not from a start: for each length scale on a
+grid (factors of 2 around the median distance between runs, then refined by Brent's method) one eigendecomposition
+of the RBF matrix :math:`R = Q \\Lambda Q^\\top` makes the likelihood of :math:`K = \\nu^2 (\\theta R + I)` a sum
+over eigenvalues; :math:`\\nu^2` has a closed form and the signal-to-noise ratio :math:`\\theta` is a bounded
+1-D search. The likelihood has two basins (a smooth surface through the residuals, or flat: all noise), and
+scikit-learn's L-BFGS from one start missed the first on a bump of 0.06 in log L on 150 runs of 4 domains (as in
+tests/laws/test_residual_gp.py, seed 0); a second start found it, at 5x the CPU time of this search on RegMix's 512
+runs.
 
 Why (issue 10, Marin Delphi table9_obj): every separable law plateaus near Spearman 0.89 there, and a few runs
 sit far off any of them (the most dolmino_synth_instruction); the Huber fit down-weights them, and the GP spreads
@@ -28,33 +36,28 @@ Rasmussen & Williams, *Gaussian Processes for Machine Learning*, MIT Press (2006
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
-from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
-from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+from scipy.linalg import cho_factor, cho_solve, eigh
+from scipy.optimize import minimize_scalar
 
-from .._validation import Interval, Options
+from .._validation import Options
 from ..errors import FitError, InputError
-from ..fit import Param, Params
+from ..fit import Param, Params, single_threaded_blas
 from .base import FitContext, MixingLaw, law_from_dict, register
 from .registry import _REGISTRY
 from .selection import fit_law
 
-#: Bounds of the GP hyperparameters (on residuals standardised by ``normalize_y``, inputs divided by their overall
-#: standard deviation): amplitude^2 and noise^2 as fractions of the residual variance, length scale in those
-#: units. The lower amplitude / upper length-scale bounds are where the correction vanishes; the noise floor keeps
-#: the kernel matrix well conditioned.
-AMPLITUDE_BOUNDS = (1e-5, 1e3)
-LENGTH_BOUNDS = (1e-2, 1e4)
-NOISE_BOUNDS = (1e-6, 1e1)
-#: Start of the length scale: 10 standard deviations of the shares (on Marin Delphi's 39 buckets the median
-#: distance between two runs is about 9).
-LENGTH_START = 10.0
+#: Signal-to-noise variance ratio theta = sigma^2 / nu^2 searched: at the lower end the correction is 1e-6 of the
+#: residuals' scale (none); the upper end keeps theta R + I well conditioned.
+THETA_BOUNDS = (1e-6, 1e6)
+#: Length scales tried first: the median distance between two fitting runs times 2^k (inputs in units of their
+#: standard deviation; on Marin Delphi's 39 buckets the median is 8.2 and the fitted scales 1.1-3.5).
+LENGTH_FACTORS = 2.0 ** np.arange(-6, 5)
+#: Absolute bounds of the length scale (in units of the inputs' standard deviation).
+LENGTH_BOUNDS = (1e-3, 1e4)
 
 
 @register("gp-residual")
@@ -67,18 +70,13 @@ class ResidualGP(MixingLaw):
         Key of the law corrected (any registered law but this one).
     base_options : dict, optional
         Constructor options of the base law (not ``random_state``: the law's own is passed on).
-    kernel : {"iso", "ard"}, default="iso"
-        RBF with one length scale (``"iso"``) or one per domain (``"ard"``: automatic relevance determination).
     inputs : {"shares", "sqrt"}, default="shares"
         The GP's inputs: the shares r, or sqrt(r) (which spreads small shares apart), divided by their overall
         standard deviation on the fitting runs.
     residuals : {"log", "plain"}, default="log"
         Correct log L (multiplicative; needs positive base predictions) or L itself (additive).
-    n_restarts : int, default=3
-        Starts of the marginal-likelihood optimiser per eval set: the kernel's start, then random ones
-        (scikit-learn's ``n_restarts_optimizer`` is this minus one).
     random_state : int, Generator or None, default=0
-        Passed to the base law and seeds the optimiser's random starts.
+        Passed to the base law (the GP's fit is deterministic).
 
     Attributes
     ----------
@@ -92,11 +90,16 @@ class ResidualGP(MixingLaw):
         The standard deviation the inputs are divided by.
     params_ : Params
         The base's parameters as ``<base>:<name>``, then per eval set ``gp:<target>.amplitude``,
-        ``gp:<target>.length_scale`` (``length_scale_<domain>`` for ARD) and ``gp:<target>.noise`` (standard
-        deviations, in units of the standardised residuals).
+        ``gp:<target>.length_scale`` and ``gp:<target>.noise`` (standard deviations, in units of the standardised
+        residuals).
 
     Notes
     -----
+    One length scale for all domains: one per domain (automatic relevance determination, scikit-learn's RBF with
+    marginal likelihood) ranked Marin table9_obj worse, 0.8813 / 0.8781 / 0.8837 at outer seeds 0 / 1 / 2 against
+    0.8990 / 0.9097 / 0.8988, at 4 CPU min a seed (39 length scales overfit the likelihood on 224 runs;
+    bench/table9_probe.py).
+
     Symbols: r -> ``weights``, s -> ``input_scale_``, sigma_i -> ``amplitude``, l_i -> ``length_scale``, nu_i ->
     ``noise``. The posterior mean is :math:`\\bar y + \\mathrm{sd}(y)\\, k(x, X)^\\top \\alpha` with
     :math:`\\alpha = (K + \\nu^2 I)^{-1} (y - \\bar y)/\\mathrm{sd}(y)`, recomputed from the saved inputs, dual
@@ -121,18 +124,16 @@ class ResidualGP(MixingLaw):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "base": [str],
         "base_options": [dict, None],
-        "kernel": [Options({"iso", "ard"})],
         "inputs": [Options({"shares", "sqrt"})],
         "residuals": [Options({"log", "plain"})],
-        "n_restarts": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
 
     def __init__(self, *, base: str = "loglinear-sat", base_options: Mapping[str, Any] | None = None,
-                 kernel: str = "iso", inputs: str = "shares", residuals: str = "log", n_restarts: int = 3,
+                 inputs: str = "shares", residuals: str = "log",
                  random_state: int | np.random.Generator | None = 0) -> None:
-        self.base, self.base_options, self.kernel, self.inputs = base, base_options, kernel, inputs
-        self.residuals, self.n_restarts, self.random_state = residuals, n_restarts, random_state
+        self.base, self.base_options, self.inputs = base, base_options, inputs
+        self.residuals, self.random_state = residuals, random_state
 
     # The base decides what else the law takes and whether its predictions are smooth.
     def _base_cls(self) -> Any:
@@ -171,7 +172,7 @@ class ResidualGP(MixingLaw):
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         opts = self._check_base()
         seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
-        if seed is None:
+        if seed is None:  # a Generator: one draw seeds the base
             seed = int(self._rng.integers(0, 2**31 - 1))
         # Through fit_law: a bench's fit cache serves the base's fit when it was fitted alone on the same runs.
         self.base_ = fit_law(self.base, W, Y, domains=ctx.domains, targets=ctx.targets,
@@ -188,28 +189,23 @@ class ResidualGP(MixingLaw):
         sd = float(X.std())
         self.input_scale_ = sd if sd > 0 else 1.0
         X = X / self.input_scale_
-        M = W.shape[1]
-        ls = LENGTH_START if self.kernel == "iso" else np.full(M, LENGTH_START)
-        kern = (ConstantKernel(1.0, AMPLITUDE_BOUNDS) * RBF(ls, LENGTH_BOUNDS) + WhiteKernel(0.1, NOISE_BOUNDS))
-        gp_seed = np.random.default_rng(int(seed)).integers(0, 2**31 - 1, size=Y.shape[1])
+        med = _median_distance(X)
+        D2 = _sqdist(X, X)
         self.gp_: dict[str, dict[str, Any]] = {}
         gp_params: list[Param] = []
         for i, t in enumerate(ctx.targets):
-            gp = GaussianProcessRegressor(kern, normalize_y=True, n_restarts_optimizer=int(self.n_restarts) - 1,
-                                          random_state=int(gp_seed[i]))
-            with warnings.catch_warnings():
-                # A hyperparameter at its bound is the expected outcome when the residuals are noise (amplitude
-                # at its floor: no correction); scikit-learn warns about it on every such fit.
-                warnings.simplefilter("ignore", SklearnConvergenceWarning)
-                gp.fit(X, R[:, i])
-            k = gp.kernel_
-            amp2, length, noise2 = float(k.k1.k1.constant_value), np.atleast_1d(k.k1.k2.length_scale), \
-                float(k.k2.noise_level)
-            y_mean, y_std = float(np.ravel(gp._y_train_mean)[0]), float(np.ravel(gp._y_train_std)[0])
-            state = {"X": X, "alpha": np.asarray(gp.alpha_, dtype=np.float64).ravel(), "y_mean": y_mean,
-                     "y_std": y_std}
-            gp_params += _gp_params(t, amp2, length, noise2, ctx.domains)
-            self.gp_[t] = state
+            # Residuals standardised (as scikit-learn's normalize_y): the hyperparameters are in their units.
+            y_mean, y_std = float(R[:, i].mean()), float(R[:, i].std())
+            y_std = y_std if y_std > 0 else 1.0
+            z = (R[:, i] - y_mean) / y_std
+            # One BLAS thread, as every mixlaw fit (fit.py): an eigendecomposition of RegMix's 512 runs takes 25 ms
+            # on one thread and 0.14-0.97 s with the default threads when the other core is busy.
+            with single_threaded_blas():
+                amp2, length, noise2 = _max_marginal_likelihood(D2, z, med)
+                K = amp2 * np.exp(-D2 / (2 * length ** 2)) + noise2 * np.eye(len(z))
+                alpha = cho_solve(cho_factor(K, lower=True), z)
+            self.gp_[t] = {"X": X, "alpha": alpha, "y_mean": y_mean, "y_std": y_std}
+            gp_params += _gp_params(t, amp2, length, noise2, med)
         bparams = [Param(f"{self.base}:{p.name}", p.value, p.init, p.min, p.max, p.vary, p.stderr, note=p.note)
                    for p in self.base_.params_.values()]
         self.params_ = Params(bparams + gp_params)
@@ -218,19 +214,16 @@ class ResidualGP(MixingLaw):
             self.gp_[t]["correction_rms"] = float(np.sqrt(np.mean(corr ** 2)))
         self.results_ = {f"{self.base}:{k}": r for k, r in (getattr(self.base_, "results_", {}) or {}).items()}
 
-    def _hyper(self, t: str) -> tuple[float, np.ndarray, float]:
-        """(amplitude^2, length scale(s), noise^2) of eval set ``t``'s GP, from ``params_``."""
-        names = [n for n in self.params_ if n.startswith(f"gp:{t}.length_scale")]
-        length = np.array([self.params_[n].value for n in names])
-        return (self.params_[f"gp:{t}.amplitude"].value ** 2, length, self.params_[f"gp:{t}.noise"].value ** 2)
+    def _hyper(self, t: str) -> tuple[float, float, float]:
+        """(amplitude^2, length scale, noise^2) of eval set ``t``'s GP, from ``params_``."""
+        p = self.params_
+        return (p[f"gp:{t}.amplitude"].value ** 2, p[f"gp:{t}.length_scale"].value, p[f"gp:{t}.noise"].value ** 2)
 
     def _correction(self, X: np.ndarray, t: str) -> np.ndarray:
         """The GP's posterior mean at inputs X (already scaled), in units of the residuals."""
         g = self.gp_[t]
         amp2, length, _ = self._hyper(t)
-        A, B = X / length, g["X"] / length
-        d2 = np.maximum((A ** 2).sum(1)[:, None] + (B ** 2).sum(1)[None, :] - 2 * A @ B.T, 0.0)
-        return g["y_mean"] + g["y_std"] * (amp2 * np.exp(-0.5 * d2)) @ g["alpha"]
+        return g["y_mean"] + g["y_std"] * (amp2 * np.exp(-_sqdist(X, g["X"]) / (2 * length ** 2))) @ g["alpha"]
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         P = np.asarray(self.base_._predict(W, ctx), dtype=np.float64)
@@ -275,40 +268,86 @@ class ResidualGP(MixingLaw):
             if not (np.all(np.isfinite(X)) and np.all(np.isfinite(alpha)) and all(map(np.isfinite, scal.values()))
                     and scal["y_std"] > 0):
                 raise InputError(f"gp[{t!r}]: X, alpha, y_mean, y_std must be finite (y_std > 0)")
-            amp2, length, noise2 = self._hyper(t)
-            want = 1 if self.kernel == "iso" else M
-            if len(length) != want or not (np.all(length > 0) and amp2 > 0 and noise2 > 0):
-                raise InputError(f"gp:{t}: amplitude, noise and {want} length scale(s) must be > 0")
+            if not all(v > 0 for v in self._hyper(t)):
+                raise InputError(f"gp:{t}: amplitude, length scale and noise must be > 0")
             self.gp_[t] = {"X": X, "alpha": alpha, **scal}
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         w = max(map(len, self.targets_), default=0)
         unit = "log L" if self.residuals == "log" else "L"
-        rows = [f"{'eval':<{w}}  {'length':>8} {'signal':>8} {'noise':>8} {'corr rms':>9}  (sd of the residuals"
-                f" in {unit})"]
+        rows = [f"{'eval':<{w}}  {'length':>8} {'signal':>8} {'noise':>8} {'corr rms':>9}  (signal, noise and the "
+                f"correction's RMS on the fitting runs in units of {unit})"]
         for t in self.targets_:
             amp2, length, noise2 = self._hyper(t)
             g = self.gp_[t]
-            ell = f"{length[0]:.3g}" if len(length) == 1 else f"{np.exp(np.mean(np.log(length))):.3g}*"
-            rows.append(f"{t:<{w}}  {ell:>8} {g['y_std'] * np.sqrt(amp2):>8.3g} {g['y_std'] * np.sqrt(noise2):>8.3g}"
-                        f" {g['y_std'] * g['correction_rms']:>9.3g}")
-        if self.kernel == "ard":
-            rows.append("* geometric mean of the per-domain length scales")
-        return [(f"Residual GP on {self.base} ({self.inputs}, {self.kernel} RBF + white noise)", "\n".join(rows))]
+            rows.append(f"{t:<{w}}  {length:>8.3g} {g['y_std'] * np.sqrt(amp2):>8.3g} "
+                        f"{g['y_std'] * np.sqrt(noise2):>8.3g} {g['correction_rms']:>9.3g}")
+        return [(f"Residual GP on {self.base} (RBF on the {self.inputs} + white noise)", "\n".join(rows))]
 
 
-def _gp_params(t: str, amp2: float, length: np.ndarray, noise2: float, domains: list[str]) -> list[Param]:
-    """The GP's hyperparameters as report parameters (standard deviations, not variances)."""
-    lo_a, hi_a = (float(np.sqrt(b)) for b in AMPLITUDE_BOUNDS)
-    lo_n, hi_n = (float(np.sqrt(b)) for b in NOISE_BOUNDS)
-    out = [Param(f"gp:{t}.amplitude", float(np.sqrt(amp2)), 1.0, lo_a, hi_a)]
-    if len(length) == 1:
-        out.append(Param(f"gp:{t}.length_scale", float(length[0]), LENGTH_START, *LENGTH_BOUNDS))
-    else:
-        out += [Param(f"gp:{t}.length_scale_{d}", float(v), LENGTH_START, *LENGTH_BOUNDS)
-                for d, v in zip(domains, length, strict=True)]
-    out.append(Param(f"gp:{t}.noise", float(np.sqrt(noise2)), float(np.sqrt(0.1)), lo_n, hi_n))
-    return out
+def _sqdist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances between the rows of A (n, M) and B (m, M): (n, m)."""
+    return np.maximum((A ** 2).sum(1)[:, None] + (B ** 2).sum(1)[None, :] - 2 * A @ B.T, 0.0)
+
+
+def _median_distance(X: np.ndarray) -> float:
+    """Median Euclidean distance between two distinct rows of X (1 when all rows coincide)."""
+    d = np.sqrt(_sqdist(X, X)[np.triu_indices(len(X), 1)])
+    d = d[d > 0]
+    return float(np.median(d)) if d.size else 1.0
+
+
+def _profile(D2: np.ndarray, z: np.ndarray, length: float) -> tuple[float, float, float]:
+    """Best (negative log marginal likelihood, theta, nu^2) at one length scale, up to a constant.
+
+    With :math:`R = Q \\Lambda Q^\\top` and :math:`K = \\nu^2 (\\theta R + I)`, :math:`-\\log p(z) = \\tfrac12
+    \\sum_k \\tilde z_k^2 / (\\nu^2 v_k) + \\tfrac12 \\sum_k \\log(\\nu^2 v_k) + \\mathrm{const}`, :math:`v_k = \\theta
+    \\lambda_k + 1`, :math:`\\tilde z = Q^\\top z`; its minimum over :math:`\\nu^2` is at :math:`\\nu^2 =
+    \\overline{\\tilde z^2 / v}`, leaving a bounded 1-D search in :math:`\\log \\theta`.
+    """
+    lam, Q = eigh(np.exp(-D2 / (2 * length ** 2)), driver="evd", check_finite=False)
+    lam = np.clip(lam, 0.0, None)  # round-off below 0 in a positive semi-definite matrix
+    zt2 = (Q.T @ z) ** 2
+    n = len(z)
+
+    def nll(log_theta: float) -> float:
+        v = np.exp(log_theta) * lam + 1.0
+        return float(0.5 * n * np.log(np.mean(zt2 / v)) + 0.5 * np.sum(np.log(v)))
+
+    lo, hi = np.log(THETA_BOUNDS)
+    res = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-3})
+    # The ends too: the bounded search can stop inside a shallow slope toward "no correction" (theta at its floor).
+    f, lt = min((float(res.fun), float(res.x)), (nll(lo), lo), (nll(hi), hi))
+    return f, float(np.exp(lt)), float(np.mean(zt2 / (np.exp(lt) * lam + 1.0)))
+
+
+def _max_marginal_likelihood(D2: np.ndarray, z: np.ndarray, median: float) -> tuple[float, float, float]:
+    """(amplitude^2, length scale, noise^2) maximising the marginal likelihood of z under RBF + white noise.
+
+    Length scales on the grid ``median * LENGTH_FACTORS``, then Brent's method between the best one's neighbours.
+    """
+    grid = np.clip(median * LENGTH_FACTORS, *LENGTH_BOUNDS)
+    fits = [_profile(D2, z, float(ell)) for ell in grid]
+    k = int(np.argmin([f[0] for f in fits]))
+    best = (fits[k][0], float(grid[k]), fits[k][1], fits[k][2])
+    lo, hi = np.log(grid[max(k - 1, 0)]), np.log(grid[min(k + 1, len(grid) - 1)])
+    if hi > lo:
+        res = minimize_scalar(lambda le: _profile(D2, z, float(np.exp(le)))[0], bounds=(lo, hi), method="bounded",
+                              options={"xatol": 0.01})
+        ell = float(np.exp(res.x))
+        f, theta, nu2 = _profile(D2, z, ell)
+        if f < best[0]:
+            best = (f, ell, theta, nu2)
+    _, ell, theta, nu2 = best
+    return theta * nu2, ell, nu2
+
+
+def _gp_params(t: str, amp2: float, length: float, noise2: float, start: float) -> list[Param]:
+    """The GP's hyperparameters as report parameters (standard deviations, not variances; init: the search's
+    centre)."""
+    return [Param(f"gp:{t}.amplitude", float(np.sqrt(amp2)), 1.0, 0.0, np.inf),
+            Param(f"gp:{t}.length_scale", float(length), float(np.clip(start, *LENGTH_BOUNDS)), *LENGTH_BOUNDS),
+            Param(f"gp:{t}.noise", float(np.sqrt(noise2)), 1.0, 0.0, np.inf)]
 
 
 __all__ = ["ResidualGP"]
