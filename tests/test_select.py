@@ -226,6 +226,9 @@ def test_an_objective_of_one_eval_is_cross_validated_once_not_per_eval_and_direc
     both = cross_validate(W, Y, domains=DOMAINS, targets=["smooth", "stepped"], candidates=["linear"],
                           objective="mean")
     assert {r.fit_on for r in both.table.rows} == {"per-eval", "direct"}
+    train = _table(W, Y)
+    board = compare(train, {"train": train}, targets=["smooth"], laws=["linear"], objective="mean")
+    assert [r.law for r in board.rows] == ["linear"]
 
 
 def test_cross_validate_rejects_meta_and_unknown_candidates() -> None:

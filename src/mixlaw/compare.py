@@ -172,6 +172,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             on_progress(law.key)
         meta = law.key in META_LAWS
         modes = ["per-eval"] if s is None or meta else [m for m in ("per-eval", "direct") if m in fit_on]
+        if len(names) == 1 and len(modes) == 2:
+            modes = ["per-eval"]  # one eval set: its objective column is its own column, "direct" a copy of the row
         for mode in modes:
             est = law if mode == "per-eval" else law.clone()
             rows.append(_score_one(est, mode, train, tests, names, s))
