@@ -81,6 +81,7 @@ def test_saves_as_numbers_and_round_trips_exactly():
     law = ResidualGP(**BASE).fit(W, np.column_stack([y, y * 1.1]), targets=["a", "b"])
     doc = json.loads(json.dumps(law.to_dict()))
     assert doc["state"]["base"]["law"] == "loglinear-sat" and len(doc["state"]["gp"]["a"]["alpha"]) == 60
+    assert len(doc["state"]["X"]) == 60  # the inputs once, not per eval set
     back = law_from_dict(doc)
     np.testing.assert_array_equal(back.predict(W), law.predict(W))
     assert "Residual GP on loglinear-sat" in str(law.report())
@@ -89,6 +90,7 @@ def test_saves_as_numbers_and_round_trips_exactly():
 @pytest.mark.parametrize("edit, match", [
     (lambda d: d["state"]["gp"]["a"].update(alpha=[0.0] * 3), "alpha"),
     (lambda d: d["state"]["gp"]["a"].update(y_std=float("nan")), "finite"),
+    (lambda d: d["state"].update(X=[r[:3] for r in d["state"]["X"]]), "X must be"),
     (lambda d: d["params"]["gp:a.length_scale"].update(value=-1.0), "length scale"),
     (lambda d: d["state"].update(input_scale=0.0), "input_scale"),
     (lambda d: d["state"]["gp"].pop("b"), "one entry per target"),

@@ -240,9 +240,11 @@ class ResidualGP(MixingLaw):
 
     # ------------------------------------------------------------------ io
     def _get_state(self) -> dict[str, Any]:
-        return {"base": self.base_.to_dict(), "input_scale": self.input_scale_,
-                "gp": {t: {"X": g["X"].tolist(), "alpha": g["alpha"].tolist(), "y_mean": g["y_mean"],
-                           "y_std": g["y_std"], "correction_rms": g["correction_rms"]} for t, g in self.gp_.items()}}
+        # The inputs once (every eval set's GP has the same fitting runs), then each GP's numbers.
+        X = next(iter(self.gp_.values()))["X"]
+        return {"base": self.base_.to_dict(), "input_scale": self.input_scale_, "X": X.tolist(),
+                "gp": {t: {"alpha": g["alpha"].tolist(), "y_mean": g["y_mean"], "y_std": g["y_std"],
+                           "correction_rms": g["correction_rms"]} for t, g in self.gp_.items()}}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.base_ = law_from_dict(state["base"])
@@ -256,18 +258,19 @@ class ResidualGP(MixingLaw):
         if set(gp) != set(self.targets_):
             raise InputError(f"gp must have one entry per target {self.targets_}; got {sorted(gp)}")
         M = len(self.domains_)
+        X = np.asarray(state["X"], dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != M or X.shape[0] < 1 or not np.all(np.isfinite(X)):
+            raise InputError(f"X must be (n_runs, {M}) finite numbers; got shape {X.shape}")
         self.gp_ = {}
         for t in self.targets_:
             g = gp[t]
-            X = np.asarray(g["X"], dtype=np.float64)
             alpha = np.asarray(g["alpha"], dtype=np.float64)
             scal = {k: float(g[k]) for k in ("y_mean", "y_std", "correction_rms")}
-            if X.ndim != 2 or X.shape[1] != M or alpha.shape != (X.shape[0],) or X.shape[0] < 1:
-                raise InputError(f"gp[{t!r}]: X must be (n_runs, {M}) and alpha (n_runs,); got {X.shape} and "
+            if alpha.shape != (X.shape[0],):
+                raise InputError(f"gp[{t!r}]: alpha must have one number per row of X ({X.shape[0]}); got "
                                  f"{alpha.shape}")
-            if not (np.all(np.isfinite(X)) and np.all(np.isfinite(alpha)) and all(map(np.isfinite, scal.values()))
-                    and scal["y_std"] > 0):
-                raise InputError(f"gp[{t!r}]: X, alpha, y_mean, y_std must be finite (y_std > 0)")
+            if not (np.all(np.isfinite(alpha)) and all(map(np.isfinite, scal.values())) and scal["y_std"] > 0):
+                raise InputError(f"gp[{t!r}]: alpha, y_mean, y_std must be finite (y_std > 0)")
             if not all(v > 0 for v in self._hyper(t)):
                 raise InputError(f"gp:{t}: amplitude, length scale and noise must be > 0")
             self.gp_[t] = {"X": X, "alpha": alpha, **scal}
