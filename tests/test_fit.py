@@ -112,3 +112,18 @@ def test_squared_error_loss_through_the_cli(tmp_path):
                                    "--law-option", "loss=mse"])
     assert res.exit_code == 0, res.output
     assert "squared error" in res.output
+
+
+def test_per_eval_law_refuses_a_bound_that_names_no_parameter():
+    # mixlaw fit --law ye-exp --law-option 'bounds={"nonsense": [-0.1, 0.1]}' on Dai & Zheng's 122M runs fitted as
+    # if no bound had been given (so did README's t_code on runs without a code domain).
+    from mixlaw import get_law
+
+    W = np.random.default_rng(0).dirichlet(np.ones(3), 30)
+    Y = np.column_stack([2 + np.exp(W @ [0.0, -1.0, 0.5]), 3 + np.exp(W @ [0.0, 0.5, -1.0])])
+    kw = {"domains": ["a", "b", "c"], "targets": ["x", "y"]}
+    for opt in ({"bounds": {"t_code": (-5, 5)}}, {"fixed": {"z.c": 1.0}}):
+        with pytest.raises(InvalidParameterError, match="unknown parameter"):
+            get_law("ye-exp", **opt).fit(W, Y, **kw)
+    law = get_law("ye-exp", bounds={"t_b": (-0.1, 0.1)}, fixed={"y.c": 2.5}).fit(W, Y, **kw)
+    assert law.params_["x.t_b"].max == 0.1 and law.params_["y.t_b"].min == -0.1 and law.params_["y.c"].value == 2.5

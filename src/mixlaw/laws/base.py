@@ -442,6 +442,7 @@ class PerTargetLaw(MixingLaw):
             prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note) for p in local]
             specs.append(self._spec_prefixed(prefixed))
             labels.append(f"{self.key}[{t}]")
+        self._check_override_names(specs)
         if len({len(s) for s in specs}) == 1:
             groups = [list(range(len(specs)))]
         else:  # a law whose parameter count differs between eval sets: one solve per eval set
@@ -482,6 +483,23 @@ class PerTargetLaw(MixingLaw):
         b = {bare.get(k, k): v for k, v in (self.bounds or {}).items() if k in names or k in bare}
         f = {bare.get(k, k): v for k, v in (self.fixed or {}).items() if k in names or k in bare}
         return Params(params).apply_overrides(b, f, type(self).__name__)
+
+    def _check_override_names(self, specs: list[Params]) -> None:
+        """Raise for a ``bounds``/``fixed`` name that no eval set's parameter has (prefixed or bare).
+
+        :meth:`_spec_prefixed` keeps, per eval set, only the names of that eval set's parameters, so a name of
+        none was dropped without a word: ``--law-option 'bounds={"t_code": [-5, 5]}'`` (README's example) on runs
+        without a ``code`` domain, or ``{"nonsense": ...}``, fitted as if no bound had been given.
+        """
+        names = {n for spec in specs for n in spec}
+        bare = {n.split(".", 1)[1] for n in names}
+        for kind, mapping in (("bounds", self.bounds), ("fixed", self.fixed)):
+            unknown = [k for k in (mapping or {}) if k not in names and k not in bare]
+            if unknown:
+                known = sorted(bare)
+                raise InvalidParameterError(
+                    f"The '{kind}' parameter of {type(self).__name__} names unknown parameter(s) {unknown}; known "
+                    f"(bare for every eval set, or '<eval>.<name>'): {known[:12]}{' ...' if len(known) > 12 else ''}")
 
     def _penalty_one(self, spec: Params) -> Any:
         return None
