@@ -3,7 +3,9 @@
 by default the route and law a leave-scale-out backtest prefers, with prediction intervals), optionally with
 the optimal mixture at the target scale (``--optimize``) and a backtest within the data (``--backtest``), and
 saved for ``mixlaw predict --pipeline`` (``--save``). One model size is enough to extrapolate in steps alone
-at that size (``--target-params`` optional then; ``--steps-only`` at a fitted size of a larger sweep).
+at that size (``--target-params`` optional then; ``--steps-only`` at a fitted size of a larger sweep), and runs
+recorded at one step (each run's final loss) extrapolate in model size alone at that step (``--target-steps``
+optional then; ``--sizes-only`` at a recorded step of a longer sweep).
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                                             help="Target model size N*. A fitted size extrapolates "
                                                             "in steps alone at that size (the default with one "
                                                             "size in the table)."),
-                 target_steps: float | None = typer.Option(None, "--target-steps", help="Target training steps S*."),
+                 target_steps: float | None = typer.Option(None, "--target-steps",
+                                                           help="Target training steps S*. A recorded step "
+                                                           "extrapolates in model size alone at that step (the "
+                                                           "default with one step in the table)."),
                  target_tokens: float | None = typer.Option(None, "--target-tokens",
                                                             help="Or: target training tokens D* (step law over the "
                                                             "'tokens' column)."),
@@ -64,6 +69,11 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                                  help="Extrapolate in steps alone at --target-params, a fitted size, "
                                                  "on that size's curves (the default with 1-2 sizes in the table; "
                                                  "with 3+ the size law is read at that size)."),
+                 sizes_only: bool = typer.Option(False, "--sizes-only",
+                                                 help="Extrapolate in model size alone at --target-steps (or "
+                                                 "--target-tokens), a recorded one, on the runs at that step (the "
+                                                 "default with 1-2 steps in the table; with 3+ the step laws are "
+                                                 "read at that step)."),
                  fit_from: float = typer.Option(0.0, "--fit-from",
                                                 help="Leave out each curve's (mixture at one size) checkpoints "
                                                 "before this fraction of its last step (the early transient bends "
@@ -117,7 +127,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
         result = fit_pipeline(table, target_params=target_params, target_steps=target_steps,
                               target_tokens=target_tokens, route=route, law=law, targets=targets, objective=scored,
                               random_state=seed, shared_exponents=modes[shared], fit_from=fit_from,
-                              law_options=options, steps_only=True if steps_only else None)
+                              law_options=options, steps_only=True if steps_only else None,
+                              sizes_only=True if sizes_only else None)
         if save is not None:
             save_pipeline(result, save)
         opt = opt_interval = None
@@ -142,7 +153,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             tests = backtest_pipeline(data, route=result.route, law=result.law.removeprefix("joint+"),
                                       targets=result.targets, random_state=seed, shared_exponents=modes[shared],
                                       fit_from=fit_from, law_options=options, axis=result.time_axis,
-                                      target_params=result.target_params, steps_only=result.steps_only)
+                                      target_params=result.target_params, steps_only=result.steps_only,
+                                      target_time=result.target_steps if result.time_axis == "step"
+                                      else result.target_tokens, sizes_only=result.sizes_only)
     if save is not None:
         err.print(f"saved the pipeline to {save}", highlight=False, markup=False)
     if as_json:

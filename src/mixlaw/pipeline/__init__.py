@@ -30,6 +30,12 @@ the size law) or with ``steps_only=True``, is extrapolated in steps (or tokens) 
 do at one size: the nested route without stage 2, the direct route's joint law without its size term. One
 model size is then enough; ``target_params`` defaults to the table's one size.
 
+**Sizes only**, the mirror image: a target step (or token count) equal to a recorded one, in a table of 1-2
+step values (each run's final loss only, every size trained for the same steps) or with ``sizes_only=True``, is
+extrapolated in model size alone at that step: the nested route without stage 1 (Ye's size law per mixture,
+then the mixing law at N*), the direct route's joint law without its step term. ``target_steps`` defaults to
+the table's one step.
+
 References
 ----------
 Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4 (nested scaling laws).

@@ -37,7 +37,7 @@ from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective
 from .direct import JOINT_LAWS
-from .fitting import at_one_size, check_inputs, fit_candidates, fit_route, steps_only_size
+from .fitting import at_one_size, at_one_time, check_inputs, fit_candidates, fit_route, one_scale
 from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures
 from .result import ROUTES, PipelineResult, _mixture_ids
 
@@ -497,7 +497,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
                  law_options: dict[str, Any] | None = None, shared_exponents: bool | str = True,
                  fit_from: float = 0.0, level: float = 0.8, n_jackknife: int = 8,
                  intervals: bool | None = None, fit_all: bool = False,
-                 steps_only: bool | None = None) -> PipelineResult:
+                 steps_only: bool | None = None, sizes_only: bool | None = None) -> PipelineResult:
     r"""Predict target-scale losses of every mixture in ``table`` and fit a mixing law on them.
 
     With ``route="auto"`` or ``law="auto"`` (the defaults) the candidates (module docstring) are compared by a
@@ -517,7 +517,10 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         1e-9) in a table of 1-2 sizes is extrapolated in steps alone (``steps_only``). Default: the table's one
         model size (InputError when it has several).
     target_steps : float, optional
-        Training steps S* of the target run (beyond or inside the table's steps, as N*).
+        Training steps S* of the target run (beyond or inside the table's steps, as N*). A recorded step
+        (relative tolerance 1e-9) in a table of 1-2 step values is extrapolated in model size alone
+        (``sizes_only``). Default (with ``target_tokens`` None too): the table's one step (InputError when it has
+        several).
     target_tokens : float, optional
         Instead of ``target_steps``: training tokens D* of the target run; the step law is then fitted over the
         ``tokens`` column, :math:`L(D) = E + B/D^{\beta}`. Give exactly one.
@@ -577,6 +580,14 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         late part only, and says the size part is not needed. Default (None): when the target is a fitted size
         and the table has fewer than 3 sizes (too few for the size law); with 3 or more the size law through
         every size is read at the target size.
+    sizes_only : bool, optional
+        The mirror image: extrapolate in model size alone at the target step (or token count), a recorded one
+        (:mod:`.fitting`): the nested route's size law per mixture (alpha shared per eval by default) read at N*,
+        then the mixing law there; the direct route's joint law without its step term; rows at other steps left
+        out (a line says so); the backtest holds out the largest size only, and says the step part is not
+        needed. Default (None): when the target step is a recorded one and the table has fewer than 3 step values
+        (each run's final loss only); with 3 or more the step laws are read at that step. Excludes
+        ``steps_only``.
 
     Returns
     -------
@@ -610,19 +621,24 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     auto = AUTO in (route, law)
     if not auto and not intervals:
         return fit_route(table, target_params=target_params, route=route, law=law, targets=targets, **time_kw,
-                         **fit_kw, steps_only=steps_only)
+                         **fit_kw, steps_only=steps_only, sizes_only=sizes_only)
     # Validate the arguments and the table once (cheap errors first, the same messages as a fixed route's).
     Nt, target_time, axis, names, _ = check_inputs(table, target_params, target_steps, target_tokens, targets,
                                                    shared_exponents, fit_from)
     # A target at a fitted size: the steps-only pipeline on that size's curves, decided once here so that the
     # backtest's and the jackknife's refits stay steps-only (and a pipeline that needs its size law does not turn
     # steps-only in a backtest whose target, the largest size, is one it fits).
-    one_size = steps_only_size(table, Nt, steps_only)
+    time_kw = {"target_steps" if axis == "step" else "target_tokens": target_time}  # resolved: maybe the table's
+    one_size, one_time = one_scale(table, Nt, axis, target_time, steps_only, sizes_only)
     left_out = None
     if one_size is not None:
         Nt = one_size
         table, left_out = at_one_size(table, one_size)
-    fit_kw["steps_only"] = one_size is not None
+    if one_time is not None:  # the mirror image: a recorded step, extrapolated in model size alone
+        target_time = one_time
+        time_kw = {"target_steps" if axis == "step" else "target_tokens": one_time}
+        table, left_out = at_one_time(table, axis, one_time)
+    fit_kw["steps_only"], fit_kw["sizes_only"] = one_size is not None, one_time is not None
     # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
     total = None if objective is None else linear_objective(objective, names)
     routes = ROUTES if route == AUTO else (route,)
@@ -644,6 +660,9 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     if one_size is not None:
         split.not_needed.append(f"size part not needed: the target is at a fitted size (N = {one_size:g}), a "
                                 "steps-only extrapolation")
+    if one_time is not None:
+        split.not_needed.append(f"{axis} part not needed: the target is at the recorded {axis} "
+                                f"({'S' if axis == 'step' else 'D'} = {one_time:g}), a sizes-only extrapolation")
     extra = [sp for p in EXTRA_PARTS if split.size_ratio > 1 and split.time_ratio > 1
              for sp in [leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from, parts=p)]]
     note = ""

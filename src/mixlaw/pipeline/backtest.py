@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..data import RunTable
 from ..errors import InputError, MixlawWarning
-from .fitting import at_one_size, fit_route, steps_only_size
+from .fitting import at_one_size, at_one_time, fit_route, one_scale, sizes_only_time, steps_only_size
 from .result import _WEIGHT_DECIMALS, _check_fit_from, _mixture_ids
 
 
@@ -44,8 +44,8 @@ class Backtest:
         Why this part could not run (too few checkpoints or sizes, or its fit failed); its numbers are then
         nan and 0, and the backtest as a whole is partial.
     not_needed : str or None
-        Why the real extrapolation does not need this part (the size part of a steps-only pipeline): its numbers
-        are nan and 0, and the backtest is not partial for it.
+        Why the real extrapolation does not need this part (the size part of a steps-only pipeline, the steps
+        part of a sizes-only one): its numbers are nan and 0, and the backtest is not partial for it.
     """
 
     kind: str
@@ -74,7 +74,8 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
                       step_ratio: float = 3.0, random_state: int | np.random.Generator | None = 0,
                       shared_exponents: bool | str = True, law_options: dict[str, Any] | None = None,
                       fit_from: float = 0.0, axis: str | None = None,
-                      target_params: float | None = None, steps_only: bool | None = None) -> list[Backtest]:
+                      target_params: float | None = None, steps_only: bool | None = None,
+                      target_time: float | None = None, sizes_only: bool | None = None) -> list[Backtest]:
     """Backtests of the pipeline inside the data, to read next to a real extrapolation.
 
     * **steps**: keep each run's checkpoints up to its last step / ``step_ratio``, fit the pipeline, predict
@@ -107,6 +108,11 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         :func:`~mixlaw.pipeline.fit_pipeline`; a one-size table is): then the steps part runs at that size alone,
         and the size part is there as not needed. Without ``target_params`` (the default) the backtest is the
         size-law pipeline's on a table of several sizes.
+    target_time : float, optional
+    sizes_only : bool, optional
+        The mirror image: the pipeline's target step (or token count, by ``axis``), and whether it is the
+        sizes-only pipeline (a table of one step is): then the size part runs at that step alone, and the steps
+        part is there as not needed.
 
     Returns
     -------
@@ -124,11 +130,19 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     for col in ("params", axis):
         if col not in table.frame.columns:
             raise InputError(f"{table.path or 'run table'}: the backtest needs a {col!r} column")
-    one = None
-    if table.model_params is not None and (target_params is not None or np.unique(table.model_params).size == 1):
-        one = steps_only_size(table, target_params, steps_only)
+    one = one_time = None
+    T0 = table.steps if axis == "step" else table.tokens
+    if table.model_params is not None and T0 is not None:
+        several = target_params is None and np.unique(table.model_params).size > 1
+        many = target_time is None and np.unique(T0).size > 1
+        one = None if several else steps_only_size(table, target_params, steps_only)
+        one_time = None if many else sizes_only_time(table, axis, target_time, sizes_only)
+        if one is not None and one_time is not None:
+            one_scale(table, target_params, axis, target_time, steps_only, sizes_only)  # says why: InputError
     if one is not None:
         table = at_one_size(table, one)[0]
+    if one_time is not None:
+        table = at_one_time(table, axis, one_time)[0]
     N, S = table.model_params, (table.steps if axis == "step" else table.tokens)
     unit, time_kind = ("step", "steps") if axis == "step" else ("token count", "tokens")
     time_kw = "target_steps" if axis == "step" else "target_tokens"
@@ -144,7 +158,7 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     curve_last = pd.Series(S).groupby([mix, N]).transform("max").to_numpy()
     window = S >= fit_from * curve_last - 1e-9
     kw = dict(route=route, law=law, targets=names, random_state=random_state, shared_exponents=shared_exponents,
-              law_options=law_options, fit_from=0.0, steps_only=one is not None)
+              law_options=law_options, fit_from=0.0, steps_only=one is not None, sizes_only=one_time is not None)
     out: list[Backtest] = []
 
     def skip(kind: str, desc: str, ratio: float, why: str) -> None:
@@ -174,8 +188,15 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         out.append(Backtest(kind, desc, ratio, float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))),
                             float(np.mean(rel)), int(rel.size)))
 
-    score(time_kind, f"curves cut at their last {unit} / {step_ratio:g}, largest size N = {sizes[-1]:g} predicted "
-          f"at {unit} {S_end:g}", step_ratio, window & (S <= run_last / step_ratio + 1e-9), float(sizes[-1]))
+    if one_time is not None:
+        out.append(Backtest(time_kind, f"curves cut at their last {unit} / {step_ratio:g}", float("nan"),
+                            float("nan"), float("nan"), float("nan"), 0,
+                            not_needed=f"the target is at the recorded {unit} ({one_time:g}), a sizes-only "
+                            "extrapolation"))
+    else:
+        score(time_kind, f"curves cut at their last {unit} / {step_ratio:g}, largest size N = {sizes[-1]:g} "
+              f"predicted at {unit} {S_end:g}", step_ratio, window & (S <= run_last / step_ratio + 1e-9),
+              float(sizes[-1]))
     if one is not None:
         out.append(Backtest("size", "largest size held out", float("nan"), float("nan"), float("nan"), float("nan"),
                             0, not_needed=f"the target is at a fitted size (N = {one:g}), a steps-only "

@@ -29,7 +29,8 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
         The default mixture to compare with (and to match steps against). Default: the mean of the pipeline's
         mixtures.
     steps_to_match : bool, default=True
-        Add :func:`pipeline_steps_to_match` figures (needs a result that predicts at other step counts).
+        Add :func:`pipeline_steps_to_match` figures (needs a result that predicts at other step counts: a
+        sizes-only pipeline, fitted at one step, gets none).
     span : float, default=8.0
         Step grid of the steps-to-match curves: S*/span .. S* span.
     random_state : int or Generator, default=0
@@ -49,7 +50,8 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
         warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range", ExtrapolationWarning)
         opt = optimize_mixture(result.mixing_law, objective=objective, natural=natural, random_state=random_state,
                                **kw, **constraints)
-    if steps_to_match and result.law_at_time is not None and result.target_steps is not None:
+    if (steps_to_match and result.law_at_time is not None and result.target_steps is not None
+            and not result.sizes_only):
         default = np.array([opt.natural_weights[d] for d in result.domains])
         opt.steps = pipeline_steps_to_match(result, opt.weight_array(), default, objective=objective, span=span)
     return opt
@@ -104,6 +106,9 @@ def pipeline_steps_to_match(result: PipelineResult, optimum: Any, default: Any, 
     Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4.
     """
     T = result.target_steps if result.time_axis == "step" else result.target_tokens
+    if result.sizes_only:
+        raise InputError("steps-to-match needs the loss curves at the target size: this pipeline was fitted at one "
+                         f"{result.time_axis} value (sizes only) and has no step law")
     if T is None or result.law_at_time is None:
         raise InputError("steps-to-match needs a pipeline result that predicts at other step counts "
                          "(nested route, or the direct route's joint law)")

@@ -13,6 +13,10 @@ size term, :math:`L_i = E_i + B_i/S^{\beta_i} + k_i e^{z_i(r)}` (one beta per ev
 fitted on every checkpoint at that size; it predicts at that size only. The size term's slots in ``theta``
 hold fixed placeholders (:data:`NO_SIZE_TERM`) that the law never reads.
 
+**Sizes only** (a target at the recorded step, one step in the table): its mirror image, the joint law without
+its step term, :math:`L_i = E_i + A_i/N^{\alpha_i} + k_i e^{z_i(r)}` (one alpha per eval), fitted on every run at
+that step; it predicts at that step only, and the step term's slots hold :data:`NO_STEP_TERM`.
+
 Why the power-share form too: the joint law shares its size and step exponents across mixtures, which keeps
 long extrapolations in steps steady (on Ye et al.'s RedPajama runs the 1B runs at 100k steps, fitted on 70M-410M
 at 10k-30k: joint+ye-exp 0.79 % against the nested route's 2.4-2.6 %), while Ye's raw-share exponent misses the
@@ -45,7 +49,7 @@ from ..fit import FitResult, Param, Params, fit_model, pooling_penalty
 from ..laws.base import MixingLaw, available_laws, get_law, law_from_dict, warm_clone
 from ..laws.ye import T_BOUND
 from ..laws.ye_pow import GAMMA_BOUNDS, GAMMA_INIT, power_shares
-from ..scaling import ChinchillaLaw, fit_curves
+from ..scaling import ChinchillaLaw, fit_curves, fit_shared_exponents
 from . import _schema as sc
 from .result import (
     PipelineResult,
@@ -69,14 +73,17 @@ SCALE_NAMES = ("log_A", "alpha", "log_B", "beta", "log_k")
 SCALE_BOUNDS = ((-50.0, 120.0), (1e-3, 4.0), (-50.0, 120.0), (1e-3, 4.0), (-30.0, 30.0))
 #: (log A, alpha) of a steps-only joint law: fixed, inside the bounds, and never read (no size term).
 NO_SIZE_TERM = (SCALE_BOUNDS[0][0], SCALE_BOUNDS[1][0])
+#: (log B, beta) of a sizes-only joint law: fixed, inside the bounds, and never read (no step term).
+NO_STEP_TERM = (SCALE_BOUNDS[2][0], SCALE_BOUNDS[3][0])
 
 
 def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
             law_options: dict[str, Any], msgs: list[str], warm: PipelineResult | None = None, *,
-            steps_only: bool = False) -> PipelineResult:
+            steps_only: bool = False, sizes_only: bool = False) -> PipelineResult:
     """The direct route; ``warm``: a direct result of the same law and evals on nearby data (a jackknife or
     backtest refit), whose parameters start the fits (one start, the usual ones only if it does not converge).
-    ``steps_only``: the table holds the target size alone; the joint law has no size term (module docstring)."""
+    ``steps_only``: the table holds the target size alone; the joint law has no size term; ``sizes_only``: the
+    table holds the target step alone, and the joint law has no step term (module docstring)."""
     W, Y = table.weights, table.losses(names)
     N, S = table.model_params, at.time_of(table)
     assert N is not None and S is not None
@@ -90,7 +97,9 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         raise InputError(f"steps only: the table must hold one model size; it has {sizes.size}")
     if sizes.size < 3 and not steps_only:
         raise size_law_refusal(sizes, "the direct joint law's size term E + A/N^alpha")
-    if np.unique(S).size < 3:
+    if sizes_only and np.unique(S).size != 1:
+        raise InputError(f"sizes only: the table must hold one {at.axis} value; it has {np.unique(S).size}")
+    if np.unique(S).size < 3 and not sizes_only:
         raise InputError(f"the direct joint law has a term B/{sym}^beta; the data has {np.unique(S).size} distinct "
                          f"{at.axis} value(s); need at least 3")
     if law not in JOINT_LAWS:
@@ -117,19 +126,22 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     start = (warm.scales.thetas if warm is not None and isinstance(warm.scales, _JointScales)
              and warm.scales.law == law and warm.scales.ref == ref and list(warm.targets) == list(names)
              and warm.scales.thetas.shape[1] == _joint_width(law, W.shape[1])
-             and warm.scales.steps_only == steps_only else None)
+             and warm.scales.steps_only == steps_only and warm.scales.sizes_only == sizes_only else None)
     for k, t in enumerate(names):
-        fit_one = (partial(_fit_joint, domains=table.domains, steps_only=steps_only) if law == "ye-exp"
-                   else partial(_fit_joint_pow, pooling=pooling, domains=table.domains, steps_only=steps_only))
+        only = {"steps_only": steps_only, "sizes_only": sizes_only}
+        fit_one = (partial(_fit_joint, domains=table.domains, **only) if law == "ye-exp"
+                   else partial(_fit_joint_pow, pooling=pooling, domains=table.domains, **only))
         fr, extra = fit_one(W, N, S, Y[:, k], ref, seed, t, None if start is None else start[k])
         nwarn += _once(extra, fr.warnings)
         res.append(np.exp(fr.residuals) - 1.0)
         thetas.append(fr.params.array())
     z = "t_i . r" if law == "ye-exp" else "sum_j t_ij r_j^gamma_ij"
     size_term = "" if steps_only else "A_i/N^alpha_i + "
-    where = f" at N = {sizes[0]:g} (steps only: no size term)" if steps_only else ""
+    step_term = "" if sizes_only else f"B_i/{sym}^beta_i + "
+    where = (f" at N = {sizes[0]:g} (steps only: no size term)" if steps_only else
+             f" at {sym} = {St:g} (sizes only: no step term)" if sizes_only else "")
     stage = StageQuality.from_residuals(
-        "joint", f"L_i = E_i + {size_term}B_i/{sym}^beta_i + k_i exp({z}) per eval on all checkpoints{where}",
+        "joint", f"L_i = E_i + {size_term}{step_term}k_i exp({z}) per eval on all checkpoints{where}",
         res, len(nwarn), time.perf_counter() - t0, list(names))
     line = stage_warning_line("joint", nwarn)
     if line is not None:
@@ -140,7 +152,7 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     scales = _JointScales(th, list(table.domains), list(names), ref,
                           np.vstack([mixes.min(axis=0), mixes.max(axis=0)]), law=law,
                           z_max=None if law == "ye-exp" else _z_max(th, mixes),
-                          size=float(sizes[0]) if steps_only else None)
+                          size=float(sizes[0]) if steps_only else None, time=float(St) if sizes_only else None)
     mixing, _ = scales.law_at(Nt, St)
     target = np.asarray(mixing.predict(mixes)).reshape(len(mixes), len(names))
     return PipelineResult("direct", f"joint+{law}", Nt, at.steps, table.domains, names, mixes,
@@ -153,11 +165,12 @@ def _joint_width(law: str, M: int) -> int:
     return 6 + M * (1 if law == "ye-exp" else 2)
 
 
-def _size_step(theta: np.ndarray, N: Any, S: Any, size_term: bool = True) -> Any:
+def _size_step(theta: np.ndarray, N: Any, S: Any, size_term: bool = True, step_term: bool = True) -> Any:
     """The joint law's :math:`A/N^{\\alpha} + B/S^{\\beta}` from ``theta`` = (E, log A, alpha, log B, beta, ...)
-    (without ``size_term``: :math:`B/S^{\\beta}` alone, the steps-only law)."""
-    step = np.exp(theta[3] - theta[4] * np.log(S))
-    return np.exp(theta[1] - theta[2] * np.log(N)) + step if size_term else step
+    (without ``size_term``: :math:`B/S^{\\beta}` alone, the steps-only law; without ``step_term``:
+    :math:`A/N^{\\alpha}` alone, the sizes-only law)."""
+    out = np.exp(theta[3] - theta[4] * np.log(S)) if step_term else 0.0
+    return out + np.exp(theta[1] - theta[2] * np.log(N)) if size_term else out
 
 
 def _z_pow(theta: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -192,18 +205,23 @@ class _JointScales:
     or ``"ye-pow"`` (:math:`z = \sum_j t_j r_j^{\gamma_j}`, every t free; ``z_max`` the largest fitted z per eval,
     the cap of :class:`~mixlaw.laws.YePower`); ``w_range`` (2, M) the fitted mixtures' weight range
     (extrapolation warnings); ``size``: the one model size of a steps-only law (no size term; it predicts there
-    only), None for the full law.
+    only), None for the full law; ``time``: the one step (or token) count of a sizes-only law (no step term; it
+    predicts there only).
     """
 
     def __init__(self, thetas: np.ndarray, domains: list[str], targets: list[str], ref: int,
                  w_range: np.ndarray, *, law: str = "ye-exp", z_max: np.ndarray | None = None,
-                 size: float | None = None) -> None:
+                 size: float | None = None, time: float | None = None) -> None:
         self.thetas, self.domains, self.targets, self.ref, self.w_range = thetas, domains, targets, ref, w_range
-        self.law, self.z_max, self.size = law, z_max, size
+        self.law, self.z_max, self.size, self.time = law, z_max, size, time
 
     @property
     def steps_only(self) -> bool:
         return self.size is not None
+
+    @property
+    def sizes_only(self) -> bool:
+        return self.time is not None
 
     def law_at(self, params: float, T: float) -> tuple[MixingLaw, dict[str, Any]]:
         """The mixing law at (N, T): c_i = E_i + A_i/N^alpha_i + B_i/T^beta_i, the rest of the joint law as is."""
@@ -211,9 +229,12 @@ class _JointScales:
         if self.size is not None and abs(float(params) - self.size) > 1e-9 * self.size:
             raise InputError(f"this pipeline was fitted at one model size, N = {self.size:g} (steps only): it "
                              f"predicts at that size, at any step count, not at N = {float(params):g}")
+        if self.time is not None and abs(float(T) - self.time) > 1e-9 * self.time:
+            raise InputError(f"this pipeline was fitted at one step (or token) count, {self.time:g} (sizes only): it "
+                             f"predicts there, at any model size, not at {float(T):g}")
         rows_out: list[Param] = []
         for t, v in zip(self.targets, self.thetas, strict=True):
-            c = v[0] + _size_step(v, params, T, size_term=self.size is None)
+            c = v[0] + _size_step(v, params, T, size_term=self.size is None, step_term=self.time is None)
             rows_out += [Param(f"{t}.c", float(c), float(c), 0.0, np.inf),
                          Param(f"{t}.log_k", float(v[5]), float(v[5]), -30.0, 30.0)]
             if self.law == "ye-exp":
@@ -244,6 +265,8 @@ class _JointScales:
             d["z_max"] = self.z_max.tolist()
         if self.size is not None:
             d["size"] = self.size
+        if self.time is not None:
+            d["time"] = self.time
         return d
 
     @classmethod
@@ -276,7 +299,12 @@ class _JointScales:
         z_max = sc.array(d, "z_max", where, (len(targets),)) if law == "ye-pow" else None
         # A steps-only law (no size term) names its one model size; a file without the field is the full law.
         size = sc.number(d, "size", where, positive=True) if "size" in d else None
-        return cls(thetas, domains, targets, int(ref), w_range, law=law, z_max=z_max, size=size)
+        # A sizes-only law (no step term) names its one step (or token) count.
+        time = sc.number(d, "time", where, positive=True) if "time" in d else None
+        if size is not None and time is not None:
+            raise InputError(f"{where}: a joint law fitted at one model size and one step count has nothing to "
+                             "extrapolate (size and time both given)")
+        return cls(thetas, domains, targets, int(ref), w_range, law=law, z_max=z_max, size=size, time=time)
 
 
 class _RegisteredScales:
@@ -329,14 +357,36 @@ def _domain_names(domains: Sequence[str] | None, M: int) -> list[str]:
     return list(domains) if domains is not None else [str(j) for j in range(M)]
 
 
+def _fixed_terms(steps_only: bool, sizes_only: bool) -> tuple[str, ...]:
+    """The joint law's parameters held at their placeholders: the size term's (steps only) or the step term's
+    (sizes only)."""
+    return (("log_A", "alpha") if steps_only else ()) + (("log_B", "beta") if sizes_only else ())
+
+
+def _size_start(W: np.ndarray, N: np.ndarray, y: np.ndarray, label: str) -> tuple[float, float, float]:
+    """(E, log A, alpha) of a size law through one eval's losses at one step: alpha shared by the mixtures, each
+    its own E and A (:func:`~mixlaw.scaling.fit_shared_exponents`, as the nested route's stage 2), their medians
+    returned. Shared, it runs on 3 sizes (a backtest that holds out the largest of 4), where one law through every
+    run would need 4."""
+    _, mix = _mixture_ids(W)
+    groups = [np.flatnonzero(mix == m) for m in range(int(mix.max()) + 1)]
+    groups = [g for g in groups if np.unique(N[g]).size >= 2]
+    if len(groups) < 2:
+        return tuple(fit_curves([N], [y], names=("log_A", "alpha"), labels=[label])[0].params.array())  # type: ignore[return-value]
+    Eg, lAg, alpha, _ = fit_shared_exponents([([N[g] for g in groups], [y[g] for g in groups])], labels=[label])[0]
+    return float(np.median(Eg)), float(np.median(lAg)), float(alpha)
+
+
 def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
                label: str, warm: np.ndarray | None = None, *,
-               domains: Sequence[str] | None = None, steps_only: bool = False) -> tuple[FitResult, list[str]]:
+               domains: Sequence[str] | None = None, steps_only: bool = False,
+               sizes_only: bool = False) -> tuple[FitResult, list[str]]:
     """Fit ``E + A/N^a + B/S^b + exp(log_k + t.r)`` to one eval's losses; returns (result, warning messages).
 
     ``warm`` (a fitted theta on nearby data) replaces the Chinchilla-fit start and is tried alone first.
     ``steps_only``: no size term (one model size): log A and alpha stay at :data:`NO_SIZE_TERM`, fixed, and the
-    start's scale part is one step law fitted through every checkpoint."""
+    start's scale part is one step law fitted through every checkpoint. ``sizes_only``: its mirror, no step term
+    (one step count): log B and beta stay at :data:`NO_STEP_TERM`, and the start is one size law through every run."""
     caught: list[warnings.WarningMessage] = []
     if warm is not None and np.all(np.isfinite(warm)):
         # Clipped into this fit's bounds (E's upper bound depends on the data).
@@ -350,20 +400,27 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
             if steps_only:
                 E, lb, b = fit_curves([S], [y], labels=[f"joint[{label}] start"])[0].params.array()
                 la, a = NO_SIZE_TERM
+            elif sizes_only:
+                E, la, a = _size_start(W, N, y, f"joint[{label}] start")
+                lb, b = NO_STEP_TERM
             else:
                 ch = ChinchillaLaw(n_restarts=2, random_state=seed).fit(np.column_stack([N, S]), y)
                 E, la, a, lb, b = ch.params_.array()
         # Split the constant: half of E goes to the mixture term, whose shape comes from regressing
         # log(y - rest) on the weights (Ye's data-driven start).
-        rest = 0.5 * E + (0.0 if steps_only else np.exp(la - a * np.log(N))) + np.exp(lb - b * np.log(S))
+        rest = (0.5 * E + (0.0 if steps_only else np.exp(la - a * np.log(N)))
+                + (0.0 if sizes_only else np.exp(lb - b * np.log(S))))
         excess = np.clip(y - rest, 1e-3 * y, None)
         beta_w, *_ = np.linalg.lstsq(W, np.log(excess), rcond=None)
         lk = float(np.clip(beta_w[ref], -29, 29))
         tt = np.clip(beta_w - beta_w[ref], -T_BOUND + 1, T_BOUND - 1)
     if steps_only:
         la, a = NO_SIZE_TERM
+    if sizes_only:
+        lb, b = NO_STEP_TERM
+    fixed = _fixed_terms(steps_only, sizes_only)
     ps = [Param("E", 0.5 * E, 0.5 * E, 0.0, float(y.max()))]
-    ps += [Param(n, v, v, *bd, vary=not (steps_only and n in ("log_A", "alpha")))
+    ps += [Param(n, v, v, *bd, vary=n not in fixed)
            for n, v, bd in zip(SCALE_NAMES, (la, a, lb, b, lk), SCALE_BOUNDS, strict=True)]
     ps += [Param(f"t_{d}", 0.0 if j == ref else float(tt[j]), 0.0 if j == ref else float(tt[j]), -T_BOUND, T_BOUND,
                  vary=j != ref) for j, d in enumerate(_domain_names(domains, W.shape[1]))]
@@ -371,10 +428,11 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
     logN, logS = np.log(N), np.log(S)
 
     on = 0.0 if steps_only else 1.0  # the size term, off in the steps-only law
+    on_s = 0.0 if sizes_only else 1.0  # the step term, off in the sizes-only law
 
     def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         tn = on * np.exp(theta[1] - theta[2] * logN)
-        ts = np.exp(theta[3] - theta[4] * logS)
+        ts = on_s * np.exp(theta[3] - theta[4] * logS)
         e = np.exp(theta[5] + W @ theta[6:])
         jac = np.empty((y.size, theta.size))
         jac[:, 0] = 1.0
@@ -393,7 +451,8 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
 
 def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: int, seed: int,
                    label: str, warm: np.ndarray | None = None, *, pooling: float = JOINT_GAMMA_POOLING,
-                   domains: Sequence[str] | None = None, steps_only: bool = False) -> tuple[FitResult, list[str]]:
+                   domains: Sequence[str] | None = None, steps_only: bool = False,
+                   sizes_only: bool = False) -> tuple[FitResult, list[str]]:
     """Fit ``E + A/N^a + B/S^b + exp(log_k + sum_j t_j r_j^gamma_j)`` to one eval's losses.
 
     Two starts, the better fit kept: the joint ye-exp fit with every gamma = 1 (the same law there, so the fit's
@@ -405,7 +464,7 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     and is tried alone first. The exponents are partially pooled toward their mean with strength ``pooling``
     (YePower's ``gamma_pooling``, from ``law_options``; default :data:`JOINT_GAMMA_POOLING`, YePower's). A domain
     no run has keeps t = 0 in the fit (its column is all zero: nothing to fit), and its gamma follows the others'
-    mean (:func:`_unseen_domains` sets both afterwards). ``steps_only`` as in :func:`_fit_joint`."""
+    mean (:func:`_unseen_domains` sets both afterwards). ``steps_only``, ``sizes_only`` as in :func:`_fit_joint`."""
     M = W.shape[1]
     msgs: list[str] = []
     others: list[np.ndarray] = []
@@ -414,9 +473,10 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
         start = np.concatenate([start[:6], np.clip(start[6:6 + M], -T_BOUND, T_BOUND),
                                 np.clip(start[6 + M:], *GAMMA_BOUNDS)])
     else:
-        fe, msgs = _fit_joint(W, N, S, y, ref, seed, label, domains=domains, steps_only=steps_only)
+        fe, msgs = _fit_joint(W, N, S, y, ref, seed, label, domains=domains, steps_only=steps_only,
+                              sizes_only=sizes_only)
         start = np.concatenate([fe.params.array(), np.ones(M)])
-        others.append(_pow_start(start[:6], W, N, S, y, size_term=not steps_only))
+        others.append(_pow_start(start[:6], W, N, S, y, size_term=not steps_only, step_term=not sizes_only))
     seen = (W > 0).any(axis=0)
     start[6:6 + M] = np.where(seen, start[6:6 + M], 0.0)
     start[6 + M:] = np.where(seen, start[6 + M:], 1.0)
@@ -424,7 +484,10 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     bounds = ((0.0, float(y.max())), *SCALE_BOUNDS)
     if steps_only:
         start[1:3] = NO_SIZE_TERM
-    ps = [Param(n, float(np.clip(v, *b)), float(np.clip(v, *b)), *b, vary=not (steps_only and n in ("log_A", "alpha")))
+    if sizes_only:
+        start[3:5] = NO_STEP_TERM
+    fixed = _fixed_terms(steps_only, sizes_only)
+    ps = [Param(n, float(np.clip(v, *b)), float(np.clip(v, *b)), *b, vary=n not in fixed)
           for n, v, b in zip(names, start[:6], bounds, strict=True)]
     ps += [Param(f"t_{d}", float(start[6 + j]), float(start[6 + j]), -T_BOUND, T_BOUND, vary=bool(seen[j]))
            for j, d in enumerate(_domain_names(domains, M))]
@@ -439,10 +502,11 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
     logw = np.log(np.where(pos, W, 1.0))
 
     on = 0.0 if steps_only else 1.0  # the size term, off in the steps-only law
+    on_s = 0.0 if sizes_only else 1.0  # the step term, off in the sizes-only law
 
     def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         tn = on * np.exp(theta[1] - theta[2] * logN)
-        ts = np.exp(theta[3] - theta[4] * logS)
+        ts = on_s * np.exp(theta[3] - theta[4] * logS)
         t, g = theta[6:6 + M], theta[6 + M:]
         R = np.where(pos, np.exp(g * logw), 0.0)
         e = np.exp(theta[5] + R @ t)
@@ -465,13 +529,13 @@ def _fit_joint_pow(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, r
 
 
 def _pow_start(scale: np.ndarray, W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray,
-               size_term: bool = True) -> np.ndarray:
+               size_term: bool = True, step_term: bool = True) -> np.ndarray:
     """YePower's data-driven start inside the joint law: every gamma at ``GAMMA_INIT``, (log k, t) from regressing
     log(y - E - A/N^alpha - B/S^beta) on [1, r^gamma] with ``scale`` = (E, log A, alpha, log B, beta) of the joint
     ye-exp fit (an intercept: the powered shares do not sum to 1; a domain no run has gets t = 0, the min-norm
     solution)."""
     M = W.shape[1]
-    excess = np.clip(y - scale[0] - _size_step(scale, N, S, size_term), 1e-3 * y, None)
+    excess = np.clip(y - scale[0] - _size_step(scale, N, S, size_term, step_term), 1e-3 * y, None)
     R, _ = power_shares(W, np.full(M, GAMMA_INIT))
     beta, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(y)), R]), np.log(excess), rcond=None)
     return np.concatenate([scale[:5], [np.clip(beta[0], -29.0, 29.0)],

@@ -13,6 +13,15 @@ joint law without its size term (Ye et al. 2025: a step law, then the mixing law
 other sizes are left out, and a line says so. With 3 or more sizes the default keeps using them: the size law
 through every size, read at the fitted size (interpolation: the same stages as any other target, so that
 ``predict(params=N, steps=S)`` of one fit and a fit at (N, S) agree).
+
+**Sizes only**, the mirror image. A target step S* (or token count) equal to a recorded one needs no step law:
+with fewer than 3 step values in the table (too few checkpoints for the step law: a sweep that records each run's
+final loss only, every size trained for the same steps), or when asked (``sizes_only=True``), the pipeline
+extrapolates in model size alone at that step, on its rows only (:func:`sizes_only_time`, :func:`at_one_time`):
+the nested route is Ye's size law per mixture read at N* and the mixing law there, the direct route the joint law
+without its step term. ``target_steps`` / ``target_tokens`` may then be left out (the table's one value). With 3
+or more step values the default keeps the step laws (read at the recorded step). The two exclude each other: one
+model size and one step leave nothing to extrapolate.
 """
 
 from __future__ import annotations
@@ -36,12 +45,15 @@ from .result import (
     _Target,
     _tokens_per_step,
     size_law_refusal,
+    step_law_refusal,
 )
 
 #: A target size within this relative distance of a fitted size is that size (steps-only pipeline).
 SIZE_RTOL = 1e-9
 #: The size law E + A/N^alpha has 3 parameters: with fewer sizes only a fitted size can be a target.
 MIN_SIZES = 3
+#: The step law E + B/S^beta has 3 parameters: with fewer step values only a recorded step can be a target.
+MIN_STEPS = 3
 
 
 def steps_only_size(table: RunTable, target_params: float | None, steps_only: bool | None = None) -> float | None:
@@ -90,17 +102,97 @@ def at_one_size(table: RunTable, size: float) -> tuple[RunTable, str | None]:
                                 f"size(s) ({_size_list(others)}) left out")
 
 
+def _values(values: np.ndarray, at_most: int = 6) -> str:
+    """``a, b, c`` (or ``a, b, ..., z`` for a long list: a full sweep's checkpoints)."""
+    if values.size <= at_most:
+        return _size_list(values)
+    return f"{_size_list(values[:at_most - 1])}, ..., {values[-1]:g}"
+
+
+def _axis_words(axis: str) -> tuple[str, str]:
+    """(symbol, unit) of the time axis: ("S", "step") or ("D", "token count")."""
+    return ("S", "step") if axis == "step" else ("D", "token count")
+
+
+def sizes_only_time(table: RunTable, axis: str, target_time: float | None,
+                    sizes_only: bool | None = None) -> float | None:
+    """The recorded step (or token count, by ``axis``) the sizes-only pipeline runs at, or None (step laws).
+
+    The mirror of :func:`steps_only_size`. ``sizes_only`` None: the target's value when it is a recorded one and
+    the table has fewer than :data:`MIN_STEPS` values; True: the target's, which must be recorded (else
+    InputError); False: None. ``target_time`` None: the table's one value; several need a target (InputError).
+    """
+    T = table.steps if axis == "step" else table.tokens
+    if T is None:
+        return None
+    values = np.unique(T[T > 0]) if np.any(T > 0) else np.unique(T)
+    _, unit = _axis_words(axis)
+    if target_time is None:
+        if values.size == 1:
+            return float(values[0])
+        raise InputError(f"the table has {values.size} {unit} values ({_values(values)}): give exactly one of "
+                         "target_steps and target_tokens (--target-steps / --target-tokens: the target run's length; "
+                         f"a recorded {unit} extrapolates in model size alone)")
+    try:
+        Tt = float(target_time)
+    except (TypeError, ValueError):
+        return None
+    if sizes_only is False or (sizes_only is None and values.size >= MIN_STEPS):
+        return None
+    hit = np.flatnonzero(np.abs(values - Tt) <= SIZE_RTOL * np.abs(values))
+    if not hit.size:
+        if sizes_only:
+            raise InputError(f"sizes_only: the target {unit} {Tt:g} is not a recorded one ({_values(values)}); the "
+                             "sizes-only pipeline extrapolates in model size at one of them")
+        return None
+    return float(values[hit[0]])
+
+
+def at_one_time(table: RunTable, axis: str, time: float) -> tuple[RunTable, str | None]:
+    """The rows of ``table`` at step (or token count) ``time``, and a line naming what was left out (None:
+    nothing)."""
+    T = table.steps if axis == "step" else table.tokens
+    assert T is not None
+    keep = np.abs(T - time) <= SIZE_RTOL * abs(time)
+    if keep.all():
+        return table, None
+    sym, unit = _axis_words(axis)
+    return table.subset(keep), (f"sizes only: the target {unit} {sym}* = {time:g} is a recorded one, so the "
+                                f"pipeline extrapolates in model size at that {unit} alone; {int((~keep).sum())} "
+                                f"checkpoint(s) at the other {unit}(s) ({_values(np.unique(T[~keep]))}) left out")
+
+
+def one_scale(table: RunTable, Nt: float | None, axis: str, Tt: float | None, steps_only: bool | None,
+              sizes_only: bool | None) -> tuple[float | None, float | None]:
+    """(the steps-only size, the sizes-only step): at most one of them is not None (InputError when the table
+    and the target leave nothing to extrapolate, or both were asked for)."""
+    if steps_only and sizes_only:
+        raise InputError("steps_only and sizes_only exclude each other: steps only extrapolates in steps at a fitted "
+                         "model size, sizes only in model size at a recorded step; give one")
+    size = None if sizes_only else steps_only_size(table, Nt, steps_only)
+    time = None if steps_only else sizes_only_time(table, axis, Tt, sizes_only)
+    if size is not None and time is not None:
+        sym, unit = _axis_words(axis)
+        raise InputError(f"the target (N = {size:g}, {sym} = {time:g}) is a fitted size at a recorded {unit}, and the "
+                         f"table has too few sizes to extrapolate in size and too few {unit}s to extrapolate in "
+                         f"{unit}s: nothing to extrapolate (fit the mixing law at that scale with 'mixlaw fit', or "
+                         "add runs at 3 or more sizes or checkpoints)")
+    return size, time
+
+
 def fit_route(table: RunTable, *, target_params: float | None, target_steps: float | None = None,
               target_tokens: float | None = None, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
               random_state: int | np.random.Generator | None = 0, law_options: dict[str, Any] | None = None,
               shared_exponents: bool | str = True, fit_from: float = 0.0,
-              warm: PipelineResult | None = None, steps_only: bool | None = None) -> PipelineResult:
+              warm: PipelineResult | None = None, steps_only: bool | None = None,
+              sizes_only: bool | None = None) -> PipelineResult:
     """:func:`~mixlaw.pipeline.fit_pipeline` with one fixed route and mixing law (its parameters, no ``auto``);
-    ``warm`` and ``steps_only`` as in :func:`fit_candidates`."""
+    ``warm``, ``steps_only`` and ``sizes_only`` as in :func:`fit_candidates`."""
     out = fit_candidates(table, target_params=target_params, target_steps=target_steps, target_tokens=target_tokens,
                          candidates=[(route, law)], targets=targets, random_state=random_state,
                          law_options=law_options, shared_exponents=shared_exponents, fit_from=fit_from,
-                         warm=None if warm is None else {(route, law): warm}, steps_only=steps_only)
+                         warm=None if warm is None else {(route, law): warm}, steps_only=steps_only,
+                         sizes_only=sizes_only)
     res = out[(route, law)]
     if isinstance(res, MixlawError):
         raise res
@@ -112,7 +204,7 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
                    random_state: int | np.random.Generator | None = 0, law_options: dict[str, Any] | None = None,
                    shared_exponents: bool | str = True, fit_from: float = 0.0,
                    warm: dict[tuple[str, str], PipelineResult] | None = None, steps_only: bool | None = None,
-                   ) -> dict[tuple[str, str], PipelineResult | MixlawError]:
+                   sizes_only: bool | None = None) -> dict[tuple[str, str], PipelineResult | MixlawError]:
     """Fit every (route, law) of ``candidates``; a candidate that cannot be fitted maps to its error.
 
     Bad arguments and a table the pipeline cannot read at all still raise :class:`InputError`. The nested
@@ -123,7 +215,10 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     ``steps_only``: extrapolate in steps alone at the target size (module docstring); None (the default): when
     the target size is a fitted size and the table has fewer than 3 sizes (``target_params`` None: the table's
     one size). The backtests of a pipeline with the size law pass False (their target, the largest size, may be
-    one they fit).
+    one they fit). ``sizes_only``, its mirror: extrapolate in model size alone at the target step (or token
+    count); None: when it is a recorded one and the table has fewer than 3 of them (``target_steps`` and
+    ``target_tokens`` None: the table's one value). With 1-2 recorded values and a target elsewhere, InputError
+    (the step law needs 3 checkpoints per curve).
     """
     for route, _ in candidates:
         if route not in ROUTES:
@@ -131,7 +226,9 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     Nt, Tt, axis, names, fit_from = check_inputs(table, target_params, target_steps, target_tokens, targets,
                                                  shared_exponents, fit_from)
     msgs: list[str] = []
-    size = steps_only_size(table, Nt, steps_only)
+    size, time = one_scale(table, Nt, axis, Tt, steps_only, sizes_only)
+    # A registered law that takes N fits the final checkpoints as they are (no step law).
+    direct_n = [lw for r, lw in candidates if r == "direct" and lw not in JOINT_LAWS]
     if size is not None:
         Nt = size
         table, line = at_one_size(table, size)
@@ -139,9 +236,19 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
             msgs.append(line)
     else:
         sizes = np.unique(table.model_params)
-        direct_n = [lw for r, lw in candidates if r == "direct" and lw not in JOINT_LAWS]
         if sizes.size < MIN_SIZES and (not direct_n or sizes.size < 2):
             raise size_law_refusal(sizes)
+    if time is not None:
+        Tt = time
+        table, line = at_one_time(table, axis, time)
+        if line is not None:
+            msgs.append(line)
+    else:
+        T_tab = table.steps if axis == "step" else table.tokens
+        assert T_tab is not None
+        values = np.unique(T_tab[T_tab > 0])
+        if values.size < MIN_STEPS and not direct_n:
+            raise step_law_refusal(values, axis)
     N_all = table.model_params
     T_all = table.steps if axis == "step" else table.tokens
     assert N_all is not None and T_all is not None
@@ -168,7 +275,8 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
             warm_laws = {law: r.mixing_law for (route, law), r in (warm or {}).items()
                          if route == "nested" and isinstance(r, PipelineResult) and list(r.targets) == names}
             for law, res in _nested_many(table, at, nested_laws, names, rng, opts, list(msgs),
-                                         shared_exponents, warm_laws, steps_only=size is not None).items():
+                                         shared_exponents, warm_laws, steps_only=size is not None,
+                                         sizes_only=time is not None).items():
                 results[("nested", law)] = res
         except MixlawError as err:
             results.update({("nested", law): err for law in nested_laws})
@@ -176,7 +284,8 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
         if route == "direct" and (route, law) not in results:
             try:
                 results[(route, law)] = _direct(table, at, law, names, rng, opts, list(msgs),
-                                                (warm or {}).get((route, law)), steps_only=size is not None)
+                                                (warm or {}).get((route, law)), steps_only=size is not None,
+                                                sizes_only=time is not None)
             except MixlawError as err:
                 results[(route, law)] = err
     for res in results.values():
@@ -189,7 +298,9 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
                  shared_exponents: Any, fit_from: Any) -> tuple[float, float, str, list[str], float]:
     """Validate the pipeline's table and arguments: (N*, T*, time axis, eval names, fit_from), or InputError.
 
-    ``target_params`` None is the table's one model size (InputError when it has several)."""
+    ``target_params`` None is the table's one model size (InputError when it has several); ``target_steps`` and
+    ``target_tokens`` both None, the table's one step (``step`` column, else ``tokens``; InputError when it has
+    several)."""
     if not isinstance(table, RunTable):
         raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
     where = table.path or "run table"
@@ -201,9 +312,14 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
     if shared_exponents not in ("auto", True, False):
         raise InputError(f"shared_exponents must be 'auto', True or False; got {shared_exponents!r}")
     fit_from = _check_fit_from(fit_from)
-    if (target_steps is None) == (target_tokens is None):
-        raise InputError("give exactly one of target_steps and target_tokens (the target run's length)")
-    axis = "step" if target_tokens is None else "tokens"
+    if target_steps is not None and target_tokens is not None:
+        raise InputError("give exactly one of target_steps and target_tokens (the target run's length), not both")
+    if target_steps is None and target_tokens is None:
+        axis = "step" if "step" in table.frame.columns else "tokens"
+        if axis not in table.frame.columns:
+            raise InputError(f"{where}: the pipeline needs a 'step' or 'tokens' column (the checkpoint of each row)")
+    else:
+        axis = "step" if target_tokens is None else "tokens"
     # Only the column of the target's axis is needed: a sweep that logs tokens alone (Dai & Zheng's SlimPajama
     # runs) extrapolates in tokens; one that logs steps alone, in steps.
     if axis == "tokens" and "tokens" not in table.frame.columns:
@@ -212,6 +328,8 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
         hint = " (the table has 'tokens': give target_tokens instead)" if "tokens" in table.frame.columns else ""
         raise InputError(f"{where}: target_steps needs a 'step' column (the checkpoint step of each row){hint}")
     raw = target_steps if axis == "step" else target_tokens
+    if raw is None:
+        raw = sizes_only_time(table, axis, None)  # the table's one step (or token count), or InputError
     if target_params is None:
         target_params = steps_only_size(table, None)  # the table's one size, or InputError
     try:

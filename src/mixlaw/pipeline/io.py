@@ -78,6 +78,15 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     if size is not None and abs(target_params - size) > 1e-9 * size:
         raise InputError(f"result.target_params: {target_params:g}, but the pipeline was fitted at one model size, "
                          f"{size:g} (steps only), and predicts there only")
+    time_axis = sc.string(r, "time_axis", "result", ("step", "tokens"))
+    one_time = getattr(scales, "time", None)
+    if one_time is not None:
+        # The mirror of the size check: a sizes-only pipeline predicts at its one step (or token count) only.
+        key = "target_steps" if time_axis == "step" else "target_tokens"
+        saved = sc.number(r, key, "result", positive=True, optional=True)
+        if saved is None or abs(saved - one_time) > 1e-9 * one_time:
+            raise InputError(f"result.{key}: {saved}, but the pipeline was fitted at one {time_axis} value, "
+                             f"{one_time:g} (sizes only), and predicts there only")
     kw = sc.field_of(st, "predict_kwargs", "state")
     if not isinstance(kw, dict) or not set(kw) <= {"model_params", "tokens"}:
         raise InputError("state.predict_kwargs: expected an object with model_params and/or tokens")
@@ -92,7 +101,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
         {k: sc.number(kw, k, "state.predict_kwargs", positive=True) for k in kw},
         sc.strings(r, "warnings", "result"),
         target_tokens=sc.number(r, "target_tokens", "result", positive=True, optional=True),
-        time_axis=sc.string(r, "time_axis", "result", ("step", "tokens")),
+        time_axis=time_axis,
         tokens_per_step=sc.number(st, "tokens_per_step", "state", positive=True, optional=True), scales=scales)
 
 

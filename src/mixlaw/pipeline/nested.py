@@ -9,6 +9,10 @@ losses at :math:`(N^*, S^*)`. Stages 2-3 can be redone at any other step count f
 **Steps only** (a target at a fitted size, one size in the table: :mod:`.fitting`): stage 2 is not needed;
 the mixing law is fitted on stage 1's step laws at :math:`S^*` (Ye et al. 2025: a step law per curve, then the
 mixing law at the target step), and the result predicts at that size only, at any step count.
+
+**Sizes only** (a target at the recorded step, one step in the table: :mod:`.fitting`): stage 1 is not needed;
+stage 2 fits the size law on each mixture's recorded losses at that step (alpha shared per eval by default, as
+above), and stage 3 the mixing law at :math:`N^*`; the result predicts at that step only, at any model size.
 """
 
 from __future__ import annotations
@@ -48,29 +52,32 @@ def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
 def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str], rng: np.random.Generator,
                  law_options: dict[str, Any], msgs: list[str], shared: bool | str,
                  warm: dict[str, MixingLaw] | None = None, *,
-                 steps_only: bool = False) -> dict[str, PipelineResult | MixlawError]:
+                 steps_only: bool = False, sizes_only: bool = False) -> dict[str, PipelineResult | MixlawError]:
     """The nested route for several mixing laws: stages 1 and 2 (the step and size laws, most of the cost) are
     fitted once and shared; stage 3 per law.
 
     A law whose stage 3 fails maps to its error (the others still come back); a stage 1-2 failure raises.
     ``warm`` maps a law key to that law fitted on nearby data (a jackknife or backtest refit): its parameters
     start stage 3 (:func:`~mixlaw.laws.base.warm_clone`). ``steps_only``: the table holds the target size alone
-    and stage 2 is skipped (module docstring).
+    and stage 2 is skipped; ``sizes_only``: the table holds the target step alone and stage 1 is skipped (module
+    docstring).
     """
     W, Y = table.weights, table.losses(names)
     N, S = table.model_params, at.time_of(table)
     assert N is not None and S is not None
-    Nt, St, sym = at.params, at.time, at.symbol
+    St, sym = at.time, at.symbol
     mixes, inv = _mixture_ids(W)
     sizes = np.unique(N)
     if steps_only and sizes.size != 1:
         raise InputError(f"steps only: the table must hold one model size; it has {sizes.size}")
+    if sizes_only and np.unique(S).size != 1:
+        raise InputError(f"sizes only: the table must hold one {at.axis} value; it has {np.unique(S).size}")
     if sizes.size < 3 and not steps_only:
         raise size_law_refusal(sizes)
     # A mixture needs curves at >= 3 sizes for its size law: drop the others before fitting their step laws
-    # (a curve needs >= 2 checkpoints to enter stage 1 at all).
+    # (a curve needs >= 2 checkpoints to enter stage 1 at all; one, the recorded loss, when there is no stage 1).
     need = 1 if steps_only else 3
-    curve_ok = pd.Series(S).groupby([inv, N]).transform("nunique").to_numpy() >= 2
+    curve_ok = pd.Series(S).groupby([inv, N]).transform("nunique").to_numpy() >= (1 if sizes_only else 2)
     n_sizes = pd.Series(np.where(curve_ok, N, np.nan)).groupby(inv).nunique().reindex(range(len(mixes)), fill_value=0)
     few = n_sizes.to_numpy() < need
     if few.any() and not few.all():  # all: the stage that cannot run says why
@@ -86,6 +93,17 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
         mixes, inv = _mixture_ids(W)
     K = len(names)
     first = _first_runs(table, inv, len(mixes))
+    if sizes_only:
+        # No stage 1: each (mixture, size) has its recorded losses at S* (several rows, e.g. seeds: their mean),
+        # kept where the step laws' E would be (their B and beta stay NaN, never read).
+        laws1 = np.full((len(mixes), sizes.size, K, 3), np.nan)
+        si_of = np.searchsorted(sizes, N)
+        for k in range(K):
+            laws1[..., k, 0] = pd.Series(Y[:, k]).groupby([inv, si_of]).mean().unstack().reindex(
+                index=range(len(mixes)), columns=range(sizes.size)).to_numpy()
+        rng.integers(2**31)  # the seed draw of stage 1, so that stages 2-3 draw theirs as with it
+        return _stages23_results(table, at, laws, names, law_options, msgs, shared, warm, laws1, sizes, mixes,
+                                 first, None, int(rng.integers(2**31)))
     # Stage 1: step laws. A curve with >= 4 checkpoints gets its own law (Ye); curves with 2-3 checkpoints
     # (e.g. the first third of a short run) share one exponent beta per size and eval (fit_shared_exponent).
     t0 = time.perf_counter()
@@ -161,13 +179,24 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
     stage1 = StageQuality.from_residuals("step", f"L({sym}) = E + B/{sym}^beta {how1}, extrapolated to {sym}* = "
                                          f"{St:g}", res1, len(warn1), time.perf_counter() - t0, lab1)
     _record_warnings(msgs, "step", warn1)
-    seed23 = int(rng.integers(2**31))
+    return _stages23_results(table, at, laws, names, law_options, msgs, shared, warm, laws1, sizes, mixes, first,
+                             stage1, int(rng.integers(2**31)))
+
+
+def _stages23_results(table: RunTable, at: _Target, laws: list[str], names: list[str], law_options: dict[str, Any],
+                      msgs: list[str], shared: bool | str, warm: dict[str, MixingLaw] | None, laws1: np.ndarray,
+                      sizes: np.ndarray, mixes: np.ndarray, first: list[str], stage1: StageQuality | None,
+                      seed23: int) -> dict[str, PipelineResult | MixlawError]:
+    """Stages 2-3 for each law from stage 1's laws (``stage1`` None: sizes only, ``laws1[..., 0]`` the recorded
+    losses at the one step), one :class:`PipelineResult` (or the law's error) each."""
+    Nt, St = at.params, at.time
     out: dict[str, PipelineResult | MixlawError] = {}
     size_cache: dict[tuple[float, float, int], tuple[StageQuality, np.ndarray, np.ndarray, list[str]]] = {}
     for law in laws:
         own_msgs = list(msgs)
         stages23 = _NestedStages23(laws1, sizes, mixes, first, names, table.domains, Nt, law, law_options, shared,
-                                   seed23, sym, own_msgs, size_cache, (warm or {}).get(law))
+                                   seed23, at.symbol, own_msgs, size_cache, (warm or {}).get(law),
+                                   time=St if stage1 is None else None)
         try:
             stage2, stage3, ok, target, mixing, kw = stages23.at(St, record=True)
         except MixlawError as err:
@@ -175,8 +204,8 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
                 raise  # stage 2 is shared: it fails for every law
             out[law] = err
             continue
-        stages = {"step": stage1, "size": stage2, "mixture": stage3} if stage2 is not None else {
-            "step": stage1, "mixture": stage3}
+        stages = {"step": stage1, "size": stage2, "mixture": stage3}
+        stages = {k: v for k, v in stages.items() if v is not None}
         out[law] = PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes[ok],
                                   [r for r, o in zip(first, ok, strict=True) if o], target, stages, mixing, kw,
                                   own_msgs, tokens_per_step=at.tokens_per_step, scales=stages23)
@@ -195,14 +224,16 @@ class _NestedStages23:
     Stage 1 is fitted once; its step laws give every curve's loss at any :math:`S`, so the target-size curve
     of a mixture (steps-to-match) costs one size-law and one mixing-law fit per step count. With one size
     (``sizes`` of length 1: the steps-only pipeline) there is no stage 2: the mixing law is fitted on the step
-    laws' values at :math:`S`, and that size is the only one it predicts at.
+    laws' values at :math:`S`, and that size is the only one it predicts at. With one step count (``time``: the
+    sizes-only pipeline) there is no stage 1: ``laws1[..., 0]`` holds the recorded losses at that step, stage 2
+    fits the size law on them, and that step is the only one it predicts at.
     """
 
     def __init__(self, laws1: np.ndarray, sizes: np.ndarray, mixes: np.ndarray, first: list[str], names: list[str],
                  domains: list[str], Nt: float, law: str, law_options: dict[str, Any], shared: bool | str, seed: int,
                  sym: str, msgs: list[str],
                  size_cache: dict[tuple[float, float, int], tuple[StageQuality, np.ndarray, np.ndarray, list[str]]]
-                 | None = None, warm: MixingLaw | None = None) -> None:
+                 | None = None, warm: MixingLaw | None = None, *, time: float | None = None) -> None:
         self.laws1, self.sizes, self.mixes, self.first, self.names = laws1, sizes, mixes, first, names
         self.domains, self.Nt, self.law_key, self.law_options = domains, Nt, law, law_options
         self.shared, self.seed, self.sym, self.msgs = shared, seed, sym, msgs
@@ -210,10 +241,16 @@ class _NestedStages23:
         # Stage 2 does not depend on the mixing law: the instances of one fit (one per law) share this cache.
         self._size_cache = {} if size_cache is None else size_cache
         self.warm = warm
+        self.time = time
 
     @property
     def steps_only(self) -> bool:
         return self.sizes.size == 1
+
+    @property
+    def sizes_only(self) -> bool:
+        """Fitted at one step (or token) count, ``time``: no step laws, the recorded losses there."""
+        return self.time is not None
 
     @property
     def size(self) -> float | None:
@@ -225,7 +262,7 @@ class _NestedStages23:
         return {"kind": "nested", "step_laws": sc.jsonable_array(self.laws1), "sizes": self.sizes.tolist(),
                 "mixtures": self.mixes.tolist(), "first_runs": list(self.first), "target_params": self.Nt,
                 "law": self.law_key, "law_options": sc.plain(self.law_options), "shared_exponents": self.shared,
-                "seed": self.seed, "symbol": self.sym}
+                "seed": self.seed, "symbol": self.sym, **({} if self.time is None else {"time": self.time})}
 
     @classmethod
     def from_dict(cls, d: Any, where: str, *, domains: list[str], targets: list[str], **_: Any) -> _NestedStages23:
@@ -246,8 +283,13 @@ class _NestedStages23:
         if seed is None or not float(seed).is_integer() or not 0 <= seed < 2**32:
             raise InputError(f"{where}.seed: expected an integer in [0, 2^32)")
         law, options = sc.law_spec(d, where)
+        # A sizes-only pipeline names its one step (or token) count; a file without the field has step laws.
+        one = sc.number(d, "time", where, positive=True) if isinstance(d, dict) and "time" in d else None
+        if one is not None and sizes.size < 3:
+            raise InputError(f"{where}.time: a sizes-only pipeline needs 3 or more model sizes; got {sizes.size}")
         return cls(laws1, sizes, mixes, sc.strings(d, "first_runs", where, len(mixes)), targets, domains,
-                   target_params, law, options, shared, int(seed), sc.string(d, "symbol", where, ("S", "D")), [])
+                   target_params, law, options, shared, int(seed), sc.string(d, "symbol", where, ("S", "D")), [],
+                   time=one)
 
     def law(self, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
         """The mixing law at (N*, ``steps``) and its predict keywords."""
@@ -258,6 +300,10 @@ class _NestedStages23:
         if self.steps_only and abs(float(params) - self.sizes[0]) > 1e-9 * self.sizes[0]:
             raise InputError(f"this pipeline was fitted at one model size, N = {self.sizes[0]:g} (steps only): it "
                              f"predicts at that size, at any step count, not at N = {float(params):g}")
+        if self.time is not None and abs(float(steps) - self.time) > 1e-9 * self.time:
+            raise InputError(f"this pipeline was fitted at one {self.sym} = {self.time:g} (sizes only): it predicts "
+                             f"at that {'step' if self.sym == 'S' else 'token count'}, at any model size, not at "
+                             f"{self.sym} = {float(steps):g}")
         key = (float(params), float(steps))
         if key not in self._cache:
             with warnings.catch_warnings():
@@ -283,7 +329,7 @@ class _NestedStages23:
                    f"{int((~ok).sum())} mixture(s) dropped at the size stage: curves at fewer than 3 sizes, or the "
                    "only mixture at exactly 3 sizes (no other to share alpha with)")
             msgs.append(msg)
-            warnings.warn(msg, DataWarning, stacklevel=3)
+            warnings.warn(msg, DataWarning, stacklevel=4)
         mixes, target = mixes[ok], target[ok]
         # Stage 3: the mixing law at the target scale.
         t0 = time.perf_counter()
@@ -317,7 +363,8 @@ class _NestedStages23:
         only: no stage, the step laws' values at ``St``)."""
         laws1, sizes, mixes, first, names = self.laws1, self.sizes, self.mixes, self.first, self.names
         shared, K = self.shared, len(names)
-        at_target_steps = laws1[..., 0] + np.exp(laws1[..., 1] - laws1[..., 2] * np.log(St))
+        at_target_steps = (laws1[..., 0] if self.sizes_only else
+                           laws1[..., 0] + np.exp(laws1[..., 1] - laws1[..., 2] * np.log(St)))
         if self.steps_only:
             ok = np.all(np.isfinite(at_target_steps[:, 0, :]), axis=1)
             if not ok.any():
@@ -379,6 +426,8 @@ class _NestedStages23:
         how2 = ("per mixture x eval" if not three.size else
                 f"with alpha shared per eval across {three.size} mixture(s)"
                 + (f", own alpha for {own.size}" if own.size else ""))
-        stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on stage-1 values, extrapolated "
+        on = (f"the recorded losses at {self.sym} = {St:g} (sizes only: no step law)" if self.sizes_only
+              else "stage-1 values")
+        stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on {on}, extrapolated "
                                              f"to N* = {Nt:g}", res2, len(warn2), time.perf_counter() - t0, lab2)
         return stage2, ok, target, warn2

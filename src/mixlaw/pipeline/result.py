@@ -143,6 +143,12 @@ class PipelineResult:
         predicts at that size only (:mod:`.fitting`)."""
         return bool(getattr(self.scales, "steps_only", False))
 
+    @property
+    def sizes_only(self) -> bool:
+        """Fitted at one step (or token) count, the target's: extrapolated in model size alone, no step law; it
+        predicts at that step count only (:mod:`.fitting`)."""
+        return bool(getattr(self.scales, "sizes_only", False))
+
     def interval(self, weights: Any) -> tuple[np.ndarray, np.ndarray] | None:
         """(lower, upper) of the predicted losses of ``weights`` (any mixtures, e.g. the optimum), or None."""
         if self.intervals is None:
@@ -211,7 +217,7 @@ class PipelineResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"route": self.route, "law": self.law, "target_params": self.target_params,
-                "steps_only": self.steps_only,
+                "steps_only": self.steps_only, "sizes_only": self.sizes_only,
                 "target_steps": self.target_steps, "target_tokens": self.target_tokens, "time_axis": self.time_axis,
                 "domains": self.domains, "targets": self.targets,
                 "stages": {k: v.to_dict() for k, v in self.stages.items()},
@@ -226,7 +232,8 @@ class PipelineResult:
     def __str__(self) -> str:
         at = [f"S* = {self.target_steps:.4g} steps"] if self.target_steps is not None else []
         at += [f"D* = {self.target_tokens:.4g} tokens"] if self.target_tokens is not None else []
-        only = " (steps only, at a fitted size)" if self.steps_only else ""
+        only = (" (steps only, at a fitted size)" if self.steps_only else
+                " (sizes only, at the recorded step)" if self.sizes_only else "")
         lines = [f"{self.route} pipeline -> N* = {self.target_params:.4g} params{only}, {', '.join(at)} "
                  f"(mixing law {self.law})", "",
                  f"{'stage':<10} {'fits':>6} {'points':>7} {'median |rel res|':>17} {'max |rel res|':>14} "
@@ -275,6 +282,17 @@ def size_law_refusal(sizes: np.ndarray, what: str = "the size law L(N) = E + A/N
     return InputError(f"{what} needs 3 model sizes to extrapolate to another size; the data has {sizes.size} model "
                       f"size(s) ({_size_list(sizes)}); a target size equal to a fitted one ({at}) extrapolates in "
                       "steps alone")
+
+
+def step_law_refusal(values: np.ndarray, axis: str = "step") -> InputError:
+    """The one-line refusal of a target step (or token count) that needs a step law the data cannot fit (1-2
+    recorded values: no curve has the 3 checkpoints its 3 parameters need)."""
+    sym, unit = ("S", "step") if axis == "step" else ("D", "token count")
+    at = " or ".join(f"{v:g}" for v in values)
+    return InputError(f"the step law L({sym}) = E + B/{sym}^beta needs 3 checkpoints per curve with beta shared "
+                      f"across curves (4 checkpoints for its own beta) to extrapolate to another {unit}; the data has "
+                      f"{values.size} {unit} value(s) ({_size_list(values)}); a target {unit} equal to a recorded one "
+                      f"({at}) extrapolates in model size alone")
 
 
 def stage_warning_line(stage: str, messages: list[str]) -> str | None:
