@@ -37,7 +37,15 @@ from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective
 from .direct import JOINT_LAWS
-from .fitting import at_one_size, at_one_time, check_inputs, fit_candidates, fit_route, one_scale
+from .fitting import (
+    at_one_size,
+    at_one_time,
+    check_inputs,
+    check_step_law,
+    fit_candidates,
+    fit_route,
+    one_scale,
+)
 from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures
 from .result import ROUTES, PipelineResult, _mixture_ids
 
@@ -386,8 +394,11 @@ def backtest_candidates(table: RunTable, split: ScaleSplit, candidates: list[tup
             warnings.simplefilter("ignore", MixlawWarning)
             starts = {(r, law): warm[lab] for r, law in pairs
                       if warm and (lab := Candidate(r, law, on_total).label) in warm}
-            fits = fit_candidates(data, target_params=split.held_params, candidates=pairs, targets=tnames,
-                                  **time_kw, **{**fit_kw, "fit_from": 0.0}, warm=starts)
+            try:
+                fits = fit_candidates(data, target_params=split.held_params, candidates=pairs, targets=tnames,
+                                      **time_kw, **{**fit_kw, "fit_from": 0.0}, warm=starts)
+            except MixlawError as err:  # the split's rows, not a candidate, cannot be fitted (e.g. 2 step values)
+                fits = dict.fromkeys(pairs, err)
         for (route, law), res in fits.items():
             c = Candidate(route, law, on_total)
             if isinstance(res, MixlawError):
@@ -639,6 +650,10 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         time_kw = {"target_steps" if axis == "step" else "target_tokens": one_time}
         table, left_out = at_one_time(table, axis, one_time)
     fit_kw["steps_only"], fit_kw["sizes_only"] = one_size is not None, one_time is not None
+    # A direct candidate with a registered law that takes N fits final checkpoints as they are (no step law).
+    registered = route != "nested" and law not in (*JOINT_LAWS, AUTO)
+    if one_time is None and not registered:
+        check_step_law(table, axis)  # before the backtest, whose reduced table would say it of itself
     # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
     total = None if objective is None else linear_objective(objective, names)
     routes = ROUTES if route == AUTO else (route,)

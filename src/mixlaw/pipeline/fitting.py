@@ -44,6 +44,7 @@ from .result import (
     _size_list,
     _Target,
     _tokens_per_step,
+    short_list,
     size_law_refusal,
     step_law_refusal,
 )
@@ -102,13 +103,6 @@ def at_one_size(table: RunTable, size: float) -> tuple[RunTable, str | None]:
                                 f"size(s) ({_size_list(others)}) left out")
 
 
-def _values(values: np.ndarray, at_most: int = 6) -> str:
-    """``a, b, c`` (or ``a, b, ..., z`` for a long list: a full sweep's checkpoints)."""
-    if values.size <= at_most:
-        return _size_list(values)
-    return f"{_size_list(values[:at_most - 1])}, ..., {values[-1]:g}"
-
-
 def _axis_words(axis: str) -> tuple[str, str]:
     """(symbol, unit) of the time axis: ("S", "step") or ("D", "token count")."""
     return ("S", "step") if axis == "step" else ("D", "token count")
@@ -130,7 +124,7 @@ def sizes_only_time(table: RunTable, axis: str, target_time: float | None,
     if target_time is None:
         if values.size == 1:
             return float(values[0])
-        raise InputError(f"the table has {values.size} {unit} values ({_values(values)}): give exactly one of "
+        raise InputError(f"the table has {values.size} {unit} values ({short_list(values)}): give exactly one of "
                          "target_steps and target_tokens (--target-steps / --target-tokens: the target run's length; "
                          f"a recorded {unit} extrapolates in model size alone)")
     try:
@@ -142,7 +136,7 @@ def sizes_only_time(table: RunTable, axis: str, target_time: float | None,
     hit = np.flatnonzero(np.abs(values - Tt) <= SIZE_RTOL * np.abs(values))
     if not hit.size:
         if sizes_only:
-            raise InputError(f"sizes_only: the target {unit} {Tt:g} is not a recorded one ({_values(values)}); the "
+            raise InputError(f"sizes_only: the target {unit} {Tt:g} is not a recorded one ({short_list(values)}); the "
                              "sizes-only pipeline extrapolates in model size at one of them")
         return None
     return float(values[hit[0]])
@@ -159,7 +153,23 @@ def at_one_time(table: RunTable, axis: str, time: float) -> tuple[RunTable, str 
     sym, unit = _axis_words(axis)
     return table.subset(keep), (f"sizes only: the target {unit} {sym}* = {time:g} is a recorded one, so the "
                                 f"pipeline extrapolates in model size at that {unit} alone; {int((~keep).sum())} "
-                                f"checkpoint(s) at the other {unit}(s) ({_values(np.unique(T[~keep]))}) left out")
+                                f"checkpoint(s) at the other {unit}(s) ({short_list(np.unique(T[~keep]))}) left out")
+
+
+def check_step_law(table: RunTable, axis: str) -> None:
+    """InputError (one line) when no curve (one mixture at one size) has the 3 checkpoints on ``axis`` that the
+    step law's 3 parameters need (beta shared across curves; 4 for a curve's own): each run's final loss only.
+    It names the recorded steps that 3 or more sizes share, where the sizes-only pipeline can run instead."""
+    T, N = (table.steps if axis == "step" else table.tokens), table.model_params
+    assert T is not None and N is not None
+    keep = T > 0
+    _, mix = _mixture_ids(table.weights)
+    most = int(pd.Series(T[keep]).groupby([mix[keep], N[keep]]).nunique().max()) if keep.any() else 0
+    if most >= MIN_STEPS:
+        return
+    values = np.unique(T[keep])
+    shared = np.array([v for v in values if np.unique(N[keep & (T == v)]).size >= MIN_SIZES])
+    raise step_law_refusal(values, axis, most, shared)
 
 
 def one_scale(table: RunTable, Nt: float | None, axis: str, Tt: float | None, steps_only: bool | None,
@@ -243,12 +253,8 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
         table, line = at_one_time(table, axis, time)
         if line is not None:
             msgs.append(line)
-    else:
-        T_tab = table.steps if axis == "step" else table.tokens
-        assert T_tab is not None
-        values = np.unique(T_tab[T_tab > 0])
-        if values.size < MIN_STEPS and not direct_n:
-            raise step_law_refusal(values, axis)
+    elif not direct_n:
+        check_step_law(table, axis)
     N_all = table.model_params
     T_all = table.steps if axis == "step" else table.tokens
     assert N_all is not None and T_all is not None

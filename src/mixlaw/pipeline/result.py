@@ -284,15 +284,25 @@ def size_law_refusal(sizes: np.ndarray, what: str = "the size law L(N) = E + A/N
                       "steps alone")
 
 
-def step_law_refusal(values: np.ndarray, axis: str = "step") -> InputError:
-    """The one-line refusal of a target step (or token count) that needs a step law the data cannot fit (1-2
-    recorded values: no curve has the 3 checkpoints its 3 parameters need)."""
+def short_list(values: np.ndarray, at_most: int = 6) -> str:
+    """``a, b, c`` (or ``a, b, ..., z`` for a long list: a full sweep's checkpoints)."""
+    if values.size <= at_most:
+        return _size_list(values)
+    return f"{_size_list(values[:at_most - 1])}, ..., {values[-1]:g}"
+
+
+def step_law_refusal(values: np.ndarray, axis: str, most: int, shared: np.ndarray) -> InputError:
+    """The one-line refusal of a target step (or token count) that needs a step law the data cannot fit: no curve
+    has the 3 checkpoints its 3 parameters need (``most``: the most any curve has; ``values``: the recorded ones;
+    ``shared``: those recorded at 3 or more sizes, where the sizes-only pipeline can run)."""
     sym, unit = ("S", "step") if axis == "step" else ("D", "token count")
-    at = " or ".join(f"{v:g}" for v in values)
+    tail = (f"a target {unit} equal to a recorded one ({' or '.join(f'{v:g}' for v in shared[:6])}) extrapolates in "
+            "model size alone" if shared.size else
+            f"no {unit} is recorded at 3 or more model sizes, so neither can it extrapolate in model size alone")
     return InputError(f"the step law L({sym}) = E + B/{sym}^beta needs 3 checkpoints per curve with beta shared "
-                      f"across curves (4 checkpoints for its own beta) to extrapolate to another {unit}; the data has "
-                      f"{values.size} {unit} value(s) ({_size_list(values)}); a target {unit} equal to a recorded one "
-                      f"({at}) extrapolates in model size alone")
+                      f"across curves (4 checkpoints for its own beta) to extrapolate to another {unit}; the data's "
+                      f"curves have at most {most} checkpoint(s), at {values.size} {unit} value(s) "
+                      f"({short_list(values)}); {tail}")
 
 
 def stage_warning_line(stage: str, messages: list[str]) -> str | None:
