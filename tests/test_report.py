@@ -74,3 +74,21 @@ def test_report_prints_a_tables_repair_as_one_warning_line(tmp_path, capsys):
     assert exc.value.code == 0
     assert "warning: " in err and "renormalised the weights of 1 of 40 rows" in err
     assert "DataWarning" not in err and "RunTable(" not in err
+
+
+def test_objective_report_counts_the_losses_the_members_were_fitted_to():
+    # mixlaw fit --runs 122m_train.csv --law ye-pow --objective mean printed 'n_obs=48 n_vary=128 dof=-80' and an
+    # AIC: 48 objective values against the parameters of per-eval members fitted to 48 x 8 losses.
+    from mixlaw import get_law
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 40)
+    Y = np.column_stack([2 + np.exp(W @ t) for t in ([0.0, -1.0, 0.5], [0.0, 0.5, -1.0], [0.0, 0.2, 0.2])])
+    noisy = Y * np.exp(0.003 * rng.standard_normal(Y.shape))
+    law = get_law("auto", candidates=["linear"], objective="mean").fit(W, noisy, domains=["a", "b", "c"],
+                                                                       targets=["x", "y", "z"])
+    fitted = sum(40 * len(m[2]) for m in law.members_)
+    assert law.train_metrics_["n_obs"] == fitted and fitted in (40, 120)
+    text = str(law.report())
+    dof = int(re.search(r"dof=(-?\d+)", text).group(1))
+    assert dof > 0 and "AIC" not in text
