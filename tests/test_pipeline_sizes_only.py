@@ -210,3 +210,21 @@ def test_a_one_token_count_table_extrapolates_in_size() -> None:
     res = fit_pipeline(RunTable(frame), target_params=N_TARGET, route="nested", law="ye-exp")
     assert res.sizes_only and res.time_axis == "tokens" and res.target_tokens == S_ONE * 2048
     assert_allclose(res.target_losses, truth(res.mixtures, N_TARGET, S_ONE), rtol=1e-3)
+
+
+def test_cli_sizes_only_flag_and_its_exclusion_of_steps_only(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    tab = world(n_mix=8, sizes=SIZES5[:4])
+    path = tmp_path / "five.csv"
+    tab.frame.to_csv(path, index=False)
+    base = ("pipeline", "--runs", str(path), "--target-params", str(N_TARGET), "--target-steps", "2000", "--route",
+            "nested", "--law", "ye-exp")
+    code, out, err = _cli(capsys, *base, "--sizes-only", "--json")
+    assert code == 0, err
+    doc = json.loads(out)["pipeline"]
+    api = fit_pipeline(tab, target_params=N_TARGET, target_steps=2000, route="nested", law="ye-exp",
+                       sizes_only=True)
+    assert doc["sizes_only"] is True and "step" not in doc["stages"]
+    cli = np.array([[m["predicted"][d] for d in DOMAINS] for m in doc["mixtures"]])
+    assert_allclose(cli, api.target_losses, rtol=1e-12)
+    code, out, err = _cli(capsys, *base, "--sizes-only", "--steps-only")
+    assert code != 0 and out == "" and "exclude each other" in err and len(err.strip().splitlines()) == 1
