@@ -74,3 +74,16 @@ def test_objective_spellings_on_the_command_line(capsys) -> None:
         main(["optimize", "--dataset", "regmix", "--law", "linear", "--objective", "loss:pile_cc", "--json"])
     assert exc.value.code == 0
     assert json.loads(capsys.readouterr().out)["optimum"]["objective_name"] == "loss of pile_cc"
+
+
+def test_held_out_table_without_an_eval_names_the_targets_it_can_score() -> None:
+    # mixlaw compare --runs 122m_train.csv --test te_noh.csv --target all (the held-out runs without openhermes)
+    # stopped at "has no loss column for ['openhermes']" without saying how to score the rest.
+    from mixlaw.compare import compare
+    from mixlaw.data import RunTable
+    from mixlaw.errors import InputError
+
+    train, test = load_regmix("train_1m"), load_regmix("test_1m")
+    frame = test.frame[["run"] + [f"w:{d}" for d in test.domains] + ["loss:pile_cc", "loss:github"]]
+    with pytest.raises(InputError, match=r"no loss column for \['hackernews'\] \(--target pile_cc,github scores"):
+        compare(train, {"held": RunTable(frame)}, targets=["pile_cc", "hackernews", "github"], laws=["linear"])

@@ -151,7 +151,11 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         train.check_compatible(t)
         missing = [n for n in names if n not in t.evals]
         if missing:
-            raise InputError(f"{t.path or name}: held-out split {name!r} has no loss column for {missing}")
+            # A held-out table often lacks an eval the fitting runs have (Dai & Zheng's test runs without
+            # openhermes under --target all): say which targets it can score.
+            have = [n for n in names if n in t.evals]
+            hint = f" (--target {','.join(have)} scores the evals it has)" if have else ""
+            raise InputError(f"{t.path or name}: held-out split {name!r} has no loss column for {missing}{hint}")
     fitted_at = train.scale_summary()
     for name, t in tests.items():
         why = scale_mismatch(fitted_at, t, f"held-out split {name!r}")
