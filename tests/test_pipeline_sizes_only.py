@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from cli_runner import run_cli as _cli
 from numpy.testing import assert_allclose
@@ -228,3 +229,16 @@ def test_cli_sizes_only_flag_and_its_exclusion_of_steps_only(capsys, tmp_path) -
     assert_allclose(cli, api.target_losses, rtol=1e-12)
     code, out, err = _cli(capsys, *base, "--sizes-only", "--steps-only")
     assert code != 0 and out == "" and "exclude each other" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_recorded_step_with_too_few_sizes_is_refused_in_one_line() -> None:
+    # 2 steps: 4 sizes ran to 2000 steps, 2 of them to 3000. At 3000 only 2 sizes: the size law cannot run, and
+    # the line says so of the runs at that step (not "extrapolates in steps alone": one checkpoint per curve).
+    a = world(n_mix=6, sizes=SIZES5[:4], steps=[2000]).frame
+    b = world(n_mix=6, sizes=SIZES5[:2], steps=[3000]).frame
+    tab = RunTable(pd.concat([a, b], ignore_index=True))
+    for kw in ({}, {"route": "nested", "law": "ye-exp"}, {"route": "direct", "law": "ye-exp"}):
+        with pytest.raises(InputError, match=r"^the [^\n]*needs 3 model sizes to extrapolate to another size; the "
+                           r"runs at S = 3000 \(sizes only\) have 2 model size\(s\) \(1e\+07, 2e\+07\)$"):
+            fit_pipeline(tab, target_params=N_TARGET, target_steps=3000, **kw)
+    assert fit_pipeline(tab, target_params=N_TARGET, target_steps=2000, route="nested", law="ye-exp").sizes_only

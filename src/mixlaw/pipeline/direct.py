@@ -96,7 +96,8 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     if steps_only and sizes.size != 1:
         raise InputError(f"steps only: the table must hold one model size; it has {sizes.size}")
     if sizes.size < 3 and not steps_only:
-        raise size_law_refusal(sizes, "the direct joint law's size term E + A/N^alpha")
+        raise size_law_refusal(sizes, "the direct joint law's size term E + A/N^alpha",
+                               f"{sym} = {St:g}" if sizes_only else None)
     if sizes_only and np.unique(S).size != 1:
         raise InputError(f"sizes only: the table must hold one {at.axis} value; it has {np.unique(S).size}")
     if np.unique(S).size < 3 and not sizes_only:

@@ -239,6 +239,13 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     size, time = one_scale(table, Nt, axis, Tt, steps_only, sizes_only)
     # A registered law that takes N fits the final checkpoints as they are (no step law).
     direct_n = [lw for r, lw in candidates if r == "direct" and lw not in JOINT_LAWS]
+    if time is not None:
+        Tt = time
+        table, line = at_one_time(table, axis, time)
+        if line is not None:
+            msgs.append(line)
+    elif not direct_n:
+        check_step_law(table, axis)
     if size is not None:
         Nt = size
         table, line = at_one_size(table, size)
@@ -247,14 +254,7 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     else:
         sizes = np.unique(table.model_params)
         if sizes.size < MIN_SIZES and (not direct_n or sizes.size < 2):
-            raise size_law_refusal(sizes)
-    if time is not None:
-        Tt = time
-        table, line = at_one_time(table, axis, time)
-        if line is not None:
-            msgs.append(line)
-    elif not direct_n:
-        check_step_law(table, axis)
+            raise size_law_refusal(sizes, at_time=None if time is None else f"{_axis_words(axis)[0]} = {time:g}")
     N_all = table.model_params
     T_all = table.steps if axis == "step" else table.tokens
     assert N_all is not None and T_all is not None

@@ -73,7 +73,7 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
     if sizes_only and np.unique(S).size != 1:
         raise InputError(f"sizes only: the table must hold one {at.axis} value; it has {np.unique(S).size}")
     if sizes.size < 3 and not steps_only:
-        raise size_law_refusal(sizes)
+        raise size_law_refusal(sizes, at_time=f"{sym} = {St:g}" if sizes_only else None)
     # A mixture needs curves at >= 3 sizes for its size law: drop the others before fitting their step laws
     # (a curve needs >= 2 checkpoints to enter stage 1 at all; one, the recorded loss, when there is no stage 1).
     need = 1 if steps_only else 3

@@ -276,8 +276,14 @@ def _size_list(sizes: np.ndarray) -> str:
     return ", ".join(f"{v:g}" for v in sizes)
 
 
-def size_law_refusal(sizes: np.ndarray, what: str = "the size law L(N) = E + A/N^alpha") -> InputError:
-    """The one-line refusal of a target size that needs a size law the data cannot fit (< 3 sizes)."""
+def size_law_refusal(sizes: np.ndarray, what: str = "the size law L(N) = E + A/N^alpha",
+                     at_time: str | None = None) -> InputError:
+    """The one-line refusal of a target size that needs a size law the data cannot fit (< 3 sizes). ``at_time``
+    (e.g. ``"S = 3000"``): the sizes-only pipeline's one step, whose runs these sizes are; no steps-only tail
+    then (one checkpoint per curve cannot extrapolate in steps)."""
+    if at_time is not None:
+        return InputError(f"{what} needs 3 model sizes to extrapolate to another size; the runs at {at_time} (sizes "
+                          f"only) have {sizes.size} model size(s) ({_size_list(sizes)})")
     at = " or ".join(f"{v:g}" for v in sizes)
     return InputError(f"{what} needs 3 model sizes to extrapolate to another size; the data has {sizes.size} model "
                       f"size(s) ({_size_list(sizes)}); a target size equal to a fitted one ({at}) extrapolates in "
