@@ -135,3 +135,19 @@ def test_meta_law_bootstrap_says_each_refit_reruns_the_choice(monkeypatch, capsy
     with pytest.raises(SystemExit) as exc:
         main([*base, "--law", "linear"])
     assert exc.value.code == 0 and "re-runs" not in capsys.readouterr().err
+
+
+def test_report_shows_progress_per_law(monkeypatch, capsys, tmp_path):
+    # mixlaw report --dataset regmix --target all ran 40 s (59 s to the end) without a line on stderr.
+    from mixlaw.cli import _common, main
+
+    monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)
+    monkeypatch.setitem(_common.QUIET, "on", False)
+    _table(30).frame.to_csv(tmp_path / "runs.csv", index=False)
+    _table(12).frame.to_csv(tmp_path / "test.csv", index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--runs", str(tmp_path / "runs.csv"), "--test", str(tmp_path / "test.csv"),
+              "--laws", "linear,loglinear", "--out", str(tmp_path / "r.html")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 0
+    assert "mixlaw: fitting laws: linear (" in err and "fitting laws: loglinear (" in err and "(2/2" in err

@@ -9,10 +9,22 @@ from pathlib import Path
 import typer
 
 from .. import api
+from ..compare import default_laws
 from ..datasets import bundled_splits
 from ..errors import InputError
 from ..report import build_html_report
-from ._common import SeedOpt, WeightTolOpt, err, load_table, load_tests, parse_laws, parse_targets, show_warnings
+from ._common import (
+    SeedOpt,
+    WeightTolOpt,
+    cv_progress,
+    err,
+    load_table,
+    load_tests,
+    parse_laws,
+    parse_targets,
+    progress,
+    show_warnings,
+)
 
 
 def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run table."),
@@ -47,8 +59,10 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         target = [train.evals[0]]
         err.print(f"report on eval set {train.evals[0]!r} (first of {len(train.evals)}; --target all for every one)",
                   highlight=False, markup=False)
-    with show_warnings():
+    keys = parse_laws(laws) or default_laws()
+    with show_warnings(), progress("fitting laws", total=len(keys)) as advance, cv_progress(advance):
         page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
-                                 objective=objective, random_state=seed)
+                                 objective=objective, random_state=seed, on_progress=lambda k: advance(k, 0),
+                                 on_done=lambda k: advance(k))
     api.write_text_atomic(page, out_path)
     err.print(f"wrote {out_path}", highlight=False, markup=False)
