@@ -242,3 +242,20 @@ def test_a_recorded_step_with_too_few_sizes_is_refused_in_one_line() -> None:
                            r"runs at S = 3000 \(sizes only\) have 2 model size\(s\) \(1e\+07, 2e\+07\)$"):
             fit_pipeline(tab, target_params=N_TARGET, target_steps=3000, **kw)
     assert fit_pipeline(tab, target_params=N_TARGET, target_steps=2000, route="nested", law="ye-exp").sizes_only
+
+
+def test_a_registered_law_with_a_size_input_is_a_sizes_only_fit_too(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # dz-eq1 (Dai & Zheng Eq. 1, N as input) on runs at one step: the same sizes-only result, saved and checked.
+    res = fit_pipeline(one_step(n_mix=8), target_params=N_TARGET, route="direct", law="dz-eq1")
+    assert res.sizes_only and res.law == "dz-eq1" and "sizes only" in str(res).splitlines()[0]
+    with pytest.raises(InputError, match="sizes only"):
+        res.predict(PROBE, steps=9000.0)
+    save_pipeline(res, tmp_path / "p.json")
+    back = load_pipeline(tmp_path / "p.json")
+    assert back.sizes_only
+    assert_allclose(back.predict(PROBE, params=4e9), res.predict(PROBE, params=4e9), rtol=1e-12)
+    doc = json.loads((tmp_path / "p.json").read_text())
+    doc["result"]["target_steps"] = 6000
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"result\.target_steps: .*sizes only"):
+        load_pipeline(tmp_path / "bad.json")

@@ -92,7 +92,8 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     sizes = np.unique(N)
     probe = get_law(law, **law_options)
     if probe.uses_model_params:
-        return _direct_registered(table, at, law, names, rng, law_options, msgs, mixes, inv, warm)
+        return _direct_registered(table, at, law, names, rng, law_options, msgs, mixes, inv, warm,
+                                  sizes_only=sizes_only)
     if steps_only and sizes.size != 1:
         raise InputError(f"steps only: the table must hold one model size; it has {sizes.size}")
     if sizes.size < 3 and not steps_only:
@@ -309,15 +310,24 @@ class _JointScales:
 
 
 class _RegisteredScales:
-    """A registered law that takes N (and maybe D) as inputs: any N, and any T when it has a token input."""
+    """A registered law that takes N (and maybe D) as inputs: any N, and any T when it has a token input (not when
+    fitted by the sizes-only pipeline, on one step: ``sizes_only``)."""
 
     def __init__(self, mixing: MixingLaw, with_tokens: bool, axis: str, tokens_per_step: float | None,
-                 target_time: float) -> None:
+                 target_time: float, sizes_only: bool = False) -> None:
         self.mixing, self.with_tokens, self.axis = mixing, with_tokens, axis
-        self.tokens_per_step, self.target_time = tokens_per_step, target_time
+        self.tokens_per_step, self.target_time, self.sizes_only = tokens_per_step, target_time, sizes_only
+
+    @property
+    def time(self) -> float | None:
+        """The one step (or token) count of a sizes-only fit, None otherwise."""
+        return self.target_time if self.sizes_only else None
 
     def law_at(self, params: float, T: float) -> tuple[MixingLaw, dict[str, Any]]:
         kw: dict[str, Any] = {"model_params": params}
+        if self.sizes_only and abs(float(T) - self.target_time) > 1e-9 * self.target_time:
+            raise InputError(f"this pipeline was fitted at one step (or token) count, {self.target_time:g} (sizes "
+                             f"only): it predicts there, at any model size, not at {float(T):g}")
         if self.with_tokens:
             kw["tokens"] = T if self.axis == "tokens" else T * float(self.tokens_per_step or np.nan)
         elif T != self.target_time:
@@ -327,7 +337,8 @@ class _RegisteredScales:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "registered", "with_tokens": self.with_tokens, "time_axis": self.axis,
-                "tokens_per_step": self.tokens_per_step, "target_time": self.target_time}
+                "tokens_per_step": self.tokens_per_step, "target_time": self.target_time,
+                **({"sizes_only": True} if self.sizes_only else {})}
 
     @classmethod
     def from_dict(cls, d: Any, where: str, *, mixing_law: MixingLaw, **_: Any) -> _RegisteredScales:
@@ -340,8 +351,11 @@ class _RegisteredScales:
             raise InputError(f"{where}.tokens_per_step: needed with a token input over steps")
         if not mixing_law.uses_model_params:
             raise InputError(f"{where}: law {mixing_law.key!r} takes no model size")
+        sizes_only = d.get("sizes_only", False) if isinstance(d, dict) else False
+        if not isinstance(sizes_only, bool):
+            raise InputError(f"{where}.sizes_only: expected true or false")
         return cls(mixing_law, with_tokens, sc.string(d, "time_axis", where, ("step", "tokens")), tps,
-                   float(sc.number(d, "target_time", where, positive=True) or 0.0))
+                   float(sc.number(d, "target_time", where, positive=True) or 0.0), sizes_only)
 
 
 def _once(raised: list[str], noted: list[str]) -> list[str]:
@@ -545,11 +559,13 @@ def _pow_start(scale: np.ndarray, W: np.ndarray, N: np.ndarray, S: np.ndarray, y
 
 def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
                        law_options: dict[str, Any], msgs: list[str], mixes: np.ndarray,
-                       inv: np.ndarray, warm: PipelineResult | None = None) -> PipelineResult:
+                       inv: np.ndarray, warm: PipelineResult | None = None, *,
+                       sizes_only: bool = False) -> PipelineResult:
     """Direct route with a registered law that takes N (``dz-eq1``) and maybe D (``dz-eq3``).
 
     A law with a token input is fitted on every checkpoint (its D) and predicts at (N*, D*); a law without one
     sees only each curve's final checkpoint, so it predicts at the final checkpoints' length, not at S*.
+    ``sizes_only``: the table holds the target step alone (one checkpoint per run); the result predicts there only.
     """
     N, S = table.model_params, at.time_of(table)  # the target's time axis: steps, or tokens when only those
     assert N is not None and S is not None
@@ -600,7 +616,7 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
         target = np.asarray(mixing.predict(mixes, **kw)).reshape(len(mixes), len(names))
-    scales = _RegisteredScales(mixing, with_tokens, at.axis, at.tokens_per_step, at.time)
+    scales = _RegisteredScales(mixing, with_tokens, at.axis, at.tokens_per_step, at.time, sizes_only)
     return PipelineResult("direct", law, Nt, at.steps, table.domains, names, mixes, _first_runs(table, inv, len(mixes)),
                           target, {"direct": stage}, mixing, kw, msgs, tokens_per_step=at.tokens_per_step,
                           scales=scales)
