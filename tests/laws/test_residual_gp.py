@@ -161,3 +161,13 @@ def test_marin_table9_cv_spearman_beats_the_base():
         rho_base.append(metrics.spearman(y[te], law.base_.predict(W[te]).ravel()))
     assert np.mean(rho) >= 0.898
     assert np.mean(rho) >= np.mean(rho_base) + 0.004
+
+
+@pytest.mark.parametrize("base", ["auto", "stack"])
+def test_a_base_fitted_for_an_objective_is_refused(base):
+    # Its one 'objective' column would broadcast against the per-eval GPs (log L_i - log objective as the
+    # residuals, a 2-column prediction from a 1-column base) and the saved file would not load.
+    W, y, _ = _runs(40, 8)
+    opts = {"candidates": ["loglinear"], "objective": "mean"}
+    with pytest.raises(InputError, match="objective"):
+        ResidualGP(base=base, base_options=opts).fit(W, np.column_stack([y, y * 1.1]), targets=["a", "b"])

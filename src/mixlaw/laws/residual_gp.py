@@ -161,6 +161,11 @@ class ResidualGP(MixingLaw):
             raise InputError(f"law {self.key!r}: base {self.base!r} is not a law it can correct (known: "
                              f"{', '.join(known)})")
         opts = dict(self.base_options or {})
+        if opts.get("objective") is not None:
+            # auto/stack with an objective predict one 'objective' column: no per-eval residuals to correct.
+            raise InputError(f"law {self.key!r}: base_options must not set objective (the GP corrects each eval "
+                             f"set; for an objective give it to the meta-law: auto with candidates "
+                             f"['{self.key}'], or mixlaw fit --law {self.key} --objective ...)")
         if "random_state" in opts:
             raise InputError(f"law {self.key!r}: base_options must not set random_state (the law's own "
                              f"random_state={self.random_state!r} is passed to the base)")
