@@ -198,3 +198,14 @@ def test_semicolon_csv_with_decimal_commas_is_read(tmp_path):
     np.testing.assert_allclose(t.model_params, 1.22e8)
     p.write_text("run;w:web;w:code;loss:web\na;0.25;0.75;3.1\n")  # ';' with decimal points
     np.testing.assert_allclose(read_runs(p).weights, [[0.25, 0.75]])
+
+
+def test_semicolon_csv_whose_rows_differ_in_decimal_commas_is_read(tmp_path):
+    # A row of whole numbers (a run with all its weight on one domain: 1;0) has fewer ',' than the others: read
+    # with ',' first, the rows had different field counts and the file was "cannot parse the file: Error
+    # tokenizing data. C error: Expected 3 fields in line 3, saw 4" before the ';' check could run.
+    p = tmp_path / "semi.csv"
+    p.write_text("run;w:web;w:code;loss:web\na;0,25;0,75;3\nb;0,5;0,5;3,2\nc;1;0;3\n")
+    t = read_runs(p)
+    np.testing.assert_allclose(t.weights, [[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]])
+    np.testing.assert_allclose(t.losses("web"), [3.0, 3.2, 3.0])

@@ -448,9 +448,13 @@ def _read_any(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     try:
         if suffix in (".csv", ".csv.gz", ".tsv"):
-            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", skip_blank_lines=False)
-            if suffix != ".tsv" and df.shape[1] == 1 and ";" in str(df.columns[0]):
+            # The ';' check reads the header alone: rows of decimal commas differ in their ',' count (0,25 against
+            # a whole 1), and a ',' parse of the whole file stopped at "Expected 3 fields in line 3, saw 4".
+            head = pd.read_csv(path, nrows=0).columns if suffix != ".tsv" else ()
+            if len(head) == 1 and ";" in str(head[0]):
                 df = _read_semicolon_csv(path)
+            else:
+                df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", skip_blank_lines=False)
             lines = np.arange(len(df)) + 2
         elif suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
