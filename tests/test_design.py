@@ -498,3 +498,19 @@ def test_cli_design_active_bad_input_exit_2(capsys, tmp_path, extra, match):
     code, out, err = _cli(capsys, "design", *argv)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and match in err and err.count("\n") == 1, err
+
+
+def test_selection_climbs_out_of_subsets_that_miss_a_domain():
+    # mixlaw design --select 40 on Olmix's DCLM swarm (100 runs, 24 domains, most runs without some): every random
+    # start missed a domain, scored inf, and inf - 1e-12 * inf is NaN, so no swap was ever taken; each restart
+    # tried every swap and the search would end in "no subset ... determines the law".
+    rng = np.random.default_rng(0)
+    n, M = 40, 6
+    W = np.zeros((n, M))
+    for i in range(n):  # the last two domains are each in one run only
+        pair = rng.choice(M - 2, 2, replace=False) if i >= 2 else [M - 1 - i, i]
+        W[i, pair] = rng.dirichlet(np.ones(2))
+    y = 2.0 + np.exp(W @ np.linspace(-1, 1, M)) * np.exp(0.01 * rng.standard_normal(n))
+    sel = select_subset(W, y, 9, n_restarts=4, random_state=1)  # before: "no subset of 9 ... determines the law"
+    assert np.isfinite(sel.score) and (W[sel.indices] > 0).any(axis=0).all()
+    assert not np.isfinite(sel.random_scores).any()  # every start missed a domain

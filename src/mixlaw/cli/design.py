@@ -102,7 +102,10 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                 table = load_table(runs, 0.01)
                 if doms is not None and set(doms) != set(table.domains):
                     raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
-                frame = design.select_runs(table, select, targets=parse_targets(target), random_state=seed)
+                with progress(f"selecting {select} of the pilot runs (restarts of the swap search)",
+                              total=8) as advance:
+                    frame = design.select_runs(table, select, targets=parse_targets(target), random_state=seed,
+                                               progress=advance)
             else:
                 if doms is None:
                     raise InputError("--domains is required (comma-separated training domains)")
