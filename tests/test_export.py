@@ -354,3 +354,20 @@ def test_cli_optimize_checks_export_before_fitting(capsys, tmp_path, monkeypatch
     assert code != 0 and "needs a path for every domain" in err
     code, _, err = _cli(capsys, *base, "--export", "json", "--export-option", "sed=3")
     assert code != 0 and "unknown option(s) ['sed']" in err
+
+
+def test_export_reads_what_optimize_json_printed(tmp_path, capsys):
+    # mixlaw optimize --runs 122m_train.csv --json > o.json; mixlaw export --mixture o.json --format json said
+    # "weight of domain 'mixlaw_version' is not a number: '0.1.0'".
+    from mixlaw.cli import main
+
+
+    doc = {"schema_version": 1, "mixlaw_version": "0.1.0", "optimum": {"weights": {"web": 0.25, "code": 0.75},
+                                                                       "objective": 2.4}, "seed": 0}
+    path = tmp_path / "o.json"
+    path.write_text(json.dumps(doc))
+    assert parse_mixture(str(path)) == {"web": 0.25, "code": 0.75}
+    with pytest.raises(SystemExit) as exc:
+        main(["export", "--mixture", str(path), "--format", "json"])
+    assert exc.value.code == 0 and json.loads(capsys.readouterr().out) == [{"domain": "web", "weight": 0.25},
+                                                                            {"domain": "code", "weight": 0.75}]

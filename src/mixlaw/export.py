@@ -527,6 +527,12 @@ def parse_mixture(spec: str) -> dict[str, float]:
 def _mixture_from_doc(doc: Any, spec: str) -> dict[str, float]:
     if isinstance(doc, Mapping) and "mixture" in doc and isinstance(doc["mixture"], Mapping):
         doc = doc["mixture"]
+    # What `mixlaw optimize --json` (and `pipeline --optimize --json`) print: the optimum's weights inside. Read as
+    # a mapping it was {"schema_version": 1, "mixlaw_version": "0.1.0", ...}: "weight of domain 'mixlaw_version'
+    # is not a number".
+    if isinstance(doc, Mapping) and isinstance(doc.get("optimum"), Mapping) \
+            and isinstance(doc["optimum"].get("weights"), Mapping):
+        doc = doc["optimum"]["weights"]
     if isinstance(doc, Mapping):
         return {str(k): v for k, v in doc.items()}
     if isinstance(doc, list) and all(isinstance(r, Mapping) and {"domain", "weight"} <= set(r) for r in doc):

@@ -17,7 +17,8 @@ from ..export import TokenBudget, export_mixture, parse_export_options, parse_mi
 from ._common import EXPORT_OPTION_HELP, JsonOpt, emit_json, err, show_warnings
 
 
-def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5, or a JSON/CSV mixture file."),
+def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5, or a JSON/CSV mixture file "
+                                                                   "(also what optimize --json prints)."),
                fmt: str = typer.Option("json", "--format", help="megatron | olmo | hf | mosaic | json."),
                paths: str | None = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
                decimals: int = typer.Option(6, "--decimals", help="Decimals of the rounded weights (sum exactly 1)."),
