@@ -163,6 +163,25 @@ def predict_pipeline_weights(result: PipelineResult, mixtures: str | os.PathLike
     return _weights_for(table, result.domains, path, "pipeline")
 
 
+def _one_mixture(mixtures: Any) -> dict[str, float] | None:
+    """One mixture given inline (``web=0.6,code=0.4``) or as a JSON file of one: what ``mixlaw export --format
+    json`` and ``optimize --json`` write (``predict --mixtures ox.json`` read it as a table and asked for
+    ``w:<domain>`` columns among 'domain', 'weight'). None for anything else, which is read as a table."""
+    if not isinstance(mixtures, (str, os.PathLike)):
+        return None
+    spec = str(mixtures)
+    if "=" in spec and not Path(spec).exists():
+        return parse_mixture(spec)
+    if Path(spec).suffix.lower() == ".json" and Path(spec).is_file():
+        try:
+            mix = parse_mixture(spec)
+        except InputError:
+            return None  # a run table stored as JSON records
+        if mix and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in mix.values()):
+            return mix
+    return None
+
+
 def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: float,
                    domains: Sequence[str] | None = None, what: str = "law") -> tuple[RunTable, str | None]:
     """The ``w:`` columns (and ``params``/``tokens``) of a table of mixtures, validated as a run table.
@@ -172,10 +191,9 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     """
     if isinstance(mixtures, pd.DataFrame):
         df, path = mixtures.copy(), None
-    elif isinstance(mixtures, str) and "=" in mixtures and not Path(mixtures).exists():
+    elif (mix := _one_mixture(mixtures)) is not None:
         # One mixture inline, as export's --mixture takes it: 'predict --mixtures arxiv=0.5,c4=0.5' said
         # "no such file". Domains it leaves out get 0.
-        mix = parse_mixture(mixtures)
         unknown = sorted(set(mix) - set(domains)) if domains is not None else []
         if unknown:
             raise InputError(f"--mixtures {mixtures}: unknown domain(s) {unknown}; the {what}'s are {list(domains)}")
@@ -183,7 +201,7 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
         if beyond_tol(abs(total - 1.0), weight_tol):
             raise InputError(f"--mixtures {mixtures}: weights sum to {total:.6g}, expected 1 ± {weight_tol:g}")
         names = list(domains) if domains is not None else list(mix)
-        df, path = pd.DataFrame({"run": [mixtures], **{WEIGHT_PREFIX + d: [mix.get(d, 0.0)] for d in names}}), None
+        df, path = pd.DataFrame({"run": [str(mixtures)], **{WEIGHT_PREFIX + d: [mix.get(d, 0.0)] for d in names}}), None
     else:
         df, _ = _read_any(Path(mixtures))
         df = _normalise_columns(df)
