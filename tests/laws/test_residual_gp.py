@@ -171,3 +171,13 @@ def test_a_base_fitted_for_an_objective_is_refused(base):
     opts = {"candidates": ["loglinear"], "objective": "mean"}
     with pytest.raises(InputError, match="objective"):
         ResidualGP(base=base, base_options=opts).fit(W, np.column_stack([y, y * 1.1]), targets=["a", "b"])
+
+
+def test_residuals_of_zero_need_no_correction():
+    # ye-exp fits constant losses exactly: every residual 0, so the profiled noise was 0, the GP's matrix all zero,
+    # and the fit stopped in numpy's Cholesky ('LinAlgError: 1-th leading minor ... not positive definite').
+    W, _, _ = _runs(30, 9)
+    law = ResidualGP(base="ye-exp").fit(W, np.full(30, 3.0))
+    np.testing.assert_allclose(law.predict(W[:5]), 3.0, rtol=1e-9)
+    assert law.gp_["y0"]["correction_rms"] < 1e-12
+    np.testing.assert_array_equal(law_from_dict(json.loads(json.dumps(law.to_dict()))).predict(W), law.predict(W))

@@ -334,6 +334,10 @@ def _max_marginal_likelihood(D2: np.ndarray, z: np.ndarray, median: float) -> tu
 
     Length scales on the grid ``median * LENGTH_FACTORS``, then Brent's method between the best one's neighbours.
     """
+    if not np.any(z):
+        # Residuals all 0 (a base that fits exactly, e.g. ye-exp on constant losses): the profiled noise is 0 and
+        # K singular. Nothing to correct: the weakest signal, unit noise, so the dual coefficients are 0.
+        return THETA_BOUNDS[0], float(np.clip(median, *LENGTH_BOUNDS)), 1.0
     grid = np.clip(median * LENGTH_FACTORS, *LENGTH_BOUNDS)
     fits = [_profile(D2, z, float(ell)) for ell in grid]
     k = int(np.argmin([f[0] for f in fits]))
