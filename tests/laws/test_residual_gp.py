@@ -13,7 +13,7 @@ from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
 from mixlaw import metrics
 from mixlaw.datasets import load_marin_delphi
-from mixlaw.errors import InputError
+from mixlaw.errors import FitError, InputError
 from mixlaw.laws import ResidualGP, get_law, law_from_dict
 
 A = np.array([0.30, 0.10, 0.45, 0.20])
@@ -181,3 +181,14 @@ def test_residuals_of_zero_need_no_correction():
     np.testing.assert_allclose(law.predict(W[:5]), 3.0, rtol=1e-9)
     assert law.gp_["y0"]["correction_rms"] < 1e-12
     np.testing.assert_array_equal(law_from_dict(json.loads(json.dumps(law.to_dict()))).predict(W), law.predict(W))
+
+
+def test_a_base_that_predicts_inf_on_a_fitting_run_is_one_clear_error():
+    # dz-eq3 is +inf where a run lacks a domain; its residuals went on into scipy: 'ValueError: array must not
+    # contain infs or NaNs'.
+    W, y, _ = _runs(40, 10)
+    W[:5, 0] = 0.0
+    W[:5] /= W[:5].sum(axis=1, keepdims=True)
+    Y = np.column_stack([y, y * 1.1, y * 0.9, y])
+    with pytest.raises(FitError, match="non-finite loss on a fitting run"):
+        ResidualGP(base="dz-eq3").fit(W, Y, domains=["a", "b", "c", "d"], targets=["a", "b", "c", "d"])

@@ -183,6 +183,10 @@ class ResidualGP(MixingLaw):
         self.base_ = fit_law(self.base, W, Y, domains=ctx.domains, targets=ctx.targets,
                              model_params=ctx.model_params, tokens=ctx.tokens, random_state=int(seed), **opts)
         P = self.base_._predict(W, ctx)
+        if not np.all(np.isfinite(P)):
+            # dz-eq3 is +inf where a run lacks a domain: no residual to learn from there.
+            raise FitError(f"law {self.key!r}: base {self.base!r} predicts a non-finite loss on a fitting run, so "
+                           f"its residuals are undefined (e.g. dz-eq3 on runs without a domain: use dz-eq3-safe)")
         if self.residuals == "log":
             if not np.all(P > 0):
                 raise FitError(f"law {self.key!r}: base {self.base!r} predicts a loss <= 0 on a fitting run, so "
