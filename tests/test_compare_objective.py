@@ -87,3 +87,15 @@ def test_held_out_table_without_an_eval_names_the_targets_it_can_score() -> None
     frame = test.frame[["run"] + [f"w:{d}" for d in test.domains] + ["loss:pile_cc", "loss:github"]]
     with pytest.raises(InputError, match=r"no loss column for \['hackernews'\] \(--target pile_cc,github scores"):
         compare(train, {"held": RunTable(frame)}, targets=["pile_cc", "hackernews", "github"], laws=["linear"])
+
+
+def test_a_law_without_a_parametric_form_shows_no_parameter_count() -> None:
+    # mixlaw compare / fit --law auto on Dai & Zheng's 122M runs listed lightgbm with n_par 0 beside laws of 7-180.
+    from mixlaw.compare import compare
+    from mixlaw.laws.selection import n_par_text
+
+    assert n_par_text(0) == "-" and n_par_text(-1) == "-" and n_par_text(17) == "17"
+    board = compare(load_regmix("train_1m"), {"t": load_regmix("test_1m")}, targets="pile_cc",
+                    laws=["linear", "lightgbm"])
+    rows = {line.split()[0]: line.split() for line in str(board).splitlines()[1:]}
+    assert rows["lightgbm"][2] == "-" and rows["linear"][2] == "17"

@@ -24,7 +24,7 @@ from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
 from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
-from .laws.selection import META_LAWS, OBJECTIVE, objective_weights
+from .laws.selection import META_LAWS, OBJECTIVE, n_par_text, objective_weights
 
 #: Laws fitted by default: all registered ones whose optional dependency is importable.
 SPLIT_METRICS = ("spearman", "pearson", "mre", "rmse", "bias", "r2", "regret_at_1")
@@ -81,7 +81,7 @@ class Leaderboard:
                 lines.append(f"{r.law:<14}  failed: {r.error}")
                 continue
             cells = "".join(f"{r.splits[s]['spearman']:>14.4f}{r.splits[s]['mre']:>14.4f}" for s in splits)
-            lines.append(f"{r.law:<14}{r.fit_seconds:>7.2f}{r.n_params:>7d}{cells}")
+            lines.append(f"{r.law:<14}{r.fit_seconds:>7.2f}{n_par_text(r.n_params):>7}{cells}")
         return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ from ..compare import default_laws, left_out_laws
 from ..errors import InputError
 from ..laws import get_law
 from ..laws.options import parse_law_options
-from ..laws.selection import META_LAWS, CVTable
+from ..laws.selection import META_LAWS, CVTable, n_par_text
 from ..pipeline import load_pipeline, saved_intervals
 from ._common import (
     QUIET,
@@ -82,7 +82,7 @@ def _leaderboard_table(board: Any, title: str) -> Table:
             continue
         tab.add_row(escape(r.law), *(cell(r.splits[s]["spearman"]) for s in splits), cell(r.splits[splits[0]]["mre"]),
                     cell(r.splits[splits[0]]["rmse"]), cell(r.splits[splits[0]].get("bias", float("nan"))),
-                    str(r.n_params), f"{r.fit_seconds:.2f}")
+                    n_par_text(r.n_params), f"{r.fit_seconds:.2f}")
     notes = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
              "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
     caption = [notes[k] for k in sorted(seen)] + failed

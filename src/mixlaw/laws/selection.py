@@ -126,6 +126,12 @@ def score_columns(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
             "mre": float(np.mean(np.abs(p - y) / np.abs(y))), "r2": float(r2), "score": float(score)}
 
 
+def n_par_text(n: int) -> str:
+    """The n_par cell of a table: '-' for a law without a parametric form (LightGBM's trees), whose count of 0
+    read as "no parameters" beside laws of 20-180 in the CV tables and leaderboards."""
+    return str(n) if n > 0 else "-"
+
+
 @dataclass
 class CVRow:
     """One candidate scored on one column (an eval set, or the objective)."""
@@ -209,7 +215,7 @@ class CVTable:
                     continue
                 m = r.metrics
                 lines.append(f"    {r.name:<24}{m['spearman']:>9.4f}{m['rmse']:>10.4g}{m['bias']:>+10.3g}"
-                             f"{m['mre']:>9.4f} {m['r2']:>8.3f} {m['score']:>8.4f}{r.n_params:>7d}{mark}")
+                             f"{m['mre']:>9.4f} {m['r2']:>8.3f} {m['score']:>8.4f}{n_par_text(r.n_params):>7}{mark}")
         return "\n".join(lines)
 
 
