@@ -347,3 +347,18 @@ def test_nested_jsonl_records_get_slash_joined_names(tmp_path, capsys):
     np.testing.assert_allclose(out["w:web"], [0.2, 0.7])
     code, _, err = _cli(capsys, "runs", "import", str(src), "--out", str(tmp_path / "r.csv"))
     assert code == 2 and "--columns 'w:*=mixture/*,loss:*=eval/*/loss,run=name'" in err
+
+
+def test_cli_reads_olmix_pair_with_its_index_column(capsys, tmp_path):
+    # mixlaw fit --runs dclm_ratios.csv+dclm_metrics.csv (Olmix's files: ',run,name,index,<domains>') was read as
+    # RegMix's pair, which joins on 'index': "no mixture columns (expected 'train_the_pile_<domain>' or ...)".
+    ratios, metrics = tmp_path / "ratios.csv", tmp_path / "metrics.csv"
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=12)
+    runs = [f"r{i}" for i in range(12)]
+    pd.DataFrame({"run": runs, "name": "x", "index": range(12), **{d: W[:, j] for j, d in enumerate("abc")}}
+                 ).to_csv(ratios)
+    pd.DataFrame({"run": runs, "name": "x", "index": range(12), "bpb": 1.0 + W @ [0.1, 0.3, 0.5]}).to_csv(metrics)
+    code, out, err = _cli(capsys, "fit", "--runs", f"{ratios}+{metrics}", "--law", "linear", "--target", "bpb",
+                          "--json")
+    assert code == 0, err
+    assert json.loads(out)["report"]["n_domains"] == 3

@@ -325,12 +325,17 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
 
 def read_any_runs(spec: str | os.PathLike[str], *, weight_tol: float = WEIGHT_TOL) -> RunTable:
     """What ``--runs`` names: a run table, or a pair ``a.csv+b.csv`` (RegMix's when the files have an
-    ``index`` column to join on, else Olmix's ``ratios.csv+metrics.csv``)."""
+    ``index`` column to join on and no run id, else Olmix's ``ratios.csv+metrics.csv``).
+
+    Olmix's own files carry ``run`` and ``index`` both (``,run,name,index,<domains>``): read as RegMix's, the
+    DCLM swarm's pair stopped at "no mixture columns (expected 'train_the_pile_<domain>' ...)", while ``mixlaw
+    runs import`` of the same pair worked.
+    """
     s = str(spec)
     if "+" in s and not Path(s).exists():
         first, second = s.split("+", 1)
-        head = _read_any(Path(first))[0].columns if Path(first).exists() else []
-        if "index" not in head:
+        head = [str(c) for c in _read_any(Path(first))[0].columns] if Path(first).exists() else []
+        if "index" not in head or {"run", "run_id"} & set(head):
             return read_olmix_pair(first, second, weight_tol=weight_tol)
     return read_runs(s, weight_tol=weight_tol)
 
