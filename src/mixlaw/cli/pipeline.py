@@ -43,13 +43,13 @@ from ._common import (
 
 def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'params' and 'step' (or 'tokens')."),
                  target_params: float | None = typer.Option(None, "--target-params",
-                                                            help="Target model size N*. A fitted size extrapolates "
-                                                            "in steps alone at that size (the default with one "
-                                                            "size in the table)."),
+                                                            help="Target model size N* (default: the table's one "
+                                                            "size). In a table of 1-2 sizes a fitted one "
+                                                            "extrapolates in steps alone (3+: --steps-only)."),
                  target_steps: float | None = typer.Option(None, "--target-steps",
-                                                           help="Target training steps S*. A recorded step "
-                                                           "extrapolates in model size alone at that step (the "
-                                                           "default with one step in the table)."),
+                                                           help="Target training steps S* (default: the table's one "
+                                                           "step). In a table of 1-2 steps a recorded one "
+                                                           "extrapolates in model size alone (3+: --sizes-only)."),
                  target_tokens: float | None = typer.Option(None, "--target-tokens",
                                                             help="Or: target training tokens D* (step law over the "
                                                             "'tokens' column)."),
