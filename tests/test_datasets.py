@@ -56,3 +56,15 @@ def test_cli_unknown_dataset(capsys):
         main(["compare", "--dataset", "pile", "--laws", "linear"])
     assert exc.value.code == 2
     assert "error: unknown dataset 'pile'" in capsys.readouterr().err
+
+
+def test_unknown_names_suggest_across_case_and_dashes():
+    # mixlaw compare --dataset regmix --target Pile-CC (the Pile's spelling of pile_cc) and --dataset marin_delphi
+    # listed the known names without a suggestion.
+    from mixlaw.data import known_names
+    from mixlaw.datasets import bundled_splits
+
+    assert known_names(["Pile-CC"], ["arxiv", "pile_cc", "github"]).endswith("(did you mean 'pile_cc'?)")
+    for name, meant in (("marin_delphi", "marin-delphi"), ("RegMix", "regmix")):
+        with pytest.raises(InputError, match=f"bundled: regmix, marin-delphi \\(did you mean '{meant}'\\?\\)"):
+            bundled_splits(name)

@@ -356,10 +356,15 @@ class RunTable:
 SCALE_RATIO = 1.1
 
 
+def _fold(name: str) -> str:
+    return name.lower().replace("-", "_").replace(" ", "_")
+
+
 def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) -> str:
-    """The known names for an error about unknown ones: the closest first ("did you mean"), then at most
-    ``limit`` of the rest. A sweep with 113 evals (Olmix's DCLM swarm) printed all 113 after a one-letter typo;
-    OLMES names such as 'arc_challenge:rc::olmes' are also easy to mistake for their prefix.
+    """The known names for an error about unknown ones: the closest first ("did you mean", also across case and
+    '-'/'_'), then at most ``limit`` of the rest. A sweep with 113 evals (Olmix's DCLM swarm) printed all 113
+    after a one-letter typo; OLMES names such as 'arc_challenge:rc::olmes' are also easy to mistake for their
+    prefix.
 
     >>> known_names(["arc_chalenge"], ["arc_challenge:rc::olmes", "arc_easy:rc::olmes", "hellaswag:rc::olmes"])
     "['arc_challenge:rc::olmes', 'arc_easy:rc::olmes', 'hellaswag:rc::olmes'] (did you mean 'arc_challenge:rc::olmes'?)"
@@ -371,6 +376,10 @@ def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) ->
         close += [k for k in known if k.startswith(w) and k not in close][:3]
         close += [k for k in known if w.startswith(k + ":") and k not in close]  # 'a:x': a mistyped weight
         close += [k for k in difflib.get_close_matches(w, known, n=3, cutoff=0.6) if k not in close]
+        # case and '-'/'_' ('Pile-CC' for 'pile_cc', the Pile's own spelling): difflib alone found nothing
+        folded = {_fold(k): k for k in known}
+        close += [folded[f] for f in difflib.get_close_matches(_fold(w), list(folded), n=3, cutoff=0.8)
+                  if folded[f] not in close]
     shown = repr(known) if len(known) <= limit else f"{known[:limit]!r} ... and {len(known) - limit} more"
     return shown + (f" (did you mean {', '.join(map(repr, close[:5]))}?)" if close else "")
 

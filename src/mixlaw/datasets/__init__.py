@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from importlib import resources
 
-from ..data import RunTable, read_regmix_pair, read_runs
+from ..data import RunTable, known_names, read_regmix_pair, read_runs
 from ..errors import DataWarning, InputError
 
 #: Splits of the bundled RegMix data: 1M-parameter fitting runs, and held-out runs at three sizes.
@@ -135,7 +135,8 @@ def bundled_splits(name: str) -> tuple[RunTable, dict[str, RunTable]]:
         return data["train_1m"], {s: data[s] for s in REGMIX_SPLITS[1:]}
     if name == "marin-delphi":
         return load_marin_delphi("train"), {"early_stop": load_marin_delphi("early_stop")}
-    raise InputError(f"unknown dataset {name!r}; bundled: {', '.join(DATASETS)}")
+    hint = known_names([name], DATASETS)[len(repr(list(DATASETS))):]  # ' (did you mean ...?)' or ''
+    raise InputError(f"unknown dataset {name!r}; bundled: {', '.join(DATASETS)}{hint}")
 
 
 __all__ = ["load_regmix", "load_marin_delphi", "bundled_splits", "REGMIX_SPLITS", "REGMIX_MODEL_PARAMS",
