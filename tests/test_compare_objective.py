@@ -76,6 +76,16 @@ def test_objective_spellings_on_the_command_line(capsys) -> None:
     assert json.loads(capsys.readouterr().out)["optimum"]["objective_name"] == "loss of pile_cc"
 
 
+@pytest.mark.parametrize("spec", ["weights=pile_cc:0.5,loss:pile_cc:0.5", "weights=pile_cc:0.5,pile_cc:0.3"])
+def test_an_eval_given_twice_in_a_weighted_objective_is_refused(spec) -> None:
+    # Both spellings of one eval (or the same one twice) kept one weight without a word: {'pile_cc': 0.5}.
+    from mixlaw.cli._common import parse_objective
+    from mixlaw.errors import InputError
+
+    with pytest.raises(InputError, match="'pile_cc' given twice"):
+        parse_objective(spec)
+
+
 def test_held_out_table_without_an_eval_names_the_targets_it_can_score() -> None:
     # mixlaw compare --runs 122m_train.csv --test te_noh.csv --target all (the held-out runs without openhermes)
     # stopped at "has no loss column for ['openhermes']" without saying how to score the rest.

@@ -352,7 +352,13 @@ def parse_objective(spec: str) -> Any:
             raise InputError(f"--objective {spec!r}: a weighted objective is spelt weights={spec}")
         return spec[len(LOSS_PREFIX):] if spec.startswith(LOSS_PREFIX) else spec
     weights = parse_named_numbers(spec[len("weights="):].split(","), ":", "--objective", "weights=eval:weight,...")
-    return {k[len(LOSS_PREFIX):] if k.startswith(LOSS_PREFIX) else k: v for k, v in weights.items()}
+    out: dict[str, float] = {}
+    for k, v in weights.items():
+        name = k[len(LOSS_PREFIX):] if k.startswith(LOSS_PREFIX) else k
+        if name in out:  # c4 and loss:c4: one eval spelt twice
+            raise InputError(f"--objective: {name!r} given twice")
+        out[name] = v
+    return out
 
 
 def parse_named_numbers(items: Iterable[str], sep: str, option: str, expected: str) -> dict[str, float]:
@@ -369,6 +375,8 @@ def parse_named_numbers(items: Iterable[str], sep: str, option: str, expected: s
             number = None
         if not found or not name.strip() or number is None:
             raise InputError(f"{option}: expected {expected}; got {item!r}")
+        if name.strip() in out:  # which one was meant? keeping the last said nothing
+            raise InputError(f"{option}: {name.strip()!r} given twice")
         out[name.strip()] = number
     return out
 
