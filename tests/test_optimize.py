@@ -321,3 +321,17 @@ def test_additive_fast_predictions_equal_the_law(key: str) -> None:
         want = law.predict(R)
     np.testing.assert_allclose(ev.predict(R), want, rtol=1e-13, atol=0)
     assert np.mean(np.abs(ev.predict(W) / Y - 1.0)) < 0.03  # a real fit, not a degenerate one
+
+
+def test_fixed_weight_outside_the_runs_range_says_which_limit() -> None:
+    # mixlaw optimize --runs 122m_train.csv --fixed c4=0.5 said "outside its bounds [0.02, 0.4169]" with no --bounds
+    # given: the runs' range of c4, which --extrapolate lifts.
+    rng = np.random.default_rng(1)
+    W = rng.dirichlet(np.ones(3), size=30) * 0.4 + np.array([0.6, 0.0, 0.0])
+    law = YeExponential(reference="web").fit(W, _truth(W), domains=DOMAINS, targets=DOMAINS)
+    with pytest.raises(InputError, match=r"outside its bounds .*\(the range of its weight in the fitted runs; "
+                                         r"--extrapolate lifts it\)"):
+        optimize_mixture(law, fixed={"web": 0.3}, within_fitted_range=True)
+    with pytest.raises(InputError, match=r"outside its bounds \[0, 0.5\] \(upper bound\)"):
+        optimize_mixture(law, fixed={"web": 0.7}, bounds={"web": (0, 0.5)})
+    assert optimize_mixture(law, objective="code", fixed={"web": 0.3}).weights["web"] == pytest.approx(0.3)

@@ -102,7 +102,8 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
         if np.any(bad):
             j = int(np.flatnonzero(bad)[0])
             raise InputError(f"domain {domains[j]!r}: bounds do not overlap the fitted range "
-                             f"[{wl[j]:.4g}, {wh[j]:.4g}]")
+                             f"[{wl[j]:.4g}, {wh[j]:.4g}] (the range of its weight in the runs; --extrapolate "
+                             "lifts it)")
     if target_tokens is not None:
         if tokens_available is None:
             raise InputError("target_tokens needs tokens_available (tokens per domain) to cap each domain's share")
@@ -125,7 +126,13 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
         j = domains.index(d)
         v = float(v)
         if not (lo[j] - FEAS_TOL <= v <= hi[j] + FEAS_TOL):
-            raise InputError(f"fixed weight {v:g} of {d!r} lies outside its bounds [{lo[j]:g}, {hi[j]:.4g}]")
+            # Say which limit: --fixed c4=0.5 on Dai & Zheng's 122M runs said "outside its bounds [0.02, 0.4169]"
+            # with no --bounds given; those were the runs' range of c4, which --extrapolate lifts.
+            kind = kind_lo[j] if v < lo[j] else kind_hi[j]
+            why = {"fitted range": "the range of its weight in the fitted runs; --extrapolate lifts it",
+                   "availability": "its cap: max epochs x tokens available / target tokens"}.get(kind, kind)
+            raise InputError(f"fixed weight {v:g} of {d!r} lies outside its bounds [{lo[j]:g}, {hi[j]:.4g}] "
+                             f"({why})")
         is_fixed[j], fval[j] = True, v
         lo[j] = hi[j] = v
         kind_lo[j] = kind_hi[j] = "fixed"
