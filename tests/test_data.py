@@ -209,3 +209,13 @@ def test_semicolon_csv_whose_rows_differ_in_decimal_commas_is_read(tmp_path):
     t = read_runs(p)
     np.testing.assert_allclose(t.weights, [[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]])
     np.testing.assert_allclose(t.losses("web"), [3.0, 3.2, 3.0])
+
+
+def test_missing_columns_error_gives_a_command_that_takes_columns(tmp_path):
+    # mixlaw fit --runs single.csv (Dai & Zheng's 122M runs with one eval column named 'loss') said "map other names
+    # with --columns", which fit does not take, and nothing about the 'loss' column.
+    with pytest.raises(DataError) as exc:
+        read_runs(write(tmp_path, "run,w:web,w:code,loss\na,0.5,0.5,3.1\n"))
+    msg = str(exc.value)
+    assert "mixlaw runs import " in msg and " --columns 'run=Name," in msg and "--out runs.csv" in msg
+    assert "A column 'loss' is one eval set: name it loss:<eval>" in msg

@@ -116,9 +116,14 @@ class RunTable:
             # A table with no run id at all (Dai & Zheng's sweep): the importer can number its runs.
             number = ("; a table with no run id: 'mixlaw runs import' numbers its runs (one per mixture and model "
                       "size)") if missing == ["'run'"] else ""
-            raise self._err(f"missing {', '.join(missing)}; found columns {cols} "
-                            "(a run table has run, w:<domain>, loss:<eval> columns; map other names with --columns, "
-                            f"e.g. --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss'{number})")
+            # Only 'runs import' takes --columns: fit/compare/optimize said "map other names with --columns",
+            # which they refuse. A lone 'loss' column (one eval set) is the commonest near miss.
+            bare = (" A column 'loss' is one eval set: name it loss:<eval> (e.g. loss:val).") \
+                if "loss" in cols and not lcols else ""
+            raise self._err(f"missing {', '.join(missing)}; found columns {known_names([], cols)} "
+                            "(a run table has run, w:<domain>, loss:<eval> columns; rename them, or map other names "
+                            f"with mixlaw runs import {self.path or 'TABLE'} --columns "
+                            f"'run=Name,w:*=mixture/*,loss:*=eval/*/loss' --out runs.csv{number}).{bare}")
         if len(df) == 0:
             raise self._err("the table has no rows")
         for c in cols:
