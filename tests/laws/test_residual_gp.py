@@ -192,3 +192,14 @@ def test_a_base_that_predicts_inf_on_a_fitting_run_is_one_clear_error():
     Y = np.column_stack([y, y * 1.1, y * 0.9, y])
     with pytest.raises(FitError, match="non-finite loss on a fitting run"):
         ResidualGP(base="dz-eq3").fit(W, Y, domains=["a", "b", "c", "d"], targets=["a", "b", "c", "d"])
+
+
+def test_a_file_that_nests_a_gp_residual_in_a_gp_residual_is_refused():
+    # fit refuses base='gp-residual'; a file that did it anyway (options.base, and the nested base law another
+    # gp-residual, to any depth) loaded and predicted.
+    W, y, _ = _runs(40, 11)
+    d = json.loads(json.dumps(ResidualGP(base="loglinear").fit(W, y).to_dict()))
+    outer = json.loads(json.dumps(d))
+    outer["options"]["base"], outer["state"]["base"] = "gp-residual", d
+    with pytest.raises(InputError, match="not a law it can correct"):
+        law_from_dict(outer)

@@ -256,6 +256,7 @@ class ResidualGP(MixingLaw):
                            "correction_rms": g["correction_rms"]} for t, g in self.gp_.items()}}
 
     def _set_state(self, state: dict[str, Any]) -> None:
+        self._check_base()  # what fit refuses (base gp-residual, to any depth; an objective) a file cannot load
         self.base_ = law_from_dict(state["base"])
         if self.base_.key != self.base or self.base_.targets_ != self.targets_ or self.base_.domains_ != self.domains_:
             raise InputError(f"the nested base law ({self.base_.key!r}, targets {self.base_.targets_}) is not "
