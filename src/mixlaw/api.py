@@ -120,10 +120,14 @@ def load_law(path: str | os.PathLike[str]) -> MixingLaw:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(f"{p}: not a JSON file ({err})") from None
+    except RecursionError:  # '[[[[...' 100000 deep: Python's parser recurses per level
+        raise InputError(f"{p}: not a valid saved law: JSON nested too deeply") from None
     try:
         return law_from_dict(doc)
     except InputError as err:
         raise InputError(f"{p}: not a valid saved law: {err}") from None
+    except RecursionError:  # laws nested in laws (a meta-law's members, a base law) beyond Python's stack
+        raise InputError(f"{p}: not a valid saved law: laws nested too deeply") from None
 
 
 def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFrame, *,

@@ -110,7 +110,7 @@ def read_tokens_available(path: str) -> dict[str, float]:
     if p.suffix.lower() == ".json":
         try:
             doc = json.loads(text)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: '[[[...' deep
             raise InputError(f"{path}: not valid JSON ({e})") from None
         if not isinstance(doc, dict) or not doc:
             raise InputError(f"{path}: expected a non-empty JSON object {{domain: tokens}}")

@@ -501,7 +501,7 @@ def parse_mixture(spec: str) -> dict[str, float]:
                     for c in cols}
         try:
             doc = json.loads(text)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: '[[[...' deep
             raise InputError(f"{spec}: not valid JSON ({e})") from None
         return _mixture_from_doc(doc, spec)
     out: dict[str, float] = {}
@@ -569,7 +569,7 @@ def read_paths(spec: str) -> dict[str, Any]:
         return {d: v[0] if len(v) == 1 else v for d, v in out.items()}
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: '[[[...' deep
         raise InputError(f"{spec}: not valid JSON ({e})") from None
     if not isinstance(doc, Mapping):
         raise InputError(f"{spec}: expected a JSON object {{domain: path}}")

@@ -142,13 +142,16 @@ def test_empty_path_cell_is_refused(tmp_path: Path) -> None:
         read_paths(str(tmp_path / "p.json"))
 
 
-@pytest.mark.parametrize("kind", ["empty", "binary", "dir", "bad-json", "non-numeric", "shape", "unknown-domain"])
+@pytest.mark.parametrize("kind", ["empty", "binary", "dir", "bad-json", "deep-json", "non-numeric", "shape",
+                                  "unknown-domain"])
 @pytest.mark.parametrize("option", ["--mixture", "--paths", "--tokens-available"])
 def test_guarded_reads_of_option_files(option: str, kind: str, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    ext = ".json" if kind in ("bad-json", "shape", "unknown-domain") else ".csv"
+    ext = ".json" if kind in ("bad-json", "deep-json", "shape", "unknown-domain") else ".csv"
     path = tmp_path / f"f{ext}"
-    content = {"empty": "", "binary": "\x00\x01\x02", "bad-json": "{", "shape": '["d0", 5]',
+    # deep-json: '[' 100000 times, beyond the JSON parser's recursion (a RecursionError traceback before)
+    content = {"empty": "", "binary": "\x00\x01\x02", "bad-json": "{", "deep-json": "[" * 100_000,
+               "shape": '["d0", 5]',
                "unknown-domain": '{"d0": 5}',
                "non-numeric": {"--mixture": "w:a,w:b\nx,y\n", "--paths": "domain,path\n", "--tokens-available":
                                "domain,tokens\na,lots\n"}[option]}.get(kind)

@@ -99,7 +99,8 @@ def test_a_valid_saved_law_still_round_trips(tmp_path: Path) -> None:
     np.testing.assert_allclose(law.predict(W), fitted.predict(W), rtol=1e-12)
 
 
-@pytest.mark.parametrize("content", ["", "{", "[1, 2]", "\x00\x01binary", "dir", "unreadable"])
+@pytest.mark.parametrize("content", ["", "{", "[1, 2]", "\x00\x01binary", "dir", "unreadable",
+                                     pytest.param("[" * 100_000, id="nested-100000-deep")])
 def test_unreadable_saved_law_files(content: str, tmp_path: Path) -> None:
     path = tmp_path / "law.json"
     if content == "dir":
