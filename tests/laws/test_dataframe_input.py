@@ -1,0 +1,44 @@
+"""A pandas DataFrame in the run table's columns is read by name by ``fit`` and ``predict``.
+
+``get_law("linear").fit(pd.read_csv("122m_train.csv"), targets="c4")`` (Dai & Zheng's table: run, params, tokens,
+w:<domain>, loss:<eval>) raised numpy's "could not convert string to float: 'm1_122M'", and so did ``predict`` of
+the held-out frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mixlaw import get_law
+from mixlaw.data import RunTable
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    W = np.random.default_rng(seed).dirichlet(np.ones(3), n)
+    return pd.DataFrame({"run": [f"m{i}_122M" for i in range(n)], "params": 1.22e8, "w:web": W[:, 0],
+                         "w:code": W[:, 1], "w:wiki": W[:, 2], "loss:x": 3 - W[:, 0] + 0.5 * W[:, 1],
+                         "loss:y": 2 + W[:, 2]})
+
+
+def test_fit_and_predict_read_a_frame_by_column_name():
+    train, test = _frame(30, 0), _frame(8, 1)
+    law = get_law("linear").fit(train, targets="x")
+    ref = get_law("linear").fit(RunTable(train), targets="x")
+    assert law.domains_ == ["web", "code", "wiki"] and law.targets_ == ["x"]
+    np.testing.assert_allclose(law.predict(test), ref.predict(RunTable(test)))
+    shuffled = test[["w:wiki", "w:web", "w:code"]]  # mixtures alone, columns in another order: read by name
+    np.testing.assert_allclose(law.predict(shuffled), ref.predict(RunTable(test)))
+    weights_only = get_law("linear").fit(train[["w:web", "w:code", "w:wiki"]], train["loss:y"].to_numpy())
+    assert weights_only.domains_ == ["web", "code", "wiki"]
+    np.testing.assert_allclose(weights_only.predict(test), get_law("linear").fit(RunTable(train), targets="y")
+                               .predict(RunTable(test)))
+
+
+def test_plain_numeric_frames_still_work_as_arrays():
+    from sklearn.model_selection import cross_val_score
+
+    f = _frame(30, 0)
+    X = pd.DataFrame(f[["w:web", "w:code", "w:wiki"]].to_numpy(), columns=["a", "b", "c"])
+    scores = cross_val_score(get_law("linear"), X, f["loss:x"], cv=3)
+    assert scores.shape == (3,) and np.all(scores > 0.9)
