@@ -75,3 +75,26 @@ def test_predict_mixtures_name_a_missing_domain_and_the_right_rename(tmp_path, c
     (tmp_path / "dz.csv").write_text("weight_web,weight_code,weight_wiki\n0.5,0.3,0.2\n")
     code, err = run("predict", "--law", str(law), "--mixtures", str(tmp_path / "dz.csv"))
     assert code == 2 and "(e.g. 'w:web' for 'weight_web')" in err
+
+
+def test_a_json_mixture_with_a_weight_that_is_not_a_number_says_which(tmp_path):
+    """`mixlaw predict --mixtures m.json` with {"web": "0.5", ...} (weights as text) was read as a run table and
+    said "cannot parse the file: If using all scalar values, you must pass an index" (pandas); export --mixture
+    of the same file names the weight."""
+    import json
+
+    import pytest
+
+    from mixlaw import api
+    from mixlaw.errors import InputError
+
+    W = np.random.default_rng(1).dirichlet(np.ones(3), 12)
+    law = get_law("linear").fit(W, 3 - W[:, 0], domains=["web", "code", "wiki"])
+    for doc, bad in [({"web": "0.5", "code": "0.5"}, "'web' is not a number: '0.5'"),
+                     ({"web": 0.5, "code": True}, "'code' is not a number: True"),
+                     ({"web": 0.5, "code": None}, "'code' is not a number: None")]:
+        (tmp_path / "m.json").write_text(json.dumps(doc))
+        with pytest.raises(InputError, match=bad):
+            api.predict_table(law, tmp_path / "m.json")
+    (tmp_path / "m.json").write_text(json.dumps({"web": 0.5, "code": 0.5}))
+    assert api.predict_table(law, tmp_path / "m.json").shape == (1, 2)

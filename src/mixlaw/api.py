@@ -183,6 +183,11 @@ def _one_mixture(mixtures: Any) -> dict[str, float] | None:
             return None  # a run table stored as JSON records
         if mix and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in mix.values()):
             return mix
+        if mix and not any(isinstance(v, (Mapping, list)) for v in mix.values()):
+            # A flat {domain: weight} object is one mixture, never a table (pandas said "If using all scalar values,
+            # you must pass an index"): name the weight that is not a number, as export --mixture does.
+            d, v = next((d, v) for d, v in mix.items() if isinstance(v, bool) or not isinstance(v, (int, float)))
+            raise InputError(f"{spec}: weight of domain {d!r} is not a number: {v!r}")
     return None
 
 
