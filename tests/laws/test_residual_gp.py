@@ -15,6 +15,7 @@ from mixlaw import metrics
 from mixlaw.datasets import load_marin_delphi
 from mixlaw.errors import FitError, InputError
 from mixlaw.laws import ResidualGP, get_law, law_from_dict
+from mixlaw.laws.selection import MAX_RUNS, default_candidates
 
 A = np.array([0.30, 0.10, 0.45, 0.20])
 C = np.array([-0.04, 0.0, -0.08, 0.02])
@@ -203,3 +204,9 @@ def test_a_file_that_nests_a_gp_residual_in_a_gp_residual_is_refused():
     outer["options"]["base"], outer["state"]["base"] = "gp-residual", d
     with pytest.raises(InputError, match="not a law it can correct"):
         law_from_dict(outer)
+
+
+def test_auto_and_stack_try_it_up_to_the_size_guard():
+    assert "gp-residual" in default_candidates() and "gp-residual" in default_candidates(MAX_RUNS["gp-residual"])
+    assert "gp-residual" not in default_candidates(MAX_RUNS["gp-residual"] + 1)
+    assert "loglinear-sat" in default_candidates(10_000)

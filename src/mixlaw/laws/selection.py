@@ -60,7 +60,11 @@ DEFAULT_FOLDS = 5
 #: a known composition; otherwise ye-exp), ye-implicit (K latent laws: minutes per fit), dz-eq3 (dz-eq3-safe
 #: is its zero-safe form), additive (inside additive-ens), autoscale (needs tokens per run).
 AUTO_CANDIDATES = ("ye-exp", "ye-pow", "additive-ens", "dz-eq1", "dz-eq3-safe", "bimix", "linear", "loglinear",
-                   "loglinear-sat", "lightgbm")
+                   "loglinear-sat", "gp-residual", "lightgbm")
+#: Default candidates left out above this many runs (a cost guard, not a quality rule): gp-residual's
+#: marginal-likelihood search does about 20 eigendecompositions of an (n_runs, n_runs) matrix per eval set, 0.7 CPU s
+#: at RegMix's 512 runs and 3.8 s at 1000 (cubic), times the CV's K + 1 fits; a user may still name it.
+MAX_RUNS = {"gp-residual": 600}
 #: Laws that choose or combine other laws; never candidates themselves.
 META_LAWS = ("auto", "stack")
 #: A law that counts its parameters before fitting (the DZ laws) is not cross-validated with fewer than this many
@@ -96,11 +100,12 @@ def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0) -> np.
     return np.random.default_rng(random_state).permutation(n) % k
 
 
-def default_candidates() -> list[str]:
-    """:data:`AUTO_CANDIDATES` that are registered and whose optional dependency imports."""
+def default_candidates(n_runs: int | None = None) -> list[str]:
+    """:data:`AUTO_CANDIDATES` that are registered and whose optional dependency imports (and, given the number of
+    runs, within :data:`MAX_RUNS`)."""
     out = []
     for key in AUTO_CANDIDATES:
-        if key not in available_laws():
+        if key not in available_laws() or (n_runs is not None and n_runs > MAX_RUNS.get(key, n_runs)):
             continue
         if key == "lightgbm":
             try:
@@ -389,7 +394,7 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
     Y = np.asarray(Y, dtype=np.float64).reshape(len(W), -1)
     targets = list(targets)
     on_progress = on_progress if on_progress is not None else CV_PROGRESS.get()
-    keys = list(candidates) if candidates is not None else default_candidates()
+    keys = list(candidates) if candidates is not None else default_candidates(len(W))
     bad = [k for k in keys if k in META_LAWS or k not in available_laws()]
     if bad:
         raise InputError(f"not a candidate law: {bad}; candidates are single laws ({', '.join(default_candidates())})")
@@ -518,4 +523,4 @@ def _one_line(err: BaseException) -> str:
 
 __all__ = ["cross_validate", "cross_val_predict", "fit_law", "fit_key", "FIT_CACHE", "fold_ids", "objective_weights",
            "score_columns", "nonneg_weights", "default_candidates", "CVTable", "CVRow", "CVResult", "AUTO_CANDIDATES",
-           "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS"]
+           "MAX_RUNS", "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS"]
