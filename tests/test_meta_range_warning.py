@@ -98,3 +98,37 @@ def test_a_json_mixture_with_a_weight_that_is_not_a_number_says_which(tmp_path):
             api.predict_table(law, tmp_path / "m.json")
     (tmp_path / "m.json").write_text(json.dumps({"web": 0.5, "code": 0.5}))
     assert api.predict_table(law, tmp_path / "m.json").shape == (1, 2)
+
+
+def test_an_all_zero_domain_the_law_never_saw_is_ignored_with_a_warning(tmp_path, capsys):
+    """`mixlaw compare --test te_extra.csv` / `mixlaw predict --mixtures te_extra.csv` (Dai & Zheng's held-out runs
+    with a column w:extra of zeros) stopped at "unexpected weight column(s) ['w:extra']"; a non-zero one still does."""
+    import pandas as pd
+    import pytest
+
+    from mixlaw.cli import main
+
+    W = np.random.default_rng(0).dirichlet(np.ones(2), 20)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(20)], "w:web": W[:, 0], "w:code": W[:, 1],
+                          "loss:x": 3 - W[:, 0]})
+    frame.iloc[:14].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[14:].assign(**{"w:extra": 0.0}).to_csv(tmp_path / "test.csv", index=False)
+    frame.iloc[14:].assign(**{"w:extra": 0.1}).to_csv(tmp_path / "bad.csv", index=False)
+    law = tmp_path / "law.json"
+
+    def run(*argv):
+        with pytest.raises(SystemExit) as exc:
+            main(list(argv))
+        return exc.value.code, capsys.readouterr().err
+
+    assert run("fit", "--runs", str(tmp_path / "train.csv"), "--law", "linear", "--out", str(law))[0] == 0
+    for argv in (["compare", "--runs", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
+                  "--laws", "linear"],
+                 ["report", "--runs", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
+                  "--laws", "linear", "--out", str(tmp_path / "r.html")],
+                 ["predict", "--law", str(law), "--mixtures", str(tmp_path / "test.csv")]):
+        code, err = run(*argv)
+        assert code == 0 and "warning: " in err and "['w:extra'] are 0 in every row" in err and "DataWarning" not in err
+    code, err = run("compare", "--runs", str(tmp_path / "train.csv"), "--test", str(tmp_path / "bad.csv"),
+                    "--laws", "linear", "--weight-tol", "0.2")
+    assert code == 2 and "unexpected weight column(s) ['w:extra']" in err

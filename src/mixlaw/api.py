@@ -30,7 +30,7 @@ from .data import (
     scale_mismatch,
 )
 from .datasets import bundled_splits, load_regmix
-from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
+from .errors import DataError, DataWarning, InputError, ScaleWarning, UnusedDomainWarning
 from .export import parse_mixture
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
@@ -231,6 +231,14 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     if domains is not None:
         missing = [d for d in domains if WEIGHT_PREFIX + d not in wcols]
         extra = [c[len(WEIGHT_PREFIX):] for c in wcols if c[len(WEIGHT_PREFIX):] not in domains]
+        unused = [d for d in extra if not pd.to_numeric(df[WEIGHT_PREFIX + d], errors="coerce").fillna(1).any()]
+        if unused:
+            # a candidate table that lists a domain the law never saw, at 0 in every row, asks nothing of it
+            warnings.warn(f"{path or 'mixtures'}: weight column(s) {['w:' + d for d in unused]} are 0 in every row "
+                          f"and not among the {what}'s domains; ignored", DataWarning, stacklevel=3)
+            df = df.drop(columns=[WEIGHT_PREFIX + d for d in unused])
+            wcols = [c for c in wcols if c[len(WEIGHT_PREFIX):] not in unused]
+            extra = [d for d in extra if d not in unused]
         if missing or extra:
             hint = " (give every domain a column; 0 for those a mixture leaves out)" if missing else ""
             raise DataError(f"mixture domains differ from the {what}'s: missing {missing}, unexpected {extra}{hint}",

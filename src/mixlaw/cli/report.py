@@ -52,8 +52,8 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         with show_warnings():  # a table's repair (renormalised weights) as one 'warning:' line, as fit prints it
             train = load_table(runs, weight_tol)
             tests = load_tests(test, weight_tol)
-        for t in tests.values():
-            train.check_compatible(t)
+            for t in tests.values():
+                train.check_compatible(t)
     if not target and len(train.evals) > 1:
         # Every law fitted on every eval set makes a page of megabytes and minutes; one eval set is the overview.
         target = [train.evals[0]]
