@@ -1,0 +1,60 @@
+"""`mixlaw predict --mixtures web=0.6,code=0.4`: one mixture inline, as `mixlaw export --mixture` takes it
+(it said "web=0.6,code=0.4: no such file")."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw.cli import main
+
+
+def _run(capsys, *argv):
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def test_predict_one_inline_mixture(tmp_path, capsys):
+    W = np.random.default_rng(0).dirichlet(np.ones(3), 20)
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(20)], "w:web": W[:, 0], "w:code": W[:, 1], "w:wiki": W[:, 2],
+                  "loss:x": 3 - W[:, 0] + 0.5 * W[:, 1]}).to_csv(runs, index=False)
+    law = tmp_path / "law.json"
+    assert _run(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
+    code, out, _ = _run(capsys, "predict", "--law", str(law), "--mixtures", "web=0.3,code=0.3,wiki=0.4", "--json")
+    assert code == 0
+    (row,) = json.loads(out)["predictions"]
+    assert row["run"] == "web=0.3,code=0.3,wiki=0.4" and row["pred:x"] == pytest.approx(3 - 0.3 + 0.15, abs=1e-6)
+    code, out, _ = _run(capsys, "predict", "--law", str(law), "--mixtures", "web=0.5,code=0.5", "--json")
+    assert code == 0 and json.loads(out)["predictions"][0]["pred:x"] == pytest.approx(2.75, abs=1e-6)  # wiki 0
+    code, _, err = _run(capsys, "predict", "--law", str(law), "--mixtures", "web=0.5,books=0.5")
+    assert code == 2 and "unknown domain(s) ['books']" in err
+    code, _, err = _run(capsys, "predict", "--law", str(law), "--mixtures", "web=0.5,code=0.4")
+    assert code == 2 and "weights sum to 0.9, expected 1 ± 0.01" in err
+
+
+def test_predict_the_mixture_file_optimize_or_export_wrote(tmp_path, capsys):
+    # mixlaw optimize --export json --out ox.json; mixlaw predict --law l.json --mixtures ox.json said "a table of
+    # mixtures needs one 'w:<domain>' column ...; found 0, among columns ['domain', 'weight']".
+    W = np.random.default_rng(0).dirichlet(np.ones(2), 20)
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(20)], "w:web": W[:, 0], "w:code": W[:, 1],
+                  "loss:x": 3 - W[:, 0]}).to_csv(runs, index=False)
+    law = tmp_path / "law.json"
+    assert _run(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
+    exported = tmp_path / "ox.json"
+    exported.write_text(json.dumps([{"domain": "web", "weight": 0.25}, {"domain": "code", "weight": 0.75}]))
+    printed = tmp_path / "o.json"
+    printed.write_text(json.dumps({"schema_version": 1, "optimum": {"weights": {"web": 0.25, "code": 0.75}}}))
+    records = tmp_path / "table.json"  # a run table stored as JSON records is still a table
+    records.write_text(json.dumps([{"run": "a", "w:web": 0.25, "w:code": 0.75}, {"run": "b", "w:web": 1, "w:code": 0}]))
+    for path, n in ((exported, 1), (printed, 1), (records, 2)):
+        code, out, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(path), "--json")
+        assert code == 0, err
+        rows = json.loads(out)["predictions"]
+        assert len(rows) == n and rows[0]["pred:x"] == pytest.approx(2.75, abs=1e-6)
