@@ -42,3 +42,17 @@ def test_plain_numeric_frames_still_work_as_arrays():
     X = pd.DataFrame(f[["w:web", "w:code", "w:wiki"]].to_numpy(), columns=["a", "b", "c"])
     scores = cross_val_score(get_law("linear"), X, f["loss:x"], cv=3)
     assert scores.shape == (3,) and np.all(scores > 0.9)
+
+
+def test_a_frame_of_weights_and_model_sizes_with_separate_losses_keeps_the_sizes():
+    # fit(df[w_cols + ["params"]], y) took the w: columns and dropped params without a word: dz-eq1 (model size
+    # optional) was fitted as at one scale (n_range None) and predicted other losses than with model_params=.
+    rng = np.random.default_rng(2)
+    W = rng.dirichlet(np.ones(3), 48)
+    N = np.repeat([3e7, 1e8, 3e8], 16)
+    y = 2.0 + 50 * (N / 1e6) ** -0.5 + 0.3 * W[:, 0] * (1 + 0.01 * rng.standard_normal(48))
+    frame = pd.DataFrame({"w:web": W[:, 0], "w:code": W[:, 1], "w:wiki": W[:, 2], "params": N})
+    law = get_law("dz-eq1").fit(frame, y)
+    ref = get_law("dz-eq1").fit(W, y, model_params=N, domains=["web", "code", "wiki"])
+    assert law._n_range == ref._n_range
+    np.testing.assert_allclose(law.predict(frame), ref.predict(W, model_params=N))

@@ -173,8 +173,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         self
         """
         fit_scale, source, spread = None, None, {}
-        weights, frame_domains = _frame_as_table(weights, for_fit=True)
+        weights, frame_domains, frame_scale = _frame_as_table(weights, for_fit=True)
         domains = frame_domains if domains is None else domains
+        model_params = frame_scale.get("params") if model_params is None else model_params
+        tokens = frame_scale.get("tokens") if tokens is None else tokens
         if isinstance(weights, RunTable):
             table = weights
             fit_scale, source, spread = table.scale_summary(), table.path, table.scale_spread()
@@ -625,32 +627,34 @@ def _jsonable(x: Any) -> Any:
 # The registry and the loader are re-exported: `from mixlaw.laws.base import get_law, law_from_dict, _REGISTRY`
 # predates their modules.
 
-def _frame_as_table(X: Any, *, for_fit: bool) -> tuple[Any, list[str] | None]:
+def _frame_as_table(X: Any, *, for_fit: bool) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
     """A pandas DataFrame in the run table's columns (``w:<domain>``, ``loss:<eval>``, ...) as a RunTable, so
     that ``law.fit(pd.read_csv("runs.csv"))`` and ``law.predict(candidates_frame)`` read it by name; anything else
     (arrays, frames of plain numeric columns as scikit-learn passes them) unchanged.
 
     ``get_law("linear").fit(df, targets="c4")`` on Dai & Zheng's 122M table raised numpy's "could not convert string
     to float: 'm1_122M'" (its run column). Returns the input (or the table) and, for a frame of weights alone
-    passed to ``fit`` with separate losses, its domain names (the weights then as an array).
+    passed to ``fit`` with separate losses, its domain names (the weights then as an array) and its ``params`` /
+    ``tokens`` columns (a frame of w: and params columns had its model sizes dropped without a word).
     """
     import pandas as pd
 
     if not isinstance(X, pd.DataFrame):
-        return X, None
+        return X, None, {}
     cols = [str(c) for c in X.columns]
     wcols = [c for c in cols if c.startswith("w:")]
     if len(wcols) < 2:
-        return X, None
+        return X, None, {}
     df = X.set_axis(cols, axis=1)
     has_losses = any(c.startswith("loss:") for c in cols)
     if for_fit and not has_losses:
-        return df[wcols].to_numpy(dtype=np.float64), [c[2:] for c in wcols]
+        scale = {c: df[c].to_numpy(dtype=np.float64) for c in ("params", "tokens") if c in cols}
+        return df[wcols].to_numpy(dtype=np.float64), [c[2:] for c in wcols], scale
     if "run" not in cols:
         df = df.assign(run=[str(i + 1) for i in range(len(df))])
     if not has_losses:
         df = df.assign(**{"loss:_": 1.0})  # mixtures to predict need no loss; the table's check wants one column
-    return RunTable(df), None
+    return RunTable(df), None, {}
 
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
            "warm_clone", "LAW_SCHEMA_VERSION", "_REGISTRY"]
