@@ -92,3 +92,20 @@ def test_objective_report_counts_the_losses_the_members_were_fitted_to():
     text = str(law.report())
     dof = int(re.search(r"dof=(-?\d+)", text).group(1))
     assert dof > 0 and "AIC" not in text
+
+
+def test_report_takes_the_objective_spellings_optimize_takes(tmp_path, capsys):
+    # mixlaw report ... --objective weights=c4:0.5,arxiv:0.5 (or loss:c4) said "expected mean, total, max or one
+    # of the eval sets", where optimize takes both.
+    import pandas as pd
+
+    for name, n, seed in (("train.csv", 40, 0), ("test.csv", 20, 1)):
+        f = pd.read_csv(_table(tmp_path / name, n, seed))
+        f.assign(**{"loss:b": f["loss:a"] * 1.1 - 0.2 * f["w:b"]}).to_csv(tmp_path / name, index=False)
+    base = ["report", "--runs", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"), "--laws",
+            "ye-exp,linear", "--target", "a,b", "--out", str(tmp_path / "r.html")]
+    for spec, shown in (("weights=a:0.3,b:0.7", "objective weights=a:0.3,b:0.7"), ("loss:b", "objective loss of b")):
+        with pytest.raises(SystemExit) as exc:
+            main([*base, "--objective", spec])
+        assert exc.value.code == 0, capsys.readouterr().err
+        assert shown in (tmp_path / "r.html").read_text()

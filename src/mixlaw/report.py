@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import io
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,8 @@ def _label(text: str) -> str:
 
 
 def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all", laws: list[str] | None = None,
-                      objective: str = "mean", random_state: int = 0, title: str = "mixlaw report",
+                      objective: str | Mapping[str, float] = "mean", random_state: int = 0,
+                      title: str = "mixlaw report",
                       on_progress: Any = None, on_done: Any = None) -> str:
     """One self-contained HTML page: leaderboard, predicted-vs-true per law, Ye interactions, optimal mixture.
 
@@ -74,8 +76,14 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     unknown = [k for k in keys if k not in available_laws()]
     if unknown:
         raise InputError(f"unknown law(s) {unknown}; available: {', '.join(available_laws())}")
-    if objective not in ("mean", "total", "max", *names):
-        raise InputError(f"--objective {objective!r}: expected mean, total, max or one of the eval sets {names}")
+    if isinstance(objective, Mapping):
+        # weights=a:0.5,b:0.5, as optimize takes it (report said "expected mean, total, max or one of the eval sets")
+        unknown = sorted(set(map(str, objective)) - set(names))
+        if unknown:
+            raise InputError(f"--objective weights name eval set(s) {unknown} that are not among the targets {names}")
+    elif objective not in ("mean", "total", "max", *names):
+        raise InputError(f"--objective {objective!r}: expected mean, total, max, weights=a:0.5,b:0.5 or one of the "
+                         f"eval sets {names}")
     split0 = next(iter(tests))
     fitted, rows = {}, []
     with warnings.catch_warnings():

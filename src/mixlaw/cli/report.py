@@ -21,6 +21,7 @@ from ._common import (
     load_table,
     load_tests,
     parse_laws,
+    parse_objective,
     parse_targets,
     progress,
     show_warnings,
@@ -62,7 +63,8 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
     keys = parse_laws(laws) or default_laws()
     with show_warnings(), progress("fitting laws", total=len(keys)) as advance, cv_progress(advance):
         page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
-                                 objective=objective, random_state=seed, on_progress=lambda k: advance(k, 0),
+                                 objective=parse_objective(objective),
+                                 random_state=seed, on_progress=lambda k: advance(k, 0),
                                  on_done=lambda k: advance(k))
     api.write_text_atomic(page, out_path)
     err.print(f"wrote {out_path}", highlight=False, markup=False)
