@@ -219,3 +219,12 @@ def test_missing_columns_error_gives_a_command_that_takes_columns(tmp_path):
     msg = str(exc.value)
     assert "mixlaw runs import " in msg and " --columns 'run=Name," in msg and "--out runs.csv" in msg
     assert "A column 'loss' is one eval set: name it loss:<eval>" in msg
+
+
+def test_a_table_in_a_legacy_code_page_says_to_save_it_as_utf8(tmp_path):
+    # mixlaw fit --runs odd_latin.csv (domain 'bö ok' saved by a spreadsheet as Latin-1) said only "'utf-8' codec
+    # can't decode byte 0xf6 in position 3: invalid start byte".
+    p = tmp_path / "runs.csv"
+    p.write_bytes("run,w:bö,w:code,loss:bö\na,0.5,0.5,3.1\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"not UTF-8 text \(it has byte 0xf6.*save it as UTF-8"):
+        read_runs(p)

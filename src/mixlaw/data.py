@@ -492,7 +492,13 @@ def _read_any(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
             raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .parquet or .jsonl")
     except InputError:
         raise
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
+        # A spreadsheet saved in a legacy code page (Excel's plain "CSV" on Windows: 'bö' as byte 0xf6) said only
+        # "'utf-8' codec can't decode byte 0xf6 in position 3".
+        raise DataError(f"cannot parse the file: it is not UTF-8 text (it has byte 0x{err.object[err.start]:02x}, "
+                        "e.g. a letter of a legacy code page); save it as UTF-8 (in Excel: 'CSV UTF-8')",
+                        path=str(path)) from err
+    except (ValueError, OSError, pd.errors.ParserError) as err:
         raise DataError(f"cannot parse the file: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
                         path=str(path)) from err
     except Exception as err:  # pyarrow raises its own hierarchy for corrupt parquet
