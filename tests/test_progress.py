@@ -151,3 +151,17 @@ def test_report_shows_progress_per_law(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert exc.value.code == 0
     assert "mixlaw: fitting laws: linear (" in err and "fitting laws: loglinear (" in err and "(2/2" in err
+
+
+def test_one_warning_of_a_law_on_many_evals_is_one_line():
+    # mixlaw optimize --runs rpj410.csv (Ye's RedPajama 410M runs, 22 Pile evals) printed 17 lines of
+    # 'loglinear-sat[<eval>]: a Huber fit did not converge in 100 Newton steps'.
+    from mixlaw.cli._common import merge_eval_warnings
+
+    msgs = [f"loglinear-sat[e{i}]: a Huber fit did not converge in 100 Newton steps" for i in range(8)]
+    msgs[1:1] = ["run table: renormalised", "ye-pow[e0]: no start converged (best objective 2.9)"]
+    assert merge_eval_warnings(msgs + ["bimix[arc:rc::olmes]: a Huber fit did not converge in 100 Newton steps",
+                                       "bimix[x]: a Huber fit did not converge in 100 Newton steps"]) == [
+        "loglinear-sat[e0, e1, e2, e3, e4, e5, ... (8 eval sets)]: a Huber fit did not converge in 100 Newton steps",
+        "run table: renormalised", "ye-pow[e0]: no start converged (best objective 2.9)",
+        "bimix[arc:rc::olmes, x]: a Huber fit did not converge in 100 Newton steps"]

@@ -227,13 +227,46 @@ def show_warnings() -> Iterator[None]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MixlawWarning)
         yield
-    seen = set()
-    for w in caught:
-        msg = str(w.message)
-        if issubclass(w.category, MixlawWarning) and msg not in seen:
-            seen.add(msg)
-            # escape: rich would read a law's eval label ('ye-pow[openhermes]: ...') as a markup tag and drop it.
-            err.print(f"[yellow]warning:[/yellow] {escape(msg)}", highlight=False)
+    msgs = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, MixlawWarning)))
+    for msg in merge_eval_warnings(msgs):
+        # escape: rich would read a law's eval label ('ye-pow[openhermes]: ...') as a markup tag and drop it.
+        err.print(f"[yellow]warning:[/yellow] {escape(msg)}", highlight=False)
+
+
+_EVAL_LABEL = re.compile(r"^([\w.-]+)\[([^\]]+)\]: (.+)$", re.S)
+
+
+def merge_eval_warnings(msgs: list[str], limit: int = 6) -> list[str]:
+    """One line for the same warning of one law on several eval sets: 'law[a, b, ... (17 eval sets)]: text'.
+
+    ``mixlaw optimize --runs rpj410.csv`` (Ye's RedPajama runs at 410M, 22 Pile eval sets) printed 17 lines of
+    'loglinear-sat[PG19]: a Huber fit did not converge in 100 Newton steps', one per eval set; a sweep of 110 evals
+    (Olmix's DCLM) can print 110. Messages are kept in first-seen order.
+    """
+    groups: dict[tuple[str, str], list[str]] = {}
+    order: list[tuple[str, str] | str] = []
+    for m in msgs:
+        hit = _EVAL_LABEL.match(m)
+        if hit is None:
+            order.append(m)
+            continue
+        key = (hit.group(1), hit.group(3))
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(hit.group(2))
+    out = []
+    for item in order:
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        evals = groups[item]
+        if len(evals) == 1:
+            out.append(f"{item[0]}[{evals[0]}]: {item[1]}")
+            continue
+        shown = ", ".join(evals[:limit]) + (f", ... ({len(evals)} eval sets)" if len(evals) > limit else "")
+        out.append(f"{item[0]}[{shown}]: {item[1]}")
+    return out
 
 
 # ---------------------------------------------------------------------- option parsers
