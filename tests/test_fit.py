@@ -127,3 +127,14 @@ def test_per_eval_law_refuses_a_bound_that_names_no_parameter():
             get_law("ye-exp", **opt).fit(W, Y, **kw)
     law = get_law("ye-exp", bounds={"t_b": (-0.1, 0.1)}, fixed={"y.c": 2.5}).fit(W, Y, **kw)
     assert law.params_["x.t_b"].max == 0.1 and law.params_["y.t_b"].min == -0.1 and law.params_["y.c"].value == 2.5
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "abc", None])
+def test_a_fixed_value_that_is_not_finite_is_refused(value):
+    # get_law("ye-exp", fixed={"c": nan}) fitted every start to a NaN objective and said "no start reached a finite
+    # objective (8 starts); check the data or widen the bounds": the data was fine, the option was not.
+    from mixlaw import get_law
+
+    W = np.random.default_rng(0).dirichlet(np.ones(3), 30)
+    with pytest.raises(InvalidParameterError, match=r"'fixed' parameter of YeExponential: '(y0\.)?c' must be a finite"):
+        get_law("ye-exp", fixed={"c": value}).fit(W, 2 + np.exp(W @ [0.0, -1.0, 0.5]), domains=["a", "b", "c"])

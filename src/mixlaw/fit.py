@@ -143,6 +143,13 @@ class Params(Mapping[str, Param]):
             out[name] = Param(p.name, init, init, lo, hi, p.vary, note=p.note)
         for name, v in (fixed or {}).items():
             p = out[name]
+            try:
+                ok = bool(np.isfinite(float(v))) and not isinstance(v, (bool, str))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:  # NaN made every start's objective NaN and the fit said "check the data"
+                raise InvalidParameterError(f"The 'fixed' parameter of {owner}: {name!r} must be a finite number; "
+                                            f"got {v!r}")
             out[name] = replace(p, value=float(v), init=float(v), vary=False, note="fixed by user")
         return Params(list(out.values()))
 
