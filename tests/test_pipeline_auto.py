@@ -269,3 +269,36 @@ def test_candidates_failing_for_one_reason_are_named_together():
     msg = str(err.value)
     assert "\n" not in msg and "a target size equal to a fitted one (2e+07)" in msg
     assert msg.count("the size law L(N)") == 1
+
+
+def test_without_a_backtest_the_first_candidate_that_can_fit_is_used_and_the_others_say_why() -> None:
+    # Ye et al.'s 3Mix runs (other mixtures at each size) and Dai & Zheng's 4-domain runs (2 checkpoints a curve
+    # at one size) stopped with the nested route's error, although the direct route fits them: with 3 sizes and
+    # 3 checkpoints per curve no backtest can run, and the first candidate was used untried.
+    rng = np.random.default_rng(3)
+    rows = []
+    for N in SIZES[:3]:
+        for m, w in enumerate(rng.dirichlet(np.ones(3), size=6)):  # six mixtures of their own at each size
+            rows += [{"run": f"m{m}-N{N:g}", "params": N, "step": S, "w:a": w[0], "w:b": w[1], "w:c": w[2],
+                      "loss:a": loss(w, N, S, False)} for S in (500, 1000, 2000)]
+    table = RunTable(pd.DataFrame(rows))
+    res = fit_pipeline(table, target_params=N_T, target_steps=S_T, n_jackknife=0)
+    assert res.route == "direct" and res.selection is None
+    note = next(w for w in res.warnings if w.startswith("no backtest possible"))
+    assert "direct joint+ye-exp used without comparison" in note
+    assert "nested ye-exp, nested ye-pow, nested additive-ens: the size law" in note  # one reason, named together
+    W = np.array([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]])
+    truth = [loss(w, N_T, S_T, False) for w in W]
+    np.testing.assert_allclose(res.predict(W)[:, 0], truth, rtol=0.01)
+    with pytest.raises(InputError, match="^the size law L.N. = E . A/N.alpha has 3 parameters; no mixture"):
+        # One reason stops every candidate (the nested laws): its own line, not a list of one.
+        fit_pipeline(table, target_params=N_T, target_steps=S_T, route="nested", intervals=True)
+
+
+def test_two_sizes_and_a_target_at_neither_say_so_first() -> None:
+    # Dai & Zheng's 122M + 310M runs: the error opened with "no pipeline candidate can be backtested (held out
+    # N = 3.1e+08 ...)", the cause (2 sizes for a 3-parameter size law) at its end.
+    table, _ = world(False, sizes=SIZES[:2])
+    with pytest.raises(InputError) as err:
+        fit_pipeline(table, target_params=N_T, target_steps=S_T)
+    assert str(err.value).startswith("the size law L(N) = E + A/N^alpha needs 3 model sizes")

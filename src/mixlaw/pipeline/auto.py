@@ -47,7 +47,7 @@ from .fitting import (
     one_scale,
 )
 from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures
-from .result import ROUTES, PipelineResult, _mixture_ids
+from .result import ROUTES, PipelineResult, _mixture_ids, size_law_refusal
 
 AUTO = "auto"
 #: Mixing laws ``law="auto"`` tries on the nested route (the direct route's joint law has Ye's mixture term).
@@ -652,6 +652,11 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     fit_kw["steps_only"], fit_kw["sizes_only"] = one_size is not None, one_time is not None
     # A direct candidate with a registered law that takes N fits final checkpoints as they are (no step law).
     registered = route != "nested" and law not in (*JOINT_LAWS, AUTO)
+    sizes = np.unique(table.model_params)  # type: ignore[arg-type]
+    if one_size is None and one_time is None and not registered and sizes.size < 3:
+        # Every candidate's size law (nested) or size term (direct) would refuse it; said first, not as the
+        # backtest's failure on its held-out size.
+        raise size_law_refusal(sizes)
     if one_time is None and not registered:
         check_step_law(table, axis)  # before the backtest, whose reduced table would say it of itself
     # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
@@ -688,10 +693,35 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         route_c, law_c, on_total = chosen.route, chosen.law, chosen.on_total
     else:
         route_c, law_c, on_total = cands[0]
-        note = (f"no backtest possible ({'; '.join(split.skipped) or 'nothing to hold out'}): {route_c} {law_c} "
-                "used without comparison, and intervals lack the extrapolation error")
     data = add_weighted_total(table, total) if on_total else table  # type: ignore[arg-type]
     tnames = [TOTAL_NAME] if on_total else names
+    first: PipelineResult | None = None
+    if selection is None:
+        # Nothing compared the candidates, so nothing says the first can fit these data: the first that fits is
+        # used (a table whose curves or mixtures suit only the direct route's shared exponents, e.g. different
+        # mixtures at each size, or 2 checkpoints per curve at one size), each one that cannot saying why.
+        failed_by: dict[str, list[str]] = {}  # reason -> the candidates it stopped (named together)
+        last: MixlawError | None = None
+        for r, lw, t in cands:
+            d, tn = (add_weighted_total(table, total), [TOTAL_NAME]) if t and total else (table, names)
+            try:
+                first = fit_route(d, target_params=Nt, route=r, law=lw, targets=tn, **time_kw, **fit_kw)
+            except MixlawError as err:
+                failed_by.setdefault(str(err).splitlines()[0], []).append(Candidate(r, lw, t).label)
+                last = err
+                continue
+            route_c, law_c, on_total, data, tnames = r, lw, t, d, tn
+            break
+        why = [f"{', '.join(labs)}: {reason}" for reason, labs in failed_by.items()]
+        if first is None:
+            if len(failed_by) == 1 and last is not None:
+                raise last  # one reason stops every candidate: its own message, not a list of one
+            held = "; ".join(split.skipped) or "nothing to hold out for a backtest"
+            raise InputError(f"no pipeline candidate can fit these data ({held}): " + "; ".join(why))
+        note = (f"no backtest possible ({'; '.join(split.skipped) or 'nothing to hold out'}): "
+                f"{Candidate(route_c, law_c, on_total).label} used without comparison, and intervals lack the "
+                "extrapolation error"
+                + "".join(f"; {w}" for w in why))
     others: dict[str, PipelineResult] = {}
     if fit_all:
         for flag in (False, True):
@@ -703,8 +733,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
             others.update({Candidate(r, lw, flag).label: v for (r, lw), v in fits.items()
                            if isinstance(v, PipelineResult)})
     label = Candidate(route_c, law_c, on_total).label
-    result = others[label] if label in others else fit_route(data, target_params=Nt, route=route_c, law=law_c,
-                                                            targets=tnames, **time_kw, **fit_kw)
+    result = (others[label] if label in others else first if first is not None
+              else fit_route(data, target_params=Nt, route=route_c, law=law_c, targets=tnames, **time_kw, **fit_kw))
     result.alternatives = others
     if left_out is not None:
         result.warnings.insert(0, left_out)
