@@ -144,6 +144,10 @@ GaussianProcessRegressor from 1, 3 or 6 starts). Options measured the same way: 
 0.8976; plain residuals (L, not log L) 0.8989 / 0.9100 / 0.8992. The defaults stay (log residuals keep every
 prediction positive). Command: ``python bench/table9_probe.py --law gp-residual --law
 'gp-residual:{"inputs":"sqrt"}' --law 'gp-residual:{"residuals":"plain"}' --probes '' --seeds 0,1,2``.
+As an auto candidate: ``--law 'auto:{"candidates":["loglinear-sat","gp-residual"]}'`` 0.8990 / 0.9097 / 0.8988 at
+seeds 0 / 1 / 2, gp-residual's own numbers (its inner CV chose it on all 15 outer folds; from the bench's
+candidates without it auto chose loglinear-sat on all 15, above). With the bench's candidates and gp-residual,
+bench/marin_delphi.py's auto column reads 0.8990 at seed 0 (0.8934 before). Still below 0.90 at seed 0.
 
 Usage: python bench/table9_probe.py [--metric table9_obj] [--law ye-pow --law 'ye-pow:{"gamma_pooling": 10}']
        [--probes rlogr,rlog,rlog+krr] [--eps 0.02] [--alpha 10] [--gp] [--gp-kinds iso,pred,pca10]
