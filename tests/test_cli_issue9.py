@@ -117,3 +117,26 @@ def test_continual_cli_reads_the_base_model_row(tmp_path, capsys) -> None:  # ty
     assert code == 0, err
     doc = json.loads(out)["continual"]
     assert doc["critical_proportion"] == pytest.approx(P_TRUE, abs=1e-4) and doc["pre_source"].startswith("base")
+
+
+def test_sizes_and_lengths_take_the_suffixes_papers_write(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # A new user wrote --target-tokens 100B (Dai & Zheng's runs, 1.04e11 tokens) and was refused: "not a valid
+    # float". 1B, 100k, 2.5T are now the numbers they read as; anything else names the forms.
+    from mixlaw.cli._common import parse_count
+
+    assert [parse_count(v) for v in ("1e9", "1B", "410M", "70m", "100k", "2.5T", "1_000", "3G")] == [
+        1e9, 1e9, 410e6, 70e6, 1e5, 2.5e12, 1000.0, 3e9]
+    runs, saved, mix = tmp_path / "sweep.csv", tmp_path / "p.json", tmp_path / "m.csv"
+    world(n_mix=8).frame.to_csv(runs, index=False)
+    code, out, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1B", "--target-steps", "100k",
+                          "--save", str(saved), "--json")
+    assert code == 0, err
+    doc = json.loads(out)["pipeline"]
+    assert doc["target_params"] == 1e9 and doc["target_steps"] == 1e5
+    pd.DataFrame({"run": ["a"], "w:web": [0.5], "w:code": [0.3], "w:math": [0.2]}).to_csv(mix, index=False)
+    code, out, err = _cli(capsys, "predict", "--pipeline", str(saved), "--mixtures", str(mix), "--params", "30M",
+                          "--steps", "1.5k", "--json")
+    assert code == 0, err
+    assert json.loads(out)["params"] == 3e7 and json.loads(out)["steps"] == 1500
+    code, _, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1Bn", "--target-steps", "1e5")
+    assert code == 2 and "'1Bn' is not a number: give e.g. 1e9, 1000000000 or 1B" in err

@@ -270,6 +270,33 @@ def merge_eval_warnings(msgs: list[str], limit: int = 6) -> list[str]:
 
 
 # ---------------------------------------------------------------------- option parsers
+#: Suffixes a size or length may carry on the command line, as papers write them (70M, 1B, 100B tokens).
+COUNT_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def parse_count(value: str | float) -> float:
+    """A model size, step or token count: a number (``1e9``, ``100000``) or one with a suffix k / M / B (or G) / T,
+    any case (``410M``, ``1B``, ``100B``, ``2.5T``). Anything else is a one-line error naming the forms."""
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip().replace("_", "")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    scale = COUNT_SUFFIX.get(text[-1:].lower())
+    if scale is not None:
+        try:
+            return float(text[:-1]) * scale
+        except ValueError:
+            pass
+    raise typer.BadParameter(f"{value!r} is not a number: give e.g. 1e9, 1000000000 or 1B (suffixes k, M, B, T)")
+
+
+#: typer.Option(..., **COUNT): a size, step or token count option (:func:`parse_count`).
+COUNT: dict[str, Any] = {"parser": parse_count, "metavar": "NUMBER"}
+
+
 def parse_targets(target: list[str] | None) -> list[str] | str:
     """--target (repeatable, comma-separated, or 'all') -> eval names, or 'all'."""
     if not target or target == ["all"]:

@@ -22,6 +22,7 @@ from ..laws.options import parse_law_options
 from ..laws.selection import META_LAWS, CVTable, n_par_text
 from ..pipeline import load_pipeline, saved_intervals
 from ._common import (
+    COUNT,
     QUIET,
     CvFoldsOpt,
     DatasetOpt,
@@ -273,11 +274,13 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
                                                  help="Or: a pipeline saved by 'mixlaw pipeline --save'."),
             mixtures: str = typer.Option(..., "--mixtures", help="Table with w:<domain> columns (CSV/Parquet/JSONL), "
                                                                  "or one mixture inline: web=0.6,code=0.4."),
-            params: float | None = typer.Option(None, "--params", help="With --pipeline: model size N (default: "
-                                                "the pipeline's target N*); inside the runs' range interpolates."),
-            steps: float | None = typer.Option(None, "--steps", help="With --pipeline: training steps S (default "
-                                               "S*)."),
-            tokens: float | None = typer.Option(None, "--tokens", help="With --pipeline: or training tokens D."),
+            params: float | None = typer.Option(None, "--params", **COUNT,
+                                                help="With --pipeline: model size N (default: the pipeline's target "
+                                                "N*; 1e9 or 1B); inside the runs' range interpolates."),
+            steps: float | None = typer.Option(None, "--steps", **COUNT,
+                                               help="With --pipeline: training steps S (default S*)."),
+            tokens: float | None = typer.Option(None, "--tokens", **COUNT,
+                                                help="With --pipeline: or training tokens D (1e11 or 100B)."),
             weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on the mixtures' weight sums "
                                              "(rows within it are renormalised)."),
             out_path: Path | None = typer.Option(None, "--out", help="Write predictions as CSV."),

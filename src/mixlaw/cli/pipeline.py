@@ -19,6 +19,7 @@ from ..evals import add_weighted_total
 from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, optimize_pipeline, save_pipeline
 from ._common import (
+    COUNT,
     BoundsOpt,
     EvalGroupOpt,
     FitTotalOpt,
@@ -42,15 +43,15 @@ from ._common import (
 
 
 def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'params' and 'step' (or 'tokens')."),
-                 target_params: float | None = typer.Option(None, "--target-params",
+                 target_params: float | None = typer.Option(None, "--target-params", **COUNT,
                                                             help="Target model size N* (default: the table's one "
                                                             "size). In a table of 1-2 sizes a fitted one "
                                                             "extrapolates in steps alone (3+: --steps-only)."),
-                 target_steps: float | None = typer.Option(None, "--target-steps",
+                 target_steps: float | None = typer.Option(None, "--target-steps", **COUNT,
                                                            help="Target training steps S* (default: the table's one "
                                                            "step). In a table of 1-2 steps a recorded one "
                                                            "extrapolates in model size alone (3+: --sizes-only)."),
-                 target_tokens: float | None = typer.Option(None, "--target-tokens",
+                 target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
                                                             help="Or: target training tokens D* (step law over the "
                                                             "'tokens' column)."),
                  route: str = typer.Option("auto", "--route",
