@@ -329,6 +329,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     _constraints(table.domains, constraints.get("bounds"), constraints.get("fixed"),
                  constraints.get("tokens_available"), constraints.get("target_tokens"), constraints.get("max_epochs"))
     objective_name = _objective_weights(objective, names)[0]
+    asked = objective  # a meta-law's objective becomes its one predicted column below
     linear = isinstance(objective, Mapping) or (isinstance(objective, str) and objective != "max")
     meta_kw: dict[str, Any] = {} if candidates is None else {"candidates": list(candidates)}
     if cv_folds is not None:
@@ -372,9 +373,39 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     # Once here, not in optimize_mixture: O(runs^2) and the bootstrap calls that once per replicate.
     result.runs_spacing_l1 = run_spacing_l1(table.weights)
     result.selection = law_selection(fitted)
+    result.law_error = _law_error(fitted, table, names, asked, result.selection)
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     return result
+
+
+def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any,
+               selection: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The law's RMSE on the objective over the fitting runs: the chosen law's cross-validated one when a meta-law
+    chose it for the objective, else the fit's in-sample one (which understates the error on new mixtures)."""
+    chosen = (selection or {}).get("choice", {}).get(OBJECTIVE)
+    if chosen is not None:
+        for row in selection["cv"]["rows"]:  # type: ignore[index]
+            label = row["law"] if row["fit_on"] in ("per-eval", "stack") else f"{row['law']}[{row['fit_on']}]"
+            if row["target"] == OBJECTIVE and label == chosen and row.get("rmse") is not None:
+                return {"rmse": float(row["rmse"]),
+                        "source": f"{selection['cv']['n_folds']}-fold CV of the chosen law"}  # type: ignore[index]
+    _, s = _objective_weights(objective, names)
+    Y = table.losses(names).reshape(len(table), -1)
+    truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None
+    if truth is None:  # a callable objective: nothing to score it against
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        P = np.asarray(law.predict(table), dtype=float).reshape(len(table), -1)
+    if P.shape[1] == 1 and Y.shape[1] > 1:  # a meta-law fitted on the objective column predicts it
+        pred = P[:, 0]
+    elif P.shape[1] == Y.shape[1]:
+        pred = P @ s if s is not None else P.max(axis=1)
+    else:
+        return None
+    e = float(np.sqrt(np.mean((pred - truth) ** 2)))
+    return {"rmse": e, "source": f"in-sample, on the {len(table)} fitting runs"} if np.isfinite(e) else None
 
 
 def describe_laws() -> list[dict[str, str]]:

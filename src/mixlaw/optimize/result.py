@@ -110,6 +110,9 @@ class OptimumResult:
     selection: dict[str, Any] | None = None
     intervals: dict[str, Any] | None = None
     steps: StepsToMatch | None = None
+    #: The law's error on the objective over the runs, the scale against which the improvement is read:
+    #: ``{"rmse": x, "source": "..."}`` (the chosen law's CV RMSE for auto, else the fit's in-sample RMSE).
+    law_error: dict[str, Any] | None = None
 
     @property
     def improvement(self) -> float:
@@ -132,7 +135,7 @@ class OptimumResult:
                 "trust_region": self.trust_region, "nearest_run_l1": self.nearest_run_l1,
                 "nearest_run": self.nearest_run, "runs_spacing_l1": self.runs_spacing_l1,
                 "selection": self.selection, "intervals": self.intervals,
-                "steps_to_match": None if self.steps is None else self.steps.to_dict()}
+                "steps_to_match": None if self.steps is None else self.steps.to_dict(), "law_error": self.law_error}
 
     def __str__(self) -> str:
         iv = self.intervals or {}
@@ -160,6 +163,14 @@ class OptimumResult:
         src = self.natural_source + ("" if self.natural_feasible else ", violates bounds")
         lines.append(f"    natural mixture ({src})"
                      f" = {self.natural_objective:.5g}   improvement = {self.improvement:.4g} ({rel:.2%})")
+        if self.law_error is not None and np.isfinite(self.law_error["rmse"]):
+            err = self.law_error["rmse"]
+            lines.append(f"    the law's error on the objective: RMSE {err:.4g} ({self.law_error['source']})")
+            if "objective" not in iv and self.improvement < err:
+                # Said because a user read a 0.2 % improvement as a finding (issue 10's new-user trial): it is a
+                # difference of two predictions, each off by about this much on the runs themselves.
+                lines.append("    note: the improvement is smaller than the law's error on the runs, so it may not be "
+                             "real; --bootstrap 50 gives the optimum's interval")
         active = {a.domain: a for a in self.active}
         lines.append("[[Weights]]")
         # Names up to 40 characters in full; longer ones cut so that two never read the same (Marin's
