@@ -31,7 +31,8 @@ class FitReport:
     law: str
     targets: list[str]
     data: str
-    n_runs: int
+    #: None for a law loaded from a file saved before the count was kept.
+    n_runs: int | None
     n_domains: int
     seed: Any
     method: str
@@ -50,7 +51,9 @@ class FitReport:
         results = getattr(law, "results_", {}) or {}
         n_starts = sum(r.n_starts for r in results.values())
         n_conv = sum(r.n_converged for r in results.values())
-        method = next(iter(results.values())).method if results else "closed form / external solver"
+        method = (next(iter(results.values())).method if results else
+                  "loaded from a saved file (its fit's diagnostics are not saved)" if getattr(law, "_loaded", False)
+                  else "closed form / external solver")
         warns: list[str] = []
         corr: list[tuple[str, str, float]] = []
         for key, r in results.items():
@@ -67,14 +70,16 @@ class FitReport:
         stats = dict(getattr(law, "train_metrics_", {}))
         stats["nfev"] = float(sum(r.nfev for r in results.values()))
         stats["fit_seconds"] = float(getattr(law, "fit_seconds_", sum(r.wall_time for r in results.values())))
-        return cls(law=type(law).__name__, targets=list(law.targets_), data=data, n_runs=int(law.n_runs_),
+        return cls(law=type(law).__name__, targets=list(law.targets_), data=data,
+                   n_runs=getattr(law, "n_runs_", None),
                    n_domains=len(law.domains_), seed=law.get_params().get("random_state"), method=method,
                    n_starts=n_starts, n_converged=n_conv, stats=stats, params=law.params_.to_dict(),
                    warnings=warns, correlations=corr[:15], sections=law.extra_report_sections())
 
     def __str__(self) -> str:
         tg = self.targets[0] if len(self.targets) == 1 else f"{len(self.targets)} targets"
-        lines = [f"[[{self.law}]] target={tg}  data={self.data or '-'} ({self.n_runs} runs, {self.n_domains} "
+        runs = "?" if self.n_runs is None else self.n_runs  # a law loaded from an old file
+        lines = [f"[[{self.law}]] target={tg}  data={self.data or '-'} ({runs} runs, {self.n_domains} "
                  f"domains)  seed={self.seed}"]
         starts = f"; {self.n_starts} starts ({self.n_converged} converged)" if self.n_starts else ""
         lines.append(f"    method = {self.method}{starts}")

@@ -139,6 +139,10 @@ def test_to_dict_round_trips_predictions_exactly(key, data):
     assert type(loaded) is type(law)
     assert loaded.targets_ == law.targets_ and loaded.domains_ == law.domains_
     assert_array_equal(loaded.predict(W), law.predict(W))
+    # A loaded law's report (it raised AttributeError: n_runs_) gives its parameters and says where they came from.
+    text = str(loaded.report())
+    assert type(law).__name__ in text and "(60 runs, 4 domains)" in text
+    assert "method = " not in text or "loaded from a saved file" in text
 
 
 @pytest.mark.parametrize("key", available_laws())

@@ -399,7 +399,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 "y_range": None if getattr(self, "_y_range", None) is None
                 else [np.asarray(v, dtype=np.float64).tolist() for v in self._y_range],
                 "params": self.params_.to_dict(), "state": _jsonable(self._get_state()),
-                "fit_scale": _jsonable(getattr(self, "_fit_scale", None))}
+                "fit_scale": _jsonable(getattr(self, "_fit_scale", None)),
+                "n_runs": None if getattr(self, "n_runs_", None) is None else int(self.n_runs_)}
 
     def _output_losses(self, Y: np.ndarray) -> np.ndarray:
         """The losses ``predict`` reproduces, from the fitted ones (a law fitted to an objective predicts that)."""

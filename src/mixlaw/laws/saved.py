@@ -58,6 +58,10 @@ def _check_saved_layout(d: Any) -> None:
                               and all(0 < a <= b for a, b in zip(y[0], y[1], strict=True))):
         raise InputError(f"field 'y_range' must be null or two lists [lo], [hi] of positive numbers, lo <= hi, one "
                          f"per target (the fitted losses of each), got {y!r}")
+    nr = d.get("n_runs")  # absent in laws saved before it existed: the report then says the count is unknown
+    if nr is not None and not (isinstance(nr, int) and not isinstance(nr, bool) and nr >= 1):
+        raise InputError(f"field 'n_runs' must be null or a positive integer (the runs the law was fitted on), "
+                         f"got {nr!r}")
     params = d["params"]
     if not isinstance(params, Mapping):
         raise InputError(f"field 'params' must be an object {{name: {{value, init, min, max, vary}}}}, got "
@@ -118,6 +122,8 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
                    None if p.get("stderr") is None else float(p["stderr"])) for name, p in d["params"].items()]
     law.params_ = Params(plist)
     law.results_ = {}
+    law.n_runs_ = d.get("n_runs")
+    law._loaded = True  # its report says so: results_ (starts, evaluations, timings) are not saved
     fs = d.get("fit_scale")  # absent in laws saved before it existed: no scale check then
     try:
         law._fit_scale = None if not isinstance(fs, Mapping) else {
