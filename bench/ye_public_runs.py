@@ -20,9 +20,10 @@ same with ``objective`` = the groups' summed ``valid_weight`` shares (error of t
 Run: ``git clone https://github.com/yegcjs/mixinglaws /tmp/mixinglaws`` then
 ``python bench/ye_public_runs.py --repo /tmp/mixinglaws`` (about 1 min on 2 cores).
 
-Measured (2026-12-04, 46 s on 2 busy cores, with the laws' 2000-iteration cap (LAW_MAX_ITER); MRE at 20k / at the last step; "shared": the default, one step
-exponent per (size, eval) and one size exponent per eval across mixtures; "own": ``shared_exponents="auto"``,
-own exponents where 4+ checkpoints and sizes allow, the default before 2026-12-04):
+Measured (2026-12-04, 46 s on 2 busy cores, with the laws' 2000-iteration cap (LAW_MAX_ITER); MRE at 20k / at the
+last step; "shared": the default, one step exponent per (size, eval) and one size exponent per eval across mixtures;
+"own": ``shared_exponents="auto"``, own exponents where 4+ checkpoints and sizes allow, the default before
+2026-12-04):
 
     set / candidate       nested ye-exp   nested ye-pow   nested add-ens   direct ye-exp   auto (its choice)
     RedPajama, shared     1.14 / 2.41 %   0.57 / 2.56 %   too few runs     0.63 / 0.79 %   0.57 / 2.56 % (n. ye-pow)
