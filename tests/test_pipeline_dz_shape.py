@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import mixlaw.pipeline.auto as auto
+import mixlaw.pipeline.selection as selection
 from mixlaw.cli import main
 from mixlaw.data import RunTable
 from mixlaw.pipeline import backtest_pipeline, fit_pipeline, leave_scale_out_split, save_pipeline
@@ -78,7 +78,7 @@ def test_every_candidate_is_scored_on_the_time_alone_split() -> None:
 
 
 def test_a_split_a_candidate_cannot_run_says_why_and_is_left_out_of_every_score(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    orig = auto.backtest_candidates
+    orig = selection.backtest_candidates
 
     def failing(table, split, candidates, *a, **k):  # type: ignore[no-untyped-def]
         out, fitted = orig(table, split, candidates, *a, **k)
@@ -88,7 +88,7 @@ def test_a_split_a_candidate_cannot_run_says_why_and_is_left_out_of_every_score(
                     c.error, c.mre = "the size law failed here", float("nan")
         return out, fitted
 
-    monkeypatch.setattr(auto, "backtest_candidates", failing)
+    monkeypatch.setattr(selection, "backtest_candidates", failing)  # what select_candidate calls
     sel = fit_pipeline(dz_like(), target_params=N_T, target_tokens=D_T, intervals=False).selection
     assert sel is not None
     text = str(sel)

@@ -1,0 +1,302 @@
+"""Candidates scored on the leave-scale-out split, and the choice among them.
+
+:func:`backtest_candidates` fits every (route, law) on a :class:`~.split.ScaleSplit`'s rows and scores it on the
+held-out ones; :func:`select_candidate` does that on the main split and the one-part splits and returns a
+:class:`Selection` (every candidate's errors, the choice, the runner-up; ``str`` for people, ``to_dict`` for
+JSON); :func:`choose_simplest_within_noise` is the choice rule (the one-standard-error rule; its docstring says
+why, :mod:`.auto` the measurements).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..data import RunTable
+from ..errors import InputError, MixlawError, MixlawWarning
+from ..evals import TOTAL_NAME, add_weighted_total
+from .direct import JOINT_LAWS
+from .fitting import fit_candidates
+from .result import PipelineResult
+from .split import ScaleSplit, _finite
+
+
+@dataclass
+class Candidate:
+    """One (route, law) and its leave-scale-out backtest error.
+
+    ``mre``, ``max_rel_error``, ``mean_signed``, ``n`` and ``residuals`` are the main split's (both parts held
+    out at once); ``parts`` the MRE of each extra split (one part held out alone) it was scored on;
+    ``complexity`` orders candidates from the simplest (fewest free parameters) for the tie rule.
+    ``eval_residuals``: a per-eval candidate scored on a weighted total also keeps each eval's own relative
+    residuals (n, n_evals), so that each eval's prediction interval uses its own (:mod:`.intervals`).
+    """
+
+    route: str
+    law: str
+    on_total: bool = False
+    mre: float = float("nan")
+    max_rel_error: float = float("nan")
+    mean_signed: float = float("nan")
+    n: int = 0
+    error: str | None = None
+    residuals: np.ndarray | None = field(default=None, repr=False)
+    parts: dict[str, float] = field(default_factory=dict)
+    part_residuals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    complexity: tuple[int, int] = (0, 0)
+    eval_residuals: np.ndarray | None = field(default=None, repr=False)
+    #: Why a one-part split could not score this candidate (split kind -> first line of the error).
+    part_errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def entry_errors(self) -> np.ndarray | None:
+        """|relative error| of each held-out entry, averaged over the splits it was scored on (the main split and
+        every one-part split that ran: the same truth entries, held out in different ways)."""
+        if self.residuals is None:
+            return None
+        rs = [np.abs(np.ravel(self.residuals))] + [np.abs(np.ravel(r)) for r in self.part_residuals.values()]
+        return np.mean(rs, axis=0)
+
+    @property
+    def score(self) -> float:
+        """Mean of :attr:`entry_errors`: what the choice ranks by (the main split's MRE when no part ran alone)."""
+        e = self.entry_errors
+        return float(np.mean(e)) if e is not None else float("nan")
+
+    @property
+    def label(self) -> str:
+        law = f"joint+{self.law}" if self.route == "direct" and self.law in JOINT_LAWS else self.law
+        return f"{self.route} {law}" + (" on the total" if self.on_total else "")
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and np.isfinite(self.mre)
+
+    def to_dict(self) -> dict[str, Any]:
+        # A candidate that could not run has no errors (None, not NaN: saved pipelines are strict JSON).
+        return {"route": self.route, "law": self.law, "on_total": self.on_total, "label": self.label,
+                "mre": _finite(self.mre), "max_rel_error": _finite(self.max_rel_error),
+                "mean_signed": _finite(self.mean_signed), "n": self.n, "error": self.error,
+                "parts": {k: _finite(v) for k, v in self.parts.items()}, "part_errors": dict(self.part_errors),
+                "score": _finite(self.score)}
+
+
+@dataclass
+class Selection:
+    """Every candidate's backtest error, the choice and the runner-up (``str`` for people, ``to_dict`` for JSON)."""
+
+    candidates: list[Candidate]
+    chosen: Candidate
+    runner_up: Candidate | None
+    split: ScaleSplit
+    metric: str
+    note: str = ""
+    total: dict[str, float] | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.split.partial
+
+    def covers(self, c: Candidate) -> str:
+        """The extrapolations ``c``'s score rests on, e.g. ``"size+step, step alone, size alone"`` or ``"step"``
+        (the main split's tested parts, then each one-part split it was scored on)."""
+        name = {"size": "size", "time": self.split.axis}
+        main = "+".join(name[p] for p in self.split.tested) or "nothing"
+        return ", ".join([main] + [f"{name.get(k, k)} alone" for k, v in c.parts.items() if np.isfinite(v)])
+
+    @property
+    def route_warning(self) -> str:
+        """A line when both routes were scored but the size part did not run: the routes differ most in how they
+        extrapolate in model size (per-mixture size fits against one joint law), and that is then untested."""
+        routes = {c.route for c in self.candidates if c.ok}
+        if len(routes) < 2 or "size" not in self.split.untested:
+            return ""
+        tested = "+".join(self.split.axis if p == "time" else p for p in self.split.tested) or "no"
+        return (f"the route choice rests on the {tested} part only: no candidate's "
+                f"size extrapolation (target {self.split.size_ratio_target:.3g}x) was tested, and that is where "
+                "the routes differ; read the ranking of routes as untested at the target size")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chosen": self.chosen.label, "runner_up": None if self.runner_up is None else self.runner_up.label,
+                "metric": self.metric, "total_weights": self.total, "partial": self.partial, "note": self.note,
+                "route_warning": self.route_warning,
+                "covers": {c.label: self.covers(c) for c in self.candidates if c.ok},
+                "split": self.split.to_dict(),
+                "candidates": [c.to_dict() for c in self.candidates]}
+
+    def __str__(self) -> str:
+        lines = ["[[Auto: route and law chosen by a leave-scale-out backtest]]",
+                 f"    {self.split.describe()}", f"    error: {self.metric}",
+                 "    choice: the simplest candidate within one paired standard error of the best score"]
+        lines += [f"    {s}" for s in self.split.skipped + self.split.not_needed]
+        if self.partial:
+            lines.append("    the error estimate is PARTIAL: it tests only the parts above that ran")
+        if self.route_warning:
+            lines.append(f"    {self.route_warning}")
+        kinds = list(dict.fromkeys(k for c in self.candidates for k in c.parts))
+        if kinds:
+            lines.append(f"    score: MRE averaged over this split and each part held out alone ({', '.join(kinds)})")
+        lines.append(f"    {'candidate':<34} {'MRE':>8} {'max':>8} {'signed':>8} {'n':>4}"
+                     + "".join(f" {k + ' alone':>11}" for k in kinds) + (f" {'score':>8}" if kinds else "")
+                     + "  covers")
+        for c in sorted(self.candidates, key=lambda c: (not c.ok, c.score)):
+            mark = "  <- chosen" if c is self.chosen else ("  <- runner-up" if c is self.runner_up else "")
+            if c.ok:
+                lines.append(f"    {c.label:<34} {c.mre:>8.2%} {c.max_rel_error:>8.2%} {c.mean_signed:>+8.2%} "
+                             f"{c.n:>4}" + "".join(f" {c.parts.get(k, np.nan):>11.2%}" for k in kinds)
+                             + (f" {c.score:>8.2%}" if kinds else "") + f"  {self.covers(c)}" + mark)
+            else:
+                lines.append(f"    {c.label:<34} cannot run: {c.error}{mark}")
+        for c in self.candidates:
+            for k, why in c.part_errors.items():
+                lines.append(f"    {c.label}: {k} alone not run (nan above): {why}")
+        if self.note:
+            lines.append(f"    {self.note}")
+        return "\n".join(lines)
+
+
+def _score(res: PipelineResult, W: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Relative errors (pred / truth - 1) of ``res``'s mixing law at the truth mixtures, shape of ``truth``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        pred = res.predict(W)
+    return pred.reshape(truth.shape) / truth - 1.0
+
+
+def backtest_candidates(table: RunTable, split: ScaleSplit, candidates: list[tuple[str, str, bool]],
+                        names: list[str], total: dict[str, float] | None, fit_kw: dict[str, Any],
+                        warm: dict[str, PipelineResult] | None = None,
+                        ) -> tuple[list[Candidate], dict[str, PipelineResult]]:
+    """Fit every candidate on the split's fit rows and score it at its truth rows.
+
+    ``candidates``: (route, law, on_total). With ``total`` (eval -> weight) every candidate is scored on the
+    weighted total :math:`\\sum_i s_i L_i` (per-eval candidates through the sum of their predictions), else on
+    the MRE over (mixture, eval) entries. The split has already applied the real fit's ``fit_from`` window.
+    ``warm`` (label -> result of another split, which must not have seen this split's truth rows either) starts
+    the fits. Returns one :class:`Candidate` each and the fitted results by label.
+    """
+    Wt = table.weights[split.truth_rows]
+    Yt = table.losses(names)[split.truth_rows]
+    # The total keeps nonzero weights only (evals.linear_objective): an eval it leaves out weighs 0.
+    s = None if total is None else np.array([total.get(e, 0.0) for e in names])
+    time_kw = {"target_steps" if split.axis == "step" else "target_tokens": split.held_time}
+    out: list[Candidate] = []
+    fitted: dict[str, PipelineResult] = {}
+    sub = table.subset(split.fit_rows)
+    for on_total in (False, True):
+        pairs = [(r, law) for r, law, t in candidates if t == on_total]
+        if not pairs:
+            continue
+        data, tnames = (add_weighted_total(sub, total), [TOTAL_NAME]) if on_total and total else (sub, names)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MixlawWarning)
+            starts = {(r, law): warm[lab] for r, law in pairs
+                      if warm and (lab := Candidate(r, law, on_total).label) in warm}
+            try:
+                fits = fit_candidates(data, target_params=split.held_params, candidates=pairs, targets=tnames,
+                                      **time_kw, **{**fit_kw, "fit_from": 0.0}, warm=starts)
+            except MixlawError as err:  # the split's rows, not a candidate, cannot be fitted (e.g. 2 step values)
+                fits = dict.fromkeys(pairs, err)
+        for (route, law), res in fits.items():
+            c = Candidate(route, law, on_total)
+            if isinstance(res, MixlawError):
+                c.error = str(res).splitlines()[0]
+            else:
+                fitted[c.label] = res
+                c.complexity = (int(route == "nested"), int(res.mixing_law.n_params_))
+                if on_total:
+                    assert s is not None
+                    rel = _score(res, Wt, (Yt @ s)[:, None])
+                elif s is not None:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", MixlawWarning)
+                        pred = res.predict(Wt).reshape(Yt.shape)
+                    rel = ((pred @ s) / (Yt @ s) - 1.0)[:, None]
+                    c.eval_residuals = pred / Yt - 1.0
+                else:
+                    rel = _score(res, Wt, Yt)
+                if not np.all(np.isfinite(rel)):
+                    c.error = "non-finite predictions at the held-out scale"
+                else:
+                    c.mre, c.max_rel_error = float(np.mean(np.abs(rel))), float(np.max(np.abs(rel)))
+                    c.mean_signed, c.n, c.residuals = float(np.mean(rel)), int(rel.size), rel
+            out.append(c)
+    return out, fitted
+
+
+def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[str, str, bool]], names: list[str],
+                     total: dict[str, float] | None, fit_kw: dict[str, Any],
+                     extra: list[ScaleSplit] | None = None) -> Selection:
+    """Backtest every candidate on ``split`` (and on each ``extra`` split, recorded in ``Candidate.parts``) and
+    choose the one with the smallest held-out error (:func:`backtest_candidates`)."""
+    out, fitted = backtest_candidates(table, split, candidates, names, total, fit_kw)
+    for sp in extra or []:
+        # The main split saw neither held-out part, so its fits are leak-free starts for the one-part splits.
+        by = {c.label: c for c in backtest_candidates(table, sp, candidates, names, total, fit_kw, fitted)[0]}
+        for c in out:
+            other = by.get(c.label)
+            if other is not None and other.ok and other.residuals is not None and c.residuals is not None:
+                c.parts[sp.kind], c.part_residuals[sp.kind] = other.mre, other.residuals
+            elif c.ok:
+                c.parts[sp.kind] = float("nan")
+                c.part_errors[sp.kind] = ("no result" if other is None else other.error
+                                          or "non-finite predictions at the held-out scale")
+    ok = [c for c in out if c.ok]
+    # Every candidate is ranked on the same splits: a one-part split that some candidate could not run is left
+    # out of every candidate's score (else its score averages 2 splits and the others' 3).
+    dropped = sorted({k for c in ok for k in c.part_errors})
+    for c in ok:
+        for k in dropped:
+            c.part_residuals.pop(k, None)
+    metric = ("relative error of the weighted total " + ", ".join(f"{v:g}*{k}" for k, v in total.items())
+              if total is not None else "MRE of the mixing law over held-out (mixture, eval) entries")
+    if not ok:
+        # Candidates failing for one reason are named together (on a one-size table the three nested laws each
+        # repeated the same size-law sentence).
+        reasons: dict[str, list[str]] = {}
+        for c in out:
+            reasons.setdefault(str(c.error), []).append(c.label)
+        why = "; ".join(f"{', '.join(labels)}: {err}" for err, labels in reasons.items())
+        raise InputError(f"no pipeline candidate can be backtested ({split.describe()}): {why}")
+    chosen, note = choose_simplest_within_noise(ok)
+    if dropped:
+        note = "; ".join(filter(None, [note, f"score leaves out the {', '.join(k + ' alone' for k in dropped)} "
+                                       "split(s) for every candidate: not every candidate could run there"]))
+    rest = sorted((c for c in ok if c is not chosen), key=lambda c: c.score)
+    return Selection(out, chosen, rest[0] if rest else None, split, metric, note=note, total=total)
+
+
+def paired_se(a: Candidate, b: Candidate) -> float:
+    """Standard error of ``b.score - a.score`` from the paired differences of :attr:`Candidate.entry_errors`
+    over the held-out entries (inf with fewer than 2, or when they were not scored on the same entries)."""
+    ea, eb = a.entry_errors, b.entry_errors
+    if ea is None or eb is None or ea.size != eb.size or ea.size < 2:
+        return float("inf")
+    d = eb - ea
+    return float(np.std(d, ddof=1) / np.sqrt(d.size))
+
+
+def choose_simplest_within_noise(ok: list[Candidate]) -> tuple[Candidate, str]:
+    r"""The simplest candidate that the backtest cannot tell apart from the one with the smallest error.
+
+    A candidate's backtest error is itself an estimate from a few held-out entries, and a more flexible
+    candidate (per-mixture exponents, a law with more parameters) wins it by chance more often than it wins at
+    the target, where its extra variance is extrapolated further. So every candidate is scored per held-out
+    entry, its |relative error| averaged over the splits that ran (both parts held out at once, and each part
+    alone: :attr:`Candidate.entry_errors`), and the candidate with the smallest mean score, :math:`b`, displaces
+    a simpler one, :math:`c`, only when it is better by more than one paired standard error
+    (:func:`paired_se`). Among the candidates :math:`b` does not displace, the simplest
+    (``Candidate.complexity``: the direct route's shared exponents first, then fewer mixing-law parameters) is
+    chosen: the one-standard-error rule of Breiman et al. (1984, §3.4.3; Hastie, Tibshirani & Friedman 2009,
+    §7.10). Returns (choice, a line saying why when it is not the smallest-error candidate).
+    """
+    best = min(ok, key=lambda c: (c.score, c.mre))
+    keep = [c for c in ok if c is best or c.score <= best.score + paired_se(best, c)]
+    chosen = min(keep, key=lambda c: (c.complexity, c.score))
+    if chosen is best:
+        return best, ""
+    return chosen, (f"{chosen.label} chosen over {best.label} (smallest backtest error): simpler, and within one "
+                    f"paired standard error ({paired_se(best, chosen):.2%}) of it (one-standard-error rule)")
