@@ -39,13 +39,14 @@ from .fitting import (
     at_one_size,
     at_one_time,
     check_inputs,
+    check_size_law,
     check_step_law,
     fit_candidates,
     fit_route,
     one_scale,
 )
 from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures
-from .result import ROUTES, PipelineResult, size_law_refusal
+from .result import ROUTES, PipelineResult
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
     Candidate,
     Selection,
@@ -215,13 +216,11 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     fit_kw["steps_only"], fit_kw["sizes_only"] = one_size is not None, one_time is not None
     # A direct candidate with a registered law that takes N fits final checkpoints as they are (no step law).
     registered = route != "nested" and law not in (*JOINT_LAWS, AUTO)
-    sizes = np.unique(table.model_params)  # type: ignore[arg-type]
-    if one_size is None and one_time is None and not registered and sizes.size < 3:
-        # Every candidate's size law (nested) or size term (direct) would refuse it; said first, not as the
-        # backtest's failure on its held-out size.
-        raise size_law_refusal(sizes)
+    # Before the backtest, whose reduced table would say it of itself (e.g. of its held-out size).
+    if one_size is None:
+        check_size_law(table, axis, one_time, registered)
     if one_time is None and not registered:
-        check_step_law(table, axis)  # before the backtest, whose reduced table would say it of itself
+        check_step_law(table, axis)
     # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
     total = None if objective is None else linear_objective(objective, names)
     routes = ROUTES if route == AUTO else (route,)

@@ -58,6 +58,7 @@ from .result import (
     _first_runs,
     _mixture_ids,
     _Target,
+    check_fitted_scale,
     size_law_refusal,
     stage_warning_line,
 )
@@ -228,12 +229,7 @@ class _JointScales:
     def law_at(self, params: float, T: float) -> tuple[MixingLaw, dict[str, Any]]:
         """The mixing law at (N, T): c_i = E_i + A_i/N^alpha_i + B_i/T^beta_i, the rest of the joint law as is."""
         M = len(self.domains)
-        if self.size is not None and abs(float(params) - self.size) > 1e-9 * self.size:
-            raise InputError(f"this pipeline was fitted at one model size, N = {self.size:g} (steps only): it "
-                             f"predicts at that size, at any step count, not at N = {float(params):g}")
-        if self.time is not None and abs(float(T) - self.time) > 1e-9 * self.time:
-            raise InputError(f"this pipeline was fitted at one step (or token) count, {self.time:g} (sizes only): it "
-                             f"predicts there, at any model size, not at {float(T):g}")
+        check_fitted_scale(params, T, size=self.size, time=self.time)
         rows_out: list[Param] = []
         for t, v in zip(self.targets, self.thetas, strict=True):
             c = v[0] + _size_step(v, params, T, size_term=self.size is None, step_term=self.time is None)
@@ -325,9 +321,7 @@ class _RegisteredScales:
 
     def law_at(self, params: float, T: float) -> tuple[MixingLaw, dict[str, Any]]:
         kw: dict[str, Any] = {"model_params": params}
-        if self.sizes_only and abs(float(T) - self.target_time) > 1e-9 * self.target_time:
-            raise InputError(f"this pipeline was fitted at one step (or token) count, {self.target_time:g} (sizes "
-                             f"only): it predicts there, at any model size, not at {float(T):g}")
+        check_fitted_scale(params, T, size=None, time=self.time, sym="S" if self.axis == "step" else "D")
         if self.with_tokens:
             kw["tokens"] = T if self.axis == "tokens" else T * float(self.tokens_per_step or np.nan)
         elif T != self.target_time:

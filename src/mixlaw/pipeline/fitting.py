@@ -5,7 +5,7 @@ Checks the ``params``/``step`` (or ``tokens``) columns, that the target lies at 
 route (:mod:`.nested`, :mod:`.direct`). :func:`fit_candidates` does the same for several (route, law) pairs at
 once, fitting the nested route's step laws once for all its mixing laws; :mod:`.auto` chooses among them.
 
-**Steps only.** A target size N* equal to a fitted size (relative tolerance :data:`SIZE_RTOL`) needs no size
+**Steps only.** A target size N* equal to a fitted size (relative tolerance :data:`~.result.SCALE_RTOL`) needs no size
 law: with fewer than 3 model sizes in the table (too few for the size law), or when asked (``steps_only=True``),
 the pipeline extrapolates in steps (or tokens) alone at that size, on its curves only (:func:`steps_only_size`,
 :func:`at_one_size`): the nested route is the step law per curve and the mixing law at S*, the direct route the
@@ -26,6 +26,7 @@ model size and one step leave nothing to extrapolate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from .direct import JOINT_LAWS, _direct
 from .nested import _nested_many
 from .result import (
     ROUTES,
+    SCALE_RTOL,
     PipelineResult,
     _check_fit_from,
     _mixture_ids,
@@ -49,8 +51,6 @@ from .result import (
     step_law_refusal,
 )
 
-#: A target size within this relative distance of a fitted size is that size (steps-only pipeline).
-SIZE_RTOL = 1e-9
 #: The size law E + A/N^alpha has 3 parameters: with fewer sizes only a fitted size can be a target.
 MIN_SIZES = 3
 #: The step law E + B/S^beta has 3 parameters: with fewer step values only a recorded step can be a target.
@@ -73,26 +73,36 @@ def steps_only_size(table: RunTable, target_params: float | None, steps_only: bo
             return float(sizes[0])
         raise InputError(f"the table has {sizes.size} model sizes ({_size_list(sizes)}): give the target model "
                          "size (--target-params; one of them extrapolates in steps alone)")
+    return _one_of(sizes, target_params, steps_only, MIN_SIZES,
+                   lambda v: f"steps_only: the target size {v:g} is not a fitted size ({_size_list(sizes)}); the "
+                   "steps-only pipeline extrapolates at one of them")
+
+
+def _one_of(values: np.ndarray, target: Any, asked: bool | None, minimum: int,
+            not_one: Callable[[float], str]) -> float | None:
+    """The value of ``values`` (sizes, or steps) that ``target`` is, for a one-scale pipeline, or None.
+
+    ``asked`` None: only when there are fewer than ``minimum`` values (too few for the law across them); True:
+    ``target`` must be one of them (else InputError ``not_one(target)``); False: None."""
     try:
-        Nt = float(target_params)
+        t = float(target)
     except (TypeError, ValueError):
         return None
-    hit = np.flatnonzero(np.abs(sizes - Nt) <= SIZE_RTOL * np.abs(sizes))
-    if steps_only is False or (steps_only is None and sizes.size >= MIN_SIZES):
+    if asked is False or (asked is None and values.size >= minimum):
         return None
+    hit = np.flatnonzero(np.abs(values - t) <= SCALE_RTOL * np.abs(values))
     if not hit.size:
-        if steps_only:
-            raise InputError(f"steps_only: the target size {Nt:g} is not a fitted size ({_size_list(sizes)}); the "
-                             "steps-only pipeline extrapolates at one of them")
+        if asked:
+            raise InputError(not_one(t))
         return None
-    return float(sizes[hit[0]])
+    return float(values[hit[0]])
 
 
 def at_one_size(table: RunTable, size: float) -> tuple[RunTable, str | None]:
     """The rows of ``table`` at model size ``size``, and a line naming what was left out (None: nothing)."""
     N = table.model_params
     assert N is not None
-    keep = np.abs(N - size) <= SIZE_RTOL * abs(size)
+    keep = np.abs(N - size) <= SCALE_RTOL * abs(size)
     if keep.all():
         return table, None
     others = np.unique(N[~keep])
@@ -127,19 +137,9 @@ def sizes_only_time(table: RunTable, axis: str, target_time: float | None,
         raise InputError(f"the table has {values.size} {unit} values ({short_list(values)}): give exactly one of "
                          "target_steps and target_tokens (--target-steps / --target-tokens: the target run's length; "
                          f"a recorded {unit} extrapolates in model size alone)")
-    try:
-        Tt = float(target_time)
-    except (TypeError, ValueError):
-        return None
-    if sizes_only is False or (sizes_only is None and values.size >= MIN_STEPS):
-        return None
-    hit = np.flatnonzero(np.abs(values - Tt) <= SIZE_RTOL * np.abs(values))
-    if not hit.size:
-        if sizes_only:
-            raise InputError(f"sizes_only: the target {unit} {Tt:g} is not a recorded one ({short_list(values)}); the "
-                             "sizes-only pipeline extrapolates in model size at one of them")
-        return None
-    return float(values[hit[0]])
+    return _one_of(values, target_time, sizes_only, MIN_STEPS,
+                   lambda v: f"sizes_only: the target {unit} {v:g} is not a recorded one ({short_list(values)}); the "
+                   "sizes-only pipeline extrapolates in model size at one of them")
 
 
 def at_one_time(table: RunTable, axis: str, time: float) -> tuple[RunTable, str | None]:
@@ -147,7 +147,7 @@ def at_one_time(table: RunTable, axis: str, time: float) -> tuple[RunTable, str 
     nothing)."""
     T = table.steps if axis == "step" else table.tokens
     assert T is not None
-    keep = np.abs(T - time) <= SIZE_RTOL * abs(time)
+    keep = np.abs(T - time) <= SCALE_RTOL * abs(time)
     if keep.all():
         return table, None
     sym, unit = _axis_words(axis)
@@ -170,6 +170,15 @@ def check_step_law(table: RunTable, axis: str) -> None:
     values = np.unique(T[keep])
     shared = np.array([v for v in values if np.unique(N[keep & (T == v)]).size >= MIN_SIZES])
     raise step_law_refusal(values, axis, most, shared)
+
+
+def check_size_law(table: RunTable, axis: str, time: float | None, registered: bool) -> None:
+    """InputError (one line) when the table has too few model sizes for the size law (3), or, with a registered
+    direct law that takes N (``registered``), for any fit across sizes (2). ``time``: the sizes-only step, named in
+    the line (the runs at that step are the ones counted)."""
+    sizes = np.unique(table.model_params)  # type: ignore[arg-type]
+    if sizes.size < MIN_SIZES and (not registered or sizes.size < 2):
+        raise size_law_refusal(sizes, at_time=None if time is None else f"{_axis_words(axis)[0]} = {time:g}")
 
 
 def one_scale(table: RunTable, Nt: float | None, axis: str, Tt: float | None, steps_only: bool | None,
@@ -252,9 +261,7 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
         if line is not None:
             msgs.append(line)
     else:
-        sizes = np.unique(table.model_params)
-        if sizes.size < MIN_SIZES and (not direct_n or sizes.size < 2):
-            raise size_law_refusal(sizes, at_time=None if time is None else f"{_axis_words(axis)[0]} = {time:g}")
+        check_size_law(table, axis, time, bool(direct_n))
     N_all = table.model_params
     T_all = table.steps if axis == "step" else table.tokens
     assert N_all is not None and T_all is not None

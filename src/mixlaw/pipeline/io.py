@@ -28,7 +28,7 @@ from . import _schema as sc
 from .direct import _JointScales, _RegisteredScales
 from .intervals import interval_bounds, relative_half_width
 from .nested import _NestedStages23
-from .result import _WEIGHT_DECIMALS, ROUTES, PipelineResult, StageQuality
+from .result import _WEIGHT_DECIMALS, ROUTES, PipelineResult, StageQuality, same_scale
 
 FORMAT = "mixlaw-pipeline"
 #: Bumped whenever a field changes meaning; a file of another version is refused, not guessed at.
@@ -75,7 +75,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     scales = _SCALES[kind].from_dict(scales_doc, "state.scales", domains=domains, targets=targets, mixing_law=law)
     target_params = float(sc.number(r, "target_params", "result", positive=True) or 0.0)
     size = getattr(scales, "size", None)
-    if size is not None and abs(target_params - size) > 1e-9 * size:
+    if size is not None and not same_scale(target_params, size):
         raise InputError(f"result.target_params: {target_params:g}, but the pipeline was fitted at one model size, "
                          f"{size:g} (steps only), and predicts there only")
     time_axis = sc.string(r, "time_axis", "result", ("step", "tokens"))
@@ -84,7 +84,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
         # The mirror of the size check: a sizes-only pipeline predicts at its one step (or token count) only.
         key = "target_steps" if time_axis == "step" else "target_tokens"
         saved = sc.number(r, key, "result", positive=True, optional=True)
-        if saved is None or abs(saved - one_time) > 1e-9 * one_time:
+        if saved is None or not same_scale(saved, one_time):
             raise InputError(f"result.{key}: {saved}, but the pipeline was fitted at one {time_axis} value, "
                              f"{one_time:g} (sizes only), and predicts there only")
     kw = sc.field_of(st, "predict_kwargs", "state")

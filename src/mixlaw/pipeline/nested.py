@@ -36,6 +36,8 @@ from .result import (
     _first_runs,
     _mixture_ids,
     _Target,
+    check_fitted_scale,
+    same_scale,
     size_law_refusal,
     stage_warning_line,
 )
@@ -273,7 +275,7 @@ class _NestedStages23:
         if sizes.size in (0, 2) or np.any(sizes <= 0) or np.any(np.diff(sizes) <= 0):
             raise InputError(f"{where}.sizes: expected 3 or more increasing positive model sizes, or one (steps only)")
         target_params = float(sc.number(d, "target_params", where, positive=True) or 0.0)
-        if sizes.size == 1 and abs(target_params - sizes[0]) > 1e-9 * sizes[0]:
+        if sizes.size == 1 and not same_scale(target_params, sizes[0]):
             raise InputError(f"{where}.target_params: a pipeline fitted at one model size ({sizes[0]:g}) predicts at "
                              f"that size only; got {target_params:g}")
         shared = sc.field_of(d, "shared_exponents", where)
@@ -297,13 +299,7 @@ class _NestedStages23:
 
     def law_at(self, params: float, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
         """The mixing law at model size ``params`` and ``steps`` (or tokens) and its predict keywords (cached)."""
-        if self.steps_only and abs(float(params) - self.sizes[0]) > 1e-9 * self.sizes[0]:
-            raise InputError(f"this pipeline was fitted at one model size, N = {self.sizes[0]:g} (steps only): it "
-                             f"predicts at that size, at any step count, not at N = {float(params):g}")
-        if self.time is not None and abs(float(steps) - self.time) > 1e-9 * self.time:
-            raise InputError(f"this pipeline was fitted at one {self.sym} = {self.time:g} (sizes only): it predicts "
-                             f"at that {'step' if self.sym == 'S' else 'token count'}, at any model size, not at "
-                             f"{self.sym} = {float(steps):g}")
+        check_fitted_scale(params, steps, size=self.size, time=self.time, sym=self.sym)
         key = (float(params), float(steps))
         if key not in self._cache:
             with warnings.catch_warnings():

@@ -21,6 +21,10 @@ from ..laws.base import MixingLaw
 from ..optimize import check_enough_runs
 
 ROUTES = ("nested", "direct")
+#: A target size (or step) within this relative distance of a fitted size (a recorded step) is that one: the
+#: steps-only and sizes-only pipelines' tolerance (:mod:`.fitting`), by which their predictions and saved files
+#: are checked too.
+SCALE_RTOL = 1e-9
 #: Mixtures are identified by their weights rounded to this many decimals (CSV round trips lose the last bits).
 _WEIGHT_DECIMALS = 9
 
@@ -270,6 +274,26 @@ def _positive(value: Any, name: str) -> float:
 def mixture_label(weights: Any, domains: list[str]) -> str:
     """``web=0.5,code=0.3,math=0.2``: a mixture named by its weights (4 significant digits), not by a run."""
     return ",".join(f"{d}={float(v):.4g}" for d, v in zip(domains, weights, strict=True))
+
+
+def same_scale(a: float, b: float) -> bool:
+    """``a`` is ``b`` (a fitted size, a recorded step) to :data:`SCALE_RTOL` of ``b``."""
+    return abs(float(a) - float(b)) <= SCALE_RTOL * abs(float(b))
+
+
+def check_fitted_scale(params: float, T: float, *, size: float | None, time: float | None,
+                       sym: str | None = None) -> None:
+    """InputError (one line) unless (``params``, ``T``) is at the one model size ``size`` of a steps-only pipeline
+    and the one step (or token) count ``time`` of a sizes-only one (None: no such restriction); ``sym`` ("S", "D"
+    or None when not known) names the time axis."""
+    if size is not None and not same_scale(params, size):
+        raise InputError(f"this pipeline was fitted at one model size, N = {size:g} (steps only): it predicts at that "
+                         f"size, at any step count, not at N = {float(params):g}")
+    if time is not None and not same_scale(T, time):
+        unit = {"S": "step", "D": "token count"}.get(sym or "", "step (or token) count")
+        at = f"{sym} = " if sym else ""
+        raise InputError(f"this pipeline was fitted at one {unit}, {at}{time:g} (sizes only): it predicts there, at "
+                         f"any model size, not at {at}{float(T):g}")
 
 
 def _size_list(sizes: np.ndarray) -> str:
