@@ -373,23 +373,23 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     # Once here, not in optimize_mixture: O(runs^2) and the bootstrap calls that once per replicate.
     result.runs_spacing_l1 = run_spacing_l1(table.weights)
     result.selection = law_selection(fitted)
-    result.law_error = _law_error(fitted, table, names, asked, result.selection)
+    result.law_error = _law_error(fitted, table, names, asked)
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     return result
 
 
-def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any,
-               selection: dict[str, Any] | None) -> dict[str, Any] | None:
+def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any) -> dict[str, Any] | None:
     """The law's RMSE on the objective over the fitting runs: the chosen law's cross-validated one when a meta-law
-    chose it for the objective, else the fit's in-sample one (which understates the error on new mixtures)."""
-    chosen = (selection or {}).get("choice", {}).get(OBJECTIVE)
-    if chosen is not None:
-        for row in selection["cv"]["rows"]:  # type: ignore[index]
-            label = row["law"] if row["fit_on"] in ("per-eval", "stack") else f"{row['law']}[{row['fit_on']}]"
-            if row["target"] == OBJECTIVE and label == chosen and row.get("rmse") is not None:
-                return {"rmse": float(row["rmse"]),
-                        "source": f"{selection['cv']['n_folds']}-fold CV of the chosen law"}  # type: ignore[index]
+    chose it for the objective (its ``cv_`` row), else the fit's in-sample one (which understates the error on new
+    mixtures)."""
+    cv, choice = getattr(law, "cv_", None), getattr(law, "choice_", None)
+    chosen = choice.get(OBJECTIVE) if isinstance(choice, dict) else None
+    if cv is not None and chosen is not None:
+        row = next((r for r in cv.rows if r.target == OBJECTIVE and r.name == chosen
+                    and np.isfinite(r.metrics.get("rmse", np.nan))), None)
+        if row is not None:
+            return {"rmse": float(row.metrics["rmse"]), "source": f"{cv.n_folds}-fold CV of the chosen law"}
     _, s = _objective_weights(objective, names)
     Y = table.losses(names).reshape(len(table), -1)
     truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None
