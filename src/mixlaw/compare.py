@@ -24,7 +24,7 @@ from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
 from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
-from .laws.selection import META_LAWS, OBJECTIVE, n_par_text, objective_weights
+from .laws.selection import META_LAWS, OBJECTIVE, fit_modes, n_par_text, objective_weights
 
 #: Laws fitted by default: all registered ones whose optional dependency is importable.
 SPLIT_METRICS = ("spearman", "pearson", "mre", "rmse", "bias", "r2", "regret_at_1")
@@ -162,8 +162,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         if why:
             warnings.warn(why, ScaleWarning, stacklevel=2)
     s = objective_weights(objective, names)
-    if s is not None and not [m for m in fit_on if m in ("per-eval", "direct")]:
-        raise InputError(f"fit_on must name 'per-eval' and/or 'direct'; got {list(fit_on)}")
+    # Rows per law: per-eval first, then direct.
+    law_modes = [m for m in ("per-eval", "direct") if m in fit_modes(fit_on, s, len(names))]
     law_objs = [_make_law(k, random_state, objective, cv_folds) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
     # Once for the table (each law's own fit warning is an ExtrapolationWarning, left out of its row).
@@ -175,10 +175,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         if on_progress is not None:
             on_progress(law.key)
         meta = law.key in META_LAWS
-        modes = ["per-eval"] if s is None or meta else [m for m in ("per-eval", "direct") if m in fit_on]
-        if len(names) == 1 and len(modes) == 2:
-            modes = ["per-eval"]  # one eval set: its objective column is its own column, "direct" a copy of the row
-        for mode in modes:
+        for mode in ["per-eval"] if meta else law_modes:
             est = law if mode == "per-eval" else law.clone()
             rows.append(_score_one(est, mode, train, tests, names, s))
         if on_done is not None:

@@ -356,6 +356,19 @@ def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray,
     return P, n_par
 
 
+def fit_modes(fit_on: Sequence[str], s: np.ndarray | None, n_targets: int) -> list[str]:
+    """How a law is fitted for the objective with weights ``s``: per eval set and aggregated, and/or directly on
+    the objective column (``fit_on``, in its order). Per eval alone without an objective, and when there is one
+    eval set: its objective column is its own column, so "direct" would refit the same law on the same numbers
+    for a copy of every row. InputError when ``fit_on`` names neither."""
+    if s is None:
+        return ["per-eval"]
+    modes = [m for m in fit_on if m in ("per-eval", "direct")]
+    if not modes:
+        raise InputError(f"fit_on must name 'per-eval' and/or 'direct'; got {list(fit_on)}")
+    return ["per-eval"] if n_targets == 1 and len(modes) == 2 else modes
+
+
 def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
                    candidates: Sequence[str] | None = None, objective: str | Mapping[str, float] | None = None,
                    fit_on: Sequence[str] = ("per-eval", "direct"), n_folds: int = DEFAULT_FOLDS,
@@ -401,13 +414,7 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
     if not keys:
         raise InputError("no candidate laws to cross-validate")
     s = objective_weights(objective, targets)
-    modes = ["per-eval"] if s is None else [m for m in fit_on if m in ("per-eval", "direct")]
-    if not modes:
-        raise InputError(f"fit_on must name 'per-eval' and/or 'direct'; got {list(fit_on)}")
-    if len(targets) == 1 and len(modes) == 2:
-        # One eval set: its objective column is that eval's own column, so "direct" would refit the same law on the
-        # same numbers and double the CV's cost for a copy of every row.
-        modes = ["per-eval"]
+    modes = fit_modes(fit_on, s, len(targets))
     folds = fold_ids(len(W), n_folds, random_state)
     uniq = [int(f) for f in np.unique(folds)]
     k = len(uniq)
@@ -521,6 +528,6 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split())[:200]
 
 
-__all__ = ["cross_validate", "cross_val_predict", "fit_law", "fit_key", "FIT_CACHE", "fold_ids", "objective_weights",
-           "score_columns", "nonneg_weights", "default_candidates", "CVTable", "CVRow", "CVResult", "AUTO_CANDIDATES",
-           "MAX_RUNS", "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS"]
+__all__ = ["cross_validate", "cross_val_predict", "fit_modes", "fit_law", "fit_key", "FIT_CACHE", "fold_ids",
+           "objective_weights", "score_columns", "nonneg_weights", "default_candidates", "CVTable", "CVRow",
+           "CVResult", "AUTO_CANDIDATES", "MAX_RUNS", "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS"]
