@@ -20,11 +20,12 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
-from ..data import RunTable, scale_mismatch
+from ..data import LOSS_PREFIX, WEIGHT_PREFIX, RunTable, scale_mismatch
 from ..errors import (
     ExtrapolationWarning,
     InputError,
@@ -638,23 +639,22 @@ def _frame_as_table(X: Any, *, for_fit: bool) -> tuple[Any, list[str] | None, di
     passed to ``fit`` with separate losses, its domain names (the weights then as an array) and its ``params`` /
     ``tokens`` columns (a frame of w: and params columns had its model sizes dropped without a word).
     """
-    import pandas as pd
-
-    if not isinstance(X, pd.DataFrame):
+    if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
         return X, None, {}
     cols = [str(c) for c in X.columns]
-    wcols = [c for c in cols if c.startswith("w:")]
+    wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
     if len(wcols) < 2:
         return X, None, {}
     df = X.set_axis(cols, axis=1)
-    has_losses = any(c.startswith("loss:") for c in cols)
+    has_losses = any(c.startswith(LOSS_PREFIX) for c in cols)
     if for_fit and not has_losses:
         scale = {c: df[c].to_numpy(dtype=np.float64) for c in ("params", "tokens") if c in cols}
-        return df[wcols].to_numpy(dtype=np.float64), [c[2:] for c in wcols], scale
+        return df[wcols].to_numpy(dtype=np.float64), [c[len(WEIGHT_PREFIX):] for c in wcols], scale
     if "run" not in cols:
         df = df.assign(run=[str(i + 1) for i in range(len(df))])
     if not has_losses:
-        df = df.assign(**{"loss:_": 1.0})  # mixtures to predict need no loss; the table's check wants one column
+        # Mixtures to predict need no loss; the table's check wants one column.
+        df = df.assign(**{LOSS_PREFIX + "_": 1.0})
     return RunTable(df), None, {}
 
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
