@@ -40,7 +40,7 @@ from ..importers import read_any_runs
 from ..laws.base import MixingLaw, get_law
 from ..laws.options import parse_law_options
 from ..laws.selection import CV_PROGRESS
-from ..train.config import parse_mixture
+from ..train.config import parse_mixture, scaled_number
 
 SCHEMA_VERSION = 1
 
@@ -270,27 +270,22 @@ def merge_eval_warnings(msgs: list[str], limit: int = 6) -> list[str]:
 
 
 # ---------------------------------------------------------------------- option parsers
-#: Suffixes a size or length may carry on the command line, as papers write them (70M, 1B, 100B tokens).
-COUNT_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
-
-
 def parse_count(value: str | float) -> float:
-    """A model size, step or token count: a number (``1e9``, ``100000``) or one with a suffix k / M / B (or G) / T,
-    any case (``410M``, ``1B``, ``100B``, ``2.5T``). Anything else is a one-line error naming the forms."""
+    """A model size, step or token count: a number (``1e9``, ``100000``, ``-1``: its own check says what is wrong
+    with it) or one with a suffix k / M / B (or G) / T as papers write them (``410M``, ``1B``, ``100B``, ``2.5T``;
+    :func:`~mixlaw.train.config.scaled_number`'s suffixes, in any case here). Anything else is a one-line error
+    naming the forms."""
     if isinstance(value, int | float):
         return float(value)
-    text = str(value).strip().replace("_", "")
+    text = str(value).strip()
     try:
         return float(text)
     except ValueError:
         pass
-    scale = COUNT_SUFFIX.get(text[-1:].lower())
-    if scale is not None:
-        try:
-            return float(text[:-1]) * scale
-        except ValueError:
-            pass
-    raise typer.BadParameter(f"{value!r} is not a number: give e.g. 1e9, 1000000000 or 1B (suffixes k, M, B, T)")
+    scaled = scaled_number(text[:-1] + text[-1].upper() if text and text[-1] in "mbgt" else text)
+    if scaled is None:
+        raise typer.BadParameter(f"{value!r} is not a number: give e.g. 1e9, 1000000000 or 1B (suffixes k, M, B, T)")
+    return scaled
 
 
 #: typer.Option(..., **COUNT): a size, step or token count option (:func:`parse_count`).

@@ -31,6 +31,14 @@ HEAD_DIM = 16
 ASPECT = 32
 
 
+def scaled_number(text: str) -> float | None:
+    """The value of ``text``, a number with an optional suffix k/K (1e3), M (1e6), B/G (1e9), T (1e12)
+    (``"0.2M"``, ``"2_000"``, ``"2e6"``), or None when it is not one (:func:`parse_count` and the command line's
+    sizes and lengths read suffixes by it)."""
+    m = _COUNT.match(str(text))
+    return None if m is None else float(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)]
+
+
 def parse_count(text: str | int, what: str = "count") -> int:
     """Parse ``"0.2M"``, ``"2M"``, ``"16k"``, ``"2e6"`` or ``"2_000_000"`` into a positive int.
 
@@ -59,10 +67,10 @@ def parse_count(text: str | int, what: str = "count") -> int:
     if isinstance(text, int) and not isinstance(text, bool):
         value = float(text)
     else:
-        m = _COUNT.match(str(text))
-        if m is None:
+        scaled = scaled_number(text)
+        if scaled is None:
             raise InputError(f"{what}: cannot parse {text!r} as a count; expected e.g. 0.2M, 2M, 16k or 2000000")
-        value = float(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)]
+        value = scaled
     if not math.isfinite(value) or value < 1:
         raise InputError(f"{what}: {text!r} must be a positive count (at least 1)")
     return round(value)
