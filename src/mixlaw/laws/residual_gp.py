@@ -219,7 +219,7 @@ class ResidualGP(MixingLaw):
                    for p in self.base_.params_.values()]
         self.params_ = Params(bparams + gp_params)
         for t in ctx.targets:
-            corr = self._correction(X, t)
+            corr = self._correction(D2, t)
             self.gp_[t]["correction_rms"] = float(np.sqrt(np.mean(corr ** 2)))
         self.results_ = {f"{self.base}:{k}": r for k, r in (getattr(self.base_, "results_", {}) or {}).items()}
 
@@ -228,16 +228,18 @@ class ResidualGP(MixingLaw):
         p = self.params_
         return (p[f"gp:{t}.amplitude"].value ** 2, p[f"gp:{t}.length_scale"].value, p[f"gp:{t}.noise"].value ** 2)
 
-    def _correction(self, X: np.ndarray, t: str) -> np.ndarray:
-        """The GP's posterior mean at inputs X (already scaled), in units of the residuals."""
+    def _correction(self, D2: np.ndarray, t: str) -> np.ndarray:
+        """The GP's posterior mean, in units of the residuals, at the inputs whose squared distances to the
+        fitting runs' (every eval set's GP has the same ones) are ``D2``."""
         g = self.gp_[t]
         amp2, length, _ = self._hyper(t)
-        return g["y_mean"] + g["y_std"] * (amp2 * np.exp(-_sqdist(X, g["X"]) / (2 * length ** 2))) @ g["alpha"]
+        return g["y_mean"] + g["y_std"] * (amp2 * np.exp(-D2 / (2 * length ** 2))) @ g["alpha"]
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         P = np.asarray(self.base_._predict(W, ctx), dtype=np.float64)
-        X = self._x(W) / self.input_scale_
-        C = np.column_stack([self._correction(X, t) for t in self.targets_])
+        # One distance matrix for every eval set's GP (they share the fitting runs' inputs), not one per eval set.
+        D2 = _sqdist(self._x(W) / self.input_scale_, next(iter(self.gp_.values()))["X"])
+        C = np.column_stack([self._correction(D2, t) for t in self.targets_])
         return P * np.exp(C) if self.residuals == "log" else P + C
 
     def _n_free_checked(self) -> int:
