@@ -41,7 +41,8 @@ References
 Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4 (nested scaling laws).
 Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1) (model size as an input).
 
-Package layout: :mod:`.result` (result types, shared helpers), :mod:`.nested` and :mod:`.direct` (the routes),
+Package layout: :mod:`.result` (result types, shared helpers), :mod:`.nested` and :mod:`.direct` (the routes; the direct
+route's joint law and its fit in :mod:`.joint`, its fitted laws at any scale in :mod:`.direct_scales`),
 :mod:`.fitting` (one fixed route and law), :mod:`.auto` (:func:`fit_pipeline`: route and law chosen by a
 leave-scale-out backtest, the default), :mod:`.intervals` (prediction intervals at the target),
 :mod:`.backtest` (held-out checks of one route), :mod:`.decide` (optimum, steps-to-match), :mod:`.io`

@@ -34,7 +34,6 @@ import numpy as np
 from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective
-from .direct import JOINT_LAWS
 from .fitting import (
     at_one_size,
     at_one_time,
@@ -46,6 +45,7 @@ from .fitting import (
     one_scale,
 )
 from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures
+from .joint import JOINT_LAWS
 from .result import ROUTES, PipelineResult
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
     Candidate,

@@ -35,7 +35,8 @@ import pandas as pd
 from .._validation import check_random_state
 from ..data import RunTable
 from ..errors import InputError, MixlawError
-from .direct import JOINT_LAWS, _direct
+from .direct import _direct
+from .joint import JOINT_LAWS
 from .nested import _nested_many
 from .result import (
     ROUTES,

@@ -25,7 +25,7 @@ from .._version import __version__
 from ..errors import InputError
 from ..laws.base import law_from_dict
 from . import _schema as sc
-from .direct import _JointScales, _RegisteredScales
+from .direct_scales import _JointScales, _RegisteredScales
 from .intervals import interval_bounds, relative_half_width
 from .nested import _NestedStages23
 from .result import _WEIGHT_DECIMALS, ROUTES, PipelineResult, StageQuality, same_scale

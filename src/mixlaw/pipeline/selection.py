@@ -18,8 +18,8 @@ import numpy as np
 from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total
-from .direct import JOINT_LAWS
 from .fitting import fit_candidates
+from .joint import JOINT_LAWS
 from .result import PipelineResult
 from .split import ScaleSplit, _finite
 
