@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose
 
 from mixlaw.data import RunTable
 from mixlaw.errors import ExtrapolationWarning, InputError
-from mixlaw.pipeline import fit_pipeline
+from mixlaw.pipeline import fit_pipeline, optimize_pipeline
 
 from .test_pipeline import N_STAR, NESTED, S_STAR, truth, world
 
@@ -44,3 +44,19 @@ def test_target_steps_on_a_tokens_only_table_points_to_target_tokens() -> None:
     _, tokens_only = _tables(n_mix=6)
     with pytest.raises(InputError, match=r"target_steps needs a 'step' column.*give target_tokens instead"):
         fit_pipeline(tokens_only, target_params=N_STAR, target_steps=S_STAR, **NESTED)
+
+
+def test_optimize_on_a_tokens_only_table_gives_steps_to_match_in_tokens() -> None:
+    """optimize_pipeline gated Ye's figures on target_steps, which a tokens-only pipeline (Dai & Zheng's
+    SlimPajama table) never has: `mixlaw pipeline --target-tokens ... --optimize` silently printed none."""
+    both, tokens_only = _tables()
+    ref = optimize_pipeline(fit_pipeline(both, target_params=N_STAR, target_steps=S_STAR, **NESTED))
+    opt = optimize_pipeline(fit_pipeline(tokens_only, target_params=N_STAR, target_tokens=S_STAR * PER_STEP,
+                                         **NESTED))
+    assert ref.steps is not None and opt.steps is not None
+    assert opt.steps.unit == "token" and opt.steps.target_steps == pytest.approx(S_STAR * PER_STEP)
+    # Steps and tokens are proportional here, so the fractions are the same figures.
+    assert opt.steps.extra_training == pytest.approx(ref.steps.extra_training, rel=1e-3)
+    assert opt.steps.steps_fraction == pytest.approx(ref.steps.steps_fraction, rel=1e-3)
+    text = str(opt.steps)
+    assert "of the tokens" in text and "D_eq" in text and "S=" not in text

@@ -37,6 +37,9 @@ class StepsToMatch:
         S_eq / S_T - 1 (Ye: +0.48).
     assumption : str
         How the optimised run's curve was obtained (given, or same E and beta as the default).
+    unit : {"step", "token"}, default="step"
+        The axis the figures are on: a pipeline fitted over tokens (no step column) gives them in tokens, and
+        ``target_steps`` / ``equivalent_steps`` are then token counts D_T / D_eq.
     """
 
     target_steps: float
@@ -46,17 +49,19 @@ class StepsToMatch:
     equivalent_steps: float
     extra_training: float
     assumption: str
+    unit: str = "step"
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("target_steps", "default_loss", "optimum_loss", "steps_fraction",
-                                              "equivalent_steps", "extra_training", "assumption")}
+                                              "equivalent_steps", "extra_training", "assumption", "unit")}
 
     def __str__(self) -> str:
-        return (f"    default final loss {self.default_loss:.5g} at S={self.target_steps:.4g}; optimum "
+        sym, what = ("D", "tokens") if self.unit == "token" else ("S", "steps")
+        return (f"    default final loss {self.default_loss:.5g} at {sym}={self.target_steps:.4g}; optimum "
                 f"{self.optimum_loss:.5g}\n"
-                f"    optimum reaches the default's final loss at {self.steps_fraction:.1%} of the steps\n"
+                f"    optimum reaches the default's final loss at {self.steps_fraction:.1%} of the {what}\n"
                 f"    optimum is worth {self.extra_training:+.1%} training of the default "
-                f"(S_eq = {self.equivalent_steps:.4g})\n    ({self.assumption})")
+                f"({sym}_eq = {self.equivalent_steps:.4g})\n    ({self.assumption})")
 
 
 def _step_params(law: Any, what: str) -> tuple[float, float, float]:

@@ -50,8 +50,10 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
         warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range", ExtrapolationWarning)
         opt = optimize_mixture(result.mixing_law, objective=objective, natural=natural, random_state=random_state,
                                **kw, **constraints)
-    if (steps_to_match and result.law_at_time is not None and result.target_steps is not None
-            and not result.sizes_only):
+    # A pipeline fitted over tokens (a table with no step column) has no target_steps, only target_tokens; its
+    # figures are read on the token axis (pipeline_steps_to_match takes either).
+    target_time = result.target_steps if result.time_axis == "step" else result.target_tokens
+    if steps_to_match and result.law_at_time is not None and target_time is not None and not result.sizes_only:
         default = np.array([opt.natural_weights[d] for d in result.domains])
         opt.steps = pipeline_steps_to_match(result, opt.weight_array(), default, objective=objective, span=span)
     return opt
@@ -124,14 +126,14 @@ def pipeline_steps_to_match(result: PipelineResult, optimum: Any, default: Any, 
     logS = np.log(grid)
     s_eq = _crossing(logS, curves[:, 1], L_opt)
     s_match = _crossing(logS, curves[:, 0], L_def)
-    unit = "step" if result.time_axis == "step" else "token"
-    notes = [f"both curves from the pipeline at N* on {n_grid} {unit} counts in [S*/{span:g}, {span:g} S*]"]
+    unit, sym = ("step", "S") if result.time_axis == "step" else ("token", "D")
+    notes = [f"both curves from the pipeline at N* on {n_grid} {unit} counts in [{sym}*/{span:g}, {span:g} {sym}*]"]
     if np.isnan(s_eq):
-        notes.append(f"the default does not reach the optimum's loss within {span:g} S*")
+        notes.append(f"the default does not reach the optimum's loss within {span:g} {sym}*")
     if np.isnan(s_match):
-        notes.append(f"the optimum reaches the default's final loss before S*/{span:g} or never")
+        notes.append(f"the optimum reaches the default's final loss before {sym}*/{span:g} or never")
     S_eq = float(np.exp(s_eq)) if np.isfinite(s_eq) else float("nan")
     frac = float(np.exp(s_match)) / float(T) if np.isfinite(s_match) else float("nan")
     return StepsToMatch(target_steps=float(T), default_loss=float(L_def), optimum_loss=float(L_opt),
                         steps_fraction=frac, equivalent_steps=S_eq, extra_training=S_eq / float(T) - 1.0,
-                        assumption="; ".join(notes))
+                        assumption="; ".join(notes), unit=unit)
