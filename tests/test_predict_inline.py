@@ -58,3 +58,23 @@ def test_predict_the_mixture_file_optimize_or_export_wrote(tmp_path, capsys):
         assert code == 0, err
         rows = json.loads(out)["predictions"]
         assert len(rows) == n and rows[0]["pred:x"] == pytest.approx(2.75, abs=1e-6)
+
+
+def test_predict_mixtures_from_a_table_of_checkpoints(tmp_path, capsys):
+    """A run table with a step column (several checkpoints per run, e.g. the large runs to check predictions
+    against) was refused as "duplicate run ... (same run, params as line 2)": the mixtures' validator dropped
+    the step column before checking (run, params, step) keys."""
+    W = np.random.default_rng(1).dirichlet(np.ones(2), 12)
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:web": W[:, 0], "w:code": W[:, 1],
+                  "loss:x": 3 - W[:, 0]}).to_csv(runs, index=False)
+    law = tmp_path / "law.json"
+    assert _run(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
+    ckpts = tmp_path / "big.csv"
+    pd.DataFrame({"run": ["big", "big"], "w:web": [0.25, 0.25], "w:code": [0.75, 0.75], "step": [1000, 2000],
+                  "loss:x": [2.9, 2.8]}).to_csv(ckpts, index=False)
+    code, out, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(ckpts), "--json")
+    assert code == 0, err
+    rows = json.loads(out)["predictions"]
+    assert [r["run"] for r in rows] == ["big", "big"]
+    assert [r["pred:x"] for r in rows] == pytest.approx([2.75, 2.75], abs=1e-6)

@@ -243,7 +243,9 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
             hint = " (give every domain a column; 0 for those a mixture leaves out)" if missing else ""
             raise DataError(f"mixture domains differ from the {what}'s: missing {missing}, unexpected {extra}{hint}",
                             path=path, column="w:" + (missing or extra)[0])
-    scale_cols = [c for c in ("params", "tokens") if c in df.columns]
+    # 'step' too: a run table of checkpoints (the large runs whose losses you want to check) has one row per
+    # (run, step), and without its step column the validator called the second checkpoint a duplicate run.
+    scale_cols = [c for c in ("params", "step", "tokens") if c in df.columns]
     probe = df[["run"] + wcols + scale_cols].copy()
     probe["loss:_"] = 1.0  # a placeholder loss column so the run-table validator can be reused on mixtures
     with warnings.catch_warnings():  # candidates need not use every domain; only a fitting table must
