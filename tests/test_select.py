@@ -231,6 +231,50 @@ def test_an_objective_of_one_eval_is_cross_validated_once_not_per_eval_and_direc
     assert [r.law for r in board.rows] == ["linear"]
 
 
+def test_an_objective_of_one_eval_among_several_fits_that_eval_alone(monkeypatch) -> None:
+    # mixlaw compare/fit --target all --objective <eval> fitted every eval per-eval (then weighted all but one by
+    # 0) and the law again on the objective column; the eval alone gives the same figures with one fit.
+    from mixlaw.laws.base import MixingLaw
+
+    W, Y = _data(n=120, seed=5)
+    train, test = _table(W[:80], Y[:80]), _table(W[80:], Y[80:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = {k: get_law(k).fit(train, targets="all").predict(test)[:, 1] for k in ("ye-exp", "linear")}
+        ref_cv = cross_validate(W[:80], Y[:80, 1:], domains=DOMAINS, targets=["stepped"], candidates=["linear"],
+                                objective="mean")
+    fitted: list[list[str]] = []
+    fit = MixingLaw.fit
+
+    def counted(self, *args, **kw):
+        fitted.append(list(kw.get("targets") or []))
+        return fit(self, *args, **kw)
+
+    monkeypatch.setattr(MixingLaw, "fit", counted)
+    board = compare(train, {"test": test}, targets="all", laws=["ye-exp", "linear"], objective="stepped")
+    assert fitted == [["stepped"], ["stepped"]]  # one fit a law, of that eval (was both evals, then direct)
+    assert [r.law for r in board.rows] == ["ye-exp", "linear"] and board.targets == ["smooth", "stepped"]
+    truth = Y[80:, 1]
+    for r in board.rows:
+        p = before[r.law]
+        assert r.splits["test"]["rmse"] == pytest.approx(float(np.sqrt(np.mean((p - truth) ** 2))), rel=1e-9)
+        assert r.splits["test"]["spearman"] == pytest.approx(stats.spearmanr(truth, p).statistic, abs=1e-12)
+    fitted.clear()
+    cv = cross_validate(W[:80], Y[:80], domains=DOMAINS, targets=["smooth", "stepped"], candidates=["linear"],
+                        objective="stepped")
+    assert fitted == [["stepped"]] * 5  # 5 folds of the one eval (was 5 of both evals and 5 direct)
+    assert [(r.fit_on, r.target) for r in cv.table.rows] == [("per-eval", "objective")]
+    assert cv.table.rows[0].metrics == pytest.approx(ref_cv.table.rows[0].metrics, rel=1e-9)
+    fitted.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = get_law("auto", candidates=["linear"], objective="stepped").fit(train, targets="all")
+    assert fitted[1:] == [["stepped"]] * 6  # after auto's own fit: 5 folds and the refit
+    np.testing.assert_allclose(auto.predict(test)[:, 0], before["linear"], rtol=1e-9)
+    back = law_from_dict(json.loads(json.dumps(auto.to_dict())))
+    np.testing.assert_array_equal(back.predict(test), auto.predict(test))
+
+
 def test_cross_validate_rejects_meta_and_unknown_candidates() -> None:
     W, Y = _data(n=20)
     with pytest.raises(InputError, match="not a candidate law"):

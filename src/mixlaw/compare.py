@@ -24,7 +24,7 @@ from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
 from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
-from .laws.selection import META_LAWS, OBJECTIVE, fit_modes, n_par_text, objective_weights
+from .laws.selection import META_LAWS, OBJECTIVE, fit_modes, n_par_text, objective_evals, objective_weights
 
 #: Laws fitted by default: all registered ones whose optional dependency is importable.
 SPLIT_METRICS = ("spearman", "pearson", "mre", "rmse", "bias", "r2", "regret_at_1")
@@ -163,7 +163,11 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             warnings.warn(why, ScaleWarning, stacklevel=2)
     s = objective_weights(objective, names)
     # Rows per law: per-eval first, then direct.
-    law_modes = [m for m in ("per-eval", "direct") if m in fit_modes(fit_on, s, len(names))]
+    law_modes = [m for m in ("per-eval", "direct") if m in fit_modes(fit_on, s)]
+    # A single law fits and scores the evals the objective needs (its one eval, for an objective of one eval set);
+    # a meta-law gets every target and narrows them itself.
+    idx = objective_evals(s, len(names))
+    fit_names, fit_s = [names[i] for i in idx], None if s is None else s[idx]
     law_objs = [_make_law(k, random_state, objective, cv_folds) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
     # Once for the table (each law's own fit warning is an ExtrapolationWarning, left out of its row).
@@ -177,7 +181,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         meta = law.key in META_LAWS
         for mode in ["per-eval"] if meta else law_modes:
             est = law if mode == "per-eval" else law.clone()
-            rows.append(_score_one(est, mode, train, tests, names, s))
+            rows.append(_score_one(est, mode, train, tests, names, s) if meta
+                        else _score_one(est, mode, train, tests, fit_names, fit_s))
         if on_done is not None:
             on_done(law.key)
     return Leaderboard(rows, names, train.path or "", len(train),

@@ -22,7 +22,16 @@ from .._validation import Interval
 from ..errors import LossRangeWarning, WeightRangeWarning
 from ..fit import Param, Params
 from .base import FitContext, MixingLaw, law_from_dict, register
-from .selection import DEFAULT_FOLDS, OBJECTIVE, CVResult, CVTable, cross_validate, fit_law, objective_weights
+from .selection import (
+    DEFAULT_FOLDS,
+    OBJECTIVE,
+    CVResult,
+    CVTable,
+    cross_validate,
+    fit_law,
+    objective_evals,
+    objective_weights,
+)
 
 
 class MetaLaw(MixingLaw):
@@ -64,7 +73,8 @@ class MetaLaw(MixingLaw):
         if mode == "direct":
             assert self._s is not None
             return key, mode, [OBJECTIVE], fit_law(key, W, (Y @ self._s)[:, None], targets=[OBJECTIVE], **kw)
-        idx = list(range(Y.shape[1])) if cols is None else list(cols)
+        # Without cols: every eval, or the one eval of an objective of one eval set (the rest weigh 0).
+        idx = objective_evals(self._s, Y.shape[1]) if cols is None else list(cols)
         tg = [ctx.targets[i] for i in idx]
         return key, mode, tg, fit_law(key, W, Y[:, idx], targets=tg, **kw)
 
@@ -86,7 +96,8 @@ class MetaLaw(MixingLaw):
     def _member_objective(self, m: tuple[str, str, list[str], MixingLaw], W: np.ndarray, ctx: FitContext) -> np.ndarray:
         P = self._member_predict(m, W, ctx)
         assert self._s is not None
-        return P[:, 0] if m[1] == "direct" else P @ self._s
+        # A per-eval member predicts its own evals (all, or an objective's one eval): their weights.
+        return P[:, 0] if m[1] == "direct" else P @ self._s[[self.evals_.index(t) for t in m[2]]]
 
     def _set_params_from_members(self) -> None:
         plist: list[Param] = []

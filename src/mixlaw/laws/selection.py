@@ -356,17 +356,26 @@ def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray,
     return P, n_par
 
 
-def fit_modes(fit_on: Sequence[str], s: np.ndarray | None, n_targets: int) -> list[str]:
+def objective_evals(s: np.ndarray | None, n_targets: int) -> list[int]:
+    """Indices of the eval sets a law fitted per eval for the objective with weights ``s`` needs: the one eval of
+    an objective of one eval set (``--target all --objective pile_cc``: the others' weights are 0, so their fits
+    would only be multiplied by 0), else every target."""
+    if s is None or np.count_nonzero(s) != 1:
+        return list(range(n_targets))
+    return [int(np.flatnonzero(s)[0])]
+
+
+def fit_modes(fit_on: Sequence[str], s: np.ndarray | None) -> list[str]:
     """How a law is fitted for the objective with weights ``s``: per eval set and aggregated, and/or directly on
-    the objective column (``fit_on``, in its order). Per eval alone without an objective, and when there is one
-    eval set: its objective column is its own column, so "direct" would refit the same law on the same numbers
-    for a copy of every row. InputError when ``fit_on`` names neither."""
+    the objective column (``fit_on``, in its order). Per eval alone without an objective, and for an objective of
+    one eval set (:func:`objective_evals`): its objective column is that eval's own column, so "direct" would
+    refit the same law on the same numbers for a copy of every row. InputError when ``fit_on`` names neither."""
     if s is None:
         return ["per-eval"]
     modes = [m for m in fit_on if m in ("per-eval", "direct")]
     if not modes:
         raise InputError(f"fit_on must name 'per-eval' and/or 'direct'; got {list(fit_on)}")
-    return ["per-eval"] if n_targets == 1 and len(modes) == 2 else modes
+    return ["per-eval"] if np.count_nonzero(s) == 1 and len(modes) == 2 else modes
 
 
 def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
@@ -414,7 +423,9 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
     if not keys:
         raise InputError("no candidate laws to cross-validate")
     s = objective_weights(objective, targets)
-    modes = fit_modes(fit_on, s, len(targets))
+    modes = fit_modes(fit_on, s)
+    idx = objective_evals(s, len(targets))  # an objective of one eval set: that eval alone is fitted and scored
+    Y, targets, s = Y[:, idx], [targets[i] for i in idx], None if s is None else s[idx]
     folds = fold_ids(len(W), n_folds, random_state)
     uniq = [int(f) for f in np.unique(folds)]
     k = len(uniq)
@@ -529,5 +540,5 @@ def _one_line(err: BaseException) -> str:
 
 
 __all__ = ["cross_validate", "cross_val_predict", "fit_modes", "fit_law", "fit_key", "FIT_CACHE", "fold_ids",
-           "objective_weights", "score_columns", "nonneg_weights", "default_candidates", "CVTable", "CVRow",
-           "CVResult", "AUTO_CANDIDATES", "MAX_RUNS", "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS"]
+           "objective_evals", "objective_weights", "score_columns", "nonneg_weights", "default_candidates", "CVTable",
+           "CVRow", "CVResult", "AUTO_CANDIDATES", "MAX_RUNS", "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS"]
