@@ -28,9 +28,10 @@ from .data import (
     known_names,
     read_runs,
     scale_mismatch,
+    unseen_zero_domains,
 )
 from .datasets import bundled_splits, load_regmix
-from .errors import DataError, DataWarning, InputError, ScaleWarning, UnusedDomainWarning
+from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
 from .export import parse_mixture
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
@@ -231,11 +232,8 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     if domains is not None:
         missing = [d for d in domains if WEIGHT_PREFIX + d not in wcols]
         extra = [c[len(WEIGHT_PREFIX):] for c in wcols if c[len(WEIGHT_PREFIX):] not in domains]
-        unused = [d for d in extra if not pd.to_numeric(df[WEIGHT_PREFIX + d], errors="coerce").fillna(1).any()]
+        unused = unseen_zero_domains(df, extra, path or "mixtures", f"the {what}'s", stacklevel=3)
         if unused:
-            # a candidate table that lists a domain the law never saw, at 0 in every row, asks nothing of it
-            warnings.warn(f"{path or 'mixtures'}: weight column(s) {['w:' + d for d in unused]} are 0 in every row "
-                          f"and not among the {what}'s domains; ignored", DataWarning, stacklevel=3)
             df = df.drop(columns=[WEIGHT_PREFIX + d for d in unused])
             wcols = [c for c in wcols if c[len(WEIGHT_PREFIX):] not in unused]
             extra = [d for d in extra if d not in unused]

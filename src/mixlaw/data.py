@@ -311,13 +311,9 @@ class RunTable:
     def check_compatible(self, other: RunTable) -> None:
         """Raise :class:`DataError` unless ``other`` has the same training domains (same order not required)."""
         a, b = set(self.domains), set(other.domains)
-        unused = sorted(d for d in b - a if not other.frame[WEIGHT_PREFIX + d].any())
-        if unused:
-            # A domain the held-out runs never train on changes nothing (Dai & Zheng's test runs with an all-zero
-            # 'w:extra' stopped at "unexpected weight column(s)"); any other difference is an error.
-            warnings.warn(f"{other.path or 'held-out table'}: weight column(s) {['w:' + d for d in unused]} are 0 in "
-                          f"every row and not among the fitting runs' domains; ignored", DataWarning, stacklevel=2)
-            b -= set(unused)
+        # Any difference but an all-zero domain of the held-out runs is an error.
+        b -= set(unseen_zero_domains(other.frame, sorted(b - a), other.path or "held-out table",
+                                     "the fitting runs'", stacklevel=2))
         if a != b:
             extra, missing = sorted(b - a), sorted(a - b)
             parts = []
@@ -366,6 +362,20 @@ class RunTable:
 
 #: Two tables are at the same model size / token count when their medians are within this factor.
 SCALE_RATIO = 1.1
+
+
+def unseen_zero_domains(frame: pd.DataFrame, extra: Sequence[str], where: str, whose: str,
+                        stacklevel: int = 2) -> list[str]:
+    """The domains of ``extra`` (weight columns the other side has not) that are 0 in every row of ``frame``,
+    with a :class:`DataWarning` that they are ignored: a domain no row trains on changes nothing (Dai & Zheng's
+    held-out runs with an all-zero 'w:extra' stopped at "unexpected weight column(s)", and so did a candidate
+    table listing a domain the law never saw). A column that is not numeric everywhere is not ignored (the caller
+    reports it). ``whose`` names the other side ("the fitting runs'"); ``stacklevel`` is the caller's."""
+    unused = [d for d in extra if not pd.to_numeric(frame[WEIGHT_PREFIX + d], errors="coerce").fillna(1).any()]
+    if unused:
+        warnings.warn(f"{where}: weight column(s) {['w:' + d for d in unused]} are 0 in every row and not among "
+                      f"{whose} domains; ignored", DataWarning, stacklevel=stacklevel + 1)
+    return unused
 
 
 def _fold(name: str) -> str:
@@ -607,4 +617,4 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
                         lines=[line_of[r] for r in merged["run"]])
 
 
-__all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "WEIGHT_TOL"]
+__all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unseen_zero_domains", "WEIGHT_TOL"]
