@@ -137,3 +137,21 @@ def test_a_huber_fit_that_does_not_converge_is_named_by_law_key_and_eval(monkeyp
     y = 2.0 + np.exp(W @ [-1.0, 0.5, 0.2]) * np.exp(rng.normal(0, 0.05, 40))
     with pytest.warns(ConvergenceWarning, match=r"^loglinear-sat\[pile\]: a Huber fit did not converge in 1 Newton"):
         LogLinearSat().fit(W, y, targets=["pile"])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noise_free_losses_fit_exactly_without_a_convergence_warning(seed):
+    # The class's doctest (losses from the law itself, alpha 1e-6) warned 'a Huber fit did not converge in 100
+    # Newton steps' with predictions exact to 2e-16: the residual scale's optimum is 0 there, and the solver chased
+    # rounding error (laws/_huber.py, EXACT_SCALE).
+    from mixlaw.errors import ConvergenceWarning
+    from mixlaw.laws import _huber
+
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=60)
+    y = np.exp(W @ np.array([0.3, 0.2, 0.4]) - 0.05 * np.log(W[:, 1] + 0.02))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        law = LogLinearSat(eps=0.02, alpha=1e-6).fit(W, y)
+    assert law.scale_["y0"] <= _huber.EXACT_SCALE * np.abs(np.log(y)).max()
+    np.testing.assert_allclose(law.predict(W), y, rtol=1e-12)
