@@ -415,3 +415,22 @@ def test_parameter_count_before_fitting_matches_the_fit(key: str, targets: list[
         warnings.simplefilter("ignore")
         law.fit(W, y, domains=DOMS, targets=targets)
     assert before == law.results_["joint"].n_vary == law.n_params_
+
+
+@pytest.mark.parametrize("key", ["dz-eq1", "dz-eq3-safe"])
+def test_runs_below_the_capacity_floor_name_the_option_that_lets_them_fit(key: str) -> None:
+    """Trainer proxies of 0.03-0.1M parameters are below the default floor H = 0.3 (millions): the error named
+    neither the runs' size nor the option, so a user could not get the law to fit; with the option it fits."""
+    from mixlaw.errors import InputError
+
+    W = np.vstack([_mixtures(40, 21), _mixtures(40, 22)])
+    mp = np.repeat([3e4, 1e5], 40)
+    Y = 3 + W[:, :4] - 0.1 * np.log(mp / 3e4)[:, None]
+    with pytest.raises(InputError, match=r"smallest run has N = 0\.03: set capacity_floor below it "
+                                         r"\(--law-option capacity_floor=0\.003\)"):
+        get_law(key, n_restarts=1).fit(W, Y, domains=DOMS, targets=TARGETS, model_params=mp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law(key, n_restarts=1, capacity_floor=0.003).fit(W, Y, domains=DOMS, targets=TARGETS,
+                                                                  model_params=mp)
+    assert np.all(np.isfinite(law.predict(W, model_params=mp)))

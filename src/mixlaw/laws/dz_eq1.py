@@ -130,7 +130,11 @@ class _CapacityLaw(MixingLaw):
             # One model size: only H/N matters (the scale of x goes into c), so N is fixed as in DZ's code.
             N = np.full(n, float(self.n_ref))
         if np.any(N <= H):
-            raise InputError(f"{self.key}: model size N must exceed the capacity floor H={H} (N in millions)")
+            # Say which runs and the option to change: trainer proxies of 0.03-0.1M parameters all fell below the
+            # default floor, and the bare message left a user with no way forward.
+            raise InputError(f"{self.key}: model size N must exceed the capacity floor H={H:g} (N in millions); the "
+                             f"smallest run has N = {float(np.min(N)):.4g}: set capacity_floor below it "
+                             f"(--law-option capacity_floor={float(np.min(N)) / 10:.2g})")
         return N + (M - 1) * H
 
     def _match(self) -> np.ndarray:
