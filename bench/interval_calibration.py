@@ -32,8 +32,11 @@ Measured (2026-12-02, ``--jackknife 3 --workers 2``; 7 s a world on the shared 2
     v1: ceil-q(|r|) x f (+) z sd_jk                   94%          91%          96%          96%    94%      2.76%
     max(q(|f bias + scatter|), z sd_jk)               76%          84%          94%          86%    85%      2.22%
 
-Scaling the bias alone (third line) does as well on these worlds, whose scatter is mostly their 0.3-1 % noise,
-but not on mixlaw's trainer runs, whose is not (module docstring of :mod:`mixlaw.pipeline.intervals`).
+The rule row ``library, f^2`` (error growing with the square of the distance, tried for the steps-only pipeline,
+issue 9; bench/interval_steps_only.py) covers 90 % of block 0 (83 / 90 / 94 / 93 %, mean half-width 2.83 %),
+too wide; not adopted. Scaling the bias alone (third line) does as well on these worlds, whose scatter is
+mostly their 0.3-1 % noise, but not on mixlaw's trainer runs, whose is not (module docstring of
+:mod:`mixlaw.pipeline.intervals`).
 
 Usage::
 
@@ -180,6 +183,8 @@ RULES: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
     "library, jackknife (+)": lambda r: np.sqrt(extrapolation_half_width(
         np.asarray(r["residuals"]), distance_factor(r), LEVEL, _noise(r))[0] ** 2
         + (_z() * jackknife_sigma(r)) ** 2),
+    "library, f^2 (quadratic growth)": lambda r: relative_half_width(extrapolation_half_width(
+        np.asarray(r["residuals"]), distance_factor(r) ** 2, LEVEL, _noise(r)), jackknife_sigma(r), LEVEL),
     "z RMS(r) x f": lambda r: np.full(len(r["center"]), _z() * np.sqrt(np.mean(np.square(r["residuals"])))
                                       * distance_factor(r)),
 }

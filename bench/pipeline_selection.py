@@ -195,6 +195,10 @@ class World:
     mixtures: np.ndarray
     truth: np.ndarray  # (n_mix, 1): noise-free loss at the target
     observed: np.ndarray  # (n_mix, 1): the target run's measured loss (truth with the world's checkpoint noise)
+    #: The noise-free loss L(w, N, S) and the relative checkpoint noise (for worlds read at another scale, as
+    #: bench/interval_steps_only.py's one-size worlds).
+    loss: Callable[[np.ndarray, float, float], float] | None = None
+    noise: float = float("nan")
 
 
 def make_world(seed: int, family: str, fit_sizes: int = 4) -> World:
@@ -246,7 +250,7 @@ def make_world(seed: int, family: str, fit_sizes: int = 4) -> World:
                              **{f"w:{d}": w[j] for j, d in enumerate(DOMAINS)}, "loss:a": y})
     truth = np.array([[loss(w, Nt, St)] for w in W])
     observed = truth * (1 + noise * rng.standard_normal(truth.shape))
-    return World(family, RunTable(pd.DataFrame(rows)), float(Nt), float(St), W, truth, observed)
+    return World(family, RunTable(pd.DataFrame(rows)), float(Nt), float(St), W, truth, observed, loss, float(noise))
 
 
 def time_cuts(table: RunTable, target_params: float, target_time: float, sel: Selection,
