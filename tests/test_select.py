@@ -530,3 +530,19 @@ def test_size_rule_drops_a_dz_law_before_fitting_it(monkeypatch) -> None:
     rows = {r.law: r for r in cv.table.rows}
     assert "24 parameters per fitted problem need at least 48 runs (have 40)" in rows["dz-eq1"].error
     assert rows["linear"].error is None
+
+
+def test_cv_table_says_why_a_row_with_the_lowest_score_is_not_chosen() -> None:
+    """On 6 trainer runs lightgbm topped auto's table (S 2.53, spearman -0.75) while bimix (S 17.4) carried the
+    '*': rows that rank no better than chance are never chosen, and the table now says so on their line."""
+    def row(name: str, spearman: float, score: float) -> CVRow:
+        m = {"spearman": spearman, "rmse": 0.2, "bias": 0.0, "mre": 0.06, "r2": -0.5, "score": score}
+        return CVRow(name, "per-eval", "objective", m, n_params=18)
+
+    table = CVTable([row("lightgbm", -0.7537, 2.5258), row("bimix", 0.7143, 17.4381)], 6, 5, 0,
+                    chosen={"objective": "bimix"})
+    assert table.best("objective").name == "bimix"
+    lines = str(table).splitlines()
+    top, second = lines[3], lines[4]
+    assert top.startswith("    lightgbm") and top.endswith("(never chosen: ranks no better than chance)")
+    assert second.startswith("    bimix") and second.endswith(" *")
