@@ -140,3 +140,27 @@ def test_sizes_and_lengths_take_the_suffixes_papers_write(tmp_path, capsys) -> N
     assert json.loads(out)["params"] == 3e7 and json.loads(out)["steps"] == 1500
     code, _, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1Bn", "--target-steps", "1e5")
     assert code == 2 and "'1Bn' is not a number: give e.g. 1e9, 1000000000 or 1B" in err
+
+
+def test_target_tokens_of_optimize_export_and_design_take_the_suffixes_too(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The README's 'Sizes, steps and tokens on the command line take a suffix' held for pipeline and predict
+    only: `mixlaw optimize --target-tokens 100B` (as pipeline takes it) stopped with "Input should be a valid
+    number"; so did export's and design's --target-tokens."""
+    tok = tmp_path / "tok.csv"
+    tok.write_text("domain,tokens\nweb,5e10\ncode,1e10\nmath,1e10\n")
+    code, out, err = _cli(capsys, "export", "--mixture", "web=0.6,code=0.3,math=0.1", "--format", "json",
+                          "--tokens-available", str(tok), "--target-tokens", "100B", "--json")
+    assert code == 0, err
+    ref = _cli(capsys, "export", "--mixture", "web=0.6,code=0.3,math=0.1", "--format", "json",
+               "--tokens-available", str(tok), "--target-tokens", "1e11", "--json")
+    assert ref[0] == 0 and out == ref[1]
+    runs = tmp_path / "runs.csv"
+    mix_table().frame.to_csv(runs, index=False)
+    domains = [c[2:] for c in pd.read_csv(runs).columns if c.startswith("w:")]
+    tok.write_text("domain,tokens\n" + "".join(f"{d},1e11\n" for d in domains))
+    code, out, err = _cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--tokens-available", str(tok),
+                          "--target-tokens", "100B", "--json")
+    assert code == 0, err
+    code, _, err = _cli(capsys, "design", "--domains", ",".join(domains), "--method", "dirichlet", "--n", "4",
+                        "--tokens-available", str(tok), "--target-tokens", "100B", "--out", str(tmp_path / "d.csv"))
+    assert code == 0, err

@@ -14,6 +14,7 @@ from .. import api, design
 from ..errors import InputError
 from ..export import parse_mixture
 from ._common import (
+    COUNT,
     JsonOpt,
     LawOptionOpt,
     SeedOpt,
@@ -42,7 +43,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                prior: str | None = typer.Option(None, "--prior", help="Dirichlet prior: a=0.5,b=0.3,..."),
                tokens_available: str | None = typer.Option(None, "--tokens-available",
                                                               help="CSV domain,tokens (or JSON)."),
-               target_tokens: float | None = typer.Option(None, "--target-tokens", help="Target run tokens."),
+               target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
+                                                          help="Target run tokens (1e11, 100B)."),
                max_epochs: float = typer.Option(4.0, "--max-epochs", help="Max repetitions of a domain."),
                law: str | None = typer.Option(None, "--law", help="Active: law key (default ye-exp)."),
                objective: str | None = typer.Option(None, "--objective",

@@ -14,7 +14,7 @@ from .. import api
 from ..design import read_tokens_available
 from ..errors import InputError
 from ..export import TokenBudget, export_mixture, parse_export_options, parse_mixture, read_paths
-from ._common import EXPORT_OPTION_HELP, JsonOpt, emit_json, err, show_warnings
+from ._common import COUNT, EXPORT_OPTION_HELP, JsonOpt, emit_json, err, show_warnings
 
 
 def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5, or a JSON/CSV mixture file "
@@ -24,8 +24,8 @@ def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5, 
                decimals: int = typer.Option(6, "--decimals", help="Decimals of the rounded weights (sum exactly 1)."),
                tokens_available: str | None = typer.Option(None, "--tokens-available",
                                                               help="CSV domain,tokens (or JSON): data per domain."),
-               target_tokens: float | None = typer.Option(None, "--target-tokens",
-                                                          help="Tokens of the run (sets repetition and sizes)."),
+               target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
+                                                          help="Run tokens (sets repetition and sizes; 1e11, 100B)."),
                export_option: list[str] | None = typer.Option(None, "--export-option", metavar="KEY=VALUE",
                                                               help=EXPORT_OPTION_HELP),
                out_path: Path | None = typer.Option(None, "--out", help="Write the export here."),

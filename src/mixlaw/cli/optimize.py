@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
 from ..laws.selection import META_LAWS
 from ._common import (
+    COUNT,
     EXPORT_OPTION_HELP,
     BoundsOpt,
     CvFoldsOpt,
@@ -64,7 +65,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                                               help="Fix a domain's weight; repeatable."),
                  tokens_available: str | None = typer.Option(None, "--tokens-available",
                                                                 help="CSV domain,tokens (or JSON)."),
-                 target_tokens: float | None = typer.Option(None, "--target-tokens", help="Target run tokens."),
+                 target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
+                                                            help="Target run tokens (1e11, 100B)."),
                  max_epochs: float | None = typer.Option(None, "--max-epochs",
                                                             help="Max repetitions of a domain (default 4)."),
                  within_range: bool = typer.Option(False, "--within-fitted-range",
