@@ -43,6 +43,8 @@ def test_html_report_is_self_contained(tmp_path, capsys):
     page = out.read_text()
     assert "<h2>Leaderboard</h2>" in page and page.count("<svg") >= 3  # scatter, interactions, optimum
     assert "Spearman held" in page and "Optimal mixture" in page
+    # The optimum's reference is the mean of the fitting runs, and its block says so (it said "(given)").
+    assert "natural mixture (mean of the runs)" in page and "natural mixture (given)" not in page
     # Nothing to fetch: every URL in the page is an SVG/XML namespace.
     assert all("w3.org" in u for u in re.findall(r"https?://[^\s\"'<>]+", page))
 

@@ -158,6 +158,9 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
                 warnings.simplefilter("ignore", ExtrapolationWarning)
                 opt = optimize_mixture(fitted[best], objective=objective if len(names) > 1 else names[0],
                                        natural=train.weights.mean(axis=0), within_fitted_range=True)
+            # Where the reference came from, as optimize says it: the page's block read "natural mixture (given)"
+            # under a heading that called it the mean training mixture.
+            opt.natural_source = "mean of the runs"
         except MixlawError as err:
             parts.append(f"<h2>Optimal mixture</h2><p>not available: {html.escape(str(err))}</p>")
         else:
