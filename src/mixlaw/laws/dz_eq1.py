@@ -343,12 +343,13 @@ class _CapacityLaw(MixingLaw):
         converged at 122M, 310M and 937M with a lower held-out RMSE (0.0183 -> 0.0162, 0.0183 -> 0.0166,
         0.0278 -> 0.0195)."""
         if float(self.pooling) == 0:
-            return ("; try the law option pooling=100 (--law-option pooling=100): a partial-pooling prior on the "
+            return ("; try the law option pooling=100 (--law-option pooling=100 on fit, optimize, pipeline, continual; "
+                    "compare and report take no law options): a partial-pooling prior on the "
                     "per-domain parameters, which curves the flat directions of a fit with few losses per parameter "
                     "(dz-eq3's default)")
         if self.floor_smoothness is None:
-            return ("; try the law option floor_smoothness=32 (--law-option floor_smoothness=32): a soft capacity "
-                    "floor, without the hard floor's kinks")
+            return ("; try the law option floor_smoothness=32 (--law-option floor_smoothness=32 on fit, optimize, "
+                    "pipeline, continual): a soft capacity floor, without the hard floor's kinks")
         return "; more runs, a stronger pooling or fixed parameters (fixed=) may help"
 
     def _solve(self, W: np.ndarray, S: np.ndarray, ctx: FitContext, mask: np.ndarray, spec: Params, y: np.ndarray,
