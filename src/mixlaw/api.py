@@ -32,6 +32,7 @@ from .data import (
 )
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
+from .evals import warn_minimised_metrics
 from .export import parse_mixture
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
@@ -283,8 +284,9 @@ def law_selection(law: MixingLaw) -> dict[str, Any] | None:
 def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | Sequence[str] = "all",
                   objective: Objective = "mean", n_boot: int = 0, n_jobs: int | None = None,
                   step_law: Any = None, target_steps: float | None = None, extrapolate: bool = False,
-                  candidates: Sequence[str] | None = None, cv_folds: int | None = None, random_state: int = 0,
-                  on_progress: Callable[[int], None] | None = None, **constraints: Any) -> OptimumResult:
+                  candidates: Sequence[str] | None = None, cv_folds: int | None = None, maximize: bool = False,
+                  random_state: int = 0, on_progress: Callable[[int], None] | None = None,
+                  **constraints: Any) -> OptimumResult:
     """Fit ``law`` to a run table and return its optimal mixture (what ``mixlaw optimize`` runs).
 
     Parameters
@@ -300,6 +302,9 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         For ``auto`` / ``stack``: the laws to choose from (default: every suitable registered law).
     cv_folds : int, optional
         For ``auto`` / ``stack``: folds of their cross-validation (default 5).
+    maximize : bool, default=False
+        Maximise the objective: the eval sets are higher-is-better metrics (accuracy, pass@1, a score) stored
+        in the loss columns (see :func:`optimize_mixture`, which also says why a flag and not negative weights).
     extrapolate : bool, default=False
         Allow the optimum outside the fitted range of each weight (the trust region otherwise: every weight
         between its smallest and largest share in the runs).
@@ -337,8 +342,14 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     if meta_kw and not (isinstance(law, str) and law in META_LAWS):
         raise InputError(f"candidates and CV folds apply to the laws that choose among others "
                          f"({', '.join(META_LAWS)}); got law {law!r}")
+    if step_law is not None and maximize:
+        raise InputError("steps-to-match reads the default mixture's loss curve E + B/S^beta; it does not apply to "
+                         "a maximised metric (drop the step law or maximize)")
     if isinstance(law, str) and law in META_LAWS and linear:
         # The meta-law predicts the objective itself (chosen per-eval or direct by CV): optimise that column.
+        if not maximize:  # said here: optimize_mixture sees only the one column, named 'objective'
+            _, s = _objective_weights(objective, names)
+            warn_minimised_metrics([t for t, v in zip(names, s, strict=True) if v > 0], stacklevel=2)
         est = get_law(law, random_state=random_state, objective=objective, **meta_kw)
         objective = OBJECTIVE
     elif isinstance(law, str):
@@ -347,6 +358,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         est = law
     opt_kw = dict(constraints)
     opt_kw["objective"] = objective
+    opt_kw["maximize"] = maximize
     opt_kw["random_state"] = random_state
     opt_kw.setdefault("within_fitted_range", not extrapolate)
     opt_kw.setdefault("runs", table.weights)

@@ -88,6 +88,11 @@ class DataWarning(MixlawWarning):
     """Input was accepted after a stated, counted repair (e.g. renormalised weights)."""
 
 
+class HigherIsBetterWarning(MixlawWarning):
+    """An eval set whose name reads as a higher-is-better metric (``hellaswag_acc``, ``pass@1``) is being
+    minimised as a loss (:func:`mixlaw.evals.warn_minimised_metrics`)."""
+
+
 class UnusedDomainWarning(DataWarning):
     """A domain has weight 0 in every run of a table: a law fitted on it cannot estimate that domain's effect.
 

@@ -18,13 +18,15 @@ The new column is computed row by row from the table's own loss columns and is v
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .data import LOSS_PREFIX, RunTable, known_names
-from .errors import InputError
+from .errors import HigherIsBetterWarning, InputError
 
 #: Name of the column :func:`add_weighted_total` adds by default.
 TOTAL_NAME = "objective"
@@ -179,7 +181,10 @@ def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequ
         except (TypeError, ValueError):
             raise InputError(f"objective weights must be numbers; got {dict(objective)}") from None
         if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0:
-            raise InputError(f"objective weights must be finite, >= 0 and not all 0; got {dict(objective)}")
+            # A negative weight is how one would try to maximise an accuracy: say what does that.
+            hint = (" (to maximise a higher-is-better metric such as an accuracy, give it a positive weight and "
+                    "maximize=True, --maximize on the command line)") if np.any(s < 0) else ""
+            raise InputError(f"objective weights must be finite, >= 0 and not all 0; got {dict(objective)}{hint}")
         return s
     raise InputError(f"objective must be 'mean', 'total', an eval name or a mapping; got {objective!r}")
 
@@ -203,5 +208,33 @@ def linear_objective(objective: Any, targets: Sequence[str]) -> dict[str, float]
     return {t: float(v) for t, v in zip(names, s, strict=True) if v != 0}
 
 
+#: Name tokens of higher-is-better metrics (whole tokens between non-alphanumerics, case-insensitive: 'acc' in
+#: 'hellaswag_acc' or 'acc_norm', never in 'pile_cc' or 'accel'); 'pass@k' / 'pass_at_k' by pattern.
+HIGHER_IS_BETTER = re.compile(r"(?<![a-z0-9])(?:acc|accuracy|exact_match|em|f1|score|win_rate|winrate)(?![a-z0-9])"
+                              r"|(?<![a-z0-9])pass(?:@|_at_)\d", re.IGNORECASE)
+
+
+def reads_higher_is_better(name: str) -> bool:
+    """Whether an eval set's name reads as a higher-is-better metric (accuracy, exact match, F1, pass@k, a score,
+    a win rate) rather than a loss.
+
+    Examples
+    --------
+    >>> [reads_higher_is_better(n) for n in ("hellaswag_acc", "pass@1", "squad_f1", "pile_cc", "loss_bpb")]
+    [True, True, True, False, False]
+    """
+    return HIGHER_IS_BETTER.search(str(name)) is not None
+
+
+def warn_minimised_metrics(names: Sequence[str], stacklevel: int = 2) -> None:
+    """Warn (:class:`~mixlaw.errors.HigherIsBetterWarning`, one line) when eval sets an objective minimises have
+    names that read as higher-is-better metrics: minimising an accuracy returns the worst mixture, silently."""
+    hits = [n for n in names if reads_higher_is_better(n)]
+    if hits:
+        warnings.warn(f"eval set(s) {hits} read as higher-is-better metrics (accuracy, score) but are being "
+                      f"minimised as losses: pass maximize=True (--maximize) to maximise them, or ignore this if "
+                      f"they are losses", HigherIsBetterWarning, stacklevel=stacklevel + 1)
+
+
 __all__ = ["parse_eval_group", "add_eval_groups", "add_weighted_total", "linear_objective", "objective_weights",
-           "TOTAL_NAME"]
+           "reads_higher_is_better", "warn_minimised_metrics", "TOTAL_NAME", "HIGHER_IS_BETTER"]

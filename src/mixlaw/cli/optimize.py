@@ -16,6 +16,7 @@ from .._json import dumps as strict_dumps
 from ..budget import read_tokens_available
 from ..continual import critical_proportion
 from ..errors import InputError
+from ..evals import linear_objective, warn_minimised_metrics
 from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
 from ..laws.selection import META_LAWS
 from ._common import (
@@ -60,6 +61,9 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                  cv_folds: int | None = CvFoldsOpt,
                  objective: str = typer.Option("mean", "--objective",
                                                help="mean | total | max | <eval> | weights=a:0.5,b:0.5"),
+                 maximize: bool = typer.Option(False, "--maximize",
+                                               help="Maximise the objective: the eval columns hold higher-is-better "
+                                               "metrics (accuracy, exact match, pass@1, a score), not losses."),
                  bounds: list[str] | None = BoundsOpt,
                  fixed: list[str] | None = typer.Option(None, "--fixed", metavar="DOMAIN=W",
                                                               help="Fix a domain's weight; repeatable."),
@@ -127,6 +131,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         table = fitting_table(runs, dataset, weight_tol, eval_group)
         targets, obj = group_targets(target, eval_group), parse_objective(objective)
         if fit_total:
+            if not maximize:  # the one law's column is named 'objective': warn on the evals it sums
+                warn_minimised_metrics(list(linear_objective(obj, table.resolve_targets(targets))))
             table, targets, obj = fit_on_total(table, targets, obj)
         tok = None if tokens_available is None else read_tokens_available(tokens_available)
         result = api.optimize_runs(table, law=law_with_options(law, law_option, seed), targets=targets,
@@ -134,7 +140,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                    fixed=fx, tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
                                    extrapolate=extrapolate, trust_radius=trust_radius, search=search,
                                    n_samples=samples, top_k=top_k, candidates=parse_laws(candidates), step_law=sl,
-                                   cv_folds=cv_folds, target_steps=target_steps, random_state=seed, n_jobs=workers,
+                                   cv_folds=cv_folds, target_steps=target_steps, maximize=maximize,
+                                   random_state=seed, n_jobs=workers,
                                    on_progress=lambda k: advance(None, k))
         if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
             result.objective_name = f"{objective}, one law fitted on it (--fit-total)"

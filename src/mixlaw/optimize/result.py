@@ -41,7 +41,7 @@ class OptimumResult:
     weights : dict of str to float
         The optimal mixture (domain order of the law), on the simplex and inside every bound.
     objective : float
-        Predicted objective at ``weights`` (loss units, nats).
+        Predicted objective at ``weights`` (loss units, nats; the metric's own units when ``maximize``).
     losses : dict of str to float
         Predicted loss of every eval set at ``weights``.
     objective_name : str
@@ -78,6 +78,8 @@ class OptimumResult:
         other one (:func:`~mixlaw.optimize.simulate.run_spacing_l1`).
     selection : dict, optional
         For ``auto`` / ``stack``: the chosen law(s) (``choice``), stack ``weights`` and the CV table (``cv``).
+    maximize : bool
+        Whether the objective was maximised (a higher-is-better metric) rather than minimised.
     intervals : dict, optional
         Bootstrap percentile intervals, attached by :func:`mixlaw.bootstrap.bootstrap_law`.
     steps : StepsToMatch, optional
@@ -113,17 +115,21 @@ class OptimumResult:
     #: The law's error on the objective over the runs, the scale against which the improvement is read:
     #: ``{"rmse": x, "source": "..."}`` (the chosen law's CV RMSE for auto, else the fit's in-sample RMSE).
     law_error: dict[str, Any] | None = None
+    maximize: bool = False
 
     @property
     def improvement(self) -> float:
-        """Predicted objective of the natural mixture minus that of the optimum (> 0: the optimum is better)."""
-        return self.natural_objective - self.objective
+        """How much better the optimum's predicted objective is than the natural mixture's (> 0: the optimum is
+        better): natural minus optimum when minimising, optimum minus natural when maximising."""
+        gain = self.natural_objective - self.objective
+        return -gain if self.maximize else gain
 
     def weight_array(self) -> np.ndarray:
         return np.array(list(self.weights.values()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"law": self.law, "objective_name": self.objective_name, "objective": self.objective,
+        return {"law": self.law, "objective_name": self.objective_name, "maximize": self.maximize,
+                "objective": self.objective,
                 "weights": dict(self.weights), "losses": dict(self.losses),
                 "active": [a.to_dict() for a in self.active], "lower": dict(self.lower), "upper": dict(self.upper),
                 "natural": {"source": self.natural_source, "feasible": self.natural_feasible,
@@ -141,7 +147,8 @@ class OptimumResult:
         iv = self.intervals or {}
         level = iv.get("level")
         wiv = iv.get("weights", {})
-        lines = [f"[[Optimal mixture]]  law={self.law}  objective={self.objective_name}",
+        sense = "  (maximised: higher is better)" if self.maximize else ""
+        lines = [f"[[Optimal mixture]]  law={self.law}  objective={self.objective_name}{sense}",
                  f"    method = {self.method}", f"    trust region = {self.trust_region}"]
         if self.nearest_run_l1 is not None:
             spacing = ("" if self.runs_spacing_l1 is None else
@@ -190,7 +197,7 @@ class OptimumResult:
             else:
                 lines.append(f"    {dlab[d]:<{dw}} {w:>9.4f} {self.natural_weights[d]:>9.4f}  {b:<17} {a}")
         liv = iv.get("losses", {})
-        lines.append("[[Predicted losses]]")
+        lines.append("[[Predicted values]]" if self.maximize else "[[Predicted losses]]")
         ew, elab = label_column(list(self.losses))
         lines.append(f"    {'eval':<{ew}} {'optimum':>9} {'natural':>9}" + (f" {'interval':>19}" if liv else ""))
         for t, v in self.losses.items():

@@ -14,6 +14,7 @@ from scipy.optimize import minimize
 
 from .._validation import check_is_fitted, check_random_state
 from ..errors import ExtrapolationWarning, InputError
+from ..evals import warn_minimised_metrics
 from ..laws.base import MixingLaw
 from .constraints import ACTIVE_TOL, _active, _constraints, _natural, project_box_simplex
 from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights
@@ -47,9 +48,10 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                      within_fitted_range: bool = False, search: str = "auto",
                      n_samples: int = DEFAULT_SAMPLES, top_k: int = DEFAULT_TOP_K,
                      strength: tuple[float, float] = DEFAULT_STRENGTH, runs: np.ndarray | None = None,
-                     trust_radius: float | None = None,
+                     trust_radius: float | None = None, maximize: bool = False,
                      random_state: int | np.random.Generator | None = 0) -> OptimumResult:
-    """Find the mixture that minimises a fitted law's predicted objective under constraints.
+    """Find the mixture that minimises (or, with ``maximize``, maximises) a fitted law's predicted objective under
+    constraints.
 
     Parameters
     ----------
@@ -97,6 +99,19 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     trust_radius : float, optional
         Keep the optimum within this L1 distance of some run. Simulation drops samples outside; gradient
         search solves from the ``N_ANCHORS`` best-predicted runs with a (smoothed) L1-ball constraint each.
+    maximize : bool, default=False
+        Maximise the objective: for eval sets whose values are higher-is-better metrics (downstream accuracy,
+        exact match, pass@1, a benchmark score) fitted in place of losses. Every search minimises the negated
+        objective; the result reports the objective itself, and its ``improvement`` is the optimum's gain over
+        the natural mixture (> 0: better). ``"max"`` (the worst loss) is refused: its counterpart for a metric,
+        the worst score, is not implemented. Without it, a name that reads as such a metric (``hellaswag_acc``,
+        ``pass@1``; :func:`mixlaw.evals.reads_higher_is_better`) warns (:class:`~mixlaw.errors.HigherIsBetterWarning`).
+        A flag and not negative objective weights, because (1) a law fitted on the objective itself (``auto``,
+        ``--fit-total``) needs a positive column, which a weighted sum of losses minus accuracies is not; (2)
+        losses and accuracies are on different scales, so one signed sum of both has no natural weights; (3) the
+        report then reads in the metric's own units. To trade a loss against an accuracy, optimise one of them
+        and bound the other through the mixture's constraints, or turn the accuracy into an error rate
+        (``1 - acc``), a loss.
     random_state : int or Generator, default=0
         Seeds the Dirichlet starts and samples.
 
@@ -112,6 +127,11 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     NotFittedError
         When ``law`` is not fitted.
 
+    Warns
+    -----
+    HigherIsBetterWarning
+        When minimising eval sets whose names read as higher-is-better metrics.
+
     Notes
     -----
     **Why the Ye optimum is global.** For Ye's law :math:`L_i(r) = c_i + k_i \\exp(t_i^\\top r)` with
@@ -121,6 +141,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     pointwise maximum (``max``). The feasible set (a box intersected with the hyperplane sum r = 1) is
     convex. Every KKT point of a convex problem is a global minimum, so SLSQP from a single start suffices;
     mixlaw still adds starts if that one does not converge.
+
+    Maximising a convex objective is not a convex problem, so ``maximize`` always uses the multistart (its
+    optimum, for Ye's law, lies on a vertex of the feasible set).
 
     **Other laws** are not convex in general (e.g. DZ's capacity competition), so the default is 16 starts
     and the best is kept. Gradients: analytic for the Ye law; otherwise finite differences through
@@ -151,11 +174,24 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     domains = list(law.domains_)
     targets = list(law.targets_)
     name, s = _objective_weights(objective, targets)
-    scalar = _make_scalar(name, s, objective)
+    scalar = _make_scalar(name, s, objective)  # the objective itself: what the result reports
+    if maximize and name == "max":
+        raise InputError("objective 'max' (the worst, i.e. largest, loss) cannot be maximised; with maximize=True "
+                         "give 'mean', 'total', an eval set or weights")
+    if not maximize:
+        warn_minimised_metrics(targets if s is None else [t for t, v in zip(targets, s, strict=True) if v > 0])
+    # The searches only minimise: with maximize they see the negated objective (s -> -s, f -> -f).
+    sign = -1.0 if maximize else 1.0
+    s_min = None if s is None else sign * s
+
+    def scalar_min(L: np.ndarray) -> float:
+        return sign * scalar(L)
+
     prob = _constraints(domains, bounds, fixed, tokens_available, target_tokens, max_epochs,
                         law._w_range if within_fitted_range else None)
     ev = _LawEval(law, model_params, tokens)
-    convex = ev.analytic and (name in ("mean", "total", "max") or name.startswith(("loss of", "weights=")))
+    convex = not maximize and ev.analytic and (name in ("mean", "total", "max")
+                                               or name.startswith(("loss of", "weights=")))
     rng = check_random_state(random_state)
     if n_starts is not None and (not isinstance(n_starts, (int, np.integer)) or n_starts < 1):
         raise InputError(f"n_starts must be a positive int; got {n_starts!r}")
@@ -197,16 +233,16 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
 
     sim_note = ""
     if F.size == 0:
-        xs, objs, n_conv = [np.zeros(0)], [scalar(ev.predict(full(np.zeros(0))[None, :])[0])], 1
+        xs, objs, n_conv = [np.zeros(0)], [scalar_min(ev.predict(full(np.zeros(0))[None, :])[0])], 1
     elif search == "simulate":
         def rows_objective(X: np.ndarray) -> np.ndarray:
             with np.errstate(over="ignore", invalid="ignore"):
                 Lr = ev.predict(full_rows(X))
-            if s is not None:
-                return Lr @ s
+            if s_min is not None:
+                return Lr @ s_min
             if name == "max":
                 return Lr.max(axis=1)
-            return np.array([scalar(v) for v in Lr])
+            return np.array([scalar_min(v) for v in Lr])
 
         keep = None
         if trust_radius is not None:
@@ -218,12 +254,13 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         x, ftop, n_kept = simulate_search(rows_objective, nat[F], lo_f, hi_f, rem, rng, n_samples=n_samples,
                                           top_k=top_k, strength=strength, keep=keep)
         x = project_box_simplex(x, lo_f, hi_f, rem)  # the mean is feasible; this only removes rounding
-        xs, objs, n_conv = [x], [scalar(ev.predict(full(x)[None, :])[0])], 1
+        xs, objs, n_conv = [x], [scalar_min(ev.predict(full(x)[None, :])[0])], 1
+        ftop = sign * ftop
         sim_note = (f"simulate (RegMix): {n_kept} Dirichlet mixtures around the natural one (strength "
                     f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
                     f"{float(ftop.min()):.5g}-{float(ftop.max()):.5g})")
     else:
-        solve = _solver(ev, scalar, name, s, full, F, lo_f, hi_f, rem)
+        solve = _solver(ev, scalar_min, name, s_min, full, F, lo_f, hi_f, rem)
         xs, objs, n_conv = [], [], 0
         for x0 in starts(n0, 0):
             x, f, ok = solve(x0)
@@ -240,7 +277,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         if trust_radius is not None:
             b0 = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
             if nearest_run_l1(full(xs[b0]), W_runs)[0] > float(trust_radius) + 1e-9:  # type: ignore[arg-type]
-                xs, objs, n_conv = _radius_solve(ev, scalar, name, s, full, full_rows, F, lo_f, hi_f, rem,
+                xs, objs, n_conv = _radius_solve(ev, scalar_min, name, s_min, full, full_rows, F, lo_f, hi_f, rem,
                                                  W_runs, float(trust_radius))  # type: ignore[arg-type]
     best = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
     r = full(xs[best])
@@ -261,6 +298,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     if trust_radius is not None and search == "gradient":
         why += f"; within L1 {float(trust_radius):g} of a run"
     method = sim_note or f"{solver}, {grad}; {len(xs)} start(s), {n_conv} converged; {why}"
+    if maximize:
+        method = "maximised (the search minimises the negated objective); " + method
     near = None if W_runs is None else nearest_run_l1(r, W_runs)
     region = "fitted range" if within_fitted_range else "none (extrapolation allowed)"
     if trust_radius is not None:
@@ -274,8 +313,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         natural_weights=dict(zip(domains, map(float, nat), strict=True)), natural_objective=scalar(Ln),
         natural_losses=dict(zip(targets, map(float, Ln), strict=True)), natural_source=nat_src,
         natural_feasible=nat_ok, convex=bool(convex), method=method, n_starts=len(xs), n_converged=n_conv,
-        start_objectives=[float(o) for o in objs], law=law.key, search=search, trust_region=region,
-        nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1])
+        start_objectives=[sign * float(o) for o in objs], law=law.key, search=search, trust_region=region,
+        nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1],
+        maximize=bool(maximize))
 
 
 def _check_runs(runs: np.ndarray, M: int) -> np.ndarray:

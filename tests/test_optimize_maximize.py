@@ -1,0 +1,121 @@
+"""Higher-is-better metrics (issue 10, benchmark-style evals): an accuracy column stored where a loss goes was
+minimised, silently returning the worst mixture. ``maximize=True`` (``--maximize``) maximises it; a name that
+reads as such a metric warns when it is minimised."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_runner import run_cli
+
+from mixlaw.api import optimize_runs
+from mixlaw.data import RunTable
+from mixlaw.errors import HigherIsBetterWarning, InputError
+from mixlaw.evals import reads_higher_is_better
+from mixlaw.laws import get_law
+from mixlaw.optimize import optimize_mixture
+
+#: The mixture at which the synthetic accuracy peaks: sum_j p_j log(r_j + 0.01) is largest at r ~ p.
+PEAK = np.array([0.5, 0.3, 0.2])
+
+
+def _accuracy_table(name: str = "hellaswag_acc", n: int = 60, seed: int = 0) -> RunTable:
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n)
+    score = np.log(W + 0.01) @ PEAK - np.log(PEAK + 0.01) @ PEAK  # <= 0, 0 at the peak
+    acc = 0.8 * np.exp(score) * (1 + 0.002 * rng.standard_normal(n))  # in (0.1, 0.8]
+    return RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(n)],
+                                  **{f"w:{d}": W[:, j] for j, d in enumerate("abc")}, f"loss:{name}": acc}))
+
+
+def _l1(weights: dict[str, float]) -> float:
+    return float(np.abs(np.array([weights[d] for d in "abc"]) - PEAK).sum())
+
+
+@pytest.mark.parametrize("search", ["gradient", "simulate"])
+def test_maximize_finds_the_accuracy_peak_and_minimising_finds_the_other_end(search: str) -> None:
+    table = _accuracy_table()
+    law = get_law("ye-pow").fit(table, targets="hellaswag_acc")
+    kw = {"search": search, "natural": table.weights.mean(axis=0), "n_samples": 20_000, "within_fitted_range": True}
+    best = optimize_mixture(law, maximize=True, **kw)
+    assert _l1(best.weights) < 0.03
+    assert best.maximize and best.objective > best.natural_objective
+    assert best.improvement == pytest.approx(best.objective - best.natural_objective) and best.improvement > 0
+    assert best.objective == pytest.approx(best.losses["hellaswag_acc"])  # the metric itself, not its negation
+    assert best.objective == pytest.approx(0.8, abs=0.01)
+    assert max(best.start_objectives) == pytest.approx(best.objective) or search == "simulate"
+    with pytest.warns(HigherIsBetterWarning, match=r"'hellaswag_acc'.*--maximize"):
+        worst = optimize_mixture(law, **kw)
+    assert _l1(worst.weights) > 0.8 and worst.objective < best.objective
+    assert worst.objective < worst.natural_objective and not worst.maximize
+
+
+def test_maximize_with_a_trust_radius_keeps_the_best_run_as_its_floor() -> None:
+    # The L1-ball search starts from the best-predicted runs: with maximize, those of highest accuracy.
+    table = _accuracy_table()
+    law = get_law("ye-pow").fit(table, targets="hellaswag_acc")
+    pred = law.predict(table.weights).ravel()
+    opt = optimize_mixture(law, maximize=True, runs=table.weights, trust_radius=0.05)
+    assert opt.nearest_run_l1 <= 0.05 + 1e-6
+    assert opt.objective >= pred.max() - 1e-9
+
+
+def test_maximize_through_the_api_with_auto_and_the_bootstrap() -> None:
+    table = _accuracy_table()
+    res = optimize_runs(table, law="auto", candidates=["ye-pow", "linear"], cv_folds=3, maximize=True, n_boot=10,
+                        n_jobs=1)
+    assert res.maximize and _l1(res.weights) < 0.05 and res.improvement > 0
+    lo, hi = res.intervals["objective"]
+    assert lo <= res.objective <= hi and hi < 0.85
+    assert json.loads(json.dumps(res.to_dict()))["maximize"] is True
+    assert "(maximised: higher is better)" in str(res) and "[[Predicted values]]" in str(res)
+
+
+def test_auto_warns_on_the_eval_it_minimises_not_on_its_objective_column() -> None:
+    with pytest.warns(HigherIsBetterWarning, match="'hellaswag_acc'"):
+        optimize_runs(_accuracy_table(), law="auto", candidates=["linear"], cv_folds=3)
+
+
+def test_the_warning_fires_for_metric_names_only() -> None:
+    assert reads_higher_is_better("hellaswag_acc") and reads_higher_is_better("pass@1")
+    assert reads_higher_is_better("squad_f1") and reads_higher_is_better("alpaca_win_rate")
+    for loss in ("pile_cc", "loss_bpb", "enron_emails", "accel", "c4"):
+        assert not reads_higher_is_better(loss), loss
+    law = get_law("linear").fit(_accuracy_table("pile_cc"), targets="pile_cc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HigherIsBetterWarning)
+        optimize_mixture(law, within_fitted_range=True)  # a loss: no warning
+    acc = get_law("linear").fit(_accuracy_table(), targets="hellaswag_acc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HigherIsBetterWarning)
+        optimize_mixture(acc, maximize=True, within_fitted_range=True)  # maximised: no warning
+
+
+def test_what_maximize_cannot_mean_is_refused_with_the_alternative() -> None:
+    law = get_law("linear").fit(_accuracy_table(), targets="hellaswag_acc")
+    with pytest.raises(InputError, match="'max'.*cannot be maximised"):
+        optimize_mixture(law, objective="max", maximize=True)
+    with pytest.raises(InputError, match="maximize=True"):
+        optimize_mixture(law, objective={"hellaswag_acc": -1.0})
+    with pytest.raises(InputError, match="steps-to-match.*maximised"):
+        optimize_runs(_accuracy_table(), law="linear", maximize=True, step_law=(2.0, 5.0, 0.3), target_steps=1e4)
+
+
+def test_cli_maximize_says_it_maximised(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    path = tmp_path / "runs.csv"
+    _accuracy_table().frame.to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "optimize", "--runs", str(path), "--law", "ye-pow", "--maximize")
+    assert code == 0, err
+    assert "objective=mean  (maximised: higher is better)" in out and "[[Predicted values]]" in out
+    assert "HigherIsBetter" not in err and "--maximize" not in err
+    code, out, err = run_cli(capsys, "optimize", "--runs", str(path), "--law", "ye-pow", "--maximize", "--json")
+    assert code == 0, err
+    opt = json.loads(out)["optimum"]
+    assert opt["maximize"] is True and _l1(opt["weights"]) < 0.03 and opt["improvement"] > 0
+    code, out, err = run_cli(capsys, "optimize", "--runs", str(path), "--law", "ye-pow")
+    assert code == 0, err
+    assert "'hellaswag_acc'" in err and "--maximize" in err and "maximised" not in out
