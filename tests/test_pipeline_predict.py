@@ -117,6 +117,21 @@ def test_rows_are_labelled_by_mixture_not_by_a_run_name() -> None:
     assert doc["mixture"] == frame["mixture"][0] and doc["first_run"] == res.mixture_runs[0]
 
 
+def test_printed_rows_say_they_are_not_what_predict_returns() -> None:
+    """The nested route prints each mixture's stage-2 value; predict() (and `mixlaw predict --pipeline`) reads
+    the mixing law fitted to them. On Dai & Zheng's SlimPajama one mixture printed 1.6036 and predicted 1.6191 at
+    the same scale with no word on why: the table now says what its rows are and how far the law is from them."""
+    res = fit_pipeline(world(n_mix=8, noise=0.01), target_params=N_STAR, target_steps=S_STAR, **NESTED)
+    rel = np.abs(res.predict(res.mixtures) / res.target_losses - 1)
+    assert rel.max() > 1e-4  # they do differ
+    mix = res.stages["mixture"]
+    assert rel.max() == pytest.approx(mix.max_rel_residual, rel=1e-6)
+    text = str(res)
+    assert (f"`mixlaw predict --pipeline`, predict() and the optimum use the {res.law} law fitted to these rows, "
+            f"which differs from them by the mixture stage's residuals: median {mix.median_rel_residual:.2%}, "
+            f"max {mix.max_rel_residual:.2%})") in text
+
+
 # ---------------------------------------------------------------------- item 7: pipeline papercuts
 def test_direct_route_with_a_law_that_takes_no_model_size_refuses_in_one_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match="additive-ens.*--route nested"):

@@ -253,6 +253,16 @@ class PipelineResult:
         if self.selection is not None:
             lines += ["", str(self.selection)]
         lines += ["", "predicted target-scale losses:"]
+        mix = self.stages.get("mixture")
+        if self.route == "nested" and mix is not None:
+            # These rows are stage 2's values, which the mixing law is fitted to; `mixlaw predict --pipeline`,
+            # PipelineResult.predict and the optimum read the mixing law, which differs from them by its
+            # residuals. Said here: the same mixture came back 1.6036 from this table and 1.6191 from predict
+            # (Dai & Zheng's SlimPajama, arxiv at 2.718B), and nothing told a user which to believe or why.
+            lines.append(f"  (each mixture's own step and size laws at the target; `mixlaw predict --pipeline`, "
+                         f"predict() and the optimum use the {self.law} law fitted to these rows, which differs "
+                         f"from them by the mixture stage's residuals: median {mix.median_rel_residual:.2%}, "
+                         f"max {mix.max_rel_residual:.2%})")
         if self.intervals is not None:
             lines.append(f"  (lo/hi: {self.intervals.level:.0%} prediction interval; {self.intervals.method})")
         lines.append(self.frame().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
