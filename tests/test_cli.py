@@ -88,7 +88,11 @@ def test_console_script_prints_no_traceback(tmp_path):
     p.write_text("run,w:a,w:b,loss:a\nr1,0.5,0.5,-3\n")
     proc = subprocess.run([sys.executable, "-m", "mixlaw", "fit", "--runs", str(p)], capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"error: {p}:2: column 'loss:a': loss is -3, expected > 0"
+    assert proc.stderr.strip() == (f"error: {p}:2: column 'loss:a': loss is -3, expected > 0 (the laws fit positive "
+                                   f"losses: store a positive form of a metric that can be 0 or negative (a "
+                                   f"log-probability's negation or an error rate 1 - accuracy, both losses; or the "
+                                   f"metric plus a constant that lifts every value above 0, optimised with --maximize "
+                                   f"if higher is better))")
 
 
 def test_optimize_workers_do_not_change_the_bootstrap(capsys):

@@ -119,3 +119,17 @@ def test_cli_maximize_says_it_maximised(capsys: pytest.CaptureFixture[str], tmp_
     code, out, err = run_cli(capsys, "optimize", "--runs", str(path), "--law", "ye-pow")
     assert code == 0, err
     assert "'hellaswag_acc'" in err and "--maximize" in err and "maximised" not in out
+
+
+def test_a_metric_at_zero_or_below_is_refused_with_what_to_store_instead(tmp_path) -> None:
+    # An exact-match score of 0 (a tiny proxy) or a score difference below 0: refused, not loosened (laws fit log L).
+    table = _accuracy_table("mmlu_em").frame
+    table.loc[3, "loss:mmlu_em"] = 0.0
+    path = tmp_path / "runs.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"runs\.csv:5: column 'loss:mmlu_em': loss is 0, expected > 0 \(the laws "
+                       r"fit positive losses: .*1 - accuracy.*--maximize if higher is better\)"):
+        RunTable(pd.read_csv(path), path=str(path))
+    W = table[["w:a", "w:b", "w:c"]].to_numpy()
+    with pytest.raises(InputError, match=r"got -0\.5 \(the laws fit positive losses.*--maximize"):
+        get_law("linear").fit(W, table["loss:mmlu_em"].to_numpy() - 0.5)

@@ -38,6 +38,11 @@ WEIGHT_TOL = 0.01
 #: Marin CSV is off by up to 3e-7; float32 columns by ~1e-7), renormalised without a warning. Larger ones
 #: (up to ``weight_tol``) are a repair the user should hear about.
 ROUNDING_TOL = 1e-6
+#: What to do with a loss column that holds 0 or a negative value: the laws fit positive losses (most fit log L),
+#: so a metric that can reach 0 or go negative (a score difference, a log-probability) needs a positive form.
+NONPOSITIVE_HINT = ("the laws fit positive losses: store a positive form of a metric that can be 0 or negative (a "
+                    "log-probability's negation or an error rate 1 - accuracy, both losses; or the metric plus a "
+                    "constant that lifts every value above 0, optimised with --maximize if higher is better)")
 
 # RegMix's paired format (github.com/sail-sg/regmix, data/): mixture file + loss file joined on `index`.
 _REGMIX_W = "train_the_pile_"
@@ -207,7 +212,8 @@ class RunTable:
                                 int(np.flatnonzero(bad)[0]), c)
             bad = col <= 0
             if bad.any():
-                raise self._err(f"loss is {col[bad][0]:g}, expected > 0", int(np.flatnonzero(bad)[0]), c)
+                raise self._err(f"loss is {col[bad][0]:g}, expected > 0 ({NONPOSITIVE_HINT})",
+                                int(np.flatnonzero(bad)[0]), c)
         for c in ("params", "step", "tokens"):
             if c in cols:
                 col = df[c].to_numpy(dtype=np.float64)

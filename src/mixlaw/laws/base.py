@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
-from ..data import LOSS_PREFIX, WEIGHT_PREFIX, RunTable, scale_mismatch
+from ..data import LOSS_PREFIX, NONPOSITIVE_HINT, WEIGHT_PREFIX, RunTable, scale_mismatch
 from ..errors import (
     ExtrapolationWarning,
     InputError,
@@ -202,8 +202,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if Y.ndim != 2 or Y.shape[0] != W.shape[0]:
             raise InputError(f"losses must have shape (n_runs,) or (n_runs, n_targets) with n_runs={W.shape[0]}; "
                              f"got {np.shape(losses)}")
-        if not np.all(np.isfinite(Y)) or np.any(Y <= 0):
+        if not np.all(np.isfinite(Y)):
             raise InputError("losses must be finite and > 0")
+        if np.any(Y <= 0):
+            raise InputError(f"losses must be finite and > 0; got {float(Y.min()):g} ({NONPOSITIVE_HINT})")
         doms = [f"d{j}" for j in range(W.shape[1])] if domains is None else [str(d) for d in domains]
         if len(doms) != W.shape[1]:
             raise InputError(f"{len(doms)} domain names for {W.shape[1]} weight columns")
