@@ -329,3 +329,29 @@ def test_fit_from_cuts_each_curve_at_its_own_last_step() -> None:
     assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=1e-2)
     with pytest.raises(InputError, match="fit_from"):
         backtest_pipeline(tab, fit_from=float("nan"))
+
+
+def test_pipeline_optimum_reads_its_distance_against_the_runs_spacing_and_takes_a_trust_radius(tmp_path, capsys
+                                                                                              ) -> None:  # type: ignore[no-untyped-def]
+    """`pipeline --optimize` gave the optimum's distance to the nearest mixture without the runs' spacing, so its
+    note that the optimum is an extrapolation never printed (Dai & Zheng's SlimPajama at 2.718B: 0.53 from every
+    mixture, mixtures 0.26 apart), and it had no --trust-radius, which that note names."""
+    import json
+
+    from mixlaw.optimize.simulate import nearest_run_l1, run_spacing_l1
+
+    res = fit_pipeline(world(n_mix=10), target_params=N_STAR, target_steps=S_STAR, route="nested", law="ye-exp")
+    opt = optimize_pipeline(res, runs=res.mixtures)
+    assert opt.runs_spacing_l1 == pytest.approx(run_spacing_l1(res.mixtures))
+    assert "the runs lie" in str(opt)
+    path = tmp_path / "sweep.csv"
+    world(n_mix=10).frame.to_csv(path, index=False)
+    args = ["pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "100000", "--route",
+            "nested", "--law", "ye-exp"]
+    code, out, err = _cli(capsys, *args, "--optimize", "--trust-radius", "0.05", "--json")
+    assert code == 0, err
+    doc = json.loads(out)["optimum"]
+    w = np.array([doc["weights"][d] for d in DOMAINS])
+    assert nearest_run_l1(w, res.mixtures)[0] <= 0.05 + 1e-6 and doc["runs_spacing_l1"] > 0
+    code, _, err = _cli(capsys, *args, "--trust-radius", "0.05")
+    assert code == 2 and "--trust-radius applies to the optimal mixture only: add --optimize" in err

@@ -93,6 +93,10 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                  extrapolate: bool = typer.Option(False, "--extrapolate",
                                                   help="With --optimize: let the optimum leave the fitted range of "
                                                   "the weights."),
+                 trust_radius: float | None = typer.Option(None, "--trust-radius",
+                                                           help="With --optimize: also keep the optimum within this "
+                                                           "L1 distance of some mixture of the runs (0-2), as in "
+                                                           "'mixlaw optimize'."),
                  backtest: bool = typer.Option(False, "--backtest",
                                                help="Also: extrapolate within the data (steps or tokens cut 3x; "
                                                "largest size held out) and print the errors, an empirical error "
@@ -111,7 +115,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     if shared not in modes:
         raise InputError(f"--shared-exponents must be auto, yes or no; got {shared!r}")
     only_optimize = [k for k, v in {"--bounds": bool(bounds), "--within-fitted-range": within_range,
-                                    "--extrapolate": extrapolate,
+                                    "--extrapolate": extrapolate, "--trust-radius": trust_radius is not None,
                                     "--objective": objective != "mean", "--default": default != "mean"}.items() if v]
     if only_optimize and not optimize:
         raise InputError(f"{', '.join(only_optimize)} appl{'ies' if len(only_optimize) == 1 else 'y'} to the optimal "
@@ -141,7 +145,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             opt = optimize_pipeline(result, objective="total" if on_total else obj,
                                     natural=parse_default(default, result.domains, result.mixtures),
                                     bounds=parse_bounds(bounds), within_fitted_range=not extrapolate,
-                                    runs=result.mixtures, random_state=seed)
+                                    runs=result.mixtures, trust_radius=trust_radius, random_state=seed)
             # Say where the reference came from, as optimize does, not "given" ('--default uniform' read
             # "natural mixture (given)").
             opt.natural_source = {"mean": "mean of the runs", "uniform": "uniform"}.get(default, "--default")
