@@ -133,3 +133,19 @@ def test_a_metric_at_zero_or_below_is_refused_with_what_to_store_instead(tmp_pat
     W = table[["w:a", "w:b", "w:c"]].to_numpy()
     with pytest.raises(InputError, match=r"got -0\.5 \(the laws fit positive losses.*--maximize"):
         get_law("linear").fit(W, table["loss:mmlu_em"].to_numpy() - 0.5)
+
+
+def test_the_pipeline_says_its_laws_cannot_extrapolate_a_rising_metric_once() -> None:
+    # Its step and size laws (B, A > 0) fall with steps and size, and it has no maximize: the fit says so and
+    # points to optimize --maximize; its optimum does not repeat the optimiser's '--maximize' advice.
+    from test_pipeline import N_STAR, NESTED, S_STAR, world
+
+    from mixlaw.pipeline import fit_pipeline, optimize_pipeline
+
+    table = RunTable(world(n_mix=8).frame.rename(columns={"loss:code": "loss:humaneval_pass@1"}))
+    with pytest.warns(HigherIsBetterWarning, match=r"\['humaneval_pass@1'\].*extrapolated.*'mixlaw optimize "
+                      r"--maximize'"):
+        res = fit_pipeline(table, target_params=N_STAR, target_steps=S_STAR, **NESTED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HigherIsBetterWarning)
+        optimize_pipeline(res, steps_to_match=False)

@@ -226,14 +226,15 @@ def reads_higher_is_better(name: str) -> bool:
     return HIGHER_IS_BETTER.search(str(name)) is not None
 
 
-def warn_minimised_metrics(names: Sequence[str], stacklevel: int = 2) -> None:
-    """Warn (:class:`~mixlaw.errors.HigherIsBetterWarning`, one line) when eval sets an objective minimises have
-    names that read as higher-is-better metrics: minimising an accuracy returns the worst mixture, silently."""
+def warn_minimised_metrics(names: Sequence[str], stacklevel: int = 2, *, what: str = "minimised as losses",
+                           fix: str = "pass maximize=True (--maximize) to maximise them") -> None:
+    """Warn (:class:`~mixlaw.errors.HigherIsBetterWarning`, one line) when eval sets an objective minimises (or a
+    step of ``what``) have names that read as higher-is-better metrics: minimising an accuracy returns the worst
+    mixture, silently. ``fix`` says what to do instead."""
     hits = [n for n in names if reads_higher_is_better(n)]
     if hits:
-        warnings.warn(f"eval set(s) {hits} read as higher-is-better metrics (accuracy, score) but are being "
-                      f"minimised as losses: pass maximize=True (--maximize) to maximise them, or ignore this if "
-                      f"they are losses", HigherIsBetterWarning, stacklevel=stacklevel + 1)
+        warnings.warn(f"eval set(s) {hits} read as higher-is-better metrics (accuracy, score) but are being {what}: "
+                      f"{fix}, or ignore this if they are losses", HigherIsBetterWarning, stacklevel=stacklevel + 1)
 
 
 __all__ = ["parse_eval_group", "add_eval_groups", "add_weighted_total", "linear_objective", "objective_weights",

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
-from ..evals import TOTAL_NAME, add_weighted_total, linear_objective
+from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, warn_minimised_metrics
 from .fitting import (
     at_one_size,
     at_one_time,
@@ -190,6 +190,10 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         raise InputError(f"level must be in (0, 1); got {level!r}")
     if not (isinstance(n_jackknife, int | np.integer) and n_jackknife >= 0):
         raise InputError(f"n_jackknife must be an int >= 0; got {n_jackknife!r}")
+    # Said once here, not in the stages (a backtest refits them many times): B, A > 0 in E + B/S^beta + A/N^alpha.
+    warn_minimised_metrics(table.resolve_targets(targets), what="extrapolated as losses that fall with steps and "
+                           "model size", fix="the pipeline's step and size laws cannot extrapolate a metric that "
+                           "rises; choose its mixture at the runs' scale with 'mixlaw optimize --maximize'")
     fit_kw: dict[str, Any] = {"random_state": random_state, "law_options": law_options,
                               "shared_exponents": shared_exponents, "fit_from": fit_from}
     time_kw = {"target_steps": target_steps, "target_tokens": target_tokens}

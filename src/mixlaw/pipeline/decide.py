@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ExtrapolationWarning, InputError
+from ..errors import ExtrapolationWarning, HigherIsBetterWarning, InputError
 from ..optimize import Objective, OptimumResult, StepsToMatch, _make_scalar, _objective_weights, optimize_mixture
 from ..optimize.simulate import run_spacing_l1
 from .result import PipelineResult
@@ -49,6 +49,8 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
     kw = {"model_params": result.target_params} if "model_params" in result.predict_kwargs else {}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range", ExtrapolationWarning)
+        # fit_pipeline said it for the pipeline, which has no maximize: its laws model falling losses only.
+        warnings.simplefilter("ignore", HigherIsBetterWarning)
         opt = optimize_mixture(result.mixing_law, objective=objective, natural=natural, random_state=random_state,
                                **kw, **constraints)
     if constraints.get("runs") is not None:
