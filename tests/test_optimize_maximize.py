@@ -149,3 +149,21 @@ def test_the_pipeline_says_its_laws_cannot_extrapolate_a_rising_metric_once() ->
     with warnings.catch_warnings():
         warnings.simplefilter("error", HigherIsBetterWarning)
         optimize_pipeline(res, steps_to_match=False)
+
+
+def test_active_design_gathers_its_proposals_around_the_maximum(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    from mixlaw.design import active_design
+
+    table = _accuracy_table()
+    d = active_design(table, 3, law="ye-pow", maximize=True, n_bootstrap=8, n_candidates=300, n_jobs=1)
+    assert d.attrs["maximize"] is True and _l1(d.attrs["optimum"]["weights"]) < 0.05
+    assert np.all(d["l1_to_optimum"] <= 0.25 + 1e-9)  # the default radius, around the peak
+    path = tmp_path / "runs.csv"
+    table.frame.to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "design", "--method", "active", "--runs", str(path), "--law", "ye-pow",
+                             "--maximize", "--n", "2", "--bootstrap", "8", "--json")
+    assert code == 0, err
+    doc = json.loads(out)["design"]
+    assert doc["maximize"] is True and _l1(doc["optimum"]["weights"]) < 0.05
+    code, _, err = run_cli(capsys, "design", "--domains", "a,b", "--maximize")
+    assert code == 2 and "--maximize applies to --method active only" in err

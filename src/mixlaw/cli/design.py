@@ -49,6 +49,9 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                law: str | None = typer.Option(None, "--law", help="Active: law key (default ye-exp)."),
                objective: str | None = typer.Option(None, "--objective",
                                                     help="Active: mean | total | max | <eval> | weights=a:0.5,b:0.5"),
+               maximize: bool = typer.Option(False, "--maximize",
+                                             help="Active: maximise the objective (higher-is-better metrics: "
+                                             "accuracy, pass@1, a score)."),
                bounds: list[str] | None = typer.Option(None, "--bounds", metavar="DOMAIN=LO:HI",
                                                                 help="Active: bounds on a domain's weight; "
                                                                      "repeatable."),
@@ -67,7 +70,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
     doms = None if domains is None else [d.strip() for d in domains.split(",") if d.strip()]
     active_opts = {"--law": law, "--objective": objective, "--bounds": bounds, "--bootstrap": bootstrap,
                    "--radius": radius, "--law-option": law_option,
-                   "--within-fitted-range": within_range or None}
+                   "--within-fitted-range": within_range or None, "--maximize": maximize or None}
     with show_warnings():
         if method == "active":
             if runs is None:
@@ -91,7 +94,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                              targets=parse_targets(target),
                                              objective=parse_objective(objective or "mean"),
                                              bounds=parse_bounds(bounds), within_fitted_range=within_range,
-                                             random_state=seed, **kw)
+                                             maximize=maximize, random_state=seed, **kw)
         else:
             given = [k for k, v in active_opts.items() if v is not None and v != []]
             if target and runs is None:

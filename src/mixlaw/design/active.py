@@ -119,7 +119,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
                   objective: Any = "mean", n_bootstrap: int = ACTIVE_N_BOOTSTRAP,
                   n_candidates: int = ACTIVE_N_CANDIDATES, radius: float = ACTIVE_RADIUS,
                   min_distance: float = ACTIVE_MIN_DISTANCE, bounds: Mapping[str, Sequence[float]] | None = None,
-                  within_fitted_range: bool = False, n_jobs: int | None = None,
+                  within_fitted_range: bool = False, maximize: bool = False, n_jobs: int | None = None,
                   random_state: int | np.random.Generator | None = 0) -> pd.DataFrame:
     r"""Propose the next ``k`` mixtures where a bootstrap ensemble of the law disagrees most near its optimum.
 
@@ -190,6 +190,9 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
         Smallest L1 distance of a proposal from every run in the table and from the other proposals.
     bounds : dict of str to (float, float), optional
         ``{domain: (lo, hi)}`` for the optimum and every proposal.
+    maximize : bool, default=False
+        The eval sets are higher-is-better metrics: the proposals gather around the mixture that maximises the
+        objective (the committee's disagreement, the criterion, does not depend on the direction).
     within_fitted_range : bool, default=False
         Keep the optimum (and so the proposals around it) within each domain's weight range in ``runs``, as
         ``mixlaw optimize``'s optimum is by default. Off by default: a law's optimum outside its data is an
@@ -301,7 +304,8 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     if fitted.uses_tokens and runs.tokens is not None:
         predict_kw["tokens"] = float(np.max(runs.tokens))
     opt = optimize_mixture(fitted, objective=objective, bounds=bounds, natural=runs.weights.mean(axis=0),
-                           within_fitted_range=within_fitted_range, random_state=seed, **predict_kw)
+                           within_fitted_range=within_fitted_range, maximize=maximize, random_state=seed,
+                           **predict_kw)
     domains = list(fitted.domains_)
     r_opt = opt.weight_array()
     lo = np.array([opt.lower[d] for d in domains])
@@ -354,6 +358,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
             ids.append(f"act-{j:03d}")
         j += 1
     attrs = {"method": "active", "law": fitted.key, "targets": list(fitted.targets_), "objective": oname,
+             "maximize": bool(maximize),
              "optimum": {"weights": dict(opt.weights), "objective": float(opt.objective)},
              "n_bootstrap": int(res.n_boot), "n_failed": int(res.n_boot - ok.sum()), "n_candidates": int(len(C)),
              "radius": float(radius), "min_distance": float(min_distance), "noise_std": float(np.sqrt(noise_var)),
