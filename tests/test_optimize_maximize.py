@@ -119,6 +119,10 @@ def test_cli_maximize_says_it_maximised(capsys: pytest.CaptureFixture[str], tmp_
     code, out, err = run_cli(capsys, "optimize", "--runs", str(path), "--law", "ye-pow")
     assert code == 0, err
     assert "'hellaswag_acc'" in err and "--maximize" in err and "maximised" not in out
+    # --fit-total fits one law on a column named 'objective': the warning names the evals it sums.
+    code, out, err = run_cli(capsys, "optimize", "--runs", str(path), "--law", "ye-pow", "--fit-total")
+    assert code == 0, err
+    assert "['hellaswag_acc']" in err and "--maximize" in err
 
 
 def test_a_metric_at_zero_or_below_is_refused_with_what_to_store_instead(tmp_path) -> None:
