@@ -60,3 +60,15 @@ def test_optimize_on_a_tokens_only_table_gives_steps_to_match_in_tokens() -> Non
     assert opt.steps.steps_fraction == pytest.approx(ref.steps.steps_fraction, rel=1e-3)
     text = str(opt.steps)
     assert "of the tokens" in text and "D_eq" in text and "S=" not in text
+
+
+def test_cli_target_steps_on_a_tokens_only_table_names_the_option(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`mixlaw pipeline --target-steps` on Dai & Zheng's table (tokens, no step) said 'give target_tokens
+    instead', the Python argument, to a command-line user."""
+    from cli_runner import run_cli
+
+    _, tokens_only = _tables(n_mix=6)
+    path = tmp_path / "t.csv"
+    tokens_only.frame.to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5")
+    assert code == 2 and "give target_tokens instead, --target-tokens on the command line" in err

@@ -339,7 +339,9 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
     if axis == "tokens" and "tokens" not in table.frame.columns:
         raise InputError(f"{where}: target_tokens needs a 'tokens' column (tokens seen at each checkpoint)")
     if axis == "step" and "step" not in table.frame.columns:
-        hint = " (the table has 'tokens': give target_tokens instead)" if "tokens" in table.frame.columns else ""
+        # Both spellings: `mixlaw pipeline --target-steps` reached this line, which named only the Python argument.
+        hint = (" (the table has 'tokens': give target_tokens instead, --target-tokens on the command line)"
+                if "tokens" in table.frame.columns else "")
         raise InputError(f"{where}: target_steps needs a 'step' column (the checkpoint step of each row){hint}")
     raw = target_steps if axis == "step" else target_tokens
     if raw is None:
