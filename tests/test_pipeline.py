@@ -355,3 +355,18 @@ def test_pipeline_optimum_reads_its_distance_against_the_runs_spacing_and_takes_
     assert nearest_run_l1(w, res.mixtures)[0] <= 0.05 + 1e-6 and doc["runs_spacing_l1"] > 0
     code, _, err = _cli(capsys, *args, "--trust-radius", "0.05")
     assert code == 2 and "--trust-radius applies to the optimal mixture only: add --optimize" in err
+
+
+def test_pipeline_fit_total_optimum_is_named_by_the_users_objective(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`pipeline --optimize --objective weights=... --fit-total` headed its optimum 'objective=loss of objective'
+    (the column the law is fitted on), where `optimize --fit-total` names the user's weights."""
+    import json
+
+    path = tmp_path / "sweep.csv"
+    world(n_mix=10).frame.to_csv(path, index=False)
+    code, out, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5",
+                          "--route", "nested", "--law", "ye-exp", "--optimize", "--objective",
+                          "weights=web:0.5,code:0.3,math:0.2", "--fit-total", "--json")
+    assert code == 0, err
+    assert json.loads(out)["optimum"]["objective_name"] == ("weights=web:0.5,code:0.3,math:0.2, one law fitted on it "
+                                                            "(--fit-total)")

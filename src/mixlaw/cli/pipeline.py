@@ -149,6 +149,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             # Say where the reference came from, as optimize does, not "given" ('--default uniform' read
             # "natural mixture (given)").
             opt.natural_source = {"mean": "mean of the runs", "uniform": "uniform"}.get(default, "--default")
+            if fit_total:
+                # As optimize names it: the header read "objective=loss of objective", the user's weights lost.
+                opt.objective_name = f"{objective}, one law fitted on it (--fit-total)"
             opt_interval = result.interval(opt.weight_array())
         tests = None
         if backtest:
