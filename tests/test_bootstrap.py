@@ -352,6 +352,13 @@ def test_a_point_estimate_outside_its_bootstrap_interval_is_said_in_words() -> N
     opt = res.optimum
     assert opt.intervals["objective"][0] <= opt.objective <= opt.intervals["objective"][1]
     assert "outside its bootstrap interval" not in str(opt)
+    # The interval is the refits' predictions at this mixture, not their own optima (which the note once named).
+    lo, hi = opt.intervals["objective"]
+    assert np.allclose([lo, hi], np.nanquantile(res.optimum_objective, [0.05, 0.95]))
     opt.intervals["objective"] = (opt.objective + 0.01, opt.objective + 0.02)
-    assert ("note: the predicted objective lies outside its bootstrap interval: most refits' optima lie above it"
-            in str(opt))
+    text = str(opt)
+    assert ("note: the predicted objective lies outside its bootstrap interval: most refits predict this mixture "
+            "above it (the full-data law chose this mixture where it predicts best" in text)
+    assert "optima" not in text
+    opt.maximize = True  # a maximised metric: the selection bias leaves the refits below, not above
+    assert "most refits predict this mixture above it (a bias under resampling)" in str(opt)

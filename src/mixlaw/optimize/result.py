@@ -168,11 +168,14 @@ class OptimumResult:
         lines.append(obj)
         if "objective" in iv and not iv["objective"][0] <= self.objective <= iv["objective"][1]:
             # Said because the figures contradict each other otherwise: lightgbm on Dai & Zheng's 122M runs printed
-            # 2.4163 [2.42, 2.441], every refit's optimum above the full-data one (a percentile interval is the
-            # refits' spread, which a statistic biased under resampling leaves beside the point estimate).
-            lines.append(f"    note: the predicted objective lies outside its bootstrap interval: most refits' optima "
-                         f"lie {'above' if self.objective < iv['objective'][0] else 'below'} it (a bias under "
-                         f"resampling), so read the interval as their spread, not as bounds around this value")
+            # 2.4163 [2.42, 2.441]. The interval is the refits' predictions at this mixture (bootstrap_law), not their
+            # own optima: the full-data law chose the mixture where it predicts best, which refits seldom share.
+            above = self.objective < iv["objective"][0]
+            why = ("the full-data law chose this mixture where it predicts best, which the refits do not share"
+                   if above != self.maximize else "a bias under resampling")
+            lines.append(f"    note: the predicted objective lies outside its bootstrap interval: most refits predict "
+                         f"this mixture {'above' if above else 'below'} it ({why}), so read the interval as their "
+                         f"spread, not as bounds around this value")
         rel = self.improvement / self.natural_objective if self.natural_objective else float("nan")
         src = self.natural_source + ("" if self.natural_feasible else ", violates bounds")
         lines.append(f"    natural mixture ({src})"
