@@ -345,6 +345,21 @@ def test_cli_fit_stack_saves_and_predicts_and_auto_objective_reports_cv(capsys, 
     assert code == 2 and "--candidates applies to --law auto / stack" in err
 
 
+def test_cli_fit_for_an_objective_refuses_law_options_it_cannot_pass_on(capsys, tmp_path) -> None:
+    """A single law fitted for --objective is cross-validated by auto over law keys: its --law-option was dropped
+    without a word (a misspelt option too), though dz-eq1's convergence hint sends users to it on fit."""
+    W, Y = _data()
+    runs = _write(tmp_path / "runs.csv", W, Y)
+    code, _, err = _cli(capsys, "fit", "--runs", runs, "--law", "linear", "--objective", "mean",
+                        "--law-option", "alpha=5")
+    assert code == 2 and "--law-option does not reach a law fitted for --objective" in err
+    code, _, err = _cli(capsys, "fit", "--runs", runs, "--law", "dz-eq1", "--objective", "mean",
+                        "--eval-map", "smooth=a")
+    assert code == 2 and "--eval-map does not reach" in err
+    code, out, _ = _cli(capsys, "fit", "--runs", runs, "--law", "linear", "--law-option", "alpha=5", "--json")
+    assert code == 0 and json.loads(out)["report"]["law"] == "Linear"
+
+
 def test_cli_optimize_default_is_auto_within_the_fitted_range(capsys, tmp_path) -> None:
     W, Y = _data()
     runs = _write(tmp_path / "runs.csv", W, Y)

@@ -240,6 +240,14 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
     for flag, given in (("--candidates", cands is not None), ("--cv-folds", cv_folds is not None)):
         if given and law not in META_LAWS:
             raise InputError(f"{flag} applies to --law {' / '.join(META_LAWS)}; got --law {law}")
+    if obj is not None and law not in META_LAWS and (law_option or emap is not None):
+        # Refused, not dropped: a single law fitted for an objective is cross-validated by auto (per eval vs direct),
+        # whose refits take law keys, so '--law dz-eq1 --law-option pooling=100 --objective mean' (as dz-eq1's own
+        # convergence hint suggests) fitted the default law and printed no word of it.
+        given = ["--law-option"] * bool(law_option) + ["--eval-map"] * (emap is not None)
+        raise InputError(f"{' and '.join(given)} do{'es' if len(given) == 1 else ''} not reach a law fitted for "
+                         f"--objective (chosen per eval or direct by cross-validation over law keys); drop --objective "
+                         f"to fit the configured law per eval set (--target EVAL for one)")
     meta_kw: dict[str, Any] = {} if cands is None else {"candidates": cands}
     if cv_folds is not None:
         meta_kw["n_folds"] = cv_folds
