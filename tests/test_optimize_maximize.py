@@ -105,6 +105,19 @@ def test_what_maximize_cannot_mean_is_refused_with_the_alternative() -> None:
         optimize_runs(_accuracy_table(), law="linear", maximize=True, step_law=(2.0, 5.0, 0.3), target_steps=1e4)
 
 
+def test_max_with_maximize_is_refused_before_the_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # optimize_runs fails fast on bad objectives; 'max' with maximize was refused only after the (auto: CV) fit.
+    from mixlaw.laws.base import MixingLaw
+
+    def no_fit(*a, **k):
+        raise AssertionError("fitted before refusing")
+
+    monkeypatch.setattr(MixingLaw, "fit", no_fit)
+    for law in ("linear", "auto"):
+        with pytest.raises(InputError, match="'max'.*cannot be maximised"):
+            optimize_runs(_accuracy_table(), law=law, objective="max", maximize=True)
+
+
 def test_cli_maximize_says_it_maximised(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     path = tmp_path / "runs.csv"
     _accuracy_table().frame.to_csv(path, index=False)

@@ -39,6 +39,7 @@ from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
 from .laws.selection import META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
+from .optimize.search import check_maximize
 from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult
 
@@ -334,6 +335,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     _constraints(table.domains, constraints.get("bounds"), constraints.get("fixed"),
                  constraints.get("tokens_available"), constraints.get("target_tokens"), constraints.get("max_epochs"))
     objective_name = _objective_weights(objective, names)[0]
+    check_maximize(objective_name, maximize)  # before an auto fit of minutes, not after it
     asked = objective  # a meta-law's objective becomes its one predicted column below
     linear = isinstance(objective, Mapping) or (isinstance(objective, str) and objective != "max")
     meta_kw: dict[str, Any] = {} if candidates is None else {"candidates": list(candidates)}

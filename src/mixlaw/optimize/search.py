@@ -175,9 +175,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     targets = list(law.targets_)
     name, s = _objective_weights(objective, targets)
     scalar = _make_scalar(name, s, objective)  # the objective itself: what the result reports
-    if maximize and name == "max":
-        raise InputError("objective 'max' (the worst, i.e. largest, loss) cannot be maximised; with maximize=True "
-                         "give 'mean', 'total', an eval set or weights")
+    check_maximize(name, maximize)
     if not maximize:
         warn_minimised_metrics(targets if s is None else [t for t, v in zip(targets, s, strict=True) if v > 0])
     # The searches only minimise: with maximize they see the negated objective (s -> -s, f -> -f).
@@ -316,6 +314,14 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         start_objectives=[sign * float(o) for o in objs], law=law.key, search=search, trust_region=region,
         nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1],
         maximize=bool(maximize))
+
+
+def check_maximize(objective_name: str, maximize: bool) -> None:
+    """Refuse an objective that cannot be maximised (:func:`optimize_mixture`'s ``maximize``); callers that fit
+    first (:func:`mixlaw.api.optimize_runs`) check before the fit."""
+    if maximize and objective_name == "max":
+        raise InputError("objective 'max' (the worst, i.e. largest, loss) cannot be maximised; with maximize=True "
+                         "give 'mean', 'total', an eval set or weights")
 
 
 def _check_runs(runs: np.ndarray, M: int) -> np.ndarray:
