@@ -166,6 +166,10 @@ def test_the_pipeline_says_its_laws_cannot_extrapolate_a_rising_metric_once() ->
     with warnings.catch_warnings():
         warnings.simplefilter("error", HigherIsBetterWarning)
         optimize_pipeline(res, steps_to_match=False)
+    # Nor does its optimum take maximize as a constraint: it was passed on to the optimiser, and steps-to-match
+    # then read the falling curve of a maximised metric.
+    with pytest.raises(InputError, match="does not maximise.*--maximize"):
+        optimize_pipeline(res, maximize=True)
 
 
 def test_active_design_gathers_its_proposals_around_the_maximum(capsys: pytest.CaptureFixture[str], tmp_path) -> None:

@@ -37,13 +37,21 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
     random_state : int or Generator, default=0
     **constraints
         ``bounds``, ``fixed``, ``tokens_available``, ``target_tokens``, ``max_epochs``, ``within_fitted_range``,
-        ``n_starts`` of :func:`~mixlaw.optimize.optimize_mixture`.
+        ``n_starts``, ``runs`` and ``trust_radius`` of :func:`~mixlaw.optimize.optimize_mixture` (with ``runs``, the
+        result also reads the optimum's distance against their spacing). Not ``maximize``: the pipeline's step and
+        size laws model losses that fall with scale.
 
     Returns
     -------
     OptimumResult
         With ``steps`` filled in when asked and possible.
     """
+    if constraints.get("maximize"):
+        # Refused, not passed on: the metric would be extrapolated by laws that fall with scale (fit_pipeline warns),
+        # its HigherIsBetterWarning is silenced below, and steps-to-match would read a falling loss curve.
+        raise InputError("optimize_pipeline does not maximise: the pipeline's step and size laws extrapolate losses "
+                         "that fall with scale; choose a higher-is-better metric's mixture at the runs' scale with "
+                         "optimize_runs(maximize=True) ('mixlaw optimize --maximize')")
     if natural is None and constraints.get("tokens_available") is None:
         natural = result.mixtures.mean(axis=0)
     kw = {"model_params": result.target_params} if "model_params" in result.predict_kwargs else {}
