@@ -38,15 +38,21 @@ def test_predict_one_inline_mixture(tmp_path, capsys):
     assert code == 2 and "weights sum to 0.9, expected 1 ± 0.01" in err
 
 
-def test_predict_the_mixture_file_optimize_or_export_wrote(tmp_path, capsys):
-    # mixlaw optimize --export json --out ox.json; mixlaw predict --law l.json --mixtures ox.json said "a table of
-    # mixtures needs one 'w:<domain>' column ...; found 0, among columns ['domain', 'weight']".
-    W = np.random.default_rng(0).dirichlet(np.ones(2), 20)
+def _linear_law(tmp_path, capsys, n: int, seed: int):
+    """A linear law saved by 'mixlaw fit' on n runs of two domains whose loss is exactly 3 - w:web."""
+    W = np.random.default_rng(seed).dirichlet(np.ones(2), n)
     runs = tmp_path / "runs.csv"
-    pd.DataFrame({"run": [f"r{i}" for i in range(20)], "w:web": W[:, 0], "w:code": W[:, 1],
+    pd.DataFrame({"run": [f"r{i}" for i in range(n)], "w:web": W[:, 0], "w:code": W[:, 1],
                   "loss:x": 3 - W[:, 0]}).to_csv(runs, index=False)
     law = tmp_path / "law.json"
     assert _run(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
+    return law
+
+
+def test_predict_the_mixture_file_optimize_or_export_wrote(tmp_path, capsys):
+    # mixlaw optimize --export json --out ox.json; mixlaw predict --law l.json --mixtures ox.json said "a table of
+    # mixtures needs one 'w:<domain>' column ...; found 0, among columns ['domain', 'weight']".
+    law = _linear_law(tmp_path, capsys, n=20, seed=0)
     exported = tmp_path / "ox.json"
     exported.write_text(json.dumps([{"domain": "web", "weight": 0.25}, {"domain": "code", "weight": 0.75}]))
     printed = tmp_path / "o.json"
@@ -64,12 +70,7 @@ def test_predict_mixtures_from_a_table_of_checkpoints(tmp_path, capsys):
     """A run table with a step column (several checkpoints per run, e.g. the large runs to check predictions
     against) was refused as "duplicate run ... (same run, params as line 2)": the mixtures' validator dropped
     the step column before checking (run, params, step) keys."""
-    W = np.random.default_rng(1).dirichlet(np.ones(2), 12)
-    runs = tmp_path / "runs.csv"
-    pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:web": W[:, 0], "w:code": W[:, 1],
-                  "loss:x": 3 - W[:, 0]}).to_csv(runs, index=False)
-    law = tmp_path / "law.json"
-    assert _run(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
+    law = _linear_law(tmp_path, capsys, n=12, seed=1)
     ckpts = tmp_path / "big.csv"
     pd.DataFrame({"run": ["big", "big"], "w:web": [0.25, 0.25], "w:code": [0.75, 0.75], "step": [1000, 2000],
                   "loss:x": [2.9, 2.8]}).to_csv(ckpts, index=False)
