@@ -79,3 +79,31 @@ def test_predict_mixtures_from_a_table_of_checkpoints(tmp_path, capsys):
     rows = json.loads(out)["predictions"]
     assert [r["run"] for r in rows] == ["big", "big"]
     assert [r["pred:x"] for r in rows] == pytest.approx([2.75, 2.75], abs=1e-6)
+
+
+def test_predict_passes_the_tables_scale_to_a_law_fitted_across_scales(tmp_path, capsys):
+    """A law fitted over a range of token counts (bimix, which takes tokens; auto chose it on a trainer sweep of
+    several checkpoints) could not be used by `mixlaw predict --law`: the mixtures' own 'tokens' column was dropped
+    and the law said "tokens is required". The table's params/tokens now reach the law; without them the error
+    says which column to add."""
+    from mixlaw.laws import law_from_dict
+
+    rng = np.random.default_rng(2)
+    W = rng.dirichlet(np.ones(2), 40)
+    D = np.repeat([1e8, 4e8], 20)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(40)], "w:web": W[:, 0], "w:code": W[:, 1], "tokens": D,
+                          "loss:web": 2 + (W[:, 0] * D / 1e8 + 0.01) ** -0.3,
+                          "loss:code": 2.5 + (W[:, 1] * D / 1e8 + 0.01) ** -0.2})
+    runs, law_path, cand = tmp_path / "runs.csv", tmp_path / "law.json", tmp_path / "cand.csv"
+    frame.to_csv(runs, index=False)
+    assert _run(capsys, "fit", "--runs", str(runs), "--law", "bimix", "--target", "all", "--out", str(law_path))[0] == 0
+    pd.DataFrame({"run": ["a", "b"], "w:web": [0.3, 0.6], "w:code": [0.7, 0.4],
+                  "tokens": [2e8, 3e8]}).to_csv(cand, index=False)
+    code, out, err = _run(capsys, "predict", "--law", str(law_path), "--mixtures", str(cand), "--json")
+    assert code == 0, err
+    law = law_from_dict(json.loads(law_path.read_text()))
+    want = law.predict(np.array([[0.3, 0.7], [0.6, 0.4]]), tokens=np.array([2e8, 3e8]))
+    got = [[r["pred:web"], r["pred:code"]] for r in json.loads(out)["predictions"]]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    code, _, err = _run(capsys, "predict", "--law", str(law_path), "--mixtures", "web=0.5,code=0.5")
+    assert code == 2 and "give the table of mixtures a 'tokens' column" in err

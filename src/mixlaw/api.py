@@ -148,7 +148,10 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
         why = scale_mismatch(fitted_at, table, path or "the mixtures")
         if why:
             warnings.warn(why, ScaleWarning, stacklevel=2)
-    pred = np.asarray(law.predict(_weights_for(table, law.domains_, path, "law")))
+    # The table's own sizes and token counts: a law fitted across scales (auto or bimix on a multi-size sweep, a
+    # dz law) needs them, and `mixlaw predict --law` said "model_params is required" for a table that had them.
+    pred = np.asarray(law.predict(_weights_for(table, law.domains_, path, "law"), model_params=table.model_params,
+                                  tokens=table.tokens))
     return _prediction_frame(table, pred.reshape(len(table), -1), law.targets_)
 
 
