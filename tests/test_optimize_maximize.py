@@ -172,6 +172,18 @@ def test_the_pipeline_says_its_laws_cannot_extrapolate_a_rising_metric_once() ->
         optimize_pipeline(res, maximize=True)
 
 
+def test_pipeline_fit_total_warns_of_the_metrics_it_sums(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    # With --fit-total the pipeline fits one column named 'objective', so fit_pipeline's warning saw no metric name.
+    from test_pipeline import world
+
+    path = tmp_path / "sweep.csv"
+    world(n_mix=8).frame.rename(columns={"loss:code": "loss:humaneval_pass@1"}).to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5",
+                           "--route", "nested", "--law", "ye-exp", "--fit-total")
+    assert code == 0, err
+    assert "['humaneval_pass@1'] read as higher-is-better" in err and "mixlaw optimize --maximize" in err
+
+
 def test_active_design_gathers_its_proposals_around_the_maximum(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     from mixlaw.design import active_design
 

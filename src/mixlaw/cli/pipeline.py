@@ -15,9 +15,10 @@ from pathlib import Path
 import typer
 
 from ..errors import InputError
-from ..evals import add_weighted_total
+from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, optimize_pipeline, save_pipeline
+from ..pipeline.auto import warn_extrapolated_metrics
 from ._common import (
     COUNT,
     BoundsOpt,
@@ -126,6 +127,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
         table = load_table(runs, weight_tol, eval_group)
         targets, obj = group_targets(target, eval_group), parse_objective(objective)
         if fit_total:
+            # The one column fitted is named 'objective': say it of the evals it sums, as fit_pipeline does of its own.
+            warn_extrapolated_metrics(list(linear_objective(obj, table.resolve_targets(targets))))
             table, targets, obj = fit_on_total(table, targets, obj)
         options = parse_law_options(law, law_option) if law_option else None
         scored = obj if optimize and objective != "mean" and obj != "max" and not fit_total else None

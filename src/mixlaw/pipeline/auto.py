@@ -65,6 +65,15 @@ EXTRA_PARTS: tuple[tuple[str, ...], ...] = (("time",), ("size",))
 
 
 # ---------------------------------------------------------------------- entry point
+def warn_extrapolated_metrics(names: list[str], stacklevel: int = 2) -> None:
+    """Warn (:class:`~mixlaw.errors.HigherIsBetterWarning`) when eval sets the pipeline extrapolates read as
+    higher-is-better metrics: its step and size laws (B, A > 0 in E + B/S^beta + A/N^alpha) fall with training, and
+    it has no maximize. Also for the evals a ``--fit-total`` column sums, whose own name says nothing."""
+    warn_minimised_metrics(names, stacklevel=stacklevel + 1, what="extrapolated as losses that fall with steps and "
+                           "model size", fix="the pipeline's step and size laws cannot extrapolate a metric that "
+                           "rises; choose its mixture at the runs' scale with 'mixlaw optimize --maximize'")
+
+
 def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_steps: float | None = None,
                  target_tokens: float | None = None, route: str = AUTO, law: str = AUTO, targets: Any = "all",
                  objective: Any = None, random_state: int | np.random.Generator | None = 0,
@@ -190,10 +199,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         raise InputError(f"level must be in (0, 1); got {level!r}")
     if not (isinstance(n_jackknife, int | np.integer) and n_jackknife >= 0):
         raise InputError(f"n_jackknife must be an int >= 0; got {n_jackknife!r}")
-    # Said once here, not in the stages (a backtest refits them many times): B, A > 0 in E + B/S^beta + A/N^alpha.
-    warn_minimised_metrics(table.resolve_targets(targets), what="extrapolated as losses that fall with steps and "
-                           "model size", fix="the pipeline's step and size laws cannot extrapolate a metric that "
-                           "rises; choose its mixture at the runs' scale with 'mixlaw optimize --maximize'")
+    # Said once here, not in the stages (a backtest refits them many times).
+    warn_extrapolated_metrics(table.resolve_targets(targets), stacklevel=2)
     fit_kw: dict[str, Any] = {"random_state": random_state, "law_options": law_options,
                               "shared_exponents": shared_exponents, "fit_from": fit_from}
     time_kw = {"target_steps": target_steps, "target_tokens": target_tokens}
