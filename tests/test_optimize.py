@@ -335,3 +335,31 @@ def test_fixed_weight_outside_the_runs_range_says_which_limit() -> None:
     with pytest.raises(InputError, match=r"outside its bounds \[0, 0.5\] \(upper bound\)"):
         optimize_mixture(law, fixed={"web": 0.7}, bounds={"web": (0, 0.5)})
     assert optimize_mixture(law, objective="code", fixed={"web": 0.3}).weights["web"] == pytest.approx(0.3)
+
+
+def test_a_law_fitted_across_scales_needs_the_scale_to_optimise_at(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`mixlaw optimize` on a sweep's run table (several sizes and checkpoints) stopped with "model_params is
+    required: the law was fitted over a range of model_params" (the default auto; bimix and dz-* too): the
+    optimum of a law that takes the scale depends on it. The error now says so and what to do; given the scale,
+    the optimum is found."""
+    import pandas as pd
+
+    from mixlaw.laws import get_law
+
+    rng = np.random.default_rng(3)
+    W = rng.dirichlet(np.ones(2), 40)
+    D = np.repeat([1e8, 4e8], 20)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(40)], "w:web": W[:, 0], "w:code": W[:, 1], "tokens": D,
+                          "loss:web": 2 + (W[:, 0] * D / 1e8 + 0.01) ** -0.3,
+                          "loss:code": 2.5 + (W[:, 1] * D / 1e8 + 0.01) ** -0.2})
+    law = get_law("bimix").fit(W, frame[["loss:web", "loss:code"]].to_numpy(), domains=["web", "code"],
+                               targets=["web", "code"], tokens=D)
+    with pytest.raises(InputError, match=r"law 'bimix' was fitted across the runs' token counts \(1e\+08 to 4e\+08\) "
+                                         r"and takes the scale as an input.*`mixlaw pipeline --optimize`"):
+        optimize_mixture(law, objective="mean")
+    opt = optimize_mixture(law, objective="mean", tokens=4e8)
+    assert abs(sum(opt.weights.values()) - 1) < 1e-9
+    path = tmp_path / "runs.csv"
+    frame.to_csv(path, index=False)
+    code, _, err = _cli(capsys, "optimize", "--runs", str(path), "--law", "bimix")
+    assert code == 2 and "keep the rows of one scale" in err and len(err.strip().splitlines()) == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -37,6 +38,20 @@ SEARCHES = ("auto", "gradient", "simulate")
 N_ANCHORS = 3
 #: Smoothing of |x| = sqrt(x^2 + eps) in the L1-radius constraint (SLSQP needs a gradient).
 L1_EPS = 1e-12
+
+
+def _check_scale_given(law: MixingLaw, model_params: Any, tokens: Any) -> None:
+    """InputError (one line) when ``law`` takes a model size or token count it was fitted over a range of and none
+    is given: its optimum depends on that scale. Found running `mixlaw optimize` on a sweep's exported run table
+    (3 sizes x 5 checkpoints): the default auto law (and bimix, dz-*) stopped with "model_params is required: the
+    law was fitted over a range of model_params", which named neither the cause nor a way out."""
+    for what, uses, given, rng in (("model sizes", law.uses_model_params, model_params, getattr(law, "_n_range", None)),
+                                   ("token counts", law.uses_tokens, tokens, getattr(law, "_d_range", None))):
+        if uses and given is None and rng is not None and rng[0] != rng[1]:
+            raise InputError(f"{law._label} was fitted across the runs' {what} ({rng[0]:.4g} to {rng[1]:.4g}) and "
+                             "takes the scale as an input, so its optimum depends on it: keep the rows of one scale "
+                             "(e.g. the final checkpoints of the largest size), optimise at a target scale with "
+                             "`mixlaw pipeline --optimize`, or (Python) pass model_params= / tokens=")
 
 
 def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
@@ -171,6 +186,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     """
     check_is_fitted(law)
     check_not_constant(law)  # a constant model (also one loaded from a file) would return the first start
+    _check_scale_given(law, model_params, tokens)
     domains = list(law.domains_)
     targets = list(law.targets_)
     name, s = _objective_weights(objective, targets)
