@@ -561,3 +561,22 @@ def test_cv_table_says_why_a_row_with_the_lowest_score_is_not_chosen() -> None:
     top, second = lines[3], lines[4]
     assert top.startswith("    lightgbm") and top.endswith("(never chosen: ranks no better than chance)")
     assert second.startswith("    bimix") and second.endswith(" *")
+
+
+def test_cli_fit_json_gives_the_stack_weights_and_auto_choice_as_data(capsys, tmp_path) -> None:
+    """`mixlaw fit --law stack --json` carried the member weights only as a text line in report.sections; they
+    (and auto's choice) are now fields, as optimize --json's selection has them."""
+    W, Y = _data()
+    runs = _write(tmp_path / "runs.csv", W, Y)
+    saved = tmp_path / "stack.json"
+    code, out, err = _cli(capsys, "fit", "--runs", runs, "--law", "stack", "--candidates", "ye-exp,linear",
+                          "--out", str(saved), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    law = law_from_dict(json.loads(saved.read_text()))
+    assert doc["weights"] == {t: dict(ws) for t, ws in law.weights_.items()}
+    assert all(abs(sum(ws.values()) - 1) < 1e-9 for ws in doc["weights"].values())
+    code, out, err = _cli(capsys, "fit", "--runs", runs, "--law", "auto", "--candidates", "ye-exp,linear", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["choice"] == doc["cv"]["chosen"] and set(doc["choice"]) == {"smooth", "stepped"}

@@ -270,6 +270,9 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
         doc: dict[str, Any] = {"report": report.to_dict(), "saved": None if out_path is None else str(out_path)}
         if hasattr(fitted, "cv_"):
             doc["cv"] = fitted.cv_.to_dict()
+            # A stack's member weights were only a text line in report.sections ('arxiv ye-pow 0.952, ...'): give
+            # them (and auto's choice) as data, under the names optimize --json uses in its 'selection'.
+            doc.update({k: v for k, v in (api.law_selection(fitted) or {}).items() if k != "cv"})
         emit_json(doc)
     else:
         out.print(str(report), highlight=False, markup=False)
