@@ -184,6 +184,23 @@ def test_pipeline_fit_total_warns_of_the_metrics_it_sums(capsys: pytest.CaptureF
     assert "['humaneval_pass@1'] read as higher-is-better" in err and "mixlaw optimize --maximize" in err
 
 
+def test_report_maximizes_too(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    # mixlaw report's optimal mixture minimised, and its HigherIsBetterWarning said '--maximize', which report
+    # did not take.
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    _accuracy_table().frame.to_csv(train, index=False)
+    _accuracy_table(n=20, seed=1).frame.to_csv(test, index=False)
+    out = tmp_path / "r.html"
+    args = ["report", "--runs", str(train), "--test", str(test), "--laws", "ye-pow", "--out", str(out)]
+    code, _, err = run_cli(capsys, *args, "--maximize")
+    assert code == 0, err
+    page = out.read_text()
+    assert "hellaswag_acc, maximised, within the fitted range)" in page and "(maximised: higher is better)" in page
+    assert "HigherIsBetter" not in err and "read as higher-is-better" not in err
+    code, _, err = run_cli(capsys, *args)
+    assert code == 0 and "read as higher-is-better" in err and "maximised" not in out.read_text()
+
+
 def test_active_design_gathers_its_proposals_around_the_maximum(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     from mixlaw.design import active_design
 

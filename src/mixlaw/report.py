@@ -40,7 +40,7 @@ def _label(text: str) -> str:
 
 
 def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all", laws: list[str] | None = None,
-                      objective: str | Mapping[str, float] = "mean", random_state: int = 0,
+                      objective: str | Mapping[str, float] = "mean", maximize: bool = False, random_state: int = 0,
                       title: str = "mixlaw report",
                       on_progress: Any = None, on_done: Any = None) -> str:
     """One self-contained HTML page: leaderboard, predicted-vs-true per law, Ye interactions, optimal mixture.
@@ -57,6 +57,9 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     objective : str, default="mean"
         Objective of the optimal mixture (see :func:`mixlaw.optimize.optimize_mixture`), found with the law
         that ranks the first held-out split best.
+    maximize : bool, default=False
+        Maximise that objective: the eval sets are higher-is-better metrics (accuracy, pass@1), as in
+        ``mixlaw optimize --maximize``.
 
     Returns
     -------
@@ -157,7 +160,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ExtrapolationWarning)
                 opt = optimize_mixture(fitted[best], objective=objective if len(names) > 1 else names[0],
-                                       natural=train.weights.mean(axis=0), within_fitted_range=True)
+                                       natural=train.weights.mean(axis=0), within_fitted_range=True,
+                                       maximize=maximize)
             # Where the reference came from, as optimize says it: the page's block read "natural mixture (given)"
             # under a heading that called it the mean training mixture.
             opt.natural_source = "mean of the runs"
@@ -172,7 +176,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             ax.set_xticks(x, [_label(d) for d in doms], rotation=90, fontsize=7)
             ax.legend(fontsize=8)
             parts.append(f"<h2>Optimal mixture ({html.escape(best)}, objective {html.escape(opt.objective_name)}, "
-                         f"within the fitted range)</h2><p>predicted {opt.objective:.4f} vs "
+                         f"{'maximised, ' if maximize else ''}within the fitted range)</h2><p>predicted "
+                         f"{opt.objective:.4f} vs "
                          f"{opt.natural_objective:.4f} for the mean training mixture.</p>" + _svg(fig)
                          + "<pre>" + html.escape(str(opt)) + "</pre>")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"

@@ -38,6 +38,9 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
                                                            "first eval set; all of them can take minutes)."),
            laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
            objective: str = typer.Option("mean", "--objective", help="Objective of the optimal mixture."),
+           maximize: bool = typer.Option(False, "--maximize",
+                                         help="Maximise the objective: the eval columns hold higher-is-better "
+                                         "metrics (accuracy, pass@1, a score), as in 'mixlaw optimize --maximize'."),
            out_path: Path = typer.Option(Path("mixlaw-report.html"), "--out", help="HTML file to write."),
            weight_tol: float = WeightTolOpt, seed: int = SeedOpt) -> None:
     """Write one self-contained HTML report: leaderboard, predicted-vs-true plots, interactions, optimum."""
@@ -63,7 +66,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
     keys = parse_laws(laws) or default_laws()
     with show_warnings(), progress("fitting laws", total=len(keys)) as advance, cv_progress(advance):
         page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
-                                 objective=parse_objective(objective),
+                                 objective=parse_objective(objective), maximize=maximize,
                                  random_state=seed, on_progress=lambda k: advance(k, 0),
                                  on_done=lambda k: advance(k))
     api.write_text_atomic(page, out_path)
