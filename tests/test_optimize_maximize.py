@@ -132,6 +132,13 @@ def test_cli_maximize_says_it_maximised(capsys: pytest.CaptureFixture[str], tmp_
     code, out, err = run_cli(capsys, "optimize", "--runs", str(path), "--law", "ye-pow")
     assert code == 0, err
     assert "'hellaswag_acc'" in err and "--maximize" in err and "maximised" not in out
+    # An objective of one eval set is named 'loss of X' when minimised; maximised, by the metric's own name (also
+    # through auto, which fits the objective column).
+    for law in (["--law", "ye-pow"], ["--law", "auto", "--candidates", "ye-pow,linear"]):
+        code, out, err = run_cli(capsys, "optimize", "--runs", str(path), *law, "--objective", "hellaswag_acc",
+                                 "--maximize")
+        assert code == 0, err
+        assert "objective=hellaswag_acc  (maximised: higher is better)" in out and "loss of" not in out
     # --fit-total fits one law on a column named 'objective': the warning names the evals it sums.
     code, out, err = run_cli(capsys, "optimize", "--runs", str(path), "--law", "ye-pow", "--fit-total")
     assert code == 0, err
@@ -195,7 +202,8 @@ def test_report_maximizes_too(capsys: pytest.CaptureFixture[str], tmp_path) -> N
     code, _, err = run_cli(capsys, *args, "--maximize")
     assert code == 0, err
     page = out.read_text()
-    assert "hellaswag_acc, maximised, within the fitted range)" in page and "(maximised: higher is better)" in page
+    assert "objective hellaswag_acc, maximised, within the fitted range)" in page
+    assert "(maximised: higher is better)" in page
     assert "HigherIsBetter" not in err and "read as higher-is-better" not in err
     code, _, err = run_cli(capsys, *args)
     assert code == 0 and "read as higher-is-better" in err and "maximised" not in out.read_text()

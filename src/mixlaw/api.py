@@ -39,6 +39,7 @@ from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
 from .laws.selection import META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
+from .optimize.objective import objective_label
 from .optimize.search import check_maximize
 from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult
@@ -384,7 +385,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
                                optimize=opt_kw, on_progress=on_progress, fitted=fitted).optimum
     else:
         result = optimize_mixture(fitted, **opt_kw)
-    result.objective_name = objective_name
+    result.objective_name = objective_label(objective_name, maximize)
     if runs_mean:  # the user gave no natural mixture: say where the reference came from, not "given"
         result.natural_source = "mean of the runs"
     # Once here, not in optimize_mixture: O(runs^2) and the bootstrap calls that once per replicate.

@@ -110,6 +110,12 @@ def _is_ye(law: MixingLaw) -> bool:
     return isinstance(law, YeExponential)
 
 
+def objective_label(name: str, maximize: bool) -> str:
+    """How a result names its objective: :func:`_objective_weights`'s name, whose 'loss of X' (an objective of one
+    eval set) reads wrong of a maximised metric ('loss of hellaswag_acc (maximised)'): that one is 'X'."""
+    return name.removeprefix("loss of ") if maximize else name
+
+
 def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, np.ndarray | None]:
     """Name and linear weights s (K,) of the objective; s is None for 'max' and callables. The linear ones
     (mean, total, one eval set, a mapping) are :func:`~mixlaw.laws.selection.objective_weights`'s."""

@@ -18,7 +18,7 @@ from ..errors import ExtrapolationWarning, InputError
 from ..evals import warn_minimised_metrics
 from ..laws.base import MixingLaw
 from .constraints import ACTIVE_TOL, _active, _constraints, _natural, project_box_simplex
-from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights
+from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights, objective_label
 from .result import OptimumResult
 from .runs import check_not_constant
 from .simulate import (
@@ -321,7 +321,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
             f"L1 radius {float(trust_radius):g} of the runs"
     return OptimumResult(
         weights=dict(zip(domains, map(float, r), strict=True)), objective=f_best,
-        losses=dict(zip(targets, map(float, L), strict=True)), objective_name=name, active=active,
+        losses=dict(zip(targets, map(float, L), strict=True)), objective_name=objective_label(name, maximize),
+        active=active,
         lower=dict(zip(domains, map(float, prob.lo), strict=True)),
         upper=dict(zip(domains, map(float, prob.hi), strict=True)),
         natural_weights=dict(zip(domains, map(float, nat), strict=True)), natural_objective=scalar(Ln),
