@@ -130,6 +130,15 @@ def test_printed_rows_say_they_are_not_what_predict_returns() -> None:
     assert (f"`mixlaw predict --pipeline`, predict() and the optimum use the {res.law} law fitted to these rows, "
             f"which differs from them by the mixture stage's residuals: median {mix.median_rel_residual:.2%}, "
             f"max {mix.max_rel_residual:.2%})") in text
+    assert "(each mixture's own step and size laws at the target;" in text
+    # A one-size (steps-only) or one-step (sizes-only) table has no size or no step law: the note named both.
+    from .test_pipeline_sizes_only import one_step
+    from .test_pipeline_steps_only import S_TARGET, one_size
+
+    steps = str(fit_pipeline(one_size(n_mix=8), target_steps=S_TARGET, route="nested", law="ye-exp"))
+    sizes = str(fit_pipeline(one_step(n_mix=8), target_params=1e9, route="nested", law="ye-exp"))
+    assert "(each mixture's own step law at the target;" in steps
+    assert "(each mixture's own size law at the target;" in sizes
 
 
 # ---------------------------------------------------------------------- item 7: pipeline papercuts

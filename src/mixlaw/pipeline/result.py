@@ -259,7 +259,8 @@ class PipelineResult:
             # PipelineResult.predict and the optimum read the mixing law, which differs from them by its
             # residuals. Said here: the same mixture came back 1.6036 from this table and 1.6191 from predict
             # (Dai & Zheng's SlimPajama, arxiv at 2.718B), and nothing told a user which to believe or why.
-            lines.append(f"  (each mixture's own step and size laws at the target; `mixlaw predict --pipeline`, "
+            own = "step law" if self.steps_only else "size law" if self.sizes_only else "step and size laws"
+            lines.append(f"  (each mixture's own {own} at the target; `mixlaw predict --pipeline`, "
                          f"predict() and the optimum use the {self.law} law fitted to these rows, which differs "
                          f"from them by the mixture stage's residuals: median {mix.median_rel_residual:.2%}, "
                          f"max {mix.max_rel_residual:.2%})")
