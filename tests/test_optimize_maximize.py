@@ -213,8 +213,10 @@ def test_active_design_gathers_its_proposals_around_the_maximum(capsys: pytest.C
     from mixlaw.design import active_design
 
     table = _accuracy_table()
-    d = active_design(table, 3, law="ye-pow", maximize=True, n_bootstrap=8, n_candidates=300, n_jobs=1)
+    d = active_design(table, 3, law="ye-pow", objective="hellaswag_acc", maximize=True, n_bootstrap=8,
+                      n_candidates=300, n_jobs=1)
     assert d.attrs["maximize"] is True and _l1(d.attrs["optimum"]["weights"]) < 0.05
+    assert d.attrs["objective"] == "hellaswag_acc"  # not 'loss of hellaswag_acc', as optimize names it
     assert np.all(d["l1_to_optimum"] <= 0.25 + 1e-9)  # the default radius, around the peak
     path = tmp_path / "runs.csv"
     table.frame.to_csv(path, index=False)

@@ -33,6 +33,7 @@ from ..optimize import (
     optimize_mixture,
     project_box_simplex,
 )
+from ..optimize.objective import objective_label
 from .sampling import _dedup, design_frame
 from .select import _last_checkpoints
 
@@ -357,7 +358,8 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
         if f"act-{j:03d}" not in existing:
             ids.append(f"act-{j:03d}")
         j += 1
-    attrs = {"method": "active", "law": fitted.key, "targets": list(fitted.targets_), "objective": oname,
+    attrs = {"method": "active", "law": fitted.key, "targets": list(fitted.targets_),
+             "objective": objective_label(oname, maximize),
              "maximize": bool(maximize),
              "optimum": {"weights": dict(opt.weights), "objective": float(opt.objective)},
              "n_bootstrap": int(res.n_boot), "n_failed": int(res.n_boot - ok.sum()), "n_candidates": int(len(C)),
