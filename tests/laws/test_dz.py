@@ -437,3 +437,8 @@ def test_runs_below_the_capacity_floor_name_the_option_that_lets_them_fit(key: s
         law = get_law(key, n_restarts=1, capacity_floor=0.003).fit(W, Y, domains=DOMS, targets=TARGETS,
                                                                   model_params=mp)
     assert np.all(np.isfinite(law.predict(W, model_params=mp)))
+    # Predicting below the fitted floor is not the fitting runs' size, and no option fixes it without a refit.
+    with pytest.raises(InputError, match=r"capacity floor H=0\.003 the law was fitted with .* got N = 0\.001 to "
+                                         r"predict at") as err:
+        law.predict(W[:2], model_params=1e3)
+    assert "smallest run" not in str(err.value) and "--law-option" not in str(err.value)

@@ -121,8 +121,9 @@ class _CapacityLaw(MixingLaw):
         return None if self.floor_smoothness is None else float(self.floor_smoothness)
 
     # ------------------------------------------------------------------ inputs
-    def _budget(self, n: int, M: int, ctx: FitContext) -> np.ndarray:
-        """S = N + (M-1) H per run; N in millions of parameters when sizes vary, else ``n_ref``."""
+    def _budget(self, n: int, M: int, ctx: FitContext, fitting: bool = False) -> np.ndarray:
+        """S = N + (M-1) H per run; N in millions of parameters when sizes vary, else ``n_ref``. ``fitting``: the
+        N are the fitting runs' (else the sizes to predict at), which the error below names."""
         H = float(self.capacity_floor)
         if self._n_varying and ctx.model_params is not None:
             N = ctx.model_params / 1e6
@@ -132,6 +133,9 @@ class _CapacityLaw(MixingLaw):
         if np.any(N <= H):
             # Say which runs and the option to change: trainer proxies of 0.03-0.1M parameters all fell below the
             # default floor, and the bare message left a user with no way forward.
+            if not fitting:  # the floor is the fitted law's: predicting at a smaller N needs a refit, not an option
+                raise InputError(f"{self.key}: model size N must exceed the capacity floor H={H:g} the law was fitted "
+                                 f"with (N in millions); got N = {float(np.min(N)):.4g} to predict at")
             raise InputError(f"{self.key}: model size N must exceed the capacity floor H={H:g} (N in millions); the "
                              f"smallest run has N = {float(np.min(N)):.4g}: set capacity_floor below it "
                              f"(--law-option capacity_floor={float(np.min(N)) / 10:.2g})")
@@ -296,7 +300,7 @@ class _CapacityLaw(MixingLaw):
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         self._prepare(W, ctx)
-        S = self._budget(W.shape[0], W.shape[1], ctx)
+        S = self._budget(W.shape[0], W.shape[1], ctx, fitting=True)
         spec = self._spec(self._full_spec(W, Y, S, ctx))
         mask = self._obs_mask(W, ctx)
         y = self._observed(Y, mask)
