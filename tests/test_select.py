@@ -561,6 +561,15 @@ def test_cv_table_says_why_a_row_with_the_lowest_score_is_not_chosen() -> None:
     top, second = lines[3], lines[4]
     assert top.startswith("    lightgbm") and top.endswith("(never chosen: ranks no better than chance)")
     assert second.startswith("    bimix") and second.endswith(" *")
+    # auto with per_target=False chooses one law for all evals by mean score, also where it ranks no better than
+    # chance: that row is chosen, and said so (it read 'never chosen', with no '*').
+    W, Y = _data()
+    Y = np.column_stack([Y[:, 0], 3 + 0.01 * np.random.default_rng(1).standard_normal(len(W))])
+    law = get_law("auto", candidates=["ye-exp", "linear"], per_target=False).fit(W, Y, targets=["smooth", "noise"])
+    chosen = law.choice_["noise"]
+    text = str(law.cv_)
+    line = next(ln for ln in text.splitlines()[text.splitlines().index("  noise:"):] if ln.startswith(f"    {chosen} "))
+    assert line.endswith(" *"), text
 
 
 def test_cli_fit_json_gives_the_stack_weights_and_auto_choice_as_data(capsys, tmp_path) -> None:

@@ -216,7 +216,7 @@ class CVTable:
             eligible = {id(r) for r in self.ok(t)}
             for r in rows:
                 mark = " *" if self.chosen.get(t) == r.name else ""
-                if not r.error and id(r) not in eligible:
+                if not r.error and id(r) not in eligible and not mark:  # per_target=False chooses by mean score
                     # A row atop the table (lowest S) yet never chosen read as a wrong choice: on 6 trainer runs
                     # lightgbm's constant-ish out-of-fold predictions scored S 2.53 at spearman -0.75, bimix 17.4.
                     mark = "  (never chosen: ranks no better than chance)"
