@@ -114,7 +114,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         Registered mixing law, or ``"auto"`` (ye-exp, ye-pow and additive-ens on the nested route, the joint law
         with ye-exp's mixture term on the direct one). Nested route: fitted on the predicted
         target-scale losses. Direct route: used as is when it takes model sizes (``dz-eq1``); ``ye-exp`` /
-        ``ye-pow`` mean the joint law with that mixture term (:mod:`.direct`); any other law is refused (it has
+        ``ye-pow`` mean the joint law with that mixture term (:mod:`.joint`); any other law is refused (it has
         no model-size input to fit across sizes).
     targets : "all", str or list of str
         Eval sets to predict.
