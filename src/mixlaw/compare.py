@@ -147,13 +147,16 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         Laws that fail are kept with their ``error`` so one bad law does not hide the others.
     """
     names = train.resolve_targets(targets)
+    s = objective_weights(objective, names)
+    # A held-out split is scored on the evals the objective weighs (all targets without an objective).
+    scored = names if s is None else [names[i] for i in np.flatnonzero(s)]
     for name, t in tests.items():
         train.check_compatible(t)
-        missing = [n for n in names if n not in t.evals]
+        missing = [n for n in scored if n not in t.evals]
         if missing:
             # A held-out table often lacks an eval the fitting runs have (Dai & Zheng's test runs without
             # openhermes under --target all): say which targets it can score.
-            have = [n for n in names if n in t.evals]
+            have = [n for n in scored if n in t.evals]
             hint = f" (--target {','.join(have)} scores the evals it has)" if have else ""
             raise InputError(f"{t.path or name}: held-out split {name!r} has no loss column for {missing}{hint}")
     fitted_at = train.scale_summary()
@@ -161,7 +164,6 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         why = scale_mismatch(fitted_at, t, f"held-out split {name!r}")
         if why:
             warnings.warn(why, ScaleWarning, stacklevel=2)
-    s = objective_weights(objective, names)
     # Rows per law: per-eval first, then direct.
     law_modes = [m for m in ("per-eval", "direct") if m in fit_modes(fit_on, s)]
     # A single law fits and scores the evals the objective needs (its one eval, for an objective of one eval set);
@@ -218,10 +220,13 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
             return LawScore(label, float("nan"), 0, {}, error=str(err), fit_on=mode)
         splits = {}
         for split, t in tests.items():
-            y = t.losses(names)
+            if s is None:
+                y = t.losses(names)
+            else:  # the objective's own evals: a split may lack those it weighs by 0
+                nz = np.flatnonzero(s)
+                y = t.losses([names[i] for i in nz]) @ s[nz]
             pred = np.asarray(law.predict(t), dtype=np.float64).reshape(len(y), -1)
             if s is not None:
-                y = y @ s
                 pred = pred[:, 0] if pred.shape[1] == 1 and (mode == "direct" or law.key in META_LAWS) else pred @ s
             splits[split] = metrics.all_metrics(y, pred.reshape(y.shape))
     msgs = sorted({str(w.message) for w in caught if not issubclass(w.category, ExtrapolationWarning)})
