@@ -342,16 +342,13 @@ def test_a_law_fitted_across_scales_needs_the_scale_to_optimise_at(tmp_path, cap
     required: the law was fitted over a range of model_params" (the default auto; bimix and dz-* too): the
     optimum of a law that takes the scale depends on it. The error now says so and what to do; given the scale,
     the optimum is found."""
-    import pandas as pd
+
+    from token_sweep import token_sweep
 
     from mixlaw.laws import get_law
 
-    rng = np.random.default_rng(3)
-    W = rng.dirichlet(np.ones(2), 40)
-    D = np.repeat([1e8, 4e8], 20)
-    frame = pd.DataFrame({"run": [f"r{i}" for i in range(40)], "w:web": W[:, 0], "w:code": W[:, 1], "tokens": D,
-                          "loss:web": 2 + (W[:, 0] * D / 1e8 + 0.01) ** -0.3,
-                          "loss:code": 2.5 + (W[:, 1] * D / 1e8 + 0.01) ** -0.2})
+    frame = token_sweep(seed=3)
+    W, D = frame[["w:web", "w:code"]].to_numpy(), frame["tokens"].to_numpy()
     law = get_law("bimix").fit(W, frame[["loss:web", "loss:code"]].to_numpy(), domains=["web", "code"],
                                targets=["web", "code"], tokens=D)
     with pytest.raises(InputError, match=r"law 'bimix' was fitted across the runs' token counts \(1e\+08 to 4e\+08\) "

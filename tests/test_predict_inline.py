@@ -86,14 +86,11 @@ def test_predict_passes_the_tables_scale_to_a_law_fitted_across_scales(tmp_path,
     several checkpoints) could not be used by `mixlaw predict --law`: the mixtures' own 'tokens' column was dropped
     and the law said "tokens is required". The table's params/tokens now reach the law; without them the error
     says which column to add."""
+    from token_sweep import token_sweep
+
     from mixlaw.laws import law_from_dict
 
-    rng = np.random.default_rng(2)
-    W = rng.dirichlet(np.ones(2), 40)
-    D = np.repeat([1e8, 4e8], 20)
-    frame = pd.DataFrame({"run": [f"r{i}" for i in range(40)], "w:web": W[:, 0], "w:code": W[:, 1], "tokens": D,
-                          "loss:web": 2 + (W[:, 0] * D / 1e8 + 0.01) ** -0.3,
-                          "loss:code": 2.5 + (W[:, 1] * D / 1e8 + 0.01) ** -0.2})
+    frame = token_sweep(seed=2)
     runs, law_path, cand = tmp_path / "runs.csv", tmp_path / "law.json", tmp_path / "cand.csv"
     frame.to_csv(runs, index=False)
     assert _run(capsys, "fit", "--runs", str(runs), "--law", "bimix", "--target", "all", "--out", str(law_path))[0] == 0
