@@ -32,7 +32,7 @@ from .data import (
 )
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
-from .evals import warn_minimised_metrics
+from .evals import linear_objective, warn_minimised_metrics
 from .export import parse_mixture
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
@@ -354,8 +354,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     if isinstance(law, str) and law in META_LAWS and linear:
         # The meta-law predicts the objective itself (chosen per-eval or direct by CV): optimise that column.
         if not maximize:  # said here: optimize_mixture sees only the one column, named 'objective'
-            _, s = _objective_weights(objective, names)
-            warn_minimised_metrics([t for t, v in zip(names, s, strict=True) if v > 0], stacklevel=2)
+            warn_minimised_metrics(list(linear_objective(objective, names)), stacklevel=2)
         est = get_law(law, random_state=random_state, objective=objective, **meta_kw)
         objective = OBJECTIVE
     elif isinstance(law, str):
