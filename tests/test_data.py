@@ -228,3 +228,51 @@ def test_a_table_in_a_legacy_code_page_says_to_save_it_as_utf8(tmp_path):
     p.write_bytes("run,w:bö,w:code,loss:bö\na,0.5,0.5,3.1\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"not UTF-8 text \(it has byte 0xf6.*save it as UTF-8"):
         read_runs(p)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "semicolon"])
+def test_run_ids_that_look_like_numbers_stay_as_written(tmp_path, fmt):
+    # Parsed as numbers, '0010' and '10' were one run '10.0' ("duplicate run '10.0'", a name not in the file)
+    # and '001' became '1.0'. W&B's 8-character ids can be all digits, or '12e45678'.
+    ids, W = ["001", "0010", "10", "12e45678"], [0.5, 0.25, 0.75, 0.6]
+    if fmt == "jsonl":
+        p = write(tmp_path, "".join(f'{{"run": "{r}", "w:a": {w}, "w:b": {1 - w}, "loss:x": {2 + w}}}\n'
+                                    for r, w in zip(ids, W, strict=True)), "runs.jsonl")
+    else:
+        sep, dec = (";", lambda v: str(v).replace(".", ",")) if fmt == "semicolon" else (",", str)
+        p = write(tmp_path, sep.join(["run", "w:a", "w:b", "loss:x"]) + "\n" + "".join(
+            sep.join([r, dec(w), dec(1 - w), dec(2 + w)]) + "\n" for r, w in zip(ids, W, strict=True)))
+    t = read_runs(p)
+    assert list(t.runs) == ids
+    np.testing.assert_allclose(t.losses("x"), [2 + w for w in W])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_column_name_given_twice_is_an_error(tmp_path, fmt):
+    # pandas renamed the CSV's second 'loss:x' to 'loss:x.1', an eval set of its own, without a word; pyarrow
+    # said "Multiple matches for FieldRef.Name(loss:x) in run: large_string".
+    if fmt == "csv":
+        p = write(tmp_path, "run,w:a,w:b,loss:x,loss:x\na,0.5,0.5,3,9\nb,0.2,0.8,3.1,9\n")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        p = tmp_path / "runs.parquet"
+        cols = [pa.array(["a", "b"]), pa.array([0.5, 0.2]), pa.array([0.5, 0.8]), pa.array([3.0, 3.1]),
+                pa.array([9.0, 9.0])]
+        pq.write_table(pa.table(cols, names=["run", "w:a", "w:b", "loss:x", "loss:x"]), p)
+    with pytest.raises(DataError, match=r"runs\.\w+: column 'loss:x': the name is given to two columns \(4 and 5\)"):
+        read_runs(p)
+
+
+def test_a_broken_jsonl_line_is_named(tmp_path):
+    rows = [f'{{"run": "r{i}", "w:a": 0.5, "w:b": 0.5, "loss:x": 3}}' for i in range(4)]
+    rows[2] = rows[2][:-2]  # a record cut short, as a killed logger leaves it
+    with pytest.raises(DataError, match=r"runs\.jsonl:3: not a JSON record: Expecting value at character 50"):
+        read_runs(write(tmp_path, "\n".join(rows) + "\n", "runs.jsonl"))
+    with pytest.raises(DataError, match=r"runs\.jsonl:2: not a JSON object but list"):
+        read_runs(write(tmp_path, rows[0] + "\n[1, 2]\n", "runs.jsonl"))
+    # a blank line is skipped, and the lines after it keep their numbers
+    rows = [f'{{"run": "r{i}", "w:a": 0.5, "w:b": 0.5, "loss:x": {3 if i != 2 else 0}}}' for i in range(3)]
+    with pytest.raises(DataError, match=r"runs\.jsonl:4: column 'loss:x'"):
+        read_runs(write(tmp_path, rows[0] + "\n\n" + rows[1] + "\n" + rows[2] + "\n", "runs.jsonl"))

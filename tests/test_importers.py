@@ -362,3 +362,19 @@ def test_cli_reads_olmix_pair_with_its_index_column(capsys, tmp_path):
                           "--json")
     assert code == 0, err
     assert json.loads(out)["report"]["n_domains"] == 3
+
+
+def test_an_error_in_a_mapped_column_names_the_files_column(tmp_path):
+    # "column 'w:web'" named a column the W&B export does not have; the user looks for 'mixture/web'.
+    src = _wandb_csv(tmp_path)
+    df = pd.read_csv(src).astype({"mixture/web": object, "Name": object})
+    df.loc[1, "mixture/web"] = "0.2x"
+    df.loc[2, "Name"] = "007"
+    df.to_csv(src, index=False)
+    with pytest.raises(DataError, match=r"wandb_export\.csv:3: column 'mixture/web': value '0\.2x' is not a number "
+                                        r"\(mapped to w:web\)"):
+        read_runs_mapped(src, "run=Name, w:*=mixture/*, loss:*=eval/*/loss")
+    df.loc[1, "mixture/web"] = 0.2
+    df.to_csv(src, index=False)
+    t = read_runs_mapped(src, "run=Name, w:*=mixture/*, loss:*=eval/*/loss")
+    assert list(t.runs) == ["r0", "r1", "007"]  # the mapped run column is read as text too

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import json
 import os
 import warnings
 from collections.abc import Sequence
@@ -32,6 +33,9 @@ from .errors import DataError, DataWarning, InputError, UnusedDomainWarning
 WEIGHT_PREFIX = "w:"
 LOSS_PREFIX = "loss:"
 META_COLUMNS = ("run", "params", "step", "tokens")
+#: Columns that hold run ids: ``run`` and the names :func:`_normalise_columns` reads as it (W&B's ``Name``, RegMix's
+#: ``index``). They are read as text.
+RUN_ID_COLUMNS = ("run", "Name", "name", "run_id", "index")
 #: Default tolerance on the row sum of the weights. RegMix's 3-decimal weights sum to 0.996-1.003.
 WEIGHT_TOL = 0.01
 #: Row-sum deviations up to this are rounding of stored values (weights written with 6-8 decimals: the bundled
@@ -462,7 +466,7 @@ def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str |
 
 
 # ---------------------------------------------------------------------- readers
-def _read_semicolon_csv(path: Path) -> pd.DataFrame:
+def _read_semicolon_csv(path: Path, dtype: dict[str, Any] | None = None) -> pd.DataFrame:
     """A CSV separated by ';' (a spreadsheet saved in a locale whose decimal mark is ','), read as such.
 
     Read with ',' it was one column 'run;params;w:a;...' and the error listed that one name as the table's columns.
@@ -471,38 +475,59 @@ def _read_semicolon_csv(path: Path) -> pd.DataFrame:
     df = pd.read_csv(path, sep=";", skip_blank_lines=False, dtype=str, keep_default_na=False)
     number = r"[-+]?\d*,?\d+([eE][-+]?\d+)?"
     for c in df.columns:
+        if c in (dtype or {}):  # text (run ids): kept as written
+            continue
         col = df[c].str.strip()
         filled = col[col != ""]
-        if c != "run" and len(filled) and filled.str.fullmatch(number).all() and filled.str.contains(",").any():
+        if len(filled) and filled.str.fullmatch(number).all() and filled.str.contains(",").any():
             df[c] = col.str.replace(",", ".", regex=False)
-    return pd.read_csv(io.StringIO(df.to_csv(index=False)), skip_blank_lines=False)
+    return pd.read_csv(io.StringIO(df.to_csv(index=False)), skip_blank_lines=False, dtype=dtype)
 
 
-def _read_any(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    """Read CSV / Parquet / JSONL; return the frame and each row's editor line."""
+def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read CSV / Parquet / JSONL; return the frame and each row's editor line.
+
+    The run-id columns (``run`` and the names :func:`_normalise_columns` takes for it) and ``text_columns`` are
+    read as text: parsed as numbers, ids ``0010`` and ``10`` were both the run '10.0' ("duplicate run '10.0'",
+    a name the file does not hold) and ``001`` lost its zeros. A name given twice in the header is an error:
+    pandas renamed the second ``loss:x`` to ``loss:x.1``, an eval set of its own, without a word.
+    """
     if not path.exists():
         raise InputError(f"{path}: no such file")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
+    text = set(RUN_ID_COLUMNS) | set(text_columns)
     try:
         if suffix in (".csv", ".csv.gz", ".tsv"):
             # The ';' check reads the header alone: rows of decimal commas differ in their ',' count (0,25 against
             # a whole 1), and a ',' parse of the whole file stopped at "Expected 3 fields in line 3, saw 4".
+            sep = "\t" if suffix == ".tsv" else ","
             head = pd.read_csv(path, nrows=0).columns if suffix != ".tsv" else ()
             if len(head) == 1 and ";" in str(head[0]):
-                df = _read_semicolon_csv(path)
+                sep = ";"
+            # header=None reads the names as they are written (the header pandas parses has its repeats renamed)
+            names = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0]
+            _check_unique_columns([str(c) for c in names], path)
+            dtype = {c: str for c in names if c in text}
+            if sep == ";":
+                df = _read_semicolon_csv(path, dtype)
             else:
-                df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", skip_blank_lines=False)
+                df = pd.read_csv(path, sep=sep, skip_blank_lines=False, dtype=dtype)
             lines = np.arange(len(df)) + 2
         elif suffix in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            _check_unique_columns(list(pq.read_schema(path).names), path)
             df = pd.read_parquet(path)
             lines = np.arange(len(df)) + 1  # parquet has no header line: rows count from 1
-        elif suffix in (".jsonl", ".ndjson", ".json"):
-            df = pd.read_json(path, lines=suffix != ".json")
+        elif suffix in (".jsonl", ".ndjson"):
+            df, lines = _read_jsonl(path)
             if any(df[c].map(lambda v: isinstance(v, dict)).any() for c in df.columns if df[c].dtype == object):
                 # Nested records ({"mixture": {"web": 0.5}, "eval": {"pile": {"loss": 3.1}}}) get the W&B
                 # importer's flat names, mixture/web and eval/pile/loss, which --columns patterns can match; read
                 # as they were, 'mixture' was one column of dicts and no pattern matched.
                 df = pd.json_normalize(df.to_dict("records"), sep="/")
+        elif suffix == ".json":
+            df = pd.read_json(path, dtype={c: str for c in text})
             lines = np.arange(len(df)) + 1
         else:
             raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .parquet or .jsonl")
@@ -520,7 +545,43 @@ def _read_any(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     except Exception as err:  # pyarrow raises its own hierarchy for corrupt parquet
         raise DataError(f"cannot read the file: {type(err).__name__}: {str(err).splitlines()[0]}",
                         path=str(path)) from err
+    for c in text & {str(c) for c in df.columns}:
+        df[c] = df[c].map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v) else str(v))
     return df, lines
+
+
+def _check_unique_columns(names: list[str], path: Path) -> None:
+    """Stop at a column name the file gives twice, naming it and where it stands (1-based)."""
+    seen: dict[str, int] = {}
+    for i, c in enumerate(names, 1):
+        if c in seen:
+            raise DataError(f"the name is given to two columns ({seen[c]} and {i}); rename or drop one",
+                            path=str(path), column=c)
+        seen[c] = i
+
+
+def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read one JSON object per line with json.loads, keeping each record's line and its strings as strings.
+
+    pandas' reader named no line when one was broken ("Key name of object must be 'string' when decoding 'object'
+    at position 1266"), counted rows past a blank line one line short, and turned string ids into numbers.
+    """
+    records, lines = [], []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"not a JSON record: {err.msg} at character {err.pos + 1} of the line", path=str(path),
+                                row=n) from None
+            if not isinstance(rec, dict):
+                raise DataError(f"not a JSON object but {type(rec).__name__} (one object per line: "
+                                '{"run": ..., "w:web": ..., "loss:pile": ...})', path=str(path), row=n)
+            records.append(rec)
+            lines.append(n)
+    return pd.DataFrame.from_records(records), np.asarray(lines, dtype=int)
 
 
 def _normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
@@ -528,7 +589,7 @@ def _normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
     rename: dict[str, str] = {}
     cols = [str(c) for c in df.columns]
     if "run" not in cols:
-        for alt in ("Name", "name", "run_id", "index"):
+        for alt in RUN_ID_COLUMNS[1:]:
             if alt in cols:
                 rename[alt] = "run"
                 break

@@ -126,7 +126,10 @@ def apply_column_map(df: pd.DataFrame, mapping: Mapping[str, str], *, where: str
     for c in cols:  # canonical names pass through
         if (c in META_COLUMNS or c.startswith((WEIGHT_PREFIX, LOSS_PREFIX))) and c not in out:
             out[c] = df[c]
-    return pd.DataFrame(out)
+    frame = pd.DataFrame(out)
+    # Each column's name in the file, for errors: "column 'w:web'" named a column the user's export does not have.
+    frame.attrs["source_columns"] = {t: str(v.name) for t, v in out.items() if str(v.name) != t}
+    return frame
 
 
 def _show(cols: list[str], n: int = 12) -> str:
@@ -163,24 +166,31 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     ``drop_incomplete`` leaves out, with a warning, the rows that miss a loss (without it such a row is an error).
     """
     p = Path(path)
-    df, lines = _read_any(p)
+    mapping = parse_column_map(columns)
+    df, lines = _read_any(p, text_columns=[mapping["run"]] if "run" in mapping else [])
     source_cols = [str(c) for c in df.columns]
-    df = apply_column_map(df, parse_column_map(columns), where=str(p))
+    df = apply_column_map(df, mapping, where=str(p))
     _check_mapped(df, source_cols, str(p), given=columns is not None)
     if drop_incomplete:
         df, lines = _drop_incomplete(df, lines, str(p))
     if "run" not in df.columns:
         df = _number_runs(df, str(p))
+    sources = df.attrs.get("source_columns", {})
     try:
         return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
     except DataError as e:
         # The table's hint for rows that miss a loss is a command to rerun; without the map it stops at the
         # columns instead (found on Dai & Zheng's CSV, 6 rows without a loss, imported with --columns).
         hint = f"mixlaw runs import {p} --drop-incomplete"
-        if columns is None or not isinstance(columns, str) or hint not in e.detail:
+        detail = e.detail
+        if columns is not None and isinstance(columns, str) and hint in detail:
+            detail = detail.replace(hint, f"mixlaw runs import {p} --columns \"{columns}\" --drop-incomplete")
+        column = e.column
+        if column in sources:  # the file's own name for the column, which the user can find in it
+            column, detail = sources[column], f"{detail} (mapped to {column})"
+        if (detail, column) == (e.detail, e.column):
             raise
-        raise DataError(e.detail.replace(hint, f"mixlaw runs import {p} --columns \"{columns}\" --drop-incomplete"),
-                        path=e.path, row=e.row, column=e.column) from None
+        raise DataError(detail, path=e.path, row=e.row, column=column) from None
 
 
 # Names other tools give the scale columns (Dai & Zheng: model_size, n_tokens; W&B: _step, global_step).
