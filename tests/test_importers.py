@@ -378,3 +378,65 @@ def test_an_error_in_a_mapped_column_names_the_files_column(tmp_path):
     df.to_csv(src, index=False)
     t = read_runs_mapped(src, "run=Name, w:*=mixture/*, loss:*=eval/*/loss")
     assert list(t.runs) == ["r0", "r1", "007"]  # the mapped run column is read as text too
+
+
+def _tb_logs(root: Path, loss=lambda r, w, s: 3.0 - w - s / 1000, mix=MIX) -> Path:
+    for r, (w, c) in mix.items():
+        d = root / r
+        d.mkdir(parents=True)
+        ev = [_event(0, "mixture/web", w), _event(0, "mixture/code", c)]
+        ev += [_event(s, "eval/pile", loss(r, w, s)) for s in (100, 200)]
+        _write_events(d / "events.out.tfevents.1.h.1.0", ev)
+    return root
+
+
+@pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")  # float32 scalars
+@pytest.mark.filterwarnings("ignore:.*without every eval loss:mixlaw.errors.DataWarning")  # step 0: mixture only
+def test_tensorboard_file_still_being_written_is_read_up_to_its_last_whole_record(tmp_path):
+    # A run still training (or killed) leaves its last record half flushed: that stopped the whole import with
+    # "truncated record at byte 225"; TensorBoard itself reads the records before it.
+    root = _tb_logs(tmp_path / "logs")
+    f = root / "r1" / "events.out.tfevents.1.h.1.0"
+    f.write_bytes(f.read_bytes()[:-7])
+    with pytest.warns(DataWarning, match=r"r1/events\.out\.tfevents\.1\.h\.1\.0: the last record \(byte \d+ of \d+\) "
+                                         r"is cut short.*read the 4 records before it"):
+        t = runs_from_tensorboard(root, columns="w:*=mixture/*, loss:*=eval/*")
+    assert sorted(zip(t.runs, t.steps, strict=True)) == [("r0", 100), ("r0", 200), ("r1", 100), ("r2", 100),
+                                                         ("r2", 200)]
+    f.write_bytes(f.read_bytes()[:5])  # not even a whole length header
+    with pytest.warns(DataWarning, match="read the 0 records before it"):
+        assert "r1" not in set(runs_from_tensorboard(root, columns="w:*=mixture/*, loss:*=eval/*").runs)
+
+
+@pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")
+@pytest.mark.filterwarnings("ignore:.*without every eval loss:mixlaw.errors.DataWarning")
+def test_importer_errors_name_the_run_step_and_logged_name(tmp_path):
+    # "logs:9: column 'loss:pile'" named line 9 of a table that only exists inside the importer.
+    root = _tb_logs(tmp_path / "inf", loss=lambda r, w, s: float("inf") if (r, s) == ("r2", 200) else 3.0 - w)
+    with pytest.raises(DataError, match=r"inf: column 'eval/pile': run 'r2', step 200: loss is inf, expected a "
+                                        r"finite positive number \(mapped to loss:pile\)"):
+        runs_from_tensorboard(root, columns="w:*=mixture/*, loss:*=eval/*")
+    root = _tb_logs(tmp_path / "sum", mix={**MIX, "r2": (0.5, 0.45)})
+    with pytest.raises(DataError, match=r"sum: column 'mixture/web': run 'r2', step 100: weights sum to 0\.95"):
+        runs_from_tensorboard(root, columns="w:*=mixture/*, loss:*=eval/*")
+    runs = _wandb_runs()
+    runs[1].config["mixture"]["web"] = 0.1  # sums to 0.9
+    with pytest.raises(DataError, match=r"wandb:ent/proj: column 'mixture/web': run 'r1', params 2e\+06, step 100: "
+                                        r"weights sum to 0\.9"):
+        runs_from_wandb("ent/proj", api=_Api(runs), columns="params=model/n_params, w:*=mixture/*, loss:*=eval/*/loss")
+
+
+@pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")
+@pytest.mark.filterwarnings("ignore:.*without every eval loss:mixlaw.errors.DataWarning")
+def test_losses_logged_as_nan_are_named_by_run_and_step(tmp_path):
+    # A diverged run's NaN losses were left out with the count of rows "without every eval loss", as the steps
+    # that log no eval are: nothing said which run had diverged.
+    root = _tb_logs(tmp_path / "logs", loss=lambda r, w, s: float("nan") if r == "r1" else 3.0 - w - s / 1000)
+    with pytest.warns(DataWarning, match=r"logs: eval losses logged as NaN \(a diverged run\?\): 'r1' eval/pile at "
+                                         r"step\(s\) 100, 200; those rows are left out"):
+        t = runs_from_tensorboard(root, columns="w:*=mixture/*, loss:*=eval/*")
+    assert set(t.runs) == {"r0", "r2"}
+    runs = _wandb_runs()
+    runs[2]._history[1]["eval/pile/loss"] = float("nan")
+    with pytest.warns(DataWarning, match=r"'r2' eval/pile/loss at step\(s\) 100;"):
+        runs_from_wandb("ent/proj", api=_Api(runs), columns="w:*=mixture/*, loss:*=eval/*/loss")

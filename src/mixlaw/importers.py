@@ -421,10 +421,36 @@ def runs_from_wandb(path: str, *, api: Any = None, columns: str | Mapping[str, A
     if "step" not in mapping and "_step" in raw.columns and "step" not in raw.columns:
         mapping = {**mapping, "step": "_step"}
     frame = apply_column_map(raw, mapping, where=f"wandb:{path}")
-    return _finish(frame, f"wandb:{path}", weight_tol, "w:*=mixture/*, loss:*=eval/*/loss")
+    _logged_nan(rows, frame, f"wandb:{path}")
+    return _finish(frame, f"wandb:{path}", weight_tol, "w:*=mixture/*, loss:*=eval/*/loss",
+                   frame.attrs.get("source_columns"))
 
 
-def _finish(frame: pd.DataFrame, where: str, weight_tol: float, example: str) -> RunTable:
+def _logged_nan(rows: list[dict[str, Any]], frame: pd.DataFrame, where: str) -> None:
+    """Warn, naming runs and steps, about eval losses logged as NaN (a diverged run), which the import leaves out
+    as rows without every eval loss: the count alone did not say that a run had diverged, nor which."""
+    sources = frame.attrs.get("source_columns", {})
+    tags = {sources.get(c, c): c for c in frame.columns if str(c).startswith(LOSS_PREFIX)}
+    hit: dict[tuple[str, str], list[Any]] = {}
+    for row in rows:
+        for tag in tags:
+            v = row.get(tag)
+            if isinstance(v, (float, np.floating)) and np.isnan(v):
+                hit.setdefault((str(row["run"]), tag), []).append(row.get("step", row.get("_step")))
+    if not hit:
+        return
+    runs = "; ".join(f"{run!r} {tag}" + (f" at step(s) {', '.join(str(s) for s in steps[:5] if s is not None)}"
+                                         + (" ..." if len(steps) > 5 else "") if any(s is not None for s in steps)
+                                         else "") for (run, tag), steps in list(hit.items())[:5])
+    more = f" (and {len(hit) - 5} more)" if len(hit) > 5 else ""
+    warnings.warn(f"{where}: eval losses logged as NaN (a diverged run?): {runs}{more}; those rows are left out",
+                  DataWarning, stacklevel=3)
+
+
+def _finish(frame: pd.DataFrame, where: str, weight_tol: float, example: str,
+            sources: Mapping[str, str] | None = None) -> RunTable:
+    """The run table of an importer's rows (one per run and step); errors name the run and step, not a row number
+    of a table the user never saw, and the column by its logged name (tag, config key)."""
     wcols = [c for c in frame.columns if c.startswith(WEIGHT_PREFIX)]
     lcols = [c for c in frame.columns if c.startswith(LOSS_PREFIX)]
     if len(wcols) < 2 or not lcols:
@@ -440,7 +466,17 @@ def _finish(frame: pd.DataFrame, where: str, weight_tol: float, example: str) ->
         warnings.warn(f"{where}: left out {int(missing.sum())} of {len(frame)} rows without every eval loss",
                       DataWarning, stacklevel=3)
         frame = frame[~missing].reset_index(drop=True)
-    return RunTable(frame, path=where, weight_tol=weight_tol, lines=np.arange(len(frame)) + 1)
+    try:
+        return RunTable(frame, path=where, weight_tol=weight_tol, lines=np.arange(len(frame)) + 1)
+    except DataError as e:
+        if e.row is None or not 1 <= e.row <= len(frame):
+            raise
+        row = frame.iloc[e.row - 1]
+        at = f"run {row['run']!r}" + "".join(f", {k} {row[k]:g}" for k in ("params", "step", "tokens")
+                                               if k in frame.columns and pd.notna(row[k]))
+        column = (sources or {}).get(e.column or "", e.column)
+        mapped = f" (mapped to {e.column})" if column != e.column else ""
+        raise DataError(f"{at}: {e.detail}{mapped}", path=where, column=column) from None
 
 
 # ---------------------------------------------------------------------- TensorBoard
@@ -474,6 +510,8 @@ def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapp
             progress(run)
     raw = pd.DataFrame(rows)
     frame = apply_column_map(raw, parse_column_map(columns), where=str(root))
+    sources = frame.attrs.get("source_columns", {})
+    _logged_nan(rows, frame, str(root))
     if mixtures is not None:
         mix = _read_any(Path(mixtures))[0]
         wcols = [c for c in mix.columns if str(c).startswith(WEIGHT_PREFIX)]
@@ -484,7 +522,7 @@ def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapp
         if unknown:
             raise DataError(f"no mixture for run(s) {unknown[:5]}", path=str(mixtures))
         frame = frame.drop(columns=[c for c in wcols if c in frame.columns]).merge(mix, on="run", how="left")
-    return _finish(frame, str(root), weight_tol, "w:*=mixture/*, loss:*=eval/*")
+    return _finish(frame, str(root), weight_tol, "w:*=mixture/*, loss:*=eval/*", sources)
 
 
 __all__ = ["read_any_runs", "parse_column_map", "apply_column_map", "read_runs_mapped", "read_olmix_pair",

@@ -7,17 +7,18 @@ whose ``value`` entries (field 1) carry a ``tag`` (1) and either ``simple_value`
 ``torch.utils.tensorboard`` and TF1) or a ``tensor`` (8, a ``TensorProto``: ``float_val`` 5, ``double_val``
 6 or ``tensor_content`` 4 with ``dtype`` 1 = DT_FLOAT / 2 = DT_DOUBLE; written by TF2's ``tf.summary``).
 Files are untrusted: every length is bounded by the bytes left, and a bad checksum is an error naming the
-file and the byte offset.
+file and the byte offset; a last record cut short (the file of a run still writing) ends the file with a warning.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import DataError
+from .errors import DataError, DataWarning
 
 
 def _crc32c_table() -> list[int]:
@@ -46,13 +47,25 @@ def masked_crc(data: bytes) -> int:
     return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
+def _cut_short(path: str | os.PathLike[str], pos: int, size: int, n_read: int) -> None:
+    # The writer of a run still training (or killed) leaves its last record half flushed; TensorBoard reads the
+    # records before it. An error here stopped the import of a whole sweep while one run was still writing.
+    warnings.warn(f"{path}: the last record (byte {pos} of {size}) is cut short, as a writer still running or "
+                  f"killed leaves it; read the {n_read} records before it", DataWarning, stacklevel=3)
+
+
 def records(path: str | os.PathLike[str]) -> Iterator[bytes]:
-    """The records of a TFRecord file, checksums verified."""
+    """The records of a TFRecord file, checksums verified.
+
+    A last record cut short by the end of the file (a writer still running or killed) ends the file with a
+    :class:`~mixlaw.errors.DataWarning`; a bad checksum is an error.
+    """
     buf = Path(path).read_bytes()
-    pos = 0
+    pos, n_read = 0, 0
     while pos < len(buf):
         if pos + 12 > len(buf):
-            raise DataError(f"truncated record header at byte {pos}", path=str(path))
+            _cut_short(path, pos, len(buf), n_read)
+            return
         head = buf[pos:pos + 8]
         (n,) = struct.unpack("<Q", head)
         (hcrc,) = struct.unpack("<I", buf[pos + 8:pos + 12])
@@ -60,12 +73,14 @@ def records(path: str | os.PathLike[str]) -> Iterator[bytes]:
             raise DataError(f"bad length checksum at byte {pos} (not a TFRecord file?)", path=str(path))
         start, end = pos + 12, pos + 12 + n
         if end + 4 > len(buf):
-            raise DataError(f"truncated record at byte {pos}", path=str(path))
+            _cut_short(path, pos, len(buf), n_read)
+            return
         data = buf[start:end]
         (dcrc,) = struct.unpack("<I", buf[end:end + 4])
         if dcrc != masked_crc(data):
             raise DataError(f"bad data checksum at byte {pos}", path=str(path))
         yield data
+        n_read += 1
         pos = end + 4
 
 
