@@ -77,7 +77,7 @@ def main() -> None:
                        block_size=args.block_size, batch_size=args.batch_size, warmup_frac=args.warmup_frac)
     sweep = run_sweep(corpus, mixtures, args.sizes.split(","), args.tokens, work / "runs.db", workers=args.workers,
                       base=base)
-    frame = export_run_table(work / "runs.db")
+    frame = export_run_table(work / "runs.db", ids=True)
     frame = frame[frame["run"].isin(set(sweep.run_ids))]  # the store may hold older sweeps' runs
     write_table(frame.reset_index(drop=True), Path(args.out))
     print(f"{len(frame)} rows, {frame['run'].nunique()} runs -> {args.out} ({time.perf_counter() - t0:.0f} s)")

@@ -44,11 +44,13 @@ BACKENDS = ("local", "ray")
 
 @dataclass
 class PlannedRun:
-    """One run of a sweep: its id, resolved config and design row (1-based editor line)."""
+    """One run of a sweep: its id, resolved config, design row (1-based editor line) and name (the design row's
+    name, with the model size appended when the sweep has several sizes; None when the design names no rows)."""
 
     run_id: str
     config: ProxyConfig
     row: int
+    name: str | None = None
 
 
 @dataclass
@@ -83,6 +85,12 @@ def load_design(path: str | os.PathLike[str]) -> list[dict[str, float]]:
     DataError
         Missing file, no ``w:`` column, or a weight that is not a finite number >= 0 (naming row and column).
     """
+    return read_design(path)[0]
+
+
+def read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], list[str | None]]:
+    """Mixtures (as :func:`load_design`) and each row's name: its ``run`` cell (``mixlaw design`` writes one),
+    None where the design has no ``run`` column or the cell is empty."""
     p = Path(path)
     if not p.is_file():
         raise DataError("design file not found", path=str(p))
@@ -96,6 +104,9 @@ def load_design(path: str | os.PathLike[str]) -> list[dict[str, float]]:
     except (OSError, ValueError) as err:  # pandas/pyarrow parse errors are ValueErrors
         raise DataError(f"cannot read the design ({type(err).__name__}: {err})", path=str(p)) from None
     wcols = [c for c in frame.columns if str(c).startswith("w:")]
+    names: list[str | None] = [None] * len(frame)
+    if "run" in frame.columns:
+        names = [None if pd.isna(v) or not str(v).strip() else str(v).strip() for v in frame["run"]]
     if not wcols:
         raise DataError(f"no 'w:<domain>' columns (found {list(frame.columns)}); expected one weight column per "
                         f"domain, e.g. w:code,w:legal", path=str(p))
@@ -113,13 +124,24 @@ def load_design(path: str | os.PathLike[str]) -> list[dict[str, float]]:
         mixtures.append(mixture)
     if not mixtures:
         raise DataError("the design has no rows", path=str(p))
-    return mixtures
+    return mixtures, names
+
+
+def _size_label(n: int) -> str:
+    """A model size as a run-name suffix: 200000 -> '200k', 1500000 -> '1.5M'."""
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.4g}{unit}"
+    return str(n)
 
 
 def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float]], sizes: Sequence[int | str],
-               tokens: int | str, base: ProxyConfig | None = None, design_path: str | None = None
-               ) -> list[PlannedRun]:
-    """Resolve every (mixture, size) and compute its run id; duplicates collapse to one run.
+               tokens: int | str, base: ProxyConfig | None = None, design_path: str | None = None,
+               names: Sequence[str | None] | None = None) -> list[PlannedRun]:
+    """Resolve every (mixture, size) and compute its run id; duplicates collapse to one run (the first row's).
+
+    ``names`` (one per mixture, or None) name the runs: a mixture's name, plus ``-<size>`` (``-200k``) when
+    there are several sizes, becomes the exported run's ``run`` (:func:`mixlaw.store.export_run_table`).
 
     Returns
     -------
@@ -137,6 +159,9 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
     n_tokens = parse_count(tokens, "--tokens")
     if not size_list:
         raise InputError("--sizes: give at least one model size, e.g. 0.1M,0.2M")
+    if names is not None and len(names) != len(mixtures):
+        raise InputError(f"{len(names)} names for {len(mixtures)} mixtures; give one name (or None) per mixture")
+    several = len(set(size_list)) > 1
     planned: dict[str, PlannedRun] = {}
     for i, mixture in enumerate(mixtures):
         for size in size_list:
@@ -150,7 +175,10 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
                 raise DataError(str(err), path=design_path, row=i + 2) from None
             opened.check_block_size(resolved.block_size)
             rid = run_id(resolved, opened.fingerprint)
-            planned.setdefault(rid, PlannedRun(rid, resolved, i + 2))
+            name = None if names is None else names[i]
+            if name and several:
+                name = f"{name}-{_size_label(size)}"
+            planned.setdefault(rid, PlannedRun(rid, resolved, i + 2, name))
     return [planned[k] for k in sorted(planned)]
 
 
@@ -164,7 +192,7 @@ POLL_S = 2.0
 
 def _execute(config: dict[str, Any], store_path: str, ckpt_dir: str | None, threads: int,
              parent_pid: int | None, keep_checkpoints: bool = False,
-             on_step: Callable[[int, int], None] | None = None) -> tuple[str, str]:
+             on_step: Callable[[int, int], None] | None = None, name: str | None = None) -> tuple[str, str]:
     """Claim one run, train it and record it in the store (in a pool worker, or in-process with one worker).
 
     Returns ``(run_id, outcome)``: ``"trained"``, ``"diverged"`` (recorded with its reason), ``"done"`` (another
@@ -186,7 +214,7 @@ def _execute(config: dict[str, Any], store_path: str, ckpt_dir: str | None, thre
         if store.status(rid) in ("done", "diverged"):
             return rid, "done"
         outcome = store.claim_run(rid, owner, cfg.to_dict(), corpus.domains, build_model(cfg).num_params(),
-                                  info={"corpus_fingerprint": corpus.fingerprint})
+                                  info={"corpus_fingerprint": corpus.fingerprint}, name=name)
         if outcome != "claimed":
             return rid, "done" if outcome in ("done", "diverged") else outcome
         claimed = True
@@ -313,7 +341,8 @@ def _progress(enabled: bool, total: int) -> Any:
 def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float]] | str | os.PathLike[str],
               sizes: Sequence[int | str], tokens: int | str, store: str | os.PathLike[str], *, workers: int = 1,
               backend: str = "local", address: str | None = None, base: ProxyConfig | None = None,
-              progress: bool = True, keep_checkpoints: bool = False) -> SweepResult:
+              progress: bool = True, keep_checkpoints: bool = False,
+              names: Sequence[str | None] | None = None) -> SweepResult:
     """Train every (mixture, size) not yet finished in ``store``.
 
     Parameters
@@ -321,7 +350,8 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
     corpus : path
         Corpus folder (``mixlaw corpus build``).
     mixtures : list of dict, or path
-        Mixtures, or a design file with ``w:<domain>`` columns (:func:`load_design`).
+        Mixtures, or a design file with ``w:<domain>`` columns (:func:`load_design`) whose ``run`` column, when
+        it has one, names the runs.
     sizes : sequence of int or str
         Target non-embedding parameter counts (``"0.1M"``...).
     tokens : int or str
@@ -344,6 +374,10 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
         Show a rich progress bar on stderr; off a terminal, a line every 10 s or more as runs finish.
     keep_checkpoints : bool, default False
         Keep each finished run's checkpoint file (``<store>.ckpt/<run_id>.pt``) instead of deleting it.
+    names : sequence of str or None, optional
+        A name per mixture of a list of ``mixtures`` (a design file's names are its ``run`` column). The store
+        keeps each run's first name beside its id, also for runs an earlier sweep finished unnamed, and
+        :func:`mixlaw.store.export_run_table` labels the run with it (``name-<size>`` with several sizes).
 
     Returns
     -------
@@ -366,12 +400,15 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
         _check_ray_address(address)  # before the store is created or anything is planned
     design_path = None
     if isinstance(mixtures, (str, os.PathLike)):
+        if names is not None:
+            raise InputError("names apply to a list of mixtures; a design file names its rows in its 'run' column")
         design_path = str(mixtures)
-        mixtures = load_design(mixtures)
-    plan = plan_sweep(corpus, mixtures, sizes, tokens, base, design_path=design_path)
+        mixtures, names = read_design(mixtures)
+    plan = plan_sweep(corpus, mixtures, sizes, tokens, base, design_path=design_path, names=names)
     store_path = Path(store)
     with RunStore(store_path) as db:
         before = {p.run_id: db.status(p.run_id) for p in plan}
+        db.name_runs({p.run_id: p.name for p in plan if p.name})  # runs an earlier (unnamed) sweep trained
     todo = [p for p in plan if before[p.run_id] not in ("done", "diverged")]
     outcomes: dict[str, str] = {}
     base_threads = (base.num_threads if base is not None else 0)
@@ -400,11 +437,12 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
                 if workers == 1:
                     held = []
                     for p in pending:
-                        steps = bar.add_task(f"  run {p.run_id}", total=p.config.max_steps)
+                        steps = bar.add_task(f"  run {p.name or p.run_id}", total=p.config.max_steps)
                         try:
                             rid, outcome = _execute(p.config.to_dict(), str(store_path), str(ckpt_dir), threads,
                                                     None, keep_checkpoints,
-                                                    on_step=lambda s, n, t=steps: bar.update(t, completed=s))
+                                                    on_step=lambda s, n, t=steps: bar.update(t, completed=s),
+                                                    name=p.name)
                         finally:
                             bar.remove_task(steps)
                         if not settle(rid, outcome):
@@ -431,7 +469,7 @@ def _run_pool(pending: list[PlannedRun], store_path: Path, ckpt_dir: Path, worke
     # pools can deadlock, and spawn behaves the same on Linux, macOS and Windows.
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(_execute, p.config.to_dict(), str(store_path), str(ckpt_dir), threads,
-                               os.getpid(), keep_checkpoints) for p in pending}
+                               os.getpid(), keep_checkpoints, name=p.name) for p in pending}
         while futures:
             finished, futures = wait(futures, return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -494,7 +532,7 @@ def _run_ray(todo: list[PlannedRun], store_path: Path, workers: int, threads: in
                 while queue and len(in_flight) < workers:
                     p = queue.pop(0)
                     cfg = p.config.to_dict()
-                    outcome = db.claim_run(p.run_id, owner, cfg, list(cfg["mixture"]), 0)
+                    outcome = db.claim_run(p.run_id, owner, cfg, list(cfg["mixture"]), 0, name=p.name)
                     if outcome == "claimed":
                         in_flight[remote.remote(cfg, threads)] = p
                     elif not settle(p.run_id, "done" if outcome in ("done", "diverged") else outcome):
@@ -531,4 +569,4 @@ def _record_result(db: RunStore, result: dict[str, Any], owner: str | None = Non
     return "trained"
 
 
-__all__ = ["BACKENDS", "PlannedRun", "SweepResult", "load_design", "plan_sweep", "run_sweep"]
+__all__ = ["BACKENDS", "PlannedRun", "SweepResult", "load_design", "read_design", "plan_sweep", "run_sweep"]

@@ -96,3 +96,35 @@ def test_write_table_round_trips_atomically(tmp_path: Path, suffix: str) -> None
         write_table(frame, tmp_path / "t.xlsx")
     with pytest.raises(InputError, match="cannot write"):
         write_table(frame, tmp_path / "no-dir" / f"t{suffix}")
+
+
+def test_export_names_runs_by_their_design_names(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "runs.db"
+    ids = ["aa11", "bb22", "cc33", "dd44"]
+    with RunStore(path) as db:
+        for rid, w, name in zip(ids, (0.2, 0.4, 0.6, 0.8), ("web", "web", "code", None), strict=True):
+            assert db.claim_run(rid, "me", {"mixture": {"code": w, "prose": 1 - w}}, DOMAINS, 10, name=name) \
+                == "claimed"
+            db.record_checkpoint(rid, 10, 1000, {"code": 2.0, "prose": 3.0}, owner="me")
+            db.finish_run(rid, 1.0, owner="me")
+        # An unnamed run takes a name; a named run keeps its first; an unknown id adds nothing.
+        db.name_runs({"dd44": "late", "cc33": "renamed", "zz99": "ghost"})
+        assert db.names() == {"aa11": "web", "bb22": "web", "cc33": "code", "dd44": "late"}
+    # A name two runs share gets each run's short id, so every run stays apart; rows come in the names' order.
+    assert export_run_table(path)["run"].tolist() == ["code", "late", "web-aa11", "web-bb22"]
+    assert export_run_table(path, ids=True)["run"].tolist() == ids
+    # A store from before names (no run_names table) still exports, by id, also read-only; a writable open (the next
+    # sweep) adds the table.
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE run_names")
+    assert export_run_table(path)["run"].tolist() == ids
+    with RunStore(path) as db:
+        db.name_runs({"aa11": "web"})
+    assert export_run_table(path)["run"].tolist() == ["bb22", "cc33", "dd44", "web"]
+    # A name cell that is not a non-empty text is one error naming the run and column, on open.
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE run_names SET name = X'00ff' WHERE run_id = 'aa11'")
+    with pytest.raises(InputError, match=r"run 'aa11': column 'name' is b'\\x00\\xff'"):
+        export_run_table(path)

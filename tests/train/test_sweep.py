@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from mixlaw.errors import DataError, InputError
-from mixlaw.store import export_run_table
+from mixlaw.store import RunStore, export_run_table
 from mixlaw.sweep import load_design, plan_sweep, run_sweep
 from mixlaw.train.config import ProxyConfig
 
@@ -169,3 +169,41 @@ def test_store_rebuilt_from_checkpoint_files(tiny_corpus: str, design: Path, ref
     assert {f.name: (f.stat().st_ino, f.stat().st_mtime_ns) for f in (tmp_path / "runs.db.ckpt").glob("*.pt")} == ckpts
     # Every run resumed at its last step: nothing retrained, yet every checkpoint is back in the store.
     pd.testing.assert_frame_equal(export_run_table(store), reference, check_exact=True)
+
+
+def test_runs_are_exported_by_their_design_names_across_a_resumed_sweep(tiny_corpus: str, tmp_path: Path) -> None:
+    even = {"docs": 0.25, "legal": 0.25, "scripture": 0.25, "math": 0.25}
+    store, tokens = tmp_path / "runs.db", "4k"  # 15 steps: the names, not the training, are under test
+    # A store from before names: the runs of 'even' trained by a sweep that named nothing.
+    first = run_sweep(tiny_corpus, [even], SIZES, tokens, store, base=BASE, progress=False)
+    with sqlite3.connect(store) as conn:
+        conn.execute("DROP TABLE run_names")
+    assert sorted(export_run_table(store)["run"].unique()) == first.run_ids
+    design = tmp_path / "design.csv"
+    design.write_text("run,w:docs,w:legal,w:scripture,w:math\neven,0.25,0.25,0.25,0.25\nheavy,0.7,0.1,0.1,0.1\n")
+    heavy = plan_sweep(tiny_corpus, [{"docs": 0.7, "legal": 0.1, "scripture": 0.1, "math": 0.1}], SIZES[:1], tokens,
+                       BASE)[0]
+    # ... and a run of 'heavy' that a killed sweep on another machine claimed, unnamed, and left part-way.
+    with RunStore(store) as db:
+        db.claim_run(heavy.run_id, "elsewhere:1:dead", heavy.config.to_dict(), list(even), 10)
+        db.record_checkpoint(heavy.run_id, 5, 1280, {d: 9.0 for d in even}, owner="elsewhere:1:dead")
+        db.conn.execute("UPDATE runs SET heartbeat = 0 WHERE run_id = ?", (heavy.run_id,))  # its lease lapsed
+
+    result = run_sweep(tiny_corpus, design, SIZES, tokens, store, base=BASE, progress=False)
+    assert sorted(result.skipped) == first.run_ids and len(result.trained) == 2  # 'even' is not retrained
+    table = export_run_table(store)
+    assert table["run"].unique().tolist() == ["even-10k", "even-20k", "heavy-10k", "heavy-20k"]  # in name order
+    by_id = export_run_table(store, ids=True)  # the same rows, named by id
+    keys = [c for c in table.columns if c.startswith("w:")] + ["params", "step"]
+    pairs = table.merge(by_id, on=keys, suffixes=("", "_id"), validate="one_to_one")
+    assert len(pairs) == len(table) == len(by_id)
+    for col in [c for c in table.columns if c.startswith("loss:")] + ["tokens"]:
+        assert (pairs[col] == pairs[col + "_id"]).all()
+    assert len(set(zip(pairs["run"], pairs["run_id"], strict=True))) == 4  # one name per run id
+    assert set(pairs.loc[pairs["run_id"] == heavy.run_id, "run"]) == {"heavy-10k"}
+    assert not table.duplicated(["run", "step"]).any() and 9.0 not in table.filter(like="loss:").to_numpy()
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 4
+    again = run_sweep(tiny_corpus, design, SIZES, tokens, store, base=BASE, progress=False)
+    assert again.trained == [] and sorted(again.skipped) == sorted(result.run_ids)
+    pd.testing.assert_frame_equal(export_run_table(store), table)

@@ -1,9 +1,10 @@
 """The run store itself: one SQLite file in WAL mode that sweeps write and read, with run claims.
 
-A run's key is the hash of its resolved config (:func:`mixlaw.train.config.run_id`), so a re-submitted
-run is found instead of repeated. Each checkpoint (all its per-domain losses) is written in one
-transaction, and a run is marked ``done`` in another after its last checkpoint: a process killed at any
-moment leaves the store consistent (SQLite's write-ahead log rolls back the unfinished transaction), with
+A run's key is the hash of its resolved config (:func:`mixlaw.train.config.run_id`), so a re-submitted run is
+found instead of repeated; its name (the sweep design's row name) is kept beside the id, in a table of its own
+(:data:`.schema.NAMES_TABLE`), and labels the run in exports. Each checkpoint (all its per-domain losses) is
+written in one transaction, and a run is marked ``done`` in another after its last checkpoint: a process killed
+at any moment leaves the store consistent (SQLite's write-ahead log rolls back the unfinished transaction), with
 at most the interrupted run ``running``, to be redone or resumed. A run whose loss stopped being finite is
 marked ``diverged`` with its reason.
 
@@ -34,7 +35,7 @@ import pandas as pd
 from .._atomic import pid_alive
 from ..errors import InputError
 from . import schema
-from .table import run_table_rows
+from .table import run_labels, run_table_rows
 
 #: A claim whose heartbeat is older than this (seconds) is considered abandoned and may be taken over.
 LEASE_S = 120.0
@@ -199,8 +200,11 @@ class RunStore:
                        time.time(), json.dumps(info or {}, sort_keys=True)))
 
     def claim_run(self, run_id: str, owner: str, config: dict[str, Any], domains: Sequence[str],
-                  model_params: int, info: dict[str, Any] | None = None, lease_s: float = LEASE_S) -> str:
+                  model_params: int, info: dict[str, Any] | None = None, lease_s: float = LEASE_S,
+                  name: str | None = None) -> str:
         """Claim a run for ``owner`` before training it; at most one live claim per run.
+
+        ``name`` (the design row's) is recorded with the run unless it already has one (:meth:`name_runs`).
 
         Returns
         -------
@@ -216,7 +220,9 @@ class RunStore:
                           "heartbeat) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
                           (run_id, json.dumps(config, sort_keys=True), json.dumps(list(domains)),
                            int(model_params), now, json.dumps(info or {}, sort_keys=True), owner, now))
+                self._name(c, run_id, name)
                 return "claimed"
+            self._name(c, run_id, name)
             status, holder, beat = row
             if status != "running":
                 return str(status)
@@ -224,6 +230,22 @@ class RunStore:
                 return "held"
             c.execute("UPDATE runs SET owner = ?, heartbeat = ? WHERE run_id = ?", (owner, now, run_id))
             return "claimed"
+
+    def _name(self, c: sqlite3.Connection, run_id: str, name: str | None) -> None:
+        if name:
+            c.execute(f"INSERT OR IGNORE INTO {schema.NAMES_TABLE} (run_id, name) SELECT run_id, ? FROM runs "
+                      "WHERE run_id = ?", (name, run_id))
+
+    def name_runs(self, names: dict[str, str | None]) -> None:
+        """Record the names of known runs that have none (in one transaction); unknown run ids are skipped.
+
+        The first name a run is given stays: a run is found by its id whatever design lists it, so a later design
+        that names the same (mixture, size) otherwise does not rename it, and two sweeps sharing a store never
+        flip a run's name back and forth.
+        """
+        with self._tx() as c:
+            for rid, name in names.items():
+                self._name(c, rid, name)
 
     def heartbeat(self, owner: str) -> int:
         """Renew every claim of ``owner`` on a running run; returns how many it still holds."""
@@ -316,13 +338,21 @@ class RunStore:
             rows = self._read("SELECT run_id FROM runs WHERE status = ? ORDER BY run_id", (status,))
         return [r[0] for r in rows]
 
+    def names(self) -> dict[str, str | None]:
+        """Every run id, sorted, with its name (None for a run no design named, or in a store from before names)."""
+        named = {}
+        if schema.NAMES_TABLE in schema.tables(self.conn):
+            named = dict(self._read(f"SELECT run_id, name FROM {schema.NAMES_TABLE}"))
+        return {rid: named.get(rid) for rid in self.run_ids()}
+
     def checkpoint_steps(self, run_id: str) -> list[int]:
         """Steps recorded for a run, ascending."""
         rows = self._read("SELECT step FROM checkpoints WHERE run_id = ? ORDER BY step", (run_id,))
         return [r[0] for r in rows]
 
-    def run_table(self, *, include_unfinished: bool = False) -> pd.DataFrame:
+    def run_table(self, *, include_unfinished: bool = False, ids: bool = False) -> pd.DataFrame:
         """The store as a run table (see :func:`export_run_table`); diverged runs are never included."""
+        labels = {} if ids else run_labels(self.names())
         where = "WHERE r.status != 'diverged'" if include_unfinished else "WHERE r.status = 'done'"
         runs = self._read(f"SELECT r.run_id, r.config, r.domains, r.model_params FROM runs r {where} "
                           "ORDER BY r.run_id")
@@ -336,7 +366,8 @@ class RunStore:
                                  f"step/tokens/loss {(step, tokens, loss)!r} are not all numbers")
             by_run.setdefault(rid, {}).setdefault(step, (tokens, {}))[1][domain] = loss
         frames = []
-        for rid, config, domains, model_params in runs:
+        # In the order of the labels (a design's dd-000, dd-001 ..., not the order of their hashes).
+        for rid, config, domains, model_params in sorted(runs, key=lambda r: labels.get(r[0], r[0])):
             order = json.loads(domains)
             mixture = json.loads(config).get("mixture", {})
             mixture = {d: float(mixture.get(d, 0.0)) for d in order}
@@ -344,7 +375,7 @@ class RunStore:
             rank = {d: k for k, d in enumerate(order)}
             ckpts = [(s, t, dict(sorted(losses.items(), key=lambda kv: rank.get(kv[0], len(rank)))))
                      for s, (t, losses) in sorted(by_run.get(rid, {}).items())]
-            frames.append(run_table_rows(rid, mixture, model_params, ckpts))
+            frames.append(run_table_rows(labels.get(rid, rid), mixture, model_params, ckpts))
         if not frames:
             return run_table_rows("", {}, 0, []).iloc[0:0]
         table = pd.concat(frames, ignore_index=True)
@@ -393,8 +424,14 @@ class Heartbeat:
         self._thread.join()
 
 
-def export_run_table(db: str | os.PathLike[str] | RunStore, *, include_unfinished: bool = False) -> pd.DataFrame:
+def export_run_table(db: str | os.PathLike[str] | RunStore, *, include_unfinished: bool = False,
+                     ids: bool = False) -> pd.DataFrame:
     """Read a run store as the run table of DESIGN §2.
+
+    A run's ``run`` is its name in the sweep's design (the design's ``run`` column, with the model size
+    appended when the sweep trained several sizes: ``dd-003-200k``), so results match the design's rows; a run
+    without a name (``mixlaw train --store``, a design with no ``run`` column, a store from before names) is
+    named by its id, and a name several runs share gets each run's short id appended (:func:`.table.run_labels`).
 
     Parameters
     ----------
@@ -402,12 +439,14 @@ def export_run_table(db: str | os.PathLike[str] | RunStore, *, include_unfinishe
         The store (it must exist: exporting never creates one).
     include_unfinished : bool, default False
         Also export the checkpoints of runs still marked ``running`` (an interrupted sweep).
+    ids : bool, default False
+        Name every run by its id (the hash of its config, as ``mixlaw sweep --json`` lists them) instead.
 
     Returns
     -------
     pandas.DataFrame
         One row per (run, checkpoint): ``run``, ``w:<domain>``..., ``loss:<domain>``..., ``params``
-        (non-embedding parameters), ``step``, ``tokens``; sorted by run id then step.
+        (non-embedding parameters), ``step``, ``tokens``; sorted by ``run`` then step.
 
     Raises
     ------
@@ -415,9 +454,9 @@ def export_run_table(db: str | os.PathLike[str] | RunStore, *, include_unfinishe
         If the store is missing, unreadable or malformed (naming the run and column).
     """
     if isinstance(db, RunStore):
-        return db.run_table(include_unfinished=include_unfinished)
+        return db.run_table(include_unfinished=include_unfinished, ids=ids)
     if not Path(db).is_file():
         raise InputError(f"run store {str(db)!r} does not exist; run 'mixlaw sweep --store {db}' first")
     with RunStore(db, readonly=True) as store:  # exporting never writes (a read-only store exports too)
-        return store.run_table(include_unfinished=include_unfinished)
+        return store.run_table(include_unfinished=include_unfinished, ids=ids)
 

@@ -57,10 +57,18 @@ CREATE TABLE IF NOT EXISTS evals (
     PRIMARY KEY (run_id, step, domain),
     FOREIGN KEY (run_id, step) REFERENCES checkpoints(run_id, step)
 );
-""" + _RUNS_TABLE + ";"
+""" + _RUNS_TABLE + """;
+CREATE TABLE IF NOT EXISTS run_names (
+    run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
+    name TEXT NOT NULL                  -- the design row's name (+ a size suffix): the exported `run`
+);"""
 
 _V1_COLUMNS = "run_id, config, domains, model_params, status, started, finished, wall_s, info"
 _TABLES = ("meta", "runs", "checkpoints", "evals")
+#: Run names live in a table of their own, not a column of ``runs``: a store written before names existed gets
+#: the table when a sweep next opens it (no version bump), a read-only store without it exports run ids, and a
+#: mixlaw that predates names still reads a store that has it.
+NAMES_TABLE = "run_names"
 
 
 def tables(conn: sqlite3.Connection) -> set[str]:
@@ -151,6 +159,11 @@ def validate(conn: sqlite3.Connection, where: str, readonly: bool) -> None:
             raise InputError(f"{at} 'model_params' is {params!r}, expected an integer >= 0")
         if status not in STATUSES:
             raise InputError(f"{at} 'status' is {status!r}, expected one of {', '.join(STATUSES)}")
+    if NAMES_TABLE in tables(conn):
+        for rid, name in conn.execute(f"SELECT run_id, name FROM {NAMES_TABLE}"):
+            if not isinstance(name, str) or not name.strip():
+                raise InputError(f"{where}: run {rid!r}: column 'name' is {_short(name)}, expected a non-empty "
+                                 f"text name")
 
 
 def diagnose(conn: sqlite3.Connection | None, err: sqlite3.DatabaseError) -> str:
@@ -180,5 +193,5 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-__all__ = ["SCHEMA_VERSION", "READABLE_VERSIONS", "STATUSES", "tables", "version", "create_or_upgrade", "validate",
-           "diagnose"]
+__all__ = ["SCHEMA_VERSION", "NAMES_TABLE", "READABLE_VERSIONS", "STATUSES", "tables", "version", "create_or_upgrade",
+           "validate", "diagnose"]

@@ -10,7 +10,8 @@ by the next write. Nothing here knows about SQLite.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,36 @@ def run_table_rows(run_id: str, mixture: dict[str, float], model_params: int,
     return frame.astype({"params": "int64", "step": "int64", "tokens": "int64"})
 
 
+def run_labels(names: Mapping[str, str | None]) -> dict[str, str]:
+    """The ``run`` value each run gets in an exported table: its name, else its id.
+
+    A name that several runs share (one design row swept at several token counts or seeds into one store, or two
+    design rows of one name) gets the first 8 hex digits of each run's id appended (``web-200k-3f2a9c1e``), so
+    every label stays unique; an unnamed run is labelled by its id.
+
+    Parameters
+    ----------
+    names : mapping of str to str or None
+        Every run id of the store (not only those exported, so that a label does not depend on which runs an
+        export includes) to its name, or None.
+
+    Returns
+    -------
+    dict of str to str
+        Run id to label, one distinct label per run.
+
+    Examples
+    --------
+    >>> run_labels({"3f2a9c1e0a": "web", "77aa00000b": "web", "0b1c00000c": "code", "9d9d00000d": None})
+    {'3f2a9c1e0a': 'web-3f2a9c1e', '77aa00000b': 'web-77aa0000', '0b1c00000c': 'code', '9d9d00000d': '9d9d00000d'}
+    """
+    shared = Counter(n for n in names.values() if n)
+    labels = {rid: rid if not n else n if shared[n] == 1 else f"{n}-{rid[:8]}" for rid, n in names.items()}
+    # A label can still clash with another run's (a name that reads as another run's id or suffixed name): those
+    # runs fall back to their ids, which are unique.
+    clash = Counter(labels.values())
+    return {rid: rid if clash[label] > 1 else label for rid, label in labels.items()}
+
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a run table as Parquet, CSV or JSONL (by suffix) via a temp file and ``os.replace``.
@@ -85,4 +116,4 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     return path
 
 
-__all__ = ["run_table_rows", "write_table"]
+__all__ = ["run_labels", "run_table_rows", "write_table"]

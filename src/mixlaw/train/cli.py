@@ -194,7 +194,8 @@ def train_cmd(ctx: typer.Context,
 
 def sweep_cmd(ctx: typer.Context,
               corpus: Path = typer.Option(..., "--corpus", help="Corpus folder (mixlaw corpus build)."),
-              design: Path = typer.Option(..., "--design", help="Mixtures: CSV/Parquet/JSONL with w:<domain>."),
+              design: Path = typer.Option(..., "--design", help="Mixtures: CSV/Parquet/JSONL with w:<domain>; its "
+                                         "run column names the exported runs."),
               sizes: str = typer.Option("0.1M,0.2M,0.4M", "--sizes", help="Model sizes, comma-separated."),
               tokens: str = typer.Option("2M", "--tokens", help="Training tokens per run."),
               eval_every: int = typer.Option(250, "--eval-every", help="Steps between per-domain evaluations."),
@@ -231,9 +232,12 @@ def sweep_cmd(ctx: typer.Context,
 def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw sweep / train --store."),
                out: Path = typer.Argument(..., help="Output table: .parquet, .csv or .jsonl."),
                include_unfinished: bool = typer.Option(False, "--all", help="Include unfinished runs' checkpoints."),
+               ids: bool = typer.Option(False, "--ids", help="Name runs by their id (config hash, as sweep --json "
+                                        "lists them), not by their design row's name."),
                as_json: bool = typer.Option(False, "--json", help="Write a summary as JSON to stdout.")) -> None:
-    """Export a run store as the run table (run, w:*, loss:*, params, step, tokens)."""
-    table = export_run_table(db, include_unfinished=include_unfinished)
+    """Export a run store as the run table (run, w:*, loss:*, params, step, tokens). A run's `run` is its design
+    row's name (with -<size> when the sweep had several sizes), else its id."""
+    table = export_run_table(db, include_unfinished=include_unfinished, ids=ids)
     write_table(table, out)
     n_runs = int(table["run"].nunique()) if len(table) else 0
     if as_json:

@@ -211,7 +211,7 @@ def final_losses(db: Path, run_ids: Sequence[str], domains: Sequence[str]) -> tu
 
     Only the named runs are read, so a store shared with other sweeps (other budgets) cannot leak into the fit.
     """
-    frame = export_run_table(db)
+    frame = export_run_table(db, ids=True)
     frame = frame[frame["run"].isin(set(run_ids))].sort_values(["run", "step"]).groupby("run").tail(1)
     if frame["run"].nunique() != len(set(run_ids)):
         raise RuntimeError(f"{db}: {len(set(run_ids)) - frame['run'].nunique()} planned run(s) missing")
