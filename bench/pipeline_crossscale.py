@@ -88,7 +88,9 @@ this kind of error inside the user's own data.
 ``--auto`` (issue 9) runs ``fit_pipeline`` with ``route="auto", law="auto"`` on the same data, scores every
 candidate at the largest size, and prints why the backtest ranks them as it does: each candidate's backtest
 MRE at every time cut the fitted curves allow (3 fitted sizes: the size part cannot run), and its real error
-split into time alone, size alone and both. Measured with ``--fit-from 0.4`` (MRE, signed in the output):
+split into time alone, size alone and both. Measured with ``--fit-from 0.4`` (MRE, signed in the output), this
+table and the two below with the nested route's own exponents (``shared_exponents="auto"``, the default before
+2026-12-04; the current default's figures follow the ``why (0)`` table):
 
     runs    backtest cuts 1.07-1.78x     real: time 1.78x   time 3.05x   size 2.33x   both
     v3      nested 0.28-1.05 %                  1.09 %       3.86 %       1.89 %     5.04 %
@@ -164,6 +166,17 @@ target's 1.96 picks direct (9.65 % against nested's 10.14 %), and it loses 9 syn
 208 (``bench/pipeline_selection.py`` docstring), and direct's estimate would be 9.65 % (or 6.36 % x 1.72 =
 10.9 %) against a real 3.37 %, 2.9-3.2x. Not adopted; v3 (3 sizes) and v3_12m have the main split only, where
 every rule is the one-standard-error rule (nested on both: wrong on v3, right on v3_12m, 3.45 / 3.59 %).
+
+With the nested route's shared exponents, the default since 2026-12-04 (fc9d1f7; the backtest's cut curves and
+held-out size already force them), ``--auto --fit-from 0.4`` re-run on main at 53c5abc (2026-12-04): v3 auto
+picks nested ye-exp (backtest 1.05 %), real 4.67 % against direct's 1.78 % (the route is still wrong), error
+estimate 3.57 % (0.76x the real error), 80 % intervals 14 of 18; v3_12m (``--runs
+bench/data/crossscale_runs_v3_12m.csv``) nested ye-exp (1.46 %), real 3.38 %, estimate 4.97 % (1.47x), 18 of
+18. The direct route has no nested exponents, so its figures are those above (backtest 4.99 / 2.57 %, real
+1.78 / 3.59 %). With the fourth size (``--all-sizes``, measured at fc9d1f7): nested, score
+3.71 % against direct's 4.82 % (steps alone 1.32 / 3.03 %, size alone 4.11 / 5.08 %, both parts 5.69 / 6.36 %),
+real 4.25 % against 3.37 %, estimate 2.29x the real error (its interval count was not re-measured). These are
+the figures README.md quotes.
 
 Usage::
 

@@ -64,7 +64,8 @@ LawOptionOpt = typer.Option(None, "--law-option", metavar="KEY=VALUE",
 FitTotalOpt = typer.Option(False, "--fit-total", help="Fit one law on the objective itself (sum_i s_i L_i of a "
                            "mean | total | <eval> | weights=... objective) instead of one law per eval set; pair it "
                            "with a law whose optimum can be inside the simplex (ye-pow, additive-ens), not ye-exp.")
-TargetOpt = typer.Option(None, "--target", metavar="EVAL", help="Eval set(s), or 'all'; repeatable.")
+TargetOpt = typer.Option(None, "--target", metavar="EVAL",
+                         help="Eval set(s), or 'all' (the default: every eval set); repeatable.")
 BoundsOpt = typer.Option(None, "--bounds", metavar="DOMAIN=LO:HI", help="Bounds on a domain's weight; repeatable.")
 WeightTolOpt = typer.Option(0.01, "--weight-tol", help="Tolerance on each run's weight sum (rows off by less are "
                             "renormalised, with a warning).")

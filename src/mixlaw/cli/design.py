@@ -39,7 +39,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                select: int | None = typer.Option(None, "--select", help="Keep this many of the --runs pilots."),
                runs: str | None = typer.Option(None, "--runs", help="Pilot run table (--select, --method active)."),
                target: list[str] | None = typer.Option(None, "--target", metavar="EVAL",
-                                                                help="Eval set(s) for --select/active; repeatable."),
+                                                                help="Eval set(s) for --select/active (default: all); "
+                                                                "repeatable."),
                prior: str | None = typer.Option(None, "--prior", help="Dirichlet prior: a=0.5,b=0.3,..."),
                tokens_available: str | None = typer.Option(None, "--tokens-available",
                                                               help="CSV domain,tokens (or JSON)."),

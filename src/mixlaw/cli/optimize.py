@@ -53,8 +53,8 @@ from ._common import (
 def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."),
                  dataset: str | None = DatasetOpt,
                  law: str = typer.Option("auto", "--law", help="Law key (see 'mixlaw laws'); auto (default): chosen "
-                                         "by 5-fold CV on the runs, for the objective; stack: CV-weighted "
-                                         "ensemble."),
+                                         "by K-fold CV on the runs (--cv-folds), for the objective; stack: "
+                                         "CV-weighted ensemble."),
                  target: list[str] | None = TargetOpt,
                  candidates: str | None = typer.Option(None, "--candidates",
                                                        help="Laws auto/stack choose from, comma-separated."),

@@ -19,7 +19,8 @@ ColumnsOpt = typer.Option(None, "--columns", metavar="MAP",
                                "w:<domain>, loss:<eval>; * matches a pattern, e.g. w:*=mixture/*).")
 OutOpt = typer.Option(..., "--out", help="Run table to write: .parquet, .csv or .jsonl.")
 DropOpt = typer.Option(False, "--drop-incomplete",
-                       help="Leave out (with a warning) the rows that miss a loss, instead of stopping at the first.")
+                       help="Leave out (with a warning) the rows that miss a loss, instead of stopping with an error "
+                            "that counts them.")
 
 
 def _write(table: RunTable, out_path: Path, as_json: bool) -> None:

@@ -26,8 +26,8 @@ the active set. It removes the kinks of the objective where an entry crosses the
 
 References
 ----------
-Dai & Zheng, "Explaining Data Mixing Scaling Laws" (capacity competition, Eq. 1 and its KKT solution);
-the reference implementation (github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws,
+Dai & Zheng, "Explaining Data Mixing Scaling Laws", ICML 2026, arXiv:2606.08167 (capacity competition, Eq. 1
+and its KKT solution); the reference implementation (github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws,
 utils/fitting_algos/law1.py) solves the same KKT system with one Brent root search per run.
 """
 

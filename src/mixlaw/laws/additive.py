@@ -128,9 +128,15 @@ class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
         On a table of more than ``2 * max(4096, 40 * n_params)`` runs, the starts were run on this many evenly
         spaced runs and the fit on all runs started from their best (``results_`` then counts that one start);
         ``None`` otherwise.
+    alpha_ : dict of str to float
+        Ridge strength used per eval set.
+    cv_scores_ : dict of str to dict
+        With ``alpha="cv"``: held-out mean |log error| of every strength tried, per eval set.
 
     Notes
     -----
+    .. math:: L_i(r) = E_i + \\frac{1}{\\sum_j C_{ij} r_j^{\\gamma_{ij}}}
+
     Symbols: r -> ``weights``, E_i -> ``E``, C_ij -> ``exp(log_C_<domain j>)``, gamma_ij -> ``gamma_<domain j>``.
     ``r_j = 0`` is fine: the term vanishes (gamma > 0), so unlike power laws in r_i the law is finite on
     the whole simplex. A domain that never appears in the fitting runs has unidentified C and gamma; its

@@ -166,6 +166,23 @@ class AutoLaw(MetaLaw):
         The cross-validation table (text: ``str(cv_)``; JSON: ``cv_.to_dict()``).
     members_ : list
         ``(key, fit_on, targets, fitted law)`` of the refitted chosen laws.
+    params_ : Params
+        The members' parameters, prefixed ``<key>:`` (``<key>[direct]:`` for a law fitted on the objective).
+    evals_ : list of str
+        The eval sets fitted (``targets_`` is ``["objective"]`` when an objective is given).
+
+    Notes
+    -----
+    Each candidate's out-of-fold predictions are scored per column by
+
+    .. math:: S = (1 - \\rho) + \\tfrac12 (1 - R^2)
+
+    (Spearman :math:`\\rho` for ranking, :math:`R^2` for calibration; :mod:`mixlaw.laws.selection`), and the
+    lowest score is chosen.
+
+    References
+    ----------
+    Stone, "Cross-validatory choice and assessment of statistical predictions", JRSS B 36 (1974).
 
     Examples
     --------

@@ -60,6 +60,10 @@ class AutoScale(ExponentPoolingMixin, PerTargetLaw):
     ----------
     params_ : Params
         ``<target>.log_k`` (log k_i), ``<target>.log_a`` (log a_i), ``<target>.b`` and ``<target>.c``.
+    pooling_ : dict of str to float
+        Pooling strength used per implicitly aggregated eval set (matched eval sets are not pooled).
+    pooling_cv_ : dict of str to dict
+        With ``pooling="cv"``: held-out mean |log error| of every strength tried, per implicit eval set.
 
     Notes
     -----

@@ -84,6 +84,15 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         Training domains in the order of the weight columns the law was fitted with.
     targets_ : list of str
         Evaluation sets predicted, in column order of ``predict``'s output.
+    n_runs_ : int
+        Runs (rows) the law was fitted on.
+    n_features_in_ : int
+        Number of weight columns (scikit-learn's name; ``len(domains_)``).
+    fit_seconds_ : float
+        Wall time of the fit.
+    train_metrics_ : dict of str to float
+        In-sample ``n_obs``, ``RMSE``, ``MAPE`` and ``R2`` (and ``AIC``, ``BIC`` where the parameters were
+        fitted to the predicted columns), as the report prints them.
     """
 
     key: ClassVar[str] = ""

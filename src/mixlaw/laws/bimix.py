@@ -71,6 +71,10 @@ class BiMix(ExponentPoolingMixin, PerTargetLaw):
     params_ : Params
         ``<target>.log_K``, ``<target>.alpha``, ``<target>.log_eps`` (log of the share offset),
         ``<target>.rho`` and ``<target>.beta``.
+    pooling_ : dict of str to float
+        Pooling strength used per implicitly aggregated eval set (matched eval sets are not pooled).
+    pooling_cv_ : dict of str to dict
+        With ``pooling="cv"``: held-out mean |log error| of every strength tried, per implicit eval set.
 
     Notes
     -----

@@ -7,8 +7,8 @@
 
 References
 ----------
-Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1) (capacity competition) with the KKT solution of
-its allocation problem; reference code github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws,
+Dai & Zheng, "Explaining Data Mixing Scaling Laws", ICML 2026, arXiv:2606.08167, Eq. (1) (capacity competition)
+with the KKT solution of its allocation problem; reference code github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws,
 utils/fitting_algos/law1.py (N = 200 at one model size, floor H = 0.3).
 """
 
@@ -550,6 +550,11 @@ class DZCapacity(_CapacityLaw):
 
     Notes
     -----
+    .. math::
+
+        x^*(h, N) = \\arg\\min_{x:\\ \\sum_j x_j = N + (M-1)H,\\ x_j \\ge H} \\sum_{j=1}^{M} h_j c_j x_j^{-b_j},
+        \\qquad L_i(h, N) = c_i\\, x_i^*(h, N)^{-b_i} + E_i
+
     Symbols: h -> ``weights``, c_j -> ``exp(log_c_<domain j>)``, b_j -> ``b_<domain j>``, E_i -> ``E_<eval i>``,
     N -> ``model_params / 1e6`` when the fitted runs have several model sizes, else ``n_ref``.
     x* comes from a vectorised KKT solve (bisection + Newton on log lambda) and the Jacobian from the implicit
@@ -564,7 +569,7 @@ class DZCapacity(_CapacityLaw):
 
     References
     ----------
-    Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1).
+    Dai & Zheng, "Explaining Data Mixing Scaling Laws", ICML 2026, arXiv:2606.08167, Eq. (1).
 
     Examples
     --------

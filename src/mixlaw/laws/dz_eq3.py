@@ -13,7 +13,7 @@ billions (1 when unknown).
 
 References
 ----------
-Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (3); reference code
+Dai & Zheng, "Explaining Data Mixing Scaling Laws", ICML 2026, arXiv:2606.08167, Eq. (3); reference code
 github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws, utils/fitting_algos/law2.py (fits and scores only
 entries with h_i > 0). The offset ``d_i`` of the safe form is ours: it is the data-constrained form
 ``(r_i D + a_i)^(-b_i)`` of AutoScale-style laws, i.e. ``d_i`` tokens of domain i's knowledge the model gets
@@ -242,12 +242,16 @@ class DZNoise(_DZNoise):
 
     Notes
     -----
+    .. math:: L_i(h, N, D) = c_i\\, x_i^*(h, N)^{-b_i} + A_i (D h_i)^{-a_i} + E_i
+
+    with :math:`x^*` the capacity-competition allocation of :class:`~mixlaw.laws.dz_eq1.DZCapacity`.
+
     Symbols: A_i -> ``exp(log_A_<eval i>)``, a_i -> ``a_<eval i>``, D -> ``tokens / 1e9`` (1 when no token
     counts were given); the rest as in dz-eq1.
 
     References
     ----------
-    Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (3).
+    Dai & Zheng, "Explaining Data Mixing Scaling Laws", ICML 2026, arXiv:2606.08167, Eq. (3).
     """
 
 
@@ -270,10 +274,16 @@ class DZNoiseSafe(_DZNoise):
     params_ : Params
         As dz-eq3 plus ``log_d_<domain>``.
 
+    Notes
+    -----
+    .. math:: L_i(h, N, D) = c_i\\, x_i^*(h, N)^{-b_i} + A_i (D h_i + d_i)^{-a_i} + E_i
+
+    Symbols: d_i -> ``exp(log_d_<domain i>)``; the rest as in :class:`DZNoise`.
+
     References
     ----------
-    Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (3), with the data-term offset of AutoScale-style
-    laws (``(r_i D + a_i)^(-b_i)``).
+    Dai & Zheng, "Explaining Data Mixing Scaling Laws", ICML 2026, arXiv:2606.08167, Eq. (3), with the data-term
+    offset of AutoScale-style laws (``(r_i D + a_i)^(-b_i)``).
     """
 
     _safe = True

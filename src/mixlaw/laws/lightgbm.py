@@ -73,16 +73,22 @@ class LightGBM(MixingLaw):
         One per target.
     n_iter_ : list of int
         Boosting rounds kept per target.
+    constant_targets_ : list of str
+        Eval sets whose model has no split (every mixture gets the same prediction; a warning says so, and
+        ``optimize``, ``continual``, ``design`` and ``pipeline`` refuse such a model).
 
     Notes
     -----
+    .. math:: L_i(r) = \\sum_{t=1}^{T} \\eta\\, f_{it}(r), \\qquad f_{it} \\text{ regression trees}
+
     Symbols: r -> ``weights`` (the features), L_i -> ``losses[:, i]`` (the label), T -> ``n_estimators``,
     eta -> ``learning_rate``. Trees are piecewise constant: predictions never leave the range of the fitted
     losses, so the law ranks mixtures but cannot extrapolate beyond them.
 
     References
     ----------
-    Liu et al., "RegMix", ICLR 2025, arXiv:2407.01492.
+    Liu et al., "RegMix: Data Mixture as Regression for Language Model Pre-training", ICLR 2025,
+    arXiv:2407.01492.
 
     Examples
     --------

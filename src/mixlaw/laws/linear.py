@@ -110,7 +110,8 @@ class Linear(_LeastSquaresLaw):
 
     References
     ----------
-    Liu et al., "RegMix", ICLR 2025, arXiv:2407.01492, §4 (linear regression baseline).
+    Liu et al., "RegMix: Data Mixture as Regression for Language Model Pre-training", ICLR 2025,
+    arXiv:2407.01492, §4 (linear regression baseline).
 
     Examples
     --------

@@ -4,7 +4,8 @@
 
 References
 ----------
-Olmix (Allen Institute for AI, github.com/allenai/olmix): log-linear regression of per-domain losses on the
+Chen et al., "Olmix: A Framework for Data Mixing Throughout LM Development", 2026, arXiv:2602.12237
+(Allen Institute for AI; code github.com/allenai/olmix): log-linear regression of per-domain losses on the
 mixture, :math:`L = \\exp(b_0 + \\sum_j b_j r_j)`.
 """
 
@@ -42,7 +43,8 @@ class LogLinear(_LeastSquaresLaw):
 
     References
     ----------
-    Olmix, github.com/allenai/olmix (log-linear mixture regression).
+    Chen et al., "Olmix: A Framework for Data Mixing Throughout LM Development", 2026, arXiv:2602.12237
+    (log-linear mixture regression; github.com/allenai/olmix).
 
     Examples
     --------

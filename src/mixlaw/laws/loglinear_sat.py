@@ -16,8 +16,10 @@ ranks table9_obj at 0.87, Huber at 0.89: a few runs are far off any smooth law).
 
 References
 ----------
-Olmix (Allen Institute for AI, github.com/allenai/olmix): log-linear regression of losses on the mixture.
-Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, Eq. (1) (the exponential law it linearises).
+Chen et al., "Olmix: A Framework for Data Mixing Throughout LM Development", 2026, arXiv:2602.12237
+(Allen Institute for AI; code github.com/allenai/olmix): log-linear regression of losses on the mixture.
+Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance", ICLR 2025,
+arXiv:2403.16952, Eq. (1) (the exponential law it linearises).
 Owen, "A robust hybrid of lasso and ridge regression", Contemporary Mathematics 443 (2007) (Huber loss with a
 concomitant scale, as in scikit-learn's ``HuberRegressor``).
 """
@@ -120,13 +122,19 @@ class LogLinearSat(MixingLaw):
 
     Notes
     -----
+    .. math:: \\log L_i(r) = \\sum_j a_{ij} r_j + \\sum_j c_{ij} \\log(r_j + \\varepsilon)
+              \\; \\Big[ + \\sum_g d_{ig} \\log\\big(\\textstyle\\sum_{j \\in g} r_j + \\varepsilon\\big) \\Big]
+
     Symbols: r -> ``weights``, a_ij -> ``a_<domain j>``, c_ij -> ``c_<domain j>``, d_ig -> ``d_<group g>``,
     :math:`\\varepsilon` -> ``eps``. ``c_ij < 0``: domain j helps eval set i, with diminishing returns. A domain
     absent from every fitting run has a constant log share and gets ``c = 0``.
 
     References
     ----------
-    Olmix, github.com/allenai/olmix; Ye et al., arXiv:2403.16952, Eq. (1); Owen (2007).
+    Chen et al., "Olmix: A Framework for Data Mixing Throughout LM Development", 2026, arXiv:2602.12237;
+    Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
+    ICLR 2025, arXiv:2403.16952, Eq. (1); Owen, "A robust hybrid of lasso and ridge regression", Contemporary
+    Mathematics 443 (2007).
 
     Examples
     --------

@@ -95,6 +95,12 @@ class ResidualGP(MixingLaw):
 
     Notes
     -----
+    .. math:: \\log L_i(r) = \\log \\hat L^{\\mathrm{base}}_i(r) + g_i(r / s), \\qquad
+              g_i \\sim \\mathcal{GP}\\big(0,\\; \\sigma_i^2 \\exp(-\\lVert x - x' \\rVert^2 / 2\\ell_i^2)
+              + \\nu_i^2\\, \\delta_{xx'}\\big)
+
+    (with ``residuals="plain"``, :math:`L_i = \\hat L^{\\mathrm{base}}_i + g_i`).
+
     One length scale for all domains: one per domain (automatic relevance determination, scikit-learn's RBF with
     marginal likelihood) ranked Marin table9_obj worse, 0.8813 / 0.8781 / 0.8837 at outer seeds 0 / 1 / 2 against
     0.8990 / 0.9097 / 0.8988, at 4 CPU min a seed (39 length scales overfit the likelihood on 224 runs;
@@ -109,7 +115,8 @@ class ResidualGP(MixingLaw):
 
     References
     ----------
-    Rasmussen & Williams (2006), Eq. 2.25 and §5.4.1; Kennedy & O'Hagan (2001).
+    Rasmussen & Williams, *Gaussian Processes for Machine Learning*, MIT Press (2006), Eq. 2.25 and §5.4.1;
+    Kennedy & O'Hagan, "Bayesian calibration of computer models", JRSS B 63 (2001).
 
     Examples
     --------

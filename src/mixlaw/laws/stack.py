@@ -57,6 +57,23 @@ class StackLaw(MetaLaw):
         The CV table, with the cross-fitted ``stack`` rows.
     members_ : list
         ``(key, fit_on, targets, fitted law)``.
+    params_ : Params
+        The members' parameters, prefixed as in :class:`~mixlaw.laws.auto.AutoLaw`, then the stack weights
+        ``w:<column>:<member>``.
+    evals_ : list of str
+        The eval sets fitted (``targets_`` is ``["objective"]`` when an objective is given).
+
+    Notes
+    -----
+    .. math:: \\hat L_i(r) = \\sum_m w_{im} \\hat L^{(m)}_i(r), \\qquad w_{im} \\ge 0,\\; \\sum_m w_{im} = 1
+
+    The ``n_members`` candidates with the best CV score enter per column; :math:`w_i` minimises the squared
+    error of their combined out-of-fold predictions.
+
+    References
+    ----------
+    Breiman, "Stacked regressions", Machine Learning 24 (1996); Wolpert, "Stacked generalization", Neural
+    Networks 5 (1992).
 
     Examples
     --------

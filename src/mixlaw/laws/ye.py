@@ -86,9 +86,10 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
         r_j = 1, so the ridge bounds what a prediction anywhere on the simplex can do. ``"cv"`` chooses it per
         eval set by inner 5-fold CV on the fitting runs from :data:`~mixlaw.laws._regularize.ALPHA_GRID`
         (``alpha_`` holds the choice); a number fixes it (what ``GridSearchCV`` tunes).
-    reference : str or "auto", default="auto"
+    reference : str, "auto" or None, default="auto"
         The training domain whose ``t`` is fixed at 0. Mixture weights sum to 1, so a common shift of all
-        ``t_ij`` is absorbed by ``k_i``: without a reference the law is not identifiable.
+        ``t_ij`` is absorbed by ``k_i``: without a reference the law is not identifiable. ``"auto"`` (or None):
+        the domain with the largest mean share in the fitting runs.
     bounds, fixed : dict, optional
         Per-parameter overrides: ``{"c": (0, 3)}`` applies to every target, ``{"pile_cc.c": ...}`` to one.
     random_state : int or Generator, default=0
@@ -101,22 +102,28 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
         Ridge strength used for each eval set.
     cv_scores_ : dict of str to dict
         With ``alpha="cv"``: held-out mean |log error| of every strength tried, per eval set.
+    z_max_ : dict of str to float
+        Per eval set, the largest exponent :math:`\\sum_j t_{ij} r_j` over the fitting runs; a prediction's
+        exponent saturates ``Z_HEADROOM`` above it (:func:`saturate_exponent`).
 
     Notes
     -----
+    .. math:: L_i(r) = c_i + k_i \\exp\\Big(\\sum_j t_{ij} r_j\\Big)
+
     The paper's symbols map to ours as: r -> ``weights``, L_i -> ``losses[:, i]``, c_i -> ``c``,
     k_i -> ``exp(log_k)``, t_ij -> ``t_<domain j>``. ``t_ij < 0``: domain j helps eval set i
     (facilitation); ``> 0``: conflict.
 
     Bounds: ``|t_ij| <= 30 / (smallest positive share of domain j)`` (:func:`smallest_share`), where the data stop
-    telling t apart; a bound on t itself bound on RegMix dm_mathematics. The ridge keeps large t that the
-    fitting runs barely constrain in check: on Dai & Zheng's 43-run 1B split (seed 3) an unpenalised t = 26 for
-    nih_exporter, harmless over its fitted shares (<= 0.027), multiplied the predicted excess loss by 800 on a
-    held-out run with 0.25 of it; CV sets how strongly.
+    telling t apart; a fixed bound ``|t_ij| <= 30`` on t itself was hit on RegMix dm_mathematics (issue 10). The
+    ridge keeps large t that the fitting runs barely constrain in check: on Dai & Zheng's 43-run 1B split (seed
+    3) an unpenalised t = 26 for nih_exporter, harmless over its fitted shares (<= 0.027), multiplied the
+    predicted excess loss by 800 on a held-out run with 0.25 of it; CV sets how strongly.
 
     References
     ----------
-    Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, Eq. (1).
+    Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
+    ICLR 2025, arXiv:2403.16952, Eq. (1).
 
     Examples
     --------

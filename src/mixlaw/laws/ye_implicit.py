@@ -30,10 +30,13 @@ class YeImplicit(PerTargetLaw):
     n_components : int, default=3
         K, the number of latent domains. Ye et al. find over-estimating K harmless; extra components fit
         to small weights.
-    loss, huber_delta, n_restarts, bounds, fixed, random_state
+    n_restarts : int, default=4
+        Optimiser starts per eval set (the data-driven start first, then seeded random ones).
+    loss, huber_delta, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.YeExponential`.
-    reference : str or "auto", default="auto"
-        Training domain whose ``t_kj`` is fixed at 0 in every component.
+    reference : str, "auto" or None, default="auto"
+        Training domain whose ``t_kj`` is fixed at 0 in every component (``"auto"`` or None: the one with the
+        largest mean share).
 
     Attributes
     ----------
@@ -54,7 +57,8 @@ class YeImplicit(PerTargetLaw):
 
     References
     ----------
-    Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §3.3.
+    Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
+    ICLR 2025, arXiv:2403.16952, §3.3.
 
     Examples
     --------

@@ -62,7 +62,9 @@ class YePower(RidgeCVMixin, PerTargetLaw):
     alpha : float or "cv", default=0.0
         Ridge penalty ``alpha * sum_j t_ij^2`` on the interactions (objective units); ``"cv"`` chooses it per
         eval set by inner 5-fold CV (:mod:`mixlaw.laws._regularize`), for many domains and few runs.
-    loss, huber_delta, n_restarts, bounds, fixed, random_state
+    n_restarts : int, default=2
+        Optimiser starts per eval set (the data-driven start first, then seeded random ones).
+    loss, huber_delta, bounds, fixed, random_state
         As in :class:`~mixlaw.laws.YeExponential`.
 
     Attributes
@@ -71,9 +73,16 @@ class YePower(RidgeCVMixin, PerTargetLaw):
         ``<target>.c``, ``<target>.log_k`` (log k_i), ``<target>.t_<domain>`` and ``<target>.gamma_<domain>``.
     alpha_ : dict of str to float
         Ridge strength used per eval set.
+    cv_scores_ : dict of str to dict
+        With ``alpha="cv"``: held-out mean |log error| of every strength tried, per eval set.
+    z_max_ : dict of str to float
+        Per eval set, the largest exponent :math:`\\sum_j t_{ij} r_j^{\\gamma_{ij}}` over the fitting runs (see
+        Notes).
 
     Notes
     -----
+    .. math:: L_i(r) = c_i + k_i \\exp\\Big(\\sum_j t_{ij}\\, r_j^{\\gamma_{ij}}\\Big)
+
     Symbols: r -> ``weights``, c_i -> ``c``, k_i -> ``exp(log_k)``, t_ij -> ``t_<domain j>``,
     gamma_ij -> ``gamma_<domain j>``. ``t_ij < 0``: domain j helps eval set i.
 
@@ -95,7 +104,8 @@ class YePower(RidgeCVMixin, PerTargetLaw):
 
     References
     ----------
-    Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, Eq. (1); the power transform is mixlaw's.
+    Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
+    ICLR 2025, arXiv:2403.16952, Eq. (1); the power transform is mixlaw's.
 
     Examples
     --------

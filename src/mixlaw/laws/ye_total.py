@@ -42,10 +42,19 @@ class YeTotal(YeExponential):
     ----------
     composition_ : ndarray of shape (n_targets,)
         The shares used, in the order of ``targets_``.
+    params_, alpha_, cv_scores_, z_max_
+        As in :class:`YeExponential` (one law per eval domain).
+
+    Notes
+    -----
+    .. math:: L(r) = \\sum_i s_i L_i(r), \\qquad L_i(r) = c_i + k_i \\exp\\Big(\\sum_j t_{ij} r_j\\Big)
+
+    Symbols: s_i -> ``composition_``, the rest as in :class:`YeExponential`.
 
     References
     ----------
-    Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, Eq. (3).
+    Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
+    ICLR 2025, arXiv:2403.16952, Eq. (3).
 
     Examples
     --------

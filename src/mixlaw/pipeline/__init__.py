@@ -39,7 +39,8 @@ the table's one step.
 References
 ----------
 Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §4 (nested scaling laws).
-Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1) (model size as an input).
+Dai & Zheng, "Explaining Data Mixing Scaling Laws", ICML 2026, arXiv:2606.08167, Eq. (1) (model size as an
+input).
 
 Package layout: :mod:`.result` (result types, shared helpers), :mod:`.nested` and :mod:`.direct` (the routes; the direct
 route's joint law and its fit in :mod:`.joint`, its fitted laws at any scale in :mod:`.direct_scales`),

@@ -11,7 +11,8 @@ Either fitted law, at any scale and saved: :mod:`.direct_scales`.
 References
 ----------
 Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952 (the joint law's parts: :mod:`.joint`).
-Dai & Zheng, "Explaining Data Mixing Scaling Laws", Eq. (1) (model size as an input).
+Dai & Zheng, "Explaining Data Mixing Scaling Laws", ICML 2026, arXiv:2606.08167, Eq. (1) (model size as an
+input).
 """
 
 from __future__ import annotations
