@@ -301,4 +301,6 @@ def test_two_sizes_and_a_target_at_neither_say_so_first() -> None:
     table, _ = world(False, sizes=SIZES[:2])
     with pytest.raises(InputError) as err:
         fit_pipeline(table, target_params=N_T, target_steps=S_T)
-    assert str(err.value).startswith("the size law L(N) = E + A/N^alpha needs 3 model sizes")
+    # Auto compares both routes: the line names the size law and the direct joint law's size term, which both need 3.
+    assert str(err.value).startswith("the size law L(N) = E + A/N^alpha (nested route), as the direct joint law's "
+                                     "size term E + A/N^alpha (direct route), needs 3 model sizes")

@@ -87,7 +87,10 @@ def test_one_or_two_steps_and_a_target_step_elsewhere_is_refused_in_one_line(cap
             with pytest.raises(InputError) as err:
                 fit_pipeline(tab, target_params=N_TARGET, target_steps=9000, **kw)
             msg = str(err.value)
-            assert "\n" not in msg and "needs 3 checkpoints per curve with beta shared" in msg
+            # Each route says what it lacks: the nested step laws 3 checkpoints per curve, the joint law 3 steps.
+            assert "\n" not in msg and ("the direct joint law's step term B/S^beta needs 3 distinct step values"
+                                        if kw.get("route") == "direct" else
+                                        "needs 3 checkpoints per curve with beta shared") in msg
             assert f"a target step equal to a recorded one ({at}) extrapolates in model size alone" in msg
     path = tmp_path / "two.csv"
     two.frame.to_csv(path, index=False)

@@ -34,6 +34,7 @@ import numpy as np
 from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, warn_minimised_metrics
+from .direct import check_joint_steps
 from .fitting import (
     at_one_size,
     at_one_time,
@@ -229,9 +230,12 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     registered = route != "nested" and law not in (*JOINT_LAWS, AUTO)
     # Before the backtest, whose reduced table would say it of itself (e.g. of its held-out size).
     if one_size is None:
-        check_size_law(table, axis, one_time, registered)
+        check_size_law(table, axis, one_time, registered, route)
     if one_time is None and not registered:
-        check_step_law(table, axis)
+        if route == "direct":  # the joint law's step term: 3 step values in all, not 3 per curve
+            check_joint_steps(table.model_params, table.steps if axis == "step" else table.tokens, axis)
+        else:
+            check_step_law(table, axis)
     # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
     total = None if objective is None else linear_objective(objective, names)
     routes = ROUTES if route == AUTO else (route,)
@@ -249,7 +253,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
             cands.append((r, lw, False))
     if total is not None and law == AUTO:
         cands += [(r, "ye-exp", True) for r in routes]
-    split = leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from)
+    split = leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from, route=route,
+                                  registered=registered)
     if one_size is not None:
         split.not_needed.append(f"size part not needed: the target is at a fitted size (N = {one_size:g}), a "
                                 "steps-only extrapolation")
@@ -257,7 +262,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         split.not_needed.append(f"{axis} part not needed: the target is at the recorded {axis} "
                                 f"({'S' if axis == 'step' else 'D'} = {one_time:g}), a sizes-only extrapolation")
     extra = [sp for p in EXTRA_PARTS if split.size_ratio > 1 and split.time_ratio > 1
-             for sp in [leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from, parts=p)]]
+             for sp in [leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from, parts=p,
+                                              route=route, registered=registered)]]
     note = ""
     selection: Selection | None = None
     if split.truth_rows.size and split.fit_rows.any() and not (split.size_ratio == 1 and split.time_ratio == 1):

@@ -17,7 +17,8 @@ import pandas as pd
 from ..data import RunTable
 from ..errors import InputError, MixlawWarning
 from .fitting import at_one_size, at_one_time, fit_route, one_scale, sizes_only_time, steps_only_size
-from .result import _WEIGHT_DECIMALS, _check_fit_from, _mixture_ids
+from .joint import JOINT_LAWS
+from .result import _WEIGHT_DECIMALS, _check_fit_from, _mixture_ids, held_out_size_words
 
 
 @dataclass
@@ -203,7 +204,8 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
                             "extrapolation"))
     elif sizes.size < 4:
         skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
-             f"{sizes.size} model size(s); holding out the largest leaves {sizes.size - 1}, the size law needs 3")
+             f"{sizes.size} model size(s); holding out the largest leaves {sizes.size - 1}, "
+             f"{held_out_size_words(route, law not in JOINT_LAWS)}")
     else:
         score("size", f"N = {sizes[-1]:g} held out, predicted from {sizes.size - 1} smaller sizes at {unit} "
               f"{S_end:g}",

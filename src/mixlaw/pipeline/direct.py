@@ -39,15 +39,34 @@ from .joint import (
     _z_max,
 )
 from .result import (
+    JOINT_SIZE_TERM,
     PipelineResult,
     StageQuality,
     _check_mixing_law,
     _first_runs,
     _mixture_ids,
     _Target,
+    short_list,
     size_law_refusal,
     stage_warning_line,
 )
+
+
+def check_joint_steps(N: np.ndarray, T: np.ndarray, axis: str) -> None:
+    """InputError (one line) when the joint law's step term cannot be fitted: it needs 3 distinct steps (or token
+    counts, by ``axis``) in all, shared by every curve, not 3 per curve as the nested route's step laws. It names
+    the recorded values that 3 or more sizes share, where the sizes-only pipeline can run instead."""
+    values = np.unique(T)
+    if values.size >= 3:
+        return
+    sym = "S" if axis == "step" else "D"
+    shared = [v for v in values if np.unique(N[T == v]).size >= 3]
+    tail = (f"a target {axis} equal to a recorded one ({' or '.join(f'{v:g}' for v in shared)}) extrapolates in "
+            "model size alone" if shared else
+            f"no {axis} value is recorded at 3 or more model sizes, so neither can it extrapolate in model size alone")
+    raise InputError(f"the direct joint law's step term B/{sym}^beta needs 3 distinct {axis} values (shared by every "
+                     f"curve) to extrapolate to another one; the data has {values.size} ({short_list(values)}); "
+                     f"{tail}")
 
 
 def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
@@ -70,13 +89,11 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     if steps_only and sizes.size != 1:
         raise InputError(f"steps only: the table must hold one model size; it has {sizes.size}")
     if sizes.size < 3 and not steps_only:
-        raise size_law_refusal(sizes, "the direct joint law's size term E + A/N^alpha",
-                               f"{sym} = {St:g}" if sizes_only else None)
+        raise size_law_refusal(sizes, JOINT_SIZE_TERM, f"{sym} = {St:g}" if sizes_only else None)
     if sizes_only and np.unique(S).size != 1:
         raise InputError(f"sizes only: the table must hold one {at.axis} value; it has {np.unique(S).size}")
-    if np.unique(S).size < 3 and not sizes_only:
-        raise InputError(f"the direct joint law has a term B/{sym}^beta; the data has {np.unique(S).size} distinct "
-                         f"{at.axis} value(s); need at least 3")
+    if not sizes_only:
+        check_joint_steps(N, S, at.axis)
     if law not in JOINT_LAWS:
         size_aware = [k for k in available_laws() if get_law(k).uses_model_params]
         raise InputError(f"law {law!r} takes no model size, so the direct route cannot fit it: it fits the joint "

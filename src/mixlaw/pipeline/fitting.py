@@ -48,6 +48,7 @@ from .result import (
     _Target,
     _tokens_per_step,
     short_list,
+    size_fit_words,
     size_law_refusal,
     step_law_refusal,
 )
@@ -173,13 +174,17 @@ def check_step_law(table: RunTable, axis: str) -> None:
     raise step_law_refusal(values, axis, most, shared)
 
 
-def check_size_law(table: RunTable, axis: str, time: float | None, registered: bool) -> None:
-    """InputError (one line) when the table has too few model sizes for the size law (3), or, with a registered
-    direct law that takes N (``registered``), for any fit across sizes (2). ``time``: the sizes-only step, named in
-    the line (the runs at that step are the ones counted)."""
+def check_size_law(table: RunTable, axis: str, time: float | None, registered: bool, route: str = "nested"
+                   ) -> None:
+    """InputError (one line) when the table has too few model sizes for the size law or the direct joint law's size
+    term (3), or, with a registered direct law that takes N (``registered``), for any fit across sizes (2). ``time``:
+    the sizes-only step, named in the line (the runs at that step are the ones counted); ``route`` ("nested",
+    "direct" or "auto"): the line names what fits across sizes on it (:func:`.result.size_fit_words`)."""
     sizes = np.unique(table.model_params)  # type: ignore[arg-type]
-    if sizes.size < MIN_SIZES and (not registered or sizes.size < 2):
-        raise size_law_refusal(sizes, at_time=None if time is None else f"{_axis_words(axis)[0]} = {time:g}")
+    need = 2 if registered else MIN_SIZES
+    if sizes.size < need:
+        raise size_law_refusal(sizes, size_fit_words(route, registered),
+                               at_time=None if time is None else f"{_axis_words(axis)[0]} = {time:g}", need=need)
 
 
 def one_scale(table: RunTable, Nt: float | None, axis: str, Tt: float | None, steps_only: bool | None,
@@ -238,7 +243,8 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     one they fit). ``sizes_only``, its mirror: extrapolate in model size alone at the target step (or token
     count); None: when it is a recorded one and the table has fewer than 3 of them (``target_steps`` and
     ``target_tokens`` None: the table's one value). With 1-2 recorded values and a target elsewhere, InputError
-    (the step law needs 3 checkpoints per curve).
+    (the nested route's step law needs 3 checkpoints per curve; the direct route's joint law, whose step term every
+    curve shares, 3 step values in all).
     """
     for route, _ in candidates:
         if route not in ROUTES:
@@ -247,14 +253,16 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
                                                  shared_exponents, fit_from)
     msgs: list[str] = []
     size, time = one_scale(table, Nt, axis, Tt, steps_only, sizes_only)
-    # A registered law that takes N fits the final checkpoints as they are (no step law).
+    # A registered law that takes N fits the final checkpoints as they are (no step law); the joint law shares its
+    # step term across every curve, so it needs 3 step values in all, not 3 per curve (direct.py checks that).
     direct_n = [lw for r, lw in candidates if r == "direct" and lw not in JOINT_LAWS]
+    routes = {r for r, _ in candidates}
     if time is not None:
         Tt = time
         table, line = at_one_time(table, axis, time)
         if line is not None:
             msgs.append(line)
-    elif not direct_n:
+    elif not direct_n and "nested" in routes:
         check_step_law(table, axis)
     if size is not None:
         Nt = size
@@ -262,7 +270,7 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
         if line is not None:
             msgs.append(line)
     else:
-        check_size_law(table, axis, time, bool(direct_n))
+        check_size_law(table, axis, time, bool(direct_n), routes.pop() if len(routes) == 1 else "auto")
     N_all = table.model_params
     T_all = table.steps if axis == "step" else table.tokens
     assert N_all is not None and T_all is not None

@@ -311,18 +311,42 @@ def _size_list(sizes: np.ndarray) -> str:
     return ", ".join(f"{v:g}" for v in sizes)
 
 
-def size_law_refusal(sizes: np.ndarray, what: str = "the size law L(N) = E + A/N^alpha",
-                     at_time: str | None = None) -> InputError:
-    """The one-line refusal of a target size that needs a size law the data cannot fit (< 3 sizes). ``at_time``
-    (e.g. ``"S = 3000"``): the sizes-only pipeline's one step, whose runs these sizes are; no steps-only tail
-    then (one checkpoint per curve cannot extrapolate in steps)."""
+#: What extrapolates in model size on each route, as the refusals and the backtests name it: the nested route's
+#: size law, the direct route's joint law's size term, or a registered law that takes N as an input (dz-eq1).
+SIZE_LAW = "the size law L(N) = E + A/N^alpha"
+JOINT_SIZE_TERM = "the direct joint law's size term E + A/N^alpha"
+
+
+def size_fit_words(route: str, registered: bool = False) -> str:
+    """What fits across model sizes on ``route`` ("nested", "direct", or "auto": both compared); ``registered``: the
+    direct route fits a registered law that takes N as an input instead of its joint law."""
+    if route == "nested":
+        return SIZE_LAW
+    if route == "direct":
+        return "a law that takes N as an input" if registered else JOINT_SIZE_TERM
+    return f"{SIZE_LAW} (nested route), as {JOINT_SIZE_TERM} (direct route),"
+
+
+def held_out_size_words(route: str, registered: bool = False) -> str:
+    """Why a backtest cannot hold out the largest of too few sizes, ending a line "... leaves 2, <this>": what fits
+    across sizes on ``route`` needs 3 (a registered law that fits 2: the backtest fits 3 or more, as for the
+    others)."""
+    return "the backtest fits 3 or more" if route == "direct" and registered else f"{size_fit_words(route)} needs 3"
+
+
+def size_law_refusal(sizes: np.ndarray, what: str = SIZE_LAW, at_time: str | None = None, need: int = 3
+                     ) -> InputError:
+    """The one-line refusal of a target size that needs a size law the data cannot fit (< ``need`` sizes).
+    ``what``: what fits across sizes (:func:`size_fit_words`). ``at_time`` (e.g. ``"S = 3000"``): the sizes-only
+    pipeline's one step, whose runs these sizes are; no steps-only tail then (one checkpoint per curve cannot
+    extrapolate in steps)."""
     if at_time is not None:
-        return InputError(f"{what} needs 3 model sizes to extrapolate to another size; the runs at {at_time} (sizes "
-                          f"only) have {sizes.size} model size(s) ({_size_list(sizes)})")
+        return InputError(f"{what} needs {need} model sizes to extrapolate to another size; the runs at {at_time} "
+                          f"(sizes only) have {sizes.size} model size(s) ({_size_list(sizes)})")
     at = " or ".join(f"{v:g}" for v in sizes)
-    return InputError(f"{what} needs 3 model sizes to extrapolate to another size; the data has {sizes.size} model "
-                      f"size(s) ({_size_list(sizes)}); a target size equal to a fitted one ({at}) extrapolates in "
-                      "steps alone")
+    return InputError(f"{what} needs {need} model sizes to extrapolate to another size; the data has {sizes.size} "
+                      f"model size(s) ({_size_list(sizes)}); a target size equal to a fitted one ({at}) extrapolates "
+                      "in steps alone")
 
 
 def short_list(values: np.ndarray, at_most: int = 6) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..data import RunTable
 from ..errors import InputError
-from .result import _mixture_ids
+from .result import _mixture_ids, held_out_size_words
 
 #: The size law E + A/N^alpha has 3 parameters: a backtest fit needs 3 sizes below the held-out one.
 MIN_FIT_SIZES = 3
@@ -115,7 +115,8 @@ class ScaleSplit:
 
 
 def leave_scale_out_split(table: RunTable, target_params: float, target_time: float, axis: str = "step", *,
-                          fit_from: float = 0.0, parts: tuple[str, ...] = ("size", "time")) -> ScaleSplit:
+                          fit_from: float = 0.0, parts: tuple[str, ...] = ("size", "time"),
+                          route: str = "auto", registered: bool = False) -> ScaleSplit:
     """Hold out the largest size and each curve's late part, as close as the data allow to the target's ratios.
 
     **Size part.** With sizes :math:`N_1 < \\dots < N_L`, the backtest predicts :math:`N_L` from
@@ -131,6 +132,8 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
     cannot run (a line says so) and the fit sees whole curves.
 
     ``parts`` names the parts to hold out (``"size"``, ``"time"``); the other part's data stay in the fit.
+    ``route`` ("nested", "direct", or "auto": the candidates of both) and ``registered`` (the direct route fits a law
+    that takes N) word why a skipped size part is skipped (:func:`.result.held_out_size_words`).
     The truth is every curve at :math:`N_L` that reaches the table's last step, at that step.
     """
     N = table.model_params
@@ -146,7 +149,7 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
     if "size" in parts and want_N > 1 + 1e-9:
         if sizes.size - 1 < MIN_FIT_SIZES:
             skipped.append(f"size part not run: {sizes.size} model size(s); holding out the largest leaves "
-                           f"{sizes.size - 1}, the size law needs {MIN_FIT_SIZES}")
+                           f"{sizes.size - 1}, {held_out_size_words(route, registered)}")
         else:
             js = np.arange(MIN_FIT_SIZES - 1, sizes.size - 1)
             j = int(js[np.argmin(np.abs(np.log(N_L / sizes[js]) - np.log(want_N)))])
