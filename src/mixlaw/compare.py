@@ -148,8 +148,12 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     """
     names = train.resolve_targets(targets)
     s = objective_weights(objective, names)
-    # A held-out split is scored on the evals the objective weighs (all targets without an objective).
-    scored = names if s is None else [names[i] for i in np.flatnonzero(s)]
+    # A held-out split is scored on the evals the objective weighs (all targets without an objective), by their
+    # weights: a split may lack the evals weighed by 0.
+    scored, scored_s = names, None
+    if s is not None:
+        nz = np.flatnonzero(s)
+        scored, scored_s = [names[i] for i in nz], s[nz]
     for name, t in tests.items():
         train.check_compatible(t)
         missing = [n for n in scored if n not in t.evals]
@@ -183,8 +187,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         meta = law.key in META_LAWS
         for mode in ["per-eval"] if meta else law_modes:
             est = law if mode == "per-eval" else law.clone()
-            rows.append(_score_one(est, mode, train, tests, names, s) if meta
-                        else _score_one(est, mode, train, tests, fit_names, fit_s))
+            rows.append(_score_one(est, mode, train, tests, names, s, scored, scored_s) if meta
+                        else _score_one(est, mode, train, tests, fit_names, fit_s, scored, scored_s))
         if on_done is not None:
             on_done(law.key)
     return Leaderboard(rows, names, train.path or "", len(train),
@@ -202,8 +206,9 @@ def _make_law(key: str, random_state: int, objective: str | Mapping[str, float] 
 
 
 def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, RunTable], names: list[str],
-               s: np.ndarray | None) -> LawScore:
-    """Fit ``law`` (per eval, or ``direct`` on the objective column) and score it on every split."""
+               s: np.ndarray | None, scored: list[str], scored_s: np.ndarray | None) -> LawScore:
+    """Fit ``law`` on ``names`` (per eval, or ``direct`` on the objective column, weights ``s``) and score it on every
+    split against the losses of ``scored`` (weighted by ``scored_s``: the objective's nonzero weights)."""
     label = law.key if mode == "per-eval" else f"{law.key}[{mode}]"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -220,11 +225,7 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
             return LawScore(label, float("nan"), 0, {}, error=str(err), fit_on=mode)
         splits = {}
         for split, t in tests.items():
-            if s is None:
-                y = t.losses(names)
-            else:  # the objective's own evals: a split may lack those it weighs by 0
-                nz = np.flatnonzero(s)
-                y = t.losses([names[i] for i in nz]) @ s[nz]
+            y = t.losses(scored) if scored_s is None else t.losses(scored) @ scored_s
             pred = np.asarray(law.predict(t), dtype=np.float64).reshape(len(y), -1)
             if s is not None:
                 pred = pred[:, 0] if pred.shape[1] == 1 and (mode == "direct" or law.key in META_LAWS) else pred @ s
