@@ -45,7 +45,7 @@ from .fitting import (
     fit_route,
     one_scale,
 )
-from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures
+from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures, size_law_spread
 from .joint import JOINT_LAWS
 from .result import ROUTES, PipelineResult
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
@@ -298,8 +298,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
             held = "; ".join(split.skipped) or "nothing to hold out for a backtest"
             raise InputError(f"no pipeline candidate can fit these data ({held}): " + "; ".join(why))
         note = (f"no backtest possible ({'; '.join(split.skipped) or 'nothing to hold out'}): "
-                f"{Candidate(route_c, law_c, on_total).label} used without comparison, and intervals lack the "
-                "extrapolation error"
+                f"{Candidate(route_c, law_c, on_total).label} used without comparison, and {{intervals}}"
                 + "".join(f"; {w}" for w in why))
     others: dict[str, PipelineResult] = {}
     if fit_all:
@@ -317,10 +316,17 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     result.alternatives = others
     if left_out is not None:
         result.warnings.insert(0, left_out)
+    # Sizes only without a backtest (3 sizes): the size law's own prediction error at N* joins the jackknife
+    # (intervals.size_law_spread; measured by bench/interval_sizes_only.py), where the jackknife alone held 52 of
+    # 108 of the trainer runs' losses. None without degrees of freedom (every mixture at 2 sizes).
+    spread = (size_law_spread(data, tnames, Nt, result.mixtures, level)
+              if selection is None and one_time is not None and intervals is not False else None)
     if selection is not None:
         result.selection = selection
     else:
-        result.warnings.append(note)
+        result.warnings.append(note.replace("{intervals}", "intervals hold the size law's prediction error from the "
+                                            "fitted sizes, not a measured extrapolation error" if spread is not None
+                                            else "intervals lack the extrapolation error"))
     if intervals is False:
         return result
     seed = int(np.random.default_rng(random_state if isinstance(random_state, int) else 0).integers(2**31))
@@ -340,5 +346,5 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         noise = checkpoint_noise(data, tnames, axis, fit_from) if resid is not None else float("nan")
     # Outside the filter: what build_intervals warns about (residuals it cannot scale) must reach the user.
     result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level,
-                                       noise=noise)
+                                       noise=noise, size_law=spread)
     return result

@@ -50,6 +50,27 @@ bias alone covered about as well there (83 % / 85 %), but on mixlaw's own traine
 --auto --fit-from 0.4``, 6 mixtures x 3 evals each, one table's entries sharing one fit; backtest partial, f =
 3.4), where the scatter is not noise, it held 9/18 (v3) and 16/18 (v3_12m); this rule holds 14/18 and 17/18
 (18/18 on v3_12m since the nested route shares its exponents by default, 2026-12-04).
+
+**No backtest, sizes only.** Each run's loss at one step and 3 model sizes (the sizes-only pipeline): holding out
+the largest size leaves 2, too few for the size law, so no residuals measure the extrapolation error, and the
+jackknife alone held 52 of mixlaw's 108 trainer-run losses. Its missing part is measured on the table itself:
+each mixture's own 3 points carry their noise 2-3x beyond the largest size, which leaving *another* mixture out
+does not show. :func:`size_law_spread` gives the textbook prediction interval of the size law at N* for each
+mixture (alpha shared, as the nested route fits it; residual variance :math:`\hat\sigma^2` of that fit, so a
+misfit that differs between mixtures widens it; the target run's own noise in the "1"),
+:math:`h_{size} = t_\nu \hat\sigma \sqrt{1 + h_*}`, and it joins the jackknife (alpha's and the mixing law's
+share) in quadrature: :math:`h = \sqrt{(z_\ell \sigma_b)^2 + h_{size}^2}`, said by
+:attr:`PredictionIntervals.contains` ("jackknife + size-law prediction sd (no backtest: 3 sizes)"). It cannot
+hold a shape error common to every mixture (a bend in N that one alpha absorbs): 3 sizes do not show one. Chosen
+with ``bench/interval_sizes_only.py`` (the worlds of ``bench/pipeline_selection.py`` read at their last step, 3
+fitted sizes, target 2-3x the largest; in half of them a bend in N the size law does not model) on seed block 1,
+among the spread of the auto candidates that can be fitted (half their range, z x their std, or their largest
+distance from the prediction, in quadrature with the jackknife), the range of the predictions over the alphas
+inside an 80 % likelihood-ratio bound, and this; verified on blocks 0 and 2. Coverage / mean half-width, blocks
+1 / 0 / 2: jackknife alone 59 / 63 / 62 % (2.0 / 2.0 / 2.3 %); candidates' largest deviation 70 / 74 / 72 %;
+alpha profile 74 / 76 / 72 %; this rule 82 / 85 / 81 % (2.9 / 2.8 / 3.1 %), each family 74-90 %; on the trainer
+runs (6 cuts of v3 and v3_12m, ``bench/pipeline_sizes_only.py``) 76 of 108 (70 %; mean half-width 4.0 %, 2.9 %
+before): 80 % of v3's, 61 % of v3_12m's. With a fourth size the backtest runs and the rule above applies.
 """
 
 from __future__ import annotations
@@ -60,11 +81,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
 from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..laws.base import MixingLaw
-from ..scaling import fit_curves
+from ..scaling import EXPONENT_BOUNDS, fit_curves
 from .result import _mixture_ids
 
 
@@ -124,6 +147,130 @@ def checkpoint_noise(table: Any, names: list[str], axis: str = "step", fit_from:
     return float(np.sqrt(ssr / sum(x.size - 3 for x in xs)))
 
 
+#: Exponents the size-law profile searches (:func:`size_law_spread`): the bounds of the pipeline's own size law.
+_PROFILE_GRID = np.geomspace(*EXPONENT_BOUNDS, 200)
+
+
+@dataclass
+class SizeLawSpread:
+    r"""The size law's prediction error at N* from each mixture's own points (:func:`size_law_spread`).
+
+    Attributes
+    ----------
+    half_width : ndarray of shape (n_mixtures, n_targets)
+        :math:`t_{\nu} \hat\sigma_k \sqrt{1 + h_{*jk}}`, relative to the prediction.
+    sigma : ndarray of shape (n_targets,)
+        :math:`\hat\sigma_k`, the residual sd of the shared-alpha fit (lack of fit included).
+    df : ndarray of shape (n_targets,)
+        Its degrees of freedom :math:`\nu_k`.
+    alpha : ndarray of shape (n_targets,)
+        The profiled exponent.
+    n_sizes : int
+        Model sizes in the table.
+    """
+
+    half_width: np.ndarray
+    sigma: np.ndarray
+    df: np.ndarray
+    alpha: np.ndarray
+    n_sizes: int
+
+    @property
+    def label(self) -> str:
+        return f"jackknife + size-law prediction sd (no backtest: {self.n_sizes} sizes)"
+
+    def describe(self, n_refits: int) -> str:
+        sd = " / ".join(f"{v:.2%}" for v in self.sigma)
+        nu = " / ".join(f"{int(v)}" for v in self.df)
+        return (f"{self.label}: the size law's prediction error at N* from each mixture's own points (residual sd "
+                f"{sd} of the fit with alpha shared per eval, its lack of fit included; t quantile of {nu} df) and "
+                f"the target run's own noise, in quadrature with the jackknife over mixtures ({n_refits} refits); "
+                f"NOT a shape error common to every mixture, which {self.n_sizes} sizes cannot show")
+
+
+def _size_fit(a: float, lx: np.ndarray, y: np.ndarray, w2: np.ndarray
+              ) -> tuple[float, np.ndarray, np.ndarray]:
+    """Weighted least squares of ``y = E + A x``, x = expm1(-a lx) / a, per row (mixture; padded with w2 = 0):
+    (total weighted SSR, (E, A) of shape (2, G), (X^T W X)^-1 of shape (2, 2, G))."""
+    x = np.expm1(-a * lx) / a
+    s00, s01, s11 = w2.sum(axis=1), (w2 * x).sum(axis=1), (w2 * x * x).sum(axis=1)
+    t0, t1 = (w2 * y).sum(axis=1), (w2 * x * y).sum(axis=1)
+    det = s00 * s11 - s01 ** 2
+    E, A = (s11 * t0 - s01 * t1) / det, (s00 * t1 - s01 * t0) / det
+    ssr = float(np.sum(w2 * (y - E[:, None] - A[:, None] * x) ** 2))
+    return ssr, np.array([E, A]), np.array([[s11, -s01], [-s01, s00]]) / det
+
+
+def size_law_spread(table: Any, names: list[str], target_params: float, mixtures: np.ndarray,
+                    level: float) -> SizeLawSpread | None:
+    r"""The size law's prediction error at the target size, per mixture and eval: the sizes-only pipeline's
+    interval term when it has no backtest (3 sizes: holding out the largest leaves 2).
+
+    For each eval k the size law :math:`L = E_j + A_j x(N)`, :math:`x = ((N/N_0)^{-\alpha} - 1)/\alpha` (Ye's
+    :math:`E + A/N^{\alpha}`, reparametrised so that a small alpha stays well conditioned), is fitted to the
+    table's rows by relative least squares (weights :math:`1/y^2`), alpha shared by the mixtures and profiled over
+    the pipeline's exponent bounds, :math:`E_j, A_j` per mixture (the nested route's shared-alpha size law, without
+    its bounds on E and A). For a fixed alpha this is a linear regression per mixture, whose prediction at
+    :math:`x_*` has the textbook prediction interval (Seber & Lee 2003, Linear Regression Analysis, §5.3):
+    :math:`\hat y_* \pm t_{\nu}\, \hat\sigma_k \hat y_* \sqrt{1 + h_*}`, with
+    :math:`h_* = v_*^T (X^T W X)^{-1} v_* / \hat y_*^2`, :math:`v_* = (1, x_*)`: the "1" is the target run's own
+    noise, :math:`h_*` the fitted points' noise carried 2-3x beyond them, which the jackknife over mixtures
+    does not see (leaving another mixture out leaves this mixture's own fit alone but for alpha).
+    :math:`\hat\sigma_k^2 = S_{min}/\nu`, :math:`\nu = \sum_j (n_j - 2) - 1`, is the residual variance of the
+    shared-alpha fit, so a misfit that differs between mixtures (each mixture its own exponent, a mixture effect
+    that drifts with N) widens it; alpha's own uncertainty is left to the jackknife, which refits it without each
+    mixture. What it cannot hold is a shape error common to every mixture (a bend in N that one alpha absorbs):
+    no data at 3 sizes show it.
+
+    Returns None when there are no degrees of freedom (every mixture at 2 sizes or fewer). Mixtures of
+    ``mixtures`` without 2 sizes in the table get their eval's largest half-width."""
+    N = np.asarray(table.model_params, dtype=np.float64)
+    Y = np.asarray(table.losses(names), dtype=np.float64)
+    uniq, inv = _mixture_ids(table.weights)
+    row_of = {tuple(w): i for i, w in enumerate(uniq)}
+    want = np.array([row_of.get(tuple(w), -1) for w in np.round(np.asarray(mixtures, dtype=np.float64), 9)])
+    N0 = float(np.exp(np.mean(np.log(N[N > 0])))) if np.any(N > 0) else 1.0
+    K = len(names)
+    out = np.full((len(mixtures), K), np.nan)
+    sig, dfs, alphas = np.full(K, np.nan), np.zeros(K), np.full(K, np.nan)
+    for k in range(K):
+        groups = [np.flatnonzero((inv == g) & np.isfinite(Y[:, k]) & (N > 0) & (Y[:, k] > 0))
+                  for g in range(len(uniq))]
+        fitted = [g for g, rows in enumerate(groups) if np.unique(N[rows]).size >= 2]
+        df = sum(groups[g].size - 2 for g in fitted) - 1
+        if not fitted or df < 1:
+            continue
+        L = max(groups[g].size for g in fitted)
+        lx = np.zeros((len(fitted), L))
+        yy = np.ones((len(fitted), L))
+        w2 = np.zeros((len(fitted), L))
+        for i, g in enumerate(fitted):
+            r = groups[g]
+            lx[i, :r.size], yy[i, :r.size], w2[i, :r.size] = np.log(N[r] / N0), Y[r, k], 1.0 / Y[r, k] ** 2
+        with np.errstate(all="ignore"):
+            ssr = np.array([_size_fit(a, lx, yy, w2)[0] for a in _PROFILE_GRID])
+            ssr[~np.isfinite(ssr)] = np.inf
+            b = int(np.argmin(ssr))
+            lo, hi = np.log(_PROFILE_GRID[max(b - 1, 0)]), np.log(_PROFILE_GRID[min(b + 1, _PROFILE_GRID.size - 1)])
+            best = minimize_scalar(lambda la, d=(lx, yy, w2): _size_fit(float(np.exp(la)), *d)[0], bounds=(lo, hi),
+                                   method="bounded")
+            a = float(np.exp(best.x)) if best.success and best.fun <= ssr[b] else float(_PROFILE_GRID[b])
+            s, (E, A), M = _size_fit(a, lx, yy, w2)
+        xt = np.expm1(-a * np.log(target_params / N0)) / a
+        pred = E + A * xt
+        hstar = np.where(pred > 0, (M[0, 0] + 2 * xt * M[0, 1] + xt ** 2 * M[1, 1]) / pred ** 2, np.nan)
+        sigma = float(np.sqrt(s / df))
+        h = float(student_t.ppf(0.5 + level / 2, df)) * sigma * np.sqrt(1 + np.maximum(hstar, 0.0))
+        col = np.full(len(uniq), np.nan)
+        col[fitted] = h
+        mine = np.where(want >= 0, col[np.maximum(want, 0)], np.nan)
+        out[:, k] = np.where(np.isfinite(mine), mine, np.nanmax(h) if np.isfinite(h).any() else np.nan)
+        sig[k], dfs[k], alphas[k] = sigma, df, a
+    if not np.isfinite(out).any():
+        return None
+    return SizeLawSpread(np.nan_to_num(out, nan=float(np.nanmax(out))), sig, dfs, alphas, int(np.unique(N).size))
+
+
 def extrapolation_half_width(residuals: np.ndarray, distance_factor: float, level: float,
                              noise: float = float("nan")) -> np.ndarray:
     r"""Relative half-width of the extrapolation error at the target, per target column (module docstring).
@@ -165,12 +312,19 @@ def extrapolation_half_width(residuals: np.ndarray, distance_factor: float, leve
     return out
 
 
-def relative_half_width(extrapolation: np.ndarray | float, sigma: np.ndarray, level: float) -> np.ndarray:
+def relative_half_width(extrapolation: np.ndarray | float, sigma: np.ndarray, level: float,
+                        size_law: np.ndarray | None = None) -> np.ndarray:
     r"""The interval's relative half-width :math:`h = \max(q_{ext}, z_\ell \sigma_b)` (module docstring):
     ``extrapolation`` from :func:`extrapolation_half_width` (nan: no backtest, the jackknife alone), ``sigma``
-    the jackknife spreads, shape (n_mixtures, n_targets)."""
+    the jackknife spreads, shape (n_mixtures, n_targets). ``size_law`` (no backtest, sizes only:
+    :func:`size_law_spread`'s half-widths, same shape) joins the jackknife in quadrature,
+    :math:`\sqrt{(z_\ell \sigma_b)^2 + h_{size}^2}`: two separate parts of the error (alpha's and the mixing
+    law's, each mixture's own points' and the target run's noise)."""
     q = np.nan_to_num(np.asarray(extrapolation, dtype=np.float64), nan=0.0)
-    return np.maximum(q, norm.ppf(0.5 + level / 2) * np.asarray(sigma, dtype=np.float64))
+    jack = norm.ppf(0.5 + level / 2) * np.asarray(sigma, dtype=np.float64)
+    if size_law is not None:
+        jack = np.hypot(jack, np.asarray(size_law, dtype=np.float64))
+    return np.maximum(q, jack)
 
 
 @dataclass
@@ -196,6 +350,16 @@ class PredictionIntervals:
     n_boot, n_boot_failed : int
         Jackknife refits made and failed.
     method : str
+        What the intervals contain and how they were built.
+    contains : str
+        What the half-width holds, in a few words: "backtest extrapolation error (conformal), max with the
+        jackknife", "jackknife + size-law prediction sd (no backtest: 3 sizes)" or "jackknife alone (...): no
+        extrapolation error".
+    size_law : ndarray of shape (n_mixtures, n_targets), optional
+        Without a backtest, in the sizes-only pipeline: the size law's prediction error at N* of each mixture
+        (:func:`size_law_spread`), in quadrature with the jackknife; None otherwise.
+    mixtures : ndarray of shape (n_mixtures, n_domains), optional
+        The mixtures of :attr:`lower` / :attr:`upper` (to find a mixture's own :attr:`size_law` in :meth:`at`).
     """
 
     level: float
@@ -210,14 +374,29 @@ class PredictionIntervals:
     boot_laws: list[tuple[MixingLaw, dict[str, Any]]] = field(default_factory=list, repr=False)
     n_mixtures: int = 0
     noise: float = float("nan")
+    size_law: np.ndarray | None = None
+    mixtures: np.ndarray | None = field(default=None, repr=False)
+    contains: str = ""
 
     @property
     def z(self) -> float:
         return float(norm.ppf(0.5 + self.level / 2))
 
-    def half_width(self, sigma: np.ndarray) -> np.ndarray:
-        """Relative half-width :math:`\\max(q_{ext}, z \\sigma_b)` for jackknife spreads ``sigma``."""
-        return relative_half_width(self.extrapolation, sigma, self.level)
+    def half_width(self, sigma: np.ndarray, size_law: np.ndarray | None = None) -> np.ndarray:
+        """Relative half-width :math:`\\max(q_{ext}, z \\sigma_b)` for jackknife spreads ``sigma`` (with
+        ``size_law`` in quadrature with the jackknife when given: :func:`relative_half_width`)."""
+        return relative_half_width(self.extrapolation, sigma, self.level, size_law)
+
+    def size_law_at(self, weights: np.ndarray) -> np.ndarray | None:
+        """:attr:`size_law` of the mixtures ``weights``: its own row for a fitted mixture, for any other the
+        largest of each target (a new mixture's prediction interpolates the fitted ones' target losses)."""
+        if self.size_law is None:
+            return None
+        if self.mixtures is None or not len(self.size_law):
+            return np.broadcast_to(np.max(self.size_law, axis=0), (len(weights), self.size_law.shape[1])).copy()
+        own = {tuple(w): i for i, w in enumerate(np.round(self.mixtures, 9))}
+        idx = np.array([own.get(tuple(w), -1) for w in np.round(weights, 9)], dtype=int)
+        return np.where((idx >= 0)[:, None], self.size_law[np.maximum(idx, 0)], np.max(self.size_law, axis=0))
 
     def boot_spread(self, weights: np.ndarray, center: np.ndarray) -> np.ndarray:
         """Relative jackknife spread of the predictions at ``weights`` (rows) around ``center``."""
@@ -235,7 +414,7 @@ class PredictionIntervals:
     def at(self, weights: Any, center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) for predictions ``center`` (n, n_targets) of new mixtures ``weights`` (n, n_domains)."""
         W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-        h = self.half_width(self.boot_spread(W, center))
+        h = self.half_width(self.boot_spread(W, center), self.size_law_at(W))
         return interval_bounds(center, h)
 
     def to_dict(self) -> dict[str, Any]:
@@ -245,12 +424,14 @@ class PredictionIntervals:
                 "distance_factor": self.distance_factor if np.isfinite(self.distance_factor) else None,
                 "noise": self.noise if np.isfinite(self.noise) else None,
                 "n_boot": self.n_boot, "n_boot_failed": self.n_boot_failed, "method": self.method,
+                "contains": self.contains,
+                "size_law": None if self.size_law is None else self.size_law.tolist(),
                 "lower": self.lower.tolist(), "upper": self.upper.tolist(), "boot_sigma": self.boot_sigma.tolist()}
 
 
 def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndarray | None, distance_factor: float,
                     boot: list[Any], failed: list[str], level: float,
-                    noise: float = float("nan")) -> PredictionIntervals:
+                    noise: float = float("nan"), size_law: SizeLawSpread | None = None) -> PredictionIntervals:
     """Combine the backtest residuals, shape (n,) or (n, n_columns), and the jackknife refits (results with
     ``mixing_law``/``predict_kwargs``) into intervals of ``center`` (n_mixtures, n_targets).
 
@@ -259,7 +440,10 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
     repeats. Residual columns match the targets one to one (each target's interval from its own residuals), or there is
     one column for all of them; otherwise they are pooled into one. One column for several targets gives every
     target the same extrapolation width: the method says so and a :class:`MixlawWarning` is raised
-    (:func:`fit_pipeline` passes each eval's own residuals, also when the backtest scored a weighted total)."""
+    (:func:`fit_pipeline` passes each eval's own residuals, also when the backtest scored a weighted total).
+
+    ``size_law`` (:func:`size_law_spread`) is used when there are no residuals (the sizes-only pipeline with 3
+    sizes): the size law's prediction error joins the jackknife in quadrature, and the method says so."""
     n_t = center.shape[1]
     R = None if residuals is None or not np.size(residuals) else np.asarray(residuals, dtype=np.float64)
     shared, unscaled = "", ""
@@ -284,7 +468,11 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
         q = np.full(n_t, np.nan)
     laws = [(b.mixing_law, b.predict_kwargs) for b in boot]
     parts = []
-    if R is not None and np.isfinite(q).any():
+    has_bt = R is not None and bool(np.isfinite(q).any())
+    # The size law's prediction error stands in for the extrapolation error only where no residuals can.
+    use_size = size_law is not None and not has_bt and not unscaled
+    if has_bt:
+        assert R is not None
         n = int(np.isfinite(R).sum(axis=0).min())
         small = (n + 1) * level >= n
         each = R.shape[1] > 1
@@ -296,15 +484,28 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
                      + (f"noise {noise:.2%}" if np.isfinite(noise) else "noise (unknown: all of it)") + " too")
         if shared:
             parts.append(shared)
+        contains = "backtest extrapolation error (conformal), max with the jackknife"
+    elif use_size:
+        assert size_law is not None
+        parts.append(size_law.describe(len(laws)))
+        contains = size_law.label
     else:
-        parts.append(unscaled or "no backtest residuals: the extrapolation error is NOT in these intervals")
-    parts.append(f"max with the jackknife over mixtures: {len(laws)} refits"
-                 + (f" ({len(failed)} failed, e.g. {failed[0]})" if failed else ""))
+        parts.append(unscaled or "jackknife alone (no backtest residuals): the extrapolation error is NOT in these "
+                     "intervals")
+        contains = ("jackknife alone (" + ("backtest residuals not scalable" if unscaled else "no backtest")
+                    + "): no extrapolation error")
+    if not use_size:
+        parts.append(f"max with the jackknife over mixtures: {len(laws)} refits"
+                     + (f" ({len(failed)} failed, e.g. {failed[0]})" if failed else ""))
+    elif failed:
+        parts.append(f"{len(failed)} jackknife refit(s) failed, e.g. {failed[0]}")
     out = PredictionIntervals(level, center.copy(), center.copy(), q, distance_factor, np.zeros_like(center),
                               len(laws), len(failed), "; ".join(parts), laws, n_mixtures=len(mixtures),
-                              noise=float(noise))
+                              noise=float(noise),
+                              size_law=size_law.half_width if use_size and size_law is not None else None,
+                              mixtures=np.asarray(mixtures, dtype=np.float64), contains=contains)
     out.boot_sigma = out.boot_spread(mixtures, center)
-    h = out.half_width(out.boot_sigma)
+    h = out.half_width(out.boot_sigma, out.size_law)
     out.lower, out.upper = interval_bounds(center, h)
     return out
 
