@@ -274,6 +274,30 @@ def test_cli_optimize_json_and_export(capsys, tmp_path) -> None:
     assert math.isclose(sum(d["weight"] for d in json.loads(doc["export"])), 1.0, abs_tol=1e-12)
 
 
+def test_cli_optimize_names_the_nearest_run_and_takes_inline_paths(capsys, tmp_path) -> None:
+    # A new user's loop (design -> sweep -> runs export -> optimize --export): the report named the nearest run by
+    # its 0-based row only ("run row 2"), not by the run a sweep export names after the design (dd-005-50k), and
+    # --paths, whose help reads "JSON {domain: path}", refused inline JSON ("no such file").
+    import pandas as pd
+
+    runs = _write_runs(tmp_path / "runs.csv", 30)
+    frame = pd.read_csv(runs)
+    paths = '{"web": "/data/web", "code": "/data/code", "math": "/data/math"}'
+    code, out, err = _cli(capsys, "optimize", "--runs", runs, "--law", "ye-exp", "--objective", "mean", "--json",
+                          "--export", "json", "--paths", paths)
+    assert code == 0, err
+    doc = json.loads(out)
+    opt = doc["optimum"]
+    assert opt["nearest_run_name"] == frame["run"][opt["nearest_run"]]
+    assert {d["domain"]: d["path"] for d in json.loads(doc["export"])} == json.loads(paths)
+    code, out, _ = _cli(capsys, "optimize", "--runs", runs, "--law", "ye-exp", "--objective", "mean")
+    assert f"(run {opt['nearest_run_name']!r}, row {opt['nearest_run']};" in out
+    code, out, err = _cli(capsys, "export", "--mixture", "web=0.6,code=0.4", "--format", "json", "--paths",
+                          '{"web": "/w", "code": "/c"}')
+    assert code == 0, err
+    assert {d["domain"]: d["path"] for d in json.loads(out)} == {"web": "/w", "code": "/c"}
+
+
 @pytest.mark.parametrize("args, match", [
     (["--bounds", "web=0.6:1", "--bounds", "code=0.6:1"], "infeasible bounds: lower bounds sum to 1.2"),
     (["--bounds", "books=0:0.5"], r"unknown domain\(s\) \['books'\]"),

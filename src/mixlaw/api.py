@@ -366,6 +366,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     opt_kw["maximize"] = maximize
     opt_kw["random_state"] = random_state
     opt_kw.setdefault("within_fitted_range", not extrapolate)
+    own_runs = "runs" not in opt_kw  # the table's rows: nearest_run indexes them
     opt_kw.setdefault("runs", table.weights)
     runs_mean = opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None
     if runs_mean:
@@ -389,6 +390,9 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         result.natural_source = "mean of the runs"
     # Once here, not in optimize_mixture: O(runs^2) and the bootstrap calls that once per replicate.
     result.runs_spacing_l1 = run_spacing_l1(table.weights)
+    if result.nearest_run is not None and own_runs:
+        # The run a reader can look up (a sweep's design name, dd-003-200k), not only its 0-based row.
+        result.nearest_run_name = str(table.runs[result.nearest_run])
     result.selection = law_selection(fitted)
     result.law_error = _law_error(fitted, table, names, asked)
     if step_law is not None:

@@ -541,14 +541,19 @@ def _mixture_from_doc(doc: Any, spec: str) -> dict[str, float]:
 
 
 def read_paths(spec: str) -> dict[str, Any]:
-    """Read a domain->path map: JSON ``{domain: path}`` or a CSV with columns ``domain,path``."""
+    """Read a domain->path map: a JSON ``{domain: path}`` file or inline text (``'{"web": "/data/web"}'``, as the
+    option's help reads), or a CSV file with columns ``domain,path``."""
     from pathlib import Path
 
+    inline = spec.lstrip().startswith("{")
     path = Path(spec)
-    if not path.exists():
+    if inline:  # checked first: a long JSON text is no file name (exists() would raise ENAMETOOLONG)
+        text = spec
+    elif not path.exists():
         raise InputError(f"{spec}: no such file (expected a JSON {{domain: path}} or a CSV domain,path)")
-    text = read_user_text(path, "paths")
-    if path.suffix.lower() == ".csv":
+    else:
+        text = read_user_text(path, "paths")
+    if not inline and path.suffix.lower() == ".csv":
         import io
 
         import pandas as pd

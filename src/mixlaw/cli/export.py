@@ -20,7 +20,9 @@ from ._common import COUNT, EXPORT_OPTION_HELP, JsonOpt, emit_json, err, show_wa
 def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5, or a JSON/CSV mixture file "
                                                                    "(also what optimize --json prints)."),
                fmt: str = typer.Option("json", "--format", help="megatron | olmo | hf | mosaic | json."),
-               paths: str | None = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
+               paths: str | None = typer.Option(None, "--paths",
+                                                help="JSON {domain: path} (a file, or inline) or a CSV file "
+                                                     "domain,path."),
                decimals: int = typer.Option(6, "--decimals", help="Decimals of the rounded weights (sum exactly 1)."),
                tokens_available: str | None = typer.Option(None, "--tokens-available",
                                                               help="CSV domain,tokens (or JSON): data per domain."),

@@ -92,7 +92,9 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                                         help="Default mixture's step law E,B,beta (steps-to-match)."),
                  target_steps: float | None = typer.Option(None, "--target-steps", help="Target run steps."),
                  export: str | None = typer.Option(None, "--export", help="megatron | olmo | hf | mosaic | json."),
-                 paths: str | None = typer.Option(None, "--paths", help="JSON {domain: path} or CSV domain,path."),
+                 paths: str | None = typer.Option(None, "--paths",
+                                                help="JSON {domain: path} (a file, or inline) or a CSV file "
+                                                     "domain,path."),
                  export_option: list[str] | None = typer.Option(None, "--export-option", metavar="KEY=VALUE",
                                                                 help=EXPORT_OPTION_HELP),
                  out_path: Path | None = typer.Option(None, "--out", help="Write the export (or JSON) here."),

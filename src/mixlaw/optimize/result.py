@@ -72,7 +72,9 @@ class OptimumResult:
         L1 distance from the optimum to the nearest fitting run (when the runs were given); 0 is a run, 2 is
         disjoint support.
     nearest_run : int, optional
-        Row of that run in the fitting table.
+        Row of that run in the fitting table (0-based).
+    nearest_run_name : str, optional
+        That run's ``run`` (set by :func:`mixlaw.api.optimize_runs`, which has the table): the report names it.
     runs_spacing_l1 : float, optional
         The scale to read ``nearest_run_l1`` against: the median L1 distance of a run's mixture to the nearest
         other one (:func:`~mixlaw.optimize.simulate.run_spacing_l1`).
@@ -108,6 +110,7 @@ class OptimumResult:
     trust_region: str = "none (extrapolation allowed)"
     nearest_run_l1: float | None = None
     nearest_run: int | None = None
+    nearest_run_name: str | None = None
     runs_spacing_l1: float | None = None
     selection: dict[str, Any] | None = None
     intervals: dict[str, Any] | None = None
@@ -139,7 +142,8 @@ class OptimumResult:
                 "n_starts": self.n_starts, "n_converged": self.n_converged,
                 "start_objectives": list(self.start_objectives), "search": self.search,
                 "trust_region": self.trust_region, "nearest_run_l1": self.nearest_run_l1,
-                "nearest_run": self.nearest_run, "runs_spacing_l1": self.runs_spacing_l1,
+                "nearest_run": self.nearest_run, "nearest_run_name": self.nearest_run_name,
+                "runs_spacing_l1": self.runs_spacing_l1,
                 "selection": self.selection, "intervals": self.intervals,
                 "steps_to_match": None if self.steps is None else self.steps.to_dict(), "law_error": self.law_error}
 
@@ -153,8 +157,9 @@ class OptimumResult:
         if self.nearest_run_l1 is not None:
             spacing = ("" if self.runs_spacing_l1 is None else
                        f"; the runs lie {self.runs_spacing_l1:.3g} from their nearest other run, median")
-            lines.append(f"    L1 distance to the nearest run = {self.nearest_run_l1:.4f} (run row {self.nearest_run}"
-                         f"{spacing})")
+            which = (f"run row {self.nearest_run}" if self.nearest_run_name is None else
+                     f"run {self.nearest_run_name!r}, row {self.nearest_run}")
+            lines.append(f"    L1 distance to the nearest run = {self.nearest_run_l1:.4f} ({which}{spacing})")
             if self.runs_spacing_l1 is not None and self.nearest_run_l1 > self.runs_spacing_l1:
                 # Said in words: on Marin's swarm the optimum lay 1.05 from every run, runs 0.58 apart, and the
                 # two numbers alone did not tell a reader that the predicted gain is an extrapolation.
