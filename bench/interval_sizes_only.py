@@ -46,17 +46,17 @@ variance. Rules (relative half-widths h; z the normal quantile of the 80 % level
 Printed per family: coverage of the nominal-80 % intervals and mean relative half-width; then over all worlds.
 
 Measured 2026-12-04 (2 shared cores, 85-125 s a block), coverage / mean half-width over all 52 worlds of a block
-(3 fitted sizes, ``--size-bend``; block 1 chose, blocks 0 and 2 verify), per family on block 0 (joint,
+(3 fitted sizes, ``--size-bend``; block 1 chose, blocks 0, 2 and 3 verify), per family on block 0 (joint,
 per-mixture, joint + size bend, per-mixture + size bend), and the trainer runs (``--runs``, 108 losses)::
 
-    rule                            block 1       block 0       block 2       block 0 per family     trainer runs
-    jackknife alone (before)        59 % 1.98 %   63 % 1.97 %   62 % 2.33 %   68 / 74 / 61 / 48 %    52/108 2.88 %
-    A: + candidate half-range       65 % 2.12 %   68 % 2.10 %   65 % 2.45 %   74 / 78 / 64 / 53 %    56/108 2.95 %
-    A: + candidate z std            66 % 2.17 %   69 % 2.14 %   66 % 2.49 %   75 / 79 / 64 / 55 %    56/108 2.98 %
-    A: + candidate max deviation    70 % 2.42 %   74 % 2.37 %   72 % 2.72 %   77 / 84 / 73 / 62 %    58/108 3.10 %
-    B: + size-law prediction sd     82 % 2.86 %   85 % 2.83 %   81 % 3.12 %   88 / 90 / 85 / 74 %    76/108 3.99 %
-    B: + alpha profile range        74 % 2.46 %   76 % 2.36 %   72 % 2.66 %   85 / 85 / 69 / 63 %    61/108 3.16 %
-    A max dev + B prediction sd     86 % 3.17 %   89 % 3.11 %   85 % 3.40 %   91 / 94 / 89 / 82 %    82/108 4.12 %
+    rule                          block 1      block 0      block 2      block 3      block 0 per family   trainer
+    jackknife alone (before)      59 % 1.98 %  63 % 1.97 %  62 % 2.33 %  68 % 2.36 %  68 / 74 / 61 / 48 %  52/108 2.88 %
+    A: + candidate half-range     65 % 2.12 %  68 % 2.10 %  65 % 2.45 %  70 % 2.50 %  74 / 78 / 64 / 53 %  56/108 2.95 %
+    A: + candidate z std          66 % 2.17 %  69 % 2.14 %  66 % 2.49 %  71 % 2.54 %  75 / 79 / 64 / 55 %  56/108 2.98 %
+    A: + candidate max deviation  70 % 2.42 %  74 % 2.37 %  72 % 2.72 %  76 % 2.80 %  77 / 84 / 73 / 62 %  58/108 3.10 %
+    B: + size-law prediction sd   82 % 2.86 %  85 % 2.83 %  81 % 3.12 %  85 % 3.27 %  88 / 90 / 85 / 74 %  76/108 3.99 %
+    B: + alpha profile range      74 % 2.46 %  76 % 2.36 %  72 % 2.66 %  78 % 2.81 %  85 / 85 / 69 / 63 %  61/108 3.16 %
+    A max dev + B prediction sd   86 % 3.17 %  89 % 3.11 %  85 % 3.40 %  91 % 3.59 %  91 / 94 / 89 / 82 %  82/108 4.12 %
 
 ``B: + size-law prediction sd`` is the library's rule since 2026-12-04 (the ``library`` row equals it with 3 sizes). The
 candidates' spread (A) is small on these worlds and runs: with 3 sizes the nested laws give the same target
@@ -65,7 +65,8 @@ and it reaches 70-74 % at most, 58/108 on the trainer runs. The alpha profile is
 holds in part. A + B over-covers (91-94 % in two families). The misspecified families as read at one step
 (``--no-size-bend``, block 0: not misspecified in N): jackknife alone 69 %, B 86 % (88 / 90 / 82 / 84 %). With
 a fourth size (``--fit-sizes 4``, block 0; every world has its backtest): the library's backtest rule 87 %
-(3.59 %), B computed on 4 sizes 86 % (3.25 %), the jackknife alone 58 %.
+(3.59 %), B computed on 4 sizes 86 % (3.25 %), the jackknife alone 58 %. B per family, blocks 1 / 2 / 3:
+78-85 / 77-86 / 79-90 %.
 
     python bench/interval_sizes_only.py [--worlds 52] [--seed 1] [--fit-sizes 3] [--no-size-bend] [--runs]
         [--jackknife 8] [--workers 1] [--rows r.jsonl] [--from-rows r.jsonl ...]

@@ -66,9 +66,10 @@ with ``bench/interval_sizes_only.py`` (the worlds of ``bench/pipeline_selection.
 fitted sizes, target 2-3x the largest; in half of them a bend in N the size law does not model) on seed block 1,
 among the spread of the auto candidates that can be fitted (half their range, z x their std, or their largest
 distance from the prediction, in quadrature with the jackknife), the range of the predictions over the alphas
-inside an 80 % likelihood-ratio bound, and this; verified on blocks 0 and 2. Coverage / mean half-width, blocks
-1 / 0 / 2: jackknife alone 59 / 63 / 62 % (2.0 / 2.0 / 2.3 %); candidates' largest deviation 70 / 74 / 72 %;
-alpha profile 74 / 76 / 72 %; this rule 82 / 85 / 81 % (2.9 / 2.8 / 3.1 %), each family 74-90 %; on the trainer
+inside an 80 % likelihood-ratio bound, and this; verified on blocks 0, 2 and 3. Coverage / mean half-width,
+blocks 1 / 0 / 2 / 3: jackknife alone 59 / 63 / 62 / 68 % (2.0 / 2.0 / 2.3 / 2.4 %); candidates' largest
+deviation 70 / 74 / 72 / 76 %; alpha profile 74 / 76 / 72 / 78 %; this rule 82 / 85 / 81 / 85 % (2.9 / 2.8 / 3.1
+/ 3.3 %), each family 74-90 %; on the trainer
 runs (6 cuts of v3 and v3_12m, ``bench/pipeline_sizes_only.py``) 76 of 108 (70 %; mean half-width 4.0 %, 2.9 %
 before): 80 % of v3's, 61 % of v3_12m's. With a fourth size the backtest runs and the rule above applies.
 """
