@@ -90,6 +90,10 @@ def test_auto_chooses_the_true_law_per_eval_and_reports_the_table() -> None:
     assert rows[("linear", "smooth")]["rmse"] > 5 * rows[("ye-exp", "smooth")]["rmse"]
     text = str(law.cv_)
     assert "5-fold CV on 80 runs (seed 0)" in text and "ye-exp" in text and " *" in text
+    # With several eval sets, n_par (the law fitted on all of them) and the choices are said once, up front.
+    head = text.splitlines()[1:3]
+    assert head[0] == "  n_par: free parameters of a law fitted on all 2 eval sets at once"
+    assert head[1] == "  chosen (*) on 2 eval sets: ye-exp 2"
     # Predictions are the chosen laws', refitted on all runs.
     ref = get_law("ye-exp").fit(W, Y[:, :1], domains=DOMAINS, targets=["smooth"]).predict(W)[:, 0]
     np.testing.assert_allclose(law.predict(W)[:, 0], ref, rtol=1e-10)

@@ -207,7 +207,19 @@ class CVTable:
 
     def __str__(self) -> str:
         lines = [f"{self.n_folds}-fold CV on {self.n_runs} runs (seed {self.random_state}); {self.score_formula}"]
-        for t in self.targets():
+        targets = self.targets()
+        if len(targets) > 1 and OBJECTIVE not in targets:
+            # On Olmix's DCLM swarm (110 evals) the per-eval tables said n_par 5390 for bimix, whose fit of one eval
+            # has 49, and the choices were 110 '*' marks spread over 1400 lines: say both once, up front.
+            counts: dict[str, int] = {}
+            for name in self.chosen.values():
+                counts[name] = counts.get(name, 0) + 1
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            lines.append(f"  n_par: free parameters of a law fitted on all {len(targets)} eval sets at once")
+            if ranked:
+                lines.append(f"  chosen (*) on {len(self.chosen)} eval sets: "
+                             + ", ".join(f"{name} {n}" for name, n in ranked))
+        for t in targets:
             lines.append(f"  {t}:")
             lines.append(f"    {'law':<24}{'spearman':>9}{'RMSE':>10}{'bias':>10}{'MRE':>9} {'R2':>8} {'S':>8}"
                          f"{'n_par':>7}")
