@@ -131,7 +131,8 @@ in the steps the pipeline sees.
 A fourth fitted size, so that the size part of the backtest can run (2026-12-04): the same 6 mixtures trained
 at 0.0125M (12,768 parameters, 69 s on 2 cores: ``python bench/make_crossscale_runs.py --v3 --sizes 0.0125M``,
 ``bench/data/crossscale_runs_v3_0125m.csv``), concatenated with v3 and run with ``--auto --all-sizes
---fit-from 0.4`` (fit on 0.0125-0.1M, predict 0.2M). The size part now runs (held out 0.1M: size 1.77x, step
+--fit-from 0.4 --runs bench/data/crossscale_runs_v3.csv bench/data/crossscale_runs_v3_0125m.csv`` (fit on
+0.0125-0.1M, predict 0.2M). The size part now runs (held out 0.1M: size 1.77x, step
 1.78x against the target's 2.33x / 3.05x), but the pick does not change: nested ye-exp, score 3.61 % (time
 alone 1.05 %, size alone 4.10 %) against direct's 4.82 % (3.03 / 5.08 %); real at 0.2M nested 4.72 %, direct
 3.37 % (the tiny model pulls direct's size law off: 1.78 % without it), so the route is still wrong, and the
@@ -168,20 +169,25 @@ target's 1.96 picks direct (9.65 % against nested's 10.14 %), and it loses 9 syn
 every rule is the one-standard-error rule (nested on both: wrong on v3, right on v3_12m, 3.45 / 3.59 %).
 
 With the nested route's shared exponents, the default since 2026-12-04 (fc9d1f7; the backtest's cut curves and
-held-out size already force them), ``--auto --fit-from 0.4`` re-run on main at 53c5abc (2026-12-04): v3 auto
+held-out size already force them), ``--auto --fit-from 0.4`` on main at 53c5abc and again at 6fb0b6a (2026-12-04,
+identical output, 24 s each): v3 auto
 picks nested ye-exp (backtest 1.05 %), real 4.67 % against direct's 1.78 % (the route is still wrong), error
 estimate 3.57 % (0.76x the real error), 80 % intervals 14 of 18; v3_12m (``--runs
 bench/data/crossscale_runs_v3_12m.csv``) nested ye-exp (1.46 %), real 3.38 %, estimate 4.97 % (1.47x), 18 of
 18. The direct route has no nested exponents, so its figures are those above (backtest 4.99 / 2.57 %, real
-1.78 / 3.59 %). With the fourth size (``--all-sizes``, measured at fc9d1f7): nested, score
-3.71 % against direct's 4.82 % (steps alone 1.32 / 3.03 %, size alone 4.11 / 5.08 %, both parts 5.69 / 6.36 %),
-real 4.25 % against 3.37 %, estimate 2.29x the real error (its interval count was not re-measured). These are
-the figures README.md quotes.
+1.78 / 3.59 %). The nested route's part of the other tables: backtest cuts on v3 0.30-1.05 % (18 of 18 entries
+at the main cut, 5.6 paired SEs), on v3_12m 0.25-1.46 % (ahead at 6 of 7 cuts, 3.4 SEs); real, time 1.78x /
+time 3.05x / size 2.33x / both: v3 1.10 / 3.84 / 1.92 / 4.67 %, v3_12m 0.71 / 1.42 / 1.18 / 3.38 %. The rule
+table's picks are unchanged on v3 (only (c) picks direct); on v3_12m (c) picks nested on the fixed window and
+direct on the scaled one, (c') direct on both. With the fourth size (``--all-sizes``, the two tables above;
+40 s): nested, score 3.71 % against direct's 4.82 % (steps alone 1.32 / 3.03 %, size alone 4.11 / 5.08 %, both
+parts 5.69 / 6.36 %), real 4.25 % against 3.37 %, estimate 9.75 % = 2.29x the real error, 80 % intervals 17 of
+18. These are the figures README.md quotes.
 
 Usage::
 
-    python bench/pipeline_crossscale.py [--runs bench/data/crossscale_runs_v3.csv] [--synthetic] [--sweep 0.333,1]
-        [--fit-from 0.4] [--auto [--all-sizes]]
+    python bench/pipeline_crossscale.py [--runs bench/data/crossscale_runs_v3.csv [more tables ...]] [--synthetic]
+        [--sweep 0.333,1] [--fit-from 0.4] [--auto [--all-sizes]]
 
 ``--synthetic`` runs the same protocol on a synthetic world (tests/test_pipeline.py's joint law, 0.3 % noise)
 when the real runs are not there yet.
@@ -638,7 +644,8 @@ def _auto_diagnose(table: RunTable, fit_table: RunTable, res: PipelineResult, la
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", default=str(DEFAULT))
+    ap.add_argument("--runs", nargs="+", default=[str(DEFAULT)],
+                    help="run table(s); several are concatenated (v3 plus its 0.0125M runs for --all-sizes)")
     ap.add_argument("--synthetic", action="store_true", help="use a synthetic world instead of --runs")
     ap.add_argument("--law", default="ye-exp", help="mixing law of the nested route")
     ap.add_argument("--dz", action="store_true", help="add the direct route with DZ's Eq. 3 (dz-eq3-safe)")
@@ -657,11 +664,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.synthetic:
         table, source = synthetic_world(), "synthetic world (0.3 % noise)"
     else:
-        if not Path(args.runs).exists():
-            print(f"{args.runs} not found. Make it with the built-in trainer (four tiny sizes, several checkpoints "
+        missing = [p for p in args.runs if not Path(p).exists()]
+        if missing:
+            print(f"{missing[0]} not found. Make it with the built-in trainer (four tiny sizes, several checkpoints "
                   "per run):\n    python bench/make_crossscale_runs.py\nor run this bench with --synthetic.")
             return 1
-        table, source = read_runs(args.runs), args.runs
+        source = " + ".join(args.runs)
+        table = (read_runs(args.runs[0]) if len(args.runs) == 1
+                 else RunTable(pd.concat([pd.read_csv(p) for p in args.runs], ignore_index=True)))
     N, S = table.model_params, table.steps
     if N is None or S is None:
         print(f"{source}: needs 'params' and 'step' columns")

@@ -50,7 +50,8 @@ class YePower(RidgeCVMixin, PerTargetLaw):
 
     On RegMix (fit on train_1m), target Pile-CC: Spearman 0.994 / 0.991 / 0.967 on test_1m / test_60m /
     test_1B and MRE 0.0055 on test_1m, against Ye's law's 0.962 / 0.957 / 0.986 and MRE 0.0122; pooled over
-    all 13 eval sets 0.991 / 0.988 / 0.954 against 0.947 / 0.942 / 0.905 (bench/compare_laws.py).
+    all 13 eval sets 0.991 / 0.988 / 0.954 against 0.971 / 0.966 / 0.933 (bench/compare_laws.py; ``mixlaw compare
+    --dataset regmix --target all``, 2026-12-04).
 
     Parameters
     ----------
