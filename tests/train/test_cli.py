@@ -48,6 +48,20 @@ def test_build_train_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert list(table.columns) == ["run", "w:math", "w:legal", "loss:math", "loss:legal", "params", "step", "tokens"]
 
 
+def test_train_names_its_run_in_the_store(tiny_corpus: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    db, out = str(tmp_path / "runs.db"), str(tmp_path / "runs.csv")
+    code, _, err = _run(["train", "--corpus", tiny_corpus, "--mixture", "math=1", "--name", "all-math", *TINY], capsys)
+    assert code == 2 and "--name names the run in a run store: give --store too" in err
+    code, _, err = _run(["train", "--corpus", tiny_corpus, "--mixture", "math=1", "--store", db, "--name", " all-math ",
+                         *TINY], capsys)
+    assert code == 0, err
+    assert _run(["runs", "export", db, out], capsys)[0] == 0
+    assert set(pd.read_csv(out)["run"]) == {"all-math"}
+    assert _run(["runs", "export", db, out, "--ids"], capsys)[0] == 0
+    assert set(pd.read_csv(out)["run"]) != {"all-math"} and pd.read_csv(out)["run"].str.fullmatch("[0-9a-f]{16}").all()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--mixture", "math=0.5,web=0.5"], r"unknown domain\(s\) \['web'\]"),
     (["--mixture", "math=0.5,legal=0.4"], "weights sum to 0.9, expected 1"),

@@ -243,6 +243,8 @@ class RunStore:
         that names the same (mixture, size) otherwise does not rename it, and two sweeps sharing a store never
         flip a run's name back and forth.
         """
+        if not any(names.values()):
+            return  # no write transaction (a sweep of an unnamed design opens the store for nothing else)
         with self._tx() as c:
             for rid, name in names.items():
                 self._name(c, rid, name)

@@ -100,6 +100,8 @@ def train_cmd(ctx: typer.Context,
               device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
               out: Path | None = typer.Option(None, "--out", help="Save ckpt.pt and result.json here."),
               store: Path | None = typer.Option(None, "--store", help="Also record the run in this run store."),
+              name: str | None = typer.Option(None, "--name", help="The run's name in --store: its run in 'runs "
+                                              "export' (default: its id, the config hash)."),
               as_json: bool = typer.Option(False, "--json", help="Write the result as JSON to stdout.")) -> None:
     """Train one proxy model on a mixture and print its per-domain validation losses."""
     cfg = _base_config(ctx, corpus=str(corpus), mixture=parse_mixture(mixture), model_size=parse_count(size, "--size"),
@@ -108,13 +110,18 @@ def train_cmd(ctx: typer.Context,
 
     from .loop import build_model, prepare, train
 
+    if name is not None and store is None:
+        raise InputError("--name names the run in a run store: give --store too")
+    if name is not None and not name.strip():
+        raise InputError("--name: give a non-empty name")
     resolved, opened, rid = prepare(cfg)
     db, owner = None, None
     if store is not None:
         db = RunStore(store)
         owner = new_owner()
         state = db.claim_run(rid, owner, resolved.to_dict(), opened.domains, build_model(resolved).num_params(),
-                             info={"corpus_fingerprint": opened.fingerprint})
+                             info={"corpus_fingerprint": opened.fingerprint},
+                             name=None if name is None else name.strip())
         if state != "claimed":
             db.close()
             if state == "held":
