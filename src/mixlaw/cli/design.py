@@ -49,7 +49,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                max_epochs: float = typer.Option(4.0, "--max-epochs", help="Max repetitions of a domain."),
                law: str | None = typer.Option(None, "--law", help="Active: law key (default ye-exp)."),
                objective: str | None = typer.Option(None, "--objective",
-                                                    help="Active: mean | total | max | <eval> | weights=a:0.5,b:0.5"),
+                                                    help="Active: mean (default) | total | max | <eval> | "
+                                                         "weights=a:0.5,b:0.5"),
                maximize: bool = typer.Option(False, "--maximize",
                                              help="Active: maximise the objective (higher-is-better metrics: "
                                              "accuracy, pass@1, a score)."),
