@@ -39,7 +39,7 @@ from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_obje
 from ..importers import read_any_runs
 from ..laws.base import MixingLaw, get_law
 from ..laws.options import parse_law_options
-from ..laws.selection import CV_PROGRESS
+from ..laws.selection import AUTO_CANDIDATES, CV_PROGRESS, MAX_RUNS
 from ..train.config import parse_mixture, scaled_number
 
 SCHEMA_VERSION = 1
@@ -64,6 +64,11 @@ LawOptionOpt = typer.Option(None, "--law-option", metavar="KEY=VALUE",
 FitTotalOpt = typer.Option(False, "--fit-total", help="Fit one law on the objective itself (sum_i s_i L_i of a "
                            "mean | total | <eval> | weights=... objective) instead of one law per eval set; pair it "
                            "with a law whose optimum can be inside the simplex (ye-pow, additive-ens), not ye-exp.")
+CandidatesOpt = typer.Option(
+    None, "--candidates",
+    help="Laws auto/stack choose from, comma-separated (default: "
+         + ", ".join(k + (f" (up to {MAX_RUNS[k]} runs)" if k in MAX_RUNS else " (if installed)" if k == "lightgbm"
+                          else "") for k in AUTO_CANDIDATES) + ").")
 TargetOpt = typer.Option(None, "--target", metavar="EVAL",
                          help="Eval set(s), or 'all' (the default: every eval set); repeatable.")
 BoundsOpt = typer.Option(None, "--bounds", metavar="DOMAIN=LO:HI", help="Bounds on a domain's weight; repeatable.")

@@ -24,6 +24,7 @@ from ..pipeline import load_pipeline, saved_intervals
 from ._common import (
     COUNT,
     QUIET,
+    CandidatesOpt,
     CvFoldsOpt,
     DatasetOpt,
     EvalGroupOpt,
@@ -144,8 +145,8 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
 def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run table (CSV/Parquet/JSONL, or "
                                                                      "RegMix 'mixture.csv+loss.csv')."),
             test: list[str] | None = typer.Option(None, "--test", metavar="[NAME=]PATH",
-                                                     help="Held-out run table; repeat for several (NAME=PATH "
-                                                          "names a split)."),
+                                                     help="Held-out run table, needed with --runs; repeat for "
+                                                          "several (NAME=PATH names a split)."),
             dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: "
                                                                    "regmix | marin-delphi."),
             target: list[str] | None = TargetOpt,
@@ -213,8 +214,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
         law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws'); auto: chosen by K-fold CV "
                                 "per eval set; stack: CV-weighted ensemble of the best laws."),
         target: list[str] | None = TargetOpt,
-        candidates: str | None = typer.Option(None, "--candidates",
-                                              help="Laws auto/stack choose from, comma-separated."),
+        candidates: str | None = CandidatesOpt,
         cv_folds: int | None = CvFoldsOpt,
         objective: str | None = typer.Option(None, "--objective",
                                              help="Fit for this objective of the targets (mean | total | <eval> | "

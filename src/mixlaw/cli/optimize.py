@@ -23,6 +23,7 @@ from ._common import (
     COUNT,
     EXPORT_OPTION_HELP,
     BoundsOpt,
+    CandidatesOpt,
     CvFoldsOpt,
     DatasetOpt,
     EvalGroupOpt,
@@ -56,8 +57,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                          "by K-fold CV on the runs (--cv-folds), for the objective; stack: "
                                          "CV-weighted ensemble."),
                  target: list[str] | None = TargetOpt,
-                 candidates: str | None = typer.Option(None, "--candidates",
-                                                       help="Laws auto/stack choose from, comma-separated."),
+                 candidates: str | None = CandidatesOpt,
                  cv_folds: int | None = CvFoldsOpt,
                  objective: str = typer.Option("mean", "--objective",
                                                help="mean | total | max | <eval> | weights=a:0.5,b:0.5"),
