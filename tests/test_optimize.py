@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -242,6 +243,10 @@ def test_steps_to_match_with_optimum_curve() -> None:
 def test_steps_to_match_below_asymptote_and_bad_input() -> None:
     r = steps_to_match((2.0, 10.0, 0.5), 1.9, 100.0)
     assert math.isinf(r.equivalent_steps) and math.isinf(r.extra_training)
+    # Said in words, never printed as "inf%" / "nan%" (a pipeline on a short sweep printed both lines with nan%).
+    assert "worth unbounded training of the default" in str(r) and "inf" not in str(r)
+    gone = dataclasses.replace(r, steps_fraction=math.nan, equivalent_steps=math.nan, extra_training=math.nan)
+    assert "nan" not in str(gone) and str(gone).count("no crossing of the two curves found") == 2
     with pytest.raises(InputError, match="B > 0"):
         steps_to_match((2.0, -1.0, 0.5), 2.5, 100.0)
     with pytest.raises(InputError, match="target_steps"):

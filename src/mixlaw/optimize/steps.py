@@ -57,11 +57,21 @@ class StepsToMatch:
 
     def __str__(self) -> str:
         sym, what = ("D", "tokens") if self.unit == "token" else ("S", "steps")
+        # A crossing the curves do not make is said in words, not printed as "nan%" (the pipeline's note says
+        # where it was looked for); an optimum below the default's asymptote is worth unbounded training.
+        none = "no crossing of the two curves found"
+        reach = (f" at {self.steps_fraction:.1%} of the {what}" if math.isfinite(self.steps_fraction) else f": {none}")
+        if math.isfinite(self.extra_training):
+            worth = (f"optimum is worth {self.extra_training:+.1%} training of the default ({sym}_eq = "
+                     f"{self.equivalent_steps:.4g})")
+        elif self.extra_training == math.inf:
+            worth = "optimum is worth unbounded training of the default (it never reaches the optimum's loss)"
+        else:
+            worth = f"the training of the default the optimum is worth: {none}"
         return (f"    default final loss {self.default_loss:.5g} at {sym}={self.target_steps:.4g}; optimum "
                 f"{self.optimum_loss:.5g}\n"
-                f"    optimum reaches the default's final loss at {self.steps_fraction:.1%} of the {what}\n"
-                f"    optimum is worth {self.extra_training:+.1%} training of the default "
-                f"({sym}_eq = {self.equivalent_steps:.4g})\n    ({self.assumption})")
+                f"    optimum reaches the default's final loss{reach}\n"
+                f"    {worth}\n    ({self.assumption})")
 
 
 def _step_params(law: Any, what: str) -> tuple[float, float, float]:
