@@ -40,6 +40,7 @@ from .laws.selection import META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
 from .optimize.objective import objective_label
+from .optimize.runs import best_measured_run
 from .optimize.search import check_maximize
 from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult
@@ -396,22 +397,10 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     result.selection = law_selection(fitted)
     result.law_error = _law_error(fitted, table, names, asked)
     if own_runs:
-        result.best_run = _best_run(table, names, asked, maximize)
+        result.best_run = best_measured_run(table, names, asked, maximize)
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     return result
-
-
-def _best_run(table: Any, names: list[str], objective: Any, maximize: bool) -> dict[str, Any] | None:
-    """The fitting run whose measured objective is best (lowest, or highest when maximising), or None for a
-    callable objective."""
-    _, s = _objective_weights(objective, names)
-    Y = table.losses(names).reshape(len(table), -1)
-    truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None
-    if truth is None or not np.isfinite(truth).any():
-        return None
-    i = int(np.nanargmax(truth) if maximize else np.nanargmin(truth))
-    return {"run": str(table.runs[i]), "row": i, "objective": float(truth[i])}
 
 
 def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any) -> dict[str, Any] | None:

@@ -200,6 +200,10 @@ class OptimumResult:
             brel = gain / b["objective"] if b["objective"] else float("nan")
             lines.append(f"    best run (measured) = {b['objective']:.5g} (run {b['run']!r}, row {b['row']})   "
                          f"predicted gain over it = {gain:.4g} ({brel:.2%})")
+            if gain < 0:
+                # lightgbm on Olmix DCLM's arc_challenge: optimum 1.5001 predicted, a run measured 1.3738.
+                lines.append("    note: the optimum is predicted worse than this run measured: the law does not "
+                             "reproduce your best runs; compare laws (mixlaw compare), or train this run's mixture")
         if self.law_error is not None and np.isfinite(self.law_error["rmse"]):
             err = self.law_error["rmse"]
             lines.append(f"    the law's error on the objective: RMSE {err:.4g} ({self.law_error['source']})")

@@ -6,8 +6,13 @@ it needs :mod:`mixlaw.bootstrap`, a layer above this package.)
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from ..errors import InputError
 from ..laws.base import MixingLaw
+from .objective import Objective, _objective_weights
 
 
 def check_enough_runs(law: MixingLaw) -> None:
@@ -28,3 +33,17 @@ def check_not_constant(law: MixingLaw) -> None:
     if constant:
         raise InputError(f"law {law.key!r} is constant for {constant} (every mixture gets the same prediction), so "
                          f"it cannot choose a mixture: add runs, lower its min_child_samples, or use another law")
+
+
+def best_measured_run(table: Any, targets: list[str], objective: Objective, maximize: bool = False
+                      ) -> dict[str, Any] | None:
+    """The run of ``table`` whose measured ``objective`` of the ``targets`` is best (lowest, or highest when
+    ``maximize``): ``{"run", "row", "objective"}``, or None for a callable objective. The choice that needs no law,
+    against which an optimum's predicted objective is read (:attr:`OptimumResult.best_run`)."""
+    _, s = _objective_weights(objective, targets)
+    Y = table.losses(targets).reshape(len(table), -1)
+    truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None
+    if truth is None or not np.isfinite(truth).any():
+        return None
+    i = int(np.nanargmax(truth) if maximize else np.nanargmin(truth))
+    return {"run": str(table.runs[i]), "row": i, "objective": float(truth[i])}
