@@ -20,7 +20,31 @@ the last checkpoint (S_max), so that the target lies beyond the backtest's reach
 of the window: median distance factor f 2.1-2.3 on a third, about v3's 1.94). In the ``joint + late bend``
 worlds the bend (30-60 % of S_max) then lies after the fitted third, after the backtest's reach.
 
-Worlds with 3 checkpoints per curve have no time backtest (a cut would leave 2): counted as failed.
+Worlds with 3 checkpoints per curve have no time backtest (a cut would leave 2): counted as failed, unless
+``--checkpoints 3`` thins every world's curves (at its largest size) to their first, middle and last checkpoint
+(by index: the 8x span kept; the trainer runs' too, inside the fitted window): then no world has a backtest, and
+the rules are those without one (``NO_BACKTEST_RULES``): the library's, the jackknife alone
+(z sigma_jk), and with the step law's prediction error at S*
+(:func:`mixlaw.pipeline.intervals.step_law_spread`: each mixture's E + B/S^beta, beta shared, t x the residual
+sd x sqrt(1 + h*), the target run's noise in the 1) in quadrature, alone, or as the max with the jackknife.
+Use ``--jackknife 8`` (the library's default: without a backtest the jackknife is most of the interval).
+Measured 2026-12-04 (48-54 s a block), coverage / mean half-width over all 52 worlds (block 1 chose, 0, 2, 3
+verify), per family on block 1 (joint, per-mixture, joint + late bend, per-mixture + alpha drift), and the trainer
+runs (``--worlds 0 --runs``: 4 cells of 72 losses, v3 1/3, v3 1/2, v3_12m 1/3, v3_12m 1/2)::
+
+    rule                          block 1      block 0      block 2      block 3      block 1 per family   trainer
+    jackknife alone (before)      64 % 1.39 %  66 % 1.30 %  63 % 1.52 %  58 % 1.38 %  66 / 62 / 61 / 68 %  35/79/67/72 %
+    B in quadrature (+)           91 % 2.14 %  87 % 1.96 %  89 % 2.24 %  86 % 2.15 %  90 / 90 / 91 / 93 %  40/88/68/85 %
+    B alone                       78 % 1.44 %  74 % 1.29 %  79 % 1.41 %  73 % 1.44 %  75 / 74 / 83 / 78 %   4/28/18/60 %
+    max(z sigma_jk, B) (library)  85 % 1.87 %  82 % 1.71 %  83 % 1.95 %  81 % 1.88 %  84 / 83 / 88 / 88 %  35/81/67/76 %
+
+Trainer runs in all: 182 of 288 losses with the jackknife alone, 186 with the library's rule.
+``max(z sigma_jk, B)`` is the library's rule since 2026-12-04 (``library`` equals it); its families on blocks
+0 / 2 / 3: 79-85 / 80-91 / 78-84 % (the 91 %: joint + late bend, block 2, 13 worlds). In quadrature it
+over-covers (90-93 % in every family of block 1). On the trainer runs the runs' noise is small and the
+jackknife dominates (mean half-width 2.1-4.4 %); v3's thirds hold 35 %: its curves flatten after their first
+third, which no rule read from 3 early checkpoints sees. Until 2026-12-04 the target run's measured loss took
+the noise measured on the table instead of the world's (a reused name); the tables below were measured so.
 
 Measured 2026-12-04 (issue 9; 2 shared cores, 51 / 153 s a block), coverage of the nominal-80 % intervals over
 the worlds, mean relative half-width; the library's rule, then the widenings tried (distance factor f raised
@@ -56,7 +80,7 @@ read from the early stretch can see. The multi-scale route (bench/interval_calib
 from 87 % (2.31 %) to 90 % (2.83 %) with f^2.
 
     python bench/interval_steps_only.py [--worlds 52] [--seed 1] [--workers 1] [--runs] [--fit-from 0.4]
-        [--rows r.jsonl] [--from-rows r.jsonl ...]
+        [--checkpoints 3 --jackknife 8] [--rows r.jsonl] [--from-rows r.jsonl ...]
 """
 
 from __future__ import annotations
@@ -72,6 +96,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from mixlaw.data import RunTable, read_runs
 from mixlaw.errors import MixlawError, MixlawWarning
@@ -81,11 +106,13 @@ from mixlaw.pipeline.intervals import (
     conformal_quantile,
     extrapolation_half_width,
     relative_half_width,
+    step_law_spread,
 )
 from mixlaw.pipeline.selection import backtest_candidates
 from mixlaw.pipeline.split import leave_scale_out_split
 
 LEVEL = 0.8
+Z = float(norm.ppf(0.5 + LEVEL / 2))
 DATA = Path(__file__).parent / "data"
 
 
@@ -123,45 +150,68 @@ def cut_residuals(table: RunTable, res: Any, target_params: float, fit_from: flo
 
 def components(table: RunTable, target_params: float, target_steps: float,
                truth_of: Callable[[np.ndarray], np.ndarray], fit_from: float, seed: int, n_jackknife: int,
-               noise: float = 0.0, rng: np.random.Generator | None = None) -> dict[str, Any]:
+               noise: float = 0.0, rng: np.random.Generator | None = None, backtest: bool = True) -> dict[str, Any]:
     """Fit the steps-only auto pipeline and keep what interval rules use (module docstring). ``truth_of``: the
     target's loss of the fitted mixtures (rows of ``res.mixtures``); the measured loss adds ``noise`` (relative,
-    drawn from ``rng``)."""
+    drawn from ``rng``). ``backtest=False`` (``--checkpoints 3``): a fit without a backtest is kept (no
+    residuals, no cuts), with the step law's prediction error (:func:`step_law_spread`)."""
     names = list(table.evals)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         res = fit_pipeline(table, target_steps=target_steps, fit_from=fit_from, random_state=seed,
                            n_jackknife=n_jackknife, level=LEVEL)
-        if res.selection is None:
+        if res.selection is None and backtest:
             raise MixlawError("no time backtest (curves too short to cut)")
+        if res.selection is not None and not backtest:
+            raise MixlawError("a time backtest ran (curves longer than --checkpoints?)")
         center = res.target_losses
         iv = res.intervals
         jack = [np.asarray(law.predict(res.mixtures, **kw)).reshape(center.shape) / center
                 for law, kw in iv.boot_laws]
-        cuts = cut_residuals(table, res, target_params, fit_from)
-        noise = checkpoint_noise(table, names, "step", fit_from)
+        cuts = cut_residuals(table, res, target_params, fit_from) if backtest else []
+        measured = checkpoint_noise(table, names, "step", fit_from)
     truth = truth_of(res.mixtures)
+    # The target run's noise is the world's own (``noise``); until 2026-12-04 it was the noise measured on the
+    # table (a reused name), nan with 3 checkpoints.
     observed = truth if rng is None else truth * (1 + noise * rng.standard_normal(truth.shape))
+    out = {"n_mixtures": int(len(res.mixtures)), "center": center.tolist(), "noise": measured, "cuts": cuts,
+           "observed": np.asarray(observed).tolist(), "truth": np.asarray(truth).tolist(),
+           "jackknife": [j.tolist() for j in jack], "lib_lower": iv.lower.tolist(), "lib_upper": iv.upper.tolist(),
+           "contains": iv.contains}
+    if not backtest:
+        spread = step_law_spread(table, names, target_steps, res.mixtures, LEVEL, "step", fit_from)
+        return {**out, "chosen": f"{res.route} {res.law}", "residuals": None,
+                "step_law": None if spread is None else spread.half_width.tolist()}
     sp = res.selection.split
-    return {"chosen": res.selection.chosen.label, "residuals": np.asarray(res.selection.chosen.residuals).tolist(),
-            "time_ratio": sp.time_ratio, "time_ratio_target": sp.time_ratio_target, "noise": noise,
-            "cuts": cuts, "n_mixtures": int(len(res.mixtures)), "center": center.tolist(),
-            "observed": np.asarray(observed).tolist(), "truth": np.asarray(truth).tolist(),
-            "jackknife": [j.tolist() for j in jack], "lib_lower": iv.lower.tolist(), "lib_upper": iv.upper.tolist()}
+    return {**out, "chosen": res.selection.chosen.label,
+            "residuals": np.asarray(res.selection.chosen.residuals).tolist(),
+            "time_ratio": sp.time_ratio, "time_ratio_target": sp.time_ratio_target}
 
 
-def world_row(job: tuple[int, int, int]) -> dict[str, Any] | str:
-    """World ``i`` of seed block ``block`` at its largest fitted size (module docstring)."""
-    i, block, n_jackknife = job
+def thin(table: RunTable, k: int | None) -> RunTable:
+    """The table with ``k`` of its recorded steps (the first, the last and k - 2 evenly between, by index): every
+    curve keeps the span of its checkpoints (``--checkpoints``); None: the table as it is."""
+    if k is None:
+        return table
+    steps = np.unique(table.steps)
+    keep = steps[np.unique(np.round(np.linspace(0, steps.size - 1, k)).astype(int))]
+    return table.subset(np.isin(table.steps, keep))
+
+
+def world_row(job: tuple[int, int, int, int | None]) -> dict[str, Any] | str:
+    """World ``i`` of seed block ``block`` at its largest fitted size (module docstring), its curves thinned to
+    ``checkpoints`` (None: as recorded)."""
+    i, block, n_jackknife, checkpoints = job
     family = SEL.FAMILIES[i % len(SEL.FAMILIES)]
     world = SEL.make_world(block * 1000 + i, family)
     N = world.table.model_params
     N_L = float(np.unique(N)[-1])
-    table = world.table.subset(N == N_L)
+    table = thin(world.table.subset(N == N_L), checkpoints)
     rng = np.random.default_rng(10_000 + 1000 * block + i)  # the target run's own noise, not the world's draws
     try:
         row = components(table, N_L, world.target_steps, lambda W: np.array(
-            [[world.loss(w, N_L, world.target_steps)] for w in W]), 0.0, i, n_jackknife, world.noise, rng)
+            [[world.loss(w, N_L, world.target_steps)] for w in W]), 0.0, i, n_jackknife, world.noise, rng,
+            backtest=checkpoints != 3)
     except MixlawError as err:
         return f"world {i} of block {block} ({family}): {type(err).__name__}: {str(err).splitlines()[0]}"
     return {"source": "world", "block": block, "world": i, "family": family, **row}
@@ -192,9 +242,10 @@ def linear_world_row(job: tuple[str, int, int, int, float, float]) -> dict[str, 
     return {"source": "world", "block": block, "world": i, "family": f"{family} 1/{round(1 / fraction)}", **row}
 
 
-def trainer_row(job: tuple[str, float, float, float, int]) -> dict[str, Any] | str:
-    """One trainer table at one size, fitted on ``fraction`` of each curve (bench/pipeline_steps_only.py)."""
-    path, N, fraction, fit_from, n_jackknife = job
+def trainer_row(job: tuple[str, float, float, float, int, int | None]) -> dict[str, Any] | str:
+    """One trainer table at one size, fitted on ``fraction`` of each curve (bench/pipeline_steps_only.py), from
+    ``fit_from`` of it thinned to ``checkpoints`` (None: all)."""
+    path, N, fraction, fit_from, n_jackknife, checkpoints = job
     table = read_runs(path)
     one = table.subset(table.model_params == N)
     names = list(one.evals)
@@ -202,9 +253,12 @@ def trainer_row(job: tuple[str, float, float, float, int]) -> dict[str, Any] | s
     at = one.subset(one.steps == last)
     truth = {tuple(np.round(w, 9)): y for w, y in zip(at.weights, at.losses(names), strict=True)}
     seen = one.subset(one.steps <= fraction * last + 1e-9)
+    if checkpoints is not None:  # thinned inside the fitted window (from fit_from of it), which then starts at 0
+        seen = thin(seen.subset(seen.steps >= fit_from * seen.steps.max() - 1e-9), checkpoints)
+        fit_from = 0.0
     try:
         row = components(seen, N, last, lambda W: np.array([truth[tuple(np.round(w, 9))] for w in W]), fit_from, 0,
-                         n_jackknife)
+                         n_jackknife, backtest=checkpoints != 3)
     except MixlawError as err:
         return f"{Path(path).stem} N={N:g} fraction {fraction:g}: {err}"
     return {"source": "trainer", "family": f"{Path(path).stem.replace('crossscale_runs_', '')} "
@@ -214,7 +268,7 @@ def trainer_row(job: tuple[str, float, float, float, int]) -> dict[str, Any] | s
 def _one(job: tuple[Any, ...]) -> dict[str, Any] | str:
     if job[0] == "linear":
         return linear_world_row(job)  # type: ignore[arg-type]
-    return world_row(job) if len(job) == 3 else trainer_row(job)  # type: ignore[arg-type]
+    return world_row(job) if len(job) == 4 else trainer_row(job)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------- rules: components -> relative half-widths
@@ -306,6 +360,29 @@ RULES: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
 }
 
 
+def step_law_sd(row: dict[str, Any]) -> np.ndarray:
+    """t x sigma_hat x sqrt(1 + h*) per (mixture, eval) (:func:`mixlaw.pipeline.intervals.step_law_spread`; 0
+    when it has no df)."""
+    if row.get("step_law") is None:
+        return np.zeros(np.asarray(row["center"]).shape)
+    return np.asarray(row["step_law"], dtype=np.float64)
+
+
+def _lib_own(row: dict[str, Any]) -> np.ndarray:
+    c = np.asarray(row["center"], dtype=np.float64)
+    return (np.asarray(row["lib_upper"], dtype=np.float64) - c) / c
+
+
+#: Rules without a backtest (``--checkpoints 3``: no residuals to scale), z the normal quantile of the level.
+NO_BACKTEST_RULES: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
+    "library": _lib_own,
+    "jackknife alone (z sigma_jk)": lambda r: Z * jackknife_sigma(r),
+    "B in quadrature (+)": lambda r: np.hypot(Z * jackknife_sigma(r), step_law_sd(r)),
+    "B alone": step_law_sd,
+    "max(z sigma_jk, B) (library)": lambda r: np.maximum(Z * jackknife_sigma(r), step_law_sd(r)),
+}
+
+
 def score(rows: list[dict[str, Any]], rule: Callable[[dict[str, Any]], np.ndarray]) -> pd.DataFrame:
     out = []
     for r in rows:
@@ -328,35 +405,40 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--protocol", choices=("log", "linear"), default="log",
                     help="log: the worlds' own 3-10 log-spaced checkpoints, target 1-3x; linear: 18-60 checkpoints "
                     "every S_max / K, fitted on a third / half of each curve from --fit-from, target S_max")
+    ap.add_argument("--checkpoints", type=int, default=None,
+                    help="thin every curve to this many checkpoints (3: no time backtest; log protocol)")
     ap.add_argument("--rows", default=None)
     ap.add_argument("--from-rows", nargs="+", default=None)
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if args.protocol == "log":
-        jobs: list[tuple[Any, ...]] = [(i, args.seed, args.jackknife) for i in range(args.worlds)]
+        jobs: list[tuple[Any, ...]] = [(i, args.seed, args.jackknife, args.checkpoints) for i in range(args.worlds)]
     else:
         jobs = [("linear", i, args.seed, args.jackknife, frac, args.fit_from) for i in range(args.worlds)
                 for frac in (1 / 3, 0.5)]
     if args.runs:
         for path in (DATA / "crossscale_runs_v3.csv", DATA / "crossscale_runs_v3_12m.csv"):
             for N in np.unique(read_runs(path).model_params):
-                jobs += [(str(path), float(N), frac, args.fit_from, args.jackknife) for frac in (1 / 3, 0.5)]
+                jobs += [(str(path), float(N), frac, args.fit_from, args.jackknife, args.checkpoints)
+                         for frac in (1 / 3, 0.5)]
     rows, failed = SEL.run_worlds(_one, jobs, workers=args.workers, rows_path=args.rows,
                                   from_rows=list(args.from_rows or []), t0=t0)
     print(f"nominal {LEVEL:.0%} intervals, steps-only: {len(rows)} rows ({time.perf_counter() - t0:.0f} s)")
     fams = list(dict.fromkeys(r["family"] for r in rows))
     head = f"{'rule':<40} " + " ".join(f"{f[:14]:>14}" for f in fams) + f" {'worlds':>7} {'width':>6}"
     print(head)
-    for name, rule in RULES.items():
+    no_bt = any(r.get("residuals") is None for r in rows)
+    for name, rule in (NO_BACKTEST_RULES if no_bt else RULES).items():
         df = score(rows, rule)
         by = {f: g for f, g in df.groupby("family", sort=False)}
         w = df[df.source == "world"]
         cells = " ".join(f"{by[f].covered.sum() / by[f].entries.sum():>6.0%} {by[f].half_width.mean():>6.2%} "
                          for f in fams)
         print(f"{name:<40} {cells} {w.covered.sum() / max(w.entries.sum(), 1):>7.0%} {w.half_width.mean():>6.2%}")
-    fs = pd.DataFrame({"family": [r["family"] for r in rows], "f": [_f(r) for r in rows]})
-    med = fs.groupby("family", sort=False)["f"].median()
-    print(f"{'median distance factor f':<40} " + " ".join(f"{med[f]:>6.2f}        " for f in fams))
+    if not no_bt:
+        fs = pd.DataFrame({"family": [r["family"] for r in rows], "f": [_f(r) for r in rows]})
+        med = fs.groupby("family", sort=False)["f"].median()
+        print(f"{'median distance factor f':<40} " + " ".join(f"{med[f]:>6.2f}        " for f in fams))
     for line in failed:
         print(f"  failed: {line}")
     return 0

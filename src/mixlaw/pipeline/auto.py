@@ -45,7 +45,7 @@ from .fitting import (
     fit_route,
     one_scale,
 )
-from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures, size_law_spread
+from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures, size_law_spread, step_law_spread
 from .joint import JOINT_LAWS
 from .result import ROUTES, PipelineResult
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
@@ -318,15 +318,22 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         result.warnings.insert(0, left_out)
     # Sizes only without a backtest (3 sizes): the size law's own prediction error at N* joins the jackknife
     # (intervals.size_law_spread; measured by bench/interval_sizes_only.py), where the jackknife alone held 52 of
-    # 108 of the trainer runs' losses. None without degrees of freedom (every mixture at 2 sizes).
-    spread = (size_law_spread(data, tnames, Nt, result.mixtures, level)
-              if selection is None and one_time is not None and intervals is not False else None)
+    # 108 of the trainer runs' losses. None without degrees of freedom (every mixture at 2 sizes). Its mirror
+    # image, steps only with curves of 3 checkpoints: the step law's, max with the jackknife (step_law_spread;
+    # bench/interval_steps_only.py --checkpoints 3: the jackknife alone held 58-66 % on synthetic worlds).
+    spread = None
+    if selection is None and intervals is not False:
+        if one_time is not None:
+            spread = size_law_spread(data, tnames, Nt, result.mixtures, level)
+        elif one_size is not None:
+            spread = step_law_spread(data, tnames, target_time, result.mixtures, level, axis, fit_from)
     if selection is not None:
         result.selection = selection
     else:
-        result.warnings.append(note.replace("{intervals}", "intervals hold the size law's prediction error from the "
-                                            "fitted sizes, not a measured extrapolation error" if spread is not None
-                                            else "intervals lack the extrapolation error"))
+        law_w, fitted = ("size", "sizes") if one_time is not None else ("step", "checkpoints")
+        result.warnings.append(note.replace("{intervals}", f"intervals hold the {law_w} law's prediction error "
+                                            f"from the fitted {fitted}, not a measured extrapolation error"
+                                            if spread is not None else "intervals lack the extrapolation error"))
     if intervals is False:
         return result
     seed = int(np.random.default_rng(random_state if isinstance(random_state, int) else 0).integers(2**31))

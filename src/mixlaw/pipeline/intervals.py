@@ -72,6 +72,25 @@ deviation 70 / 74 / 72 / 76 %; alpha profile 74 / 76 / 72 / 78 %; this rule 82 /
 / 3.3 %), each family 74-90 %; on the trainer
 runs (6 cuts of v3 and v3_12m, ``bench/pipeline_sizes_only.py``) 76 of 108 (70 %; mean half-width 4.0 %, 2.9 %
 before): 80 % of v3's, 61 % of v3_12m's. With a fourth size the backtest runs and the rule above applies.
+
+**No backtest, steps only.** Its mirror image: one model size, curves of 3 checkpoints (a time cut would leave 2,
+too few for the step law), where the jackknife alone covered 64 / 66 / 63 / 58 % (seed blocks 1 / 0 / 2 / 3).
+:func:`step_law_spread` gives the same textbook interval of each mixture's step law at S* (beta shared, as the
+nested route fits it by default), and it joins the jackknife as a **maximum**,
+:math:`h = \max(z_\ell \sigma_b, h_{step})`, said by :attr:`PredictionIntervals.contains` ("max of the jackknife
+and the step-law prediction sd (no backtest: 3 checkpoints)"). Not in quadrature, unlike the size law's: with one
+size the mixing law is fitted on the per-curve extrapolations themselves, so a mixture's own noise carried to S*
+is in part in the jackknife's spread as well (leaving a mixture out moves the mixing law's fit at the others):
+the sum over-covered. Chosen with ``bench/interval_steps_only.py --checkpoints 3 --jackknife 8`` (the worlds of
+``bench/pipeline_selection.py`` at their largest size, each curve thinned to its first, middle and last
+checkpoint, target 1-3x the last; half of them with a late bend or per-mixture exponents) on seed block 1 among
+the jackknife alone, the step-law term alone, in quadrature and as a maximum; verified on blocks 0, 2 and 3.
+Coverage / mean half-width, blocks 1 / 0 / 2 / 3: this rule 85 / 82 / 83 / 81 % (1.9 / 1.7 / 2.0 / 1.9 %;
+families 83-88 / 79-85 / 80-91 / 78-84 %); in quadrature 91 / 87 / 89 / 86 % (families up to 93 / 89 / 96 /
+89 %); the step-law term alone 78 / 74 / 79 / 73 %. On the trainer runs (each size of v3 and v3_12m alone, a
+third or half of each curve from 0.4 of it thinned to 3 checkpoints, predicting the last step) 186 of 288
+against the jackknife's 182: their noise is small and the jackknife dominates; v3's curves flatten after their
+first third, which 3 early checkpoints do not show (25 of 72 on its thirds).
 """
 
 from __future__ import annotations
@@ -167,7 +186,10 @@ class SizeLawSpread:
     alpha : ndarray of shape (n_targets,)
         The profiled exponent.
     n_sizes : int
-        Model sizes in the table.
+        Model sizes in the table (for the step law, :func:`step_law_spread`: the checkpoints of a curve).
+    law : str
+        "size" (:func:`size_law_spread`, in quadrature with the jackknife) or "step" (:func:`step_law_spread`, max
+        with it).
     """
 
     half_width: np.ndarray
@@ -175,14 +197,23 @@ class SizeLawSpread:
     df: np.ndarray
     alpha: np.ndarray
     n_sizes: int
+    law: str = "size"
 
     @property
     def label(self) -> str:
+        if self.law == "step":
+            return f"max of the jackknife and the step-law prediction sd (no backtest: {self.n_sizes} checkpoints)"
         return f"jackknife + size-law prediction sd (no backtest: {self.n_sizes} sizes)"
 
     def describe(self, n_refits: int) -> str:
         sd = " / ".join(f"{v:.2%}" for v in self.sigma)
         nu = " / ".join(f"{int(v)}" for v in self.df)
+        if self.law == "step":
+            return (f"{self.label}: the step law's prediction error at S* from each mixture's own checkpoints "
+                    f"(residual sd {sd} of the fit with beta shared per eval, its lack of fit included; t quantile "
+                    f"of {nu} df) and the target run's own noise, max with the jackknife over mixtures ({n_refits} "
+                    f"refits); NOT a shape error common to every curve (a late bend), which {self.n_sizes} "
+                    "checkpoints cannot show")
         return (f"{self.label}: the size law's prediction error at N* from each mixture's own points (residual sd "
                 f"{sd} of the fit with alpha shared per eval, its lack of fit included; t quantile of {nu} df) and "
                 f"the target run's own noise, in quadrature with the jackknife over mixtures ({n_refits} refits); "
@@ -225,23 +256,55 @@ def size_law_spread(table: Any, names: list[str], target_params: float, mixtures
 
     Returns None when there are no degrees of freedom (every mixture at 2 sizes or fewer). Mixtures of
     ``mixtures`` without 2 sizes in the table get their eval's largest half-width."""
-    N = np.asarray(table.model_params, dtype=np.float64)
+    return _law_spread(np.asarray(table.model_params, dtype=np.float64), table, names, target_params, mixtures,
+                       level, "size")
+
+
+def step_law_spread(table: Any, names: list[str], target_time: float, mixtures: np.ndarray, level: float,
+                    axis: str = "step", fit_from: float = 0.0) -> SizeLawSpread | None:
+    r"""The step law's prediction error at the target step, per mixture and eval: the steps-only pipeline's
+    interval term when it has no backtest (curves of 3 checkpoints: a time cut would leave 2).
+
+    :func:`size_law_spread` with the step law :math:`L = E_j + B_j x(S)` in place of the size law (the same form,
+    :math:`E + B/S^{\beta}`), fitted to each mixture's curve from ``fit_from`` x its last checkpoint (the
+    pipeline's own window), beta shared by the mixtures as the nested route fits it by default: the prediction
+    interval :math:`t_{\nu} \hat\sigma_k \sqrt{1 + h_*}` at :math:`S_*` (tokens with ``axis="tokens"``). The
+    table is the steps-only pipeline's: one model size, one curve per mixture. It joins the jackknife as a
+    maximum, not in quadrature (:func:`relative_half_width`; the choice is in the module docstring). A shape
+    error common to every curve (a late bend that one beta absorbs) is not in it: 3 checkpoints do not show one.
+
+    Returns None when there are no degrees of freedom (every curve at 2 checkpoints or fewer)."""
+    T = np.asarray(table.steps if axis == "step" else table.tokens, dtype=np.float64)
+    keep = np.zeros(T.size, dtype=bool)
+    _, inv = _mixture_ids(table.weights)
+    for g in np.unique(inv):
+        rows = inv == g
+        keep |= rows & (T >= fit_from * T[rows].max() - 1e-9)
+    return _law_spread(np.where(keep, T, np.nan), table, names, target_time, mixtures, level, "step")
+
+
+def _law_spread(N: np.ndarray, table: Any, names: list[str], target_params: float, mixtures: np.ndarray,
+                level: float, law: str) -> SizeLawSpread | None:
+    """:func:`size_law_spread` / :func:`step_law_spread` on the scale values ``N`` (nan: a row left out)."""
     Y = np.asarray(table.losses(names), dtype=np.float64)
     uniq, inv = _mixture_ids(table.weights)
     row_of = {tuple(w): i for i, w in enumerate(uniq)}
     want = np.array([row_of.get(tuple(w), -1) for w in np.round(np.asarray(mixtures, dtype=np.float64), 9)])
-    N0 = float(np.exp(np.mean(np.log(N[N > 0])))) if np.any(N > 0) else 1.0
+    pos = np.isfinite(N) & (N > 0)
+    N0 = float(np.exp(np.mean(np.log(N[pos])))) if np.any(pos) else 1.0
     K = len(names)
     out = np.full((len(mixtures), K), np.nan)
     sig, dfs, alphas = np.full(K, np.nan), np.zeros(K), np.full(K, np.nan)
+    most = 0  # the most points of one mixture's curve (the step law's "checkpoints")
     for k in range(K):
-        groups = [np.flatnonzero((inv == g) & np.isfinite(Y[:, k]) & (N > 0) & (Y[:, k] > 0))
+        groups = [np.flatnonzero((inv == g) & np.isfinite(Y[:, k]) & np.isfinite(N) & (N > 0) & (Y[:, k] > 0))
                   for g in range(len(uniq))]
         fitted = [g for g, rows in enumerate(groups) if np.unique(N[rows]).size >= 2]
         df = sum(groups[g].size - 2 for g in fitted) - 1
         if not fitted or df < 1:
             continue
         L = max(groups[g].size for g in fitted)
+        most = max(most, L)
         lx = np.zeros((len(fitted), L))
         yy = np.ones((len(fitted), L))
         w2 = np.zeros((len(fitted), L))
@@ -269,7 +332,8 @@ def size_law_spread(table: Any, names: list[str], target_params: float, mixtures
         sig[k], dfs[k], alphas[k] = sigma, df, a
     if not np.isfinite(out).any():
         return None
-    return SizeLawSpread(np.nan_to_num(out, nan=float(np.nanmax(out))), sig, dfs, alphas, int(np.unique(N).size))
+    return SizeLawSpread(np.nan_to_num(out, nan=float(np.nanmax(out))), sig, dfs, alphas,
+                         int(np.unique(N[np.isfinite(N)]).size) if law == "size" else most, law)
 
 
 def extrapolation_half_width(residuals: np.ndarray, distance_factor: float, level: float,
@@ -314,17 +378,21 @@ def extrapolation_half_width(residuals: np.ndarray, distance_factor: float, leve
 
 
 def relative_half_width(extrapolation: np.ndarray | float, sigma: np.ndarray, level: float,
-                        size_law: np.ndarray | None = None) -> np.ndarray:
+                        size_law: np.ndarray | None = None, step_law: np.ndarray | None = None) -> np.ndarray:
     r"""The interval's relative half-width :math:`h = \max(q_{ext}, z_\ell \sigma_b)` (module docstring):
     ``extrapolation`` from :func:`extrapolation_half_width` (nan: no backtest, the jackknife alone), ``sigma``
     the jackknife spreads, shape (n_mixtures, n_targets). ``size_law`` (no backtest, sizes only:
     :func:`size_law_spread`'s half-widths, same shape) joins the jackknife in quadrature,
     :math:`\sqrt{(z_\ell \sigma_b)^2 + h_{size}^2}`: two separate parts of the error (alpha's and the mixing
-    law's, each mixture's own points' and the target run's noise)."""
+    law's, each mixture's own points' and the target run's noise). ``step_law`` (no backtest, steps only:
+    :func:`step_law_spread`'s) joins it as a maximum, :math:`\max(z_\ell \sigma_b, h_{step})` (module
+    docstring: in quadrature it covered 86-91 %)."""
     q = np.nan_to_num(np.asarray(extrapolation, dtype=np.float64), nan=0.0)
     jack = norm.ppf(0.5 + level / 2) * np.asarray(sigma, dtype=np.float64)
     if size_law is not None:
         jack = np.hypot(jack, np.asarray(size_law, dtype=np.float64))
+    if step_law is not None:
+        jack = np.maximum(jack, np.asarray(step_law, dtype=np.float64))
     return np.maximum(q, jack)
 
 
@@ -354,11 +422,14 @@ class PredictionIntervals:
         What the intervals contain and how they were built.
     contains : str
         What the half-width holds, in a few words: "backtest extrapolation error (conformal), max with the
-        jackknife", "jackknife + size-law prediction sd (no backtest: 3 sizes)" or "jackknife alone (...): no
-        extrapolation error".
+        jackknife", "jackknife + size-law prediction sd (no backtest: 3 sizes)", "max of the jackknife and the
+        step-law prediction sd (no backtest: 3 checkpoints)" or "jackknife alone (...): no extrapolation error".
     size_law : ndarray of shape (n_mixtures, n_targets), optional
         Without a backtest, in the sizes-only pipeline: the size law's prediction error at N* of each mixture
         (:func:`size_law_spread`), in quadrature with the jackknife; None otherwise.
+    step_law : ndarray of shape (n_mixtures, n_targets), optional
+        Without a backtest, in the steps-only pipeline: the step law's prediction error at S* of each mixture
+        (:func:`step_law_spread`), max with the jackknife; None otherwise.
     mixtures : ndarray of shape (n_mixtures, n_domains), optional
         The mixtures of :attr:`lower` / :attr:`upper` (to find a mixture's own :attr:`size_law` in :meth:`at`).
     """
@@ -378,26 +449,36 @@ class PredictionIntervals:
     size_law: np.ndarray | None = None
     mixtures: np.ndarray | None = field(default=None, repr=False)
     contains: str = ""
+    step_law: np.ndarray | None = None
 
     @property
     def z(self) -> float:
         return float(norm.ppf(0.5 + self.level / 2))
 
-    def half_width(self, sigma: np.ndarray, size_law: np.ndarray | None = None) -> np.ndarray:
+    def half_width(self, sigma: np.ndarray, size_law: np.ndarray | None = None,
+                   step_law: np.ndarray | None = None) -> np.ndarray:
         """Relative half-width :math:`\\max(q_{ext}, z \\sigma_b)` for jackknife spreads ``sigma`` (with
-        ``size_law`` in quadrature with the jackknife when given: :func:`relative_half_width`)."""
-        return relative_half_width(self.extrapolation, sigma, self.level, size_law)
+        ``size_law`` in quadrature with the jackknife, ``step_law`` max with it, when given:
+        :func:`relative_half_width`)."""
+        return relative_half_width(self.extrapolation, sigma, self.level, size_law, step_law)
 
     def size_law_at(self, weights: np.ndarray) -> np.ndarray | None:
         """:attr:`size_law` of the mixtures ``weights``: its own row for a fitted mixture, for any other the
         largest of each target (a new mixture's prediction interpolates the fitted ones' target losses)."""
-        if self.size_law is None:
+        return self._own_rows(self.size_law, weights)
+
+    def step_law_at(self, weights: np.ndarray) -> np.ndarray | None:
+        """:attr:`step_law` of the mixtures ``weights``, taken as :meth:`size_law_at` takes :attr:`size_law`."""
+        return self._own_rows(self.step_law, weights)
+
+    def _own_rows(self, per_mixture: np.ndarray | None, weights: np.ndarray) -> np.ndarray | None:
+        if per_mixture is None:
             return None
-        if self.mixtures is None or not len(self.size_law):
-            return np.broadcast_to(np.max(self.size_law, axis=0), (len(weights), self.size_law.shape[1])).copy()
+        if self.mixtures is None or not len(per_mixture):
+            return np.broadcast_to(np.max(per_mixture, axis=0), (len(weights), per_mixture.shape[1])).copy()
         own = {tuple(w): i for i, w in enumerate(np.round(self.mixtures, 9))}
         idx = np.array([own.get(tuple(w), -1) for w in np.round(weights, 9)], dtype=int)
-        return np.where((idx >= 0)[:, None], self.size_law[np.maximum(idx, 0)], np.max(self.size_law, axis=0))
+        return np.where((idx >= 0)[:, None], per_mixture[np.maximum(idx, 0)], np.max(per_mixture, axis=0))
 
     def boot_spread(self, weights: np.ndarray, center: np.ndarray) -> np.ndarray:
         """Relative jackknife spread of the predictions at ``weights`` (rows) around ``center``."""
@@ -415,7 +496,7 @@ class PredictionIntervals:
     def at(self, weights: Any, center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) for predictions ``center`` (n, n_targets) of new mixtures ``weights`` (n, n_domains)."""
         W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-        h = self.half_width(self.boot_spread(W, center), self.size_law_at(W))
+        h = self.half_width(self.boot_spread(W, center), self.size_law_at(W), self.step_law_at(W))
         return interval_bounds(center, h)
 
     def to_dict(self) -> dict[str, Any]:
@@ -427,6 +508,7 @@ class PredictionIntervals:
                 "n_boot": self.n_boot, "n_boot_failed": self.n_boot_failed, "method": self.method,
                 "contains": self.contains,
                 "size_law": None if self.size_law is None else self.size_law.tolist(),
+                "step_law": None if self.step_law is None else self.step_law.tolist(),
                 "lower": self.lower.tolist(), "upper": self.upper.tolist(), "boot_sigma": self.boot_sigma.tolist()}
 
 
@@ -444,7 +526,9 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
     (:func:`fit_pipeline` passes each eval's own residuals, also when the backtest scored a weighted total).
 
     ``size_law`` (:func:`size_law_spread`) is used when there are no residuals (the sizes-only pipeline with 3
-    sizes): the size law's prediction error joins the jackknife in quadrature, and the method says so."""
+    sizes): the size law's prediction error joins the jackknife in quadrature, and the method says so. A
+    :func:`step_law_spread` there (its ``law`` "step": the steps-only pipeline with curves of 3 checkpoints) joins
+    it as a maximum."""
     n_t = center.shape[1]
     R = None if residuals is None or not np.size(residuals) else np.asarray(residuals, dtype=np.float64)
     shared, unscaled = "", ""
@@ -500,13 +584,15 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
                      + (f" ({len(failed)} failed, e.g. {failed[0]})" if failed else ""))
     elif failed:
         parts.append(f"{len(failed)} jackknife refit(s) failed, e.g. {failed[0]}")
+    kind = None if not use_size or size_law is None else size_law.law
     out = PredictionIntervals(level, center.copy(), center.copy(), q, distance_factor, np.zeros_like(center),
                               len(laws), len(failed), "; ".join(parts), laws, n_mixtures=len(mixtures),
                               noise=float(noise),
-                              size_law=size_law.half_width if use_size and size_law is not None else None,
-                              mixtures=np.asarray(mixtures, dtype=np.float64), contains=contains)
+                              size_law=size_law.half_width if kind == "size" and size_law is not None else None,
+                              mixtures=np.asarray(mixtures, dtype=np.float64), contains=contains,
+                              step_law=size_law.half_width if kind == "step" and size_law is not None else None)
     out.boot_sigma = out.boot_spread(mixtures, center)
-    h = out.half_width(out.boot_sigma, out.size_law)
+    h = out.half_width(out.boot_sigma, out.size_law, out.step_law)
     out.lower, out.upper = interval_bounds(center, h)
     return out
 

@@ -166,7 +166,8 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
     the pipeline's own mixtures, not the jackknife refits: a saved mixture gets its own saved interval, any
     other the largest saved spread of its target (conservative where the jackknife part dominates). A sizes-only
     pipeline without a backtest also keeps each mixture's size-law prediction error (``size_law``, in
-    quadrature with the jackknife), taken the same way.
+    quadrature with the jackknife), a steps-only one its step-law prediction error (``step_law``, max with the
+    jackknife), taken the same way.
     """
     p = Path(path)
     try:
@@ -183,26 +184,29 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
             raise InputError("result.intervals.level: expected a number in (0, 1)")
         q = sc.array(iv, "extrapolation", "result.intervals", (K,), allow_nan=True)
         sigma = np.nan_to_num(sc.array(iv, "boot_sigma", "result.intervals", (n, K), allow_nan=True), nan=0.0)
-        size_law = (None if not isinstance(iv, dict) or iv.get("size_law") is None else  # absent: saved before
-                    sc.array(iv, "size_law", "result.intervals", (n, K)))
+        size_law, step_law = (None if not isinstance(iv, dict) or iv.get(key) is None else  # absent: saved before
+                              sc.array(iv, key, "result.intervals", (n, K)) for key in ("size_law", "step_law"))
     except InputError as err:
         raise InputError(f"{p}: {err}") from None
     W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     own = {tuple(w): i for i, w in enumerate(np.round(result.mixtures, _WEIGHT_DECIMALS))}
     idx = np.array([own.get(tuple(w), -1) for w in np.round(W, _WEIGHT_DECIMALS)])
     s = np.where((idx >= 0)[:, None], sigma[np.maximum(idx, 0)], sigma.max(axis=0) if n else 0.0)
-    extra = (None if size_law is None else
-             np.where((idx >= 0)[:, None], size_law[np.maximum(idx, 0)], size_law.max(axis=0) if n else 0.0))
-    h = relative_half_width(q, s, level, extra)
+    extra, step = (None if a is None else
+                   np.where((idx >= 0)[:, None], a[np.maximum(idx, 0)], a.max(axis=0) if n else 0.0)
+                   for a in (size_law, step_law))
+    h = relative_half_width(q, s, level, extra, step)
     new = int(np.sum(idx < 0))
     missing = [t for t, v in zip(result.targets, q, strict=True) if not np.isfinite(v)]
     how = (f"{level:.0%} prediction intervals rebuilt from the saved pipeline: "
            + ("the jackknife spread and the saved size-law prediction error in quadrature (no backtest)"
-              if size_law is not None else "max of each eval's saved extrapolation error and the jackknife spread")
+              if size_law is not None else "max of the jackknife spread and the saved step-law prediction error (no "
+              "backtest)" if step_law is not None
+              else "max of each eval's saved extrapolation error and the jackknife spread")
            + (f" ({new} mixture(s) not among the pipeline's own get the largest saved spread of each eval: the "
               "jackknife refits are not saved)" if new else "")
            + (f"; the extrapolation error is NOT in the intervals of {', '.join(missing)} (none saved: the "
-              "jackknife spread alone)" if missing and size_law is None else ""))
+              "jackknife spread alone)" if missing and size_law is None and step_law is None else ""))
     return (*interval_bounds(center, h), level, how)
 
 
