@@ -48,15 +48,16 @@ FOUR, THREE = [1e7, 2e7, 4e7, 8e7], [1e7, 2e7, 4e7]
 def test_skipped_backtest_parts_name_the_direct_joint_law() -> None:
     # Curves of 3 checkpoints: cutting their late part leaves 2 step values; 3 sizes: holding one out leaves 2.
     direct = {b.kind: b.skipped for b in backtest_pipeline(world(FOUR), route="direct", law="ye-exp")}
-    assert "the direct joint law's step term B/S^beta needs 3 distinct step values" in direct["steps"]
-    assert "step law" not in direct["steps"]
+    assert direct["steps"] == ("cutting each curve at its last step / 3 leaves 2 step value(s) (500, 1000); the "
+                               "direct joint law's step term needs 3")
     sizes = {b.kind: b.skipped for b in backtest_pipeline(world(THREE, [250, 500, 1000, 3000]), route="direct",
                                                          law="ye-exp")}
     assert sizes["steps"] is None  # 4 checkpoints per curve: the steps part runs
     assert sizes["size"].endswith("leaves 2, the direct joint law's size term E + A/N^alpha needs 3")
     # The nested route keeps its own words.
     nested = {b.kind: b.skipped for b in backtest_pipeline(world(THREE), route="nested", law="ye-exp")}
-    assert "the step law L(S) = E + B/S^beta needs 3 checkpoints per curve" in nested["steps"]
+    assert nested["steps"] == ("cutting each curve at its last step / 3 leaves at most 2 checkpoint(s) per curve "
+                               "(at 500, 1000); the step law L(S) = E + B/S^beta needs 3 per curve")
     assert nested["size"].endswith("leaves 2, the size law L(N) = E + A/N^alpha needs 3")
 
 

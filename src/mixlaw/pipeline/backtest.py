@@ -18,7 +18,7 @@ from ..data import RunTable
 from ..errors import InputError, MixlawWarning
 from .fitting import at_one_size, at_one_time, fit_route, one_scale, sizes_only_time, steps_only_size
 from .joint import JOINT_LAWS
-from .result import _WEIGHT_DECIMALS, _check_fit_from, _mixture_ids, held_out_size_words
+from .result import _WEIGHT_DECIMALS, _check_fit_from, _mixture_ids, held_out_size_words, short_list
 
 
 @dataclass
@@ -69,6 +69,27 @@ class Backtest:
             return f"    {self.kind:<6} not run: {self.skipped} (the backtest is partial)"
         return (f"    {self.kind:<6} {self.ratio:>6.3g}x  MRE {self.mre:>7.2%}  max {self.max_rel_error:>7.2%}  "
                 f"signed {self.mean_signed:>+7.2%}  ({self.n} entries: {self.description})")
+
+
+def _cut_too_short(S: np.ndarray, mix: np.ndarray, N: np.ndarray, route: str, law: str, unit: str,
+                   ratio: float) -> str | None:
+    """Why curves cut at their last step / ``ratio`` cannot be fitted on ``route`` (None: they can): the nested
+    route's step laws need 3 checkpoints per curve, the direct joint law 3 step values in all (a registered law
+    that takes N fits final checkpoints, no step law)."""
+    if route == "direct" and law not in JOINT_LAWS:
+        return None
+    values = np.unique(S)
+    sym = "S" if unit == "step" else "D"
+    if route == "direct":
+        if values.size >= 3:
+            return None
+        return (f"cutting each curve at its last {unit} / {ratio:g} leaves {values.size} {unit} value(s) "
+                f"({short_list(values)}); the direct joint law's step term needs 3")
+    most = int(pd.Series(S).groupby([mix, N]).nunique().max())
+    if most >= 3:
+        return None
+    return (f"cutting each curve at its last {unit} / {ratio:g} leaves at most {most} checkpoint(s) per curve "
+            f"(at {short_list(values)}); the step law L({sym}) = E + B/{sym}^beta needs 3 per curve")
 
 
 def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
@@ -195,9 +216,14 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
                             not_needed=f"the target is at the recorded {unit} ({one_time:g}), a sizes-only "
                             "extrapolation"))
     else:
-        score(time_kind, f"curves cut at their last {unit} / {step_ratio:g}, largest size N = {sizes[-1]:g} "
-              f"predicted at {unit} {S_end:g}", step_ratio, window & (S <= run_last / step_ratio + 1e-9),
-              float(sizes[-1]))
+        cut = window & (S <= run_last / step_ratio + 1e-9)
+        desc = f"curves cut at their last {unit} / {step_ratio:g}"
+        short = _cut_too_short(S[cut], mix[cut], N[cut], route, law, unit, step_ratio) if cut.any() else None
+        if short is not None:  # said of the cut curves, not as the full table's refusal (its advice is the target's)
+            skip(time_kind, desc, step_ratio, short)
+        else:
+            score(time_kind, f"{desc}, largest size N = {sizes[-1]:g} predicted at {unit} {S_end:g}", step_ratio,
+                  cut, float(sizes[-1]))
     if one is not None:
         out.append(Backtest("size", "largest size held out", float("nan"), float("nan"), float("nan"), float("nan"),
                             0, not_needed=f"the target is at a fitted size (N = {one:g}), a steps-only "
