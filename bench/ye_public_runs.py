@@ -26,8 +26,8 @@ last step; "shared": the default, one step exponent per (size, eval) and one siz
 2026-12-04):
 
     set / candidate       nested ye-exp   nested ye-pow   nested add-ens   direct ye-exp   auto (its choice)
-    RedPajama, shared     1.14 / 2.41 %   0.57 / 2.56 %   too few runs     0.63 / 0.79 %   0.57 / 2.56 % (n. ye-pow)
-    RedPajama, own        0.48 / 2.39 %   0.62 / 2.49 %   too few runs                     0.48 / 2.39 % (n. ye-exp)
+    RedPajama, shared     1.14 / 2.34 %   0.57 / 2.56 %   too few runs     0.63 / 0.79 %   0.57 / 2.56 % (n. ye-pow)
+    RedPajama, own        0.48 / 2.18 %   0.62 / 2.49 %   too few runs                     0.62 / 2.49 % (n. ye-pow)
     5Mix, shared          1.15 / 1.05 %   0.57 / 0.72 %   0.60 / 0.72 %    1.07 / 1.25 %   0.60 / 0.72 % (n. add-ens)
     5Mix, own             1.08 / 1.06 %   0.67 / 1.31 %   0.61 / 1.09 %                    0.61 / 1.09 % (n. add-ens)
 
@@ -37,14 +37,26 @@ last step on both sets (and on the trainer runs: v3 1.91 % against the best 1.78
 3.38 %; ``bench/pipeline_crossscale.py --fit-from 0.4 --pow``, the best from its ``--auto``).
 
     error of the valid_weight total, auto:   shared                        own
-    RedPajama                                1.08 / 2.37 % (n. ye-exp)     0.29 / 2.31 % (n. ye-exp)
+    RedPajama                                1.08 / 2.29 % (n. ye-exp)     0.16 / 2.49 % (n. ye-pow)
     5Mix                                     0.45 / 0.35 % (n. add-ens)    0.57 / 0.36 % (n. ye-exp)
 
 auto's 80 % intervals held 10/10 of RedPajama's (run, group) losses at 1B and 100k steps and 5/5 of 5Mix's
 (own exponents: 10/10 and 3/5; 5Mix has one run at 100k). Its error estimate (the chosen candidate's backtest MRE
 x the distance factor, as ``bench/pipeline_crossscale.py --auto`` reports it) is 9.49 % on RedPajama and 2.35 %
-on 5Mix, 3.71x and 3.29x the real error at the last step (own exponents: 3.51x and 2.16x): cautious here, where
+on 5Mix, 3.71x and 3.29x the real error at the last step (own exponents: 3.25x and 2.16x): cautious here, where
 the backtest's step part is off by +4.5 % for every candidate on RedPajama.
+
+RedPajama's subset_0 (and subset_1 at 100k with own exponents) does not follow the mixture: its 20 mixtures' losses
+spread 5-6 % at every size, but log loss linear in the shares explains no more than chance (F-test p = 0.96 on
+the nested route's 1B points at 100k; each of its 4 Pile evals does follow the mixture, their effects cancel in
+the group). ye-exp fitted it as a step (log_k on its lower bound -30); since 2026-12-04 it predicts the constant
+and says the eval is flat (``mixlaw.laws._flat``). That moved nested ye-exp at the last step from 2.41 to 2.34 %
+(shared) and 2.39 to 2.18 % (own); auto with own exponents now scores nested ye-exp 3.08 % in its backtest
+(3.03 % before) and picks ye-pow (0.48 / 2.39 % -> 0.62 / 2.49 %; on the total 0.29 / 2.31 % -> 0.16 / 2.49 %,
+shared 2.37 -> 2.29 %); 5Mix has no such group and is unchanged. Not a bad optimum: a wider log_k bound (-300) or
+64 starts gave a lower objective on those points (7.02 and 6.21 against 7.18 at 100k, shared; leave-one-out error
+2.53 and 2.75 % against the constant's 1.18 %), and in the pipeline (bound -300, or 32 starts) left the MRE at
+2.42 / 2.39 % and 2.41 / 2.39 %.
 
 On RedPajama auto's backtest ranks nested first (nested ye-pow 3.31 % against direct's 3.61 %), while at the
 target the nested route undershoots the two 100k runs by 3.9 and 4.9 % and direct overshoots them by 1.4 and

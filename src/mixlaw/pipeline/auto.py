@@ -136,8 +136,9 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         And it extrapolates better: the auto pipeline's target-scale MRE on the synthetic worlds of
         ``bench/pipeline_selection.py`` (4 seed blocks of 52) fell from 0.68 / 0.82 / 0.75 / 0.75 % to 0.65 /
         0.69 / 0.71 / 0.72 %; on Ye et al.'s public runs (``bench/ye_public_runs.py``, 1B from 70M-410M, at 20k
-        steps / at the last step) 0.61 / 1.09 % -> 0.60 / 0.72 % on 5Mix, but 0.48 / 2.39 % -> 0.57 / 2.56 % on
-        RedPajama (with the laws' 2000-iteration cap; it was 0.73 / 2.58 % -> 0.58 / 2.60 % before it); the nested
+        steps / at the last step) 0.61 / 1.09 % -> 0.60 / 0.72 % on 5Mix, but 0.62 / 2.49 % -> 0.57 / 2.56 % on
+        RedPajama (0.48 / 2.39 % before ye-exp predicted flat evals' constant; with the laws' 2000-iteration cap;
+        it was 0.73 / 2.58 % -> 0.58 / 2.60 % before it); the nested
         route on mixlaw's own v3 runs from 5.04 to 4.67 % (v3_12m 3.45 to 3.38 %).
     fit_from : float in [0, 1), default=0.0
         Drop each curve's (mixture at one size) checkpoints before this fraction of its last step (or token
