@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -262,8 +264,12 @@ def test_cli_pipeline_optimize(tmp_path, capsys) -> None:  # type: ignore[no-unt
     assert code == 0
     doc = json.loads(out)["optimum"]
     assert abs(sum(doc["weights"].values()) - 1) < 1e-9 and doc["steps_to_match"]["extra_training"] > 0
+    # The mixture nearest the optimum is named by a run of it (as a sweep export names runs), not only its row.
+    frame = pd.read_csv(path)
+    named = frame.loc[frame["run"] == doc["nearest_run_name"], [f"w:{d}" for d in DOMAINS]].to_numpy()[0]
+    assert abs(named - [doc["weights"][d] for d in DOMAINS]).sum() == pytest.approx(doc["nearest_run_l1"])
     code, out, _ = _cli(capsys, *args, "--bounds", "web=0.1:0.2")
-    assert code == 0 and "training of the default" in out
+    assert code == 0 and "training of the default" in out and re.search(r"\(run 'm\d+-N1e\+07', row \d+;", out)
     code, _, err = _cli(capsys, *args, "--default", "books=1")
     assert code == 2 and "unknown domain" in err and len(err.strip().splitlines()) == 1
 

@@ -66,6 +66,9 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
         # without it the report never said when the optimum lay farther from every mixture than they lie apart
         # (Dai & Zheng's SlimPajama at 2.718B, three evals: 0.53 from the nearest of mixtures 0.26 apart).
         opt.runs_spacing_l1 = run_spacing_l1(constraints["runs"])
+        if opt.nearest_run is not None and constraints["runs"] is result.mixtures:
+            # A run of that mixture, which a reader can look up (a sweep's design name), not only its row.
+            opt.nearest_run_name = result.mixture_runs[opt.nearest_run]
     # A pipeline fitted over tokens (a table with no step column) has no target_steps, only target_tokens; its
     # figures are read on the token axis (pipeline_steps_to_match takes either).
     target_time = result.target_steps if result.time_axis == "step" else result.target_tokens
