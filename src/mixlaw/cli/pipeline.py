@@ -61,7 +61,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                  law: str = typer.Option("auto", "--law",
                                          help="auto (nested: ye-exp, ye-pow, additive-ens; direct: the joint law "
                                          "with ye-exp's mixture term; compared by the backtest) | a mixing law "
-                                         "key (direct: ye-exp, ye-pow, dz-eq1, dz-eq3-safe)."),
+                                         "key (direct: ye-exp or ye-pow as the joint law's mixture term, or a "
+                                         "law that takes the model size: dz-eq1, dz-eq3, dz-eq3-safe)."),
                  target: list[str] | None = TargetOpt,
                  shared: str = typer.Option("yes", "--shared-exponents",
                                             help="yes | auto | no: one step/size exponent per eval shared by all "
