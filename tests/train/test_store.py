@@ -123,6 +123,14 @@ def test_export_names_runs_by_their_design_names(tmp_path: Path) -> None:
     with RunStore(path) as db:
         db.name_runs({"aa11": "web"})
     assert export_run_table(path)["run"].tolist() == ["bb22", "cc33", "dd44", "web"]
+    # A name's sizes come in size order, names in natural order (dd-2 before dd-10), not in string order.
+    with RunStore(path) as db:
+        for rid, (name, params) in {"s1": ("dd-10-500k", 5), "s2": ("dd-10-1M", 10), "s3": ("dd-2-2M", 20)}.items():
+            db.claim_run(rid, "me", {"mixture": {"code": 0.5, "prose": 0.5}}, DOMAINS, params, name=name)
+            db.record_checkpoint(rid, 10, 1000, {"code": 2.0, "prose": 3.0}, owner="me")
+            db.finish_run(rid, 1.0, owner="me")
+    assert export_run_table(path)["run"].unique().tolist() == ["bb22", "cc33", "dd44", "dd-2-2M", "dd-10-500k",
+                                                                "dd-10-1M", "web"]
     # A name cell that is not a non-empty text is one error naming the run and column, on open.
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE run_names SET name = X'00ff' WHERE run_id = 'aa11'")

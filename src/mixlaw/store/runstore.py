@@ -35,7 +35,7 @@ import pandas as pd
 from .._atomic import pid_alive
 from ..errors import InputError
 from . import schema
-from .table import run_labels, run_table_rows
+from .table import label_order, run_labels, run_table_rows
 
 #: A claim whose heartbeat is older than this (seconds) is considered abandoned and may be taken over.
 LEASE_S = 120.0
@@ -368,8 +368,10 @@ class RunStore:
                                  f"step/tokens/loss {(step, tokens, loss)!r} are not all numbers")
             by_run.setdefault(rid, {}).setdefault(step, (tokens, {}))[1][domain] = loss
         frames = []
-        # In the order of the labels (a design's dd-000, dd-001 ..., not the order of their hashes).
-        for rid, config, domains, model_params in sorted(runs, key=lambda r: labels.get(r[0], r[0])):
+        # In the order of the labels (a design's dd-000, dd-001 ..., not the order of their hashes), a name's sizes
+        # by size (dd-000-500k, dd-000-1M; ids=True: by id, as before names).
+        ordered = runs if ids else sorted(runs, key=lambda r: label_order(labels.get(r[0], r[0]), r[3]))
+        for rid, config, domains, model_params in ordered:
             order = json.loads(domains)
             mixture = json.loads(config).get("mixture", {})
             mixture = {d: float(mixture.get(d, 0.0)) for d in order}

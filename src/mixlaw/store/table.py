@@ -10,6 +10,7 @@ by the next write. Nothing here knows about SQLite.
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -86,6 +87,24 @@ def run_labels(names: Mapping[str, str | None]) -> dict[str, str]:
     return {rid: rid if clash[label] > 1 else label for rid, label in labels.items()}
 
 
+#: A size suffix that a sweep appends to a design row's name (``-200k``, ``-1.5M``; see mixlaw.sweep).
+_SIZE_SUFFIX = re.compile(r"-[0-9.]+[kMB]$")
+
+
+def label_order(label: str, params: int) -> tuple[Any, ...]:
+    """Sort key of an exported run: its name without a size suffix in natural order (``dd-2`` before ``dd-10``),
+    then its model size (``-500k`` before ``-1M``), then the label itself.
+
+    >>> sorted(["w-2M", "w-500k", "dd-10", "dd-2"], key=lambda s: label_order(s, {"w-2M": 2, "w-500k": 1}.get(s, 0)))
+    ['dd-2', 'dd-10', 'w-500k', 'w-2M']
+    """
+    def natural(text: str) -> list[Any]:
+        # re.split with a group alternates text and digits, so the lists compare item by item without a type clash.
+        return [int(t) if k % 2 else t for k, t in enumerate(re.split(r"(\d+)", text))]
+
+    return natural(_SIZE_SUFFIX.sub("", label)), int(params), natural(label)
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a run table as Parquet, CSV or JSONL (by suffix) via a temp file and ``os.replace``.
 
@@ -116,4 +135,4 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     return path
 
 
-__all__ = ["run_labels", "run_table_rows", "write_table"]
+__all__ = ["label_order", "run_labels", "run_table_rows", "write_table"]
