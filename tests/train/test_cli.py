@@ -60,6 +60,17 @@ def test_train_names_its_run_in_the_store(tiny_corpus: str, tmp_path: Path,
     assert set(pd.read_csv(out)["run"]) == {"all-math"}
     assert _run(["runs", "export", db, out, "--ids"], capsys)[0] == 0
     assert set(pd.read_csv(out)["run"]) != {"all-math"} and pd.read_csv(out)["run"].str.fullmatch("[0-9a-f]{16}").all()
+    # A sweep into the same store: --json maps each run id to its exported name (the design's row, else the id).
+    design = tmp_path / "design.csv"
+    design.write_text("run,w:math,w:legal\nall-math-again,1.0,0.0\nhalf,0.5,0.5\n")
+    code, out_json, err = _run(["sweep", "--corpus", tiny_corpus, "--design", str(design), "--sizes", "0.01M",
+                                "--tokens", "5k", "--eval-every", "10", "--block_size=32", "--batch_size=8",
+                                "--eval_tokens=256", "--num_threads=1", "--store", db, "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out_json)
+    assert doc["sweep"]["skipped"] == 1 and sorted(doc["names"].values()) == ["all-math", "half"]  # first name stays
+    assert _run(["runs", "export", db, out], capsys)[0] == 0
+    assert set(pd.read_csv(out)["run"]) == {"all-math", "half"}
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -12,7 +12,7 @@ This package needs only the standard library and pandas (no torch); everything i
 
 from .runstore import HEARTBEAT_S, LEASE_S, Heartbeat, LeaseLost, RunStore, export_run_table, new_owner
 from .schema import READABLE_VERSIONS, SCHEMA_VERSION, STATUSES
-from .table import run_table_rows, write_table
+from .table import run_labels, run_table_rows, write_table
 
-__all__ = ["RunStore", "Heartbeat", "LeaseLost", "new_owner", "export_run_table", "run_table_rows", "write_table",
-           "SCHEMA_VERSION", "READABLE_VERSIONS", "STATUSES", "LEASE_S", "HEARTBEAT_S"]
+__all__ = ["RunStore", "Heartbeat", "LeaseLost", "new_owner", "export_run_table", "run_labels", "run_table_rows",
+           "write_table", "SCHEMA_VERSION", "READABLE_VERSIONS", "STATUSES", "LEASE_S", "HEARTBEAT_S"]

@@ -20,7 +20,7 @@ from .._json import dumps as strict_dumps
 from .._version import __version__
 from ..api import write_text_atomic
 from ..errors import DivergedError, InputError
-from ..store import Heartbeat, RunStore, export_run_table, new_owner, write_table
+from ..store import Heartbeat, RunStore, export_run_table, new_owner, run_labels, write_table
 from ..sweep import run_sweep
 from .config import ProxyConfig, apply_overrides, parse_count, parse_mixture
 from .corpus import BUILTIN_DOMAINS, build_corpus, parse_domain_spec
@@ -222,13 +222,15 @@ def sweep_cmd(ctx: typer.Context,
                        progress=not _quiet(ctx))
     doc = {"store": str(store), "runs": len(result.run_ids), "trained": len(result.trained),
            "skipped": len(result.skipped), "diverged": len(result.diverged), "wall_s": round(result.wall_s, 3)}
-    if result.diverged:
-        with RunStore(store, readonly=True) as db:
-            for rid in result.diverged:
-                _console(stderr=True).print(f"warning: run {rid} {db.reason(rid) or 'diverged'}", highlight=False,
-                                            markup=False)
+    with RunStore(store, readonly=True) as db:
+        # Each run's 'run' in 'runs export' (its design name, else its id), so the ids below can be matched to it.
+        labels = run_labels(db.names())
+        for rid in result.diverged:
+            _console(stderr=True).print(f"warning: run {labels.get(rid, rid)} ({rid}) {db.reason(rid) or 'diverged'}",
+                                        highlight=False, markup=False)
     if as_json:
-        _emit_json({"sweep": doc, "run_ids": result.run_ids, "diverged": result.diverged})
+        _emit_json({"sweep": doc, "run_ids": result.run_ids, "diverged": result.diverged,
+                    "names": {rid: labels.get(rid, rid) for rid in result.run_ids}})
     else:
         _console().print(f"{doc['runs']} runs: {doc['trained']} trained, {doc['skipped']} already finished"
                          + (f", {doc['diverged']} diverged (left out of exports)" if result.diverged else "")
