@@ -38,9 +38,38 @@ too wide; not adopted. Scaling the bias alone (third line) does as well on these
 mostly their 0.3-1 % noise, but not on mixlaw's trainer runs, whose is not (module docstring of
 :mod:`mixlaw.pipeline.intervals`).
 
+**3 fitted sizes** (``--fit-sizes 3``; issue 9): the same worlds without their largest size (target 2-3x the
+largest fitted one). The backtest's size part cannot run (holding out the largest leaves 2), so the residuals
+are the time part's alone, scaled by f = (log N*/N_L + log S*/S_L) / (log S_L/S_c), the estimate "partial";
+worlds of 3 checkpoints per curve have no backtest at all (the jackknife alone) and are scored apart. Each row
+also keeps the size law's prediction error at N* (:func:`mixlaw.pipeline.intervals.size_law_spread` on the
+table read at its last step, the sizes-only term) and, without a backtest, the step law's at S*
+(:func:`mixlaw.pipeline.intervals.step_law_spread` on the largest size's curves), for the last rule rows and
+``NO_BACKTEST_RULES``. Measured 2026-12-04 (``--jackknife 3``, 47-101 s a block), coverage / mean half-width,
+seed blocks 1 / 0 / 2 / 3::
+
+    partial backtest (time part only; 40 / 46 / 43 / 38 worlds)
+    library                                  79 / 94 / 90 / 84 %   4.33 / 2.71 / 2.81 / 3.12 %
+    library (+) size-law sd                  93 / 98 / 95 / 96 %
+    max(library, size-law sd)                86 / 96 / 91 / 93 %
+    max(q, z sd_jk (+) size-law sd)          87 / 97 / 92 / 94 %
+    no backtest at all (3 checkpoints; 12 / 6 / 9 / 14 worlds, 93 / 52 / 76 / 119 losses)
+    library = jackknife alone                77 / 63 / 63 / 49 %   2.33 / 1.64 / 3.59 / 1.42 %
+    z sd_jk (+) size-law sd                  85 / 69 / 86 / 77 %   3.03 / 2.29 / 4.45 / 2.45 %
+    z sd_jk (+) step-law sd                  87 / 71 / 80 / 68 %
+    z sd_jk (+) size (+) step                91 / 75 / 88 / 83 %   3.47 / 2.54 / 4.78 / 2.79 %
+    max(z sd_jk (+) size, step)              87 / 71 / 87 / 78 %
+
+Nothing adopted. With a partial backtest the library does not under-cover (79-94 %: f already carries the
+size distance), and every size-law term over-covers. Without any backtest the jackknife alone under-covers on
+blocks 0 / 2 / 3, but each block has 6-14 such worlds, 1-5 a family: on block 1 (the choice) one family is at
+17 of 17 for every rule, the jackknife alone included, and the terms that reach 75-90 % over all (size-law sd
+85 %, step-law sd 87 %) miss 75 % on block 0 (69 / 71 %, 52 losses). Settling it needs more such worlds (a
+``--checkpoints 3`` thinning as bench/interval_steps_only.py has) than this session had.
+
 Usage::
 
-    python bench/interval_calibration.py [--worlds 52] [--seed 0] [--jackknife 3] [--workers 2]
+    python bench/interval_calibration.py [--worlds 52] [--seed 0] [--jackknife 3] [--workers 2] [--fit-sizes 3]
         [--rows r.jsonl] [--from-rows r.jsonl ...] [--json out.json | --json]
 """
 
@@ -67,6 +96,8 @@ from mixlaw.pipeline.intervals import (
     conformal_quantile,
     extrapolation_half_width,
     relative_half_width,
+    size_law_spread,
+    step_law_spread,
 )
 
 
@@ -87,22 +118,45 @@ SEL = _load_selection_bench()
 LEVEL = 0.8
 
 
-def world_components(i: int, block: int, n_jackknife: int) -> dict[str, Any]:
-    """Fit world ``i`` of seed block ``block`` as bench/pipeline_selection.py does and keep what intervals use."""
+def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4) -> dict[str, Any]:
+    """Fit world ``i`` of seed block ``block`` as bench/pipeline_selection.py does and keep what intervals use.
+    ``fit_sizes`` 3 (``--fit-sizes 3``): the world without its largest size, whose backtest's size part cannot run
+    (a world of 3 checkpoints then has no backtest at all: its row says ``no_backtest`` and is scored apart, with
+    the rules of ``NO_BACKTEST_RULES``); kept as well, the size law's prediction error at N* from the table read
+    at its last step (:func:`size_law_spread`) and, without a backtest, the step law's at S* from the largest
+    size's curves (:func:`step_law_spread`)."""
     family = SEL.FAMILIES[i % len(SEL.FAMILIES)]
-    world = SEL.make_world(block * 1000 + i, family)
+    world = SEL.make_world(block * 1000 + i, family, fit_sizes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         res = fit_pipeline(world.table, target_params=world.target_params, target_steps=world.target_steps,
                            random_state=i, n_jackknife=n_jackknife, level=LEVEL)
         W = world.mixtures
+        if res.selection is None:
+            center = res.predict(W)
+            iv = res.intervals
+            jack = [np.asarray(law.predict(W, **kw)).reshape(center.shape) / center for law, kw in iv.boot_laws]
+            lo, hi = res.interval(W)
+            last = world.table.subset(world.table.steps == world.table.steps.max())
+            top = world.table.subset(world.table.model_params == world.table.model_params.max())
+            sz = size_law_spread(last, ["a"], world.target_params, W, LEVEL)
+            st = step_law_spread(top, ["a"], world.target_steps, W, LEVEL)
+            return {"no_backtest": True, "block": block, "world": i, "family": family,
+                    "n_mixtures": int(len(res.mixtures)), "center": center.ravel().tolist(),
+                    "observed": world.observed.ravel().tolist(), "jackknife": [j.ravel().tolist() for j in jack],
+                    "lib_half_width": ((hi - lo) / 2 / center).ravel().tolist(), "contains": iv.contains,
+                    "size_law": None if sz is None else sz.half_width.ravel().tolist(),
+                    "step_law": None if st is None else st.half_width.ravel().tolist()}
         center = res.predict(W)
         iv = res.intervals
         jack = [np.asarray(law.predict(W, **kw)).reshape(center.shape) / center for law, kw in iv.boot_laws]
         lo, hi = res.interval(W)
     sel, split = res.selection, res.selection.split
     N = world.table.model_params
-    return {"block": block, "world": i, "family": family, "chosen": sel.chosen.label, "route": sel.chosen.route,
+    last = world.table.subset(world.table.steps == world.table.steps.max())
+    sp = size_law_spread(last, ["a"], world.target_params, W, LEVEL) if fit_sizes == 3 else None
+    return {"size_law": None if sp is None else sp.half_width.ravel().tolist(),
+            "block": block, "world": i, "family": family, "chosen": sel.chosen.label, "route": sel.chosen.route,
             "residuals": np.ravel(sel.chosen.residuals).tolist(),
             "part_residuals": {k: np.ravel(v).tolist() for k, v in sel.chosen.part_residuals.items()},
             "candidates": {c.label: c.mre for c in sel.candidates if c.ok},
@@ -116,10 +170,10 @@ def world_components(i: int, block: int, n_jackknife: int) -> dict[str, Any]:
             "lib_half_width": ((hi - lo) / 2 / center).ravel().tolist()}
 
 
-def _one(job: tuple[int, int, int]) -> dict[str, Any] | str:
-    i, block, n_jackknife = job
+def _one(job: tuple[int, ...]) -> dict[str, Any] | str:
+    i, block, n_jackknife, *fit_sizes = job
     try:
-        return world_components(i, block, n_jackknife)
+        return world_components(i, block, n_jackknife, *fit_sizes)
     except MixlawError as err:
         return f"world {i} of block {block}: {type(err).__name__}: {str(err).splitlines()[0]}"
 
@@ -187,7 +241,36 @@ RULES: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
         np.asarray(r["residuals"]), distance_factor(r) ** 2, LEVEL, _noise(r)), jackknife_sigma(r), LEVEL),
     "z RMS(r) x f": lambda r: np.full(len(r["center"]), _z() * np.sqrt(np.mean(np.square(r["residuals"])))
                                       * distance_factor(r)),
+    "library (+) size-law sd (3 sizes)": lambda r: np.hypot(rule_library(r), _size_sd(r)),
+    "max(library, size-law sd) (3 sizes)": lambda r: np.maximum(rule_library(r), _size_sd(r)),
+    "max(q, z sd_jk (+) size-law sd) (3 sizes)": lambda r: np.maximum(extrapolation_half_width(
+        np.asarray(r["residuals"]), distance_factor(r), LEVEL, _noise(r))[0],
+        np.hypot(_z() * jackknife_sigma(r), _size_sd(r))),
 }
+
+
+def _step_sd(row: dict[str, Any]) -> np.ndarray:
+    v = row.get("step_law")
+    return np.zeros(len(row["center"])) if v is None else np.asarray(v, dtype=np.float64)
+
+
+#: Rules for the worlds without any backtest (3 sizes, 3 checkpoints): no residuals.
+NO_BACKTEST_RULES: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
+    "library": lambda r: np.asarray(r["lib_half_width"], dtype=np.float64),
+    "jackknife alone (z sd_jk)": lambda r: _z() * jackknife_sigma(r),
+    "z sd_jk (+) size-law sd": lambda r: np.hypot(_z() * jackknife_sigma(r), _size_sd(r)),
+    "z sd_jk (+) step-law sd": lambda r: np.hypot(_z() * jackknife_sigma(r), _step_sd(r)),
+    "z sd_jk (+) size (+) step": lambda r: np.sqrt((_z() * jackknife_sigma(r)) ** 2 + _size_sd(r) ** 2
+                                                   + _step_sd(r) ** 2),
+    "max(z sd_jk (+) size, step)": lambda r: np.maximum(np.hypot(_z() * jackknife_sigma(r), _size_sd(r)),
+                                                        _step_sd(r)),
+}
+
+
+def _size_sd(row: dict[str, Any]) -> np.ndarray:
+    """The size law's prediction error at N* (``--fit-sizes 3``; 0 for a 4-size world)."""
+    v = row.get("size_law")
+    return np.zeros(len(row["center"])) if v is None else np.asarray(v, dtype=np.float64)
 
 
 def score(rows: list[dict[str, Any]], rule: Callable[[dict[str, Any]], np.ndarray]) -> pd.DataFrame:
@@ -223,15 +306,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed block: world i is make_world(1000 seed + i)")
     ap.add_argument("--jackknife", type=int, default=3, help="jackknife refits (as bench/pipeline_selection.py)")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--fit-sizes", type=int, default=4, choices=(3, 4),
+                    help="3: the worlds without their largest size (the backtest's size part cannot run)")
     ap.add_argument("--rows", default=None, help="append each world's components to this JSON-lines file")
     ap.add_argument("--from-rows", nargs="+", default=None, help="score kept components instead of fitting")
     ap.add_argument("--json", nargs="?", const="-", default=None,
                     help="write the summary as JSON to this file ('-' or no value: stdout, instead of the tables)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    jobs = [(i, args.seed, args.jackknife) for i in range(args.worlds)]
+    jobs = [(i, args.seed, args.jackknife, args.fit_sizes) for i in range(args.worlds)]
     rows, failed = SEL.run_worlds(_one, jobs, workers=args.workers, rows_path=args.rows,
                                   from_rows=list(args.from_rows or []), t0=t0)
+    bare = [r for r in rows if r.get("no_backtest")]
+    rows = [r for r in rows if not r.get("no_backtest")]
+    if bare:
+        print(f"{len(bare)} worlds without any backtest (3 sizes, 3 checkpoints), coverage / mean half-width:")
+        for name, rule in NO_BACKTEST_RULES.items():
+            df = score(bare, rule)
+            cov = df.covered.sum() / df.entries.sum()
+            print(f"  {name:<32} {df.covered.sum():>3}/{df.entries.sum():<3} {cov:>5.0%} {df.half_width.mean():>7.2%}")
     if not rows:
         print("no world could be fitted: " + "; ".join(failed))
         return 1
