@@ -270,7 +270,7 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
         if line is not None:
             msgs.append(line)
     else:
-        check_size_law(table, axis, time, bool(direct_n), routes.pop() if len(routes) == 1 else "auto")
+        check_size_law(table, axis, time, bool(direct_n), next(iter(routes)) if len(routes) == 1 else "auto")
     N_all = table.model_params
     T_all = table.steps if axis == "step" else table.tokens
     assert N_all is not None and T_all is not None
