@@ -440,3 +440,18 @@ def test_losses_logged_as_nan_are_named_by_run_and_step(tmp_path):
     runs[2]._history[1]["eval/pile/loss"] = float("nan")
     with pytest.warns(DataWarning, match=r"'r2' eval/pile/loss at step\(s\) 100;"):
         runs_from_wandb("ent/proj", api=_Api(runs), columns="w:*=mixture/*, loss:*=eval/*/loss")
+
+
+def test_olmix_pair_errors_name_the_file_line_and_column_of_the_cell(tmp_path):
+    # The metrics file lists the runs in another order: an inf metric on its line 3 was reported as
+    # 'ratios.csv+metrics.csv:4: column loss:arc_easy_bpb', the line of its run in ratios.csv.
+    ratios, metrics = tmp_path / "ratios.csv", tmp_path / "metrics.csv"
+    pd.DataFrame({"run": list(MIX), "dclm": [w for w, _ in MIX.values()], "arxiv": [c for _, c in MIX.values()]}
+                 ).to_csv(ratios, index=False)
+    pd.DataFrame({"run": ["r1", "r2", "r0"], "arc_easy_bpb": [1.3, float("inf"), 1.2]}).to_csv(metrics, index=False)
+    with pytest.raises(DataError, match=r"metrics\.csv:3: column 'arc_easy_bpb': run 'r2': loss is inf"):
+        read_olmix_pair(ratios, metrics)
+    pd.DataFrame({"run": ["r1", "r2", "r0"], "arc_easy_bpb": [1.3, 1.1, 1.2]}).to_csv(metrics, index=False)
+    pd.DataFrame({"run": list(MIX), "dclm": [0.7, 0.2, 0.5], "arxiv": [0.3, 0.8, 0.4]}).to_csv(ratios, index=False)
+    with pytest.raises(DataError, match=r"ratios\.csv:4: column 'dclm': run 'r2': weights sum to 0\.9"):
+        read_olmix_pair(ratios, metrics)

@@ -104,3 +104,26 @@ def test_predict_passes_the_tables_scale_to_a_law_fitted_across_scales(tmp_path,
     np.testing.assert_allclose(got, want, rtol=1e-12)
     code, _, err = _run(capsys, "predict", "--law", str(law_path), "--mixtures", "web=0.5,code=0.5")
     assert code == 2 and "give the table of mixtures a 'tokens' column" in err
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_predict_mixtures_errors_name_the_files_own_line(tmp_path, capsys, fmt):
+    # The mixtures reader counted every format's rows as a CSV's (header + 1): a bad weight in a parquet's row 2
+    # was called line 3, and a JSONL's blank lines were not counted.
+    W = np.random.default_rng(0).dirichlet(np.ones(2), 20)
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(20)], "w:web": W[:, 0], "w:code": W[:, 1],
+                  "loss:x": 3 - W[:, 0]}).to_csv(runs, index=False)
+    law = tmp_path / "law.json"
+    assert _run(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
+    cand = pd.DataFrame({"run": ["a", "b", "c"], "w:web": [0.5, 0.4, 0.3], "w:code": [0.5, 0.58, 0.7]})
+    path = tmp_path / f"cand.{fmt}"
+    if fmt == "parquet":
+        cand.to_parquet(path)
+        line = 2  # parquet rows count from 1
+    else:
+        recs = [json.dumps(r) for r in cand.to_dict("records")]
+        path.write_text(recs[0] + "\n\n\n" + recs[1] + "\n" + recs[2] + "\n")
+        line = 4  # after two blank lines
+    code, _, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(path))
+    assert code == 2 and f"cand.{fmt}:{line}: column 'w:web': weights sum to 0.98" in err

@@ -206,6 +206,7 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     With ``domains`` (the law's), the columns are checked against them before the row sums: a table that left
     out a domain column said "weights sum to 0.847692, expected 1" instead of naming the missing column.
     """
+    lines = None  # each row's line in the file: parquet counts from 1, JSONL skips blank lines (not index + 2)
     if isinstance(mixtures, pd.DataFrame):
         df, path = mixtures.copy(), None
     elif (mix := _one_mixture(mixtures)) is not None:
@@ -220,7 +221,7 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
         names = list(domains) if domains is not None else list(mix)
         df, path = pd.DataFrame({"run": [str(mixtures)], **{WEIGHT_PREFIX + d: [mix.get(d, 0.0)] for d in names}}), None
     else:
-        df, _ = _read_any(Path(mixtures))
+        df, lines = _read_any(Path(mixtures))
         df = _normalise_columns(df)
         path = str(mixtures)
     if "run" not in df.columns:
@@ -255,7 +256,7 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     probe["loss:_"] = 1.0  # a placeholder loss column so the run-table validator can be reused on mixtures
     with warnings.catch_warnings():  # candidates need not use every domain; only a fitting table must
         warnings.simplefilter("ignore", UnusedDomainWarning)
-        return RunTable(probe, path=path, weight_tol=weight_tol), path
+        return RunTable(probe, path=path, weight_tol=weight_tol, lines=lines), path
 
 
 def _weights_for(table: RunTable, domains: Sequence[str], path: str | None, what: str) -> np.ndarray:

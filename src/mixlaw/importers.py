@@ -306,7 +306,7 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
     """
     rp, mp = Path(ratios), Path(metrics)
     rdf, rlines = _read_any(rp)
-    mdf, _ = _read_any(mp)
+    mdf, mlines = _read_any(mp)
     frames = []
     for p, df, prefix in ((rp, rdf, WEIGHT_PREFIX), (mp, mdf, LOSS_PREFIX)):
         cols = [str(c) for c in df.columns]
@@ -330,7 +330,21 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
     lines = np.array([line_of[r] for r in merged["run"]])
     if drop_incomplete:
         merged, lines = _drop_incomplete(merged, lines, f"{rp.name}+{mp.name}")
-    return RunTable(merged, path=f"{rp}+{mp}", weight_tol=weight_tol, lines=lines)
+    try:
+        return RunTable(merged, path=f"{rp}+{mp}", weight_tol=weight_tol, lines=lines)
+    except DataError as e:
+        # Name the file, line and column the cell is in: an inf metric on metrics.csv's line 12 was reported as
+        # 'ratios.csv+metrics.csv:118: column loss:arc_challenge', the line of its run in ratios.csv.
+        col = e.column or ""
+        if e.row is None or not col.startswith((WEIGHT_PREFIX, LOSS_PREFIX)):
+            raise
+        run = next((r for r, n in zip(merged["run"], lines, strict=True) if n == e.row), None)
+        if col.startswith(LOSS_PREFIX):
+            where, line = mp, dict(zip(frames[1]["run"], mlines, strict=False)).get(run)
+        else:
+            where, line = rp, e.row
+        raise DataError(f"run {run!r}: {e.detail}", path=str(where), row=line,
+                        column=col.split(":", 1)[1]) from None
 
 
 def read_any_runs(spec: str | os.PathLike[str], *, weight_tol: float = WEIGHT_TOL) -> RunTable:
