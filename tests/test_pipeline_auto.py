@@ -296,6 +296,26 @@ def test_without_a_backtest_the_first_candidate_that_can_fit_is_used_and_the_oth
         fit_pipeline(table, target_params=N_T, target_steps=S_T, route="nested", intervals=True)
 
 
+def test_two_checkpoints_per_curve_at_staggered_steps_use_the_direct_route() -> None:
+    # Curves of 2 checkpoints each, recorded at other steps at each size (4 step values in all): the joint law's
+    # step term, shared by every curve, fits them (route="direct" did), but auto stopped with the nested step
+    # law's "needs 3 checkpoints per curve" before trying any candidate.
+    rows = []
+    W = np.random.default_rng(4).dirichlet(np.ones(3), size=8)
+    for k, N in enumerate(SIZES):
+        steps = (500, 1500) if k % 2 else (1000, 3000)
+        rows += [{"run": f"m{m}-N{N:g}", "params": N, "step": S, "w:a": w[0], "w:b": w[1], "w:c": w[2],
+                  "loss:a": loss(w, N, S, False)} for m, w in enumerate(W) for S in steps]
+    table = RunTable(pd.DataFrame(rows))
+    res = fit_pipeline(table, target_params=N_T, target_steps=S_T, n_jackknife=0)
+    assert res.route == "direct"
+    note = next(w for w in res.warnings if w.startswith("no backtest possible"))
+    assert "nested ye-exp, nested ye-pow, nested additive-ens: the step law" in note
+    np.testing.assert_allclose(res.predict(W[:2])[:, 0], [loss(w, N_T, S_T, False) for w in W[:2]], rtol=0.01)
+    with pytest.raises(InputError, match="^the step law L.S. = E . B/S.beta needs 3 checkpoints per curve"):
+        fit_pipeline(table, target_params=N_T, target_steps=S_T, route="nested")
+
+
 def test_two_sizes_and_a_target_at_neither_say_so_first() -> None:
     # Dai & Zheng's 122M + 310M runs: the error opened with "no pipeline candidate can be backtested (held out
     # N = 3.1e+08 ...)", the cause (2 sizes for a 3-parameter size law) at its end.

@@ -233,8 +233,18 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     if one_size is None:
         check_size_law(table, axis, one_time, registered, route)
     if one_time is None and not registered:
-        if route == "direct":  # the joint law's step term: 3 step values in all, not 3 per curve
+        # The joint law's step term: 3 step values in all, not 3 per curve. With the direct route among the
+        # candidates (auto) that is all the data need; a nested candidate that cannot fit its step laws is then
+        # set aside by its own fit, with its reason. When not even that holds, auto says the nested route's
+        # sentence, which names the stricter need (and the sizes-only way out) as before.
+        if route == "direct":
             check_joint_steps(table.model_params, table.steps if axis == "step" else table.tokens, axis)
+        elif route == AUTO:
+            try:
+                check_joint_steps(table.model_params, table.steps if axis == "step" else table.tokens, axis)
+            except InputError:
+                check_step_law(table, axis)
+                raise
         else:
             check_step_law(table, axis)
     # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
