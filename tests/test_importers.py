@@ -455,3 +455,28 @@ def test_olmix_pair_errors_name_the_file_line_and_column_of_the_cell(tmp_path):
     pd.DataFrame({"run": list(MIX), "dclm": [0.7, 0.2, 0.5], "arxiv": [0.3, 0.8, 0.4]}).to_csv(ratios, index=False)
     with pytest.raises(DataError, match=r"ratios\.csv:4: column 'dclm': run 'r2': weights sum to 0\.9"):
         read_olmix_pair(ratios, metrics)
+
+
+def test_a_jsonl_training_log_is_read_as_the_wandb_and_tensorboard_importers_read_theirs(tmp_path):
+    # One record per logging call: the mixture once in a config record at step 0, training loss and each eval on
+    # records of their own. The import stopped at "log.jsonl:2: column 'config/mixture/web': weight is nan".
+    p = tmp_path / "log.jsonl"
+    recs = []
+    for r, (w, c) in MIX.items():
+        recs.append({"run": r, "step": 0, "config": {"mixture": {"web": w, "code": c}}})
+        for s in (100, 200):
+            recs += [{"run": r, "step": s, "train/loss": 4 - s / 1000}, {"run": r, "step": s, "eval/pile/loss": 3 - w}]
+            recs.append({"run": r, "step": s, "eval/code/loss": 2 + w})
+    p.write_text("".join(json.dumps(x) + "\n" for x in recs))
+    cols = "w:*=config/mixture/*, loss:*=eval/*/loss"
+    with pytest.warns(DataWarning, match=r"read as a log .* left out 3 of 9 \(run, step\) rows that log no eval loss"):
+        t = read_runs_mapped(p, cols)
+    assert len(t) == 6 and sorted(set(t.steps)) == [100.0, 200.0] and t.evals == ["pile", "code"]
+    np.testing.assert_allclose(t.weights, [MIX[r] for r in t.runs])
+    np.testing.assert_allclose(t.losses("code"), [2 + MIX[r][0] for r in t.runs])
+    # Two values for one run and step are not merged: both records are named.
+    recs.append({"run": "r1", "step": 100, "eval/pile/loss": 9.0})
+    p.write_text("".join(json.dumps(x) + "\n" for x in recs))
+    with pytest.raises(DataError, match=r"log\.jsonl:22: column 'eval/pile/loss': two values for one run and step "
+                                        r"\(run r1, step 100\): 2\.8 on line 10, 9\.0 on line 22"):
+        read_runs_mapped(p, cols)

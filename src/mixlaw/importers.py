@@ -154,6 +154,56 @@ def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataF
     return df[keep].reset_index(drop=True), lines[keep]
 
 
+def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """A training log (one record per logging call) as a run table, as the W&B and TensorBoard importers read theirs.
+
+    A JSONL log that gave the mixture once (a config record at step 0) and each eval on its own record stopped at
+    "weight is nan" on its first eval line. When some rows carry no mixture at all, or one (run, step) is spread
+    over several rows, the rows of a (run, params, step, tokens) are merged (each column's one value; rows whose
+    values conflict are left for the table's duplicate check), each run's rows without a mixture take the run's,
+    and rows that log no eval loss at all (the config record, training-loss steps) are left out with a warning.
+    Each merged row keeps the line of its first record. A table without such rows is returned unchanged.
+    """
+    wcols = [c for c in df.columns if str(c).startswith(WEIGHT_PREFIX)]
+    lcols = [c for c in df.columns if str(c).startswith(LOSS_PREFIX)]
+    if "run" not in df.columns or not wcols or not lcols:
+        return df, lines
+    keys = ["run"] + [c for c in ("params", "step", "tokens") if c in df.columns]
+    no_mix = df[wcols].isna().all(axis=1)
+    spread = df.duplicated(keys, keep=False)
+    if not (no_mix.any() or spread.any()):
+        return df, lines
+    attrs = dict(df.attrs)
+    work = df.assign(_line=lines)
+    groups = work.groupby(keys, sort=False, dropna=False)
+    values = [c for c in work.columns if c not in keys and c != "_line"]
+    conflict = groups[values].nunique(dropna=True) > 1
+    if conflict.to_numpy().any():
+        # Two values for one run and step: merging would keep one silently; name both records instead.
+        key, col = next((k, c) for k, row in conflict.iterrows() for c in values if row[c])
+        rows = work[(work[keys] == pd.Series(key if isinstance(key, tuple) else (key,), index=keys)).all(axis=1)
+                    & work[col].notna()]
+        at = ", ".join(f"{k} {v}" for k, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        name = attrs.get("source_columns", {}).get(col, col)
+        raise DataError(f"two values for one run and step ({at}): {rows[col].iloc[0]} on line {rows['_line'].iloc[0]}, "
+                        f"{rows[col].iloc[1]} on line {rows['_line'].iloc[1]}", path=where,
+                        row=int(rows["_line"].iloc[1]), column=name)
+    work = groups.first().reset_index()
+    work[wcols] = work.groupby("run", sort=False)[wcols].transform(lambda col: col.ffill().bfill())
+    no_eval = work[lcols].isna().all(axis=1)
+    if no_eval.all():
+        raise DataError(f"no record of the log has an eval loss ({_show(lcols)})", path=where)
+    if no_eval.any():
+        warnings.warn(f"{where}: read as a log (records merged per run and step, each run's mixture on all its "
+                      f"rows); left out {int(no_eval.sum())} of {len(work)} (run, step) rows that log no eval loss",
+                      DataWarning, stacklevel=3)
+        work = work[~no_eval.to_numpy()]
+    out_lines = work.pop("_line").to_numpy()
+    work = work[list(df.columns)].reset_index(drop=True)
+    work.attrs.update(attrs)
+    return work, out_lines
+
+
 def _is_text(v: Any) -> bool:
     """A cell that holds text other than a missing-value marker (so not a missing loss, but a wrong one)."""
     return isinstance(v, str) and v.strip().lower() not in ("", "nan", "na", "null", "none")
@@ -171,6 +221,7 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     source_cols = [str(c) for c in df.columns]
     df = apply_column_map(df, mapping, where=str(p))
     _check_mapped(df, source_cols, str(p), given=columns is not None)
+    df, lines = _merge_log_rows(df, np.asarray(lines), str(p))
     if drop_incomplete:
         df, lines = _drop_incomplete(df, lines, str(p))
     if "run" not in df.columns:
