@@ -45,8 +45,9 @@ worlds of 3 checkpoints per curve have no backtest at all (the jackknife alone) 
 also keeps the size law's prediction error at N* (:func:`mixlaw.pipeline.intervals.size_law_spread` on the
 table read at its last step, the sizes-only term) and, without a backtest, the step law's at S*
 (:func:`mixlaw.pipeline.intervals.step_law_spread` on the largest size's curves), for the last rule rows and
-``NO_BACKTEST_RULES``. Measured 2026-12-04 (``--jackknife 3``, 47-101 s a block), coverage / mean half-width,
-seed blocks 1 / 0 / 2 / 3::
+``NO_BACKTEST_RULES``. ``--checkpoints 3`` thins every curve to its first, middle and last checkpoint (by
+index), so that with ``--fit-sizes 3`` no world has a backtest. Measured 2026-12-04 (``--jackknife 3``, 47-101
+s a block), coverage / mean half-width, seed blocks 1 / 0 / 2 / 3::
 
     partial backtest (time part only; 40 / 46 / 43 / 38 worlds)
     library                                  79 / 94 / 90 / 84 %   4.33 / 2.71 / 2.81 / 3.12 %
@@ -60,12 +61,22 @@ seed blocks 1 / 0 / 2 / 3::
     z sd_jk (+) size (+) step                91 / 75 / 88 / 83 %   3.47 / 2.54 / 4.78 / 2.79 %
     max(z sd_jk (+) size, step)              87 / 71 / 87 / 78 %
 
-Nothing adopted. With a partial backtest the library does not under-cover (79-94 %: f already carries the
-size distance), and every size-law term over-covers. Without any backtest the jackknife alone under-covers on
-blocks 0 / 2 / 3, but each block has 6-14 such worlds, 1-5 a family: on block 1 (the choice) one family is at
-17 of 17 for every rule, the jackknife alone included, and the terms that reach 75-90 % over all (size-law sd
-85 %, step-law sd 87 %) miss 75 % on block 0 (69 / 71 %, 52 losses). Settling it needs more such worlds (a
-``--checkpoints 3`` thinning as bench/interval_steps_only.py has) than this session had.
+With a partial backtest the library does not under-cover (79-94 %: f already carries the size distance), and
+every size-law term over-covers: none adopted. Without any backtest the jackknife alone under-covers, but
+those are 6-14 worlds a block, 1-5 a family, too few to choose; ``--checkpoints 3 --jackknife 8`` (the
+library's n_jackknife) makes every world one, 52 a block, per family (joint, per-mixture, joint + late bend,
+per-mixture + alpha drift)::
+
+    --fit-sizes 3 --checkpoints 3 --jackknife 8   block 1 (chose)           block 0         block 2         block 3
+    jackknife alone (before)                      74 % 3.17 % 67-81 %       68 % 58-79 %    73 % 70-78 %    67 % 55-75 %
+    z sd_jk (+) size-law sd (library)             83 % 3.72 % 75-88 %       78 % 67-90 %    84 % 82-86 %    79 % 66-88 %
+    z sd_jk (+) step-law sd                       82 % 3.62 % 72-90 %       75 %            83 %            77 %
+    z sd_jk (+) size (+) step                     88 % 4.08 % 81-93 %       82 % 72-92 %    89 % 85-95 %    85 % 74-94 %
+    max(z sd_jk (+) size, step)                   83 % 3.75 % 75-88 %       78 %            85 %            79 %
+
+The size-law term in quadrature (the sizes-only pipeline's, on the curves' last checkpoints:
+:func:`mixlaw.pipeline.intervals.final_size_law_spread`) is the library's rule there since 2026-12-04 (mean
+half-width 3.4-3.9 %); the step law's adds little beside it and both over-cover (93-95 % in a family).
 
 Usage::
 
@@ -118,7 +129,8 @@ SEL = _load_selection_bench()
 LEVEL = 0.8
 
 
-def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4) -> dict[str, Any]:
+def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4, checkpoints: int | None = None
+                     ) -> dict[str, Any]:
     """Fit world ``i`` of seed block ``block`` as bench/pipeline_selection.py does and keep what intervals use.
     ``fit_sizes`` 3 (``--fit-sizes 3``): the world without its largest size, whose backtest's size part cannot run
     (a world of 3 checkpoints then has no backtest at all: its row says ``no_backtest`` and is scored apart, with
@@ -127,6 +139,10 @@ def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4) -
     size's curves (:func:`step_law_spread`)."""
     family = SEL.FAMILIES[i % len(SEL.FAMILIES)]
     world = SEL.make_world(block * 1000 + i, family, fit_sizes)
+    if checkpoints is not None:  # --checkpoints: the first, the last and k - 2 evenly between, by index
+        steps = np.unique(world.table.steps)
+        keep = steps[np.unique(np.round(np.linspace(0, steps.size - 1, checkpoints)).astype(int))]
+        world.table = world.table.subset(np.isin(world.table.steps, keep))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         res = fit_pipeline(world.table, target_params=world.target_params, target_steps=world.target_steps,
@@ -308,24 +324,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--fit-sizes", type=int, default=4, choices=(3, 4),
                     help="3: the worlds without their largest size (the backtest's size part cannot run)")
+    ap.add_argument("--checkpoints", type=int, default=None,
+                    help="thin every curve to this many checkpoints (with --fit-sizes 3 and 3: no backtest at all)")
     ap.add_argument("--rows", default=None, help="append each world's components to this JSON-lines file")
     ap.add_argument("--from-rows", nargs="+", default=None, help="score kept components instead of fitting")
     ap.add_argument("--json", nargs="?", const="-", default=None,
                     help="write the summary as JSON to this file ('-' or no value: stdout, instead of the tables)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    jobs = [(i, args.seed, args.jackknife, args.fit_sizes) for i in range(args.worlds)]
+    jobs = [(i, args.seed, args.jackknife, args.fit_sizes, args.checkpoints) for i in range(args.worlds)]
     rows, failed = SEL.run_worlds(_one, jobs, workers=args.workers, rows_path=args.rows,
                                   from_rows=list(args.from_rows or []), t0=t0)
     bare = [r for r in rows if r.get("no_backtest")]
     rows = [r for r in rows if not r.get("no_backtest")]
     if bare:
-        print(f"{len(bare)} worlds without any backtest (3 sizes, 3 checkpoints), coverage / mean half-width:")
+        fams = ", ".join(dict.fromkeys(r["family"] for r in bare))
+        print(f"{len(bare)} worlds without any backtest (3 sizes, 3 checkpoints), coverage / mean half-width "
+              f"(families: {fams}):")
         for name, rule in NO_BACKTEST_RULES.items():
             df = score(bare, rule)
             cov = df.covered.sum() / df.entries.sum()
-            print(f"  {name:<32} {df.covered.sum():>3}/{df.entries.sum():<3} {cov:>5.0%} {df.half_width.mean():>7.2%}")
+            fam = " ".join(f"{g.covered.sum() / g.entries.sum():>4.0%}" for _, g in df.groupby("family", sort=False))
+            print(f"  {name:<32} {df.covered.sum():>3}/{df.entries.sum():<3} {cov:>5.0%} {df.half_width.mean():>7.2%}"
+                  f"   per family {fam}")
     if not rows:
+        if bare:  # --checkpoints 3 --fit-sizes 3: no world has a backtest
+            return 0
         print("no world could be fitted: " + "; ".join(failed))
         return 1
     doc = summarize(rows)

@@ -112,3 +112,31 @@ def test_four_sizes_keep_the_backtest_interval() -> None:
     res = fit_pipeline(tab, target_params=2e8)
     assert res.selection is not None
     assert res.intervals.size_law is None and res.intervals.contains.startswith("backtest extrapolation error")
+
+
+def test_multi_scale_without_any_backtest_gets_the_size_law_term_at_the_last_checkpoints() -> None:
+    # 3 sizes x curves of 3 checkpoints, target beyond both: neither part of the backtest can run. The size law's
+    # prediction error, read at each curve's last checkpoint (final_size_law_spread), joins the jackknife in
+    # quadrature, as in the sizes-only pipeline (bench/interval_calibration.py --fit-sizes 3 --checkpoints 3).
+    tab, _ = sizes_world(0.15, 5e-4)
+    rows = []
+    for _, r in tab.frame.iterrows():  # each run's curve: 3 checkpoints of a step law shared by every run
+        for S in (1000.0, 2000.0, S_ONE):
+            rows.append({**r.to_dict(), "step": S, "loss:a": r["loss:a"] + 0.3 * ((S / S_ONE) ** -0.4 - 1)})
+    curves = RunTable(pd.DataFrame(rows))
+    res = fit_pipeline(curves, target_params=N_TARGET, target_steps=2 * S_ONE)
+    assert not res.sizes_only and not res.steps_only and res.selection is None
+    iv = res.intervals
+    z = norm.ppf(0.9)
+    h = (iv.upper - res.target_losses) / res.target_losses
+    assert iv.size_law is not None and iv.step_law is None and np.all(iv.size_law > 0)
+    assert_allclose(h, np.hypot(z * iv.boot_sigma, iv.size_law), rtol=1e-12)
+    assert iv.contains == ("jackknife + size-law prediction sd at the last checkpoints (no backtest: 3 sizes, short "
+                           "curves)")
+    assert "NOT the step law's error beyond it" in iv.method
+    note = [w for w in res.warnings if w.startswith("no backtest possible")]
+    assert len(note) == 1 and "intervals hold the prediction error of E + A/N^alpha fitted to each" in note[0]
+    # The term is the sizes-only one on the last checkpoints: the same as on the table at S_ONE.
+    at_last = size_law_spread(tab, ["a"], N_TARGET, res.mixtures, 0.8)
+    assert at_last is not None
+    assert_allclose(iv.size_law, at_last.half_width, rtol=1e-9)

@@ -45,7 +45,14 @@ from .fitting import (
     fit_route,
     one_scale,
 )
-from .intervals import build_intervals, checkpoint_noise, jackknife_mixtures, size_law_spread, step_law_spread
+from .intervals import (
+    build_intervals,
+    checkpoint_noise,
+    final_size_law_spread,
+    jackknife_mixtures,
+    size_law_spread,
+    step_law_spread,
+)
 from .joint import JOINT_LAWS
 from .result import ROUTES, PipelineResult
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
@@ -338,13 +345,19 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
             spread = size_law_spread(data, tnames, Nt, result.mixtures, level)
         elif one_size is not None:
             spread = step_law_spread(data, tnames, target_time, result.mixtures, level, axis, fit_from)
+        else:  # multi-scale, nothing to hold out (3 sizes, curves of 3 checkpoints): the size law's, in quadrature
+            spread = final_size_law_spread(data, tnames, Nt, result.mixtures, level, axis)
     if selection is not None:
         result.selection = selection
     else:
-        law_w, fitted = ("size", "sizes") if one_time is not None else ("step", "checkpoints")
-        result.warnings.append(note.replace("{intervals}", f"intervals hold the {law_w} law's prediction error "
-                                            f"from the fitted {fitted}, not a measured extrapolation error"
-                                            if spread is not None else "intervals lack the extrapolation error"))
+        # Route-neutral words in the multi-scale case: the term is E + A/N^alpha fitted here to the last
+        # checkpoints, whatever the route (the direct route has no "size law" of its own).
+        held = ("the step law's prediction error from the fitted checkpoints" if one_size is not None else
+                "the size law's prediction error from the fitted sizes" if one_time is not None else
+                "the prediction error of E + A/N^alpha fitted to each mixture's last checkpoints (alpha shared)")
+        result.warnings.append(note.replace("{intervals}", f"intervals hold {held}, not a measured extrapolation "
+                                            "error" if spread is not None else "intervals lack the extrapolation "
+                                            "error"))
     if intervals is False:
         return result
     seed = int(np.random.default_rng(random_state if isinstance(random_state, int) else 0).integers(2**31))

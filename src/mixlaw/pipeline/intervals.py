@@ -91,6 +91,16 @@ families 83-88 / 79-85 / 80-91 / 78-84 %); in quadrature 91 / 87 / 89 / 86 % (fa
 third or half of each curve from 0.4 of it thinned to 3 checkpoints, predicting the last step) 186 of 288
 against the jackknife's 182: their noise is small and the jackknife dominates; v3's curves flatten after their
 first third, which 3 early checkpoints do not show (25 of 72 on its thirds).
+
+**No backtest, 3 sizes and curves of 3 checkpoints** (the multi-scale pipeline with nothing to hold out): the
+sizes-only term, :func:`size_law_spread` on each curve's last checkpoint (:func:`final_size_law_spread`), in
+quadrature with the jackknife ("jackknife + size-law prediction sd at the last checkpoints (no backtest: 3
+sizes, short curves)"). Measured with ``bench/interval_calibration.py --fit-sizes 3 --checkpoints 3
+--jackknife 8`` (every world without its largest size, each curve thinned to 3 checkpoints): jackknife alone
+74 / 68 / 73 / 67 % (blocks 1 / 0 / 2 / 3), this rule 83 / 78 / 84 / 79 % (mean half-width 3.4-3.9 %; families
+75-88 / 67-90 / 82-86 / 66-88 %), with the step law's term added too 88 / 82 / 89 / 85 % (93-95 % in one family
+of blocks 1 / 2 / 3). With 3 sizes and longer curves the backtest's time part runs, and its rule (f carries the
+size distance) already covers 79 / 94 / 90 / 84 %: a size-law term there over-covers (86-98 %).
 """
 
 from __future__ import annotations
@@ -188,8 +198,8 @@ class SizeLawSpread:
     n_sizes : int
         Model sizes in the table (for the step law, :func:`step_law_spread`: the checkpoints of a curve).
     law : str
-        "size" (:func:`size_law_spread`, in quadrature with the jackknife) or "step" (:func:`step_law_spread`, max
-        with it).
+        "size" (:func:`size_law_spread`, in quadrature with the jackknife), "size-last" (the same on each curve's
+        last checkpoint: :func:`final_size_law_spread`) or "step" (:func:`step_law_spread`, max with it).
     """
 
     half_width: np.ndarray
@@ -203,6 +213,9 @@ class SizeLawSpread:
     def label(self) -> str:
         if self.law == "step":
             return f"max of the jackknife and the step-law prediction sd (no backtest: {self.n_sizes} checkpoints)"
+        if self.law == "size-last":
+            return (f"jackknife + size-law prediction sd at the last checkpoints (no backtest: {self.n_sizes} sizes, "
+                    "short curves)")
         return f"jackknife + size-law prediction sd (no backtest: {self.n_sizes} sizes)"
 
     def describe(self, n_refits: int) -> str:
@@ -217,7 +230,9 @@ class SizeLawSpread:
         return (f"{self.label}: the size law's prediction error at N* from each mixture's own points (residual sd "
                 f"{sd} of the fit with alpha shared per eval, its lack of fit included; t quantile of {nu} df) and "
                 f"the target run's own noise, in quadrature with the jackknife over mixtures ({n_refits} refits); "
-                f"NOT a shape error common to every mixture, which {self.n_sizes} sizes cannot show")
+                f"NOT a shape error common to every mixture, which {self.n_sizes} sizes cannot show"
+                + ("; read at each curve's last checkpoint: NOT the step law's error beyond it"
+                   if self.law == "size-last" else ""))
 
 
 def _size_fit(a: float, lx: np.ndarray, y: np.ndarray, w2: np.ndarray
@@ -258,6 +273,23 @@ def size_law_spread(table: Any, names: list[str], target_params: float, mixtures
     ``mixtures`` without 2 sizes in the table get their eval's largest half-width."""
     return _law_spread(np.asarray(table.model_params, dtype=np.float64), table, names, target_params, mixtures,
                        level, "size")
+
+
+def final_size_law_spread(table: Any, names: list[str], target_params: float, mixtures: np.ndarray, level: float,
+                          axis: str = "step") -> SizeLawSpread | None:
+    """:func:`size_law_spread` on each curve's last checkpoint (one row per mixture and size): the multi-scale
+    pipeline's interval term when it has no backtest at all (3 sizes and curves of 3 checkpoints), in quadrature
+    with the jackknife as in the sizes-only pipeline. It holds the size part of the extrapolation (each mixture's
+    own points carried to N*), not the step part beyond the last checkpoint (module docstring: adding the step
+    law's term over-covered)."""
+    T = np.asarray(table.steps if axis == "step" else table.tokens, dtype=np.float64)
+    N = np.asarray(table.model_params, dtype=np.float64)
+    _, inv = _mixture_ids(table.weights)
+    last = pd.Series(T).groupby([inv, N]).transform("max").to_numpy()
+    sp = size_law_spread(table.subset(T == last), names, target_params, mixtures, level)
+    if sp is not None:
+        sp.law = "size-last"
+    return sp
 
 
 def step_law_spread(table: Any, names: list[str], target_time: float, mixtures: np.ndarray, level: float,
@@ -584,7 +616,7 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
                      + (f" ({len(failed)} failed, e.g. {failed[0]})" if failed else ""))
     elif failed:
         parts.append(f"{len(failed)} jackknife refit(s) failed, e.g. {failed[0]}")
-    kind = None if not use_size or size_law is None else size_law.law
+    kind = None if not use_size or size_law is None else size_law.law.split("-")[0]
     out = PredictionIntervals(level, center.copy(), center.copy(), q, distance_factor, np.zeros_like(center),
                               len(laws), len(failed), "; ".join(parts), laws, n_mixtures=len(mixtures),
                               noise=float(noise),
