@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.markup import escape
 from rich.progress import (
@@ -74,6 +75,10 @@ TargetOpt = typer.Option(None, "--target", metavar="EVAL",
 BoundsOpt = typer.Option(None, "--bounds", metavar="DOMAIN=LO:HI", help="Bounds on a domain's weight; repeatable.")
 WeightTolOpt = typer.Option(0.01, "--weight-tol", help="Tolerance on each run's weight sum (rows off by less are "
                             "renormalised, with a warning).")
+AtParamsOpt = typer.Option(None, "--at-params", metavar="N|largest|smallest",
+                           help="Keep the rows of one model size (a sweep's table spans several): its parameter "
+                                "count as the table's params column has it, or largest / smallest.")
+FinalStepOpt = typer.Option(False, "--final-step", help="Keep each run's last checkpoint (its final loss) only.")
 WorkersOpt = typer.Option(None, "--workers", help="Processes for bootstrap refits (default: all cores); the "
                                                   "results do not depend on it.")
 EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition_ratio (or domain:value,...), "
@@ -356,14 +361,51 @@ DatasetOpt = typer.Option(None, "--dataset", help="Bundled data instead of --run
 
 
 def fitting_table(runs: str | None, dataset: str | None, weight_tol: float,
-                  eval_groups: list[str] | None = None) -> RunTable:
+                  eval_groups: list[str] | None = None, at_params: str | None = None,
+                  final_step: bool = False) -> RunTable:
     """The table of ``--runs PATH`` or of ``--dataset NAME`` (the fitting split that ``compare --dataset``
-    fits on), exactly one of them, with ``--eval-group`` columns added."""
+    fits on), exactly one of them, with ``--eval-group`` columns added, cut to one scale by ``--at-params`` /
+    ``--final-step`` (:func:`one_scale_rows`)."""
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     if runs is not None:
-        return load_table(runs, weight_tol, eval_groups)
-    return _with_groups(bundled_splits(dataset)[0], eval_groups)
+        table = load_table(runs, weight_tol, eval_groups)
+    else:
+        table = _with_groups(bundled_splits(dataset)[0], eval_groups)
+    return one_scale_rows(table, at_params, final_step)
+
+
+def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> RunTable:
+    """``table`` cut to the rows of one model size (``--at-params``) and/or each run's last checkpoint
+    (``--final-step``).
+
+    Why: a law without a model-size or token input fits one loss surface over every scale of a sweep's table, and
+    the warning that says so told the user to "keep the rows of one scale", which only Python could do.
+    """
+    if at_params is not None:
+        sizes = table.model_params
+        if sizes is None:
+            raise InputError(f"{table.path or 'run table'}: --at-params needs a params column; the table has none")
+        present = np.unique(sizes)
+        spec = at_params.strip().lower()
+        if spec in ("largest", "smallest"):
+            value = float(present[-1] if spec == "largest" else present[0])
+        else:
+            value = parse_count(at_params)
+        keep = np.isclose(sizes, value, rtol=1e-9, atol=0)
+        if not keep.any():
+            raise InputError(f"--at-params {at_params}: no run of {table.path or 'the run table'} has params "
+                             f"{value:g}; its sizes are {', '.join(f'{v:g}' for v in present)} (or give largest "
+                             f"/ smallest)")
+        table = table.subset(keep)
+    if final_step:
+        order = table.steps if table.steps is not None else table.tokens
+        if order is not None:
+            sizes = table.model_params
+            key = pd.DataFrame({"run": table.runs, "at": order,
+                                "size": np.zeros(len(table)) if sizes is None else sizes})
+            table = table.subset(key.index.isin(key.groupby(["run", "size"])["at"].idxmax()))
+    return table
 
 
 def group_targets(target: list[str] | None, eval_groups: list[str] | None) -> list[str] | str:

@@ -15,6 +15,8 @@ from ..errors import InputError
 from ..export import parse_mixture
 from ._common import (
     COUNT,
+    AtParamsOpt,
+    FinalStepOpt,
     JsonOpt,
     LawOptionOpt,
     SeedOpt,
@@ -22,6 +24,7 @@ from ._common import (
     err,
     law_with_options,
     load_table,
+    one_scale_rows,
     out,
     parse_bounds,
     parse_objective,
@@ -65,6 +68,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                                  "domain's weight range in --runs (default: they may leave it, "
                                                  "to test the law's extrapolation)."),
                law_option: list[str] | None = LawOptionOpt,
+               at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
                out_path: Path | None = typer.Option(None, "--out", help="Write the design CSV here."),
                seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Propose proxy mixtures (Ye's double-diminishing, RegMix Dirichlet, or active: where a bootstrap committee
@@ -72,7 +76,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
     doms = None if domains is None else [d.strip() for d in domains.split(",") if d.strip()]
     active_opts = {"--law": law, "--objective": objective, "--bounds": bounds, "--bootstrap": bootstrap,
                    "--radius": radius, "--law-option": law_option,
-                   "--within-fitted-range": within_range or None, "--maximize": maximize or None}
+                   "--within-fitted-range": within_range or None, "--maximize": maximize or None,
+                   "--at-params": at_params, "--final-step": final_step or None}
     with show_warnings():
         if method == "active":
             if runs is None:
@@ -81,7 +86,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                     "--target-tokens": target_tokens}.items() if v is not None]
             if other:
                 raise InputError(f"{', '.join(other)} do{'es' if len(other) == 1 else ''} not apply to --method active")
-            table = load_table(runs, 0.01)
+            table = one_scale_rows(load_table(runs, 0.01), at_params, final_step)
             if doms is not None and set(doms) != set(table.domains):
                 raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
             kw: dict[str, Any] = {}

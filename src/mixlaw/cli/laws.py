@@ -24,10 +24,12 @@ from ..pipeline import load_pipeline, saved_intervals
 from ._common import (
     COUNT,
     QUIET,
+    AtParamsOpt,
     CandidatesOpt,
     CvFoldsOpt,
     DatasetOpt,
     EvalGroupOpt,
+    FinalStepOpt,
     JsonOpt,
     LawOptionOpt,
     SeedOpt,
@@ -222,6 +224,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
                                              "objective column, whichever cross-validates better."),
         out_path: Path | None = typer.Option(None, "--out", help="Save the fitted law as JSON."),
         weight_tol: float = WeightTolOpt,
+        at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
         eval_map: list[str] | None = typer.Option(None, "--eval-map", metavar="EVAL=DOMAIN",
                                                   help="EVAL=DOMAIN: match an eval set to a training domain (laws "
                                                   "that match by domain: dz-*, bimix, autoscale; unmatched eval "
@@ -261,7 +264,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
             est = get_law("auto", candidates=[law], objective=obj, random_state=seed)
         else:
             est = law_with_options(law, law_option, seed, **({"eval_map": emap} if emap else {}))
-        table = fitting_table(runs, dataset, weight_tol, eval_group)
+        table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
         fitted = api.fit_table(table, law=est, targets=group_targets(target, eval_group), random_state=seed)
         report = fitted.report(data=runs or table.path)
         if out_path is not None:

@@ -22,11 +22,13 @@ from ..laws.selection import META_LAWS
 from ._common import (
     COUNT,
     EXPORT_OPTION_HELP,
+    AtParamsOpt,
     BoundsOpt,
     CandidatesOpt,
     CvFoldsOpt,
     DatasetOpt,
     EvalGroupOpt,
+    FinalStepOpt,
     FitTotalOpt,
     JsonOpt,
     LawOptionOpt,
@@ -99,6 +101,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                                                 help=EXPORT_OPTION_HELP),
                  out_path: Path | None = typer.Option(None, "--out", help="Write the export (or JSON) here."),
                  weight_tol: float = WeightTolOpt,
+                 at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
                  eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
                  fit_total: bool = FitTotalOpt, workers: int | None = WorkersOpt,
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
@@ -130,7 +133,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         # runs, 48 x 8 evals, auto took 14 s a refit and additive-ens 0.3 s: --bootstrap 200, ~45 min vs 1 min).
         desc += f" (each re-runs the {law} choice by cross-validation; --law KEY refits one law)"
     with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance):
-        table = fitting_table(runs, dataset, weight_tol, eval_group)
+        table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
         targets, obj = group_targets(target, eval_group), parse_objective(objective)
         if fit_total:
             if not maximize:  # the one law's column is named 'objective': warn on the evals it sums

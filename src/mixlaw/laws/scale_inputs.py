@@ -64,7 +64,7 @@ def scale_blind_message(source: str | None, spread: dict[str, tuple[int, float, 
     where = f"{source}: " if source else ""  # no path: 'the fitting runs span ...', not 'the fitting runs: the ...'
     return (f"{where}{SCALE_BLIND_MARK}{describe_spread({c: spread[c] for c in missing})}; {parts}, so "
             f"{'it fits' if len(blind) == 1 else 'each fits'} one loss surface across those scales: keep the rows "
-            f"of one scale, {alt}or extrapolate with `mixlaw pipeline`")
+            f"of one scale (`--at-params largest --final-step`), {alt}or extrapolate with `mixlaw pipeline`")
 
 
 __all__ = ["SCALE_BLIND_MARK", "scale_blind_message"]

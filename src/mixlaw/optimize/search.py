@@ -50,7 +50,8 @@ def _check_scale_given(law: MixingLaw, model_params: Any, tokens: Any) -> None:
         if uses and given is None and rng is not None and rng[0] != rng[1]:
             raise InputError(f"{law._label} was fitted across the runs' {what} ({rng[0]:.4g} to {rng[1]:.4g}) and "
                              "takes the scale as an input, so its optimum depends on it: keep the rows of one scale "
-                             "(e.g. the final checkpoints of the largest size), optimise at a target scale with "
+                             "(e.g. the final checkpoints of the largest size: --at-params largest --final-step), "
+                             "optimise at a target scale with "
                              "`mixlaw pipeline --optimize`, or (Python) pass model_params= / tokens=")
 
 

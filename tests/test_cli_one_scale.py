@@ -1,0 +1,48 @@
+"""``--at-params`` / ``--final-step``: the CLI's way to keep the rows of one scale of a sweep's table.
+
+A new user ran `fit`, `optimize` and `design --method active` on an exported sweep (3 sizes x 4 checkpoints):
+each warned "keep the rows of one scale", which only Python's ``RunTable.filter`` could do."""
+
+from __future__ import annotations
+
+import json
+
+from cli_runner import run_cli as _cli
+from test_pipeline import SIZES, STEPS, world
+
+
+def _sweep(tmp_path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "sweep.csv"
+    world(n_mix=10).frame.to_csv(path, index=False)  # 10 mixtures x 4 sizes x 5 checkpoints
+    return str(path)
+
+
+def test_fit_keeps_the_final_checkpoints_of_one_size(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    runs = _sweep(tmp_path)
+    code, _, err = _cli(capsys, "fit", "--runs", runs, "--law", "ye-exp", "--target", "web")
+    assert code == 0 and "--at-params largest --final-step" in err  # the scale-blind warning names the way out
+    code, out, err = _cli(capsys, "fit", "--runs", runs, "--law", "ye-exp", "--target", "web", "--at-params",
+                          "largest", "--final-step", "--json")
+    assert code == 0 and "one loss surface" not in err
+    assert json.loads(out)["report"]["n_runs"] == 10  # one row per mixture: 8e7 params, step 3000
+    code, out, _ = _cli(capsys, "fit", "--runs", runs, "--law", "ye-exp", "--target", "web", "--at-params",
+                        "20M", "--final-step", "--json")
+    assert code == 0 and json.loads(out)["report"]["n_runs"] == 10
+    code, _, err = _cli(capsys, "fit", "--runs", runs, "--law", "ye-exp", "--at-params", "3e7")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "no run of" in err and ", ".join(f"{s:g}" for s in SIZES) in err
+
+
+def test_optimize_and_active_design_at_one_scale(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    runs = _sweep(tmp_path)
+    code, out, err = _cli(capsys, "optimize", "--runs", runs, "--law", "ye-exp", "--at-params", "smallest",
+                          "--final-step", "--json")
+    assert code == 0 and "one loss surface" not in err
+    opt = json.loads(out)["optimum"]
+    assert abs(sum(opt["weights"].values()) - 1) < 1e-9 and opt["nearest_run_name"].endswith("-N1e+07")
+    code, out, _ = _cli(capsys, "design", "--method", "active", "--runs", runs, "--law", "ye-exp", "--n", "2",
+                        "--bootstrap", "4", "--at-params", "largest", "--final-step", "--json")
+    assert code == 0
+    code, _, err = _cli(capsys, "design", "--domains", "web,code,math", "--at-params", "largest")
+    assert code == 2 and "--at-params applies to --method active only" in err
+    assert STEPS[-1] == 3000
