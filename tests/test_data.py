@@ -276,3 +276,15 @@ def test_a_broken_jsonl_line_is_named(tmp_path):
     rows = [f'{{"run": "r{i}", "w:a": 0.5, "w:b": 0.5, "loss:x": {3 if i != 2 else 0}}}' for i in range(3)]
     with pytest.raises(DataError, match=r"runs\.jsonl:4: column 'loss:x'"):
         read_runs(write(tmp_path, rows[0] + "\n\n" + rows[1] + "\n" + rows[2] + "\n", "runs.jsonl"))
+
+
+@pytest.mark.parametrize("name, text, match", [
+    ("runs.csv", "", r"runs\.csv: the file is empty \(0 bytes\)"),
+    ("runs.jsonl", "", r"runs\.jsonl: the file is empty \(0 bytes\)"),
+    ("runs.jsonl", "\n\n", r"runs\.jsonl: the file has no records, only blank lines"),
+])
+def test_an_empty_file_is_called_empty(tmp_path, name, text, match):
+    # pandas said "cannot parse the file: No columns to parse from file"; an empty JSONL read as a table of no
+    # columns ("found columns []", or through a column map "no column 'Name' for 'run'; columns: ").
+    with pytest.raises(DataError, match=match):
+        read_runs(write(tmp_path, text, name))

@@ -496,6 +496,10 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
         raise InputError(f"{path}: no such file")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     text = set(RUN_ID_COLUMNS) | set(text_columns)
+    if path.is_file() and path.stat().st_size == 0:
+        # Said as such: pandas' "No columns to parse from file", or for JSONL a column map's "no column 'Name' for
+        # 'run'; columns: " (an empty list), left the reader to guess that the export had written nothing.
+        raise DataError("the file is empty (0 bytes): was the export or the log written?", path=str(path))
     try:
         if suffix in (".csv", ".csv.gz", ".tsv"):
             # The ';' check reads the header alone: rows of decimal commas differ in their ',' count (0,25 against
@@ -581,6 +585,8 @@ def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
                                 '{"run": ..., "w:web": ..., "loss:pile": ...})', path=str(path), row=n)
             records.append(rec)
             lines.append(n)
+    if not records:
+        raise DataError("the file has no records, only blank lines", path=str(path))
     return pd.DataFrame.from_records(records), np.asarray(lines, dtype=int)
 
 
