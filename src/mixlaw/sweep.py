@@ -100,7 +100,7 @@ def read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], l
         elif p.suffix.lower() == ".jsonl":
             frame = pd.read_json(p, lines=True)
         else:
-            frame = pd.read_csv(p)
+            frame = pd.read_csv(p, dtype={"run": str})  # names as written: '007' is not the run '7' (or '7.0')
     except (OSError, ValueError) as err:  # pandas/pyarrow parse errors are ValueErrors
         raise DataError(f"cannot read the design ({type(err).__name__}: {err})", path=str(p)) from None
     wcols = [c for c in frame.columns if str(c).startswith("w:")]

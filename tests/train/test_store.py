@@ -136,3 +136,16 @@ def test_export_names_runs_by_their_design_names(tmp_path: Path) -> None:
         conn.execute("UPDATE run_names SET name = X'00ff' WHERE run_id = 'aa11'")
     with pytest.raises(InputError, match=r"run 'aa11': column 'name' is b'\\x00\\xff'"):
         export_run_table(path)
+
+
+def test_run_labels_stay_unique_when_names_read_as_other_runs_ids() -> None:
+    from mixlaw.store import run_labels
+
+    a, b, c = "a" * 16, "b" * 16, "c" * 16
+    # a is named after b's id (b unnamed, labelled by its id), c after a's id: a falls back to its id, so c must too.
+    cases = ({a: b, b: None, c: a}, {c: a, b: None, a: b}, {a: b, b: a, c: None}, {a: "x", b: "x", c: "x-" + a[:8]})
+    for names in cases:
+        labels = run_labels(names)
+        assert len(set(labels.values())) == len(names), labels
+    assert run_labels({a: b, b: None, c: a}) == {a: a, b: b, c: c}
+    assert run_labels({a: "web", b: None}) == {a: "web", b: b}

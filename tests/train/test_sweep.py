@@ -207,3 +207,12 @@ def test_runs_are_exported_by_their_design_names_across_a_resumed_sweep(tiny_cor
     again = run_sweep(tiny_corpus, design, SIZES, tokens, store, base=BASE, progress=False)
     assert again.trained == [] and sorted(again.skipped) == sorted(result.run_ids)
     pd.testing.assert_frame_equal(export_run_table(store), table)
+
+
+def test_design_names_are_read_as_written(tmp_path: Path) -> None:
+    from mixlaw.sweep import read_design
+
+    design = tmp_path / "d.csv"
+    design.write_text("run,w:docs,w:math\n007,0.5,0.5\n1.10,0.25,0.75\n,1.0,0.0\n")
+    # As numbers, '007' was the run '7.0' (a blank cell made the column float) and '1.10' was '1.1'.
+    assert read_design(design)[1] == ["007", "1.10", None]

@@ -82,7 +82,9 @@ def run_labels(names: Mapping[str, str | None]) -> dict[str, str]:
     shared = Counter(n for n in names.values() if n)
     labels = {rid: rid if not n else n if shared[n] == 1 else f"{n}-{rid[:8]}" for rid, n in names.items()}
     # A label can still clash with another run's (a name that reads as another run's id or suffixed name): those
-    # runs fall back to their ids, which are unique.
+    # runs fall back to their ids, which are unique. A name that reads as any other run's id falls back first:
+    # else the run it clashed with took its id back while a third run named after the first's id kept that label.
+    labels = {rid: rid if label != rid and label in names else label for rid, label in labels.items()}
     clash = Counter(labels.values())
     return {rid: rid if clash[label] > 1 else label for rid, label in labels.items()}
 
