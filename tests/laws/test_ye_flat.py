@@ -78,3 +78,16 @@ def test_pvalue_tells_flat_from_dependent():
     W, _ = _table(0)
     assert mixture_dependence_pvalue(W, np.full(len(W), 3.0)) == 1.0
     assert mixture_dependence_pvalue(W[:4], np.full(4, 3.0)) is None  # 4 runs, 4 domains: no residual
+
+
+@pytest.mark.parametrize("bounds", [{"log_k": (-4.0, 30.0)}, {"flat.c": (0.0, 2.5)}])
+def test_flat_constant_is_the_losses_level_under_user_bounds(bounds):
+    # The constant prediction is c + exp(log_k): with log_k >= -4 c was set to the level and k's exp(-4) = 0.018
+    # added on top (1.3 % off); with c <= 2.5 c was clipped to 2.5 and 'the constant' predicted 2.5 for losses of
+    # 3.0 (19 % off). The level is kept, or the unconstrained fit where the bounds cannot reach it.
+    W, Y = _table(3)
+    law = YeExponential(bounds=bounds).fit(W, Y, domains=["a", "b", "c", "d"], targets=["flat", "dep"])
+    pred = law.predict(W)[:, 0]
+    assert np.max(np.abs(np.log(pred / Y[:, 0]))) < 3 * NOISE
+    for msg in law.results_["flat"].warnings:
+        assert "predicts its constant loss c = 2.5" not in msg

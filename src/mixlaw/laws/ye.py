@@ -208,11 +208,16 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
                    "runs and is fitted to a few; a ridge (alpha='cv') keeps t finite")
             self.results_[target] = dataclasses.replace(res, warnings=[*rest, msg])
             return
+        ly = np.log(y)
+        # The constant prediction is c + exp(log_k) at t = 0: c takes the level less k's floor (a user's log_k
+        # bound above -30 leaves a k that is not negligible). A level c's bounds or t's cannot reach (bounds set by
+        # the user) keeps the unconstrained fit: clipped, the "constant" was c's bound, not the losses' level.
+        level = float(np.exp(np.median(ly) if self.loss == "huber" else np.mean(ly)))
+        c = level - float(np.exp(lk.min))
+        if not (prm[0].min <= c <= prm[0].max) or any(p.vary and not p.min <= 0.0 <= p.max for p in prm[2:]):
+            return
         bound_msgs = {bound_msg(p) for p in on}
         rest = [m for m in res.warnings if m not in bound_msgs]
-        ly = np.log(y)
-        c = float(np.exp(np.median(ly) if self.loss == "huber" else np.mean(ly)))
-        c = float(np.clip(c, prm[0].min, prm[0].max))
         values = {prm[0].name: c, lk.name: lk.min, **{p.name: 0.0 for p in prm[2:] if p.vary}}
         new = [dataclasses.replace(p, value=float(values[p.name]), stderr=None) if p.name in values else p
                for p in res.params.values()]
