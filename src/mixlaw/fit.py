@@ -385,7 +385,7 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
         resid = np.log(pred) - logy
     keep = sw > 0  # weight-0 observations (padding of batched curves of different lengths) are not fitted
     stderr, correl = _gauss_newton_stderr(jac / pred[:, :, None], resid, keep, free)
-    tol = 1e-6  # as _at_bound, for every problem at once: only problems with a parameter at a bound look closer
+    tol = 1e-6  # as at_bound, for every problem at once: only problems with a parameter at a bound look closer
     near = free & ((np.isfinite(lo) & (np.abs(full - lo) <= tol * (1 + np.abs(lo))))
                    | (np.isfinite(hi) & (np.abs(full - hi) <= tol * (1 + np.abs(hi)))))
     out = [_result(specs[i], full[i], float(outcome[i][1][best[i]]), resid[i][keep[i]], stderr[i], correl[i],
@@ -452,9 +452,8 @@ def _result(spec: Params, full: np.ndarray, best_f: float, resid: np.ndarray, st
     if n_conv == 0:
         msgs.append(f"no start converged (best objective {best_f:.4g}); the result may not be a minimum")
     for prm in (params.values() if near_bound else ()):
-        if prm.vary and _at_bound(prm):
-            side = "lower" if abs(prm.value - prm.min) <= abs(prm.value - prm.max) else "upper"
-            msgs.append(f"{prm.name} at {side} bound {prm.min if side == 'lower' else prm.max:g}")
+        if prm.vary and at_bound(prm):
+            msgs.append(bound_note(prm))
     method = (f"Levenberg-Marquardt (bounded), {f'huber(δ={huber_delta:g})' if loss == 'huber' else 'squared error'}"
               " on log loss")
     result = FitResult(params=params, objective=float(best_f), n_starts=n_starts, n_converged=n_conv,
@@ -509,10 +508,16 @@ def random_start(init: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng: np.rando
     return rng.uniform(a, b)
 
 
-def _at_bound(p: Param) -> bool:
+def at_bound(p: Param) -> bool:
     tol = 1e-6
     return bool((np.isfinite(p.min) and abs(p.value - p.min) <= tol * (1 + abs(p.min)))
                 or (np.isfinite(p.max) and abs(p.value - p.max) <= tol * (1 + abs(p.max))))
+
+
+def bound_note(p: Param) -> str:
+    """The fit report's words for a parameter at a bound (:func:`at_bound`): 'name at lower bound -30'."""
+    lower = abs(p.value - p.min) <= abs(p.value - p.max)
+    return f"{p.name} at {'lower' if lower else 'upper'} bound {p.min if lower else p.max:g}"
 
 
 def _gauss_newton_stderr(dr: np.ndarray, resid: np.ndarray, keep: np.ndarray, free: np.ndarray
@@ -566,4 +571,4 @@ def _gauss_newton_stderr(dr: np.ndarray, resid: np.ndarray, keep: np.ndarray, fr
     return full_se, correl
 
 __all__ = ["Param", "Params", "FitResult", "fit_model", "fit_models", "huber", "HUBER_DELTA", "random_start",
-           "pooling_penalty"]
+           "pooling_penalty", "at_bound", "bound_note"]

@@ -19,7 +19,7 @@ from .._console import matrix_text
 from .._solver import huber
 from .._validation import Interval, Options, Real
 from ..errors import InvalidParameterError
-from ..fit import HUBER_DELTA, Param, Params
+from ..fit import HUBER_DELTA, Param, Params, at_bound, bound_note
 from ._flat import FLAT_P, mixture_dependence_pvalue
 from ._regularize import RidgeCVMixin
 from .base import FitContext, PerTargetLaw, register
@@ -179,17 +179,8 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
         res = self.results_[target]
         names = self._local_names[target]
         prm = [res.params[f"{target}.{n}"] for n in names]
-        tol = 1e-6  # as fit._at_bound
-
-        def at(p: Param, b: float) -> bool:
-            return bool(np.isfinite(b) and abs(p.value - b) <= tol * (1 + abs(b)))
-
-        def bound_msg(p: Param) -> str:  # as fit._result words it
-            lower = abs(p.value - p.min) <= abs(p.value - p.max)
-            return f"{p.name} at {'lower' if lower else 'upper'} bound {p.min if lower else p.max:g}"
-
         lk = prm[1]
-        on = [p for p in prm if p.vary and (at(p, p.min) or at(p, p.max))]
+        on = [p for p in prm if p.vary and at_bound(p)]  # the parameters the fit's bound warnings name
         if not on:
             return
         pval = mixture_dependence_pvalue(W, y)
@@ -199,7 +190,7 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
             step = [p for p in on if p is not prm[0]]
             if not step:
                 return
-            bound_msgs = {bound_msg(p) for p in step}
+            bound_msgs = {bound_note(p) for p in step}
             rest = [m for m in res.warnings if m not in bound_msgs]
             why = ("too few runs to test whether it depends on the mixture" if pval is None else
                    f"its losses depend on the mixture (F-test of log loss linear in the shares: p = {pval:.2g}; "
@@ -216,7 +207,7 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
         c = level - float(np.exp(lk.min))
         if not (prm[0].min <= c <= prm[0].max) or any(p.vary and not p.min <= 0.0 <= p.max for p in prm[2:]):
             return
-        bound_msgs = {bound_msg(p) for p in on}
+        bound_msgs = {bound_note(p) for p in on}
         rest = [m for m in res.warnings if m not in bound_msgs]
         values = {prm[0].name: c, lk.name: lk.min, **{p.name: 0.0 for p in prm[2:] if p.vary}}
         new = [dataclasses.replace(p, value=float(values[p.name]), stderr=None) if p.name in values else p
