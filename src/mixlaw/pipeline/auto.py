@@ -244,16 +244,15 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         # candidates (auto) that is all the data need; a nested candidate that cannot fit its step laws is then
         # set aside by its own fit, with its reason. When not even that holds, auto says the nested route's
         # sentence, which names the stricter need (and the sizes-only way out) as before.
-        if route == "direct":
-            check_joint_steps(table.model_params, table.steps if axis == "step" else table.tokens, axis)
-        elif route == AUTO:
+        if route == "nested":
+            check_step_law(table, axis)
+        else:
             try:
                 check_joint_steps(table.model_params, table.steps if axis == "step" else table.tokens, axis)
             except InputError:
-                check_step_law(table, axis)
+                if route == AUTO:
+                    check_step_law(table, axis)
                 raise
-        else:
-            check_step_law(table, axis)
     # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
     total = None if objective is None else linear_objective(objective, names)
     routes = ROUTES if route == AUTO else (route,)
