@@ -191,11 +191,12 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
     W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     own = {tuple(w): i for i, w in enumerate(np.round(result.mixtures, _WEIGHT_DECIMALS))}
     idx = np.array([own.get(tuple(w), -1) for w in np.round(W, _WEIGHT_DECIMALS)])
-    s = np.where((idx >= 0)[:, None], sigma[np.maximum(idx, 0)], sigma.max(axis=0) if n else 0.0)
-    extra, step = (None if a is None else
-                   np.where((idx >= 0)[:, None], a[np.maximum(idx, 0)], a.max(axis=0) if n else 0.0)
-                   for a in (size_law, step_law))
-    h = relative_half_width(q, s, level, extra, step)
+
+    def own_rows(a: np.ndarray) -> np.ndarray:  # a saved mixture's own row, any other the largest of each eval
+        return np.where((idx >= 0)[:, None], a[np.maximum(idx, 0)], a.max(axis=0) if n else 0.0)
+
+    h = relative_half_width(q, own_rows(sigma), level, None if size_law is None else own_rows(size_law),
+                            None if step_law is None else own_rows(step_law))
     new = int(np.sum(idx < 0))
     missing = [t for t, v in zip(result.targets, q, strict=True) if not np.isfinite(v)]
     how = (f"{level:.0%} prediction intervals rebuilt from the saved pipeline: "
