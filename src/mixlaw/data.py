@@ -21,7 +21,7 @@ import io
 import json
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,11 @@ META_COLUMNS = ("run", "params", "step", "tokens")
 #: Columns that hold run ids: ``run`` and the names :func:`_normalise_columns` reads as it (W&B's ``Name``, RegMix's
 #: ``index``). They are read as text.
 RUN_ID_COLUMNS = ("run", "Name", "name", "run_id", "index")
+#: The cells a CSV reader takes as missing in the other columns: pandas' defaults (read_csv's ``na_values``
+#: documentation), listed here because the run-id columns must not get them: a run named 'NA', 'None' or 'null'
+#: read back as a missing id (an "empty run identifier" error) from a table mixlaw had written itself.
+CSV_MISSING = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+               "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 #: Default tolerance on the row sum of the weights. RegMix's 3-decimal weights sum to 0.996-1.003.
 WEIGHT_TOL = 0.01
 #: Row-sum deviations up to this are rounding of stored values (weights written with 6-8 decimals: the bundled
@@ -142,11 +147,16 @@ class RunTable:
         if dup:
             raise self._err(f"duplicate column(s) {sorted(dup)}")
 
-        df["run"] = df["run"].astype(str)
-        for c in ["run"]:
-            bad = df[c].isna() | (df[c].str.strip() == "") | (df[c] == "nan")
-            if bad.any():
-                raise self._err("empty run identifier", int(np.flatnonzero(bad.to_numpy())[0]), c)
+        # Missing before text: astype(str) made a missing id the name 'nan' (or 'None'), which the check then had
+        # to refuse by that spelling, and so refused the runs truly named 'nan' or 'None'.
+        raw = df["run"]
+        bad = raw.map(lambda v: (isinstance(v, str) and not v.strip()) or (pd.api.types.is_scalar(v) and pd.isna(v)))
+        if bad.any():
+            n = int(bad.sum())
+            raise self._err(f"the run name is empty ({n} of {len(df)} row{'s' if len(df) > 1 else ''} "
+                            f"ha{'ve' if n > 1 else 's'} none): every row needs the name of the run it belongs to",
+                            int(np.flatnonzero(bad.to_numpy())[0]), "run")
+        df["run"] = raw.map(lambda v: v if isinstance(v, str) else str(v))
 
         numeric = wcols + lcols + [c for c in ("params", "step", "tokens") if c in cols]
         for c in numeric:
@@ -466,6 +476,15 @@ def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str |
 
 
 # ---------------------------------------------------------------------- readers
+def csv_missing(names: Iterable[str], text: Iterable[str]) -> dict[str, Any]:
+    """``read_csv`` keywords that read the ``text`` columns as written (no cell becomes missing but an empty one,
+    kept as ''; an id is text, so '007' stays '007') and the others with pandas' missing-value strings."""
+    text = set(text)
+    names = [str(c) for c in names]
+    return {"dtype": {c: str for c in names if c in text}, "keep_default_na": False,
+            "na_values": {c: list(CSV_MISSING) for c in names if c not in text}}
+
+
 def _read_semicolon_csv(path: Path, dtype: dict[str, Any] | None = None) -> pd.DataFrame:
     """A CSV separated by ';' (a spreadsheet saved in a locale whose decimal mark is ','), read as such.
 
@@ -481,7 +500,8 @@ def _read_semicolon_csv(path: Path, dtype: dict[str, Any] | None = None) -> pd.D
         filled = col[col != ""]
         if len(filled) and filled.str.fullmatch(number).all() and filled.str.contains(",").any():
             df[c] = col.str.replace(",", ".", regex=False)
-    return pd.read_csv(io.StringIO(df.to_csv(index=False)), skip_blank_lines=False, dtype=dtype)
+    return pd.read_csv(io.StringIO(df.to_csv(index=False)), skip_blank_lines=False,
+                       **csv_missing(df.columns, dtype or {}))
 
 
 def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
@@ -515,7 +535,7 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             if sep == ";":
                 df = _read_semicolon_csv(path, dtype)
             else:
-                df = pd.read_csv(path, sep=sep, skip_blank_lines=False, dtype=dtype)
+                df = pd.read_csv(path, sep=sep, skip_blank_lines=False, **csv_missing(names, text))
             lines = np.arange(len(df)) + 2
         elif suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq

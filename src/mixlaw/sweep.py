@@ -34,6 +34,7 @@ import pandas as pd
 from ._atomic import sweep_stale
 from ._console import PlainLines
 from ._version import __version__
+from .data import csv_missing
 from .errors import DataError, InputError
 from .store import Heartbeat, LeaseLost, RunStore, new_owner
 from .train.config import ProxyConfig, parse_count, run_id
@@ -100,7 +101,9 @@ def read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], l
         elif p.suffix.lower() == ".jsonl":
             frame = pd.read_json(p, lines=True)
         else:
-            frame = pd.read_csv(p, dtype={"run": str})  # names as written: '007' is not the run '7' (or '7.0')
+            # Names as written: '007' is not the run '7' (or '7.0'), and a run named 'NA' or 'None' is not a
+            # run without a name (pandas' missing-value strings, which the weights still get).
+            frame = pd.read_csv(p, **csv_missing(pd.read_csv(p, nrows=0).columns, ["run"]))
     except (OSError, ValueError) as err:  # pandas/pyarrow parse errors are ValueErrors
         raise DataError(f"cannot read the design ({type(err).__name__}: {err})", path=str(p)) from None
     wcols = [c for c in frame.columns if str(c).startswith("w:")]

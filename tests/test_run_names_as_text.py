@@ -1,0 +1,109 @@
+"""Run names are text in every reader: 'NA', 'None', 'nan', 'null' are names (pandas read them as missing ids, so
+a table mixlaw wrote itself stopped at "empty run identifier"), a missing loss is still found and named, and a
+run name that is truly empty is an error that says so."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_runner import run_cli
+
+from mixlaw.data import read_runs
+from mixlaw.errors import DataError
+from mixlaw.importers import read_runs_mapped
+from mixlaw.store import RunStore, export_run_table
+from mixlaw.sweep import read_design
+
+NAMES = ["NA", "None", "nan", "null", "N/A", "NULL", "#N/A", "-nan", "n/a", "<NA>", "NaN", "007"]
+
+
+def _frame(names=NAMES):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=len(names))
+    return pd.DataFrame({"run": names, **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                         "loss:x": 2.0 + W[:, 0], "loss:y": 3.0 - W[:, 1]})
+
+
+def _write(df: pd.DataFrame, path):  # type: ignore[no-untyped-def]
+    suffix = path.suffix
+    if suffix == ".csv":
+        df.to_csv(path, index=False)
+    elif suffix == ".tsv":
+        df.to_csv(path, index=False, sep="\t")
+    elif suffix == ".parquet":
+        df.to_parquet(path, index=False)
+    elif suffix == ".jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in df.to_dict("records")))
+    else:
+        df.to_json(path, orient="records")
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", ".jsonl", ".json"])
+def test_names_that_read_as_missing_values_are_names(tmp_path, suffix):
+    p = _write(_frame(), tmp_path / f"runs{suffix}")
+    assert list(read_runs(p).runs) == NAMES
+
+
+def test_semicolon_csv_and_a_mapped_name_column_keep_them_too(tmp_path):
+    df = _frame()
+    p = tmp_path / "semi.csv"
+    df.to_csv(p, index=False, sep=";", decimal=",")
+    assert list(read_runs(p).runs) == NAMES
+    q = tmp_path / "wandb.csv"
+    df.rename(columns={"run": "Display", "w:a": "mix/a", "w:b": "mix/b", "w:c": "mix/c"}).to_csv(q, index=False)
+    assert list(read_runs_mapped(q, "run=Display, w:*=mix/*").runs) == NAMES
+
+
+@pytest.mark.parametrize("cell", ["", "NA", "nan", "null"])
+def test_a_missing_loss_is_still_found_and_named(tmp_path, cell):
+    p = tmp_path / "runs.csv"
+    _frame().to_csv(p, index=False)
+    lines = p.read_text().splitlines()
+    parts = lines[4].split(",")
+    parts[4] = cell  # loss:x of the run on line 5 ('null')
+    lines[4] = ",".join(parts)
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"runs\.csv:5: column 'loss:x': loss is nan"):
+        read_runs(p)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_an_empty_run_name_is_a_clear_error(tmp_path, suffix):
+    df = _frame().astype({"run": object})
+    df.loc[3, "run"] = "" if suffix == ".csv" else None
+    p = _write(df, tmp_path / f"runs{suffix}")
+    line = 5 if suffix == ".csv" else 4
+    with pytest.raises(DataError, match=rf"runs{suffix}:{line}: column 'run': the run name is empty \(1 of 12 rows "
+                                        r"has none\): every row needs the name of the run it belongs to"):
+        read_runs(p)
+
+
+def test_design_names_and_the_store_export_round_trip_into_fit(tmp_path, capsys):
+    design = tmp_path / "design.csv"
+    pd.DataFrame({"run": ["NA", "None", "", "null"], "w:a": [0.2, 0.4, 0.6, 0.8],
+                  "w:b": [0.8, 0.6, 0.4, 0.2]}).to_csv(design, index=False)
+    mixtures, names = read_design(design)
+    assert names == ["NA", "None", None, "null"] and mixtures[0] == {"a": 0.2, "b": 0.8}
+    # A sweep's store names its runs by the design's names; exported as CSV, fit reads them back.
+    db = tmp_path / "runs.db"
+    rng = np.random.default_rng(1)
+    with RunStore(db) as store:
+        for k, name in enumerate(["NA", "None", "nan", "null", "N/A", "NULL"]):
+            w = (k + 1) / 7
+            rid = f"id{k}"
+            assert store.claim_run(rid, "me", {"mixture": {"a": w, "b": 1 - w}}, ["a", "b"], 10, name=name) \
+                == "claimed"
+            store.record_checkpoint(rid, 10, 1000, {"a": 2.0 + 0.3 * np.exp(-2 * w) + 0.001 * rng.standard_normal(),
+                                                    "b": 2.5 + 0.3 * np.exp(-2 * (1 - w))}, owner="me")
+            store.finish_run(rid, 1.0, owner="me")
+    out = tmp_path / "runs.csv"
+    code, _, err = run_cli(capsys, "runs", "export", str(db), str(out))
+    assert code == 0, err
+    assert sorted(read_runs(out).runs) == sorted(export_run_table(db)["run"]) == \
+        sorted(["NA", "None", "nan", "null", "N/A", "NULL"])
+    code, _, err = run_cli(capsys, "fit", "--runs", str(out), "--law", "ye-exp", "--json")
+    assert code == 0, err
