@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +100,21 @@ class _Api:
         return list(self._runs)
 
 
+@contextlib.contextmanager
+def _left_out(tmp=None):
+    """The messages of the DataWarnings that say rows or runs were left out, without the folder ``tmp`` (others,
+    e.g. float32 weights renormalised, pass as the test's marks say)."""
+    said: list[str] = []
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        yield said
+    for w in rec:
+        if issubclass(w.category, DataWarning) and "left out" in str(w.message):
+            said.append(str(w.message) if tmp is None else str(w.message).replace(f"{tmp}/", ""))
+        elif not (issubclass(w.category, DataWarning) and "renormalised" in str(w.message)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def _wandb_runs():
     runs = []
     for r, (w, c) in MIX.items():
@@ -113,8 +130,9 @@ def _wandb_runs():
 
 def test_wandb_importer_reads_history_per_run():
     api = _Api(_wandb_runs())
-    with pytest.warns(DataWarning, match="left out 3 of 12 rows without every eval loss"):
+    with _left_out() as said:  # the step-310 rows log training loss only: left out without a word
         t = runs_from_wandb("ent/proj", api=api, columns="params=model/n_params, w:*=mixture/*, loss:*=eval/*/loss")
+    assert said == []
     assert api.asked == ["ent/proj"] and len(t) == 9 and t.domains == ["web", "code"]
     assert sorted(set(t.steps)) == [100.0, 200.0, 300.0] and np.all(t.model_params == 2e6)
     got = {(r, s): y for r, s, y in zip(t.runs, t.steps, t.losses("pile"), strict=True)}
@@ -175,8 +193,9 @@ def test_tensorboard_importer(tmp_path):
         _write_events(d / "events.out.tfevents.1700000000.host.1.0", ev)
     assert list(read_scalars(tmp_path / "logs" / "r1" / "events.out.tfevents.1700000000.host.1.0"))[:1] == [
         (0, "mixture/web", pytest.approx(0.2))]
-    with pytest.warns(DataWarning, match="left out 3 of 9 rows"):  # step 0 holds the mixture, no loss
+    with _left_out() as said:  # step 0 holds the mixture, no loss: left out without a word
         t = runs_from_tensorboard(tmp_path / "logs", columns="w:*=mixture/*, loss:*=eval/*")
+    assert said == []
     assert len(t) == 6 and t.domains == ["web", "code"] and sorted(set(t.steps)) == [100.0, 200.0]
     got = {(r, s): y for r, s, y in zip(t.runs, t.steps, t.losses("pile"), strict=True)}
     assert got[("r1", 200.0)] == pytest.approx(3.0 - 0.2 - 0.2, rel=1e-6)
@@ -185,9 +204,9 @@ def test_tensorboard_importer(tmp_path):
     design = tmp_path / "design.csv"
     pd.DataFrame({"run": list(MIX), "w:a": [w for w, _ in MIX.values()], "w:b": [c for _, c in MIX.values()]}
                  ).to_csv(design, index=False)
-    with pytest.warns(DataWarning):
+    with _left_out() as said:
         t2 = runs_from_tensorboard(tmp_path / "logs", columns="loss:*=eval/*", mixtures=design)
-    assert t2.domains == ["a", "b"] and len(t2) == 6
+    assert said == [] and t2.domains == ["a", "b"] and len(t2) == 6
     bad = tmp_path / "logs" / "r0" / "events.out.tfevents.1700000000.host.1.0"
     raw = bytearray(bad.read_bytes())
     raw[-6] ^= 0xFF
@@ -391,7 +410,6 @@ def _tb_logs(root: Path, loss=lambda r, w, s: 3.0 - w - s / 1000, mix=MIX) -> Pa
 
 
 @pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")  # float32 scalars
-@pytest.mark.filterwarnings("ignore:.*without every eval loss:mixlaw.errors.DataWarning")  # step 0: mixture only
 def test_tensorboard_file_still_being_written_is_read_up_to_its_last_whole_record(tmp_path):
     # A run still training (or killed) leaves its last record half flushed: that stopped the whole import with
     # "truncated record at byte 225"; TensorBoard itself reads the records before it.
@@ -409,7 +427,6 @@ def test_tensorboard_file_still_being_written_is_read_up_to_its_last_whole_recor
 
 
 @pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")
-@pytest.mark.filterwarnings("ignore:.*without every eval loss:mixlaw.errors.DataWarning")
 def test_importer_errors_name_the_run_step_and_logged_name(tmp_path):
     # "logs:9: column 'loss:pile'" named line 9 of a table that only exists inside the importer.
     root = _tb_logs(tmp_path / "inf", loss=lambda r, w, s: float("inf") if (r, s) == ("r2", 200) else 3.0 - w)
@@ -427,19 +444,53 @@ def test_importer_errors_name_the_run_step_and_logged_name(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")
-@pytest.mark.filterwarnings("ignore:.*without every eval loss:mixlaw.errors.DataWarning")
 def test_losses_logged_as_nan_are_named_by_run_and_step(tmp_path):
     # A diverged run's NaN losses were left out with the count of rows "without every eval loss", as the steps
     # that log no eval are: nothing said which run had diverged.
     root = _tb_logs(tmp_path / "logs", loss=lambda r, w, s: float("nan") if r == "r1" else 3.0 - w - s / 1000)
-    with pytest.warns(DataWarning, match=r"logs: eval losses logged as NaN \(a diverged run\?\): 'r1' eval/pile at "
-                                         r"step\(s\) 100, 200; those rows are left out"):
+    with _left_out(tmp_path) as said:
         t = runs_from_tensorboard(root, columns="w:*=mixture/*, loss:*=eval/*")
     assert set(t.runs) == {"r0", "r2"}
+    # Said once, with the reason: not again as rows left out.
+    assert said == ["logs: eval losses logged as NaN (a diverged run?): 'r1' eval/pile at step(s) 100, 200; those "
+                    "rows are left out"]
     runs = _wandb_runs()
     runs[2]._history[1]["eval/pile/loss"] = float("nan")
-    with pytest.warns(DataWarning, match=r"'r2' eval/pile/loss at step\(s\) 100;"):
+    with _left_out() as said:
         runs_from_wandb("ent/proj", api=_Api(runs), columns="w:*=mixture/*, loss:*=eval/*/loss")
+    assert len(said) == 1 and "'r2' eval/pile/loss at step(s) 100;" in said[0]
+
+
+@pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")
+def test_rows_left_out_are_said_when_they_held_losses(tmp_path):
+    # Evals logged at different steps (pile every 100 steps, code at 150 and 250): each row has one of the two, so
+    # no row has both, and a run whose evals never meet loses every row. The import warned "left out N rows
+    # without every eval loss" for these and for the training-loss steps alike; now it says what was lost, why.
+    for r, (w, c) in MIX.items():
+        d = tmp_path / "logs" / r
+        d.mkdir(parents=True)
+        ev = [_event(0, "mixture/web", w), _event(0, "mixture/code", c)]
+        ev += [_event(s, "train/loss", 4.0 - s / 1000) for s in range(10, 300, 10)]  # training loss, every 10 steps
+        ev += [_event(s, "eval/pile", 3.0 - w - s / 1000) for s in (100, 200)]
+        code = (100, 200) if r == "r0" else (150, 250) if r == "r1" else (100, 250)
+        ev += [_event(s, "eval/code", 2.0 + w) for s in code]
+        _write_events(d / "events.out.tfevents.1.h.1.0", ev)
+    (tmp_path / "logs" / "r3").mkdir()  # a run whose tags the map does not match: it logs no eval loss
+    _write_events(tmp_path / "logs" / "r3" / "events.out.tfevents.1.h.1.0",
+                  [_event(0, "mixture/web", 0.5), _event(0, "mixture/code", 0.5), _event(100, "val/pile", 2.5)])
+    with _left_out(tmp_path) as said:
+        t = runs_from_tensorboard(tmp_path / "logs", columns="w:*=mixture/*, loss:*=eval/*")
+    assert sorted(zip(t.runs, t.steps, strict=True)) == [("r0", 100), ("r0", 200), ("r2", 100)]
+    assert said == ["logs: left out 6 (run, step) rows that log some eval losses but not all (run 'r1' step 100 "
+                    "logs eval/pile, not eval/code; run 'r1' step 150 logs eval/code, not eval/pile; run 'r1' step "
+                    "200 logs eval/pile, not eval/code ...): a row of a run table needs every eval's loss at one step, "
+                    "and these evals were logged at different steps; log them at the same steps, or import the evals "
+                    "logged together (--columns); run 'r1' loses every row; run 'r3' logs none of the eval losses "
+                    "(eval/pile, eval/code) and is left out: does the --columns map match their tags?"]
+    # When no row has them all, the error says why.
+    with pytest.raises(DataError, match=r"no row has every eval loss \(eval/pile, eval/code\); rows log some of "
+                                        r"them, never all at one step: log the evals at the same steps"):
+        runs_from_tensorboard(tmp_path / "logs" / "r1", columns="w:*=mixture/*, loss:*=eval/*")
 
 
 def test_olmix_pair_errors_name_the_file_line_and_column_of_the_cell(tmp_path):
@@ -469,8 +520,9 @@ def test_a_jsonl_training_log_is_read_as_the_wandb_and_tensorboard_importers_rea
             recs.append({"run": r, "step": s, "eval/code/loss": 2 + w})
     p.write_text("".join(json.dumps(x) + "\n" for x in recs))
     cols = "w:*=config/mixture/*, loss:*=eval/*/loss"
-    with pytest.warns(DataWarning, match=r"read as a log .* left out 3 of 9 \(run, step\) rows that log no eval loss"):
+    with _left_out() as said:  # the config and training-loss records log no eval: left out without a word
         t = read_runs_mapped(p, cols)
+    assert said == []
     assert len(t) == 6 and sorted(set(t.steps)) == [100.0, 200.0] and t.evals == ["pile", "code"]
     np.testing.assert_allclose(t.weights, [MIX[r] for r in t.runs])
     np.testing.assert_allclose(t.losses("code"), [2 + MIX[r][0] for r in t.runs])

@@ -154,6 +154,66 @@ def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataF
     return df[keep].reset_index(drop=True), lines[keep]
 
 
+def _rows_with_every_eval(frame: pd.DataFrame, lcols: list[str], where: str, *,
+                          sources: Mapping[str, str] | None = None, said: Any = frozenset(),
+                          partial_ok: bool = False) -> np.ndarray:
+    """Which rows of a log read as a run table to keep: those with every eval loss (a boolean mask).
+
+    A training log has many rows that log no eval loss at all (the training-loss steps between evals, a config
+    record): they are left out without a word. Every TensorBoard import warned "left out N rows without every eval
+    loss" for them (evals logged at other steps than the training loss), which told a user nothing and hid the
+    cases that do: one warning, with the reason, names the rows that log some eval losses but not all (evals
+    logged at different steps: a run loses evals it logged) and the runs that log no eval loss at all (a --columns
+    pattern that missed their tags?). Rows in ``said`` ((run, step) already named, e.g. losses logged as NaN) are
+    not counted again. ``partial_ok``: rows with some losses are kept for the table's own error (a JSONL log,
+    where --drop-incomplete is the fix the table names).
+    """
+    has = frame[lcols].notna().to_numpy()
+    complete, some = has.all(axis=1), has.any(axis=1)
+    runs = frame["run"].astype(str).to_numpy()
+    steps = frame["step"].to_numpy() if "step" in frame.columns else np.full(len(frame), None)
+    name = dict(sources or {})
+    parts = []
+    partial = some & ~complete & np.array([(r, _step_key(t)) not in said for r, t in zip(runs, steps, strict=True)],
+                                          dtype=bool)
+    if partial.any() and not partial_ok:
+        eg = []
+        for i in np.flatnonzero(partial)[:3]:
+            got = [name.get(c, c) for c, h in zip(lcols, has[i], strict=True) if h]
+            miss = [name.get(c, c) for c, h in zip(lcols, has[i], strict=True) if not h]
+            at = f"run {runs[i]!r}" + ("" if steps[i] is None or pd.isna(steps[i]) else f" step {steps[i]:g}")
+            eg.append(f"{at} logs {_show(got, 3)}, not {_show(miss, 3)}")
+        n = int(partial.sum())
+        parts.append(f"left out {n} (run, step) row{'s' if n > 1 else ''} that log some eval losses but not all "
+                     f"({'; '.join(eg)}{' ...' if n > 3 else ''}): a row of a run table needs every eval's loss at "
+                     "one step, and these evals were logged at different steps; log them at the same steps, or "
+                     "import the evals logged together (--columns)")
+        lost = sorted(set(runs[partial]) - set(runs[complete]))
+        if lost:
+            parts.append(f"run{'s' if len(lost) > 1 else ''} {_show([repr(r) for r in lost], 5)} "
+                         f"lose{'' if len(lost) > 1 else 's'} every row")
+    kept = complete | (some & partial_ok)
+    silent = sorted(set(runs) - set(runs[some]) - {r for r, _ in said})  # NaN-logged runs were named already
+    if silent and kept.any():
+        many = len(silent) > 1
+        parts.append(f"run{'s' if many else ''} {_show([repr(r) for r in silent], 5)} log{'' if many else 's'} "
+                     f"none of the eval losses ({_show([name.get(c, c) for c in lcols], 5)}) and "
+                     f"{'are' if many else 'is'} left out: does the --columns map match their tags?")
+    if parts:
+        warnings.warn(f"{where}: " + "; ".join(parts), DataWarning, stacklevel=4)  # the importer's caller
+    return kept
+
+
+def _step_key(step: Any) -> Any:
+    """A step as the key of a (run, step) set: logged steps are ints, table steps floats, a missing one None."""
+    if step is None or (isinstance(step, float) and np.isnan(step)):
+        return None
+    try:
+        return float(step)
+    except (TypeError, ValueError):
+        return step
+
+
 def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str) -> tuple[pd.DataFrame, np.ndarray]:
     """A training log (one record per logging call) as a run table, as the W&B and TensorBoard importers read theirs.
 
@@ -193,11 +253,8 @@ def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str) -> tuple[pd
     no_eval = work[lcols].isna().all(axis=1)
     if no_eval.all():
         raise DataError(f"no record of the log has an eval loss ({_show(lcols)})", path=where)
-    if no_eval.any():
-        warnings.warn(f"{where}: read as a log (records merged per run and step, each run's mixture on all its "
-                      f"rows); left out {int(no_eval.sum())} of {len(work)} (run, step) rows that log no eval loss",
-                      DataWarning, stacklevel=3)
-        work = work[~no_eval.to_numpy()]
+    # The records that log no eval (config, training loss) are left out silently; a run that logs none is named.
+    work = work[_rows_with_every_eval(work, lcols, where, sources=attrs.get("source_columns"), partial_ok=True)]
     out_lines = work.pop("_line").to_numpy()
     work = work[list(df.columns)].reset_index(drop=True)
     work.attrs.update(attrs)
@@ -445,8 +502,9 @@ def runs_from_wandb(path: str, *, api: Any = None, columns: str | Mapping[str, A
     Each run's config (nested keys joined by ``/``) is repeated on every row of its history
     (``scan_history``: every logged step, not W&B's 500-row sample), so a map like
     ``w:*=mixture/*, loss:*=eval/*/loss, step=_step`` picks the mixture from the config and the losses from
-    the history. ``history=False`` reads one row per run from its summary instead. Rows of a step where an
-    eval loss was not logged are left out (counted in a warning).
+    the history. ``history=False`` reads one row per run from its summary instead. Rows of a step that logs no
+    eval loss (training-loss steps) are left out; a warning names the rows that log some eval losses but not all
+    (evals logged at different steps) and the runs that log none.
 
     Parameters
     ----------
@@ -486,14 +544,15 @@ def runs_from_wandb(path: str, *, api: Any = None, columns: str | Mapping[str, A
     if "step" not in mapping and "_step" in raw.columns and "step" not in raw.columns:
         mapping = {**mapping, "step": "_step"}
     frame = apply_column_map(raw, mapping, where=f"wandb:{path}")
-    _logged_nan(rows, frame, f"wandb:{path}")
+    said = _logged_nan(rows, frame, f"wandb:{path}")
     return _finish(frame, f"wandb:{path}", weight_tol, "w:*=mixture/*, loss:*=eval/*/loss",
-                   frame.attrs.get("source_columns"))
+                   frame.attrs.get("source_columns"), said)
 
 
-def _logged_nan(rows: list[dict[str, Any]], frame: pd.DataFrame, where: str) -> None:
+def _logged_nan(rows: list[dict[str, Any]], frame: pd.DataFrame, where: str) -> set[tuple[str, Any]]:
     """Warn, naming runs and steps, about eval losses logged as NaN (a diverged run), which the import leaves out
-    as rows without every eval loss: the count alone did not say that a run had diverged, nor which."""
+    as rows without every eval loss: the count alone did not say that a run had diverged, nor which. Returns the
+    (run, step) keys named, which the warning on rows left out does not count again."""
     sources = frame.attrs.get("source_columns", {})
     tags = {sources.get(c, c): c for c in frame.columns if str(c).startswith(LOSS_PREFIX)}
     hit: dict[tuple[str, str], list[Any]] = {}
@@ -503,17 +562,18 @@ def _logged_nan(rows: list[dict[str, Any]], frame: pd.DataFrame, where: str) -> 
             if isinstance(v, (float, np.floating)) and np.isnan(v):
                 hit.setdefault((str(row["run"]), tag), []).append(row.get("step", row.get("_step")))
     if not hit:
-        return
+        return set()
     runs = "; ".join(f"{run!r} {tag}" + (f" at step(s) {', '.join(str(s) for s in steps[:5] if s is not None)}"
                                          + (" ..." if len(steps) > 5 else "") if any(s is not None for s in steps)
                                          else "") for (run, tag), steps in list(hit.items())[:5])
     more = f" (and {len(hit) - 5} more)" if len(hit) > 5 else ""
     warnings.warn(f"{where}: eval losses logged as NaN (a diverged run?): {runs}{more}; those rows are left out",
                   DataWarning, stacklevel=3)
+    return {(run, _step_key(s)) for (run, _), steps in hit.items() for s in steps}
 
 
 def _finish(frame: pd.DataFrame, where: str, weight_tol: float, example: str,
-            sources: Mapping[str, str] | None = None) -> RunTable:
+            sources: Mapping[str, str] | None = None, said: Any = frozenset()) -> RunTable:
     """The run table of an importer's rows (one per run and step); errors name the run and step, not a row number
     of a table the user never saw, and the column by its logged name (tag, config key)."""
     wcols = [c for c in frame.columns if c.startswith(WEIGHT_PREFIX)]
@@ -526,11 +586,13 @@ def _finish(frame: pd.DataFrame, where: str, weight_tol: float, example: str,
     frame[wcols] = frame.groupby("run")[wcols].transform(lambda s: s.ffill().bfill())
     missing = frame[lcols].isna().any(axis=1)
     if missing.all():
-        raise DataError(f"no row has every eval loss ({', '.join(lcols)})", path=where)
+        some = frame[lcols].notna().any(axis=1).any()
+        why = ("; rows log some of them, never all at one step: log the evals at the same steps, or import the evals "
+               "logged together (--columns)") if some and len(lcols) > 1 else ""
+        raise DataError(f"no row has every eval loss ({', '.join((sources or {}).get(c, c) for c in lcols)}){why}",
+                        path=where)
     if missing.any():
-        warnings.warn(f"{where}: left out {int(missing.sum())} of {len(frame)} rows without every eval loss",
-                      DataWarning, stacklevel=3)
-        frame = frame[~missing].reset_index(drop=True)
+        frame = frame[_rows_with_every_eval(frame, lcols, where, sources=sources, said=said)].reset_index(drop=True)
     try:
         return RunTable(frame, path=where, weight_tol=weight_tol, lines=np.arange(len(frame)) + 1)
     except DataError as e:
@@ -576,7 +638,7 @@ def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapp
     raw = pd.DataFrame(rows)
     frame = apply_column_map(raw, parse_column_map(columns), where=str(root))
     sources = frame.attrs.get("source_columns", {})
-    _logged_nan(rows, frame, str(root))
+    said = _logged_nan(rows, frame, str(root))
     if mixtures is not None:
         mix = _read_any(Path(mixtures))[0]
         wcols = [c for c in mix.columns if str(c).startswith(WEIGHT_PREFIX)]
@@ -587,7 +649,7 @@ def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapp
         if unknown:
             raise DataError(f"no mixture for run(s) {unknown[:5]}", path=str(mixtures))
         frame = frame.drop(columns=[c for c in wcols if c in frame.columns]).merge(mix, on="run", how="left")
-    return _finish(frame, str(root), weight_tol, "w:*=mixture/*, loss:*=eval/*", sources)
+    return _finish(frame, str(root), weight_tol, "w:*=mixture/*, loss:*=eval/*", sources, said)
 
 
 __all__ = ["read_any_runs", "parse_column_map", "apply_column_map", "read_runs_mapped", "read_olmix_pair",
