@@ -146,3 +146,54 @@ def test_an_optimum_predicted_worse_than_a_measured_run_says_so():
         in str(opt)
     opt.best_run = {"run": "r7", "row": 7, "objective": opt.objective + 0.1}
     assert "predicted worse" not in str(opt)
+
+
+def test_the_pages_notes_name_the_optimize_command_that_takes_their_options(tmp_path, capsys):
+    # The page's notes said '--bootstrap 50 gives the optimum's interval' and '--trust-radius 0.42 to stay near the
+    # runs'; 'mixlaw report --bootstrap 50' is "No such option". They now name the optimize command of this page's
+    # law, data and eval, and that command, with the option, runs.
+    import html
+    import shlex
+
+    rng = np.random.default_rng(3)
+    for name, n in (("train.csv", 30), ("test.csv", 15)):
+        W = rng.dirichlet(np.ones(3), size=n)  # a gain of at most 0.01 under noise of 0.05: the note is due
+        y = 3.0 + 0.01 * W[:, 0] + 0.05 * rng.standard_normal(n)
+        rows = ["run,w:a,w:b,w:c,loss:a"] + [f"r{i},{w[0]:.17g},{w[1]:.17g},{w[2]:.17g},{v:.17g}"
+                                             for i, (w, v) in enumerate(zip(W, y, strict=True))]
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+    out = tmp_path / "r.html"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--runs", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"), "--laws",
+              "linear", "--out", str(out), "--seed", "2"])
+    assert exc.value.code == 0, capsys.readouterr().err
+    page = html.unescape(out.read_text())
+    command = f"mixlaw optimize --runs {tmp_path / 'train.csv'} --law linear --seed 2"
+    assert f"so it may not be real; the optimum's interval: {command} --bootstrap 50" in page
+    assert "--bootstrap 50 gives" not in page
+    assert f"Bounds, a trust radius or bootstrap intervals for it: {command} with --bounds" in re.sub(r"<[^>]+>", "",
+                                                                                                         page)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main([*shlex.split(command)[1:], "--trust-radius", "0.5", "--bootstrap", "3"])
+    assert exc.value.code == 0, capsys.readouterr().err
+
+
+def test_optimum_notes_name_the_option_alone_or_the_command_that_takes_it():
+    from mixlaw.optimize import optimize_mixture
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=40)
+    law = YeExponential().fit(W, 2.0 + np.exp(W @ [0.0, -1.0, 0.5]), domains=["a", "b", "c"], targets=["a"])
+    opt = optimize_mixture(law, objective="a", runs=W)
+    opt.nearest_run_l1, opt.runs_spacing_l1 = 0.9, 0.42
+    opt.law_error = {"rmse": 10.0, "source": "held-out split 'held'"}
+    text = str(opt)  # as 'mixlaw optimize' prints it: the options are its own
+    assert "(train a run near it, or --trust-radius 0.42 to stay near the runs)" in text
+    assert "so it may not be real; --bootstrap 50 gives the optimum's interval" in text
+    opt.refine_with = "mixlaw optimize --dataset regmix --law ye-exp --target pile_cc"
+    text = str(opt)
+    assert ("(train a run near it, or to stay near the runs: mixlaw optimize --dataset regmix --law ye-exp --target "
+            "pile_cc --trust-radius 0.42)") in text
+    assert ("so it may not be real; the optimum's interval: mixlaw optimize --dataset regmix --law ye-exp --target "
+            "pile_cc --bootstrap 50") in text

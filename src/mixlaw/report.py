@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import io
+import shlex
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -43,7 +44,7 @@ def _label(text: str) -> str:
 
 def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all", laws: list[str] | None = None,
                       objective: str | Mapping[str, float] = "mean", maximize: bool = False, random_state: int = 0,
-                      title: str = "mixlaw report",
+                      title: str = "mixlaw report", data_options: str | None = None,
                       on_progress: Any = None, on_done: Any = None) -> str:
     """One self-contained HTML page: leaderboard, predicted-vs-true per law, Ye interactions, optimal mixture.
 
@@ -62,6 +63,10 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     maximize : bool, default=False
         Maximise that objective: the eval sets are higher-is-better metrics (accuracy, pass@1), as in
         ``mixlaw optimize --maximize``.
+    data_options : str, optional
+        How ``mixlaw optimize`` names the fitting runs (``--dataset regmix``, ``--runs train.csv``; default
+        ``--runs`` and ``train.path``): the page names the optimize command that refines its optimum
+        (bounds, ``--trust-radius``, ``--bootstrap`` intervals), which the report does not take.
 
     Returns
     -------
@@ -175,6 +180,9 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             if opt.nearest_run is not None:
                 opt.nearest_run_name = str(train.runs[opt.nearest_run])
             opt.best_run = best_measured_run(train, names, obj, maximize)
+            # The page's notes suggest --trust-radius / --bootstrap: name the command that takes them, for this
+            # law, data and objective ('mixlaw report --trust-radius' is "No such option").
+            opt.refine_with = _optimize_command(train, names, best, objective, maximize, random_state, data_options)
             if len(names) == 1:  # the leaderboard's RMSE is the error on this objective (pooled over evals if more)
                 opt.law_error = {"rmse": float(scores_of[best][split0]["rmse"]),
                                  "source": f"held-out split {split0!r}"}
@@ -193,12 +201,36 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
                          f"{opt.objective:.4f} vs "
                          f"{opt.natural_objective:.4f} for the mean training mixture. The law is the leaderboard's "
                          f"best ranker on {html.escape(split0)} (Spearman "
-                         f"{scores_of[best][split0]['spearman']:.4f}).</p>" + _svg(fig)
+                         f"{scores_of[best][split0]['spearman']:.4f}). Bounds, a trust radius or bootstrap "
+                         f"intervals for it: <code>{html.escape(opt.refine_with)}</code> with "
+                         "<code>--bounds</code>, <code>--trust-radius</code> or <code>--bootstrap</code>.</p>"
+                         + _svg(fig)
                          + "<pre>" + html.escape(str(opt)) + "</pre>")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{style}</style></head><body>" + "\n".join(parts) + "</body></html>")
+
+
+def _optimize_command(train: Any, names: list[str], law: str, objective: str | Mapping[str, float], maximize: bool,
+                      seed: int, data_options: str | None) -> str:
+    """The ``mixlaw optimize`` command line of the page's optimum: its runs, law, eval sets and objective."""
+    data = data_options or f"--runs {shlex.quote(train.path or 'RUNS')}"
+    parts = ["mixlaw optimize", data, f"--law {shlex.quote(law)}"]
+    if list(names) != list(train.evals):
+        parts += [f"--target {shlex.quote(n)}" for n in names]
+    elif len(names) > 1:
+        parts.append("--target all")
+    if isinstance(objective, Mapping):
+        spec = ",".join(f"{k}:{float(v):g}" for k, v in objective.items())
+        parts.append(f"--objective {shlex.quote('weights=' + spec)}")
+    elif objective != "mean" and len(names) > 1:
+        parts.append(f"--objective {shlex.quote(objective)}")
+    if maximize:
+        parts.append("--maximize")
+    if seed:
+        parts.append(f"--seed {seed}")
+    return " ".join(parts)
 
 
 __all__ = ["build_html_report"]

@@ -4,12 +4,14 @@ interactions, the optimal mixture) for a run table and its held-out tables, or f
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import typer
 
 from .. import api
 from ..compare import default_laws
+from ..data import WEIGHT_TOL
 from ..datasets import bundled_splits
 from ..errors import InputError
 from ..report import build_html_report
@@ -65,8 +67,11 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
                   highlight=False, markup=False)
     keys = parse_laws(laws) or default_laws()
     with show_warnings(), progress("fitting laws", total=len(keys)) as advance, cv_progress(advance):
+        data = f"--dataset {dataset}" if dataset is not None else f"--runs {shlex.quote(str(runs))}"
+        if weight_tol != WEIGHT_TOL:
+            data += f" --weight-tol {weight_tol:g}"
         page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
-                                 objective=parse_objective(objective), maximize=maximize,
+                                 objective=parse_objective(objective), maximize=maximize, data_options=data,
                                  random_state=seed, on_progress=lambda k: advance(k, 0),
                                  on_done=lambda k: advance(k))
     api.write_text_atomic(page, out_path)

@@ -90,6 +90,10 @@ class OptimumResult:
         The fitting run with the best measured objective, ``{"run", "row", "objective"}`` (set by
         :func:`mixlaw.api.optimize_runs`): the mixture a user can pick without any law, which the optimum's
         prediction should be read against.
+    refine_with : str, optional
+        The command that takes the notes' ``--trust-radius`` and ``--bootstrap`` for this optimum, when the one
+        that printed it does not (``mixlaw report``'s page: ``mixlaw optimize --dataset regmix --law ye-exp ...``);
+        None: the notes name the options alone, as ``mixlaw optimize`` takes them.
     """
 
     weights: dict[str, float]
@@ -124,6 +128,7 @@ class OptimumResult:
     law_error: dict[str, Any] | None = None
     maximize: bool = False
     best_run: dict[str, Any] | None = None
+    refine_with: str | None = None
 
     @property
     def improvement(self) -> float:
@@ -153,6 +158,12 @@ class OptimumResult:
                 "steps_to_match": None if self.steps is None else self.steps.to_dict(), "law_error": self.law_error,
                 "best_run": None if self.best_run is None else dict(self.best_run)}
 
+    def _option(self, option: str, does: str, what: str) -> str:
+        """A note's advice: the ``option`` and what it ``does``, or ``what`` and the command that takes the option
+        (``refine_with``): the report's page said '--trust-radius 0.58 to stay near the runs', which 'mixlaw report'
+        refuses ("No such option")."""
+        return f"{option} {does}" if self.refine_with is None else f"{what}: {self.refine_with} {option}"
+
     def __str__(self) -> str:
         iv = self.intervals or {}
         level = iv.get("level")
@@ -169,9 +180,10 @@ class OptimumResult:
             if self.runs_spacing_l1 is not None and self.nearest_run_l1 > self.runs_spacing_l1:
                 # Said in words: on Marin's swarm the optimum lay 1.05 from every run, runs 0.58 apart, and the
                 # two numbers alone did not tell a reader that the predicted gain is an extrapolation.
-                lines.append(f"    note: the optimum lies farther from every run than the runs lie from one another: "
-                             f"its predicted objective is an extrapolation of the law (train a run near it, or "
-                             f"--trust-radius {self.runs_spacing_l1:.2g} to stay near the runs)")
+                lines.append("    note: the optimum lies farther from every run than the runs lie from one another: "
+                             "its predicted objective is an extrapolation of the law (train a run near it, or "
+                             + self._option(f"--trust-radius {self.runs_spacing_l1:.2g}", "to stay near the runs",
+                                            "to stay near the runs") + ")")
         obj = f"    predicted objective = {self.objective:.5g}"
         if "objective" in iv:
             lo, hi = iv["objective"]
@@ -211,7 +223,8 @@ class OptimumResult:
                 # Said because a user read a 0.2 % improvement as a finding (issue 10's new-user trial): it is a
                 # difference of two predictions, each off by about this much on the runs themselves.
                 lines.append("    note: the improvement is smaller than the law's error on the runs, so it may not be "
-                             "real; --bootstrap 50 gives the optimum's interval")
+                             "real; " + self._option("--bootstrap 50", "gives the optimum's interval",
+                                            "the optimum's interval"))
         active = {a.domain: a for a in self.active}
         lines.append("[[Weights]]")
         # Names up to 40 characters in full; longer ones cut so that two never read the same (Marin's
