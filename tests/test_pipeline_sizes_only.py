@@ -242,7 +242,9 @@ def test_a_recorded_step_with_too_few_sizes_is_refused_in_one_line() -> None:
     tab = RunTable(pd.concat([a, b], ignore_index=True))
     for kw in ({}, {"route": "nested", "law": "ye-exp"}, {"route": "direct", "law": "ye-exp"}):
         with pytest.raises(InputError, match=r"^the [^\n]*needs 3 model sizes to extrapolate to another size; the "
-                           r"runs at S = 3000 \(sizes only\) have 2 model size\(s\) \(1e\+07, 2e\+07\)$"):
+                           r"runs at S = 3000 \(sizes only\) have 2 model size\(s\) \(1e\+07, 2e\+07\); with 2 "
+                           r"sizes only a law that takes N as an input can \(route 'direct', law 'dz-eq3-safe', "
+                           r"'dz-eq3' or 'dz-eq1': --route direct --law dz-eq3-safe\), and no backtest can test it$"):
             fit_pipeline(tab, target_params=N_TARGET, target_steps=3000, **kw)
     assert fit_pipeline(tab, target_params=N_TARGET, target_steps=2000, route="nested", law="ye-exp").sizes_only
 

@@ -340,13 +340,19 @@ def size_law_refusal(sizes: np.ndarray, what: str = SIZE_LAW, at_time: str | Non
     ``what``: what fits across sizes (:func:`size_fit_words`). ``at_time`` (e.g. ``"S = 3000"``): the sizes-only
     pipeline's one step, whose runs these sizes are; no steps-only tail then (one checkpoint per curve cannot
     extrapolate in steps)."""
+    # With 2 sizes a law that takes N as an input still fits (check_size_law asks it for 2): said because a user
+    # with Dai & Zheng's 4-domain Pile runs (90M and 200M, target 440M) got this refusal and no way forward, while
+    # '--route direct --law dz-eq3-safe' ran (2.9 % MRE at 440M).
+    other = ("; with 2 sizes only a law that takes N as an input can (route 'direct', law 'dz-eq3-safe', 'dz-eq3' "
+             "or 'dz-eq1': --route direct --law dz-eq3-safe), and no backtest can test it"
+             if need > 2 and sizes.size == 2 else "")
     if at_time is not None:
         return InputError(f"{what} needs {need} model sizes to extrapolate to another size; the runs at {at_time} "
-                          f"(sizes only) have {sizes.size} model size(s) ({_size_list(sizes)})")
+                          f"(sizes only) have {sizes.size} model size(s) ({_size_list(sizes)}){other}")
     at = " or ".join(f"{v:g}" for v in sizes)
     return InputError(f"{what} needs {need} model sizes to extrapolate to another size; the data has {sizes.size} "
                       f"model size(s) ({_size_list(sizes)}); a target size equal to a fitted one ({at}) extrapolates "
-                      "in steps alone")
+                      f"in steps alone{other}")
 
 
 def short_list(values: np.ndarray, at_most: int = 6) -> str:

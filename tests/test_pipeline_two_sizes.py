@@ -1,0 +1,49 @@
+"""Two model sizes: the size law and the direct joint law's size term (3 parameters) cannot extrapolate in size,
+but a law that takes N as an input (Dai & Zheng's) fits 2, and the refusal says so. A user with Dai & Zheng's
+4-domain Pile runs (90M and 200M, target 440M) got the refusal with no way forward, while
+``--route direct --law dz-eq3-safe`` ran."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_pipeline_route_words import N_STAR, S_STAR, world
+
+from mixlaw.errors import ExtrapolationWarning, InputError
+from mixlaw.pipeline import fit_pipeline
+
+TWO = [1e7, 2e7]
+
+
+@pytest.mark.parametrize("route, law", [("auto", "auto"), ("nested", "ye-exp"), ("direct", "ye-exp")])
+def test_two_sizes_refusal_names_the_laws_that_take_n(route: str, law: str) -> None:
+    table = world(TWO)
+    with pytest.raises(InputError) as err:
+        fit_pipeline(table, target_params=N_STAR, target_steps=S_STAR, route=route, law=law)
+    msg = str(err.value)
+    assert "\n" not in msg and "needs 3 model sizes" in msg
+    assert msg.endswith("with 2 sizes only a law that takes N as an input can (route 'direct', law 'dz-eq3-safe', "
+                        "'dz-eq3' or 'dz-eq1': --route direct --law dz-eq3-safe), and no backtest can test it")
+    # What the line offers does run on the same table (a table without tokens: the law predicts at the final
+    # checkpoints, and says so).
+    with pytest.warns(ExtrapolationWarning, match="needs tokens"):
+        res = fit_pipeline(table, target_params=N_STAR, target_steps=S_STAR, route="direct", law="dz-eq3-safe")
+    assert np.isfinite(res.predict(table.weights[:3])).all()
+
+
+def test_two_sizes_at_one_step_refusal_names_them_too() -> None:
+    # The sizes-only pipeline (each run's loss at one step) refuses 2 sizes in its own words, with the same tail.
+    table = world(TWO, [3000])
+    with pytest.raises(InputError, match=r"the runs at S = 3000 \(sizes only\) have 2 model size\(s\) .*; with 2 "
+                                         r"sizes only a law that takes N as an input can \(route 'direct'"):
+        fit_pipeline(table, target_params=N_STAR)
+    res = fit_pipeline(table, target_params=N_STAR, route="direct", law="dz-eq3-safe")
+    assert res.sizes_only and np.isfinite(res.predict(table.weights[:3])).all()
+
+
+def test_one_size_refusal_offers_no_law() -> None:
+    # Nothing extrapolates in size from one size: the tail is not said.
+    table = world([1e7])
+    with pytest.raises(InputError) as err:
+        fit_pipeline(table, target_params=N_STAR, target_steps=S_STAR, route="direct", law="dz-eq3-safe")
+    assert "dz-eq3-safe" not in str(err.value)
