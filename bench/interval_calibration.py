@@ -44,7 +44,7 @@ are the time part's alone, scaled by f = (log N*/N_L + log S*/S_L) / (log S_L/S_
 worlds of 3 checkpoints per curve have no backtest at all (the jackknife alone) and are scored apart. Each row
 also keeps the size law's prediction error at N* (:func:`mixlaw.pipeline.intervals.size_law_spread` on the
 table read at its last step, the sizes-only term) and, without a backtest, the step law's at S*
-(:func:`mixlaw.pipeline.intervals.step_law_spread` on the largest size's curves), for the last rule rows and
+(:func:`mixlaw.pipeline.intervals.step_law_spread_at_size`: the largest size's curves), for the last rule rows and
 ``NO_BACKTEST_RULES``. ``--checkpoints 3`` thins every curve to its first, middle and last checkpoint (by
 index), so that with ``--fit-sizes 3`` no world has a backtest. Measured 2026-12-04 (``--jackknife 3``, 47-101
 s a block), coverage / mean half-width, seed blocks 1 / 0 / 2 / 3::
@@ -75,18 +75,55 @@ per-mixture + alpha drift)::
     max(z sd_jk (+) size, step)                   83 % 3.75 % 75-88 %       78 %            85 %            79 %
 
 The size-law term in quadrature (the sizes-only pipeline's, on the curves' last checkpoints:
-:func:`mixlaw.pipeline.intervals.final_size_law_spread`) is the library's rule there since 2026-12-04 (mean
+:func:`mixlaw.pipeline.intervals.final_size_law_spread`) was the library's rule there from 2026-12-04 (mean
 half-width 3.4-3.9 %); the step law's adds little beside it and both over-cover (93-95 % in a family).
+
+**Target at a fitted size** (``--target-at-fitted-size``, with ``--fit-sizes 3 --checkpoints 3``): the target
+is the largest fitted size at the world's target step (1-3x the last checkpoint), so only the step is
+extrapolated; its measured loss is the world's loss there with the world's noise (a draw of its own seed). The
+size-law term at the last checkpoints held none of the step extrapolation there (it is the checkpoints' noise
+at N*, the same at any S*). Rows keep the step law's term on the curves at the fitted size nearest the target
+(:func:`mixlaw.pipeline.intervals.step_law_spread_at_size`) and each term's noise part (t x sigma), for the
+rules of ``NO_BACKTEST_RULES``. Chosen on block 1 for both targets at once, checked on blocks 0 / 2 / 3
+(2026-12-04, 35-90 s a block), coverage (mean half-width), per family (joint, per-mixture, joint + late bend,
+per-mixture + alpha drift)::
+
+    --fit-sizes 3 --checkpoints 3 --jackknife 8 [--target-at-fitted-size] --seed 1 / 0 / 2 / 3
+    target beyond the fitted sizes
+    jackknife alone                          74 / 68 / 73 / 67 %
+    z sd_jk (+) size-law sd (before)         83 / 78 / 84 / 79 %   3.72 / 3.44 / 3.73 / 3.88 %
+    each part's rule, the wider (library)    83 / 78 / 85 / 79 %   3.75 / 3.45 / 3.74 / 3.89 %
+                                             families 75-88 / 67-90 / 83-86 / 66-89 %
+    z sd_jk (+) size (+) step                88 / 82 / 89 / 85 %   (93-95 % in one family)
+    z sd_jk (+) size, its points' error from the step law at S*   85 / 78 % (blocks 1 / 0)
+    target at a fitted size
+    jackknife alone                          67 / 64 / 72 / 64 %
+    z sd_jk (+) size-law sd (before)         88 / 85 / 89 / 88 %   1.99 / 1.88 / 2.14 / 2.21 %
+    each part's rule, the wider (library)    89 / 83 / 89 / 85 %   1.89 / 1.74 / 1.96 / 2.12 %
+      = max(z sd_jk, step-law sd)            families 83/91/90/92, 85/78/87/83, 90/86/90/89, 85/90/83/82 %
+    max(z sd_jk (+) size, step)              91 / 89 / 91 / 91 %
+    z sd_jk (+) size (+) step                96 % (block 1)
+
+"Each part's rule, the wider" (:func:`rule_each_part`): the step law's term, max with the jackknife as in the
+steps-only pipeline, and, only where the target is beyond the fitted sizes, the size law's in quadrature with
+the jackknife, as in the sizes-only pipeline. At a fitted size the size law extrapolates nothing, and keeping its
+term beside the step law's counted the target run's noise twice (91 % on block 1). It is the library's rule since
+2026-12-04 (``library`` equals it on blocks 2 and 3, measured after the change). The families at 66-67 % beyond
+the fitted sizes (joint on block 0, per-mixture + alpha drift on block 3) miss a world at a time: every entry of
+a missed world has the same signed error (+2 to +4 % in block 0's joint worlds), a shared exponent fitted on 3
+sizes of extrapolated curves (or one that drifts with the step) that no per-mixture term holds.
 
 Usage::
 
     python bench/interval_calibration.py [--worlds 52] [--seed 0] [--jackknife 3] [--workers 2] [--fit-sizes 3]
-        [--rows r.jsonl] [--from-rows r.jsonl ...] [--json out.json | --json]
+        [--checkpoints 3] [--target-at-fitted-size] [--rows r.jsonl] [--from-rows r.jsonl ...]
+        [--json out.json | --json]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -99,6 +136,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from mixlaw.errors import MixlawError, MixlawWarning
 from mixlaw.pipeline import ScaleSplit, fit_pipeline
@@ -108,7 +146,7 @@ from mixlaw.pipeline.intervals import (
     extrapolation_half_width,
     relative_half_width,
     size_law_spread,
-    step_law_spread,
+    step_law_spread_at_size,
 )
 
 
@@ -129,16 +167,24 @@ SEL = _load_selection_bench()
 LEVEL = 0.8
 
 
-def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4, checkpoints: int | None = None
-                     ) -> dict[str, Any]:
+def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4, checkpoints: int | None = None,
+                     at_fitted_size: bool = False) -> dict[str, Any]:
     """Fit world ``i`` of seed block ``block`` as bench/pipeline_selection.py does and keep what intervals use.
     ``fit_sizes`` 3 (``--fit-sizes 3``): the world without its largest size, whose backtest's size part cannot run
     (a world of 3 checkpoints then has no backtest at all: its row says ``no_backtest`` and is scored apart, with
     the rules of ``NO_BACKTEST_RULES``); kept as well, the size law's prediction error at N* from the table read
-    at its last step (:func:`size_law_spread`) and, without a backtest, the step law's at S* from the largest
-    size's curves (:func:`step_law_spread`)."""
+    at its last step (:func:`size_law_spread`) and, without a backtest, the step law's at S* from the curves at
+    the fitted size nearest the target (:func:`step_law_spread_at_size`: the largest, or the target's own).
+    ``at_fitted_size`` (``--target-at-fitted-size``): the target is the largest fitted size at the world's target
+    step, so that only the step is extrapolated; its truth is the world's loss there, observed with the world's
+    checkpoint noise (a draw of its own seed)."""
     family = SEL.FAMILIES[i % len(SEL.FAMILIES)]
     world = SEL.make_world(block * 1000 + i, family, fit_sizes)
+    if at_fitted_size:
+        N_L = float(np.max(world.table.model_params))
+        truth = np.array([[world.loss(w, N_L, world.target_steps)] for w in world.mixtures])
+        noisy = truth * (1 + world.noise * np.random.default_rng([block * 1000 + i, 1]).standard_normal(truth.shape))
+        world = dataclasses.replace(world, target_params=N_L, truth=truth, observed=noisy)
     if checkpoints is not None:  # --checkpoints: the first, the last and k - 2 evenly between, by index
         steps = np.unique(world.table.steps)
         keep = steps[np.unique(np.round(np.linspace(0, steps.size - 1, checkpoints)).astype(int))]
@@ -154,15 +200,18 @@ def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4, c
             jack = [np.asarray(law.predict(W, **kw)).reshape(center.shape) / center for law, kw in iv.boot_laws]
             lo, hi = res.interval(W)
             last = world.table.subset(world.table.steps == world.table.steps.max())
-            top = world.table.subset(world.table.model_params == world.table.model_params.max())
             sz = size_law_spread(last, ["a"], world.target_params, W, LEVEL)
-            st = step_law_spread(top, ["a"], world.target_steps, W, LEVEL)
-            return {"no_backtest": True, "block": block, "world": i, "family": family,
+            st = step_law_spread_at_size(world.table, ["a"], world.target_params, world.target_steps, W, LEVEL)
+            return {"no_backtest": True, "block": block, "world": i, "family": family, "at_fitted_size": at_fitted_size,
                     "n_mixtures": int(len(res.mixtures)), "center": center.ravel().tolist(),
                     "observed": world.observed.ravel().tolist(), "jackknife": [j.ravel().tolist() for j in jack],
                     "lib_half_width": ((hi - lo) / 2 / center).ravel().tolist(), "contains": iv.contains,
                     "size_law": None if sz is None else sz.half_width.ravel().tolist(),
-                    "step_law": None if st is None else st.half_width.ravel().tolist()}
+                    "step_law": None if st is None else st.half_width.ravel().tolist(),
+                    # t x sigma of each term: its target-run noise part (the "1" of sqrt(1 + h*)).
+                    "size_noise": None if sz is None else _noise_part(sz), "step_noise": None if st is None
+                    else _noise_part(st), "size_sigma": None if sz is None else float(sz.sigma[0]),
+                    "step_sigma": None if st is None else float(st.sigma[0])}
         center = res.predict(W)
         iv = res.intervals
         jack = [np.asarray(law.predict(W, **kw)).reshape(center.shape) / center for law, kw in iv.boot_laws]
@@ -184,6 +233,12 @@ def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4, c
             "center": center.ravel().tolist(), "observed": world.observed.ravel().tolist(),
             "truth": world.truth.ravel().tolist(), "jackknife": [j.ravel().tolist() for j in jack],
             "lib_half_width": ((hi - lo) / 2 / center).ravel().tolist()}
+
+
+def _noise_part(sp: Any) -> float:
+    """t x sigma-hat of a :class:`~mixlaw.pipeline.intervals.SizeLawSpread` (one eval): the part of its half-width
+    that is the target run's own noise, the same at any distance."""
+    return float(student_t.ppf(0.5 + LEVEL / 2, sp.df[0]) * sp.sigma[0])
 
 
 def _one(job: tuple[int, ...]) -> dict[str, Any] | str:
@@ -270,9 +325,18 @@ def _step_sd(row: dict[str, Any]) -> np.ndarray:
     return np.zeros(len(row["center"])) if v is None else np.asarray(v, dtype=np.float64)
 
 
+def rule_each_part(row: dict[str, Any]) -> np.ndarray:
+    """Each extrapolated part's own no-backtest rule, the wider: the size law's term in quadrature with the
+    jackknife where the target is beyond the fitted sizes (the sizes-only rule), the step law's as a maximum (the
+    steps-only rule); at a fitted size the steps-only rule alone."""
+    jk = _z() * jackknife_sigma(row)
+    return np.maximum(jk if row.get("at_fitted_size") else np.hypot(jk, _size_sd(row)), _step_sd(row))
+
+
 #: Rules for the worlds without any backtest (3 sizes, 3 checkpoints): no residuals.
 NO_BACKTEST_RULES: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
     "library": lambda r: np.asarray(r["lib_half_width"], dtype=np.float64),
+    "each part's rule, the wider": rule_each_part,
     "jackknife alone (z sd_jk)": lambda r: _z() * jackknife_sigma(r),
     "z sd_jk (+) size-law sd": lambda r: np.hypot(_z() * jackknife_sigma(r), _size_sd(r)),
     "z sd_jk (+) step-law sd": lambda r: np.hypot(_z() * jackknife_sigma(r), _step_sd(r)),
@@ -280,7 +344,41 @@ NO_BACKTEST_RULES: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
                                                    + _step_sd(r) ** 2),
     "max(z sd_jk (+) size, step)": lambda r: np.maximum(np.hypot(_z() * jackknife_sigma(r), _size_sd(r)),
                                                         _step_sd(r)),
+    "max(z sd_jk, step) (+) size": lambda r: np.hypot(np.maximum(_z() * jackknife_sigma(r), _step_sd(r)),
+                                                      _size_sd(r)),
+    "max(z sd_jk, step) (steps-only rule)": lambda r: np.maximum(_z() * jackknife_sigma(r), _step_sd(r)),
+    "z sd_jk (+) size (+) step beyond noise": lambda r: np.sqrt((_z() * jackknife_sigma(r)) ** 2 + _size_sd(r) ** 2
+                                                                + _beyond_noise(r, "step") ** 2),
+    "max(z sd_jk, size (+) step beyond noise)": lambda r: np.maximum(_z() * jackknife_sigma(r), np.hypot(
+        _size_sd(r), _beyond_noise(r, "step"))),
+    "max(z sd_jk (+) size, step (+) size beyond noise)": lambda r: np.maximum(
+        np.hypot(_z() * jackknife_sigma(r), _size_sd(r)), np.hypot(_step_sd(r), _beyond_noise(r, "size"))),
+    "z sd_jk (+) size, its points' error from the step law at S*": lambda r: np.hypot(_z() * jackknife_sigma(r),
+                                                                                       _propagated(r)),
+    "max(z sd_jk, size with step law's error at S*)": lambda r: np.maximum(_z() * jackknife_sigma(r), _propagated(r)),
+    "max(z sd_jk, size (+) step)": lambda r: np.maximum(_z() * jackknife_sigma(r), np.hypot(_size_sd(r),
+                                                                                             _step_sd(r))),
 }
+
+
+def _beyond_noise(row: dict[str, Any], term: str) -> np.ndarray:
+    """A term's half-width without its target-run noise part: t sigma sqrt(h*), the fitted points' noise carried
+    to the target (0 where the row has no such term)."""
+    h = _size_sd(row) if term == "size" else _step_sd(row)
+    n = row.get(f"{term}_noise")
+    return np.zeros_like(h) if n is None else np.sqrt(np.maximum(h ** 2 - float(n) ** 2, 0.0))
+
+
+def _propagated(row: dict[str, Any]) -> np.ndarray:
+    """The size law's term with its fitted points' error taken from the step law at S* instead of the last
+    checkpoints' noise: t_a sqrt(sigma_a^2 + h_a* sigma_b^2 h_b*)."""
+    sz, st = _size_sd(row), _step_sd(row)
+    if row.get("size_noise") is None or row.get("step_noise") is None:
+        return sz
+    sn, tn = float(row["size_noise"]), float(row["step_noise"])
+    h_a, h_b = np.maximum(sz ** 2 / sn ** 2 - 1, 0), np.maximum(st ** 2 / tn ** 2 - 1, 0)
+    ratio = (float(row["step_sigma"]) / float(row["size_sigma"])) ** 2
+    return sn * np.sqrt(1 + h_a * h_b * ratio)
 
 
 def _size_sd(row: dict[str, Any]) -> np.ndarray:
@@ -326,13 +424,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="3: the worlds without their largest size (the backtest's size part cannot run)")
     ap.add_argument("--checkpoints", type=int, default=None,
                     help="thin every curve to this many checkpoints (with --fit-sizes 3 and 3: no backtest at all)")
+    ap.add_argument("--target-at-fitted-size", action="store_true",
+                    help="target the largest fitted size at the world's target step: only the step is extrapolated")
     ap.add_argument("--rows", default=None, help="append each world's components to this JSON-lines file")
     ap.add_argument("--from-rows", nargs="+", default=None, help="score kept components instead of fitting")
     ap.add_argument("--json", nargs="?", const="-", default=None,
                     help="write the summary as JSON to this file ('-' or no value: stdout, instead of the tables)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    jobs = [(i, args.seed, args.jackknife, args.fit_sizes, args.checkpoints) for i in range(args.worlds)]
+    jobs = [(i, args.seed, args.jackknife, args.fit_sizes, args.checkpoints, args.target_at_fitted_size)
+            for i in range(args.worlds)]
     rows, failed = SEL.run_worlds(_one, jobs, workers=args.workers, rows_path=args.rows,
                                   from_rows=list(args.from_rows or []), t0=t0)
     bare = [r for r in rows if r.get("no_backtest")]
@@ -344,9 +445,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, rule in NO_BACKTEST_RULES.items():
             df = score(bare, rule)
             cov = df.covered.sum() / df.entries.sum()
-            fam = " ".join(f"{g.covered.sum() / g.entries.sum():>4.0%}" for _, g in df.groupby("family", sort=False))
-            print(f"  {name:<32} {df.covered.sum():>3}/{df.entries.sum():<3} {cov:>5.0%} {df.half_width.mean():>7.2%}"
-                  f"   per family {fam}")
+            fam = " ".join(f"{g.covered.sum() / g.entries.sum():>4.0%} {g.half_width.mean():>5.2%}"
+                           for _, g in df.groupby("family", sort=False))
+            print(f"  {name:<38} {df.covered.sum():>3}/{df.entries.sum():<3} {cov:>5.0%} {df.half_width.mean():>7.2%}"
+                  f"   per family (coverage, mean half-width) {fam}")
     if not rows:
         if bare:  # --checkpoints 3 --fit-sizes 3: no world has a backtest
             return 0

@@ -117,7 +117,9 @@ def test_four_sizes_keep_the_backtest_interval() -> None:
 def test_multi_scale_without_any_backtest_gets_the_size_law_term_at_the_last_checkpoints() -> None:
     # 3 sizes x curves of 3 checkpoints, target beyond both: neither part of the backtest can run. The size law's
     # prediction error, read at each curve's last checkpoint (final_size_law_spread), joins the jackknife in
-    # quadrature, as in the sizes-only pipeline (bench/interval_calibration.py --fit-sizes 3 --checkpoints 3).
+    # quadrature, as in the sizes-only pipeline (bench/interval_calibration.py --fit-sizes 3 --checkpoints 3); the
+    # step law's (here every curve is the same exact step law: about 0) is the other term of the max
+    # (tests/test_pipeline_multiscale_intervals.py).
     tab, _ = sizes_world(0.15, 5e-4)
     rows = []
     for _, r in tab.frame.iterrows():  # each run's curve: 3 checkpoints of a step law shared by every run
@@ -129,11 +131,12 @@ def test_multi_scale_without_any_backtest_gets_the_size_law_term_at_the_last_che
     iv = res.intervals
     z = norm.ppf(0.9)
     h = (iv.upper - res.target_losses) / res.target_losses
-    assert iv.size_law is not None and iv.step_law is None and np.all(iv.size_law > 0)
+    assert iv.size_law is not None and iv.step_law is not None and np.all(iv.size_law > 0)
+    assert np.all(iv.step_law < 1e-6)
     assert_allclose(h, np.hypot(z * iv.boot_sigma, iv.size_law), rtol=1e-12)
-    assert iv.contains == ("jackknife + size-law prediction sd at the last checkpoints (no backtest: 3 sizes, short "
-                           "curves)")
-    assert "NOT the step law's error beyond it" in iv.method
+    assert iv.contains == ("max of the jackknife + size-law prediction sd at the last checkpoints and the step-law "
+                           "prediction sd at N = 4e+07 (no backtest: 3 sizes, 3 checkpoints)")
+    assert "read at each curve's last checkpoint" in iv.method and "(b) the step law's" in iv.method
     note = [w for w in res.warnings if w.startswith("no backtest possible")]
     assert len(note) == 1 and "intervals hold the prediction error of E + A/N^alpha fitted to each" in note[0]
     # The term is the sizes-only one on the last checkpoints: the same as on the table at S_ONE.

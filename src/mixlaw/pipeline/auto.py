@@ -52,6 +52,7 @@ from .intervals import (
     jackknife_mixtures,
     size_law_spread,
     step_law_spread,
+    step_law_spread_at_size,
 )
 from .joint import JOINT_LAWS
 from .result import ROUTES, PipelineResult
@@ -338,25 +339,33 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     # 108 of the trainer runs' losses. None without degrees of freedom (every mixture at 2 sizes). Its mirror
     # image, steps only with curves of 3 checkpoints: the step law's, max with the jackknife (step_law_spread;
     # bench/interval_steps_only.py --checkpoints 3: the jackknife alone held 58-66 % on synthetic worlds).
-    spread = None
+    # Multi-scale with nothing to hold out (3 sizes, curves of 3 checkpoints): each extrapolated part's own term,
+    # the step law's on the curves at the fitted size nearest N*, and, unless N* is a fitted size (only the step
+    # is extrapolated: the steps-only rule), the size law's on the last checkpoints in quadrature with the
+    # jackknife; the wider (bench/interval_calibration.py --fit-sizes 3 --checkpoints 3 [--target-at-fitted-size]).
+    spread = step_spread = None
     if selection is None and intervals is not False:
         if one_time is not None:
             spread = size_law_spread(data, tnames, Nt, result.mixtures, level)
         elif one_size is not None:
-            spread = step_law_spread(data, tnames, target_time, result.mixtures, level, axis, fit_from)
-        else:  # multi-scale, nothing to hold out (3 sizes, curves of 3 checkpoints): the size law's, in quadrature
-            spread = final_size_law_spread(data, tnames, Nt, result.mixtures, level, axis)
+            step_spread = step_law_spread(data, tnames, target_time, result.mixtures, level, axis, fit_from)
+        else:
+            step_spread = step_law_spread_at_size(data, tnames, Nt, target_time, result.mixtures, level, axis,
+                                                  fit_from)
+            if step_spread is None or not np.isclose(step_spread.at_size, Nt, rtol=1e-9):
+                spread = final_size_law_spread(data, tnames, Nt, result.mixtures, level, axis)
     if selection is not None:
         result.selection = selection
     else:
         # Route-neutral words in the multi-scale case: the term is E + A/N^alpha fitted here to the last
         # checkpoints, whatever the route (the direct route has no "size law" of its own).
-        held = ("the step law's prediction error from the fitted checkpoints" if one_size is not None else
-                "the size law's prediction error from the fitted sizes" if one_time is not None else
-                "the prediction error of E + A/N^alpha fitted to each mixture's last checkpoints (alpha shared)")
+        at = "" if step_spread is None or one_size is not None else f" at N = {step_spread.at_size:g}"
+        step_words = f"the step law's prediction error from the fitted checkpoints{at}"
+        size_words = ("the size law's prediction error from the fitted sizes" if one_time is not None else
+                      "the prediction error of E + A/N^alpha fitted to each mixture's last checkpoints (alpha shared)")
+        held = " and ".join(w for w, sp in ((size_words, spread), (step_words, step_spread)) if sp is not None)
         result.warnings.append(note.replace("{intervals}", f"intervals hold {held}, not a measured extrapolation "
-                                            "error" if spread is not None else "intervals lack the extrapolation "
-                                            "error"))
+                                            "error" if held else "intervals lack the extrapolation error"))
     if intervals is False:
         return result
     seed = int(np.random.default_rng(random_state if isinstance(random_state, int) else 0).integers(2**31))
@@ -376,5 +385,5 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         noise = checkpoint_noise(data, tnames, axis, fit_from) if resid is not None else float("nan")
     # Outside the filter: what build_intervals warns about (residuals it cannot scale) must reach the user.
     result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level,
-                                       noise=noise, size_law=spread)
+                                       noise=noise, size_law=spread, step_law=step_spread)
     return result

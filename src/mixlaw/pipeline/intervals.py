@@ -92,15 +92,36 @@ third or half of each curve from 0.4 of it thinned to 3 checkpoints, predicting 
 against the jackknife's 182: their noise is small and the jackknife dominates; v3's curves flatten after their
 first third, which 3 early checkpoints do not show (25 of 72 on its thirds).
 
-**No backtest, 3 sizes and curves of 3 checkpoints** (the multi-scale pipeline with nothing to hold out): the
-sizes-only term, :func:`size_law_spread` on each curve's last checkpoint (:func:`final_size_law_spread`), in
-quadrature with the jackknife ("jackknife + size-law prediction sd at the last checkpoints (no backtest: 3
-sizes, short curves)"). Measured with ``bench/interval_calibration.py --fit-sizes 3 --checkpoints 3
---jackknife 8`` (every world without its largest size, each curve thinned to 3 checkpoints): jackknife alone
-74 / 68 / 73 / 67 % (blocks 1 / 0 / 2 / 3), this rule 83 / 78 / 84 / 79 % (mean half-width 3.4-3.9 %; families
-75-88 / 67-90 / 82-86 / 66-88 %), with the step law's term added too 88 / 82 / 89 / 85 % (93-95 % in one family
-of blocks 1 / 2 / 3). With 3 sizes and longer curves the backtest's time part runs, and its rule (f carries the
-size distance) already covers 79 / 94 / 90 / 84 %: a size-law term there over-covers (86-98 %).
+**No backtest, 3 sizes and curves of 3 checkpoints** (the multi-scale pipeline with nothing to hold out): each
+extrapolated part's own rule, the wider. The step part: :func:`step_law_spread` on the curves at the fitted
+size nearest N* (:func:`step_law_spread_at_size`: the largest, or the target's own), max with the jackknife as
+in the steps-only pipeline. The size part, for a target that is not a fitted size: the sizes-only term,
+:func:`size_law_spread` on each curve's last checkpoint (:func:`final_size_law_spread`), in quadrature with the
+jackknife. So :math:`h = \max(\sqrt{(z_\ell \sigma_b)^2 + h_{size}^2}, h_{step})` beyond the fitted sizes
+("max of the jackknife + size-law prediction sd at the last checkpoints and the step-law prediction sd at N =
+... (no backtest: 3 sizes, 3 checkpoints)") and the steps-only rule :math:`\max(z_\ell \sigma_b, h_{step})`
+at a fitted size ("max of the jackknife and the step-law prediction sd at the target's fitted size N = ..."),
+where the size law extrapolates nothing and its term at the last checkpoints held none of the step
+extrapolation. Measured with ``bench/interval_calibration.py --fit-sizes 3 --checkpoints 3 --jackknife 8``
+(every world without its largest size, each curve thinned to 3 checkpoints; ``--target-at-fitted-size``: the
+target the largest fitted size at the world's target step, 1-3x the last checkpoint), rule chosen on seed block
+1, checked on blocks 0 / 2 / 3, coverage (mean half-width):
+
+- target beyond the fitted sizes: jackknife alone 74 / 68 / 73 / 67 %; this rule 83 / 78 / 85 / 79 % (3.75 /
+  3.45 / 3.74 / 3.89 %), the size term alone (the rule before) the same within one loss a block; families 75-88
+  / 67-90 / 83-86 / 66-89 %. Adding the step law's term in quadrature over-covers (93-95 % in one family of
+  blocks 1 / 2 / 3).
+- target at a fitted size: jackknife alone 67 / 64 / 72 / 64 %; this rule 89 / 83 / 89 / 85 % (1.89 / 1.74 /
+  1.96 / 2.12 %; families 83-92 / 78-87 / 86-90 / 82-90 %); the size term at the last checkpoints (before: the
+  checkpoints' noise at N*, the same at any S*) 88 / 85 / 89 / 88 % (1.99 / 1.88 / 2.14 / 2.21 %), on these
+  worlds mostly because their 0.3-1 % noise dominates the error; the size rule's max with the step term 91 /
+  89 / 91 / 91 %.
+
+The families at 66-67 % beyond the fitted sizes (joint on block 0, per-mixture + alpha drift on block 3) miss
+together: a world's entries share one signed error (a size exponent fitted on 3 sizes of noisy extrapolated
+curves, or one that drifts with the step), which no per-mixture term shows. With 3 sizes and longer curves the
+backtest's time part runs, and its rule (f carries the size distance) already covers 79 / 94 / 90 / 84 %: a
+size-law term there over-covers (86-98 %).
 """
 
 from __future__ import annotations
@@ -199,7 +220,11 @@ class SizeLawSpread:
         Model sizes in the table (for the step law, :func:`step_law_spread`: the checkpoints of a curve).
     law : str
         "size" (:func:`size_law_spread`, in quadrature with the jackknife), "size-last" (the same on each curve's
-        last checkpoint: :func:`final_size_law_spread`) or "step" (:func:`step_law_spread`, max with it).
+        last checkpoint: :func:`final_size_law_spread`), "step" (:func:`step_law_spread`, max with it) or
+        "step-at-size" (the same on the curves at one fitted size of a multi-scale table:
+        :func:`step_law_spread_at_size`).
+    at_size : float
+        For "step-at-size": the fitted model size whose curves it was read on (nan otherwise).
     """
 
     half_width: np.ndarray
@@ -208,31 +233,52 @@ class SizeLawSpread:
     alpha: np.ndarray
     n_sizes: int
     law: str = "size"
+    at_size: float = float("nan")
 
     @property
     def label(self) -> str:
         if self.law == "step":
             return f"max of the jackknife and the step-law prediction sd (no backtest: {self.n_sizes} checkpoints)"
+        if self.law == "step-at-size":
+            return (f"max of the jackknife and the step-law prediction sd at the target's fitted size N = "
+                    f"{self.at_size:g} (no backtest: short curves, {self.n_sizes} checkpoints)")
         if self.law == "size-last":
             return (f"jackknife + size-law prediction sd at the last checkpoints (no backtest: {self.n_sizes} sizes, "
                     "short curves)")
         return f"jackknife + size-law prediction sd (no backtest: {self.n_sizes} sizes)"
 
     def describe(self, n_refits: int) -> str:
+        return f"{self.label}: {self.body(n_refits)}"
+
+    def body(self, n_refits: int, step_too: bool = False) -> str:
+        """What the term holds and how it joins the jackknife over ``n_refits`` refits (``step_too``: a size term
+        beside a step term, which holds the step law's error beyond the last checkpoint)."""
         sd = " / ".join(f"{v:.2%}" for v in self.sigma)
         nu = " / ".join(f"{int(v)}" for v in self.df)
-        if self.law == "step":
-            return (f"{self.label}: the step law's prediction error at S* from each mixture's own checkpoints "
-                    f"(residual sd {sd} of the fit with beta shared per eval, its lack of fit included; t quantile "
-                    f"of {nu} df) and the target run's own noise, max with the jackknife over mixtures ({n_refits} "
-                    f"refits); NOT a shape error common to every curve (a late bend), which {self.n_sizes} "
-                    "checkpoints cannot show")
-        return (f"{self.label}: the size law's prediction error at N* from each mixture's own points (residual sd "
-                f"{sd} of the fit with alpha shared per eval, its lack of fit included; t quantile of {nu} df) and "
-                f"the target run's own noise, in quadrature with the jackknife over mixtures ({n_refits} refits); "
-                f"NOT a shape error common to every mixture, which {self.n_sizes} sizes cannot show"
-                + ("; read at each curve's last checkpoint: NOT the step law's error beyond it"
-                   if self.law == "size-last" else ""))
+        if self.law.startswith("step"):
+            at = "" if self.law == "step" else f" at N = {self.at_size:g}"
+            return (f"the step law's prediction error at S* from each mixture's own checkpoints{at} (residual sd "
+                    f"{sd} of the fit with beta shared per eval, its lack of fit included; t quantile of {nu} df) "
+                    f"and the target run's own noise, max with the jackknife over mixtures ({n_refits} refits); "
+                    f"NOT a shape error common to every curve (a late bend), which {self.n_sizes} checkpoints "
+                    "cannot show")
+        return (f"the size law's prediction error at N* from each mixture's own points (residual sd {sd} of the fit "
+                f"with alpha shared per eval, its lack of fit included; t quantile of {nu} df) and the target run's "
+                f"own noise, in quadrature with the jackknife over mixtures ({n_refits} refits); NOT a shape error "
+                f"common to every mixture, which {self.n_sizes} sizes cannot show"
+                + ("" if self.law != "size-last" else "; read at each curve's last checkpoint" + (
+                    "" if step_too else ": NOT the step law's error beyond it")))
+
+
+def no_backtest_label(size_law: SizeLawSpread | None, step_law: SizeLawSpread | None) -> str:
+    """What a no-backtest interval holds, in a few words (:attr:`PredictionIntervals.contains`): one term's
+    :attr:`SizeLawSpread.label`, or, with both, the rule that joins them (:func:`relative_half_width`)."""
+    if size_law is None or step_law is None:
+        only = size_law if step_law is None else step_law
+        return "" if only is None else only.label
+    at = "" if step_law.law == "step" else f" at N = {step_law.at_size:g}"
+    return (f"max of the jackknife + size-law prediction sd at the last checkpoints and the step-law prediction sd"
+            f"{at} (no backtest: {size_law.n_sizes} sizes, {step_law.n_sizes} checkpoints)")
 
 
 def _size_fit(a: float, lx: np.ndarray, y: np.ndarray, w2: np.ndarray
@@ -278,10 +324,10 @@ def size_law_spread(table: Any, names: list[str], target_params: float, mixtures
 def final_size_law_spread(table: Any, names: list[str], target_params: float, mixtures: np.ndarray, level: float,
                           axis: str = "step") -> SizeLawSpread | None:
     """:func:`size_law_spread` on each curve's last checkpoint (one row per mixture and size): the multi-scale
-    pipeline's interval term when it has no backtest at all (3 sizes and curves of 3 checkpoints), in quadrature
-    with the jackknife as in the sizes-only pipeline. It holds the size part of the extrapolation (each mixture's
-    own points carried to N*), not the step part beyond the last checkpoint (module docstring: adding the step
-    law's term over-covered)."""
+    pipeline's interval term when it has no backtest at all (3 sizes and curves of 3 checkpoints) and the target
+    is not at a fitted size, in quadrature with the jackknife as in the sizes-only pipeline. It holds the size
+    part of the extrapolation (each mixture's own points carried to N*), not the step part beyond the last
+    checkpoint: that is :func:`step_law_spread_at_size`'s, which joins it as a maximum (module docstring)."""
     T = np.asarray(table.steps if axis == "step" else table.tokens, dtype=np.float64)
     N = np.asarray(table.model_params, dtype=np.float64)
     _, inv = _mixture_ids(table.weights)
@@ -313,6 +359,27 @@ def step_law_spread(table: Any, names: list[str], target_time: float, mixtures: 
         rows = inv == g
         keep |= rows & (T >= fit_from * T[rows].max() - 1e-9)
     return _law_spread(np.where(keep, T, np.nan), table, names, target_time, mixtures, level, "step")
+
+
+def step_law_spread_at_size(table: Any, names: list[str], target_params: float, target_time: float,
+                            mixtures: np.ndarray, level: float, axis: str = "step", fit_from: float = 0.0
+                            ) -> SizeLawSpread | None:
+    """:func:`step_law_spread` on the curves at the fitted size nearest the target (in log N; the largest for a
+    target beyond them, the target's own when it is a fitted size): the step part of the multi-scale pipeline's
+    interval when it has no backtest at all (3 sizes and curves of 3 checkpoints). It joins the jackknife (and,
+    for a target beyond the fitted sizes, the jackknife + :func:`final_size_law_spread` in quadrature) as a
+    maximum, as the steps-only pipeline's term does; at a fitted size it is the steps-only pipeline's rule on that
+    size's curves (module docstring). Mixtures without a curve at that size get their eval's largest half-width;
+    None without degrees of freedom."""
+    N = np.asarray(table.model_params, dtype=np.float64)
+    sizes = np.unique(N[np.isfinite(N) & (N > 0)])
+    if not sizes.size or not (np.isfinite(target_params) and target_params > 0):
+        return None
+    at = float(sizes[np.argmin(np.abs(np.log(sizes / float(target_params))))])
+    sp = step_law_spread(table.subset(N == at), names, target_time, mixtures, level, axis, fit_from)
+    if sp is not None:
+        sp.law, sp.at_size = "step-at-size", at
+    return sp
 
 
 def _law_spread(N: np.ndarray, table: Any, names: list[str], target_params: float, mixtures: np.ndarray,
@@ -418,7 +485,8 @@ def relative_half_width(extrapolation: np.ndarray | float, sigma: np.ndarray, le
     :math:`\sqrt{(z_\ell \sigma_b)^2 + h_{size}^2}`: two separate parts of the error (alpha's and the mixing
     law's, each mixture's own points' and the target run's noise). ``step_law`` (no backtest, steps only:
     :func:`step_law_spread`'s) joins it as a maximum, :math:`\max(z_\ell \sigma_b, h_{step})` (module
-    docstring: in quadrature it covered 86-91 %)."""
+    docstring: in quadrature it covered 86-91 %). With both (no backtest, multi-scale, target beyond the fitted
+    sizes): :math:`\max(\sqrt{(z_\ell \sigma_b)^2 + h_{size}^2}, h_{step})`, each part's own rule, the wider."""
     q = np.nan_to_num(np.asarray(extrapolation, dtype=np.float64), nan=0.0)
     jack = norm.ppf(0.5 + level / 2) * np.asarray(sigma, dtype=np.float64)
     if size_law is not None:
@@ -457,11 +525,13 @@ class PredictionIntervals:
         jackknife", "jackknife + size-law prediction sd (no backtest: 3 sizes)", "max of the jackknife and the
         step-law prediction sd (no backtest: 3 checkpoints)" or "jackknife alone (...): no extrapolation error".
     size_law : ndarray of shape (n_mixtures, n_targets), optional
-        Without a backtest, in the sizes-only pipeline: the size law's prediction error at N* of each mixture
-        (:func:`size_law_spread`), in quadrature with the jackknife; None otherwise.
+        Without a backtest, in the sizes-only pipeline and in the multi-scale one for a target beyond the fitted
+        sizes: the size law's prediction error at N* of each mixture (:func:`size_law_spread`,
+        :func:`final_size_law_spread`), in quadrature with the jackknife; None otherwise.
     step_law : ndarray of shape (n_mixtures, n_targets), optional
-        Without a backtest, in the steps-only pipeline: the step law's prediction error at S* of each mixture
-        (:func:`step_law_spread`), max with the jackknife; None otherwise.
+        Without a backtest, in the steps-only pipeline and in the multi-scale one: the step law's prediction error
+        at S* of each mixture (:func:`step_law_spread`, :func:`step_law_spread_at_size`), max with the jackknife
+        (with the jackknife + :attr:`size_law` when both are given); None otherwise.
     mixtures : ndarray of shape (n_mixtures, n_domains), optional
         The mixtures of :attr:`lower` / :attr:`upper` (to find a mixture's own :attr:`size_law` in :meth:`at`).
     """
@@ -546,7 +616,8 @@ class PredictionIntervals:
 
 def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndarray | None, distance_factor: float,
                     boot: list[Any], failed: list[str], level: float,
-                    noise: float = float("nan"), size_law: SizeLawSpread | None = None) -> PredictionIntervals:
+                    noise: float = float("nan"), size_law: SizeLawSpread | None = None,
+                    step_law: SizeLawSpread | None = None) -> PredictionIntervals:
     """Combine the backtest residuals, shape (n,) or (n, n_columns), and the jackknife refits (results with
     ``mixing_law``/``predict_kwargs``) into intervals of ``center`` (n_mixtures, n_targets).
 
@@ -557,10 +628,14 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
     target the same extrapolation width: the method says so and a :class:`MixlawWarning` is raised
     (:func:`fit_pipeline` passes each eval's own residuals, also when the backtest scored a weighted total).
 
-    ``size_law`` (:func:`size_law_spread`) is used when there are no residuals (the sizes-only pipeline with 3
-    sizes): the size law's prediction error joins the jackknife in quadrature, and the method says so. A
-    :func:`step_law_spread` there (its ``law`` "step": the steps-only pipeline with curves of 3 checkpoints) joins
-    it as a maximum."""
+    ``size_law`` (:func:`size_law_spread`, :func:`final_size_law_spread`) and ``step_law``
+    (:func:`step_law_spread`, :func:`step_law_spread_at_size`) are used when there are no residuals (the
+    sizes-only pipeline with 3 sizes, the steps-only one with curves of 3 checkpoints, the multi-scale one with
+    both): the size law's prediction error joins the jackknife in quadrature, the step law's joins that as a
+    maximum (:func:`relative_half_width`), and the method says which. A step term passed as ``size_law`` (its
+    ``law`` "step...") is taken as ``step_law``."""
+    if size_law is not None and size_law.law.startswith("step") and step_law is None:
+        size_law, step_law = None, size_law
     n_t = center.shape[1]
     R = None if residuals is None or not np.size(residuals) else np.asarray(residuals, dtype=np.float64)
     shared, unscaled = "", ""
@@ -586,8 +661,8 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
     laws = [(b.mixing_law, b.predict_kwargs) for b in boot]
     parts = []
     has_bt = R is not None and bool(np.isfinite(q).any())
-    # The size law's prediction error stands in for the extrapolation error only where no residuals can.
-    use_size = size_law is not None and not has_bt and not unscaled
+    # The size and step laws' prediction errors stand in for the extrapolation error only where no residuals can.
+    use_size = (size_law is not None or step_law is not None) and not has_bt and not unscaled
     if has_bt:
         assert R is not None
         n = int(np.isfinite(R).sum(axis=0).min())
@@ -603,9 +678,14 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
             parts.append(shared)
         contains = "backtest extrapolation error (conformal), max with the jackknife"
     elif use_size:
-        assert size_law is not None
-        parts.append(size_law.describe(len(laws)))
-        contains = size_law.label
+        contains = no_backtest_label(size_law, step_law)
+        if size_law is not None and step_law is not None:
+            parts.append(f"{contains}: the larger of (a) {size_law.body(len(laws), step_too=True)} and (b) "
+                         f"{step_law.body(len(laws))}")
+        else:
+            only = size_law if size_law is not None else step_law
+            assert only is not None
+            parts.append(only.describe(len(laws)))
     else:
         parts.append(unscaled or "jackknife alone (no backtest residuals): the extrapolation error is NOT in these "
                      "intervals")
@@ -616,13 +696,12 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
                      + (f" ({len(failed)} failed, e.g. {failed[0]})" if failed else ""))
     elif failed:
         parts.append(f"{len(failed)} jackknife refit(s) failed, e.g. {failed[0]}")
-    kind = None if not use_size or size_law is None else size_law.law.split("-")[0]
     out = PredictionIntervals(level, center.copy(), center.copy(), q, distance_factor, np.zeros_like(center),
                               len(laws), len(failed), "; ".join(parts), laws, n_mixtures=len(mixtures),
                               noise=float(noise),
-                              size_law=size_law.half_width if kind == "size" and size_law is not None else None,
+                              size_law=size_law.half_width if use_size and size_law is not None else None,
                               mixtures=np.asarray(mixtures, dtype=np.float64), contains=contains,
-                              step_law=size_law.half_width if kind == "step" and size_law is not None else None)
+                              step_law=step_law.half_width if use_size and step_law is not None else None)
     out.boot_sigma = out.boot_spread(mixtures, center)
     h = out.half_width(out.boot_sigma, out.size_law, out.step_law)
     out.lower, out.upper = interval_bounds(center, h)

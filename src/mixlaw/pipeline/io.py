@@ -164,10 +164,11 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
     The half-width is :math:`\max(q_{ext}, z \sigma_b)` as in :class:`~.intervals.PredictionIntervals`. The
     file keeps each target's extrapolation part :math:`q_{ext}` and the jackknife spread :math:`\sigma_b` of
     the pipeline's own mixtures, not the jackknife refits: a saved mixture gets its own saved interval, any
-    other the largest saved spread of its target (conservative where the jackknife part dominates). A sizes-only
-    pipeline without a backtest also keeps each mixture's size-law prediction error (``size_law``, in
-    quadrature with the jackknife), a steps-only one its step-law prediction error (``step_law``, max with the
-    jackknife), taken the same way.
+    other the largest saved spread of its target (conservative where the jackknife part dominates). A pipeline
+    without a backtest also keeps each mixture's size-law prediction error (``size_law``, in quadrature with the
+    jackknife: sizes only, or a multi-scale target beyond the fitted sizes) and its step-law prediction error
+    (``step_law``, max with the jackknife, or with the jackknife + ``size_law`` when both are saved: steps only,
+    or multi-scale), taken the same way: the rule of :func:`~.intervals.relative_half_width`, which the line says.
     """
     p = Path(path)
     try:
@@ -200,7 +201,9 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
     new = int(np.sum(idx < 0))
     missing = [t for t, v in zip(result.targets, q, strict=True) if not np.isfinite(v)]
     how = (f"{level:.0%} prediction intervals rebuilt from the saved pipeline: "
-           + ("the jackknife spread and the saved size-law prediction error in quadrature (no backtest)"
+           + ("max of (the jackknife spread and the saved size-law prediction error in quadrature) and the saved "
+              "step-law prediction error (no backtest)" if size_law is not None and step_law is not None
+              else "the jackknife spread and the saved size-law prediction error in quadrature (no backtest)"
               if size_law is not None else "max of the jackknife spread and the saved step-law prediction error (no "
               "backtest)" if step_law is not None
               else "max of each eval's saved extrapolation error and the jackknife spread")
