@@ -165,7 +165,7 @@ class _CapacityLaw(MixingLaw):
     def _z_offset(self, M: int) -> int:
         """Start of the implicit targets' z blocks in the parameter vector (after every other block)."""
         U, _, _ = self._layout()
-        return 2 * M + len(self.targets_) + self._n_extra() * U.size
+        return 2 * M + len(self.targets_) + sum(self._extra_sizes(U.size))
 
     def _composition_matrix(self, theta: np.ndarray) -> np.ndarray:
         """Rows = targets, columns = term domains: one-hot for matched targets, softmax(z) for implicit ones."""
@@ -281,8 +281,17 @@ class _CapacityLaw(MixingLaw):
         return p, d_lc, d_b
 
     def _n_extra(self) -> int:
-        """Parameters per term domain after the E block (0 for Eq1)."""
+        """Parameter blocks after the E block (0 for Eq1)."""
         return 0
+
+    def _extra_shared(self) -> list[bool]:
+        """Per extra block: True when it is one value shared by every term domain, else one parameter per term
+        domain."""
+        return [False] * self._n_extra()
+
+    def _extra_sizes(self, nu: int) -> list[int]:
+        """Number of parameters of each extra block (``nu`` = number of term domains)."""
+        return [1 if sh else nu for sh in self._extra_shared()]
 
     def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str]) -> int:
         """The joint fit's free parameters: ``2 M + K`` (log c and b of every domain, E of every eval set), the
@@ -290,7 +299,7 @@ class _CapacityLaw(MixingLaw):
         tdom = self._target_domains(domains, targets)
         n_implicit = sum(j is None for j in tdom)
         nu = len(domains) if n_implicit else len(set(tdom))
-        n = 2 * len(domains) + len(targets) + self._n_extra() * nu + n_implicit * (nu - 1)
+        n = 2 * len(domains) + len(targets) + sum(self._extra_sizes(nu)) + n_implicit * (nu - 1)
         return n - len(self.fixed or {})
 
     # ------------------------------------------------------------------ fit / predict
@@ -412,26 +421,34 @@ class _CapacityLaw(MixingLaw):
         """
         M, K = W.shape[1], len(self.targets_)
         U, _, pos = self._layout()
-        o, nu = 2 * M + K, U.size
-        cols = np.column_stack([2 * M + np.arange(K)] + [o + g * nu + pos for g in range(self._n_extra())])
+        nu = U.size
+        sizes, flags = self._extra_sizes(nu), self._extra_shared()
+        offs = 2 * M + K + np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        own = [g for g, sh in enumerate(flags) if not sh]
+        shared = [g for g, sh in enumerate(flags) if sh]  # one value for every eval set: dense columns
+        cols = np.column_stack([2 * M + np.arange(K)] + [offs[g] + pos for g in own])
+        dcols = np.concatenate([np.arange(2 * M), [offs[g] for g in shared]]).astype(int)
         kk, ii = np.nonzero(mask.T)  # observed (target, run) pairs, target by target
         uu = pos[kk]
         starts = np.searchsorted(kk, np.arange(K))
         n_obs, G = kk.size, cols.shape[1]
-        shape = SegmentJacobian(np.empty((0, n_obs, 2 * M)), np.empty((0, n_obs, G)), np.arange(2 * M), cols, starts,
-                                2 * M + K + self._n_extra() * nu)
+        shape = SegmentJacobian(np.empty((0, n_obs, dcols.size)), np.empty((0, n_obs, G)), dcols, cols, starts,
+                                2 * M + K + sum(sizes))
         cache: dict[str, np.ndarray] = {}
 
         def model(theta: np.ndarray) -> tuple[np.ndarray, SegmentJacobian]:
-            dense = np.empty((1, n_obs, 2 * M))
-            p, _, _ = self._capacity_term(W, theta, S, True, cache, obs=(ii, uu, dense[0]))
+            dense = np.empty((1, n_obs, dcols.size))
+            p, _, _ = self._capacity_term(W, theta, S, True, cache, obs=(ii, uu, dense[0, :, :2 * M]))
             extra, d_extra = self._extra_terms(W, theta, ctx, True)
             q = p if extra is None else p + extra
             pred = q[ii, uu] + theta[2 * M + kk]
             vals = np.empty((1, n_obs, G))
             vals[0, :, 0] = 1.0
-            for g, dg in enumerate(d_extra or []):
-                vals[0, :, 1 + g] = dg[ii, uu]
+            d_extra = d_extra or []
+            for c, g in enumerate(own):
+                vals[0, :, 1 + c] = d_extra[g][ii, uu]
+            for c, g in enumerate(shared):
+                dense[0, :, 2 * M + c] = d_extra[g][ii, uu]
             return pred, shape.with_values(dense, vals)
 
         return model
@@ -469,12 +486,18 @@ class _CapacityLaw(MixingLaw):
         J[:, :, :M] = np.einsum("nuj,ku->nkj", d_lc, A, optimize=True)
         J[:, :, M:2 * M] = np.einsum("nuj,ku->nkj", d_b, A, optimize=True)
         J[:, np.arange(K), 2 * M + np.arange(K)] = 1.0
-        if d_extra is not None:
-            # Block g of the extra parameters of term domain u sits at o + g * |U| + u.
-            o, nu = 2 * M + K, A.shape[1]
-            for g, dg in enumerate(d_extra):
-                J[:, :, o + g * nu:o + (g + 1) * nu] = dg[:, None, :] * A[None, :, :]
         U, implicit, _ = self._layout()
+        if d_extra is not None:
+            # Block g holds one parameter per term domain u (at its offset + u), or one shared by all of them,
+            # whose derivative sums the term domains' through the composition.
+            off, nu = 2 * M + K, A.shape[1]
+            for dg, sh in zip(d_extra, self._extra_shared(), strict=True):
+                if sh:
+                    J[:, :, off] = dg @ A.T
+                    off += 1
+                else:
+                    J[:, :, off:off + nu] = dg[:, None, :] * A[None, :, :]
+                    off += nu
         oz = self._z_offset(M)
         for a, i in enumerate(implicit):
             # d/dz_u of sum_v softmax(z)_v q_v = s_u (q_u - sum_v s_v q_v).

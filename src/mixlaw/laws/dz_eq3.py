@@ -50,6 +50,46 @@ dz-eq3 0.8921 / 0.8869 / 0.9383 -> 0.8924 / 0.8872 / 0.9394, dz-eq3-safe 0.8926 
 used to end unconverged; now 11 of the 12 converge (dz-eq3-safe on seed 42 does not), with held-out MRE
 (finite entries) dz-eq3 1.202 -> 1.212 % at seed 42 (target 1.3 %) and dz-eq3-safe 1.475 -> 1.426 %.
 Eq. 1 (:mod:`mixlaw.laws.dz_eq1`) converges with the hard floor and keeps it, unpooled.
+
+One metric over many domains (issue 10)
+---------------------------------------
+An eval set that is no training domain is implicitly aggregated over every training domain k
+(:class:`~mixlaw.laws.dz_eq1.DZCapacity`, Notes):
+
+.. math::
+
+    L_e(h) = E_e + \\sum_k s_k \\big[c_k\\, x_k^*(h, N)^{-b_k} + A_k (D h_k + d_k)^{-a_k}\\big],
+    \\qquad s = \\mathrm{softmax}(z_e).
+
+Per domain that is log c_k and b_k (the capacity competition, which needs every domain's), log A_k, a_k and
+log d_k (its data term) and z_k: 6M parameters for one metric, 234 for one of Marin's Delphi metrics (M = 39
+buckets) against 187 runs (Marin's split) or 224 (a fold of 5-fold CV). ``mixlaw fit --dataset marin-delphi
+--law dz-eq3-safe --target table9_obj`` stopped ("187 observations are too few to fit 234 parameters"); only a
+joint fit of all 9 metrics, sharing the domain parameters, ran. Of these blocks the capacities and exponents
+(c_k, b_k) are the law, shared skills competing for one capacity, and s ties the metric to the domains; what one
+implicitly aggregated metric resolves badly is the shape (a_k, d_k) of 39 data terms seen only through their
+mixture. ``data_term="shared"`` keeps each domain's data-term scale A_k and gives every domain one exponent and
+one offset,
+
+.. math::
+
+    L_e(h) = E_e + \\sum_k s_k \\big[c_k\\, x_k^*(h, N)^{-b_k} + A_k (D h_k + d)^{-a}\\big],
+
+4M + 2 parameters for one implicit metric (158 on Marin): each domain's own tokens reduce its noise at one common
+rate. ``data_term="auto"`` (the default) keeps Eq. 3's per-domain data term whenever the fitted entries outnumber
+its parameters, so every fit that ran before is unchanged (RegMix, Dai & Zheng's runs, the 9 Marin metrics
+jointly), and shares it only where the per-domain form cannot be fitted; a fit too small even for that stops
+with an error that says so. Not shared everywhere: on the joint fit of the 9 Marin metrics (Marin's 187 train
+runs, Spearman on its 93 early_stop runs) sharing lost on unch_ao3_english (0.920 -> 0.543) and unch_github_cpp
+(0.953 -> 0.527) and gained on table9_obj only (0.752 -> 0.801). A stronger partial pooling (a ridge toward the
+domains' mean, ``pooling`` 1000 or 10000 instead of 100) did not help one metric: table9_obj 0.661 / 0.660 /
+0.657 on Marin's split.
+
+On one Marin metric the fit ends at the iteration cap with "no start converged": the data term carries the
+mixture effect and the capacity term collapses (on table9_obj every log c_k at its lower bound -8, E at 0). At one
+(N, D) both terms are functions of h alone, so the collapsed capacity term leaves directions (the common level of
+the b_k) that move the loss by at most c_k = e^-8 = 3e-4 and that the solver creeps along: the data's doing, not
+the solver's, so the warning stays.
 """
 
 from __future__ import annotations
@@ -60,6 +100,7 @@ from typing import Any
 import numpy as np
 
 from .. import metrics
+from .._validation import Options
 from ..errors import ExtrapolationWarning
 from ..fit import HUBER_DELTA, Param
 from .base import FitContext, register
@@ -83,19 +124,32 @@ class _DZNoise(_CapacityLaw):
 
     uses_tokens = "optional"
     _safe = False
+    _parameter_constraints = {**_CapacityLaw._parameter_constraints,
+                              "data_term": [Options({"auto", "domain", "shared"})]}
 
     def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 4,
                  screen_iter: int = 300, capacity_floor: float = 0.3, n_ref: float = 200.0,
                  floor_smoothness: float | None = FLOOR_SMOOTHNESS, pooling: float = POOLING,
-                 eval_map: dict[str, str] | None = None,
+                 data_term: str = "auto", eval_map: dict[str, str] | None = None,
                  bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
                  random_state: int | np.random.Generator | None = 0) -> None:
         super().__init__(loss=loss, huber_delta=huber_delta, n_restarts=n_restarts, screen_iter=screen_iter,
                          capacity_floor=capacity_floor, n_ref=n_ref, floor_smoothness=floor_smoothness,
                          pooling=pooling, eval_map=eval_map, bounds=bounds, fixed=fixed, random_state=random_state)
+        self.data_term = data_term
 
     def _n_extra(self) -> int:
         return 3 if self._safe else 2
+
+    def _shared_data(self) -> bool:
+        """Whether the data term's exponent (and offset) is one value for every domain: the fitted choice
+        (``data_term_``), else what ``data_term`` asks for (``"auto"``: per domain unless the runs are too few)."""
+        fitted = getattr(self, "_data_shared", None)
+        return self.data_term == "shared" if fitted is None else bool(fitted)
+
+    def _extra_shared(self) -> list[bool]:
+        sh = self._shared_data()
+        return [False, sh, sh][:self._n_extra()]
 
     def _tokens(self, n: int, ctx: FitContext) -> np.ndarray:
         """D in billions of tokens; 1 when the law was fitted without token counts."""
@@ -127,11 +181,13 @@ class _DZNoise(_CapacityLaw):
             ps[j] = Param(p.name, v, v, p.min, p.max)
         names = [self.domains_[j] for j in U]
         ps += [Param(f"log_A_{d}", float(la0[u]), float(la0[u]), *LOG_A_BOUNDS) for u, d in enumerate(names)]
-        ps += [Param(f"a_{d}", A_EXP_INIT, A_EXP_INIT, *A_EXP_BOUNDS) for d in names]
+        # Shared: one exponent "a" (and offset "log_d") for every domain; else one per term domain.
+        own = ["_" + d for d in names] if not self._shared_data() else [""]
+        ps += [Param(f"a{d}", A_EXP_INIT, A_EXP_INIT, *A_EXP_BOUNDS) for d in own]
         if self._safe:
             ld0 = float(np.log(d0))
             lo, hi = float(np.log(1e-6 * np.median(D))), float(np.log(np.median(D)))
-            ps += [Param(f"log_d_{d}", ld0, ld0, lo, hi) for d in names]
+            ps += [Param(f"log_d{d}", ld0, ld0, lo, hi) for d in own]
         return ps + self._z_spec(W)
 
     def _zero_terms(self, W: np.ndarray) -> np.ndarray:
@@ -148,10 +204,19 @@ class _DZNoise(_CapacityLaw):
         return ~self._zero_terms(W)
 
     def _few_obs_hint(self, mask: np.ndarray) -> str:
+        U = self._match()
+        if not self._shared_data():
+            # The per-domain data term is what the runs cannot carry: say what the shared one needs.
+            n_shared = self.n_parameters_for(self.domains_, self.targets_) - (self._n_extra() - 1) * (U.size - 1)
+            more = (f" (data_term='shared', one data-term exponent{' and offset' if self._safe else ''} for every "
+                    f"domain, has {n_shared} parameters")
+        else:
+            more = (" (the data term's exponent and offset are already shared; more runs, fewer training domains "
+                    "(merge buckets), or fix some parameters")
         if self._safe:
-            return super()._few_obs_hint(mask)
-        return (f" (Eq. 3 diverges at h_i = 0, so it fits only the (run, eval set) entries whose term domains all "
-                f"have weight > 0: {int(mask.sum())} of {mask.size} here; dz-eq3-safe fits every entry)")
+            return more + ")"
+        return (f"{more}; Eq. 3 diverges at h_i = 0, so it fits only the (run, eval set) entries whose term domains "
+                f"all have weight > 0: {int(mask.sum())} of {mask.size} here; dz-eq3-safe fits every entry)")
 
     def _extra_terms(self, W: np.ndarray, theta: np.ndarray, ctx: FitContext, jac: bool
                      ) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
@@ -159,11 +224,12 @@ class _DZNoise(_CapacityLaw):
         U = self._match()
         nu = U.size
         o = 2 * M + K
-        log_A, a = theta[o:o + nu], theta[o + nu:o + 2 * nu]
+        na = 1 if self._shared_data() else nu  # a shared exponent (and offset) broadcasts over U
+        log_A, a = theta[o:o + nu], theta[o + nu:o + nu + na]
         D = self._tokens(W.shape[0], ctx)
         Dh = D[:, None] * W[:, U]
         if self._safe:
-            d = np.exp(theta[o + 2 * nu:o + 3 * nu])
+            d = np.exp(theta[o + nu + na:o + nu + 2 * na])
             base = Dh + d[None, :]
         else:
             base = Dh
@@ -183,6 +249,12 @@ class _DZNoise(_CapacityLaw):
         return T, blocks
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        self._data_shared = None  # the option's form; "auto" is decided below
+        if self.data_term == "auto":
+            # Per-domain data terms (the paper's Eq. 3) whenever the fitted entries outnumber their parameters, as
+            # before; shared only where that form cannot be fitted at all (module docstring, "One metric").
+            n_obs = int(self._obs_mask(W, ctx).sum())
+            self._data_shared = self.n_parameters_for(self.domains_, self.targets_) >= n_obs
         super()._fit(W, Y, ctx)
         self._train = (W, Y, ctx)
 
@@ -190,6 +262,7 @@ class _DZNoise(_CapacityLaw):
         super().fit(*args, **kwargs)
         W, Y, ctx = self._train
         del self._train
+        self.data_term_ = "shared" if self._shared_data() else "domain"
         if not self._safe:
             # The base class scores every entry; the plain form is +inf at h_i = 0, so score the fitted ones.
             mask = self._obs_mask(W, ctx)
@@ -201,6 +274,15 @@ class _DZNoise(_CapacityLaw):
             self.train_metrics_ = {"n_obs": float(y.size), "RMSE": metrics.rmse(y, pred), "MAPE": metrics.mre(y, pred),
                                    "R2": metrics.r2(y, pred), "AIC": aic, "BIC": bic}
         return self
+
+    def _get_state(self) -> dict[str, Any]:
+        return {**super()._get_state(), "data_shared": self._shared_data()}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        # Saved before the shared form existed: every such fit had a data term per domain.
+        self._data_shared = bool(state.get("data_shared", False))
+        self.data_term_ = "shared" if self._data_shared else "domain"
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         with np.errstate(invalid="ignore"):
@@ -232,6 +314,10 @@ class DZNoise(_DZNoise):
         docstring, "Fitting", says why the default is soft).
     pooling : float, default=100
         Strength of the partial pooling of the per-domain parameters (0: none; module docstring).
+    data_term : {"auto", "domain", "shared"}, default="auto"
+        ``"domain"``: the data term of Eq. 3 per domain (A_i, a_i); ``"shared"``: per-domain A_i with one exponent
+        ``a`` for every domain; ``"auto"``: per domain unless the fitted entries are too few for its parameters
+        (one metric over many domains; module docstring, "One metric over many domains").
 
     Attributes
     ----------
@@ -239,6 +325,9 @@ class DZNoise(_DZNoise):
         ``log_c_<domain>``, ``b_<domain>`` (every training domain), ``E_<target>``, ``log_A_<domain>`` and
         ``a_<domain>`` for each term domain (the matched ones; all domains when some eval set is implicitly
         aggregated, which is then fitted on the runs where every domain is present), ``z_<target>|<domain>``.
+        With a shared data term one ``a`` (and ``log_d`` in the safe form) replaces the per-domain ones.
+    data_term_ : {"domain", "shared"}
+        The data term fitted (``data_term="auto"`` decides by the number of fitted entries).
 
     Notes
     -----
@@ -268,11 +357,15 @@ class DZNoiseSafe(_DZNoise):
         As in :class:`~mixlaw.laws.dz_eq1.DZCapacity`.
     floor_smoothness, pooling
         As in :class:`DZNoise` (same defaults; ``log_d`` is pooled too).
+    data_term : {"auto", "domain", "shared"}, default="auto"
+        As in :class:`DZNoise` (shared: one ``a`` and one ``log_d`` for every domain).
 
     Attributes
     ----------
     params_ : Params
-        As dz-eq3 plus ``log_d_<domain>``.
+        As dz-eq3 plus ``log_d_<domain>`` (``log_d`` with a shared data term).
+    data_term_ : {"domain", "shared"}
+        As in :class:`DZNoise`.
 
     Notes
     -----
