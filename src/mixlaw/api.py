@@ -33,7 +33,7 @@ from .data import (
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
 from .evals import linear_objective, warn_minimised_metrics
-from .export import parse_mixture
+from .export import parse_mixture, sum_hint
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
 from .laws.selection import META_LAWS, OBJECTIVE
@@ -217,7 +217,8 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
             raise InputError(f"--mixtures {mixtures}: unknown domain(s) {unknown}; the {what}'s are {list(domains)}")
         total = sum(mix.values())
         if beyond_tol(abs(total - 1.0), weight_tol):
-            raise InputError(f"--mixtures {mixtures}: weights sum to {total:.6g}, expected 1 ± {weight_tol:g}")
+            raise InputError(f"--mixtures {mixtures}: weights sum to {total:.6g}, expected 1 ± {weight_tol:g} "
+                             f"({sum_hint(total, mix)})")
         names = list(domains) if domains is not None else list(mix)
         df, path = pd.DataFrame({"run": [str(mixtures)], **{WEIGHT_PREFIX + d: [mix.get(d, 0.0)] for d in names}}), None
     else:

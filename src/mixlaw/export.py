@@ -102,10 +102,24 @@ def _check_weights(weights: Mapping[str, float], tol: float = SUM_TOL) -> dict[s
     except OverflowError:  # 1e308 + 1e308: finite weights whose sum is not
         total = math.inf
     if beyond_tol(abs(total - 1.0), tol):
-        raise InputError(f"mixture weights sum to {total:.6g}, expected 1 ± {tol:g} (fix the weights)")
+        raise InputError(f"mixture weights sum to {total:.6g}, expected 1 ± {tol:g} ({sum_hint(total, out)})")
     if abs(total - 1.0) > 1e-9:
         warnings.warn(f"mixture weights sum to {total:.9g}; renormalised to 1", DataWarning, stacklevel=3)
     return out
+
+
+def sum_hint(total: float, weights: Mapping[str, float] | None = None) -> str:
+    """What to do about a mixture whose weights do not sum to 1: percentages (a sum of 100) are said as such, with
+    the mixture written as fractions or with '%' (export and predict read 'web=60%,code=40%')."""
+    if abs(total - 100.0) <= 1.0:
+        eg = ",".join(f"{_spec_name(d)}={float(w):g}%" for d, w in (weights or {}).items()) or "web=60%,code=40%"
+        return f"the weights look like percentages: divide them by 100, or mark them: {eg}"
+    return "fix the weights"
+
+
+def _spec_name(d: str) -> str:
+    """A domain as the inline spec takes it: in double quotes (doubled inside) when it holds a ',', '=' or '"'."""
+    return '"' + d.replace('"', '""') + '"' if any(c in d for c in ',="') or d != d.strip() else d
 
 
 def _check_paths(domains: list[str], paths: Mapping[str, Any] | None, fmt: str) -> dict[str, list[str]]:
@@ -287,7 +301,8 @@ def _budget_lines(domains: list[str], text: dict[str, str], budget: TokenBudget 
         n = budget.tokens(float(text[d]))
         have = None if budget.tokens_available is None else budget.tokens_available.get(d)
         rep = "" if have is None else f" of {have:.6g} available ({n / have:.3f} epochs)"
-        lines.append(f"{comment}   {d}: {n} tokens{rep}")
+        # A name that is not printable (a newline from a JSON mixture) would end the comment and start a config line.
+        lines.append(f"{comment}   {d if d.isprintable() else repr(d)}: {n} tokens{rep}")
     return lines
 
 
@@ -366,7 +381,8 @@ def _olmo(domains: list[str], text: dict[str, str], paths: dict[str, list[str]],
         if budget is not None:
             head.append(f"# requested_tokens: {int(budget.target_tokens)} (with global_batch_size this file would "
                         "be a SourceMixtureDatasetConfig)")
-    return "".join(line + "\n" for line in head) + yaml.safe_dump(doc, sort_keys=False)
+    # allow_unicode: a source named 'wéb' read "w\xE9b" in the file (valid YAML, but not the name a reader knows).
+    return "".join(line + "\n" for line in head) + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
 def _hf_loader(path: str, split: str, streaming: bool) -> str:
@@ -435,7 +451,8 @@ def _json(domains: list[str], text: dict[str, str], paths: dict[str, list[str]],
                 row["epochs"] = round(row["tokens"] / have, 6)
         rows.append(row)
     indent = _int_opt({"indent": opts.get("indent", 2)}, "indent")
-    return json.dumps(rows, indent=indent) + "\n"
+    # ensure_ascii=False: the file is UTF-8, and '代码' read "\u4ee3\u7801".
+    return json.dumps(rows, indent=indent, ensure_ascii=False) + "\n"
 
 
 def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
@@ -477,7 +494,10 @@ def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
 
 def parse_mixture(spec: str) -> dict[str, float]:
     """Parse ``"a=0.5,b=0.5"`` or a file: JSON ``{domain: weight}`` / ``[{"domain", "weight"}]``, or a CSV
-    run table with one row of ``w:<domain>`` columns (what ``mixlaw optimize --out`` or a design writes)."""
+    run table with one row of ``w:<domain>`` columns (what ``mixlaw optimize --out`` or a design writes).
+
+    Inline, a weight may be a percentage (``a=60%,b=40%``), and a name holding ',' or '=' is double-quoted as in
+    a CSV cell (``"web, news"=0.5,code=0.5``)."""
     from pathlib import Path
 
     path = Path(spec)
@@ -505,22 +525,62 @@ def parse_mixture(spec: str) -> dict[str, float]:
             raise InputError(f"{spec}: not valid JSON ({e})") from None
         return _mixture_from_doc(doc, spec)
     out: dict[str, float] = {}
-    for item in (x.strip() for x in spec.split(",")):
-        if not item:
-            continue
-        if "=" not in item:
-            raise InputError(f"bad mixture item {item!r}: expected domain=weight (e.g. web=0.7,code=0.3)")
-        d, v = (s.strip() for s in item.split("=", 1))
+    for d, v, item in _spec_items(spec):
         if d in out:
             raise InputError(f"domain {d!r} given twice in the mixture")
+        pct = v.endswith("%")
         try:
-            out[d] = float(v)
+            out[d] = float(v[:-1] if pct else v) / (100.0 if pct else 1.0)
         except ValueError:
             raise InputError(f"weight of domain {d!r} is not a number: {v!r}") from None
         if not d:
             raise InputError(f"bad mixture item {item!r}: empty domain name")
     if not out:
         raise InputError("empty mixture; expected domain=weight,...")
+    return out
+
+
+def _spec_items(spec: str) -> list[tuple[str, str, str]]:
+    """(domain, weight text, item) of an inline ``domain=weight,...`` spec. A name holding ',' or '=' is given in
+    double quotes, as a CSV cell is (``"web, news"=0.5``; '""' is a quote inside): split at every ',' it was
+    'bad mixture item '"web''."""
+    out, i, n = [], 0, len(spec)
+    while i < n:
+        while i < n and spec[i] in " \t,":
+            i += 1
+        if i >= n:
+            break
+        start = i
+        if spec[i] == '"':
+            j, name = i + 1, []
+            while True:
+                k = spec.find('"', j)
+                if k < 0:
+                    raise InputError(f"bad mixture item {spec[start:]!r}: a quoted domain name needs its closing '\"'")
+                name.append(spec[j:k])
+                if spec.startswith('""', k):
+                    name.append('"')
+                    j = k + 2
+                    continue
+                break
+            d, i = "".join(name), k + 1
+            rest_end = spec.find(",", i)
+            rest_end = n if rest_end < 0 else rest_end
+            rest = spec[i:rest_end].strip()
+            if not rest.startswith("="):
+                raise InputError(f"bad mixture item {spec[start:rest_end]!r}: expected \"domain\"=weight")
+            out.append((d, rest[1:].strip(), spec[start:rest_end].strip()))
+            i = rest_end
+            continue
+        end = spec.find(",", i)
+        end = n if end < 0 else end
+        item = spec[start:end].strip()
+        i = end
+        if "=" not in item:
+            raise InputError(f"bad mixture item {item!r}: expected domain=weight (e.g. web=0.7,code=0.3; a name "
+                             "with ',' in double quotes: \"web, news\"=0.5)")
+        d, v = (x.strip() for x in item.split("=", 1))
+        out.append((d, v, item))
     return out
 
 

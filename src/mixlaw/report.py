@@ -26,12 +26,18 @@ from .optimize.simulate import run_spacing_l1
 
 # ---------------------------------------------------------------------- HTML report (DESIGN.md §11)
 def _svg(fig: Any) -> str:
+    import matplotlib
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
-    # No metadata block: no date (reports are reproducible) and no namespace URLs beyond SVG's own.
-    fig.savefig(buf, format="svg", bbox_inches="tight",
-                metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
+    # Text as SVG text, drawn by the browser in its fonts: drawn as paths in matplotlib's DejaVu Sans, a domain or
+    # eval named in Chinese (or any script DejaVu lacks) was a row of empty boxes, with a "Glyph missing" warning
+    # per character. DejaVu still measures the layout; the browser's fonts differ in width by a few per cent.
+    with matplotlib.rc_context({"svg.fonttype": "none"}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        # No metadata block: no date (reports are reproducible) and no namespace URLs beyond SVG's own.
+        fig.savefig(buf, format="svg", bbox_inches="tight",
+                    metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]  # drop the XML prolog: the SVG is inlined in HTML
@@ -59,7 +65,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
         after (``mixlaw report --target all`` ran a minute on RegMix's 13 evals without a line on stderr).
     objective : str, default="mean"
         Objective of the optimal mixture (see :func:`mixlaw.optimize.optimize_mixture`), found with the law
-        that ranks the first held-out split best.
+        that ranks the first held-out split best (with the lowest RMSE on it when no law's Spearman is defined:
+        a split of one run).
     maximize : bool, default=False
         Maximise that objective: the eval sets are higher-is-better metrics (accuracy, pass@1), as in
         ``mixlaw optimize --maximize``.
@@ -163,7 +170,18 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
                      "more than the reference does (facilitation); red, less (conflict).</p>" + _svg(fig))
     if fitted:
         scores_of = {r[0]: r[1] for r in rows if r[1] is not None}
-        best = max((r for r in rows if r[1] is not None), key=lambda r: np.nan_to_num(r[1][split0]["spearman"]))[0]
+        rho = {k: float(v[split0]["spearman"]) for k, v in scores_of.items()}
+        if any(np.isfinite(v) for v in rho.values()):
+            best = max(rho, key=lambda k: rho[k] if np.isfinite(rho[k]) else -np.inf)
+            why = f"the leaderboard's best ranker on {html.escape(split0)} (Spearman {rho[best]:.4f})"
+        else:
+            # A held-out split of one run (or of one loss value) ranks nothing: every Spearman is nan, and the
+            # page chose the first law as 'the best ranker (Spearman nan)'. The lowest error is the choice left.
+            best = min(rho, key=lambda k: np.nan_to_num(scores_of[k][split0]["rmse"], nan=np.inf))
+            why = (f"the law with the lowest RMSE on {html.escape(split0)} ({scores_of[best][split0]['rmse']:.4g}); "
+                   "Spearman is "
+                   f"undefined there ({len(tests[split0])} run{'s' if len(tests[split0]) != 1 else ''}, nothing "
+                   "to rank)")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ExtrapolationWarning)
@@ -199,9 +217,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             parts.append(f"<h2>Optimal mixture ({html.escape(best)}, objective {html.escape(opt.objective_name)}, "
                          f"{'maximised, ' if maximize else ''}within the fitted range)</h2><p>predicted "
                          f"{opt.objective:.4f} vs "
-                         f"{opt.natural_objective:.4f} for the mean training mixture. The law is the leaderboard's "
-                         f"best ranker on {html.escape(split0)} (Spearman "
-                         f"{scores_of[best][split0]['spearman']:.4f}). Bounds, a trust radius or bootstrap "
+                         f"{opt.natural_objective:.4f} for the mean training mixture. The law is "
+                         f"{why}. Bounds, a trust radius or bootstrap "
                          f"intervals for it: <code>{html.escape(opt.refine_with)}</code> with "
                          "<code>--bounds</code>, <code>--trust-radius</code> or <code>--bootstrap</code>.</p>"
                          + _svg(fig)

@@ -325,9 +325,17 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         tk = _broadcast(tokens, n, self._d_range, "tokens") if self.uses_tokens else None
         lo, hi = self._w_range
         if np.any(W < lo - 1e-9) or np.any(W > hi + 1e-9):
-            j = int(np.flatnonzero(((W < lo - 1e-9) | (W > hi + 1e-9)).any(axis=0))[0])
+            # The domain that leaves its range farthest first, with the weight given: 'predict --mixtures code=1'
+            # named the first domain in order, 'web' ([0.0015, 0.59]), at 0 just below its range, not code at 1.
+            below, above = lo - W.min(axis=0), W.max(axis=0) - hi
+            far = np.maximum(below, above)
+            out = [int(j) for j in np.argsort(-far, kind="stable") if far[j] > 1e-9]
+            j = out[0]
+            w = W[:, j].min() if below[j] >= above[j] else W[:, j].max()
+            also = ", ".join(repr(self.domains_[k]) for k in out[1:4]) + (" ..." if len(out) > 4 else "")
             warnings.warn(f"{self._label}: mixture weights outside the fitted range for domain "
-                          f"{self.domains_[j]!r} ([{lo[j]:.3g}, {hi[j]:.3g}])", WeightRangeWarning, stacklevel=2)
+                          f"{self.domains_[j]!r} ({w:.3g}; fitted [{lo[j]:.3g}, {hi[j]:.3g}])"
+                          + (f"; also {also}" if also else ""), WeightRangeWarning, stacklevel=2)
         for name, v, rng in (("model_params", mp, self._n_range), ("tokens", tk, self._d_range)):
             if v is not None and rng is not None and (v.min() < rng[0] * (1 - 1e-9) or v.max() > rng[1] * (1 + 1e-9)):
                 warnings.warn(f"{self._label}: {name} outside the fitted range [{rng[0]:.4g}, {rng[1]:.4g}]",

@@ -1,0 +1,141 @@
+"""A new user's odd but legal input to report, export and predict: unicode domain and eval names, names with
+commas, quotes and markup, weights as percentages, a held-out split of one run, a mixture outside the fitted
+range. Each case tripped the command it names."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from cli_runner import run_cli
+
+from mixlaw.errors import InputError, WeightRangeWarning
+from mixlaw.export import TokenBudget, export_mixture, parse_mixture
+from mixlaw.laws import YeExponential
+
+DOMAINS = ["wéb, news", 'code "x"', "代码", "<b>&amp;"]
+EVAL = "é<script>"
+
+
+def _tables(tmp_path, n_test=12):  # type: ignore[no-untyped-def]
+    out = []
+    for name, n, seed in (("train.csv", 30, 0), ("test.csv", n_test, 1)):
+        rng = np.random.default_rng(seed)
+        W = rng.dirichlet(np.ones(4), size=n)
+        y = 2.0 + np.exp(W @ [0.0, -1.0, 0.5, 0.2]) * np.exp(0.005 * rng.standard_normal(n))
+        p = tmp_path / name
+        pd.DataFrame({"run": [f"r<{i}>" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate(DOMAINS)},
+                      f"loss:{EVAL}": y}).to_csv(p, index=False)
+        out.append(p)
+    return out
+
+
+# ---------------------------------------------------------------------- export
+def test_inline_mixture_takes_percentages_and_quoted_names():
+    assert parse_mixture("web=60%,code=40%") == {"web": 0.6, "code": 0.4}
+    # A name with ',' split into "bad mixture item '\"web'"; quoted as a CSV cell, it is one name.
+    assert parse_mixture('"web, news"=0.5, "code ""x"""=25%,代码=0.25') == {"web, news": 0.5, 'code "x"': 0.25,
+                                                                           "代码": 0.25}
+    with pytest.raises(InputError, match="a quoted domain name needs its closing"):
+        parse_mixture('"web, news=0.5,b=0.5')
+    with pytest.raises(InputError, match=r"a name with ',' in double quotes: \"web, news\"=0\.5"):
+        parse_mixture("web, news=0.5,b=0.5")
+
+
+def test_weights_in_percent_get_a_hint_not_just_a_sum(capsys):
+    code, _, err = run_cli(capsys, "export", "--mixture", "web=60,code=40")
+    assert code == 2
+    assert ("mixture weights sum to 100, expected 1 ± 0.01 (the weights look like percentages: divide them by "
+            "100, or mark them: web=60%,code=40%)") in err
+    code, out, err = run_cli(capsys, "export", "--mixture", "web=60%,code=40%")
+    assert code == 0, err
+    assert [r["weight"] for r in json.loads(out)] == [0.6, 0.4]
+
+
+def test_exports_keep_unicode_names_readable_and_comments_whole():
+    mix = {"wéb": 0.6, "代码": 0.4}
+    paths = {"wéb": "/data/wéb", "代码": "/data/代码"}
+    text = export_mixture(mix, "json", paths)
+    assert '"domain": "代码"' in text and json.loads(text)[1]["path"] == "/data/代码"  # read "\\u4ee3\\u7801"
+    olmo = export_mixture(mix, "olmo", paths)
+    assert "source_name: wéb" in olmo and "/data/代码" in olmo  # read "w\\xE9b"
+    assert [s["source_name"] for s in yaml.safe_load(olmo)["sources"]] == ["wéb", "代码"]
+    # A name with a newline (a JSON mixture file) ended the budget comment and started a line of the config.
+    meg = export_mixture({"a\n--lr 9": 0.5, "b": 0.5}, "megatron", {"a\n--lr 9": "/a", "b": "/b"},
+                         budget=TokenBudget(1e9, None))
+    assert all(line.startswith(("#", "--data-path")) for line in meg.splitlines()), meg
+
+
+# ---------------------------------------------------------------------- predict
+def test_predict_inline_percentages_unicode_names_and_the_range_warning(tmp_path, capsys):
+    train, _ = _tables(tmp_path)
+    law = tmp_path / "law.json"
+    code, _, err = run_cli(capsys, "fit", "--runs", str(train), "--law", "ye-exp", "--out", str(law))
+    assert code == 0, err
+    spec = '"wéb, news"=25%,code "x"=25%,代码=25%,<b>&amp;=25%'
+    code, out, err = run_cli(capsys, "predict", "--law", str(law), "--mixtures", spec, "--json")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "predict", "--law", str(law), "--mixtures", "代码=50,<b>&amp;=50")
+    assert code == 2 and "(the weights look like percentages: divide them by 100, or mark them: 代码=50%," in err
+    # Out of range: the warning named the first domain in order ('wéb, news', at 0 just below its range), not the
+    # one the user moved to 1.
+    code, _, err = run_cli(capsys, "predict", "--law", str(law), "--mixtures", "代码=1")
+    assert code == 0
+    assert re.search(r"outside the fitted range for domain '代码' \(1; fitted \[0\.\d+, 0\.\d+\]\); also ", err), err
+
+
+def test_the_range_warning_names_the_farthest_domain_and_its_weight():
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=40) * 0.5 + np.array([0.5, 0, 0])  # a in [0.5, 1], b and c in [0, 0.5]
+    law = YeExponential().fit(W, 2 + np.exp(-W[:, 0]), domains=["a", "b", "c"], targets=["x"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        law.predict(np.array([[0.3, 0.15, 0.55], [0.6, 0.4, 0.0]]))
+    msgs = [str(w.message) for w in caught if issubclass(w.category, WeightRangeWarning)]
+    lo, hi = law._w_range
+    assert hi[2] < 0.5 < lo[0]  # a leaves its range by over 0.2, c by about 0.05
+    assert msgs == [f"law 'ye-exp': mixture weights outside the fitted range for domain 'a' (0.3; fitted "
+                    f"[{lo[0]:.3g}, {hi[0]:.3g}]); also 'c'"]
+
+
+# ---------------------------------------------------------------------- report
+def _page(tmp_path, capsys, *extra):  # type: ignore[no-untyped-def]
+    out = tmp_path / "r.html"
+    code, _, err = run_cli(capsys, "report", *extra, "--laws", "ye-exp,linear", "--out", str(out))
+    assert code == 0, err
+    return out.read_text(encoding="utf-8")
+
+
+def test_report_escapes_every_name_and_draws_unicode_as_text(tmp_path, capsys):
+    train, test = _tables(tmp_path)
+    page = _page(tmp_path, capsys, "--runs", str(train), "--test", f"<i>held={test}")
+    bare = re.sub(r"<svg.*?</svg>", "", page, flags=re.S)
+    tags = set(re.findall(r"</?([a-zA-Z][a-zA-Z0-9]*)", bare))
+    assert tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "code", "table", "tr", "th",
+                    "td", "sub", "pre"}, tags  # no <script>, <b>, <i> from a name
+    text = html.unescape(bare)
+    assert "é<script>" in text and "r<0>" in text and "<i>held" in text and 'code "x"' in text
+    # The figures' labels are SVG text, in the browser's fonts: drawn as DejaVu paths, '代码' was empty boxes.
+    svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    labels = {html.unescape(t) for s in svgs for t in re.findall(r"<text[^>]*>([^<]*)</text>", s)}
+    assert {"代码", "wéb, news", "<b>&amp;"} <= labels, labels
+    assert not any("<script" in s or "<b>" in s for s in svgs)
+
+
+def test_report_on_a_held_out_split_of_one_run_chooses_by_error(tmp_path, capsys):
+    train, test = _tables(tmp_path, n_test=1)
+    page = html.unescape(_page(tmp_path, capsys, "--runs", str(train), "--test", str(test)))
+    # It said "the leaderboard's best ranker on test (Spearman nan)" of whichever law came first.
+    assert "best ranker" not in page and "Spearman nan" not in page
+    m = re.search(r"The law is the law with the lowest RMSE on test \(([\d.e-]+)\); Spearman is undefined there "
+                  r"\(1 run, nothing to rank\)", page)
+    assert m, page
+    rmse = {k: float(v) for k, v in re.findall(r"<tr><td>([\w-]+)</td><td>nan</td><td>[\d.]+</td><td>([\d.]+)</td>",
+                                                page)}
+    assert min(rmse.values()) == pytest.approx(float(m.group(1)), abs=1e-4)
