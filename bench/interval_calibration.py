@@ -111,12 +111,37 @@ term beside the step law's counted the target run's noise twice (91 % on block 1
 2026-12-04 (``library`` equals it on blocks 2 and 3, measured after the change). The families at 66-67 % beyond
 the fitted sizes (joint on block 0, per-mixture + alpha drift on block 3) miss a world at a time: every entry of
 a missed world has the same signed error (+2 to +4 % in block 0's joint worlds), a shared exponent fitted on 3
-sizes of extrapolated curves (or one that drifts with the step) that no per-mixture term holds.
+sizes of extrapolated curves (or one that drifts with the step) that no per-mixture term holds. A world-level
+term was tried (``--candidates``: every auto candidate fitted, nested ye-exp / ye-pow and direct; the chosen one
+was nested ye-exp in every world), beyond the fitted sizes, blocks 1 (chose) / 0 / 3, coverage (families)::
+
+    each part's rule (library)               83 % (75/82/88/85)   78 % (67/90/79/77)   79 % (83/89/80/66)
+    (+) half the route gap                   87 % (84/84/93/90)   83 % (71/94/81/88)   84 % (85/93/83/76)
+    max(., the route gap)                    89 % (88/86/93/90)   86 % (78/95/82/90)   87 % (92/92/82/81)
+    (+) the candidates' half range           88 % (85/85/93/91)   84 % (72/94/82/89)   85 % (86/94/84/76)
+
+(the route gap: the direct candidate's distance from the chosen nested one). Each lifts the low families
+(67 -> 71-78 %, 66 -> 76-81 %) but over-covers another (joint + late bend 93 % on block 1, per-mixture 93-95 %
+on blocks 0 and 3): not adopted.
+
+``--runs`` adds mixlaw's trainer runs (v3, v3_12m; 6 mixtures x 3 evals a cell) at 3 sizes x 3 checkpoints of
+the first third or half of each curve (from 0.4 of it), predicting the largest size's last step; scored, never
+used to choose (``--worlds 0 --runs --jackknife 8 [--target-at-fitted-size]``), covered of 72 (v3 1/3, v3 1/2,
+v3_12m 1/3, v3_12m 1/2)::
+
+    target 2.3x beyond the 3 smallest sizes   library 50 (11/16/13/10), jackknife alone 47; the same before
+    target the largest of the 3 largest       library 45 (9/17/7/12, mean half-width 1.3-4.0 %) = jackknife alone;
+                                              z sd_jk (+) size-law sd (before) 51 (10/17/8/16)
+
+At a fitted size the runs' checkpoints are nearly noiseless, so the step law's term is below the jackknife and
+the interval is the jackknife's; the size law's term at the last checkpoints, which the rule before added, also
+holds the size law's misfit across the 3 sizes there (4 more of v3_12m 1/2's 18). Neither holds v3's flattening
+after its first third, which 3 early checkpoints do not show (9 of 18).
 
 Usage::
 
     python bench/interval_calibration.py [--worlds 52] [--seed 0] [--jackknife 3] [--workers 2] [--fit-sizes 3]
-        [--checkpoints 3] [--target-at-fitted-size] [--rows r.jsonl] [--from-rows r.jsonl ...]
+        [--checkpoints 3] [--target-at-fitted-size] [--candidates] [--runs] [--rows r.jsonl] [--from-rows ...]
         [--json out.json | --json]
 """
 
@@ -138,12 +163,14 @@ import pandas as pd
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from mixlaw.data import read_runs
 from mixlaw.errors import MixlawError, MixlawWarning
 from mixlaw.pipeline import ScaleSplit, fit_pipeline
 from mixlaw.pipeline.intervals import (
     checkpoint_noise,
     conformal_quantile,
     extrapolation_half_width,
+    final_size_law_spread,
     relative_half_width,
     size_law_spread,
     step_law_spread_at_size,
@@ -168,7 +195,7 @@ LEVEL = 0.8
 
 
 def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4, checkpoints: int | None = None,
-                     at_fitted_size: bool = False) -> dict[str, Any]:
+                     at_fitted_size: bool = False, candidates: bool = False) -> dict[str, Any]:
     """Fit world ``i`` of seed block ``block`` as bench/pipeline_selection.py does and keep what intervals use.
     ``fit_sizes`` 3 (``--fit-sizes 3``): the world without its largest size, whose backtest's size part cannot run
     (a world of 3 checkpoints then has no backtest at all: its row says ``no_backtest`` and is scored apart, with
@@ -177,7 +204,8 @@ def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4, c
     the fitted size nearest the target (:func:`step_law_spread_at_size`: the largest, or the target's own).
     ``at_fitted_size`` (``--target-at-fitted-size``): the target is the largest fitted size at the world's target
     step, so that only the step is extrapolated; its truth is the world's loss there, observed with the world's
-    checkpoint noise (a draw of its own seed)."""
+    checkpoint noise (a draw of its own seed). ``candidates`` (``--candidates``): every auto candidate is fitted
+    too (``fit_all``), and a row without a backtest keeps their predictions over the chosen one's."""
     family = SEL.FAMILIES[i % len(SEL.FAMILIES)]
     world = SEL.make_world(block * 1000 + i, family, fit_sizes)
     if at_fitted_size:
@@ -192,7 +220,7 @@ def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4, c
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         res = fit_pipeline(world.table, target_params=world.target_params, target_steps=world.target_steps,
-                           random_state=i, n_jackknife=n_jackknife, level=LEVEL)
+                           random_state=i, n_jackknife=n_jackknife, level=LEVEL, fit_all=candidates)
         W = world.mixtures
         if res.selection is None:
             center = res.predict(W)
@@ -211,7 +239,9 @@ def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4, c
                     # t x sigma of each term: its target-run noise part (the "1" of sqrt(1 + h*)).
                     "size_noise": None if sz is None else _noise_part(sz), "step_noise": None if st is None
                     else _noise_part(st), "size_sigma": None if sz is None else float(sz.sigma[0]),
-                    "step_sigma": None if st is None else float(st.sigma[0])}
+                    "step_sigma": None if st is None else float(st.sigma[0]),
+                    "candidates": {lab: (np.asarray(alt.predict(W)).reshape(center.shape) / center).ravel().tolist()
+                                   for lab, alt in res.alternatives.items()}}
         center = res.predict(W)
         iv = res.intervals
         jack = [np.asarray(law.predict(W, **kw)).reshape(center.shape) / center for law, kw in iv.boot_laws]
@@ -235,13 +265,63 @@ def world_components(i: int, block: int, n_jackknife: int, fit_sizes: int = 4, c
             "lib_half_width": ((hi - lo) / 2 / center).ravel().tolist()}
 
 
+DATA = Path(__file__).parent / "data"
+
+
+def trainer_components(job: tuple[str, bool, float, float, int]) -> dict[str, Any] | str:
+    """mixlaw's trainer runs (``--runs``; bench/data v3 or v3_12m: 4 sizes x 6 mixtures x 3 evals) as the
+    multi-scale pipeline without any backtest sees them: 3 sizes, the first ``fraction`` of each curve from
+    ``fit_from`` of it thinned to 3 checkpoints (first, middle, last by index), predicting the largest size's
+    last step (3x or 2x beyond). ``at_fitted_size``: the 3 largest sizes, so the target is a fitted size (only the
+    step extrapolated); else the 3 smallest (the target 2.3x beyond them too). Scored, never used to choose."""
+    path, at_fitted_size, fraction, fit_from, n_jackknife = job
+    table = read_runs(path)
+    sizes = np.unique(table.model_params)
+    names = list(table.evals)
+    last = float(table.steps.max())
+    Nt = float(sizes[-1])
+    at = table.subset((table.model_params == Nt) & (table.steps == last))
+    truth = {tuple(np.round(w, 9)): y for w, y in zip(at.weights, at.losses(names), strict=True)}
+    kept = table.subset(np.isin(table.model_params, sizes[1:] if at_fitted_size else sizes[:3])
+                        & (table.steps <= fraction * last + 1e-9))
+    kept = kept.subset(kept.steps >= fit_from * kept.steps.max() - 1e-9)
+    steps = np.unique(kept.steps)
+    kept = kept.subset(np.isin(kept.steps, steps[np.unique(np.round(np.linspace(0, steps.size - 1, 3)).astype(int))]))
+    family = f"{Path(path).stem.replace('crossscale_runs_', '')} 1/{round(1 / fraction)}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MixlawWarning)
+            res = fit_pipeline(kept, target_params=Nt, target_steps=last, random_state=0, n_jackknife=n_jackknife,
+                               level=LEVEL)
+            if res.selection is not None:
+                return f"{family}: a backtest ran ({res.selection.split.describe()})"
+            W = res.mixtures
+            center = res.predict(W)
+            iv = res.intervals
+            jack = [np.asarray(law.predict(W, **kw)).reshape(center.shape) / center for law, kw in iv.boot_laws]
+            lo, hi = res.interval(W)
+            sz = final_size_law_spread(kept, names, Nt, W, LEVEL)
+            st = step_law_spread_at_size(kept, names, Nt, last, W, LEVEL)
+    except MixlawError as err:
+        return f"{family}: {type(err).__name__}: {str(err).splitlines()[0]}"
+    return {"no_backtest": True, "source": "trainer", "family": family, "at_fitted_size": at_fitted_size,
+            "n_mixtures": int(len(W)), "center": center.ravel().tolist(),
+            "observed": np.array([truth[tuple(np.round(w, 9))] for w in W]).ravel().tolist(),
+            "jackknife": [j.ravel().tolist() for j in jack],
+            "lib_half_width": ((hi - lo) / 2 / center).ravel().tolist(),
+            "contains": iv.contains, "size_law": None if sz is None else sz.half_width.ravel().tolist(),
+            "step_law": None if st is None else st.half_width.ravel().tolist(), "candidates": {}}
+
+
 def _noise_part(sp: Any) -> float:
     """t x sigma-hat of a :class:`~mixlaw.pipeline.intervals.SizeLawSpread` (one eval): the part of its half-width
     that is the target run's own noise, the same at any distance."""
     return float(student_t.ppf(0.5 + LEVEL / 2, sp.df[0]) * sp.sigma[0])
 
 
-def _one(job: tuple[int, ...]) -> dict[str, Any] | str:
+def _one(job: tuple[Any, ...]) -> dict[str, Any] | str:
+    if isinstance(job[0], str):
+        return trainer_components(job)  # type: ignore[arg-type]
     i, block, n_jackknife, *fit_sizes = job
     try:
         return world_components(i, block, n_jackknife, *fit_sizes)
@@ -337,6 +417,11 @@ def rule_each_part(row: dict[str, Any]) -> np.ndarray:
 NO_BACKTEST_RULES: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
     "library": lambda r: np.asarray(r["lib_half_width"], dtype=np.float64),
     "each part's rule, the wider": rule_each_part,
+    "each part's (+) candidates' half range": lambda r: np.hypot(rule_each_part(r), _candidates_sd(r)),
+    "max(each part's, candidates' half range)": lambda r: np.maximum(rule_each_part(r), _candidates_sd(r)),
+    "each part's (+) candidates' max distance": lambda r: np.hypot(rule_each_part(r), _candidates_sd(r, "max")),
+    "max(each part's, candidates' max distance)": lambda r: np.maximum(rule_each_part(r),
+                                                                        _candidates_sd(r, "max")),
     "jackknife alone (z sd_jk)": lambda r: _z() * jackknife_sigma(r),
     "z sd_jk (+) size-law sd": lambda r: np.hypot(_z() * jackknife_sigma(r), _size_sd(r)),
     "z sd_jk (+) step-law sd": lambda r: np.hypot(_z() * jackknife_sigma(r), _step_sd(r)),
@@ -379,6 +464,19 @@ def _propagated(row: dict[str, Any]) -> np.ndarray:
     h_a, h_b = np.maximum(sz ** 2 / sn ** 2 - 1, 0), np.maximum(st ** 2 / tn ** 2 - 1, 0)
     ratio = (float(row["step_sigma"]) / float(row["size_sigma"])) ** 2
     return sn * np.sqrt(1 + h_a * h_b * ratio)
+
+
+def _candidates_sd(row: dict[str, Any], how: str = "half range") -> np.ndarray:
+    """The spread of the other auto candidates' predictions around the chosen one's (``--candidates``): half
+    their range (the chosen one included), or their largest relative distance from it; 0 without candidates."""
+    C = [np.asarray(v, dtype=np.float64) for v in (row.get("candidates") or {}).values()]
+    if not C:
+        return np.zeros(len(row["center"]))
+    R = np.vstack([np.ones(len(row["center"])), *C])
+    R = np.where(np.isfinite(R), R, 1.0)
+    if how == "half range":
+        return (R.max(axis=0) - R.min(axis=0)) / 2
+    return np.max(np.abs(R - 1), axis=0)
 
 
 def _size_sd(row: dict[str, Any]) -> np.ndarray:
@@ -426,18 +524,35 @@ def main(argv: list[str] | None = None) -> int:
                     help="thin every curve to this many checkpoints (with --fit-sizes 3 and 3: no backtest at all)")
     ap.add_argument("--target-at-fitted-size", action="store_true",
                     help="target the largest fitted size at the world's target step: only the step is extrapolated")
+    ap.add_argument("--candidates", action="store_true",
+                    help="also fit every auto candidate and keep their predictions (rows without a backtest)")
+    ap.add_argument("--runs", action="store_true",
+                    help="also mixlaw's trainer runs v3 and v3_12m at 3 sizes x 3 checkpoints (out-of-sample check)")
     ap.add_argument("--rows", default=None, help="append each world's components to this JSON-lines file")
     ap.add_argument("--from-rows", nargs="+", default=None, help="score kept components instead of fitting")
     ap.add_argument("--json", nargs="?", const="-", default=None,
                     help="write the summary as JSON to this file ('-' or no value: stdout, instead of the tables)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    jobs = [(i, args.seed, args.jackknife, args.fit_sizes, args.checkpoints, args.target_at_fitted_size)
-            for i in range(args.worlds)]
+    jobs: list[tuple[Any, ...]] = [(i, args.seed, args.jackknife, args.fit_sizes, args.checkpoints,
+                                    args.target_at_fitted_size, args.candidates) for i in range(args.worlds)]
+    if args.runs:
+        jobs += [(str(DATA / f"crossscale_runs_{name}.csv"), args.target_at_fitted_size, frac, 0.4, args.jackknife)
+                 for name in ("v3", "v3_12m") for frac in (1 / 3, 0.5)]
     rows, failed = SEL.run_worlds(_one, jobs, workers=args.workers, rows_path=args.rows,
                                   from_rows=list(args.from_rows or []), t0=t0)
-    bare = [r for r in rows if r.get("no_backtest")]
+    trainer = [r for r in rows if r.get("source") == "trainer"]
+    bare = [r for r in rows if r.get("no_backtest") and r.get("source") != "trainer"]
     rows = [r for r in rows if not r.get("no_backtest")]
+    if trainer:
+        where = ("the target at the largest fitted size" if trainer[0]["at_fitted_size"]
+                 else "the target 2.3x beyond the fitted sizes")
+        print(f"trainer runs at 3 sizes x 3 checkpoints, no backtest ({where}), covered / losses per cell:")
+        for name, rule in NO_BACKTEST_RULES.items():
+            df = score(trainer, rule)
+            cells = " ".join(f"{f} {g.covered.sum():>2}/{g.entries.sum():<2} {g.half_width.mean():>5.2%}"
+                             for f, g in df.groupby("family", sort=False))
+            print(f"  {name:<42} {df.covered.sum():>3}/{df.entries.sum():<3}   {cells}")
     if bare:
         fams = ", ".join(dict.fromkeys(r["family"] for r in bare))
         print(f"{len(bare)} worlds without any backtest (3 sizes, 3 checkpoints), coverage / mean half-width "
@@ -450,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:<38} {df.covered.sum():>3}/{df.entries.sum():<3} {cov:>5.0%} {df.half_width.mean():>7.2%}"
                   f"   per family (coverage, mean half-width) {fam}")
     if not rows:
-        if bare:  # --checkpoints 3 --fit-sizes 3: no world has a backtest
+        if bare or trainer:  # --checkpoints 3 --fit-sizes 3: no world has a backtest
             return 0
         print("no world could be fitted: " + "; ".join(failed))
         return 1

@@ -115,11 +115,15 @@ target the largest fitted size at the world's target step, 1-3x the last checkpo
   1.96 / 2.12 %; families 83-92 / 78-87 / 86-90 / 82-90 %); the size term at the last checkpoints (before: the
   checkpoints' noise at N*, the same at any S*) 88 / 85 / 89 / 88 % (1.99 / 1.88 / 2.14 / 2.21 %), on these
   worlds mostly because their 0.3-1 % noise dominates the error; the size rule's max with the step term 91 /
-  89 / 91 / 91 %.
+  89 / 91 / 91 %. On mixlaw's trainer runs (``--runs``: v3 and v3_12m at their 3 largest sizes, 3 early
+  checkpoints; scored, not used to choose) 45 of 72, the jackknife's (their checkpoints are nearly noiseless),
+  against 51 for the rule before, whose size term also held the size law's misfit across the 3 sizes.
 
 The families at 66-67 % beyond the fitted sizes (joint on block 0, per-mixture + alpha drift on block 3) miss
 together: a world's entries share one signed error (a size exponent fitted on 3 sizes of noisy extrapolated
-curves, or one that drifts with the step), which no per-mixture term shows. With 3 sizes and longer curves the
+curves, or one that drifts with the step), which no per-mixture term shows; a world-level term (the other auto
+candidates' distance from the chosen one) lifted them to 71-81 % but over-covered another family (93-95 %), and
+was not adopted. With 3 sizes and longer curves the
 backtest's time part runs, and its rule (f carries the size distance) already covers 79 / 94 / 90 / 84 %: a
 size-law term there over-covers (86-98 %).
 """
