@@ -139,3 +139,31 @@ def test_report_on_a_held_out_split_of_one_run_chooses_by_error(tmp_path, capsys
     rmse = {k: float(v) for k, v in re.findall(r"<tr><td>([\w-]+)</td><td>nan</td><td>[\d.]+</td><td>([\d.]+)</td>",
                                                 page)}
     assert min(rmse.values()) == pytest.approx(float(m.group(1)), abs=1e-4)
+
+
+# ---------------------------------------------------------------------- names with commas on the command line
+def test_an_eval_or_domain_named_with_a_comma_can_be_asked_for(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=30)
+    y = 2.0 + np.exp(W @ [0.0, -1.0, 0.5])
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(30)], "w:web, news": W[:, 0], 'w:code "x"': W[:, 1], "w:c": W[:, 2],
+                  "loss:x, y": y, "loss:z": 1.1 * y}).to_csv(runs, index=False)
+    # --target splits at commas: 'x, y' arrived as 'x' and 'y', and the error suggested the 'x, y' typed.
+    code, _, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--target", "x, y")
+    assert code == 2 and """a name with a comma goes in double quotes: --target '"x, y"'""" in err
+    code, out, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--target", '"x, y"', "--json")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--target", '"x, y",z',
+                             "--objective", 'weights="x, y":0.25,z:0.75', "--bounds", '"web, news"=0:0.2',
+                             "--fixed", '"code ""x"""=0.3', "--json")
+    assert code == 0, err
+    opt = json.loads(out)["optimum"]
+    assert opt["objective_name"] == "weights=x, y:0.25,z:0.75"
+    assert opt["weights"]['code "x"'] == pytest.approx(0.3) and opt["weights"]["web, news"] <= 0.2 + 1e-9
+    # The report names the optimize command with the name quoted as --target reads it.
+    test = tmp_path / "test.csv"
+    pd.read_csv(runs).iloc[:10].to_csv(test, index=False)
+    page = html.unescape(_page(tmp_path, capsys, "--runs", str(runs), "--test", str(test), "--target", '"x, y"'))
+    assert re.search(rf"""mixlaw optimize --runs {re.escape(str(runs))} --law (ye-exp|linear) --target '"x, y"'<""",
+                     page), page

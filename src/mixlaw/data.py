@@ -298,8 +298,13 @@ class RunTable:
         for t in targets:
             name = t[len(LOSS_PREFIX):] if t.startswith(LOSS_PREFIX) else t
             if name not in self.evals:
+                # The command line splits --target at commas: an eval named 'x, y' arrived as 'x' and 'y', and
+                # the error suggested the very 'x, y' the user had typed.
+                comma = next((e for e in self.evals if "," in e and name in (p.strip() for p in e.split(","))), None)
+                quote = ("" if comma is None else
+                         f"; a name with a comma goes in double quotes: --target '\"{comma}\"'")
                 raise InputError(f"{self.path or 'run table'}: unknown target {t!r}; the table has "
-                                 f"loss columns for {known_names([name], self.evals)} (or use 'all')")
+                                 f"loss columns for {known_names([name], self.evals)} (or use 'all'){quote}")
             out.append(name)
         return out
 

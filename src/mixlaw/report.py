@@ -229,17 +229,22 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             f"<style>{style}</style></head><body>" + "\n".join(parts) + "</body></html>")
 
 
+def _cell(name: str) -> str:
+    """An eval name as --target and --objective weights= read it: double-quoted when it holds a comma or quote."""
+    return '"' + name.replace('"', '""') + '"' if "," in name or name.startswith('"') else name
+
+
 def _optimize_command(train: Any, names: list[str], law: str, objective: str | Mapping[str, float], maximize: bool,
                       seed: int, data_options: str | None) -> str:
     """The ``mixlaw optimize`` command line of the page's optimum: its runs, law, eval sets and objective."""
     data = data_options or f"--runs {shlex.quote(train.path or 'RUNS')}"
     parts = ["mixlaw optimize", data, f"--law {shlex.quote(law)}"]
     if list(names) != list(train.evals):
-        parts += [f"--target {shlex.quote(n)}" for n in names]
+        parts += [f"--target {shlex.quote(_cell(n))}" for n in names]
     elif len(names) > 1:
         parts.append("--target all")
     if isinstance(objective, Mapping):
-        spec = ",".join(f"{k}:{float(v):g}" for k, v in objective.items())
+        spec = ",".join(f"{_cell(k)}:{float(v):g}" for k, v in objective.items())
         parts.append(f"--objective {shlex.quote('weights=' + spec)}")
     elif objective != "mean" and len(names) > 1:
         parts.append(f"--objective {shlex.quote(objective)}")

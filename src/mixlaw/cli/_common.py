@@ -6,6 +6,7 @@ mixture). Command modules import from here; nothing here knows about a particula
 
 from __future__ import annotations
 
+import csv
 import re
 import sys
 import threading
@@ -309,10 +310,18 @@ def parse_targets(target: list[str] | None) -> list[str] | str:
         return "all"
     names: list[str] = []
     for t in target:
-        names.extend(x.strip() for x in t.split(",") if x.strip())
+        names.extend(x.strip() for x in split_names(t) if x.strip())
     if not names:
         raise InputError(f"--target {' '.join(map(repr, target))} names no eval set; give eval names or 'all'")
     return names
+
+
+def split_names(text: str) -> list[str]:
+    """Comma-separated names, a name that holds a comma in double quotes as in a CSV cell (``"x, y",z``; ``""``
+    is a quote inside): split at every comma, an eval named 'x, y' could not be asked for."""
+    if '"' not in text:
+        return text.split(",")
+    return next(csv.reader([text], skipinitialspace=True))
 
 
 def parse_laws(laws: str | None) -> list[str] | None:
@@ -331,7 +340,7 @@ def parse_eval_map(specs: list[str] | None) -> dict[str, str] | None:
         return None
     out: dict[str, str] = {}
     for spec in specs:
-        for item in (x.strip() for x in spec.split(",") if x.strip()):
+        for item in (x.strip() for x in split_names(spec) if x.strip()):
             ev, sep, dom = item.partition("=")
             if not sep or not ev.strip() or not dom.strip():
                 raise InputError(f"--eval-map expects EVAL=DOMAIN, got {item!r}")
@@ -454,7 +463,7 @@ def parse_objective(spec: str) -> Any:
         if len(items) > 1 and all(re.fullmatch(r".+:\s*[-+0-9.eE]+", x) for x in items):
             raise InputError(f"--objective {spec!r}: a weighted objective is spelt weights={spec}")
         return spec[len(LOSS_PREFIX):] if spec.startswith(LOSS_PREFIX) else spec
-    weights = parse_named_numbers(spec[len("weights="):].split(","), ":", "--objective", "weights=eval:weight,...")
+    weights = parse_named_numbers(split_names(spec[len("weights="):]), ":", "--objective", "weights=eval:weight,...")
     out: dict[str, float] = {}
     for k, v in weights.items():
         name = k[len(LOSS_PREFIX):] if k.startswith(LOSS_PREFIX) else k
@@ -489,10 +498,10 @@ def parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | No
     if not specs:
         return None
     out: dict[str, tuple[float, float]] = {}
-    for item in (x.strip() for spec in specs for x in spec.split(",")):
+    for item in (x.strip() for spec in specs for x in split_names(spec)):
         if not item:
             continue
-        name, _, rng = item.partition("=")
+        name, _, rng = item.rpartition("=")  # the last '=': a quoted name may hold one
         lo, sep, hi = rng.partition(":")
         try:
             out[name.strip()] = (float(lo) if lo else 0.0, float(hi) if hi else 1.0)

@@ -50,6 +50,7 @@ from ._common import (
     parse_objective,
     progress,
     show_warnings,
+    split_names,
 )
 
 
@@ -116,7 +117,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
             raise InputError(f"--step-law: expected E,B,beta; got {step_law!r}")
     fx = None
     if fixed:
-        fx = parse_named_numbers((x for spec in fixed for x in spec.split(",")), "=", "--fixed", "domain=weight")
+        fx = parse_named_numbers((x for spec in fixed for x in split_names(spec)), "=", "--fixed", "domain=weight")
         if not fx:
             raise InputError(f"--fixed {' '.join(map(repr, fixed))} names no domain; expected domain=weight")
     export_only = [k for k, v in {"--paths": paths is not None, "--export-option": bool(export_option)}.items() if v]
