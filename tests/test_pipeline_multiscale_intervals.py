@@ -116,6 +116,7 @@ def test_saved_pipelines_keep_the_rule_and_predict_agrees(tmp_path, capsys, targ
     assert ("max of (the jackknife spread and the saved size-law prediction error in quadrature) and the saved "
             "step-law prediction error" in how) == both
     assert ("max of the jackknife spread and the saved step-law prediction error" in how) == (not both)
+    assert how.endswith(f"; as fitted: {iv.contains}")
     # mixlaw predict --pipeline: the pipeline's own mixtures get the same relative half-width (around the mixing
     # law's prediction), and the same line.
     pd.DataFrame(res.mixtures, columns=[f"w:{d}" for d in DOMAINS]).to_csv(mix, index=False)

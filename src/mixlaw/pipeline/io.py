@@ -211,6 +211,9 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
               "jackknife refits are not saved)" if new else "")
            + (f"; the extrapolation error is NOT in the intervals of {', '.join(missing)} (none saved: the "
               "jackknife spread alone)" if missing and size_law is None and step_law is None else ""))
+    contains = iv.get("contains") if isinstance(iv, dict) else None
+    if isinstance(contains, str) and contains:  # the fit's own words for its rule (files saved since 2026-12-04)
+        how += f"; as fitted: {contains}"
     return (*interval_bounds(center, h), level, how)
 
 
