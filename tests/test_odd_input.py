@@ -15,7 +15,7 @@ import pytest
 import yaml
 from cli_runner import run_cli
 
-from mixlaw.errors import InputError, WeightRangeWarning
+from mixlaw.errors import DataWarning, InputError, WeightRangeWarning
 from mixlaw.export import TokenBudget, export_mixture, parse_mixture
 from mixlaw.laws import YeExponential
 
@@ -72,6 +72,17 @@ def test_exports_keep_unicode_names_readable_and_comments_whole():
     assert all(line.startswith(("#", "--data-path")) for line in meg.splitlines()), meg
 
 
+def test_a_share_that_rounds_to_zero_is_said_not_dropped_silently():
+    # '--decimals 0' on thirds wrote one domain at weight 1 without a word.
+    with pytest.warns(DataWarning, match=r"2 domain\(s\) round to weight 0 at 0 decimal\(s\) and are left out of the "
+                                         r"export: 'a' \(0\.3333\), 'b' \(0\.3333\); more decimals keep them"):
+        text = export_mixture({"a": 1 / 3, "b": 1 / 3, "c": 1 / 3 + 1e-12}, "json", decimals=0)
+    assert [r["domain"] for r in json.loads(text)] == ["c"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # an optimiser's zero (1e-12) is not a share anyone gave
+        export_mixture({"a": 0.5, "b": 0.5 - 1e-12, "c": 1e-12}, "json")
+
+
 # ---------------------------------------------------------------------- predict
 def test_predict_inline_percentages_unicode_names_and_the_range_warning(tmp_path, capsys):
     train, _ = _tables(tmp_path)
@@ -83,6 +94,10 @@ def test_predict_inline_percentages_unicode_names_and_the_range_warning(tmp_path
     assert code == 0, err
     code, _, err = run_cli(capsys, "predict", "--law", str(law), "--mixtures", "代码=50,<b>&amp;=50")
     assert code == 2 and "(the weights look like percentages: divide them by 100, or mark them: 代码=50%," in err
+    # A negative weight inline was "row 2: column 'w:<b>&amp;'", a row of no file.
+    code, _, err = run_cli(capsys, "predict", "--law", str(law), "--mixtures", "代码=1.2,<b>&amp;=-0.2")
+    assert code == 2 and "--mixtures 代码=1.2,<b>&amp;=-0.2: weight of domain '<b>&amp;' is -0.2, expected a finite " \
+        "number >= 0" in err, err
     # Out of range: the warning named the first domain in order ('wéb, news', at 0 just below its range), not the
     # one the user moved to 1.
     code, _, err = run_cli(capsys, "predict", "--law", str(law), "--mixtures", "代码=1")

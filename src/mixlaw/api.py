@@ -215,6 +215,10 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
         unknown = sorted(set(mix) - set(domains)) if domains is not None else []
         if unknown:
             raise InputError(f"--mixtures {mixtures}: unknown domain(s) {unknown}; the {what}'s are {list(domains)}")
+        bad = next((d for d, v in mix.items() if not (np.isfinite(v) and v >= 0)), None)
+        if bad is not None:  # said of the mixture given: the table's check named 'row 2' of a file there is not
+            raise InputError(f"--mixtures {mixtures}: weight of domain {bad!r} is {mix[bad]:g}, expected a finite "
+                             "number >= 0")
         total = sum(mix.values())
         if beyond_tol(abs(total - 1.0), weight_tol):
             raise InputError(f"--mixtures {mixtures}: weights sum to {total:.6g}, expected 1 ± {weight_tol:g} "

@@ -260,6 +260,13 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
     w = _check_weights(weights)
     units = round_weights(w, decimals)
     domains = [d for d in w if units[d] > 0 or not drop_zero]
+    # A share the user gave (0.01 % or more) that rounds to 0 leaves the export: said, since '--decimals 0' on thirds
+    # wrote one domain at weight 1 without a word. Optimiser zeros (1e-12) are below it.
+    lost = [d for d in w if d not in domains and w[d] >= 1e-4]
+    if lost:
+        named = ", ".join(f"{d!r} ({w[d]:.4g})" for d in lost[:5]) + (" ..." if len(lost) > 5 else "")
+        warnings.warn(f"{len(lost)} domain(s) round to weight 0 at {decimals} decimal(s) and are left out of the "
+                      f"export: {named}; more decimals keep them", DataWarning, stacklevel=2)
     text = {d: _format_units(units[d], decimals) for d in domains}
     p = _check_paths(domains, paths, fmt)
     if budget is not None and budget.tokens_available is not None:
