@@ -126,3 +126,20 @@ def test_saved_pipelines_keep_the_rule_and_predict_agrees(tmp_path, capsys, targ
     assert_allclose(got["hi80:a"] / got["pred:a"] - 1, _h(res)[:, 0], atol=2e-6)
     assert_allclose(1 - got["lo80:a"] / got["pred:a"], _h(res)[:, 0], atol=2e-6)
     assert how in " ".join(cap.err.split())
+
+
+def test_two_sizes_say_the_size_extrapolation_is_not_in_the_step_term() -> None:
+    # 2 sizes, a law that takes N (direct dz-eq3-safe), target beyond both: no size-law term can be fitted (2
+    # points per mixture), so the interval is the step law's at the largest size, and every line says that the
+    # size extrapolation beyond it is not in it (not "the target's fitted size").
+    tab = curves_world()
+    tab = tab.subset(tab.model_params < 3e7)
+    res = fit_pipeline(tab, target_params=1e8, target_steps=3 * STEPS[-1], route="direct", law="dz-eq3-safe",
+                       intervals=True)
+    iv = res.intervals
+    assert iv.size_law is None and iv.step_law is not None
+    assert iv.contains.startswith("max of the jackknife and the step-law prediction sd at N = 2e+07")
+    assert iv.contains.endswith("NOT the size extrapolation beyond it") and "fitted size" not in iv.contains
+    note = [w for w in res.warnings if w.startswith("no backtest possible")]
+    assert len(note) == 1 and "(NOT the size extrapolation beyond that size: no size-law term could be fitted)" \
+        in note[0]

@@ -364,6 +364,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         size_words = ("the size law's prediction error from the fitted sizes" if one_time is not None else
                       "the prediction error of E + A/N^alpha fitted to each mixture's last checkpoints (alpha shared)")
         held = " and ".join(w for w, sp in ((size_words, spread), (step_words, step_spread)) if sp is not None)
+        if spread is None and step_spread is not None and step_spread.law == "step-nearest":
+            held += " (NOT the size extrapolation beyond that size: no size-law term could be fitted)"
         result.warnings.append(note.replace("{intervals}", f"intervals hold {held}, not a measured extrapolation "
                                             "error" if held else "intervals lack the extrapolation error"))
     if intervals is False:

@@ -225,10 +225,11 @@ class SizeLawSpread:
     law : str
         "size" (:func:`size_law_spread`, in quadrature with the jackknife), "size-last" (the same on each curve's
         last checkpoint: :func:`final_size_law_spread`), "step" (:func:`step_law_spread`, max with it) or
-        "step-at-size" (the same on the curves at one fitted size of a multi-scale table:
-        :func:`step_law_spread_at_size`).
+        "step-at-size" (the same on the curves at one fitted size of a multi-scale table, the target's:
+        :func:`step_law_spread_at_size`) or "step-nearest" (the same at the fitted size nearest a target that is
+        not one of them; alone only where the size law's term cannot be fitted, e.g. 2 sizes).
     at_size : float
-        For "step-at-size": the fitted model size whose curves it was read on (nan otherwise).
+        For "step-at-size" / "step-nearest": the fitted model size whose curves it was read on (nan otherwise).
     """
 
     half_width: np.ndarray
@@ -246,6 +247,9 @@ class SizeLawSpread:
         if self.law == "step-at-size":
             return (f"max of the jackknife and the step-law prediction sd at the target's fitted size N = "
                     f"{self.at_size:g} (no backtest: short curves, {self.n_sizes} checkpoints)")
+        if self.law == "step-nearest":
+            return (f"max of the jackknife and the step-law prediction sd at N = {self.at_size:g} (no backtest: short "
+                    f"curves, {self.n_sizes} checkpoints): NOT the size extrapolation beyond it")
         if self.law == "size-last":
             return (f"jackknife + size-law prediction sd at the last checkpoints (no backtest: {self.n_sizes} sizes, "
                     "short curves)")
@@ -373,8 +377,9 @@ def step_law_spread_at_size(table: Any, names: list[str], target_params: float, 
     interval when it has no backtest at all (3 sizes and curves of 3 checkpoints). It joins the jackknife (and,
     for a target beyond the fitted sizes, the jackknife + :func:`final_size_law_spread` in quadrature) as a
     maximum, as the steps-only pipeline's term does; at a fitted size it is the steps-only pipeline's rule on that
-    size's curves (module docstring). Mixtures without a curve at that size get their eval's largest half-width;
-    None without degrees of freedom."""
+    size's curves (module docstring). Its ``law`` says which: "step-at-size" (the target's own size) or
+    "step-nearest" (the size extrapolation beyond it is not in it). Mixtures without a curve at that size get
+    their eval's largest half-width; None without degrees of freedom."""
     N = np.asarray(table.model_params, dtype=np.float64)
     sizes = np.unique(N[np.isfinite(N) & (N > 0)])
     if not sizes.size or not (np.isfinite(target_params) and target_params > 0):
@@ -382,7 +387,8 @@ def step_law_spread_at_size(table: Any, names: list[str], target_params: float, 
     at = float(sizes[np.argmin(np.abs(np.log(sizes / float(target_params))))])
     sp = step_law_spread(table.subset(N == at), names, target_time, mixtures, level, axis, fit_from)
     if sp is not None:
-        sp.law, sp.at_size = "step-at-size", at
+        sp.law = "step-at-size" if np.isclose(at, float(target_params), rtol=1e-9) else "step-nearest"
+        sp.at_size = at
     return sp
 
 
