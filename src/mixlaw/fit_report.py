@@ -9,6 +9,8 @@ several laws is :mod:`mixlaw.report`, at the top.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +18,55 @@ import numpy as np
 
 #: Correlations below this |rho| are not shown (lmfit's default min_correl is 0.1; 0.3 keeps reports short).
 MIN_CORREL = 0.3
+#: Eval sets named in one line of a grouped warning before "and N more".
+GROUP_NAMES = 4
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def group_warnings(warnings: Sequence[str], evals: Sequence[str], domains: Sequence[str]) -> list[str]:
+    """The same warning said of many eval sets and domains, once, with counts: one line per (law, message shape).
+
+    ``[ye-exp:arc_easy] arc_easy.t_web at upper bound 120`` and ``[ye-exp:mmlu] mmlu.t_code at upper bound 80``
+    have one shape, ``ye-exp: t_<domain> at upper bound #``: the line says it, how many times, on how many eval sets
+    (the first :data:`GROUP_NAMES` named) and, where every instance has the same number, the number. Groups are
+    ordered by count. On Olmix's DCLM swarm ``fit --law auto`` had hundreds of bound notes, of which the report
+    showed the first 20, all from two eval sets.
+    """
+    ev = sorted({str(e) for e in evals}, key=len, reverse=True)
+    dom = sorted({str(d) for d in domains}, key=len, reverse=True)
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for w in warnings:
+        law, body = "", w
+        m = re.match(r"\[([^\]]*)\] (.*)$", w, flags=re.S)
+        if m:
+            law, body = m.group(1).split(":", 1)[0], m.group(2)
+        hit = next((e for e in ev if e in w), None)
+        if hit is not None:
+            body = body.replace(hit + ".", "").replace(hit, "<eval>")
+        for d in dom:
+            body = re.sub(rf"(?<![A-Za-z0-9]){re.escape(d)}(?![A-Za-z0-9])", "<domain>", body)
+        nums = _NUMBER.findall(body)
+        shape = _NUMBER.sub("#", body)
+        g = groups.setdefault((law, shape), {"n": 0, "evals": {}, "nums": [set() for _ in nums]})
+        g["n"] += 1
+        if hit is not None:
+            g["evals"][hit] = None
+        for i, v in enumerate(nums[:len(g["nums"])]):
+            g["nums"][i].add(v)
+    lines = []
+    for (law, shape), g in sorted(groups.items(), key=lambda kv: (-kv[1]["n"], kv[0])):
+        parts = shape.split("#")
+        text = parts[0] + "".join((next(iter(v)) if len(v) == 1 else "#") + p
+                                  for v, p in zip(g["nums"], parts[1:], strict=False))
+        names = list(g["evals"])
+        where = ""
+        if names:
+            more = len(names) - GROUP_NAMES
+            shown = ", ".join(names[:GROUP_NAMES]) + (f" and {more} more" if more > 0 else "")
+            where = f" on {len(names)} eval set{'s' if len(names) > 1 else ''} ({shown})"
+        times = f", {g['n']} times" if g["n"] > max(len(names), 1) else ""
+        lines.append(f"{law + ': ' if law else ''}{text}{where}{times}")
+    return lines
 
 
 def _fmt(v: float | None, width: int = 0) -> str:
@@ -43,6 +94,12 @@ class FitReport:
     warnings: list[str] = field(default_factory=list)
     correlations: list[tuple[str, str, float]] = field(default_factory=list)
     sections: list[tuple[str, str]] = field(default_factory=list)
+    #: A meta-law's summary sections (its CV across many eval sets, one line per eval set): when given, ``str``
+    #: prints them instead of the parameters and full sections, and groups the warnings; ``text(verbose=True)``
+    #: prints everything.
+    summary: list[tuple[str, str]] = field(default_factory=list)
+    evals: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
 
     @classmethod
     def from_law(cls, law: Any, data: str = "") -> FitReport:
@@ -74,9 +131,20 @@ class FitReport:
                    n_runs=getattr(law, "n_runs_", None),
                    n_domains=len(law.domains_), seed=law.get_params().get("random_state"), method=method,
                    n_starts=n_starts, n_converged=n_conv, stats=stats, params=law.params_.to_dict(),
-                   warnings=warns, correlations=corr[:15], sections=law.extra_report_sections())
+                   warnings=warns, correlations=corr[:15], sections=law.extra_report_sections(),
+                   summary=law.summary_report_sections(), evals=list(getattr(law, "evals_", law.targets_)),
+                   domains=list(law.domains_))
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, verbose: bool = False) -> str:
+        """The report as text: in full, or (a law with :attr:`summary`, unless ``verbose``) a summary."""
+        if self.summary and not verbose:
+            return self._summary_text()
+        return self._full_text()
+
+    def _head(self) -> list[str]:
         tg = self.targets[0] if len(self.targets) == 1 else f"{len(self.targets)} targets"
         runs = "?" if self.n_runs is None else self.n_runs  # a law loaded from an old file
         lines = [f"[[{self.law}]] target={tg}  data={self.data or '-'} ({runs} runs, {self.n_domains} "
@@ -92,6 +160,33 @@ class FitReport:
         head = "  ".join(parts)
         tail = "  ".join(f"{k}={_stat(k, s[k])}" for k in ("RMSE", "MAPE", "R2", "AIC", "BIC") if k in s)
         lines.append(f"    {head} | {tail}  fit={s.get('fit_seconds', 0):.2f}s")
+        return lines
+
+    def _summary_text(self) -> str:
+        lines = self._head()
+        for title, text in self.summary:
+            lines.append(f"[[{title}]]")
+            lines.extend("    " + ln for ln in text.splitlines())
+        n_vary = sum(1 for p in self.params.values() if p["vary"])
+        tags: dict[str, int] = {}
+        for name, p in self.params.items():
+            if p["vary"]:
+                tag = name.split(":", 1)[0]
+                tags[tag] = tags.get(tag, 0) + 1
+        per = ", ".join(f"{t} {n}" for t, n in tags.items())
+        lines.append(f"[[Params]]  {n_vary} free{f' ({per})' if per else ''}: --verbose lists them, --json and the "
+                     "saved law hold them")
+        if self.warnings:
+            grouped = group_warnings(self.warnings, self.evals, self.domains)
+            lines.append(f"[[Warnings]]  {len(self.warnings)} of the refitted laws, grouped ({len(grouped)}); "
+                         "--verbose lists each")
+            lines.extend("    " + w for w in grouped[:20])
+            if len(grouped) > 20:
+                lines.append(f"    ... and {len(grouped) - 20} more kinds")
+        return "\n".join(lines)
+
+    def _full_text(self) -> str:
+        lines = self._head()
         lines.append("[[Params]]  (stderr: Gauss-Newton on log residuals)")
         width = max((len(n) for n in self.params), default=4)
         for name, p in self.params.items():
@@ -138,4 +233,4 @@ def _stat(k: str, v: float) -> str:
     return f"{v:.4g}"
 
 
-__all__ = ["FitReport", "MIN_CORREL"]
+__all__ = ["FitReport", "MIN_CORREL", "GROUP_NAMES", "group_warnings"]

@@ -201,7 +201,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
     for r in board.rows:
         if "cv" in r.details:
             out.print(f"[[{r.law}: cross-validation on the fitting runs]]", highlight=False, markup=False)
-            out.print(str(CVTable.from_dict(r.details["cv"])), highlight=False, markup=False)
+            out.print(CVTable.from_dict(r.details["cv"]).text(), highlight=False, markup=False)
 
 
 def _parse_fit_on(spec: str) -> tuple[str, ...]:
@@ -230,6 +230,8 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
                                                   "that match by domain: dz-*, bimix, autoscale; unmatched eval "
                                                   "sets use implicit aggregation); repeatable."),
         eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
+        verbose: bool = typer.Option(False, "--verbose", help="The full report: every parameter, every CV row, "
+                                     "every warning (auto/stack on more than 5 eval sets print a summary)."),
         seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the run table and print an lmfit-style report (and save it with --out)."""
     emap = parse_eval_map(eval_map)
@@ -278,7 +280,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
             doc.update({k: v for k, v in (api.law_selection(fitted) or {}).items() if k != "cv"})
         emit_json(doc)
     else:
-        out.print(str(report), highlight=False, markup=False)
+        out.print(report.text(verbose=verbose), highlight=False, markup=False)
         if out_path is not None:
             err.print(f"saved {law} to {out_path}", highlight=False, markup=False)
 

@@ -25,6 +25,7 @@ from .base import FitContext, MixingLaw, law_from_dict, register
 from .selection import (
     DEFAULT_FOLDS,
     OBJECTIVE,
+    SUMMARY_EVALS,
     CVResult,
     CVTable,
     cross_validate,
@@ -133,6 +134,14 @@ class MetaLaw(MixingLaw):
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         return [("Cross-validation", str(self.cv_))]
+
+    def summary_report_sections(self) -> list[tuple[str, str]]:
+        """On more than :data:`~mixlaw.laws.selection.SUMMARY_EVALS` eval sets: the report's sections with the CV
+        table's summary (:meth:`CVTable.summary`), which the default text shows instead of every parameter."""
+        if len(self.evals_) <= SUMMARY_EVALS:
+            return []
+        return [(title, self.cv_.text() if title == "Cross-validation" else text)
+                for title, text in self.extra_report_sections()]
 
 
 @register("auto")

@@ -408,6 +408,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         """Extra (title, text) sections of the report, e.g. Ye's interaction matrix."""
         return []
 
+    def summary_report_sections(self) -> list[tuple[str, str]]:
+        """Sections of a summary report (:meth:`FitReport.text`): when not empty, the report's default text shows
+        these instead of every parameter (a meta-law on many eval sets); empty for most laws."""
+        return []
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description: options, names, fitted coefficients and extra state."""
         check_is_fitted(self)

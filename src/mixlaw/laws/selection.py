@@ -49,6 +49,7 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import nnls
 
+from .._console import label_column
 from ..errors import FitError, InputError
 from ..evals import objective_weights
 from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
@@ -77,6 +78,10 @@ RUNS_PER_PARAM = 2.0
 #: Errors a candidate's fit may raise without stopping the selection.
 CV_FAILURES = (FitError, InputError, np.linalg.LinAlgError, FloatingPointError)
 OBJECTIVE = "objective"
+#: Above this many eval sets a CV table's text is :meth:`CVTable.summary` (per law across eval sets, one line per
+#: eval set) and a meta-law's report a summary too; ``--verbose`` (``CVTable.text(verbose=True)``) gives every row.
+#: The full table gives each eval set a header and a row per candidate (13 lines with the 11 default candidates).
+SUMMARY_EVALS = 5
 #: Progress callback ``(label, done, total)`` for cross-validations started inside a meta-law's fit (the CLI
 #: sets it to drive a progress bar; estimator constructor arguments stay plain values).
 CV_PROGRESS: ContextVar[Callable[[str, int, int], None] | None] = ContextVar("mixlaw_cv_progress", default=None)
@@ -205,6 +210,59 @@ class CVTable:
                       int(r.get("n_params", 0)), r.get("error"), bool(r.get("screened", False))) for r in d["rows"]]
         return cls(rows, int(d["n_runs"]), int(d["n_folds"]), int(d["seed"]), dict(d.get("chosen", {})))
 
+    def summary(self) -> str:
+        """The table for many eval sets: per law, how often it was chosen and its CV scores over the eval sets;
+        then one line per eval set (the chosen law, its S and Spearman, the runner-up). ``str(table)`` is the
+        full table (``--verbose``); on Olmix's DCLM swarm it was 1400 of the 8800 lines ``fit --law auto`` printed.
+        """
+        targets = self.targets()
+        lines = [f"{self.n_folds}-fold CV on {self.n_runs} runs (seed {self.random_state}); {self.score_formula}"]
+        laws = list(dict.fromkeys(r.name for r in self.rows))
+        counts = {n: sum(1 for c in self.chosen.values() if c == n) for n in laws}
+        lines.append(f"  per law over {len(targets)} eval sets (chosen: how often; S over those it was scored on; "
+                     "n_par: fitted on all at once):")
+        w = max([24, *map(len, laws)]) + 1
+        lines.append(f"    {'law':<{w}}{'chosen':>7}{'mean S':>9}{'median S':>10}{'worst S':>9}{'mean ρ':>8}"
+                     f"{'scored':>8}{'n_par':>7}")
+        order = sorted(laws, key=lambda n: (-counts[n], self._mean_score(n), n))
+        for n in order:
+            rows = [r for r in self.rows if r.name == n]
+            ok = [r for r in rows if r.error is None and np.isfinite(r.metrics["score"])]
+            if not ok:
+                errs = list(dict.fromkeys(r.error or "no finite score" for r in rows))
+                more = f" (and {len(errs) - 1} other reasons)" if len(errs) > 1 else ""
+                lines.append(f"    {n:<{w}}{'-':>7}  {'' if rows[0].screened else 'excluded: '}{errs[0]}{more}")
+                continue
+            S = np.array([r.metrics["score"] for r in ok])
+            rho = float(np.nanmean([r.metrics["spearman"] for r in ok]))
+            lines.append(f"    {n:<{w}}{counts[n]:>7}{S.mean():>9.4f}{np.median(S):>10.4f}{S.max():>9.4f}"
+                         f"{rho:>8.3f}{f'{len(ok)}/{len(rows)}':>8}{n_par_text(ok[0].n_params):>7}")
+        if targets == [OBJECTIVE]:
+            return "\n".join(lines)
+        ew, elab = label_column(targets)
+        lines.append("  per eval set: the chosen law (*), its S and Spearman, and the runner-up:")
+        lines.append(f"    {'eval':<{ew}} {'chosen':<{w}}{'S':>8}{'ρ':>8}  {'runner-up':<{w}}{'S':>8}")
+        for t in targets:
+            ok = sorted(self.ok(t), key=lambda r: r.metrics["score"])
+            chosen = next((r for r in ok if r.name == self.chosen.get(t)), ok[0] if ok else None)
+            if chosen is None:
+                lines.append(f"    {elab[t]:<{ew}} no law ranks it better than chance")
+                continue
+            rest = [r for r in ok if r is not chosen]
+            second = (f"  {rest[0].name:<{w}}{rest[0].metrics['score']:>8.4f}" if rest else "")
+            lines.append(f"    {elab[t]:<{ew}} {chosen.name:<{w}}{chosen.metrics['score']:>8.4f}"
+                         f"{chosen.metrics['spearman']:>8.4f}{second}")
+        return "\n".join(lines)
+
+    def _mean_score(self, name: str) -> float:
+        S = [r.metrics["score"] for r in self.rows if r.name == name and r.error is None
+             and np.isfinite(r.metrics["score"])]
+        return float(np.mean(S)) if S else float("inf")
+
+    def text(self, verbose: bool = False) -> str:
+        """``str(table)`` with ``verbose`` or up to :data:`SUMMARY_EVALS` eval sets, else :meth:`summary`."""
+        return str(self) if verbose or len(self.targets()) <= SUMMARY_EVALS else self.summary()
+
     def __str__(self) -> str:
         lines = [f"{self.n_folds}-fold CV on {self.n_runs} runs (seed {self.random_state}); {self.score_formula}"]
         targets = self.targets()
@@ -313,8 +371,19 @@ def fit_law(key: str, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], t
         except InputError:
             pass  # written by another version of the law: refit below
     law.fit(W, Y, **kw)
-    cache[k] = law.to_dict()
+    cache[k] = law if isinstance(cache, SharedFits) else law.to_dict()
     return law
+
+
+class SharedFits(dict):  # type: ignore[type-arg]
+    """A :data:`FIT_CACHE` in memory for one cross-validation, holding the fitted law objects themselves.
+
+    Why: ``gp-residual`` fits its base law (``loglinear-sat``) through :func:`fit_law` on the same fold's runs that
+    the ``loglinear-sat`` candidate was just fitted on; served from here, the base is the candidate's own fit (the
+    same object: callers only predict with it), not a second identical fit. On Marin Delphi's train split (187
+    runs, 39 domains, 9 evals) that second fit was 61 of gp-residual's 61 CPU s per fold, and the two were 123 of
+    the 157 CPU s of a fold over all candidates (``bench/auto_many_evals.py`` measures the whole CV).
+    """
 
 
 def _check_size(n_vary: int | None, n_runs: int) -> None:
@@ -429,6 +498,23 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
     -------
     CVResult
     """
+    # Fits shared within this CV (gp-residual's base is the loglinear-sat candidate's fold fit: SharedFits), unless
+    # a caller set its own cache.
+    token = FIT_CACHE.set(SharedFits()) if FIT_CACHE.get() is None else None
+    try:
+        return _cross_validate(W, Y, domains=domains, targets=targets, candidates=candidates, objective=objective,
+                               fit_on=fit_on, n_folds=n_folds, model_params=model_params, tokens=tokens,
+                               random_state=random_state, on_progress=on_progress, screen=screen)
+    finally:
+        if token is not None:
+            FIT_CACHE.reset(token)
+
+
+def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
+                    candidates: Sequence[str] | None, objective: str | Mapping[str, float] | None,
+                    fit_on: Sequence[str], n_folds: int, model_params: np.ndarray | None, tokens: np.ndarray | None,
+                    random_state: int, on_progress: Callable[[str, int, int], None] | None,
+                    screen: bool) -> CVResult:
     W = np.asarray(W, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64).reshape(len(W), -1)
     targets = list(targets)
@@ -558,4 +644,5 @@ def _one_line(err: BaseException) -> str:
 
 __all__ = ["cross_validate", "cross_val_predict", "fit_modes", "fit_law", "fit_key", "FIT_CACHE", "fold_ids",
            "objective_evals", "objective_weights", "score_columns", "nonneg_weights", "default_candidates", "CVTable",
-           "CVRow", "CVResult", "AUTO_CANDIDATES", "MAX_RUNS", "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS"]
+           "CVRow", "CVResult", "AUTO_CANDIDATES", "MAX_RUNS", "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS",
+           "SUMMARY_EVALS", "SharedFits"]

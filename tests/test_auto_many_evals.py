@@ -1,0 +1,135 @@
+"""``--law auto`` on many eval sets: a summary a person can read (CV per law, one line per eval set, grouped
+warnings), the full report on --verbose / --json, deterministic choices, and fits shared within a CV."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+from cli_runner import run_cli as _cli
+
+from mixlaw.fit_report import group_warnings
+from mixlaw.laws import get_law
+from mixlaw.laws import loglinear_sat as llsat
+from mixlaw.laws.selection import FIT_CACHE, SUMMARY_EVALS, cross_validate
+
+DOMAINS = ["web", "code", "books"]
+N_EVALS = 40
+
+
+def _many(n: int = 60, k: int = N_EVALS, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """k eval sets: half follow Ye's exponential law, half are linear in the shares (so both laws get chosen)."""
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n)
+    cols = []
+    for i in range(k):
+        t = rng.normal(0, 1, 3)
+        y = 2 + np.exp(W @ t) if i % 2 == 0 else 3 + W @ t
+        cols.append(y * np.exp(rng.normal(0, 0.003, n)))
+    return W, np.column_stack(cols), [f"eval{i:02d}" for i in range(k)]
+
+
+def _write(path, W, Y, names) -> str:
+    pd.DataFrame({"run": [f"r{i}" for i in range(len(W))], **{f"w:{d}": W[:, j] for j, d in enumerate(DOMAINS)},
+                  **{f"loss:{t}": Y[:, i] for i, t in enumerate(names)}}).to_csv(path, index=False)
+    return str(path)
+
+
+def test_fit_auto_on_many_evals_prints_a_bounded_summary_with_the_cv_first(capsys, tmp_path) -> None:
+    W, Y, names = _many()
+    runs = _write(tmp_path / "runs.csv", W, Y, names)
+    args = ["fit", "--runs", runs, "--law", "auto", "--candidates", "ye-exp,linear,loglinear"]
+    code, out, _ = _cli(capsys, *args)
+    assert code == 0
+    lines = out.splitlines()
+    # The CV near the top, before any parameter; per law: how often chosen, over all 40 eval sets.
+    assert lines[3] == "[[Cross-validation]]"
+    head = out.index("per law over 40 eval sets")
+    assert head < out.index("[[Params]]")
+    chosen = {ln.split()[0]: int(ln.split()[1]) for ln in lines if ln.split()[:1] in (["ye-exp"], ["linear"],
+                                                                                        ["loglinear"])
+              and len(ln.split()) > 2 and ln.split()[1].isdigit()}
+    assert sum(chosen.values()) == N_EVALS and chosen["ye-exp"] > 0 and chosen["linear"] > 0
+    # One line per eval set (its choice and runner-up), parameters counted, not listed: bounded by the evals.
+    for t in names:
+        assert sum(1 for ln in lines if ln.split()[:1] == [t]) == 1
+    assert "[[Params]]  " in out and "--verbose lists them" in out and "bounds=[" not in out
+    assert len(lines) <= N_EVALS + 30
+    # --verbose: the full report (every parameter, every CV row); --json: every row as data, unchanged.
+    code, full, _ = _cli(capsys, *args, "--verbose")
+    assert code == 0 and "bounds=[" in full and "  eval07:" in full and len(full.splitlines()) > 5 * len(lines)
+    code, doc, _ = _cli(capsys, *args, "--json")
+    doc = json.loads(doc)
+    assert len(doc["cv"]["rows"]) == 3 * N_EVALS and len(doc["report"]["params"]) > 3 * N_EVALS
+
+
+def test_few_evals_keep_the_full_report() -> None:
+    W, Y, names = _many(k=SUMMARY_EVALS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("auto", candidates=["ye-exp", "linear"]).fit(W, Y, domains=DOMAINS, targets=names)
+    text = str(law.report())
+    assert "bounds=[" in text and f"  {names[0]}:" in text and "per law over" not in text
+
+
+def test_auto_choices_are_deterministic() -> None:
+    W, Y, names = _many(k=8)
+    fits = []
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits.append(get_law("auto", candidates=["ye-exp", "linear", "lightgbm"], random_state=3)
+                        .fit(W, Y, domains=DOMAINS, targets=names))
+    assert fits[0].choice_ == fits[1].choice_
+    assert fits[0].cv_.to_dict() == fits[1].cv_.to_dict()
+    assert fits[0].cv_.summary() == fits[1].cv_.summary()
+
+
+def test_warnings_are_grouped_by_law_and_shape_with_counts() -> None:
+    evals = ["arc:rc", "mmlu", "hellaswag", "piqa", "boolq", "copa"]
+    warns = [f"[ye-exp:{e}] {e}.t_{d} at upper bound {b}" for e, b in zip(evals, [30, 45, 60, 30, 30, 30],
+                                                                             strict=True) for d in ("web", "code")]
+    warns += [f"[bimix:{e}] {e}.log_eps at upper bound 4.60517" for e in evals[:2]]
+    warns += ["[bimix:mmlu] mmlu.log_eps at upper bound 4.60517"]  # said twice: counted, not listed twice
+    lines = group_warnings(warns, evals, ["web", "code"])
+    assert lines == [
+        "ye-exp: t_<domain> at upper bound # on 6 eval sets (arc:rc, mmlu, hellaswag, piqa and 2 more), 12 times",
+        "bimix: log_eps at upper bound 4.60517 on 2 eval sets (arc:rc, mmlu), 3 times",
+    ]
+
+
+class _NoStore(dict):
+    """A fit cache that keeps nothing: every fit is done (the CV as it was before fits were shared)."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
+def test_gp_residual_reuses_the_loglinear_sat_fold_fits_with_identical_results(monkeypatch) -> None:
+    W, Y, names = _many(n=50, k=2, seed=1)
+    calls = {"n": 0}
+    real = llsat.LogLinearSat._fit
+
+    def counted(self, *a, **k):
+        calls["n"] += 1
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(llsat.LogLinearSat, "_fit", counted)
+    kw = {"domains": DOMAINS, "targets": names, "candidates": ["loglinear-sat", "gp-residual"], "n_folds": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shared = cross_validate(W, Y, **kw)
+        n_shared = calls["n"]
+        token = FIT_CACHE.set(_NoStore())
+        try:
+            alone = cross_validate(W, Y, **kw)
+        finally:
+            FIT_CACHE.reset(token)
+    # Each fold's loglinear-sat fitted once (the candidate), not again as gp-residual's base; same predictions.
+    assert n_shared == 3 and calls["n"] - n_shared == 6
+    for key in shared.oof:
+        np.testing.assert_array_equal(shared.oof[key], alone.oof[key])
+    assert FIT_CACHE.get() is None
+    assert shared.table.to_dict() == alone.table.to_dict()
