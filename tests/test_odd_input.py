@@ -182,3 +182,21 @@ def test_an_eval_or_domain_named_with_a_comma_can_be_asked_for(tmp_path, capsys)
     page = html.unescape(_page(tmp_path, capsys, "--runs", str(runs), "--test", str(test), "--target", '"x, y"'))
     assert re.search(rf"""mixlaw optimize --runs {re.escape(str(runs))} --law (ye-exp|linear) --target '"x, y"'<""",
                      page), page
+
+
+def test_two_held_out_tables_of_one_name_are_an_error_not_one_split(tmp_path, capsys):
+    # Two files test.csv in two folders: the second replaced the first, and the leaderboard showed one split.
+    train, test = _tables(tmp_path)
+    (tmp_path / "b").mkdir()
+    other = tmp_path / "b" / "test.csv"
+    pd.read_csv(test).iloc[:6].to_csv(other, index=False)
+    for cmd in ("report", "compare"):
+        code, _, err = run_cli(capsys, cmd, "--runs", str(train), "--test", str(test), "--test", str(other),
+                               "--laws", "linear")
+        assert code == 2 and f"--test: two held-out tables are named 'test' ({test} and {other}); name each one: " \
+            "--test NAME=PATH" in err, err
+    code, _, err = run_cli(capsys, "compare", "--runs", str(train), "--test", f"={test}", "--laws", "linear")
+    assert code == 2 and "the held-out table's name is empty" in err
+    code, out, err = run_cli(capsys, "compare", "--runs", str(train), "--test", f"a={test}", "--test", f"b={other}",
+                             "--laws", "linear", "--json")
+    assert code == 0, err

@@ -442,9 +442,18 @@ def fit_on_total(table: RunTable, targets: list[str] | str, objective: Any) -> t
 
 def load_tests(specs: list[str], weight_tol: float, eval_groups: list[str] | None = None) -> dict[str, RunTable]:
     """--test NAME=PATH or PATH (named by its stem), repeatable -> {name: table}."""
-    tests = {}
+    tests: dict[str, RunTable] = {}
+    given: dict[str, str] = {}
     for spec in specs:
         name, path = spec.split("=", 1) if "=" in spec and not Path(spec).exists() else (Path(spec).stem, spec)
+        if not name.strip():
+            raise InputError(f"--test {spec!r}: the held-out table's name is empty; give NAME=PATH or a PATH")
+        if name in given:
+            # The second table replaced the first without a word (two files test.csv in two folders, or one name
+            # given twice): the leaderboard showed one split.
+            raise InputError(f"--test: two held-out tables are named {name!r} ({given[name]} and {path}); name each "
+                             "one: --test NAME=PATH")
+        given[name] = path
         with warnings.catch_warnings():  # a held-out run need not train on every domain; the fitting table must
             warnings.simplefilter("ignore", UnusedDomainWarning)
             tests[name] = load_table(path, weight_tol, eval_groups)
