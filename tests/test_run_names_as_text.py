@@ -12,7 +12,7 @@ import pytest
 from cli_runner import run_cli
 
 from mixlaw.data import read_runs
-from mixlaw.errors import DataError
+from mixlaw.errors import DataError, InputError
 from mixlaw.importers import read_runs_mapped
 from mixlaw.store import RunStore, export_run_table
 from mixlaw.sweep import read_design
@@ -107,3 +107,17 @@ def test_design_names_and_the_store_export_round_trip_into_fit(tmp_path, capsys)
         sorted(["NA", "None", "nan", "null", "N/A", "NULL"])
     code, _, err = run_cli(capsys, "fit", "--runs", str(out), "--law", "ye-exp", "--json")
     assert code == 0, err
+
+
+def test_token_budget_domains_are_text(tmp_path):
+    from mixlaw.budget import read_tokens_available
+
+    p = tmp_path / "tokens.csv"
+    p.write_text("domain,tokens\nNA,1e9\nNone,2e9\n007,3e9\n")
+    assert read_tokens_available(str(p)) == {"NA": 1e9, "None": 2e9, "007": 3e9}
+    p.write_text("domain,tokens\nNA,1e9\n,2e9\n")
+    with pytest.raises(InputError, match=r"tokens\.csv:3: the domain name is empty"):
+        read_tokens_available(str(p))
+    p.write_text("domain,tokens\nNA,NA\n")  # a missing count is still missing
+    with pytest.raises(InputError, match=r"tokens of domain 'NA' must be a finite number >= 0; got nan"):
+        read_tokens_available(str(p))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import read_user_text
+from .data import csv_missing
 from .errors import InputError
 
 
@@ -117,7 +118,9 @@ def read_tokens_available(path: str) -> dict[str, float]:
         items = list(doc.items())
     else:
         try:
-            frame = pd.read_csv(io.StringIO(text))
+            # The domain column as text: a domain named 'NA' or 'None' read as missing (the domain 'nan'), '007' as 7.
+            head = pd.read_csv(io.StringIO(text), nrows=0).columns
+            frame = pd.read_csv(io.StringIO(text), **csv_missing(head, ["domain"]))
         except (ValueError, pd.errors.ParserError) as e:
             raise InputError(f"{path}: not a readable CSV ({e})") from None
         missing = [c for c in ("domain", "tokens") if c not in frame.columns]
@@ -127,6 +130,8 @@ def read_tokens_available(path: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for i, (d, v) in enumerate(items):
         where = f"{path}:{i + 2}" if p.suffix.lower() != ".json" else str(path)
+        if not str(d).strip():
+            raise InputError(f"{where}: the domain name is empty")
         if isinstance(v, (bool, str)) and p.suffix.lower() == ".json":
             raise InputError(f"{where}: tokens of domain {d!r} is not a number: {v!r}")
         try:
