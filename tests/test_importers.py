@@ -487,6 +487,17 @@ def test_rows_left_out_are_said_when_they_held_losses(tmp_path):
                     "and these evals were logged at different steps; log them at the same steps, or import the evals "
                     "logged together (--columns); run 'r1' loses every row; run 'r3' logs none of the eval losses "
                     "(eval/pile, eval/code) and is left out: does the --columns map match their tags?"]
+    # One row per run (a W&B summary): a run that misses an eval is said as a run, not a (run, step) row.
+    runs = _wandb_runs()
+    for r in runs:
+        r.summary = {"eval/pile/loss": 2.5, "eval/code/loss": 2.0}
+    del runs[1].summary["eval/code/loss"]
+    with _left_out() as said:
+        t = runs_from_wandb("ent/proj", api=_Api(runs), history=False, columns="w:*=mixture/*, loss:*=eval/*/loss")
+    assert sorted(t.runs) == ["r0", "r2"]
+    assert said == ["wandb:ent/proj: left out 1 run that logs some eval losses but not all (run 'r1' logs "
+                    "eval/pile/loss, not eval/code/loss): a run table needs every eval's loss; import the evals every "
+                    "run logged (--columns)"]
     # When no row has them all, the error says why.
     with pytest.raises(DataError, match=r"no row has every eval loss \(eval/pile, eval/code\); rows log some of "
                                         r"them, never all at one step: log the evals at the same steps"):

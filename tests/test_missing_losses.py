@@ -39,7 +39,8 @@ def test_the_error_counts_the_missing_losses_and_names_the_fix(tmp_path):
 
 def test_drop_incomplete_leaves_those_rows_out_with_a_warning(tmp_path):
     p = _sweep(tmp_path / "sweep.csv")
-    with pytest.warns(DataWarning, match="left out 3 of 12 rows without every eval loss"):
+    with pytest.warns(DataWarning, match=r"left out 3 of 12 rows without every eval loss \(missing: loss:a 2, "
+                                         r"loss:b 2\)"):
         t = read_runs_mapped(p, None, drop_incomplete=True)
     assert list(t.runs) == [f"r{i}" for i in range(12) if i not in (3, 7, 9)]
     assert np.all(np.isfinite(t.losses(t.evals)))

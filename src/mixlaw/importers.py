@@ -148,8 +148,11 @@ def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataF
     if missing.all():
         raise DataError(f"no row has every eval loss ({_show(lcols)})", path=where)
     if missing.any():
-        warnings.warn(f"{where}: left out {int(missing.sum())} of {len(df)} rows without every eval loss",
-                      DataWarning, stacklevel=3)
+        # Which evals were missing, as the table's error counts them without --drop-incomplete.
+        miss = losses[missing].isna()
+        per = ", ".join(f"{c} {int(k)}" for c, k in miss.sum().items() if k)
+        warnings.warn(f"{where}: left out {int(missing.sum())} of {len(df)} rows without every eval loss "
+                      f"(missing: {per})", DataWarning, stacklevel=3)
     keep = ~missing.to_numpy()
     return df[keep].reset_index(drop=True), lines[keep]
 
@@ -184,12 +187,19 @@ def _rows_with_every_eval(frame: pd.DataFrame, lcols: list[str], where: str, *,
             at = f"run {runs[i]!r}" + ("" if steps[i] is None or pd.isna(steps[i]) else f" step {steps[i]:g}")
             eg.append(f"{at} logs {_show(got, 3)}, not {_show(miss, 3)}")
         n = int(partial.sum())
-        parts.append(f"left out {n} (run, step) row{'s' if n > 1 else ''} that log some eval losses but not all "
-                     f"({'; '.join(eg)}{' ...' if n > 3 else ''}): a row of a run table needs every eval's loss at "
-                     "one step, and these evals were logged at different steps; log them at the same steps, or "
-                     "import the evals logged together (--columns)")
+        if "step" in frame.columns:
+            parts.append(f"left out {n} (run, step) row{'s' if n > 1 else ''} that log{'' if n > 1 else 's'} some "
+                         "eval losses but not all "
+                         f"({'; '.join(eg)}{' ...' if n > 3 else ''}): a row of a run table needs every eval's loss "
+                         "at one step, and these evals were logged at different steps; log them at the same steps, "
+                         "or import the evals logged together (--columns)")
+        else:  # one row per run (a W&B summary): the run misses an eval
+            parts.append(f"left out {n} run{'s' if n > 1 else ''} that log{'' if n > 1 else 's'} some eval losses "
+                         "but not all "
+                         f"({'; '.join(eg)}{' ...' if n > 3 else ''}): a run table needs every eval's loss; import "
+                         "the evals every run logged (--columns)")
         lost = sorted(set(runs[partial]) - set(runs[complete]))
-        if lost:
+        if lost and "step" in frame.columns:
             parts.append(f"run{'s' if len(lost) > 1 else ''} {_show([repr(r) for r in lost], 5)} "
                          f"lose{'' if len(lost) > 1 else 's'} every row")
     kept = complete | (some & partial_ok)
