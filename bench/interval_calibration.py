@@ -129,6 +129,15 @@ was nested ye-exp in every world), beyond the fitted sizes, blocks 1 (chose) / 0
 (67 -> 71-78 %, 66 -> 76-81 %) but over-covers another (joint + late bend 93 % on block 1, per-mixture 93-95 %
 on blocks 0 and 3): not adopted.
 
+The route, not the interval, is where those worlds lose: without a backtest auto uses its first candidate,
+nested ye-exp, and the direct candidate's target error is lower in every family (mean |relative error| 0.97 /
+1.12 / 1.17 % against 1.76 / 1.68 / 1.75 %, blocks 0 / 1 / 3; joint 0.80 against 1.75 %). Tried on block 1
+(the direct candidate first when nothing can compare them, multi-scale only): coverage 86 % beyond the fitted
+sizes (92 / 81 / 92 / 79 %, mean half-width 2.71 % against 3.75 %) and 86 % at a fitted size. Not adopted: on
+the trainer runs (``--runs``) its errors were mixed (beyond: v3 1/3 1.8 % against 4.9 %, v3 1/2 2.4 % against
+1.8 %; at a fitted size worse in three cells of four, v3 1/3 5.3 % against 3.2 %), its jackknife refits on 3
+early checkpoints of v3 blew up (mean half-width 460-510 %), and at a fitted size it held 38 of 72 against 45.
+
 ``--runs`` adds mixlaw's trainer runs (v3, v3_12m; 6 mixtures x 3 evals a cell) at 3 sizes x 3 checkpoints of
 the first third or half of each curve (from 0.4 of it), predicting the largest size's last step; scored, never
 used to choose (``--worlds 0 --runs --jackknife 8 [--target-at-fitted-size]``), covered of 72 (v3 1/3, v3 1/2,
