@@ -42,6 +42,9 @@ def test_inline_mixture_takes_percentages_and_quoted_names():
     # A name with ',' split into "bad mixture item '\"web'"; quoted as a CSV cell, it is one name.
     assert parse_mixture('"web, news"=0.5, "code ""x"""=25%,代码=0.25') == {"web, news": 0.5, 'code "x"': 0.25,
                                                                            "代码": 0.25}
+    with pytest.raises(InputError, match=r"weight of domain 'web' is not a number: '0\.6;code=0\.4' \(separate the "
+                                         r"items with ',': web=0\.6,code=0\.4\)"):
+        parse_mixture("web=0.6;code=0.4")
     with pytest.raises(InputError, match="a quoted domain name needs its closing"):
         parse_mixture('"web, news=0.5,b=0.5')
     with pytest.raises(InputError, match=r"a name with ',' in double quotes: \"web, news\"=0\.5"):

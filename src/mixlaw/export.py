@@ -539,7 +539,9 @@ def parse_mixture(spec: str) -> dict[str, float]:
         try:
             out[d] = float(v[:-1] if pct else v) / (100.0 if pct else 1.0)
         except ValueError:
-            raise InputError(f"weight of domain {d!r} is not a number: {v!r}") from None
+            # 'web=0.6;code=0.4' (a spreadsheet's list separator) read as the weight '0.6;code=0.4'
+            sep = " (separate the items with ',': web=0.6,code=0.4)" if ";" in v else ""
+            raise InputError(f"weight of domain {d!r} is not a number: {v!r}{sep}") from None
         if not d:
             raise InputError(f"bad mixture item {item!r}: empty domain name")
     if not out:
