@@ -88,6 +88,9 @@ def test_design_names_and_the_store_export_round_trip_into_fit(tmp_path, capsys)
                   "w:b": [0.8, 0.6, 0.4, 0.2]}).to_csv(design, index=False)
     mixtures, names = read_design(design)
     assert names == ["NA", "None", None, "null"] and mixtures[0] == {"a": 0.2, "b": 0.8}
+    lines = tmp_path / "design.jsonl"  # pandas' JSON reader made '007' the run 7 and 'NaN' a missing name
+    lines.write_text('{"run": "007", "w:a": 0.5, "w:b": 0.5}\n{"run": "NaN", "w:a": 0.2, "w:b": 0.8}\n')
+    assert read_design(lines)[1] == ["007", "NaN"]
     # A sweep's store names its runs by the design's names; exported as CSV, fit reads them back.
     db = tmp_path / "runs.db"
     rng = np.random.default_rng(1)

@@ -34,7 +34,7 @@ import pandas as pd
 from ._atomic import sweep_stale
 from ._console import PlainLines
 from ._version import __version__
-from .data import csv_missing
+from .data import _read_jsonl, csv_missing
 from .errors import DataError, InputError
 from .store import Heartbeat, LeaseLost, RunStore, new_owner
 from .train.config import ProxyConfig, parse_count, run_id
@@ -99,7 +99,8 @@ def read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], l
         if p.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(p)
         elif p.suffix.lower() == ".jsonl":
-            frame = pd.read_json(p, lines=True)
+            # json.loads per line, as run tables are read: pandas' reader made the names "007" 7 and "NaN" missing.
+            frame = _read_jsonl(p)[0]
         else:
             # Names as written: '007' is not the run '7' (or '7.0'), and a run named 'NA' or 'None' is not a
             # run without a name (pandas' missing-value strings, which the weights still get).
