@@ -133,3 +133,25 @@ def test_gp_residual_reuses_the_loglinear_sat_fold_fits_with_identical_results(m
         np.testing.assert_array_equal(shared.oof[key], alone.oof[key])
     assert FIT_CACHE.get() is None
     assert shared.table.to_dict() == alone.table.to_dict()
+
+
+def test_cv_on_worker_processes_gives_the_same_table_and_choices(capsys, tmp_path) -> None:
+    W, Y, names = _many(n=50, k=6, seed=2)
+    kw = {"domains": DOMAINS, "targets": names, "candidates": ["ye-exp", "linear", "loglinear-sat", "gp-residual"],
+          "n_folds": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one, two = cross_validate(W, Y, **kw), cross_validate(W, Y, n_jobs=2, **kw)
+    assert one.table.to_dict() == two.table.to_dict()
+    for key in one.oof:
+        np.testing.assert_array_equal(one.oof[key], two.oof[key])
+    runs = _write(tmp_path / "runs.csv", W, Y, names)
+    docs = []
+    for workers in ("1", "2"):
+        code, out, _ = _cli(capsys, "fit", "--runs", runs, "--law", "auto", "--candidates", "ye-exp,linear",
+                            "--cv-folds", "3", "--workers", workers, "--json")
+        assert code == 0
+        docs.append(json.loads(out))
+    assert docs[0]["cv"] == docs[1]["cv"] and docs[0]["choice"] == docs[1]["choice"]
+    code, _, err = _cli(capsys, "fit", "--runs", runs, "--law", "auto", "--workers", "0")
+    assert code == 2 and "--workers must be at least 1" in err

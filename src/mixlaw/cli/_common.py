@@ -41,7 +41,7 @@ from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_obje
 from ..importers import read_any_runs
 from ..laws.base import MixingLaw, get_law
 from ..laws.options import parse_law_options
-from ..laws.selection import AUTO_CANDIDATES, CV_PROGRESS, MAX_RUNS
+from ..laws.selection import AUTO_CANDIDATES, CV_JOBS, CV_PROGRESS, MAX_RUNS
 from ..train.config import parse_mixture, scaled_number
 
 SCHEMA_VERSION = 1
@@ -82,6 +82,11 @@ AtParamsOpt = typer.Option(None, "--at-params", metavar="N|largest|smallest",
 FinalStepOpt = typer.Option(False, "--final-step", help="Keep each run's last checkpoint (its final loss) only.")
 WorkersOpt = typer.Option(None, "--workers", help="Processes for bootstrap refits (default: all cores); the "
                                                   "results do not depend on it.")
+OptimizeWorkersOpt = typer.Option(None, "--workers", help="Processes for bootstrap refits (default: all cores), or "
+                                  "without --bootstrap for the fold fits of auto / stack's cross-validation (default "
+                                  "1); the results do not depend on it.")
+CvWorkersOpt = typer.Option(1, "--workers", help="Processes for the fold fits of --law auto / stack's "
+                            "cross-validation (default 1); the results do not depend on it.")
 EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition_ratio (or domain:value,...), "
                       "max_source_fraction, global_batch_size, processes; megatron seed, seq_length, split; "
                       "hf seed, split, streaming, stopping_strategy; mosaic seed, local_root, batch_size, epoch_size.")
@@ -538,3 +543,13 @@ def parse_default(spec: str, domains: list[str], mixtures: Any) -> Any:
         raise InputError(f"--default weights sum to {total:.4g}, expected 1 (within 0.01)")
     return [mix.get(d, 0.0) / total for d in domains]
 
+
+@contextmanager
+def cv_workers(n: int | None) -> Iterator[None]:
+    """Run the cross-validations inside (``--law auto`` / ``stack``) on ``n`` worker processes
+    (:data:`mixlaw.laws.selection.CV_JOBS`)."""
+    token = CV_JOBS.set(n)
+    try:
+        yield
+    finally:
+        CV_JOBS.reset(token)

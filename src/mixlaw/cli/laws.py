@@ -27,6 +27,7 @@ from ._common import (
     AtParamsOpt,
     CandidatesOpt,
     CvFoldsOpt,
+    CvWorkersOpt,
     DatasetOpt,
     EvalGroupOpt,
     FinalStepOpt,
@@ -36,6 +37,7 @@ from ._common import (
     TargetOpt,
     WeightTolOpt,
     cv_progress,
+    cv_workers,
     emit_json,
     err,
     fitting_table,
@@ -232,7 +234,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
         eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
         verbose: bool = typer.Option(False, "--verbose", help="The full report: every parameter, every CV row, "
                                      "every warning (auto/stack on more than 5 eval sets print a summary)."),
-        seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+        workers: int = CvWorkersOpt, seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the run table and print an lmfit-style report (and save it with --out)."""
     emap = parse_eval_map(eval_map)
     if emap is not None and not api.takes_eval_map(law):
@@ -258,7 +260,9 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
         meta_kw["n_folds"] = cv_folds
     if obj is not None:
         meta_kw["objective"] = obj
-    with show_warnings(), progress(f"fitting {law}") as advance, cv_progress(advance):
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1; got {workers}")
+    with show_warnings(), progress(f"fitting {law}") as advance, cv_progress(advance), cv_workers(workers):
         if law in META_LAWS:
             est: Any = get_law(law, random_state=seed, **parse_law_options(law, law_option), **meta_kw)
         elif obj is not None:

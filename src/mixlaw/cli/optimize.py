@@ -32,11 +32,13 @@ from ._common import (
     FitTotalOpt,
     JsonOpt,
     LawOptionOpt,
+    OptimizeWorkersOpt,
     SeedOpt,
     TargetOpt,
     WeightTolOpt,
     WorkersOpt,
     cv_progress,
+    cv_workers,
     emit_json,
     err,
     fit_on_total,
@@ -104,7 +106,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                  weight_tol: float = WeightTolOpt,
                  at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
                  eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
-                 fit_total: bool = FitTotalOpt, workers: int | None = WorkersOpt,
+                 fit_total: bool = FitTotalOpt, workers: int | None = OptimizeWorkersOpt,
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the runs and print the optimal mixture under the constraints (with --bootstrap intervals)."""
     sl = None
@@ -133,7 +135,9 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         # Said from the first line: a meta-law's refit re-runs its cross-validated choice (on Dai & Zheng's 122M
         # runs, 48 x 8 evals, auto took 14 s a refit and additive-ens 0.3 s: --bootstrap 200, ~45 min vs 1 min).
         desc += f" (each re-runs the {law} choice by cross-validation; --law KEY refits one law)"
-    with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance):
+    # --workers: the bootstrap's refits in parallel, or else the CV of auto/stack (never both: no pool in a pool).
+    with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance), \
+            cv_workers(None if bootstrap else workers):
         table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
         targets, obj = group_targets(target, eval_group), parse_objective(objective)
         if fit_total:

@@ -38,9 +38,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import time
 import warnings
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +87,9 @@ SUMMARY_EVALS = 5
 #: Progress callback ``(label, done, total)`` for cross-validations started inside a meta-law's fit (the CLI
 #: sets it to drive a progress bar; estimator constructor arguments stay plain values).
 CV_PROGRESS: ContextVar[Callable[[str, int, int], None] | None] = ContextVar("mixlaw_cv_progress", default=None)
+#: Worker processes for the fold fits of cross-validations started inside a meta-law's fit (the CLI's
+#: ``--workers``); None or 1: in this process. Results do not depend on it (every fit is seeded).
+CV_JOBS: ContextVar[int | None] = ContextVar("mixlaw_cv_jobs", default=None)
 #: Fitted laws reused across fits: ``{fit_key: law.to_dict()}``, read and written by :func:`fit_law` (every fold
 #: fit of a CV and every refit of a meta-law's members). None (the default) caches nothing. Nested
 #: cross-validation of ``auto``/``stack`` refits, on each outer training fold, exactly the laws the outer CV
@@ -464,11 +469,79 @@ def fit_modes(fit_on: Sequence[str], s: np.ndarray | None) -> list[str]:
     return ["per-eval"] if np.count_nonzero(s) == 1 and len(modes) == 2 else modes
 
 
+#: Candidates whose fold fit includes another candidate's, fitted in one task with it so that the shared fit
+#: (:class:`SharedFits`) is made once: gp-residual's default base is loglinear-sat.
+SHARES_FIT = {"gp-residual": "loglinear-sat"}
+_TASK: dict[str, Any] = {}
+#: One task: the fits of a sharing group, and the fold they leave out.
+_Job = tuple[Sequence[tuple[str, str]], int]
+
+
+def _share_groups(fits: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, str], ...]]:
+    """The (key, mode) fits in tasks: each alone, but a law of :data:`SHARES_FIT` with the fit it shares."""
+    groups: list[list[tuple[str, str]]] = []
+    for c in fits:
+        base = (SHARES_FIT.get(c[0], ""), c[1])
+        home = next((g for g in groups if base in g), None)
+        if home is None:
+            groups.append([c])
+        else:
+            home.append(c)
+    return [tuple(g) for g in groups]
+
+
+def _fold_task(task: Mapping[str, Any], group: Sequence[tuple[str, str]], f: int) -> list[tuple[Any, ...]]:
+    """Fold ``f`` of every fit in ``group``: ``(fit, predictions, n_par, CPU s, error)`` each, sharing fits in
+    :class:`SharedFits` (or the caller's cache)."""
+    cache = task["cache"] if task["cache"] is not None else SharedFits()
+    token = FIT_CACHE.set(cache)
+    out: list[tuple[Any, ...]] = []
+    try:
+        for c in group:
+            Yfit, tg = (task["Y"], task["targets"]) if c[1] == "per-eval" else (task["y_obj"][:, None], [OBJECTIVE])
+            t0 = _clock()
+            try:
+                pred, n = _fold_predict(c[0], task["W"], Yfit, task["folds"], f, domains=task["domains"], targets=tg,
+                                        model_params=task["model_params"], tokens=task["tokens"],
+                                        random_state=task["random_state"])
+            except CV_FAILURES as err:
+                out.append((c, None, 0, 0.0, _one_line(err)))
+                continue
+            out.append((c, pred, n, _clock() - t0, None))
+    finally:
+        FIT_CACHE.reset(token)
+    return out
+
+
+def _inherited_fold_task(job: _Job) -> list[tuple[Any, ...]]:
+    return _fold_task(_TASK, *job)
+
+
+def _run_fold_tasks(task: dict[str, Any], jobs: list[_Job],
+                    n_jobs: int | None) -> Iterator[tuple[_Job, list[tuple[Any, ...]]]]:
+    """Each job's results, in the jobs' order: in this process, or on ``n_jobs`` forked workers that inherit the
+    task (every fit is seeded, so the numbers do not depend on where it ran; a test checks it)."""
+    workers = min(int(n_jobs or CV_JOBS.get() or 1), len(jobs))
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for job in jobs:
+            yield job, _fold_task(task, *job)
+        return
+    _TASK.clear()
+    _TASK.update(task)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as ex:
+            # map keeps the jobs' order, so progress ticks and results are the same as in one process.
+            yield from zip(jobs, ex.map(_inherited_fold_task, jobs), strict=True)
+    finally:
+        _TASK.clear()
+
+
 def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
                    candidates: Sequence[str] | None = None, objective: str | Mapping[str, float] | None = None,
                    fit_on: Sequence[str] = ("per-eval", "direct"), n_folds: int = DEFAULT_FOLDS,
                    model_params: np.ndarray | None = None, tokens: np.ndarray | None = None, random_state: int = 0,
-                   on_progress: Callable[[str, int, int], None] | None = None, screen: bool = True) -> CVResult:
+                   on_progress: Callable[[str, int, int], None] | None = None, screen: bool = True,
+                   n_jobs: int | None = None) -> CVResult:
     """K-fold cross-validate candidate laws on ``(W, Y)``.
 
     Every candidate is fitted on the first fold before any is fitted on the others; with ``screen`` a
@@ -493,6 +566,9 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
         the :data:`CV_PROGRESS` context variable.
     screen : bool, default True
         Screen slow candidates that lose clearly on the first fold out of the other folds.
+    n_jobs : int, optional
+        Worker processes for the fold fits (default :data:`CV_JOBS`, else 1: this process); the results do not
+        depend on it.
 
     Returns
     -------
@@ -504,7 +580,7 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
     try:
         return _cross_validate(W, Y, domains=domains, targets=targets, candidates=candidates, objective=objective,
                                fit_on=fit_on, n_folds=n_folds, model_params=model_params, tokens=tokens,
-                               random_state=random_state, on_progress=on_progress, screen=screen)
+                               random_state=random_state, on_progress=on_progress, screen=screen, n_jobs=n_jobs)
     finally:
         if token is not None:
             FIT_CACHE.reset(token)
@@ -514,7 +590,7 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
                     candidates: Sequence[str] | None, objective: str | Mapping[str, float] | None,
                     fit_on: Sequence[str], n_folds: int, model_params: np.ndarray | None, tokens: np.ndarray | None,
                     random_state: int, on_progress: Callable[[str, int, int], None] | None,
-                    screen: bool) -> CVResult:
+                    screen: bool, n_jobs: int | None) -> CVResult:
     W = np.asarray(W, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64).reshape(len(W), -1)
     targets = list(targets)
@@ -559,20 +635,20 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
     failed: dict[tuple[str, str], str] = {}
     cost: dict[tuple[str, str], float] = {}
     first = folds == uniq[0]
-    for c in fits:  # fold 1 of every candidate first: the screening compares them there
-        Yfit, tg = data(c)
-        t0 = _clock()
-        try:
-            pred, n_par[c] = _fold_predict(c[0], W, Yfit, folds, uniq[0], domains=domains, targets=tg,
-                                           model_params=model_params, tokens=tokens, random_state=random_state)
-        except CV_FAILURES as err:
-            failed[c] = _one_line(err)
-            tick(c, k)
-            continue
-        cost[c] = _clock() - t0
-        P_all[c] = np.full(Yfit.shape, np.nan)
-        P_all[c][first] = pred
-        tick(c)
+    groups = _share_groups(fits)
+    task = {"W": W, "Y": Y, "y_obj": y_obj, "folds": folds, "domains": list(domains), "targets": targets,
+            "model_params": model_params, "tokens": tokens, "random_state": random_state, "cache": FIT_CACHE.get()}
+    # Fold 1 of every candidate first: the screening compares them there.
+    for _, done_group in _run_fold_tasks(task, [(g, uniq[0]) for g in groups], n_jobs):
+        for c, pred, n, secs, error in done_group:
+            if error is not None:
+                failed[c] = error
+                tick(c, k)
+                continue
+            n_par[c], cost[c] = n, secs
+            P_all[c] = np.full(data(c)[0].shape, np.nan)
+            P_all[c][first] = pred
+            tick(c)
     screened: dict[tuple[str, str], str] = {}
     if screen and k > 1:
         f1 = {label(c): scored(c, P_all[c][first]) for c in P_all}
@@ -580,29 +656,33 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
                      for lab, P in f1.items()}
         out = _screen({label(c): v for c, v in cost.items()}, f1, truth[first], cols, f1_scores, int(random_state))
         screened = {c: out[label(c)].message(k) for c in P_all if label(c) in out}
+    for c in screened:
+        tick(c, k - 1)
+    # The other folds of the candidates left, each (sharing group, fold) one task.
+    rest = [tuple(c for c in g if c in P_all and c not in screened) for g in groups]
+    fold_err: dict[tuple[str, str], dict[int, str]] = {}
+    tasks = [(g, f) for g in rest if g for f in uniq[1:]]
+    for (_, f), done_group in _run_fold_tasks(task, tasks, n_jobs):
+        for c, pred, _, _, error in done_group:
+            if error is not None:
+                fold_err.setdefault(c, {})[f] = error
+            else:
+                P_all[c][folds == f] = pred
+            tick(c)
     rows: list[CVRow] = []
     oof: dict[tuple[str, str], np.ndarray] = {}
     for c in fits:
         key, mode = c
         if c in failed or c in screened:
             err = failed.get(c) or screened[c]
-            if c in screened:
-                tick(c, k - 1)
             rows.extend(CVRow(key, mode, col, {"score": float("inf")}, n_par.get(c, 0), err, c in screened)
                         for col in cols)
             continue
-        Yfit, tg = data(c)
-        P = P_all[c]
-        start = done
-        try:
-            for f in uniq[1:]:
-                P[folds == f], _ = _fold_predict(key, W, Yfit, folds, f, domains=domains, targets=tg,
-                                                 model_params=model_params, tokens=tokens, random_state=random_state)
-                tick(c)
-        except CV_FAILURES as err:
-            tick(c, start + k - 1 - done)  # the folds left count as done
-            rows.extend(CVRow(key, mode, col, {"score": float("inf")}, 0, _one_line(err)) for col in cols)
+        if c in fold_err:  # the first fold that failed says why
+            err = fold_err[c][min(fold_err[c])]
+            rows.extend(CVRow(key, mode, col, {"score": float("inf")}, 0, err) for col in cols)
             continue
+        P = P_all[c]
         oof[c] = P
         if s is None:
             rows.extend(CVRow(key, mode, t, score_columns(Y[:, i], P[:, i]), n_par[c]) for i, t in enumerate(targets))
@@ -645,4 +725,4 @@ def _one_line(err: BaseException) -> str:
 __all__ = ["cross_validate", "cross_val_predict", "fit_modes", "fit_law", "fit_key", "FIT_CACHE", "fold_ids",
            "objective_evals", "objective_weights", "score_columns", "nonneg_weights", "default_candidates", "CVTable",
            "CVRow", "CVResult", "AUTO_CANDIDATES", "MAX_RUNS", "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS",
-           "SUMMARY_EVALS", "SharedFits"]
+           "SUMMARY_EVALS", "SharedFits", "CV_JOBS"]
