@@ -203,3 +203,12 @@ def test_two_held_out_tables_of_one_name_are_an_error_not_one_split(tmp_path, ca
     code, out, err = run_cli(capsys, "compare", "--runs", str(train), "--test", f"a={test}", "--test", f"b={other}",
                              "--laws", "linear", "--json")
     assert code == 0, err
+
+
+def test_a_law_given_twice_is_an_error_not_two_rows(tmp_path, capsys):
+    train, test = _tables(tmp_path)
+    for cmd in ("report", "compare"):
+        code, _, err = run_cli(capsys, cmd, "--runs", str(train), "--test", str(test), "--laws", "linear, linear")
+        assert code == 2 and "--laws 'linear, linear': 'linear' given twice" in err, err
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(train), "--law", "auto", "--candidates", "linear,linear")
+    assert code == 2 and "--candidates 'linear,linear': 'linear' given twice" in err, err

@@ -329,13 +329,16 @@ def split_names(text: str) -> list[str]:
     return next(csv.reader([text], skipinitialspace=True))
 
 
-def parse_laws(laws: str | None) -> list[str] | None:
+def parse_laws(laws: str | None, option: str = "--laws") -> list[str] | None:
     """--laws a,b,c -> ['a', 'b', 'c'] (None: every law); '--laws ,' names no law and is an error."""
     if laws is None:
         return None
     keys = [x.strip() for x in laws.split(",") if x.strip()]
     if not keys:
-        raise InputError(f"--laws {laws!r} names no law; give comma-separated keys (see 'mixlaw laws')")
+        raise InputError(f"{option} {laws!r} names no law; give comma-separated keys (see 'mixlaw laws')")
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:  # each was fitted and listed twice (compare's table, the report's leaderboard)
+        raise InputError(f"{option} {laws!r}: {', '.join(map(repr, twice))} given twice")
     return keys
 
 

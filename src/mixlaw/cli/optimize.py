@@ -149,7 +149,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                    objective=obj, n_boot=bootstrap, bounds=parse_bounds(bounds),
                                    fixed=fx, tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
                                    extrapolate=extrapolate, trust_radius=trust_radius, search=search,
-                                   n_samples=samples, top_k=top_k, candidates=parse_laws(candidates), step_law=sl,
+                                   n_samples=samples, top_k=top_k, step_law=sl,
+                                   candidates=parse_laws(candidates, "--candidates"),
                                    cv_folds=cv_folds, target_steps=target_steps, maximize=maximize,
                                    random_state=seed, n_jobs=workers,
                                    on_progress=lambda k: advance(None, k))
