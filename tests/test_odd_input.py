@@ -212,3 +212,19 @@ def test_a_law_given_twice_is_an_error_not_two_rows(tmp_path, capsys):
         assert code == 2 and "--laws 'linear, linear': 'linear' given twice" in err, err
     code, _, err = run_cli(capsys, "optimize", "--runs", str(train), "--law", "auto", "--candidates", "linear,linear")
     assert code == 2 and "--candidates 'linear,linear': 'linear' given twice" in err, err
+
+
+def test_files_are_written_as_utf8_whatever_the_locale(tmp_path):
+    # Under LANG=C (ASCII; Windows' cp1252 alike) 'mixlaw export --out' of the domain '代码' stopped with a
+    # UnicodeEncodeError traceback: files were written in the locale's encoding.
+    import os
+    import subprocess
+    import sys
+
+    mix, out = tmp_path / "in.json", tmp_path / "mix.json"
+    mix.write_text(json.dumps({"代码": 0.5, "wéb": 0.5}), encoding="utf-8")  # names from a file: argv is ASCII here
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    run = subprocess.run([sys.executable, "-X", "utf8=0", "-m", "mixlaw", "export", "--mixture", str(mix),
+                          "--out", str(out)], env=env, capture_output=True, text=True, encoding="utf-8")
+    assert run.returncode == 0, run.stderr
+    assert [r["domain"] for r in json.loads(out.read_text(encoding="utf-8"))] == ["代码", "wéb"]

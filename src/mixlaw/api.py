@@ -480,7 +480,9 @@ def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
     InputError
         If ``path`` exists and is not a regular file, or the write fails (the temp file is removed).
     """
-    with _atomic_target(path) as tmp, open(tmp, "w") as f:
+    # UTF-8 whatever the locale: under LANG=C (or Windows' cp1252) a report or export naming the domain '代码'
+    # stopped with a UnicodeEncodeError traceback, and the page says charset utf-8.
+    with _atomic_target(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
 
 

@@ -59,7 +59,7 @@ def parse_column_map(spec: str | Mapping[str, Any] | None) -> dict[str, str]:
             import yaml
 
             try:
-                doc = yaml.safe_load(p.read_text())
+                doc = yaml.safe_load(p.read_text(encoding="utf-8"))  # not the locale's: names may be any script
             except yaml.YAMLError as e:
                 raise InputError(f"{spec}: not valid YAML/JSON ({str(e).splitlines()[0]})") from None
             if not isinstance(doc, Mapping):
