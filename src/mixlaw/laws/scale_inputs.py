@@ -26,10 +26,12 @@ def _takes(law: Any, col: str, spread: dict[str, Any]) -> bool:
 
 
 def scale_blind_message(source: str | None, spread: dict[str, tuple[int, float, float]], laws: list[Any],
-                        chooser: str | None = None) -> str | None:
+                        chooser: str | None = None, at_params: bool = True) -> str | None:
     """Why fitting ``laws`` on runs at several scales (:meth:`~mixlaw.data.RunTable.scale_spread`) mixes them
     up, or None. ``source``: the table's path, which starts the message when there is one; ``chooser``: the
-    meta-law whose chosen members ``laws`` are.
+    meta-law whose chosen members ``laws`` are; ``at_params``: the command takes ``--at-params`` and
+    ``--final-step`` (fit, optimize), which the message then names (compare and report do not take them: a user
+    who followed it there got "No such option").
 
     A law without a model size (tokens) input fits one loss surface over every size (run length) in the table:
     a run's loss then depends on its scale more than on its mixture. Found fitting Dai & Zheng's SlimPajama
@@ -64,7 +66,8 @@ def scale_blind_message(source: str | None, spread: dict[str, tuple[int, float, 
     where = f"{source}: " if source else ""  # no path: 'the fitting runs span ...', not 'the fitting runs: the ...'
     return (f"{where}{SCALE_BLIND_MARK}{describe_spread({c: spread[c] for c in missing})}; {parts}, so "
             f"{'it fits' if len(blind) == 1 else 'each fits'} one loss surface across those scales: keep the rows "
-            f"of one scale (`--at-params largest --final-step`), {alt}or extrapolate with `mixlaw pipeline`")
+            f"of one scale{' (`--at-params largest --final-step`)' if at_params else ''}, {alt}or extrapolate with "
+            "`mixlaw pipeline`")
 
 
 __all__ = ["SCALE_BLIND_MARK", "scale_blind_message"]
