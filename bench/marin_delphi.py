@@ -4,7 +4,10 @@ Two protocols (issue 10):
 
 1. 5-fold CV, shuffled with seed 0, on all 280 runs: per law and metric the mean held-out Spearman (± std over
    folds) and MRE. Laws that match eval sets to domains (dz-eq1, dz-eq3-safe, bimix) run through implicit
-   aggregation. ``best_law`` is the single law with the best mean CV Spearman. ``auto`` and ``stack`` are
+   aggregation, one fit per metric on that metric alone (as ``mixlaw fit --target <metric>`` fits it; bimix is
+   per metric anyway); ``--laws dz-eq3-safe@joint`` fits a DZ law once on all 9 metrics, sharing the domain
+   parameters, as this bench did before dz-eq3-safe could fit one metric (234 -> 158 parameters, data_term).
+   ``best_law`` is the single law with the best mean CV Spearman. ``auto`` and ``stack`` are
    ``--law auto`` and ``--law stack`` themselves, nested: on each outer fold the meta-law is fitted to the
    other four folds (its own inner K-fold CV over ``--candidates`` included) and predicts the held-out fold.
 2. Marin's own split (column ``split_regmix``): ``--law stack`` (``--marin-law`` to change) fitted on the 187
@@ -65,6 +68,19 @@ from mixlaw.laws.selection import (
 #: Single laws scored by the outer CV (those that match evals to domains through implicit aggregation).
 DEFAULT_LAWS = ["ye-pow", "ye-exp", "additive-ens", "linear", "loglinear", "loglinear-sat", "gp-residual", "lightgbm",
                 "dz-eq1", "dz-eq3-safe", "bimix"]
+#: The DZ laws per metric vs jointly on the 9 (2026-12-04; --laws dz-eq1,dz-eq3-safe,bimix --meta '', then
+#: --laws dz-eq3-safe@joint,dz-eq1@joint; 1 start each; mean CV Spearman in table order: uncheatable_obj,
+#: table9_obj, ao3_english, arxiv_cs, arxiv_physics, bbc_news, github_cpp, github_python, wikipedia_en):
+#: dz-eq3-safe per metric 0.8869 / 0.7705 / 0.9419 / 0.8436 / 0.8261 / 0.8746 / 0.9509 / 0.8641 / 0.8373 (1526 s
+#: for 45 fits at ~50 % of a core: data term shared, 158 parameters per fit, no fit converged: module docstring of
+#: laws/dz_eq3.py); jointly (546 parameters, per-domain data term) 0.8870 / 0.7628 / 0.9349 / 0.8658 / 0.8685 / 0.8845
+#: / 0.9556 / 0.8146 / 0.8434 (1169 s for 5 fits): mean over the 9 metrics 0.8662 per metric vs 0.8686 jointly,
+#: better per metric on table9_obj, ao3_english and github_python (+0.050), worse on the arxiv sets (-0.022, -0.042);
+#: dz-eq1 per metric 0.8002 / 0.6968 / 0.9022 / 0.7157 / 0.7426 / 0.8184 / 0.8928 / 0.7672 / 0.7000 (580 s; 117
+#: parameters); JOINT_EQ1
+#: bimix (per metric either way) 0.9279 / 0.7871 / 0.9469 / 0.9167 / 0.9313 / 0.9111 / 0.9548 / 0.8245 / 0.8703.
+#: Marin's split, dz-eq3-safe per metric: RMSE / Spearman uncheatable_obj 0.0136 / 0.8447, table9_obj 0.0330 /
+#: 0.6611 (jointly: 0.0117 / 0.8860, 0.0294 / 0.7516).
 #: What auto / stack choose from here: the laws that fit the 9 metrics at 39 domains in under half a minute
 #: (ye-pow 23 s, lightgbm 15 s, ye-exp 6 s, linear 0.4 s on 224 runs), and loglinear-sat (its own inner CV of
 #: eps and name groups, batched Huber solves: 6 CPU s; about a minute with one HuberRegressor per problem), the

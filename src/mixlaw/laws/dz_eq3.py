@@ -83,7 +83,9 @@ with an error that says so. Not shared everywhere: on the joint fit of the 9 Mar
 runs, Spearman on its 93 early_stop runs) sharing lost on unch_ao3_english (0.920 -> 0.543) and unch_github_cpp
 (0.953 -> 0.527) and gained on table9_obj only (0.752 -> 0.801). A stronger partial pooling (a ridge toward the
 domains' mean, ``pooling`` 1000 or 10000 instead of 100) did not help one metric: table9_obj 0.661 / 0.660 /
-0.657 on Marin's split.
+0.657 on Marin's split. Measured with ``python bench/marin_delphi.py`` (5-fold CV of the 280 runs, 1 start; mean
+Spearman over the 9 metrics): dz-eq3-safe fitted on each metric alone 0.8662 (table9_obj 0.7705, uncheatable_obj
+0.8869), jointly on all 9 with per-domain data terms 0.8686 (0.7628, 0.8870); bimix 0.8967 (0.7871, 0.9279).
 
 On one Marin metric the fit ends at the iteration cap with "no start converged": the data term carries the
 mixture effect and the capacity term collapses (on table9_obj every log c_k at its lower bound -8, E at 0). At one
