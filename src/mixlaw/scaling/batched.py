@@ -176,8 +176,12 @@ def fit_shared_exponents(problems: list[tuple[list[np.ndarray], list[np.ndarray]
         G = len(xs)
         n = sum(np.size(x) for x in xs)
         if any(np.unique(x).size < 2 for x in xs) or n <= 2 * G + 1:
+            # Said with its arithmetic: Dai & Zheng's 4-domain Pile runs (16 curves of 2 checkpoints at 90M) read
+            # "32 points ... too few for 33 parameters (each curve needs >= 2 distinct x values)", which they had.
             raise InputError(f"{labels[i]}: {G} curve(s) with {n} points in all are too few for {2 * G + 1} "
-                             "parameters (each curve needs >= 2 distinct x values)")
+                             "parameters (E and A per curve, one shared exponent: the points must outnumber them, "
+                             "so curves of 2 checkpoints each are not enough; each curve needs >= 2 distinct x "
+                             "values)")
         shapes.setdefault(tuple(np.size(x) for x in xs), []).append(i)
     for idx in shapes.values():
         out.update(zip(idx, _shared_group([problems[i] for i in idx], loss, huber_delta, [labels[i] for i in idx]),
