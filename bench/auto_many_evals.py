@@ -11,7 +11,7 @@ The table gives wall and CPU seconds (this process and its workers), their ratio
 of the per-eval choices with ``before`` (the full auto), the mean and worst loss in the chosen law's CV score S
 per eval set (S of the variant's choice minus S of ``before``'s, both from ``before``'s table: 0 when they
 agree), and the text report's length in lines: ``before`` prints the full report (what ``fit --law auto`` printed,
-now ``--verbose``), the others the summary (the new default).
+now ``--verbose``), the others the default text, a summary above 5 eval sets (the same full report up to 5).
 
 Data: the bundled fitting splits (``marin-delphi``: 187 runs, 39 domains, 9 evals; ``regmix``: train_1m, 512 runs,
 17 domains, 13 evals) or ``--runs PATH`` (e.g. Olmix's DCLM swarm, 127 runs, 110 evals, not shipped);
