@@ -228,3 +228,13 @@ def test_files_are_written_as_utf8_whatever_the_locale(tmp_path):
                           "--out", str(out)], env=env, capture_output=True, text=True, encoding="utf-8")
     assert run.returncode == 0, run.stderr
     assert [r["domain"] for r in json.loads(out.read_text(encoding="utf-8"))] == ["代码", "wéb"]
+
+
+@pytest.mark.parametrize("name", ["web", "x, y", "co=de", 'q"t', '"lead', "a:b", "代码", "wéb, news"])
+def test_a_quoted_name_reads_back_as_written_by_every_list_reader(name):
+    # One writer (quote_name: the report's optimize command, export's percentage hint) for the two readers of
+    # names on the command line: --target/--objective/--bounds lists and the inline mixture.
+    from mixlaw._validation import quote_name, split_names
+
+    assert [x.strip() for x in split_names(f"{quote_name(name)},other")] == [name, "other"]
+    assert parse_mixture(f"{quote_name(name)}=0.25,other=0.75") == {name: 0.25, "other": 0.75}

@@ -3,6 +3,7 @@ user files (a folder, unreadable, empty or binary file is one clear InputError).
 
 from __future__ import annotations
 
+import csv
 from numbers import Integral, Real
 from typing import Any
 
@@ -120,7 +121,8 @@ def check_random_state(seed: int | np.random.Generator | None) -> np.random.Gene
     raise InvalidParameterError(f"random_state must be an int, a numpy Generator or None. Got {seed!r} instead.")
 
 
-__all__ = ["Interval", "Options", "Real", "Integral", "validate_params", "check_is_fitted", "check_random_state"]
+__all__ = ["Interval", "Options", "Real", "Integral", "validate_params", "check_is_fitted", "check_random_state",
+           "quote_name", "split_names"]
 
 
 def read_user_text(path: Any, what: str) -> str:
@@ -151,3 +153,19 @@ def read_user_text(path: Any, what: str) -> str:
     if "\x00" in text:
         raise InputError(f"{p}: not a text file (binary content); expected a {what} file")
     return text
+
+
+def quote_name(name: str) -> str:
+    """A domain or eval name as the command line's lists read it (:func:`split_names`; ``export``/``predict``'s inline
+    mixture): double-quoted as a CSV cell, '"' doubled inside, when it holds a ',', '=' or '"' or starts or ends
+    with a space; else as it is. One writer for the report's ``optimize`` command and the percentage hint's example,
+    so that what mixlaw prints is what it reads back."""
+    return '"' + name.replace('"', '""') + '"' if any(c in name for c in ',="') or name != name.strip() else name
+
+
+def split_names(text: str) -> list[str]:
+    """Comma-separated names, a name that holds a comma in double quotes as in a CSV cell (``"x, y",z``; ``""``
+    is a quote inside): split at every comma, an eval named 'x, y' could not be asked for."""
+    if '"' not in text:
+        return text.split(",")
+    return next(csv.reader([text], skipinitialspace=True))

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._validation import read_user_text
+from ._validation import quote_name, read_user_text
 from .data import beyond_tol
 from .errors import DataWarning, InputError
 from .export_schema import check_export
@@ -112,14 +112,9 @@ def sum_hint(total: float, weights: Mapping[str, float] | None = None) -> str:
     """What to do about a mixture whose weights do not sum to 1: percentages (a sum of 100) are said as such, with
     the mixture written as fractions or with '%' (export and predict read 'web=60%,code=40%')."""
     if abs(total - 100.0) <= 1.0:
-        eg = ",".join(f"{_spec_name(d)}={float(w):g}%" for d, w in (weights or {}).items()) or "web=60%,code=40%"
+        eg = ",".join(f"{quote_name(d)}={float(w):g}%" for d, w in (weights or {}).items()) or "web=60%,code=40%"
         return f"the weights look like percentages: divide them by 100, or mark them: {eg}"
     return "fix the weights"
-
-
-def _spec_name(d: str) -> str:
-    """A domain as the inline spec takes it: in double quotes (doubled inside) when it holds a ',', '=' or '"'."""
-    return '"' + d.replace('"', '""') + '"' if any(c in d for c in ',="') or d != d.strip() else d
 
 
 def _check_paths(domains: list[str], paths: Mapping[str, Any] | None, fmt: str) -> dict[str, list[str]]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import metrics
+from ._validation import quote_name
 from ._version import __version__
 from .compare import default_laws
 from .data import scale_mismatch
@@ -245,22 +246,17 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             f"<style>{style}</style></head><body>" + "\n".join(parts) + "</body></html>")
 
 
-def _cell(name: str) -> str:
-    """An eval name as --target and --objective weights= read it: double-quoted when it holds a comma or quote."""
-    return '"' + name.replace('"', '""') + '"' if "," in name or name.startswith('"') else name
-
-
 def _optimize_command(train: Any, names: list[str], law: str, objective: str | Mapping[str, float], maximize: bool,
                       seed: int, data_options: str | None) -> str:
     """The ``mixlaw optimize`` command line of the page's optimum: its runs, law, eval sets and objective."""
     data = data_options or f"--runs {shlex.quote(train.path or 'RUNS')}"
     parts = ["mixlaw optimize", data, f"--law {shlex.quote(law)}"]
     if list(names) != list(train.evals):
-        parts += [f"--target {shlex.quote(_cell(n))}" for n in names]
+        parts += [f"--target {shlex.quote(quote_name(n))}" for n in names]
     elif len(names) > 1:
         parts.append("--target all")
     if isinstance(objective, Mapping):
-        spec = ",".join(f"{_cell(k)}:{float(v):g}" for k, v in objective.items())
+        spec = ",".join(f"{quote_name(k)}:{float(v):g}" for k, v in objective.items())
         parts.append(f"--objective {shlex.quote('weights=' + spec)}")
     elif objective != "mean" and len(names) > 1:
         parts.append(f"--objective {shlex.quote(objective)}")

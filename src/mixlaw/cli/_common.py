@@ -6,7 +6,6 @@ mixture). Command modules import from here; nothing here knows about a particula
 
 from __future__ import annotations
 
-import csv
 import re
 import sys
 import threading
@@ -34,6 +33,7 @@ from rich.text import Text
 from .. import __version__
 from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
+from .._validation import split_names
 from ..data import LOSS_PREFIX, RunTable, beyond_tol
 from ..datasets import bundled_splits
 from ..errors import InputError, MixlawWarning, UnusedDomainWarning
@@ -319,14 +319,6 @@ def parse_targets(target: list[str] | None) -> list[str] | str:
     if not names:
         raise InputError(f"--target {' '.join(map(repr, target))} names no eval set; give eval names or 'all'")
     return names
-
-
-def split_names(text: str) -> list[str]:
-    """Comma-separated names, a name that holds a comma in double quotes as in a CSV cell (``"x, y",z``; ``""``
-    is a quote inside): split at every comma, an eval named 'x, y' could not be asked for."""
-    if '"' not in text:
-        return text.split(",")
-    return next(csv.reader([text], skipinitialspace=True))
 
 
 def parse_laws(laws: str | None, option: str = "--laws") -> list[str] | None:
