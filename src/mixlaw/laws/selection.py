@@ -376,12 +376,17 @@ def fit_law(key: str, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], t
         except InputError:
             pass  # written by another version of the law: refit below
     law.fit(W, Y, **kw)
-    cache[k] = law if isinstance(cache, SharedFits) else law.to_dict()
+    if isinstance(cache, SharedFits):
+        if key in SHARES_FIT.values():  # only what another candidate's fit reuses stays in memory
+            cache[k] = law
+    else:
+        cache[k] = law.to_dict()
     return law
 
 
 class SharedFits(dict):  # type: ignore[type-arg]
-    """A :data:`FIT_CACHE` in memory for one cross-validation, holding the fitted law objects themselves.
+    """A :data:`FIT_CACHE` in memory for one cross-validation, holding the fitted law objects themselves, of the laws
+    another candidate's fit reuses (:data:`SHARES_FIT`'s values; the rest are not kept, so memory stays as it was).
 
     Why: ``gp-residual`` fits its base law (``loglinear-sat``) through :func:`fit_law` on the same fold's runs that
     the ``loglinear-sat`` candidate was just fitted on; served from here, the base is the candidate's own fit (the
