@@ -4,6 +4,7 @@ warnings), the full report on --verbose / --json, deterministic choices, and fit
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -155,3 +156,24 @@ def test_cv_on_worker_processes_gives_the_same_table_and_choices(capsys, tmp_pat
     assert docs[0]["cv"] == docs[1]["cv"] and docs[0]["choice"] == docs[1]["choice"]
     code, _, err = _cli(capsys, "fit", "--runs", runs, "--law", "auto", "--workers", "0")
     assert code == 2 and "--workers must be at least 1" in err
+
+
+def test_a_table_without_choices_summarises_the_best_law_not_a_chosen_one() -> None:
+    # A bare cross_validate table (compare's, the API's) records no choice: the summary read 'chosen 0' for every
+    # law and named as 'the chosen law (*)' of each eval set the lowest-S law, with no '*' anywhere.
+    W, Y, names = _many(k=SUMMARY_EVALS + 3)
+    table = cross_validate(W, Y, domains=DOMAINS, targets=names, candidates=["linear", "ye-exp"], n_folds=3).table
+    assert table.chosen == {}
+    text = table.summary()
+    assert "chosen" not in text and "(*)" not in text
+    best = {t: min(table.ok(t), key=lambda r: r.metrics["score"]).name for t in names}
+    rows = {ln.split()[0]: ln.split() for ln in text.splitlines()[3:5]}
+    assert {n: int(r[1]) for n, r in rows.items()} == {n: list(best.values()).count(n) for n in ("linear", "ye-exp")}
+    for t in names:
+        assert re.search(rf"^\s+{t}\s+{re.escape(best[t])}\s", text, re.M)
+    # With choices (auto's table), the same lines name the chosen law.
+    auto = get_law("auto", candidates=["linear", "ye-exp"], n_folds=3).fit(W, Y, domains=DOMAINS, targets=names)
+    text = auto.cv_.summary()
+    assert "the chosen law, its S" in text and "(*)" not in text
+    for t in names:
+        assert re.search(rf"^\s+{t}\s+{re.escape(auto.cv_.chosen[t])}\s", text, re.M)

@@ -223,11 +223,17 @@ class CVTable:
         targets = self.targets()
         lines = [f"{self.n_folds}-fold CV on {self.n_runs} runs (seed {self.random_state}); {self.score_formula}"]
         laws = list(dict.fromkeys(r.name for r in self.rows))
-        counts = {n: sum(1 for c in self.chosen.values() if c == n) for n in laws}
-        lines.append(f"  per law over {len(targets)} eval sets (chosen: how often; S over those it was scored on; "
-                     "n_par: fitted on all at once):")
+        # A table of a bare cross_validate (compare, the API) records no choice: its columns say which law has the
+        # lowest S per eval set ("best"), as every law read "chosen 0" and the per-eval lines named as "chosen" a
+        # law nothing chose.
+        picks = dict(self.chosen) if self.chosen else {
+            t: min(self.ok(t), key=lambda r: r.metrics["score"]).name for t in targets if self.ok(t)}
+        what = "chosen" if self.chosen else "best"
+        counts = {n: sum(1 for c in picks.values() if c == n) for n in laws}
+        lines.append(f"  per law over {len(targets)} eval sets ({what}: how often{'' if self.chosen else ' lowest S'}; "
+                     "S over those it was scored on; n_par: fitted on all at once):")
         w = max([24, *map(len, laws)]) + 1
-        lines.append(f"    {'law':<{w}}{'chosen':>7}{'mean S':>9}{'median S':>10}{'worst S':>9}{'mean ρ':>8}"
+        lines.append(f"    {'law':<{w}}{what:>7}{'mean S':>9}{'median S':>10}{'worst S':>9}{'mean ρ':>8}"
                      f"{'scored':>8}{'n_par':>7}")
         order = sorted(laws, key=lambda n: (-counts[n], self._mean_score(n), n))
         for n in order:
@@ -245,11 +251,13 @@ class CVTable:
         if targets == [OBJECTIVE]:
             return "\n".join(lines)
         ew, elab = label_column(targets)
-        lines.append("  per eval set: the chosen law (*), its S and Spearman, and the runner-up:")
-        lines.append(f"    {'eval':<{ew}} {'chosen':<{w}}{'S':>8}{'ρ':>8}  {'runner-up':<{w}}{'S':>8}")
+        lines.append(f"  per eval set: the {what} law, its S and Spearman, and the runner-up:")
+        lines.append(f"    {'eval':<{ew}} {what:<{w}}{'S':>8}{'ρ':>8}  {'runner-up':<{w}}{'S':>8}")
         for t in targets:
             ok = sorted(self.ok(t), key=lambda r: r.metrics["score"])
-            chosen = next((r for r in ok if r.name == self.chosen.get(t)), ok[0] if ok else None)
+            # The law chosen for t, found among all of t's rows (not only those ranking better than chance).
+            chosen = next((r for r in self.rows if r.target == t and r.name == picks.get(t) and r.error is None),
+                          None)
             if chosen is None:
                 lines.append(f"    {elab[t]:<{ew}} no law ranks it better than chance")
                 continue
