@@ -254,6 +254,17 @@ def _implicit_truth(key: str, W: np.ndarray) -> object:
     return law
 
 
+def _assert_matches_finite_differences(law, W, theta, S, ctx, J) -> None:
+    """Each column of the Jacobian ``J`` at ``theta`` equals the central finite difference of ``law._eval``."""
+    eps = 1e-6
+    for k in range(theta.size):
+        hi, lo = theta.copy(), theta.copy()
+        hi[k] += eps
+        lo[k] -= eps
+        fd = (law._eval(W, hi, S, ctx, jac=False)[0] - law._eval(W, lo, S, ctx, jac=False)[0]) / (2 * eps)
+        assert_allclose(J[:, :, k], fd, atol=1e-6, err_msg=list(law.params_)[k])
+
+
 @pytest.mark.parametrize("key", ["dz-eq1", "dz-eq3", "dz-eq3-safe"])
 def test_implicit_jacobian_matches_finite_differences(key: str) -> None:
     W = _mixtures(12, 3, zeros=key != "dz-eq3")
@@ -263,13 +274,7 @@ def test_implicit_jacobian_matches_finite_differences(key: str) -> None:
     theta = law.params_.array("value")
     pred, J = law._eval(W, theta, S, ctx, jac=True)
     assert np.all(np.isfinite(pred))
-    eps = 1e-6
-    for k in range(theta.size):
-        hi, lo = theta.copy(), theta.copy()
-        hi[k] += eps
-        lo[k] -= eps
-        fd = (law._eval(W, hi, S, ctx, jac=False)[0] - law._eval(W, lo, S, ctx, jac=False)[0]) / (2 * eps)
-        assert_allclose(J[:, :, k], fd, atol=1e-6, err_msg=list(law.params_)[k])
+    _assert_matches_finite_differences(law, W, theta, S, ctx, J)
 
 
 def test_eq1_implicit_recovers_known_composition() -> None:
@@ -524,13 +529,7 @@ def test_shared_data_term_jacobians_match_on_matched_eval_sets(key: str) -> None
     theta = law.params_.array("value")
     theta[list(law.params_).index("a")] = 0.35
     pred, J = law._eval(W, theta, S, ctx, jac=True)
-    eps = 1e-6
-    for k in range(theta.size):
-        hi, lo = theta.copy(), theta.copy()
-        hi[k] += eps
-        lo[k] -= eps
-        fd = (law._eval(W, hi, S, ctx, jac=False)[0] - law._eval(W, lo, S, ctx, jac=False)[0]) / (2 * eps)
-        assert_allclose(J[:, :, k], fd, atol=1e-6, err_msg=list(law.params_)[k])
+    _assert_matches_finite_differences(law, W, theta, S, ctx, J)
     mask = np.ones((12, 4), dtype=bool)
     seg_pred, seg_J = law._model(W, S, ctx, mask)(theta)
     assert_allclose(seg_pred, pred.T.ravel())
