@@ -172,6 +172,9 @@ def test_an_eval_or_domain_named_with_a_comma_can_be_asked_for(tmp_path, capsys)
     assert code == 2 and """a name with a comma goes in double quotes: --target '"x, y"'""" in err
     code, out, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--target", '"x, y"', "--json")
     assert code == 0, err
+    # An unclosed quote is an error naming the text, as in an inline mixture (it read as the name 'x, y').
+    code, _, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--target", '"x, y')
+    assert code == 2 and """'"x, y': a quoted name needs its closing '"'""" in err, err
     code, out, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--target", '"x, y",z',
                              "--objective", 'weights="x, y":0.25,z:0.75', "--bounds", '"web, news"=0:0.2',
                              "--fixed", '"code ""x"""=0.3', "--json")

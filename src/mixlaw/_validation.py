@@ -168,4 +168,11 @@ def split_names(text: str) -> list[str]:
     is a quote inside): split at every comma, an eval named 'x, y' could not be asked for."""
     if '"' not in text:
         return text.split(",")
+    try:
+        # strict, for one error: an unclosed quote ('"x, y') read as the name 'x, y' without a word, where the
+        # inline mixture's reader says it. Text after a closing quote stays allowed: '"x, y"=0:0.5' (--bounds).
+        return next(csv.reader([text], skipinitialspace=True, strict=True))
+    except csv.Error as e:
+        if "end of data" in str(e):
+            raise InputError(f"{text!r}: a quoted name needs its closing '\"' ('\"\"' is a quote inside)") from None
     return next(csv.reader([text], skipinitialspace=True))
