@@ -77,7 +77,8 @@ DEFAULT_LAWS = ["ye-pow", "ye-exp", "additive-ens", "linear", "loglinear", "logl
 #: / 0.9556 / 0.8146 / 0.8434 (1169 s for 5 fits): mean over the 9 metrics 0.8662 per metric vs 0.8686 jointly,
 #: better per metric on table9_obj, ao3_english and github_python (+0.050), worse on the arxiv sets (-0.022, -0.042);
 #: dz-eq1 per metric 0.8002 / 0.6968 / 0.9022 / 0.7157 / 0.7426 / 0.8184 / 0.8928 / 0.7672 / 0.7000 (580 s; 117
-#: parameters); JOINT_EQ1
+#: parameters; mean 0.7818) vs jointly 0.7466 / 0.7159 / 0.8596 / 0.6875 / 0.7883 / 0.7465 / 0.8630 / 0.7540 / 0.7066
+#: (247 s; mean 0.7631);
 #: bimix (per metric either way) 0.9279 / 0.7871 / 0.9469 / 0.9167 / 0.9313 / 0.9111 / 0.9548 / 0.8245 / 0.8703.
 #: Marin's split, dz-eq3-safe per metric: RMSE / Spearman uncheatable_obj 0.0136 / 0.8447, table9_obj 0.0330 /
 #: 0.6611 (jointly: 0.0117 / 0.8860, 0.0294 / 0.7516).
