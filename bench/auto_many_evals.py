@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import time
 import warnings
 from typing import Any
 
 import numpy as np
+from _common import timed
 
 from mixlaw.data import read_runs
 from mixlaw.datasets import bundled_splits
@@ -44,16 +43,6 @@ class NoStore(dict):  # type: ignore[type-arg]
 
     def __setitem__(self, key: Any, value: Any) -> None:
         pass
-
-
-def _timed(fn):  # type: ignore[no-untyped-def]
-    """(result, wall s, CPU s of this process and its finished worker processes)."""
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    c0, w0 = time.process_time(), time.perf_counter()
-    out = fn()
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
-    return out, time.perf_counter() - w0, time.process_time() - c0 + child
 
 
 def _fit(table: Any, targets: list[str], objective: str | None, folds: int, *, share: bool, workers: int) -> Any:
@@ -99,7 +88,7 @@ def main() -> None:
                                          for w in (int(x) for x in args.workers.split(","))]
     rows = []
     for label, share, workers in variants:
-        law, wall, cpu = _timed(lambda s=share, w=workers: _fit(table, evals, args.objective, args.folds,
+        law, wall, cpu = timed(lambda s=share, w=workers: _fit(table, evals, args.objective, args.folds,
                                                                share=s, workers=w))
         report = law.report(data=name)
         lines = len(report.text(verbose=not share).splitlines())

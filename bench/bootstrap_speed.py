@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
-import resource
 import subprocess
 import sys
 import tarfile
@@ -28,20 +27,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import timed
 
 REPO = Path(__file__).resolve().parents[1]
 #: Fits whose median is "one fit" (a single ~0.2 s timing moves by 2x on a loaded machine).
 ONE_FIT_REPEATS = 5
-
-
-def _both(fn):  # type: ignore[no-untyped-def]
-    """(result, wall s, CPU s of this process and its finished worker processes)."""
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    c0, w0 = time.process_time(), time.perf_counter()
-    out = fn()
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
-    return out, time.perf_counter() - w0, time.process_time() - c0 + child
 
 
 def child(out: Path, n: int) -> None:
@@ -51,9 +41,9 @@ def child(out: Path, n: int) -> None:
     from mixlaw.laws import get_law
 
     table = load_regmix("train_1m")
-    fits = [_both(lambda: get_law("additive-ens").fit(table, targets="pile_cc")) for _ in range(ONE_FIT_REPEATS)]
+    fits = [timed(lambda: get_law("additive-ens").fit(table, targets="pile_cc")) for _ in range(ONE_FIT_REPEATS)]
     one, one_cpu = float(np.median([f[1] for f in fits])), float(np.median([f[2] for f in fits]))
-    res, boot, boot_cpu = _both(lambda: bootstrap_law("additive-ens", table, "pile_cc", n=n, random_state=0,
+    res, boot, boot_cpu = timed(lambda: bootstrap_law("additive-ens", table, "pile_cc", n=n, random_state=0,
                                                       points=table.weights[:20]))
     doc = {"one": one, "one_cpu": one_cpu, "boot": boot, "boot_cpu": boot_cpu, "failed": res.n_failed,
            "extra": res.extra, "workers": res.n_jobs, "intervals": res.param_intervals(),

@@ -163,7 +163,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
 import sys
 import time
@@ -174,6 +173,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _common import load_bench
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
@@ -190,21 +190,7 @@ from mixlaw.pipeline.intervals import (
     step_law_spread_at_size,
 )
 
-
-def _load_selection_bench() -> Any:
-    """bench/pipeline_selection.py as a module (bench/ is no package): its world generator and families."""
-    name = "pipeline_selection"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("pipeline_selection.py"))
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-SEL = _load_selection_bench()
+SEL = load_bench("pipeline_selection")
 LEVEL = 0.8
 
 

@@ -75,7 +75,6 @@ a fourth size (``--fit-sizes 4``, block 0; every world has its backtest): the li
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 import warnings
@@ -85,6 +84,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _common import load_bench
 from scipy.stats import f as f_dist
 from scipy.stats import norm
 
@@ -99,18 +99,7 @@ DATA = Path(__file__).parent / "data"
 ALPHAS = np.geomspace(0.02, 2.0, 600)
 
 
-def _load(name: str) -> Any:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-SEL = _load("pipeline_selection")
+SEL = load_bench("pipeline_selection")
 
 
 def _key(w: np.ndarray) -> tuple[float, ...]:

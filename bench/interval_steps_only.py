@@ -86,7 +86,6 @@ from 87 % (2.31 %) to 90 % (2.83 %) with f^2.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 import warnings
@@ -96,6 +95,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _common import load_bench
 from scipy.stats import norm
 
 from mixlaw.data import RunTable, read_runs
@@ -116,18 +116,7 @@ Z = float(norm.ppf(0.5 + LEVEL / 2))
 DATA = Path(__file__).parent / "data"
 
 
-def _load(name: str) -> Any:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-SEL = _load("pipeline_selection")
+SEL = load_bench("pipeline_selection")
 
 
 def cut_residuals(table: RunTable, res: Any, target_params: float, fit_from: float) -> list[dict[str, Any]]:

@@ -39,13 +39,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
+from _common import timed
 from rich.console import Console
 from rich.progress import Progress
 from scipy.optimize import curve_fit
@@ -107,21 +107,11 @@ def bench_laws(keys: list[str]) -> dict[str, dict[str, float | bool]]:
     return rows
 
 
-def _both(fn):  # type: ignore[no-untyped-def]
-    """(result, wall s, CPU s of this process and its finished worker processes)."""
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    c0, w0 = time.process_time(), time.perf_counter()
-    out = fn()
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
-    return out, time.perf_counter() - w0, time.process_time() - c0 + child
-
-
 def bench_bootstrap(n: int) -> dict[str, float]:
     table = load_regmix("train_1m")
     # One fit takes ~0.05 s: a single timing of it moved 0.16-0.38 s between runs on the loaded machine, more than
     # the bootstrap's own change. The median of ONE_FIT_REPEATS fits is the denominator.
-    fits = [_both(lambda: get_law("additive-ens").fit(table, targets="pile_cc")) for _ in range(ONE_FIT_REPEATS)]
+    fits = [timed(lambda: get_law("additive-ens").fit(table, targets="pile_cc")) for _ in range(ONE_FIT_REPEATS)]
     one, one_cpu = float(np.median([f[1] for f in fits])), float(np.median([f[2] for f in fits]))
     names = table.resolve_targets("pile_cc")
     # The point estimate as optimize_runs fits it and hands it over (bootstrap_law(fitted=...)), so that the
@@ -133,16 +123,16 @@ def bench_bootstrap(n: int) -> dict[str, float]:
     with Progress(console=Console(stderr=True), transient=True) as bar:
         for rep in range(BOOT_REPEATS):
             job = bar.add_task(f"bootstrap {n} pile_cc ({rep + 1}/{BOOT_REPEATS})", total=2 * n)
-            res, boot, boot_cpu = _both(lambda: bootstrap_law(
+            res, boot, boot_cpu = timed(lambda: bootstrap_law(
                 "additive-ens", table, "pile_cc", n=n, random_state=0, fitted=point,
                 on_progress=lambda k: bar.advance(job, k)))  # noqa: B023 (called before the loop moves on)
             refits.append((boot, boot_cpu))
-            _, tot, tot_cpu = _both(lambda: bootstrap_law(
+            _, tot, tot_cpu = timed(lambda: bootstrap_law(
                 "additive-ens", table, "pile_cc", n=n, random_state=0,
                 on_progress=lambda k: bar.advance(job, k)))  # noqa: B023
             totals.append((tot, tot_cpu))
         job2 = bar.add_task(f"optimize --target all --bootstrap {n}", total=n)
-        _, boot_all, boot_all_cpu = _both(lambda: optimize_runs(
+        _, boot_all, boot_all_cpu = timed(lambda: optimize_runs(
             table, law="additive-ens", targets="all", objective="mean", n_boot=n, random_state=0,
             on_progress=lambda k: bar.advance(job2, k)))
     boot, boot_cpu = (float(v) for v in np.median(refits, axis=0))
