@@ -38,11 +38,12 @@ from ..data import LOSS_PREFIX, RunTable, beyond_tol
 from ..datasets import bundled_splits
 from ..errors import InputError, MixlawWarning, UnusedDomainWarning
 from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
+from ..export import parse_mixture as parse_inline_mixture
 from ..importers import read_any_runs
 from ..laws.base import MixingLaw, get_law
 from ..laws.options import parse_law_options
 from ..laws.selection import AUTO_CANDIDATES, CV_JOBS, CV_PROGRESS, MAX_RUNS
-from ..train.config import parse_mixture, scaled_number
+from ..train.config import scaled_number
 
 SCHEMA_VERSION = 1
 
@@ -524,12 +525,25 @@ def parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | No
 
 
 def parse_default(spec: str, domains: list[str], mixtures: Any) -> Any:
-    """--default: 'mean' (of the runs' mixtures), 'uniform', or 'a=0.5,b=0.5' (other domains 0)."""
+    """--default: 'mean' (of the runs' mixtures), 'uniform', or a mixture as every other option takes one
+    (:func:`mixlaw.export.parse_mixture`: 'a=0.5,b=0.5', 'a=60%,b=40%', a double-quoted name holding ',' or '=', or
+    a JSON/CSV mixture file); other domains 0. It had the trainer's parser, which split '"web, news"=0.5' at its
+    comma and refused '60%', unlike predict/export/design."""
     if spec == "mean":
         return mixtures.mean(axis=0)
     if spec == "uniform":
         return [1.0 / len(domains)] * len(domains)
-    mix = parse_mixture(spec, "--default")
+    try:
+        mix = parse_inline_mixture(spec)
+    except InputError as e:
+        raise InputError(f"--default: {e}") from None
+    for d, v in mix.items():
+        try:
+            mix[d] = float(v)
+        except (TypeError, ValueError):
+            raise InputError(f"--default: weight of domain {d!r} is not a number: {v!r}") from None
+        if not np.isfinite(mix[d]) or mix[d] < 0:
+            raise InputError(f"--default: weight of {d!r} is {mix[d]!r}, expected a finite number >= 0")
     unknown = sorted(set(mix) - set(domains))
     if unknown:
         raise InputError(f"--default names unknown domain(s) {unknown}; the runs have {domains}")

@@ -105,7 +105,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                                "bar."),
                  default: str = typer.Option("mean", "--default",
                                              help="Mixture to compare with: mean (of the runs) | uniform | "
-                                             "a=0.5,b=0.5"),
+                                             "a=0.5,b=0.5 (or a=50%,..., \"a, b\"=0.5 for a name with ',', "
+                                             "or a JSON/CSV mixture file)"),
                  weight_tol: float = WeightTolOpt,
                  eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
                  fit_total: bool = FitTotalOpt,
