@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+from interval_cover import own_prediction_cover
 from numpy.testing import assert_allclose
 from scipy.stats import norm
 
@@ -53,11 +54,7 @@ def test_size_law_spread_recovers_the_noise_and_covers_at_its_level() -> None:
     assert abs(sp.sigma[0] / 5e-3 - 1) < 0.15
     # The mixture's own prediction (E, A per mixture at the profiled alpha), as the spread's centre.
     res = fit_pipeline(tab, target_params=N_TARGET, route="nested", law="ye-exp")
-    center = {tuple(np.round(w, 9)): y for w, y in zip(res.mixtures, res.target_losses[:, 0], strict=True)}
-    rng = np.random.default_rng(7)
-    y = np.array([truth[tuple(w)] for w in W]) * (1 + 5e-3 * rng.standard_normal(len(W)))
-    c = np.array([center[tuple(w)] for w in W])
-    cover = np.mean(np.abs(y / c - 1) <= sp.half_width[:, 0])
+    cover = own_prediction_cover(res, truth, W, sp.half_width[:, 0], 5e-3)
     assert 0.72 <= cover <= 0.88, cover
     # The extrapolation's share: 2.5x beyond the largest of 3 sizes the fitted points' noise adds more than the
     # target run's own (sqrt(1 + h*) ~ 1.9 here).
