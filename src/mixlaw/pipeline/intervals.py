@@ -361,11 +361,9 @@ def step_law_spread(table: Any, names: list[str], target_time: float, mixtures: 
 
     Returns None when there are no degrees of freedom (every curve at 2 checkpoints or fewer)."""
     T = np.asarray(table.steps if axis == "step" else table.tokens, dtype=np.float64)
-    keep = np.zeros(T.size, dtype=bool)
     _, inv = _mixture_ids(table.weights)
-    for g in np.unique(inv):
-        rows = inv == g
-        keep |= rows & (T >= fit_from * T[rows].max() - 1e-9)
+    last = pd.Series(T).groupby(inv).transform("max").to_numpy()  # each row's curve's last checkpoint
+    keep = T >= fit_from * last - 1e-9
     return _law_spread(np.where(keep, T, np.nan), table, names, target_time, mixtures, level, "step")
 
 
