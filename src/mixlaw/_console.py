@@ -14,6 +14,7 @@ import sys
 import time
 from typing import IO, Any
 
+from rich.cells import cell_len
 from rich.console import Console
 
 #: Width used off a terminal: room for the widest leaderboard without cutting cells.
@@ -39,10 +40,47 @@ def make_console(stderr: bool = False) -> Console:
                    emoji=False)
 
 
-def short_labels(names: list[str], width: int) -> list[str]:
-    """Labels of at most ``width`` characters for the columns or rows of a text table, distinct when the names are.
+def pad(text: str, width: int, align: str = "<") -> str:
+    """``text`` padded with spaces to ``width`` terminal cells (never cut), on the right (``"<"``) or left (``">"``).
 
-    A name that fits is kept. A longer one is cut to ``width - 1`` characters plus ``…``; where two cut names
+    ``f"{text:<{width}}"`` pads to ``width`` characters, but a CJK character or an emoji fills two cells: a domain
+    named ``中文网页`` pushed every later column of its row four cells right. The text tables pad names here.
+
+    >>> pad("中文", 6) + "|", pad("ab", 6, ">") + "|"
+    ('中文  |', '    ab|')
+    """
+    if align not in ("<", ">"):
+        raise ValueError(f"align must be '<' or '>'; got {align!r}")
+    gap = " " * max(width - cell_len(text), 0)
+    return text + gap if align == "<" else gap + text
+
+
+def column_width(names: Any, at_least: int = 0) -> int:
+    """The most terminal cells any of ``names`` fills (at least ``at_least``): the width of a name column."""
+    return max([at_least, *map(cell_len, names)])
+
+
+def _head_cells(text: str, width: int) -> str:
+    """The longest start of ``text`` that fills at most ``width`` cells."""
+    out, used = [], 0
+    for ch in text:
+        used += cell_len(ch)
+        if used > width:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def _tail_cells(text: str, width: int) -> str:
+    """The longest end of ``text`` that fills at most ``width`` cells."""
+    return _head_cells(text[::-1], width)[::-1]
+
+
+def short_labels(names: list[str], width: int) -> list[str]:
+    """Labels of at most ``width`` terminal cells for the columns or rows of a text table, distinct when the names
+    are (a CJK character or an emoji fills two cells, so a label is cut by cells, not characters).
+
+    A name that fits is kept. A longer one is cut to ``width - 1`` cells plus ``…``; where two cut names
     would read the same (Marin's ``dolma3_cc/art_and_design_high`` and ``..._low`` at 20 characters; Olmix's
     ``mt_mbpp_v2fix:bash`` and ``mt_mbpp_v2fix:c`` at 13), those keep their head and tail around a middle
     ``…`` instead, and if that still collides, a ``~k`` index. Table rows that printed the same label for two
@@ -55,13 +93,13 @@ def short_labels(names: list[str], width: int) -> list[str]:
         raise ValueError(f"width must be >= 3; got {width}")
 
     def cut(n: str) -> str:
-        return n if len(n) <= width else n[:width - 1] + "…"
+        return n if cell_len(n) <= width else _head_cells(n, width - 1) + "…"
 
     def middle(n: str) -> str:
-        if len(n) <= width:
+        if cell_len(n) <= width:
             return n
-        head = (width - 1) // 2
-        return n[:head] + "…" + n[len(n) - (width - 1 - head):]
+        head = _head_cells(n, (width - 1) // 2)
+        return head + "…" + _tail_cells(n, width - 1 - cell_len(head))
 
     out = [cut(n) for n in names]
     for step in (middle, None):
@@ -76,22 +114,23 @@ def short_labels(names: list[str], width: int) -> list[str]:
                 out[i] = step(names[i])
             else:
                 tag = f"~{i}"
-                out[i] = (out[i] if len(out[i]) + len(tag) <= width else out[i][:width - len(tag)]) + tag
+                out[i] = _head_cells(out[i], width - len(tag)) + tag
     return out
 
 
 def label_column(names: list[str], narrowest: int = 20, widest: int = 40) -> tuple[int, dict[str, str]]:
-    """Width of a text table's name column (the longest name, within [narrowest, widest]) and each name's label
-    there (:func:`short_labels`: names that fit are kept, cut ones stay distinct)."""
-    width = min(max([narrowest, *map(len, names)]), widest)
+    """Width in terminal cells of a text table's name column (the widest name, within [narrowest, widest]) and
+    each name's label there (:func:`short_labels`: names that fit are kept, cut ones stay distinct); pad the
+    labels with :func:`pad`."""
+    width = min(column_width(names, narrowest), widest)
     return width, dict(zip(names, short_labels(list(names), width), strict=True))
 
 
 def matrix_text(A: Any, rows: list[str], cols: list[str]) -> str:
     """A (rows x cols) matrix as text: column labels of 10 characters, row labels of 13 (:func:`short_labels`),
     values in ``.3g`` (the interaction matrices of Ye's laws in a fit report)."""
-    head = " " * 14 + " ".join(f"{d:>10}" for d in short_labels(list(cols), 10))
-    return "\n".join([head] + [f"{t:<13} " + " ".join(f"{v:>10.3g}" for v in A[i])
+    head = " " * 14 + " ".join(pad(d, 10, ">") for d in short_labels(list(cols), 10))
+    return "\n".join([head] + [pad(t, 13) + " " + " ".join(f"{v:>10.3g}" for v in A[i])
                                for i, t in enumerate(short_labels(list(rows), 13))])
 
 

@@ -71,6 +71,7 @@ from typing import Any
 
 import numpy as np
 
+from ._console import pad
 from ._solver import solve_batch
 from ._validation import check_random_state
 from .data import RunTable
@@ -183,7 +184,7 @@ class BootstrapResult:
         for p in self.law.params_.values():
             if p.vary:
                 lo, hi = pi[p.name]
-                lines.append(f"    {p.name:<32} {p.value:>10.4g}  [{lo:.4g}, {hi:.4g}]")
+                lines.append(f"    {pad(p.name, 32)} {p.value:>10.4g}  [{lo:.4g}, {hi:.4g}]")
         if self.optimum is not None:
             lines.append(str(self.optimum))
         return "\n".join(lines)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import metrics
+from ._console import pad
 from .data import RunTable, scale_mismatch
 from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
@@ -74,14 +75,15 @@ class Leaderboard:
 
     def __str__(self) -> str:
         splits = list(dict.fromkeys(s for r in self.rows for s in r.splits))
-        head = f"{'law':<14}{'fit s':>7}{'n_par':>7}" + "".join(f"{'ρ ' + s:>14}{'MRE ' + s:>14}" for s in splits)
+        head = f"{'law':<14}{'fit s':>7}{'n_par':>7}" + "".join(pad("ρ " + s, 14, ">") + pad("MRE " + s, 14, ">")
+                                                            for s in splits)
         lines = [head]
         for r in self.rows:
             if r.error:
-                lines.append(f"{r.law:<14}  failed: {r.error}")
+                lines.append(f"{pad(r.law, 14)}  failed: {r.error}")
                 continue
             cells = "".join(f"{r.splits[s]['spearman']:>14.4f}{r.splits[s]['mre']:>14.4f}" for s in splits)
-            lines.append(f"{r.law:<14}{r.fit_seconds:>7.2f}{n_par_text(r.n_params):>7}{cells}")
+            lines.append(f"{pad(r.law, 14)}{r.fit_seconds:>7.2f}{n_par_text(r.n_params):>7}{cells}")
         return "\n".join(lines)
 
 

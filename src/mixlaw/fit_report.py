@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ._console import column_width, pad
+
 #: Correlations below this |rho| are not shown (lmfit's default min_correl is 0.1; 0.3 keeps reports short).
 MIN_CORREL = 0.3
 #: Eval sets named in one line of a grouped warning before "and N more".
@@ -188,15 +190,15 @@ class FitReport:
     def _full_text(self) -> str:
         lines = self._head()
         lines.append("[[Params]]  (stderr: Gauss-Newton on log residuals)")
-        width = max((len(n) for n in self.params), default=4)
+        width = column_width(self.params) if self.params else 4
         for name, p in self.params.items():
             v = p["value"]
             if not p["vary"]:
-                lines.append(f"    {name:<{width}}  {v:>10.4g}  (fixed)")
+                lines.append(f"    {pad(name, width)}  {v:>10.4g}  (fixed)")
                 continue
             se = p.get("stderr")
             sep = f" ± {se:.3g} ({abs(se / v) * 100:.1f}%)" if se is not None and v != 0 else ""
-            lines.append(f"    {name:<{width}}  {v:>10.4g}{sep:<22}  init={_fmt(p['init'])}  "
+            lines.append(f"    {pad(name, width)}  {v:>10.4g}{sep:<22}  init={_fmt(p['init'])}  "
                          f"bounds=[{_fmt(_f(p['min']))}, {_fmt(_f(p['max']))}]")
         for title, text in self.sections:
             lines.append(f"[[{title}]]")

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._console import column_width, pad
 from .._validation import Interval, Real
 from ..errors import ConvergenceWarning, InputError
 from ..fit import Params
@@ -182,8 +183,8 @@ class LightGBM(MixingLaw):
                           f"every mixture gets the same prediction", ConvergenceWarning, stacklevel=3)
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
-        w = max(map(len, self.targets_), default=0)  # full names: two evals cut to one prefix read the same
-        rows = [f"{t:<{w}} {n:>6d} trees" for t, n in zip(self.targets_, self.n_iter_, strict=True)]
+        w = column_width(self.targets_)  # full names: two evals cut to one prefix read the same
+        rows = [f"{pad(t, w)} {n:>6d} trees" for t, n in zip(self.targets_, self.n_iter_, strict=True)]
         return [("Boosting rounds per eval set", "\n".join(rows))]
 
 

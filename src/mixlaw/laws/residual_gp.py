@@ -43,6 +43,7 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve, eigh
 from scipy.optimize import minimize_scalar
 
+from .._console import column_width, pad
 from .._validation import Options
 from ..errors import FitError, InputError
 from ..fit import Param, Params, single_threaded_blas
@@ -296,14 +297,14 @@ class ResidualGP(MixingLaw):
             self.gp_[t] = {"X": X, "alpha": alpha, **scal}
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
-        w = max(map(len, self.targets_), default=0)
+        w = column_width(self.targets_)
         unit = "log L" if self.residuals == "log" else "L"
-        rows = [f"{'eval':<{w}}  {'length':>8} {'signal':>8} {'noise':>8} {'corr rms':>9}  (signal, noise and the "
+        rows = [f"{pad('eval', w)}  {'length':>8} {'signal':>8} {'noise':>8} {'corr rms':>9}  (signal, noise and the "
                 f"correction's RMS on the fitting runs in units of {unit})"]
         for t in self.targets_:
             amp2, length, noise2 = self._hyper(t)
             g = self.gp_[t]
-            rows.append(f"{t:<{w}}  {length:>8.3g} {g['y_std'] * np.sqrt(amp2):>8.3g} "
+            rows.append(f"{pad(t, w)}  {length:>8.3g} {g['y_std'] * np.sqrt(amp2):>8.3g} "
                         f"{g['y_std'] * np.sqrt(noise2):>8.3g} {g['correction_rms']:>9.3g}")
         return [(f"Residual GP on {self.base} (RBF on the {self.inputs} + white noise)", "\n".join(rows))]
 

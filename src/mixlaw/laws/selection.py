@@ -51,7 +51,7 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import nnls
 
-from .._console import label_column
+from .._console import column_width, label_column, pad
 from ..errors import FitError, InputError
 from ..evals import objective_weights
 from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
@@ -232,8 +232,8 @@ class CVTable:
         counts = {n: sum(1 for c in picks.values() if c == n) for n in laws}
         lines.append(f"  per law over {len(targets)} eval sets ({what}: how often{'' if self.chosen else ' lowest S'}; "
                      "S over those it was scored on; n_par: fitted on all at once):")
-        w = max([24, *map(len, laws)]) + 1
-        lines.append(f"    {'law':<{w}}{what:>7}{'mean S':>9}{'median S':>10}{'worst S':>9}{'mean ρ':>8}"
+        w = column_width(laws, 24) + 1
+        lines.append(f"    {pad('law', w)}{what:>7}{'mean S':>9}{'median S':>10}{'worst S':>9}{'mean ρ':>8}"
                      f"{'scored':>8}{'n_par':>7}")
         order = sorted(laws, key=lambda n: (-counts[n], self._mean_score(n), n))
         for n in order:
@@ -242,28 +242,28 @@ class CVTable:
             if not ok:
                 errs = list(dict.fromkeys(r.error or "no finite score" for r in rows))
                 more = f" (and {len(errs) - 1} other reasons)" if len(errs) > 1 else ""
-                lines.append(f"    {n:<{w}}{'-':>7}  {'' if rows[0].screened else 'excluded: '}{errs[0]}{more}")
+                lines.append(f"    {pad(n, w)}{'-':>7}  {'' if rows[0].screened else 'excluded: '}{errs[0]}{more}")
                 continue
             S = np.array([r.metrics["score"] for r in ok])
             rho = float(np.nanmean([r.metrics["spearman"] for r in ok]))
-            lines.append(f"    {n:<{w}}{counts[n]:>7}{S.mean():>9.4f}{np.median(S):>10.4f}{S.max():>9.4f}"
+            lines.append(f"    {pad(n, w)}{counts[n]:>7}{S.mean():>9.4f}{np.median(S):>10.4f}{S.max():>9.4f}"
                          f"{rho:>8.3f}{f'{len(ok)}/{len(rows)}':>8}{n_par_text(ok[0].n_params):>7}")
         if targets == [OBJECTIVE]:
             return "\n".join(lines)
         ew, elab = label_column(targets)
         lines.append(f"  per eval set: the {what} law, its S and Spearman, and the runner-up:")
-        lines.append(f"    {'eval':<{ew}} {what:<{w}}{'S':>8}{'ρ':>8}  {'runner-up':<{w}}{'S':>8}")
+        lines.append(f"    {pad('eval', ew)} {pad(what, w)}{'S':>8}{'ρ':>8}  {pad('runner-up', w)}{'S':>8}")
         for t in targets:
             ok = sorted(self.ok(t), key=lambda r: r.metrics["score"])
             # The law chosen for t, found among all of t's rows (not only those ranking better than chance).
             chosen = next((r for r in self.rows if r.target == t and r.name == picks.get(t) and r.error is None),
                           None)
             if chosen is None:
-                lines.append(f"    {elab[t]:<{ew}} no law ranks it better than chance")
+                lines.append(f"    {pad(elab[t], ew)} no law ranks it better than chance")
                 continue
             rest = [r for r in ok if r is not chosen]
-            second = (f"  {rest[0].name:<{w}}{rest[0].metrics['score']:>8.4f}" if rest else "")
-            lines.append(f"    {elab[t]:<{ew}} {chosen.name:<{w}}{chosen.metrics['score']:>8.4f}"
+            second = (f"  {pad(rest[0].name, w)}{rest[0].metrics['score']:>8.4f}" if rest else "")
+            lines.append(f"    {pad(elab[t], ew)} {pad(chosen.name, w)}{chosen.metrics['score']:>8.4f}"
                          f"{chosen.metrics['spearman']:>8.4f}{second}")
         return "\n".join(lines)
 
@@ -304,10 +304,10 @@ class CVTable:
                     # lightgbm's constant-ish out-of-fold predictions scored S 2.53 at spearman -0.75, bimix 17.4.
                     mark = "  (never chosen: ranks no better than chance)"
                 if r.error:
-                    lines.append(f"    {r.name:<24}{'' if r.screened else 'excluded: '}{r.error}")
+                    lines.append(f"    {pad(r.name, 24)}{'' if r.screened else 'excluded: '}{r.error}")
                     continue
                 m = r.metrics
-                lines.append(f"    {r.name:<24}{m['spearman']:>9.4f}{m['rmse']:>10.4g}{m['bias']:>+10.3g}"
+                lines.append(f"    {pad(r.name, 24)}{m['spearman']:>9.4f}{m['rmse']:>10.4g}{m['bias']:>+10.3g}"
                              f"{m['mre']:>9.4f} {m['r2']:>8.3f} {m['score']:>8.4f}{n_par_text(r.n_params):>7}{mark}")
         return "\n".join(lines)
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._console import column_width, pad
 from .._validation import Interval
 from ..fit import Param, Params
 from .auto import MetaLaw
@@ -160,8 +161,8 @@ class StackLaw(MetaLaw):
         self.weights_ = {str(c): {str(m): float(v) for m, v in ws.items()} for c, ws in state["weights"].items()}
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
-        w = max(map(len, self.weights_), default=0)  # full names: two evals cut to one prefix read the same
-        rows = [f"{c:<{w}} " + ", ".join(f"{m} {v:.3f}" for m, v in ws.items()) for c, ws in self.weights_.items()]
+        w = column_width(self.weights_)  # full names: two evals cut to one prefix read the same
+        rows = [pad(c, w) + " " + ", ".join(f"{m} {v:.3f}" for m, v in ws.items()) for c, ws in self.weights_.items()]
         return [("Stack weights", "\n".join(rows)), *super().extra_report_sections()]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._console import label_column
+from .._console import label_column, pad
 from ..laws.selection import CVTable
 from .steps import StepsToMatch
 
@@ -246,25 +246,25 @@ class OptimumResult:
         # Names up to 40 characters in full; longer ones cut so that two never read the same (Marin's
         # 'dolma3_cc/art_and_design_high' and '..._low' both printed as 'dolma3_cc/art_and_de').
         dw, dlab = label_column(list(self.weights))
-        head = f"    {'domain':<{dw}} {'optimum':>9} {'natural':>9}  {'bounds':<17} active"
+        head = f"    {pad('domain', dw)} {'optimum':>9} {'natural':>9}  {'bounds':<17} active"
         if wiv:
-            head = f"    {'domain':<{dw}} {'optimum':>9} {'interval':>19} {'natural':>9}  {'bounds':<17} active"
+            head = f"    {pad('domain', dw)} {'optimum':>9} {'interval':>19} {'natural':>9}  {'bounds':<17} active"
         lines.append(head)
         for d, w in self.weights.items():
             b = f"[{self.lower[d]:.4g}, {self.upper[d]:.4g}]"
             a = active[d].kind if d in active else ""
             if wiv:
                 lo, hi = wiv[d]
-                lines.append(f"    {dlab[d]:<{dw}} {w:>9.4f} [{lo:>7.4f}, {hi:>7.4f}] {self.natural_weights[d]:>9.4f}  "
-                             f"{b:<17} {a}")
+                lines.append(f"    {pad(dlab[d], dw)} {w:>9.4f} [{lo:>7.4f}, {hi:>7.4f}] "
+                             f"{self.natural_weights[d]:>9.4f}  {b:<17} {a}")
             else:
-                lines.append(f"    {dlab[d]:<{dw}} {w:>9.4f} {self.natural_weights[d]:>9.4f}  {b:<17} {a}")
+                lines.append(f"    {pad(dlab[d], dw)} {w:>9.4f} {self.natural_weights[d]:>9.4f}  {b:<17} {a}")
         liv = iv.get("losses", {})
         lines.append("[[Predicted values]]" if self.maximize else "[[Predicted losses]]")
         ew, elab = label_column(list(self.losses))
-        lines.append(f"    {'eval':<{ew}} {'optimum':>9} {'natural':>9}" + (f" {'interval':>19}" if liv else ""))
+        lines.append(f"    {pad('eval', ew)} {'optimum':>9} {'natural':>9}" + (f" {'interval':>19}" if liv else ""))
         for t, v in self.losses.items():
-            row = f"    {elab[t]:<{ew}} {v:>9.4f} {self.natural_losses[t]:>9.4f}"
+            row = f"    {pad(elab[t], ew)} {v:>9.4f} {self.natural_losses[t]:>9.4f}"
             if t in liv:
                 row += f" [{liv[t][0]:>7.4f}, {liv[t][1]:>7.4f}]"
             lines.append(row)

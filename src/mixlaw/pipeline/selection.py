@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._console import pad
 from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total
@@ -157,11 +158,11 @@ class Selection:
         for c in sorted(self.candidates, key=lambda c: (not c.ok, c.score)):
             mark = "  <- chosen" if c is self.chosen else ("  <- runner-up" if c is self.runner_up else "")
             if c.ok:
-                lines.append(f"    {c.label:<34} {c.mre:>8.2%} {c.max_rel_error:>8.2%} {c.mean_signed:>+8.2%} "
+                lines.append(f"    {pad(c.label, 34)} {c.mre:>8.2%} {c.max_rel_error:>8.2%} {c.mean_signed:>+8.2%} "
                              f"{c.n:>4}" + "".join(f" {c.parts.get(k, np.nan):>11.2%}" for k in kinds)
                              + (f" {c.score:>8.2%}" if kinds else "") + f"  {self.covers(c)}" + mark)
             else:
-                lines.append(f"    {c.label:<34} cannot run: {c.error}{mark}")
+                lines.append(f"    {pad(c.label, 34)} cannot run: {c.error}{mark}")
         for c in self.candidates:
             for k, why in c.part_errors.items():
                 lines.append(f"    {c.label}: {k} alone not run (nan above): {why}")
