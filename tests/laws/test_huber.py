@@ -121,3 +121,31 @@ def test_best_scale_minimises_the_objective_over_the_scale():
         want = minimize_scalar(lambda ls, k=k: phi(k, np.exp(ls)), bracket=(-10, 3), tol=1e-12).x
         assert phi(k, got[k]) <= phi(k, np.exp(want)) * (1 + 1e-12)
         assert abs(got[k] / np.exp(want) - 1) < 1e-5
+
+
+def test_the_solve_runs_blas_on_one_thread_and_matches_a_multithreaded_solve(monkeypatch):
+    # A multi-threaded OpenBLAS synchronised its threads on every small Gauss-Newton product (151 ms instead of 1 ms
+    # per step on Marin Delphi's loglinear-sat problems, 2 busy cores); one thread changes the numbers by rounding.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen = []
+    inner = _huber.best_scale
+
+    def spy(*args, **kwargs):
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+        return inner(*args, **kwargs)
+
+    rng = np.random.default_rng(6)
+    B, n, p = 6, 160, 60  # above OpenBLAS's threading threshold, as Marin's (5-15, 187, 78-93) problems are
+    X = rng.standard_normal((B, n, p))
+    z = X @ rng.standard_normal(p) * 0.1 + 0.2 * rng.standard_normal((B, n))
+    sw = (rng.random((B, n)) > 0.2) * 1.0
+    alpha = np.array([10.0, 30.0, 100.0] * 2)
+    with threadpool_limits(limits=4, user_api="blas"):
+        want = _huber._huber_batch(X, z, sw, alpha, 1.35)
+        monkeypatch.setattr(_huber, "best_scale", spy)
+        got = huber_batch(X, z, sw, alpha, 1.35)
+    assert seen and set(seen) == {1}
+    np.testing.assert_array_equal(got[3], want[3])
+    for g, w in zip(got[:3], want[:3], strict=True):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-10)
