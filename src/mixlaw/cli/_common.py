@@ -306,6 +306,20 @@ def parse_count(value: str | float) -> float:
     return scaled
 
 
+def parse_counts(value: str | None, option: str) -> list[float] | None:
+    """A comma-separated list of sizes (``70M,160M,410M``; each as :func:`parse_count`), or None for None. An
+    empty item is a one-line error naming ``option``."""
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",")]
+    if not all(items):
+        raise InputError(f"{option}: give comma-separated sizes, e.g. 70M,160M,410M; got {value!r}")
+    try:
+        return [parse_count(v) for v in items]
+    except typer.BadParameter as exc:
+        raise InputError(f"{option}: {exc}") from None
+
+
 #: typer.Option(..., **COUNT): a size, step or token count option (:func:`parse_count`).
 COUNT: dict[str, Any] = {"parser": parse_count, "metavar": "NUMBER"}
 

@@ -17,7 +17,7 @@ import typer
 from ..errors import InputError
 from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
-from ..pipeline import backtest_pipeline, fit_pipeline, optimize_pipeline, save_pipeline
+from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimize_pipeline, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
 from ._common import (
     COUNT,
@@ -36,6 +36,7 @@ from ._common import (
     load_table,
     out,
     parse_bounds,
+    parse_counts,
     parse_default,
     parse_objective,
     progress,
@@ -55,6 +56,12 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                  target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
                                                             help="Or: target training tokens D* (step law over the "
                                                             "'tokens' column)."),
+                 fit_sizes: str | None = typer.Option(None, "--fit-sizes", metavar="SIZES",
+                                                      help="Fit only these model sizes of the table, e.g. "
+                                                      "70M,160M,410M (to check an extrapolation: hold out the "
+                                                      "largest and target it)."),
+                 fit_up_to: float | None = typer.Option(None, "--fit-up-to", **COUNT,
+                                                        help="Or: fit every model size up to this one, e.g. 410M."),
                  route: str = typer.Option("auto", "--route",
                                            help="auto (chosen by a leave-scale-out backtest) | nested (Ye) | direct "
                                            "(law with N as input)."),
@@ -127,6 +134,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
         raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
     with show_warnings(), progress(f"{route} pipeline"):
         table = load_table(runs, weight_tol, eval_group)
+        sizes = parse_counts(fit_sizes, "--fit-sizes")
         targets, obj = group_targets(target, eval_group), parse_objective(objective)
         if fit_total:
             # The one column fitted is named 'objective': say it of the evals it sums, as fit_pipeline does of its own.
@@ -138,7 +146,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                               target_tokens=target_tokens, route=route, law=law, targets=targets, objective=scored,
                               random_state=seed, shared_exponents=modes[shared], fit_from=fit_from,
                               law_options=options, steps_only=True if steps_only else None,
-                              sizes_only=True if sizes_only else None)
+                              sizes_only=True if sizes_only else None, fit_sizes=sizes, fit_up_to=fit_up_to)
         if save is not None:
             save_pipeline(result, save)
         opt = opt_interval = None
@@ -163,6 +171,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             # The backtest of the route and law that were used (the chosen ones, with auto).
             total = None if result.selection is None else result.selection.total
             data = table if all(t in table.evals for t in result.targets) else add_weighted_total(table, total or {})
+            # The sizes the pipeline fitted, not the held-out ones (fit_pipeline checked the arguments).
+            data = keep_fit_sizes(data, sizes, fit_up_to)[0]
             tests = backtest_pipeline(data, route=result.route, law=result.law.removeprefix("joint+"),
                                       targets=result.targets, random_state=seed, shared_exponents=modes[shared],
                                       fit_from=fit_from, law_options=options, axis=result.time_axis,

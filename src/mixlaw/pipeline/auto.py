@@ -36,6 +36,7 @@ from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, warn_minimised_metrics
 from .direct import check_joint_steps
 from .fitting import (
+    MIN_SIZES,
     at_one_size,
     at_one_time,
     check_inputs,
@@ -43,6 +44,7 @@ from .fitting import (
     check_step_law,
     fit_candidates,
     fit_route,
+    keep_fit_sizes,
     one_scale,
 )
 from .intervals import (
@@ -89,7 +91,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
                  law_options: dict[str, Any] | None = None, shared_exponents: bool | str = True,
                  fit_from: float = 0.0, level: float = 0.8, n_jackknife: int = 8,
                  intervals: bool | None = None, fit_all: bool = False,
-                 steps_only: bool | None = None, sizes_only: bool | None = None) -> PipelineResult:
+                 steps_only: bool | None = None, sizes_only: bool | None = None, fit_sizes: Any = None,
+                 fit_up_to: float | None = None) -> PipelineResult:
     r"""Predict target-scale losses of every mixture in ``table`` and fit a mixing law on them.
 
     With ``route="auto"`` or ``law="auto"`` (the defaults) the candidates (module docstring) are compared by a
@@ -182,6 +185,14 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         needed. Default (None): when the target step is a recorded one and the table has fewer than 3 step values
         (each run's final loss only); with 3 or more the step laws are read at that step. Excludes
         ``steps_only``.
+    fit_sizes : list of float, optional
+        Fit these model sizes of the table only (each one a value of its ``params`` column); the rows at other
+        sizes are left out before anything is fitted, and a line in :attr:`PipelineResult.warnings` says so. The
+        way to check an extrapolation on one's own runs: hold out the largest size, target it, compare.
+        InputError for a size that is not in the table (the message lists them), or too few sizes left for the
+        size law (3; 2 for a direct law that takes N) unless the target is one of them (steps only).
+    fit_up_to : float, optional
+        Instead of ``fit_sizes``: every model size up to this one (``bench/dz_public_runs.py --fit-up-to``).
 
     Returns
     -------
@@ -209,8 +220,31 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         raise InputError(f"level must be in (0, 1); got {level!r}")
     if not (isinstance(n_jackknife, int | np.integer) and n_jackknife >= 0):
         raise InputError(f"n_jackknife must be an int >= 0; got {n_jackknife!r}")
+    if not isinstance(table, RunTable):
+        raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
+    # What fits across the kept sizes: a direct law that takes N fits 2 of them, anything else 3.
+    takes_n = route == "direct" and law not in (*JOINT_LAWS, AUTO)
+    table, kept_line = keep_fit_sizes(table, fit_sizes, fit_up_to, target_params=target_params, route=route,
+                                      need=2 if takes_n else MIN_SIZES, registered=takes_n)
+    result = _fit_pipeline(table, target_params=target_params, target_steps=target_steps,
+                           target_tokens=target_tokens, route=route, law=law, targets=targets, objective=objective,
+                           random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
+                           fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
+                           fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
+    if kept_line is not None:
+        result.warnings.insert(0, kept_line)
+    return result
+
+
+def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps: float | None,
+                  target_tokens: float | None, route: str, law: str, targets: Any, objective: Any,
+                  random_state: int | np.random.Generator | None, law_options: dict[str, Any] | None,
+                  shared_exponents: bool | str, fit_from: float, level: float, n_jackknife: int,
+                  intervals: bool | None, fit_all: bool, steps_only: bool | None,
+                  sizes_only: bool | None) -> PipelineResult:
+    """:func:`fit_pipeline` on the table of the sizes to fit (arguments checked there)."""
     # Said once here, not in the stages (a backtest refits them many times).
-    warn_extrapolated_metrics(table.resolve_targets(targets), stacklevel=2)
+    warn_extrapolated_metrics(table.resolve_targets(targets), stacklevel=3)
     fit_kw: dict[str, Any] = {"random_state": random_state, "law_options": law_options,
                               "shared_exponents": shared_exponents, "fit_from": fit_from}
     time_kw = {"target_steps": target_steps, "target_tokens": target_tokens}

@@ -80,6 +80,73 @@ def steps_only_size(table: RunTable, target_params: float | None, steps_only: bo
                    "steps-only pipeline extrapolates at one of them")
 
 
+def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None, *,
+                   target_params: float | None = None, need: int = MIN_SIZES, route: str = "nested",
+                   registered: bool = False) -> tuple[RunTable, str | None]:
+    """The rows of ``table`` at the model sizes to fit, and a line naming what was left out (None: nothing).
+
+    ``fit_sizes``: the sizes to fit (each one a model size of the table, relative tolerance
+    :data:`~.result.SCALE_RTOL`); ``fit_up_to``: every size up to this one (give at most one of the two; both None:
+    the whole table). The way to check an extrapolation on one's own runs: hold out the largest size, predict it
+    and compare. InputError (one line) for a size that is not in the table (the line lists the table's sizes), no
+    size left, or fewer than ``need`` sizes (3 for the size law; 2 for a law that takes N, ``registered``) left
+    while the target ``target_params`` is not one of them (a target at a kept size extrapolates in steps alone)."""
+    if fit_sizes is None and fit_up_to is None:
+        return table, None
+    if fit_sizes is not None and fit_up_to is not None:
+        raise InputError("give at most one of fit_sizes and fit_up_to (--fit-sizes / --fit-up-to): the sizes to fit, "
+                         "or every size up to one")
+    N = table.model_params
+    if N is None:
+        raise InputError(f"{table.path or 'run table'}: fit_sizes and fit_up_to need a 'params' column")
+    sizes = np.unique(N)
+    if fit_sizes is not None:
+        asked = [fit_sizes] if isinstance(fit_sizes, int | float | np.number) else list(fit_sizes)
+        if not asked:
+            raise InputError("fit_sizes (--fit-sizes) is empty: name the model sizes to fit, e.g. 70M,160M,410M")
+        kept: list[float] = []
+        for v in asked:
+            try:
+                x = float(v)
+            except (TypeError, ValueError):
+                raise InputError(f"fit_sizes (--fit-sizes) must be model sizes; got {v!r}") from None
+            hit = np.flatnonzero(np.abs(sizes - x) <= SCALE_RTOL * np.abs(sizes))
+            if not hit.size:
+                raise InputError(f"fit_sizes (--fit-sizes): {x:g} is not a model size of the table ("
+                                 f"{_size_list(sizes)}); name sizes as the 'params' column has them")
+            kept.append(float(sizes[hit[0]]))
+        keep_sizes = np.unique(kept)
+        what = "fit_sizes"
+    else:
+        try:
+            top = float(fit_up_to)
+        except (TypeError, ValueError):
+            raise InputError(f"fit_up_to (--fit-up-to) must be a model size; got {fit_up_to!r}") from None
+        keep_sizes = sizes[sizes <= top * (1 + SCALE_RTOL)]
+        if not keep_sizes.size:
+            raise InputError(f"fit_up_to (--fit-up-to) {top:g} is below every model size of the table "
+                             f"({_size_list(sizes)}): nothing to fit")
+        what = f"fit_up_to={top:g}"
+    left = np.setdiff1d(sizes, keep_sizes)
+    try:
+        Nt = None if target_params is None else float(target_params)
+    except (TypeError, ValueError):
+        Nt = None  # check_inputs says what is wrong with it
+    at_target = Nt is not None and bool(np.any(np.abs(keep_sizes - Nt) <= SCALE_RTOL * np.abs(keep_sizes)))
+    if keep_sizes.size < need and not at_target and not (Nt is None and keep_sizes.size == 1):
+        to = "" if Nt is None else f" to N* = {Nt:g}"
+        raise InputError(f"{what} keeps {keep_sizes.size} of the table's {sizes.size} model sizes "
+                         f"({_size_list(keep_sizes)}): {size_fit_words(route, registered)} needs {need} to "
+                         f"extrapolate{to}; keep {need} or more (a target equal to a kept size extrapolates in steps "
+                         "alone)")
+    if not left.size:
+        return table, None
+    keep = np.isin(N, keep_sizes)
+    return table.subset(keep), (f"{what}: fitted on {keep_sizes.size} of the table's {sizes.size} model sizes "
+                                f"({_size_list(keep_sizes)}); {int((~keep).sum())} row(s) at "
+                                f"{_size_list(left)} left out")
+
+
 def _one_of(values: np.ndarray, target: Any, asked: bool | None, minimum: int,
             not_one: Callable[[float], str]) -> float | None:
     """The value of ``values`` (sizes, or steps) that ``target`` is, for a one-scale pipeline, or None.

@@ -1,0 +1,79 @@
+"""Fit some of the table's model sizes only (``fit_pipeline(fit_sizes=, fit_up_to=)``, ``mixlaw pipeline
+--fit-sizes / --fit-up-to``): hold out the largest size, target it, and compare, without filtering the table by
+hand."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from cli_runner import run_cli as _cli
+
+from mixlaw.errors import InputError
+from mixlaw.pipeline import fit_pipeline
+
+from .test_pipeline import NESTED, truth, world
+
+SIZES5 = [1e7, 2e7, 4e7, 8e7, 1.6e8]
+HELD, S_LAST = 1.6e8, 3000.0
+
+
+@pytest.fixture(scope="module")
+def table():  # type: ignore[no-untyped-def]
+    return world(n_mix=8, sizes=SIZES5)
+
+
+def test_fit_sizes_and_fit_up_to_fit_the_kept_sizes_only(table) -> None:  # type: ignore[no-untyped-def]
+    by_hand = fit_pipeline(table.subset(table.model_params < HELD), target_params=HELD, target_steps=S_LAST,
+                           **NESTED)
+    for kw in ({"fit_sizes": SIZES5[:4]}, {"fit_sizes": SIZES5[3::-1]}, {"fit_up_to": 8e7}, {"fit_up_to": 1e8}):
+        res = fit_pipeline(table, target_params=HELD, target_steps=S_LAST, **kw, **NESTED)
+        np.testing.assert_array_equal(res.target_losses, by_hand.target_losses, err_msg=str(kw))
+        assert "4 of the table's 5 model sizes" in res.warnings[0] and "1.6e+08 left out" in res.warnings[0]
+    # The held-out size is predicted (0.002 % noise: close to the world's losses there).
+    np.testing.assert_allclose(res.target_losses, truth(res.mixtures, HELD, S_LAST), rtol=2e-3)
+    # Every size kept: nothing left out, nothing said.
+    whole = fit_pipeline(table, target_params=3e8, target_steps=S_LAST, fit_sizes=SIZES5, **NESTED)
+    assert not any("model sizes" in w for w in whole.warnings)
+
+
+def test_fit_sizes_errors_are_one_clear_line(table) -> None:  # type: ignore[no-untyped-def]
+    def refusal(**kw) -> str:  # type: ignore[no-untyped-def]
+        with pytest.raises(InputError) as exc:
+            fit_pipeline(table, target_params=HELD, target_steps=S_LAST, **kw, **NESTED)
+        assert "\n" not in str(exc.value)
+        return str(exc.value)
+
+    msg = refusal(fit_sizes=[1e7, 5e7, 8e7])
+    assert "5e+07 is not a model size" in msg and "1e+07, 2e+07, 4e+07, 8e+07, 1.6e+08" in msg
+    assert "keeps 2 of the table's 5" in refusal(fit_sizes=[1e7, 2e7]) and "needs 3" in refusal(fit_up_to=2e7)
+    assert "below every model size" in refusal(fit_up_to=5e6)
+    assert "at most one" in refusal(fit_sizes=SIZES5[:4], fit_up_to=8e7)
+    assert "is empty" in refusal(fit_sizes=[])
+    # Two kept sizes are enough when the target is one of them: steps alone, at that size.
+    res = fit_pipeline(table, target_params=2e7, target_steps=3e4, fit_sizes=[1e7, 2e7], **NESTED)
+    assert "2 of the table's 5" in res.warnings[0] and res.steps_only
+
+
+def test_cli_fit_sizes_and_fit_up_to_agree_with_the_api_and_backtest_the_kept_sizes(tmp_path, capsys,  # type: ignore[no-untyped-def]
+                                                                                     table) -> None:
+    path = tmp_path / "sweep.csv"
+    table.frame.to_csv(path, index=False)
+    api = fit_pipeline(table, target_params=HELD, target_steps=S_LAST, fit_sizes=SIZES5[:4], **NESTED)
+    base = ["pipeline", "--runs", str(path), "--target-params", "160M", "--target-steps", "3000", "--route",
+            "nested", "--law", "ye-exp", "--json"]
+    for opt in (["--fit-sizes", "10M,20M,40M,80M"], ["--fit-up-to", "80M"]):
+        code, out, err = _cli(capsys, *base, *opt, "--backtest")
+        assert code == 0, err
+        doc = json.loads(out)
+        got = np.array([list(m["predicted"].values()) for m in doc["pipeline"]["mixtures"]])
+        np.testing.assert_allclose(got, api.target_losses, rtol=1e-12)
+        assert doc["pipeline"]["warnings"][0].startswith(("fit_sizes: fitted on 4", "fit_up_to=8e+07: fitted on 4"))
+        # The backtest holds out the largest *fitted* size, not the one the user held out.
+        size_part = [b for b in doc["backtest"] if b["kind"] == "size"][0]
+        assert "N = 8e+07 held out" in size_part["description"]
+    code, out, err = _cli(capsys, *base, "--fit-sizes", "10M,50M,80M")
+    assert code != 0 and "5e+07 is not a model size of the table" in err
+    code, out, err = _cli(capsys, *base, "--fit-sizes", "10M,,80M")
+    assert code != 0 and "--fit-sizes" in err
