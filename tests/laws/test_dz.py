@@ -534,3 +534,35 @@ def test_shared_data_term_jacobians_match_on_matched_eval_sets(key: str) -> None
     seg_pred, seg_J = law._model(W, S, ctx, mask)(theta)
     assert_allclose(seg_pred, pred.T.ravel())
     assert_allclose(seg_J.to_dense()[0], np.transpose(J, (1, 0, 2)).reshape(48, -1), atol=1e-12)
+
+
+@pytest.mark.parametrize("key", ["dz-eq3", "dz-eq3-safe"])
+def test_fitted_data_term_is_one_attribute_through_refits_and_files(key: str) -> None:
+    # The fitted form lives in data_term_ alone (it was also held in a private _data_shared, set beside it): a
+    # refit of the same object decides again ("auto": shared on one metric over 12 domains and 60 runs, per
+    # domain on 4 matched eval sets), a warm clone fits its own runs, and saved laws keep their form, including
+    # files saved before the shared form existed (no "data_shared": per domain).
+    from mixlaw.laws.base import warm_clone
+
+    doms, W, y, _, _ = _one_metric_world(12, 60, 5)
+    Wm = _mixtures(60, 20, zeros=False)
+    ym = 2.0 + Wm[:, :4] + 0.1 * np.random.default_rng(21).random((60, 4))
+    law = get_law(key, n_restarts=1, screen_iter=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law.fit(W, y, domains=doms, targets=["bench"])
+        assert law.data_term_ == "shared" and law.n_params_ == law.n_parameters_for(doms, ["bench"])
+        assert [k for k in vars(law) if "shared" in k] == []
+        warm = warm_clone(law).fit(Wm, ym, domains=DOMS, targets=TARGETS)
+        law.fit(Wm, ym, domains=DOMS, targets=TARGETS)
+    assert law.data_term_ == warm.data_term_ == "domain"
+    assert law.n_params_ == law.n_parameters_for(DOMS, TARGETS) == get_law(key).n_parameters_for(DOMS, TARGETS)
+    doc = law.to_dict()
+    again = law_from_dict(doc)
+    assert again.data_term_ == "domain" and [k for k in vars(again) if "shared" in k] == []
+    old = dict(doc, state={k: v for k, v in doc["state"].items() if k != "data_shared"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        for loaded in (again, law_from_dict(old)):
+            assert loaded.data_term_ == "domain"
+            assert_allclose(loaded.predict(Wm), law.predict(Wm))

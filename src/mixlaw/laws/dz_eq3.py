@@ -144,10 +144,11 @@ class _DZNoise(_CapacityLaw):
         return 3 if self._safe else 2
 
     def _shared_data(self) -> bool:
-        """Whether the data term's exponent (and offset) is one value for every domain: the fitted choice
-        (``data_term_``), else what ``data_term`` asks for (``"auto"``: per domain unless the runs are too few)."""
-        fitted = getattr(self, "_data_shared", None)
-        return self.data_term == "shared" if fitted is None else bool(fitted)
+        """Whether the data term's exponent (and offset) is one value for every domain: the fitted form
+        (``data_term_``, set by :meth:`_fit` before the solve), else what ``data_term`` asks for (``"auto"``
+        counts as per domain: the form used wherever the runs allow it)."""
+        form = getattr(self, "data_term_", None)
+        return (form if form is not None else self.data_term) == "shared"
 
     def _extra_shared(self) -> list[bool]:
         sh = self._shared_data()
@@ -251,12 +252,16 @@ class _DZNoise(_CapacityLaw):
         return T, blocks
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
-        self._data_shared = None  # the option's form; "auto" is decided below
-        if self.data_term == "auto":
+        # The form of an earlier fit of this object goes: the count below is the option's form, and "auto" is
+        # decided again on these runs.
+        self.__dict__.pop("data_term_", None)
+        form = self.data_term
+        if form == "auto":
             # Per-domain data terms (the paper's Eq. 3) whenever the fitted entries outnumber their parameters, as
             # before; shared only where that form cannot be fitted at all (module docstring, "One metric").
             n_obs = int(self._obs_mask(W, ctx).sum())
-            self._data_shared = self.n_parameters_for(self.domains_, self.targets_) >= n_obs
+            form = "shared" if self.n_parameters_for(self.domains_, self.targets_) >= n_obs else "domain"
+        self.data_term_ = form  # what the solve fits (_shared_data reads it)
         super()._fit(W, Y, ctx)
         self._train = (W, Y, ctx)
 
@@ -264,7 +269,6 @@ class _DZNoise(_CapacityLaw):
         super().fit(*args, **kwargs)
         W, Y, ctx = self._train
         del self._train
-        self.data_term_ = "shared" if self._shared_data() else "domain"
         if not self._safe:
             # The base class scores every entry; the plain form is +inf at h_i = 0, so score the fitted ones.
             mask = self._obs_mask(W, ctx)
@@ -283,8 +287,7 @@ class _DZNoise(_CapacityLaw):
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         # Saved before the shared form existed: every such fit had a data term per domain.
-        self._data_shared = bool(state.get("data_shared", False))
-        self.data_term_ = "shared" if self._data_shared else "domain"
+        self.data_term_ = "shared" if state.get("data_shared", False) else "domain"
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         with np.errstate(invalid="ignore"):
