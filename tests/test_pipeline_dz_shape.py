@@ -161,10 +161,13 @@ def test_predict_pipeline_writes_the_intervals_pipeline_prints(tmp_path, capsys)
     assert np.allclose(h[:-1], own_h, atol=1e-5)
     assert h[-1] >= np.nanmax(res.intervals.extrapolation) - 1e-6 and h[-1] >= 0.8 * own_h.max()
     assert "1 mixture(s) not among the pipeline's own" in cap.err
-    # At another scale the saved intervals do not apply: no columns, one line saying why.
-    assert cli(["predict", "--pipeline", str(saved), "--mixtures", str(mix), "--params", "5e7"]) == 0
+    # At another scale (here on the tokens axis) the rule is redone there, as PipelineResult.interval does (it
+    # said "no prediction intervals: the saved ones hold at (N*, D*) only" before).
+    assert cli(["predict", "--pipeline", str(saved), "--mixtures", str(mix), "--params", "5e7", "--json"]) == 0
     cap = capsys.readouterr()
-    assert "lo80" not in cap.out and "no prediction intervals: the saved ones hold at" in cap.err
+    rows = pd.DataFrame(json.loads(cap.out)["predictions"])
+    lo, hi = res.interval(W, params=5e7)
+    assert np.allclose(rows["lo80:a"], lo[:, 0], rtol=1e-9) and np.allclose(rows["hi80:a"], hi[:, 0], rtol=1e-9)
 
 
 def test_predict_pipeline_says_when_the_saved_intervals_hold_no_extrapolation_error(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..laws import get_law
 from ..laws.options import parse_law_options
 from ..laws.selection import META_LAWS, CVTable, n_par_text
-from ..pipeline import load_pipeline, saved_intervals
+from ..pipeline import load_pipeline, saved_intervals, saved_intervals_at
 from ._common import (
     COUNT,
     QUIET,
@@ -322,7 +322,8 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
                    "params": result.target_params if params is None else params,
                    "steps": steps if steps is not None or tokens is not None else result.target_steps,
                    "tokens": tokens if steps is not None or tokens is not None else result.target_tokens}
-            frame, doc["intervals"] = _pipeline_intervals(pipeline, result, mixtures, frame, doc, weight_tol)
+            frame, doc["intervals"] = _pipeline_intervals(pipeline, result, mixtures, frame, (params, steps, tokens),
+                                                           weight_tol)
             if not as_json:
                 err.print(f"note: {doc['intervals']}", highlight=False, markup=False)
         else:
@@ -337,20 +338,23 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
         out.print(frame.to_string(index=False), highlight=False, markup=False)
 
 
-def _pipeline_intervals(path: Path, result: Any, mixtures: str, frame: Any, doc: dict[str, Any],
+def _pipeline_intervals(path: Path, result: Any, mixtures: str, frame: Any, scale: tuple[Any, Any, Any],
                         weight_tol: float) -> tuple[Any, str]:
-    """Add lo/hi columns next to each ``pred:`` column as ``pipeline`` prints them, when the prediction is at the
-    saved target scale and the file holds intervals; else leave the frame and say why (never a silent gap)."""
-    at_target = (doc["params"] == result.target_params and doc["steps"] == result.target_steps
-                 and doc["tokens"] == result.target_tokens)
-    if not at_target:
-        return frame, ("no prediction intervals: the saved ones hold at the pipeline's target scale (N*, "
-                       f"{'S' if result.time_axis == 'step' else 'D'}*) only")
+    """Add lo/hi columns next to each ``pred:`` column as ``pipeline`` prints them, when the file holds intervals
+    that can be built at the scale asked for (``scale``: --params, --steps, --tokens; the saved target's, or any
+    other by the same rule redone there); else leave the frame and say why (never a silent gap)."""
+    N, T = result.scale_of(*scale)
     W = api.predict_pipeline_weights(result, mixtures, weight_tol=weight_tol)
     center = frame[[f"pred:{t}" for t in result.targets]].to_numpy()
-    got = saved_intervals(path, result, W, center)
-    if got is None:
-        return frame, "no prediction intervals: the saved pipeline holds none (fitted without a backtest)"
+    if N is None and T is None:
+        got = saved_intervals(path, result, W, center)
+        if got is None:
+            return frame, "no prediction intervals: the saved pipeline holds none (fitted without a backtest)"
+    else:
+        got = saved_intervals_at(path, result, W, center, result.target_params if N is None else N,
+                                 result.target_time if T is None else T)
+        if isinstance(got, str):
+            return frame, got
     lo, hi, level, how = got
     lvl = round(100 * level)
     for k, t in enumerate(result.targets):

@@ -55,10 +55,10 @@ from .backtest import Backtest, backtest_pipeline
 from .decide import optimize_pipeline, pipeline_steps_to_match
 from .fitting import fit_route, keep_fit_sizes
 from .intervals import PredictionIntervals
-from .io import load_pipeline, save_pipeline, saved_intervals
+from .io import load_pipeline, save_pipeline, saved_intervals, saved_intervals_at
 from .result import ROUTES, PipelineResult, StageQuality, mixture_label
 
 __all__ = ["fit_pipeline", "fit_route", "keep_fit_sizes", "PipelineResult", "StageQuality", "ROUTES", "AUTO",
            "AUTO_LAWS", "optimize_pipeline", "pipeline_steps_to_match", "backtest_pipeline", "Backtest", "Selection",
            "Candidate", "ScaleSplit", "leave_scale_out_split", "PredictionIntervals", "save_pipeline", "load_pipeline",
-           "saved_intervals", "mixture_label"]
+           "saved_intervals", "saved_intervals_at", "mixture_label"]

@@ -421,5 +421,7 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
         noise = checkpoint_noise(data, tnames, axis, fit_from) if resid is not None else float("nan")
     # Outside the filter: what build_intervals warns about (residuals it cannot scale) must reach the user.
     result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level,
-                                       noise=noise, size_law=spread, step_law=step_spread)
+                                       noise=noise, size_law=spread, step_law=step_spread,
+                                       backtest_distance=split.backtest_distance,
+                                       edge=(split.held_params, split.held_time))
     return result

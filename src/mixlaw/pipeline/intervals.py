@@ -119,6 +119,16 @@ target the largest fitted size at the world's target step, 1-3x the last checkpo
   checkpoints; scored, not used to choose) 45 of 72, the jackknife's (their checkpoints are nearly noiseless),
   against 51 for the rule before, whose size term also held the size law's misfit across the 3 sizes.
 
+**At another scale** (:meth:`PredictionIntervals.at_scale`; ``PipelineResult.interval(W, params=N, steps=S)``,
+``mixlaw predict --pipeline --params/--steps``): the same rule, redone at (N, S). The residuals are scaled by that
+scale's distance factor, :math:`f(N, S) = \max\big(1, \frac{\log^+(N/N_L) + \log^+(S/S_L)}{\log(N_L/N_h) +
+\log(S_L/S_c)}\big)` (:func:`.result.log_distance`: a ratio below 1 adds nothing), so inside the fitted range
+the interval holds the backtest's own error, never less, and beyond the target more; the jackknife part is the
+refits' spread at (N, S) (each refit's fitted stages, :attr:`PredictionIntervals.boot_scales`, read there). At
+the target it gives the target's intervals. The no-backtest terms (:func:`size_law_spread`,
+:func:`step_law_spread`) are each mixture's own prediction error at the target, from the runs: they are not
+redone, and a line says so.
+
 The families at 66-67 % beyond the fitted sizes (joint on block 0, per-mixture + alpha drift on block 3) miss
 together: a world's entries share one signed error (a size exponent fitted on 3 sizes of noisy extrapolated
 curves, or one that drifts with the step), which no per-mixture term shows; a world-level term (the other auto
@@ -143,7 +153,7 @@ from scipy.stats import t as student_t
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..laws.base import MixingLaw
 from ..scaling import EXPONENT_BOUNDS, fit_curves
-from .result import _mixture_ids
+from .result import _mixture_ids, log_distance
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:
@@ -542,6 +552,17 @@ class PredictionIntervals:
         (with the jackknife + :attr:`size_law` when both are given); None otherwise.
     mixtures : ndarray of shape (n_mixtures, n_domains), optional
         The mixtures of :attr:`lower` / :attr:`upper` (to find a mixture's own :attr:`size_law` in :meth:`at`).
+    residuals : ndarray of shape (n, n_targets) or (n, 1), optional
+        The backtest's signed relative residuals behind :attr:`extrapolation` (None without a backtest, or when
+        they could not be scaled): :meth:`at_scale` scales them to another scale's distance.
+    backtest_distance : float
+        The backtest's extrapolation distance in log N + log S (:func:`.result.log_distance`; nan: none).
+    edge : tuple of float
+        (N_L, T_L): the largest fitted model size and the last step (or token count) of the table, from which a
+        scale's extrapolation distance is measured (nan: unknown).
+    boot_scales : list
+        The jackknife refits' fitted scale models (``scales.law_at(N, T)``, as :attr:`PipelineResult.scales`):
+        the jackknife part of :meth:`at_scale` at any model size and step.
     """
 
     level: float
@@ -560,6 +581,10 @@ class PredictionIntervals:
     mixtures: np.ndarray | None = field(default=None, repr=False)
     contains: str = ""
     step_law: np.ndarray | None = None
+    residuals: np.ndarray | None = field(default=None, repr=False)
+    backtest_distance: float = float("nan")
+    edge: tuple[float, float] = (float("nan"), float("nan"))
+    boot_scales: list[Any] = field(default_factory=list, repr=False)
 
     @property
     def z(self) -> float:
@@ -590,18 +615,78 @@ class PredictionIntervals:
         idx = np.array([own.get(tuple(w), -1) for w in np.round(weights, 9)], dtype=int)
         return np.where((idx >= 0)[:, None], per_mixture[np.maximum(idx, 0)], np.max(per_mixture, axis=0))
 
-    def boot_spread(self, weights: np.ndarray, center: np.ndarray) -> np.ndarray:
-        """Relative jackknife spread of the predictions at ``weights`` (rows) around ``center``."""
-        G, n = len(self.boot_laws), self.n_mixtures
+    def boot_spread(self, weights: np.ndarray, center: np.ndarray,
+                    laws: list[tuple[MixingLaw, dict[str, Any]]] | None = None) -> np.ndarray:
+        """Relative jackknife spread of the predictions at ``weights`` (rows) around ``center`` (``laws``: the
+        refits' mixing laws at another scale; default :attr:`boot_laws`, at the target)."""
+        laws = self.boot_laws if laws is None else laws
+        G, n = len(laws), self.n_mixtures
         if G < 2:
             return np.zeros_like(center)
         preds = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MixlawWarning)
-            for law, kw in self.boot_laws:
+            for law, kw in laws:
                 preds.append(np.asarray(law.predict(weights, **kw)).reshape(center.shape))
         rel = np.array(preds) / center
         return np.sqrt((n - 1) / G * np.sum((rel - rel.mean(axis=0)) ** 2, axis=0))
+
+    def why_not_at_scale(self) -> str | None:
+        """Why :meth:`at_scale` cannot build intervals at a scale other than the target (one line), or None."""
+        if self.size_law is not None or self.step_law is not None:
+            return ("no prediction intervals at another scale: these were fitted without a backtest, and their "
+                    "size- or step-law term is each mixture's own prediction error at the target (N*, S*), from runs "
+                    "the pipeline does not keep")
+        if not np.isfinite(self.extrapolation).any():
+            return ("no prediction intervals at another scale: no backtest residuals measure the extrapolation "
+                    "error (the target's intervals are the jackknife alone)")
+        if not (self.residuals is not None and np.isfinite(self.backtest_distance) and self.backtest_distance > 0
+                and np.all(np.isfinite(self.edge)) and (self.n_boot == 0 or self.boot_scales)):
+            return ("no prediction intervals at another scale: the intervals lack the backtest's residuals, its "
+                    "distance or the jackknife refits' scale models (saved by an older mixlaw: refit and save)")
+        return None
+
+    def distance_factor_at(self, params: float, time: float) -> float:
+        """The distance factor f at model size ``params`` and step (or token count) ``time``: that scale's
+        distance from (N_L, T_L), :attr:`edge`, over the backtest's (:func:`.result.log_distance`), at least 1
+        (inside the fitted range: the backtest's own error, not less)."""
+        d = log_distance(float(params) / self.edge[0], float(time) / self.edge[1])
+        return float(max(1.0, d / self.backtest_distance))
+
+    def at_scale(self, weights: Any, center: np.ndarray, params: float, time: float
+                 ) -> tuple[np.ndarray, np.ndarray, str]:
+        r"""(lower, upper, a line saying how) for predictions ``center`` of mixtures ``weights`` at model size
+        ``params`` and step (or token count, by the pipeline's time axis) ``time``, any scale.
+
+        The rule of the target's intervals, redone at that scale: the backtest residuals scaled by that scale's
+        distance factor (:meth:`distance_factor_at`; 1 inside the fitted range, so an interpolation gets the
+        backtest's own error), max with the jackknife spread of the refits' predictions at that scale
+        (:attr:`boot_scales`). InputError (one line, :meth:`why_not_at_scale`) where that cannot be done honestly:
+        a pipeline without a backtest, whose terms are computed at the target from the runs."""
+        why = self.why_not_at_scale()
+        if why is not None:
+            raise InputError(why)
+        assert self.residuals is not None
+        W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+        center = np.atleast_2d(np.asarray(center, dtype=np.float64))
+        f = self.distance_factor_at(params, time)
+        q = np.broadcast_to(extrapolation_half_width(self.residuals, f, self.level, self.noise),
+                            (center.shape[1],)).copy()
+        laws: list[tuple[MixingLaw, dict[str, Any]]] = []
+        failed = 0
+        for scales in self.boot_scales:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", MixlawWarning)
+                    laws.append(scales.law_at(float(params), float(time)))
+            except MixlawError:
+                failed += 1
+        h = relative_half_width(q, self.boot_spread(W, center, laws), self.level)
+        how = (f"{self.level:.0%} prediction intervals at this scale: each eval's backtest residuals x this scale's "
+               f"distance factor {f:.3g} (the target's: {self.distance_factor:.3g}; 1 inside the fitted range), max "
+               f"with the jackknife over mixtures at this scale ({len(laws)} refits"
+               + (f", {failed} failed there" if failed else "") + ")")
+        return (*interval_bounds(center, h), how)
 
     def at(self, weights: Any, center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) for predictions ``center`` (n, n_targets) of new mixtures ``weights`` (n, n_domains)."""
@@ -619,13 +704,20 @@ class PredictionIntervals:
                 "contains": self.contains,
                 "size_law": None if self.size_law is None else self.size_law.tolist(),
                 "step_law": None if self.step_law is None else self.step_law.tolist(),
-                "lower": self.lower.tolist(), "upper": self.upper.tolist(), "boot_sigma": self.boot_sigma.tolist()}
+                "lower": self.lower.tolist(), "upper": self.upper.tolist(), "boot_sigma": self.boot_sigma.tolist(),
+                # What at_scale needs (a saved pipeline's intervals at another scale; the refits' scale models are
+                # in the saved file's state, too large for this summary).
+                "residuals": None if self.residuals is None else
+                [[float(v) if np.isfinite(v) else None for v in row] for row in self.residuals],
+                "backtest_distance": self.backtest_distance if np.isfinite(self.backtest_distance) else None,
+                "edge": [float(v) for v in self.edge] if np.all(np.isfinite(self.edge)) else None}
 
 
 def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndarray | None, distance_factor: float,
                     boot: list[Any], failed: list[str], level: float,
                     noise: float = float("nan"), size_law: SizeLawSpread | None = None,
-                    step_law: SizeLawSpread | None = None) -> PredictionIntervals:
+                    step_law: SizeLawSpread | None = None, backtest_distance: float = float("nan"),
+                    edge: tuple[float, float] = (float("nan"), float("nan"))) -> PredictionIntervals:
     """Combine the backtest residuals, shape (n,) or (n, n_columns), and the jackknife refits (results with
     ``mixing_law``/``predict_kwargs``) into intervals of ``center`` (n_mixtures, n_targets).
 
@@ -641,7 +733,10 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
     sizes-only pipeline with 3 sizes, the steps-only one with curves of 3 checkpoints, the multi-scale one with
     both): the size law's prediction error joins the jackknife in quadrature, the step law's joins that as a
     maximum (:func:`relative_half_width`), and the method says which. A step term passed as ``size_law`` (its
-    ``law`` "step...") is taken as ``step_law``."""
+    ``law`` "step...") is taken as ``step_law``.
+
+    ``backtest_distance`` and ``edge`` (:class:`PredictionIntervals`) and the refits' ``scales`` are kept for
+    :meth:`PredictionIntervals.at_scale`, the same rule at another scale."""
     if size_law is not None and size_law.law.startswith("step") and step_law is None:
         size_law, step_law = None, size_law
     n_t = center.shape[1]
@@ -709,7 +804,10 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
                               noise=float(noise),
                               size_law=size_law.half_width if use_size and size_law is not None else None,
                               mixtures=np.asarray(mixtures, dtype=np.float64), contains=contains,
-                              step_law=step_law.half_width if use_size and step_law is not None else None)
+                              step_law=step_law.half_width if use_size and step_law is not None else None,
+                              residuals=R if has_bt else None, backtest_distance=float(backtest_distance),
+                              edge=(float(edge[0]), float(edge[1])),
+                              boot_scales=[b.scales for b in boot if getattr(b, "scales", None) is not None])
     out.boot_sigma = out.boot_spread(mixtures, center)
     h = out.half_width(out.boot_sigma, out.size_law, out.step_law)
     out.lower, out.upper = interval_bounds(center, h)

@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..laws.base import law_from_dict
 from . import _schema as sc
 from .direct_scales import _JointScales, _RegisteredScales
-from .intervals import interval_bounds, relative_half_width
+from .intervals import PredictionIntervals, interval_bounds, relative_half_width
 from .nested import _NestedStages23
 from .result import _WEIGHT_DECIMALS, ROUTES, PipelineResult, StageQuality, same_scale
 
@@ -44,6 +44,12 @@ def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
              "target_losses": sc.jsonable_array(result.target_losses),
              "predict_kwargs": sc.plain(result.predict_kwargs), "tokens_per_step": result.tokens_per_step,
              "scales": result.scales.to_dict()}
+    iv = result.intervals
+    if iv is not None and iv.residuals is not None and len(iv.boot_scales) == len(iv.boot_laws):
+        # The jackknife refits' scale models (and mixing laws: a registered law's scale model is its law), for
+        # intervals at another scale (saved_intervals_at); only where the backtest residuals are there to scale.
+        state["jackknife"] = [{"scales": sc.plain(scales.to_dict()), "mixing_law": law.to_dict()}
+                              for scales, (law, _) in zip(iv.boot_scales, iv.boot_laws, strict=True)]
     return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "mixlaw_version": __version__,
             "result": sc.plain(result.to_dict()), "state": state}
 
@@ -217,9 +223,90 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
     return (*interval_bounds(center, h), level, how)
 
 
+def saved_intervals_at(path: str | os.PathLike[str], result: PipelineResult, weights: Any, center: np.ndarray,
+                       params: float, time: float) -> tuple[np.ndarray, np.ndarray, float, str] | str:
+    """Prediction intervals of a saved pipeline at model size ``params`` and step (or token count, by
+    ``result.time_axis``) ``time``, a scale other than its target: (lower, upper, level, a line saying how), or one
+    line saying why there are none.
+
+    The target's rule redone at that scale (:meth:`~.intervals.PredictionIntervals.at_scale`), from what the file
+    keeps: the backtest residuals, their distance and the fitted range's edge (``result.intervals``), and the
+    jackknife refits' scale models (``state.jackknife``), whose predictions at that scale give the jackknife
+    spread. A pipeline without a backtest (its terms are computed at the target from the runs), or a file saved
+    before these were kept, gets the line instead."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"), parse_constant=_no_constant)
+        iv, st = doc["result"]["intervals"], doc["state"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return "no prediction intervals: the saved pipeline holds none"
+    if iv is None:
+        return "no prediction intervals: the saved pipeline holds none (fitted without a backtest)"
+    try:
+        intervals = _intervals_from_dict(iv, st, result)
+    except InputError as err:
+        raise InputError(f"{p}: {err}") from None
+    why = intervals.why_not_at_scale()
+    if why is not None:
+        return why
+    lo, hi, how = intervals.at_scale(weights, center, params, time)
+    return lo, hi, intervals.level, how
+
+
+def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> PredictionIntervals:
+    """The parts of saved intervals that :meth:`PredictionIntervals.at_scale` reads, every field checked."""
+    n, K = result.target_losses.shape
+    where = "result.intervals"
+    level = float(sc.number(iv, "level", where) or float("nan"))
+    if not 0 < level < 1:
+        raise InputError(f"{where}.level: expected a number in (0, 1)")
+    q = sc.array(iv, "extrapolation", where, (K,), allow_nan=True)
+    factor = sc.number(iv, "distance_factor", where, positive=True, optional=True)
+    noise = sc.number(iv, "noise", where, optional=True)
+    # A no-backtest pipeline's size- or step-law terms were computed at the target: marked, for why_not_at_scale.
+    steps_terms = any(isinstance(iv, dict) and iv.get(k) is not None for k in ("size_law", "step_law"))
+    out = PredictionIntervals(level, result.target_losses, result.target_losses, q,
+                              float("nan") if factor is None else float(factor), np.zeros((n, K)), 0, 0, "",
+                              n_mixtures=len(result.mixtures), noise=float("nan") if noise is None else float(noise),
+                              size_law=np.zeros((n, K)) if steps_terms else None)
+    if not isinstance(iv, dict) or iv.get("residuals") is None:  # no backtest, or saved before 2026-12-04
+        return out
+    R = sc.array(iv, "residuals", where, (None, None), allow_nan=True)
+    if R.shape[1] not in (1, K):
+        raise InputError(f"{where}.residuals: expected 1 or {K} columns; got {R.shape[1]}")
+    distance = sc.number(iv, "backtest_distance", where, positive=True, optional=True)
+    edge = sc.array(iv, "edge", where, (2,)) if iv.get("edge") is not None else np.full(2, np.nan)
+    if np.any(edge <= 0):
+        raise InputError(f"{where}.edge: expected two positive numbers (the largest fitted size and last step)")
+    out.residuals, out.edge = R, (float(edge[0]), float(edge[1]))
+    out.backtest_distance = float("nan") if distance is None else float(distance)
+    refits = st.get("jackknife") if isinstance(st, dict) else None
+    if refits is None:
+        return out
+    if not isinstance(refits, list):
+        raise InputError("state.jackknife: expected a list of refits")
+    for i, r in enumerate(refits):
+        w = f"state.jackknife[{i}]"
+        try:
+            law = law_from_dict(sc.field_of(r, "mixing_law", w))
+        except InputError as err:
+            raise InputError(f"{w}.mixing_law: {err}") from None
+        except Exception as err:  # a law's own state restore may fail in any way on a hostile file
+            raise InputError(f"{w}.mixing_law: not a saved law ({type(err).__name__})") from None
+        if list(law.domains_) != list(result.domains) or list(law.targets_) != list(result.targets):
+            raise InputError(f"{w}.mixing_law: its domains or targets differ from the pipeline's")
+        d = sc.field_of(r, "scales", w)
+        kind = sc.string(d, "kind", f"{w}.scales", tuple(_SCALES))
+        out.boot_scales.append(_SCALES[kind].from_dict(d, f"{w}.scales", domains=result.domains,
+                                                       targets=result.targets, mixing_law=law))
+        out.boot_laws.append((law, {}))
+    out.n_boot = len(out.boot_scales)
+    return out
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not strict JSON")
 
 
-__all__ = ["save_pipeline", "load_pipeline", "pipeline_to_dict", "pipeline_from_dict", "saved_intervals", "FORMAT",
-           "SCHEMA_VERSION"]
+__all__ = ["save_pipeline", "load_pipeline", "pipeline_to_dict", "pipeline_from_dict", "saved_intervals",
+           "saved_intervals_at", "FORMAT", "SCHEMA_VERSION"]

@@ -153,11 +153,37 @@ class PipelineResult:
         predicts at that step count only (:mod:`.fitting`)."""
         return bool(getattr(self.scales, "sizes_only", False))
 
-    def interval(self, weights: Any) -> tuple[np.ndarray, np.ndarray] | None:
-        """(lower, upper) of the predicted losses of ``weights`` (any mixtures, e.g. the optimum), or None."""
+    def interval(self, weights: Any, *, params: float | None = None, steps: float | None = None,
+                 tokens: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """(lower, upper) of the predicted losses of ``weights`` (any mixtures, e.g. the optimum), or None (no
+        intervals). ``params``, ``steps`` or ``tokens``, as in :meth:`predict`: at that scale, by the same rule
+        redone there (:meth:`~.intervals.PredictionIntervals.at_scale`: the backtest residuals scaled by that
+        scale's distance, max with the jackknife refits' spread there); InputError saying why where they cannot
+        be built (a pipeline without a backtest)."""
         if self.intervals is None:
             return None
-        return self.intervals.at(weights, self.predict(weights))
+        N, T = self.scale_of(params, steps, tokens)
+        if N is None and T is None:
+            return self.intervals.at(weights, self.predict(weights))
+        lo, hi, _ = self.intervals.at_scale(weights, self.predict(weights, params=params, steps=steps, tokens=tokens),
+                                            self.target_params if N is None else N,
+                                            self.target_time if T is None else T)
+        return lo, hi
+
+    @property
+    def target_time(self) -> float:
+        """The target on the fitted time axis: S* (``time_axis`` "step") or D* ("tokens")."""
+        T = self.target_steps if self.time_axis == "step" else self.target_tokens
+        return float("nan") if T is None else float(T)
+
+    def scale_of(self, params: float | None = None, steps: float | None = None, tokens: float | None = None
+                 ) -> tuple[float | None, float | None]:
+        """(N, T) that ``params``, ``steps`` / ``tokens`` ask for, T on the fitted time axis; None for each one
+        that is the target's (not given, or equal to it)."""
+        T = self._time(None, steps, tokens)
+        N = None if params is None else _positive(params, "params")
+        return (None if N is None or N == self.target_params else N,
+                None if T is None or T == self.target_time else T)
 
     def __post_init__(self) -> None:
         if self.law_at_time is None and self.scales is not None:
@@ -353,6 +379,13 @@ def size_law_refusal(sizes: np.ndarray, what: str = SIZE_LAW, at_time: str | Non
     return InputError(f"{what} needs {need} model sizes to extrapolate to another size; the data has {sizes.size} "
                       f"model size(s) ({_size_list(sizes)}); a target size equal to a fitted one ({at}) extrapolates "
                       f"in steps alone{other}")
+
+
+def log_distance(size_ratio: float, time_ratio: float) -> float:
+    r"""An extrapolation's distance in log N + log S (or log D) from ratios to the largest fitted size and the last
+    checkpoint: :math:`\max(0, \log r_N) + \max(0, \log r_S)`. A ratio below 1 (inside the fitted range on that
+    axis) adds nothing, not a negative distance: interpolating in steps does not undo extrapolating in size."""
+    return float(max(0.0, np.log(size_ratio)) + max(0.0, np.log(time_ratio)))
 
 
 def short_list(values: np.ndarray, at_most: int = 6) -> str:

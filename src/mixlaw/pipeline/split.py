@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..data import RunTable
 from ..errors import InputError
-from .result import _mixture_ids, held_out_size_words
+from .result import _mixture_ids, held_out_size_words, log_distance
 
 #: The size law E + A/N^alpha has 3 parameters: a backtest fit needs 3 sizes below the held-out one.
 MIN_FIT_SIZES = 3
@@ -86,10 +86,16 @@ class ScaleSplit:
 
     @property
     def distance_factor(self) -> float:
-        """Target distance over the backtest's, in log N + log S (>= 1; inf when the backtest tests nothing)."""
-        d_bt = np.log(self.size_ratio) + np.log(self.time_ratio)
-        d_t = np.log(self.size_ratio_target) + np.log(self.time_ratio_target)
+        """Target distance over the backtest's, in log N + log S (>= 1; inf when the backtest tests nothing;
+        :func:`.result.log_distance`: a target inside the fitted range on one axis adds nothing there)."""
+        d_bt = self.backtest_distance
+        d_t = log_distance(self.size_ratio_target, self.time_ratio_target)
         return float(max(1.0, d_t / d_bt)) if d_bt > 1e-12 else float("inf")
+
+    @property
+    def backtest_distance(self) -> float:
+        """The backtest's own extrapolation distance in log N + log S (0: it tests nothing)."""
+        return log_distance(self.size_ratio, self.time_ratio)
 
     def describe(self) -> str:
         sym = "S" if self.axis == "step" else "D"
