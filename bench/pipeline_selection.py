@@ -152,9 +152,18 @@ picks the direct route on v3 with a fourth size (``bench/pipeline_crossscale.py 
 (``fit_pipeline(shared_exponents=True)``, as the backtest's cut curves and 3 sizes force it to) gives block 0:
 best candidate's MRE 0.53 % (0.61 %), auto's 0.65 % (0.68 %), within 1.2x 85 % (90 %), coverage 87 % (87 %).
 
+**Error growth with distance** (``--growth``; issue 9, RedPajama and v3): every candidate is also backtested
+on a *short* split (the main split's size hold-out, the curves cut at a smaller step ratio), so that
+``bench/route_growth.py --from-rows`` can fit each candidate's error growth e(d) = a d^g over the splits'
+distances and choose by the error read at the target's distance. Measured 2026-12-04 (seed blocks 0-3): picking
+the smallest extrapolated error is within 1.2x of the best in 81 / 69 / 75 / 73 % of worlds (the 1-SE rule
+85 / 77 / 85 / 79 %); with the 1-SE rule on the scaled errors each of three variants changes at most 2 worlds a
+block (over the three and 208 worlds: 1 better, 5 worse). Not adopted; the real sets' picks and the estimates are
+in ``bench/route_growth.py``'s docstring.
+
 Usage::
 
-    python bench/pipeline_selection.py [--worlds 52] [--fit-sizes 4] [--jackknife 3] [--workers 2] [--cuts]
+    python bench/pipeline_selection.py [--worlds 52] [--fit-sizes 4] [--jackknife 3] [--workers 2] [--cuts] [--growth]
         [--rows r.jsonl] [--json out.json | --json] [--from-rows r.jsonl]
 """
 
@@ -298,7 +307,7 @@ def time_cuts(table: RunTable, target_params: float, target_time: float, sel: Se
 
 
 def run_world(world: World, n_jackknife: int, seed: int, cuts: bool = False,
-              shared_exponents: bool | str = True) -> dict[str, object] | str:
+              shared_exponents: bool | str = True, growth: bool = False) -> dict[str, object] | str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         res = fit_pipeline(world.table, target_params=world.target_params, target_steps=world.target_steps,
@@ -334,6 +343,9 @@ def run_world(world: World, n_jackknife: int, seed: int, cuts: bool = False,
         if any(part in c.parts for c in sel.candidates):
             o = leave_scale_out_split(world.table, world.target_params, world.target_steps, sp.axis, parts=(part,))
             ratios[part] = [o.size_ratio, o.time_ratio]
+    if growth:  # a shorter split for bench/route_growth.py's error-growth rules (its residuals and ratios, "short")
+        from route_growth import add_short
+        add_short(world.table, sel, world.target_params, 0.0, list(world.table.resolve_targets("all")), cands, ratios)
     if cuts:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MixlawWarning)
@@ -353,13 +365,13 @@ def run_world(world: World, n_jackknife: int, seed: int, cuts: bool = False,
             "mean_half_width": float(np.mean((hi - lo) / 2 / pred))}
 
 
-def _one(job: tuple[int, int, int, int, bool, bool | str]) -> dict[str, object] | str:
+def _one(job: tuple[int, int, int, int, bool, bool | str, bool]) -> dict[str, object] | str:
     """World ``i`` (family i mod 4) of seed block ``seed`` with ``fit_sizes`` sizes (and every time cut's
     backtest with ``cuts``; the nested route's ``shared_exponents``): its row, or a line saying why it failed."""
-    i, seed, n_jackknife, fit_sizes, cuts, shared = job
+    i, seed, n_jackknife, fit_sizes, cuts, shared, growth = job
     fam = FAMILIES[i % len(FAMILIES)]
     try:
-        out = run_world(make_world(seed * 1000 + i, fam, fit_sizes), n_jackknife, i, cuts, shared)
+        out = run_world(make_world(seed * 1000 + i, fam, fit_sizes), n_jackknife, i, cuts, shared, growth)
         return f"world {i} ({out})" if isinstance(out, str) else out
     except MixlawError as err:
         return f"world {i} ({fam}): {type(err).__name__}: {str(err).splitlines()[0]}"
@@ -403,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="fitted model sizes per world (4: the reported family; 3: the size backtest cannot run)")
     ap.add_argument("--cuts", action="store_true",
                     help="also backtest every time cut the curves allow (for the rules of cut_picks; 2-3x the time)")
+    ap.add_argument("--growth", action="store_true",
+                    help="also backtest every candidate on a shorter split (rows for bench/route_growth.py)")
     ap.add_argument("--workers", type=int, default=1, help="worker processes (worlds are independent)")
     ap.add_argument("--shared-exponents", choices=("yes", "auto", "no"), default="yes",
                     help="fit_pipeline's shared_exponents (the nested route's step and size exponents)")
@@ -414,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     shared = {"yes": True, "no": False}.get(args.shared_exponents, args.shared_exponents)
-    jobs = [(i, args.seed, args.jackknife, args.fit_sizes, args.cuts, shared) for i in range(args.worlds)]
+    jobs = [(i, args.seed, args.jackknife, args.fit_sizes, args.cuts, shared, args.growth) for i in range(args.worlds)]
     rows, failed = run_worlds(_one, jobs, workers=args.workers, rows_path=args.rows,
                               from_rows=[args.from_rows] if args.from_rows else [], t0=t0)
     df = pd.DataFrame(rows)
