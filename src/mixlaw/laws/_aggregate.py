@@ -66,12 +66,26 @@ def shifted_power(X: np.ndarray, log_off: float, log_v: np.ndarray, log_rate: np
     d_rate : (n, M)
         d total / d log c_k.
     """
-    o = float(np.exp(log_off))
-    c = np.exp(log_rate)
-    L = o * np.log1p(X / o)  # o log(1 + X/o): X near 0, log-like beyond o
-    terms = np.exp(log_v[None, :] - c[None, :] * L)
-    dL = L - X * o / (o + X)  # d L / d log o
-    return terms.sum(axis=1), terms, -(terms * c[None, :] * dL).sum(axis=1), -terms * (c[None, :] * L)
+    total, terms, d_off, d_rate = shifted_power_batch(X, np.array([log_off], dtype=np.float64), log_v[None, :],
+                                                      log_rate[None, :])
+    return total[0], terms[0], d_off[0], d_rate[0]
+
+
+def shifted_power_batch(X: np.ndarray, log_off: np.ndarray, log_v: np.ndarray, log_rate: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`shifted_power` for r parameter vectors at once: ``log_off`` (r,), ``log_v`` and ``log_rate`` (r, M);
+    returns total (r, n), terms (r, n, M), d_off (r, n) and d_rate (r, n, M).
+
+    Every element is computed by the same operations as one vector's (a law's solver evaluates all its rows in one
+    call, with the numbers of row-by-row calls: BiMix's batched model).
+    """
+    o = np.exp(np.asarray(log_off, dtype=np.float64))[:, None, None]
+    c = np.exp(log_rate)[:, None, :]
+    Xb = X[None, :, :]
+    L = o * np.log1p(Xb / o)  # o log(1 + X/o): X near 0, log-like beyond o
+    terms = np.exp(log_v[:, None, :] - c * L)
+    dL = L - Xb * o / (o + Xb)  # d L / d log o
+    return terms.sum(axis=2), terms, -(terms * c * dL).sum(axis=2), -terms * (c * L)
 
 
 def shifted_power_log_w(log_off: float, log_v: np.ndarray, log_rate: np.ndarray) -> np.ndarray:
@@ -169,5 +183,5 @@ class ExponentPoolingMixin:
         return pooling_penalty(lam, start=len(spec) - self._n_domains) if lam else None
 
 
-__all__ = ["shifted_power", "shifted_power_log_w", "composition", "log_w_start", "LOG_W_BOUNDS",
+__all__ = ["shifted_power", "shifted_power_batch", "shifted_power_log_w", "composition", "log_w_start", "LOG_W_BOUNDS",
            "RATE_BOUNDS", "ExponentPoolingMixin", "POOLING_DEFAULT"]
