@@ -149,3 +149,19 @@ def test_the_solve_runs_blas_on_one_thread_and_matches_a_multithreaded_solve(mon
     np.testing.assert_array_equal(got[3], want[3])
     for g, w in zip(got[:3], want[:3], strict=True):
         np.testing.assert_allclose(g, w, rtol=0, atol=1e-10)
+
+
+def test_backtracking_in_chunks_gives_the_one_step_at_a_time_solve(monkeypatch):
+    # The Armijo backtracking evaluates HALVING_CHUNK trial steps per pass; with 1 it is the plain loop (step 1, then
+    # halve until accepted). Few rows per coefficient, as in loglinear-sat's inner CV on Marin Delphi's folds: many
+    # halvings per Newton step (here ~1800 one-step passes), and the solves must agree to the last bit.
+    rng = np.random.default_rng(8)
+    B, n, p = 4, 60, 40
+    X = rng.standard_normal((B, n, p))
+    z = X @ rng.standard_normal(p) * 0.1 + 0.05 * rng.standard_normal((B, n))
+    sw = (rng.random((B, n)) > 0.2) * 1.0
+    alpha = np.array([10.0, 30.0, 100.0, 1.0])
+    chunked = huber_batch(X, z, sw, alpha, 1.35)
+    monkeypatch.setattr(_huber, "HALVING_CHUNK", 1)
+    for got, want in zip(chunked, huber_batch(X, z, sw, alpha, 1.35), strict=True):
+        np.testing.assert_array_equal(got, want)
