@@ -165,7 +165,33 @@ def predict_pipeline_table(result: PipelineResult, mixtures: str | os.PathLike[s
     table, path = _mixture_table(mixtures, weight_tol, result.domains, "pipeline")
     pred = result.predict(_weights_for(table, result.domains, path, "pipeline"), params=params, steps=steps,
                           tokens=tokens)
+    _warn_own_scales(table, result, params, steps, tokens, path)
     return _prediction_frame(table, pred, result.targets)
+
+
+def _warn_own_scales(table: RunTable, result: PipelineResult, params: float | None, steps: float | None,
+                     tokens: float | None, path: str | None) -> None:
+    """ScaleWarning when the mixtures carry their own ``params`` / ``step`` / ``tokens`` columns at another scale
+    than every row is predicted at: a run table of checkpoints fed back to compare predictions with its losses
+    got the target's predictions, one per checkpoint, under its run names, and nothing said so."""
+    N = result.target_params if params is None else float(params)
+    _, T = result.scale_of(None, steps, tokens)
+    T = result.target_time if T is None else T
+    other = np.zeros(len(table), dtype=bool)
+    cols = []
+    for col, at in (("params", N), ("step" if result.time_axis == "step" else "tokens", T)):
+        v = table.frame[col].to_numpy(dtype=np.float64) if col in table.frame.columns else None
+        if v is not None and np.isfinite(at):
+            off = ~(np.abs(v - at) <= 1e-9 * abs(at))
+            if off.any():
+                other |= off
+                cols.append(col)
+    if other.any():
+        sym = "S" if result.time_axis == "step" else "D"
+        warnings.warn(f"{path or 'mixtures'}: {int(other.sum())} of {len(table)} row(s) have their own "
+                      f"{' and '.join(repr(c) for c in cols)} at another scale, which predict does not read: every row "
+                      f"is predicted at N = {N:g}, {sym} = {T:g} (to compare with measured losses, predict each scale "
+                      f"with --params/--steps/--tokens, or params=/steps=/tokens=)", ScaleWarning, stacklevel=3)
 
 
 def predict_pipeline_weights(result: PipelineResult, mixtures: str | os.PathLike[str] | pd.DataFrame, *,
