@@ -67,9 +67,14 @@ def test_predict_cli_gives_the_same_intervals_from_the_saved_file(tmp_path, caps
         lo, hi = fitted.interval(fitted.mixtures, **scale)
         assert_allclose(rows[[f"lo80:{d}" for d in DOMAINS]].to_numpy(), lo, rtol=1e-9)
         assert_allclose(rows[[f"hi80:{d}" for d in DOMAINS]].to_numpy(), hi, rtol=1e-9)
-    # A file without what the rule needs (saved before it was kept) says so, in one line, and still predicts.
+    # A file without what the rule needs (saved before it was kept) says so, in one line, and still predicts:
+    # without the refits alone (the residuals would stand for both parts), and without the residuals too.
     old = json.loads(path.read_text())
     old["state"].pop("jackknife")
+    path.write_text(json.dumps(old))
+    code, out, err = _cli(capsys, "predict", "--pipeline", str(path), "--mixtures", str(mix), "--params", "4e7",
+                          "--steps", "2000")
+    assert code == 0 and "older mixlaw" in err and "lo80" not in out
     for key in ("residuals", "backtest_distance", "edge"):
         old["result"]["intervals"].pop(key)
     path.write_text(json.dumps(old))

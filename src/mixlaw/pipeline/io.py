@@ -282,6 +282,9 @@ def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> Prediction
     out.backtest_distance = float("nan") if distance is None else float(distance)
     refits = st.get("jackknife") if isinstance(st, dict) else None
     if refits is None:
+        # Refits made but not kept (saved before they were): why_not_at_scale says so, rather than the residuals
+        # alone standing for both parts.
+        out.n_boot = int(sc.number(iv, "n_boot", where) or 0)
         return out
     if not isinstance(refits, list):
         raise InputError("state.jackknife: expected a list of refits")
