@@ -375,10 +375,13 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         return float(1 - np.sum((pred - y) ** 2) / np.sum((y - y.mean()) ** 2))
 
     # ------------------------------------------------------------------ parameters / report / io
-    def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str]) -> int | None:
+    def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str], weights: Any = None) -> int | None:
         """Free parameters of the largest problem a fit on these training domains and eval sets would solve,
         known before fitting; None when the law cannot tell without fitting (the default).
 
+        ``weights``, the runs' (n_runs, n_domains) mixtures, when the fit's form depends on the runs (dz-eq3's
+        ``data_term="auto"`` shares its data term where the fitted entries are too few for one per domain):
+        the count is then that of the form a fit on these runs takes; without them, of the option's form.
         Model selection uses it to drop a law that is too large for the runs without paying for its fit
         (:func:`mixlaw.laws.selection.cross_val_predict`); after a fit, ``results_`` holds the same count.
         """

@@ -155,10 +155,13 @@ class _CapacityLaw(MixingLaw):
         self._layout_cache = (key, self._compute_layout())
         return self._layout_cache[1]
 
-    def _compute_layout(self) -> tuple[np.ndarray, list[int], np.ndarray]:
-        tdom = self._target_domains(self.domains_, self.targets_)
+    def _compute_layout(self, domains: Sequence[str] | None = None, targets: Sequence[str] | None = None
+                        ) -> tuple[np.ndarray, list[int], np.ndarray]:
+        """:meth:`_layout` of the fitted domains and targets, or of those given (before a fit)."""
+        domains = self.domains_ if domains is None else domains
+        tdom = self._target_domains(domains, self.targets_ if targets is None else targets)
         implicit = [i for i, j in enumerate(tdom) if j is None]
-        U = np.arange(len(self.domains_)) if implicit else np.array(list(dict.fromkeys(tdom)), dtype=int)
+        U = np.arange(len(domains)) if implicit else np.array(list(dict.fromkeys(tdom)), dtype=int)
         pos = np.array([-1 if j is None else int(np.flatnonzero(U == j)[0]) for j in tdom], dtype=int)
         return U, implicit, pos
 
@@ -289,17 +292,22 @@ class _CapacityLaw(MixingLaw):
         domain."""
         return [False] * self._n_extra()
 
-    def _extra_sizes(self, nu: int) -> list[int]:
-        """Number of parameters of each extra block (``nu`` = number of term domains)."""
-        return [1 if sh else nu for sh in self._extra_shared()]
+    def _extra_sizes(self, nu: int, shared: list[bool] | None = None) -> list[int]:
+        """Number of parameters of each extra block (``nu`` = number of term domains), with the blocks shared as
+        ``shared`` says (default :meth:`_extra_shared`)."""
+        return [1 if sh else nu for sh in (self._extra_shared() if shared is None else shared)]
 
-    def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str]) -> int:
+    def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str], weights: Any = None) -> int:
         """The joint fit's free parameters: ``2 M + K`` (log c and b of every domain, E of every eval set), the
         extra blocks per term domain, ``|U| - 1`` composition logits per implicit eval set, less ``fixed`` ones."""
+        return self._n_parameters(domains, targets, self._extra_shared())
+
+    def _n_parameters(self, domains: Sequence[str], targets: Sequence[str], shared: list[bool]) -> int:
+        """:meth:`n_parameters_for` with the extra blocks shared as ``shared`` says."""
         tdom = self._target_domains(domains, targets)
         n_implicit = sum(j is None for j in tdom)
         nu = len(domains) if n_implicit else len(set(tdom))
-        n = 2 * len(domains) + len(targets) + sum(self._extra_sizes(nu)) + n_implicit * (nu - 1)
+        n = 2 * len(domains) + len(targets) + sum(self._extra_sizes(nu, shared)) + n_implicit * (nu - 1)
         return n - len(self.fixed or {})
 
     # ------------------------------------------------------------------ fit / predict

@@ -97,6 +97,7 @@ the solver's, so the warning stays.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -151,8 +152,31 @@ class _DZNoise(_CapacityLaw):
         return (form if form is not None else self.data_term) == "shared"
 
     def _extra_shared(self) -> list[bool]:
-        sh = self._shared_data()
-        return [False, sh, sh][:self._n_extra()]
+        return self._extra_flags(self._shared_data())
+
+    def _extra_flags(self, shared: bool) -> list[bool]:
+        """Per extra block (log A, a, log d) whether it is one value for every domain: a and log d when the data
+        term is shared."""
+        return [False, shared, shared][:self._n_extra()]
+
+    def _form_for(self, domains: Sequence[str], targets: Sequence[str], n_obs: int) -> str:
+        """The data term a fit of ``n_obs`` (run, eval set) entries takes: ``data_term``, or for ``"auto"`` per
+        domain (the paper's Eq. 3) whenever the entries outnumber that form's parameters, and shared only where
+        it cannot be fitted at all (module docstring, "One metric")."""
+        if self.data_term != "auto":
+            return self.data_term
+        return "shared" if self._n_parameters(domains, targets, self._extra_flags(False)) >= n_obs else "domain"
+
+    def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str], weights: Any = None) -> int:
+        """As :meth:`DZCapacity.n_parameters_for <mixlaw.laws.dz_eq1.DZCapacity.n_parameters_for>`; with the runs'
+        ``weights``, of the data term a fit on them takes (``data_term="auto"`` decides by the fitted entries:
+        every (run, eval set) entry, or for Eq. 3 those whose term domains all have weight > 0)."""
+        if weights is None:
+            return super().n_parameters_for(domains, targets)
+        n_obs = int(self._entry_mask(np.asarray(weights, dtype=np.float64), self._compute_layout(domains, targets))
+                    .sum())
+        return self._n_parameters(domains, targets,
+                                  self._extra_flags(self._form_for(domains, targets, n_obs) == "shared"))
 
     def _tokens(self, n: int, ctx: FitContext) -> np.ndarray:
         """D in billions of tokens; 1 when the law was fitted without token counts."""
@@ -193,24 +217,31 @@ class _DZNoise(_CapacityLaw):
             ps += [Param(f"log_d{d}", ld0, ld0, lo, hi) for d in own]
         return ps + self._z_spec(W)
 
-    def _zero_terms(self, W: np.ndarray) -> np.ndarray:
-        """(n, K): True where a target's law has a term domain with h = 0 (where plain Eq. 3 diverges)."""
-        U, _, pos = self._layout()
+    def _zero_terms(self, W: np.ndarray, layout: tuple[np.ndarray, list[int], np.ndarray] | None = None
+                    ) -> np.ndarray:
+        """(n, K): True where a target's law has a term domain with h = 0 (where plain Eq. 3 diverges); of the
+        fitted layout, or of ``layout`` (before a fit)."""
+        U, _, pos = self._layout() if layout is None else layout
         Z = W[:, U] == 0
         return np.column_stack([Z[:, u] if u >= 0 else Z.any(axis=1) for u in pos])
 
     def _obs_mask(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        return self._entry_mask(W)
+
+    def _entry_mask(self, W: np.ndarray, layout: tuple[np.ndarray, list[int], np.ndarray] | None = None
+                    ) -> np.ndarray:
+        """(n, K): the (run, eval set) entries a fit uses; of the fitted layout, or of ``layout`` (before a fit)."""
+        lay = self._layout() if layout is None else layout
         if self._safe:
-            return super()._obs_mask(W, ctx)
+            return np.ones((W.shape[0], lay[2].size), dtype=bool)
         # (D h_i)^(-a_i) diverges at h_i = 0: DZ fit (and score) Eq. 3 on entries with h_i > 0 only (an implicit
         # target on the runs where every domain is present).
-        return ~self._zero_terms(W)
+        return ~self._zero_terms(W, lay)
 
     def _few_obs_hint(self, mask: np.ndarray) -> str:
-        U = self._match()
         if not self._shared_data():
             # The per-domain data term is what the runs cannot carry: say what the shared one needs.
-            n_shared = self.n_parameters_for(self.domains_, self.targets_) - (self._n_extra() - 1) * (U.size - 1)
+            n_shared = self._n_parameters(self.domains_, self.targets_, self._extra_flags(True))
             more = (f" (data_term='shared', one data-term exponent{' and offset' if self._safe else ''} for every "
                     f"domain, has {n_shared} parameters")
         else:
@@ -252,16 +283,8 @@ class _DZNoise(_CapacityLaw):
         return T, blocks
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
-        # The form of an earlier fit of this object goes: the count below is the option's form, and "auto" is
-        # decided again on these runs.
-        self.__dict__.pop("data_term_", None)
-        form = self.data_term
-        if form == "auto":
-            # Per-domain data terms (the paper's Eq. 3) whenever the fitted entries outnumber their parameters, as
-            # before; shared only where that form cannot be fitted at all (module docstring, "One metric").
-            n_obs = int(self._obs_mask(W, ctx).sum())
-            form = "shared" if self.n_parameters_for(self.domains_, self.targets_) >= n_obs else "domain"
-        self.data_term_ = form  # what the solve fits (_shared_data reads it)
+        # What the solve fits (_shared_data reads it); "auto" is decided again on these runs.
+        self.data_term_ = self._form_for(self.domains_, self.targets_, int(self._obs_mask(W, ctx).sum()))
         super()._fit(W, Y, ctx)
         self._train = (W, Y, ctx)
 

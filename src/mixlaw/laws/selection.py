@@ -16,7 +16,9 @@ on table9_obj, RMSE 0.061 against linear's 0.026) is therefore not chosen over o
 
 A law that counts its parameters before fitting (the DZ laws,
 :meth:`~mixlaw.laws.base.MixingLaw.n_parameters_for`) is not cross-validated when one of its fitted problems
-has more than half as many free parameters as there are runs (:data:`RUNS_PER_PARAM`: a cost guard); any other
+has more than half as many free parameters as there are runs (:data:`RUNS_PER_PARAM`: a cost guard), counted in
+the form a fit on these runs takes (dz-eq3's ``data_term="auto"`` shares its data term where the fitted entries
+are too few for one per domain); any other
 law is a candidate whenever its folds can fit it (more losses than free parameters, as
 :meth:`~mixlaw.laws.base.MixingLaw._n_free_checked` counts them: ``additive-ens``'s shared member's pinned
 exponents once), and the CV scores what it predicts (a rule of 2 runs per
@@ -422,7 +424,7 @@ def _fold_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray, f: 
     if f == folds.min():
         # The size rule before the fit where the law can count its parameters without fitting (the DZ laws: dz-eq1
         # has 528 on Olmix DCLM, and its first fold cost 258 CPU s before the rule dropped it).
-        _check_size(get_law(key, random_state=random_state).n_parameters_for(domains, targets), len(W))
+        _check_size(get_law(key, random_state=random_state).n_parameters_for(domains, targets, W), len(W))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fold fits repeat the full fit's warnings; the final fit reports them
         law = fit_law(key, W[~test], Y[~test], domains=domains, targets=targets, random_state=random_state, **kw)
