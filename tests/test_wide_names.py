@@ -141,3 +141,25 @@ def test_compare_and_optimize_tables_line_up(tmp_path, capsys, monkeypatch) -> N
     ends = [e for _, e in _spans(head)]  # 'ρ 留出🙂' and 'MRE 留出🙂' are two tokens each
     for row in rows:
         assert [e for _, e in _spans(row)][-2:] == [ends[-3], ends[-1]], str(board)
+
+
+def test_predict_table_lines_up(tmp_path, capsys, monkeypatch) -> None:
+    # `mixlaw predict` prints a pandas frame (run + pred:<eval>): pandas counted characters too.
+    monkeypatch.setenv("COLUMNS", "200")
+    runs = _runs(tmp_path / "runs.csv", 30, 0)
+    code, _, err = run_cli(capsys, "fit", "--runs", runs, "--law", "linear", "--out", str(tmp_path / "law.json"))
+    assert code == 0, err
+    mix = tmp_path / "mix.csv"
+    pd.DataFrame({"run": ["中文网页混合", "m🙂", "plain"],
+                  **{f"w:{d}": [0.5, 0.2, 1 / 3] for d in DOMAINS[:2]}, f"w:{DOMAINS[2]}": [0.0, 0.6, 1 / 3]}
+                 ).to_csv(mix, index=False)
+    code, out, err = run_cli(capsys, "predict", "--law", str(tmp_path / "law.json"), "--mixtures", str(mix))
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 4 and all(f"pred:{t}" in lines[0] for t in EVALS)
+    for k in range(1 + len(EVALS)):
+        _aligned(lines, k, "end")  # pandas right-aligns every column
+    from mixlaw._console import frame_text  # the pipeline's table too
+
+    frame = pd.DataFrame({"run": ["中文", "a"], "pred:x🙂": [1.0, 2.0]})
+    assert len({cell_len(line) for line in frame_text(frame, index=False).splitlines()}) == 1

@@ -126,6 +126,15 @@ def label_column(names: list[str], narrowest: int = 20, widest: int = 40) -> tup
     return width, dict(zip(names, short_labels(list(names), width), strict=True))
 
 
+def frame_text(frame: Any, **kw: Any) -> str:
+    """``frame.to_string(**kw)`` with pandas measuring text in terminal cells (its East Asian width option), so
+    that a column named ``pred:评测集`` or a run named ``中文网页`` does not push the columns after it (:func:`pad`)."""
+    import pandas as pd
+
+    with pd.option_context("display.unicode.east_asian_width", True):
+        return str(frame.to_string(**kw))
+
+
 def matrix_text(A: Any, rows: list[str], cols: list[str]) -> str:
     """A (rows x cols) matrix as text: column labels of 10 characters, row labels of 13 (:func:`short_labels`),
     values in ``.3g`` (the interaction matrices of Ye's laws in a fit report)."""

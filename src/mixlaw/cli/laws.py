@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import api
+from .._console import frame_text
 from ..compare import default_laws, left_out_laws
 from ..errors import InputError
 from ..laws import get_law
@@ -335,7 +336,7 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
     if as_json:
         emit_json({**doc, "predictions": frame.to_dict(orient="records")})
     elif out_path is None:
-        out.print(frame.to_string(index=False), highlight=False, markup=False)
+        out.print(frame_text(frame, index=False), highlight=False, markup=False)
 
 
 def _pipeline_intervals(path: Path, result: Any, mixtures: str, frame: Any, scale: tuple[Any, Any, Any],

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._console import frame_text
 from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError
 from ..laws.base import MixingLaw
@@ -292,7 +293,7 @@ class PipelineResult:
                          f"max {mix.max_rel_residual:.2%})")
         if self.intervals is not None:
             lines.append(f"  (lo/hi: {self.intervals.level:.0%} prediction interval; {self.intervals.method})")
-        lines.append(self.frame().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        lines.append(frame_text(self.frame(), index=False, float_format=lambda v: f"{v:.4f}"))
         if self.warnings:
             lines += ["", "warnings:"] + [f"  {w}" for w in self.warnings]
         return "\n".join(lines)
