@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import resource
+import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,3 +36,14 @@ def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     return out, time.perf_counter() - w0, time.process_time() - c0 + child
+
+
+def extract_src(rev: str, dest: Path) -> Path:
+    """The ``src`` tree of git revision ``rev`` of this repository, extracted under ``dest`` (``git archive``): run a
+    child with ``PYTHONPATH`` set to it to measure that revision's code in the same session."""
+    archive = dest / "src.tar"
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", "-o", str(archive), rev, "src"], check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "src"

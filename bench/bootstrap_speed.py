@@ -21,13 +21,12 @@ import os
 import pickle
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import timed
+from _common import extract_src, timed
 
 REPO = Path(__file__).resolve().parents[1]
 #: Fits whose median is "one fit" (a single ~0.2 s timing moves by 2x on a loaded machine).
@@ -49,15 +48,6 @@ def child(out: Path, n: int) -> None:
            "extra": res.extra, "workers": res.n_jobs, "intervals": res.param_intervals(),
            "pred": res.prediction_intervals()}
     out.write_bytes(pickle.dumps(doc))
-
-
-def _extract(rev: str, dest: Path) -> Path:
-    """The ``src`` tree of git revision ``rev`` under ``dest``."""
-    archive = dest / "src.tar"
-    subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", "-o", str(archive), rev, "src"], check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")
-    return dest / "src"
 
 
 def _measure(src: Path, n: int, tmp: Path) -> dict:  # type: ignore[type-arg]
@@ -84,7 +74,7 @@ def ratios(n: int, baseline: str | None, repeats: int) -> None:
         tmp = Path(tmp_)
         trees = {"now": REPO / "src"}
         if baseline:
-            trees["base"] = _extract(baseline, tmp)
+            trees["base"] = extract_src(baseline, tmp)
         print(f"RegMix train_1m, additive-ens on pile_cc: bootstrap {n} (default workers) / one fit (median of "
               f"{ONE_FIT_REPEATS}); {os.cpu_count()} CPUs; wall s [CPU s of all processes]")
         print(f"{'tree':<5} {'load':>5} {'one fit':>14} {'bootstrap':>14} {'wall ratio':>11} {'CPU ratio':>10}")
