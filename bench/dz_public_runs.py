@@ -54,6 +54,14 @@ instead (``mixlaw pipeline --target-params 1.235B --target-tokens 4.608e10``), a
 again (0.40 %), its estimate 0.74 % (1.85x; the backtest's 1.38x in size already reaches the target's 1.32x, so
 the distance factor is 1), and its 80 % intervals held 154 / 160 losses (96 %: wide here).
 
+openhermes's misses are not foreseen by its backtest (2026-12-04, ``bench/interval_per_eval.py``): each eval's
+interval uses its own residuals, and openhermes's mean +2.5 % (fitted up to 937M; +3.5 % fitted below 2.718B)
+is no larger than wikipedia's, stackexchange's or github's (+2.7-3.0 %; +3.8-4.3 %), its size part alone
++0.0-0.3 %, and its size-law spread at 2.718B (3.0 %) mid-pack among the 8 evals, so its width (5.4-5.9 %)
+is too. Its log loss (mean over the 2.718B runs' mixtures, each size at its last token count) falls per log N
+by 0.14, 0.20, 0.29 between the fitted sizes, then 0.59 from 937M to 2.718B (wikipedia 0.10, 0.14, 0.22, then
+0.27): a drop the fitted sizes do not show.
+
 ``--compare`` (about 4 min, auto's cross-validation most of it): the whole sweep as one table for the laws
 without the pipeline, split 80/20 by mixture (seed 0: 2050 / 396 rows of 49 / 12 mixtures), ``compare`` of
 ye-exp, ye-pow, additive-ens (no model size or tokens input) and auto (which may choose a law that takes them),

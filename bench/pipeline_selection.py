@@ -215,20 +215,10 @@ class World:
     noise: float = float("nan")
 
 
-def make_world(seed: int, family: str, fit_sizes: int = 4) -> World:
-    """One seeded world of ``family`` (module docstring) with ``fit_sizes`` fitted model sizes. The random draws
-    do not depend on ``fit_sizes``: a 3-size world is its 4-size twin without the largest size, its target 2-3x
-    its own largest size (the 4-size worlds are the reported ones, unchanged)."""
-    rng = np.random.default_rng(seed)
-    n_mix = int(rng.integers(6, 11))
-    W = rng.dirichlet(np.ones(3), size=n_mix)
-    N0, ratio = rng.uniform(1e7, 3e7), rng.uniform(1.6, 2.2)
-    sizes = N0 * ratio ** np.arange(fit_sizes)
-    n_ck = int(rng.integers(3, 11))
-    S_max = float(rng.uniform(2000, 5000))
-    steps = np.unique(np.round(np.geomspace(S_max / 8, S_max, n_ck)))
-    Nt, St = sizes[-1] * rng.uniform(2, 3), S_max * rng.uniform(1, 3)
-    noise = rng.uniform(0.003, 0.01)
+def scale_law(rng: np.random.Generator, family: str, N0: float, S_max: float
+              ) -> Callable[[np.ndarray, float, float], float]:
+    """One eval's loss ``loss(w, N, S)`` of ``family`` (module docstring), its constants drawn from ``rng`` (the
+    last draws of :func:`make_world`; bench/interval_per_eval.py draws one per eval set of a world)."""
     # Scale parts sized like small LMs: the size term ~0.3-0.8 nats at N0, the step term ~0.2-0.5 at S_max / 8.
     E0, alpha0, beta0 = rng.uniform(1.5, 2.5), rng.uniform(0.25, 0.4), rng.uniform(0.3, 0.5)
     A0 = rng.uniform(0.3, 0.8) * N0 ** alpha0
@@ -255,6 +245,24 @@ def make_world(seed: int, family: str, fit_sizes: int = 4) -> World:
             y *= 1 - delta * np.log(S / S_bend)
         return float(y)
 
+    return loss
+
+
+def make_world(seed: int, family: str, fit_sizes: int = 4) -> World:
+    """One seeded world of ``family`` (module docstring) with ``fit_sizes`` fitted model sizes. The random draws
+    do not depend on ``fit_sizes``: a 3-size world is its 4-size twin without the largest size, its target 2-3x
+    its own largest size (the 4-size worlds are the reported ones, unchanged)."""
+    rng = np.random.default_rng(seed)
+    n_mix = int(rng.integers(6, 11))
+    W = rng.dirichlet(np.ones(3), size=n_mix)
+    N0, ratio = rng.uniform(1e7, 3e7), rng.uniform(1.6, 2.2)
+    sizes = N0 * ratio ** np.arange(fit_sizes)
+    n_ck = int(rng.integers(3, 11))
+    S_max = float(rng.uniform(2000, 5000))
+    steps = np.unique(np.round(np.geomspace(S_max / 8, S_max, n_ck)))
+    Nt, St = sizes[-1] * rng.uniform(2, 3), S_max * rng.uniform(1, 3)
+    noise = rng.uniform(0.003, 0.01)
+    loss = scale_law(rng, family, N0, S_max)
     rows = []
     for m, w in enumerate(W):
         for N in sizes:

@@ -154,6 +154,24 @@ def test_weighted_objective_gives_each_eval_its_own_extrapolation_width() -> Non
     assert "per target" in iv.method and "same extrapolation width" not in iv.method
 
 
+def test_the_eval_that_extrapolates_worse_gets_the_wider_interval_and_the_other_keeps_its_own() -> None:
+    # Group-conditional (Mondrian) widths: each eval's interval from its own backtest residuals, not one pooled
+    # width. Eval b's size trend (log N squared) is beyond the law: its width grows; eval a's stays what it is
+    # when a is fitted alone (pooled, a would take b's error; bench/interval_per_eval.py measures both).
+    table, Nt, St = _two_eval_world(3)
+    kw = {"target_params": Nt, "target_steps": St, "route": "direct", "law": "ye-exp", "intervals": True,
+          "n_jackknife": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        both = fit_pipeline(table, **kw).intervals
+        alone = fit_pipeline(table, targets=["a"], **kw).intervals
+    assert both.extrapolation.shape == (2,) and alone.extrapolation.shape == (1,)
+    assert both.extrapolation[1] > 3 * both.extrapolation[0]
+    # The same a residuals; only the checkpoint noise (pooled over every eval's curves) may move it a little.
+    assert both.extrapolation[0] == pytest.approx(alone.extrapolation[0], rel=0.05)
+    assert both.upper[:, 0] / both.lower[:, 0] == pytest.approx(alone.upper[:, 0] / alone.lower[:, 0], rel=0.01)
+
+
 def test_one_residual_column_for_several_targets_says_so() -> None:
     center = np.array([[2.0, 3.0], [2.1, 3.1]])
     with pytest.warns(MixlawWarning, match="same extrapolation width"):
