@@ -177,3 +177,31 @@ def test_a_table_without_choices_summarises_the_best_law_not_a_chosen_one() -> N
     assert "the chosen law, its S" in text and "(*)" not in text
     for t in names:
         assert re.search(rf"^\s+{t}\s+{re.escape(auto.cv_.chosen[t])}\s", text, re.M)
+
+
+def test_fold_fits_run_blas_on_one_thread_with_the_numbers_of_a_multithreaded_fit(monkeypatch) -> None:
+    # A multi-threaded BLAS call outside the solvers woke OpenBLAS's second thread, which then spun: fold fits cost
+    # 10-30 % more CPU than wall time on 2 cores. The CV now fits each fold on one thread; the predictions are those
+    # of cross_val_predict (no thread limit of its own) under 4 BLAS threads, to rounding.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from mixlaw.laws import selection
+
+    W, Y, names = _many(n=50, k=2, seed=2)
+    seen = []
+    real = selection._fold_predict
+
+    def spy(*a, **k):
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+        return real(*a, **k)
+
+    monkeypatch.setattr(selection, "_fold_predict", spy)
+    keys = ["ye-exp", "loglinear-sat", "lightgbm"]
+    with warnings.catch_warnings(), threadpool_limits(limits=4, user_api="blas"):
+        warnings.simplefilter("ignore")
+        cv = cross_validate(W, Y, domains=DOMAINS, targets=names, candidates=keys, n_folds=3, screen=False)
+        in_cv = list(seen)
+        for key in keys:
+            want, _ = selection.cross_val_predict(key, W, Y, cv.folds, domains=DOMAINS, targets=names)
+            np.testing.assert_allclose(cv.oof[(key, "per-eval")], want, rtol=0, atol=1e-10)
+    assert in_cv and set(in_cv) == {1} and 4 in seen  # cross_val_predict's fits: 4 threads
