@@ -12,6 +12,7 @@ Liu et al., "RegMix: Data Mixture as Regression for Language Model Pre-training"
 
 from __future__ import annotations
 
+import re
 import warnings
 from numbers import Integral
 from typing import Any
@@ -33,10 +34,15 @@ def _import_lightgbm() -> Any:
     return lightgbm
 
 
-def _constant_targets(targets: list[str], boosters: list[Any]) -> list[str]:
-    """Targets whose booster predicts one value for every mixture: none of its trees has a split."""
-    return [t for t, b in zip(targets, boosters, strict=True)
-            if all(tree["num_leaves"] <= 1 for tree in b.dump_model()["tree_info"])]
+#: A tree's leaf count in LightGBM's text model format (each tree starts ``Tree=<i>`` then ``num_leaves=<k>``).
+_TREE_LEAVES = re.compile(r"^Tree=\d+\r?\nnum_leaves=(\d+)", re.MULTILINE)
+
+
+def _constant_targets(targets: list[str], models: list[str]) -> list[str]:
+    """Targets whose model (LightGBM's text format) predicts one value for every mixture: none of its trees has a
+    split. Read from the text the fit writes anyway: ``Booster.dump_model()``'s JSON of 1000 trees took 40 ms per
+    eval set, 44 % of the law's fold fits on Olmix DCLM."""
+    return [t for t, m in zip(targets, models, strict=True) if all(int(k) <= 1 for k in _TREE_LEAVES.findall(m))]
 
 
 @register("lightgbm")
@@ -132,7 +138,7 @@ class LightGBM(MixingLaw):
         lgb = _import_lightgbm()
         seed = int(self._rng.integers(0, 2**31 - 1))
         params = self._lgb_params(seed)
-        boosters, n_iter = [], []
+        boosters, n_iter, texts = [], [], []
         for i in range(Y.shape[1]):
             y = Y[:, i]
             if self.early_stopping_rounds is not None:
@@ -149,7 +155,8 @@ class LightGBM(MixingLaw):
                                     num_boost_round=int(self.n_estimators))
                 best = booster.current_iteration()
             # Round-trip through the text format so a fitted and a reloaded law predict bit-identically.
-            boosters.append(lgb.Booster(model_str=booster.model_to_string(num_iteration=best)))
+            texts.append(booster.model_to_string(num_iteration=best))
+            boosters.append(lgb.Booster(model_str=texts[-1]))
             n_iter.append(best)
         self.boosters_, self.n_iter_ = boosters, n_iter
         self.params_ = Params([])
@@ -157,7 +164,7 @@ class LightGBM(MixingLaw):
         # With few runs no tree can split (a leaf needs min_child_samples runs), and every prediction is the
         # mean loss: such a model cannot rank mixtures, which optimize/continual/design/pipeline refuse
         # (check_enough_runs).
-        self.constant_targets_ = _constant_targets(ctx.targets, boosters)
+        self.constant_targets_ = _constant_targets(ctx.targets, texts)
         if self.constant_targets_:
             warnings.warn(f"LightGBM: the model of {self.constant_targets_} is constant (no tree could split "
                           f"{W.shape[0]} runs with min_child_samples={self.min_child_samples}): every mixture gets "
@@ -176,7 +183,7 @@ class LightGBM(MixingLaw):
         self.n_iter_ = [int(v) for v in state["n_iter"]]
         # A saved model is judged as a fitted one is, so a loaded constant model is refused by the same checks
         # (a count of models that does not match the targets is refused by the loader's prediction check).
-        self.constant_targets_ = (_constant_targets(self.targets_, self.boosters_)
+        self.constant_targets_ = (_constant_targets(self.targets_, list(state["models"]))
                                   if len(self.boosters_) == len(self.targets_) else [])
         if self.constant_targets_:
             warnings.warn(f"LightGBM: the saved model of {self.constant_targets_} is constant (no tree splits): "
