@@ -77,3 +77,18 @@ def test_cli_fit_sizes_and_fit_up_to_agree_with_the_api_and_backtest_the_kept_si
     assert code != 0 and "5e+07 is not a model size of the table" in err
     code, out, err = _cli(capsys, *base, "--fit-sizes", "10M,,80M")
     assert code != 0 and "--fit-sizes" in err
+
+
+@pytest.mark.parametrize("opts", [["--target-params", "20M", "--route", "nested", "--law", "ye-exp"],
+                                  ["--target-params", "160M", "--route", "direct", "--law", "dz-eq3-safe"]])
+def test_cli_backtest_keeps_two_sizes_the_fit_accepted(tmp_path, capsys, table, opts) -> None:  # type: ignore[no-untyped-def]
+    # Two kept sizes fit a target at one of them (steps only) or a law that takes N; --backtest must then run on
+    # those rows, not refuse them with the size law's count after the fit succeeded.
+    path = tmp_path / "sweep.csv"
+    table.frame.to_csv(path, index=False)
+    code, out, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-steps", "3000", *opts, "--fit-sizes",
+                          "10M,20M", "--backtest", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["pipeline"]["warnings"][0].startswith("fit_sizes: fitted on 2")
+    assert doc["backtest"], "no backtest part reported"

@@ -171,8 +171,10 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             # The backtest of the route and law that were used (the chosen ones, with auto).
             total = None if result.selection is None else result.selection.total
             data = table if all(t in table.evals for t in result.targets) else add_weighted_total(table, total or {})
-            # The sizes the pipeline fitted, not the held-out ones (fit_pipeline checked the arguments).
-            data = keep_fit_sizes(data, sizes, fit_up_to)[0]
+            # The sizes the pipeline fitted, not the held-out ones. need=1: fit_pipeline already checked the count
+            # against the target and the law (2 kept sizes fit a target at one of them, or a law that takes N);
+            # the default count (3) refused those here, after the fit.
+            data = keep_fit_sizes(data, sizes, fit_up_to, need=1)[0]
             tests = backtest_pipeline(data, route=result.route, law=result.law.removeprefix("joint+"),
                                       targets=result.targets, random_state=seed, shared_exponents=modes[shared],
                                       fit_from=fit_from, law_options=options, axis=result.time_axis,
