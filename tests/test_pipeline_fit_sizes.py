@@ -51,6 +51,10 @@ def test_fit_sizes_errors_are_one_clear_line(table) -> None:  # type: ignore[no-
     assert "below every model size" in refusal(fit_up_to=5e6)
     assert "at most one" in refusal(fit_sizes=SIZES5[:4], fit_up_to=8e7)
     assert "is empty" in refusal(fit_sizes=[])
+    # A string (the CLI's form) is not read character by character, and nan is not 'below every size'.
+    assert "got the string '1e7,2e7,4e7'" in refusal(fit_sizes="1e7,2e7,4e7")
+    for bad in (float("nan"), float("inf"), 0.0, -1e8):
+        assert "must be a positive model size" in refusal(fit_up_to=bad)
     # Two kept sizes are enough when the target is one of them: steps alone, at that size.
     res = fit_pipeline(table, target_params=2e7, target_steps=3e4, fit_sizes=[1e7, 2e7], **NESTED)
     assert "2 of the table's 5" in res.warnings[0] and res.steps_only

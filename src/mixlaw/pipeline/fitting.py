@@ -101,6 +101,10 @@ def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None
         raise InputError(f"{table.path or 'run table'}: fit_sizes and fit_up_to need a 'params' column")
     sizes = np.unique(N)
     if fit_sizes is not None:
+        if isinstance(fit_sizes, str | bytes):
+            # list('1e7,2e7') is its characters: the first one, '1', was reported as a size not in the table.
+            raise InputError(f"fit_sizes must be a list of model sizes (numbers), e.g. [7e7, 1.6e8]; got the string "
+                             f"{fit_sizes!r} (the command line's --fit-sizes takes '70M,160M')")
         asked = [fit_sizes] if isinstance(fit_sizes, int | float | np.number) else list(fit_sizes)
         if not asked:
             raise InputError("fit_sizes (--fit-sizes) is empty: name the model sizes to fit, e.g. 70M,160M,410M")
@@ -122,6 +126,9 @@ def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None
             top = float(fit_up_to)
         except (TypeError, ValueError):
             raise InputError(f"fit_up_to (--fit-up-to) must be a model size; got {fit_up_to!r}") from None
+        if not (np.isfinite(top) and top > 0):
+            # nan compares False with every size: it was reported as 'below every model size'.
+            raise InputError(f"fit_up_to (--fit-up-to) must be a positive model size; got {fit_up_to!r}")
         keep_sizes = sizes[sizes <= top * (1 + SCALE_RTOL)]
         if not keep_sizes.size:
             raise InputError(f"fit_up_to (--fit-up-to) {top:g} is below every model size of the table "
