@@ -47,3 +47,37 @@ def extract_src(rev: str, dest: Path) -> Path:
     with tarfile.open(archive) as tar:
         tar.extractall(dest, filter="data")
     return dest / "src"
+
+
+def saved_coverage_at(res: Any, points: dict[str, tuple[Any, Any, float, float]]) -> None:
+    """Print the coverage of a pipeline's intervals read back from its saved file, as ``mixlaw predict --pipeline``
+    reads them (:func:`~mixlaw.pipeline.io.saved_intervals` at the saved target,
+    :func:`~mixlaw.pipeline.io.saved_intervals_at` at any other scale). ``points``: name -> (mixtures, measured
+    losses (mixtures x the pipeline's targets), params, step or token count on the pipeline's time axis). One
+    line per point: covered / losses, coverage, mean relative half-width, MRE of the predictions."""
+    import tempfile
+
+    import numpy as np
+
+    from mixlaw.pipeline.io import load_pipeline, save_pipeline, saved_intervals, saved_intervals_at
+
+    axis = "steps" if res.time_axis == "step" else "tokens"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "pipeline.json"
+        save_pipeline(res, path)
+        kept = load_pipeline(path)
+        print(f"  {'point':<14}{'params':>10}{axis:>10}{'covered':>10}{'coverage':>10}{'mean half-width':>17}"
+              f"{'MRE':>8}")
+        for name, (W, y, N, T) in points.items():
+            W, y = np.asarray(W, dtype=np.float64), np.asarray(y, dtype=np.float64)
+            at_target = N == kept.target_params and T == kept.target_time
+            center = kept.predict(W) if at_target else kept.predict(W, params=N, **{axis: T})
+            got = (saved_intervals(path, kept, W, center) if at_target
+                   else saved_intervals_at(path, kept, W, center, N, T))
+            if isinstance(got, str) or got is None:
+                print(f"  {name:<14}{N:>10.4g}{T:>10.4g}   no intervals: {got}")
+                continue
+            lo, hi = got[0], got[1]
+            inside = int(np.sum((y >= lo) & (y <= hi)))
+            print(f"  {name:<14}{N:>10.4g}{T:>10.4g}{f'{inside}/{y.size}':>10}{inside / y.size:>10.0%}"
+                  f"{float(np.mean((hi - lo) / 2 / center)):>17.2%}{float(np.mean(np.abs(center / y - 1))):>8.2%}")

@@ -159,10 +159,11 @@ class PipelineResult:
         """(lower, upper) of the predicted losses of ``weights`` (any mixtures, e.g. the optimum), or None (no
         intervals). ``params``, ``steps`` or ``tokens``, as in :meth:`predict`: at that scale, by the same rule
         redone there (:meth:`~.intervals.PredictionIntervals.at_scale`: the backtest residuals scaled by that
-        scale's distance, max with the jackknife refits' spread there); InputError saying why where they cannot
-        be built (a pipeline without a backtest). A pipeline read back by :func:`~.io.load_pipeline` has no
-        :attr:`intervals` (None here): its file's are read by :func:`~.io.saved_intervals` and
-        :func:`~.io.saved_intervals_at`, as ``mixlaw predict --pipeline`` does."""
+        scale's distance, max with the jackknife refits' spread there; its docstring gives the coverage measured
+        at other scales: 75-95 % on the synthetic worlds, 93-100 % on real runs nearer than the backtest reached);
+        InputError saying why where they cannot be built (a pipeline without a backtest). A pipeline read back by
+        :func:`~.io.load_pipeline` has no :attr:`intervals` (None here): its file's are read by
+        :func:`~.io.saved_intervals` and :func:`~.io.saved_intervals_at`, as ``mixlaw predict --pipeline`` does."""
         if self.intervals is None:
             return None
         N, T = self.scale_of(params, steps, tokens)
