@@ -233,3 +233,14 @@ def test_lightgbm_constant_models_are_read_from_the_model_text_as_from_its_trees
                   if all(tree["num_leaves"] <= 1 for tree in b.dump_model()["tree_info"])]
     assert from_trees == ["y"] == law.constant_targets_
     assert _constant_targets(law.targets_, [b.model_to_string() for b in law.boosters_]) == ["y"]
+
+
+def test_lightgbm_model_text_without_tree_headers_is_not_called_constant():
+    # A LightGBM whose text format lacked the "Tree=<i>" / "num_leaves=<k>" lines would otherwise have every eval set
+    # called constant (all() of nothing is True) and warned about or dropped; unreadable means "not known constant".
+    from mixlaw.laws.lightgbm import _constant_targets
+
+    split = "tree\nversion=v4\n\nTree=0\nnum_leaves=3\nsplit_feature=0 1\n\nTree=1\nnum_leaves=2\n"
+    flat = "tree\nversion=v4\n\nTree=0\nnum_leaves=1\n\nTree=1\nnum_leaves=1\n"
+    other_format = "booster v9\n[trees]\n0: leaves 3\n"
+    assert _constant_targets(["a", "b", "c"], [split, flat, other_format]) == ["b"]
