@@ -75,7 +75,7 @@ def _reference(X: np.ndarray, z: np.ndarray, sw: np.ndarray, alpha: np.ndarray) 
 
 def _random_batches(seeds: int) -> list[tuple[str, tuple[np.ndarray, ...]]]:
     out = []
-    for n, p in ((14, 6), (20, 10), (40, 12), (150, 6), (60, 20), (400, 36)):
+    for n, p in ((14, 6), (20, 10), (32, 34), (40, 12), (150, 6), (60, 20), (400, 36)):
         for noise in (0.01, 0.1):
             for alpha in (1e-4, 1.0, 30.0):
                 Xs, zs = [], []

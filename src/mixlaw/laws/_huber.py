@@ -27,8 +27,13 @@ a Lipschitz gradient and the Newton iteration converges; whenever it converges w
 the floor drops by :data:`FLOOR_DROP`, down to rounding level (:data:`EXACT_SCALE`). An optimum above the floor
 is the optimum of :math:`F` (convexity); where the optimum is at scale 0 (an exact fit, or about as many
 coefficients as rows) the last floor is within rounding of it, but the near-L1 problems at the low floors take
-many steps: on 40 RegMix runs (35 coefficients) half of loglinear-sat's problems need more than :data:`MAX_ITER`
-(and say so). bench/huber_solver.py compares this solver, its predecessor and ``HuberRegressor``.
+many steps: on 40 RegMix runs (35 coefficients) half of loglinear-sat's problems need more than :data:`MAX_ITER`.
+So a fit the Newton path leaves unconverged gets a direct scale-0 solve (:func:`_polish`: the KKT system of its
+zero-residual partition, then up to :data:`PDAS_STEPS` primal-dual active-set updates), kept only where a dual bound
+(:func:`dual_bound`) certifies it and it does not raise the objective, else the Newton result stands (and says it
+did not converge). On loglinear-sat's recorded problems, 40 RegMix runs: not converged 206 -> 13 of 429; Marin
+Delphi 120 runs: 272 -> 106 of 297, objectives up to 30 % lower, none higher; CPU 1.0x and 1.2x.
+bench/huber_solver.py compares this solver, its predecessor and ``HuberRegressor``.
 
 Why not ``HuberRegressor`` itself: it solves one problem per call by L-BFGS-B, 40-140 iterations on RegMix's
 eval sets, and ``loglinear-sat`` solves hundreds per fit (its inner CV); one call of this module solves them all
@@ -70,6 +75,8 @@ EXACT_SCALE = 1e-12
 FLOOR_START = 1e-3
 FLOOR_DROP = 1e-3
 STAGE_RTOL = 1e-6
+POLISH_REG = 1e-13
+PDAS_STEPS = 10
 
 def _objective(Xt: np.ndarray, z: np.ndarray, sw: np.ndarray, alpha: np.ndarray, eps: float,
                u: np.ndarray, sigma: np.ndarray, pen: np.ndarray) -> np.ndarray:
@@ -117,6 +124,53 @@ def best_scale(r: np.ndarray, sw: np.ndarray, eps: float) -> np.ndarray:
         phi = d * sig + np.where(q_in > 0, q_in / sig, 0.0) + 2.0 * eps * l_out
     phi = np.where(np.isfinite(phi), phi, np.inf)
     return sig[rows[:, 0], np.argmin(phi, axis=1)]
+
+
+def dual_bound(Xt: np.ndarray, z: np.ndarray, sw: np.ndarray, alpha: np.ndarray, eps: float, pen: np.ndarray,
+               b: np.ndarray) -> np.ndarray:
+    """A lower bound on :math:`\\min F` from any ``b`` (B, n): the dual objective at ``b`` made feasible.
+
+    :math:`\\sigma + \\sigma H_\\epsilon(r / \\sigma) = \\max_{|b| \\le 2 \\epsilon} [b r + \\sigma (1 - b^2 / 4)]`
+    (Fenchel), so for :math:`|b_i| \\le 2 \\epsilon`, :math:`\\sum_i s_i b_i = 0` (the intercept) and
+    :math:`\\sum_i s_i b_i^2 \\le 4 \\sum_i s_i` (the scale),
+    :math:`F \\ge q(b) = \\sum_i s_i b_i z_i - \\lVert X^\\top (s b) \\rVert^2 / (4 \\alpha)` everywhere.
+    ``b`` is clipped to the box, its weighted sum moved to 0 within the box, and shrunk into the ball.
+    """
+    S = sw.sum(axis=1)
+    b = np.clip(b, -2.0 * eps, 2.0 * eps)
+    d = (sw * b).sum(axis=1)
+    room = np.where(d[:, None] > 0, b + 2.0 * eps, 2.0 * eps - b)
+    b = np.clip(b - d[:, None] * room / np.maximum((sw * room).sum(axis=1), 1e-300)[:, None], -2.0 * eps, 2.0 * eps)
+    ball = (sw * b * b).sum(axis=1)
+    b = b * np.minimum(1.0, np.sqrt(4.0 * S / np.maximum(ball, 1e-300)))[:, None]
+    v = np.einsum("bnp,bn->bp", Xt, sw * b) * pen
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vv = (v * v).sum(axis=1)
+        pen_term = np.where(alpha > 0, vv / (4.0 * alpha), np.where(vv > 0, np.inf, 0.0))
+    return (sw * b * z).sum(axis=1) - pen_term
+
+
+def _l1_solve(Xt: np.ndarray, z: np.ndarray, sw: np.ndarray, alpha: np.ndarray, eps: float, pen: np.ndarray,
+              zero: np.ndarray, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The scale-0 optimum of one partition of the rows: r_i = 0 on ``zero``, sign(r_i) = ``sign`` elsewhere.
+
+    At :math:`\\sigma = 0`, :math:`F = 2 \\epsilon \\sum_i s_i |r_i| + \\alpha \\lVert w \\rVert^2`; with the
+    partition fixed, its minimum is an equality-constrained quadratic programme, whose KKT system
+    :math:`2 \\alpha P u - X_Z^\\top (s b)_Z = 2 \\epsilon X_O^\\top (s\\,\\mathrm{sign})_O`, :math:`X_Z u = z_Z`
+    gives the coefficients and the dual values :math:`b_Z` (:math:`b_O = 2 \\epsilon\\,\\mathrm{sign}`).
+    """
+    B, n, q = Xt.shape
+    m = zero & (sw > 0)
+    A = Xt * m[..., None]
+    K = np.zeros((B, q + n, q + n))
+    K[:, :q, :q] = 2.0 * alpha[:, None, None] * np.diag(pen) + POLISH_REG * np.eye(q)
+    K[:, :q, q:] = -A.transpose(0, 2, 1)
+    K[:, q:, :q] = A
+    K[:, q:, q:] = np.eye(n) * np.where(m, POLISH_REG, 1.0)[:, None, :]
+    rhs = np.concatenate([2.0 * eps * np.einsum("bnp,bn->bp", Xt, sw * ~m * sign), z * m], axis=1)
+    sol = np.linalg.solve(K, rhs[..., None])[..., 0]
+    b = np.where(m, sol[:, q:] / np.where(m, sw, 1.0), 2.0 * eps * sign)
+    return sol[:, :q], b
 
 
 def huber_batch(X: np.ndarray, z: np.ndarray, sw: np.ndarray, alpha: np.ndarray | float,
@@ -244,4 +298,52 @@ def _huber_batch(X: np.ndarray, z: np.ndarray, sw: np.ndarray, alpha: np.ndarray
         u[act], sigma[act], f[act] = new_u, new_s, new_f
         done[act[conv | stuck]] = True
         converged[act[conv | (stuck & (-slope <= 1e-8 * np.abs(fa)) & ~(held & (floor[act] > last_floor[act])))]] = True
+    # Rows ~ coefficients: the optimum is often at scale 0 (an L1-ridge fit), where Newton steps overshoot across
+    # the kinks and the decrement test cannot pass. For an unconverged fit, solve the
+    # scale-0 problem directly and keep that solution only if a dual bound certifies it and it lowers the
+    # objective; otherwise the Newton result stands (so no fit gets worse, and the cost is paid only there).
+    cand = np.flatnonzero(~converged)
+    if len(cand):
+        _polish(Xt, z, sw, alpha, eps, pen, u, sigma, f, last_floor, cand, converged)
     return u[:, :p], u[:, p], sigma, converged
+
+
+def _polish(Xt: np.ndarray, z: np.ndarray, sw: np.ndarray, alpha: np.ndarray, eps: float, pen: np.ndarray,
+            u: np.ndarray, sigma: np.ndarray, f: np.ndarray, last_floor: np.ndarray, cand: np.ndarray,
+            converged: np.ndarray) -> None:
+    """Scale-0 solve of the problems ``cand`` (in place): the partition of the rows into zero residuals (within
+    the scale's Huber band) and signs, :func:`_l1_solve`, then ``PDAS_STEPS`` primal-dual active-set updates.
+
+    A solution replaces the current one only if :func:`dual_bound` certifies it (gap within ``RTOL`` plus the
+    floor's share) and its objective is at most the current one; the problem is then marked converged.
+    """
+    q = Xt.shape[2]
+    r = z[cand] - np.matmul(Xt[cand], u[cand][..., None])[..., 0]
+    zero = (np.abs(r) <= eps * sigma[cand][:, None]) & (sw[cand] > 0)
+    nz = zero.sum(axis=1)
+    keep = (nz >= 1) & (nz <= q)
+    cand, zero, r = cand[keep], zero[keep], r[keep]
+    if not len(cand):
+        return
+    sign = np.where(r < 0, -1.0, 1.0)
+    for _k in range(PDAS_STEPS + 1):
+        Xc, zc, swc, ac = Xt[cand], z[cand], sw[cand], alpha[cand]
+        u0, b = _l1_solve(Xc, zc, swc, ac, eps, pen, zero, sign)
+        r0 = zc - np.matmul(Xc, u0[..., None])[..., 0]
+        s_ex = np.maximum(best_scale(r0, swc, eps), last_floor[cand])
+        f_ex = _objective(Xc, zc, swc, ac, eps, u0, s_ex, pen)
+        qb = dual_bound(Xc, zc, swc, ac, eps, pen, b)
+        ok = np.isfinite(f_ex) & (f_ex - qb <= RTOL * np.abs(f_ex) + swc.sum(axis=1) * last_floor[cand])
+        ok &= f_ex <= f[cand]
+        idx = cand[ok]
+        u[idx], sigma[idx], f[idx] = u0[ok], s_ex[ok], f_ex[ok]
+        converged[idx] = True
+        # Primal-dual active set on the problems left: a row whose dual value left the box leaves the zero set (on
+        # the side of its dual value), a row whose residual changed sign joins it.
+        leave = zero & (np.abs(b) > 2.0 * eps)
+        join = ~zero & (swc > 0) & (np.where(r0 < 0, -1.0, 1.0) != sign)
+        sign = np.where(leave, np.sign(b), sign)[~ok]
+        zero = ((zero & ~leave) | join)[~ok]
+        cand = cand[~ok]
+        if not len(cand):
+            break
