@@ -98,3 +98,18 @@ def test_without_a_backtest_another_scale_says_why(tmp_path, capsys) -> None:  #
     assert code == 0 and "without a backtest" in err and "lo80" not in out
     code, out, err = _cli(capsys, "predict", "--pipeline", str(path), "--mixtures", "web=0.4,code=0.3,math=0.3")
     assert code == 0 and "lo80:web" in out  # at the target: the saved intervals, as before
+
+
+def test_a_damaged_refit_names_its_place_once(tmp_path, capsys, fitted) -> None:  # type: ignore[no-untyped-def]
+    # A refit that is not an object was reported as 'state.jackknife[0].mixing_law: state.jackknife[0]: expected an
+    # object; got int': the field's own error, then wrapped again as if the law had failed to load.
+    path, mix = tmp_path / "p.json", tmp_path / "m.csv"
+    save_pipeline(fitted, path)
+    pd.DataFrame(fitted.mixtures, columns=[f"w:{d}" for d in DOMAINS]).to_csv(mix, index=False)
+    doc = json.loads(path.read_text())
+    doc["state"]["jackknife"][0] = 7
+    path.write_text(json.dumps(doc))
+    code, _, err = _cli(capsys, "predict", "--pipeline", str(path), "--mixtures", str(mix), "--params", "4e7",
+                        "--steps", "2000")
+    assert code == 2 and "state.jackknife[0]: expected an object; got int" in err
+    assert "mixing_law" not in err and err.count("state.jackknife[0]") == 1

@@ -68,8 +68,9 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
         raise InputError("result: needs 2 or more domains and 1 or more targets")
     mixtures = sc.array(st, "mixtures", "state", (None, len(domains)))
     losses = sc.array(st, "target_losses", "state", (len(mixtures), len(targets)))
+    law_doc = sc.field_of(r, "mixing_law", "result")  # outside the try: its error names its own place
     try:
-        law = law_from_dict(sc.field_of(r, "mixing_law", "result"))
+        law = law_from_dict(law_doc)
     except InputError as err:
         raise InputError(f"result.mixing_law: {err}") from None
     except Exception as err:  # a law's own state restore may fail in any way on a hostile file
@@ -290,8 +291,9 @@ def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> Prediction
         raise InputError("state.jackknife: expected a list of refits")
     for i, r in enumerate(refits):
         w = f"state.jackknife[{i}]"
+        law_doc = sc.field_of(r, "mixing_law", w)
         try:
-            law = law_from_dict(sc.field_of(r, "mixing_law", w))
+            law = law_from_dict(law_doc)
         except InputError as err:
             raise InputError(f"{w}.mixing_law: {err}") from None
         except Exception as err:  # a law's own state restore may fail in any way on a hostile file
