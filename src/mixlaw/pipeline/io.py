@@ -23,7 +23,7 @@ import numpy as np
 from .._atomic import atomic_target
 from .._version import __version__
 from ..errors import InputError
-from ..laws.base import law_from_dict
+from ..laws.base import MixingLaw, law_from_dict
 from . import _schema as sc
 from .direct_scales import _JointScales, _RegisteredScales
 from .intervals import PredictionIntervals, interval_bounds, relative_half_width
@@ -68,15 +68,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
         raise InputError("result: needs 2 or more domains and 1 or more targets")
     mixtures = sc.array(st, "mixtures", "state", (None, len(domains)))
     losses = sc.array(st, "target_losses", "state", (len(mixtures), len(targets)))
-    law_doc = sc.field_of(r, "mixing_law", "result")  # outside the try: its error names its own place
-    try:
-        law = law_from_dict(law_doc)
-    except InputError as err:
-        raise InputError(f"result.mixing_law: {err}") from None
-    except Exception as err:  # a law's own state restore may fail in any way on a hostile file
-        raise InputError(f"result.mixing_law: not a saved law ({type(err).__name__})") from None
-    if list(law.domains_) != domains or list(law.targets_) != targets:
-        raise InputError("result.mixing_law: its domains or targets differ from the pipeline's")
+    law = _saved_law(r, "result", domains, targets)
     scales_doc = sc.field_of(st, "scales", "state")
     kind = sc.string(scales_doc, "kind", "state.scales", tuple(_SCALES))
     scales = _SCALES[kind].from_dict(scales_doc, "state.scales", domains=domains, targets=targets, mixing_law=law)
@@ -110,6 +102,20 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
         target_tokens=sc.number(r, "target_tokens", "result", positive=True, optional=True),
         time_axis=time_axis,
         tokens_per_step=sc.number(st, "tokens_per_step", "state", positive=True, optional=True), scales=scales)
+
+
+def _saved_law(parent: Any, where: str, domains: list[str], targets: list[str]) -> MixingLaw:
+    """``parent["mixing_law"]`` loaded as a law over ``domains`` and ``targets``, every failure one InputError."""
+    doc = sc.field_of(parent, "mixing_law", where)  # outside the try: its error names its own place, once
+    try:
+        law = law_from_dict(doc)
+    except InputError as err:
+        raise InputError(f"{where}.mixing_law: {err}") from None
+    except Exception as err:  # a law's own state restore may fail in any way on a hostile file
+        raise InputError(f"{where}.mixing_law: not a saved law ({type(err).__name__})") from None
+    if list(law.domains_) != domains or list(law.targets_) != targets:
+        raise InputError(f"{where}.mixing_law: its domains or targets differ from the pipeline's")
+    return law
 
 
 def _stage(d: Any, where: str) -> StageQuality:
@@ -291,15 +297,7 @@ def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> Prediction
         raise InputError("state.jackknife: expected a list of refits")
     for i, r in enumerate(refits):
         w = f"state.jackknife[{i}]"
-        law_doc = sc.field_of(r, "mixing_law", w)
-        try:
-            law = law_from_dict(law_doc)
-        except InputError as err:
-            raise InputError(f"{w}.mixing_law: {err}") from None
-        except Exception as err:  # a law's own state restore may fail in any way on a hostile file
-            raise InputError(f"{w}.mixing_law: not a saved law ({type(err).__name__})") from None
-        if list(law.domains_) != list(result.domains) or list(law.targets_) != list(result.targets):
-            raise InputError(f"{w}.mixing_law: its domains or targets differ from the pipeline's")
+        law = _saved_law(r, w, list(result.domains), list(result.targets))
         d = sc.field_of(r, "scales", w)
         kind = sc.string(d, "kind", f"{w}.scales", tuple(_SCALES))
         out.boot_scales.append(_SCALES[kind].from_dict(d, f"{w}.scales", domains=result.domains,
