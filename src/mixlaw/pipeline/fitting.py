@@ -47,6 +47,7 @@ from .result import (
     _size_list,
     _Target,
     _tokens_per_step,
+    scale_matches,
     short_list,
     size_fit_words,
     size_law_refusal,
@@ -114,7 +115,7 @@ def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None
                 x = float(v)
             except (TypeError, ValueError):
                 raise InputError(f"fit_sizes (--fit-sizes) must be model sizes; got {v!r}") from None
-            hit = np.flatnonzero(np.abs(sizes - x) <= SCALE_RTOL * np.abs(sizes))
+            hit = np.flatnonzero(scale_matches(sizes, x))
             if not hit.size:
                 raise InputError(f"fit_sizes (--fit-sizes): {x:g} is not a model size of the table ("
                                  f"{_size_list(sizes)}); name sizes as the 'params' column has them")
@@ -139,7 +140,7 @@ def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None
         Nt = None if target_params is None else float(target_params)
     except (TypeError, ValueError):
         Nt = None  # check_inputs says what is wrong with it
-    at_target = Nt is not None and bool(np.any(np.abs(keep_sizes - Nt) <= SCALE_RTOL * np.abs(keep_sizes)))
+    at_target = Nt is not None and bool(np.any(scale_matches(keep_sizes, Nt)))
     if keep_sizes.size < need and not at_target and not (Nt is None and keep_sizes.size == 1):
         to = "" if Nt is None else f" to N* = {Nt:g}"
         raise InputError(f"{what} keeps {keep_sizes.size} of the table's {sizes.size} model sizes "
@@ -166,7 +167,7 @@ def _one_of(values: np.ndarray, target: Any, asked: bool | None, minimum: int,
         return None
     if asked is False or (asked is None and values.size >= minimum):
         return None
-    hit = np.flatnonzero(np.abs(values - t) <= SCALE_RTOL * np.abs(values))
+    hit = np.flatnonzero(scale_matches(values, t))
     if not hit.size:
         if asked:
             raise InputError(not_one(t))

@@ -322,6 +322,11 @@ def same_scale(a: float, b: float) -> bool:
     return abs(float(a) - float(b)) <= SCALE_RTOL * abs(float(b))
 
 
+def scale_matches(values: np.ndarray, x: float) -> np.ndarray:
+    """Which of ``values`` (fitted sizes, recorded steps) ``x`` is: :func:`same_scale` over an array."""
+    return np.abs(values - x) <= SCALE_RTOL * np.abs(values)
+
+
 def check_fitted_scale(params: float, T: float, *, size: float | None, time: float | None,
                        sym: str | None = None) -> None:
     """InputError (one line) unless (``params``, ``T``) is at the one model size ``size`` of a steps-only pipeline
