@@ -331,7 +331,7 @@ def _polish(Xt: np.ndarray, z: np.ndarray, sw: np.ndarray, alpha: np.ndarray, ep
         u0, b = _l1_solve(Xc, zc, swc, ac, eps, pen, zero, sign)
         r0 = zc - np.matmul(Xc, u0[..., None])[..., 0]
         s_ex = np.maximum(best_scale(r0, swc, eps), last_floor[cand])
-        f_ex = _objective(Xc, zc, swc, ac, eps, u0, s_ex, pen)
+        f_ex = _objective_r(r0, swc, ac, eps, u0, s_ex, pen)  # r0 is the residual _objective would recompute
         qb = dual_bound(Xc, zc, swc, ac, eps, pen, b)
         ok = np.isfinite(f_ex) & (f_ex - qb <= RTOL * np.abs(f_ex) + swc.sum(axis=1) * last_floor[cand])
         ok &= f_ex <= f[cand]
