@@ -69,9 +69,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     mixtures = sc.array(st, "mixtures", "state", (None, len(domains)))
     losses = sc.array(st, "target_losses", "state", (len(mixtures), len(targets)))
     law = _saved_law(r, "result", domains, targets)
-    scales_doc = sc.field_of(st, "scales", "state")
-    kind = sc.string(scales_doc, "kind", "state.scales", tuple(_SCALES))
-    scales = _SCALES[kind].from_dict(scales_doc, "state.scales", domains=domains, targets=targets, mixing_law=law)
+    scales = _saved_scales(st, "state", domains, targets, law)
     target_params = float(sc.number(r, "target_params", "result", positive=True) or 0.0)
     size = getattr(scales, "size", None)
     if size is not None and not same_scale(target_params, size):
@@ -116,6 +114,13 @@ def _saved_law(parent: Any, where: str, domains: list[str], targets: list[str]) 
     if list(law.domains_) != domains or list(law.targets_) != targets:
         raise InputError(f"{where}.mixing_law: its domains or targets differ from the pipeline's")
     return law
+
+
+def _saved_scales(parent: Any, where: str, domains: list[str], targets: list[str], law: MixingLaw) -> Any:
+    """``parent["scales"]``, a fitted scale model of one of the kinds in :data:`_SCALES`, over ``law``."""
+    doc = sc.field_of(parent, "scales", where)
+    kind = sc.string(doc, "kind", f"{where}.scales", tuple(_SCALES))
+    return _SCALES[kind].from_dict(doc, f"{where}.scales", domains=domains, targets=targets, mixing_law=law)
 
 
 def _stage(d: Any, where: str) -> StageQuality:
@@ -298,10 +303,7 @@ def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> Prediction
     for i, r in enumerate(refits):
         w = f"state.jackknife[{i}]"
         law = _saved_law(r, w, list(result.domains), list(result.targets))
-        d = sc.field_of(r, "scales", w)
-        kind = sc.string(d, "kind", f"{w}.scales", tuple(_SCALES))
-        out.boot_scales.append(_SCALES[kind].from_dict(d, f"{w}.scales", domains=result.domains,
-                                                       targets=result.targets, mixing_law=law))
+        out.boot_scales.append(_saved_scales(r, w, list(result.domains), list(result.targets), law))
         out.boot_laws.append((law, {}))
     out.n_boot = len(out.boot_scales)
     return out
