@@ -51,15 +51,15 @@ def extract_src(rev: str, dest: Path) -> Path:
 
 def saved_coverage_at(res: Any, points: dict[str, tuple[Any, Any, float, float]]) -> None:
     """Print the coverage of a pipeline's intervals read back from its saved file, as ``mixlaw predict --pipeline``
-    reads them (:func:`~mixlaw.pipeline.io.saved_intervals` at the saved target,
-    :func:`~mixlaw.pipeline.io.saved_intervals_at` at any other scale). ``points``: name -> (mixtures, measured
+    reads them (the intervals :func:`~mixlaw.pipeline.io.load_pipeline` rebuilds, at the saved target or at any
+    other scale, as :meth:`~mixlaw.pipeline.PipelineResult.interval`). ``points``: name -> (mixtures, measured
     losses (mixtures x the pipeline's targets), params, step or token count on the pipeline's time axis). One
     line per point: covered / losses, coverage, mean relative half-width, MRE of the predictions."""
     import tempfile
 
     import numpy as np
 
-    from mixlaw.pipeline.io import load_pipeline, save_pipeline, saved_intervals, saved_intervals_at
+    from mixlaw.pipeline.io import NO_SAVED_INTERVALS, load_pipeline, save_pipeline
 
     axis = "steps" if res.time_axis == "step" else "tokens"
     with tempfile.TemporaryDirectory() as tmp:
@@ -72,12 +72,12 @@ def saved_coverage_at(res: Any, points: dict[str, tuple[Any, Any, float, float]]
             W, y = np.asarray(W, dtype=np.float64), np.asarray(y, dtype=np.float64)
             at_target = N == kept.target_params and T == kept.target_time
             center = kept.predict(W) if at_target else kept.predict(W, params=N, **{axis: T})
-            got = (saved_intervals(path, kept, W, center) if at_target
-                   else saved_intervals_at(path, kept, W, center, N, T))
-            if isinstance(got, str) or got is None:
-                print(f"  {name:<14}{N:>10.4g}{T:>10.4g}   no intervals: {got}")
+            iv = kept.intervals  # the predictions above, not recomputed (at another scale they refit stages)
+            why = NO_SAVED_INTERVALS if iv is None else None if at_target else iv.why_not_at_scale()
+            if why is not None:
+                print(f"  {name:<14}{N:>10.4g}{T:>10.4g}   no intervals: {why}")
                 continue
-            lo, hi = got[0], got[1]
+            lo, hi = iv.at(W, center) if at_target else iv.at_scale(W, center, N, T)[:2]
             inside = int(np.sum((y >= lo) & (y <= hi)))
             print(f"  {name:<14}{N:>10.4g}{T:>10.4g}{f'{inside}/{y.size}':>10}{inside / y.size:>10.0%}"
                   f"{float(np.mean((hi - lo) / 2 / center)):>17.2%}{float(np.mean(np.abs(center / y - 1))):>8.2%}")

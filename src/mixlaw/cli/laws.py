@@ -21,7 +21,8 @@ from ..errors import InputError
 from ..laws import get_law
 from ..laws.options import parse_law_options
 from ..laws.selection import META_LAWS, CVTable, n_par_text
-from ..pipeline import load_pipeline, saved_intervals, saved_intervals_at
+from ..pipeline import load_pipeline
+from ..pipeline.io import NO_SAVED_INTERVALS
 from ._common import (
     COUNT,
     QUIET,
@@ -323,8 +324,7 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
                    "params": result.target_params if params is None else params,
                    "steps": steps if steps is not None or tokens is not None else result.target_steps,
                    "tokens": tokens if steps is not None or tokens is not None else result.target_tokens}
-            frame, doc["intervals"] = _pipeline_intervals(pipeline, result, mixtures, frame, (params, steps, tokens),
-                                                           weight_tol)
+            frame, doc["intervals"] = _pipeline_intervals(result, mixtures, frame, (params, steps, tokens), weight_tol)
             if not as_json:
                 err.print(f"note: {doc['intervals']}", highlight=False, markup=False)
         else:
@@ -339,25 +339,27 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
         out.print(frame_text(frame, index=False), highlight=False, markup=False)
 
 
-def _pipeline_intervals(path: Path, result: Any, mixtures: str, frame: Any, scale: tuple[Any, Any, Any],
+def _pipeline_intervals(result: Any, mixtures: str, frame: Any, scale: tuple[Any, Any, Any],
                         weight_tol: float) -> tuple[Any, str]:
-    """Add lo/hi columns next to each ``pred:`` column as ``pipeline`` prints them, when the file holds intervals
-    that can be built at the scale asked for (``scale``: --params, --steps, --tokens; the saved target's, or any
-    other by the same rule redone there); else leave the frame and say why (never a silent gap)."""
+    """Add lo/hi columns next to each ``pred:`` column as ``pipeline`` prints them, when the loaded pipeline holds
+    intervals that can be built at the scale asked for (``scale``: --params, --steps, --tokens; the saved target's,
+    or any other by the same rule redone there); else leave the frame and say why (never a silent gap)."""
     N, T = result.scale_of(*scale)
     W = api.predict_pipeline_weights(result, mixtures, weight_tol=weight_tol)
     center = frame[[f"pred:{t}" for t in result.targets]].to_numpy()
+    iv = result.intervals
+    if iv is None:
+        return frame, NO_SAVED_INTERVALS
     if N is None and T is None:
-        got = saved_intervals(path, result, W, center)
-        if got is None:
-            return frame, "no prediction intervals: the saved pipeline holds none (fitted without a backtest)"
+        lo, hi = iv.at(W, center)
+        how = iv.describe_at(W, list(result.targets))
     else:
-        got = saved_intervals_at(path, result, W, center, result.target_params if N is None else N,
-                                 result.target_time if T is None else T)
-        if isinstance(got, str):
-            return frame, got
-    lo, hi, level, how = got
-    lvl = round(100 * level)
+        why = iv.why_not_at_scale()
+        if why is not None:
+            return frame, why
+        lo, hi, how = iv.at_scale(W, center, result.target_params if N is None else N,
+                                  result.target_time if T is None else T)
+    lvl = round(100 * iv.level)
     for k, t in enumerate(result.targets):
         at = frame.columns.get_loc(f"pred:{t}") + 1
         frame.insert(at, f"hi{lvl}:{t}", hi[:, k])

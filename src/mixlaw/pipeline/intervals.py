@@ -563,6 +563,13 @@ class PredictionIntervals:
     boot_scales : list
         The jackknife refits' fitted scale models (``scales.law_at(N, T)``, as :attr:`PipelineResult.scales`):
         the jackknife part of :meth:`at_scale` at any model size and step.
+    from_file : bool
+        Read back from a saved pipeline (:func:`~.io.load_pipeline`): at the target :meth:`at` takes the saved
+        jackknife spread :attr:`boot_sigma`, a saved mixture's own row and any other mixture the largest of each
+        target, as it takes :attr:`size_law` (conservative where the jackknife part dominates), and
+        :meth:`describe_at` says so. One rule for every file: the refits' fitted stages are saved only with a
+        backtest (for :meth:`at_scale`), and this is the rule ``mixlaw predict --pipeline`` has applied since
+        2026-12-03.
     """
 
     level: float
@@ -585,6 +592,7 @@ class PredictionIntervals:
     backtest_distance: float = float("nan")
     edge: tuple[float, float] = (float("nan"), float("nan"))
     boot_scales: list[Any] = field(default_factory=list, repr=False)
+    from_file: bool = False
 
     @property
     def z(self) -> float:
@@ -606,13 +614,19 @@ class PredictionIntervals:
         """:attr:`step_law` of the mixtures ``weights``, taken as :meth:`size_law_at` takes :attr:`size_law`."""
         return self._own_rows(self.step_law, weights)
 
+    def _own_index(self, weights: np.ndarray) -> np.ndarray | None:
+        """Each row of ``weights``' index in :attr:`mixtures` (-1: not one of them); None without them."""
+        if self.mixtures is None:
+            return None
+        own = {tuple(w): i for i, w in enumerate(np.round(self.mixtures, 9))}
+        return np.array([own.get(tuple(w), -1) for w in np.round(weights, 9)], dtype=int)
+
     def _own_rows(self, per_mixture: np.ndarray | None, weights: np.ndarray) -> np.ndarray | None:
         if per_mixture is None:
             return None
-        if self.mixtures is None or not len(per_mixture):
+        idx = self._own_index(weights)
+        if idx is None or not len(per_mixture):
             return np.broadcast_to(np.max(per_mixture, axis=0), (len(weights), per_mixture.shape[1])).copy()
-        own = {tuple(w): i for i, w in enumerate(np.round(self.mixtures, 9))}
-        idx = np.array([own.get(tuple(w), -1) for w in np.round(weights, 9)], dtype=int)
         return np.where((idx >= 0)[:, None], per_mixture[np.maximum(idx, 0)], np.max(per_mixture, axis=0))
 
     def boot_spread(self, weights: np.ndarray, center: np.ndarray,
@@ -700,10 +714,40 @@ class PredictionIntervals:
         return (*interval_bounds(center, h), how)
 
     def at(self, weights: Any, center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(lower, upper) for predictions ``center`` (n, n_targets) of new mixtures ``weights`` (n, n_domains)."""
+        """(lower, upper) for predictions ``center`` (n, n_targets) of new mixtures ``weights`` (n, n_domains), at
+        the target. Read back from a file (:attr:`from_file`), the jackknife part is each mixture's saved
+        :attr:`boot_sigma` (its own row; any other mixture the largest of each target), not the refits' spread."""
         W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-        h = self.half_width(self.boot_spread(W, center), self.size_law_at(W), self.step_law_at(W))
+        sigma = (self._own_rows(np.nan_to_num(self.boot_sigma, nan=0.0), W) if self.from_file
+                 else self.boot_spread(W, center))
+        h = self.half_width(sigma, self.size_law_at(W), self.step_law_at(W))
         return interval_bounds(center, h)
+
+    def describe_at(self, weights: Any, targets: list[str]) -> str:
+        """One line saying how :meth:`at` builds the intervals of ``weights`` (``targets``: the target columns'
+        names): for intervals read back from a file, which saved parts and rule (:func:`relative_half_width`), how
+        many mixtures are not the pipeline's own (they get the largest saved spread), which targets have no
+        extrapolation part, and the fit's own words (:attr:`contains`); else :attr:`method`."""
+        if not self.from_file:
+            return f"{self.level:.0%} prediction intervals: {self.method}"
+        W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+        idx = self._own_index(W)
+        new = len(W) if idx is None else int(np.sum(idx < 0))
+        size, step = self.size_law is not None, self.step_law is not None
+        missing = [t for t, v in zip(targets, self.extrapolation, strict=True) if not np.isfinite(v)]
+        how = (f"{self.level:.0%} prediction intervals rebuilt from the saved pipeline: "
+               + ("max of (the jackknife spread and the saved size-law prediction error in quadrature) and the saved "
+                  "step-law prediction error (no backtest)" if size and step
+                  else "the jackknife spread and the saved size-law prediction error in quadrature (no backtest)"
+                  if size else "max of the jackknife spread and the saved step-law prediction error (no backtest)"
+                  if step else "max of each eval's saved extrapolation error and the jackknife spread")
+               + (f" ({new} mixture(s) not among the pipeline's own get the largest saved spread of each eval: the "
+                  "jackknife refits are not saved)" if new else "")
+               + (f"; the extrapolation error is NOT in the intervals of {', '.join(missing)} (none saved: the "
+                  "jackknife spread alone)" if missing and not size and not step else ""))
+        if self.contains:  # the fit's own words for its rule (files saved since 2026-12-04)
+            how += f"; as fitted: {self.contains}"
+        return how
 
     def to_dict(self) -> dict[str, Any]:
         # None, not NaN, where there was no backtest: saved pipelines are strict JSON.

@@ -4,7 +4,11 @@ The file holds what :meth:`PipelineResult.predict` needs to predict any mixture 
 token) count: the target-scale mixing law and the route's fitted scale model (nested: every curve's step law
 and the settings of stages 2-3, refitted on demand with the saved seed; direct: the joint law's coefficients or
 the registered law that takes N). Loading gives the same predictions bit for bit. The human-readable part of
-:meth:`PipelineResult.to_dict` (stages, mixtures, warnings) is saved as well.
+:meth:`PipelineResult.to_dict` (stages, mixtures, warnings) is saved as well, and the prediction intervals with
+what they need at another scale (the backtest residuals; the jackknife refits' fitted stages in
+``state.jackknife``): :func:`load_pipeline` rebuilds :attr:`PipelineResult.intervals` from them, so that a loaded
+pipeline's :meth:`PipelineResult.interval` gives them at the target and at any scale, as the fitted one does (at
+the target, from each saved mixture's saved jackknife spread: :attr:`.intervals.PredictionIntervals.from_file`).
 
 A saved file is untrusted input: plain JSON (no pickle, no eval), a ``format`` tag and a ``schema_version``
 that must match, and every field checked for type, shape and range (:mod:`._schema`); anything off is one
@@ -26,9 +30,9 @@ from ..errors import InputError
 from ..laws.base import MixingLaw, law_from_dict
 from . import _schema as sc
 from .direct_scales import _JointScales, _RegisteredScales
-from .intervals import PredictionIntervals, interval_bounds, relative_half_width
+from .intervals import PredictionIntervals
 from .nested import _NestedStages23
-from .result import _WEIGHT_DECIMALS, ROUTES, PipelineResult, StageQuality, same_scale
+from .result import ROUTES, PipelineResult, StageQuality, same_scale
 
 FORMAT = "mixlaw-pipeline"
 #: Bumped whenever a field changes meaning; a file of another version is refused, not guessed at.
@@ -45,9 +49,10 @@ def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
              "predict_kwargs": sc.plain(result.predict_kwargs), "tokens_per_step": result.tokens_per_step,
              "scales": result.scales.to_dict()}
     iv = result.intervals
-    if iv is not None and iv.residuals is not None and len(iv.boot_scales) == len(iv.boot_laws):
+    if iv is not None and iv.residuals is not None and len(iv.boot_scales) == len(iv.boot_laws) == iv.n_boot:
         # The jackknife refits' scale models (and mixing laws: a registered law's scale model is its law), for
-        # intervals at another scale (saved_intervals_at); only where the backtest residuals are there to scale.
+        # intervals at another scale (PredictionIntervals.at_scale); only where the backtest residuals are there to
+        # scale, and all of them (one read back from an older file without them has n_boot refits, none kept).
         state["jackknife"] = [{"scales": sc.plain(scales.to_dict()), "mixing_law": law.to_dict()}
                               for scales, (law, _) in zip(iv.boot_scales, iv.boot_laws, strict=True)]
     return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "mixlaw_version": __version__,
@@ -90,7 +95,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     stages = sc.field_of(r, "stages", "result")
     if not isinstance(stages, dict):
         raise InputError("result.stages: expected an object")
-    return PipelineResult(
+    result = PipelineResult(
         route, sc.string(r, "law", "result"), target_params,
         sc.number(r, "target_steps", "result", positive=True, optional=True), domains, targets, mixtures,
         sc.strings(st, "mixture_runs", "state", len(mixtures)), losses,
@@ -100,6 +105,10 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
         target_tokens=sc.number(r, "target_tokens", "result", positive=True, optional=True),
         time_axis=time_axis,
         tokens_per_step=sc.number(st, "tokens_per_step", "state", positive=True, optional=True), scales=scales)
+    # Absent (saved before intervals existed) or null (fitted without them): none.
+    iv = r.get("intervals")
+    result.intervals = None if iv is None else _intervals_from_dict(iv, st, result)
+    return result
 
 
 def _saved_law(parent: Any, where: str, domains: list[str], targets: list[str]) -> MixingLaw:
@@ -173,66 +182,26 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineResult:
         raise InputError(f"{p}: {err}") from None
 
 
+#: The line ``mixlaw predict --pipeline`` prints for a saved pipeline without intervals.
+NO_SAVED_INTERVALS = "no prediction intervals: the saved pipeline holds none (fitted without a backtest)"
+
+
 def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weights: Any,
                     center: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, str] | None:
     r"""Prediction intervals at the saved pipeline's target scale for mixtures ``weights`` with predictions
-    ``center``, rebuilt from the saved file: (lower, upper, level, a line saying how), or None when the file
-    holds no intervals.
+    ``center``, from the file at ``path``: (lower, upper, level, a line saying how), or None when it holds none.
 
-    The half-width is :math:`\max(q_{ext}, z \sigma_b)` as in :class:`~.intervals.PredictionIntervals`. The
-    file keeps each target's extrapolation part :math:`q_{ext}` and the jackknife spread :math:`\sigma_b` of
-    the pipeline's own mixtures, not the jackknife refits: a saved mixture gets its own saved interval, any
-    other the largest saved spread of its target (conservative where the jackknife part dominates). A pipeline
-    without a backtest also keeps each mixture's size-law prediction error (``size_law``, in quadrature with the
-    jackknife: sizes only, or a multi-scale target beyond the fitted sizes) and its step-law prediction error
-    (``step_law``, max with the jackknife, or with the jackknife + ``size_law`` when both are saved: steps only,
-    or multi-scale), taken the same way: the rule of :func:`~.intervals.relative_half_width`, which the line says.
-    """
-    p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"), parse_constant=_no_constant)
-        iv = doc["result"]["intervals"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return None
+    Kept for code written before :func:`load_pipeline` rebuilt :attr:`PipelineResult.intervals`: it is
+    ``iv.at(weights, center)`` and ``iv.describe_at(weights, result.targets)`` of the file's intervals
+    (:meth:`~.intervals.PredictionIntervals.at`, read back from a file: a saved mixture gets its own saved
+    jackknife spread, any other the largest of each target, in the rule of
+    :func:`~.intervals.relative_half_width` with the saved extrapolation, size- and step-law parts). Prefer
+    ``load_pipeline(path).interval(weights)``, which reads the file once."""
+    iv = _file_intervals(path, result)
     if iv is None:
         return None
-    try:
-        n, K = result.target_losses.shape
-        level = float(sc.number(iv, "level", "result.intervals") or float("nan"))
-        if not 0 < level < 1:
-            raise InputError("result.intervals.level: expected a number in (0, 1)")
-        q = sc.array(iv, "extrapolation", "result.intervals", (K,), allow_nan=True)
-        sigma = np.nan_to_num(sc.array(iv, "boot_sigma", "result.intervals", (n, K), allow_nan=True), nan=0.0)
-        size_law, step_law = (None if not isinstance(iv, dict) or iv.get(key) is None else  # absent: saved before
-                              sc.array(iv, key, "result.intervals", (n, K)) for key in ("size_law", "step_law"))
-    except InputError as err:
-        raise InputError(f"{p}: {err}") from None
-    W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    own = {tuple(w): i for i, w in enumerate(np.round(result.mixtures, _WEIGHT_DECIMALS))}
-    idx = np.array([own.get(tuple(w), -1) for w in np.round(W, _WEIGHT_DECIMALS)])
-
-    def own_rows(a: np.ndarray) -> np.ndarray:  # a saved mixture's own row, any other the largest of each eval
-        return np.where((idx >= 0)[:, None], a[np.maximum(idx, 0)], a.max(axis=0) if n else 0.0)
-
-    h = relative_half_width(q, own_rows(sigma), level, None if size_law is None else own_rows(size_law),
-                            None if step_law is None else own_rows(step_law))
-    new = int(np.sum(idx < 0))
-    missing = [t for t, v in zip(result.targets, q, strict=True) if not np.isfinite(v)]
-    how = (f"{level:.0%} prediction intervals rebuilt from the saved pipeline: "
-           + ("max of (the jackknife spread and the saved size-law prediction error in quadrature) and the saved "
-              "step-law prediction error (no backtest)" if size_law is not None and step_law is not None
-              else "the jackknife spread and the saved size-law prediction error in quadrature (no backtest)"
-              if size_law is not None else "max of the jackknife spread and the saved step-law prediction error (no "
-              "backtest)" if step_law is not None
-              else "max of each eval's saved extrapolation error and the jackknife spread")
-           + (f" ({new} mixture(s) not among the pipeline's own get the largest saved spread of each eval: the "
-              "jackknife refits are not saved)" if new else "")
-           + (f"; the extrapolation error is NOT in the intervals of {', '.join(missing)} (none saved: the "
-              "jackknife spread alone)" if missing and size_law is None and step_law is None else ""))
-    contains = iv.get("contains") if isinstance(iv, dict) else None
-    if isinstance(contains, str) and contains:  # the fit's own words for its rule (files saved since 2026-12-04)
-        how += f"; as fitted: {contains}"
-    return (*interval_bounds(center, h), level, how)
+    lo, hi = iv.at(weights, center)
+    return lo, hi, iv.level, iv.describe_at(weights, list(result.targets))
 
 
 def saved_intervals_at(path: str | os.PathLike[str], result: PipelineResult, weights: Any, center: np.ndarray,
@@ -241,71 +210,95 @@ def saved_intervals_at(path: str | os.PathLike[str], result: PipelineResult, wei
     ``result.time_axis``) ``time``, a scale other than its target: (lower, upper, level, a line saying how), or one
     line saying why there are none.
 
-    The target's rule redone at that scale (:meth:`~.intervals.PredictionIntervals.at_scale`), from what the file
-    keeps: the backtest residuals, their distance and the fitted range's edge (``result.intervals``), and the
-    jackknife refits' scale models (``state.jackknife``), whose predictions at that scale give the jackknife
-    spread. A pipeline without a backtest (its terms are computed at the target from the runs), or a file saved
-    before these were kept, gets the line instead."""
+    Kept for code written before :func:`load_pipeline` rebuilt :attr:`PipelineResult.intervals`: the file's
+    intervals' :meth:`~.intervals.PredictionIntervals.at_scale` (the target's rule redone at that scale, from the
+    backtest residuals, their distance, the fitted range's edge and the jackknife refits' scale models in
+    ``state.jackknife``), or their :meth:`~.intervals.PredictionIntervals.why_not_at_scale` (a pipeline without a
+    backtest, or a file saved before these were kept). Prefer ``load_pipeline(path).interval(weights, params=N,
+    steps=S)``."""
+    iv = _file_intervals(path, result)
+    if iv is None:
+        return NO_SAVED_INTERVALS
+    why = iv.why_not_at_scale()
+    if why is not None:
+        return why
+    lo, hi, how = iv.at_scale(weights, center, params, time)
+    return lo, hi, iv.level, how
+
+
+def _file_intervals(path: str | os.PathLike[str], result: PipelineResult) -> PredictionIntervals | None:
+    """The intervals of the pipeline file at ``path``, over ``result``'s mixtures and targets (None: none, or no
+    readable file); a damaged block is one InputError naming the file and the field."""
     p = Path(path)
     try:
         doc = json.loads(p.read_text(encoding="utf-8"), parse_constant=_no_constant)
-        iv, st = doc["result"]["intervals"], doc["state"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return "no prediction intervals: the saved pipeline holds none"
+        iv, st = doc["result"].get("intervals"), doc["state"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
     if iv is None:
-        return "no prediction intervals: the saved pipeline holds none (fitted without a backtest)"
+        return None
     try:
-        intervals = _intervals_from_dict(iv, st, result)
+        return _intervals_from_dict(iv, st, result)
     except InputError as err:
         raise InputError(f"{p}: {err}") from None
-    why = intervals.why_not_at_scale()
-    if why is not None:
-        return why
-    lo, hi, how = intervals.at_scale(weights, center, params, time)
-    return lo, hi, intervals.level, how
 
 
 def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> PredictionIntervals:
-    """The parts of saved intervals that :meth:`PredictionIntervals.at_scale` reads, every field checked."""
+    """:meth:`PredictionIntervals.to_dict` read back over ``result``'s mixtures and targets (and the jackknife
+    refits in ``st["jackknife"]``, with a backtest), every field checked. Fields added since the first saved
+    intervals may be absent (older files): no noise, no size- or step-law term, no residuals (then
+    :meth:`~PredictionIntervals.why_not_at_scale` says "older mixlaw")."""
     n, K = result.target_losses.shape
     where = "result.intervals"
     level = float(sc.number(iv, "level", where) or float("nan"))
     if not 0 < level < 1:
         raise InputError(f"{where}.level: expected a number in (0, 1)")
-    q = sc.array(iv, "extrapolation", where, (K,), allow_nan=True)
-    factor = sc.number(iv, "distance_factor", where, positive=True, optional=True)
-    noise = sc.number(iv, "noise", where, optional=True)
-    # A no-backtest pipeline's size- or step-law terms were computed at the target: marked, for why_not_at_scale.
-    steps_terms = any(isinstance(iv, dict) and iv.get(k) is not None for k in ("size_law", "step_law"))
-    out = PredictionIntervals(level, result.target_losses, result.target_losses, q,
-                              float("nan") if factor is None else float(factor), np.zeros((n, K)), 0, 0, "",
-                              n_mixtures=len(result.mixtures), noise=float("nan") if noise is None else float(noise),
-                              size_law=np.zeros((n, K)) if steps_terms else None)
-    if not isinstance(iv, dict) or iv.get("residuals") is None:  # no backtest, or saved before 2026-12-04
+
+    def optional(key: str, **kw: Any) -> float:  # absent (older files) or null: nan
+        v = sc.number(iv, key, where, optional=True, **kw) if key in iv else None
+        return float("nan") if v is None else float(v)
+
+    def per_mixture(key: str) -> np.ndarray | None:  # absent (saved before 2026-12-04) or null: none
+        return None if iv.get(key) is None else sc.array(iv, key, where, (n, K))
+
+    contains = iv.get("contains")
+    if contains is not None and not isinstance(contains, str):
+        raise InputError(f"{where}.contains: expected a string; got {str(contains)[:80]}")
+    bounds = [sc.array(iv, key, where, (n, K), allow_nan=True) for key in ("lower", "upper")]
+    out = PredictionIntervals(
+        level, *bounds, sc.array(iv, "extrapolation", where, (K,), allow_nan=True),
+        optional("distance_factor", positive=True),
+        sc.array(iv, "boot_sigma", where, (n, K), allow_nan=True), _count(iv, "n_boot", where),
+        _count(iv, "n_boot_failed", where), sc.string(iv, "method", where), n_mixtures=n, noise=optional("noise"),
+        size_law=per_mixture("size_law"), mixtures=result.mixtures, contains=contains or "",
+        step_law=per_mixture("step_law"), from_file=True)
+    # Saved with or without a backtest (its distance 0 where none could run), since 2026-12-04.
+    edge = sc.array(iv, "edge", where, (2,)) if iv.get("edge") is not None else np.full(2, np.nan)
+    if np.any(edge <= 0):
+        raise InputError(f"{where}.edge: expected two positive numbers (the largest fitted size and last step)")
+    out.edge, out.backtest_distance = (float(edge[0]), float(edge[1])), optional("backtest_distance")
+    if out.backtest_distance < 0:
+        raise InputError(f"{where}.backtest_distance: expected a number >= 0; got {out.backtest_distance!r}")
+    if iv.get("residuals") is None:  # no backtest, or saved before 2026-12-04
         return out
     R = sc.array(iv, "residuals", where, (None, None), allow_nan=True)
     if R.shape[1] not in (1, K):
         raise InputError(f"{where}.residuals: expected 1 or {K} columns; got {R.shape[1]}")
-    distance = sc.number(iv, "backtest_distance", where, positive=True, optional=True)
-    edge = sc.array(iv, "edge", where, (2,)) if iv.get("edge") is not None else np.full(2, np.nan)
-    if np.any(edge <= 0):
-        raise InputError(f"{where}.edge: expected two positive numbers (the largest fitted size and last step)")
-    out.residuals, out.edge = R, (float(edge[0]), float(edge[1]))
-    out.backtest_distance = float("nan") if distance is None else float(distance)
+    out.residuals = R
     refits = st.get("jackknife") if isinstance(st, dict) else None
     if refits is None:
         # Refits made but not kept (saved before they were): why_not_at_scale says so, rather than the residuals
         # alone standing for both parts.
-        out.n_boot = int(sc.number(iv, "n_boot", where) or 0)
         return out
-    if not isinstance(refits, list):
-        raise InputError("state.jackknife: expected a list of refits")
+    if not isinstance(refits, list) or len(refits) != out.n_boot:
+        raise InputError(f"state.jackknife: expected a list of the {out.n_boot} refits (result.intervals.n_boot); "
+                         f"got {str(refits)[:80]}")
     for i, r in enumerate(refits):
         w = f"state.jackknife[{i}]"
         law = _saved_law(r, w, list(result.domains), list(result.targets))
         out.boot_scales.append(_saved_scales(r, w, list(result.domains), list(result.targets), law))
-        out.boot_laws.append((law, {}))
-    out.n_boot = len(out.boot_scales)
+        # Each refit fitted the same route at the same target as the pipeline: its predict_kwargs are the pipeline's.
+        out.boot_laws.append((law, dict(result.predict_kwargs)))
     return out
 
 
@@ -314,4 +307,4 @@ def _no_constant(name: str) -> Any:
 
 
 __all__ = ["save_pipeline", "load_pipeline", "pipeline_to_dict", "pipeline_from_dict", "saved_intervals",
-           "saved_intervals_at", "FORMAT", "SCHEMA_VERSION"]
+           "saved_intervals_at", "FORMAT", "SCHEMA_VERSION", "NO_SAVED_INTERVALS"]

@@ -162,8 +162,10 @@ class PipelineResult:
         scale's distance, max with the jackknife refits' spread there; its docstring gives the coverage measured
         at other scales: 75-95 % on the synthetic worlds, 93-100 % on real runs nearer than the backtest reached);
         InputError saying why where they cannot be built (a pipeline without a backtest). A pipeline read back by
-        :func:`~.io.load_pipeline` has no :attr:`intervals` (None here): its file's are read by
-        :func:`~.io.saved_intervals` and :func:`~.io.saved_intervals_at`, as ``mixlaw predict --pipeline`` does."""
+        :func:`~.io.load_pipeline` has its file's :attr:`intervals`, as ``mixlaw predict --pipeline`` reads them: at
+        another scale the same rule from the saved residuals and refits; at the target each saved mixture's own saved
+        jackknife spread, any other mixture the largest of each target
+        (:attr:`~.intervals.PredictionIntervals.from_file`)."""
         if self.intervals is None:
             return None
         N, T = self.scale_of(params, steps, tokens)
