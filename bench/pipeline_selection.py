@@ -46,7 +46,10 @@ coverage 87 / 87 / 90 / 87 % (own: 87 / 85 / 88 / 87 %). Sharing makes every nes
 nested one 1.28 / 1.11 / 1.09 / 1.22 % against 1.51 / 1.42 / 1.41 / 1.45 %), so auto's own error falls while the
 best candidate gets harder to match. The fit the backtest scores already shares (cut curves, a size held out),
 so the default deploys what it scored. Block 0, shared exponents (re-run 2026-12-04 at 6fb0b6a: the table
-above to the digit, 198 s at load ~6) and own exponents:
+above to the digit, 198 s at load ~6; re-run again on a fresh machine, ``--workers 1``, at deb249e and at a307da8:
+both 0.66 / 0.55 % over all worlds, the alpha-drift family 0.87 / 0.65 %, the other families, every within-1.2x
+share and every coverage to the digit: a different fit in one or two misspecified worlds, not a code change) and
+own exponents:
 
     auto within 1.2x of the best under other choice rules (from the same backtests, no refit):
                                                              shared   own
