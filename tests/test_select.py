@@ -594,3 +594,23 @@ def test_cli_fit_json_gives_the_stack_weights_and_auto_choice_as_data(capsys, tm
     assert code == 0, err
     doc = json.loads(out)
     assert doc["choice"] == doc["cv"]["chosen"] and set(doc["choice"]) == {"smooth", "stepped"}
+
+
+def test_a_law_too_big_for_the_folds_names_the_folds_that_would_score_it() -> None:
+    # Olmix's update-5 swarm split 51/13 runs: bimix (45 parameters per eval) fitted 40 runs per fold and auto
+    # excluded it with 'more runs, or fix some parameters', though the 51 runs fit it (and it ranked the held-out
+    # runs best). The exclusion now names the fold count that lets the CV score it, and that count does.
+    rng = np.random.default_rng(3)
+    W = rng.dirichlet(np.ones(6), size=30)
+    y = 3 + np.exp(W ** 0.5 @ np.linspace(-1, 1, 6))
+    doms = [f"d{j}" for j in range(6)]
+    cv = cross_validate(W[:18], y[:18, None], domains=doms, targets=["e"], candidates=["ye-pow"])
+    err = cv.table.rows[0].error
+    assert "14 observations are too few to fit 14 parameters" in err
+    assert err.endswith("with more folds it can be scored: --cv-folds 6 (n_folds=6) fits each fold on 15 of the "
+                        "18 runs")
+    cv6 = cross_validate(W[:18], y[:18, None], domains=doms, targets=["e"], candidates=["ye-pow"], n_folds=6)
+    assert cv6.table.rows[0].error is None and np.isfinite(cv6.table.rows[0].metrics["spearman"])
+    # 15 runs: even leave-one-out fits on 14, too few for 14 parameters; no fold count is named.
+    cv = cross_validate(W[:15], y[:15, None], domains=doms, targets=["e"], candidates=["ye-pow"])
+    assert "too few to fit 14 parameters" in cv.table.rows[0].error and "--cv-folds" not in cv.table.rows[0].error

@@ -44,6 +44,23 @@ class DataError(InputError):
         super().__init__(where + message)
 
 
+class TooFewObservationsError(InputError):
+    """A fit was given no more losses than its free parameters (``n_obs <= n_params``).
+
+    Parameters
+    ----------
+    message : str
+        The one-line error.
+    n_obs, n_params : int
+        Losses fitted and free parameters (``n_params + 1`` losses are needed). A cross-validation reads them to
+        say whether more folds (more runs per fold) would let the law be scored.
+    """
+
+    def __init__(self, message: str, *, n_obs: int, n_params: int) -> None:
+        self.n_obs, self.n_params = int(n_obs), int(n_params)
+        super().__init__(message)
+
+
 class InvalidParameterError(InputError):
     """A constructor argument or parameter bound is invalid."""
 

@@ -29,7 +29,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ._solver import BatchModel, SegmentJacobian, huber, solve_batch
-from .errors import ConvergenceWarning, FitError, InputError, InvalidParameterError
+from .errors import ConvergenceWarning, FitError, InputError, InvalidParameterError, TooFewObservationsError
 
 #: Huber threshold on log-loss residuals (Hoffmann et al. 2022, approach 3; Besiroglu et al. 2024).
 HUBER_DELTA = 1e-3
@@ -317,8 +317,9 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
     sw = sw / sw.sum(axis=1, keepdims=True)
     n_obs, n_free = np.count_nonzero(sw, axis=1), free.sum(axis=1)
     for i in np.flatnonzero(n_obs <= n_free):
-        raise InputError(f"{labels[i] or 'fit'}: {n_obs[i]} observations are too few to fit {n_free[i]} "
-                         f"parameters; need at least {n_free[i] + 1} (more runs, or fix some parameters)")
+        raise TooFewObservationsError(f"{labels[i] or 'fit'}: {n_obs[i]} observations are too few to fit {n_free[i]} "
+                                      f"parameters; need at least {n_free[i] + 1} (more runs, or fix some parameters)",
+                                      n_obs=n_obs[i], n_params=n_free[i])
     x0s: list[list[np.ndarray]] = []
     for i, s in enumerate(specs):
         given = None if starts is None else starts[i]

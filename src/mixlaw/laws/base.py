@@ -32,6 +32,7 @@ from ..errors import (
     InvalidParameterError,
     LossRangeWarning,
     ScaleWarning,
+    TooFewObservationsError,
     WeightRangeWarning,
 )
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
@@ -270,9 +271,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if Y.size <= n_vary and not self.members_checked:
             # Iterative fits refuse this before starting (fit_model); closed-form laws (linear, loglinear) would
             # otherwise interpolate the runs exactly and report dof <= 0 with R2 = 1.
-            raise InputError(f"law {self.key!r}: {W.shape[0]} run(s) x {Y.shape[1]} eval set(s) = {Y.size} losses "
-                             f"are too few to fit {n_vary} parameters; need at least {n_vary + 1} (more runs, or "
-                             f"a law with fewer parameters)")
+            raise TooFewObservationsError(
+                f"law {self.key!r}: {W.shape[0]} run(s) x {Y.shape[1]} eval set(s) = {Y.size} losses are too few to "
+                f"fit {n_vary} parameters; need at least {n_vary + 1} (more runs, or a law with fewer parameters)",
+                n_obs=Y.size, n_params=n_vary)
         n_fitted = Y.size
         if self.members_checked and getattr(self, "members_", None):
             # each member was fitted to its own targets: per eval set, or the objective column itself ('direct')

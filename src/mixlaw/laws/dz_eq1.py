@@ -24,7 +24,7 @@ import numpy as np
 
 from .._solver import SegmentJacobian
 from .._validation import Integral, Interval, Real
-from ..errors import ConvergenceWarning, InputError
+from ..errors import ConvergenceWarning, InputError, TooFewObservationsError
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models, random_start
 from ._capacity import allocation_jacobian_factors, solve_allocation
 from .base import FitContext, MixingLaw, register
@@ -323,8 +323,9 @@ class _CapacityLaw(MixingLaw):
         y = self._observed(Y, mask)
         n_free = int(np.count_nonzero(spec.vary_mask))
         if y.size <= n_free:  # before the pooling prior, which divides by y.size
-            raise InputError(f"{self.key}: {y.size} observations are too few to fit {n_free} parameters; need at "
-                             f"least {n_free + 1}{self._few_obs_hint(mask)}")
+            raise TooFewObservationsError(f"{self.key}: {y.size} observations are too few to fit {n_free} parameters; "
+                                          f"need at least {n_free + 1}{self._few_obs_hint(mask)}",
+                                          n_obs=y.size, n_params=n_free)
         pen = pooling_prior(spec, y.size, float(self.pooling))
         t0 = time.perf_counter()
         warm = getattr(self, "_warm_start", None)
