@@ -527,15 +527,22 @@ def _gauss_newton_stderr(dr: np.ndarray, resid: np.ndarray, keep: np.ndarray, fr
 
     ``dr`` (P, n, p) is the Jacobian of the log predictions, ``resid`` (P, n), ``keep`` (P, n) the fitted
     observations, ``free`` (P, p). NaN (and no correlation matrix) where the Jacobian is rank-deficient.
+
+    A free parameter that no fitted prediction depends on (its column of ``dr`` is zero on the kept rows: the
+    weight of a domain that is 0 in every run) is not identified: NaN for it, and the others' errors as if it
+    were fixed. Why: it made ``J^T J`` singular, and one such domain in Olmix's update-5 swarm (``s2pdfv1:adult``,
+    0 in all 64 runs) blanked the stderr of all 23 parameters of ``ye-exp``; now they equal those of the fit
+    without that domain.
     """
     P, _, p_all = dr.shape
     full_se = np.full((P, p_all), np.nan)
     correl: list[np.ndarray | None] = [None] * P
     groups: dict[bytes, list[int]] = {}
+    moves = np.any(np.where(keep[:, :, None], dr, 0.0) != 0, axis=1)  # (P, p); NaN counts as moving
     for i in range(P):
-        groups.setdefault(free[i].tobytes(), []).append(i)
+        groups.setdefault((free[i] & moves[i]).tobytes(), []).append(i)
     for idx in groups.values():
-        f = free[idx[0]]
+        f = free[idx[0]] & moves[idx[0]]
         J = np.where(keep[idx][:, :, None], dr[idx][:, :, f], 0.0)
         r = np.where(keep[idx], resid[idx], 0.0)
         n = keep[idx].sum(axis=1)
@@ -565,11 +572,19 @@ def _gauss_newton_stderr(dr: np.ndarray, resid: np.ndarray, keep: np.ndarray, fr
         se = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
         with np.errstate(invalid="ignore", divide="ignore"):
             cor = cov / (se[:, :, None] * se[:, None, :])
+        sub = f[free[idx[0]]]  # the identified ones among the free parameters (correlations are over the free)
         for j, a in enumerate(sel):
             if np.all(np.isfinite(inv[j])):
                 full_se[idx[a], f] = se[j]
-                correl[idx[a]] = cor[j]
+                correl[idx[a]] = cor[j] if sub.all() else _embed(cor[j], sub)
     return full_se, correl
+
+def _embed(c: np.ndarray, sub: np.ndarray) -> np.ndarray:
+    """The (q, q) matrix ``c`` of the ``sub`` entries among q, NaN in the rows and columns of the others."""
+    out = np.full((sub.size, sub.size), np.nan)
+    out[np.ix_(sub, sub)] = c
+    return out
+
 
 __all__ = ["Param", "Params", "FitResult", "fit_model", "fit_models", "huber", "HUBER_DELTA", "random_start",
            "pooling_penalty", "at_bound", "bound_note"]

@@ -34,7 +34,9 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
     coef : ndarray of shape (n_domains,)
     stderr : ndarray of shape (n_domains,)
         Sandwich standard errors ``s^2 A^-1 W^T W A^-1`` (``A = W^T W + n alpha I``); NaN where ``A`` is
-        singular (a domain never present, alpha = 0) or there are no residual degrees of freedom.
+        singular or there are no residual degrees of freedom. At alpha = 0 a domain that is 0 in every run has
+        NaN and the others the errors of the fit without it (its column made ``A`` singular, which blanked every
+        domain's error; the ridge pins it to ``mean(y)``, error 0).
     """
     n, m = W.shape
     ybar = float(y.mean())
@@ -46,10 +48,13 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
         A = W.T @ W
     resid = W @ coef - y
     se = np.full(m, np.nan)
-    if n > m and np.linalg.cond(A) < 1e12:
+    on = np.any(W != 0, axis=0) if alpha == 0 else np.ones(m, dtype=bool)  # A: block-diagonal in on / off
+    k = int(on.sum())
+    A, Wo = A[np.ix_(on, on)], W[:, on]
+    if n > k > 0 and np.linalg.cond(A) < 1e12:
         Ainv = np.linalg.inv(A)
-        s2 = float(resid @ resid) / (n - m)
-        se = np.sqrt(np.clip(np.diag(Ainv @ (W.T @ W) @ Ainv) * s2, 0, None))
+        s2 = float(resid @ resid) / (n - k)
+        se[on] = np.sqrt(np.clip(np.diag(Ainv @ (Wo.T @ Wo) @ Ainv) * s2, 0, None))
     return coef, se
 
 
