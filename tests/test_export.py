@@ -212,6 +212,29 @@ def test_parse_export_options():
         parse_export_options(["seed=1", "seed=2"])
 
 
+def test_per_domain_options_take_domains_with_colons_and_name_unknown_domains():
+    # Olmix's domains hold colons ('s2pdfv1:travel'): split at the first colon, max_repetition_ratio=s2pdfv1:travel:2
+    # became {'s2pdfv1': 'travel:2'} and the export silently kept 1.0; a misspelt domain was as silently unused;
+    # and HF's split=train[:90%] became the mapping {'train[': '90%]'}, written into load_dataset(split=...).
+    opts = parse_export_options(["max_repetition_ratio=s2pdfv1:travel:2,existing:1.5", "split=train[:90%]"])
+    assert opts == {"max_repetition_ratio": {"s2pdfv1:travel": 2, "existing": 1.5}, "split": "train[:90%]"}
+    w = {"s2pdfv1:travel": 0.3, "existing": 0.7, "s2pdfv1:adult": 0.0}
+    paths = {"s2pdfv1:travel": "/t", "existing": "/e"}
+    olmo = yaml.safe_load(export_mixture(w, "olmo", paths, **_without_split(opts)))
+    by = {s["source_name"]: s for s in olmo["sources"]}
+    assert by["s2pdfv1:travel"]["max_repetition_ratio"] == 2.0 and by["existing"]["max_repetition_ratio"] == 1.5
+    # a domain of the mixture left out of the export (weight 0) may be named; one the mixture lacks may not
+    export_mixture(w, "olmo", paths, max_repetition_ratio={"s2pdfv1:adult": 3})
+    with pytest.raises(InputError, match="option max_repetition_ratio: no domain 'exsting' in the mixture"):
+        export_mixture(w, "olmo", paths, max_repetition_ratio={"exsting": 3})
+    hf = read_hf(export_mixture(w, "hf", paths, split=opts["split"]))
+    assert {d["split"] for d in hf["loaders"]} == {"train[:90%]"}
+
+
+def _without_split(opts):  # type: ignore[no-untyped-def]
+    return {k: v for k, v in opts.items() if k != "split"}
+
+
 def test_zero_weights_dropped_and_need_no_path():
     out = json.loads(export_mixture({"a": 0.6, "b": 0.4, "c": 0.0}, "json", {"a": "/a", "b": "/b"}))
     assert [r["domain"] for r in out] == ["a", "b"] and out[0]["path"] == "/a"

@@ -253,6 +253,13 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
     if budget is not None and not isinstance(budget, TokenBudget):
         raise InputError(f"budget must be a TokenBudget; got {type(budget).__name__}")
     w = _check_weights(weights)
+    for key, val in opts.items():
+        # A per-domain value for a domain the mixture lacks was silently left unused (a typo, or a name with a
+        # colon split at the wrong colon), so the trainer got the default.
+        unknown = [d for d in val if d not in w] if isinstance(val, Mapping) else []
+        if unknown:
+            raise InputError(f"option {key}: no domain {unknown[0]!r} in the mixture (its domains: "
+                             f"{', '.join(map(repr, list(w)[:12]))}{' ...' if len(w) > 12 else ''})")
     units = round_weights(w, decimals)
     domains = [d for d in w if units[d] > 0 or not drop_zero]
     # A share the user gave (0.01 % or more) that rounds to 0 leaves the export: said, since '--decimals 0' on thirds
@@ -457,11 +464,17 @@ def _json(domains: list[str], text: dict[str, str], paths: dict[str, list[str]],
     return json.dumps(rows, indent=indent, ensure_ascii=False) + "\n"
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
     """Parse CLI ``--export-option key=value`` items.
 
-    Values read as YAML scalars (``8``, ``0.5``, ``true``, ``text``); ``domain:value,domain:value`` gives a
-    per-domain mapping (``max_repetition_ratio=math:4,code:2``).
+    Values read as YAML scalars (``8``, ``0.5``, ``true``, ``text``); ``domain:number,domain:number`` gives a
+    per-domain mapping (``max_repetition_ratio=math:4,code:2``). The number is what follows a part's last colon,
+    so a domain may hold colons (Olmix's ``s2pdfv1:travel:2``); a value whose parts do not all end in
+    ``:number`` is one scalar (HF's ``split=train[:90%]``, which had become the mapping ``{'train[': '90%]'}``).
 
     Examples
     --------
@@ -486,8 +499,8 @@ def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
         if key in out:
             raise InputError(f"--export-option: {key!r} given twice")
         val = val.strip()
-        parts = [p.partition(":") for p in val.split(",")] if ":" in val and "://" not in val else None
-        if parts and all(s and k.strip() for k, s, _ in parts):
+        parts = [p.rpartition(":") for p in val.split(",")] if ":" in val and "://" not in val else None
+        if parts and all(s and k.strip() and _is_number(scalar(v.strip())) for k, s, v in parts):
             out[key] = {k.strip(): scalar(v.strip()) for k, _, v in parts}
         else:
             out[key] = scalar(val)
