@@ -543,3 +543,30 @@ def test_a_jsonl_training_log_is_read_as_the_wandb_and_tensorboard_importers_rea
     with pytest.raises(DataError, match=r"log\.jsonl:22: column 'eval/pile/loss': two values for one run and step "
                                         r"\(run r1, step 100\): 2\.8 on line 10, 9\.0 on line 22"):
         read_runs_mapped(p, cols)
+
+
+def test_a_table_that_is_not_a_run_table_gets_a_hint_that_fits_it(tmp_path):
+    # `fit --runs` on a table with other column names suggested a W&B map ('run=Name,w:*=mixture/*,...') whatever
+    # the table: on Olmix's ratios.csv alone (its losses are in metrics.csv) it named none of the file's columns.
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 6)
+    ratios = pd.DataFrame({"run": [f"r{i}" for i in range(6)], "name": "swarm", "s2:a": W[:, 0], "s2:b": W[:, 1],
+                           "existing": W[:, 2]})
+    ratios.to_csv(p := tmp_path / "ratios.csv")  # with pandas' unnamed index column, as Olmix's file has
+    with pytest.raises(DataError) as e:
+        read_runs(p)
+    assert f"--runs {p}+LOSSES.csv" in str(e.value) and "mixture/*" not in str(e.value)
+    # Dai & Zheng's names: the map that fits them
+    dz = pd.DataFrame({"weight_a": W[:, 0], "weight_b": 1 - W[:, 0], "model_size": 1e8, "a_loss": 3.0, "b_loss": 3.1})
+    dz.to_csv(p := tmp_path / "dz.csv", index=False)
+    with pytest.raises(DataError, match=r"--columns 'w:\*=weight_\*,loss:\*=\*_loss,params=model_size'"):
+        read_runs(p)
+    # a W&B export: read_runs takes 'Name' as the run, the importer only when mapped, so the map says so
+    wb = pd.DataFrame({"Name": ["x", "y"], "mixture/a": [0.5, 0.2], "mixture/b": [0.5, 0.8], "eval/pile/loss": 3.0,
+                       "eval/c4/loss": 3.2})
+    wb.to_csv(p := tmp_path / "wb.csv", index=False)
+    with pytest.raises(DataError, match=r"--columns 'w:\*=mixture/\*,loss:\*=eval/\*/loss,run=Name'") as e:
+        read_runs(p)
+    cmd = str(e.value).split("map them with mixlaw runs import ", 1)[1].split(" --out")[0]
+    t = read_runs_mapped(p, cmd.split("--columns ")[1].strip("'"))
+    assert list(t.runs) == ["x", "y"]

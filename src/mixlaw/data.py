@@ -20,6 +20,7 @@ import difflib
 import io
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -135,9 +136,8 @@ class RunTable:
             bare = (" A column 'loss' is one eval set: name it loss:<eval> (e.g. loss:val).") \
                 if "loss" in cols and not lcols else ""
             raise self._err(f"missing {', '.join(missing)}; found columns {known_names([], cols)} "
-                            "(a run table has run, w:<domain>, loss:<eval> columns; rename them, or map other names "
-                            f"with mixlaw runs import {self.path or 'TABLE'} --columns "
-                            f"'run=Name,w:*=mixture/*,loss:*=eval/*/loss' --out runs.csv{number}).{bare}")
+                            "(a run table has run, w:<domain>, loss:<eval> columns; rename them, or "
+                            f"{_mapping_hint(df, cols, self.path or 'TABLE')}{number}).{bare}")
         if len(df) == 0:
             raise self._err("the table has no rows")
         for c in cols:
@@ -407,6 +407,80 @@ def _fold(name: str) -> str:
     return name.lower().replace("-", "_").replace(" ", "_")
 
 
+# Names other tools give the scale columns (Dai & Zheng: model_size, n_tokens; W&B: _step, global_step).
+_SCALE_NAMES = {"run": ("run", "name", "run_name", "run_id"),
+                "params": ("model_size", "n_params", "num_params", "model_params", "parameters", "params"),
+                "tokens": ("n_tokens", "num_tokens", "tokens_seen", "tokens", "train_tokens"),
+                "step": ("step", "_step", "global_step", "steps", "iteration", "train_step")}
+_WEIGHT_WORDS = ("weight", "mix", "ratio", "prop", "frac", "share")
+_LOSS_WORDS = ("loss", "nll", "ppl", "bpb", "perplexity")
+
+
+def suggest_column_map(cols: list[str]) -> str | None:
+    """A ``--columns`` map that fits ``cols`` when they follow a common convention, or None.
+
+    Weights: the columns sharing a prefix (``weight_*``) or suffix (``*_weight``) that names a share; losses:
+    those sharing one that names a loss (``*_loss``, ``loss_*``, ``eval/*/loss``). Only a suggestion for the
+    error message; nothing is mapped without ``--columns``.
+
+    >>> suggest_column_map(["weight_a", "weight_b", "model_size", "n_tokens", "a_loss", "b_loss"])
+    'w:*=weight_*,loss:*=*_loss,params=model_size,tokens=n_tokens'
+    """
+    def pattern(words: tuple[str, ...], least: int) -> str | None:
+        best: tuple[int, str] | None = None
+        for c in cols:
+            for m in re.finditer(r"[_/:.\-]", c):
+                for pat, part in (("*" + c[m.start():], c[:m.start()]), (c[:m.end()] + "*", c[m.end():])):
+                    fixed = pat.replace("*", "").lower()
+                    if not part or not any(w in fixed for w in words):
+                        continue
+                    rx = re.compile("^" + re.escape(pat).replace(r"\*", ".+") + "$")
+                    n = sum(bool(rx.match(x)) for x in cols)
+                    if n >= least and (best is None or n > best[0]):
+                        best = (n, pat)
+        # eval/<name>/loss: a prefix and a suffix around the name
+        for c in cols:
+            parts = c.split("/")
+            if len(parts) == 3 and any(w in parts[2].lower() for w in words):
+                pat = f"{parts[0]}/*/{parts[2]}"
+                n = sum(bool(re.match("^" + re.escape(pat).replace(r"\*", "[^/]+") + "$", x)) for x in cols)
+                if n >= least and (best is None or n >= best[0]):  # over '*/loss', which keeps 'eval/' in the name
+                    best = (n, pat)
+        return None if best is None else best[1]
+
+    w, loss = pattern(_WEIGHT_WORDS, 2), pattern(_LOSS_WORDS, 1)  # a run table may have one eval set
+    if w is None or loss is None:
+        return None
+    parts = [f"w:*={w}", f"loss:*={loss}"]
+    lower = {c.lower(): c for c in cols}
+    for target, names in _SCALE_NAMES.items():
+        hit = next((lower[n] for n in names if n in lower), None)
+        if hit is not None and hit != target:
+            parts.append(f"{target}={hit}")
+    return ",".join(parts)
+
+
+def _mapping_hint(df: pd.DataFrame, cols: list[str], where: str) -> str:
+    """How to get a table whose columns are not a run table's into one (the end of its error).
+
+    Why: the hint was always a W&B map (``run=Name,w:*=mixture/*,...``), right only for such an export. Given
+    Olmix's ``ratios.csv`` alone (the losses are in ``metrics.csv``) or Dai & Zheng's ``weight_*``/``*_loss``
+    sweep, ``fit --runs`` suggested a map that names none of their columns.
+    """
+    guess = suggest_column_map([df.attrs.get("renamed", {}).get(c, c) for c in cols])
+    if guess:
+        return f"map them with mixlaw runs import {where} --columns '{guess}' --out runs.csv"
+    rest = [c for c in cols if c not in RUN_ID_COLUMNS and not c.startswith("Unnamed:")]
+    W = df[rest].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64) if rest else np.empty((0, 0))
+    if not any(c.startswith(LOSS_PREFIX) for c in cols) and W.shape[1] >= 2 and len(W) and np.isfinite(W).all() \
+            and (W >= 0).all() and np.all(np.abs(W.sum(axis=1) - 1) <= WEIGHT_TOL):
+        return (f"its rows are mixtures (they sum to 1) without losses: give the losses' file with it, --runs "
+                f"{where}+LOSSES.csv, joined on run / run_id (Olmix's ratios.csv+metrics.csv) or index (RegMix's "
+                "mixture.csv+loss.csv)")
+    return (f"map other names with mixlaw runs import {where} --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss' "
+            "--out runs.csv, a W&B export's map: put your columns' names in it")
+
+
 def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) -> str:
     """The known names for an error about unknown ones: the closest first ("did you mean", also across case and
     '-'/'_'), then at most ``limit`` of the rest. A sweep with 113 evals (Olmix's DCLM swarm) printed all 113
@@ -629,7 +703,11 @@ def _normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
             rename[c] = WEIGHT_PREFIX + c[len(_REGMIX_W):]
         elif c.startswith(_REGMIX_LOSS[0]) and c.endswith(_REGMIX_LOSS[1]):
             rename[c] = LOSS_PREFIX + c[len(_REGMIX_LOSS[0]):-len(_REGMIX_LOSS[1])]
-    return df.rename(columns=rename) if rename else df
+    if not rename:
+        return df
+    out = df.rename(columns=rename)
+    out.attrs["renamed"] = {new: old for old, new in rename.items()}  # the file's own names, for error hints
+    return out
 
 
 def read_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | None = None,

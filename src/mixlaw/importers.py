@@ -25,7 +25,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _read_any, read_runs
+from .data import (
+    LOSS_PREFIX,
+    META_COLUMNS,
+    WEIGHT_PREFIX,
+    WEIGHT_TOL,
+    RunTable,
+    _read_any,
+    read_runs,
+    suggest_column_map,
+)
 from .errors import DataError, DataWarning, InputError
 from .tfevents import read_scalars
 
@@ -309,59 +318,6 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
         if (detail, column) == (e.detail, e.column):
             raise
         raise DataError(detail, path=e.path, row=e.row, column=column) from None
-
-
-# Names other tools give the scale columns (Dai & Zheng: model_size, n_tokens; W&B: _step, global_step).
-_SCALE_NAMES = {"run": ("run", "name", "run_name", "run_id"),
-                "params": ("model_size", "n_params", "num_params", "model_params", "parameters", "params"),
-                "tokens": ("n_tokens", "num_tokens", "tokens_seen", "tokens", "train_tokens"),
-                "step": ("step", "_step", "global_step", "steps", "iteration", "train_step")}
-_WEIGHT_WORDS = ("weight", "mix", "ratio", "prop", "frac", "share")
-_LOSS_WORDS = ("loss", "nll", "ppl", "bpb", "perplexity")
-
-
-def suggest_column_map(cols: list[str]) -> str | None:
-    """A ``--columns`` map that fits ``cols`` when they follow a common convention, or None.
-
-    Weights: the columns sharing a prefix (``weight_*``) or suffix (``*_weight``) that names a share; losses:
-    those sharing one that names a loss (``*_loss``, ``loss_*``, ``eval/*/loss``). Only a suggestion for the
-    error message; nothing is mapped without ``--columns``.
-
-    >>> suggest_column_map(["weight_a", "weight_b", "model_size", "n_tokens", "a_loss", "b_loss"])
-    'w:*=weight_*,loss:*=*_loss,params=model_size,tokens=n_tokens'
-    """
-    def pattern(words: tuple[str, ...], least: int) -> str | None:
-        best: tuple[int, str] | None = None
-        for c in cols:
-            for m in re.finditer(r"[_/:.\-]", c):
-                for pat, part in (("*" + c[m.start():], c[:m.start()]), (c[:m.end()] + "*", c[m.end():])):
-                    fixed = pat.replace("*", "").lower()
-                    if not part or not any(w in fixed for w in words):
-                        continue
-                    rx = re.compile("^" + re.escape(pat).replace(r"\*", ".+") + "$")
-                    n = sum(bool(rx.match(x)) for x in cols)
-                    if n >= least and (best is None or n > best[0]):
-                        best = (n, pat)
-        # eval/<name>/loss: a prefix and a suffix around the name
-        for c in cols:
-            parts = c.split("/")
-            if len(parts) == 3 and any(w in parts[2].lower() for w in words):
-                pat = f"{parts[0]}/*/{parts[2]}"
-                n = sum(bool(re.match("^" + re.escape(pat).replace(r"\*", "[^/]+") + "$", x)) for x in cols)
-                if n >= least and (best is None or n >= best[0]):  # over '*/loss', which keeps 'eval/' in the name
-                    best = (n, pat)
-        return None if best is None else best[1]
-
-    w, loss = pattern(_WEIGHT_WORDS, 2), pattern(_LOSS_WORDS, 1)  # a run table may have one eval set
-    if w is None or loss is None:
-        return None
-    parts = [f"w:*={w}", f"loss:*={loss}"]
-    lower = {c.lower(): c for c in cols}
-    for target, names in _SCALE_NAMES.items():
-        hit = next((lower[n] for n in names if n in lower), None)
-        if hit is not None and hit != target:
-            parts.append(f"{target}={hit}")
-    return ",".join(parts)
 
 
 def _check_mapped(df: pd.DataFrame, source_cols: list[str], where: str, *, given: bool) -> None:
