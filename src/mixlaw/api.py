@@ -445,7 +445,9 @@ def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any) -> 
         row = next((r for r in cv.rows if r.target == OBJECTIVE and r.name == chosen
                     and np.isfinite(r.metrics.get("rmse", np.nan))), None)
         if row is not None:
-            return {"rmse": float(row.metrics["rmse"]), "source": f"{cv.n_folds}-fold CV of the chosen law"}
+            rho = row.metrics.get("spearman", np.nan)
+            return {"rmse": float(row.metrics["rmse"]), "source": f"{cv.n_folds}-fold CV of the chosen law",
+                    **({"spearman": float(rho), "n_runs": int(cv.n_runs)} if np.isfinite(rho) else {})}
     _, s = _objective_weights(objective, names)
     Y = table.losses(names).reshape(len(table), -1)
     truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None

@@ -233,8 +233,16 @@ class OptimumResult:
                 lines.append("    note: the optimum is predicted worse than this run measured: the law does not "
                              "reproduce your best runs; compare laws (mixlaw compare), or train this run's mixture")
         if self.law_error is not None and np.isfinite(self.law_error["rmse"]):
-            err = self.law_error["rmse"]
-            lines.append(f"    the law's error on the objective: RMSE {err:.4g} ({self.law_error['source']})")
+            err, rho, n = self.law_error["rmse"], self.law_error.get("spearman"), self.law_error.get("n_runs")
+            ranks = "" if rho is None else f", Spearman {rho:.3f}"
+            lines.append(f"    the law's error on the objective: RMSE {err:.4g}{ranks} ({self.law_error['source']})")
+            if rho is not None and n is not None and n > 2 and rho < 2 / np.sqrt(n - 1):
+                # Said because auto chose lightgbm for Olmix's update-5 swarm's arc_challenge at an out-of-fold
+                # Spearman of 0.07 (64 runs; chance spreads it by 1/sqrt(63) = 0.13) and printed a 2.07 % improvement
+                # with no word that its ranking of mixtures is indistinguishable from chance.
+                lines.append(f"    note: a Spearman below {2 / np.sqrt(n - 1):.2f} (2 standard errors of chance at {n} "
+                             "runs) does not show that the law ranks mixtures better than chance: its optimum may "
+                             "be no better than any run; try another eval set, or add runs")
             if "objective" not in iv and self.improvement < err:
                 # Said because a user read a 0.2 % improvement as a finding (issue 10's new-user trial): it is a
                 # difference of two predictions, each off by about this much on the runs themselves.
