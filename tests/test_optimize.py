@@ -438,3 +438,21 @@ def test_cli_optimize_says_when_the_chosen_law_ranks_no_better_than_chance(capsy
         notes[name] = (rho, "does not show that the law ranks mixtures better than chance" in out)
     assert notes["noise"][0] < 2 / math.sqrt(39) and notes["noise"][1]
     assert notes["signal"][0] > 0.9 and not notes["signal"][1]
+
+
+def test_a_domain_named_without_its_namespace_is_pointed_to_its_full_name(capsys, tmp_path) -> None:
+    # Olmix's domains are 's2pdfv1:travel', ...: '--bounds travel=0:0.1' listed 20 of the 22 domains and stopped
+    # there, without the one meant; now the error says which.
+    import pandas as pd
+
+    from mixlaw.data import known_names
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 30)
+    p = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(30)], "w:ns:web": W[:, 0], "w:ns:b": W[:, 1], "w:existing": W[:, 2],
+                  "loss:x": 3 - W[:, 0]}).to_csv(p, index=False)
+    for option in (["--bounds", "b=0:0.2"], ["--fixed", "b=0.1"]):
+        code, _, err = _cli(capsys, "optimize", "--runs", str(p), "--law", "linear", *option)
+        assert code == 2 and "did you mean 'ns:b'?" in err, err
+    assert known_names(["web"], ["pile/web", "ns:web", "existing"]).endswith("(did you mean 'pile/web', 'ns:web'?)")

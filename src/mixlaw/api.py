@@ -240,7 +240,8 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
         # "no such file". Domains it leaves out get 0.
         unknown = sorted(set(mix) - set(domains)) if domains is not None else []
         if unknown:
-            raise InputError(f"--mixtures {mixtures}: unknown domain(s) {unknown}; the {what}'s are {list(domains)}")
+            raise InputError(f"--mixtures {mixtures}: unknown domain(s) {unknown}; the {what}'s are "
+                             f"{known_names(unknown, list(domains))}")
         bad = next((d for d, v in mix.items() if not (np.isfinite(v) and v >= 0)), None)
         if bad is not None:  # said of the mixture given: the table's check named 'row 2' of a file there is not
             raise InputError(f"--mixtures {mixtures}: weight of domain {bad!r} is {mix[bad]:g}, expected a finite "

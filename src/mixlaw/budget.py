@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import read_user_text
-from .data import csv_missing
+from .data import csv_missing, known_names
 from .errors import InputError
 
 
@@ -43,7 +43,7 @@ def per_domain(values: Mapping[str, float] | Sequence[float] | np.ndarray | None
     if isinstance(values, Mapping):
         unknown = sorted(set(values) - set(domains))
         if unknown:
-            raise InputError(f"{name}: unknown domain(s) {unknown}; domains are {domains}")
+            raise InputError(f"{name}: unknown domain(s) {unknown}; domains are {known_names(unknown, domains)}")
         missing = [d for d in domains if d not in values]
         if missing:
             if default is None:

@@ -496,6 +496,8 @@ def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) ->
         w = str(w)
         close += [k for k in known if k.startswith(w) and k not in close][:3]
         close += [k for k in known if w.startswith(k + ":") and k not in close]  # 'a:x': a mistyped weight
+        # the name without its namespace: 'travel' for Olmix's 's2pdfv1:travel', 'arxiv' for 'pile/arxiv'
+        close += [k for k in known if k.endswith((":" + w, "/" + w)) and k not in close][:3]
         close += [k for k in difflib.get_close_matches(w, known, n=3, cutoff=0.6) if k not in close]
         # case and '-'/'_' ('Pile-CC' for 'pile_cc', the Pile's own spelling): difflib alone found nothing
         folded = {_fold(k): k for k in known}

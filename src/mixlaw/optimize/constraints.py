@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..budget import max_shares
-from ..data import beyond_tol
+from ..data import beyond_tol, known_names
 from ..errors import InputError
 from .result import ActiveConstraint
 
@@ -80,7 +80,8 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
     for name, arg in (("bounds", bounds), ("fixed", fixed), ("tokens_available", tokens_available)):
         unknown = sorted(set(map(str, arg or {})) - set(domains))
         if unknown:
-            raise InputError(f"{name}: unknown domain(s) {unknown}; the law's domains are {domains}")
+            raise InputError(f"{name}: unknown domain(s) {unknown}; the law's domains are "
+                             f"{known_names(unknown, domains)}")
     for d, b in (bounds or {}).items():
         try:
             lo_d, hi_d = (float(v) for v in b)
@@ -161,7 +162,8 @@ def _natural(natural: Mapping[str, float] | Sequence[float] | None, tokens_avail
         if isinstance(natural, Mapping):
             unknown = sorted(set(map(str, natural)) - set(domains))
             if unknown:
-                raise InputError(f"natural mixture: unknown domain(s) {unknown}; the law's domains are {domains}")
+                raise InputError(f"natural mixture: unknown domain(s) {unknown}; the law's domains are "
+                                 f"{known_names(unknown, domains)}")
             v = np.array([float(natural.get(d, 0.0)) for d in domains])
         else:
             v = np.asarray(natural, dtype=np.float64).ravel()
