@@ -45,9 +45,10 @@ input).
 Package layout: :mod:`.result` (result types, shared helpers), :mod:`.nested` and :mod:`.direct` (the routes; the direct
 route's joint law and its fit in :mod:`.joint`, its fitted laws at any scale in :mod:`.direct_scales`),
 :mod:`.fitting` (one fixed route and law), :mod:`.auto` (:func:`fit_pipeline`: route and law chosen by a
-leave-scale-out backtest, the default), :mod:`.intervals` (prediction intervals at the target),
-:mod:`.backtest` (held-out checks of one route), :mod:`.decide` (optimum, steps-to-match), :mod:`.io`
-(save and load, intervals included, checked by :mod:`._schema`).
+leave-scale-out backtest, the default), :mod:`.intervals` (prediction intervals at the target; their backtest part
+in :mod:`.conformal`, their no-backtest terms in :mod:`.law_spread`), :mod:`.backtest` (held-out checks of one
+route), :mod:`.decide` (optimum, steps-to-match), :mod:`.io` (save and load, intervals included, checked by
+:mod:`._schema`).
 """
 
 from .auto import AUTO, AUTO_LAWS, Candidate, ScaleSplit, Selection, fit_pipeline, leave_scale_out_split

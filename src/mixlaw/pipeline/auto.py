@@ -34,6 +34,7 @@ import numpy as np
 from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, warn_minimised_metrics
+from .conformal import checkpoint_noise
 from .direct import check_joint_steps
 from .fitting import (
     MIN_SIZES,
@@ -47,16 +48,9 @@ from .fitting import (
     keep_fit_sizes,
     one_scale,
 )
-from .intervals import (
-    build_intervals,
-    checkpoint_noise,
-    final_size_law_spread,
-    jackknife_mixtures,
-    size_law_spread,
-    step_law_spread,
-    step_law_spread_at_size,
-)
+from .intervals import build_intervals, jackknife_mixtures
 from .joint import JOINT_LAWS
+from .law_spread import final_size_law_spread, size_law_spread, step_law_spread, step_law_spread_at_size
 from .result import ROUTES, PipelineResult
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
     Candidate,
@@ -369,7 +363,7 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     if left_out is not None:
         result.warnings.insert(0, left_out)
     # Sizes only without a backtest (3 sizes): the size law's own prediction error at N* joins the jackknife
-    # (intervals.size_law_spread; measured by bench/interval_sizes_only.py), where the jackknife alone held 52 of
+    # (law_spread.size_law_spread; measured by bench/interval_sizes_only.py), where the jackknife alone held 52 of
     # 108 of the trainer runs' losses. None without degrees of freedom (every mixture at 2 sizes). Its mirror
     # image, steps only with curves of 3 checkpoints: the step law's, max with the jackknife (step_law_spread;
     # bench/interval_steps_only.py --checkpoints 3: the jackknife alone held 58-66 % on synthetic worlds).
