@@ -80,7 +80,8 @@ def test_a_loaded_pipeline_gives_the_fitted_intervals(tmp_path, fitted) -> None:
         assert_allclose(got[1], hi, rtol=1e-12)
     # At the target, a saved mixture keeps its saved relative half-width (the jackknife part around the target
     # losses it was saved with; on the direct route those are the law's own predictions, so it is the fitted
-    # interval itself), and a new one the largest saved spread of each eval: never narrower than the fitted one.
+    # interval itself), and a new one the saved refits' spread at it: the fitted interval
+    # (test_a_new_mixture_at_the_target_gets_the_saved_refits_spread).
     lo, hi = back.interval(fitted.mixtures)
     pred = back.predict(fitted.mixtures)
     assert_allclose(hi / pred - 1, fitted.intervals.upper / fitted.target_losses - 1, rtol=1e-12)
@@ -93,12 +94,41 @@ def test_a_loaded_pipeline_gives_the_fitted_intervals(tmp_path, fitted) -> None:
     assert np.all(hi - lo >= fhi - flo - 1e-12)
 
 
-def test_the_target_rule_is_the_saved_one_for_any_mixture(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
-    # The rule saved_intervals (and predict --pipeline) applied to the file, written out from the JSON here:
-    # max(q_ext, z sigma) with each saved mixture's own sigma, any other mixture the largest of each eval.
+def test_a_new_mixture_at_the_target_gets_the_saved_refits_spread(tmp_path, fitted) -> None:  # type: ignore[no-untyped-def]
+    # A file that keeps the jackknife refits (state.jackknife: every backtest file since 2026-12-04) gives a
+    # mixture that is not the pipeline's own the refits' spread at it, as the fitted pipeline does; it gave the
+    # largest saved spread of each eval, as for a file without them, and said the refits were not saved.
+    path, back = _saved(tmp_path, fitted)
+    for got, want in zip(back.interval(NEW), fitted.interval(NEW), strict=True):
+        assert_allclose(got, want, rtol=1e-10)
+    assert back.intervals.refits_kept and fitted.intervals.refits_kept
+    # Mixed with the pipeline's own mixtures: those keep their saved rows, the new ones the fitted intervals.
+    W = np.vstack([NEW[:1], fitted.mixtures[::-1], NEW[1:]])
+    lo, hi = back.interval(W)
+    pred = back.predict(W)
+    own = fitted.intervals.upper[::-1] / fitted.target_losses[::-1] - 1
+    assert_allclose(hi[1:-1] / pred[1:-1] - 1, own, rtol=1e-12)
+    flo, fhi = fitted.interval(NEW)
+    assert_allclose(lo[[0, -1]], flo, rtol=1e-10)
+    assert_allclose(hi[[0, -1]], fhi, rtol=1e-10)
+    how = back.intervals.describe_at(W, back.targets)
+    assert "2 mixture(s) not among the pipeline's own get the spread of the 4 saved jackknife refits'" in how
+    assert "not saved" not in how and "largest" not in how
+    assert "not among" not in back.intervals.describe_at(fitted.mixtures, back.targets)
+
+
+def test_the_target_rule_without_saved_refits(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
+    # A file without the refits (saved before they were kept): the rule saved_intervals (and predict --pipeline)
+    # applied to every file before, written out from the JSON here: max(q_ext, z sigma) with each saved mixture's
+    # own sigma, any other mixture the largest of each eval.
     res = nested
-    path, back = _saved(tmp_path, res)
-    doc = json.loads(path.read_text())["result"]["intervals"]
+    path, _ = _saved(tmp_path, res)
+    doc = json.loads(path.read_text())
+    doc["state"].pop("jackknife")
+    path.write_text(json.dumps(doc))
+    back = load_pipeline(path)
+    assert back.intervals.boot_laws == []
+    doc = doc["result"]["intervals"]
     q, sigma = np.array(doc["extrapolation"]), np.array(doc["boot_sigma"])
     W = np.vstack([NEW[:1], res.mixtures[::-1], NEW[1:]])
     rows = np.vstack([sigma.max(axis=0), sigma[::-1], sigma.max(axis=0)])
@@ -112,7 +142,8 @@ def test_the_target_rule_is_the_saved_one_for_any_mixture(tmp_path, nested) -> N
     assert_allclose(got[0], lo, rtol=1e-12)
     assert_allclose(got[1], hi, rtol=1e-12)
     assert got[3] == back.intervals.describe_at(W, back.targets)
-    assert "2 mixture(s) not among the pipeline's own" in got[3]
+    assert "2 mixture(s) not among the pipeline's own get the largest saved spread of each eval: the jackknife " \
+           "refits are not saved" in got[3]
 
 
 def test_save_load_save_keeps_the_intervals_block(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
@@ -164,11 +195,12 @@ def test_older_files_and_files_without_intervals(tmp_path, capsys, nested) -> No
             d["result"]["intervals"].pop(key)
 
     # Saved before the refits were kept, or before the residuals (and noise, contains) were: the partial object,
-    # the same target intervals, and one line at another scale.
+    # the same target intervals for the pipeline's own mixtures (a new one: the largest saved spread,
+    # test_the_target_rule_without_saved_refits), and one line at another scale.
     for edit in (lambda d: d["state"].pop("jackknife"), before_residuals):
         p, old = load(edit)
-        assert old.intervals is not None and old.intervals.boot_scales == []
-        for got, want in zip(old.interval(W), back.interval(W), strict=True):
+        assert old.intervals is not None and old.intervals.boot_scales == old.intervals.boot_laws == []
+        for got, want in zip(old.interval(res.mixtures), back.interval(res.mixtures), strict=True):
             assert_allclose(got, want, rtol=1e-12)
         with pytest.raises(InputError, match="saved by an older mixlaw"):
             old.interval(W, params=4e7, steps=2000.0)

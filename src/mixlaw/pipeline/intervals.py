@@ -153,12 +153,14 @@ class PredictionIntervals:
         The jackknife refits' fitted scale models (``scales.law_at(N, T)``, as :attr:`PipelineResult.scales`):
         the jackknife part of :meth:`at_scale` at any model size and step.
     from_file : bool
-        Read back from a saved pipeline (:func:`~.io.load_pipeline`): at the target :meth:`at` takes the saved
-        jackknife spread :attr:`boot_sigma`, a saved mixture's own row and any other mixture the largest of each
-        target, as it takes :attr:`size_law` (conservative where the jackknife part dominates), and
-        :meth:`describe_at` says so. One rule for every file: the refits' fitted stages are saved only with a
-        backtest (for :meth:`at_scale`), and this is the rule ``mixlaw predict --pipeline`` has applied since
-        2026-12-03.
+        Read back from a saved pipeline (:func:`~.io.load_pipeline`): at the target :meth:`at` gives a saved
+        mixture its own saved jackknife spread (:attr:`boot_sigma`, the spread around the target losses it was
+        saved with), as it takes :attr:`size_law`. Any other mixture gets the refits' spread at its weights, as the
+        fitted pipeline gives, when the file keeps the refits (:attr:`refits_kept`: files with a backtest since
+        2026-12-04, whose ``state.jackknife`` holds them for :meth:`at_scale`); in a file without them (no
+        backtest, or saved before) the largest saved spread of each target (conservative where the jackknife part
+        dominates: the rule ``mixlaw predict --pipeline`` applied to every file from 2026-12-03). :meth:`describe_at`
+        says which.
     """
 
     level: float
@@ -217,6 +219,13 @@ class PredictionIntervals:
         if idx is None or not len(per_mixture):
             return np.broadcast_to(np.max(per_mixture, axis=0), (len(weights), per_mixture.shape[1])).copy()
         return np.where((idx >= 0)[:, None], per_mixture[np.maximum(idx, 0)], np.max(per_mixture, axis=0))
+
+    @property
+    def refits_kept(self) -> bool:
+        """Whether every jackknife refit's mixing law is here (:attr:`boot_laws`, as many as :attr:`n_boot` > 0):
+        always when fitted; read back from a file, when it keeps ``state.jackknife`` (a backtest, since
+        2026-12-04)."""
+        return self.n_boot > 0 and len(self.boot_laws) == self.n_boot
 
     def boot_spread(self, weights: np.ndarray, center: np.ndarray,
                     laws: list[tuple[MixingLaw, dict[str, Any]]] | None = None) -> np.ndarray:
@@ -304,19 +313,27 @@ class PredictionIntervals:
 
     def at(self, weights: Any, center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) for predictions ``center`` (n, n_targets) of new mixtures ``weights`` (n, n_domains), at
-        the target. Read back from a file (:attr:`from_file`), the jackknife part is each mixture's saved
-        :attr:`boot_sigma` (its own row; any other mixture the largest of each target), not the refits' spread."""
+        the target. Read back from a file (:attr:`from_file`), the jackknife part of a pipeline's own mixture is its
+        saved :attr:`boot_sigma` row; any other mixture's is the refits' spread at it (:meth:`boot_spread`, as
+        fitted) where the file keeps them (:attr:`refits_kept`), else the largest saved spread of each target."""
         W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-        sigma = (self._own_rows(np.nan_to_num(self.boot_sigma, nan=0.0), W) if self.from_file
-                 else self.boot_spread(W, center))
+        if not self.from_file:
+            sigma = self.boot_spread(W, center)
+        else:
+            sigma = self._own_rows(np.nan_to_num(self.boot_sigma, nan=0.0), W)
+            idx = self._own_index(W)
+            new = np.ones(len(W), dtype=bool) if idx is None else idx < 0
+            if self.refits_kept and new.any():
+                sigma[new] = self.boot_spread(W[new], np.atleast_2d(center)[new])
         h = self.half_width(sigma, self.size_law_at(W), self.step_law_at(W))
         return interval_bounds(center, h)
 
     def describe_at(self, weights: Any, targets: list[str]) -> str:
         """One line saying how :meth:`at` builds the intervals of ``weights`` (``targets``: the target columns'
         names): for intervals read back from a file, which saved parts and rule (:func:`relative_half_width`), how
-        many mixtures are not the pipeline's own (they get the largest saved spread), which targets have no
-        extrapolation part, and the fit's own words (:attr:`contains`); else :attr:`method`."""
+        many mixtures are not the pipeline's own (they get the saved refits' spread, or without them the largest
+        saved spread), which targets have no extrapolation part, and the fit's own words (:attr:`contains`); else
+        :attr:`method`."""
         if not self.from_file:
             return f"{self.level:.0%} prediction intervals: {self.method}"
         W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
@@ -330,8 +347,11 @@ class PredictionIntervals:
                   else "the jackknife spread and the saved size-law prediction error in quadrature (no backtest)"
                   if size else "max of the jackknife spread and the saved step-law prediction error (no backtest)"
                   if step else "max of each eval's saved extrapolation error and the jackknife spread")
-               + (f" ({new} mixture(s) not among the pipeline's own get the largest saved spread of each eval: the "
-                  "jackknife refits are not saved)" if new else "")
+               + ("" if not new else
+                  f" ({new} mixture(s) not among the pipeline's own get the spread of the {self.n_boot} saved "
+                  "jackknife refits' predictions at them, as when fitted)" if self.refits_kept else
+                  f" ({new} mixture(s) not among the pipeline's own get the largest saved spread of each eval: the "
+                  "jackknife refits are not saved)")
                + (f"; the extrapolation error is NOT in the intervals of {', '.join(missing)} (none saved: the "
                   "jackknife spread alone)" if missing and not size and not step else ""))
         if self.contains:  # the fit's own words for its rule (files saved since 2026-12-04)

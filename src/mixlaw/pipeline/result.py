@@ -164,8 +164,8 @@ class PipelineResult:
         InputError saying why where they cannot be built (a pipeline without a backtest). A pipeline read back by
         :func:`~.io.load_pipeline` has its file's :attr:`intervals`, as ``mixlaw predict --pipeline`` reads them: at
         another scale the same rule from the saved residuals and refits; at the target each saved mixture's own saved
-        jackknife spread, any other mixture the largest of each target
-        (:attr:`~.intervals.PredictionIntervals.from_file`)."""
+        jackknife spread, any other mixture the saved refits' spread at it (as fitted), or in a file without them
+        the largest of each target (:attr:`~.intervals.PredictionIntervals.from_file`)."""
         if self.intervals is None:
             return None
         N, T = self.scale_of(params, steps, tokens)
