@@ -117,6 +117,21 @@ def test_a_new_mixture_at_the_target_gets_the_saved_refits_spread(tmp_path, fitt
     assert "not among" not in back.intervals.describe_at(fitted.mixtures, back.targets)
 
 
+def test_an_own_mixture_a_rounding_edge_away_is_still_own(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
+    # A mixture read back from a CSV and renormalised moves by ~1e-9; matched by rounding to 9 decimals, a share
+    # that crossed a rounding edge made the pipeline's own mixture "new" (it got the refits' spread and the line
+    # counted it as not among the pipeline's own).
+    _, back = _saved(tmp_path, nested)
+    M = nested.mixtures
+    edge = (np.round(M[:, 0] * 1e9) + 0.5) / 1e9 + 1e-12  # just past the rounding edge nearest each first share
+    W = M.copy()
+    W[:, 0], W[:, -1] = edge, W[:, -1] - (edge - M[:, 0])
+    assert np.max(np.abs(W - M)) < 2e-9 and not np.array_equal(np.round(W, 9), np.round(M, 9))
+    assert "not among" not in back.intervals.describe_at(W, back.targets)
+    lo, hi = back.interval(W)
+    assert_allclose(hi / back.predict(W) - 1, nested.intervals.upper / nested.target_losses - 1, rtol=1e-6)
+
+
 def test_the_target_rule_without_saved_refits(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
     # A file without the refits (saved before they were kept): the rule saved_intervals (and predict --pipeline)
     # applied to every file before, written out from the JSON here: max(q_ext, z sigma) with each saved mixture's

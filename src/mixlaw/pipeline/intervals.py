@@ -81,6 +81,9 @@ from .law_spread import (  # noqa: F401  (re-exported: mixlaw.pipeline.intervals
 )
 from .result import _mixture_ids, log_distance
 
+#: Largest difference in any share for a mixture to count as one of the pipeline's own (its saved rows).
+OWN_MIXTURE_ATOL = 1e-7
+
 
 def relative_half_width(extrapolation: np.ndarray | float, sigma: np.ndarray, level: float,
                         size_law: np.ndarray | None = None, step_law: np.ndarray | None = None) -> np.ndarray:
@@ -206,11 +209,25 @@ class PredictionIntervals:
         return self._own_rows(self.step_law, weights)
 
     def _own_index(self, weights: np.ndarray) -> np.ndarray | None:
-        """Each row of ``weights``' index in :attr:`mixtures` (-1: not one of them); None without them."""
+        """Each row of ``weights``' index in :attr:`mixtures` (-1: not one of them); None without them.
+
+        A row is a pipeline mixture when every share is within :data:`OWN_MIXTURE_ATOL` of it. Why not rounding:
+        a mixture read back from a CSV and renormalised moves by ~1e-9, which rounding to 9 decimals split from
+        its saved twin whenever a share sat near a rounding edge (a file's own mixture summing to 1 - 1e-9 was
+        described as a new one)."""
         if self.mixtures is None:
             return None
-        own = {tuple(w): i for i, w in enumerate(np.round(self.mixtures, 9))}
-        return np.array([own.get(tuple(w), -1) for w in np.round(weights, 9)], dtype=int)
+        M = np.asarray(self.mixtures, dtype=np.float64)
+        W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+        out = np.full(len(W), -1, dtype=int)
+        if not len(M) or W.shape[1] != M.shape[1]:
+            return out
+        for a in range(0, len(W), 1024):  # (block, n_mixtures, n_domains) at a time: candidate files can be large
+            d = np.max(np.abs(W[a:a + 1024, None, :] - M[None, :, :]), axis=2)
+            j = np.argmin(d, axis=1)
+            hit = d[np.arange(len(j)), j] <= OWN_MIXTURE_ATOL
+            out[a:a + 1024][hit] = j[hit]
+        return out
 
     def _own_rows(self, per_mixture: np.ndarray | None, weights: np.ndarray) -> np.ndarray | None:
         if per_mixture is None:
