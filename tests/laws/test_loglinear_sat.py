@@ -132,6 +132,7 @@ def test_a_huber_fit_that_does_not_converge_is_named_by_law_key_and_eval(monkeyp
     from mixlaw.laws import _huber
 
     monkeypatch.setattr(_huber, "MAX_ITER", 1)
+    monkeypatch.setattr(_huber, "LINE_ITER", 0)
     rng = np.random.default_rng(0)
     W = rng.dirichlet(np.ones(3), size=40)
     y = 2.0 + np.exp(W @ [-1.0, 0.5, 0.2]) * np.exp(rng.normal(0, 0.05, 40))

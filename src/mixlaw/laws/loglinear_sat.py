@@ -230,7 +230,8 @@ class LogLinearSat(MixingLaw):
             for k, i in enumerate(cols):
                 t = ctx.targets[i]
                 if not ok[0, k]:
-                    warnings.warn(f"{self.key}[{t}]: a Huber fit did not converge in {_huber.MAX_ITER} Newton steps",
+                    warnings.warn(f"{self.key}[{t}]: a Huber fit did not converge in "
+                                  f"{_huber.MAX_ITER + _huber.LINE_ITER} Newton steps",
                                   ConvergenceWarning, stacklevel=3)
                 b = coef[0, k].copy()
                 b[:M] += icpt[0, k]  # sum_j r_j = 1: the intercept is a common shift of the a_j
