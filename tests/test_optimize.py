@@ -456,3 +456,23 @@ def test_a_domain_named_without_its_namespace_is_pointed_to_its_full_name(capsys
         code, _, err = _cli(capsys, "optimize", "--runs", str(p), "--law", "linear", *option)
         assert code == 2 and "did you mean 'ns:b'?" in err, err
     assert known_names(["web"], ["pile/web", "ns:web", "existing"]).endswith("(did you mean 'pile/web', 'ns:web'?)")
+
+
+def test_cli_optimize_of_one_eval_names_it_for_a_single_law_and_for_auto(capsys, tmp_path) -> None:
+    # Olmix's update-5 swarm, --target hellaswag:rc::olmes: the header read 'objective=mean' (report: 'loss of
+    # hellaswag:rc::olmes'), and auto's predicted losses had one row, 'objective'.
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 40)
+    p = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(40)], "w:a": W[:, 0], "w:b": W[:, 1], "w:c": W[:, 2],
+                  "loss:hs:rc::olmes": 3 - W[:, 0] + 0.5 * W[:, 0] ** 2, "loss:other": 2 + W[:, 1]}
+                 ).to_csv(p, index=False)
+    for law in (["ye-pow"], ["auto", "--candidates", "ye-pow,linear"]):
+        code, out, err = _cli(capsys, "optimize", "--runs", str(p), "--target", "hs:rc::olmes", "--law", *law, "--json")
+        assert code == 0, err
+        opt = json.loads(out)["optimum"]
+        assert opt["objective_name"] == "loss of hs:rc::olmes"
+        assert list(opt["losses"]) == ["hs:rc::olmes"] and list(opt["natural"]["losses"]) == ["hs:rc::olmes"]
+        assert opt["losses"]["hs:rc::olmes"] == pytest.approx(opt["objective"])

@@ -428,6 +428,12 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         # The run a reader can look up (a sweep's design name, dd-003-200k), not only its 0-based row.
         result.nearest_run_name = str(table.runs[result.nearest_run])
     result.selection = law_selection(fitted)
+    if len(names) == 1 and list(result.losses) == [OBJECTIVE]:
+        # A meta-law fitted for the objective of one eval set predicts that eval: named so ('objective' was the
+        # only row of auto's predicted losses for --target hellaswag:rc::olmes, where a single law's row names it).
+        result.losses = {names[0]: result.losses[OBJECTIVE]}
+        if OBJECTIVE in result.natural_losses:
+            result.natural_losses = {names[0]: result.natural_losses[OBJECTIVE]}
     result.law_error = _law_error(fitted, table, names, asked)
     if own_runs:
         result.best_run = best_measured_run(table, names, asked, maximize)

@@ -129,6 +129,10 @@ def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, n
                              f"({targets}), a mapping {{eval: weight}} (on the command line: weights=a:0.5,b:0.5) "
                              "or a callable")
         s = objective_weights(objective, targets)
+        if objective in ("mean", "total") and len(targets) == 1 and s is not None and s.tolist() == [1.0]:
+            # The default 'mean' of one --target read 'objective=mean' (Olmix's hellaswag:rc::olmes alone), where
+            # 'report' says 'loss of hellaswag:rc::olmes' of the same optimum.
+            objective = targets[0]
         return (objective if objective in ("mean", "total") else f"loss of {objective}"), s
     if isinstance(objective, Mapping):
         # Named as the CLI spells it (weights=a:0.5,b:0.5), so a printed or saved optimum says which weights.
