@@ -54,3 +54,13 @@ def test_optimum_table_keeps_domains_with_a_shared_prefix_apart():
     assert doms[0] in text and doms[1] in text  # up to 40 characters in full
 
 
+
+
+def test_names_that_share_a_namespace_keep_their_ends():
+    # Olmix's domains in a fit report's 10-cell interaction columns: 's2pdfv1:crime_law' and 's2pdfv1:games' read
+    # 's2pdfv1:c…' and 's2pdfv1:g…' (the head is all namespace) beside 's2pd…adult' for the names that clashed.
+    doms = ["s2pdfv1:adult", "s2pdfv1:crime_law", "s2pdfv1:games", "s2pdfv1:art_design", "existing"]
+    assert short_labels(doms, 10) == ["s2pd…adult", "s2pd…e_law", "s2pd…games", "s2pd…esign", "existing"]
+    # a colon that is no shared namespace (OLMES's suffixes) keeps the head
+    assert short_labels(["hellaswag:rc::olmes", "mmlu_college_biology:rc::olmes"], 13) == ["hellaswag:rc…",
+                                                                                          "mmlu_college…"]

@@ -93,7 +93,16 @@ def short_labels(names: list[str], width: int) -> list[str]:
         raise ValueError(f"width must be >= 3; got {width}")
 
     def cut(n: str) -> str:
-        return n if cell_len(n) <= width else _head_cells(n, width - 1) + "…"
+        if cell_len(n) <= width:
+            return n
+        head = _head_cells(n, width - 1)
+        # A namespace that many names share leaves the head nothing to tell them by: Olmix's 's2pdfv1:crime_law' and
+        # 's2pdfv1:games' read 's2pdfv1:c…' and 's2pdfv1:g…' in a fit report's 10-cell columns. Such a name keeps its
+        # end too ('s2pd…e_law').
+        sep = max(head.rfind(":"), head.rfind("/"))
+        if sep >= 0 and len(head) - sep - 1 < 3 and sum(m.startswith(head[:sep + 1]) for m in names) > 1:
+            return middle(n)
+        return head + "…"
 
     def middle(n: str) -> str:
         if cell_len(n) <= width:
