@@ -476,3 +476,19 @@ def test_cli_optimize_of_one_eval_names_it_for_a_single_law_and_for_auto(capsys,
         assert opt["objective_name"] == "loss of hs:rc::olmes"
         assert list(opt["losses"]) == ["hs:rc::olmes"] and list(opt["natural"]["losses"]) == ["hs:rc::olmes"]
         assert opt["losses"]["hs:rc::olmes"] == pytest.approx(opt["objective"])
+
+
+def test_a_share_outside_its_bootstrap_interval_is_said(ye_law: YeExponential) -> None:
+    # Olmix's update-5 swarm, bimix on hellaswag with --bootstrap 20: s2pdfv1:art_design 0.2323 beside its interval
+    # [0, 0.2158], with no word; the objective's own interval has such a note.
+    opt = optimize_mixture(ye_law, objective="mean")
+    inside = {d: (w - 0.01, w + 0.01) for d, w in opt.weights.items()}
+    opt.intervals = {"level": 0.9, "n_boot": 20, "weights": inside}
+    assert "bootstrap intervals" not in str(opt)
+    d = max(opt.weights, key=opt.weights.get)
+    opt.intervals["weights"] = {**inside, d: (0.0, opt.weights[d] - 0.05)}
+    text = str(opt)
+    assert f"note: 1 of the optimum's shares lie outside their bootstrap intervals ({d} " in text
+    # an optimum at its interval's end (a bound both share) is inside
+    opt.intervals["weights"] = {**inside, d: (0.0, opt.weights[d])}
+    assert "bootstrap intervals" not in str(opt)
