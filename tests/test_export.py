@@ -231,6 +231,16 @@ def test_per_domain_options_take_domains_with_colons_and_name_unknown_domains():
     assert {d["split"] for d in hf["loaders"]} == {"train[:90%]"}
 
 
+def test_per_domain_numbers_in_exponent_form():
+    # YAML 1.1 reads '1e3' as a string: the ':number' check of the part after the colon refused it, and
+    # max_repetition_ratio=a:1e3,b:2 (accepted before, exported as 1000) became the scalar 'a:1e3,b:2'.
+    opts = parse_export_options(["max_repetition_ratio=a:1e3,b:2.5E1", "split=a:1e3x"])
+    assert opts == {"max_repetition_ratio": {"a": 1000.0, "b": 25.0}, "split": "a:1e3x"}
+    olmo = yaml.safe_load(export_mixture({"a": 0.5, "b": 0.5}, "olmo", {"a": "/a", "b": "/b"},
+                                         max_repetition_ratio=opts["max_repetition_ratio"]))
+    assert [s["max_repetition_ratio"] for s in olmo["sources"]] == [1000.0, 25.0]
+
+
 def _without_split(opts):  # type: ignore[no-untyped-def]
     return {k: v for k, v in opts.items() if k != "split"}
 

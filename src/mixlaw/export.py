@@ -464,8 +464,20 @@ def _json(domains: list[str], text: dict[str, str], paths: dict[str, list[str]],
     return json.dumps(rows, indent=indent, ensure_ascii=False) + "\n"
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+def _number(text: str) -> int | float | None:
+    """``text`` as a number (YAML's ``4``, ``1.5``; also ``1e3``, which YAML 1.1 reads as a string), or None."""
+    import yaml
+
+    try:
+        x = yaml.safe_load(text)
+    except yaml.YAMLError:
+        x = None
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return x
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
@@ -473,8 +485,9 @@ def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
 
     Values read as YAML scalars (``8``, ``0.5``, ``true``, ``text``); ``domain:number,domain:number`` gives a
     per-domain mapping (``max_repetition_ratio=math:4,code:2``). The number is what follows a part's last colon,
-    so a domain may hold colons (Olmix's ``s2pdfv1:travel:2``); a value whose parts do not all end in
-    ``:number`` is one scalar (HF's ``split=train[:90%]``, which had become the mapping ``{'train[': '90%]'}``).
+    so a domain may hold colons (Olmix's ``s2pdfv1:travel:2``), and ``1e3`` is a number as in a CLI flag; a
+    value whose parts do not all end in ``:number`` is one scalar (HF's ``split=train[:90%]``, which had become
+    the mapping ``{'train[': '90%]'}``).
 
     Examples
     --------
@@ -500,8 +513,9 @@ def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
             raise InputError(f"--export-option: {key!r} given twice")
         val = val.strip()
         parts = [p.rpartition(":") for p in val.split(",")] if ":" in val and "://" not in val else None
-        if parts and all(s and k.strip() and _is_number(scalar(v.strip())) for k, s, v in parts):
-            out[key] = {k.strip(): scalar(v.strip()) for k, _, v in parts}
+        numbers = [_number(v.strip()) for _, _, v in parts] if parts else []
+        if parts and all(s and k.strip() and x is not None for (k, s, _), x in zip(parts, numbers, strict=True)):
+            out[key] = {k.strip(): x for (k, _, _), x in zip(parts, numbers, strict=True)}
         else:
             out[key] = scalar(val)
     return out
