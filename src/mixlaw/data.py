@@ -22,6 +22,7 @@ import json
 import os
 import re
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -426,26 +427,29 @@ def suggest_column_map(cols: list[str]) -> str | None:
     >>> suggest_column_map(["weight_a", "weight_b", "model_size", "n_tokens", "a_loss", "b_loss"])
     'w:*=weight_*,loss:*=*_loss,params=model_size,tokens=n_tokens'
     """
+    # Each column's patterns: '*' + a suffix starting at a separator, a prefix ending at one + '*' (a name left
+    # for '*'). A column matches '*S' exactly when S is one of its own such suffixes, so one pass counts every
+    # pattern's matches. Why: matching each candidate pattern against every column took 7.5 s of CPU for a
+    # 2000-column W&B export, on the way to any error about a table's columns.
+    pats = [[p for m in re.finditer(r"[_/:.\-]", c)
+             for p, name in (("*" + c[m.start():], c[:m.start()]), (c[:m.end()] + "*", c[m.end():])) if name]
+            for c in cols]
+    matches = Counter(p for ps in pats for p in ps)
+    # eval/<name>/loss: a prefix and a suffix around a name without '/'
+    around = Counter((p[0], p[2]) for p in (c.split("/") for c in cols) if len(p) == 3 and p[1])
+
     def pattern(words: tuple[str, ...], least: int) -> str | None:
         best: tuple[int, str] | None = None
-        for c in cols:
-            for m in re.finditer(r"[_/:.\-]", c):
-                for pat, part in (("*" + c[m.start():], c[:m.start()]), (c[:m.end()] + "*", c[m.end():])):
-                    fixed = pat.replace("*", "").lower()
-                    if not part or not any(w in fixed for w in words):
-                        continue
-                    rx = re.compile("^" + re.escape(pat).replace(r"\*", ".+") + "$")
-                    n = sum(bool(rx.match(x)) for x in cols)
-                    if n >= least and (best is None or n > best[0]):
-                        best = (n, pat)
-        # eval/<name>/loss: a prefix and a suffix around the name
+        for pat in (p for ps in pats for p in ps):
+            n = matches[pat]
+            if n >= least and (best is None or n > best[0]) and any(w in pat.replace("*", "").lower() for w in words):
+                best = (n, pat)
         for c in cols:
             parts = c.split("/")
             if len(parts) == 3 and any(w in parts[2].lower() for w in words):
-                pat = f"{parts[0]}/*/{parts[2]}"
-                n = sum(bool(re.match("^" + re.escape(pat).replace(r"\*", "[^/]+") + "$", x)) for x in cols)
+                n = around[parts[0], parts[2]]
                 if n >= least and (best is None or n >= best[0]):  # over '*/loss', which keeps 'eval/' in the name
-                    best = (n, pat)
+                    best = (n, f"{parts[0]}/*/{parts[2]}")
         return None if best is None else best[1]
 
     w, loss = pattern(_WEIGHT_WORDS, 2), pattern(_LOSS_WORDS, 1)  # a run table may have one eval set
