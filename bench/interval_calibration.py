@@ -42,9 +42,9 @@ mostly their 0.3-1 % noise, but not on mixlaw's trainer runs, whose is not (modu
 largest fitted one). The backtest's size part cannot run (holding out the largest leaves 2), so the residuals
 are the time part's alone, scaled by f = (log N*/N_L + log S*/S_L) / (log S_L/S_c), the estimate "partial";
 worlds of 3 checkpoints per curve have no backtest at all (the jackknife alone) and are scored apart. Each row
-also keeps the size law's prediction error at N* (:func:`mixlaw.pipeline.intervals.size_law_spread` on the
+also keeps the size law's prediction error at N* (:func:`mixlaw.pipeline.law_spread.size_law_spread` on the
 table read at its last step, the sizes-only term) and, without a backtest, the step law's at S*
-(:func:`mixlaw.pipeline.intervals.step_law_spread_at_size`: the largest size's curves), for the last rule rows and
+(:func:`mixlaw.pipeline.law_spread.step_law_spread_at_size`: the largest size's curves), for the last rule rows and
 ``NO_BACKTEST_RULES``. ``--checkpoints 3`` thins every curve to its first, middle and last checkpoint (by
 index), so that with ``--fit-sizes 3`` no world has a backtest. Measured 2026-12-04 (``--jackknife 3``, 47-101
 s a block), coverage / mean half-width, seed blocks 1 / 0 / 2 / 3::
@@ -75,7 +75,7 @@ per-mixture + alpha drift)::
     max(z sd_jk (+) size, step)                   83 % 3.75 % 75-88 %       78 %            85 %            79 %
 
 The size-law term in quadrature (the sizes-only pipeline's, on the curves' last checkpoints:
-:func:`mixlaw.pipeline.intervals.final_size_law_spread`) was the library's rule there from 2026-12-04 (mean
+:func:`mixlaw.pipeline.law_spread.final_size_law_spread`) was the library's rule there from 2026-12-04 (mean
 half-width 3.4-3.9 %); the step law's adds little beside it and both over-cover (93-95 % in a family).
 
 **Target at a fitted size** (``--target-at-fitted-size``, with ``--fit-sizes 3 --checkpoints 3``): the target
@@ -83,7 +83,7 @@ is the largest fitted size at the world's target step (1-3x the last checkpoint)
 extrapolated; its measured loss is the world's loss there with the world's noise (a draw of its own seed). The
 size-law term at the last checkpoints held none of the step extrapolation there (it is the checkpoints' noise
 at N*, the same at any S*). Rows keep the step law's term on the curves at the fitted size nearest the target
-(:func:`mixlaw.pipeline.intervals.step_law_spread_at_size`) and each term's noise part (t x sigma), for the
+(:func:`mixlaw.pipeline.law_spread.step_law_spread_at_size`) and each term's noise part (t x sigma), for the
 rules of ``NO_BACKTEST_RULES``. Chosen on block 1 for both targets at once, checked on blocks 0 / 2 / 3
 (2026-12-04, 35-90 s a block), coverage (mean half-width), per family (joint, per-mixture, joint + late bend,
 per-mixture + alpha drift)::
@@ -420,7 +420,7 @@ def trainer_components(job: tuple[str, bool, float, float, int]) -> dict[str, An
 
 
 def _noise_part(sp: Any) -> float:
-    """t x sigma-hat of a :class:`~mixlaw.pipeline.intervals.SizeLawSpread` (one eval): the part of its half-width
+    """t x sigma-hat of a :class:`~mixlaw.pipeline.law_spread.SizeLawSpread` (one eval): the part of its half-width
     that is the target run's own noise, the same at any distance."""
     return float(student_t.ppf(0.5 + LEVEL / 2, sp.df[0]) * sp.sigma[0])
 

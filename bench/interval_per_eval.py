@@ -2,7 +2,7 @@
 shrunk toward the pool. Coverage and half-width per eval set on seeded multi-eval worlds.
 
 Issue 9, point 3. :func:`mixlaw.pipeline.fit_pipeline` already gives each eval set (target column) the conformal
-quantile of *its own* backtest residuals (:func:`mixlaw.pipeline.intervals.extrapolation_half_width`, one column
+quantile of *its own* backtest residuals (:func:`mixlaw.pipeline.conformal.extrapolation_half_width`, one column
 per eval; group-conditional or "Mondrian" conformal prediction, Vovk et al. 2005, ch. 4), not one width pooled
 over the evals. The worlds of ``bench/interval_calibration.py`` and ``bench/pipeline_selection.py`` have one eval
 set, so they cannot tell per-eval from pooled widths; these have three. Each world: the layout of

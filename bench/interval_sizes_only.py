@@ -35,7 +35,7 @@ variance. Rules (relative half-widths h; z the normal quantile of the 80 % level
   predictions of that entry (relative); ``A: + candidate std``: d = z x their std (ddof 0); ``A: + candidate max
   deviation``: d = the largest distance of a candidate's prediction from the one made;
 - ``B: + size-law prediction sd``: :math:`\\sqrt{(z\\sigma_{jk})^2 + t^2 \\hat\\sigma^2 (1 + h_*)}`
-  (:func:`mixlaw.pipeline.intervals.size_law_spread`): the linear least-squares prediction variance of the size
+  (:func:`mixlaw.pipeline.law_spread.size_law_spread`): the linear least-squares prediction variance of the size
   law at N* for the mixture's own 3 points (E and A, alpha at its profile minimum;
   :math:`h_* = v_*^T (X^T W X)^{-1} v_* / \\hat y_*^2`), :math:`\\hat\\sigma^2` the residual variance of the
   shared-alpha fit (its n - 1 degrees of freedom per eval: lack of fit included), t the Student quantile, the
@@ -267,7 +267,7 @@ def spread(row: dict[str, Any], how: str) -> np.ndarray:
 
 
 def prediction_sd(row: dict[str, Any]) -> np.ndarray:
-    """t x sigma_hat x sqrt(1 + h*) per (mixture, eval): :func:`mixlaw.pipeline.intervals.size_law_spread`."""
+    """t x sigma_hat x sqrt(1 + h*) per (mixture, eval): :func:`mixlaw.pipeline.law_spread.size_law_spread`."""
     if row.get("size_law") is None:
         return np.zeros(np.asarray(row["center"]).shape)
     return np.asarray(row["size_law"], dtype=np.float64)

@@ -25,7 +25,7 @@ Worlds with 3 checkpoints per curve have no time backtest (a cut would leave 2):
 (by index: the 8x span kept; the trainer runs' too, inside the fitted window): then no world has a backtest, and
 the rules are those without one (``NO_BACKTEST_RULES``): the library's, the jackknife alone
 (z sigma_jk), and with the step law's prediction error at S*
-(:func:`mixlaw.pipeline.intervals.step_law_spread`: each mixture's E + B/S^beta, beta shared, t x the residual
+(:func:`mixlaw.pipeline.law_spread.step_law_spread`: each mixture's E + B/S^beta, beta shared, t x the residual
 sd x sqrt(1 + h*), the target run's noise in the 1) in quadrature, alone, or as the max with the jackknife.
 Use ``--jackknife 8`` (the library's default: without a backtest the jackknife is most of the interval).
 Measured 2026-12-04 (48-54 s a block), coverage / mean half-width over all 52 worlds (block 1 chose, 0, 2, 3
@@ -350,7 +350,7 @@ RULES: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
 
 
 def step_law_sd(row: dict[str, Any]) -> np.ndarray:
-    """t x sigma_hat x sqrt(1 + h*) per (mixture, eval) (:func:`mixlaw.pipeline.intervals.step_law_spread`; 0
+    """t x sigma_hat x sqrt(1 + h*) per (mixture, eval) (:func:`mixlaw.pipeline.law_spread.step_law_spread`; 0
     when it has no df)."""
     if row.get("step_law") is None:
         return np.zeros(np.asarray(row["center"]).shape)

@@ -12,7 +12,7 @@ exp(t.r) without its step term), auto (``route="auto", law="auto"``), auto's cho
 prediction intervals, and a naive baseline (each mixture's loss at the largest fitted size). With 3 fitted sizes
 auto's backtest cannot run (holding out the largest leaves 2, the size law needs 3): auto then uses its first
 candidate, nested ye-exp, without comparison, and its intervals are the jackknife's with the size law's own
-prediction error at N* in quadrature (:func:`mixlaw.pipeline.intervals.size_law_spread`); the table says so.
+prediction error at N* in quadrature (:func:`mixlaw.pipeline.law_spread.size_law_spread`); the table says so.
 
 Dai & Zheng's SlimPajama sweep (``--dz``, a clone of github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws; not
 shipped): the script checks whether every size has a checkpoint at the largest run's last token count

@@ -1,5 +1,5 @@
 """The multi-scale pipeline's intervals without any backtest (3 sizes, curves of 3 checkpoints): each extrapolated
-part's own term, the wider (mixlaw.pipeline.intervals.step_law_spread_at_size, final_size_law_spread; measured by
+part's own term, the wider (mixlaw.pipeline.law_spread.step_law_spread_at_size, final_size_law_spread; measured by
 bench/interval_calibration.py --fit-sizes 3 --checkpoints 3 [--target-at-fitted-size])."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The sizes-only pipeline's intervals without a backtest (3 sizes): the jackknife over mixtures plus the size law's
-own prediction error at N* (mixlaw.pipeline.intervals.size_law_spread; measured by bench/interval_sizes_only.py)."""
+own prediction error at N* (mixlaw.pipeline.law_spread.size_law_spread; measured by bench/interval_sizes_only.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The steps-only pipeline's intervals without a backtest (curves of 3 checkpoints): the jackknife over mixtures and
-the step law's own prediction error at S*, the larger of the two (mixlaw.pipeline.intervals.step_law_spread;
+the step law's own prediction error at S*, the larger of the two (mixlaw.pipeline.law_spread.step_law_spread;
 measured by bench/interval_steps_only.py --checkpoints 3)."""
 
 from __future__ import annotations

@@ -579,6 +579,7 @@ def _gauss_newton_stderr(dr: np.ndarray, resid: np.ndarray, keep: np.ndarray, fr
                 correl[idx[a]] = cor[j] if sub.all() else _embed(cor[j], sub)
     return full_se, correl
 
+
 def _embed(c: np.ndarray, sub: np.ndarray) -> np.ndarray:
     """The (q, q) matrix ``c`` of the ``sub`` entries among q, NaN in the rows and columns of the others."""
     out = np.full((sub.size, sub.size), np.nan)

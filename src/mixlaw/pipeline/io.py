@@ -195,8 +195,7 @@ def saved_intervals(path: str | os.PathLike[str], result: PipelineResult, weight
     ``iv.at(weights, center)`` and ``iv.describe_at(weights, result.targets)`` of the file's intervals
     (:meth:`~.intervals.PredictionIntervals.at`, read back from a file: a saved mixture gets its own saved
     jackknife spread, any other the saved refits' spread at it, or without them the largest of each target, in the
-    rule of
-    :func:`~.intervals.relative_half_width` with the saved extrapolation, size- and step-law parts). Prefer
+    rule of :func:`~.intervals.relative_half_width` with the saved extrapolation, size- and step-law parts). Prefer
     ``load_pipeline(path).interval(weights)``, which reads the file once."""
     iv = _file_intervals(path, result)
     if iv is None:
