@@ -25,6 +25,7 @@ from mixlaw.pipeline import (
 from mixlaw.pipeline.intervals import OWN_MIXTURE_ATOL
 
 from .test_pipeline import N_STAR, S_STAR, _with_tokens, world
+from .test_pipeline_predict import load_error
 
 NEW = np.array([[0.4, 0.35, 0.25], [0.2, 0.2, 0.6]])  # not among the pipeline's mixtures
 SCALES = ({"params": 4e7, "steps": 2000.0}, {"params": 5e9, "steps": 1e6})  # inside the runs; beyond the target
@@ -253,15 +254,7 @@ def test_a_damaged_intervals_block_is_one_error_at_load_time(tmp_path, nested) -
     good = json.loads(path.read_text())
 
     def broken(edit) -> str:  # type: ignore[no-untyped-def]
-        doc = json.loads(json.dumps(good))
-        edit(doc)
-        p = tmp_path / "bad.json"
-        p.write_text(json.dumps(doc))
-        with pytest.raises(InputError) as exc:
-            load_pipeline(p)
-        msg = str(exc.value)
-        assert msg.startswith(str(p)) and "\n" not in msg
-        return msg
+        return load_error(tmp_path, good, edit)
 
     iv = lambda d: d["result"]["intervals"]  # noqa: E731
     assert "result.intervals.boot_sigma" in broken(lambda d: iv(d).update(boot_sigma="x"))

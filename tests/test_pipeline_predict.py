@@ -69,6 +69,20 @@ def test_save_load_round_trip_gives_identical_predictions(tmp_path, route: str, 
     assert str(back).splitlines()[0] == str(res).splitlines()[0]
 
 
+def load_error(tmp_path, good: dict, edit) -> str:  # type: ignore[no-untyped-def]
+    """The one-line InputError of load_pipeline on the saved document ``good`` changed by ``edit``, which names the
+    file (shared with test_pipeline_loaded_intervals)."""
+    doc = json.loads(json.dumps(good))
+    edit(doc)
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as exc:
+        load_pipeline(p)
+    msg = str(exc.value)
+    assert msg.startswith(str(p)) and "\n" not in msg
+    return msg
+
+
 def test_a_bad_pipeline_file_is_one_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     path = tmp_path / "p.json"
@@ -77,15 +91,7 @@ def test_a_bad_pipeline_file_is_one_clear_error(tmp_path) -> None:  # type: igno
     assert good["format"] == "mixlaw-pipeline" and good["schema_version"] == 1
 
     def broken(edit) -> str:  # type: ignore[no-untyped-def]
-        doc = json.loads(json.dumps(good))
-        edit(doc)
-        p = tmp_path / "bad.json"
-        p.write_text(json.dumps(doc))
-        with pytest.raises(InputError) as exc:
-            load_pipeline(p)
-        msg = str(exc.value)
-        assert msg.startswith(str(p)) and "\n" not in msg
-        return msg
+        return load_error(tmp_path, good, edit)
 
     assert "schema_version 99" in broken(lambda d: d.update(schema_version=99))
     assert "not a saved mixlaw pipeline" in broken(lambda d: d.update(format="something"))
