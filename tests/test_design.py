@@ -422,6 +422,30 @@ def test_active_design_within_fitted_range_keeps_its_optimum_and_proposals_in_th
 
 
 @pytest.mark.filterwarnings("ignore::mixlaw.errors.MixlawWarning")
+def test_active_design_says_which_domains_its_proposals_take_outside_the_pilots_range():
+    """Olmix's update-5 swarm (bimix, hellaswag): the proposals put 0.28-0.33 on a domain no pilot had above 0.0107,
+    and the design said so of the optimum's one domain only, not of what it proposed, nor how to keep them inside."""
+    import warnings
+
+    from mixlaw.design import active_design
+    from mixlaw.errors import WeightRangeWarning
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 30)
+    W[:, 0] *= 0.3 / W[:, 0].max()
+    W[:, 1:] *= ((1 - W[:, 0]) / W[:, 1:].sum(axis=1))[:, None]
+    L = np.column_stack([3 - W[:, 0] - 0.2 * W[:, 1], 2.5 - 0.8 * W[:, 0] - 0.1 * W[:, 2]])
+    L *= np.exp(0.005 * rng.standard_normal(L.shape))
+    kw = dict(law="linear", n_candidates=300, n_jobs=1, random_state=0)
+    with pytest.warns(WeightRangeWarning, match=r"active design: the proposals leave the runs' range of 1 domain\(s\) "
+                                                r"\(d0 0\.9\d+-1, runs [\d.]+-0\.3\).*--within-fitted-range"):
+        active_design(_table(W, L), 3, **kw)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        active_design(_table(W, L), 3, within_fitted_range=True, **kw)
+    assert not [w for w in seen if "the proposals leave" in str(w.message)]
+
+
 def test_active_design_rejects_bad_input():
     from mixlaw.design import active_design
 
