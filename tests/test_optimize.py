@@ -492,3 +492,16 @@ def test_a_share_outside_its_bootstrap_interval_is_said(ye_law: YeExponential) -
     # an optimum at its interval's end (a bound both share) is inside
     opt.intervals["weights"] = {**inside, d: (0.0, opt.weights[d])}
     assert "bootstrap intervals" not in str(opt)
+
+
+def test_a_share_below_its_bootstrap_interval_and_a_failed_interval(ye_law: YeExponential) -> None:
+    # The note said "the refits' optima seldom put that much there" of a share below its interval too, and listed
+    # every share as outside [nan, nan] when all refits failed (the bootstrap's intervals are then NaN).
+    opt = optimize_mixture(ye_law, objective="mean")
+    inside = {d: (w - 0.01, w + 0.01) for d, w in opt.weights.items()}
+    d = max(opt.weights, key=opt.weights.get)
+    opt.intervals = {"level": 0.9, "n_boot": 20, "weights": {**inside, d: (opt.weights[d] + 0.05, 1.0)}}
+    text = str(opt)
+    assert "note: 1 of the optimum's shares lie outside their bootstrap intervals" in text and "that much" not in text
+    opt.intervals["weights"] = {k: (float("nan"), float("nan")) for k in inside}
+    assert "outside their bootstrap intervals" not in str(opt)

@@ -267,14 +267,16 @@ class OptimumResult:
                              f"{self.natural_weights[d]:>9.4f}  {b:<17} {a}")
             else:
                 lines.append(f"    {pad(dlab[d], dw)} {w:>9.4f} {self.natural_weights[d]:>9.4f}  {b:<17} {a}")
-        out = [d for d, w in self.weights.items() if d in wiv and not wiv[d][0] - 1e-9 <= w <= wiv[d][1] + 1e-9]
+        # (NaN bounds, every refit failed, are no interval to lie outside of)
+        out = [d for d, w in self.weights.items() if d in wiv and np.all(np.isfinite(wiv[d]))
+               and not wiv[d][0] - 1e-9 <= w <= wiv[d][1] + 1e-9]
         if out:
             # Said because the table alone shows it only to a careful reader: on Olmix's update-5 swarm (bimix,
             # hellaswag, 20 refits) the optimum put 0.2323 on s2pdfv1:art_design, its interval [0, 0.2158].
             named = ", ".join(f"{d} {self.weights[d]:.4g} outside [{wiv[d][0]:.4g}, {wiv[d][1]:.4g}]" for d in out[:3])
             lines.append(f"    note: {len(out)} of the optimum's shares lie outside their bootstrap intervals ({named}"
-                         f"{', ...' if len(out) > 3 else ''}): the refits' optima seldom put that much there, so such "
-                         "a share rests on this one fit")
+                         f"{', ...' if len(out) > 3 else ''}): the refits' optima seldom give a domain such a share, "
+                         "so it rests on this one fit")
         liv = iv.get("losses", {})
         lines.append("[[Predicted values]]" if self.maximize else "[[Predicted losses]]")
         ew, elab = label_column(list(self.losses))
