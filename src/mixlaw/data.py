@@ -60,6 +60,40 @@ _REGMIX_W = "train_the_pile_"
 _REGMIX_LOSS = ("metric/the_pile_", "_val_loss")
 
 
+# Counts as papers and trainers write them: "0.2M" parameters, "2M" tokens, "16k" steps.
+_SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
+_COUNT = re.compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:[eE][+-]?[0-9]+)?)\s*([kKMBGT]?)\s*$")
+
+
+def scaled_number(text: str) -> float | None:
+    """The value of ``text``, a number with an optional suffix k/K (1e3), M (1e6), B/G (1e9), T (1e12)
+    (``"0.2M"``, ``"2_000"``, ``"2e6"``), or None when it is not one (:func:`~mixlaw.train.config.parse_count`,
+    the command line's sizes and lengths, and a run table's ``params``/``step``/``tokens`` cells read suffixes
+    by it)."""
+    m = _COUNT.match(str(text))
+    return None if m is None else float(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)]
+
+
+def count_values(column: pd.Series) -> pd.Series:
+    """A ``params``/``step``/``tokens`` column as float64: numbers as they are, text cells such as ``'70M'`` or
+    ``'1.2B'`` by :func:`scaled_number` (a lower-case m/b/g/t read as upper case, as on the command line), NaN
+    where a cell is missing or not a count (the table's own check names it).
+
+    Pythia-style names ('70M', '1.4B') are how many sweeps label their model sizes; a table of them stopped at
+    "value '200M' is not a number" while the same size on the command line (``--target-params 200M``) was read.
+    """
+    values = pd.to_numeric(column, errors="coerce")
+    text = values.isna() & column.map(lambda v: isinstance(v, str) and bool(v.strip()))
+    if text.any():
+        def scaled(v: str) -> float:
+            v = v.strip()
+            x = scaled_number(v[:-1] + v[-1].upper() if v[-1] in "mbgt" else v)
+            return np.nan if x is None else x
+        values = values.astype(np.float64)
+        values[text] = column[text].map(scaled).astype(np.float64)
+    return values.astype(np.float64)
+
+
 def beyond_tol(off: Any, tol: float) -> Any:
     """Whether a row sum's distance ``off`` from 1 exceeds ``tol``, inclusively.
 
@@ -159,9 +193,9 @@ class RunTable:
                             int(np.flatnonzero(bad.to_numpy())[0]), "run")
         df["run"] = raw.map(lambda v: v if isinstance(v, str) else str(v))
 
-        numeric = wcols + lcols + [c for c in ("params", "step", "tokens") if c in cols]
-        for c in numeric:
-            values = pd.to_numeric(df[c], errors="coerce")
+        counts = [c for c in ("params", "step", "tokens") if c in cols]
+        for c in wcols + lcols + counts:
+            values = count_values(df[c]) if c in counts else pd.to_numeric(df[c], errors="coerce")
             bad = values.isna() & ~df[c].isna()
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])

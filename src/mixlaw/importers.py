@@ -32,6 +32,7 @@ from .data import (
     WEIGHT_TOL,
     RunTable,
     _read_any,
+    count_values,
     read_runs,
     suggest_column_map,
 )
@@ -353,7 +354,7 @@ def _number_runs(df: pd.DataFrame, where: str) -> pd.DataFrame:
     if over_time:
         key = df[wcols].apply(pd.to_numeric, errors="coerce").round(12)
         if "params" in df.columns:
-            key = key.assign(params=pd.to_numeric(df["params"], errors="coerce"))
+            key = key.assign(params=count_values(df["params"]))
         group = key.groupby(list(key.columns), sort=False, dropna=False).ngroup().to_numpy()
         ids = [f"mix{g}" for g in group]
         if "params" in df.columns:

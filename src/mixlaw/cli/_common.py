@@ -34,7 +34,7 @@ from .. import __version__
 from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
 from .._validation import split_names
-from ..data import LOSS_PREFIX, RunTable, beyond_tol
+from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number
 from ..datasets import bundled_splits
 from ..errors import InputError, MixlawWarning, UnusedDomainWarning
 from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
@@ -43,7 +43,6 @@ from ..importers import read_any_runs
 from ..laws.base import MixingLaw, get_law
 from ..laws.options import parse_law_options
 from ..laws.selection import AUTO_CANDIDATES, CV_JOBS, CV_PROGRESS, MAX_RUNS
-from ..train.config import scaled_number
 
 SCHEMA_VERSION = 1
 

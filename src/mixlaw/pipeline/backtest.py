@@ -171,9 +171,9 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     assert N is not None and S is not None
     names = table.resolve_targets(targets)
     Y = table.losses(names)
-    runs = table.runs
-    last = {r: S[runs == r].max() for r in np.unique(runs)}
-    run_last = np.array([last[r] for r in runs])
+    # A curve is a run at one model size: a sweep that names its runs by mixture alone ('m07' at 122M and at
+    # 1.2B) must not cut its small runs at the large one's last token count / 3, which left them uncut.
+    run_last = pd.Series(S).groupby([table.runs, N]).transform("max").to_numpy()
     sizes = np.unique(N)
     S_end = float(S.max())
     _, mix = _mixture_ids(table.weights)

@@ -11,15 +11,11 @@ import dataclasses
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data import scaled_number
 from ..errors import InputError
-
-# Numbers on the command line may carry a unit suffix: "0.2M" parameters, "2M" tokens, "16k".
-_SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
-_COUNT = re.compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:[eE][+-]?[0-9]+)?)\s*([kKMBGT]?)\s*$")
 
 #: Mixture weights must sum to 1 within this tolerance; inside it they are renormalised exactly.
 WEIGHT_TOL = 1e-3
@@ -29,14 +25,6 @@ MAX_LR = 1.0
 HEAD_DIM = 16
 #: Width-to-depth ratio n_embd / n_layer of the size rule (see :func:`shape_for_size`).
 ASPECT = 32
-
-
-def scaled_number(text: str) -> float | None:
-    """The value of ``text``, a number with an optional suffix k/K (1e3), M (1e6), B/G (1e9), T (1e12)
-    (``"0.2M"``, ``"2_000"``, ``"2e6"``), or None when it is not one (:func:`parse_count` and the command line's
-    sizes and lengths read suffixes by it)."""
-    m = _COUNT.match(str(text))
-    return None if m is None else float(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)]
 
 
 def parse_count(text: str | int, what: str = "count") -> int:
