@@ -185,3 +185,22 @@ def test_diverged_train_and_sweep_json_are_strict(corpus_json, tmp_path, capsys,
     assert code == 0, err
     doc = _strict(out)
     assert doc["sweep"]["diverged"] == 1 and len(doc["diverged"]) == 1
+
+
+def test_a_backtest_part_not_run_says_why_its_errors_are_null(tmp_path, capsys):
+    # Three model sizes: the size part cannot hold one out (the size law needs 3 left), and every curve's first
+    # checkpoint lies beyond its last / 3, so the steps part has nothing to fit. Their errors are null in --json;
+    # the reason said "undefined for these data (e.g. ... a zero denominator)", not that the part was not run.
+    from test_pipeline import world
+
+    path = tmp_path / "sweep.csv"
+    world(n_mix=8, sizes=[1e7, 2e7, 4e7], steps=[1000, 1500, 2000]).frame.to_csv(path, index=False)
+    code, out, _ = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "4000",
+                        "--route", "direct", "--backtest", "--json")
+    assert code == 0, out
+    parts = {b["kind"]: b for b in _strict(out)["backtest"]}
+    assert parts["size"]["mre"] is None and parts["size"]["skipped"].startswith("3 model size(s)")
+    for b in parts.values():
+        assert b["skipped"]
+        for key in ("mre", "max_rel_error", "mean_signed"):
+            assert b[f"{key}_reason"] == f"not run: {b['skipped']}"

@@ -60,7 +60,15 @@ class Backtest:
     not_needed: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        out = dict(vars(self))
+        # A part that did not run has nan errors; --json writes them as null with a reason, and the generic one
+        # ("undefined for these data (e.g. ... a zero denominator)") misled: say that the part was not run, and why.
+        why = (f"not needed: {self.not_needed}" if self.not_needed is not None
+               else f"not run: {self.skipped}" if self.skipped is not None else None)
+        if why is not None:
+            for key in ("mre", "max_rel_error", "mean_signed"):
+                out[f"{key}_reason"] = why
+        return out
 
     def __str__(self) -> str:
         if self.not_needed is not None:
