@@ -614,3 +614,14 @@ def test_a_law_too_big_for_the_folds_names_the_folds_that_would_score_it() -> No
     # 15 runs: even leave-one-out fits on 14, too few for 14 parameters; no fold count is named.
     cv = cross_validate(W[:15], y[:15, None], domains=doms, targets=["e"], candidates=["ye-pow"])
     assert "too few to fit 14 parameters" in cv.table.rows[0].error and "--cv-folds" not in cv.table.rows[0].error
+
+
+def test_too_few_observations_error_survives_a_worker_process() -> None:
+    # Raised in a forked worker (bootstrap refits, CV folds) it is pickled back; the default rebuilt it from the
+    # message alone, which its keyword-only counts refused (a TypeError in place of the error).
+    import pickle
+
+    from mixlaw.errors import TooFewObservationsError
+
+    e = pickle.loads(pickle.dumps(TooFewObservationsError("14 observations are too few", n_obs=14, n_params=14)))
+    assert isinstance(e, InputError) and str(e) == "14 observations are too few" and (e.n_obs, e.n_params) == (14, 14)

@@ -60,6 +60,15 @@ class TooFewObservationsError(InputError):
         self.n_obs, self.n_params = int(n_obs), int(n_params)
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[object, tuple[str, int, int]]:
+        # Pickled from a worker process (bootstrap refits, CV folds): the default rebuilds from the message alone,
+        # which the keyword-only counts refuse (TypeError in place of the error).
+        return _too_few, (str(self), self.n_obs, self.n_params)
+
+
+def _too_few(message: str, n_obs: int, n_params: int) -> TooFewObservationsError:
+    return TooFewObservationsError(message, n_obs=n_obs, n_params=n_params)
+
 
 class InvalidParameterError(InputError):
     """A constructor argument or parameter bound is invalid."""
