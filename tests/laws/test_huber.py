@@ -242,7 +242,7 @@ def test_strong_ridge_with_rows_about_coefficients_converges_to_the_optimum(n, p
     assert _f(X, z, sw, 30.0, c[0], i[0], s[0]) <= _ref(X, z, sw, 30.0) * (1 + 1e-10)
 
 
-def test_line_min_is_the_exact_minimum_along_the_line(monkeypatch):
+def test_line_min_is_the_exact_minimum_along_the_line():
     from mixlaw.laws._huber import line_min
 
     rng = np.random.default_rng(11)
@@ -265,6 +265,18 @@ def test_line_min_is_the_exact_minimum_along_the_line(monkeypatch):
         assert t[k] > 0
         grid = np.linspace(0, 4 * t[k], 4001)
         assert phi(k, t[k]) <= min(phi(k, g) for g in grid) + 1e-12 * abs(phi(k, t[k])), k
-    # In slices of problems (the breakpoint arrays capped at LINE_CHUNK numbers): the same steps.
-    monkeypatch.setattr(_huber, "LINE_CHUNK", 2 * (2 * n + 1) * n)
-    np.testing.assert_array_equal(line_min(r, delta, sw, sigma, eps, a0, a1), t)
+    # Each problem alone: the same step (the problems of a batch do not mix).
+    for k in range(B):
+        one = slice(k, k + 1)
+        assert line_min(r[one], delta[one], sw[one], sigma[one], eps, a0[one], a1[one])[0] == t[k]
+
+
+def test_line_min_past_the_last_breakpoint():
+    # The minimum beyond every breakpoint ahead, with breakpoints behind (t <= 0: rows inside the band at t = 0,
+    # the usual case) gave the last breakpoint, 2.3, where phi is -93.9 against -932.4 at its minimum 43.25.
+    from mixlaw.laws._huber import line_min
+
+    r, delta, sw = np.array([[0.1, -0.2, 3.0]]), np.array([[1.0, 0.5, -1.0]]), np.ones((1, 3))
+    a0, a1, eps = np.array([-50.0]), np.array([1.0]), 1.35
+    # past t = 2.3 every row is out of its band: phi' = a0 + a1 t + eps (2 |1| + 2 |0.5| + 2 |-1|) = t - 43.25
+    np.testing.assert_allclose(line_min(r, delta, sw, np.array([1.0]), eps, a0, a1), [43.25], rtol=1e-12)

@@ -92,8 +92,6 @@ PDAS_STEPS = 10
 PIVOT_STEPS = 40
 #: Newton steps with the exact line search, for the fits MAX_ITER steps and the first scale-0 solve leave unconverged.
 LINE_ITER = 100
-#: Most numbers in one of line_min's breakpoint arrays.
-LINE_CHUNK = 1 << 20
 
 def _objective(Xt: np.ndarray, z: np.ndarray, sw: np.ndarray, alpha: np.ndarray, eps: float,
                u: np.ndarray, sigma: np.ndarray, pen: np.ndarray) -> np.ndarray:
@@ -153,43 +151,48 @@ def line_min(r: np.ndarray, delta: np.ndarray, sw: np.ndarray, sigma: np.ndarray
     :math:`\\psi(x) = \\mathrm{clip}(2 x / \\sigma, \\pm 2 \\epsilon)` (``a0``, ``a1``: the penalty's part,
     :math:`2 \\alpha \\langle P u, P d \\rangle` and :math:`2 \\alpha \\lVert P d \\rVert^2`). :math:`\\varphi'` is
     non-decreasing and linear between the breakpoints :math:`t = (r_i \\mp \\epsilon \\sigma) / \\delta_i` where a
-    row enters or leaves the band, so its root is found by evaluating it at every breakpoint and interpolating
-    between the last negative and the first non-negative one (past the last breakpoint, only :math:`a_1` bends it).
+    row enters or leaves the band; its slope there is :math:`a_1 + \\sum_{\\text{in band}} 2 s_i \\delta_i^2 / \\sigma`.
+    So :math:`\\varphi'` at every breakpoint ahead follows from :math:`\\varphi'(0)` by summing slope x gap over the
+    sorted breakpoints (O(n log n) time, O(n) memory per problem), and its root is interpolated on the segment where
+    it turns non-negative: between two breakpoints, or past the last one, where only :math:`a_1` bends it.
     Assumes :math:`\\varphi'(0) < 0` (a descent direction); 0 where no root is found (a flat line).
+
+    Why not :math:`\\varphi'` evaluated at every breakpoint from the residuals: that is a (B, 2n, n) array, 200 MB
+    per problem at 5000 rows.
     """
     B, n = r.shape
-    # phi' at every breakpoint is a (B, 2n + 1, n) array: in slices of problems of at most LINE_CHUNK numbers (8 MB;
-    # at 512 rows, 65 problems at once would take 270 MB).
-    per = max(1, LINE_CHUNK // ((2 * n + 1) * n))
-    if B > per:
-        return np.concatenate([line_min(r[k:k + per], delta[k:k + per], sw[k:k + per], sigma[k:k + per], eps,
-                                        a0[k:k + per], a1[k:k + per]) for k in range(0, B, per)])
     band = eps * sigma[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        tb = np.concatenate([(r - band) / delta, (r + band) / delta], axis=1)
-    tb = np.sort(np.where(np.isfinite(tb) & (tb > 0), tb, np.inf), axis=1)
-    tb = np.concatenate([np.zeros((B, 1)), tb], axis=1)  # (B, 2n + 1): 0, then the breakpoints ahead
-    real = np.isfinite(tb)
-    t = np.where(real, tb, 0.0)
-
-    def slope(t: np.ndarray) -> np.ndarray:  # phi'(t) at t (B, m)
-        x = r[:, None, :] - t[..., None] * delta[:, None, :]
-        psi = np.clip(x * (2.0 / sigma)[:, None, None], -2.0 * eps, 2.0 * eps)
-        return a0[:, None] + a1[:, None] * t - np.einsum("bn,bmn->bm", sw * delta, psi)
-
-    dphi = np.where(real, slope(t), np.inf)
-    up = dphi >= 0
-    j = np.argmax(up, axis=1)  # the first breakpoint at which phi' >= 0
+        ta, tb = (r - band) / delta, (r + band) / delta
+    moving = (delta != 0) & (sw != 0)  # other rows add nothing to phi'
+    enter, leave = np.minimum(ta, tb), np.maximum(ta, tb)  # inside the band for enter < t < leave
+    gain = np.where(moving, 2.0 * sw * delta * delta / sigma[:, None], 0.0)  # phi''(t) from a row inside the band
+    d0 = a0 - np.sum(sw * delta * np.clip(2.0 * r / sigma[:, None], -2.0 * eps, 2.0 * eps), axis=1)  # phi'(0)
+    s0 = a1 + np.sum(np.where(moving & (enter <= 0) & (leave > 0), gain, 0.0), axis=1)  # phi'' just after 0
+    # The breakpoints ahead (inf: none), each with its change of phi'', sorted; a last inf column so that every
+    # problem has a segment past its last breakpoint.
+    at = np.concatenate([np.where(moving & (enter > 0), enter, np.inf), np.where(moving & (leave > 0), leave, np.inf),
+                         np.full((B, 1), np.inf)], axis=1)
+    change = np.concatenate([gain, -gain, np.zeros((B, 1))], axis=1)
+    order = np.argsort(at, axis=1, kind="stable")
+    at, change = np.take_along_axis(at, order, axis=1), np.take_along_axis(change, order, axis=1)
+    real = np.isfinite(at)
+    change = np.where(real, change, 0.0)
+    start = np.concatenate([np.zeros((B, 1)), np.where(real, at, 0.0)[:, :-1]], axis=1)  # each segment's start
+    start = np.maximum.accumulate(start, axis=1)  # past the last breakpoint: the last one
+    slope = s0[:, None] + np.concatenate([np.zeros((B, 1)), np.cumsum(change, axis=1)[:, :-1]], axis=1)
+    slope = np.where(real, slope, a1[:, None])  # past the last breakpoint every row is out of its band: a1, exactly
+    gap = np.where(real, at - start, 0.0)
+    ends = d0[:, None] + np.cumsum(slope * gap, axis=1)  # phi' at each breakpoint
+    ends = np.where(real, ends, np.inf)
+    j = np.argmax(ends >= 0, axis=1)  # the segment where phi' turns non-negative (the inf column: past the last)
     rows = np.arange(B)
-    lo = np.maximum(j - 1, 0)
-    tl, th, dl, dh = t[rows, lo], t[rows, j], dphi[rows, lo], dphi[rows, j]
-    last = t.max(axis=1)
-    d_last = slope(last[:, None])[:, 0]
+    t0, sl = start[rows, j], slope[rows, j]
+    d_start = np.where(j > 0, ends[rows, np.maximum(j - 1, 0)], d0)  # phi' at the segment's start (< 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        inside = np.where(dh > dl, tl - dl * (th - tl) / (dh - dl), th)
-        beyond = np.where(a1 > 0, last - d_last / a1, 0.0)
-    out = np.where(up.any(axis=1), inside, beyond)
-    return np.where(np.isfinite(out) & (out > 0), out, 0.0)
+        t = np.where(sl > 0, t0 - d_start / sl, at[rows, j])
+    t = np.minimum(np.maximum(t, t0), at[rows, j])  # within its segment (rounding)
+    return np.where((d0 < 0) & np.isfinite(t) & (t > 0), t, 0.0)
 
 
 def dual_bound(Xt: np.ndarray, z: np.ndarray, sw: np.ndarray, alpha: np.ndarray, eps: float, pen: np.ndarray,
