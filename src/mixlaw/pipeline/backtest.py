@@ -115,8 +115,8 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
       largest size at its last step (tests the size stage; the factor is the ratio of the two largest sizes).
 
     The numbers bound what to expect, they do not guarantee it: a real extrapolation usually reaches further
-    than the data allows to test. Runs whose last step differs from the longest run's are compared at their own
-    last step only when the route can predict there.
+    than the data allows to test. Both parts score the largest size's runs that reach its longest run's last step,
+    at that step (smaller sizes may train longer, as in Ye et al.'s 5Mix sweep: they stay in the fit).
 
     Parameters
     ----------
@@ -183,7 +183,7 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     # 1.2B) must not cut its small runs at the large one's last token count / 3, which left them uncut.
     run_last = pd.Series(S).groupby([table.runs, N]).transform("max").to_numpy()
     sizes = np.unique(N)
-    S_end = float(S.max())
+    S_end = float(S[N == sizes[-1]].max())  # the held-out size's own last step (split.py says why)
     _, mix = _mixture_ids(table.weights)
     curve_last = pd.Series(S).groupby([mix, N]).transform("max").to_numpy()
     window = S >= fit_from * curve_last - 1e-9

@@ -332,13 +332,21 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     # step term across every curve, so it needs 3 step values in all, not 3 per curve (direct.py checks that).
     direct_n = [lw for r, lw in candidates if r == "direct" and lw not in JOINT_LAWS]
     routes = {r for r, _ in candidates}
+    nested_error: InputError | None = None
     if time is not None:
         Tt = time
         table, line = at_one_time(table, axis, time)
         if line is not None:
             msgs.append(line)
     elif not direct_n and "nested" in routes:
-        check_step_law(table, axis)
+        try:
+            check_step_law(table, axis)
+        except InputError as err:
+            if routes == {"nested"}:
+                raise
+            # The direct joint law's step term, shared by every curve, may still fit (curves of 2 checkpoints at
+            # staggered steps): the nested candidates fail alone, not the direct ones with them.
+            nested_error = err
     if size is not None:
         Nt = size
         table, line = at_one_size(table, size)
@@ -367,7 +375,9 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     opts = dict(law_options or {})
     results: dict[tuple[str, str], PipelineResult | MixlawError] = {}
     nested_laws = list(dict.fromkeys(law for route, law in candidates if route == "nested"))
-    if nested_laws:
+    if nested_laws and nested_error is not None:
+        results.update({("nested", law): nested_error for law in nested_laws})
+    elif nested_laws:
         try:
             warm_laws = {law: r.mixing_law for (route, law), r in (warm or {}).items()
                          if route == "nested" and isinstance(r, PipelineResult) and list(r.targets) == names}

@@ -140,14 +140,17 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
     ``parts`` names the parts to hold out (``"size"``, ``"time"``); the other part's data stay in the fit.
     ``route`` ("nested", "direct", or "auto": the candidates of both) and ``registered`` (the direct route fits a law
     that takes N) word why a skipped size part is skipped (:func:`.result.held_out_size_words`).
-    The truth is every curve at :math:`N_L` that reaches the table's last step, at that step.
+    The truth is every curve at :math:`N_L` that reaches the last step at :math:`N_L` (:math:`S_L`), at that step.
     """
     N = table.model_params
     T = table.steps if axis == "step" else table.tokens
     if N is None or T is None:
         raise InputError(f"{table.path or 'run table'}: the backtest needs 'params' and '{axis}' columns")
     sizes = np.unique(N)
-    N_L, T_end = float(sizes[-1]), float(T.max())
+    # S_L is the held-out size's own last step: sweeps often train their small models longest (Ye et al.'s 5Mix:
+    # 70M and 160M to 100k steps, 305M and 410M to 30k), and the table's last step held out nothing there.
+    N_L = float(sizes[-1])
+    T_end = float(T[N == N_L].max())
     want_N, want_T = float(target_params) / N_L, float(target_time) / T_end
     skipped: list[str] = []
     fit_sizes = sizes
