@@ -227,6 +227,12 @@ def test_per_domain_options_take_domains_with_colons_and_name_unknown_domains():
     export_mixture(w, "olmo", paths, max_repetition_ratio={"s2pdfv1:adult": 3})
     with pytest.raises(InputError, match="option max_repetition_ratio: no domain 'exsting' in the mixture"):
         export_mixture(w, "olmo", paths, max_repetition_ratio={"exsting": 3})
+    # named as every other unknown domain is (known_names): the closest, and the full name of one without its
+    # namespace (its own list of 12 domains named neither)
+    with pytest.raises(InputError, match=r"did you mean 'existing'\?"):
+        export_mixture(w, "olmo", paths, max_repetition_ratio={"exsting": 3})
+    with pytest.raises(InputError, match=r"did you mean 's2pdfv1:travel'"):
+        export_mixture(w, "olmo", paths, max_repetition_ratio={"travel": 3})
     hf = read_hf(export_mixture(w, "hf", paths, split=opts["split"]))
     assert {d["split"] for d in hf["loaders"]} == {"train[:90%]"}
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._validation import quote_name, read_user_text
-from .data import beyond_tol
+from .data import beyond_tol, known_names
 from .errors import DataWarning, InputError
 from .export_schema import check_export
 
@@ -258,8 +258,8 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
         # colon split at the wrong colon), so the trainer got the default.
         unknown = [d for d in val if d not in w] if isinstance(val, Mapping) else []
         if unknown:
-            raise InputError(f"option {key}: no domain {unknown[0]!r} in the mixture (its domains: "
-                             f"{', '.join(map(repr, list(w)[:12]))}{' ...' if len(w) > 12 else ''})")
+            raise InputError(f"option {key}: no domain {unknown[0]!r} in the mixture; its domains are "
+                             f"{known_names(unknown[:1], list(w))}")
     units = round_weights(w, decimals)
     domains = [d for d in w if units[d] > 0 or not drop_zero]
     # A share the user gave (0.01 % or more) that rounds to 0 leaves the export: said, since '--decimals 0' on thirds
