@@ -396,19 +396,25 @@ def test_active_design_improves_prediction_near_optimum():
     assert np.all(ratio < 1.0), ratio
 
 
-@pytest.mark.filterwarnings("ignore::mixlaw.errors.MixlawWarning")
-def test_active_design_within_fitted_range_keeps_its_optimum_and_proposals_in_the_pilots_range(capsys):  # type: ignore[no-untyped-def]
-    """Every loss here falls with d0, whose pilots stay at or below 0.3: the free optimum goes far beyond the
-    data (as ye-exp's did on 40 RegMix pilots: 91 % enron_emails, at most 1.9 % in the pilots)."""
-    from mixlaw.design import active_design
-
+def _pilots_up_to_0_3():  # type: ignore[no-untyped-def]
+    """30 pilots of 3 domains whose d0 stays at or below 0.3, 2 eval sets that both fall with d0 (the free optimum
+    lies far beyond the pilots), and active_design's settings for them."""
     rng = np.random.default_rng(0)
     W = rng.dirichlet(np.ones(3), 30)
     W[:, 0] *= 0.3 / W[:, 0].max()
     W[:, 1:] *= ((1 - W[:, 0]) / W[:, 1:].sum(axis=1))[:, None]
     L = np.column_stack([3 - W[:, 0] - 0.2 * W[:, 1], 2.5 - 0.8 * W[:, 0] - 0.1 * W[:, 2]])
     L *= np.exp(0.005 * rng.standard_normal(L.shape))
-    kw = dict(law="linear", n_candidates=300, n_jobs=1, random_state=0)
+    return W, L, dict(law="linear", n_candidates=300, n_jobs=1, random_state=0)
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.MixlawWarning")
+def test_active_design_within_fitted_range_keeps_its_optimum_and_proposals_in_the_pilots_range(capsys):  # type: ignore[no-untyped-def]
+    """Every loss here falls with d0, whose pilots stay at or below 0.3: the free optimum goes far beyond the
+    data (as ye-exp's did on 40 RegMix pilots: 91 % enron_emails, at most 1.9 % in the pilots)."""
+    from mixlaw.design import active_design
+
+    W, L, kw = _pilots_up_to_0_3()
     free = active_design(_table(W, L), 3, **kw)
     assert np.array(list(free.attrs["optimum"]["weights"].values()))[0] > 0.9
     d = active_design(_table(W, L), 3, within_fitted_range=True, **kw)
@@ -430,13 +436,7 @@ def test_active_design_says_which_domains_its_proposals_take_outside_the_pilots_
     from mixlaw.design import active_design
     from mixlaw.errors import WeightRangeWarning
 
-    rng = np.random.default_rng(0)
-    W = rng.dirichlet(np.ones(3), 30)
-    W[:, 0] *= 0.3 / W[:, 0].max()
-    W[:, 1:] *= ((1 - W[:, 0]) / W[:, 1:].sum(axis=1))[:, None]
-    L = np.column_stack([3 - W[:, 0] - 0.2 * W[:, 1], 2.5 - 0.8 * W[:, 0] - 0.1 * W[:, 2]])
-    L *= np.exp(0.005 * rng.standard_normal(L.shape))
-    kw = dict(law="linear", n_candidates=300, n_jobs=1, random_state=0)
+    W, L, kw = _pilots_up_to_0_3()
     with pytest.warns(WeightRangeWarning, match=r"active design: the proposals leave the runs' range of 1 domain\(s\) "
                                                 r"\(d0 0\.9\d+-1, runs [\d.]+-0\.3\).*--within-fitted-range"):
         active_design(_table(W, L), 3, **kw)

@@ -54,8 +54,6 @@ def test_optimum_table_keeps_domains_with_a_shared_prefix_apart():
     assert doms[0] in text and doms[1] in text  # up to 40 characters in full
 
 
-
-
 def test_names_that_share_a_namespace_keep_their_ends():
     # Olmix's domains in a fit report's 10-cell interaction columns: 's2pdfv1:crime_law' and 's2pdfv1:games' read
     # 's2pdfv1:c…' and 's2pdfv1:g…' (the head is all namespace) beside 's2pd…adult' for the names that clashed.
