@@ -107,6 +107,11 @@ def _fixed_terms(steps_only: bool, sizes_only: bool) -> tuple[str, ...]:
     return (("log_A", "alpha") if steps_only else ()) + (("log_B", "beta") if sizes_only else ())
 
 
+#: The size exponent a sizes-only start takes when the runs cannot fit one (3 sizes, few mixtures at 2 of them):
+#: about Chinchilla's (Hoffmann et al. 2022: alpha = 0.34).
+START_ALPHA = 0.34
+
+
 def _size_start(W: np.ndarray, N: np.ndarray, y: np.ndarray, label: str) -> tuple[float, float, float]:
     """(E, log A, alpha) of a size law through one eval's losses at one step: alpha shared by the mixtures, each
     its own E and A (:func:`~mixlaw.scaling.fit_shared_exponents`, as the nested route's stage 2), their medians
@@ -115,8 +120,17 @@ def _size_start(W: np.ndarray, N: np.ndarray, y: np.ndarray, label: str) -> tupl
     _, mix = _mixture_ids(W)
     groups = [np.flatnonzero(mix == m) for m in range(int(mix.max()) + 1)]
     groups = [g for g in groups if np.unique(N[g]).size >= 2]
-    if len(groups) < 2:
-        return tuple(fit_curves([N], [y], names=("log_A", "alpha"), labels=[label])[0].params.array())  # type: ignore[return-value]
+    # The shared fit has an E and an A per mixture and one alpha: its points must outnumber those, else one law
+    # through every run (Dai & Zheng's 4-domain Pile runs at 6B tokens: 23 runs at 3 sizes, but only 2 mixtures at
+    # 2 sizes each, 4 points for 5 parameters, stopped the sizes-only direct route).
+    if len(groups) < 2 or sum(g.size for g in groups) <= 2 * len(groups) + 1:
+        if np.unique(N).size >= 4:
+            return tuple(fit_curves([N], [y], names=("log_A", "alpha"), labels=[label])[0].params.array())  # type: ignore[return-value]
+        # 3 sizes determine the 3 parameters exactly, which fit_curves refuses: start at START_ALPHA, E and A by
+        # least squares (linear once alpha is fixed); the joint fit then frees alpha.
+        X = np.column_stack([np.ones_like(N), N ** -START_ALPHA])
+        (E, A), *_ = np.linalg.lstsq(X, y, rcond=None)
+        return float(E), float(np.log(max(A, 1e-12 * float(np.mean(y) * np.min(N) ** START_ALPHA)))), START_ALPHA
     Eg, lAg, alpha, _ = fit_shared_exponents([([N[g] for g in groups], [y[g] for g in groups])], labels=[label])[0]
     return float(np.median(Eg)), float(np.median(lAg)), float(alpha)
 
