@@ -570,3 +570,14 @@ def test_a_table_that_is_not_a_run_table_gets_a_hint_that_fits_it(tmp_path):
     cmd = str(e.value).split("map them with mixlaw runs import ", 1)[1].split(" --out")[0]
     t = read_runs_mapped(p, cmd.split("--columns ")[1].strip("'"))
     assert list(t.runs) == ["x", "y"]
+
+
+def test_a_table_of_losses_alone_is_told_to_come_after_its_mixtures(tmp_path):
+    # RegMix's loss.csv alone (its columns read as loss:<eval>) got the W&B map; the mixtures' file alone was
+    # already told of the pair form.
+    loss = pd.DataFrame({"index": [1, 2], "metric/the_pile_arxiv_val_loss": [4.1, 4.2],
+                         "metric/the_pile_github_val_loss": [3.1, 3.0]})
+    loss.to_csv(p := tmp_path / "loss.csv", index=False)
+    with pytest.raises(DataError) as e:
+        read_runs(p)
+    assert f"--runs MIXTURES.csv+{p}" in str(e.value) and "mixture/*" not in str(e.value)

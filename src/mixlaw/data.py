@@ -520,6 +520,10 @@ def _mapping_hint(df: pd.DataFrame, cols: list[str], where: str) -> str:
         return (f"its rows are mixtures (they sum to 1) without losses: give the losses' file with it, --runs "
                 f"{where}+LOSSES.csv, joined on run / run_id (Olmix's ratios.csv+metrics.csv) or index (RegMix's "
                 "mixture.csv+loss.csv)")
+    if any(c.startswith(LOSS_PREFIX) for c in cols) and not any(c.startswith(WEIGHT_PREFIX) for c in cols):
+        # The other half of the pair: RegMix's loss.csv alone got the W&B map.
+        return (f"it has losses without mixtures: give the mixtures' file before it, --runs MIXTURES.csv+{where}, "
+                "joined on run / run_id or index (RegMix's mixture.csv+loss.csv)")
     return (f"map other names with mixlaw runs import {where} --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss' "
             "--out runs.csv, a W&B export's map: put your columns' names in it")
 
