@@ -26,7 +26,9 @@ marin-delphi (120 runs), 297 problems: not converged 35.35 % -> 0.67 % (105 -> 2
 largest gap +2.07e-01 -> -1.08e-06, every objective at or below the old one, CPU 1.35x; regmix train_1m (40 runs),
 429: not converged 3.03 % -> 0 % (13 -> 0), stall 0 % both, CPU 0.98x; regmix 512 runs, marin-delphi 280 runs and
 the 84 random problems: nothing unconverged before or after, same objectives; loglinear-sat on both full tables:
-coefficients and predictions change 0.
+coefficients and predictions change 0. Then line_min in O(n log n) (b5c39ce; its (B, 2n + 1, n) arrays took 1.1 GB
+at 5000 rows), ``--old-rev a2cdcf5 --marin-runs 120 --small 40 --seeds 2 --max-ref 5`` against the solver above:
+marin 120 still 2 of 297 not converged, objectives equal to 7e-15, CPU 0.87x; every other set unchanged.
 """
 
 from __future__ import annotations
