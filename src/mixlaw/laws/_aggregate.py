@@ -83,9 +83,10 @@ def shifted_power_batch(X: np.ndarray, log_off: np.ndarray, log_v: np.ndarray, l
     c = np.exp(log_rate)[:, None, :]
     Xb = X[None, :, :]
     L = o * np.log1p(Xb / o)  # o log(1 + X/o): X near 0, log-like beyond o
-    terms = np.exp(log_v[:, None, :] - c * L)
+    cL = c * L  # once, for the terms and their derivative in log c
+    terms = np.exp(log_v[:, None, :] - cL)
     dL = L - Xb * o / (o + Xb)  # d L / d log o
-    return terms.sum(axis=2), terms, -(terms * c * dL).sum(axis=2), -terms * (c * L)
+    return terms.sum(axis=2), terms, -(terms * c * dL).sum(axis=2), -terms * cL
 
 
 def shifted_power_log_w(log_off: float, log_v: np.ndarray, log_rate: np.ndarray) -> np.ndarray:

@@ -205,6 +205,28 @@ class YePower(RidgeCVMixin, PerTargetLaw):
 
         return model
 
+    def _model_batch(self, W: np.ndarray, ctx: FitContext) -> Any:
+        # Every row of the solve in one call, with the numbers of _model_one's row-by-row calls (the same elementwise
+        # operations in the same order; a stacked matmul with a column is each row's gemv). Row by row, the Python
+        # calls and stacking were a fifth of this law's fit on Olmix DCLM (24 domains), and log r was recomputed at
+        # every call.
+        M = W.shape[1]
+        pos = W > 0
+        logw = np.log(np.where(pos, W, 1.0))
+
+        def model(theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            t, g = theta[:, 2:2 + M], theta[:, 2 + M:]
+            R = np.where(pos, np.exp(g[:, None, :] * logw), 0.0)  # r_j^gamma_j, (r, n, M)
+            e = np.exp(theta[:, 1:2] + np.matmul(R, t[:, :, None])[:, :, 0])  # (r, n)
+            jac = np.empty((theta.shape[0], W.shape[0], theta.shape[1]))
+            jac[:, :, 0] = 1.0
+            jac[:, :, 1] = e
+            jac[:, :, 2:2 + M] = e[:, :, None] * R
+            jac[:, :, 2 + M:] = e[:, :, None] * t[:, None, :] * R * logw
+            return theta[:, :1] + e, jac
+
+        return model
+
     def interactions(self) -> np.ndarray:
         """The fitted t_ij matrix, shape (n_targets, n_domains)."""
         M = len(self.domains_)
