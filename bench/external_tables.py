@@ -1,7 +1,8 @@
 """Wall-clock of ``mixlaw optimize`` / ``compare`` on big third-party run tables (speed where users wait, issue 11).
 
 mixlaw is judged on public sweeps it does not ship. This bench times the CLI on two Olmix tables (allenai/olmix,
-not committed here; fetched into ``/tmp/external/olmix`` by an earlier session, see its README.txt):
+not committed here: ``/tmp/external/olmix``, rebuilt from the CSVs of allenai/olmix commit 218dbc7 with ``mixlaw
+runs import``, full_recomputation split 409/103 by a seeded permutation; its README.txt says how):
 
 - ``dclm-opt``: ``mixlaw optimize --law auto`` on DCLM (127 runs, 24 domains) with the first ``--evals`` of its
   110 eval sets (all 110 took > 15 min on 2026-12-03, killed);
@@ -10,7 +11,8 @@ not committed here; fetched into ``/tmp/external/olmix`` by an earlier session, 
 
 With ``--baseline REV`` each case also runs on the source tree of git revision REV (extracted with ``git
 archive``) in the same session, back to back, and the table gives current / baseline as a ratio: timings on a
-shared machine are noisy, ratios measured together much less so. The load average is printed beside them.
+shared machine are noisy, ratios measured together much less so. Wall and CPU seconds (of the child process) are
+both given. The load average is printed beside them.
 Skips, with a message, when ``/tmp/external/olmix`` is absent.
 
 Usage: nice -n 10 python bench/external_tables.py [--evals 20] [--cases dclm-opt,full-cmp] [--baseline main~5]
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -48,17 +51,25 @@ def _cases(root: Path, n_evals: int) -> dict[str, list[str]]:
     }
 
 
-def _run(src: Path, args: list[str], timeout: float) -> tuple[float, str]:
-    """Seconds of one CLI call with ``src`` first on the path, and 'ok' / 'timeout' / 'rc=N'."""
+def _cpu_children() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _run(src: Path, args: list[str], timeout: float) -> tuple[float, float, str]:
+    """Wall and CPU seconds of one CLI call with ``src`` first on the path, and 'ok' / 'timeout' / 'rc=N'.
+
+    CPU as well as wall: on a shared machine the wall time follows the load, and a multi-threaded BLAS that spins
+    on a busy core shows as CPU above wall."""
     env = {**os.environ, "PYTHONPATH": str(src), "MPLBACKEND": "Agg"}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_children()
     try:
         proc = subprocess.run([sys.executable, "-m", "mixlaw", *args], env=env, capture_output=True, text=True,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
-        return time.perf_counter() - t0, "timeout"
+        return time.perf_counter() - t0, _cpu_children() - c0, "timeout"
     status = "ok" if proc.returncode == 0 else f"rc={proc.returncode}: {proc.stderr.strip()[-200:]}"
-    return time.perf_counter() - t0, status
+    return time.perf_counter() - t0, _cpu_children() - c0, status
 
 
 def _extract(rev: str, dest: Path) -> Path:
@@ -89,15 +100,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base = _extract(a.baseline, Path(tmp)) if a.baseline else None
         print(f"load average {os.getloadavg()[0]:.2f} at start; {a.evals} DCLM evals; timeout {a.timeout:.0f} s")
-        print(f"{'case':10s} {'now s':>8s} {'base s':>8s} {'now/base':>9s}  status")
+        print(f"{'case':10s} {'now s':>8s} {'base s':>8s} {'now/base':>9s} {'now CPU':>8s} {'base CPU':>9s} "
+              f"{'now/base':>9s}  status")
         for name in names:
-            now_s, now_st = _run(REPO / "src", cases[name], a.timeout)
+            now_s, now_c, now_st = _run(REPO / "src", cases[name], a.timeout)
             if base is None:
-                print(f"{name:10s} {now_s:8.1f} {'-':>8s} {'-':>9s}  {now_st}", flush=True)
+                print(f"{name:10s} {now_s:8.1f} {'-':>8s} {'-':>9s} {now_c:8.1f} {'-':>9s} {'-':>9s}  {now_st}",
+                      flush=True)
                 continue
-            base_s, base_st = _run(base, cases[name], a.timeout)
-            print(f"{name:10s} {now_s:8.1f} {base_s:8.1f} {now_s / base_s:9.2f}  now {now_st}; base {base_st}",
-                  flush=True)
+            base_s, base_c, base_st = _run(base, cases[name], a.timeout)
+            print(f"{name:10s} {now_s:8.1f} {base_s:8.1f} {now_s / base_s:9.2f} {now_c:8.1f} {base_c:9.1f} "
+                  f"{now_c / base_c:9.2f}  now {now_st}; base {base_st}", flush=True)
         print(f"load average {os.getloadavg()[0]:.2f} at end")
     return 0
 
