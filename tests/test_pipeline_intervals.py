@@ -152,6 +152,8 @@ def test_weighted_objective_gives_each_eval_its_own_extrapolation_width() -> Non
     assert iv.extrapolation == pytest.approx(expect)
     assert iv.extrapolation[1] > 2 * iv.extrapolation[0]
     assert "per target" in iv.method and "same extrapolation width" not in iv.method
+    # each width named by its eval (22 bare percentages for Ye's 22 Pile evals said nothing of which was which)
+    assert f"extrapolation error a {iv.extrapolation[0]:.2%}, b {iv.extrapolation[1]:.2%} (per target)" in iv.method
 
 
 def test_the_eval_that_extrapolates_worse_gets_the_wider_interval_and_the_other_keeps_its_own() -> None:

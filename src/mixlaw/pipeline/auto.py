@@ -417,5 +417,5 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level,
                                        noise=noise, size_law=spread, step_law=step_spread,
                                        backtest_distance=split.backtest_distance,
-                                       edge=(split.held_params, split.held_time))
+                                       edge=(split.held_params, split.held_time), names=list(result.targets))
     return result

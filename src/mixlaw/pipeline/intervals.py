@@ -62,6 +62,7 @@ Their names are importable from here too, where they lived until 2026-12-04.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -406,7 +407,8 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
                     boot: list[Any], failed: list[str], level: float,
                     noise: float = float("nan"), size_law: SizeLawSpread | None = None,
                     step_law: SizeLawSpread | None = None, backtest_distance: float = float("nan"),
-                    edge: tuple[float, float] = (float("nan"), float("nan"))) -> PredictionIntervals:
+                    edge: tuple[float, float] = (float("nan"), float("nan")),
+                    names: Sequence[str] | None = None) -> PredictionIntervals:
     """Combine the backtest residuals, shape (n,) or (n, n_columns), and the jackknife refits (results with
     ``mixing_law``/``predict_kwargs``) into intervals of ``center`` (n_mixtures, n_targets).
 
@@ -425,7 +427,8 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
     "step...") is taken as ``step_law``.
 
     ``backtest_distance`` and ``edge`` (:class:`PredictionIntervals`) and the refits' ``scales`` are kept for
-    :meth:`PredictionIntervals.at_scale`, the same rule at another scale."""
+    :meth:`PredictionIntervals.at_scale`, the same rule at another scale. ``names`` (one per target) label the
+    per-target extrapolation errors in the method line."""
     if size_law is not None and size_law.law.startswith("step") and step_law is None:
         size_law, step_law = None, size_law
     n_t = center.shape[1]
@@ -460,7 +463,10 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
         n = int(np.isfinite(R).sum(axis=0).min())
         small = (n + 1) * level >= n
         each = R.shape[1] > 1
-        shown = " / ".join(f"{v:.2%}" for v in (q if each else q[:1]))
+        # Named: with 22 eval sets, 22 bare percentages said nothing of which eval set had which.
+        label = list(names) if names is not None and len(names) == n_t else None
+        shown = (", ".join(f"{k} {v:.2%}" for k, v in zip(label, q, strict=True)) if each and label
+                 else " / ".join(f"{v:.2%}" for v in (q if each else q[:1])))
         parts.append(f"extrapolation error {shown}{' (per target)' if each else ''}: conformal quantile of {n} "
                      f"backtest residual(s){' each' if each else ''}"
                      + (" (too few for this level: their max)" if small else "")
