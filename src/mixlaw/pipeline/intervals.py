@@ -331,8 +331,8 @@ class PredictionIntervals:
                 failed += 1
         h = relative_half_width(q, self.boot_spread(W, center, laws), self.level)
         how = (f"{self.level:.0%} prediction intervals at this scale: each eval's backtest residuals x this scale's "
-               f"distance factor {f:.3g} (the target's: {self.distance_factor:.3g}; 1 inside the fitted range), max "
-               f"with the jackknife over mixtures at this scale ({len(laws)} refits"
+               f"distance factor {f:.3g} (the target's: {self.distance_factor:.3g}; it is 1 at any scale inside the "
+               f"fitted range), max with the jackknife over mixtures at this scale ({len(laws)} refits"
                + (f", {failed} failed there" if failed else "") + ")")
         return (*interval_bounds(center, h), how)
 
