@@ -57,3 +57,15 @@ def test_the_importer_numbers_one_run_per_mixture_and_size_given_as_text(tmp_pat
     with pytest.warns(DataWarning, match=r"4 runs in 8 rows"):
         num = read_runs_mapped(tmp_path / "num.csv", cols).frame
     pd.testing.assert_frame_equal(text, num)
+
+
+def test_a_size_with_a_suffix_is_the_same_number_as_written_out() -> None:
+    # float("1.001") * 1e9 is one ulp off 1.001e9: a column with '1.001B' in some rows and 1.001e9 in others held
+    # two model sizes, and --target-params 1.001B missed the table's 1.001e9.
+    from mixlaw.data import scaled_number
+
+    for text, value in (("1.001B", 1.001e9), ("0.067B", 6.7e7), ("1.013M", 1.013e6), ("2.5T", 2.5e12)):
+        assert scaled_number(text) == value
+    frame = pd.DataFrame({"run": ["a", "b"], "w:x": [0.5, 0.2], "w:y": [0.5, 0.8], "loss:x": [3.0, 3.1],
+                          "params": ["0.067B", 6.7e7]})
+    assert np.unique(RunTable(frame).model_params).size == 1

@@ -24,6 +24,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,11 @@ def scaled_number(text: str) -> float | None:
     the command line's sizes and lengths, and a run table's ``params``/``step``/``tokens`` cells read suffixes
     by it)."""
     m = _COUNT.match(str(text))
-    return None if m is None else float(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)]
+    if m is None:
+        return None
+    # The decimal product, rounded once: float("1.001") * 1e9 is 1 ulp off 1.001e9, and a size written '1.001B'
+    # next to rows (or a command line) giving 1.001e9 must be the same model size.
+    return float(Decimal(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)])
 
 
 def count_values(column: pd.Series) -> pd.Series:
