@@ -69,3 +69,14 @@ def test_a_size_with_a_suffix_is_the_same_number_as_written_out() -> None:
     frame = pd.DataFrame({"run": ["a", "b"], "w:x": [0.5, 0.2], "w:y": [0.5, 0.8], "loss:x": [3.0, 3.1],
                           "params": ["0.067B", 6.7e7]})
     assert np.unique(RunTable(frame).model_params).size == 1
+
+
+def test_the_import_hint_adds_drop_incomplete_when_loss_cells_are_empty(tmp_path) -> None:
+    # Dai & Zheng's 4-domain runs have one checkpoint with no losses: the first hint's import stopped at it, and
+    # only that second error said --drop-incomplete.
+    rows = pd.DataFrame(_rows(size_text=False))
+    rows.loc[3, "a_loss"] = np.nan
+    rows.to_csv(tmp_path / "sweep.csv", index=False)
+    with pytest.raises(DataError, match=r"--columns '[^']*' --drop-incomplete \(it leaves out the 1 row with an "
+                                        r"empty loss cell\) --out runs.csv"):
+        read_runs(tmp_path / "sweep.csv")

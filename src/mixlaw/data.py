@@ -517,7 +517,12 @@ def _mapping_hint(df: pd.DataFrame, cols: list[str], where: str) -> str:
     """
     guess = suggest_column_map([df.attrs.get("renamed", {}).get(c, c) for c in cols])
     if guess:
-        return f"map them with mixlaw runs import {where} --columns '{guess}' --out runs.csv"
+        # Empty loss cells stop that import next, with its own hint: say it now (Dai & Zheng's 4-domain runs).
+        lossy = [c for c in cols if any(w in _fold(str(c)) for w in _LOSS_WORDS)]
+        gaps = int(df[lossy].isna().any(axis=1).sum()) if lossy else 0
+        drop = (f" --drop-incomplete (it leaves out the {gaps} row{'s' if gaps > 1 else ''} with an empty loss cell)"
+                if gaps else "")
+        return f"map them with mixlaw runs import {where} --columns '{guess}'{drop} --out runs.csv"
     rest = [c for c in cols if c not in RUN_ID_COLUMNS and not c.startswith("Unnamed:")]
     W = df[rest].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64) if rest else np.empty((0, 0))
     if not any(c.startswith(LOSS_PREFIX) for c in cols) and W.shape[1] >= 2 and len(W) and np.isfinite(W).all() \
