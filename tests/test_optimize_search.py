@@ -160,3 +160,23 @@ def test_bad_search_options_are_input_errors(ye_law) -> None:
         optimize_mixture(ye_law, search="simulate", n_samples=100, top_k=500)
     with pytest.raises(InputError, match="strength must be"):
         optimize_mixture(ye_law, search="simulate", n_samples=100, top_k=10, strength=(0.0, 1.0))
+
+
+def test_the_search_runs_blas_on_one_thread(ye_law, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # SLSQP solves a small QP per iteration through BLAS; on a multi-threaded OpenBLAS each call synchronised
+    # threads (optimize of additive-ens on RegMix's 2 evals: 4.6-9.8 CPU s, 0.7 on one thread) and the optimum's
+    # last digits depended on the machine's thread count. The fits already ran on one thread.
+    from threadpoolctl import threadpool_info
+
+    import mixlaw.optimize.search as search
+
+    seen: list[int] = []
+    minimize = search.minimize
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        return minimize(*args, **kwargs)
+
+    monkeypatch.setattr(search, "minimize", spy)
+    optimize_mixture(ye_law, objective="mean")
+    assert seen and set(seen) == {1}

@@ -18,6 +18,7 @@ Every fit returns a :class:`FitResult`; a fit where no start converged says so w
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import warnings
@@ -43,6 +44,16 @@ _THREADPOOLS = ThreadpoolController()
 def single_threaded_blas() -> Any:
     """Context manager limiting BLAS to one thread (see ``_THREADPOOLS``)."""
     return _THREADPOOLS.limit(limits=1, user_api="blas")
+
+
+def blas_on_one_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: ``fn`` runs inside :func:`single_threaded_blas` (for searches that, like the fits, call BLAS on
+    tiny arrays many times: SLSQP's small QP solves)."""
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with single_threaded_blas():
+            return fn(*args, **kwargs)
+    return run
 
 
 Model = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]

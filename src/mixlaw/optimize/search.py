@@ -16,6 +16,7 @@ from scipy.optimize import minimize
 from .._validation import check_is_fitted, check_random_state
 from ..errors import ExtrapolationWarning, InputError
 from ..evals import warn_minimised_metrics
+from ..fit import blas_on_one_thread
 from ..laws.base import MixingLaw
 from .constraints import ACTIVE_TOL, _active, _constraints, _natural, project_box_simplex
 from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights, objective_label
@@ -55,6 +56,7 @@ def _check_scale_given(law: MixingLaw, model_params: Any, tokens: Any) -> None:
                              "`mixlaw pipeline --optimize`, or (Python) pass model_params= / tokens=")
 
 
+@blas_on_one_thread
 def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                      bounds: Mapping[str, Sequence[float]] | None = None, fixed: Mapping[str, float] | None = None,
                      tokens_available: Mapping[str, float] | None = None, target_tokens: float | None = None,
