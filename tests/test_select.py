@@ -180,9 +180,9 @@ def test_additive_ens_counts_its_shared_exponents_once() -> None:
 
 
 def test_auto_with_no_candidate_left_is_a_clear_input_error() -> None:
-    W, Y = _data(n=9)  # bimix's 7 parameters per eval set, folds of 7 runs
+    W, Y = _data(n=9)  # bimix's 7 parameters per eval set, folds of 7 runs (5 given: no more are tried)
     with pytest.raises(InputError, match="no candidate law can be cross-validated on 'smooth'"):
-        get_law("auto", candidates=["bimix"]).fit(W, Y, domains=DOMAINS, targets=["smooth", "stepped"])
+        get_law("auto", candidates=["bimix"], n_folds=5).fit(W, Y, domains=DOMAINS, targets=["smooth", "stepped"])
 
 
 def test_stack_weights_per_eval_honest_score_and_round_trip() -> None:
@@ -449,7 +449,7 @@ def test_a_law_sized_by_its_fit_is_cross_validated_when_its_folds_can_fit_it() -
     cv = cross_validate(W[:27], y[:27, None], domains=doms, targets=["e"], candidates=["ye-pow", "linear"])
     rows = {r.law: r for r in cv.table.rows}
     assert rows["ye-pow"].error is None and rows["ye-pow"].metrics["spearman"] > 0.9
-    cv = cross_validate(W[:18], y[:18, None], domains=doms, targets=["e"], candidates=["ye-pow"])
+    cv = cross_validate(W[:18], y[:18, None], domains=doms, targets=["e"], candidates=["ye-pow"], n_folds=5)
     assert "14 observations are too few to fit 14 parameters" in cv.table.rows[0].error
 
 
@@ -604,16 +604,90 @@ def test_a_law_too_big_for_the_folds_names_the_folds_that_would_score_it() -> No
     W = rng.dirichlet(np.ones(6), size=30)
     y = 3 + np.exp(W ** 0.5 @ np.linspace(-1, 1, 6))
     doms = [f"d{j}" for j in range(6)]
-    cv = cross_validate(W[:18], y[:18, None], domains=doms, targets=["e"], candidates=["ye-pow"])
+    # Given 5 folds (a user's count is used as given), the exclusion names the count.
+    cv = cross_validate(W[:18], y[:18, None], domains=doms, targets=["e"], candidates=["ye-pow"], n_folds=5)
     err = cv.table.rows[0].error
+    assert cv.table.n_folds == 5 and not cv.table.folds_note
     assert "14 observations are too few to fit 14 parameters" in err
     assert err.endswith("with more folds it can be scored: --cv-folds 6 (n_folds=6) fits each fold on 15 of the "
                         "18 runs")
     cv6 = cross_validate(W[:18], y[:18, None], domains=doms, targets=["e"], candidates=["ye-pow"], n_folds=6)
     assert cv6.table.rows[0].error is None and np.isfinite(cv6.table.rows[0].metrics["spearman"])
-    # 15 runs: even leave-one-out fits on 14, too few for 14 parameters; no fold count is named.
+    # 15 runs: even leave-one-out fits on 14, too few for 14 parameters; no fold count is named, and the default
+    # folds stay 5 (no count would fit it).
     cv = cross_validate(W[:15], y[:15, None], domains=doms, targets=["e"], candidates=["ye-pow"])
     assert "too few to fit 14 parameters" in cv.table.rows[0].error and "--cv-folds" not in cv.table.rows[0].error
+    assert cv.table.n_folds == 5 and not cv.table.folds_note
+
+
+def _ye_pow_table(n: int = 18) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """n runs of 6 domains whose loss ye-pow (14 parameters) fits exactly: 5 folds of 18 runs fit 14 runs each."""
+    rng = np.random.default_rng(3)
+    W = rng.dirichlet(np.ones(6), size=30)[:n]
+    return W, 3 + np.exp(W ** 0.5 @ np.linspace(-1, 1, 6)), [f"d{j}" for j in range(6)]
+
+
+def test_default_folds_grow_until_a_law_that_fits_the_runs_is_scored() -> None:
+    # Olmix's update-5 swarm (51 runs): 5 folds (40 training runs) excluded bimix, ye-pow, additive-ens and
+    # loglinear-sat, and auto fell back to lightgbm; the laws that fit the table were thrown away silently. Left to
+    # the CV (n_folds=None, the default), the fold count is now the fewest that fits them, for every candidate.
+    W, y, doms = _ye_pow_table()
+    cv = cross_validate(W, y[:, None], domains=doms, targets=["e"], candidates=["ye-pow", "linear"])
+    t = cv.table
+    assert t.n_folds == 6 and np.array_equal(cv.folds, fold_ids(18, 6))
+    rows = {r.law: r for r in t.rows}
+    assert rows["ye-pow"].error is None and rows["linear"].error is None
+    note = ("5 folds left out ye-pow (too few training runs); cross-validated with 6 folds: each fold fits 15 of the "
+            "18 runs")
+    assert t.folds_note == note and str(t).splitlines()[1] == f"  {note}" and t.summary().splitlines()[1] == f"  {note}"
+    assert t.to_dict()["folds_note"] == note and CVTable.from_dict(t.to_dict()).folds_note == note
+    # linear's scores are those of a 6-fold CV (every candidate on the same folds), not of the 5-fold pass.
+    lin6 = cross_validate(W, y[:, None], domains=doms, targets=["e"], candidates=["linear"], n_folds=6)
+    assert rows["linear"].metrics == lin6.table.rows[0].metrics
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("auto", candidates=["ye-pow", "linear"]).fit(W, y, domains=doms, targets=["e"])
+        given = get_law("auto", candidates=["ye-pow", "linear"], n_folds=5).fit(W, y, domains=doms, targets=["e"])
+    assert law.n_folds is None and law.get_params()["n_folds"] is None
+    assert law.choice_ == {"e": "ye-pow"} and law.cv_.n_folds == 6 and law.cv_.folds_note == note
+    # A given count is never changed: ye-pow stays excluded, with the count that would score it.
+    assert given.choice_ == {"e": "linear"} and given.cv_.n_folds == 5 and not given.cv_.folds_note
+    assert "--cv-folds 6" in next(r.error for r in given.cv_.rows if r.law == "ye-pow")
+
+
+def test_the_folds_note_names_a_law_more_folds_did_not_admit() -> None:
+    # Olmix's update-5 swarm: 5 folds left out additive-ens on its member's count (45 per eval), and 13 folds on its
+    # own (552 for 8 evals, more than the 408 losses of all 51 runs): the line says it is still too few.
+    from mixlaw.laws.selection import _folds_note
+
+    ok = {"spearman": 0.9, "score": 0.1}
+    rows = [CVRow("bimix", "per-eval", "e", ok), CVRow("additive-ens", "per-eval", "e", {"score": np.inf}, 0, "few")]
+    assert _folds_note([], rows, 5, 51) == ""
+    assert _folds_note(["bimix", "additive-ens"], rows, 13, 51) == (
+        "5 folds left out bimix (too few training runs); cross-validated with 13 folds: each fold fits 47-48 of the "
+        "51 runs (additive-ens still too few)")
+    assert _folds_note(["additive-ens"], rows, 11, 51).endswith("fits 46-47 of the 51 runs (still too few)")
+
+
+def test_cli_says_when_the_default_folds_grew(capsys, tmp_path) -> None:
+    import pandas as pd
+
+    W, y, doms = _ye_pow_table()
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(len(W))], **{f"w:{d}": W[:, j] for j, d in enumerate(doms)},
+                  "loss:e": y}).to_csv(runs, index=False)
+    args = ("fit", "--runs", str(runs), "--law", "auto", "--candidates", "ye-pow,linear")
+    code, out, err = _cli(capsys, *args, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["cv"]["n_folds"] == 6 and doc["choice"] == {"e": "ye-pow"}
+    assert doc["cv"]["folds_note"].startswith("5 folds left out ye-pow (too few training runs); cross-validated with 6")
+    code, out, err = _cli(capsys, *args)
+    assert code == 0 and "5 folds left out ye-pow (too few training runs); cross-validated with 6 folds" in out, err
+    code, out, err = _cli(capsys, *args, "--cv-folds", "5", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["cv"]["n_folds"] == 5 and "folds_note" not in doc["cv"]
+    assert doc["choice"] == {"e": "linear"}
 
 
 def test_too_few_observations_error_survives_a_worker_process() -> None:

@@ -340,7 +340,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     candidates : list of str, optional
         For ``auto`` / ``stack``: the laws to choose from (default: every suitable registered law).
     cv_folds : int, optional
-        For ``auto`` / ``stack``: folds of their cross-validation (default 5).
+        For ``auto`` / ``stack``: folds of their cross-validation (default 5, or more when 5 leave a candidate
+        too few training runs per fold: :func:`~mixlaw.laws.selection.cross_validate`).
     maximize : bool, default=False
         Maximise the objective: the eval sets are higher-is-better metrics (accuracy, pass@1, a score) stored
         in the loss columns (see :func:`optimize_mixture`, which also says why a flag and not negative weights).

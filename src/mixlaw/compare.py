@@ -139,7 +139,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     on_progress : callable, optional
         Called with each law's key before it is fitted (progress bars); ``on_done`` after it is scored.
     cv_folds : int, optional
-        Folds of the cross-validation inside ``auto`` / ``stack`` given by key (default theirs, 5); more folds
+        Folds of the cross-validation inside ``auto`` / ``stack`` given by key (default theirs: 5, or the fewest
+        up to 20 that fit a candidate 5 leave too few training runs); more folds
         fit each candidate on more of the runs, which lets a law with many parameters be scored, at the cost
         of more fits.
 

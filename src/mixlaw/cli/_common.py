@@ -51,7 +51,8 @@ err = make_console(stderr=True)
 
 JsonOpt = typer.Option(False, "--json", help="Write one JSON document to stdout (progress goes to stderr).")
 CvFoldsOpt = typer.Option(None, "--cv-folds", min=2, help="Folds of the cross-validation of auto / stack "
-                          "(default 5; fewer: fewer fits).")
+                          "(default 5, or, when 5 leave a law too few training runs per fold, the fewest up to 20 "
+                          "that fit it; fewer: fewer fits).")
 #: Seeds feed numpy's SeedSequence (no negatives) and LightGBM (32-bit): 0 .. 2**32 - 1.
 SEED_MAX = 2**32 - 1
 SeedOpt = typer.Option(0, "--seed", min=0, max=SEED_MAX,

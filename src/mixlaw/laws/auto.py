@@ -23,7 +23,6 @@ from ..errors import LossRangeWarning, WeightRangeWarning
 from ..fit import Param, Params
 from .base import FitContext, MixingLaw, law_from_dict, register
 from .selection import (
-    DEFAULT_FOLDS,
     OBJECTIVE,
     SUMMARY_EVALS,
     CVResult,
@@ -47,7 +46,7 @@ class MetaLaw(MixingLaw):
     members_checked: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "candidates": [list, tuple, None],
-        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "n_folds": [Interval(Integral, 2, None, closed="left"), None],
         "objective": [str, dict, None],
         "fit_on": [list, tuple],
         "random_state": [Interval(Integral, 0, None, closed="left")],
@@ -152,8 +151,10 @@ class AutoLaw(MetaLaw):
     ----------
     candidates : list of str, optional
         Law keys to choose from; default :func:`mixlaw.laws.selection.default_candidates`.
-    n_folds : int, default=5
-        Folds (shuffled with ``random_state``).
+    n_folds : int, optional
+        Folds (shuffled with ``random_state``). Default (None): 5, or, when 5 leave a candidate too few training
+        runs per fold to fit, the fewest folds (at most 20) that fit it (:func:`~mixlaw.laws.selection.cross_validate`;
+        ``cv_.folds_note`` says so). A given count is used as given.
     objective : "mean", "total", eval name or {eval: weight}, optional
         Predict this objective :math:`\\sum_i s_i L_i` (one output column, ``"objective"``) and choose for it,
         among laws fitted per eval and aggregated, and laws fitted on the objective directly.
@@ -203,7 +204,7 @@ class AutoLaw(MetaLaw):
     {'y0': 'ye-exp'}
     """
 
-    def __init__(self, *, candidates: Sequence[str] | None = None, n_folds: int = DEFAULT_FOLDS,
+    def __init__(self, *, candidates: Sequence[str] | None = None, n_folds: int | None = None,
                  objective: str | Mapping[str, float] | None = None,
                  fit_on: Sequence[str] = ("per-eval", "direct"), per_target: bool = True,
                  random_state: int = 0, screen: bool = True) -> None:

@@ -27,6 +27,12 @@ was the best law on held-out mixtures); laws that cannot fit the data at all (e.
 same-named domains, on benchmark evals) are kept in the table with the reason and never chosen, nor is a law
 whose out-of-fold Spearman is not above 0.
 
+The folds are :data:`DEFAULT_FOLDS` unless the caller gave none and a candidate is then too big for a fold's
+training runs (more free parameters than losses) though more runs would fit it: the whole CV is rerun with the
+fewest folds, up to :data:`MAX_AUTO_FOLDS`, that fit it, and the table says so (5 folds of 40 of Olmix's 51
+update-5 runs left out bimix; with 17 folds auto chose it on 7 of 8 evals and ranked the 13 held-out runs at
+Spearman 0.677 against 0.494).
+
 With an objective, each law is tried two ways (``fit_on``): ``per-eval`` (fit every eval, aggregate the
 predictions with s) and ``direct`` (fit one law on the objective column itself); the CV picks.
 
@@ -60,8 +66,15 @@ from ..fit import single_threaded_blas
 from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
 from .screening import screen as _screen
 
-#: Folds when none are given (shuffled, seeded).
+#: Folds when none are given (shuffled, seeded), unless a candidate needs more (:data:`MAX_AUTO_FOLDS`).
 DEFAULT_FOLDS = 5
+#: When the user gave no fold count and 5 folds leave a candidate too few training runs to fit
+#: (:class:`~mixlaw.errors.TooFewObservationsError`), the CV is rerun with the fewest folds that fit it, at most
+#: this many (and one per run). Why 20: the CV fits every candidate K times (plus the final fit), so 20 folds
+#: cost 21/6 = 3.5x the default's fits; and at 20 folds each fold fits 95 % of the runs, so a law that needs more
+#: has, on the whole table, fewer than 1.06 losses per free parameter (+1): it all but interpolates the runs,
+#: and its CV score would say little. Olmix's update-5 swarm (51 runs, bimix's 45 parameters per eval) needs 11.
+MAX_AUTO_FOLDS = 20
 #: Laws ``auto`` / ``stack`` choose from by default, when registered and importable. Left out: ye-total (needs
 #: a known composition; otherwise ye-exp), ye-implicit (K latent laws: minutes per fit), dz-eq3 (dz-eq3-safe
 #: is its zero-safe form), additive (inside additive-ens), autoscale (needs tokens per run).
@@ -187,6 +200,8 @@ class CVTable:
     random_state: int
     chosen: dict[str, str] = field(default_factory=dict)
     score_formula: str = "S = (1 - spearman) + (1 - R2) / 2  (lower is better)"
+    #: Why the CV used more folds than the default (:func:`cross_validate` with ``n_folds=None``), else "".
+    folds_note: str = ""
 
     def targets(self) -> list[str]:
         return list(dict.fromkeys(r.target for r in self.rows))
@@ -207,8 +222,12 @@ class CVTable:
         return min(ok, key=lambda r: r.metrics["score"])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n_runs": self.n_runs, "n_folds": self.n_folds, "seed": self.random_state,
-                "score": self.score_formula, "chosen": dict(self.chosen), "rows": [r.to_dict() for r in self.rows]}
+        d: dict[str, Any] = {"n_runs": self.n_runs, "n_folds": self.n_folds, "seed": self.random_state,
+                             "score": self.score_formula, "chosen": dict(self.chosen),
+                             "rows": [r.to_dict() for r in self.rows]}
+        if self.folds_note:
+            d["folds_note"] = self.folds_note
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CVTable:
@@ -216,7 +235,8 @@ class CVTable:
                       {k: float("nan") if r.get(k) is None else float(r[k])
                        for k in ("spearman", "rmse", "bias", "mre", "r2", "score")},
                       int(r.get("n_params", 0)), r.get("error"), bool(r.get("screened", False))) for r in d["rows"]]
-        return cls(rows, int(d["n_runs"]), int(d["n_folds"]), int(d["seed"]), dict(d.get("chosen", {})))
+        return cls(rows, int(d["n_runs"]), int(d["n_folds"]), int(d["seed"]), dict(d.get("chosen", {})),
+                   folds_note=str(d.get("folds_note", "")))
 
     def summary(self) -> str:
         """The table for many eval sets: per law, how often it was chosen and its CV scores over the eval sets;
@@ -224,7 +244,7 @@ class CVTable:
         full table (``--verbose``); on Olmix's DCLM swarm it was 1400 of the 8800 lines ``fit --law auto`` printed.
         """
         targets = self.targets()
-        lines = [f"{self.n_folds}-fold CV on {self.n_runs} runs (seed {self.random_state}); {self.score_formula}"]
+        lines = self._header()
         laws = list(dict.fromkeys(r.name for r in self.rows))
         # A table of a bare cross_validate (compare, the API) records no choice: its columns say which law has the
         # lowest S per eval set ("best"), as every law read "chosen 0" and the per-eval lines named as "chosen" a
@@ -270,6 +290,10 @@ class CVTable:
                          f"{chosen.metrics['spearman']:>8.4f}{second}")
         return "\n".join(lines)
 
+    def _header(self) -> list[str]:
+        head = [f"{self.n_folds}-fold CV on {self.n_runs} runs (seed {self.random_state}); {self.score_formula}"]
+        return head + ([f"  {self.folds_note}"] if self.folds_note else [])
+
     def _mean_score(self, name: str) -> float:
         S = [r.metrics["score"] for r in self.rows if r.name == name and r.error is None
              and np.isfinite(r.metrics["score"])]
@@ -280,7 +304,7 @@ class CVTable:
         return str(self) if verbose or len(self.targets()) <= SUMMARY_EVALS else self.summary()
 
     def __str__(self) -> str:
-        lines = [f"{self.n_folds}-fold CV on {self.n_runs} runs (seed {self.random_state}); {self.score_formula}"]
+        lines = self._header()
         targets = self.targets()
         if len(targets) > 1 and OBJECTIVE not in targets:
             # On Olmix's DCLM swarm (110 evals) the per-eval tables said n_par 5390 for bimix, whose fit of one eval
@@ -507,7 +531,8 @@ def _share_groups(fits: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, str]
 
 
 def _fold_task(task: Mapping[str, Any], group: Sequence[tuple[str, str]], f: int) -> list[tuple[Any, ...]]:
-    """Fold ``f`` of every fit in ``group``: ``(fit, predictions, n_par, CPU s, error)`` each, sharing fits in
+    """Fold ``f`` of every fit in ``group``: ``(fit, predictions, n_par, CPU s, error, runs needed)`` each (the
+    last: training runs that would fit a law with too few, else None), sharing fits in
     :class:`SharedFits` (or the caller's cache)."""
     cache = task["cache"] if task["cache"] is not None else SharedFits()
     token = FIT_CACHE.set(cache)
@@ -525,9 +550,10 @@ def _fold_task(task: Mapping[str, Any], group: Sequence[tuple[str, str]], f: int
                                             targets=tg, model_params=task["model_params"], tokens=task["tokens"],
                                             random_state=task["random_state"])
                 except CV_FAILURES as err:
-                    out.append((c, None, 0, 0.0, _one_line(err) + _more_folds_hint(err, task["folds"], f)))
+                    need = _runs_needed(err, task["folds"], f)
+                    out.append((c, None, 0, 0.0, _one_line(err) + _more_folds_hint(need, task["folds"]), need))
                     continue
-                out.append((c, pred, n, _clock() - t0, None))
+                out.append((c, pred, n, _clock() - t0, None, None))
     finally:
         FIT_CACHE.reset(token)
     return out
@@ -558,7 +584,7 @@ def _run_fold_tasks(task: dict[str, Any], jobs: list[_Job],
 
 def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
                    candidates: Sequence[str] | None = None, objective: str | Mapping[str, float] | None = None,
-                   fit_on: Sequence[str] = ("per-eval", "direct"), n_folds: int = DEFAULT_FOLDS,
+                   fit_on: Sequence[str] = ("per-eval", "direct"), n_folds: int | None = None,
                    model_params: np.ndarray | None = None, tokens: np.ndarray | None = None, random_state: int = 0,
                    on_progress: Callable[[str, int, int], None] | None = None, screen: bool = True,
                    n_jobs: int | None = None) -> CVResult:
@@ -578,7 +604,11 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
     objective : "mean", "total", eval name or {eval: weight}, optional
         Score the objective :math:`\\sum_i s_i L_i` (one column ``"objective"``) instead of every eval, and try
         each law ``per-eval`` and ``direct`` (restricted by ``fit_on``).
-    n_folds : int, default 5
+    n_folds : int, optional
+        Folds. Default (None): :data:`DEFAULT_FOLDS`, unless that leaves a candidate too few training runs per fold
+        to fit (:class:`~mixlaw.errors.TooFewObservationsError`) while more folds would fit it: then the whole CV
+        (every candidate, on the same folds) is rerun with the fewest folds that fit as many such candidates as
+        :data:`MAX_AUTO_FOLDS` allows, and the table's ``folds_note`` says so. A given count is used as given.
     random_state : int, default 0
         Seeds the folds, every fit and the screening's bootstrap.
     on_progress : callable, optional
@@ -599,8 +629,9 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
     token = FIT_CACHE.set(SharedFits()) if FIT_CACHE.get() is None else None
     try:
         return _cross_validate(W, Y, domains=domains, targets=targets, candidates=candidates, objective=objective,
-                               fit_on=fit_on, n_folds=n_folds, model_params=model_params, tokens=tokens,
-                               random_state=random_state, on_progress=on_progress, screen=screen, n_jobs=n_jobs)
+                               fit_on=fit_on, n_folds=DEFAULT_FOLDS if n_folds is None else n_folds,
+                               model_params=model_params, tokens=tokens, random_state=random_state,
+                               on_progress=on_progress, screen=screen, n_jobs=n_jobs, grow=n_folds is None, left_out=[])
     finally:
         if token is not None:
             FIT_CACHE.reset(token)
@@ -608,12 +639,14 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
 
 def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
                     candidates: Sequence[str] | None, objective: str | Mapping[str, float] | None,
-                    fit_on: Sequence[str], n_folds: int, model_params: np.ndarray | None, tokens: np.ndarray | None,
-                    random_state: int, on_progress: Callable[[str, int, int], None] | None,
-                    screen: bool, n_jobs: int | None) -> CVResult:
+                    fit_on: Sequence[str], n_folds: int, model_params: np.ndarray | None,
+                    tokens: np.ndarray | None, random_state: int, on_progress: Callable[[str, int, int], None] | None,
+                    screen: bool, n_jobs: int | None, grow: bool, left_out: list[str]) -> CVResult:
+    """One cross-validation at ``n_folds``; with ``grow``, rerun at more folds when a candidate has too few training
+    runs on the first fold (``left_out``: the candidates earlier passes left out so)."""
     W = np.asarray(W, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64).reshape(len(W), -1)
-    targets = list(targets)
+    Y = Y_in = np.asarray(Y, dtype=np.float64).reshape(len(W), -1)
+    targets = targets_in = list(targets)
     on_progress = on_progress if on_progress is not None else CV_PROGRESS.get()
     keys = list(candidates) if candidates is not None else default_candidates(len(W))
     bad = [k for k in keys if k in META_LAWS or k not in available_laws()]
@@ -658,17 +691,37 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
     groups = _share_groups(fits)
     task = {"W": W, "Y": Y, "y_obj": y_obj, "folds": folds, "domains": list(domains), "targets": targets,
             "model_params": model_params, "tokens": tokens, "random_state": random_state, "cache": FIT_CACHE.get()}
+    needs: dict[tuple[str, str], int] = {}
     # Fold 1 of every candidate first: the screening compares them there.
     for _, done_group in _run_fold_tasks(task, [(g, uniq[0]) for g in groups], n_jobs):
-        for c, pred, n, secs, error in done_group:
+        for c, pred, n, secs, error, need in done_group:
             if error is not None:
                 failed[c] = error
+                if need is not None:
+                    needs[c] = need
                 tick(c, k)
                 continue
             n_par[c], cost[c] = n, secs
             P_all[c] = np.full(data(c)[0].shape, np.nan)
             P_all[c][first] = pred
             tick(c)
+    if grow and needs:
+        # Fold 1 (uniq[0]: fold_ids deals round-robin, so it holds out the most runs) fits the fewest runs of any
+        # fold; a law with too few losses there is refitted with more folds, decided before the other folds run
+        # (that first fold is all a pass left this way costs). Every candidate is rerun on the new folds so that
+        # the scores the choice compares stay comparable. The rerun may grow again: a law's first refusal may not
+        # be its last (on Olmix's update-5 swarm gp-residual's base, loglinear-sat, needed 9 folds, gp-residual
+        # itself then 17), and each pass's K is larger, up to MAX_AUTO_FOLDS.
+        more = {c: _fewest_folds(len(W), need, k, MAX_AUTO_FOLDS) for c, need in needs.items()}
+        fit_more = [c for c, K in more.items() if K is not None]
+        if fit_more:
+            if on_progress is not None:  # this pass ends here: its bar completes, the rerun counts its own
+                on_progress(label(fit_more[0]), total, total)
+            return _cross_validate(W, Y_in, domains=domains, targets=targets_in, candidates=candidates,
+                                   objective=objective, fit_on=fit_on, n_folds=max(more[c] for c in fit_more),
+                                   model_params=model_params, tokens=tokens, random_state=random_state,
+                                   on_progress=on_progress, screen=screen, n_jobs=n_jobs, grow=True,
+                                   left_out=left_out + [label(c) for c in fit_more if label(c) not in left_out])
     screened: dict[tuple[str, str], str] = {}
     if screen and k > 1:
         f1 = {label(c): scored(c, P_all[c][first]) for c in P_all}
@@ -683,7 +736,7 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
     fold_err: dict[tuple[str, str], dict[int, str]] = {}
     tasks = [(g, f) for g in rest if g for f in uniq[1:]]
     for (_, f), done_group in _run_fold_tasks(task, tasks, n_jobs):
-        for c, pred, _, _, error in done_group:
+        for c, pred, _, _, error, _ in done_group:
             if error is not None:
                 fold_err.setdefault(c, {})[f] = error
             else:
@@ -709,8 +762,23 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
         else:
             pred = P[:, 0] if mode == "direct" else P @ s
             rows.append(CVRow(key, mode, OBJECTIVE, score_columns(y_obj, pred), n_par[c]))  # type: ignore[arg-type]
-    table = CVTable(rows, len(W), k, int(random_state))
+    table = CVTable(rows, len(W), k, int(random_state), folds_note=_folds_note(left_out, rows, k, len(W)))
     return CVResult(table, oof, Y, targets, s, folds)
+
+
+def _folds_note(left_out: Sequence[str], rows: Sequence[CVRow], k: int, n: int) -> str:
+    """The line saying why a CV left to choose its folds used ``k``: the candidates :data:`DEFAULT_FOLDS` folds left
+    too few training runs (those still excluded at ``k`` said apart), else ''."""
+    if not left_out:
+        return ""
+    still = [c for c in left_out if any(r.name == c and r.error for r in rows)]
+    scored = [c for c in left_out if c not in still]
+    lo, hi = n - -(-n // k), n - n // k
+    note = (f"{DEFAULT_FOLDS} folds left out {', '.join(scored or still)} (too few training runs); cross-validated "
+            f"with {k} folds: each fold fits {lo if lo == hi else f'{lo}-{hi}'} of the {n} runs")
+    if still:
+        note += f" ({', '.join(still)} still too few)" if scored else " (still too few)"
+    return note
 
 
 def nonneg_weights(P: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -738,22 +806,38 @@ def _finite_or_none(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
 
 
-def _more_folds_hint(err: BaseException, folds: np.ndarray, f: int) -> str:
-    """For a law with too few losses on fold ``f``'s training runs: the fewest folds whose every training set has
-    enough, when there are such (else '').
+def _runs_needed(err: BaseException, folds: np.ndarray, f: int) -> int | None:
+    """Training runs that would give a law enough losses, when ``err`` says fold ``f``'s training runs gave it too
+    few (else None). Losses grow with runs at the fold's rate (runs x eval sets, or the fitted entries of a masked
+    law)."""
+    if not isinstance(err, TooFewObservationsError) or err.n_obs <= 0:
+        return None
+    n_fit = int(np.count_nonzero(folds != f))
+    return int(np.ceil((err.n_params + 1) * n_fit / err.n_obs))
+
+
+def _fewest_folds(n: int, need: int, k: int, cap: int | None = None) -> int | None:
+    """The fewest folds above ``k`` (at most ``cap`` and ``n``) whose every training set has ``need`` of the ``n``
+    runs, or None. fold_ids deals a permutation round-robin, so the largest held-out fold of K folds has
+    ceil(n / K) runs."""
+    top = n if cap is None else min(n, cap)
+    return next((K for K in range(k + 1, top + 1) if n - -(-n // K) >= need), None)
+
+
+def _more_folds_hint(need: int | None, folds: np.ndarray) -> str:
+    """For a law with too few losses on a fold's ``need``-short training runs: the fewest folds whose every
+    training set has enough, when there are such (else '').
 
     Why: 5-fold CV fits on 4/5 of the runs, so a law that fits the whole table can still be excluded from ``auto``
     (Olmix's update-5 swarm split 51/13: bimix, 45 parameters per eval, fitted 40 runs per fold and was excluded;
     fitted on all 51 it ranked the 13 held-out runs best, Spearman 0.83 against auto's 0.52 with lightgbm).
-    Losses grow with runs at the fold's rate (runs x eval sets, or the fitted entries of a masked law).
+    With the fold count left to the CV (None), it already reran with the fewest folds up to
+    :data:`MAX_AUTO_FOLDS`; a law still too big names the count that would fit it.
     """
-    if not isinstance(err, TooFewObservationsError) or err.n_obs <= 0:
+    if need is None:
         return ""
-    n, k = len(folds), len(np.unique(folds))
-    n_fit = int(np.count_nonzero(folds != f))
-    need = int(np.ceil((err.n_params + 1) * n_fit / err.n_obs))
-    # fold_ids deals a permutation round-robin, so the largest held-out fold of K folds has ceil(n / K) runs
-    more = next((K for K in range(k + 1, n + 1) if n - -(-n // K) >= need), None)
+    n = len(folds)
+    more = _fewest_folds(n, need, len(np.unique(folds)))
     if more is None:
         return ""
     return (f"; with more folds it can be scored: --cv-folds {more} (n_folds={more}) fits each fold on "
@@ -767,4 +851,4 @@ def _one_line(err: BaseException) -> str:
 __all__ = ["cross_validate", "cross_val_predict", "fit_modes", "fit_law", "fit_key", "FIT_CACHE", "fold_ids",
            "objective_evals", "objective_weights", "score_columns", "nonneg_weights", "default_candidates", "CVTable",
            "CVRow", "CVResult", "AUTO_CANDIDATES", "MAX_RUNS", "META_LAWS", "DEFAULT_FOLDS", "OBJECTIVE", "CV_PROGRESS",
-           "SUMMARY_EVALS", "SharedFits", "CV_JOBS"]
+           "SUMMARY_EVALS", "MAX_AUTO_FOLDS", "SharedFits", "CV_JOBS"]

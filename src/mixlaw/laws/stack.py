@@ -25,7 +25,7 @@ from .._validation import Interval
 from ..fit import Param, Params
 from .auto import MetaLaw
 from .base import FitContext, register
-from .selection import DEFAULT_FOLDS, OBJECTIVE, CVResult, CVRow, nonneg_weights, score_columns
+from .selection import OBJECTIVE, CVResult, CVRow, nonneg_weights, score_columns
 
 #: Members kept per column before weighting (the best by CV score).
 DEFAULT_MEMBERS = 4
@@ -41,7 +41,10 @@ class StackLaw(MetaLaw):
         Law keys; default :func:`mixlaw.laws.selection.default_candidates`.
     n_members : int, default=4
         Best candidates (by CV score) combined per column.
-    n_folds : int, default=5
+    n_folds : int, optional
+        Folds (shuffled with ``random_state``). Default (None): 5, or, when 5 leave a candidate too few training
+        runs per fold to fit, the fewest folds (at most 20) that fit it (:func:`~mixlaw.laws.selection.cross_validate`;
+        ``cv_.folds_note`` says so). A given count is used as given.
     objective : "mean", "total", eval name or {eval: weight}, optional
         Stack for this objective (one output column, ``"objective"``); members are laws fitted per eval and
         aggregated or fitted on the objective directly.
@@ -91,7 +94,7 @@ class StackLaw(MetaLaw):
         **MetaLaw._parameter_constraints, "n_members": [Interval(Integral, 1, None, closed="left")]}
 
     def __init__(self, *, candidates: Sequence[str] | None = None, n_members: int = DEFAULT_MEMBERS,
-                 n_folds: int = DEFAULT_FOLDS, objective: str | Mapping[str, float] | None = None,
+                 n_folds: int | None = None, objective: str | Mapping[str, float] | None = None,
                  fit_on: Sequence[str] = ("per-eval", "direct"), random_state: int = 0, screen: bool = True) -> None:
         self.candidates, self.n_members, self.n_folds = candidates, n_members, n_folds
         self.objective, self.fit_on, self.random_state, self.screen = objective, fit_on, random_state, screen
