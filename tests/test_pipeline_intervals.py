@@ -229,3 +229,21 @@ def test_saved_pipeline_intervals_keep_the_lower_bound_at_zero(tmp_path, capsys)
     pred = pd.read_csv(tmp_path / "p.csv")
     lo = pred.filter(like="lo80:")
     assert lo.shape == (3, 3) and (lo.to_numpy() >= 0).all() and (lo.to_numpy() == 0).any(), pred
+
+
+def test_many_targets_give_the_range_of_their_extrapolation_errors_in_one_short_line() -> None:
+    # 1f67d7d named each eval's extrapolation error; with 110 eval sets (Olmix's DCLM) the line ran to ~2000
+    # characters. Above NAMED_EVALS it gives the smallest and largest, named, and the median.
+    from mixlaw.pipeline.intervals import NAMED_EVALS, build_intervals
+
+    rng = np.random.default_rng(0)
+    K = 30
+    center = np.full((6, K), 3.0)
+    R = rng.normal(0, 1, (6, K)) * np.linspace(0.005, 0.05, K)
+    names = [f"eval_{k:03d}" for k in range(K)]
+    iv = build_intervals(center, rng.dirichlet(np.ones(3), 6), R, 2.0, [], [], 0.8, names=names)
+    q = np.asarray(iv.extrapolation)
+    lo, hi = int(np.argmin(q)), int(np.argmax(q))
+    assert K > NAMED_EVALS and len(iv.method) < 400
+    assert f"{names[lo]} {q[lo]:.2%} to {names[hi]} {q[hi]:.2%}, median {np.median(q):.2%} over {K} targets" \
+        in iv.method

@@ -83,6 +83,8 @@ from .law_spread import (  # noqa: F401  (re-exported: mixlaw.pipeline.intervals
 )
 from .result import _mixture_ids, log_distance
 
+#: Above this many targets the method line gives the range of their extrapolation errors, not each one.
+NAMED_EVALS = 8
 #: Largest difference in any share for a mixture to count as one of the pipeline's own (its saved rows).
 OWN_MIXTURE_ATOL = 1e-7
 
@@ -467,6 +469,12 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
         label = list(names) if names is not None and len(names) == n_t else None
         shown = (", ".join(f"{k} {v:.2%}" for k, v in zip(label, q, strict=True)) if each and label
                  else " / ".join(f"{v:.2%}" for v in (q if each else q[:1])))
+        if each and len(q) > NAMED_EVALS and np.isfinite(q).any():
+            # One line still: 110 eval sets (Olmix's DCLM) made it ~2000 characters; each one is in the JSON.
+            lo, hi = int(np.nanargmin(q)), int(np.nanargmax(q))
+            ends = [f"{label[i]} {q[i]:.2%}" if label else f"{q[i]:.2%}" for i in (lo, hi)]
+            shown = (f"{ends[0]} to {ends[1]}, median {np.nanmedian(q):.2%} over {len(q)} targets (each in the "
+                     "JSON's intervals.extrapolation)")
         parts.append(f"extrapolation error {shown}{' (per target)' if each else ''}: conformal quantile of {n} "
                      f"backtest residual(s){' each' if each else ''}"
                      + (" (too few for this level: their max)" if small else "")
