@@ -773,7 +773,7 @@ def _folds_note(left_out: Sequence[str], rows: Sequence[CVRow], k: int, n: int) 
         return ""
     still = [c for c in left_out if any(r.name == c and r.error for r in rows)]
     scored = [c for c in left_out if c not in still]
-    lo, hi = n - -(-n // k), n - n // k
+    lo, hi = _fewest_training_runs(n, k), n - n // k
     note = (f"{DEFAULT_FOLDS} folds left out {', '.join(scored or still)} (too few training runs); cross-validated "
             f"with {k} folds: each fold fits {lo if lo == hi else f'{lo}-{hi}'} of the {n} runs")
     if still:
@@ -816,12 +816,17 @@ def _runs_needed(err: BaseException, folds: np.ndarray, f: int) -> int | None:
     return int(np.ceil((err.n_params + 1) * n_fit / err.n_obs))
 
 
+def _fewest_training_runs(n: int, k: int) -> int:
+    """Runs the smallest training set of a ``k``-fold CV of ``n`` runs fits: fold_ids deals a permutation
+    round-robin, so the largest held-out fold has ceil(n / k) runs."""
+    return n - -(-n // k)
+
+
 def _fewest_folds(n: int, need: int, k: int, cap: int | None = None) -> int | None:
     """The fewest folds above ``k`` (at most ``cap`` and ``n``) whose every training set has ``need`` of the ``n``
-    runs, or None. fold_ids deals a permutation round-robin, so the largest held-out fold of K folds has
-    ceil(n / K) runs."""
+    runs, or None."""
     top = n if cap is None else min(n, cap)
-    return next((K for K in range(k + 1, top + 1) if n - -(-n // K) >= need), None)
+    return next((K for K in range(k + 1, top + 1) if _fewest_training_runs(n, K) >= need), None)
 
 
 def _more_folds_hint(need: int | None, folds: np.ndarray) -> str:
@@ -841,7 +846,7 @@ def _more_folds_hint(need: int | None, folds: np.ndarray) -> str:
     if more is None:
         return ""
     return (f"; with more folds it can be scored: --cv-folds {more} (n_folds={more}) fits each fold on "
-            f"{n - -(-n // more)} of the {n} runs")
+            f"{_fewest_training_runs(n, more)} of the {n} runs")
 
 
 def _one_line(err: BaseException) -> str:
