@@ -1,7 +1,8 @@
 """From small proxy runs to target-scale losses: Ye's nested pipeline and a direct joint fit (DESIGN.md §6).
 
-**Nested route** (Ye et al. 2025, §4). Rows with identical mixture weights form one *mixture*; rows of one
-mixture at one model size form a training curve.
+**Nested route** (Ye et al. 2025, §4). Rows with identical mixture weights form one *mixture* (weights that differ by
+rounding only, e.g. renormalised at each size, are merged first, with a warning); rows of one mixture at one model
+size form a training curve.
 
 1. For each mixture, size and eval set, fit the step law :math:`L(S) = E + B/S^{\\beta}` over the curve's
    checkpoints and extrapolate to the target steps :math:`S^*`.

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..data import RunTable
-from ..errors import InputError, MixlawError, MixlawWarning
+from ..errors import DataWarning, InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, warn_minimised_metrics
 from .conformal import checkpoint_noise
 from .direct import check_joint_steps
@@ -51,7 +51,7 @@ from .fitting import (
 from .intervals import build_intervals, jackknife_mixtures
 from .joint import JOINT_LAWS
 from .law_spread import final_size_law_spread, size_law_spread, step_law_spread, step_law_spread_at_size
-from .result import ROUTES, PipelineResult
+from .result import ROUTES, PipelineResult, merge_near_mixtures
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
     Candidate,
     Selection,
@@ -216,6 +216,10 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         raise InputError(f"n_jackknife must be an int >= 0; got {n_jackknife!r}")
     if not isinstance(table, RunTable):
         raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
+    # Before anything groups rows into mixtures (the size filter's counts, the backtest's split, the routes).
+    table, merged_line = merge_near_mixtures(table)
+    if merged_line is not None:
+        warnings.warn(merged_line, DataWarning, stacklevel=2)
     # What fits across the kept sizes: a direct law that takes N fits 2 of them, anything else 3.
     takes_n = route == "direct" and law not in (*JOINT_LAWS, AUTO)
     table, kept_line = keep_fit_sizes(table, fit_sizes, fit_up_to, target_params=target_params, route=route,
@@ -225,8 +229,9 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
                            random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
                            fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
                            fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
-    if kept_line is not None:
-        result.warnings.insert(0, kept_line)
+    for line in (merged_line, kept_line):
+        if line is not None:
+            result.warnings.insert(0, line)
     return result
 
 

@@ -26,6 +26,7 @@ model size and one step leave nothing to extrapolate.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,7 @@ import pandas as pd
 
 from .._validation import check_random_state
 from ..data import RunTable
-from ..errors import InputError, MixlawError
+from ..errors import DataWarning, InputError, MixlawError
 from .direct import _direct
 from .joint import JOINT_LAWS
 from .nested import _nested_many
@@ -47,6 +48,7 @@ from .result import (
     _size_list,
     _Target,
     _tokens_per_step,
+    merge_near_mixtures,
     scale_matches,
     short_list,
     size_fit_words,
@@ -327,6 +329,10 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     Nt, Tt, axis, names, fit_from = check_inputs(table, target_params, target_steps, target_tokens, targets,
                                                  shared_exponents, fit_from)
     msgs: list[str] = []
+    table, line = merge_near_mixtures(table)
+    if line is not None:  # fit_pipeline has merged them and said so already; a direct call says it here
+        msgs.append(line)
+        warnings.warn(line, DataWarning, stacklevel=3)
     size, time = one_scale(table, Nt, axis, Tt, steps_only, sizes_only)
     # A registered law that takes N fits the final checkpoints as they are (no step law); the joint law shares its
     # step term across every curve, so it needs 3 step values in all, not 3 per curve (direct.py checks that).

@@ -2,7 +2,8 @@
 
 Owns :class:`PipelineResult` (target-scale predictions, the fitted mixing law, per-stage fit quality), its
 :class:`StageQuality` lines, the target scale :class:`_Target` (size N* and steps or tokens T*), and how rows are
-grouped into mixtures (weights rounded to ``_WEIGHT_DECIMALS``) and curves; the route modules build on these.
+grouped into mixtures (weights rounded to ``_WEIGHT_DECIMALS``, after :func:`merge_near_mixtures` gave rows that
+differ by rounding only one mixture) and curves; the route modules build on these.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._console import frame_text
-from ..data import RunTable
+from ..data import WEIGHT_PREFIX, RunTable
 from ..errors import ExtrapolationWarning, InputError
 from ..laws.base import MixingLaw
 from ..optimize import check_enough_runs
@@ -28,6 +29,11 @@ ROUTES = ("nested", "direct")
 SCALE_RTOL = 1e-9
 #: Mixtures are identified by their weights rounded to this many decimals (CSV round trips lose the last bits).
 _WEIGHT_DECIMALS = 9
+#: Rows whose shares all agree within SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL x the larger share hold one mixture
+#: (:func:`merge_near_mixtures`): a mixture written to 4 decimals at one size (5e-5 off) or renormalised
+#: differently at each (1e-4 of each share) is still one, while the mixtures of a design differ by far more, and
+#: a small share's relative change (0.001 against 0.0005) keeps two mixtures apart.
+SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL = 1e-4, 1e-3
 
 
 # ---------------------------------------------------------------------- result types
@@ -490,6 +496,40 @@ def _mixture_ids(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct mixtures (n_mix, M), row -> mixture index)."""
     uniq, inv = np.unique(np.round(W, _WEIGHT_DECIMALS), axis=0, return_inverse=True)
     return uniq, inv.ravel()
+
+
+def merge_near_mixtures(table: RunTable) -> tuple[RunTable, str | None]:
+    """Give rows whose mixtures differ by rounding only (:data:`SAME_MIXTURE_ATOL`, :data:`SAME_MIXTURE_RTOL`)
+    one mixture, the mean of their shares, and a line saying so; the table as it is (and None) when none do.
+
+    The routes group rows into mixtures by their weights (:func:`_mixture_ids`): the same mixture renormalised
+    differently at each model size would be one mixture per size, each with no size law, and ``auto`` would
+    fall back to the direct route without a word."""
+    uniq, inv = _mixture_ids(table.weights)
+    group = np.arange(len(uniq))
+    for a in range(len(uniq)):
+        if group[a] == a:
+            near = np.all(np.abs(uniq - uniq[a]) <= SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * np.maximum(uniq, uniq[a]),
+                          axis=1)
+            group[near & (group == np.arange(len(uniq)))] = a
+    if np.all(group == np.arange(len(uniq))):
+        return table, None
+    merged = np.flatnonzero(group != np.arange(len(uniq)))
+    rep = uniq.copy()
+    for g in np.unique(group[merged]):
+        rep[g] = uniq[group == g].mean(axis=0)
+        rep[g] /= rep[g].sum()
+    out = table.subset(slice(None))
+    out.frame[[WEIGHT_PREFIX + d for d in table.domains]] = rep[group[inv]]
+    gap = np.abs(uniq[merged] - uniq[group[merged]]).max(axis=1)
+    i = int(merged[np.argmax(gap)])
+    runs = table.runs
+    pair = (str(runs[np.flatnonzero(inv == group[i])[0]]), str(runs[np.flatnonzero(inv == i)[0]]))
+    n_groups = np.unique(group[merged]).size
+    n_rows = int(np.isin(group[inv], group[merged]).sum())
+    return out, (f"{n_groups} mixture(s) each appear with shares up to {gap.max():.2g} apart on different rows (e.g. "
+                 f"runs {pair[0]!r} and {pair[1]!r}: rounded or renormalised differently at each size?): each read "
+                 f"as one mixture, its shares averaged ({n_rows} rows)")
 
 
 def _first_runs(table: RunTable, inv: np.ndarray, n_mix: int) -> list[str]:
