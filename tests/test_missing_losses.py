@@ -77,3 +77,47 @@ def test_cli_runs_import_drop_incomplete(capsys, tmp_path):
     assert exc.value.code == 0, cap.err
     assert json.loads(cap.out)["rows"] == 9 and "left out 3 of 12 rows" in cap.err
     assert len(read_runs(out)) == 9
+
+
+def test_evals_keeps_the_rows_that_miss_only_another_eval(capsys, tmp_path):
+    # loss:a misses rows 3 and 7, loss:b rows 7 and 9: --drop-incomplete alone kept 9 of 12 rows even for a user
+    # who fits loss:b, which only rows 7 and 9 miss. Importing the evals one fits keeps every row that has them.
+    from mixlaw.cli import main
+
+    p = _sweep(tmp_path / "sweep.csv")
+    with pytest.warns(DataWarning, match=r"left out 3 of 12 rows .*import those alone \(--evals a keeps 10, "
+                                         r"--evals b keeps 10\)"):
+        read_runs_mapped(p, None, drop_incomplete=True)
+    with pytest.warns(DataWarning, match=r"left out 2 of 12 rows without every eval loss \(missing: loss:b 2\)$"):
+        t = read_runs_mapped(p, None, drop_incomplete=True, evals=["loss:b"])
+    assert t.evals == ["b"] and list(t.runs) == [f"r{i}" for i in range(12) if i not in (7, 9)]
+    # An eval with no gap needs no --drop-incomplete once the other is left out.
+    df = pd.read_csv(p)
+    df.loc[[7, 9], "loss:b"] = 1.0
+    df.to_csv(p, index=False)
+    assert len(read_runs_mapped(p, None, evals=["b"])) == 12
+    with pytest.raises(DataError, match=r"--evals: no loss column for 'c'; the table has \['a', 'b'\]"):
+        read_runs_mapped(p, None, evals=["c"])
+
+    out = tmp_path / "b.parquet"
+    with pytest.raises(SystemExit) as exc:
+        main(["runs", "import", str(p), "--evals", "b", "--drop-incomplete", "--out", str(out), "--json"])
+    cap = capsys.readouterr()
+    assert exc.value.code == 0, cap.err
+    assert json.loads(cap.out)["rows"] == 12 and json.loads(cap.out)["evals"] == ["b"]
+    assert read_runs(out).evals == ["b"]
+
+
+def test_evals_on_an_olmix_pair(tmp_path):
+    ratios, metrics = tmp_path / "ratios.csv", tmp_path / "metrics.csv"
+    pd.DataFrame({"run": ["r0", "r1", "r2"], "x": [0.5, 1.0, 0.2], "y": [0.5, 0.0, 0.8]}).to_csv(ratios, index=False)
+    pd.DataFrame({"run": ["r0", "r1", "r2"], "bpb": [1.0, np.nan, 1.2], "ce": [2.0, 2.1, 2.2]}).to_csv(metrics,
+                                                                                                       index=False)
+    t = read_olmix_pair(ratios, metrics, drop_incomplete=True, evals=["ce"])
+    assert list(t.runs) == ["r0", "r1", "r2"] and t.evals == ["ce"]
+
+
+def test_the_table_error_names_evals(tmp_path):
+    p = _sweep(tmp_path / "sweep.csv")
+    with pytest.raises(DataError, match=r"add --evals EVAL,\.\.\. to import only the evals you fit"):
+        read_runs(p)

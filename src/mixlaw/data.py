@@ -261,7 +261,9 @@ class RunTable:
             per_col = ", ".join(f"{c} {int(n)}" for c, n in zip(lcols, missing.sum(axis=0), strict=True) if n)
             raise self._err(f"loss is nan, expected a finite positive number ({int(missing.any(axis=1).sum())} of "
                             f"{len(df)} rows miss a loss: {per_col}; leave those rows out with 'mixlaw runs import "
-                            f"{self.path or 'TABLE'} --drop-incomplete --out runs.parquet', or drop those columns)",
+                            f"{self.path or 'TABLE'} --drop-incomplete --out runs.parquet' (add --evals EVAL,... to "
+                            "import only the evals you fit and keep the rows that miss another), or drop those "
+                            "columns)",
                             i, lcols[j])
         for c in lcols:
             col = df[c].to_numpy(dtype=np.float64)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from .data import (
     RunTable,
     _read_any,
     count_values,
+    known_names,
     read_runs,
     suggest_column_map,
 )
@@ -146,8 +147,36 @@ def _show(cols: list[str], n: int = 12) -> str:
     return ", ".join(cols[:n]) + (f", ... ({len(cols)} in all)" if len(cols) > n else "")
 
 
+def _select_evals(df: pd.DataFrame, evals: Sequence[str] | None, where: str) -> pd.DataFrame:
+    """``df`` with the loss columns of ``evals`` alone (names with or without ``loss:``; all of them if None).
+
+    Why: a run table has no empty loss cell, so ``drop_incomplete`` leaves out every row that misses any eval. On
+    a sweep whose one eval failed at a few checkpoints, a user fitting another eval lost those rows too; importing
+    the evals they fit keeps every row that has them.
+    """
+    if evals is None:
+        return df
+    have = [str(c)[len(LOSS_PREFIX):] for c in df.columns if str(c).startswith(LOSS_PREFIX)]
+    want = list(dict.fromkeys(str(e).strip().removeprefix(LOSS_PREFIX) for e in evals if str(e).strip()))
+    if not want:
+        raise InputError("--evals names no eval; give one or more eval names (comma-separated)")
+    unknown = [e for e in want if e not in have]
+    if unknown:
+        raise DataError(f"--evals: no loss column for {', '.join(map(repr, unknown))}; the table has "
+                        f"{known_names(unknown, have)}", path=where)
+    drop = [LOSS_PREFIX + e for e in have if e not in want]
+    out = df.drop(columns=drop)
+    out.attrs.update(df.attrs)
+    return out
+
+
 def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Leave out the rows that miss a loss (an eval that failed at a checkpoint), with a warning that counts them."""
+    """Leave out the rows that miss a loss (an eval that failed at a checkpoint), with a warning that counts them.
+
+    Every loss column of ``df`` counts (a run table has no empty loss cell); import only the evals you fit
+    (:func:`_select_evals`) to keep the rows that miss another one. The warning says how many rows each eval alone
+    would keep when that is more.
+    """
     lines = np.asarray(lines)
     lcols = [c for c in df.columns if str(c).startswith(LOSS_PREFIX)]
     if not lcols:
@@ -161,8 +190,12 @@ def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataF
         # Which evals were missing, as the table's error counts them without --drop-incomplete.
         miss = losses[missing].isna()
         per = ", ".join(f"{c} {int(k)}" for c, k in miss.sum().items() if k)
+        # The evals that would keep more rows if imported alone (all the evals of the table count here).
+        alone = ", ".join(f"--evals {c[len(LOSS_PREFIX):]} keeps {len(df) - int(k)}"
+                          for c, k in miss.sum().items() if len(lcols) > 1 and len(df) - int(k) > int((~missing).sum()))
         warnings.warn(f"{where}: left out {int(missing.sum())} of {len(df)} rows without every eval loss "
-                      f"(missing: {per})", DataWarning, stacklevel=3)
+                      f"(missing: {per})" + (f"; to keep the rows that have the evals you fit, import those alone "
+                                             f"({alone})" if alone else ""), DataWarning, stacklevel=3)
     keep = ~missing.to_numpy()
     return df[keep].reset_index(drop=True), lines[keep]
 
@@ -287,10 +320,13 @@ def _is_text(v: Any) -> bool:
 
 
 def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, Any] | None, *,
-                     weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False) -> RunTable:
+                     weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False,
+                     evals: Sequence[str] | None = None) -> RunTable:
     """Read a CSV/Parquet/JSONL table whose columns have other names (a W&B or spreadsheet export).
 
-    ``drop_incomplete`` leaves out, with a warning, the rows that miss a loss (without it such a row is an error).
+    ``evals`` keeps the loss columns of those evals alone (all of them by default). ``drop_incomplete`` leaves
+    out, with a warning, the rows that miss one of the kept losses (without it such a row is an error): a row
+    that misses only an eval left out by ``evals`` stays.
     """
     p = Path(path)
     mapping = parse_column_map(columns)
@@ -298,6 +334,7 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     source_cols = [str(c) for c in df.columns]
     df = apply_column_map(df, mapping, where=str(p))
     _check_mapped(df, source_cols, str(p), given=columns is not None)
+    df = _select_evals(df, evals, str(p))
     df, lines = _merge_log_rows(df, np.asarray(lines), str(p))
     if drop_incomplete:
         df, lines = _drop_incomplete(df, lines, str(p))
@@ -371,12 +408,14 @@ def _number_runs(df: pd.DataFrame, where: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------- Olmix
 def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[str], *,
-                    weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False) -> RunTable:
+                    weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False,
+                    evals: Sequence[str] | None = None) -> RunTable:
     """Olmix's pair: ``ratios.csv`` (run id, one column per domain) and ``metrics.csv`` (run id, one per metric).
 
     The run id column is ``run`` or ``run_id``; ``name``, ``index`` and ``Unnamed: *`` columns are ignored,
     as Olmix's own ``load_from_csv`` does. Runs in only one file are left out with a warning, and so are runs that
-    miss a metric with ``drop_incomplete``. Metrics become ``loss:<metric>`` (lower is better: losses or bits
+    miss a metric with ``drop_incomplete`` (one of the metrics in ``evals``, when given: the others are left
+    out). Metrics become ``loss:<metric>`` (lower is better: losses or bits
     per byte).
     """
     rp, mp = Path(ratios), Path(metrics)
@@ -403,6 +442,7 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
         raise DataError(f"no run id in common with {mp.name}", path=str(rp))
     line_of = dict(zip(frames[0]["run"], rlines, strict=False))
     lines = np.array([line_of[r] for r in merged["run"]])
+    merged = _select_evals(merged, evals, f"{rp.name}+{mp.name}")
     if drop_incomplete:
         merged, lines = _drop_incomplete(merged, lines, f"{rp.name}+{mp.name}")
     try:

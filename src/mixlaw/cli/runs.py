@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from .._validation import split_names
 from ..data import RunTable
 from ..importers import read_olmix_pair, read_runs_mapped, runs_from_tensorboard, runs_from_wandb
 from ..store import write_table
@@ -19,8 +20,11 @@ ColumnsOpt = typer.Option(None, "--columns", metavar="MAP",
                                "w:<domain>, loss:<eval>; * matches a pattern, e.g. w:*=mixture/*).")
 OutOpt = typer.Option(..., "--out", help="Run table to write: .parquet, .csv or .jsonl.")
 DropOpt = typer.Option(False, "--drop-incomplete",
-                       help="Leave out (with a warning) the rows that miss a loss, instead of stopping with an error "
-                            "that counts them.")
+                       help="Leave out (with a warning) the rows that miss one of the imported losses, instead of "
+                            "stopping with an error that counts them.")
+EvalsOpt = typer.Option(None, "--evals", metavar="EVAL,...",
+                        help="Import these evals' losses alone (default: all): with --drop-incomplete, a row that "
+                             "misses only another eval's loss is kept.")
 
 
 def _write(table: RunTable, out_path: Path, as_json: bool) -> None:
@@ -44,18 +48,22 @@ def _some(names: list[str], limit: int = 20) -> str:
 
 def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSONL), or ratios.csv+metrics.csv."),
                columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
-               weight_tol: float = WeightTolOpt, drop_incomplete: bool = DropOpt, as_json: bool = JsonOpt) -> None:
+               weight_tol: float = WeightTolOpt, drop_incomplete: bool = DropOpt, evals: str | None = EvalsOpt,
+               as_json: bool = JsonOpt) -> None:
     """Convert a table with other column names (a W&B CSV export, a spreadsheet) or Olmix's pair to a run table.
 
     A table with no run column gets one run per mixture and model size, its rows of different steps or tokens
     that run's checkpoints (one run per row without those columns), with a warning.
     """
+    names = None if evals is None else split_names(evals)
     with show_warnings():
         if "+" in source and not Path(source).exists():
             ratios, metrics = source.split("+", 1)
-            table = read_olmix_pair(ratios, metrics, weight_tol=weight_tol, drop_incomplete=drop_incomplete)
+            table = read_olmix_pair(ratios, metrics, weight_tol=weight_tol, drop_incomplete=drop_incomplete,
+                                    evals=names)
         else:
-            table = read_runs_mapped(source, columns, weight_tol=weight_tol, drop_incomplete=drop_incomplete)
+            table = read_runs_mapped(source, columns, weight_tol=weight_tol, drop_incomplete=drop_incomplete,
+                                     evals=names)
     _write(table, out_path, as_json)
 
 
