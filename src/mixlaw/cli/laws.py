@@ -318,13 +318,13 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
     with show_warnings():
         if pipeline is not None:
             result = load_pipeline(pipeline)
-            frame = api.predict_pipeline_table(result, mixtures, params=params, steps=steps, tokens=tokens,
-                                               weight_tol=weight_tol)
+            frame, W = api.pipeline_predictions(result, mixtures, params=params, steps=steps, tokens=tokens,
+                                                weight_tol=weight_tol)
             doc = {"pipeline": str(pipeline), "route": result.route, "law": result.law,
                    "params": result.target_params if params is None else params,
                    "steps": steps if steps is not None or tokens is not None else result.target_steps,
                    "tokens": tokens if steps is not None or tokens is not None else result.target_tokens}
-            frame, doc["intervals"] = _pipeline_intervals(result, mixtures, frame, (params, steps, tokens), weight_tol)
+            frame, doc["intervals"] = _pipeline_intervals(result, W, frame, (params, steps, tokens))
             if not as_json:
                 err.print(f"note: {doc['intervals']}", highlight=False, markup=False)
         else:
@@ -339,13 +339,12 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
         out.print(frame_text(frame, index=False), highlight=False, markup=False)
 
 
-def _pipeline_intervals(result: Any, mixtures: str, frame: Any, scale: tuple[Any, Any, Any],
-                        weight_tol: float) -> tuple[Any, str]:
+def _pipeline_intervals(result: Any, W: Any, frame: Any, scale: tuple[Any, Any, Any]) -> tuple[Any, str]:
     """Add lo/hi columns next to each ``pred:`` column as ``pipeline`` prints them, when the loaded pipeline holds
     intervals that can be built at the scale asked for (``scale``: --params, --steps, --tokens; the saved target's,
-    or any other by the same rule redone there); else leave the frame and say why (never a silent gap)."""
+    or any other by the same rule redone there); else leave the frame and say why (never a silent gap). ``W``:
+    the frame's mixtures, as predicted."""
     N, T = result.scale_of(*scale)
-    W = api.predict_pipeline_weights(result, mixtures, weight_tol=weight_tol)
     center = frame[[f"pred:{t}" for t in result.targets]].to_numpy()
     iv = result.intervals
     if iv is None:
