@@ -107,7 +107,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                                            "L1 distance of some mixture of the runs (0-2), as in "
                                                            "'mixlaw optimize'."),
                  backtest: bool = typer.Option(False, "--backtest",
-                                               help="Also: extrapolate within the data (steps or tokens cut 3x; "
+                                               help="Also: extrapolate within the data (each part alone, as auto's "
+                                               "split holds it out: curves cut nearest the target's ratio, the "
                                                "largest size held out) and print the errors, an empirical error "
                                                "bar."),
                  default: str = typer.Option("mean", "--default",

@@ -19,6 +19,7 @@ from ..errors import InputError, MixlawWarning
 from .fitting import at_one_size, at_one_time, fit_route, one_scale, sizes_only_time, steps_only_size
 from .joint import JOINT_LAWS
 from .result import _WEIGHT_DECIMALS, _check_fit_from, _mixture_ids, held_out_size_words, short_list
+from .split import leave_scale_out_split
 
 
 @dataclass
@@ -101,18 +102,26 @@ def _cut_too_short(S: np.ndarray, mix: np.ndarray, N: np.ndarray, route: str, la
 
 
 def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-exp", targets: Any = "all",
-                      step_ratio: float = 3.0, random_state: int | np.random.Generator | None = 0,
+                      step_ratio: float | None = None, random_state: int | np.random.Generator | None = 0,
                       shared_exponents: bool | str = True, law_options: dict[str, Any] | None = None,
                       fit_from: float = 0.0, axis: str | None = None,
                       target_params: float | None = None, steps_only: bool | None = None,
                       target_time: float | None = None, sizes_only: bool | None = None) -> list[Backtest]:
     """Backtests of the pipeline inside the data, to read next to a real extrapolation.
 
-    * **steps**: keep each run's checkpoints up to its last step / ``step_ratio``, fit the pipeline, predict
-      the largest size's last step, and compare with the measured final losses (tests the step stage over
-      the same factor);
-    * **size** (with >= 4 model sizes): drop the largest size, fit on the others' whole curves, predict the
-      largest size at its last step (tests the size stage; the factor is the ratio of the two largest sizes).
+    * **steps**: keep each run's checkpoints up to its last step / r, fit the pipeline, predict the largest
+      size's last step, and compare with the measured final losses (tests the step stage over r);
+    * **size** (with >= 4 model sizes): hold out the largest size, fit on smaller sizes' whole curves, predict the
+      largest size at its last step (tests the size stage over the ratio of the held-out size to the largest one
+      fitted).
+
+    With the target (``target_params`` and ``target_time``) and no ``step_ratio``, each part is the
+    leave-scale-out split that ``route="auto"`` scores as that part "alone" (:func:`.split.leave_scale_out_split`):
+    r the cut nearest in log to the target's S*/S_L that leaves every curve 3 checkpoints, and the fitted sizes
+    the ones whose ratio to the held-out size is nearest N*/N_L. A part the target does not extrapolate over is
+    "not needed". So the two never disagree on what can run: on Ye et al.'s 5Mix runs (tokens, nested route)
+    a fixed 3x cut left the 410M curves 2 checkpoints and the part "not run", while auto scored it at 2.14x.
+    Without the target, r is ``step_ratio`` (3 when None) and every smaller size is fitted.
 
     The numbers bound what to expect, they do not guarantee it: a real extrapolation usually reaches further
     than the data allows to test. Both parts score the largest size's runs that reach its longest run's last step,
@@ -126,8 +135,9 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         As in :func:`fit_pipeline`. ``fit_from`` keeps the real fit's window: each curve's checkpoints before
         ``fit_from`` x its *whole* length are left out before cutting (applied to the cut curve it would move the
         window back into the fast initial drop that the real fit leaves out).
-    step_ratio : float, default=3.0
-        Extrapolation factor of the steps backtest (> 1).
+    step_ratio : float, optional
+        Extrapolation factor of the steps backtest (> 1), a fixed cut; default: auto's split's (above), or 3
+        without the target.
     axis : {"step", "tokens"}, optional
         The time axis the pipeline extrapolates over (``PipelineResult.time_axis``): the curves are cut and
         predicted in steps or in tokens. Default: ``step`` when the table has a ``step`` column, else ``tokens``
@@ -150,7 +160,7 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         Both parts, always: a part the data do not allow (a single checkpoint per curve, 3 sizes, a fit that
         fails on the reduced table) is there with ``skipped`` saying why, never left out silently.
     """
-    if not step_ratio > 1:
+    if step_ratio is not None and not step_ratio > 1:
         raise InputError(f"step_ratio must be > 1; got {step_ratio!r}")
     fit_from = _check_fit_from(fit_from)
     if axis is None:
@@ -218,24 +228,61 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         out.append(Backtest(kind, desc, ratio, float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))),
                             float(np.mean(rel)), int(rel.size)))
 
+    def not_needed(kind: str, desc: str, why: str) -> None:
+        out.append(Backtest(kind, desc, float("nan"), float("nan"), float("nan"), float("nan"), 0, not_needed=why))
+
+    # auto's split of each part alone, when the target is known and no fixed cut is asked for (docstring).
+    splits = {}
+    if step_ratio is None and target_params is not None and target_time is not None:
+        Nt = float(one if one is not None else target_params)
+        Tt = float(one_time if one_time is not None else target_time)
+        registered = route == "direct" and law not in JOINT_LAWS
+        splits = {p: leave_scale_out_split(table, Nt, Tt, axis, fit_from=fit_from, parts=(p,), route=route,
+                                           registered=registered) for p in ("time", "size")}
+    ratio = 3.0 if step_ratio is None else float(step_ratio)
     if one_time is not None:
-        out.append(Backtest(time_kind, f"curves cut at their last {unit} / {step_ratio:g}", float("nan"),
-                            float("nan"), float("nan"), float("nan"), 0,
-                            not_needed=f"the target is at the recorded {unit} ({one_time:g}), a sizes-only "
-                            "extrapolation"))
+        not_needed(time_kind, f"curves cut at their last {unit}", f"the target is at the recorded {unit} "
+                   f"({one_time:g}), a sizes-only extrapolation")
+    elif "time" in splits and splits["time"].skipped:
+        skip(time_kind, f"curves cut at their last {unit}", float("nan"),
+             splits["time"].skipped[0].removeprefix(f"{axis} part not run: "))
+    elif "time" in splits and not splits["time"].time_ratio_target > 1 + 1e-9:
+        not_needed(time_kind, f"curves cut at their last {unit}", f"the target {unit} ({target_time:g}) is not "
+                   f"beyond the held-out size's last ({S_end:g})")
+    elif "time" in splits and splits["time"].time_ratio == 1:
+        want = splits["time"].time_ratio_target
+        skip(time_kind, f"curves cut at their last {unit}", float("nan"),
+             f"no cut the checkpoints offer is nearer the target's {want:.3g}x than no cut")
     else:
-        cut = window & (S <= run_last / step_ratio + 1e-9)
-        desc = f"curves cut at their last {unit} / {step_ratio:g}"
-        short = _cut_too_short(S[cut], mix[cut], N[cut], route, law, unit, step_ratio) if cut.any() else None
-        if short is not None:  # said of the cut curves, not as the full table's refusal (its advice is the target's)
-            skip(time_kind, desc, step_ratio, short)
+        if "time" in splits:
+            ratio = splits["time"].time_ratio
+            cut = splits["time"].fit_rows
+            desc = (f"curves cut at their last {unit} / {ratio:.3g}, auto's cut for the target's "
+                    f"{splits['time'].time_ratio_target:.3g}x")
         else:
-            score(time_kind, f"{desc}, largest size N = {sizes[-1]:g} predicted at {unit} {S_end:g}", step_ratio,
+            cut = window & (S <= run_last / ratio + 1e-9)
+            desc = f"curves cut at their last {unit} / {ratio:g}"
+        short = _cut_too_short(S[cut], mix[cut], N[cut], route, law, unit, ratio) if cut.any() else None
+        if short is not None:  # said of the cut curves, not as the full table's refusal (its advice is the target's)
+            skip(time_kind, desc, ratio, short)
+        else:
+            score(time_kind, f"{desc}, largest size N = {sizes[-1]:g} predicted at {unit} {S_end:g}", ratio,
                   cut, float(sizes[-1]))
     if one is not None:
-        out.append(Backtest("size", "largest size held out", float("nan"), float("nan"), float("nan"), float("nan"),
-                            0, not_needed=f"the target is at a fitted size (N = {one:g}), a steps-only "
-                            "extrapolation"))
+        not_needed("size", "largest size held out", f"the target is at a fitted size (N = {one:g}), a steps-only "
+                   "extrapolation")
+    elif "size" in splits and splits["size"].skipped:
+        skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
+             splits["size"].skipped[0].removeprefix("size part not run: "))
+    elif "size" in splits and not splits["size"].size_ratio_target > 1 + 1e-9:
+        not_needed("size", "largest size held out", f"the target size ({target_params:g}) is not beyond the "
+                   f"largest fitted one ({sizes[-1]:g})")
+    elif "size" in splits:
+        sp = splits["size"]
+        fitted = np.unique(N[sp.fit_rows])
+        score("size", f"N = {sizes[-1]:g} held out, predicted from {fitted.size} smaller sizes (up to "
+              f"{fitted[-1]:g}; auto's choice for the target's {sp.size_ratio_target:.3g}x) at {unit} {S_end:g}",
+              sp.size_ratio, sp.fit_rows, float(sizes[-1]))
     elif sizes.size < 4:
         skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
              f"{sizes.size} model size(s); holding out the largest leaves {sizes.size - 1}, "
