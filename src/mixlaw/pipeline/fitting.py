@@ -35,7 +35,7 @@ import pandas as pd
 
 from .._validation import check_random_state
 from ..data import RunTable
-from ..errors import DataWarning, InputError, MixlawError
+from ..errors import DataWarning, InputError, MixlawError, ScaleWarning
 from .direct import _direct
 from .joint import JOINT_LAWS
 from .nested import _nested_many
@@ -60,6 +60,31 @@ from .result import (
 MIN_SIZES = 3
 #: The step law E + B/S^beta has 3 parameters: with fewer step values only a recorded step can be a target.
 MIN_STEPS = 3
+#: A target this many times beyond the table's sizes (or steps, tokens), or as far below them, is more often a
+#: unit mismatch (sizes in millions, 70 for 70M, against a target of 1e9) than a planned extrapolation: Ye et al.
+#: extrapolate 2.4x in size and 3.3x in steps, Chinchilla-style fits ~100x; a power law read at 1000x says little.
+FAR_TARGET = 1000.0
+
+
+def far_target_lines(table: RunTable, target_params: float, axis: str, target_time: float) -> list[str]:
+    """One line per scale (size, then steps or tokens) whose target lies more than :data:`FAR_TARGET` times beyond
+    the table's largest value or below its smallest: the two are then probably in different units."""
+    time_values = table.steps if axis == "step" else table.tokens
+    scales = [("params", "model size", table.model_params, target_params, "70M or 7e7, not 70 for 70M"),
+              (axis, f"{axis.rstrip('s')} count", time_values, target_time, "30k or 3e4, not 30 for 30k")]
+    lines = []
+    for column, what, values, target, example in scales:
+        v = None if values is None else values[np.isfinite(values) & (values > 0)]
+        if v is None or not v.size:
+            continue
+        lo, hi = float(v.min()), float(v.max())
+        if lo / FAR_TARGET <= target <= FAR_TARGET * hi:
+            continue
+        how = (f"{target / hi:.3g}x the table's largest {what} ({hi:g})" if target > hi
+               else f"1/{lo / target:.3g} of the table's smallest {what} ({lo:g})")
+        lines.append(f"the target {what} {target:g} is {how}: is the '{column}' column in the target's unit (raw "
+                     f"counts: {example})? A law read that far from its data says little")
+    return lines
 
 
 def steps_only_size(table: RunTable, target_params: float | None, steps_only: bool | None = None) -> float | None:
@@ -328,7 +353,9 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
             raise InputError(f"route must be one of {ROUTES}; got {route!r}")
     Nt, Tt, axis, names, fit_from = check_inputs(table, target_params, target_steps, target_tokens, targets,
                                                  shared_exponents, fit_from)
-    msgs: list[str] = []
+    msgs: list[str] = far_target_lines(table, Nt, axis, Tt)
+    for line in msgs:
+        warnings.warn(line, ScaleWarning, stacklevel=3)
     table, line = merge_near_mixtures(table)
     if line is not None:  # fit_pipeline has merged them and said so already; a direct call says it here
         msgs.append(line)

@@ -1,0 +1,40 @@
+"""A run table whose sizes (or steps) are in other units than the target, as exports often write them (70 for 70M,
+30 for 30k steps), must not pass for a planned extrapolation: one warning names the column and the ratio.
+
+Found on Ye et al.'s 5Mix runs with ``params`` in millions (70-410) and ``--target-params 1B`` (issue 9): the
+nested route read its size law 2.4 million times beyond the largest size, without a word."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from test_pipeline import N_STAR, NESTED, S_STAR, world
+
+from mixlaw.data import RunTable
+from mixlaw.errors import ScaleWarning
+from mixlaw.pipeline import fit_pipeline
+
+
+def _scaled(column: str, by: float) -> RunTable:
+    frame = world(n_mix=6).frame.copy()
+    frame[column] = frame[column] / by
+    return RunTable(frame)
+
+
+@pytest.mark.parametrize(("column", "by", "match"), [
+    ("params", 1e6, r"target model size 1e\+09 is 1\.25e\+07x the table's largest model size \(80\): is the "
+                    r"'params' column in the target's unit"),
+    ("step", 1e3, r"target step count 100000 is 3\.33e\+04x the table's largest step count \(3\): is the 'step'")])
+def test_a_table_in_other_units_than_the_target_is_named(column: str, by: float, match: str) -> None:
+    with pytest.warns(ScaleWarning, match=match):
+        res = fit_pipeline(_scaled(column, by), target_params=N_STAR, target_steps=S_STAR, **NESTED)
+    assert sum("in the target's unit" in w for w in res.warnings) == 1
+
+
+def test_a_planned_extrapolation_says_nothing_of_units() -> None:
+    # 12.5x the largest size and 33x the last step (test_pipeline's target).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScaleWarning)
+        res = fit_pipeline(world(n_mix=6), target_params=N_STAR, target_steps=S_STAR, **NESTED)
+    assert not any("in the target's unit" in w for w in res.warnings)
