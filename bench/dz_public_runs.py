@@ -83,6 +83,10 @@ held at 1, so the interval is the backtest's own error (its residuals' means +2.
 fit's mean signed error at 1.235B is within +-0.9 % on every eval): wide, on the safe side. Letting the factor
 fall below 1 gave 153 / 160 at a mean half-width of 1.41 % (not adopted: bench/interval_calibration.py
 ``--at-scale``).
+
+``--blend`` (2026-12-05): also auto's pick and its MRE under each model-averaging rule of
+``bench/pipeline_selection.py`` (a blend of the best nested and direct candidates; not adopted: the
+measurements, on this set too, are in that bench's docstring).
 """
 
 from __future__ import annotations
@@ -170,6 +174,8 @@ def main() -> None:
                          "read from the file (as 'mixlaw predict --pipeline --params --tokens'): coverage per point")
     ap.add_argument("--compare", action="store_true",
                     help="only: compare laws without the pipeline on the whole sweep, split 80/20 by mixture")
+    ap.add_argument("--blend", action="store_true",
+                    help="also auto's picks under pipeline_selection.py's blend rules (BLEND_RULES), and their MRE")
     args = ap.parse_args()
     table = read_table(args.repo)
     if args.compare:
@@ -204,7 +210,7 @@ def main() -> None:
         t0 = time.perf_counter()
         try:
             res = fit_pipeline(RunTable(fit), target_params=target, target_tokens=float(tok[-1]), route=route,
-                               law=law, intervals=route == "auto")
+                               law=law, intervals=route == "auto", fit_all=args.blend and route == "auto")
         except Exception as e:  # a candidate that cannot fit here says why, as the pipeline's own table does
             print(f"{route:<8}{law:<14}{'-':>20}{'-':>20}   {type(e).__name__}: {str(e)[:90]}")
             out[f"{route} {law}"] = {"error": str(e)}
@@ -235,6 +241,14 @@ def main() -> None:
             note += f"; error estimate {est:.2f} % = {est / entry['mre_last']:.2f}x the real error at the last tokens"
             entry["estimate"] = est
         print(f"{route:<8}{law:<14}" + "".join(f"{c:>20}" for c in cells) + f"   {note}")
+        if args.blend and res.selection is not None:
+            from pipeline_selection import blend_results
+            print("  model averaging across routes (bench/pipeline_selection.py --blend's rules), MRE per point:")
+            for rule, pick, r in blend_results(res.selection, res.alternatives):
+                errs = [100 * float(np.mean(np.abs(r.predict(sub[wcols].to_numpy(float), params=float(
+                    sub.params.iloc[0]), tokens=float(sub.tokens.iloc[0])) / sub[lcols].to_numpy(float) - 1)))
+                    for sub in points.values()]
+                print(f"    {rule:<62} " + " / ".join(f"{e:5.2f}" for e in errs) + f" %  {pick}")
         out[f"{route} {law}"] = entry
     runs = list(points["last"].run)
     print(f"signed error of each {target:.4g} run at {tok[-1]:.3g} tokens, mean over the evals (%)\n  {'':<24}"

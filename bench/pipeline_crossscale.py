@@ -187,7 +187,11 @@ parts 5.69 / 6.36 %), real 4.25 % against 3.37 %, estimate 9.75 % = 2.29x the re
 Usage::
 
     python bench/pipeline_crossscale.py [--runs bench/data/crossscale_runs_v3.csv [more tables ...]] [--synthetic]
-        [--sweep 0.333,1] [--fit-from 0.4] [--auto [--all-sizes]]
+        [--sweep 0.333,1] [--fit-from 0.4] [--auto [--all-sizes] [--blend]]
+
+``--auto --blend`` (2026-12-05): also auto's pick and its MRE under each model-averaging rule of
+``bench/pipeline_selection.py`` (a blend of the best nested and direct candidates; not adopted: the
+measurements, on this set too, are in that bench's docstring).
 
 ``--synthetic`` runs the same protocol on a synthetic world (tests/test_pipeline.py's joint law, 0.3 % noise)
 when the real runs are not there yet.
@@ -439,6 +443,11 @@ def _auto_check(table: RunTable, fraction: float, args: argparse.Namespace) -> N
     print(f"    error estimate {est:.2%} (backtest {sel.chosen.mre:.2%} x distance factor "
           f"{sel.split.distance_factor:.3g}) vs real {real[sel.chosen.label]:.2%}: ratio {ratio:.2f} "
           f"({'within' if 0.5 <= ratio <= 2 else 'NOT within'} 2x)")
+    if getattr(args, "blend", False):
+        from pipeline_selection import blend_real, print_blend_real
+        cols = list(table.evals)
+        print_blend_real(blend_real(sel, res.alternatives, lambda r: float(np.mean(np.abs(
+            r.predict(Wt)[:, [r.targets.index(e) for e in cols]] / Yt - 1)))), f"real MRE at N = {large:g}")
     _split_breakdown(fit_table, res, float(large), float(S[big].max()), args.fit_from, real, Wt, Yt, list(table.evals))
     _auto_diagnose(table, fit_table, res, float(large), float(S[big].max()), args.fit_from, real)
     if res.intervals is not None:
@@ -660,6 +669,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --auto: fit on every size below the largest (default: the three below it)")
     ap.add_argument("--auto", action="store_true", help="only the check of route/law auto (issue 9)")
     ap.add_argument("--jackknife", type=int, default=4, help="with --auto: jackknife refits behind the intervals")
+    ap.add_argument("--blend", action="store_true",
+                    help="with --auto: also the pick and real MRE of pipeline_selection.py's blend rules (BLEND_RULES)")
     args = ap.parse_args(argv)
     if args.synthetic:
         table, source = synthetic_world(), "synthetic world (0.3 % noise)"

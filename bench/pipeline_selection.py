@@ -164,10 +164,59 @@ the smallest extrapolated error is within 1.2x of the best in 81 / 69 / 75 / 73 
 block (over the three and 208 worlds: 1 better, 5 worse). Not adopted; the real sets' picks and the estimates are
 in ``bench/route_growth.py``'s docstring.
 
+**Model averaging across routes** (``--blend``; issue 9, 2026-12-05; :data:`BLEND_RULES`). A blended candidate
+predicts a weighted mean, in loss space, of two single candidates' predictions fitted on all the data. Its
+backtest residuals on every split are the same mean of the members' held-out residuals (pred / y - 1 is linear in
+pred), so rows score it without a refit (each row keeps every candidate's signed residuals per split and its
+target predictions, ``target_rel``). It enters the one-standard-error rule as the least simple candidate: chosen
+only when it has the best score and no single candidate is within one paired SE of it. Members: the best-scoring
+nested and direct candidates (equal weights, or w ~ 1/score^2), or the two best-scoring ones; two more rules use
+the mean exactly when the 1-SE set holds both routes (a tie between routes), and one always uses it. Intervals
+are rebuilt as fit_pipeline builds them (:func:`blend_rows`: conformal on the pick's own main-split residuals,
+max with the jackknife; a blend borrows the 1-SE pick's jackknife spread; the rebuild matches every row's own
+coverage for the 1-SE pick). Rules developed on seed block 1, then run once on blocks 0, 2, 3. Measured
+2026-12-05 (``--workers 2 --rows b.jsonl``, 30 s a block at load ~1; then ``--from-rows b.jsonl --blend``): within
+1.2x of the best *single* candidate / auto's target MRE / nominal-80 % coverage::
+
+    rule                                           block 1 (dev)    block 0          block 2          block 3
+    1-SE rule, singles only (fit_pipeline's)       77% 0.69% 87%    85% 0.66% 87%    85% 0.71% 90%    79% 0.72% 87%
+    + blend: mean of best nested and best direct   79% 0.69% 86%    83% 0.66% 87%    77% 0.68% 88%    75% 0.78% 82%
+    + blend: nested and direct, w ~ 1/score^2      75% 0.69% 86%    79% 0.69% 85%    73% 0.70% 87%    73% 0.76% 83%
+    + blend: mean of the top 2 by score            79% 0.69% 86%    83% 0.66% 87%    79% 0.69% 89%    75% 0.78% 82%
+    always the nested + direct mean (no rule)      42% 0.76% 87%    38% 0.81% 88%    52% 0.72% 87%    52% 0.79% 88%
+    the mean when the 1-SE set holds both routes   69% 0.69% 86%    87% 0.63% 86%    81% 0.67% 89%    73% 0.72% 87%
+
+The "+ blend" rules pick a blend in 3-9 worlds of a block. The one block 1 preferred (the mean of the best nested
+and best direct candidate, +3 / -2 worlds there) is worse on every held-out block: 2 worlds better and 9 worse
+over blocks 0, 2, 3, coverage 87 / 88 / 82 % against 87 / 90 / 87 %. The plain mean loses most: in these
+worlds the direct route is usually right (its joint law is the world's in half the families) and averaging in
+a worse nested fit costs more than it cancels.
+
+On the real sets (each bench's ``--blend``; auto's pick, MRE at the target) the blend helps where the routes err
+in opposite directions, which the backtest mostly does not show::
+
+    set (bench; points)                         1-SE rule (fit_pipeline's)   + blend (mean)   always the mean
+    RedPajama (ye_public_runs; 1B 20k / last)   n. ye-pow 0.57 / 2.56 %      same             0.60 / 1.19 %
+    5Mix      (ye_public_runs)                  n. add-ens 0.60 / 0.72 %     same             0.79 / 0.82 %
+    RedPajama (ye_user_view; 1B 100k)           direct 2.07 %                same             1.54 %
+    5Mix      (ye_user_view)                    n. ye-pow 2.50 %             blend 2.48 %     2.48 %
+    v3 (pipeline_crossscale --auto, 0.4)        n. ye-exp 4.67 %             same             2.46 %
+    v3_12m                                      n. ye-exp 3.38 %             blend 1.16 %     1.16 %
+    DZ SlimPajama (dz_public_runs; mid / last)  n. ye-exp 1.69 / 1.68 %      same             2.20 / 2.93 %
+    DZ --fit-up-to 9.37e8 (+ 1.235B last)       n. add-ens 1.61/1.63/0.40 %  same             2.31/3.27/0.88 %
+
+(ye_user_view's RedPajama 2.07 %: its auto run fits every candidate here, ``fit_all``, and takes the chosen one from
+those fits; 2.10 % without.) The gated blend never hurts a real set and is picked twice (v3_12m 3.38 -> 1.16 %,
+whose backtest has nested at -0.57 % signed and direct at +2.46 %). The plain mean halves the error on RedPajama,
+v3 and v3_12m (nested undershoots, direct overshoots at the target) but not in v3's backtest (nested +0.42 %,
+direct +4.89 %: the blend scores worse there), and is 1.7x worse on DZ's SlimPajama, where both routes overshoot
+and direct is 3x worse. NOT ADOPTED: worse on every held-out seed block; a rule that gets the real sets'
+cancellation needs a signal the leave-scale-out backtest does not give.
+
 Usage::
 
     python bench/pipeline_selection.py [--worlds 52] [--fit-sizes 4] [--jackknife 3] [--workers 2] [--cuts] [--growth]
-        [--rows r.jsonl] [--json out.json | --json] [--from-rows r.jsonl]
+        [--blend] [--rows r.jsonl] [--json out.json | --json] [--from-rows r.jsonl]
 """
 
 from __future__ import annotations
@@ -328,6 +377,13 @@ def run_world(world: World, n_jackknife: int, seed: int, cuts: bool = False,
                 for lab, r in res.alternatives.items()}
         pred = res.predict(world.mixtures)
         lo, hi = res.interval(world.mixtures)  # type: ignore[misc]
+        # Every candidate's own target predictions (relative to the truth) and the chosen one's jackknife spread:
+        # blends of candidates (--blend) are scored from the rows without refitting.
+        target_rel = {lab: (r.predict(world.mixtures) / world.truth - 1).ravel().tolist()
+                      for lab, r in res.alternatives.items()}
+        iv = res.intervals
+        jack_sigma = (iv.boot_spread(world.mixtures, pred).ravel().tolist() if iv is not None
+                      else [0.0] * len(world.mixtures))
     sel = res.selection
     if sel is None:  # 3 sizes and 3 checkpoints per curve: neither part can be held out, nothing was compared
         return f"{world.family}: no backtest possible, {res.route} {res.law} used without comparison"
@@ -341,7 +397,7 @@ def run_world(world: World, n_jackknife: int, seed: int, cuts: bool = False,
     cands = {c.label: {"target": errs.get(c.label), "backtest": c.mre if c.ok else None, "parts": c.parts,
                        "score": c.score if c.ok else None, "complexity": list(c.complexity),
                        "entry_errors": None if c.entry_errors is None else c.entry_errors.tolist(),
-                       "n_splits": 1 + len(c.part_residuals),
+                       "n_splits": 1 + len(c.part_residuals), "target_rel": target_rel.get(c.label),
                        # Each split's own signed residuals (main: both parts held out at once), for rules that
                        # weight the splits differently (--from-rows).
                        "split_residuals": None if c.residuals is None else {
@@ -373,7 +429,17 @@ def run_world(world: World, n_jackknife: int, seed: int, cuts: bool = False,
             "candidates": cands,
             "best_mre": errs[best], "backtest_mre": sel.chosen.mre, "within": bool(errs[chosen] <= 1.2 * errs[best]),
             "covered": int(inside.sum()), "entries": int(inside.size), "partial": bool(sel.partial),
-            "mean_half_width": float(np.mean((hi - lo) / 2 / pred))}
+            "mean_half_width": float(np.mean((hi - lo) / 2 / pred)),
+            # For --blend: the target run's measured loss over the truth, the intervals' inputs (distance factor,
+            # checkpoint noise, the chosen candidate's jackknife spread at each mixture).
+            "observed_rel": (world.observed / world.truth - 1).ravel().tolist(),
+            "distance_factor": float(sp.distance_factor), "noise": None if iv is None else _fin(iv.noise),
+            "jack_sigma": jack_sigma, "level": 0.8}
+
+
+def _fin(x: float) -> float | None:
+    """``x``, or None when it is not finite (rows are strict JSON)."""
+    return float(x) if np.isfinite(x) else None
 
 
 def _one(job: tuple[int, int, int, int, bool, bool | str, bool]) -> dict[str, object] | str:
@@ -428,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also backtest every time cut the curves allow (for the rules of cut_picks; 2-3x the time)")
     ap.add_argument("--growth", action="store_true",
                     help="also backtest every candidate on a shorter split (rows for bench/route_growth.py)")
+    ap.add_argument("--blend", action="store_true",
+                    help="also score blends of a nested and a direct candidate (BLEND_RULES; from the rows, no refit)")
     ap.add_argument("--workers", type=int, default=1, help="worker processes (worlds are independent)")
     ap.add_argument("--shared-exponents", choices=("yes", "auto", "no"), default="yes",
                     help="fit_pipeline's shared_exponents (the nested route's step and size exponents)")
@@ -478,6 +546,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {fam}: chosen {f['chosen']}; best at the target {f['best']}")
     for line in failed:
         print(f"  failed: {line}")
+    if args.blend:
+        print("\nmodel averaging across routes (blends scored from the rows, no refit):")
+        print(f"  {'rule':<62} {'within 1.2x':>11} {'auto MRE':>9} {'cov@80%':>8} {'blends':>7}")
+        table, (same, n) = blend_rows(rows)
+        for name, v in table.items():
+            print(f"  {name:<62} {v['within_1p2']:>11.0%} {v['mre']:>9.2%} {v['coverage_80']:>8.0%} "
+                  f"{v['blends_chosen']:>4}/{v['worlds']}")
+        print(f"  (rebuilt intervals of the 1-SE pick hold as many losses as fit_pipeline's in {same} of {n} worlds)")
     rules = compare_rules(rows)
     untested = compare_rules(rows, lambda r: bool(r.get("size_untested")))
     if rules:
@@ -693,6 +769,163 @@ def compare_rules(rows: list[dict[str, Any]], subset: Callable[[dict[str, Any]],
                 hits[name].append(target[id(pick)] <= 1.2 * best)
         hits["(best candidate at the target is direct)"].append(min(ok, key=lambda x: x[1])[0].route == "direct")
     return {k: float(np.mean(v)) for k, v in hits.items() if v}
+
+
+#: Model averaging across routes (issue 9; ``--blend``, rows with ``target_rel``): a blended candidate predicts a
+#: weighted mean, in loss space, of two single candidates' predictions. Its backtest residuals are the same mean of
+#: the members' held-out residuals on every split (pred_b / y - 1 = sum_i w_i (pred_i / y - 1)), so it is scored
+#: without a refit, and it enters the one-standard-error rule as the least simple candidate (complexity (2, 0)): it
+#: is chosen only when it has the best score and no single candidate is within one paired SE of it. Members:
+#: the best-scoring nested and direct candidates (equal weights, or w ~ 1/score^2), or the two best-scoring ones.
+#: The last two rules use the blend exactly when the one-standard-error set holds both routes (the backtest cannot
+#: tell them apart), instead of the simplest candidate in it.
+BLEND_RULES = ("1-SE rule, singles only (fit_pipeline's)", "+ blend: mean of best nested and best direct",
+               "+ blend: nested and direct, w ~ 1/score^2", "+ blend: mean of the top 2 by score",
+               "+ all three blends", "always the nested + direct mean (no rule)",
+               "nested + direct mean when the 1-SE set holds both routes",
+               "nested + direct 1/score^2 when the 1-SE set holds both routes")
+
+
+def _blend(members: list[Candidate], w: np.ndarray) -> Candidate:
+    """The blended candidate of ``members`` with weights ``w`` (sum 1): each split's residuals the weighted sum of
+    the members' (splits every member ran; :data:`BLEND_RULES`)."""
+    kinds = set.intersection(*(set(m.part_residuals) for m in members))
+    res = sum(wi * np.asarray(m.residuals) for wi, m in zip(w, members, strict=True))
+    parts = {k: sum(wi * np.asarray(m.part_residuals[k]) for wi, m in zip(w, members, strict=True)) for k in kinds}
+    c = Candidate("blend", " + ".join(m.label for m in members), mre=float(np.mean(np.abs(res))),
+                  residuals=res, part_residuals=parts, complexity=(2, 0))
+    c.members, c.weights = members, w  # type: ignore[attr-defined]
+    return c
+
+
+def blend_picks(ok: list[Candidate]) -> dict[str, Candidate]:
+    """The candidate each rule of :data:`BLEND_RULES` picks among the scored candidates ``ok`` (a blend: a
+    :class:`Candidate` of route ``"blend"`` with ``members`` and ``weights``, :func:`_blend`)."""
+    ok = [c for c in ok if not c.on_total]
+    base = choose_simplest_within_noise(ok)[0]
+    nested = [c for c in ok if c.route == "nested"]
+    direct = [c for c in ok if c.route == "direct"]
+    blends: dict[str, Candidate] = {}
+    if nested and direct:
+        pair = [min(nested, key=lambda c: c.score), min(direct, key=lambda c: c.score)]
+        blends["mean"] = _blend(pair, np.array([0.5, 0.5]))
+        inv = np.array([1 / max(c.score, 1e-12) ** 2 for c in pair])
+        blends["inv2"] = _blend(pair, inv / inv.sum())
+    if len(ok) >= 2:
+        blends["top2"] = _blend(sorted(ok, key=lambda c: c.score)[:2], np.array([0.5, 0.5]))
+    picks = {BLEND_RULES[0]: base}
+    for name, keys in zip(BLEND_RULES[1:5], (["mean"], ["inv2"], ["top2"], ["mean", "inv2", "top2"]), strict=True):
+        picks[name] = choose_simplest_within_noise(ok + [blends[k] for k in keys if k in blends])[0]
+    picks[BLEND_RULES[5]] = blends.get("mean", base)
+    # Averaging as the answer to a tie: the backtest cannot tell the routes apart (both among the candidates within
+    # one paired SE of the best score), so neither is bet on.
+    top = min(ok, key=lambda c: (c.score, c.mre))
+    tie = {c.route for c in ok if c is top or c.score <= top.score + paired_se(top, c)} >= {"nested", "direct"}
+    picks[BLEND_RULES[6]] = blends["mean"] if tie else base
+    picks[BLEND_RULES[7]] = blends["inv2"] if tie else base
+    return picks
+
+
+class BlendedResult:
+    """A blend's predictions from its members' fitted pipelines: ``predict(weights, **scale)`` is the weighted
+    mean of theirs (same arguments, e.g. ``params=``/``steps=``), ``targets`` the first member's."""
+
+    def __init__(self, members: list[Any], weights: np.ndarray) -> None:
+        self.members, self.weights = members, weights
+        self.targets = members[0].targets
+
+    def predict(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        return sum(w * np.asarray(m.predict(*args, **kwargs)) for m, w in zip(self.members, self.weights,
+                                                                               strict=True))
+
+
+def blend_results(sel: Selection, alternatives: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """On a real set: (rule, its pick, a result to score) per rule of :data:`BLEND_RULES`, from fit_pipeline's
+    ``sel`` and ``alternatives`` (``fit_all=True``: every candidate fitted on all the data); a blend's result is a
+    :class:`BlendedResult` of its members'."""
+    out = []
+    for rule, pick in blend_picks([c for c in sel.candidates if c.ok]).items():
+        if pick.route == "blend":
+            res: Any = BlendedResult([alternatives[m.label] for m in pick.members], pick.weights)
+            name = " + ".join(f"{w:.2f} {m.label}" for m, w in zip(pick.members, pick.weights, strict=True))
+        else:
+            res, name = alternatives[pick.label], pick.label
+        out.append((rule, name, res))
+    return out
+
+
+def blend_real(sel: Selection, alternatives: dict[str, Any], error: Callable[[Any], float]
+               ) -> list[tuple[str, str, float]]:
+    """(rule, pick, ``error(result)``) per rule of :data:`BLEND_RULES` (:func:`blend_results`)."""
+    return [(rule, name, error(res)) for rule, name, res in blend_results(sel, alternatives)]
+
+
+def print_blend_real(rows: list[tuple[str, str, float]], head: str = "real MRE") -> None:
+    """:func:`blend_real`'s rows as a table (``head``: what the numbers are)."""
+    print(f"    model averaging across routes (bench/pipeline_selection.py --blend's rules), {head}:")
+    for rule, name, mre in rows:
+        print(f"      {rule:<62} {mre:>7.2%}  {name}")
+
+
+def blend_rows(rows: list[dict[str, Any]]) -> tuple[dict[str, dict[str, float]], tuple[int, int]]:
+    """Per rule of :data:`BLEND_RULES`: how often its pick is within 1.2x of the best *single* candidate at the
+    target, its mean target MRE, the nominal-80 % coverage of its intervals on the target run's measured loss,
+    and how many worlds it picked a blend. The intervals are rebuilt as fit_pipeline builds them
+    (:func:`mixlaw.pipeline.intervals.relative_half_width`: the conformal quantile of the pick's main-split
+    residuals scaled to the target, max with z x the jackknife spread); a blend has no jackknife refits of its
+    own, so it borrows the spread of the single candidate the one-standard-error rule picks (an approximation; a
+    mean of two fits spreads no more than the wider of them). Also: in how many of how many worlds the
+    rebuilt intervals of the 1-SE pick hold as many losses as the row's own (a check of the rebuild)."""
+    from mixlaw.pipeline.conformal import extrapolation_half_width
+    from mixlaw.pipeline.intervals import interval_bounds, relative_half_width
+
+    out: dict[str, dict[str, list[float]]] = {k: {"within": [], "mre": [], "cov": [], "n": [], "blend": []}
+                                              for k in BLEND_RULES}
+    recon = []
+    for row in rows:
+        cands = row.get("candidates")
+        if not isinstance(cands, dict) or "observed_rel" not in row:
+            continue
+        ok: list[Candidate] = []
+        trel: dict[int, np.ndarray] = {}
+        for label, c in cands.items():
+            if c["backtest"] is None or c.get("target_rel") is None or not c.get("split_residuals"):
+                continue
+            route, _, law = label.partition(" ")
+            sr = {k: np.array(v) for k, v in c["split_residuals"].items()}
+            cand = Candidate(route, law, mre=c["backtest"], residuals=sr.pop("main"), part_residuals=sr,
+                             complexity=tuple(c["complexity"]))
+            ok.append(cand)
+            trel[id(cand)] = np.array(c["target_rel"])
+        if not ok:
+            continue
+        best_single = min(float(np.mean(np.abs(t))) for t in trel.values())
+        picks = blend_picks(ok)
+        for pick in picks.values():  # a blend's target prediction: the same mean of the members' predictions
+            if pick.route == "blend" and id(pick) not in trel:
+                trel[id(pick)] = sum(w * trel[id(m)] for m, w in zip(pick.members, pick.weights, strict=True))
+        obs = np.array(row["observed_rel"])
+        sig = np.array(row["jack_sigma"])
+        noise = row["noise"] if row.get("noise") is not None else float("nan")
+        for name, pick in picks.items():
+            e = trel[id(pick)]
+            q = extrapolation_half_width(pick.residuals, row["distance_factor"], row["level"], noise)
+            h = relative_half_width(q, sig[:, None], row["level"])[:, 0]
+            lo, hi = interval_bounds(1 + e, h)
+            inside = (1 + obs >= lo) & (1 + obs <= hi)
+            mre = float(np.mean(np.abs(e)))
+            o = out[name]
+            o["within"].append(mre <= 1.2 * best_single)
+            o["mre"].append(mre)
+            o["cov"].append(float(inside.sum()))
+            o["n"].append(float(inside.size))
+            o["blend"].append(pick.route == "blend")
+            if name == BLEND_RULES[0]:
+                recon.append(float(inside.sum()) == row["covered"])
+    res = {k: {"within_1p2": float(np.mean(v["within"])), "mre": float(np.mean(v["mre"])),
+               "coverage_80": float(np.sum(v["cov"]) / np.sum(v["n"])), "blends_chosen": int(np.sum(v["blend"])),
+               "worlds": len(v["within"])} for k, v in out.items() if v["within"]}
+    return res, (int(np.sum(recon)), len(recon))
 
 
 if __name__ == "__main__":

@@ -76,6 +76,10 @@ At 20k (inside the fitted steps, 2.4x beyond 410M in size: nearer than the backt
 is held at 1 and the backtest's own error, large on RedPajama's step part, makes the intervals wide; with the
 factor allowed below 1, 20 / 20 at 4.43 % and 28 / 30 at 1.60 % (not adopted: bench/interval_calibration.py
 ``--at-scale``).
+
+``--blend`` (2026-12-05): also auto's pick and its MRE under each model-averaging rule of
+``bench/pipeline_selection.py`` (a blend of the best nested and direct candidates; not adopted: the
+measurements, on this set too, are in that bench's docstring).
 """
 
 from __future__ import annotations
@@ -188,7 +192,7 @@ def coverage(res: Any, truth: pd.DataFrame, domains: list[str]) -> tuple[int, in
     return int(np.sum((y >= lo) & (y <= hi))), int(y.size)
 
 
-def run_set(repo: Path, name: str, out: dict[str, Any]) -> None:
+def run_set(repo: Path, name: str, out: dict[str, Any], blend: bool = False) -> None:
     table = read_set(repo, name)
     domains = [c for c in table.columns if c.startswith("w:")]
     fit = table[(table.params <= FIT_MAX_PARAMS) & table.step.between(*FIT_STEPS)].reset_index(drop=True)
@@ -209,7 +213,7 @@ def run_set(repo: Path, name: str, out: dict[str, Any]) -> None:
             try:
                 res = fit_pipeline(RunTable(fit), target_params=TARGET_PARAMS, target_steps=TARGET_STEPS,
                                    route=route, law=law, targets=groups, objective=obj, shared_exponents=shared,
-                                   intervals=route == "auto")
+                                   intervals=route == "auto", fit_all=blend and route == "auto")
             except Exception as e:  # a candidate that cannot fit here says why, as the pipeline's own table does
                 print(f"{route:<8}{law:<14}{shared!s:<8}{'-':>9}{'-':>10}   {type(e).__name__}: {str(e)[:90]}")
                 res_set[key] = {"error": str(e)}
@@ -235,6 +239,12 @@ def run_set(repo: Path, name: str, out: dict[str, Any]) -> None:
                     note += f"; 80 % intervals hold {inside}/{total} losses at 1B, {TARGET_STEPS // 1000}k"
                     entry["coverage_80"] = [inside, total]
             print(f"{route:<8}{law:<14}{shared!s:<8}{mid:>8.2f}%{last:>9.2f}%   {note}")
+            if blend and route == "auto" and obj is None and res.selection is not None:
+                from pipeline_selection import blend_results
+                print("  model averaging across routes (bench/pipeline_selection.py --blend's rules), MRE 20k / last:")
+                for rule, pick, r in blend_results(res.selection, res.alternatives):
+                    m20, ml, _ = score(r, truth, domains, None)
+                    print(f"    {rule:<62} {m20:>5.2f} / {ml:>5.2f} %  {pick}")
             res_set[key] = entry
     runs = list(next(iter(by_run.values()), {}))
     # Columns: each 1B run by its number in Ye's run name, at 20k and at its last step.
@@ -270,6 +280,8 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="also write one JSON document to stdout at the end")
     ap.add_argument("--at-scale", action="store_true",
                     help="only: auto's pipeline saved, then its 80 %% intervals read back at 1B, 20k and 100k")
+    ap.add_argument("--blend", action="store_true",
+                    help="also auto's picks under pipeline_selection.py's blend rules (BLEND_RULES), and their MRE")
     args = ap.parse_args()
     if not (args.repo / "data").is_dir():
         sys.exit(f"{args.repo}: no data/ folder; clone github.com/yegcjs/mixinglaws and pass its path")
@@ -283,7 +295,7 @@ def main() -> None:
         if args.at_scale:
             at_scale(args.repo, name)
         else:
-            run_set(args.repo, name, out)
+            run_set(args.repo, name, out, args.blend)
     if args.json:
         print(json.dumps(out, indent=1))
 

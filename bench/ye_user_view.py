@@ -22,6 +22,10 @@ own last step):
                                                                             10/44, half-width 2.2 %)
     5Mix       2.70 %         2.50 %         2.61 %         4.22 %         2.50 % (nested ye-pow; 21/22, 6.3 %)
       b46c279                                                               2.70 % (nested ye-exp; 12/22, 2.5 %)
+
+``--blend`` (2026-12-05): also auto's pick and its MRE under each model-averaging rule of
+``bench/pipeline_selection.py`` (a blend of the best nested and direct candidates; not adopted: the
+measurements, on this set too, are in that bench's docstring).
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ def user_table(repo: Path, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_set(repo: Path, name: str) -> None:
+def run_set(repo: Path, name: str, blend: bool = False) -> None:
     from mixlaw import RunTable
     from mixlaw.pipeline import fit_pipeline
 
@@ -89,7 +93,7 @@ def run_set(repo: Path, name: str) -> None:
         t0 = time.perf_counter()
         try:
             res = fit_pipeline(fit, target_params=TARGET_PARAMS, target_steps=TARGET_STEPS, route=route, law=law,
-                               intervals=route == "auto")
+                               intervals=route == "auto", fit_all=blend and route == "auto")
         except Exception as e:  # a candidate that cannot fit here says why
             print(f"  {route:<7}{law:<14}{type(e).__name__}: {str(e)[:100]}")
             continue
@@ -105,6 +109,10 @@ def run_set(repo: Path, name: str) -> None:
                 half = 100 * np.mean((iv[1] - iv[0]) / 2 / res.predict(W))
                 line += f"; 80 % intervals hold {int(ok.sum())}/{ok.size}, half-width {half:.1f} %"
         print(line + f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+        if blend and route == "auto" and res.selection is not None:
+            from pipeline_selection import blend_real, print_blend_real
+            print_blend_real(blend_real(res.selection, res.alternatives,
+                                        lambda r: float(np.mean(np.abs(r.predict(W) / Y - 1)))), "MRE at 1B, 100k")
 
 
 def main() -> None:
@@ -112,6 +120,8 @@ def main() -> None:
     ap.add_argument("--repo", type=Path, required=True, help="a clone of github.com/yegcjs/mixinglaws")
     ap.add_argument("--sets", default="RedPajama,5Mix")
     ap.add_argument("--rev", default=None, help="run on this git revision's src instead (a child process)")
+    ap.add_argument("--blend", action="store_true",
+                    help="also auto's picks under pipeline_selection.py's blend rules (BLEND_RULES), and their MRE")
     args = ap.parse_args()
     if args.rev is not None:
         from _common import extract_src
@@ -124,7 +134,7 @@ def main() -> None:
     # Predictions outside the fitted shares or scales warn at every call; the table is what this bench reports.
     warnings.simplefilter("ignore")
     for name in args.sets.split(","):
-        run_set(args.repo, name)
+        run_set(args.repo, name, args.blend)
 
 
 if __name__ == "__main__":
