@@ -186,6 +186,12 @@ coverage for the 1-SE pick). Rules developed on seed block 1, then run once on b
     always the nested + direct mean (no rule)      42% 0.76% 87%    38% 0.81% 88%    52% 0.72% 87%    52% 0.79% 88%
     the mean when the 1-SE set holds both routes   69% 0.69% 86%    87% 0.63% 86%    81% 0.67% 89%    73% 0.72% 87%
 
+With 3 fitted sizes (``--fit-sizes 3``, the size part untested, as on the trainer's v3 sets; 40 / 46 / 43 / 38
+worlds with a backtest, blocks 1 / 0 / 2 / 3), the same rows: the 1-SE rule 60 / 78 / 65 / 74 % within 1.2x at a
+target MRE of 1.08 / 0.76 / 1.04 / 1.08 %; + blend (mean) 57 / 76 / 67 / 74 % (1.10 / 0.83 / 1.03 / 1.03 %);
+always the mean 40 / 37 / 51 / 45 % but 0.93 / 0.85 / 0.92 / 1.00 %: averaging hedges against the 3-size worlds'
+large misses (a lower mean error on three of four blocks) while rarely being as good as the best candidate.
+
 The "+ blend" rules pick a blend in 3-9 worlds of a block. The one block 1 preferred (the mean of the best nested
 and best direct candidate, +3 / -2 worlds there) is worse on every held-out block: 2 worlds better and 9 worse
 over blocks 0, 2, 3, coverage 87 / 88 / 82 % against 87 / 90 / 87 %. The plain mean loses most: in these
