@@ -431,7 +431,9 @@ def test_importer_errors_name_the_run_step_and_logged_name(tmp_path):
     # "logs:9: column 'loss:pile'" named line 9 of a table that only exists inside the importer.
     root = _tb_logs(tmp_path / "inf", loss=lambda r, w, s: float("inf") if (r, s) == ("r2", 200) else 3.0 - w)
     with pytest.raises(DataError, match=r"inf: column 'eval/pile': run 'r2', step 200: loss is inf, expected a "
-                                        r"finite positive number \(mapped to loss:pile\)"):
+                                        r"finite positive number \(1 of 6 rows have an infinite loss: a diverged "
+                                        r"run\? leave those rows out, and check that run's last finite losses\) "
+                                        r"\(mapped to loss:pile\)"):
         runs_from_tensorboard(root, columns="w:*=mixture/*, loss:*=eval/*")
     root = _tb_logs(tmp_path / "sum", mix={**MIX, "r2": (0.5, 0.45)})
     with pytest.raises(DataError, match=r"sum: column 'mixture/web': run 'r2', step 100: weights sum to 0\.95"):

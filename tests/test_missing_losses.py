@@ -121,3 +121,24 @@ def test_the_table_error_names_evals(tmp_path):
     p = _sweep(tmp_path / "sweep.csv")
     with pytest.raises(DataError, match=r"add --evals EVAL,\.\.\. to import only the evals you fit"):
         read_runs(p)
+
+
+def test_a_diverged_run_s_infinite_losses_are_counted_and_left_out_by_drop_incomplete(tmp_path):
+    # A run that diverged logs inf at its last checkpoints (issue 9): the error named the first cell only, and
+    # --drop-incomplete, the fix the NaN error names, stopped at the same error.
+    p = _sweep(tmp_path / "sweep.csv")
+    df = pd.read_csv(p)
+    df.loc[[3, 7], "loss:a"] = 2.5
+    df.loc[[7, 9], "loss:b"] = 3.0
+    df.loc[[10, 11], ["loss:a", "loss:b"]] = np.inf
+    df.to_csv(p, index=False)
+    with pytest.raises(DataError, match=r"sweep\.csv:12: column 'loss:a': loss is inf, expected a finite positive "
+                                        r"number \(2 of 12 rows have an infinite loss: a diverged run\? leave those "
+                                        r"rows out with 'mixlaw runs import .*sweep\.csv --drop-incomplete --out"):
+        read_runs(p)
+    df.loc[7, "loss:b"] = np.nan  # and one eval missing elsewhere: both are counted, each by its kind
+    df.to_csv(p, index=False)
+    with pytest.warns(DataWarning, match=r"left out 3 of 12 rows without every eval loss \(missing: loss:b 1; "
+                                         r"infinite: loss:a 2, loss:b 2\)"):
+        t = read_runs_mapped(p, None, drop_incomplete=True)
+    assert list(t.runs) == [f"r{i}" for i in range(12) if i not in (7, 10, 11)]

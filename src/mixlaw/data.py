@@ -269,7 +269,14 @@ class RunTable:
             col = df[c].to_numpy(dtype=np.float64)
             bad = ~np.isfinite(col)
             if bad.any():
-                raise self._err(f"loss is {col[bad][0]}, expected a finite positive number",
+                # NaN was counted above: these are +-inf, a diverged run's evals; count them as the NaN rows are.
+                # The command is for a file; an importer's table (a TensorBoard folder, a W&B project) says the fix.
+                n = int(np.isinf(L).any(axis=1).sum())
+                how = (f" with 'mixlaw runs import {self.path} --drop-incomplete --out runs.parquet'"
+                       if self.path is not None and os.path.isfile(self.path) else "")
+                raise self._err(f"loss is {col[bad][0]}, expected a finite positive number ({n} of {len(df)} "
+                                f"row{'s' if len(df) > 1 else ''} have an infinite loss: a diverged run? leave those "
+                                f"rows out{how}, and check that run's last finite losses)",
                                 int(np.flatnonzero(bad)[0]), c)
             bad = col <= 0
             if bad.any():

@@ -182,19 +182,23 @@ def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataF
     if not lcols:
         return df, lines  # the table's own check says that a loss column is needed
     losses = df[lcols].apply(pd.to_numeric, errors="coerce")
-    # Only empty or NaN cells count as missing; text that is not a number stays, for the table's own error.
-    missing = (losses.isna() & ~df[lcols].apply(lambda col: col.map(_is_text))).any(axis=1)
+    # Only empty or NaN cells count as missing; text that is not a number stays, for the table's own error. An
+    # infinite loss (a diverged run's eval) has no value either; the table's error for it names this fix.
+    empty = losses.isna() & ~df[lcols].apply(lambda col: col.map(_is_text))
+    infinite = losses.apply(np.isinf)
+    missing = (empty | infinite).any(axis=1)
     if missing.all():
         raise DataError(f"no row has every eval loss ({_show(lcols)})", path=where)
     if missing.any():
         # Which evals were missing, as the table's error counts them without --drop-incomplete.
-        miss = losses[missing].isna()
-        per = ", ".join(f"{c} {int(k)}" for c, k in miss.sum().items() if k)
+        miss = losses[missing].isna() | infinite[missing]
+        per = "; ".join(f"{word}: " + ", ".join(f"{c} {int(k)}" for c, k in cells.sum().items() if k)
+                        for word, cells in (("missing", empty), ("infinite", infinite)) if cells.to_numpy().any())
         # The evals that would keep more rows if imported alone (all the evals of the table count here).
         alone = ", ".join(f"--evals {c[len(LOSS_PREFIX):]} keeps {len(df) - int(k)}"
                           for c, k in miss.sum().items() if len(lcols) > 1 and len(df) - int(k) > int((~missing).sum()))
         warnings.warn(f"{where}: left out {int(missing.sum())} of {len(df)} rows without every eval loss "
-                      f"(missing: {per})" + (f"; to keep the rows that have the evals you fit, import those alone "
+                      f"({per})" + (f"; to keep the rows that have the evals you fit, import those alone "
                                              f"({alone})" if alone else ""), DataWarning, stacklevel=3)
     keep = ~missing.to_numpy()
     return df[keep].reset_index(drop=True), lines[keep]
