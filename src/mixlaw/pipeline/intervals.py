@@ -164,10 +164,10 @@ class PredictionIntervals:
         mixture its own saved jackknife spread (:attr:`boot_sigma`, the spread around the target losses it was
         saved with), as it takes :attr:`size_law`. Any other mixture gets the refits' spread at its weights, as the
         fitted pipeline gives, when the file keeps the refits (:attr:`refits_kept`: files with a backtest since
-        2026-12-04, whose ``state.jackknife`` holds them for :meth:`at_scale`); in a file without them (no
-        backtest, or saved before) the largest saved spread of each target (conservative where the jackknife part
-        dominates: the rule ``mixlaw predict --pipeline`` applied to every file from 2026-12-03). :meth:`describe_at`
-        says which.
+        2026-12-04, whose ``state.jackknife`` holds them for :meth:`at_scale`, and files without one since
+        2026-12-05, whose ``state.jackknife_laws`` holds their mixing laws); in a file saved before, the largest
+        saved spread of each target (conservative where the jackknife part dominates: the rule ``mixlaw predict
+        --pipeline`` applied to every file from 2026-12-03). :meth:`describe_at` says which.
     """
 
     level: float
@@ -251,7 +251,7 @@ class PredictionIntervals:
     def refits_kept(self) -> bool:
         """Whether every jackknife refit's mixing law is here (:attr:`boot_laws`, as many as :attr:`n_boot` > 0):
         always when fitted; read back from a file, when it keeps ``state.jackknife`` (a backtest, since
-        2026-12-04)."""
+        2026-12-04) or ``state.jackknife_laws`` (no backtest, since 2026-12-05)."""
         return self.n_boot > 0 and len(self.boot_laws) == self.n_boot
 
     def boot_spread(self, weights: np.ndarray, center: np.ndarray,
@@ -379,7 +379,7 @@ class PredictionIntervals:
                   f" ({new} mixture(s) not among the pipeline's own get the spread of the {self.n_boot} saved "
                   "jackknife refits' predictions at them, as when fitted)" if self.refits_kept else
                   f" ({new} mixture(s) not among the pipeline's own get the largest saved spread of each eval: the "
-                  "jackknife refits are not saved)")
+                  "jackknife refits are not saved, by a mixlaw older than 2026-12-05)")
                + (f"; the extrapolation error is NOT in the intervals of {', '.join(missing)} (none saved: the "
                   "jackknife spread alone)" if missing and not size and not step else ""))
         if self.contains:  # the fit's own words for its rule (files saved since 2026-12-04)
