@@ -180,6 +180,9 @@ class RunTable:
             # which they refuse. A lone 'loss' column (one eval set) is the commonest near miss.
             bare = (" A column 'loss' is one eval set: name it loss:<eval> (e.g. loss:val).") \
                 if "loss" in cols and not lcols else ""
+            long = None if lcols else long_format_hint(df, cols)
+            if long is not None:  # renaming or mapping columns cannot turn rows into columns
+                raise self._err(f"missing {', '.join(missing)}; found columns {known_names([], cols)}. {long}")
             raise self._err(f"missing {', '.join(missing)}; found columns {known_names([], cols)} "
                             "(a run table has run, w:<domain>, loss:<eval> columns; rename them, or "
                             f"{_mapping_hint(df, cols, self.path or 'TABLE')}{number}).{bare}")
@@ -545,6 +548,29 @@ def _mapping_hint(df: pd.DataFrame, cols: list[str], where: str) -> str:
                 "joined on run / run_id or index (RegMix's mixture.csv+loss.csv)")
     return (f"map other names with mixlaw runs import {where} --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss' "
             "--out runs.csv, a W&B export's map: put your columns' names in it")
+
+
+def long_format_hint(df: pd.DataFrame, cols: list[str], key: list[str] | None = None) -> str | None:
+    """The hint for a long table (one row per run, checkpoint and eval set: a text column names the eval, a numeric
+    one holds its loss, as DataDecide's results and many trackers' exports are), or None for any other table.
+    ``key``: the columns of run, params, step and tokens (by default those of ``cols`` with these names)."""
+    key = [c for c in ("run", "params", "step", "tokens") if c in cols] if key is None else key
+    if not key or not df.duplicated(key).any():
+        return None
+    numeric = {c for c in cols if pd.to_numeric(df[c], errors="coerce").notna().all()}
+    for c in cols:
+        if c in key or c in numeric or c.startswith(WEIGHT_PREFIX) or not 2 <= df[c].nunique() <= len(df) // 2:
+            continue
+        if not df.duplicated([*key, c]).any():
+            values = [c2 for c2 in cols if c2 in numeric and c2 not in key and not c2.startswith(WEIGHT_PREFIX)]
+            evals = df[c].astype(str).unique()
+            shown = ", ".join(evals[:5]) + (f", ... ({len(evals)} in all)" if len(evals) > 5 else "")
+            value = "loss" if "loss" in values else (values[0] if values else "<loss column>")
+            return (f"The table is long: one row per run, checkpoint and eval set, column {c!r} naming the set "
+                    f"({shown}). A run table has one loss:<eval> column per eval set: pivot it first, e.g. in pandas "
+                    f"df.pivot_table(index=[{', '.join(repr(k) for k in cols if k not in (c, *values))}], "
+                    f"columns={c!r}, values={value!r}).add_prefix('loss:').reset_index().")
+    return None
 
 
 def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) -> str:

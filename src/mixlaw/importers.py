@@ -34,6 +34,7 @@ from .data import (
     _read_any,
     count_values,
     known_names,
+    long_format_hint,
     read_runs,
     suggest_column_map,
 )
@@ -335,9 +336,9 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     p = Path(path)
     mapping = parse_column_map(columns)
     df, lines = _read_any(p, text_columns=[mapping["run"]] if "run" in mapping else [])
-    source_cols = [str(c) for c in df.columns]
+    source = df
     df = apply_column_map(df, mapping, where=str(p))
-    _check_mapped(df, source_cols, str(p), given=columns is not None)
+    _check_mapped(df, source, str(p), given=columns is not None)
     df = _select_evals(df, evals, str(p))
     df, lines = _merge_log_rows(df, np.asarray(lines), str(p))
     if drop_incomplete:
@@ -362,7 +363,7 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
         raise DataError(detail, path=e.path, row=e.row, column=column) from None
 
 
-def _check_mapped(df: pd.DataFrame, source_cols: list[str], where: str, *, given: bool) -> None:
+def _check_mapped(df: pd.DataFrame, source: pd.DataFrame, where: str, *, given: bool) -> None:
     """Stop, naming the file's own columns, when the (mapped) table lacks weights or losses.
 
     Found importing Dai & Zheng's SlimPajama CSV without ``--columns``: the error listed the columns left after
@@ -374,9 +375,16 @@ def _check_mapped(df: pd.DataFrame, source_cols: list[str], where: str, *, given
         return
     need = ([f"{len(wcols)} 'w:<domain>' weight column(s) (at least 2 needed)"] if len(wcols) < 2 else []) + \
         (["no 'loss:<eval>' column"] if not lcols else [])
+    source_cols = [str(c) for c in source.columns]
     guess = suggest_column_map(source_cols)
     how = (f"; these columns fit --columns '{guess}'" if guess else
            "; map them with --columns, e.g. --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss'")
+    # On the file's own columns (the map keeps only those it names): its run, params, step, tokens are the key.
+    named = df.attrs.get("source_columns", {})
+    key = [named.get(c, c) for c in _META if c in df.columns]
+    long = None if lcols else long_format_hint(source, source_cols, [k for k in key if k in source_cols])
+    if long is not None:  # a map renames columns; it cannot turn the eval rows into columns
+        how = f". {long}"
     raise DataError(f"{'with this --columns map' if given else 'without --columns'} the table has "
                     f"{' and '.join(need)} (the file's columns: {_show(source_cols)}){how}", path=where)
 

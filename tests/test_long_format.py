@@ -1,0 +1,76 @@
+"""A long table (one row per run, checkpoint and eval set, as DataDecide's results and many trackers' exports are)
+is told that it is long and how to pivot it, and the pivot it gives reads as the run table.
+
+Found exporting mixlaw's trainer runs long (issue 9): the error said "A column 'loss' is one eval set: name it
+loss:<eval>", and the table so renamed stopped at "duplicate run" instead; ``runs import`` offered a --columns map,
+which renames columns and cannot turn rows into them."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw.data import read_runs
+from mixlaw.errors import DataError
+from mixlaw.importers import read_runs_mapped
+
+
+def _wide() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), size=3)
+    rows = [{"run": f"r{i}", "params": 7e7, "step": s, "w:web": W[i, 0], "w:code": W[i, 1],
+             "loss:web": 3.0 - W[i, 0] - s / 1e4, "loss:code": 2.5 - W[i, 1] - s / 1e4}
+            for i in range(3) for s in (1000, 2000)]
+    return pd.DataFrame(rows)
+
+
+def _long(wide: pd.DataFrame) -> pd.DataFrame:
+    ids = ["run", "params", "step", "w:web", "w:code"]
+    out = wide.melt(id_vars=ids, var_name="task", value_name="loss")
+    return out.assign(task=out["task"].str.removeprefix("loss:"))
+
+
+def test_a_long_table_is_named_and_its_pivot_reads_back(tmp_path):
+    wide = _wide()
+    p = tmp_path / "long.csv"
+    _long(wide).to_csv(p, index=False)
+    with pytest.raises(DataError) as exc:
+        read_runs(p)
+    msg = str(exc.value)
+    assert "The table is long: one row per run, checkpoint and eval set, column 'task' naming the set (web, code)" \
+        in msg and "name it loss:<eval>" not in msg and "--columns" not in msg
+    recipe = re.search(r"e\.g\. in pandas (df\.pivot_table\(.*\))\.$", msg)
+    assert recipe is not None, msg
+    df = pd.read_csv(p)
+    back = _read_frame(eval(recipe.group(1), {"df": df}), tmp_path)  # noqa: S307 (the message's own code)
+    want = _read_frame(wide, tmp_path)
+    key = ["run", "step"]
+    got = back.frame.sort_values(key).reset_index(drop=True)
+    exp = want.frame.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[exp.columns], exp, check_dtype=False)
+
+
+def _read_frame(frame: pd.DataFrame, tmp_path):  # type: ignore[no-untyped-def]
+    p = tmp_path / "table.csv"
+    frame.to_csv(p, index=False)
+    return read_runs(p)
+
+
+def test_runs_import_names_a_long_table_by_the_file_s_own_columns(tmp_path):
+    p = tmp_path / "export.csv"
+    _long(_wide()).rename(columns={"run": "Name", "loss": "value"}).to_csv(p, index=False)
+    with pytest.raises(DataError, match=r"with this --columns map the table has no 'loss:<eval>' column .*\. The "
+                                        r"table is long: .*column 'task' naming the set \(web, code\).*"
+                                        r"index=\['Name', 'params', 'step', 'w:web', 'w:code'\], columns='task', "
+                                        r"values='value'\)"):
+        read_runs_mapped(p, "run=Name")
+
+
+def test_a_wide_table_without_losses_keeps_its_hint(tmp_path):
+    p = tmp_path / "wide.csv"
+    _wide().drop(columns=["loss:code"]).rename(columns={"loss:web": "loss"}).to_csv(p, index=False)
+    with pytest.raises(DataError, match=r"A column 'loss' is one eval set: name it loss:<eval>"):
+        read_runs(p)
