@@ -51,7 +51,14 @@ def test_reads_parquet_and_jsonl(tmp_path, fmt):
     ("run,w:web,w:code,loss:web\na,0.5,0.5,0\n", r"runs\.csv:2: column 'loss:web': loss is 0, expected > 0"),
     ("run,w:web,w:code,loss:web\na,0.5,0.5,-1\n", r"runs\.csv:2: column 'loss:web': loss is -1"),
     ("run,w:web,w:code,loss:web\na,0.5,0.5,abc\n", r"runs\.csv:2: column 'loss:web': value 'abc' is not a number"),
-    ("run,w:web,w:code,loss:web\na,0.5,0.5,3\na,0.5,0.5,3.1\n", r"runs\.csv:3: column 'run': duplicate run 'a'"),
+    # A duplicate says what it looks like (issue 9: seeds exported under one run name).
+    ("run,w:web,w:code,loss:web\na,0.5,0.5,3\na,0.5,0.5,3.1\n", r"runs\.csv:3: column 'run': duplicate run 'a' \(same "
+     r"run as line 2; other losses for the same mixture: a repeated seed\? give each seed its own run name \(e\.g\. "
+     r"'a-s1'\)"),
+    ("run,w:web,w:code,loss:web\na,0.5,0.5,3\na,0.5,0.5,3\n", r"duplicate run 'a' \(.*; the same row twice: drop "
+     r"one\)"),
+    ("run,w:web,w:code,loss:web\na,0.5,0.5,3\na,0.2,0.8,3\n", r"duplicate run 'a' \(.*; another mixture: two runs "
+     r"under one name\? give each its own\)"),
     ("run,w:web,loss:web\na,1.0,3\n", r"runs\.csv: missing at least two 'w:<domain>' weight columns"),
     ("w:web,w:code\n0.5,0.5\n", r"missing 'run', at least one 'loss:<eval>' column"),
 ])

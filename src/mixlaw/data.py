@@ -298,8 +298,18 @@ class RunTable:
         if dupl.any():
             i = int(np.flatnonzero(dupl.to_numpy())[0])
             first = int(np.flatnonzero((df[key] == df[key].iloc[i]).all(axis=1).to_numpy())[0])
-            raise self._err(f"duplicate run {df['run'].iloc[i]!r} (same {', '.join(key)} as line "
-                            f"{int(self._lines[first])})", i, "run")
+            name = df["run"].iloc[i]
+            same_w = np.array_equal(w[i], w[first])
+            if same_w and np.array_equal(L[i], L[first]):
+                why = "; the same row twice: drop one"
+            elif same_w:
+                # Seeds exported under one name: with names of their own they are repeated measurements.
+                why = (f"; other losses for the same mixture: a repeated seed? give each seed its own run name (e.g. "
+                       f"'{name}-s1'), and its checkpoints join the curve of its mixture and size")
+            else:
+                why = "; another mixture: two runs under one name? give each its own"
+            raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as line {int(self._lines[first])}{why})",
+                            i, "run")
         return df
 
     # ------------------------------------------------------------------ accessors
