@@ -28,7 +28,8 @@ Measured (2026-12-04, 2 busy cores; MRE (mean signed) at 6.2e10 / at 1.04e11 tok
     auto                 1.69 % (+0.36)   1.68 % (+1.07)   chose nested ye-exp (backtest: nested ye-exp 1.58 %,
                                                            ye-pow 1.60 %, additive-ens 1.56 %, direct 3.21 %);
                                                            80 % intervals hold 28 / 32 final losses;
-                                                           error estimate 2.92 % = 1.74x the real error
+                                                           error estimate 1.07 % = 0.64x the real error
+                                                           (2.92 % = 1.74x before issue 9's rule, 2026-12-05)
 
 Here the nested route is the better one, by about 3x, and auto picks it (its backtest holds out 1.235B at 1.8x
 in size and 2.2x in tokens, close to the target's 2.2x / 2.25x). With Ye et al.'s two sets and the project's two
@@ -47,12 +48,14 @@ and the twenty 1.235B runs at their last tokens (4.608e10; 1.32x / 1.31x). Measu
     direct dz-eq3-safe  10.84 % (+10.8)  10.40 % (+10.4)          5.75 % (+5.73)
     auto                 chose nested additive-ens (backtest scores: ye-exp 1.38 %, ye-pow 1.32 %, additive-ens
                          1.29 %, direct 2.49 %); 80 % intervals hold 28 / 32 final 2.718B losses (the 4 misses:
-                         openhermes, over-predicted by 6.4-10.7 %); error estimate 3.36 % = 2.06x the real error
+                         openhermes, over-predicted by 6.4-10.7 %); error estimate 1.16 % = 0.71x the real error
+                         (3.36 % = 2.06x before issue 9's rule, 2026-12-05)
 
-The route is right again, and the estimate just over 2x (on the safe side). Fitted with the target at 1.235B
-instead (``mixlaw pipeline --target-params 1.235B --target-tokens 4.608e10``), auto chose nested additive-ens
-again (0.40 %), its estimate 0.74 % (1.85x; the backtest's 1.38x in size already reaches the target's 1.32x, so
-the distance factor is 1), and its 80 % intervals held 154 / 160 losses (96 %: wide here).
+The route is right again, and the estimate within 2x (below the real error; the rule before was just over 2x, on
+the safe side). Fitted with the target at 1.235B instead (``mixlaw pipeline --target-params 1.235B --target-tokens
+4.608e10``), auto chose nested additive-ens again (0.40 %), its estimate 0.74 % (1.85x, by the rule before
+2026-12-05; the backtest's 1.38x in size already reaches the target's 1.32x, so the distance factor is 1), and its
+80 % intervals held 154 / 160 losses (96 %: wide here).
 
 openhermes's misses are not foreseen by its backtest (2026-12-04, ``bench/interval_per_eval.py``): each eval's
 interval uses its own residuals, and openhermes's mean +2.5 % (fitted up to 937M; +3.5 % fitted below 2.718B)
@@ -235,9 +238,8 @@ def main() -> None:
             inside = int(np.sum((y >= lo) & (y <= hi)))
             note += f"; chose {sel.chosen.label} (backtest scores: {scores}); 80 % intervals hold {inside}/{y.size}"
             entry.update(chosen=sel.chosen.label, coverage_80=[inside, int(y.size)])
-            # Issue 9's "estimate within 2x of the real error": the chosen candidate's backtest MRE times the
-            # distance factor (target distance in log N + log D over the backtest's), as the intervals scale it.
-            est = 100 * sel.chosen.mre * sel.split.distance_factor
+            # Issue 9's "estimate within 2x of the real error": fit_pipeline's (Selection.error_estimate).
+            est = 100 * sel.error_estimate
             note += f"; error estimate {est:.2f} % = {est / entry['mre_last']:.2f}x the real error at the last tokens"
             entry["estimate"] = est
         print(f"{route:<8}{law:<14}" + "".join(f"{c:>20}" for c in cells) + f"   {note}")

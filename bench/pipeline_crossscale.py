@@ -405,8 +405,9 @@ def _auto_check(table: RunTable, fraction: float, args: argparse.Namespace) -> N
     The pipeline sees what the other methods see (three smaller sizes, ``fraction`` of each curve); its own
     leave-scale-out backtest runs inside that. Every candidate is also fitted on all of it (``fit_all``) and
     scored at the largest size's final checkpoints through its mixing law, the quantity the backtest scores.
-    The estimate is the chosen candidate's backtest MRE times the distance factor (target distance in
-    log N + log S over the backtest's), the same scaling the prediction intervals use.
+    The estimate is fit_pipeline's (:attr:`mixlaw.pipeline.selection.Selection.error_estimate`: the geometric
+    mean of the chosen candidate's backtest MRE x the distance factor and the larger of half its gap to the
+    runner-up at the target and the checkpoint noise's mean error).
     """
     N, S = table.model_params, table.steps
     assert N is not None and S is not None
@@ -434,14 +435,15 @@ def _auto_check(table: RunTable, fraction: float, args: argparse.Namespace) -> N
         bt = f"{c.mre:>9.2%}" if c.ok else f"{'-':>9}"
         print(f"    {c.label:<34} {bt} {real[c.label]:>16.2%}" if c.label in real else f"    {c.label:<34} {bt}")
     best = min(real, key=real.get)  # type: ignore[arg-type]
-    est = sel.chosen.mre * sel.split.distance_factor
+    est = sel.error_estimate
     ratio = est / real[sel.chosen.label]
     best_route = min(("nested", "direct"), key=lambda r: min(v for k, v in real.items() if k.startswith(r)))
     print(f"    chosen {sel.chosen.label} (real {real[sel.chosen.label]:.2%}); best at the largest size {best} "
           f"({real[best]:.2%}); better route there: {best_route} -> auto's route is "
           f"{'right' if sel.chosen.route == best_route else 'WRONG'}")
-    print(f"    error estimate {est:.2%} (backtest {sel.chosen.mre:.2%} x distance factor "
-          f"{sel.split.distance_factor:.3g}) vs real {real[sel.chosen.label]:.2%}: ratio {ratio:.2f} "
+    print(f"    error estimate {est:.2%} (Selection.error_estimate; backtest {sel.chosen.mre:.2%} x distance factor "
+          f"{sel.split.distance_factor:.3g} = {sel.scaled_backtest_error:.2%}, runner-up gap {sel.runner_up_gap:.2%}) "
+          f"vs real {real[sel.chosen.label]:.2%}: ratio {ratio:.2f} "
           f"({'within' if 0.5 <= ratio <= 2 else 'NOT within'} 2x)")
     if getattr(args, "blend", False):
         from pipeline_selection import blend_real, print_blend_real

@@ -12,8 +12,10 @@ with the distance d = log(size ratio) + log(step ratio),
 .. math::  e_c(d) = a_c d^{g_c}, \\qquad g_c \\text{ clipped to } [g_{lo}, g_{hi}],
 
 and choose by :math:`e_c(d^*)` at the target's distance instead of the error at the backtest's; the same
-growth gives each candidate its own distance factor :math:`(d^*/d_{main})^{g_c}` for the error estimate (now
-the chosen one's main-split MRE x :math:`\\max(1, d^*/d_{main})`, that is g = 1 for every candidate).
+growth gives each candidate its own distance factor :math:`(d^*/d_{main})^{g_c}` for the error estimate (then
+the chosen one's main-split MRE x :math:`\\max(1, d^*/d_{main})`, that is g = 1 for every candidate; "est lib"
+below; since 2026-12-05 fit_pipeline's estimate is another rule, ``--estimate-rules`` and
+``bench/pipeline_selection.py``'s docstring).
 
 The distances: the main split (:func:`mixlaw.pipeline.split.leave_scale_out_split`), a **short** split that holds
 out the same size and cuts the curves at a smaller step ratio (the offered ratio nearest the square root of the
@@ -124,6 +126,7 @@ from mixlaw.data import RunTable, read_runs
 from mixlaw.errors import MixlawWarning
 from mixlaw.pipeline import fit_pipeline
 from mixlaw.pipeline.auto import Candidate, backtest_candidates, choose_simplest_within_noise, leave_scale_out_split
+from mixlaw.pipeline.conformal import checkpoint_noise
 from mixlaw.pipeline.split import ScaleSplit
 
 HERE = Path(__file__).resolve().parent
@@ -156,10 +159,12 @@ def short_split(table: RunTable, main: ScaleSplit, target_params: float, fit_fro
 
 
 def growth_row(table: RunTable, target_params: float, target_time: float, axis: str, fit_from: float,
-               real: dict[str, float], res: Any, names: list[str]) -> dict[str, Any]:
+               real: dict[str, float], res: Any, names: list[str],
+               preds: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """One row in pipeline_selection's row format (``candidates[label]``: ``target`` (real error), ``complexity``,
-    ``entry_errors``, ``split_residuals``; ``split_ratios``) with the short split added, from ``res``, a
-    ``fit_pipeline(route="auto", law="auto")`` result on ``table``."""
+    ``entry_errors``, ``split_residuals``, ``target_pred`` (from ``preds``: its predictions at the target's
+    entries); ``split_ratios``) with the short split added, from ``res``, a ``fit_pipeline(route="auto",
+    law="auto")`` result on ``table``."""
     sel = res.selection
     sp = sel.split
     ratios = {"main": [sp.size_ratio, sp.time_ratio]}
@@ -169,13 +174,20 @@ def growth_row(table: RunTable, target_params: float, target_time: float, axis: 
             ratios[part] = [o.size_ratio, o.time_ratio]
     cands = {c.label: {"target": real.get(c.label), "backtest": c.mre if c.ok else None,
                        "complexity": list(c.complexity),
+                       "n_cols": 1 if c.residuals is None or c.residuals.ndim < 2 else int(c.residuals.shape[1]),
+                       "target_pred": None if c.label not in (preds or {})
+                       else np.ravel((preds or {})[c.label]).tolist(),
                        "entry_errors": None if c.entry_errors is None else c.entry_errors.tolist(),
                        "split_residuals": None if c.residuals is None else {
                            "main": np.ravel(c.residuals).tolist(),
                            **{k: np.ravel(v).tolist() for k, v in c.part_residuals.items()}}}
              for c in sel.candidates}
     add_short(table, sel, target_params, fit_from, names, cands, ratios)
-    return {"chosen": sel.chosen.label, "size_ratio_target": sp.size_ratio_target,
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        noise = checkpoint_noise(table, names, axis, fit_from)
+    return {"chosen": sel.chosen.label, "size_ratio_target": sp.size_ratio_target, "checkpoint_noise": noise,
+            "error_estimate": sel.error_estimate,
             "time_ratio_target": sp.time_ratio_target, "split_ratios": ratios, "candidates": cands,
             "backtest_mre": sel.chosen.mre}
 
@@ -340,10 +352,15 @@ def real_ye(repo: Path, name: str, fit_steps: tuple[int, int] | None = None) -> 
     truth = table[table.params == ye.TARGET_PARAMS]
     groups = list(ye.GROUPS)
     res = fit_auto(fit, target_params=ye.TARGET_PARAMS, target_steps=ye.TARGET_STEPS, targets=groups)
+    last = truth.loc[truth.groupby("run").step.idxmax()]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         real = {lab: ye.score(alt, truth, domains, None)[1] / 100 for lab, alt in res.alternatives.items()}
-    return growth_row(fit, ye.TARGET_PARAMS, ye.TARGET_STEPS, "step", 0.0, real, res, groups)
+        # The entries ye.score scores at the last step: each 1B run's groups at its last step.
+        preds = {lab: np.concatenate([alt.predict(row[domains].to_numpy(float), params=ye.TARGET_PARAMS,
+                                                  steps=float(row.step))[0] for _, row in last.iterrows()])
+                 for lab, alt in res.alternatives.items()}
+    return growth_row(fit, ye.TARGET_PARAMS, ye.TARGET_STEPS, "step", 0.0, real, res, groups, preds)
 
 
 def real_dz(repo: Path, fit_up_to: float | None = None) -> dict[str, Any]:
@@ -362,13 +379,14 @@ def real_dz(repo: Path, fit_up_to: float | None = None) -> dict[str, Any]:
     lcols = [c for c in table if c.startswith("loss:")]
     names = [c.removeprefix("loss:") for c in lcols]
     res = fit_auto(fit, target_params=target, target_tokens=tok)
-    real = {}
+    real, preds = {}, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for lab, alt in res.alternatives.items():
             pred = alt.predict(last[wcols].to_numpy(float))[:, [alt.targets.index(e) for e in names]]
             real[lab] = float(np.mean(np.abs(pred / last[lcols].to_numpy(float) - 1)))
-    return growth_row(fit, target, tok, "tokens", 0.0, real, res, names)
+            preds[lab] = pred
+    return growth_row(fit, target, tok, "tokens", 0.0, real, res, names, preds)
 
 
 def real_crossscale(paths: list[Path], fit_from: float = 0.4, fraction: float = 1 / 3) -> dict[str, Any]:
@@ -388,9 +406,10 @@ def real_crossscale(paths: list[Path], fit_from: float = 0.4, fraction: float = 
     res = fit_auto(fit, target_params=float(large), target_steps=float(S[big].max()), fit_from=fit_from)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        real = {lab: float(np.mean(np.abs(alt.predict(Wt)[:, [alt.targets.index(e) for e in table.evals]] / Yt - 1)))
-                for lab, alt in res.alternatives.items()}
-    return growth_row(fit, float(large), float(S[big].max()), "step", fit_from, real, res, list(table.evals))
+        preds = {lab: alt.predict(Wt)[:, [alt.targets.index(e) for e in table.evals]]
+                 for lab, alt in res.alternatives.items()}
+    real = {lab: float(np.mean(np.abs(p / Yt - 1))) for lab, p in preds.items()}
+    return growth_row(fit, float(large), float(S[big].max()), "step", fit_from, real, res, list(table.evals), preds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -405,28 +424,65 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --dz: also the fit on sizes up to N (dz_public_runs.py --fit-up-to, e.g. 9.37e8)")
     ap.add_argument("--crossscale", action="store_true", help="the trainer's v3 and v3_12m runs (bench/data)")
     ap.add_argument("--json", default=None, help="write the real sets' picks to this file")
+    ap.add_argument("--rows", default=None, help="write each real set's row (with its name) to this JSON-lines file")
+    ap.add_argument("--from-real-rows", nargs="*", default=[],
+                    help="--rows files to re-score with --estimate-rules instead of fitting the real sets")
+    ap.add_argument("--estimate-rules", action="store_true",
+                    help="print every error-estimate rule (pipeline_selection.ESTIMATE_RULES) on each real set")
     args = ap.parse_args(argv)
     for path in args.from_rows:
         with open(path) as fh:
             rows = [r for r in map(json.loads, fh) if "failed" not in r]
         summarise(rows, path)
     out: dict[str, Any] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for path in args.from_real_rows:
+        with open(path) as fh:
+            rows.update({r["name"]: r for r in map(json.loads, fh)})
+
+    def show(name: str, row: dict[str, Any]) -> dict[str, Any]:
+        rows[name] = row
+        return show_real(name, row)
+
     steps = None if args.ye_fit_steps is None else tuple(int(float(x)) for x in args.ye_fit_steps.split(","))
     for name in (args.ye_sets.split(",") if args.ye else []):
         label = name if steps is None else f"{name}, fit steps {steps[0]:g}-{steps[1]:g}"
-        out[label] = show_real(label, real_ye(args.ye, name, steps))  # type: ignore[arg-type]
+        out[label] = show(label, real_ye(args.ye, name, steps))  # type: ignore[arg-type]
     if args.dz:
-        out["DZ SlimPajama"] = show_real("DZ SlimPajama", real_dz(args.dz))
+        out["DZ SlimPajama"] = show("DZ SlimPajama", real_dz(args.dz))
         if args.dz_fit_up_to:
             name = f"DZ SlimPajama, fit <= {args.dz_fit_up_to:g}"
-            out[name] = show_real(name, real_dz(args.dz, args.dz_fit_up_to))
+            out[name] = show(name, real_dz(args.dz, args.dz_fit_up_to))
     if args.crossscale:
         for name, fs in (("v3", ["crossscale_runs_v3.csv"]), ("v3_12m", ["crossscale_runs_v3_12m.csv"]),
                          ("v3 + 0.0125M", ["crossscale_runs_v3.csv", "crossscale_runs_v3_0125m.csv"])):
-            out[name] = show_real(name, real_crossscale([HERE / "data" / f for f in fs]))
+            out[name] = show(name, real_crossscale([HERE / "data" / f for f in fs]))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
+    if args.rows:
+        with open(args.rows, "a") as fh:
+            for name, row in rows.items():
+                fh.write(json.dumps({"name": name, **row}) + "\n")
+    if args.estimate_rules:
+        show_estimates(rows)
     return 0
+
+
+def show_estimates(rows: dict[str, dict[str, Any]]) -> None:
+    """Each real set's error estimate of fit_pipeline's pick under every rule, over its real error."""
+    from pipeline_selection import ESTIMATE_RULES, estimate_rules
+    got = {name: estimate_rules(row) for name, row in rows.items()}
+    got = {k: v for k, v in got.items() if v is not None}
+    print("\nerror estimate / real error of fit_pipeline's pick, per rule (real error and runner-up gap in %):")
+    print(f"  {'rule':<54}" + "".join(f"{k[:12]:>13}" for k in got))
+    print(f"  {'real error':<54}" + "".join(f"{v['real']:>13.2%}" for v in got.values()))
+    print(f"  {'gap to the runner-up at the target':<54}" + "".join(f"{v['gap']:>13.2%}" for v in got.values()))
+    for rule in (*ESTIMATE_RULES, "fit_pipeline's error_estimate"):
+        if not all(rule in v for v in got.values()):
+            continue
+        q = [v[rule] / v["real"] for v in got.values()]
+        n = sum(0.5 <= x <= 2 for x in q)
+        print(f"  {rule:<54}" + "".join(f"{x:>12.2f}x" for x in q) + f"   {n}/{len(q)} within 2x")
 
 
 if __name__ == "__main__":

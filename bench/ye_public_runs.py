@@ -41,10 +41,11 @@ last step on both sets (and on the trainer runs: v3 1.91 % against the best 1.78
     5Mix                                     0.45 / 0.35 % (n. add-ens)    0.57 / 0.36 % (n. ye-exp)
 
 auto's 80 % intervals held 10/10 of RedPajama's (run, group) losses at 1B and 100k steps and 5/5 of 5Mix's
-(own exponents: 10/10 and 3/5; 5Mix has one run at 100k). Its error estimate (the chosen candidate's backtest MRE
-x the distance factor, as ``bench/pipeline_crossscale.py --auto`` reports it) is 9.49 % on RedPajama and 2.35 %
-on 5Mix, 3.71x and 3.29x the real error at the last step (own exponents: 3.25x and 2.16x): cautious here, where
-the backtest's step part is off by +4.5 % for every candidate on RedPajama.
+(own exponents: 10/10 and 3/5; 5Mix has one run at 100k). Its error estimate (``Selection.error_estimate``, issue
+9's rule of 2026-12-05) is 1.60 % on RedPajama and 0.83 % on 5Mix, 0.63x and 1.17x the real error at the last step
+(``bench/route_growth.py --estimate-rules``). The rule before (the chosen candidate's backtest MRE x the distance
+factor) gave 9.49 % and 2.35 %, 3.71x and 3.29x (own exponents: 3.25x and 2.16x): cautious here, where the
+backtest's step part is off by +4.5 % for every candidate on RedPajama.
 
 RedPajama's subset_0 (and subset_1 at 100k with own exponents) does not follow the mixture: its 20 mixtures' losses
 spread 5-6 % at every size, but log loss linear in the shares explains no more than chance (F-test p = 0.96 on
@@ -229,9 +230,8 @@ def run_set(repo: Path, name: str, out: dict[str, Any], blend: bool = False) -> 
                                    if c.score is not None and np.isfinite(c.score))
                 note += f"; chose {sel.chosen.label} (backtest scores: {scores})"
                 entry["chosen"] = sel.chosen.label
-                # Issue 9's "estimate within 2x of the real error": the chosen candidate's backtest MRE times the
-                # distance factor (target distance in log N + log S over the backtest's), as the intervals scale it.
-                est = 100 * sel.chosen.mre * sel.split.distance_factor
+                # Issue 9's "estimate within 2x of the real error": fit_pipeline's (Selection.error_estimate).
+                est = 100 * sel.error_estimate
                 note += f"; error estimate {est:.2f} % = {est / last:.2f}x the real error at the last step"
                 entry["estimate"] = est
                 inside, total = coverage(res, truth, domains)

@@ -58,6 +58,7 @@ from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was t
     backtest_candidates,
     choose_simplest_within_noise,
     paired_se,
+    prediction_gap,
     select_candidate,
 )
 from .split import MIN_CHECKPOINTS, MIN_FIT_SIZES, ScaleSplit, leave_scale_out_split  # noqa: F401
@@ -387,7 +388,13 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
                                                   fit_from)
             if step_spread is None or not np.isclose(step_spread.at_size, Nt, rtol=1e-9):
                 spread = final_size_law_spread(data, tnames, Nt, result.mixtures, level, axis)
+    noise = float("nan")
     if selection is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MixlawWarning)
+            noise = checkpoint_noise(data, tnames, axis, fit_from)
+        selection.noise = noise
+        selection.runner_up_gap = _runner_up_gap(selection, result, others, table, names, total, Nt, time_kw, fit_kw)
         result.selection = selection
     else:
         # Route-neutral words in the multi-scale case: the term is E + A/N^alpha fitted here to the last
@@ -415,12 +422,36 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     resid = None if selection is None else (selection.chosen.residuals if selection.chosen.eval_residuals is None
                                             else selection.chosen.eval_residuals)
     factor = split.distance_factor if selection is not None else float("nan")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MixlawWarning)
-        noise = checkpoint_noise(data, tnames, axis, fit_from) if resid is not None else float("nan")
     # Outside the filter: what build_intervals warns about (residuals it cannot scale) must reach the user.
     result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level,
                                        noise=noise, size_law=spread, step_law=step_spread,
                                        backtest_distance=split.backtest_distance,
                                        edge=(split.held_params, split.held_time), names=list(result.targets))
     return result
+
+
+def _runner_up_gap(selection: Selection, result: PipelineResult, fitted: dict[str, PipelineResult], table: RunTable,
+                   names: list[str], total: dict[str, float] | None, Nt: float, time_kw: dict[str, Any],
+                   fit_kw: dict[str, Any]) -> float:
+    """Mean |chosen / runner-up - 1| of the two candidates' predictions at the target, over the table's mixtures and
+    evals (on the weighted total when there is one, as the backtest scored them), each fitted on all the data
+    (the runner-up's fit is taken from ``fitted``, fit_all's, when there); nan without a runner-up or when its
+    fit fails. The error estimate's lower side (:attr:`.selection.Selection.error_estimate`), for one more fit
+    of the whole table."""
+    ru = selection.runner_up
+    if ru is None:
+        return float("nan")
+    other = fitted.get(ru.label)
+    if other is None:
+        data, tn = (add_weighted_total(table, total), [TOTAL_NAME]) if ru.on_total and total else (table, names)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MixlawWarning)
+                other = fit_route(data, target_params=Nt, route=ru.route, law=ru.law, targets=tn, **time_kw,
+                                  **fit_kw)
+        except MixlawError:
+            return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        a, b = result.predict(result.mixtures), other.predict(result.mixtures)
+    return prediction_gap(a, b, None if total is None else np.array([total.get(e, 0.0) for e in names]))

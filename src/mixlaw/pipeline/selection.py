@@ -96,6 +96,11 @@ class Selection:
     metric: str
     note: str = ""
     total: dict[str, float] | None = None
+    #: Mean |chosen / runner-up - 1| of the two candidates' predictions at the target (the table's mixtures, each
+    #: eval; fitted on all the data by :func:`~.auto.fit_pipeline`): nan when there is no runner-up or it failed.
+    runner_up_gap: float = float("nan")
+    #: The table's relative checkpoint noise :math:`\sigma_n` (:func:`~.conformal.checkpoint_noise`; nan: unknown).
+    noise: float = float("nan")
 
     @property
     def partial(self) -> bool:
@@ -109,14 +114,51 @@ class Selection:
         return ", ".join([main] + [f"{name.get(k, k)} alone" for k, v in c.parts.items() if np.isfinite(v)])
 
     @property
-    def error_estimate(self) -> float:
-        """The error to expect at the target: the chosen candidate's backtest MRE times the split's distance factor
-        (the target's distance in log N + log S over the backtest's), as the intervals scale the backtest's bias.
-        NaN when the chosen candidate has no backtest error or the backtest extrapolated over no distance. Issue 9
-        asks it to be within 2x of the real error; on the real multi-scale sets measured it was 0.76x (the trainer's
-        v3), 1.47x (v3_12m), 1.74x (Dai & Zheng's SlimPajama from <= 1.235B to 2.718B) and 2.06x (from <= 937M)."""
+    def scaled_backtest_error(self) -> float:
+        """The chosen candidate's backtest MRE times the split's distance factor (the target's distance in log N +
+        log S over the backtest's), as the intervals scale the backtest's bias; nan when the chosen candidate has no
+        backtest error or the backtest extrapolated over no distance."""
         f = self.split.distance_factor
         return float(self.chosen.mre * f) if self.chosen.ok and np.isfinite(f) else float("nan")
+
+    @property
+    def noise_floor(self) -> float:
+        r""":math:`\sigma_n \sqrt{2/\pi}`, the mean |error| of a measured loss with the table's checkpoint noise
+        (nan: unknown): the least a prediction is off from the target run's measured loss."""
+        return float(self.noise * np.sqrt(2 / np.pi))
+
+    @property
+    def error_estimate(self) -> float:
+        r"""The error to expect at the target (MRE against the target runs' measured losses):
+
+        .. math::  \hat e = \sqrt{m f \cdot \max(\Delta / 2, \sigma_n \sqrt{2/\pi})}
+
+        the geometric mean of two numbers that err on opposite sides: :math:`m f`
+        (:attr:`scaled_backtest_error`, the chosen candidate's backtest MRE m scaled linearly with the distance,
+        f = :attr:`~.split.ScaleSplit.distance_factor`), which over-estimated the real error on most sets, and
+        :math:`\Delta/2`, half the chosen candidate's disagreement with the runner-up at the target
+        (:attr:`runner_up_gap`: when two candidates disagree by :math:`\Delta`, at least one is about
+        :math:`\Delta/2` off), floored at the checkpoint noise's mean |error| (:attr:`noise_floor`: a measured
+        loss is off by that much however good the prediction), which under-estimates when the candidates share an
+        error. Without a runner-up's prediction (one candidate ran, or its full fit failed) it is :math:`m f`.
+        NaN when :math:`m f` is.
+
+        Issue 9 asks it to be within 2x of the real error. It was chosen among 13 rules
+        (``bench/pipeline_selection.py --estimate-rules``, ``bench/route_growth.py --estimate-rules``) on the
+        synthetic seed block 1, Ye et al.'s RedPajama and the trainer's v3 runs, then checked on the rest (every
+        rule on every set: ``bench/pipeline_selection.py``'s docstring). Estimate / real error: v3 0.63x (m f
+        alone: 0.76x), v3_12m 1.25x (1.47x), v3 with a fourth size 1.06x (2.29x), RedPajama 0.63x (3.71x), 5Mix
+        1.17x (3.29x), Dai & Zheng's SlimPajama fitted up to 1.235B / 937M / 680M 0.64x / 0.71x / 0.70x (1.74x /
+        2.06x / 2.00x), RedPajama and 5Mix fitted on 10k-20k steps 0.33x / 0.86x (1.03x / 2.54x): 9 of 10 within
+        2x (m f: 4). On the synthetic seed blocks 0 / 2 / 3, within 2x of the error against the target run's
+        measured loss in 83 / 87 / 87 % of worlds (m f: 58 / 69 / 73 %), of the error against the noise-free
+        truth in 62 / 58 / 62 % (50 / 50 / 50 %). A central estimate, not a bound: below the real error on 7 of
+        the 10 real settings (m f: 1)."""
+        e = self.scaled_backtest_error
+        lower = float(np.fmax(self.runner_up_gap / 2, self.noise_floor))
+        if not np.isfinite(e) or not (self.runner_up_gap > 0):
+            return e
+        return float(np.sqrt(e * lower))
 
     @property
     def route_warning(self) -> str:
@@ -135,6 +177,11 @@ class Selection:
                 "metric": self.metric, "total_weights": self.total, "partial": self.partial, "note": self.note,
                 "route_warning": self.route_warning,
                 "error_estimate": self.error_estimate if np.isfinite(self.error_estimate) else None,
+                "error_estimate_parts": {"rule": "sqrt(scaled_backtest_error * max(runner_up_gap / 2, noise_floor))"
+                                         if self._uses_gap else "scaled_backtest_error",
+                                         "scaled_backtest_error": _finite(self.scaled_backtest_error),
+                                         "runner_up_gap": _finite(self.runner_up_gap),
+                                         "noise_floor": _finite(self.noise_floor)},
                 "distance_factor": self.split.distance_factor if np.isfinite(self.split.distance_factor) else None,
                 "covers": {c.label: self.covers(c) for c in self.candidates if c.ok},
                 "split": self.split.to_dict(),
@@ -169,13 +216,47 @@ class Selection:
         if self.note:
             lines.append(f"    {self.note}")
         if np.isfinite(self.error_estimate):
-            # Said as one number: the README and issue 9 speak of "the error estimate", which a user had to assemble
-            # from the chosen row's MRE and the distance factor printed inside the intervals' line.
-            lines.append(f"    error estimate at the target: {self.error_estimate:.2%} ({self.chosen.label}'s backtest "
-                         f"MRE {self.chosen.mre:.2%} x distance factor {self.split.distance_factor:.3g}, the target's "
-                         f"distance in log N + log {'S' if self.split.axis == 'step' else 'D'} over the backtest's"
-                         + ("; PARTIAL" if self.partial else "") + ")")
+            lines.append(f"    {self.estimate_words()}")
         return "\n".join(lines)
+
+    @property
+    def _uses_gap(self) -> bool:
+        return bool(np.isfinite(self.scaled_backtest_error) and self.runner_up_gap > 0)
+
+    def estimate_words(self) -> str:
+        """The error estimate's line: the number and how it was formed (:attr:`error_estimate`)."""
+        # Said as one number: the README and issue 9 speak of "the error estimate", which a user had to assemble
+        # from the chosen row's MRE and the distance factor printed inside the intervals' line.
+        sym = "S" if self.split.axis == "step" else "D"
+        f = self.split.distance_factor
+        mre = f"{self.chosen.label}'s backtest MRE {self.chosen.mre:.2%} x distance factor {f:.3g}"
+        part = "; PARTIAL" if self.partial else ""
+        if not self._uses_gap:
+            why = "no runner-up" if self.runner_up is None else "no runner-up prediction at the target"
+            return (f"error estimate at the target: {self.error_estimate:.2%} ({mre}, the target's distance in log N + "
+                    f"log {sym} over the backtest's; {why} to compare with{part})")
+        assert self.runner_up is not None
+        half = self.runner_up_gap / 2
+        lower = (f"the larger of half its gap to the runner-up {self.runner_up.label} at the target ({half:.2%}) and "
+                 f"the checkpoint noise's mean error ({self.noise_floor:.2%})" if np.isfinite(self.noise_floor) else
+                 f"half its gap to the runner-up {self.runner_up.label} at the target ({half:.2%}; checkpoint noise "
+                 "not measured)")
+        return (f"error estimate at the target: {self.error_estimate:.2%} = sqrt({self.scaled_backtest_error:.2%} x "
+                f"{max(half, np.nan_to_num(self.noise_floor)):.2%}), the geometric mean of {mre} (log N + log {sym}, "
+                f"target over backtest) and {lower}{part}")
+
+
+def prediction_gap(a: np.ndarray, b: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Mean |a / b - 1| of two candidates' predictions at the same mixtures, (n, n_evals) or (n, 1) for one fitted
+    on the weighted total. With ``weights`` (one per eval, the total's) each per-eval prediction is summed into the
+    total first, so that the gap is in the quantity the backtest scored; nan when not finite."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if weights is not None:
+        s = np.asarray(weights, dtype=np.float64)[:, None]
+        a, b = (a if a.shape[1] == 1 else a @ s), (b if b.shape[1] == 1 else b @ s)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero prediction: said by the nan
+        gap = float(np.mean(np.abs(a / b - 1.0)))
+    return gap if np.isfinite(gap) else float("nan")
 
 
 def _score(res: PipelineResult, W: np.ndarray, truth: np.ndarray) -> np.ndarray:
