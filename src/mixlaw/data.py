@@ -300,7 +300,14 @@ class RunTable:
             first = int(np.flatnonzero((df[key] == df[key].iloc[i]).all(axis=1).to_numpy())[0])
             name = df["run"].iloc[i]
             same_w = np.array_equal(w[i], w[first])
-            if same_w and np.array_equal(L[i], L[first]):
+            # A column that tells the rows apart is most often the checkpoint under another name (W&B's '_step').
+            apart = [c for c in cols if c not in key and not c.startswith((WEIGHT_PREFIX, LOSS_PREFIX))
+                     and any(word in c.lower() for word in ("step", "iter", "token", "param", "size"))
+                     and str(df[c].iloc[i]) != str(df[c].iloc[first])]
+            if apart:
+                why = (f"; the rows differ in {apart[0]!r}: if it is the checkpoint or the model size, name it "
+                       "'step', 'tokens' or 'params'")
+            elif same_w and np.array_equal(L[i], L[first]):
                 why = "; the same row twice: drop one"
             elif same_w:
                 # Seeds exported under one name: with names of their own they are repeated measurements.

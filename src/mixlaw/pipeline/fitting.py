@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_random_state
-from ..data import RunTable
+from ..data import LOSS_PREFIX, WEIGHT_PREFIX, RunTable
 from ..errors import DataWarning, InputError, MixlawError, ScaleWarning
 from .direct import _direct
 from .joint import JOINT_LAWS
@@ -434,6 +434,22 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     return results
 
 
+#: Words in the names other exports give the pipeline's columns (W&B's '_step', 'model_size', 'non_embedding_params').
+_COLUMN_WORDS = {"params": ("param", "size"), "step": ("step", "iter"), "tokens": ("token",)}
+
+
+def _named_like(table: RunTable, column: str) -> str:
+    """For a missing ``column``: the table's columns whose names look like it, and the import that renames one."""
+    like = [str(c) for c in table.frame.columns
+            if str(c) not in ("run", column) and not str(c).startswith((WEIGHT_PREFIX, LOSS_PREFIX))
+            and any(w in str(c).lower() for w in _COLUMN_WORDS[column])]
+    if not like:
+        return ""
+    name = "TABLE" if table.path is None else table.path
+    return (f"; the table has {', '.join(repr(c) for c in like)}: name one {column!r}, e.g. 'mixlaw runs import "
+            f"{name} --columns {column}={like[0]} --out runs.csv'")
+
+
 def check_inputs(table: Any, target_params: Any, target_steps: Any, target_tokens: Any, targets: Any,
                  shared_exponents: Any, fit_from: Any) -> tuple[float, float, str, list[str], float]:
     """Validate the pipeline's table and arguments: (N*, T*, time axis, eval names, fit_from), or InputError.
@@ -445,7 +461,8 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
         raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
     where = table.path or "run table"
     if "params" not in table.frame.columns:
-        raise InputError(f"{where}: the pipeline needs a 'params' column (the model size of each row)")
+        raise InputError(f"{where}: the pipeline needs a 'params' column (the model size of each row)"
+                         f"{_named_like(table, 'params')}")
     if len(table.frame) == 0:
         raise InputError(f"{where}: the table has no rows; the pipeline needs checkpoints of runs (at 3 or more "
                          "model sizes to extrapolate in size, at one to extrapolate in steps)")
@@ -457,17 +474,19 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
     if target_steps is None and target_tokens is None:
         axis = "step" if "step" in table.frame.columns else "tokens"
         if axis not in table.frame.columns:
-            raise InputError(f"{where}: the pipeline needs a 'step' or 'tokens' column (the checkpoint of each row)")
+            raise InputError(f"{where}: the pipeline needs a 'step' or 'tokens' column (the checkpoint of each row)"
+                             f"{_named_like(table, 'step') or _named_like(table, 'tokens')}")
     else:
         axis = "step" if target_tokens is None else "tokens"
     # Only the column of the target's axis is needed: a sweep that logs tokens alone (Dai & Zheng's SlimPajama
     # runs) extrapolates in tokens; one that logs steps alone, in steps.
     if axis == "tokens" and "tokens" not in table.frame.columns:
-        raise InputError(f"{where}: target_tokens needs a 'tokens' column (tokens seen at each checkpoint)")
+        raise InputError(f"{where}: target_tokens needs a 'tokens' column (tokens seen at each checkpoint)"
+                         f"{_named_like(table, 'tokens')}")
     if axis == "step" and "step" not in table.frame.columns:
         # Both spellings: `mixlaw pipeline --target-steps` reached this line, which named only the Python argument.
         hint = (" (the table has 'tokens': give target_tokens instead, --target-tokens on the command line)"
-                if "tokens" in table.frame.columns else "")
+                if "tokens" in table.frame.columns else _named_like(table, "step"))
         raise InputError(f"{where}: target_steps needs a 'step' column (the checkpoint step of each row){hint}")
     raw = target_steps if axis == "step" else target_tokens
     if raw is None:

@@ -1,0 +1,40 @@
+"""A sweep exported with its own names for the model size and the checkpoint (W&B's 'model_size' and '_step', a
+'non_embedding_params' column) is told which of its columns to name 'params' or 'step', and how.
+
+Found on the trainer runs so renamed (issue 9): "the pipeline needs a 'params' column" named no column of the table,
+and a table with '_step' stopped at "duplicate run", every checkpoint of a run sharing its run and params."""
+
+from __future__ import annotations
+
+import pytest
+from test_pipeline import N_STAR, NESTED, S_STAR, STEPS, world
+
+from mixlaw.data import RunTable
+from mixlaw.errors import DataError, InputError
+from mixlaw.pipeline import fit_pipeline
+
+
+@pytest.mark.parametrize(("renamed", "target", "match"), [
+    ({"params": "model_size"}, {"target_steps": S_STAR},
+     r"needs a 'params' column \(the model size of each row\); the table has 'model_size': name one 'params', e\.g\. "
+     r"'mixlaw runs import TABLE --columns params=model_size --out runs\.csv'"),
+    ({"params": "non_embedding_params", "step": "step"}, {"target_steps": S_STAR},
+     r"the table has 'non_embedding_params': name one 'params'"),
+    # Each run's last checkpoint alone (a sizes-only table: one row per run, so no duplicate rows).
+    ({"step": "iteration"}, {},
+     r"needs a 'step' or 'tokens' column .*; the table has 'iteration': name one 'step'"),
+    ({"step": "n_tokens"}, {"target_tokens": 6e6},
+     r"target_tokens needs a 'tokens' column .*; the table has 'n_tokens': name one 'tokens', e\.g\. 'mixlaw runs "
+     r"import TABLE --columns tokens=n_tokens"),
+])
+def test_a_missing_scale_column_names_the_table_s_look_alike(renamed, target, match) -> None:  # type: ignore[no-untyped-def]
+    frame = world(n_mix=4, steps=[3000] if "params" not in renamed else STEPS).frame.rename(columns=renamed)
+    with pytest.raises(InputError, match=match):
+        fit_pipeline(RunTable(frame), target_params=N_STAR, **target, **NESTED)
+
+
+def test_a_step_column_under_another_name_is_named_by_the_duplicate_error() -> None:
+    frame = world(n_mix=4).frame.rename(columns={"step": "_step"})
+    with pytest.raises(DataError, match=r"duplicate run 'm0-N1e\+07' \(same run, params as line 2; the rows differ in "
+                                        r"'_step': if it is the checkpoint or the model size, name it 'step'"):
+        RunTable(frame)
