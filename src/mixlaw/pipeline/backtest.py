@@ -18,7 +18,14 @@ from ..data import RunTable
 from ..errors import InputError, MixlawWarning
 from .fitting import at_one_size, at_one_time, fit_route, one_scale, sizes_only_time, steps_only_size
 from .joint import JOINT_LAWS
-from .result import _WEIGHT_DECIMALS, _check_fit_from, _mixture_ids, held_out_size_words, short_list
+from .result import (
+    _WEIGHT_DECIMALS,
+    _check_fit_from,
+    _mixture_ids,
+    held_out_size_words,
+    merge_near_mixtures,
+    short_list,
+)
 from .split import leave_scale_out_split
 
 
@@ -170,6 +177,9 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     for col in ("params", axis):
         if col not in table.frame.columns:
             raise InputError(f"{table.path or 'run table'}: the backtest needs a {col!r} column")
+    # As fit_pipeline reads them (and says so; the CLI passes the table as read): rows that differ by rounding only
+    # are one mixture, so that each is scored by its own stage-2 value, not by the mixing law's.
+    table = merge_near_mixtures(table)[0]
     one = one_time = None
     T0 = table.steps if axis == "step" else table.tokens
     if table.model_params is not None and T0 is not None:
