@@ -51,7 +51,7 @@ from .fitting import (
 from .intervals import build_intervals, jackknife_mixtures
 from .joint import JOINT_LAWS
 from .law_spread import final_size_law_spread, size_law_spread, step_law_spread, step_law_spread_at_size
-from .result import ROUTES, PipelineResult, merge_near_mixtures
+from .result import ROUTES, PipelineResult, merge_near_mixtures, merge_near_sizes
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
     Candidate,
     Selection,
@@ -221,6 +221,9 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     table, merged_line = merge_near_mixtures(table)
     if merged_line is not None:
         warnings.warn(merged_line, DataWarning, stacklevel=2)
+    table, sizes_line = merge_near_sizes(table)
+    if sizes_line is not None:
+        warnings.warn(sizes_line, DataWarning, stacklevel=2)
     # What fits across the kept sizes: a direct law that takes N fits 2 of them, anything else 3.
     takes_n = route == "direct" and law not in (*JOINT_LAWS, AUTO)
     table, kept_line = keep_fit_sizes(table, fit_sizes, fit_up_to, target_params=target_params, route=route,
@@ -230,7 +233,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
                            random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
                            fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
                            fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
-    for line in (merged_line, kept_line):
+    for line in (merged_line, sizes_line, kept_line):
         if line is not None:
             result.warnings.insert(0, line)
     return result

@@ -49,6 +49,7 @@ from .result import (
     _Target,
     _tokens_per_step,
     merge_near_mixtures,
+    merge_near_sizes,
     scale_matches,
     short_list,
     size_fit_words,
@@ -356,10 +357,11 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     msgs: list[str] = far_target_lines(table, Nt, axis, Tt)
     for line in msgs:
         warnings.warn(line, ScaleWarning, stacklevel=3)
-    table, line = merge_near_mixtures(table)
-    if line is not None:  # fit_pipeline has merged them and said so already; a direct call says it here
-        msgs.append(line)
-        warnings.warn(line, DataWarning, stacklevel=3)
+    for merge in (merge_near_mixtures, merge_near_sizes):
+        table, line = merge(table)
+        if line is not None:  # fit_pipeline has merged them and said so already; a direct call says it here
+            msgs.append(line)
+            warnings.warn(line, DataWarning, stacklevel=3)
     size, time = one_scale(table, Nt, axis, Tt, steps_only, sizes_only)
     # A registered law that takes N fits the final checkpoints as they are (no step law); the joint law shares its
     # step term across every curve, so it needs 3 step values in all, not 3 per curve (direct.py checks that).

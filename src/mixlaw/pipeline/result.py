@@ -34,6 +34,10 @@ _WEIGHT_DECIMALS = 9
 #: differently at each (1e-4 of each share) is still one, while the mixtures of a design differ by far more, and
 #: a small share's relative change (0.001 against 0.0005) keeps two mixtures apart.
 SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL = 1e-4, 1e-3
+#: Model sizes within this relative distance of each other are one size (:func:`merge_near_sizes`): a size written
+#: as a nominal count for some runs and an exact or rounded one for others (70M against 70,426,624: 0.6 %); the
+#: sizes of a sweep lie 1.3x apart or more, and the size law cannot use two sizes 1 % apart.
+SAME_SIZE_RTOL = 0.01
 
 
 # ---------------------------------------------------------------------- result types
@@ -530,6 +534,38 @@ def merge_near_mixtures(table: RunTable) -> tuple[RunTable, str | None]:
     return out, (f"{n_groups} mixture(s) each appear with shares up to {gap.max():.2g} apart on different rows (e.g. "
                  f"runs {pair[0]!r} and {pair[1]!r}: rounded or renormalised differently at each size?): each read "
                  f"as one mixture, its shares averaged ({n_rows} rows)")
+
+
+def merge_near_sizes(table: RunTable) -> tuple[RunTable, str | None]:
+    """Give rows whose model sizes lie within :data:`SAME_SIZE_RTOL` of each other one size, the one most rows of
+    the group have, and a line saying so; the table as it is (and None) when none do.
+
+    The routes group rows into sizes by their exact ``params``: the same size written two ways was two sizes,
+    each with a part of the mixtures, which changes which sizes the size law and the backtest see."""
+    N = table.model_params
+    if N is None:
+        return table, None
+    sizes, counts = np.unique(N, return_counts=True)
+    new = sizes.copy()
+    merged: list[tuple[float, ...]] = []
+    start = 0
+    for i in range(1, sizes.size + 1):
+        if i < sizes.size and sizes[i] <= sizes[start] * (1 + SAME_SIZE_RTOL):
+            continue
+        if i - start > 1:
+            keep = sizes[start + int(np.argmax(counts[start:i]))]  # the most rows; ties: the smallest
+            new[start:i] = keep
+            merged.append((float(keep), *(float(v) for v in sizes[start:i] if v != keep)))
+        start = i
+    if not merged:
+        return table, None
+    out = table.subset(slice(None))
+    rows = new[np.searchsorted(sizes, N)] != N
+    out.frame["params"] = new[np.searchsorted(sizes, N)]
+    groups = "; ".join(f"{', '.join(f'{v:g}' for v in g[1:])} as {g[0]:g}" for g in merged[:3])
+    return out, (f"model sizes within {100 * SAME_SIZE_RTOL:g} % of each other read as one size ({groups}"
+                 f"{'; ...' if len(merged) > 3 else ''}: {int(rows.sum())} rows; one size written two ways, as a "
+                 "rounded and an exact count?)")
 
 
 def _first_runs(table: RunTable, inv: np.ndarray, n_mix: int) -> list[str]:
