@@ -429,11 +429,9 @@ def test_tensorboard_file_still_being_written_is_read_up_to_its_last_whole_recor
 @pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")
 def test_importer_errors_name_the_run_step_and_logged_name(tmp_path):
     # "logs:9: column 'loss:pile'" named line 9 of a table that only exists inside the importer.
-    root = _tb_logs(tmp_path / "inf", loss=lambda r, w, s: float("inf") if (r, s) == ("r2", 200) else 3.0 - w)
-    with pytest.raises(DataError, match=r"inf: column 'eval/pile': run 'r2', step 200: loss is inf, expected a "
-                                        r"finite positive number \(1 of 6 rows have an infinite loss: a diverged "
-                                        r"run\? leave those rows out, and check that run's last finite losses\) "
-                                        r"\(mapped to loss:pile\)"):
+    root = _tb_logs(tmp_path / "neg", loss=lambda r, w, s: -1.0 if (r, s) == ("r2", 200) else 3.0 - w)
+    with pytest.raises(DataError, match=r"neg: column 'eval/pile': run 'r2', step 200: loss is -1, expected > 0 "
+                                        r".*\(mapped to loss:pile\)"):
         runs_from_tensorboard(root, columns="w:*=mixture/*, loss:*=eval/*")
     root = _tb_logs(tmp_path / "sum", mix={**MIX, "r2": (0.5, 0.45)})
     with pytest.raises(DataError, match=r"sum: column 'mixture/web': run 'r2', step 100: weights sum to 0\.95"):
@@ -461,6 +459,25 @@ def test_losses_logged_as_nan_are_named_by_run_and_step(tmp_path):
     with _left_out() as said:
         runs_from_wandb("ent/proj", api=_Api(runs), columns="w:*=mixture/*, loss:*=eval/*/loss")
     assert len(said) == 1 and "'r2' eval/pile/loss at step(s) 100;" in said[0]
+
+
+@pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")
+def test_losses_logged_as_inf_are_left_out_as_nan_ones_are(tmp_path):
+    # A framework that logs a diverged loss as inf stopped the whole import at "loss is inf" (issue 9), where the
+    # same run logging NaN was left out with a warning; these importers have no --drop-incomplete to get past it.
+    root = _tb_logs(tmp_path / "logs", loss=lambda r, w, s: float("inf") if (r, s) == ("r1", 200) else 3.0 - w)
+    with _left_out(tmp_path) as said:
+        t = runs_from_tensorboard(root, columns="w:*=mixture/*, loss:*=eval/*")
+    assert sorted(zip(t.runs, t.steps, strict=True)) == [("r0", 100), ("r0", 200), ("r1", 100), ("r2", 100),
+                                                         ("r2", 200)]
+    assert said == ["logs: eval losses logged as inf (a diverged run?): 'r1' eval/pile at step(s) 200; those rows "
+                    "are left out"]
+    runs = _wandb_runs()
+    runs[2]._history[1]["eval/pile/loss"] = float("-inf")
+    runs[1]._history[0]["eval/pile/loss"] = float("nan")
+    with _left_out() as said:
+        runs_from_wandb("ent/proj", api=_Api(runs), columns="w:*=mixture/*, loss:*=eval/*/loss")
+    assert len(said) == 1 and said[0].startswith("wandb:ent/proj: eval losses logged as NaN or inf (a diverged run?)")
 
 
 @pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")

@@ -569,25 +569,32 @@ def runs_from_wandb(path: str, *, api: Any = None, columns: str | Mapping[str, A
 
 
 def _logged_nan(rows: list[dict[str, Any]], frame: pd.DataFrame, where: str) -> set[tuple[str, Any]]:
-    """Warn, naming runs and steps, about eval losses logged as NaN (a diverged run), which the import leaves out
-    as rows without every eval loss: the count alone did not say that a run had diverged, nor which. Returns the
-    (run, step) keys named, which the warning on rows left out does not count again."""
+    """Warn, naming runs and steps, about eval losses logged as NaN or inf (a diverged run), which the import leaves
+    out as rows without every eval loss: the count alone did not say that a run had diverged, nor which. Returns
+    the (run, step) keys named, which the warning on rows left out does not count again. ``frame``'s infinite
+    losses become NaN here (in place): a framework that logs a diverged loss as inf stopped the whole import at
+    the table's "loss is inf", and these importers have no --drop-incomplete."""
     sources = frame.attrs.get("source_columns", {})
     tags = {sources.get(c, c): c for c in frame.columns if str(c).startswith(LOSS_PREFIX)}
     hit: dict[tuple[str, str], list[Any]] = {}
+    kinds: set[str] = set()
     for row in rows:
         for tag in tags:
             v = row.get(tag)
-            if isinstance(v, (float, np.floating)) and np.isnan(v):
+            if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+                kinds.add("NaN" if np.isnan(v) else "inf")
                 hit.setdefault((str(row["run"]), tag), []).append(row.get("step", row.get("_step")))
     if not hit:
         return set()
+    for col in tags.values():
+        values = pd.to_numeric(frame[col], errors="coerce")
+        frame[col] = frame[col].where(~np.isinf(values), np.nan)
     runs = "; ".join(f"{run!r} {tag}" + (f" at step(s) {', '.join(str(s) for s in steps[:5] if s is not None)}"
                                          + (" ..." if len(steps) > 5 else "") if any(s is not None for s in steps)
                                          else "") for (run, tag), steps in list(hit.items())[:5])
     more = f" (and {len(hit) - 5} more)" if len(hit) > 5 else ""
-    warnings.warn(f"{where}: eval losses logged as NaN (a diverged run?): {runs}{more}; those rows are left out",
-                  DataWarning, stacklevel=3)
+    warnings.warn(f"{where}: eval losses logged as {' or '.join(sorted(kinds))} (a diverged run?): {runs}{more}; "
+                  "those rows are left out", DataWarning, stacklevel=3)
     return {(run, _step_key(s)) for (run, _), steps in hit.items() for s in steps}
 
 
