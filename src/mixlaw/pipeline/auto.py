@@ -217,10 +217,9 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         raise InputError(f"n_jackknife must be an int >= 0; got {n_jackknife!r}")
     if not isinstance(table, RunTable):
         raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
-    # Before anything groups rows into mixtures (the size filter's counts, the backtest's split, the routes).
-    table, merged_line = merge_near_mixtures(table)
-    if merged_line is not None:
-        warnings.warn(merged_line, DataWarning, stacklevel=2)
+    # Sizes written two ways are one before the size filter reads them; mixtures are merged on the rows it keeps
+    # (Ye et al.'s RedPajama writes one mixture two ways at 1B alone: --fit-up-to 410M needs no word of it), before
+    # anything groups rows into mixtures (the backtest's split, the routes).
     table, sizes_line = merge_near_sizes(table)
     if sizes_line is not None:
         warnings.warn(sizes_line, DataWarning, stacklevel=2)
@@ -228,12 +227,15 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     takes_n = route == "direct" and law not in (*JOINT_LAWS, AUTO)
     table, kept_line = keep_fit_sizes(table, fit_sizes, fit_up_to, target_params=target_params, route=route,
                                       need=2 if takes_n else MIN_SIZES, registered=takes_n)
+    table, merged_line = merge_near_mixtures(table)
+    if merged_line is not None:
+        warnings.warn(merged_line, DataWarning, stacklevel=2)
     result = _fit_pipeline(table, target_params=target_params, target_steps=target_steps,
                            target_tokens=target_tokens, route=route, law=law, targets=targets, objective=objective,
                            random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
                            fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
                            fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
-    for line in (merged_line, sizes_line, kept_line):
+    for line in (merged_line, kept_line, sizes_line):
         if line is not None:
             result.warnings.insert(0, line)
     return result
