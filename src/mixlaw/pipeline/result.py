@@ -511,11 +511,21 @@ def merge_near_mixtures(table: RunTable) -> tuple[RunTable, str | None]:
     fall back to the direct route without a word."""
     uniq, inv = _mixture_ids(table.weights)
     group = np.arange(len(uniq))
+    # Each mixture is compared with those whose share of the most varied domain lies within the tolerance, found by
+    # bisection (every call of fit_candidates merges: all pairs cost 0.84 s for 4000 mixtures of 17 domains).
+    key = int(np.argmax(np.ptp(uniq, axis=0))) if len(uniq) else 0
+    order = np.argsort(uniq[:, key], kind="stable")
+    keys = uniq[order, key]
     for a in range(len(uniq)):
         if group[a] == a:
-            near = np.all(np.abs(uniq - uniq[a]) <= SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * np.maximum(uniq, uniq[a]),
-                          axis=1)
-            group[near & (group == np.arange(len(uniq)))] = a
+            x = uniq[a, key]
+            lo = np.searchsorted(keys, x - SAME_MIXTURE_ATOL - SAME_MIXTURE_RTOL * x, side="left")
+            hi = np.searchsorted(keys, x + (SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * x) / (1 - SAME_MIXTURE_RTOL),
+                                 side="right")
+            idx = order[lo:hi]
+            near = np.all(np.abs(uniq[idx] - uniq[a])
+                          <= SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * np.maximum(uniq[idx], uniq[a]), axis=1)
+            group[idx[near & (group[idx] == idx)]] = a
     if np.all(group == np.arange(len(uniq))):
         return table, None
     merged = np.flatnonzero(group != np.arange(len(uniq)))
