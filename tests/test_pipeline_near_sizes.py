@@ -7,10 +7,12 @@ to the direct route without a word (predictions up to 4.8 % off the clean table'
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
 import pytest
+from cli_runner import run_cli
 from test_pipeline import N_STAR, S_STAR, SIZES, world
 
 from mixlaw.data import RunTable
@@ -55,3 +57,22 @@ def test_a_mixture_written_two_ways_at_a_size_left_out_is_no_concern() -> None:
         res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, fit_up_to=SIZES[-2],
                            route="nested", law="ye-exp")
     assert not any("read as one mixture" in w for w in res.warnings)
+
+
+def test_the_cli_backtest_keeps_the_rows_the_fit_kept(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # 3 of 8 mixtures' largest size written 0.5 % larger: fit_pipeline merged it into the largest size before
+    # --fit-up-to read the sizes, while --backtest's own --fit-up-to on the table as read left those 3 out
+    # (15 entries, 5 mixtures x 3 evals, instead of 24).
+    frame = world(n_mix=8, noise=3e-3).frame.copy()
+    some = frame["run"].str.split("-").str[0].isin(["m0", "m3", "m6"])
+    frame.loc[some & (frame["params"] == SIZES[-1]), "params"] = SIZES[-1] * 1.005
+    path = tmp_path / "runs.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", f"{N_STAR:g}",
+                             "--target-steps", f"{S_STAR:g}", "--route", "nested", "--law", "ye-exp",
+                             "--fit-up-to", f"{SIZES[-1]:g}", "--backtest", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert len(doc["pipeline"]["mixtures"]) == 8
+    steps = next(b for b in doc["backtest"] if b["kind"] == "steps")
+    assert steps["n"] == 24, steps

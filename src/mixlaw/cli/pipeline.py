@@ -19,6 +19,7 @@ from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimize_pipeline, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
+from ..pipeline.result import merge_near_sizes
 from ._common import (
     COUNT,
     BoundsOpt,
@@ -175,7 +176,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             # The sizes the pipeline fitted, not the held-out ones. need=1: fit_pipeline already checked the count
             # against the target and the law (2 kept sizes fit a target at one of them, or a law that takes N);
             # the default count (3) refused those here, after the fit.
-            data = keep_fit_sizes(data, sizes, fit_up_to, need=1)[0]
+            # Sizes written two ways merged first, as fit_pipeline does (it said so): else --fit-up-to dropped the
+            # rows of the other spelling here, which the fit had kept.
+            data = keep_fit_sizes(merge_near_sizes(data)[0], sizes, fit_up_to, need=1)[0]
             tests = backtest_pipeline(data, route=result.route, law=result.law.removeprefix("joint+"),
                                       targets=result.targets, random_state=seed, shared_exponents=modes[shared],
                                       fit_from=fit_from, law_options=options, axis=result.time_axis,
