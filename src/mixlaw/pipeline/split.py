@@ -62,6 +62,8 @@ class ScaleSplit:
     real_span: tuple[float, float] = (float("nan"), float("nan"))
     #: Parts the real extrapolation does not need, one line each (not skipped: the backtest is not partial).
     not_needed: list[str] = field(default_factory=list)
+    #: Why the time cut is shorter than the target's nearest ratio (a short curve; "" when it is not).
+    time_cap: str = ""
 
     @property
     def partial(self) -> bool:
@@ -108,6 +110,8 @@ class ScaleSplit:
             out += (f"; the backtest fits {sym} {self.fit_span[0]:g}-{self.fit_span[1]:g} to predict "
                     f"{self.held_time:g}, the real fit {sym} {self.real_span[0]:g}-{self.real_span[1]:g} to predict "
                     f"{self.held_time * self.time_ratio_target:g}")
+        if self.time_cap:
+            out += f"; {self.time_cap}"
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,7 +121,8 @@ class ScaleSplit:
                 "partial": self.partial, "skipped": list(self.skipped), "tested": list(self.tested),
                 "untested": list(self.untested), "n_fit_rows": int(self.fit_rows.sum()),
                 "fit_span": [_finite(v) for v in self.fit_span], "real_span": [_finite(v) for v in self.real_span],
-                "n_truth_rows": int(self.truth_rows.size), "not_needed": list(self.not_needed)}
+                "n_truth_rows": int(self.truth_rows.size), "not_needed": list(self.not_needed),
+                "time_cap": self.time_cap}
 
 
 def leave_scale_out_split(table: RunTable, target_params: float, target_time: float, axis: str = "step", *,
@@ -168,20 +173,34 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
     last = pd.Series(T).groupby([mix, N]).transform("max").to_numpy()
     window = T >= fit_from * last - 1e-9
     time_ratio = 1.0
+    time_cap = ""
     keep = np.ones(len(T), dtype=bool)
     if "time" in parts and want_T > 1 + 1e-9:
         # Largest ratio that leaves every fitted curve MIN_CHECKPOINTS of its window.
         r_max = np.inf
         shortest = None
         rows = in_fit & window
-        for (_, n), s in pd.Series(T[rows]).groupby([mix[rows], N[rows]]):
+        reach = []  # each curve's largest cut
+        for (m, n), s in pd.Series(T[rows]).groupby([mix[rows], N[rows]]):
             u = np.unique(s.to_numpy())
             r = u[-1] / u[MIN_CHECKPOINTS - 1] if u.size > MIN_CHECKPOINTS else 1.0
+            reach.append(r)
             if r < r_max:
-                r_max, shortest = r, (n, u.size)
-        offered = np.unique(np.r_[1.0, T_end / np.unique(T[rows])])
-        offered = offered[offered <= r_max * (1 + 1e-9)]
+                r_max, shortest = r, (n, u.size, m)
+        offered_all = np.unique(np.r_[1.0, T_end / np.unique(T[rows])])
+        offered = offered_all[offered_all <= r_max * (1 + 1e-9)]
         r = float(offered[np.argmin(np.abs(np.log(offered) - np.log(want_T)))])
+        # A few crashed or late-evaluated runs hold every curve's cut to theirs: say which, so that they can be
+        # left out (the trainer runs with one curve of 4 checkpoints: 1.32x where the others allowed 1.95x).
+        reach_arr = np.asarray(reach)
+        short = reach_arr < r_max * (1 + 1e-9) * 1.05
+        others = offered_all[offered_all <= (reach_arr[~short].min() if (~short).any() else r_max) * (1 + 1e-9)]
+        free = float(others[np.argmin(np.abs(np.log(others) - np.log(want_T)))])
+        if r_max >= 1.05 and free > r * (1 + 1e-9) and short.sum() <= short.size / 2:
+            assert shortest is not None
+            run = table.runs[np.flatnonzero((mix == shortest[2]) & (N == shortest[0]))[0]]
+            time_cap = (f"the {axis} cut is held to {r:.3g}x by {int(short.sum())} short curve(s), e.g. run {run!r} "
+                        f"at N = {shortest[0]:g} ({shortest[1]} checkpoints): the others allow {free:.3g}x")
         if r_max < 1.05:
             assert shortest is not None
             skipped.append(f"{axis} part not run: curves have as few as {shortest[1]} checkpoint(s)"
@@ -195,4 +214,4 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
     fit_rows = in_fit & keep & window
     spans = [(float(T[r].min()), float(T[r].max())) if r.any() else (np.nan, np.nan) for r in (fit_rows, window)]
     return ScaleSplit(fit_rows, truth, N_L, T_end, axis, size_ratio, want_N, time_ratio, want_T, skipped,
-                      tuple(parts), *spans)
+                      tuple(parts), *spans, time_cap=time_cap)
