@@ -250,6 +250,10 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         registered = route == "direct" and law not in JOINT_LAWS
         splits = {p: leave_scale_out_split(table, Nt, Tt, axis, fit_from=fit_from, parts=(p,), route=route,
                                            registered=registered) for p in ("time", "size")}
+    # The size both parts predict: the split's, which leaves out a largest size of a few runs at the target.
+    held_N = float(sizes[-1])
+    if splits:
+        held_N, S_end = splits["size"].held_params, splits["size"].held_time
     ratio = 3.0 if step_ratio is None else float(step_ratio)
     if one_time is not None:
         not_needed(time_kind, f"curves cut at their last {unit}", f"the target is at the recorded {unit} "
@@ -277,8 +281,8 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         if short is not None:  # said of the cut curves, not as the full table's refusal (its advice is the target's)
             skip(time_kind, desc, ratio, short)
         else:
-            score(time_kind, f"{desc}, largest size N = {sizes[-1]:g} predicted at {unit} {S_end:g}", ratio,
-                  cut, float(sizes[-1]))
+            score(time_kind, f"{desc}, largest size N = {held_N:g} predicted at {unit} {S_end:g}", ratio,
+                  cut, held_N)
     if one is not None:
         not_needed("size", "largest size held out", f"the target is at a fitted size (N = {one:g}), a steps-only "
                    "extrapolation")
@@ -291,9 +295,9 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     elif "size" in splits:
         sp = splits["size"]
         fitted = np.unique(N[sp.fit_rows])
-        score("size", f"N = {sizes[-1]:g} held out, predicted from {fitted.size} smaller sizes (up to "
+        score("size", f"N = {held_N:g} held out, predicted from {fitted.size} smaller sizes (up to "
               f"{fitted[-1]:g}; auto's choice for the target's {sp.size_ratio_target:.3g}x) at {unit} {S_end:g}",
-              sp.size_ratio, sp.fit_rows, float(sizes[-1]))
+              sp.size_ratio, sp.fit_rows, held_N)
     elif sizes.size < 4:
         skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
              f"{sizes.size} model size(s); holding out the largest leaves {sizes.size - 1}, "
