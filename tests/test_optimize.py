@@ -505,3 +505,24 @@ def test_a_share_below_its_bootstrap_interval_and_a_failed_interval(ye_law: YeEx
     assert "note: 1 of the optimum's shares lie outside their bootstrap intervals" in text and "that much" not in text
     opt.intervals["weights"] = {k: (float("nan"), float("nan")) for k in inside}
     assert "outside their bootstrap intervals" not in str(opt)
+
+
+def test_a_domain_no_run_trains_on_is_held_at_zero_unless_bounds_name_it() -> None:
+    # With the fitted range lifted, loglinear put 100 % of RegMix's pile_cc optimum on europarl, zeroed in every
+    # run: the law has no evidence about that domain, only its functional form.
+    from mixlaw.laws import get_law
+
+    rng = np.random.default_rng(4)
+    W = np.column_stack([rng.dirichlet(np.ones(3), size=40), np.zeros(40)])
+    Y = _truth(W[:, :3]) * np.exp(rng.normal(0.0, 0.003, (40, 3)))
+    doms = [*DOMAINS, "unseen"]
+    law = get_law("loglinear").fit(W, Y, domains=doms, targets=DOMAINS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        opt = optimize_mixture(law, objective="code", within_fitted_range=False)
+        assert opt.weights["unseen"] == 0.0 and opt.upper["unseen"] == 0.0
+        assert ("unseen", "no run trains on it") in {(a.domain, a.kind) for a in opt.active}
+        named = optimize_mixture(law, objective="code", bounds={"unseen": (0.0, 0.5)})
+    assert named.upper["unseen"] == 0.5
+    with pytest.raises(InputError, match=r"\['unseen'\] held at 0 \(no fitting run trains on them\)"):
+        optimize_mixture(law, objective="code", bounds={d: (0.0, 0.2) for d in DOMAINS})

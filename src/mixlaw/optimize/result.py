@@ -21,7 +21,8 @@ class ActiveConstraint:
     """One constraint that binds at the optimum.
 
     ``kind`` is ``"zero"`` (r_j = 0), ``"lower bound"``, ``"upper bound"``, ``"availability"`` (the
-    max_epochs x tokens / target_tokens cap) or ``"fixed"``.
+    max_epochs x tokens / target_tokens cap), ``"fitted range"`` (the domain's range of shares in the runs),
+    ``"no run trains on it"`` (a domain at 0 in every fitting run, held there) or ``"fixed"``.
     """
 
     domain: str

@@ -18,7 +18,7 @@ from ..errors import ExtrapolationWarning, InputError
 from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
 from ..laws.base import MixingLaw
-from .constraints import ACTIVE_TOL, _active, _constraints, _natural, project_box_simplex
+from .constraints import ACTIVE_TOL, _active, _constraints, _natural, _pin_untrained, project_box_simplex
 from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights, objective_label
 from .result import OptimumResult
 from .runs import check_not_constant
@@ -206,6 +206,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
 
     prob = _constraints(domains, bounds, fixed, tokens_available, target_tokens, max_epochs,
                         law._w_range if within_fitted_range else None)
+    _pin_untrained(prob, law._w_range[1], bounds, fixed)
     ev = _LawEval(law, model_params, tokens)
     convex = not maximize and ev.analytic and (name in ("mean", "total", "max")
                                                or name.startswith(("loss of", "weights=")))
