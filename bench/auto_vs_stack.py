@@ -33,6 +33,58 @@ held-out Spearman on that dataset, named) and the median fixed law, and how ofte
 Spearman of the best fixed law of that cell (hindsight: the law best on that split and eval set's held-out runs).
 The CV is the CPU cost of auto and stack (``cv s``: its CPU seconds per split); a fixed law costs one fit.
 
+Measured 2026-12-05 at main 1ddebfa (2 shared cores, load 1-2; defaults, ``--seeds 3 --evals 6``: 3 splits x 6 eval
+sets, 1 split for regmix-512; 553 CPU s in all, 634 s with ``--objective``). Per eval set (what ``fit --law`` fits):
+
+    dataset     cells CPU s a/s/fixed | Spearman auto/stack/best/med | RMSE x1e3 auto/stack/best/med | best fixed
+    dz-122m        18   4   5 0.1     | 0.980 0.980 0.981 0.963     |   9.27   9.15   9.43  24.07   | additive-ens
+    dz-310m        18   5   5 0.1     | 0.979 0.980 0.981 0.966     |  10.95   9.56   9.90  25.03   | additive-ens
+    regmix-45      18  18  19 0.2     | 0.933 0.953 0.949 0.870     | 376.56 327.75 353.70 510.83   | ye-pow
+      at 1B                           | 0.924 0.949 0.957 0.844     |                               | (bimix)
+    regmix-100     18   9   9 0.2     | 0.985 0.986 0.985 0.932     | 185.58 179.06 186.29 391.14   | additive-ens
+      at 1B                           | 0.960 0.960 0.958 0.913     |                               |
+    olmix-dclm     18  24  25 0.3     | 0.901 0.910 0.912 0.875     |  85.11  74.49  68.87  98.29   | additive-ens
+    marin          18  56  60 1.2     | 0.946 0.949 0.948 0.909     |   9.99   9.90  10.11  13.17   | gp-residual
+    regmix-512      6  35  36 0.3     | 0.992 0.993 0.991 0.969     | 102.43  90.76 101.90 250.39   | lightgbm
+      at 1B                           | 0.959 0.963 0.964 0.957     |                               | (ye-pow)
+    olmix-full     18  95 101 2.7     | 0.913 0.921 0.911 0.879     |  44.91  42.51  46.36  82.81   | additive-ens
+
+Within 0.01 Spearman of the cell's best fixed law: auto 76 / stack 86 of 114 cells (per dataset, auto/stack of 18:
+12/13, 12/12, 8/13, 17/18, 9/7, 12/17; of 6 on regmix-512: 6/6). olmix-full (run separately, ``--datasets
+olmix-full``: 449 CPU s, 551 with ``--objective``) adds 13/16 of 18 and agrees: stack ahead in both modes.
+Stack against auto: Spearman and RMSE at least as good on 7/7 datasets (mean +0.0052, worst +0.0004; RMSE
+-11.3e-3), held-out regret 6/7 (regmix-100: one split's argmin, 48e-3 against 1.4e-3).
+
+For the mean of the eval sets (``--objective``, what ``optimize --law auto`` fits; cells = splits):
+
+    dataset     cells CPU s a/s/fixed | Spearman auto/stack/best/med | RMSE x1e3 auto/stack/best/med | regret x1e3 a/s
+    dz-122m         3  10  10 0.1     | 0.932 0.937 0.956 0.860     |   5.50   5.20   5.92  14.81   |   0.00   0.00
+    dz-310m         3  10  10 0.1     | 0.970 0.974 0.970 0.888     |   5.66   5.86   5.66  14.39   |   0.74   1.15
+    regmix-45       3  31  31 0.2     | 0.881 0.912 0.932 0.842     | 277.82 239.01 197.72 288.11   | 103.55 131.29
+      at 1B                           | 0.790 0.790 0.943 0.698     |                               |
+    regmix-100      3  13  13 0.2     | 0.979 0.981 0.979 0.917     | 112.00 109.87 112.00 234.78   |   1.41   1.41
+      at 1B                           | 0.899 0.920 0.941 0.869     |                               |
+    olmix-dclm      3  30  32 0.3     | 0.975 0.977 0.977 0.952     |  49.31  46.79  40.52  57.63   |   0.00  19.43
+    marin           3  66  69 1.3     | 0.955 0.954 0.956 0.913     |   8.43   8.60   8.30  11.43   |   0.82   0.82
+    regmix-512      1  60  60 0.4     | 0.991 0.993 0.991 0.945     |  54.35  53.10  54.35 122.43   |   0.00   0.00
+    olmix-full      3 133 137 2.4     | 0.979 0.980 0.979 0.936     |  25.05  24.42  25.05  50.59   |   9.52   7.75
+
+Stack against auto for the objective: Spearman at least as good on 6/7 (mean +0.0065, worst -0.0011 on marin),
+RMSE 5/7 (mean -6.4e-3), regret only 4/7 (worse on dz-310m, regmix-45 and olmix-dclm: 0 -> 19.4e-3 on one split;
+mean +6.8e-3). Variants (same CV, mean change against the default over the 7 datasets, per eval / objective):
+``auto a=0`` (ranking only) Spearman +0.0004 / +0.0032, worst -0.0027 / -0.0028; ``a=1, 2, inf`` change one or
+no choice (within 0.0003); ``stack m=6`` = m=4 per eval, +0.0034 Spearman and -17.6e-3 regret for the objective,
+almost all from regmix-45 (0.938 vs 0.912; equal or within 0.002 elsewhere); ``m=all`` worse than m=4 on 3/7
+for the objective (regmix-100 RMSE 124 vs 110e-3). The best fixed law differs by dataset (additive-ens 4, ye-pow 2,
+gp-residual, lightgbm; bimix / ye-pow / dz-eq3-safe at 1B), and the median fixed law is 0.02-0.06 below auto in
+Spearman everywhere: no one fixed law is a safe default.
+
+Decision: no default changed. Stack wins the held-out ranking and calibration of every eval set on all 7
+tables, at the same CPU (the CV is the cost; its refits add 0-4 s), but ``optimize``'s default fits the objective,
+where stack's held-out pick was worse on 3 of 7 tables (regret is one argmin per split: noisy, yet it is what
+the user gets), so auto stays ``optimize``'s default; ``fit``'s default (ye-exp, one fit, < 1 s) is not the
+question here. The stack's member count and auto's score weight show no gain held out on most tables.
+
 Usage:
     nice -n 10 python bench/auto_vs_stack.py [--quick] [--datasets regmix-45,marin,...] [--seeds 3] [--evals 4]
         [--rows rows.jsonl]   # append each split's scores; rerun with --from-rows rows.jsonl to print only
