@@ -241,3 +241,24 @@ def test_a_quoted_name_reads_back_as_written_by_every_list_reader(name):
 
     assert [x.strip() for x in split_names(f"{quote_name(name)},other")] == [name, "other"]
     assert parse_mixture(f"{quote_name(name)}=0.25,other=0.75") == {name: 0.25, "other": 0.75}
+
+
+def test_percentages_in_fixed_and_objective_weights_read_as_in_mixtures(tmp_path, capsys):
+    # --default a=50% was accepted while --objective weights=a:50% and --fixed a=50% were refused (shapes pass).
+    rng = np.random.default_rng(5)
+    W = rng.dirichlet(np.ones(3), size=30)
+    y = 2.0 + np.exp(W @ [0.0, -1.0, 0.5])
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(30)], "w:a": W[:, 0], "w:b": W[:, 1], "w:c": W[:, 2],
+                  "loss:x": y, "loss:z": 1.1 * y}).to_csv(runs, index=False)
+    got = []
+    for objective, fixed in (("weights=x:0.25,z:0.75", "c=0.3"), ("weights=x:25%,z:75%", "c=30%")):
+        code, out, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--target", "x,z",
+                                 "--objective", objective, "--fixed", fixed, "--json")
+        assert code == 0, err
+        got.append(json.loads(out)["optimum"])
+    assert got[1]["weights"] == pytest.approx(got[0]["weights"], abs=1e-12)
+    assert got[1]["weights"]["c"] == pytest.approx(0.3) and got[1]["objective"] == pytest.approx(got[0]["objective"])
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--target", "x,z",
+                           "--fixed", "c=30 %%")
+    assert code == 2 and "--fixed: expected domain=weight; got 'c=30 %%'" in err

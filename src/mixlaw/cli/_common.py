@@ -498,15 +498,17 @@ def parse_objective(spec: str) -> Any:
 
 
 def parse_named_numbers(items: Iterable[str], sep: str, option: str, expected: str) -> dict[str, float]:
-    """``NAME<sep>NUMBER`` items (blank ones skipped) -> ``{name: number}``; any other item is one
+    """``NAME<sep>NUMBER`` items (blank ones skipped) -> ``{name: number}``; a number may be a percentage
+    (``code=30%`` is 0.3, as in mixtures: ``--default``, ``--mixture``); any other item is one
     :class:`InputError` saying what ``option`` expected."""
     out: dict[str, float] = {}
     for item in (x.strip() for x in items):
         if not item:
             continue
         name, found, val = item.rpartition(sep)  # the last one: names may hold it ('arc:rc::olmes:0.5')
+        pct = val.strip().endswith("%")
         try:
-            number = float(val)
+            number = float(val.strip()[:-1]) / 100.0 if pct else float(val)
         except ValueError:
             number = None
         if not found or not name.strip() or number is None:
