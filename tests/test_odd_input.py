@@ -160,13 +160,18 @@ def test_report_on_a_held_out_split_of_one_run_chooses_by_error(tmp_path, capsys
 
 
 # ---------------------------------------------------------------------- names with commas on the command line
-def test_an_eval_or_domain_named_with_a_comma_can_be_asked_for(tmp_path, capsys):
-    rng = np.random.default_rng(0)
+def _three_domain_runs(path, domains, evals, seed):
+    """30 runs over three domains, two evals (the second 1.1x the first) of a known law, written to ``path``."""
+    rng = np.random.default_rng(seed)
     W = rng.dirichlet(np.ones(3), size=30)
     y = 2.0 + np.exp(W @ [0.0, -1.0, 0.5])
-    runs = tmp_path / "runs.csv"
-    pd.DataFrame({"run": [f"r{i}" for i in range(30)], "w:web, news": W[:, 0], 'w:code "x"': W[:, 1], "w:c": W[:, 2],
-                  "loss:x, y": y, "loss:z": 1.1 * y}).to_csv(runs, index=False)
+    pd.DataFrame({"run": [f"r{i}" for i in range(30)], **{f"w:{d}": W[:, j] for j, d in enumerate(domains)},
+                  f"loss:{evals[0]}": y, f"loss:{evals[1]}": 1.1 * y}).to_csv(path, index=False)
+    return path
+
+
+def test_an_eval_or_domain_named_with_a_comma_can_be_asked_for(tmp_path, capsys):
+    runs = _three_domain_runs(tmp_path / "runs.csv", ["web, news", 'code "x"', "c"], ["x, y", "z"], seed=0)
     # --target splits at commas: 'x, y' arrived as 'x' and 'y', and the error suggested the 'x, y' typed.
     code, _, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--target", "x, y")
     assert code == 2 and """a name with a comma goes in double quotes: --target '"x, y"'""" in err
@@ -245,12 +250,7 @@ def test_a_quoted_name_reads_back_as_written_by_every_list_reader(name):
 
 def test_percentages_in_fixed_and_objective_weights_read_as_in_mixtures(tmp_path, capsys):
     # --default a=50% was accepted while --objective weights=a:50% and --fixed a=50% were refused (shapes pass).
-    rng = np.random.default_rng(5)
-    W = rng.dirichlet(np.ones(3), size=30)
-    y = 2.0 + np.exp(W @ [0.0, -1.0, 0.5])
-    runs = tmp_path / "runs.csv"
-    pd.DataFrame({"run": [f"r{i}" for i in range(30)], "w:a": W[:, 0], "w:b": W[:, 1], "w:c": W[:, 2],
-                  "loss:x": y, "loss:z": 1.1 * y}).to_csv(runs, index=False)
+    runs = _three_domain_runs(tmp_path / "runs.csv", ["a", "b", "c"], ["x", "z"], seed=5)
     got = []
     for objective, fixed in (("weights=x:0.25,z:0.75", "c=0.3"), ("weights=x:25%,z:75%", "c=30%")):
         code, out, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--target", "x,z",
