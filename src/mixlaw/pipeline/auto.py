@@ -62,6 +62,7 @@ from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was t
     select_candidate,
 )
 from .split import MIN_CHECKPOINTS, MIN_FIT_SIZES, ScaleSplit, leave_scale_out_split  # noqa: F401
+from .tails import rising_tail_line, rising_tails
 
 AUTO = "auto"
 #: Mixing laws ``law="auto"`` tries on the nested route (the direct route's joint law has Ye's mixture term).
@@ -206,6 +207,10 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     checkpoints and a mixture its own size law only with >= 4 sizes. Curves with 2-3 checkpoints share the
     exponent beta per (size, eval) across mixtures; mixtures at exactly 3 sizes share alpha per eval
     (:func:`mixlaw.scaling.fit_shared_exponent`). Stage descriptions say which was used.
+
+    A curve whose last checkpoint lies more than 15 % above its earlier minimum (median over the evals: a late
+    loss spike or divergence, :mod:`.tails`) is named, with the rows to leave out, in one :class:`DataWarning`
+    and in :attr:`PipelineResult.warnings`; it is fitted as it is.
     """
     if route not in (AUTO, *ROUTES):
         raise InputError(f"route must be one of {(AUTO, *ROUTES)}; got {route!r}")
@@ -230,12 +235,19 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     table, merged_line = merge_near_mixtures(table)
     if merged_line is not None:
         warnings.warn(merged_line, DataWarning, stacklevel=2)
+    # Said once here, on the curves as they enter the step law (a backtest refits them many times); fits unchanged.
+    axis = "tokens" if target_tokens is not None or (target_steps is None and "step" not in table.frame) else "step"
+    tail_line = None
+    if axis in table.frame:
+        tail_line = rising_tail_line(rising_tails(table, axis, table.resolve_targets(targets)), axis, table.path)
+    if tail_line is not None:
+        warnings.warn(tail_line, DataWarning, stacklevel=2)
     result = _fit_pipeline(table, target_params=target_params, target_steps=target_steps,
                            target_tokens=target_tokens, route=route, law=law, targets=targets, objective=objective,
                            random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
                            fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
                            fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
-    for line in (merged_line, kept_line, sizes_line):
+    for line in (tail_line, merged_line, kept_line, sizes_line):
         if line is not None:
             result.warnings.insert(0, line)
     return result

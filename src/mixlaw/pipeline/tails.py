@@ -1,0 +1,116 @@
+r"""Rising tails: loss curves whose last checkpoint lies well above the curve's earlier minimum.
+
+A run whose loss spikes or diverges late, without reaching inf (which the run table refuses), still enters
+the step law :math:`L(S) = E + B/S^{\beta}`, a curve that can only fall: the fit bends towards the rise and
+the extrapolation with it, silently. :func:`rising_tails` finds such curves before anything is fitted, and
+:func:`rising_tail_line` names them in one warning line; the fits are left as they are.
+
+A curve is one mixture at one model size, as the routes group rows (several rows at one step, e.g. seeds: their
+mean). Its rise is read on the median over the fitted evals of each eval's log loss relative to the curve's first
+checkpoint: a divergence lifts every eval, while one small eval's noisy plateau, or its overfitting on a repeated
+domain, does not move the median. A curve is named when its last checkpoint lies more than
+:data:`RISE_THRESHOLD` above the lowest of its earlier ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..data import RunTable
+from .result import _mixture_ids
+
+#: A curve's last checkpoint this far (relative) above its earlier minimum is named. Measured on every real
+#: multi-scale table at hand (``python bench/rising_tails.py``): the largest rise of a normal curve, median over
+#: evals, is 0.8 % (Dai & Zheng's 224 curves; < 0.1 % on v3 and v3_12m and on Ye et al.'s 5Mix and RedPajama);
+#: on one eval alone 9.2 % (Ye's 5Mix at 305M, the Pile's Ubuntu_IRC set raw: a noisy plateau), which a table of
+#: that one eval would read as its median. 15 % clears that by 1.6x and stays under a spike's 20-50 %; every
+#: injected spike (+20 % to +50 % on the last 1-3 checkpoints, also over 2 % noise) was named, alone.
+RISE_THRESHOLD = 0.15
+
+
+@dataclass(frozen=True)
+class RisingTail:
+    """One curve whose last checkpoint lies :attr:`rise` above its earlier minimum.
+
+    Attributes
+    ----------
+    runs : tuple of str
+        Run ids of the curve's rows after the minimum (one, unless seeds share the mixture and size).
+    model_params : float
+        The curve's model size.
+    min_time : float
+        Step (or token count) of the curve's lowest checkpoint before the last.
+    first_time, last_time : float
+        The first checkpoint after the minimum (where the rise starts) and the last one.
+    rise : float
+        Last checkpoint's loss over the minimum's, minus 1 (median over the evals).
+    n_rows : int
+        Rows of the table after the minimum: the ones to leave out to fit the curve up to its minimum.
+    """
+
+    runs: tuple[str, ...]
+    model_params: float
+    min_time: float
+    first_time: float
+    last_time: float
+    rise: float
+    n_rows: int
+
+
+def rising_tails(table: RunTable, axis: str, targets: list[str],
+                 threshold: float = RISE_THRESHOLD) -> list[RisingTail]:
+    """The curves of ``table`` (mixture x model size, over the ``axis`` column: "step" or "tokens") whose last
+    checkpoint lies more than ``threshold`` above their earlier minimum, median over the ``targets`` evals
+    (module docstring); largest rise first. Rows at ``axis`` <= 0 are left out, as the routes leave them out."""
+    T = table.steps if axis == "step" else table.tokens
+    N = table.model_params
+    if T is None or N is None or not targets:
+        return []
+    keep = T > 0
+    _, mix = _mixture_ids(table.weights)
+    frame = pd.DataFrame(np.log(table.losses(targets)))[keep]
+    frame["_t"] = T[keep]
+    run_ids = table.runs
+    out = []
+    for (_, size), rows in frame.groupby([mix[keep], N[keep]], sort=False):
+        per_t = rows.groupby("_t").mean().sort_index()  # seeds at one checkpoint: their mean
+        if len(per_t) < 2:
+            continue
+        logs = per_t.to_numpy()
+        rel = np.median(logs - logs[0], axis=1)  # (n_checkpoints,): each eval from its first checkpoint
+        i_min = int(np.argmin(rel[:-1]))
+        rise = float(np.expm1(rel[-1] - rel[i_min]))
+        if rise <= threshold:
+            continue
+        times = per_t.index.to_numpy()
+        after = rows["_t"].to_numpy() > times[i_min]
+        out.append(RisingTail(tuple(dict.fromkeys(run_ids[rows.index.to_numpy()[after]].tolist())), float(size),
+                              float(times[i_min]), float(times[i_min + 1]), float(times[-1]), rise,
+                              int(after.sum())))
+    return sorted(out, key=lambda t: -t.rise)
+
+
+def rising_tail_line(tails: list[RisingTail], axis: str, path: str | None, limit: int = 3) -> str | None:
+    """One warning line naming ``tails`` (the first ``limit``, then a count) and the rows to leave out; None when
+    there are none."""
+    if not tails:
+        return None
+    unit = "step" if axis == "step" else "tokens"
+
+    def one(t: RisingTail) -> str:
+        run = t.runs[0] + (f" (+{len(t.runs) - 1} seed run(s))" if len(t.runs) > 1 else "")
+        return (f"{run} at N={t.model_params:g} from {unit} {t.first_time:g}: {t.rise:+.0%} at {unit} "
+                f"{t.last_time:g} over its minimum at {unit} {t.min_time:g}")
+
+    shown = "; ".join(one(t) for t in tails[:limit])
+    more = f"; and {len(tails) - limit} more" if len(tails) > limit else ""
+    n_rows = sum(t.n_rows for t in tails)
+    first = tails[0]
+    return (f"{len(tails)} loss curve(s) rise at the end, more than {RISE_THRESHOLD:.0%} above their earlier "
+            f"minimum (median over the evals; a loss spike or divergence?): {shown}{more}. The step law cannot "
+            f"follow a rise and bends the extrapolation: leave out each curve's rows after its minimum ({n_rows} "
+            f"row(s) of {path or 'the table'}, e.g. run {first.runs[0]!r} at params {first.model_params:g} with "
+            f"{unit} > {first.min_time:g}), or the run")
