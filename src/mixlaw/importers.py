@@ -38,7 +38,7 @@ from .data import (
     read_runs,
     suggest_column_map,
 )
-from .errors import DataError, DataWarning, InputError
+from .errors import DataError, DataWarning, InputError, UnusedDomainWarning
 from .tfevents import read_scalars
 
 _META = ("run", "params", "step", "tokens")
@@ -326,16 +326,28 @@ def _is_text(v: Any) -> bool:
 
 def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, Any] | None, *,
                      weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False,
-                     evals: Sequence[str] | None = None) -> RunTable:
+                     evals: Sequence[str] | None = None, mixtures: str | os.PathLike[str] | None = None,
+                     on: str = "run") -> RunTable:
     """Read a CSV/Parquet/JSONL table whose columns have other names (a W&B or spreadsheet export).
 
     ``evals`` keeps the loss columns of those evals alone (all of them by default). ``drop_incomplete`` leaves
     out, with a warning, the rows that miss one of the kept losses (without it such a row is an error): a row
-    that misses only an eval left out by ``evals`` stays.
+    that misses only an eval left out by ``evals`` stays. ``mixtures``: a table (CSV/Parquet/JSONL) of the
+    mixtures, one row per value of the key column ``on`` with its ``w:<domain>`` shares, joined to this table's
+    rows on their ``on`` column (:func:`join_mixtures`): a sweep that names its runs by recipe. Without a ``run``
+    column (or ``--columns run=...``), the key is the run (its model size and step tell its rows apart).
     """
     p = Path(path)
     mapping = parse_column_map(columns)
-    df, lines = _read_any(p, text_columns=[mapping["run"]] if "run" in mapping else [])
+    text = ([mapping["run"]] if "run" in mapping else []) + ([on] if mixtures is not None else [])
+    df, lines = _read_any(p, text_columns=text)
+    if mixtures is not None:
+        if any(t.startswith(WEIGHT_PREFIX) for t in mapping):
+            raise InputError(f"--columns maps mixture columns ({', '.join(t for t in mapping if t.startswith('w:'))})"
+                             f" and --mixtures-table gives them: give one")
+        df = join_mixtures(df, lines, p, mixtures, on, weight_tol=weight_tol)
+        if "run" not in df.columns and "run" not in mapping:
+            df.insert(0, "run", df[on].astype(str))  # the recipe is the run; its size and step tell its rows apart
     source = df
     df = apply_column_map(df, mapping, where=str(p))
     _check_mapped(df, source, str(p), given=columns is not None)
@@ -361,6 +373,84 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
         if (detail, column) == (e.detail, e.column):
             raise
         raise DataError(detail, path=e.path, row=e.row, column=column) from None
+
+
+def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str], mixtures: str | os.PathLike[str],
+                  on: str, *, weight_tol: float = WEIGHT_TOL) -> pd.DataFrame:
+    """``losses`` (read from ``path``, each row's editor line in ``lines``) with the ``w:<domain>`` columns of
+    the ``mixtures`` table's row whose ``on`` column holds the same key, after the key column.
+
+    A DataDecide-style sweep records losses per (recipe, size, step) and each recipe's domain shares in a table
+    of its own. The mixtures are validated as a run table's weights are (numbers >= 0 summing to 1 within
+    ``weight_tol``; rows within it renormalised, with a warning), each error naming the file, line and column.
+    DataError for: a key column missing from either table, an empty key, a key given twice in ``mixtures``, a
+    key of ``losses`` with no row in ``mixtures``, ``losses`` with ``w:`` columns of its own. Rows of
+    ``mixtures`` whose key has no losses are left out with a warning naming them.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> d = tempfile.mkdtemp()
+    >>> pd.DataFrame({"recipe": ["web", "mix"], "w:web": [1.0, 0.5], "w:code": [0.0, 0.5]}).to_csv(
+    ...     f"{d}/recipes.csv", index=False)
+    >>> losses = pd.DataFrame({"recipe": ["mix", "web"], "step": [100, 100], "loss:pile": [3.1, 3.3]})
+    >>> join_mixtures(losses, [2, 3], "losses.csv", f"{d}/recipes.csv", "recipe")
+      recipe  w:web  w:code  step  loss:pile
+    0    mix    0.5     0.5   100        3.1
+    1    web    1.0     0.0   100        3.3
+    """
+    mp, lp = Path(mixtures), str(path)
+    mix, mlines = _read_any(mp, text_columns=[on])
+    lines = np.asarray(lines)
+    own = [str(c) for c in losses.columns if str(c).startswith(WEIGHT_PREFIX)]
+    if own:
+        raise DataError(f"the table has mixture columns of its own ({_show(own)}) and --mixtures-table {mp} gives "
+                        "them too: drop one", path=lp, column=own[0])
+    for df, where in ((losses, lp), (mix, str(mp))):
+        if on not in df.columns:
+            raise DataError(f"no key column {on!r} to join the mixtures on (--on); columns: "
+                            f"{_show([str(c) for c in df.columns])}", path=where)
+    wcols = [str(c) for c in mix.columns if str(c).startswith(WEIGHT_PREFIX)]
+    if len(wcols) < 2:
+        raise DataError(f"a mixtures table needs {on!r} and one w:<domain> column per domain (2 or more); found "
+                        f"{len(wcols)} among {_show([str(c) for c in mix.columns])}", path=str(mp))
+    for df, rows, where in ((losses, lines, lp), (mix, mlines, str(mp))):
+        empty = df[on].isna().to_numpy() | (df[on].astype(str).str.strip() == "").to_numpy()
+        if empty.any():
+            raise DataError(f"empty key: every row needs a value in {on!r} to join the mixtures on", path=where,
+                            row=int(rows[int(np.flatnonzero(empty)[0])]), column=on)
+    keys = mix[on].astype(str)
+    again = keys.duplicated().to_numpy()
+    if again.any():
+        i = int(np.flatnonzero(again)[0])
+        first = int(mlines[int(np.flatnonzero((keys == keys.iloc[i]).to_numpy())[0])])
+        raise DataError(f"key {keys.iloc[i]!r} appears again (first on line {first}): one row per {on}",
+                        path=str(mp), row=int(mlines[i]), column=on)
+    # Validated as a run table's weights, against this file's own lines (a placeholder loss column).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedDomainWarning)  # said once, of the joined table
+        probe = RunTable(pd.DataFrame({"run": keys.to_numpy(), **{c: mix[c].to_numpy() for c in wcols},
+                                       "loss:_": 1.0}), path=str(mp), weight_tol=weight_tol, lines=mlines)
+    shares = probe.frame[wcols].set_axis(keys.to_numpy())
+    lkeys = losses[on].astype(str)
+    unknown = ~lkeys.isin(shares.index).to_numpy()
+    if unknown.any():
+        names = list(dict.fromkeys(lkeys[unknown]))
+        raise DataError(f"{on} {names[0]!r} has no row in {mp}"
+                        f"{f' ({len(names)} unknown: {_show(names, 5)})' if len(names) > 1 else ''}; its "
+                        f"{on}s are {known_names(names, list(keys))}", path=lp,
+                        row=int(lines[int(np.flatnonzero(unknown)[0])]), column=on)
+    unused = ~keys.isin(set(lkeys)).to_numpy()
+    if unused.any():
+        warnings.warn(f"{mp}:{int(mlines[int(np.flatnonzero(unused)[0])])}: {int(unused.sum())} of {len(keys)} "
+                      f"mixture(s) have no losses in {lp} and are left out (first: {on} "
+                      f"{keys[unused].iloc[0]!r})", DataWarning, stacklevel=3)
+    out = losses.copy()
+    joined = shares.loc[lkeys.to_numpy()].to_numpy()
+    at = list(out.columns).index(on) + 1  # the shares next to their key, as a hand-written table has them
+    for j, c in enumerate(wcols):
+        out.insert(at + j, c, joined[:, j])
+    return out
 
 
 def _check_mapped(df: pd.DataFrame, source: pd.DataFrame, where: str, *, given: bool) -> None:
@@ -678,5 +768,5 @@ def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapp
     return _finish(frame, str(root), weight_tol, "w:*=mixture/*, loss:*=eval/*", sources, said)
 
 
-__all__ = ["read_any_runs", "parse_column_map", "apply_column_map", "read_runs_mapped", "read_olmix_pair",
-           "runs_from_wandb", "runs_from_tensorboard"]
+__all__ = ["read_any_runs", "parse_column_map", "apply_column_map", "read_runs_mapped", "join_mixtures",
+           "read_olmix_pair", "runs_from_wandb", "runs_from_tensorboard"]

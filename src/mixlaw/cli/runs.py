@@ -11,6 +11,7 @@ import typer
 
 from .._validation import split_names
 from ..data import RunTable
+from ..errors import InputError
 from ..importers import read_olmix_pair, read_runs_mapped, runs_from_tensorboard, runs_from_wandb
 from ..store import write_table
 from ._common import JsonOpt, WeightTolOpt, emit_json, err, progress, show_warnings
@@ -25,6 +26,13 @@ DropOpt = typer.Option(False, "--drop-incomplete",
 EvalsOpt = typer.Option(None, "--evals", metavar="EVAL,...",
                         help="Import these evals' losses alone (default: all): with --drop-incomplete, a row that "
                              "misses only another eval's loss is kept.")
+
+MixturesTableOpt = typer.Option(None, "--mixtures-table", metavar="TABLE",
+                                help="The mixtures in a table of their own (CSV/Parquet/JSONL): one row per key (--on) "
+                                     "with w:<domain> shares, joined to the losses' rows, e.g. a sweep whose runs "
+                                     "are named by recipe. Without a run column the key is the run.")
+OnOpt = typer.Option(None, "--on", metavar="COLUMN",
+                     help="With --mixtures-table: the key column both tables have (default: run), e.g. recipe.")
 
 
 def _write(table: RunTable, out_path: Path, as_json: bool) -> None:
@@ -49,21 +57,29 @@ def _some(names: list[str], limit: int = 20) -> str:
 def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSONL), or ratios.csv+metrics.csv."),
                columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
                weight_tol: float = WeightTolOpt, drop_incomplete: bool = DropOpt, evals: str | None = EvalsOpt,
+               mixtures_table: str | None = MixturesTableOpt, on: str | None = OnOpt,
                as_json: bool = JsonOpt) -> None:
     """Convert a table with other column names (a W&B CSV export, a spreadsheet) or Olmix's pair to a run table.
 
     A table with no run column gets one run per mixture and model size, its rows of different steps or tokens
-    that run's checkpoints (one run per row without those columns), with a warning.
+    that run's checkpoints (one run per row without those columns), with a warning. Losses without w: columns
+    take their mixtures from --mixtures-table, joined on --on (e.g. recipe).
     """
     names = None if evals is None else split_names(evals)
+    if on is not None and mixtures_table is None:
+        raise InputError("--on names the key column of --mixtures-table: give the mixtures table too")
+    pair = "+" in source and not Path(source).exists()
+    if mixtures_table is not None and pair:
+        raise InputError("--mixtures-table joins one losses table; Olmix's ratios.csv+metrics.csv pair has its "
+                         "mixtures in ratios.csv")
     with show_warnings():
-        if "+" in source and not Path(source).exists():
+        if pair:
             ratios, metrics = source.split("+", 1)
             table = read_olmix_pair(ratios, metrics, weight_tol=weight_tol, drop_incomplete=drop_incomplete,
                                     evals=names)
         else:
             table = read_runs_mapped(source, columns, weight_tol=weight_tol, drop_incomplete=drop_incomplete,
-                                     evals=names)
+                                     evals=names, mixtures=mixtures_table, on=on or "run")
     _write(table, out_path, as_json)
 
 
