@@ -282,6 +282,29 @@ often than the old rule: below the real error on 7 of the 10 real settings (0.33
 9; the prediction intervals are unchanged. Cost: one more fit of the whole table (the runner-up's; none with
 ``fit_all``): 7.7-7.9 s of CPU against 6.9-7.0 s for fit_pipeline's defaults on 8 worlds of block 1, back to back.
 
+**The size split decides the route** (issue 9, 2026-12-05; rule written down in commit f58448f before blocks 0, 2,
+3 and the real sets were scored; ``--workers 1 --jackknife 0 --rows``, rules rescored from the rows). Block 1's 12
+lost worlds: 9 are direct picks where a nested candidate is best (the per-mixture families); the backtest ranks
+the routes as the target does in 65 % of block 1's worlds (always direct: 67 %). Component A: with a split that
+holds out size alone, nested only when the best nested candidate beats direct there by more than one paired SE,
+then the 1-SE rule within the route. B: no such split (size untested, 3 fitted sizes): the direct route. Within
+1.2x of the best, 1-SE rule against the rule (blocks 1 dev / 0 / 2 / 3)::
+
+    A, 4 sizes (B changes none)       77 -> 81 %   85 -> 81 %   85 -> 81 %   79 -> 81 %   held out 129 -> 126 worlds
+    B, 3 sizes (A changes none)       60 -> 75 %   78 -> 78 %   65 -> 77 %   74 -> 76 %   held out  92 ->  98 worlds
+
+Real sets (``bench/route_growth.py --ye --dz --dz-fit-up-to 9.37e8 --crossscale --rows``): A changes no pick
+(RedPajama's size split also prefers nested). B picks direct on v3 (4.67 -> 1.78 %, the best) and v3_12m (3.38 ->
+3.59 %, 1.06x the best): within 1.2x of the best 4/7 -> 5/7 sets, mean MRE 2.70 -> 2.31 %, but fit_pipeline's error
+estimate for the direct pick on v3 is 3.68x the real error (0.63x now): within 2x on 6/7 sets against 7/7. Neither
+is adopted (A is worse held out; B fails the estimate criterion written down with it: it needs an estimate that
+holds for the direct route on v3). Also tried on block 1 (4 sizes), then scored on 0 / 2 / 3: smallest score 71 %
+(83 / 81 / 75 %), 0.5-SE rule 79 % (83 / 85 / 79), 2-SE rule 75 % (81 / 83 / 81), size alone only 81 % (81 / 81 /
+81), signed bias scaled to the target |r - b + b d*/d| 73 % (75 / 77 / 79), bias slope over the splits' distances
+read at d* 69 % (81 / 77 / 69), only candidates whose bias keeps its sign from the size to the step cut 69 % (73 /
+79 / 67), splits weighted by cosine to the target's (log N, log S) 79 % (83 / 85 / 79), every time cut averaged 77 %
+(block 1 only, ``--cuts``): none beats the 1-SE rule's 85 / 85 / 79 % on the held-out blocks.
+
 Usage::
 
     python bench/pipeline_selection.py [--worlds 52] [--fit-sizes 4] [--jackknife 3] [--workers 2] [--cuts] [--growth]
