@@ -282,7 +282,7 @@ often than the old rule: below the real error on 7 of the 10 real settings (0.33
 9; the prediction intervals are unchanged. Cost: one more fit of the whole table (the runner-up's; none with
 ``fit_all``): 7.7-7.9 s of CPU against 6.9-7.0 s for fit_pipeline's defaults on 8 worlds of block 1, back to back.
 
-**The size split decides the route** (issue 9, 2026-12-05; rule written down in commit f58448f before blocks 0, 2,
+**The size split decides the route** (issue 9, 2026-12-05; rule written down in commit d091e0e before blocks 0, 2,
 3 and the real sets were scored; ``--workers 1 --jackknife 0 --rows``, rules rescored from the rows). Block 1's 12
 lost worlds: 9 are direct picks where a nested candidate is best (the per-mixture families); the backtest ranks
 the routes as the target does in 65 % of block 1's worlds (always direct: 67 %). Component A: with a split that
