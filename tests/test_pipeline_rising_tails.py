@@ -22,7 +22,7 @@ from mixlaw.data import RunTable
 from mixlaw.errors import DataWarning
 from mixlaw.pipeline import auto as auto_module
 from mixlaw.pipeline import fit_pipeline
-from mixlaw.pipeline.tails import RISE_THRESHOLD, rising_tails
+from mixlaw.pipeline.tails import RISE_THRESHOLD, rising_tail_line, rising_tails
 
 V3 = Path(__file__).resolve().parents[1] / "bench" / "data" / "crossscale_runs_v3.csv"
 LINE = r"1 loss curve\(s\) rise at the end"
@@ -56,6 +56,19 @@ def test_the_trainer_runs_have_no_rising_tail_and_every_injected_spike_is_named(
         assert tail.min_time == steps[-len(factors) - 1] and tail.first_time == steps[-len(factors)]
         assert tail.last_time == steps[-1] and tail.n_rows == len(factors)
         assert tail.rise == pytest.approx(factors[-1] - 1, abs=1e-9)
+
+
+def test_the_line_states_the_threshold_the_tails_were_found_at() -> None:
+    # rising_tails(threshold=0.05) named a +12 % tail, and the line said "more than 15 % above": a rise under the
+    # threshold it stated.
+    clean = RunTable(pd.read_csv(V3))
+    table = RunTable(_spiked(clean.frame, "0e1031da9436d91f", [1.12]))
+    assert rising_tails(table, "step", table.evals) == []
+    line = rising_tail_line(rising_tails(table, "step", table.evals, threshold=0.05), "step", "v3.csv")
+    assert line is not None and "more than 5% above" in line and "+12% at step" in line
+    default = rising_tail_line(rising_tails(RunTable(_spiked(clean.frame, "0e1031da9436d91f", [1.3])), "step",
+                                            clean.evals), "step", None)
+    assert default is not None and f"more than {RISE_THRESHOLD:.0%} above" in default
 
 
 @pytest.mark.parametrize("evals", ["xyz", "x"])

@@ -49,6 +49,8 @@ class RisingTail:
         Last checkpoint's loss over the minimum's, minus 1 (median over the evals).
     n_rows : int
         Rows of the table after the minimum: the ones to leave out to fit the curve up to its minimum.
+    threshold : float
+        The threshold the curve was found at (:func:`rising_tails`' ``threshold``), which the warning line states.
     """
 
     runs: tuple[str, ...]
@@ -58,6 +60,7 @@ class RisingTail:
     last_time: float
     rise: float
     n_rows: int
+    threshold: float = RISE_THRESHOLD
 
 
 def rising_tails(table: RunTable, axis: str, targets: list[str],
@@ -89,13 +92,13 @@ def rising_tails(table: RunTable, axis: str, targets: list[str],
         after = rows["_t"].to_numpy() > times[i_min]
         out.append(RisingTail(tuple(dict.fromkeys(run_ids[rows.index.to_numpy()[after]].tolist())), float(size),
                               float(times[i_min]), float(times[i_min + 1]), float(times[-1]), rise,
-                              int(after.sum())))
+                              int(after.sum()), threshold))
     return sorted(out, key=lambda t: -t.rise)
 
 
 def rising_tail_line(tails: list[RisingTail], axis: str, path: str | None, limit: int = 3) -> str | None:
     """One warning line naming ``tails`` (the first ``limit``, then a count) and the rows to leave out; None when
-    there are none."""
+    there are none. The threshold it states is the one the tails were found at."""
     if not tails:
         return None
     unit = "step" if axis == "step" else "tokens"
@@ -109,7 +112,7 @@ def rising_tail_line(tails: list[RisingTail], axis: str, path: str | None, limit
     more = f"; and {len(tails) - limit} more" if len(tails) > limit else ""
     n_rows = sum(t.n_rows for t in tails)
     first = tails[0]
-    return (f"{len(tails)} loss curve(s) rise at the end, more than {RISE_THRESHOLD:.0%} above their earlier "
+    return (f"{len(tails)} loss curve(s) rise at the end, more than {first.threshold:.0%} above their earlier "
             f"minimum (median over the evals; a loss spike or divergence?): {shown}{more}. The step law cannot "
             f"follow a rise and bends the extrapolation: leave out each curve's rows after its minimum ({n_rows} "
             f"row(s) of {path or 'the table'}, e.g. run {first.runs[0]!r} at params {first.model_params:g} with "
