@@ -305,6 +305,30 @@ read at d* 69 % (81 / 77 / 69), only candidates whose bias keeps its sign from t
 79 / 67), splits weighted by cosine to the target's (log N, log S) 79 % (83 / 85 / 79), every time cut averaged 77 %
 (block 1 only, ``--cuts``): none beats the 1-SE rule's 85 / 85 / 79 % on the held-out blocks.
 
+**Rule B's error estimate** (issue 9, 2026-12-05; rule written down in commit 49b0972 before blocks 0, 2, 3 and the real
+sets were scored; rescored from the same rows, no refit). Why B's direct pick on v3 gets 3.68x: with 3 fitted sizes the
+only split is time alone (step ratio 1.78, distance 0.575), the target's distance 1.96 is 0.85 in size and 1.12 in
+steps, so f = 3.41 scales the untested size part at the time part's rate; and direct's time-split MRE m is 4.99 %, 2.8x
+its real error 1.78 % before any f (the backtest fits steps 420-540 to predict 960, the real fit 420-960). m f = 17.0 %,
+half the gap to the runner-up (nested ye-exp) 2.51 % (1.41x the real error): sqrt(17.0 % x 2.51 %) = 6.5 %. The rule
+tried: when B fires, f_t = max(1, log+(S*/S_L) / d_backtest) in place of f (the tested part's own distance; the size
+part enters through the gap). Estimate within 2x of the error against the noise-free truth / the measured loss, 3 sizes,
+1-SE pick with the library's estimate -> B's pick with f_t::
+
+    block 1 (dev)   57 / 80 % -> 65 / 88 %      (B with the library's estimate: 55 / 75 %)
+    block 0         59 / 67 % -> 72 / 87 %
+    block 2         67 / 74 % -> 67 / 79 %
+    block 3         76 / 74 % -> 66 / 79 %
+
+Real sets: v3 3.68x -> 2.77x (still out), v3_12m 1.52x -> 1.14x (the 1-SE pick's now: 1.25x): within 2x on 6 of 7,
+against 7 of 7 now: B is again not adopted and the library is unchanged (the 4-size results could not move: B fires only
+with size untested; its pick is within 1.2x of the best in 98 held-out worlds against 92). Post hoc, chosen after v3's
+parts were known, so not adoptable on this evidence: no distance factor, sqrt(m x lower), tied with f_t on block 1 (65 /
+88 %): v3 1.99x, v3_12m 0.82x (7 of 7, v3 0.01 inside the line), blocks 0 / 2 / 3 72 / 87, 70 / 81, 66 / 76 %; half the
+gap alone (floored at the noise): v3 1.41x, v3_12m 0.94x, blocks 0 / 2 / 3 70 / 70, 56 / 65, 71 / 68 %. What B needs is
+an estimate that does not read direct's time-only backtest on curves like v3's (off by 2.8x at the backtest's own
+distance), checked on a second trainer set with 3 sizes.
+
 Usage::
 
     python bench/pipeline_selection.py [--worlds 52] [--fit-sizes 4] [--jackknife 3] [--workers 2] [--cuts] [--growth]
