@@ -106,3 +106,20 @@ def test_missing_key_column_own_shares_and_unused_recipes(tmp_path: Path, capsys
         assert read_runs_mapped(losses, None, mixtures=recipes, on="recipe").frame["run"].nunique() == 3
     code, _, err = run_cli(capsys, "runs", "import", str(losses), "--on", "recipe", "--out", str(tmp_path / "o.csv"))
     assert code == 2 and "--on names the key column of --mixtures-table" in err
+
+
+def test_seeds_of_a_recipe_without_a_run_column_are_said_to_share_the_run(tmp_path: Path) -> None:
+    # A DataDecide-style sweep has seeds of each recipe and size. Without a run column the recipe is the run, and
+    # its seeds' rows at one step conflict: the error named "run dolma", a run the file does not have, and stopped.
+    losses, recipes, _ = _sweep(tmp_path)
+    frame = pd.read_csv(losses)
+    seeds = pd.concat([frame.assign(seed=0), frame.assign(seed=1, **{"loss:pile": frame["loss:pile"] + 0.01})])
+    seeds.to_csv(losses, index=False)
+    with pytest.raises(DataError, match=r"losses\.csv:38: column 'loss:pile': two values for one run and step \(run "
+                                        r"dolma, .*; the losses have no run column, so their recipe is the run: if "
+                                        r"such rows are seeds or repeats, give the losses a run column"):
+        read_runs_mapped(losses, None, mixtures=recipes, on="recipe")
+    # With a run column per seed the sweep imports: 3 recipes x 2 seeds x 3 sizes.
+    seeds.assign(run=seeds["recipe"] + "-s" + seeds["seed"].astype(str)).to_csv(losses, index=False)
+    table = read_runs_mapped(losses, None, mixtures=recipes, on="recipe")
+    assert table.frame["run"].nunique() == 6 and len(table) == 72

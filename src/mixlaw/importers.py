@@ -272,7 +272,7 @@ def _step_key(step: Any) -> Any:
         return step
 
 
-def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str, hint: str = "") -> tuple[pd.DataFrame, np.ndarray]:
     """A training log (one record per logging call) as a run table, as the W&B and TensorBoard importers read theirs.
 
     A JSONL log that gave the mixture once (a config record at step 0) and each eval on its own record stopped at
@@ -281,6 +281,7 @@ def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str) -> tuple[pd
     values conflict are left for the table's duplicate check), each run's rows without a mixture take the run's,
     and rows that log no eval loss at all (the config record, training-loss steps) are left out with a warning.
     Each merged row keeps the line of its first record. A table without such rows is returned unchanged.
+    ``hint`` ends the error for two values at one (run, step), e.g. why the rows share a run.
     """
     wcols = [c for c in df.columns if str(c).startswith(WEIGHT_PREFIX)]
     lcols = [c for c in df.columns if str(c).startswith(LOSS_PREFIX)]
@@ -304,7 +305,7 @@ def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str) -> tuple[pd
         at = ", ".join(f"{k} {v}" for k, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         name = attrs.get("source_columns", {}).get(col, col)
         raise DataError(f"two values for one run and step ({at}): {rows[col].iloc[0]} on line {rows['_line'].iloc[0]}, "
-                        f"{rows[col].iloc[1]} on line {rows['_line'].iloc[1]}", path=where,
+                        f"{rows[col].iloc[1]} on line {rows['_line'].iloc[1]}{hint}", path=where,
                         row=int(rows["_line"].iloc[1]), column=name)
     work = groups.first().reset_index()
     work[wcols] = work.groupby("run", sort=False)[wcols].transform(lambda col: col.ffill().bfill())
@@ -339,6 +340,7 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     """
     p = Path(path)
     mapping = parse_column_map(columns)
+    merge_hint = ""
     text = ([mapping["run"]] if "run" in mapping else []) + ([on] if mixtures is not None else [])
     df, lines = _read_any(p, text_columns=text)
     if mixtures is not None:
@@ -348,11 +350,15 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
         df = join_mixtures(df, lines, p, mixtures, on, weight_tol=weight_tol)
         if "run" not in df.columns and "run" not in mapping:
             df.insert(0, "run", df[on].astype(str))  # the recipe is the run; its size and step tell its rows apart
+            # Seeds of one recipe (DataDecide has 3) then share a run, and the conflict named 'run dolma', a run
+            # the file does not have, with no word of why.
+            merge_hint = (f"; the losses have no run column, so their {on} is the run: if such rows are seeds or "
+                          f"repeats, give the losses a run column that names each (e.g. {on} and seed)")
     source = df
     df = apply_column_map(df, mapping, where=str(p))
     _check_mapped(df, source, str(p), given=columns is not None)
     df = _select_evals(df, evals, str(p))
-    df, lines = _merge_log_rows(df, np.asarray(lines), str(p))
+    df, lines = _merge_log_rows(df, np.asarray(lines), str(p), merge_hint)
     if drop_incomplete:
         df, lines = _drop_incomplete(df, lines, str(p))
     if "run" not in df.columns:
