@@ -50,6 +50,12 @@ WEIGHT_TOL = 0.01
 #: Marin CSV is off by up to 3e-7; float32 columns by ~1e-7), renormalised without a warning. Larger ones
 #: (up to ``weight_tol``) are a repair the user should hear about.
 ROUNDING_TOL = 1e-6
+#: Rows whose shares all agree within SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL x the larger share hold one mixture
+#: (:func:`mixlaw.pipeline.result.merge_near_mixtures`): a mixture written to 4 decimals at one size (5e-5 off) or
+#: renormalised differently at each (1e-4 of each share) is still one, while the mixtures of a design differ by far
+#: more, and a small share's relative change (0.001 against 0.0005) keeps two mixtures apart. Here because a law's
+#: fitted weight range is checked with it too (a merged mixture's rows lie that far from the shares it was fitted on).
+SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL = 1e-4, 1e-3
 #: What to do with a loss column that holds 0 or a negative value: the laws fit positive losses (most fit log L),
 #: so a metric that can reach 0 or go negative (a score difference, a log-probability) needs a positive form.
 NONPOSITIVE_HINT = ("the laws fit positive losses: store a positive form of a metric that can be 0 or negative (a "

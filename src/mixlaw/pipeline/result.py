@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._console import frame_text
-from ..data import WEIGHT_PREFIX, RunTable
+from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, WEIGHT_PREFIX, RunTable
 from ..errors import ExtrapolationWarning, InputError
 from ..laws.base import MixingLaw
 from ..optimize import check_enough_runs
@@ -29,11 +29,6 @@ ROUTES = ("nested", "direct")
 SCALE_RTOL = 1e-9
 #: Mixtures are identified by their weights rounded to this many decimals (CSV round trips lose the last bits).
 _WEIGHT_DECIMALS = 9
-#: Rows whose shares all agree within SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL x the larger share hold one mixture
-#: (:func:`merge_near_mixtures`): a mixture written to 4 decimals at one size (5e-5 off) or renormalised
-#: differently at each (1e-4 of each share) is still one, while the mixtures of a design differ by far more, and
-#: a small share's relative change (0.001 against 0.0005) keeps two mixtures apart.
-SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL = 1e-4, 1e-3
 #: Model sizes within this relative distance of each other are one size (:func:`merge_near_sizes`): a size written
 #: as a nominal count for some runs and an exact or rounded one for others (70M against 70,426,624: 0.6 %); the
 #: sizes of a sweep lie 1.3x apart or more, and the size law cannot use two sizes 1 % apart.
