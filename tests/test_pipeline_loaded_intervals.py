@@ -12,6 +12,7 @@ from cli_runner import run_cli as _cli
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import norm
 
+from mixlaw.data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL
 from mixlaw.errors import InputError
 from mixlaw.pipeline import (
     PredictionIntervals,
@@ -22,7 +23,6 @@ from mixlaw.pipeline import (
     saved_intervals,
     saved_intervals_at,
 )
-from mixlaw.pipeline.intervals import OWN_MIXTURE_ATOL
 
 from .test_pipeline import N_STAR, S_STAR, _with_tokens, world
 from .test_pipeline_predict import load_error
@@ -136,17 +136,20 @@ def test_an_own_mixture_a_rounding_edge_away_is_still_own(tmp_path, nested) -> N
 
 def test_own_mixtures_are_those_within_the_tolerance_in_every_share() -> None:
     # Many candidates (a large --mixtures file) against many saved mixtures: a saved mixture's size-law row for a
-    # candidate within OWN_MIXTURE_ATOL of it in every share, the largest of each target for any other (one share
-    # just past the tolerance, a row with NaN, a candidate of another width).
+    # candidate within the merge's tolerance of it in every share (SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL x the
+    # larger share, as merge_near_mixtures), the largest of each target for any other (one share just past the
+    # tolerance, a row with NaN, a candidate of another width).
     rng = np.random.default_rng(0)
     M = rng.dirichlet(np.ones(5), 300)
     per = rng.uniform(0.01, 0.02, (300, 2))
     iv = PredictionIntervals(0.8, per, per, np.full(2, np.nan), 1.0, per, 0, 0, "", n_mixtures=300, size_law=per,
                              mixtures=M, from_file=True)
     own = rng.choice(300, 2000)
-    W = M[own] + rng.uniform(-1, 1, (2000, 5)) * OWN_MIXTURE_ATOL
+    W = M[own] + rng.uniform(-1, 1, (2000, 5)) * SAME_MIXTURE_ATOL
     shift = np.zeros(2000)
-    shift[1::2] = np.where(rng.random(1000) < 0.5, 1, -1) * OWN_MIXTURE_ATOL * (1 + 1e-6)
+    tol = SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * M[own[1::2], 0]
+    up = rng.random(1000) < 0.5  # up: the candidate's share is the larger one, which the relative part scales
+    shift[1::2] = np.where(up, tol / (1 - SAME_MIXTURE_RTOL), -tol) * (1 + 1e-6)
     W[:, 0] = M[own, 0] + shift  # every other row one share just past the tolerance
     W[5, 2] = np.nan
     want = np.where(((shift == 0) & (np.arange(2000) != 5))[:, None], per[own], per.max(axis=0))

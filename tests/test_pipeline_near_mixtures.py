@@ -17,7 +17,7 @@ from test_pipeline import N_STAR, NESTED, S_STAR, world
 
 from mixlaw.data import RunTable
 from mixlaw.errors import DataWarning, WeightRangeWarning
-from mixlaw.pipeline import backtest_pipeline, fit_pipeline
+from mixlaw.pipeline import PredictionIntervals, backtest_pipeline, fit_pipeline
 from mixlaw.pipeline.result import merge_near_mixtures
 
 WCOLS = ["w:web", "w:code", "w:math"]
@@ -84,3 +84,21 @@ def test_the_rows_of_a_merged_mixture_predict_without_a_range_warning() -> None:
     far = res.mixtures[np.argmax(res.mixtures[:, 0])] + [1e-3, -1e-3, 0]
     with pytest.warns(WeightRangeWarning, match="outside the fitted range for domain"):
         res.predict(far)
+
+
+def test_the_rows_of_a_merged_mixture_are_the_pipeline_s_own() -> None:
+    # `mixlaw predict --pipeline` on the table's own rows said "150 mixture(s) not among the pipeline's own" (of
+    # 160: own meant shares within 1e-7 of a saved mixture, while the fit merged rows 1e-4 apart) and gave them the
+    # largest saved spread instead of their own.
+    table = _renormalised_per_size(world(n_mix=8))
+    merged, line = merge_near_mixtures(table)
+    assert line is not None
+    M = np.unique(merged.weights, axis=0)
+    per = np.linspace(0.01, 0.02, 16).reshape(8, 2)
+    iv = PredictionIntervals(0.8, per, per, np.full(2, np.nan), 1.0, per, 0, 0, "", n_mixtures=8, size_law=per,
+                             mixtures=M, from_file=True)
+    W = table.weights
+    assert len(np.unique(W, axis=0)) == 4 * len(M)  # each mixture written 4 ways (one per size)
+    assert "not among" not in iv.describe_at(W, ["web", "code"])
+    own = [int(np.argmin(np.abs(M - w).max(axis=1))) for w in W]
+    np.testing.assert_array_equal(iv.size_law_at(W), per[own])

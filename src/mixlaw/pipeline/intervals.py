@@ -70,6 +70,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import norm
 
+from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..laws.base import MixingLaw
 from .conformal import checkpoint_noise, conformal_quantile, extrapolation_half_width  # noqa: F401  (re-exported)
@@ -85,8 +86,6 @@ from .result import _mixture_ids, log_distance
 
 #: Above this many targets the method line gives the range of their extrapolation errors, not each one.
 NAMED_EVALS = 8
-#: Largest difference in any share for a mixture to count as one of the pipeline's own (its saved rows).
-OWN_MIXTURE_ATOL = 1e-7
 
 
 def relative_half_width(extrapolation: np.ndarray | float, sigma: np.ndarray, level: float,
@@ -217,12 +216,15 @@ class PredictionIntervals:
     def _own_index(self, weights: np.ndarray) -> np.ndarray | None:
         """Each row of ``weights``' index in :attr:`mixtures` (-1: not one of them); None without them.
 
-        A row is a pipeline mixture when every share is within :data:`OWN_MIXTURE_ATOL` of it. Why not rounding:
-        a mixture read back from a CSV and renormalised moves by ~1e-9, which rounding to 9 decimals split from
-        its saved twin whenever a share sat near a rounding edge (a file's own mixture summing to 1 - 1e-9 was
-        described as a new one). Why a k-d tree: all pairwise distances took 5 s of CPU per call for 100k
-        candidate mixtures against 512 saved ones (and predict made five calls); the tree's nearest mixture in
-        the same max-share distance, then the tolerance checked exactly, takes 0.03 s."""
+        A row is a pipeline mixture when every share is within the tolerance by which the fit merged rows into
+        one mixture (:data:`~mixlaw.data.SAME_MIXTURE_ATOL` + :data:`~mixlaw.data.SAME_MIXTURE_RTOL` x the larger
+        share: :func:`.result.merge_near_mixtures`): a merged mixture's rows, 1e-4 from its mean shares, were "not
+        among the pipeline's own" at the 1e-7 used before. Why not rounding: a mixture read back from a CSV and
+        renormalised moves by ~1e-9, which rounding to 9 decimals split from its saved twin whenever a share sat
+        near a rounding edge (a file's own mixture summing to 1 - 1e-9 was described as a new one). Why a k-d
+        tree: all pairwise distances took 5 s of CPU per call for 100k candidate mixtures against 512 saved ones
+        (and predict made five calls); the tree's nearest mixture in the same max-share distance, then the
+        tolerance checked exactly, takes 0.03 s."""
         if self.mixtures is None:
             return None
         M = np.asarray(self.mixtures, dtype=np.float64)
@@ -231,9 +233,11 @@ class PredictionIntervals:
         rows = np.flatnonzero(np.isfinite(W).all(axis=1))  # the tree refuses NaN; such a row is no mixture
         if not len(M) or W.shape[1] != M.shape[1] or not len(rows):
             return out
-        _, j = cKDTree(M).query(W[rows], p=np.inf, distance_upper_bound=2 * OWN_MIXTURE_ATOL)
+        bound = 2 * (SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL)  # above the tolerance of any share (<= 1)
+        _, j = cKDTree(M).query(W[rows], p=np.inf, distance_upper_bound=bound)
         rows, j = rows[j < len(M)], j[j < len(M)]  # len(M): none within the bound
-        hit = np.max(np.abs(W[rows] - M[j]), axis=1) <= OWN_MIXTURE_ATOL
+        hit = np.all(np.abs(W[rows] - M[j])
+                     <= SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * np.maximum(W[rows], M[j]), axis=1)
         out[rows[hit]] = j[hit]
         return out
 
