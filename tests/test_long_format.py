@@ -42,7 +42,7 @@ def test_a_long_table_is_named_and_its_pivot_reads_back(tmp_path):
     msg = str(exc.value)
     assert "The table is long: one row per run, checkpoint and eval set, column 'task' naming the set (web, code)" \
         in msg and "name it loss:<eval>" not in msg and "--columns" not in msg
-    recipe = re.search(r"e\.g\. in pandas (df\.pivot_table\(.*\))\.$", msg)
+    recipe = re.search(r"e\.g\. in pandas (df\.pivot\(.*\))\.$", msg)
     assert recipe is not None, msg
     df = pd.read_csv(p)
     back = _read_frame(eval(recipe.group(1), {"df": df}), tmp_path)  # noqa: S307 (the message's own code)
@@ -74,3 +74,23 @@ def test_a_wide_table_without_losses_keeps_its_hint(tmp_path):
     _wide().drop(columns=["loss:code"]).rename(columns={"loss:web": "loss"}).to_csv(p, index=False)
     with pytest.raises(DataError, match=r"A column 'loss' is one eval set: name it loss:<eval>"):
         read_runs(p)
+
+
+def test_the_pivot_keeps_rows_with_an_empty_cell(tmp_path):
+    # A note given for one run only (empty for the others): the hint's df.pivot_table(...) left out the rows with
+    # the empty note, without a word (2 runs of 3 gone from the table it gave).
+    wide = _wide().assign(note=lambda d: np.where(d["run"] == "r0", "rerun", None))
+    p = tmp_path / "long.csv"
+    _long_with(wide, ["note"]).to_csv(p, index=False)
+    with pytest.raises(DataError) as exc:
+        read_runs(p)
+    recipe = re.search(r"e\.g\. in pandas (df\.\w+\(.*\))\.$", str(exc.value))
+    assert recipe is not None and "'note'" in recipe.group(1), str(exc.value)
+    back = eval(recipe.group(1), {"df": pd.read_csv(p)})  # noqa: S307 (the message's own code)
+    assert sorted(back["run"]) == sorted(wide["run"]) and back["loss:web"].notna().all()
+
+
+def _long_with(wide: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
+    ids = ["run", "params", "step", *extra, "w:web", "w:code"]
+    out = wide.melt(id_vars=ids, var_name="task", value_name="loss")
+    return out.assign(task=out["task"].str.removeprefix("loss:"))

@@ -589,9 +589,12 @@ def long_format_hint(df: pd.DataFrame, cols: list[str], key: list[str] | None = 
             evals = df[c].astype(str).unique()
             shown = ", ".join(evals[:5]) + (f", ... ({len(evals)} in all)" if len(evals) > 5 else "")
             value = "loss" if "loss" in values else (values[0] if values else "<loss column>")
+            # pivot, not pivot_table: pivot_table leaves out every row with an empty cell in an index column (a
+            # note, a tokens count given for some runs only), without a word; pivot keeps them (no two rows share
+            # an index and eval here, so nothing needs aggregating).
             return (f"The table is long: one row per run, checkpoint and eval set, column {c!r} naming the set "
                     f"({shown}). A run table has one loss:<eval> column per eval set: pivot it first, e.g. in pandas "
-                    f"df.pivot_table(index=[{', '.join(repr(k) for k in cols if k not in (c, *values))}], "
+                    f"df.pivot(index=[{', '.join(repr(k) for k in cols if k not in (c, *values))}], "
                     f"columns={c!r}, values={value!r}).add_prefix('loss:').reset_index().")
     return None
 
