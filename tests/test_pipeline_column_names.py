@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from test_pipeline import N_STAR, NESTED, S_STAR, STEPS, world
 
-from mixlaw.data import RunTable
+from mixlaw.data import SCALE_COLUMN_WORDS, RunTable
 from mixlaw.errors import DataError, InputError
 from mixlaw.pipeline import fit_pipeline
 
@@ -37,4 +37,12 @@ def test_a_step_column_under_another_name_is_named_by_the_duplicate_error() -> N
     frame = world(n_mix=4).frame.rename(columns={"step": "_step"})
     with pytest.raises(DataError, match=r"duplicate run 'm0-N1e\+07' \(same run, params as line 2; the rows differ in "
                                         r"'_step': if it is the checkpoint or the model size, name it 'step'"):
+        RunTable(frame)
+
+
+@pytest.mark.parametrize("word", [w for words in SCALE_COLUMN_WORDS.values() for w in words])
+def test_the_duplicate_error_and_the_pipeline_read_one_list_of_words(word: str) -> None:
+    # The words were listed twice (pipeline.fitting._COLUMN_WORDS and a tuple in data.py), free to drift apart.
+    frame = world(n_mix=2).frame.rename(columns={"step": f"my_{word}"})
+    with pytest.raises(DataError, match=f"the rows differ in 'my_{word}'"):
         RunTable(frame)

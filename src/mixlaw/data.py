@@ -36,6 +36,9 @@ from .errors import DataError, DataWarning, InputError, UnusedDomainWarning
 WEIGHT_PREFIX = "w:"
 LOSS_PREFIX = "loss:"
 META_COLUMNS = ("run", "params", "step", "tokens")
+#: Words in the names other exports give the scale columns (W&B's '_step', 'model_size', 'non_embedding_params'):
+#: a column with one, beside a missing or duplicated ``params``/``step``/``tokens``, is likely it under another name.
+SCALE_COLUMN_WORDS = {"params": ("param", "size"), "step": ("step", "iter"), "tokens": ("token",)}
 #: Columns that hold run ids: ``run`` and the names :func:`_normalise_columns` reads as it (W&B's ``Name``, RegMix's
 #: ``index``). They are read as text.
 RUN_ID_COLUMNS = ("run", "Name", "name", "run_id", "index")
@@ -308,7 +311,7 @@ class RunTable:
             same_w = np.array_equal(w[i], w[first])
             # A column that tells the rows apart is most often the checkpoint under another name (W&B's '_step').
             apart = [c for c in cols if c not in key and not c.startswith((WEIGHT_PREFIX, LOSS_PREFIX))
-                     and any(word in c.lower() for word in ("step", "iter", "token", "param", "size"))
+                     and any(word in c.lower() for words in SCALE_COLUMN_WORDS.values() for word in words)
                      and str(df[c].iloc[i]) != str(df[c].iloc[first])]
             if apart:
                 why = (f"; the rows differ in {apart[0]!r}: if it is the checkpoint or the model size, name it "

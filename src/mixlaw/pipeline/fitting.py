@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_random_state
-from ..data import LOSS_PREFIX, WEIGHT_PREFIX, RunTable
+from ..data import LOSS_PREFIX, SCALE_COLUMN_WORDS, WEIGHT_PREFIX, RunTable
 from ..errors import DataWarning, InputError, MixlawError, ScaleWarning
 from .direct import _direct
 from .joint import JOINT_LAWS
@@ -436,15 +436,11 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
     return results
 
 
-#: Words in the names other exports give the pipeline's columns (W&B's '_step', 'model_size', 'non_embedding_params').
-_COLUMN_WORDS = {"params": ("param", "size"), "step": ("step", "iter"), "tokens": ("token",)}
-
-
 def _named_like(table: RunTable, column: str) -> str:
     """For a missing ``column``: the table's columns whose names look like it, and the import that renames one."""
     like = [str(c) for c in table.frame.columns
             if str(c) not in ("run", column) and not str(c).startswith((WEIGHT_PREFIX, LOSS_PREFIX))
-            and any(w in str(c).lower() for w in _COLUMN_WORDS[column])]
+            and any(w in str(c).lower() for w in SCALE_COLUMN_WORDS[column])]
     if not like:
         return ""
     name = "TABLE" if table.path is None else table.path
