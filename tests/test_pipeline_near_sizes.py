@@ -76,3 +76,21 @@ def test_the_cli_backtest_keeps_the_rows_the_fit_kept(tmp_path, capsys) -> None:
     assert len(doc["pipeline"]["mixtures"]) == 8
     steps = next(b for b in doc["backtest"] if b["kind"] == "steps")
     assert steps["n"] == 24, steps
+
+
+def test_a_target_in_the_other_spelling_is_the_merged_size(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # One size, written 1.005e7 for half the mixtures: --target-params 1.005e7 was no size of the merged table and
+    # stopped at "the size law L(N) = E + A/N^alpha needs 3 model sizes ... the data has 1 model size(s) (1e+07)";
+    # --target-params 1e7 ran the steps-only pipeline. Both give that pipeline now.
+    path = tmp_path / "runs.csv"
+    _rounded(world(n_mix=8, sizes=SIZES[:1])).frame.to_csv(path, index=False)
+    docs = []
+    for size in (SIZES[0], SIZES[0] * 1.005):
+        code, out, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", f"{size:g}",
+                                 "--target-steps", f"{S_STAR:g}", "--route", "nested", "--law", "ye-exp",
+                                 "--json")
+        assert code == 0, err
+        docs.append(json.loads(out)["pipeline"])
+    assert docs[1]["target_params"] == SIZES[0] and docs[1]["steps_only"]
+    assert "target_params 1.005e+07 read as the table's size 1e+07" in " ".join(docs[1]["warnings"])
+    assert [m["predicted"] for m in docs[1]["mixtures"]] == [m["predicted"] for m in docs[0]["mixtures"]]

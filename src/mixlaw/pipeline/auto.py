@@ -51,7 +51,7 @@ from .fitting import (
 from .intervals import build_intervals, jackknife_mixtures
 from .joint import JOINT_LAWS
 from .law_spread import final_size_law_spread, size_law_spread, step_law_spread, step_law_spread_at_size
-from .result import ROUTES, PipelineResult, merge_near_mixtures, merge_near_sizes
+from .result import ROUTES, PipelineResult, merge_near_mixtures, merge_near_sizes, snap_target_size
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
     Candidate,
     Selection,
@@ -225,9 +225,11 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     # Sizes written two ways are one before the size filter reads them; mixtures are merged on the rows it keeps
     # (Ye et al.'s RedPajama writes one mixture two ways at 1B alone: --fit-up-to 410M needs no word of it), before
     # anything groups rows into mixtures (the backtest's split, the routes).
-    table, sizes_line = merge_near_sizes(table)
-    if sizes_line is not None:
-        warnings.warn(sizes_line, DataWarning, stacklevel=2)
+    table, sizes_line = merge_near_sizes(before := table)
+    target_params, snap_line = snap_target_size(before, table, target_params)
+    for line in (sizes_line, snap_line):
+        if line is not None:
+            warnings.warn(line, DataWarning, stacklevel=2)
     # What fits across the kept sizes: a direct law that takes N fits 2 of them, anything else 3.
     takes_n = route == "direct" and law not in (*JOINT_LAWS, AUTO)
     table, kept_line = keep_fit_sizes(table, fit_sizes, fit_up_to, target_params=target_params, route=route,
@@ -247,7 +249,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
                            random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
                            fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
                            fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
-    for line in (tail_line, merged_line, kept_line, sizes_line):
+    for line in (tail_line, merged_line, kept_line, snap_line, sizes_line):
         if line is not None:
             result.warnings.insert(0, line)
     return result

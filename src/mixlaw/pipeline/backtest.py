@@ -26,6 +26,7 @@ from .result import (
     merge_near_mixtures,
     merge_near_sizes,
     short_list,
+    snap_target_size,
 )
 from .split import leave_scale_out_split
 
@@ -180,7 +181,9 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
             raise InputError(f"{table.path or 'run table'}: the backtest needs a {col!r} column")
     # As fit_pipeline reads them (and says so; the CLI passes the table as read): rows that differ by rounding only
     # are one mixture, so that each is scored by its own stage-2 value, not by the mixing law's.
-    table = merge_near_sizes(merge_near_mixtures(table)[0])[0]
+    before = merge_near_mixtures(table)[0]
+    table = merge_near_sizes(before)[0]
+    target_params = snap_target_size(before, table, target_params)[0]
     one = one_time = None
     T0 = table.steps if axis == "step" else table.tokens
     if table.model_params is not None and T0 is not None:

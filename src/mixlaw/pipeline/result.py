@@ -573,6 +573,28 @@ def merge_near_sizes(table: RunTable) -> tuple[RunTable, str | None]:
                  "rounded and an exact count?)")
 
 
+def snap_target_size(before: RunTable, after: RunTable, target_params: Any) -> tuple[Any, str | None]:
+    """``target_params`` moved to a size :func:`merge_near_sizes` merged (``before`` -> ``after``) when within
+    :data:`SAME_SIZE_RTOL` of it, as the merge reads two sizes, and a line saying so; as given (and None) otherwise.
+
+    Why: ``--target-params 28400``, the minority spelling of 28368 in a table that writes it both ways, was no
+    size of the merged table, so a one-size table refused it ("needs 3 model sizes to extrapolate")."""
+    N0, N1 = before.model_params, after.model_params
+    try:
+        t = float(target_params)
+    except (TypeError, ValueError):
+        return target_params, None
+    if N0 is None or N1 is None or not np.isfinite(t) or t <= 0:
+        return target_params, None
+    merged = np.unique(N1[N0 != N1])
+    near = merged[(merged <= t * (1 + SAME_SIZE_RTOL)) & (t <= merged * (1 + SAME_SIZE_RTOL)) & (merged != t)]
+    if not near.size:
+        return target_params, None
+    size = float(near[np.argmin(np.abs(np.log(near / t)))])
+    return size, (f"target_params {t:g} read as the table's size {size:g} (model sizes within "
+                  f"{100 * SAME_SIZE_RTOL:g} % of each other are one size)")
+
+
 def _first_runs(table: RunTable, inv: np.ndarray, n_mix: int) -> list[str]:
     runs = table.runs
     return [str(runs[np.flatnonzero(inv == m)[0]]) for m in range(n_mix)]
