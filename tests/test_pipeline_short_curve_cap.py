@@ -6,6 +6,7 @@ from 1.95x to 1.32x for all 24 curves, and nothing named the run."""
 
 from __future__ import annotations
 
+import pandas as pd
 from test_pipeline import N_STAR, S_STAR, world
 
 from mixlaw.data import RunTable
@@ -24,4 +25,21 @@ def test_a_short_curve_that_holds_the_cut_is_named() -> None:
 
 def test_curves_of_one_length_say_nothing_of_it() -> None:
     split = leave_scale_out_split(world(n_mix=8), N_STAR, S_STAR)
+    assert split.time_ratio == 3.0 and split.time_cap == ""
+
+
+def test_a_short_curve_of_several_seeds_names_them_all() -> None:
+    # Two seeds per mixture and size (one curve each: their checkpoints join), both of m0 at 2e7 cut after step
+    # 2000: the line named 'm0-N2e+07-s0' alone, and leaving it out kept the cut at 1.5x (its seed s1 holds it).
+    # One seed cut alone holds nothing (its curve has s0's late checkpoints), and nothing is said.
+    a, b = world(n_mix=8).frame, world(n_mix=8, noise=1e-4).frame
+    frame = pd.concat([a.assign(run=a["run"] + "-s0"), b.assign(run=b["run"] + "-s1")], ignore_index=True)
+    late = frame["step"] > 2000
+    split = leave_scale_out_split(RunTable(frame[~(late & frame["run"].str.startswith("m0-N2e+07"))]), N_STAR,
+                                  S_STAR)
+    assert split.time_ratio == 1.5
+    assert split.time_cap == ("the step cut is held to 1.5x by 1 short curve(s), e.g. runs 'm0-N2e+07-s0', "
+                              "'m0-N2e+07-s1' (one curve, 2 runs of one mixture) at N = 2e+07 (4 checkpoints): the "
+                              "others allow 3x")
+    split = leave_scale_out_split(RunTable(frame[~(late & (frame["run"] == "m0-N2e+07-s1"))]), N_STAR, S_STAR)
     assert split.time_ratio == 3.0 and split.time_cap == ""

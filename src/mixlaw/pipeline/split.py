@@ -208,8 +208,13 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
         free = float(others[np.argmin(np.abs(np.log(others) - np.log(want_T)))])
         if r_max >= 1.05 and free > r * (1 + 1e-9) and short.sum() <= short.size / 2:
             assert shortest is not None
-            run = table.runs[np.flatnonzero((mix == shortest[2]) & (N == shortest[0]))[0]]
-            time_cap = (f"the {axis} cut is held to {r:.3g}x by {int(short.sum())} short curve(s), e.g. run {run!r} "
+            # Every run of the curve: seeds of one mixture and size are one curve, whose steps are theirs together,
+            # so leaving out the first run named (all that was said) left the cut where it was.
+            runs = list(dict.fromkeys(map(str, table.runs[(mix == shortest[2]) & (N == shortest[0])])))
+            named = (f"run {runs[0]!r}" if len(runs) == 1 else
+                     f"runs {', '.join(map(repr, runs[:3]))}{', ...' if len(runs) > 3 else ''} (one curve, "
+                     f"{len(runs)} runs of one mixture)")
+            time_cap = (f"the {axis} cut is held to {r:.3g}x by {int(short.sum())} short curve(s), e.g. {named} "
                         f"at N = {shortest[0]:g} ({shortest[1]} checkpoints): the others allow {free:.3g}x")
         if r_max < 1.05:
             assert shortest is not None
