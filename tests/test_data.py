@@ -47,7 +47,7 @@ def test_reads_parquet_and_jsonl(tmp_path, fmt):
     ("run,w:web,w:code,loss:web\na,0.5,0.43,3.1\n",
      r"runs\.csv:2: column 'w:web': weights sum to 0\.93, expected 1 ± 0\.01"),
     ("run,w:web,w:code,loss:web\na,0.5,0.5,3.1\nb,-0.5,1.5,3.0\n", r"runs\.csv:3: column 'w:web': weight is -0\.5"),
-    ("run,w:web,w:code,loss:web\na,0.5,0.5,nan\n", r"runs\.csv:2: column 'loss:web': loss is nan"),
+    ("run,w:web,w:code,loss:web\na,0.5,0.5,3.1\nb,nan,1.0,3.0\n", r"runs\.csv:3: column 'w:web': weight is nan"),
     ("run,w:web,w:code,loss:web\na,0.5,0.5,0\n", r"runs\.csv:2: column 'loss:web': loss is 0, expected > 0"),
     ("run,w:web,w:code,loss:web\na,0.5,0.5,-1\n", r"runs\.csv:2: column 'loss:web': loss is -1"),
     ("run,w:web,w:code,loss:web\na,0.5,0.5,abc\n", r"runs\.csv:2: column 'loss:web': value 'abc' is not a number"),

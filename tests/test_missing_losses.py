@@ -4,6 +4,9 @@ rows): the table's error counts them and names the fix, and ``runs import --drop
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -12,6 +15,13 @@ import pytest
 from mixlaw.data import read_runs
 from mixlaw.errors import DataError, DataWarning
 from mixlaw.importers import read_olmix_pair, read_runs_mapped
+
+
+@contextmanager
+def warnings_as_errors() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        yield
 
 
 def _sweep(path, n: int = 12):  # type: ignore[no-untyped-def]
@@ -27,9 +37,12 @@ def _sweep(path, n: int = 12):  # type: ignore[no-untyped-def]
 
 
 def test_the_error_counts_the_missing_losses_and_names_the_fix(tmp_path):
+    # The table keeps a missing loss (each fit takes the rows that have its evals); asking for the losses of
+    # evals that miss some rows is the error, so no fit or metric ever sees a NaN.
     p = _sweep(tmp_path / "sweep.csv")
+    t = read_runs(p)
     with pytest.raises(DataError) as exc:
-        read_runs(p)
+        t.losses(["a", "b"])
     msg = str(exc.value)
     # The first row with a missing loss (line 5 = row 3), then the count over the whole table.
     assert msg.startswith(f"{p}:5: column 'loss:a': loss is nan, expected a finite positive number")
@@ -58,7 +71,7 @@ def test_drop_incomplete_on_an_olmix_pair(tmp_path):
     pd.DataFrame({"run": ["r0", "r1", "r2"], "x": [0.5, 1.0, 0.2], "y": [0.5, 0.0, 0.8]}).to_csv(ratios, index=False)
     pd.DataFrame({"run": ["r0", "r1", "r2"], "bpb": [1.0, np.nan, 1.2]}).to_csv(metrics, index=False)
     with pytest.raises(DataError, match="1 of 3 rows miss a loss: loss:bpb 1"):
-        read_olmix_pair(ratios, metrics)
+        read_olmix_pair(ratios, metrics).losses("bpb")
     with pytest.warns(DataWarning, match="left out 1 of 3 rows"):
         t = read_olmix_pair(ratios, metrics, drop_incomplete=True)
     assert list(t.runs) == ["r0", "r2"]
@@ -120,7 +133,7 @@ def test_evals_on_an_olmix_pair(tmp_path):
 def test_the_table_error_names_evals(tmp_path):
     p = _sweep(tmp_path / "sweep.csv")
     with pytest.raises(DataError, match=r"add --evals EVAL,\.\.\. to import only the evals you fit"):
-        read_runs(p)
+        read_runs(p).losses()
 
 
 def test_a_diverged_run_s_infinite_losses_are_counted_and_left_out_by_drop_incomplete(tmp_path):
@@ -142,3 +155,132 @@ def test_a_diverged_run_s_infinite_losses_are_counted_and_left_out_by_drop_incom
                                          r"infinite: loss:a 2, loss:b 2\)"):
         t = read_runs_mapped(p, None, drop_incomplete=True)
     assert list(t.runs) == [f"r{i}" for i in range(12) if i not in (7, 10, 11)]
+
+
+# ---------------------------------------------------------------- an eval missing in some runs, fitted per eval
+def _evals_table(path, n: int = 40):  # type: ignore[no-untyped-def]
+    """40 runs, 3 domains, evals a, b, c; loss:b missing in 5 rows (an eval job that crashed for those runs)."""
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=n)
+    df = pd.DataFrame({"run": [f"r{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate("xyz")}})
+    for k, e in enumerate("abc"):
+        df[f"loss:{e}"] = (2.0 + 0.3 * k + np.exp(-2 * W[:, k]) + 0.3 * W[:, (k + 1) % 3]
+                           + rng.normal(0, 0.005, n))
+    df.loc[[3, 9, 17, 22, 30], "loss:b"] = np.nan
+    df.to_csv(path, index=False)
+    return path, df
+
+
+def _values(law):  # type: ignore[no-untyped-def]
+    return {k: p.value for k, p in law.params_.items()}
+
+
+def test_fit_of_one_eval_uses_every_row_that_has_it(tmp_path):
+    from mixlaw.api import fit_table
+    from mixlaw.data import RunTable
+
+    p, df = _evals_table(tmp_path / "t.csv")
+    t = read_runs(p)
+    assert t.missing_losses() == {"a": 0, "b": 5, "c": 0}
+    # a: all 40 rows, exactly the fit on the table without column b (no warning: a misses no row).
+    with warnings_as_errors():
+        fa = fit_table(t, law="ye-exp", targets="a")
+    ref = fit_table(RunTable(df.drop(columns="loss:b")), law="ye-exp", targets="a")
+    assert fa.n_runs_ == 40 and fa.rows_left_out_ == {}
+    np.testing.assert_allclose(list(_values(fa).values()), list(_values(ref).values()), rtol=1e-12)
+    # b: its 35 rows, exactly the fit on those rows; the warning and the report count the 5 left out.
+    with pytest.warns(DataWarning, match=r"fitting loss:b on the 35 of 40 rows that have it; left out 5 rows with no "
+                                         r"value \(loss:b 5; lines 5, 11, 19, 24, 32\)"):
+        fb = fit_table(t, law="ye-exp", targets="b")
+    ref = fit_table(RunTable(df[df["loss:b"].notna()]), law="ye-exp", targets="b")
+    np.testing.assert_allclose(list(_values(fb).values()), list(_values(ref).values()), rtol=1e-12)
+    assert fb.n_runs_ == 35 and fb.report().to_dict()["rows_left_out"] == {"b": 5}
+    assert "(35 runs, 3 domains; left out rows without a loss: loss:b 5)" in fb.report().text()
+
+
+def test_fitting_several_evals_takes_the_rows_that_have_each(tmp_path):
+    from mixlaw.api import fit_table
+
+    p, df = _evals_table(tmp_path / "t.csv")
+    with pytest.warns(DataWarning, match=r"fitting a, b, c on the 35 of 40 rows that have each of them; .*fit an "
+                                         r"eval alone \(--target EVAL\) to use every row it has"):
+        f = fit_table(read_runs(p), law="ye-exp", targets="all")
+    assert f.n_runs_ == 35 and f.rows_left_out_ == {"b": 5}
+    with warnings.catch_warnings():  # the 5 rows left out may lie outside the fitted range: an extrapolation
+        warnings.simplefilter("ignore")
+        assert np.all(np.isfinite(f.predict(df[[c for c in df if c.startswith("w:")]].to_numpy())))
+
+
+def test_an_eval_with_too_few_rows_is_a_clear_error(tmp_path):
+    from mixlaw.api import fit_table, optimize_runs
+    from mixlaw.errors import InputError
+
+    p, df = _evals_table(tmp_path / "t.csv")
+    df.loc[3:, "loss:c"] = np.nan
+    df.to_csv(p, index=False)
+    t = read_runs(p)
+    with pytest.warns(DataWarning), pytest.raises(InputError, match=r"3 observations are too few .*\(only 3 of the "
+                                                                    r"table's 40 rows have every target's loss: "
+                                                                    r"missing loss:c in 37 rows\)"):
+        fit_table(t, law="ye-exp", targets="c")
+    with pytest.warns(DataWarning), pytest.raises(InputError, match=r"only 3 of the table's 40 rows"):
+        optimize_runs(t, law="ye-exp", targets="c")
+    df["loss:c"] = np.nan
+    df.to_csv(p, index=False)
+    with pytest.raises(DataError, match=r"no row has a loss for every one of \['c'\] \(loss:c 40 of 40 rows miss "
+                                        r"one\): c has no value in any row"):
+        fit_table(read_runs(p), law="ye-exp", targets="c")
+
+
+def test_inf_is_still_a_diverged_run_and_nan_weights_still_named(tmp_path):
+    p, df = _evals_table(tmp_path / "t.csv")
+    df.loc[4, "loss:a"] = np.inf
+    df.to_csv(p, index=False)
+    with pytest.raises(DataError, match=r"t\.csv:6: column 'loss:a': loss is inf"):
+        read_runs(p)
+    df.loc[4, "loss:a"] = 2.5
+    df.loc[6, "w:y"] = np.nan
+    df.to_csv(p, index=False)
+    with pytest.raises(DataError, match=r"t\.csv:8: column 'w:y': weight is nan, expected a finite number"):
+        read_runs(p)
+
+
+def test_optimize_and_compare_take_the_rows_of_their_targets(tmp_path):
+    from mixlaw.api import compare_tables, optimize_runs
+    from mixlaw.data import RunTable
+
+    p, df = _evals_table(tmp_path / "t.csv")
+    t = read_runs(p)
+    with warnings_as_errors():
+        oa = optimize_runs(t, law="ye-exp", targets="a")
+    ref = optimize_runs(RunTable(df.drop(columns="loss:b")), law="ye-exp", targets="a")
+    assert oa.weights == ref.weights and oa.rows_left_out == {}
+    # The mean of a, b, c: on the 35 rows with all three; rows named in the user's table, not in its subset.
+    with pytest.warns(DataWarning, match="fitting a, b, c on the 35 of 40 rows"):
+        om = optimize_runs(t, law="ye-exp", targets="all")
+    full = df[df["loss:b"].notna()]
+    best = int(full[["loss:a", "loss:b", "loss:c"]].mean(axis=1).idxmin())
+    assert om.rows_left_out == {"b": 5} and om.to_dict()["rows_left_out"] == {"b": 5}
+    assert om.best_run is not None and om.best_run["row"] == best and om.best_run["run"] == f"r{best}"
+    assert "runs left out for want of a loss: loss:b 5" in str(om)
+    train, test = RunTable(df.iloc[:30], path="train"), RunTable(df.iloc[30:], path="test")
+    with warnings_as_errors():
+        board = compare_tables(train, {"te": test}, targets="a", laws=["ye-exp"])
+    assert board.rows[0].error is None
+    with pytest.warns(DataWarning, match=r"test: scoring a, b, c on the 9 of 10 rows"), \
+            pytest.warns(DataWarning, match=r"train: fitting a, b, c on the 26 of 30 rows"):
+        board = compare_tables(train, {"te": test}, targets="all", laws=["ye-exp"])
+    assert board.rows[0].error is None and np.isfinite(board.rows[0].splits["te"]["rmse"])
+
+
+def test_cli_fit_json_says_which_rows_each_eval_lost(capsys, tmp_path):
+    from cli_runner import run_cli
+
+    p, _ = _evals_table(tmp_path / "t.csv")
+    code, out, err = run_cli(capsys, "fit", "--runs", str(p), "--target", "b", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["report"]["rows_left_out"] == {"b": 5} and doc["report"]["n_runs"] == 35
+    assert "left out 5 rows with no value (loss:b 5" in err
+    code, out, err = run_cli(capsys, "fit", "--runs", str(p), "--target", "a", "--json")
+    assert code == 0 and json.loads(out)["report"]["rows_left_out"] == {} and "left out" not in err

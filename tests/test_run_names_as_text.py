@@ -68,7 +68,7 @@ def test_a_missing_loss_is_still_found_and_named(tmp_path, cell):
     lines[4] = ",".join(parts)
     p.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"runs\.csv:5: column 'loss:x': loss is nan"):
-        read_runs(p)
+        read_runs(p).losses()
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])

@@ -26,12 +26,13 @@ from .data import (
     _read_any,
     beyond_tol,
     known_names,
+    note_left_out,
     read_runs,
     scale_mismatch,
     unseen_zero_domains,
 )
 from .datasets import bundled_splits, load_regmix
-from .errors import DataError, InputError, ScaleWarning, UnusedDomainWarning
+from .errors import DataError, FitError, InputError, ScaleWarning, UnusedDomainWarning
 from .evals import linear_objective, warn_minimised_metrics
 from .export import parse_mixture, sum_hint
 from .laws import available_laws, get_law, law_from_dict
@@ -372,6 +373,10 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     OptimumResult
     """
     names = table.resolve_targets(targets)
+    # An eval missing in some runs: the law (one for every target) and the objective take the rows that have all.
+    left_out = {k: n for k, n in table.missing_losses(names).items() if n}
+    rows, n_table = table.complete_rows(names), len(table)
+    table = table.complete(names, stacklevel=2)
     # Fail fast on bad constraints or objective names, before the (cross-validated) fit.
     _objective_weights(objective, names)
     _constraints(table.domains, constraints.get("bounds"), constraints.get("fixed"),
@@ -411,13 +416,18 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         opt_kw["natural"] = table.weights.mean(axis=0)
     if (step_law is None) != (target_steps is None):
         raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
-    if n_boot:
-        # Fitted exactly as bootstrap_law fits its point estimate, which it then reuses instead of a second fit.
-        fitted = est.clone().fit(table.weights, table.losses(names).reshape(len(table), -1), domains=table.domains,
-                                 targets=names, model_params=table.model_params, tokens=table.tokens)
-    else:
-        fitted = est.clone().fit(table, targets=names)
-    check_enough_runs(fitted)  # before spending n_boot refits
+    try:
+        if n_boot:
+            # Fitted exactly as bootstrap_law fits its point estimate, which it then reuses instead of a second fit.
+            fitted = est.clone().fit(table.weights, table.losses(names).reshape(len(table), -1),
+                                     domains=table.domains, targets=names, model_params=table.model_params,
+                                     tokens=table.tokens)
+        else:
+            fitted = est.clone().fit(table, targets=names)
+        check_enough_runs(fitted)  # before spending n_boot refits
+    except (InputError, FitError) as err:
+        note_left_out(err, left_out, len(table), n_table)
+        raise
     if n_boot:
         result = bootstrap_law(est, table, names, n=n_boot, random_state=random_state, n_jobs=n_jobs,
                                optimize=opt_kw, on_progress=on_progress, fitted=fitted).optimum
@@ -443,6 +453,12 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         result.best_run = best_measured_run(table, names, asked, maximize)
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
+    if left_out:  # rows of the table the user gave, not of its complete part
+        result.rows_left_out = left_out
+        if result.nearest_run is not None and own_runs:
+            result.nearest_run = int(rows[result.nearest_run])
+        if result.best_run is not None:
+            result.best_run["row"] = int(rows[result.best_run["row"]])
     return result
 
 

@@ -166,6 +166,10 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             have = [n for n in scored if n in t.evals]
             hint = f" (--target {','.join(have)} scores the evals it has)" if have else ""
             raise InputError(f"{t.path or name}: held-out split {name!r} has no loss column for {missing}{hint}")
+    # An eval missing in some runs: every law is fitted on the rows that have all targets, and scored on the
+    # held-out rows that have the scored ones (each says how many it left out).
+    train = train.complete(names, stacklevel=2)
+    tests = {name: t.complete(scored, doing="scoring", stacklevel=2) for name, t in tests.items()}
     fitted_at = train.scale_summary()
     for name, t in tests.items():
         why = scale_mismatch(fitted_at, t, f"held-out split {name!r}")

@@ -265,23 +265,13 @@ class RunTable:
                           stacklevel=3)
 
         L = df[lcols].to_numpy(dtype=np.float64)
-        missing = np.isnan(L)
-        if missing.any():
-            # Real sweeps often miss an eval at a checkpoint or two: say how many and how to get past them, not
-            # just the first cell, so one pass fixes the table.
-            i, j = (int(k[0]) for k in np.nonzero(missing))
-            per_col = ", ".join(f"{c} {int(n)}" for c, n in zip(lcols, missing.sum(axis=0), strict=True) if n)
-            raise self._err(f"loss is nan, expected a finite positive number ({int(missing.any(axis=1).sum())} of "
-                            f"{len(df)} rows miss a loss: {per_col}; leave those rows out with 'mixlaw runs import "
-                            f"{self.path or 'TABLE'} --drop-incomplete --out runs.parquet' (add --evals EVAL,... to "
-                            "import only the evals you fit and keep the rows that miss another), or drop those "
-                            "columns)",
-                            i, lcols[j])
+        # A NaN loss is an eval the run lacks (added later, a crashed eval job): kept, and each fit of an eval uses
+        # the rows that have it (:meth:`complete`); :meth:`losses` refuses it, so no fit or metric sees a NaN.
         for c in lcols:
             col = df[c].to_numpy(dtype=np.float64)
-            bad = ~np.isfinite(col)
+            bad = np.isinf(col)
             if bad.any():
-                # NaN was counted above: these are +-inf, a diverged run's evals; count them as the NaN rows are.
+                # NaN is a missing eval (above); these are +-inf, a diverged run's evals: count their rows.
                 # The command is for a file; an importer's table (a TensorBoard folder, a W&B project) says the fix.
                 n = int(np.isinf(L).any(axis=1).sum())
                 how = (f" with 'mixlaw runs import {self.path} --drop-incomplete --out runs.parquet'"
@@ -290,7 +280,7 @@ class RunTable:
                                 f"row{'s' if len(df) > 1 else ''} have an infinite loss: a diverged run? leave those "
                                 f"rows out{how}, and check that run's last finite losses)",
                                 int(np.flatnonzero(bad)[0]), c)
-            bad = col <= 0
+            bad = col <= 0  # False for NaN
             if bad.any():
                 raise self._err(f"loss is {col[bad][0]:g}, expected > 0 ({NONPOSITIVE_HINT})",
                                 int(np.flatnonzero(bad)[0]), c)
@@ -392,10 +382,74 @@ class RunTable:
         return out
 
     def losses(self, targets: str | Sequence[str] | None = None) -> np.ndarray:
-        """Losses of the given targets: shape (n_rows,) for one name, (n_rows, n_targets) for a list."""
+        """Losses of the given targets: shape (n_rows,) for one name, (n_rows, n_targets) for a list.
+
+        Raises
+        ------
+        DataError
+            A row misses one of these losses (a NaN cell): take :meth:`complete` first, the rows that have them.
+        """
         names = self.resolve_targets(targets)
         arr = self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64)
+        missing = np.isnan(arr)
+        if missing.any():
+            # Real sweeps often miss an eval at a checkpoint or two: say how many and how to get past them, not
+            # just the first cell, so one pass fixes the table.
+            lcols = [LOSS_PREFIX + n for n in names]
+            i, j = (int(k[0]) for k in np.nonzero(missing))
+            per_col = ", ".join(f"{c} {int(n)}" for c, n in zip(lcols, missing.sum(axis=0), strict=True) if n)
+            raise self._err(f"loss is nan, expected a finite positive number ({int(missing.any(axis=1).sum())} of "
+                            f"{len(self)} rows miss a loss: {per_col}; fit and optimize take the rows that have "
+                            "their targets' losses, or leave those rows out with 'mixlaw runs import "
+                            f"{self.path or 'TABLE'} --drop-incomplete --out runs.parquet' (add --evals EVAL,... to "
+                            "import only the evals you fit and keep the rows that miss another), or drop those "
+                            "columns)", i, lcols[j])
         return arr[:, 0] if isinstance(targets, str) and targets != "all" else arr
+
+    def missing_losses(self, targets: str | Sequence[str] | None = None) -> dict[str, int]:
+        """Per eval of ``targets`` (default all), the number of rows without its loss (NaN cells), 0 included."""
+        names = self.resolve_targets(targets)
+        miss = np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
+        return {n: int(k) for n, k in zip(names, miss.sum(axis=0), strict=True)}
+
+    def complete_rows(self, targets: str | Sequence[str] | None = None) -> np.ndarray:
+        """Indices of the rows that have a loss for every eval of ``targets`` (default all)."""
+        names = self.resolve_targets(targets)
+        miss = np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
+        return np.flatnonzero(~miss.any(axis=1))
+
+    def complete(self, targets: str | Sequence[str] | None = None, *, doing: str = "fitting",
+                 stacklevel: int = 2) -> RunTable:
+        """The rows that have a loss for every eval of ``targets`` (default all): ``self`` when none misses one.
+
+        One eval is fitted on every row where it was measured; several fitted together (one law, a mean or
+        weighted objective) on the rows where each of them was. A :class:`DataWarning` counts the rows left out
+        per eval and names their first lines.
+
+        Raises
+        ------
+        DataError
+            No row has every one of these losses.
+        """
+        names = self.resolve_targets(targets)
+        miss = np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
+        out = miss.any(axis=1)
+        if not out.any():
+            return self
+        per = ", ".join(f"loss:{n} {int(k)}" for n, k in zip(names, miss.sum(axis=0), strict=True) if k)
+        where = self.path or "run table"
+        lines = ", ".join(str(int(x)) for x in self._lines[out][:5]) + (", ..." if out.sum() > 5 else "")
+        if out.all():
+            raise DataError(f"no row has a loss for every one of {names} ({per} of {len(self)} rows miss one): "
+                            + (f"{names[0]} has no value in any row" if len(names) == 1 else
+                               "fit each eval alone (--target EVAL) on the rows it has"), path=self.path)
+        who = f"loss:{names[0]}" if len(names) == 1 else ", ".join(names)
+        alone = "" if len(names) == 1 else "; fit an eval alone (--target EVAL) to use every row it has"
+        warnings.warn(f"{where}: {doing} {who} on the {int((~out).sum())} of {len(self)} rows that have "
+                      f"{'it' if len(names) == 1 else 'each of them'}; left out {int(out.sum())} "
+                      f"row{'s' if out.sum() > 1 else ''} with no value ({per}; lines {lines}){alone}",
+                      DataWarning, stacklevel=stacklevel)
+        return self.subset(~out)
 
     def subset(self, rows: Any) -> RunTable:
         """A new RunTable with the selected rows (boolean mask or integer index)."""
@@ -448,8 +502,9 @@ class RunTable:
         med = {c: None if (v := self._optional(c)) is None else float(np.median(v)) for c in ("params", "tokens")}
         spread = self.scale_spread()
         ranges = {f"{c}_range": (spread[c][1], spread[c][2]) for c in ("params", "tokens") if c in spread}
-        losses = {e: tuple(float(f(self.frame[LOSS_PREFIX + e])) for f in (np.min, np.median, np.max))
-                  for e in self.evals}
+        # Over the rows that have the eval (a NaN cell is a missing one); an eval no row has gets no entry.
+        cols = {e: (v := self.frame[LOSS_PREFIX + e].to_numpy(dtype=np.float64))[~np.isnan(v)] for e in self.evals}
+        losses = {e: tuple(float(f(v)) for f in (np.min, np.median, np.max)) for e, v in cols.items() if v.size}
         return {**med, **ranges, "losses": losses}
 
     def scale_spread(self) -> dict[str, tuple[int, float, float]]:
@@ -466,6 +521,16 @@ class RunTable:
     def __repr__(self) -> str:
         return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
                 + (f", path={self.path!r}" if self.path else "") + ")")
+
+
+def note_left_out(err: Exception, left_out: dict[str, int], n_rows: int, n_table: int) -> None:
+    """Append to ``err``'s message how many of the table's rows the failed fit had, when an eval missing in some
+    rows (``left_out``: eval -> rows without its loss) made them few: "3 observations are too few" read as a small
+    table, when the eval is missing from most of a large one."""
+    if left_out and err.args and isinstance(err.args[0], str):
+        miss = ", ".join(f"loss:{e} in {n}" for e, n in left_out.items())
+        err.args = (f"{err.args[0]} (only {n_rows} of the table's {n_table} rows have every target's loss: "
+                    f"missing {miss} rows)", *err.args[1:])
 
 
 #: Two tables are at the same model size / token count when their medians are within this factor.

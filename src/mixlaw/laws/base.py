@@ -32,10 +32,12 @@ from ..data import (
     SAME_MIXTURE_RTOL,
     WEIGHT_PREFIX,
     RunTable,
+    note_left_out,
     scale_mismatch,
 )
 from ..errors import (
     ExtrapolationWarning,
+    FitError,
     InputError,
     InvalidParameterError,
     LossRangeWarning,
@@ -196,8 +198,15 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         domains = frame_domains if domains is None else domains
         model_params = frame_scale.get("params") if model_params is None else model_params
         tokens = frame_scale.get("tokens") if tokens is None else tokens
+        left_out: dict[str, int] = {}
+        n_table = 0
         if isinstance(weights, RunTable):
             table = weights
+            if losses is None:
+                # An eval missing in some runs (NaN cells): each fit uses the rows that have its targets.
+                left_out = {k: n for k, n in table.missing_losses(targets).items() if n}
+                n_table = len(table)
+                table = table.complete(targets, stacklevel=3)
             fit_scale, source, spread = table.scale_summary(), table.path, table.scale_spread()
             why = scale_blind_message(table.path, spread, [self])
             if why:
@@ -251,6 +260,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         self._fit_scale = fit_scale
         self._data_source = source  # the table's file (or bundled name): what report() names as its data
         self.n_runs_ = W.shape[0]
+        self.rows_left_out_ = left_out  # per eval, the table's rows without its loss (not in n_runs_)
         self.n_features_in_ = W.shape[1]  # scikit-learn's name for the number of weight columns
         self._w_range = (W.min(axis=0), W.max(axis=0))
         # Only laws that take N / D remember their range (and warn when predicting outside it).
@@ -261,7 +271,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         self._n_range = None if ctx.model_params is None else (ctx.model_params.min(), ctx.model_params.max())
         self._d_range = None if ctx.tokens is None else (ctx.tokens.min(), ctx.tokens.max())
         t0 = time.perf_counter()
-        self._fit(W, Y, ctx)
+        try:
+            self._fit(W, Y, ctx)
+        except (InputError, FitError) as err:
+            note_left_out(err, left_out, W.shape[0], n_table)
+            raise
         self.fit_seconds_ = time.perf_counter() - t0
         if fit_scale is not None and self.members_checked and hasattr(self, "members_"):
             # A meta-law takes N and D, but the member it chose may not (auto chose bimix, which takes no model

@@ -135,6 +135,8 @@ class OptimumResult:
     best_run: dict[str, Any] | None = None
     refine_with: str | None = None
     improvement_interval: dict[str, Any] | None = None
+    #: Per eval, the table's rows left out of the fit for want of its loss (set by :func:`mixlaw.api.optimize_runs`).
+    rows_left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def improvement(self) -> float:
@@ -162,7 +164,8 @@ class OptimumResult:
                 "runs_spacing_l1": self.runs_spacing_l1, "improvement_interval": self.improvement_interval,
                 "selection": self.selection, "intervals": self.intervals,
                 "steps_to_match": None if self.steps is None else self.steps.to_dict(), "law_error": self.law_error,
-                "best_run": None if self.best_run is None else dict(self.best_run)}
+                "best_run": None if self.best_run is None else dict(self.best_run),
+                "rows_left_out": dict(self.rows_left_out)}
 
     def _option(self, option: str, does: str, what: str) -> str:
         """A note's advice: the ``option`` and what it ``does``, or ``what`` and the command that takes the option
@@ -220,6 +223,9 @@ class OptimumResult:
                 lines.append("    note: the improvement's interval reaches 0: the optimum may be no better than the "
                              "natural mixture" + (", nor are the steps-to-match figures a gain"
                                                   if self.steps is not None else ""))
+        if self.rows_left_out:
+            lines.append("    runs left out for want of a loss: "
+                         + ", ".join(f"loss:{e} {n}" for e, n in self.rows_left_out.items()))
         if self.best_run is not None:
             # The baseline that needs no law: on Olmix's DCLM swarm (mean bits-per-byte of 110 evals) the optimum's
             # 1.3685 was read against the runs' mean mixture's 1.81 (a 24 % gain), while the best run had measured

@@ -222,6 +222,13 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         raise InputError(f"n_jackknife must be an int >= 0; got {n_jackknife!r}")
     if not isinstance(table, RunTable):
         raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
+    # An eval missing at some checkpoints (NaN cells): every stage fits the rows that have all the targets.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        table = table.complete(targets)
+    missing_line = next((str(w.message) for w in caught), None)
+    if missing_line is not None:
+        warnings.warn(missing_line, DataWarning, stacklevel=2)
     # Sizes written two ways are one before the size filter reads them; mixtures are merged on the rows it keeps
     # (Ye et al.'s RedPajama writes one mixture two ways at 1B alone: --fit-up-to 410M needs no word of it), before
     # anything groups rows into mixtures (the backtest's split, the routes).
@@ -249,7 +256,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
                            random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
                            fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
                            fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
-    for line in (tail_line, merged_line, kept_line, snap_line, sizes_line):
+    for line in (tail_line, merged_line, kept_line, snap_line, sizes_line, missing_line):
         if line is not None:
             result.warnings.insert(0, line)
     return result
