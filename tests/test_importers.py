@@ -341,9 +341,14 @@ def test_missing_loss_hint_keeps_the_column_map(tmp_path, capsys):
     src = tmp_path / "sweep.csv"
     cols = "run=name,w:*=weight_*,loss:*=*_loss"
     pd.DataFrame({"name": ["x", "y", "z"], "weight_a": [0.2, 0.6, 0.5], "weight_b": [0.8, 0.4, 0.5],
-                  "a_loss": [3.1, None, 3.0]}).to_csv(src, index=False)
+                  "a_loss": [3.1, float("inf"), 3.0]}).to_csv(src, index=False)
     code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", cols, "--out", str(tmp_path / "r.csv"))
     assert code == 2 and f'--columns "{cols}" --drop-incomplete' in err
+    # A missing loss (not a diverged run's inf) is kept: the import says so, and how to leave those rows out.
+    pd.DataFrame({"name": ["x", "y", "z"], "weight_a": [0.2, 0.6, 0.5], "weight_b": [0.8, 0.4, 0.5],
+                  "a_loss": [3.1, None, 3.0]}).to_csv(src, index=False)
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", cols, "--out", str(tmp_path / "r.csv"))
+    assert code == 0 and "rows without a loss: loss:a 1 (a fit of an eval uses the rows that have it; " in err
     code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", cols, "--drop-incomplete",
                         "--out", str(tmp_path / "r.csv"))
     assert code == 0 and "left out 1 of 3 rows" in err

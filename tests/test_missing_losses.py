@@ -284,3 +284,18 @@ def test_cli_fit_json_says_which_rows_each_eval_lost(capsys, tmp_path):
     assert "left out 5 rows with no value (loss:b 5" in err
     code, out, err = run_cli(capsys, "fit", "--runs", str(p), "--target", "a", "--json")
     assert code == 0 and json.loads(out)["report"]["rows_left_out"] == {} and "left out" not in err
+
+
+def test_an_eval_group_or_total_misses_the_rows_that_miss_a_member(tmp_path):
+    from mixlaw.api import fit_table
+    from mixlaw.evals import add_eval_groups, add_weighted_total
+
+    p, df = _evals_table(tmp_path / "t.csv")
+    t = add_eval_groups(read_runs(p), {"ab": {"a": 1.0, "b": 1.0}, "ac": {"a": 1.0, "b": 0.0, "c": 1.0}})
+    assert t.missing_losses(["ab", "ac"]) == {"ab": 5, "ac": 0}  # a member weighed 0 is not needed
+    assert add_weighted_total(t, {"a": 1.0, "b": 2.0}).missing_losses("objective") == {"objective": 5}
+    with pytest.warns(DataWarning, match="fitting loss:ab on the 35 of 40 rows"):
+        f = fit_table(t, law="ye-exp", targets="ab")
+    ok = df["loss:b"].notna().to_numpy()
+    np.testing.assert_allclose(t.subset(ok).losses("ab"), (df["loss:a"] + df["loss:b"])[ok] / 2, rtol=1e-12)
+    assert f.n_runs_ == 35

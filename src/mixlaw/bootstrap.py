@@ -545,6 +545,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         raise InputError(f"level must be in (0, 1); got {level!r}")
     base = get_law(law, **dict(law_options or {})) if isinstance(law, str) else law.clone()
     names = table.resolve_targets(targets)
+    table = table.complete(names, stacklevel=2)  # the rows that have every target's loss (a NaN cell: missing)
     W, Y = table.weights, table.losses(names)
     Y = Y.reshape(len(table), -1)
     t0 = time.perf_counter()

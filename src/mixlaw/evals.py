@@ -88,7 +88,8 @@ def _with_column(table: RunTable, name: str, values: np.ndarray) -> RunTable:
     if col in table.frame.columns:
         raise InputError(f"{table.path or 'run table'}: a loss column {col!r} exists already; choose another "
                          "group name")
-    if not np.all(np.isfinite(values) & (values > 0)):  # cannot happen for losses > 0 and weights >= 0
+    # NaN only where a member's loss is missing; inf or <= 0 cannot happen for losses > 0 and weights >= 0.
+    if not np.all(np.isnan(values) | (np.isfinite(values) & (values > 0))):
         raise InputError(f"{name!r}: computed losses are not all finite and positive")
     out = table.subset(np.arange(len(table)))
     out.frame = out.frame.assign(**{col: values})
@@ -124,8 +125,16 @@ def add_eval_groups(table: RunTable, groups: Mapping[str, Mapping[str, float]]) 
     out = table
     for name, members in groups.items():
         s = _check_weights(name, members, table, "eval group")
-        Y = table.losses(list(members))
-        out = _with_column(out, name, Y @ (s / s.sum()))
+        out = _with_column(out, name, _weighted(table, list(members), s / s.sum()))
+    return out
+
+
+def _weighted(table: RunTable, names: list[str], s: np.ndarray) -> np.ndarray:
+    """sum_i s_i L_i per row, missing (NaN) in the rows that miss a loss weighed above 0: the combined eval is
+    then fitted on the rows that have every eval in it, as :meth:`RunTable.complete` takes them."""
+    Y = table.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64)
+    used = s > 0
+    out = Y[:, used] @ s[used]  # NaN where a used member is NaN (a missing loss), never from a 0-weight one
     return out
 
 
@@ -143,7 +152,7 @@ def add_weighted_total(table: RunTable, weights: Mapping[str, float], name: str 
     array([5.])
     """
     s = _check_weights(name, weights, table, "weighted total")
-    return _with_column(table, name, table.losses(list(weights)) @ s)
+    return _with_column(table, name, _weighted(table, list(weights), s))
 
 
 def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequence[str]) -> np.ndarray | None:

@@ -38,12 +38,16 @@ OnOpt = typer.Option(None, "--on", metavar="COLUMN",
 def _write(table: RunTable, out_path: Path, as_json: bool) -> None:
     write_table(table.frame, out_path)
     doc = {"out": str(out_path), "rows": len(table), "runs": int(table.frame["run"].nunique()),
-           "domains": table.domains, "evals": table.evals}
+           "domains": table.domains, "evals": table.evals,
+           "missing_losses": {e: n for e, n in table.missing_losses().items() if n}}
     if as_json:
         emit_json(doc)
     else:
+        gaps = ", ".join(f"loss:{e} {n}" for e, n in doc["missing_losses"].items())
+        gaps = (f"; rows without a loss: {gaps} (a fit of an eval uses the rows that have it; --drop-incomplete "
+                "leaves them out)") if gaps else ""
         err.print(f"wrote {doc['rows']} rows ({doc['runs']} runs; domains {_some(table.domains)}; "
-                  f"evals {_some(table.evals)}) to {out_path}", highlight=False, markup=False)
+                  f"evals {_some(table.evals)}{gaps}) to {out_path}", highlight=False, markup=False)
 
 
 def _some(names: list[str], limit: int = 20) -> str:
