@@ -299,3 +299,32 @@ def test_an_eval_group_or_total_misses_the_rows_that_miss_a_member(tmp_path):
     ok = df["loss:b"].notna().to_numpy()
     np.testing.assert_allclose(t.subset(ok).losses("ab"), (df["loss:a"] + df["loss:b"])[ok] / 2, rtol=1e-12)
     assert f.n_runs_ == 35
+
+
+def test_pipeline_takes_the_rows_of_its_targets():
+    from mixlaw.data import RunTable
+    from mixlaw.pipeline import fit_pipeline
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for N in (1e7, 3e7, 1e8):
+        for i in range(12):
+            w = rng.dirichlet(np.ones(3))
+            for s in (1000, 2000, 4000):
+                r = {"run": f"m{i}-{int(N)}", "params": N, "step": s, **{f"w:{d}": w[j] for j, d in enumerate("xyz")}}
+                for k, e in enumerate("ab"):
+                    r[f"loss:{e}"] = ((2 + 0.3 * k + np.exp(-2 * w[k]) + 0.3 * w[(k + 1) % 3])
+                                      * (1 + 0.3 * (N / 1e7) ** -0.2 + 0.1 * (s / 1000) ** -0.3) + rng.normal(0, .003))
+                rows.append(r)
+    df = pd.DataFrame(rows)
+    df.loc[[5, 40, 77], "loss:b"] = np.nan
+    kw = {"target_params": 1e9, "target_steps": 8000, "route": "direct", "law": "ye-exp", "intervals": False}
+    W = np.array([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]])
+    with warnings_as_errors():
+        ra = fit_pipeline(RunTable(df), targets="a", **kw)
+    ref = fit_pipeline(RunTable(df.drop(columns="loss:b")), targets="a", **kw)
+    np.testing.assert_allclose(ra.predict(W), ref.predict(W), rtol=1e-12)
+    with pytest.warns(DataWarning, match=r"fitting a, b on the 105 of 108 rows that have each of them"):
+        rab = fit_pipeline(RunTable(df), targets="all", **kw)
+    assert any("left out 3 rows with no value (loss:b 3; lines 7, 42, 79)" in w for w in rab.warnings)
+    assert np.all(np.isfinite(rab.predict(W)))

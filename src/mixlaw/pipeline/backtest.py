@@ -172,6 +172,8 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     if step_ratio is not None and not step_ratio > 1:
         raise InputError(f"step_ratio must be > 1; got {step_ratio!r}")
     fit_from = _check_fit_from(fit_from)
+    # The rows that have every target's loss, as fit_pipeline takes them (its warning said which were left out).
+    table = table.subset(table.complete_rows(targets))
     if axis is None:
         axis = "step" if "step" in table.frame.columns else "tokens"
     if axis not in ("step", "tokens"):
