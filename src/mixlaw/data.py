@@ -5,7 +5,8 @@ One row per evaluation of one model (a run at one checkpoint). Columns:
 ========================  ==============================================================
 ``run``                   run identifier (string)
 ``w:<domain>``            training proportion of each training domain (rows sum to 1)
-``loss:<eval>``           validation loss on each evaluation set (at least one)
+``loss:<eval>``           validation loss on each evaluation set (at least one); empty / NaN: not measured
+                          for that row (each fit of an eval takes the rows that have it, :meth:`RunTable.complete`)
 ``params``                model size N, non-embedding parameters (optional)
 ``step`` / ``tokens``     training step S / tokens seen D at that checkpoint (optional)
 ========================  ==============================================================
