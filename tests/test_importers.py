@@ -605,3 +605,22 @@ def test_a_table_of_losses_alone_is_told_to_come_after_its_mixtures(tmp_path):
     with pytest.raises(DataError) as e:
         read_runs(p)
     assert f"--runs MIXTURES.csv+{p}" in str(e.value) and "mixture/*" not in str(e.value)
+
+
+def test_drop_incomplete_help_says_what_happens_without_it(tmp_path, capsys):
+    # Since missing losses became NaN cells of the table (4010d2c), an import without --drop-incomplete keeps a row
+    # that misses a loss; only an infinite one stops it. The help still said every such row stopped the import.
+    from mixlaw.cli.runs import DropOpt
+
+    rows = pd.DataFrame({"run": ["a", "b", "c"], "w:x": [0.2, 0.5, 0.8], "w:y": [0.8, 0.5, 0.2],
+                         "loss:p": [3.0, 2.9, 2.8], "loss:q": [2.5, np.nan, 2.4]})
+    rows.to_csv(gap := tmp_path / "gap.csv", index=False)
+    code, _, err = _cli(capsys, "runs", "import", str(gap), "--out", str(tmp_path / "o.csv"))
+    assert code == 0 and "rows without a loss: loss:q 1" in err
+    assert len(read_runs(tmp_path / "o.csv")) == 3
+    rows.assign(**{"loss:q": [2.5, np.inf, 2.4]}).to_csv(inf := tmp_path / "inf.csv", index=False)
+    code, _, err = _cli(capsys, "runs", "import", str(inf), "--out", str(tmp_path / "o2.csv"))
+    assert code == 2 and "infinite loss" in err
+    help_ = " ".join(DropOpt.help.split())
+    assert "kept without it" in help_ and "diverged run: without it, an error" in help_
+    assert "instead of stopping with an error" not in help_

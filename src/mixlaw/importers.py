@@ -151,9 +151,9 @@ def _show(cols: list[str], n: int = 12) -> str:
 def _select_evals(df: pd.DataFrame, evals: Sequence[str] | None, where: str) -> pd.DataFrame:
     """``df`` with the loss columns of ``evals`` alone (names with or without ``loss:``; all of them if None).
 
-    Why: a run table has no empty loss cell, so ``drop_incomplete`` leaves out every row that misses any eval. On
-    a sweep whose one eval failed at a few checkpoints, a user fitting another eval lost those rows too; importing
-    the evals they fit keeps every row that has them.
+    Why: ``drop_incomplete`` leaves out every row that misses any eval. On a sweep whose one eval failed at a few
+    checkpoints, a user fitting another eval lost those rows too; importing the evals they fit keeps every row
+    that has them.
     """
     if evals is None:
         return df
@@ -174,7 +174,7 @@ def _select_evals(df: pd.DataFrame, evals: Sequence[str] | None, where: str) -> 
 def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Leave out the rows that miss a loss (an eval that failed at a checkpoint), with a warning that counts them.
 
-    Every loss column of ``df`` counts (a run table has no empty loss cell); import only the evals you fit
+    Every loss column of ``df`` counts; import only the evals you fit
     (:func:`_select_evals`) to keep the rows that miss another one. The warning says how many rows each eval alone
     would keep when that is more.
     """
@@ -191,7 +191,7 @@ def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataF
     if missing.all():
         raise DataError(f"no row has every eval loss ({_show(lcols)})", path=where)
     if missing.any():
-        # Which evals were missing, as the table's error counts them without --drop-incomplete.
+        # Which evals were missing, counted as the import's summary counts them without --drop-incomplete.
         miss = losses[missing].isna() | infinite[missing]
         per = "; ".join(f"{word}: " + ", ".join(f"{c} {int(k)}" for c, k in cells.sum().items() if k)
                         for word, cells in (("missing", empty), ("infinite", infinite)) if cells.to_numpy().any())
@@ -332,7 +332,8 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     """Read a CSV/Parquet/JSONL table whose columns have other names (a W&B or spreadsheet export).
 
     ``evals`` keeps the loss columns of those evals alone (all of them by default). ``drop_incomplete`` leaves
-    out, with a warning, the rows that miss one of the kept losses (without it such a row is an error): a row
+    out, with a warning, the rows that miss one of the kept losses (without it such a row is kept, its missing
+    loss NaN, and a fit of an eval uses the rows that have it) or have one infinite (without it an error): a row
     that misses only an eval left out by ``evals`` stays. ``mixtures``: a table (CSV/Parquet/JSONL) of the
     mixtures, one row per value of the key column ``on`` with its ``w:<domain>`` shares, joined to this table's
     rows on their ``on`` column (:func:`join_mixtures`): a sweep that names its runs by recipe. Without a ``run``

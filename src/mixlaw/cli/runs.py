@@ -21,8 +21,9 @@ ColumnsOpt = typer.Option(None, "--columns", metavar="MAP",
                                "w:<domain>, loss:<eval>; * matches a pattern, e.g. w:*=mixture/*).")
 OutOpt = typer.Option(..., "--out", help="Run table to write: .parquet, .csv or .jsonl.")
 DropOpt = typer.Option(False, "--drop-incomplete",
-                       help="Leave out (with a warning) the rows that miss one of the imported losses or have it "
-                            "infinite (a diverged run), instead of stopping with an error that counts them.")
+                       help="Leave out (with a warning) the rows that miss one of the imported losses (kept "
+                            "without it: a fit of an eval uses the rows that have it) or have it infinite (a "
+                            "diverged run: without it, an error that counts them).")
 EvalsOpt = typer.Option(None, "--evals", metavar="EVAL,...",
                         help="Import these evals' losses alone (default: all): with --drop-incomplete, a row that "
                              "misses only another eval's loss is kept.")
