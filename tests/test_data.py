@@ -142,7 +142,10 @@ _cells = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32), st.
 _names = st.sampled_from(["run", "w:a", "w:b", "w:c", "loss:a", "loss:b", "params", "step", "", "x", "w:", "loss:"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: CI must not pass or fail by the draw; the same 150 examples run on every machine (a 4000-example
+# random run found no failing input, 2026-12-05).
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(header=st.lists(_names, min_size=1, max_size=6), rows=st.lists(st.lists(_cells, min_size=0, max_size=7),
                                                                      max_size=5))
 def test_fuzzed_csv_loads_or_raises_our_error(tmp_path, header, rows):
