@@ -328,3 +328,74 @@ def test_pipeline_takes_the_rows_of_its_targets():
         rab = fit_pipeline(RunTable(df), targets="all", **kw)
     assert any("left out 3 rows with no value (loss:b 3; lines 7, 42, 79)" in w for w in rab.warnings)
     assert np.all(np.isfinite(rab.predict(W)))
+
+
+def _pilots(n: int = 16, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n)
+    df = pd.DataFrame({"run": [f"p{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                       "loss:x": 2 + np.exp(W @ [0.0, -2.0, 1.0]) * np.exp(0.01 * rng.standard_normal(n)),
+                       "loss:y": 2 + np.exp(W @ [0.0, 1.0, -2.0]) * np.exp(0.01 * rng.standard_normal(n))})
+    df.loc[[2, 11], "loss:y"] = np.nan
+    return df
+
+
+def test_design_select_takes_the_runs_that_have_every_target():
+    from mixlaw.data import RunTable
+    from mixlaw.design import select_runs
+
+    df = _pilots()
+    with warnings_as_errors():  # loss:x is in every row: no word
+        only_x = select_runs(RunTable(df), 6, targets="x", random_state=0)
+    assert list(only_x["run"]) == list(select_runs(RunTable(df.drop(columns="loss:y")), 6, random_state=0)["run"])
+    ok = df["loss:y"].notna().to_numpy()
+    with pytest.warns(DataWarning, match=r"selecting runs by x, y on the 14 of 16 rows that have each of them; "
+                                         r"left out 2 rows with no value \(loss:y 2; lines 4, 13\)"):
+        both = select_runs(RunTable(df), 6, random_state=0)
+    assert list(both["run"]) == list(select_runs(RunTable(df[ok]), 6, random_state=0)["run"])
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.WeightRangeWarning")
+def test_active_design_takes_the_runs_that_have_every_target():
+    from mixlaw.data import RunTable
+    from mixlaw.design import active_design
+    from mixlaw.laws import YeExponential
+
+    df = _pilots()
+    df.loc[11, "run"] = "act-000"  # a run left out of the fit still exists: its id is not proposed again
+    ok = df["loss:y"].notna().to_numpy()
+    kw = dict(law=YeExponential(n_restarts=2), n_bootstrap=8, n_candidates=200, n_jobs=1, random_state=0,
+              min_distance=0.0)
+    with pytest.warns(DataWarning, match=r"fitting x, y on the 14 of 16 rows that have each of them; left out 2 "
+                                         r"rows with no value \(loss:y 2; lines 4, 13\)") as rec:
+        d = active_design(RunTable(df), 3, **kw)
+    assert sum(issubclass(w.category, DataWarning) for w in rec) == 1
+    ref = active_design(RunTable(df[ok]), 3, **kw)
+    np.testing.assert_allclose(d[["w:a", "w:b", "w:c"]].to_numpy(), ref[["w:a", "w:b", "w:c"]].to_numpy(),
+                               rtol=1e-12)
+    assert list(d["run"]) == ["act-001", "act-002", "act-003"]
+
+
+def test_continual_fits_each_eval_on_the_rows_that_have_it():
+    from mixlaw.continual import critical_proportion
+    from mixlaw.data import RunTable
+
+    p = np.repeat(np.linspace(0.0, 0.9, 10), 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"run": [f"r{i}" for i in range(p.size)], "w:web": 1 - p, "w:code": p,
+                       "loss:web": (2 + 0.4 * np.exp(1.5 * p)) * np.exp(rng.normal(0, 0.002, p.size)),
+                       "loss:code": 1.5 + np.exp(-2.0 * p)})
+    df.loc[[3], "loss:web"] = np.nan
+    df.loc[[5, 6], "loss:code"] = np.nan
+    pre = 2 + 0.4 * np.exp(0.45)
+    with pytest.warns(DataWarning) as rec:
+        res = critical_proportion(RunTable(df), pre_loss=pre, n_boot=0)
+    said = [str(w.message) for w in rec if issubclass(w.category, DataWarning)]
+    assert len(said) == 2, said
+    assert "fitting loss:web on the 19 of 20 rows that have it; left out 1 row with no value (loss:web 1; lines 5)" \
+        in said[1]
+    assert "fitting loss:code on the 18 of 20 rows" in said[0]
+    web = critical_proportion(RunTable(df.drop(index=3).drop(columns="loss:code")), pre_loss=pre, n_boot=0)
+    assert res.proportion == pytest.approx(web.proportion, abs=1e-12) and res.n_runs == 19
+    assert res.new_loss_at_critical == pytest.approx(1.5 + np.exp(-2.0 * res.proportion), rel=1e-6)

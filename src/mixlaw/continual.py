@@ -187,7 +187,10 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
         if steps is not None and np.any(steps == 0):
             pre_rows = steps == 0
             if pre_loss is None:
-                pre_loss = float(np.mean(table.losses(original)[pre_rows]))
+                # The step-0 rows that have the original loss (a NaN cell is a loss not measured there).
+                pre_loss = float(np.mean(table.subset(pre_rows).complete(
+                    original, doing="taking the loss before continual pretraining from", stacklevel=4
+                ).losses(original)))
                 source = "step-0 rows"
             table = table.subset(np.flatnonzero(~pre_rows))
             steps = table.steps
@@ -286,6 +289,9 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     if original == new:
         raise InputError(f"original and new domain are both {original!r}")
     table, pre, source, has_new = _prepare(runs, losses, original, new, pre_loss, weight_tol)
+    # A run missing a loss (a NaN cell): each law is fitted on the rows that have its eval, as fit does.
+    table_new = table.complete(new, stacklevel=2) if has_new else table
+    table = table.complete(original, stacklevel=2)
     table_o = table
     est = get_law(law, random_state=random_state) if isinstance(law, str) else law.clone()
     if "reference" in est.get_params():
@@ -306,7 +312,8 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     p_star, status = _crossing(grid_p, curve, thr)
     new_loss = None
     if has_new:
-        new_law = est.clone().fit(W, table.losses(new), domains=[original, new], targets=[new])
+        new_law = est.clone().fit(table_new.weights_for([original, new]), table_new.losses(new),
+                                  domains=[original, new], targets=[new])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
             new_loss = float(np.asarray(new_law.predict(np.array([[1 - p_star, p_star]]))).ravel()[0])

@@ -22,7 +22,7 @@ from scipy.spatial.distance import cdist
 
 from .._validation import check_random_state
 from ..bootstrap import bootstrap_law
-from ..data import RunTable
+from ..data import RunTable, note_left_out
 from ..errors import ExtrapolationWarning, FitError, InputError, WeightRangeWarning
 from ..laws.base import MixingLaw, get_law
 from ..optimize import (
@@ -296,8 +296,16 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     est = get_law(law, random_state=seed) if isinstance(law, str) else law
     if not isinstance(est, MixingLaw):
         raise InputError(f"law must be a law key or a MixingLaw; got {type(law).__name__}")
-    fitted = est.clone().fit(runs, targets=names)
-    check_enough_runs(fitted)  # before the refits: with no spare run the committee cannot disagree usefully
+    # A run missing a target's loss (a NaN cell): the law, the committee and the noise take the rows that have
+    # every target; every run's mixture still counts for min_distance and its id is not reused.
+    all_runs, left_out = runs, {e: n for e, n in runs.missing_losses(names).items() if n}
+    runs = runs.complete(names, stacklevel=2)
+    try:
+        fitted = est.clone().fit(runs, targets=names)
+        check_enough_runs(fitted)  # before the refits: with no spare run the committee cannot disagree usefully
+    except (InputError, FitError) as err:
+        note_left_out(err, left_out, len(runs), len(all_runs))
+        raise
 
     predict_kw: dict[str, Any] = {}
     if fitted.uses_model_params and runs.model_params is not None:
@@ -321,11 +329,12 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     C = np.vstack([r_opt, r_opt + lam[:, None] * (U - r_opt)])
     C = np.clip(C, lo, hi)  # a convex combination of feasible points; this only removes ~1e-17 rounding
     W_runs = runs.weights_for(domains)
-    far = cdist(C, W_runs, "cityblock").min(axis=1) > min_distance
+    W_all = all_runs.weights_for(domains)
+    far = cdist(C, W_all, "cityblock").min(axis=1) > min_distance
     C = _dedup(C[far]) if far.any() else C[far]
     if len(C) < k:
         raise InputError(f"only {len(C)} candidate mixtures lie farther than min_distance={min_distance:g} from "
-                         f"the {len(W_runs)} runs; cannot propose {k} (raise radius or lower min_distance)")
+                         f"the {len(W_all)} runs; cannot propose {k} (raise radius or lower min_distance)")
 
     res = bootstrap_law(est, runs, names, n=n_bootstrap, random_state=seed, n_jobs=n_jobs, points=C)
     assert res.predictions is not None
@@ -351,7 +360,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     picks, picked_std = _greedy_committee(A, C, k, noise_var, min_distance)
 
     P = C[picks]
-    existing = set(np.asarray(runs.runs).astype(str))
+    existing = set(np.asarray(all_runs.runs).astype(str))
     ids: list[str] = []
     j = 0
     while len(ids) < k:

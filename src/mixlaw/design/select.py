@@ -275,6 +275,9 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
         raise InputError(f"{runs.path or 'pilot table'}: run id(s) {dup[:5]} appear more than once; subset "
                          "selection needs one row per pilot run (add a 'step' column or drop repeats)")
     names = runs.resolve_targets(targets)
+    # A run whose final losses miss one of the targets (a NaN cell) cannot be scored: select among the others.
+    runs = runs.complete(names, doing="selecting runs by", stacklevel=2)
+    frame = runs.frame
     sel = select_subset(runs.weights, runs.losses(names), k, criterion=criterion, n_restarts=n_restarts,
                         max_evals=max_evals, random_state=random_state, progress=progress)
     return design_frame(runs.weights[sel.indices], runs.domains, runs=frame["run"].astype(str).to_numpy()[sel.indices],
