@@ -399,3 +399,35 @@ def test_continual_fits_each_eval_on_the_rows_that_have_it():
     web = critical_proportion(RunTable(df.drop(index=3).drop(columns="loss:code")), pre_loss=pre, n_boot=0)
     assert res.proportion == pytest.approx(web.proportion, abs=1e-12) and res.n_runs == 19
     assert res.new_loss_at_critical == pytest.approx(1.5 + np.exp(-2.0 * res.proportion), rel=1e-6)
+
+
+def test_a_computed_eval_s_warning_names_the_member_that_is_missing(tmp_path):
+    from mixlaw.data import RunTable
+    from mixlaw.evals import add_eval_groups, add_weighted_total
+
+    p, df = _evals_table(tmp_path / "t.csv")
+    df.loc[[4], "loss:c"] = np.nan
+    t = RunTable(df, path=str(p))
+    total = add_weighted_total(t, {"a": 1.0, "b": 2.0, "c": 1.0})
+    with pytest.warns(DataWarning, match=r"left out 6 rows with no value \(loss:objective 6, for want of loss:b 5, "
+                                         r"loss:c 1; lines 5, 6, 11, 19, 24, \.\.\.\)"):
+        total.complete("objective")
+    grouped = add_eval_groups(t.subset(np.arange(3, 40)), {"ac": {"a": 1.0, "b": 0.0, "c": 1.0}})  # b weighs 0
+    with pytest.warns(DataWarning, match=r"\(loss:ac 1, for want of loss:c 1; lines 6\)"):
+        grouped.complete("ac")
+
+
+def test_continual_pre_loss_from_the_step0_rows_that_have_it():
+    from mixlaw.continual import critical_proportion
+    from mixlaw.data import RunTable
+
+    p = np.linspace(0.0, 0.9, 10)
+    df = pd.DataFrame({"run": [f"r{i}" for i in range(10)], "w:web": 1 - p, "w:code": p,
+                       "loss:web": 2 + 0.4 * np.exp(1.5 * p), "step": 1000})
+    base = pd.DataFrame({"run": ["b0", "b1"], "w:web": [1.0, 1.0], "w:code": [0.0, 0.0],
+                         "loss:web": [np.nan, 2 + 0.4 * np.exp(0.45)], "step": [0, 0]})
+    with pytest.warns(DataWarning, match=r"taking the loss before continual pretraining from loss:web on the 1 of 2 "
+                                         r"rows that have it; left out 1 row with no value \(loss:web 1; lines 12\)"):
+        res = critical_proportion(RunTable(pd.concat([df, base], ignore_index=True)), n_boot=0)
+    assert res.pre_loss == pytest.approx(2 + 0.4 * np.exp(0.45), rel=1e-15) and res.pre_source == "step-0 rows"
+    assert res.proportion == pytest.approx(0.3, abs=1e-5)

@@ -163,6 +163,9 @@ class RunTable:
             raise InputError(f"--weight-tol must be a number in [0, 1), got {weight_tol!r}")
         frame = frame.reset_index(drop=True).copy()
         self._lines = np.asarray(lines if lines is not None else np.arange(len(frame)) + 2, dtype=np.int64)
+        # Evals computed from others (an eval group, --fit-total's objective) -> the evals weighed in them: a row
+        # missing such an eval misses one of these, and the warning of :meth:`complete` names which.
+        self._members: dict[str, list[str]] = {}
         self.frame = self._validate(frame)
 
     # ------------------------------------------------------------------ validation
@@ -437,7 +440,8 @@ class RunTable:
         out = miss.any(axis=1)
         if not out.any():
             return self
-        per = ", ".join(f"loss:{n} {int(k)}" for n, k in zip(names, miss.sum(axis=0), strict=True) if k)
+        per = ", ".join(f"loss:{n} {int(k)}{self._missing_members(n, out)}"
+                        for n, k in zip(names, miss.sum(axis=0), strict=True) if k)
         where = self.path or "run table"
         lines = ", ".join(str(int(x)) for x in self._lines[out][:5]) + (", ..." if out.sum() > 5 else "")
         if out.all():
@@ -452,12 +456,22 @@ class RunTable:
                       DataWarning, stacklevel=stacklevel)
         return self.subset(~out)
 
+    def _missing_members(self, name: str, rows: np.ndarray) -> str:
+        """For an eval computed from others, which of them the ``rows`` miss: ', for want of loss:b 3'."""
+        members = getattr(self, "_members", {}).get(name)
+        if not members:
+            return ""
+        miss = np.isnan(self.frame[[LOSS_PREFIX + m for m in members]].to_numpy(dtype=np.float64)[rows])
+        return ", for want of " + ", ".join(f"loss:{m} {int(k)}" for m, k in zip(members, miss.sum(axis=0),
+                                                                                 strict=True) if k)
+
     def subset(self, rows: Any) -> RunTable:
         """A new RunTable with the selected rows (boolean mask or integer index)."""
         idx = np.arange(len(self))[rows]
         out = RunTable.__new__(RunTable)
         out.path, out.weight_tol = self.path, self.weight_tol
         out._lines = self._lines[idx]
+        out._members = dict(getattr(self, "_members", {}))
         out.frame = self.frame.iloc[idx].reset_index(drop=True)
         return out
 

@@ -82,8 +82,9 @@ def _check_weights(name: str, members: Mapping[str, float], table: RunTable, wha
     return s
 
 
-def _with_column(table: RunTable, name: str, values: np.ndarray) -> RunTable:
-    """A copy of ``table`` with one more loss column (no re-validation of the rows it already passed)."""
+def _with_column(table: RunTable, name: str, values: np.ndarray, members: list[str]) -> RunTable:
+    """A copy of ``table`` with one more loss column (no re-validation of the rows it already passed), computed
+    from the evals ``members`` (those weighed > 0: named when a row misses it)."""
     col = LOSS_PREFIX + name
     if col in table.frame.columns:
         raise InputError(f"{table.path or 'run table'}: a loss column {col!r} exists already; choose another "
@@ -93,6 +94,7 @@ def _with_column(table: RunTable, name: str, values: np.ndarray) -> RunTable:
         raise InputError(f"{name!r}: computed losses are not all finite and positive")
     out = table.subset(np.arange(len(table)))
     out.frame = out.frame.assign(**{col: values})
+    out._members[name] = members
     return out
 
 
@@ -125,7 +127,8 @@ def add_eval_groups(table: RunTable, groups: Mapping[str, Mapping[str, float]]) 
     out = table
     for name, members in groups.items():
         s = _check_weights(name, members, table, "eval group")
-        out = _with_column(out, name, _weighted(table, list(members), s / s.sum()))
+        out = _with_column(out, name, _weighted(table, list(members), s / s.sum()),
+                           [m for m, v in zip(members, s, strict=True) if v > 0])
     return out
 
 
@@ -152,7 +155,8 @@ def add_weighted_total(table: RunTable, weights: Mapping[str, float], name: str 
     array([5.])
     """
     s = _check_weights(name, weights, table, "weighted total")
-    return _with_column(table, name, _weighted(table, list(weights), s))
+    return _with_column(table, name, _weighted(table, list(weights), s),
+                        [m for m, v in zip(weights, s, strict=True) if v > 0])
 
 
 def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequence[str]) -> np.ndarray | None:
