@@ -127,6 +127,8 @@ def split_errors(rule: str, errs: dict[str, np.ndarray], ratios: dict[str, Any],
 
     Without one-part splits (3 fitted sizes) every rule ranks by the main split's errors.
     """
+    # --growth adds route_growth's "short" split to the rows; it is that bench's, not one of these rules' splits.
+    errs = {k: v for k, v in errs.items() if k in ("main", "time", "size")}
     d = {k: float(np.log(ratios[k][0]) + np.log(ratios[k][1])) for k in errs}
     d_t = float(np.log(target[0]) + np.log(target[1]))
     parts = [k for k in errs if k != "main"]
