@@ -137,7 +137,7 @@ GOALS = {"uncheatable_obj": {"cv": 0.965, "rmse": 0.0065, "rho": 0.965},
          "table9_obj": {"cv": 0.90, "rmse": 0.024, "rho": 0.90}}
 #: Source files a fitted law depends on; the cache lives under a hash of them (selection/auto/stack choose and
 #: combine fitted laws but do not change them).
-FINGERPRINT_FILES = ("fit.py", "fit_report.py", "_solver.py", "_validation.py", "data.py", "metrics.py",
+FINGERPRINT_FILES = ("fit.py", "fit_report.py", "_solver.py", "_validation.py", "data/*.py", "metrics.py",
                      "errors.py", "laws/*.py")
 NOT_FITTING = {"selection.py", "auto.py", "stack.py", "options.py"}
 

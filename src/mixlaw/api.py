@@ -22,8 +22,6 @@ from .data import (
     WEIGHT_PREFIX,
     WEIGHT_TOL,
     RunTable,
-    _normalise_columns,
-    _read_any,
     beyond_tol,
     known_names,
     note_left_out,
@@ -31,6 +29,7 @@ from .data import (
     scale_mismatch,
     unseen_zero_domains,
 )
+from .data.reading import _normalise_columns, _read_any
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, FitError, InputError, ScaleWarning, UnusedDomainWarning
 from .evals import linear_objective, warn_minimised_metrics

@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from .bootstrap import bootstrap_law
-from .data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, _normalise_columns, _read_any
+from .data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
+from .data.reading import _normalise_columns, _read_any
 from .errors import DataError, ExtrapolationWarning, InputError
 from .laws.base import MixingLaw, get_law
 from .optimize import check_enough_runs

@@ -31,13 +31,13 @@ from .data import (
     WEIGHT_PREFIX,
     WEIGHT_TOL,
     RunTable,
-    _read_any,
     count_values,
     known_names,
     long_format_hint,
     read_runs,
     suggest_column_map,
 )
+from .data.reading import _read_any
 from .errors import DataError, DataWarning, InputError, UnusedDomainWarning
 from .tfevents import read_scalars
 

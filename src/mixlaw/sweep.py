@@ -34,7 +34,8 @@ import pandas as pd
 from ._atomic import sweep_stale
 from ._console import PlainLines
 from ._version import __version__
-from .data import _read_jsonl, csv_missing
+from .data import csv_missing
+from .data.reading import _read_jsonl
 from .errors import DataError, InputError
 from .store import Heartbeat, LeaseLost, RunStore, new_owner
 from .train.config import ProxyConfig, parse_count, run_id

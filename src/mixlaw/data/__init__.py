@@ -1,0 +1,47 @@
+"""The run table: proxy runs, their mixtures and their validation losses (DESIGN.md §2).
+
+One row per evaluation of one model (a run at one checkpoint). Columns:
+
+========================  ==============================================================
+``run``                   run identifier (string)
+``w:<domain>``            training proportion of each training domain (rows sum to 1)
+``loss:<eval>``           validation loss on each evaluation set (at least one); empty / NaN: not measured
+                          for that row (each fit of an eval takes the rows that have it, :meth:`RunTable.complete`)
+``params``                model size N, non-embedding parameters (optional)
+``step`` / ``tokens``     training step S / tokens seen D at that checkpoint (optional)
+========================  ==============================================================
+
+Every table is validated on the way in; an error names the file, the editor line (header = 1) and
+the column.
+
+The package's modules, bottom up: :mod:`.schema` (the columns, tolerances and count cells), :mod:`.hints` (what an
+error about a table's column names suggests), :mod:`.table` (:class:`RunTable` and the comparison of two tables'
+scales) and :mod:`.reading` (files into tables). Every public name of these is importable from ``mixlaw.data``.
+"""
+
+from .hints import known_names, long_format_hint, suggest_column_map
+from .reading import csv_missing, read_regmix_pair, read_runs
+from .schema import (
+    CSV_MISSING,
+    LOSS_PREFIX,
+    META_COLUMNS,
+    NONPOSITIVE_HINT,
+    ROUNDING_TOL,
+    RUN_ID_COLUMNS,
+    SAME_MIXTURE_ATOL,
+    SAME_MIXTURE_RTOL,
+    SCALE_COLUMN_WORDS,
+    WEIGHT_PREFIX,
+    WEIGHT_TOL,
+    beyond_tol,
+    count_values,
+    scaled_number,
+)
+from .table import SCALE_RATIO, RunTable, describe_spread, note_left_out, scale_mismatch, unseen_zero_domains
+
+__all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unseen_zero_domains", "WEIGHT_TOL",
+           # what the other modules of mixlaw use
+           "WEIGHT_PREFIX", "LOSS_PREFIX", "META_COLUMNS", "SCALE_COLUMN_WORDS", "RUN_ID_COLUMNS", "CSV_MISSING",
+           "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
+           "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
+           "long_format_hint", "suggest_column_map"]

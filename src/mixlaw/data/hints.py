@@ -1,0 +1,162 @@
+"""Hints for a table whose column names are not a run table's, each the end of an error message.
+
+The ``--columns`` map that fits a common naming convention (:func:`suggest_column_map`: ``weight_*``/``*_loss``,
+W&B's ``mixture/*``/``eval/*/loss``), what to do with a table that is mixtures or losses alone, how to pivot a long
+table (one row per eval set, :func:`long_format_hint`), and the known names closest to a mistyped one
+(:func:`known_names`). Nothing here changes a table; :class:`~mixlaw.data.RunTable` and the importers call these
+when they refuse one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .schema import LOSS_PREFIX, RUN_ID_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL
+
+
+def _fold(name: str) -> str:
+    return name.lower().replace("-", "_").replace(" ", "_")
+
+
+# Names other tools give the scale columns (Dai & Zheng: model_size, n_tokens; W&B: _step, global_step).
+_SCALE_NAMES = {"run": ("run", "name", "run_name", "run_id"),
+                "params": ("model_size", "n_params", "num_params", "model_params", "parameters", "params"),
+                "tokens": ("n_tokens", "num_tokens", "tokens_seen", "tokens", "train_tokens"),
+                "step": ("step", "_step", "global_step", "steps", "iteration", "train_step")}
+_WEIGHT_WORDS = ("weight", "mix", "ratio", "prop", "frac", "share")
+_LOSS_WORDS = ("loss", "nll", "ppl", "bpb", "perplexity")
+
+
+def suggest_column_map(cols: list[str]) -> str | None:
+    """A ``--columns`` map that fits ``cols`` when they follow a common convention, or None.
+
+    Weights: the columns sharing a prefix (``weight_*``) or suffix (``*_weight``) that names a share; losses:
+    those sharing one that names a loss (``*_loss``, ``loss_*``, ``eval/*/loss``). Only a suggestion for the
+    error message; nothing is mapped without ``--columns``.
+
+    >>> suggest_column_map(["weight_a", "weight_b", "model_size", "n_tokens", "a_loss", "b_loss"])
+    'w:*=weight_*,loss:*=*_loss,params=model_size,tokens=n_tokens'
+    """
+    # Each column's patterns: '*' + a suffix starting at a separator, a prefix ending at one + '*' (a name left
+    # for '*'). A column matches '*S' exactly when S is one of its own such suffixes, so one pass counts every
+    # pattern's matches. Why: matching each candidate pattern against every column took 7.5 s of CPU for a
+    # 2000-column W&B export, on the way to any error about a table's columns.
+    pats = [[p for m in re.finditer(r"[_/:.\-]", c)
+             for p, name in (("*" + c[m.start():], c[:m.start()]), (c[:m.end()] + "*", c[m.end():])) if name]
+            for c in cols]
+    matches = Counter(p for ps in pats for p in ps)
+    # eval/<name>/loss: a prefix and a suffix around a name without '/'
+    around = Counter((p[0], p[2]) for p in (c.split("/") for c in cols) if len(p) == 3 and p[1])
+
+    def pattern(words: tuple[str, ...], least: int) -> str | None:
+        best: tuple[int, str] | None = None
+        for pat in (p for ps in pats for p in ps):
+            n = matches[pat]
+            if n >= least and (best is None or n > best[0]) and any(w in pat.replace("*", "").lower() for w in words):
+                best = (n, pat)
+        for c in cols:
+            parts = c.split("/")
+            if len(parts) == 3 and any(w in parts[2].lower() for w in words):
+                n = around[parts[0], parts[2]]
+                if n >= least and (best is None or n >= best[0]):  # over '*/loss', which keeps 'eval/' in the name
+                    best = (n, f"{parts[0]}/*/{parts[2]}")
+        return None if best is None else best[1]
+
+    w, loss = pattern(_WEIGHT_WORDS, 2), pattern(_LOSS_WORDS, 1)  # a run table may have one eval set
+    if w is None or loss is None:
+        return None
+    parts = [f"w:*={w}", f"loss:*={loss}"]
+    lower = {c.lower(): c for c in cols}
+    for target, names in _SCALE_NAMES.items():
+        hit = next((lower[n] for n in names if n in lower), None)
+        if hit is not None and hit != target:
+            parts.append(f"{target}={hit}")
+    return ",".join(parts)
+
+
+def _mapping_hint(df: pd.DataFrame, cols: list[str], where: str) -> str:
+    """How to get a table whose columns are not a run table's into one (the end of its error).
+
+    Why: the hint was always a W&B map (``run=Name,w:*=mixture/*,...``), right only for such an export. Given
+    Olmix's ``ratios.csv`` alone (the losses are in ``metrics.csv``) or Dai & Zheng's ``weight_*``/``*_loss``
+    sweep, ``fit --runs`` suggested a map that names none of their columns.
+    """
+    guess = suggest_column_map([df.attrs.get("renamed", {}).get(c, c) for c in cols])
+    if guess:
+        # Empty loss cells stop that import next, with its own hint: say it now (Dai & Zheng's 4-domain runs).
+        lossy = [c for c in cols if any(w in _fold(str(c)) for w in _LOSS_WORDS)]
+        gaps = int(df[lossy].isna().any(axis=1).sum()) if lossy else 0
+        drop = (f" --drop-incomplete (it leaves out the {gaps} row{'s' if gaps > 1 else ''} with an empty loss cell)"
+                if gaps else "")
+        return f"map them with mixlaw runs import {where} --columns '{guess}'{drop} --out runs.csv"
+    rest = [c for c in cols if c not in RUN_ID_COLUMNS and not c.startswith("Unnamed:")]
+    W = df[rest].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64) if rest else np.empty((0, 0))
+    if not any(c.startswith(LOSS_PREFIX) for c in cols) and W.shape[1] >= 2 and len(W) and np.isfinite(W).all() \
+            and (W >= 0).all() and np.all(np.abs(W.sum(axis=1) - 1) <= WEIGHT_TOL):
+        return (f"its rows are mixtures (they sum to 1) without losses: give the losses' file with it, --runs "
+                f"{where}+LOSSES.csv, joined on run / run_id (Olmix's ratios.csv+metrics.csv) or index (RegMix's "
+                "mixture.csv+loss.csv)")
+    if any(c.startswith(LOSS_PREFIX) for c in cols) and not any(c.startswith(WEIGHT_PREFIX) for c in cols):
+        # The other half of the pair: RegMix's loss.csv alone got the W&B map.
+        return (f"it has losses without mixtures: give the mixtures' file before it, --runs MIXTURES.csv+{where}, "
+                "joined on run / run_id or index (RegMix's mixture.csv+loss.csv)")
+    return (f"map other names with mixlaw runs import {where} --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss' "
+            "--out runs.csv, a W&B export's map: put your columns' names in it")
+
+
+def long_format_hint(df: pd.DataFrame, cols: list[str], key: list[str] | None = None) -> str | None:
+    """The hint for a long table (one row per run, checkpoint and eval set: a text column names the eval, a numeric
+    one holds its loss, as DataDecide's results and many trackers' exports are), or None for any other table.
+    ``key``: the columns of run, params, step and tokens (by default those of ``cols`` with these names)."""
+    key = [c for c in ("run", "params", "step", "tokens") if c in cols] if key is None else key
+    if not key or not df.duplicated(key).any():
+        return None
+    numeric = {c for c in cols if pd.to_numeric(df[c], errors="coerce").notna().all()}
+    for c in cols:
+        if c in key or c in numeric or c.startswith(WEIGHT_PREFIX) or not 2 <= df[c].nunique() <= len(df) // 2:
+            continue
+        if not df.duplicated([*key, c]).any():
+            values = [c2 for c2 in cols if c2 in numeric and c2 not in key and not c2.startswith(WEIGHT_PREFIX)]
+            evals = df[c].astype(str).unique()
+            shown = ", ".join(evals[:5]) + (f", ... ({len(evals)} in all)" if len(evals) > 5 else "")
+            value = "loss" if "loss" in values else (values[0] if values else "<loss column>")
+            # pivot, not pivot_table: pivot_table leaves out every row with an empty cell in an index column (a
+            # note, a tokens count given for some runs only), without a word; pivot keeps them (no two rows share
+            # an index and eval here, so nothing needs aggregating).
+            return (f"The table is long: one row per run, checkpoint and eval set, column {c!r} naming the set "
+                    f"({shown}). A run table has one loss:<eval> column per eval set: pivot it first, e.g. in pandas "
+                    f"df.pivot(index=[{', '.join(repr(k) for k in cols if k not in (c, *values))}], "
+                    f"columns={c!r}, values={value!r}).add_prefix('loss:').reset_index().")
+    return None
+
+
+def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) -> str:
+    """The known names for an error about unknown ones: the closest first ("did you mean", also across case and
+    '-'/'_'), then at most ``limit`` of the rest. A sweep with 113 evals (Olmix's DCLM swarm) printed all 113
+    after a one-letter typo; OLMES names such as 'arc_challenge:rc::olmes' are also easy to mistake for their
+    prefix.
+
+    >>> known_names(["arc_chalenge"], ["arc_challenge:rc::olmes", "arc_easy:rc::olmes", "hellaswag:rc::olmes"])
+    "['arc_challenge:rc::olmes', 'arc_easy:rc::olmes', 'hellaswag:rc::olmes'] (did you mean 'arc_challenge:rc::olmes'?)"
+    """
+    known = list(known)
+    close: list[str] = []
+    for w in wanted:
+        w = str(w)
+        close += [k for k in known if k.startswith(w) and k not in close][:3]
+        close += [k for k in known if w.startswith(k + ":") and k not in close]  # 'a:x': a mistyped weight
+        # the name without its namespace: 'travel' for Olmix's 's2pdfv1:travel', 'arxiv' for 'pile/arxiv'
+        close += [k for k in known if k.endswith((":" + w, "/" + w)) and k not in close][:3]
+        close += [k for k in difflib.get_close_matches(w, known, n=3, cutoff=0.6) if k not in close]
+        # case and '-'/'_' ('Pile-CC' for 'pile_cc', the Pile's own spelling): difflib alone found nothing
+        folded = {_fold(k): k for k in known}
+        close += [folded[f] for f in difflib.get_close_matches(_fold(w), list(folded), n=3, cutoff=0.8)
+                  if folded[f] not in close]
+    shown = repr(known) if len(known) <= limit else f"{known[:limit]!r} ... and {len(known) - limit} more"
+    return shown + (f" (did you mean {', '.join(map(repr, close[:5]))}?)" if close else "")

@@ -1,0 +1,263 @@
+"""Reading run-table files into :class:`~mixlaw.data.RunTable`: CSV (',' or tab, or ';' with decimal commas),
+Parquet, JSON and JSONL, and RegMix's mixture/loss pair joined on ``index``. Each row keeps its editor line and
+the run-id columns are read as text, so that an error names the file, line and column as the user sees them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, DataWarning, InputError
+from .schema import CSV_MISSING, LOSS_PREFIX, RUN_ID_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL
+from .table import RunTable
+
+# RegMix's paired format (github.com/sail-sg/regmix, data/): mixture file + loss file joined on `index`.
+_REGMIX_W = "train_the_pile_"
+_REGMIX_LOSS = ("metric/the_pile_", "_val_loss")
+
+
+def csv_missing(names: Iterable[str], text: Iterable[str]) -> dict[str, Any]:
+    """``read_csv`` keywords that read the ``text`` columns as written (no cell becomes missing but an empty one,
+    kept as ''; an id is text, so '007' stays '007') and the others with pandas' missing-value strings."""
+    text = set(text)
+    names = [str(c) for c in names]
+    return {"dtype": {c: str for c in names if c in text}, "keep_default_na": False,
+            "na_values": {c: list(CSV_MISSING) for c in names if c not in text}}
+
+
+def _read_semicolon_csv(path: Path, dtype: dict[str, Any] | None = None) -> pd.DataFrame:
+    """A CSV separated by ';' (a spreadsheet saved in a locale whose decimal mark is ','), read as such.
+
+    Read with ',' it was one column 'run;params;w:a;...' and the error listed that one name as the table's columns.
+    Decimal commas ('0,25') are read as numbers when every non-empty cell of a column that has them is one.
+    """
+    df = pd.read_csv(path, sep=";", skip_blank_lines=False, dtype=str, keep_default_na=False)
+    number = r"[-+]?\d*,?\d+([eE][-+]?\d+)?"
+    for c in df.columns:
+        if c in (dtype or {}):  # text (run ids): kept as written
+            continue
+        col = df[c].str.strip()
+        filled = col[col != ""]
+        if len(filled) and filled.str.fullmatch(number).all() and filled.str.contains(",").any():
+            df[c] = col.str.replace(",", ".", regex=False)
+    return pd.read_csv(io.StringIO(df.to_csv(index=False)), skip_blank_lines=False,
+                       **csv_missing(df.columns, dtype or {}))
+
+
+def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read CSV / Parquet / JSONL; return the frame and each row's editor line.
+
+    The run-id columns (``run`` and the names :func:`_normalise_columns` takes for it) and ``text_columns`` are
+    read as text: parsed as numbers, ids ``0010`` and ``10`` were both the run '10.0' ("duplicate run '10.0'",
+    a name the file does not hold) and ``001`` lost its zeros. A name given twice in the header is an error:
+    pandas renamed the second ``loss:x`` to ``loss:x.1``, an eval set of its own, without a word.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
+    text = set(RUN_ID_COLUMNS) | set(text_columns)
+    if path.is_file() and path.stat().st_size == 0:
+        # Said as such: pandas' "No columns to parse from file", or for JSONL a column map's "no column 'Name' for
+        # 'run'; columns: " (an empty list), left the reader to guess that the export had written nothing.
+        raise DataError("the file is empty (0 bytes): was the export or the log written?", path=str(path))
+    try:
+        if suffix in (".csv", ".csv.gz", ".tsv"):
+            # The ';' check reads the header alone: rows of decimal commas differ in their ',' count (0,25 against
+            # a whole 1), and a ',' parse of the whole file stopped at "Expected 3 fields in line 3, saw 4".
+            sep = "\t" if suffix == ".tsv" else ","
+            head = pd.read_csv(path, nrows=0).columns if suffix != ".tsv" else ()
+            if len(head) == 1 and ";" in str(head[0]):
+                sep = ";"
+            # header=None reads the names as they are written (the header pandas parses has its repeats renamed)
+            names = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0]
+            _check_unique_columns([str(c) for c in names], path)
+            dtype = {c: str for c in names if c in text}
+            if sep == ";":
+                df = _read_semicolon_csv(path, dtype)
+            else:
+                df = pd.read_csv(path, sep=sep, skip_blank_lines=False, **csv_missing(names, text))
+            lines = np.arange(len(df)) + 2
+        elif suffix in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            _check_unique_columns(list(pq.read_schema(path).names), path)
+            df = pd.read_parquet(path)
+            lines = np.arange(len(df)) + 1  # parquet has no header line: rows count from 1
+        elif suffix in (".jsonl", ".ndjson"):
+            df, lines = _read_jsonl(path)
+            if any(df[c].map(lambda v: isinstance(v, dict)).any() for c in df.columns if df[c].dtype == object):
+                # Nested records ({"mixture": {"web": 0.5}, "eval": {"pile": {"loss": 3.1}}}) get the W&B
+                # importer's flat names, mixture/web and eval/pile/loss, which --columns patterns can match; read
+                # as they were, 'mixture' was one column of dicts and no pattern matched.
+                df = pd.json_normalize(df.to_dict("records"), sep="/")
+        elif suffix == ".json":
+            df = pd.read_json(path, dtype={c: str for c in text})
+            lines = np.arange(len(df)) + 1
+        else:
+            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .parquet or .jsonl")
+    except InputError:
+        raise
+    except UnicodeDecodeError as err:
+        # A spreadsheet saved in a legacy code page (Excel's plain "CSV" on Windows: 'bö' as byte 0xf6) said only
+        # "'utf-8' codec can't decode byte 0xf6 in position 3".
+        raise DataError(f"cannot parse the file: it is not UTF-8 text (it has byte 0x{err.object[err.start]:02x}, "
+                        "e.g. a letter of a legacy code page); save it as UTF-8 (in Excel: 'CSV UTF-8')",
+                        path=str(path)) from err
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        raise DataError(f"cannot parse the file: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
+                        path=str(path)) from err
+    except Exception as err:  # pyarrow raises its own hierarchy for corrupt parquet
+        raise DataError(f"cannot read the file: {type(err).__name__}: {str(err).splitlines()[0]}",
+                        path=str(path)) from err
+    for c in text & {str(c) for c in df.columns}:
+        df[c] = df[c].map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v) else str(v))
+    return df, lines
+
+
+def _check_unique_columns(names: list[str], path: Path) -> None:
+    """Stop at a column name the file gives twice, naming it and where it stands (1-based)."""
+    seen: dict[str, int] = {}
+    for i, c in enumerate(names, 1):
+        if c in seen:
+            raise DataError(f"the name is given to two columns ({seen[c]} and {i}); rename or drop one",
+                            path=str(path), column=c)
+        seen[c] = i
+
+
+def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read one JSON object per line with json.loads, keeping each record's line and its strings as strings.
+
+    pandas' reader named no line when one was broken ("Key name of object must be 'string' when decoding 'object'
+    at position 1266"), counted rows past a blank line one line short, and turned string ids into numbers.
+    """
+    records, lines = [], []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"not a JSON record: {err.msg} at character {err.pos + 1} of the line", path=str(path),
+                                row=n) from None
+            if not isinstance(rec, dict):
+                raise DataError(f"not a JSON object but {type(rec).__name__} (one object per line: "
+                                '{"run": ..., "w:web": ..., "loss:pile": ...})', path=str(path), row=n)
+            records.append(rec)
+            lines.append(n)
+    if not records:
+        raise DataError("the file has no records, only blank lines", path=str(path))
+    return pd.DataFrame.from_records(records), np.asarray(lines, dtype=int)
+
+
+def _normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Accept W&B CSV exports (``Name`` for the run) and RegMix column names inside one table."""
+    rename: dict[str, str] = {}
+    cols = [str(c) for c in df.columns]
+    if "run" not in cols:
+        for alt in RUN_ID_COLUMNS[1:]:
+            if alt in cols:
+                rename[alt] = "run"
+                break
+    for c in cols:
+        if c.startswith(_REGMIX_W):
+            rename[c] = WEIGHT_PREFIX + c[len(_REGMIX_W):]
+        elif c.startswith(_REGMIX_LOSS[0]) and c.endswith(_REGMIX_LOSS[1]):
+            rename[c] = LOSS_PREFIX + c[len(_REGMIX_LOSS[0]):-len(_REGMIX_LOSS[1])]
+    if not rename:
+        return df
+    out = df.rename(columns=rename)
+    out.attrs["renamed"] = {new: old for old, new in rename.items()}  # the file's own names, for error hints
+    return out
+
+
+def read_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | None = None,
+              weight_tol: float = WEIGHT_TOL) -> RunTable:
+    """Read and validate a run table.
+
+    Parameters
+    ----------
+    path : path-like
+        A run table (CSV, Parquet or JSONL, DESIGN.md §2), or RegMix's mixture CSV when ``losses`` is
+        given. A path of the form ``mix.csv+loss.csv`` is read as a RegMix pair as well.
+    losses : path-like, optional
+        RegMix's loss CSV, joined to ``path`` on the column ``index``.
+    weight_tol : float, default=0.01
+        Tolerance on the row sums of the weights.
+
+    Returns
+    -------
+    RunTable
+
+    Raises
+    ------
+    DataError
+        Naming the file, line and column of the first problem.
+    """
+    spath = str(path)
+    if losses is None and "+" in spath and not Path(spath).exists():
+        spath, lpath = spath.split("+", 1)
+        return read_regmix_pair(spath, lpath, weight_tol=weight_tol)
+    if losses is not None:
+        return read_regmix_pair(path, losses, weight_tol=weight_tol)
+    p = Path(path)
+    df, lines = _read_any(p)
+    df = _normalise_columns(df)
+    return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
+
+
+def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[str], *,
+                     weight_tol: float = WEIGHT_TOL) -> RunTable:
+    """Read RegMix's paired format: a mixture CSV and a loss CSV joined on ``index``.
+
+    Columns ``train_the_pile_<d>`` become ``w:<d>`` and ``metric/the_pile_<e>_val_loss`` become
+    ``loss:<e>``; the run id is the RegMix ``index``. Errors in weights name the mixture file, errors in
+    losses the loss file.
+    """
+    mp, lp = Path(mixture), Path(losses)
+    mdf, mlines = _read_any(mp)
+    ldf, llines = _read_any(lp)
+    for p, df in ((mp, mdf), (lp, ldf)):
+        if "index" not in df.columns:
+            raise DataError(f"missing column 'index' needed to join {mp.name} and {lp.name}", path=str(p))
+        dup = df["index"].duplicated()
+        if dup.any():
+            i = int(np.flatnonzero(dup.to_numpy())[0])
+            raise DataError(f"duplicate run index {df['index'].iloc[i]!r}", path=str(p), row=i + 2, column="index")
+    mdf = _normalise_columns(mdf.rename(columns={"index": "run"}))
+    ldf = _normalise_columns(ldf.rename(columns={"index": "run"}))
+    mdf["run"], ldf["run"] = mdf["run"].astype(str), ldf["run"].astype(str)
+    wcols = [c for c in mdf.columns if c.startswith(WEIGHT_PREFIX)]
+    lcols = [c for c in ldf.columns if c.startswith(LOSS_PREFIX)]
+    if len(wcols) < 2:
+        raise DataError(f"no mixture columns (expected '{_REGMIX_W}<domain>' or 'w:<domain>')", path=str(mp))
+    if not lcols:
+        raise DataError(f"no loss columns (expected '{_REGMIX_LOSS[0]}<eval>{_REGMIX_LOSS[1]}' or 'loss:<eval>')",
+                        path=str(lp))
+    # Validate each half against its own file so that errors name the right file and line.
+    RunTable(mdf[["run"] + wcols].assign(**{"loss:_": 1.0}), path=str(mp), weight_tol=weight_tol, lines=mlines)
+    RunTable(ldf[["run"] + lcols].assign(**{"w:_a": 0.5, "w:_b": 0.5}), path=str(lp), lines=llines)
+    missing = sorted(set(mdf["run"]) - set(ldf["run"]), key=str)
+    extra = sorted(set(ldf["run"]) - set(mdf["run"]), key=str)
+    if extra:
+        raise DataError(f"run index {extra[0]!r} has losses but no mixture in {mp.name}", path=str(lp),
+                        row=int(llines[int(np.flatnonzero((ldf['run'] == extra[0]).to_numpy())[0])]), column="index")
+    if missing:
+        warnings.warn(f"{lp}: {len(missing)} mixture(s) of {mp.name} have no losses and are left out "
+                      f"(first: index {missing[0]})", DataWarning, stacklevel=2)
+    merged = mdf[["run"] + wcols].merge(ldf[["run"] + lcols], on="run", how="inner", sort=False)
+    line_of = dict(zip(mdf["run"], mlines, strict=False))
+    with warnings.catch_warnings():
+        # The mixture half was validated above and already warned about renormalised rows, naming its file.
+        warnings.simplefilter("ignore", DataWarning)
+        return RunTable(merged, path=f"{mp}+{lp}", weight_tol=weight_tol,
+                        lines=[line_of[r] for r in merged["run"]])

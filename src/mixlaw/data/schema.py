@@ -1,0 +1,99 @@
+"""What a run table's columns are and how their cells are read (the table itself is :mod:`mixlaw.data.table`).
+
+The column prefixes and meta columns of DESIGN.md §2, the run-id columns that are read as text, the missing-value
+cells of a CSV, the tolerances on a row's weights and on two rows being one mixture, and the counts written with a
+suffix ('70M' parameters, '16k' steps) that ``params``/``step``/``tokens`` cells and the command line accept.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+WEIGHT_PREFIX = "w:"
+LOSS_PREFIX = "loss:"
+META_COLUMNS = ("run", "params", "step", "tokens")
+#: Words in the names other exports give the scale columns (W&B's '_step', 'model_size', 'non_embedding_params'):
+#: a column with one, beside a missing or duplicated ``params``/``step``/``tokens``, is likely it under another name.
+SCALE_COLUMN_WORDS = {"params": ("param", "size"), "step": ("step", "iter"), "tokens": ("token",)}
+#: Columns that hold run ids: ``run`` and the names :func:`~mixlaw.data.reading._normalise_columns` reads as it
+#: (W&B's ``Name``, RegMix's ``index``). They are read as text.
+RUN_ID_COLUMNS = ("run", "Name", "name", "run_id", "index")
+#: The cells a CSV reader takes as missing in the other columns: pandas' defaults (read_csv's ``na_values``
+#: documentation), listed here because the run-id columns must not get them: a run named 'NA', 'None' or 'null'
+#: read back as a missing id (an "empty run identifier" error) from a table mixlaw had written itself.
+CSV_MISSING = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+               "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+#: Default tolerance on the row sum of the weights. RegMix's 3-decimal weights sum to 0.996-1.003.
+WEIGHT_TOL = 0.01
+#: Row-sum deviations up to this are rounding of stored values (weights written with 6-8 decimals: the bundled
+#: Marin CSV is off by up to 3e-7; float32 columns by ~1e-7), renormalised without a warning. Larger ones
+#: (up to ``weight_tol``) are a repair the user should hear about.
+ROUNDING_TOL = 1e-6
+#: Rows whose shares all agree within SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL x the larger share hold one mixture
+#: (:func:`mixlaw.pipeline.result.merge_near_mixtures`): a mixture written to 4 decimals at one size (5e-5 off) or
+#: renormalised differently at each (1e-4 of each share) is still one, while the mixtures of a design differ by far
+#: more, and a small share's relative change (0.001 against 0.0005) keeps two mixtures apart. Here because a law's
+#: fitted weight range is checked with it too (a merged mixture's rows lie that far from the shares it was fitted on).
+SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL = 1e-4, 1e-3
+#: What to do with a loss column that holds 0 or a negative value: the laws fit positive losses (most fit log L),
+#: so a metric that can reach 0 or go negative (a score difference, a log-probability) needs a positive form.
+NONPOSITIVE_HINT = ("the laws fit positive losses: store a positive form of a metric that can be 0 or negative (a "
+                    "log-probability's negation or an error rate 1 - accuracy, both losses; or the metric plus a "
+                    "constant that lifts every value above 0, optimised with --maximize if higher is better)")
+
+
+# Counts as papers and trainers write them: "0.2M" parameters, "2M" tokens, "16k" steps.
+_SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
+_COUNT = re.compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:[eE][+-]?[0-9]+)?)\s*([kKMBGT]?)\s*$")
+
+
+def scaled_number(text: str) -> float | None:
+    """The value of ``text``, a number with an optional suffix k/K (1e3), M (1e6), B/G (1e9), T (1e12)
+    (``"0.2M"``, ``"2_000"``, ``"2e6"``), or None when it is not one (:func:`~mixlaw.train.config.parse_count`,
+    the command line's sizes and lengths, and a run table's ``params``/``step``/``tokens`` cells read suffixes
+    by it)."""
+    m = _COUNT.match(str(text))
+    if m is None:
+        return None
+    # The decimal product, rounded once: float("1.001") * 1e9 is 1 ulp off 1.001e9, and a size written '1.001B'
+    # next to rows (or a command line) giving 1.001e9 must be the same model size.
+    return float(Decimal(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)])
+
+
+def count_values(column: pd.Series) -> pd.Series:
+    """A ``params``/``step``/``tokens`` column as float64: numbers as they are, text cells such as ``'70M'`` or
+    ``'1.2B'`` by :func:`scaled_number` (a lower-case m/b/g/t read as upper case, as on the command line), NaN
+    where a cell is missing or not a count (the table's own check names it).
+
+    Pythia-style names ('70M', '1.4B') are how many sweeps label their model sizes; a table of them stopped at
+    "value '200M' is not a number" while the same size on the command line (``--target-params 200M``) was read.
+    """
+    values = pd.to_numeric(column, errors="coerce").astype(np.float64)
+    # Only the cells that are not numbers are looked at: a Python call per cell of every count column cost 0.2 s of
+    # CPU per million rows of a table without any text.
+    text = values.isna().to_numpy(copy=True)
+    if text.any():
+        text[text] = column[text].map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(dtype=bool)
+
+    def scaled(v: str) -> float:
+        v = v.strip()
+        x = scaled_number(v[:-1] + v[-1].upper() if v[-1] in "mbgt" else v)
+        return np.nan if x is None else x
+
+    if text.any():
+        values[text] = column[text].map(scaled).to_numpy(dtype=np.float64)
+    return values
+
+
+def beyond_tol(off: Any, tol: float) -> Any:
+    """Whether a row sum's distance ``off`` from 1 exceeds ``tol``, inclusively.
+
+    A row of 0.99 (weights written to two decimals) is 1 - 0.01 in the user's arithmetic but 0.0100000000000000089
+    off in float64, and was refused as "weights sum to 0.99, expected 1 ± 0.01".
+    """
+    return off > tol * (1 + 1e-9) + 1e-12

@@ -1,0 +1,519 @@
+"""The run table (:class:`RunTable`): a frame of proxy runs validated into float64 arrays (columns as in
+:mod:`mixlaw.data`), the subsets and summaries the fits take from it, and the comparison of two tables' scales
+(:func:`scale_mismatch`) and domains (:func:`unseen_zero_domains`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning
+from .hints import _mapping_hint, known_names, long_format_hint
+from .schema import (
+    LOSS_PREFIX,
+    NONPOSITIVE_HINT,
+    ROUNDING_TOL,
+    SCALE_COLUMN_WORDS,
+    WEIGHT_PREFIX,
+    WEIGHT_TOL,
+    beyond_tol,
+    count_values,
+)
+
+
+class RunTable:
+    """A validated table of proxy runs.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns as in :mod:`mixlaw.data`'s docstring.
+    path : str, optional
+        Where the table came from; used in error messages.
+    weight_tol : float, default=0.01
+        Rows whose weights sum to 1 within this tolerance are accepted (renormalised; one :class:`DataWarning`
+        counts the rows off by more than :data:`ROUNDING_TOL`, 1e-6, the rounding of stored values); others raise.
+    lines : array-like of int, optional
+        Editor line of each row in the source file, for error messages (defaults to index + 2, the CSV
+        convention with a header on line 1).
+
+    Attributes
+    ----------
+    domains : list of str
+        Training domains, in column order.
+    evals : list of str
+        Evaluation sets, in column order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = RunTable(pd.DataFrame({"run": ["a", "b"], "w:web": [0.5, 1.0], "w:code": [0.5, 0.0],
+    ...                            "loss:web": [3.1, 3.0]}))
+    >>> t.domains, t.evals, t.weights.shape
+    (['web', 'code'], ['web'], (2, 2))
+    """
+
+    def __init__(self, frame: pd.DataFrame, *, path: str | os.PathLike[str] | None = None,
+                 weight_tol: float = WEIGHT_TOL, lines: Sequence[int] | None = None) -> None:
+        self.path = None if path is None else str(path)
+        self.weight_tol = float(weight_tol)
+        if not 0 <= self.weight_tol < 1:  # also refuses NaN, which would accept any row sum
+            raise InputError(f"--weight-tol must be a number in [0, 1), got {weight_tol!r}")
+        frame = frame.reset_index(drop=True).copy()
+        self._lines = np.asarray(lines if lines is not None else np.arange(len(frame)) + 2, dtype=np.int64)
+        # Evals computed from others (an eval group, --fit-total's objective) -> the evals weighed in them: a row
+        # missing such an eval misses one of these, and the warning of :meth:`complete` names which.
+        self._members: dict[str, list[str]] = {}
+        self.frame = self._validate(frame)
+
+    # ------------------------------------------------------------------ validation
+    def _err(self, message: str, i: int | None = None, column: str | None = None) -> DataError:
+        row = None if i is None else int(self._lines[i])
+        return DataError(message, path=self.path, row=row, column=column)
+
+    def _validate(self, df: pd.DataFrame) -> pd.DataFrame:
+        cols = [str(c) for c in df.columns]
+        df.columns = cols
+        wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
+        lcols = [c for c in cols if c.startswith(LOSS_PREFIX)]
+        missing = []
+        if "run" not in cols:
+            missing.append("'run'")
+        if len(wcols) < 2:
+            missing.append("at least two 'w:<domain>' weight columns")
+        if not lcols:
+            missing.append("at least one 'loss:<eval>' column")
+        if missing:
+            # A table with no run id at all (Dai & Zheng's sweep): the importer can number its runs.
+            number = ("; a table with no run id: 'mixlaw runs import' numbers its runs (one per mixture and model "
+                      "size)") if missing == ["'run'"] else ""
+            # Only 'runs import' takes --columns: fit/compare/optimize said "map other names with --columns",
+            # which they refuse. A lone 'loss' column (one eval set) is the commonest near miss.
+            bare = (" A column 'loss' is one eval set: name it loss:<eval> (e.g. loss:val).") \
+                if "loss" in cols and not lcols else ""
+            long = None if lcols else long_format_hint(df, cols)
+            if long is not None:  # renaming or mapping columns cannot turn rows into columns
+                raise self._err(f"missing {', '.join(missing)}; found columns {known_names([], cols)}. {long}")
+            raise self._err(f"missing {', '.join(missing)}; found columns {known_names([], cols)} "
+                            "(a run table has run, w:<domain>, loss:<eval> columns; rename them, or "
+                            f"{_mapping_hint(df, cols, self.path or 'TABLE')}{number}).{bare}")
+        if len(df) == 0:
+            raise self._err("the table has no rows")
+        for c in cols:
+            if not c.strip() or c in (WEIGHT_PREFIX, LOSS_PREFIX):
+                raise self._err("empty column name", column=c)
+        dup = [c for c in set(cols) if cols.count(c) > 1]
+        if dup:
+            raise self._err(f"duplicate column(s) {sorted(dup)}")
+
+        # Missing before text: astype(str) made a missing id the name 'nan' (or 'None'), which the check then had
+        # to refuse by that spelling, and so refused the runs truly named 'nan' or 'None'.
+        raw = df["run"]
+        bad = raw.map(lambda v: (isinstance(v, str) and not v.strip()) or (pd.api.types.is_scalar(v) and pd.isna(v)))
+        if bad.any():
+            n = int(bad.sum())
+            raise self._err(f"the run name is empty ({n} of {len(df)} row{'s' if len(df) > 1 else ''} "
+                            f"ha{'ve' if n > 1 else 's'} none): every row needs the name of the run it belongs to",
+                            int(np.flatnonzero(bad.to_numpy())[0]), "run")
+        df["run"] = raw.map(lambda v: v if isinstance(v, str) else str(v))
+
+        counts = [c for c in ("params", "step", "tokens") if c in cols]
+        for c in wcols + lcols + counts:
+            values = count_values(df[c]) if c in counts else pd.to_numeric(df[c], errors="coerce")
+            bad = values.isna() & ~df[c].isna()
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise self._err(f"value {df[c].iloc[i]!r} is not a number", i, c)
+            df[c] = values.astype(np.float64)
+
+        w = df[wcols].to_numpy(dtype=np.float64)
+        for j, c in enumerate(wcols):
+            col = w[:, j]
+            bad = ~np.isfinite(col)
+            if bad.any():
+                raise self._err(f"weight is {col[bad][0]}, expected a finite number", int(np.flatnonzero(bad)[0]), c)
+            bad = col < 0
+            if bad.any():
+                raise self._err(f"weight is {col[bad][0]:g}, expected >= 0", int(np.flatnonzero(bad)[0]), c)
+        sums = w.sum(axis=1)
+        off = np.abs(sums - 1.0)
+        bad = beyond_tol(off, self.weight_tol)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            if np.allclose(sums, 100.0, rtol=0.01):
+                # --weight-tol cannot reach 100; the whole table is in one other unit, so say which.
+                hint = "every row sums to 100: the weights look like percentages; divide them by 100"
+            elif bad.all():
+                hint = (f"no row sums to 1 (sums {sums.min():.4g} to {sums.max():.4g}): if the weights are token "
+                        "counts or unnormalised ratios, divide each row by its sum")
+            else:
+                hint = "fix the row, or raise --weight-tol"
+            raise self._err(f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} ({hint})", i, wcols[0])
+        renorm = off > 1e-9
+        if renorm.any():
+            w = w / sums[:, None]
+            df[wcols] = w
+        loud = off > ROUNDING_TOL
+        if loud.any():
+            warnings.warn(f"{self.path or 'run table'}: renormalised the weights of {int(loud.sum())} of "
+                          f"{len(df)} rows that summed to 1 within {self.weight_tol:g} "
+                          f"(largest deviation {off.max():.3g})", DataWarning, stacklevel=3)
+        never = [c[len(WEIGHT_PREFIX):] for j, c in enumerate(wcols) if not (w[:, j] > 0).any()]
+        if never:
+            # Its coefficient is then set by the start value and bounds alone, and any prediction or optimum
+            # that gives it weight is an extrapolation.
+            warnings.warn(f"{self.path or 'run table'}: domain(s) {never} have weight 0 in every run; no law can "
+                          f"estimate their effect (drop them, or add runs that train on them)", UnusedDomainWarning,
+                          stacklevel=3)
+
+        L = df[lcols].to_numpy(dtype=np.float64)
+        # A NaN loss is an eval the run lacks (added later, a crashed eval job): kept, and each fit of an eval uses
+        # the rows that have it (:meth:`complete`); :meth:`losses` refuses it, so no fit or metric sees a NaN.
+        for c in lcols:
+            col = df[c].to_numpy(dtype=np.float64)
+            bad = np.isinf(col)
+            if bad.any():
+                # NaN is a missing eval (above); these are +-inf, a diverged run's evals: count their rows.
+                # The command is for a file; an importer's table (a TensorBoard folder, a W&B project) says the fix.
+                n = int(np.isinf(L).any(axis=1).sum())
+                how = (f" with 'mixlaw runs import {self.path} --drop-incomplete --out runs.parquet'"
+                       if self.path is not None and os.path.isfile(self.path) else "")
+                raise self._err(f"loss is {col[bad][0]}, expected a finite positive number ({n} of {len(df)} "
+                                f"row{'s' if len(df) > 1 else ''} have an infinite loss: a diverged run? leave those "
+                                f"rows out{how}, and check that run's last finite losses)",
+                                int(np.flatnonzero(bad)[0]), c)
+            bad = col <= 0  # False for NaN
+            if bad.any():
+                raise self._err(f"loss is {col[bad][0]:g}, expected > 0 ({NONPOSITIVE_HINT})",
+                                int(np.flatnonzero(bad)[0]), c)
+        for c in ("params", "step", "tokens"):
+            if c in cols:
+                col = df[c].to_numpy(dtype=np.float64)
+                bad = ~np.isfinite(col) | (col < 0) | ((col == 0) & (c == "params"))
+                if bad.any():
+                    raise self._err(f"{c} is {col[bad][0]}, expected a finite non-negative number",
+                                    int(np.flatnonzero(bad)[0]), c)
+
+        key = ["run"] + [c for c in ("params", "step", "tokens") if c in cols]
+        dupl = df.duplicated(subset=key, keep="first")
+        if dupl.any():
+            i = int(np.flatnonzero(dupl.to_numpy())[0])
+            first = int(np.flatnonzero((df[key] == df[key].iloc[i]).all(axis=1).to_numpy())[0])
+            name = df["run"].iloc[i]
+            same_w = np.array_equal(w[i], w[first])
+            # A column that tells the rows apart is most often the checkpoint under another name (W&B's '_step').
+            apart = [c for c in cols if c not in key and not c.startswith((WEIGHT_PREFIX, LOSS_PREFIX))
+                     and any(word in c.lower() for words in SCALE_COLUMN_WORDS.values() for word in words)
+                     and str(df[c].iloc[i]) != str(df[c].iloc[first])]
+            if apart:
+                why = (f"; the rows differ in {apart[0]!r}: if it is the checkpoint or the model size, name it "
+                       "'step', 'tokens' or 'params'")
+            elif same_w and np.array_equal(L[i], L[first]):
+                why = "; the same row twice: drop one"
+            elif same_w:
+                # Seeds exported under one name: with names of their own they are repeated measurements.
+                why = (f"; other losses for the same mixture: a repeated seed? give each seed its own run name (e.g. "
+                       f"'{name}-s1'), and its checkpoints join the curve of its mixture and size")
+            else:
+                why = "; another mixture: two runs under one name? give each its own"
+            raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as line {int(self._lines[first])}{why})",
+                            i, "run")
+        return df
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def domains(self) -> list[str]:
+        return [c[len(WEIGHT_PREFIX):] for c in self.frame.columns if c.startswith(WEIGHT_PREFIX)]
+
+    @property
+    def evals(self) -> list[str]:
+        return [c[len(LOSS_PREFIX):] for c in self.frame.columns if c.startswith(LOSS_PREFIX)]
+
+    @property
+    def weights(self) -> np.ndarray:
+        """ndarray of shape (n_rows, n_domains), float64."""
+        return self.frame[[WEIGHT_PREFIX + d for d in self.domains]].to_numpy(dtype=np.float64)
+
+    @property
+    def runs(self) -> np.ndarray:
+        return self.frame["run"].to_numpy()
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def _optional(self, name: str) -> np.ndarray | None:
+        return self.frame[name].to_numpy(dtype=np.float64) if name in self.frame.columns else None
+
+    @property
+    def model_params(self) -> np.ndarray | None:
+        """Model size N per row (non-embedding parameters), or None."""
+        return self._optional("params")
+
+    @property
+    def steps(self) -> np.ndarray | None:
+        return self._optional("step")
+
+    @property
+    def tokens(self) -> np.ndarray | None:
+        return self._optional("tokens")
+
+    def resolve_targets(self, targets: str | Sequence[str] | None = None) -> list[str]:
+        """Map target names (``"pile_cc"``, ``"loss:pile_cc"``, ``"all"``) to eval names.
+
+        Raises
+        ------
+        InputError
+            An unknown target, listing the known ones.
+        """
+        if targets is None or targets == "all" or (not isinstance(targets, str) and list(targets) == ["all"]):
+            return self.evals
+        if isinstance(targets, str):
+            targets = [targets]
+        out = []
+        for t in targets:
+            name = t[len(LOSS_PREFIX):] if t.startswith(LOSS_PREFIX) else t
+            if name not in self.evals:
+                # The command line splits --target at commas: an eval named 'x, y' arrived as 'x' and 'y', and
+                # the error suggested the very 'x, y' the user had typed.
+                comma = next((e for e in self.evals if "," in e and name in (p.strip() for p in e.split(","))), None)
+                quote = ("" if comma is None else
+                         f"; a name with a comma goes in double quotes: --target '\"{comma}\"'")
+                raise InputError(f"{self.path or 'run table'}: unknown target {t!r}; the table has "
+                                 f"loss columns for {known_names([name], self.evals)} (or use 'all'){quote}")
+            out.append(name)
+        return out
+
+    def losses(self, targets: str | Sequence[str] | None = None) -> np.ndarray:
+        """Losses of the given targets: shape (n_rows,) for one name, (n_rows, n_targets) for a list.
+
+        Raises
+        ------
+        DataError
+            A row misses one of these losses (a NaN cell): take :meth:`complete` first, the rows that have them.
+        """
+        names = self.resolve_targets(targets)
+        arr = self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64)
+        missing = np.isnan(arr)
+        if missing.any():
+            # Real sweeps often miss an eval at a checkpoint or two: say how many and how to get past them, not
+            # just the first cell, so one pass fixes the table.
+            lcols = [LOSS_PREFIX + n for n in names]
+            i, j = (int(k[0]) for k in np.nonzero(missing))
+            per_col = ", ".join(f"{c} {int(n)}" for c, n in zip(lcols, missing.sum(axis=0), strict=True) if n)
+            raise self._err(f"loss is nan, expected a finite positive number ({int(missing.any(axis=1).sum())} of "
+                            f"{len(self)} rows miss a loss: {per_col}; fit and optimize take the rows that have "
+                            "their targets' losses, or leave those rows out with 'mixlaw runs import "
+                            f"{self.path or 'TABLE'} --drop-incomplete --out runs.parquet' (add --evals EVAL,... to "
+                            "import only the evals you fit and keep the rows that miss another), or drop those "
+                            "columns)", i, lcols[j])
+        return arr[:, 0] if isinstance(targets, str) and targets != "all" else arr
+
+    def missing_losses(self, targets: str | Sequence[str] | None = None) -> dict[str, int]:
+        """Per eval of ``targets`` (default all), the number of rows without its loss (NaN cells), 0 included."""
+        names = self.resolve_targets(targets)
+        miss = np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
+        return {n: int(k) for n, k in zip(names, miss.sum(axis=0), strict=True)}
+
+    def complete_rows(self, targets: str | Sequence[str] | None = None) -> np.ndarray:
+        """Indices of the rows that have a loss for every eval of ``targets`` (default all)."""
+        names = self.resolve_targets(targets)
+        miss = np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
+        return np.flatnonzero(~miss.any(axis=1))
+
+    def complete(self, targets: str | Sequence[str] | None = None, *, doing: str = "fitting",
+                 stacklevel: int = 2) -> RunTable:
+        """The rows that have a loss for every eval of ``targets`` (default all): ``self`` when none misses one.
+
+        One eval is fitted on every row where it was measured; several fitted together (one law, a mean or
+        weighted objective) on the rows where each of them was. A :class:`DataWarning` counts the rows left out
+        per eval and names their first lines.
+
+        Raises
+        ------
+        DataError
+            No row has every one of these losses.
+        """
+        names = self.resolve_targets(targets)
+        miss = np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
+        out = miss.any(axis=1)
+        if not out.any():
+            return self
+        per = ", ".join(f"loss:{n} {int(k)}{self._missing_members(n, out)}"
+                        for n, k in zip(names, miss.sum(axis=0), strict=True) if k)
+        where = self.path or "run table"
+        lines = ", ".join(str(int(x)) for x in self._lines[out][:5]) + (", ..." if out.sum() > 5 else "")
+        if out.all():
+            raise DataError(f"no row has a loss for every one of {names} ({per} of {len(self)} rows miss one): "
+                            + (f"{names[0]} has no value in any row" if len(names) == 1 else
+                               "fit each eval alone (--target EVAL) on the rows it has"), path=self.path)
+        who = f"loss:{names[0]}" if len(names) == 1 else ", ".join(names)
+        alone = "" if len(names) == 1 else "; fit an eval alone (--target EVAL) to use every row it has"
+        warnings.warn(f"{where}: {doing} {who} on the {int((~out).sum())} of {len(self)} rows that have "
+                      f"{'it' if len(names) == 1 else 'each of them'}; left out {int(out.sum())} "
+                      f"row{'s' if out.sum() > 1 else ''} with no value ({per}; lines {lines}){alone}",
+                      DataWarning, stacklevel=stacklevel)
+        return self.subset(~out)
+
+    def _missing_members(self, name: str, rows: np.ndarray) -> str:
+        """For an eval computed from others, which of them the ``rows`` miss: ', for want of loss:b 3'."""
+        members = getattr(self, "_members", {}).get(name)
+        if not members:
+            return ""
+        miss = np.isnan(self.frame[[LOSS_PREFIX + m for m in members]].to_numpy(dtype=np.float64)[rows])
+        return ", for want of " + ", ".join(f"loss:{m} {int(k)}" for m, k in zip(members, miss.sum(axis=0),
+                                                                                 strict=True) if k)
+
+    def subset(self, rows: Any) -> RunTable:
+        """A new RunTable with the selected rows (boolean mask or integer index)."""
+        idx = np.arange(len(self))[rows]
+        out = RunTable.__new__(RunTable)
+        out.path, out.weight_tol = self.path, self.weight_tol
+        out._lines = self._lines[idx]
+        out._members = dict(getattr(self, "_members", {}))
+        out.frame = self.frame.iloc[idx].reset_index(drop=True)
+        return out
+
+    def filter(self, *, model_params: float | None = None, step: float | None = None) -> RunTable:
+        """Rows at one model size and/or one step."""
+        mask = np.ones(len(self), dtype=bool)
+        for name, value in (("params", model_params), ("step", step)):
+            if value is not None:
+                if name not in self.frame.columns:
+                    raise InputError(f"{self.path or 'run table'}: cannot filter on {name!r}: no such column")
+                mask &= self.frame[name].to_numpy() == value
+        return self.subset(mask)
+
+    def check_compatible(self, other: RunTable) -> None:
+        """Raise :class:`DataError` unless ``other`` has the same training domains (same order not required)."""
+        a, b = set(self.domains), set(other.domains)
+        # Any difference but an all-zero domain of the held-out runs is an error.
+        b -= set(unseen_zero_domains(other.frame, sorted(b - a), other.path or "held-out table",
+                                     "the fitting runs'", stacklevel=2))
+        if a != b:
+            extra, missing = sorted(b - a), sorted(a - b)
+            parts = []
+            if missing:
+                parts.append(f"missing weight column(s) {['w:' + d for d in missing]}")
+            if extra:
+                parts.append(f"unexpected weight column(s) {['w:' + d for d in extra]}")
+            raise DataError("training domains differ from " + (self.path or "the fitting table") + ": "
+                            + "; ".join(parts), path=other.path,
+                            column="w:" + (missing or extra)[0])
+
+    def weights_for(self, domains: Sequence[str]) -> np.ndarray:
+        """Weights reordered to ``domains`` (the order a law was fitted with)."""
+        missing = [d for d in domains if d not in self.domains]
+        if missing:
+            raise DataError(f"missing weight column(s) {['w:' + d for d in missing]} that the law was fitted on",
+                            path=self.path, column="w:" + missing[0])
+        return self.frame[[WEIGHT_PREFIX + d for d in domains]].to_numpy(dtype=np.float64)
+
+    def scale_summary(self) -> dict[str, Any]:
+        """Where these runs sit: median model size and tokens (None when absent), their (min, max) when the
+        runs span several scales (``params_range`` / ``tokens_range``, see :meth:`scale_spread`), and per eval
+        set the (min, median, max) loss. :func:`scale_mismatch` compares two of these."""
+        med = {c: None if (v := self._optional(c)) is None else float(np.median(v)) for c in ("params", "tokens")}
+        spread = self.scale_spread()
+        ranges = {f"{c}_range": (spread[c][1], spread[c][2]) for c in ("params", "tokens") if c in spread}
+        # Over the rows that have the eval (a NaN cell is a missing one); an eval no row has gets no entry.
+        cols = {e: (v := self.frame[LOSS_PREFIX + e].to_numpy(dtype=np.float64))[~np.isnan(v)] for e in self.evals}
+        losses = {e: tuple(float(f(v)) for f in (np.min, np.median, np.max)) for e, v in cols.items() if v.size}
+        return {**med, **ranges, "losses": losses}
+
+    def scale_spread(self) -> dict[str, tuple[int, float, float]]:
+        """The scale columns (``params``, ``tokens``, ``step``) whose values differ by more than
+        :data:`SCALE_RATIO`: column -> (number of distinct values, min, max). A mixing law that does not take
+        that column as an input fits one loss surface across those scales."""
+        out = {}
+        for c in ("params", "tokens", "step"):
+            v = self._optional(c)
+            if v is not None and v.size and v.min() > 0 and v.max() / v.min() > SCALE_RATIO:
+                out[c] = (int(np.unique(v).size), float(v.min()), float(v.max()))
+        return out
+
+    def __repr__(self) -> str:
+        return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
+                + (f", path={self.path!r}" if self.path else "") + ")")
+
+
+def note_left_out(err: Exception, left_out: dict[str, int], n_rows: int, n_table: int) -> None:
+    """Append to ``err``'s message how many of the table's rows the failed fit had, when an eval missing in some
+    rows (``left_out``: eval -> rows without its loss) made them few: "3 observations are too few" read as a small
+    table, when the eval is missing from most of a large one."""
+    if left_out and err.args and isinstance(err.args[0], str):
+        miss = ", ".join(f"loss:{e} in {n}" for e, n in left_out.items())
+        err.args = (f"{err.args[0]} (only {n_rows} of the table's {n_table} rows have every target's loss: "
+                    f"missing {miss} rows)", *err.args[1:])
+
+
+#: Two tables are at the same model size / token count when their medians are within this factor.
+SCALE_RATIO = 1.1
+
+
+def unseen_zero_domains(frame: pd.DataFrame, extra: Sequence[str], where: str, whose: str,
+                        stacklevel: int = 2) -> list[str]:
+    """The domains of ``extra`` (weight columns the other side has not) that are 0 in every row of ``frame``,
+    with a :class:`DataWarning` that they are ignored: a domain no row trains on changes nothing (Dai & Zheng's
+    held-out runs with an all-zero 'w:extra' stopped at "unexpected weight column(s)", and so did a candidate
+    table listing a domain the law never saw). A column that is not numeric everywhere is not ignored (the caller
+    reports it). ``whose`` names the other side ("the fitting runs'"); ``stacklevel`` is the caller's."""
+    unused = [d for d in extra if not pd.to_numeric(frame[WEIGHT_PREFIX + d], errors="coerce").fillna(1).any()]
+    if unused:
+        warnings.warn(f"{where}: weight column(s) {['w:' + d for d in unused]} are 0 in every row and not among "
+                      f"{whose} domains; ignored", DataWarning, stacklevel=stacklevel + 1)
+    return unused
+
+
+_SCALE_WHAT = {"params": "model sizes", "tokens": "token counts", "step": "step counts"}
+
+
+def describe_spread(spread: dict[str, tuple[int, float, float]]) -> str:
+    """'6 model sizes (1.22e+08 to 2.72e+09) and 66 token counts (2e+09 to 1.04e+11)' for
+    :meth:`RunTable.scale_spread`."""
+    return " and ".join(f"{n} {_SCALE_WHAT[c]} ({lo:.3g} to {hi:.3g})" for c, (n, lo, hi) in spread.items())
+
+
+def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str | None:
+    """Why ``other`` is not at the scale of the runs summarised in ``fitted`` (:meth:`RunTable.scale_summary`),
+    or None.
+
+    Different median model size or tokens (beyond :data:`SCALE_RATIO`) is a mismatch; unless both tables have
+    both columns, a median loss outside the fitted runs' loss range on a shared eval set is one (a mixing law predicts
+    losses at the scale it was fitted at, and a loss level it never saw is another scale or another setup).
+    """
+    theirs = other.scale_summary()
+    why = []
+    compared = set()
+    for col, what in (("params", "model size"), ("tokens", "tokens")):
+        a, b, span = fitted.get(col), theirs.get(col), fitted.get(f"{col}_range")
+        if b and (a or span is not None):
+            compared.add(col)
+        if span is not None and b:
+            # Fitted runs at several scales: another table is at their scale when its median is inside their
+            # range (comparing medians said '6.8e+08 vs 3.1e+08' for two random splits of one multi-size sweep).
+            lo, hi = span
+            if not lo / SCALE_RATIO <= b <= hi * SCALE_RATIO:
+                why.append(f"{what} {b:.3g}, outside the fitted runs' {lo:.3g} to {hi:.3g}")
+        elif a and b and max(a, b) / min(a, b) > SCALE_RATIO:
+            why.append(f"{what} {b:.3g} vs {a:.3g} in the fitted runs")
+    # Both tables at the same model size and tokens: a median loss outside the fitted range is then a few
+    # held-out runs beyond a few fitted ones (14 and 6 of Dai & Zheng's 122M runs, all at 2e10 tokens), not another
+    # scale, and pointing to the pipeline would mislead.
+    if not why and compared != {"params", "tokens"}:
+        for e, (lo, _, hi) in fitted.get("losses", {}).items():
+            if e in theirs["losses"]:
+                med = theirs["losses"][e][1]
+                if not lo <= med <= hi:
+                    why.append(f"median loss {med:.4g} on {e!r}, outside the fitted runs' range [{lo:.4g}, {hi:.4g}]")
+                    break
+    if not why:
+        return None
+    return (f"{label}: {'; '.join(why)}. A mixing law predicts losses at the scale it was fitted at; to predict "
+            "another model size or run length, fit across scales with `mixlaw pipeline` (or the API's "
+            "fit_pipeline)")
