@@ -373,7 +373,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     """
     names = table.resolve_targets(targets)
     # An eval missing in some runs: the law (one for every target) and the objective take the rows that have all.
-    left_out = {k: n for k, n in table.missing_losses(names).items() if n}
+    left_out = table.rows_left_out(names)
     rows, n_table = table.complete_rows(names), len(table)
     table = table.complete(names, stacklevel=2)
     # Fail fast on bad constraints or objective names, before the (cross-validated) fit.

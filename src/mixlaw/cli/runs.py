@@ -40,7 +40,7 @@ def _write(table: RunTable, out_path: Path, as_json: bool) -> None:
     write_table(table.frame, out_path)
     doc = {"out": str(out_path), "rows": len(table), "runs": int(table.frame["run"].nunique()),
            "domains": table.domains, "evals": table.evals,
-           "missing_losses": {e: n for e, n in table.missing_losses().items() if n}}
+           "missing_losses": table.rows_left_out()}
     if as_json:
         emit_json(doc)
     else:

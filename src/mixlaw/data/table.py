@@ -316,15 +316,21 @@ class RunTable:
 
     def missing_losses(self, targets: str | Sequence[str] | None = None) -> dict[str, int]:
         """Per eval of ``targets`` (default all), the number of rows without its loss (NaN cells), 0 included."""
-        names = self.resolve_targets(targets)
-        miss = np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
+        names, miss = self._missing(targets)
         return {n: int(k) for n, k in zip(names, miss.sum(axis=0), strict=True)}
+
+    def rows_left_out(self, targets: str | Sequence[str] | None = None) -> dict[str, int]:
+        """:meth:`missing_losses` without the evals that miss none: what a fit on :meth:`complete` leaves out."""
+        return {n: k for n, k in self.missing_losses(targets).items() if k}
 
     def complete_rows(self, targets: str | Sequence[str] | None = None) -> np.ndarray:
         """Indices of the rows that have a loss for every eval of ``targets`` (default all)."""
+        return np.flatnonzero(~self._missing(targets)[1].any(axis=1))
+
+    def _missing(self, targets: str | Sequence[str] | None) -> tuple[list[str], np.ndarray]:
+        """The resolved eval names and the (rows, evals) mask of their NaN loss cells."""
         names = self.resolve_targets(targets)
-        miss = np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
-        return np.flatnonzero(~miss.any(axis=1))
+        return names, np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
 
     def complete(self, targets: str | Sequence[str] | None = None, *, doing: str = "fitting",
                  stacklevel: int = 2) -> RunTable:

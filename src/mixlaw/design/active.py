@@ -298,7 +298,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
         raise InputError(f"law must be a law key or a MixingLaw; got {type(law).__name__}")
     # A run missing a target's loss (a NaN cell): the law, the committee and the noise take the rows that have
     # every target; every run's mixture still counts for min_distance and its id is not reused.
-    all_runs, left_out = runs, {e: n for e, n in runs.missing_losses(names).items() if n}
+    all_runs, left_out = runs, runs.rows_left_out(names)
     runs = runs.complete(names, stacklevel=2)
     try:
         fitted = est.clone().fit(runs, targets=names)

@@ -204,7 +204,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             table = weights
             if losses is None:
                 # An eval missing in some runs (NaN cells): each fit uses the rows that have its targets.
-                left_out = {k: n for k, n in table.missing_losses(targets).items() if n}
+                left_out = table.rows_left_out(targets)
                 n_table = len(table)
                 table = table.complete(targets, stacklevel=3)
             fit_scale, source, spread = table.scale_summary(), table.path, table.scale_spread()
