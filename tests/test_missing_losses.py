@@ -431,3 +431,22 @@ def test_continual_pre_loss_from_the_step0_rows_that_have_it():
         res = critical_proportion(RunTable(pd.concat([df, base], ignore_index=True)), n_boot=0)
     assert res.pre_loss == pytest.approx(2 + 0.4 * np.exp(0.45), rel=1e-15) and res.pre_source == "step-0 rows"
     assert res.proportion == pytest.approx(0.3, abs=1e-5)
+
+
+def test_complete_line_returns_the_line_complete_warns():
+    from mixlaw.data import RunTable
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), size=6)
+    df = pd.DataFrame({"run": [f"r{i}" for i in range(6)], "w:x": W[:, 0], "w:y": W[:, 1],
+                       "loss:a": 2.0 + W[:, 0], "loss:b": 3.0 - W[:, 1]})
+    df.loc[[1, 4], "loss:b"] = np.nan
+    t = RunTable(df)
+    with warnings_as_errors():
+        kept, line = t.complete_line("all")
+        same, none = t.complete_line("a")
+    assert len(kept) == 4 and same is t and none is None
+    assert line is not None and "left out 2 rows with no value (loss:b 2; lines 3, 6)" in line
+    with pytest.warns(DataWarning) as caught:
+        assert len(t.complete("all")) == 4
+    assert [str(w.message) for w in caught] == [line]

@@ -338,18 +338,26 @@ class RunTable:
 
         One eval is fitted on every row where it was measured; several fitted together (one law, a mean or
         weighted objective) on the rows where each of them was. A :class:`DataWarning` counts the rows left out
-        per eval and names their first lines.
+        per eval and names their first lines (:meth:`complete_line` returns that line instead of warning it).
 
         Raises
         ------
         DataError
             No row has every one of these losses.
         """
-        names = self.resolve_targets(targets)
-        miss = np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
+        table, line = self.complete_line(targets, doing=doing)
+        if line is not None:
+            warnings.warn(line, DataWarning, stacklevel=stacklevel)
+        return table
+
+    def complete_line(self, targets: str | Sequence[str] | None = None, *,
+                      doing: str = "fitting") -> tuple[RunTable, str | None]:
+        """:meth:`complete`'s table and the line it warns (None when no row misses a loss), without warning: for
+        a caller that collects its warnings (the pipeline's ``result.warnings``)."""
+        names, miss = self._missing(targets)
         out = miss.any(axis=1)
         if not out.any():
-            return self
+            return self, None
         per = ", ".join(f"loss:{n} {int(k)}{self._missing_members(n, out)}"
                         for n, k in zip(names, miss.sum(axis=0), strict=True) if k)
         where = self.path or "run table"
@@ -360,11 +368,10 @@ class RunTable:
                                "fit each eval alone (--target EVAL) on the rows it has"), path=self.path)
         who = f"loss:{names[0]}" if len(names) == 1 else ", ".join(names)
         alone = "" if len(names) == 1 else "; fit an eval alone (--target EVAL) to use every row it has"
-        warnings.warn(f"{where}: {doing} {who} on the {int((~out).sum())} of {len(self)} rows that have "
-                      f"{'it' if len(names) == 1 else 'each of them'}; left out {int(out.sum())} "
-                      f"row{'s' if out.sum() > 1 else ''} with no value ({per}; lines {lines}){alone}",
-                      DataWarning, stacklevel=stacklevel)
-        return self.subset(~out)
+        line = (f"{where}: {doing} {who} on the {int((~out).sum())} of {len(self)} rows that have "
+                f"{'it' if len(names) == 1 else 'each of them'}; left out {int(out.sum())} "
+                f"row{'s' if out.sum() > 1 else ''} with no value ({per}; lines {lines}){alone}")
+        return self.subset(~out), line
 
     def _missing_members(self, name: str, rows: np.ndarray) -> str:
         """For an eval computed from others, which of them the ``rows`` miss: ', for want of loss:b 3'."""

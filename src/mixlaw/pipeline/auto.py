@@ -223,10 +223,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     if not isinstance(table, RunTable):
         raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
     # An eval missing at some checkpoints (NaN cells): every stage fits the rows that have all the targets.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataWarning)
-        table = table.complete(targets)
-    missing_line = next((str(w.message) for w in caught), None)
+    table, missing_line = table.complete_line(targets)
     if missing_line is not None:
         warnings.warn(missing_line, DataWarning, stacklevel=2)
     # Sizes written two ways are one before the size filter reads them; mixtures are merged on the rows it keeps
