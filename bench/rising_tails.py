@@ -1,42 +1,46 @@
-"""The rising-tail check's threshold (``mixlaw.pipeline.tails.RISE_THRESHOLD``) on every real multi-scale table.
+"""The rising-tail check's threshold (``mixlaw.pipeline.tails``) on every real multi-scale table.
 
-For each table: the largest rise of a curve's last checkpoint over its earlier minimum, median over the evals
-(the statistic the check reads) and on any one eval alone (what a table of that one eval would read), the curves
-the check names (should be none), and how many injected spikes it names (should be all). Injected (seeded): on 6
-curves per table, each eval's last 2 checkpoints set to 20 / 35 / 50 % above the curve's minimum, the last one
-alone to 20 %, a divergence over the last 3 checkpoints (+5, +12, +25 %), and a spike of 20 % on the last 2
-over noise: every checkpoint of the curve jittered by 2 % first; each injection on a copy of the table with
-that one curve changed, which must be the one curve named.
+The threshold is the table's own, min(15 %, max(3 %, 10x its checkpoint noise)) (``tail_threshold`` of
+``checkpoint_noise``: the robust spread of the curves' second differences of log loss). For each table: that
+noise and threshold; the largest rise of a curve's last checkpoint over its earlier minimum, median over the
+evals (the statistic the check reads), and over the noise; the same on any one eval alone (what a table of that
+one eval would read) and over that eval's own noise; the curves the check names (should be none); how many
+injected spikes it names (should be all); and whether it names a soft rise. Injected (seeded): on 6 curves per
+table, each eval's last 2 checkpoints set to 20 / 35 / 50 % above the curve's minimum, the last one alone to
+20 %, a divergence over the last 3 checkpoints (+5, +12, +25 %), and a spike of 20 % on the last 2 over noise:
+every checkpoint of the curve jittered by 2 % first; each injection on a copy of the table with that one curve
+changed, which must be the one curve named. The soft rise (+2, +5, +7.5 % on the last 3 checkpoints; its rise
+on the median is printed) is named where it clears the table's threshold, which is reported, not required.
 
-Tables: the trainer's ``bench/data/crossscale_runs_v3.csv`` and ``_v3_12m.csv`` (and the older ones there);
-Ye et al.'s 5Mix and RedPajama (``--ye``, a clone of github.com/yegcjs/mixinglaws; both as
-``bench/ye_public_runs.py`` reads them, five eval groups, and with the 22 Pile evals raw, ``--ye-raw`` CSVs
-written by that pass) and Dai & Zheng's SlimPajama sweep (``--dz``, a clone of
-github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws).
+Tables: the trainer's ``bench/data/crossscale_runs*.csv``; Ye et al.'s 5Mix and RedPajama (``--ye``, a clone of
+github.com/yegcjs/mixinglaws; both as ``bench/ye_public_runs.py`` reads them, five eval groups, and with the 22
+Pile evals raw, as ``bench/ye_user_view.py`` builds them), other run tables (``--ye-raw`` CSVs) and Dai & Zheng's
+SlimPajama sweep (``--dz``, a clone of github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws).
 
-Run: ``python bench/rising_tails.py --ye /tmp/mixinglaws --dz /tmp/dz [--ye-raw 5mix.csv,rpj.csv]`` (exit 1 if
-a normal curve is named or an injected spike missed).
+Run: ``python bench/rising_tails.py --ye /tmp/mixinglaws --dz /tmp/dz`` (exit 1 if a normal curve is named or an
+injected spike missed).
 
-Measured (2026-12-05, 12 s on 2 busy cores; rise = last checkpoint over the earlier minimum, max over curves;
-"one eval": the same on any single eval; "named": curves the check names; injected: spikes named, as the only one):
+Measured (2026-12-05, 20 s on 2 busy cores)::
 
-    table                   curves  median rise  one eval  named  injected named
-    v3                          24       -0.03%    +0.00%      0          6 / 6
-    v3_12m                      24       -0.01%    -0.01%      0          6 / 6
-    v3_0125m                     6       -0.08%    -0.05%      0          6 / 6
-    crossscale_runs             40       -0.13%    +0.09%      0          6 / 6
-    crossscale_runs_1m          40       +4.02%   +24.51%      0          6 / 6
-    Ye 5Mix (groups)           106       -0.09%    +0.27%      0          6 / 6
-    Ye RedPajama (groups)      106       -0.16%    +0.18%      0          6 / 6
-    Ye 5Mix (22 raw evals)     106       -0.16%    +9.15%      0          6 / 6
-    Ye RedPajama (22 raw)      106       +0.52%    +4.88%      0          6 / 6
-    DZ SlimPajama              224       +0.82%    +2.91%      0          6 / 6
+    table                  curves noise thresh. median rise /noise one eval /noise named spikes  soft rise
+    crossscale_runs            40 0.05%   3.0%      -0.13%   -2.6   +0.09%    0.5     0  6 / 6  +5.8% named
+    crossscale_runs_1m         40 0.63%   6.3%      +4.02%    6.4  +24.51%   16.5     0  6 / 6  +5.4% not named
+    v3                         24 0.04%   3.0%      -0.03%   -0.8   +0.00%    0.0     0  6 / 6  +7.0% named
+    v3_0125m                    6 0.04%   3.0%      -0.08%   -2.2   -0.05%   -1.5     0  6 / 6  +7.0% named
+    v3_12m                     24 0.04%   3.0%      -0.01%   -0.3   -0.01%   -0.1     0  6 / 6  +7.3% named
+    Ye 5Mix (groups)          106 0.34%   3.4%      -0.09%   -0.3   +0.27%    0.7     0  6 / 6  +5.4% named
+    Ye RedPajama (groups)     106 0.16%   3.0%      -0.16%   -1.0   +0.18%    1.0     0  6 / 6  +5.4% named
+    Ye 5Mix (22 raw evals)    106 0.34%   3.4%      -0.16%   -0.5   +9.15%    4.4     0  6 / 6  +5.4% named
+    Ye RedPajama (22 raw)     106 0.19%   3.0%      +0.52%    2.8   +4.88%    6.4     0  6 / 6  +5.4% named
+    DZ SlimPajama             224 0.46%   4.6%      +0.82%    1.8   +2.91%    5.6     0  6 / 6  +5.6% named
 
-The one-eval column's +24.5 % (crossscale_runs_1m: loss:math and loss:code of its 57k-234k-parameter runs) is a
-tiny model overfitting a small domain late in training, not a divergence: the median over its 4 evals stays at
-4.0 %. Ye's +9.15 % is the Pile's Ubuntu_IRC set at 305M, a noisy plateau (a table of that eval alone would read
-it as its median): the threshold, 15 %, clears it by 1.6x. Not named: a soft rise of +7.5 % (the last three
-checkpoints of one v3 curve raised 2 / 5 / 10 %), under the threshold though far over v3's own noise.
+The largest normal rise is 6.4x its table's noise, on the median (crossscale_runs_1m) and on one eval alone (the
+Pile's Ubuntu_IRC set in RedPajama): 10x clears both by 1.6x. The one-eval 16.5x (crossscale_runs_1m: loss:math
+and loss:code of its 57k-234k-parameter runs, +24.5 %) is a tiny model overfitting a small domain late, which a
+table of that eval alone would have named at the fixed 15 % too; the median over its 4 evals stays at 4.0 %.
+Before (one fixed 15 %, 2026-12-05 morning): the same spikes named, no normal curve named, every soft rise
+unnamed (v3's at 190x its noise). On crossscale_runs_1m (raw weights, 1.7 % checkpoint noise on one eval) the
+soft rise stays under the table's 6.3 %.
 """
 
 from __future__ import annotations
@@ -51,7 +55,13 @@ from _common import load_bench
 
 from mixlaw import RunTable
 from mixlaw.pipeline.result import _mixture_ids
-from mixlaw.pipeline.tails import RISE_THRESHOLD, rising_tails
+from mixlaw.pipeline.tails import (
+    NOISE_MULT,
+    RISE_FLOOR,
+    RISE_THRESHOLD,
+    rising_tails,
+    tail_threshold,
+)
 
 DATA = Path(__file__).with_name("data")
 
@@ -60,8 +70,9 @@ def tables(args: argparse.Namespace) -> list[tuple[str, pd.DataFrame, str]]:
     out = [(f.stem.removeprefix("crossscale_runs_") if "v3" in f.stem else f.stem, pd.read_csv(f), "step")
            for f in sorted(DATA.glob("crossscale_runs*.csv"))]
     if args.ye:
-        ye = load_bench("ye_public_runs")
+        ye, user = load_bench("ye_public_runs"), load_bench("ye_user_view")
         out += [(f"Ye {s} (groups)", ye.read_set(Path(args.ye), s), "step") for s in ("5Mix", "RedPajama")]
+        out += [(f"Ye {s} (22 raw evals)", user.user_table(Path(args.ye), s), "step") for s in ("5Mix", "RedPajama")]
     for f in (args.ye_raw or "").split(",") if args.ye_raw else []:
         out.append((f"{Path(f).stem} (raw evals)", pd.read_csv(f, dtype={"run": str}), "step"))
     if args.dz:
@@ -75,6 +86,17 @@ def curve_rows(d: pd.DataFrame, axis: str) -> list[np.ndarray]:
     keys = pd.Series(range(len(d))).groupby([mix, d["params"].to_numpy()]).apply(list)
     return [np.asarray(r)[np.argsort(d[axis].to_numpy()[r], kind="stable")] for r in keys
             if d[axis].iloc[r].nunique() >= 4]
+
+
+def one_eval_ratio(t: RunTable, axis: str) -> float:
+    """Largest rise over any single eval's curves, in units of that eval's own checkpoint noise: what a table of
+    that one eval would compare with 10x its noise."""
+    best = -np.inf
+    for e in t.evals:
+        every = rising_tails(t, axis, [e], threshold=-np.inf)
+        if every and every[0].noise:
+            best = max(best, max(c.rise for c in every) / every[0].noise)
+    return best
 
 
 def one_eval_max(d: pd.DataFrame, axis: str) -> float:
@@ -95,7 +117,7 @@ def inject(d: pd.DataFrame, rows: np.ndarray, axis: str, kind: str, rng: np.rand
         y = y * (1 + 0.02 * rng.standard_normal(y.shape))
     low = y.min(axis=0)
     tail = {"+20% x2": [1.2, 1.2], "+35% x2": [1.35, 1.35], "+50% x2": [1.5, 1.5], "+20% last": [1.2],
-            "diverging": [1.05, 1.12, 1.25], "noisy": [1.2, 1.2]}[kind]
+            "diverging": [1.05, 1.12, 1.25], "noisy": [1.2, 1.2], "soft": [1.02, 1.05, 1.075]}[kind]
     for i, f in enumerate(tail[::-1]):
         y[-1 - i] = low * f
     d.loc[rows, losses] = y
@@ -110,8 +132,9 @@ def main() -> None:
     args = p.parse_args()
     rng = np.random.default_rng(0)
     kinds = ["+20% x2", "+35% x2", "+50% x2", "+20% last", "diverging", "noisy"]
-    print(f"threshold {RISE_THRESHOLD:.0%}\n{'table':<26}{'curves':>7}{'median rise':>13}{'one eval':>10}"
-          f"{'named':>7}{'injected named':>16}")
+    print(f"threshold: min({RISE_THRESHOLD:.0%}, max({RISE_FLOOR:.0%}, {NOISE_MULT:g} x the table's checkpoint noise))"
+          f"\n{'table':<26}{'curves':>7}{'noise':>8}{'threshold':>10}{'median rise':>13}{'/ noise':>8}{'one eval':>10}"
+          f"{'/ noise':>8}{'named':>7}{'spikes named':>14}   soft rise (+2, +5, +7.5 %)")
     failed = False
     for name, d, axis in tables(args):
         t = RunTable(d.reset_index(drop=True))
@@ -119,18 +142,29 @@ def main() -> None:
         evals = t.evals
         every = rising_tails(t, axis, evals, threshold=-np.inf)
         named = rising_tails(t, axis, evals)
+        noise = every[0].noise
+        thr = tail_threshold(noise)
         curves = curve_rows(d, axis)
         hit = 0
-        for kind, c in zip(kinds, rng.choice(len(curves), size=len(kinds), replace=False), strict=True):
+        picks = rng.choice(len(curves), size=len(kinds) + 1, replace=len(curves) <= len(kinds))
+        for kind, c in zip(kinds, picks, strict=False):
             rows = curves[c]
             found = rising_tails(RunTable(inject(d, rows, axis, kind, rng)), axis, evals)
             ok = len(found) == 1 and found[0].runs[0] in set(d["run"].iloc[rows])
             hit += ok
             if not ok:
                 print(f"    missed {kind} on {d['run'].iloc[rows[0]]}: named {[f.runs for f in found]}")
+        # A soft rise is named where it clears the table's threshold (a noisy table's may be higher); reported.
+        soft = RunTable(inject(d, curves[picks[-1]], axis, "soft", rng))
+        rise = max(e.rise for e in rising_tails(soft, axis, evals, threshold=-np.inf)
+                   if e.runs[0] in set(d["run"].iloc[curves[picks[-1]]]))
+        found = rising_tails(soft, axis, evals)
+        said = "named" if len(found) == 1 and found[0].rise == rise else f"not named ({len(found)} curves)"
         failed |= bool(named) or hit < len(kinds)
-        print(f"{name:<26}{len(every):>7}{max(e.rise for e in every):>+12.2%}{one_eval_max(d, axis):>+10.2%}"
-              f"{len(named):>7}{hit:>12} / {len(kinds)}")
+        top = max(e.rise for e in every)
+        print(f"{name:<26}{len(every):>7}{noise:>8.2%}{thr:>10.1%}{top:>+13.2%}{top / noise:>8.1f}"
+              f"{one_eval_max(d, axis):>+10.2%}{one_eval_ratio(t, axis):>8.1f}{len(named):>7}{hit:>10} / {len(kinds)}"
+              f"   {rise:+.1%} {said}")
     sys.exit(1 if failed else 0)
 
 

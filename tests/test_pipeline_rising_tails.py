@@ -22,7 +22,14 @@ from mixlaw.data import RunTable
 from mixlaw.errors import DataWarning
 from mixlaw.pipeline import auto as auto_module
 from mixlaw.pipeline import fit_pipeline
-from mixlaw.pipeline.tails import RISE_THRESHOLD, rising_tail_line, rising_tails
+from mixlaw.pipeline.tails import (
+    RISE_FLOOR,
+    RISE_THRESHOLD,
+    checkpoint_noise,
+    rising_tail_line,
+    rising_tails,
+    tail_threshold,
+)
 
 V3 = Path(__file__).resolve().parents[1] / "bench" / "data" / "crossscale_runs_v3.csv"
 LINE = r"1 loss curve\(s\) rise at the end"
@@ -63,12 +70,45 @@ def test_the_line_states_the_threshold_the_tails_were_found_at() -> None:
     # threshold it stated.
     clean = RunTable(pd.read_csv(V3))
     table = RunTable(_spiked(clean.frame, "0e1031da9436d91f", [1.12]))
-    assert rising_tails(table, "step", table.evals) == []
     line = rising_tail_line(rising_tails(table, "step", table.evals, threshold=0.05), "step", "v3.csv")
     assert line is not None and "more than 5% above" in line and "+12% at step" in line
-    default = rising_tail_line(rising_tails(RunTable(_spiked(clean.frame, "0e1031da9436d91f", [1.3])), "step",
-                                            clean.evals), "step", None)
-    assert default is not None and f"more than {RISE_THRESHOLD:.0%} above" in default
+    assert rising_tails(table, "step", table.evals, threshold=RISE_THRESHOLD) == []
+
+
+def test_a_quiet_table_names_a_soft_rise_that_a_noisy_one_does_not() -> None:
+    # v3's checkpoints are 0.04 % apart in noise, so a +7.5 % rise is ~190 sigma: under the 15 % ceiling, named at
+    # the table's own threshold (the 3 % floor). The same rise over 2 % checkpoint noise is not.
+    clean = RunTable(pd.read_csv(V3))
+    run = "0e1031da9436d91f"
+    noise = checkpoint_noise_of(clean)
+    assert 2e-4 < noise < 8e-4
+    soft = RunTable(_spiked(clean.frame, run, [1.02, 1.05, 1.075]))
+    got = rising_tails(soft, "step", soft.evals)
+    assert [t.runs for t in got] == [(run,)] and got[0].threshold == RISE_FLOOR
+    assert got[0].rise == pytest.approx(0.075, abs=1e-9) and got[0].noise == pytest.approx(noise, rel=0.05)
+    line = rising_tail_line(got, "step", "v3.csv")
+    assert line is not None and "more than 3% above" in line and "the table's checkpoint noise is 0.0" in line
+    assert not rising_tails(RunTable(_spiked(clean.frame, run, [1.02])), "step", clean.evals)
+    rng = np.random.default_rng(0)
+    noisy = clean.frame.copy()
+    cols = [c for c in noisy if c.startswith("loss:")]
+    noisy[cols] = noisy[cols].to_numpy() * (1 + 0.02 * rng.standard_normal((len(noisy), len(cols))))
+    noisy = RunTable(_spiked(noisy, run, [1.02, 1.05, 1.075]))
+    assert tail_threshold(checkpoint_noise_of(noisy)) == RISE_THRESHOLD
+    assert rising_tails(noisy, "step", noisy.evals) == []
+    # Curves too short to read a noise from: the ceiling.
+    assert tail_threshold(None) == RISE_THRESHOLD
+
+
+def checkpoint_noise_of(table: RunTable) -> float:
+    curves = []
+    for run in dict.fromkeys(table.frame["run"]):
+        f = table.frame[table.frame["run"] == run].sort_values("step")
+        logs = np.log(f[[c for c in f if c.startswith("loss:")]].to_numpy())
+        curves.append(np.median(logs - logs[0], axis=1))
+    noise = checkpoint_noise(curves)
+    assert noise is not None
+    return noise
 
 
 @pytest.mark.parametrize("evals", ["xyz", "x"])

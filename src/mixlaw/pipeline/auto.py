@@ -208,8 +208,9 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     exponent beta per (size, eval) across mixtures; mixtures at exactly 3 sizes share alpha per eval
     (:func:`mixlaw.scaling.fit_shared_exponent`). Stage descriptions say which was used.
 
-    A curve whose last checkpoint lies more than 15 % above its earlier minimum (median over the evals: a late
-    loss spike or divergence, :mod:`.tails`) is named, with the rows to leave out, in one :class:`DataWarning`
+    A curve whose last checkpoint lies well above its earlier minimum (median over the evals: a late loss
+    spike or divergence; more than 10x the table's checkpoint noise, at least 3 % and at most 15 %,
+    :mod:`.tails`) is named, with the rows to leave out, in one :class:`DataWarning`
     and in :attr:`PipelineResult.warnings`; it is fitted as it is.
     """
     if route not in (AUTO, *ROUTES):

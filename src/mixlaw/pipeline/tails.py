@@ -8,8 +8,15 @@ the extrapolation with it, silently. :func:`rising_tails` finds such curves befo
 A curve is one mixture at one model size, as the routes group rows (several rows at one step, e.g. seeds: their
 mean). Its rise is read on the median over the fitted evals of each eval's log loss relative to the curve's first
 checkpoint: a divergence lifts every eval, while one small eval's noisy plateau, or its overfitting on a repeated
-domain, does not move the median. A curve is named when its last checkpoint lies more than
-:data:`RISE_THRESHOLD` above the lowest of its earlier ones.
+domain, does not move the median. A curve is named when its last checkpoint lies more than the table's threshold
+above the lowest of its earlier ones:
+
+.. math:: \tau = \min\bigl(15\,\%,\; \max(3\,\%,\; 10\,\hat\sigma)\bigr),
+
+where :math:`\hat\sigma` is the table's checkpoint noise (:func:`checkpoint_noise`). Why not one fixed
+threshold: a normal curve's rise is the extreme of its checkpoints' noise, which differs 15-fold between the
+tables at hand (0.04 % on the trainer's runs, 0.6 % on its first tiny models), so a fixed 15 % that clears the
+noisiest left a +7.5 % rise unnamed on a quiet table, though it was 190x that table's noise.
 """
 
 from __future__ import annotations
@@ -22,13 +29,21 @@ import pandas as pd
 from ..data import RunTable
 from .result import _mixture_ids
 
-#: A curve's last checkpoint this far (relative) above its earlier minimum is named. Measured on every real
-#: multi-scale table at hand (``python bench/rising_tails.py``): the largest rise of a normal curve, median over
-#: evals, is 0.8 % (Dai & Zheng's 224 curves; < 0.1 % on v3 and v3_12m and on Ye et al.'s 5Mix and RedPajama);
-#: on one eval alone 9.2 % (Ye's 5Mix at 305M, the Pile's Ubuntu_IRC set raw: a noisy plateau), which a table of
-#: that one eval would read as its median. 15 % clears that by 1.6x and stays under a spike's 20-50 %; every
-#: injected spike (+20 % to +50 % on the last 1-3 checkpoints, also over 2 % noise) was named, alone.
+#: The threshold's ceiling: a curve's last checkpoint this far (relative) above its earlier minimum is named on any
+#: table. Measured on every real multi-scale table at hand (``python bench/rising_tails.py``): the largest rise of a
+#: normal curve, median over evals, is 4.0 % (the trainer's first tiny models, which overfit their small domains
+#: late); on one eval alone 9.2 % (Ye's 5Mix at 305M, the Pile's Ubuntu_IRC set raw: a noisy plateau), which a
+#: table of that one eval would read as its median. 15 % clears that by 1.6x and stays under a spike's 20-50 %.
 RISE_THRESHOLD = 0.15
+#: The threshold's floor (relative rise), so that a near noise-free table does not name a rise of a percent: 3 %
+#: is 3.7x the largest normal rise outside the trainer's tiny models (0.8 %, Dai & Zheng's 224 curves).
+RISE_FLOOR = 0.03
+#: Between floor and ceiling, the threshold is this many times the table's checkpoint noise. The largest normal
+#: rise on the tables at hand is 6.4x their noise (the trainer's first tiny models; a single eval alone: 6.4x, the
+#: Pile's Ubuntu_IRC set in Ye's RedPajama runs), so 10x clears it by 1.6x, as the ceiling clears its case.
+NOISE_MULT = 10.0
+#: Second differences a curve needs before its checkpoint noise is read (:func:`checkpoint_noise`).
+MIN_DIFFS = 3
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,8 @@ class RisingTail:
         Rows of the table after the minimum: the ones to leave out to fit the curve up to its minimum.
     threshold : float
         The threshold the curve was found at (:func:`rising_tails`' ``threshold``), which the warning line states.
+    noise : float or None
+        The table's checkpoint noise (:func:`checkpoint_noise`), which the line states beside the threshold.
     """
 
     runs: tuple[str, ...]
@@ -61,13 +78,44 @@ class RisingTail:
     rise: float
     n_rows: int
     threshold: float = RISE_THRESHOLD
+    noise: float | None = None
+
+
+def checkpoint_noise(curves: list[np.ndarray]) -> float | None:
+    """The checkpoint noise :math:`\\hat\\sigma` of a table's curves (each: the median-eval log loss per
+    checkpoint, in step order), as a relative loss.
+
+    Second differences of a curve's log loss cancel its trend to first order, and of ``n`` independent noises
+    each has variance :math:`6\\sigma^2`; each curve's are centred on their median (its curvature), pooled over
+    the curves, and :math:`\\hat\\sigma = 1.4826\\,\\mathrm{MAD}/\\sqrt 6` (robust to the spikes this looks
+    for). The last checkpoint is left out (it is what is tested). Curvature that the centring leaves (few,
+    log-spaced checkpoints) only raises the estimate, and with it the threshold. None when no curve has
+    :data:`MIN_DIFFS` second differences before its last checkpoint.
+    """
+    pooled = []
+    for c in curves:
+        d2 = np.diff(c[:-1], 2)
+        if d2.size >= MIN_DIFFS:
+            pooled.append(d2 - np.median(d2))
+    if not pooled:
+        return None
+    return float(1.4826 * np.median(np.abs(np.concatenate(pooled))) / np.sqrt(6.0))
+
+
+def tail_threshold(noise: float | None) -> float:
+    """The rise above which a curve is named: :data:`RISE_THRESHOLD` when the noise is unknown, else 10x the
+    noise within [:data:`RISE_FLOOR`, :data:`RISE_THRESHOLD`] (module docstring)."""
+    if noise is None:
+        return RISE_THRESHOLD
+    return float(min(RISE_THRESHOLD, max(RISE_FLOOR, NOISE_MULT * noise)))
 
 
 def rising_tails(table: RunTable, axis: str, targets: list[str],
-                 threshold: float = RISE_THRESHOLD) -> list[RisingTail]:
+                 threshold: float | None = None) -> list[RisingTail]:
     """The curves of ``table`` (mixture x model size, over the ``axis`` column: "step" or "tokens") whose last
     checkpoint lies more than ``threshold`` above their earlier minimum, median over the ``targets`` evals
-    (module docstring); largest rise first. Rows at ``axis`` <= 0 are left out, as the routes leave them out."""
+    (module docstring); largest rise first. ``threshold`` None: the table's own (:func:`tail_threshold` of its
+    :func:`checkpoint_noise`). Rows at ``axis`` <= 0 are left out, as the routes leave them out."""
     T = table.steps if axis == "step" else table.tokens
     N = table.model_params
     if T is None or N is None or not targets:
@@ -77,22 +125,26 @@ def rising_tails(table: RunTable, axis: str, targets: list[str],
     frame = pd.DataFrame(np.log(table.losses(targets)))[keep]
     frame["_t"] = T[keep]
     run_ids = table.runs
-    out = []
+    curves = []
     for (_, size), rows in frame.groupby([mix[keep], N[keep]], sort=False):
         per_t = rows.groupby("_t").mean().sort_index()  # seeds at one checkpoint: their mean
         if len(per_t) < 2:
             continue
         logs = per_t.to_numpy()
-        rel = np.median(logs - logs[0], axis=1)  # (n_checkpoints,): each eval from its first checkpoint
+        curves.append((size, rows, per_t.index.to_numpy(), np.median(logs - logs[0], axis=1)))
+    noise = checkpoint_noise([c[3] for c in curves])
+    if threshold is None:
+        threshold = tail_threshold(noise)
+    out = []
+    for size, rows, times, rel in curves:  # rel (n_checkpoints,): each eval from its first checkpoint
         i_min = int(np.argmin(rel[:-1]))
         rise = float(np.expm1(rel[-1] - rel[i_min]))
         if rise <= threshold:
             continue
-        times = per_t.index.to_numpy()
         after = rows["_t"].to_numpy() > times[i_min]
         out.append(RisingTail(tuple(dict.fromkeys(run_ids[rows.index.to_numpy()[after]].tolist())), float(size),
                               float(times[i_min]), float(times[i_min + 1]), float(times[-1]), rise,
-                              int(after.sum()), threshold))
+                              int(after.sum()), threshold, noise))
     return sorted(out, key=lambda t: -t.rise)
 
 
@@ -112,8 +164,9 @@ def rising_tail_line(tails: list[RisingTail], axis: str, path: str | None, limit
     more = f"; and {len(tails) - limit} more" if len(tails) > limit else ""
     n_rows = sum(t.n_rows for t in tails)
     first = tails[0]
+    noise = "" if first.noise is None else f"; the table's checkpoint noise is {first.noise:.2%}"
     return (f"{len(tails)} loss curve(s) rise at the end, more than {first.threshold:.0%} above their earlier "
-            f"minimum (median over the evals; a loss spike or divergence?): {shown}{more}. The step law cannot "
+            f"minimum (median over the evals{noise}; a loss spike or divergence?): {shown}{more}. The step law cannot "
             f"follow a rise and bends the extrapolation: leave out each curve's rows after its minimum ({n_rows} "
             f"row(s) of {path or 'the table'}, e.g. run {first.runs[0]!r} at params {first.model_params:g} with "
             f"{unit} > {first.min_time:g}), or the run")
