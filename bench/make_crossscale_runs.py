@@ -59,6 +59,7 @@ def main() -> None:
     ap.add_argument("--work", default=str(HERE / "crossscale-work"), help="corpus + store folder (not committed)")
     ap.add_argument("--out", default=str(HERE / "crossscale_runs.csv"))
     ap.add_argument("--sizes", default=",".join(SIZES), help="comma-separated model sizes (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the mixture design (default: %(default)s)")
     args = ap.parse_args()
     if args.v3:  # the v3 settings, except where an option is given explicitly
         for k, v in V3.items():
@@ -71,7 +72,7 @@ def main() -> None:
         build_corpus(corpus, seed=0, domains=args.domains.split(",") if args.domains else None)
     domains = sorted(json.loads((corpus / "manifest.json").read_text())["domains"])
     design = dirichlet_design(domains, args.n_mixtures, min_strength=3.0, max_strength=30.0, minimum=0.0,
-                              random_state=0)
+                              random_state=args.seed)
     mixtures = [{d: float(row[f"w:{d}"]) for d in domains} for _, row in design.iterrows()]
     base = ProxyConfig(eval_every=args.eval_every, min_lr_ratio=1.0, ema_gamma=args.ema_gamma,
                        block_size=args.block_size, batch_size=args.batch_size, warmup_frac=args.warmup_frac)
