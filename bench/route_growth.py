@@ -389,6 +389,13 @@ def real_dz(repo: Path, fit_up_to: float | None = None) -> dict[str, Any]:
     return growth_row(fit, target, tok, "tokens", 0.0, real, res, names, preds)
 
 
+#: The trainer's run sets (bench/data) that ``--crossscale`` scores, by name: v4 is v3's protocol on other domains
+#: and mixtures (``python bench/make_crossscale_runs.py --v3 --domains docs,dialogue,scripture --seed 1``).
+CROSSSCALE_SETS = {"v3": ["crossscale_runs_v3.csv"], "v3_12m": ["crossscale_runs_v3_12m.csv"],
+                   "v3 + 0.0125M": ["crossscale_runs_v3.csv", "crossscale_runs_v3_0125m.csv"],
+                   "v4": ["crossscale_runs_v4.csv"]}
+
+
 def real_crossscale(paths: list[Path], fit_from: float = 0.4, fraction: float = 1 / 3) -> dict[str, Any]:
     """pipeline_crossscale.py --auto's protocol: the three sizes below the largest (every one below it when
     ``paths`` are several tables, as its --all-sizes), each run's first ``fraction``, the largest size's last step."""
@@ -422,7 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dz", type=Path, default=None, help="a clone of Dai & Zheng's repository")
     ap.add_argument("--dz-fit-up-to", type=float, default=None, metavar="N",
                     help="with --dz: also the fit on sizes up to N (dz_public_runs.py --fit-up-to, e.g. 9.37e8)")
-    ap.add_argument("--crossscale", action="store_true", help="the trainer's v3 and v3_12m runs (bench/data)")
+    ap.add_argument("--crossscale", action="store_true", help="the trainer's runs (bench/data; --crossscale-sets)")
+    ap.add_argument("--crossscale-sets", default=",".join(CROSSSCALE_SETS),
+                    help="with --crossscale: which of the trainer's sets (default: %(default)s)")
     ap.add_argument("--json", default=None, help="write the real sets' picks to this file")
     ap.add_argument("--rows", default=None, help="write each real set's row (with its name) to this JSON-lines file")
     ap.add_argument("--from-real-rows", nargs="*", default=[],
@@ -454,9 +463,9 @@ def main(argv: list[str] | None = None) -> int:
             name = f"DZ SlimPajama, fit <= {args.dz_fit_up_to:g}"
             out[name] = show(name, real_dz(args.dz, args.dz_fit_up_to))
     if args.crossscale:
-        for name, fs in (("v3", ["crossscale_runs_v3.csv"]), ("v3_12m", ["crossscale_runs_v3_12m.csv"]),
-                         ("v3 + 0.0125M", ["crossscale_runs_v3.csv", "crossscale_runs_v3_0125m.csv"])):
-            out[name] = show(name, real_crossscale([HERE / "data" / f for f in fs]))
+        for name, fs in CROSSSCALE_SETS.items():
+            if name in args.crossscale_sets.split(","):
+                out[name] = show(name, real_crossscale([HERE / "data" / f for f in fs]))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
     if args.rows:
