@@ -84,6 +84,8 @@ the best candidate at the target is on the direct route in 73 % of block 0. The 
 3-size trainer runs it trades the right error estimate for the right route (v3: route right but estimate 9.6x
 the real error; v3_12m: route wrong by 1.04x and estimate 2.45x; without it v3's route is wrong, both
 estimates within 2x). ``fit_pipeline`` keeps the one-standard-error rule and says the route is untested.
+(2026-12-05: adopted after all, as rule B below, with an estimate that holds on v3, and checked blind on a second
+3-size trainer set, v4: ``bench/rule_b_check.py``.)
 
 **Several time cuts** (``--cuts``; issue 9): every candidate is also backtested at every time cut the curves
 allow (each step ratio the checkpoints offer, the same held-out entries), and two rules add those cuts'
@@ -328,6 +330,16 @@ parts were known, so not adoptable on this evidence: no distance factor, sqrt(m 
 gap alone (floored at the noise): v3 1.41x, v3_12m 0.94x, blocks 0 / 2 / 3 70 / 70, 56 / 65, 71 / 68 %. What B needs is
 an estimate that does not read direct's time-only backtest on curves like v3's (off by 2.8x at the backtest's own
 distance), checked on a second trainer set with 3 sizes.
+
+**Adopted** (2026-12-05, after that check): the trainer's v4 set (v3's protocol on other domains and mixtures,
+``bench/data/crossscale_runs_v4.csv``) was made and scored after the rule and its criterion were committed
+(13b6018: adopt B with the estimate sqrt(m x max(gap/2, noise floor)), m unscaled, iff on v4 B's pick is within
+1.2x of the best and its estimate within 2x). v4: the step backtest ranks nested first (0.82 % against direct's
+3.39 %), B picks direct, the best at the target (1.82 % against nested's 2.61 %), estimate 2.63 % = 1.44x
+(``bench/rule_b_check.py``). ``fit_pipeline`` now keeps to the direct route when the size part is untested
+(``Selection.size_untested``); with 4 sizes nothing changes. Its intervals are unchanged (the library rule on the
+direct pick's residuals): 3-size coverage 79 / 94 / 90 / 84 % -> 85 / 94 / 96 / 85 % on blocks 1 / 0 / 2 / 3
+(``bench/interval_calibration.py --fit-sizes 3``).
 
 Code: this file runs the worlds and prints the tables; the worlds and their rows are in ``_selection_worlds.py``,
 the choice rules (:data:`RULES`, :data:`SPLIT_RULES`, :data:`CUTS_RULES`) in ``_selection_rules.py``, the blends in

@@ -7,10 +7,12 @@ part, so that the extrapolation ratios in :math:`\\log N` and :math:`\\log S` ar
 the target's (:math:`N^*/N_L`, :math:`S^*/S_L`), over the same window of each curve as the real fit
 (``fit_from``); when both parts run, each is also held out alone (two more splits scoring the same held-out
 entries). :func:`choose_simplest_within_noise` picks the simplest candidate the backtest cannot tell apart from
-the best one (the one-standard-error rule), and :class:`Selection` lists every candidate's backtest errors with
-the choice and the runner-up. Candidates are {nested, direct} x the mixing laws that suit the data (ye-exp,
-ye-pow, additive-ens on the nested route; the joint law with Ye's mixture term on the direct one; ones with more
-parameters than mixtures fail and say so), plus, when an ``objective``
+the best one (the one-standard-error rule); when no split could hold out a size (3 fitted sizes) though the
+target lies beyond them, the choice keeps to the direct route (:func:`~.selection.select_candidate`: the step
+backtest cannot rank the routes' size extrapolation, where they differ). :class:`Selection` lists every
+candidate's backtest errors with the choice and the runner-up. Candidates are {nested, direct} x the mixing
+laws that suit the data (ye-exp, ye-pow, additive-ens on the nested route; the joint law with Ye's mixture term
+on the direct one; ones with more parameters than mixtures fail and say so), plus, when an ``objective``
 that is a weighted sum of eval losses is given, the same routes with one law on that weighted total
 (:func:`mixlaw.evals.add_weighted_total`). The chosen candidate is refitted on all the data and gets
 prediction intervals (:mod:`.intervals`), whose jackknife refits start from its parameters (warm starts).
