@@ -337,9 +337,10 @@ distance), checked on a second trainer set with 3 sizes.
 1.2x of the best and its estimate within 2x). v4: the step backtest ranks nested first (0.82 % against direct's
 3.39 %), B picks direct, the best at the target (1.82 % against nested's 2.61 %), estimate 2.63 % = 1.44x
 (``bench/rule_b_check.py``). ``fit_pipeline`` now keeps to the direct route when the size part is untested
-(``Selection.size_untested``); with 4 sizes nothing changes. Its intervals are unchanged (the library rule on the
-direct pick's residuals): 3-size coverage 79 / 94 / 90 / 84 % -> 85 / 94 / 96 / 85 % on blocks 1 / 0 / 2 / 3
-(``bench/interval_calibration.py --fit-sizes 3``).
+(``Selection.size_untested``); with 4 sizes nothing changes. Its intervals scale the step backtest's residuals by
+sqrt(f) then (rule S, pre-registered in 3fbf6f3, checked blind on blocks 4 / 5 and the trainer sets):
+3-size coverage 79 / 94 / 90 / 84 % before B, 85 / 94 / 96 / 85 % with B and f, 77 / 88 / 91 / 79 % with B and
+sqrt f on blocks 1 / 0 / 2 / 3, 81 / 85 % on 4 / 5 (``bench/interval_calibration.py --fit-sizes 3``).
 
 Code: this file runs the worlds and prints the tables; the worlds and their rows are in ``_selection_worlds.py``,
 the choice rules (:data:`RULES`, :data:`SPLIT_RULES`, :data:`CUTS_RULES`) in ``_selection_rules.py``, the blends in

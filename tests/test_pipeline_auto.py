@@ -277,6 +277,39 @@ def test_with_size_untested_the_choice_keeps_to_the_direct_route_and_the_estimat
     assert nested.chosen.route == "nested" and not nested.size_untested
 
 
+def test_with_size_untested_the_intervals_scale_the_residuals_by_the_square_root_of_the_distance_factor(tmp_path
+                                                                                                    ) -> None:
+    # Rule S (issue 9): the step backtest's residuals scaled by sqrt(f), not f, which would extrapolate the untested
+    # size part at the step part's rate (3-size synthetic coverage 77-91 % against 85-96 % with f; the trainer's
+    # v3 / v3_12m / v4 hold 18 / 15 / 18 of 18, bench/interval_calibration.py). At another scale, the same power.
+    from mixlaw.pipeline import load_pipeline, save_pipeline
+
+    table, W = world(True, noise=1e-3, n_mix=8, sizes=SIZES[:3])
+    res = fit_pipeline(table, target_params=1e8, target_steps=S_T, n_jackknife=2)
+    sel, iv = res.selection, res.intervals
+    f = sel.split.distance_factor
+    assert sel.size_untested and f > 2
+    assert iv.distance_power == 0.5 and iv.distance_factor == pytest.approx(np.sqrt(f))
+    assert f"distance factor {np.sqrt(f):.3g} (the square root of {f:.3g}" in iv.method
+    assert iv.distance_factor_at(1e8, S_T) == pytest.approx(np.sqrt(f))
+    assert iv.distance_factor_at(4e8, 2 * S_T) > np.sqrt(f)
+    # Saved and read back: the power travels with the file.
+    path = tmp_path / "p.json"
+    save_pipeline(res, path)
+    back = load_pipeline(path).intervals
+    assert back.distance_power == 0.5 and back.distance_factor_at(4e8, 2 * S_T) == pytest.approx(
+        iv.distance_factor_at(4e8, 2 * S_T))
+    doc = json.loads(path.read_text())
+    doc["result"]["intervals"]["distance_power"] = 2.0
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="distance_power: expected 1 or 0.5"):
+        load_pipeline(path)
+    # With 4 sizes nothing changes: the full factor.
+    table4, _ = world(True, noise=1e-3, n_mix=8)
+    iv4 = fit_pipeline(table4, target_params=N_T, target_steps=S_T, n_jackknife=2).intervals
+    assert iv4.distance_power == 1.0 and "square root" not in iv4.method
+
+
 def test_an_empty_table_is_an_input_error_not_an_index_error() -> None:
     """Found by the route helper: an empty table reached leave_scale_out_split and raised IndexError."""
     table, _ = world(False)

@@ -448,11 +448,15 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     resid = None if selection is None else (selection.chosen.residuals if selection.chosen.eval_residuals is None
                                             else selection.chosen.eval_residuals)
     factor = split.distance_factor if selection is not None else float("nan")
+    # With the size part untested (rule B) the residuals measure the step part alone: scaled by sqrt(f), not f,
+    # which would extrapolate the untested size part at the step part's rate (bench/interval_calibration.py).
+    power = 0.5 if selection is not None and selection.size_untested else 1.0
     # Outside the filter: what build_intervals warns about (residuals it cannot scale) must reach the user.
-    result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level,
-                                       noise=noise, size_law=spread, step_law=step_spread,
+    result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor ** power, jack, failed,
+                                       level, noise=noise, size_law=spread, step_law=step_spread,
                                        backtest_distance=split.backtest_distance,
-                                       edge=(split.held_params, split.held_time), names=list(result.targets))
+                                       edge=(split.held_params, split.held_time), names=list(result.targets),
+                                       distance_power=power)
     return result
 
 
