@@ -76,10 +76,11 @@ tested step part's rate. ``--fit-sizes 3 --jackknife 3``, coverage / mean half-w
 
 Blocks 4 and 5 were first run after the rule and its criterion were committed (each within 75-90 %: both hold);
 the trainer's v3 / v3_12m / v4 hold 18 / 15 / 18 of 18 (criterion: 14 each), against 18 / 18 / 18 with f at
-twice the width (``bench/pipeline_crossscale.py --auto --fit-from 0.4``). Without any backtest the jackknife alone under-covers, but
-those are 6-14 worlds a block, 1-5 a family, too few to choose; ``--checkpoints 3 --jackknife 8`` (the
-library's n_jackknife) makes every world one, 52 a block, per family (joint, per-mixture, joint + late bend,
-per-mixture + alpha drift)::
+twice the width (``bench/pipeline_crossscale.py --auto --fit-from 0.4``).
+
+Without any backtest the jackknife alone under-covers, but those are 6-14 worlds a block, 1-5 a family, too few
+to choose; ``--checkpoints 3 --jackknife 8`` (the library's n_jackknife) makes every world one, 52 a block, per
+family (joint, per-mixture, joint + late bend, per-mixture + alpha drift)::
 
     --fit-sizes 3 --checkpoints 3 --jackknife 8   block 1 (chose)           block 0         block 2         block 3
     jackknife alone (before)                      74 % 3.17 % 67-81 %       68 % 58-79 %    73 % 70-78 %    67 % 55-75 %

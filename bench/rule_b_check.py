@@ -1,7 +1,8 @@
 """Rule B on the trainer's 3-size run sets (issue 9): the route when no split holds out size, and its estimate.
 
 With 3 fitted sizes the backtest cannot hold a size out (2 would be left), so it ranks the routes on their step
-extrapolation alone, though they differ most in size (a size law per mixture against one joint law). Rule B: then
+extrapolation alone, not on the size extrapolation stacked on it (per-curve step laws feeding per-mixture size
+laws against one joint law). Rule B: then
 keep to the direct route (the one-standard-error rule among its candidates), and read the error estimate as
 sqrt(m x max(gap/2, sigma_n sqrt(2/pi))) with m the pick's backtest MRE *unscaled* (the distance factor would
 scale the untested size part at the tested step part's rate). This script rebuilds, from ``bench/route_growth.py
@@ -26,6 +27,13 @@ Both criteria hold on v4 (the one-standard-error pick's own estimate there was 2
 ``fit_pipeline`` adopted B (:attr:`mixlaw.pipeline.selection.Selection.size_untested`). On v4, as on v3, the step
 backtest favours nested (0.82 % against direct's 3.39 %: the cut curves lie in the fast drop, where the joint
 law's one power law fits worst), and direct is better at the target.
+
+Not extended to extrapolating in size alone (each curve fitted whole, the target at the recorded last step: no
+split can run, and ``fit_pipeline`` takes the first candidate that fits, nested): there the nested route is the
+better one on the trainer's sets. Fitted on the three smaller sizes' full curves, the largest size's final losses,
+nested ye-exp / direct MRE: v3 1.41 / 2.67 %, v3_12m 1.59 / 0.92 %, v4 0.90 / 1.68 % (``fit_from=0.4``: 1.07 /
+2.16, 1.17 / 1.75, 0.87 / 1.36 %; scratch script, 2026-12-05). What rule B answers is the step backtest's
+blindness to the size extrapolation stacked on the step one, not which route extrapolates size better.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ the target's (:math:`N^*/N_L`, :math:`S^*/S_L`), over the same window of each cu
 entries). :func:`choose_simplest_within_noise` picks the simplest candidate the backtest cannot tell apart from
 the best one (the one-standard-error rule); when no split could hold out a size (3 fitted sizes) though the
 target lies beyond them, the choice keeps to the direct route (:func:`~.selection.select_candidate`: the step
-backtest cannot rank the routes' size extrapolation, where they differ). :class:`Selection` lists every
+backtest cannot rank the routes' size extrapolation stacked on the step one). :class:`Selection` lists every
 candidate's backtest errors with the choice and the runner-up. Candidates are {nested, direct} x the mixing
 laws that suit the data (ye-exp, ye-pow, additive-ens on the nested route; the joint law with Ye's mixture term
 on the direct one; ones with more parameters than mixtures fail and say so), plus, when an ``objective``
