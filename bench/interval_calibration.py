@@ -62,25 +62,10 @@ s a block), coverage / mean half-width, seed blocks 1 / 0 / 2 / 3::
     max(z sd_jk (+) size, step)              87 / 71 / 87 / 78 %
 
 With a partial backtest the library does not under-cover (79-94 %: f already carries the size distance), and
-every size-law term over-covers: none adopted. (Those rows are from before rule B, when the pick could be nested.)
-
-Since rule B (2026-12-05: with the size part untested fit_pipeline keeps to the direct route) the partial-backtest
-worlds all pick direct, and the library scales the residuals by sqrt(f) there (rule S, pre-registered in 3fbf6f3:
-dev block 1, blind blocks 4 / 5 and the trainer's 3-size sets), since f scales the untested size part at the
-tested step part's rate. ``--fit-sizes 3 --jackknife 3``, coverage / mean half-width, blocks 1 / 0 / 2 / 3 / 4 / 5
-(the rule row ``library with f, not sqrt f, when size untested`` is the full factor)::
-
-    library (rule S: sqrt f)            77 / 88 / 91 / 79 / 81 / 85 %   3.82 / 2.23 / 2.39 / 2.29 / 3.62 / 2.81 %
-    library with f                      85 / 94 / 96 / 85 / 90 / 91 %   4.58 / 3.05 / 3.31 / 3.23 / 4.37 / 3.55 %
-    f_t (the step part's own distance)  72 / 82 / 83 / 74 / 77 / 81 %   (not a rule row: scratch, same rows)
-
-Blocks 4 and 5 were first run after the rule and its criterion were committed (each within 75-90 %: both hold);
-the trainer's v3 / v3_12m / v4 hold 18 / 15 / 18 of 18 (criterion: 14 each), against 18 / 18 / 18 with f at
-twice the width (``bench/pipeline_crossscale.py --auto --fit-from 0.4``).
-
-Without any backtest the jackknife alone under-covers, but those are 6-14 worlds a block, 1-5 a family, too few
-to choose; ``--checkpoints 3 --jackknife 8`` (the library's n_jackknife) makes every world one, 52 a block, per
-family (joint, per-mixture, joint + late bend, per-mixture + alpha drift)::
+every size-law term over-covers: none adopted. Without any backtest the jackknife alone under-covers, but
+those are 6-14 worlds a block, 1-5 a family, too few to choose; ``--checkpoints 3 --jackknife 8`` (the
+library's n_jackknife) makes every world one, 52 a block, per family (joint, per-mixture, joint + late bend,
+per-mixture + alpha drift)::
 
     --fit-sizes 3 --checkpoints 3 --jackknife 8   block 1 (chose)           block 0         block 2         block 3
     jackknife alone (before)                      74 % 3.17 % 67-81 %       68 % 58-79 %    73 % 70-78 %    67 % 55-75 %
@@ -475,22 +460,7 @@ def _z() -> float:
     return float(norm.ppf(0.5 + LEVEL / 2))
 
 
-def size_untested(row: dict[str, Any]) -> bool:
-    """fit_pipeline's ``Selection.size_untested`` from the kept ratios and candidates: no split held out a size
-    though the target lies beyond the fitted sizes, and both routes were scored."""
-    routes = {k.split(" ", 1)[0] for k in (row.get("candidates") or {})}
-    return row["size_ratio"] <= 1 + 1e-9 and row["size_ratio_target"] > 1 + 1e-9 and routes >= {"nested", "direct"}
-
-
 def rule_library(row: dict[str, Any]) -> np.ndarray:
-    """The library's rule; with the size part untested the residuals are scaled by sqrt(f) (rule S, 2026-12-05)."""
-    f = distance_factor(row) ** (0.5 if size_untested(row) else 1.0)
-    q = extrapolation_half_width(np.asarray(row["residuals"]), f, LEVEL, _noise(row))
-    return relative_half_width(q, jackknife_sigma(row), LEVEL)
-
-
-def rule_library_f(row: dict[str, Any]) -> np.ndarray:
-    """The library's rule before rule S: the full distance factor f also with the size part untested."""
     q = extrapolation_half_width(np.asarray(row["residuals"]), distance_factor(row), LEVEL, _noise(row))
     return relative_half_width(q, jackknife_sigma(row), LEVEL)
 
@@ -513,7 +483,6 @@ def _with_jackknife(q: float, row: dict[str, Any]) -> np.ndarray:
 #: name -> rule. The library's first, then the variants it was chosen among (on seed block 1).
 RULES: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
     "library: max(q(|f bias + g scatter|), z sd_jk)": rule_library,
-    "library with f, not sqrt f, when size untested": rule_library_f,
     "v1: ceil-q(|r|) x f (+) z sd_jk": rule_v1,
     "max(q(|r|) x f, z sd_jk)": lambda r: _with_jackknife(_q(r["residuals"]) * distance_factor(r), r),
     "max(q(|r|) x sqrt f, z sd_jk)": lambda r: _with_jackknife(_q(r["residuals"]) * np.sqrt(distance_factor(r)), r),

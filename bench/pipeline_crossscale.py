@@ -184,14 +184,6 @@ direct on the scaled one, (c') direct on both. With the fourth size (``--all-siz
 parts 5.69 / 6.36 %), real 4.25 % against 3.37 %, estimate 9.75 % = 2.29x the real error, 80 % intervals 17 of
 18. These are the figures README.md quotes.
 
-Since 2026-12-05 (rule B, issue 9: with size untested auto keeps to the direct route and reads the backtest MRE
-unscaled in its estimate; ``bench/rule_b_check.py``; its intervals scale the residuals by sqrt(f), rule S),
-``--auto --fit-from 0.4`` (4-5 s each): v3 direct (real 1.78 %, the best; estimate 3.54 % = 1.99x; 80 %
-intervals 18 of 18), v3_12m direct (3.59 % against nested's 3.38 %: 1.06x; 2.94 % = 0.82x; 15 of 18), and
-``--runs bench/data/crossscale_runs_v4.csv`` (v3's protocol on docs/dialogue/scripture, other mixtures) direct
-(1.82 % against nested's 2.61 %; 2.63 % = 1.44x; 18 of 18). The figures above from before it describe the
-nested picks.
-
 Usage::
 
     python bench/pipeline_crossscale.py [--runs bench/data/crossscale_runs_v3.csv [more tables ...]] [--synthetic]

@@ -1,8 +1,7 @@
 """Rule B on the trainer's 3-size run sets (issue 9): the route when no split holds out size, and its estimate.
 
 With 3 fitted sizes the backtest cannot hold a size out (2 would be left), so it ranks the routes on their step
-extrapolation alone, not on the size extrapolation stacked on it (per-curve step laws feeding per-mixture size
-laws against one joint law). Rule B: then
+extrapolation alone, though they differ most in size (a size law per mixture against one joint law). Rule B: then
 keep to the direct route (the one-standard-error rule among its candidates), and read the error estimate as
 sqrt(m x max(gap/2, sigma_n sqrt(2/pi))) with m the pick's backtest MRE *unscaled* (the distance factor would
 scale the untested size part at the tested step part's rate). This script rebuilds, from ``bench/route_growth.py
@@ -24,16 +23,23 @@ was chosen post hoc on v3 and v3_12m, so v4 is its one blind check)::
     v4       direct 1.82 %            nested ye-exp 2.61 % (1.43x)    direct 1.82 % (1.00x)        2.63 % (1.44x)
 
 Both criteria hold on v4 (the one-standard-error pick's own estimate there was 2.41 %, 0.92x its real 2.61 %), so
-``fit_pipeline`` adopted B (:attr:`mixlaw.pipeline.selection.Selection.size_untested`). On v4, as on v3, the step
-backtest favours nested (0.82 % against direct's 3.39 %: the cut curves lie in the fast drop, where the joint
-law's one power law fits worst), and direct is better at the target.
+``fit_pipeline`` adopted B (3e4ceee), with its intervals scaling the residuals by sqrt(f) (089e12e, rule S,
+pre-registered in 3fbf6f3 and checked blind on synthetic blocks 4 / 5: 81 / 85 % coverage).
 
-Not extended to extrapolating in size alone (each curve fitted whole, the target at the recorded last step: no
-split can run, and ``fit_pipeline`` takes the first candidate that fits, nested): there the nested route is the
-better one on the trainer's sets. Fitted on the three smaller sizes' full curves, the largest size's final losses,
-nested ye-exp / direct MRE: v3 1.41 / 2.67 %, v3_12m 1.59 / 0.92 %, v4 0.90 / 1.68 % (``fit_from=0.4``: 1.07 /
-2.16, 1.17 / 1.75, 0.87 / 1.36 %; scratch script, 2026-12-05). What rule B answers is the step backtest's
-blindness to the size extrapolation stacked on the step one, not which route extrapolates size better.
+**Reverted the same day.** A real public set with 3 fitted sizes, checked after adoption: Dai & Zheng's SlimPajama
+fitted up to 680M (``python bench/route_growth.py --dz <clone> --dz-fit-up-to 6.8e8 --rows r.jsonl``, then this
+script; 122M-680M, the 2.718B runs at 1.04e11 tokens)::
+
+    set          best at the target     1-SE pick (real, x best)        B's pick (real, x best)   B's estimate / real
+    DZ <= 680M   nested ye-pow 1.70 %   nested add-ens 1.71 % (1.00x)   direct 6.76 % (3.98x)     2.45 % (0.36x)
+
+Over the four real 3-size settings the one-standard-error rule is 2.63 / 1.00 / 1.43 / 1.00x the best (v3, v3_12m,
+v4, DZ <= 680M) and B 1.00 / 1.06 / 1.00 / 3.98x: B wins on the trainer's tiny models, whose curves flatten after
+their first third, and loses badly on real language-model runs, where the step backtest ranks the routes as the
+target does. ``fit_pipeline`` keeps the one-standard-error rule (and its intervals the full distance factor).
+The one quantity seen that separates the sets, the direct route's step-backtest MRE over nested's (4.8x / 1.8x /
+4.1x / 2.0x on v3 / v3_12m / v4 / DZ), would take direct where its own backtest is worst: four points and no
+mechanism, not adopted.
 """
 
 from __future__ import annotations

@@ -238,7 +238,6 @@ def test_selection_says_which_parts_each_score_covers_and_when_the_route_choice_
     assert sel.split.tested == ("time",) and sel.split.untested == ("size",)
     assert {c.route for c in sel.candidates if c.ok} == {"nested", "direct"}
     assert "no candidate's size extrapolation (target 2.5x) was tested" in sel.route_warning
-    assert sel.size_untested and sel.chosen.route == "direct"
     text = str(sel)
     assert sel.route_warning in text and "covers" in text
     assert all(sel.covers(c) == "step" for c in sel.candidates if c.ok)
@@ -247,67 +246,8 @@ def test_selection_says_which_parts_each_score_covers_and_when_the_route_choice_
     # With 4 sizes both parts run: every score covers both and each part alone, and there is no warning.
     table4, _ = world(False, noise=3e-3, n_mix=8)
     sel4 = fit_pipeline(table4, target_params=N_T, target_steps=S_T, n_jackknife=0, intervals=False).selection
-    assert sel4.route_warning == "" and sel4.split.untested == () and not sel4.size_untested
+    assert sel4.route_warning == "" and sel4.split.untested == ()
     assert all(sel4.covers(c) == "size+step, step alone, size alone" for c in sel4.candidates if c.ok)
-
-
-def test_with_size_untested_the_choice_keeps_to_the_direct_route_and_the_estimate_is_not_distance_scaled() -> None:
-    # Rule B (issue 9): 3 fitted sizes, so the backtest ranks the routes on the step part alone. In this
-    # per-mixture world the step backtest ranks nested first by more than a paired SE; the choice is direct
-    # (bench/rule_b_check.py: right on the trainer's v3 and v4 runs, where the step backtest favoured nested),
-    # and the estimate reads the backtest MRE unscaled, since the distance factor would scale the untested size part.
-    table, _ = world(True, noise=1e-3, n_mix=8, sizes=SIZES[:3])
-    sel = fit_pipeline(table, target_params=1e8, target_steps=S_T, n_jackknife=0, intervals=False).selection
-    best = min((c for c in sel.candidates if c.ok), key=lambda c: c.score)
-    assert best.route == "nested" and sel.size_untested
-    assert sel.chosen.route == "direct" and sel.runner_up is best
-    assert f"{sel.chosen.label} chosen over {best.label} (the step backtest's pick)" in sel.note
-    assert sel.split.distance_factor > 2
-    lower = max(sel.runner_up_gap / 2, sel.noise_floor)
-    assert sel.error_estimate == pytest.approx(np.sqrt(sel.chosen.mre * lower), rel=1e-12)
-    assert sel.estimate_backtest_part == sel.chosen.mre < sel.scaled_backtest_error
-    text = str(sel)
-    assert "on the direct route (size untested)" in text and "not scaled by the distance" in text
-    doc = sel.to_dict()
-    assert doc["size_untested"] and doc["error_estimate_parts"]["rule"].startswith("sqrt(backtest_mre")
-    assert doc["error_estimate_parts"]["backtest_mre"] == pytest.approx(sel.chosen.mre)
-    # A fixed route is left alone: nested only, nothing to keep to.
-    nested = fit_pipeline(table, target_params=1e8, target_steps=S_T, route="nested", n_jackknife=0,
-                          intervals=False).selection
-    assert nested.chosen.route == "nested" and not nested.size_untested
-
-
-def test_with_size_untested_the_intervals_scale_the_residuals_by_the_square_root_of_the_distance_factor(tmp_path
-                                                                                                    ) -> None:
-    # Rule S (issue 9): the step backtest's residuals scaled by sqrt(f), not f, which would extrapolate the untested
-    # size part at the step part's rate (3-size synthetic coverage 77-91 % against 85-96 % with f; the trainer's
-    # v3 / v3_12m / v4 hold 18 / 15 / 18 of 18, bench/interval_calibration.py). At another scale, the same power.
-    from mixlaw.pipeline import load_pipeline, save_pipeline
-
-    table, W = world(True, noise=1e-3, n_mix=8, sizes=SIZES[:3])
-    res = fit_pipeline(table, target_params=1e8, target_steps=S_T, n_jackknife=2)
-    sel, iv = res.selection, res.intervals
-    f = sel.split.distance_factor
-    assert sel.size_untested and f > 2
-    assert iv.distance_power == 0.5 and iv.distance_factor == pytest.approx(np.sqrt(f))
-    assert f"distance factor {np.sqrt(f):.3g} (the square root of {f:.3g}" in iv.method
-    assert iv.distance_factor_at(1e8, S_T) == pytest.approx(np.sqrt(f))
-    assert iv.distance_factor_at(4e8, 2 * S_T) > np.sqrt(f)
-    # Saved and read back: the power travels with the file.
-    path = tmp_path / "p.json"
-    save_pipeline(res, path)
-    back = load_pipeline(path).intervals
-    assert back.distance_power == 0.5 and back.distance_factor_at(4e8, 2 * S_T) == pytest.approx(
-        iv.distance_factor_at(4e8, 2 * S_T))
-    doc = json.loads(path.read_text())
-    doc["result"]["intervals"]["distance_power"] = 2.0
-    path.write_text(json.dumps(doc))
-    with pytest.raises(InputError, match="distance_power: expected 1 or 0.5"):
-        load_pipeline(path)
-    # With 4 sizes nothing changes: the full factor.
-    table4, _ = world(True, noise=1e-3, n_mix=8)
-    iv4 = fit_pipeline(table4, target_params=N_T, target_steps=S_T, n_jackknife=2).intervals
-    assert iv4.distance_power == 1.0 and "square root" not in iv4.method
 
 
 def test_an_empty_table_is_an_input_error_not_an_index_error() -> None:

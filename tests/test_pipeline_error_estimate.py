@@ -47,8 +47,7 @@ def test_the_rule_on_a_constructed_selection() -> None:
                     "and the checkpoint noise's mean error (0.16%)")
     parts = json.loads(json.dumps(sel.to_dict()))["error_estimate_parts"]
     assert parts == pytest.approx({"rule": "sqrt(scaled_backtest_error * max(runner_up_gap / 2, noise_floor))",
-                                   "backtest_mre": 0.01, "scaled_backtest_error": 0.02, "runner_up_gap": 0.008,
-                                   "noise_floor": floor})
+                                   "scaled_backtest_error": 0.02, "runner_up_gap": 0.008, "noise_floor": floor})
 
 
 def test_without_a_gap_it_is_the_scaled_backtest_error_and_says_why() -> None:

@@ -7,12 +7,10 @@ part, so that the extrapolation ratios in :math:`\\log N` and :math:`\\log S` ar
 the target's (:math:`N^*/N_L`, :math:`S^*/S_L`), over the same window of each curve as the real fit
 (``fit_from``); when both parts run, each is also held out alone (two more splits scoring the same held-out
 entries). :func:`choose_simplest_within_noise` picks the simplest candidate the backtest cannot tell apart from
-the best one (the one-standard-error rule); when no split could hold out a size (3 fitted sizes) though the
-target lies beyond them, the choice keeps to the direct route (:func:`~.selection.select_candidate`: the step
-backtest cannot rank the routes' size extrapolation stacked on the step one). :class:`Selection` lists every
-candidate's backtest errors with the choice and the runner-up. Candidates are {nested, direct} x the mixing
-laws that suit the data (ye-exp, ye-pow, additive-ens on the nested route; the joint law with Ye's mixture term
-on the direct one; ones with more parameters than mixtures fail and say so), plus, when an ``objective``
+the best one (the one-standard-error rule), and :class:`Selection` lists every candidate's backtest errors with
+the choice and the runner-up. Candidates are {nested, direct} x the mixing laws that suit the data (ye-exp,
+ye-pow, additive-ens on the nested route; the joint law with Ye's mixture term on the direct one; ones with more
+parameters than mixtures fail and say so), plus, when an ``objective``
 that is a weighted sum of eval losses is given, the same routes with one law on that weighted total
 (:func:`mixlaw.evals.add_weighted_total`). The chosen candidate is refitted on all the data and gets
 prediction intervals (:mod:`.intervals`), whose jackknife refits start from its parameters (warm starts).
@@ -448,15 +446,11 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     resid = None if selection is None else (selection.chosen.residuals if selection.chosen.eval_residuals is None
                                             else selection.chosen.eval_residuals)
     factor = split.distance_factor if selection is not None else float("nan")
-    # With the size part untested (rule B) the residuals measure the step part alone: scaled by sqrt(f), not f,
-    # which would extrapolate the untested size part at the step part's rate (bench/interval_calibration.py).
-    power = 0.5 if selection is not None and selection.size_untested else 1.0
     # Outside the filter: what build_intervals warns about (residuals it cannot scale) must reach the user.
-    result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor ** power, jack, failed,
-                                       level, noise=noise, size_law=spread, step_law=step_spread,
+    result.intervals = build_intervals(result.target_losses, result.mixtures, resid, factor, jack, failed, level,
+                                       noise=noise, size_law=spread, step_law=step_spread,
                                        backtest_distance=split.backtest_distance,
-                                       edge=(split.held_params, split.held_time), names=list(result.targets),
-                                       distance_power=power)
+                                       edge=(split.held_params, split.held_time), names=list(result.targets))
     return result
 
 

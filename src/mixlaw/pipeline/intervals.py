@@ -7,11 +7,7 @@ The error of a target-scale prediction has two parts, and each is measured where
   The leave-scale-out backtest (:mod:`.auto`) measures it: its held-out signed relative residuals, their mean
   (the shared bias) scaled by the distance factor f (target distance over the backtest's) and their scatter
   beyond the checkpoint noise too, give the split-conformal half-width :math:`q_{ext,k}` of each eval
-  (:mod:`.conformal`, whose docstring gives the scores and the quantile). When no split could hold out a size
-  though the target lies beyond the fitted sizes (3 fitted sizes; :attr:`.selection.Selection.size_untested`),
-  :math:`\sqrt f` instead: f would extrapolate the untested size part at the tested step part's rate
-  (:attr:`PredictionIntervals.distance_power`; 3-size synthetic coverage 77-91 % against 85-96 % with f,
-  ``bench/interval_calibration.py``).
+  (:mod:`.conformal`, whose docstring gives the scores and the quantile).
 * **fit variance** (noise in the checkpoints, which mixtures were run): a delete-1 jackknife over mixtures
   refits the same route and law without one mixture (all its curves) at a time, for G mixtures drawn at random
   (all of them when there are no more than G), and gives the relative spread
@@ -194,10 +190,6 @@ class PredictionIntervals:
     edge: tuple[float, float] = (float("nan"), float("nan"))
     boot_scales: list[Any] = field(default_factory=list, repr=False)
     from_file: bool = False
-    #: The power of the distance factor the residuals are scaled by: 1, or 0.5 when the backtest could not hold a
-    #: size out though the target lies beyond the fitted sizes (:attr:`.selection.Selection.size_untested`; f would
-    #: scale the untested size part at the tested step part's rate). :attr:`distance_factor` is already raised to it.
-    distance_power: float = 1.0
 
     @property
     def z(self) -> float:
@@ -302,7 +294,7 @@ class PredictionIntervals:
         distance from (N_L, T_L), :attr:`edge`, over the backtest's (:func:`.result.log_distance`), at least 1
         (inside the fitted range: the backtest's own error, not less)."""
         d = log_distance(float(params) / self.edge[0], float(time) / self.edge[1])
-        return float(max(1.0, d / self.backtest_distance) ** self.distance_power)
+        return float(max(1.0, d / self.backtest_distance))
 
     def at_scale(self, weights: Any, center: np.ndarray, params: float, time: float
                  ) -> tuple[np.ndarray, np.ndarray, str]:
@@ -403,7 +395,6 @@ class PredictionIntervals:
         return {"level": self.level,
                 "extrapolation": [float(q) if np.isfinite(q) else None for q in self.extrapolation],
                 "distance_factor": self.distance_factor if np.isfinite(self.distance_factor) else None,
-                "distance_power": self.distance_power,
                 "noise": self.noise if np.isfinite(self.noise) else None,
                 "n_boot": self.n_boot, "n_boot_failed": self.n_boot_failed, "method": self.method,
                 "contains": self.contains,
@@ -423,7 +414,7 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
                     noise: float = float("nan"), size_law: SizeLawSpread | None = None,
                     step_law: SizeLawSpread | None = None, backtest_distance: float = float("nan"),
                     edge: tuple[float, float] = (float("nan"), float("nan")),
-                    names: Sequence[str] | None = None, distance_power: float = 1.0) -> PredictionIntervals:
+                    names: Sequence[str] | None = None) -> PredictionIntervals:
     """Combine the backtest residuals, shape (n,) or (n, n_columns), and the jackknife refits (results with
     ``mixing_law``/``predict_kwargs``) into intervals of ``center`` (n_mixtures, n_targets).
 
@@ -443,9 +434,7 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
 
     ``backtest_distance`` and ``edge`` (:class:`PredictionIntervals`) and the refits' ``scales`` are kept for
     :meth:`PredictionIntervals.at_scale`, the same rule at another scale. ``names`` (one per target) label the
-    per-target extrapolation errors in the method line. ``distance_power`` (1, or 0.5 with the size part untested:
-    :attr:`PredictionIntervals.distance_power`) is the power ``distance_factor`` was already raised to, which the
-    method line states and :meth:`PredictionIntervals.at_scale` applies at other scales."""
+    per-target extrapolation errors in the method line."""
     if size_law is not None and size_law.law.startswith("step") and step_law is None:
         size_law, step_law = None, size_law
     n_t = center.shape[1]
@@ -493,9 +482,7 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
         parts.append(f"extrapolation error {shown}{' (per target)' if each else ''}: conformal quantile of {n} "
                      f"backtest residual(s){' each' if each else ''}"
                      + (" (too few for this level: their max)" if small else "")
-                     + f", their mean x distance factor {distance_factor:.3g}"
-                     + (f" (the square root of {distance_factor ** 2:.3g}: the size part was not backtested)"
-                        if distance_power == 0.5 else "") + ", their scatter beyond the checkpoint "
+                     + f", their mean x distance factor {distance_factor:.3g}, their scatter beyond the checkpoint "
                      + (f"noise {noise:.2%}" if np.isfinite(noise) else "noise (unknown: all of it)") + " too")
         if shared:
             parts.append(shared)
@@ -527,8 +514,7 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
                               step_law=step_law.half_width if use_size and step_law is not None else None,
                               residuals=R if has_bt else None, backtest_distance=float(backtest_distance),
                               edge=(float(edge[0]), float(edge[1])),
-                              boot_scales=[b.scales for b in boot if getattr(b, "scales", None) is not None],
-                              distance_power=float(distance_power))
+                              boot_scales=[b.scales for b in boot if getattr(b, "scales", None) is not None])
     out.boot_sigma = out.boot_spread(mixtures, center)
     h = out.half_width(out.boot_sigma, out.size_law, out.step_law)
     out.lower, out.upper = interval_bounds(center, h)

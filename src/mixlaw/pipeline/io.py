@@ -323,10 +323,6 @@ def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> Prediction
     if np.any(edge <= 0):
         raise InputError(f"{where}.edge: expected two positive numbers (the largest fitted size and last step)")
     out.edge, out.backtest_distance = (float(edge[0]), float(edge[1])), optional("backtest_distance")
-    power = optional("distance_power")  # absent before 2026-12-05: 1
-    if np.isfinite(power) and power not in (0.5, 1.0):
-        raise InputError(f"{where}.distance_power: expected 1 or 0.5; got {power!r}")
-    out.distance_power = float(power) if np.isfinite(power) else 1.0
     if out.backtest_distance < 0:
         raise InputError(f"{where}.backtest_distance: expected a number >= 0; got {out.backtest_distance!r}")
     if iv.get("residuals") is None:  # no backtest, or saved before 2026-12-04

@@ -4,8 +4,7 @@
 held-out ones; :func:`select_candidate` does that on the main split and the one-part splits and returns a
 :class:`Selection` (every candidate's errors, the choice, the runner-up; ``str`` for people, ``to_dict`` for
 JSON); :func:`choose_simplest_within_noise` is the choice rule (the one-standard-error rule; its docstring says
-why, :mod:`.auto` the measurements), kept to the direct route when the size part is untested
-(:attr:`Selection.size_untested`).
+why, :mod:`.auto` the measurements).
 """
 
 from __future__ import annotations
@@ -102,10 +101,6 @@ class Selection:
     runner_up_gap: float = float("nan")
     #: The table's relative checkpoint noise :math:`\sigma_n` (:func:`~.conformal.checkpoint_noise`; nan: unknown).
     noise: float = float("nan")
-    #: Both routes were scored but no split held out size while the target lies beyond the fitted sizes: the
-    #: choice was kept to the direct route (:func:`select_candidate`) and the error estimate reads the backtest
-    #: MRE unscaled (:attr:`error_estimate`).
-    size_untested: bool = False
 
     @property
     def partial(self) -> bool:
@@ -146,37 +141,24 @@ class Selection:
         :math:`\Delta/2` off), floored at the checkpoint noise's mean |error| (:attr:`noise_floor`: a measured
         loss is off by that much however good the prediction), which under-estimates when the candidates share an
         error. Without a runner-up's prediction (one candidate ran, or its full fit failed) it is :math:`m f`.
-        NaN when :math:`m f` is. When no split held out size though the target lies beyond the fitted sizes and
-        both routes were scored (:attr:`size_untested`, 3 fitted sizes), the first factor is :math:`m` unscaled:
-        f would scale the untested size extrapolation at the tested step part's rate, and the routes' gap at the
-        target carries the size part (rule B, :func:`select_candidate`).
+        NaN when :math:`m f` is.
 
         Issue 9 asks it to be within 2x of the real error. It was chosen among 13 rules
         (``bench/pipeline_selection.py --estimate-rules``, ``bench/route_growth.py --estimate-rules``) on the
         synthetic seed block 1, Ye et al.'s RedPajama and the trainer's v3 runs, then checked on the rest (every
-        rule on every set: ``bench/pipeline_selection.py``'s docstring). Estimate / real error: v3 with a fourth
-        size 1.06x (m f alone: 2.29x), RedPajama 0.63x (3.71x), 5Mix 1.17x (3.29x), Dai & Zheng's SlimPajama
-        fitted up to 1.235B / 937M / 680M 0.64x / 0.71x / 0.70x (1.74x / 2.06x / 2.00x), RedPajama and 5Mix
-        fitted on 10k-20k steps 0.33x / 0.86x (1.03x / 2.54x); with 3 fitted sizes (m unscaled, rule B's direct
-        pick) v3 1.99x, v3_12m 0.82x, and v4, its blind check, 1.44x (``bench/rule_b_check.py``; before rule B,
-        the nested pick's m f-based estimate: v3 0.63x, v3_12m 1.25x, v4 0.92x): 10 of 11 within 2x. On the
-        synthetic seed blocks 0 / 2 / 3 (4 sizes), within 2x of the error against the target run's measured loss
-        in 83 / 87 / 87 % of worlds (m f: 58 / 69 / 73 %), of the error against the noise-free truth in 62 / 58 /
-        62 % (50 / 50 / 50 %); with 3 sizes (rule B) 87 / 81 / 76 % and 72 / 70 / 66 % (before it 67 / 74 / 74 %
-        and 59 / 67 / 76 %). A central estimate, not a bound: below the real error on 7 of the 11 real
-        settings (m f: 1)."""
+        rule on every set: ``bench/pipeline_selection.py``'s docstring). Estimate / real error: v3 0.63x (m f
+        alone: 0.76x), v3_12m 1.25x (1.47x), v3 with a fourth size 1.06x (2.29x), RedPajama 0.63x (3.71x), 5Mix
+        1.17x (3.29x), Dai & Zheng's SlimPajama fitted up to 1.235B / 937M / 680M 0.64x / 0.71x / 0.70x (1.74x /
+        2.06x / 2.00x), RedPajama and 5Mix fitted on 10k-20k steps 0.33x / 0.86x (1.03x / 2.54x): 9 of 10 within
+        2x (m f: 4). On the synthetic seed blocks 0 / 2 / 3, within 2x of the error against the target run's
+        measured loss in 83 / 87 / 87 % of worlds (m f: 58 / 69 / 73 %), of the error against the noise-free
+        truth in 62 / 58 / 62 % (50 / 50 / 50 %). A central estimate, not a bound: below the real error on 7 of
+        the 10 real settings (m f: 1)."""
         e = self.scaled_backtest_error
         lower = float(np.fmax(self.runner_up_gap / 2, self.noise_floor))
         if not np.isfinite(e) or not (self.runner_up_gap > 0):
             return e
-        return float(np.sqrt(self.estimate_backtest_part * lower))
-
-    @property
-    def estimate_backtest_part(self) -> float:
-        """The backtest's factor in :attr:`error_estimate`: :attr:`scaled_backtest_error`, or the chosen
-        candidate's backtest MRE unscaled when the size part is untested (:attr:`size_untested`): the distance
-        factor would scale the untested size extrapolation at the tested step part's rate."""
-        return float(self.chosen.mre) if self.size_untested and self.chosen.ok else self.scaled_backtest_error
+        return float(np.sqrt(e * lower))
 
     @property
     def route_warning(self) -> str:
@@ -188,19 +170,15 @@ class Selection:
         tested = "+".join(self.split.axis if p == "time" else p for p in self.split.tested) or "no"
         return (f"the route choice rests on the {tested} part only: no candidate's "
                 f"size extrapolation (target {self.split.size_ratio_target:.3g}x) was tested, and that is where "
-                "the routes differ; the choice keeps to the direct route, and the error estimate leaves the "
-                "untested size part to the gap between the routes")
+                "the routes differ; read the ranking of routes as untested at the target size")
 
     def to_dict(self) -> dict[str, Any]:
         return {"chosen": self.chosen.label, "runner_up": None if self.runner_up is None else self.runner_up.label,
                 "metric": self.metric, "total_weights": self.total, "partial": self.partial, "note": self.note,
-                "route_warning": self.route_warning, "size_untested": self.size_untested,
+                "route_warning": self.route_warning,
                 "error_estimate": self.error_estimate if np.isfinite(self.error_estimate) else None,
-                "error_estimate_parts": {"rule": (("sqrt(backtest_mre * max(runner_up_gap / 2, noise_floor))"
-                                                   if self.size_untested else
-                                                   "sqrt(scaled_backtest_error * max(runner_up_gap / 2, noise_floor))")
-                                                  if self._uses_gap else "scaled_backtest_error"),
-                                         "backtest_mre": _finite(self.chosen.mre) if self.chosen.ok else None,
+                "error_estimate_parts": {"rule": "sqrt(scaled_backtest_error * max(runner_up_gap / 2, noise_floor))"
+                                         if self._uses_gap else "scaled_backtest_error",
                                          "scaled_backtest_error": _finite(self.scaled_backtest_error),
                                          "runner_up_gap": _finite(self.runner_up_gap),
                                          "noise_floor": _finite(self.noise_floor)},
@@ -212,8 +190,7 @@ class Selection:
     def __str__(self) -> str:
         lines = ["[[Auto: route and law chosen by a leave-scale-out backtest]]",
                  f"    {self.split.describe()}", f"    error: {self.metric}",
-                 "    choice: the simplest candidate within one paired standard error of the best score"
-                 + (" on the direct route (size untested)" if self.size_untested else "")]
+                 "    choice: the simplest candidate within one paired standard error of the best score"]
         lines += [f"    {s}" for s in self.split.skipped + self.split.not_needed]
         if self.partial:
             lines.append("    the error estimate is PARTIAL: it tests only the parts above that ran")
@@ -264,13 +241,9 @@ class Selection:
                  f"the checkpoint noise's mean error ({self.noise_floor:.2%})" if np.isfinite(self.noise_floor) else
                  f"half its gap to the runner-up {self.runner_up.label} at the target ({half:.2%}; checkpoint noise "
                  "not measured)")
-        if self.size_untested:
-            first = (f"{self.chosen.label}'s backtest MRE {self.chosen.mre:.2%} (not scaled by the distance: the "
-                     "size part it would scale was not tested)")
-        else:
-            first = f"{mre} (log N + log {sym}, target over backtest)"
-        return (f"error estimate at the target: {self.error_estimate:.2%} = sqrt({self.estimate_backtest_part:.2%} x "
-                f"{max(half, np.nan_to_num(self.noise_floor)):.2%}), the geometric mean of {first} and {lower}{part}")
+        return (f"error estimate at the target: {self.error_estimate:.2%} = sqrt({self.scaled_backtest_error:.2%} x "
+                f"{max(half, np.nan_to_num(self.noise_floor)):.2%}), the geometric mean of {mre} (log N + log {sym}, "
+                f"target over backtest) and {lower}{part}")
 
 
 def prediction_gap(a: np.ndarray, b: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -390,25 +363,11 @@ def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[
         why = "; ".join(f"{', '.join(labels)}: {err}" for err, labels in reasons.items())
         raise InputError(f"no pipeline candidate can be backtested ({split.describe()}): {why}")
     chosen, note = choose_simplest_within_noise(ok)
-    size_untested = "size" in split.untested and {c.route for c in ok} >= {"nested", "direct"}
-    if size_untested and chosen.route != "direct":
-        # No split held out a size, so the backtest ranks the routes on their step extrapolation alone, not on the
-        # size extrapolation stacked on it (nested: per-curve step laws feeding per-mixture size laws; direct: one
-        # joint law), which is what the target needs. Measured, direct is then the safer pick: 3-size synthetic
-        # worlds (bench/pipeline_selection.py: within 1.2x of the best in 98 held-out worlds against 92) and the
-        # trainer's runs (bench/rule_b_check.py: the best route on v3 and on v4, its blind check; 1.06x the best
-        # on v3_12m). Not when only the size is extrapolated (full curves: no backtest, nested first; on the
-        # trainer's three sets nested is better there).
-        nested = chosen
-        chosen = choose_simplest_within_noise([c for c in ok if c.route == "direct"])[0]
-        note = (f"{chosen.label} chosen over {nested.label} (the step backtest's pick): no split tested the size "
-                "extrapolation stacked on the step one, so the choice keeps to the direct route's one joint law")
     if dropped:
         note = "; ".join(filter(None, [note, f"score leaves out the {', '.join(k + ' alone' for k in dropped)} "
                                        "split(s) for every candidate: not every candidate could run there"]))
     rest = sorted((c for c in ok if c is not chosen), key=lambda c: c.score)
-    return Selection(out, chosen, rest[0] if rest else None, split, metric, note=note, total=total,
-                     size_untested=size_untested)
+    return Selection(out, chosen, rest[0] if rest else None, split, metric, note=note, total=total)
 
 
 def paired_se(a: Candidate, b: Candidate) -> float:
