@@ -96,6 +96,9 @@ def test_a_quiet_table_names_a_soft_rise_that_a_noisy_one_does_not() -> None:
     noisy = RunTable(_spiked(noisy, run, [1.02, 1.05, 1.075]))
     assert tail_threshold(checkpoint_noise_of(noisy)) == RISE_THRESHOLD
     assert rising_tails(noisy, "step", noisy.evals) == []
+    # A threshold that is not a whole percent is printed to a tenth, not rounded past the rise it names.
+    odd = rising_tail_line(rising_tails(soft, "step", soft.evals, threshold=0.046), "step", "v3.csv")
+    assert odd is not None and "more than 4.6% above" in odd
     # Curves too short to read a noise from: the ceiling.
     assert tail_threshold(None) == RISE_THRESHOLD
 

@@ -165,7 +165,9 @@ def rising_tail_line(tails: list[RisingTail], axis: str, path: str | None, limit
     n_rows = sum(t.n_rows for t in tails)
     first = tails[0]
     noise = "" if first.noise is None else f"; the table's checkpoint noise is {first.noise:.2%}"
-    return (f"{len(tails)} loss curve(s) rise at the end, more than {first.threshold:.0%} above their earlier "
+    # Rounded, a table's own threshold misled: 4.6 % printed "more than 5 %" above a curve named at +4.8 %.
+    thr = f"{first.threshold:.0%}" if round(first.threshold * 100, 6).is_integer() else f"{first.threshold:.1%}"
+    return (f"{len(tails)} loss curve(s) rise at the end, more than {thr} above their earlier "
             f"minimum (median over the evals{noise}; a loss spike or divergence?): {shown}{more}. The step law cannot "
             f"follow a rise and bends the extrapolation: leave out each curve's rows after its minimum ({n_rows} "
             f"row(s) of {path or 'the table'}, e.g. run {first.runs[0]!r} at params {first.model_params:g} with "
