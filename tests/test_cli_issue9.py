@@ -44,6 +44,28 @@ def test_cli_save_then_predict(tmp_path, capsys) -> None:  # type: ignore[no-unt
     assert code == 2 and "exactly one of --law LAW.json and --pipeline" in err
 
 
+def test_cli_pipeline_out_writes_the_predictions_table(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    runs, preds = tmp_path / "sweep.csv", tmp_path / "preds.csv"
+    world(n_mix=8).frame.to_csv(runs, index=False)
+    args = ["pipeline", "--runs", str(runs), "--target-params", "1e9", "--target-steps", "1e5"]
+    code, printed, _ = _cli(capsys, *args)
+    assert code == 0 and "w:web" in printed  # without --out the table is printed
+    code, out, err = _cli(capsys, *args, "--out", str(preds), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["predictions_file"] == str(preds) and f"wrote the predicted target-scale losses to {preds}" in err
+    frame = pd.read_csv(preds)
+    mixtures = doc["pipeline"]["mixtures"]
+    assert list(frame["mixture"]) == [m["mixture"] for m in mixtures] and len(frame) == 8
+    assert_allclose(frame[[f"loss:{d}" for d in DOMAINS]].to_numpy(),
+                    [[m["predicted"][d] for d in DOMAINS] for m in mixtures], rtol=1e-12)
+    assert all(f"lo80:{d}" in frame and f"hi80:{d}" in frame for d in DOMAINS)
+    code, out, _ = _cli(capsys, *args, "--out", str(preds))
+    assert code == 0 and "w:web" not in out and f"8 mixture(s) x 3 eval set(s) written to {preds}" in out
+    code, _, err = _cli(capsys, *args, "--out", str(tmp_path))
+    assert code == 2 and "not a regular file" in err and len(err.strip().splitlines()) <= 2
+
+
 def test_law_option_reaches_the_law_typed_and_unknown_keys_fail(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "runs.csv"
     mix_table(40).frame.to_csv(path, index=False)

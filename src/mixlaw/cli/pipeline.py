@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from .. import api
 from ..errors import InputError
 from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
@@ -121,6 +122,10 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                  fit_total: bool = FitTotalOpt,
                  save: Path | None = typer.Option(None, "--save", help="Save the fitted pipeline as JSON, for "
                                                   "'mixlaw predict --pipeline' at any model size and step."),
+                 out_path: Path | None = typer.Option(None, "--out", help="Write the predicted target-scale losses "
+                                                      "of the runs' mixtures (with their intervals) here, .csv or "
+                                                      ".parquet; the report then names the file instead of "
+                                                      "printing that table."),
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Extrapolate small runs to the target scale (step law -> size law -> mixing law) and print each stage."""
     modes: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
@@ -187,15 +192,19 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                       else result.target_tokens, sizes_only=result.sizes_only)
     if save is not None:
         err.print(f"saved the pipeline to {save}", highlight=False, markup=False)
+    if out_path is not None:
+        api.write_frame_atomic(result.frame(), out_path)
+        err.print(f"wrote the predicted target-scale losses to {out_path}", highlight=False, markup=False)
     if as_json:
         emit_json({"pipeline": result.to_dict(), "optimum": None if opt is None else opt.to_dict(),
                    "optimum_interval": None if opt_interval is None else
                    {"level": result.intervals.level, **{t: [float(opt_interval[0][0, k]), float(opt_interval[1][0, k])]
                                                        for k, t in enumerate(result.targets)}},
                    "backtest": None if tests is None else [b.to_dict() for b in tests], "seed": seed,
-                   "saved": None if save is None else str(save)})
+                   "saved": None if save is None else str(save),
+                   "predictions_file": None if out_path is None else str(out_path)})
         return
-    out.print(str(result), highlight=False, markup=False)
+    out.print(result.text(predictions_to=None if out_path is None else str(out_path)), highlight=False, markup=False)
     if tests is not None:
         lines = [str(b) for b in tests] or ["    (too few checkpoints or sizes to backtest)"]
         out.print("", "[[Backtest: the same extrapolation within the data]]", *lines, sep="\n", highlight=False,
