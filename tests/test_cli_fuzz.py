@@ -32,7 +32,7 @@ OUT_DIR_BAD = ["file", "nul"]  # an existing file where a folder goes
 # free text (law keys, formats, objectives, names, specs), fuzzed with TEXT_BAD.
 FILE_OPTS = {"--runs", "--test", "--mixtures", "--design", "--tokens-available", "--paths", "--corpus", "db",
              "--pipeline", "source"}
-OUT_OPTS = {"--out", "out", "--save"}
+OUT_OPTS = {"--out", "out", "--save", "--report"}
 OUT_DIR_COMMANDS = {("train",), ("corpus", "build"), ("demo",)}  # their --out is a folder
 
 # Cases that are not errors, with the reason. Each is a value the command accepts by design.

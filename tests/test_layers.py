@@ -40,9 +40,9 @@ LAYERS: list[tuple[str, list[str]]] = [
     # pretraining, leaderboards, trainer exports; the built-in trainer and its sweeps
     ("workflows", ["bootstrap", "design", "pipeline", "continual", "compare", "export", "export_schema", "train",
                    "sweep"]),
-    # what users call: the package facade, the API the CLI calls, the HTML report, the command lines, and the
+    # what users call: the package facade, the API the CLI calls, the HTML reports, the command lines, and the
     # trainer's end-to-end demo
-    ("front", ["", "__main__", "api", "report", "cli", "train.cli", "train.demo"]),
+    ("front", ["", "__main__", "api", "report", "report_pipeline", "cli", "train.cli", "train.demo"]),
 ]
 #: Third-party packages that are optional extras and heavy to import; a project module needing one at import
 #: time may be imported inside the function that needs it.

@@ -21,6 +21,7 @@ from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimize_pipeline, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
 from ..pipeline.result import merge_near_sizes
+from ..report_pipeline import build_pipeline_report
 from ._common import (
     COUNT,
     BoundsOpt,
@@ -126,6 +127,10 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                                       "of the runs' mixtures (with their intervals) here, .csv or "
                                                       ".parquet; the report then names the file instead of "
                                                       "printing that table."),
+                 report: Path | None = typer.Option(None, "--report", help="Also write a self-contained HTML page: "
+                                                    "the fitted curves carried to the target, every mixture's "
+                                                    "prediction with its interval (and any measured loss at the "
+                                                    "target in --runs beside it), the auto choice, the stages."),
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Extrapolate small runs to the target scale (step law -> size law -> mixing law) and print each stage."""
     modes: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
@@ -192,6 +197,15 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                       else result.target_tokens, sizes_only=result.sizes_only)
     if save is not None:
         err.print(f"saved the pipeline to {save}", highlight=False, markup=False)
+    if report is not None:
+        # The sizes fitted, as the backtest above finds them; the table's other rows are drawn as not fitted.
+        fitted = sorted(set(map(float, keep_fit_sizes(merge_near_sizes(table)[0], sizes, fit_up_to, need=1)[0]
+                                .model_params)))
+        with show_warnings(), progress("pipeline report"):
+            page = build_pipeline_report(result, table, fitted_sizes=fitted, optimum=opt,
+                                         optimum_interval=opt_interval)
+        api.write_text_atomic(page, report)
+        err.print(f"wrote the pipeline report to {report}", highlight=False, markup=False)
     if out_path is not None:
         api.write_frame_atomic(result.frame(), out_path)
         err.print(f"wrote the predicted target-scale losses to {out_path}", highlight=False, markup=False)

@@ -1,0 +1,260 @@
+"""The pipeline's HTML report: one self-contained page showing what ``mixlaw pipeline`` extrapolated and how far
+to trust it (the auto choice and its backtest, the stages, the fitted curves carried to the target scale, every
+mixture's predicted loss with its prediction interval, and the optimum).
+
+Why a page: the printed report gives numbers; a user deciding whether to pay for the large run also wants to
+*see* each mixture's checkpoints against the curves the pipeline drew through them and on to (N*, S*), and the
+measured losses of any size they held out (``--fit-up-to``) against the predictions there. Nothing is refitted
+here: the curves are :meth:`~mixlaw.pipeline.PipelineResult.predict` at each fitted size and at N*, along the
+steps (or tokens) from the first checkpoint to the target.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ._version import __version__
+from .data import RunTable
+from .errors import ExtrapolationWarning, InputError, MixlawWarning
+from .pipeline import PipelineResult
+from .pipeline.result import SCALE_RTOL, mixture_label
+from .report import _label, _svg
+
+#: Mixtures drawn in the curve figure (spread over the predicted target losses): more panels are unreadable.
+MAX_CURVE_PANELS = 6
+#: Points on each drawn curve (log-spaced): each one is a prediction at another scale, which on the nested route
+#: redoes the size and mixing stages there (about 0.2 s each on Dai & Zheng's 40 mixtures).
+CURVE_POINTS = 10
+#: Eval sets given a panel in the predictions figure.
+MAX_EVAL_PANELS = 9
+
+
+def _same(a: np.ndarray, b: float) -> np.ndarray:
+    return np.abs(a - b) <= SCALE_RTOL * abs(b)
+
+
+def _rows_of(table: RunTable, w: np.ndarray) -> np.ndarray:
+    """Rows of ``table`` whose mixture is ``w`` (to 1e-6 per weight, as the pipeline groups mixtures)."""
+    return np.flatnonzero(np.all(np.abs(table.weights - w) <= 1e-6, axis=1))
+
+
+def _curve_mixtures(result: PipelineResult, k: int) -> list[int]:
+    """Up to :data:`MAX_CURVE_PANELS` mixtures spread from the lowest to the highest predicted loss of eval ``k``."""
+    order = np.argsort(result.target_losses[:, k], kind="stable")
+    picks = np.unique(np.round(np.linspace(0, order.size - 1, min(MAX_CURVE_PANELS, order.size))).astype(int))
+    return [int(order[i]) for i in picks]
+
+
+def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float], k: int) -> Any:
+    """Each picked mixture's checkpoints of eval ``k`` at every size, the pipeline's curve through them, and its
+    curve at N* to the target with the prediction interval there; rows at sizes not fitted marked as such."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
+
+    T_all = table.steps if result.time_axis == "step" else table.tokens
+    N_all = table.model_params
+    assert T_all is not None and N_all is not None
+    T_star, N_star = result.target_time, result.target_params
+    grid = np.geomspace(max(float(T_all[T_all > 0].min()), 1e-12), max(T_star, float(T_all.max())), CURVE_POINTS)
+    mixes = _curve_mixtures(result, k)
+    cols = min(3, len(mixes))
+    rows = (len(mixes) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False, layout="constrained")
+    sizes = sorted(set(map(float, np.unique(N_all))) | {float(N_star)})
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(sizes)))
+    for ax, m in zip(axes.ravel(), mixes, strict=False):
+        w = result.mixtures[m]
+        at = _rows_of(table, w)
+        for color, N in zip(colors, sizes, strict=True):
+            here = at[_same(N_all[at], N)]
+            is_target = bool(_same(np.array([N]), N_star)[0])
+            was_fitted = any(_same(np.array([N]), f)[0] for f in fitted)
+            if here.size:
+                ax.scatter(T_all[here], table.losses([result.targets[k]])[here, 0], s=9, color=color,
+                           marker="o" if was_fitted else "x",
+                           label=f"N={N:.3g}" + ("" if was_fitted else " (not fitted)"))
+            if not (was_fitted or is_target):
+                continue
+            upto = grid[grid <= (T_star if is_target else float(T_all[at].max()) if at.size else T_star) * 1.0001]
+            curve = [result.predict(w, at=float(t), params=N)[0, k] for t in upto]
+            ax.plot(upto, curve, color="black" if is_target else color, lw=1.2 if is_target else 0.9,
+                    ls="--" if is_target else "-", label=f"predicted at N*={N_star:.3g}" if is_target else None)
+        # The star is the table's row for this mixture (the printed report's, with its interval); on the nested
+        # route the dashed line ends at the mixing law's value, off it by the mixture stage's residual.
+        y0, iv = result.target_losses[m, k], result.intervals
+        if iv is not None:
+            down, up = max(y0 - iv.lower[m, k], 0.0), max(iv.upper[m, k] - y0, 0.0)
+            ax.errorbar([T_star], [y0], yerr=[[down], [up]], fmt="*", color="black", ms=9, capsize=3,
+                        label=f"target, {round(100 * iv.level)} % interval")
+        else:
+            ax.scatter([T_star], [y0], marker="*", s=80, color="black", label="target")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # 2x10^9, 3x10^9, ... ran into each other
+        # The label wrapped: one line of 7 domains' shares ran into the next panel's title.
+        ax.set_title(textwrap.fill(_label(mixture_label(w, result.domains)), 52), fontsize=6)
+        ax.set_xlabel(result.time_axis, fontsize=8)
+        ax.set_ylabel(f"loss:{_label(result.targets[k])}", fontsize=8)
+        ax.tick_params(labelsize=7)
+    # One legend of every panel's entries: a held-out size only some mixtures were run at was missing from it.
+    seen: dict[str, Any] = {}
+    for ax in axes.ravel()[:len(mixes)]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    axes.ravel()[0].legend(list(seen.values()), list(seen), fontsize=6)
+    for ax in axes.ravel()[len(mixes):]:
+        ax.axis("off")
+    return fig
+
+
+def _measured_at_target(result: PipelineResult, table: RunTable) -> np.ndarray:
+    """(mixtures, targets) measured losses at (N*, S*) where the table has them (rows the fit left out), else nan."""
+    out = np.full(result.target_losses.shape, np.nan)
+    T = table.steps if result.time_axis == "step" else table.tokens
+    N = table.model_params
+    if T is None or N is None:
+        return out
+    at = np.flatnonzero(_same(N, result.target_params) & _same(T, result.target_time))
+    if not at.size:
+        return out
+    have = [t for t in result.targets if t in table.evals]
+    Y = table.losses(have)
+    for m, w in enumerate(result.mixtures):
+        rows = at[np.all(np.abs(table.weights[at] - w) <= 1e-6, axis=1)]
+        if rows.size:
+            out[m, [result.targets.index(t) for t in have]] = np.nanmean(Y[rows], axis=0)
+    return out
+
+
+def _predictions_figure(result: PipelineResult, measured: np.ndarray) -> Any:
+    import matplotlib.pyplot as plt
+
+    K = min(len(result.targets), MAX_EVAL_PANELS)
+    cols = min(3, K)
+    rows = (K + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False, layout="constrained")
+    iv = result.intervals
+    for k, ax in enumerate(axes.ravel()[:K]):
+        y = result.target_losses[:, k]
+        order = np.argsort(y, kind="stable")
+        x = np.arange(y.size)
+        if iv is not None:
+            ax.errorbar(x, y[order], yerr=[np.maximum(y[order] - iv.lower[order, k], 0.0),
+                                           np.maximum(iv.upper[order, k] - y[order], 0.0)], fmt="o",
+                        ms=3, lw=0.8, capsize=1.5, label=f"predicted, {round(100 * iv.level)} % interval")
+        else:
+            ax.scatter(x, y[order], s=9, label="predicted")
+        got = measured[order, k]
+        if np.isfinite(got).any():
+            ax.scatter(x, got, marker="x", color="crimson", s=18, label="measured (not fitted)", zorder=3)
+        ax.set_title(f"loss:{_label(result.targets[k])}", fontsize=8)
+        ax.set_xlabel("mixtures, by predicted loss", fontsize=7)
+        ax.tick_params(labelsize=7)
+    axes.ravel()[0].legend(fontsize=6)
+    for ax in axes.ravel()[K:]:
+        ax.axis("off")
+    return fig
+
+
+def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_sizes: Any = None,
+                          eval_set: str | None = None, optimum: Any = None, optimum_interval: Any = None,
+                          title: str = "mixlaw pipeline report", command: str | None = None) -> str:
+    """One self-contained HTML page of a fitted pipeline (module docstring).
+
+    Parameters
+    ----------
+    result : PipelineResult
+        What :func:`~mixlaw.pipeline.fit_pipeline` returned.
+    table : RunTable
+        The run table the user gave, held-out sizes included: their checkpoints are drawn as "not fitted" and
+        any measured loss at (N*, S*) is set beside its prediction.
+    fitted_sizes : sequence of float, optional
+        The model sizes the pipeline was fitted on (default: every size of ``table`` but N*).
+    eval_set : str, optional
+        The eval set whose curves are drawn (default: the first target).
+    optimum, optimum_interval
+        :func:`~mixlaw.pipeline.optimize_pipeline`'s result and :meth:`PipelineResult.interval` of it, if any.
+    title, command
+        The page's title, and the command line that made it (shown as given, escaped).
+
+    Returns
+    -------
+    str
+        HTML with inline SVG figures (matplotlib): viewing it needs no network.
+    """
+    import matplotlib  # here, not at the top: it costs ~1 s and only this command draws
+
+    matplotlib.use("Agg")
+    if table.model_params is None:
+        raise InputError("the pipeline report needs the run table's 'params' column")
+    k = 0 if eval_set is None else (result.targets.index(eval_set) if eval_set in result.targets else -1)
+    if k < 0:
+        raise InputError(f"eval set {eval_set!r} is not one the pipeline predicts; it predicts {result.targets}")
+    sizes = [float(s) for s in np.unique(table.model_params)]
+    fitted = ([float(s) for s in fitted_sizes] if fitted_sizes is not None else
+              [s for s in sizes if not _same(np.array([s]), result.target_params)[0]])
+    at = [f"N* = {result.target_params:.4g} params"]
+    at += [f"S* = {result.target_steps:.4g} steps"] if result.target_steps is not None else []
+    at += [f"D* = {result.target_tokens:.4g} tokens"] if result.target_tokens is not None else []
+    chosen = (f"auto chose <b>{html.escape(result.selection.chosen.label)}</b> by its leave-scale-out backtest"
+              if result.selection is not None else f"route {html.escape(result.route)}, law {html.escape(result.law)}")
+    estimate = (f"; error estimate at the target {result.selection.error_estimate:.2%}"
+                if result.selection is not None and np.isfinite(result.selection.error_estimate) else "")
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f"<p>Target {html.escape(', '.join(at))}; {chosen}{estimate}. Fitted on "
+             f"<code>{html.escape(table.path or 'runs')}</code>: sizes "
+             f"{html.escape(', '.join(f'{s:.3g}' for s in fitted))}, {len(result.mixtures)} mixtures, "
+             f"{len(result.domains)} domains, eval sets "
+             f"{html.escape(', '.join(result.targets))}; mixlaw {__version__}.</p>"]
+    if command:
+        parts.append(f"<p><code>{html.escape(command)}</code></p>")
+    with warnings.catch_warnings():
+        # Predictions along the curves leave the fitted steps and sizes by design; the printed report warns once.
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        warnings.simplefilter("ignore", MixlawWarning)
+        parts.append(f"<h2>Fitted curves carried to the target (loss:{html.escape(result.targets[k])})</h2><p>Dots: "
+                     "checkpoints (x: a size the pipeline did not fit); lines: the pipeline's prediction at each "
+                     "fitted size; dashed: at N*, to the target (star, with its prediction interval). Up to "
+                     f"{MAX_CURVE_PANELS} mixtures, from the lowest predicted loss to the highest.</p>"
+                     + _svg(_curves_figure(result, table, fitted, k)))
+        measured = _measured_at_target(result, table)
+        held = int(np.isfinite(measured).any(axis=1).sum())
+        parts.append("<h2>Predicted losses at the target</h2>"
+                     + (f"<p>Measured at (N*, S*) in the table, not fitted: {held} mixture(s), crosses.</p>"
+                        if held else "")
+                     + _svg(_predictions_figure(result, measured)))
+    if result.selection is not None:
+        parts.append("<h2>How the route and law were chosen</h2><pre>" + html.escape(str(result.selection)) + "</pre>")
+    # The printed report's stage table and its lines (its second paragraph), as `mixlaw pipeline` prints them.
+    text = result.text(predictions_to="the table below").split("\n\n")
+    stages = text[1] if len(text) > 1 else ""
+    parts.append("<h2>Stages</h2><pre>" + html.escape(stages) + "</pre>")
+    if optimum is not None:
+        opt = html.escape(str(optimum))
+        if optimum_interval is not None:
+            pred = result.predict(optimum.weight_array())[0]
+            opt += "\n" + html.escape("; ".join(
+                f"{t} {pred[j]:.4f} [{optimum_interval[0][0, j]:.4f}, {optimum_interval[1][0, j]:.4f}]"
+                for j, t in enumerate(result.targets)))
+        parts.append("<h2>Optimal mixture at the target</h2><pre>" + opt + "</pre>")
+    frame = result.frame()
+    if np.isfinite(measured).any():
+        for j, t in enumerate(result.targets):
+            frame[f"measured:{t}"] = measured[:, j]
+    parts.append("<h2>Predicted target-scale losses</h2>"
+                 + frame.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}", na_rep=""))
+    if result.warnings:
+        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in result.warnings)
+                     + "</ul>")
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto}table{border-collapse:collapse;"
+             "font-size:80%}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
+             "td:first-child{text-align:left}pre{font-size:80%;overflow-x:auto}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>" + "\n".join(parts) + "</body></html>")
+
+
+__all__ = ["build_pipeline_report"]

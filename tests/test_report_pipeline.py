@@ -1,0 +1,84 @@
+"""The pipeline's HTML page (``mixlaw pipeline --report``): what it shows, held-out sizes beside their
+predictions, and every string from the table escaped."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from cli_runner import run_cli as _cli
+
+from mixlaw import RunTable
+from mixlaw.errors import InputError, MixlawWarning
+from mixlaw.pipeline import fit_pipeline
+from mixlaw.report_pipeline import _measured_at_target, build_pipeline_report
+
+from .test_pipeline import DOMAINS, SIZES, world
+
+
+def _held_out_world() -> tuple[RunTable, RunTable]:
+    """The synthetic world of test_pipeline at 5 sizes; the largest (1.6e8) is the target, not fitted (4 are, so
+    that auto's backtest can hold one out)."""
+    table = world(n_mix=8, sizes=[*SIZES, 1.6e8])
+    return table, table.subset(table.model_params < 1e8)
+
+
+def test_report_shows_the_held_out_size_beside_its_predictions() -> None:
+    table, fit = _held_out_world()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
+        measured = _measured_at_target(res, table)
+        page = build_pipeline_report(res, table, fitted_sizes=SIZES)
+    # Every mixture was run at the target scale: each measured loss sits beside its own prediction (the world is
+    # lawful, so within 1 %), matched by mixture, not by row order.
+    assert np.isfinite(measured).all()
+    assert np.max(np.abs(measured / res.target_losses - 1)) < 0.01
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 2
+    assert "How the route and law were chosen" in page and "measured:web" in page
+    assert "Measured at (N*, S*) in the table, not fitted: 8 mixture(s)" in page
+    assert "(not fitted)" in page  # the 1.6e8 checkpoints' legend entry (SVG text)
+
+
+def test_report_without_held_out_rows_and_with_one_eval_drawn() -> None:
+    table = world(n_mix=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(table, target_params=1e9, target_steps=1e5, route="nested", law="ye-exp")
+        page = build_pipeline_report(res, table, eval_set="math")
+    assert "measured:" not in page and "How the route and law were chosen" not in page  # no auto, no backtest
+    assert "Fitted curves carried to the target (loss:math)" in page
+    with pytest.raises(InputError, match="'nope' is not one the pipeline predicts"):
+        build_pipeline_report(res, table, eval_set="nope")
+
+
+def test_report_escapes_names_from_the_table() -> None:
+    # Names come from the user's file: a domain or eval named like markup must stay text.
+    frame = world(n_mix=6).frame.rename(columns={"w:web": "w:<b>web&", "loss:web": "loss:<i>web"})
+    table = RunTable(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(table, target_params=1e9, target_steps=1e5, route="nested", law="ye-exp")
+        page = build_pipeline_report(res, table)
+    assert "<b>web" not in page and "<i>web" not in page
+    assert "&lt;b&gt;web&amp;" in page and "&lt;i&gt;web" in page
+    # Every tag on the page is one this module or matplotlib's SVG writes.
+    tags = set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", page))
+    assert tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "b", "code", "pre", "ul", "li",
+                    "table", "thead", "tbody", "tr", "th", "td", "svg", "defs", "g", "path", "use", "text", "clipPath",
+                    "rect", "tspan", "polyline", "circle"}, tags
+
+
+def test_cli_pipeline_report(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    table, _ = _held_out_world()
+    runs, page = tmp_path / "sweep.csv", tmp_path / "r.html"
+    table.frame.to_csv(runs, index=False)
+    code, out, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1.6e8",
+                          "--target-steps", "3000", "--fit-up-to", "8e7", "--report", str(page))
+    assert code == 0, err
+    assert f"wrote the pipeline report to {page}" in err
+    text = page.read_text(encoding="utf-8")
+    assert "measured:" + DOMAINS[0] in text and text.count("<svg") == 2
+    assert "<script" not in text
