@@ -130,6 +130,21 @@ def _measured_at_target(result: PipelineResult, table: RunTable) -> np.ndarray:
     return out
 
 
+def _measured_line(result: PipelineResult, measured: np.ndarray) -> str:
+    """The page's check of the extrapolation where the table has the target scale: its MRE and coverage there."""
+    have = np.isfinite(measured)
+    if not have.any():
+        return ""
+    err = np.abs(result.target_losses[have] / measured[have] - 1)
+    line = (f"<p>Measured at (N*, S*) in the table, not fitted (crosses): {int(have.any(axis=1).sum())} mixture(s), "
+            f"{int(have.sum())} losses; the predictions' MRE there {np.mean(err):.2%} (max {np.max(err):.2%})")
+    iv = result.intervals
+    if iv is not None:
+        inside = (measured[have] >= iv.lower[have]) & (measured[have] <= iv.upper[have])
+        line += f"; {int(inside.sum())} of {inside.size} inside their {round(100 * iv.level)} % intervals"
+    return line + ".</p>"
+
+
 def _predictions_figure(result: PipelineResult, measured: np.ndarray) -> Any:
     import matplotlib.pyplot as plt
 
@@ -222,10 +237,7 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
                      f"{MAX_CURVE_PANELS} mixtures, from the lowest predicted loss to the highest.</p>"
                      + _svg(_curves_figure(result, table, fitted, k)))
         measured = _measured_at_target(result, table)
-        held = int(np.isfinite(measured).any(axis=1).sum())
-        parts.append("<h2>Predicted losses at the target</h2>"
-                     + (f"<p>Measured at (N*, S*) in the table, not fitted: {held} mixture(s), crosses.</p>"
-                        if held else "")
+        parts.append("<h2>Predicted losses at the target</h2>" + _measured_line(result, measured)
                      + _svg(_predictions_figure(result, measured)))
     if result.selection is not None:
         parts.append("<h2>How the route and law were chosen</h2><pre>" + html.escape(str(result.selection)) + "</pre>")
