@@ -86,3 +86,21 @@ def test_cli_pipeline_report(tmp_path, capsys) -> None:  # type: ignore[no-untyp
     text = page.read_text(encoding="utf-8")
     assert "measured:" + DOMAINS[0] in text and text.count("<svg") == 2
     assert "<script" not in text
+
+
+@pytest.mark.parametrize("kw", [dict(target_params=4e7, target_steps=1e4, steps_only=True),
+                                dict(target_params=1e9, target_steps=1e5, route="direct", law="dz-eq1"),
+                                dict(target_params=1e9, target_steps=3000)],
+                         ids=["steps only in a sweep of 4 sizes", "dz-eq1 (final checkpoints only)", "sizes only"])
+def test_report_of_pipelines_that_predict_at_one_size_or_step(kw: dict) -> None:  # type: ignore[type-arg]
+    # They cannot predict along the curves; the page still draws the points and the target (it stopped with
+    # "predicts at that size, at any step count, not at N = 1e+07" after the fit).
+    table = world(n_mix=8)
+    if kw.get("target_steps") == 3000:
+        table = table.subset(table.steps == 3000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(table, **kw)
+        page = build_pipeline_report(res, table)
+    assert page.count("<svg") == 2
+    assert ("(not fitted)" in page) == bool(kw.get("steps_only"))  # the sweep's other sizes, for steps only

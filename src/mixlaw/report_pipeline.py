@@ -20,7 +20,7 @@ import numpy as np
 
 from ._version import __version__
 from .data import RunTable
-from .errors import ExtrapolationWarning, InputError, MixlawWarning
+from .errors import ExtrapolationWarning, InputError, MixlawError, MixlawWarning
 from .pipeline import PipelineResult
 from .pipeline.result import SCALE_RTOL, mixture_label
 from .report import _label, _svg
@@ -81,7 +81,12 @@ def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float],
             if not (was_fitted or is_target):
                 continue
             upto = grid[grid <= (T_star if is_target else float(T_all[at].max()) if at.size else T_star) * 1.0001]
-            curve = [result.predict(w, at=float(t), params=N)[0, k] for t in upto]
+            try:
+                curve = [result.predict(w, at=float(t), params=N)[0, k] for t in upto]
+            except MixlawError:
+                # A pipeline that predicts at its target's step or size only (dz-eq1 on the direct route: final
+                # checkpoints only; steps only: its one size) has no curve to draw; the points and the star stay.
+                continue
             ax.plot(upto, curve, color="black" if is_target else color, lw=1.2 if is_target else 0.9,
                     ls="--" if is_target else "-", label=f"predicted at N*={N_star:.3g}" if is_target else None)
         # The star is the table's row for this mixture (the printed report's, with its interval); on the nested
@@ -210,8 +215,11 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
     if k < 0:
         raise InputError(f"eval set {eval_set!r} is not one the pipeline predicts; it predicts {result.targets}")
     sizes = [float(s) for s in np.unique(table.model_params)]
-    fitted = ([float(s) for s in fitted_sizes] if fitted_sizes is not None else
-              [s for s in sizes if not _same(np.array([s]), result.target_params)[0]])
+    if result.steps_only:  # one size was fitted, whatever else the table holds
+        fitted = [float(result.target_params)]
+    else:
+        fitted = ([float(s) for s in fitted_sizes] if fitted_sizes is not None else
+                  [s for s in sizes if not _same(np.array([s]), result.target_params)[0]])
     at = [f"N* = {result.target_params:.4g} params"]
     at += [f"S* = {result.target_steps:.4g} steps"] if result.target_steps is not None else []
     at += [f"D* = {result.target_tokens:.4g} tokens"] if result.target_tokens is not None else []
