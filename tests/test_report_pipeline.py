@@ -3,6 +3,7 @@ predictions, and every string from the table escaped."""
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 
@@ -80,8 +81,9 @@ def test_cli_pipeline_report(tmp_path, capsys) -> None:  # type: ignore[no-untyp
     runs, page = tmp_path / "sweep.csv", tmp_path / "r.html"
     table.frame.to_csv(runs, index=False)
     code, out, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1.6e8",
-                          "--target-steps", "3000", "--fit-up-to", "8e7", "--report", str(page))
+                          "--target-steps", "3000", "--fit-up-to", "8e7", "--report", str(page), "--json")
     assert code == 0, err
+    assert json.loads(out)["report_file"] == str(page)
     assert f"wrote the pipeline report to {page}" in err
     text = page.read_text(encoding="utf-8")
     assert "measured:" + DOMAINS[0] in text and text.count("<svg") == 2

@@ -216,7 +216,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                                        for k, t in enumerate(result.targets)}},
                    "backtest": None if tests is None else [b.to_dict() for b in tests], "seed": seed,
                    "saved": None if save is None else str(save),
-                   "predictions_file": None if out_path is None else str(out_path)})
+                   "predictions_file": None if out_path is None else str(out_path),
+                   "report_file": None if report is None else str(report)})
         return
     out.print(result.text(predictions_to=None if out_path is None else str(out_path)), highlight=False, markup=False)
     if tests is not None:
