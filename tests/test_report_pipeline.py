@@ -14,7 +14,8 @@ from cli_runner import run_cli as _cli
 from mixlaw import RunTable
 from mixlaw.errors import InputError, MixlawWarning
 from mixlaw.pipeline import fit_pipeline
-from mixlaw.report_pipeline import _measured_at_target, build_pipeline_report
+from mixlaw.pipeline.check import check_at_target, measured_at_target
+from mixlaw.report_pipeline import build_pipeline_report
 
 from .test_pipeline import DOMAINS, SIZES, world
 
@@ -31,7 +32,7 @@ def test_report_shows_the_held_out_size_beside_its_predictions() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
-        measured = _measured_at_target(res, table)
+        measured = measured_at_target(res, table)
         page = build_pipeline_report(res, table, fitted_sizes=SIZES)
     # Every mixture was run at the target scale: each measured loss sits beside its own prediction (the world is
     # lawful, so within 1 %), matched by mixture, not by row order.
@@ -40,10 +41,14 @@ def test_report_shows_the_held_out_size_beside_its_predictions() -> None:
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 2
     assert "How the route and law were chosen" in page and "measured:web" in page
     err = np.abs(res.target_losses / measured - 1)
-    assert (f"Measured at (N*, S*) in the table, not fitted (crosses): 8 mixture(s), 24 losses; the predictions' MRE "
-            f"there {np.mean(err):.2%} (max {np.max(err):.2%}); ") in page
     inside = int(((measured >= res.intervals.lower) & (measured <= res.intervals.upper)).sum())
-    assert f"{inside} of 24 inside their 80 % intervals." in page
+    check = check_at_target(res, table, SIZES)
+    assert check is not None and (check.n_mixtures, check.n_losses, check.inside) == (8, 24, inside)
+    assert check.mre == pytest.approx(np.mean(err)) and check.max_error == pytest.approx(np.max(err))
+    assert (f"checked against the run table at the target (rows the fit did not use): 8 mixture(s), 24 losses; MRE "
+            f"{np.mean(err):.2%} (max {np.max(err):.2%}); {inside} of 24 inside their 80 % intervals (crosses)") in page
+    # A target at a fitted size has no rows the fit did not use there: no check.
+    assert check_at_target(res, table, [*SIZES, 1.6e8]) is None
     assert "(not fitted)" in page  # the 1.6e8 checkpoints' legend entry (SVG text)
 
 
@@ -83,8 +88,13 @@ def test_cli_pipeline_report(tmp_path, capsys) -> None:  # type: ignore[no-untyp
     code, out, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1.6e8",
                           "--target-steps", "3000", "--fit-up-to", "8e7", "--report", str(page), "--json")
     assert code == 0, err
-    assert json.loads(out)["report_file"] == str(page)
-    assert f"wrote the pipeline report to {page}" in err
+    doc = json.loads(out)
+    assert doc["report_file"] == str(page) and f"wrote the pipeline report to {page}" in err
+    assert doc["target_check"]["n_mixtures"] == 8 and doc["target_check"]["n_losses"] == 24
+    code, out, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1.6e8", "--target-steps",
+                          "3000", "--fit-up-to", "8e7")
+    assert code == 0, err
+    assert "checked against the run table at the target (rows the fit did not use): 8 mixture(s), 24 losses" in out
     text = page.read_text(encoding="utf-8")
     assert "measured:" + DOMAINS[0] in text and text.count("<svg") == 2
     assert "<script" not in text

@@ -22,6 +22,7 @@ from ._version import __version__
 from .data import RunTable
 from .errors import ExtrapolationWarning, InputError, MixlawError, MixlawWarning
 from .pipeline import PipelineResult
+from .pipeline.check import check_at_target, measured_at_target
 from .pipeline.result import SCALE_RTOL, mixture_label
 from .report import _label, _svg
 
@@ -114,40 +115,6 @@ def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float],
     for ax in axes.ravel()[len(mixes):]:
         ax.axis("off")
     return fig
-
-
-def _measured_at_target(result: PipelineResult, table: RunTable) -> np.ndarray:
-    """(mixtures, targets) measured losses at (N*, S*) where the table has them (rows the fit left out), else nan."""
-    out = np.full(result.target_losses.shape, np.nan)
-    T = table.steps if result.time_axis == "step" else table.tokens
-    N = table.model_params
-    if T is None or N is None:
-        return out
-    at = np.flatnonzero(_same(N, result.target_params) & _same(T, result.target_time))
-    if not at.size:
-        return out
-    have = [t for t in result.targets if t in table.evals]
-    Y = table.losses(have)
-    for m, w in enumerate(result.mixtures):
-        rows = at[np.all(np.abs(table.weights[at] - w) <= 1e-6, axis=1)]
-        if rows.size:
-            out[m, [result.targets.index(t) for t in have]] = np.nanmean(Y[rows], axis=0)
-    return out
-
-
-def _measured_line(result: PipelineResult, measured: np.ndarray) -> str:
-    """The page's check of the extrapolation where the table has the target scale: its MRE and coverage there."""
-    have = np.isfinite(measured)
-    if not have.any():
-        return ""
-    err = np.abs(result.target_losses[have] / measured[have] - 1)
-    line = (f"<p>Measured at (N*, S*) in the table, not fitted (crosses): {int(have.any(axis=1).sum())} mixture(s), "
-            f"{int(have.sum())} losses; the predictions' MRE there {np.mean(err):.2%} (max {np.max(err):.2%})")
-    iv = result.intervals
-    if iv is not None:
-        inside = (measured[have] >= iv.lower[have]) & (measured[have] <= iv.upper[have])
-        line += f"; {int(inside.sum())} of {inside.size} inside their {round(100 * iv.level)} % intervals"
-    return line + ".</p>"
 
 
 def _predictions_figure(result: PipelineResult, measured: np.ndarray) -> Any:
@@ -244,8 +211,11 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
                      "fitted size; dashed: at N*, to the target (star, with its prediction interval). Up to "
                      f"{MAX_CURVE_PANELS} mixtures, from the lowest predicted loss to the highest.</p>"
                      + _svg(_curves_figure(result, table, fitted, k)))
-        measured = _measured_at_target(result, table)
-        parts.append("<h2>Predicted losses at the target</h2>" + _measured_line(result, measured)
+        check = check_at_target(result, table, fitted)
+        measured = (measured_at_target(result, table) if check is not None
+                    else np.full(result.target_losses.shape, np.nan))
+        parts.append("<h2>Predicted losses at the target</h2>"
+                     + ("" if check is None else f"<p>{html.escape(str(check))} (crosses).</p>")
                      + _svg(_predictions_figure(result, measured)))
     if result.selection is not None:
         parts.append("<h2>How the route and law were chosen</h2><pre>" + html.escape(str(result.selection)) + "</pre>")

@@ -20,6 +20,7 @@ from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimize_pipeline, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
+from ..pipeline.check import check_at_target
 from ..pipeline.result import merge_near_sizes
 from ..report_pipeline import build_pipeline_report
 from ._common import (
@@ -197,10 +198,12 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                       else result.target_tokens, sizes_only=result.sizes_only)
     if save is not None:
         err.print(f"saved the pipeline to {save}", highlight=False, markup=False)
+    # The sizes fitted, as the backtest above finds them: rows at other sizes were left out of the fit, and those at
+    # the target scale check its predictions (the line below, the report's crosses).
+    fitted = sorted(set(map(float, keep_fit_sizes(merge_near_sizes(table)[0], sizes, fit_up_to, need=1)[0]
+                            .model_params)))
+    check = check_at_target(result, table, fitted)
     if report is not None:
-        # The sizes fitted, as the backtest above finds them; the table's other rows are drawn as not fitted.
-        fitted = sorted(set(map(float, keep_fit_sizes(merge_near_sizes(table)[0], sizes, fit_up_to, need=1)[0]
-                                .model_params)))
         with show_warnings(), progress("pipeline report"):
             page = build_pipeline_report(result, table, fitted_sizes=fitted, optimum=opt,
                                          optimum_interval=opt_interval)
@@ -217,9 +220,12 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                    "backtest": None if tests is None else [b.to_dict() for b in tests], "seed": seed,
                    "saved": None if save is None else str(save),
                    "predictions_file": None if out_path is None else str(out_path),
-                   "report_file": None if report is None else str(report)})
+                   "report_file": None if report is None else str(report),
+                   "target_check": None if check is None else check.to_dict()})
         return
     out.print(result.text(predictions_to=None if out_path is None else str(out_path)), highlight=False, markup=False)
+    if check is not None:
+        out.print("", str(check), sep="\n", highlight=False, markup=False)
     if tests is not None:
         lines = [str(b) for b in tests] or ["    (too few checkpoints or sizes to backtest)"]
         out.print("", "[[Backtest: the same extrapolation within the data]]", *lines, sep="\n", highlight=False,

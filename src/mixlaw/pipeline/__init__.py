@@ -45,7 +45,8 @@ input).
 
 Package layout: :mod:`.result` (result types, shared helpers), :mod:`.nested` and :mod:`.direct` (the routes; the direct
 route's joint law and its fit in :mod:`.joint`, its fitted laws at any scale in :mod:`.direct_scales`),
-:mod:`.fitting` (one fixed route and law), :mod:`.auto` (:func:`fit_pipeline`: route and law chosen by a
+:mod:`.fitting` (one fixed route and law), :mod:`.check` (predictions against held-out rows at the target),
+:mod:`.auto` (:func:`fit_pipeline`: route and law chosen by a
 leave-scale-out backtest, the default), :mod:`.intervals` (prediction intervals at the target; their backtest part
 in :mod:`.conformal`, their no-backtest terms in :mod:`.law_spread`), :mod:`.backtest` (held-out checks of one
 route), :mod:`.decide` (optimum, steps-to-match), :mod:`.io` (save and load, intervals included, checked by
@@ -54,6 +55,7 @@ route), :mod:`.decide` (optimum, steps-to-match), :mod:`.io` (save and load, int
 
 from .auto import AUTO, AUTO_LAWS, Candidate, ScaleSplit, Selection, fit_pipeline, leave_scale_out_split
 from .backtest import Backtest, backtest_pipeline
+from .check import TargetCheck, check_at_target, measured_at_target
 from .decide import optimize_pipeline, pipeline_steps_to_match
 from .fitting import fit_route, keep_fit_sizes
 from .intervals import PredictionIntervals
@@ -63,4 +65,5 @@ from .result import ROUTES, PipelineResult, StageQuality, mixture_label
 __all__ = ["fit_pipeline", "fit_route", "keep_fit_sizes", "PipelineResult", "StageQuality", "ROUTES", "AUTO",
            "AUTO_LAWS", "optimize_pipeline", "pipeline_steps_to_match", "backtest_pipeline", "Backtest", "Selection",
            "Candidate", "ScaleSplit", "leave_scale_out_split", "PredictionIntervals", "save_pipeline", "load_pipeline",
-           "saved_intervals", "saved_intervals_at", "mixture_label"]
+           "saved_intervals", "saved_intervals_at", "mixture_label", "check_at_target", "measured_at_target",
+           "TargetCheck"]
