@@ -156,3 +156,25 @@ def test_noise_free_losses_fit_exactly_without_a_convergence_warning(seed):
         law = LogLinearSat(eps=0.02, alpha=1e-6).fit(W, y)
     assert law.scale_["y0"] <= _huber.EXACT_SCALE * np.abs(np.log(y)).max()
     np.testing.assert_allclose(law.predict(W), y, rtol=1e-12)
+
+
+def test_weights_in_percent_are_read_as_shares_with_a_warning():
+    # Review 2026-12-05: the intercept folded into the a_j assumes rows summing to 1; fitted on percentages (an
+    # array, which no run table check sees) the law predicted its own fitting runs at ~1e36 (losses 1.6-2.5).
+    import json
+
+    from mixlaw.errors import DataWarning
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(4), size=40)
+    y = 2.0 * (0.6 + 0.4 * np.exp(W @ rng.normal(0, 0.5, 4))) * np.exp(rng.normal(0, 0.003, 40))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = LogLinearSat().fit(W, y).predict(W)
+    with pytest.warns(DataWarning, match=r"sum to 100-100, not 1 \(percentages\?\)"):
+        law = LogLinearSat().fit(100 * W, y)
+    np.testing.assert_allclose(law.predict(100 * W), ref, rtol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        back = law_from_dict(json.loads(json.dumps(law.to_dict())))
+        np.testing.assert_allclose(back.predict(100 * W), ref, rtol=1e-9)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._validation import Interval
-from ..errors import LossRangeWarning, WeightRangeWarning
+from ..errors import InputError, LossRangeWarning, WeightRangeWarning
 from ..fit import Param, Params
 from .base import FitContext, MixingLaw, law_from_dict, register
 from .selection import (
@@ -57,6 +57,16 @@ class MetaLaw(MixingLaw):
     def _cv(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> CVResult:
         self._s = objective_weights(self.objective, ctx.targets)
         self.evals_ = list(ctx.targets)
+        if self._s is not None or getattr(self, "per_target", True):
+            # A column with one loss in every run ranks nothing: every candidate's out-of-fold Spearman is 0, and
+            # after fitting all of them on every fold the choice failed with "none ranks them better than chance".
+            cols = {OBJECTIVE: Y @ self._s} if self._s is not None else dict(zip(ctx.targets, Y.T, strict=True))
+            flat = {t: float(y[0]) for t, y in cols.items() if np.ptp(y) == 0}
+            if flat:
+                what = ", ".join(f"{t!r} is {v:g}" for t, v in flat.items())
+                raise InputError(f"law {self.key!r}: {what} in every one of the {len(Y)} runs: a constant loss leaves "
+                                 "nothing for cross-validation to rank (the mixture does not change it, or it was "
+                                 "logged wrong); leave it out of the targets")
         cv = cross_validate(W, Y, domains=ctx.domains, targets=ctx.targets, candidates=self.candidates,
                             objective=self.objective, fit_on=self.fit_on, n_folds=self.n_folds,
                             model_params=ctx.model_params, tokens=ctx.tokens, random_state=int(self.random_state),

@@ -11,11 +11,13 @@ other domains contribute).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from .._validation import Interval, Options, Real
+from ..errors import DataWarning
 from ..fit import HUBER_DELTA, Param
 from ._aggregate import (
     LOG_W_BOUNDS,
@@ -28,6 +30,7 @@ from ._aggregate import (
     shifted_power_log_w,
 )
 from .base import FitContext, PerTargetLaw, register
+from .bimix import CONSTANT_SHARE_NOTE
 
 #: Unit of D: tokens are divided by this (billions), so a_i and the shares live on the same O(1) scale.
 TOKEN_UNIT = 1e9
@@ -171,6 +174,20 @@ class AutoScale(ExponentPoolingMixin, PerTargetLaw):
             return self._spec_implicit(W, y, ctx)
         x = self._x(W, i, ctx)
         ly_min = float(y.min())
+        if np.ptp(x) <= 1e-9 * max(1.0, float(np.max(x))):  # rounding of one share (0.2 renormalised in each run)
+            # Nothing in the runs moves the domain's tokens: k, a, b and c trade off freely, and the winning start
+            # decided every prediction at another share (as in BiMix). b at its floor and c at 0: k is the level.
+            warnings.warn(f"law {self.key!r}: {ctx.domains[self._matched(i, ctx)]!r}, the training domain of eval "
+                          f"set {ctx.targets[i]!r}, has the same share ({W[0, self._matched(i, ctx)]:g}) in every "
+                          f"fitting run, so its effect is not identified: b is held at {B_BOUNDS[0]:g} and c at 0 "
+                          "(one loss at any share)", DataWarning, stacklevel=5)
+            la0 = 0.0  # a = 1: (x + a)^-b stays finite and its log O(1) at any share
+            b0 = B_BOUNDS[0]
+            lk0 = float(np.mean(np.log(y)) + b0 * np.mean(np.log(x + 1.0)))
+            return [Param("log_k", lk0, lk0, -30.0, 30.0),
+                    Param("log_a", la0, la0, *np.log(A_BOUNDS), vary=False, note=CONSTANT_SHARE_NOTE),
+                    Param("b", b0, b0, *B_BOUNDS, vary=False, note=CONSTANT_SHARE_NOTE),
+                    Param("c", 0.0, 0.0, 0.0, ly_min, vary=False, note=CONSTANT_SHARE_NOTE)]
         # Data-driven start: on a grid of (a, c), log(L - c) = log k - b log(x + a) is linear least squares;
         # keep the pair with the smallest residual in loss units.
         scale = float(np.median(x[x > 0])) if np.any(x > 0) else 1.0

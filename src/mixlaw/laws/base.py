@@ -31,6 +31,7 @@ from ..data import (
     SAME_MIXTURE_ATOL,
     SAME_MIXTURE_RTOL,
     WEIGHT_PREFIX,
+    WEIGHT_TOL,
     RunTable,
     note_left_out,
     scale_mismatch,
@@ -361,9 +362,15 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             j = out[0]
             w = W[:, j].min() if below[j] >= above[j] else W[:, j].max()
             also = ", ".join(repr(self.domains_[k]) for k in out[1:4]) + (" ..." if len(out) > 4 else "")
+            # An array of percentages reaches predict unchecked (a table of them is refused with this hint): the
+            # warning named a share of 50 and no cause.
+            sums = W.sum(axis=1)
+            pct = bool(np.all(np.abs(sums - 100.0) <= 100.0 * WEIGHT_TOL) and hi.max() <= 1.0 + WEIGHT_TOL)
             warnings.warn(f"{self._label}: mixture weights outside the fitted range for domain "
                           f"{self.domains_[j]!r} ({w:.3g}; fitted [{lo[j]:.3g}, {hi[j]:.3g}])"
-                          + (f"; also {also}" if also else ""), WeightRangeWarning, stacklevel=2)
+                          + (f"; also {also}" if also else "")
+                          + ("; every row sums to 100: the weights look like percentages; divide them by 100"
+                             if pct else ""), WeightRangeWarning, stacklevel=2)
         for name, v, rng in (("model_params", mp, self._n_range), ("tokens", tk, self._d_range)):
             if v is not None and rng is not None and (v.min() < rng[0] * (1 - 1e-9) or v.max() > rng[1] * (1 + 1e-9)):
                 warnings.warn(f"{self._label}: {name} outside the fitted range [{rng[0]:.4g}, {rng[1]:.4g}]",

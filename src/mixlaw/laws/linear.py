@@ -36,7 +36,7 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
         Sandwich standard errors ``s^2 A^-1 W^T W A^-1`` (``A = W^T W + n alpha I``); NaN where ``A`` is
         singular or there are no residual degrees of freedom. At alpha = 0 a domain that is 0 in every run has
         NaN and the others the errors of the fit without it (its column made ``A`` singular, which blanked every
-        domain's error; the ridge pins it to ``mean(y)``, error 0).
+        domain's error; the ridge pins it to ``mean(y)``, error 0). Its coefficient is ``mean(y)`` at any alpha.
     """
     n, m = W.shape
     ybar = float(y.mean())
@@ -46,6 +46,10 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
     else:
         coef, *_ = np.linalg.lstsq(W, y, rcond=None)
         A = W.T @ W
+        # A domain that is 0 in every run has no data: the minimum-norm solution gives it b = 0, a loss of 0 (the
+        # log-linear law: 1) for training on it alone, which an optimiser of this law then chose. The ridge's
+        # limit as alpha -> 0 (the mean of y) instead; every other coefficient is the same either way.
+        coef[~np.any(W != 0, axis=0)] = ybar
     resid = W @ coef - y
     se = np.full(m, np.nan)
     on = np.any(W != 0, axis=0) if alpha == 0 else np.ones(m, dtype=bool)  # A: block-diagonal in on / off

@@ -35,7 +35,8 @@ import numpy as np
 from scipy import stats
 
 from .._validation import Interval, Options
-from ..errors import ConvergenceWarning, InputError
+from ..data import ROUNDING_TOL
+from ..errors import ConvergenceWarning, DataWarning, InputError
 from ..fit import Param, Params
 from . import _huber
 from .base import FitContext, MixingLaw, register
@@ -188,6 +189,17 @@ class LogLinearSat(MixingLaw):
         return [float(a) for a in (self.alpha if isinstance(self.alpha, (list, tuple)) else [self.alpha])]
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        sums = W.sum(axis=1)
+        # The intercept is folded into the a_j below, which is exact only for rows summing to 1: on weights in
+        # percent (an array passed to fit; a run table rejects them) it became 100 x the intercept, and the law
+        # predicted its own 40 fitting runs at 1e36 for losses of 1.6-2.5. Such rows are read as shares r / sum(r),
+        # in fit and predict; rows within ROUNDING_TOL of 1 (every run table's) are used as given.
+        self._row_shares = bool(np.any(np.abs(sums - 1.0) > ROUNDING_TOL))
+        if self._row_shares:
+            warnings.warn(f"law {self.key!r}: mixture weights sum to {sums.min():.6g}-{sums.max():.6g}, not 1 "
+                          f"(percentages?): each row is read as shares r / sum(r), in fit and predict",
+                          DataWarning, stacklevel=3)
+            W = _row_shares(W)
         self.groups_ = self._resolve_groups(ctx.domains)
         G = _group_matrix(ctx.domains, self.groups_)
         configs = self._configs()
@@ -250,6 +262,8 @@ class LogLinearSat(MixingLaw):
         return np.array([self.params_[f"{t}.{nm}"].value for nm in self._local_names[t]])
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        if getattr(self, "_row_shares", False):
+            W = _row_shares(W)
         G = _group_matrix(self.domains_, self.groups_)
         out = []
         for t in self.targets_:
@@ -258,10 +272,12 @@ class LogLinearSat(MixingLaw):
         return np.exp(np.column_stack(out))
 
     def _get_state(self) -> dict[str, Any]:
-        return {"groups": self.groups_, "scale": self.scale_, "config": self.config_, "cv_scores": self.cv_scores_}
+        return {"groups": self.groups_, "scale": self.scale_, "config": self.config_, "cv_scores": self.cv_scores_,
+                "row_shares": bool(getattr(self, "_row_shares", False))}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.groups_ = {str(g): [str(d) for d in ms] for g, ms in dict(state.get("groups", {})).items()}
+        self._row_shares = bool(state.get("row_shares", False))
         unknown = sorted({d for ms in self.groups_.values() for d in ms} - set(self.domains_))
         if unknown:
             raise InputError(f"groups name unknown domain(s) {unknown}")
@@ -278,6 +294,12 @@ class LogLinearSat(MixingLaw):
         base = [f"a_{d}" for d in self.domains_] + [f"c_{d}" for d in self.domains_]
         self._local_names = {t: base + ([f"d_{g}" for g in self.groups_] if self.config_[t]["groups"] else [])
                              for t in self.targets_}
+
+
+def _row_shares(W: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum (a row of zeros stays 0)."""
+    s = W.sum(axis=1, keepdims=True)
+    return W / np.where(s > 0, s, 1.0)
 
 
 def _config_name(eps: float, groups: bool) -> str:

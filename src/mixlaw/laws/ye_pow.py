@@ -27,14 +27,12 @@ from .._validation import Interval, Options, Real
 from ..fit import HUBER_DELTA, Param, Params, pooling_penalty
 from ._regularize import RidgeCVMixin
 from .base import FitContext, PerTargetLaw, register
-from .ye import T_BOUND, saturate_exponent
+from .ye import T_BOUND, UNSEEN_NOTE, saturate_exponent
 
 #: Exponent range: gamma > 0 keeps r^gamma finite and increasing at r = 0; 1.5 is already convex.
 GAMMA_BOUNDS = (0.05, 1.5)
 #: Start of every exponent: the middle of the fitted range on RegMix's 13 eval sets (0.36-0.65).
 GAMMA_INIT = 0.5
-#: Note on the t and gamma of a domain that no fitting run trains on (see :meth:`YePower._fit`).
-UNSEEN_NOTE = "no fitting run has this domain: it acts as the runs' mean exponent per unit share"
 
 
 def power_shares(W: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
