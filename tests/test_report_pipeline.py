@@ -8,16 +8,18 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from cli_runner import run_cli as _cli
+from numpy.testing import assert_allclose
 
 from mixlaw import RunTable
 from mixlaw.errors import InputError, MixlawWarning
 from mixlaw.pipeline import fit_pipeline
-from mixlaw.pipeline.check import check_at_target, measured_at_target
+from mixlaw.pipeline.check import check_at_target, measured_at_target, target_rows
 from mixlaw.report_pipeline import build_pipeline_report
 
-from .test_pipeline import DOMAINS, SIZES, world
+from .test_pipeline import DOMAINS, SIZES, truth, world
 
 
 def _held_out_world() -> tuple[RunTable, RunTable]:
@@ -116,3 +118,31 @@ def test_report_of_pipelines_that_predict_at_one_size_or_step(kw: dict) -> None:
         page = build_pipeline_report(res, table)
     assert page.count("<svg") == 2
     assert ("(not fitted)" in page) == bool(kw.get("steps_only"))  # the sweep's other sizes, for steps only
+
+
+def test_check_counts_new_mixtures_and_rounded_shares_at_the_target() -> None:
+    # Ye et al.'s 1B runs: one mixture rounded differently (0.01562 for 0.015625) and one the small sizes never
+    # trained. The first was dropped from the check (1 of RedPajama's 2 runs), the second left no check at all (5Mix).
+    table, fit = _held_out_world()
+    frame = table.frame.copy()
+    at_target = frame["params"] == 1.6e8
+    first = frame.index[at_target & (frame["run"] == frame.loc[at_target, "run"].iloc[0])]
+    frame.loc[first, "w:web"] += 5e-6
+    frame.loc[first, "w:code"] -= 5e-6
+    new = frame[at_target & (frame["run"] == frame.loc[at_target, "run"].iloc[-1])].copy()
+    new[[f"w:{d}" for d in DOMAINS]] = [0.6, 0.3, 0.1]
+    new[[f"loss:{d}" for d in DOMAINS]] = np.vstack([truth(np.array([0.6, 0.3, 0.1]), 1.6e8, s)[0]
+                                                      for s in new["step"]])
+    new["run"] = "brand-new"
+    table = RunTable(pd.concat([frame, new], ignore_index=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
+        rows = target_rows(res, table)
+        check = check_at_target(res, table, SIZES)
+    assert rows is not None and check is not None
+    assert (check.n_mixtures, check.n_new, check.n_losses) == (9, 1, 27)
+    j = int(np.flatnonzero(rows.own < 0)[0])
+    assert_allclose(rows.predicted[j], res.predict([0.6, 0.3, 0.1])[0])
+    assert_allclose(rows.measured[j], truth(np.array([0.6, 0.3, 0.1]), 1.6e8, 3000)[0], rtol=1e-3)
+    assert "(1 not among the fitted mixtures: the mixing law's prediction)" in str(check)

@@ -55,7 +55,7 @@ route), :mod:`.decide` (optimum, steps-to-match), :mod:`.io` (save and load, int
 
 from .auto import AUTO, AUTO_LAWS, Candidate, ScaleSplit, Selection, fit_pipeline, leave_scale_out_split
 from .backtest import Backtest, backtest_pipeline
-from .check import TargetCheck, check_at_target, measured_at_target
+from .check import TargetCheck, TargetRows, check_at_target, measured_at_target, target_rows
 from .decide import optimize_pipeline, pipeline_steps_to_match
 from .fitting import fit_route, keep_fit_sizes
 from .intervals import PredictionIntervals
@@ -66,4 +66,4 @@ __all__ = ["fit_pipeline", "fit_route", "keep_fit_sizes", "PipelineResult", "Sta
            "AUTO_LAWS", "optimize_pipeline", "pipeline_steps_to_match", "backtest_pipeline", "Backtest", "Selection",
            "Candidate", "ScaleSplit", "leave_scale_out_split", "PredictionIntervals", "save_pipeline", "load_pipeline",
            "saved_intervals", "saved_intervals_at", "mixture_label", "check_at_target", "measured_at_target",
-           "TargetCheck"]
+           "TargetCheck", "TargetRows", "target_rows"]

@@ -1,9 +1,13 @@
 """The check a user can make of a pipeline's extrapolation: its predictions against losses the run table has at
-the target scale but the fit did not see (a size held out with ``fit_up_to`` / ``fit_sizes``, or rows past the
-fitted steps).
+the target scale but the fit did not see (a size held out with ``fit_up_to`` / ``fit_sizes``).
 
 Why: the backtest estimates the error inside the fitted data; a size held out and predicted measures it
 directly. ``mixlaw pipeline --fit-up-to`` left the held-out rows unused and said nothing of them.
+
+A mixture at the target that the pipeline fitted (same shares within the tolerance the fit merges mixtures by,
+:data:`~mixlaw.data.SAME_MIXTURE_ATOL` + :data:`~mixlaw.data.SAME_MIXTURE_RTOL` x the share) is compared with its
+row of the printed table (its own step and size laws on the nested route); any other mixture, as Ye et al.'s 1B
+runs are, with :meth:`~.result.PipelineResult.predict` (the mixing law at the target) and its interval.
 """
 
 from __future__ import annotations
@@ -13,36 +17,97 @@ from typing import Any
 
 import numpy as np
 
-from ..data import RunTable
+from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, RunTable
+from ..errors import MixlawError
 from .result import SCALE_RTOL, PipelineResult
-
-#: Two mixtures are the same when every weight agrees to this (as the routes group rows into mixtures).
-SAME_WEIGHT_ATOL = 1e-6
 
 
 def _same(a: np.ndarray, b: float) -> np.ndarray:
     return np.abs(a - b) <= SCALE_RTOL * abs(b)
 
 
-def measured_at_target(result: PipelineResult, table: RunTable) -> np.ndarray:
-    """(mixtures, targets) losses ``table`` holds at the target's (N*, S*) for the pipeline's mixtures (their mean
-    over repeated rows), nan where it has none; matched by mixture weights, not by row order or run name."""
-    out = np.full(result.target_losses.shape, np.nan)
+def _own_index(result: PipelineResult, W: np.ndarray) -> np.ndarray:
+    """Each row of ``W``'s index among the pipeline's mixtures, -1 for none (the fit's merge tolerance)."""
+    M = np.asarray(result.mixtures, dtype=np.float64)
+    out = np.full(len(W), -1, dtype=int)
+    for i, w in enumerate(W):
+        hit = np.flatnonzero(np.all(np.abs(M - w) <= SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * np.maximum(M, w),
+                                    axis=1))
+        if hit.size:
+            out[i] = int(hit[np.argmin(np.abs(M[hit] - w).max(axis=1))])
+    return out
+
+
+@dataclass
+class TargetRows:
+    """The table's mixtures at (N*, S*): shares, measured losses (nan: no value), the pipeline's predictions and
+    their interval bounds (None: no intervals), and each one's index among the pipeline's mixtures (-1: new)."""
+
+    weights: np.ndarray
+    measured: np.ndarray
+    predicted: np.ndarray
+    lower: np.ndarray | None
+    upper: np.ndarray | None
+    own: np.ndarray
+
+
+def target_rows(result: PipelineResult, table: RunTable) -> TargetRows | None:
+    """The mixtures ``table`` holds at the target's (N*, S*) with the pipeline's predictions (module docstring);
+    repeated rows of one mixture (seeds) averaged. None when the table has no row there or none of the eval sets."""
     T = table.steps if result.time_axis == "step" else table.tokens
     N = table.model_params
-    if T is None or N is None:
-        return out
-    at = np.flatnonzero(_same(N, result.target_params) & _same(T, result.target_time))
     have = [t for t in result.targets if t in table.evals]
-    if not at.size or not have:
-        return out
+    if T is None or N is None or not have:
+        return None
+    at = np.flatnonzero(_same(N, result.target_params) & _same(T, result.target_time))
+    if not at.size:
+        return None
+    own_row = _own_index(result, table.weights[at])
+    # One entry per pipeline mixture, and per distinct new mixture (rounded as the fit groups them).
+    keys = [("own", int(j)) if j >= 0 else ("new", tuple(np.round(w, 9))) for j, w in zip(own_row, table.weights[at],
+                                                                                          strict=True)]
+    groups: dict[Any, list[int]] = {}
+    for r, key in zip(at, keys, strict=True):
+        groups.setdefault(key, []).append(int(r))
     Y = table.losses(have)
     cols = [result.targets.index(t) for t in have]
-    for m, w in enumerate(result.mixtures):
-        rows = at[np.all(np.abs(table.weights[at] - w) <= SAME_WEIGHT_ATOL, axis=1)]
-        if rows.size:
-            with np.errstate(all="ignore"):  # an eval missing in every such row stays nan
-                out[m, cols] = np.nanmean(Y[rows], axis=0) if np.isfinite(Y[rows]).any() else np.nan
+    K = len(result.targets)
+    W = np.array([table.weights[rows].mean(axis=0) for rows in groups.values()])
+    measured = np.full((len(groups), K), np.nan)
+    for g, rows in enumerate(groups.values()):
+        got = Y[rows]
+        seen = np.isfinite(got).any(axis=0)
+        measured[g, np.array(cols)[seen]] = np.nanmean(got[:, seen], axis=0)
+    own = np.array([key[1] if key[0] == "own" else -1 for key in groups], dtype=int)
+    predicted = np.empty((len(groups), K))
+    lower = upper = None
+    iv = result.intervals
+    if iv is not None:
+        lower, upper = np.full((len(groups), K), np.nan), np.full((len(groups), K), np.nan)
+    mine = own >= 0
+    predicted[mine] = result.target_losses[own[mine]]
+    if iv is not None:
+        lower[mine], upper[mine] = iv.lower[own[mine]], iv.upper[own[mine]]
+    if (~mine).any():
+        predicted[~mine] = result.predict(W[~mine])
+        if iv is not None:
+            try:
+                lohi = result.interval(W[~mine])
+            except MixlawError:  # no interval rule for new mixtures here: those stay nan (not counted inside)
+                lohi = None
+            if lohi is not None:
+                lower[~mine], upper[~mine] = lohi
+    return TargetRows(W, measured, predicted, lower, upper, own)
+
+
+def measured_at_target(result: PipelineResult, table: RunTable) -> np.ndarray:
+    """(pipeline mixtures, targets) losses ``table`` holds at (N*, S*), nan where it has none (:func:`target_rows`,
+    the pipeline's own mixtures only)."""
+    out = np.full(result.target_losses.shape, np.nan)
+    rows = target_rows(result, table)
+    if rows is not None:
+        mine = rows.own >= 0
+        out[rows.own[mine]] = rows.measured[mine]
     return out
 
 
@@ -51,6 +116,7 @@ class TargetCheck:
     """The predictions at the target against the losses measured there: MRE, its max, and interval coverage."""
 
     n_mixtures: int
+    n_new: int  # of them, mixtures the pipeline did not fit (predicted by its mixing law)
     n_losses: int
     mre: float
     max_error: float
@@ -58,34 +124,37 @@ class TargetCheck:
     level: float | None
 
     def __str__(self) -> str:
+        new = f" ({self.n_new} not among the fitted mixtures: the mixing law's prediction)" if self.n_new else ""
         line = (f"checked against the run table at the target (rows the fit did not use): {self.n_mixtures} "
-                f"mixture(s), {self.n_losses} losses; MRE {self.mre:.2%} (max {self.max_error:.2%})")
+                f"mixture(s){new}, {self.n_losses} losses; MRE {self.mre:.2%} (max {self.max_error:.2%})")
         if self.inside is not None and self.level is not None:
             line += f"; {self.inside} of {self.n_losses} inside their {round(100 * self.level)} % intervals"
         return line
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n_mixtures": self.n_mixtures, "n_losses": self.n_losses, "mre": self.mre,
-                "max_error": self.max_error, "inside_intervals": self.inside, "level": self.level}
+        return {"n_mixtures": self.n_mixtures, "n_new_mixtures": self.n_new, "n_losses": self.n_losses,
+                "mre": self.mre, "max_error": self.max_error, "inside_intervals": self.inside, "level": self.level}
 
 
 def check_at_target(result: PipelineResult, table: RunTable, fitted_sizes: Any) -> TargetCheck | None:
-    """:class:`TargetCheck` of ``result`` on ``table``'s rows at (N*, S*) (:func:`measured_at_target`), or None when
-    the table has none of the pipeline's mixtures there, or when N* is one of ``fitted_sizes`` (its rows at S* were
-    fitted: no check). ``table``: the one the user gave, held-out sizes included."""
+    """:class:`TargetCheck` of ``result`` on ``table``'s rows at (N*, S*) (:func:`target_rows`), or None when the
+    table has none there, or when N* is one of ``fitted_sizes`` (its rows at S* were fitted: no check).
+    ``table``: the one the user gave, held-out sizes included."""
     if any(_same(np.array([float(f)]), result.target_params)[0] for f in fitted_sizes):
         return None
-    measured = measured_at_target(result, table)
-    have = np.isfinite(measured)
+    rows = target_rows(result, table)
+    if rows is None:
+        return None
+    have = np.isfinite(rows.measured)
     if not have.any():
         return None
-    err = np.abs(result.target_losses[have] / measured[have] - 1)
-    iv = result.intervals
+    err = np.abs(rows.predicted[have] / rows.measured[have] - 1)
     inside = None
-    if iv is not None:
-        inside = int(((measured[have] >= iv.lower[have]) & (measured[have] <= iv.upper[have])).sum())
-    return TargetCheck(int(have.any(axis=1).sum()), int(have.sum()), float(np.mean(err)), float(np.max(err)),
-                       inside, None if iv is None else float(iv.level))
+    if rows.lower is not None and rows.upper is not None:
+        inside = int(((rows.measured[have] >= rows.lower[have]) & (rows.measured[have] <= rows.upper[have])).sum())
+    used = have.any(axis=1)
+    return TargetCheck(int(used.sum()), int((used & (rows.own < 0)).sum()), int(have.sum()), float(np.mean(err)),
+                       float(np.max(err)), inside, None if result.intervals is None else float(result.intervals.level))
 
 
-__all__ = ["measured_at_target", "check_at_target", "TargetCheck"]
+__all__ = ["target_rows", "TargetRows", "measured_at_target", "check_at_target", "TargetCheck"]
