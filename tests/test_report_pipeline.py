@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from html import escape as html_escape
 
 import numpy as np
 import pandas as pd
@@ -146,3 +147,7 @@ def test_check_counts_new_mixtures_and_rounded_shares_at_the_target() -> None:
     assert_allclose(rows.predicted[j], res.predict([0.6, 0.3, 0.1])[0])
     assert_allclose(rows.measured[j], truth(np.array([0.6, 0.3, 0.1]), 1.6e8, 3000)[0], rtol=1e-3)
     assert "(1 not among the fitted mixtures: the mixing law's prediction)" in str(check)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        page = build_pipeline_report(res, table, fitted_sizes=SIZES)
+    assert "other mixtures at the target (mixing law)" in page and html_escape(str(check)) in page

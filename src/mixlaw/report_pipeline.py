@@ -22,7 +22,7 @@ from ._version import __version__
 from .data import RunTable
 from .errors import ExtrapolationWarning, InputError, MixlawError, MixlawWarning
 from .pipeline import PipelineResult
-from .pipeline.check import check_at_target, measured_at_target
+from .pipeline.check import TargetRows, check_at_target, measured_at_target, target_rows
 from .pipeline.result import SCALE_RTOL, mixture_label
 from .report import _label, _svg
 
@@ -42,6 +42,16 @@ def _same(a: np.ndarray, b: float) -> np.ndarray:
 def _rows_of(table: RunTable, w: np.ndarray) -> np.ndarray:
     """Rows of ``table`` whose mixture is ``w`` (to 1e-6 per weight, as the pipeline groups mixtures)."""
     return np.flatnonzero(np.all(np.abs(table.weights - w) <= 1e-6, axis=1))
+
+
+def _one_legend(axes: Any) -> None:
+    """One legend, on the first panel, of every panel's entries: a held-out size only some mixtures were run at
+    was missing from the first panel's own."""
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    axes[0].legend(list(seen.values()), list(seen), fontsize=6)
 
 
 def _curve_mixtures(result: PipelineResult, k: int) -> list[int]:
@@ -106,18 +116,15 @@ def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float],
         ax.set_xlabel(result.time_axis, fontsize=8)
         ax.set_ylabel(f"loss:{_label(result.targets[k])}", fontsize=8)
         ax.tick_params(labelsize=7)
-    # One legend of every panel's entries: a held-out size only some mixtures were run at was missing from it.
-    seen: dict[str, Any] = {}
-    for ax in axes.ravel()[:len(mixes)]:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            seen.setdefault(lab, h)
-    axes.ravel()[0].legend(list(seen.values()), list(seen), fontsize=6)
+    _one_legend(axes.ravel()[:len(mixes)])
     for ax in axes.ravel()[len(mixes):]:
         ax.axis("off")
     return fig
 
 
-def _predictions_figure(result: PipelineResult, measured: np.ndarray) -> Any:
+def _predictions_figure(result: PipelineResult, measured: np.ndarray, new: TargetRows | None) -> Any:
+    """Each eval's predictions over the pipeline's mixtures (sorted) with their intervals and any measured loss;
+    then, right of a gap, the table's other mixtures at the target (``new``: not fitted, the mixing law's)."""
     import matplotlib.pyplot as plt
 
     K = min(len(result.targets), MAX_EVAL_PANELS)
@@ -138,13 +145,34 @@ def _predictions_figure(result: PipelineResult, measured: np.ndarray) -> Any:
         got = measured[order, k]
         if np.isfinite(got).any():
             ax.scatter(x, got, marker="x", color="crimson", s=18, label="measured (not fitted)", zorder=3)
+        if new is not None and len(new.predicted):
+            xn = y.size + 1 + np.arange(len(new.predicted))
+            p = new.predicted[:, k]
+            if new.lower is not None and new.upper is not None and np.isfinite(new.lower[:, k]).all():
+                ax.errorbar(xn, p, yerr=[np.maximum(p - new.lower[:, k], 0.0), np.maximum(new.upper[:, k] - p, 0.0)],
+                            fmt="s", ms=3, lw=0.8, capsize=1.5, color="darkorange", label="other mixtures at the "
+                            "target (mixing law)")
+            else:
+                ax.scatter(xn, p, marker="s", s=9, color="darkorange", label="other mixtures at the target")
+            ax.scatter(xn, new.measured[:, k], marker="x", color="crimson", s=18, zorder=3,
+                       label="measured (not fitted)")
         ax.set_title(f"loss:{_label(result.targets[k])}", fontsize=8)
         ax.set_xlabel("mixtures, by predicted loss", fontsize=7)
         ax.tick_params(labelsize=7)
-    axes.ravel()[0].legend(fontsize=6)
+    _one_legend(axes.ravel()[:K])
     for ax in axes.ravel()[K:]:
         ax.axis("off")
     return fig
+
+
+def _other_mixtures(rows: TargetRows | None) -> TargetRows | None:
+    """The entries of ``rows`` for mixtures the pipeline did not fit (None: none)."""
+    if rows is None or not (rows.own < 0).any():
+        return None
+    keep = rows.own < 0
+    return TargetRows(rows.weights[keep], rows.measured[keep], rows.predicted[keep],
+                      None if rows.lower is None else rows.lower[keep],
+                      None if rows.upper is None else rows.upper[keep], rows.own[keep])
 
 
 def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_sizes: Any = None,
@@ -214,9 +242,10 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
         check = check_at_target(result, table, fitted)
         measured = (measured_at_target(result, table) if check is not None
                     else np.full(result.target_losses.shape, np.nan))
+        other = None if check is None else _other_mixtures(target_rows(result, table))
         parts.append("<h2>Predicted losses at the target</h2>"
                      + ("" if check is None else f"<p>{html.escape(str(check))} (crosses).</p>")
-                     + _svg(_predictions_figure(result, measured)))
+                     + _svg(_predictions_figure(result, measured, other)))
     if result.selection is not None:
         parts.append("<h2>How the route and law were chosen</h2><pre>" + html.escape(str(result.selection)) + "</pre>")
     # The printed report's stage table and its lines (its second paragraph), as `mixlaw pipeline` prints them.
