@@ -48,8 +48,11 @@ def test_report_shows_the_held_out_size_beside_its_predictions() -> None:
     check = check_at_target(res, table, SIZES)
     assert check is not None and (check.n_mixtures, check.n_losses, check.inside) == (8, 24, inside)
     assert check.mre == pytest.approx(np.mean(err)) and check.max_error == pytest.approx(np.max(err))
-    assert (f"checked against the run table at the target (rows the fit did not use): 8 mixture(s), 24 losses; MRE "
-            f"{np.mean(err):.2%} (max {np.max(err):.2%}); {inside} of 24 inside their 80 % intervals (crosses)") in page
+    assert check.estimate == res.selection.error_estimate
+    assert html_escape(f"checked against the run table at the target (rows the fit did not use): 8 mixture(s), 24 "
+                       f"losses; MRE {np.mean(err):.2%} (max {np.max(err):.2%}) against auto's error estimate "
+                       f"{res.selection.error_estimate:.2%}; {inside} of 24 inside their 80 % intervals (crosses)"
+                       ) in page
     # A target at a fitted size has no rows the fit did not use there: no check.
     assert check_at_target(res, table, [*SIZES, 1.6e8]) is None
     assert "(not fitted)" in page  # the 1.6e8 checkpoints' legend entry (SVG text)

@@ -122,18 +122,24 @@ class TargetCheck:
     max_error: float
     inside: int | None  # losses inside their prediction intervals (None: no intervals)
     level: float | None
+    #: auto's error estimate at the target (:attr:`~.selection.Selection.error_estimate`; None without one): the
+    #: figure the MRE measured here checks.
+    estimate: float | None = None
 
     def __str__(self) -> str:
         new = f" ({self.n_new} not among the fitted mixtures: the mixing law's prediction)" if self.n_new else ""
         line = (f"checked against the run table at the target (rows the fit did not use): {self.n_mixtures} "
                 f"mixture(s){new}, {self.n_losses} losses; MRE {self.mre:.2%} (max {self.max_error:.2%})")
+        if self.estimate is not None:
+            line += f" against auto's error estimate {self.estimate:.2%}"
         if self.inside is not None and self.level is not None:
             line += f"; {self.inside} of {self.n_losses} inside their {round(100 * self.level)} % intervals"
         return line
 
     def to_dict(self) -> dict[str, Any]:
         return {"n_mixtures": self.n_mixtures, "n_new_mixtures": self.n_new, "n_losses": self.n_losses,
-                "mre": self.mre, "max_error": self.max_error, "inside_intervals": self.inside, "level": self.level}
+                "mre": self.mre, "max_error": self.max_error, "inside_intervals": self.inside, "level": self.level,
+                "error_estimate": self.estimate}
 
 
 def check_at_target(result: PipelineResult, table: RunTable, fitted_sizes: Any) -> TargetCheck | None:
@@ -153,8 +159,11 @@ def check_at_target(result: PipelineResult, table: RunTable, fitted_sizes: Any) 
     if rows.lower is not None and rows.upper is not None:
         inside = int(((rows.measured[have] >= rows.lower[have]) & (rows.measured[have] <= rows.upper[have])).sum())
     used = have.any(axis=1)
+    sel = result.selection
+    estimate = float(sel.error_estimate) if sel is not None and np.isfinite(sel.error_estimate) else None
     return TargetCheck(int(used.sum()), int((used & (rows.own < 0)).sum()), int(have.sum()), float(np.mean(err)),
-                       float(np.max(err)), inside, None if result.intervals is None else float(result.intervals.level))
+                       float(np.max(err)), inside, None if result.intervals is None else float(result.intervals.level),
+                       estimate)
 
 
 __all__ = ["target_rows", "TargetRows", "measured_at_target", "check_at_target", "TargetCheck"]
