@@ -70,6 +70,18 @@ def test_report_without_held_out_rows_and_with_one_eval_drawn() -> None:
         build_pipeline_report(res, table, eval_set="nope")
 
 
+def test_report_with_the_optimum(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    table, _ = _held_out_world()
+    runs, page = tmp_path / "sweep.csv", tmp_path / "r.html"
+    table.frame.to_csv(runs, index=False)
+    code, _, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1.6e8", "--target-steps", "3000",
+                        "--fit-up-to", "8e7", "--optimize", "--default", "uniform", "--report", str(page))
+    assert code == 0, err
+    text = page.read_text(encoding="utf-8")
+    assert "Optimal mixture at the target" in text and text.count("<svg") == 3
+    assert "reference (uniform)" in text and "optimum at the target" in text
+
+
 def test_report_escapes_names_from_the_table() -> None:
     # Names come from the user's file: a domain or eval named like markup must stay text.
     frame = world(n_mix=6).frame.rename(columns={"w:web": "w:<b>web&", "loss:web": "loss:<i>web"})

@@ -165,6 +165,21 @@ def _predictions_figure(result: PipelineResult, measured: np.ndarray, new: Targe
     return fig
 
 
+def _optimum_figure(optimum: Any) -> Any:
+    """The optimum's shares beside the reference mixture's (``--default``), as the laws' report draws them."""
+    import matplotlib.pyplot as plt
+
+    doms = list(optimum.weights)
+    fig, ax = plt.subplots(figsize=(max(5, 0.45 * len(doms)), 3))
+    x = np.arange(len(doms))
+    ax.bar(x - 0.2, [optimum.natural_weights[d] for d in doms], 0.4,
+           label=f"reference ({_label(optimum.natural_source)})")
+    ax.bar(x + 0.2, [optimum.weights[d] for d in doms], 0.4, label="optimum at the target")
+    ax.set_xticks(x, [_label(d) for d in doms], rotation=90, fontsize=7)
+    ax.legend(fontsize=8)
+    return fig
+
+
 def _other_mixtures(rows: TargetRows | None) -> TargetRows | None:
     """The entries of ``rows`` for mixtures the pipeline did not fit (None: none)."""
     if rows is None or not (rows.own < 0).any():
@@ -259,7 +274,8 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
             opt += "\n" + html.escape("; ".join(
                 f"{t} {pred[j]:.4f} [{optimum_interval[0][0, j]:.4f}, {optimum_interval[1][0, j]:.4f}]"
                 for j, t in enumerate(result.targets)))
-        parts.append("<h2>Optimal mixture at the target</h2><pre>" + opt + "</pre>")
+        parts.append("<h2>Optimal mixture at the target</h2>" + _svg(_optimum_figure(optimum)) + "<pre>" + opt
+                     + "</pre>")
     frame = result.frame()
     if np.isfinite(measured).any():
         for j, t in enumerate(result.targets):
