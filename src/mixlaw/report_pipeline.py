@@ -22,8 +22,15 @@ from ._version import __version__
 from .data import RunTable
 from .errors import ExtrapolationWarning, InputError, MixlawError, MixlawWarning
 from .pipeline import PipelineResult
-from .pipeline.check import TargetRows, check_at_target, measured_at_target, target_rows
-from .pipeline.result import SCALE_RTOL, mixture_label
+from .pipeline.check import (
+    TargetRows,
+    check_at_target,
+    measured_at_target,
+    same_mixture,
+    same_scale,
+    target_rows,
+)
+from .pipeline.result import mixture_label
 from .report import _label, _svg
 
 #: Mixtures drawn in the curve figure (spread over the predicted target losses): more panels are unreadable.
@@ -33,15 +40,6 @@ MAX_CURVE_PANELS = 6
 CURVE_POINTS = 10
 #: Eval sets given a panel in the predictions figure.
 MAX_EVAL_PANELS = 9
-
-
-def _same(a: np.ndarray, b: float) -> np.ndarray:
-    return np.abs(a - b) <= SCALE_RTOL * abs(b)
-
-
-def _rows_of(table: RunTable, w: np.ndarray) -> np.ndarray:
-    """Rows of ``table`` whose mixture is ``w`` (to 1e-6 per weight, as the pipeline groups mixtures)."""
-    return np.flatnonzero(np.all(np.abs(table.weights - w) <= 1e-6, axis=1))
 
 
 def _one_legend(axes: Any) -> None:
@@ -80,11 +78,11 @@ def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float],
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(sizes)))
     for ax, m in zip(axes.ravel(), mixes, strict=False):
         w = result.mixtures[m]
-        at = _rows_of(table, w)
+        at = np.flatnonzero(same_mixture(table.weights, w))
         for color, N in zip(colors, sizes, strict=True):
-            here = at[_same(N_all[at], N)]
-            is_target = bool(_same(np.array([N]), N_star)[0])
-            was_fitted = any(_same(np.array([N]), f)[0] for f in fitted)
+            here = at[same_scale(N_all[at], N)]
+            is_target = bool(same_scale(np.array([N]), N_star)[0])
+            was_fitted = any(same_scale(np.array([N]), f)[0] for f in fitted)
             if here.size:
                 ax.scatter(T_all[here], table.losses([result.targets[k]])[here, 0], s=9, color=color,
                            marker="o" if was_fitted else "x",
@@ -229,7 +227,7 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
         fitted = [float(result.target_params)]
     else:
         fitted = ([float(s) for s in fitted_sizes] if fitted_sizes is not None else
-                  [s for s in sizes if not _same(np.array([s]), result.target_params)[0]])
+                  [s for s in sizes if not same_scale(np.array([s]), result.target_params)[0]])
     at = [f"N* = {result.target_params:.4g} params"]
     at += [f"S* = {result.target_steps:.4g} steps"] if result.target_steps is not None else []
     at += [f"D* = {result.target_tokens:.4g} tokens"] if result.target_tokens is not None else []

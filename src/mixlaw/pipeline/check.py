@@ -22,17 +22,22 @@ from ..errors import MixlawError
 from .result import SCALE_RTOL, PipelineResult
 
 
-def _same(a: np.ndarray, b: float) -> np.ndarray:
+def same_scale(a: np.ndarray, b: float) -> np.ndarray:
+    """Which of the sizes (or steps) ``a`` are ``b``, as the pipeline compares scales (:data:`.result.SCALE_RTOL`)."""
     return np.abs(a - b) <= SCALE_RTOL * abs(b)
 
 
+def same_mixture(W: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Which rows of ``W`` are the mixture ``w``, within the tolerance the fit merges mixtures by."""
+    return np.all(np.abs(W - w) <= SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * np.maximum(W, w), axis=1)
+
+
 def _own_index(result: PipelineResult, W: np.ndarray) -> np.ndarray:
-    """Each row of ``W``'s index among the pipeline's mixtures, -1 for none (the fit's merge tolerance)."""
+    """Each row of ``W``'s index among the pipeline's mixtures, -1 for none (the nearest within the tolerance)."""
     M = np.asarray(result.mixtures, dtype=np.float64)
     out = np.full(len(W), -1, dtype=int)
     for i, w in enumerate(W):
-        hit = np.flatnonzero(np.all(np.abs(M - w) <= SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * np.maximum(M, w),
-                                    axis=1))
+        hit = np.flatnonzero(same_mixture(M, w))
         if hit.size:
             out[i] = int(hit[np.argmin(np.abs(M[hit] - w).max(axis=1))])
     return out
@@ -59,7 +64,7 @@ def target_rows(result: PipelineResult, table: RunTable) -> TargetRows | None:
     have = [t for t in result.targets if t in table.evals]
     if T is None or N is None or not have:
         return None
-    at = np.flatnonzero(_same(N, result.target_params) & _same(T, result.target_time))
+    at = np.flatnonzero(same_scale(N, result.target_params) & same_scale(T, result.target_time))
     if not at.size:
         return None
     own_row = _own_index(result, table.weights[at])
@@ -146,7 +151,7 @@ def check_at_target(result: PipelineResult, table: RunTable, fitted_sizes: Any) 
     """:class:`TargetCheck` of ``result`` on ``table``'s rows at (N*, S*) (:func:`target_rows`), or None when the
     table has none there, or when N* is one of ``fitted_sizes`` (its rows at S* were fitted: no check).
     ``table``: the one the user gave, held-out sizes included."""
-    if any(_same(np.array([float(f)]), result.target_params)[0] for f in fitted_sizes):
+    if any(same_scale(np.array([float(f)]), result.target_params)[0] for f in fitted_sizes):
         return None
     rows = target_rows(result, table)
     if rows is None:
@@ -166,4 +171,5 @@ def check_at_target(result: PipelineResult, table: RunTable, fitted_sizes: Any) 
                        estimate)
 
 
-__all__ = ["target_rows", "TargetRows", "measured_at_target", "check_at_target", "TargetCheck"]
+__all__ = ["same_scale", "same_mixture", "target_rows", "TargetRows", "measured_at_target", "check_at_target",
+           "TargetCheck"]
