@@ -166,3 +166,25 @@ def test_check_counts_new_mixtures_and_rounded_shares_at_the_target() -> None:
         warnings.simplefilter("ignore", MixlawWarning)
         page = build_pipeline_report(res, table, fitted_sizes=SIZES)
     assert "other mixtures at the target (mixing law)" in page and html_escape(str(check)) in page
+
+
+def test_check_and_report_on_a_table_that_misses_some_losses() -> None:
+    # fit_pipeline fits the rows that have every target's loss; the check and the page read the rest of the table
+    # too. Before: 'loss is nan, expected a finite positive number' (DataError, exit 2 after the fit).
+    table, fit = _held_out_world()
+    frame = table.frame.copy()
+    at = frame.index[(frame["params"] == 1.6e8) & (frame["step"] == 3000)]
+    frame.loc[at[:2], "loss:math"] = np.nan  # two mixtures miss one eval at the target
+    frame.loc[frame.index[frame["params"] == 1e7][:1], "loss:web"] = np.nan  # and a fitted size a checkpoint
+    holey = RunTable(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
+        warnings.simplefilter("error", RuntimeWarning)  # no 'Mean of empty slice' from the NaN cells
+        measured = measured_at_target(res, holey)
+        check = check_at_target(res, holey, SIZES)
+        page = build_pipeline_report(res, holey, fitted_sizes=SIZES)
+    k = DOMAINS.index("math")
+    assert np.isnan(measured[:, k]).sum() == 2 and np.isfinite(measured).sum() == 22
+    assert check is not None and (check.n_mixtures, check.n_losses) == (8, 22)
+    assert "8 mixture(s), 22 losses" in page and page.count("<svg") == 2

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._version import __version__
-from .data import RunTable
+from .data import LOSS_PREFIX, RunTable
 from .errors import ExtrapolationWarning, InputError, MixlawError, MixlawWarning
 from .pipeline import PipelineResult
 from .pipeline.check import (
@@ -69,6 +69,8 @@ def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float],
     N_all = table.model_params
     assert T_all is not None and N_all is not None
     T_star, N_star = result.target_time, result.target_params
+    # The frame's cells (a NaN is not drawn), not table.losses(), which refuses the table if any cell is missing.
+    y_all = table.frame[LOSS_PREFIX + result.targets[k]].to_numpy(dtype=np.float64)
     grid = np.geomspace(max(float(T_all[T_all > 0].min()), 1e-12), max(T_star, float(T_all.max())), CURVE_POINTS)
     mixes = _curve_mixtures(result, k)
     cols = min(3, len(mixes))
@@ -84,7 +86,7 @@ def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float],
             is_target = bool(same_scale(np.array([N]), N_star)[0])
             was_fitted = any(same_scale(np.array([N]), f)[0] for f in fitted)
             if here.size:
-                ax.scatter(T_all[here], table.losses([result.targets[k]])[here, 0], s=9, color=color,
+                ax.scatter(T_all[here], y_all[here], s=9, color=color,
                            marker="o" if was_fitted else "x",
                            label=f"N={N:.3g}" + ("" if was_fitted else " (not fitted)"))
             if not (was_fitted or is_target):

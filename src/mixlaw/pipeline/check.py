@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, RunTable
+from ..data import LOSS_PREFIX, SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, RunTable
 from ..errors import MixlawError
 from .result import SCALE_RTOL, PipelineResult
 
@@ -74,15 +74,17 @@ def target_rows(result: PipelineResult, table: RunTable) -> TargetRows | None:
     groups: dict[Any, list[int]] = {}
     for r, key in zip(at, keys, strict=True):
         groups.setdefault(key, []).append(int(r))
-    Y = table.losses(have)
+    # The frame's cells, not table.losses(), which refuses a NaN cell (found by review: a table missing one loss at
+    # the target stopped `mixlaw pipeline` after its fit); a loss missing here leaves that one cell unmeasured.
+    Y = table.frame[[LOSS_PREFIX + t for t in have]].to_numpy(dtype=np.float64)
     cols = [result.targets.index(t) for t in have]
     K = len(result.targets)
     W = np.array([table.weights[rows].mean(axis=0) for rows in groups.values()])
     measured = np.full((len(groups), K), np.nan)
     for g, rows in enumerate(groups.values()):
-        got = Y[rows]
-        seen = np.isfinite(got).any(axis=0)
-        measured[g, np.array(cols)[seen]] = np.nanmean(got[:, seen], axis=0)
+        ok = np.isfinite(Y[rows])
+        n = ok.sum(axis=0)  # the mean of the rows that have each loss; nan where none does
+        measured[g, cols] = np.where(n > 0, np.where(ok, Y[rows], 0.0).sum(axis=0) / np.maximum(n, 1), np.nan)
     own = np.array([key[1] if key[0] == "own" else -1 for key in groups], dtype=int)
     predicted = np.empty((len(groups), K))
     lower = upper = None
