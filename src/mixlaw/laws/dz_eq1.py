@@ -24,10 +24,11 @@ import numpy as np
 
 from .._solver import SegmentJacobian
 from .._validation import Integral, Interval, Real
-from ..errors import ConvergenceWarning, InputError, TooFewObservationsError
+from ..errors import ConvergenceWarning, DataWarning, InputError, TooFewObservationsError
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models, random_start
 from ._capacity import allocation_jacobian_factors, solve_allocation
 from .base import FitContext, MixingLaw, register
+from .bimix import CONSTANT_SHARE_NOTE
 
 #: Bounds of the shared parameters. log c in [-8, 8] and b in [0.01, 2] cover every fit seen on RegMix with
 #: room to spare; b > 0 keeps the allocation problem convex (b = 0 makes x* undefined).
@@ -42,6 +43,13 @@ E_INIT_FRAC = 0.7
 ALT_INITS = ((0.15, 0.0), (0.05, 0.5), (0.6, 0.0), (0.15, 0.9))
 #: Solver iterations of the final refinement (a cap; converged rows stop long before).
 MAX_ITER = 3000
+
+
+#: A domain's share counts as the same in every fitting run when its spread is at most this (relative): the
+#: rounding of one share (0.2 renormalised in each run), as in BiMix and AutoScale.
+CONSTANT_SHARE_TOL = 1e-9
+#: Note on the E of an eval set whose matched domain's terms are held (it carries the eval's level).
+LEVEL_NOTE = "its domain's share is the same in every fitting run and it has no fitted entry: the eval's level"
 
 
 #: Bounds of the composition logits z of an implicitly aggregated eval set (s = softmax(z)): s_k down to ~e^-40
@@ -225,7 +233,11 @@ class _CapacityLaw(MixingLaw):
     def _z_spec(self, W: np.ndarray) -> list[Param]:
         """Composition logits of the implicit targets: uniform start; the most-used domain is the reference."""
         U, implicit, _ = self._layout()
-        ref = int(np.argmax(W[:, U].mean(axis=0)))
+        use = W[:, U].mean(axis=0)
+        inert = getattr(self, "_inert", None)
+        if inert is not None and np.any(inert) and not np.all(inert):
+            use = np.where(inert, -1.0, use)  # a held domain's z is held too (_hold_unidentified): not the reference
+        ref = int(np.argmax(use))
         ps = []
         for i in implicit:
             t = self.targets_[i]
@@ -318,6 +330,7 @@ class _CapacityLaw(MixingLaw):
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         self._prepare(W, ctx)
         S = self._budget(W.shape[0], W.shape[1], ctx, fitting=True)
+        self._find_unidentified(W, Y, ctx)
         spec = self._spec(self._full_spec(W, Y, S, ctx))
         mask = self._obs_mask(W, ctx)
         y = self._observed(Y, mask)
@@ -407,7 +420,106 @@ class _CapacityLaw(MixingLaw):
 
     def _full_spec(self, W: np.ndarray, Y: np.ndarray, S: np.ndarray, ctx: FitContext, b0: float = B_INIT,
                    e_frac: float = E_INIT_FRAC) -> list[Param]:
-        return self._base_spec(W, Y, S, b0, e_frac) + self._z_spec(W)
+        return self._hold_unidentified(self._base_spec(W, Y, S, b0, e_frac) + self._z_spec(W))
+
+    # ------------------------------------------------------------------ a domain with one share in every run
+    def _find_unidentified(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        """Find the training domains whose share is the same in every fitting run, decide which of their
+        parameters are held (class Notes, "A domain with one share in every run") and say so in one
+        :class:`~mixlaw.errors.DataWarning` per domain. Sets ``_held`` ({parameter: held value}), ``_level``
+        ({E parameter: (start, upper bound, varies)}) and ``_inert`` (per term domain: every term of its law held).
+
+        The share h_j enters Eq. 1 only through the domain's demand ``h_j b_j c_j`` in the allocation (how much
+        capacity it takes from every other domain) and its own term ``c_j x_j^(-b_j)``. With h_j the same in every
+        run nothing in the runs moves it, so the optimiser's leftovers decided every prediction at another share
+        (40 runs, 'own' at 0 in each: 1.30 for 'own' alone and 1.41 at the uniform mixture, level 1.90; at 0.2:
+        17280 at the other domains' vertices). Both vanish as c_j -> 0 (c_j = 0 itself is outside the law's
+        log c), so log c_j is held at its lower bound and b_j at its floor (x_j ~ (h_j b_j c_j / lambda)^(1/(b_j+1))
+        is then smallest): where the other domains' demand is not itself at the bounds the domain takes the capacity
+        floor H at any share short of its vertex, so the others' allocation is that of the mixture without it
+        (to rounding on the runs above); its own term is below e^-8 x H^-0.01 = 3.4e-4 and moves by at most
+        c_j (H^-b_j - N^-b_j) ~ 2e-5 over every share; and E_j carries the eval's level. Not held
+        when the share is above 0 and the runs have several model sizes: x_j then moves with N, which fits c_j
+        and b_j (the N-scaling the law extrapolates), so only a warning says that other shares follow the law's
+        form. Subclasses add their data terms (:meth:`_data_varies`, :meth:`_held_data`).
+        """
+        self._held: dict[str, float] = {}
+        self._level: dict[str, tuple[float, float, bool]] = {}
+        U, implicit, pos = self._layout()
+        self._inert = np.zeros(U.size, dtype=bool)
+        hi = W.max(axis=0)
+        const = np.ptp(W, axis=0) <= CONSTANT_SHARE_TOL * np.maximum(1.0, hi)
+        if not np.any(const):
+            return
+        data_varies = self._data_varies(W, ctx)
+        mask = self._obs_mask(W, ctx)
+        eval_of = {int(U[u]): self.targets_[i] for i, u in enumerate(pos) if u >= 0}
+        for j in np.flatnonzero(const):
+            d, share = self.domains_[j], float(W[0, j])
+            t = eval_of.get(int(j))
+            who = (f"{d!r}, the training domain of eval set {t!r}," if t is not None
+                   else f"{d!r} (no eval set of its own)")
+            head = f"law {self.key!r}: {who} has the same share ({share:g}) in every fitting run"
+            u = int(np.flatnonzero(U == j)[0]) if j in U else -1
+            cap = not (hi[j] > CONSTANT_SHARE_TOL and self._n_varying)  # else several sizes fit c_j, b_j
+            held = []
+            if cap:
+                self._held[f"log_c_{d}"], self._held[f"b_{d}"] = LOG_C_BOUNDS[0], B_BOUNDS[0]
+                held.append(f"log_c_{d} at {LOG_C_BOUNDS[0]:g} and b_{d} at {B_BOUNDS[0]:g} (the least demand for "
+                            "capacity and the flattest own term that the bounds allow)")
+            if u >= 0 and not data_varies[u]:
+                data = self._held_data(W, ctx, d)
+                if data:
+                    self._held.update(data)
+                    held.append(f"{', '.join(data)} at {', '.join(f'{v:.3g}' for v in data.values())} (no data term)")
+                self._inert[u] = cap
+            if t is not None and self._inert[u]:
+                i = self.targets_.index(t)
+                level = float(np.exp(np.median(np.log(Y[:, i]))))
+                # Its own terms now add at most ~4e-4: E carries the level, so its bound E <= min L (a positive
+                # capacity term) would sit below the level by the noise; an eval with no fitted entry (plain Eq. 3
+                # at h = 0) holds E at the level of its losses.
+                self._level[f"E_{t}"] = (level, float(Y[:, i].max()), bool(mask[:, i].any()))
+                held.append(f"E_{t} carries the eval's level (one loss for {t!r} at any share of {d!r})")
+            if implicit and u >= 0 and self._inert[u]:
+                held.append("its composition logits at their lower bound (no part in any aggregated eval set)")
+            sizes = (f"log_c_{d} and b_{d} are fitted from the model sizes alone, so their part of the predictions at "
+                     f"other shares of {d!r} follows the law's form, not the runs")
+            if held:
+                warnings.warn(f"{head}, so its effect is not identified: {'; '.join(held)}; predictions at other "
+                              f"shares of {d!r} are not determined by the runs{'' if cap else '; ' + sizes}",
+                              DataWarning, stacklevel=4)
+            else:
+                warnings.warn(f"{head}: {sizes}", DataWarning, stacklevel=4)
+        if implicit:
+            for i in implicit:
+                for u in np.flatnonzero(self._inert):
+                    self._held[f"z_{self.targets_[i]}|{self.domains_[U[u]]}"] = Z_BOUNDS[0]
+
+    def _data_varies(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        """Per term domain, whether the runs move its data term (none in Eq. 1: all False)."""
+        return np.zeros(self._layout()[0].size, dtype=bool)
+
+    def _held_data(self, W: np.ndarray, ctx: FitContext, domain: str) -> dict[str, float]:
+        """Held values of the data-term parameters of the term domain ``domain`` (none in Eq. 1)."""
+        return {}
+
+    def _hold_unidentified(self, ps: list[Param]) -> list[Param]:
+        """``ps`` with the parameters :meth:`_find_unidentified` chose held, and the E they leave the level to."""
+        held, level = getattr(self, "_held", {}), getattr(self, "_level", {})
+        if not held and not level:
+            return ps
+        out = []
+        for p in ps:
+            if p.name in held:
+                v = float(held[p.name])
+                p = Param(p.name, v, v, min(p.min, v), max(p.max, v), vary=False, note=CONSTANT_SHARE_NOTE)
+            elif p.name in level:
+                v, top, varies = level[p.name]
+                p = Param(p.name, v, v, p.min, max(p.max, top), vary=varies,
+                          note="" if varies else LEVEL_NOTE)
+            out.append(p)
+        return out
 
     def _obs_mask(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         return np.ones((W.shape[0], len(ctx.targets)), dtype=bool)
@@ -598,6 +710,16 @@ class DZCapacity(_CapacityLaw):
     into one :math:`E_e`). Here :math:`c_k` and :math:`b_k` are shared by every eval set and also set the
     allocation, so s is identifiable; :meth:`composition` returns it. Parameters ``z_<eval>|<domain>`` (the
     most-used domain's is fixed at 0).
+
+    **A domain with one share in every run** (0 in all: no run trains on it; or held fixed): the runs never move
+    h_j, so nothing identifies how it acts, yet its demand ``h_j b_j c_j`` and its own term
+    ``c_j x_j^{-b_j}`` set every prediction at another share of it. ``log_c_<domain>`` and ``b_<domain>`` are then
+    held at their lower bounds (the least demand and the flattest term the law's bounds allow) and ``E_<eval>``
+    carries the eval's level, with a :class:`~mixlaw.errors.DataWarning` that names the domain: the eval's
+    prediction is its level at any share, and the other eval sets' are those of the mixture without it. Not held
+    when the share is above 0 and the runs span several model sizes (x_j then moves with N, which fits c_j and
+    b_j); the warning then says that other shares follow the law's form. Eq. 3 also holds the domain's data term
+    where it vanishes unless the runs' tokens D h_j differ.
 
     References
     ----------

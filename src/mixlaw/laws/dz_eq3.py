@@ -107,7 +107,7 @@ from .._validation import Options
 from ..errors import ExtrapolationWarning
 from ..fit import HUBER_DELTA, Param
 from .base import FitContext, register
-from .dz_eq1 import B_INIT, E_INIT_FRAC, _CapacityLaw
+from .dz_eq1 import B_INIT, CONSTANT_SHARE_TOL, E_INIT_FRAC, _CapacityLaw
 
 #: Bounds: log A in [-12, 6] and a in [0.01, 2] (a > 0: more tokens never hurt).
 LOG_A_BOUNDS = (-12.0, 6.0)
@@ -215,7 +215,25 @@ class _DZNoise(_CapacityLaw):
             ld0 = float(np.log(d0))
             lo, hi = float(np.log(1e-6 * np.median(D))), float(np.log(np.median(D)))
             ps += [Param(f"log_d{d}", ld0, ld0, lo, hi) for d in own]
-        return ps + self._z_spec(W)
+        return self._hold_unidentified(ps + self._z_spec(W))
+
+    def _data_varies(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
+        """Per term domain, whether its tokens D h_j differ across the runs: a share held fixed still moves
+        the data term when D varies, which fits it (as in AutoScale); at h_j = 0 in every run it never does."""
+        Dh = self._tokens(W.shape[0], ctx)[:, None] * W[:, self._match()]
+        return np.ptp(Dh, axis=0) > CONSTANT_SHARE_TOL * np.maximum(1.0, Dh.max(axis=0))
+
+    def _held_data(self, W: np.ndarray, ctx: FitContext, domain: str) -> dict[str, float]:
+        """The data term of a domain whose tokens are the same in every run, held where it vanishes: A at its
+        lower bound (e^-12 = 6e-6 of a loss), a at its floor and the safe form's offset d at its upper bound
+        (the median D), so the term moves by well under 1e-5 over every share. Shared exponent and offset
+        (``data_term="shared"``) stay fitted: A_j alone makes the domain's term vanish."""
+        out = {f"log_A_{domain}": LOG_A_BOUNDS[0]}
+        if not self._shared_data():
+            out[f"a_{domain}"] = A_EXP_BOUNDS[0]
+            if self._safe:
+                out[f"log_d_{domain}"] = float(np.log(np.median(self._tokens(W.shape[0], ctx))))
+        return out
 
     def _zero_terms(self, W: np.ndarray, layout: tuple[np.ndarray, list[int], np.ndarray] | None = None
                     ) -> np.ndarray:
