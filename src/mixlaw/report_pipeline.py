@@ -25,6 +25,7 @@ from .pipeline import PipelineResult
 from .pipeline.check import (
     TargetRows,
     check_at_target,
+    fitted_sizes_of,
     measured_at_target,
     same_mixture,
     same_scale,
@@ -203,7 +204,9 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
         The run table the user gave, held-out sizes included: their checkpoints are drawn as "not fitted" and
         any measured loss at (N*, S*) is set beside its prediction.
     fitted_sizes : sequence of float, optional
-        The model sizes the pipeline was fitted on (default: every size of ``table`` but N*).
+        The model sizes the pipeline was fitted on (default: those the result records,
+        :func:`~mixlaw.pipeline.check.fitted_sizes_of`; on the direct route's joint law, every size of ``table``:
+        pass them to have a held-out size checked).
     eval_set : str, optional
         The eval set whose curves are drawn (default: the first target).
     optimum, optimum_interval
@@ -224,12 +227,10 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
     k = 0 if eval_set is None else (result.targets.index(eval_set) if eval_set in result.targets else -1)
     if k < 0:
         raise InputError(f"eval set {eval_set!r} is not one the pipeline predicts; it predicts {result.targets}")
-    sizes = [float(s) for s in np.unique(table.model_params)]
     if result.steps_only:  # one size was fitted, whatever else the table holds
         fitted = [float(result.target_params)]
     else:
-        fitted = ([float(s) for s in fitted_sizes] if fitted_sizes is not None else
-                  [s for s in sizes if not same_scale(np.array([s]), result.target_params)[0]])
+        fitted = [float(s) for s in fitted_sizes] if fitted_sizes is not None else fitted_sizes_of(result, table)
     at = [f"N* = {result.target_params:.4g} params"]
     at += [f"S* = {result.target_steps:.4g} steps"] if result.target_steps is not None else []
     at += [f"D* = {result.target_tokens:.4g} tokens"] if result.target_tokens is not None else []
