@@ -236,3 +236,20 @@ def test_report_default_does_not_call_fitted_rows_held_out(kw: dict, knows: bool
         given = build_pipeline_report(res, table5, fitted_sizes=SIZES)
     assert ("checked against" in page) == knows and ("(not fitted)" in page) == knows
     assert "checked against" in given and "(not fitted)" in given
+
+
+def test_cli_pipeline_refuses_bad_outputs_before_the_fit(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Checked before the fit (a long one, on real sweeps): --out naming the --runs file would have overwritten it,
+    # a folder or a missing folder failed only after the fit.
+    runs = tmp_path / "sweep.csv"
+    world(n_mix=6).frame.to_csv(runs, index=False)
+    before = runs.read_bytes()
+    base = ["pipeline", "--runs", str(runs), "--target-params", "1e9", "--target-steps", "1e5"]
+    for extra, says in ((["--out", str(runs)], "that is the input"),
+                        (["--report", str(tmp_path)], "not a regular file"),
+                        (["--save", str(tmp_path / "no" / "p.json")], "does not exist"),
+                        (["--out", str(tmp_path / "x.csv"), "--report", str(tmp_path / "x.csv")], "the same file as")):
+        code, out, err = _cli(capsys, *base, *extra)
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+        assert "auto pipeline" not in err  # refused before any fitting began
+    assert runs.read_bytes() == before

@@ -6,6 +6,7 @@ mixture). Command modules import from here; nothing here knows about a particula
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import threading
@@ -288,6 +289,33 @@ def merge_eval_warnings(msgs: list[str], limit: int = 6) -> list[str]:
 
 
 # ---------------------------------------------------------------------- option parsers
+def check_outputs(inputs: Iterable[str | os.PathLike[str] | None], **outputs: str | os.PathLike[str] | None) -> None:
+    """Before a long fit, refuse in one line an output path (``--flag=path``) that cannot be written or that would
+    overwrite an input: an existing folder (or other non-regular file), a missing parent folder, one of ``inputs``,
+    or the same path given twice. The write itself checks again (atomically, regular files only); this only saves
+    the fit that a bad path would waste (found by review: ``pipeline --out <folder>`` failed after the fit, and
+    ``--out`` could name the ``--runs`` file)."""
+    seen: dict[str, str] = {}
+    given = {os.path.realpath(p): str(p) for p in inputs if p is not None}
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        name = "--" + flag.replace("_", "-")
+        if "\x00" in str(path):
+            raise InputError(f"{name}: a path cannot contain a NUL character; got {str(path)!r}")
+        p = Path(path)
+        if p.exists() and not p.is_file():
+            raise InputError(f"{name} {p}: it exists and is not a regular file (a folder?); choose another path")
+        if not p.parent.is_dir():
+            raise InputError(f"{name} {p}: its folder {p.parent} does not exist")
+        real = os.path.realpath(p)
+        if real in given:
+            raise InputError(f"{name} {p}: that is the input {given[real]}; writing it would overwrite your data")
+        if real in seen:
+            raise InputError(f"{name} {p}: the same file as {seen[real]}; give each output its own path")
+        seen[real] = name
+
+
 def parse_count(value: str | float) -> float:
     """A model size, step or token count: a number (``1e9``, ``100000``, ``-1``: its own check says what is wrong
     with it) or one with a suffix k / M / B (or G) / T as papers write them (``410M``, ``1B``, ``100B``, ``2.5T``;

@@ -33,6 +33,7 @@ from ._common import (
     SeedOpt,
     TargetOpt,
     WeightTolOpt,
+    check_outputs,
     emit_json,
     err,
     fit_on_total,
@@ -145,6 +146,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                          f"mixture only: add --optimize")
     if within_range and extrapolate:
         raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
+    check_outputs([runs], save=save, out=out_path, report=report)
     with show_warnings(), progress(f"{route} pipeline"):
         table = load_table(runs, weight_tol, eval_group)
         sizes = parse_counts(fit_sizes, "--fit-sizes")
