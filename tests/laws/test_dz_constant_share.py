@@ -45,10 +45,9 @@ def test_a_constant_own_share_is_held_without_effect(key, share):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pred = law.predict(PROBE)
-        # Plain Eq. 3 with 'own' at 0 in every run does not load (saved.py's check predicts +inf at the fitted
-        # range's centre, where h_own = 0; so before this fix too): the round trip is checked on the others.
-        back = pred if key == "dz-eq3" and share == 0 else (
-            law_from_dict(json.loads(json.dumps(law.to_dict()))).predict(PROBE))
+        # Plain Eq. 3 with 'own' at 0 in every run loads too: saved.py's check predicted +inf at the fitted range's
+        # centre, where h_own = 0, and refused it; it now checks a point with every share positive.
+        back = law_from_dict(json.loads(json.dumps(law.to_dict()))).predict(PROBE)
     own = pred[:, 3]
     if key == "dz-eq3":  # the plain form diverges where the eval's own domain has weight 0, as before
         assert np.all(np.isinf(own[[1, 3]]))

@@ -150,6 +150,10 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     centre = ((law._w_range[0] + law._w_range[1]) / 2)[None, :]
     if not np.isclose(centre.sum(), 1.0, atol=0.5):
         centre = np.full((1, len(law.domains_)), 1.0 / len(law.domains_))
+    # A hundredth of the way to the uniform mixture: every share positive. Dai & Zheng's Eq. 3 (dz-eq3) is +inf where
+    # an eval's own domain has share 0, as documented, so a fit on runs that never train that domain (its centre
+    # share 0) could be saved but not loaded ('predicts ... (not all finite)'; found by the dzconst review).
+    centre = 0.99 * centre + 0.01 / len(law.domains_)
     kw = {k: float(np.sqrt(r[0] * r[1])) for k, r in (("model_params", law._n_range), ("tokens", law._d_range))
           if r is not None}
     try:
