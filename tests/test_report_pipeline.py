@@ -253,3 +253,24 @@ def test_cli_pipeline_refuses_bad_outputs_before_the_fit(tmp_path, capsys) -> No
         assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
         assert "auto pipeline" not in err  # refused before any fitting began
     assert runs.read_bytes() == before
+
+
+def test_curve_panels_prefer_mixtures_run_at_every_size() -> None:
+    # On the direct route every mixture is kept, also those run at one size only (22 of Ye's 42 RedPajama mixtures,
+    # 70M only): the panels spread over the predicted losses had drawn only those.
+    from mixlaw.report_pipeline import _curve_mixtures
+
+    full = world(n_mix=6).frame
+    small = world(n_mix=12, sizes=[SIZES[0]], seed=5).frame
+    small["run"] = "s-" + small["run"]
+    table = RunTable(pd.concat([full, small], ignore_index=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(table, target_params=1e9, target_steps=1e5, route="direct", law="ye-exp")
+    assert len(res.mixtures) == 18
+    picks = _curve_mixtures(res, table, 0)
+    assert len(picks) == 6
+    N = table.model_params
+    for m in picks:
+        rows = np.all(np.abs(table.weights - res.mixtures[m]) < 1e-9, axis=1)
+        assert np.unique(N[rows]).size == len(SIZES)

@@ -53,9 +53,20 @@ def _one_legend(axes: Any) -> None:
     axes[0].legend(list(seen.values()), list(seen), fontsize=6)
 
 
-def _curve_mixtures(result: PipelineResult, k: int) -> list[int]:
-    """Up to :data:`MAX_CURVE_PANELS` mixtures spread from the lowest to the highest predicted loss of eval ``k``."""
-    order = np.argsort(result.target_losses[:, k], kind="stable")
+def _curve_mixtures(result: PipelineResult, table: RunTable, k: int) -> list[int]:
+    """Up to :data:`MAX_CURVE_PANELS` mixtures, those run at the most model sizes first (on the direct route Ye et
+    al.'s RedPajama keeps 42 mixtures, 22 of them run at 70M only, and a spread over the losses drew only those),
+    spread from the lowest to the highest predicted loss of eval ``k``."""
+    N = table.model_params
+    assert N is not None
+    n_sizes = np.array([np.unique(N[same_mixture(table.weights, w)]).size for w in result.mixtures])
+    keep = np.zeros(n_sizes.size, dtype=bool)
+    for n in sorted(set(n_sizes.tolist()), reverse=True):  # the best-covered mixtures, enough of them to fill
+        keep |= n_sizes == n
+        if keep.sum() >= MAX_CURVE_PANELS:
+            break
+    idx = np.flatnonzero(keep)
+    order = idx[np.argsort(result.target_losses[idx, k], kind="stable")]
     picks = np.unique(np.round(np.linspace(0, order.size - 1, min(MAX_CURVE_PANELS, order.size))).astype(int))
     return [int(order[i]) for i in picks]
 
@@ -73,7 +84,7 @@ def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float],
     # The frame's cells (a NaN is not drawn), not table.losses(), which refuses the table if any cell is missing.
     y_all = table.frame[LOSS_PREFIX + result.targets[k]].to_numpy(dtype=np.float64)
     grid = np.geomspace(max(float(T_all[T_all > 0].min()), 1e-12), max(T_star, float(T_all.max())), CURVE_POINTS)
-    mixes = _curve_mixtures(result, k)
+    mixes = _curve_mixtures(result, table, k)
     cols = min(3, len(mixes))
     rows = (len(mixes) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False, layout="constrained")
@@ -90,9 +101,11 @@ def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float],
                 ax.scatter(T_all[here], y_all[here], s=9, color=color,
                            marker="o" if was_fitted else "x",
                            label=f"N={N:.3g}" + ("" if was_fitted else " (not fitted)"))
-            if not (was_fitted or is_target):
-                continue
-            upto = grid[grid <= (T_star if is_target else float(T_all[at].max()) if at.size else T_star) * 1.0001]
+            if not (was_fitted or is_target) or (not is_target and not here.size):
+                continue  # a fitted size this mixture was not run at: no data for a curve to pass through
+            # At a fitted size the curve runs over that size's own checkpoints (found by review: to the mixture's
+            # last step at any size, past the data it was drawn through); at N* on to the target.
+            upto = grid[grid <= (T_star if is_target else float(T_all[here].max())) * 1.0001]
             try:
                 curve = [result.predict(w, at=float(t), params=N)[0, k] for t in upto]
             except MixlawError:
