@@ -24,12 +24,13 @@ from .errors import ExtrapolationWarning, InputError, MixlawError, MixlawWarning
 from .pipeline import PipelineResult
 from .pipeline.check import (
     TargetRows,
-    check_at_target,
+    check_of,
     fitted_sizes_of,
-    measured_at_target,
+    own_measured,
     same_mixture,
     same_scale,
     target_rows,
+    target_was_fitted,
 )
 from .pipeline.result import mixture_label
 from .report import _label, _svg
@@ -268,10 +269,12 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
                      "fitted size; dashed: at N*, to the target (star, with its prediction interval). Up to "
                      f"{MAX_CURVE_PANELS} mixtures, from the lowest predicted loss to the highest.</p>"
                      + _svg(_curves_figure(result, table, fitted, k)))
-        check = check_at_target(result, table, fitted)
-        measured = (measured_at_target(result, table) if check is not None
-                    else np.full(result.target_losses.shape, np.nan))
-        other = None if check is None else _other_mixtures(target_rows(result, table))
+        # The table's rows at the target read once (each new mixture's prediction and interval computed once):
+        # the check, the crosses and the other mixtures all come from them. None when N* was fitted.
+        held = None if target_was_fitted(result, fitted) else target_rows(result, table)
+        check = check_of(result, held)
+        measured = own_measured(result, held if check is not None else None)
+        other = None if check is None else _other_mixtures(held)
         parts.append("<h2>Predicted losses at the target</h2>"
                      + ("" if check is None else f"<p>{html.escape(str(check))} (crosses).</p>")
                      + _svg(_predictions_figure(result, measured, other)))

@@ -111,8 +111,12 @@ def target_rows(result: PipelineResult, table: RunTable) -> TargetRows | None:
 def measured_at_target(result: PipelineResult, table: RunTable) -> np.ndarray:
     """(pipeline mixtures, targets) losses ``table`` holds at (N*, S*), nan where it has none (:func:`target_rows`,
     the pipeline's own mixtures only)."""
+    return own_measured(result, target_rows(result, table))
+
+
+def own_measured(result: PipelineResult, rows: TargetRows | None) -> np.ndarray:
+    """:func:`measured_at_target` from :func:`target_rows`' result, for a caller that already has it."""
     out = np.full(result.target_losses.shape, np.nan)
-    rows = target_rows(result, table)
     if rows is not None:
         mine = rows.own >= 0
         out[rows.own[mine]] = rows.measured[mine]
@@ -178,9 +182,17 @@ def check_at_target(result: PipelineResult, table: RunTable, fitted_sizes: Any) 
     """:class:`TargetCheck` of ``result`` on ``table``'s rows at (N*, S*) (:func:`target_rows`), or None when the
     table has none there, or when N* is one of ``fitted_sizes`` (its rows at S* were fitted: no check).
     ``table``: the one the user gave, held-out sizes included."""
-    if any(same_scale(np.array([float(f)]), result.target_params)[0] for f in fitted_sizes):
-        return None
-    rows = target_rows(result, table)
+    return None if target_was_fitted(result, fitted_sizes) else check_of(result, target_rows(result, table))
+
+
+def target_was_fitted(result: PipelineResult, fitted_sizes: Any) -> bool:
+    """Whether N* is one of ``fitted_sizes``: then its rows at S* were fitted, and there is nothing to check."""
+    return any(same_scale(np.array([float(f)]), result.target_params)[0] for f in fitted_sizes)
+
+
+def check_of(result: PipelineResult, rows: TargetRows | None) -> TargetCheck | None:
+    """:func:`check_at_target` from :func:`target_rows`' result (None: no row at the target), for a caller that
+    already has it (the report page, which also draws those rows)."""
     if rows is None:
         return None
     have = np.isfinite(rows.measured)
@@ -199,4 +211,4 @@ def check_at_target(result: PipelineResult, table: RunTable, fitted_sizes: Any) 
 
 
 __all__ = ["same_scale", "same_mixture", "target_rows", "TargetRows", "measured_at_target", "check_at_target",
-           "TargetCheck", "fitted_sizes_of"]
+           "TargetCheck", "fitted_sizes_of", "check_of", "own_measured", "target_was_fitted"]
