@@ -119,6 +119,15 @@ def test_a_new_mixture_at_the_target_gets_the_saved_refits_spread(tmp_path, fitt
     assert "not among" not in back.intervals.describe_at(fitted.mixtures, back.targets)
 
 
+def test_the_line_counts_mixtures_not_rows_of_a_run_table(tmp_path, fitted) -> None:  # type: ignore[no-untyped-def]
+    # A run table passed as the mixtures file repeats each mixture at every size and checkpoint: 6 rows of 2 new
+    # mixtures were "6 mixture(s) not among the pipeline's own" (447 for 21 in a user's Dai & Zheng table).
+    _, back = _saved(tmp_path, fitted)
+    W = np.vstack([NEW, NEW, NEW, fitted.mixtures])
+    how = back.intervals.describe_at(W, back.targets)
+    assert "(6 row(s) of 2 mixture(s) not among the pipeline's own get" in how
+
+
 def test_an_own_mixture_a_rounding_edge_away_is_still_own(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
     # A mixture read back from a CSV and renormalised moves by ~1e-9; matched by rounding to 9 decimals, a share
     # that crossed a rounding edge made the pipeline's own mixture "new" (it got the refits' spread and the line

@@ -370,7 +370,12 @@ class PredictionIntervals:
             return f"{self.level:.0%} prediction intervals: {self.method}"
         W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
         idx = self._own_index(W)
-        new = len(W) if idx is None else int(np.sum(idx < 0))
+        outside = np.ones(len(W), bool) if idx is None else idx < 0
+        new = int(np.sum(outside))
+        # A run table passed as the mixtures file repeats each mixture at every size and step: count both, so that
+        # 447 rows of 21 new mixtures do not read as 447 mixtures.
+        distinct = len(np.unique(np.round(W[outside], 6), axis=0)) if new else 0
+        rows = f"{new} mixture(s)" if distinct == new else f"{new} row(s) of {distinct} mixture(s)"
         size, step = self.size_law is not None, self.step_law is not None
         missing = [t for t, v in zip(targets, self.extrapolation, strict=True) if not np.isfinite(v)]
         how = (f"{self.level:.0%} prediction intervals rebuilt from the saved pipeline: "
@@ -380,9 +385,9 @@ class PredictionIntervals:
                   if size else "max of the jackknife spread and the saved step-law prediction error (no backtest)"
                   if step else "max of each eval's saved extrapolation error and the jackknife spread")
                + ("" if not new else
-                  f" ({new} mixture(s) not among the pipeline's own get the spread of the {self.n_boot} saved "
+                  f" ({rows} not among the pipeline's own get the spread of the {self.n_boot} saved "
                   "jackknife refits' predictions at them, as when fitted)" if self.refits_kept else
-                  f" ({new} mixture(s) not among the pipeline's own get the largest saved spread of each eval: the "
+                  f" ({rows} not among the pipeline's own get the largest saved spread of each eval: the "
                   "jackknife refits are not saved, by a mixlaw older than 2026-12-05)")
                + (f"; the extrapolation error is NOT in the intervals of {', '.join(missing)} (none saved: the "
                   "jackknife spread alone)" if missing and not size and not step else ""))
