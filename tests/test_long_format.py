@@ -94,3 +94,25 @@ def _long_with(wide: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
     ids = ["run", "params", "step", *extra, "w:web", "w:code"]
     out = wide.melt(id_vars=ids, var_name="task", value_name="loss")
     return out.assign(task=out["task"].str.removeprefix("loss:"))
+
+
+@pytest.mark.parametrize("eval_col", ["eval", "suite"])
+def test_a_long_table_with_its_own_key_names_is_named(tmp_path, eval_col):
+    # A user's long table keyed by its own names (mixture, model, step, eval, loss; newuser3): the hint keyed only
+    # on run/params/step/tokens, found none, and the error offered a --columns map for a W&B export. Both text
+    # columns name a row with the rest; the eval is picked by its name, else ('suite') by the loss it explains.
+    rng = np.random.default_rng(0)
+    base = {"c4": 3.2, "github": 1.1, "arxiv": 2.4}
+    rows = [{"mixture": f"mix{m}", "model": n, "step": s, eval_col: e, "loss": b - 0.1 * s / 3000 + 0.02 * rng.random()}
+            for m in range(6) for n in (2e7, 6e7) for s in (1000, 2000, 3000) for e, b in base.items()]
+    p = tmp_path / "long.csv"
+    pd.DataFrame(rows).to_csv(p, index=False)
+    with pytest.raises(DataError) as exc:
+        read_runs_mapped(p, None)
+    msg = str(exc.value)
+    assert f"The table is long: one row per run, checkpoint and eval set, column {eval_col!r} naming the set " \
+           "(c4, github, arxiv)" in msg and "--columns 'run=Name" not in msg, msg
+    recipe = re.search(r"e\.g\. in pandas (df\.pivot\(.*\))\.$", msg)
+    assert recipe is not None, msg
+    back = eval(recipe.group(1), {"df": pd.read_csv(p)})  # noqa: S307 (the message's own code)
+    assert len(back) == 36 and {"loss:c4", "loss:github", "loss:arxiv"} <= set(back.columns)

@@ -113,27 +113,45 @@ def _mapping_hint(df: pd.DataFrame, cols: list[str], where: str) -> str:
 def long_format_hint(df: pd.DataFrame, cols: list[str], key: list[str] | None = None) -> str | None:
     """The hint for a long table (one row per run, checkpoint and eval set: a text column names the eval, a numeric
     one holds its loss, as DataDecide's results and many trackers' exports are), or None for any other table.
-    ``key``: the columns of run, params, step and tokens (by default those of ``cols`` with these names)."""
+    ``key``: the columns of run, params, step and tokens (by default those of ``cols`` with these names).
+
+    The columns that name a row besides the eval are the key, the table's other text columns, and its numeric
+    columns with few values (a model size, a step: at most one value per eval set's share of the rows); the rest
+    of the numbers are the losses. Keyed on the names run/params/step/tokens alone, a table with its own names
+    (``mixture, model, step, eval, loss``) got no hint, and a --columns map for a W&B export that fits nothing."""
     key = [c for c in ("run", "params", "step", "tokens") if c in cols] if key is None else key
-    if not key or not df.duplicated(key).any():
-        return None
     numeric = {c for c in cols if pd.to_numeric(df[c], errors="coerce").notna().all()}
+    found = []
     for c in cols:
         if c in key or c in numeric or c.startswith(WEIGHT_PREFIX) or not 2 <= df[c].nunique() <= len(df) // 2:
             continue
-        if not df.duplicated([*key, c]).any():
-            values = [c2 for c2 in cols if c2 in numeric and c2 not in key and not c2.startswith(WEIGHT_PREFIX)]
-            evals = df[c].astype(str).unique()
-            shown = ", ".join(evals[:5]) + (f", ... ({len(evals)} in all)" if len(evals) > 5 else "")
-            value = "loss" if "loss" in values else (values[0] if values else "<loss column>")
-            # pivot, not pivot_table: pivot_table leaves out every row with an empty cell in an index column (a
-            # note, a tokens count given for some runs only), without a word; pivot keeps them (no two rows share
-            # an index and eval here, so nothing needs aggregating).
-            return (f"The table is long: one row per run, checkpoint and eval set, column {c!r} naming the set "
-                    f"({shown}). A run table has one loss:<eval> column per eval set: pivot it first, e.g. in pandas "
-                    f"df.pivot(index=[{', '.join(repr(k) for k in cols if k not in (c, *values))}], "
-                    f"columns={c!r}, values={value!r}).add_prefix('loss:').reset_index().")
-    return None
+        n_evals = df[c].nunique()
+        ids = [k for k in cols if k != c and not k.startswith(WEIGHT_PREFIX)
+               and (k in key or k not in numeric or df[k].nunique() * n_evals <= len(df))]
+        values = [k for k in cols if k in numeric and k not in ids and k != c and not k.startswith(WEIGHT_PREFIX)]
+        if not ids or not values or not df.duplicated(ids).any() or df.duplicated([*ids, c]).any():
+            continue
+        value = "loss" if "loss" in values else values[0]
+        # Two text columns can both name a row with the rest (a mixture and an eval): the eval is the one named
+        # so (and not 'mixture', 'run', ...), else the one that explains more of the loss (eval sets' losses
+        # differ far more than mixtures').
+        y = pd.to_numeric(df[value], errors="coerce")
+        explained = float(y.groupby(df[c]).transform("mean").var() / y.var()) if y.var() > 0 else 0.0
+        named = (1 if any(w in c.lower() for w in ("eval", "task", "metric", "bench", "dataset", "valid")) else
+                 -1 if any(w in c.lower() for w in ("mix", "run", "recipe", "model", "config", "name")) else 0)
+        found.append(((named, explained), c, [k for k in cols if k not in (c, *values)], value))
+    if not found:
+        return None
+    _, c, index, value = max(found, key=lambda f: f[0])
+    evals = df[c].astype(str).unique()
+    shown = ", ".join(evals[:5]) + (f", ... ({len(evals)} in all)" if len(evals) > 5 else "")
+    # pivot, not pivot_table: pivot_table leaves out every row with an empty cell in an index column (a note, a
+    # tokens count given for some runs only), without a word; pivot keeps them (no two rows share an index and
+    # eval here, so nothing needs aggregating).
+    return (f"The table is long: one row per run, checkpoint and eval set, column {c!r} naming the set "
+            f"({shown}). A run table has one loss:<eval> column per eval set: pivot it first, e.g. in pandas "
+            f"df.pivot(index=[{', '.join(repr(k) for k in index)}], "
+            f"columns={c!r}, values={value!r}).add_prefix('loss:').reset_index().")
 
 
 def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) -> str:
