@@ -101,3 +101,24 @@ def test_varying_shares_raise_no_data_warning(key):
         warnings.simplefilter("error", DataWarning)
         law = get_law(key).fit(W, Y, domains=DOMS, targets=DOMS)
     assert all(p.vary for n, p in law.params_.items() if n.startswith(("log_c_", "b_", "E_")))
+
+
+def test_plain_eq3_fits_an_implicit_eval_set_when_a_domain_is_in_no_run():
+    # An eval set that is no training domain aggregates every domain's data term A_k (D h_k)^(-a_k), +inf at
+    # h_k = 0: with 'own' at 0 in every run no entry was finite and the fit stopped ("0 observations are too few to
+    # fit 13 parameters"). The held data term of a domain that no run has is none at h = 0 (dz_eq3, _absent_terms).
+    W, Y = _runs(0.0)
+    y = Y[:, :3].mean(axis=1, keepdims=True)
+    with pytest.warns(DataWarning, match=r"'own' \(no eval set of its own\) has the same share \(0\)"):
+        law = get_law("dz-eq3").fit(W, y, domains=DOMS, targets=["mix"])
+    assert law.train_metrics_["n_obs"] == 40 and law.absent_domains_ == ["own"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        three = get_law("dz-eq3").fit(W[:, :3], y, domains=DOMS[:3], targets=["mix"])
+        np.testing.assert_allclose(law.predict(W), three.predict(W[:, :3]), rtol=1e-6)
+        probe = np.array([[0.4, 0.3, 0.3, 0.0], [0.25, 0.25, 0.25, 0.25], [0.0, 0.5, 0.5, 0.0]])
+        pred = law.predict(probe)[:, 0]
+        back = law_from_dict(json.loads(json.dumps(law.to_dict()))).predict(probe)[:, 0]
+    assert np.all(np.isfinite(pred[:2])) and np.isinf(pred[2])  # 'a' is in the runs: h_a = 0 still diverges
+    np.testing.assert_allclose(pred[:2], [float(three.predict(probe[:1, :3])[0, 0]), y.mean()], rtol=0.02)
+    np.testing.assert_array_equal(back, pred)

@@ -170,7 +170,8 @@ class _DZNoise(_CapacityLaw):
     def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str], weights: Any = None) -> int:
         """As :meth:`DZCapacity.n_parameters_for <mixlaw.laws.dz_eq1.DZCapacity.n_parameters_for>`; with the runs'
         ``weights``, of the data term a fit on them takes (``data_term="auto"`` decides by the fitted entries:
-        every (run, eval set) entry, or for Eq. 3 those whose term domains all have weight > 0)."""
+        every (run, eval set) entry, or for Eq. 3 those whose term domains all have weight > 0, a domain at 0
+        in every run aside)."""
         if weights is None:
             return super().n_parameters_for(domains, targets)
         n_obs = int(self._entry_mask(np.asarray(weights, dtype=np.float64), self._compute_layout(domains, targets))
@@ -235,13 +236,30 @@ class _DZNoise(_CapacityLaw):
                 out[f"log_d_{domain}"] = float(np.log(np.median(self._tokens(W.shape[0], ctx))))
         return out
 
-    def _zero_terms(self, W: np.ndarray, layout: tuple[np.ndarray, list[int], np.ndarray] | None = None
-                    ) -> np.ndarray:
+    def _zero_terms(self, W: np.ndarray, layout: tuple[np.ndarray, list[int], np.ndarray] | None = None,
+                    absent: np.ndarray | None = None) -> np.ndarray:
         """(n, K): True where a target's law has a term domain with h = 0 (where plain Eq. 3 diverges); of the
-        fitted layout, or of ``layout`` (before a fit)."""
+        fitted layout and absent domains, or of ``layout`` and ``absent`` (before a fit).
+
+        An implicitly aggregated target skips the term domains that no fitting run has (``absent``, per term
+        domain): their data term is held where it vanishes and counts as none at h = 0 (:meth:`_absent_terms`).
+        """
         U, _, pos = self._layout() if layout is None else layout
+        live = ~(self._absent_terms() if absent is None else absent)
         Z = W[:, U] == 0
-        return np.column_stack([Z[:, u] if u >= 0 else Z.any(axis=1) for u in pos])
+        return np.column_stack([Z[:, u] if u >= 0 else Z[:, live].any(axis=1) for u in pos])
+
+    def _absent_terms(self) -> np.ndarray:
+        """Per term domain, whether no fitting run has it (weight 0 in every run; none for a law saved before).
+
+        Plain Eq. 3's data term :math:`A_k (D h_k)^{-a_k}` is +inf at h_k = 0, so such a domain made every entry
+        of an implicitly aggregated eval set diverge and the fit had no entry at all ("0 observations are too
+        few"). Its data term is not identified and is held where it vanishes (:meth:`_held_data`, "no data
+        term"); it is taken at its word, 0 at h_k = 0, as for a domain that is no eval set's own in the matched
+        case (which has no data term). A matched eval set whose own domain it is still diverges at h_k = 0.
+        """
+        names = set(getattr(self, "absent_domains_", ()))
+        return np.array([self.domains_[j] in names for j in self._match()], dtype=bool)
 
     def _obs_mask(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         return self._entry_mask(W)
@@ -253,8 +271,8 @@ class _DZNoise(_CapacityLaw):
         if self._safe:
             return np.ones((W.shape[0], lay[2].size), dtype=bool)
         # (D h_i)^(-a_i) diverges at h_i = 0: DZ fit (and score) Eq. 3 on entries with h_i > 0 only (an implicit
-        # target on the runs where every domain is present).
-        return ~self._zero_terms(W, lay)
+        # target on the runs where every domain that some fitting run has is present). W is the fitting runs.
+        return ~self._zero_terms(W, lay, absent=~(W[:, lay[0]] > 0).any(axis=0))
 
     def _few_obs_hint(self, mask: np.ndarray) -> str:
         if not self._shared_data():
@@ -288,6 +306,9 @@ class _DZNoise(_CapacityLaw):
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             logb = np.log(base)
             T = np.exp(log_A[None, :] - a[None, :] * logb)
+        if not self._safe and getattr(self, "absent_domains_", None):
+            absent = self._absent_terms()
+            T = np.where(absent[None, :] & (Dh == 0), 0.0, T)  # no data term (:meth:`_absent_terms`)
         if not jac:
             return T, None
         with np.errstate(invalid="ignore"):
@@ -303,6 +324,8 @@ class _DZNoise(_CapacityLaw):
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         # What the solve fits (_shared_data reads it); "auto" is decided again on these runs.
         self.data_term_ = self._form_for(self.domains_, self.targets_, int(self._obs_mask(W, ctx).sum()))
+        U = self._match()
+        self.absent_domains_ = [self.domains_[j] for j in U[~(W[:, U] > 0).any(axis=0)]]
         super()._fit(W, Y, ctx)
         self._train = (W, Y, ctx)
 
@@ -323,10 +346,11 @@ class _DZNoise(_CapacityLaw):
         return self
 
     def _get_state(self) -> dict[str, Any]:
-        return {**super()._get_state(), "data_shared": self._shared_data()}
+        return {**super()._get_state(), "data_shared": self._shared_data(), "absent": list(self.absent_domains_)}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
+        self.absent_domains_ = list(state.get("absent", []))
         # Saved before the shared form existed: every such fit had a data term per domain.
         self.data_term_ = "shared" if state.get("data_shared", False) else "domain"
 
@@ -374,6 +398,11 @@ class DZNoise(_DZNoise):
         With a shared data term one ``a`` (and ``log_d`` in the safe form) replaces the per-domain ones.
     data_term_ : {"domain", "shared"}
         The data term fitted (``data_term="auto"`` decides by the number of fitted entries).
+    absent_domains_ : list of str
+        Term domains that no fitting run has (weight 0 in every run). Their data term is held where it
+        vanishes and is 0 at h = 0, so an implicitly aggregated eval set is fitted on the runs where every
+        other domain is present and predicted finite without them (without this it had no fitted entry:
+        "0 observations are too few"); a matched eval set whose own domain it is still predicts +inf at h = 0.
 
     Notes
     -----
