@@ -274,3 +274,138 @@ def test_curve_panels_prefer_mixtures_run_at_every_size() -> None:
     for m in picks:
         rows = np.all(np.abs(table.weights - res.mixtures[m]) < 1e-9, axis=1)
         assert np.unique(N[rows]).size == len(SIZES)
+
+
+# ---------------------------------------------------------------- the page of a saved pipeline (report --pipeline)
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Auto's pipeline of the held-out world (the joint law: it keeps no sizes, its intervals the largest fitted),
+    fitted up to 8e7, saved, and the whole table (the 1.6e8 target rows too) as a CSV."""
+    from mixlaw.pipeline import save_pipeline
+
+    table, fit = _held_out_world()
+    folder = tmp_path_factory.mktemp("saved")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
+    save_pipeline(res, folder / "p.json")
+    table.frame.to_csv(folder / "runs.csv", index=False)
+    return res, table, folder
+
+
+def test_page_of_a_saved_pipeline_keeps_the_choice_and_the_check(saved) -> None:  # type: ignore[no-untyped-def]
+    # A loaded pipeline kept no auto selection and the page could not be drawn again; the file keeps the candidates'
+    # errors and the choice, and the held-out check needs the fitted sizes, which the joint law's intervals keep.
+    from mixlaw.pipeline import load_pipeline
+
+    res, table, folder = saved
+    loaded = load_pipeline(folder / "p.json")
+    assert res.route == "direct" and loaded.selection is None and loaded.saved_selection is not None
+    assert loaded.saved_selection.chosen == res.selection.chosen.label
+    assert loaded.saved_selection.error_estimate == res.selection.error_estimate
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        fresh = check_at_target(res, table, SIZES)
+        page = build_pipeline_report(loaded, table, pipeline_file=str(folder / "p.json"))
+    assert fresh is not None and fresh.n_losses == 24
+    assert page.count("<svg") == 2 and "(not fitted)" in page and "measured:web" in page
+    assert html_escape(str(fresh)) in page  # the same check as the fitted pipeline's, estimate included
+    assert f"auto chose <b>{res.selection.chosen.label}</b>" in page and "How the route and law were chosen" in page
+    assert "&lt;- chosen" in page and "&lt;- runner-up" in page  # the candidates' table, as saved
+    assert f"Loaded from <code>{html_escape(str(folder / 'p.json'))}</code>" in page
+    # Saved again, the choice is kept.
+    from mixlaw.pipeline.io import pipeline_to_dict
+
+    assert pipeline_to_dict(loaded)["result"]["selection"] == json.loads(
+        (folder / "p.json").read_text(encoding="utf-8"))["result"]["selection"]
+
+
+def test_page_of_a_saved_pipeline_escapes_the_file_and_refuses_other_domains(saved, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mixlaw.errors import DataError
+    from mixlaw.pipeline import load_pipeline
+
+    res, table, folder = saved
+    doc = json.loads((folder / "p.json").read_text(encoding="utf-8"))
+    # The file is untrusted: its strings are text on the page.
+    doc["result"]["selection"]["note"] = "<script>alert(1)</script>"
+    doc["result"]["selection"]["candidates"][0]["label"] = "<b>law</b>"
+    doc["result"]["warnings"] = ["<img src=x>"]
+    hostile = tmp_path / "<p>.json"
+    hostile.write_text(json.dumps(doc), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        page = build_pipeline_report(load_pipeline(hostile), table, pipeline_file=str(hostile))
+    assert "<script" not in page and "<b>law" not in page and "<img" not in page and "<p>.json" not in page
+    assert "&lt;script&gt;" in page and "&lt;b&gt;law" in page and "&lt;p&gt;.json" in page
+    # Fitted with the route and law given, the file keeps no choice: the page says so in one line.
+    hostile.write_text(json.dumps({**doc, "result": {**doc["result"], "selection": None}}), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        page = build_pipeline_report(load_pipeline(hostile), table, pipeline_file=str(hostile))
+    assert "The saved file keeps no auto choice" in page and "auto chose" not in page
+    # A damaged selection is one error naming the field.
+    doc["result"]["selection"]["candidates"][0]["mre"] = "low"
+    hostile.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(InputError, match=r"result\.selection\.candidates\[0\]\.mre: expected a finite number"):
+        load_pipeline(hostile)
+    # A table of other domains: one error (its shares would be read against the wrong domains' coefficients);
+    # the same domains in another column order are matched by name.
+    loaded = load_pipeline(folder / "p.json")
+    other = RunTable(table.frame.rename(columns={"w:math": "w:maths"}), path="other.csv")
+    with pytest.raises(DataError, match=r"other\.csv: column 'w:math': training domains differ from the "
+                                        r"pipeline's \(web, code, math\): missing weight column\(s\) \['w:math'\]; "
+                                        r"unexpected weight column\(s\) \['w:maths'\]"):
+        build_pipeline_report(loaded, other)
+    with pytest.raises(DataError, match=r"needs column\(s\) \['loss:web'\]"):
+        build_pipeline_report(loaded, RunTable(table.frame.drop(columns="loss:web")))
+    cols = list(table.frame.columns)
+    w = [c for c in cols if c.startswith("w:")]
+    swapped = RunTable(table.frame[[c for c in cols if c not in w] + w[::-1]])
+    assert swapped.domains == DOMAINS[::-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        page = build_pipeline_report(loaded, swapped)
+        fresh = check_at_target(res, table, SIZES)
+    assert html_escape(str(fresh)) in page
+
+
+def test_cli_report_of_a_saved_pipeline(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The round trip: `pipeline --save --report`, then `report --pipeline` draws the page again from the file. The
+    # table's rows at the target are read once by `pipeline` for its check line and its page (twice before).
+    import mixlaw.cli.pipeline as cli_pipeline
+    import mixlaw.pipeline.check as check_module
+    import mixlaw.report_pipeline as report_module
+
+    table, _ = _held_out_world()
+    runs, saved_file, first, again = (tmp_path / n for n in ("sweep.csv", "p.json", "first.html", "again.html"))
+    table.frame.to_csv(runs, index=False)
+    calls = []
+
+    def counted(*a, **kw):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return target_rows(*a, **kw)
+
+    for module in (cli_pipeline, check_module, report_module):
+        monkeypatch.setattr(module, "target_rows", counted, raising=False)
+    code, out, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1.6e8", "--target-steps",
+                          "3000", "--fit-up-to", "8e7", "--save", str(saved_file), "--report", str(first))
+    assert code == 0, err
+    assert len(calls) == 1
+    line = next(x for x in out.splitlines() if x.startswith("checked against"))
+    code, out, err = _cli(capsys, "report", "--pipeline", str(saved_file), "--runs", str(runs), "--out", str(again))
+    assert code == 0 and f"wrote {again}" in err, err
+    page = again.read_text(encoding="utf-8")
+    assert page.count("<svg") == 2 and html_escape(line) in page and html_escape(line) in first.read_text("utf-8")
+    assert "How the route and law were chosen" in page
+    # Options of the laws' report, a missing table, a table of other domains: one line each, exit 2.
+    other = tmp_path / "other.csv"
+    table.frame.rename(columns={"w:code": "w:python"}).to_csv(other, index=False)
+    base = ["report", "--pipeline", str(saved_file), "--out", str(tmp_path / "x.html")]
+    for extra, says in ((["--runs", str(runs), "--laws", "ye-exp"], "--laws compares laws on a run table"),
+                        ([], "--pipeline needs --runs TABLE"),
+                        (["--runs", str(runs), "--target", "all"], "the one eval set whose curves are drawn"),
+                        (["--runs", str(other)], "training domains differ from the pipeline's"),
+                        (["--runs", str(runs), "--out", str(runs)], "that is the input")):
+        code, out, err = _cli(capsys, *base, *extra)
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "x.html").exists()

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from ._version import __version__
-from .data import LOSS_PREFIX, RunTable
-from .errors import ExtrapolationWarning, InputError, MixlawError, MixlawWarning
+from .data import LOSS_PREFIX, WEIGHT_PREFIX, RunTable
+from .errors import DataError, ExtrapolationWarning, InputError, MixlawError, MixlawWarning
 from .pipeline import PipelineResult
 from .pipeline.check import (
     TargetRows,
@@ -205,9 +205,39 @@ def _other_mixtures(rows: TargetRows | None) -> TargetRows | None:
                       None if rows.upper is None else rows.upper[keep], rows.own[keep])
 
 
+def _matching_table(result: PipelineResult, table: RunTable, eval_set: str, T: str) -> RunTable:
+    """``table`` with its weight columns in the pipeline's domain order, after checking it has the pipeline's
+    domains (no more, no fewer), the drawn eval set's losses, the model size and the time axis: a saved pipeline's
+    page may be drawn with any table (``mixlaw report --pipeline``), and a table of other domains would set its
+    shares against the wrong domains' coefficients."""
+    missing = [d for d in result.domains if d not in table.domains]
+    extra = [d for d in table.domains if d not in result.domains]
+    if missing or extra:
+        parts = ([f"missing weight column(s) {[WEIGHT_PREFIX + d for d in missing]}"] if missing else []) + (
+            [f"unexpected weight column(s) {[WEIGHT_PREFIX + d for d in extra]}"] if extra else [])
+        raise DataError(f"training domains differ from the pipeline's ({', '.join(result.domains)}): "
+                        + "; ".join(parts) + " (give the runs the pipeline was fitted on)", path=table.path,
+                        column=WEIGHT_PREFIX + (missing or extra)[0])
+    need = [c for c in ("params", T, LOSS_PREFIX + eval_set) if c not in table.frame.columns]
+    if need:
+        raise DataError(f"the pipeline report needs column(s) {need} (the model size, the pipeline's time axis "
+                        "and the drawn eval set's losses)", path=table.path, column=need[0])
+    if table.domains == list(result.domains):
+        return table
+    out = table.subset(np.arange(len(table)))  # a copy; the weight columns taken in the pipeline's order
+    order = iter(WEIGHT_PREFIX + d for d in result.domains)
+    out.frame = out.frame[[next(order) if c.startswith(WEIGHT_PREFIX) else c for c in out.frame.columns]]
+    return out
+
+
+#: ``rows`` of :func:`build_pipeline_report` not given: read from the table there.
+_READ = object()
+
+
 def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_sizes: Any = None,
                           eval_set: str | None = None, optimum: Any = None, optimum_interval: Any = None,
-                          title: str = "mixlaw pipeline report", command: str | None = None) -> str:
+                          title: str = "mixlaw pipeline report", command: str | None = None,
+                          pipeline_file: str | None = None, rows: Any = _READ) -> str:
     """One self-contained HTML page of a fitted pipeline (module docstring).
 
     Parameters
@@ -219,28 +249,41 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
         any measured loss at (N*, S*) is set beside its prediction.
     fitted_sizes : sequence of float, optional
         The model sizes the pipeline was fitted on (default: those the result records,
-        :func:`~mixlaw.pipeline.check.fitted_sizes_of`; on the direct route's joint law, every size of ``table``:
-        pass them to have a held-out size checked).
+        :func:`~mixlaw.pipeline.check.fitted_sizes_of`, a saved pipeline's too; on the direct route's joint law
+        without intervals, every size of ``table``: pass them to have a held-out size checked).
     eval_set : str, optional
         The eval set whose curves are drawn (default: the first target).
     optimum, optimum_interval
         :func:`~mixlaw.pipeline.optimize_pipeline`'s result and :meth:`PipelineResult.interval` of it, if any.
     title, command
         The page's title, and the command line that made it (shown as given, escaped).
+    pipeline_file : str, optional
+        The file ``result`` was loaded from (``mixlaw report --pipeline``): the page names it, and ``table`` as the
+        runs it is drawn with. A loaded pipeline's auto choice is the one its file keeps
+        (:attr:`~mixlaw.pipeline.PipelineResult.saved_selection`).
+    rows : TargetRows or None, optional
+        :func:`~mixlaw.pipeline.check.target_rows` of ``result`` and ``table`` (None: no row at the target, or N*
+        fitted), for a caller that made the check line from them already (``mixlaw pipeline --report``); default:
+        read here.
 
     Returns
     -------
     str
         HTML with inline SVG figures (matplotlib): viewing it needs no network.
+
+    Raises
+    ------
+    DataError
+        ``table``'s domains differ from the pipeline's, or it lacks the model size, the time axis or the drawn eval
+        set's losses.
     """
     import matplotlib  # here, not at the top: it costs ~1 s and only this command draws
 
     matplotlib.use("Agg")
-    if table.model_params is None:
-        raise InputError("the pipeline report needs the run table's 'params' column")
     k = 0 if eval_set is None else (result.targets.index(eval_set) if eval_set in result.targets else -1)
     if k < 0:
         raise InputError(f"eval set {eval_set!r} is not one the pipeline predicts; it predicts {result.targets}")
+    table = _matching_table(result, table, result.targets[k], "step" if result.time_axis == "step" else "tokens")
     if result.steps_only:  # one size was fitted, whatever else the table holds
         fitted = [float(result.target_params)]
     else:
@@ -248,13 +291,17 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
     at = [f"N* = {result.target_params:.4g} params"]
     at += [f"S* = {result.target_steps:.4g} steps"] if result.target_steps is not None else []
     at += [f"D* = {result.target_tokens:.4g} tokens"] if result.target_tokens is not None else []
-    chosen = (f"auto chose <b>{html.escape(result.selection.chosen.label)}</b> by its leave-scale-out backtest"
-              if result.selection is not None else f"route {html.escape(result.route)}, law {html.escape(result.law)}")
-    estimate = (f"; error estimate at the target {result.selection.error_estimate:.2%}"
-                if result.selection is not None and np.isfinite(result.selection.error_estimate) else "")
+    # A fitted pipeline's Selection, or the summary a saved file keeps of it (SavedSelection: chosen is a label).
+    sel = result.selection if result.selection is not None else result.saved_selection
+    chosen = (f"auto chose <b>{html.escape(getattr(sel.chosen, 'label', sel.chosen))}</b> by its leave-scale-out "
+              "backtest" if sel is not None else f"route {html.escape(result.route)}, law {html.escape(result.law)}")
+    estimate = (f"; error estimate at the target {sel.error_estimate:.2%}"
+                if sel is not None and np.isfinite(sel.error_estimate) else "")
+    source = (f"Fitted on <code>{html.escape(table.path or 'runs')}</code>:" if pipeline_file is None else
+              f"Loaded from <code>{html.escape(pipeline_file)}</code>, drawn with the runs of "
+              f"<code>{html.escape(table.path or 'runs')}</code>; fitted on")
     parts = [f"<h1>{html.escape(title)}</h1>",
-             f"<p>Target {html.escape(', '.join(at))}; {chosen}{estimate}. Fitted on "
-             f"<code>{html.escape(table.path or 'runs')}</code>: sizes "
+             f"<p>Target {html.escape(', '.join(at))}; {chosen}{estimate}. {source} sizes "
              f"{html.escape(', '.join(f'{s:.3g}' for s in fitted))}, {len(result.mixtures)} mixtures, "
              f"{len(result.domains)} domains, eval sets "
              f"{html.escape(', '.join(result.targets))}; mixlaw {__version__}.</p>"]
@@ -271,15 +318,21 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
                      + _svg(_curves_figure(result, table, fitted, k)))
         # The table's rows at the target read once (each new mixture's prediction and interval computed once):
         # the check, the crosses and the other mixtures all come from them. None when N* was fitted.
-        held = None if target_was_fitted(result, fitted) else target_rows(result, table)
+        if rows is _READ:
+            held = None if target_was_fitted(result, fitted) else target_rows(result, table)
+        else:
+            held = rows
         check = check_of(result, held)
         measured = own_measured(result, held if check is not None else None)
         other = None if check is None else _other_mixtures(held)
         parts.append("<h2>Predicted losses at the target</h2>"
                      + ("" if check is None else f"<p>{html.escape(str(check))} (crosses).</p>")
                      + _svg(_predictions_figure(result, measured, other)))
-    if result.selection is not None:
-        parts.append("<h2>How the route and law were chosen</h2><pre>" + html.escape(str(result.selection)) + "</pre>")
+    if sel is not None:
+        parts.append("<h2>How the route and law were chosen</h2><pre>" + html.escape(str(sel)) + "</pre>")
+    elif pipeline_file is not None:
+        parts.append("<h2>How the route and law were chosen</h2><p>The saved file keeps no auto choice: the route "
+                     "and law were given to <code>mixlaw pipeline</code> (or the file was written by hand).</p>")
     # The printed report's stage table and its lines (its second paragraph), as `mixlaw pipeline` prints them.
     text = result.text(predictions_to="the table below").split("\n\n")
     stages = text[1] if len(text) > 1 else ""

@@ -20,7 +20,7 @@ from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimize_pipeline, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
-from ..pipeline.check import check_at_target
+from ..pipeline.check import check_of, target_rows, target_was_fitted
 from ..pipeline.result import merge_near_sizes
 from ..report_pipeline import build_pipeline_report
 from ._common import (
@@ -204,11 +204,13 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     # the target scale check its predictions (the line below, the report's crosses).
     fitted = sorted(set(map(float, keep_fit_sizes(merge_near_sizes(table)[0], sizes, fit_up_to, need=1)[0]
                             .model_params)))
-    check = check_at_target(result, table, fitted)
+    # The table's rows at the target read once, for the check line and the page (each new mixture predicted once).
+    held = None if target_was_fitted(result, fitted) else target_rows(result, table)
+    check = check_of(result, held)
     if report is not None:
         with show_warnings(), progress("pipeline report"):
             page = build_pipeline_report(result, table, fitted_sizes=fitted, optimum=opt,
-                                         optimum_interval=opt_interval)
+                                         optimum_interval=opt_interval, rows=held)
         api.write_text_atomic(page, report)
         err.print(f"wrote the pipeline report to {report}", highlight=False, markup=False)
     if out_path is not None:

@@ -1,5 +1,6 @@
 """The ``report`` command: one self-contained HTML page (leaderboard, predicted-vs-true plots, domain
-interactions, the optimal mixture) for a run table and its held-out tables, or for the bundled RegMix data.
+interactions, the optimal mixture) for a run table and its held-out tables, or for the bundled RegMix data; or,
+with ``--pipeline``, the page ``mixlaw pipeline --report`` draws, of a pipeline saved by ``--save``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from ..compare import default_laws
 from ..data import WEIGHT_TOL
 from ..datasets import bundled_splits
 from ..errors import InputError
+from ..pipeline import load_pipeline
 from ..report import build_html_report
+from ..report_pipeline import build_pipeline_report
 from ._common import (
     SeedOpt,
     WeightTolOpt,
+    check_outputs,
     cv_progress,
     err,
     load_table,
@@ -44,8 +48,17 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
                                          help="Maximise the objective: the eval columns hold higher-is-better "
                                          "metrics (accuracy, pass@1, a score), as in 'mixlaw optimize --maximize'."),
            out_path: Path = typer.Option(Path("mixlaw-report.html"), "--out", help="HTML file to write."),
+           pipeline: Path | None = typer.Option(None, "--pipeline", help="Or: the page of a pipeline saved by "
+                                                "'mixlaw pipeline --save' (as its --report draws it), with the --runs "
+                                                "table's checkpoints and any rows at the target it did not fit."),
            weight_tol: float = WeightTolOpt, seed: int = SeedOpt) -> None:
-    """Write one self-contained HTML report: leaderboard, predicted-vs-true plots, interactions, optimum."""
+    """Write one self-contained HTML report: leaderboard, predicted-vs-true plots, interactions, optimum (or, with
+    --pipeline, a saved pipeline's page)."""
+    if pipeline is not None:
+        given = {"--test": bool(test), "--dataset": dataset is not None, "--laws": laws is not None,
+                 "--objective": objective != "mean", "--maximize": maximize}
+        _pipeline_page(pipeline, runs, [k for k, v in given.items() if v], target, out_path, weight_tol)
+        return
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     if dataset is not None:
@@ -74,5 +87,30 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
                                  objective=parse_objective(objective), maximize=maximize, data_options=data,
                                  random_state=seed, on_progress=lambda k: advance(k, 0),
                                  on_done=lambda k: advance(k))
+    api.write_text_atomic(page, out_path)
+    err.print(f"wrote {out_path}", highlight=False, markup=False)
+
+
+def _pipeline_page(pipeline: Path, runs: str | None, other: list[str], target: list[str] | None, out_path: Path,
+                   weight_tol: float) -> None:
+    """``report --pipeline``: the saved pipeline's page drawn with the ``--runs`` table (``other``: options given
+    that compare laws, which a saved pipeline has no use for)."""
+    if other:
+        raise InputError(f"{', '.join(other)} compare{'s' if len(other) == 1 else ''} laws on a run table; "
+                         "--pipeline draws the saved pipeline's page: drop them")
+    if runs is None:
+        raise InputError(f"--pipeline needs --runs TABLE: the runs to draw with the pipeline (those it was fitted "
+                         f"on, and any at its target that it did not fit), e.g. mixlaw report --pipeline "
+                         f"{shlex.quote(str(pipeline))} --runs runs.csv")
+    if target is not None and (len(target) != 1 or target[0] == "all"):
+        raise InputError("with --pipeline, --target names the one eval set whose curves are drawn")
+    check_outputs([runs, pipeline], out=out_path)
+    with show_warnings(), progress("pipeline report"):
+        result = load_pipeline(pipeline)
+        table = load_table(runs, weight_tol)
+        page = build_pipeline_report(result, table, eval_set=None if target is None else target[0],
+                                     pipeline_file=str(pipeline),
+                                     command=f"mixlaw report --pipeline {shlex.quote(str(pipeline))} --runs "
+                                             f"{shlex.quote(runs)}")
     api.write_text_atomic(page, out_path)
     err.print(f"wrote {out_path}", highlight=False, markup=False)

@@ -157,8 +157,9 @@ class TargetCheck:
 def fitted_sizes_of(result: PipelineResult, table: RunTable) -> list[float]:
     """The model sizes of ``table`` that ``result`` was fitted on, as far as the result records them: the nested
     route's sizes, a registered law's fitted range of N (a law that takes the model size), the one size of a
-    steps-only pipeline; else (the direct route's joint law keeps none) every size of ``table``, which claims no
-    row held out. A caller that held sizes out (``mixlaw pipeline --fit-up-to``) knows them and passes its own.
+    steps-only pipeline, the joint law's sizes up to the largest fitted one its intervals keep; else (a joint law
+    without intervals keeps none) every size of ``table``, which claims no row held out. A caller that held sizes
+    out (``mixlaw pipeline --fit-up-to``) knows them and passes its own.
 
     Why (found by review): taking every size but N* as fitted called a target at a fitted size (4 sizes, the size
     law read there) held out, and its own fitted rows 'rows the fit did not use' with an MRE of 0.00 %."""
@@ -175,6 +176,11 @@ def fitted_sizes_of(result: PipelineResult, table: RunTable) -> list[float]:
     if n_range is not None:  # a law that takes the model size, fitted over that range
         lo, hi = (float(v) for v in n_range)
         return [float(s) for s in sizes if lo * (1 - SCALE_RTOL) <= s <= hi * (1 + SCALE_RTOL)]
+    edge = float("nan") if result.intervals is None else float(result.intervals.edge[0])
+    if np.isfinite(edge):
+        # The joint law keeps no sizes, but its intervals keep the largest fitted one (a saved pipeline's too):
+        # the sizes up to it (a size skipped by --fit-sizes below it counts as fitted: no false check).
+        return [float(s) for s in sizes if s <= edge * (1 + SCALE_RTOL)]
     return [float(s) for s in sizes]
 
 
@@ -203,7 +209,7 @@ def check_of(result: PipelineResult, rows: TargetRows | None) -> TargetCheck | N
     if rows.lower is not None and rows.upper is not None:
         inside = int(((rows.measured[have] >= rows.lower[have]) & (rows.measured[have] <= rows.upper[have])).sum())
     used = have.any(axis=1)
-    sel = result.selection
+    sel = result.selection if result.selection is not None else result.saved_selection  # fitted, or loaded
     estimate = float(sel.error_estimate) if sel is not None and np.isfinite(sel.error_estimate) else None
     return TargetCheck(int(used.sum()), int((used & (rows.own < 0)).sum()), int(have.sum()), float(np.mean(err)),
                        float(np.max(err)), inside, None if result.intervals is None else float(result.intervals.level),

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._atomic import atomic_target
+from .._console import pad
 from .._version import __version__
 from ..errors import InputError
 from ..laws.base import MixingLaw, law_from_dict
@@ -154,7 +156,78 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     # Absent (saved before intervals existed) or null (fitted without them): none.
     iv = r.get("intervals")
     result.intervals = None if iv is None else _intervals_from_dict(iv, st, result)
+    # Absent (a hand-made file) or null (route and law given, not auto): none.
+    sel = r.get("selection")
+    result.saved_selection = None if sel is None else SavedSelection.from_dict(sel, "result.selection")
     return result
+
+
+@dataclass(frozen=True)
+class SavedSelection:
+    """Auto's choice of route and law as a saved pipeline keeps it (:meth:`.selection.Selection.to_dict` read
+    back, every field checked): each candidate's backtest errors, the choice, the runner-up and the error estimate
+    at the target. Not the split's rows or the residuals, which the file does not keep: ``str`` prints the
+    candidates' table of :class:`~.selection.Selection` without the split's line.
+
+    Why: ``mixlaw report --pipeline`` draws the page of a saved pipeline, and the choice (and the estimate the
+    held-out check is set against) is what the file's reader most wants to see again."""
+
+    chosen: str
+    runner_up: str | None
+    metric: str
+    note: str
+    route_warning: str
+    error_estimate: float  # nan: none
+    #: (label, MRE, max, mean signed, n, score, why it could not run or None), each error nan where not scored.
+    candidates: tuple[tuple[str, float, float, float, int, float, str | None], ...]
+    doc: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str) -> SavedSelection:
+        def text(doc: Any, key: str, at: str) -> str | None:  # absent (older files) or null: None
+            v = doc.get(key)
+            if v is not None and not isinstance(v, str):
+                raise InputError(f"{at}.{key}: expected a string; got {str(v)[:80]}")
+            return v
+
+        def rate(doc: Any, key: str, at: str) -> float:  # null: not scored
+            v = sc.number(doc, key, at, optional=True)
+            return float("nan") if v is None else v
+
+        cands = sc.field_of(d, "candidates", where)
+        if not isinstance(cands, list):
+            raise InputError(f"{where}.candidates: expected a list")
+        rows = []
+        for i, c in enumerate(cands):
+            at = f"{where}.candidates[{i}]"
+            rows.append((sc.string(c, "label", at), rate(c, "mre", at), rate(c, "max_rel_error", at),
+                         rate(c, "mean_signed", at), _count(c, "n", at), rate(c, "score", at), text(c, "error", at)))
+        return cls(sc.string(d, "chosen", where), text(d, "runner_up", where), sc.string(d, "metric", where),
+                   text(d, "note", where) or "", text(d, "route_warning", where) or "",
+                   rate(d, "error_estimate", where), tuple(rows), sc.plain(d))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The saved form, as read (a loaded pipeline saved again keeps it)."""
+        return dict(self.doc)
+
+    def __str__(self) -> str:
+        lines = ["[[Auto: route and law chosen by a leave-scale-out backtest]]  (as saved: the split's rows and "
+                 "the residuals are not kept)", f"    error: {self.metric}"]
+        if self.route_warning:
+            lines.append(f"    {self.route_warning}")
+        lines.append(f"    {'candidate':<34} {'MRE':>8} {'max':>8} {'signed':>8} {'n':>4} {'score':>8}")
+        # As Selection prints them: those that ran by score, then those that could not.
+        order = sorted(self.candidates, key=lambda c: (c[6] is not None, np.nan_to_num(c[5], nan=np.inf)))
+        for label, mre, mx, signed, n, score, why in order:
+            mark = "  <- chosen" if label == self.chosen else ("  <- runner-up" if label == self.runner_up else "")
+            lines.append(f"    {pad(label, 34)} " + (f"cannot run: {why}" if why is not None else
+                                                     f"{mre:>8.2%} {mx:>8.2%} {signed:>+8.2%} {n:>4} {score:>8.2%}")
+                         + mark)
+        if self.note:
+            lines.append(f"    {self.note}")
+        if np.isfinite(self.error_estimate):
+            lines.append(f"    error estimate at the target: {self.error_estimate:.2%}")
+        return "\n".join(lines)
 
 
 def _saved_law(parent: Any, where: str, domains: list[str], targets: list[str]) -> MixingLaw:
@@ -364,4 +437,4 @@ def _no_constant(name: str) -> Any:
 
 
 __all__ = ["save_pipeline", "load_pipeline", "pipeline_to_dict", "pipeline_from_dict", "saved_intervals",
-           "saved_intervals_at", "FORMAT", "SCHEMA_VERSION", "NO_SAVED_INTERVALS"]
+           "saved_intervals_at", "FORMAT", "SCHEMA_VERSION", "NO_SAVED_INTERVALS", "SavedSelection"]

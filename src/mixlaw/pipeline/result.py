@@ -121,6 +121,9 @@ class PipelineResult:
         runner-up (:mod:`mixlaw.pipeline.auto`).
     intervals : PredictionIntervals, optional
         Prediction intervals of :attr:`target_losses` (:mod:`mixlaw.pipeline.intervals`).
+    saved_selection : SavedSelection, optional
+        A loaded pipeline's auto choice as its file keeps it (:class:`mixlaw.pipeline.io.SavedSelection`: each
+        candidate's backtest errors, the choice, the error estimate; :attr:`selection` is None after loading).
     alternatives : dict of str to PipelineResult
         With ``fit_all=True``: every auto candidate fitted on all the data, by label.
     """
@@ -145,6 +148,7 @@ class PipelineResult:
     scales: Any = field(default=None, repr=False)
     selection: Any = None
     intervals: Any = None
+    saved_selection: Any = None
     alternatives: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -267,7 +271,8 @@ class PipelineResult:
                               "predicted": dict(zip(self.targets, map(float, y), strict=True))}
                              for r, w, y in zip(self.mixture_runs, self.mixtures, self.target_losses, strict=True)],
                 "mixing_law": self.mixing_law.to_dict(), "warnings": list(self.warnings),
-                "selection": None if self.selection is None else self.selection.to_dict(),
+                "selection": self.selection.to_dict() if self.selection is not None else
+                None if self.saved_selection is None else self.saved_selection.to_dict(),
                 "intervals": None if self.intervals is None else self.intervals.to_dict()}
 
     def __str__(self) -> str:
