@@ -238,9 +238,21 @@ def test_report_default_does_not_call_fitted_rows_held_out(kw: dict, knows: bool
     assert "checked against" in given and "(not fitted)" in given
 
 
-def test_cli_pipeline_refuses_bad_outputs_before_the_fit(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def _no_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any pipeline fit fail the test: 'auto pipeline' is missing from stderr anyway on a fit this short
+    (the progress line prints only after PLAIN_EVERY_S), so it cannot tell a refusal before the fit from one after."""
+    import mixlaw.cli.pipeline as cli_pipeline
+
+    def fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the pipeline was fitted before the outputs were refused")
+
+    monkeypatch.setattr(cli_pipeline, "fit_pipeline", fit)
+
+
+def test_cli_pipeline_refuses_bad_outputs_before_the_fit(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # Checked before the fit (a long one, on real sweeps): --out naming the --runs file would have overwritten it,
     # a folder or a missing folder failed only after the fit.
+    _no_fit(monkeypatch)
     runs = tmp_path / "sweep.csv"
     world(n_mix=6).frame.to_csv(runs, index=False)
     before = runs.read_bytes()
@@ -409,3 +421,47 @@ def test_cli_report_of_a_saved_pipeline(tmp_path, capsys, monkeypatch) -> None: 
         code, out, err = _cli(capsys, *base, *extra)
         assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_cli_pipeline_refuses_symlinked_outputs_and_the_default_file_before_the_fit(  # type: ignore[no-untyped-def]
+        tmp_path, capsys, monkeypatch) -> None:
+    # The write refuses a symlink (api._check_out_path), but only after the fit: check_outputs let a symlink (to a
+    # file, or dangling) through; --save replaced the link. --default's mixture file is an input --out overwrote.
+    _no_fit(monkeypatch)
+    runs = tmp_path / "sweep.csv"
+    world(n_mix=6).frame.to_csv(runs, index=False)
+    (tmp_path / "real.html").write_text("keep", encoding="utf-8")
+    (tmp_path / "link.html").symlink_to(tmp_path / "real.html")
+    (tmp_path / "dangling.csv").symlink_to(tmp_path / "nowhere.csv")
+    mix = tmp_path / "mix.json"
+    mix.write_text(json.dumps({"web": 0.4, "code": 0.3, "math": 0.3}), encoding="utf-8")
+    base = ["pipeline", "--runs", str(runs), "--target-params", "1e9", "--target-steps", "1e5"]
+    for extra, says in ((["--report", str(tmp_path / "link.html")], "symlink"),
+                        (["--out", str(tmp_path / "dangling.csv")], "symlink"),
+                        (["--save", str(tmp_path / "link.html")], "symlink"),
+                        (["--optimize", "--default", str(mix), "--out", str(mix)], "that is the input")):
+        code, out, err = _cli(capsys, *base, *extra)
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+    assert (tmp_path / "real.html").read_text(encoding="utf-8") == "keep" and (tmp_path / "link.html").is_symlink()
+    assert json.loads(mix.read_text(encoding="utf-8")) == {"web": 0.4, "code": 0.3, "math": 0.3}
+
+
+def test_cli_check_warns_of_a_new_mixture_outside_the_fitted_range(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # The check predicts the table's other mixtures at the target; one outside the fitted range warned in Python's
+    # two-line format ('.../result.py:244: WeightRangeWarning: ...' and the source line, twice), outside
+    # show_warnings, unlike every other warning of the command.
+    table, _ = _held_out_world()
+    w = np.array([0.96, 0.02, 0.02])
+    y = truth(w, 1.6e8, 3000)[0]
+    row = {"run": "new", "params": 1.6e8, "step": 3000, **{f"w:{d}": w[j] for j, d in enumerate(DOMAINS)},
+           **{f"loss:{d}": y[j] for j, d in enumerate(DOMAINS)}}
+    runs = tmp_path / "sweep.csv"
+    pd.concat([table.frame, pd.DataFrame([row])], ignore_index=True).to_csv(runs, index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1.6e8", "--target-steps",
+                              "3000", "--fit-up-to", "8e7")
+    assert code == 0, err
+    assert "(1 not among the fitted mixtures" in out
+    assert re.search(r"warning: law '[\w+-]+': mixture weights outside the fitted range for domain 'web' \(0\.96", err)
+    assert not [c for c in caught if issubclass(c.category, MixlawWarning)]  # none escaped show_warnings

@@ -291,10 +291,10 @@ def merge_eval_warnings(msgs: list[str], limit: int = 6) -> list[str]:
 # ---------------------------------------------------------------------- option parsers
 def check_outputs(inputs: Iterable[str | os.PathLike[str] | None], **outputs: str | os.PathLike[str] | None) -> None:
     """Before a long fit, refuse in one line an output path (``--flag=path``) that cannot be written or that would
-    overwrite an input: an existing folder (or other non-regular file), a missing parent folder, one of ``inputs``,
-    or the same path given twice. The write itself checks again (atomically, regular files only); this only saves
-    the fit that a bad path would waste (found by review: ``pipeline --out <folder>`` failed after the fit, and
-    ``--out`` could name the ``--runs`` file)."""
+    overwrite an input: an existing folder (or other non-regular file), a symlink, a missing parent folder, one of
+    ``inputs``, or the same path given twice. The write itself checks again (atomically, regular files only); this
+    only saves the fit that a bad path would waste (found by review: ``pipeline --out <folder>`` failed after the
+    fit, and ``--out`` could name the ``--runs`` file; a symlink, refused by the write, passed here)."""
     seen: dict[str, str] = {}
     given = {os.path.realpath(p): str(p) for p in inputs if p is not None}
     for flag, path in outputs.items():
@@ -304,6 +304,8 @@ def check_outputs(inputs: Iterable[str | os.PathLike[str] | None], **outputs: st
         if "\x00" in str(path):
             raise InputError(f"{name}: a path cannot contain a NUL character; got {str(path)!r}")
         p = Path(path)
+        if p.is_symlink():  # as the write refuses it (api._check_out_path), after the fit
+            raise InputError(f"{name} {p}: it is a symlink, not a regular file; choose another path")
         if p.exists() and not p.is_file():
             raise InputError(f"{name} {p}: it exists and is not a regular file (a folder?); choose another path")
         if not p.parent.is_dir():

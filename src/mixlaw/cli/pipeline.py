@@ -146,7 +146,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                          f"mixture only: add --optimize")
     if within_range and extrapolate:
         raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
-    check_outputs([runs], save=save, out=out_path, report=report)
+    # --default may name a mixture file: an input too (read before --out and --report are written).
+    check_outputs([runs, default if default not in ("mean", "uniform") and Path(default).is_file() else None],
+                  save=save, out=out_path, report=report)
     with show_warnings(), progress(f"{route} pipeline"):
         table = load_table(runs, weight_tol, eval_group)
         sizes = parse_counts(fit_sizes, "--fit-sizes")
@@ -204,9 +206,11 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     # the target scale check its predictions (the line below, the report's crosses).
     fitted = sorted(set(map(float, keep_fit_sizes(merge_near_sizes(table)[0], sizes, fit_up_to, need=1)[0]
                             .model_params)))
-    # The table's rows at the target read once, for the check line and the page (each new mixture predicted once).
-    held = None if target_was_fitted(result, fitted) else target_rows(result, table)
-    check = check_of(result, held)
+    # The table's rows at the target read once, for the check line and the page (each new mixture predicted once);
+    # inside show_warnings: a new mixture at the target outside the fitted range warns as the fit does.
+    with show_warnings():
+        held = None if target_was_fitted(result, fitted) else target_rows(result, table)
+        check = check_of(result, held)
     if report is not None:
         with show_warnings(), progress("pipeline report"):
             page = build_pipeline_report(result, table, fitted_sizes=fitted, optimum=opt,
