@@ -32,7 +32,7 @@ from .pipeline.check import (
     target_rows,
     target_was_fitted,
 )
-from .pipeline.result import mixture_label
+from .pipeline.result import merge_near_sizes, mixture_label
 from .report import _label, _svg
 
 #: Mixtures drawn in the curve figure (spread over the predicted target losses): more panels are unreadable.
@@ -284,6 +284,9 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
     if k < 0:
         raise InputError(f"eval set {eval_set!r} is not one the pipeline predicts; it predicts {result.targets}")
     table = _matching_table(result, table, result.targets[k], "step" if result.time_axis == "step" else "tokens")
+    # Sizes within 1 % of each other are one size, as the fit reads them (found by review: a fitted size's rows
+    # written 4.001e7 where most read 4e7 were drawn as a second size, 'not fitted').
+    table = merge_near_sizes(table)[0]
     if result.steps_only:  # one size was fitted, whatever else the table holds
         fitted = [float(result.target_params)]
     else:
