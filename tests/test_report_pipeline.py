@@ -485,3 +485,27 @@ def test_check_and_page_read_a_size_written_two_ways_as_one() -> None:
     assert check is not None and (check.n_mixtures, check.n_losses) == (8, 24)
     assert np.isfinite(measured_at_target(res, odd)).all()
     assert "N=4e+07 (not fitted)" not in page and "N=4e+07" in page and "N=1.6e+08 (not fitted)" in page
+
+
+def test_check_reads_one_new_mixture_written_two_ways_as_one() -> None:
+    # Two seeds of one mixture the fit never saw, at the target, their shares 5e-6 apart (rounded differently): the
+    # check grouped new mixtures by shares rounded to 9 decimals and counted two (the fit's tolerance makes them one).
+    table, _ = _held_out_world()
+    frame = table.frame
+    w = np.array([0.6, 0.3, 0.1])
+    rows = []
+    for seed, shift in enumerate((0.0, 5e-6)):
+        v = w + np.array([shift, -shift, 0.0])
+        rows.append({"run": f"new-{seed}", "params": 1.6e8, "step": 3000, **{f"w:{d}": v[j] for j, d in
+                                                                            enumerate(DOMAINS)},
+                     **{f"loss:{d}": truth(w, 1.6e8, 3000)[0][j] * (1 + 1e-3 * seed) for j, d in enumerate(DOMAINS)}})
+    table = RunTable(pd.concat([frame, pd.DataFrame(rows)], ignore_index=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(table.subset(table.model_params < 1e8), target_params=1.6e8, target_steps=3000)
+        held = target_rows(res, table)
+        check = check_at_target(res, table, SIZES)
+    assert check is not None and (check.n_mixtures, check.n_new, check.n_losses) == (9, 1, 27)
+    assert held is not None and (held.own < 0).sum() == 1
+    new = held.measured[held.own < 0][0]
+    assert_allclose(new, truth(w, 1.6e8, 3000)[0] * (1 + 0.5e-3), rtol=1e-12)  # the two seeds' mean

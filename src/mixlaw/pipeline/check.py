@@ -72,9 +72,18 @@ def target_rows(result: PipelineResult, table: RunTable) -> TargetRows | None:
     if not at.size:
         return None
     own_row = _own_index(result, table.weights[at])
-    # One entry per pipeline mixture, and per distinct new mixture (rounded as the fit groups them).
-    keys = [("own", int(j)) if j >= 0 else ("new", tuple(np.round(w, 9))) for j, w in zip(own_row, table.weights[at],
-                                                                                          strict=True)]
+    # One entry per pipeline mixture, and per distinct new mixture: rows within the tolerance the fit merges mixtures
+    # by are one (found by review: rounded to 9 decimals, one new mixture's two seeds 5e-6 apart were two mixtures).
+    keys: list[tuple[str, Any]] = []
+    firsts: list[np.ndarray] = []  # each new mixture's first row
+    for j, w in zip(own_row, table.weights[at], strict=True):
+        if j >= 0:
+            keys.append(("own", int(j)))
+            continue
+        hit = np.flatnonzero(same_mixture(np.array(firsts), w)) if firsts else np.array([], dtype=int)
+        if not hit.size:
+            firsts.append(w)
+        keys.append(("new", int(hit[0]) if hit.size else len(firsts) - 1))
     groups: dict[Any, list[int]] = {}
     for r, key in zip(at, keys, strict=True):
         groups.setdefault(key, []).append(int(r))
