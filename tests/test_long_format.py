@@ -7,6 +7,7 @@ which renames columns and cannot turn rows into them."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -116,3 +117,19 @@ def test_a_long_table_with_its_own_key_names_is_named(tmp_path, eval_col):
     assert recipe is not None, msg
     back = eval(recipe.group(1), {"df": pd.read_csv(p)})  # noqa: S307 (the message's own code)
     assert len(back) == 36 and {"loss:c4", "loss:github", "loss:arxiv"} <= set(back.columns)
+
+
+@pytest.mark.parametrize("importer", [read_runs, lambda p: read_runs_mapped(p, None)])
+def test_a_jsonl_log_with_list_cells_gets_the_error_not_a_traceback(tmp_path, importer):
+    # A JSONL log whose records carry a list ("tags": ["sweep", "v2"]; newuser4): the long-table hint counted and
+    # keyed rows by every column, and pandas raised "TypeError: unhashable type: 'list'" from `mixlaw fit --runs`
+    # and `mixlaw runs import`, a traceback in place of the table's error. A long log is still named as long.
+    rows = _long(_wide()).assign(tags=[["sweep", "v2"]] * 12).to_dict("records")
+    p = tmp_path / "log.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=r"The table is long: .*column 'task' naming the set \(web, code\)"):
+        importer(p)
+    flat = [{"name": f"r{i}", "mix_a": i / 5, "mix_b": 1 - i / 5, "loss": 3 - i / 10, "tags": ["x"]} for i in range(6)]
+    p.write_text("".join(json.dumps(r) + "\n" for r in flat))
+    with pytest.raises(DataError, match=r"weight column"):
+        importer(p)

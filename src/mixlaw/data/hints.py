@@ -119,7 +119,10 @@ def long_format_hint(df: pd.DataFrame, cols: list[str], key: list[str] | None = 
     columns with few values (a model size, a step: at most one value per eval set's share of the rows); the rest
     of the numbers are the losses. Keyed on the names run/params/step/tokens alone, a table with its own names
     (``mixture, model, step, eval, loss``) got no hint, and a --columns map for a W&B export that fits nothing."""
-    key = [c for c in ("run", "params", "step", "tokens") if c in cols] if key is None else key
+    # A JSONL log's list cells ("tags": ["a", "b"]; a .json file's nested dicts) cannot key or count rows: pandas'
+    # nunique and duplicated raised "unhashable type: 'list'", a traceback in place of the table's error.
+    cols = [c for c in cols if not df[c].map(lambda v: isinstance(v, (list, dict, set))).any()]
+    key = [c for c in (("run", "params", "step", "tokens") if key is None else key) if c in cols]
     numeric = {c for c in cols if pd.to_numeric(df[c], errors="coerce").notna().all()}
     found = []
     for c in cols:
