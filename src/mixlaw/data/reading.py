@@ -103,7 +103,8 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             df = pd.read_json(path, dtype={c: str for c in text})
             lines = np.arange(len(df)) + 1
         else:
-            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .parquet or .jsonl")
+            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .parquet or .jsonl"
+                             f"{_other_mixlaw_file(path)}")
     except InputError:
         raise
     except UnicodeDecodeError as err:
@@ -113,14 +114,39 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
                         "e.g. a letter of a legacy code page); save it as UTF-8 (in Excel: 'CSV UTF-8')",
                         path=str(path)) from err
     except (ValueError, OSError, pd.errors.ParserError) as err:
-        raise DataError(f"cannot parse the file: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
-                        path=str(path)) from err
+        raise DataError(f"cannot parse the file: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+                        f"{_other_mixlaw_file(path)}", path=str(path)) from err
     except Exception as err:  # pyarrow raises its own hierarchy for corrupt parquet
         raise DataError(f"cannot read the file: {type(err).__name__}: {str(err).splitlines()[0]}",
                         path=str(path)) from err
     for c in text & {str(c) for c in df.columns}:
         df[c] = df[c].map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v) else str(v))
     return df, lines
+
+
+def _other_mixlaw_file(path: Path) -> str:
+    """The end of the error for a file of mixlaw's own that is not a run table (a run store, a saved law), or ''.
+
+    Given as --runs, a saved law said "cannot parse the file: All arrays must be of the same length" and a run
+    store "unknown table format '.db'", leaving the user to find the command that reads each."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return ""
+    if head.startswith(b"SQLite format 3\x00"):
+        return (f" (it is an SQLite file, as a run store is: export its run table first, mixlaw runs export {path} "
+                "runs.parquet)")
+    if head.lstrip().startswith(b"{"):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            return ""
+        if isinstance(doc, dict) and {"law", "params", "domains"} <= doc.keys():
+            return " (it is a saved law, from mixlaw fit --out: give it to mixlaw predict --law, not as a run table)"
+        if isinstance(doc, dict) and str(doc.get("format", "")).endswith("pipeline"):
+            return " (it is a saved pipeline: give it to mixlaw predict --pipeline, not as a run table)"
+    return ""
 
 
 def _check_unique_columns(names: list[str], path: Path) -> None:

@@ -1,0 +1,45 @@
+"""mixlaw's own files given where a run table goes (``--runs``) say what they are and which command reads them.
+
+Found by a new user (newuser4): ``fit --runs law.json`` (a saved law) said "cannot parse the file: All arrays must
+be of the same length", and ``fit --runs runs.db`` (the sweep's run store) "unknown table format '.db'"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from cli_runner import run_cli
+
+from mixlaw.store.runstore import RunStore
+
+
+def _runs(tmp_path):
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), size=8)
+    p = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(8)], "w:web": W[:, 0], "w:code": W[:, 1],
+                  "loss:web": 3.0 - 0.5 * W[:, 0]}).to_csv(p, index=False)
+    return p
+
+
+def test_a_saved_law_as_runs_is_named(tmp_path, capsys):
+    law = tmp_path / "law.json"
+    code, _, err = run_cli(capsys, "fit", "--runs", str(_runs(tmp_path)), "--law", "linear", "--out", str(law))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "fit", "--runs", str(law), "--law", "linear")
+    assert code == 2 and "it is a saved law, from mixlaw fit --out: give it to mixlaw predict --law" in err, err
+    assert "Traceback" not in err
+
+
+def test_a_run_store_as_runs_is_named(tmp_path, capsys):
+    db = tmp_path / "runs.db"
+    with RunStore(db):
+        pass
+    code, _, err = run_cli(capsys, "fit", "--runs", str(db), "--law", "linear")
+    assert code == 2 and f"export its run table first, mixlaw runs export {db} runs.parquet" in err, err
+
+
+def test_an_ordinary_bad_json_keeps_its_error(tmp_path, capsys):
+    p = tmp_path / "other.json"
+    p.write_text('{"a": [1, 2], "b": [1]}')
+    code, _, err = run_cli(capsys, "fit", "--runs", str(p), "--law", "linear")
+    assert code == 2 and "cannot parse the file" in err and "saved law" not in err and "SQLite" not in err, err
