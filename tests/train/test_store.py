@@ -149,3 +149,31 @@ def test_run_labels_stay_unique_when_names_read_as_other_runs_ids() -> None:
         assert len(set(labels.values())) == len(names), labels
     assert run_labels({a: b, b: None, c: a}) == {a: a, b: b, c: c}
     assert run_labels({a: "web", b: None}) == {a: "web", b: b}
+
+
+def test_a_domain_no_run_trains_on_is_an_eval_set_only(tmp_path: Path, capsys) -> None:
+    # A design over 3 of the corpus's 6 domains (newuser4): the export gave every corpus domain a w: column, 0 in
+    # every row, and `fit --at-params largest --final-step --law ye-exp` refused the sweep's 6 final losses ("6
+    # observations are too few to fit 7 parameters": 3 of them for domains no run trains on). Judged over the
+    # whole store: an unfinished run that trains on a domain keeps its column in an export without it.
+    from cli_runner import run_cli
+
+    domains = ["code", "prose", "math", "legal"]
+    mixes = [(0.2, 0.8, 0.0), (0.5, 0.3, 0.2), (0.7, 0.0, 0.3), (0.1, 0.1, 0.8), (0.4, 0.4, 0.2), (0.9, 0.05, 0.05)]
+    with RunStore(tmp_path / "runs.db") as db:
+        for i, (c, p, m) in enumerate(mixes):
+            rid = f"r{i}"
+            db.begin_run(rid, {"mixture": {"code": c, "prose": p, "math": m, "legal": 0.0}}, domains, 1234)
+            db.record_checkpoint(rid, 10, 1000, {d: 3.0 + 0.3 * (1 - c) ** 2 + 0.1 * (1 - m) for d in domains}, 4.0)
+            db.finish_run(rid, 1.5)
+    table = export_run_table(tmp_path / "runs.db")
+    assert [c for c in table.columns if c.startswith("w:")] == ["w:code", "w:prose", "w:math"]
+    assert {"loss:legal", "loss:code"} <= set(table.columns) and table.attrs["untrained_domains"] == ["legal"]
+    out = tmp_path / "runs.csv"
+    code, _, err = run_cli(capsys, "runs", "export", str(tmp_path / "runs.db"), str(out))
+    assert code == 0 and "no run trains on legal: left out of the mixtures (w:), kept as eval sets (loss:)" in err
+    code, _, err = run_cli(capsys, "fit", "--runs", str(out), "--law", "ye-exp", "--target", "code")
+    assert code == 0, err
+    with RunStore(tmp_path / "runs.db") as db:
+        db.begin_run("r9", {"mixture": {"code": 0.5, "prose": 0.0, "math": 0.0, "legal": 0.5}}, domains, 1234)
+    assert "w:legal" in export_run_table(tmp_path / "runs.db").columns

@@ -386,8 +386,21 @@ class RunStore:
         # Runs of different corpora may not share domains: a missing weight is 0, a missing loss stays NaN.
         wcols = [c for c in table.columns if c.startswith("w:")]
         table[wcols] = table[wcols].fillna(0.0)
+        # A corpus domain no run of the store trains on (a design over 3 of the corpus's 6 domains) is an eval set
+        # only: its w: column, 0 in every row, gave each law a parameter no run can estimate, and ye-exp refused
+        # the sweep's 6 final losses of 3 domains ("6 observations are too few to fit 7 parameters"). Judged over
+        # the whole store, so that the columns do not depend on which runs an export includes.
+        used = {d for (config,) in self._read("SELECT config FROM runs")
+                for d, w in json.loads(config).get("mixture", {}).items() if float(w) > 0}
+        unused = [c for c in wcols if c[2:] not in used]
+        if len(wcols) - len(unused) >= 2:
+            wcols = [c for c in wcols if c not in unused]
+        else:
+            unused = []
         lcols = [c for c in table.columns if c.startswith("loss:")]
-        return table[["run", *wcols, *lcols, "params", "step", "tokens"]]
+        table = table[["run", *wcols, *lcols, "params", "step", "tokens"]]
+        table.attrs["untrained_domains"] = [c[2:] for c in unused]
+        return table
 
 
 class Heartbeat:

@@ -247,12 +247,16 @@ def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw 
     """Export a run store as the run table (run, w:*, loss:*, params, step, tokens). A run's `run` is its design
     row's name (with -<size> when the sweep had several sizes), else its id."""
     table = export_run_table(db, include_unfinished=include_unfinished, ids=ids)
+    untrained = list(table.attrs.get("untrained_domains", []))
     write_table(table, out)
     n_runs = int(table["run"].nunique()) if len(table) else 0
     if as_json:
-        _emit_json({"out": str(out), "rows": len(table), "runs": n_runs})
+        _emit_json({"out": str(out), "rows": len(table), "runs": n_runs, "untrained_domains": untrained})
     else:
-        _console(stderr=True).print(f"wrote {len(table)} rows ({n_runs} runs) to {out}", highlight=False, markup=False)
+        note = (f"; no run trains on {', '.join(untrained)}: left out of the mixtures (w:), kept as eval sets (loss:)"
+                if untrained else "")
+        _console(stderr=True).print(f"wrote {len(table)} rows ({n_runs} runs) to {out}{note}", highlight=False,
+                                    markup=False)
 
 
 def register(app: typer.Typer) -> typer.Typer:
