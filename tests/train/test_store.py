@@ -177,3 +177,18 @@ def test_a_domain_no_run_trains_on_is_an_eval_set_only(tmp_path: Path, capsys) -
     with RunStore(tmp_path / "runs.db") as db:
         db.begin_run("r9", {"mixture": {"code": 0.5, "prose": 0.0, "math": 0.0, "legal": 0.5}}, domains, 1234)
     assert "w:legal" in export_run_table(tmp_path / "runs.db").columns
+
+
+def test_the_export_of_an_interrupted_store_says_what_it_left_out(tmp_path: Path, capsys) -> None:
+    # An interrupted sweep's store (newuser4): 'runs export' said "wrote 2 rows (1 runs)" and nothing of the run
+    # it had left out; the summary now counts it (and --all exports it).
+    from cli_runner import run_cli
+
+    _fill(tmp_path / "runs.db", finish=False)
+    out = str(tmp_path / "runs.csv")
+    code, _, err = run_cli(capsys, "runs", "export", str(tmp_path / "runs.db"), out)
+    assert code == 0 and "left out 1 unfinished run (an interrupted or ongoing sweep" in err, err
+    code, _, err = run_cli(capsys, "runs", "export", str(tmp_path / "runs.db"), out, "--all")
+    assert code == 0 and "unfinished" not in err, err
+    code, doc, _ = run_cli(capsys, "runs", "export", str(tmp_path / "runs.db"), out, "--json")
+    assert '"unfinished_left_out": 1' in doc

@@ -248,13 +248,22 @@ def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw 
     row's name (with -<size> when the sweep had several sizes), else its id."""
     table = export_run_table(db, include_unfinished=include_unfinished, ids=ids)
     untrained = list(table.attrs.get("untrained_domains", []))
+    with RunStore(db, readonly=True) as store:
+        left = store.left_out(include_unfinished=include_unfinished)
     write_table(table, out)
     n_runs = int(table["run"].nunique()) if len(table) else 0
     if as_json:
-        _emit_json({"out": str(out), "rows": len(table), "runs": n_runs, "untrained_domains": untrained})
+        _emit_json({"out": str(out), "rows": len(table), "runs": n_runs, "untrained_domains": untrained,
+                    "unfinished_left_out": left.get("running", 0), "diverged_left_out": left.get("diverged", 0)})
     else:
         note = (f"; no run trains on {', '.join(untrained)}: left out of the mixtures (w:), kept as eval sets (loss:)"
                 if untrained else "")
+        if left.get("running"):
+            n = left["running"]
+            note += (f"; left out {n} unfinished run{'s' if n > 1 else ''} (an interrupted or ongoing sweep: run it "
+                     f"again to finish {'them' if n > 1 else 'it'}, or --all for the checkpoints so far)")
+        if left.get("diverged"):
+            note += f"; left out {left['diverged']} diverged run{'s' if left['diverged'] > 1 else ''}"
         _console(stderr=True).print(f"wrote {len(table)} rows ({n_runs} runs) to {out}{note}", highlight=False,
                                     markup=False)
 
