@@ -100,6 +100,8 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
                 # as they were, 'mixture' was one column of dicts and no pattern matched.
                 df = pd.json_normalize(df.to_dict("records"), sep="/")
         elif suffix == ".json":
+            if own := _other_mixlaw_file(path):  # a saved pipeline parses as a frame of its 5 fields
+                raise DataError(f"not a run table{own}", path=str(path))
             df = pd.read_json(path, dtype={c: str for c in text})
             lines = np.arange(len(df)) + 1
         else:
@@ -143,9 +145,9 @@ def _other_mixlaw_file(path: Path) -> str:
         except (ValueError, OSError):
             return ""
         if isinstance(doc, dict) and {"law", "params", "domains"} <= doc.keys():
-            return " (it is a saved law, from mixlaw fit --out: give it to mixlaw predict --law, not as a run table)"
+            return " (it is a saved law, from mixlaw fit --out: give it to mixlaw predict --law)"
         if isinstance(doc, dict) and str(doc.get("format", "")).endswith("pipeline"):
-            return " (it is a saved pipeline: give it to mixlaw predict --pipeline, not as a run table)"
+            return " (it is a saved pipeline, from mixlaw pipeline --save: give it to mixlaw predict --pipeline)"
     return ""
 
 

@@ -29,6 +29,8 @@ def _check_saved_layout(d: Any) -> None:
     """The layout every saved law shares: version, law key, names, ranges and parameter records."""
     if not isinstance(d, Mapping):
         raise InputError(f"expected a JSON object (a law saved by 'mixlaw fit --out'), got {type(d).__name__}")
+    if d.get("format") == "mixlaw-pipeline":  # its own format field; a law has none
+        raise InputError("it is a saved pipeline (mixlaw pipeline --save), not a law: pass it as --pipeline")
     version = d.get("schema_version", 1)
     if version != LAW_SCHEMA_VERSION or isinstance(version, bool):
         raise InputError(f"schema_version {version!r}: this mixlaw reads saved laws of version {LAW_SCHEMA_VERSION}")

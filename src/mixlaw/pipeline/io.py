@@ -110,7 +110,9 @@ def _law_from_delta(delta: Any, base: dict[str, Any], where: str) -> dict[str, A
 def pipeline_from_dict(doc: Any) -> PipelineResult:
     """Rebuild a :class:`PipelineResult` from :func:`pipeline_to_dict`, checking every field."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise InputError(f'not a saved mixlaw pipeline (expected "format": "{FORMAT}")')
+        law = isinstance(doc, dict) and {"law", "params", "domains"} <= doc.keys()
+        raise InputError(f'not a saved mixlaw pipeline (expected "format": "{FORMAT}")' +
+                         ("; it is a saved law (mixlaw fit --out): pass it as --law" if law else ""))
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise InputError(f"schema_version {doc.get('schema_version')!r} is not supported (this mixlaw reads "
                          f"{SCHEMA_VERSION}); refit and save with 'mixlaw pipeline --save'")
