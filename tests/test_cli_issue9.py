@@ -66,6 +66,26 @@ def test_cli_pipeline_out_writes_the_predictions_table(tmp_path, capsys) -> None
     assert code == 2 and "not a regular file" in err and len(err.strip().splitlines()) <= 2
 
 
+def test_pipeline_text_shows_the_weights_once_and_points_to_out_past_its_rows(tmp_path, capsys,
+                                                                             monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The printed table repeated each mixture's weights as a label before its w: columns (on 200 mixtures of 10
+    # domains, lines of 300 characters, every mixture printed); now the w: columns alone, and past
+    # SHOWN_MIXTURES rows a line naming --out.
+    import mixlaw.pipeline.result as result_mod
+
+    runs = tmp_path / "sweep.csv"
+    world(n_mix=8).frame.to_csv(runs, index=False)
+    monkeypatch.setattr(result_mod, "SHOWN_MIXTURES", 5)
+    code, printed, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1e9", "--target-steps",
+                              "1e5", "--route", "nested", "--law", "ye-exp")
+    assert code == 0, err
+    table = printed[printed.index("w:web"):]
+    assert "web=" not in table  # no label column
+    rows = [ln for ln in table.splitlines()[1:] if ln.strip() and ln.split()[0].replace(".", "").isdigit()]
+    assert len(rows) == 5, table
+    assert "... and 3 more mixture(s): --out FILE (.csv/.parquet) writes every one" in table
+
+
 def test_law_option_reaches_the_law_typed_and_unknown_keys_fail(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "runs.csv"
     mix_table(40).frame.to_csv(path, index=False)

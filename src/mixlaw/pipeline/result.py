@@ -315,7 +315,13 @@ class PipelineResult:
         if self.intervals is not None:
             lines.append(f"  (lo/hi: {self.intervals.level:.0%} prediction interval; {self.intervals.method})")
         if predictions_to is None:
-            lines.append(frame_text(self.frame(), index=False, float_format=lambda v: f"{v:.4f}"))
+            # Without the mixture label: the w: columns beside it say the same (a 10-domain label is 100 characters
+            # and made each line 300). A long table shows its first rows and says how to get all of them.
+            shown = self.frame().drop(columns="mixture")
+            lines.append(frame_text(shown.head(SHOWN_MIXTURES), index=False, float_format=lambda v: f"{v:.4f}"))
+            if len(shown) > SHOWN_MIXTURES:
+                lines.append(f"  ... and {len(shown) - SHOWN_MIXTURES} more mixture(s): --out FILE (.csv/.parquet) "
+                             "writes every one, --json lists them")
         else:
             lines.append(f"  {len(self.mixtures)} mixture(s) x {len(self.targets)} eval set(s) written to "
                          f"{predictions_to}")
@@ -332,6 +338,10 @@ def _positive(value: Any, name: str) -> float:
     if not (np.isfinite(v) and v > 0):
         raise InputError(f"{name} must be a positive number; got {value!r}")
     return v
+
+
+#: Mixtures the text report prints before it points to ``--out`` for the rest.
+SHOWN_MIXTURES = 40
 
 
 def mixture_label(weights: Any, domains: list[str]) -> str:
