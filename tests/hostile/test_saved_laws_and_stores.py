@@ -90,6 +90,19 @@ def test_saved_lightgbm_with_a_bad_model_string_is_refused(tmp_path: Path) -> No
         api.load_law(tmp_path / "law.json")
 
 
+@pytest.mark.parametrize(("law", "where", "key"), [("loglinear-sat", "state", "row_shares"), ("ye-exp", None, "y_1d")])
+def test_a_saved_flag_must_be_a_json_boolean(law: str, where: str | None, key: str, tmp_path: Path) -> None:
+    # bool("false") is True: a hand-edited "row_shares": "false" was read as True (review13).
+    doc = _saved_law(tmp_path, law)
+    (doc[where] if where else doc)[key] = "false"
+    (tmp_path / "law.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=f"saved state field '{key}' must be true or false; got 'false'"):
+        api.load_law(tmp_path / "law.json")
+    (doc[where] if where else doc)[key] = False
+    (tmp_path / "law.json").write_text(json.dumps(doc))
+    api.load_law(tmp_path / "law.json")
+
+
 def test_a_valid_saved_law_still_round_trips(tmp_path: Path) -> None:
     doc = _saved_law(tmp_path, "ye-exp")
     (tmp_path / "law.json").write_text(json.dumps(doc))

@@ -50,7 +50,7 @@ from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport
 from ..metrics import aic_bic
 from .registry import _REGISTRY, available_laws, get_law, register
-from .saved import LAW_SCHEMA_VERSION, law_from_dict
+from .saved import LAW_SCHEMA_VERSION, law_from_dict, state_bool
 from .scale_inputs import scale_blind_message
 
 #: A prediction more than this factor above the largest fitted loss (or below the smallest over it) of its eval
@@ -731,4 +731,4 @@ def _frame_as_table(X: Any, *, for_fit: bool) -> tuple[Any, list[str] | None, di
     return RunTable(df), None, {}
 
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
-           "warm_clone", "LAW_SCHEMA_VERSION", "_REGISTRY"]
+           "warm_clone", "LAW_SCHEMA_VERSION", "_REGISTRY", "state_bool"]

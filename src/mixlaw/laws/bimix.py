@@ -30,7 +30,7 @@ from ._aggregate import (
     shifted_power_batch,
     shifted_power_log_w,
 )
-from .base import FitContext, PerTargetLaw, register
+from .base import FitContext, PerTargetLaw, register, state_bool
 
 #: Exponent range for alpha_i and beta_i: BiMix reports values well inside (0, 1); 5 leaves room.
 EXPONENT_BOUND = 5.0
@@ -291,7 +291,7 @@ class BiMix(ExponentPoolingMixin, PerTargetLaw):
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
-        self._s_varies, self._log_s0 = bool(state["s_varies"]), float(state["log_s0"])
+        self._s_varies, self._log_s0 = state_bool(state, "s_varies"), float(state["log_s0"])
 
 
 __all__ = ["BiMix"]

@@ -27,7 +27,7 @@ from .._validation import Integral, Interval, Real
 from ..errors import ConvergenceWarning, DataWarning, InputError, TooFewObservationsError
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models, random_start
 from ._capacity import allocation_jacobian_factors, solve_allocation
-from .base import FitContext, MixingLaw, register
+from .base import FitContext, MixingLaw, register, state_bool
 from .bimix import CONSTANT_SHARE_NOTE
 
 #: Bounds of the shared parameters. log c in [-8, 8] and b in [0.01, 2] cover every fit seen on RegMix with
@@ -650,7 +650,7 @@ class _CapacityLaw(MixingLaw):
         return {"n_varying": self._n_varying}
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self._n_varying = bool(state.get("n_varying", False))
+        self._n_varying = state_bool(state, "n_varying")
 
 
 @register("dz-eq1")

@@ -39,7 +39,7 @@ from ..data import ROUNDING_TOL
 from ..errors import ConvergenceWarning, DataWarning, InputError
 from ..fit import Param, Params
 from . import _huber
-from .base import FitContext, MixingLaw, register
+from .base import FitContext, MixingLaw, register, state_bool
 
 #: Penalty strengths averaged by default (scikit-learn's ``HuberRegressor`` units: ``alpha * |beta|^2`` against
 #: the summed Huber loss of the runs, on standardised features). Averaging the fits instead of choosing one
@@ -277,12 +277,12 @@ class LogLinearSat(MixingLaw):
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.groups_ = {str(g): [str(d) for d in ms] for g, ms in dict(state.get("groups", {})).items()}
-        self._row_shares = bool(state.get("row_shares", False))
+        self._row_shares = state_bool(state, "row_shares")
         unknown = sorted({d for ms in self.groups_.values() for d in ms} - set(self.domains_))
         if unknown:
             raise InputError(f"groups name unknown domain(s) {unknown}")
         self.scale_ = {str(k): float(v) for k, v in dict(state.get("scale", {})).items()}
-        self.config_ = {str(t): {"eps": float(c["eps"]), "groups": bool(c["groups"])}
+        self.config_ = {str(t): {"eps": float(c["eps"]), "groups": state_bool(c, "groups")}
                         for t, c in dict(state["config"]).items()}
         # An eps <= 0 (or NaN) passes the loader's check at the centre of the fitted range but makes log(r + eps)
         # -inf or NaN wherever a domain's share is 0: such a file would predict a loss of 0 or NaN there.

@@ -80,6 +80,15 @@ def _check_saved_layout(d: Any) -> None:
         raise InputError("field 'state' must be an object")
 
 
+def state_bool(state: Any, key: str, default: bool = False) -> bool:
+    """``state[key]`` of a saved law's state, which must be a JSON boolean (``default`` when absent): the file is
+    untrusted, and ``bool("false")`` is True, so a hand-edited ``"row_shares": "false"`` read as True."""
+    v = state.get(key, default) if isinstance(state, dict) else default
+    if not isinstance(v, (bool, np.bool_)):
+        raise InputError(f"saved state field {key!r} must be true or false; got {v!r}")
+    return bool(v)
+
+
 def _number(x: Any, finite: bool = True) -> bool:
     if isinstance(x, str) and not finite:  # to_dict writes infinite bounds as "inf" / "-inf"
         return x in ("inf", "-inf", "Infinity", "-Infinity")
@@ -114,7 +123,7 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
         raise InputError(f"field 'options': {err}") from None
     law.domains_, law.targets_ = list(d["domains"]), list(d["targets"])
     law.n_features_in_ = len(law.domains_)
-    law._y_1d = bool(d.get("y_1d", False)) and len(law.targets_) == 1
+    law._y_1d = state_bool(d, "y_1d") and len(law.targets_) == 1
     law._w_range = (np.asarray(d["w_range"][0], dtype=np.float64), np.asarray(d["w_range"][1], dtype=np.float64))
     law._n_range = None if d.get("n_range") is None else tuple(float(v) for v in d["n_range"])
     law._d_range = None if d.get("d_range") is None else tuple(float(v) for v in d["d_range"])
