@@ -197,3 +197,25 @@ def test_optimum_notes_name_the_option_alone_or_the_command_that_takes_it():
             "pile_cc --trust-radius 0.42)") in text
     assert ("so it may not be real; the optimum's interval: mixlaw optimize --dataset regmix --law ye-exp --target "
             "pile_cc --bootstrap 50") in text
+
+
+def test_a_tie_in_spearman_goes_to_the_lower_rmse(tmp_path, capsys):
+    # newuser4: a held-out split of 2 runs (a sweep's last 2 mixtures) ranks every law at Spearman +-1, and the page
+    # took the first law listed among the tied (linear, RMSE 0.342) over one that errs less (loglinear, 0.333).
+    # Losses of the log-linear form: loglinear fits them exactly, linear does not; both rank the 2 runs right.
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=14)
+    y = np.exp(1.0 + W @ [0.0, -0.6, 0.4])
+    order = np.argsort(y[12:])
+    for name, idx in (("train", range(12)), ("test", [12 + i for i in order])):
+        rows = ["run,w:a,w:b,w:c,loss:a"] + [f"r{i},{W[i, 0]:.17g},{W[i, 1]:.17g},{W[i, 2]:.17g},{y[i]:.17g}"
+                                             for i in idx]
+        (tmp_path / f"{name}.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "r.html"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--runs", str(tmp_path / "train.csv"), "--test", f"held={tmp_path / 'test.csv'}",
+              "--laws", "linear,loglinear", "--target", "a", "--out", str(out)])
+    assert exc.value.code == 0
+    page = out.read_text()
+    assert "Optimal mixture (loglinear," in page, re.findall(r"Optimal mixture \(\w+", page)
+    assert "(Spearman 1.0000, tied with 1 other law: of those, the lowest RMSE" in page
