@@ -29,7 +29,7 @@ def test_a_saved_law_as_runs_is_named(tmp_path, capsys):
     assert code == 2 and "not a run table (it is a saved law, from mixlaw fit --out: give it to mixlaw predict " \
                          "--law)" in err, err
     code, _, err = run_cli(capsys, "predict", "--pipeline", str(law), "--mixtures", "web=0.5,code=0.5")
-    assert code == 2 and "it is a saved law (mixlaw fit --out): pass it as --law" in err, err
+    assert code == 2 and "it is a saved law (mixlaw fit --out), which mixlaw predict --law reads" in err, err
 
 
 def test_a_saved_pipeline_as_runs_or_law_is_named(tmp_path, capsys):

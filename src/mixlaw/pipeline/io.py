@@ -112,7 +112,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         law = isinstance(doc, dict) and {"law", "params", "domains"} <= doc.keys()
         raise InputError(f'not a saved mixlaw pipeline (expected "format": "{FORMAT}")' +
-                         ("; it is a saved law (mixlaw fit --out): pass it as --law" if law else ""))
+                         ("; it is a saved law (mixlaw fit --out), which mixlaw predict --law reads" if law else ""))
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise InputError(f"schema_version {doc.get('schema_version')!r} is not supported (this mixlaw reads "
                          f"{SCHEMA_VERSION}); refit and save with 'mixlaw pipeline --save'")
