@@ -538,3 +538,17 @@ def test_selection_climbs_out_of_subsets_that_miss_a_domain():
     sel = select_subset(W, y, 9, n_restarts=4, random_state=1)  # before: "no subset of 9 ... determines the law"
     assert np.isfinite(sel.score) and (W[sel.indices] > 0).any(axis=0).all()
     assert not np.isfinite(sel.random_scores).any()  # every start missed a domain
+
+
+def test_cli_design_levels_raise_the_candidates_the_error_names(capsys):
+    # newuser4: --n beyond the grid said "raise the number of levels", which no option of `mixlaw design` could.
+    code, _, err = _cli(capsys, "design", "--domains", "a,b,c", "--n", "150")
+    assert code == 2 and "91 distinct double-diminishing candidates for 3 domains with 5 levels (lower --n, or " \
+                         "raise --levels)" in err, err
+    code, out, err = _cli(capsys, "design", "--domains", "a,b,c", "--n", "150", "--levels", "7")
+    assert code == 0 and len(out.strip().splitlines()) == 151, err
+    grid = double_diminishing_candidates(["a", "b", "c"], n_levels=7)
+    W = np.array([[float(x) for x in line.split(",")[1:]] for line in out.strip().splitlines()[1:]])
+    assert all(np.abs(grid - w).sum(axis=1).min() < 1e-12 for w in W)
+    code, _, err = _cli(capsys, "design", "--domains", "a,b,c", "--method", "dirichlet", "--levels", "7")
+    assert code == 2 and "--levels applies to --method double-diminishing only" in err

@@ -50,6 +50,9 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
                                                           help="Target run tokens (1e11, 100B)."),
                max_epochs: float = typer.Option(4.0, "--max-epochs", help="Max repetitions of a domain."),
+               levels: int | None = typer.Option(None, "--levels", min=1,
+                                                 help="Double-diminishing: non-zero shares per domain, m, m/2, ..., "
+                                                      "m/2^(levels-1) (default 5; more levels, more candidates)."),
                law: str | None = typer.Option(None, "--law", help="Active: law key (default ye-exp)."),
                objective: str | None = typer.Option(None, "--objective",
                                                     help="Active: mean (default) | total | max | <eval> | "
@@ -83,7 +86,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
             if runs is None:
                 raise InputError("--method active needs --runs PILOTS (the runs so far, with their losses)")
             other = [k for k, v in {"--select": select, "--prior": prior, "--tokens-available": tokens_available,
-                                    "--target-tokens": target_tokens}.items() if v is not None]
+                                    "--target-tokens": target_tokens, "--levels": levels}.items() if v is not None]
             if other:
                 raise InputError(f"{', '.join(other)} do{'es' if len(other) == 1 else ''} not apply to --method active")
             table = one_scale_rows(load_table(runs, 0.01), at_params, final_step)
@@ -108,6 +111,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                 raise InputError("--target applies to --select and --method active (with --runs) only")
             if given:
                 raise InputError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to --method active only")
+            if levels is not None and (method != "double-diminishing" or select is not None or runs is not None):
+                raise InputError("--levels applies to --method double-diminishing only")
             if select is not None or runs is not None:
                 if select is None or runs is None:
                     raise InputError("--select K and --runs PILOTS go together (or use --runs with --method active)")
@@ -125,7 +130,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                 frame = design.make_design(doms, method=method, n=40 if n is None else n,
                                            prior=None if prior is None else parse_mixture(prior),
                                            tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
-                                           random_state=seed)
+                                           n_levels=5 if levels is None else levels, random_state=seed)
     if out_path is not None:
         api.write_frame_atomic(frame, out_path)
     if as_json:

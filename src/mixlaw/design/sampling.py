@@ -197,7 +197,7 @@ def double_diminishing(domains: Sequence[str], n: int, *, max_share: Mapping[str
         cands = double_diminishing_candidates(doms, max_share=m, n_levels=n_levels, include_zero=include_zero)
         if n > len(cands):
             raise InputError(f"n={n} is larger than the {len(cands)} distinct double-diminishing candidates for "
-                             f"{len(doms)} domains with {n_levels} levels (lower --n or raise the number of levels)")
+                             f"{len(doms)} domains with {n_levels} levels (lower --n, or raise --levels)")
         W = cands[np.sort(rng.choice(len(cands), size=n, replace=False))]
     else:
         W = _sample_grid(levels, m, n, rng)
