@@ -29,3 +29,23 @@ def _frame(scale: np.ndarray) -> pd.DataFrame:
 def test_the_error_names_the_unit(scale: np.ndarray, hint: str) -> None:
     with pytest.raises(DataError, match=hint):
         RunTable(_frame(scale))
+
+
+def test_bounds_take_percentages_as_mixtures_and_fixed_weights_do(tmp_path, capsys) -> None:
+    # newuser4: `--mixtures code=40%,math=60%` and `--fixed code=20%` take percentages, but `--bounds code=0:30%`
+    # said "expected domain=lo:hi", and `--bounds code=10:30` reached "must satisfy 0 <= lo <= hi <= 1; got (10, 30)".
+    from cli_runner import run_cli
+
+    from mixlaw.cli._common import parse_bounds
+
+    assert parse_bounds(["a=5%:30%", "b=:0.5", "c=10%:"]) == {"a": (0.05, 0.3), "b": (0.0, 0.5), "c": (0.1, 1.0)}
+    runs = tmp_path / "runs.csv"
+    _frame(np.ones(12)).to_csv(runs, index=False)
+    code, out, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--bounds", "a=0:30%",
+                             "--json")
+    assert code == 0, err
+    import json
+
+    assert json.loads(out)["optimum"]["upper"]["a"] == pytest.approx(0.3)
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--bounds", "a=10:30")
+    assert code == 2 and "bounds are shares in [0, 1]; for percentages mark them: a=10%:30%" in err, err

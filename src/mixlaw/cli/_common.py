@@ -75,7 +75,8 @@ CandidatesOpt = typer.Option(
                           else "") for k in AUTO_CANDIDATES) + ").")
 TargetOpt = typer.Option(None, "--target", metavar="EVAL",
                          help="Eval set(s), or 'all' (the default: every eval set); repeatable.")
-BoundsOpt = typer.Option(None, "--bounds", metavar="DOMAIN=LO:HI", help="Bounds on a domain's weight; repeatable.")
+BoundsOpt = typer.Option(None, "--bounds", metavar="DOMAIN=LO:HI",
+                         help="Bounds on a domain's weight (code=0.05:0.3 or code=5%:30%); repeatable.")
 WeightTolOpt = typer.Option(0.01, "--weight-tol", help="Tolerance on each run's weight sum (rows off by less are "
                             "renormalised, with a warning).")
 AtParamsOpt = typer.Option(None, "--at-params", metavar="N|largest|smallest",
@@ -550,9 +551,17 @@ def parse_named_numbers(items: Iterable[str], sep: str, option: str, expected: s
 
 
 def parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | None:
-    """'code=0.05:0.3' (repeatable, or comma-separated) -> {'code': (0.05, 0.3)}."""
+    """'code=0.05:0.3' (repeatable, or comma-separated) -> {'code': (0.05, 0.3)}; a bound may be a percentage,
+    'code=5%:30%', as a weight of --fixed or an inline mixture may (it was "expected domain=lo:hi")."""
     if not specs:
         return None
+
+    def share(text: str, default: float) -> float:
+        text = text.strip()
+        if not text:
+            return default
+        return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+
     out: dict[str, tuple[float, float]] = {}
     for item in (x.strip() for spec in specs for x in split_names(spec)):
         if not item:
@@ -560,11 +569,15 @@ def parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | No
         name, _, rng = item.rpartition("=")  # the last '=': a quoted name may hold one
         lo, sep, hi = rng.partition(":")
         try:
-            out[name.strip()] = (float(lo) if lo else 0.0, float(hi) if hi else 1.0)
+            out[name.strip()] = (share(lo, 0.0), share(hi, 1.0))
         except ValueError:
             raise InputError(f"--bounds: expected domain=lo:hi; got {item!r}") from None
         if not sep or not name.strip():
             raise InputError(f"--bounds: expected domain=lo:hi; got {item!r}")
+        if "%" not in rng and any(v > 1 for v in out[name.strip()]):
+            # 'code=10:30' reached the optimiser's "must satisfy 0 <= lo <= hi <= 1; got (10, 30)"
+            raise InputError(f"--bounds {item!r}: bounds are shares in [0, 1]; for percentages mark them: "
+                             f"{name.strip()}={lo.strip() or 0}%:{hi.strip() or 100}%")
     if not out:
         raise InputError(f"--bounds {' '.join(map(repr, specs))} names no domain; expected domain=lo:hi")
     return out
