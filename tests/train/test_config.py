@@ -93,3 +93,14 @@ def test_ema_gamma_enters_the_run_id_only_when_set() -> None:
     with pytest.raises(InputError, match="ema_gamma"):
         dataclasses.replace(a, ema_gamma=-1.0).validate()
 
+
+
+def test_the_trainer_takes_a_mixture_in_percent_as_export_and_predict_do() -> None:
+    # newuser4: `mixlaw train --mixture code=50%,math=50%` said "weight of 'code' is '50%', expected a number",
+    # and a design in unmarked percentages "sum to 100, expected 1" without saying why. The same run either way.
+    assert parse_mixture("a=25%, b=75%") == {"a": 0.25, "b": 0.75}
+    pct = ProxyConfig(mixture="a=25%,b=75%").resolved(["a", "b"])
+    assert run_id(pct, "c0") == run_id(ProxyConfig(mixture="a=0.25,b=0.75").resolved(["a", "b"]), "c0")
+    with pytest.raises(InputError, match=r"sum to 100, .*\(they look like percentages: divide them by 100, or mark "
+                                         r"them: code=60%\)"):
+        ProxyConfig(mixture={"a": 25.0, "b": 75.0}).resolved(["a", "b"])

@@ -91,7 +91,8 @@ def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write the c
 
 def train_cmd(ctx: typer.Context,
               corpus: Path = typer.Option(..., "--corpus", help="Corpus folder (mixlaw corpus build)."),
-              mixture: str = typer.Option(..., "--mixture", help="Weights, e.g. code=0.5,legal=0.3,math=0.2."),
+              mixture: str = typer.Option(..., "--mixture",
+                                          help="Weights, e.g. code=0.5,legal=0.3,math=0.2 (or code=50%,...)."),
               size: str = typer.Option("0.2M", "--size", help="Non-embedding parameters, e.g. 0.2M."),
               tokens: str = typer.Option("2M", "--tokens", help="Training tokens, e.g. 2M."),
               eval_every: int = typer.Option(250, "--eval-every", help="Steps between per-domain evaluations."),

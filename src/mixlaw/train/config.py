@@ -76,6 +76,8 @@ def parse_mixture(text: str | dict[str, float], what: str = "--mixture") -> dict
     --------
     >>> parse_mixture("code=0.25,prose=0.75")
     {'code': 0.25, 'prose': 0.75}
+    >>> parse_mixture("code=25%,prose=75%")
+    {'code': 0.25, 'prose': 0.75}
     """
     if isinstance(text, dict):
         items = [(str(k), v) for k, v in text.items()]
@@ -91,7 +93,10 @@ def parse_mixture(text: str | dict[str, float], what: str = "--mixture") -> dict
     out: dict[str, float] = {}
     for name, value in items:
         try:
-            w = float(value)
+            # 'code=60%': a percentage, as mixlaw export/predict/design take one (the trainer said "expected a
+            # number")
+            pct = isinstance(value, str) and value.strip().endswith("%")
+            w = float(value.strip()[:-1]) / 100.0 if pct else float(value)
         except (TypeError, ValueError):
             raise InputError(f"{what}: weight of {name!r} is {value!r}, expected a number") from None
         if not math.isfinite(w) or w < 0:
@@ -221,8 +226,10 @@ class ProxyConfig:
                              f"{list(domains)}")
         total = sum(mixture.values())
         if not mixture or abs(total - 1.0) > WEIGHT_TOL:
+            pct = " (they look like percentages: divide them by 100, or mark them: code=60%)" \
+                if abs(total - 100.0) <= 100 * WEIGHT_TOL else ""
             raise InputError(f"mixture weights sum to {total:.6g}, expected 1 (within {WEIGHT_TOL:g}): "
-                             f"{_format_mixture(mixture) or '(empty)'}")
+                             f"{_format_mixture(mixture) or '(empty)'}{pct}")
         # Renormalise inside the tolerance so the sampler's probabilities are exact; 3-decimal designs
         # (0.333,0.333,0.334) are the common case and are not an error. Sums already within 1e-9 are kept
         # as they are, so resolving twice never changes the weights (and hence the run id).
