@@ -167,3 +167,22 @@ def test_base_model_row_without_a_mixture(tmp_path) -> None:  # type: ignore[no-
     no_loss.to_csv(path, index=False)
     with pytest.raises(InputError, match="cpt.csv:2: column 'loss:web': base model row"):
         critical_proportion(str(path), original="web", new="code", n_boot=0)
+
+
+def test_a_run_that_ends_before_the_last_step_is_named_when_left_out(tmp_path, capsys):
+    # newuser4: the critical share is fitted at the last step; a run that stopped short of it (interrupted at
+    # step 500 of 1000: the largest code share) was left out without a word, the header saying "(5 runs)" of 6.
+    rows = []
+    for i, p in enumerate([0.0, 0.1, 0.2, 0.3, 0.5, 0.7]):
+        rows.append({"run": f"r{i}", "w:web": 1 - p, "w:code": p, "step": 0, "loss:web": PRE})
+        for s in (500, 1000) if i < 5 else (500,):
+            rows.append({"run": f"r{i}", "w:web": 1 - p, "w:code": p, "step": s,
+                         "loss:web": float(_orig(np.array([p]))[0]) + (0.02 if s == 500 else 0.0)})
+    path = tmp_path / "cpt.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    code, out, err = _cli(capsys, "continual", "--runs", str(path), "--original", "web", "--new", "code",
+                          "--bootstrap", "0")
+    assert code == 0, err
+    assert "1 run(s) end before the last step 1000, at which the critical share is fitted, and are left out: 'r5' " \
+           "(last step 500)" in err, err
+    assert "(5 runs)" in out

@@ -33,7 +33,7 @@ import pandas as pd
 from .bootstrap import bootstrap_law
 from .data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
 from .data.reading import _normalise_columns, _read_any
-from .errors import DataError, ExtrapolationWarning, InputError
+from .errors import DataError, DataWarning, ExtrapolationWarning, InputError
 from .laws.base import MixingLaw, get_law
 from .optimize import check_enough_runs
 
@@ -197,7 +197,18 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
             steps = table.steps
         if steps is not None and len(table):
             # Checkpoints during continual pretraining: the critical share is about the end of it.
-            table = table.subset(np.flatnonzero(steps == steps.max()))
+            last = steps == steps.max()
+            # A run that stops short of that step (interrupted, or trained for fewer steps) has no row there and
+            # was left out without a word: with 6 runs, 5 were fitted and the header said "(5 runs)".
+            short = pd.Series(steps).groupby(pd.Series(table.runs).astype(str)).max()
+            short = short[short < steps.max()]
+            if len(short):
+                named = ", ".join(f"{r!r} (last step {v:g})" for r, v in list(short.items())[:5])
+                more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+                warnings.warn(f"{table.path or 'run table'}: {len(short)} run(s) end before the last step "
+                              f"{steps.max():g}, at which the critical share is fitted, and are left out: "
+                              f"{named}{more}", DataWarning, stacklevel=4)
+            table = table.subset(np.flatnonzero(last))
         has_new = new in table.evals
     else:
         p = np.asarray(runs, dtype=np.float64).ravel()
