@@ -46,3 +46,25 @@ def test_optimize_and_active_design_at_one_scale(capsys, tmp_path) -> None:  # t
     code, _, err = _cli(capsys, "design", "--domains", "web,code,math", "--at-params", "largest")
     assert code == 2 and "--at-params applies to --method active only" in err
     assert STEPS[-1] == 3000
+
+
+def test_final_step_names_runs_that_end_early(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # newuser4: an interrupted sweep exported with --all; one run stopped at an early checkpoint. --final-step kept
+    # that checkpoint as its final loss, and the one warning (a loss surface across step counts) told the user to
+    # add --final-step, which they had.
+    import pandas as pd
+
+    frame = world(n_mix=10).frame
+    big = frame["params"] == frame["params"].max()
+    first = frame.loc[big, "run"].iloc[0]
+    frame = frame[~((frame["run"] == first) & (frame["step"] > STEPS[1]))]
+    path = tmp_path / "short.csv"
+    pd.DataFrame(frame).to_csv(path, index=False)
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--target", "web", "--at-params",
+                        "largest", "--final-step")
+    assert code == 0, err
+    assert f"--final-step: 1 run(s) end before the others of their size, so their last checkpoint is an earlier " \
+           f"one: {first!r} (step {STEPS[1]:g} of {STEPS[-1]:g})" in err, err
+    code, _, err = _cli(capsys, "fit", "--runs", _sweep(tmp_path), "--law", "ye-exp", "--target", "web",
+                        "--at-params", "largest", "--final-step")
+    assert code == 0 and "end before" not in err

@@ -459,7 +459,20 @@ def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> 
             sizes = table.model_params
             key = pd.DataFrame({"run": table.runs, "at": order,
                                 "size": np.zeros(len(table)) if sizes is None else sizes})
+            last = key.groupby(["run", "size"])["at"].max()
             table = table.subset(key.index.isin(key.groupby(["run", "size"])["at"].idxmax()))
+            # A run that stopped early (an unfinished sweep exported with --all, a crashed job) has its "final"
+            # loss at an earlier checkpoint than the others of its size: the scale warning that followed told
+            # the user to add --final-step, which they had.
+            full = last.groupby(level="size").transform("max")
+            short = last[last < full]
+            if len(short):
+                what = "step" if table.steps is not None else "tokens"
+                named = ", ".join(f"{r!r} ({what} {v:g} of {full[(r, n)]:g})" for (r, n), v in
+                                  list(short.items())[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+                warnings.warn(f"{table.path or 'run table'}: --final-step: {len(short)} run(s) end before the others "
+                              f"of their size, so their last checkpoint is an earlier one: {named}; finish them "
+                              "(an interrupted sweep: run it again) or leave them out", MixlawWarning, stacklevel=2)
     return table
 
 
