@@ -68,3 +68,18 @@ def test_final_step_names_runs_that_end_early(capsys, tmp_path) -> None:  # type
     code, _, err = _cli(capsys, "fit", "--runs", _sweep(tmp_path), "--law", "ye-exp", "--target", "web",
                         "--at-params", "largest", "--final-step")
     assert code == 0 and "end before" not in err
+
+
+def test_select_takes_one_size_of_a_sweep_and_warns_of_several(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # newuser4: `design --select` on a sweep's table took each (mixture, size) as a pilot of its own and compared
+    # their final losses as one surface, without a word; --at-params, which keeps one size, was refused there
+    # ("applies to --method active only").
+    runs = _sweep(tmp_path)
+    code, out, err = _cli(capsys, "design", "--select", "6", "--runs", runs, "--target", "web")
+    assert code == 0 and "the pilots span 4 model sizes" in err and "--at-params largest" in err, err
+    code, out, err = _cli(capsys, "design", "--select", "6", "--runs", runs, "--target", "web", "--at-params",
+                          "largest", "--json")
+    assert code == 0 and "model sizes" not in err, err
+    chosen = [r["run"] for r in json.loads(out)["runs"]]
+    frame = world(n_mix=10).frame
+    assert len(chosen) == 6 and set(chosen) <= set(frame.loc[frame["params"] == max(SIZES), "run"])

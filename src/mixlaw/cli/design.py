@@ -5,13 +5,15 @@ committee of the fitted law disagrees most near its optimum (``--method active``
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 
 from .. import api, design
-from ..errors import InputError
+from ..errors import InputError, MixlawWarning
 from ..export import parse_mixture
 from ._common import (
     COUNT,
@@ -106,19 +108,32 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                              bounds=parse_bounds(bounds), within_fitted_range=within_range,
                                              maximize=maximize, random_state=seed, **kw)
         else:
-            given = [k for k, v in active_opts.items() if v is not None and v != []]
+            # --at-params / --final-step cut the pilot table of --select as they cut active's
+            scale_opts = ("--at-params", "--final-step") if select is not None else ()
+            given = [k for k, v in active_opts.items() if v is not None and v != [] and k not in scale_opts]
             if target and runs is None:
                 raise InputError("--target applies to --select and --method active (with --runs) only")
             if given:
-                raise InputError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to --method active only")
+                raise InputError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to --method active only"
+                                 + (" (--at-params and --final-step also to --select)"
+                                    if {"--at-params", "--final-step"} & set(given) else ""))
             if levels is not None and (method != "double-diminishing" or select is not None or runs is not None):
                 raise InputError("--levels applies to --method double-diminishing only")
             if select is not None or runs is not None:
                 if select is None or runs is None:
                     raise InputError("--select K and --runs PILOTS go together (or use --runs with --method active)")
-                table = load_table(runs, 0.01)
+                table = one_scale_rows(load_table(runs, 0.01), at_params, final_step)
                 if doms is not None and set(doms) != set(table.domains):
                     raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
+                sizes = table.model_params
+                if sizes is not None and len(np.unique(sizes)) > 1:
+                    # A sweep's table: each (mixture, size) was a pilot of its own, their final losses one surface
+                    # across the sizes (the other commands warn of that; --at-params was refused here).
+                    warnings.warn(f"{table.path or 'pilot table'}: the pilots span {len(np.unique(sizes))} model "
+                                  f"sizes ({np.min(sizes):.3g} to {np.max(sizes):.3g}); selection compares their "
+                                  "final losses as one surface, each mixture at each size a pilot of its own: keep "
+                                  "one size with --at-params largest (or smallest, or a size)", MixlawWarning,
+                                  stacklevel=2)
                 with progress(f"selecting {select} of the pilot runs (restarts of the swap search)",
                               total=8) as advance:
                     frame = design.select_runs(table, select, targets=parse_targets(target), random_state=seed,
