@@ -4,8 +4,10 @@
 :func:`fit_shared_exponents` fits groups of curves that share one exponent, several groups at once. Both search
 the exponent by variable projection (for a fixed exponent the law is linear in E and B, so each grid point is
 a weighted least-squares solve, Golub & Pereyra 1973) and then run one batched Levenberg-Marquardt solve
-(:func:`mixlaw.fit.fit_models`). This module also owns the bounds and the exponent grid that every scaling law
-uses. The nested pipeline fits hundreds of curves per stage, which is why these are batched.
+(:func:`mixlaw.fit.fit_models`); a group of :data:`PROFILE_MIN_CURVES` curves or more profiles its exponent out
+instead (:mod:`.shared_profile`: one joint solve would cost n G^2 per iteration). This module also owns the
+bounds and the exponent grid that every scaling law uses. The nested pipeline fits hundreds of curves per
+stage, which is why these are batched.
 
 References
 ----------
@@ -22,6 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
+from .shared_profile import fit_shared_profile
 
 #: Bounds of the fitted exponents. 4 is far above any exponent reported for LMs (0.05-0.8) and keeps
 #: x^-a finite; 1e-3 keeps the term from degenerating into a constant that trades off against E.
@@ -30,6 +33,12 @@ EXPONENT_BOUNDS = (1e-3, 4.0)
 LOG_COEF_BOUNDS = (-50.0, 120.0)
 #: Exponent grid of the data-driven starts (log-spaced; the usual range of LM scaling exponents and beyond).
 EXPONENT_GRID = np.geomspace(0.01, 3.0, 25)
+#: From this many curves per shared exponent on, :func:`fit_shared_exponents` profiles the exponent out
+#: (:mod:`.shared_profile`) instead of one Levenberg-Marquardt solve in 2G + 1 parameters, whose cost grows as G^2:
+#: measured on curves of 10 checkpoints, 3 eval sets, the joint solve takes 0.26 / 0.88 / 1.90 s at G = 85 / 100 /
+#: 130 and the profile 0.51 / 0.59 / 0.66 s (53 s against 2.4 s at G = 512, 2 eval sets); both reach the same
+#: optimum (exponents within 1e-7, equal objectives and standard errors), so below the crossover nothing changes.
+PROFILE_MIN_CURVES = 96
 
 
 def _pad(xs: list[np.ndarray], ys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -211,6 +220,12 @@ def _shared_group(problems: list[tuple[list[np.ndarray], list[np.ndarray]]], los
         ps += [Param(f"E{g}", float(E0[g]), float(E0[g]), 0.0, float(np.max(ys[g]))) for g in range(G)]
         ps += [Param(f"log_A{g}", float(la0[g]), float(la0[g]), *LOG_COEF_BOUNDS) for g in range(G)]
         specs.append(Params(ps))
+    if G >= PROFILE_MIN_CURVES:
+        padded = [_pad([np.asarray(x, float).ravel() for x in xs], [np.asarray(v, float).ravel() for v in ys])
+                  for xs, ys in problems]
+        LX, Y, Wt = (np.array([p[i] for p in padded]) for i in range(3))
+        return fit_shared_profile(LX, Y, Wt, specs, loss, huber_delta, labels, EXPONENT_GRID, EXPONENT_BOUNDS,
+                                  LOG_COEF_BOUNDS)
     n = y.shape[1]
     ar = np.arange(n)
 
