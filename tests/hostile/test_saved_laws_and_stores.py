@@ -313,3 +313,18 @@ def test_every_atomic_writer_sweeps_only_stale_temp_files(writer: str, tmp_path:
 
         _write_atomic(path, b"bytes")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, *kept])
+
+
+def test_a_free_parameter_edited_outside_its_bounds_is_refused(tmp_path: Path) -> None:
+    # newuser4: c = 100 written over a fitted 5.23 (bounds [0, 6.64]) loaded as it was and predicted 100 nats, with
+    # only the loss-range warning; an init outside the bounds was already refused. A fixed parameter is not free.
+    doc = _saved_law(tmp_path, "ye-exp")
+    name, p = next((n, p) for n, p in doc["params"].items() if p["vary"] and np.isfinite(p["max"]))
+    p["value"] = p["max"] + 10.0
+    path = tmp_path / "law.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=rf"parameter '{name}': value=.* lies outside its bounds .*an edited file"):
+        api.load_law(path)
+    p["value"], p["vary"] = p["max"] + 10.0, False
+    path.write_text(json.dumps(doc))
+    api.load_law(path)

@@ -92,7 +92,7 @@ def test_saves_as_numbers_and_round_trips_exactly():
     (lambda d: d["state"]["gp"]["a"].update(alpha=[0.0] * 3), "alpha"),
     (lambda d: d["state"]["gp"]["a"].update(y_std=float("nan")), "finite"),
     (lambda d: d["state"].update(X=[r[:3] for r in d["state"]["X"]]), "X must be"),
-    (lambda d: d["params"]["gp:a.length_scale"].update(value=-1.0), "length scale"),
+    (lambda d: d["params"]["gp:a.length_scale"].update(value=-1.0), r"length.scale"),
     (lambda d: d["state"].update(input_scale=0.0), "input_scale"),
     (lambda d: d["state"]["gp"].pop("b"), "one entry per target"),
     (lambda d: d["options"].update(base="loglinear"), "nested base law"),

@@ -76,6 +76,13 @@ def _check_saved_layout(d: Any) -> None:
         if not ok:
             raise InputError(f"parameter {name!r} must be {{value, init: finite numbers; min, max: numbers; "
                              f"vary: true/false; stderr: number or null}}, got {p!r}")
+        lo, hi, v = float(p["min"]), float(p["max"]), float(p["value"])
+        slack = 1e-9 * (abs(lo) + abs(hi) + 1.0) if np.isfinite(lo) and np.isfinite(hi) else 1e-9 * (abs(v) + 1.0)
+        if p["vary"] and not lo - slack <= v <= hi + slack:
+            # The fit's solver keeps every free parameter within its bounds; a value outside them is an edit, and
+            # was loaded as it was (c = 100 against bounds [0, 6.64] predicted 100 nats, with only a range warning).
+            raise InputError(f"parameter {name!r}: value={v:g} lies outside its bounds [{lo:g}, {hi:g}], where no "
+                             "fit leaves it (an edited file? change min/max with it, or refit)")
     if not isinstance(d.get("state", {}), Mapping):
         raise InputError("field 'state' must be an object")
 
