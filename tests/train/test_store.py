@@ -192,3 +192,20 @@ def test_the_export_of_an_interrupted_store_says_what_it_left_out(tmp_path: Path
     assert code == 0 and "unfinished" not in err, err
     code, doc, _ = run_cli(capsys, "runs", "export", str(tmp_path / "runs.db"), out, "--json")
     assert '"unfinished_left_out": 1' in doc
+
+
+def test_an_export_before_any_run_finished_reads_as_no_rows(tmp_path: Path, capsys) -> None:
+    # newuser4: a sweep killed before its first run finished exports 'run,params,step,tokens' and no row; `fit
+    # --runs` on it said "missing at least two 'w:<domain>' weight columns" and offered a W&B --columns map.
+    from cli_runner import run_cli
+
+    _fill(tmp_path / "runs.db", finish=False)
+    with RunStore(tmp_path / "runs.db") as db:
+        db.reset_run("r1")
+        db.begin_run("r1", {"mixture": {"code": 0.25, "prose": 0.75}}, DOMAINS, 1234)
+    out = tmp_path / "runs.csv"
+    code, _, err = run_cli(capsys, "runs", "export", str(tmp_path / "runs.db"), str(out))
+    assert code == 0 and "wrote 0 rows" in err, err
+    code, _, err = run_cli(capsys, "fit", "--runs", str(out))
+    assert code == 2 and "the table has no rows: a run store's export before any run of it finished" in err, err
+    assert "--columns" not in err

@@ -82,6 +82,13 @@ class RunTable:
         df.columns = cols
         wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
         lcols = [c for c in cols if c.startswith(LOSS_PREFIX)]
+        if len(df) == 0 and not (wcols and lcols):
+            # A run store's export before any run finished has the columns run, params, step, tokens and no row;
+            # it got the missing-columns error and a W&B --columns map to fix it.
+            from_store = {"run", "params", "step", "tokens"} == set(cols) - set(wcols)
+            store = (": a run store's export before any run of it finished ('mixlaw runs export --all' adds the "
+                     "checkpoints of unfinished ones)") if from_store else ""
+            raise self._err(f"the table has no rows{store}")
         missing = []
         if "run" not in cols:
             missing.append("'run'")
