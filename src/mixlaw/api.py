@@ -508,8 +508,9 @@ def _check_out_path(p: Path) -> None:
     if p.is_symlink() or (p.exists() and not p.is_file()):
         kind = ("a symlink" if p.is_symlink() else "a folder" if p.is_dir() else
                 "a device, FIFO or socket")
+        # Not "--out": the same check guards --report, --save and every other file a command writes.
         raise InputError(f"{p}: refusing to write: it exists and is {kind}, not a regular file; choose another "
-                         f"--out path")
+                         "path")
 
 
 @contextmanager
