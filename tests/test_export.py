@@ -410,3 +410,29 @@ def test_export_reads_what_optimize_json_printed(tmp_path, capsys):
         main(["export", "--mixture", str(path), "--format", "json"])
     assert exc.value.code == 0 and json.loads(capsys.readouterr().out) == [{"domain": "web", "weight": 0.25},
                                                                             {"domain": "code", "weight": 0.75}]
+
+
+def test_optimize_out_csv_is_the_one_row_mixture_export_reads(tmp_path, capsys):
+    # newuser4: `optimize --out opt.csv` wrote the JSON report into opt.csv, and `export --mixture opt.csv` (whose
+    # docs name "what mixlaw optimize --out writes") said "not a readable CSV". Now one row: run, w:*, pred:*.
+    from cli_runner import run_cli
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=12)
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:web": W[:, 0], "w:code": W[:, 1], "w:books": W[:, 2],
+                  "loss:web": 3.0 - W[:, 0] + 0.3 * W[:, 1]}).to_csv(runs, index=False)
+    out = tmp_path / "opt.csv"
+    code, doc, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out", str(out), "--json")
+    assert code == 0, err
+    weights = json.loads(doc)["optimum"]["weights"]
+    row = pd.read_csv(out)
+    assert list(row.columns) == ["run", "w:web", "w:code", "w:books", "pred:web"] and len(row) == 1
+    assert row.loc[0, ["w:web", "w:code", "w:books"]].tolist() == pytest.approx(list(weights.values()))
+    code, text, err = run_cli(capsys, "export", "--mixture", str(out), "--format", "json")
+    assert code == 0, err
+    exported = {d["domain"]: d["weight"] for d in json.loads(text)}
+    assert exported == pytest.approx({d: w for d, w in weights.items() if w > 0}, abs=1e-6)
+    js = tmp_path / "opt.json"  # any other name: the JSON report, as before
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out", str(js))
+    assert code == 0 and json.loads(js.read_text())["weights"] == pytest.approx(weights)

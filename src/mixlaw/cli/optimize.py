@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
 import typer
 
 from .. import api
@@ -102,7 +103,9 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                                      "domain,path."),
                  export_option: list[str] | None = typer.Option(None, "--export-option", metavar="KEY=VALUE",
                                                                 help=EXPORT_OPTION_HELP),
-                 out_path: Path | None = typer.Option(None, "--out", help="Write the export (or JSON) here."),
+                 out_path: Path | None = typer.Option(None, "--out", help="Write the export here; without "
+                                                      "--export the optimum: JSON, or one row (run, w:<domain>, "
+                                                      "pred:<eval>) for a .csv or .parquet name."),
                  weight_tol: float = WeightTolOpt,
                  at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
                  eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
@@ -162,7 +165,14 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
             # source's repetition (OLMo-core) and the sample count (Megatron).
             budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
             text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
-    if out_path is not None:
+    if out_path is not None and text is None and out_path.suffix.lower() in (".csv", ".parquet", ".pq"):
+        # A table by its name: the optimum as one row (what `export --mixture` and `predict --mixtures` read, as
+        # the docs said it was); optimize --out opt.csv wrote JSON into it, and `export --mixture opt.csv` then
+        # said "not a readable CSV".
+        row = {"run": "optimum", **{f"w:{d}": float(w) for d, w in result.weights.items()},
+               **{f"pred:{e}": float(v) for e, v in result.losses.items()}}
+        api.write_frame_atomic(pd.DataFrame([row]), out_path)
+    elif out_path is not None:
         api.write_text_atomic(text if text is not None else strict_dumps(result.to_dict(), indent=2), out_path)
     if as_json:
         emit_json({"optimum": result.to_dict(), "seed": seed, "export": text,
@@ -173,7 +183,9 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         out.print(f"[[Export: {export}]]", highlight=False, markup=False)
         sys.stdout.write(text)
     elif out_path is not None:
-        err.print(f"wrote {'the ' + export + ' export' if export else 'the optimum (JSON)'} to {out_path}",
+        what = "the optimum (one row: w:<domain>, pred:<eval>)" if out_path.suffix.lower() in (
+            ".csv", ".parquet", ".pq") else "the optimum (JSON)"
+        err.print(f"wrote {'the ' + export + ' export' if export else what} to {out_path}",
                   highlight=False, markup=False)
 
 
