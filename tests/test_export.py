@@ -433,6 +433,13 @@ def test_optimize_out_csv_is_the_one_row_mixture_export_reads(tmp_path, capsys):
     assert code == 0, err
     exported = {d["domain"]: d["weight"] for d in json.loads(text)}
     assert exported == pytest.approx({d: w for d, w in weights.items() if w > 0}, abs=1e-6)
-    js = tmp_path / "opt.json"  # any other name: the JSON report, as before
+    js = tmp_path / "opt.json"  # any other name: the JSON report, as before; it too is read as the mixture
     code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out", str(js))
     assert code == 0 and json.loads(js.read_text())["weights"] == pytest.approx(weights)
+    code, text, err = run_cli(capsys, "export", "--mixture", str(js), "--format", "json")
+    assert code == 0 and {d["domain"]: d["weight"] for d in json.loads(text)} == exported, err  # said "weight of
+    # domain 'law' is not a number: 'ye-exp'"
+    law = tmp_path / "law.json"
+    assert run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
+    code, _, err = run_cli(capsys, "export", "--mixture", str(law), "--format", "json")
+    assert code == 2 and "a saved law (mixlaw fit --out), not a mixture" in err, err

@@ -624,6 +624,15 @@ def _mixture_from_doc(doc: Any, spec: str) -> dict[str, float]:
     if isinstance(doc, Mapping) and isinstance(doc.get("optimum"), Mapping) \
             and isinstance(doc["optimum"].get("weights"), Mapping):
         doc = doc["optimum"]["weights"]
+    # What `mixlaw optimize --out opt.json` writes: the report itself, its weights at the top ("weight of domain
+    # 'law' is not a number: 'ye-exp'").
+    if isinstance(doc, Mapping) and isinstance(doc.get("weights"), Mapping) and "objective" in doc:
+        doc = doc["weights"]
+    saved = isinstance(doc, Mapping) and ({"law", "params", "domains"} <= set(doc)
+                                          or doc.get("format") == "mixlaw-pipeline")
+    if saved:
+        what = "a saved pipeline (mixlaw pipeline --save)" if "format" in doc else "a saved law (mixlaw fit --out)"
+        raise InputError(f"{spec}: {what}, not a mixture (a mixture file is what mixlaw optimize --out writes)")
     if isinstance(doc, Mapping):
         return {str(k): v for k, v in doc.items()}
     if isinstance(doc, list) and all(isinstance(r, Mapping) and {"domain", "weight"} <= set(r) for r in doc):
