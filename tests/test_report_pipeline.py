@@ -509,3 +509,29 @@ def test_check_reads_one_new_mixture_written_two_ways_as_one() -> None:
     assert held is not None and (held.own < 0).sum() == 1
     new = held.measured[held.own < 0][0]
     assert_allclose(new, truth(w, 1.6e8, 3000)[0] * (1 + 0.5e-3), rtol=1e-12)  # the two seeds' mean
+
+
+def test_check_counts_inside_only_the_losses_that_have_an_interval(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A new mixture whose interval cannot be built kept NaN bounds, and "k of n inside" counted its losses in n
+    # (review13): now "k of m inside ... (n - m without an interval)", JSON with_intervals = m.
+    from mixlaw.errors import InputError
+
+    table, fit = _held_out_world()
+    frame = table.frame.copy()
+    at_target = frame["params"] == 1.6e8
+    new = frame[at_target & (frame["run"] == frame.loc[at_target, "run"].iloc[-1])].copy()
+    new[[f"w:{d}" for d in DOMAINS]] = [0.6, 0.3, 0.1]
+    new["run"] = "brand-new"
+    table = RunTable(pd.concat([frame, new], ignore_index=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
+
+        def no_interval(*a, **k):  # type: ignore[no-untyped-def]
+            raise InputError("no interval rule here")
+
+        monkeypatch.setattr(res, "interval", no_interval)
+        check = check_at_target(res, table, SIZES)
+    assert check is not None and check.n_losses == 27 and check.with_interval == 24
+    assert f"; {check.inside} of 24 inside their 80 % intervals (3 without an interval)" in str(check)
+    assert check.to_dict()["with_intervals"] == 24

@@ -149,6 +149,9 @@ class TargetCheck:
     #: auto's error estimate at the target (:attr:`~.selection.Selection.error_estimate`; None without one): the
     #: figure the MRE measured here checks.
     estimate: float | None = None
+    #: losses that have an interval (a new mixture's can be missing where no rule builds one): ``inside`` counts
+    #: among these (None: all of them, or no intervals)
+    with_interval: int | None = None
 
     def __str__(self) -> str:
         new = f" ({self.n_new} not among the fitted mixtures: the mixing law's prediction)" if self.n_new else ""
@@ -157,13 +160,17 @@ class TargetCheck:
         if self.estimate is not None:
             line += f" against auto's error estimate {self.estimate:.2%}"
         if self.inside is not None and self.level is not None:
-            line += f"; {self.inside} of {self.n_losses} inside their {round(100 * self.level)} % intervals"
+            n = self.n_losses if self.with_interval is None else self.with_interval
+            line += f"; {self.inside} of {n} inside their {round(100 * self.level)} % intervals"
+            if n < self.n_losses:
+                line += f" ({self.n_losses - n} without an interval)"
         return line
 
     def to_dict(self) -> dict[str, Any]:
         return {"n_mixtures": self.n_mixtures, "n_new_mixtures": self.n_new, "n_losses": self.n_losses,
                 "mre": self.mre, "max_error": self.max_error, "inside_intervals": self.inside, "level": self.level,
-                "error_estimate": self.estimate}
+                "error_estimate": self.estimate,
+                "with_intervals": self.n_losses if self.with_interval is None else self.with_interval}
 
 
 def fitted_sizes_of(result: PipelineResult, table: RunTable) -> list[float]:
@@ -217,15 +224,17 @@ def check_of(result: PipelineResult, rows: TargetRows | None) -> TargetCheck | N
     if not have.any():
         return None
     err = np.abs(rows.predicted[have] / rows.measured[have] - 1)
-    inside = None
+    inside = with_interval = None
     if rows.lower is not None and rows.upper is not None:
         inside = int(((rows.measured[have] >= rows.lower[have]) & (rows.measured[have] <= rows.upper[have])).sum())
+        # Not counted as outside: a loss whose interval could not be built (review13: "X of n inside" counted it).
+        with_interval = int((np.isfinite(rows.lower[have]) & np.isfinite(rows.upper[have])).sum())
     used = have.any(axis=1)
     sel = result.selection if result.selection is not None else result.saved_selection  # fitted, or loaded
     estimate = float(sel.error_estimate) if sel is not None and np.isfinite(sel.error_estimate) else None
     return TargetCheck(int(used.sum()), int((used & (rows.own < 0)).sum()), int(have.sum()), float(np.mean(err)),
                        float(np.max(err)), inside, None if result.intervals is None else float(result.intervals.level),
-                       estimate)
+                       estimate, with_interval)
 
 
 __all__ = ["same_scale", "same_mixture", "target_rows", "TargetRows", "measured_at_target", "check_at_target",
