@@ -21,6 +21,7 @@ import dataclasses
 import os
 import socket
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from ._console import PlainLines
 from ._version import __version__
 from .data import csv_missing
 from .data.reading import _read_jsonl
-from .errors import DataError, InputError
+from .errors import DataError, DataWarning, InputError
 from .store import Heartbeat, LeaseLost, RunStore, new_owner
 from .train.config import ProxyConfig, parse_count, run_id
 from .train.data import Corpus  # numpy memmaps only, no torch
@@ -168,6 +169,12 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
         raise InputError(f"{len(names)} names for {len(mixtures)} mixtures; give one name (or None) per mixture")
     several = len(set(size_list)) > 1
     planned: dict[str, PlannedRun] = {}
+    repeats: list[str] = []
+
+    def label(row: int) -> str:
+        given = None if names is None else names[row - 2]
+        return f"row {row}" + (f" ({given!r})" if given else "")
+
     for i, mixture in enumerate(mixtures):
         for size in size_list:
             cfg = dataclasses.replace(base, corpus=str(corpus), mixture=dict(mixture), model_size=size,
@@ -183,7 +190,21 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
             name = None if names is None else names[i]
             if name and several:
                 name = f"{name}-{_size_label(size)}"
-            planned.setdefault(rid, PlannedRun(rid, resolved, i + 2, name))
+            first = planned.setdefault(rid, PlannedRun(rid, resolved, i + 2, name))
+            if first.row != i + 2 and size == size_list[0]:
+                repeats.append(f"{label(i + 2)} repeats {label(first.row)}")
+    where = f"{design_path}: " if design_path else ""
+    if repeats:
+        # One run per distinct config: a repeated row was dropped without a word, and its name never exported.
+        warnings.warn(f"{where}{len(repeats)} design row(s) repeat an earlier row's mixture and are trained once, "
+                      f"under the earlier row's name: {'; '.join(repeats[:5])}"
+                      + (f" and {len(repeats) - 5} more" if len(repeats) > 5 else ""), DataWarning, stacklevel=2)
+    rows = sorted({r.row for r in planned.values()})  # the design rows that got runs of their own
+    counts = pd.Series([names[r - 2] for r in rows if names is not None and names[r - 2]], dtype=object).value_counts()
+    shared = [str(n) for n, k in counts.items() if k > 1]
+    if shared:
+        warnings.warn(f"{where}the design gives the name(s) {shared[:5]} to several rows: their runs are exported as "
+                      "<name>-<first 8 id digits> (give each row a name of its own)", DataWarning, stacklevel=2)
     return [planned[k] for k in sorted(planned)]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mixlaw.errors import DataError, InputError
+from mixlaw.errors import DataError, DataWarning, InputError
 from mixlaw.store import RunStore, export_run_table
 from mixlaw.sweep import load_design, plan_sweep, run_sweep
 from mixlaw.train.config import ProxyConfig
@@ -148,9 +148,16 @@ def test_plan_validates_everything_before_training(tiny_corpus: str, tmp_path: P
         load_design(tmp_path / "nocol.csv")
     with pytest.raises(InputError, match="--backend 'spark'"):
         run_sweep(tiny_corpus, [{"docs": 1.0}], SIZES, "10k", tmp_path / "x.db", backend="spark")
-    # Duplicate mixtures collapse to one run id per size.
-    plan = plan_sweep(tiny_corpus, [{"docs": 0.5, "math": 0.5}, {"math": 0.5, "docs": 0.5}], SIZES, "10k")
+    # Duplicate mixtures collapse to one run id per size, and the rows dropped so are named (newuser4: a design's
+    # row 'b' repeating row 'a' was never trained nor exported, without a word).
+    with pytest.warns(DataWarning, match=r"1 design row\(s\) repeat an earlier row's mixture .*: row 3 \('b'\) "
+                                        r"repeats row 2 \('a'\)"):
+        plan = plan_sweep(tiny_corpus, [{"docs": 0.5, "math": 0.5}, {"math": 0.5, "docs": 0.5}], SIZES, "10k",
+                          names=["a", "b"])
     assert len(plan) == 2 and plan == sorted(plan, key=lambda p: p.run_id)
+    with pytest.warns(DataWarning, match=r"gives the name\(s\) \['c'\] to several rows"):
+        plan_sweep(tiny_corpus, [{"docs": 0.5, "math": 0.5}, {"docs": 0.2, "math": 0.8}], SIZES, "10k",
+                   names=["c", "c"])
 
 
 def test_store_rebuilt_from_checkpoint_files(tiny_corpus: str, design: Path, reference: pd.DataFrame,

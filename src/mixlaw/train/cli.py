@@ -9,6 +9,7 @@ extra) is imported inside the commands that train, so that the rest of ``mixlaw`
 from __future__ import annotations
 
 import sys
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
 from .._version import __version__
 from ..api import write_text_atomic
-from ..errors import DivergedError, InputError
+from ..errors import DivergedError, InputError, MixlawWarning
 from ..store import Heartbeat, RunStore, export_run_table, new_owner, run_labels, write_table
 from ..sweep import run_sweep
 from .config import ProxyConfig, apply_overrides, parse_count, parse_mixture
@@ -218,9 +219,22 @@ def sweep_cmd(ctx: typer.Context,
     if address is not None and backend != "ray":
         raise InputError("--address applies to --backend ray only")
     base = _base_config(ctx, eval_every=eval_every, seed=seed)
-    result = run_sweep(corpus, design, [s for s in sizes.split(",") if s.strip()], tokens, store, workers=workers,
-                       backend=backend, address=address, base=base, keep_checkpoints=keep_checkpoints,
-                       progress=not _quiet(ctx))
+    shown = warnings.showwarning
+
+    def warn_now(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        # As 'warning: ...' and at once (a design's repeated rows), not in Python's two-line form, nor at the end
+        # of a sweep of hours as the other commands' show_warnings would.
+        if issubclass(category, MixlawWarning):
+            _console(stderr=True).print(f"warning: {message}", highlight=False, markup=False)
+        else:
+            shown(message, category, *args, **kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", MixlawWarning)
+        warnings.showwarning = warn_now
+        result = run_sweep(corpus, design, [s for s in sizes.split(",") if s.strip()], tokens, store,
+                           workers=workers, backend=backend, address=address, base=base,
+                           keep_checkpoints=keep_checkpoints, progress=not _quiet(ctx))
     doc = {"store": str(store), "runs": len(result.run_ids), "trained": len(result.trained),
            "skipped": len(result.skipped), "diverged": len(result.diverged), "wall_s": round(result.wall_s, 3)}
     with RunStore(store, readonly=True) as db:
