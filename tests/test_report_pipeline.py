@@ -535,3 +535,18 @@ def test_check_counts_inside_only_the_losses_that_have_an_interval(monkeypatch) 
     assert check is not None and check.n_losses == 27 and check.with_interval == 24
     assert f"; {check.inside} of 24 inside their 80 % intervals (3 without an interval)" in str(check)
     assert check.to_dict()["with_intervals"] == 24
+
+
+def test_check_and_page_read_held_out_runs_within_1_percent_of_the_target() -> None:
+    # The held-out runs are 1.6e8 but --target-params says 1.59e8 (a nominal size): no check and no word before
+    # (review13); now they are the target's runs, as the fit merges sizes within 1 %.
+    table, fit = _held_out_world()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(fit, target_params=1.59e8, target_steps=3000)
+        check = check_at_target(res, table, SIZES)
+        page = build_pipeline_report(res, table, fitted_sizes=SIZES)
+    assert check is not None and (check.n_mixtures, check.n_losses) == (8, 24)
+    assert check.mre < 0.02
+    assert html_escape(str(check)) in page
+    assert "N=1.6e+08 (not fitted)" in page and "N=1.59e+08" not in page  # one panel colour for the target size
