@@ -83,3 +83,27 @@ def test_select_takes_one_size_of_a_sweep_and_warns_of_several(capsys, tmp_path)
     chosen = [r["run"] for r in json.loads(out)["runs"]]
     frame = world(n_mix=10).frame
     assert len(chosen) == 6 and set(chosen) <= set(frame.loc[frame["params"] == max(SIZES), "run"])
+
+
+def test_compare_and_report_take_one_scale_of_a_sweep(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # newuser4: on a sweep's tables, compare and report warned that each law "fits one loss surface across those
+    # scales: keep the rows of one scale", and neither took --at-params / --final-step to do so.
+    import pandas as pd
+
+    frame = world(n_mix=10).frame
+    names = sorted(frame["run"].str.replace(r"-[^-]*$", "", regex=True).unique())
+    held = frame["run"].str.replace(r"-[^-]*$", "", regex=True).isin(names[-3:])
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    pd.DataFrame(frame[~held]).to_csv(train, index=False)
+    pd.DataFrame(frame[held]).to_csv(test, index=False)
+    base = ["--runs", str(train), "--test", str(test), "--target", "web", "--laws", "ye-exp,linear"]
+    code, _, err = _cli(capsys, "compare", *base)
+    assert code == 0 and "one loss surface" in err and "`--at-params largest --final-step`" in err, err
+    code, out, err = _cli(capsys, "compare", *base, "--at-params", "largest", "--final-step", "--json")
+    assert code == 0 and "one loss surface" not in err, err
+    assert json.loads(out)["n_train"] == int((~held).sum() / len(SIZES) / len(STEPS))
+    code, _, err = _cli(capsys, "report", *base, "--at-params", "largest", "--final-step", "--out",
+                        str(tmp_path / "r.html"))
+    assert code == 0 and "one loss surface" not in err, err
+    code, _, err = _cli(capsys, "compare", "--dataset", "regmix", "--at-params", "largest")
+    assert code == 2 and "the bundled data's splits are one scale each" in err

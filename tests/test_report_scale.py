@@ -2,7 +2,7 @@
 not take. A new user's report on Dai & Zheng's SlimPajama runs (122M-1.235B, 11 checkpoints each), held out on the
 2.718B runs, said nothing while ``compare`` on the same tables warned twice (linear's MRE there: 30 %); and
 compare's warning said to keep one scale with ``--at-params largest --final-step``, which compare (and report)
-refuse ("No such option")."""
+refused ("No such option"). Both now take --at-params / --final-step (newuser4), and their warnings name them."""
 
 from __future__ import annotations
 
@@ -32,13 +32,17 @@ def test_report_warns_of_scales_on_stderr_and_on_the_page(tmp_path, capsys) -> N
     assert "the fitting runs span 4 model sizes" in err and "one loss surface" in err
     page = html.unescape(out.read_text())
     assert page.count("Scale warning:") == 2 and "outside the fitted runs'" in page and "one loss surface" in page
-    assert "--at-params" not in err and "--at-params" not in page
+    assert "`--at-params largest --final-step`" in err and "--at-params largest --final-step" in page  # taken now
 
 
-def test_compare_does_not_name_at_params(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_compare_names_at_params_which_it_takes(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     fit, held = _tables(tmp_path)
     code, _, err = run_cli(capsys, "compare", "--runs", fit, "--test", held, "--laws", "linear", "--target", "web")
-    assert code == 0 and "one loss surface" in err and "--at-params" not in err
+    assert code == 0 and "one loss surface" in err and "`--at-params largest --final-step`" in err
+    # A size the held-out split lacks (it is held out at a larger one) cuts the fitting runs only.
+    code, _, err = run_cli(capsys, "compare", "--runs", fit, "--test", held, "--laws", "linear", "--target", "web",
+                           "--at-params", "8e7", "--final-step")
+    assert code == 0 and "one loss surface" not in err, err
     # fit takes the option, and its warning still names it.
     code, _, err = run_cli(capsys, "fit", "--runs", fit, "--law", "linear", "--target", "web")
     assert code == 0 and "--at-params largest --final-step" in err

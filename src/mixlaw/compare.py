@@ -184,7 +184,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     law_objs = [_make_law(k, random_state, objective, cv_folds) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
     # Once for the table (each law's own fit warning is an ExtrapolationWarning, left out of its row).
-    why = scale_blind_message(train.path, train.scale_spread(), law_objs, at_params=False)
+    why = scale_blind_message(train.path, train.scale_spread(), law_objs, at_params=True)
     if why:
         warnings.warn(why, ScaleWarning, stacklevel=2)
     rows = []

@@ -47,6 +47,8 @@ from ._common import (
     law_with_options,
     load_table,
     load_tests,
+    one_scale_rows,
+    one_scale_tests,
     out,
     parse_eval_map,
     parse_laws,
@@ -164,6 +166,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
             fit_on: str = typer.Option("both", "--fit-on", help="With --objective: per-eval (fit each eval, "
                                        "aggregate) | direct (fit the objective column) | both."),
             weight_tol: float = WeightTolOpt,
+            at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
             eval_group: list[str] | None = EvalGroupOpt,
             cv_folds: int | None = CvFoldsOpt,
             seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
@@ -172,6 +175,9 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     if eval_group and dataset is not None:
         raise InputError("--eval-group applies to --runs and --test tables, not to --dataset")
+    if (at_params is not None or final_step) and dataset is not None:
+        raise InputError("--at-params / --final-step cut a --runs table (and its --test tables); the bundled data's "
+                         "splits are one scale each")
     tgt = group_targets(target, eval_group)
     obj = None if objective is None else parse_objective(objective)
     if obj == "max":
@@ -193,8 +199,10 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                 raise InputError("--runs needs at least one --test held-out table (split your runs into two files, "
                                  "or compare laws by cross-validation on this one table: mixlaw fit --runs "
                                  f"{runs} --law auto)")
-            tests = load_tests(test, weight_tol, eval_group)
-            board = api.compare_tables(load_table(runs, weight_tol, eval_group), tests, targets=tgt,
+            # Each table at one scale, as fit and optimize take them (the scale warning asked for it)
+            tests = one_scale_tests(load_tests(test, weight_tol, eval_group), at_params, final_step)
+            train = one_scale_rows(load_table(runs, weight_tol, eval_group), at_params, final_step)
+            board = api.compare_tables(train, tests, targets=tgt,
                                        laws=parse_laws(laws), random_state=seed, **kw, **cb)
     if as_json:
         emit_json(board.to_dict())

@@ -19,6 +19,8 @@ from ..pipeline import load_pipeline
 from ..report import build_html_report
 from ..report_pipeline import build_pipeline_report
 from ._common import (
+    AtParamsOpt,
+    FinalStepOpt,
     SeedOpt,
     WeightTolOpt,
     check_outputs,
@@ -26,6 +28,8 @@ from ._common import (
     err,
     load_table,
     load_tests,
+    one_scale_rows,
+    one_scale_tests,
     parse_laws,
     parse_objective,
     parse_targets,
@@ -51,17 +55,22 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
            pipeline: Path | None = typer.Option(None, "--pipeline", help="Or: the page of a pipeline saved by "
                                                 "'mixlaw pipeline --save' (as its --report draws it), with the --runs "
                                                 "table's checkpoints and any rows at the target it did not fit."),
-           weight_tol: float = WeightTolOpt, seed: int = SeedOpt) -> None:
+           weight_tol: float = WeightTolOpt, at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
+           seed: int = SeedOpt) -> None:
     """Write one self-contained HTML report: leaderboard, predicted-vs-true plots, interactions, optimum (or, with
     --pipeline, a saved pipeline's page)."""
     if pipeline is not None:
         given = {"--test": bool(test), "--dataset": dataset is not None, "--laws": laws is not None,
-                 "--objective": objective != "mean", "--maximize": maximize}
+                 "--objective": objective != "mean", "--maximize": maximize, "--at-params": at_params is not None,
+                 "--final-step": final_step}
         _pipeline_page(pipeline, runs, [k for k, v in given.items() if v], target, out_path, weight_tol)
         return
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     if dataset is not None:
+        if at_params is not None or final_step:
+            raise InputError("--at-params / --final-step cut a --runs table (and its --test tables); the bundled "
+                             "data's splits are one scale each")
         train, tests = bundled_splits(dataset)
     else:
         if not test:
@@ -69,8 +78,10 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
                              "or compare laws by cross-validation on this one table: mixlaw fit --runs "
                              f"{runs} --law auto)")
         with show_warnings():  # a table's repair (renormalised weights) as one 'warning:' line, as fit prints it
-            train = load_table(runs, weight_tol)
-            tests = load_tests(test, weight_tol)
+            # Each table at one scale, as fit and optimize take them: the scale warning said "keep the rows of one
+            # scale", which report could not.
+            train = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
+            tests = one_scale_tests(load_tests(test, weight_tol), at_params, final_step)
             for t in tests.values():
                 train.check_compatible(t)
     if not target and len(train.evals) > 1:
