@@ -552,3 +552,15 @@ def test_cli_design_levels_raise_the_candidates_the_error_names(capsys):
     assert all(np.abs(grid - w).sum(axis=1).min() < 1e-12 for w in W)
     code, _, err = _cli(capsys, "design", "--domains", "a,b,c", "--method", "dirichlet", "--levels", "7")
     assert code == 2 and "--levels applies to --method double-diminishing only" in err
+
+
+def test_cli_design_out_jsonl_is_json_records_a_sweep_reads(capsys, tmp_path):
+    # newuser4: `design --out d.jsonl` wrote CSV text into d.jsonl, and `sweep --design d.jsonl` stopped at "d.jsonl:1:
+    # not a JSON record". Now JSON records, floats exact (the sweep's run ids are those of the CSV design).
+    from mixlaw.sweep import read_design
+
+    code, _, err = _cli(capsys, "design", "--domains", "a,b,c", "--n", "6", "--out", str(tmp_path / "d.jsonl"))
+    assert code == 0, err
+    code, _, err = _cli(capsys, "design", "--domains", "a,b,c", "--n", "6", "--out", str(tmp_path / "d.csv"))
+    assert code == 0, err
+    assert read_design(tmp_path / "d.jsonl") == read_design(tmp_path / "d.csv")

@@ -542,11 +542,25 @@ def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
 
 
 def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a table as CSV or Parquet (by suffix) atomically (see :func:`write_text_atomic`)."""
+    """Write a table as Parquet, JSONL (``.jsonl``/``.ndjson``: one JSON record a line) or CSV (any other name), by
+    suffix, atomically (see :func:`write_text_atomic`).
+
+    Why JSONL: ``design --out d.jsonl`` wrote CSV text into the file, and ``sweep --design d.jsonl`` (which reads a
+    .jsonl file as JSON records) stopped at "not a JSON record". Records are written with :mod:`json` (every float
+    as repr, so a mixture reads back bit for bit and keeps its run id; pandas' to_json keeps 10 digits), an empty
+    cell as null."""
     p = Path(path)
     if p.suffix.lower() in (".parquet", ".pq"):
         with _atomic_target(p) as tmp:
             frame.to_parquet(tmp, index=False)
+    elif p.suffix.lower() in (".jsonl", ".ndjson"):
+        def cell(v: Any) -> Any:
+            v = v.item() if isinstance(v, np.generic) else v
+            return None if isinstance(v, float) and not np.isfinite(v) else v
+
+        lines = (json.dumps({str(k): cell(v) for k, v in rec.items()}, ensure_ascii=False)
+                 for rec in frame.to_dict(orient="records"))
+        write_text_atomic("".join(line + "\n" for line in lines), p)
     else:
         write_text_atomic(frame.to_csv(index=False), p)
 
