@@ -29,7 +29,7 @@ from .data import (
     scale_mismatch,
     unseen_zero_domains,
 )
-from .data.reading import _normalise_columns, _read_any
+from .data.reading import _normalise_columns, _read_any, jsonl_text
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, FitError, InputError, ScaleWarning, UnusedDomainWarning
 from .evals import linear_objective, warn_minimised_metrics
@@ -547,20 +547,13 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Non
 
     Why JSONL: ``design --out d.jsonl`` wrote CSV text into the file, and ``sweep --design d.jsonl`` (which reads a
     .jsonl file as JSON records) stopped at "not a JSON record". Records are written with :mod:`json` (every float
-    as repr, so a mixture reads back bit for bit and keeps its run id; pandas' to_json keeps 10 digits), an empty
-    cell as null."""
+    as repr, so a mixture reads back bit for bit and keeps its run id), an empty cell as null."""
     p = Path(path)
     if p.suffix.lower() in (".parquet", ".pq"):
         with _atomic_target(p) as tmp:
             frame.to_parquet(tmp, index=False)
     elif p.suffix.lower() in (".jsonl", ".ndjson"):
-        def cell(v: Any) -> Any:
-            v = v.item() if isinstance(v, np.generic) else v
-            return None if isinstance(v, float) and not np.isfinite(v) else v
-
-        lines = (json.dumps({str(k): cell(v) for k, v in rec.items()}, ensure_ascii=False)
-                 for rec in frame.to_dict(orient="records"))
-        write_text_atomic("".join(line + "\n" for line in lines), p)
+        write_text_atomic(jsonl_text(frame), p)
     else:
         write_text_atomic(frame.to_csv(index=False), p)
 

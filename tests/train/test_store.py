@@ -209,3 +209,18 @@ def test_an_export_before_any_run_finished_reads_as_no_rows(tmp_path: Path, caps
     code, _, err = run_cli(capsys, "fit", "--runs", str(out))
     assert code == 2 and "the table has no rows: a run store's export before any run of it finished" in err, err
     assert "--columns" not in err
+
+
+def test_a_jsonl_export_keeps_every_digit(tmp_path: Path) -> None:
+    # newuser4: 'runs export runs.db runs.jsonl' kept 10 digits (pandas' to_json): a design's 1/13 read back as
+    # 0.0769230769, so the export used as a sweep design got other run ids, and losses lost their last digits.
+    from mixlaw.data import read_runs
+
+    with RunStore(tmp_path / "runs.db") as db:
+        db.begin_run("r1", {"mixture": {"code": 1 / 13, "prose": 12 / 13}}, DOMAINS, 1234)
+        db.record_checkpoint("r1", 10, 1000, {"code": 4.421371936798096, "prose": 2 / 3})
+        db.finish_run("r1", 1.0)
+    write_table(export_run_table(tmp_path / "runs.db"), tmp_path / "runs.jsonl")
+    back = read_runs(tmp_path / "runs.jsonl")
+    assert back.weights[0].tolist() == [1 / 13, 12 / 13]
+    assert back.losses(["code", "prose"])[0].tolist() == [4.421371936798096, 2 / 3]

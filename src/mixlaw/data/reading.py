@@ -151,6 +151,18 @@ def _other_mixlaw_file(path: Path) -> str:
     return ""
 
 
+def jsonl_text(frame: pd.DataFrame) -> str:
+    """A table as JSON Lines, one record a row, as :func:`_read_jsonl` reads it back: every float by repr (pandas'
+    ``to_json`` keeps 10 digits, so an exported mixture read back as a sweep design got other run ids), an empty
+    or non-finite cell as null, names as written (UTF-8)."""
+    def cell(v: Any) -> Any:
+        v = v.item() if isinstance(v, np.generic) else v
+        return None if isinstance(v, float) and not np.isfinite(v) else v
+
+    return "".join(json.dumps({str(k): cell(v) for k, v in rec.items()}, ensure_ascii=False) + "\n"
+                   for rec in frame.to_dict(orient="records"))
+
+
 def _check_unique_columns(names: list[str], path: Path) -> None:
     """Stop at a column name the file gives twice, naming it and where it stands (1-based)."""
     seen: dict[str, int] = {}

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .._atomic import atomic_target
+from ..data.reading import jsonl_text
 from ..errors import InputError
 
 
@@ -130,8 +131,8 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
                 frame.to_parquet(tmp, index=False)
             elif suffix == ".csv":
                 frame.to_csv(tmp, index=False)
-            else:
-                frame.to_json(tmp, orient="records", lines=True)
+            else:  # every digit: pandas' to_json kept 10, and the export read back as a design got other run ids
+                Path(tmp).write_text(jsonl_text(frame), encoding="utf-8")
     except OSError as err:
         raise InputError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
     return path
