@@ -100,3 +100,15 @@ def test_sampler_follows_mixture_weights(tiny_corpus: str) -> None:
     assert counts[1] == 0  # a zero weight is never drawn
     w = eval_windows(corpus.array("math", "val"), 100, 16)
     assert w.shape == (7, 17) and w.dtype == np.int64
+
+
+def test_a_domain_given_twice_is_an_error_not_the_last_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # newuser4: `corpus build --domain x=a.txt --domain x=b.txt` built x from b.txt alone, without a word.
+    from cli_runner import run_cli
+
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("some text of my own. " * 100)
+    code, _, err = run_cli(capsys, "corpus", "build", "--out", str(tmp_path / "c"), "--domains", "math",
+                           "--domain", f"x={tmp_path / 'a.txt'}", "--domain", f"x={tmp_path / 'b.txt'}")
+    assert code == 2 and "--domain 'x' given twice" in err, err
+    assert not (tmp_path / "c").exists()

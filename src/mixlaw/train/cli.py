@@ -69,7 +69,13 @@ def build_cmd(out: Path = typer.Option(..., "--out", help="Folder to write the c
         names = []
     else:
         names = [d.strip() for d in domains.split(",") if d.strip()]
-    extra = dict(parse_domain_spec(s) for s in domain or [])
+    extra: dict[str, Any] = {}
+    for spec in domain or []:
+        name, path = parse_domain_spec(spec)
+        if name in extra:  # dict() kept the last and dropped the first without a word
+            raise InputError(f"--domain {name!r} given twice ({extra[name]} and {path}); one path per domain (a "
+                             "folder holds several files)")
+        extra[name] = path
     if not max_mb > 0:
         raise InputError(f"--max-mb must be > 0, got {max_mb}")
     err = _console(stderr=True)
