@@ -71,6 +71,10 @@ def test_train_names_its_run_in_the_store(tiny_corpus: str, tmp_path: Path,
     assert doc["sweep"]["skipped"] == 1 and sorted(doc["names"].values()) == ["all-math", "half"]  # first name stays
     assert _run(["runs", "export", db, out], capsys)[0] == 0
     assert set(pd.read_csv(out)["run"]) == {"all-math", "half"}
+    # A name the store has for another run renames both in exports (newuser4: without a word).
+    code, _, err = _run(["train", "--corpus", tiny_corpus, "--mixture", "math=0.25,legal=0.75", "--store", db,
+                         "--name", "all-math", *TINY], capsys)
+    assert code == 0 and "already has a run named 'all-math'" in err, err
 
 
 @pytest.mark.parametrize(("args", "message"), [

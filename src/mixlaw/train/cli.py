@@ -127,6 +127,7 @@ def train_cmd(ctx: typer.Context,
     if store is not None:
         db = RunStore(store)
         owner = new_owner()
+        taken = [r for r, n in db.names().items() if name is not None and n == name.strip() and r != rid]
         state = db.claim_run(rid, owner, resolved.to_dict(), opened.domains, build_model(resolved).num_params(),
                              info={"corpus_fingerprint": opened.fingerprint},
                              name=None if name is None else name.strip())
@@ -137,6 +138,12 @@ def train_cmd(ctx: typer.Context,
             raise InputError(f"run {rid} is already {'finished' if state == 'done' else 'diverged'} in {store}; "
                              f"export it with 'mixlaw runs export {store} runs.parquet', or change the config/seed")
         db.reset_run(rid)
+        if taken:
+            # A shared name is exported as <name>-<id digits> for every run that has it: the run already named so
+            # changed its exported name without a word (dd-000-30k became dd-000-30k-369835b6).
+            _console(stderr=True).print(f"warning: {store} already has a run named {name.strip()!r} ({taken[0]}): "
+                                        "both are exported as <name>-<first 8 id digits> (choose another --name)",
+                                        highlight=False, markup=False)
     ckpt = None
     if out is not None:
         if out.exists() and not out.is_dir():
