@@ -224,3 +224,17 @@ def test_a_jsonl_export_keeps_every_digit(tmp_path: Path) -> None:
     back = read_runs(tmp_path / "runs.jsonl")
     assert back.weights[0].tolist() == [1 / 13, 12 / 13]
     assert back.losses(["code", "prose"])[0].tolist() == [4.421371936798096, 2 / 3]
+
+
+def test_the_demo_reads_final_losses_of_a_domain_no_run_trains_on(tmp_path: Path) -> None:
+    # The export leaves out such a domain's w: column (above); the demo's reader gives it weight 0, as before.
+    from mixlaw.train.demo import final_losses
+
+    doms = ["code", "prose", "math"]
+    with RunStore(tmp_path / "runs.db") as db:
+        for i, w in enumerate((0.3, 0.6)):
+            db.begin_run(f"r{i}", {"mixture": {"code": w, "prose": 1 - w, "math": 0.0}}, doms, 100)
+            db.record_checkpoint(f"r{i}", 10, 100, {"code": 3.0, "prose": 3.1, "math": 3.2})
+            db.finish_run(f"r{i}", 1.0)
+    W, _, L = final_losses(tmp_path / "runs.db", ["r0", "r1"], doms)
+    assert W.tolist() == [[0.3, 0.7, 0.0], [0.6, 0.4, 0.0]] and L.shape == (2, 3)

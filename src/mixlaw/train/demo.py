@@ -215,6 +215,8 @@ def final_losses(db: Path, run_ids: Sequence[str], domains: Sequence[str]) -> tu
     frame = frame[frame["run"].isin(set(run_ids))].sort_values(["run", "step"]).groupby("run").tail(1)
     if frame["run"].nunique() != len(set(run_ids)):
         raise RuntimeError(f"{db}: {len(set(run_ids)) - frame['run'].nunique()} planned run(s) missing")
+    # A domain no run of the store trains on has no w: column in the export (an eval set only): its weight is 0.
+    frame = frame.assign(**{f"w:{d}": 0.0 for d in domains if f"w:{d}" not in frame.columns})
     table = RunTable(frame.reset_index(drop=True), path=str(db))
     W = table.weights_for(list(domains))
     return W, np.asarray(table.model_params, dtype=np.float64), table.losses(list(domains))
