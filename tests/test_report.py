@@ -33,6 +33,28 @@ def test_fit_report_lists_parameters_bounds_and_interactions():
     assert d["params"]["a.c"]["vary"] is True and d["n_runs"] == 40
 
 
+def test_fit_report_counts_runs_not_their_checkpoints():
+    # 12 runs x 5 checkpoints were "(60 runs, 3 domains)" (newuser4): now rows and runs, and a table of one row per
+    # run keeps "(12 runs, ...)".
+    import pandas as pd
+
+    from mixlaw import RunTable
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=12)
+    rows = [{"run": f"r{i}", "step": s, "w:a": W[i, 0], "w:b": W[i, 1], "w:c": W[i, 2],
+             "loss:a": 2.0 + np.exp(W[i] @ [0.0, -1.0, 0.5]) + 100.0 / s}
+            for i in range(12) for s in range(200, 1200, 200)]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = YeExponential().fit(RunTable(pd.DataFrame(rows)), targets="a")
+        one = YeExponential().fit(RunTable(pd.DataFrame(rows[4::5])), targets="a")
+    assert "(60 rows of 12 runs, 3 domains)" in str(law.report())
+    assert law.report().to_dict()["n_run_ids"] == 12 and law.report().to_dict()["n_runs"] == 60
+    assert "(12 runs, 3 domains)" in str(one.report()) and one.report().to_dict()["n_run_ids"] is None
+
+
 def test_html_report_is_self_contained(tmp_path, capsys):
     train, test = _table(tmp_path / "train.csv", 40, 0), _table(tmp_path / "test.csv", 20, 1)
     out = tmp_path / "r.html"

@@ -104,6 +104,8 @@ class FitReport:
     domains: list[str] = field(default_factory=list)
     #: Per eval, the table's rows left out of the fit for want of its loss (NaN cells); not in ``n_runs``.
     rows_left_out: dict[str, int] = field(default_factory=dict)
+    #: Distinct runs of the fitted rows when fewer than the rows (a run's checkpoints or sizes), else None.
+    n_run_ids: int | None = None
 
     @classmethod
     def from_law(cls, law: Any, data: str = "") -> FitReport:
@@ -137,7 +139,8 @@ class FitReport:
                    n_starts=n_starts, n_converged=n_conv, stats=stats, params=law.params_.to_dict(),
                    warnings=warns, correlations=corr[:15], sections=law.extra_report_sections(),
                    summary=law.summary_report_sections(), evals=list(getattr(law, "evals_", law.targets_)),
-                   domains=list(law.domains_), rows_left_out=dict(getattr(law, "rows_left_out_", {}) or {}))
+                   domains=list(law.domains_), rows_left_out=dict(getattr(law, "rows_left_out_", {}) or {}),
+                   n_run_ids=getattr(law, "_n_run_ids", None))
 
     def __str__(self) -> str:
         return self.text()
@@ -151,9 +154,10 @@ class FitReport:
     def _head(self) -> list[str]:
         tg = self.targets[0] if len(self.targets) == 1 else f"{len(self.targets)} targets"
         runs = "?" if self.n_runs is None else self.n_runs  # a law loaded from an old file
+        runs = f"{runs} runs" if self.n_run_ids is None else f"{runs} rows of {self.n_run_ids} runs"
         gone = ", ".join(f"loss:{e} {n}" for e, n in self.rows_left_out.items())
         gone = f"; left out rows without a loss: {gone}" if gone else ""
-        lines = [f"[[{self.law}]] target={tg}  data={self.data or '-'} ({runs} runs, {self.n_domains} "
+        lines = [f"[[{self.law}]] target={tg}  data={self.data or '-'} ({runs}, {self.n_domains} "
                  f"domains{gone})  seed={self.seed}"]
         starts = f"; {self.n_starts} starts ({self.n_converged} converged)" if self.n_starts else ""
         lines.append(f"    method = {self.method}{starts}")
@@ -220,8 +224,8 @@ class FitReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"law": self.law, "targets": self.targets, "data": self.data, "n_runs": self.n_runs,
-                "n_domains": self.n_domains, "seed": self.seed, "method": self.method, "n_starts": self.n_starts,
-                "n_converged": self.n_converged, "stats": self.stats, "params": self.params,
+                "n_run_ids": self.n_run_ids, "n_domains": self.n_domains, "seed": self.seed, "method": self.method,
+                "n_starts": self.n_starts, "n_converged": self.n_converged, "stats": self.stats, "params": self.params,
                 "warnings": self.warnings, "rows_left_out": self.rows_left_out,
                 "correlations": [{"a": a, "b": b, "rho": c} for a, b, c in self.correlations],
                 "sections": {t: x for t, x in self.sections}}

@@ -201,6 +201,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         tokens = frame_scale.get("tokens") if tokens is None else tokens
         left_out: dict[str, int] = {}
         n_table = 0
+        n_ids = None  # distinct run ids of a table whose runs have several rows (checkpoints, sizes)
         if isinstance(weights, RunTable):
             table = weights
             if losses is None:
@@ -209,6 +210,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 n_table = len(table)
                 table = table.complete(targets, stacklevel=3)
             fit_scale, source, spread = table.scale_summary(), table.path, table.scale_spread()
+            n_ids = len(set(map(str, table.runs)))
             why = scale_blind_message(table.path, spread, [self])
             if why:
                 warnings.warn(why, ScaleWarning, stacklevel=2)
@@ -261,6 +263,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         self._fit_scale = fit_scale
         self._data_source = source  # the table's file (or bundled name): what report() names as its data
         self.n_runs_ = W.shape[0]
+        # The report's "(60 rows of 12 runs, ...)": n_runs_ counts rows, 5 checkpoints of each of 12 runs read "60
+        # runs" (newuser4). Not saved: a loaded law reports its rows as before.
+        self._n_run_ids = n_ids if n_ids is not None and n_ids < W.shape[0] else None
         self.rows_left_out_ = left_out  # per eval, the table's rows without its loss (not in n_runs_)
         self.n_features_in_ = W.shape[1]  # scikit-learn's name for the number of weight columns
         self._w_range = (W.min(axis=0), W.max(axis=0))
