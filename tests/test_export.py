@@ -443,3 +443,11 @@ def test_optimize_out_csv_is_the_one_row_mixture_export_reads(tmp_path, capsys):
     assert run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
     code, _, err = run_cli(capsys, "export", "--mixture", str(law), "--format", "json")
     assert code == 2 and "a saved law (mixlaw fit --out), not a mixture" in err, err
+    # ... and .parquet, which optimize --out also writes: export read it as JSON text ("not valid JSON")
+    pq = tmp_path / "opt.parquet"
+    assert run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out", str(pq))[0] == 0
+    code, text, err = run_cli(capsys, "export", "--mixture", str(pq), "--format", "json")
+    assert code == 0 and {d["domain"]: d["weight"] for d in json.loads(text)} == exported, err
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    code, _, err = run_cli(capsys, "export", "--mixture", str(tmp_path / "bad.parquet"), "--format", "json")
+    assert code == 2 and "not a readable Parquet file" in err

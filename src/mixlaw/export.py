@@ -530,6 +530,16 @@ def parse_mixture(spec: str) -> dict[str, float]:
     from pathlib import Path
 
     path = Path(spec)
+    if path.suffix.lower() in (".parquet", ".pq"):  # what `mixlaw optimize --out opt.parquet` writes
+        import pandas as pd
+
+        if not path.is_file():
+            raise InputError(f"{spec}: no such mixture file")
+        try:
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError) as e:  # pyarrow's errors derive from these
+            raise InputError(f"{spec}: not a readable Parquet file ({e})") from None
+        return _mixture_from_frame(frame, spec)
     if path.suffix.lower() in (".json", ".csv", ".yaml", ".yml") or path.exists():
         text = read_user_text(path, "mixture")
         if path.suffix.lower() == ".csv":
@@ -541,18 +551,28 @@ def parse_mixture(spec: str) -> dict[str, float]:
                 frame = pd.read_csv(io.StringIO(text))
             except (ValueError, pd.errors.ParserError) as e:
                 raise InputError(f"{spec}: not a readable CSV ({e})") from None
-            cols = [c for c in frame.columns if str(c).startswith("w:")]
-            if not cols:
-                raise InputError(f"{spec}: no w:<domain> columns")
-            if len(frame) != 1:
-                raise InputError(f"{spec}: {len(frame)} rows; a mixture file needs exactly one row")
-            return {c[2:]: frame[c].iloc[0] if frame[c].dtype.kind in "iuf" else str(frame[c].iloc[0])
-                    for c in cols}
+            return _mixture_from_frame(frame, spec)
         try:
             doc = json.loads(text)
         except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: '[[[...' deep
             raise InputError(f"{spec}: not valid JSON ({e})") from None
         return _mixture_from_doc(doc, spec)
+    return _inline_mixture(spec)
+
+
+def _mixture_from_frame(frame: Any, spec: str) -> dict[str, float]:
+    """The one row of ``w:<domain>`` columns of a table (a CSV or Parquet mixture file)."""
+    cols = [c for c in frame.columns if str(c).startswith("w:")]
+    if not cols:
+        raise InputError(f"{spec}: no w:<domain> columns")
+    if len(frame) != 1:
+        raise InputError(f"{spec}: {len(frame)} rows; a mixture file needs exactly one row")
+    return {c[2:]: frame[c].iloc[0] if frame[c].dtype.kind in "iuf" else str(frame[c].iloc[0])
+            for c in cols}
+
+
+def _inline_mixture(spec: str) -> dict[str, float]:
+    """``a=0.5,b=0.5`` (or percentages) as a mapping."""
     out: dict[str, float] = {}
     for d, v, item in _spec_items(spec):
         if d in out:
