@@ -18,8 +18,8 @@ from ._common import COUNT, EXPORT_OPTION_HELP, JsonOpt, emit_json, err, show_wa
 
 
 def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5 (or a=50%,b=50%; a name "
-                                                                   "with ',' in double quotes), or a JSON/CSV mixture "
-                                                                   "file (also what optimize --json prints)."),
+                                                                   "with ',' in double quotes), or a JSON/CSV/Parquet "
+                                                                   "mixture file (also what optimize --json prints)."),
                fmt: str = typer.Option("json", "--format", help="megatron | olmo | hf | mosaic | json."),
                paths: str | None = typer.Option(None, "--paths",
                                                 help="JSON {domain: path} (a file, or inline) or a CSV file "
