@@ -331,6 +331,17 @@ def test_cli_export_carries_budget_and_options(capsys, tmp_path):
     code, out, err = _cli(capsys, "export", "--mixture", mix, "--format", "megatron", "--paths", str(paths),
                           "--export-option", "shuffle=1")
     assert code == 2 and "unknown option(s) ['shuffle'] for format 'megatron'" in err
+    # An integer option takes a count as --target-tokens does (newuser4: global_batch_size=4M was "must be an
+    # integer; got '4M'"); a fraction is still refused.
+    code, out, err = _cli(capsys, "export", "--mixture", mix, "--format", "olmo", "--paths", str(paths),
+                          "--target-tokens", "100B", "--export-option", "global_batch_size=4M")
+    assert code == 0 and read_olmo(out)["global_batch_size"] == 4_000_000, err
+    code, out, err = _cli(capsys, "export", "--mixture", mix, "--format", "megatron", "--paths", str(paths),
+                          "--export-option", "seq_length=2.5k")
+    assert code == 0 and "--seq-length 2500" in out, err
+    code, _, err = _cli(capsys, "export", "--mixture", mix, "--format", "megatron", "--paths", str(paths),
+                        "--export-option", "seq_length=2.0005k")
+    assert code == 2 and "must be an integer" in err
 
 
 @pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")

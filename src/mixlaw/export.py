@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._validation import quote_name, read_user_text
-from .data import beyond_tol, known_names
+from .data import beyond_tol, known_names, scaled_number
 from .errors import DataWarning, InputError
 from .export_schema import check_export
 
@@ -295,6 +295,10 @@ def _int_opt(opts: Mapping[str, Any], key: str, lo: int = 0) -> int | None:
     v = opts.get(key)
     if v is None:
         return None
+    if isinstance(v, str):
+        # A count as --target-tokens takes it (global_batch_size=4M): it was "must be an integer; got '4M'".
+        x = scaled_number(v)
+        v = v if x is None else (int(x) if x == int(x) else x)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != int(v) or int(v) < lo:
         raise InputError(f"option {key} must be an integer >= {lo}; got {v!r}")
     return int(v)
