@@ -6,6 +6,7 @@ import ast
 import json
 import math
 import shlex
+import warnings
 from decimal import Decimal
 
 import numpy as np
@@ -462,3 +463,15 @@ def test_optimize_out_csv_is_the_one_row_mixture_export_reads(tmp_path, capsys):
     (tmp_path / "bad.parquet").write_text("not parquet")
     code, _, err = run_cli(capsys, "export", "--mixture", str(tmp_path / "bad.parquet"), "--format", "json")
     assert code == 2 and "not a readable Parquet file" in err
+
+
+def test_export_says_when_a_domain_repeats_its_data_past_4_epochs(tmp_path):
+    # newuser4: 16.7 epochs of one domain were recorded in a comment, with no word.
+    budget = TokenBudget(1e9, {"web": 1e10, "code": 3e7})
+    with pytest.warns(DataWarning, match=r"1 domain\(s\) repeat their data more than 4 epochs .*'code' 16\.7"):
+        export_mixture({"web": 0.5, "code": 0.5}, "json", budget=budget)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        export_mixture({"web": 0.9, "code": 0.1}, "json", budget=budget)  # 3.33 epochs: nothing said
+        # the budget's own limit, when given, is the one checked
+        export_mixture({"web": 0.5, "code": 0.5}, "json", budget=TokenBudget(1e9, budget.tokens_available, 20.0))

@@ -275,10 +275,33 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
         missing = [d for d in domains if d not in budget.tokens_available]
         if missing:
             raise InputError(f"tokens available: no value for exported domain(s) {missing}")
+        _warn_repeats(domains, text, budget)
     out = {"megatron": _megatron, "olmo": _olmo, "hf": _hf, "mosaic": _mosaic, "json": _json}[fmt](
         domains, text, p, opts, budget)
     check_export(fmt, out)
     return out
+
+
+#: Epochs of a domain's data above which an export says so (without a budget's own ``max_epochs``): past about 4
+#: epochs repeated tokens are worth much less than new ones (Muennighoff et al., "Scaling Data-Constrained Language
+#: Models", NeurIPS 2023).
+REPEAT_WARN_EPOCHS = 4.0
+
+
+def _warn_repeats(domains: list[str], text: dict[str, str], budget: TokenBudget) -> None:
+    """A DataWarning naming the exported domains whose share needs more passes over their data than the budget's
+    ``max_epochs`` (or :data:`REPEAT_WARN_EPOCHS`): the export recorded 16.7 epochs of one domain in a comment and
+    said nothing (newuser4)."""
+    limit = REPEAT_WARN_EPOCHS if budget.max_epochs is None else float(budget.max_epochs)
+    avail = budget.tokens_available or {}
+    over = {d: budget.tokens(float(text[d])) / float(avail[d]) for d in domains if d in avail}
+    over = {d: e for d, e in over.items() if e > limit}
+    if over:
+        named = ", ".join(f"{d!r} {e:.3g}" for d, e in sorted(over.items(), key=lambda x: -x[1])[:5])
+        warnings.warn(f"{len(over)} domain(s) repeat their data more than {limit:g} epochs at this share and "
+                      f"budget ({named}): repeated tokens are worth less than new ones; `mixlaw optimize "
+                      f"--target-tokens ... --tokens-available ... --max-epochs {limit:g}` keeps every domain "
+                      "within that", DataWarning, stacklevel=3)
 
 
 #: Options each format takes (anything else is an error naming these).
