@@ -374,7 +374,7 @@ class PredictionIntervals:
         new = int(np.sum(outside))
         # A run table passed as the mixtures file repeats each mixture at every size and step: count both, so that
         # 447 rows of 21 new mixtures do not read as 447 mixtures.
-        distinct = len(np.unique(np.round(W[outside], 6), axis=0)) if new else 0
+        distinct = len(_mixture_ids(W[outside])[0]) if new else 0
         rows = f"{new} mixture(s)" if distinct == new else f"{new} row(s) of {distinct} mixture(s)"
         size, step = self.size_law is not None, self.step_law is not None
         missing = [t for t, v in zip(targets, self.extrapolation, strict=True) if not np.isfinite(v)]

@@ -205,7 +205,7 @@ def _shared_group(problems: list[tuple[list[np.ndarray], list[np.ndarray]]], los
     g_idx = np.repeat(np.arange(G), sizes)
     logx = np.array([np.concatenate([np.log(np.asarray(x, float).ravel()) for x in xs]) for xs, _ in problems])
     y = np.array([np.concatenate([np.asarray(v, float).ravel() for v in ys]) for _, ys in problems])
-    specs = []
+    specs, padded, grid_starts = [], [], []
     for xs, ys in problems:
         lX, Yp, Wt = _pad([np.asarray(x, float).ravel() for x in xs], [np.asarray(v, float).ravel() for v in ys])
         # Per-curve (E_g, A_g) clipped to E_g in [0, min y_g], A_g > 0 at every grid exponent; the exponent with
@@ -215,17 +215,18 @@ def _shared_group(problems: list[tuple[list[np.ndarray], list[np.ndarray]]], los
         A = np.maximum(np.nan_to_num(A), 1e-12)
         sse = np.sum(w2 * (E[:, :, None] + A[:, :, None] * F - Yp) ** 2, axis=(1, 2))
         b = int(np.argmin(sse))
-        a0, E0, la0 = float(EXPONENT_GRID[b]), E[b], np.clip(np.log(A[b]), *LOG_COEF_BOUNDS)
+        logA = np.clip(np.log(A), *LOG_COEF_BOUNDS)
+        padded.append((lX, Yp, Wt))
+        grid_starts.append(np.stack([E, logA], axis=-1))  # (grid, G, 2): the profile's starts at every exponent
+        a0, E0, la0 = float(EXPONENT_GRID[b]), E[b], logA[b]
         ps = [Param("a", a0, a0, *EXPONENT_BOUNDS)]
         ps += [Param(f"E{g}", float(E0[g]), float(E0[g]), 0.0, float(np.max(ys[g]))) for g in range(G)]
         ps += [Param(f"log_A{g}", float(la0[g]), float(la0[g]), *LOG_COEF_BOUNDS) for g in range(G)]
         specs.append(Params(ps))
     if G >= PROFILE_MIN_CURVES:
-        padded = [_pad([np.asarray(x, float).ravel() for x in xs], [np.asarray(v, float).ravel() for v in ys])
-                  for xs, ys in problems]
         LX, Y, Wt = (np.array([p[i] for p in padded]) for i in range(3))
-        return fit_shared_profile(LX, Y, Wt, specs, loss, huber_delta, labels, EXPONENT_GRID, EXPONENT_BOUNDS,
-                                  LOG_COEF_BOUNDS)
+        return fit_shared_profile(LX, Y, Wt, specs, loss, huber_delta, labels, EXPONENT_GRID,
+                                  np.stack(grid_starts, axis=1), EXPONENT_BOUNDS, LOG_COEF_BOUNDS)
     n = y.shape[1]
     ar = np.arange(n)
 

@@ -44,8 +44,9 @@ INNER_MAX_ITER = 200
 
 
 def fit_shared_profile(LX: np.ndarray, Y: np.ndarray, Wt: np.ndarray, specs: list[Params], loss: str,
-                       huber_delta: float, labels: list[str], grid: np.ndarray, a_bounds: tuple[float, float],
-                       coef_bounds: tuple[float, float]) -> list[tuple[np.ndarray, np.ndarray, float, FitResult]]:
+                       huber_delta: float, labels: list[str], grid: np.ndarray, grid_starts: np.ndarray,
+                       a_bounds: tuple[float, float], coef_bounds: tuple[float, float]
+                       ) -> list[tuple[np.ndarray, np.ndarray, float, FitResult]]:
     """Fit K problems of G curves, each problem sharing one exponent, by profiling the exponent out.
 
     Parameters
@@ -56,6 +57,9 @@ def fit_shared_profile(LX: np.ndarray, Y: np.ndarray, Wt: np.ndarray, specs: lis
         Per problem, the joint parameters (``a``, ``E0..``, ``log_A0..``): bounds, and the names of the result.
     grid : ndarray
         Exponents whose profile values pick the bracket of the golden-section search.
+    grid_starts : ndarray of shape (len(grid), K, G, 2)
+        Each curve's (E, log A) start at each grid exponent (the joint fit's variable-projection starts,
+        :func:`~mixlaw.scaling.batched._ls2`).
     a_bounds, coef_bounds : (float, float)
         Bounds of the exponent and of log A.
 
@@ -72,30 +76,16 @@ def fit_shared_profile(LX: np.ndarray, Y: np.ndarray, Wt: np.ndarray, specs: lis
     share = Wt.sum(axis=2) / n_k[:, None]  # a curve's part of its problem's objective
     nfev = np.zeros(K, dtype=np.int64)
 
-    def profile(a: np.ndarray, start: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """F at exponents ``a`` of shape (J, K): objectives (J, K), fitted (E, log A) (J, K, G, 2) and whether every
-        curve's solve converged (J, K)."""
+    def profile(a: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """F at exponents ``a`` of shape (J, K) from the (E, log A) ``start`` (J, K, G, 2): objectives (J, K), fitted
+        (E, log A) (J, K, G, 2) and whether every curve's solve converged (J, K)."""
         J = a.shape[0]
         lx = np.broadcast_to(LX, (J, K, G, m)).reshape(-1, m)
         av = np.broadcast_to(a[:, :, None], (J, K, G)).reshape(-1)
-        if start is None:  # the weighted least-squares (E, A) at each exponent: the joint fit's grid starts
-            F = np.exp(-av[:, None] * lx)
-            w2 = (np.broadcast_to(Wt, (J, K, G, m)).reshape(-1, m) / np.broadcast_to(Y, (J, K, G, m))
-                  .reshape(-1, m)) ** 2
-            yv = np.broadcast_to(Y, (J, K, G, m)).reshape(-1, m)
-            s00, s01, s11 = w2.sum(1), (w2 * F).sum(1), (w2 * F * F).sum(1)
-            t0_, t1 = (w2 * yv).sum(1), (w2 * F * yv).sum(1)
-            det = s00 * s11 - s01 ** 2
-            with np.errstate(divide="ignore", invalid="ignore"):
-                E = np.where(det > 0, (s11 * t0_ - s01 * t1) / det, 0.0)
-                A = np.where(det > 0, (s00 * t1 - s01 * t0_) / det, np.nan)
-            theta0 = np.column_stack([E, np.log(np.where(A > 0, A, 1e-12))])
-        else:
-            theta0 = start.reshape(-1, 2).copy()
         hi_E = np.broadcast_to(ymax, (J, K, G)).reshape(-1)
         lo = np.column_stack([np.zeros(J * K * G), np.full(J * K * G, coef_bounds[0])])
         hi = np.column_stack([hi_E, np.full(J * K * G, coef_bounds[1])])
-        theta0 = np.clip(np.nan_to_num(theta0, nan=0.0), lo, hi)
+        theta0 = np.clip(np.nan_to_num(start.reshape(-1, 2), nan=0.0), lo, hi)
 
         def model(theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             x = lx[rows]
@@ -118,39 +108,36 @@ def fit_shared_profile(LX: np.ndarray, Y: np.ndarray, Wt: np.ndarray, specs: lis
 
     # The profile on the grid, every grid point and problem in one solve.
     gv = np.clip(np.asarray(grid, dtype=np.float64), *a_bounds)
-    F_grid, th_grid, _ = profile(np.repeat(gv[:, None], K, axis=1), None)
+    F_grid, th_grid, _ = profile(np.repeat(gv[:, None], K, axis=1), grid_starts)
     b = np.argmin(F_grid, axis=0)  # (K,)
     lo_a = np.where(b > 0, gv[np.maximum(b - 1, 0)], a_bounds[0])
     hi_a = np.where(b < len(gv) - 1, gv[np.minimum(b + 1, len(gv) - 1)], a_bounds[1])
     best_a, best_F = gv[b].copy(), F_grid[b, np.arange(K)].copy()
     best_th = th_grid[b, np.arange(K)].copy()  # (K, G, 2)
-    # Golden section on [lo_a, hi_a], all problems at once; each new point starts from the best (E, log A) so far.
+    # Golden section on [lo_a, hi_a], all problems at once; each new point starts from the best (E, log A) so far,
+    # and every point evaluated is a candidate for the best.
     phi = (np.sqrt(5.0) - 1.0) / 2.0
-    c, d = hi_a - phi * (hi_a - lo_a), lo_a + phi * (hi_a - lo_a)
-    Fc, thc, _ = profile(c[None], best_th[None])
-    Fd, thd, _ = profile(d[None], best_th[None])
-    Fc, Fd, thc, thd = Fc[0], Fd[0], thc[0], thd[0]
-    for _ in range(GOLDEN_ITERATIONS):
-        for x, Fx, thx in ((c, Fc, thc), (d, Fd, thd)):
-            better = Fx < best_F
-            best_a, best_F = np.where(better, x, best_a), np.where(better, Fx, best_F)
-            best_th[better] = thx[better]
-        left = Fc <= Fd  # the minimum is in [lo, d]: d becomes the new hi, c the new d
-        hi_a, lo_a = np.where(left, d, hi_a), np.where(left, lo_a, c)
-        new = np.where(left, hi_a - phi * (hi_a - lo_a), lo_a + phi * (hi_a - lo_a))
-        Fn, thn, _ = profile(new[None], best_th[None])
-        Fn, thn = Fn[0], thn[0]
-        keep_c = left  # left: the old c is the new d, the new point the new c
-        d_new = np.where(keep_c, c, new)
-        c_new = np.where(keep_c, new, d)
-        Fd_new, Fc_new = np.where(keep_c, Fc, Fn), np.where(keep_c, Fn, Fd)
-        thd_new = np.where(keep_c[:, None, None], thc, thn)
-        thc_new = np.where(keep_c[:, None, None], thn, thd)
-        c, d, Fc, Fd, thc, thd = c_new, d_new, Fc_new, Fd_new, thc_new, thd_new
-    for x, Fx, thx in ((c, Fc, thc), (d, Fd, thd)):
+
+    def evaluate(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nonlocal best_a, best_F
+        Fx, thx, _ = profile(x[None], best_th[None])
+        Fx, thx = Fx[0], thx[0]
         better = Fx < best_F
         best_a, best_F = np.where(better, x, best_a), np.where(better, Fx, best_F)
         best_th[better] = thx[better]
+        return Fx, thx
+
+    c, d = hi_a - phi * (hi_a - lo_a), lo_a + phi * (hi_a - lo_a)
+    (Fc, thc), (Fd, thd) = evaluate(c), evaluate(d)
+    for _ in range(GOLDEN_ITERATIONS):
+        left = Fc <= Fd  # the minimum is in [lo, d]: d is the new hi, the old c the new d, the new point the new c
+        hi_a, lo_a = np.where(left, d, hi_a), np.where(left, lo_a, c)
+        new = np.where(left, hi_a - phi * (hi_a - lo_a), lo_a + phi * (hi_a - lo_a))
+        Fn, thn = evaluate(new)
+        side = left[:, None, None]
+        c, d = np.where(left, new, d), np.where(left, c, new)
+        Fc, Fd = np.where(left, Fn, Fd), np.where(left, Fc, Fn)
+        thc, thd = np.where(side, thn, thd), np.where(side, thc, thn)
     # The winners once more, from their own solution: their objectives, convergence and residuals.
     F_fin, th_fin, conv_fin = profile(best_a[None], best_th[None])
     F_fin, th_fin, conv_fin = F_fin[0], th_fin[0], conv_fin[0]
