@@ -26,12 +26,11 @@ from .pipeline.check import (
     TargetRows,
     check_of,
     fitted_sizes_of,
+    held_out_rows,
     own_measured,
     same_mixture,
     same_scale,
     same_size,
-    target_rows,
-    target_was_fitted,
 )
 from .pipeline.result import merge_near_sizes, mixture_label
 from .report import _label, _svg
@@ -326,10 +325,7 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
                      + _svg(_curves_figure(result, table, fitted, k)))
         # The table's rows at the target read once (each new mixture's prediction and interval computed once):
         # the check, the crosses and the other mixtures all come from them. None when N* was fitted.
-        if rows is _READ:
-            held = None if target_was_fitted(result, fitted) else target_rows(result, table)
-        else:
-            held = rows
+        held = held_out_rows(result, table, fitted) if rows is _READ else rows
         check = check_of(result, held)
         measured = own_measured(result, held if check is not None else None)
         other = None if check is None else _other_mixtures(held)

@@ -20,7 +20,7 @@ from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimize_pipeline, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
-from ..pipeline.check import check_of, target_rows, target_was_fitted
+from ..pipeline.check import check_of, held_out_rows
 from ..pipeline.result import merge_near_sizes
 from ..report_pipeline import build_pipeline_report
 from ._common import (
@@ -209,7 +209,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     # The table's rows at the target read once, for the check line and the page (each new mixture predicted once);
     # inside show_warnings: a new mixture at the target outside the fitted range warns as the fit does.
     with show_warnings():
-        held = None if target_was_fitted(result, fitted) else target_rows(result, table)
+        held = held_out_rows(result, table, fitted)
         check = check_of(result, held)
     if report is not None:
         with show_warnings(), progress("pipeline report"):

@@ -214,7 +214,13 @@ def check_at_target(result: PipelineResult, table: RunTable, fitted_sizes: Any) 
     """:class:`TargetCheck` of ``result`` on ``table``'s rows at (N*, S*) (:func:`target_rows`), or None when the
     table has none there, or when N* is one of ``fitted_sizes`` (its rows at S* were fitted: no check).
     ``table``: the one the user gave, held-out sizes included."""
-    return None if target_was_fitted(result, fitted_sizes) else check_of(result, target_rows(result, table))
+    return check_of(result, held_out_rows(result, table, fitted_sizes))
+
+
+def held_out_rows(result: PipelineResult, table: RunTable, fitted_sizes: Any) -> TargetRows | None:
+    """:func:`target_rows` when N* is not one of ``fitted_sizes``, else None (its rows at S* were fitted): what
+    :func:`check_at_target` checks, for a caller that also draws them (``mixlaw pipeline --report``)."""
+    return None if target_was_fitted(result, fitted_sizes) else target_rows(result, table)
 
 
 def target_was_fitted(result: PipelineResult, fitted_sizes: Any) -> bool:
@@ -245,4 +251,5 @@ def check_of(result: PipelineResult, rows: TargetRows | None) -> TargetCheck | N
 
 
 __all__ = ["same_scale", "same_size", "same_mixture", "target_rows", "TargetRows", "measured_at_target",
-           "check_at_target", "TargetCheck", "fitted_sizes_of", "check_of", "own_measured", "target_was_fitted"]
+           "check_at_target", "TargetCheck", "fitted_sizes_of", "check_of", "own_measured", "target_was_fitted",
+           "held_out_rows"]
