@@ -31,6 +31,7 @@ from typing import Any
 
 from ._validation import quote_name, read_user_text
 from .data import beyond_tol, known_names, scaled_number
+from .data.reading import saved_file_kind
 from .errors import DataWarning, InputError
 from .export_schema import check_export
 
@@ -675,10 +676,9 @@ def _mixture_from_doc(doc: Any, spec: str) -> dict[str, float]:
     # 'law' is not a number: 'ye-exp'").
     if isinstance(doc, Mapping) and isinstance(doc.get("weights"), Mapping) and "objective" in doc:
         doc = doc["weights"]
-    saved = isinstance(doc, Mapping) and ({"law", "params", "domains"} <= set(doc)
-                                          or doc.get("format") == "mixlaw-pipeline")
+    saved = saved_file_kind(doc)
     if saved:
-        what = "a saved pipeline (mixlaw pipeline --save)" if "format" in doc else "a saved law (mixlaw fit --out)"
+        what = "a saved pipeline (mixlaw pipeline --save)" if saved == "pipeline" else "a saved law (mixlaw fit --out)"
         raise InputError(f"{spec}: {what}, not a mixture (a mixture file is what mixlaw optimize --out writes)")
     if isinstance(doc, Mapping):
         return {str(k): v for k, v in doc.items()}

@@ -126,6 +126,21 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
     return df, lines
 
 
+#: The ``format`` field of a saved pipeline (:mod:`mixlaw.pipeline.io` writes it); a saved law has none.
+PIPELINE_FORMAT = "mixlaw-pipeline"
+
+
+def saved_file_kind(doc: Any) -> str | None:
+    """``"pipeline"`` for a parsed saved pipeline (its ``format`` field), ``"law"`` for a saved law (its ``law``,
+    ``params`` and ``domains`` fields), else None: how a command says which of mixlaw's own files it was given in
+    another one's place (a run table, a mixture, a law, a pipeline)."""
+    if not isinstance(doc, dict):
+        return None
+    if doc.get("format") == PIPELINE_FORMAT:
+        return "pipeline"
+    return "law" if {"law", "params", "domains"} <= doc.keys() else None
+
+
 def _other_mixlaw_file(path: Path) -> str:
     """The end of the error for a file of mixlaw's own that is not a run table (a run store, a saved law), or ''.
 
@@ -144,9 +159,10 @@ def _other_mixlaw_file(path: Path) -> str:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, OSError):
             return ""
-        if isinstance(doc, dict) and {"law", "params", "domains"} <= doc.keys():
+        kind = saved_file_kind(doc)
+        if kind == "law":
             return " (it is a saved law, from mixlaw fit --out: give it to mixlaw predict --law)"
-        if isinstance(doc, dict) and str(doc.get("format", "")).endswith("pipeline"):
+        if kind == "pipeline":
             return " (it is a saved pipeline, from mixlaw pipeline --save: give it to mixlaw predict --pipeline)"
     return ""
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import validate_params
+from ..data.reading import saved_file_kind
 from ..errors import InputError, InvalidParameterError
 from ..fit import Param, Params
 from .registry import _REGISTRY, available_laws, get_law
@@ -29,7 +30,7 @@ def _check_saved_layout(d: Any) -> None:
     """The layout every saved law shares: version, law key, names, ranges and parameter records."""
     if not isinstance(d, Mapping):
         raise InputError(f"expected a JSON object (a law saved by 'mixlaw fit --out'), got {type(d).__name__}")
-    if d.get("format") == "mixlaw-pipeline":  # its own format field; a law has none
+    if saved_file_kind(d) == "pipeline":
         raise InputError("it is a saved pipeline (mixlaw pipeline --save), not a law: pass it as --pipeline")
     version = d.get("schema_version", 1)
     if version != LAW_SCHEMA_VERSION or isinstance(version, bool):

@@ -31,6 +31,7 @@ import numpy as np
 from .._atomic import atomic_target
 from .._console import pad
 from .._version import __version__
+from ..data.reading import PIPELINE_FORMAT, saved_file_kind
 from ..errors import InputError
 from ..laws.base import MixingLaw, law_from_dict
 from . import _schema as sc
@@ -39,7 +40,7 @@ from .intervals import PredictionIntervals
 from .nested import _NestedStages23
 from .result import ROUTES, PipelineResult, StageQuality, same_scale
 
-FORMAT = "mixlaw-pipeline"
+FORMAT = PIPELINE_FORMAT
 #: Bumped whenever a field changes meaning; a file of another version is refused, not guessed at.
 SCHEMA_VERSION = 1
 _SCALES: dict[str, Any] = {"nested": _NestedStages23, "joint": _JointScales, "registered": _RegisteredScales}
@@ -110,7 +111,7 @@ def _law_from_delta(delta: Any, base: dict[str, Any], where: str) -> dict[str, A
 def pipeline_from_dict(doc: Any) -> PipelineResult:
     """Rebuild a :class:`PipelineResult` from :func:`pipeline_to_dict`, checking every field."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        law = isinstance(doc, dict) and {"law", "params", "domains"} <= doc.keys()
+        law = saved_file_kind(doc) == "law"
         raise InputError(f'not a saved mixlaw pipeline (expected "format": "{FORMAT}")' +
                          ("; it is a saved law (mixlaw fit --out), which mixlaw predict --law reads" if law else ""))
     if doc.get("schema_version") != SCHEMA_VERSION:
