@@ -165,7 +165,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
             # source's repetition (OLMo-core) and the sample count (Megatron).
             budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
             text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
-    if out_path is not None and text is None and out_path.suffix.lower() in (".csv", ".parquet", ".pq"):
+    as_row = out_path is not None and text is None and out_path.suffix.lower() in (".csv", ".parquet", ".pq")
+    if as_row:
         # A table by its name: the optimum as one row (what `export --mixture` and `predict --mixtures` read, as
         # the docs said it was); optimize --out opt.csv wrote JSON into it, and `export --mixture opt.csv` then
         # said "not a readable CSV".
@@ -183,8 +184,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         out.print(f"[[Export: {export}]]", highlight=False, markup=False)
         sys.stdout.write(text)
     elif out_path is not None:
-        what = "the optimum (one row: w:<domain>, pred:<eval>)" if out_path.suffix.lower() in (
-            ".csv", ".parquet", ".pq") else "the optimum (JSON)"
+        what = "the optimum (one row: w:<domain>, pred:<eval>)" if as_row else "the optimum (JSON)"
         err.print(f"wrote {'the ' + export + ' export' if export else what} to {out_path}",
                   highlight=False, markup=False)
 
