@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._validation import quote_name, read_user_text
-from .data import beyond_tol, known_names, scaled_number
+from .data import beyond_tol, known_names, scaled_number, share_value
 from .data.reading import saved_file_kind
 from .errors import DataWarning, InputError
 from .export_schema import check_export
@@ -605,9 +605,8 @@ def _inline_mixture(spec: str) -> dict[str, float]:
     for d, v, item in _spec_items(spec):
         if d in out:
             raise InputError(f"domain {d!r} given twice in the mixture")
-        pct = v.endswith("%")
         try:
-            out[d] = float(v[:-1] if pct else v) / (100.0 if pct else 1.0)
+            out[d] = share_value(v)
         except ValueError:
             # 'web=0.6;code=0.4' (a spreadsheet's list separator) read as the weight '0.6;code=0.4'
             sep = " (separate the items with ',': web=0.6,code=0.4)" if ";" in v else ""

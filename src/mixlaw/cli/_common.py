@@ -35,7 +35,7 @@ from .. import __version__
 from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
 from .._validation import split_names
-from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number
+from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number, share_value
 from ..datasets import bundled_splits
 from ..errors import InputError, MixlawWarning, UnusedDomainWarning
 from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
@@ -562,9 +562,8 @@ def parse_named_numbers(items: Iterable[str], sep: str, option: str, expected: s
         if not item:
             continue
         name, found, val = item.rpartition(sep)  # the last one: names may hold it ('arc:rc::olmes:0.5')
-        pct = val.strip().endswith("%")
         try:
-            number = float(val.strip()[:-1]) / 100.0 if pct else float(val)
+            number = share_value(val)
         except ValueError:
             number = None
         if not found or not name.strip() or number is None:
@@ -582,10 +581,7 @@ def parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | No
         return None
 
     def share(text: str, default: float) -> float:
-        text = text.strip()
-        if not text:
-            return default
-        return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+        return share_value(text) if text.strip() else default
 
     out: dict[str, tuple[float, float]] = {}
     for item in (x.strip() for spec in specs for x in split_names(spec)):

@@ -65,6 +65,13 @@ def scaled_number(text: str) -> float | None:
     return float(Decimal(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)])
 
 
+def share_value(text: str) -> float:
+    """A weight or share as a user writes it: ``"0.3"`` or a percentage ``"30%"`` (0.3), as inline mixtures,
+    ``--fixed``, ``--bounds`` and ``train --mixture`` take it. Raises ValueError when it is neither."""
+    text = str(text).strip()
+    return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+
+
 def count_values(column: pd.Series) -> pd.Series:
     """A ``params``/``step``/``tokens`` column as float64: numbers as they are, text cells such as ``'70M'`` or
     ``'1.2B'`` by :func:`scaled_number` (a lower-case m/b/g/t read as upper case, as on the command line), NaN

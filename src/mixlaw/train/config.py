@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..data import scaled_number
+from ..data import scaled_number, share_value
 from ..errors import InputError
 
 #: Mixture weights must sum to 1 within this tolerance; inside it they are renormalised exactly.
@@ -95,8 +95,7 @@ def parse_mixture(text: str | dict[str, float], what: str = "--mixture") -> dict
         try:
             # 'code=60%': a percentage, as mixlaw export/predict/design take one (the trainer said "expected a
             # number")
-            pct = isinstance(value, str) and value.strip().endswith("%")
-            w = float(value.strip()[:-1]) / 100.0 if pct else float(value)
+            w = share_value(value) if isinstance(value, str) else float(value)
         except (TypeError, ValueError):
             raise InputError(f"{what}: weight of {name!r} is {value!r}, expected a number") from None
         if not math.isfinite(w) or w < 0:
