@@ -77,7 +77,7 @@ from ._validation import check_random_state
 from .data import RunTable
 from .errors import FitError, InputError, MixlawWarning
 from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
-from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble
+from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble, unseen_values
 from .laws.base import FitContext, MixingLaw, PerTargetLaw, get_law, warm_clone
 from .optimize import _make_scalar, _objective_weights, optimize_mixture
 
@@ -375,17 +375,18 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
         rep = np.repeat(np.arange(len(picks)), per)  # the replicate (weight matrix) of every row
         logy = np.log(Y[obs[rep], np.tile(np.arange(K), len(picks) * n_members)[:, None]])
         model = plan.members[0]._model_batch(W[obs[rep]], ctx)  # one weight matrix per row
-        start, lo, hi, free, pens = (list(v) for v in zip(*problems, strict=True))
-        theta, _, conv, _ = solve_batch(model, np.array(start), np.array(lo),
-                                        np.array(hi), np.array(free), logy, weight[rep], loss=plan.members[0].loss,
-                                        delta=float(plan.members[0].huber_delta), penalties=pens,
-                                        stop_decrement=REFIT_DECREMENT)
+        start, lo_, hi_, free_, pens = (list(v) for v in zip(*problems, strict=True))
+        lo, hi, free = np.array(lo_), np.array(hi_), np.array(free_)
+        theta, _, conv, _ = solve_batch(model, np.array(start), lo, hi, free, logy, weight[rep],
+                                        loss=plan.members[0].loss, delta=float(plan.members[0].huber_delta),
+                                        penalties=pens, stop_decrement=REFIT_DECREMENT)
         theta = theta.reshape(len(picks), n_members, K, -1)
         conv = conv.reshape(len(picks), per)
-        for j, (b, (rows, _, _)) in enumerate(picks.items()):
+        for j, (b, (rows, uniq, _)) in enumerate(picks.items()):
             if not conv[j].all():
                 fallback.append(b)
                 continue
+            _settle_unseen(theta[j], W[rows], ~(W[uniq] > 0).any(axis=0), lo, hi, free, j * per)
             res: dict[str, Any] = {"ok": False, "batched": True, "params": theta[j].ravel()}
             if task["points"] is not None or task["optimize"] is not None:
                 res = _describe(_replicate_law(task["nominal"], plan, theta[j], W[rows], rows.size), task, res)
@@ -395,6 +396,22 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
     for b in fallback:
         out.append((b, {**_replicate(task, b), "fallback": True}))
     return sorted(out, key=lambda r: r[0])
+
+
+def _settle_unseen(theta: np.ndarray, W: np.ndarray, unseen: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   free: np.ndarray, first: int) -> None:
+    """Give the domains ``unseen`` (mask of shape (n_domains,)) that a replicate's resample ``W`` lacks the
+    values its one-by-one refit would (:meth:`ShukorAdditive._settle_unseen`), in place in its ``theta`` (members
+    x eval sets x parameters), whose rows are ``first ..`` of the solve's ``lo``, ``hi`` and ``free``. The solve
+    left them at the point estimate's, which came from the full table's runs, not this resample's."""
+    if not unseen.any():
+        return
+    M, idx = W.shape[1], np.flatnonzero(unseen)
+    cols = np.concatenate([1 + idx, 1 + M + idx])
+    for r, v in enumerate(theta.reshape(-1, theta.shape[-1])):
+        log_c, g = unseen_values(W, v, idx)
+        row, want = first + r, np.repeat([log_c, g], idx.size)
+        v[cols] = np.where(free[row, cols], np.clip(want, lo[row, cols], hi[row, cols]), v[cols])
 
 
 def _replicate_law(nominal: MixingLaw, plan: _Plan, theta: np.ndarray, W: np.ndarray, n_runs: int) -> MixingLaw:

@@ -102,6 +102,20 @@ def spread_rows(n: int, k: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(np.int64))
 
 
+def unseen_values(W: np.ndarray, values: np.ndarray, unseen: np.ndarray) -> tuple[float, float]:
+    """``(log C, gamma)`` of the domains ``unseen`` (0 in every row of ``W``) for one eval set's fitted ``values``
+    ``[E, log C_1..M, gamma_1..M]`` (:meth:`ShukorAdditive._settle_unseen`): log of the rows' mean
+    :math:`\\sum_j C_j r_j^{\\gamma_j}`, and the other domains' mean gamma (1 when there are none). A bootstrap's
+    batched refits (:mod:`mixlaw.bootstrap`) apply the same rule to each resample."""
+    M = W.shape[1]
+    pos = W > 0
+    logw = np.log(np.where(pos, W, 1.0))
+    log_c, g = values[1:1 + M], values[1 + M:]
+    S = np.where(pos, np.exp(log_c[None, :] + g[None, :] * logw), 0.0).sum(axis=1)
+    seen = np.setdiff1d(np.arange(M), unseen)
+    return float(np.log(np.mean(S))), float(np.mean(g[seen])) if seen.size else 1.0
+
+
 @register("additive")
 class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
     """Additive law: each training domain adds a power-law term to the inverse excess loss.
@@ -250,19 +264,12 @@ class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
         unseen = np.flatnonzero(~(W > 0).any(axis=0))
         if unseen.size == 0:
             return
-        M = W.shape[1]
-        seen = np.setdiff1d(np.arange(M), unseen)
-        pos = W > 0
-        logw = np.log(np.where(pos, W, 1.0))
         params = dict(self.params_)
         for t in self.targets_:
-            v = self._values_for(t)
-            log_c, g = v[1:1 + M], v[1 + M:]
-            S = np.where(pos, np.exp(log_c[None, :] + g[None, :] * logw), 0.0).sum(axis=1)
+            log_c, g = unseen_values(W, self._values_for(t), unseen)
             for j in unseen:
                 d = self.domains_[j]
-                for name, value in ((f"{t}.log_C_{d}", float(np.log(np.mean(S)))),
-                                    (f"{t}.gamma_{d}", float(np.mean(g[seen])) if seen.size else 1.0)):
+                for name, value in ((f"{t}.log_C_{d}", log_c), (f"{t}.gamma_{d}", g)):
                     p = params[name]
                     if p.vary:  # a user's fixed= value stays; within bounds, so that a warm refit can start there
                         params[name] = replace(p, value=float(np.clip(value, p.min, p.max)), stderr=None,
