@@ -163,6 +163,17 @@ def quote_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"' if any(c in name for c in ',="') or name != name.strip() else name
 
 
+def first_and_more(items: list[str], limit: int = 5, sep: str = ", ") -> str:
+    """The first ``limit`` of ``items`` joined by ``sep``, then " and N more" when there are more: the one form
+    of a message that names some of many runs, rows or evals (a warning about 300 runs names 5 and counts the
+    rest).
+
+    >>> first_and_more(["a", "b", "c"], 2), first_and_more(["a", "b"], 2, sep="; ")
+    ('a, b and 1 more', 'a; b')
+    """
+    return sep.join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
 def split_names(text: str) -> list[str]:
     """Comma-separated names, a name that holds a comma in double quotes as in a CSV cell (``"x, y",z``; ``""``
     is a quote inside): split at every comma, an eval named 'x, y' could not be asked for."""

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._validation import first_and_more
 from .bootstrap import bootstrap_law
 from .data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
 from .data.reading import _normalise_columns, _read_any
@@ -203,11 +204,10 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
             short = pd.Series(steps).groupby(pd.Series(table.runs).astype(str)).max()
             short = short[short < steps.max()]
             if len(short):
-                named = ", ".join(f"{r!r} (last step {v:g})" for r, v in list(short.items())[:5])
-                more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+                named = first_and_more([f"{r!r} (last step {v:g})" for r, v in short.items()])
                 warnings.warn(f"{table.path or 'run table'}: {len(short)} run(s) end before the last step "
                               f"{steps.max():g}, at which the critical share is fitted, and are left out: "
-                              f"{named}{more}", DataWarning, stacklevel=4)
+                              f"{named}", DataWarning, stacklevel=4)
             table = table.subset(np.flatnonzero(last))
         has_new = new in table.evals
     else:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._console import column_width, pad
+from ._validation import first_and_more
 
 #: Correlations below this |rho| are not shown (lmfit's default min_correl is 0.1; 0.3 keeps reports short).
 MIN_CORREL = 0.3
@@ -63,8 +64,7 @@ def group_warnings(warnings: Sequence[str], evals: Sequence[str], domains: Seque
         names = list(g["evals"])
         where = ""
         if names:
-            more = len(names) - GROUP_NAMES
-            shown = ", ".join(names[:GROUP_NAMES]) + (f" and {more} more" if more > 0 else "")
+            shown = first_and_more(names, GROUP_NAMES)
             where = f" on {len(names)} eval set{'s' if len(names) > 1 else ''} ({shown})"
         times = f", {g['n']} times" if g["n"] > max(len(names), 1) else ""
         lines.append(f"{law + ': ' if law else ''}{text}{where}{times}")

@@ -34,6 +34,7 @@ import pandas as pd
 
 from ._atomic import sweep_stale
 from ._console import PlainLines
+from ._validation import first_and_more
 from ._version import __version__
 from .data import csv_missing
 from .data.reading import _read_jsonl
@@ -197,8 +198,7 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
     if repeats:
         # One run per distinct config: a repeated row was dropped without a word, and its name never exported.
         warnings.warn(f"{where}{len(repeats)} design row(s) repeat an earlier row's mixture and are trained once, "
-                      f"under the earlier row's name: {'; '.join(repeats[:5])}"
-                      + (f" and {len(repeats) - 5} more" if len(repeats) > 5 else ""), DataWarning, stacklevel=2)
+                      f"under the earlier row's name: {first_and_more(repeats, sep='; ')}", DataWarning, stacklevel=2)
     rows = sorted({r.row for r in planned.values()})  # the design rows that got runs of their own
     counts = pd.Series([names[r - 2] for r in rows if names is not None and names[r - 2]], dtype=object).value_counts()
     shared = [str(n) for n, k in counts.items() if k > 1]

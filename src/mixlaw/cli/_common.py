@@ -34,7 +34,7 @@ from rich.text import Text
 from .. import __version__
 from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
-from .._validation import split_names
+from .._validation import first_and_more, split_names
 from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number, share_value
 from ..datasets import bundled_splits
 from ..errors import InputError, MixlawWarning, UnusedDomainWarning
@@ -468,8 +468,7 @@ def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> 
             short = last[last < full]
             if len(short):
                 what = "step" if table.steps is not None else "tokens"
-                named = ", ".join(f"{r!r} ({what} {v:g} of {full[(r, n)]:g})" for (r, n), v in
-                                  list(short.items())[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+                named = first_and_more([f"{r!r} ({what} {v:g} of {full[(r, n)]:g})" for (r, n), v in short.items()])
                 warnings.warn(f"{table.path or 'run table'}: --final-step: {len(short)} run(s) end before the others "
                               f"of their size, so their last checkpoint is an earlier one: {named}; finish them "
                               "(an interrupted sweep: run it again) or leave them out", MixlawWarning, stacklevel=2)
