@@ -47,6 +47,7 @@ from .fitting import (
     fit_route,
     keep_fit_sizes,
     one_scale,
+    read_as_final_losses,
 )
 from .intervals import build_intervals, jackknife_mixtures
 from .joint import JOINT_LAWS
@@ -197,7 +198,9 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     Raises
     ------
     InputError
-        Missing ``step``/``params`` columns, a target that is not positive, too few sizes (< 3, with a target
+        A missing ``params`` column, or ``step`` column where a target step is given or a column named like one
+        is there (a table with neither ``step`` nor ``tokens`` is read as each run's final loss, sizes only:
+        :func:`~.fitting.read_as_final_losses`), a target that is not positive, too few sizes (< 3, with a target
         size that is not a fitted one) or checkpoints for the step and size laws' 3 parameters, or too few
         mixtures for the mixing law (with ``auto``: for every candidate, each one's reason in the message).
 
@@ -225,8 +228,10 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
     # An eval missing at some checkpoints (NaN cells): every stage fits the rows that have all the targets.
     table, missing_line = table.complete_line(targets)
-    if missing_line is not None:
-        warnings.warn(missing_line, DataWarning, stacklevel=2)
+    table, final_line = read_as_final_losses(table, target_steps, target_tokens)
+    for line in (missing_line, final_line):
+        if line is not None:
+            warnings.warn(line, DataWarning, stacklevel=2)
     # Sizes written two ways are one before the size filter reads them; mixtures are merged on the rows it keeps
     # (Ye et al.'s RedPajama writes one mixture two ways at 1B alone: --fit-up-to 410M needs no word of it), before
     # anything groups rows into mixtures (the backtest's split, the routes).
@@ -254,7 +259,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
                            random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
                            fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
                            fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
-    for line in (tail_line, merged_line, kept_line, snap_line, sizes_line, missing_line):
+    for line in (tail_line, merged_line, kept_line, snap_line, sizes_line, final_line, missing_line):
         if line is not None:
             result.warnings.insert(0, line)
     return result

@@ -448,6 +448,34 @@ def _named_like(table: RunTable, column: str) -> str:
             f"{name} --columns {column}={like[0]} --out runs.csv'")
 
 
+#: The step a table with neither a ``step`` nor a ``tokens`` column is read at (:func:`read_as_final_losses`).
+FINAL_STEP = 1.0
+
+
+def read_as_final_losses(table: RunTable, target_steps: Any, target_tokens: Any) -> tuple[RunTable, str | None]:
+    """A table of final losses (a ``params`` column but neither ``step`` nor ``tokens``, RegMix's layout) with no
+    target step given: every row is its run's last checkpoint, one step (:data:`FINAL_STEP`) shared by all, so
+    the pipeline extrapolates in model size alone (sizes only); and a line saying so. The table as it is (and
+    None) otherwise: a target step without its column, or a column whose name looks like a step or token count
+    ('iteration', 'n_tokens'), stays :func:`check_inputs`'s error, which names that column.
+
+    Why not an error: a sweep that logged each run's final losses at several sizes is the commonest table there
+    is, and reading it as one checkpoint is the only reading it allows. The target is then a run trained as the
+    table's runs were (at the same steps, or the same tokens per parameter when the sizes were trained that way).
+    """
+    cols = set(table.frame.columns)
+    if target_steps is not None or target_tokens is not None or "params" not in cols or cols & {"step", "tokens"}:
+        return table, None
+    if _named_like(table, "step") or _named_like(table, "tokens"):
+        return table, None  # a column that looks like one ('iteration'): check_inputs' error names it
+    out = table.subset(slice(None))
+    out.frame["step"] = FINAL_STEP
+    return out, (f"{table.path or 'run table'}: no 'step' or 'tokens' column: every row is read as its run's "
+                 f"final loss, one checkpoint shared by all runs (S = {FINAL_STEP:g} below), so the pipeline "
+                 "extrapolates in model size alone; the target is a run trained as these runs were (the same "
+                 "steps, or the same tokens per parameter)")
+
+
 def check_inputs(table: Any, target_params: Any, target_steps: Any, target_tokens: Any, targets: Any,
                  shared_exponents: Any, fit_from: Any) -> tuple[float, float, str, list[str], float]:
     """Validate the pipeline's table and arguments: (N*, T*, time axis, eval names, fit_from), or InputError.

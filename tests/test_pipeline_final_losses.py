@@ -1,0 +1,63 @@
+"""A run table of final losses only (``params`` but neither ``step`` nor ``tokens``, RegMix's layout): the pipeline
+reads every row as its run's last checkpoint and extrapolates in model size alone, saying so in one line, where it
+used to stop with "the pipeline needs a 'step' or 'tokens' column"."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from cli_runner import run_cli as _cli
+from numpy.testing import assert_allclose
+
+from mixlaw.data import RunTable
+from mixlaw.errors import DataWarning, InputError
+from mixlaw.pipeline import fit_pipeline
+from mixlaw.pipeline.fitting import FINAL_STEP
+
+from .test_pipeline_sizes_only import N_TARGET, PROBE, S_ONE, SIZES5, one_step
+
+
+def _without_step(table: RunTable) -> RunTable:
+    return RunTable(table.frame.drop(columns=[c for c in ("step", "tokens") if c in table.frame]))
+
+
+def test_final_losses_fit_as_the_same_table_at_one_step() -> None:
+    with_step = one_step(noise=3e-3, sizes=SIZES5[:4], seed=2)
+    with pytest.warns(DataWarning, match=r"no 'step' or 'tokens' column: every row is read as its run's final loss"):
+        res = fit_pipeline(_without_step(with_step), target_params=N_TARGET)
+    ref = fit_pipeline(with_step, target_params=N_TARGET)
+    assert res.sizes_only and res.target_steps == FINAL_STEP
+    assert (res.route, res.law) == (ref.route, ref.law)
+    assert_allclose(res.target_losses, ref.target_losses, rtol=1e-10)
+    assert_allclose(res.predict(PROBE), ref.predict(PROBE), rtol=1e-10)
+    assert any("read as its run's final loss" in w for w in res.warnings)
+    assert not any("final loss" in w for w in ref.warnings)  # a table with its step column is read as before
+
+
+def test_a_target_step_without_a_step_column_is_still_an_error() -> None:
+    table = _without_step(one_step(sizes=SIZES5[:4]))
+    with pytest.raises(InputError, match=r"target_steps needs a 'step' column"):
+        fit_pipeline(table, target_params=N_TARGET, target_steps=S_ONE)
+
+
+def test_cli_fits_checks_backtests_and_draws_a_final_loss_table(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # 5 sizes of final losses, the largest held out: the check line compares it, --backtest and --report run.
+    table = one_step(noise=3e-3, sizes=SIZES5, seed=2)
+    path = tmp_path / "final.csv"
+    table.frame.drop(columns=["step"]).to_csv(path, index=False)
+    page = tmp_path / "page.html"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code, out, err = _cli(capsys, "pipeline", "--runs", str(path), "--fit-up-to", "8e7", "--target-params",
+                              "1.6e8", "--backtest", "--report", str(page), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert any("read as its run's final loss" in w for w in doc["pipeline"]["warnings"])
+    check = doc["target_check"]
+    assert check is not None and check["n_mixtures"] == 10
+    assert check["mre"] < 0.01
+    assert page.stat().st_size > 0
+    assert np.isfinite(doc["pipeline"]["target_steps"])
