@@ -219,7 +219,38 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
         target = np.asarray(mixing.predict(mixes, **kw)).reshape(len(mixes), len(names))
+        flat = _no_gain_line(law, mixing, mixes, kw, target, float(N[rows].max()), names)
+    if flat is not None:
+        msgs.append(flat)
+        warnings.warn(flat, ExtrapolationWarning, stacklevel=3)
     scales = _RegisteredScales(mixing, with_tokens, at.axis, at.tokens_per_step, at.time, sizes_only)
     return PipelineResult("direct", law, Nt, at.steps, table.domains, names, mixes, _first_runs(table, inv, len(mixes)),
                           target, {"direct": stage}, mixing, kw, msgs, tokens_per_step=at.tokens_per_step,
                           scales=scales)
+
+
+def _no_gain_line(law: str, mixing: Any, mixes: np.ndarray, kw: dict[str, Any], target: np.ndarray,
+                  largest: float, names: list[str]) -> str | None:
+    """A line naming the (mixture, eval) entries that the law predicts no lower at N* than at the largest fitted
+    size (None when there are none, or N* is not beyond that size).
+
+    Why: in Dai & Zheng's laws a domain absent from the mixture (h_i = 0, or a share so small that its allocation
+    sits at the floor) keeps the capacity floor H whatever N,
+    and the data term does not take N, so the loss of its eval set does not fall with model size. Fitted on
+    RegMix's 1M and 60M runs (17 domains, most shares 0) and read at 1B, dz-eq3-safe gave 18 % of the 1B runs'
+    entries exactly their 60M prediction (MRE 66 % against the 1B runs): a table of mostly-zero shares asks
+    for what the law cannot say, and nothing but this line showed it."""
+    if not kw["model_params"] > largest * (1 + 1e-9):
+        return None
+    at_largest = np.asarray(mixing.predict(mixes, **{**kw, "model_params": largest})).reshape(target.shape)
+    flat = np.isfinite(target) & np.isfinite(at_largest) & (target >= at_largest * (1 - 1e-6))
+    if not flat.any():
+        return None
+    per = flat.sum(axis=0)
+    worst = ", ".join(f"{names[k]} {int(per[k])}" for k in np.argsort(-per, kind="stable")[:5] if per[k])
+    more = ", ..." if (per > 0).sum() > 5 else ""
+    return (f"law {law!r} predicts no lower loss at N* = {kw['model_params']:g} than at the largest fitted size "
+            f"{largest:g} for {int(flat.sum())} of {flat.size} (mixture, eval) entries ({worst}{more}): "
+            "in Dai & Zheng's laws a domain absent from the mixture (or too small a share to leave the floor) keeps "
+            "the capacity floor H at any model size, so its eval's loss does not fall with N; those predictions "
+            "stay at the fitted sizes' level (a route with a size law, which needs 3 sizes, extrapolates them)")
