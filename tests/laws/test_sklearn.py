@@ -76,12 +76,18 @@ def test_grid_search_on_the_bundled_runs():
 
 # The common checks that apply to a mixing law. Left out, and why: check_fit_score_takes_y (fit's second
 # argument is named `losses`), check_fit2d_predict1d (a 1-D mixture is one row, by design),
-# check_regressors_train (random features are not mixtures; parametric laws need mixture-shaped data).
+# check_regressors_train and check_regressor_multioutput (random features are not mixtures, negative targets are
+# not losses; parametric laws need mixture-shaped data), and the checks that want sklearn's own error wording
+# (check_estimators_nan_inf, check_positive_only_tag_during_fit, check_complex_data, the sparse checks,
+# check_estimators_empty_data_messages, check_fit2d_1sample / 1feature, check_requires_y_none,
+# check_n_features_in_after_fitting): each input is refused, in mixlaw's words.
 COMMON_CHECKS = ["check_no_attributes_set_in_init", "check_parameters_default_constructible",
                  "check_get_params_invariance", "check_set_params", "check_dont_overwrite_parameters",
                  "check_estimators_overwrite_params", "check_estimators_fit_returns_self", "check_n_features_in",
                  "check_estimators_unfitted", "check_fit_check_is_fitted", "check_estimator_repr",
-                 "check_estimators_pickle", "check_regressor_data_not_an_array", "check_dict_unchanged"]
+                 "check_estimators_pickle", "check_regressor_data_not_an_array", "check_dict_unchanged",
+                 # (n, 1) losses are one eval set, not a y to flatten: the multi_output tag says so
+                 "check_supervised_y_2d"]
 
 
 @pytest.mark.parametrize("check", COMMON_CHECKS)
@@ -119,3 +125,32 @@ def test_grid_search_cross_val_score_and_saved_round_trip(key):
         assert scores.shape == (3,) and np.all(np.isfinite(scores))
         back = law_from_dict(json.loads(json.dumps(best.to_dict())))
         np.testing.assert_allclose(back.predict(W[:5]), best.predict(W[:5]), rtol=1e-12)
+
+
+def test_score_is_sklearns_pooled_r2_finite_on_constant_losses_and_takes_sample_weight():
+    # score read -inf (with numpy's divide-by-zero warning) for a fold of constant losses, took no sample_weight
+    # (RegressorMixin.score's third argument) and said 'operands could not be broadcast' for losses of the wrong
+    # length.
+    from sklearn.metrics import r2_score
+
+    from mixlaw.errors import InputError
+
+    W, y = _ye_world(40, 4)
+    law = YeExponential(n_restarts=2).fit(W, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert law.score(W[:5], np.full(5, 2.0)) == 0.0
+    sw = np.linspace(0.5, 2.0, 40)
+    assert law.score(W, y, sample_weight=sw) == pytest.approx(r2_score(y, law.predict(W), sample_weight=sw))
+    assert law.score(W, y, sample_weight=sw) != pytest.approx(law.score(W, y))
+    with pytest.raises(InputError, match=r"losses have shape \(39,\); the law predicts shape \(40,\)"):
+        law.score(W, y[:39])
+    with pytest.raises(InputError, match="sample_weight has 3 values for 40 mixtures"):
+        law.score(W, y, sample_weight=[1.0, 2.0, 3.0])
+    # Several eval sets: one R^2 pooled over every entry (as before), each mixture's weight on all its evals.
+    Y = np.column_stack([y, y + 0.5])
+    two = YeExponential(n_restarts=2).fit(W, Y)
+    P = two.predict(W)
+    assert two.score(W, Y) == pytest.approx(r2_score(Y.ravel(), P.ravel()), rel=1e-12)
+    assert two.score(W, Y, sample_weight=sw) == pytest.approx(r2_score(Y.ravel(), P.ravel(),
+                                                                         sample_weight=np.repeat(sw, 2)))

@@ -160,6 +160,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         # sklearn checks that feed arbitrary reals do not apply.
         tags.input_tags.positive_only = True
         tags.target_tags.positive_only = True
+        # losses of shape (n_runs, n_targets) fit one column per eval set (check_supervised_y_2d expected a
+        # DataConversionWarning and a flattened y)
+        tags.target_tags.multi_output = True
         tags.requires_fit = True
         return tags
 
@@ -408,11 +411,44 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                           f"prediction(s) beyond {LOSS_RANGE_FACTOR:g}x): the law extrapolates off its data there",
                           LossRangeWarning, stacklevel=3)
 
-    def score(self, weights: Any, losses: Any, **kw: Any) -> float:
-        """Coefficient of determination R^2 of the predictions, pooled over all entries."""
-        pred = np.asarray(self.predict(weights, **kw)).ravel()
-        y = np.asarray(losses, dtype=np.float64).ravel()
-        return float(1 - np.sum((pred - y) ** 2) / np.sum((y - y.mean()) ** 2))
+    def score(self, weights: Any, losses: Any, sample_weight: Any = None, **kw: Any) -> float:
+        """Coefficient of determination R^2 of the predictions, pooled over all entries (higher is better).
+
+        What ``GridSearchCV`` and ``cross_val_score`` maximise when no ``scoring`` is given: 1 for exact
+        predictions, 0 for predicting the mean loss, negative for worse. It is ``sklearn.metrics.r2_score`` of the
+        flattened losses and predictions (one pooled R^2 over every eval set, not the mean of per-eval R^2), so
+        constant ``losses`` score 1.0 when predicted exactly and 0.0 otherwise, not -inf.
+
+        Parameters
+        ----------
+        weights : ndarray of shape (n, n_domains), DataFrame or RunTable
+            Mixtures, as :meth:`predict` reads them.
+        losses : ndarray of shape (n,) or (n, n_targets)
+            Measured losses, columns in the order of ``targets_``.
+        sample_weight : ndarray of shape (n,), optional
+            Weight of each mixture (all of its eval sets).
+        **kw
+            ``model_params`` / ``tokens``, passed to :meth:`predict`.
+
+        Returns
+        -------
+        float
+        """
+        from sklearn.metrics import r2_score
+
+        pred = np.asarray(self.predict(weights, **kw), dtype=np.float64)
+        y = np.asarray(losses, dtype=np.float64)
+        n = pred.shape[0]
+        if y.size != pred.size or (y.ndim and y.shape[0] != n):
+            # Flattened, losses of 4 runs against 5 predictions read 'operands could not be broadcast'.
+            raise InputError(f"losses have shape {y.shape}; the law predicts shape {pred.shape} for these mixtures")
+        sw = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float64).ravel()
+            if sw.size != n:
+                raise InputError(f"sample_weight has {sw.size} values for {n} mixtures")
+            sw = np.repeat(sw, pred.size // n)  # row-major: each mixture's weight on each of its eval sets
+        return float(r2_score(y.reshape(pred.shape).ravel(), pred.ravel(), sample_weight=sw))
 
     # ------------------------------------------------------------------ parameters / report / io
     def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str], weights: Any = None) -> int | None:
