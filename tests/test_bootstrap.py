@@ -390,3 +390,13 @@ def test_a_point_estimate_outside_its_bootstrap_interval_is_said_in_words() -> N
     assert "optima" not in text
     opt.maximize = True  # a maximised metric: the selection bias leaves the refits below, not above
     assert "most refits predict this mixture above it (a bias under resampling)" in str(opt)
+
+
+def test_points_given_as_a_frame_are_read_by_column_name() -> None:
+    # np.asarray(points) took a frame's w: columns by position: reversed columns got other mixtures' intervals.
+    t = _table(0, 20)
+    P = np.array([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]])
+    frame = pd.DataFrame(P[:, ::-1], columns=[f"w:{d}" for d in t.domains[::-1]])
+    ref = bootstrap_law("ye-exp", t, n=4, n_jobs=1, points=P).prediction_intervals()
+    np.testing.assert_allclose(bootstrap_law("ye-exp", t, n=4, n_jobs=1, points=frame).prediction_intervals(), ref,
+                               rtol=1e-12)

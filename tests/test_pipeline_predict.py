@@ -181,3 +181,18 @@ def test_stage_warnings_are_listed_not_just_counted() -> None:
     lines = [w for w in res.warnings if w.startswith("size stage:")]
     assert len(lines) == 1 and f"{n} warning" in lines[0]
     assert lines[0] in res.to_dict()["warnings"] and lines[0] in str(res)
+
+
+def test_predict_and_interval_read_a_frame_of_mixtures_by_column_name() -> None:
+    # np.asarray(frame) took a frame's columns by position: w:math, w:code, w:web predicted other mixtures.
+    import pandas as pd
+
+    res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, intervals=True, n_jackknife=2,
+                       **NESTED)
+    frame = pd.DataFrame(PROBE[:, ::-1], columns=[f"w:{d}" for d in DOMAINS[::-1]])
+    assert_allclose(res.predict(frame), res.predict(PROBE), rtol=1e-12)
+    assert_allclose(res.predict(frame.set_axis(DOMAINS[::-1], axis=1)), res.predict(PROBE), rtol=1e-12)
+    lo, hi = res.interval(frame)
+    assert_allclose(np.stack([lo, hi]), np.stack(res.interval(PROBE)), rtol=1e-12)
+    with pytest.raises(InputError, match="not the law's domains"):
+        res.predict(frame.set_axis(["a", "b", "c"], axis=1))

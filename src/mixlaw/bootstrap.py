@@ -78,7 +78,7 @@ from .data import RunTable
 from .errors import FitError, InputError, MixlawWarning
 from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
 from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble, unseen_values
-from .laws.base import FitContext, MixingLaw, PerTargetLaw, get_law, warm_clone
+from .laws.base import FitContext, MixingLaw, PerTargetLaw, get_law, warm_clone, weights_in_order
 from .optimize import _make_scalar, _objective_weights, optimize_mixture
 
 #: Below this many replicates a process pool costs more (start-up, pickling) than it saves.
@@ -508,8 +508,9 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     n_jobs : int, optional
         Worker processes (``concurrent.futures.ProcessPoolExecutor``); default all cores (``os.cpu_count()``).
         1 runs in-process. Results do not depend on it.
-    points : ndarray of shape (n_points, n_domains), optional
-        Mixtures whose predicted losses get intervals.
+    points : ndarray of shape (n_points, n_domains) or DataFrame, optional
+        Mixtures whose predicted losses get intervals: an array's columns in the table's domain order, a frame's
+        read by name (``w:<domain>`` or the domain).
     optimize : dict, optional
         Keyword arguments of :func:`mixlaw.optimize.optimize_mixture`; then every replicate also finds its
         optimal mixture and the point-estimate optimum gets intervals on each weight, on its predicted
@@ -576,7 +577,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     groups = [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]
     if len(groups) < 2:
         raise InputError("bootstrap needs at least 2 runs")
-    pts = None if points is None else np.atleast_2d(np.asarray(points, dtype=np.float64))
+    pts = None if points is None else np.atleast_2d(weights_in_order(points, table.domains))
     if pts is not None and pts.shape[1] != W.shape[1]:
         raise InputError(f"points have {pts.shape[1]} columns; the table has {W.shape[1]} domains")
     predict_kw: dict[str, Any] = {}

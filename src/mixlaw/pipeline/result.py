@@ -19,7 +19,7 @@ import pandas as pd
 from .._console import frame_text
 from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, WEIGHT_PREFIX, RunTable
 from ..errors import ExtrapolationWarning, InputError
-from ..laws.base import MixingLaw
+from ..laws.base import MixingLaw, weights_in_order
 from ..optimize import check_enough_runs
 
 ROUTES = ("nested", "direct")
@@ -177,6 +177,7 @@ class PipelineResult:
         the largest of each target (:attr:`~.intervals.PredictionIntervals.from_file`)."""
         if self.intervals is None:
             return None
+        weights = weights_in_order(weights, self.domains)
         N, T = self.scale_of(params, steps, tokens)
         if N is None and T is None:
             return self.intervals.at(weights, self.predict(weights))
@@ -227,12 +228,17 @@ class PipelineResult:
                 steps: float | None = None, tokens: float | None = None) -> np.ndarray:
         """Predicted losses of mixtures, shape (n, n_targets) (one row for a 1-D mixture).
 
+        ``weights``: an array, columns in :attr:`domains` order, or a DataFrame read by column name (``w:<domain>``
+        or ``<domain>``), as :meth:`MixingLaw.predict <mixlaw.laws.base.MixingLaw.predict>` reads it.
+
         By default at the target scale (N*, S*). ``params`` (model size N), ``steps`` or ``tokens`` move the
         prediction to any other scale, inside the fitted runs' range (interpolation) or beyond it: the stages
         are redone there from the same fits (nested: the size laws and the mixing law at (N, S); direct: the
         joint law's scale terms at (N, S)). ``at`` is a step (or token, per ``time_axis``) count, as ``steps``.
         """
-        W = np.asarray(weights, dtype=np.float64)
+        # A frame is read by column name: np.asarray of one with its w: columns in another order predicted other
+        # mixtures without a word.
+        W = weights_in_order(weights, self.domains)
         law, kw = self.mixing_law, self.predict_kwargs
         T = self._time(at, steps, tokens)
         N = None if params is None else _positive(params, "params")
