@@ -84,3 +84,17 @@ def test_a_frame_of_mixtures_in_plain_named_columns_names_the_domains_and_is_rea
     np.testing.assert_allclose(law.predict(pd.DataFrame(W)), law.predict(W), rtol=1e-12)
     unnamed = get_law("linear").fit(W, y)
     np.testing.assert_allclose(unnamed.predict(X[names[::-1]]), unnamed.predict(W[:, ::-1]), rtol=1e-12)
+
+
+def test_losses_as_a_named_series_or_frame_name_the_eval_sets():
+    # fit(df[w_cols], df["loss:web"]) named the eval y0: bimix, which fits an eval set named after a training domain
+    # by that domain's own term, fitted it by implicit aggregation instead, another model than the table's.
+    f = _frame(30, 0).rename(columns={"loss:x": "loss:web", "loss:y": "loss:wiki"})
+    wcols = ["w:web", "w:code", "w:wiki"]
+    ref = get_law("bimix").fit(RunTable(f), targets=["web", "wiki"])
+    law = get_law("bimix").fit(f[wcols], f[["loss:web", "loss:wiki"]])
+    assert law.targets_ == ["web", "wiki"] and law.domains_ == ["web", "code", "wiki"]
+    np.testing.assert_allclose(law.predict(f), ref.predict(RunTable(f)), rtol=1e-10)
+    one = get_law("linear").fit(f[wcols].to_numpy(), f["loss:web"])
+    assert one.targets_ == ["web"] and one.predict(f[wcols].to_numpy()).shape == (30,)
+    assert get_law("linear").fit(f[wcols], f["loss:web"].to_numpy()).targets_ == ["y0"]

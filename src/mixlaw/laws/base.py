@@ -188,7 +188,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             sets (default: all of them). A DataFrame of mixtures alone names the domains by its columns (without
             the ``w:`` prefix where they have it).
         losses : ndarray of shape (n_runs,) or (n_runs, n_targets)
-            Validation losses (> 0). A 1-D array makes ``predict`` return 1-D.
+            Validation losses (> 0). A 1-D array makes ``predict`` return 1-D. A pandas Series or DataFrame
+            names the eval sets (its name or columns, ``loss:`` prefix dropped) unless ``targets`` is given.
         domains, targets : list of str, optional
             Names of the weight columns and loss columns (laws that match eval sets to training domains
             need them).
@@ -227,6 +228,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             model_params = table.model_params if model_params is None else model_params
             tokens = table.tokens if tokens is None else tokens
             weights = table.weights
+        elif targets is None:
+            targets = _loss_names(losses)
         validate_params(self)
         W = _as_weights(weights, "weights")
         if losses is None:
@@ -777,6 +780,25 @@ def _frame_as_table(X: Any, *, for_fit: bool,
         # Mixtures to predict need no loss; the table's check wants one column.
         df = df.assign(**{LOSS_PREFIX + "_": 1.0})
     return RunTable(df), None, {}
+
+
+def _loss_names(losses: Any) -> list[str] | None:
+    """The eval names of losses given as a pandas Series (its name) or DataFrame (its columns), ``loss:`` prefix
+    dropped; None for arrays, unnamed or repeated names.
+
+    ``fit(X, df[["loss:web", "loss:code"]])`` named the evals y0, y1: a law that matches each eval set to the
+    training domain of the same name (BiMix, AutoScale, the DZ laws) fitted them by implicit aggregation instead,
+    another model than the same runs read as a table gave.
+    """
+    if isinstance(losses, pd.Series):
+        names = [losses.name]
+    elif isinstance(losses, pd.DataFrame):
+        names = list(losses.columns)
+    else:
+        return None
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        return None
+    return [n[len(LOSS_PREFIX):] if n.startswith(LOSS_PREFIX) else n for n in names]
 
 
 def weights_in_order(weights: Any, domains: Sequence[str]) -> np.ndarray:
