@@ -154,3 +154,21 @@ def test_score_is_sklearns_pooled_r2_finite_on_constant_losses_and_takes_sample_
     assert two.score(W, Y) == pytest.approx(r2_score(Y.ravel(), P.ravel()), rel=1e-12)
     assert two.score(W, Y, sample_weight=sw) == pytest.approx(r2_score(Y.ravel(), P.ravel(),
                                                                          sample_weight=np.repeat(sw, 2)))
+
+
+@pytest.mark.parametrize("bad", ["negative losses", "too few runs", "bad option"])
+def test_a_refit_that_raises_leaves_the_law_unfitted(bad):
+    # A refit refused for its losses kept the old parameters with the new call's 1-D flag: predict then returned
+    # the first of two eval sets' columns, shape (n,) for (n, 2), without a word.
+    from mixlaw.errors import InputError
+
+    W, y = _ye_world(40, 5)
+    law = get_law("linear").fit(W, np.column_stack([y, y + 0.5]))
+    args = {"negative losses": (W, -y), "too few runs": (W[:3], y[:3]), "bad option": (W, y)}[bad]
+    if bad == "bad option":
+        law.set_params(alpha=-1.0)
+    with pytest.raises(InputError):
+        law.fit(*args)
+    with pytest.raises(NotFittedError):
+        law.predict(W[:2])
+    assert [a for a in vars(law) if a.endswith("_") and not a.startswith("_")] == []

@@ -200,6 +200,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         -------
         self
         """
+        # A fit that raises leaves the law unfitted: a refit refused for bad losses kept the old parameters with
+        # the new call's 1-D flag, and predict returned the first of two eval sets' columns without a word.
+        self._forget_fit()
         fit_scale, source, spread = None, None, {}
         weights, frame_domains, frame_scale = _frame_as_table(weights, for_fit=True)
         domains = frame_domains if domains is None else domains
@@ -264,8 +267,6 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             if bad:
                 raise InputError(f"law {self.key!r}: eval_map sends {bad} to no training domain "
                                  f"(training domains: {doms})")
-        for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
-            delattr(self, name)
         self._rng = check_random_state(self.random_state if hasattr(self, "random_state") else 0)
         self.domains_, self.targets_ = doms, tg
         self._fit_scale = fit_scale
@@ -287,8 +288,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         t0 = time.perf_counter()
         try:
             self._fit(W, Y, ctx)
-        except (InputError, FitError) as err:
-            note_left_out(err, left_out, W.shape[0], n_table)
+        except BaseException as err:
+            self._forget_fit()
+            if isinstance(err, (InputError, FitError)):
+                note_left_out(err, left_out, W.shape[0], n_table)
             raise
         self.fit_seconds_ = time.perf_counter() - t0
         if fit_scale is not None and self.members_checked and hasattr(self, "members_"):
@@ -307,6 +310,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if Y.size <= n_vary and not self.members_checked:
             # Iterative fits refuse this before starting (fit_model); closed-form laws (linear, loglinear) would
             # otherwise interpolate the runs exactly and report dof <= 0 with R2 = 1.
+            self._forget_fit()
             raise TooFewObservationsError(
                 f"law {self.key!r}: {W.shape[0]} run(s) x {Y.shape[1]} eval set(s) = {Y.size} losses are too few to "
                 f"fit {n_vary} parameters; need at least {n_vary + 1} (more runs, or a law with fewer parameters)",
@@ -394,6 +398,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         out = self._predict(W, ctx)
         self._check_loss_range(out)
         return out[:, 0] if self._y_1d else out
+
+    def _forget_fit(self) -> None:
+        """Delete the fitted state (``*_`` attributes): before a fit, and when one raises."""
+        for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
+            delattr(self, name)
 
     @property
     def _label(self) -> str:
