@@ -228,3 +228,16 @@ def test_active_design_gathers_its_proposals_around_the_maximum(capsys: pytest.C
     assert doc["maximize"] is True and _l1(doc["optimum"]["weights"]) < 0.05
     code, _, err = run_cli(capsys, "design", "--domains", "a,b", "--maximize")
     assert code == 2 and "--maximize applies to --method active only" in err
+
+
+def test_optimize_mixture_warnings_name_the_callers_line() -> None:
+    # optimize_mixture runs inside blas_on_one_thread's wrapper: its warnings named fit.py's
+    # 'return fn(*args, **kwargs)' as where they came from, not the line that called it.
+    W = np.random.default_rng(0).dirichlet(np.ones(3), 30)
+    law = get_law("ye-exp").fit(W, 2 + np.exp(-2 * W[:, 0]), targets="hellaswag_acc")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        optimize_mixture(law)
+    kinds = {type(w.message).__name__: w.filename for w in caught}
+    assert set(kinds) >= {"HigherIsBetterWarning", "ExtrapolationWarning"}
+    assert set(kinds.values()) == {__file__}

@@ -201,7 +201,10 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     scalar = _make_scalar(name, s, objective)  # the objective itself: what the result reports
     check_maximize(name, maximize)
     if not maximize:
-        warn_minimised_metrics(targets if s is None else [t for t, v in zip(targets, s, strict=True) if v > 0])
+        # stacklevel 3: optimize_mixture runs inside blas_on_one_thread's wrapper, and the caller's line is one
+        # frame further out (at 2 both warnings named fit.py's 'return fn(*args, **kwargs)')
+        warn_minimised_metrics(targets if s is None else [t for t, v in zip(targets, s, strict=True) if v > 0],
+                               stacklevel=3)
     # The searches only minimise: with maximize they see the negated objective (s -> -s, f -> -f).
     sign = -1.0 if maximize else 1.0
     s_min = None if s is None else sign * s
@@ -313,7 +316,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         j = int(np.flatnonzero((r < lo_w - 1e-9) | (r > hi_w + 1e-9))[0])
         warnings.warn(f"optimal mixture leaves the fitted range for domain {domains[j]!r} "
                       f"({r[j]:.4g} not in [{lo_w[j]:.3g}, {hi_w[j]:.3g}]): the prediction extrapolates",
-                      ExtrapolationWarning, stacklevel=2)
+                      ExtrapolationWarning, stacklevel=3)  # 3: see warn_minimised_metrics above
     active = _active(prob, r)
     Ln = ev.predict(nat[None, :])[0]
     nat_ok = bool(np.all(nat >= prob.lo - ACTIVE_TOL) and np.all(nat <= prob.hi + ACTIVE_TOL))
