@@ -98,3 +98,15 @@ def test_losses_as_a_named_series_or_frame_name_the_eval_sets():
     one = get_law("linear").fit(f[wcols].to_numpy(), f["loss:web"])
     assert one.targets_ == ["web"] and one.predict(f[wcols].to_numpy()).shape == (30,)
     assert get_law("linear").fit(f[wcols], f["loss:web"].to_numpy()).targets_ == ["y0"]
+
+
+def test_score_reads_a_frame_of_losses_by_name():
+    # score took a frame's loss columns by position: df[["loss:y", "loss:x"]] scored y's losses against x's
+    # predictions (R^2 -2.16 for 1.0).
+    f = _frame(30, 0)
+    law = get_law("linear").fit(f[["w:web", "w:code", "w:wiki"]], f[["loss:x", "loss:y"]])
+    assert law.targets_ == ["x", "y"]
+    ref = law.score(f, f[["loss:x", "loss:y"]].to_numpy())
+    assert ref > 0.99
+    assert law.score(f, f[["loss:y", "loss:x"]]) == ref
+    assert law.score(f, f[["loss:y", "loss:x"]].set_axis(["y", "x"], axis=1)) == ref

@@ -439,8 +439,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         ----------
         weights : ndarray of shape (n, n_domains), DataFrame or RunTable
             Mixtures, as :meth:`predict` reads them.
-        losses : ndarray of shape (n,) or (n, n_targets)
-            Measured losses, columns in the order of ``targets_``.
+        losses : ndarray of shape (n,) or (n, n_targets), or DataFrame
+            Measured losses, columns in the order of ``targets_`` (a DataFrame whose columns name the targets,
+            with or without ``loss:``, is read by name).
         sample_weight : ndarray of shape (n,), optional
             Weight of each mixture (all of its eval sets).
         **kw
@@ -453,6 +454,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         from sklearn.metrics import r2_score
 
         pred = np.asarray(self.predict(weights, **kw), dtype=np.float64)
+        names = _loss_names(losses) if isinstance(losses, pd.DataFrame) else None
+        if names is not None and names != self.targets_ and sorted(names) == sorted(self.targets_):
+            # read by name, as fit names the evals: df[["loss:b", "loss:a"]] scored b's losses against a's predictions
+            losses = losses.iloc[:, [names.index(t) for t in self.targets_]]
         y = np.asarray(losses, dtype=np.float64)
         n = pred.shape[0]
         if y.size != pred.size or (y.ndim and y.shape[0] != n):
