@@ -172,3 +172,16 @@ def test_a_refit_that_raises_leaves_the_law_unfitted(bad):
     with pytest.raises(NotFittedError):
         law.predict(W[:2])
     assert [a for a in vars(law) if a.endswith("_") and not a.startswith("_")] == []
+
+
+def test_a_law_that_predicts_inf_scores_minus_inf():
+    # dz-eq3 diverges at a zero share (Eq. 3): score of such a mixture raised r2_score's 'Input contains infinity'.
+    rng = np.random.default_rng(6)
+    W = rng.dirichlet(np.ones(3), 30)
+    y = 2 + np.exp(W @ [-1.5, -0.5, 0.0])
+    law = get_law("dz-eq3", n_restarts=1).fit(W, y)
+    vertex = np.array([[1.0, 0.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert not np.isfinite(law.predict(vertex)).all()
+        assert law.score(np.vstack([W[:5], vertex]), np.append(y[:5], 2.3)) == -np.inf

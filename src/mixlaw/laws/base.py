@@ -433,7 +433,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         What ``GridSearchCV`` and ``cross_val_score`` maximise when no ``scoring`` is given: 1 for exact
         predictions, 0 for predicting the mean loss, negative for worse. It is ``sklearn.metrics.r2_score`` of the
         flattened losses and predictions (one pooled R^2 over every eval set, not the mean of per-eval R^2), so
-        constant ``losses`` score 1.0 when predicted exactly and 0.0 otherwise, not -inf.
+        constant ``losses`` score 1.0 when predicted exactly and 0.0 otherwise, not -inf; a prediction that is not
+        finite (dz-eq3 at a zero share) scores -inf.
 
         Parameters
         ----------
@@ -469,6 +470,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             if sw.size != n:
                 raise InputError(f"sample_weight has {sw.size} values for {n} mixtures")
             sw = np.repeat(sw, pred.size // n)  # row-major: each mixture's weight on each of its eval sets
+        if not np.all(np.isfinite(pred)):
+            # dz-eq3 predicts inf at a zero share (Eq. 3 diverges there; predict warns): the worst score, as the
+            # sum of squares gave, where r2_score raises 'Input contains infinity' and GridSearchCV drops the fold
+            return float("-inf")
         return float(r2_score(y.reshape(pred.shape).ravel(), pred.ravel(), sample_weight=sw))
 
     # ------------------------------------------------------------------ parameters / report / io
