@@ -81,3 +81,16 @@ def test_a_law_whose_absent_domains_do_not_gain_with_size_says_so(law: str) -> N
         warnings.simplefilter("ignore")
         dense = fit_pipeline(dense, target_params=N_STAR, route="direct", law=law)
     assert not any("capacity floor H" in w for w in dense.warnings)
+
+
+def test_a_combined_law_that_does_not_gain_with_size_does_not_blame_the_capacity_floor() -> None:
+    # stack of two laws that take no model size: every entry is flat in N, and the line said it was Dai & Zheng's
+    # capacity floor H for absent domains, in a table with no share at 0 and no Dai & Zheng law in the fit.
+    table = world(TWO, [3000], n_mix=20)
+    with pytest.warns(ExtrapolationWarning, match=r"law 'stack' predicts no lower loss .* for 60 of 60 \(mixture, "
+                                                  r"eval\) entries .*: its prediction there does not fall with N"):
+        res = fit_pipeline(table, target_params=N_STAR, route="direct", law="stack",
+                           law_options={"candidates": ["linear", "loglinear"]})
+    line = next(w for w in res.warnings if "predicts no lower loss" in w)
+    assert "a part of it that takes no model size" in line
+    assert not line.split(": ", 1)[1].startswith("in Dai & Zheng's laws")
