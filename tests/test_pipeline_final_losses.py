@@ -61,3 +61,22 @@ def test_cli_fits_checks_backtests_and_draws_a_final_loss_table(capsys, tmp_path
     assert check["mre"] < 0.01
     assert page.stat().st_size > 0
     assert np.isfinite(doc["pipeline"]["target_steps"])
+
+
+def test_backtest_reads_a_final_loss_table_as_the_fit_does() -> None:
+    # backtest_pipeline (public, as the CLI's --backtest) stopped with "the backtest needs a 'step' column" on the
+    # table that fit_pipeline had just fitted; it reads it as one checkpoint per run, as the fit and the CLI do.
+    from mixlaw.pipeline import backtest_pipeline
+
+    with_step = one_step(noise=3e-3, sizes=SIZES5, seed=2)
+    table = _without_step(with_step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_pipeline(table, target_params=N_TARGET)
+        kw = dict(route=res.route, law=res.law.removeprefix("joint+"), target_params=N_TARGET)
+        got = backtest_pipeline(table, target_time=res.target_steps, **kw)
+        ref = backtest_pipeline(with_step, target_time=S_ONE, **kw)
+    assert [b.kind for b in got] == [b.kind for b in ref]
+    size = next(b for b in got if b.kind == "size")
+    assert size.skipped is None and size.n > 0
+    assert_allclose([b.mre for b in got], [b.mre for b in ref], rtol=1e-10)

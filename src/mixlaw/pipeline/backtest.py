@@ -16,7 +16,15 @@ import pandas as pd
 
 from ..data import RunTable
 from ..errors import InputError, MixlawWarning
-from .fitting import at_one_size, at_one_time, fit_route, one_scale, sizes_only_time, steps_only_size
+from .fitting import (
+    at_one_size,
+    at_one_time,
+    fit_route,
+    one_scale,
+    read_as_final_losses,
+    sizes_only_time,
+    steps_only_size,
+)
 from .joint import JOINT_LAWS
 from .result import (
     _WEIGHT_DECIMALS,
@@ -139,7 +147,8 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     Parameters
     ----------
     table : RunTable
-        The pipeline's runs (``params`` and ``step`` or ``tokens`` columns).
+        The pipeline's runs (``params`` and ``step`` or ``tokens`` columns; a table with neither is read as each
+        run's final loss, as :func:`~mixlaw.pipeline.fit_pipeline` reads it).
     route, law, targets, random_state, shared_exponents, law_options, fit_from
         As in :func:`fit_pipeline`. ``fit_from`` keeps the real fit's window: each curve's checkpoints before
         ``fit_from`` x its *whole* length are left out before cutting (applied to the cut curve it would move the
@@ -174,6 +183,8 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     fit_from = _check_fit_from(fit_from)
     # The rows that have every target's loss, as fit_pipeline takes them (its warning said which were left out).
     table = table.subset(table.complete_rows(targets))
+    # A table of final losses (no step or tokens column) as fit_pipeline reads it: one checkpoint per run.
+    table = read_as_final_losses(table, None, None)[0]
     if axis is None:
         axis = "step" if "step" in table.frame.columns else "tokens"
     if axis not in ("step", "tokens"):
