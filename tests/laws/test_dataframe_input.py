@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mixlaw import get_law
 from mixlaw.data import RunTable
+from mixlaw.errors import InputError
 
 
 def _frame(n: int, seed: int) -> pd.DataFrame:
@@ -110,3 +112,17 @@ def test_score_reads_a_frame_of_losses_by_name():
     assert ref > 0.99
     assert law.score(f, f[["loss:y", "loss:x"]]) == ref
     assert law.score(f, f[["loss:y", "loss:x"]].set_axis(["y", "x"], axis=1)) == ref
+
+
+def test_predict_reads_the_fitted_frame_when_domains_renamed_its_columns():
+    # fit(frame, y, domains=[...]) names the domains otherwise than the frame's columns: predict of that same frame
+    # was refused ("the frame's columns [...] are not the law's domains"), where it had predicted by position.
+    f = _frame(30, 0)
+    X = pd.DataFrame(f[["w:web", "w:code", "w:wiki"]].to_numpy(), columns=["share_a", "share_b", "share_c"])
+    law = get_law("linear").fit(X, f["loss:x"].to_numpy(), domains=["web", "code", "wiki"])
+    assert law.domains_ == ["web", "code", "wiki"]
+    np.testing.assert_allclose(law.predict(X), law.predict(X.to_numpy()))
+    np.testing.assert_allclose(law.predict(X.rename(columns=dict(zip(X.columns, law.domains_, strict=True)))),
+                               law.predict(X.to_numpy()))
+    with pytest.raises(InputError, match="not the law's domains"):  # other names are still refused
+        law.predict(X.rename(columns={"share_a": "other"}))

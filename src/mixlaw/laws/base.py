@@ -205,6 +205,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         self._forget_fit()
         fit_scale, source, spread = None, None, {}
         weights, frame_domains, frame_scale = _frame_as_table(weights, for_fit=True)
+        # The plain frame's own column names, which `domains=` may rename: predict of the same frame is read by
+        # position (scikit-learn's feature_names_in_; it was refused as 'not the law's domains').
+        self._frame_columns = frame_domains
         domains = frame_domains if domains is None else domains
         model_params = frame_scale.get("params") if model_params is None else model_params
         tokens = frame_scale.get("tokens") if tokens is None else tokens
@@ -348,7 +351,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         ndarray of shape (n,) if fitted on 1-D losses, else (n, n_targets)
         """
         check_is_fitted(self)
-        weights = _frame_as_table(weights, for_fit=False, domains=self.domains_)[0]
+        weights = _frame_as_table(weights, for_fit=False, domains=self.domains_,
+                                  fitted_columns=getattr(self, "_frame_columns", None))[0]
         if isinstance(weights, RunTable):
             table = weights
             # Laws without N/D inputs predict at the scale they were fitted at: say so when the table is not.
@@ -769,8 +773,9 @@ def _jsonable(x: Any) -> Any:
 # The registry and the loader are re-exported: `from mixlaw.laws.base import get_law, law_from_dict, _REGISTRY`
 # predates their modules.
 
-def _frame_as_table(X: Any, *, for_fit: bool,
-                    domains: Sequence[str] | None = None) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
+def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = None,
+                    fitted_columns: Sequence[str] | None = None
+                    ) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
     """A pandas DataFrame in the run table's columns (``w:<domain>``, ``loss:<eval>``, ...) as a RunTable, so
     that ``law.fit(pd.read_csv("runs.csv"))`` and ``law.predict(candidates_frame)`` read it by name; anything else
     (arrays, frames of plain numeric columns as scikit-learn passes them) unchanged, except that a frame of
@@ -787,7 +792,7 @@ def _frame_as_table(X: Any, *, for_fit: bool,
     cols = [str(c) for c in X.columns]
     wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
     if len(wcols) < 2:
-        return _named_columns(X, for_fit=for_fit, domains=domains)
+        return _named_columns(X, for_fit=for_fit, domains=domains, fitted_columns=fitted_columns)
     df = X.set_axis(cols, axis=1)
     has_losses = any(c.startswith(LOSS_PREFIX) for c in cols)
     if for_fit and not has_losses:
@@ -830,8 +835,8 @@ def weights_in_order(weights: Any, domains: Sequence[str]) -> np.ndarray:
     return np.asarray(X, dtype=np.float64)
 
 
-def _named_columns(X: pd.DataFrame, *, for_fit: bool,
-                   domains: Sequence[str] | None) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
+def _named_columns(X: pd.DataFrame, *, for_fit: bool, domains: Sequence[str] | None,
+                   fitted_columns: Sequence[str] | None = None) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
     """A frame of mixtures in plain columns: its names are the domains (fit), or are matched to them (predict).
 
     ``law.fit(pd.DataFrame(W, columns=["web", "code", "books", "wiki"]), y)`` named the domains d0..d3, and
@@ -844,7 +849,8 @@ def _named_columns(X: pd.DataFrame, *, for_fit: bool,
         return X, None, {}
     if for_fit:
         return X, cols, {}
-    if domains is None or list(domains) == [f"d{j}" for j in range(len(domains))] or cols == list(domains):
+    if (domains is None or list(domains) == [f"d{j}" for j in range(len(domains))] or cols == list(domains)
+            or (fitted_columns is not None and cols == list(fitted_columns))):
         return X, None, {}
     missing = [d for d in domains if d not in cols]
     unknown = [c for c in cols if c not in domains]
