@@ -196,3 +196,7 @@ def test_predict_and_interval_read_a_frame_of_mixtures_by_column_name() -> None:
     assert_allclose(np.stack([lo, hi]), np.stack(res.interval(PROBE)), rtol=1e-12)
     with pytest.raises(InputError, match="not the law's domains"):
         res.predict(frame.set_axis(["a", "b", "c"], axis=1))
+    # One mixture as {domain: share}, as optimize_mixture returns it.
+    one = dict(zip(DOMAINS, PROBE[0], strict=True))
+    assert_allclose(res.predict(one), res.predict(PROBE[:1]), rtol=1e-12)
+    assert_allclose(np.stack(res.interval(one)), np.stack(res.interval(PROBE[:1])), rtol=1e-12)

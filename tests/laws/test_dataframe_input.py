@@ -64,10 +64,6 @@ def test_a_frame_of_mixtures_in_plain_named_columns_names_the_domains_and_is_rea
     # fit(pd.DataFrame(W, columns=[...]), y) named the domains d0..d3, and predict of the same frame with its columns
     # in another order gave the losses of other mixtures without a word (2.29 for 3.22), where scikit-learn's
     # estimators match feature_names_in_.
-    import pytest
-
-    from mixlaw.errors import InputError
-
     rng = np.random.default_rng(3)
     W = rng.dirichlet(np.ones(4), 40)
     y = 1.8 + 1.2 * np.exp(W @ [-1.5, -0.5, 0.3, 0.0])
@@ -126,3 +122,15 @@ def test_predict_reads_the_fitted_frame_when_domains_renamed_its_columns():
                                law.predict(X.to_numpy()))
     with pytest.raises(InputError, match="not the law's domains"):  # other names are still refused
         law.predict(X.rename(columns={"share_a": "other"}))
+
+
+def test_one_mixture_as_a_mapping_is_read_by_domain_name():
+    # law.predict(optimize_mixture(law).weights) raised numpy's "float() argument must be ... not 'dict'".
+    from mixlaw import optimize_mixture
+
+    law = get_law("linear").fit(RunTable(_frame(30, 0)), targets="x")
+    opt = optimize_mixture(law, bounds={"web": (0.2, 0.6)})
+    np.testing.assert_allclose(law.predict(opt.weights), [opt.losses["x"]], rtol=1e-12)
+    np.testing.assert_array_equal(law.predict({"wiki": 0.5, "web": 0.5}), law.predict([[0.5, 0.0, 0.5]]))
+    with pytest.raises(InputError, match=r"domain\(s\) \['news'\] that are not among the law's domains"):
+        law.predict({"news": 1.0})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -342,7 +342,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         weights : ndarray of shape (n, n_domains), DataFrame, or RunTable
             Mixtures, columns in the order of ``domains_``; a RunTable, or a DataFrame whose columns are named
             by domain (``w:<domain>`` or ``<domain>``), is read by name (InputError for a name that is not a
-            domain).
+            domain); so is one mixture given as a mapping ``{domain: share}`` (e.g. ``optimize_mixture(law).weights``;
+            domains it leaves out have share 0).
         model_params, tokens : float or ndarray of shape (n,), optional
             For laws that take N / D; default: the (single) value seen in fitting.
 
@@ -788,6 +789,8 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     ``tokens`` columns (a frame of w: and params columns had its model sizes dropped without a word).
     """
     if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
+        if isinstance(X, Mapping) and not for_fit and domains is not None:
+            return _mapping_row(X, domains), None, {}
         return X, None, {}
     cols = [str(c) for c in X.columns]
     wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
@@ -827,12 +830,24 @@ def _loss_names(losses: Any) -> list[str] | None:
 
 def weights_in_order(weights: Any, domains: Sequence[str]) -> np.ndarray:
     """Mixtures as an array whose columns are ``domains`` in order: a DataFrame (``w:<domain>`` columns, or plain
-    columns named by domain) or a :class:`~mixlaw.data.RunTable` read by column name, as
-    :meth:`MixingLaw.predict` reads them; an array or a list as it is (columns in ``domains``' order)."""
+    columns named by domain), a :class:`~mixlaw.data.RunTable` or a mapping ``{domain: share}`` (one mixture,
+    shares left out are 0) read by name, as :meth:`MixingLaw.predict` reads them; an array or a list as it is
+    (columns in ``domains``' order)."""
     X = _frame_as_table(weights, for_fit=False, domains=domains)[0]
     if isinstance(X, RunTable):
         X = X.weights_for(list(domains))
     return np.asarray(X, dtype=np.float64)
+
+
+def _mapping_row(mix: Mapping[Any, Any], domains: Sequence[str]) -> np.ndarray:
+    """One mixture given as ``{domain: share}`` (an :class:`~mixlaw.optimize.OptimumResult`'s ``weights``), as a
+    (1, n_domains) row in ``domains``' order; a domain it leaves out has share 0, as in the command line's inline
+    mixtures. ``law.predict(opt.weights)`` raised numpy's "float() argument must be ... not 'dict'"."""
+    unknown = [str(k) for k in mix if str(k) not in domains]
+    if unknown:
+        raise InputError(f"the mixture names domain(s) {unknown} that are not among the law's domains {list(domains)}")
+    named = {str(k): v for k, v in mix.items()}
+    return np.array([[named.get(d, 0.0) for d in domains]], dtype=np.float64)
 
 
 def _named_columns(X: pd.DataFrame, *, for_fit: bool, domains: Sequence[str] | None,
