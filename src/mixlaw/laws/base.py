@@ -27,6 +27,7 @@ from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
 from ..data import (
     LOSS_PREFIX,
+    META_COLUMNS,
     NONPOSITIVE_HINT,
     SAME_MIXTURE_ATOL,
     SAME_MIXTURE_RTOL,
@@ -352,8 +353,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         ndarray of shape (n,) if fitted on 1-D losses, else (n, n_targets)
         """
         check_is_fitted(self)
-        weights = _frame_as_table(weights, for_fit=False, domains=self.domains_,
-                                  fitted_columns=getattr(self, "_frame_columns", None))[0]
+        weights, _, frame_scale = _frame_as_table(weights, for_fit=False, domains=self.domains_,
+                                                  fitted_columns=getattr(self, "_frame_columns", None))
+        model_params = frame_scale.get("params") if model_params is None else model_params
+        tokens = frame_scale.get("tokens") if tokens is None else tokens
         if isinstance(weights, RunTable):
             table = weights
             # Laws without N/D inputs predict at the scale they were fitted at: say so when the table is not.
@@ -832,7 +835,8 @@ def weights_in_order(weights: Any, domains: Sequence[str]) -> np.ndarray:
     """Mixtures as an array whose columns are ``domains`` in order: a DataFrame (``w:<domain>`` columns, or plain
     columns named by domain), a :class:`~mixlaw.data.RunTable` or a mapping ``{domain: share}`` (one mixture,
     shares left out are 0) read by name, as :meth:`MixingLaw.predict` reads them; an array or a list as it is
-    (columns in ``domains``' order)."""
+    (columns in ``domains``' order). A frame's ``params`` / ``tokens`` columns are not read here: the caller takes
+    the scale as its own argument."""
     X = _frame_as_table(weights, for_fit=False, domains=domains)[0]
     if isinstance(X, RunTable):
         X = X.weights_for(list(domains))
@@ -862,11 +866,22 @@ def _named_columns(X: pd.DataFrame, *, for_fit: bool, domains: Sequence[str] | N
     cols = list(X.columns)
     if not all(isinstance(c, str) for c in cols) or len(set(cols)) != len(cols):
         return X, None, {}
+    # The run table's own column names are not domains: a 'params' column was fitted as a domain with shares of
+    # 3e7-3e8 (dz-eq1 R^2 -0.07 on its own runs, without a word). params/tokens are the runs' scale, as beside w:
+    # columns; run/step have no place among the shares.
+    other = [c for c in cols if c in META_COLUMNS and c not in ("params", "tokens")]
+    if other:
+        raise InputError(f"a frame of mixtures with column(s) {other}: name its weight columns 'w:<domain>' to read "
+                         f"it as a run table, or leave {other} out")
+    scale = {c: X[c].to_numpy(dtype=np.float64) for c in ("params", "tokens") if c in cols}
+    if scale:
+        X = X.drop(columns=list(scale))
+        cols = list(X.columns)
     if for_fit:
-        return X, cols, {}
+        return X, cols, scale
     if (domains is None or list(domains) == [f"d{j}" for j in range(len(domains))] or cols == list(domains)
             or (fitted_columns is not None and cols == list(fitted_columns))):
-        return X, None, {}
+        return X, None, scale
     missing = [d for d in domains if d not in cols]
     unknown = [c for c in cols if c not in domains]
     if missing or unknown:
@@ -874,7 +889,7 @@ def _named_columns(X: pd.DataFrame, *, for_fit: bool, domains: Sequence[str] | N
                          + (f"; missing: {missing}" if missing else "")
                          + (f"; not a domain: {unknown}" if unknown else "")
                          + " (name the columns by domain, or pass an array in the domains' order)")
-    return X[list(domains)], None, {}
+    return X[list(domains)], None, scale
 
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
            "warm_clone", "weights_in_order", "LAW_SCHEMA_VERSION", "_REGISTRY", "state_bool"]
