@@ -181,9 +181,18 @@ def fit_shared_exponents(problems: list[tuple[list[np.ndarray], list[np.ndarray]
     labels = labels or ["shared exponent"] * len(problems)
     out: dict[int, tuple[np.ndarray, np.ndarray, float, FitResult]] = {}
     shapes: dict[tuple[int, ...], list[int]] = {}
-    for i, (xs, _ys) in enumerate(problems):
+    for i, (xs, ys) in enumerate(problems):
         G = len(xs)
         n = sum(np.size(x) for x in xs)
+        # Said here, by curve and point: a NaN or non-positive loss read "parameter 'E1': min=0.0 must be < max=nan"
+        # or "init=-1.0 lies outside its bounds", a zero or NaN x "no exponent gave a finite objective".
+        for g, (x, y) in enumerate(zip(xs, ys, strict=True)):
+            x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
+            for name, v in (("x", x), ("loss", y)):
+                bad = np.flatnonzero(~(np.isfinite(v) & (v > 0)))
+                if bad.size:
+                    raise InputError(f"{labels[i]}: curve {g} has {name} {v[bad[0]]:g} (point {int(bad[0])}); every "
+                                     "x and loss must be a positive finite number")
         if any(np.unique(x).size < 2 for x in xs) or n <= 2 * G + 1:
             # Said with its arithmetic: Dai & Zheng's 4-domain Pile runs (16 curves of 2 checkpoints at 90M) read
             # "32 points ... too few for 33 parameters (each curve needs >= 2 distinct x values)", which they had.
