@@ -80,3 +80,19 @@ def test_backtest_reads_a_final_loss_table_as_the_fit_does() -> None:
     size = next(b for b in got if b.kind == "size")
     assert size.skipped is None and size.n > 0
     assert_allclose([b.mre for b in got], [b.mre for b in ref], rtol=1e-10)
+
+
+def test_an_error_about_the_scales_says_where_s_1_comes_from(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # One size of final losses: the refusal read "the runs at S = 1 (sizes only) have 1 model size(s)", a step the
+    # table never had, and the warning that explains it is not printed under an error.
+    table = one_step(sizes=SIZES5[:1])
+    path = tmp_path / "one.csv"
+    table.frame.drop(columns=["step"]).to_csv(path, index=False)
+    code, _, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", str(N_TARGET))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "needs 3 model sizes" in err and err.strip().endswith(
+        "(S = 1: the table has no 'step' or 'tokens' column, so each row was read as its run's final loss, all at "
+        "one step)")
+    with pytest.raises(InputError) as with_step:  # the same table with its step column: no such note
+        fit_pipeline(table, target_params=N_TARGET)
+    assert "no 'step' or 'tokens' column" not in str(with_step.value)

@@ -43,6 +43,7 @@ from .fitting import (
     check_inputs,
     check_size_law,
     check_step_law,
+    final_losses_noted,
     fit_candidates,
     fit_route,
     keep_fit_sizes,
@@ -232,37 +233,41 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     for line in (missing_line, final_line):
         if line is not None:
             warnings.warn(line, DataWarning, stacklevel=2)
-    # Sizes written two ways are one before the size filter reads them; mixtures are merged on the rows it keeps
-    # (Ye et al.'s RedPajama writes one mixture two ways at 1B alone: --fit-up-to 410M needs no word of it), before
-    # anything groups rows into mixtures (the backtest's split, the routes).
-    table, sizes_line = merge_near_sizes(before := table)
-    target_params, snap_line = snap_target_size(before, table, target_params)
-    for line in (sizes_line, snap_line):
-        if line is not None:
-            warnings.warn(line, DataWarning, stacklevel=2)
-    # What fits across the kept sizes: a direct law that takes N fits 2 of them, anything else 3.
-    takes_n = route == "direct" and law not in (*JOINT_LAWS, AUTO)
-    table, kept_line = keep_fit_sizes(table, fit_sizes, fit_up_to, target_params=target_params, route=route,
-                                      need=2 if takes_n else MIN_SIZES, registered=takes_n)
-    table, merged_line = merge_near_mixtures(table)
-    if merged_line is not None:
-        warnings.warn(merged_line, DataWarning, stacklevel=2)
-    # Said once here, on the curves as they enter the step law (a backtest refits them many times); fits unchanged.
-    axis = "tokens" if target_tokens is not None or (target_steps is None and "step" not in table.frame) else "step"
-    tail_line = None
-    if axis in table.frame:
-        tail_line = rising_tail_line(rising_tails(table, axis, table.resolve_targets(targets)), axis, table.path)
-    if tail_line is not None:
-        warnings.warn(tail_line, DataWarning, stacklevel=2)
-    result = _fit_pipeline(table, target_params=target_params, target_steps=target_steps,
-                           target_tokens=target_tokens, route=route, law=law, targets=targets, objective=objective,
-                           random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
-                           fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
-                           fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
-    for line in (tail_line, merged_line, kept_line, snap_line, sizes_line, final_line, missing_line):
-        if line is not None:
-            result.warnings.insert(0, line)
-    return result
+    # An error about the scales names S = 1 (FINAL_STEP) of a table with no step column: it says where that comes from
+    # (a one-size table of final losses read "the runs at S = 1 (sizes only) have 1 model size(s)", its warning
+    # unseen under the error).
+    with final_losses_noted(final_line):
+        # Sizes written two ways are one before the size filter reads them; mixtures are merged on the rows it keeps
+        # (Ye et al.'s RedPajama writes one mixture two ways at 1B alone: --fit-up-to 410M needs no word of it), before
+        # anything groups rows into mixtures (the backtest's split, the routes).
+        table, sizes_line = merge_near_sizes(before := table)
+        target_params, snap_line = snap_target_size(before, table, target_params)
+        for line in (sizes_line, snap_line):
+            if line is not None:
+                warnings.warn(line, DataWarning, stacklevel=2)
+        # What fits across the kept sizes: a direct law that takes N fits 2 of them, anything else 3.
+        takes_n = route == "direct" and law not in (*JOINT_LAWS, AUTO)
+        table, kept_line = keep_fit_sizes(table, fit_sizes, fit_up_to, target_params=target_params, route=route,
+                                          need=2 if takes_n else MIN_SIZES, registered=takes_n)
+        table, merged_line = merge_near_mixtures(table)
+        if merged_line is not None:
+            warnings.warn(merged_line, DataWarning, stacklevel=2)
+        # Said once here, on the curves as they enter the step law (a backtest refits them many times); fits unchanged.
+        axis = "tokens" if target_tokens is not None or (target_steps is None and "step" not in table.frame) else "step"
+        tail_line = None
+        if axis in table.frame:
+            tail_line = rising_tail_line(rising_tails(table, axis, table.resolve_targets(targets)), axis, table.path)
+        if tail_line is not None:
+            warnings.warn(tail_line, DataWarning, stacklevel=2)
+        result = _fit_pipeline(table, target_params=target_params, target_steps=target_steps,
+                               target_tokens=target_tokens, route=route, law=law, targets=targets, objective=objective,
+                               random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
+                               fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
+                               fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
+        for line in (tail_line, merged_line, kept_line, snap_line, sizes_line, final_line, missing_line):
+            if line is not None:
+                result.warnings.insert(0, line)
+        return result
 
 
 def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps: float | None,

@@ -27,7 +27,8 @@ model size and one step leave nothing to extrapolate.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -474,6 +475,19 @@ def read_as_final_losses(table: RunTable, target_steps: Any, target_tokens: Any)
                  f"final loss, one checkpoint shared by all runs (S = {FINAL_STEP:g} below), so the pipeline "
                  "extrapolates in model size alone; the target is a run trained as these runs were (the same "
                  "steps, or the same tokens per parameter)")
+
+
+@contextmanager
+def final_losses_noted(line: str | None) -> Iterator[None]:
+    """Re-raise an InputError from the block with a note that S = :data:`FINAL_STEP` is not a step of the table
+    when :func:`read_as_final_losses` read it (``line`` not None); as it is otherwise."""
+    try:
+        yield
+    except InputError as err:
+        if line is not None and err.args and isinstance(err.args[0], str):
+            err.args = (f"{err.args[0]} (S = {FINAL_STEP:g}: the table has no 'step' or 'tokens' column, so each "
+                        "row was read as its run's final loss, all at one step)", *err.args[1:])
+        raise
 
 
 def check_inputs(table: Any, target_params: Any, target_steps: Any, target_tokens: Any, targets: Any,
