@@ -550,3 +550,21 @@ def test_check_and_page_read_held_out_runs_within_1_percent_of_the_target() -> N
     assert check.mre < 0.02
     assert html_escape(str(check)) in page
     assert "N=1.6e+08 (not fitted)" in page and "N=1.59e+08" not in page  # one panel colour for the target size
+
+
+def test_a_saved_pipeline_nested_too_deeply_is_one_error(saved, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # A list 600 deep in the saved selection parses as JSON, and the field checks (which copy it recursively) raised
+    # RecursionError: `mixlaw report --pipeline` printed a traceback.
+    _, table, folder = saved
+    text = (folder / "p.json").read_text(encoding="utf-8")
+    assert '"selection": {' in text
+    deep = tmp_path / "deep.json"
+    deep.write_text(text.replace('"selection": {', '"selection": {"extra": ' + "[" * 600 + "]" * 600 + ", ", 1),
+                    encoding="utf-8")
+    from mixlaw.pipeline import load_pipeline
+
+    with pytest.raises(InputError, match=r"deep\.json: not a saved mixlaw pipeline: JSON nested too deeply$"):
+        load_pipeline(deep)
+    code, _, err = _cli(capsys, "report", "--pipeline", str(deep), "--runs", str(folder / "runs.csv"), "--out",
+                        str(tmp_path / "x.html"))
+    assert code == 2 and "nested too deeply" in err and len(err.strip().splitlines()) == 1, err

@@ -302,6 +302,8 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineResult:
         return pipeline_from_dict(doc)
     except InputError as err:
         raise InputError(f"{p}: {err}") from None
+    except RecursionError:  # a field nested a few hundred deep: the checks (plain, laws in laws) recurse per level
+        raise InputError(f"{p}: not a saved mixlaw pipeline: JSON nested too deeply") from None
 
 
 #: The line ``mixlaw predict --pipeline`` prints for a saved pipeline without intervals.
