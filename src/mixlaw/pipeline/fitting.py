@@ -479,12 +479,14 @@ def read_as_final_losses(table: RunTable, target_steps: Any, target_tokens: Any)
 
 @contextmanager
 def final_losses_noted(line: str | None) -> Iterator[None]:
-    """Re-raise an InputError from the block with a note that S = :data:`FINAL_STEP` is not a step of the table
-    when :func:`read_as_final_losses` read it (``line`` not None); as it is otherwise."""
+    """Re-raise an InputError from the block that names a step (S = 1, the step law) with a note that S =
+    :data:`FINAL_STEP` is not a step of the table when :func:`read_as_final_losses` read it (``line`` not None);
+    as it is otherwise (an unknown eval set's error needs no word of steps)."""
     try:
         yield
     except InputError as err:
-        if line is not None and err.args and isinstance(err.args[0], str):
+        msg = err.args[0] if err.args and isinstance(err.args[0], str) else ""
+        if line is not None and (f"S = {FINAL_STEP:g}" in msg or "step" in msg):
             err.args = (f"{err.args[0]} (S = {FINAL_STEP:g}: the table has no 'step' or 'tokens' column, so each "
                         "row was read as its run's final loss, all at one step)", *err.args[1:])
         raise
