@@ -46,7 +46,7 @@ def test_a_saved_pipeline_as_runs_or_law_is_named(tmp_path, capsys):
     # It parses as a frame of its five fields: the error was the run table's missing columns, with a W&B map.
     code, _, err = run_cli(capsys, "fit", "--runs", str(saved))
     assert code == 2 and "not a run table (it is a saved pipeline, from mixlaw pipeline --save: give it to mixlaw " \
-                         "predict --pipeline)" in err, err
+                         "predict --pipeline, or mixlaw optimize --pipeline for its optimum)" in err, err
     code, _, err = run_cli(capsys, "predict", "--law", str(saved), "--mixtures", "web=0.5,code=0.5")
     assert code == 2 and "it is a saved pipeline (mixlaw pipeline --save), not a law: pass it as --pipeline" in err
 

@@ -43,7 +43,7 @@ from .optimize.objective import objective_label
 from .optimize.runs import best_measured_run
 from .optimize.search import check_maximize
 from .optimize.simulate import run_spacing_l1
-from .pipeline import PipelineResult
+from .pipeline import PipelineResult, optimize_pipeline
 
 #: Held-out splits of the bundled RegMix data, scored by ``compare_regmix``.
 REGMIX_TEST_SPLITS = ("test_1m", "test_60m", "test_1B")
@@ -461,6 +461,30 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     return result
 
 
+def optimize_at_target(result: PipelineResult, *, objective: Objective = "mean", natural: Any = None,
+                       natural_source: str | None = None, extrapolate: bool = False, random_state: int = 0,
+                       **constraints: Any) -> tuple[OptimumResult, tuple[np.ndarray, np.ndarray] | None]:
+    """The optimal mixture at a fitted (or loaded) pipeline's target scale, with the defaults of ``mixlaw optimize``,
+    and its losses' prediction interval (what ``mixlaw pipeline --optimize`` and ``mixlaw optimize --pipeline``
+    print: one call, so that the two give the same optimum).
+
+    The trust region is the fitted range of each weight unless ``extrapolate``; the pipeline's mixtures give the
+    optimum's distance to the nearest one; a pipeline whose law was fitted on the weighted total (auto's
+    ``on_total`` candidate) minimises that one column. ``natural`` defaults to the mean of the pipeline's mixtures
+    (token shares with ``tokens_available``); ``natural_source`` says where it came from in the report.
+    ``constraints``: ``bounds``, ``fixed``, ``trust_radius``, ``tokens_available``, ``target_tokens``,
+    ``max_epochs`` of :func:`~mixlaw.pipeline.optimize_pipeline`. The interval is None for a pipeline without
+    intervals."""
+    on_total = result.selection is not None and result.selection.chosen.on_total
+    opt = optimize_pipeline(result, objective="total" if on_total else objective, natural=natural,
+                            within_fitted_range=not extrapolate, runs=result.mixtures, random_state=random_state,
+                            **constraints)
+    if natural_source is not None:
+        # Said as optimize says it, not "given" ('--default uniform' read "natural mixture (given)").
+        opt.natural_source = natural_source
+    return opt, result.interval(opt.weight_array())
+
+
 def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any) -> dict[str, Any] | None:
     """The law's RMSE on the objective over the fitting runs: the chosen law's cross-validated one when a meta-law
     chose it for the objective (its ``cv_`` row), else the fit's in-sample one (which understates the error on new
@@ -560,4 +584,5 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Non
 
 __all__ = ["compare_tables", "compare_regmix", "compare_dataset", "fit_table", "save_law", "load_law", "predict_table",
            "predict_pipeline_table", "pipeline_predictions",
-           "optimize_runs", "describe_laws", "write_text_atomic", "write_frame_atomic", "REGMIX_TEST_SPLITS"]
+           "optimize_runs", "optimize_at_target", "describe_laws", "write_text_atomic", "write_frame_atomic",
+           "REGMIX_TEST_SPLITS"]

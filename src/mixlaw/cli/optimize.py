@@ -16,10 +16,12 @@ from .. import api
 from .._json import dumps as strict_dumps
 from ..budget import read_tokens_available
 from ..continual import critical_proportion
+from ..data import WEIGHT_TOL
 from ..errors import InputError
 from ..evals import linear_objective, warn_minimised_metrics
 from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
 from ..laws.selection import META_LAWS
+from ..pipeline import load_pipeline
 from ._common import (
     COUNT,
     EXPORT_OPTION_HELP,
@@ -45,6 +47,8 @@ from ._common import (
     fit_on_total,
     fitting_table,
     group_targets,
+    interval_doc,
+    interval_line,
     law_with_options,
     out,
     parse_bounds,
@@ -59,6 +63,11 @@ from ._common import (
 
 def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."),
                  dataset: str | None = DatasetOpt,
+                 pipeline: Path | None = typer.Option(None, "--pipeline",
+                                                      help="Or: a pipeline saved by 'mixlaw pipeline --save': the "
+                                                      "optimum of its law at its target scale (model size and "
+                                                      "steps or tokens), as 'mixlaw pipeline --optimize' gives it, "
+                                                      "without refitting; with --export, the trainer's config."),
                  law: str = typer.Option("auto", "--law", help="Law key (see 'mixlaw laws'); auto (default): chosen "
                                          "by K-fold CV on the runs (--cv-folds), for the objective; stack: "
                                          "CV-weighted ensemble."),
@@ -111,7 +120,25 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                  eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
                  fit_total: bool = FitTotalOpt, workers: int | None = OptimizeWorkersOpt,
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
-    """Fit LAW to the runs and print the optimal mixture under the constraints (with --bootstrap intervals)."""
+    """Fit LAW to the runs and print the optimal mixture under the constraints (with --bootstrap intervals), or
+    take a saved pipeline's law at its target scale (--pipeline)."""
+    if pipeline is not None:
+        # Each of these shapes a fit that the saved pipeline has already made (--maximize: optimize_pipeline refuses
+        # it, the step and size laws model falling losses): said, not ignored.
+        fit_only = {"--runs": runs is not None, "--dataset": dataset is not None, "--law": law != "auto",
+                    "--target": bool(target), "--candidates": candidates is not None,
+                    "--cv-folds": cv_folds is not None, "--maximize": maximize, "--search": search != "auto",
+                    "--samples": samples != 100_000, "--top-k": top_k != 128, "--bootstrap": bootstrap != 0,
+                    "--step-law": step_law is not None, "--target-steps": target_steps is not None,
+                    "--weight-tol": weight_tol != WEIGHT_TOL, "--at-params": at_params is not None,
+                    "--final-step": final_step, "--eval-group": bool(eval_group), "--law-option": bool(law_option),
+                    "--fit-total": fit_total, "--workers": workers is not None}
+        given = [k for k, v in fit_only.items() if v]
+        if given:
+            raise InputError(f"--pipeline optimises the saved pipeline's law at its target scale; {', '.join(given)} "
+                             f"appl{'ies' if len(given) == 1 else 'y'} to a law fitted here, on --runs or --dataset "
+                             "(for another law, refit: mixlaw pipeline --optimize; for one eval set or a weighted "
+                             "sum: --objective)")
     sl = None
     if step_law is not None:
         try:
@@ -133,38 +160,54 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
     export_paths, export_opts = None if paths is None else read_paths(paths), parse_export_options(export_option)
     if export is not None:  # before the fit, which can take a minute: a typo should not cost that
         check_export_request(export, export_paths, export_opts)
-    desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
-    if bootstrap and law in META_LAWS:
-        # Said from the first line: a meta-law's refit re-runs its cross-validated choice (on Dai & Zheng's 122M
-        # runs, 48 x 8 evals, auto took 14 s a refit and additive-ens 0.3 s: --bootstrap 200, ~45 min vs 1 min).
-        desc += f" (each re-runs the {law} choice by cross-validation; --law KEY refits one law)"
-    # --workers: the bootstrap's refits in parallel, or else the CV of auto/stack (never both: no pool in a pool).
-    with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance), \
-            cv_workers(None if bootstrap else workers):
-        table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
-        targets, obj = group_targets(target, eval_group), parse_objective(objective)
-        if fit_total:
-            if not maximize:  # the one law's column is named 'objective': warn on the evals it sums
-                warn_minimised_metrics(list(linear_objective(obj, table.resolve_targets(targets))))
-            table, targets, obj = fit_on_total(table, targets, obj)
-        tok = None if tokens_available is None else read_tokens_available(tokens_available)
-        result = api.optimize_runs(table, law=law_with_options(law, law_option, seed), targets=targets,
-                                   objective=obj, n_boot=bootstrap, bounds=parse_bounds(bounds),
-                                   fixed=fx, tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
-                                   extrapolate=extrapolate, trust_radius=trust_radius, search=search,
-                                   n_samples=samples, top_k=top_k, step_law=sl,
-                                   candidates=parse_laws(candidates, "--candidates"),
-                                   cv_folds=cv_folds, target_steps=target_steps, maximize=maximize,
-                                   random_state=seed, n_jobs=workers,
-                                   on_progress=lambda k: advance(None, k))
-        if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
-            result.objective_name = f"{objective}, one law fitted on it (--fit-total)"
-        text = None
-        if export is not None:
-            # The export carries the constraints the optimum was chosen under: the token budget sets each
-            # source's repetition (OLMo-core) and the sample count (Megatron).
-            budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
-            text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
+    opt_interval = None
+    if pipeline is not None:
+        with show_warnings():
+            saved = load_pipeline(pipeline)
+            tok = None if tokens_available is None else read_tokens_available(tokens_available)
+            # As 'mixlaw pipeline --optimize' gives it (one call: the same optimum), the reference mixture the
+            # mean of the pipeline's mixtures unless the token shares are known.
+            result, opt_interval = api.optimize_at_target(
+                saved, objective=parse_objective(objective), extrapolate=extrapolate, bounds=parse_bounds(bounds),
+                natural_source=None if tok is not None else "mean of the runs", fixed=fx, tokens_available=tok,
+                target_tokens=target_tokens, max_epochs=max_epochs, trust_radius=trust_radius, random_state=seed)
+            text = None
+            if export is not None:
+                budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
+                text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
+    else:
+        desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
+        if bootstrap and law in META_LAWS:
+            # Said from the first line: a meta-law's refit re-runs its cross-validated choice (on Dai & Zheng's 122M
+            # runs, 48 x 8 evals, auto took 14 s a refit and additive-ens 0.3 s: --bootstrap 200, ~45 min vs 1 min).
+            desc += f" (each re-runs the {law} choice by cross-validation; --law KEY refits one law)"
+        # --workers: the bootstrap's refits in parallel, or else the CV of auto/stack (never both: no pool in a pool).
+        with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance), \
+                cv_workers(None if bootstrap else workers):
+            table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
+            targets, obj = group_targets(target, eval_group), parse_objective(objective)
+            if fit_total:
+                if not maximize:  # the one law's column is named 'objective': warn on the evals it sums
+                    warn_minimised_metrics(list(linear_objective(obj, table.resolve_targets(targets))))
+                table, targets, obj = fit_on_total(table, targets, obj)
+            tok = None if tokens_available is None else read_tokens_available(tokens_available)
+            result = api.optimize_runs(table, law=law_with_options(law, law_option, seed), targets=targets,
+                                       objective=obj, n_boot=bootstrap, bounds=parse_bounds(bounds), fixed=fx,
+                                       tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
+                                       extrapolate=extrapolate, trust_radius=trust_radius, search=search,
+                                       n_samples=samples, top_k=top_k, step_law=sl,
+                                       candidates=parse_laws(candidates, "--candidates"),
+                                       cv_folds=cv_folds, target_steps=target_steps, maximize=maximize,
+                                       random_state=seed, n_jobs=workers,
+                                       on_progress=lambda k: advance(None, k))
+            if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
+                result.objective_name = f"{objective}, one law fitted on it (--fit-total)"
+            text = None
+            if export is not None:
+                # The export carries the constraints the optimum was chosen under: the token budget sets each
+                # source's repetition (OLMo-core) and the sample count (Megatron).
+                budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
+                text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
     as_row = out_path is not None and text is None and out_path.suffix.lower() in (".csv", ".parquet", ".pq")
     if as_row:
         # A table by its name: the optimum as one row (what `export --mixture` and `predict --mixtures` read, as
@@ -176,10 +219,18 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
     elif out_path is not None:
         api.write_text_atomic(text if text is not None else strict_dumps(result.to_dict(), indent=2), out_path)
     if as_json:
-        emit_json({"optimum": result.to_dict(), "seed": seed, "export": text,
-                   "saved": None if out_path is None else str(out_path)})
+        doc = {"optimum": result.to_dict(), "seed": seed, "export": text,
+               "saved": None if out_path is None else str(out_path)}
+        if pipeline is not None:
+            doc["pipeline"] = str(pipeline)
+            doc["optimum_interval"] = interval_doc(saved, opt_interval)
+        emit_json(doc)
         return
+    if pipeline is not None:  # at what scale: the optimum is the saved law's there
+        out.print(f"{pipeline}: {saved.headline()}", "", sep="\n", highlight=False, markup=False)
     out.print(str(result), highlight=False, markup=False)
+    if opt_interval is not None:
+        out.print(interval_line(saved, result, opt_interval), highlight=False, markup=False)
     if text is not None and out_path is None:
         out.print(f"[[Export: {export}]]", highlight=False, markup=False)
         sys.stdout.write(text)

@@ -18,7 +18,7 @@ from .. import api
 from ..errors import InputError
 from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
-from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimize_pipeline, save_pipeline
+from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
 from ..pipeline.check import check_of, held_out_rows
 from ..pipeline.fitting import read_as_final_losses
@@ -39,6 +39,8 @@ from ._common import (
     err,
     fit_on_total,
     group_targets,
+    interval_doc,
+    interval_line,
     load_table,
     out,
     parse_bounds,
@@ -169,21 +171,17 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             save_pipeline(result, save)
         opt = opt_interval = None
         if optimize:
-            # A law fitted on the weighted total predicts the objective itself: minimise that one column.
-            on_total = result.selection is not None and result.selection.chosen.on_total
             # The same defaults as 'mixlaw optimize' (issue 10): the trust region is the fitted range of each
-            # weight unless --extrapolate, and the runs' mixtures give the optimum's distance to the nearest run.
-            opt = optimize_pipeline(result, objective="total" if on_total else obj,
-                                    natural=parse_default(default, result.domains, result.mixtures),
-                                    bounds=parse_bounds(bounds), within_fitted_range=not extrapolate,
-                                    runs=result.mixtures, trust_radius=trust_radius, random_state=seed)
-            # Say where the reference came from, as optimize does, not "given" ('--default uniform' read
-            # "natural mixture (given)").
-            opt.natural_source = {"mean": "mean of the runs", "uniform": "uniform"}.get(default, "--default")
+            # weight unless --extrapolate, and the runs' mixtures give the optimum's distance to the nearest run;
+            # a law fitted on the weighted total minimises that one column (api.optimize_at_target, which
+            # 'mixlaw optimize --pipeline' calls too).
+            opt, opt_interval = api.optimize_at_target(
+                result, objective=obj, natural=parse_default(default, result.domains, result.mixtures),
+                natural_source={"mean": "mean of the runs", "uniform": "uniform"}.get(default, "--default"),
+                extrapolate=extrapolate, bounds=parse_bounds(bounds), trust_radius=trust_radius, random_state=seed)
             if fit_total:
                 # As optimize names it: the header read "objective=loss of objective", the user's weights lost.
                 opt.objective_name = f"{objective}, one law fitted on it (--fit-total)"
-            opt_interval = result.interval(opt.weight_array())
         tests = None
         if backtest:
             # The backtest of the route and law that were used (the chosen ones, with auto).
@@ -224,9 +222,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
         err.print(f"wrote the predicted target-scale losses to {out_path}", highlight=False, markup=False)
     if as_json:
         emit_json({"pipeline": result.to_dict(), "optimum": None if opt is None else opt.to_dict(),
-                   "optimum_interval": None if opt_interval is None else
-                   {"level": result.intervals.level, **{t: [float(opt_interval[0][0, k]), float(opt_interval[1][0, k])]
-                                                       for k, t in enumerate(result.targets)}},
+                   "optimum_interval": interval_doc(result, opt_interval),
                    "backtest": None if tests is None else [b.to_dict() for b in tests], "seed": seed,
                    "saved": None if save is None else str(save),
                    "predictions_file": None if out_path is None else str(out_path),
@@ -242,8 +238,5 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                   markup=False)
     if opt is not None:
         out.print("", str(opt), sep="\n", highlight=False, markup=False)
-    if opt_interval is not None:
-        pred = result.predict(opt.weight_array())[0]
-        out.print(f"optimum's predicted losses at the target, {result.intervals.level:.0%} prediction interval: "
-                  + "; ".join(f"{t} {pred[k]:.4f} [{opt_interval[0][0, k]:.4f}, {opt_interval[1][0, k]:.4f}]"
-                              for k, t in enumerate(result.targets)), highlight=False, markup=False)
+    if opt is not None and opt_interval is not None:
+        out.print(interval_line(result, opt, opt_interval), highlight=False, markup=False)

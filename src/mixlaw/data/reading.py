@@ -163,7 +163,8 @@ def _other_mixlaw_file(path: Path) -> str:
         if kind == "law":
             return " (it is a saved law, from mixlaw fit --out: give it to mixlaw predict --law)"
         if kind == "pipeline":
-            return " (it is a saved pipeline, from mixlaw pipeline --save: give it to mixlaw predict --pipeline)"
+            return (" (it is a saved pipeline, from mixlaw pipeline --save: give it to mixlaw predict --pipeline, or "
+                    "mixlaw optimize --pipeline for its optimum)")
     return ""
 
 

@@ -284,16 +284,21 @@ class PipelineResult:
     def __str__(self) -> str:
         return self.text()
 
-    def text(self, *, predictions_to: str | None = None) -> str:
-        """The printed report: stages, the auto selection, the predicted target-scale losses and the warnings.
-        ``predictions_to``: the file the predictions were written to, named in place of their table (``mixlaw
-        pipeline --out``: on a sweep of 40 mixtures x 8 evals the table is 40 lines of 300 characters)."""
+    def headline(self) -> str:
+        """The route, the target scale and the law, one line: the report's first (and ``mixlaw optimize
+        --pipeline``'s, which says at what scale its optimum is)."""
         at = [f"S* = {self.target_steps:.4g} steps"] if self.target_steps is not None else []
         at += [f"D* = {self.target_tokens:.4g} tokens"] if self.target_tokens is not None else []
         only = (" (steps only, at a fitted size)" if self.steps_only else
                 " (sizes only, at the recorded step)" if self.sizes_only else "")
-        lines = [f"{self.route} pipeline -> N* = {self.target_params:.4g} params{only}, {', '.join(at)} "
-                 f"(mixing law {self.law})", "",
+        return (f"{self.route} pipeline -> N* = {self.target_params:.4g} params{only}, {', '.join(at)} "
+                f"(mixing law {self.law})")
+
+    def text(self, *, predictions_to: str | None = None) -> str:
+        """The printed report: stages, the auto selection, the predicted target-scale losses and the warnings.
+        ``predictions_to``: the file the predictions were written to, named in place of their table (``mixlaw
+        pipeline --out``: on a sweep of 40 mixtures x 8 evals the table is 40 lines of 300 characters)."""
+        lines = [self.headline(), "",
                  f"{'stage':<10} {'fits':>6} {'points':>7} {'median |rel res|':>17} {'max |rel res|':>14} "
                  f"{'warnings':>8} {'time':>7}"]
         for s in self.stages.values():

@@ -1,0 +1,66 @@
+"""``mixlaw optimize --pipeline p.json``: the optimum of a saved pipeline's law at its target scale, with the trainer's
+config, without refitting.
+
+Found as a new user on Dai & Zheng's SlimPajama sweep (fitted up to 1.235B, target 2.718B): the README promises
+the best mixture for the large run in the config the trainer reads, but `mixlaw optimize --pipeline p.json` was
+"No such option", `pipeline --optimize` has no `--export` and refits everything (40 s there, of which the optimum
+is under a second), and `optimize --runs` on the same sweep ran auto's cross-validation for 5 minutes before
+saying the law needs a scale. From the saved file: 10 s, the same optimum and interval bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cli_runner import run_cli
+from test_pipeline_optimum_improvement import world
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A folder with a sweep (auto fits it with intervals)."""
+    d = tmp_path_factory.mktemp("saved")
+    world(0.4, 1e-4).frame.to_csv(d / "runs.csv", index=False)
+    return d
+
+
+def _pipeline(capsys, d, *extra):  # type: ignore[no-untyped-def]
+    code, out, err = run_cli(capsys, "pipeline", "--runs", str(d / "runs.csv"), "--target-params", "2e8",
+                             "--target-steps", "6000", "--save", str(d / "p.json"), "--optimize", *extra, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_the_saved_pipelines_optimum_is_the_one_pipeline_optimize_gives(saved, capsys) -> None:  # type: ignore[no-untyped-def]
+    fitted = _pipeline(capsys, saved, "--bounds", "a=0.1:0.6")
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", str(saved / "p.json"), "--bounds", "a=0.1:0.6", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["optimum"] == fitted["optimum"] and doc["optimum_interval"] == fitted["optimum_interval"]
+    assert doc["optimum_interval"]["level"] == 0.8 and doc["pipeline"] == str(saved / "p.json")
+    assert 0.1 - 1e-9 <= doc["optimum"]["weights"]["a"] <= 0.6 + 1e-9
+    assert doc["optimum"]["steps_to_match"] is not None  # the pipeline's own curves, as pipeline --optimize reads
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", str(saved / "p.json"), "--bounds", "a=0.1:0.6")
+    assert code == 0, err
+    # At what scale: the first line is the saved pipeline's, then the optimum and its interval, as pipeline prints
+    assert out.splitlines()[0] == f"{saved / 'p.json'}: {fitted['pipeline']['route']} pipeline -> N* = 2e+08 params, " \
+                                  f"S* = 6000 steps (mixing law {fitted['pipeline']['law']})"
+    assert "[[Optimal mixture]]" in out
+    assert "optimum's predicted losses at the target, 80% prediction interval: a " in out
+
+
+def test_it_writes_the_trainers_config_and_refuses_the_fit_options(saved, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _pipeline(capsys, saved)
+    p = str(saved / "p.json")
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", p, "--export", "olmo", "--paths",
+                             '{"a": "/d/a", "b": "/d/b", "c": "/d/c"}', "--out", str(tmp_path / "mix.yaml"))
+    assert code == 0, err
+    assert "source_name: a" in (tmp_path / "mix.yaml").read_text() and "wrote the olmo export" in err
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", p, "--out", str(tmp_path / "opt.csv"))
+    assert code == 0 and "w:a" in (tmp_path / "opt.csv").read_text().splitlines()[0]
+    code, _, err = run_cli(capsys, "optimize", "--pipeline", p, "--law", "ye-pow", "--bootstrap", "10")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--law, --bootstrap apply to a law fitted here" in err
+    code, _, err = run_cli(capsys, "optimize", "--pipeline", p, "--runs", str(saved / "runs.csv"))
+    assert code == 2 and "--runs applies to a law fitted here" in err
