@@ -33,6 +33,18 @@ def test_a_missing_scale_column_names_the_table_s_look_alike(renamed, target, ma
         fit_pipeline(RunTable(frame), target_params=N_STAR, **target, **NESTED)
 
 
+def test_a_target_on_the_other_axis_names_the_table_s_column_and_the_option() -> None:
+    # Ye et al.'s runs log steps; `--target-tokens 100B` on them said only "needs a 'tokens' column", where the
+    # opposite mistake (--target-steps on Dai & Zheng's token table) named 'tokens' and --target-tokens.
+    with pytest.raises(InputError, match=r"target_tokens needs a 'tokens' column \(tokens seen at each checkpoint\) "
+                                         r"\(the table has 'step': give target_steps instead, --target-steps on the "
+                                         r"command line, or add a 'tokens' column"):
+        fit_pipeline(world(n_mix=4).frame.pipe(RunTable), target_params=N_STAR, target_tokens=1e11, **NESTED)
+    tokens = world(n_mix=4).frame.rename(columns={"step": "tokens"})
+    with pytest.raises(InputError, match=r"\(the table has 'tokens': give target_tokens instead, --target-tokens"):
+        fit_pipeline(RunTable(tokens), target_params=N_STAR, target_steps=S_STAR, **NESTED)
+
+
 def test_a_step_column_under_another_name_is_named_by_the_duplicate_error() -> None:
     frame = world(n_mix=4).frame.rename(columns={"step": "_step"})
     with pytest.raises(DataError, match=r"duplicate run 'm0-N1e\+07' \(same run, params as line 2; the rows differ in "

@@ -523,8 +523,12 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
     # Only the column of the target's axis is needed: a sweep that logs tokens alone (Dai & Zheng's SlimPajama
     # runs) extrapolates in tokens; one that logs steps alone, in steps.
     if axis == "tokens" and "tokens" not in table.frame.columns:
-        raise InputError(f"{where}: target_tokens needs a 'tokens' column (tokens seen at each checkpoint)"
-                         f"{_named_like(table, 'tokens')}")
+        # As for target_steps below: Ye et al.'s runs (a 'step' column) with --target-tokens 100B named neither
+        # the table's 'step' nor the option that reads it.
+        hint = (" (the table has 'step': give target_steps instead, --target-steps on the command line, or add a "
+                "'tokens' column, each row's step x batch size x sequence length)"
+                if "step" in table.frame.columns else _named_like(table, "tokens"))
+        raise InputError(f"{where}: target_tokens needs a 'tokens' column (tokens seen at each checkpoint){hint}")
     if axis == "step" and "step" not in table.frame.columns:
         # Both spellings: `mixlaw pipeline --target-steps` reached this line, which named only the Python argument.
         hint = (" (the table has 'tokens': give target_tokens instead, --target-tokens on the command line)"
