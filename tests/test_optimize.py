@@ -391,6 +391,38 @@ def test_a_law_fitted_across_scales_needs_the_scale_to_optimise_at(tmp_path, cap
     assert code == 2 and "keep the rows of one scale" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("law", ["auto", "bimix"])
+def test_optimize_runs_stops_before_the_fit_when_the_law_needs_a_scale(tmp_path, capsys, monkeypatch, law) -> None:  # type: ignore[no-untyped-def]
+    """auto takes the model size and tokens whichever member it chooses, so on a sweep's table (several sizes or
+    token counts) optimize always stopped with the error above, but only after auto's cross-validation: 5 min on
+    Dai & Zheng's SlimPajama sweep, 31 s on the 4-size sweep of test_pipeline. It stops before any fit now (5 s)."""
+    from test_pipeline import world
+    from token_sweep import token_sweep
+
+    from mixlaw.laws.base import MixingLaw
+
+    fits: list[str] = []
+    real_fit = MixingLaw.fit
+
+    def counting_fit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        fits.append(self.key)
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(MixingLaw, "fit", counting_fit)
+    path = tmp_path / "runs.csv"
+    (world(n_mix=10).frame if law == "auto" else token_sweep(seed=3)).to_csv(path, index=False)
+    what = r"model sizes \(1e\+07 to 8e\+07\)" if law == "auto" else r"token counts \(1e\+08 to 4e\+08\)"
+    code, _, err = _cli(capsys, "optimize", "--runs", str(path), "--law", law)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert re.search(rf"law '{law}' would be fitted across the runs' {what} and takes the scale as an input", err), err
+    assert "`mixlaw optimize --pipeline p.json`" in err and fits == []
+    # One scale's rows: fitted, and optimised.
+    if law == "auto":
+        code, out, err = _cli(capsys, "optimize", "--runs", str(path), "--law", law, "--at-params", "largest",
+                              "--final-step", "--candidates", "ye-exp,linear", "--json")
+        assert code == 0 and fits and abs(sum(json.loads(out)["optimum"]["weights"].values()) - 1) < 1e-9, err
+
+
 @pytest.mark.parametrize("maximize", [False, True])
 def test_cli_optimize_names_the_best_measured_run(capsys, tmp_path, maximize) -> None:
     # On Olmix's DCLM swarm the optimum's predicted 1.3685 was read only against the runs' mean mixture (1.8112,

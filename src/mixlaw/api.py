@@ -41,7 +41,7 @@ from .optimize import Objective, OptimumResult, _objective_weights, check_enough
 from .optimize.constraints import _constraints
 from .optimize.objective import objective_label
 from .optimize.runs import best_measured_run
-from .optimize.search import check_maximize
+from .optimize.search import check_maximize, check_scale_given
 from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult, optimize_pipeline
 
@@ -415,6 +415,11 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         opt_kw["natural"] = table.weights.mean(axis=0)
     if (step_law is None) != (target_steps is None):
         raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
+    # Before the fit: a law that takes the scale, fitted across several, has no optimum without one (optimize_mixture
+    # says so after the fit; auto, which takes both, after 5 minutes of cross-validation on Dai & Zheng's sweep).
+    check_scale_given(est, opt_kw.get("model_params"), opt_kw.get("tokens"),
+                      *(None if v is None or not v.size else (float(v.min()), float(v.max()))
+                        for v in (table.model_params, table.tokens)), fitted=False)
     try:
         if n_boot:
             # Fitted exactly as bootstrap_law fits its point estimate, which it then reuses instead of a second fit.

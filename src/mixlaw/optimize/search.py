@@ -51,14 +51,25 @@ def _check_scale_given(law: MixingLaw, model_params: Any, tokens: Any) -> None:
     is given: its optimum depends on that scale. Found running `mixlaw optimize` on a sweep's exported run table
     (3 sizes x 5 checkpoints): the default auto law (and bimix, dz-*) stopped with "model_params is required: the
     law was fitted over a range of model_params", which named neither the cause nor a way out."""
-    for what, uses, given, rng in (("model sizes", law.uses_model_params, model_params, getattr(law, "_n_range", None)),
-                                   ("token counts", law.uses_tokens, tokens, getattr(law, "_d_range", None))):
+    check_scale_given(law, model_params, tokens, getattr(law, "_n_range", None), getattr(law, "_d_range", None))
+
+
+def check_scale_given(law: MixingLaw, model_params: Any, tokens: Any, n_range: Any, d_range: Any, *,
+                      fitted: bool = True) -> None:
+    """:func:`_check_scale_given` with the ranges given: the runs' (min, max) model size and token count (or None).
+    ``fitted=False``: before the fit, so that ``optimize_runs`` stops at once (auto's cross-validation took 5
+    minutes on Dai & Zheng's six-size sweep before it stopped here, as it always does there: auto takes the scale
+    whichever member it chooses)."""
+    verb = "was fitted" if fitted else "would be fitted"
+    for what, uses, given, rng in (("model sizes", law.uses_model_params, model_params, n_range),
+                                   ("token counts", law.uses_tokens, tokens, d_range)):
         if uses and given is None and rng is not None and rng[0] != rng[1]:
-            raise InputError(f"{law._label} was fitted across the runs' {what} ({rng[0]:.4g} to {rng[1]:.4g}) and "
+            raise InputError(f"{law._label} {verb} across the runs' {what} ({rng[0]:.4g} to {rng[1]:.4g}) and "
                              "takes the scale as an input, so its optimum depends on it: keep the rows of one scale "
                              "(e.g. the final checkpoints of the largest size: --at-params largest --final-step), "
                              "optimise at a target scale with "
-                             "`mixlaw pipeline --optimize`, or (Python) pass model_params= / tokens=")
+                             "`mixlaw pipeline --optimize` (or a saved one's: `mixlaw optimize --pipeline p.json`), "
+                             "or (Python) pass model_params= / tokens=")
 
 
 @blas_on_one_thread
