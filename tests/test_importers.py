@@ -317,6 +317,21 @@ def test_import_numbers_the_runs_of_a_table_without_run_ids(tmp_path, capsys):
     assert code == 2 and "missing 'run'" in err and "'mixlaw runs import' numbers its runs" in err
 
 
+def test_a_row_given_twice_in_a_table_without_run_ids_names_no_run_column(tmp_path, capsys):
+    # Dai & Zheng's CSV with its first rows pasted again: "dz.csv:2454: column 'run': duplicate run 'mix0_N1.22e+08'
+    # (same run, params, tokens as line 2; ...)" named a column and a run the file does not have.
+    rows = [{"weight_a": a, "weight_b": 1 - a, "model_size": n, "n_tokens": d, "a_loss": 3.0 - a + 1e3 / n ** 0.3}
+            for a in (0.2, 0.6) for n in (1e8, 3e8) for d in (1e9, 2e9, 4e9)]
+    src = tmp_path / "sweep.csv"
+    pd.DataFrame(rows + rows[:1]).to_csv(src, index=False)
+    cols = "params=model_size,tokens=n_tokens,w:*=weight_*,loss:*=*_loss"
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", cols, "--out", str(tmp_path / "r.csv"))
+    assert code == 2 and len([x for x in err.splitlines() if x.startswith("error")]) == 1, err
+    assert f"error: {src}:14: duplicate run 'mix0_N1e+08' (same run, params, tokens as line 2; the same row twice: " \
+           "drop one); the file has no run column, so each mixture and model size was numbered as one run" in err, err
+    assert "column 'run'" not in err and "--columns run=<column>" in err
+
+
 def test_import_without_a_map_names_the_files_columns_and_a_map_that_fits(tmp_path, capsys):
     # mixlaw runs import dmsl_llm_slimpajama.csv --out dz.parquet (Dai & Zheng's CSV, no --columns) said
     # "missing 'run', ...; found columns []" for a file of 17 columns, and suggested a W&B map.

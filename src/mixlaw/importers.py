@@ -362,7 +362,8 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     df, lines = _merge_log_rows(df, np.asarray(lines), str(p), merge_hint)
     if drop_incomplete:
         df, lines = _drop_incomplete(df, lines, str(p))
-    if "run" not in df.columns:
+    numbered = "run" not in df.columns
+    if numbered:
         df = _number_runs(df, str(p))
     sources = df.attrs.get("source_columns", {})
     try:
@@ -375,6 +376,13 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
         if columns is not None and isinstance(columns, str) and hint in detail:
             detail = detail.replace(hint, f"mixlaw runs import {p} --columns \"{columns}\" --drop-incomplete")
         column = e.column
+        if numbered and column == "run" and detail.startswith("duplicate run"):
+            # The file has no run column: the error named column 'run' and a run 'mix0_N1.22e+08' that are not in
+            # it (found on Dai & Zheng's sweep with a row given twice).
+            column = None
+            detail = (f"{detail}; the file has no run column, so each mixture and model size was numbered as one "
+                      "run and these two rows are one of its checkpoints given twice (to keep both, as seeds or "
+                      "repeats, map a column that names each run: --columns run=<column>)")
         if column in sources:  # the file's own name for the column, which the user can find in it
             column, detail = sources[column], f"{detail} (mapped to {column})"
         if (detail, column) == (e.detail, e.column):
