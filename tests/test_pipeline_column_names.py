@@ -10,7 +10,7 @@ import pytest
 from test_pipeline import N_STAR, NESTED, S_STAR, STEPS, world
 
 from mixlaw.data import SCALE_COLUMN_WORDS, RunTable
-from mixlaw.errors import DataError, InputError
+from mixlaw.errors import DataError, DataWarning, InputError
 from mixlaw.pipeline import fit_pipeline
 
 
@@ -58,3 +58,13 @@ def test_the_duplicate_error_and_the_pipeline_read_one_list_of_words(word: str) 
     frame = world(n_mix=2).frame.rename(columns={"step": f"my_{word}"})
     with pytest.raises(DataError, match=f"the rows differ in 'my_{word}'"):
         RunTable(frame)
+
+
+def test_the_dropped_mixtures_warning_gives_the_example_s_sizes() -> None:
+    # Dai & Zheng's sweep (runs numbered per mixture and size) said "20 mixture(s) with curves at fewer than 3 sizes
+    # dropped before the step fits, e.g. mix40_N1.22e+08": one run's name, not at which sizes that mixture was trained.
+    frame = world(n_mix=8).frame
+    frame = frame[~(frame["run"].str.startswith(("m6-", "m7-")) & (frame["params"] > 2e7))]
+    with pytest.warns(DataWarning, match=r"2 mixture\(s\) with curves at fewer than 3 sizes dropped before the step "
+                                         r"fits, e\.g\. m6-N1e\+07 \(curves at 1e\+07, 2e\+07 only\)"):
+        fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, **NESTED)

@@ -84,8 +84,13 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
     few = n_sizes.to_numpy() < need
     if few.any() and not few.all():  # all: the stage that cannot run says why
         why = "without a curve of 2 or more checkpoints" if steps_only else "with curves at fewer than 3 sizes"
+        first_row = int(np.flatnonzero(few[inv])[0])
+        # Its sizes too: 'e.g. mix40_N1.22e+08' alone (Dai & Zheng's sweep, numbered runs) read as a run at one
+        # size, not as a mixture trained at 122M and 310M only.
+        has = np.unique(N[(inv == inv[first_row]) & curve_ok])
+        where = "no curve" if not has.size else f"curves at {', '.join(f'{n:.4g}' for n in has)} only"
         msg = (f"{int(few.sum())} mixture(s) {why} dropped before the step fits, e.g. "
-               f"{table.runs[np.flatnonzero(few[inv])[0]]}")
+               f"{table.runs[first_row]} ({where})")
         msgs.append(msg)
         warnings.warn(msg, DataWarning, stacklevel=3)
         table = table.subset(~few[inv])
