@@ -568,3 +568,15 @@ def test_a_saved_pipeline_nested_too_deeply_is_one_error(saved, tmp_path, capsys
     code, _, err = _cli(capsys, "report", "--pipeline", str(deep), "--runs", str(folder / "runs.csv"), "--out",
                         str(tmp_path / "x.html"))
     assert code == 2 and "nested too deeply" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_page_writes_sizes_as_the_cli_does() -> None:
+    # Dai & Zheng's sweep fitted up to 1.235B: the page said "sizes 1.22e+08, ..., 1.24e+09" and drew 'N=1.24e+09',
+    # a size not in the table, where the printed report and the warnings say 1.235e+09.
+    table = world(n_mix=6, sizes=[1e7, 2e7, 4e7, 8.125e7])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(table, target_params=1.235e8, target_steps=1e4, route="nested", law="ye-exp")
+        page = build_pipeline_report(res, table)
+    assert "sizes 1e+07, 2e+07, 4e+07, 8.125e+07," in page and "N=8.125e+07" in page and "N*=1.235e+08" in page
+    assert "8.12e+07" not in page and "8.13e+07" not in page and "1.24e+08" not in page

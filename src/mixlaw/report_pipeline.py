@@ -106,7 +106,7 @@ def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float],
             if here.size:
                 ax.scatter(T_all[here], y_all[here], s=9, color=color,
                            marker="o" if was_fitted else "x",
-                           label=f"N={N:.3g}" + ("" if was_fitted else " (not fitted)"))
+                           label=f"N={N:.4g}" + ("" if was_fitted else " (not fitted)"))
             if not (was_fitted or is_target) or (not is_target and not here.size):
                 continue  # a fitted size this mixture was not run at: no data for a curve to pass through
             # At a fitted size the curve runs over that size's own checkpoints (found by review: to the mixture's
@@ -119,7 +119,7 @@ def _curves_figure(result: PipelineResult, table: RunTable, fitted: list[float],
                 # checkpoints only; steps only: its one size) has no curve to draw; the points and the star stay.
                 continue
             ax.plot(upto, curve, color="black" if is_target else color, lw=1.2 if is_target else 0.9,
-                    ls="--" if is_target else "-", label=f"predicted at N*={N_star:.3g}" if is_target else None)
+                    ls="--" if is_target else "-", label=f"predicted at N*={N_star:.4g}" if is_target else None)
         # The star is the table's row for this mixture (the printed report's, with its interval); on the nested
         # route the dashed line ends at the mixing law's value, off it by the mixture stage's residual.
         y0, iv = result.target_losses[m, k], result.intervals
@@ -311,7 +311,7 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
               f"<code>{html.escape(table.path or 'runs')}</code>; fitted on")
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p>Target {html.escape(', '.join(at))}; {chosen}{estimate}. {source} sizes "
-             f"{html.escape(', '.join(f'{s:.3g}' for s in fitted))}, {len(result.mixtures)} mixtures, "
+             f"{html.escape(', '.join(f'{s:.4g}' for s in fitted))}, {len(result.mixtures)} mixtures, "
              f"{len(result.domains)} domains, eval sets "
              f"{html.escape(', '.join(result.targets))}; mixlaw {__version__}.</p>"]
     if command:
