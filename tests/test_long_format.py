@@ -133,3 +133,29 @@ def test_a_jsonl_log_with_list_cells_gets_the_error_not_a_traceback(tmp_path, im
     p.write_text("".join(json.dumps(r) + "\n" for r in flat))
     with pytest.raises(DataError, match=r"weight column"):
         importer(p)
+
+
+def test_a_long_table_with_rows_given_twice_is_still_named_long(tmp_path):
+    # Ye et al.'s RedPajama logs, one line per (checkpoint, eval), list some checkpoints' evals twice (86 of 15288
+    # lines at 70M and 160M, the same loss): the hint gave up on any repeated (run, step, eval), and the error offered
+    # a --columns map for a W&B export. The recipe now drops the repeats first, and reads back as the wide table.
+    wide = _wide()
+    long = _long(wide)
+    p = tmp_path / "long.csv"
+    pd.concat([long, long.iloc[:3]]).to_csv(p, index=False)
+    with pytest.raises(DataError) as exc:
+        read_runs_mapped(p, None)
+    msg = str(exc.value)
+    assert "column 'task' naming the set (web, code) (3 row(s) repeat another whole, the same loss twice: the " \
+           "recipe drops them)" in msg and "--columns 'run=Name" not in msg, msg
+    recipe = re.search(r"e\.g\. in pandas (df\.drop_duplicates\(\)\.pivot\(.*\))\.$", msg)
+    assert recipe is not None, msg
+    back = _read_frame(eval(recipe.group(1), {"df": pd.read_csv(p)}), tmp_path)  # noqa: S307 (the message's code)
+    got = back.frame.sort_values(["run", "step"]).reset_index(drop=True)
+    exp = _read_frame(wide, tmp_path).frame.sort_values(["run", "step"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[exp.columns], exp, check_dtype=False)
+    # Other losses for the same run, step and eval (seeds under one name) are not a long table's repeats.
+    pd.concat([long, long.iloc[:1].assign(loss=9.0)]).to_csv(p, index=False)
+    with pytest.raises(DataError) as exc:
+        read_runs_mapped(p, None)
+    assert "The table is long" not in str(exc.value)

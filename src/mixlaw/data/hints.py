@@ -132,7 +132,10 @@ def long_format_hint(df: pd.DataFrame, cols: list[str], key: list[str] | None = 
         ids = [k for k in cols if k != c and not k.startswith(WEIGHT_PREFIX)
                and (k in key or k not in numeric or df[k].nunique() * n_evals <= len(df))]
         values = [k for k in cols if k in numeric and k not in ids and k != c and not k.startswith(WEIGHT_PREFIX)]
-        if not ids or not values or not df.duplicated(ids).any() or df.duplicated([*ids, c]).any():
+        # Rows repeated whole (Ye et al.'s RedPajama logs list some checkpoints' evals twice, same loss) do not make
+        # the table any less long: the recipe drops them first. Any other repeat of (key, eval) does.
+        again = df.duplicated([*ids, c])
+        if not ids or not values or not df.duplicated(ids).any() or (again & ~df.duplicated(cols)).any():
             continue
         value = "loss" if "loss" in values else values[0]
         # Two text columns can both name a row with the rest (a mixture and an eval): the eval is the one named
@@ -142,18 +145,24 @@ def long_format_hint(df: pd.DataFrame, cols: list[str], key: list[str] | None = 
         explained = float(y.groupby(df[c]).transform("mean").var() / y.var()) if y.var() > 0 else 0.0
         named = (1 if any(w in c.lower() for w in ("eval", "task", "metric", "bench", "dataset", "valid")) else
                  -1 if any(w in c.lower() for w in ("mix", "run", "recipe", "model", "config", "name")) else 0)
-        found.append(((named, explained), c, [k for k in cols if k not in (c, *values)], value))
+        found.append(((named, explained), c, [k for k in cols if k not in (c, *values)], value, int(again.sum())))
     if not found:
         return None
-    _, c, index, value = max(found, key=lambda f: f[0])
+    _, c, index, value, repeated = max(found, key=lambda f: f[0])
     evals = df[c].astype(str).unique()
     shown = ", ".join(evals[:5]) + (f", ... ({len(evals)} in all)" if len(evals) > 5 else "")
     # pivot, not pivot_table: pivot_table leaves out every row with an empty cell in an index column (a note, a
     # tokens count given for some runs only), without a word; pivot keeps them (no two rows share an index and
     # eval here, so nothing needs aggregating).
+    # Dropped on the key, eval and value alone: whole-row duplicates (checked above) are exactly these.
+    subset = [*index, c, value]
+    dedup = "" if not repeated else "drop_duplicates()." if set(subset) == set(map(str, df.columns)) else \
+        f"drop_duplicates([{', '.join(repr(k) for k in subset)}])."
+    said = (f" ({repeated} row(s) repeat another whole, the same loss twice: the recipe drops them)"
+            if repeated else "")
     return (f"The table is long: one row per run, checkpoint and eval set, column {c!r} naming the set "
-            f"({shown}). A run table has one loss:<eval> column per eval set: pivot it first, e.g. in pandas "
-            f"df.pivot(index=[{', '.join(repr(k) for k in index)}], "
+            f"({shown}){said}. A run table has one loss:<eval> column per eval set: pivot it first, e.g. in pandas "
+            f"df.{dedup}pivot(index=[{', '.join(repr(k) for k in index)}], "
             f"columns={c!r}, values={value!r}).add_prefix('loss:').reset_index().")
 
 
