@@ -403,6 +403,29 @@ def test_cli_reads_olmix_pair_with_its_index_column(capsys, tmp_path):
     assert json.loads(out)["report"]["n_domains"] == 3
 
 
+def test_runs_import_reads_regmix_s_pair_as_runs_does(capsys, tmp_path):
+    # Dai & Zheng ship their 1B test runs as RegMix's pair (test_mixture_1B.csv: index, train_the_pile_<d>;
+    # test_pile_loss_1B.csv: index, metric/the_pile_<e>_val_loss). `fit --runs mix+loss` read it; `runs import mix+loss`
+    # took it for Olmix's pair: "missing the run id column ('run' or 'run_id')".
+    mix, loss = tmp_path / "mix.csv", tmp_path / "loss.csv"
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=6)
+    pd.DataFrame({"index": range(6), **{f"train_the_pile_{d}": W[:, j] for j, d in enumerate("abc")}}
+                 ).to_csv(mix, index=False)
+    pd.DataFrame({"index": range(6), "metric/the_pile_a_val_loss": 2 + W[:, 0],
+                  "metric/the_pile_b_val_loss": [2.5, None, 2.4, 2.3, 2.2, 2.1]}).to_csv(loss, index=False)
+    out = tmp_path / "runs.csv"
+    code, _, err = _cli(capsys, "runs", "import", f"{mix}+{loss}", "--out", str(out))
+    assert code == 0, err
+    got = pd.read_csv(out)
+    assert len(got) == 6 and {"w:a", "w:b", "w:c", "loss:a", "loss:b"} <= set(got.columns)
+    np.testing.assert_allclose(got["loss:a"], 2 + W[:, 0])
+    code, _, err = _cli(capsys, "runs", "import", f"{mix}+{loss}", "--drop-incomplete", "--out", str(out))
+    assert code == 0 and len(pd.read_csv(out)) == 5 and "left out 1 of 6 rows" in err, err
+    code, _, err = _cli(capsys, "runs", "import", f"{mix}+{loss}", "--evals", "a", "--drop-incomplete",
+                        "--out", str(out))
+    assert code == 0 and len(pd.read_csv(out)) == 6 and "loss:b" not in pd.read_csv(out).columns, err
+
+
 def test_an_error_in_a_mapped_column_names_the_files_column(tmp_path):
     # "column 'w:web'" named a column the W&B export does not have; the user looks for 'mixture/web'.
     src = _wandb_csv(tmp_path)

@@ -34,6 +34,7 @@ from .data import (
     count_values,
     known_names,
     long_format_hint,
+    read_regmix_pair,
     read_runs,
     suggest_column_map,
 )
@@ -590,10 +591,35 @@ def read_any_runs(spec: str | os.PathLike[str], *, weight_tol: float = WEIGHT_TO
     s = str(spec)
     if "+" in s and not Path(s).exists():
         first, second = s.split("+", 1)
-        head = [str(c) for c in _read_any(Path(first))[0].columns] if Path(first).exists() else []
-        if "index" not in head or {"run", "run_id"} & set(head):
+        if not _regmix_pair(first):
             return read_olmix_pair(first, second, weight_tol=weight_tol)
     return read_runs(s, weight_tol=weight_tol)
+
+
+def _regmix_pair(first: str) -> bool:
+    """Whether a pair ``first+second`` is RegMix's (joined on ``index``, no run id) rather than Olmix's."""
+    head = [str(c) for c in _read_any(Path(first))[0].columns] if Path(first).exists() else []
+    return "index" in head and not {"run", "run_id"} & set(head)
+
+
+def read_pair(first: str, second: str, *, weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False,
+              evals: Sequence[str] | None = None) -> RunTable:
+    """A pair of files as ``mixlaw runs import a.csv+b.csv`` reads it: RegMix's mixture and loss files (joined on
+    ``index``, no run id: :func:`~mixlaw.data.read_regmix_pair`) or Olmix's ratios and metrics
+    (:func:`read_olmix_pair`), with ``evals`` and ``drop_incomplete`` as for a table.
+
+    Why: ``--runs mix.csv+loss.csv`` read RegMix's pair (Dai & Zheng ship their 1B test runs so), but ``runs import``
+    took every pair for Olmix's and stopped at "missing the run id column ('run' or 'run_id')"."""
+    if not _regmix_pair(first):
+        return read_olmix_pair(first, second, weight_tol=weight_tol, drop_incomplete=drop_incomplete, evals=evals)
+    table = read_regmix_pair(first, second, weight_tol=weight_tol)
+    if evals is None and not drop_incomplete:
+        return table
+    where = f"{first}+{second}"
+    df, lines = _select_evals(table.frame, evals, where), table._lines
+    if drop_incomplete:
+        df, lines = _drop_incomplete(df, lines, where)
+    return RunTable(df, path=where, weight_tol=weight_tol, lines=lines)
 
 
 # ---------------------------------------------------------------------- W&B

@@ -12,7 +12,7 @@ import typer
 from .._validation import split_names
 from ..data import RunTable
 from ..errors import InputError
-from ..importers import read_olmix_pair, read_runs_mapped, runs_from_tensorboard, runs_from_wandb
+from ..importers import read_pair, read_runs_mapped, runs_from_tensorboard, runs_from_wandb
 from ..store import write_table
 from ._common import JsonOpt, WeightTolOpt, emit_json, err, progress, show_warnings
 
@@ -59,12 +59,14 @@ def _some(names: list[str], limit: int = 20) -> str:
     return f"{', '.join(names[:limit])}, ... ({len(names)} in all)"
 
 
-def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSONL), or ratios.csv+metrics.csv."),
+def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSONL), or a pair: "
+                                       "Olmix's ratios.csv+metrics.csv, RegMix's mixture.csv+loss.csv."),
                columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
                weight_tol: float = WeightTolOpt, drop_incomplete: bool = DropOpt, evals: str | None = EvalsOpt,
                mixtures_table: str | None = MixturesTableOpt, on: str | None = OnOpt,
                as_json: bool = JsonOpt) -> None:
-    """Convert a table with other column names (a W&B CSV export, a spreadsheet) or Olmix's pair to a run table.
+    """Convert a table with other column names (a W&B CSV export, a spreadsheet), or Olmix's or RegMix's pair, to a
+    run table.
 
     A table with no run column gets one run per mixture and model size, its rows of different steps or tokens
     that run's checkpoints (one run per row without those columns), with a warning. Losses without w: columns
@@ -75,13 +77,12 @@ def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSON
         raise InputError("--on names the key column of --mixtures-table: give the mixtures table too")
     pair = "+" in source and not Path(source).exists()
     if mixtures_table is not None and pair:
-        raise InputError("--mixtures-table joins one losses table; Olmix's ratios.csv+metrics.csv pair has its "
-                         "mixtures in ratios.csv")
+        raise InputError("--mixtures-table joins one losses table; a pair (Olmix's ratios.csv+metrics.csv, "
+                         "RegMix's mixture.csv+loss.csv) has its mixtures in its first file")
     with show_warnings():
         if pair:
-            ratios, metrics = source.split("+", 1)
-            table = read_olmix_pair(ratios, metrics, weight_tol=weight_tol, drop_incomplete=drop_incomplete,
-                                    evals=names)
+            first, second = source.split("+", 1)
+            table = read_pair(first, second, weight_tol=weight_tol, drop_incomplete=drop_incomplete, evals=names)
         else:
             table = read_runs_mapped(source, columns, weight_tol=weight_tol, drop_incomplete=drop_incomplete,
                                      evals=names, mixtures=mixtures_table, on=on or "run")
