@@ -64,3 +64,22 @@ def test_it_writes_the_trainers_config_and_refuses_the_fit_options(saved, capsys
     assert "--law, --bootstrap apply to a law fitted here" in err
     code, _, err = run_cli(capsys, "optimize", "--pipeline", p, "--runs", str(saved / "runs.csv"))
     assert code == 2 and "--runs applies to a law fitted here" in err
+
+
+def test_a_token_budget_other_than_the_pipelines_target_is_said_to_be_a_budget(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # --target-tokens is optimize's token budget; with a saved pipeline a user can read it as the scale to optimise
+    # at, which is the pipeline's own D*.
+    frame = world(0.4, 1e-4).frame
+    frame = frame.assign(tokens=frame["step"] * 1e6).drop(columns="step")
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    p = str(tmp_path / "p.json")
+    code, _, err = run_cli(capsys, "pipeline", "--runs", str(tmp_path / "runs.csv"), "--target-params", "2e8",
+                           "--target-tokens", "6e9", "--save", p)
+    assert code == 0, err
+    (tmp_path / "avail.csv").write_text("domain,tokens\na,1e11\nb,1e11\nc,1e11\n")
+    budget = ["--tokens-available", str(tmp_path / "avail.csv")]
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", p, *budget, "--target-tokens", "6e9")
+    assert code == 0 and "token budget" not in err, err
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", p, *budget, "--target-tokens", "2e10")
+    assert code == 0 and "--target-tokens 2e+10 is the run's token budget (data repetition, the export); the optimum " \
+                         "is the saved law's at its own target, D* = 6e+09 tokens" in err, err

@@ -7,6 +7,7 @@ domain's loss within a tolerance).
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ from .._json import dumps as strict_dumps
 from ..budget import read_tokens_available
 from ..continual import critical_proportion
 from ..data import WEIGHT_TOL
-from ..errors import InputError
+from ..errors import InputError, MixlawWarning
 from ..evals import linear_objective, warn_minimised_metrics
 from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
 from ..laws.selection import META_LAWS
@@ -164,6 +165,13 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
     if pipeline is not None:
         with show_warnings():
             saved = load_pipeline(pipeline)
+            if target_tokens is not None and saved.target_tokens is not None \
+                    and abs(target_tokens / saved.target_tokens - 1) > 0.01:
+                # --target-tokens is the token budget here (repetition, export), not the scale of the optimum.
+                warnings.warn(f"--target-tokens {target_tokens:.4g} is the run's token budget (data repetition, the "
+                              f"export); the optimum is the saved law's at its own target, D* = "
+                              f"{saved.target_tokens:.4g} tokens: for another scale, refit (mixlaw pipeline "
+                              f"--target-tokens {target_tokens:.4g} --save ...)", MixlawWarning, stacklevel=1)
             tok = None if tokens_available is None else read_tokens_available(tokens_available)
             # As 'mixlaw pipeline --optimize' gives it (one call: the same optimum), the reference mixture the
             # mean of the pipeline's mixtures unless the token shares are known.
