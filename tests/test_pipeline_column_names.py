@@ -68,3 +68,12 @@ def test_the_dropped_mixtures_warning_gives_the_example_s_sizes() -> None:
     with pytest.warns(DataWarning, match=r"2 mixture\(s\) with curves at fewer than 3 sizes dropped before the step "
                                          r"fits, e\.g\. m6-N1e\+07 \(curves at 1e\+07, 2e\+07 only\)"):
         fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, **NESTED)
+
+
+@pytest.mark.parametrize("given", [{}, {"target_params": 8e7}, {"target_steps": 3000}])
+def test_a_held_out_size_without_a_target_names_the_target_that_checks_it(given) -> None:
+    # Dai & Zheng's sweep with --fit-up-to 1.235B and no --target-params: "the table has 5 model sizes (...): give
+    # the target model size" named neither the 2.718B runs held out nor the tokens they reach.
+    with pytest.raises(InputError, match=r"; the largest size left out is 8e\+07, its runs to step 3000: "
+                                         r"--target-params 8e\+07 --target-steps 3000 checks the extrapolation"):
+        fit_pipeline(world(n_mix=6).frame.pipe(RunTable), fit_up_to=4e7, **given)

@@ -259,15 +259,40 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
             tail_line = rising_tail_line(rising_tails(table, axis, table.resolve_targets(targets)), axis, table.path)
         if tail_line is not None:
             warnings.warn(tail_line, DataWarning, stacklevel=2)
-        result = _fit_pipeline(table, target_params=target_params, target_steps=target_steps,
-                               target_tokens=target_tokens, route=route, law=law, targets=targets, objective=objective,
-                               random_state=random_state, law_options=law_options, shared_exponents=shared_exponents,
-                               fit_from=fit_from, level=level, n_jackknife=n_jackknife, intervals=intervals,
-                               fit_all=fit_all, steps_only=steps_only, sizes_only=sizes_only)
+        try:
+            result = _fit_pipeline(table, target_params=target_params, target_steps=target_steps,
+                                   target_tokens=target_tokens, route=route, law=law, targets=targets,
+                                   objective=objective, random_state=random_state, law_options=law_options,
+                                   shared_exponents=shared_exponents, fit_from=fit_from, level=level,
+                                   n_jackknife=n_jackknife, intervals=intervals, fit_all=fit_all,
+                                   steps_only=steps_only, sizes_only=sizes_only)
+        except InputError as err:
+            if kept_line is None or (target_params is not None and (target_steps, target_tokens) != (None, None)):
+                raise
+            raise InputError(f"{err}{held_out_target_hint(before, table, axis)}") from None
         for line in (tail_line, merged_line, kept_line, snap_line, sizes_line, final_line, missing_line):
             if line is not None:
                 result.warnings.insert(0, line)
         return result
+
+
+def held_out_target_hint(full: RunTable, kept: RunTable, axis: str) -> str:
+    """For a pipeline fitted on some sizes (``fit_sizes``/``fit_up_to``) without a full target: the sizes left out
+    and their last step (or token count), the target that checks the extrapolation against them, or ''.
+
+    Found holding out Dai & Zheng's 2.718B runs with --fit-up-to 1.235B and no --target-params: "the table has 5
+    model sizes: give the target model size" named neither the size held out nor the tokens its runs reach."""
+    N_all, N_kept = full.model_params, kept.model_params
+    if N_all is None or N_kept is None or axis not in full.frame:
+        return ""
+    left = ~np.isin(N_all, np.unique(N_kept))
+    if not left.any():
+        return ""
+    top = float(N_all[left].max())
+    last = float(np.asarray(full.frame[axis], dtype=np.float64)[left & (N_all == top)].max())
+    flag, at = ("--target-steps", f"{last:.0f}") if axis == "step" else ("--target-tokens", f"{last:.5g}")
+    return (f"; the largest size left out is {top:.4g}, its runs to {axis} {at}: --target-params {top:.4g} "
+            f"{flag} {at} checks the extrapolation against them")
 
 
 def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps: float | None,
