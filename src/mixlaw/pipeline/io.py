@@ -298,12 +298,33 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineResult:
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as err:
         raise InputError(f"{p}: not a JSON file ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
                          ) from None
+    # A field nested a few hundred deep: the checks (plain, laws in laws) recurse per level. Measured here, not
+    # left to RecursionError, whose depth is the interpreter's limit (raised by a test run, the file loaded).
+    if _depth(doc) > MAX_DEPTH:
+        raise InputError(f"{p}: not a saved mixlaw pipeline: JSON nested too deeply")
     try:
         return pipeline_from_dict(doc)
     except InputError as err:
         raise InputError(f"{p}: {err}") from None
-    except RecursionError:  # a field nested a few hundred deep: the checks (plain, laws in laws) recurse per level
+    except RecursionError:  # laws in laws within MAX_DEPTH levels can still recurse past a lowered limit
         raise InputError(f"{p}: not a saved mixlaw pipeline: JSON nested too deeply") from None
+
+
+#: Levels of JSON nesting a saved pipeline may have (its own are under 15: pipeline, result, laws, their state).
+MAX_DEPTH = 64
+
+
+def _depth(doc: Any) -> int:
+    """The nesting depth of parsed JSON (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(doc, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level + 1)
+            if deepest > MAX_DEPTH:
+                return deepest
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 #: The line ``mixlaw predict --pipeline`` prints for a saved pipeline without intervals.
