@@ -580,3 +580,21 @@ def test_page_writes_sizes_as_the_cli_does() -> None:
         page = build_pipeline_report(res, table)
     assert "sizes 1e+07, 2e+07, 4e+07, 8.125e+07," in page and "N=8.125e+07" in page and "N*=1.235e+08" in page
     assert "8.12e+07" not in page and "8.13e+07" not in page and "1.24e+08" not in page
+
+
+def test_saved_files_with_a_byte_order_mark_load(saved, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A saved pipeline or law edited in a Windows editor starts with a UTF-8 byte-order mark: both were refused as
+    # "not a JSON file" (found by review).
+    from mixlaw.api import load_law
+    from mixlaw.laws import get_law
+    from mixlaw.pipeline import load_pipeline
+
+    res, table, folder = saved
+    bom = tmp_path / "bom.json"
+    bom.write_text((folder / "p.json").read_text(encoding="utf-8"), encoding="utf-8-sig")
+    assert bom.read_bytes()[:3] == b"\xef\xbb\xbf"
+    np.testing.assert_array_equal(load_pipeline(bom).predict(table.weights[:3]), res.predict(table.weights[:3]))
+    law = get_law("linear").fit(table.weights, table.losses())
+    law_file = tmp_path / "law.json"
+    law_file.write_text(json.dumps(law.to_dict()), encoding="utf-8-sig")
+    np.testing.assert_array_equal(load_law(law_file).predict(table.weights[:3]), law.predict(table.weights[:3]))

@@ -147,7 +147,7 @@ def read_user_text(path: Any, what: str) -> str:
     if not data.strip():
         raise InputError(f"{p}: the {what} file is empty")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark (Windows editors write one) is not content
     except UnicodeDecodeError:
         text = "\x00"
     if "\x00" in text:

@@ -294,7 +294,7 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineResult:
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"), parse_constant=_no_constant)
+        doc = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)  # a BOM is not content
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as err:
         raise InputError(f"{p}: not a JSON file ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
                          ) from None
@@ -376,7 +376,7 @@ def _file_intervals(path: str | os.PathLike[str], result: PipelineResult) -> Pre
     readable file); a damaged block is one InputError naming the file and the field."""
     p = Path(path)
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"), parse_constant=_no_constant)
+        doc = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)  # a BOM is not content
         iv, st = doc["result"].get("intervals"), doc["state"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None

@@ -14,9 +14,10 @@ The fit is then a one-dimensional search over :math:`a` of the profile
 .. math:: F(a) = \min_{E, A} \sum_g \sum_o \rho\big(\log(E_g + A_g x_{go}^{-a}) - \log y_{go}\big),
 
 whose minimum is the joint problem's (Golub & Pereyra 1973): the profile is evaluated on the exponent grid (one
-batched solve for every grid point and curve), and a golden-section search refines the best grid point within its
-neighbours, widened while the minimum sits on an edge. Standard errors are the joint Gauss-Newton ones,
-:math:`s^2 (J^\top J)^{-1}`, read from the arrowhead structure of :math:`J^\top J` (a Schur complement on the
+batched solve for every grid point and curve), and a golden-section search refines the best grid point between its
+two neighbours (at the grid's first or last point, between its neighbour and the exponent's bound); it finds the
+global minimum unless a deeper one hides between two other grid points, which is why the grid is fine. Standard
+errors are the joint Gauss-Newton ones, :math:`s^2 (J^\top J)^{-1}`, read from the arrowhead structure of :math:`J^\top J` (a Schur complement on the
 shared exponent) without forming the (2G + 1)^2 matrix.
 
 References
