@@ -17,8 +17,8 @@ whose minimum is the joint problem's (Golub & Pereyra 1973): the profile is eval
 batched solve for every grid point and curve), and a golden-section search refines the best grid point between its
 two neighbours (at the grid's first or last point, between its neighbour and the exponent's bound); it finds the
 global minimum unless a deeper one hides between two other grid points, which is why the grid is fine. Standard
-errors are the joint Gauss-Newton ones, :math:`s^2 (J^\top J)^{-1}`, read from the arrowhead structure of :math:`J^\top J` (a Schur complement on the
-shared exponent) without forming the (2G + 1)^2 matrix.
+errors are the joint Gauss-Newton ones, :math:`s^2 (J^\top J)^{-1}`, read from the arrowhead structure of
+:math:`J^\top J` (a Schur complement on the shared exponent) without forming the (2G + 1)^2 matrix.
 
 References
 ----------
