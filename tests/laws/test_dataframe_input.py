@@ -134,6 +134,10 @@ def test_one_mixture_as_a_mapping_is_read_by_domain_name():
     np.testing.assert_array_equal(law.predict({"wiki": 0.5, "web": 0.5}), law.predict([[0.5, 0.0, 0.5]]))
     with pytest.raises(InputError, match=r"domain\(s\) \['news'\] that are not among the law's domains"):
         law.predict({"news": 1.0})
+    # The run table's w: prefix, as a frame's columns may carry it (found by review: refused as unknown domains).
+    np.testing.assert_array_equal(law.predict({"w:wiki": 0.5, "w:web": 0.5}), law.predict([[0.5, 0.0, 0.5]]))
+    with pytest.raises(InputError, match=r"names a domain twice, with and without 'w:'"):
+        law.predict({"w:web": 0.5, "web": 0.5})
 
 
 def test_a_frame_of_plain_named_shares_reads_params_and_tokens_as_the_scale():

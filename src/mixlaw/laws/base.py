@@ -846,11 +846,14 @@ def weights_in_order(weights: Any, domains: Sequence[str]) -> np.ndarray:
 def _mapping_row(mix: Mapping[Any, Any], domains: Sequence[str]) -> np.ndarray:
     """One mixture given as ``{domain: share}`` (an :class:`~mixlaw.optimize.OptimumResult`'s ``weights``), as a
     (1, n_domains) row in ``domains``' order; a domain it leaves out has share 0, as in the command line's inline
-    mixtures. ``law.predict(opt.weights)`` raised numpy's "float() argument must be ... not 'dict'"."""
-    unknown = [str(k) for k in mix if str(k) not in domains]
+    mixtures. ``law.predict(opt.weights)`` raised numpy's "float() argument must be ... not 'dict'". A key may carry
+    the run table's ``w:`` prefix, as a frame's columns may."""
+    named = {str(k)[len(WEIGHT_PREFIX):] if str(k).startswith(WEIGHT_PREFIX) else str(k): v for k, v in mix.items()}
+    if len(named) != len(mix):
+        raise InputError(f"the mixture names a domain twice, with and without {WEIGHT_PREFIX!r}: {list(map(str, mix))}")
+    unknown = [k for k in named if k not in domains]
     if unknown:
         raise InputError(f"the mixture names domain(s) {unknown} that are not among the law's domains {list(domains)}")
-    named = {str(k): v for k, v in mix.items()}
     return np.array([[named.get(d, 0.0) for d in domains]], dtype=np.float64)
 
 
