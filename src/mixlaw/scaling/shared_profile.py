@@ -42,6 +42,8 @@ from ..fit import FitResult, Params, _result, single_threaded_blas
 GOLDEN_ITERATIONS = 40
 #: Iterations of each inner (E, log A) solve.
 INNER_MAX_ITER = 200
+#: Values (grid points x problems x curves x checkpoints) of one grid solve: its memory, ~0.36 kB a value.
+GRID_CHUNK_VALUES = 400_000
 
 
 def fit_shared_profile(LX: np.ndarray, Y: np.ndarray, Wt: np.ndarray, specs: list[Params], loss: str,
@@ -107,9 +109,14 @@ def fit_shared_profile(LX: np.ndarray, Y: np.ndarray, Wt: np.ndarray, specs: lis
         obj = np.sum(np.where(np.isfinite(f), f, np.inf) * share[None], axis=2)
         return obj, theta.reshape(J, K, G, 2), conv.reshape(J, K, G).all(axis=2)
 
-    # The profile on the grid, every grid point and problem in one solve.
+    # The profile on the grid, every problem in one solve, the grid points in chunks: one solve of all of them held
+    # len(grid) x K x G x m values in each of the solver's arrays (533 MB peak at 512 curves x 4 evals x 30
+    # checkpoints, growing with each; every curve's solve is its own, so the chunks change no number).
     gv = np.clip(np.asarray(grid, dtype=np.float64), *a_bounds)
-    F_grid, th_grid, _ = profile(np.repeat(gv[:, None], K, axis=1), grid_starts)
+    step = max(1, GRID_CHUNK_VALUES // max(1, K * G * m))
+    parts = [profile(np.repeat(gv[i:i + step, None], K, axis=1), grid_starts[i:i + step])
+             for i in range(0, len(gv), step)]
+    F_grid, th_grid = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     b = np.argmin(F_grid, axis=0)  # (K,)
     lo_a = np.where(b > 0, gv[np.maximum(b - 1, 0)], a_bounds[0])
     hi_a = np.where(b < len(gv) - 1, gv[np.minimum(b + 1, len(gv) - 1)], a_bounds[1])
