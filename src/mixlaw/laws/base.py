@@ -3,7 +3,8 @@
 ``law = Law(**options); law.fit(weights, losses, ...); law.predict(weights, ...)``; fitted state ends in
 ``_``; ``law.report()`` is an lmfit-style fit report; ``to_dict()`` / :func:`law_from_dict` save and load.
 This module owns fitting and prediction common to every law (input checks, fitted ranges and extrapolation
-warnings, train metrics, warm starts for refits); the registry (:mod:`.registry`) and the saved-law format
+warnings, train metrics, warm starts for refits); how arrays, frames, mappings and run tables are read is
+:mod:`._inputs`; the registry (:mod:`.registry`) and the saved-law format
 (:mod:`.saved`) live below it and are re-exported here, so ``from mixlaw.laws.base import get_law`` works.
 Adding a law is one file: subclass :class:`MixingLaw` (or :class:`PerTargetLaw` when eval sets are fitted
 independently), decorate it with :func:`register`, and import the module in ``laws/__init__.py``.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import inspect
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -26,12 +27,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
 from ..data import (
-    LOSS_PREFIX,
-    META_COLUMNS,
     NONPOSITIVE_HINT,
     SAME_MIXTURE_ATOL,
     SAME_MIXTURE_RTOL,
-    WEIGHT_PREFIX,
     WEIGHT_TOL,
     RunTable,
     note_left_out,
@@ -50,6 +48,14 @@ from ..errors import (
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport
 from ..metrics import aic_bic
+from ._inputs import (
+    _as_weights,
+    _broadcast,
+    _frame_as_table,
+    _loss_names,
+    _opt_1d,
+    weights_in_order,
+)
 from .registry import _REGISTRY, available_laws, get_law, register
 from .saved import LAW_SCHEMA_VERSION, law_from_dict, state_bool
 from .scale_inputs import scale_blind_message
@@ -719,40 +725,6 @@ def _warm_vector(warm: Params, spec: Params) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- small helpers
-def _as_weights(weights: Any, name: str) -> np.ndarray:
-    W = np.asarray(weights, dtype=np.float64)
-    if W.ndim == 1:
-        W = W[None, :]
-    if W.ndim != 2 or W.shape[1] < 2:
-        raise InputError(f"{name} must have shape (n_runs, n_domains) with n_domains >= 2; got {np.shape(weights)}")
-    if not np.all(np.isfinite(W)) or np.any(W < 0):
-        raise InputError(f"{name} must be finite and >= 0")
-    return W
-
-
-def _opt_1d(v: Any, n: int, name: str) -> np.ndarray | None:
-    if v is None:
-        return None
-    a = np.asarray(v, dtype=np.float64).ravel()
-    if a.size == 1:
-        a = np.full(n, a[0])
-    if a.size != n or not np.all(np.isfinite(a)) or np.any(a <= 0):
-        raise InputError(f"{name} must be {n} finite positive numbers")
-    return a
-
-
-def _broadcast(v: Any, n: int, rng: tuple[float, float] | None, name: str) -> np.ndarray | None:
-    if v is None:
-        if rng is None:
-            return None
-        if rng[0] != rng[1]:
-            col = "params" if name == "model_params" else name
-            raise InputError(f"{name} is required: the law was fitted over a range of {name} ({rng[0]:.4g} to "
-                             f"{rng[1]:.4g}); pass {name}=, or give the table of mixtures a '{col}' column")
-        return np.full(n, rng[0])
-    return _opt_1d(v, n, name)
-
-
 def _same(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)
@@ -775,124 +747,6 @@ def _jsonable(x: Any) -> Any:
 
 
 # The registry and the loader are re-exported: `from mixlaw.laws.base import get_law, law_from_dict, _REGISTRY`
-# predates their modules.
-
-def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = None,
-                    fitted_columns: Sequence[str] | None = None
-                    ) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
-    """A pandas DataFrame in the run table's columns (``w:<domain>``, ``loss:<eval>``, ...) as a RunTable, so
-    that ``law.fit(pd.read_csv("runs.csv"))`` and ``law.predict(candidates_frame)`` read it by name; anything else
-    (arrays, frames of plain numeric columns as scikit-learn passes them) unchanged, except that a frame of
-    mixtures whose columns are distinct strings names the domains in ``fit`` and is put in the fitted ``domains``'
-    order in ``predict`` (scikit-learn's ``feature_names_in_`` rule).
-
-    ``get_law("linear").fit(df, targets="c4")`` on Dai & Zheng's 122M table raised numpy's "could not convert string
-    to float: 'm1_122M'" (its run column). Returns the input (or the table) and, for a frame of weights alone
-    passed to ``fit`` with separate losses, its domain names (the weights then as an array) and its ``params`` /
-    ``tokens`` columns (a frame of w: and params columns had its model sizes dropped without a word).
-    """
-    if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
-        if isinstance(X, Mapping) and not for_fit and domains is not None:
-            return _mapping_row(X, domains), None, {}
-        return X, None, {}
-    cols = [str(c) for c in X.columns]
-    wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
-    if len(wcols) < 2:
-        return _named_columns(X, for_fit=for_fit, domains=domains, fitted_columns=fitted_columns)
-    df = X.set_axis(cols, axis=1)
-    has_losses = any(c.startswith(LOSS_PREFIX) for c in cols)
-    if for_fit and not has_losses:
-        scale = {c: df[c].to_numpy(dtype=np.float64) for c in ("params", "tokens") if c in cols}
-        return df[wcols].to_numpy(dtype=np.float64), [c[len(WEIGHT_PREFIX):] for c in wcols], scale
-    if "run" not in cols:
-        df = df.assign(run=[str(i + 1) for i in range(len(df))])
-    if not has_losses:
-        # Mixtures to predict need no loss; the table's check wants one column.
-        df = df.assign(**{LOSS_PREFIX + "_": 1.0})
-    return RunTable(df), None, {}
-
-
-def _loss_names(losses: Any) -> list[str] | None:
-    """The eval names of losses given as a pandas Series (its name) or DataFrame (its columns), ``loss:`` prefix
-    dropped; None for arrays, unnamed or repeated names.
-
-    ``fit(X, df[["loss:web", "loss:code"]])`` named the evals y0, y1: a law that matches each eval set to the
-    training domain of the same name (BiMix, AutoScale, the DZ laws) fitted them by implicit aggregation instead,
-    another model than the same runs read as a table gave.
-    """
-    if isinstance(losses, pd.Series):
-        names = [losses.name]
-    elif isinstance(losses, pd.DataFrame):
-        names = list(losses.columns)
-    else:
-        return None
-    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
-        return None
-    return [n[len(LOSS_PREFIX):] if n.startswith(LOSS_PREFIX) else n for n in names]
-
-
-def weights_in_order(weights: Any, domains: Sequence[str]) -> np.ndarray:
-    """Mixtures as an array whose columns are ``domains`` in order: a DataFrame (``w:<domain>`` columns, or plain
-    columns named by domain), a :class:`~mixlaw.data.RunTable` or a mapping ``{domain: share}`` (one mixture,
-    shares left out are 0) read by name, as :meth:`MixingLaw.predict` reads them; an array or a list as it is
-    (columns in ``domains``' order). A frame's ``params`` / ``tokens`` columns are not read here: the caller takes
-    the scale as its own argument."""
-    X = _frame_as_table(weights, for_fit=False, domains=domains)[0]
-    if isinstance(X, RunTable):
-        X = X.weights_for(list(domains))
-    return np.asarray(X, dtype=np.float64)
-
-
-def _mapping_row(mix: Mapping[Any, Any], domains: Sequence[str]) -> np.ndarray:
-    """One mixture given as ``{domain: share}`` (an :class:`~mixlaw.optimize.OptimumResult`'s ``weights``), as a
-    (1, n_domains) row in ``domains``' order; a domain it leaves out has share 0, as in the command line's inline
-    mixtures. ``law.predict(opt.weights)`` raised numpy's "float() argument must be ... not 'dict'". A key may carry
-    the run table's ``w:`` prefix, as a frame's columns may."""
-    named = {str(k)[len(WEIGHT_PREFIX):] if str(k).startswith(WEIGHT_PREFIX) else str(k): v for k, v in mix.items()}
-    if len(named) != len(mix):
-        raise InputError(f"the mixture names a domain twice, with and without {WEIGHT_PREFIX!r}: {list(map(str, mix))}")
-    unknown = [k for k in named if k not in domains]
-    if unknown:
-        raise InputError(f"the mixture names domain(s) {unknown} that are not among the law's domains {list(domains)}")
-    return np.array([[named.get(d, 0.0) for d in domains]], dtype=np.float64)
-
-
-def _named_columns(X: pd.DataFrame, *, for_fit: bool, domains: Sequence[str] | None,
-                   fitted_columns: Sequence[str] | None = None) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
-    """A frame of mixtures in plain columns: its names are the domains (fit), or are matched to them (predict).
-
-    ``law.fit(pd.DataFrame(W, columns=["web", "code", "books", "wiki"]), y)`` named the domains d0..d3, and
-    ``predict`` of the same frame with its columns in another order gave the losses of other mixtures without a
-    word (2.29 for 3.22 on the first of three rows). Frames with non-string or repeated column names
-    (``pd.DataFrame(W)``) and laws fitted without names stay positional, as arrays are.
-    """
-    cols = list(X.columns)
-    if not all(isinstance(c, str) for c in cols) or len(set(cols)) != len(cols):
-        return X, None, {}
-    # The run table's own column names are not domains: a 'params' column was fitted as a domain with shares of
-    # 3e7-3e8 (dz-eq1 R^2 -0.07 on its own runs, without a word). params/tokens are the runs' scale, as beside w:
-    # columns; run/step have no place among the shares.
-    other = [c for c in cols if c in META_COLUMNS and c not in ("params", "tokens")]
-    if other:
-        raise InputError(f"a frame of mixtures with column(s) {other}: name its weight columns 'w:<domain>' to read "
-                         f"it as a run table, or leave {other} out")
-    scale = {c: X[c].to_numpy(dtype=np.float64) for c in ("params", "tokens") if c in cols}
-    if scale:
-        X = X.drop(columns=list(scale))
-        cols = list(X.columns)
-    if for_fit:
-        return X, cols, scale
-    if (domains is None or list(domains) == [f"d{j}" for j in range(len(domains))] or cols == list(domains)
-            or (fitted_columns is not None and cols == list(fitted_columns))):
-        return X, None, scale
-    missing = [d for d in domains if d not in cols]
-    unknown = [c for c in cols if c not in domains]
-    if missing or unknown:
-        raise InputError(f"the frame's columns {cols} are not the law's domains {list(domains)}"
-                         + (f"; missing: {missing}" if missing else "")
-                         + (f"; not a domain: {unknown}" if unknown else "")
-                         + " (name the columns by domain, or pass an array in the domains' order)")
-    return X[list(domains)], None, scale
-
+# predates their modules; weights_in_order (._inputs) is imported from here by the pipeline and the bootstrap.
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
            "warm_clone", "weights_in_order", "LAW_SCHEMA_VERSION", "_REGISTRY", "state_bool"]
