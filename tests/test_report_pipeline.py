@@ -414,13 +414,18 @@ def test_cli_report_of_a_saved_pipeline(tmp_path, capsys, monkeypatch) -> None: 
     table.frame.rename(columns={"w:code": "w:python"}).to_csv(other, index=False)
     base = ["report", "--pipeline", str(saved_file), "--out", str(tmp_path / "x.html")]
     for extra, says in ((["--runs", str(runs), "--laws", "ye-exp"], "--laws compares laws on a run table"),
-                        ([], "--pipeline needs --runs TABLE"),
                         (["--runs", str(runs), "--target", "all"], "the one eval set whose curves are drawn"),
                         (["--runs", str(other)], "training domains differ from the pipeline's"),
                         (["--runs", str(runs), "--out", str(runs)], "that is the input")):
         code, out, err = _cli(capsys, *base, *extra)
         assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "x.html").exists()
+    # Without --runs (it was refused): the page of what the file keeps, no curves and no check.
+    code, out, err = _cli(capsys, *base)
+    assert code == 0, err
+    alone = (tmp_path / "x.html").read_text(encoding="utf-8")
+    assert alone.count("<svg") == 1 and "drawn without its runs" in alone and "Fitted curves" not in alone
+    assert "How the route and law were chosen" in alone and "checked against" not in alone
 
 
 def test_cli_pipeline_refuses_symlinked_outputs_and_the_default_file_before_the_fit(  # type: ignore[no-untyped-def]

@@ -240,7 +240,7 @@ def _matching_table(result: PipelineResult, table: RunTable, eval_set: str, T: s
 _READ = object()
 
 
-def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_sizes: Any = None,
+def build_pipeline_report(result: PipelineResult, table: RunTable | None, *, fitted_sizes: Any = None,
                           eval_set: str | None = None, optimum: Any = None, optimum_interval: Any = None,
                           title: str = "mixlaw pipeline report", command: str | None = None,
                           pipeline_file: str | None = None, rows: Any = _READ) -> str:
@@ -250,9 +250,10 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
     ----------
     result : PipelineResult
         What :func:`~mixlaw.pipeline.fit_pipeline` returned.
-    table : RunTable
+    table : RunTable or None
         The run table the user gave, held-out sizes included: their checkpoints are drawn as "not fitted" and
-        any measured loss at (N*, S*) is set beside its prediction.
+        any measured loss at (N*, S*) is set beside its prediction. None (a saved pipeline without its runs):
+        the page has no curves and no check, the rest as it is.
     fitted_sizes : sequence of float, optional
         The model sizes the pipeline was fitted on (default: those the result records,
         :func:`~mixlaw.pipeline.check.fitted_sizes_of`, a saved pipeline's too; on the direct route's joint law
@@ -289,14 +290,19 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
     k = 0 if eval_set is None else (result.targets.index(eval_set) if eval_set in result.targets else -1)
     if k < 0:
         raise InputError(f"eval set {eval_set!r} is not one the pipeline predicts; it predicts {result.targets}")
-    table = _matching_table(result, table, result.targets[k], "step" if result.time_axis == "step" else "tokens")
-    # Sizes within 1 % of each other are one size, as the fit reads them (found by review: a fitted size's rows
-    # written 4.001e7 where most read 4e7 were drawn as a second size, 'not fitted').
-    table = merge_near_sizes(table)[0]
+    if table is not None:
+        table = _matching_table(result, table, result.targets[k], "step" if result.time_axis == "step" else "tokens")
+        # Sizes within 1 % of each other are one size, as the fit reads them (found by review: a fitted size's rows
+        # written 4.001e7 where most read 4e7 were drawn as a second size, 'not fitted').
+        table = merge_near_sizes(table)[0]
     if result.steps_only:  # one size was fitted, whatever else the table holds
         fitted = [float(result.target_params)]
-    else:
-        fitted = [float(s) for s in fitted_sizes] if fitted_sizes is not None else fitted_sizes_of(result, table)
+    elif fitted_sizes is not None:
+        fitted = [float(s) for s in fitted_sizes]
+    elif table is not None:
+        fitted = fitted_sizes_of(result, table)
+    else:  # without the runs: the sizes the result itself records (the nested route's), else none named
+        fitted = [float(s) for s in getattr(result.scales, "sizes", None) or []]
     at = [f"N* = {result.target_params:.4g} params"]
     at += [f"S* = {result.target_steps:.4g} steps"] if result.target_steps is not None else []
     at += [f"D* = {result.target_tokens:.4g} tokens"] if result.target_tokens is not None else []
@@ -306,12 +312,15 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
               "backtest" if sel is not None else f"route {html.escape(result.route)}, law {html.escape(result.law)}")
     estimate = (f"; error estimate at the target {sel.error_estimate:.2%}"
                 if sel is not None and np.isfinite(sel.error_estimate) else "")
-    source = (f"Fitted on <code>{html.escape(table.path or 'runs')}</code>:" if pipeline_file is None else
-              f"Loaded from <code>{html.escape(pipeline_file)}</code>, drawn with the runs of "
-              f"<code>{html.escape(table.path or 'runs')}</code>; fitted on")
+    runs = "runs" if table is None else table.path or "runs"
+    source = (f"Fitted on <code>{html.escape(runs)}</code>:" if pipeline_file is None else
+              f"Loaded from <code>{html.escape(pipeline_file)}</code>, drawn "
+              + ("without its runs (give them, --runs, to draw the checkpoints and check rows at the target)"
+                 if table is None else f"with the runs of <code>{html.escape(runs)}</code>") + "; fitted on")
+    sizes = ", ".join(f"{s:.4g}" for s in fitted) if fitted else "(not recorded in the file)"
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p>Target {html.escape(', '.join(at))}; {chosen}{estimate}. {source} sizes "
-             f"{html.escape(', '.join(f'{s:.4g}' for s in fitted))}, {len(result.mixtures)} mixtures, "
+             f"{html.escape(sizes)}, {len(result.mixtures)} mixtures, "
              f"{len(result.domains)} domains, eval sets "
              f"{html.escape(', '.join(result.targets))}; mixlaw {__version__}.</p>"]
     if command:
@@ -320,14 +329,15 @@ def build_pipeline_report(result: PipelineResult, table: RunTable, *, fitted_siz
         # Predictions along the curves leave the fitted steps and sizes by design; the printed report warns once.
         warnings.simplefilter("ignore", ExtrapolationWarning)
         warnings.simplefilter("ignore", MixlawWarning)
-        parts.append(f"<h2>Fitted curves carried to the target (loss:{html.escape(result.targets[k])})</h2><p>Dots: "
-                     "checkpoints (x: a size the pipeline did not fit); lines: the pipeline's prediction at each "
-                     "fitted size; dashed: at N*, to the target (star, with its prediction interval). Up to "
-                     f"{MAX_CURVE_PANELS} mixtures, from the lowest predicted loss to the highest.</p>"
-                     + _svg(_curves_figure(result, table, fitted, k)))
+        if table is not None:
+            parts.append(f"<h2>Fitted curves carried to the target (loss:{html.escape(result.targets[k])})</h2><p>"
+                         "Dots: checkpoints (x: a size the pipeline did not fit); lines: the pipeline's prediction "
+                         "at each fitted size; dashed: at N*, to the target (star, with its prediction interval). Up "
+                         f"to {MAX_CURVE_PANELS} mixtures, from the lowest predicted loss to the highest.</p>"
+                         + _svg(_curves_figure(result, table, fitted, k)))
         # The table's rows at the target read once (each new mixture's prediction and interval computed once):
         # the check, the crosses and the other mixtures all come from them. None when N* was fitted.
-        held = held_out_rows(result, table, fitted) if rows is _READ else rows
+        held = (None if table is None else held_out_rows(result, table, fitted)) if rows is _READ else rows
         check = check_of(result, held)
         measured = own_measured(result, held if check is not None else None)
         other = None if check is None else _other_mixtures(held)

@@ -54,7 +54,8 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
            out_path: Path = typer.Option(Path("mixlaw-report.html"), "--out", help="HTML file to write."),
            pipeline: Path | None = typer.Option(None, "--pipeline", help="Or: the page of a pipeline saved by "
                                                 "'mixlaw pipeline --save' (as its --report draws it), with the --runs "
-                                                "table's checkpoints and any rows at the target it did not fit."),
+                                                "table's checkpoints and any rows at the target it did not fit "
+                                                "(without --runs: no curves, no check)."),
            weight_tol: float = WeightTolOpt, at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
            seed: int = SeedOpt) -> None:
     """Write one self-contained HTML report: leaderboard, predicted-vs-true plots, interactions, optimum (or, with
@@ -109,19 +110,16 @@ def _pipeline_page(pipeline: Path, runs: str | None, other: list[str], target: l
     if other:
         raise InputError(f"{', '.join(other)} compare{'s' if len(other) == 1 else ''} laws on a run table; "
                          "--pipeline draws the saved pipeline's page: drop them")
-    if runs is None:
-        raise InputError(f"--pipeline needs --runs TABLE: the runs to draw with the pipeline (those it was fitted "
-                         f"on, and any at its target that it did not fit), e.g. mixlaw report --pipeline "
-                         f"{shlex.quote(str(pipeline))} --runs runs.csv")
     if target is not None and (len(target) != 1 or target[0] == "all"):
         raise InputError("with --pipeline, --target names the one eval set whose curves are drawn")
-    check_outputs([runs, pipeline], out=out_path)
+    check_outputs([p for p in (runs, pipeline) if p is not None], out=out_path)
     with show_warnings(), progress("pipeline report"):
         result = load_pipeline(pipeline)
-        table = load_table(runs, weight_tol)
+        # Without --runs: the page of what the file keeps (choice, stages, predictions, intervals), no curves.
+        table = None if runs is None else load_table(runs, weight_tol)
         page = build_pipeline_report(result, table, eval_set=None if target is None else target[0],
                                      pipeline_file=str(pipeline),
-                                     command=f"mixlaw report --pipeline {shlex.quote(str(pipeline))} --runs "
-                                             f"{shlex.quote(runs)}")
+                                     command=f"mixlaw report --pipeline {shlex.quote(str(pipeline))}"
+                                             + ("" if runs is None else f" --runs {shlex.quote(runs)}"))
     api.write_text_atomic(page, out_path)
     err.print(f"wrote {out_path}", highlight=False, markup=False)
