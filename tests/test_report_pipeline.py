@@ -603,3 +603,25 @@ def test_saved_files_with_a_byte_order_mark_load(saved, tmp_path) -> None:  # ty
     law_file = tmp_path / "law.json"
     law_file.write_text(json.dumps(law.to_dict()), encoding="utf-8-sig")
     np.testing.assert_array_equal(load_law(law_file).predict(table.weights[:3]), law.predict(table.weights[:3]))
+
+
+def test_a_loaded_pipeline_fitted_on_the_total_optimises_the_total(saved, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # optimize_at_target read "auto fitted one law on the weighted total" from result.selection, which a loaded
+    # pipeline does not have: `optimize --pipeline` then passed the user's objective where `pipeline --optimize`
+    # passed "total" (found by review15). A saved choice keeps it in its label.
+    import dataclasses
+
+    from mixlaw import api
+    from mixlaw.pipeline import load_pipeline
+    from mixlaw.pipeline.selection import ON_TOTAL
+
+    _, _, folder = saved
+    loaded = load_pipeline(folder / "p.json")
+    assert loaded.saved_selection is not None and not loaded.saved_selection.on_total
+    seen: list[object] = []
+    monkeypatch.setattr(api, "optimize_pipeline", lambda result, objective, **kw: seen.append(objective) or 1 / 0)
+    for label, want in ((loaded.saved_selection.chosen, "mean"), (loaded.saved_selection.chosen + ON_TOTAL, "total")):
+        loaded.saved_selection = dataclasses.replace(loaded.saved_selection, chosen=label)
+        with pytest.raises(ZeroDivisionError):
+            api.optimize_at_target(loaded, objective="mean")
+        assert seen[-1] == want

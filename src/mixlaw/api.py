@@ -480,7 +480,9 @@ def optimize_at_target(result: PipelineResult, *, objective: Objective = "mean",
     ``constraints``: ``bounds``, ``fixed``, ``trust_radius``, ``tokens_available``, ``target_tokens``,
     ``max_epochs`` of :func:`~mixlaw.pipeline.optimize_pipeline`. The interval is None for a pipeline without
     intervals."""
-    on_total = result.selection is not None and result.selection.chosen.on_total
+    # A loaded pipeline keeps auto's choice as its label (saved_selection): the same rule as a fitted one.
+    on_total = (result.selection.chosen.on_total if result.selection is not None else
+                result.saved_selection is not None and result.saved_selection.on_total)
     opt = optimize_pipeline(result, objective="total" if on_total else objective, natural=natural,
                             within_fitted_range=not extrapolate, runs=result.mixtures, random_state=random_state,
                             **constraints)

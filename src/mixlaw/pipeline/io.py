@@ -39,6 +39,7 @@ from .direct_scales import _JointScales, _RegisteredScales
 from .intervals import PredictionIntervals
 from .nested import _NestedStages23
 from .result import ROUTES, PipelineResult, StageQuality, same_scale
+from .selection import ON_TOTAL
 
 FORMAT = PIPELINE_FORMAT
 #: Bumped whenever a field changes meaning; a file of another version is refused, not guessed at.
@@ -208,6 +209,12 @@ class SavedSelection:
         return cls(sc.string(d, "chosen", where), text(d, "runner_up", where), sc.string(d, "metric", where),
                    text(d, "note", where) or "", text(d, "route_warning", where) or "",
                    rate(d, "error_estimate", where), tuple(rows), sc.plain(d))
+
+    @property
+    def on_total(self) -> bool:
+        """Whether the chosen law was fitted on the weighted total (its label says so, :attr:`.selection.Candidate.
+        label`): what the optimum then minimises, as for a fitted pipeline's ``selection.chosen.on_total``."""
+        return self.chosen.endswith(ON_TOTAL)
 
     def to_dict(self) -> dict[str, Any]:
         """The saved form, as read (a loaded pipeline saved again keeps it)."""

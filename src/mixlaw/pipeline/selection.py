@@ -24,6 +24,9 @@ from .joint import JOINT_LAWS
 from .result import PipelineResult
 from .split import ScaleSplit, _finite
 
+#: The end of the label of a candidate fitted on the weighted total (a saved pipeline's choice is its label).
+ON_TOTAL = " on the total"
+
 
 @dataclass
 class Candidate:
@@ -70,7 +73,7 @@ class Candidate:
     @property
     def label(self) -> str:
         law = f"joint+{self.law}" if self.route == "direct" and self.law in JOINT_LAWS else self.law
-        return f"{self.route} {law}" + (" on the total" if self.on_total else "")
+        return f"{self.route} {law}" + (ON_TOTAL if self.on_total else "")
 
     @property
     def ok(self) -> bool:
