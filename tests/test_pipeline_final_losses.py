@@ -96,3 +96,26 @@ def test_an_error_about_the_scales_says_where_s_1_comes_from(capsys, tmp_path) -
     with pytest.raises(InputError) as with_step:  # the same table with its step column: no such note
         fit_pipeline(table, target_params=N_TARGET)
     assert "no 'step' or 'tokens' column" not in str(with_step.value)
+
+
+def test_the_pipeline_backtest_and_bootstrap_take_a_dataframe_as_law_fit_does() -> None:
+    # law.fit reads a DataFrame in the run table's columns; fit_pipeline, backtest_pipeline and bootstrap_law
+    # refused one ("needs a RunTable; got DataFrame"), so pd.read_csv(...) went straight into one and not the others.
+    from mixlaw import bootstrap_law
+    from mixlaw.errors import DataError
+    from mixlaw.pipeline import backtest_pipeline
+
+    table = one_step(noise=3e-3, sizes=SIZES5[:4], seed=2)
+    frame = table.frame.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_pipeline(frame, target_params=N_TARGET)
+        ref = fit_pipeline(table, target_params=N_TARGET)
+        assert_allclose(res.target_losses, ref.target_losses, rtol=1e-12)
+        tests = backtest_pipeline(frame, route="nested", law="ye-exp")
+        assert [t.kind for t in tests] == [t.kind for t in backtest_pipeline(table, route="nested", law="ye-exp")]
+        boot = bootstrap_law("linear", frame[frame["params"] == SIZES5[0]].reset_index(drop=True), n=4, n_jobs=1)
+        assert boot is not None
+    bad = frame.assign(**{frame.columns[frame.columns.str.startswith("w:")][0]: -0.5})
+    with pytest.raises(DataError):
+        fit_pipeline(bad, target_params=N_TARGET)

@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ._console import pad
 from ._solver import solve_batch
@@ -497,7 +498,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     ----------
     law : MixingLaw or str
         A law (fitted or not; it is refitted on the full table as the point estimate) or a registry key.
-    table : RunTable
+    table : RunTable, or a DataFrame in its columns
         The runs. Rows sharing a ``run`` id are resampled together.
     targets : str or list of str, default="all"
         Eval sets to fit.
@@ -555,8 +556,10 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     >>> bool(lo < 2 + np.exp(-0.5) < hi)
     True
     """
+    if isinstance(table, pd.DataFrame):  # in the run table's columns, as law.fit reads one
+        table = RunTable(table)
     if not isinstance(table, RunTable):
-        raise InputError(f"bootstrap_law needs a RunTable; got {type(table).__name__}")
+        raise InputError(f"bootstrap_law needs a RunTable (or a DataFrame in its columns); got {type(table).__name__}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise InputError(f"n (bootstrap replicates) must be an int >= 2; got {n!r}")
     if not (0.0 < float(level) < 1.0):

@@ -30,6 +30,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..data import RunTable
 from ..errors import DataWarning, InputError, MixlawError, MixlawWarning
@@ -101,7 +102,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
 
     Parameters
     ----------
-    table : RunTable
+    table : RunTable, or a DataFrame in its columns
         Small runs at several model sizes (``params`` column) with several checkpoints each (``step``
         column); one row per (run, checkpoint). One model size is enough to extrapolate in steps alone.
     target_params : float, optional
@@ -225,8 +226,10 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         raise InputError(f"level must be in (0, 1); got {level!r}")
     if not (isinstance(n_jackknife, int | np.integer) and n_jackknife >= 0):
         raise InputError(f"n_jackknife must be an int >= 0; got {n_jackknife!r}")
+    if isinstance(table, pd.DataFrame):  # in the run table's columns, as law.fit reads one
+        table = RunTable(table)
     if not isinstance(table, RunTable):
-        raise InputError(f"the pipeline needs a RunTable; got {type(table).__name__}")
+        raise InputError(f"the pipeline needs a RunTable (or a DataFrame in its columns); got {type(table).__name__}")
     # An eval missing at some checkpoints (NaN cells): every stage fits the rows that have all the targets.
     table, missing_line = table.complete_line(targets)
     table, final_line = read_as_final_losses(table, target_steps, target_tokens)

@@ -146,7 +146,7 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
 
     Parameters
     ----------
-    table : RunTable
+    table : RunTable, or a DataFrame in its columns
         The pipeline's runs (``params`` and ``step`` or ``tokens`` columns; a table with neither is read as each
         run's final loss, as :func:`~mixlaw.pipeline.fit_pipeline` reads it).
     route, law, targets, random_state, shared_exponents, law_options, fit_from
@@ -181,6 +181,8 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     if step_ratio is not None and not step_ratio > 1:
         raise InputError(f"step_ratio must be > 1; got {step_ratio!r}")
     fit_from = _check_fit_from(fit_from)
+    if isinstance(table, pd.DataFrame):  # in the run table's columns, as fit_pipeline reads one
+        table = RunTable(table)
     # The rows that have every target's loss, as fit_pipeline takes them (its warning said which were left out).
     table = table.subset(table.complete_rows(targets))
     # A table of final losses (no step or tokens column) as fit_pipeline reads it: one checkpoint per run.
