@@ -119,3 +119,30 @@ def test_the_pipeline_backtest_and_bootstrap_take_a_dataframe_as_law_fit_does() 
     bad = frame.assign(**{frame.columns[frame.columns.str.startswith("w:")][0]: -0.5})
     with pytest.raises(DataError):
         fit_pipeline(bad, target_params=N_TARGET)
+
+
+def test_the_headline_says_each_run_s_end_and_a_saved_file_keeps_it(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The stand-in step read "S* = 1 steps" in the headline and the page; the result now knows it was fitted on
+    # final losses, and so does the file it is saved to (the page drawn from it without the runs too).
+    from mixlaw.pipeline import load_pipeline, save_pipeline
+
+    table = one_step(noise=3e-3, sizes=SIZES5[:4], seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_pipeline(_without_step(table), target_params=N_TARGET, route="nested", law="ye-exp")
+        ref = fit_pipeline(table, target_params=N_TARGET, route="nested", law="ye-exp")
+    assert res.final_losses and not ref.final_losses
+    assert "S* = each run's end (the table has no step column)" in res.headline() and "S* = 1 " not in str(res)
+    assert f"S* = {S_ONE:g} steps" in ref.headline()
+    path = tmp_path / "p.json"
+    save_pipeline(res, path)
+    assert load_pipeline(path).final_losses
+    page = tmp_path / "page.html"
+    code, _, err = _cli(capsys, "report", "--pipeline", str(path), "--out", str(page))
+    assert code == 0, err
+    assert "each run&#x27;s end" in page.read_text(encoding="utf-8")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["result"]["final_losses"] = "yes"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(InputError, match=r"result\.final_losses: expected true or false"):
+        load_pipeline(path)

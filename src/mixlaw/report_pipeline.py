@@ -302,10 +302,9 @@ def build_pipeline_report(result: PipelineResult, table: RunTable | None, *, fit
     elif table is not None:
         fitted = fitted_sizes_of(result, table)
     else:  # without the runs: the sizes the result itself records (the nested route's), else none named
-        fitted = [float(s) for s in getattr(result.scales, "sizes", None) or []]
-    at = [f"N* = {result.target_params:.4g} params"]
-    at += [f"S* = {result.target_steps:.4g} steps"] if result.target_steps is not None else []
-    at += [f"D* = {result.target_tokens:.4g} tokens"] if result.target_tokens is not None else []
+        known = getattr(result.scales, "sizes", None)
+        fitted = [] if known is None else [float(s) for s in np.asarray(known, dtype=np.float64).ravel()]
+    at = [f"N* = {result.target_params:.4g} params", *result.time_words()]
     # A fitted pipeline's Selection, or the summary a saved file keeps of it (SavedSelection: chosen is a label).
     sel = result.selection if result.selection is not None else result.saved_selection
     chosen = (f"auto chose <b>{html.escape(getattr(sel.chosen, 'label', sel.chosen))}</b> by its leave-scale-out "

@@ -276,6 +276,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         for line in (tail_line, merged_line, kept_line, snap_line, sizes_line, final_line, missing_line):
             if line is not None:
                 result.warnings.insert(0, line)
+        result.final_losses = final_line is not None
         return result
 
 

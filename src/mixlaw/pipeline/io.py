@@ -157,6 +157,11 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
         target_tokens=sc.number(r, "target_tokens", "result", positive=True, optional=True),
         time_axis=time_axis,
         tokens_per_step=sc.number(st, "tokens_per_step", "state", positive=True, optional=True), scales=scales)
+    # Absent (saved before it existed): False.
+    final = r.get("final_losses", False)
+    if not isinstance(final, bool):
+        raise InputError(f"result.final_losses: expected true or false; got {str(final)[:80]}")
+    result.final_losses = final
     # Absent (saved before intervals existed) or null (fitted without them): none.
     iv = r.get("intervals")
     result.intervals = None if iv is None else _intervals_from_dict(iv, st, result)

@@ -150,6 +150,9 @@ class PipelineResult:
     intervals: Any = None
     saved_selection: Any = None
     alternatives: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Fitted on a table of final losses (no step or tokens column, :func:`.fitting.read_as_final_losses`): its
+    #: one step, S* = 1, is a stand-in, and the headline says "each run's end" instead.
+    final_losses: bool = False
 
     @property
     def steps_only(self) -> bool:
@@ -268,7 +271,7 @@ class PipelineResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"route": self.route, "law": self.law, "target_params": self.target_params,
-                "steps_only": self.steps_only, "sizes_only": self.sizes_only,
+                "steps_only": self.steps_only, "sizes_only": self.sizes_only, "final_losses": self.final_losses,
                 "target_steps": self.target_steps, "target_tokens": self.target_tokens, "time_axis": self.time_axis,
                 "domains": self.domains, "targets": self.targets,
                 "stages": {k: v.to_dict() for k, v in self.stages.items()},
@@ -287,12 +290,20 @@ class PipelineResult:
     def headline(self) -> str:
         """The route, the target scale and the law, one line: the report's first (and ``mixlaw optimize
         --pipeline``'s, which says at what scale its optimum is)."""
-        at = [f"S* = {self.target_steps:.4g} steps"] if self.target_steps is not None else []
-        at += [f"D* = {self.target_tokens:.4g} tokens"] if self.target_tokens is not None else []
+        at = self.time_words()
         only = (" (steps only, at a fitted size)" if self.steps_only else
-                " (sizes only, at the recorded step)" if self.sizes_only else "")
+                " (sizes only, at the recorded step)" if self.sizes_only and not self.final_losses else
+                " (sizes only)" if self.sizes_only else "")
         return (f"{self.route} pipeline -> N* = {self.target_params:.4g} params{only}, {', '.join(at)} "
                 f"(mixing law {self.law})")
+
+    def time_words(self) -> list[str]:
+        """The target's run length as the headline and the page say it: S* and/or D*, or, fitted on a table of
+        final losses, "S* = each run's end (the table has no step column)" instead of the stand-in S* = 1."""
+        if self.final_losses:
+            return ["S* = each run's end (the table has no step column)"]
+        at = [f"S* = {self.target_steps:.4g} steps"] if self.target_steps is not None else []
+        return at + ([f"D* = {self.target_tokens:.4g} tokens"] if self.target_tokens is not None else [])
 
     def text(self, *, predictions_to: str | None = None) -> str:
         """The printed report: stages, the auto selection, the predicted target-scale losses and the warnings.
