@@ -46,13 +46,18 @@ def test_plain_numeric_frames_still_work_as_arrays():
     assert scores.shape == (3,) and np.all(scores > 0.9)
 
 
-def test_a_frame_of_weights_and_model_sizes_with_separate_losses_keeps_the_sizes():
-    # fit(df[w_cols + ["params"]], y) took the w: columns and dropped params without a word: dz-eq1 (model size
-    # optional) was fitted as at one scale (n_range None) and predicted other losses than with model_params=.
+def _sized_runs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """48 runs of 3 domains at 3 model sizes: (W, N, y), y a size law plus a mixture term."""
     rng = np.random.default_rng(2)
     W = rng.dirichlet(np.ones(3), 48)
     N = np.repeat([3e7, 1e8, 3e8], 16)
-    y = 2.0 + 50 * (N / 1e6) ** -0.5 + 0.3 * W[:, 0] * (1 + 0.01 * rng.standard_normal(48))
+    return W, N, 2.0 + 50 * (N / 1e6) ** -0.5 + 0.3 * W[:, 0] * (1 + 0.01 * rng.standard_normal(48))
+
+
+def test_a_frame_of_weights_and_model_sizes_with_separate_losses_keeps_the_sizes():
+    # fit(df[w_cols + ["params"]], y) took the w: columns and dropped params without a word: dz-eq1 (model size
+    # optional) was fitted as at one scale (n_range None) and predicted other losses than with model_params=.
+    W, N, y = _sized_runs()
     frame = pd.DataFrame({"w:web": W[:, 0], "w:code": W[:, 1], "w:wiki": W[:, 2], "params": N})
     law = get_law("dz-eq1").fit(frame, y)
     ref = get_law("dz-eq1").fit(W, y, model_params=N, domains=["web", "code", "wiki"])
@@ -143,10 +148,7 @@ def test_one_mixture_as_a_mapping_is_read_by_domain_name():
 def test_a_frame_of_plain_named_shares_reads_params_and_tokens_as_the_scale():
     # fit(df[["web", "code", "wiki", "params"]], y) fitted 'params' as a fourth domain with shares of 3e7-3e8:
     # dz-eq1's R^2 on its own runs was -0.07, without a word.
-    rng = np.random.default_rng(2)
-    W = rng.dirichlet(np.ones(3), 48)
-    N = np.repeat([3e7, 1e8, 3e8], 16)
-    y = 2.0 + 50 * (N / 1e6) ** -0.5 + 0.3 * W[:, 0] * (1 + 0.01 * rng.standard_normal(48))
+    W, N, y = _sized_runs()
     frame = pd.DataFrame({"web": W[:, 0], "code": W[:, 1], "wiki": W[:, 2], "params": N})
     law = get_law("dz-eq1").fit(frame, y)
     ref = get_law("dz-eq1").fit(W, y, model_params=N, domains=["web", "code", "wiki"])
