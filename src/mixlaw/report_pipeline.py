@@ -297,13 +297,8 @@ def build_pipeline_report(result: PipelineResult, table: RunTable | None, *, fit
         table = merge_near_sizes(table)[0]
     if result.steps_only:  # one size was fitted, whatever else the table holds
         fitted = [float(result.target_params)]
-    elif fitted_sizes is not None:
-        fitted = [float(s) for s in fitted_sizes]
-    elif table is not None:
-        fitted = fitted_sizes_of(result, table)
-    else:  # without the runs: the sizes the result itself records (the nested route's), else none named
-        known = getattr(result.scales, "sizes", None)
-        fitted = [] if known is None else [float(s) for s in np.asarray(known, dtype=np.float64).ravel()]
+    else:
+        fitted = [float(s) for s in fitted_sizes] if fitted_sizes is not None else fitted_sizes_of(result, table)
     at = [f"N* = {result.target_params:.4g} params", *result.time_words()]
     # A fitted pipeline's Selection, or the summary a saved file keeps of it (SavedSelection: chosen is a label).
     sel = result.selection if result.selection is not None else result.saved_selection

@@ -179,10 +179,6 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                 saved, objective=parse_objective(objective), extrapolate=extrapolate, bounds=parse_bounds(bounds),
                 natural_source=None if tok is not None else "mean of the runs", fixed=fx, tokens_available=tok,
                 target_tokens=target_tokens, max_epochs=max_epochs, trust_radius=trust_radius, random_state=seed)
-            text = None
-            if export is not None:
-                budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
-                text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
     else:
         desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
         if bootstrap and law in META_LAWS:
@@ -210,12 +206,13 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                        on_progress=lambda k: advance(None, k))
             if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
                 result.objective_name = f"{objective}, one law fitted on it (--fit-total)"
-            text = None
-            if export is not None:
-                # The export carries the constraints the optimum was chosen under: the token budget sets each
-                # source's repetition (OLMo-core) and the sample count (Megatron).
-                budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
-                text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
+    text = None
+    if export is not None:
+        # The export carries the constraints the optimum was chosen under: the token budget sets each source's
+        # repetition (OLMo-core) and the sample count (Megatron).
+        with show_warnings():
+            budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
+            text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
     as_row = out_path is not None and text is None and out_path.suffix.lower() in (".csv", ".parquet", ".pq")
     if as_row:
         # A table by its name: the optimum as one row (what `export --mixture` and `predict --mixtures` read, as

@@ -21,7 +21,6 @@ from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
 from ..pipeline.check import check_of, held_out_rows
-from ..pipeline.fitting import read_as_final_losses
 from ..pipeline.result import merge_near_sizes
 from ..report_pipeline import build_pipeline_report
 from ._common import (
@@ -192,8 +191,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             # the default count (3) refused those here, after the fit.
             # Sizes written two ways merged first, as fit_pipeline does (it said so): else --fit-up-to dropped the
             # rows of the other spelling here, which the fit had kept.
-            data = keep_fit_sizes(read_as_final_losses(merge_near_sizes(data)[0], None, None)[0], sizes, fit_up_to,
-                                  need=1)[0]
+            data = keep_fit_sizes(merge_near_sizes(data)[0], sizes, fit_up_to, need=1)[0]
             tests = backtest_pipeline(data, route=result.route, law=result.law.removeprefix("joint+"),
                                       targets=result.targets, random_state=seed, shared_exponents=modes[shared],
                                       fit_from=fit_from, law_options=options, axis=result.time_axis,

@@ -181,21 +181,25 @@ class TargetCheck:
                 "with_intervals": self.n_losses if self.with_interval is None else self.with_interval}
 
 
-def fitted_sizes_of(result: PipelineResult, table: RunTable) -> list[float]:
+def fitted_sizes_of(result: PipelineResult, table: RunTable | None) -> list[float]:
     """The model sizes of ``table`` that ``result`` was fitted on, as far as the result records them: the nested
     route's sizes, a registered law's fitted range of N (a law that takes the model size), the one size of a
     steps-only pipeline, the joint law's sizes up to the largest fitted one its intervals keep; else (a joint law
     without intervals keeps none) every size of ``table``, which claims no row held out. A caller that held sizes
-    out (``mixlaw pipeline --fit-up-to``) knows them and passes its own.
+    out (``mixlaw pipeline --fit-up-to``) knows them and passes its own. ``table`` None (a saved pipeline's page
+    without its runs): the sizes the result itself records (the steps-only size, the nested route's), else none.
 
     Why (found by review): taking every size but N* as fitted called a target at a fitted size (4 sizes, the size
     law read there) held out, and its own fitted rows 'rows the fit did not use' with an MRE of 0.00 %."""
+    known = getattr(result.scales, "sizes", None)
+    if table is None:
+        return ([float(result.target_params)] if result.steps_only else [] if known is None
+                else [float(s) for s in np.asarray(known, dtype=np.float64).ravel()])
     if table.model_params is None:
         return []
     sizes = np.unique(merge_near_sizes(table)[0].model_params)
     if result.steps_only:
         return [float(result.target_params)]
-    known = getattr(result.scales, "sizes", None)
     if known is not None:  # the nested route's stages
         known = np.asarray(known, dtype=np.float64)
         return [float(s) for s in sizes if np.any(np.abs(known - s) <= SCALE_RTOL * s)]

@@ -235,11 +235,10 @@ def _no_gain_line(law: str, mixing: Any, mixes: np.ndarray, kw: dict[str, Any], 
     size (None when there are none, or N* is not beyond that size).
 
     Why: in Dai & Zheng's laws a domain absent from the mixture (h_i = 0, or a share so small that its allocation
-    sits at the floor) keeps the capacity floor H whatever N,
-    and the data term does not take N, so the loss of its eval set does not fall with model size. Fitted on
-    RegMix's 1M and 60M runs (17 domains, most shares 0) and read at 1B, dz-eq3-safe gave 18 % of the 1B runs'
-    entries exactly their 60M prediction (MRE 66 % against the 1B runs): a table of mostly-zero shares asks
-    for what the law cannot say, and nothing but this line showed it."""
+    sits at the floor) keeps the capacity floor H whatever N, and the data term does not take N, so the loss of
+    its eval set does not fall with model size. Fitted on RegMix's 1M and 60M runs (17 domains, most shares 0) and
+    read at 1B, dz-eq3-safe gave 18 % of the 1B runs' entries exactly their 60M prediction (MRE 66 % against the
+    1B runs): a table of mostly-zero shares asks for what the law cannot say, and nothing but this line showed it."""
     if not kw["model_params"] > largest * (1 + 1e-9):
         return None
     at_largest = np.asarray(mixing.predict(mixes, **{**kw, "model_params": largest})).reshape(target.shape)
