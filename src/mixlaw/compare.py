@@ -24,6 +24,7 @@ from .data import RunTable, scale_mismatch
 from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
+from .laws.registry import missing_extra
 from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
 from .laws.selection import META_LAWS, OBJECTIVE, fit_modes, n_par_text, objective_evals, objective_weights
 
@@ -97,19 +98,15 @@ def default_laws() -> list[str]:
     out = []
     keys = [k for k in available_laws() if k not in META_LAWS]  # auto / stack re-fit every law K times: opt-in
     for key in [k for k in PREFERRED_ORDER if k in keys] + sorted(k for k in keys if k not in PREFERRED_ORDER):
-        if key == "lightgbm":
-            try:
-                import lightgbm  # noqa: F401
-            except ImportError:
-                continue
-        out.append(key)
+        if missing_extra(key) is None:
+            out.append(key)
     return out
 
 
 def left_out_laws() -> dict[str, str]:
     """Registered laws that :func:`default_laws` leaves out, with the reason and the fix."""
-    return {k: "its package is not installed (pip install 'mixlaw[lightgbm]')" for k in available_laws()
-            if k not in default_laws() and k not in META_LAWS}  # auto / stack are opt-in, not left out
+    return {k: f"its package is not installed (pip install 'mixlaw[{missing_extra(k)}]')" for k in available_laws()
+            if k not in META_LAWS and missing_extra(k) is not None}  # auto / stack are opt-in, not left out
 
 
 def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Sequence[str] | None = "all",

@@ -8,6 +8,8 @@ A law module decorates its class with :func:`register` (``@register("ye-exp")``)
 
 from __future__ import annotations
 
+import functools
+import importlib
 from typing import Any
 
 from ..errors import InputError
@@ -16,15 +18,33 @@ from ..errors import InputError
 _REGISTRY: dict[str, type[Any]] = {}
 
 
-def register(key: str) -> Any:
-    """Class decorator: make a law available under the CLI key ``key`` (kebab-case)."""
+def register(key: str, *, extra: str | None = None) -> Any:
+    """Class decorator: make a law available under the CLI key ``key`` (kebab-case). ``extra``: the optional
+    package the law needs (also the name of mixlaw's pip extra that installs it), checked by :func:`missing_extra`."""
 
     def deco(cls: type[Any]) -> type[Any]:
         cls.key = key
+        cls.extra = extra
         _REGISTRY[key] = cls
         return cls
 
     return deco
+
+
+@functools.cache
+def _importable(package: str) -> bool:
+    # Importing, not find_spec: an installed package whose native library fails to load must count as missing.
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        return False
+    return True
+
+
+def missing_extra(key: str) -> str | None:
+    """The optional package that the law ``key`` needs and that does not import here, else None."""
+    extra = getattr(_REGISTRY.get(key), "extra", None)
+    return extra if extra is not None and not _importable(extra) else None
 
 
 def available_laws() -> list[str]:
@@ -49,4 +69,4 @@ def get_law(key: str, **options: Any) -> Any:
         raise InputError(f"law {key!r}: {err}") from err
 
 
-__all__ = ["register", "available_laws", "get_law"]
+__all__ = ["register", "available_laws", "get_law", "missing_extra"]

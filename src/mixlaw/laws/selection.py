@@ -64,6 +64,7 @@ from ..errors import FitError, InputError, TooFewObservationsError
 from ..evals import objective_weights
 from ..fit import single_threaded_blas
 from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
+from .registry import missing_extra
 from .screening import screen as _screen
 
 #: Folds when none are given (shuffled, seeded), unless a candidate needs more (:data:`MAX_AUTO_FOLDS`).
@@ -133,12 +134,8 @@ def default_candidates(n_runs: int | None = None) -> list[str]:
     for key in AUTO_CANDIDATES:
         if key not in available_laws() or (n_runs is not None and n_runs > MAX_RUNS.get(key, n_runs)):
             continue
-        if key == "lightgbm":
-            try:
-                import lightgbm  # noqa: F401
-            except ImportError:
-                continue
-        out.append(key)
+        if missing_extra(key) is None:
+            out.append(key)
     return out
 
 
