@@ -244,6 +244,16 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         elif targets is None:
             targets = _loss_names(losses)
         validate_params(self)
+        if losses is None and frame_domains is not None:
+            # A frame in its own column names with targets= naming one of them: it was read as mixtures alone and
+            # the error said "fit needs losses (or a RunTable)" (or numpy's, for a text column).
+            named = [t for t in ([targets] if isinstance(targets, str) else list(targets or []))
+                     if t in frame_domains]
+            raise InputError("fit needs losses: a frame without 'w:<domain>' / 'loss:<eval>' columns is read as "
+                             "mixtures alone"
+                             + (f", and {named} would be a domain; pass fit(df.drop(columns={named}), df[{named}])"
+                                if named else "; pass them as the second argument")
+                             + ", or name the columns 'w:<domain>' / 'loss:<eval>' (a run table)")
         W = _as_weights(weights, "weights")
         if losses is None:
             raise InputError("fit needs losses (or a RunTable)")
