@@ -14,9 +14,11 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .._validation import check_is_fitted, check_random_state
+from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError
 from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
+from ..laws._inputs import weights_in_order
 from ..laws.base import MixingLaw
 from .constraints import ACTIVE_TOL, _active, _constraints, _natural, _pin_untrained, project_box_simplex
 from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights, objective_label
@@ -127,8 +129,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         Simulation size and the number of best samples averaged (RegMix's values).
     strength : (float, float), default=(1, 1000)
         Range of the Dirichlet concentration (log-uniform); (1, 1) is RegMix's draw.
-    runs : (n, M) array, optional
-        Mixtures of the fitting runs (columns in the law's domain order): the result reports the optimum's L1
+    runs : (n, M) array, RunTable or DataFrame, optional
+        Mixtures of the fitting runs (an array's columns in the law's domain order; a table's or frame's read by
+        domain name): the result reports the optimum's L1
         distance to the nearest one, and ``trust_radius`` needs them.
     trust_radius : float, optional
         Keep the optimum within this L1 distance of some run. Simulation drops samples outside; gradient
@@ -256,7 +259,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         raise InputError(f"search must be one of {SEARCHES}; got {search!r}")
     if search == "auto":
         search = "gradient" if getattr(law, "differentiable", True) else "simulate"
-    W_runs = None if runs is None else _check_runs(runs, len(domains))
+    W_runs = None if runs is None else _check_runs(runs, domains)
     if trust_radius is not None:
         if W_runs is None:
             raise InputError("trust_radius needs the fitting runs' mixtures (runs=)")
@@ -358,6 +361,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         natural_feasible=nat_ok, convex=bool(convex), method=method, n_starts=len(xs), n_converged=n_conv,
         start_objectives=[sign * float(o) for o in objs], law=law.key, search=search, trust_region=region,
         nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1],
+        nearest_run_name=None if near is None or not isinstance(runs, RunTable) else str(runs.runs[near[1]]),
         maximize=bool(maximize))
 
 
@@ -398,8 +402,11 @@ def check_maximize(objective_name: str, maximize: bool) -> None:
                          "give 'mean', 'total', an eval set or weights")
 
 
-def _check_runs(runs: np.ndarray, M: int) -> np.ndarray:
-    W = np.asarray(runs, dtype=np.float64)
+def _check_runs(runs: Any, domains: Sequence[str]) -> np.ndarray:
+    """The fitting runs' mixtures as an (n, M) array in ``domains``' order: an array as it is, a RunTable or a
+    DataFrame read by domain name (``runs=table`` raised numpy's "float() argument must be ... not 'RunTable'")."""
+    M = len(domains)
+    W = weights_in_order(runs, domains) if not isinstance(runs, np.ndarray) else np.asarray(runs, dtype=np.float64)
     if W.ndim != 2 or W.shape[1] != M or len(W) == 0 or not np.all(np.isfinite(W)):
         raise InputError(f"runs must be a finite (n_runs, {M}) array of mixtures; got shape {np.shape(runs)}")
     return W
