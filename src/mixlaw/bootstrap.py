@@ -166,6 +166,17 @@ class BootstrapResult:
         q = self._q(self.predictions)
         return np.stack([q[0], q[1]], axis=-1)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The parameters' intervals as a DataFrame, one row per parameter (the index): the point estimate
+        ``value``, the replicates' percentile interval ``lo`` / ``hi`` at :attr:`level`, and ``vary`` (whether the
+        point estimate fitted it: a replicate may hold another reference domain than the point estimate).
+        Prediction intervals: :meth:`prediction_intervals`; the optimum's: ``optimum.to_frame()``."""
+        pi = self.param_intervals()
+        rows = [{"value": p.value, "lo": pi[n][0] if n in pi else np.nan, "hi": pi[n][1] if n in pi else np.nan,
+                 "vary": p.vary} for n, p in self.law.params_.items()]
+        return pd.DataFrame(rows, index=pd.Index(list(self.law.params_), name="name"),
+                            columns=["value", "lo", "hi", "vary"])
+
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"n_boot": self.n_boot, "n_failed": self.n_failed, "level": self.level,
                                "random_state": self.random_state if isinstance(self.random_state, int) else None,

@@ -69,6 +69,22 @@ class Leaderboard:
         return {"targets": self.targets, "objective": self.objective, "train": self.train, "n_train": self.n_train,
                 "laws": [r.to_dict() for r in self.rows]}
 
+    def to_frame(self) -> Any:
+        """The leaderboard as a pandas DataFrame, one row per law and held-out split: ``law`` (as printed,
+        ``law[direct]`` for a law fitted on the objective), ``fit_on``, ``split``, ``fit_seconds``, ``n_params``,
+        the split's metrics (:data:`SPLIT_METRICS`; NaN where not computed) and ``error``; a law that failed to
+        fit has one row, its ``split`` None."""
+        import pandas as pd
+
+        rows = []
+        for r in self.rows:
+            for split, m in (r.splits.items() if r.splits else [(None, {})]):
+                rows.append({"law": r.law, "fit_on": r.fit_on, "split": split, "fit_seconds": r.fit_seconds,
+                             "n_params": r.n_params, **{k: m.get(k, float("nan")) for k in SPLIT_METRICS},
+                             "error": r.error})
+        return pd.DataFrame(rows, columns=["law", "fit_on", "split", "fit_seconds", "n_params", *SPLIT_METRICS,
+                                           "error"])
+
     def best(self, split: str, metric: str = "spearman") -> LawScore:
         ok = [r for r in self.rows if r.error is None and split in r.splits]
         sign = -1 if metric in ("mre", "rmse", "regret_at_1") else 1

@@ -226,6 +226,22 @@ class CVTable:
             d["folds_note"] = self.folds_note
         return d
 
+    def to_frame(self) -> Any:
+        """The table as a pandas DataFrame, one row per candidate and scored column: ``law`` (``law[direct]`` for a
+        law fitted on the objective), ``fit_on``, ``target``, the out-of-fold ``spearman``, ``rmse``, ``bias``,
+        ``mre``, ``r2`` and ``score`` (S, lower is better; NaN / inf for a candidate that could not be scored),
+        ``n_params``, ``error`` (why it was excluded or screened out, else None), ``screened`` and ``chosen``
+        (whether this row is the law chosen for its target: :attr:`chosen`; False for every row of a bare CV)."""
+        import pandas as pd
+
+        metrics = ("spearman", "rmse", "bias", "mre", "r2", "score")
+        rows = [{"law": r.name, "fit_on": r.fit_on, "target": r.target,
+                 **{k: r.metrics.get(k, float("nan")) for k in metrics}, "n_params": r.n_params, "error": r.error,
+                 "screened": r.screened, "chosen": self.chosen.get(r.target) == r.name and r.error is None}
+                for r in self.rows]
+        return pd.DataFrame(rows, columns=["law", "fit_on", "target", *metrics, "n_params", "error", "screened",
+                                           "chosen"])
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CVTable:
         rows = [CVRow(r["law"], r["fit_on"], r["target"],

@@ -39,7 +39,7 @@ from .direct_scales import _JointScales, _RegisteredScales
 from .intervals import PredictionIntervals
 from .nested import _NestedStages23
 from .result import ROUTES, PipelineResult, StageQuality, same_scale
-from .selection import ON_TOTAL
+from .selection import ON_TOTAL, candidates_frame
 
 FORMAT = PIPELINE_FORMAT
 #: Bumped whenever a field changes meaning; a file of another version is refused, not guessed at.
@@ -220,6 +220,10 @@ class SavedSelection:
         """Whether the chosen law was fitted on the weighted total (its label says so, :attr:`.selection.Candidate.
         label`): what the optimum then minimises, as for a fitted pipeline's ``selection.chosen.on_total``."""
         return self.chosen.endswith(ON_TOTAL)
+
+    def to_frame(self) -> Any:
+        """The saved backtest table as a DataFrame, with the columns of :meth:`.selection.Selection.to_frame`."""
+        return candidates_frame(self.candidates, self.chosen, self.runner_up)
 
     def to_dict(self) -> dict[str, Any]:
         """The saved form, as read (a loaded pipeline saved again keeps it)."""

@@ -257,8 +257,14 @@ class PipelineResult:
             out = law.predict(W if W.ndim == 2 else W[None, :], **kw)
         return np.asarray(out).reshape(-1, len(self.targets))
 
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`frame`, by the name the other results' tables have (``law.parameters.to_frame()``,
+        ``law.cv_.to_frame()``, ``opt.to_frame()``, ``result.selection.to_frame()``)."""
+        return self.frame()
+
     def frame(self) -> pd.DataFrame:
-        """Mixtures (a ``mixture`` label, ``w:`` columns) and their predicted target-scale losses (``loss:``)."""
+        """Mixtures (a ``mixture`` label, ``w:`` columns) and their predicted target-scale losses (``loss:``, and
+        ``lo<level>:`` / ``hi<level>:`` with intervals)."""
         df = pd.DataFrame(self.mixtures, columns=[f"w:{d}" for d in self.domains])
         df.insert(0, "mixture", [mixture_label(w, self.domains) for w in self.mixtures])
         for k, t in enumerate(self.targets):
