@@ -97,3 +97,28 @@ def test_leaderboard_frame_has_a_row_per_law_and_split() -> None:
     row = df[(df["law"] == "ye-exp") & (df["split"] == "held")].iloc[0]
     ye = next(r for r in board.rows if r.law == "ye-exp")
     assert row["spearman"] == ye.splits["held"]["spearman"] and row["mre"] == ye.splits["held"]["mre"]
+
+
+class _Printer:
+    """IPython's pretty printer, as much of it as ``_repr_pretty_`` uses."""
+
+    def __init__(self) -> None:
+        self.out = ""
+
+    def text(self, s: str) -> None:
+        self.out += s
+
+
+def test_a_notebook_shows_the_reports_not_the_dataclass_repr() -> None:
+    # A cell ending in law.report(), law.cv_ or optimize_mixture(...) showed 'FitReport(law=..., params={...' on one
+    # line (IPython falls back to repr): now the report, as print() gives it.
+    law = get_law("auto", candidates=["linear", "ye-exp"]).fit(_table(), targets="web")
+    for obj in (law.report(), law.cv_, optimize_mixture(law)):
+        p = _Printer()
+        obj._repr_pretty_(p, False)
+        assert p.out == str(obj) and "\n" in p.out and not p.out.startswith(type(obj).__name__ + "(")
+    try:
+        from IPython.lib.pretty import pretty
+    except ImportError:
+        return
+    assert pretty(law.report()) == str(law.report())

@@ -72,7 +72,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._console import pad
+from ._console import pad, repr_as_text
 from ._solver import solve_batch
 from ._validation import check_random_state
 from .data import RunTable
@@ -187,6 +187,8 @@ class BootstrapResult:
         if self.optimum is not None:
             doc["optimum"] = self.optimum.to_dict()
         return doc
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         lines = [f"[[Bootstrap]]  law={self.law.key}  {self.n_boot} refits over runs ({self.n_failed} failed), "

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import metrics
-from ._console import pad
+from ._console import pad, repr_as_text
 from .data import RunTable, scale_mismatch
 from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
@@ -89,6 +89,8 @@ class Leaderboard:
         ok = [r for r in self.rows if r.error is None and split in r.splits]
         sign = -1 if metric in ("mre", "rmse", "regret_at_1") else 1
         return max(ok, key=lambda r: sign * np.nan_to_num(r.splits[split][metric], nan=-np.inf * sign))
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         splits = list(dict.fromkeys(s for r in self.rows for s in r.splits))

@@ -59,7 +59,7 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import nnls
 
-from .._console import column_width, label_column, pad
+from .._console import column_width, label_column, pad, repr_as_text
 from ..errors import FitError, InputError, TooFewObservationsError
 from ..evals import objective_weights
 from ..fit import single_threaded_blas
@@ -315,6 +315,8 @@ class CVTable:
     def text(self, verbose: bool = False) -> str:
         """``str(table)`` with ``verbose`` or up to :data:`SUMMARY_EVALS` eval sets, else :meth:`summary`."""
         return str(self) if verbose or len(self.targets()) <= SUMMARY_EVALS else self.summary()
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         lines = self._header()

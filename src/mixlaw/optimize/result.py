@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._console import label_column, pad
+from .._console import label_column, pad, repr_as_text
 from ..laws.selection import CVTable
 from .steps import StepsToMatch
 
@@ -192,6 +192,8 @@ class OptimumResult:
         (``refine_with``): the report's page said '--trust-radius 0.58 to stay near the runs', which 'mixlaw report'
         refuses ("No such option")."""
         return f"{option} {does}" if self.refine_with is None else f"{what}: {self.refine_with} {option}"
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         iv = self.intervals or {}

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .._atomic import atomic_target
-from .._console import pad
+from .._console import pad, repr_as_text
 from .._version import __version__
 from ..data.reading import PIPELINE_FORMAT, saved_file_kind
 from ..errors import InputError
@@ -228,6 +228,8 @@ class SavedSelection:
     def to_dict(self) -> dict[str, Any]:
         """The saved form, as read (a loaded pipeline saved again keeps it)."""
         return dict(self.doc)
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         lines = ["[[Auto: route and law chosen by a leave-scale-out backtest]]  (as saved: the split's rows and "

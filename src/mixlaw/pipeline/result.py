@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._console import frame_text
+from .._console import frame_text, repr_as_text
 from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, WEIGHT_PREFIX, RunTable
 from ..errors import ExtrapolationWarning, InputError
 from ..laws.base import MixingLaw, weights_in_order
@@ -289,6 +289,8 @@ class PipelineResult:
                 "selection": self.selection.to_dict() if self.selection is not None else
                 None if self.saved_selection is None else self.saved_selection.to_dict(),
                 "intervals": None if self.intervals is None else self.intervals.to_dict()}
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         return self.text()

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._console import pad
+from .._console import pad, repr_as_text
 from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total
@@ -214,6 +214,8 @@ class Selection:
                 "covers": {c.label: self.covers(c) for c in self.candidates if c.ok},
                 "split": self.split.to_dict(),
                 "candidates": [c.to_dict() for c in self.candidates]}
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         lines = ["[[Auto: route and law chosen by a leave-scale-out backtest]]",
