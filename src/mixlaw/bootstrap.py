@@ -499,7 +499,7 @@ def _map_parallel(task: dict[str, Any], chunks: list[list[int]],
 
 
 # ---------------------------------------------------------------------- entry point
-def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str] = "all", n: int = 200, *,
+def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str] | None = None, n: int = 200, *,
                   random_state: int | np.random.Generator | None = 0, n_jobs: int | None = None,
                   points: Any = None, optimize: Mapping[str, Any] | None = None, level: float = 0.9,
                   law_options: Mapping[str, Any] | None = None,
@@ -513,8 +513,9 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         A law (fitted or not; it is refitted on the full table as the point estimate) or a registry key.
     table : RunTable, or a DataFrame in its columns
         The runs. Rows sharing a ``run`` id are resampled together.
-    targets : str or list of str, default="all"
-        Eval sets to fit.
+    targets : str or list of str, optional
+        Eval sets to fit. Default: those of ``law`` when it is fitted (and the table has them), else all of the
+        table's (``"all"``).
     n : int, default=200
         Replicates.
     random_state : int or Generator, default=0
@@ -578,6 +579,11 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     if not (0.0 < float(level) < 1.0):
         raise InputError(f"level must be in (0, 1); got {level!r}")
     base = get_law(law, **dict(law_options or {})) if isinstance(law, str) else law.clone()
+    if targets is None:
+        # bootstrap_law(law fitted on pile_cc, table) refitted every eval of the table (13 on RegMix): the point
+        # estimate was another law than the one given, and its intervals another law's.
+        fitted_on = list(getattr(law, "targets_", []) or [])
+        targets = fitted_on if fitted_on and all(t in table.evals for t in fitted_on) else "all"
     names = table.resolve_targets(targets)
     table = table.complete(names, stacklevel=2)  # the rows that have every target's loss (a NaN cell: missing)
     W, Y = table.weights, table.losses(names)
