@@ -33,3 +33,50 @@ def test_get_law_names_the_options_and_the_near_miss() -> None:
     with pytest.raises(InputError, match=r"law 'auto' has no option 'zzz'; its options: candidates"):
         mixlaw.get_law("auto", zzz=1)
     assert mixlaw.get_law("ye-exp", n_restarts=3).n_restarts == 3
+
+
+def _small():  # type: ignore[no-untyped-def]
+    return mixlaw.load_regmix("train_1m").subset(np.arange(80))
+
+
+def test_score_reads_the_losses_of_a_run_table() -> None:
+    # law.score(test_table) raised TypeError "missing 1 required positional argument: 'losses'".
+    import pandas as pd
+    import pytest
+
+    train = _small()
+    law = mixlaw.get_law("linear").fit(train, targets=["pile_cc", "github"])
+    assert law.score(train) == law.score(train, train.losses(["pile_cc", "github"]))
+    one = mixlaw.get_law("linear").fit(train, targets="pile_cc")  # 1-D losses
+    assert one.score(train) == one.score(train, train.losses("pile_cc"))
+    gap = mixlaw.RunTable(train.frame.assign(**{"loss:github": np.where(np.arange(80) == 3, np.nan,
+                                                                        train.losses("github"))}))
+    with pytest.warns(mixlaw.DataWarning, match="scoring"):  # the row without its loss is left out, and said
+        s = law.score(gap)
+    keep = np.arange(80) != 3
+    assert s == law.score(train.weights[keep], train.losses(["pile_cc", "github"])[keep])
+    with pytest.raises(mixlaw.InputError, match="needs the measured losses"):
+        law.score(train.weights)
+    with pytest.raises(mixlaw.InputError, match=r"no loss column for \['github'\]"):
+        law.score(pd.DataFrame(train.frame.drop(columns=["loss:github"])))
+
+
+def test_nan_losses_of_an_array_name_their_rows() -> None:
+    import pytest
+
+    train = _small()
+    y = train.losses("pile_cc").copy()
+    y[[5, 9]] = np.nan
+    with pytest.raises(mixlaw.InputError, match=r"2 of 80 rows are NaN or infinite \(0-based row\(s\) 5, 9\)"):
+        mixlaw.get_law("linear").fit(train.weights, y)
+
+
+def test_the_optimum_exports_as_is_and_percent_bounds_say_the_python_form() -> None:
+    import pytest
+
+    law = mixlaw.get_law("linear").fit(_small(), targets="pile_cc")
+    opt = mixlaw.optimize_mixture(law)
+    # export_mixture(opt, ...) said "the mixture must be a non-empty mapping {domain: weight}".
+    assert mixlaw.export_mixture(opt, "json") == mixlaw.export_mixture(opt.weights, "json")
+    with pytest.raises(mixlaw.InputError, match=r"give 0.05, not '5%'"):
+        mixlaw.optimize_mixture(law, bounds={"github": ("5%", "30%")})

@@ -85,6 +85,10 @@ def _format_units(u: int, decimals: int) -> str:
 
 
 def _check_weights(weights: Mapping[str, float], tol: float = SUM_TOL) -> dict[str, float]:
+    if not isinstance(weights, Mapping) and isinstance(getattr(weights, "weights", None), Mapping):
+        # export_mixture(optimize_mixture(...), "olmo") said "the mixture must be a non-empty mapping": the
+        # optimum (an OptimumResult) is its weights.
+        weights = weights.weights  # type: ignore[attr-defined]
     if not isinstance(weights, Mapping) or not weights:
         raise InputError("the mixture must be a non-empty mapping {domain: weight}")
     out: dict[str, float] = {}
@@ -198,8 +202,9 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
 
     Parameters
     ----------
-    weights : mapping of str to float
-        ``{domain: weight}``, weights >= 0 summing to 1 (± 0.01: renormalised with a :class:`DataWarning`).
+    weights : mapping of str to float, or OptimumResult
+        ``{domain: weight}``, weights >= 0 summing to 1 (± 0.01: renormalised with a :class:`DataWarning`); an
+        :func:`~mixlaw.optimize.optimize_mixture` result is its ``weights``.
     fmt : {"megatron", "olmo", "hf", "mosaic", "json"}
     paths : mapping of str to str, optional
         ``{domain: path}`` from the user: Megatron dataset prefix, OLMo-core path or glob (a list is allowed),

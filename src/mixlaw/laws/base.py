@@ -264,7 +264,12 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             raise InputError(f"losses must have shape (n_runs,) or (n_runs, n_targets) with n_runs={W.shape[0]}; "
                              f"got {np.shape(losses)}")
         if not np.all(np.isfinite(Y)):
-            raise InputError("losses must be finite and > 0")
+            # Which rows: "losses must be finite and > 0" alone left a user to search 512 rows for one NaN.
+            bad = np.flatnonzero(~np.all(np.isfinite(Y), axis=1))
+            rows = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
+            raise InputError(f"losses must be finite and > 0; {len(bad)} of {len(Y)} rows are NaN or infinite "
+                             f"(0-based row(s) {rows}): drop those rows, or pass a RunTable, whose fits leave out "
+                             "the rows that miss a loss")
         if np.any(Y <= 0):
             raise InputError(f"losses must be finite and > 0; got {float(Y.min()):g} ({NONPOSITIVE_HINT})")
         doms = [f"d{j}" for j in range(W.shape[1])] if domains is None else [str(d) for d in domains]
@@ -451,7 +456,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                           f"prediction(s) beyond {LOSS_RANGE_FACTOR:g}x): the law extrapolates off its data there",
                           LossRangeWarning, stacklevel=3)
 
-    def score(self, weights: Any, losses: Any, sample_weight: Any = None, **kw: Any) -> float:
+    def score(self, weights: Any, losses: Any = None, sample_weight: Any = None, **kw: Any) -> float:
         """Coefficient of determination R^2 of the predictions, pooled over all entries (higher is better).
 
         What ``GridSearchCV`` and ``cross_val_score`` maximise when no ``scoring`` is given: 1 for exact
@@ -464,9 +469,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         ----------
         weights : ndarray of shape (n, n_domains), DataFrame or RunTable
             Mixtures, as :meth:`predict` reads them.
-        losses : ndarray of shape (n,) or (n, n_targets), or DataFrame
+        losses : ndarray of shape (n,) or (n, n_targets), or DataFrame, optional
             Measured losses, columns in the order of ``targets_`` (a DataFrame whose columns name the targets,
-            with or without ``loss:``, is read by name).
+            with or without ``loss:``, is read by name). Omitted when ``weights`` is a RunTable (or a frame in its
+            columns) that has the targets' losses: ``law.score(test_table)``.
         sample_weight : ndarray of shape (n,), optional
             Weight of each mixture (all of its eval sets).
         **kw
@@ -478,6 +484,22 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         """
         from sklearn.metrics import r2_score
 
+        if losses is None:
+            # law.score(test_table) raised "missing 1 required positional argument: 'losses'" though the table
+            # holds them, as fit reads them from it.
+            table = _frame_as_table(weights, for_fit=False, domains=getattr(self, "domains_", None))[0]
+            if not isinstance(table, RunTable):
+                raise InputError("score needs the measured losses (or a RunTable that has them)")
+            check_is_fitted(self)
+            missing = [t for t in self.targets_ if t not in table.evals]
+            if missing:
+                raise InputError(f"the table has no loss column for {missing} (its evals: {table.evals}): pass "
+                                 "the losses")
+            table = table.complete(self.targets_, doing="scoring", stacklevel=3)  # rows that have the losses
+            losses = table.losses(self.targets_).reshape(len(table), -1)
+            if self._y_1d:
+                losses = losses[:, 0]
+            weights = table
         pred = np.asarray(self.predict(weights, **kw), dtype=np.float64)
         names = _loss_names(losses) if isinstance(losses, pd.DataFrame) else None
         if names is not None and names != self.targets_ and sorted(names) == sorted(self.targets_):

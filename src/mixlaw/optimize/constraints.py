@@ -88,7 +88,11 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
         try:
             lo_d, hi_d = (float(v) for v in b)
         except (TypeError, ValueError):
-            raise InputError(f"bounds for {d!r} must be a pair (lo, hi); got {b!r}") from None
+            # ('5%', '30%') read "must be a pair (lo, hi)", which it is: say that the ends are shares.
+            pct = isinstance(b, (tuple, list)) and any(isinstance(v, str) and v.strip().endswith("%") for v in b)
+            raise InputError(f"bounds for {d!r} must be a pair (lo, hi) of shares in [0, 1]; got {b!r}"
+                             + (" (percentages are the command line's form: give 0.05, not '5%')" if pct else "")
+                             ) from None
         if not (0.0 <= lo_d <= hi_d <= 1.0):
             raise InputError(f"bounds for {d!r} must satisfy 0 <= lo <= hi <= 1; got ({lo_d:g}, {hi_d:g})")
         j = domains.index(d)
