@@ -8,8 +8,9 @@ import mixlaw
 
 
 def test_save_and_load_of_laws_and_pipelines_are_at_the_top_level(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # They were only in mixlaw.api (save_law, load_law) and mixlaw.pipeline (save_pipeline, load_pipeline).
-    for name in ("save_law", "load_law", "save_pipeline", "load_pipeline"):
+    # They were only in mixlaw.api (save_law, load_law) and mixlaw.pipeline (save_pipeline, load_pipeline,
+    # optimize_pipeline, beside the top level's fit_pipeline).
+    for name in ("save_law", "load_law", "save_pipeline", "load_pipeline", "optimize_pipeline"):
         assert name in mixlaw.__all__ and callable(getattr(mixlaw, name))
     train = mixlaw.load_regmix("train_1m").subset(np.arange(60))
     law = mixlaw.get_law("linear").fit(train, targets=["pile_cc", "github"])

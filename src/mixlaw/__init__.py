@@ -32,11 +32,11 @@ from .export import export_mixture
 from .fit import FitResult, Param, Params
 from .laws import available_laws, get_law, law_from_dict
 from .optimize import optimize_mixture
-from .pipeline import fit_pipeline, load_pipeline, save_pipeline
+from .pipeline import fit_pipeline, load_pipeline, optimize_pipeline, save_pipeline
 
 __all__ = ["RunTable", "read_runs", "read_regmix_pair", "load_regmix", "load_marin_delphi", "laws", "metrics",
            "compare", "get_law", "available_laws", "law_from_dict", "optimize_mixture", "bootstrap_law",
-           "active_design", "fit_pipeline", "export_mixture", "save_law", "load_law", "save_pipeline",
-           "load_pipeline", "FitResult", "Param", "Params", "MixlawError",
+           "active_design", "fit_pipeline", "optimize_pipeline", "export_mixture", "save_law", "load_law",
+           "save_pipeline", "load_pipeline", "FitResult", "Param", "Params", "MixlawError",
            "InputError", "DataError", "InvalidParameterError", "NotFittedError", "FitError", "MixlawWarning",
            "ConvergenceWarning", "ExtrapolationWarning", "DataWarning", "__version__"]
