@@ -6,6 +6,8 @@ and a table with '_step' stopped at "duplicate run", every checkpoint of a run s
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from test_pipeline import N_STAR, NESTED, S_STAR, STEPS, world
 
@@ -17,20 +19,32 @@ from mixlaw.pipeline import fit_pipeline
 @pytest.mark.parametrize(("renamed", "target", "match"), [
     ({"params": "model_size"}, {"target_steps": S_STAR},
      r"needs a 'params' column \(the model size of each row\); the table has 'model_size': name one 'params', e\.g\. "
-     r"'mixlaw runs import TABLE --columns params=model_size --out runs\.csv'"),
+     r"RunTable\(df\.rename\(columns=\{'model_size': 'params'\}\)\)"),
     ({"params": "non_embedding_params", "step": "step"}, {"target_steps": S_STAR},
      r"the table has 'non_embedding_params': name one 'params'"),
     # Each run's last checkpoint alone (a sizes-only table: one row per run, so no duplicate rows).
     ({"step": "iteration"}, {},
      r"needs a 'step' or 'tokens' column .*; the table has 'iteration': name one 'step'"),
     ({"step": "n_tokens"}, {"target_tokens": 6e6},
-     r"target_tokens needs a 'tokens' column .*; the table has 'n_tokens': name one 'tokens', e\.g\. 'mixlaw runs "
-     r"import TABLE --columns tokens=n_tokens"),
+     r"target_tokens needs a 'tokens' column .*; the table has 'n_tokens': name one 'tokens', e\.g\. "
+     r"RunTable\(df\.rename\(columns=\{'n_tokens': 'tokens'\}\)\)"),
 ])
 def test_a_missing_scale_column_names_the_table_s_look_alike(renamed, target, match) -> None:  # type: ignore[no-untyped-def]
     frame = world(n_mix=4, steps=[3000] if "params" not in renamed else STEPS).frame.rename(columns=renamed)
     with pytest.raises(InputError, match=match):
         fit_pipeline(RunTable(frame), target_params=N_STAR, **target, **NESTED)
+
+
+def test_a_table_from_a_file_is_told_the_import_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A table built in Python (path None) is told to rename its frame's column (it was told 'mixlaw runs import
+    # TABLE ...', a file it does not have); one read from a file, the import of that file.
+    from mixlaw.data import read_runs
+
+    path = tmp_path / "sweep.csv"
+    world(n_mix=4).frame.rename(columns={"params": "model_size"}).to_csv(path, index=False)
+    hint = f"e.g. 'mixlaw runs import {path} --columns params=model_size --out"
+    with pytest.raises(InputError, match=re.escape(hint)):
+        fit_pipeline(read_runs(path), target_params=N_STAR, target_steps=S_STAR, **NESTED)
 
 
 def test_a_target_on_the_other_axis_names_the_table_s_column_and_the_option() -> None:

@@ -326,7 +326,7 @@ def _is_text(v: Any) -> bool:
     return isinstance(v, str) and v.strip().lower() not in ("", "nan", "na", "null", "none")
 
 
-def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, Any] | None, *,
+def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str | Mapping[str, Any] | None, *,
                      weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False,
                      evals: Sequence[str] | None = None, mixtures: str | os.PathLike[str] | None = None,
                      on: str = "run") -> RunTable:
@@ -339,12 +339,35 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     mixtures, one row per value of the key column ``on`` with its ``w:<domain>`` shares, joined to this table's
     rows on their ``on`` column (:func:`join_mixtures`): a sweep that names its runs by recipe. Without a ``run``
     column (or ``--columns run=...``), the key is the run (its model size and step tell its rows apart).
+
+    ``path`` may be a pandas DataFrame already in memory (a notebook's own table): its columns are mapped the same
+    way, e.g. ``read_runs_mapped(df, "run=name, params=n_params, w:*=mix_*, loss:*=val_*")``; errors name its
+    rows as a CSV's lines (row index + 2). ``mixtures`` then is not taken (merge the frames first).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"name": ["a", "b"], "mix_web": [0.3, 0.8], "mix_code": [0.7, 0.2],
+    ...                    "val_web": [3.1, 2.9]})
+    >>> t = read_runs_mapped(df, "run=name, w:*=mix_*, loss:*=val_*")
+    >>> t.domains, t.evals
+    (['web', 'code'], ['web'])
     """
-    p = Path(path)
     mapping = parse_column_map(columns)
     merge_hint = ""
     text = ([mapping["run"]] if "run" in mapping else []) + ([on] if mixtures is not None else [])
-    df, lines = _read_any(p, text_columns=text)
+    if isinstance(path, pd.DataFrame):
+        # A frame in a notebook had no way in: the map read files only, and fit / fit_pipeline want the run
+        # table's own column names.
+        if mixtures is not None:
+            raise InputError("read_runs_mapped: mixtures= joins a file's runs; with a DataFrame, merge the "
+                             "mixtures into it first (pandas.merge)")
+        df = path.reset_index(drop=True)
+        lines = np.arange(len(df)) + 2
+        p = Path("DataFrame")
+    else:
+        p = Path(path)
+        df, lines = _read_any(p, text_columns=text)
     if mixtures is not None:
         if any(t.startswith(WEIGHT_PREFIX) for t in mapping):
             raise InputError(f"--columns maps mixture columns ({', '.join(t for t in mapping if t.startswith('w:'))})"
@@ -374,7 +397,9 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
         # columns instead (found on Dai & Zheng's CSV, 6 rows without a loss, imported with --columns).
         hint = f"mixlaw runs import {p} --drop-incomplete"
         detail = e.detail
-        if columns is not None and isinstance(columns, str) and hint in detail:
+        if isinstance(path, pd.DataFrame):  # no file to import: the same call, leaving those rows out
+            detail = re.sub(re.escape(hint) + r"[^']*", "read_runs_mapped(df, columns, drop_incomplete=True)", detail)
+        elif columns is not None and isinstance(columns, str) and hint in detail:
             detail = detail.replace(hint, f"mixlaw runs import {p} --columns \"{columns}\" --drop-incomplete")
         column = e.column
         if numbered and column == "run" and detail.startswith("duplicate run"):
