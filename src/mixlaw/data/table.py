@@ -236,10 +236,12 @@ class RunTable:
     # ------------------------------------------------------------------ accessors
     @property
     def domains(self) -> list[str]:
+        """Training domains (the ``w:<domain>`` columns), in column order."""
         return [c[len(WEIGHT_PREFIX):] for c in self.frame.columns if c.startswith(WEIGHT_PREFIX)]
 
     @property
     def evals(self) -> list[str]:
+        """Evaluation sets (the ``loss:<eval>`` columns), in column order."""
         return [c[len(LOSS_PREFIX):] for c in self.frame.columns if c.startswith(LOSS_PREFIX)]
 
     @property
@@ -249,6 +251,7 @@ class RunTable:
 
     @property
     def runs(self) -> np.ndarray:
+        """The ``run`` id of each row (a run's checkpoints and sizes share it)."""
         return self.frame["run"].to_numpy()
 
     def __len__(self) -> int:
@@ -264,10 +267,12 @@ class RunTable:
 
     @property
     def steps(self) -> np.ndarray | None:
+        """Training step (checkpoint) per row, or None without a ``step`` column."""
         return self._optional("step")
 
     @property
     def tokens(self) -> np.ndarray | None:
+        """Training tokens seen per row, or None without a ``tokens`` column."""
         return self._optional("tokens")
 
     def resolve_targets(self, targets: str | Sequence[str] | None = None) -> list[str]:

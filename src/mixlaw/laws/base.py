@@ -542,11 +542,13 @@ class MixingLaw(RegressorMixin, BaseEstimator):
 
     @property
     def parameters(self) -> Params:
+        """The fitted coefficients (``params_``; ``.to_frame()`` for a table); NotFittedError before a fit."""
         check_is_fitted(self)
         return self.params_
 
     @property
     def n_params_(self) -> int:
+        """Free (fitted, not held) parameters."""
         check_is_fitted(self)
         return int(sum(p.vary for p in self.params_.values()))
 

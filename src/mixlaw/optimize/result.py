@@ -146,6 +146,7 @@ class OptimumResult:
         return -gain if self.maximize else gain
 
     def weight_array(self) -> np.ndarray:
+        """The optimal weights as an array, in the law's domain order (``weights`` is the same as a dict)."""
         return np.array(list(self.weights.values()))
 
     def to_frame(self) -> Any:
