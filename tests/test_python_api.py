@@ -81,3 +81,19 @@ def test_the_optimum_exports_as_is_and_percent_bounds_say_the_python_form() -> N
     assert mixlaw.export_mixture(opt, "json") == mixlaw.export_mixture(opt.weights, "json")
     with pytest.raises(mixlaw.InputError, match=r"give 0.05, not '5%'"):
         mixlaw.optimize_mixture(law, bounds={"github": ("5%", "30%")})
+
+
+def test_cross_validation_of_a_run_table_frame_needs_no_separate_losses() -> None:
+    # cross_val_score(law, frame) (the frame in the run table's columns, y None) scored every fold NaN: sklearn
+    # caught score(X, None)'s error and gave nan with a warning. Now the same scores as the arrays give.
+    from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+
+    t = mixlaw.load_regmix("train_1m").subset(np.arange(120))
+    frame = t.frame[["run", *[f"w:{d}" for d in t.domains], "loss:pile_cc"]]
+    cv = KFold(3, shuffle=True, random_state=0)
+    by_frame = cross_val_score(mixlaw.get_law("linear"), frame, cv=cv, error_score="raise")
+    np.testing.assert_allclose(by_frame, cross_val_score(mixlaw.get_law("linear"), t.weights, t.losses("pile_cc"),
+                                                         cv=cv), rtol=1e-12)  # the frame's shares renormalised
+    assert np.all(np.isfinite(by_frame))
+    grid = GridSearchCV(mixlaw.get_law("ye-exp", n_restarts=1), {"alpha": [0.0, 1.0]}, cv=cv, error_score="raise")
+    assert np.all(np.isfinite(grid.fit(frame).cv_results_["mean_test_score"]))
