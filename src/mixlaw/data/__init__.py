@@ -37,6 +37,7 @@ from .schema import (
     count_values,
     scaled_number,
     share_value,
+    weight_sum_error,
 )
 from .table import SCALE_RATIO, RunTable, describe_spread, note_left_out, scale_mismatch, unseen_zero_domains
 
@@ -44,6 +45,6 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            # what the other modules of mixlaw use
            "WEIGHT_PREFIX", "LOSS_PREFIX", "META_COLUMNS", "SCALE_COLUMN_WORDS", "RUN_ID_COLUMNS", "CSV_MISSING",
            "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
-           "share_value",
+           "share_value", "weight_sum_error",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
            "long_format_hint", "suggest_column_map"]

@@ -22,8 +22,8 @@ from .schema import (
     SCALE_COLUMN_WORDS,
     WEIGHT_PREFIX,
     WEIGHT_TOL,
-    beyond_tol,
     count_values,
+    weight_sum_error,
 )
 
 
@@ -150,18 +150,9 @@ class RunTable:
                 raise self._err(f"weight is {col[bad][0]:g}, expected >= 0", int(np.flatnonzero(bad)[0]), c)
         sums = w.sum(axis=1)
         off = np.abs(sums - 1.0)
-        bad = beyond_tol(off, self.weight_tol)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            if np.allclose(sums, 100.0, rtol=0.01):
-                # --weight-tol cannot reach 100; the whole table is in one other unit, so say which.
-                hint = "every row sums to 100: the weights look like percentages; divide them by 100"
-            elif bad.all():
-                hint = (f"no row sums to 1 (sums {sums.min():.4g} to {sums.max():.4g}): if the weights are token "
-                        "counts or unnormalised ratios, divide each row by its sum")
-            else:
-                hint = "fix the row, or raise --weight-tol"
-            raise self._err(f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} ({hint})", i, wcols[0])
+        refused = weight_sum_error(sums, self.weight_tol)
+        if refused is not None:
+            raise self._err(refused[1], refused[0], wcols[0])
         renorm = off > 1e-9
         if renorm.any():
             w = w / sums[:, None]

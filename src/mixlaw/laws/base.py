@@ -28,14 +28,17 @@ from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
 from ..data import (
     NONPOSITIVE_HINT,
+    ROUNDING_TOL,
     SAME_MIXTURE_ATOL,
     SAME_MIXTURE_RTOL,
     WEIGHT_TOL,
     RunTable,
     note_left_out,
     scale_mismatch,
+    weight_sum_error,
 )
 from ..errors import (
+    DataWarning,
     ExtrapolationWarning,
     FitError,
     InputError,
@@ -81,6 +84,30 @@ class FitContext:
     model_params: np.ndarray | None = None
     tokens: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _weights_on_simplex(W: np.ndarray, tol: Any, label: str) -> np.ndarray:
+    """An array of mixtures held to the run table's row-sum rule (:func:`~mixlaw.data.weight_sum_error`): rows
+    within ``tol`` of 1 renormalised, and said once when some row is off by more than rounding; a row beyond it
+    refused. ``law.fit(W, y)`` fitted rows summing to 1.3 as given while the same rows in a CSV were refused."""
+    try:
+        value = float(tol)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 <= value < 1:  # also refuses NaN, which would accept any row sum
+        raise InputError(f"weight_tol must be a number in [0, 1), got {tol!r}")
+    tol = value
+    sums = W.sum(axis=1)
+    refused = weight_sum_error(sums, tol, option="weight_tol=")
+    if refused is not None:
+        i, why = refused
+        raise InputError(f"{label}: weights row {i} (of {len(W)}): {why}")
+    off = np.abs(sums - 1.0)
+    if (off > ROUNDING_TOL).any():
+        warnings.warn(f"{label}: renormalised the weights of {int((off > ROUNDING_TOL).sum())} of {len(W)} rows "
+                      f"that summed to 1 within {tol:g} (largest deviation {off.max():.3g})", DataWarning,
+                      stacklevel=3)
+    return W / sums[:, None] if (off > 1e-9).any() else W
 
 
 class MixingLaw(RegressorMixin, BaseEstimator):
@@ -184,7 +211,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, weights: Any, losses: Any = None, *, domains: Sequence[str] | None = None,
-            targets: Sequence[str] | str | None = None, model_params: Any = None, tokens: Any = None) -> MixingLaw:
+            targets: Sequence[str] | str | None = None, model_params: Any = None, tokens: Any = None,
+            weight_tol: float = WEIGHT_TOL) -> MixingLaw:
         """Fit the law.
 
         Parameters
@@ -202,6 +230,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             need them).
         model_params, tokens : ndarray of shape (n_runs,), optional
             Model size N and training tokens D of each run, for laws that use them.
+        weight_tol : float, default=0.01
+            An array of mixtures is held to a run table's rule (``--weight-tol``): rows whose weights sum to 1
+            within this tolerance are renormalised (one :class:`~mixlaw.errors.DataWarning` when some row is off
+            by more than rounding), and a row beyond it is refused, named by its index. A RunTable (or a frame in
+            its columns) was checked with its own ``weight_tol`` when it was read.
 
         Returns
         -------
@@ -221,7 +254,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         left_out: dict[str, int] = {}
         n_table = 0
         n_ids = None  # distinct run ids of a table whose runs have several rows (checkpoints, sizes)
-        if isinstance(weights, RunTable):
+        from_table = isinstance(weights, RunTable)
+        if from_table:
             table = weights
             if losses is None:
                 # An eval missing in some runs (NaN cells): each fit uses the rows that have its targets.
@@ -255,6 +289,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                                 if named else "; pass them as the second argument")
                              + ", or name the columns 'w:<domain>' / 'loss:<eval>' (a run table)")
         W = _as_weights(weights, "weights")
+        if not from_table:
+            W = _weights_on_simplex(W, weight_tol, self._label)
         if losses is None:
             raise InputError("fit needs losses (or a RunTable)")
         Y = np.asarray(losses, dtype=np.float64)
