@@ -155,6 +155,18 @@ def read_user_text(path: Any, what: str) -> str:
     return text
 
 
+def parse_user_json(text: str, where: Any) -> Any:
+    """``json.loads`` of a user's small JSON file (:func:`read_user_text`'s text: a mixture, paths, token counts),
+    an InputError naming ``where`` when it is not JSON, nested too deeply for the parser included ('[[[...' 100000
+    deep: Python's parser recurses per level)."""
+    import json
+
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise InputError(f"{where}: not valid JSON ({e})") from None
+
+
 def quote_name(name: str) -> str:
     """A domain or eval name as the command line's lists read it (:func:`split_names`; ``export``/``predict``'s inline
     mixture): double-quoted as a CSV cell, '"' doubled inside, when it holds a ',', '=' or '"' or starts or ends

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._validation import quote_name, read_user_text
+from ._validation import parse_user_json, quote_name, read_user_text
 from .data import beyond_tol, known_names, scaled_number, share_value
 from .data.reading import saved_file_kind
 from .errors import DataWarning, InputError
@@ -585,11 +585,7 @@ def parse_mixture(spec: str) -> dict[str, float]:
             except (ValueError, pd.errors.ParserError) as e:
                 raise InputError(f"{spec}: not a readable CSV ({e})") from None
             return _mixture_from_frame(frame, spec)
-        try:
-            doc = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: '[[[...' deep
-            raise InputError(f"{spec}: not valid JSON ({e})") from None
-        return _mixture_from_doc(doc, spec)
+        return _mixture_from_doc(parse_user_json(text, spec), spec)
     return _inline_mixture(spec)
 
 
@@ -723,10 +719,7 @@ def read_paths(spec: str) -> dict[str, Any]:
                 raise InputError(f"{spec}:{i + 2}: empty {'domain' if not str(d).strip() else 'path'} cell")
             out.setdefault(str(d), []).append(str(p))  # repeated domains: several paths (olmo)
         return {d: v[0] if len(v) == 1 else v for d, v in out.items()}
-    try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: '[[[...' deep
-        raise InputError(f"{spec}: not valid JSON ({e})") from None
+    doc = parse_user_json(text, spec)
     if not isinstance(doc, Mapping):
         raise InputError(f"{spec}: expected a JSON object {{domain: path}}")
     for d, p in doc.items():

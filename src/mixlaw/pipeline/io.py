@@ -312,7 +312,7 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineResult:
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     try:
-        doc = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)  # a BOM is not content
+        doc = _read_json(p)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as err:
         raise InputError(f"{p}: not a JSON file ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
                          ) from None
@@ -394,7 +394,7 @@ def _file_intervals(path: str | os.PathLike[str], result: PipelineResult) -> Pre
     readable file); a damaged block is one InputError naming the file and the field."""
     p = Path(path)
     try:
-        doc = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)  # a BOM is not content
+        doc = _read_json(p)
         iv, st = doc["result"].get("intervals"), doc["state"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
@@ -474,6 +474,13 @@ def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> Prediction
         # Each refit fitted the same route at the same target as the pipeline: its predict_kwargs are the pipeline's.
         out.boot_laws.append((law, dict(result.predict_kwargs)))
     return out
+
+
+def _read_json(p: Path) -> Any:
+    """The parsed JSON of a pipeline file, for :func:`load_pipeline` and :func:`_file_intervals` alike: a BOM is
+    not content, and NaN / Infinity (which save_pipeline never writes) are not JSON (ValueError). Errors are the
+    caller's to word: load refuses the file, the intervals reader goes on without them."""
+    return json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
 
 
 def _no_constant(name: str) -> Any:
