@@ -603,15 +603,6 @@ def parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | No
     return out
 
 
-def interval_line(result: Any, opt: Any, interval: tuple[np.ndarray, np.ndarray]) -> str:
-    """The optimum's predicted losses at a pipeline's target with their interval, one line (``mixlaw pipeline
-    --optimize`` and ``mixlaw optimize --pipeline``)."""
-    pred = result.predict(opt.weight_array())[0]
-    return (f"optimum's predicted losses at the target, {result.intervals.level:.0%} prediction interval: "
-            + "; ".join(f"{t} {pred[k]:.4f} [{interval[0][0, k]:.4f}, {interval[1][0, k]:.4f}]"
-                        for k, t in enumerate(result.targets)))
-
-
 def interval_doc(result: Any, interval: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any] | None:
     """``optimum_interval`` of the ``--json`` document: the level and each eval's [lower, upper], or None."""
     if interval is None:

@@ -87,6 +87,16 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
     return opt
 
 
+def optimum_interval_line(result: PipelineResult, opt: OptimumResult, interval: tuple[np.ndarray, np.ndarray]) -> str:
+    """The optimum's predicted losses at the target with their prediction interval, one line: what ``mixlaw pipeline
+    --optimize`` and ``mixlaw optimize --pipeline`` print and the report page shows under the optimum (the page had
+    its own copy without the level, its brackets unexplained). ``interval`` is ``result.interval`` of the optimum."""
+    pred = result.predict(opt.weight_array())[0]
+    return (f"optimum's predicted losses at the target, {result.intervals.level:.0%} prediction interval: "
+            + "; ".join(f"{t} {pred[k]:.4f} [{interval[0][0, k]:.4f}, {interval[1][0, k]:.4f}]"
+                        for k, t in enumerate(result.targets)))
+
+
 def improvement_interval(result: PipelineResult, opt: OptimumResult, objective: Objective) -> dict[str, Any] | None:
     r"""The optimum's improvement over the natural mixture, :math:`\Delta = f(w_{nat}) - f(w_{opt})` of the objective
     f, with an interval from the pipeline's jackknife over mixtures (:mod:`.intervals`): each refit without one
