@@ -459,8 +459,9 @@ def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> 
             sizes = table.model_params
             key = pd.DataFrame({"run": table.runs, "at": order,
                                 "size": np.zeros(len(table)) if sizes is None else sizes})
-            last = key.groupby(["run", "size"])["at"].max()
-            table = table.subset(key.index.isin(key.groupby(["run", "size"])["at"].idxmax()))
+            curves = key.groupby(["run", "size"])["at"]  # grouped once: each curve's last checkpoint and its row
+            last = curves.max()
+            table = table.subset(key.index.isin(curves.idxmax()))
             # A run that stopped early (an unfinished sweep exported with --all, a crashed job) has its "final"
             # loss at an earlier checkpoint than the others of its size: the scale warning that followed told
             # the user to add --final-step, which they had.
