@@ -89,5 +89,6 @@ def test_a_held_out_size_without_a_target_names_the_target_that_checks_it(given)
     # Dai & Zheng's sweep with --fit-up-to 1.235B and no --target-params: "the table has 5 model sizes (...): give
     # the target model size" named neither the 2.718B runs held out nor the tokens they reach.
     with pytest.raises(InputError, match=r"; the largest size left out is 8e\+07, its runs to step 3000: "
-                                         r"--target-params 8e\+07 --target-steps 3000 checks the extrapolation"):
+                                         r"target_params=8e\+07, target_steps=3000 \(--target-params 8e\+07 "
+                                         r"--target-steps 3000\) checks the extrapolation"):
         fit_pipeline(world(n_mix=6).frame.pipe(RunTable), fit_up_to=4e7, **given)

@@ -200,7 +200,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                        extrapolate=extrapolate, trust_radius=trust_radius, search=search,
                                        n_samples=samples, top_k=top_k, step_law=sl,
                                        candidates=parse_laws(candidates, "--candidates"),
-                                       cv_folds=cv_folds, target_steps=target_steps, maximize=maximize,
+                                       n_folds=cv_folds, target_steps=target_steps, maximize=maximize,
                                        random_state=seed, n_jobs=workers,
                                        on_progress=lambda k: advance(None, k))
             if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')

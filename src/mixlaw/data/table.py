@@ -64,7 +64,7 @@ class RunTable:
         self.path = None if path is None else str(path)
         self.weight_tol = float(weight_tol)
         if not 0 <= self.weight_tol < 1:  # also refuses NaN, which would accept any row sum
-            raise InputError(f"--weight-tol must be a number in [0, 1), got {weight_tol!r}")
+            raise InputError(f"weight_tol (--weight-tol) must be a number in [0, 1), got {weight_tol!r}")
         frame = frame.reset_index(drop=True).copy()
         self._lines = np.asarray(lines if lines is not None else np.arange(len(frame)) + 2, dtype=np.int64)
         # Evals computed from others (an eval group, --fit-total's objective) -> the evals weighed in them: a row

@@ -45,9 +45,8 @@ def _broadcast(v: Any, n: int, rng: tuple[float, float] | None, name: str) -> np
         if rng is None:
             return None
         if rng[0] != rng[1]:
-            col = "params" if name == "model_params" else name
             raise InputError(f"{name} is required: the law was fitted over a range of {name} ({rng[0]:.4g} to "
-                             f"{rng[1]:.4g}); pass {name}=, or give the table of mixtures a '{col}' column")
+                             f"{rng[1]:.4g}); pass {name}=, or give the table of mixtures a '{name}' column")
         return np.full(n, rng[0])
     return _opt_1d(v, n, name)
 

@@ -25,7 +25,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import metrics
-from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
+from .._validation import Interval, Options, check_is_fitted, check_random_state, renamed, validate_params
 from ..data import (
     NONPOSITIVE_HINT,
     ROUNDING_TOL,
@@ -211,8 +211,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, weights: Any, losses: Any = None, *, domains: Sequence[str] | None = None,
-            targets: Sequence[str] | str | None = None, model_params: Any = None, tokens: Any = None,
-            weight_tol: float = WEIGHT_TOL) -> MixingLaw:
+            targets: Sequence[str] | str | None = None, params: Any = None, tokens: Any = None,
+            weight_tol: float = WEIGHT_TOL, model_params: Any = None) -> MixingLaw:
         """Fit the law.
 
         Parameters
@@ -228,18 +228,22 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         domains, targets : list of str, optional
             Names of the weight columns and loss columns (laws that match eval sets to training domains
             need them).
-        model_params, tokens : ndarray of shape (n_runs,), optional
-            Model size N and training tokens D of each run, for laws that use them.
+        params, tokens : ndarray of shape (n_runs,), optional
+            Model size N and training tokens D of each run, for laws that use them (the run table's ``params``
+            and ``tokens`` columns).
         weight_tol : float, default=0.01
             An array of mixtures is held to a run table's rule (``--weight-tol``): rows whose weights sum to 1
             within this tolerance are renormalised (one :class:`~mixlaw.errors.DataWarning` when some row is off
             by more than rounding), and a row beyond it is refused, named by its index. A RunTable (or a frame in
             its columns) was checked with its own ``weight_tol`` when it was read.
+        model_params : ndarray of shape (n_runs,), optional
+            The older name of ``params`` (a silent alias; giving both is an InputError).
 
         Returns
         -------
         self
         """
+        model_params = renamed("params", params, "model_params", model_params)
         # A fit that raises leaves the law unfitted: a refit refused for bad losses kept the old parameters with
         # the new call's 1-D flag, and predict returned the first of two eval sets' columns without a word.
         self._forget_fit()
@@ -317,7 +321,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             tg = [targets] if isinstance(targets, str) else [str(t) for t in targets]
         if len(tg) != Y.shape[1]:
             raise InputError(f"{len(tg)} target names for {Y.shape[1]} loss columns")
-        ctx = FitContext(doms, tg, _opt_1d(model_params, W.shape[0], "model_params"),
+        ctx = FitContext(doms, tg, _opt_1d(model_params, W.shape[0], "params"),
                          _opt_1d(tokens, W.shape[0], "tokens"))
         if self.uses_model_params is True and ctx.model_params is None:
             raise InputError(f"law {self.key!r} needs the model size of each run (a 'params' column)")
@@ -392,7 +396,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             self.train_metrics_["AIC"], self.train_metrics_["BIC"] = aic_bic(resid.ravel(), n_vary)
         return self
 
-    def predict(self, weights: Any, *, model_params: Any = None, tokens: Any = None) -> np.ndarray:
+    def predict(self, weights: Any, *, params: Any = None, tokens: Any = None, model_params: Any = None) -> np.ndarray:
         """Predicted losses.
 
         Parameters
@@ -402,13 +406,17 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             by domain (``w:<domain>`` or ``<domain>``), is read by name (InputError for a name that is not a
             domain); so is one mixture given as a mapping ``{domain: share}`` (e.g. ``optimize_mixture(law).weights``;
             domains it leaves out have share 0).
-        model_params, tokens : float or ndarray of shape (n,), optional
-            For laws that take N / D; default: the (single) value seen in fitting.
+        params, tokens : float or ndarray of shape (n,), optional
+            Model size N and training tokens D, for laws that take them; default: the (single) value seen in
+            fitting.
+        model_params : float or ndarray of shape (n,), optional
+            The older name of ``params`` (a silent alias; giving both is an InputError).
 
         Returns
         -------
         ndarray of shape (n,) if fitted on 1-D losses, else (n, n_targets)
         """
+        model_params = renamed("params", params, "model_params", model_params)
         check_is_fitted(self)
         weights, _, frame_scale = _frame_as_table(weights, for_fit=False, domains=self.domains_,
                                                   fitted_columns=getattr(self, "_frame_columns", None))
@@ -430,7 +438,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             raise InputError(f"weights have {W.shape[1]} columns; the law was fitted on {len(self.domains_)} "
                              f"domains {self.domains_}")
         n = W.shape[0]
-        mp = _broadcast(model_params, n, self._n_range, "model_params") if self.uses_model_params else None
+        mp = _broadcast(model_params, n, self._n_range, "params") if self.uses_model_params else None
         tk = _broadcast(tokens, n, self._d_range, "tokens") if self.uses_tokens else None
         lo, hi = self._w_range
         # A share off the range by rounding only (what merge_near_mixtures reads as one mixture) is inside it: a
@@ -455,7 +463,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                           + (f"; also {also}" if also else "")
                           + ("; every row sums to 100: the weights look like percentages; divide them by 100"
                              if pct else ""), WeightRangeWarning, stacklevel=2)
-        for name, v, rng in (("model_params", mp, self._n_range), ("tokens", tk, self._d_range)):
+        for name, v, rng in (("params", mp, self._n_range), ("tokens", tk, self._d_range)):
             if v is not None and rng is not None and (v.min() < rng[0] * (1 - 1e-9) or v.max() > rng[1] * (1 + 1e-9)):
                 warnings.warn(f"{self._label}: {name} outside the fitted range [{rng[0]:.4g}, {rng[1]:.4g}]",
                               ExtrapolationWarning, stacklevel=2)
@@ -512,7 +520,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         sample_weight : ndarray of shape (n,), optional
             Weight of each mixture (all of its eval sets).
         **kw
-            ``model_params`` / ``tokens``, passed to :meth:`predict`.
+            ``params`` / ``tokens`` (or the older ``model_params``), passed to :meth:`predict`.
 
         Returns
         -------

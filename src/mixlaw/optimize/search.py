@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from .._validation import check_is_fitted, check_random_state
+from .._validation import check_is_fitted, check_random_state, renamed
 from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError
 from ..evals import warn_minimised_metrics
@@ -71,7 +71,7 @@ def check_scale_given(law: MixingLaw, model_params: Any, tokens: Any, n_range: A
                              "(e.g. the final checkpoints of the largest size: --at-params largest --final-step), "
                              "optimise at a target scale with "
                              "`mixlaw pipeline --optimize` (or a saved one's: `mixlaw optimize --pipeline p.json`), "
-                             "or (Python) pass model_params= / tokens=")
+                             "or (Python) pass params= / tokens=")
 
 
 @blas_on_one_thread
@@ -80,12 +80,13 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                      tokens_available: Mapping[str, float] | None = None, target_tokens: float | None = None,
                      max_epochs: float | None = None, n_starts: int | None = None,
                      natural: Mapping[str, float] | Sequence[float] | None = None,
-                     model_params: float | None = None, tokens: float | None = None,
+                     params: float | None = None, tokens: float | None = None,
                      within_fitted_range: bool = False, search: str = "auto",
                      n_samples: int = DEFAULT_SAMPLES, top_k: int = DEFAULT_TOP_K,
                      strength: tuple[float, float] = DEFAULT_STRENGTH, runs: np.ndarray | None = None,
                      trust_radius: float | None = None, maximize: bool = False,
-                     random_state: int | np.random.Generator | None = 0) -> OptimumResult:
+                     random_state: int | np.random.Generator | None = 0,
+                     model_params: float | None = None) -> OptimumResult:
     """Find the mixture that minimises (or, with ``maximize``, maximises) a fitted law's predicted objective under
     constraints.
 
@@ -115,8 +116,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     natural : mapping or sequence of float, optional
         The default mixture to report beside the optimum. Default: token shares of ``tokens_available`` if
         given, else uniform (the CLI passes the mean mixture of the fitting runs).
-    model_params, tokens : float, optional
-        Model size and training tokens to predict at, for laws that take them.
+    params, tokens : float, optional
+        Model size N and training tokens D to predict at, for laws that take them (``--params`` / the run
+        table's ``params`` column elsewhere).
     within_fitted_range : bool, default=False
         Also bound each weight by the smallest and largest share it had in the fitting runs (reported as
         ``"fitted range"`` when active), so the optimum never rests on extrapolation.
@@ -151,6 +153,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         (``1 - acc``), a loss.
     random_state : int or Generator, default=0
         Seeds the Dirichlet starts and samples.
+    model_params : float, optional
+        The older name of ``params`` (a silent alias; giving both is an InputError).
 
     Returns
     -------
@@ -206,6 +210,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     >>> round(sum(opt.weights.values()), 12), opt.weights["web"] >= 0.2
     (1.0, True)
     """
+    model_params = renamed("params", params, "model_params", model_params)
     check_is_fitted(law)
     check_not_constant(law)  # a constant model (also one loaded from a file) would return the first start
     _check_scale_given(law, model_params, tokens)

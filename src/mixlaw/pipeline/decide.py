@@ -56,13 +56,13 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
                          "optimize_runs(maximize=True) ('mixlaw optimize --maximize')")
     if natural is None and constraints.get("tokens_available") is None:
         natural = result.mixtures.mean(axis=0)
-    kw = {"model_params": result.target_params} if "model_params" in result.predict_kwargs else {}
+    kw = {"params": result.target_params} if "model_params" in result.predict_kwargs else {}
     if constraints.get("runs") is not None:
         table = constraints["runs"]
         if not isinstance(table, np.ndarray):  # a RunTable (its rows: as runs=table.weights) or frame, read by name
             constraints["runs"] = weights_in_order(table, result.domains)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range", ExtrapolationWarning)
+        warnings.filterwarnings("ignore", r".*: (params|tokens) outside the fitted range", ExtrapolationWarning)
         # fit_pipeline said it for the pipeline, which has no maximize: its laws model falling losses only.
         warnings.simplefilter("ignore", HigherIsBetterWarning)
         opt = optimize_mixture(result.mixing_law, objective=objective, natural=natural, random_state=random_state,

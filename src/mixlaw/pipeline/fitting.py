@@ -104,7 +104,8 @@ def steps_only_size(table: RunTable, target_params: float | None, steps_only: bo
         if sizes.size == 1:
             return float(sizes[0])
         raise InputError(f"the table has {sizes.size} model sizes ({_size_list(sizes)}): give the target model "
-                         "size (--target-params; one of them extrapolates in steps alone)")
+                         "size (target_params=, --target-params on the command line; one of them extrapolates in "
+                         "steps alone)")
     return _one_of(sizes, target_params, steps_only, MIN_SIZES,
                    lambda v: f"steps_only: the target size {v:g} is not a fitted size ({_size_list(sizes)}); the "
                    "steps-only pipeline extrapolates at one of them")

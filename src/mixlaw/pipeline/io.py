@@ -114,10 +114,11 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         law = saved_file_kind(doc) == "law"
         raise InputError(f'not a saved mixlaw pipeline (expected "format": "{FORMAT}")' +
-                         ("; it is a saved law (mixlaw fit --out), which mixlaw predict --law reads" if law else ""))
+                         ("; it is a saved law (mixlaw fit --out), which mixlaw predict --law reads (load_law in "
+                          "Python)" if law else ""))
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise InputError(f"schema_version {doc.get('schema_version')!r} is not supported (this mixlaw reads "
-                         f"{SCHEMA_VERSION}); refit and save with 'mixlaw pipeline --save'")
+                         f"{SCHEMA_VERSION}); refit and save with 'mixlaw pipeline --save' (save_pipeline in Python)")
     r, st = sc.field_of(doc, "result", "file"), sc.field_of(doc, "state", "file")
     route = sc.string(r, "route", "result", ROUTES)
     domains, targets = sc.strings(r, "domains", "result"), sc.strings(r, "targets", "result")
