@@ -193,3 +193,22 @@ def test_active_design_takes_n_boot_and_the_old_n_bootstrap() -> None:
     assert a.attrs["n_bootstrap"] == 4  # the frame's key, as `mixlaw design --json` writes it
     with pytest.raises(InputError, match="n_boot= and n_bootstrap="):
         active_design(t, 2, n_boot=4, n_bootstrap=4, **kw)
+
+
+def test_cross_validation_takes_params_and_the_old_model_params() -> None:
+    from mixlaw.laws.selection import cross_val_predict, cross_validate, fold_ids
+
+    W, N, y = _sized_runs()
+    kw = {"domains": ["web", "code", "wiki"], "targets": ["x"]}
+    folds = fold_ids(len(y), 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        new, _ = cross_val_predict("dz-eq1", W, y[:, None], folds, params=N, **kw)
+        old, _ = cross_val_predict("dz-eq1", W, y[:, None], folds, model_params=N, **kw)
+        blind, _ = cross_val_predict("dz-eq1", W, y[:, None], folds, **kw)
+    np.testing.assert_array_equal(new, old)
+    assert not np.allclose(new, blind)  # the sizes reached the fits
+    with pytest.raises(InputError, match="params= and model_params="):
+        cross_validate(W, y[:, None], candidates=["linear"], params=N, model_params=N, **kw)
+    with pytest.raises(InputError, match="params= and model_params="):
+        cross_val_predict("linear", W, y[:, None], folds, params=N, model_params=N, **kw)
