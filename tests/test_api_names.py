@@ -212,3 +212,14 @@ def test_cross_validation_takes_params_and_the_old_model_params() -> None:
         cross_validate(W, y[:, None], candidates=["linear"], params=N, model_params=N, **kw)
     with pytest.raises(InputError, match="params= and model_params="):
         cross_val_predict("linear", W, y[:, None], folds, params=N, model_params=N, **kw)
+
+
+def test_the_old_spellings_are_silent() -> None:
+    # The rule the README states: an alias, not a deprecation (no DeprecationWarning / FutureWarning).
+    W, N, y = _sized_runs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        warnings.simplefilter("error", FutureWarning)
+        law = get_law("linear").fit(W, y, model_params=N, domains=["web", "code", "wiki"])
+        law.predict(W[:2], model_params=1e8)
+        assert bootstrap_law("linear", _sized_table(), n=3, n_jobs=1).n_boot == 3
