@@ -99,8 +99,8 @@ def test_predict_inline_percentages_unicode_names_and_the_range_warning(tmp_path
     assert code == 2 and "(the weights look like percentages: divide them by 100, or mark them: 代码=50%," in err
     # A negative weight inline was "row 2: column 'w:<b>&amp;'", a row of no file.
     code, _, err = run_cli(capsys, "predict", "--law", str(law), "--mixtures", "代码=1.2,<b>&amp;=-0.2")
-    assert code == 2 and "--mixtures 代码=1.2,<b>&amp;=-0.2: weight of domain '<b>&amp;' is -0.2, expected a finite " \
-        "number >= 0" in err, err
+    assert code == 2 and "mixtures 代码=1.2,<b>&amp;=-0.2 (--mixtures): weight of domain '<b>&amp;' is -0.2, " \
+        "expected a finite number >= 0" in err, err
     # Out of range: the warning named the first domain in order ('wéb, news', at 0 just below its range), not the
     # one the user moved to 1.
     code, _, err = run_cli(capsys, "predict", "--law", str(law), "--mixtures", "代码=1")

@@ -9,7 +9,6 @@ A law module decorates its class with :func:`register` (``@register("ye-exp")``)
 from __future__ import annotations
 
 import difflib
-import functools
 import importlib
 import inspect
 from typing import Any
@@ -33,9 +32,9 @@ def register(key: str, *, extra: str | None = None) -> Any:
     return deco
 
 
-@functools.cache
 def _importable(package: str) -> bool:
-    # Importing, not find_spec: an installed package whose native library fails to load must count as missing.
+    # Importing, not find_spec: an installed package whose native library fails to load must count as missing. Not
+    # cached: after the first import it is a sys.modules lookup, and a cache would outlive a test's monkeypatch.
     try:
         importlib.import_module(package)
     except ImportError:
