@@ -20,6 +20,20 @@ META_COLUMNS = ("run", "params", "step", "tokens")
 #: Words in the names other exports give the scale columns (W&B's '_step', 'model_size', 'non_embedding_params'):
 #: a column with one, beside a missing or duplicated ``params``/``step``/``tokens``, is likely it under another name.
 SCALE_COLUMN_WORDS = {"params": ("param", "size"), "step": ("step", "iter"), "tokens": ("token",)}
+#: Other exports' names for the scale columns, folded (lower case, ' ' and '-' as '_'): Dai & Zheng's 'model_size' and
+#: 'n_tokens', W&B's '_step', trainers' 'global_step', 'Params'. A run table reads the scale from 'params', 'step' and
+#: 'tokens' alone, so such a column whose values differ stops the table (:class:`~mixlaw.data.RunTable`): ignored,
+#: the rows of every model size (or checkpoint) were fitted as one loss surface without a word, where the same table
+#: with 'params' warned that it spans several sizes.
+SCALE_ALIASES = {
+    "params": ("params", "param", "model_size", "n_params", "nparams", "num_params", "model_params", "parameters",
+               "n_parameters", "num_parameters", "model_parameters", "param_count", "non_embedding_params",
+               "n_params_non_embedding", "model_n_params", "size_params"),
+    "step": ("step", "steps", "_step", "global_step", "train_step", "trainer/global_step", "iteration", "iter",
+             "checkpoint_step", "ckpt_step"),
+    "tokens": ("tokens", "n_tokens", "num_tokens", "tokens_seen", "train_tokens", "total_tokens", "tokens_trained",
+               "consumed_tokens", "seen_tokens", "training_tokens"),
+}
 #: Columns that hold run ids: ``run`` and the names :func:`~mixlaw.data.reading._normalise_columns` reads as it
 #: (W&B's ``Name``, RegMix's ``index``). They are read as text.
 RUN_ID_COLUMNS = ("run", "Name", "name", "run_id", "index")

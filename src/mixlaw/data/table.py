@@ -19,6 +19,7 @@ from .schema import (
     LOSS_PREFIX,
     NONPOSITIVE_HINT,
     ROUNDING_TOL,
+    SCALE_ALIASES,
     SCALE_COLUMN_WORDS,
     WEIGHT_PREFIX,
     WEIGHT_TOL,
@@ -130,6 +131,7 @@ class RunTable:
                             int(np.flatnonzero(bad.to_numpy())[0]), "run")
         df["run"] = raw.map(lambda v: v if isinstance(v, str) else str(v))
 
+        self._check_scale_aliases(df, cols)
         counts = [c for c in ("params", "step", "tokens") if c in cols]
         for c in wcols + lcols + counts:
             values = count_values(df[c]) if c in counts else pd.to_numeric(df[c], errors="coerce")
@@ -232,6 +234,35 @@ class RunTable:
             raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as line {int(self._lines[first])}{why})",
                             i, "run")
         return df
+
+    def _check_scale_aliases(self, df: pd.DataFrame, cols: list[str]) -> None:
+        """Stop at a column named as another export names the model size, step or tokens (``model_size``,
+        ``n_params``, ``_step``, ``n_tokens``: :data:`SCALE_ALIASES`) whose values differ, when the table lacks the
+        column of that name: ignored, a sweep's rows of 4 model sizes were fitted as one loss surface without a word
+        (the same table with ``params`` warned). A column of one value changes nothing and is let be; a step (token)
+        look-alike beside a ``tokens`` (``step``) column is the same checkpoint axis, already read."""
+        what = {"params": ("the model size", "every model size"), "step": ("the checkpoint step", "every checkpoint"),
+                "tokens": ("the tokens seen", "every run length")}
+        for canon, aliases in SCALE_ALIASES.items():
+            if canon in cols or (canon != "params" and {"step", "tokens"} & set(cols)):
+                continue
+            for c in cols:
+                name = c.strip().lower().replace("-", "_").replace(" ", "_")
+                # 'embedding_free_params', 'model/n_params': any other name with 'param' is a size too
+                if name not in aliases and not (canon == "params" and "param" in name and "hyper" not in name):
+                    continue
+                cells = df[c].dropna()
+                cells = cells[cells.map(lambda v: bool(str(v).strip()))]
+                if cells.map(lambda v: str(v).strip()).nunique() < 2:
+                    continue
+                # numbers as numbers ('1e+07', not '10000000.0'), smallest first; text cells as written
+                x = count_values(cells)
+                values = [f"{v:g}" for v in np.unique(x[x.notna()])] + sorted({str(v).strip() for v in cells[x.isna()]})
+                shown = ", ".join(values[:3]) + (f", ... ({len(values)} in all)" if len(values) > 3 else "")
+                raise self._err(f"values {shown} in a column named like {what[canon][0]}, "
+                                f"which is read from a column named {canon!r} alone: rename it {canon!r} (or drop it "
+                                f"if it is not {what[canon][0]}); left as it is, the rows of {what[canon][1]} would be "
+                                "fitted as one", column=c)
 
     # ------------------------------------------------------------------ accessors
     @property
