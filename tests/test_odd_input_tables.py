@@ -4,6 +4,8 @@ multi-scale table and running the CLI on each)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,3 +52,32 @@ def test_a_look_alike_of_one_value_or_beside_its_column_is_let_be(tmp_path, caps
         code, out, err = run_cli(capsys, "fit", "--runs", str(tmp_path / name), "--law", "linear")
         assert code == 0, err
         assert f"({len(frame)} runs, 3 domains)" in out
+
+
+# ------------------------------------------------------------------ headers as spreadsheets write them
+def test_headers_in_other_case_or_padded_with_spaces_read_as_the_run_table_s(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # ' Run ', 'W:web' and 'Loss:val' stopped at "missing 'run', at least two 'w:<domain>' weight columns" with a W&B
+    # map for a hint; 'loss:val ' (a trailing space) made the eval 'val ', which --target val did not find.
+    frame = _table().assign(run=[f"{i:03d}" for i in range(24)])
+    plain, odd = tmp_path / "plain.csv", tmp_path / "odd.csv"
+    frame.to_csv(plain, index=False)
+    frame.set_axis([" Run ", "W:web", "w: code", "w:books ", "Loss:val "], axis=1).to_csv(odd, index=False)
+    outs = []
+    for path in (plain, odd):
+        code, out, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear", "--target", "val", "--json")
+        assert code == 0, err
+        report = json.loads(out)["report"]
+        outs.append((report["n_runs"], report["params"]))
+    assert outs[0] == outs[1] and outs[0][0] == 24
+    from mixlaw.data import read_runs
+    table = read_runs(odd)
+    assert (table.domains, table.evals, list(table.runs[:2])) == (["web", "code", "books"], ["val"], ["000", "001"])
+
+
+def test_two_headers_that_differ_in_case_or_spaces_alone_are_an_error(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "runs.csv"
+    _table().assign(**{"w:code ": lambda d: d["w:code"]}).to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
+    assert code == 2
+    assert err.strip() == (f"error: {path}: column 'w:code ': columns 'w:code' and 'w:code ' are one name, 'w:code' "
+                           "(they differ in case or spaces alone): drop or rename one")

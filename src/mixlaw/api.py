@@ -257,7 +257,7 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
         df, path = pd.DataFrame({"run": [str(mixtures)], **{WEIGHT_PREFIX + d: [mix.get(d, 0.0)] for d in names}}), None
     else:
         df, lines = _read_any(Path(mixtures))
-        df = _normalise_columns(df)
+        df = _normalise_columns(df, mixtures)
         path = str(mixtures)
     if "run" not in df.columns:
         df.insert(0, "run", [str(i + 1) for i in range(len(df))])
