@@ -81,3 +81,65 @@ def test_two_headers_that_differ_in_case_or_spaces_alone_are_an_error(tmp_path, 
     assert code == 2
     assert err.strip() == (f"error: {path}: column 'w:code ': columns 'w:code' and 'w:code ' are one name, 'w:code' "
                            "(they differ in case or spaces alone): drop or rename one")
+
+
+# ------------------------------------------------------------------ file formats and cells as spreadsheets save them
+def _fit_params(capsys, path) -> dict:  # type: ignore[no-untyped-def]
+    code, out, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear", "--json")
+    assert code == 0, err
+    return json.loads(out)["report"]["params"]
+
+
+def test_tab_separated_text_under_csv_or_txt_reads_as_the_csv(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Read with ',' it was one column 'run\tw:web\t...', listed as the table's columns ("missing 'run', ..."); a
+    # .txt was "unknown table format".
+    frame = _table()
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    want = _fit_params(capsys, tmp_path / "runs.csv")
+    for name in ("tabs.csv", "tabs.txt"):
+        frame.to_csv(tmp_path / name, sep="\t", index=False)
+        assert _fit_params(capsys, tmp_path / name) == want
+
+
+def test_an_excel_workbook_is_told_how_to_become_a_csv(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "runs.xlsx"  # openpyxl is not a dependency: the book is refused, with the way out
+    path.write_bytes(b"PK\x03\x04")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(path))
+    assert code == 2
+    assert err.strip() == (f"error: {path}: unknown table format '.xlsx'; use .csv, .tsv, .parquet, .json or .jsonl "
+                           "(an Excel workbook: save its sheet as 'CSV UTF-8' and give that file, or convert it with "
+                           "pandas: pd.read_excel(BOOK).to_csv('runs.csv', index=False))")
+
+
+def test_weights_written_as_percentages_read_as_shares(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # A spreadsheet's percent format ('33.3%') stopped at "value '33.3%' is not a number", where --mixture and --fixed
+    # take 30% as 0.3. A bare number beside them stays a share, so a row of '30%' and 70 fails its sum.
+    frame = _table()
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    W = ["w:web", "w:code", "w:books"]
+    frame.assign(**{c: frame[c].map(lambda v: f"{100 * v!r}%") for c in W}).to_csv(tmp_path / "pct.csv", index=False)
+    got, want = _fit_params(capsys, tmp_path / "pct.csv"), _fit_params(capsys, tmp_path / "runs.csv")
+    assert got.keys() == want.keys()
+    for k in want:
+        assert got[k]["value"] == pytest.approx(want[k]["value"], rel=1e-9)
+    mixed = frame.assign(**{"w:web": "30%", "w:code": 70, "w:books": "0%"})
+    mixed.to_csv(tmp_path / "mixed.csv", index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "mixed.csv"), "--law", "linear")
+    assert code == 2 and f"{tmp_path / 'mixed.csv'}:2: column 'w:web': weights sum to 70.3, expected 1" in err
+
+
+@pytest.mark.parametrize(("cell", "hint"), [
+    ("3,12", "value '3,12' is not a number (a decimal comma? write 3.12, or save the table with ';' between cells, "
+             "which mixlaw reads with decimal commas)"),
+    ("-", "value '-' is not a number (a missing loss? leave the cell empty: the fits then use the rows that have "
+          "this eval)"),
+    ("#DIV/0!", "value '#DIV/0!' is not a number (a missing loss? leave the cell empty"),
+])
+def test_a_cell_that_is_not_a_number_says_the_likely_fix(tmp_path, capsys, cell, hint) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "runs.csv"
+    frame = _table()
+    frame["loss:val"] = frame["loss:val"].astype(object)
+    frame.loc[3, "loss:val"] = cell
+    frame.to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
+    assert code == 2 and err.startswith(f"error: {path}:5: column 'loss:val': {hint}")

@@ -70,13 +70,17 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
         # 'run'; columns: " (an empty list), left the reader to guess that the export had written nothing.
         raise DataError("the file is empty (0 bytes): was the export or the log written?", path=str(path))
     try:
-        if suffix in (".csv", ".csv.gz", ".tsv"):
+        if suffix in (".csv", ".csv.gz", ".tsv", ".txt"):
             # The ';' check reads the header alone: rows of decimal commas differ in their ',' count (0,25 against
             # a whole 1), and a ',' parse of the whole file stopped at "Expected 3 fields in line 3, saw 4".
             sep = "\t" if suffix == ".tsv" else ","
             head = pd.read_csv(path, nrows=0).columns if suffix != ".tsv" else ()
             if len(head) == 1 and ";" in str(head[0]):
                 sep = ";"
+            elif len(head) == 1 and "\t" in str(head[0]):
+                # Tab-separated under .csv or .txt (a spreadsheet's "Text (Tab delimited)", a terminal's copy): read
+                # with ',' it was one column 'run\tw:a\t...' and the error listed that as the table's columns.
+                sep = "\t"
             # header=None reads the names as they are written (the header pandas parses has its repeats renamed)
             names = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0]
             _check_unique_columns([str(c) for c in names], path)
@@ -106,8 +110,11 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             df = pd.read_json(path, dtype={c: str for c in text})
             lines = np.arange(len(df)) + 1
         else:
-            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .parquet or .jsonl"
-                             f"{_other_mixlaw_file(path)}")
+            excel = (" (an Excel workbook: save its sheet as 'CSV UTF-8' and give that file, or convert it with "
+                     "pandas: pd.read_excel(BOOK).to_csv('runs.csv', index=False))"
+                     if suffix in (".xlsx", ".xls", ".xlsm", ".ods") else "")
+            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .tsv, .parquet, .json or .jsonl"
+                             f"{excel}{_other_mixlaw_file(path)}")
     except InputError:
         raise
     except UnicodeDecodeError as err:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -135,10 +136,12 @@ class RunTable:
         counts = [c for c in ("params", "step", "tokens") if c in cols]
         for c in wcols + lcols + counts:
             values = count_values(df[c]) if c in counts else pd.to_numeric(df[c], errors="coerce")
+            if c in wcols:
+                values = _percent_cells(df[c], values)
             bad = values.isna() & ~df[c].isna()
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise self._err(f"value {df[c].iloc[i]!r} is not a number", i, c)
+                raise self._err(f"value {df[c].iloc[i]!r} is not a number{_not_a_number_hint(df[c].iloc[i], c)}", i, c)
             df[c] = values.astype(np.float64)
 
         w = df[wcols].to_numpy(dtype=np.float64)
@@ -491,6 +494,29 @@ class RunTable:
     def __repr__(self) -> str:
         return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
                 + (f", path={self.path!r}" if self.path else "") + ")")
+
+
+def _percent_cells(column: pd.Series, values: pd.Series) -> pd.Series:
+    """A weight column's ``values`` with its text cells written as percentages ('30%', as a spreadsheet formats a
+    share, and as --mixture and --fixed take one) read as shares (0.3); they stopped at "value '30%' is not a
+    number". A row mixing '30%' with a bare 70 then fails the row-sum check, which names it."""
+    text = values.isna() & column.map(lambda v: isinstance(v, str) and v.strip().endswith("%"))
+    if text.any():
+        values = values.copy()
+        values[text] = pd.to_numeric(column[text].str.strip().str[:-1].str.strip(), errors="coerce") / 100.0
+    return values
+
+
+def _not_a_number_hint(value: Any, column: str) -> str:
+    """The end of "value ... is not a number" for a cell whose fix is known: a decimal comma ('3,12', a European
+    spreadsheet's CSV separated by ','), a placeholder for a missing loss ('-', '#DIV/0!', '?')."""
+    v = str(value).strip()
+    if re.fullmatch(r"[-+]?\d*,\d+([eE][-+]?\d+)?", v):
+        return (f" (a decimal comma? write {v.replace(',', '.')}, or save the table with ';' between cells, which "
+                "mixlaw reads with decimal commas)")
+    if column.startswith(LOSS_PREFIX) and (v in ("-", "--", "?", "x", "n.a.", "missing", "") or v.startswith("#")):
+        return " (a missing loss? leave the cell empty: the fits then use the rows that have this eval)"
+    return ""
 
 
 def note_left_out(err: Exception, left_out: dict[str, int], n_rows: int, n_table: int) -> None:
