@@ -143,3 +143,26 @@ def test_a_cell_that_is_not_a_number_says_the_likely_fix(tmp_path, capsys, cell,
     frame.to_csv(path, index=False)
     code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
     assert code == 2 and err.startswith(f"error: {path}:5: column 'loss:val': {hint}")
+
+
+# ------------------------------------------------------------------ a loss column that is no loss
+def test_perplexities_in_a_loss_column_are_warned_once(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # exp of the losses (24-90, a tracker's 'ppl' logged under loss:) was fitted and optimised as losses without a word.
+    frame = _table()
+    ppl = frame.assign(**{"loss:val": np.exp(frame["loss:val"] + 0.2)})
+    ppl.to_csv(tmp_path / "ppl.csv", index=False)
+    lo, hi = ppl["loss:val"].min(), ppl["loss:val"].max()
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(tmp_path / "ppl.csv"), "--law", "linear")
+    assert code == 0, err
+    assert [line for line in err.splitlines() if "per-token" in line] == [
+        f"warning: {tmp_path / 'ppl.csv'}: the values of loss:val ({lo:.3g} to {hi:.3g}) lie above any per-token loss "
+        "(ln of a 256k vocabulary is 12.5 nats): if they are perplexities, store their log, the loss the laws are made "
+        "for (a law fitted to perplexities extrapolates and averages them as losses); ignore this if they are losses "
+        "summed over a sequence"]
+    # Named so, a perplexity is told from a smaller value too; losses of a loss's size are not.
+    frame.assign(**{"loss:val_ppl": np.exp(frame["loss:val"] - 0.5)}).to_csv(tmp_path / "named.csv", index=False)
+    frame.to_csv(tmp_path / "loss.csv", index=False)
+    for name, warned in (("named.csv", "the values of loss:val_ppl ("), ("loss.csv", None)):
+        code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / name), "--law", "linear")
+        assert code == 0, err
+        assert ("per-token" in err) == (warned is not None) and (warned is None or warned in err)

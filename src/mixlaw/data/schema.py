@@ -54,6 +54,13 @@ ROUNDING_TOL = 1e-6
 #: more, and a small share's relative change (0.001 against 0.0005) keeps two mixtures apart. Here because a law's
 #: fitted weight range is checked with it too (a merged mixture's rows lie that far from the shares it was fitted on).
 SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL = 1e-4, 1e-3
+#: A per-token cross-entropy stays below ln(vocabulary) (12.5 nats for 256k tokens; 18 bits): a loss column whose
+#: smallest value is above this is no such loss, most often a perplexity (exp of the loss: RegMix's 1M-model pile_cc
+#: losses of 4.4-5.9 are perplexities of 80-360). The laws and the pipeline's step and size laws have a loss's form,
+#: and a mean over evals weighs a perplexity's worst eval most, so it is warned (:class:`~mixlaw.data.RunTable`).
+PERPLEXITY_FLOOR = 20.0
+#: A per-token loss in nats stays below this (ln of a 256k vocabulary); a column named as a perplexity above it is one.
+MAX_TOKEN_NATS = 12.5
 #: What to do with a loss column that holds 0 or a negative value: the laws fit positive losses (most fit log L),
 #: so a metric that can reach 0 or go negative (a score difference, a log-probability) needs a positive form.
 NONPOSITIVE_HINT = ("the laws fit positive losses: store a positive form of a metric that can be 0 or negative (a "

@@ -18,7 +18,9 @@ from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning
 from .hints import _mapping_hint, known_names, long_format_hint
 from .schema import (
     LOSS_PREFIX,
+    MAX_TOKEN_NATS,
     NONPOSITIVE_HINT,
+    PERPLEXITY_FLOOR,
     ROUNDING_TOL,
     SCALE_ALIASES,
     SCALE_COLUMN_WORDS,
@@ -204,6 +206,7 @@ class RunTable:
             if bad.any():
                 raise self._err(f"loss is {col[bad][0]:g}, expected > 0 ({NONPOSITIVE_HINT})",
                                 int(np.flatnonzero(bad)[0]), c)
+        self._warn_perplexity(df, lcols)
         for c in ("params", "step", "tokens"):
             if c in cols:
                 col = df[c].to_numpy(dtype=np.float64)
@@ -237,6 +240,27 @@ class RunTable:
             raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as line {int(self._lines[first])}{why})",
                             i, "run")
         return df
+
+    def _warn_perplexity(self, df: pd.DataFrame, lcols: list[str]) -> None:
+        """Warn of the loss columns that read as perplexities: every value above :data:`PERPLEXITY_FLOOR`, or a name
+        that says so ('ppl', 'perplexity') with values above :data:`MAX_TOKEN_NATS`. A table of perplexities 24-89
+        (exp of a loss) was fitted and optimised as losses without a word."""
+        hits = []
+        for c in lcols:
+            v = df[c].to_numpy(dtype=np.float64)
+            v = v[np.isfinite(v)]
+            if not v.size:
+                continue
+            named = re.search(r"(?<![a-z])(ppl|perplexity)(?![a-z])", c[len(LOSS_PREFIX):].lower()) is not None
+            if v.min() > PERPLEXITY_FLOOR or (named and v.max() > MAX_TOKEN_NATS):
+                hits.append(f"{c} ({v.min():.3g} to {v.max():.3g})")
+        if hits:
+            more = " and more" if len(hits) > 3 else ""
+            warnings.warn(f"{self.path or 'run table'}: the values of {', '.join(hits[:3])}{more} "
+                          f"lie above any per-token loss (ln of a 256k vocabulary is {MAX_TOKEN_NATS:g} nats): if they "
+                          "are perplexities, store their log, the loss the laws are made for (a law fitted to "
+                          "perplexities extrapolates and averages them as losses); ignore this if they are losses "
+                          "summed over a sequence", DataWarning, stacklevel=4)
 
     def _check_scale_aliases(self, df: pd.DataFrame, cols: list[str]) -> None:
         """Stop at a column named as another export names the model size, step or tokens (``model_size``,
