@@ -166,3 +166,30 @@ def test_perplexities_in_a_loss_column_are_warned_once(tmp_path, capsys) -> None
         code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / name), "--law", "linear")
         assert code == 0, err
         assert ("per-token" in err) == (warned is not None) and (warned is None or warned in err)
+
+
+# ------------------------------------------------------------------ domains no law can tell apart, runs not finished
+def test_a_domain_under_two_names_is_warned(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # 'web' split over two equal columns: optimize gave 0.06 to one and 0.45 to the other without a word.
+    frame = _table()
+    split = frame.assign(**{"w:web": frame["w:web"] / 2, "w:web2": frame["w:web"] / 2})
+    split.to_csv(tmp_path / "split.csv", index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "split.csv"), "--law", "linear")
+    assert code == 0, err
+    assert (f"warning: {tmp_path / 'split.csv'}: weight columns w:web and w:web2 are proportional in every run: no law "
+            "can tell their effects apart, and an optimum splits their share between them at random; merge them into "
+            "one column (their sum), or add runs that vary them apart") in err.splitlines()
+    frame.to_csv(tmp_path / "runs.csv", index=False)  # a design's own columns are not
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "runs.csv"), "--law", "linear")
+    assert code == 0 and "proportional" not in err
+
+
+def test_rows_of_runs_that_did_not_finish_are_warned(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # A W&B export lists every run with its State; crashed and running ones were fitted as final losses.
+    frame = _table().assign(State=["finished"] * 20 + ["crashed", "running", "crashed", "finished"])
+    frame.to_csv(tmp_path / "wandb.csv", index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "wandb.csv"), "--law", "linear")
+    assert code == 0, err
+    assert (f"warning: {tmp_path / 'wandb.csv'}: column 'State' says 2 'crashed', 1 'running' (lines 22, 23, 24): a "
+            "run that did not finish logged the losses of an earlier checkpoint, not its final ones; leave those rows "
+            "out, or check that their losses are final") in err.splitlines()

@@ -178,6 +178,7 @@ class RunTable:
             warnings.warn(f"{self.path or 'run table'}: renormalised the weights of {int(loud.sum())} of "
                           f"{len(df)} rows that summed to 1 within {self.weight_tol:g} "
                           f"(largest deviation {off.max():.3g})", DataWarning, stacklevel=3)
+        self._warn_same_domains(w, wcols)
         never = [c[len(WEIGHT_PREFIX):] for j, c in enumerate(wcols) if not (w[:, j] > 0).any()]
         if never:
             # Its coefficient is then set by the start value and bounds alone, and any prediction or optimum
@@ -207,6 +208,7 @@ class RunTable:
                 raise self._err(f"loss is {col[bad][0]:g}, expected > 0 ({NONPOSITIVE_HINT})",
                                 int(np.flatnonzero(bad)[0]), c)
         self._warn_perplexity(df, lcols)
+        self._warn_unfinished(df, cols)
         for c in ("params", "step", "tokens"):
             if c in cols:
                 col = df[c].to_numpy(dtype=np.float64)
@@ -240,6 +242,42 @@ class RunTable:
             raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as line {int(self._lines[first])}{why})",
                             i, "run")
         return df
+
+    def _warn_same_domains(self, w: np.ndarray, wcols: list[str]) -> None:
+        """Warn of weight columns that are equal, or proportional, in every run (one domain exported under two names,
+        or two domains the design always mixed in one ratio): no law can tell their effects apart, and an optimum
+        split its share between them at random (0.06 and 0.45 of two copies of one domain, without a word)."""
+        used = np.flatnonzero((w > 0).any(axis=0))
+        if used.size < 2 or len(w) < 3:  # two rows' columns are proportional by chance alone
+            return
+        unit = np.round(w[:, used] / w[:, used].sum(axis=0), 9)
+        groups: dict[bytes, list[str]] = {}
+        for j, k in enumerate(used):
+            groups.setdefault(np.ascontiguousarray(unit[:, j]).tobytes(), []).append(wcols[k])
+        same = [g for g in groups.values() if len(g) > 1]
+        if same:
+            shown = "; ".join(" and ".join(g) for g in same[:3]) + (" and more" if len(same) > 3 else "")
+            warnings.warn(f"{self.path or 'run table'}: weight columns {shown} are proportional in every run: no law "
+                          "can tell their effects apart, and an optimum splits their share between them at random; "
+                          "merge them into one column (their sum), or add runs that vary them apart", DataWarning,
+                          stacklevel=4)
+
+    def _warn_unfinished(self, df: pd.DataFrame, cols: list[str]) -> None:
+        """Warn of rows whose run state (W&B's 'State' column: finished, running, crashed, failed, killed) says
+        the run did not finish: a W&B export lists every run, and their last losses were fitted as final ones."""
+        for c in cols:
+            if c.strip().lower() not in ("state", "status", "run_state", "run_status"):
+                continue
+            cells = df[c].map(lambda v: str(v).strip().lower() if isinstance(v, str) else "")
+            bad = cells.isin(("running", "crashed", "failed", "killed", "preempted", "error", "errored"))
+            if bad.any():
+                counts = cells[bad].value_counts()
+                said = ", ".join(f"{n} {v!r}" for v, n in counts.items())
+                where = ", ".join(str(int(x)) for x in self._lines[bad.to_numpy()][:5]) + (
+                    ", ..." if bad.sum() > 5 else "")
+                warnings.warn(f"{self.path or 'run table'}: column {c!r} says {said} (lines {where}): a run that did "
+                              "not finish logged the losses of an earlier checkpoint, not its final ones; leave those "
+                              "rows out, or check that their losses are final", DataWarning, stacklevel=4)
 
     def _warn_perplexity(self, df: pd.DataFrame, lcols: list[str]) -> None:
         """Warn of the loss columns that read as perplexities: every value above :data:`PERPLEXITY_FLOOR`, or a name
