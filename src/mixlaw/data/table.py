@@ -178,7 +178,6 @@ class RunTable:
             warnings.warn(f"{self.path or 'run table'}: renormalised the weights of {int(loud.sum())} of "
                           f"{len(df)} rows that summed to 1 within {self.weight_tol:g} "
                           f"(largest deviation {off.max():.3g})", DataWarning, stacklevel=3)
-        self._warn_same_domains(w, wcols)
         never = [c[len(WEIGHT_PREFIX):] for j, c in enumerate(wcols) if not (w[:, j] > 0).any()]
         if never:
             # Its coefficient is then set by the start value and bounds alone, and any prediction or optimum
@@ -207,8 +206,6 @@ class RunTable:
             if bad.any():
                 raise self._err(f"loss is {col[bad][0]:g}, expected > 0 ({NONPOSITIVE_HINT})",
                                 int(np.flatnonzero(bad)[0]), c)
-        self._warn_perplexity(df, lcols)
-        self._warn_unfinished(df, cols)
         for c in ("params", "step", "tokens"):
             if c in cols:
                 col = df[c].to_numpy(dtype=np.float64)
@@ -241,6 +238,10 @@ class RunTable:
                 why = "; another mixture: two runs under one name? give each its own"
             raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as line {int(self._lines[first])}{why})",
                             i, "run")
+        # What a valid table may still get wrong, said once it is known to be valid (not before its error).
+        self._warn_same_domains(w, wcols)
+        self._warn_perplexity(df, lcols)
+        self._warn_unfinished(df, cols)
         return df
 
     def _warn_same_domains(self, w: np.ndarray, wcols: list[str]) -> None:
@@ -248,7 +249,8 @@ class RunTable:
         or two domains the design always mixed in one ratio): no law can tell their effects apart, and an optimum
         split its share between them at random (0.06 and 0.45 of two copies of one domain, without a word)."""
         used = np.flatnonzero((w > 0).any(axis=0))
-        if used.size < 2 or len(w) < 3:  # two rows' columns are proportional by chance alone
+        # Two mixtures' columns are proportional by chance alone, and one mixture's all are (a table of seeds).
+        if used.size < 2 or np.unique(np.round(w, 9), axis=0).shape[0] < 3:
             return
         unit = np.round(w[:, used] / w[:, used].sum(axis=0), 9)
         groups: dict[bytes, list[str]] = {}
