@@ -193,3 +193,24 @@ def test_rows_of_runs_that_did_not_finish_are_warned(tmp_path, capsys) -> None: 
     assert (f"warning: {tmp_path / 'wandb.csv'}: column 'State' says 2 'crashed', 1 'running' (lines 22, 23, 24): a "
             "run that did not finish logged the losses of an earlier checkpoint, not its final ones; leave those rows "
             "out, or check that their losses are final") in err.splitlines()
+
+
+def test_runs_import_reads_such_headers_and_stops_at_a_size_it_would_drop(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # The import kept the mapped and run-table columns alone: 'model_size' was dropped and the table written pooled
+    # 3 sizes (fit on it: exit 0, no word); ' Run '/'W:web' headers stopped at "map them with --columns".
+    path, out = tmp_path / "sweep.csv", tmp_path / "runs.parquet"
+    _table(sizes=(2e7, 6e7, 1.5e8)).rename(columns={"params": "model_size"}).to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "runs", "import", str(path), "--out", str(out))
+    assert code == 2 and not out.exists()
+    assert err.strip() == (f"error: {path}: column 'model_size': values 2e+07, 6e+07, 1.5e+08 in a column named like "
+                           "the model size, which is read from a column named 'params' alone: map it, --columns "
+                           "'params=model_size' (added to any other entries), or drop it if it is not that; left out, "
+                           "the rows of every value would be imported as one")
+    code, _, err = run_cli(capsys, "runs", "import", str(path), "--columns", "params=model_size", "--out", str(out))
+    assert code == 0, err
+    assert sorted(pd.read_parquet(out)["params"].unique()) == [2e7, 6e7, 1.5e8]
+    frame = _table()
+    frame.set_axis([" Run ", "W:web", "W:code", "W:books", "Loss:val"], axis=1).to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "runs", "import", str(path), "--out", str(out))
+    assert code == 0, err
+    assert list(pd.read_parquet(out).columns) == list(frame.columns)

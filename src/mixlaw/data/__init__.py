@@ -38,7 +38,15 @@ from .schema import (
     scaled_number,
     share_value,
 )
-from .table import SCALE_RATIO, RunTable, describe_spread, note_left_out, scale_mismatch, unseen_zero_domains
+from .table import (
+    SCALE_RATIO,
+    RunTable,
+    describe_spread,
+    note_left_out,
+    scale_look_alike,
+    scale_mismatch,
+    unseen_zero_domains,
+)
 
 __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unseen_zero_domains", "WEIGHT_TOL",
            # what the other modules of mixlaw use
@@ -46,4 +54,4 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
            "share_value",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
-           "long_format_hint", "suggest_column_map"]
+           "long_format_hint", "suggest_column_map", "scale_look_alike"]

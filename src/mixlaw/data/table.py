@@ -303,33 +303,13 @@ class RunTable:
                           "summed over a sequence", DataWarning, stacklevel=4)
 
     def _check_scale_aliases(self, df: pd.DataFrame, cols: list[str]) -> None:
-        """Stop at a column named as another export names the model size, step or tokens (``model_size``,
-        ``n_params``, ``_step``, ``n_tokens``: :data:`SCALE_ALIASES`) whose values differ, when the table lacks the
-        column of that name: ignored, a sweep's rows of 4 model sizes were fitted as one loss surface without a word
-        (the same table with ``params`` warned). A column of one value changes nothing and is let be; a step (token)
-        look-alike beside a ``tokens`` (``step``) column is the same checkpoint axis, already read."""
-        what = {"params": ("the model size", "every model size"), "step": ("the checkpoint step", "every checkpoint"),
-                "tokens": ("the tokens seen", "every run length")}
-        for canon, aliases in SCALE_ALIASES.items():
-            if canon in cols or (canon != "params" and {"step", "tokens"} & set(cols)):
-                continue
-            for c in cols:
-                name = c.strip().lower().replace("-", "_").replace(" ", "_")
-                # 'embedding_free_params', 'model/n_params': any other name with 'param' is a size too
-                if name not in aliases and not (canon == "params" and "param" in name and "hyper" not in name):
-                    continue
-                cells = df[c].dropna()
-                cells = cells[cells.map(lambda v: bool(str(v).strip()))]
-                if cells.map(lambda v: str(v).strip()).nunique() < 2:
-                    continue
-                # numbers as numbers ('1e+07', not '10000000.0'), smallest first; text cells as written
-                x = count_values(cells)
-                values = [f"{v:g}" for v in np.unique(x[x.notna()])] + sorted({str(v).strip() for v in cells[x.isna()]})
-                shown = ", ".join(values[:3]) + (f", ... ({len(values)} in all)" if len(values) > 3 else "")
-                raise self._err(f"values {shown} in a column named like {what[canon][0]}, "
-                                f"which is read from a column named {canon!r} alone: rename it {canon!r} (or drop it "
-                                f"if it is not {what[canon][0]}); left as it is, the rows of {what[canon][1]} would be "
-                                "fitted as one", column=c)
+        """Stop at a column named as another export names the model size, step or tokens whose values differ
+        (:func:`scale_look_alike`), when the table lacks the column of that name."""
+        hit = scale_look_alike(df, cols, set(cols))
+        if hit is not None:
+            column, canon, said = hit
+            raise self._err(f"{said}: rename it {canon!r} (or drop it if it is not {_SCALE_WHAT_ONE[canon]}); left "
+                            f"as it is, the rows of {_SCALE_EVERY[canon]} would be fitted as one", column=column)
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -558,6 +538,43 @@ class RunTable:
     def __repr__(self) -> str:
         return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
                 + (f", path={self.path!r}" if self.path else "") + ")")
+
+
+_SCALE_WHAT_ONE = {"params": "the model size", "step": "the checkpoint step", "tokens": "the tokens seen"}
+_SCALE_EVERY = {"params": "every model size", "step": "every checkpoint", "tokens": "every run length"}
+
+
+def scale_look_alike(frame: pd.DataFrame, candidates: Sequence[str],
+                     present: set[str]) -> tuple[str, str, str] | None:
+    """The first of ``candidates`` (columns of ``frame``) named as other exports name the model size, step or
+    tokens (``model_size``, ``n_params``, ``_step``, ``n_tokens``: :data:`SCALE_ALIASES`; for the size, any name
+    with 'param') whose values differ, when ``present`` (the run table's columns) lacks the column of that name:
+    (column, the run table's name for it, "values ... in a column named like ...", the start of the error). None
+    when there is none.
+
+    Why: ignored, a sweep's rows of 4 model sizes were fitted as one loss surface without a word (the same table
+    with ``params`` warns). A column of one value changes nothing and is let be; a step (token) look-alike beside a
+    ``tokens`` (``step``) column is the same checkpoint axis, already read.
+    """
+    for canon, aliases in SCALE_ALIASES.items():
+        if canon in present or (canon != "params" and {"step", "tokens"} & present):
+            continue
+        for c in candidates:
+            name = str(c).strip().lower().replace("-", "_").replace(" ", "_")
+            # 'embedding_free_params', 'model/n_params': any other name with 'param' is a size too
+            if name not in aliases and not (canon == "params" and "param" in name and "hyper" not in name):
+                continue
+            cells = frame[c].dropna()
+            cells = cells[cells.map(lambda v: bool(str(v).strip()))]
+            if cells.map(lambda v: str(v).strip()).nunique() < 2:
+                continue
+            # numbers as numbers ('1e+07', not '10000000.0'), smallest first; text cells as written
+            x = count_values(cells)
+            values = [f"{v:g}" for v in np.unique(x[x.notna()])] + sorted({str(v).strip() for v in cells[x.isna()]})
+            shown = ", ".join(values[:3]) + (f", ... ({len(values)} in all)" if len(values) > 3 else "")
+            return (str(c), canon, f"values {shown} in a column named like {_SCALE_WHAT_ONE[canon]}, which is read "
+                                   f"from a column named {canon!r} alone")
+    return None
 
 
 def _percent_cells(column: pd.Series, values: pd.Series) -> pd.Series:
