@@ -214,3 +214,15 @@ def test_runs_import_reads_such_headers_and_stops_at_a_size_it_would_drop(tmp_pa
     code, _, err = run_cli(capsys, "runs", "import", str(path), "--out", str(out))
     assert code == 0, err
     assert list(pd.read_parquet(out).columns) == list(frame.columns)
+
+
+def test_seeds_under_one_run_name_are_named_by_their_seed_column(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # The error guessed "a repeated seed?" with the seed column in the table.
+    frame = _table()
+    two = pd.concat([frame.assign(seed=0), frame.assign(seed=1, **{"loss:val": frame["loss:val"] + 0.01})])
+    two.to_csv(tmp_path / "seeds.csv", index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "seeds.csv"), "--law", "linear")
+    assert code == 2
+    assert err.strip() == (f"error: {tmp_path / 'seeds.csv'}:26: column 'run': duplicate run 'm0' (same run as line 2; "
+                           "the rows differ in 'seed', repeated seeds: give each its own run name (e.g. 'm0-s1'), and "
+                           "they count as repeated measurements of one mixture)")

@@ -225,9 +225,14 @@ class RunTable:
             apart = [c for c in cols if c not in key and not c.startswith((WEIGHT_PREFIX, LOSS_PREFIX))
                      and any(word in c.lower() for words in SCALE_COLUMN_WORDS.values() for word in words)
                      and str(df[c].iloc[i]) != str(df[c].iloc[first])]
+            seeds = [c for c in cols if "seed" in c.lower() and str(df[c].iloc[i]) != str(df[c].iloc[first])]
             if apart:
                 why = (f"; the rows differ in {apart[0]!r}: if it is the checkpoint or the model size, name it "
                        "'step', 'tokens' or 'params'")
+            elif seeds:
+                # The seed is in the table: say so, not "a repeated seed?".
+                why = (f"; the rows differ in {seeds[0]!r}, repeated seeds: give each its own run name (e.g. "
+                       f"'{name}-s{df[seeds[0]].iloc[i]}'), and they count as repeated measurements of one mixture")
             elif same_w and np.array_equal(L[i], L[first]):
                 why = "; the same row twice: drop one"
             elif same_w:
