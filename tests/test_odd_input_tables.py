@@ -226,3 +226,22 @@ def test_seeds_under_one_run_name_are_named_by_their_seed_column(tmp_path, capsy
     assert err.strip() == (f"error: {tmp_path / 'seeds.csv'}:26: column 'run': duplicate run 'm0' (same run as line 2; "
                            "the rows differ in 'seed', repeated seeds: give each its own run name (e.g. 'm0-s1'), and "
                            "they count as repeated measurements of one mixture)")
+
+
+@pytest.mark.parametrize(("extra", "column", "hint"), [
+    # 'weight_decay' taken in by a 'w:*=weight_*' map: "no row sums to 1 ... divide each row by its sum" led the
+    # user to renormalise, a hyperparameter then a domain of every mixture.
+    ({"w:decay": 0.1}, "w:decay", "without 'w:decay' every row sums to 1: is it a domain? drop it (or leave it out of "
+                                  "the --columns map)"),
+    ({"w:web_copy": "w:web"}, "w:web_copy", "'w:web' and 'w:web_copy' hold the same shares in every row, and without "
+                                            "one every row sums to 1: one domain given twice? drop one"),
+])
+def test_a_weight_column_that_is_no_domain_is_named_by_the_sum_error(tmp_path, capsys, extra, column, hint) -> None:  # type: ignore[no-untyped-def]
+    frame = _table()
+    for k, v in extra.items():
+        frame[k] = frame[v] if isinstance(v, str) else v
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "runs.csv"), "--law", "linear")
+    assert code == 2
+    assert err.startswith(f"error: {tmp_path / 'runs.csv'}:2: column '{column}': weights sum to ")
+    assert err.strip().endswith(f"({hint})")

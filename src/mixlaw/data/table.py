@@ -160,7 +160,18 @@ class RunTable:
         bad = beyond_tol(off, self.weight_tol)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            if np.allclose(sums, 100.0, rtol=0.01):
+            # A column whose removal makes every row sum to 1 is no domain: a 'weight_decay' a 'weight_*' map took in.
+            alone = [c for j, c in enumerate(wcols) if len(wcols) > 2
+                     and not beyond_tol(np.abs(sums - w[:, j] - 1.0), self.weight_tol).any()]
+            twin = [(a, b) for a in alone for b in alone if a < b
+                    and np.array_equal(w[:, wcols.index(a)], w[:, wcols.index(b)])]
+            if twin:
+                hint = (f"{twin[0][0]!r} and {twin[0][1]!r} hold the same shares in every row, and without one every "
+                        "row sums to 1: one domain given twice? drop one")
+            elif alone:
+                hint = (f"without {alone[0]!r} every row sums to 1: is it a domain? drop it (or leave it out of the "
+                        "--columns map)")
+            elif np.allclose(sums, 100.0, rtol=0.01):
                 # --weight-tol cannot reach 100; the whole table is in one other unit, so say which.
                 hint = "every row sums to 100: the weights look like percentages; divide them by 100"
             elif bad.all():
@@ -168,7 +179,8 @@ class RunTable:
                         "counts or unnormalised ratios, divide each row by its sum")
             else:
                 hint = "fix the row, or raise --weight-tol"
-            raise self._err(f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} ({hint})", i, wcols[0])
+            raise self._err(f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} ({hint})", i,
+                            twin[0][1] if twin else alone[0] if alone else wcols[0])
         renorm = off > 1e-9
         if renorm.any():
             w = w / sums[:, None]
