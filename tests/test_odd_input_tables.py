@@ -245,3 +245,13 @@ def test_a_weight_column_that_is_no_domain_is_named_by_the_sum_error(tmp_path, c
     assert code == 2
     assert err.startswith(f"error: {tmp_path / 'runs.csv'}:2: column '{column}': weights sum to ")
     assert err.strip().endswith(f"({hint})")
+
+
+def test_an_accuracy_in_percent_is_not_called_a_perplexity(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Its name says what it is, and optimize warns that it is minimised; 'perplexities?' would mislead.
+    frame = _table()
+    frame.assign(**{"loss:hellaswag_acc": 100 - 10 * frame["loss:val"]}).to_csv(tmp_path / "acc.csv", index=False)
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(tmp_path / "acc.csv"), "--law", "linear",
+                           "--target", "hellaswag_acc")
+    assert code == 0, err
+    assert "per-token" not in err and "read as higher-is-better metrics" in err

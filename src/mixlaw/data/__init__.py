@@ -23,6 +23,7 @@ from .hints import known_names, long_format_hint, suggest_column_map
 from .reading import csv_missing, read_regmix_pair, read_runs
 from .schema import (
     CSV_MISSING,
+    HIGHER_IS_BETTER,
     LOSS_PREFIX,
     META_COLUMNS,
     NONPOSITIVE_HINT,
@@ -54,4 +55,4 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
            "share_value",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
-           "long_format_hint", "suggest_column_map", "scale_look_alike"]
+           "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER"]

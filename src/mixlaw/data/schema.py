@@ -54,6 +54,11 @@ ROUNDING_TOL = 1e-6
 #: more, and a small share's relative change (0.001 against 0.0005) keeps two mixtures apart. Here because a law's
 #: fitted weight range is checked with it too (a merged mixture's rows lie that far from the shares it was fitted on).
 SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL = 1e-4, 1e-3
+#: Name tokens of higher-is-better metrics (whole tokens between non-alphanumerics, case-insensitive: 'acc' in
+#: 'hellaswag_acc' or 'acc_norm', never in 'pile_cc' or 'accel'); 'pass@k' / 'pass_at_k' by pattern
+#: (:func:`mixlaw.evals.reads_higher_is_better`).
+HIGHER_IS_BETTER = re.compile(r"(?<![a-z0-9])(?:acc|accuracy|exact_match|em|f1|score|win_rate|winrate)(?![a-z0-9])"
+                              r"|(?<![a-z0-9])pass(?:@|_at_)\d", re.IGNORECASE)
 #: A per-token cross-entropy stays below ln(vocabulary) (12.5 nats for 256k tokens; 18 bits): a loss column whose
 #: smallest value is above this is no such loss, most often a perplexity (exp of the loss: RegMix's 1M-model pile_cc
 #: losses of 4.4-5.9 are perplexities of 80-360). The laws and the pipeline's step and size laws have a loss's form,

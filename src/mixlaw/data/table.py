@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning
 from .hints import _mapping_hint, known_names, long_format_hint
 from .schema import (
+    HIGHER_IS_BETTER,
     LOSS_PREFIX,
     MAX_TOKEN_NATS,
     NONPOSITIVE_HINT,
@@ -307,6 +308,8 @@ class RunTable:
             v = df[c].to_numpy(dtype=np.float64)
             v = v[np.isfinite(v)]
             if not v.size:
+                continue
+            if HIGHER_IS_BETTER.search(c[len(LOSS_PREFIX):]):  # an accuracy in percent: optimize warns of those
                 continue
             named = re.search(r"(?<![a-z])(ppl|perplexity)(?![a-z])", c[len(LOSS_PREFIX):].lower()) is not None
             if v.min() > PERPLEXITY_FLOOR or (named and v.max() > MAX_TOKEN_NATS):
