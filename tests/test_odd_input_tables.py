@@ -255,3 +255,16 @@ def test_an_accuracy_in_percent_is_not_called_a_perplexity(tmp_path, capsys) -> 
                            "--target", "hellaswag_acc")
     assert code == 0, err
     assert "per-token" not in err and "read as higher-is-better metrics" in err
+
+
+def test_an_empty_share_says_to_write_it_and_what_the_row_makes_it(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # A spreadsheet leaves shares of 0 blank: "weight is nan, expected a finite number" said neither.
+    frame = _table()
+    frame.loc[[2, 5], "w:code"] = np.nan
+    frame["w:web"] = 1 - frame["w:books"] - frame["w:code"].fillna(0)  # the rows sum to 1 without the empty cells
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "runs.csv"), "--law", "linear")
+    assert code == 2
+    assert err.strip() == (f"error: {tmp_path / 'runs.csv'}:4: column 'w:code': weight is nan, expected a finite "
+                           "number (2 empty cells: write every share, 0 included; the row's other shares sum to 1, so "
+                           "this one is 0)")

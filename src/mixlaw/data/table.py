@@ -152,7 +152,17 @@ class RunTable:
             col = w[:, j]
             bad = ~np.isfinite(col)
             if bad.any():
-                raise self._err(f"weight is {col[bad][0]}, expected a finite number", int(np.flatnonzero(bad)[0]), c)
+                i = int(np.flatnonzero(bad)[0])
+                # An empty cell, most often a share of 0 a spreadsheet left blank: said so, with what the row's
+                # other shares make it (a cell is not read as 0 unasked).
+                rest, n = float(np.nansum(w[i])), int(np.isnan(w).sum())
+                cells = f"{n} empty cells" if n > 1 else "an empty cell"
+                empty = "" if not np.isnan(col[i]) else (
+                    f" ({cells}: write every share, 0 included; every weight of this row is empty)"
+                    if np.isnan(w[i]).all() else
+                    f" ({cells}: write every share, 0 included; the row's other shares sum to {rest:.6g}"
+                    + (", so this one is 0)" if not beyond_tol(abs(rest - 1.0), self.weight_tol) else ")"))
+                raise self._err(f"weight is {col[i]}, expected a finite number{empty}", i, c)
             bad = col < 0
             if bad.any():
                 raise self._err(f"weight is {col[bad][0]:g}, expected >= 0", int(np.flatnonzero(bad)[0]), c)
