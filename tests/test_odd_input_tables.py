@@ -268,3 +268,16 @@ def test_an_empty_share_says_to_write_it_and_what_the_row_makes_it(tmp_path, cap
     assert err.strip() == (f"error: {tmp_path / 'runs.csv'}:4: column 'w:code': weight is nan, expected a finite "
                            "number (2 empty cells: write every share, 0 included; the row's other shares sum to 1, so "
                            "this one is 0)")
+
+
+def test_an_eval_column_left_empty_is_named_with_the_targets_that_remain(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # With every eval targeted (the default), "fit each eval alone (--target EVAL)" did not say which column was empty.
+    frame = _table().assign(**{"loss:new": np.nan, "loss:old": lambda d: d["loss:val"] + 0.1})
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(tmp_path / "runs.csv"), "--law", "linear")
+    assert code == 2
+    assert err.strip().endswith("(loss:new 24 of 24 rows miss one): new has no value in any row: leave it out "
+                                "(--target val,old) or drop its column")
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(tmp_path / "runs.csv"), "--law", "linear",
+                           "--target", "val,old")
+    assert code == 0, err

@@ -478,8 +478,14 @@ class RunTable:
         where = self.path or "run table"
         lines = ", ".join(str(int(x)) for x in self._lines[out][:5]) + (", ..." if out.sum() > 5 else "")
         if out.all():
+            # An eval no row has (a column left empty) is the cause most often: name it, and the evals to fit.
+            none = [n for n, k in zip(names, miss.sum(axis=0), strict=True) if k == len(self)]
+            rest = [n for n in names if n not in none]
             raise DataError(f"no row has a loss for every one of {names} ({per} of {len(self)} rows miss one): "
                             + (f"{names[0]} has no value in any row" if len(names) == 1 else
+                               f"{', '.join(none)} {'has' if len(none) == 1 else 'have'} no value in any row: leave "
+                               f"{'it' if len(none) == 1 else 'them'} out (--target {','.join(rest)}) or drop "
+                               f"{'its column' if len(none) == 1 else 'their columns'}" if none and rest else
                                "fit each eval alone (--target EVAL) on the rows it has"), path=self.path)
         who = f"loss:{names[0]}" if len(names) == 1 else ", ".join(names)
         alone = "" if len(names) == 1 else "; fit an eval alone (--target EVAL) to use every row it has"
