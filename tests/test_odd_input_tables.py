@@ -281,3 +281,21 @@ def test_an_eval_column_left_empty_is_named_with_the_targets_that_remain(tmp_pat
     code, _, err = run_cli(capsys, "optimize", "--runs", str(tmp_path / "runs.csv"), "--law", "linear",
                            "--target", "val,old")
     assert code == 0, err
+
+
+def test_domains_that_differ_in_case_alone_are_said_so(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # "missing ['web', ...], unexpected ['Web', ...] (give every domain a column; ...)": the hint did not fit.
+    frame = _table()
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    frame.rename(columns={"w:web": "w:Web", "w:code": "w:CODE"}).to_csv(tmp_path / "test.csv", index=False)
+    code, _, err = run_cli(capsys, "compare", "--runs", str(tmp_path / "runs.csv"), "--test",
+                           str(tmp_path / "test.csv"), "--laws", "linear")
+    assert code == 2
+    assert err.strip().endswith("(the names differ in case alone: 'CODE' for 'code', 'Web' for 'web'; name the "
+                                "columns as the fitted table does)")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "runs.csv"), "--law", "linear", "--out",
+                           str(tmp_path / "law.json"))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "predict", "--law", str(tmp_path / "law.json"), "--mixtures",
+                           str(tmp_path / "test.csv"))
+    assert code == 2 and "(the names differ in case alone: 'Web' for 'web', 'CODE' for 'code';" in err

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning
-from .hints import _mapping_hint, known_names, long_format_hint
+from .hints import _mapping_hint, case_hint, known_names, long_format_hint
 from .schema import (
     HIGHER_IS_BETTER,
     LOSS_PREFIX,
@@ -537,7 +537,7 @@ class RunTable:
             if extra:
                 parts.append(f"unexpected weight column(s) {['w:' + d for d in extra]}")
             raise DataError("training domains differ from " + (self.path or "the fitting table") + ": "
-                            + "; ".join(parts), path=other.path,
+                            + "; ".join(parts) + case_hint(missing, extra), path=other.path,
                             column="w:" + (missing or extra)[0])
 
     def weights_for(self, domains: Sequence[str]) -> np.ndarray:
