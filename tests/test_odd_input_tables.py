@@ -27,7 +27,7 @@ def _table(n: int = 24, sizes: tuple[float, ...] = (), seed: int = 0) -> pd.Data
 
 
 # ------------------------------------------------------------------ scale columns under other names
-@pytest.mark.parametrize("name", ["model_size", "n_params", "embedding_free_params"])
+@pytest.mark.parametrize("name", ["model_size", "n_params", "embedding_free_params", "N"])
 def test_several_model_sizes_under_another_name_stop_the_fit(tmp_path, capsys, name) -> None:  # type: ignore[no-untyped-def]
     # Ignored, the rows of 3 sizes were fitted as one loss surface without a word (exit 0), where the same table
     # with 'params' warns that it spans 3 model sizes.

@@ -598,7 +598,10 @@ def scale_look_alike(frame: pd.DataFrame, candidates: Sequence[str],
         for c in candidates:
             name = str(c).strip().lower().replace("-", "_").replace(" ", "_")
             # 'embedding_free_params', 'model/n_params': any other name with 'param' is a size too
-            if name not in aliases and not (canon == "params" and "param" in name and "hyper" not in name):
+            # ... and the papers' symbols, N for the model size and D for the tokens (upper case alone)
+            symbol = str(c).strip() == {"params": "N", "tokens": "D"}.get(canon)
+            if name not in aliases and not symbol and not (canon == "params" and "param" in name
+                                                           and "hyper" not in name):
                 continue
             cells = frame[c].dropna()
             cells = cells[cells.map(lambda v: bool(str(v).strip()))]
