@@ -134,15 +134,19 @@ def test_weights_written_as_percentages_read_as_shares(tmp_path, capsys) -> None
     ("-", "value '-' is not a number (a missing loss? leave the cell empty: the fits then use the rows that have "
           "this eval)"),
     ("#DIV/0!", "value '#DIV/0!' is not a number (a missing loss? leave the cell empty"),
+    # a count's thousands separators are no decimal comma: '28.368' would be a size 1000 times too small
+    (("params", "28,368"), "value '28,368' is not a number (thousands separators? write 28368, or a suffix as in "
+                           "1.3M)"),
 ])
 def test_a_cell_that_is_not_a_number_says_the_likely_fix(tmp_path, capsys, cell, hint) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "runs.csv"
-    frame = _table()
-    frame["loss:val"] = frame["loss:val"].astype(object)
-    frame.loc[3, "loss:val"] = cell
+    column, cell = cell if isinstance(cell, tuple) else ("loss:val", cell)
+    frame = _table() if column != "params" else _table(sizes=(2e7,))
+    frame[column] = frame[column].astype(object)
+    frame.loc[3, column] = cell
     frame.to_csv(path, index=False)
     code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
-    assert code == 2 and err.startswith(f"error: {path}:5: column 'loss:val': {hint}")
+    assert code == 2 and err.startswith(f"error: {path}:5: column '{column}': {hint}")
 
 
 # ------------------------------------------------------------------ a loss column that is no loss
