@@ -303,3 +303,19 @@ def test_domains_that_differ_in_case_alone_are_said_so(tmp_path, capsys) -> None
     code, _, err = run_cli(capsys, "predict", "--law", str(tmp_path / "law.json"), "--mixtures",
                            str(tmp_path / "test.csv"))
     assert code == 2 and "(the names differ in case alone: 'Web' for 'web', 'CODE' for 'code';" in err
+
+
+def test_a_step_look_alike_beside_tokens_is_named_when_a_step_target_is_given() -> None:
+    # W&B's '_step' beside 'tokens': --target-steps said only "the table has 'tokens': give target_tokens instead".
+    from test_pipeline import N_STAR, NESTED, S_STAR, world
+
+    from mixlaw.data import RunTable
+    from mixlaw.errors import InputError
+    from mixlaw.pipeline import fit_pipeline
+
+    frame = world(n_mix=4).frame.rename(columns={"step": "_step"})
+    frame["tokens"] = frame["_step"] * 4096
+    with pytest.raises(InputError, match=r"\(the table has 'tokens': give target_tokens instead, --target-tokens on "
+                                         r"the command line; it also has '_step': name one 'step', e\.g\. 'mixlaw "
+                                         r"runs import TABLE --columns step=_step --out runs\.csv'\)$"):
+        fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, **NESTED)
