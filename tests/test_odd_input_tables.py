@@ -319,3 +319,20 @@ def test_a_step_look_alike_beside_tokens_is_named_when_a_step_target_is_given() 
                                          r"the command line; it also has '_step': name one 'step', e\.g\. 'mixlaw "
                                          r"runs import TABLE --columns step=_step --out runs\.csv'\)$"):
         fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, **NESTED)
+
+
+def test_rows_with_no_cell_filled_are_left_out_and_lines_kept(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Blank lines at the end, or a spreadsheet's ',,,,' rows, stopped at "the run name is empty (2 of 26 rows ...)".
+    frame = _table()
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    want = _fit_params(capsys, tmp_path / "runs.csv")
+    lines = (tmp_path / "runs.csv").read_text().splitlines()
+    padded = [*lines[:3], "", ",,,,", *lines[3:], ",,,,", ""]
+    (tmp_path / "padded.csv").write_text("\n".join(padded) + "\n")
+    assert _fit_params(capsys, tmp_path / "padded.csv") == want
+    # a row after them keeps its own line in an error
+    frame.loc[2, "loss:val"] = -1.0
+    lines = frame.to_csv(index=False).splitlines()
+    (tmp_path / "bad.csv").write_text("\n".join([*lines[:2], "", ",,,,", *lines[2:]]) + "\n")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "bad.csv"), "--law", "linear")
+    assert code == 2 and err.startswith(f"error: {tmp_path / 'bad.csv'}:6: column 'loss:val': loss is -1")

@@ -91,6 +91,12 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             else:
                 df = pd.read_csv(path, sep=sep, skip_blank_lines=False, **csv_missing(names, text))
             lines = np.arange(len(df)) + 2
+            # Rows with no cell filled (blank lines at the end, a spreadsheet's ',,,,,' rows) carry nothing: left
+            # out, the other rows keep their lines. They stopped at "the run name is empty (2 of 122 rows have none)".
+            empty = (df.isna() | df.apply(lambda col: col.map(lambda v: isinstance(v, str) and not v.strip()))
+                     ).all(axis=1).to_numpy()
+            if empty.any() and not empty.all():
+                df, lines = df[~empty].reset_index(drop=True), lines[~empty]
         elif suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
