@@ -336,3 +336,13 @@ def test_rows_with_no_cell_filled_are_left_out_and_lines_kept(tmp_path, capsys) 
     (tmp_path / "bad.csv").write_text("\n".join([*lines[:2], "", ",,,,", *lines[2:]]) + "\n")
     code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "bad.csv"), "--law", "linear")
     assert code == 2 and err.startswith(f"error: {tmp_path / 'bad.csv'}:6: column 'loss:val': loss is -1")
+
+
+def test_a_comment_line_before_the_header_is_named(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # It was read as the header: "missing 'run', ...; found columns ['# exported from sheet']" and a W&B map.
+    path = tmp_path / "runs.csv"
+    path.write_text("# exported from sheet 'sweep'\n" + _table().to_csv(index=False))
+    code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
+    assert code == 2
+    assert err.strip() == (f"error: {path}:1: the first line is a comment (\"# exported from sheet 'sweep'\"), not the "
+                           "header: remove the lines before the header (run,w:<domain>,...,loss:<eval>,...)")

@@ -74,6 +74,13 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             # The ';' check reads the header alone: rows of decimal commas differ in their ',' count (0,25 against
             # a whole 1), and a ',' parse of the whole file stopped at "Expected 3 fields in line 3, saw 4".
             sep = "\t" if suffix == ".tsv" else ","
+            if suffix != ".csv.gz":
+                with open(path, encoding="utf-8-sig", errors="replace") as f:
+                    first = f.readline().strip()
+                if first.startswith("#"):
+                    # A preamble ('# exported from ...') was read as the header: "found columns ['# exported ...']".
+                    raise DataError(f"the first line is a comment ({first[:40]!r}), not the header: remove the lines "
+                                    "before the header (run,w:<domain>,...,loss:<eval>,...)", path=str(path), row=1)
             head = pd.read_csv(path, nrows=0).columns if suffix != ".tsv" else ()
             if len(head) == 1 and ";" in str(head[0]):
                 sep = ";"
