@@ -38,6 +38,7 @@ from .data import (
     read_runs,
     scale_look_alike,
     suggest_column_map,
+    unfinished_runs,
 )
 from .data.reading import _read_any, canonical_name
 from .errors import DataError, DataWarning, InputError, UnusedDomainWarning
@@ -371,6 +372,10 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
         raise DataError(f"{said}: map it, --columns '{canon}={column}' (added to any other entries), or drop it if it "
                         "is not that; left out, the rows of every value would be imported as one", path=str(p),
                         column=column)
+    if not any(str(c).strip().lower() in ("state", "status") for c in df.columns):  # else RunTable warns
+        # The map leaves a W&B export's 'State' out of the table written: said here, on the file's lines.
+        if (line := unfinished_runs(source, lines, str(p))) is not None:
+            warnings.warn(line, DataWarning, stacklevel=2)
     df = _select_evals(df, evals, str(p))
     df, lines = _merge_log_rows(df, np.asarray(lines), str(p), merge_hint)
     if drop_incomplete:

@@ -46,6 +46,7 @@ from .table import (
     note_left_out,
     scale_look_alike,
     scale_mismatch,
+    unfinished_runs,
     unseen_zero_domains,
 )
 
@@ -55,4 +56,5 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
            "share_value",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
-           "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER"]
+           "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER",
+           "unfinished_runs"]

@@ -293,21 +293,10 @@ class RunTable:
                           stacklevel=4)
 
     def _warn_unfinished(self, df: pd.DataFrame, cols: list[str]) -> None:
-        """Warn of rows whose run state (W&B's 'State' column: finished, running, crashed, failed, killed) says
-        the run did not finish: a W&B export lists every run, and their last losses were fitted as final ones."""
-        for c in cols:
-            if c.strip().lower() not in ("state", "status", "run_state", "run_status"):
-                continue
-            cells = df[c].map(lambda v: str(v).strip().lower() if isinstance(v, str) else "")
-            bad = cells.isin(("running", "crashed", "failed", "killed", "preempted", "error", "errored"))
-            if bad.any():
-                counts = cells[bad].value_counts()
-                said = ", ".join(f"{n} {v!r}" for v, n in counts.items())
-                where = ", ".join(str(int(x)) for x in self._lines[bad.to_numpy()][:5]) + (
-                    ", ..." if bad.sum() > 5 else "")
-                warnings.warn(f"{self.path or 'run table'}: column {c!r} says {said} (lines {where}): a run that did "
-                              "not finish logged the losses of an earlier checkpoint, not its final ones; leave those "
-                              "rows out, or check that their losses are final", DataWarning, stacklevel=4)
+        """Warn of rows whose run state says the run did not finish (:func:`unfinished_runs`)."""
+        line = unfinished_runs(df, self._lines, self.path or "run table")
+        if line is not None:
+            warnings.warn(line, DataWarning, stacklevel=4)
 
     def _warn_perplexity(self, df: pd.DataFrame, lcols: list[str]) -> None:
         """Warn of the loss columns that read as perplexities: every value above :data:`PERPLEXITY_FLOOR`, or a name
@@ -578,6 +567,25 @@ class RunTable:
 
 _SCALE_WHAT_ONE = {"params": "the model size", "step": "the checkpoint step", "tokens": "the tokens seen"}
 _SCALE_EVERY = {"params": "every model size", "step": "every checkpoint", "tokens": "every run length"}
+
+
+def unfinished_runs(frame: pd.DataFrame, lines: Any, where: str) -> str | None:
+    """The warning for the rows of ``frame`` whose run state (W&B's 'State' column: finished, running, crashed,
+    failed, killed) says the run did not finish, naming their ``lines``; None when there are none. A W&B export
+    lists every run, and the last losses of those that crashed were fitted as final ones without a word."""
+    lines = np.asarray(lines)
+    for c in map(str, frame.columns):
+        if c.strip().lower() not in ("state", "status", "run_state", "run_status"):
+            continue
+        cells = frame[c].map(lambda v: str(v).strip().lower() if isinstance(v, str) else "")
+        bad = cells.isin(("running", "crashed", "failed", "killed", "preempted", "error", "errored"))
+        if bad.any():
+            said = ", ".join(f"{n} {v!r}" for v, n in cells[bad].value_counts().items())
+            at = ", ".join(str(int(x)) for x in lines[bad.to_numpy()][:5]) + (", ..." if bad.sum() > 5 else "")
+            return (f"{where}: column {c!r} says {said} (lines {at}): a run that did not finish logged the losses of "
+                    "an earlier checkpoint, not its final ones; leave those rows out, or check that their losses are "
+                    "final")
+    return None
 
 
 def scale_look_alike(frame: pd.DataFrame, candidates: Sequence[str],
