@@ -1,6 +1,6 @@
 """Bootstrap speed on the bundled RegMix runs (train_1m, 512 runs, 17 domains), target Pile-CC.
 
-Default (issue 11): ``bootstrap_law("additive-ens", ..., n=200)`` with the default workers (all cores) as a ratio
+Default (issue 11): ``bootstrap_law("additive-ens", ..., n_boot=200)`` with the default workers (all cores) as a ratio
 to one fit of the same law (the median of 5 fits; goal <= 20x), in wall seconds and in CPU seconds of all
 processes (the CPU ratio moves less when other jobs share the cores). With ``--baseline REV`` the same runs also
 on the source tree of git revision REV (``git archive``), alternating with the current tree ``--repeats`` times
@@ -42,7 +42,7 @@ def child(out: Path, n: int) -> None:
     table = load_regmix("train_1m")
     fits = [timed(lambda: get_law("additive-ens").fit(table, targets="pile_cc")) for _ in range(ONE_FIT_REPEATS)]
     one, one_cpu = float(np.median([f[1] for f in fits])), float(np.median([f[2] for f in fits]))
-    res, boot, boot_cpu = timed(lambda: bootstrap_law("additive-ens", table, "pile_cc", n=n, random_state=0,
+    res, boot, boot_cpu = timed(lambda: bootstrap_law("additive-ens", table, "pile_cc", n_boot=n, random_state=0,
                                                       points=table.weights[:20]))
     doc = {"one": one, "one_cpu": one_cpu, "boot": boot, "boot_cpu": boot_cpu, "failed": res.n_failed,
            "extra": res.extra, "workers": res.n_jobs, "intervals": res.param_intervals(),
@@ -108,7 +108,7 @@ def workers_check(n: int) -> None:
     res = {}
     for jobs in (1, 2):
         t0 = time.perf_counter()
-        res[jobs] = bootstrap_law("ye-exp", table, "pile_cc", n=n, random_state=0, n_jobs=jobs, optimize=opt)
+        res[jobs] = bootstrap_law("ye-exp", table, "pile_cc", n_boot=n, random_state=0, n_jobs=jobs, optimize=opt)
         rows.append((jobs, time.perf_counter() - t0))
     same = (np.array_equal(res[1].params, res[2].params, equal_nan=True)
             and np.array_equal(res[1].optimum_weights, res[2].optimum_weights, equal_nan=True))

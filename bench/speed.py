@@ -124,11 +124,11 @@ def bench_bootstrap(n: int) -> dict[str, float]:
         for rep in range(BOOT_REPEATS):
             job = bar.add_task(f"bootstrap {n} pile_cc ({rep + 1}/{BOOT_REPEATS})", total=2 * n)
             res, boot, boot_cpu = timed(lambda: bootstrap_law(
-                "additive-ens", table, "pile_cc", n=n, random_state=0, fitted=point,
+                "additive-ens", table, "pile_cc", n_boot=n, random_state=0, fitted=point,
                 on_progress=lambda k: bar.advance(job, k)))  # noqa: B023 (called before the loop moves on)
             refits.append((boot, boot_cpu))
             _, tot, tot_cpu = timed(lambda: bootstrap_law(
-                "additive-ens", table, "pile_cc", n=n, random_state=0,
+                "additive-ens", table, "pile_cc", n_boot=n, random_state=0,
                 on_progress=lambda k: bar.advance(job, k)))  # noqa: B023
             totals.append((tot, tot_cpu))
         job2 = bar.add_task(f"optimize --target all --bootstrap {n}", total=n)

@@ -3,8 +3,10 @@
 Ye et al., "Data Mixing Laws" (ICLR 2025), published the validation losses of their proxy runs in
 github.com/yegcjs/mixinglaws (folder ``data/``; the repository has no licence file, so mixlaw does not ship
 them: clone it and pass ``--repo``). Each ``data/<set>/<size>.txt`` line is ``<checkpoint dir>/<step>``,
-``<eval file>``, loss; the run's mixture is the checkpoint directory's trailing ``-``-separated shares. Two
-sets have 1B runs:
+``<eval file>``, loss; the run's mixture is the checkpoint directory's trailing ``-``-separated shares. The files
+are read by ``mixlaw runs import``'s reader (``mixlaw.importers.read_ye_logs``, since 2026-12-05; the tables are
+identical to this bench's own parser's before, and so are its numbers); an expected size's file that is missing is
+named on stderr. Two sets have 1B runs:
 
 - ``RedPajama``: 7 RedPajama domains; 20 mixtures at 160M/305M/410M (21-42 runs at 70M), mostly trained to
   30k steps; at 1B four runs (two to 20k steps, two to 100k);
@@ -90,7 +92,6 @@ import json
 import sys
 import time
 import warnings
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,8 @@ import pandas as pd
 from _common import saved_coverage_at
 
 from mixlaw import RunTable
+from mixlaw.errors import InputError
+from mixlaw.importers import read_ye_logs
 from mixlaw.pipeline import fit_pipeline
 
 SIZES = {"70M": 70e6, "160M": 160e6, "305M": 305e6, "410M": 410e6, "1B": 1e9}
@@ -121,34 +124,33 @@ CANDIDATES += [("direct", "ye-exp", True), ("direct", "ye-pow", True), ("auto", 
 
 
 def read_set(repo: Path, name: str) -> pd.DataFrame:
-    """One row per (size, run, step): the run's shares ``w:d0..``, the five group losses, params and step."""
+    """One row per (size, run, step): the run's shares ``w:d0..``, the five group losses, params and step.
+
+    The logs are read by ``mixlaw runs import``'s reader (:func:`mixlaw.importers.read_ye_logs`); an expected file
+    that is not there is named on stderr (the set is read without it). RedPajama's run ``*_RP_999-...`` writes
+    shares that sum to 1.02, hence ``weight_tol=0.03`` (each run's shares are divided by their sum, as before)."""
     weights = json.loads((repo / "pipeline" / "valid_weight.json").read_text())
-    cells: dict[tuple[str, str, int], dict[str, Any]] = defaultdict(dict)
-    for size in SIZES:
-        path = repo / "data" / name / f"{size}.txt"
-        if not path.exists():
-            continue
-        for i, line in enumerate(path.read_text().splitlines(), 1):
-            try:
-                ckpt, evalfile, loss = line.split("\t")
-                run_dir, step = ckpt.rstrip("/").rsplit("/", 1)
-                run = run_dir.rsplit("/", 1)[1]
-                shares = [float(x) for x in run.split("_")[-1].split("-")[-N_DOMAINS[name]:]]
-            except ValueError as e:
-                sys.exit(f"{path}:{i}: not '<checkpoint dir>/<step>\\t<eval file>\\t<loss>' ({e})")
-            ev = evalfile.rsplit("/", 1)[1].removeprefix("pythia-pile.valid.").removesuffix(".bin")
-            cell = cells[(size, run, int(step))]
-            cell[ev], cell["_w"] = float(loss), shares
-    rows = []
-    for (size, run, step), cell in cells.items():
-        if not all(e in cell for evs in GROUPS.values() for e in evs):
-            continue  # a checkpoint missing some eval set (5 of 5Mix's)
-        w = np.asarray(cell["_w"]) / np.sum(cell["_w"])
-        row: dict[str, Any] = {"run": f"{size}_{run}", **{f"w:d{j}": x for j, x in enumerate(w)}}
+    paths = [repo / "data" / name / f"{size}.txt" for size in SIZES]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        print(f"{name}: no {', '.join(missing)} in {repo / 'data' / name}; read without them", file=sys.stderr)
+    try:
+        table = read_ye_logs([p for p in paths if p.exists()], weight_tol=0.03).frame
+    except InputError as e:
+        sys.exit(str(e))
+    table = table[table.params.isin(SIZES.values())]
+    domains = [c for c in table.columns if c.startswith("w:")]
+    losses = table[[f"loss:{e}" for evs in GROUPS.values() for e in evs]].to_numpy(float)
+    complete = ~np.isnan(losses).any(axis=1)  # a checkpoint missing some eval set (5 of 5Mix's) is left out
+    rows, label = [], {v: k for k, v in SIZES.items()}
+    for (_, t), cells in zip(table[complete].iterrows(), losses[complete], strict=True):
+        cell = dict(zip([e for evs in GROUPS.values() for e in evs], cells, strict=True))
+        # The run as this bench has always named it (the --json output's keys): size, then the checkpoint folder.
+        row: dict[str, Any] = {"run": f"{label[t.params]}_{t.run}", **{c: t[c] for c in domains}}
         for g, evs in GROUPS.items():
             s = np.array([weights[e] for e in evs])
             row[f"loss:{g}"] = float(np.dot(s / s.sum(), [cell[e] for e in evs]))
-        rows.append({**row, "params": SIZES[size], "step": step})
+        rows.append({**row, "params": t.params, "step": int(t.step)})
     return pd.DataFrame(rows).sort_values(["params", "run", "step"], ignore_index=True)
 
 

@@ -13,6 +13,7 @@ from mixlaw._solver import solve_batch
 from mixlaw.bootstrap import bootstrap_law
 from mixlaw.data import RunTable
 from mixlaw.errors import InputError
+from mixlaw.laws import get_law
 
 T_TRUE = np.array([0.0, -1.5, 0.8])
 C_TRUE, K_TRUE = 2.0, 1.0
@@ -102,7 +103,7 @@ def test_runs_are_resampled_whole() -> None:
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"n": 1}, "n \\(bootstrap replicates\\) must be an int >= 2"),
+    ({"n": 1}, "n_boot \\(bootstrap replicates\\) must be an int >= 2"),
     ({"level": 1.5}, "level must be in \\(0, 1\\)"),
     ({"points": np.ones((1, 2)) / 2}, "points have 2 columns"),
     ({"n_jobs": 0}, "n_jobs must be >= 1"),
@@ -400,3 +401,19 @@ def test_points_given_as_a_frame_are_read_by_column_name() -> None:
     ref = bootstrap_law("ye-exp", t, n=4, n_jobs=1, points=P).prediction_intervals()
     np.testing.assert_allclose(bootstrap_law("ye-exp", t, n=4, n_jobs=1, points=frame).prediction_intervals(), ref,
                                rtol=1e-12)
+
+
+def test_a_fitted_law_is_bootstrapped_on_its_own_eval_sets_by_default() -> None:
+    # bootstrap_law(law fitted on x, table) refitted every eval of the table: the point estimate and its intervals
+    # were another law's (13 eval sets on RegMix for a law of one).
+    t = _table(0, 20)
+    y2 = t.losses("x") * 1.1
+    two = RunTable(t.frame.assign(**{"loss:y": y2}))
+    law = get_law("ye-exp").fit(two, targets="x")
+    res = bootstrap_law(law, two, n=4, n_jobs=1)
+    assert res.law.targets_ == ["x"] and res.param_names == list(law.params_)
+    assert bootstrap_law("ye-exp", two, n=4, n_jobs=1).law.targets_ == ["x", "y"]  # a key: every eval, as before
+    assert bootstrap_law(law, two, targets="all", n=4, n_jobs=1).law.targets_ == ["x", "y"]
+    # A law fitted on arrays (targets y0) names no eval of the table: all of them.
+    arr = get_law("ye-exp").fit(two.weights, two.losses("x"))
+    assert bootstrap_law(arr, two, n=4, n_jobs=1).law.targets_ == ["x", "y"]

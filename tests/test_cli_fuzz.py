@@ -31,7 +31,7 @@ OUT_DIR_BAD = ["file", "nul"]  # an existing file where a folder goes
 # Options naming a file mixlaw reads, an output file, an output folder. Everything else that is not a number is
 # free text (law keys, formats, objectives, names, specs), fuzzed with TEXT_BAD.
 FILE_OPTS = {"--runs", "--test", "--mixtures", "--design", "--tokens-available", "--paths", "--corpus", "db",
-             "--pipeline", "source"}
+             "--pipeline", "source", "sources"}
 OUT_OPTS = {"--out", "out", "--save", "--report"}
 OUT_DIR_COMMANDS = {("train",), ("corpus", "build"), ("demo",)}  # their --out is a folder
 

@@ -95,7 +95,8 @@ def test_held_out_table_without_an_eval_names_the_targets_it_can_score() -> None
 
     train, test = load_regmix("train_1m"), load_regmix("test_1m")
     frame = test.frame[["run"] + [f"w:{d}" for d in test.domains] + ["loss:pile_cc", "loss:github"]]
-    with pytest.raises(InputError, match=r"no loss column for \['hackernews'\] \(--target pile_cc,github scores"):
+    with pytest.raises(InputError, match=r"no loss column for \['hackernews'\] \(targets=\['pile_cc', 'github'\], "
+                                         r"--target pile_cc,github on the command line, scores"):
         compare(train, {"held": RunTable(frame)}, targets=["pile_cc", "hackernews", "github"], laws=["linear"])
 
 

@@ -662,3 +662,23 @@ def test_drop_incomplete_help_says_what_happens_without_it(tmp_path, capsys):
     help_ = " ".join(DropOpt.help.split())
     assert "kept without it" in help_ and "diverged run: without it, an error" in help_
     assert "instead of stopping with an error" not in help_
+
+
+def test_a_dataframe_in_its_own_column_names_is_mapped_as_a_file_is() -> None:
+    # A notebook's frame had no way in but renaming every column by hand: the column map read files only.
+    df = pd.DataFrame({"name": list("abcd"), "n_params": 1e8, "mix_web": [0.3, 0.8, 0.5, 0.1],
+                       "mix_code": [0.7, 0.2, 0.5, 0.9], "val_web": [3.1, 2.9, 3.0, 3.05], "notes": "x"})
+    t = read_runs_mapped(df, "run=name, params=n_params, w:*=mix_*, loss:*=val_*")
+    assert t.domains == ["web", "code"] and t.evals == ["web"] and list(t.runs) == list("abcd")
+    np.testing.assert_array_equal(t.model_params, 1e8)
+    grouped = read_runs_mapped(df, {"run": "name", "weights": "mix_*", "evals": {"web": "val_web"}})
+    np.testing.assert_array_equal(grouped.weights, t.weights)
+    bad = df.assign(val_web=[3.1, 2.9, np.inf, 3.0])
+    # The hint is the same call with drop_incomplete, not a 'mixlaw runs import DataFrame' command.
+    with pytest.raises(DataError, match=r"DataFrame:4: column 'val_web': loss is inf") as err:
+        read_runs_mapped(bad, "run=name, w:*=mix_*, loss:*=val_*")
+    assert "mixlaw runs import" not in str(err.value)
+    with pytest.warns(DataWarning, match="left out 1 of 4 rows"):
+        assert len(read_runs_mapped(bad, "run=name, w:*=mix_*, loss:*=val_*", drop_incomplete=True)) == 3
+    with pytest.raises(InputError, match="merge the mixtures into it first"):
+        read_runs_mapped(df, "run=name", mixtures="m.csv")

@@ -320,8 +320,8 @@ def test_a_step_look_alike_beside_tokens_is_named_when_a_step_target_is_given() 
     frame = world(n_mix=4).frame.rename(columns={"step": "_step"})
     frame["tokens"] = frame["_step"] * 4096
     with pytest.raises(InputError, match=r"\(the table has 'tokens': give target_tokens instead, --target-tokens on "
-                                         r"the command line; it also has '_step': name one 'step', e\.g\. 'mixlaw "
-                                         r"runs import TABLE --columns step=_step --out runs\.csv'\)$"):
+                                         r"the command line; it also has '_step': name one 'step', e\.g\. "
+                                         r"RunTable\(df\.rename\(columns=\{'_step': 'step'\}\)\)\)$"):
         fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, **NESTED)
 
 

@@ -359,7 +359,7 @@ def test_fixed_weight_outside_the_runs_range_says_which_limit() -> None:
     W = rng.dirichlet(np.ones(3), size=30) * 0.4 + np.array([0.6, 0.0, 0.0])
     law = YeExponential(reference="web").fit(W, _truth(W), domains=DOMAINS, targets=DOMAINS)
     with pytest.raises(InputError, match=r"outside its bounds .*\(the range of its weight in the fitted runs; "
-                                         r"--extrapolate lifts it\)"):
+                                         r"within_fitted_range=False \(extrapolate=True, --extrapolate\) lifts it\)"):
         optimize_mixture(law, fixed={"web": 0.3}, within_fitted_range=True)
     with pytest.raises(InputError, match=r"outside its bounds \[0, 0.5\] \(upper bound\)"):
         optimize_mixture(law, fixed={"web": 0.7}, bounds={"web": (0, 0.5)})

@@ -180,3 +180,37 @@ def test_the_search_runs_blas_on_one_thread(ye_law, monkeypatch) -> None:  # typ
     monkeypatch.setattr(search, "minimize", spy)
     optimize_mixture(ye_law, objective="mean")
     assert seen and set(seen) == {1}
+
+
+def test_the_runs_may_be_the_run_table_or_a_frame_read_by_domain_name() -> None:
+    # runs=table raised numpy's "float() argument must be a string or a real number, not 'RunTable'"; a frame's
+    # columns in another order than the law's domains must not be read by position.
+    rng = np.random.default_rng(5)
+    W = rng.dirichlet(np.ones(3) * 5, size=30)
+    table = _table(W)
+    law = get_law("ye-exp").fit(table, targets=DOMAINS)
+    ref = optimize_mixture(law, objective="math", runs=W, trust_radius=0.2)
+    by_table = optimize_mixture(law, objective="math", runs=table, trust_radius=0.2)
+    frame = pd.DataFrame(W, columns=DOMAINS)[["math", "web", "code"]]
+    by_frame = optimize_mixture(law, objective="math", runs=frame, trust_radius=0.2)
+    for r in (by_table, by_frame):
+        assert r.weights == ref.weights and r.nearest_run == ref.nearest_run
+    assert by_table.nearest_run_name == f"r{ref.nearest_run}" and ref.nearest_run_name is None
+    with pytest.raises(InputError, match="not the law's domains"):
+        optimize_mixture(law, objective="math", runs=frame.rename(columns={"web": "books"}), trust_radius=0.2)
+
+
+def test_trust_radius_optimum_ignores_repeated_runs() -> None:
+    # A table's checkpoints repeat each mixture; the L1-ball search anchors on the best-predicted runs, and
+    # repeats of the best one used to fill every anchor, leaving the second-best run's ball unsearched.
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3) * 2, size=8)
+    law = get_law("ye-exp").fit(W, _truth(W) * (1 + 0.01 * rng.standard_normal((8, 3))), domains=DOMAINS,
+                                targets=DOMAINS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        distinct = optimize_mixture(law, objective="mean", runs=W, trust_radius=0.2)
+        repeated = optimize_mixture(law, objective="mean", runs=np.repeat(W, 4, axis=0), trust_radius=0.2)
+    np.testing.assert_allclose(repeated.weight_array(), distinct.weight_array(), atol=1e-9)
+    assert repeated.objective == pytest.approx(distinct.objective, rel=1e-12)
+    assert repeated.nearest_run_l1 <= 0.2 + 1e-6

@@ -6,6 +6,8 @@ and a table with '_step' stopped at "duplicate run", every checkpoint of a run s
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from test_pipeline import N_STAR, NESTED, S_STAR, STEPS, world
 
@@ -25,13 +27,26 @@ from mixlaw.pipeline import fit_pipeline
     ({"step": "iteration"}, {},
      r"needs a 'step' or 'tokens' column .*; the table has 'iteration': name one 'step'"),
     ({"step": "n_tokens"}, {"target_tokens": 6e6},
-     r"target_tokens needs a 'tokens' column .*; the table has 'n_tokens': name one 'tokens', e\.g\. 'mixlaw runs "
-     r"import TABLE --columns tokens=n_tokens"),
+     r"target_tokens needs a 'tokens' column .*; the table has 'n_tokens': name one 'tokens', e\.g\. "
+     r"RunTable\(df\.rename\(columns=\{'n_tokens': 'tokens'\}\)\)"),
 ])
 def test_a_missing_scale_column_names_the_table_s_look_alike(renamed, target, match) -> None:  # type: ignore[no-untyped-def]
     frame = world(n_mix=4, steps=[3000] if "params" not in renamed else STEPS).frame.rename(columns=renamed)
     with pytest.raises(InputError, match=match):
         fit_pipeline(RunTable(frame), target_params=N_STAR, **target, **NESTED)
+
+
+def test_a_table_from_a_file_is_told_the_import_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A table built in Python (path None) is told to rename its frame's column (it was told 'mixlaw runs import
+    # TABLE ...', a file it does not have); one read from a file, the import of that file.
+    from mixlaw.data import read_runs
+
+    path = tmp_path / "sweep.csv"
+    # (not 'model_size', which the table itself refuses, as the first test here shows)
+    world(n_mix=4).frame.rename(columns={"params": "size_class"}).to_csv(path, index=False)
+    hint = f"e.g. 'mixlaw runs import {path} --columns params=size_class --out"
+    with pytest.raises(InputError, match=re.escape(hint)):
+        fit_pipeline(read_runs(path), target_params=N_STAR, target_steps=S_STAR, **NESTED)
 
 
 def test_a_target_on_the_other_axis_names_the_table_s_column_and_the_option() -> None:
@@ -80,5 +95,6 @@ def test_a_held_out_size_without_a_target_names_the_target_that_checks_it(given)
     # Dai & Zheng's sweep with --fit-up-to 1.235B and no --target-params: "the table has 5 model sizes (...): give
     # the target model size" named neither the 2.718B runs held out nor the tokens they reach.
     with pytest.raises(InputError, match=r"; the largest size left out is 8e\+07, its runs to step 3000: "
-                                         r"--target-params 8e\+07 --target-steps 3000 checks the extrapolation"):
+                                         r"target_params=8e\+07, target_steps=3000 \(--target-params 8e\+07 "
+                                         r"--target-steps 3000\) checks the extrapolation"):
         fit_pipeline(world(n_mix=6).frame.pipe(RunTable), fit_up_to=4e7, **given)

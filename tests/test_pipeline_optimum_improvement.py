@@ -66,3 +66,16 @@ def test_cli_prints_it_and_a_fixed_route_without_refits_has_none(tmp_path, capsy
     # A fixed route and law builds no intervals, hence no jackknife refits: nothing is claimed.
     res = fit_pipeline(world(0.0, 5e-3), target_params=N_T, target_steps=S_T, route="nested", law="ye-exp")
     assert optimize_pipeline(res).improvement_interval is None
+
+
+def test_the_runs_may_be_the_run_table_itself() -> None:
+    # optimize_pipeline(res, runs=table) raised numpy's "float() argument must be ... not 'RunTable'": now the table
+    # is its rows' mixtures (as runs=table.weights; each mixture repeats per size and step, which the spacing counts
+    # once), read by domain name, and the nearest run is named.
+    table = world(0.4, 1e-4)
+    res = fit_pipeline(table, target_params=N_T, target_steps=S_T)
+    ref = optimize_pipeline(res, runs=table.weights, trust_radius=0.3, steps_to_match=False)
+    opt = optimize_pipeline(res, runs=table, trust_radius=0.3, steps_to_match=False)
+    assert opt.weights == pytest.approx(ref.weights, abs=1e-9) and opt.objective == pytest.approx(ref.objective)
+    assert opt.runs_spacing_l1 == pytest.approx(ref.runs_spacing_l1) and opt.nearest_run_l1 <= 0.3 + 1e-6
+    assert opt.nearest_run_name == str(table.runs[opt.nearest_run])

@@ -102,7 +102,7 @@ def test_a_bad_pipeline_file_is_one_clear_error(tmp_path) -> None:  # type: igno
     assert "step_laws" in broken(lambda d: d["state"]["scales"].update(step_laws=[[1, 2, 3]]))
     assert "seed" in broken(lambda d: d["state"]["scales"].update(seed=0.5))
     assert "law_options" in broken(lambda d: d["state"]["scales"].update(law_options=[]))
-    assert "unexpected keyword argument 'evil'" in broken(
+    assert "law 'ye-exp' has no option 'evil'; its options: loss" in broken(
         lambda d: d["state"]["scales"]["law_options"].update(evil=1))
     assert "mixing_law" in broken(lambda d: d["result"]["mixing_law"].update(law="no-such-law"))
     p = tmp_path / "junk.json"

@@ -60,6 +60,15 @@ def test_optimize_on_a_tokens_only_table_gives_steps_to_match_in_tokens() -> Non
     assert opt.steps.steps_fraction == pytest.approx(ref.steps.steps_fraction, rel=1e-3)
     text = str(opt.steps)
     assert "of the tokens" in text and "D_eq" in text and "S=" not in text
+    # --json names the counts by their axis: a token count under "target_steps" read as a step count.
+    doc = opt.to_dict()["steps_to_match"]
+    assert doc["unit"] == "token" and doc["target_tokens"] == pytest.approx(S_STAR * PER_STEP)
+    assert doc["equivalent_tokens"] == pytest.approx(opt.steps.equivalent_steps)
+    assert "target_steps" not in doc and "equivalent_steps" not in doc
+    steps_doc = ref.to_dict()["steps_to_match"]
+    assert steps_doc["unit"] == "step" and steps_doc["target_steps"] == pytest.approx(S_STAR)
+    assert "target_tokens" not in steps_doc and set(doc) - {"target_tokens", "equivalent_tokens"} == set(
+        steps_doc) - {"target_steps", "equivalent_steps"}
 
 
 def test_cli_target_steps_on_a_tokens_only_table_names_the_option(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -74,11 +74,15 @@ def test_report_with_the_optimum(tmp_path, capsys) -> None:  # type: ignore[no-u
     table, _ = _held_out_world()
     runs, page = tmp_path / "sweep.csv", tmp_path / "r.html"
     table.frame.to_csv(runs, index=False)
-    code, _, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1.6e8", "--target-steps", "3000",
-                        "--fit-up-to", "8e7", "--optimize", "--default", "uniform", "--report", str(page))
+    code, out, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", "1.6e8", "--target-steps",
+                          "3000", "--fit-up-to", "8e7", "--optimize", "--default", "uniform", "--report", str(page))
     assert code == 0, err
     text = page.read_text(encoding="utf-8")
     assert "Optimal mixture at the target" in text and text.count("<svg") == 3
+    # The optimum's interval line is the one the command prints, its level included (the page had its own copy,
+    # the brackets unexplained).
+    line = next(x for x in out.splitlines() if x.startswith("optimum's predicted losses at the target, 80% "))
+    assert html_escape(line) in text
     assert "reference (uniform)" in text and "optimum at the target" in text
 
 

@@ -4,10 +4,14 @@
 >>> law = get_law("ye-exp").fit(load_regmix("train_1m"), targets="pile_cc")
 >>> board = compare.compare(load_regmix("train_1m"), {"test_1B": load_regmix("test_1B")}, targets="pile_cc",
 ...                         laws=["linear"])
+
+``save_law(law, path)`` / ``load_law(path)`` keep a fitted law (JSON, as ``mixlaw fit --out`` writes it);
+``save_pipeline(result, path)`` / ``load_pipeline(path)`` a :func:`fit_pipeline` result.
 """
 
 from . import compare, laws, metrics
 from ._version import __version__
+from .api import load_law, save_law
 from .bootstrap import bootstrap_law
 from .data import RunTable, read_regmix_pair, read_runs
 from .datasets import load_marin_delphi, load_regmix
@@ -28,10 +32,11 @@ from .export import export_mixture
 from .fit import FitResult, Param, Params
 from .laws import available_laws, get_law, law_from_dict
 from .optimize import optimize_mixture
-from .pipeline import fit_pipeline
+from .pipeline import fit_pipeline, load_pipeline, optimize_pipeline, save_pipeline
 
 __all__ = ["RunTable", "read_runs", "read_regmix_pair", "load_regmix", "load_marin_delphi", "laws", "metrics",
            "compare", "get_law", "available_laws", "law_from_dict", "optimize_mixture", "bootstrap_law",
-           "active_design", "fit_pipeline", "export_mixture", "FitResult", "Param", "Params", "MixlawError",
+           "active_design", "fit_pipeline", "optimize_pipeline", "export_mixture", "save_law", "load_law",
+           "save_pipeline", "load_pipeline", "FitResult", "Param", "Params", "MixlawError",
            "InputError", "DataError", "InvalidParameterError", "NotFittedError", "FitError", "MixlawWarning",
            "ConvergenceWarning", "ExtrapolationWarning", "DataWarning", "__version__"]

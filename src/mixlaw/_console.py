@@ -40,6 +40,13 @@ def make_console(stderr: bool = False) -> Console:
                    emoji=False)
 
 
+def repr_as_text(self: Any, p: Any, cycle: bool) -> None:
+    """IPython's ``_repr_pretty_`` for a result whose ``str`` is its report: a notebook cell ending in
+    ``law.report()``, ``law.cv_`` or ``optimize_mixture(...)`` shows the report, not the dataclass's repr (every
+    field, parameter dicts and arrays on one line). ``repr()`` itself is unchanged."""
+    p.text("..." if cycle else str(self))
+
+
 def pad(text: str, width: int, align: str = "<") -> str:
     """``text`` padded with spaces to ``width`` terminal cells (never cut), on the right (``"<"``) or left (``">"``).
 

@@ -121,8 +121,31 @@ def check_random_state(seed: int | np.random.Generator | None) -> np.random.Gene
     raise InvalidParameterError(f"random_state must be an int, a numpy Generator or None. Got {seed!r} instead.")
 
 
+def renamed(name: str, value: Any, old: str, old_value: Any, default: Any = None) -> Any:
+    """The value of keyword ``name`` given under it or under ``old``, the older spelling it replaces.
+
+    mixlaw's rule for a renamed keyword: the older spelling stays a silent alias (no warning; the docs show the
+    canonical one), and giving both is an InputError naming both. "Given" is "not None": both keywords default
+    to None in the signature and ``default`` is the documented default when neither is given.
+    """
+    if old_value is None:
+        return default if value is None else value
+    if value is not None:
+        raise InputError(f"{name}= and {old}= are the same argument ({old}= is its older name); give one of them")
+    return old_value
+
+
+def renamed_in(kw: dict[str, Any], name: str, old: str) -> dict[str, Any]:
+    """``kw`` (a ``**kwargs`` dict) with ``old`` moved to ``name`` (:func:`renamed`'s rule); a new dict."""
+    if old not in kw:
+        return kw
+    out = dict(kw)
+    out[name] = renamed(name, out.get(name), old, out.pop(old))
+    return out
+
+
 __all__ = ["Interval", "Options", "Real", "Integral", "validate_params", "check_is_fitted", "check_random_state",
-           "quote_name", "split_names"]
+           "quote_name", "split_names", "renamed", "renamed_in"]
 
 
 def read_user_text(path: Any, what: str) -> str:
@@ -153,6 +176,18 @@ def read_user_text(path: Any, what: str) -> str:
     if "\x00" in text:
         raise InputError(f"{p}: not a text file (binary content); expected a {what} file")
     return text
+
+
+def parse_user_json(text: str, where: Any) -> Any:
+    """``json.loads`` of a user's small JSON file (:func:`read_user_text`'s text: a mixture, paths, token counts),
+    an InputError naming ``where`` when it is not JSON, nested too deeply for the parser included ('[[[...' 100000
+    deep: Python's parser recurses per level)."""
+    import json
+
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise InputError(f"{where}: not valid JSON ({e})") from None
 
 
 def quote_name(name: str) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import atomic_target
-from ._validation import read_user_text
+from ._validation import read_user_text, renamed, renamed_in
 from ._version import __version__
 from .bootstrap import bootstrap_law
 from .compare import Leaderboard, compare
@@ -55,14 +55,17 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
                    objective: str | Mapping[str, float] | None = None,
                    fit_on: Sequence[str] = ("per-eval", "direct"),
                    on_progress: Callable[[str], None] | None = None,
-                   on_done: Callable[[str], None] | None = None, cv_folds: int | None = None) -> Leaderboard:
-    """:func:`mixlaw.compare.compare` with per-law progress callbacks (before and after each fit)."""
+                   on_done: Callable[[str], None] | None = None, n_folds: int | None = None,
+                   cv_folds: int | None = None) -> Leaderboard:
+    """:func:`mixlaw.compare.compare` with per-law progress callbacks (before and after each fit). ``n_folds``: the
+    folds of ``auto`` / ``stack`` (``--cv-folds``; ``cv_folds``, its older name, is a silent alias)."""
     keys = list(laws) if laws is not None else None
     for k in keys or []:
         if k not in available_laws():
             raise InputError(f"unknown law {k!r}; available: {', '.join(available_laws())}")
     return compare(train, tests, targets=targets, laws=keys, random_state=random_state, objective=objective,
-                   fit_on=fit_on, on_progress=on_progress, on_done=on_done, cv_folds=cv_folds)
+                   fit_on=fit_on, on_progress=on_progress, on_done=on_done,
+                   n_folds=renamed("n_folds", n_folds, "cv_folds", cv_folds))
 
 
 def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[str] | None = None,
@@ -78,12 +81,15 @@ def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[s
 def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Sequence[str] | None = None,
                     random_state: int = 0, objective: str | Mapping[str, float] | None = None,
                     fit_on: Sequence[str] = ("per-eval", "direct"), on_progress: Callable[[str], None] | None = None,
-                    on_done: Callable[[str], None] | None = None, cv_folds: int | None = None) -> Leaderboard:
+                    on_done: Callable[[str], None] | None = None, n_folds: int | None = None,
+                    cv_folds: int | None = None) -> Leaderboard:
     """Fit on a bundled dataset's fitting runs and score on its held-out runs (``regmix`` or ``marin-delphi``,
-    splits as in :func:`mixlaw.datasets.bundled_splits`)."""
+    splits as in :func:`mixlaw.datasets.bundled_splits`). ``n_folds`` (``cv_folds``: its older name), as in
+    :func:`compare_tables`."""
     train, tests = bundled_splits(name)
     return compare_tables(train, tests, targets=targets, laws=laws, random_state=random_state, objective=objective,
-                          fit_on=fit_on, on_progress=on_progress, on_done=on_done, cv_folds=cv_folds)
+                          fit_on=fit_on, on_progress=on_progress, on_done=on_done,
+                          n_folds=renamed("n_folds", n_folds, "cv_folds", cv_folds))
 
 
 def laws_taking_eval_map() -> list[str]:
@@ -244,16 +250,16 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
         # "no such file". Domains it leaves out get 0.
         unknown = sorted(set(mix) - set(domains)) if domains is not None else []
         if unknown:
-            raise InputError(f"--mixtures {mixtures}: unknown domain(s) {unknown}; the {what}'s are "
+            raise InputError(f"mixtures {mixtures} (--mixtures): unknown domain(s) {unknown}; the {what}'s are "
                              f"{known_names(unknown, list(domains))}")
         bad = next((d for d, v in mix.items() if not (np.isfinite(v) and v >= 0)), None)
         if bad is not None:  # said of the mixture given: the table's check named 'row 2' of a file there is not
-            raise InputError(f"--mixtures {mixtures}: weight of domain {bad!r} is {mix[bad]:g}, expected a finite "
-                             "number >= 0")
+            raise InputError(f"mixtures {mixtures} (--mixtures): weight of domain {bad!r} is {mix[bad]:g}, "
+                             "expected a finite number >= 0")
         total = sum(mix.values())
         if beyond_tol(abs(total - 1.0), weight_tol):
-            raise InputError(f"--mixtures {mixtures}: weights sum to {total:.6g}, expected 1 ± {weight_tol:g} "
-                             f"({sum_hint(total, mix)})")
+            raise InputError(f"mixtures {mixtures} (--mixtures): weights sum to {total:.6g}, expected 1 ± "
+                             f"{weight_tol:g} ({sum_hint(total, mix)})")
         names = list(domains) if domains is not None else list(mix)
         df, path = pd.DataFrame({"run": [str(mixtures)], **{WEIGHT_PREFIX + d: [mix.get(d, 0.0)] for d in names}}), None
     else:
@@ -329,9 +335,9 @@ def law_selection(law: MixingLaw) -> dict[str, Any] | None:
 def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | Sequence[str] = "all",
                   objective: Objective = "mean", n_boot: int = 0, n_jobs: int | None = None,
                   step_law: Any = None, target_steps: float | None = None, extrapolate: bool = False,
-                  candidates: Sequence[str] | None = None, cv_folds: int | None = None, maximize: bool = False,
+                  candidates: Sequence[str] | None = None, n_folds: int | None = None, maximize: bool = False,
                   random_state: int = 0, on_progress: Callable[[int], None] | None = None,
-                  **constraints: Any) -> OptimumResult:
+                  cv_folds: int | None = None, **constraints: Any) -> OptimumResult:
     """Fit ``law`` to a run table and return its optimal mixture (what ``mixlaw optimize`` runs).
 
     Parameters
@@ -345,9 +351,12 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     objective : see :func:`optimize_mixture`
     candidates : list of str, optional
         For ``auto`` / ``stack``: the laws to choose from (default: every suitable registered law).
-    cv_folds : int, optional
+    n_folds : int, optional
         For ``auto`` / ``stack``: folds of their cross-validation (default 5, or more when 5 leave a candidate
-        too few training runs per fold: :func:`~mixlaw.laws.selection.cross_validate`).
+        too few training runs per fold: :func:`~mixlaw.laws.selection.cross_validate`); ``--cv-folds`` on the
+        command line, ``n_folds=`` of the ``auto`` / ``stack`` laws.
+    cv_folds : int, optional
+        The older name of ``n_folds`` (a silent alias; giving both is an InputError).
     maximize : bool, default=False
         Maximise the objective: the eval sets are higher-is-better metrics (accuracy, pass@1, a score) stored
         in the loss columns (see :func:`optimize_mixture`, which also says why a flag and not negative weights).
@@ -367,13 +376,15 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     **constraints
         ``bounds``, ``fixed``, ``tokens_available``, ``target_tokens``, ``max_epochs``, ``n_starts``,
         ``natural``, ``search``, ``n_samples``, ``top_k``, ``strength``, ``trust_radius`` as in
-        :func:`optimize_mixture`. The natural mixture defaults to the token shares, else the mean mixture of
-        the runs.
+        :func:`optimize_mixture`, and ``params`` / ``tokens`` (``model_params``: the older name of ``params``).
+        The natural mixture defaults to the token shares, else the mean mixture of the runs.
 
     Returns
     -------
     OptimumResult
     """
+    n_folds = renamed("n_folds", n_folds, "cv_folds", cv_folds)
+    constraints = renamed_in(constraints, "params", "model_params")
     names = table.resolve_targets(targets)
     # An eval missing in some runs: the law (one for every target) and the objective take the rows that have all.
     left_out = table.rows_left_out(names)
@@ -388,8 +399,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     asked = objective  # a meta-law's objective becomes its one predicted column below
     linear = isinstance(objective, Mapping) or (isinstance(objective, str) and objective != "max")
     meta_kw: dict[str, Any] = {} if candidates is None else {"candidates": list(candidates)}
-    if cv_folds is not None:
-        meta_kw["n_folds"] = cv_folds
+    if n_folds is not None:
+        meta_kw["n_folds"] = n_folds
     if meta_kw and not (isinstance(law, str) and law in META_LAWS):
         raise InputError(f"candidates and CV folds apply to the laws that choose among others "
                          f"({', '.join(META_LAWS)}); got law {law!r}")
@@ -420,7 +431,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
     # Before the fit: a law that takes the scale, fitted across several, has no optimum without one (optimize_mixture
     # says so after the fit; auto, which takes both, after 5 minutes of cross-validation on Dai & Zheng's sweep).
-    check_scale_given(est, opt_kw.get("model_params"), opt_kw.get("tokens"),
+    check_scale_given(est, opt_kw.get("params"), opt_kw.get("tokens"),
                       *(None if v is None or not v.size else (float(v.min()), float(v.max()))
                         for v in (table.model_params, table.tokens)), fitted=False)
     try:
@@ -436,7 +447,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         note_left_out(err, left_out, len(table), n_table)
         raise
     if n_boot:
-        result = bootstrap_law(est, table, names, n=n_boot, random_state=random_state, n_jobs=n_jobs,
+        result = bootstrap_law(est, table, names, n_boot=n_boot, random_state=random_state, n_jobs=n_jobs,
                                optimize=opt_kw, on_progress=on_progress, fitted=fitted).optimum
     else:
         result = optimize_mixture(fitted, **opt_kw)

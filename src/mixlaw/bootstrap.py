@@ -72,9 +72,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._console import pad
+from ._console import pad, repr_as_text
 from ._solver import solve_batch
-from ._validation import check_random_state
+from ._validation import check_random_state, renamed
 from .data import RunTable
 from .errors import FitError, InputError, MixlawWarning
 from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
@@ -160,11 +160,31 @@ class BootstrapResult:
         return {n: (float(q[0, i]), float(q[1, i])) for i, n in enumerate(self.param_names)}
 
     def prediction_intervals(self) -> np.ndarray:
-        """ndarray of shape (n_points, n_targets, 2): lower and upper ends for each point and target."""
+        """Percentile intervals at :attr:`level` of the predicted losses at :attr:`points`.
+
+        Returns
+        -------
+        ndarray of shape (n_points, n_targets, 2)
+            ``[..., 0]`` the lower ends, ``[..., 1]`` the upper ends: ``lo, hi = res.prediction_intervals()[i, k]``
+            for point i and target k (``law.targets_`` order). The lower and upper arrays of shape
+            (n_points, n_targets), as :meth:`PipelineResult.interval <mixlaw.pipeline.PipelineResult.interval>`
+            returns them, are ``lo, hi = np.moveaxis(res.prediction_intervals(), -1, 0)``.
+        """
         if self.predictions is None:
             raise InputError("no points were predicted in this bootstrap (pass points=...)")
         q = self._q(self.predictions)
         return np.stack([q[0], q[1]], axis=-1)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The parameters' intervals as a DataFrame, one row per parameter (the index): the point estimate
+        ``value``, the replicates' percentile interval ``lo`` / ``hi`` at :attr:`level`, and ``vary`` (whether the
+        point estimate fitted it: a replicate may hold another reference domain than the point estimate).
+        Prediction intervals: :meth:`prediction_intervals`; the optimum's: ``optimum.to_frame()``."""
+        pi = self.param_intervals()
+        rows = [{"value": p.value, "lo": pi[n][0] if n in pi else np.nan, "hi": pi[n][1] if n in pi else np.nan,
+                 "vary": p.vary} for n, p in self.law.params_.items()]
+        return pd.DataFrame(rows, index=pd.Index(list(self.law.params_), name="name"),
+                            columns=["value", "lo", "hi", "vary"])
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"n_boot": self.n_boot, "n_failed": self.n_failed, "level": self.level,
@@ -176,6 +196,8 @@ class BootstrapResult:
         if self.optimum is not None:
             doc["optimum"] = self.optimum.to_dict()
         return doc
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         lines = [f"[[Bootstrap]]  law={self.law.key}  {self.n_boot} refits over runs ({self.n_failed} failed), "
@@ -486,12 +508,13 @@ def _map_parallel(task: dict[str, Any], chunks: list[list[int]],
 
 
 # ---------------------------------------------------------------------- entry point
-def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str] = "all", n: int = 200, *,
+def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str] | None = None,
+                  n_boot: int | None = None, *,
                   random_state: int | np.random.Generator | None = 0, n_jobs: int | None = None,
                   points: Any = None, optimize: Mapping[str, Any] | None = None, level: float = 0.9,
                   law_options: Mapping[str, Any] | None = None,
                   on_progress: Callable[[int], None] | None = None,
-                  fitted: MixingLaw | None = None) -> BootstrapResult:
+                  fitted: MixingLaw | None = None, n: int | None = None) -> BootstrapResult:
     """Bootstrap a law over the runs of a table.
 
     Parameters
@@ -500,12 +523,13 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         A law (fitted or not; it is refitted on the full table as the point estimate) or a registry key.
     table : RunTable, or a DataFrame in its columns
         The runs. Rows sharing a ``run`` id are resampled together.
-    targets : str or list of str, default="all"
-        Eval sets to fit.
-    n : int, default=200
-        Replicates.
+    targets : str or list of str, optional
+        Eval sets to fit. Default: those of ``law`` when it is fitted (and the table has them), else all of the
+        table's (``"all"``).
+    n_boot : int, default=200
+        Replicates (:attr:`BootstrapResult.n_boot`; ``--bootstrap`` on the command line).
     random_state : int or Generator, default=0
-        Seeds the resampling (replicate b uses ``SeedSequence(random_state).spawn(n)[b]``).
+        Seeds the resampling (replicate b uses ``SeedSequence(random_state).spawn(n_boot)[b]``).
     n_jobs : int, optional
         Worker processes (``concurrent.futures.ProcessPoolExecutor``); default all cores (``os.cpu_count()``).
         1 runs in-process. Results do not depend on it.
@@ -517,14 +541,21 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         optimal mixture and the point-estimate optimum gets intervals on each weight, on its predicted
         objective and on each eval's predicted loss.
     level : float, default=0.9
-        Nominal coverage of the percentile intervals.
+        Nominal coverage of the percentile intervals. 0.9, not the pipeline's 0.8
+        (:func:`~mixlaw.pipeline.fit_pipeline`), on purpose: these are intervals on a fitted law's parameters, its
+        predictions at the fitted scale and its optimum (``mixlaw optimize --bootstrap`` prints them at 90 %),
+        the uncertainty of the fit alone; the pipeline's are prediction intervals of measured target-scale
+        losses, whose nominal-80 % coverage its backtests were measured at. The command line gives each its
+        default and has no flag to change it.
     law_options : dict, optional
         Constructor options when ``law`` is a key.
     on_progress : callable, optional
-        Called with the number of replicates just finished (for a progress bar whose total is ``n``).
+        Called with the number of replicates just finished (for a progress bar whose total is ``n_boot``).
     fitted : MixingLaw, optional
         ``law`` already fitted to this table and ``targets`` (a caller that fitted it first, e.g. to check the
         run count): used as the point estimate instead of fitting it again.
+    n : int, optional
+        The older name of ``n_boot`` (a silent alias; giving both is an InputError).
 
     Returns
     -------
@@ -533,7 +564,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     Raises
     ------
     InputError
-        n < 2, level outside (0, 1), fewer than 2 runs, or a bad law key.
+        n_boot < 2, level outside (0, 1), fewer than 2 runs, or a bad law key.
 
     Notes
     -----
@@ -551,20 +582,28 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     >>> y = 2 + np.exp(-W[:, 1]) + rng.normal(0, 0.01, 20)
     >>> t = RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(20)], "w:a": W[:, 0], "w:b": W[:, 1],
     ...                            "loss:a": y}))
-    >>> res = bootstrap_law("ye-exp", t, n=20, n_jobs=1, points=np.array([[0.5, 0.5]]))
+    >>> res = bootstrap_law("ye-exp", t, n_boot=20, n_jobs=1, points=np.array([[0.5, 0.5]]))
+    >>> res.prediction_intervals().shape          # (points, targets, lo/hi)
+    (1, 1, 2)
     >>> lo, hi = res.prediction_intervals()[0, 0]
     >>> bool(lo < 2 + np.exp(-0.5) < hi)
     True
     """
+    n = renamed("n_boot", n_boot, "n", n, default=200)
     if isinstance(table, pd.DataFrame):  # in the run table's columns, as law.fit reads one
         table = RunTable(table)
     if not isinstance(table, RunTable):
         raise InputError(f"bootstrap_law needs a RunTable (or a DataFrame in its columns); got {type(table).__name__}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise InputError(f"n (bootstrap replicates) must be an int >= 2; got {n!r}")
+        raise InputError(f"n_boot (bootstrap replicates) must be an int >= 2; got {n!r}")
     if not (0.0 < float(level) < 1.0):
         raise InputError(f"level must be in (0, 1); got {level!r}")
     base = get_law(law, **dict(law_options or {})) if isinstance(law, str) else law.clone()
+    if targets is None:
+        # bootstrap_law(law fitted on pile_cc, table) refitted every eval of the table (13 on RegMix): the point
+        # estimate was another law than the one given, and its intervals another law's.
+        fitted_on = list(getattr(law, "targets_", []) or [])
+        targets = fitted_on if fitted_on and all(t in table.evals for t in fitted_on) else "all"
     names = table.resolve_targets(targets)
     table = table.complete(names, stacklevel=2)  # the rows that have every target's loss (a NaN cell: missing)
     W, Y = table.weights, table.losses(names)

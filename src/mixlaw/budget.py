@@ -10,14 +10,13 @@ lives in the bottom layer, below both.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ._validation import read_user_text
+from ._validation import parse_user_json, read_user_text
 from .data import csv_missing, known_names
 from .errors import InputError
 
@@ -109,10 +108,7 @@ def read_tokens_available(path: str) -> dict[str, float]:
     p = Path(path)
     text = read_user_text(p, "tokens-available (CSV domain,tokens or JSON {domain: tokens})")
     if p.suffix.lower() == ".json":
-        try:
-            doc = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: '[[[...' deep
-            raise InputError(f"{path}: not valid JSON ({e})") from None
+        doc = parse_user_json(text, path)
         if not isinstance(doc, dict) or not doc:
             raise InputError(f"{path}: expected a non-empty JSON object {{domain: tokens}}")
         items = list(doc.items())

@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 
 from . import metrics
-from ._console import pad
+from ._console import pad, repr_as_text
+from ._validation import renamed
 from .data import RunTable, scale_mismatch
 from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
+from .laws.registry import missing_extra
 from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
 from .laws.selection import META_LAWS, OBJECTIVE, fit_modes, n_par_text, objective_evals, objective_weights
 
@@ -68,10 +70,28 @@ class Leaderboard:
         return {"targets": self.targets, "objective": self.objective, "train": self.train, "n_train": self.n_train,
                 "laws": [r.to_dict() for r in self.rows]}
 
+    def to_frame(self) -> Any:
+        """The leaderboard as a pandas DataFrame, one row per law and held-out split: ``law`` (as printed,
+        ``law[direct]`` for a law fitted on the objective), ``fit_on``, ``split``, ``fit_seconds``, ``n_params``,
+        the split's metrics (:data:`SPLIT_METRICS`; NaN where not computed) and ``error``; a law that failed to
+        fit has one row, its ``split`` None."""
+        import pandas as pd
+
+        rows = []
+        for r in self.rows:
+            for split, m in (r.splits.items() if r.splits else [(None, {})]):
+                rows.append({"law": r.law, "fit_on": r.fit_on, "split": split, "fit_seconds": r.fit_seconds,
+                             "n_params": r.n_params, **{k: m.get(k, float("nan")) for k in SPLIT_METRICS},
+                             "error": r.error})
+        return pd.DataFrame(rows, columns=["law", "fit_on", "split", "fit_seconds", "n_params", *SPLIT_METRICS,
+                                           "error"])
+
     def best(self, split: str, metric: str = "spearman") -> LawScore:
         ok = [r for r in self.rows if r.error is None and split in r.splits]
         sign = -1 if metric in ("mre", "rmse", "regret_at_1") else 1
         return max(ok, key=lambda r: sign * np.nan_to_num(r.splits[split][metric], nan=-np.inf * sign))
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         splits = list(dict.fromkeys(s for r in self.rows for s in r.splits))
@@ -97,26 +117,22 @@ def default_laws() -> list[str]:
     out = []
     keys = [k for k in available_laws() if k not in META_LAWS]  # auto / stack re-fit every law K times: opt-in
     for key in [k for k in PREFERRED_ORDER if k in keys] + sorted(k for k in keys if k not in PREFERRED_ORDER):
-        if key == "lightgbm":
-            try:
-                import lightgbm  # noqa: F401
-            except ImportError:
-                continue
-        out.append(key)
+        if missing_extra(key) is None:
+            out.append(key)
     return out
 
 
 def left_out_laws() -> dict[str, str]:
     """Registered laws that :func:`default_laws` leaves out, with the reason and the fix."""
-    return {k: "its package is not installed (pip install 'mixlaw[lightgbm]')" for k in available_laws()
-            if k not in default_laws() and k not in META_LAWS}  # auto / stack are opt-in, not left out
+    return {k: f"its package is not installed (pip install 'mixlaw[{missing_extra(k)}]')" for k in available_laws()
+            if k not in META_LAWS and missing_extra(k) is not None}  # auto / stack are opt-in, not left out
 
 
 def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Sequence[str] | None = "all",
             laws: Sequence[str | MixingLaw] | None = None, random_state: int = 0,
             objective: str | Mapping[str, float] | None = None, fit_on: Sequence[str] = ("per-eval", "direct"),
-            on_progress: Callable[[str], None] | None = None, cv_folds: int | None = None,
-            on_done: Callable[[str], None] | None = None) -> Leaderboard:
+            on_progress: Callable[[str], None] | None = None, n_folds: int | None = None,
+            on_done: Callable[[str], None] | None = None, cv_folds: int | None = None) -> Leaderboard:
     """Fit each law on ``train`` and score it on each held-out table.
 
     Parameters
@@ -138,17 +154,20 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         (``"direct"``), or both (two rows per law). ``auto`` and ``stack`` choose between them by CV.
     on_progress : callable, optional
         Called with each law's key before it is fitted (progress bars); ``on_done`` after it is scored.
-    cv_folds : int, optional
+    n_folds : int, optional
         Folds of the cross-validation inside ``auto`` / ``stack`` given by key (default theirs: 5, or the fewest
         up to 20 that fit a candidate 5 leave too few training runs); more folds
         fit each candidate on more of the runs, which lets a law with many parameters be scored, at the cost
-        of more fits.
+        of more fits. The laws' own ``n_folds=``; ``--cv-folds`` on the command line.
+    cv_folds : int, optional
+        The older name of ``n_folds`` (a silent alias; giving both is an InputError).
 
     Returns
     -------
     Leaderboard
         Laws that fail are kept with their ``error`` so one bad law does not hide the others.
     """
+    n_folds = renamed("n_folds", n_folds, "cv_folds", cv_folds)
     names = train.resolve_targets(targets)
     s = objective_weights(objective, names)
     # A held-out split is scored on the evals the objective weighs (all targets without an objective), by their
@@ -164,7 +183,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             # A held-out table often lacks an eval the fitting runs have (Dai & Zheng's test runs without
             # openhermes under --target all): say which targets it can score.
             have = [n for n in scored if n in t.evals]
-            hint = f" (--target {','.join(have)} scores the evals it has)" if have else ""
+            hint = (f" (targets={have!r}, --target {','.join(have)} on the command line, scores the evals it has)"
+                    if have else "")
             raise InputError(f"{t.path or name}: held-out split {name!r} has no loss column for {missing}{hint}")
     # An eval missing in some runs: every law is fitted on the rows that have all targets, and scored on the
     # held-out rows that have the scored ones (each says how many it left out).
@@ -181,7 +201,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     # a meta-law gets every target and narrows them itself.
     idx = objective_evals(s, len(names))
     fit_names, fit_s = [names[i] for i in idx], None if s is None else s[idx]
-    law_objs = [_make_law(k, random_state, objective, cv_folds) if isinstance(k, str) else k
+    law_objs = [_make_law(k, random_state, objective, n_folds) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
     # Once for the table (each law's own fit warning is an ExtrapolationWarning, left out of its row).
     why = scale_blind_message(train.path, train.scale_spread(), law_objs, at_params=True)
@@ -203,12 +223,12 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
 
 
 def _make_law(key: str, random_state: int, objective: str | Mapping[str, float] | None,
-              cv_folds: int | None = None) -> MixingLaw:
+              n_folds: int | None = None) -> MixingLaw:
     if key not in META_LAWS:
         return get_law(key, random_state=random_state)
     kw: dict[str, Any] = {} if objective is None else {"objective": objective}
-    if cv_folds is not None:
-        kw["n_folds"] = cv_folds
+    if n_folds is not None:
+        kw["n_folds"] = n_folds
     return get_law(key, random_state=random_state, **kw)
 
 

@@ -333,7 +333,7 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     if n_boot:
         two = RunTable(pd.DataFrame({"run": table_o.runs, f"w:{original}": W[:, 0], f"w:{new}": W[:, 1],
                                      f"loss:{original}": table.losses(original)}))
-        boot = bootstrap_law(est, two, [original], n=n_boot, random_state=random_state, n_jobs=n_jobs, points=G,
+        boot = bootstrap_law(est, two, [original], n_boot=n_boot, random_state=random_state, n_jobs=n_jobs, points=G,
                              level=level)
         assert boot.predictions is not None
         reps = np.array([_crossing(grid_p, boot.predictions[b, :, 0], thr)[0]

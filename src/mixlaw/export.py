@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._validation import quote_name, read_user_text
+from ._validation import parse_user_json, quote_name, read_user_text
 from .data import beyond_tol, known_names, scaled_number, share_value
 from .data.reading import saved_file_kind
 from .errors import DataWarning, InputError
@@ -85,6 +85,10 @@ def _format_units(u: int, decimals: int) -> str:
 
 
 def _check_weights(weights: Mapping[str, float], tol: float = SUM_TOL) -> dict[str, float]:
+    if not isinstance(weights, Mapping) and isinstance(getattr(weights, "weights", None), Mapping):
+        # export_mixture(optimize_mixture(...), "olmo") said "the mixture must be a non-empty mapping": the
+        # optimum (an OptimumResult) is its weights.
+        weights = weights.weights  # type: ignore[attr-defined]
     if not isinstance(weights, Mapping) or not weights:
         raise InputError("the mixture must be a non-empty mapping {domain: weight}")
     out: dict[str, float] = {}
@@ -198,8 +202,9 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
 
     Parameters
     ----------
-    weights : mapping of str to float
-        ``{domain: weight}``, weights >= 0 summing to 1 (± 0.01: renormalised with a :class:`DataWarning`).
+    weights : mapping of str to float, or OptimumResult
+        ``{domain: weight}``, weights >= 0 summing to 1 (± 0.01: renormalised with a :class:`DataWarning`); an
+        :func:`~mixlaw.optimize.optimize_mixture` result is its ``weights``.
     fmt : {"megatron", "olmo", "hf", "mosaic", "json"}
     paths : mapping of str to str, optional
         ``{domain: path}`` from the user: Megatron dataset prefix, OLMo-core path or glob (a list is allowed),
@@ -580,11 +585,7 @@ def parse_mixture(spec: str) -> dict[str, float]:
             except (ValueError, pd.errors.ParserError) as e:
                 raise InputError(f"{spec}: not a readable CSV ({e})") from None
             return _mixture_from_frame(frame, spec)
-        try:
-            doc = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: '[[[...' deep
-            raise InputError(f"{spec}: not valid JSON ({e})") from None
-        return _mixture_from_doc(doc, spec)
+        return _mixture_from_doc(parse_user_json(text, spec), spec)
     return _inline_mixture(spec)
 
 
@@ -718,10 +719,7 @@ def read_paths(spec: str) -> dict[str, Any]:
                 raise InputError(f"{spec}:{i + 2}: empty {'domain' if not str(d).strip() else 'path'} cell")
             out.setdefault(str(d), []).append(str(p))  # repeated domains: several paths (olmo)
         return {d: v[0] if len(v) == 1 else v for d, v in out.items()}
-    try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: '[[[...' deep
-        raise InputError(f"{spec}: not valid JSON ({e})") from None
+    doc = parse_user_json(text, spec)
     if not isinstance(doc, Mapping):
         raise InputError(f"{spec}: expected a JSON object {{domain: path}}")
     for d, p in doc.items():

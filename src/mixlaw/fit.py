@@ -168,6 +168,16 @@ class Params(Mapping[str, Param]):
         return {p.name: {"value": p.value, "stderr": p.stderr, "init": p.init, "min": _num(p.min),
                          "max": _num(p.max), "vary": p.vary} for p in self._p.values()}
 
+    def to_frame(self) -> Any:
+        """The parameters as a pandas DataFrame, one row per name (the index): ``value``, ``stderr`` (NaN where
+        unknown or fixed), ``init``, ``min``, ``max``, ``vary`` and ``note`` (lmfit's ``Parameters`` table)."""
+        import pandas as pd
+
+        rows = [{"value": p.value, "stderr": np.nan if p.stderr is None else p.stderr, "init": p.init, "min": p.min,
+                 "max": p.max, "vary": p.vary, "note": p.note} for p in self._p.values()]
+        return pd.DataFrame(rows, index=pd.Index(list(self._p), name="name"),
+                            columns=["value", "stderr", "init", "min", "max", "vary", "note"])
+
     def __repr__(self) -> str:
         return "Params(" + ", ".join(f"{p.name}={p.value:.4g}" for p in self._p.values()) + ")"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._console import column_width, pad
+from ._console import column_width, pad, repr_as_text
 from ._validation import first_and_more
 
 #: Correlations below this |rho| are not shown (lmfit's default min_correl is 0.1; 0.3 keeps reports short).
@@ -142,6 +142,8 @@ class FitReport:
                    domains=list(law.domains_), rows_left_out=dict(getattr(law, "rows_left_out_", {}) or {}),
                    n_run_ids=getattr(law, "_n_run_ids", None))
 
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
+
     def __str__(self) -> str:
         return self.text()
 
@@ -163,13 +165,18 @@ class FitReport:
         lines.append(f"    method = {self.method}{starts}")
         s = self.stats
         n_vary = sum(1 for p in self.params.values() if p["vary"])
-        parts = [f"n_obs={int(s.get('n_obs', 0))}", f"n_vary={n_vary}"]
+        # A loaded law keeps no fit statistics: its line read 'n_obs=0 ... nfev=0 | fit=0.00s', as if fitted on
+        # nothing in no time; what is not known is left out.
+        loaded = self.method.startswith("loaded")
+        parts = ([f"n_obs={int(s['n_obs'])}"] if "n_obs" in s else []) + [f"n_vary={n_vary}"]
         if "n_obs" in s:
             parts.append(f"dof={int(s['n_obs']) - n_vary}")
-        parts.append(f"nfev={int(s.get('nfev', 0))}")
+        if not loaded:
+            parts.append(f"nfev={int(s.get('nfev', 0))}")
         head = "  ".join(parts)
         tail = "  ".join(f"{k}={_stat(k, s[k])}" for k in ("RMSE", "MAPE", "R2", "AIC", "BIC") if k in s)
-        lines.append(f"    {head} | {tail}  fit={s.get('fit_seconds', 0):.2f}s")
+        fit = "" if loaded else f"  fit={s.get('fit_seconds', 0):.2f}s"
+        lines.append(f"    {head}" + (f" | {tail}" if tail else "") + fit)
         return lines
 
     def _summary_text(self) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 from ._version import __version__
 from .data import LOSS_PREFIX, WEIGHT_PREFIX, RunTable
 from .errors import DataError, ExtrapolationWarning, InputError, MixlawError, MixlawWarning
-from .pipeline import PipelineResult
+from .pipeline import PipelineResult, optimum_interval_line
 from .pipeline.check import (
     TargetRows,
     check_of,
@@ -350,10 +350,7 @@ def build_pipeline_report(result: PipelineResult, table: RunTable | None, *, fit
     if optimum is not None:
         opt = html.escape(str(optimum))
         if optimum_interval is not None:
-            pred = result.predict(optimum.weight_array())[0]
-            opt += "\n" + html.escape("; ".join(
-                f"{t} {pred[j]:.4f} [{optimum_interval[0][0, j]:.4f}, {optimum_interval[1][0, j]:.4f}]"
-                for j, t in enumerate(result.targets)))
+            opt += "\n" + html.escape(optimum_interval_line(result, optimum, optimum_interval))
         parts.append("<h2>Optimal mixture at the target</h2>" + _svg(_optimum_figure(optimum)) + "<pre>" + opt
                      + "</pre>")
     frame = result.frame()

@@ -67,7 +67,7 @@ def test_weight_tol_nan_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "'--weight-tol': nan is not a finite number" in one_error(code, err)
     from mixlaw.data import read_runs
 
-    with pytest.raises(InputError, match=r"--weight-tol must be a number in \[0, 1\)"):  # the API refuses it too
+    with pytest.raises(InputError, match=r"weight_tol \(--weight-tol\) must be a number in \[0, 1\)"):  # the API too
         read_runs(runs, weight_tol=float("nan"))
 
 

@@ -157,3 +157,28 @@ def test_a_frame_of_plain_named_shares_reads_params_and_tokens_as_the_scale():
     np.testing.assert_allclose(law.predict(frame[["wiki", "params", "web", "code"]]), ref.predict(W, model_params=N))
     with pytest.raises(InputError, match=r"column\(s\) \['step'\]: name its weight columns 'w:<domain>'"):
         get_law("linear").fit(frame.assign(step=100), y)
+
+
+def test_several_mixtures_as_a_list_of_mappings_are_read_by_domain_name():
+    # law.predict([opt.weights, natural]) raised numpy's "float() argument must be ... not 'dict'"; one mapping worked.
+    f = _frame(30, 0)
+    law = get_law("linear").fit(f, targets="x")
+    rows = [{"web": 0.5, "wiki": 0.5}, {"w:code": 1.0}]
+    np.testing.assert_allclose(law.predict(rows), law.predict(np.array([[0.5, 0.0, 0.5], [0.0, 1.0, 0.0]])))
+    with pytest.raises(InputError, match="not among the law's domains"):
+        law.predict([{"web": 1.0}, {"books": 1.0}])
+
+
+def test_a_frame_in_its_own_column_names_without_losses_says_how_to_pass_them():
+    # fit(df, targets="loss_pile") on a frame of plain columns read every column as a domain: a text column raised
+    # numpy's "could not convert string to float: 'r0'", a numeric one "fit needs losses (or a RunTable)".
+    f = _frame(30, 0)
+    df = pd.DataFrame({"web": f["w:web"], "code": f["w:code"], "wiki": f["w:wiki"], "loss_x": f["loss:x"]})
+    with pytest.raises(InputError, match=r"\['loss_x'\] would be a domain; pass fit\(df.drop"):
+        get_law("linear").fit(df, targets="loss_x")
+    with pytest.raises(InputError, match=r"column\(s\) \['name'\] that are not numbers"):
+        get_law("linear").fit(df.assign(name=f["run"]), targets="loss_x")
+    law = get_law("linear").fit(df.drop(columns=["loss_x"]), df["loss_x"])  # the way the message gives
+    assert law.domains_ == ["web", "code", "wiki"] and law.targets_ == ["loss_x"]
+    objects = df.drop(columns=["loss_x"]).astype(object)  # numbers held in object columns are still numbers
+    np.testing.assert_allclose(get_law("linear").fit(objects, df["loss_x"]).predict(objects), law.predict(objects))

@@ -158,23 +158,29 @@ def test_noise_free_losses_fit_exactly_without_a_convergence_warning(seed):
     np.testing.assert_allclose(law.predict(W), y, rtol=1e-12)
 
 
-def test_weights_in_percent_are_read_as_shares_with_a_warning():
+def test_weights_in_percent_are_refused_and_a_law_saved_fitted_on_them_reads_rows_as_shares():
     # Review 2026-12-05: the intercept folded into the a_j assumes rows summing to 1; fitted on percentages (an
-    # array, which no run table check sees) the law predicted its own fitting runs at ~1e36 (losses 1.6-2.5).
+    # array, which no run table check saw) the law predicted its own fitting runs at ~1e36 (losses 1.6-2.5). The
+    # law then read such rows as shares with a warning; since every law's fit holds an array to the run table's
+    # rule, percentages are refused as a table's are. A law saved in between (row_shares) still reads them.
     import json
 
-    from mixlaw.errors import DataWarning
+    from mixlaw.errors import InputError
 
     rng = np.random.default_rng(0)
     W = rng.dirichlet(np.ones(4), size=40)
     y = 2.0 * (0.6 + 0.4 * np.exp(W @ rng.normal(0, 0.5, 4))) * np.exp(rng.normal(0, 0.003, 40))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = LogLinearSat().fit(W, y).predict(W)
-    with pytest.warns(DataWarning, match=r"sum to 100-100, not 1 \(percentages\?\)"):
-        law = LogLinearSat().fit(100 * W, y)
-    np.testing.assert_allclose(law.predict(100 * W), ref, rtol=1e-9)
+        law = LogLinearSat().fit(W, y)
+        ref = law.predict(W)
+    with pytest.raises(InputError, match=r"weights row 0 \(of 40\): weights sum to 100, .*every row sums to 100: "
+                                         r"the weights look like percentages; divide them by 100"):
+        LogLinearSat().fit(100 * W, y)
+    doc = json.loads(json.dumps(law.to_dict()))
+    assert doc["state"]["row_shares"] is False
+    doc["state"]["row_shares"] = True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        back = law_from_dict(json.loads(json.dumps(law.to_dict())))
+        back = law_from_dict(doc)
         np.testing.assert_allclose(back.predict(100 * W), ref, rtol=1e-9)

@@ -459,8 +459,9 @@ def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> 
             sizes = table.model_params
             key = pd.DataFrame({"run": table.runs, "at": order,
                                 "size": np.zeros(len(table)) if sizes is None else sizes})
-            last = key.groupby(["run", "size"])["at"].max()
-            table = table.subset(key.index.isin(key.groupby(["run", "size"])["at"].idxmax()))
+            curves = key.groupby(["run", "size"])["at"]  # grouped once: each curve's last checkpoint and its row
+            last = curves.max()
+            table = table.subset(key.index.isin(curves.idxmax()))
             # A run that stopped early (an unfinished sweep exported with --all, a crashed job) has its "final"
             # loss at an earlier checkpoint than the others of its size: the scale warning that followed told
             # the user to add --final-step, which they had.
@@ -601,15 +602,6 @@ def parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | No
     if not out:
         raise InputError(f"--bounds {' '.join(map(repr, specs))} names no domain; expected domain=lo:hi")
     return out
-
-
-def interval_line(result: Any, opt: Any, interval: tuple[np.ndarray, np.ndarray]) -> str:
-    """The optimum's predicted losses at a pipeline's target with their interval, one line (``mixlaw pipeline
-    --optimize`` and ``mixlaw optimize --pipeline``)."""
-    pred = result.predict(opt.weight_array())[0]
-    return (f"optimum's predicted losses at the target, {result.intervals.level:.0%} prediction interval: "
-            + "; ".join(f"{t} {pred[k]:.4f} [{interval[0][0, k]:.4f}, {interval[1][0, k]:.4f}]"
-                        for k, t in enumerate(result.targets)))
 
 
 def interval_doc(result: Any, interval: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any] | None:

@@ -96,7 +96,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                 raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
             kw: dict[str, Any] = {}
             if bootstrap is not None:
-                kw["n_bootstrap"] = bootstrap
+                kw["n_boot"] = bootstrap
             if radius is not None:
                 kw["radius"] = radius
             with progress(f"active design: fitting {law or 'ye-exp'} + "

@@ -190,7 +190,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
     with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance, \
             cv_progress(advance):
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
-        kw = {"objective": obj, "fit_on": modes, "cv_folds": cv_folds}
+        kw = {"objective": obj, "fit_on": modes, "n_folds": cv_folds}
         if dataset is not None:
             board = api.compare_dataset(dataset, targets=tgt, laws=parse_laws(laws), random_state=seed, **kw, **cb)
         else:

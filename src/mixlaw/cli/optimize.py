@@ -22,7 +22,7 @@ from ..errors import InputError, MixlawWarning
 from ..evals import linear_objective, warn_minimised_metrics
 from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
 from ..laws.selection import META_LAWS
-from ..pipeline import load_pipeline
+from ..pipeline import load_pipeline, optimum_interval_line
 from ._common import (
     COUNT,
     EXPORT_OPTION_HELP,
@@ -49,7 +49,6 @@ from ._common import (
     fitting_table,
     group_targets,
     interval_doc,
-    interval_line,
     law_with_options,
     out,
     parse_bounds,
@@ -201,7 +200,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                        extrapolate=extrapolate, trust_radius=trust_radius, search=search,
                                        n_samples=samples, top_k=top_k, step_law=sl,
                                        candidates=parse_laws(candidates, "--candidates"),
-                                       cv_folds=cv_folds, target_steps=target_steps, maximize=maximize,
+                                       n_folds=cv_folds, target_steps=target_steps, maximize=maximize,
                                        random_state=seed, n_jobs=workers,
                                        on_progress=lambda k: advance(None, k))
             if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
@@ -235,7 +234,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         out.print(f"{pipeline}: {saved.headline()}", "", sep="\n", highlight=False, markup=False)
     out.print(str(result), highlight=False, markup=False)
     if opt_interval is not None:
-        out.print(interval_line(saved, result, opt_interval), highlight=False, markup=False)
+        out.print(optimum_interval_line(saved, result, opt_interval), highlight=False, markup=False)
     if text is not None and out_path is None:
         out.print(f"[[Export: {export}]]", highlight=False, markup=False)
         sys.stdout.write(text)

@@ -18,7 +18,7 @@ from .. import api
 from ..errors import InputError
 from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
-from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, save_pipeline
+from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimum_interval_line, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
 from ..pipeline.check import check_of, held_out_rows
 from ..pipeline.result import merge_near_sizes
@@ -39,7 +39,6 @@ from ._common import (
     fit_on_total,
     group_targets,
     interval_doc,
-    interval_line,
     load_table,
     out,
     parse_bounds,
@@ -237,4 +236,4 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     if opt is not None:
         out.print("", str(opt), sep="\n", highlight=False, markup=False)
     if opt is not None and opt_interval is not None:
-        out.print(interval_line(result, opt, opt_interval), highlight=False, markup=False)
+        out.print(optimum_interval_line(result, opt, opt_interval), highlight=False, markup=False)

@@ -1,6 +1,6 @@
-"""The run-table importers on the command line: ``runs import`` (a table with other column names, or
-Olmix's ratios/metrics pair), ``runs import-wandb`` (a W&B project) and ``runs import-tensorboard`` (event
-files). Each writes a validated run table that every other command reads with ``--runs``.
+"""The run-table importers on the command line: ``runs import`` (a table with other column names, Olmix's
+ratios/metrics pair, or Ye et al.'s training logs), ``runs import-wandb`` (a W&B project) and ``runs
+import-tensorboard`` (event files). Each writes a validated run table that every other command reads with ``--runs``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import typer
 from .._validation import split_names
 from ..data import RunTable
 from ..errors import InputError
-from ..importers import read_pair, read_runs_mapped, runs_from_tensorboard, runs_from_wandb
+from ..importers import read_pair, read_runs_mapped, read_ye_logs, runs_from_tensorboard, runs_from_wandb, ye_logs_given
 from ..store import write_table
 from ._common import JsonOpt, WeightTolOpt, emit_json, err, progress, show_warnings
 
@@ -32,6 +32,10 @@ MixturesTableOpt = typer.Option(None, "--mixtures-table", metavar="TABLE",
                                 help="The mixtures in a table of their own (CSV/Parquet/JSONL): one row per key (--on) "
                                      "with w:<domain> shares, joined to the losses' rows, e.g. a sweep whose runs "
                                      "are named by recipe. Without a run column the key is the run.")
+DomainsOpt = typer.Option(None, "--domains", metavar="NAME,...",
+                          help="Ye et al.'s logs: the domains' names, in the order of the shares in the run names "
+                               "(default d0,d1,...; or the names in the checkpoint folder when it gives one per "
+                               "share, as 3Mix's Github-Books3-PileCC).")
 OnOpt = typer.Option(None, "--on", metavar="COLUMN",
                      help="With --mixtures-table: the key column both tables have (default: run), e.g. recipe.")
 
@@ -59,20 +63,38 @@ def _some(names: list[str], limit: int = 20) -> str:
     return f"{', '.join(names[:limit])}, ... ({len(names)} in all)"
 
 
-def import_cmd(source: str = typer.Argument(..., help="A table (CSV/Parquet/JSONL), or a pair: "
-                                       "Olmix's ratios.csv+metrics.csv, RegMix's mixture.csv+loss.csv."),
+def import_cmd(sources: list[str] = typer.Argument(..., metavar="SOURCE...",
+                                                 help="A table (CSV/Parquet/JSONL), or a pair: Olmix's "
+                                                      "ratios.csv+metrics.csv, RegMix's mixture.csv+loss.csv; or "
+                                                      "Ye et al.'s training logs (one or more files, or a folder)."),
                columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
                weight_tol: float = WeightTolOpt, drop_incomplete: bool = DropOpt, evals: str | None = EvalsOpt,
                mixtures_table: str | None = MixturesTableOpt, on: str | None = OnOpt,
-               as_json: bool = JsonOpt) -> None:
-    """Convert a table with other column names (a W&B CSV export, a spreadsheet), or Olmix's or RegMix's pair, to a
-    run table.
+               domains: str | None = DomainsOpt, as_json: bool = JsonOpt) -> None:
+    """Convert a table with other column names (a W&B CSV export, a spreadsheet), Olmix's or RegMix's pair, or Ye
+    et al.'s training logs to a run table.
 
     A table with no run column gets one run per mixture and model size, its rows of different steps or tokens
     that run's checkpoints (one run per row without those columns), with a warning. Losses without w: columns
-    take their mixtures from --mixtures-table, joined on --on (e.g. recipe).
+    take their mixtures from --mixtures-table, joined on --on (e.g. recipe). Ye et al.'s logs
+    (data/<set>/<size>.txt of github.com/yegcjs/mixinglaws) are recognised by their lines: one run per size, seed
+    and mixture, one loss per validation file.
     """
     names = None if evals is None else split_names(evals)
+    if ye_logs_given(sources):
+        given = [n for n, v in (("--columns", columns), ("--mixtures-table", mixtures_table), ("--on", on)) if v]
+        if given:
+            raise InputError(f"{', '.join(given)} map a table's columns; Ye et al.'s logs have no columns to map "
+                             "(--domains names their shares)")
+        with show_warnings():
+            table = read_ye_logs(sources, domains=None if domains is None else split_names(domains),
+                                 weight_tol=weight_tol, drop_incomplete=drop_incomplete, evals=names)
+        _write(table, out_path, as_json)
+        return
+    if domains is not None:
+        raise InputError("--domains names the shares of Ye et al.'s training logs; a table names its domains in "
+                         "its w:<domain> columns (--columns maps them)")
+    source = sources[0]
     if on is not None and mixtures_table is None:
         raise InputError("--on names the key column of --mixtures-table: give the mixtures table too")
     pair = "+" in source and not Path(source).exists()

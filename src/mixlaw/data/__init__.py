@@ -38,6 +38,7 @@ from .schema import (
     count_values,
     scaled_number,
     share_value,
+    weight_sum_error,
 )
 from .table import (
     SCALE_RATIO,
@@ -54,7 +55,7 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            # what the other modules of mixlaw use
            "WEIGHT_PREFIX", "LOSS_PREFIX", "META_COLUMNS", "SCALE_COLUMN_WORDS", "RUN_ID_COLUMNS", "CSV_MISSING",
            "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
-           "share_value",
+           "share_value", "weight_sum_error",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
            "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER",
            "unfinished_runs"]

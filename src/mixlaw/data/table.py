@@ -29,6 +29,7 @@ from .schema import (
     WEIGHT_TOL,
     beyond_tol,
     count_values,
+    weight_sum_error,
 )
 
 
@@ -69,7 +70,7 @@ class RunTable:
         self.path = None if path is None else str(path)
         self.weight_tol = float(weight_tol)
         if not 0 <= self.weight_tol < 1:  # also refuses NaN, which would accept any row sum
-            raise InputError(f"--weight-tol must be a number in [0, 1), got {weight_tol!r}")
+            raise InputError(f"weight_tol (--weight-tol) must be a number in [0, 1), got {weight_tol!r}")
         frame = frame.reset_index(drop=True).copy()
         self._lines = np.asarray(lines if lines is not None else np.arange(len(frame)) + 2, dtype=np.int64)
         # Evals computed from others (an eval group, --fit-total's objective) -> the evals weighed in them: a row
@@ -168,30 +169,13 @@ class RunTable:
                 raise self._err(f"weight is {col[bad][0]:g}, expected >= 0", int(np.flatnonzero(bad)[0]), c)
         sums = w.sum(axis=1)
         off = np.abs(sums - 1.0)
-        bad = beyond_tol(off, self.weight_tol)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            # A column whose removal makes every row sum to 1 is no domain: a 'weight_decay' a 'weight_*' map took in.
-            alone = [c for j, c in enumerate(wcols) if len(wcols) > 2
-                     and not beyond_tol(np.abs(sums - w[:, j] - 1.0), self.weight_tol).any()]
-            twin = [(a, b) for a in alone for b in alone if a < b
-                    and np.array_equal(w[:, wcols.index(a)], w[:, wcols.index(b)])]
-            if twin:
-                hint = (f"{twin[0][0]!r} and {twin[0][1]!r} hold the same shares in every row, and without one every "
-                        "row sums to 1: one domain given twice? drop one")
-            elif alone:
-                hint = (f"without {alone[0]!r} every row sums to 1: is it a domain? drop it (or leave it out of the "
-                        "--columns map)")
-            elif np.allclose(sums, 100.0, rtol=0.01):
-                # --weight-tol cannot reach 100; the whole table is in one other unit, so say which.
-                hint = "every row sums to 100: the weights look like percentages; divide them by 100"
-            elif bad.all():
-                hint = (f"no row sums to 1 (sums {sums.min():.4g} to {sums.max():.4g}): if the weights are token "
-                        "counts or unnormalised ratios, divide each row by its sum")
-            else:
-                hint = "fix the row, or raise --weight-tol"
-            raise self._err(f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} ({hint})", i,
-                            twin[0][1] if twin else alone[0] if alone else wcols[0])
+        refused = weight_sum_error(sums, self.weight_tol)
+        if refused is not None:
+            i, message = refused
+            column, hint = _no_domain_column(w, wcols, sums, self.weight_tol)
+            if hint:
+                message = f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} ({hint})"
+            raise self._err(message, i, column or wcols[0])
         renorm = off > 1e-9
         if renorm.any():
             w = w / sums[:, None]
@@ -333,10 +317,12 @@ class RunTable:
     # ------------------------------------------------------------------ accessors
     @property
     def domains(self) -> list[str]:
+        """Training domains (the ``w:<domain>`` columns), in column order."""
         return [c[len(WEIGHT_PREFIX):] for c in self.frame.columns if c.startswith(WEIGHT_PREFIX)]
 
     @property
     def evals(self) -> list[str]:
+        """Evaluation sets (the ``loss:<eval>`` columns), in column order."""
         return [c[len(LOSS_PREFIX):] for c in self.frame.columns if c.startswith(LOSS_PREFIX)]
 
     @property
@@ -346,6 +332,7 @@ class RunTable:
 
     @property
     def runs(self) -> np.ndarray:
+        """The ``run`` id of each row (a run's checkpoints and sizes share it)."""
         return self.frame["run"].to_numpy()
 
     def __len__(self) -> int:
@@ -361,10 +348,12 @@ class RunTable:
 
     @property
     def steps(self) -> np.ndarray | None:
+        """Training step (checkpoint) per row, or None without a ``step`` column."""
         return self._optional("step")
 
     @property
     def tokens(self) -> np.ndarray | None:
+        """Training tokens seen per row, or None without a ``tokens`` column."""
         return self._optional("tokens")
 
     def resolve_targets(self, targets: str | Sequence[str] | None = None) -> list[str]:
@@ -622,6 +611,23 @@ def scale_look_alike(frame: pd.DataFrame, candidates: Sequence[str],
             return (str(c), canon, f"values {shown} in a column named like {_SCALE_WHAT_ONE[canon]}, which is read "
                                    f"from a column named {canon!r} alone")
     return None
+
+
+def _no_domain_column(w: np.ndarray, wcols: list[str], sums: np.ndarray, tol: float) -> tuple[str | None, str]:
+    """For rows that do not sum to 1: a weight column whose removal makes every row sum to 1 is no domain (a
+    'weight_decay' a 'weight_*' map took in; "no row sums to 1 ... divide each row by its sum" made it one), or is
+    one domain given twice. (column, hint), or (None, '')."""
+    alone = [c for j, c in enumerate(wcols)
+             if len(wcols) > 2 and not beyond_tol(np.abs(sums - w[:, j] - 1.0), tol).any()]
+    twin = [(a, b) for a in alone for b in alone if a < b
+            and np.array_equal(w[:, wcols.index(a)], w[:, wcols.index(b)])]
+    if twin:
+        return twin[0][1], (f"{twin[0][0]!r} and {twin[0][1]!r} hold the same shares in every row, and without one "
+                            "every row sums to 1: one domain given twice? drop one")
+    if alone:
+        return alone[0], (f"without {alone[0]!r} every row sums to 1: is it a domain? drop it (or leave it out of the "
+                          "--columns map)")
+    return None, ""
 
 
 def _percent_cells(column: pd.Series, values: pd.Series) -> pd.Series:

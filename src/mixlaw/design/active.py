@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
-from .._validation import check_random_state
+from .._validation import check_random_state, renamed
 from ..bootstrap import bootstrap_law
 from ..data import RunTable, note_left_out
 from ..errors import ExtrapolationWarning, FitError, InputError, WeightRangeWarning
@@ -117,11 +117,12 @@ def _greedy_committee(A: np.ndarray, C: np.ndarray, k: int, noise_var: float,
 
 
 def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets: str | Sequence[str] = "all",
-                  objective: Any = "mean", n_bootstrap: int = ACTIVE_N_BOOTSTRAP,
+                  objective: Any = "mean", n_boot: int | None = None,
                   n_candidates: int = ACTIVE_N_CANDIDATES, radius: float = ACTIVE_RADIUS,
                   min_distance: float = ACTIVE_MIN_DISTANCE, bounds: Mapping[str, Sequence[float]] | None = None,
                   within_fitted_range: bool = False, maximize: bool = False, n_jobs: int | None = None,
-                  random_state: int | np.random.Generator | None = 0) -> pd.DataFrame:
+                  random_state: int | np.random.Generator | None = 0,
+                  n_bootstrap: int | None = None) -> pd.DataFrame:
     r"""Propose the next ``k`` mixtures where a bootstrap ensemble of the law disagrees most near its optimum.
 
     Query-by-committee on a mixing law: the committee is the law refitted on bootstrap resamples of the
@@ -130,7 +131,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
 
     1. Fit ``law`` on ``runs`` and find its optimal mixture :math:`r^\star` under ``bounds``
        (:func:`mixlaw.optimize.optimize_mixture`, same ``objective``).
-    2. Refit the law on ``n_bootstrap`` resamples of the runs (:func:`mixlaw.bootstrap.bootstrap_law`),
+    2. Refit the law on ``n_boot`` resamples of the runs (:func:`mixlaw.bootstrap.bootstrap_law`),
        giving replicate objectives :math:`F_b(r)`, :math:`b = 1..B`.
     3. Draw ``n_candidates`` seeded mixtures around the optimum, :math:`r = r^\star + \lambda (u - r^\star)`
        with :math:`u` spread uniformly over the feasible set (Dirichlet(1) within the bounds) and
@@ -180,8 +181,9 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     targets : str or list of str, default="all"
         Eval sets the law is fitted on and the objective combines.
     objective : see :func:`mixlaw.optimize.optimize_mixture`, default="mean"
-    n_bootstrap : int, default=32
-        Committee size (bootstrap refits over runs, >= 2).
+    n_boot : int, default=32
+        Committee size (bootstrap refits over runs, >= 2; ``--bootstrap`` on the command line, ``n_boot`` as in
+        :func:`~mixlaw.bootstrap.bootstrap_law`). The frame's ``attrs`` keep the key ``n_bootstrap``.
     n_candidates : int, default=2000
         Candidate mixtures drawn around the optimum (>= k).
     radius : float, default=0.25
@@ -207,6 +209,8 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
         depend on it.
     random_state : int or Generator, default=0
         Seeds the law's multistart, the bootstrap resamples and the candidates.
+    n_bootstrap : int, optional
+        The older name of ``n_boot`` (a silent alias; giving both is an InputError).
 
     Returns
     -------
@@ -234,7 +238,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     a bootstrap estimate, so with barely more runs than coefficients it is itself noisy. The objective's
     prediction at a proposal is the law's, not a measurement: train the proposals and refit.
 
-    Cost: ``1 + n_bootstrap`` fits of the law plus one optimisation; with Ye's law (8 starts), 10 runs and
+    Cost: ``1 + n_boot`` fits of the law plus one optimisation; with Ye's law (8 starts), 10 runs and
     2 evals, about 3-5 s on 2 busy cores; ``law=YeExponential(n_restarts=2)`` gave the same proposals
     (to 1e-9) on the 5 worlds of the test below in ~0.8 s.
 
@@ -270,10 +274,11 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     >>> L = np.column_stack([2 + np.exp(W @ [0.0, -2.0, 1.0]), 2 + np.exp(W @ [0.0, 1.0, -2.0])])
     >>> t = RunTable(pd.DataFrame({"run": [f"p{i}" for i in range(16)], "w:a": W[:, 0], "w:b": W[:, 1],
     ...                            "w:c": W[:, 2], "loss:x": L[:, 0], "loss:y": L[:, 1]}))
-    >>> d = active_design(t, 3, n_bootstrap=8, n_candidates=200, random_state=0)
+    >>> d = active_design(t, 3, n_boot=8, n_candidates=200, random_state=0)
     >>> list(d.columns)[:4], len(d), bool(np.allclose(d[["w:a", "w:b", "w:c"]].sum(axis=1), 1.0))
     (['run', 'w:a', 'w:b', 'w:c'], 3, True)
     """
+    n_boot = renamed("n_boot", n_boot, "n_bootstrap", n_bootstrap, default=ACTIVE_N_BOOTSTRAP)
     if not isinstance(runs, RunTable):
         raise InputError(f"active_design needs a RunTable of runs so far; got {type(runs).__name__}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -336,7 +341,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
         raise InputError(f"only {len(C)} candidate mixtures lie farther than min_distance={min_distance:g} from "
                          f"the {len(W_all)} runs; cannot propose {k} (raise radius or lower min_distance)")
 
-    res = bootstrap_law(est, runs, names, n=n_bootstrap, random_state=seed, n_jobs=n_jobs, points=C)
+    res = bootstrap_law(est, runs, names, n_boot=n_boot, random_state=seed, n_jobs=n_jobs, points=C)
     assert res.predictions is not None
     ok = np.isfinite(res.predictions).all(axis=(1, 2))  # an overflowing refit (inf) is as unusable as NaN
     if ok.sum() < 2:

@@ -45,9 +45,8 @@ def _broadcast(v: Any, n: int, rng: tuple[float, float] | None, name: str) -> np
         if rng is None:
             return None
         if rng[0] != rng[1]:
-            col = "params" if name == "model_params" else name
             raise InputError(f"{name} is required: the law was fitted over a range of {name} ({rng[0]:.4g} to "
-                             f"{rng[1]:.4g}); pass {name}=, or give the table of mixtures a '{col}' column")
+                             f"{rng[1]:.4g}); pass {name}=, or give the table of mixtures a '{name}' column")
         return np.full(n, rng[0])
     return _opt_1d(v, n, name)
 
@@ -69,6 +68,11 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
         if isinstance(X, Mapping) and not for_fit and domains is not None:
             return _mapping_row(X, domains), None, {}
+        if (isinstance(X, (list, tuple)) and X and all(isinstance(m, Mapping) for m in X) and not for_fit
+                and domains is not None):
+            # Several mixtures as {domain: share} rows ([opt.weights, natural]): numpy's "float() argument must
+            # be a string or a real number, not 'dict'" before.
+            return np.vstack([_mapping_row(m, domains) for m in X]), None, {}
         return X, None, {}
     cols = [str(c) for c in X.columns]
     wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
@@ -132,6 +136,15 @@ def _mapping_row(mix: Mapping[Any, Any], domains: Sequence[str]) -> np.ndarray:
     return np.array([[named.get(d, 0.0) for d in domains]], dtype=np.float64)
 
 
+def _numbers(col: pd.Series) -> bool:
+    """Whether a column that pandas does not type as numeric (object dtype) still holds numbers only."""
+    try:
+        pd.to_numeric(col)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _named_columns(X: pd.DataFrame, *, for_fit: bool, domains: Sequence[str] | None,
                    fitted_columns: Sequence[str] | None = None) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
     """A frame of mixtures in plain columns: its names are the domains (fit), or are matched to them (predict).
@@ -151,6 +164,15 @@ def _named_columns(X: pd.DataFrame, *, for_fit: bool, domains: Sequence[str] | N
     if other:
         raise InputError(f"a frame of mixtures with column(s) {other}: name its weight columns 'w:<domain>' to read "
                          f"it as a run table, or leave {other} out")
+    text = [c for c in cols if not pd.api.types.is_numeric_dtype(X[c]) and not _numbers(X[c])]
+    if text:
+        # fit(df, targets="my_loss") on a frame with a run-name column raised numpy's "could not convert string to
+        # float: 'r0'", naming neither the column nor what the frame is read as.
+        raise InputError(f"a frame of mixtures with column(s) {text} that are not numbers: a frame without "
+                         f"'{WEIGHT_PREFIX}<domain>' columns is read as mixtures alone, one column per domain; pass "
+                         "its domain columns (and the losses as a second argument, e.g. "
+                         "fit(df[domains], df['my_loss'])), or name the columns 'w:<domain>' / 'loss:<eval>' "
+                         "(mixlaw.importers.read_runs_mapped reads a table under other names)")
     scale = {c: X[c].to_numpy(dtype=np.float64) for c in ("params", "tokens") if c in cols}
     if scale:
         X = X.drop(columns=list(scale))

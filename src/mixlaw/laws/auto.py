@@ -157,6 +157,10 @@ class MetaLaw(MixingLaw):
 class AutoLaw(MetaLaw):
     """The candidate law with the best K-fold CV score, per eval set (or for the objective), refitted on all runs.
 
+    The score is ``S = (1 - Spearman) + (1 - R^2) / 2`` of the out-of-fold predictions (lower is better;
+    :mod:`mixlaw.laws.selection`); ``cv_`` holds every candidate's row (``cv_.to_frame()``), ``choice_`` the
+    law chosen per column.
+
     Parameters
     ----------
     candidates : list of str, optional

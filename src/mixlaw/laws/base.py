@@ -25,17 +25,20 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import metrics
-from .._validation import Interval, Options, check_is_fitted, check_random_state, validate_params
+from .._validation import Interval, Options, check_is_fitted, check_random_state, renamed, validate_params
 from ..data import (
     NONPOSITIVE_HINT,
+    ROUNDING_TOL,
     SAME_MIXTURE_ATOL,
     SAME_MIXTURE_RTOL,
     WEIGHT_TOL,
     RunTable,
     note_left_out,
     scale_mismatch,
+    weight_sum_error,
 )
 from ..errors import (
+    DataWarning,
     ExtrapolationWarning,
     FitError,
     InputError,
@@ -81,6 +84,30 @@ class FitContext:
     model_params: np.ndarray | None = None
     tokens: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _weights_on_simplex(W: np.ndarray, tol: Any, label: str) -> np.ndarray:
+    """An array of mixtures held to the run table's row-sum rule (:func:`~mixlaw.data.weight_sum_error`): rows
+    within ``tol`` of 1 renormalised, and said once when some row is off by more than rounding; a row beyond it
+    refused. ``law.fit(W, y)`` fitted rows summing to 1.3 as given while the same rows in a CSV were refused."""
+    try:
+        value = float(tol)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 <= value < 1:  # also refuses NaN, which would accept any row sum
+        raise InputError(f"weight_tol must be a number in [0, 1), got {tol!r}")
+    tol = value
+    sums = W.sum(axis=1)
+    refused = weight_sum_error(sums, tol, option="weight_tol=")
+    if refused is not None:
+        i, why = refused
+        raise InputError(f"{label}: weights row {i} (of {len(W)}): {why}")
+    off = np.abs(sums - 1.0)
+    if (off > ROUNDING_TOL).any():
+        warnings.warn(f"{label}: renormalised the weights of {int((off > ROUNDING_TOL).sum())} of {len(W)} rows "
+                      f"that summed to 1 within {tol:g} (largest deviation {off.max():.3g})", DataWarning,
+                      stacklevel=3)
+    return W / sums[:, None] if (off > 1e-9).any() else W
 
 
 class MixingLaw(RegressorMixin, BaseEstimator):
@@ -184,7 +211,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, weights: Any, losses: Any = None, *, domains: Sequence[str] | None = None,
-            targets: Sequence[str] | str | None = None, model_params: Any = None, tokens: Any = None) -> MixingLaw:
+            targets: Sequence[str] | str | None = None, params: Any = None, tokens: Any = None,
+            weight_tol: float = WEIGHT_TOL, model_params: Any = None) -> MixingLaw:
         """Fit the law.
 
         Parameters
@@ -200,13 +228,22 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         domains, targets : list of str, optional
             Names of the weight columns and loss columns (laws that match eval sets to training domains
             need them).
-        model_params, tokens : ndarray of shape (n_runs,), optional
-            Model size N and training tokens D of each run, for laws that use them.
+        params, tokens : ndarray of shape (n_runs,), optional
+            Model size N and training tokens D of each run, for laws that use them (the run table's ``params``
+            and ``tokens`` columns).
+        weight_tol : float, default=0.01
+            An array of mixtures is held to a run table's rule (``--weight-tol``): rows whose weights sum to 1
+            within this tolerance are renormalised (one :class:`~mixlaw.errors.DataWarning` when some row is off
+            by more than rounding), and a row beyond it is refused, named by its index. A RunTable (or a frame in
+            its columns) was checked with its own ``weight_tol`` when it was read.
+        model_params : ndarray of shape (n_runs,), optional
+            The older name of ``params`` (a silent alias; giving both is an InputError).
 
         Returns
         -------
         self
         """
+        model_params = renamed("params", params, "model_params", model_params)
         # A fit that raises leaves the law unfitted: a refit refused for bad losses kept the old parameters with
         # the new call's 1-D flag, and predict returned the first of two eval sets' columns without a word.
         self._forget_fit()
@@ -221,7 +258,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         left_out: dict[str, int] = {}
         n_table = 0
         n_ids = None  # distinct run ids of a table whose runs have several rows (checkpoints, sizes)
-        if isinstance(weights, RunTable):
+        from_table = isinstance(weights, RunTable)
+        if from_table:
             table = weights
             if losses is None:
                 # An eval missing in some runs (NaN cells): each fit uses the rows that have its targets.
@@ -244,7 +282,19 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         elif targets is None:
             targets = _loss_names(losses)
         validate_params(self)
+        if losses is None and frame_domains is not None:
+            # A frame in its own column names with targets= naming one of them: it was read as mixtures alone and
+            # the error said "fit needs losses (or a RunTable)" (or numpy's, for a text column).
+            named = [t for t in ([targets] if isinstance(targets, str) else list(targets or []))
+                     if t in frame_domains]
+            raise InputError("fit needs losses: a frame without 'w:<domain>' / 'loss:<eval>' columns is read as "
+                             "mixtures alone"
+                             + (f", and {named} would be a domain; pass fit(df.drop(columns={named}), df[{named}])"
+                                if named else "; pass them as the second argument")
+                             + ", or name the columns 'w:<domain>' / 'loss:<eval>' (a run table)")
         W = _as_weights(weights, "weights")
+        if not from_table:
+            W = _weights_on_simplex(W, weight_tol, self._label)
         if losses is None:
             raise InputError("fit needs losses (or a RunTable)")
         Y = np.asarray(losses, dtype=np.float64)
@@ -254,7 +304,12 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             raise InputError(f"losses must have shape (n_runs,) or (n_runs, n_targets) with n_runs={W.shape[0]}; "
                              f"got {np.shape(losses)}")
         if not np.all(np.isfinite(Y)):
-            raise InputError("losses must be finite and > 0")
+            # Which rows: "losses must be finite and > 0" alone left a user to search 512 rows for one NaN.
+            bad = np.flatnonzero(~np.all(np.isfinite(Y), axis=1))
+            rows = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
+            raise InputError(f"losses must be finite and > 0; {len(bad)} of {len(Y)} rows are NaN or infinite "
+                             f"(0-based row(s) {rows}): drop those rows, or pass a RunTable, whose fits leave out "
+                             "the rows that miss a loss")
         if np.any(Y <= 0):
             raise InputError(f"losses must be finite and > 0; got {float(Y.min()):g} ({NONPOSITIVE_HINT})")
         doms = [f"d{j}" for j in range(W.shape[1])] if domains is None else [str(d) for d in domains]
@@ -266,7 +321,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             tg = [targets] if isinstance(targets, str) else [str(t) for t in targets]
         if len(tg) != Y.shape[1]:
             raise InputError(f"{len(tg)} target names for {Y.shape[1]} loss columns")
-        ctx = FitContext(doms, tg, _opt_1d(model_params, W.shape[0], "model_params"),
+        ctx = FitContext(doms, tg, _opt_1d(model_params, W.shape[0], "params"),
                          _opt_1d(tokens, W.shape[0], "tokens"))
         if self.uses_model_params is True and ctx.model_params is None:
             raise InputError(f"law {self.key!r} needs the model size of each run (a 'params' column)")
@@ -341,7 +396,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             self.train_metrics_["AIC"], self.train_metrics_["BIC"] = aic_bic(resid.ravel(), n_vary)
         return self
 
-    def predict(self, weights: Any, *, model_params: Any = None, tokens: Any = None) -> np.ndarray:
+    def predict(self, weights: Any, *, params: Any = None, tokens: Any = None, model_params: Any = None) -> np.ndarray:
         """Predicted losses.
 
         Parameters
@@ -351,13 +406,17 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             by domain (``w:<domain>`` or ``<domain>``), is read by name (InputError for a name that is not a
             domain); so is one mixture given as a mapping ``{domain: share}`` (e.g. ``optimize_mixture(law).weights``;
             domains it leaves out have share 0).
-        model_params, tokens : float or ndarray of shape (n,), optional
-            For laws that take N / D; default: the (single) value seen in fitting.
+        params, tokens : float or ndarray of shape (n,), optional
+            Model size N and training tokens D, for laws that take them; default: the (single) value seen in
+            fitting.
+        model_params : float or ndarray of shape (n,), optional
+            The older name of ``params`` (a silent alias; giving both is an InputError).
 
         Returns
         -------
         ndarray of shape (n,) if fitted on 1-D losses, else (n, n_targets)
         """
+        model_params = renamed("params", params, "model_params", model_params)
         check_is_fitted(self)
         weights, _, frame_scale = _frame_as_table(weights, for_fit=False, domains=self.domains_,
                                                   fitted_columns=getattr(self, "_frame_columns", None))
@@ -379,7 +438,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             raise InputError(f"weights have {W.shape[1]} columns; the law was fitted on {len(self.domains_)} "
                              f"domains {self.domains_}")
         n = W.shape[0]
-        mp = _broadcast(model_params, n, self._n_range, "model_params") if self.uses_model_params else None
+        mp = _broadcast(model_params, n, self._n_range, "params") if self.uses_model_params else None
         tk = _broadcast(tokens, n, self._d_range, "tokens") if self.uses_tokens else None
         lo, hi = self._w_range
         # A share off the range by rounding only (what merge_near_mixtures reads as one mixture) is inside it: a
@@ -404,7 +463,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                           + (f"; also {also}" if also else "")
                           + ("; every row sums to 100: the weights look like percentages; divide them by 100"
                              if pct else ""), WeightRangeWarning, stacklevel=2)
-        for name, v, rng in (("model_params", mp, self._n_range), ("tokens", tk, self._d_range)):
+        for name, v, rng in (("params", mp, self._n_range), ("tokens", tk, self._d_range)):
             if v is not None and rng is not None and (v.min() < rng[0] * (1 - 1e-9) or v.max() > rng[1] * (1 + 1e-9)):
                 warnings.warn(f"{self._label}: {name} outside the fitted range [{rng[0]:.4g}, {rng[1]:.4g}]",
                               ExtrapolationWarning, stacklevel=2)
@@ -441,7 +500,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                           f"prediction(s) beyond {LOSS_RANGE_FACTOR:g}x): the law extrapolates off its data there",
                           LossRangeWarning, stacklevel=3)
 
-    def score(self, weights: Any, losses: Any, sample_weight: Any = None, **kw: Any) -> float:
+    def score(self, weights: Any, losses: Any = None, sample_weight: Any = None, **kw: Any) -> float:
         """Coefficient of determination R^2 of the predictions, pooled over all entries (higher is better).
 
         What ``GridSearchCV`` and ``cross_val_score`` maximise when no ``scoring`` is given: 1 for exact
@@ -454,13 +513,14 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         ----------
         weights : ndarray of shape (n, n_domains), DataFrame or RunTable
             Mixtures, as :meth:`predict` reads them.
-        losses : ndarray of shape (n,) or (n, n_targets), or DataFrame
+        losses : ndarray of shape (n,) or (n, n_targets), or DataFrame, optional
             Measured losses, columns in the order of ``targets_`` (a DataFrame whose columns name the targets,
-            with or without ``loss:``, is read by name).
+            with or without ``loss:``, is read by name). Omitted when ``weights`` is a RunTable (or a frame in its
+            columns) that has the targets' losses: ``law.score(test_table)``.
         sample_weight : ndarray of shape (n,), optional
             Weight of each mixture (all of its eval sets).
         **kw
-            ``model_params`` / ``tokens``, passed to :meth:`predict`.
+            ``params`` / ``tokens`` (or the older ``model_params``), passed to :meth:`predict`.
 
         Returns
         -------
@@ -468,6 +528,22 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         """
         from sklearn.metrics import r2_score
 
+        if losses is None:
+            # law.score(test_table) raised "missing 1 required positional argument: 'losses'" though the table
+            # holds them, as fit reads them from it.
+            table = _frame_as_table(weights, for_fit=False, domains=getattr(self, "domains_", None))[0]
+            if not isinstance(table, RunTable):
+                raise InputError("score needs the measured losses (or a RunTable that has them)")
+            check_is_fitted(self)
+            missing = [t for t in self.targets_ if t not in table.evals]
+            if missing:
+                raise InputError(f"the table has no loss column for {missing} (its evals: {table.evals}): pass "
+                                 "the losses")
+            table = table.complete(self.targets_, doing="scoring", stacklevel=3)  # rows that have the losses
+            losses = table.losses(self.targets_).reshape(len(table), -1)
+            if self._y_1d:
+                losses = losses[:, 0]
+            weights = table
         pred = np.asarray(self.predict(weights, **kw), dtype=np.float64)
         names = _loss_names(losses) if isinstance(losses, pd.DataFrame) else None
         if names is not None and names != self.targets_ and sorted(names) == sorted(self.targets_):
@@ -510,11 +586,13 @@ class MixingLaw(RegressorMixin, BaseEstimator):
 
     @property
     def parameters(self) -> Params:
+        """The fitted coefficients (``params_``; ``.to_frame()`` for a table); NotFittedError before a fit."""
         check_is_fitted(self)
         return self.params_
 
     @property
     def n_params_(self) -> int:
+        """Free (fitted, not held) parameters."""
         check_is_fitted(self)
         return int(sum(p.vary for p in self.params_.values()))
 

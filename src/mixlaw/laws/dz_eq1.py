@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._solver import SegmentJacobian
-from .._validation import Integral, Interval, Real
+from .._validation import Integral, Interval, Real, renamed
 from ..errors import ConvergenceWarning, DataWarning, InputError, TooFewObservationsError
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models, random_start
 from ._capacity import allocation_jacobian_factors, solve_allocation
@@ -636,8 +636,10 @@ class _CapacityLaw(MixingLaw):
         pred, _ = self._eval(W, self.params_.array("value"), S, ctx, jac=False)
         return pred
 
-    def allocation(self, weights: np.ndarray, *, model_params: Any = None) -> np.ndarray:
-        """The fitted capacity allocation x*(h, N), shape (n, M) (rows sum to N + (M-1) H)."""
+    def allocation(self, weights: np.ndarray, *, params: Any = None, model_params: Any = None) -> np.ndarray:
+        """The fitted capacity allocation x*(h, N), shape (n, M) (rows sum to N + (M-1) H), at model size
+        ``params`` (``model_params``: its older name, a silent alias)."""
+        model_params = renamed("params", params, "model_params", model_params)
         W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
         mp = None if model_params is None else np.broadcast_to(np.asarray(model_params, float), (W.shape[0],))
         ctx = FitContext(self.domains_, self.targets_, mp, None)

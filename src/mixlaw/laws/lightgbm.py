@@ -51,7 +51,7 @@ def _constant_targets(targets: list[str], models: list[str]) -> list[str]:
     return out
 
 
-@register("lightgbm")
+@register("lightgbm", extra="lightgbm")
 class LightGBM(MixingLaw):
     """RegMix's LightGBM regressor, one booster per eval set.
 

@@ -35,8 +35,7 @@ import numpy as np
 from scipy import stats
 
 from .._validation import Interval, Options
-from ..data import ROUNDING_TOL
-from ..errors import ConvergenceWarning, DataWarning, InputError
+from ..errors import ConvergenceWarning, InputError
 from ..fit import Param, Params
 from . import _huber
 from .base import FitContext, MixingLaw, register, state_bool
@@ -189,17 +188,12 @@ class LogLinearSat(MixingLaw):
         return [float(a) for a in (self.alpha if isinstance(self.alpha, (list, tuple)) else [self.alpha])]
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
-        sums = W.sum(axis=1)
         # The intercept is folded into the a_j below, which is exact only for rows summing to 1: on weights in
-        # percent (an array passed to fit; a run table rejects them) it became 100 x the intercept, and the law
-        # predicted its own 40 fitting runs at 1e36 for losses of 1.6-2.5. Such rows are read as shares r / sum(r),
-        # in fit and predict; rows within ROUNDING_TOL of 1 (every run table's) are used as given.
-        self._row_shares = bool(np.any(np.abs(sums - 1.0) > ROUNDING_TOL))
-        if self._row_shares:
-            warnings.warn(f"law {self.key!r}: mixture weights sum to {sums.min():.6g}-{sums.max():.6g}, not 1 "
-                          f"(percentages?): each row is read as shares r / sum(r), in fit and predict",
-                          DataWarning, stacklevel=3)
-            W = _row_shares(W)
+        # percent the law predicted its own 40 fitting runs at 1e36 for losses of 1.6-2.5. MixingLaw.fit now holds
+        # an array to the run table's rule (rows sum to 1 within weight_tol, renormalised), so rows reach here on
+        # the simplex; a law saved before that and fitted on percentages has row_shares set, and predict reads its
+        # rows as shares r / sum(r).
+        self._row_shares = False
         self.groups_ = self._resolve_groups(ctx.domains)
         G = _group_matrix(ctx.domains, self.groups_)
         configs = self._configs()

@@ -65,6 +65,10 @@ LENGTH_BOUNDS = (1e-3, 1e4)
 class ResidualGP(MixingLaw):
     """A base law with a Gaussian-process correction of its residuals, one GP per eval set.
 
+    ``log L_i(r) = log L_i^base(r) + g_i(r / s)``, ``g_i`` a GP with an RBF plus white-noise kernel whose
+    hyperparameters maximise the marginal likelihood (Rasmussen & Williams 2006, §5.4); the module docstring
+    (:mod:`mixlaw.laws.residual_gp`) gives the formula in full, the search and the references.
+
     Parameters
     ----------
     base : str, default="loglinear-sat"

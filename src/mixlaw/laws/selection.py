@@ -59,11 +59,13 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import nnls
 
-from .._console import column_width, label_column, pad
+from .._console import column_width, label_column, pad, repr_as_text
+from .._validation import renamed
 from ..errors import FitError, InputError, TooFewObservationsError
 from ..evals import objective_weights
 from ..fit import single_threaded_blas
 from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
+from .registry import missing_extra
 from .screening import screen as _screen
 
 #: Folds when none are given (shuffled, seeded), unless a candidate needs more (:data:`MAX_AUTO_FOLDS`).
@@ -133,12 +135,8 @@ def default_candidates(n_runs: int | None = None) -> list[str]:
     for key in AUTO_CANDIDATES:
         if key not in available_laws() or (n_runs is not None and n_runs > MAX_RUNS.get(key, n_runs)):
             continue
-        if key == "lightgbm":
-            try:
-                import lightgbm  # noqa: F401
-            except ImportError:
-                continue
-        out.append(key)
+        if missing_extra(key) is None:
+            out.append(key)
     return out
 
 
@@ -229,6 +227,22 @@ class CVTable:
             d["folds_note"] = self.folds_note
         return d
 
+    def to_frame(self) -> Any:
+        """The table as a pandas DataFrame, one row per candidate and scored column: ``law`` (``law[direct]`` for a
+        law fitted on the objective), ``fit_on``, ``target``, the out-of-fold ``spearman``, ``rmse``, ``bias``,
+        ``mre``, ``r2`` and ``score`` (S, lower is better; NaN / inf for a candidate that could not be scored),
+        ``n_params``, ``error`` (why it was excluded or screened out, else None), ``screened`` and ``chosen``
+        (whether this row is the law chosen for its target: :attr:`chosen`; False for every row of a bare CV)."""
+        import pandas as pd
+
+        metrics = ("spearman", "rmse", "bias", "mre", "r2", "score")
+        rows = [{"law": r.name, "fit_on": r.fit_on, "target": r.target,
+                 **{k: r.metrics.get(k, float("nan")) for k in metrics}, "n_params": r.n_params, "error": r.error,
+                 "screened": r.screened, "chosen": self.chosen.get(r.target) == r.name and r.error is None}
+                for r in self.rows]
+        return pd.DataFrame(rows, columns=["law", "fit_on", "target", *metrics, "n_params", "error", "screened",
+                                           "chosen"])
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CVTable:
         rows = [CVRow(r["law"], r["fit_on"], r["target"],
@@ -302,6 +316,8 @@ class CVTable:
     def text(self, verbose: bool = False) -> str:
         """``str(table)`` with ``verbose`` or up to :data:`SUMMARY_EVALS` eval sets, else :meth:`summary`."""
         return str(self) if verbose or len(self.targets()) <= SUMMARY_EVALS else self.summary()
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         lines = self._header()
@@ -463,10 +479,13 @@ def _fold_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray, f: 
 
 
 def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray, *, domains: Sequence[str],
-                      targets: Sequence[str], model_params: np.ndarray | None = None,
+                      targets: Sequence[str], params: np.ndarray | None = None,
                       tokens: np.ndarray | None = None, random_state: int = 0,
-                      on_fold: Callable[[], None] | None = None) -> tuple[np.ndarray, int]:
-    """Out-of-fold predictions (n, K) of law ``key`` and its free parameters per fitted problem.
+                      on_fold: Callable[[], None] | None = None,
+                      model_params: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Out-of-fold predictions (n, K) of law ``key`` and its free parameters per fitted problem. ``params`` /
+    ``tokens``: each run's model size and tokens, for laws that take them (``model_params``: the older name of
+    ``params``, a silent alias; both given is an InputError).
 
     Every fold is fitted cold, with the law's usual seeded starts. A warm start from another fold's optimum
     would be cheaper, but that optimum was fitted on this fold's test rows, and a local optimum pulled toward
@@ -475,6 +494,7 @@ def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray,
     Raises one of :data:`CV_FAILURES` when the law cannot be fitted on a fold, or :class:`InputError` when
     it counts, before any fit, more than ``len(W) / RUNS_PER_PARAM`` parameters per fitted problem.
     """
+    model_params = renamed("params", params, "model_params", model_params)
     P = np.full(Y.shape, np.nan)
     n_par = 0
     for f in np.unique(folds):
@@ -585,9 +605,9 @@ def _run_fold_tasks(task: dict[str, Any], jobs: list[_Job],
 def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
                    candidates: Sequence[str] | None = None, objective: str | Mapping[str, float] | None = None,
                    fit_on: Sequence[str] = ("per-eval", "direct"), n_folds: int | None = None,
-                   model_params: np.ndarray | None = None, tokens: np.ndarray | None = None, random_state: int = 0,
+                   params: np.ndarray | None = None, tokens: np.ndarray | None = None, random_state: int = 0,
                    on_progress: Callable[[str, int, int], None] | None = None, screen: bool = True,
-                   n_jobs: int | None = None) -> CVResult:
+                   n_jobs: int | None = None, model_params: np.ndarray | None = None) -> CVResult:
     """K-fold cross-validate candidate laws on ``(W, Y)``.
 
     Every candidate is fitted on the first fold before any is fitted on the others; with ``screen`` a
@@ -609,6 +629,8 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
         to fit (:class:`~mixlaw.errors.TooFewObservationsError`) while more folds would fit it: then the whole CV
         (every candidate, on the same folds) is rerun with the fewest folds that fit as many such candidates as
         :data:`MAX_AUTO_FOLDS` allows, and the table's ``folds_note`` says so. A given count is used as given.
+    params, tokens : (n,) array, optional
+        Each run's model size and training tokens, for the candidates that take them.
     random_state : int, default 0
         Seeds the folds, every fit and the screening's bootstrap.
     on_progress : callable, optional
@@ -619,11 +641,14 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
     n_jobs : int, optional
         Worker processes for the fold fits (default :data:`CV_JOBS`, else 1: this process); the results do not
         depend on it.
+    model_params : (n,) array, optional
+        The older name of ``params`` (a silent alias; giving both is an InputError).
 
     Returns
     -------
     CVResult
     """
+    model_params = renamed("params", params, "model_params", model_params)
     # Fits shared within this CV (gp-residual's base is the loglinear-sat candidate's fold fit: SharedFits), unless
     # a caller set its own cache.
     token = FIT_CACHE.set(SharedFits()) if FIT_CACHE.get() is None else None

@@ -35,6 +35,10 @@ DEFAULT_MEMBERS = 4
 class StackLaw(MetaLaw):
     """Convex stack of the best cross-validated laws, per eval set (or for the objective).
 
+    ``L_i(r) = sum_m w_im L_i^(m)(r)`` with ``w_im >= 0`` summing to 1, fitted on the members' out-of-fold
+    predictions (stacked regression: Breiman, Machine Learning 24, 1996; Wolpert 1992); the module docstring
+    (:mod:`mixlaw.laws.stack`) says how the members are chosen and the stack scored.
+
     Parameters
     ----------
     candidates : list of str, optional

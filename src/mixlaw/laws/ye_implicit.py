@@ -21,6 +21,12 @@ from ..fit import HUBER_DELTA, Param, Params
 from .base import FitContext, PerTargetLaw, register
 from .ye import T_BOUND, UNSEEN_NOTE, _reference_index, saturate_exponent, ye_init
 
+#: Target i's component slopes are spread by ``default_rng(START_SEED + i + SEED_STRIDE * random_state)``: the
+#: default random_state 0 keeps the seeds 1234 + i that the starts always had (they ignored random_state before),
+#: and the stride keeps two seeds' streams apart for up to 100003 targets.
+START_SEED = 1234
+SEED_STRIDE = 100_003
+
 
 @register("ye-implicit")
 class YeImplicit(PerTargetLaw):
@@ -103,7 +109,7 @@ class YeImplicit(PerTargetLaw):
         ps = [Param("c", c0, c0, 0.0, float(y.max()))]
         # Split the single-exponential start into K components with spread slopes so they are not identical
         # (identical components have identical gradients and never separate).
-        rng = np.random.default_rng(1234 + i)
+        rng = self._start_rng(i)
         for k in range(K):
             lk = lk0 - np.log(K)
             ps.append(Param(f"log_k{k}", lk, lk, -30.0, 30.0))
@@ -116,6 +122,15 @@ class YeImplicit(PerTargetLaw):
                 else:
                     ps.append(Param(f"t{k}_{d}", float(tk[j]), float(tk[j]), -T_BOUND, T_BOUND))
         return ps
+
+    def _start_rng(self, i: int) -> np.random.Generator:
+        """The generator that spreads target ``i``'s K component slopes, from ``random_state`` (an int seed s
+        gives ``default_rng(START_SEED + i + SEED_STRIDE * s)``: the default 0 draws the starts it always drew, from
+        1234 + i; a Generator is drawn from, as the restarts draw from it)."""
+        rs = self.random_state
+        if isinstance(rs, np.random.Generator):
+            return rs
+        return np.random.default_rng(START_SEED + i + SEED_STRIDE * int(rs or 0))
 
     def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
         K, M = self.n_components, W.shape[1]

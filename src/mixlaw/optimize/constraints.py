@@ -20,6 +20,9 @@ from .result import ActiveConstraint
 ACTIVE_TOL = 1e-7
 #: Tolerance on sum(bounds) feasibility checks: rounding in user input, not a modelling slack.
 FEAS_TOL = 1e-9
+#: How to lift the fitted-range bounds, in every spelling a caller may have used: optimize_mixture's keyword,
+#: optimize_runs' and the command line's.
+LIFT_RANGE = "within_fitted_range=False (extrapolate=True, --extrapolate) lifts it"
 #: Repetitions allowed when --max-epochs is not given (Muennighoff et al. 2023: up to ~4 epochs cost little;
 #: the same default as :func:`mixlaw.budget.max_shares`).
 DEFAULT_MAX_EPOCHS = 4.0
@@ -88,7 +91,11 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
         try:
             lo_d, hi_d = (float(v) for v in b)
         except (TypeError, ValueError):
-            raise InputError(f"bounds for {d!r} must be a pair (lo, hi); got {b!r}") from None
+            # ('5%', '30%') read "must be a pair (lo, hi)", which it is: say that the ends are shares.
+            pct = isinstance(b, (tuple, list)) and any(isinstance(v, str) and v.strip().endswith("%") for v in b)
+            raise InputError(f"bounds for {d!r} must be a pair (lo, hi) of shares in [0, 1]; got {b!r}"
+                             + (" (percentages are the command line's form: give 0.05, not '5%')" if pct else "")
+                             ) from None
         if not (0.0 <= lo_d <= hi_d <= 1.0):
             raise InputError(f"bounds for {d!r} must satisfy 0 <= lo <= hi <= 1; got ({lo_d:g}, {hi_d:g})")
         j = domains.index(d)
@@ -105,8 +112,7 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
         if np.any(bad):
             j = int(np.flatnonzero(bad)[0])
             raise InputError(f"domain {domains[j]!r}: bounds do not overlap the fitted range "
-                             f"[{wl[j]:.4g}, {wh[j]:.4g}] (the range of its weight in the runs; --extrapolate "
-                             "lifts it)")
+                             f"[{wl[j]:.4g}, {wh[j]:.4g}] (the range of its weight in the runs; {LIFT_RANGE})")
     if target_tokens is not None:
         if tokens_available is None:
             raise InputError("target_tokens needs tokens_available (tokens per domain) to cap each domain's share")
@@ -132,7 +138,7 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
             # Say which limit: --fixed c4=0.5 on Dai & Zheng's 122M runs said "outside its bounds [0.02, 0.4169]"
             # with no --bounds given; those were the runs' range of c4, which --extrapolate lifts.
             kind = kind_lo[j] if v < lo[j] else kind_hi[j]
-            why = {"fitted range": "the range of its weight in the fitted runs; --extrapolate lifts it",
+            why = {"fitted range": f"the range of its weight in the fitted runs; {LIFT_RANGE}",
                    "availability": "its cap: max epochs x tokens available / target tokens"}.get(kind, kind)
             raise InputError(f"fixed weight {v:g} of {d!r} lies outside its bounds [{lo[j]:g}, {hi[j]:.4g}] "
                              f"({why})")

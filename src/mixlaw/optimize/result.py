@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._console import label_column, pad
+from .._console import label_column, pad, repr_as_text
 from ..laws.selection import CVTable
 from .steps import StepsToMatch
 
@@ -146,7 +146,28 @@ class OptimumResult:
         return -gain if self.maximize else gain
 
     def weight_array(self) -> np.ndarray:
+        """The optimal weights as an array, in the law's domain order (``weights`` is the same as a dict)."""
         return np.array(list(self.weights.values()))
+
+    def to_frame(self) -> Any:
+        """The weights table as a pandas DataFrame, one row per domain (the index): ``optimum``, ``natural``, the
+        effective bounds ``lower`` / ``upper``, ``active`` (the binding constraints' kinds, "" when none) and, after
+        :func:`~mixlaw.bootstrap.bootstrap_law` with ``optimize=``, the interval ``lo`` / ``hi`` of each weight.
+        ``dict(opt.weights)`` is the optimum alone; :func:`~mixlaw.export.export_mixture` takes it for a trainer."""
+        import pandas as pd
+
+        kinds: dict[str, list[str]] = {}
+        for a in self.active:
+            kinds.setdefault(a.domain, []).append(a.kind)
+        df = pd.DataFrame({"optimum": self.weights, "natural": self.natural_weights, "lower": self.lower,
+                           "upper": self.upper}, index=list(self.weights))
+        df["active"] = [", ".join(kinds.get(d, [])) for d in df.index]
+        ivs = (self.intervals or {}).get("weights")
+        if ivs:
+            df["lo"] = [ivs[d][0] if d in ivs else np.nan for d in df.index]
+            df["hi"] = [ivs[d][1] if d in ivs else np.nan for d in df.index]
+        df.index.name = "domain"
+        return df
 
     def to_dict(self) -> dict[str, Any]:
         return {"law": self.law, "objective_name": self.objective_name, "maximize": self.maximize,
@@ -172,6 +193,8 @@ class OptimumResult:
         (``refine_with``): the report's page said '--trust-radius 0.58 to stay near the runs', which 'mixlaw report'
         refuses ("No such option")."""
         return f"{option} {does}" if self.refine_with is None else f"{what}: {self.refine_with} {option}"
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         iv = self.intervals or {}

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from .._validation import check_is_fitted, check_random_state
+from .._validation import check_is_fitted, check_random_state, renamed
+from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError
 from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
+from ..laws._inputs import weights_in_order
 from ..laws.base import MixingLaw
 from .constraints import ACTIVE_TOL, _active, _constraints, _natural, _pin_untrained, project_box_simplex
 from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights, objective_label
@@ -69,7 +71,7 @@ def check_scale_given(law: MixingLaw, model_params: Any, tokens: Any, n_range: A
                              "(e.g. the final checkpoints of the largest size: --at-params largest --final-step), "
                              "optimise at a target scale with "
                              "`mixlaw pipeline --optimize` (or a saved one's: `mixlaw optimize --pipeline p.json`), "
-                             "or (Python) pass model_params= / tokens=")
+                             "or (Python) pass params= / tokens=")
 
 
 @blas_on_one_thread
@@ -78,12 +80,13 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                      tokens_available: Mapping[str, float] | None = None, target_tokens: float | None = None,
                      max_epochs: float | None = None, n_starts: int | None = None,
                      natural: Mapping[str, float] | Sequence[float] | None = None,
-                     model_params: float | None = None, tokens: float | None = None,
+                     params: float | None = None, tokens: float | None = None,
                      within_fitted_range: bool = False, search: str = "auto",
                      n_samples: int = DEFAULT_SAMPLES, top_k: int = DEFAULT_TOP_K,
                      strength: tuple[float, float] = DEFAULT_STRENGTH, runs: np.ndarray | None = None,
                      trust_radius: float | None = None, maximize: bool = False,
-                     random_state: int | np.random.Generator | None = 0) -> OptimumResult:
+                     random_state: int | np.random.Generator | None = 0,
+                     model_params: float | None = None) -> OptimumResult:
     """Find the mixture that minimises (or, with ``maximize``, maximises) a fitted law's predicted objective under
     constraints.
 
@@ -113,8 +116,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     natural : mapping or sequence of float, optional
         The default mixture to report beside the optimum. Default: token shares of ``tokens_available`` if
         given, else uniform (the CLI passes the mean mixture of the fitting runs).
-    model_params, tokens : float, optional
-        Model size and training tokens to predict at, for laws that take them.
+    params, tokens : float, optional
+        Model size N and training tokens D to predict at, for laws that take them (``--params`` / the run
+        table's ``params`` column elsewhere).
     within_fitted_range : bool, default=False
         Also bound each weight by the smallest and largest share it had in the fitting runs (reported as
         ``"fitted range"`` when active), so the optimum never rests on extrapolation.
@@ -127,8 +131,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         Simulation size and the number of best samples averaged (RegMix's values).
     strength : (float, float), default=(1, 1000)
         Range of the Dirichlet concentration (log-uniform); (1, 1) is RegMix's draw.
-    runs : (n, M) array, optional
-        Mixtures of the fitting runs (columns in the law's domain order): the result reports the optimum's L1
+    runs : (n, M) array, RunTable or DataFrame, optional
+        Mixtures of the fitting runs (an array's columns in the law's domain order; a table's or frame's read by
+        domain name): the result reports the optimum's L1
         distance to the nearest one, and ``trust_radius`` needs them.
     trust_radius : float, optional
         Keep the optimum within this L1 distance of some run. Simulation drops samples outside; gradient
@@ -148,6 +153,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         (``1 - acc``), a loss.
     random_state : int or Generator, default=0
         Seeds the Dirichlet starts and samples.
+    model_params : float, optional
+        The older name of ``params`` (a silent alias; giving both is an InputError).
 
     Returns
     -------
@@ -203,6 +210,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     >>> round(sum(opt.weights.values()), 12), opt.weights["web"] >= 0.2
     (1.0, True)
     """
+    model_params = renamed("params", params, "model_params", model_params)
     check_is_fitted(law)
     check_not_constant(law)  # a constant model (also one loaded from a file) would return the first start
     _check_scale_given(law, model_params, tokens)
@@ -256,7 +264,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         raise InputError(f"search must be one of {SEARCHES}; got {search!r}")
     if search == "auto":
         search = "gradient" if getattr(law, "differentiable", True) else "simulate"
-    W_runs = None if runs is None else _check_runs(runs, len(domains))
+    W_runs = None if runs is None else _check_runs(runs, domains)
     if trust_radius is not None:
         if W_runs is None:
             raise InputError("trust_radius needs the fitting runs' mixtures (runs=)")
@@ -358,6 +366,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         natural_feasible=nat_ok, convex=bool(convex), method=method, n_starts=len(xs), n_converged=n_conv,
         start_objectives=[sign * float(o) for o in objs], law=law.key, search=search, trust_region=region,
         nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1],
+        nearest_run_name=None if near is None or not isinstance(runs, RunTable) else str(runs.runs[near[1]]),
         maximize=bool(maximize))
 
 
@@ -398,8 +407,11 @@ def check_maximize(objective_name: str, maximize: bool) -> None:
                          "give 'mean', 'total', an eval set or weights")
 
 
-def _check_runs(runs: np.ndarray, M: int) -> np.ndarray:
-    W = np.asarray(runs, dtype=np.float64)
+def _check_runs(runs: Any, domains: Sequence[str]) -> np.ndarray:
+    """The fitting runs' mixtures as an (n, M) array in ``domains``' order: an array as it is, a RunTable or a
+    DataFrame read by domain name (``runs=table`` raised numpy's "float() argument must be ... not 'RunTable'")."""
+    M = len(domains)
+    W = weights_in_order(runs, domains) if not isinstance(runs, np.ndarray) else np.asarray(runs, dtype=np.float64)
     if W.ndim != 2 or W.shape[1] != M or len(W) == 0 or not np.all(np.isfinite(W)):
         raise InputError(f"runs must be a finite (n_runs, {M}) array of mixtures; got shape {np.shape(runs)}")
     return W
@@ -418,6 +430,10 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     """
     fixed_mask = np.ones(runs.shape[1], dtype=bool)
     fixed_mask[F] = False
+    # One anchor per distinct mixture, in the runs' order: a table's checkpoints (or sizes, or seeds) repeat each
+    # mixture, and repeats would fill the N_ANCHORS best with copies of one ball.
+    _, first = np.unique(np.round(runs, 12), axis=0, return_index=True)
+    runs = runs[np.sort(first)]
     anchors_free = np.array([project_box_simplex(w[F] * (rem / max(w[F].sum(), 1e-12)), lo, hi, rem) for w in runs])
     with np.errstate(over="ignore", invalid="ignore"):
         Lr = ev.predict(full_rows(anchors_free))

@@ -111,7 +111,8 @@ def simulate_search(objective_rows: Callable[[np.ndarray], np.ndarray], prior: n
         R = R[keep(R)]
         if len(R) < top_k:
             raise InputError(f"only {len(R)} of {n_samples} sampled mixtures lie in the trust region; need top_k="
-                             f"{top_k} (raise --samples, widen the radius, or --extrapolate)")
+                             f"{top_k} (raise n_samples / --samples, widen the radius, or extrapolate: "
+                             "within_fitted_range=False, extrapolate=True, --extrapolate)")
     f = np.concatenate([objective_rows(R[i:i + CHUNK]) for i in range(0, len(R), CHUNK)])
     f = np.where(np.isfinite(f), f, np.inf)
     if not np.isfinite(f).any():

@@ -52,8 +52,15 @@ class StepsToMatch:
     unit: str = "step"
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("target_steps", "default_loss", "optimum_loss", "steps_fraction",
-                                              "equivalent_steps", "extra_training", "assumption", "unit")}
+        """The figures by name (``--json``'s ``steps_to_match``). The two counts are named by their axis:
+        ``target_steps`` / ``equivalent_steps`` on the step axis, ``target_tokens`` / ``equivalent_tokens`` on the
+        token axis (``unit`` says which); the ratios ``steps_fraction`` and ``extra_training`` keep their names on
+        both. A tokens pipeline's JSON said ``"target_steps": 4.6e10`` for a token count."""
+        axis = "tokens" if self.unit == "token" else "steps"
+        return {f"target_{axis}": self.target_steps, "default_loss": self.default_loss,
+                "optimum_loss": self.optimum_loss, "steps_fraction": self.steps_fraction,
+                f"equivalent_{axis}": self.equivalent_steps, "extra_training": self.extra_training,
+                "assumption": self.assumption, "unit": self.unit}
 
     def __str__(self) -> str:
         sym, what = ("D", "tokens") if self.unit == "token" else ("S", "steps")

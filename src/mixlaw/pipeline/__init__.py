@@ -56,14 +56,15 @@ route), :mod:`.decide` (optimum, steps-to-match), :mod:`.io` (save and load, int
 from .auto import AUTO, AUTO_LAWS, Candidate, ScaleSplit, Selection, fit_pipeline, leave_scale_out_split
 from .backtest import Backtest, backtest_pipeline
 from .check import TargetCheck, TargetRows, check_at_target, measured_at_target, target_rows
-from .decide import optimize_pipeline, pipeline_steps_to_match
+from .decide import optimize_pipeline, optimum_interval_line, pipeline_steps_to_match
 from .fitting import fit_route, keep_fit_sizes
 from .intervals import PredictionIntervals
 from .io import load_pipeline, save_pipeline, saved_intervals, saved_intervals_at
 from .result import ROUTES, PipelineResult, StageQuality, mixture_label
 
 __all__ = ["fit_pipeline", "fit_route", "keep_fit_sizes", "PipelineResult", "StageQuality", "ROUTES", "AUTO",
-           "AUTO_LAWS", "optimize_pipeline", "pipeline_steps_to_match", "backtest_pipeline", "Backtest", "Selection",
+           "AUTO_LAWS", "optimize_pipeline", "optimum_interval_line", "pipeline_steps_to_match", "backtest_pipeline",
+           "Backtest", "Selection",
            "Candidate", "ScaleSplit", "leave_scale_out_split", "PredictionIntervals", "save_pipeline", "load_pipeline",
            "saved_intervals", "saved_intervals_at", "mixture_label", "check_at_target", "measured_at_target",
            "TargetCheck", "TargetRows", "target_rows"]

@@ -159,7 +159,11 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         [--fit-from 0.4]``: a third of the steps, extrapolated 3x in steps and 2.3x in size): nested route
         6.6 % -> 5.5 %, direct route 2.4 % -> 1.8 %. 0 keeps everything (Ye et al. fit the whole curve).
     level : float in (0, 1), default=0.8
-        Nominal coverage of the prediction intervals.
+        Nominal coverage of the prediction intervals (``mixlaw pipeline``'s, which prints 80 % intervals and
+        ``lo80:`` / ``hi80:`` columns). 0.8, not :func:`~mixlaw.bootstrap.bootstrap_law`'s 0.9, on purpose: these
+        are intervals of the measured losses at the target scale, and their nominal-80 % coverage is what the
+        backtests measured (the README's pipeline results); the bootstrap's 90 % are intervals on one fitted
+        law's parameters, predictions and optimum at the fitted scale.
     n_jackknife : int, default=8
         Jackknife refits (one mixture left out each) behind the intervals (0: intervals from the backtest
         residuals alone).
@@ -294,9 +298,10 @@ def held_out_target_hint(full: RunTable, kept: RunTable, axis: str) -> str:
         return ""
     top = float(N_all[left].max())
     last = float(np.asarray(full.frame[axis], dtype=np.float64)[left & (N_all == top)].max())
-    flag, at = ("--target-steps", f"{last:.0f}") if axis == "step" else ("--target-tokens", f"{last:.5g}")
-    return (f"; the largest size left out is {top:.4g}, its runs to {axis} {at}: --target-params {top:.4g} "
-            f"{flag} {at} checks the extrapolation against them")
+    name, at = ("steps", f"{last:.0f}") if axis == "step" else ("tokens", f"{last:.5g}")
+    return (f"; the largest size left out is {top:.4g}, its runs to {axis} {at}: target_params={top:.4g}, "
+            f"target_{name}={at} (--target-params {top:.4g} --target-{name} {at}) checks the extrapolation against "
+            "them")
 
 
 def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps: float | None,

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from ..data import RunTable
 from ..errors import ExtrapolationWarning, HigherIsBetterWarning, InputError, MixlawWarning
+from ..laws._inputs import weights_in_order
 from ..optimize import Objective, OptimumResult, StepsToMatch, _make_scalar, _objective_weights, optimize_mixture
 from ..optimize.simulate import run_spacing_l1
 from .result import PipelineResult
@@ -54,9 +56,13 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
                          "optimize_runs(maximize=True) ('mixlaw optimize --maximize')")
     if natural is None and constraints.get("tokens_available") is None:
         natural = result.mixtures.mean(axis=0)
-    kw = {"model_params": result.target_params} if "model_params" in result.predict_kwargs else {}
+    kw = {"params": result.target_params} if "model_params" in result.predict_kwargs else {}
+    if constraints.get("runs") is not None:
+        table = constraints["runs"]
+        if not isinstance(table, np.ndarray):  # a RunTable (its rows: as runs=table.weights) or frame, read by name
+            constraints["runs"] = weights_in_order(table, result.domains)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range", ExtrapolationWarning)
+        warnings.filterwarnings("ignore", r".*: (params|tokens) outside the fitted range", ExtrapolationWarning)
         # fit_pipeline said it for the pipeline, which has no maximize: its laws model falling losses only.
         warnings.simplefilter("ignore", HigherIsBetterWarning)
         opt = optimize_mixture(result.mixing_law, objective=objective, natural=natural, random_state=random_state,
@@ -69,6 +75,8 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
         if opt.nearest_run is not None and constraints["runs"] is result.mixtures:
             # A run of that mixture, which a reader can look up (a sweep's design name), not only its row.
             opt.nearest_run_name = result.mixture_runs[opt.nearest_run]
+        elif opt.nearest_run is not None and isinstance(table, RunTable):
+            opt.nearest_run_name = str(table.runs[opt.nearest_run])
     opt.improvement_interval = improvement_interval(result, opt, objective)
     # A pipeline fitted over tokens (a table with no step column) has no target_steps, only target_tokens; its
     # figures are read on the token axis (pipeline_steps_to_match takes either).
@@ -77,6 +85,16 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
         default = np.array([opt.natural_weights[d] for d in result.domains])
         opt.steps = pipeline_steps_to_match(result, opt.weight_array(), default, objective=objective, span=span)
     return opt
+
+
+def optimum_interval_line(result: PipelineResult, opt: OptimumResult, interval: tuple[np.ndarray, np.ndarray]) -> str:
+    """The optimum's predicted losses at the target with their prediction interval, one line: what ``mixlaw pipeline
+    --optimize`` and ``mixlaw optimize --pipeline`` print and the report page shows under the optimum (the page had
+    its own copy without the level, its brackets unexplained). ``interval`` is ``result.interval`` of the optimum."""
+    pred = result.predict(opt.weight_array())[0]
+    return (f"optimum's predicted losses at the target, {result.intervals.level:.0%} prediction interval: "
+            + "; ".join(f"{t} {pred[k]:.4f} [{interval[0][0, k]:.4f}, {interval[1][0, k]:.4f}]"
+                        for k, t in enumerate(result.targets)))
 
 
 def improvement_interval(result: PipelineResult, opt: OptimumResult, objective: Objective) -> dict[str, Any] | None:

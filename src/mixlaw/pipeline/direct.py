@@ -97,8 +97,9 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     if law not in JOINT_LAWS:
         size_aware = [k for k in available_laws() if get_law(k).uses_model_params]
         raise InputError(f"law {law!r} takes no model size, so the direct route cannot fit it: it fits the joint "
-                         f"law with Ye's mixture term (--law ye-exp or ye-pow) or a law with a model-size input "
-                         f"({', '.join(size_aware)}); use --route nested for {law!r}")
+                         f"law with Ye's mixture term (law='ye-exp' or 'ye-pow', --law on the command line) or a "
+                         f"law with a model-size input ({', '.join(size_aware)}); use route='nested' (--route nested) "
+                         f"for {law!r}")
     # The joint law is fitted here, not by the registered law: of that law's options only ye-pow's gamma_pooling
     # has a meaning in it; any other would be dropped without a word.
     unused = sorted(set(law_options) - ({"gamma_pooling"} if law == "ye-pow" else set()))

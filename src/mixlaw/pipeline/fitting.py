@@ -104,7 +104,8 @@ def steps_only_size(table: RunTable, target_params: float | None, steps_only: bo
         if sizes.size == 1:
             return float(sizes[0])
         raise InputError(f"the table has {sizes.size} model sizes ({_size_list(sizes)}): give the target model "
-                         "size (--target-params; one of them extrapolates in steps alone)")
+                         "size (target_params=, --target-params on the command line; one of them extrapolates in "
+                         "steps alone)")
     return _one_of(sizes, target_params, steps_only, MIN_SIZES,
                    lambda v: f"steps_only: the target size {v:g} is not a fitted size ({_size_list(sizes)}); the "
                    "steps-only pipeline extrapolates at one of them")
@@ -444,9 +445,12 @@ def _named_like(table: RunTable, column: str) -> str:
             and any(w in str(c).lower() for w in SCALE_COLUMN_WORDS[column])]
     if not like:
         return ""
-    name = "TABLE" if table.path is None else table.path
-    return (f"; the table has {', '.join(repr(c) for c in like)}: name one {column!r}, e.g. 'mixlaw runs import "
-            f"{name} --columns {column}={like[0]} --out runs.csv'")
+    have = f"; the table has {', '.join(repr(c) for c in like)}: name one {column!r}"
+    if table.path in (None, "DataFrame"):
+        # A table built in Python (RunTable(df), read_runs_mapped(df, ...)) has no file to import: the hint was
+        # 'mixlaw runs import TABLE --columns ...', a command for a file the user does not have.
+        return f"{have}, e.g. RunTable(df.rename(columns={{{like[0]!r}: {column!r}}}))"
+    return f"{have}, e.g. 'mixlaw runs import {table.path} --columns {column}={like[0]} --out runs.csv'"
 
 
 #: The step a table with neither a ``step`` nor a ``tokens`` column is read at (:func:`read_as_final_losses`).

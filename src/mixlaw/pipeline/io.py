@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .._atomic import atomic_target
-from .._console import pad
+from .._console import pad, repr_as_text
 from .._version import __version__
 from ..data.reading import PIPELINE_FORMAT, saved_file_kind
 from ..errors import InputError
@@ -39,7 +39,7 @@ from .direct_scales import _JointScales, _RegisteredScales
 from .intervals import PredictionIntervals
 from .nested import _NestedStages23
 from .result import ROUTES, PipelineResult, StageQuality, same_scale
-from .selection import ON_TOTAL
+from .selection import ON_TOTAL, candidates_frame
 
 FORMAT = PIPELINE_FORMAT
 #: Bumped whenever a field changes meaning; a file of another version is refused, not guessed at.
@@ -114,10 +114,11 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         law = saved_file_kind(doc) == "law"
         raise InputError(f'not a saved mixlaw pipeline (expected "format": "{FORMAT}")' +
-                         ("; it is a saved law (mixlaw fit --out), which mixlaw predict --law reads" if law else ""))
+                         ("; it is a saved law (mixlaw fit --out), which mixlaw predict --law reads (load_law in "
+                          "Python)" if law else ""))
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise InputError(f"schema_version {doc.get('schema_version')!r} is not supported (this mixlaw reads "
-                         f"{SCHEMA_VERSION}); refit and save with 'mixlaw pipeline --save'")
+                         f"{SCHEMA_VERSION}); refit and save with 'mixlaw pipeline --save' (save_pipeline in Python)")
     r, st = sc.field_of(doc, "result", "file"), sc.field_of(doc, "state", "file")
     route = sc.string(r, "route", "result", ROUTES)
     domains, targets = sc.strings(r, "domains", "result"), sc.strings(r, "targets", "result")
@@ -221,9 +222,15 @@ class SavedSelection:
         label`): what the optimum then minimises, as for a fitted pipeline's ``selection.chosen.on_total``."""
         return self.chosen.endswith(ON_TOTAL)
 
+    def to_frame(self) -> Any:
+        """The saved backtest table as a DataFrame, with the columns of :meth:`.selection.Selection.to_frame`."""
+        return candidates_frame(self.candidates, self.chosen, self.runner_up)
+
     def to_dict(self) -> dict[str, Any]:
         """The saved form, as read (a loaded pipeline saved again keeps it)."""
         return dict(self.doc)
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         lines = ["[[Auto: route and law chosen by a leave-scale-out backtest]]  (as saved: the split's rows and "
@@ -306,7 +313,7 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineResult:
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     try:
-        doc = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)  # a BOM is not content
+        doc = _read_json(p)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as err:
         raise InputError(f"{p}: not a JSON file ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
                          ) from None
@@ -388,7 +395,7 @@ def _file_intervals(path: str | os.PathLike[str], result: PipelineResult) -> Pre
     readable file); a damaged block is one InputError naming the file and the field."""
     p = Path(path)
     try:
-        doc = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)  # a BOM is not content
+        doc = _read_json(p)
         iv, st = doc["result"].get("intervals"), doc["state"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
@@ -468,6 +475,13 @@ def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> Prediction
         # Each refit fitted the same route at the same target as the pipeline: its predict_kwargs are the pipeline's.
         out.boot_laws.append((law, dict(result.predict_kwargs)))
     return out
+
+
+def _read_json(p: Path) -> Any:
+    """The parsed JSON of a pipeline file, for :func:`load_pipeline` and :func:`_file_intervals` alike: a BOM is
+    not content, and NaN / Infinity (which save_pipeline never writes) are not JSON (ValueError). Errors are the
+    caller's to word: load refuses the file, the intervals reader goes on without them."""
+    return json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
 
 
 def _no_constant(name: str) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._console import frame_text
+from .._console import frame_text, repr_as_text
 from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, WEIGHT_PREFIX, RunTable
 from ..errors import ExtrapolationWarning, InputError
 from ..laws.base import MixingLaw, weights_in_order
@@ -169,15 +169,20 @@ class PipelineResult:
     def interval(self, weights: Any, *, params: float | None = None, steps: float | None = None,
                  tokens: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
         """(lower, upper) of the predicted losses of ``weights`` (any mixtures, e.g. the optimum), or None (no
-        intervals). ``params``, ``steps`` or ``tokens``, as in :meth:`predict`: at that scale, by the same rule
-        redone there (:meth:`~.intervals.PredictionIntervals.at_scale`: the backtest residuals scaled by that
-        scale's distance, max with the jackknife refits' spread there; its docstring gives the coverage measured
-        at other scales: 75-95 % on the synthetic worlds, 93-100 % on real runs nearer than the backtest reached);
-        InputError saying why where they cannot be built (a pipeline without a backtest). A pipeline read back by
-        :func:`~.io.load_pipeline` has its file's :attr:`intervals`, as ``mixlaw predict --pipeline`` reads them: at
-        another scale the same rule from the saved residuals and refits; at the target each saved mixture's own saved
-        jackknife spread, any other mixture the saved refits' spread at it (as fitted), or in a file without them
-        the largest of each target (:attr:`~.intervals.PredictionIntervals.from_file`)."""
+        intervals): two ndarrays of shape (n, n_targets), like :meth:`predict`'s (one row for a 1-D mixture), at
+        :attr:`intervals`' ``level`` (default 0.8). :meth:`BootstrapResult.prediction_intervals
+        <mixlaw.bootstrap.BootstrapResult.prediction_intervals>` stacks its two ends on a last axis instead, shape (n,
+        n_targets, 2): ``np.stack(result.interval(W), axis=-1)`` gives that layout here. ``lo, hi = result.interval(W);
+        lo[i, k]`` is mixture i's lower end for ``result.targets[k]``. ``params``, ``steps`` or ``tokens``, as in
+        :meth:`predict`: at that scale, by the same rule redone there (:meth:`~.intervals.PredictionIntervals.at_scale`:
+        the backtest residuals scaled by that scale's distance, max with the jackknife refits' spread there; its
+        docstring gives the coverage measured at other scales: 75-95 % on the synthetic worlds, 93-100 % on real runs
+        nearer than the backtest reached); InputError saying why where they cannot be built (a pipeline without a
+        backtest). A pipeline read back by :func:`~.io.load_pipeline` has its file's :attr:`intervals`, as ``mixlaw
+        predict --pipeline`` reads them: at another scale the same rule from the saved residuals and refits; at the
+        target each saved mixture's own saved jackknife spread, any other mixture the saved refits' spread at it (as
+        fitted), or in a file without them the largest of each target
+        (:attr:`~.intervals.PredictionIntervals.from_file`)."""
         if self.intervals is None:
             return None
         weights = weights_in_order(weights, self.domains)
@@ -252,13 +257,19 @@ class PipelineResult:
             law, kw = self.scales.law_at(self.target_params if N is None else N, target_T if T is None else T)
         with warnings.catch_warnings():
             # N* (and D*) lie beyond the fitted runs by design; leaving the mixtures' range still warns.
-            warnings.filterwarnings("ignore", r".*: (model_params|tokens) outside the fitted range",
+            warnings.filterwarnings("ignore", r".*: (params|tokens) outside the fitted range",
                                     ExtrapolationWarning)
             out = law.predict(W if W.ndim == 2 else W[None, :], **kw)
         return np.asarray(out).reshape(-1, len(self.targets))
 
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`frame`, by the name the other results' tables have (``law.parameters.to_frame()``,
+        ``law.cv_.to_frame()``, ``opt.to_frame()``, ``result.selection.to_frame()``)."""
+        return self.frame()
+
     def frame(self) -> pd.DataFrame:
-        """Mixtures (a ``mixture`` label, ``w:`` columns) and their predicted target-scale losses (``loss:``)."""
+        """Mixtures (a ``mixture`` label, ``w:`` columns) and their predicted target-scale losses (``loss:``, and
+        ``lo<level>:`` / ``hi<level>:`` with intervals)."""
         df = pd.DataFrame(self.mixtures, columns=[f"w:{d}" for d in self.domains])
         df.insert(0, "mixture", [mixture_label(w, self.domains) for w in self.mixtures])
         for k, t in enumerate(self.targets):
@@ -283,6 +294,8 @@ class PipelineResult:
                 "selection": self.selection.to_dict() if self.selection is not None else
                 None if self.saved_selection is None else self.saved_selection.to_dict(),
                 "intervals": None if self.intervals is None else self.intervals.to_dict()}
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         return self.text()

@@ -10,12 +10,13 @@ why, :mod:`.auto` the measurements).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._console import pad
+from .._console import pad, repr_as_text
 from ..data import RunTable
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total
@@ -86,6 +87,20 @@ class Candidate:
                 "mean_signed": _finite(self.mean_signed), "n": self.n, "error": self.error,
                 "parts": {k: _finite(v) for k, v in self.parts.items()}, "part_errors": dict(self.part_errors),
                 "score": _finite(self.score)}
+
+
+#: Columns of :meth:`Selection.to_frame` and of a loaded pipeline's :meth:`~.io.SavedSelection.to_frame`.
+CANDIDATE_COLUMNS = ("candidate", "mre", "max_rel_error", "mean_signed", "n", "score", "error", "chosen", "runner_up")
+
+
+def candidates_frame(rows: Sequence[tuple[str, float, float, float, int, float, str | None]], chosen: str,
+                     runner_up: str | None) -> Any:
+    """The backtest table as a DataFrame (:data:`CANDIDATE_COLUMNS`) from (label, MRE, max, mean signed, n, score,
+    error) rows, in the printed order: those that ran by score, then those that could not."""
+    import pandas as pd
+
+    order = sorted(rows, key=lambda c: (c[6] is not None, np.nan_to_num(c[5], nan=np.inf)))
+    return pd.DataFrame([(*c, c[0] == chosen, c[0] == runner_up) for c in order], columns=list(CANDIDATE_COLUMNS))
 
 
 @dataclass
@@ -175,6 +190,16 @@ class Selection:
                 f"size extrapolation (target {self.split.size_ratio_target:.3g}x) was tested, and that is where "
                 "the routes differ; read the ranking of routes as untested at the target size")
 
+    def to_frame(self) -> Any:
+        """The backtest table as a pandas DataFrame, one row per candidate (route and law), as ``str`` prints it:
+        ``candidate`` (its label, e.g. ``"nested ye-exp"``), the held-out errors ``mre``, ``max_rel_error`` and
+        ``mean_signed`` (relative; NaN where it could not run), ``n`` (held-out entries), ``score`` (what the
+        choice ranks by), ``error`` (why it could not run, else None), ``chosen`` and ``runner_up``. The same
+        columns as a loaded pipeline's ``saved_selection.to_frame()``."""
+        return candidates_frame([(c.label, c.mre, c.max_rel_error, c.mean_signed, c.n, c.score, c.error)
+                                 for c in self.candidates], self.chosen.label,
+                                None if self.runner_up is None else self.runner_up.label)
+
     def to_dict(self) -> dict[str, Any]:
         return {"chosen": self.chosen.label, "runner_up": None if self.runner_up is None else self.runner_up.label,
                 "metric": self.metric, "total_weights": self.total, "partial": self.partial, "note": self.note,
@@ -189,6 +214,8 @@ class Selection:
                 "covers": {c.label: self.covers(c) for c in self.candidates if c.ok},
                 "split": self.split.to_dict(),
                 "candidates": [c.to_dict() for c in self.candidates]}
+
+    _repr_pretty_ = repr_as_text  # a notebook shows the report
 
     def __str__(self) -> str:
         lines = ["[[Auto: route and law chosen by a leave-scale-out backtest]]",

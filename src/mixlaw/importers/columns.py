@@ -1,17 +1,6 @@
-"""Getting runs in from other tools: column maps, Olmix's ratio/metric pair, Weights & Biases, TensorBoard.
-
-Every importer ends in a validated :class:`~mixlaw.data.RunTable`; what differs is where the columns come
-from. A *column map* says which source column holds what::
-
-    run=Name, params=model/n_params, step=_step, tokens=trainer/tokens   # one column each
-    w:web=mixture/web, loss:pile=eval/pile/loss                          # one domain / eval set
-    w:*=mixture/*, loss:*=eval/*/loss                                    # every column matching the pattern
-
-given inline (``--columns``) or as a YAML / JSON file, flat (``{"w:*": "mixture/*", ...}``) or grouped
-(``{weights: "mixture/*", evals: {pile: "eval/pile/loss"}, run: Name, step: _step}``). Columns already
-named ``run``/``w:``/``loss:``/``params``/``step``/``tokens`` pass through unless the map says otherwise;
-other columns are dropped.
-"""
+"""Column maps: a table whose columns have other names (a W&B or spreadsheet export, a JSONL training log) read
+as a run table, its mixtures optionally joined from a table of their own; and the helpers every importer
+shares (eval selection, rows without every loss, log rows merged per run and step)."""
 
 from __future__ import annotations
 
@@ -25,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import (
+from ..data import (
     LOSS_PREFIX,
     META_COLUMNS,
     WEIGHT_PREFIX,
@@ -34,15 +23,12 @@ from .data import (
     count_values,
     known_names,
     long_format_hint,
-    read_regmix_pair,
-    read_runs,
     scale_look_alike,
     suggest_column_map,
     unfinished_runs,
 )
-from .data.reading import _read_any, canonical_name
-from .errors import DataError, DataWarning, InputError, UnusedDomainWarning
-from .tfevents import read_scalars
+from ..data.reading import _read_any, canonical_name
+from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning
 
 _META = ("run", "params", "step", "tokens")
 _GROUPS = {"weights": WEIGHT_PREFIX, "evals": LOSS_PREFIX}
@@ -329,7 +315,7 @@ def _is_text(v: Any) -> bool:
     return isinstance(v, str) and v.strip().lower() not in ("", "nan", "na", "null", "none")
 
 
-def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, Any] | None, *,
+def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str | Mapping[str, Any] | None, *,
                      weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False,
                      evals: Sequence[str] | None = None, mixtures: str | os.PathLike[str] | None = None,
                      on: str = "run") -> RunTable:
@@ -342,12 +328,35 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
     mixtures, one row per value of the key column ``on`` with its ``w:<domain>`` shares, joined to this table's
     rows on their ``on`` column (:func:`join_mixtures`): a sweep that names its runs by recipe. Without a ``run``
     column (or ``--columns run=...``), the key is the run (its model size and step tell its rows apart).
+
+    ``path`` may be a pandas DataFrame already in memory (a notebook's own table): its columns are mapped the same
+    way, e.g. ``read_runs_mapped(df, "run=name, params=n_params, w:*=mix_*, loss:*=val_*")``; errors name its
+    rows as a CSV's lines (row index + 2). ``mixtures`` then is not taken (merge the frames first).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"name": ["a", "b"], "mix_web": [0.3, 0.8], "mix_code": [0.7, 0.2],
+    ...                    "val_web": [3.1, 2.9]})
+    >>> t = read_runs_mapped(df, "run=name, w:*=mix_*, loss:*=val_*")
+    >>> t.domains, t.evals
+    (['web', 'code'], ['web'])
     """
-    p = Path(path)
     mapping = parse_column_map(columns)
     merge_hint = ""
     text = ([mapping["run"]] if "run" in mapping else []) + ([on] if mixtures is not None else [])
-    df, lines = _read_any(p, text_columns=text)
+    if isinstance(path, pd.DataFrame):
+        # A frame in a notebook had no way in: the map read files only, and fit / fit_pipeline want the run
+        # table's own column names.
+        if mixtures is not None:
+            raise InputError("read_runs_mapped: mixtures= joins a file's runs; with a DataFrame, merge the "
+                             "mixtures into it first (pandas.merge)")
+        df = path.reset_index(drop=True)
+        lines = np.arange(len(df)) + 2
+        p = Path("DataFrame")
+    else:
+        p = Path(path)
+        df, lines = _read_any(p, text_columns=text)
     if mixtures is not None:
         if any(t.startswith(WEIGHT_PREFIX) for t in mapping):
             raise InputError(f"--columns maps mixture columns ({', '.join(t for t in mapping if t.startswith('w:'))})"
@@ -391,7 +400,9 @@ def read_runs_mapped(path: str | os.PathLike[str], columns: str | Mapping[str, A
         # columns instead (found on Dai & Zheng's CSV, 6 rows without a loss, imported with --columns).
         hint = f"mixlaw runs import {p} --drop-incomplete"
         detail = e.detail
-        if columns is not None and isinstance(columns, str) and hint in detail:
+        if isinstance(path, pd.DataFrame):  # no file to import: the same call, leaving those rows out
+            detail = re.sub(re.escape(hint) + r"[^']*", "read_runs_mapped(df, columns, drop_incomplete=True)", detail)
+        elif columns is not None and isinstance(columns, str) and hint in detail:
             detail = detail.replace(hint, f"mixlaw runs import {p} --columns \"{columns}\" --drop-incomplete")
         column = e.column
         if numbered and column == "run" and detail.startswith("duplicate run"):
@@ -539,292 +550,3 @@ def _number_runs(df: pd.DataFrame, where: str) -> pd.DataFrame:
     warnings.warn(f"{where}: no run column; numbered the runs ({how}: {len(set(ids))} runs in {len(df)} rows); "
                   "map a column that names them with --columns run=<column>", DataWarning, stacklevel=3)
     return df.assign(run=ids)[["run"] + list(df.columns)]
-
-
-# ---------------------------------------------------------------------- Olmix
-def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[str], *,
-                    weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False,
-                    evals: Sequence[str] | None = None) -> RunTable:
-    """Olmix's pair: ``ratios.csv`` (run id, one column per domain) and ``metrics.csv`` (run id, one per metric).
-
-    The run id column is ``run`` or ``run_id``; ``name``, ``index`` and ``Unnamed: *`` columns are ignored,
-    as Olmix's own ``load_from_csv`` does. Runs in only one file are left out with a warning, and so are runs that
-    miss a metric with ``drop_incomplete`` (one of the metrics in ``evals``, when given: the others are left
-    out). Metrics become ``loss:<metric>`` (lower is better: losses or bits
-    per byte).
-    """
-    rp, mp = Path(ratios), Path(metrics)
-    rdf, rlines = _read_any(rp)
-    mdf, mlines = _read_any(mp)
-    frames = []
-    for p, df, prefix in ((rp, rdf, WEIGHT_PREFIX), (mp, mdf, LOSS_PREFIX)):
-        cols = [str(c) for c in df.columns]
-        rid = next((c for c in ("run", "run_id") if c in cols), None)
-        if rid is None:
-            raise DataError(f"missing the run id column ('run' or 'run_id'); columns: {_show(cols)}", path=str(p))
-        data = [c for c in cols if c not in ("run", "run_id", "name", "index") and not c.startswith("Unnamed")]
-        if not data:
-            raise DataError("no data columns besides the run id", path=str(p))
-        frame = df[[rid] + data].set_axis(["run"] + [prefix + c for c in data], axis=1)
-        frame["run"] = frame["run"].astype(str)
-        frames.append(frame)
-    only = sorted(set(frames[0]["run"]) ^ set(frames[1]["run"]))
-    if only:
-        warnings.warn(f"{rp.name}+{mp.name}: {len(only)} run(s) in only one of the files are left out "
-                      f"(first: {only[0]!r})", DataWarning, stacklevel=2)
-    merged = frames[0].merge(frames[1], on="run", how="inner", sort=False)
-    if merged.empty:
-        raise DataError(f"no run id in common with {mp.name}", path=str(rp))
-    line_of = dict(zip(frames[0]["run"], rlines, strict=False))
-    lines = np.array([line_of[r] for r in merged["run"]])
-    merged = _select_evals(merged, evals, f"{rp.name}+{mp.name}")
-    if drop_incomplete:
-        merged, lines = _drop_incomplete(merged, lines, f"{rp.name}+{mp.name}")
-    try:
-        return RunTable(merged, path=f"{rp}+{mp}", weight_tol=weight_tol, lines=lines)
-    except DataError as e:
-        # Name the file, line and column the cell is in: an inf metric on metrics.csv's line 12 was reported as
-        # 'ratios.csv+metrics.csv:118: column loss:arc_challenge', the line of its run in ratios.csv.
-        col = e.column or ""
-        if e.row is None or not col.startswith((WEIGHT_PREFIX, LOSS_PREFIX)):
-            raise
-        run = next((r for r, n in zip(merged["run"], lines, strict=True) if n == e.row), None)
-        if col.startswith(LOSS_PREFIX):
-            where, line = mp, dict(zip(frames[1]["run"], mlines, strict=False)).get(run)
-        else:
-            where, line = rp, e.row
-        raise DataError(f"run {run!r}: {e.detail}", path=str(where), row=line,
-                        column=col.split(":", 1)[1]) from None
-
-
-def read_any_runs(spec: str | os.PathLike[str], *, weight_tol: float = WEIGHT_TOL) -> RunTable:
-    """What ``--runs`` names: a run table, or a pair ``a.csv+b.csv`` (RegMix's when the files have an
-    ``index`` column to join on and no run id, else Olmix's ``ratios.csv+metrics.csv``).
-
-    Olmix's own files carry ``run`` and ``index`` both (``,run,name,index,<domains>``): read as RegMix's, the
-    DCLM swarm's pair stopped at "no mixture columns (expected 'train_the_pile_<domain>' ...)", while ``mixlaw
-    runs import`` of the same pair worked.
-    """
-    s = str(spec)
-    if "+" in s and not Path(s).exists():
-        first, second = s.split("+", 1)
-        if not _regmix_pair(first):
-            return read_olmix_pair(first, second, weight_tol=weight_tol)
-    return read_runs(s, weight_tol=weight_tol)
-
-
-def _regmix_pair(first: str) -> bool:
-    """Whether a pair ``first+second`` is RegMix's (joined on ``index``, no run id) rather than Olmix's."""
-    head = [str(c) for c in _read_any(Path(first))[0].columns] if Path(first).exists() else []
-    return "index" in head and not {"run", "run_id"} & set(head)
-
-
-def read_pair(first: str, second: str, *, weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False,
-              evals: Sequence[str] | None = None) -> RunTable:
-    """A pair of files as ``mixlaw runs import a.csv+b.csv`` reads it: RegMix's mixture and loss files (joined on
-    ``index``, no run id: :func:`~mixlaw.data.read_regmix_pair`) or Olmix's ratios and metrics
-    (:func:`read_olmix_pair`), with ``evals`` and ``drop_incomplete`` as for a table.
-
-    Why: ``--runs mix.csv+loss.csv`` read RegMix's pair (Dai & Zheng ship their 1B test runs so), but ``runs import``
-    took every pair for Olmix's and stopped at "missing the run id column ('run' or 'run_id')"."""
-    if not _regmix_pair(first):
-        return read_olmix_pair(first, second, weight_tol=weight_tol, drop_incomplete=drop_incomplete, evals=evals)
-    table = read_regmix_pair(first, second, weight_tol=weight_tol)
-    if evals is None and not drop_incomplete:
-        return table
-    where = f"{first}+{second}"
-    df, lines = _select_evals(table.frame, evals, where), table._lines
-    if drop_incomplete:
-        df, lines = _drop_incomplete(df, lines, where)
-    return RunTable(df, path=where, weight_tol=weight_tol, lines=lines)
-
-
-# ---------------------------------------------------------------------- W&B
-def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if str(k).startswith("_") and not prefix and k != "_step":
-            continue  # W&B's own bookkeeping (_runtime, _timestamp, _wandb)
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping) and "value" in v and set(v) <= {"value", "desc"}:
-            v = v["value"]  # the REST form of a config entry: {"value": ..., "desc": ...}
-        if isinstance(v, Mapping):
-            out.update(_flatten(v, key + "/"))
-        elif v is None or isinstance(v, (int, float, str, bool, np.number)):
-            out[key] = v
-    return out
-
-
-def _collapse_steps(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """W&B logs keys at different calls for the same step: merge rows of one step (first value per column)."""
-    if "step" not in frame.columns:
-        return frame
-    return frame.groupby(keys, sort=True, dropna=False, as_index=False).first()
-
-
-def runs_from_wandb(path: str, *, api: Any = None, columns: str | Mapping[str, Any] | None = None,
-                    history: bool = True, weight_tol: float = WEIGHT_TOL, progress: Any = None) -> RunTable:
-    """Import the runs of a W&B project ``ENTITY/PROJECT`` (needs ``mixlaw[wandb]`` unless ``api`` is given).
-
-    Each run's config (nested keys joined by ``/``) is repeated on every row of its history
-    (``scan_history``: every logged step, not W&B's 500-row sample), so a map like
-    ``w:*=mixture/*, loss:*=eval/*/loss, step=_step`` picks the mixture from the config and the losses from
-    the history. ``history=False`` reads one row per run from its summary instead. Rows of a step that logs no
-    eval loss (training-loss steps) are left out; a warning names the rows that log some eval losses but not all
-    (evals logged at different steps) and the runs that log none.
-
-    Parameters
-    ----------
-    path : str
-        ``entity/project`` (what ``wandb.Api().runs`` takes).
-    api : object, optional
-        A ``wandb.Api()``-like object (tests pass a stand-in); default: ``wandb.Api()``.
-    columns : str or mapping, optional
-        Column map; default ``step=_step`` plus columns already named ``w:``/``loss:``.
-    progress : callable, optional
-        Called as ``progress(run_name)`` after each run.
-    """
-    if not isinstance(path, str) or path.count("/") != 1 or not all(path.split("/")):
-        raise InputError(f"W&B path must be ENTITY/PROJECT; got {path!r}")
-    if api is None:
-        try:
-            import wandb
-        except ImportError:
-            raise InputError("importing from W&B needs the wandb package: pip install 'mixlaw[wandb]'") from None
-        api = wandb.Api()
-    mapping = parse_column_map(columns)
-    rows: list[dict[str, Any]] = []
-    for run in api.runs(path):
-        name = str(getattr(run, "name", None) or run.id)
-        config = _flatten(dict(run.config))
-        if history:
-            logged = run.scan_history() if hasattr(run, "scan_history") else run.history(pandas=False)
-            for rec in logged:
-                rows.append({**config, **_flatten(dict(rec)), "run": name})
-        else:
-            rows.append({**config, **_flatten(dict(run.summary)), "run": name})
-        if progress is not None:
-            progress(name)
-    if not rows:
-        raise InputError(f"W&B project {path}: no runs")
-    raw = pd.DataFrame(rows)
-    if "step" not in mapping and "_step" in raw.columns and "step" not in raw.columns:
-        mapping = {**mapping, "step": "_step"}
-    frame = apply_column_map(raw, mapping, where=f"wandb:{path}")
-    said = _logged_nan(rows, frame, f"wandb:{path}")
-    return _finish(frame, f"wandb:{path}", weight_tol, "w:*=mixture/*, loss:*=eval/*/loss",
-                   frame.attrs.get("source_columns"), said)
-
-
-def _logged_nan(rows: list[dict[str, Any]], frame: pd.DataFrame, where: str) -> set[tuple[str, Any]]:
-    """Warn, naming runs and steps, about eval losses logged as NaN or inf (a diverged run), which the import leaves
-    out as rows without every eval loss: the count alone did not say that a run had diverged, nor which. Returns
-    the (run, step) keys named, which the warning on rows left out does not count again. ``frame``'s infinite
-    losses become NaN here (in place): a framework that logs a diverged loss as inf stopped the whole import at
-    the table's "loss is inf", and these importers have no --drop-incomplete."""
-    sources = frame.attrs.get("source_columns", {})
-    tags = {sources.get(c, c): c for c in frame.columns if str(c).startswith(LOSS_PREFIX)}
-    hit: dict[tuple[str, str], list[Any]] = {}
-    kinds: set[str] = set()
-    for row in rows:
-        for tag in tags:
-            v = row.get(tag)
-            if isinstance(v, (float, np.floating)) and not np.isfinite(v):
-                kinds.add("NaN" if np.isnan(v) else "inf")
-                hit.setdefault((str(row["run"]), tag), []).append(row.get("step", row.get("_step")))
-    if not hit:
-        return set()
-    for col in tags.values():
-        values = pd.to_numeric(frame[col], errors="coerce")
-        frame[col] = frame[col].where(~np.isinf(values), np.nan)
-    runs = "; ".join(f"{run!r} {tag}" + (f" at step(s) {', '.join(str(s) for s in steps[:5] if s is not None)}"
-                                         + (" ..." if len(steps) > 5 else "") if any(s is not None for s in steps)
-                                         else "") for (run, tag), steps in list(hit.items())[:5])
-    more = f" (and {len(hit) - 5} more)" if len(hit) > 5 else ""
-    warnings.warn(f"{where}: eval losses logged as {' or '.join(sorted(kinds))} (a diverged run?): {runs}{more}; "
-                  "those rows are left out", DataWarning, stacklevel=3)
-    return {(run, _step_key(s)) for (run, _), steps in hit.items() for s in steps}
-
-
-def _finish(frame: pd.DataFrame, where: str, weight_tol: float, example: str,
-            sources: Mapping[str, str] | None = None, said: Any = frozenset()) -> RunTable:
-    """The run table of an importer's rows (one per run and step); errors name the run and step, not a row number
-    of a table the user never saw, and the column by its logged name (tag, config key)."""
-    wcols = [c for c in frame.columns if c.startswith(WEIGHT_PREFIX)]
-    lcols = [c for c in frame.columns if c.startswith(LOSS_PREFIX)]
-    if len(wcols) < 2 or not lcols:
-        raise DataError(f"found {len(wcols)} mixture and {len(lcols)} loss column(s); map them with --columns "
-                        f"(e.g. '{example}'); columns: {_show([str(c) for c in frame.columns])}", path=where)
-    keys = ["run"] + [c for c in ("params", "step", "tokens") if c in frame.columns]
-    frame = _collapse_steps(frame, keys)
-    frame[wcols] = frame.groupby("run")[wcols].transform(lambda s: s.ffill().bfill())
-    missing = frame[lcols].isna().any(axis=1)
-    if missing.all():
-        some = frame[lcols].notna().any(axis=1).any()
-        why = ("; rows log some of them, never all at one step: log the evals at the same steps, or import the evals "
-               "logged together (--columns)") if some and len(lcols) > 1 else ""
-        raise DataError(f"no row has every eval loss ({', '.join((sources or {}).get(c, c) for c in lcols)}){why}",
-                        path=where)
-    if missing.any():
-        frame = frame[_rows_with_every_eval(frame, lcols, where, sources=sources, said=said)].reset_index(drop=True)
-    try:
-        return RunTable(frame, path=where, weight_tol=weight_tol, lines=np.arange(len(frame)) + 1)
-    except DataError as e:
-        if e.row is None or not 1 <= e.row <= len(frame):
-            raise
-        row = frame.iloc[e.row - 1]
-        at = f"run {row['run']!r}" + "".join(f", {k} {row[k]:g}" for k in ("params", "step", "tokens")
-                                               if k in frame.columns and pd.notna(row[k]))
-        column = (sources or {}).get(e.column or "", e.column)
-        mapped = f" (mapped to {e.column})" if column != e.column else ""
-        raise DataError(f"{at}: {e.detail}{mapped}", path=where, column=column) from None
-
-
-# ---------------------------------------------------------------------- TensorBoard
-def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapping[str, Any] | None = None,
-                          mixtures: str | os.PathLike[str] | None = None, weight_tol: float = WEIGHT_TOL,
-                          progress: Any = None) -> RunTable:
-    """Import TensorBoard event files: one run per folder holding ``events.out.tfevents.*`` files.
-
-    Scalars become columns named by their tag, one row per step (``step``); the run is the folder's path
-    under ``logdir``. The mixture comes from scalar tags (``--columns 'w:*=mixture/*'``) or from a
-    ``mixtures`` table with ``run`` and ``w:<domain>`` columns, joined on the run name.
-    """
-    root = Path(logdir)
-    if not root.is_dir():
-        raise InputError(f"{logdir}: not a directory of TensorBoard runs")
-    files = sorted(root.rglob("events.out.tfevents.*"))
-    if not files:
-        raise InputError(f"{logdir}: no events.out.tfevents.* files")
-    by_run: dict[str, list[Path]] = {}
-    for f in files:
-        rel = f.parent.relative_to(root).as_posix()
-        by_run.setdefault(rel if rel != "." else root.name, []).append(f)
-    rows: list[dict[str, Any]] = []
-    for run, paths in by_run.items():
-        steps: dict[int, dict[str, Any]] = {}
-        for f in paths:
-            for step, tag, value in read_scalars(f):
-                steps.setdefault(step, {"run": run, "step": step})[tag] = value
-        rows.extend(steps[s] for s in sorted(steps))
-        if progress is not None:
-            progress(run)
-    raw = pd.DataFrame(rows)
-    frame = apply_column_map(raw, parse_column_map(columns), where=str(root))
-    sources = frame.attrs.get("source_columns", {})
-    said = _logged_nan(rows, frame, str(root))
-    if mixtures is not None:
-        mix = _read_any(Path(mixtures))[0]
-        wcols = [c for c in mix.columns if str(c).startswith(WEIGHT_PREFIX)]
-        if "run" not in mix.columns or len(wcols) < 2:
-            raise DataError("a mixtures table needs 'run' and w:<domain> columns", path=str(mixtures))
-        mix = mix[["run"] + wcols].assign(run=lambda d: d["run"].astype(str))
-        unknown = sorted(set(frame["run"]) - set(mix["run"]))
-        if unknown:
-            raise DataError(f"no mixture for run(s) {unknown[:5]}", path=str(mixtures))
-        frame = frame.drop(columns=[c for c in wcols if c in frame.columns]).merge(mix, on="run", how="left")
-    return _finish(frame, str(root), weight_tol, "w:*=mixture/*, loss:*=eval/*", sources, said)
-
-
-__all__ = ["read_any_runs", "parse_column_map", "apply_column_map", "read_runs_mapped", "join_mixtures",
-           "read_olmix_pair", "runs_from_wandb", "runs_from_tensorboard"]

@@ -1,0 +1,121 @@
+"""Pairs of files: Olmix's ``ratios.csv`` + ``metrics.csv`` and RegMix's ``mixture.csv`` + ``loss.csv``, as
+``runs import`` and ``--runs a.csv+b.csv`` read them."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..data import (
+    LOSS_PREFIX,
+    WEIGHT_PREFIX,
+    WEIGHT_TOL,
+    RunTable,
+    read_regmix_pair,
+    read_runs,
+)
+from ..data.reading import _read_any
+from ..errors import DataError, DataWarning
+from .columns import _drop_incomplete, _select_evals, _show
+
+
+# ---------------------------------------------------------------------- Olmix
+def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[str], *,
+                    weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False,
+                    evals: Sequence[str] | None = None) -> RunTable:
+    """Olmix's pair: ``ratios.csv`` (run id, one column per domain) and ``metrics.csv`` (run id, one per metric).
+
+    The run id column is ``run`` or ``run_id``; ``name``, ``index`` and ``Unnamed: *`` columns are ignored,
+    as Olmix's own ``load_from_csv`` does. Runs in only one file are left out with a warning, and so are runs that
+    miss a metric with ``drop_incomplete`` (one of the metrics in ``evals``, when given: the others are left
+    out). Metrics become ``loss:<metric>`` (lower is better: losses or bits
+    per byte).
+    """
+    rp, mp = Path(ratios), Path(metrics)
+    rdf, rlines = _read_any(rp)
+    mdf, mlines = _read_any(mp)
+    frames = []
+    for p, df, prefix in ((rp, rdf, WEIGHT_PREFIX), (mp, mdf, LOSS_PREFIX)):
+        cols = [str(c) for c in df.columns]
+        rid = next((c for c in ("run", "run_id") if c in cols), None)
+        if rid is None:
+            raise DataError(f"missing the run id column ('run' or 'run_id'); columns: {_show(cols)}", path=str(p))
+        data = [c for c in cols if c not in ("run", "run_id", "name", "index") and not c.startswith("Unnamed")]
+        if not data:
+            raise DataError("no data columns besides the run id", path=str(p))
+        frame = df[[rid] + data].set_axis(["run"] + [prefix + c for c in data], axis=1)
+        frame["run"] = frame["run"].astype(str)
+        frames.append(frame)
+    only = sorted(set(frames[0]["run"]) ^ set(frames[1]["run"]))
+    if only:
+        warnings.warn(f"{rp.name}+{mp.name}: {len(only)} run(s) in only one of the files are left out "
+                      f"(first: {only[0]!r})", DataWarning, stacklevel=2)
+    merged = frames[0].merge(frames[1], on="run", how="inner", sort=False)
+    if merged.empty:
+        raise DataError(f"no run id in common with {mp.name}", path=str(rp))
+    line_of = dict(zip(frames[0]["run"], rlines, strict=False))
+    lines = np.array([line_of[r] for r in merged["run"]])
+    merged = _select_evals(merged, evals, f"{rp.name}+{mp.name}")
+    if drop_incomplete:
+        merged, lines = _drop_incomplete(merged, lines, f"{rp.name}+{mp.name}")
+    try:
+        return RunTable(merged, path=f"{rp}+{mp}", weight_tol=weight_tol, lines=lines)
+    except DataError as e:
+        # Name the file, line and column the cell is in: an inf metric on metrics.csv's line 12 was reported as
+        # 'ratios.csv+metrics.csv:118: column loss:arc_challenge', the line of its run in ratios.csv.
+        col = e.column or ""
+        if e.row is None or not col.startswith((WEIGHT_PREFIX, LOSS_PREFIX)):
+            raise
+        run = next((r for r, n in zip(merged["run"], lines, strict=True) if n == e.row), None)
+        if col.startswith(LOSS_PREFIX):
+            where, line = mp, dict(zip(frames[1]["run"], mlines, strict=False)).get(run)
+        else:
+            where, line = rp, e.row
+        raise DataError(f"run {run!r}: {e.detail}", path=str(where), row=line,
+                        column=col.split(":", 1)[1]) from None
+
+
+def read_any_runs(spec: str | os.PathLike[str], *, weight_tol: float = WEIGHT_TOL) -> RunTable:
+    """What ``--runs`` names: a run table, or a pair ``a.csv+b.csv`` (RegMix's when the files have an
+    ``index`` column to join on and no run id, else Olmix's ``ratios.csv+metrics.csv``).
+
+    Olmix's own files carry ``run`` and ``index`` both (``,run,name,index,<domains>``): read as RegMix's, the
+    DCLM swarm's pair stopped at "no mixture columns (expected 'train_the_pile_<domain>' ...)", while ``mixlaw
+    runs import`` of the same pair worked.
+    """
+    s = str(spec)
+    if "+" in s and not Path(s).exists():
+        first, second = s.split("+", 1)
+        if not _regmix_pair(first):
+            return read_olmix_pair(first, second, weight_tol=weight_tol)
+    return read_runs(s, weight_tol=weight_tol)
+
+
+def _regmix_pair(first: str) -> bool:
+    """Whether a pair ``first+second`` is RegMix's (joined on ``index``, no run id) rather than Olmix's."""
+    head = [str(c) for c in _read_any(Path(first))[0].columns] if Path(first).exists() else []
+    return "index" in head and not {"run", "run_id"} & set(head)
+
+
+def read_pair(first: str, second: str, *, weight_tol: float = WEIGHT_TOL, drop_incomplete: bool = False,
+              evals: Sequence[str] | None = None) -> RunTable:
+    """A pair of files as ``mixlaw runs import a.csv+b.csv`` reads it: RegMix's mixture and loss files (joined on
+    ``index``, no run id: :func:`~mixlaw.data.read_regmix_pair`) or Olmix's ratios and metrics
+    (:func:`read_olmix_pair`), with ``evals`` and ``drop_incomplete`` as for a table.
+
+    Why: ``--runs mix.csv+loss.csv`` read RegMix's pair (Dai & Zheng ship their 1B test runs so), but ``runs import``
+    took every pair for Olmix's and stopped at "missing the run id column ('run' or 'run_id')"."""
+    if not _regmix_pair(first):
+        return read_olmix_pair(first, second, weight_tol=weight_tol, drop_incomplete=drop_incomplete, evals=evals)
+    table = read_regmix_pair(first, second, weight_tol=weight_tol)
+    if evals is None and not drop_incomplete:
+        return table
+    where = f"{first}+{second}"
+    df, lines = _select_evals(table.frame, evals, where), table._lines
+    if drop_incomplete:
+        df, lines = _drop_incomplete(df, lines, where)
+    return RunTable(df, path=where, weight_tol=weight_tol, lines=lines)

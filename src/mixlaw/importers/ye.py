@@ -1,0 +1,333 @@
+"""Ye et al.'s training logs read as a run table ("Data Mixing Laws", ICLR 2025; their repository
+github.com/yegcjs/mixinglaws publishes them as ``data/<set>/<size>.txt``).
+
+Each line is one checkpoint's loss on one validation set, three tab-separated fields::
+
+    <checkpoint dir>/<size>_<seed>-<share>-...-<share>/<step>   <dir>/pythia-pile.valid.<Eval>.bin   <loss>
+
+A tag may stand between size and seed (RedPajama's ``160M_RP_0-0.125-...``, 2Mix's ``70M_base2_1-0.25-0.75``);
+3Mix's 410M runs have no size (``30-0.75-0.0-0.25``): the file's name gives it (``410M.txt``). The format is
+recognised by a file's content (:func:`is_ye_log`), not its name. One run per (size, seed, mixture), named by its
+checkpoint folder (prefixed with the size where the folder lacks one); ``params`` is the size as written (70M ->
+7e7: Ye's own fits use non-embedding counts, ``pipeline/utils.py``'s ``MODEL_SIZES``); ``step`` the checkpoint's;
+one ``loss:<Eval>`` column per validation file (``pythia-pile.valid.Github.bin`` -> ``Github``). A checkpoint that
+misses an eval keeps the others (NaN there: a fit of an eval uses the rows that have it; ``drop_incomplete``
+leaves such rows out).
+
+The files give the shares only, in the run name's order. Their domains are named ``d0, d1, ...`` unless
+``domains`` names them, or the checkpoint folder above the runs does so with one name per share (3Mix's
+``Github-Books3-PileCC``). Identical lines given twice (RedPajama's 1B file repeats 815) count once; two different
+losses for one (run, step, eval) are an error naming both lines, as is any line not of this form. Checkpoints
+named ``last`` (27 lines of 3Mix's) have no step and are left out with a warning; in 24 of those 27 the loss is the
+run's last numbered step's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, scaled_number
+from ..errors import DataError, DataWarning, InputError
+from .columns import _drop_incomplete, _select_evals
+
+#: A model size as Ye's run names write it (Pythia's: 70M, 160M, 1B, 2.8B).
+_SIZE = re.compile(r"^[0-9]+(?:\.[0-9]+)?[KMBT]$", re.IGNORECASE)
+_FORM = ("'<checkpoint dir>/<size>_<seed>-<share>-...-<share>/<step>', a tab, '<eval file>.bin', a tab, '<loss>' "
+         "(Ye et al.'s data/<set>/<size>.txt)")
+#: A mixture list (Ye's ``proportions.txt``): every line shares joined by '-'.
+_MIXTURE_LINE = re.compile(r"^[0-9.]+(?:-[0-9.]+)+$")
+_SNIFF_BYTES = 8192
+
+
+def _first_line(path: Path) -> str | None:
+    """The first non-empty line of a file (its first few KB read as text), or None (no such line, not text)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError:
+        return None
+    if b"\0" in head:
+        return None  # binary (a checkpoint, Ye's mix5mlp.pt)
+    text = head.decode("utf-8", errors="replace")
+    return next((line for line in text.splitlines() if line.strip()), None)
+
+
+def _looks_like_line(line: str) -> bool:
+    fields = line.rstrip("\r\n").split("\t")
+    if len(fields) != 3 or not fields[1].strip().endswith(".bin"):
+        return False
+    if re.fullmatch(r".*/[0-9]+/*", fields[0].strip()) is None:
+        return False
+    try:
+        float(fields[2])
+    except ValueError:
+        return False
+    return True
+
+
+def is_ye_log(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is one of Ye et al.'s training logs, by its first line (three tab-separated fields: a
+    checkpoint path ending in ``/<step>``, an eval file ending in ``.bin``, a number).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = p.write_text("ckpts/x//70M_1-0.5-0.5/1000\\tdata/pythia-pile.valid.Github.bin\\t2.5\\n")
+    >>> is_ye_log(p), is_ye_log(p.parent)
+    (True, False)
+    """
+    p = Path(path)
+    if not p.is_file():
+        return False
+    line = _first_line(p)
+    return line is not None and _looks_like_line(line)
+
+
+def ye_logs_given(sources: Sequence[str | os.PathLike[str]]) -> bool:
+    """Whether ``runs import SOURCE...`` names Ye et al.'s logs: several sources, a folder, or a file whose
+    content is one (:func:`is_ye_log`). A single other file is a table (or a pair ``a.csv+b.csv``)."""
+    return len(sources) > 1 or (len(sources) == 1 and (Path(sources[0]).is_dir() or is_ye_log(sources[0])))
+
+
+def _is_mixture_list(path: Path) -> bool:
+    """Ye's ``proportions.txt``: the set's mixtures, one per line (shares joined by '-'), not a log."""
+    if not path.is_file() or path.stat().st_size > 1 << 20 or _first_line(path) is None:
+        return False
+    try:
+        lines = [x.strip() for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    except (OSError, UnicodeDecodeError):
+        return False
+    return all(_MIXTURE_LINE.match(x) for x in lines)
+
+
+def _log_files(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The log files among ``sources`` (files, or folders: their files, not their subfolders), in the order given
+    (a folder's sorted). A file that is not a log stops the import, except Ye's mixture list (``proportions.txt``,
+    which a ``*.txt`` pattern names too) and, in a folder, any other file: those are left out with one warning."""
+    if not sources:
+        raise InputError("runs import: name the log files (or their folder)")
+    files: list[Path] = []
+    skipped: list[str] = []
+    for s in sources:
+        p = Path(s)
+        if p.is_dir():
+            inside = sorted(f for f in p.iterdir() if f.is_file())
+            logs = [f for f in inside if is_ye_log(f)]
+            if not logs:
+                raise DataError("no file in this folder is one of Ye et al.'s training logs (lines "
+                                f"{_FORM}); files: {', '.join(f.name for f in inside) or 'none'}", path=str(p))
+            files += logs
+            skipped += [str(f) for f in inside if f not in logs]
+        elif not p.is_file():
+            raise InputError(f"{p}: no such file or folder")
+        elif is_ye_log(p):
+            files.append(p)
+        elif _is_mixture_list(p):
+            skipped.append(str(p))
+        else:
+            first = _first_line(p)
+            seen = "no text line" if first is None else f"its first line: {first[:120]!r}"
+            raise DataError(f"not one of Ye et al.'s training logs, which runs import reads several files or a "
+                            f"folder as ({seen}); each line of a log is {_FORM}; a table (CSV, Parquet, JSONL) is "
+                            "imported on its own", path=str(p))
+    if not files:
+        raise DataError(f"none of these files is a training log (lines {_FORM}); Ye's proportions.txt lists the "
+                        "mixtures, which the logs' run names give", path=", ".join(skipped))
+    if skipped:
+        warnings.warn(f"left out {len(skipped)} file(s) that are not training logs: {', '.join(skipped)} (Ye's "
+                      "proportions.txt lists the mixtures, which the logs' run names give)", DataWarning, stacklevel=3)
+    out: list[Path] = []
+    for f in files:  # a file named twice (a folder and one of its files) is read once
+        if f.resolve() not in {g.resolve() for g in out}:
+            out.append(f)
+    return out
+
+
+def _eval_name(evalfile: str) -> str:
+    """``.../pythia-pile.valid.Github.bin`` -> ``Github``; ``starcoder.python.valid.bin`` -> ``starcoder.python``."""
+    parts = evalfile.rstrip("/").rsplit("/", 1)[-1].removesuffix(".bin").split(".")
+    if "valid" in parts:
+        i = len(parts) - 1 - parts[::-1].index("valid")
+        parts = parts[i + 1:] or parts[:i]
+    return ".".join(parts)
+
+
+class _Run:
+    """What one run name gives: id, size, shares, and the checkpoint folder above it (which may name domains)."""
+
+    __slots__ = ("run", "params", "shares", "parent")
+
+    def __init__(self, run: str, params: float, shares: list[float], parent: str) -> None:
+        self.run, self.params, self.shares, self.parent = run, params, shares, parent
+
+
+def _parse_run(run_dir: str, path: Path, line: int) -> _Run:
+    parts = [x for x in run_dir.split("/") if x]
+    if not parts:
+        raise DataError(f"no run folder in the checkpoint path; expected {_FORM}", path=str(path), row=line)
+    name, parent = parts[-1], (parts[-2] if len(parts) > 1 else "")
+    tokens = name.split("_")
+    numbers = tokens[-1].split("-")
+    if len(numbers) < 3 or not numbers[0].isdigit():
+        raise DataError(f"run {name!r}: expected '<size>_<seed>-<share>-...-<share>' (a seed, then 2 or more "
+                        f"shares joined by '-'); expected lines {_FORM}", path=str(path), row=line)
+    try:
+        shares = [float(x) for x in numbers[1:]]
+    except ValueError:
+        raise DataError(f"run {name!r}: the shares after the seed ({'-'.join(numbers[1:])}) are not numbers",
+                        path=str(path), row=line) from None
+    size = tokens[0] if len(tokens) > 1 and _SIZE.match(tokens[0]) else None
+    run = name
+    if size is None:
+        if not _SIZE.match(path.stem):
+            raise DataError(f"run {name!r} has no model size (as in '160M_<seed>-...'), nor does the file's name "
+                            "(as in 410M.txt): name the file by its runs' size", path=str(path), row=line)
+        size, run = path.stem, f"{path.stem}_{name}"
+    params = scaled_number(size[:-1] + size[-1].upper())
+    assert params is not None  # _SIZE matched
+    return _Run(run, params, shares, parent)
+
+
+def _domain_names(k: int, parents: set[str], domains: Sequence[str] | None, first: tuple[Path, int]) -> list[str]:
+    if domains is not None:
+        names = [str(d).strip().removeprefix(WEIGHT_PREFIX) for d in domains]
+        if len(names) != k:
+            raise DataError(f"--domains names {len(names)} domain(s) ({', '.join(names)}); the runs have {k} shares "
+                            "each: name one domain per share, in the run names' order", path=str(first[0]),
+                            row=first[1])
+        return names
+    if len(parents) == 1:
+        named = next(iter(parents)).split("-")
+        if len(named) == k and all(n and scaled_number(n) is None for n in named):
+            return named  # the checkpoint folder names one domain per share (3Mix's Github-Books3-PileCC)
+    return [f"d{j}" for j in range(k)]
+
+
+def read_ye_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+                 domains: Sequence[str] | None = None, weight_tol: float = WEIGHT_TOL,
+                 drop_incomplete: bool = False, evals: Sequence[str] | None = None) -> RunTable:
+    """Ye et al.'s training logs (one or more files, or a folder of them) as a run table; see the module's text.
+
+    Parameters
+    ----------
+    sources : path or sequence of paths
+        Log files, or folders (their log files; other files there, and Ye's ``proportions.txt`` among the files,
+        are left out with a warning).
+    domains : sequence of str, optional
+        The domains' names in the order of the run names' shares (default ``d0, d1, ...``, or the checkpoint
+        folder's names when it gives one per share).
+    weight_tol, drop_incomplete, evals
+        As for :func:`~mixlaw.importers.read_runs_mapped`. RedPajama's run ``*_RP_999-...`` writes shares that
+        sum to 1.02: it needs ``weight_tol=0.02`` (its shares are then divided by their sum).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> rows = [f"ck/Pile//70M_{i}-{a}-{1 - a}/{s}\\tv/pythia-pile.valid.{e}.bin\\t{2 + a + 1000 / s}"
+    ...         for i, a in enumerate((0.25, 0.75)) for s in (1000, 2000) for e in ("Github", "ArXiv")]
+    >>> _ = (d / "70M.txt").write_text("\\n".join(rows) + "\\n")
+    >>> t = read_ye_logs(d, domains=["github", "pile_cc"])
+    >>> t.frame[["run", "params", "step", "w:github", "loss:Github"]]
+                   run      params    step  w:github  loss:Github
+    0  70M_0-0.25-0.75  70000000.0  1000.0      0.25         3.25
+    1  70M_0-0.25-0.75  70000000.0  2000.0      0.25         2.75
+    2  70M_1-0.75-0.25  70000000.0  1000.0      0.75         3.75
+    3  70M_1-0.75-0.25  70000000.0  2000.0      0.75         3.25
+    """
+    given = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+    files = _log_files(given)
+    where = " ".join(str(s) for s in given)
+    runs: dict[str, _Run] = {}
+    cells: dict[tuple[str, int], dict[str, tuple[float, Path, int]]] = {}
+    origin: dict[tuple[str, int], tuple[Path, int]] = {}
+    k: int | None = None
+    k_at: tuple[Path, int] = (files[0], 1)
+    lasts: list[tuple[Path, int]] = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise DataError(f"not UTF-8 text ({e.reason} at byte {e.start})", path=str(path)) from None
+        for i, raw in enumerate(text.splitlines(), 1):
+            if not raw.strip():
+                continue
+            fields = raw.rstrip("\r\n").split("\t")
+            if len(fields) != 3:
+                raise DataError(f"{len(fields)} tab-separated field(s); expected 3: {_FORM}", path=str(path), row=i)
+            ckpt, evalfile, loss_text = (x.strip() for x in fields)
+            run_dir, _, step_text = ckpt.rstrip("/").rpartition("/")
+            if step_text == "last":  # 3Mix's end-of-run checkpoints: no step to put them at
+                lasts.append((path, i))
+                continue
+            if not step_text.isdigit():
+                raise DataError(f"the checkpoint path {ckpt[-80:]!r} does not end in '/<step>'; expected {_FORM}",
+                                path=str(path), row=i)
+            if not evalfile.endswith(".bin") or not _eval_name(evalfile):
+                raise DataError(f"the eval file {evalfile[-80:]!r} is not '<name>.bin'; expected {_FORM}",
+                                path=str(path), row=i)
+            try:
+                loss = float(loss_text)
+            except ValueError:
+                raise DataError(f"the loss {loss_text[:40]!r} is not a number; expected {_FORM}", path=str(path),
+                                row=i) from None
+            run = _parse_run(run_dir, path, i)
+            if k is None:
+                k, k_at = len(run.shares), (path, i)
+            elif len(run.shares) != k:
+                raise DataError(f"run {run.run!r} has {len(run.shares)} shares, the runs before it {k} (first on "
+                                f"line {k_at[1]} of {k_at[0]}): import one set's logs at a time", path=str(path),
+                                row=i)
+            runs.setdefault(run.run, run)
+            key, ev = (run.run, int(step_text)), _eval_name(evalfile)
+            origin.setdefault(key, (path, i))
+            cell = cells.setdefault(key, {})
+            if ev in cell and cell[ev][0] != loss and not (np.isnan(loss) and np.isnan(cell[ev][0])):
+                was, wpath, wline = cell[ev]
+                at = f"line {wline}" + ("" if wpath == path else f" of {wpath}")
+                raise DataError(f"two losses for run {run.run!r}, step {key[1]}, eval {ev!r}: {was!r} on {at}, "
+                                f"{loss!r} here", path=str(path), row=i)
+            cell.setdefault(ev, (loss, path, i))
+    if k is None:
+        raise DataError(f"no line of a checkpoint with a step; expected {_FORM}", path=where)
+    if lasts:
+        warnings.warn(f"left out {len(lasts)} line(s) of checkpoints named 'last' (first: {lasts[0][0]}:"
+                      f"{lasts[0][1]}): no step to put them at; most repeat the run's last numbered step",
+                      DataWarning, stacklevel=2)
+    names = _domain_names(k, {r.parent for r in runs.values()}, domains, k_at)
+    eval_names = sorted({ev for cell in cells.values() for ev in cell})
+    keys = sorted(cells, key=lambda rk: (runs[rk[0]].params, rk[0], rk[1]))
+    frame = pd.DataFrame({
+        "run": [r for r, _ in keys],
+        "params": [runs[r].params for r, _ in keys],
+        "step": np.array([s for _, s in keys], dtype=np.float64),
+        **{WEIGHT_PREFIX + n: [runs[r].shares[j] for r, _ in keys] for j, n in enumerate(names)},
+        **{LOSS_PREFIX + e: [cells[key][e][0] if e in cells[key] else np.nan for key in keys] for e in eval_names},
+    })
+    lines = np.arange(len(frame)) + 1  # row numbers here; errors below name each row's file and line
+    frame = _select_evals(frame, evals, where)
+    if drop_incomplete:
+        frame, lines = _drop_incomplete(frame, lines, where)
+    kept = [keys[n - 1] for n in lines]
+    try:
+        return RunTable(frame, path=where, weight_tol=weight_tol, lines=np.arange(len(frame)) + 1)
+    except DataError as e:
+        if e.row is None or not 1 <= e.row <= len(frame):
+            raise
+        row: Any = frame.iloc[e.row - 1]
+        key = kept[e.row - 1]
+        path, line = origin[key]  # the run's first line at that step; a loss's error names the loss's own line
+        hit = cells[key].get((e.column or "").removeprefix(LOSS_PREFIX))
+        if hit is not None and (e.column or "").startswith(LOSS_PREFIX):
+            path, line = hit[1], hit[2]
+        raise DataError(f"run {row['run']!r}, step {row['step']:g}: {e.detail}", path=str(path), row=line,
+                        column=e.column) from None

@@ -1,0 +1,74 @@
+"""``law.fit(W, y)`` on an array holds its rows to the run table's rule (rows sum to 1 within weight_tol): rows
+summing to 1.3 were fitted as given, while the same rows in a CSV were refused."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from mixlaw.data import RunTable
+from mixlaw.errors import DataError, DataWarning, InputError
+from mixlaw.laws.base import get_law
+
+
+def _world(n: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=n)
+    return W, 2.0 + W @ np.array([0.5, -0.3, 0.1])
+
+
+def test_a_row_beyond_the_tolerance_is_refused_by_its_index_as_a_table_refuses_it():
+    W, y = _world()
+    W[4] *= 1.3
+    with pytest.raises(InputError, match=r"law 'linear': weights row 4 \(of 30\): weights sum to 1\.3, expected "
+                                         r"1 ± 0\.01 \(fix the row, or raise weight_tol=\)"):
+        get_law("linear").fit(W, y)
+    frame = {"run": [f"r{i}" for i in range(len(W))], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+             "loss:x": y}
+    import pandas as pd
+
+    with pytest.raises(DataError, match=r"weights sum to 1\.3, expected 1 ± 0\.01"):
+        RunTable(pd.DataFrame(frame))
+    # the option widens it, as --weight-tol does for a table
+    law = get_law("linear")
+    with pytest.warns(DataWarning, match=r"renormalised the weights of 1 of 30 rows that summed to 1 within 0\.5 "
+                                         r"\(largest deviation 0\.3\)"):
+        law.fit(W, y, weight_tol=0.5)
+    W[4] /= 1.3
+    np.testing.assert_allclose(law.predict(W), get_law("linear").fit(W, y).predict(W), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("scale", "hint"), [
+    (100.0, r"every row sums to 100: the weights look like percentages; divide them by 100"),
+    (4e9, r"no row sums to 1 \(sums 4e\+09 to 4e\+09\): if the weights are token counts"),
+])
+def test_percentages_and_token_counts_are_named(scale, hint):
+    W, y = _world()
+    with pytest.raises(InputError, match=hint):
+        get_law("ye-exp", n_restarts=1).fit(W * scale, y)
+
+
+def test_rounded_rows_are_renormalised_with_one_warning_and_exact_ones_silently():
+    W, y = _world()
+    rounded = np.round(W, 2)  # two decimals: rows off by up to 0.015
+    off = np.abs(rounded.sum(axis=1) - 1)
+    keep = off <= 0.01
+    with pytest.warns(DataWarning) as caught:
+        law = get_law("linear").fit(rounded[keep], y[keep])
+    assert len([w for w in caught if issubclass(w.category, DataWarning)]) == 1
+    assert f"of {int(keep.sum())} rows" in str(caught[0].message)
+    shares = rounded[keep] / rounded[keep].sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(law.predict(shares), get_law("linear").fit(shares, y[keep]).predict(shares),
+                               rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        get_law("linear").fit(W, y)
+
+
+@pytest.mark.parametrize("tol", [-0.1, 1.0, float("nan"), "wide"])
+def test_a_tolerance_outside_0_1_is_refused(tol):
+    W, y = _world()
+    with pytest.raises(InputError, match=r"weight_tol must be a number in \[0, 1\)"):
+        get_law("linear").fit(W, y, weight_tol=tol)

@@ -1,0 +1,99 @@
+"""What a user who works from Python (a notebook, never the CLI) reaches from ``import mixlaw``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import mixlaw
+
+
+def test_save_and_load_of_laws_and_pipelines_are_at_the_top_level(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # They were only in mixlaw.api (save_law, load_law) and mixlaw.pipeline (save_pipeline, load_pipeline,
+    # optimize_pipeline, beside the top level's fit_pipeline).
+    for name in ("save_law", "load_law", "save_pipeline", "load_pipeline", "optimize_pipeline"):
+        assert name in mixlaw.__all__ and callable(getattr(mixlaw, name))
+    train = mixlaw.load_regmix("train_1m").subset(np.arange(60))
+    law = mixlaw.get_law("linear").fit(train, targets=["pile_cc", "github"])
+    mixlaw.save_law(law, tmp_path / "law.json")
+    again = mixlaw.load_law(tmp_path / "law.json")
+    np.testing.assert_array_equal(again.predict(train), law.predict(train))
+
+
+def test_get_law_names_the_options_and_the_near_miss() -> None:
+    # get_law("ye-exp", n_restart=3) said "YeExponential.__init__() got an unexpected keyword argument 'n_restart'";
+    # get_law("ye_exp") listed the keys without pointing at the one meant.
+    import pytest
+
+    from mixlaw import InputError
+
+    with pytest.raises(InputError, match=r"unknown law 'ye_exp' \(did you mean 'ye-exp'\?\); available: "):
+        mixlaw.get_law("ye_exp")
+    with pytest.raises(InputError, match=r"law 'ye-exp' has no option 'n_restart' \(did you mean 'n_restarts'\?\); "
+                                         r"its options: loss, huber_delta, n_restarts"):
+        mixlaw.get_law("ye-exp", n_restart=3)
+    with pytest.raises(InputError, match=r"law 'auto' has no option 'zzz'; its options: candidates"):
+        mixlaw.get_law("auto", zzz=1)
+    assert mixlaw.get_law("ye-exp", n_restarts=3).n_restarts == 3
+
+
+def _small():  # type: ignore[no-untyped-def]
+    return mixlaw.load_regmix("train_1m").subset(np.arange(80))
+
+
+def test_score_reads_the_losses_of_a_run_table() -> None:
+    # law.score(test_table) raised TypeError "missing 1 required positional argument: 'losses'".
+    import pandas as pd
+    import pytest
+
+    train = _small()
+    law = mixlaw.get_law("linear").fit(train, targets=["pile_cc", "github"])
+    assert law.score(train) == law.score(train, train.losses(["pile_cc", "github"]))
+    one = mixlaw.get_law("linear").fit(train, targets="pile_cc")  # 1-D losses
+    assert one.score(train) == one.score(train, train.losses("pile_cc"))
+    gap = mixlaw.RunTable(train.frame.assign(**{"loss:github": np.where(np.arange(80) == 3, np.nan,
+                                                                        train.losses("github"))}))
+    with pytest.warns(mixlaw.DataWarning, match="scoring"):  # the row without its loss is left out, and said
+        s = law.score(gap)
+    keep = np.arange(80) != 3
+    assert s == law.score(train.weights[keep], train.losses(["pile_cc", "github"])[keep])
+    with pytest.raises(mixlaw.InputError, match="needs the measured losses"):
+        law.score(train.weights)
+    with pytest.raises(mixlaw.InputError, match=r"no loss column for \['github'\]"):
+        law.score(pd.DataFrame(train.frame.drop(columns=["loss:github"])))
+
+
+def test_nan_losses_of_an_array_name_their_rows() -> None:
+    import pytest
+
+    train = _small()
+    y = train.losses("pile_cc").copy()
+    y[[5, 9]] = np.nan
+    with pytest.raises(mixlaw.InputError, match=r"2 of 80 rows are NaN or infinite \(0-based row\(s\) 5, 9\)"):
+        mixlaw.get_law("linear").fit(train.weights, y)
+
+
+def test_the_optimum_exports_as_is_and_percent_bounds_say_the_python_form() -> None:
+    import pytest
+
+    law = mixlaw.get_law("linear").fit(_small(), targets="pile_cc")
+    opt = mixlaw.optimize_mixture(law)
+    # export_mixture(opt, ...) said "the mixture must be a non-empty mapping {domain: weight}".
+    assert mixlaw.export_mixture(opt, "json") == mixlaw.export_mixture(opt.weights, "json")
+    with pytest.raises(mixlaw.InputError, match=r"give 0.05, not '5%'"):
+        mixlaw.optimize_mixture(law, bounds={"github": ("5%", "30%")})
+
+
+def test_cross_validation_of_a_run_table_frame_needs_no_separate_losses() -> None:
+    # cross_val_score(law, frame) (the frame in the run table's columns, y None) scored every fold NaN: sklearn
+    # caught score(X, None)'s error and gave nan with a warning. Now the same scores as the arrays give.
+    from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+
+    t = mixlaw.load_regmix("train_1m").subset(np.arange(120))
+    frame = t.frame[["run", *[f"w:{d}" for d in t.domains], "loss:pile_cc"]]
+    cv = KFold(3, shuffle=True, random_state=0)
+    by_frame = cross_val_score(mixlaw.get_law("linear"), frame, cv=cv, error_score="raise")
+    np.testing.assert_allclose(by_frame, cross_val_score(mixlaw.get_law("linear"), t.weights, t.losses("pile_cc"),
+                                                         cv=cv), rtol=1e-12)  # the frame's shares renormalised
+    assert np.all(np.isfinite(by_frame))
+    grid = GridSearchCV(mixlaw.get_law("ye-exp", n_restarts=1), {"alpha": [0.0, 1.0]}, cv=cv, error_score="raise")
+    assert np.all(np.isfinite(grid.fit(frame).cv_results_["mean_test_score"]))

@@ -1,0 +1,138 @@
+"""Ye et al.'s training logs (``data/<set>/<size>.txt`` of github.com/yegcjs/mixinglaws) read by ``mixlaw runs
+import``: the reader against the parser bench/ye_public_runs.py had before it used the reader, its errors, and the
+command line. The fixture is synthetic in Ye's format (tests/data/ye_logs/README.md: their repository states no
+licence)."""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_runner import run_cli
+
+from mixlaw.data import read_runs
+from mixlaw.errors import DataError, DataWarning
+from mixlaw.importers import is_ye_log, read_ye_logs, ye_logs_given
+
+DATA = Path(__file__).parent / "data" / "ye_logs"
+FIVE = DATA / "5Mix"
+
+
+def bench_cells(paths: list[Path], n_domains: int) -> dict[tuple[str, str, int], dict]:
+    """bench/ye_public_runs.py's own parser (main at bdc0aba, before it called the reader), less its grouping:
+    (size, run folder, step) -> {eval: loss, "_w": shares}."""
+    cells: dict = defaultdict(dict)
+    for path in paths:
+        size = path.stem
+        for line in path.read_text().splitlines():
+            ckpt, evalfile, loss = line.split("\t")
+            run_dir, step = ckpt.rstrip("/").rsplit("/", 1)
+            run = run_dir.rsplit("/", 1)[1]
+            shares = [float(x) for x in run.split("_")[-1].split("-")[-n_domains:]]
+            ev = evalfile.rsplit("/", 1)[1].removeprefix("pythia-pile.valid.").removesuffix(".bin")
+            cell = cells[(size, run, int(step))]
+            cell[ev], cell["_w"] = float(loss), shares
+    return cells
+
+
+def test_a_folder_of_logs_gives_the_rows_and_losses_of_the_bench_parser():
+    with pytest.warns(DataWarning, match=r"left out 1 file\(s\) that are not training logs: .*proportions.txt"):
+        t = read_ye_logs(FIVE)
+    ref = bench_cells([FIVE / "70M.txt", FIVE / "1B.txt"], 5)
+    f = t.frame
+    # One row per (size, run, step): the line given twice counts once; the size is the run name's.
+    assert len(f) == len(ref) == 6 and f["run"].nunique() == 3
+    sizes = {"70M": 70e6, "1B": 1e9}
+    for (size, run, step), cell in ref.items():
+        row = f[(f.run == run) & (f.step == step)]
+        assert len(row) == 1 and row["params"].item() == sizes[size]
+        w = np.asarray(cell["_w"]) / np.sum(cell["_w"])
+        np.testing.assert_array_equal(row[[f"w:d{j}" for j in range(5)]].to_numpy()[0], w)  # exactly
+        for ev in ("Github", "Pile-CC", "ArXiv"):
+            loss = row[f"loss:{ev}"].item()
+            assert (loss == cell[ev]) if ev in cell else np.isnan(loss)  # the missing eval is NaN, not dropped
+    assert t.domains == ["d0", "d1", "d2", "d3", "d4"] and t.evals == ["ArXiv", "Github", "Pile-CC"]
+    assert list(f.columns[:3]) == ["run", "params", "step"]
+    assert f.sort_values(["params", "run", "step"]).index.tolist() == list(range(len(f)))
+
+
+def test_files_as_a_shell_pattern_names_them_and_domains_option(tmp_path):
+    files = sorted(FIVE.glob("*.txt"))  # what *.txt expands to: proportions.txt too
+    assert ye_logs_given([str(p) for p in files]) and ye_logs_given([str(FIVE)])
+    assert is_ye_log(FIVE / "70M.txt") and not is_ye_log(FIVE / "proportions.txt")
+    with pytest.warns(DataWarning, match="proportions.txt"):
+        t = read_ye_logs(files, domains=["github", "pile_cc", "books", "arxiv", "wiki"])
+    assert t.domains == ["github", "pile_cc", "books", "arxiv", "wiki"] and len(t) == 6
+    with pytest.raises(DataError, match=r"--domains names 2 domain\(s\) .*5 shares"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        read_ye_logs(files, domains=["a", "b"])
+    # drop_incomplete and evals as for any import: the checkpoint without ArXiv goes, or stays without ArXiv.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        assert len(read_ye_logs(FIVE, drop_incomplete=True)) == 5
+        assert len(read_ye_logs(FIVE, evals=["Github"], drop_incomplete=True)) == 6
+
+
+def test_size_from_the_file_name_domains_from_the_checkpoint_folder_and_last_left_out():
+    with pytest.warns(DataWarning, match=r"left out 1 line\(s\) of checkpoints named 'last' .*410M.txt:3"):
+        t = read_ye_logs(DATA / "3Mix" / "410M.txt")
+    f = t.frame
+    assert t.domains == ["Github", "Books3", "PileCC"]  # the folder above the runs names one domain per share
+    assert sorted(f["run"]) == ["410M_2-0.0-0.25-0.75", "410M_30-0.75-0.0-0.25"]
+    assert (f["params"] == 410e6).all() and (f["step"] == 30000).all()
+    assert f.loc[f.run == "410M_30-0.75-0.0-0.25", "loss:Books3"].item() == 3.0
+
+
+@pytest.mark.parametrize(("line", "match"), [
+    ("ck/P//70M_1-0.5-0.5/1000\tv/pythia-pile.valid.Github.bin", "2 tab-separated field"),
+    ("ck/P//70M_1-0.5-0.5/10k\tv/pythia-pile.valid.Github.bin\t2.5", "does not end in '/<step>'"),
+    ("ck/P//70M_1-0.5-0.5/1000\tv/pythia-pile.valid.Github.txt\t2.5", "is not '<name>.bin'"),
+    ("ck/P//70M_1-0.5-0.5/1000\tv/pythia-pile.valid.Github.bin\tn/a", "the loss 'n/a' is not a number"),
+    ("ck/P//70M_1-0.5-x/1000\tv/pythia-pile.valid.Github.bin\t2.5", "are not numbers"),
+    ("ck/P//70M_1-0.5/1000\tv/pythia-pile.valid.Github.bin\t2.5", "a seed, then 2 or more shares"),
+    ("ck/P//1-0.5-0.5/1000\tv/pythia-pile.valid.Github.bin\t2.5", "has no model size"),
+    ("ck/P//70M_1-0.25-0.25-0.5/1000\tv/pythia-pile.valid.Github.bin\t2.5", r"has 3 shares, the runs before it 2 "
+                                                                          r"\(first on line 1 of"),
+    ("ck/P//70M_0-0.5-0.5/1000\tv/pythia-pile.valid.Github.bin\t2.6", r"two losses for run '70M_0-0.5-0.5', step "
+                                                                      r"1000, eval 'Github': 2.5 on line 1, 2.6 here"),
+    ("ck/P//70M_2-0.7-0.7/1000\tv/pythia-pile.valid.Github.bin\t2.5", r"run '70M_2-0.7-0.7', step 1000: weights "
+                                                                      r"sum to 1.4"),
+])
+def test_a_malformed_line_is_an_error_naming_its_file_and_line(tmp_path, line, match):
+    p = tmp_path / "logs.txt"
+    good = "ck/P//70M_0-0.5-0.5/1000\tv/pythia-pile.valid.Github.bin\t2.5"
+    p.write_text(f"{good}\n\n{line}\n")  # the blank line counts: the error names line 3
+    with pytest.raises(DataError, match=match) as exc:
+        read_ye_logs(p)
+    assert str(exc.value).startswith(f"{p}:3: ")
+
+
+def test_a_file_that_is_not_a_log_among_several_is_named(tmp_path):
+    csv = tmp_path / "runs.csv"
+    csv.write_text("run,w:a,w:b,loss:x\nr,0.5,0.5,2\n")
+    with pytest.raises(DataError, match=r"runs.csv: not one of Ye et al.'s training logs.*first line: 'run,w:a"):
+        read_ye_logs([FIVE / "70M.txt", csv])
+    assert not ye_logs_given([str(csv)]) and not is_ye_log(csv)
+
+
+def test_runs_import_writes_the_table_and_refuses_table_options(tmp_path, capsys):
+    out = tmp_path / "runs.parquet"
+    code, _, err = run_cli(capsys, "runs", "import", *map(str, sorted(FIVE.glob("*.txt"))), "--out", str(out),
+                           "--domains", "a,b,c,d,e")
+    assert code == 0, err
+    assert "wrote 6 rows (3 runs; domains a, b, c, d, e; evals ArXiv, Github, Pile-CC" in err
+    t = read_runs(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        ref = read_ye_logs(FIVE, domains=list("abcde")).frame
+    pd.testing.assert_frame_equal(t.frame[ref.columns].reset_index(drop=True), ref, check_dtype=False)
+    code, _, err = run_cli(capsys, "runs", "import", str(FIVE), "--out", str(out), "--columns", "run=x")
+    assert code != 0 and "--columns map a table's columns" in err
+    csv = tmp_path / "t.csv"
+    csv.write_text("run,w:a,w:b,loss:x\nr,0.5,0.5,2\n")
+    code, _, err = run_cli(capsys, "runs", "import", str(csv), "--out", str(out), "--domains", "a,b")
+    assert code != 0 and "--domains names the shares of Ye et al.'s training logs" in err
