@@ -17,11 +17,12 @@ from mixlaw.pipeline import fit_pipeline
 
 
 @pytest.mark.parametrize(("renamed", "target", "match"), [
+    # Several sizes under another name stop the table itself (fit and optimize pooled them without a word).
     ({"params": "model_size"}, {"target_steps": S_STAR},
-     r"needs a 'params' column \(the model size of each row\); the table has 'model_size': name one 'params', e\.g\. "
-     r"RunTable\(df\.rename\(columns=\{'model_size': 'params'\}\)\)"),
+     r"column 'model_size': values 1e\+07, 2e\+07, 4e\+07, \.\.\. \(4 in all\) in a column named like the model "
+     r"size, which is read from a column named 'params' alone: rename it 'params'"),
     ({"params": "non_embedding_params", "step": "step"}, {"target_steps": S_STAR},
-     r"the table has 'non_embedding_params': name one 'params'"),
+     r"column 'non_embedding_params': values .* rename it 'params'"),
     # Each run's last checkpoint alone (a sizes-only table: one row per run, so no duplicate rows).
     ({"step": "iteration"}, {},
      r"needs a 'step' or 'tokens' column .*; the table has 'iteration': name one 'step'"),
@@ -41,8 +42,9 @@ def test_a_table_from_a_file_is_told_the_import_command(tmp_path) -> None:  # ty
     from mixlaw.data import read_runs
 
     path = tmp_path / "sweep.csv"
-    world(n_mix=4).frame.rename(columns={"params": "model_size"}).to_csv(path, index=False)
-    hint = f"e.g. 'mixlaw runs import {path} --columns params=model_size --out"
+    # (not 'model_size', which the table itself refuses, as the first test here shows)
+    world(n_mix=4).frame.rename(columns={"params": "size_class"}).to_csv(path, index=False)
+    hint = f"e.g. 'mixlaw runs import {path} --columns params=size_class --out"
     with pytest.raises(InputError, match=re.escape(hint)):
         fit_pipeline(read_runs(path), target_params=N_STAR, target_steps=S_STAR, **NESTED)
 
@@ -60,10 +62,14 @@ def test_a_target_on_the_other_axis_names_the_table_s_column_and_the_option() ->
 
 
 def test_a_step_column_under_another_name_is_named_by_the_duplicate_error() -> None:
-    frame = world(n_mix=4).frame.rename(columns={"step": "_step"})
+    frame = world(n_mix=4).frame.rename(columns={"step": "my_step"})
     with pytest.raises(DataError, match=r"duplicate run 'm0-N1e\+07' \(same run, params as line 2; the rows differ in "
-                                        r"'_step': if it is the checkpoint or the model size, name it 'step'"):
+                                        r"'my_step': if it is the checkpoint or the model size, name it 'step'"):
         RunTable(frame)
+    # W&B's own name for it is known, and named before any duplicate is looked for.
+    with pytest.raises(DataError, match=r"column '_step': values .* in a column named like the checkpoint step, "
+                                        r"which is read from a column named 'step' alone: rename it 'step'"):
+        RunTable(frame.rename(columns={"my_step": "_step"}))
 
 
 @pytest.mark.parametrize("word", [w for words in SCALE_COLUMN_WORDS.values() for w in words])

@@ -29,6 +29,7 @@ from .data import (
     scale_mismatch,
     unseen_zero_domains,
 )
+from .data.hints import case_hint
 from .data.reading import _normalise_columns, _read_any, jsonl_text
 from .datasets import bundled_splits, load_regmix
 from .errors import DataError, FitError, InputError, ScaleWarning, UnusedDomainWarning
@@ -263,7 +264,7 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
         df, path = pd.DataFrame({"run": [str(mixtures)], **{WEIGHT_PREFIX + d: [mix.get(d, 0.0)] for d in names}}), None
     else:
         df, lines = _read_any(Path(mixtures))
-        df = _normalise_columns(df)
+        df = _normalise_columns(df, mixtures)
         path = str(mixtures)
     if "run" not in df.columns:
         df.insert(0, "run", [str(i + 1) for i in range(len(df))])
@@ -287,7 +288,8 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
             wcols = [c for c in wcols if c[len(WEIGHT_PREFIX):] not in unused]
             extra = [d for d in extra if d not in unused]
         if missing or extra:
-            hint = " (give every domain a column; 0 for those a mixture leaves out)" if missing else ""
+            hint = case_hint(missing, extra) or (" (give every domain a column; 0 for those a mixture leaves out)"
+                                                 if missing else "")
             raise DataError(f"mixture domains differ from the {what}'s: missing {missing}, unexpected {extra}{hint}",
                             path=path, column="w:" + (missing or extra)[0])
     # 'step' too: a run table of checkpoints (the large runs whose losses you want to check) has one row per
@@ -304,7 +306,8 @@ def _weights_for(table: RunTable, domains: Sequence[str], path: str | None, what
     missing = [d for d in domains if d not in table.domains]
     extra = [d for d in table.domains if d not in domains]
     if missing or extra:
-        hint = " (give every domain a column; 0 for those a mixture leaves out)" if missing else ""
+        hint = case_hint(missing, extra) or (" (give every domain a column; 0 for those a mixture leaves out)"
+                                             if missing else "")
         raise DataError(f"mixture domains differ from the {what}'s: missing {missing}, unexpected {extra}{hint}",
                         path=path, column="w:" + (missing or extra)[0])
     return table.weights_for(domains)

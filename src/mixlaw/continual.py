@@ -140,7 +140,7 @@ def read_continual_runs(path: str | os.PathLike[str], *, original: str,
     """
     p = Path(path)
     frame, lines = _read_any(p)
-    frame = _normalise_columns(frame)
+    frame = _normalise_columns(frame, p)
     wcols = [c for c in map(str, frame.columns) if c.startswith(WEIGHT_PREFIX)]
     base = frame[wcols].isna().all(axis=1).to_numpy() if wcols else np.zeros(len(frame), dtype=bool)
     pre: float | None = None

@@ -18,14 +18,13 @@ The new column is computed row by row from the table's own loss columns and is v
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .data import LOSS_PREFIX, RunTable, known_names
+from .data import HIGHER_IS_BETTER, LOSS_PREFIX, RunTable, known_names
 from .errors import HigherIsBetterWarning, InputError
 
 #: Name of the column :func:`add_weighted_total` adds by default.
@@ -221,10 +220,6 @@ def linear_objective(objective: Any, targets: Sequence[str]) -> dict[str, float]
     return {t: float(v) for t, v in zip(names, s, strict=True) if v != 0}
 
 
-#: Name tokens of higher-is-better metrics (whole tokens between non-alphanumerics, case-insensitive: 'acc' in
-#: 'hellaswag_acc' or 'acc_norm', never in 'pile_cc' or 'accel'); 'pass@k' / 'pass_at_k' by pattern.
-HIGHER_IS_BETTER = re.compile(r"(?<![a-z0-9])(?:acc|accuracy|exact_match|em|f1|score|win_rate|winrate)(?![a-z0-9])"
-                              r"|(?<![a-z0-9])pass(?:@|_at_)\d", re.IGNORECASE)
 
 
 def reads_higher_is_better(name: str) -> bool:

@@ -23,6 +23,7 @@ from .hints import known_names, long_format_hint, suggest_column_map
 from .reading import csv_missing, read_regmix_pair, read_runs
 from .schema import (
     CSV_MISSING,
+    HIGHER_IS_BETTER,
     LOSS_PREFIX,
     META_COLUMNS,
     NONPOSITIVE_HINT,
@@ -39,7 +40,16 @@ from .schema import (
     share_value,
     weight_sum_error,
 )
-from .table import SCALE_RATIO, RunTable, describe_spread, note_left_out, scale_mismatch, unseen_zero_domains
+from .table import (
+    SCALE_RATIO,
+    RunTable,
+    describe_spread,
+    note_left_out,
+    scale_look_alike,
+    scale_mismatch,
+    unfinished_runs,
+    unseen_zero_domains,
+)
 
 __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unseen_zero_domains", "WEIGHT_TOL",
            # what the other modules of mixlaw use
@@ -47,4 +57,5 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
            "share_value", "weight_sum_error",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
-           "long_format_hint", "suggest_column_map"]
+           "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER",
+           "unfinished_runs"]

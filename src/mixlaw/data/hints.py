@@ -190,3 +190,13 @@ def known_names(wanted: Sequence[str], known: Sequence[str], limit: int = 20) ->
                   if folded[f] not in close]
     shown = repr(known) if len(known) <= limit else f"{known[:limit]!r} ... and {len(known) - limit} more"
     return shown + (f" (did you mean {', '.join(map(repr, close[:5]))}?)" if close else "")
+
+
+def case_hint(missing: Sequence[str], extra: Sequence[str]) -> str:
+    """The end of a "domains differ" error when the names differ in case alone ('CC' in a table for the law's 'cc':
+    a spreadsheet's capitalised header), else ''. Said before "give every domain a column", which would not help."""
+    pairs = [(e, m) for m in missing for e in extra if e.lower() == m.lower()]
+    if not pairs or len(pairs) < max(len(missing), len(extra)):
+        return ""
+    shown = ", ".join(f"{e!r} for {m!r}" for e, m in pairs[:3]) + (", ..." if len(pairs) > 3 else "")
+    return f" (the names differ in case alone: {shown}; name the columns as the fitted table does)"

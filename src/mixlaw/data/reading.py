@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, DataWarning, InputError
-from .schema import CSV_MISSING, LOSS_PREFIX, RUN_ID_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL
+from .schema import CSV_MISSING, LOSS_PREFIX, META_COLUMNS, RUN_ID_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL
 from .table import RunTable
 
 # RegMix's paired format (github.com/sail-sg/regmix, data/): mixture file + loss file joined on `index`.
@@ -70,22 +70,40 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
         # 'run'; columns: " (an empty list), left the reader to guess that the export had written nothing.
         raise DataError("the file is empty (0 bytes): was the export or the log written?", path=str(path))
     try:
-        if suffix in (".csv", ".csv.gz", ".tsv"):
+        if suffix in (".csv", ".csv.gz", ".tsv", ".txt"):
             # The ';' check reads the header alone: rows of decimal commas differ in their ',' count (0,25 against
             # a whole 1), and a ',' parse of the whole file stopped at "Expected 3 fields in line 3, saw 4".
             sep = "\t" if suffix == ".tsv" else ","
+            if suffix != ".csv.gz":
+                with open(path, encoding="utf-8-sig", errors="replace") as f:
+                    first = f.readline().strip()
+                if first.startswith("#"):
+                    # A preamble ('# exported from ...') was read as the header: "found columns ['# exported ...']".
+                    raise DataError(f"the first line is a comment ({first[:40]!r}), not the header: remove the lines "
+                                    "before the header (run,w:<domain>,...,loss:<eval>,...)", path=str(path), row=1)
             head = pd.read_csv(path, nrows=0).columns if suffix != ".tsv" else ()
             if len(head) == 1 and ";" in str(head[0]):
                 sep = ";"
+            elif len(head) == 1 and "\t" in str(head[0]):
+                # Tab-separated under .csv or .txt (a spreadsheet's "Text (Tab delimited)", a terminal's copy): read
+                # with ',' it was one column 'run\tw:a\t...' and the error listed that as the table's columns.
+                sep = "\t"
             # header=None reads the names as they are written (the header pandas parses has its repeats renamed)
             names = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0]
             _check_unique_columns([str(c) for c in names], path)
+            text |= {str(c) for c in names if canonical_name(str(c)) in text}  # ' Run ' is the run column too
             dtype = {c: str for c in names if c in text}
             if sep == ";":
                 df = _read_semicolon_csv(path, dtype)
             else:
                 df = pd.read_csv(path, sep=sep, skip_blank_lines=False, **csv_missing(names, text))
             lines = np.arange(len(df)) + 2
+            # Rows with no cell filled (blank lines at the end, a spreadsheet's ',,,,,' rows) carry nothing: left
+            # out, the other rows keep their lines. They stopped at "the run name is empty (2 of 122 rows have none)".
+            empty = (df.isna() | df.apply(lambda col: col.map(lambda v: isinstance(v, str) and not v.strip()))
+                     ).all(axis=1).to_numpy()
+            if empty.any() and not empty.all():
+                df, lines = df[~empty].reset_index(drop=True), lines[~empty]
         elif suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
@@ -105,8 +123,11 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             df = pd.read_json(path, dtype={c: str for c in text})
             lines = np.arange(len(df)) + 1
         else:
-            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .parquet or .jsonl"
-                             f"{_other_mixlaw_file(path)}")
+            excel = (" (an Excel workbook: save its sheet as 'CSV UTF-8' and give that file, or convert it with "
+                     "pandas: pd.read_excel(BOOK).to_csv('runs.csv', index=False))"
+                     if suffix in (".xlsx", ".xls", ".xlsm", ".ods") else "")
+            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .tsv, .parquet, .json or .jsonl"
+                             f"{excel}{_other_mixlaw_file(path)}")
     except InputError:
         raise
     except UnicodeDecodeError as err:
@@ -121,7 +142,7 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
     except Exception as err:  # pyarrow raises its own hierarchy for corrupt parquet
         raise DataError(f"cannot read the file: {type(err).__name__}: {str(err).splitlines()[0]}",
                         path=str(path)) from err
-    for c in text & {str(c) for c in df.columns}:
+    for c in [str(c) for c in df.columns if str(c) in text or canonical_name(str(c)) in text]:
         df[c] = df[c].map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v) else str(v))
     return df, lines
 
@@ -216,24 +237,51 @@ def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.DataFrame.from_records(records), np.asarray(lines, dtype=int)
 
 
-def _normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """Accept W&B CSV exports (``Name`` for the run) and RegMix column names inside one table."""
-    rename: dict[str, str] = {}
+def canonical_name(name: str) -> str:
+    """A column's name as a run table spells it when it differs only in case or spaces: ``' Run '`` is ``run``,
+    ``'W:Code'`` is ``w:Code`` and ``'loss: pile '`` is ``loss:pile`` (the domain or eval keeps its case); any
+    other name as written, less its surrounding spaces.
+
+    Spreadsheets capitalise and pad headers: 'W:CC', 'Loss:CC' and ' Run ' stopped at "missing 'run', at least two
+    'w:<domain>' weight columns" with a W&B map for a hint, and 'loss:cc ' (a trailing space) made the eval 'cc '
+    that --target cc did not find.
+    """
+    s = str(name).strip()
+    low = s.lower()
+    for prefix in (WEIGHT_PREFIX, LOSS_PREFIX):
+        if low.startswith(prefix) and s[len(prefix):].strip():
+            return prefix + s[len(prefix):].strip()
+    return low if low in META_COLUMNS else s
+
+
+def _normalise_columns(df: pd.DataFrame, path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Accept W&B CSV exports (``Name`` for the run), RegMix column names and names that differ from a run table's
+    in case or spaces alone (:func:`canonical_name`) inside one table."""
     cols = [str(c) for c in df.columns]
-    if "run" not in cols:
+    canon = [canonical_name(c) for c in cols]
+    seen: dict[str, str] = {}
+    for c, k in zip(cols, canon, strict=True):
+        if k in seen:
+            raise DataError(f"columns {seen[k]!r} and {c!r} are one name, {k!r} (they differ in case or spaces "
+                            "alone): drop or rename one", path=None if path is None else str(path), column=c)
+        seen[k] = c
+    rename: dict[str, str] = {}
+    if "run" not in canon:
         for alt in RUN_ID_COLUMNS[1:]:
-            if alt in cols:
+            if alt in canon:
                 rename[alt] = "run"
                 break
-    for c in cols:
+    for c in canon:
         if c.startswith(_REGMIX_W):
             rename[c] = WEIGHT_PREFIX + c[len(_REGMIX_W):]
         elif c.startswith(_REGMIX_LOSS[0]) and c.endswith(_REGMIX_LOSS[1]):
             rename[c] = LOSS_PREFIX + c[len(_REGMIX_LOSS[0]):-len(_REGMIX_LOSS[1])]
-    if not rename:
+    new = [rename.get(k, k) for k in canon]
+    if new == cols:
         return df
-    out = df.rename(columns=rename)
-    out.attrs["renamed"] = {new: old for old, new in rename.items()}  # the file's own names, for error hints
+    out = df.set_axis(new, axis=1)
+    # the file's own names, for error hints
+    out.attrs["renamed"] = {n: c for c, n in zip(cols, new, strict=True) if n != c}
     return out
 
 
@@ -268,7 +316,7 @@ def read_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | 
         return read_regmix_pair(path, losses, weight_tol=weight_tol)
     p = Path(path)
     df, lines = _read_any(p)
-    df = _normalise_columns(df)
+    df = _normalise_columns(df, p)
     return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
 
 
@@ -290,8 +338,8 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
         if dup.any():
             i = int(np.flatnonzero(dup.to_numpy())[0])
             raise DataError(f"duplicate run index {df['index'].iloc[i]!r}", path=str(p), row=i + 2, column="index")
-    mdf = _normalise_columns(mdf.rename(columns={"index": "run"}))
-    ldf = _normalise_columns(ldf.rename(columns={"index": "run"}))
+    mdf = _normalise_columns(mdf.rename(columns={"index": "run"}), mp)
+    ldf = _normalise_columns(ldf.rename(columns={"index": "run"}), lp)
     mdf["run"], ldf["run"] = mdf["run"].astype(str), ldf["run"].astype(str)
     wcols = [c for c in mdf.columns if c.startswith(WEIGHT_PREFIX)]
     lcols = [c for c in ldf.columns if c.startswith(LOSS_PREFIX)]

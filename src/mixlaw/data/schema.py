@@ -20,6 +20,20 @@ META_COLUMNS = ("run", "params", "step", "tokens")
 #: Words in the names other exports give the scale columns (W&B's '_step', 'model_size', 'non_embedding_params'):
 #: a column with one, beside a missing or duplicated ``params``/``step``/``tokens``, is likely it under another name.
 SCALE_COLUMN_WORDS = {"params": ("param", "size"), "step": ("step", "iter"), "tokens": ("token",)}
+#: Other exports' names for the scale columns, folded (lower case, ' ' and '-' as '_'): Dai & Zheng's 'model_size' and
+#: 'n_tokens', W&B's '_step', trainers' 'global_step', 'Params'. A run table reads the scale from 'params', 'step' and
+#: 'tokens' alone, so such a column whose values differ stops the table (:class:`~mixlaw.data.RunTable`): ignored,
+#: the rows of every model size (or checkpoint) were fitted as one loss surface without a word, where the same table
+#: with 'params' warned that it spans several sizes.
+SCALE_ALIASES = {
+    "params": ("params", "param", "model_size", "n_params", "nparams", "num_params", "model_params", "parameters",
+               "n_parameters", "num_parameters", "model_parameters", "param_count", "non_embedding_params",
+               "n_params_non_embedding", "model_n_params", "size_params"),
+    "step": ("step", "steps", "_step", "global_step", "train_step", "trainer/global_step", "iteration", "iter",
+             "checkpoint_step", "ckpt_step"),
+    "tokens": ("tokens", "n_tokens", "num_tokens", "tokens_seen", "train_tokens", "total_tokens", "tokens_trained",
+               "consumed_tokens", "seen_tokens", "training_tokens"),
+}
 #: Columns that hold run ids: ``run`` and the names :func:`~mixlaw.data.reading._normalise_columns` reads as it
 #: (W&B's ``Name``, RegMix's ``index``). They are read as text.
 RUN_ID_COLUMNS = ("run", "Name", "name", "run_id", "index")
@@ -40,6 +54,18 @@ ROUNDING_TOL = 1e-6
 #: more, and a small share's relative change (0.001 against 0.0005) keeps two mixtures apart. Here because a law's
 #: fitted weight range is checked with it too (a merged mixture's rows lie that far from the shares it was fitted on).
 SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL = 1e-4, 1e-3
+#: Name tokens of higher-is-better metrics (whole tokens between non-alphanumerics, case-insensitive: 'acc' in
+#: 'hellaswag_acc' or 'acc_norm', never in 'pile_cc' or 'accel'); 'pass@k' / 'pass_at_k' by pattern
+#: (:func:`mixlaw.evals.reads_higher_is_better`).
+HIGHER_IS_BETTER = re.compile(r"(?<![a-z0-9])(?:acc|accuracy|exact_match|em|f1|score|win_rate|winrate)(?![a-z0-9])"
+                              r"|(?<![a-z0-9])pass(?:@|_at_)\d", re.IGNORECASE)
+#: A per-token cross-entropy stays below ln(vocabulary) (12.5 nats for 256k tokens; 18 bits): a loss column whose
+#: smallest value is above this is no such loss, most often a perplexity (exp of the loss: RegMix's 1M-model pile_cc
+#: losses of 4.4-5.9 are perplexities of 80-360). The laws and the pipeline's step and size laws have a loss's form,
+#: and a mean over evals weighs a perplexity's worst eval most, so it is warned (:class:`~mixlaw.data.RunTable`).
+PERPLEXITY_FLOOR = 20.0
+#: A per-token loss in nats stays below this (ln of a 256k vocabulary); a column named as a perplexity above it is one.
+MAX_TOKEN_NATS = 12.5
 #: What to do with a loss column that holds 0 or a negative value: the laws fit positive losses (most fit log L),
 #: so a metric that can reach 0 or go negative (a score difference, a log-probability) needs a positive form.
 NONPOSITIVE_HINT = ("the laws fit positive losses: store a positive form of a metric that can be 0 or negative (a "

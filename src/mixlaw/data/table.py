@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -14,14 +15,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning
-from .hints import _mapping_hint, known_names, long_format_hint
+from .hints import _mapping_hint, case_hint, known_names, long_format_hint
 from .schema import (
+    HIGHER_IS_BETTER,
     LOSS_PREFIX,
+    MAX_TOKEN_NATS,
     NONPOSITIVE_HINT,
+    PERPLEXITY_FLOOR,
     ROUNDING_TOL,
+    SCALE_ALIASES,
     SCALE_COLUMN_WORDS,
     WEIGHT_PREFIX,
     WEIGHT_TOL,
+    beyond_tol,
     count_values,
     weight_sum_error,
 )
@@ -130,13 +136,16 @@ class RunTable:
                             int(np.flatnonzero(bad.to_numpy())[0]), "run")
         df["run"] = raw.map(lambda v: v if isinstance(v, str) else str(v))
 
+        self._check_scale_aliases(df, cols)
         counts = [c for c in ("params", "step", "tokens") if c in cols]
         for c in wcols + lcols + counts:
             values = count_values(df[c]) if c in counts else pd.to_numeric(df[c], errors="coerce")
+            if c in wcols:
+                values = _percent_cells(df[c], values)
             bad = values.isna() & ~df[c].isna()
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise self._err(f"value {df[c].iloc[i]!r} is not a number", i, c)
+                raise self._err(f"value {df[c].iloc[i]!r} is not a number{_not_a_number_hint(df[c].iloc[i], c)}", i, c)
             df[c] = values.astype(np.float64)
 
         w = df[wcols].to_numpy(dtype=np.float64)
@@ -144,7 +153,17 @@ class RunTable:
             col = w[:, j]
             bad = ~np.isfinite(col)
             if bad.any():
-                raise self._err(f"weight is {col[bad][0]}, expected a finite number", int(np.flatnonzero(bad)[0]), c)
+                i = int(np.flatnonzero(bad)[0])
+                # An empty cell, most often a share of 0 a spreadsheet left blank: said so, with what the row's
+                # other shares make it (a cell is not read as 0 unasked).
+                rest, n = float(np.nansum(w[i])), int(np.isnan(w).sum())
+                cells = f"{n} empty cells" if n > 1 else "an empty cell"
+                empty = "" if not np.isnan(col[i]) else (
+                    f" ({cells}: write every share, 0 included; every weight of this row is empty)"
+                    if np.isnan(w[i]).all() else
+                    f" ({cells}: write every share, 0 included; the row's other shares sum to {rest:.6g}"
+                    + (", so this one is 0)" if not beyond_tol(abs(rest - 1.0), self.weight_tol) else ")"))
+                raise self._err(f"weight is {col[i]}, expected a finite number{empty}", i, c)
             bad = col < 0
             if bad.any():
                 raise self._err(f"weight is {col[bad][0]:g}, expected >= 0", int(np.flatnonzero(bad)[0]), c)
@@ -152,7 +171,11 @@ class RunTable:
         off = np.abs(sums - 1.0)
         refused = weight_sum_error(sums, self.weight_tol)
         if refused is not None:
-            raise self._err(refused[1], refused[0], wcols[0])
+            i, message = refused
+            column, hint = _no_domain_column(w, wcols, sums, self.weight_tol)
+            if hint:
+                message = f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} ({hint})"
+            raise self._err(message, i, column or wcols[0])
         renorm = off > 1e-9
         if renorm.any():
             w = w / sums[:, None]
@@ -209,9 +232,14 @@ class RunTable:
             apart = [c for c in cols if c not in key and not c.startswith((WEIGHT_PREFIX, LOSS_PREFIX))
                      and any(word in c.lower() for words in SCALE_COLUMN_WORDS.values() for word in words)
                      and str(df[c].iloc[i]) != str(df[c].iloc[first])]
+            seeds = [c for c in cols if "seed" in c.lower() and str(df[c].iloc[i]) != str(df[c].iloc[first])]
             if apart:
                 why = (f"; the rows differ in {apart[0]!r}: if it is the checkpoint or the model size, name it "
                        "'step', 'tokens' or 'params'")
+            elif seeds:
+                # The seed is in the table: say so, not "a repeated seed?".
+                why = (f"; the rows differ in {seeds[0]!r}, repeated seeds: give each its own run name (e.g. "
+                       f"'{name}-s{df[seeds[0]].iloc[i]}'), and they count as repeated measurements of one mixture")
             elif same_w and np.array_equal(L[i], L[first]):
                 why = "; the same row twice: drop one"
             elif same_w:
@@ -222,7 +250,69 @@ class RunTable:
                 why = "; another mixture: two runs under one name? give each its own"
             raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as line {int(self._lines[first])}{why})",
                             i, "run")
+        # What a valid table may still get wrong, said once it is known to be valid (not before its error).
+        self._warn_same_domains(w, wcols)
+        self._warn_perplexity(df, lcols)
+        self._warn_unfinished(df, cols)
         return df
+
+    def _warn_same_domains(self, w: np.ndarray, wcols: list[str]) -> None:
+        """Warn of weight columns that are equal, or proportional, in every run (one domain exported under two names,
+        or two domains the design always mixed in one ratio): no law can tell their effects apart, and an optimum
+        split its share between them at random (0.06 and 0.45 of two copies of one domain, without a word)."""
+        used = np.flatnonzero((w > 0).any(axis=0))
+        # Two mixtures' columns are proportional by chance alone, and one mixture's all are (a table of seeds).
+        if used.size < 2 or np.unique(np.round(w, 9), axis=0).shape[0] < 3:
+            return
+        unit = np.round(w[:, used] / w[:, used].sum(axis=0), 9)
+        groups: dict[bytes, list[str]] = {}
+        for j, k in enumerate(used):
+            groups.setdefault(np.ascontiguousarray(unit[:, j]).tobytes(), []).append(wcols[k])
+        same = [g for g in groups.values() if len(g) > 1]
+        if same:
+            shown = "; ".join(" and ".join(g) for g in same[:3]) + (" and more" if len(same) > 3 else "")
+            warnings.warn(f"{self.path or 'run table'}: weight columns {shown} are proportional in every run: no law "
+                          "can tell their effects apart, and an optimum splits their share between them at random; "
+                          "merge them into one column (their sum), or add runs that vary them apart", DataWarning,
+                          stacklevel=4)
+
+    def _warn_unfinished(self, df: pd.DataFrame, cols: list[str]) -> None:
+        """Warn of rows whose run state says the run did not finish (:func:`unfinished_runs`)."""
+        line = unfinished_runs(df, self._lines, self.path or "run table")
+        if line is not None:
+            warnings.warn(line, DataWarning, stacklevel=4)
+
+    def _warn_perplexity(self, df: pd.DataFrame, lcols: list[str]) -> None:
+        """Warn of the loss columns that read as perplexities: every value above :data:`PERPLEXITY_FLOOR`, or a name
+        that says so ('ppl', 'perplexity') with values above :data:`MAX_TOKEN_NATS`. A table of perplexities 24-89
+        (exp of a loss) was fitted and optimised as losses without a word."""
+        hits = []
+        for c in lcols:
+            v = df[c].to_numpy(dtype=np.float64)
+            v = v[np.isfinite(v)]
+            if not v.size:
+                continue
+            if HIGHER_IS_BETTER.search(c[len(LOSS_PREFIX):]):  # an accuracy in percent: optimize warns of those
+                continue
+            named = re.search(r"(?<![a-z])(ppl|perplexity)(?![a-z])", c[len(LOSS_PREFIX):].lower()) is not None
+            if v.min() > PERPLEXITY_FLOOR or (named and v.max() > MAX_TOKEN_NATS):
+                hits.append(f"{c} ({v.min():.3g} to {v.max():.3g})")
+        if hits:
+            more = " and more" if len(hits) > 3 else ""
+            warnings.warn(f"{self.path or 'run table'}: the values of {', '.join(hits[:3])}{more} "
+                          f"lie above any per-token loss (ln of a 256k vocabulary is {MAX_TOKEN_NATS:g} nats): if they "
+                          "are perplexities, store their log, the loss the laws are made for (a law fitted to "
+                          "perplexities extrapolates and averages them as losses); ignore this if they are losses "
+                          "summed over a sequence", DataWarning, stacklevel=4)
+
+    def _check_scale_aliases(self, df: pd.DataFrame, cols: list[str]) -> None:
+        """Stop at a column named as another export names the model size, step or tokens whose values differ
+        (:func:`scale_look_alike`), when the table lacks the column of that name."""
+        hit = scale_look_alike(df, cols, set(cols))
+        if hit is not None:
+            column, canon, said = hit
+            raise self._err(f"{said}: rename it {canon!r} (or drop it if it is not {_SCALE_WHAT_ONE[canon]}); left "
+                            f"as it is, the rows of {_SCALE_EVERY[canon]} would be fitted as one", column=column)
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -366,8 +456,14 @@ class RunTable:
         where = self.path or "run table"
         lines = ", ".join(str(int(x)) for x in self._lines[out][:5]) + (", ..." if out.sum() > 5 else "")
         if out.all():
+            # An eval no row has (a column left empty) is the cause most often: name it, and the evals to fit.
+            none = [n for n, k in zip(names, miss.sum(axis=0), strict=True) if k == len(self)]
+            rest = [n for n in names if n not in none]
             raise DataError(f"no row has a loss for every one of {names} ({per} of {len(self)} rows miss one): "
                             + (f"{names[0]} has no value in any row" if len(names) == 1 else
+                               f"{', '.join(none)} {'has' if len(none) == 1 else 'have'} no value in any row: leave "
+                               f"{'it' if len(none) == 1 else 'them'} out (--target {','.join(rest)}) or drop "
+                               f"{'its column' if len(none) == 1 else 'their columns'}" if none and rest else
                                "fit each eval alone (--target EVAL) on the rows it has"), path=self.path)
         who = f"loss:{names[0]}" if len(names) == 1 else ", ".join(names)
         alone = "" if len(names) == 1 else "; fit an eval alone (--target EVAL) to use every row it has"
@@ -419,7 +515,7 @@ class RunTable:
             if extra:
                 parts.append(f"unexpected weight column(s) {['w:' + d for d in extra]}")
             raise DataError("training domains differ from " + (self.path or "the fitting table") + ": "
-                            + "; ".join(parts), path=other.path,
+                            + "; ".join(parts) + case_hint(missing, extra), path=other.path,
                             column="w:" + (missing or extra)[0])
 
     def weights_for(self, domains: Sequence[str]) -> np.ndarray:
@@ -456,6 +552,108 @@ class RunTable:
     def __repr__(self) -> str:
         return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
                 + (f", path={self.path!r}" if self.path else "") + ")")
+
+
+_SCALE_WHAT_ONE = {"params": "the model size", "step": "the checkpoint step", "tokens": "the tokens seen"}
+_SCALE_EVERY = {"params": "every model size", "step": "every checkpoint", "tokens": "every run length"}
+
+
+def unfinished_runs(frame: pd.DataFrame, lines: Any, where: str) -> str | None:
+    """The warning for the rows of ``frame`` whose run state (W&B's 'State' column: finished, running, crashed,
+    failed, killed) says the run did not finish, naming their ``lines``; None when there are none. A W&B export
+    lists every run, and the last losses of those that crashed were fitted as final ones without a word."""
+    lines = np.asarray(lines)
+    for c in map(str, frame.columns):
+        if c.strip().lower() not in ("state", "status", "run_state", "run_status"):
+            continue
+        cells = frame[c].map(lambda v: str(v).strip().lower() if isinstance(v, str) else "")
+        bad = cells.isin(("running", "crashed", "failed", "killed", "preempted", "error", "errored"))
+        if bad.any():
+            said = ", ".join(f"{n} {v!r}" for v, n in cells[bad].value_counts().items())
+            at = ", ".join(str(int(x)) for x in lines[bad.to_numpy()][:5]) + (", ..." if bad.sum() > 5 else "")
+            return (f"{where}: column {c!r} says {said} (lines {at}): a run that did not finish logged the losses of "
+                    "an earlier checkpoint, not its final ones; leave those rows out, or check that their losses are "
+                    "final")
+    return None
+
+
+def scale_look_alike(frame: pd.DataFrame, candidates: Sequence[str],
+                     present: set[str]) -> tuple[str, str, str] | None:
+    """The first of ``candidates`` (columns of ``frame``) named as other exports name the model size, step or
+    tokens (``model_size``, ``n_params``, ``_step``, ``n_tokens``: :data:`SCALE_ALIASES`; for the size, any name
+    with 'param') whose values differ, when ``present`` (the run table's columns) lacks the column of that name:
+    (column, the run table's name for it, "values ... in a column named like ...", the start of the error). None
+    when there is none.
+
+    Why: ignored, a sweep's rows of 4 model sizes were fitted as one loss surface without a word (the same table
+    with ``params`` warns). A column of one value changes nothing and is let be; a step (token) look-alike beside a
+    ``tokens`` (``step``) column is the same checkpoint axis, already read.
+    """
+    for canon, aliases in SCALE_ALIASES.items():
+        if canon in present or (canon != "params" and {"step", "tokens"} & present):
+            continue
+        for c in candidates:
+            name = str(c).strip().lower().replace("-", "_").replace(" ", "_")
+            # 'embedding_free_params', 'model/n_params': any other name with 'param' is a size too
+            # ... and the papers' symbols, N for the model size and D for the tokens (upper case alone)
+            symbol = str(c).strip() == {"params": "N", "tokens": "D"}.get(canon)
+            if name not in aliases and not symbol and not (canon == "params" and "param" in name
+                                                           and "hyper" not in name):
+                continue
+            cells = frame[c].dropna()
+            cells = cells[cells.map(lambda v: bool(str(v).strip()))]
+            if cells.map(lambda v: str(v).strip()).nunique() < 2:
+                continue
+            # numbers as numbers ('1e+07', not '10000000.0'), smallest first; text cells as written
+            x = count_values(cells)
+            values = [f"{v:g}" for v in np.unique(x[x.notna()])] + sorted({str(v).strip() for v in cells[x.isna()]})
+            shown = ", ".join(values[:3]) + (f", ... ({len(values)} in all)" if len(values) > 3 else "")
+            return (str(c), canon, f"values {shown} in a column named like {_SCALE_WHAT_ONE[canon]}, which is read "
+                                   f"from a column named {canon!r} alone")
+    return None
+
+
+def _no_domain_column(w: np.ndarray, wcols: list[str], sums: np.ndarray, tol: float) -> tuple[str | None, str]:
+    """For rows that do not sum to 1: a weight column whose removal makes every row sum to 1 is no domain (a
+    'weight_decay' a 'weight_*' map took in; "no row sums to 1 ... divide each row by its sum" made it one), or is
+    one domain given twice. (column, hint), or (None, '')."""
+    alone = [c for j, c in enumerate(wcols)
+             if len(wcols) > 2 and not beyond_tol(np.abs(sums - w[:, j] - 1.0), tol).any()]
+    twin = [(a, b) for a in alone for b in alone if a < b
+            and np.array_equal(w[:, wcols.index(a)], w[:, wcols.index(b)])]
+    if twin:
+        return twin[0][1], (f"{twin[0][0]!r} and {twin[0][1]!r} hold the same shares in every row, and without one "
+                            "every row sums to 1: one domain given twice? drop one")
+    if alone:
+        return alone[0], (f"without {alone[0]!r} every row sums to 1: is it a domain? drop it (or leave it out of the "
+                          "--columns map)")
+    return None, ""
+
+
+def _percent_cells(column: pd.Series, values: pd.Series) -> pd.Series:
+    """A weight column's ``values`` with its text cells written as percentages ('30%', as a spreadsheet formats a
+    share, and as --mixture and --fixed take one) read as shares (0.3); they stopped at "value '30%' is not a
+    number". A row mixing '30%' with a bare 70 then fails the row-sum check, which names it."""
+    text = values.isna() & column.map(lambda v: isinstance(v, str) and v.strip().endswith("%"))
+    if text.any():
+        values = values.copy()
+        values[text] = pd.to_numeric(column[text].str.strip().str[:-1].str.strip(), errors="coerce") / 100.0
+    return values
+
+
+def _not_a_number_hint(value: Any, column: str) -> str:
+    """The end of "value ... is not a number" for a cell whose fix is known: a decimal comma ('3,12', a European
+    spreadsheet's CSV separated by ','), a placeholder for a missing loss ('-', '#DIV/0!', '?')."""
+    v = str(value).strip()
+    if column in ("params", "step", "tokens") and re.fullmatch(r"\d{1,3}([,.' ]\d{3})+", v):
+        # '1,300,000' (or '28,368'): a count with thousands separators, not a decimal comma
+        return f" (thousands separators? write {re.sub(r'[^0-9]', '', v)}, or a suffix as in 1.3M)"
+    if re.fullmatch(r"[-+]?\d*,\d+([eE][-+]?\d+)?", v):
+        return (f" (a decimal comma? write {v.replace(',', '.')}, or save the table with ';' between cells, which "
+                "mixlaw reads with decimal commas)")
+    if column.startswith(LOSS_PREFIX) and (v in ("-", "--", "?", "x", "n.a.", "missing", "") or v.startswith("#")):
+        return " (a missing loss? leave the cell empty: the fits then use the rows that have this eval)"
+    return ""
 
 
 def note_left_out(err: Exception, left_out: dict[str, int], n_rows: int, n_table: int) -> None:

@@ -23,9 +23,11 @@ from ..data import (
     count_values,
     known_names,
     long_format_hint,
+    scale_look_alike,
     suggest_column_map,
+    unfinished_runs,
 )
-from ..data.reading import _read_any
+from ..data.reading import _read_any, canonical_name
 from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning
 
 _META = ("run", "params", "step", "tokens")
@@ -122,9 +124,10 @@ def apply_column_map(df: pd.DataFrame, mapping: Mapping[str, str], *, where: str
             name = target.replace("*", part)
             if name not in mapping:  # an explicit entry wins over a pattern
                 out.setdefault(name, df[c])
-    for c in cols:  # canonical names pass through
-        if (c in META_COLUMNS or c.startswith((WEIGHT_PREFIX, LOSS_PREFIX))) and c not in out:
-            out[c] = df[c]
+    for c in cols:  # canonical names pass through, whatever their case and surrounding spaces (' Run ', 'W:Code')
+        k = canonical_name(c)
+        if (k in META_COLUMNS or k.startswith((WEIGHT_PREFIX, LOSS_PREFIX))) and k not in out:
+            out[k] = df[c]
     frame = pd.DataFrame(out)
     # Each column's name in the file, for errors: "column 'w:web'" named a column the user's export does not have.
     frame.attrs["source_columns"] = {t: str(v.name) for t, v in out.items() if str(v.name) != t}
@@ -368,6 +371,20 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
     source = df
     df = apply_column_map(df, mapping, where=str(p))
     _check_mapped(df, source, str(p), given=columns is not None)
+    # A model size (step) the map leaves out was dropped: the rows of every size were then one run's, or one loss
+    # surface, in the table written (Dai & Zheng's 'model_size' imported with a map of weights and losses alone).
+    used = set(mapping.values()) | set(df.attrs.get("source_columns", {}).values()) | set(map(str, df.columns))
+    left = [str(c) for c in source.columns if str(c) not in used]
+    if (hit := scale_look_alike(source.set_axis([str(c) for c in source.columns], axis=1), left,
+                                set(map(str, df.columns)))) is not None:
+        column, canon, said = hit
+        raise DataError(f"{said}: map it, --columns '{canon}={column}' (added to any other entries), or drop it if it "
+                        "is not that; left out, the rows of every value would be imported as one", path=str(p),
+                        column=column)
+    if not any(str(c).strip().lower() in ("state", "status") for c in df.columns):  # else RunTable warns
+        # The map leaves a W&B export's 'State' out of the table written: said here, on the file's lines.
+        if (line := unfinished_runs(source, lines, str(p))) is not None:
+            warnings.warn(line, DataWarning, stacklevel=2)
     df = _select_evals(df, evals, str(p))
     df, lines = _merge_log_rows(df, np.asarray(lines), str(p), merge_hint)
     if drop_incomplete:

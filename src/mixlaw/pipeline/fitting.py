@@ -535,8 +535,11 @@ def check_inputs(table: Any, target_params: Any, target_steps: Any, target_token
         raise InputError(f"{where}: target_tokens needs a 'tokens' column (tokens seen at each checkpoint){hint}")
     if axis == "step" and "step" not in table.frame.columns:
         # Both spellings: `mixlaw pipeline --target-steps` reached this line, which named only the Python argument.
-        hint = (" (the table has 'tokens': give target_tokens instead, --target-tokens on the command line)"
-                if "tokens" in table.frame.columns else _named_like(table, "step"))
+        # W&B's '_step' beside 'tokens' is named too: it may be the step column the user meant.
+        like = _named_like(table, "step")
+        hint = (" (the table has 'tokens': give target_tokens instead, --target-tokens on the command line"
+                + like.replace("; the table has ", "; it also has ", 1) + ")"
+                if "tokens" in table.frame.columns else like)
         raise InputError(f"{where}: target_steps needs a 'step' column (the checkpoint step of each row){hint}")
     raw = target_steps if axis == "step" else target_tokens
     if raw is None:
