@@ -72,3 +72,24 @@ def test_a_tolerance_outside_0_1_is_refused(tol):
     W, y = _world()
     with pytest.raises(InputError, match=r"weight_tol must be a number in \[0, 1\)"):
         get_law("linear").fit(W, y, weight_tol=tol)
+
+
+def test_a_frame_in_the_run_table_columns_is_read_with_fit_weight_tol():
+    # fit(df, weight_tol=0.05) read a frame of w:/loss: columns at the default 0.01 and refused a row summing to
+    # 1.013, while the same rows as an array were renormalised.
+    import pandas as pd
+
+    W, y = _world()
+    W[:, 0] *= 1.02
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(len(W))],
+                          **{f"w:{d}": W[:, j] for j, d in enumerate("abc")}, "loss:x": y})
+    with pytest.raises(DataError, match=r"expected 1 ± 0\.01"):
+        get_law("linear").fit(frame)
+    with pytest.warns(DataWarning, match=r"within 0\.05"):
+        from_frame = get_law("linear").fit(frame, weight_tol=0.05)
+    with pytest.warns(DataWarning, match=r"within 0\.05"):
+        from_array = get_law("linear").fit(W, y, weight_tol=0.05)
+    shares = W / W.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.ravel(from_frame.predict(shares)), from_array.predict(shares), rtol=1e-12)
+    with pytest.raises(InputError, match=r"weight_tol must be a number in \[0, 1\)"):
+        get_law("linear").fit(frame, weight_tol=1.5)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, RunTable
+from ..data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
 from ..errors import InputError
 
 
@@ -52,7 +52,7 @@ def _broadcast(v: Any, n: int, rng: tuple[float, float] | None, name: str) -> np
 
 
 def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = None,
-                    fitted_columns: Sequence[str] | None = None
+                    fitted_columns: Sequence[str] | None = None, weight_tol: float = WEIGHT_TOL
                     ) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
     """A pandas DataFrame in the run table's columns (``w:<domain>``, ``loss:<eval>``, ...) as a RunTable, so
     that ``law.fit(pd.read_csv("runs.csv"))`` and ``law.predict(candidates_frame)`` read it by name; anything else
@@ -64,6 +64,8 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     to float: 'm1_122M'" (its run column). Returns the input (or the table) and, for a frame of weights alone
     passed to ``fit`` with separate losses, its domain names (the weights then as an array) and its ``params`` /
     ``tokens`` columns (a frame of w: and params columns had its model sizes dropped without a word).
+    ``weight_tol``: the row-sum tolerance of the table it becomes (``fit(df, weight_tol=0.05)``'s, which a frame in
+    the run table's columns ignored: read at the default 0.01, it was refused for a row summing to 1.013).
     """
     if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
         if isinstance(X, Mapping) and not for_fit and domains is not None:
@@ -88,7 +90,7 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     if not has_losses:
         # Mixtures to predict need no loss; the table's check wants one column.
         df = df.assign(**{LOSS_PREFIX + "_": 1.0})
-    return RunTable(df), None, {}
+    return RunTable(df, weight_tol=weight_tol), None, {}
 
 
 def _loss_names(losses: Any) -> list[str] | None:

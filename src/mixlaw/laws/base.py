@@ -86,17 +86,21 @@ class FitContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _weights_on_simplex(W: np.ndarray, tol: Any, label: str) -> np.ndarray:
-    """An array of mixtures held to the run table's row-sum rule (:func:`~mixlaw.data.weight_sum_error`): rows
-    within ``tol`` of 1 renormalised, and said once when some row is off by more than rounding; a row beyond it
-    refused. ``law.fit(W, y)`` fitted rows summing to 1.3 as given while the same rows in a CSV were refused."""
+def _weight_tol(tol: Any) -> float:
+    """``fit``'s ``weight_tol`` as a float in [0, 1), else an InputError (checked before any input is read)."""
     try:
         value = float(tol)
     except (TypeError, ValueError):
         value = float("nan")
     if not 0 <= value < 1:  # also refuses NaN, which would accept any row sum
         raise InputError(f"weight_tol must be a number in [0, 1), got {tol!r}")
-    tol = value
+    return value
+
+
+def _weights_on_simplex(W: np.ndarray, tol: float, label: str) -> np.ndarray:
+    """An array of mixtures held to the run table's row-sum rule (:func:`~mixlaw.data.weight_sum_error`): rows
+    within ``tol`` of 1 renormalised, and said once when some row is off by more than rounding; a row beyond it
+    refused. ``law.fit(W, y)`` fitted rows summing to 1.3 as given while the same rows in a CSV were refused."""
     sums = W.sum(axis=1)
     refused = weight_sum_error(sums, tol, option="weight_tol=")
     if refused is not None:
@@ -234,8 +238,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         weight_tol : float, default=0.01
             An array of mixtures is held to a run table's rule (``--weight-tol``): rows whose weights sum to 1
             within this tolerance are renormalised (one :class:`~mixlaw.errors.DataWarning` when some row is off
-            by more than rounding), and a row beyond it is refused, named by its index. A RunTable (or a frame in
-            its columns) was checked with its own ``weight_tol`` when it was read.
+            by more than rounding), and a row beyond it is refused, named by its index. A frame in the run table's
+            columns is read as a RunTable with this tolerance; a RunTable was checked with its own ``weight_tol``
+            when it was read.
         model_params : ndarray of shape (n_runs,), optional
             The older name of ``params`` (a silent alias; giving both is an InputError).
 
@@ -248,7 +253,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         # the new call's 1-D flag, and predict returned the first of two eval sets' columns without a word.
         self._forget_fit()
         fit_scale, source, spread = None, None, {}
-        weights, frame_domains, frame_scale = _frame_as_table(weights, for_fit=True)
+        weight_tol = _weight_tol(weight_tol)
+        weights, frame_domains, frame_scale = _frame_as_table(weights, for_fit=True, weight_tol=weight_tol)
         # The plain frame's own column names, which `domains=` may rename: predict of the same frame is read by
         # position (scikit-learn's feature_names_in_; it was refused as 'not the law's domains').
         self._frame_columns = frame_domains
