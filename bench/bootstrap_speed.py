@@ -42,7 +42,9 @@ def child(out: Path, n: int) -> None:
     table = load_regmix("train_1m")
     fits = [timed(lambda: get_law("additive-ens").fit(table, targets="pile_cc")) for _ in range(ONE_FIT_REPEATS)]
     one, one_cpu = float(np.median([f[1] for f in fits])), float(np.median([f[2] for f in fits]))
-    res, boot, boot_cpu = timed(lambda: bootstrap_law("additive-ens", table, "pile_cc", n_boot=n, random_state=0,
+    # n_boot as the 4th positional argument: the child also runs a --baseline tree, whose bootstrap_law may predate
+    # the keyword n_boot= (before 2026-12-05 it was n=).
+    res, boot, boot_cpu = timed(lambda: bootstrap_law("additive-ens", table, "pile_cc", n, random_state=0,
                                                       points=table.weights[:20]))
     doc = {"one": one, "one_cpu": one_cpu, "boot": boot, "boot_cpu": boot_cpu, "failed": res.n_failed,
            "extra": res.extra, "workers": res.n_jobs, "intervals": res.param_intervals(),
