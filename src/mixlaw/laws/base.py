@@ -97,12 +97,15 @@ def _weight_tol(tol: Any) -> float:
     return value
 
 
-def _weights_on_simplex(W: np.ndarray, tol: float, label: str) -> np.ndarray:
+def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | None = "weight_tol=",
+                        stacklevel: int = 3) -> np.ndarray:
     """An array of mixtures held to the run table's row-sum rule (:func:`~mixlaw.data.weight_sum_error`): rows
     within ``tol`` of 1 renormalised, and said once when some row is off by more than rounding; a row beyond it
-    refused. ``law.fit(W, y)`` fitted rows summing to 1.3 as given while the same rows in a CSV were refused."""
+    refused. ``law.fit(W, y)`` fitted rows summing to 1.3 as given while the same rows in a CSV were refused.
+    ``option``: the caller's keyword that widens ``tol`` (None: it has none). Rows on the simplex (within 1e-9)
+    come back as the same array."""
     sums = W.sum(axis=1)
-    refused = weight_sum_error(sums, tol, option="weight_tol=")
+    refused = weight_sum_error(sums, tol, option=option)
     if refused is not None:
         i, why = refused
         raise InputError(f"{label}: weights row {i} (of {len(W)}): {why}")
@@ -110,7 +113,7 @@ def _weights_on_simplex(W: np.ndarray, tol: float, label: str) -> np.ndarray:
     if (off > ROUNDING_TOL).any():
         warnings.warn(f"{label}: renormalised the weights of {int((off > ROUNDING_TOL).sum())} of {len(W)} rows "
                       f"that summed to 1 within {tol:g} (largest deviation {off.max():.3g})", DataWarning,
-                      stacklevel=3)
+                      stacklevel=stacklevel)
     return W / sums[:, None] if (off > 1e-9).any() else W
 
 
