@@ -117,3 +117,28 @@ def test_cross_validation_holds_the_runs_to_the_rule_once_by_their_own_row_index
         oof, _ = cross_val_predict("linear", W * 1.005, y, folds, **kw)
     np.testing.assert_allclose(oof, cross_val_predict("linear", W, y, folds, **kw)[0], rtol=1e-12)
     np.testing.assert_allclose(oof, y, rtol=1e-9)
+
+
+def test_predict_reads_rows_within_the_fit_tolerance_as_fit_does():
+    # fit(W, y) fitted rows summing to 1.005 as shares and predict(W) used them as given: linear on noise-free runs
+    # scored R2 0.886 on its own fitting rows instead of 1.
+    W, y = _world(40)
+    with pytest.warns(DataWarning):
+        law = get_law("linear").fit(W * 1.005, y)
+    assert law.score(W * 1.005, y) == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(law.predict(W * 1.005), law.predict(W), rtol=1e-12)
+    # a row beyond the tolerance is used as given (fit refused such a row; predict extrapolates it, with a warning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert not np.allclose(law.predict(W[:3] * 1.3), law.predict(W[:3]))
+    # the fit's tolerance, and a table's own
+    with pytest.warns(DataWarning):
+        wide = get_law("linear").fit(W * 1.03, y, weight_tol=0.05)
+    np.testing.assert_allclose(wide.predict(W * 1.03), wide.predict(W), rtol=1e-12)
+    import pandas as pd
+
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(len(W))],
+                          **{f"w:{d}": 1.03 * W[:, j] for j, d in enumerate("abc")}, "loss:x": y})
+    with pytest.warns(DataWarning):
+        table = RunTable(frame, weight_tol=0.05)
+    np.testing.assert_allclose(get_law("linear").fit(table).predict(W * 1.03).ravel(), y, rtol=1e-9)
