@@ -127,6 +127,9 @@ def test_predict_reads_rows_within_the_fit_tolerance_as_fit_does():
         law = get_law("linear").fit(W * 1.005, y)
     assert law.score(W * 1.005, y) == pytest.approx(1.0, abs=1e-12)
     np.testing.assert_allclose(law.predict(W * 1.005), law.predict(W), rtol=1e-12)
+    # a row 1e-6 off (an optimiser's finite-difference probe) reaches the law as given: a linear law moves with it
+    probe = W[:1] + np.array([[1e-6, 0.0, 0.0]])
+    assert law.predict(probe)[0] != law.predict(probe / probe.sum())[0]
     # a row beyond the tolerance is used as given (fit refused such a row; predict extrapolates it, with a warning)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

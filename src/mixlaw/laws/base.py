@@ -98,6 +98,12 @@ def _weight_tol(tol: Any) -> float:
     return value
 
 
+#: predict renormalises array rows whose sum is off 1 by more than this (and within the fit's weight_tol), as fit
+#: does: well above the optimiser's finite-difference step (optimize.objective.FD_STEP, 1e-6), well below any
+#: rounding a user's shares carry (3 decimals: up to 5e-3); rows off by less change a prediction by < 1e-4 relative.
+PREDICT_RENORMALISE_FROM = 1e-4
+
+
 def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | None = "weight_tol=",
                         stacklevel: int = 3) -> np.ndarray:
     """An array of mixtures held to the run table's row-sum rule (:func:`~mixlaw.data.weight_sum_error`): rows
@@ -454,7 +460,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         # fitted such rows as shares and predict(W) used them as given (linear on 40 noise-free runs x 1.005:
         # score(W, y) 0.886 instead of 1). Rows farther off are used as given (the range warning names percentages).
         off = np.abs(W.sum(axis=1) - 1.0)
-        near = (off > ROUNDING_TOL) & ~beyond_tol(off, getattr(self, "_weight_tol", WEIGHT_TOL))
+        # Only rows off by more than PREDICT_RENORMALISE_FROM: the optimiser's finite-difference probes (1e-6 off
+        # the simplex) must reach the law as given, or a gradient mixes renormalised and raw columns.
+        near = (off > PREDICT_RENORMALISE_FROM) & ~beyond_tol(off, getattr(self, "_weight_tol", WEIGHT_TOL))
         if near.any():
             W = W.copy()
             W[near] /= W[near].sum(axis=1, keepdims=True)
