@@ -132,27 +132,27 @@ def beyond_tol(off: Any, tol: float) -> Any:
     return off > tol * (1 + 1e-9) + 1e-12
 
 
-def weight_sum_error(sums: np.ndarray, tol: float, option: str | None = "--weight-tol (weight_tol=)"
-                     ) -> tuple[int, str] | None:
+def weight_sum_error(sums: np.ndarray, tol: float, option: str | None = "--weight-tol (weight_tol=)",
+                     hint: str = "") -> tuple[int, str] | None:
     """The first row whose weights do not sum to 1 within ``tol`` (:func:`beyond_tol`) and what to say about it,
     or None when every row does: the rule of a run table and of a law fitted on an array of mixtures alike.
 
     ``option`` names the tolerance where the user sets it (``--weight-tol`` on the command line, ``weight_tol=``
     in Python; None where the caller takes no tolerance: the hint is then "fix the row"). A table of percentages
     (every row near 100, out of any tolerance's reach) and one of unnormalised counts (no row near 1) are said as
-    such.
+    such. ``hint``: the caller's own reading of the rows, said instead (a run table's column that is no domain).
     """
     sums = np.asarray(sums, dtype=np.float64)
     bad = beyond_tol(np.abs(sums - 1.0), tol)
     if not bad.any():
         return None
     i = int(np.flatnonzero(bad)[0])
-    if np.allclose(sums, 100.0, rtol=0.01):
+    if not hint and np.allclose(sums, 100.0, rtol=0.01):
         # No tolerance below 1 reaches 100; the whole table is in one other unit, so say which.
         hint = "every row sums to 100: the weights look like percentages; divide them by 100"
-    elif bad.all():
+    elif not hint and bad.all():
         hint = (f"no row sums to 1 (sums {sums.min():.4g} to {sums.max():.4g}): if the weights are token "
                 "counts or unnormalised ratios, divide each row by its sum")
-    else:
+    elif not hint:
         hint = "fix the row" if option is None else f"fix the row, or raise {option}"
     return i, f"weights sum to {sums[i]:.6g}, expected 1 ± {tol:g} ({hint})"

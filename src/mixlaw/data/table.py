@@ -29,6 +29,7 @@ from .schema import (
     WEIGHT_TOL,
     beyond_tol,
     count_values,
+    share_value,
     weight_sum_error,
 )
 
@@ -169,12 +170,9 @@ class RunTable:
                 raise self._err(f"weight is {col[bad][0]:g}, expected >= 0", int(np.flatnonzero(bad)[0]), c)
         sums = w.sum(axis=1)
         off = np.abs(sums - 1.0)
-        refused = weight_sum_error(sums, self.weight_tol)
-        if refused is not None:
-            i, message = refused
+        if beyond_tol(off, self.weight_tol).any():
             column, hint = _no_domain_column(w, wcols, sums, self.weight_tol)
-            if hint:
-                message = f"weights sum to {sums[i]:.6g}, expected 1 ± {self.weight_tol:g} ({hint})"
+            i, message = weight_sum_error(sums, self.weight_tol, hint=hint)  # type: ignore[misc]
             raise self._err(message, i, column or wcols[0])
         renorm = off > 1e-9
         if renorm.any():
@@ -637,8 +635,16 @@ def _percent_cells(column: pd.Series, values: pd.Series) -> pd.Series:
     text = values.isna() & column.map(lambda v: isinstance(v, str) and v.strip().endswith("%"))
     if text.any():
         values = values.copy()
-        values[text] = pd.to_numeric(column[text].str.strip().str[:-1].str.strip(), errors="coerce") / 100.0
+        values[text] = column[text].map(_share_or_nan)
     return values
+
+
+def _share_or_nan(cell: str) -> float:
+    """:func:`~mixlaw.data.schema.share_value` of a cell, NaN where it is not a share (the table's check names it)."""
+    try:
+        return share_value(cell)
+    except ValueError:
+        return float("nan")
 
 
 def _not_a_number_hint(value: Any, column: str) -> str:
