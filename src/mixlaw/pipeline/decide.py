@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from ..data import RunTable
 from ..errors import ExtrapolationWarning, HigherIsBetterWarning, InputError, MixlawWarning
 from ..laws._inputs import weights_in_order
 from ..optimize import Objective, OptimumResult, StepsToMatch, _make_scalar, _objective_weights, optimize_mixture
@@ -57,26 +56,23 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
     if natural is None and constraints.get("tokens_available") is None:
         natural = result.mixtures.mean(axis=0)
     kw = {"params": result.target_params} if "model_params" in result.predict_kwargs else {}
-    if constraints.get("runs") is not None:
-        table = constraints["runs"]
-        if not isinstance(table, np.ndarray):  # a RunTable (its rows: as runs=table.weights) or frame, read by name
-            constraints["runs"] = weights_in_order(table, result.domains)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", r".*: (params|tokens) outside the fitted range", ExtrapolationWarning)
         # fit_pipeline said it for the pipeline, which has no maximize: its laws model falling losses only.
         warnings.simplefilter("ignore", HigherIsBetterWarning)
         opt = optimize_mixture(result.mixing_law, objective=objective, natural=natural, random_state=random_state,
                                **kw, **constraints)
-    if constraints.get("runs") is not None:
+    runs = constraints.get("runs")
+    if runs is not None:
         # The scale to read the optimum's distance to the nearest mixture against, as mixlaw optimize gives it:
         # without it the report never said when the optimum lay farther from every mixture than they lie apart
-        # (Dai & Zheng's SlimPajama at 2.718B, three evals: 0.53 from the nearest of mixtures 0.26 apart).
-        opt.runs_spacing_l1 = run_spacing_l1(constraints["runs"])
-        if opt.nearest_run is not None and constraints["runs"] is result.mixtures:
+        # (Dai & Zheng's SlimPajama at 2.718B, three evals: 0.53 from the nearest of mixtures 0.26 apart). A RunTable
+        # or frame is read by domain name, as optimize_mixture read it (and named the nearest run from the table).
+        W_runs = runs if isinstance(runs, np.ndarray) else weights_in_order(runs, result.domains)
+        opt.runs_spacing_l1 = run_spacing_l1(W_runs)
+        if opt.nearest_run is not None and runs is result.mixtures:
             # A run of that mixture, which a reader can look up (a sweep's design name), not only its row.
             opt.nearest_run_name = result.mixture_runs[opt.nearest_run]
-        elif opt.nearest_run is not None and isinstance(table, RunTable):
-            opt.nearest_run_name = str(table.runs[opt.nearest_run])
     opt.improvement_interval = improvement_interval(result, opt, objective)
     # A pipeline fitted over tokens (a table with no step column) has no target_steps, only target_tokens; its
     # figures are read on the token axis (pipeline_steps_to_match takes either).
