@@ -88,8 +88,7 @@ def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Se
     :func:`compare_tables`."""
     train, tests = bundled_splits(name)
     return compare_tables(train, tests, targets=targets, laws=laws, random_state=random_state, objective=objective,
-                          fit_on=fit_on, on_progress=on_progress, on_done=on_done,
-                          n_folds=renamed("n_folds", n_folds, "cv_folds", cv_folds))
+                          fit_on=fit_on, on_progress=on_progress, on_done=on_done, n_folds=n_folds, cv_folds=cv_folds)
 
 
 def laws_taking_eval_map() -> list[str]:
