@@ -84,6 +84,13 @@ def test_two_headers_that_differ_in_case_or_spaces_alone_are_an_error(tmp_path, 
 
 
 # ------------------------------------------------------------------ file formats and cells as spreadsheets save them
+
+def _fit_linear(tmp_path, capsys, frame: pd.DataFrame, name: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """``frame`` written to ``tmp_path / name`` and fitted there by ``mixlaw fit --law linear``: (exit code, stderr)."""
+    frame.to_csv(tmp_path / name, index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / name), "--law", "linear")
+    return code, err
+
 def _fit_params(capsys, path) -> dict:  # type: ignore[no-untyped-def]
     code, out, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear", "--json")
     assert code == 0, err
@@ -123,8 +130,7 @@ def test_weights_written_as_percentages_read_as_shares(tmp_path, capsys) -> None
     for k in want:
         assert got[k]["value"] == pytest.approx(want[k]["value"], rel=1e-9)
     mixed = frame.assign(**{"w:web": "30%", "w:code": 70, "w:books": "0%"})
-    mixed.to_csv(tmp_path / "mixed.csv", index=False)
-    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "mixed.csv"), "--law", "linear")
+    code, err = _fit_linear(tmp_path, capsys, mixed, "mixed.csv")
     assert code == 2 and f"{tmp_path / 'mixed.csv'}:2: column 'w:web': weights sum to 70.3, expected 1" in err
 
 
@@ -177,8 +183,7 @@ def test_a_domain_under_two_names_is_warned(tmp_path, capsys) -> None:  # type: 
     # 'web' split over two equal columns: optimize gave 0.06 to one and 0.45 to the other without a word.
     frame = _table()
     split = frame.assign(**{"w:web": frame["w:web"] / 2, "w:web2": frame["w:web"] / 2})
-    split.to_csv(tmp_path / "split.csv", index=False)
-    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "split.csv"), "--law", "linear")
+    code, err = _fit_linear(tmp_path, capsys, split, "split.csv")
     assert code == 0, err
     assert (f"warning: {tmp_path / 'split.csv'}: weight columns w:web and w:web2 are proportional in every run: no law "
             "can tell their effects apart, and an optimum splits their share between them at random; merge them into "
@@ -191,8 +196,7 @@ def test_a_domain_under_two_names_is_warned(tmp_path, capsys) -> None:  # type: 
 def test_rows_of_runs_that_did_not_finish_are_warned(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     # A W&B export lists every run with its State; crashed and running ones were fitted as final losses.
     frame = _table().assign(State=["finished"] * 20 + ["crashed", "running", "crashed", "finished"])
-    frame.to_csv(tmp_path / "wandb.csv", index=False)
-    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "wandb.csv"), "--law", "linear")
+    code, err = _fit_linear(tmp_path, capsys, frame, "wandb.csv")
     assert code == 0, err
     said = (f"warning: {tmp_path / 'wandb.csv'}: column 'State' says 2 'crashed', 1 'running' (lines 22, 23, 24): a "
             "run that did not finish logged the losses of an earlier checkpoint, not its final ones; leave those rows "
@@ -228,8 +232,7 @@ def test_seeds_under_one_run_name_are_named_by_their_seed_column(tmp_path, capsy
     # The error guessed "a repeated seed?" with the seed column in the table.
     frame = _table()
     two = pd.concat([frame.assign(seed=0), frame.assign(seed=1, **{"loss:val": frame["loss:val"] + 0.01})])
-    two.to_csv(tmp_path / "seeds.csv", index=False)
-    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "seeds.csv"), "--law", "linear")
+    code, err = _fit_linear(tmp_path, capsys, two, "seeds.csv")
     assert code == 2
     assert err.strip() == (f"error: {tmp_path / 'seeds.csv'}:26: column 'run': duplicate run 'm0' (same run as line 2; "
                            "the rows differ in 'seed', repeated seeds: give each its own run name (e.g. 'm0-s1'), and "
@@ -248,8 +251,7 @@ def test_a_weight_column_that_is_no_domain_is_named_by_the_sum_error(tmp_path, c
     frame = _table()
     for k, v in extra.items():
         frame[k] = frame[v] if isinstance(v, str) else v
-    frame.to_csv(tmp_path / "runs.csv", index=False)
-    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "runs.csv"), "--law", "linear")
+    code, err = _fit_linear(tmp_path, capsys, frame, "runs.csv")
     assert code == 2
     assert err.startswith(f"error: {tmp_path / 'runs.csv'}:2: column '{column}': weights sum to ")
     assert err.strip().endswith(f"({hint})")
@@ -270,8 +272,7 @@ def test_an_empty_share_says_to_write_it_and_what_the_row_makes_it(tmp_path, cap
     frame = _table()
     frame.loc[[2, 5], "w:code"] = np.nan
     frame["w:web"] = 1 - frame["w:books"] - frame["w:code"].fillna(0)  # the rows sum to 1 without the empty cells
-    frame.to_csv(tmp_path / "runs.csv", index=False)
-    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "runs.csv"), "--law", "linear")
+    code, err = _fit_linear(tmp_path, capsys, frame, "runs.csv")
     assert code == 2
     assert err.strip() == (f"error: {tmp_path / 'runs.csv'}:4: column 'w:code': weight is nan, expected a finite "
                            "number (2 empty cells: write every share, 0 included; the row's other shares sum to 1, so "
