@@ -165,3 +165,19 @@ def test_one_warning_of_a_law_on_many_evals_is_one_line():
         "loglinear-sat[e0, e1, e2, e3, e4, e5, ... (8 eval sets)]: a Huber fit did not converge in 100 Newton steps",
         "run table: renormalised", "ye-pow[e0]: no start converged (best objective 2.9)",
         "bimix[arc:rc::olmes, x]: a Huber fit did not converge in 100 Newton steps"]
+
+
+def test_quiet_after_the_command_is_the_root_option(monkeypatch, capsys):
+    # `mixlaw pipeline --runs t.csv -q` stopped with "No such option: -q": the flag is read wherever it stands.
+    from mixlaw.cli import _hoist_quiet, main
+
+    assert _hoist_quiet(["fit", "--dataset", "regmix", "-q"]) == ["--quiet", "fit", "--dataset", "regmix"]
+    assert _hoist_quiet(["fit", "--", "-q"]) == ["fit", "--", "-q"]
+    assert _hoist_quiet(["fit"]) == ["fit"]
+    monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)
+    argv = ["optimize", "--dataset", "regmix", "--law", "linear", "--target", "pile_cc", "--bootstrap", "10",
+            "--workers", "1", "--json"]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "-q"])
+    assert exc.value.code == 0
+    assert "mixlaw:" not in capsys.readouterr().err

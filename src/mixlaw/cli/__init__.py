@@ -134,7 +134,7 @@ def _guard_numbers(command: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return (and exit with) 0 on success, 2 on bad input, 1 when a fit fails."""
-    args = list(argv if argv is not None else sys.argv[1:])
+    args = _hoist_quiet(list(argv if argv is not None else sys.argv[1:]))
     as_json = "--json" in args
     try:
         _check_control_characters(args)
@@ -171,6 +171,21 @@ def main(argv: list[str] | None = None) -> int:
         _report_error(InputError(f"{where}{e.strerror or e}"), as_json, 2)
         raise SystemExit(2) from None
     raise SystemExit(0)
+
+
+_GLOBAL_FLAGS = ("-q", "--quiet")
+
+
+def _hoist_quiet(args: list[str]) -> list[str]:
+    """Move ``-q``/``--quiet`` given after the command (``mixlaw pipeline ... -q``) to the front, where the root
+    option is read: users put it at the end, as other tools allow, and got "No such option: -q". No command has
+    an option of that name, and tokens after ``--`` are left alone."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in _GLOBAL_FLAGS]
+    if not flags:
+        return args
+    rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
+    return ["--quiet", *rest, *args[end:]]
 
 
 def _report_error(e: Exception, as_json: bool, code: int) -> None:
