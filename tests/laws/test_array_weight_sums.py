@@ -145,3 +145,24 @@ def test_predict_reads_rows_within_the_fit_tolerance_as_fit_does():
     with pytest.warns(DataWarning):
         table = RunTable(frame, weight_tol=0.05)
     np.testing.assert_allclose(get_law("linear").fit(table).predict(W * 1.03).ravel(), y, rtol=1e-9)
+
+
+def test_predict_and_score_read_a_frame_of_runs_at_the_fit_tolerance():
+    # law.fit(df, weight_tol=0.05) read the frame's rows summing to 1.03, and law.predict(df) / law.score(df) read
+    # the same frame at the default 0.01 and refused them, naming a --weight-tol that predict does not take.
+    import pandas as pd
+
+    W, y = _world()
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(len(W))],
+                          **{f"w:{d}": 1.03 * W[:, j] for j, d in enumerate("abc")}, "loss:x": y})
+    with pytest.warns(DataWarning, match=r"within 0\.05"):
+        law = get_law("linear").fit(frame, weight_tol=0.05)
+    with pytest.warns(DataWarning, match=r"within 0\.05"):
+        np.testing.assert_allclose(np.ravel(law.predict(frame)), y, rtol=1e-9)
+    with pytest.warns(DataWarning, match=r"within 0\.05"):
+        assert law.score(frame) == pytest.approx(1.0, abs=1e-9)
+    # a row beyond the fit's tolerance is refused, naming the keyword that set it (predict has none)
+    far = frame.assign(**{"w:a": frame["w:a"] + np.r_[0.2, np.zeros(len(W) - 1)]})
+    with pytest.raises(DataError, match=r"row 2: column 'w:a': weights sum to 1\.2\d*, expected 1 ± 0\.05 \(fix the "
+                                        r"row, or raise the weight_tol= of fit \(this law's: 0\.05\)\)"):
+        law.predict(far)

@@ -49,6 +49,10 @@ class RunTable:
     lines : array-like of int, optional
         Editor line of each row in the source file, for error messages (defaults to index + 2, the CSV
         convention with a header on line 1).
+    tol_option : str or None, default="--weight-tol (weight_tol=)"
+        How the row-sum error names the setting that widens ``weight_tol``, where the caller's user sets it
+        (:func:`~mixlaw.data.weight_sum_error`'s ``option``; None: "fix the row" alone). ``law.predict(frame)``
+        reads the frame at the fit's tolerance and takes no ``weight_tol`` of its own.
 
     Attributes
     ----------
@@ -67,8 +71,10 @@ class RunTable:
     """
 
     def __init__(self, frame: pd.DataFrame, *, path: str | os.PathLike[str] | None = None,
-                 weight_tol: float = WEIGHT_TOL, lines: Sequence[int] | None = None) -> None:
+                 weight_tol: float = WEIGHT_TOL, lines: Sequence[int] | None = None,
+                 tol_option: str | None = "--weight-tol (weight_tol=)") -> None:
         self.path = None if path is None else str(path)
+        self._tol_option = tol_option
         self.weight_tol = float(weight_tol)
         if not 0 <= self.weight_tol < 1:  # also refuses NaN, which would accept any row sum
             raise InputError(f"weight_tol (--weight-tol) must be a number in [0, 1), got {weight_tol!r}")
@@ -172,7 +178,7 @@ class RunTable:
         off = np.abs(sums - 1.0)
         if beyond_tol(off, self.weight_tol).any():
             column, hint = _no_domain_column(w, wcols, sums, self.weight_tol)
-            i, message = weight_sum_error(sums, self.weight_tol, hint=hint)  # type: ignore[misc]
+            i, message = weight_sum_error(sums, self.weight_tol, self._tol_option, hint=hint)  # type: ignore[misc]
             raise self._err(message, i, column or wcols[0])
         renorm = off > 1e-9
         if renorm.any():

@@ -52,8 +52,8 @@ def _broadcast(v: Any, n: int, rng: tuple[float, float] | None, name: str) -> np
 
 
 def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = None,
-                    fitted_columns: Sequence[str] | None = None, weight_tol: float = WEIGHT_TOL
-                    ) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
+                    fitted_columns: Sequence[str] | None = None, weight_tol: float = WEIGHT_TOL,
+                    tol_option: str | None = "weight_tol=") -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
     """A pandas DataFrame in the run table's columns (``w:<domain>``, ``loss:<eval>``, ...) as a RunTable, so
     that ``law.fit(pd.read_csv("runs.csv"))`` and ``law.predict(candidates_frame)`` read it by name; anything else
     (arrays, frames of plain numeric columns as scikit-learn passes them) unchanged, except that a frame of
@@ -65,7 +65,8 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     passed to ``fit`` with separate losses, its domain names (the weights then as an array) and its ``params`` /
     ``tokens`` columns (a frame of w: and params columns had its model sizes dropped without a word).
     ``weight_tol``: the row-sum tolerance of the table it becomes (``fit(df, weight_tol=0.05)``'s, which a frame in
-    the run table's columns ignored: read at the default 0.01, it was refused for a row summing to 1.013).
+    the run table's columns ignored: read at the default 0.01, it was refused for a row summing to 1.013);
+    ``tol_option``: what its row-sum error names as the way to widen it (every caller is Python: ``weight_tol=``).
     """
     if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
         if isinstance(X, Mapping) and not for_fit and domains is not None:
@@ -90,7 +91,7 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     if not has_losses:
         # Mixtures to predict need no loss; the table's check wants one column.
         df = df.assign(**{LOSS_PREFIX + "_": 1.0})
-    return RunTable(df, weight_tol=weight_tol), None, {}
+    return RunTable(df, weight_tol=weight_tol, tol_option=tol_option), None, {}
 
 
 def _loss_names(losses: Any) -> list[str] | None:

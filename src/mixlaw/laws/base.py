@@ -414,6 +414,12 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             self.train_metrics_["AIC"], self.train_metrics_["BIC"] = aic_bic(resid.ravel(), n_vary)
         return self
 
+    def _fit_tol_kw(self) -> dict[str, Any]:
+        """How predict and score read a frame of runs: at the row-sum tolerance the law was fitted with (0.01
+        for a law fitted before it was kept, or loaded), named as the keyword of ``fit`` that set it."""
+        tol = getattr(self, "_weight_tol", WEIGHT_TOL)
+        return {"weight_tol": tol, "tol_option": f"the weight_tol= of fit (this law's: {tol:g})"}
+
     def predict(self, weights: Any, *, params: Any = None, tokens: Any = None, model_params: Any = None) -> np.ndarray:
         """Predicted losses.
 
@@ -437,8 +443,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         """
         model_params = renamed("params", params, "model_params", model_params)
         check_is_fitted(self)
+        # A frame in the run table's columns is read at the fit's tolerance, as arrays are below: read at the
+        # default 0.01, law.fit(df, weight_tol=0.05).predict(df) refused the row summing to 1.03 that fit read.
         weights, _, frame_scale = _frame_as_table(weights, for_fit=False, domains=self.domains_,
-                                                  fitted_columns=getattr(self, "_frame_columns", None))
+                                                  fitted_columns=getattr(self, "_frame_columns", None),
+                                                  **self._fit_tol_kw())
         model_params = frame_scale.get("params") if model_params is None else model_params
         tokens = frame_scale.get("tokens") if tokens is None else tokens
         if isinstance(weights, RunTable):
@@ -560,7 +569,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if losses is None:
             # law.score(test_table) raised "missing 1 required positional argument: 'losses'" though the table
             # holds them, as fit reads them from it.
-            table = _frame_as_table(weights, for_fit=False, domains=getattr(self, "domains_", None))[0]
+            table = _frame_as_table(weights, for_fit=False, domains=getattr(self, "domains_", None),
+                                    **self._fit_tol_kw())[0]
             if not isinstance(table, RunTable):
                 raise InputError("score needs the measured losses (or a RunTable that has them)")
             check_is_fitted(self)
