@@ -184,6 +184,45 @@ def test_select_runs_keeps_ids_and_uses_last_step():
         select_runs(table, 16)
 
 
+def test_select_takes_weight_tol_and_names_it():
+    # select_subset refused a row summing to 1.05 through its floors' Ye fit, as "law 'ye-exp': ... raise
+    # weight_tol=", a keyword it did not take; 'mixlaw design --select --runs' read the pilots at 0.01 and named a
+    # --weight-tol it did not take either.
+    from mixlaw.errors import DataWarning
+
+    rng, law = _ye_world(0, n_domains=3)
+    W = _weights(double_diminishing(["a", "b", "c"], 16, random_state=0))
+    y = law(W) * np.exp(0.01 * rng.standard_normal(16))
+    off = W.copy()
+    off[3] *= 1.03
+    with pytest.raises(InputError, match=r"^select_subset: weights row 3 \(of 16\): weights sum to 1\.03, expected "
+                                         r"1 ± 0\.01 \(fix the row, or raise weight_tol=\)$"):
+        select_subset(off, y, 8, random_state=0)
+    with pytest.warns(DataWarning, match=r"select_subset: renormalised the weights of 1 of 16 rows"):
+        wide = select_subset(off, y, 8, random_state=0, weight_tol=0.05)
+    # the row renormalised is the pilot mixture it was: the same selection as from the exact rows
+    np.testing.assert_array_equal(wide.indices, select_subset(W, y, 8, random_state=0).indices)
+    with pytest.raises(InputError, match=r"weight_tol must be a number in \[0, 1\)"):
+        select_subset(W, y, 8, weight_tol=2)
+
+
+def test_cli_design_select_takes_weight_tol(capsys, tmp_path):
+    import json
+
+    rng, law = _ye_world(0, n_domains=3)
+    frame = double_diminishing(["a", "b", "c"], 16, random_state=0)
+    frame["loss:x"] = law(_weights(frame)) * np.exp(0.01 * rng.standard_normal(16))
+    frame.loc[3, "w:a"] += 0.03
+    pilots = tmp_path / "pilots.csv"
+    frame.to_csv(pilots, index=False)
+    code, _, err = _cli(capsys, "design", "--select", "8", "--runs", str(pilots))
+    assert code == 2 and "(fix the row, or raise --weight-tol (weight_tol=))" in err
+    code, text, _ = _cli(capsys, "design", "--select", "8", "--runs", str(pilots), "--weight-tol", "0.05", "--json")
+    assert code == 0 and len(json.loads(text)["runs"]) == 8
+    code, _, err = _cli(capsys, "design", "--domains", "a,b", "--n", "4", "--weight-tol", "0.05")
+    assert code == 2 and "--weight-tol applies to --runs" in err
+
+
 def test_make_design_dispatch():
     d = make_design(["a", "b", "c"], method="dirichlet", n=5, prior={"a": 0.5, "b": 0.3, "c": 0.2})
     assert d.attrs["method"] == "dirichlet" and len(d) == 5

@@ -13,6 +13,7 @@ import numpy as np
 import typer
 
 from .. import api, design
+from ..data import WEIGHT_TOL
 from ..errors import InputError, MixlawWarning
 from ..export import parse_mixture
 from ._common import (
@@ -22,6 +23,7 @@ from ._common import (
     JsonOpt,
     LawOptionOpt,
     SeedOpt,
+    WeightTolOpt,
     emit_json,
     err,
     law_with_options,
@@ -74,6 +76,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                                  "to test the law's extrapolation)."),
                law_option: list[str] | None = LawOptionOpt,
                at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
+               weight_tol: float = WeightTolOpt,
                out_path: Path | None = typer.Option(None, "--out", help="Write the design CSV here."),
                seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Propose proxy mixtures (Ye's double-diminishing, RegMix Dirichlet, or active: where a bootstrap committee
@@ -84,6 +87,9 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                    "--within-fitted-range": within_range or None, "--maximize": maximize or None,
                    "--at-params": at_params, "--final-step": final_step or None}
     with show_warnings():
+        if runs is None and weight_tol != WEIGHT_TOL:
+            # It applies to the pilot table only: a design's own mixtures sum to 1 by construction.
+            raise InputError("--weight-tol applies to --runs (with --select or --method active) only")
         if method == "active":
             if runs is None:
                 raise InputError("--method active needs --runs PILOTS (the runs so far, with their losses)")
@@ -91,7 +97,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                     "--target-tokens": target_tokens, "--levels": levels}.items() if v is not None]
             if other:
                 raise InputError(f"{', '.join(other)} do{'es' if len(other) == 1 else ''} not apply to --method active")
-            table = one_scale_rows(load_table(runs, 0.01), at_params, final_step)
+            table = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
             if doms is not None and set(doms) != set(table.domains):
                 raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
             kw: dict[str, Any] = {}
@@ -122,7 +128,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
             if select is not None or runs is not None:
                 if select is None or runs is None:
                     raise InputError("--select K and --runs PILOTS go together (or use --runs with --method active)")
-                table = one_scale_rows(load_table(runs, 0.01), at_params, final_step)
+                table = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
                 if doms is not None and set(doms) != set(table.domains):
                     raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
                 sizes = table.model_params
