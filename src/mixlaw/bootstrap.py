@@ -75,7 +75,7 @@ import pandas as pd
 from ._console import pad, repr_as_text
 from ._solver import solve_batch
 from ._validation import check_random_state, renamed
-from .data import RunTable
+from .data import FRAME_TOL_OPTION, RunTable
 from .errors import FitError, InputError, MixlawWarning
 from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
 from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble, unseen_values
@@ -591,7 +591,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     """
     n = renamed("n_boot", n_boot, "n", n, default=200)
     if isinstance(table, pd.DataFrame):  # in the run table's columns, as law.fit reads one
-        table = RunTable(table)
+        table = RunTable(table, tol_option=FRAME_TOL_OPTION)
     if not isinstance(table, RunTable):
         raise InputError(f"bootstrap_law needs a RunTable (or a DataFrame in its columns); got {type(table).__name__}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:

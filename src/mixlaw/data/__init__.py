@@ -41,6 +41,7 @@ from .schema import (
     weight_sum_error,
 )
 from .table import (
+    FRAME_TOL_OPTION,
     SCALE_RATIO,
     RunTable,
     describe_spread,
@@ -55,7 +56,7 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            # what the other modules of mixlaw use
            "WEIGHT_PREFIX", "LOSS_PREFIX", "META_COLUMNS", "SCALE_COLUMN_WORDS", "RUN_ID_COLUMNS", "CSV_MISSING",
            "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
-           "share_value", "weight_sum_error",
+           "share_value", "weight_sum_error", "FRAME_TOL_OPTION",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
            "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER",
            "unfinished_runs"]

@@ -33,6 +33,12 @@ from .schema import (
     weight_sum_error,
 )
 
+#: How the row-sum error of a frame that a Python function (``fit_pipeline(df)``, ``bootstrap_law(law, df)``) reads
+#: as a RunTable at the default tolerance names the way to widen it: those functions take no ``weight_tol`` and the
+#: command line never reaches them with a frame, so "--weight-tol (weight_tol=)" named a flag and a keyword that
+#: neither has.
+FRAME_TOL_OPTION = "weight_tol=, passing RunTable(df, weight_tol=...) in place of the frame"
+
 
 class RunTable:
     """A validated table of proxy runs.

@@ -53,7 +53,7 @@ def _broadcast(v: Any, n: int, rng: tuple[float, float] | None, name: str) -> np
 
 def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = None,
                     fitted_columns: Sequence[str] | None = None, weight_tol: float = WEIGHT_TOL,
-                    tol_option: str | None = "weight_tol=") -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
+                    tol_option: str | None = None) -> tuple[Any, list[str] | None, dict[str, np.ndarray]]:
     """A pandas DataFrame in the run table's columns (``w:<domain>``, ``loss:<eval>``, ...) as a RunTable, so
     that ``law.fit(pd.read_csv("runs.csv"))`` and ``law.predict(candidates_frame)`` read it by name; anything else
     (arrays, frames of plain numeric columns as scikit-learn passes them) unchanged, except that a frame of
@@ -66,7 +66,8 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     ``tokens`` columns (a frame of w: and params columns had its model sizes dropped without a word).
     ``weight_tol``: the row-sum tolerance of the table it becomes (``fit(df, weight_tol=0.05)``'s, which a frame in
     the run table's columns ignored: read at the default 0.01, it was refused for a row summing to 1.013);
-    ``tol_option``: what its row-sum error names as the way to widen it (every caller is Python: ``weight_tol=``).
+    ``tol_option``: what its row-sum error names as the way to widen it (every caller is Python: ``fit``'s
+    ``weight_tol=``; None, "fix the row", for a caller that takes no tolerance, such as :func:`weights_in_order`).
     """
     if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
         if isinstance(X, Mapping) and not for_fit and domains is not None:

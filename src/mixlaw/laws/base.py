@@ -265,7 +265,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         fit_scale, source, spread = None, None, {}
         weight_tol = _weight_tol(weight_tol)
         self._weight_tol = weight_tol  # predict reads rows within it as fit does
-        weights, frame_domains, frame_scale = _frame_as_table(weights, for_fit=True, weight_tol=weight_tol)
+        weights, frame_domains, frame_scale = _frame_as_table(weights, for_fit=True, weight_tol=weight_tol,
+                                                                tol_option="weight_tol=")
         # The plain frame's own column names, which `domains=` may rename: predict of the same frame is read by
         # position (scikit-learn's feature_names_in_; it was refused as 'not the law's domains').
         self._frame_columns = frame_domains

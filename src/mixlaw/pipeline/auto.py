@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import RunTable
+from ..data import FRAME_TOL_OPTION, RunTable
 from ..errors import DataWarning, InputError, MixlawError, MixlawWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, warn_minimised_metrics
 from .conformal import checkpoint_noise
@@ -231,7 +231,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     if not (isinstance(n_jackknife, int | np.integer) and n_jackknife >= 0):
         raise InputError(f"n_jackknife must be an int >= 0; got {n_jackknife!r}")
     if isinstance(table, pd.DataFrame):  # in the run table's columns, as law.fit reads one
-        table = RunTable(table)
+        table = RunTable(table, tol_option=FRAME_TOL_OPTION)
     if not isinstance(table, RunTable):
         raise InputError(f"the pipeline needs a RunTable (or a DataFrame in its columns); got {type(table).__name__}")
     # An eval missing at some checkpoints (NaN cells): every stage fits the rows that have all the targets.

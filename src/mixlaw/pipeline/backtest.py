@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import RunTable
+from ..data import FRAME_TOL_OPTION, RunTable
 from ..errors import InputError, MixlawWarning
 from .fitting import (
     at_one_size,
@@ -182,7 +182,7 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         raise InputError(f"step_ratio must be > 1; got {step_ratio!r}")
     fit_from = _check_fit_from(fit_from)
     if isinstance(table, pd.DataFrame):  # in the run table's columns, as fit_pipeline reads one
-        table = RunTable(table)
+        table = RunTable(table, tol_option=FRAME_TOL_OPTION)
     # The rows that have every target's loss, as fit_pipeline takes them (its warning said which were left out).
     table = table.subset(table.complete_rows(targets))
     # A table of final losses (no step or tokens column) as fit_pipeline reads it: one checkpoint per run.
