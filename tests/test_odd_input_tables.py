@@ -108,6 +108,46 @@ def test_tab_separated_text_under_csv_or_txt_reads_as_the_csv(tmp_path, capsys) 
         assert _fit_params(capsys, tmp_path / name) == want
 
 
+@pytest.mark.parametrize("name, sep", [("runs.tsv", "\t"), ("tabs.csv", "\t"), ("tabs.txt", "\t"),
+                                       ("semi.csv", ";")])
+def test_decimal_commas_between_tabs_or_semicolons_are_read_with_one_warning(tmp_path, capsys, name, sep) -> None:  # type: ignore[no-untyped-def]
+    # A European-locale spreadsheet's tab-separated export ('0,25') stopped at "value '0,25' is not a number (a
+    # decimal comma? ... save the table with ';')"; a ';' file was read without a word of the mark it assumed.
+    frame = _table(sizes=(2e7,))
+    path = tmp_path / name
+    frame.loc[0, "w:code"] = 0.0  # a whole 0 and 1 (no mark at all) beside the decimal commas
+    frame.loc[0, "w:web"] = 1.0 - frame.loc[0, "w:books"]
+    frame.to_csv(path, sep=sep, decimal=",", index=False)
+    assert "0," in path.read_text() and "." not in path.read_text()
+    code, out, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear", "--json")
+    assert code == 0, err
+    between = "';'" if sep == ";" else "tabs"
+    cell = repr(float(frame.loc[0, "w:web"])).replace(".", ",")
+    assert [line for line in err.splitlines() if "decimal" in line] == [
+        f"warning: {path}: read ',' as the decimal mark (cells separated by {between}, every number written with a "
+        f"decimal comma or whole, e.g. '{cell}' in line 2, column 'w:web')"]
+    got = json.loads(out)["report"]["params"]
+    frame.to_csv(tmp_path / "points.csv", index=False)
+    assert got == _fit_params(capsys, tmp_path / "points.csv")  # the same numbers as written with points
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_commas_beside_decimal_points_are_refused_naming_both(tmp_path, capsys, sep) -> None:  # type: ignore[no-untyped-def]
+    # Which mark is the decimal one is not to be guessed: '1,300' is a thousand and three hundred in a file of '0.25'.
+    path = tmp_path / "runs.csv"
+    path.write_text(sep.join(["run", "w:web", "w:code", "loss:val"]) + "\n"
+                    + sep.join(["a", "0,25", "0,75", "3.1"]) + "\n" + sep.join(["b", "1", "0", "3"]) + "\n")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
+    assert code == 2 and err.strip() == (
+        f"error: {path}:2: column 'w:web': the numbers are written with decimal commas ('0,25') and decimal points "
+        "('3.1' in line 2, column 'loss:val'): write every number one way (a spreadsheet's locale sets it)")
+    # a ','-separated file of quoted decimal commas keeps its refusal: the ',' there may separate cells
+    path.write_text('run,w:web,w:code,loss:val\na,"0,25","0,75",3.1\nb,1,0,3\n')
+    code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
+    assert code == 2 and "value '0,25' is not a number (a decimal comma? write 0.25, or save the table with ';' or " \
+        "tabs between cells" in err
+
+
 def test_an_excel_workbook_is_told_how_to_become_a_csv(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "runs.xlsx"  # openpyxl is not a dependency: the book is refused, with the way out
     path.write_bytes(b"PK\x03\x04")
@@ -135,8 +175,8 @@ def test_weights_written_as_percentages_read_as_shares(tmp_path, capsys) -> None
 
 
 @pytest.mark.parametrize(("cell", "hint"), [
-    ("3,12", "value '3,12' is not a number (a decimal comma? write 3.12, or save the table with ';' between cells, "
-             "which mixlaw reads with decimal commas)"),
+    ("3,12", "value '3,12' is not a number (a decimal comma? write 3.12, or save the table with ';' or tabs between "
+             "cells, which mixlaw reads with decimal commas)"),
     ("-", "value '-' is not a number (a missing loss? leave the cell empty: the fits then use the rows that have "
           "this eval)"),
     ("#DIV/0!", "value '#DIV/0!' is not a number (a missing loss? leave the cell empty"),

@@ -1,11 +1,10 @@
-"""Reading run-table files into :class:`~mixlaw.data.RunTable`: CSV (',' or tab, or ';' with decimal commas),
+"""Reading run-table files into :class:`~mixlaw.data.RunTable`: CSV (',', or ';' or tab with decimal commas),
 Parquet, JSON and JSONL, and RegMix's mixture/loss pair joined on ``index``. Each row keeps its editor line and
 the run-id columns are read as text, so that an error names the file, line and column as the user sees them.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import warnings
@@ -34,23 +33,47 @@ def csv_missing(names: Iterable[str], text: Iterable[str]) -> dict[str, Any]:
             "na_values": {c: list(CSV_MISSING) for c in names if c not in text}}
 
 
-def _read_semicolon_csv(path: Path, dtype: dict[str, Any] | None = None) -> pd.DataFrame:
-    """A CSV separated by ';' (a spreadsheet saved in a locale whose decimal mark is ','), read as such.
+#: A number written with a decimal comma ('0,25', '-1,5', '1,22e+08') or a decimal point; a whole number is neither.
+_COMMA_NUMBER = r"[-+]?\d*,\d+([eE][-+]?\d+)?"
+_POINT_NUMBER = r"[-+]?\d*\.\d+([eE][-+]?\d+)?"
 
-    Read with ',' it was one column 'run;params;w:a;...' and the error listed that one name as the table's columns.
-    Decimal commas ('0,25') are read as numbers when every non-empty cell of a column that has them is one.
+
+def _read_local_csv(path: Path, sep: str, names: Sequence[str], text: set[str]) -> pd.DataFrame:
+    """A CSV separated by ';' (a spreadsheet saved in a locale whose decimal mark is ',') or by tabs, read with
+    decimal commas when the file writes its numbers so.
+
+    With ';' or a tab between cells a comma cannot separate fields, so '0,25' is a quarter: when every number of
+    the columns that are not text (run ids) is written with a decimal comma or is whole, the file is read with
+    pandas' ``decimal=","`` and one :class:`~mixlaw.errors.DataWarning` says so. A tab-separated file of decimal
+    commas stopped at "value '0,25' is not a number ... save the table with ';'". A file that writes some numbers
+    with a comma and others with a point is refused, naming one cell of each: which mark is decimal is not ours
+    to guess ('1,300' is a thousand and three hundred in a file of '0.25'). Read with ',' a ';' file was one column
+    'run;params;w:a;...' and the error listed that one name as the table's columns.
     """
-    df = pd.read_csv(path, sep=";", skip_blank_lines=False, dtype=str, keep_default_na=False)
-    number = r"[-+]?\d*,?\d+([eE][-+]?\d+)?"
-    for c in df.columns:
-        if c in (dtype or {}):  # text (run ids): kept as written
+    raw = pd.read_csv(path, sep=sep, skip_blank_lines=False, dtype=str, keep_default_na=False)
+    first: dict[str, tuple[str, int]] = {}  # "comma" / "point" -> (column, row) of the first cell written so
+    for c in raw.columns:
+        if str(c) in text:  # text (run ids): kept as written, '1,5' a name
             continue
-        col = df[c].str.strip()
-        filled = col[col != ""]
-        if len(filled) and filled.str.fullmatch(number).all() and filled.str.contains(",").any():
-            df[c] = col.str.replace(",", ".", regex=False)
-    return pd.read_csv(io.StringIO(df.to_csv(index=False)), skip_blank_lines=False,
-                       **csv_missing(df.columns, dtype or {}))
+        col = raw[c].str.strip()
+        for kind, pattern in (("comma", _COMMA_NUMBER), ("point", _POINT_NUMBER)):
+            hit = np.flatnonzero(col.str.fullmatch(pattern).to_numpy())
+            if hit.size:
+                first.setdefault(kind, (str(c), int(hit[0])))
+    comma, point = first.get("comma"), first.get("point")
+    if comma is not None and point is not None:
+        (cc, ci), (pc, pi) = comma, point
+        raise DataError(f"the numbers are written with decimal commas ({raw[cc].iloc[ci].strip()!r}) and decimal "
+                        f"points ({raw[pc].iloc[pi].strip()!r} in line {pi + 2}, column {pc!r}): write every number "
+                        "one way (a spreadsheet's locale sets it)", path=str(path), row=ci + 2, column=cc)
+    keywords = csv_missing(names, text)
+    if comma is None:
+        return pd.read_csv(path, sep=sep, skip_blank_lines=False, **keywords)
+    between = "';'" if sep == ";" else "tabs"
+    warnings.warn(f"{path}: read ',' as the decimal mark (cells separated by {between}, every number written with "
+                  f"a decimal comma or whole, e.g. {raw[comma[0]].iloc[comma[1]].strip()!r} in line {comma[1] + 2}, "
+                  f"column {comma[0]!r})", DataWarning, stacklevel=4)
+    return pd.read_csv(path, sep=sep, decimal=",", skip_blank_lines=False, **keywords)
 
 
 def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
@@ -92,9 +115,8 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             names = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0]
             _check_unique_columns([str(c) for c in names], path)
             text |= {str(c) for c in names if canonical_name(str(c)) in text}  # ' Run ' is the run column too
-            dtype = {c: str for c in names if c in text}
-            if sep == ";":
-                df = _read_semicolon_csv(path, dtype)
+            if sep in (";", "\t"):
+                df = _read_local_csv(path, sep, [str(c) for c in names], text)
             else:
                 df = pd.read_csv(path, sep=sep, skip_blank_lines=False, **csv_missing(names, text))
             lines = np.arange(len(df)) + 2

@@ -667,8 +667,8 @@ def _not_a_number_hint(value: Any, column: str) -> str:
         # '1,300,000' (or '28,368'): a count with thousands separators, not a decimal comma
         return f" (thousands separators? write {re.sub(r'[^0-9]', '', v)}, or a suffix as in 1.3M)"
     if re.fullmatch(r"[-+]?\d*,\d+([eE][-+]?\d+)?", v):
-        return (f" (a decimal comma? write {v.replace(',', '.')}, or save the table with ';' between cells, which "
-                "mixlaw reads with decimal commas)")
+        return (f" (a decimal comma? write {v.replace(',', '.')}, or save the table with ';' or tabs between cells, "
+                "which mixlaw reads with decimal commas)")
     if column.startswith(LOSS_PREFIX) and (v in ("-", "--", "?", "x", "n.a.", "missing", "") or v.startswith("#")):
         return " (a missing loss? leave the cell empty: the fits then use the rows that have this eval)"
     return ""
