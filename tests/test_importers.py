@@ -682,3 +682,60 @@ def test_a_dataframe_in_its_own_column_names_is_mapped_as_a_file_is() -> None:
         assert len(read_runs_mapped(bad, "run=name, w:*=mix_*, loss:*=val_*", drop_incomplete=True)) == 3
     with pytest.raises(InputError, match="merge the mixtures into it first"):
         read_runs_mapped(df, "run=name", mixtures="m.csv")
+
+
+@pytest.mark.filterwarnings("ignore:.*renormalised:mixlaw.errors.DataWarning")  # float32 scalars
+def test_a_tensorboard_run_that_ends_before_the_others_of_its_size_is_warned_of(tmp_path):
+    # Event files hold no run state: a run killed at step 100 of 200 had its step-100 losses imported as its final
+    # ones without a word, where a W&B export's 'State: crashed' is warned of. Runs of another size that are
+    # shorter (as a sweep trains them) are compared among themselves only.
+    ends = {"r0": (1e6, 200), "r1": (1e6, 100), "r2": (2e6, 100), "r3": (2e6, 100), "r4": (1e6, 200)}
+    for r, (n, end) in ends.items():
+        d = tmp_path / "logs" / r
+        d.mkdir(parents=True)
+        ev = [_event(0, "mixture/web", 0.5), _event(0, "mixture/code", 0.5)]
+        for s in range(100, end + 1, 100):  # the size beside each loss: the importer carries mixtures alone forward
+            ev += [_event(s, "eval/pile", 3.0 - s / 1000), _event(s, "model/n_params", n)]
+        _write_events(d / "events.out.tfevents.1.h.1.0", ev)
+    with pytest.warns(DataWarning) as rec:
+        t = runs_from_tensorboard(tmp_path / "logs", columns="params=model/n_params, w:*=mixture/*, loss:*=eval/*")
+    assert len(t) == 7  # warned of, not left out
+    said = [str(w.message).replace(f"{tmp_path}/", "") for w in rec if "before" in str(w.message)]
+    assert said == ["logs: run 'r1' (last step 100) ends before the other runs of their model size (last step 200): "
+                    "if it stopped early (killed, crashed, still training), a run that did not finish logged the "
+                    "losses of an earlier checkpoint, not its final ones; leave those runs out, or check that their "
+                    "losses are final (runs trained shorter on purpose need no change)"]
+    # without the size, every run is compared with every other
+    with pytest.warns(DataWarning) as rec:
+        runs_from_tensorboard(tmp_path / "logs", columns="w:*=mixture/*, loss:*=eval/*")
+    said = [str(w.message) for w in rec if "before" in str(w.message)]
+    assert len(said) == 1 and "runs 'r1' (last step 100), 'r2' (last step 100), 'r3' (last step 100) end before " \
+        "the other runs (last step 200): if they stopped early" in said[0]
+    # all runs of equal length: no word
+    for r in ("r1", "r2", "r3"):
+        (tmp_path / "logs" / r / "events.out.tfevents.1.h.1.0").unlink()
+        (tmp_path / "logs" / r).rmdir()
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        runs_from_tensorboard(tmp_path / "logs", columns="w:*=mixture/*, loss:*=eval/*")
+    assert not [w for w in rec if "before" in str(w.message)]
+
+
+def test_a_wandb_run_whose_state_says_it_did_not_finish_is_warned_of():
+    # The W&B API's run.state was not read: a crashed run's last losses were imported as final ones without a
+    # word, where the same project's CSV export warns of its 'State' column.
+    runs = _wandb_runs()
+    runs[0].state, runs[1].state, runs[2].state = "finished", "crashed", "running"
+    with pytest.warns(DataWarning) as rec:
+        t = runs_from_wandb("ent/proj", api=_Api(runs), columns="w:*=mixture/*, loss:*=eval/*/loss")
+    assert sorted(set(t.runs)) == ["r0", "r1", "r2"]  # warned of, not left out
+    said = [str(w.message) for w in rec if "did not finish" in str(w.message)]
+    assert said == ["wandb:ent/proj: W&B says 1 'crashed', 1 'running' (runs 'r1', 'r2'): a run that did not finish "
+                    "logged the losses of an earlier checkpoint, not its final ones; leave those runs out, or check "
+                    "that their losses are final"]
+    for r in runs:
+        r.state = "finished"
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        runs_from_wandb("ent/proj", api=_Api(runs), history=False, columns="w:*=mixture/*, loss:*=eval/*/loss")
+    assert not [w for w in rec if "did not finish" in str(w.message)]

@@ -43,6 +43,8 @@ from .schema import (
 from .table import (
     FRAME_TOL_OPTION,
     SCALE_RATIO,
+    UNFINISHED_ADVICE,
+    UNFINISHED_STATES,
     RunTable,
     describe_spread,
     note_left_out,
@@ -59,4 +61,4 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            "share_value", "weight_sum_error", "FRAME_TOL_OPTION",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
            "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER",
-           "unfinished_runs"]
+           "unfinished_runs", "UNFINISHED_STATES", "UNFINISHED_ADVICE"]

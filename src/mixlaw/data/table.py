@@ -568,6 +568,13 @@ _SCALE_WHAT_ONE = {"params": "the model size", "step": "the checkpoint step", "t
 _SCALE_EVERY = {"params": "every model size", "step": "every checkpoint", "tokens": "every run length"}
 
 
+#: Run states (W&B's 'State' column or run.state, a tracker's 'status') of a run that did not finish.
+UNFINISHED_STATES = ("running", "crashed", "failed", "killed", "preempted", "error", "errored")
+#: What to do about such runs: said by every reader that finds them.
+UNFINISHED_ADVICE = ("a run that did not finish logged the losses of an earlier checkpoint, not its final ones; leave "
+                     "those {rows} out, or check that their losses are final")
+
+
 def unfinished_runs(frame: pd.DataFrame, lines: Any, where: str) -> str | None:
     """The warning for the rows of ``frame`` whose run state (W&B's 'State' column: finished, running, crashed,
     failed, killed) says the run did not finish, naming their ``lines``; None when there are none. A W&B export
@@ -577,13 +584,11 @@ def unfinished_runs(frame: pd.DataFrame, lines: Any, where: str) -> str | None:
         if c.strip().lower() not in ("state", "status", "run_state", "run_status"):
             continue
         cells = frame[c].map(lambda v: str(v).strip().lower() if isinstance(v, str) else "")
-        bad = cells.isin(("running", "crashed", "failed", "killed", "preempted", "error", "errored"))
+        bad = cells.isin(UNFINISHED_STATES)
         if bad.any():
             said = ", ".join(f"{n} {v!r}" for v, n in cells[bad].value_counts().items())
             at = ", ".join(str(int(x)) for x in lines[bad.to_numpy()][:5]) + (", ..." if bad.sum() > 5 else "")
-            return (f"{where}: column {c!r} says {said} (lines {at}): a run that did not finish logged the losses of "
-                    "an earlier checkpoint, not its final ones; leave those rows out, or check that their losses are "
-                    "final")
+            return f"{where}: column {c!r} says {said} (lines {at}): " + UNFINISHED_ADVICE.format(rows="rows")
     return None
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
+from ..data import LOSS_PREFIX, UNFINISHED_ADVICE, UNFINISHED_STATES, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
 from ..data.reading import _read_any
 from ..errors import DataError, DataWarning, InputError
 from ..tfevents import read_scalars
@@ -74,8 +74,12 @@ def runs_from_wandb(path: str, *, api: Any = None, columns: str | Mapping[str, A
         api = wandb.Api()
     mapping = parse_column_map(columns)
     rows: list[dict[str, Any]] = []
+    unfinished: dict[str, str] = {}  # run -> its state, for the runs W&B says did not finish
     for run in api.runs(path):
         name = str(getattr(run, "name", None) or run.id)
+        state = getattr(run, "state", None)
+        if isinstance(state, str) and state.strip().lower() in UNFINISHED_STATES:
+            unfinished[name] = state.strip().lower()
         config = _flatten(dict(run.config))
         if history:
             logged = run.scan_history() if hasattr(run, "scan_history") else run.history(pandas=False)
@@ -91,6 +95,14 @@ def runs_from_wandb(path: str, *, api: Any = None, columns: str | Mapping[str, A
     if "step" not in mapping and "_step" in raw.columns and "step" not in raw.columns:
         mapping = {**mapping, "step": "_step"}
     frame = apply_column_map(raw, mapping, where=f"wandb:{path}")
+    if unfinished:
+        # A W&B CSV export's 'State' column was warned of (data.unfinished_runs); the API's run.state was not read,
+        # and a crashed run's last losses were imported as its final ones without a word.
+        counts = pd.Series(list(unfinished.values())).value_counts()
+        names = ", ".join(repr(r) for r in list(unfinished)[:5]) + (", ..." if len(unfinished) > 5 else "")
+        warnings.warn(f"wandb:{path}: W&B says {', '.join(f'{n} {s!r}' for s, n in counts.items())} (run"
+                      f"{'s' if len(unfinished) > 1 else ''} {names}): " + UNFINISHED_ADVICE.format(rows="runs"),
+                      DataWarning, stacklevel=2)
     said = _logged_nan(rows, frame, f"wandb:{path}")
     return _finish(frame, f"wandb:{path}", weight_tol, "w:*=mixture/*, loss:*=eval/*/loss",
                    frame.attrs.get("source_columns"), said)
@@ -161,6 +173,39 @@ def _finish(frame: pd.DataFrame, where: str, weight_tol: float, example: str,
 
 
 # ---------------------------------------------------------------------- TensorBoard
+def _warn_stopped_early(frame: pd.DataFrame, where: str) -> None:
+    """Warn of the runs whose last logged step (any tag) comes before that of the other runs of their model size
+    (``params``, when the map gives it): event files hold no run state, and a run killed or still training had its
+    last losses imported as final ones without a word, where a W&B export's 'State' column is warned of. Runs that
+    log no eval loss are left out of the import (and said so there), so not compared here."""
+    lcols = [c for c in frame.columns if str(c).startswith(LOSS_PREFIX)]
+    if "step" not in frame.columns or not lcols:
+        return
+    frame = frame[frame["run"].isin(frame.loc[frame[lcols].notna().any(axis=1), "run"])]
+    if frame["run"].nunique() < 2:
+        return
+    last = pd.to_numeric(frame["step"], errors="coerce").groupby(frame["run"]).max()
+    size = (frame.groupby("run")["params"].first().reindex(last.index) if "params" in frame.columns
+            else pd.Series(np.nan, index=last.index))
+    short: list[str] = []
+    ends: set[float] = set()
+    for _, group in last.groupby(size.fillna(-1.0)):  # runs of one size (of unknown size: one group)
+        end = group.max()
+        if len(group) > 1 and np.isfinite(end):
+            behind = group[group < end]
+            short += [f"{r!r} (last step {s:g})" for r, s in behind.items()]
+            if len(behind):
+                ends.add(float(end))
+    if short:
+        others = "the other runs" + (" of their model size" if "params" in frame.columns else "")
+        reach = f"last step {', '.join(f'{e:g}' for e in sorted(ends))}"
+        one = len(short) == 1
+        warnings.warn(f"{where}: run{'' if one else 's'} {', '.join(short[:5])}{' ...' if len(short) > 5 else ''} "
+                      f"end{'s' if one else ''} before {others} ({reach}): if {'it' if one else 'they'} stopped early "
+                      "(killed, crashed, still training), " + UNFINISHED_ADVICE.format(rows="runs")
+                      + " (runs trained shorter on purpose need no change)", DataWarning, stacklevel=3)
+
+
 def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapping[str, Any] | None = None,
                           mixtures: str | os.PathLike[str] | None = None, weight_tol: float = WEIGHT_TOL,
                           progress: Any = None) -> RunTable:
@@ -191,6 +236,7 @@ def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapp
             progress(run)
     raw = pd.DataFrame(rows)
     frame = apply_column_map(raw, parse_column_map(columns), where=str(root))
+    _warn_stopped_early(frame, str(root))
     sources = frame.attrs.get("source_columns", {})
     said = _logged_nan(rows, frame, str(root))
     if mixtures is not None:
