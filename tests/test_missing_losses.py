@@ -202,8 +202,9 @@ def test_fitting_several_evals_takes_the_rows_that_have_each(tmp_path):
     from mixlaw.api import fit_table
 
     p, df = _evals_table(tmp_path / "t.csv")
-    with pytest.warns(DataWarning, match=r"fitting a, b, c on the 35 of 40 rows that have each of them; .*fit an "
-                                         r"eval alone \(--target EVAL\) to use every row it has"):
+    with pytest.warns(DataWarning, match=r"fitting a, b, c on the 35 of 40 rows that have each of them; .*--law auto "
+                                         r"or stack .* or one eval per fit \(--target EVAL, targets='EVAL'\), fit "
+                                         r"each eval on every row that has it"):
         f = fit_table(read_runs(p), law="ye-exp", targets="all")
     assert f.n_runs_ == 35 and f.rows_left_out_ == {"b": 5}
     with warnings.catch_warnings():  # the 5 rows left out may lie outside the fitted range: an extrapolation

@@ -385,10 +385,11 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     n_folds = renamed("n_folds", n_folds, "cv_folds", cv_folds)
     constraints = renamed_in(constraints, "params", "model_params")
     names = table.resolve_targets(targets)
-    # An eval missing in some runs: the law (one for every target) and the objective take the rows that have all.
+    # An eval missing in some runs: the law (one for every target) and the objective take the rows that have all,
+    # but auto / stack per eval set (no linear objective) fit each eval on the rows that have it (below).
     left_out = table.rows_left_out(names)
     rows, n_table = table.complete_rows(names), len(table)
-    table = table.complete(names, stacklevel=2)
+    full = table
     # Fail fast on bad constraints or objective names, before the (cross-validated) fit.
     _objective_weights(objective, names)
     _constraints(table.domains, constraints.get("bounds"), constraints.get("fixed"),
@@ -416,6 +417,14 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         est = get_law(law, random_state=random_state, **meta_kw)
     else:
         est = law
+    # Fitted on the table as given when the law takes each eval's own rows (its fit says what it left out); the
+    # optimum's reference rows (natural mixture, nearest and best run) are the complete ones either way. A bootstrap
+    # resamples the complete rows.
+    ragged = not n_boot and isinstance(est, MixingLaw) and est._fits_ragged()
+    if ragged:
+        table = table.complete_line(names)[0]
+    else:
+        table = table.complete(names, stacklevel=2)
     opt_kw = dict(constraints)
     opt_kw["objective"] = objective
     opt_kw["maximize"] = maximize
@@ -440,10 +449,11 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
                                      domains=table.domains, targets=names, model_params=table.model_params,
                                      tokens=table.tokens)
         else:
-            fitted = est.clone().fit(table, targets=names)
+            fitted = est.clone().fit(full if ragged else table, targets=names)
         check_enough_runs(fitted)  # before spending n_boot refits
     except (InputError, FitError) as err:
-        note_left_out(err, left_out, len(table), n_table)
+        if not ragged:  # a ragged fit's error names the rows of the evals it fitted
+            note_left_out(err, left_out, len(table), n_table)
         raise
     if n_boot:
         result = bootstrap_law(est, table, names, n_boot=n_boot, random_state=random_state, n_jobs=n_jobs,

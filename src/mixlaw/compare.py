@@ -143,7 +143,9 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         Held-out splits by name; their training domains must match ``train``'s.
     targets : str or list of str, default="all"
         Eval sets. Several targets are fitted at once and scored pooled over all (run, eval) entries
-        (Dai & Zheng's MRE); Spearman/Pearson are averaged over eval sets.
+        (Dai & Zheng's MRE); Spearman/Pearson are averaged over eval sets. A loss missing in some fitting runs:
+        a law is fitted on the runs that have every target's, ``auto`` / ``stack`` without an objective each eval
+        on the runs that have it (their row's ``n_runs`` and ``rows_left_out`` say so).
     laws : list of str or MixingLaw, optional
         Law keys (``"ye-exp"``, also ``"auto"`` and ``"stack"``) or configured laws; default
         :func:`default_laws`.
@@ -186,9 +188,18 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             hint = (f" (targets={have!r}, --target {','.join(have)} on the command line, scores the evals it has)"
                     if have else "")
             raise InputError(f"{t.path or name}: held-out split {name!r} has no loss column for {missing}{hint}")
-    # An eval missing in some runs: every law is fitted on the rows that have all targets, and scored on the
-    # held-out rows that have the scored ones (each says how many it left out).
-    train = train.complete(names, stacklevel=2)
+    law_objs = [_make_law(k, random_state, objective, n_folds) if isinstance(k, str) else k
+                for k in (laws if laws is not None else default_laws())]
+    # An eval missing in some runs: a law is fitted on the rows that have all targets, or (auto / stack per eval
+    # set: fits_ragged_targets) each eval on the rows that have it, and scored on the held-out rows that have the
+    # scored ones (each says how many it left out).
+    ragged = [law._fits_ragged() for law in law_objs]
+    full = train
+    if all(ragged):
+        train = train.rows_with_any(names, who=" / ".join(dict.fromkeys(law._label for law in law_objs)),
+                                    stacklevel=2)
+    else:
+        train = train.complete(names, stacklevel=2)
     tests = {name: t.complete(scored, doing="scoring", stacklevel=2) for name, t in tests.items()}
     fitted_at = train.scale_summary()
     for name, t in tests.items():
@@ -201,8 +212,6 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     # a meta-law gets every target and narrows them itself.
     idx = objective_evals(s, len(names))
     fit_names, fit_s = [names[i] for i in idx], None if s is None else s[idx]
-    law_objs = [_make_law(k, random_state, objective, n_folds) if isinstance(k, str) else k
-                for k in (laws if laws is not None else default_laws())]
     # Once for the table (each law's own fit warning is an ExtrapolationWarning, left out of its row).
     why = scale_blind_message(train.path, train.scale_spread(), law_objs, at_params=True)
     if why:
@@ -212,10 +221,11 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         if on_progress is not None:
             on_progress(law.key)
         meta = law.key in META_LAWS
+        own = full if law._fits_ragged() else train  # the law's fit takes the rows it uses
         for mode in ["per-eval"] if meta else law_modes:
             est = law if mode == "per-eval" else law.clone()
-            rows.append(_score_one(est, mode, train, tests, names, s, scored, scored_s) if meta
-                        else _score_one(est, mode, train, tests, fit_names, fit_s, scored, scored_s))
+            rows.append(_score_one(est, mode, own, tests, names, s, scored, scored_s) if meta
+                        else _score_one(est, mode, own, tests, fit_names, fit_s, scored, scored_s))
         if on_done is not None:
             on_done(law.key)
     return Leaderboard(rows, names, train.path or "", len(train),
@@ -269,6 +279,9 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
         details["cv"] = law.cv_.to_dict()
     if hasattr(law, "choice_"):
         details["choice"] = dict(law.choice_)
+    if law._fits_ragged() and getattr(law, "rows_left_out_", None):
+        # fitted on more rows than the table's complete ones (n_train): each eval on the rows that have it
+        details["n_runs"], details["rows_left_out"] = int(law.n_runs_), dict(law.rows_left_out_)
     if hasattr(law, "weights_") and isinstance(law.weights_, dict):
         details["stack_weights"] = law.weights_
     return LawScore(label, fit_s, law.n_params_, splits, warnings=msgs, fit_on=mode, details=details)

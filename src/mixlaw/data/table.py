@@ -392,8 +392,11 @@ class RunTable:
             out.append(name)
         return out
 
-    def losses(self, targets: str | Sequence[str] | None = None) -> np.ndarray:
+    def losses(self, targets: str | Sequence[str] | None = None, *, allow_missing: bool = False) -> np.ndarray:
         """Losses of the given targets: shape (n_rows,) for one name, (n_rows, n_targets) for a list.
+
+        ``allow_missing``: a missing loss is NaN in the array (for a fit that uses each eval's own rows: ``auto`` and
+        ``stack`` per eval set, :attr:`~mixlaw.laws.base.MixingLaw.fits_ragged_targets`), not an error.
 
         Raises
         ------
@@ -403,7 +406,7 @@ class RunTable:
         names = self.resolve_targets(targets)
         arr = self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64)
         missing = np.isnan(arr)
-        if missing.any():
+        if missing.any() and not allow_missing:
             # Real sweeps often miss an eval at a checkpoint or two: say how many and how to get past them, not
             # just the first cell, so one pass fixes the table.
             lcols = [LOSS_PREFIX + n for n in names]
@@ -425,6 +428,38 @@ class RunTable:
     def rows_left_out(self, targets: str | Sequence[str] | None = None) -> dict[str, int]:
         """:meth:`missing_losses` without the evals that miss none: what a fit on :meth:`complete` leaves out."""
         return {n: k for n, k in self.missing_losses(targets).items() if k}
+
+    def rows_with_any(self, targets: str | Sequence[str] | None = None, *, who: str = "",
+                      stacklevel: int = 2) -> RunTable:
+        """The rows that have a loss for at least one eval of ``targets`` (default all), for a fit that uses each
+        eval's own rows (``auto`` / ``stack`` per eval set): ``self`` when every row has one. A row without any is
+        lost to every eval, which :meth:`rows_left_out` counts for each. When some row misses a loss a
+        :class:`DataWarning` says so as :meth:`complete` does (per eval, and the first lines), naming the fit
+        ``who`` (a law's label).
+
+        Raises
+        ------
+        DataError
+            An eval of ``targets`` has no value in any row.
+        """
+        names, miss = self._missing(targets)
+        if miss.any():
+            out = miss.any(axis=1)
+            per = ", ".join(f"loss:{n} {int(k)}{self._missing_members(n, miss[:, j])}"
+                            for j, (n, k) in enumerate(zip(names, miss.sum(axis=0), strict=True)) if k)
+            lines = ", ".join(str(int(x)) for x in self._lines[out][:5]) + (", ..." if out.sum() > 5 else "")
+            warnings.warn(f"{self.path or 'run table'}: {who + ' ' if who else ''}fitting each eval on the rows that "
+                          f"have its loss; left out the rows with no value ({per} of {len(self)} rows; lines "
+                          f"{lines})", DataWarning, stacklevel=stacklevel)
+        none = [n for n, k in zip(names, miss.sum(axis=0), strict=True) if k == len(self)]
+        if none:
+            rest = [n for n in names if n not in none]
+            raise DataError(f"{', '.join(f'loss:{n}' for n in none)} {'has' if len(none) == 1 else 'have'} no value "
+                            f"in any of the {len(self)} rows: leave {'it' if len(none) == 1 else 'them'} out"
+                            + (f" (--target {','.join(rest)}, targets={rest!r})" if rest else "")
+                            + f" or drop {'its column' if len(none) == 1 else 'their columns'}", path=self.path)
+        keep = ~miss.all(axis=1)
+        return self if keep.all() else self.subset(keep)
 
     def complete_rows(self, targets: str | Sequence[str] | None = None) -> np.ndarray:
         """Indices of the rows that have a loss for every eval of ``targets`` (default all)."""
@@ -476,7 +511,12 @@ class RunTable:
                                f"{'its column' if len(none) == 1 else 'their columns'}" if none and rest else
                                "fit each eval alone (--target EVAL) on the rows it has"), path=self.path)
         who = f"loss:{names[0]}" if len(names) == 1 else ", ".join(names)
-        alone = "" if len(names) == 1 else "; fit an eval alone (--target EVAL) to use every row it has"
+        # Said where the rows are fitted: auto and stack without an objective fit each eval on its own rows
+        # (MixingLaw.fits_ragged_targets), as does one eval fitted alone.
+        alone = "" if len(names) == 1 else (
+            "; --law auto or stack (law='auto' / 'stack') without --objective (objective=), or one eval per fit "
+            "(--target EVAL, targets='EVAL'), fit each eval on every row that has it" if doing == "fitting" else
+            "; fit an eval alone (--target EVAL) to use every row it has")
         line = (f"{where}: {doing} {who} on the {int((~out).sum())} of {len(self)} rows that have "
                 f"{'it' if len(names) == 1 else 'each of them'}; left out {int(out.sum())} "
                 f"row{'s' if out.sum() > 1 else ''} with no value ({per}; lines {lines}){alone}")

@@ -5,7 +5,10 @@ The candidates, the folds and the score :math:`S = (1 - \\rho) + \\tfrac12 (1 - 
 :mod:`mixlaw.laws.selection`. Without an objective each eval set gets its own law (no law wins everywhere:
 issue 10, Marin Delphi); with one, the candidates are every law fitted ``per-eval`` and aggregated, or
 ``direct`` on the objective column, and the predictions are the objective. :class:`MetaLaw` holds what
-``auto`` and ``stack`` share: fitted member laws, the CV table, saving and loading.
+``auto`` and ``stack`` share: fitted member laws, the CV table, saving and loading, and the fit of eval sets
+measured on different runs (a loss missing in some rows): without an objective each group of eval sets with the
+same rows is cross-validated and its members fitted on those rows, so an eval missing in 30 % of the runs costs
+the other evals none of theirs.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._validation import Interval
-from ..errors import InputError, LossRangeWarning, WeightRangeWarning
+from ..errors import FitError, InputError, LossRangeWarning, WeightRangeWarning
 from ..fit import Param, Params
 from .base import FitContext, MixingLaw, law_from_dict, register
 from .selection import (
@@ -44,6 +47,7 @@ class MetaLaw(MixingLaw):
     uses_model_params: ClassVar[bool | str] = "optional"
     uses_tokens: ClassVar[bool | str] = "optional"
     members_checked: ClassVar[bool] = True
+    fits_ragged_targets: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "candidates": [list, tuple, None],
         "n_folds": [Interval(Integral, 2, None, closed="left"), None],
@@ -54,6 +58,55 @@ class MetaLaw(MixingLaw):
     }
 
     # ------------------------------------------------------------------ shared fitting steps
+    def _fits_ragged(self) -> bool:
+        """Per eval set without an objective: each eval on its own rows. An objective sums every eval's loss of a
+        run, so it is fitted on the runs that have all of them, as ``per_target=False``'s one law for every eval."""
+        return self.objective is None and bool(getattr(self, "per_target", True))
+
+    def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        if not np.isnan(Y).any():
+            self._fit_rows(W, Y, ctx)
+            return
+        # A loss missing in some runs (NaN; only a fit that _fits_ragged passes them): the eval sets measured on
+        # the same runs form a group, cross-validated and fitted on those runs as if they were the table (what
+        # `--target EVAL` alone does for one eval); the groups' members, CV rows and choices are merged. One CV of
+        # all the evals on the runs that have every one of them threw away, for every eval, the runs one eval lacks.
+        have = ~np.isnan(Y)
+        groups: dict[bytes, list[int]] = {}
+        for i in range(Y.shape[1]):
+            groups.setdefault(have[:, i].tobytes(), []).append(i)
+        parts: list[tuple[list[int], int, MetaLaw]] = []
+        for cols in groups.values():
+            rows = have[:, cols[0]]
+            sub = self.clone()
+            sub_ctx = FitContext(ctx.domains, [ctx.targets[i] for i in cols],
+                                 None if ctx.model_params is None else ctx.model_params[rows],
+                                 None if ctx.tokens is None else ctx.tokens[rows], dict(ctx.extra))
+            try:
+                sub._fit_rows(W[rows], Y[np.ix_(rows, cols)], sub_ctx)
+            except (InputError, FitError) as err:
+                if err.args and isinstance(err.args[0], str):
+                    who = ", ".join(sub_ctx.targets)
+                    err.args = (f"{err.args[0]} (fitting {who} on the {int(rows.sum())} of {len(W)} runs that have "
+                                f"{'its' if len(cols) == 1 else 'their'} loss{'' if len(cols) == 1 else 'es'})",
+                                *err.args[1:])
+                raise
+            parts.append((cols, int(rows.sum()), sub))
+        self._merge_parts(parts, W, ctx)
+
+    def _fit_rows(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        """Fit on runs that have every eval's loss (the subclass's CV, choice and member fits)."""
+        raise NotImplementedError
+
+    def _merge_parts(self, parts: Sequence[tuple[list[int], int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
+        """The fitted state of a ragged fit from its groups' laws ``(eval indices, runs, law)``: members and CV rows
+        in the eval sets' order (a member's targets name the columns it predicts)."""
+        self._s = None
+        self.evals_ = list(ctx.targets)
+        self.members_ = [m for _, _, sub in parts for m in sub.members_]
+        self.cv_ = CVTable.merge([(sub.cv_, n) for _, n, sub in parts], ctx.targets, len(W))
+        self._set_params_from_members()
+
     def _cv(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> CVResult:
         self._s = objective_weights(self.objective, ctx.targets)
         self.evals_ = list(ctx.targets)
@@ -112,8 +165,14 @@ class MetaLaw(MixingLaw):
     def _set_params_from_members(self) -> None:
         plist: list[Param] = []
         results = {}
-        for key, mode, _, law in self.members_:
+        seen: set[str] = set()
+        for key, mode, targets, law in self.members_:
             tag = key if mode == "per-eval" else f"{key}[{mode}]"
+            if tag in seen:
+                # The same law fitted again on other runs (a ragged fit's groups): a law whose parameters are not
+                # named by eval set would repeat its names; its evals tell the two apart.
+                tag = f"{tag}({','.join(targets)})"
+            seen.add(tag)
             plist += [replace(p, name=f"{tag}:{p.name}") for p in law.params_.values()]
             results.update({f"{tag}:{k}": r for k, r in (getattr(law, "results_", {}) or {}).items()})
         self.params_ = Params(plist)
@@ -175,7 +234,10 @@ class AutoLaw(MetaLaw):
     fit_on : tuple of str, default=("per-eval", "direct")
         The ways of fitting an objective the CV may choose from.
     per_target : bool, default=True
-        Without an objective: choose a law per eval set (True) or one law for all (lowest mean score).
+        Without an objective: choose a law per eval set (True) or one law for all (lowest mean score). Per eval
+        set, a loss missing in some runs (NaN; a run table's empty cell) costs only that eval its runs: the eval
+        sets measured on the same runs are cross-validated and fitted on those (``cv_.n_runs_of`` names the eval
+        sets with fewer runs); one law for all, or an objective, takes the runs that have every eval's loss.
     random_state : int, default=0
         Seeds the folds and every fit.
     screen : bool, default=True
@@ -225,7 +287,7 @@ class AutoLaw(MetaLaw):
         self.candidates, self.n_folds, self.objective = candidates, n_folds, objective
         self.fit_on, self.per_target, self.random_state, self.screen = fit_on, per_target, random_state, screen
 
-    def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+    def _fit_rows(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         cv = self._cv(W, Y, ctx)
         table = cv.table
         members = []
@@ -248,6 +310,12 @@ class AutoLaw(MetaLaw):
         self.choice_ = dict(choice)
         self.members_ = members
         self._set_params_from_members()
+
+    def _merge_parts(self, parts: Sequence[tuple[list[int], int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
+        super()._merge_parts(parts, W, ctx)
+        chosen = {t: c for _, _, sub in parts for t, c in sub.choice_.items()}  # type: ignore[attr-defined]
+        self.choice_ = {t: chosen[t] for t in ctx.targets}
+        self.cv_.chosen = dict(self.choice_)
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         if self._s is not None:

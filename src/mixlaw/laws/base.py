@@ -174,6 +174,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
     #: The parameters are other laws' (auto, stack), each fitted and checked against its own losses: their sum is
     #: not checked against the runs (a stack of four 80-parameter laws on 187 runs x 9 evals is no overfit).
     members_checked: ClassVar[bool] = False
+    #: Fits each eval set on the rows that have its loss (auto and stack per eval set, whose members are fitted per
+    #: group of eval sets measured on the same rows): a run table whose eval misses some cells reaches ``_fit``
+    #: whole, the missing losses NaN, instead of its rows that have every eval; :meth:`_fits_ragged` says whether
+    #: this fit does (not for an objective, which needs every eval's loss in a row).
+    fits_ragged_targets: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "loss": [Options({"huber", "mse"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
@@ -238,7 +243,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             the ``w:`` prefix where they have it).
         losses : ndarray of shape (n_runs,) or (n_runs, n_targets)
             Validation losses (> 0). A 1-D array makes ``predict`` return 1-D. A pandas Series or DataFrame
-            names the eval sets (its name or columns, ``loss:`` prefix dropped) unless ``targets`` is given.
+            names the eval sets (its name or columns, ``loss:`` prefix dropped) unless ``targets`` is given. A NaN
+            is a missing loss: an InputError, except for a law that fits each eval set on the rows that have it
+            (:attr:`fits_ragged_targets`: ``auto`` / ``stack`` without an objective), which also takes a run
+            table's rows that miss some eval (the others take its rows that have every target's loss).
         domains, targets : list of str, optional
             Names of the weight columns and loss columns (laws that match eval sets to training domains
             need them).
@@ -275,16 +283,20 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         tokens = frame_scale.get("tokens") if tokens is None else tokens
         left_out: dict[str, int] = {}
         n_table = 0
+        ragged = self._fits_ragged()
         n_ids = None  # distinct run ids of a table whose runs have several rows (checkpoints, sizes)
         from_table = isinstance(weights, RunTable)
         if from_table:
             table = weights
             self._weight_tol = table.weight_tol  # the tolerance its rows were read with
             if losses is None:
-                # An eval missing in some runs (NaN cells): each fit uses the rows that have its targets.
+                # An eval missing in some runs (NaN cells): each fit uses the rows that have its targets, all of them
+                # (the table's complete rows), or each its own for a law that fits them so (the rows with none of
+                # the targets' losses dropped).
                 left_out = table.rows_left_out(targets)
                 n_table = len(table)
-                table = table.complete(targets, stacklevel=3)
+                table = (table.rows_with_any(targets, who=self._label, stacklevel=3) if ragged
+                         else table.complete(targets, stacklevel=3))
             fit_scale, source, spread = table.scale_summary(), table.path, table.scale_spread()
             n_ids = len(set(map(str, table.runs)))
             why = scale_blind_message(table.path, spread, [self])
@@ -292,7 +304,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 warnings.warn(why, ScaleWarning, stacklevel=2)
             names = table.resolve_targets(targets)
             if losses is None:
-                losses = table.losses(names if not (isinstance(targets, str) and targets != "all") else targets)
+                losses = table.losses(names if not (isinstance(targets, str) and targets != "all") else targets,
+                                      allow_missing=ragged)
             domains = table.domains if domains is None else domains
             targets = names
             model_params = table.model_params if model_params is None else model_params
@@ -322,15 +335,28 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if Y.ndim != 2 or Y.shape[0] != W.shape[0]:
             raise InputError(f"losses must have shape (n_runs,) or (n_runs, n_targets) with n_runs={W.shape[0]}; "
                              f"got {np.shape(losses)}")
-        if not np.all(np.isfinite(Y)):
+        if ragged and np.isnan(Y).any() and not np.isinf(Y).any():
+            # A missing loss (NaN) of a law that fits each eval on its own rows: rows with none are no row of the
+            # fit (an array's; a table's were dropped above), and an eval needs a loss somewhere.
+            per_col = np.isnan(Y).sum(axis=0)  # an array's rows without each eval's loss: its rows_left_out_
+            some = ~np.isnan(Y).all(axis=1)
+            empty = [i for i in range(Y.shape[1]) if np.isnan(Y[:, i]).all()]
+            if empty:
+                raise InputError(f"losses column(s) {empty} (0-based) are NaN in every row: an eval set needs a loss "
+                                 "in some run; leave it out of the targets")
+            if not some.all():
+                W, Y = W[some], Y[some]
+                model_params, tokens = (None if v is None or np.ndim(v) == 0 else np.asarray(v)[some]
+                                        for v in (model_params, tokens))
+        elif not np.all(np.isfinite(Y)):
             # Which rows: "losses must be finite and > 0" alone left a user to search 512 rows for one NaN.
             bad = np.flatnonzero(~np.all(np.isfinite(Y), axis=1))
             rows = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
             raise InputError(f"losses must be finite and > 0; {len(bad)} of {len(Y)} rows are NaN or infinite "
                              f"(0-based row(s) {rows}): drop those rows, or pass a RunTable, whose fits leave out "
                              "the rows that miss a loss")
-        if np.any(Y <= 0):
-            raise InputError(f"losses must be finite and > 0; got {float(Y.min()):g} ({NONPOSITIVE_HINT})")
+        if np.any(Y <= 0):  # False at a NaN (a missing loss of a ragged fit)
+            raise InputError(f"losses must be finite and > 0; got {float(np.nanmin(Y)):g} ({NONPOSITIVE_HINT})")
         doms = [f"d{j}" for j in range(W.shape[1])] if domains is None else [str(d) for d in domains]
         if len(doms) != W.shape[1]:
             raise InputError(f"{len(doms)} domain names for {W.shape[1]} weight columns")
@@ -340,6 +366,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             tg = [targets] if isinstance(targets, str) else [str(t) for t in targets]
         if len(tg) != Y.shape[1]:
             raise InputError(f"{len(tg)} target names for {Y.shape[1]} loss columns")
+        if not from_table and ragged and np.isnan(Y).any():
+            left_out = {t: int(k) for t, k in zip(tg, per_col, strict=True) if k}
         ctx = FitContext(doms, tg, _opt_1d(model_params, W.shape[0], "params"),
                          _opt_1d(tokens, W.shape[0], "tokens"))
         if self.uses_model_params is True and ctx.model_params is None:
@@ -374,7 +402,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             self._fit(W, Y, ctx)
         except BaseException as err:
             self._forget_fit()
-            if isinstance(err, (InputError, FitError)):
+            if isinstance(err, (InputError, FitError)) and not ragged:  # a ragged fit's errors name their rows
                 note_left_out(err, left_out, W.shape[0], n_table)
             raise
         self.fit_seconds_ = time.perf_counter() - t0
@@ -402,13 +430,17 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         n_fitted = Y.size
         if self.members_checked and getattr(self, "members_", None):
             # each member was fitted to its own targets: per eval set, or the objective column itself ('direct')
-            n_fitted = sum(W.shape[0] * len(m[2]) for m in self.members_)
+            # (on its own rows: those that have its evals' losses, in a ragged fit)
+            n_fitted = sum(int(getattr(m[3], "n_runs_", None) or W.shape[0]) * len(m[2]) for m in self.members_)
         Y = self._output_losses(Y)
-        self._y_range = (np.min(Y, axis=0), np.max(Y, axis=0))
-        resid = np.log(np.clip(pred, 1e-300, None)) - np.log(Y)
-        self.train_metrics_ = {"n_obs": float(n_fitted), "RMSE": metrics.rmse(Y, pred), "MAPE": metrics.mre(Y, pred),
-                               "R2": metrics.r2(Y, pred)}
-        if Y.size == n_fitted:
+        # The fitted losses only: a ragged fit's missing ones (NaN) are no residual, nor in the fitted range.
+        have = ~np.isnan(Y)
+        self._y_range = (np.nanmin(Y, axis=0), np.nanmax(Y, axis=0))
+        resid = (np.log(np.clip(pred, 1e-300, None)) - np.log(Y))[have]
+        Yh, Ph = Y[have], np.asarray(pred)[have]
+        self.train_metrics_ = {"n_obs": float(n_fitted), "RMSE": metrics.rmse(Yh, Ph), "MAPE": metrics.mre(Yh, Ph),
+                               "R2": metrics.r2(Yh, Ph)}
+        if Yh.size == n_fitted:
             # AIC/BIC count the parameters against the residuals they were fitted to. A meta-law for an objective
             # is scored on one column (48 runs of Dai & Zheng's 122M sweep) by members fitted per eval set (128
             # parameters on 384 losses): its report read 'n_obs=48 n_vary=128 dof=-80' with an AIC of that.
@@ -605,6 +637,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             # sum of squares gave, where r2_score raises 'Input contains infinity' and GridSearchCV drops the fold
             return float("-inf")
         return float(r2_score(y.reshape(pred.shape).ravel(), pred.ravel(), sample_weight=sw))
+
+    def _fits_ragged(self) -> bool:
+        """Whether this fit takes each eval's own rows (:attr:`fits_ragged_targets`; a meta-law: without an
+        objective, per eval set)."""
+        return self.fits_ragged_targets
 
     # ------------------------------------------------------------------ parameters / report / io
     def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str], weights: Any = None) -> int | None:

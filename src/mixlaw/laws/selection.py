@@ -201,6 +201,26 @@ class CVTable:
     score_formula: str = "S = (1 - spearman) + (1 - R2) / 2  (lower is better)"
     #: Why the CV used more folds than the default (:func:`cross_validate` with ``n_folds=None``), else "".
     folds_note: str = ""
+    #: Eval sets cross-validated on fewer runs than ``n_runs`` (a ragged fit: the runs that have their loss), and
+    #: with another fold count than ``n_folds``: ``{eval: runs}``, ``{eval: folds}`` (:meth:`merge`); else empty.
+    n_runs_of: dict[str, int] = field(default_factory=dict)
+    n_folds_of: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[CVTable, int]], targets: Sequence[str], n_runs: int) -> CVTable:
+        """One table of the CVs of groups of eval sets, each ``(table, runs)`` on its own runs (``auto`` / ``stack``
+        on eval sets measured on different runs): the rows in the order of ``targets``, ``n_runs`` the runs of all
+        the groups, and the eval sets whose CV had fewer runs (or other folds than the largest group's) said so
+        in :attr:`n_runs_of` / :attr:`n_folds_of`."""
+        order = {t: i for i, t in enumerate(targets)}
+        rows = sorted((r for t, _ in parts for r in t.rows), key=lambda r: order.get(r.target, len(order)))
+        main = max(parts, key=lambda p: p[1])[0]
+        runs_of = {t: n for tab, n in parts if n != n_runs for t in tab.targets()}
+        folds_of = {t: tab.n_folds for tab, _ in parts if tab.n_folds != main.n_folds for t in tab.targets()}
+        notes = list(dict.fromkeys(tab.folds_note for tab, _ in parts if tab.folds_note))
+        chosen = {t: c for tab, _ in parts for t, c in tab.chosen.items()}
+        return cls(rows, int(n_runs), main.n_folds, main.random_state, chosen, main.score_formula, "; ".join(notes),
+                   {t: runs_of[t] for t in targets if t in runs_of}, {t: folds_of[t] for t in targets if t in folds_of})
 
     def targets(self) -> list[str]:
         return list(dict.fromkeys(r.target for r in self.rows))
@@ -226,6 +246,10 @@ class CVTable:
                              "rows": [r.to_dict() for r in self.rows]}
         if self.folds_note:
             d["folds_note"] = self.folds_note
+        if self.n_runs_of:
+            d["n_runs_of"] = dict(self.n_runs_of)
+        if self.n_folds_of:
+            d["n_folds_of"] = dict(self.n_folds_of)
         return d
 
     def to_frame(self) -> Any:
@@ -251,7 +275,9 @@ class CVTable:
                        for k in ("spearman", "rmse", "bias", "mre", "r2", "score")},
                       int(r.get("n_params", 0)), r.get("error"), bool(r.get("screened", False))) for r in d["rows"]]
         return cls(rows, int(d["n_runs"]), int(d["n_folds"]), int(d["seed"]), dict(d.get("chosen", {})),
-                   folds_note=str(d.get("folds_note", "")))
+                   folds_note=str(d.get("folds_note", "")),
+                   n_runs_of={str(t): int(n) for t, n in (d.get("n_runs_of") or {}).items()},
+                   n_folds_of={str(t): int(n) for t, n in (d.get("n_folds_of") or {}).items()})
 
     def summary(self) -> str:
         """The table for many eval sets: per law, how often it was chosen and its CV scores over the eval sets;
@@ -307,6 +333,14 @@ class CVTable:
 
     def _header(self) -> list[str]:
         head = [f"{self.n_folds}-fold CV on {self.n_runs} runs (seed {self.random_state}); {self.score_formula}"]
+        # Eval sets measured on fewer runs were cross-validated on those alone: grouped by their runs and folds.
+        ragged: dict[tuple[int, int], list[str]] = {}
+        for t in dict.fromkeys([*self.n_runs_of, *self.n_folds_of]):
+            ragged.setdefault((self.n_runs_of.get(t, self.n_runs), self.n_folds_of.get(t, self.n_folds)), []).append(t)
+        for (n, k), evals in ragged.items():
+            names = ", ".join(evals[:6]) + (f" and {len(evals) - 6} more" if len(evals) > 6 else "")
+            head.append(f"  {names}: {k}-fold CV on the {n} runs that have {'its' if len(evals) == 1 else 'their'} "
+                        "loss")
         return head + ([f"  {self.folds_note}"] if self.folds_note else [])
 
     def _mean_score(self, name: str) -> float:
@@ -330,7 +364,10 @@ class CVTable:
             for name in self.chosen.values():
                 counts[name] = counts.get(name, 0) + 1
             ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            lines.append(f"  n_par: free parameters of a law fitted on all {len(targets)} eval sets at once")
+            lines.append(f"  n_par: free parameters of a law fitted on all {len(targets)} eval sets at once"
+                         if not (self.n_runs_of or self.n_folds_of) else
+                         "  n_par: free parameters of a law fitted at once on the eval sets cross-validated on the "
+                         "same runs")
             if ranked:
                 lines.append(f"  chosen (*) on {len(self.chosen)} eval sets: "
                              + ", ".join(f"{name} {n}" for name, n in ranked))

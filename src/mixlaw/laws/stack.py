@@ -57,6 +57,10 @@ class StackLaw(MetaLaw):
     screen : bool, default=True
         As in :class:`~mixlaw.laws.auto.AutoLaw`: a screened candidate is never a member.
 
+    Without an objective, eval sets measured on different runs (a loss missing in some rows) are stacked each on
+    the runs that have it, as :class:`~mixlaw.laws.auto.AutoLaw` chooses (its ``per_target``); with one, on the
+    runs that have every eval's loss.
+
     Attributes
     ----------
     weights_ : dict of str to dict of str to float
@@ -118,7 +122,7 @@ class StackLaw(MetaLaw):
         assert y is not None
         return rows, P, y
 
-    def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+    def _fit_rows(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         cv = self._cv(W, Y, ctx)
         columns = [OBJECTIVE] if self._s is not None else list(ctx.targets)
         weights: dict[str, dict[str, float]] = {}
@@ -144,8 +148,18 @@ class StackLaw(MetaLaw):
                          for (key, mode), cols in need.items()]
         self.weights_ = weights
         self._set_params_from_members()
-        wp = [Param(f"w:{c}:{m}", v, v, 0.0, 1.0, True) for c, ws in weights.items() for m, v in ws.items()]
+        self._add_weight_params()
+
+    def _add_weight_params(self) -> None:
+        wp = [Param(f"w:{c}:{m}", v, v, 0.0, 1.0, True) for c, ws in self.weights_.items() for m, v in ws.items()]
         self.params_ = Params(list(self.params_.values()) + wp)
+
+    def _merge_parts(self, parts: Sequence[tuple[list[int], int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
+        super()._merge_parts(parts, W, ctx)
+        weights = {c: ws for _, _, sub in parts for c, ws in sub.weights_.items()}  # type: ignore[attr-defined]
+        self.weights_ = {c: weights[c] for c in ctx.targets}
+        self.cv_.chosen = {c: "stack" for c in ctx.targets}
+        self._add_weight_params()
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         cols = [OBJECTIVE] if self._s is not None else self.evals_
