@@ -19,7 +19,7 @@ from ._validation import quote_name
 from ._version import __version__
 from .compare import default_laws
 from .data import scale_mismatch
-from .errors import ExtrapolationWarning, InputError, MixlawError, ScaleWarning
+from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, ScaleWarning
 from .laws import available_laws, get_law
 from .laws.scale_inputs import scale_blind_message
 from .optimize import optimize_mixture
@@ -104,8 +104,16 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     elif objective not in ("mean", "total", "max", *names):
         raise InputError(f"--objective {objective!r}: expected mean, total, max, weights=a:0.5,b:0.5 or one of the "
                          f"eval sets {names}")
-    # An eval missing in some runs: each law is fitted and scored on the rows that have every target (as compare).
-    train = train.complete(names, stacklevel=2)
+    # An eval missing in some runs: each law is fitted and scored on the rows that have every target, but auto /
+    # stack (no objective here) each eval on the rows that have it (as compare).
+    ragged = {k: get_law(k)._fits_ragged() for k in keys}
+    full = train
+    if all(ragged.values()):
+        with warnings.catch_warnings():  # each law's fit says what it left out
+            warnings.simplefilter("ignore", DataWarning)
+            train = train.rows_with_any(names)
+    else:
+        train = train.complete(names, stacklevel=2)
     tests = {name: t.complete(names, doing="scoring", stacklevel=2) for name, t in tests.items()}
     split0 = next(iter(tests))
     # The scale checks compare makes, said on stderr and on the page: a new user's report on Dai & Zheng's
@@ -127,7 +135,7 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             if on_progress is not None:
                 on_progress(key)
             try:
-                law = get_law(key, random_state=random_state).fit(train, targets=names)
+                law = get_law(key, random_state=random_state).fit(full if ragged[key] else train, targets=names)
             except MixlawError as err:
                 rows.append((key, None, str(err)))
                 if on_done is not None:
