@@ -129,6 +129,8 @@ def test_stack_fits_each_eval_on_its_own_rows(tables):
     assert set(law.weights_) == {"a", "b", "c"}
     assert {t: m[3].n_runs_ for m in law.members_ for t in m[2]} == {"a": N, "b": N - MISSING_B, "c": N}
     assert law.cv_.chosen == {"a": "stack", "b": "stack", "c": "stack"}
+    # ye-exp in both groups: its parameters are named by eval set, so they keep the names a one-group fit gives
+    assert {"ye-exp:a.c", "ye-exp:b.c", "w:b:ye-exp"} <= set(law.params_)
     with pytest.warns(DataWarning):
         b_alone = StackLaw(candidates=CANDS).fit(RunTable(ragged), targets="b")
     W = _W(full)

@@ -168,13 +168,14 @@ class MetaLaw(MixingLaw):
         seen: set[str] = set()
         for key, mode, targets, law in self.members_:
             tag = key if mode == "per-eval" else f"{key}[{mode}]"
-            if tag in seen:
-                # The same law fitted again on other runs (a ragged fit's groups): a law whose parameters are not
-                # named by eval set would repeat its names; its evals tell the two apart.
+            res = getattr(law, "results_", {}) or {}
+            if any(f"{tag}:{n}" in seen for n in [*law.params_, *res]):
+                # The same law fitted again on other runs (a ragged fit's groups) whose parameters are not named by
+                # eval set (dz-eq1's shared skills, its one 'joint' problem): its evals tell the two apart.
                 tag = f"{tag}({','.join(targets)})"
-            seen.add(tag)
+            seen.update(f"{tag}:{n}" for n in [*law.params_, *res])
             plist += [replace(p, name=f"{tag}:{p.name}") for p in law.params_.values()]
-            results.update({f"{tag}:{k}": r for k, r in (getattr(law, "results_", {}) or {}).items()})
+            results.update({f"{tag}:{k}": r for k, r in res.items()})
         self.params_ = Params(plist)
         self.results_ = results
 
