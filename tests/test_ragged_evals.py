@@ -225,3 +225,13 @@ def test_cli_fit_and_optimize(tables, tmp_path, capsys):
     assert code == 0, err
     assert json.loads(out)["optimum"]["rows_left_out"] == {"b": MISSING_B}
     assert "fitting each eval on the rows that have its loss" in err and "on the 36 of 60 rows" not in err
+
+
+def test_a_row_without_any_loss_is_left_out_of_every_eval(tables):
+    df = tables[1].copy()
+    i = int(np.flatnonzero(df["loss:b"].notna().to_numpy())[0])  # a row that has b: every eval loses it
+    df.loc[i, ["loss:a", "loss:b", "loss:c"]] = np.nan
+    with pytest.warns(DataWarning, match=r"loss:a 1, loss:b 25, loss:c 1 of 60 rows"):
+        law = AutoLaw(candidates=CANDS).fit(RunTable(df))
+    assert law.n_runs_ == N - 1 and law.rows_left_out_ == {"a": 1, "b": MISSING_B + 1, "c": 1}
+    assert {t: m[3].n_runs_ for m in law.members_ for t in m[2]} == {"a": N - 1, "b": N - MISSING_B - 1, "c": N - 1}
