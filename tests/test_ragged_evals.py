@@ -155,7 +155,8 @@ def test_the_same_law_chosen_in_two_groups_keeps_distinct_parameter_names(tables
 def test_arrays_with_nan_losses(tables):
     full, ragged = tables
     Y = ragged[["loss:a", "loss:b", "loss:c"]].to_numpy()
-    law = AutoLaw(candidates=CANDS).fit(_W(full), Y, targets=["a", "b", "c"])
+    with pytest.warns(DataWarning, match=r"left out the NaN losses \(b 24 of 60 rows\)"):
+        law = AutoLaw(candidates=CANDS).fit(_W(full), Y, targets=["a", "b", "c"])
     assert law.n_runs_ == N and law.rows_left_out_ == {"b": MISSING_B}
     from mixlaw.laws import get_law
 
@@ -235,3 +236,13 @@ def test_a_row_without_any_loss_is_left_out_of_every_eval(tables):
         law = AutoLaw(candidates=CANDS).fit(RunTable(df))
     assert law.n_runs_ == N - 1 and law.rows_left_out_ == {"a": 1, "b": MISSING_B + 1, "c": 1}
     assert {t: m[3].n_runs_ for m in law.members_ for t in m[2]} == {"a": N - 1, "b": N - MISSING_B - 1, "c": N - 1}
+
+
+def test_one_eval_array_with_nan_losses():
+    W = np.random.default_rng(3).dirichlet(np.ones(3), size=40)
+    y = 2.0 + np.exp(W @ [-1.0, 0.5, 0.2])
+    y[[1, 5, 9]] = np.nan
+    with pytest.warns(DataWarning, match=r"law 'auto': fitting each eval on the rows that have its loss; left out "
+                                         r"the NaN losses \(y0 3 of 40 rows\)"):
+        law = AutoLaw(candidates=CANDS).fit(W, y)
+    assert law.n_runs_ == 37 and law.rows_left_out_ == {"y0": 3} and _quiet_predict(law, W).shape == (40,)

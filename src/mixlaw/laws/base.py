@@ -335,10 +335,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if Y.ndim != 2 or Y.shape[0] != W.shape[0]:
             raise InputError(f"losses must have shape (n_runs,) or (n_runs, n_targets) with n_runs={W.shape[0]}; "
                              f"got {np.shape(losses)}")
+        per_col = None  # an array's rows without each eval's loss, in a ragged fit: its rows_left_out_
         if ragged and np.isnan(Y).any() and not np.isinf(Y).any():
             # A missing loss (NaN) of a law that fits each eval on its own rows: rows with none are no row of the
             # fit (an array's; a table's were dropped above), and an eval needs a loss somewhere.
-            per_col = np.isnan(Y).sum(axis=0)  # an array's rows without each eval's loss: its rows_left_out_
+            per_col, n_given = np.isnan(Y).sum(axis=0), len(Y)
             some = ~np.isnan(Y).all(axis=1)
             empty = [i for i in range(Y.shape[1]) if np.isnan(Y[:, i]).all()]
             if empty:
@@ -346,7 +347,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                                  "in some run; leave it out of the targets")
             if not some.all():
                 W, Y = W[some], Y[some]
-                model_params, tokens = (None if v is None or np.ndim(v) == 0 else np.asarray(v)[some]
+                # (one value for every run, or of another length, which _opt_1d refuses below, are kept as given)
+                model_params, tokens = (np.asarray(v)[some] if v is not None and np.size(v) == len(some) else v
                                         for v in (model_params, tokens))
         elif not np.all(np.isfinite(Y)):
             # Which rows: "losses must be finite and > 0" alone left a user to search 512 rows for one NaN.
@@ -366,8 +368,12 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             tg = [targets] if isinstance(targets, str) else [str(t) for t in targets]
         if len(tg) != Y.shape[1]:
             raise InputError(f"{len(tg)} target names for {Y.shape[1]} loss columns")
-        if not from_table and ragged and np.isnan(Y).any():
+        if not from_table and per_col is not None:
             left_out = {t: int(k) for t, k in zip(tg, per_col, strict=True) if k}
+            # said as a table's missing cells are (RunTable.rows_with_any): no NaN is dropped without a word
+            warnings.warn(f"{self._label}: fitting each eval on the rows that have its loss; left out the NaN losses ("
+                          + ", ".join(f"{t} {k}" for t, k in left_out.items()) + f" of {n_given} rows)",
+                          DataWarning, stacklevel=2)
         ctx = FitContext(doms, tg, _opt_1d(model_params, W.shape[0], "params"),
                          _opt_1d(tokens, W.shape[0], "tokens"))
         if self.uses_model_params is True and ctx.model_params is None:
