@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import pytest
 
 from mixlaw import _console
@@ -15,3 +18,28 @@ def _no_timed_progress_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     (their commands take 0.03-1.2 s here). A period no test reaches keeps stderr independent of the machine's speed;
     the tests of the progress lines set their own period."""
     monkeypatch.setattr(_console, "PLAIN_EVERY_S", 1e9)
+
+
+#: The terminal-size variables as the pytest process itself sees them (``os.environ``, read at start-up).
+_TERMINAL_VARS = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist (``-n``, set in pyproject's ``addopts``), in the controller: hand each worker the controller's
+    COLUMNS and LINES. The controller imports readline, which exports COLUMNS=80 and LINES=24 to the C environment
+    of every process started after it, so a worker would start with both set where a plain ``pytest`` run has
+    neither, and the CLI's consoles (``mixlaw._console.console_width``) would print 80 columns instead of the
+    200 of a pipe: test_compare_labels failed that way, its table's labels cut."""
+    node.workerinput["mixlaw_terminal_vars"] = {k: os.environ.get(k) for k in _TERMINAL_VARS}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a pytest-xdist worker, the controller's COLUMNS and LINES (see :func:`pytest_configure_node`), before
+    any test module imports the CLI (whose consoles read them once)."""
+    seen = getattr(config, "workerinput", {}).get("mixlaw_terminal_vars")
+    for key, value in (seen or {}).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
