@@ -43,3 +43,32 @@ def pytest_configure(config: pytest.Config) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+#: Most pytest-xdist workers ``-n logical`` starts: each holds 0.6 GB (the suite's imports and fits), and the
+#: suite's longest tests (about a minute each) bound its wall time long before 8 workers.
+MAX_WORKERS = 8
+
+
+def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """CPUs this process may run on: its affinity mask, and a cgroup v2 CPU quota (``cpu.max``) where one is set,
+    which a container's ``os.cpu_count()`` does not see (a 2-CPU quota on a 64-core host read 64)."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        with open(cpu_max) as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota (or not Linux): the affinity mask alone
+    return max(1, n)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n logical`` (pyproject's addopts): one worker per usable CPU, at most :data:`MAX_WORKERS`; xdist's own
+    count reads the host's CPUs inside a container and a big machine would start one 0.6 GB worker per core.
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set (xdist reads it)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return min(usable_cpus(), MAX_WORKERS)

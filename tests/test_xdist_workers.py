@@ -1,0 +1,25 @@
+"""The test suite's worker count (tests/conftest.py): one per usable CPU, a container's CPU quota included."""
+
+from __future__ import annotations
+
+import os
+
+import conftest
+
+
+def test_a_cgroup_quota_bounds_the_cpus(tmp_path):
+    affinity = len(os.sched_getaffinity(0))
+    quota = tmp_path / "cpu.max"
+    quota.write_text("150000 100000\n")  # 1.5 CPUs of quota: 2 workers, not the host's core count
+    assert conftest.usable_cpus(str(quota)) == min(affinity, 2)
+    quota.write_text("max 100000\n")  # no quota: the affinity mask
+    assert conftest.usable_cpus(str(quota)) == affinity
+    assert conftest.usable_cpus(str(tmp_path / "absent")) == affinity
+
+
+def test_workers_are_capped(monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
+    monkeypatch.setattr(conftest, "usable_cpus", lambda: 64)
+    assert conftest.pytest_xdist_auto_num_workers(None) == conftest.MAX_WORKERS
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
+    assert conftest.pytest_xdist_auto_num_workers(None) is None  # xdist reads the variable itself
