@@ -1,6 +1,7 @@
 """``auto`` / ``stack`` on eval sets measured on different runs (a loss cell missing in some rows): without an
 objective each eval is fitted on the rows that have it, not on the rows that have every eval; with an objective,
-and for a single law fitted on several evals, the complete rows as before."""
+the rows that have every eval it weighs (one of weight 0 is not fitted); for a single law fitted on several evals,
+the complete rows as before."""
 
 from __future__ import annotations
 
@@ -246,3 +247,51 @@ def test_one_eval_array_with_nan_losses():
                                          r"the NaN losses \(y0 3 of 40 rows\)"):
         law = AutoLaw(candidates=CANDS).fit(W, y)
     assert law.n_runs_ == 37 and law.rows_left_out_ == {"y0": 3} and _quiet_predict(law, W).shape == (40,)
+
+
+@pytest.mark.parametrize(("cls", "objective"), [(AutoLaw, {"a": 1, "b": 0}), (StackLaw, "c"),
+                                                (AutoLaw, {"a": 1, "b": 0, "c": 2})])
+def test_an_objective_fits_on_the_rows_that_have_the_evals_it_weighs(tables, cls, objective):
+    full, ragged = tables
+    # b weighs 0: the 24 rows that miss only b are fitted, and the law is the one a table without b's gaps gives
+    with pytest.warns(DataWarning, match=r"the objective weighs b 0: not fitted, so the rows that miss its loss are "
+                                         r"kept \(b 24 of 60 rows\)") as caught:
+        law = cls(candidates=CANDS, objective=objective).fit(RunTable(ragged))
+    assert not [w for w in caught if "36 of 60" in str(w.message)]
+    assert law.n_runs_ == N and law.rows_left_out_ == {"b": MISSING_B} and law.evals_ == ["a", "c"]
+    assert law.targets_ == ["objective"] and law.cv_.n_runs == N
+    ref = cls(candidates=CANDS, objective=objective).fit(RunTable(full))
+    W = _W(full)
+    np.testing.assert_allclose(law.predict(W), ref.predict(W), rtol=1e-7)
+    back = law_from_dict(json.loads(json.dumps(law.to_dict())))
+    np.testing.assert_array_equal(back.predict(W), law.predict(W))
+
+
+def test_an_objective_on_arrays_takes_nan_in_an_eval_it_weighs_0(tables):
+    full, ragged = tables
+    Y = ragged[["loss:a", "loss:b", "loss:c"]].to_numpy()
+    with pytest.warns(DataWarning, match=r"law 'auto': the objective weighs b 0: .*\(b 24 of 60 rows\)"):
+        law = AutoLaw(candidates=CANDS, objective="a").fit(_W(full), Y, targets=["a", "b", "c"])
+    assert law.n_runs_ == N and law.evals_ == ["a", "c"]
+    with pytest.raises(InputError, match="NaN or infinite"):  # b weighed: its missing losses are an error still
+        AutoLaw(candidates=CANDS, objective="mean").fit(_W(full), Y, targets=["a", "b", "c"])
+
+
+@pytest.mark.parametrize(("law", "objective"), [("auto", {"a": 1, "b": 0}), ("ye-exp", {"a": 1, "b": 0, "c": 1})])
+def test_optimize_fits_an_objective_on_the_rows_that_have_the_evals_it_weighs(tables, law, objective):
+    from mixlaw.api import optimize_runs
+
+    kw = {"candidates": CANDS} if law == "auto" else {}
+    with pytest.warns(DataWarning, match=r"the objective weighs b 0: not fitted, so the rows that miss its loss are "
+                                         r"kept \(loss:b 24 of 60 rows that have a") as caught:
+        res = optimize_runs(RunTable(tables[1]), law=law, objective=objective, **kw)
+    assert not [w for w in caught if "36 of 60" in str(w.message)]
+    assert res.rows_left_out == {"b": MISSING_B}
+    assert res.law_error is not None and (res.law_error.get("n_runs") == N or "on the 60 fitting" in
+                                          res.law_error["source"])
+    assert "b" not in res.losses
+    np.testing.assert_allclose(list(res.natural_weights.values()), _W(tables[1]).mean(axis=0), rtol=1e-12)
+    # the same optimum as on the table whose b misses nothing, but for b's predicted loss
+    ref = optimize_runs(RunTable(tables[0]), law=law, objective=objective, **kw)
+    np.testing.assert_allclose(list(res.weights.values()), list(ref.weights.values()), atol=1e-6)
+

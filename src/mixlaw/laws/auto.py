@@ -59,11 +59,40 @@ class MetaLaw(MixingLaw):
 
     # ------------------------------------------------------------------ shared fitting steps
     def _fits_ragged(self) -> bool:
-        """Per eval set without an objective: each eval on its own rows. An objective sums every eval's loss of a
-        run, so it is fitted on the runs that have all of them, as ``per_target=False``'s one law for every eval."""
+        """Per eval set without an objective: each eval on its own rows. An objective sums its evals' losses of a
+        run, so it is fitted on the runs that have every one it weighs (:meth:`_spare_targets`), as
+        ``per_target=False``'s one law for every eval on the runs that have all of them."""
         return self.objective is None and bool(getattr(self, "per_target", True))
 
+    def _spare_targets(self, targets: Sequence[str]) -> list[str]:
+        """The evals its objective weighs 0: not fitted for it, so not needed in a row (a missing loss there is
+        NaN in ``_fit``'s losses)."""
+        if not isinstance(self.objective, (str, Mapping)):
+            return []
+        try:
+            s = objective_weights(self.objective, targets)
+        except InputError:  # said by the fit itself (_cv), where it was said before
+            return []
+        return [] if s is None else [t for t, w in zip(targets, s, strict=True) if w == 0]
+
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        self._kept = None
+        if self.objective is not None and np.isnan(Y).any():
+            # An objective's evals of weight 0 that miss a loss in some of the rows (the fit took the rows that have
+            # every eval it weighs, MixingLaw._spare_targets): fitted without them, for the same objective over the
+            # rest (their weights as given), so a run that lacks only such an eval keeps its place.
+            keep = ~np.isnan(Y).any(axis=0)
+            s = objective_weights(self.objective, ctx.targets)
+            assert s is not None and not s[~keep].any()
+            self._kept = np.flatnonzero(keep)
+            tg = [ctx.targets[i] for i in self._kept]
+            self._objective_fit = {t: float(s[i]) for t, i in zip(tg, self._kept, strict=True)}
+            try:
+                self._fit_rows(W, Y[:, keep], FitContext(ctx.domains, tg, ctx.model_params, ctx.tokens,
+                                                         dict(ctx.extra)))
+            finally:
+                self._objective_fit = None
+            return
         if not np.isnan(Y).any():
             self._fit_rows(W, Y, ctx)
             return
@@ -108,7 +137,8 @@ class MetaLaw(MixingLaw):
         self._set_params_from_members()
 
     def _cv(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> CVResult:
-        self._s = objective_weights(self.objective, ctx.targets)
+        objective = getattr(self, "_objective_fit", None) or self.objective
+        self._s = objective_weights(objective, ctx.targets)
         self.evals_ = list(ctx.targets)
         if self._s is not None or getattr(self, "per_target", True):
             # A column with one loss in every run ranks nothing: every candidate's out-of-fold Spearman is 0, and
@@ -121,7 +151,7 @@ class MetaLaw(MixingLaw):
                                  "nothing for cross-validation to rank (the mixture does not change it, or it was "
                                  "logged wrong); leave it out of the targets")
         cv = cross_validate(W, Y, domains=ctx.domains, targets=ctx.targets, candidates=self.candidates,
-                            objective=self.objective, fit_on=self.fit_on, n_folds=self.n_folds,
+                            objective=objective, fit_on=self.fit_on, n_folds=self.n_folds,
                             model_params=ctx.model_params, tokens=ctx.tokens, random_state=int(self.random_state),
                             screen=bool(getattr(self, "screen", True)))
         self.cv_ = cv.table
@@ -180,7 +210,8 @@ class MetaLaw(MixingLaw):
         self.results_ = results
 
     def _output_losses(self, Y: np.ndarray) -> np.ndarray:
-        return Y if self._s is None else (Y @ self._s)[:, None]
+        kept = getattr(self, "_kept", None)  # without the evals of weight 0 that were not fitted (_fit)
+        return Y if self._s is None else ((Y if kept is None else Y[:, kept]) @ self._s)[:, None]
 
     @property
     def differentiable(self) -> bool:  # type: ignore[override]
@@ -238,7 +269,8 @@ class AutoLaw(MetaLaw):
         Without an objective: choose a law per eval set (True) or one law for all (lowest mean score). Per eval
         set, a loss missing in some runs (NaN; a run table's empty cell) costs only that eval its runs: the eval
         sets measured on the same runs are cross-validated and fitted on those (``cv_.n_runs_of`` names the eval
-        sets with fewer runs); one law for all, or an objective, takes the runs that have every eval's loss.
+        sets with fewer runs); one law for all takes the runs that have every eval's loss, an objective those
+        that have the loss of every eval it weighs (one of weight 0 that misses some is not fitted).
     random_state : int, default=0
         Seeds the folds and every fit.
     screen : bool, default=True

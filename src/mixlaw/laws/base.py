@@ -246,7 +246,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             names the eval sets (its name or columns, ``loss:`` prefix dropped) unless ``targets`` is given. A NaN
             is a missing loss: an InputError, except for a law that fits each eval set on the rows that have it
             (:attr:`fits_ragged_targets`: ``auto`` / ``stack`` without an objective), which also takes a run
-            table's rows that miss some eval (the others take its rows that have every target's loss).
+            table's rows that miss some eval (the others take its rows that have every target's loss), and for an
+            eval that ``auto`` / ``stack``'s objective weighs 0, which is then not fitted (a DataWarning).
         domains, targets : list of str, optional
             Names of the weight columns and loss columns (laws that match eval sets to training domains
             need them).
@@ -292,11 +293,14 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             if losses is None:
                 # An eval missing in some runs (NaN cells): each fit uses the rows that have its targets, all of them
                 # (the table's complete rows), or each its own for a law that fits them so (the rows with none of
-                # the targets' losses dropped).
+                # the targets' losses dropped). An objective's evals of weight 0 are not needed in a row (auto's
+                # --objective b kept only the rows that had a and c too).
                 left_out = table.rows_left_out(targets)
                 n_table = len(table)
+                spare = [] if ragged else self._spare_targets(table.resolve_targets(targets))
+                need = targets if not spare else [t for t in table.resolve_targets(targets) if t not in spare]
                 table = (table.rows_with_any(targets, who=self._label, stacklevel=3) if ragged
-                         else table.complete(targets, stacklevel=3))
+                         else table.complete(need, stacklevel=3))
             fit_scale, source, spread = table.scale_summary(), table.path, table.scale_spread()
             n_ids = len(set(map(str, table.runs)))
             why = scale_blind_message(table.path, spread, [self])
@@ -305,7 +309,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             names = table.resolve_targets(targets)
             if losses is None:
                 losses = table.losses(names if not (isinstance(targets, str) and targets != "all") else targets,
-                                      allow_missing=ragged)
+                                      allow_missing=ragged or bool(spare))
             domains = table.domains if domains is None else domains
             targets = names
             model_params = table.model_params if model_params is None else model_params
@@ -335,6 +339,16 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if Y.ndim != 2 or Y.shape[0] != W.shape[0]:
             raise InputError(f"losses must have shape (n_runs,) or (n_runs, n_targets) with n_runs={W.shape[0]}; "
                              f"got {np.shape(losses)}")
+        if targets is None:
+            tg = [f"y{i}" for i in range(Y.shape[1])]
+        else:
+            tg = [targets] if isinstance(targets, str) else [str(t) for t in targets]
+        if len(tg) != Y.shape[1]:
+            raise InputError(f"{len(tg)} target names for {Y.shape[1]} loss columns")
+        # Columns of evals the fit does not need (an objective's of weight 0): a missing loss there is no error.
+        spare_cols = np.zeros(Y.shape[1], dtype=bool)
+        if not ragged and np.isnan(Y).any():
+            spare_cols = np.isin(tg, self._spare_targets(tg))
         per_col = None  # an array's rows without each eval's loss, in a ragged fit: its rows_left_out_
         if ragged and np.isnan(Y).any() and not np.isinf(Y).any():
             # A missing loss (NaN) of a law that fits each eval on its own rows: rows with none are no row of the
@@ -350,9 +364,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 # (one value for every run, or of another length, which _opt_1d refuses below, are kept as given)
                 model_params, tokens = (np.asarray(v)[some] if v is not None and np.size(v) == len(some) else v
                                         for v in (model_params, tokens))
-        elif not np.all(np.isfinite(Y)):
+        elif not np.all(np.isfinite(Y[:, ~spare_cols])) or np.isinf(Y).any():
             # Which rows: "losses must be finite and > 0" alone left a user to search 512 rows for one NaN.
-            bad = np.flatnonzero(~np.all(np.isfinite(Y), axis=1))
+            bad = np.flatnonzero(~np.all(np.isfinite(np.where(spare_cols, 1.0, Y)), axis=1))
             rows = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
             raise InputError(f"losses must be finite and > 0; {len(bad)} of {len(Y)} rows are NaN or infinite "
                              f"(0-based row(s) {rows}): drop those rows, or pass a RunTable, whose fits leave out "
@@ -362,12 +376,14 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         doms = [f"d{j}" for j in range(W.shape[1])] if domains is None else [str(d) for d in domains]
         if len(doms) != W.shape[1]:
             raise InputError(f"{len(doms)} domain names for {W.shape[1]} weight columns")
-        if targets is None:
-            tg = [f"y{i}" for i in range(Y.shape[1])]
-        else:
-            tg = [targets] if isinstance(targets, str) else [str(t) for t in targets]
-        if len(tg) != Y.shape[1]:
-            raise InputError(f"{len(tg)} target names for {Y.shape[1]} loss columns")
+        unused = {t: int(k) for t, k, sp in zip(tg, np.isnan(Y).sum(axis=0), spare_cols, strict=True) if sp and k}
+        if unused:
+            # No NaN dropped without a word: the objective weighs these evals 0, so their missing cells cost no row.
+            warnings.warn(f"{source + ': ' if from_table and source else ''}{self._label}: the objective weighs "
+                          + ", ".join(unused) + " 0: not fitted, so the rows that miss "
+                          + ("its" if len(unused) == 1 else "their") + " loss are kept ("
+                          + ", ".join(f"{t} {k}" for t, k in unused.items()) + f" of {len(Y)} rows)",
+                          DataWarning, stacklevel=2)
         if not from_table and per_col is not None:
             left_out = {t: int(k) for t, k in zip(tg, per_col, strict=True) if k}
             # said as a table's missing cells are (RunTable.rows_with_any): no NaN is dropped without a word
@@ -643,6 +659,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             # sum of squares gave, where r2_score raises 'Input contains infinity' and GridSearchCV drops the fold
             return float("-inf")
         return float(r2_score(y.reshape(pred.shape).ravel(), pred.ravel(), sample_weight=sw))
+
+    def _spare_targets(self, targets: Sequence[str]) -> list[str]:
+        """The evals of ``targets`` this fit does not need in a row: none, but a meta-law's objective's evals of
+        weight 0 (``--objective b``, ``{'a': 1, 'b': 0}``), which it does not fit (:meth:`MetaLaw._fit`)."""
+        return []
 
     def _fits_ragged(self) -> bool:
         """Whether this fit takes each eval's own rows (:attr:`fits_ragged_targets`; a meta-law: without an
