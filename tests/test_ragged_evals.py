@@ -295,3 +295,21 @@ def test_optimize_fits_an_objective_on_the_rows_that_have_the_evals_it_weighs(ta
     ref = optimize_runs(RunTable(tables[0]), law=law, objective=objective, **kw)
     np.testing.assert_allclose(list(res.weights.values()), list(ref.weights.values()), atol=1e-6)
 
+
+def test_ragged_optimize_takes_its_reference_rows_from_every_row_fitted(tables):
+    from mixlaw.api import optimize_runs
+
+    full, ragged = tables
+    with pytest.warns(DataWarning, match="fitting each eval on the rows that have its loss"):
+        res = optimize_runs(RunTable(ragged), law="auto", objective="max", candidates=CANDS)
+    W = _W(full)
+    # the natural mixture is the mean of all 60 runs the fit used, not of the 36 that have b
+    np.testing.assert_allclose(list(res.natural_weights.values()), W.mean(axis=0), rtol=1e-12)
+    assert not np.allclose(W.mean(axis=0), W[ragged["loss:b"].notna().to_numpy()].mean(axis=0), rtol=1e-3)
+    opt = np.array(list(res.weights.values()))
+    assert res.nearest_run == int(np.argmin(np.abs(W - opt).sum(axis=1)))
+    assert res.nearest_run_name == f"r{res.nearest_run}"
+    # the best run needs every eval's loss: the row of the table that has them with the lowest max
+    Y = ragged[["loss:a", "loss:b", "loss:c"]].to_numpy().max(axis=1)
+    assert res.best_run is not None and res.best_run["row"] == int(np.nanargmin(Y))
+    assert res.law_error is not None and "36 fitting runs that have every loss (of 60)" in res.law_error["source"]

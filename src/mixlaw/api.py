@@ -435,12 +435,13 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         est = get_law(law, random_state=random_state, **meta_kw)
     else:
         est = law
-    # Fitted on the table as given when the law takes each eval's own rows (its fit says what it left out); the
-    # optimum's reference rows (natural mixture, nearest and best run) are the complete ones either way. A bootstrap
-    # resamples the complete rows.
+    # Fitted on the table as given when the law takes each eval's own rows (its fit says what it left out), and the
+    # optimum's reference rows (natural mixture, nearest run) are then every row the fit used, those with some
+    # target's loss; else the complete ones. A bootstrap resamples the complete rows.
     ragged = not n_boot and isinstance(est, MixingLaw) and est._fits_ragged()
     if ragged:
-        table = table.complete_line(names)[0]
+        rows = np.flatnonzero(~np.isnan(table.losses(names, allow_missing=True).reshape(n_table, -1)).all(axis=1))
+        table = table if len(rows) == n_table else table.subset(rows)
     else:
         table = table.complete(names, stacklevel=2)
     opt_kw = dict(constraints)
@@ -547,10 +548,14 @@ def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any) -> 
             return {"rmse": float(row.metrics["rmse"]), "source": f"{cv.n_folds}-fold CV of the chosen law",
                     **({"spearman": float(rho), "n_runs": int(cv.n_runs)} if np.isfinite(rho) else {})}
     _, s = _objective_weights(objective, names)
-    Y = table.losses(names).reshape(len(table), -1)
+    # A ragged fit's rows may miss a loss (NaN): its objective is measured on the rows that have every one.
+    Y = table.losses(names, allow_missing=True).reshape(len(table), -1)
     truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None
     if truth is None:  # a callable objective: nothing to score it against
         return None
+    measured = ~np.isnan(truth)
+    if not measured.all():
+        Y, truth, table = Y[measured], truth[measured], table.subset(measured)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         P = np.asarray(law.predict(table), dtype=float).reshape(len(table), -1)
@@ -561,7 +566,9 @@ def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any) -> 
     else:
         return None
     e = float(np.sqrt(np.mean((pred - truth) ** 2)))
-    return {"rmse": e, "source": f"in-sample, on the {len(table)} fitting runs"} if np.isfinite(e) else None
+    return ({"rmse": e, "source": f"in-sample, on the {len(table)} fitting runs"
+             + ("" if measured.all() else f" that have every loss (of {len(measured)})")}
+            if np.isfinite(e) else None)
 
 
 def describe_laws() -> list[dict[str, str]]:

@@ -41,7 +41,8 @@ def best_measured_run(table: Any, targets: list[str], objective: Objective, maxi
     ``maximize``): ``{"run", "row", "objective"}``, or None for a callable objective. The choice that needs no law,
     against which an optimum's predicted objective is read (:attr:`OptimumResult.best_run`)."""
     _, s = _objective_weights(objective, targets)
-    Y = table.losses(targets).reshape(len(table), -1)
+    # A row that misses a loss (a ragged fit's rows: NaN) has no measured objective; it is passed over.
+    Y = table.losses(targets, allow_missing=True).reshape(len(table), -1)
     truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None
     if truth is None or not np.isfinite(truth).any():
         return None
