@@ -313,3 +313,22 @@ def test_ragged_optimize_takes_its_reference_rows_from_every_row_fitted(tables):
     Y = ragged[["loss:a", "loss:b", "loss:c"]].to_numpy().max(axis=1)
     assert res.best_run is not None and res.best_run["row"] == int(np.nanargmin(Y))
     assert res.law_error is not None and "36 fitting runs that have every loss (of 60)" in res.law_error["source"]
+
+
+def test_a_bootstrap_of_a_ragged_auto_says_it_resamples_the_common_rows(tables):
+    from mixlaw.api import optimize_runs
+    from mixlaw.bootstrap import bootstrap_law
+
+    line = (r"run table: law 'auto' with a bootstrap \(--bootstrap, n_boot=\): fitting a, b, c on the 36 of 60 rows "
+            r"that have each of them; left out 24 rows with no value \(loss:b 24; lines 3, 6, 8, 13, 15, ...\); its "
+            r"replicates resample whole runs, so each row needs every eval's loss; without a bootstrap it fits each "
+            r"eval on every row that has it$")
+    for run in (lambda: bootstrap_law(AutoLaw(candidates=CANDS), RunTable(tables[1]), n_boot=2, n_jobs=1).law,
+                lambda: optimize_runs(RunTable(tables[1]), law="auto", objective="max", candidates=CANDS, n_boot=2,
+                                      n_jobs=1)):
+        with pytest.warns(DataWarning, match=line) as caught:
+            out = run()
+        # one line, and none that says auto fits each eval on its own rows (which a bootstrap does not)
+        rows = [str(w.message) for w in caught if "of 60 rows" in str(w.message)]
+        assert len(rows) == 1 and "--law auto or stack" not in rows[0]
+        assert getattr(out, "n_runs_", N - MISSING_B) == N - MISSING_B

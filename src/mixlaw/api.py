@@ -16,7 +16,7 @@ import pandas as pd
 from ._atomic import atomic_target
 from ._validation import read_user_text, renamed, renamed_in
 from ._version import __version__
-from .bootstrap import bootstrap_law
+from .bootstrap import bootstrap_law, resampled_rows
 from .compare import Leaderboard, compare
 from .data import (
     WEIGHT_PREFIX,
@@ -442,6 +442,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     if ragged:
         rows = np.flatnonzero(~np.isnan(table.losses(names, allow_missing=True).reshape(n_table, -1)).all(axis=1))
         table = table if len(rows) == n_table else table.subset(rows)
+    elif n_boot and isinstance(est, MixingLaw):
+        table = resampled_rows(table, names, est)  # a ragged law's line says what the bootstrap costs it
     else:
         table = table.complete(names, stacklevel=2)
     opt_kw = dict(constraints)

@@ -76,7 +76,7 @@ from ._console import pad, repr_as_text
 from ._solver import solve_batch
 from ._validation import check_random_state, renamed
 from .data import FRAME_TOL_OPTION, RunTable
-from .errors import FitError, InputError, MixlawWarning
+from .errors import DataWarning, FitError, InputError, MixlawWarning
 from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
 from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble, unseen_values
 from .laws.base import FitContext, MixingLaw, PerTargetLaw, get_law, warm_clone, weights_in_order
@@ -508,6 +508,22 @@ def _map_parallel(task: dict[str, Any], chunks: list[list[int]],
 
 
 # ---------------------------------------------------------------------- entry point
+def resampled_rows(table: RunTable, names: Sequence[str], law: MixingLaw, stacklevel: int = 2) -> RunTable:
+    """The rows a bootstrap of ``law`` on the ``names`` evals resamples: those that have every one of their losses
+    (:meth:`RunTable.complete`), whose warning says so. A law that fits each eval on its own rows (``auto`` /
+    ``stack`` per eval set) does not do so under a bootstrap, whose replicates draw whole runs: its line names the
+    rows that costs and says where each eval keeps its own (a fit without the bootstrap), where the plain line's
+    hint said that auto and stack already did."""
+    if not law._fits_ragged():
+        return table.complete(names, stacklevel=stacklevel + 1)
+    out, line = table.complete_line(names, doing=f"{law._label} with a bootstrap (--bootstrap, n_boot=): fitting",
+                                    hint="its replicates resample whole runs, so each row needs every eval's loss; "
+                                         "without a bootstrap it fits each eval on every row that has it")
+    if line is not None:
+        warnings.warn(line, DataWarning, stacklevel=stacklevel)
+    return out
+
+
 def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str] | None = None,
                   n_boot: int | None = None, *,
                   random_state: int | np.random.Generator | None = 0, n_jobs: int | None = None,
@@ -605,7 +621,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         fitted_on = list(getattr(law, "targets_", []) or [])
         targets = fitted_on if fitted_on and all(t in table.evals for t in fitted_on) else "all"
     names = table.resolve_targets(targets)
-    table = table.complete(names, stacklevel=2)  # the rows that have every target's loss (a NaN cell: missing)
+    table = resampled_rows(table, names, base)  # the rows that have every target's loss (a NaN cell: missing)
     W, Y = table.weights, table.losses(names)
     Y = Y.reshape(len(table), -1)
     t0 = time.perf_counter()

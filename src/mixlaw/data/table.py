@@ -488,10 +488,11 @@ class RunTable:
             warnings.warn(line, DataWarning, stacklevel=stacklevel)
         return table
 
-    def complete_line(self, targets: str | Sequence[str] | None = None, *,
-                      doing: str = "fitting") -> tuple[RunTable, str | None]:
+    def complete_line(self, targets: str | Sequence[str] | None = None, *, doing: str = "fitting",
+                      hint: str | None = None) -> tuple[RunTable, str | None]:
         """:meth:`complete`'s table and the line it warns (None when no row misses a loss), without warning: for
-        a caller that collects its warnings (the pipeline's ``result.warnings``)."""
+        a caller that collects its warnings (the pipeline's ``result.warnings``). ``hint``: the line's last clause
+        (after '; '), in place of the one that says how to fit each eval on every row that has it."""
         names, miss = self._missing(targets)
         out = miss.any(axis=1)
         if not out.any():
@@ -513,7 +514,7 @@ class RunTable:
         who = f"loss:{names[0]}" if len(names) == 1 else ", ".join(names)
         # Said where the rows are fitted: auto and stack without an objective fit each eval on its own rows
         # (MixingLaw.fits_ragged_targets), as does one eval fitted alone.
-        alone = "" if len(names) == 1 else (
+        alone = f"; {hint}" if hint else "" if len(names) == 1 else (
             "; --law auto or stack (law='auto' / 'stack') without --objective (objective=), or one eval per fit "
             "(--target EVAL, targets='EVAL'), fit each eval on every row that has it" if doing == "fitting" else
             "; fit an eval alone (--target EVAL) to use every row it has")
