@@ -332,3 +332,18 @@ def test_a_bootstrap_of_a_ragged_auto_says_it_resamples_the_common_rows(tables):
         rows = [str(w.message) for w in caught if "of 60 rows" in str(w.message)]
         assert len(rows) == 1 and "--law auto or stack" not in rows[0]
         assert getattr(out, "n_runs_", N - MISSING_B) == N - MISSING_B
+
+
+def test_compare_with_an_objective_fits_on_the_rows_that_have_the_evals_it_weighs(tables):
+    from mixlaw.compare import compare
+
+    test = RunTable(_frame(n=30, seed=5))
+    with pytest.warns(DataWarning, match=r"the objective weighs b 0: not fitted, so the rows that miss its loss are "
+                                         r"kept \(loss:b 24 of 60 rows that have a, c\)") as caught:
+        auto = AutoLaw(candidates=CANDS, objective={"a": 1, "c": 1})
+        board = compare(RunTable(tables[1]), {"test": test}, laws=[auto, "linear"], objective={"a": 1, "b": 0, "c": 1})
+    assert not [w for w in caught if "36 of 60" in str(w.message)]
+    assert board.n_train == N and board.targets == ["a", "c"] and board.objective == {"a": 1.0, "c": 1.0}
+    assert all(r.error is None for r in board.rows)
+    ref = compare(RunTable(tables[0]), {"test": test}, laws=["linear"], objective={"a": 1, "c": 1})
+    assert board.rows[1].splits["test"]["rmse"] == pytest.approx(ref.rows[0].splits["test"]["rmse"], rel=1e-9)

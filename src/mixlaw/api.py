@@ -32,8 +32,8 @@ from .data import (
 from .data.hints import case_hint
 from .data.reading import _normalise_columns, _read_any, jsonl_text
 from .datasets import bundled_splits, load_regmix
-from .errors import DataError, DataWarning, FitError, InputError, ScaleWarning, UnusedDomainWarning
-from .evals import linear_objective, warn_minimised_metrics
+from .errors import DataError, FitError, InputError, ScaleWarning, UnusedDomainWarning
+from .evals import linear_objective, unweighted_gaps, warn_minimised_metrics
 from .export import parse_mixture, sum_hint
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
@@ -391,23 +391,10 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     n_table = len(table)
     # Fail fast on bad constraints or objective names, before the (cross-validated) fit.
     _, s_obj = _objective_weights(objective, names)
-    if s_obj is not None and not s_obj.all():
-        # A linear objective's evals of weight 0 enter neither the objective nor its fit: one that misses a loss in
-        # a row the weighed evals have is left out of the fit rather than costing the row (--objective b kept
-        # only the rows that had every eval).
-        weighed = [n for n, w in zip(names, s_obj, strict=True) if w]
-        sub = table.subset(table.complete_rows(weighed))
-        spare = [n for n, w in zip(names, s_obj, strict=True) if not w and n in sub.rows_left_out(names)]
-        if spare:
-            kept = sub.rows_left_out(spare)
-            warnings.warn(f"{table.path or 'run table'}: the objective weighs {', '.join(spare)} 0: not fitted, so "
-                          f"the rows that miss {'its' if len(spare) == 1 else 'their'} loss are kept ("
-                          + ", ".join(f"loss:{n} {k}" for n, k in kept.items()) + f" of {len(sub)} rows that have "
-                          f"{', '.join(weighed)}); give {'it' if len(spare) == 1 else 'them'} a weight to fit and "
-                          f"predict {'it' if len(spare) == 1 else 'them'}", DataWarning, stacklevel=2)
-            names = [n for n in names if n not in spare]
-            if isinstance(objective, Mapping):
-                objective = {k: v for k, v in objective.items() if k not in spare}
+    # A linear objective's evals of weight 0 enter neither the objective nor its fit: one that misses a loss in a
+    # row the weighed evals have is left out of the fit rather than costing the row (--objective b kept only the
+    # rows that had every eval).
+    names, objective = unweighted_gaps(table, names, objective, s_obj)
     rows = table.complete_rows(names)
     full = table
     _constraints(table.domains, constraints.get("bounds"), constraints.get("fixed"),

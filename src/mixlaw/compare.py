@@ -23,6 +23,7 @@ from ._console import pad, repr_as_text
 from ._validation import renamed
 from .data import RunTable, scale_mismatch
 from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
+from .evals import unweighted_gaps
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
 from .laws.registry import missing_extra
@@ -171,6 +172,9 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     """
     n_folds = renamed("n_folds", n_folds, "cv_folds", cv_folds)
     names = train.resolve_targets(targets)
+    s = objective_weights(objective, names)
+    # An eval the objective weighs 0 is neither fitted nor scored: its missing losses cost no row (evals.py).
+    names, objective = unweighted_gaps(train, names, objective, s)
     s = objective_weights(objective, names)
     # A held-out split is scored on the evals the objective weighs (all targets without an objective), by their
     # weights: a split may lack the evals weighed by 0.

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .data import HIGHER_IS_BETTER, LOSS_PREFIX, RunTable, known_names
-from .errors import HigherIsBetterWarning, InputError
+from .errors import DataWarning, HigherIsBetterWarning, InputError
 
 #: Name of the column :func:`add_weighted_total` adds by default.
 TOTAL_NAME = "objective"
@@ -245,5 +245,29 @@ def warn_minimised_metrics(names: Sequence[str], stacklevel: int = 2, *, what: s
                       f"{fix}, or ignore this if they are losses", HigherIsBetterWarning, stacklevel=stacklevel + 1)
 
 
-__all__ = ["parse_eval_group", "add_eval_groups", "add_weighted_total", "linear_objective", "objective_weights",
-           "reads_higher_is_better", "warn_minimised_metrics", "TOTAL_NAME", "HIGHER_IS_BETTER"]
+def unweighted_gaps(table: RunTable, names: Sequence[str], objective: Any, s: np.ndarray | None,
+                    stacklevel: int = 3) -> tuple[list[str], Any]:
+    """``names`` and ``objective`` without the evals a linear objective (weights ``s`` over ``names``) weighs 0
+    that miss a loss in some of the rows that have every eval it weighs: not fitted, so those rows are kept (a fit
+    on every target took only the rows that had each one, the zero-weight evals' too). A mapping objective loses
+    their entries. One :class:`DataWarning` names them and their missing cells; unchanged when none misses one."""
+    if s is None or s.all():
+        return list(names), objective
+    weighed = [n for n, w in zip(names, s, strict=True) if w]
+    sub = table.subset(table.complete_rows(weighed))
+    gaps = sub.rows_left_out([n for n, w in zip(names, s, strict=True) if not w])
+    if not gaps:
+        return list(names), objective
+    one = len(gaps) == 1
+    warnings.warn(f"{table.path or 'run table'}: the objective weighs {', '.join(gaps)} 0: not fitted, so the rows "
+                  f"that miss {'its' if one else 'their'} loss are kept ("
+                  + ", ".join(f"loss:{n} {k}" for n, k in gaps.items()) + f" of {len(sub)} rows that have "
+                  f"{', '.join(weighed)}); give {'it' if one else 'them'} a weight to fit and predict "
+                  f"{'it' if one else 'them'}", DataWarning, stacklevel=stacklevel)
+    if isinstance(objective, Mapping):
+        objective = {k: v for k, v in objective.items() if k not in gaps}
+    return [n for n in names if n not in gaps], objective
+
+
+__all__ = ["unweighted_gaps", "parse_eval_group", "add_eval_groups", "add_weighted_total", "linear_objective",
+           "objective_weights", "reads_higher_is_better", "warn_minimised_metrics", "TOTAL_NAME", "HIGHER_IS_BETTER"]
