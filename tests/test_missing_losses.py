@@ -451,3 +451,23 @@ def test_complete_line_returns_the_line_complete_warns():
     with pytest.warns(DataWarning) as caught:
         assert len(t.complete("all")) == 4
     assert [str(w.message) for w in caught] == [line]
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.WeightRangeWarning")
+def test_active_design_with_an_objective_of_weight_0_on_the_missing_eval_keeps_its_rows():
+    from mixlaw.data import RunTable
+    from mixlaw.design import active_design
+    from mixlaw.laws import YeExponential
+
+    df = _pilots()
+    kw = dict(law=YeExponential(n_restarts=2), n_bootstrap=8, n_candidates=200, n_jobs=1, random_state=0,
+              min_distance=0.0)
+    with pytest.warns(DataWarning, match=r"the objective weighs y 0: not fitted, so the rows that miss its loss are "
+                                         r"kept \(loss:y 2 of 16 rows that have x\)") as rec:
+        d = active_design(RunTable(df), 3, objective="x", **kw)
+    assert not [w for w in rec if "14 of 16" in str(w.message)]
+    # what the table without y gives: every one of its 16 runs fitted
+    ref = active_design(RunTable(df.drop(columns="loss:y")), 3, objective="x", **kw)
+    np.testing.assert_allclose(d[["w:a", "w:b", "w:c"]].to_numpy(), ref[["w:a", "w:b", "w:c"]].to_numpy(),
+                               rtol=1e-12)

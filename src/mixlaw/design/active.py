@@ -24,6 +24,7 @@ from .._validation import check_random_state, renamed
 from ..bootstrap import bootstrap_law
 from ..data import RunTable, note_left_out
 from ..errors import ExtrapolationWarning, FitError, InputError, WeightRangeWarning
+from ..evals import unweighted_gaps
 from ..laws.base import MixingLaw, get_law
 from ..optimize import (
     _LawEval,
@@ -298,6 +299,8 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     seed = int(random_state) if isinstance(random_state, (int, np.integer)) else int(rng.integers(2**31))
     runs = _last_checkpoints(runs)
     names = runs.resolve_targets(targets)
+    # An eval the objective weighs 0 is not fitted: its missing losses cost no run (evals.unweighted_gaps).
+    names, objective = unweighted_gaps(runs, names, objective, _objective_weights(objective, names)[1])
     est = get_law(law, random_state=seed) if isinstance(law, str) else law
     if not isinstance(est, MixingLaw):
         raise InputError(f"law must be a law key or a MixingLaw; got {type(law).__name__}")
