@@ -347,3 +347,15 @@ def test_compare_with_an_objective_fits_on_the_rows_that_have_the_evals_it_weigh
     assert all(r.error is None for r in board.rows)
     ref = compare(RunTable(tables[0]), {"test": test}, laws=["linear"], objective={"a": 1, "c": 1})
     assert board.rows[1].splits["test"]["rmse"] == pytest.approx(ref.rows[0].splits["test"]["rmse"], rel=1e-9)
+
+
+def test_a_bootstrap_of_an_objective_resamples_the_rows_that_have_the_evals_it_weighs(tables):
+    from mixlaw.bootstrap import bootstrap_law
+
+    law = AutoLaw(candidates=CANDS, objective={"a": 1, "b": 0})
+    with pytest.warns(DataWarning, match=r"the objective weighs b 0: not fitted, so the rows that miss its loss are "
+                                         r"kept \(loss:b 24 of 60 rows that have a\)") as caught:
+        res = bootstrap_law(law, RunTable(tables[1]), n_boot=2, n_jobs=1)
+    assert not [w for w in caught if "36 of 60" in str(w.message)]
+    assert res.law.n_runs_ == N and res.law.evals_ == ["a", "c"] and res.n_failed == 0
+    assert law.objective == {"a": 1, "b": 0}  # the law given is not changed

@@ -77,6 +77,7 @@ from ._solver import solve_batch
 from ._validation import check_random_state, renamed
 from .data import FRAME_TOL_OPTION, RunTable
 from .errors import DataWarning, FitError, InputError, MixlawWarning
+from .evals import objective_weights, unweighted_gaps
 from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
 from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble, unseen_values
 from .laws.base import FitContext, MixingLaw, PerTargetLaw, get_law, warm_clone, weights_in_order
@@ -621,6 +622,12 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         fitted_on = list(getattr(law, "targets_", []) or [])
         targets = fitted_on if fitted_on and all(t in table.evals for t in fitted_on) else "all"
     names = table.resolve_targets(targets)
+    if base._spare_targets(names):
+        # auto / stack for an objective that weighs some evals 0: those that miss a loss in the weighed evals' rows
+        # are not fitted (as its fit on a table does), so the rows are resampled; the law's objective without them.
+        names, obj = unweighted_gaps(table, names, base.objective, objective_weights(base.objective, names))
+        if obj is not base.objective:
+            base.set_params(objective=obj)
     table = resampled_rows(table, names, base)  # the rows that have every target's loss (a NaN cell: missing)
     W, Y = table.weights, table.losses(names)
     Y = Y.reshape(len(table), -1)
