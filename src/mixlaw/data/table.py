@@ -471,25 +471,27 @@ class RunTable:
         return names, np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
 
     def complete(self, targets: str | Sequence[str] | None = None, *, doing: str = "fitting",
-                 stacklevel: int = 2) -> RunTable:
+                 stacklevel: int = 2, own_rows_hint: bool = False) -> RunTable:
         """The rows that have a loss for every eval of ``targets`` (default all): ``self`` when none misses one.
 
         One eval is fitted on every row where it was measured; several fitted together (one law, a mean or
         weighted objective) on the rows where each of them was. A :class:`DataWarning` counts the rows left out
         per eval and names their first lines (:meth:`complete_line` returns that line instead of warning it).
+        ``own_rows_hint``: the line names ``auto`` / ``stack`` without an objective as a way to fit each eval on its
+        own rows, for a caller where that is so (``law.fit`` / ``mixlaw fit``); else it names ``--target EVAL``.
 
         Raises
         ------
         DataError
             No row has every one of these losses.
         """
-        table, line = self.complete_line(targets, doing=doing)
+        table, line = self.complete_line(targets, doing=doing, own_rows_hint=own_rows_hint)
         if line is not None:
             warnings.warn(line, DataWarning, stacklevel=stacklevel)
         return table
 
     def complete_line(self, targets: str | Sequence[str] | None = None, *, doing: str = "fitting",
-                      hint: str | None = None) -> tuple[RunTable, str | None]:
+                      hint: str | None = None, own_rows_hint: bool = False) -> tuple[RunTable, str | None]:
         """:meth:`complete`'s table and the line it warns (None when no row misses a loss), without warning: for
         a caller that collects its warnings (the pipeline's ``result.warnings``). ``hint``: the line's last clause
         (after '; '), in place of the one that says how to fit each eval on every row that has it."""
@@ -512,11 +514,13 @@ class RunTable:
                                f"{'its column' if len(none) == 1 else 'their columns'}" if none and rest else
                                "fit each eval alone (--target EVAL) on the rows it has"), path=self.path)
         who = f"loss:{names[0]}" if len(names) == 1 else ", ".join(names)
-        # Said where the rows are fitted: auto and stack without an objective fit each eval on its own rows
-        # (MixingLaw.fits_ragged_targets), as does one eval fitted alone.
+        # Said where the law's own fit reads the rows (law.fit, mixlaw fit): auto and stack without an objective fit
+        # each eval on its own rows (MixingLaw.fits_ragged_targets), as does one eval fitted alone. Elsewhere that
+        # is no way out: optimize always has an objective (mean by default), compare takes --laws, and a bootstrap,
+        # the optimum's reference runs and design's pilot fits take the complete rows whatever the law.
         alone = f"; {hint}" if hint else "" if len(names) == 1 else (
             "; --law auto or stack (law='auto' / 'stack') without --objective (objective=), or one eval per fit "
-            "(--target EVAL, targets='EVAL'), fit each eval on every row that has it" if doing == "fitting" else
+            "(--target EVAL, targets='EVAL'), fit each eval on every row that has it" if own_rows_hint else
             "; fit an eval alone (--target EVAL) to use every row it has")
         line = (f"{where}: {doing} {who} on the {int((~out).sum())} of {len(self)} rows that have "
                 f"{'it' if len(names) == 1 else 'each of them'}; left out {int(out.sum())} "

@@ -300,7 +300,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 spare = [] if ragged else self._spare_targets(table.resolve_targets(targets))
                 need = targets if not spare else [t for t in table.resolve_targets(targets) if t not in spare]
                 table = (table.rows_with_any(targets, who=self._label, stacklevel=3) if ragged
-                         else table.complete(need, stacklevel=3))
+                         else table.complete(need, stacklevel=3, own_rows_hint=True))
             fit_scale, source, spread = table.scale_summary(), table.path, table.scale_spread()
             n_ids = len(set(map(str, table.runs)))
             why = scale_blind_message(table.path, spread, [self])
