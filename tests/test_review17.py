@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import warnings
 
 import numpy as np
@@ -59,3 +60,21 @@ def test_a_single_law_fit_still_names_auto_and_stack() -> None:
 
     with pytest.warns(DataWarning, match=r"--law auto or stack \(law='auto' / 'stack'\) without --objective"):
         get_law("linear").fit(RunTable(_ragged()))
+
+
+def test_report_of_ragged_auto_has_an_optimum_from_the_complete_rows() -> None:
+    """mixlaw report --laws auto --target all on a table missing some of one eval: auto is fitted on each eval's
+    rows, and the page's optimum read its reference runs from those rows too, stopping at "column 'loss:b': loss is
+    nan" ("Optimal mixture" said "not available")."""
+    from mixlaw.report import build_html_report
+
+    df = _ragged()
+    train, test = RunTable(df.iloc[:30]), RunTable(df.iloc[30:].dropna())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        page = build_html_report(train, {"test": test}, targets="all", laws=["auto"])
+    assert "not available" not in page and "loss is nan" not in page
+    assert "<h2>Optimal mixture (auto, objective mean" in page
+    complete = set(df.iloc[:30].dropna()["run"])
+    best = html.unescape(page).split("best run (measured) = ")[1].split("(run '")[1].split("'")[0]
+    assert best in complete
