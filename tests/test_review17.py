@@ -78,3 +78,27 @@ def test_report_of_ragged_auto_has_an_optimum_from_the_complete_rows() -> None:
     complete = set(df.iloc[:30].dropna()["run"])
     best = html.unescape(page).split("best run (measured) = ")[1].split("(run '")[1].split("'")[0]
     assert best in complete
+
+
+def test_a_saved_law_keeps_its_fit_tolerance_for_predict() -> None:
+    """law.fit(df, weight_tol=0.05).predict(df) reads a row summing to 1.03; the same law saved and loaded refused
+    it, saying 'raise the weight_tol= of fit (this law's: 0.01)' of a law fitted at 0.05."""
+    import json
+
+    from mixlaw.errors import InputError
+    from mixlaw.laws import get_law
+    from mixlaw.laws.base import law_from_dict
+
+    df = _ragged().dropna().reset_index(drop=True)
+    df.loc[0, "w:x"] += 0.03
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("linear").fit(df, weight_tol=0.05)
+        loaded = law_from_dict(json.loads(json.dumps(law.to_dict())))
+        np.testing.assert_allclose(loaded.predict(df), law.predict(df))
+    bad = law.to_dict() | {"weight_tol": 1.5}
+    with pytest.raises(InputError, match="field 'weight_tol'"):
+        law_from_dict(bad)
+    old = {k: v for k, v in law.to_dict().items() if k != "weight_tol"}  # saved before the field: the default
+    with pytest.raises(InputError, match=r"this law's: 0.01"):
+        law_from_dict(old).predict(df)

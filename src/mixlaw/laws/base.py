@@ -726,7 +726,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 else [np.asarray(v, dtype=np.float64).tolist() for v in self._y_range],
                 "params": self.params_.to_dict(), "state": _jsonable(self._get_state()),
                 "fit_scale": _jsonable(getattr(self, "_fit_scale", None)),
-                "n_runs": None if getattr(self, "n_runs_", None) is None else int(self.n_runs_)}
+                "n_runs": None if getattr(self, "n_runs_", None) is None else int(self.n_runs_),
+                # predict(df) / score(df) read rows at the fit's tolerance: a loaded law fitted at weight_tol=0.05
+                # refused the rows summing to 1.03 that the same law before saving predicted
+                "weight_tol": float(getattr(self, "_weight_tol", WEIGHT_TOL))}
 
     def _output_losses(self, Y: np.ndarray) -> np.ndarray:
         """The losses ``predict`` reproduces, from the fitted ones (a law fitted to an objective predicts that)."""

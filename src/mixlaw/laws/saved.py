@@ -65,6 +65,10 @@ def _check_saved_layout(d: Any) -> None:
     if nr is not None and not (isinstance(nr, int) and not isinstance(nr, bool) and nr >= 1):
         raise InputError(f"field 'n_runs' must be null or a positive integer (the runs the law was fitted on), "
                          f"got {nr!r}")
+    tol = d.get("weight_tol")  # absent in laws saved before it existed: predict reads rows at the default 0.01
+    if tol is not None and not (_number(tol) and 0 <= tol < 1):
+        raise InputError(f"field 'weight_tol' must be null or a number in [0, 1) (the row-sum tolerance of the fit), "
+                         f"got {tol!r}")
     params = d["params"]
     if not isinstance(params, Mapping):
         raise InputError(f"field 'params' must be an object {{name: {{value, init, min, max, vary}}}}, got "
@@ -142,6 +146,8 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     law.params_ = Params(plist)
     law.results_ = {}
     law.n_runs_ = d.get("n_runs")
+    if d.get("weight_tol") is not None:
+        law._weight_tol = float(d["weight_tol"])
     law._loaded = True  # its report says so: results_ (starts, evaluations, timings) are not saved
     fs = d.get("fit_scale")  # absent in laws saved before it existed: no scale check then
     try:
