@@ -102,3 +102,16 @@ def test_a_saved_law_keeps_its_fit_tolerance_for_predict() -> None:
     old = {k: v for k, v in law.to_dict().items() if k != "weight_tol"}  # saved before the field: the default
     with pytest.raises(InputError, match=r"this law's: 0.01"):
         law_from_dict(old).predict(df)
+
+
+def test_nan_losses_given_beside_a_run_table_are_said() -> None:
+    """AutoLaw().fit(table, Y) with NaN in Y (the table's own losses complete) dropped them without a word:
+    no DataWarning and rows_left_out_ {} (arrays alone, or the table's own losses, said it)."""
+    from mixlaw.laws.auto import AutoLaw
+
+    df = _ragged()
+    Y = df[["loss:a", "loss:b", "loss:c"]].to_numpy()
+    table = RunTable(df.fillna({"loss:b": 2.5}))
+    with pytest.warns(DataWarning, match=r"left out the NaN losses \(b 12 of 40 rows\)"):
+        law = AutoLaw(candidates=["linear"]).fit(table, Y)
+    assert law.rows_left_out_ == {"b": 12} and law.cv_.n_runs_of == {"b": 28}

@@ -287,6 +287,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         ragged = self._fits_ragged()
         n_ids = None  # distinct run ids of a table whose runs have several rows (checkpoints, sizes)
         from_table = isinstance(weights, RunTable)
+        table_losses = from_table and losses is None  # the table's own: rows_with_any / complete say what they drop
         if from_table:
             table = weights
             self._weight_tol = table.weight_tol  # the tolerance its rows were read with
@@ -384,9 +385,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                           + ("its" if len(unused) == 1 else "their") + " loss are kept ("
                           + ", ".join(f"{t} {k}" for t, k in unused.items()) + f" of {len(Y)} rows)",
                           DataWarning, stacklevel=2)
-        if not from_table and per_col is not None:
+        if not table_losses and per_col is not None:
             left_out = {t: int(k) for t, k in zip(tg, per_col, strict=True) if k}
-            # said as a table's missing cells are (RunTable.rows_with_any): no NaN is dropped without a word
+            # said as a table's missing cells are (RunTable.rows_with_any): no NaN is dropped without a word (losses
+            # given beside a RunTable's weights were: fit(table, Y) neither warned nor kept rows_left_out_)
             warnings.warn(f"{self._label}: fitting each eval on the rows that have its loss; left out the NaN losses ("
                           + ", ".join(f"{t} {k}" for t, k in left_out.items()) + f" of {n_given} rows)",
                           DataWarning, stacklevel=2)
