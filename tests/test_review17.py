@@ -115,3 +115,29 @@ def test_nan_losses_given_beside_a_run_table_are_said() -> None:
     with pytest.warns(DataWarning, match=r"left out the NaN losses \(b 12 of 40 rows\)"):
         law = AutoLaw(candidates=["linear"]).fit(table, Y)
     assert law.rows_left_out_ == {"b": 12} and law.cv_.n_runs_of == {"b": 28}
+
+
+def test_the_cv_summary_of_a_ragged_fit_says_how_its_evals_were_grouped() -> None:
+    """Seven evals, three missing different rows (10 each): four groups. The summary said 'n_par: fitted on all at
+    once' beside linear's 12 (4 evals x 3 domains: the first eval's group; all 7 at once would be 21), and 'e1, e4,
+    e5: ... on the 40 runs that have their loss' of evals measured on different runs."""
+    from mixlaw.laws.auto import AutoLaw
+
+    rng = np.random.default_rng(0)
+    n = 50
+    W = rng.dirichlet(np.ones(3), size=n)
+    df = pd.DataFrame({"run": [f"r{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate("xyz")}})
+    for e in range(7):
+        df[f"loss:e{e}"] = 2 + np.exp(W @ rng.normal(size=3)) + rng.normal(0, 0.005, n)
+    df.loc[:9, "loss:e1"] = np.nan
+    df.loc[20:29, "loss:e4"] = np.nan
+    df.loc[40:, "loss:e5"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv = AutoLaw(candidates=["linear"]).fit(RunTable(df)).cv_
+    text = cv.summary()
+    assert "e1, e4, e5: 5-fold CV, each on the 40 runs that have its loss" in text
+    assert "n_par: fitted on the largest group of eval sets measured on the same runs at once" in text
+    assert "fitted on all at once" not in text
+    linear = next(line for line in text.splitlines() if line.strip().startswith("linear"))
+    assert linear.split()[-1] == "12"  # e0, e2, e3, e6: 4 evals x 3 domains

@@ -294,8 +294,13 @@ class CVTable:
             t: min(self.ok(t), key=lambda r: r.metrics["score"]).name for t in targets if self.ok(t)}
         what = "chosen" if self.chosen else "best"
         counts = {n: sum(1 for c in picks.values() if c == n) for n in laws}
+        # A ragged fit's eval sets were fitted in groups (those measured on the same runs): no law was fitted on
+        # all at once, and the first row's n_par was that of whichever group its eval set fell in.
+        ragged = bool(self.n_runs_of or self.n_folds_of)
         lines.append(f"  per law over {len(targets)} eval sets ({what}: how often{'' if self.chosen else ' lowest S'}; "
-                     "S over those it was scored on; n_par: fitted on all at once):")
+                     "S over those it was scored on; n_par: fitted on "
+                     + ("the largest group of eval sets measured on the same runs at once):" if ragged else
+                        "all at once):"))
         w = column_width(laws, 24) + 1
         lines.append(f"    {pad('law', w)}{what:>7}{'mean S':>9}{'median S':>10}{'worst S':>9}{'mean ρ':>8}"
                      f"{'scored':>8}{'n_par':>7}")
@@ -311,7 +316,8 @@ class CVTable:
             S = np.array([r.metrics["score"] for r in ok])
             rho = float(np.nanmean([r.metrics["spearman"] for r in ok]))
             lines.append(f"    {pad(n, w)}{counts[n]:>7}{S.mean():>9.4f}{np.median(S):>10.4f}{S.max():>9.4f}"
-                         f"{rho:>8.3f}{f'{len(ok)}/{len(rows)}':>8}{n_par_text(ok[0].n_params):>7}")
+                         f"{rho:>8.3f}{f'{len(ok)}/{len(rows)}':>8}"
+                         f"{n_par_text(max(r.n_params for r in ok) if ragged else ok[0].n_params):>7}")
         if targets == [OBJECTIVE]:
             return "\n".join(lines)
         ew, elab = label_column(targets)
@@ -339,8 +345,9 @@ class CVTable:
             ragged.setdefault((self.n_runs_of.get(t, self.n_runs), self.n_folds_of.get(t, self.n_folds)), []).append(t)
         for (n, k), evals in ragged.items():
             names = ", ".join(evals[:6]) + (f" and {len(evals) - 6} more" if len(evals) > 6 else "")
-            head.append(f"  {names}: {k}-fold CV on the {n} runs that have {'its' if len(evals) == 1 else 'their'} "
-                        "loss")
+            # several evals of one count may be measured on different runs (e1 on rows 11-50, e4 missing 21-30)
+            head.append(f"  {names}: {k}-fold CV on the {n} runs that have its loss" if len(evals) == 1 else
+                        f"  {names}: {k}-fold CV, each on the {n} runs that have its loss")
         return head + ([f"  {self.folds_note}"] if self.folds_note else [])
 
     def _mean_score(self, name: str) -> float:
