@@ -141,3 +141,17 @@ def test_the_cv_summary_of_a_ragged_fit_says_how_its_evals_were_grouped() -> Non
     assert "fitted on all at once" not in text
     linear = next(line for line in text.splitlines() if line.strip().startswith("linear"))
     assert linear.split()[-1] == "12"  # e0, e2, e3, e6: 4 evals x 3 domains
+
+
+def test_compare_says_on_how_many_runs_a_ragged_auto_was_fitted(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """'fitted on tr.csv (28 runs)' headed a board whose auto row was fitted on 30 (each eval on its own rows)."""
+    from cli_runner import run_cli
+
+    df = _ragged()
+    df.iloc[:30].to_csv(tmp_path / "tr.csv", index=False)
+    df.iloc[30:].dropna().to_csv(tmp_path / "te.csv", index=False)
+    code, out, _ = run_cli(capsys, "compare", "--runs", str(tmp_path / "tr.csv"), "--test", str(tmp_path / "te.csv"),
+                           "--laws", "linear,auto")
+    assert code == 0
+    head = out.splitlines()[0]
+    assert "(19 runs; auto: each eval on the rows that have it, 30 runs)" in head, head

@@ -209,7 +209,11 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
         return
     what = (f"objective {objective} of {', '.join(board.targets)}" if obj is not None
             else f"target(s): {', '.join(board.targets)}")
-    out.print(_leaderboard_table(board, f"fitted on {board.train} ({board.n_train} runs); {what}"))
+    # auto / stack without an objective were fitted on each eval's rows, more than the n_train complete ones
+    own = [f"{r.law}: each eval on the rows that have it, {r.details['n_runs']} runs" for r in board.rows
+           if "n_runs" in r.details and r.details["n_runs"] != board.n_train]
+    out.print(_leaderboard_table(board, f"fitted on {board.train} ({board.n_train} runs"
+                                 + (f"; {', '.join(own)}" if own else "") + f"); {what}"))
     for r in board.rows:
         if "cv" in r.details:
             out.print(f"[[{r.law}: cross-validation on the fitting runs]]", highlight=False, markup=False)
