@@ -112,16 +112,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
         with warnings.catch_warnings():  # each law's fit says what it left out
             warnings.simplefilter("ignore", DataWarning)
             train = train.rows_with_any(names)
-        # The optimum's reference rows (mean mixture, nearest and best run) are the complete ones, as optimize takes
-        # them: the rows a ragged fit also reads miss a loss, and the best run's objective stopped the optimum at
-        # "column 'loss:b': loss is nan" (mixlaw report --laws auto --target all on a table missing some b).
-        try:
-            opt_rows: Any = full.complete_line(names)[0]
-        except MixlawError as err:
-            opt_rows = err
     else:
         train = train.complete(names, stacklevel=2)
-        opt_rows = train
     tests = {name: t.complete(names, doing="scoring", stacklevel=2) for name, t in tests.items()}
     split0 = next(iter(tests))
     # The scale checks compare makes, said on stderr and on the page: a new user's report on Dai & Zheng's
@@ -227,23 +219,21 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
                    f"undefined there ({len(tests[split0])} run{'s' if len(tests[split0]) != 1 else ''}, nothing "
                    "to rank)")
         try:
-            if isinstance(opt_rows, MixlawError):
-                raise opt_rows
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ExtrapolationWarning)
                 obj = objective if len(names) > 1 else names[0]
-                opt = optimize_mixture(fitted[best], objective=obj, natural=opt_rows.weights.mean(axis=0),
-                                       within_fitted_range=True, maximize=maximize, runs=opt_rows.weights)
+                opt = optimize_mixture(fitted[best], objective=obj, natural=train.weights.mean(axis=0),
+                                       within_fitted_range=True, maximize=maximize, runs=train.weights)
             # Where the reference came from, as optimize says it: the page's block read "natural mixture (given)"
             # under a heading that called it the mean training mixture.
             opt.natural_source = "mean of the runs"
             # What optimize says beside its optimum, which the page left out: on Olmix's DCLM swarm (arc_challenge)
             # lightgbm's optimum gained 0.0057 (0.38 %) on a held-out RMSE of 0.048 without a word, and the page
             # gave neither its distance to the runs nor the best run's measured loss.
-            opt.runs_spacing_l1 = run_spacing_l1(opt_rows.weights)
+            opt.runs_spacing_l1 = run_spacing_l1(train.weights)
             if opt.nearest_run is not None:
-                opt.nearest_run_name = str(opt_rows.runs[opt.nearest_run])
-            opt.best_run = best_measured_run(opt_rows, names, obj, maximize)
+                opt.nearest_run_name = str(train.runs[opt.nearest_run])
+            opt.best_run = best_measured_run(train, names, obj, maximize)
             # The page's notes suggest --trust-radius / --bootstrap: name the command that takes them, for this
             # law, data and objective ('mixlaw report --trust-radius' is "No such option").
             opt.refine_with = _optimize_command(train, names, best, objective, maximize, random_state, data_options)
