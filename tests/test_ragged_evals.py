@@ -315,6 +315,20 @@ def test_ragged_optimize_takes_its_reference_rows_from_every_row_fitted(tables):
     assert res.law_error is not None and "36 fitting runs that have every loss (of 60)" in res.law_error["source"]
 
 
+def test_ragged_optimize_of_evals_measured_on_disjoint_runs(tables):
+    # a measured on the first 30 runs, b on the other 30: each eval fits; no run has both, so no best run and no
+    # in-sample error of the objective (a ValueError 'zero-size array' from predict before)
+    from mixlaw.api import optimize_runs
+
+    df = tables[0].drop(columns="loss:c")
+    df.loc[30:, "loss:a"] = np.nan
+    df.loc[:29, "loss:b"] = np.nan
+    with pytest.warns(DataWarning, match="fitting each eval on the rows that have its loss"):
+        res = optimize_runs(RunTable(df), law="auto", objective="max", candidates=CANDS)
+    assert res.best_run is None and res.law_error is None
+    assert np.isfinite(res.objective) and set(res.losses) == {"a", "b"}
+
+
 def test_a_bootstrap_of_a_ragged_auto_says_it_resamples_the_common_rows(tables):
     from mixlaw.api import optimize_runs
     from mixlaw.bootstrap import bootstrap_law

@@ -543,6 +543,8 @@ def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any) -> 
     if truth is None:  # a callable objective: nothing to score it against
         return None
     measured = ~np.isnan(truth)
+    if not measured.any():  # a ragged fit's evals measured on disjoint runs: no run to score the objective on
+        return None
     if not measured.all():
         Y, truth, table = Y[measured], truth[measured], table.subset(measured)
     with warnings.catch_warnings():
