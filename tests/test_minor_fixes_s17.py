@@ -71,3 +71,13 @@ def test_weights_in_order_names_no_keyword_it_does_not_take():
         warnings.simplefilter("error")
         np.testing.assert_allclose(weights_in_order(_runs(0.0)[["w:c", "w:b", "w:a"]], ["a", "b", "c"]),
                                    _runs(0.0)[["w:a", "w:b", "w:c"]].to_numpy())
+
+
+def test_law_option_reads_a_json_mapping_before_text():
+    # auto's objective is 'str | Mapping[str, float]': 'objective={"a": 1, "b": 0}' was kept as the string and
+    # refused as an unknown objective; a plain name stays text
+    from mixlaw.laws.options import parse_law_options
+
+    assert parse_law_options("auto", ['objective={"a": 1, "b": 0}', 'candidates=["linear"]']) == {
+        "objective": {"a": 1, "b": 0}, "candidates": ["linear"]}
+    assert parse_law_options("auto", ["objective=mean"]) == {"objective": "mean"}

@@ -38,6 +38,10 @@ def _convert(text: str, annotation: str, default: Any) -> Any:
         kinds = [type(default).__name__]
     if "None" in kinds and text.strip().lower() in ("none", "null"):
         return None
+    if text.strip()[:1] in ("{", "["):
+        # JSON before text: auto's objective is 'str | Mapping[str, float]', and 'objective={"a": 1, "b": 0}' was
+        # taken as the string and refused as an unknown objective.
+        kinds.sort(key=lambda k: k.split("[", 1)[0] == "str")
     for kind in kinds:
         base = kind.split("[", 1)[0]
         try:
