@@ -427,7 +427,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     # target's loss; else the complete ones. A bootstrap resamples the complete rows.
     ragged = not n_boot and isinstance(est, MixingLaw) and est._fits_ragged()
     if ragged:
-        rows = np.flatnonzero(~np.isnan(table.losses(names, allow_missing=True).reshape(n_table, -1)).all(axis=1))
+        rows = table.measured_rows(names)
         table = table if len(rows) == n_table else table.subset(rows)
     elif n_boot and isinstance(est, MixingLaw):
         table = resampled_rows(table, names, est)  # a ragged law's line says what the bootstrap costs it

@@ -195,7 +195,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     law_objs = [_make_law(k, random_state, objective, n_folds) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
     # An eval missing in some runs: a law is fitted on the rows that have all targets, or (auto / stack per eval
-    # set: fits_ragged_targets) each eval on the rows that have it, and scored on the held-out rows that have the
+    # set: MixingLaw._fits_ragged) each eval on the rows that have it, and scored on the held-out rows that have the
     # scored ones (each says how many it left out).
     ragged = [law._fits_ragged() for law in law_objs]
     full = train

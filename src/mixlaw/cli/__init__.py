@@ -191,11 +191,8 @@ def _hoist_quiet(args: list[str]) -> list[str]:
     option is read: users put it at the end, as other tools allow, and got "No such option: -q". No command has
     an option of that name, and tokens after ``--`` are left alone."""
     end = args.index("--") if "--" in args else len(args)
-    flags = [a for a in args[:end] if a in _GLOBAL_FLAGS]
-    if not flags:
-        return args
     rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
-    return ["--quiet", *rest, *args[end:]]
+    return args if len(rest) == end else ["--quiet", *rest, *args[end:]]
 
 
 def _report_error(e: Exception, as_json: bool, code: int) -> None:

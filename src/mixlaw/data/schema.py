@@ -132,7 +132,11 @@ def beyond_tol(off: Any, tol: float) -> Any:
     return off > tol * (1 + 1e-9) + 1e-12
 
 
-def weight_sum_error(sums: np.ndarray, tol: float, option: str | None = "--weight-tol (weight_tol=)",
+#: How a row-sum error names the tolerance where a user may set it from the command line or from Python.
+TOL_OPTION = "--weight-tol (weight_tol=)"
+
+
+def weight_sum_error(sums: np.ndarray, tol: float, option: str | None = TOL_OPTION,
                      hint: str = "") -> tuple[int, str] | None:
     """The first row whose weights do not sum to 1 within ``tol`` (:func:`beyond_tol`) and what to say about it,
     or None when every row does: the rule of a run table and of a law fitted on an array of mixtures alike.

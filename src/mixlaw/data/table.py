@@ -25,6 +25,7 @@ from .schema import (
     ROUNDING_TOL,
     SCALE_ALIASES,
     SCALE_COLUMN_WORDS,
+    TOL_OPTION,
     WEIGHT_PREFIX,
     WEIGHT_TOL,
     beyond_tol,
@@ -32,6 +33,14 @@ from .schema import (
     share_value,
     weight_sum_error,
 )
+
+#: The last clause of :meth:`RunTable.complete`'s line where the law's own fit reads the rows (law.fit, mixlaw fit):
+#: auto and stack without an objective fit each eval on its own rows (MixingLaw._fits_ragged), as does one eval
+#: fitted alone. Elsewhere that is no way out: optimize always has an objective (mean by default), compare takes
+#: --laws, and a bootstrap, the optimum's reference runs and design's pilot fits take the complete rows whatever
+#: the law.
+OWN_ROWS_HINT = ("--law auto or stack (law='auto' / 'stack') without --objective (objective=), or one eval per fit "
+                 "(--target EVAL, targets='EVAL'), fit each eval on every row that has it")
 
 #: How the row-sum error of a frame that a Python function (``fit_pipeline(df)``, ``bootstrap_law(law, df)``) reads
 #: as a RunTable at the default tolerance names the way to widen it: those functions take no ``weight_tol`` and the
@@ -78,7 +87,7 @@ class RunTable:
 
     def __init__(self, frame: pd.DataFrame, *, path: str | os.PathLike[str] | None = None,
                  weight_tol: float = WEIGHT_TOL, lines: Sequence[int] | None = None,
-                 tol_option: str | None = "--weight-tol (weight_tol=)") -> None:
+                 tol_option: str | None = TOL_OPTION) -> None:
         self.path = None if path is None else str(path)
         self._tol_option = tol_option
         self.weight_tol = float(weight_tol)
@@ -396,7 +405,7 @@ class RunTable:
         """Losses of the given targets: shape (n_rows,) for one name, (n_rows, n_targets) for a list.
 
         ``allow_missing``: a missing loss is NaN in the array (for a fit that uses each eval's own rows: ``auto`` and
-        ``stack`` per eval set, :attr:`~mixlaw.laws.base.MixingLaw.fits_ragged_targets`), not an error.
+        ``stack`` per eval set, :meth:`~mixlaw.laws.base.MixingLaw._fits_ragged`), not an error.
 
         Raises
         ------
@@ -458,8 +467,12 @@ class RunTable:
                             f"in any of the {len(self)} rows: leave {'it' if len(none) == 1 else 'them'} out"
                             + (f" (--target {','.join(rest)}, targets={rest!r})" if rest else "")
                             + f" or drop {'its column' if len(none) == 1 else 'their columns'}", path=self.path)
-        keep = ~miss.all(axis=1)
-        return self if keep.all() else self.subset(keep)
+        keep = self.measured_rows(names)
+        return self if len(keep) == len(self) else self.subset(keep)
+
+    def measured_rows(self, targets: str | Sequence[str] | None = None) -> np.ndarray:
+        """Indices of the rows that have a loss for at least one eval of ``targets`` (default all)."""
+        return np.flatnonzero(~self._missing(targets)[1].all(axis=1))
 
     def complete_rows(self, targets: str | Sequence[str] | None = None) -> np.ndarray:
         """Indices of the rows that have a loss for every eval of ``targets`` (default all)."""
@@ -471,30 +484,30 @@ class RunTable:
         return names, np.isnan(self.frame[[LOSS_PREFIX + n for n in names]].to_numpy(dtype=np.float64))
 
     def complete(self, targets: str | Sequence[str] | None = None, *, doing: str = "fitting",
-                 stacklevel: int = 2, own_rows_hint: bool = False) -> RunTable:
+                 stacklevel: int = 2, hint: str | None = None) -> RunTable:
         """The rows that have a loss for every eval of ``targets`` (default all): ``self`` when none misses one.
 
         One eval is fitted on every row where it was measured; several fitted together (one law, a mean or
         weighted objective) on the rows where each of them was. A :class:`DataWarning` counts the rows left out
         per eval and names their first lines (:meth:`complete_line` returns that line instead of warning it).
-        ``own_rows_hint``: the line names ``auto`` / ``stack`` without an objective as a way to fit each eval on its
-        own rows, for a caller where that is so (``law.fit`` / ``mixlaw fit``); else it names ``--target EVAL``.
+        ``hint``: the line's last clause, as in :meth:`complete_line`.
 
         Raises
         ------
         DataError
             No row has every one of these losses.
         """
-        table, line = self.complete_line(targets, doing=doing, own_rows_hint=own_rows_hint)
+        table, line = self.complete_line(targets, doing=doing, hint=hint)
         if line is not None:
             warnings.warn(line, DataWarning, stacklevel=stacklevel)
         return table
 
     def complete_line(self, targets: str | Sequence[str] | None = None, *, doing: str = "fitting",
-                      hint: str | None = None, own_rows_hint: bool = False) -> tuple[RunTable, str | None]:
+                      hint: str | None = None) -> tuple[RunTable, str | None]:
         """:meth:`complete`'s table and the line it warns (None when no row misses a loss), without warning: for
         a caller that collects its warnings (the pipeline's ``result.warnings``). ``hint``: the line's last clause
-        (after '; '), in place of the one that says how to fit each eval on every row that has it."""
+        (after '; '), in place of the one that says how to fit each eval on every row that has it (:data:`OWN_ROWS_HINT`
+        where the law's own fit reads the rows)."""
         names, miss = self._missing(targets)
         out = miss.any(axis=1)
         if not out.any():
@@ -514,14 +527,8 @@ class RunTable:
                                f"{'its column' if len(none) == 1 else 'their columns'}" if none and rest else
                                "fit each eval alone (--target EVAL) on the rows it has"), path=self.path)
         who = f"loss:{names[0]}" if len(names) == 1 else ", ".join(names)
-        # Said where the law's own fit reads the rows (law.fit, mixlaw fit): auto and stack without an objective fit
-        # each eval on its own rows (MixingLaw.fits_ragged_targets), as does one eval fitted alone. Elsewhere that
-        # is no way out: optimize always has an objective (mean by default), compare takes --laws, and a bootstrap,
-        # the optimum's reference runs and design's pilot fits take the complete rows whatever the law.
-        alone = f"; {hint}" if hint else "" if len(names) == 1 else (
-            "; --law auto or stack (law='auto' / 'stack') without --objective (objective=), or one eval per fit "
-            "(--target EVAL, targets='EVAL'), fit each eval on every row that has it" if own_rows_hint else
-            "; fit an eval alone (--target EVAL) to use every row it has")
+        alone = (f"; {hint}" if hint else "" if len(names) == 1 else
+                 "; fit an eval alone (--target EVAL) to use every row it has")
         line = (f"{where}: {doing} {who} on the {int((~out).sum())} of {len(self)} rows that have "
                 f"{'it' if len(names) == 1 else 'each of them'}; left out {int(out.sum())} "
                 f"row{'s' if out.sum() > 1 else ''} with no value ({per}; lines {lines}){alone}")

@@ -17,6 +17,7 @@ import pandas as pd
 from ..data import (
     LOSS_PREFIX,
     META_COLUMNS,
+    TOL_OPTION,
     WEIGHT_PREFIX,
     WEIGHT_TOL,
     RunTable,
@@ -396,7 +397,7 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
     try:
         # A frame comes from Python only: its error names the keyword alone (a file's names the flag too).
         return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines,
-                        tol_option="weight_tol=" if isinstance(path, pd.DataFrame) else "--weight-tol (weight_tol=)")
+                        tol_option="weight_tol=" if isinstance(path, pd.DataFrame) else TOL_OPTION)
     except DataError as e:
         # The table's hint for rows that miss a loss is a command to rerun; without the map it stops at the
         # columns instead (found on Dai & Zheng's CSV, 6 rows without a loss, imported with --columns).

@@ -47,7 +47,6 @@ class MetaLaw(MixingLaw):
     uses_model_params: ClassVar[bool | str] = "optional"
     uses_tokens: ClassVar[bool | str] = "optional"
     members_checked: ClassVar[bool] = True
-    fits_ragged_targets: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "candidates": [list, tuple, None],
         "n_folds": [Interval(Integral, 2, None, closed="left"), None],
@@ -104,7 +103,7 @@ class MetaLaw(MixingLaw):
         groups: dict[bytes, list[int]] = {}
         for i in range(Y.shape[1]):
             groups.setdefault(have[:, i].tobytes(), []).append(i)
-        parts: list[tuple[list[int], int, MetaLaw]] = []
+        parts: list[tuple[int, MetaLaw]] = []
         for cols in groups.values():
             rows = have[:, cols[0]]
             sub = self.clone()
@@ -120,20 +119,20 @@ class MetaLaw(MixingLaw):
                                 f"{'its' if len(cols) == 1 else 'their'} loss{'' if len(cols) == 1 else 'es'})",
                                 *err.args[1:])
                 raise
-            parts.append((cols, int(rows.sum()), sub))
+            parts.append((int(rows.sum()), sub))
         self._merge_parts(parts, W, ctx)
 
     def _fit_rows(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         """Fit on runs that have every eval's loss (the subclass's CV, choice and member fits)."""
         raise NotImplementedError
 
-    def _merge_parts(self, parts: Sequence[tuple[list[int], int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
-        """The fitted state of a ragged fit from its groups' laws ``(eval indices, runs, law)``: members and CV rows
+    def _merge_parts(self, parts: Sequence[tuple[int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
+        """The fitted state of a ragged fit from its groups' laws ``(runs, law)``: members and CV rows
         in the eval sets' order (a member's targets name the columns it predicts)."""
         self._s = None
         self.evals_ = list(ctx.targets)
-        self.members_ = [m for _, _, sub in parts for m in sub.members_]
-        self.cv_ = CVTable.merge([(sub.cv_, n) for _, n, sub in parts], ctx.targets, len(W))
+        self.members_ = [m for _, sub in parts for m in sub.members_]
+        self.cv_ = CVTable.merge([(sub.cv_, n) for n, sub in parts], ctx.targets, len(W))
         self._set_params_from_members()
 
     def _cv(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> CVResult:
@@ -344,9 +343,9 @@ class AutoLaw(MetaLaw):
         self.members_ = members
         self._set_params_from_members()
 
-    def _merge_parts(self, parts: Sequence[tuple[list[int], int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
+    def _merge_parts(self, parts: Sequence[tuple[int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
         super()._merge_parts(parts, W, ctx)
-        chosen = {t: c for _, _, sub in parts for t, c in sub.choice_.items()}  # type: ignore[attr-defined]
+        chosen = {t: c for _, sub in parts for t, c in sub.choice_.items()}  # type: ignore[attr-defined]
         self.choice_ = {t: chosen[t] for t in ctx.targets}
         self.cv_.chosen = dict(self.choice_)
 

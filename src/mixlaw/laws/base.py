@@ -28,6 +28,7 @@ from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, renamed, validate_params
 from ..data import (
     NONPOSITIVE_HINT,
+    OWN_ROWS_HINT,
     ROUNDING_TOL,
     SAME_MIXTURE_ATOL,
     SAME_MIXTURE_RTOL,
@@ -174,11 +175,6 @@ class MixingLaw(RegressorMixin, BaseEstimator):
     #: The parameters are other laws' (auto, stack), each fitted and checked against its own losses: their sum is
     #: not checked against the runs (a stack of four 80-parameter laws on 187 runs x 9 evals is no overfit).
     members_checked: ClassVar[bool] = False
-    #: Fits each eval set on the rows that have its loss (auto and stack per eval set, whose members are fitted per
-    #: group of eval sets measured on the same rows): a run table whose eval misses some cells reaches ``_fit``
-    #: whole, the missing losses NaN, instead of its rows that have every eval; :meth:`_fits_ragged` says whether
-    #: this fit does (not for an objective, which needs every eval's loss in a row).
-    fits_ragged_targets: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "loss": [Options({"huber", "mse"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
@@ -245,7 +241,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             Validation losses (> 0). A 1-D array makes ``predict`` return 1-D. A pandas Series or DataFrame
             names the eval sets (its name or columns, ``loss:`` prefix dropped) unless ``targets`` is given. A NaN
             is a missing loss: an InputError, except for a law that fits each eval set on the rows that have it
-            (:attr:`fits_ragged_targets`: ``auto`` / ``stack`` without an objective), which also takes a run
+            (:meth:`_fits_ragged`: ``auto`` / ``stack`` without an objective), which also takes a run
             table's rows that miss some eval (the others take its rows that have every target's loss), and for an
             eval that ``auto`` / ``stack``'s objective weighs 0, which is then not fitted (a DataWarning).
         domains, targets : list of str, optional
@@ -298,10 +294,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 # --objective b kept only the rows that had a and c too).
                 left_out = table.rows_left_out(targets)
                 n_table = len(table)
-                spare = [] if ragged else self._spare_targets(table.resolve_targets(targets))
-                need = targets if not spare else [t for t in table.resolve_targets(targets) if t not in spare]
+                resolved = table.resolve_targets(targets)
+                spare = [] if ragged else self._spare_targets(resolved)
+                need = [t for t in resolved if t not in spare]
                 table = (table.rows_with_any(targets, who=self._label, stacklevel=3) if ragged
-                         else table.complete(need, stacklevel=3, own_rows_hint=True))
+                         else table.complete(need, stacklevel=3, hint=OWN_ROWS_HINT if len(need) > 1 else None))
             fit_scale, source, spread = table.scale_summary(), table.path, table.scale_spread()
             n_ids = len(set(map(str, table.runs)))
             why = scale_blind_message(table.path, spread, [self])
@@ -668,9 +665,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         return []
 
     def _fits_ragged(self) -> bool:
-        """Whether this fit takes each eval's own rows (:attr:`fits_ragged_targets`; a meta-law: without an
-        objective, per eval set)."""
-        return self.fits_ragged_targets
+        """Whether this fit takes each eval set's own rows: False, but for a meta-law (auto, stack) per eval set
+        without an objective, whose members are fitted per group of eval sets measured on the same rows. Such a
+        fit gets a run table whose eval misses some cells whole, the missing losses NaN in ``_fit``, instead of
+        its rows that have every eval."""
+        return False
 
     # ------------------------------------------------------------------ parameters / report / io
     def n_parameters_for(self, domains: Sequence[str], targets: Sequence[str], weights: Any = None) -> int | None:

@@ -154,9 +154,9 @@ class StackLaw(MetaLaw):
         wp = [Param(f"w:{c}:{m}", v, v, 0.0, 1.0, True) for c, ws in self.weights_.items() for m, v in ws.items()]
         self.params_ = Params(list(self.params_.values()) + wp)
 
-    def _merge_parts(self, parts: Sequence[tuple[list[int], int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
+    def _merge_parts(self, parts: Sequence[tuple[int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
         super()._merge_parts(parts, W, ctx)
-        weights = {c: ws for _, _, sub in parts for c, ws in sub.weights_.items()}  # type: ignore[attr-defined]
+        weights = {c: ws for _, sub in parts for c, ws in sub.weights_.items()}  # type: ignore[attr-defined]
         self.weights_ = {c: weights[c] for c in ctx.targets}
         self.cv_.chosen = {c: "stack" for c in ctx.targets}
         self._add_weight_params()
