@@ -92,7 +92,7 @@ def test_missing_file_and_unknown_format(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         read_runs(tmp_path / "nope.csv")
     with pytest.raises(InputError, match="unknown table format"):
-        read_runs(write(tmp_path, "x", name="runs.xlsx"))
+        read_runs(write(tmp_path, "x", name="runs.ods"))
 
 
 def test_inconsistent_domains_between_tables(tmp_path):

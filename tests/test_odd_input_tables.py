@@ -148,14 +148,56 @@ def test_decimal_commas_beside_decimal_points_are_refused_naming_both(tmp_path, 
         "tabs between cells" in err
 
 
-def test_an_excel_workbook_is_told_how_to_become_a_csv(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "runs.xlsx"  # openpyxl is not a dependency: the book is refused, with the way out
+def test_an_excel_workbook_is_read_from_its_first_sheet(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Refused before ("save its sheet as 'CSV UTF-8'"): the book is read as its CSV export would be, the run ids as
+    # text, Excel's error cells missing, blank formatted rows left out, each run keeping its sheet row as its line.
+    pytest.importorskip("openpyxl")
+    frame = _table()
+    frame["run"] = [f"{i:03d}" for i in range(len(frame))]
+    frame["loss:val"] = frame["loss:val"].astype(object)
+    frame.loc[3, "loss:val"] = "#N/A"
+    frame.loc[5, "w:web"] = -0.1
+    book = tmp_path / "runs.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        frame.to_excel(writer, sheet_name="sweep", index=False)
+        pd.DataFrame({"note": ["not runs"]}).to_excel(writer, sheet_name="notes", index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(book), "--law", "linear")
+    assert code == 2  # the bad weight is named by its sheet row (row 7: header + 5 rows above it + 1)
+    assert err.strip() == f"error: {book}:7: column 'w:web': weight is -0.1, expected >= 0"
+    frame.loc[5, "w:web"] = 1 - frame.loc[5, ["w:code", "w:books"]].sum()
+    with pd.ExcelWriter(book) as writer:
+        frame.to_excel(writer, sheet_name="sweep", index=False)
+        pd.DataFrame({"note": ["not runs"]}).to_excel(writer, sheet_name="notes", index=False)
+    from mixlaw import read_runs
+    from mixlaw.errors import DataWarning
+
+    with pytest.warns(DataWarning, match=r"read the workbook's first sheet, 'sweep', of 2 \('notes'\)"):
+        table = read_runs(book)
+    csv = tmp_path / "runs.csv"
+    frame.to_csv(csv, index=False)
+    same = read_runs(csv)
+    assert list(table.runs[:3]) == ["000", "001", "002"] and list(table.runs) == list(same.runs)
+    np.testing.assert_allclose(table.weights, same.weights)
+    np.testing.assert_allclose(table.losses(allow_missing=True), same.losses(allow_missing=True))
+    assert np.isnan(table.losses(allow_missing=True)[3, 0])
+
+
+def test_an_excel_workbook_without_openpyxl_says_how_to_install_it(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # import openpyxl raises ImportError
+    path = tmp_path / "runs.xlsx"
     path.write_bytes(b"PK\x03\x04")
     code, _, err = run_cli(capsys, "fit", "--runs", str(path))
     assert code == 2
-    assert err.strip() == (f"error: {path}: unknown table format '.xlsx'; use .csv, .tsv, .parquet, .json or .jsonl "
-                           "(an Excel workbook: save its sheet as 'CSV UTF-8' and give that file, or convert it with "
-                           "pandas: pd.read_excel(BOOK).to_csv('runs.csv', index=False))")
+    assert err.strip() == (f"error: {path}: reading an Excel workbook needs openpyxl: pip install 'mixlaw[excel]' "
+                           "(or save its sheet as 'CSV UTF-8' and give that file)")
+    legacy = tmp_path / "runs.xls"
+    legacy.write_bytes(b"\xd0\xcf\x11\xe0")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(legacy))
+    assert code == 2 and err.strip() == (
+        f"error: {legacy}: unknown table format '.xls'; use .csv, .tsv, .xlsx, .parquet, .json or .jsonl (a legacy "
+        "Excel or OpenDocument sheet: save it as .xlsx or as 'CSV UTF-8' and give that file)")
 
 
 def test_weights_written_as_percentages_read_as_shares(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,6 @@
-"""Reading run-table files into :class:`~mixlaw.data.RunTable`: CSV (',', or ';' or tab with decimal commas),
-Parquet, JSON and JSONL, and RegMix's mixture/loss pair joined on ``index``. Each row keeps its editor line and
-the run-id columns are read as text, so that an error names the file, line and column as the user sees them.
+"""Reading run-table files into :class:`~mixlaw.data.RunTable`: CSV (',', or ';' or tab with decimal commas), Excel
+workbooks, Parquet, JSON and JSONL, and RegMix's mixture/loss pair joined on ``index``. Each row keeps its editor
+line and the run-id columns are read as text, so that an error names the file, line and column as the user sees them.
 """
 
 from __future__ import annotations
@@ -76,6 +76,52 @@ def _read_local_csv(path: Path, sep: str, names: Sequence[str], text: set[str]) 
     return pd.read_csv(path, sep=sep, decimal=",", skip_blank_lines=False, **keywords)
 
 
+#: Workbooks read with openpyxl (the ``excel`` extra). Legacy .xls and OpenDocument .ods need other engines.
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def _drop_empty_rows(df: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows with some cell filled, each keeping its line.
+
+    Rows with no cell filled (blank lines at the end, a spreadsheet's ',,,,,' rows, a workbook's formatted but
+    empty rows) carry nothing. They stopped at "the run name is empty (2 of 122 rows have none)"."""
+    empty = (df.isna() | df.apply(lambda col: col.map(lambda v: isinstance(v, str) and not v.strip()))
+             ).all(axis=1).to_numpy()
+    if empty.any() and not empty.all():
+        return df[~empty].reset_index(drop=True), lines[~empty]
+    return df, lines
+
+
+def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The first sheet of an Excel workbook, read as a CSV export of it would be: row 1 the header, each run keeping
+    its sheet row as its line, the run-id columns as text, Excel's error cells (``#N/A``) missing.
+
+    openpyxl reads the values the workbook last computed (a formula's result, not its text). A book of several
+    sheets is read from its first, and one :class:`~mixlaw.errors.DataWarning` names it and the others: which sheet
+    holds the runs is the user's to say, by moving it first or saving it as CSV. Without openpyxl the error says
+    how to install it; before, every workbook was refused ("save its sheet as 'CSV UTF-8'").
+    """
+    try:
+        import openpyxl  # noqa: F401  (pandas' engine for .xlsx)
+    except ImportError:
+        raise InputError(f"{path}: reading an Excel workbook needs openpyxl: pip install 'mixlaw[excel]' (or save "
+                         "its sheet as 'CSV UTF-8' and give that file)") from None
+    with pd.ExcelFile(path, engine="openpyxl") as book:
+        sheets = [str(s) for s in book.sheet_names]
+        if len(sheets) > 1:
+            warnings.warn(f"{path}: read the workbook's first sheet, {sheets[0]!r}, of {len(sheets)} "
+                          f"({', '.join(map(repr, sheets[1:4]))}{', ...' if len(sheets) > 4 else ''}): put the runs' "
+                          "sheet first, or save it as CSV", DataWarning, stacklevel=4)
+        names = pd.read_excel(book, sheet_name=0, header=None, nrows=1, dtype=str, keep_default_na=False)
+        if names.empty:
+            raise DataError(f"the workbook's first sheet, {sheets[0]!r}, is empty", path=str(path))
+        names = [str(c) for c in names.iloc[0]]
+        _check_unique_columns(names, path)
+        text |= {c for c in names if canonical_name(c) in text}
+        df = pd.read_excel(book, sheet_name=0, **csv_missing(names, text))
+    return _drop_empty_rows(df, np.arange(len(df)) + 2)
+
+
 def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
     """Read CSV / Parquet / JSONL; return the frame and each row's editor line.
 
@@ -119,13 +165,7 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
                 df = _read_local_csv(path, sep, [str(c) for c in names], text)
             else:
                 df = pd.read_csv(path, sep=sep, skip_blank_lines=False, **csv_missing(names, text))
-            lines = np.arange(len(df)) + 2
-            # Rows with no cell filled (blank lines at the end, a spreadsheet's ',,,,,' rows) carry nothing: left
-            # out, the other rows keep their lines. They stopped at "the run name is empty (2 of 122 rows have none)".
-            empty = (df.isna() | df.apply(lambda col: col.map(lambda v: isinstance(v, str) and not v.strip()))
-                     ).all(axis=1).to_numpy()
-            if empty.any() and not empty.all():
-                df, lines = df[~empty].reset_index(drop=True), lines[~empty]
+            df, lines = _drop_empty_rows(df, np.arange(len(df)) + 2)
         elif suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
@@ -144,12 +184,13 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
                 raise DataError(f"not a run table{own}", path=str(path))
             df = pd.read_json(path, dtype={c: str for c in text})
             lines = np.arange(len(df)) + 1
+        elif suffix in EXCEL_SUFFIXES:
+            df, lines = _read_excel(path, text)
         else:
-            excel = (" (an Excel workbook: save its sheet as 'CSV UTF-8' and give that file, or convert it with "
-                     "pandas: pd.read_excel(BOOK).to_csv('runs.csv', index=False))"
-                     if suffix in (".xlsx", ".xls", ".xlsm", ".ods") else "")
-            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .tsv, .parquet, .json or .jsonl"
-                             f"{excel}{_other_mixlaw_file(path)}")
+            other = (" (a legacy Excel or OpenDocument sheet: save it as .xlsx or as 'CSV UTF-8' and give that file)"
+                     if suffix in (".xls", ".ods") else "")
+            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .tsv, .xlsx, .parquet, .json or "
+                             f".jsonl{other}{_other_mixlaw_file(path)}")
     except InputError:
         raise
     except UnicodeDecodeError as err:
@@ -314,7 +355,7 @@ def read_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | 
     Parameters
     ----------
     path : path-like
-        A run table (CSV, Parquet or JSONL, DESIGN.md §2), or RegMix's mixture CSV when ``losses`` is
+        A run table (CSV, Excel .xlsx, Parquet, JSON or JSONL; DESIGN.md §2), or RegMix's mixture CSV when ``losses`` is
         given. A path of the form ``mix.csv+loss.csv`` is read as a RegMix pair as well.
     losses : path-like, optional
         RegMix's loss CSV, joined to ``path`` on the column ``index``.
