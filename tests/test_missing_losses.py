@@ -278,12 +278,12 @@ def test_cli_fit_json_says_which_rows_each_eval_lost(capsys, tmp_path):
     from cli_runner import run_cli
 
     p, _ = _evals_table(tmp_path / "t.csv")
-    code, out, err = run_cli(capsys, "fit", "--runs", str(p), "--target", "b", "--json")
+    code, out, err = run_cli(capsys, "fit", "--runs", str(p), "--target", "b", "--law", "ye-exp", "--json")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["report"]["rows_left_out"] == {"b": 5} and doc["report"]["n_runs"] == 35
     assert "left out 5 rows with no value (loss:b 5" in err
-    code, out, err = run_cli(capsys, "fit", "--runs", str(p), "--target", "a", "--json")
+    code, out, err = run_cli(capsys, "fit", "--runs", str(p), "--target", "a", "--law", "ye-exp", "--json")
     assert code == 0 and json.loads(out)["report"]["rows_left_out"] == {} and "left out" not in err
 
 

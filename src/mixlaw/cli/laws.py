@@ -229,8 +229,8 @@ def _parse_fit_on(spec: str) -> tuple[str, ...]:
 
 def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."),
         dataset: str | None = DatasetOpt,
-        law: str = typer.Option("ye-exp", "--law", help="Law key (see 'mixlaw laws'); auto: chosen by K-fold CV "
-                                "per eval set; stack: CV-weighted ensemble of the best laws."),
+        law: str = typer.Option("stack", "--law", help="Law key (see 'mixlaw laws'); stack (default): CV-weighted "
+                                "ensemble of the best laws per eval set; auto: the best law by K-fold CV."),
         target: list[str] | None = TargetOpt,
         candidates: str | None = CandidatesOpt,
         cv_folds: int | None = CvFoldsOpt,
