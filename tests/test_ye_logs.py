@@ -136,3 +136,46 @@ def test_runs_import_writes_the_table_and_refuses_table_options(tmp_path, capsys
     csv.write_text("run,w:a,w:b,loss:x\nr,0.5,0.5,2\n")
     code, _, err = run_cli(capsys, "runs", "import", str(csv), "--out", str(out), "--domains", "a,b")
     assert code != 0 and "--domains names the shares of Ye et al.'s training logs" in err
+
+
+def _ct_log(path: Path) -> Path:
+    """Ye's continual-pretraining log in miniature (data/ct/70M.txt): the base model's lines first (a checkpoint path
+    naming a model, not a run's step), then runs of Pile share a and python share 1 - a at two steps."""
+    evals = {"Github": 1.5, "Pile-CC": 3.6, "starcoder.python": 1.6}
+    lines = [f"cfg//pythia_70m_step20000\tv/pythia-pile.valid.{e}.bin\t{v}" for e, v in evals.items()]
+    for i, a in enumerate((0.125, 0.25, 0.375, 0.5, 0.625)):
+        for s in (1000, 2000):
+            for e, v in evals.items():
+                forget = 0.3 * np.exp(-4 * a) if e != "starcoder.python" else -0.3 * (1 - a)
+                lines.append(f"ck/ct//70M_ct_{i}-{a}-{1 - a}/{s}\tv/pythia-pile.valid.{e}.bin\t{v + forget + 100 / s}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_continual_pretraining_log_keeps_its_base_model_for_continual(tmp_path, capsys):
+    # Ye's data/ct/70M.txt starts with the base model's 23 lines ('model_configs//pythia_70m_step20000', no step):
+    # the file was not recognised as a log ("without --columns the table has 0 'w:<domain>' weight column(s)").
+    log = _ct_log(tmp_path / "70M.txt")
+    assert is_ye_log(log)
+    with pytest.warns(DataWarning, match=r"left out the base model 'pythia_70m_step20000' \(3 line\(s\), first "):
+        table = read_ye_logs(log, domains=["pile", "python"])
+    assert len(table) == 10 and set(table.runs) == {f"70M_ct_{i}-{a}-{1 - a}" for i, a in
+                                                   enumerate((0.125, 0.25, 0.375, 0.5, 0.625))}
+    out = tmp_path / "ct.csv"
+    code, _, err = run_cli(capsys, "runs", "import", str(log), "--domains", "pile,python", "--keep-base",
+                           "--out", str(out))
+    assert code == 0, err
+    assert "base model pythia_70m_step20000 as a row with no mixture" in err and "left out the base" not in err
+    frame = pd.read_csv(out)
+    assert frame["run"].iloc[0] == "pythia_70m_step20000" and frame.iloc[0][["w:pile", "w:python"]].isna().all()
+    # continual reads it as the loss before continual pretraining, the Pile's from its parts
+    code, text, err = run_cli(capsys, "continual", "--runs", str(out), "--original", "pile", "--new", "python",
+                              "--eval-group", "pile=Github:1,Pile-CC:3", "--bootstrap", "0")
+    assert code == 0, err
+    assert f"pile loss before continual pretraining = {(1.5 + 3 * 3.6) / 4:.5g} (base-model row (no mixture))" in text
+    # any other command says what the row is
+    code, _, err = run_cli(capsys, "fit", "--runs", str(out), "--law", "linear")
+    assert code == 2 and "every weight of this row is empty: a base model's row, before continual pretraining? " \
+        "only mixlaw continual reads those" in err
+    code, _, err = run_cli(capsys, "runs", "import", str(FIVE), "--keep-base", "--out", str(tmp_path / "x.csv"))
+    assert code == 2 and "--keep-base: these logs have no base model's lines" in err

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from .bootstrap import bootstrap_law
 from .data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
 from .data.reading import _normalise_columns, _read_any
 from .errors import DataError, DataWarning, ExtrapolationWarning, InputError
+from .evals import add_eval_groups
 from .laws.base import MixingLaw, get_law
 from .optimize import check_enough_runs
 
@@ -123,14 +125,17 @@ def _crossing(p: np.ndarray, L: np.ndarray, thr: float) -> tuple[float, str]:
     return float(p[i] + frac * (p[i + 1] - p[i])), "crossing"
 
 
-def read_continual_runs(path: str | os.PathLike[str], *, original: str,
-                        weight_tol: float = WEIGHT_TOL) -> tuple[RunTable, float | None, int]:
+def read_continual_runs(path: str | os.PathLike[str], *, original: str, weight_tol: float = WEIGHT_TOL,
+                        eval_groups: Mapping[str, Mapping[str, float]] | None = None
+                        ) -> tuple[RunTable, float | None, int]:
     """Read a continual-pretraining table that may hold the base model's rows.
 
     The base model (before continual pretraining) was trained on the original data, not on a mixture of the
     table's domains, so its rows have no weights: every ``w:`` cell empty. Those rows give the pre-training
     loss (the mean of their ``loss:<original>``); the other rows are validated as an ordinary run table (a row
-    with only some weights empty is still an error naming its line).
+    with only some weights empty is still an error naming its line). ``eval_groups`` (``{group: {eval: share}}``,
+    :func:`mixlaw.evals.add_eval_groups`) adds weighted means of eval sets to every row, the base model's too:
+    Ye et al.'s continual-pretraining log measures the Pile by its 22 parts.
 
     Returns
     -------
@@ -143,6 +148,14 @@ def read_continual_runs(path: str | os.PathLike[str], *, original: str,
     frame = _normalise_columns(frame, p)
     wcols = [c for c in map(str, frame.columns) if c.startswith(WEIGHT_PREFIX)]
     base = frame[wcols].isna().all(axis=1).to_numpy() if wcols else np.zeros(len(frame), dtype=bool)
+    if base.any() and not base.all() and eval_groups:
+        # Checked on the runs (unknown evals, bad shares) by add_eval_groups below; here the base rows' values.
+        add_eval_groups(RunTable(frame[~base], path=str(p), weight_tol=weight_tol, lines=lines[~base]), eval_groups)
+        for name, members in eval_groups.items():
+            s = np.array([float(v) for v in members.values()])
+            cols = [LOSS_PREFIX + m for m, v in zip(members, s, strict=True) if v > 0]
+            vals = frame.loc[base, cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+            frame.loc[base, LOSS_PREFIX + name] = vals @ (s[s > 0] / s.sum())
     pre: float | None = None
     if base.any():
         col = LOSS_PREFIX + original
@@ -159,18 +172,26 @@ def read_continual_runs(path: str | os.PathLike[str], *, original: str,
         if base.all():
             raise DataError("every row is a base-model row (no mixture); continual-pretraining runs need w:<domain> "
                             "weights", path=str(p))
-    table = RunTable(frame[~base], path=str(p), weight_tol=weight_tol, lines=lines[~base])
+    table = RunTable(frame[~base].drop(columns=[LOSS_PREFIX + g for g in eval_groups or () if base.any()]),
+                     path=str(p), weight_tol=weight_tol, lines=lines[~base])
+    if eval_groups:
+        table = add_eval_groups(table, eval_groups)
     return table, pre, int(base.sum())
 
 
-def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | None, weight_tol: float
-             ) -> tuple[Any, float, str, bool]:
+def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | None, weight_tol: float,
+             eval_groups: Mapping[str, Mapping[str, float]] | None = None) -> tuple[Any, float, str, bool]:
     """A two-domain RunTable of the post-CPT rows, the pre-CPT loss and its source, and whether loss:new exists."""
     base_source = None
     if isinstance(runs, (str, os.PathLike)):
-        runs, base_loss, n_base = read_continual_runs(runs, original=original, weight_tol=weight_tol)
+        runs, base_loss, n_base = read_continual_runs(runs, original=original, weight_tol=weight_tol,
+                                                      eval_groups=eval_groups)
         if base_loss is not None and pre_loss is None:
             pre_loss, base_source = base_loss, f"base-model row{'s' if n_base > 1 else ''} (no mixture)"
+    elif isinstance(runs, RunTable) and eval_groups:
+        runs = add_eval_groups(runs, eval_groups)
+    elif eval_groups:
+        raise InputError("eval_groups (--eval-group) combine a table's eval sets; an array of shares has none")
     if isinstance(runs, RunTable):
         table = runs
         extra = [d for d in table.domains if d not in (original, new)]
@@ -236,7 +257,8 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
 def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web", new: str = "code",
                         pre_loss: float | None = None, tolerance: float = 0.0, law: str = "ye-exp",
                         n_boot: int = 200, level: float = 0.9, random_state: int = 0,
-                        n_jobs: int | None = None, weight_tol: float = WEIGHT_TOL) -> CriticalProportion:
+                        n_jobs: int | None = None, weight_tol: float = WEIGHT_TOL,
+                        eval_groups: Mapping[str, Mapping[str, float]] | None = None) -> CriticalProportion:
     """Find the critical proportion of the new domain in continual pretraining.
 
     Parameters
@@ -265,6 +287,9 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
         Worker processes for the bootstrap (see :func:`mixlaw.bootstrap.bootstrap_law`).
     weight_tol : float, default=0.01
         Tolerance on the weight row sums when ``runs`` is a path.
+    eval_groups : mapping, optional
+        ``{group: {eval: share}}``: loss columns added as weighted means of eval sets (base-model rows included),
+        so that ``original`` (or ``new``) may be one, e.g. the Pile from its parts.
 
     Returns
     -------
@@ -300,7 +325,7 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
         raise InputError(f"tolerance must be a number >= 0 (nats); got {tolerance!r}")
     if original == new:
         raise InputError(f"original and new domain are both {original!r}")
-    table, pre, source, has_new = _prepare(runs, losses, original, new, pre_loss, weight_tol)
+    table, pre, source, has_new = _prepare(runs, losses, original, new, pre_loss, weight_tol, eval_groups)
     # A run missing a loss (a NaN cell): each law is fitted on the rows that have its eval, as fit does.
     table_new = table.complete(new, stacklevel=2) if has_new else table
     table = table.complete(original, stacklevel=2)

@@ -400,13 +400,18 @@ def load_table(path: str, weight_tol: float, eval_groups: list[str] | None = Non
     return _with_groups(read_any_runs(path, weight_tol=weight_tol), eval_groups)
 
 
+def parse_eval_groups(eval_groups: list[str] | None) -> dict[str, dict[str, float]]:
+    """The ``--eval-group`` specs as ``{group: {eval: share}}`` (a group name given twice is refused)."""
+    groups = dict(parse_eval_group(spec) for spec in eval_groups or ())
+    if len(groups) < len(eval_groups or ()):
+        raise InputError("--eval-group: a group name is given twice")
+    return groups
+
+
 def _with_groups(table: RunTable, eval_groups: list[str] | None) -> RunTable:
     """``table`` with the loss columns of the ``--eval-group`` specs added (a group name given twice is refused)."""
     if eval_groups:
-        groups = dict(parse_eval_group(spec) for spec in eval_groups)
-        if len(groups) < len(eval_groups):
-            raise InputError("--eval-group: a group name is given twice")
-        table = add_eval_groups(table, groups)
+        table = add_eval_groups(table, parse_eval_groups(eval_groups))
     return table
 
 

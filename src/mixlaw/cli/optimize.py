@@ -52,6 +52,7 @@ from ._common import (
     law_with_options,
     out,
     parse_bounds,
+    parse_eval_groups,
     parse_laws,
     parse_named_numbers,
     parse_objective,
@@ -255,13 +256,17 @@ def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretra
                   bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap refits for the interval."),
                   weight_tol: float = WeightTolOpt,
                   law_option: list[str] | None = LawOptionOpt, workers: int | None = WorkersOpt,
-                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
-    """Critical proportion of the NEW domain: the largest share that keeps ORIGINAL's loss within tolerance."""
+                  eval_group: list[str] | None = EvalGroupOpt, seed: int = SeedOpt,
+                  as_json: bool = JsonOpt) -> None:
+    """Critical proportion of the NEW domain: the largest share that keeps ORIGINAL's loss within tolerance.
+
+    --eval-group builds ORIGINAL's (or NEW's) loss from the eval sets that measure it, e.g. the Pile's parts."""
+    groups = parse_eval_groups(eval_group)
     with show_warnings(), progress("fitting + bootstrap"):
         # The path, not a loaded table: the base model's row has no mixture, which a run table refuses.
         res = critical_proportion(runs, original=original, new=new, pre_loss=pre_loss, tolerance=tolerance,
                                   law=law_with_options(law, law_option, seed), n_boot=bootstrap, random_state=seed,
-                                  weight_tol=weight_tol, n_jobs=workers)
+                                  weight_tol=weight_tol, n_jobs=workers, eval_groups=groups or None)
     if as_json:
         emit_json({"continual": res.to_dict(), "seed": seed})
     else:

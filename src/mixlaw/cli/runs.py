@@ -7,12 +7,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import typer
 
 from .._validation import split_names
 from ..data import RunTable
 from ..errors import InputError
-from ..importers import read_pair, read_runs_mapped, read_ye_logs, runs_from_tensorboard, runs_from_wandb, ye_logs_given
+from ..importers import (
+    read_pair,
+    read_runs_mapped,
+    read_ye_base,
+    read_ye_logs,
+    runs_from_tensorboard,
+    runs_from_wandb,
+    ye_logs_given,
+)
 from ..store import write_table
 from ._common import JsonOpt, WeightTolOpt, emit_json, err, progress, show_warnings
 
@@ -40,19 +49,27 @@ OnOpt = typer.Option(None, "--on", metavar="COLUMN",
                      help="With --mixtures-table: the key column both tables have (default: run), e.g. recipe.")
 
 
-def _write(table: RunTable, out_path: Path, as_json: bool) -> None:
-    write_table(table.frame, out_path)
-    doc = {"out": str(out_path), "rows": len(table), "runs": int(table.frame["run"].nunique()),
+def _write(table: RunTable, out_path: Path, as_json: bool, base: pd.DataFrame | None = None) -> None:
+    """Write the table (after ``base``'s rows, which have no mixture: a base model's, for mixlaw continual)."""
+    frame = table.frame if base is None else pd.concat([base.reindex(columns=table.frame.columns), table.frame],
+                                                       ignore_index=True)
+    write_table(frame, out_path)
+    doc = {"out": str(out_path), "rows": len(frame), "runs": int(table.frame["run"].nunique()),
            "domains": table.domains, "evals": table.evals,
            "missing_losses": table.rows_left_out()}
+    if base is not None:
+        doc["base_models"] = [str(r) for r in base["run"]]
     if as_json:
         emit_json(doc)
     else:
         gaps = ", ".join(f"loss:{e} {n}" for e, n in doc["missing_losses"].items())
         gaps = (f"; rows without a loss: {gaps} (a fit of an eval uses the rows that have it; --drop-incomplete "
                 "leaves them out)") if gaps else ""
+        many = base is not None and len(base) > 1
+        bases = "" if base is None else (f"; base model{'s' if many else ''} {', '.join(map(str, base['run']))} as "
+                                         f"{'rows' if many else 'a row'} with no mixture")
         err.print(f"wrote {doc['rows']} rows ({doc['runs']} runs; domains {_some(table.domains)}; "
-                  f"evals {_some(table.evals)}{gaps}) to {out_path}", highlight=False, markup=False)
+                  f"evals {_some(table.evals)}{gaps}{bases}) to {out_path}", highlight=False, markup=False)
 
 
 def _some(names: list[str], limit: int = 20) -> str:
@@ -70,7 +87,12 @@ def import_cmd(sources: list[str] = typer.Argument(..., metavar="SOURCE...",
                columns: str | None = ColumnsOpt, out_path: Path = OutOpt,
                weight_tol: float = WeightTolOpt, drop_incomplete: bool = DropOpt, evals: str | None = EvalsOpt,
                mixtures_table: str | None = MixturesTableOpt, on: str | None = OnOpt,
-               domains: str | None = DomainsOpt, as_json: bool = JsonOpt) -> None:
+               domains: str | None = DomainsOpt,
+               keep_base: bool = typer.Option(False, "--keep-base",
+                                              help="Ye et al.'s continual-pretraining log: also write the base "
+                                                   "model's losses as a row with no mixture (mixlaw continual reads "
+                                                   "it as the loss before continual pretraining)."),
+               as_json: bool = JsonOpt) -> None:
     """Convert a table with other column names (a W&B CSV export, a spreadsheet), Olmix's or RegMix's pair, or Ye
     et al.'s training logs to a run table.
 
@@ -88,9 +110,17 @@ def import_cmd(sources: list[str] = typer.Argument(..., metavar="SOURCE...",
                              "(--domains names their shares)")
         with show_warnings():
             table = read_ye_logs(sources, domains=None if domains is None else split_names(domains),
-                                 weight_tol=weight_tol, drop_incomplete=drop_incomplete, evals=names)
-        _write(table, out_path, as_json)
+                                 weight_tol=weight_tol, drop_incomplete=drop_incomplete, evals=names,
+                                 keep_base=keep_base)
+        base = read_ye_base(sources, evals=table.evals) if keep_base else None
+        if keep_base and base is not None and base.empty:
+            raise InputError("--keep-base: these logs have no base model's lines (a checkpoint path that names a "
+                             "model, not a run's '/<step>')")
+        _write(table, out_path, as_json, base=base)
         return
+    if keep_base:
+        raise InputError("--keep-base applies to Ye et al.'s training logs; a table keeps a base model's row (no "
+                         "mixture) as it is written, for mixlaw continual")
     if domains is not None:
         raise InputError("--domains names the shares of Ye et al.'s training logs; a table names its domains in "
                          "its w:<domain> columns (--columns maps them)")

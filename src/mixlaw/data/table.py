@@ -181,7 +181,8 @@ class RunTable:
                 rest, n = float(np.nansum(w[i])), int(np.isnan(w).sum())
                 cells = f"{n} empty cells" if n > 1 else "an empty cell"
                 empty = "" if not np.isnan(col[i]) else (
-                    f" ({cells}: write every share, 0 included; every weight of this row is empty)"
+                    f" ({cells}: write every share, 0 included; every weight of this row is empty: a base "
+                    "model's row, before continual pretraining? only mixlaw continual reads those)"
                     if np.isnan(w[i]).all() else
                     f" ({cells}: write every share, 0 included; the row's other shares sum to {rest:.6g}"
                     + (", so this one is 0)" if not beyond_tol(abs(rest - 1.0), self.weight_tol) else ")"))

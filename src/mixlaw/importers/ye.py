@@ -28,6 +28,7 @@ import os
 import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,30 +48,48 @@ _MIXTURE_LINE = re.compile(r"^[0-9.]+(?:-[0-9.]+)+$")
 _SNIFF_BYTES = 8192
 
 
-def _first_line(path: Path) -> str | None:
-    """The first non-empty line of a file (its first few KB read as text), or None (no such line, not text)."""
+def _first_lines(path: Path) -> list[str]:
+    """The non-empty whole lines of a file's first few KB (none if it is not text)."""
     try:
         with path.open("rb") as f:
             head = f.read(_SNIFF_BYTES)
     except OSError:
-        return None
+        return []
     if b"\0" in head:
-        return None  # binary (a checkpoint, Ye's mix5mlp.pt)
-    text = head.decode("utf-8", errors="replace")
-    return next((line for line in text.splitlines() if line.strip()), None)
+        return []  # binary (a checkpoint, Ye's mix5mlp.pt)
+    lines = head.decode("utf-8", errors="replace").splitlines()
+    if len(head) == _SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # cut by the read
+    return [line for line in lines if line.strip()]
 
 
-def _looks_like_line(line: str) -> bool:
+def _first_line(path: Path) -> str | None:
+    """The first non-empty line of a file (its first few KB read as text), or None (no such line, not text)."""
+    return next(iter(_first_lines(path)), None)
+
+
+def _looks_like_line(line: str, *, base: bool = False) -> bool:
+    """Whether ``line`` is a checkpoint's line (or, with ``base``, a base model's: no '/<step>' at its end)."""
     fields = line.rstrip("\r\n").split("\t")
     if len(fields) != 3 or not fields[1].strip().endswith(".bin"):
         return False
-    if re.fullmatch(r".*/[0-9]+/*", fields[0].strip()) is None:
+    if re.fullmatch(r".*/[0-9]+/*", fields[0].strip()) is None and not (base and _is_base(fields[0])):
         return False
     try:
         float(fields[2])
     except ValueError:
         return False
     return True
+
+
+def _is_base(ckpt: str) -> bool:
+    """A checkpoint path that names a model, not a run's step: Ye's continual-pretraining log starts with the base
+    model's losses (``model_configs//pythia_70m_step20000``), which has no mixture and no step of the runs."""
+    parts = [x for x in ckpt.strip().split("/") if x]
+    if not parts or parts[-1].isdigit() or parts[-1] == "last":
+        return False
+    # a run's folder with a bad step ('70M_1-0.5-0.5/10k') is a malformed line, not a model
+    return not any(len(x.split("_")[-1].split("-")) >= 3 for x in parts[-2:])
 
 
 def is_ye_log(path: str | os.PathLike[str]) -> bool:
@@ -88,8 +107,9 @@ def is_ye_log(path: str | os.PathLike[str]) -> bool:
     p = Path(path)
     if not p.is_file():
         return False
-    line = _first_line(p)
-    return line is not None and _looks_like_line(line)
+    # A base model's lines may come first (the continual-pretraining log): a run's line must follow them.
+    first = next((x for x in _first_lines(p) if not _looks_like_line(x, base=True) or _looks_like_line(x)), None)
+    return first is not None and _looks_like_line(first)
 
 
 def ye_logs_given(sources: Sequence[str | os.PathLike[str]]) -> bool:
@@ -212,47 +232,32 @@ def _domain_names(k: int, parents: set[str], domains: Sequence[str] | None, firs
     return [f"d{j}" for j in range(k)]
 
 
-def read_ye_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
-                 domains: Sequence[str] | None = None, weight_tol: float = WEIGHT_TOL,
-                 drop_incomplete: bool = False, evals: Sequence[str] | None = None) -> RunTable:
-    """Ye et al.'s training logs (one or more files, or a folder of them) as a run table; see the module's text.
+@dataclass
+class _Parsed:
+    """The lines of a set of logs: runs, (run, step) -> eval -> (loss, file, line), where each (run, step) was first
+    seen, the share count and its first line, the 'last' checkpoints' lines, and base models' losses (eval -> loss)
+    with each one's first line."""
 
-    Parameters
-    ----------
-    sources : path or sequence of paths
-        Log files, or folders (their log files; other files there, and Ye's ``proportions.txt`` among the files,
-        are left out with a warning).
-    domains : sequence of str, optional
-        The domains' names in the order of the run names' shares (default ``d0, d1, ...``, or the checkpoint
-        folder's names when it gives one per share).
-    weight_tol, drop_incomplete, evals
-        As for :func:`~mixlaw.importers.read_runs_mapped`. RedPajama's run ``*_RP_999-...`` writes shares that
-        sum to 1.02: it needs ``weight_tol=0.02`` (its shares are then divided by their sum).
+    runs: dict[str, _Run]
+    cells: dict[tuple[str, int], dict[str, tuple[float, Path, int]]]
+    origin: dict[tuple[str, int], tuple[Path, int]]
+    k: int | None
+    k_at: tuple[Path, int]
+    lasts: list[tuple[Path, int]]
+    base: dict[str, dict[str, float]]
+    base_at: dict[str, tuple[Path, int]]
 
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> rows = [f"ck/Pile//70M_{i}-{a}-{1 - a}/{s}\\tv/pythia-pile.valid.{e}.bin\\t{2 + a + 1000 / s}"
-    ...         for i, a in enumerate((0.25, 0.75)) for s in (1000, 2000) for e in ("Github", "ArXiv")]
-    >>> _ = (d / "70M.txt").write_text("\\n".join(rows) + "\\n")
-    >>> t = read_ye_logs(d, domains=["github", "pile_cc"])
-    >>> t.frame[["run", "params", "step", "w:github", "loss:Github"]]
-                   run      params    step  w:github  loss:Github
-    0  70M_0-0.25-0.75  70000000.0  1000.0      0.25         3.25
-    1  70M_0-0.25-0.75  70000000.0  2000.0      0.25         2.75
-    2  70M_1-0.75-0.25  70000000.0  1000.0      0.75         3.75
-    3  70M_1-0.75-0.25  70000000.0  2000.0      0.75         3.25
-    """
-    given = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
-    files = _log_files(given)
-    where = " ".join(str(s) for s in given)
+
+def _parse_logs(files: list[Path]) -> _Parsed:
+    """Every line of ``files``, checked (see the module's text for the form)."""
     runs: dict[str, _Run] = {}
     cells: dict[tuple[str, int], dict[str, tuple[float, Path, int]]] = {}
     origin: dict[tuple[str, int], tuple[Path, int]] = {}
     k: int | None = None
     k_at: tuple[Path, int] = (files[0], 1)
     lasts: list[tuple[Path, int]] = []
+    base: dict[str, dict[str, float]] = {}  # base model -> eval -> loss (a continual-pretraining log's first lines)
+    base_at: dict[str, tuple[Path, int]] = {}
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -268,6 +273,14 @@ def read_ye_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[st
             run_dir, _, step_text = ckpt.rstrip("/").rpartition("/")
             if step_text == "last":  # 3Mix's end-of-run checkpoints: no step to put them at
                 lasts.append((path, i))
+                continue
+            if not step_text.isdigit() and _is_base(ckpt) and evalfile.endswith(".bin") and _eval_name(evalfile):
+                try:
+                    base.setdefault(step_text, {}).setdefault(_eval_name(evalfile), float(loss_text))
+                except ValueError:
+                    raise DataError(f"the loss {loss_text[:40]!r} is not a number; expected {_FORM}",
+                                    path=str(path), row=i) from None
+                base_at.setdefault(step_text, (path, i))
                 continue
             if not step_text.isdigit():
                 raise DataError(f"the checkpoint path {ckpt[-80:]!r} does not end in '/<step>'; expected {_FORM}",
@@ -297,12 +310,63 @@ def read_ye_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[st
                 raise DataError(f"two losses for run {run.run!r}, step {key[1]}, eval {ev!r}: {was!r} on {at}, "
                                 f"{loss!r} here", path=str(path), row=i)
             cell.setdefault(ev, (loss, path, i))
+    return _Parsed(runs, cells, origin, k, k_at, lasts, base, base_at)
+
+
+def read_ye_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+                 domains: Sequence[str] | None = None, weight_tol: float = WEIGHT_TOL,
+                 drop_incomplete: bool = False, evals: Sequence[str] | None = None,
+                 keep_base: bool = False) -> RunTable:
+    """Ye et al.'s training logs (one or more files, or a folder of them) as a run table; see the module's text.
+
+    Parameters
+    ----------
+    sources : path or sequence of paths
+        Log files, or folders (their log files; other files there, and Ye's ``proportions.txt`` among the files,
+        are left out with a warning).
+    domains : sequence of str, optional
+        The domains' names in the order of the run names' shares (default ``d0, d1, ...``, or the checkpoint
+        folder's names when it gives one per share).
+    weight_tol, drop_incomplete, evals
+        As for :func:`~mixlaw.importers.read_runs_mapped`. RedPajama's run ``*_RP_999-...`` writes shares that
+        sum to 1.02: it needs ``weight_tol=0.02`` (its shares are then divided by their sum).
+    keep_base : bool, default=False
+        Only silences the warning that a base model's lines were left out (the caller reads them with
+        :func:`read_ye_base`): a run table's rows all have a mixture.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> rows = [f"ck/Pile//70M_{i}-{a}-{1 - a}/{s}\\tv/pythia-pile.valid.{e}.bin\\t{2 + a + 1000 / s}"
+    ...         for i, a in enumerate((0.25, 0.75)) for s in (1000, 2000) for e in ("Github", "ArXiv")]
+    >>> _ = (d / "70M.txt").write_text("\\n".join(rows) + "\\n")
+    >>> t = read_ye_logs(d, domains=["github", "pile_cc"])
+    >>> t.frame[["run", "params", "step", "w:github", "loss:Github"]]
+                   run      params    step  w:github  loss:Github
+    0  70M_0-0.25-0.75  70000000.0  1000.0      0.25         3.25
+    1  70M_0-0.25-0.75  70000000.0  2000.0      0.25         2.75
+    2  70M_1-0.75-0.25  70000000.0  1000.0      0.75         3.75
+    3  70M_1-0.75-0.25  70000000.0  2000.0      0.75         3.25
+    """
+    given = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+    files = _log_files(given)
+    where = " ".join(str(s) for s in given)
+    parsed = _parse_logs(files)
+    runs, cells, origin, k, k_at, lasts = (parsed.runs, parsed.cells, parsed.origin, parsed.k, parsed.k_at,
+                                           parsed.lasts)
     if k is None:
         raise DataError(f"no line of a checkpoint with a step; expected {_FORM}", path=where)
     if lasts:
         warnings.warn(f"left out {len(lasts)} line(s) of checkpoints named 'last' (first: {lasts[0][0]}:"
                       f"{lasts[0][1]}): no step to put them at; most repeat the run's last numbered step",
                       DataWarning, stacklevel=2)
+    if parsed.base and not keep_base:
+        model, (bpath, bline) = next(iter(parsed.base_at.items()))
+        warnings.warn(f"left out the base model {model!r} ({sum(map(len, parsed.base.values()))} line(s), first "
+                      f"{bpath}:{bline}): a model with no mixture and no step, the one continual pretraining started "
+                      "from; --keep-base (read_ye_base) writes it as a row with no mixture, which mixlaw continual "
+                      "reads as the loss before continual pretraining", DataWarning, stacklevel=2)
     names = _domain_names(k, {r.parent for r in runs.values()}, domains, k_at)
     eval_names = sorted({ev for cell in cells.values() for ev in cell})
     keys = sorted(cells, key=lambda rk: (runs[rk[0]].params, rk[0], rk[1]))
@@ -331,3 +395,25 @@ def read_ye_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[st
             path, line = hit[1], hit[2]
         raise DataError(f"run {row['run']!r}, step {row['step']:g}: {e.detail}", path=str(path), row=line,
                         column=e.column) from None
+
+
+def read_ye_base(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+                 evals: Sequence[str] | None = None) -> pd.DataFrame:
+    """The base models' lines of Ye et al.'s logs as rows with no mixture: ``run`` (the model's name, e.g.
+    ``pythia_70m_step20000``) and one ``loss:<Eval>`` column per validation file (``evals``: those only).
+
+    Ye et al.'s continual-pretraining log (``data/ct/70M.txt``, §5) starts with the losses of the model before
+    continual pretraining, a checkpoint path that names a model rather than a run's step. Written beside the runs
+    (``runs import --keep-base``), such a row is what :func:`mixlaw.continual.read_continual_runs` takes as the loss
+    before continual pretraining. Empty (no rows) when the logs have no base model.
+    """
+    given = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # files left out: read_ye_logs names them
+        files = _log_files(given)
+    parsed = _parse_logs(files)
+    names = sorted({ev for cells in parsed.base.values() for ev in cells})
+    if evals is not None:
+        names = [e for e in names if e in set(evals)]
+    return pd.DataFrame({"run": list(parsed.base),
+                         **{LOSS_PREFIX + e: [parsed.base[m].get(e, np.nan) for m in parsed.base] for e in names}})
