@@ -76,6 +76,7 @@ class MetaLaw(MixingLaw):
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         self._kept = None
+        self.unfitted_: list[str] = []
         if self.objective is not None and np.isnan(Y).any():
             # An objective's evals of weight 0 that miss a loss in some of the rows (the fit took the rows that have
             # every eval it weighs, MixingLaw._spare_targets): fitted without them, for the same objective over the
@@ -84,6 +85,7 @@ class MetaLaw(MixingLaw):
             s = objective_weights(self.objective, ctx.targets)
             assert s is not None and not s[~keep].any()
             self._kept = np.flatnonzero(keep)
+            self.unfitted_ = [t for t, k in zip(ctx.targets, keep, strict=True) if not k]
             tg = [ctx.targets[i] for i in self._kept]
             self._objective_fit = {t: float(s[i]) for t, i in zip(tg, self._kept, strict=True)}
             try:
@@ -221,7 +223,7 @@ class MetaLaw(MixingLaw):
         return {"members": [{"key": k, "fit_on": mode, "targets": tg, "law": law.to_dict()}
                             for k, mode, tg, law in self.members_],
                 "evals": self.evals_, "objective_weights": None if self._s is None else self._s.tolist(),
-                "cv": self.cv_.to_dict()}
+                "cv": self.cv_.to_dict(), "unfitted": list(getattr(self, "unfitted_", []))}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.members_ = [(str(m["key"]), str(m["fit_on"]), [str(t) for t in m["targets"]], law_from_dict(m["law"]))
@@ -230,6 +232,10 @@ class MetaLaw(MixingLaw):
         s = state.get("objective_weights")
         self._s = None if s is None else np.asarray(s, dtype=np.float64)
         self.cv_ = CVTable.from_dict(state["cv"])
+        unfitted = state.get("unfitted", [])  # absent in laws saved before it existed
+        if not (isinstance(unfitted, list) and all(isinstance(t, str) for t in unfitted)):
+            raise InputError(f"saved state field 'unfitted' must be a list of eval names; got {unfitted!r}")
+        self.unfitted_ = list(unfitted)
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         return [("Cross-validation", str(self.cv_))]
@@ -288,6 +294,9 @@ class AutoLaw(MetaLaw):
         The members' parameters, prefixed ``<key>:`` (``<key>[direct]:`` for a law fitted on the objective).
     evals_ : list of str
         The eval sets fitted (``targets_`` is ``["objective"]`` when an objective is given).
+    unfitted_ : list of str
+        The evals the objective weighs 0 that miss a loss in some fitted row: not fitted (their missing cells are
+        in ``rows_left_out_``); empty without such an eval.
 
     Notes
     -----

@@ -728,6 +728,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 "params": self.params_.to_dict(), "state": _jsonable(self._get_state()),
                 "fit_scale": _jsonable(getattr(self, "_fit_scale", None)),
                 "n_runs": None if getattr(self, "n_runs_", None) is None else int(self.n_runs_),
+                # per eval, the rows without its loss that the fit did not use (a ragged auto's {"b": 24}): a loaded
+                # law's report said only its n_runs, as if no eval had lost a row
+                "rows_left_out": {str(k): int(v) for k, v in (getattr(self, "rows_left_out_", None) or {}).items()},
                 # predict(df) / score(df) read rows at the fit's tolerance: a loaded law fitted at weight_tol=0.05
                 # refused the rows summing to 1.03 that the same law before saving predicted
                 "weight_tol": float(getattr(self, "_weight_tol", WEIGHT_TOL))}

@@ -65,6 +65,12 @@ def _check_saved_layout(d: Any) -> None:
     if nr is not None and not (isinstance(nr, int) and not isinstance(nr, bool) and nr >= 1):
         raise InputError(f"field 'n_runs' must be null or a positive integer (the runs the law was fitted on), "
                          f"got {nr!r}")
+    gone = d.get("rows_left_out")  # absent in laws saved before it existed: none said (names checked on load)
+    if gone is not None and not (isinstance(gone, Mapping) and all(
+            isinstance(k, str) and k and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+            for k, v in gone.items())):
+        raise InputError(f"field 'rows_left_out' must be null or an object {{eval: number of rows}} of eval names and "
+                         f"non-negative integers (the rows without each eval's loss), got {gone!r}")
     tol = d.get("weight_tol")  # absent in laws saved before it existed: predict reads rows at the default 0.01
     if tol is not None and not (_number(tol) and 0 <= tol < 1):
         raise InputError(f"field 'weight_tol' must be null or a number in [0, 1) (the row-sum tolerance of the fit), "
@@ -162,6 +168,7 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
         law._set_state(d.get("state", {}))
     except Exception as err:  # noqa: BLE001 (untrusted state: KeyError, TypeError, a LightGBM parse error...)
         raise InputError(f"field 'state' does not fit law {law.key!r} ({type(err).__name__}: {_first(err)})") from None
+    law.rows_left_out_ = _rows_left_out(d.get("rows_left_out"), law)
     if law.per_target_params:
         local = getattr(law, "_local_names", None)
         if not isinstance(local, Mapping) or set(local) != set(law.targets_):
@@ -193,6 +200,20 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
                          f"{'(not all finite) ' if not np.all(np.isfinite(pred)) else ''}for {len(law.targets_)} "
                          f"targets {law.targets_}")
     return law
+
+
+def _rows_left_out(gone: Mapping[str, int] | None, law: Any) -> dict[str, int]:
+    """A saved ``rows_left_out`` (layout checked by :func:`_check_saved_layout`) whose evals are the law's: its
+    targets, a meta-law's eval sets (``evals_``, when its target is an objective) and those its objective weighs 0
+    and did not fit (``unfitted_``, whose missing cells are counted too)."""
+    if not gone:
+        return {}
+    known = [*law.targets_, *getattr(law, "evals_", []), *getattr(law, "unfitted_", [])]
+    unknown = [k for k in gone if k not in known]
+    if unknown:
+        raise InputError(f"field 'rows_left_out' names {unknown}, not an eval set of the law "
+                         f"({', '.join(dict.fromkeys(known))})")
+    return {str(k): int(v) for k, v in gone.items()}
 
 
 def _first(err: BaseException) -> str:

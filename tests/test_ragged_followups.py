@@ -1,0 +1,99 @@
+"""Follow-ups of the ragged auto / stack fits (a loss missing in some rows): what a saved law keeps of them, the
+order of their parameters, and the one sentence for an eval the objective weighs 0."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw.data import RunTable
+from mixlaw.errors import DataWarning, InputError
+from mixlaw.laws.auto import AutoLaw
+from mixlaw.laws.base import law_from_dict
+from mixlaw.laws.stack import StackLaw
+
+CANDS = ["ye-exp", "linear"]
+
+
+def _ragged(n: int = 40, k: int = 12, seed: int = 0) -> pd.DataFrame:
+    """n runs of 3 domains, evals a, b, c from Ye's exponential law; b misses k losses."""
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n)
+    T = np.array([[-1.0, 0.5, 0.2], [0.3, -0.8, 0.1], [0.2, 0.1, -0.9]])
+    Y = np.array([2.0, 2.3, 2.6]) + np.exp(W @ T.T) + rng.normal(0, 0.005, (n, 3))
+    df = pd.DataFrame({"run": [f"r{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate("xyz")},
+                       **{f"loss:{e}": Y[:, i] for i, e in enumerate("abc")}})
+    df.loc[rng.choice(n, k, replace=False), "loss:b"] = np.nan
+    return df
+
+
+def _fit(law, df, **kw):  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return law.fit(RunTable(df), **kw)
+
+
+def _round_trip(d):  # type: ignore[no-untyped-def]
+    return law_from_dict(json.loads(json.dumps(d)))
+
+
+@pytest.fixture(scope="module")
+def ragged_auto() -> AutoLaw:
+    return _fit(AutoLaw(candidates=CANDS), _ragged())
+
+
+# ---------------------------------------------------------------------- 2. a saved law keeps rows_left_out_
+@pytest.mark.parametrize("cls", [AutoLaw, StackLaw])
+def test_a_saved_ragged_law_keeps_its_rows_left_out(cls, ragged_auto):  # type: ignore[no-untyped-def]
+    law = ragged_auto if cls is AutoLaw else _fit(StackLaw(candidates=CANDS), _ragged())
+    assert law.rows_left_out_ == {"b": 12} and law.n_runs_ == 40
+    back = _round_trip(law.to_dict())
+    assert back.rows_left_out_ == {"b": 12} and back.n_runs_ == 40
+    # the report's header names the rows each eval lost, as the fitted law's does
+    assert "left out rows without a loss: loss:b 12" in back.report().text(verbose=True)
+    assert back.report().to_dict()["rows_left_out"] == {"b": 12}
+
+
+def test_a_saved_objective_law_names_the_unfitted_eval_it_counts() -> None:
+    # b weighs 0 and misses 12 losses: not fitted (not in evals_), yet its missing cells are counted
+    law = _fit(AutoLaw(candidates=CANDS, objective="c"), _ragged())
+    assert law.evals_ == ["a", "c"] and law.unfitted_ == ["b"] and law.rows_left_out_ == {"b": 12}
+    back = _round_trip(law.to_dict())
+    assert back.rows_left_out_ == {"b": 12} and back.unfitted_ == ["b"]
+
+
+def test_a_law_saved_before_rows_left_out_existed_loads_with_none(ragged_auto) -> None:  # type: ignore[no-untyped-def]
+    d = ragged_auto.to_dict()
+    del d["rows_left_out"]
+    del d["state"]["unfitted"]
+    back = _round_trip(d)
+    assert back.rows_left_out_ == {} and back.unfitted_ == []
+    assert "left out rows" not in back.report().text(verbose=True)
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    ({"b": -1}, "non-negative integers"),
+    ({"b": 1.5}, "non-negative integers"),
+    ({"b": True}, "non-negative integers"),
+    ({"b": "12"}, "non-negative integers"),
+    ([["b", 12]], "must be null or an object"),
+    ("b", "must be null or an object"),
+    ({"": 3}, "eval names"),
+    ({"zz": 3}, r"names \['zz'\], not an eval set of the law \(a, b, c\)"),
+])
+def test_a_saved_rows_left_out_is_checked(ragged_auto, value, match) -> None:  # type: ignore[no-untyped-def]
+    d = ragged_auto.to_dict()
+    d["rows_left_out"] = value
+    with pytest.raises(InputError, match=match):
+        _round_trip(d)
+
+
+def test_a_saved_unfitted_list_is_checked(ragged_auto) -> None:  # type: ignore[no-untyped-def]
+    d = ragged_auto.to_dict()
+    d["state"]["unfitted"] = "b"
+    with pytest.raises(InputError, match="'unfitted' must be a list of eval names"):
+        _round_trip(d)
