@@ -97,3 +97,36 @@ def test_a_saved_unfitted_list_is_checked(ragged_auto) -> None:  # type: ignore[
     d["state"]["unfitted"] = "b"
     with pytest.raises(InputError, match="'unfitted' must be a list of eval names"):
         _round_trip(d)
+
+
+# ---------------------------------------------------------------------- 3. parameters in the eval sets' order
+def _evals_in_order(names: list[str]) -> list[str]:
+    """The eval set of each per-eval member parameter ('ye-exp:b.c' -> 'b'), in the order listed."""
+    return [n.split(":", 1)[1].split(".", 1)[0] for n in names if not n.startswith("w:")]
+
+
+@pytest.mark.parametrize("cls", [AutoLaw, StackLaw])
+def test_a_ragged_fit_lists_its_parameters_in_the_eval_sets_order(cls, ragged_auto):  # type: ignore[no-untyped-def]
+    # b is measured on fewer rows: its group is fitted after a and c's, and its parameters came last
+    law = ragged_auto if cls is AutoLaw else _fit(StackLaw(candidates=CANDS), _ragged())
+    assert [m[2] for m in law.members_][:1] == [["a", "c"]]
+    names = list(law.params_)
+    seen = _evals_in_order(names)
+    assert seen == sorted(seen) and set(seen) == {"a", "b", "c"}
+    assert [r.split(":", 1)[1] for r in law.results_] == ["a", "b", "c"]
+    assert list(law.parameters) == names and list(law.to_dict()["params"]) == names
+    report = law.report().text(verbose=True)
+    assert [report.index(f"{n} ") for n in names] == sorted(report.index(f"{n} ") for n in names)
+    assert list(_round_trip(law.to_dict()).params_) == names
+    if cls is StackLaw:  # the stack weights after the members', per eval set in its order
+        weights = [n.split(":")[1] for n in names if n.startswith("w:")]
+        assert weights == sorted(weights) and names[-len(weights):] == [n for n in names if n.startswith("w:")]
+
+def test_a_shared_parameter_is_listed_with_its_members_first_eval() -> None:
+    # dz-eq1's parameters are shared by the evals it was fitted on (a and c), not named by one: listed with a
+    df = _ragged()
+    law = _fit(AutoLaw(candidates=["dz-eq1"]), df)
+    names = list(law.params_)
+    first_b = min(i for i, n in enumerate(names) if n.startswith("dz-eq1(b):"))
+    assert all(n.startswith("dz-eq1:") for n in names[:first_b])
+    assert all(n.startswith("dz-eq1(b):") for n in names[first_b:])

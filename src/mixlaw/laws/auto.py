@@ -194,8 +194,14 @@ class MetaLaw(MixingLaw):
         return P[:, 0] if m[1] == "direct" else P @ self._s[[self.evals_.index(t) for t in m[2]]]
 
     def _set_params_from_members(self) -> None:
-        plist: list[Param] = []
-        results = {}
+        """``params_`` and ``results_`` from the members', prefixed by their law, in the order of the eval sets
+        (``evals_``): a parameter named by its eval set (``<eval>.<name>``, a per-target member's) is listed with
+        that eval, one shared by the member's evals (dz-eq1's skills, a direct member's) with its first. Member by
+        member they came per chosen law, and a ragged fit's per group of evals measured on the same rows: a, c, b
+        for b measured on fewer rows."""
+        order = {t: i for i, t in enumerate(self.evals_)}
+        plist: list[tuple[int, Param]] = []
+        results: list[tuple[int, str, Any]] = []
         seen: set[str] = set()
         for key, mode, targets, law in self.members_:
             tag = key if mode == "per-eval" else f"{key}[{mode}]"
@@ -205,10 +211,19 @@ class MetaLaw(MixingLaw):
                 # eval set (dz-eq1's shared skills, its one 'joint' problem): its evals tell the two apart.
                 tag = f"{tag}({','.join(targets)})"
             seen.update(f"{tag}:{n}" for n in [*law.params_, *res])
-            plist += [replace(p, name=f"{tag}:{p.name}") for p in law.params_.values()]
-            results.update({f"{tag}:{k}": r for k, r in res.items()})
-        self.params_ = Params(plist)
-        self.results_ = results
+            first = min((order.get(t, len(order)) for t in targets), default=len(order))
+            per_eval = law.per_target_params
+
+            def place(name: str, targets: list[str] = targets, first: int = first, per_eval: bool = per_eval) -> int:
+                # the longest eval name that prefixes it (an eval's name may hold a '.': 'arc.easy')
+                own = [t for t in targets if name == t or (per_eval and name.startswith(f"{t}."))]
+                return order.get(max(own, key=len), first) if own else first
+
+            plist += [(place(p.name), replace(p, name=f"{tag}:{p.name}")) for p in law.params_.values()]
+            results += [(place(k), f"{tag}:{k}", r) for k, r in res.items()]
+        # sorted() is stable: a member's parameters of one eval stay in their order, and the members in theirs
+        self.params_ = Params([p for _, p in sorted(plist, key=lambda x: x[0])])
+        self.results_ = {k: r for _, k, r in sorted(results, key=lambda x: x[0])}
 
     def _output_losses(self, Y: np.ndarray) -> np.ndarray:
         kept = getattr(self, "_kept", None)  # without the evals of weight 0 that were not fitted (_fit)
@@ -291,7 +306,8 @@ class AutoLaw(MetaLaw):
     members_ : list
         ``(key, fit_on, targets, fitted law)`` of the refitted chosen laws.
     params_ : Params
-        The members' parameters, prefixed ``<key>:`` (``<key>[direct]:`` for a law fitted on the objective).
+        The members' parameters, prefixed ``<key>:`` (``<key>[direct]:`` for a law fitted on the objective), in
+        the eval sets' order.
     evals_ : list of str
         The eval sets fitted (``targets_`` is ``["objective"]`` when an objective is given).
     unfitted_ : list of str

@@ -70,7 +70,7 @@ class StackLaw(MetaLaw):
     members_ : list
         ``(key, fit_on, targets, fitted law)``.
     params_ : Params
-        The members' parameters, prefixed as in :class:`~mixlaw.laws.auto.AutoLaw`, then the stack weights
+        The members' parameters, prefixed and ordered as in :class:`~mixlaw.laws.auto.AutoLaw`, then the stack weights
         ``w:<column>:<member>``.
     evals_ : list of str
         The eval sets fitted (``targets_`` is ``["objective"]`` when an objective is given).
