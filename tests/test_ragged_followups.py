@@ -130,3 +130,28 @@ def test_a_shared_parameter_is_listed_with_its_members_first_eval() -> None:
     first_b = min(i for i, n in enumerate(names) if n.startswith("dz-eq1(b):"))
     assert all(n.startswith("dz-eq1:") for n in names[:first_b])
     assert all(n.startswith("dz-eq1(b):") for n in names[first_b:])
+
+
+# ---------------------------------------------------------------------- 4. one sentence for an eval weighed 0
+def test_an_eval_weighed_0_is_said_in_one_sentence_by_a_command_and_by_a_law_s_fit() -> None:
+    from mixlaw.evals import objective_weights, unweighted_gaps
+
+    df = _ragged()
+    objective = {"a": 1.0, "b": 0.0, "c": 1.0}
+    said = []
+    with pytest.warns(DataWarning) as rec:  # a command's table (optimize, compare, design, bootstrap)
+        unweighted_gaps(RunTable(df), ["a", "b", "c"], objective, objective_weights(objective, ["a", "b", "c"]))
+    said.append(str(rec[0].message))
+    with pytest.warns(DataWarning) as rec:  # the law's own fit of a table
+        AutoLaw(candidates=["linear"], objective=objective).fit(RunTable(df))
+    said.append(next(str(w.message) for w in rec if "weighs" in str(w.message)))
+    with pytest.warns(DataWarning) as rec:  # of an array with NaN losses
+        AutoLaw(candidates=["linear"], objective=objective).fit(df[["w:x", "w:y", "w:z"]].to_numpy(),
+                                                                 df[["loss:a", "loss:b", "loss:c"]].to_numpy(),
+                                                                 targets=["a", "b", "c"])
+    said.append(next(str(w.message) for w in rec if "weighs" in str(w.message)))
+    assert said[0].startswith("run table: ") and said[1].startswith("law 'auto': ")
+    assert said[2].startswith("law 'auto': ")
+    sentence = ("the objective weighs b 0: not fitted, so the rows that miss its loss are kept (loss:b 12 of 40 rows "
+                "that have a, c); give it a weight to fit and predict it")
+    assert [s.split(": ", 1)[1] for s in said] == [sentence] * 3

@@ -245,6 +245,19 @@ def warn_minimised_metrics(names: Sequence[str], stacklevel: int = 2, *, what: s
                       f"{fix}, or ignore this if they are losses", HigherIsBetterWarning, stacklevel=stacklevel + 1)
 
 
+def unweighted_gaps_line(where: str, gaps: Mapping[str, int], n_rows: int, weighed: Sequence[str]) -> str:
+    """The one sentence for evals a linear objective weighs 0 that miss a loss in some of the ``n_rows`` rows that
+    have every eval it weighs (``weighed``): not fitted, so those rows are kept. ``gaps``: each such eval's missing
+    cells; ``where``: who says it (the table's file, a law). Said by :func:`unweighted_gaps` for a command's table
+    and by a meta-law's own fit (``AutoLaw(objective=...).fit``) for a table or an array with NaN losses: they had
+    two wordings, one without the advice."""
+    one = len(gaps) == 1
+    return (f"{where}: the objective weighs {', '.join(gaps)} 0: not fitted, so the rows that miss "
+            f"{'its' if one else 'their'} loss are kept (" + ", ".join(f"loss:{n} {k}" for n, k in gaps.items())
+            + f" of {n_rows} rows that have {', '.join(weighed)}); give {'it' if one else 'them'} a weight to fit and "
+            f"predict {'it' if one else 'them'}")
+
+
 def unweighted_gaps(table: RunTable, names: Sequence[str], objective: Any, s: np.ndarray | None,
                     stacklevel: int = 3) -> tuple[list[str], Any]:
     """``names`` and ``objective`` without the evals a linear objective (weights ``s`` over ``names``) weighs 0
@@ -258,16 +271,13 @@ def unweighted_gaps(table: RunTable, names: Sequence[str], objective: Any, s: np
     gaps = sub.rows_left_out([n for n, w in zip(names, s, strict=True) if not w])
     if not gaps:
         return list(names), objective
-    one = len(gaps) == 1
-    warnings.warn(f"{table.path or 'run table'}: the objective weighs {', '.join(gaps)} 0: not fitted, so the rows "
-                  f"that miss {'its' if one else 'their'} loss are kept ("
-                  + ", ".join(f"loss:{n} {k}" for n, k in gaps.items()) + f" of {len(sub)} rows that have "
-                  f"{', '.join(weighed)}); give {'it' if one else 'them'} a weight to fit and predict "
-                  f"{'it' if one else 'them'}", DataWarning, stacklevel=stacklevel)
+    warnings.warn(unweighted_gaps_line(table.path or "run table", gaps, len(sub), weighed), DataWarning,
+                  stacklevel=stacklevel)
     if isinstance(objective, Mapping):
         objective = {k: v for k, v in objective.items() if k not in gaps}
     return [n for n in names if n not in gaps], objective
 
 
-__all__ = ["unweighted_gaps", "parse_eval_group", "add_eval_groups", "add_weighted_total", "linear_objective",
-           "objective_weights", "reads_higher_is_better", "warn_minimised_metrics", "TOTAL_NAME", "HIGHER_IS_BETTER"]
+__all__ = ["unweighted_gaps", "unweighted_gaps_line", "parse_eval_group", "add_eval_groups", "add_weighted_total",
+           "linear_objective", "objective_weights", "reads_higher_is_better", "warn_minimised_metrics", "TOTAL_NAME",
+           "HIGHER_IS_BETTER"]

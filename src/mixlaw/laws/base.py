@@ -50,6 +50,7 @@ from ..errors import (
     TooFewObservationsError,
     WeightRangeWarning,
 )
+from ..evals import unweighted_gaps_line
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport
 from ..metrics import aic_bic
@@ -377,11 +378,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         unused = {t: int(k) for t, k, sp in zip(tg, np.isnan(Y).sum(axis=0), spare_cols, strict=True) if sp and k}
         if unused:
             # No NaN dropped without a word: the objective weighs these evals 0, so their missing cells cost no row.
-            warnings.warn(f"{source + ': ' if from_table and source else ''}{self._label}: the objective weighs "
-                          + ", ".join(unused) + " 0: not fitted, so the rows that miss "
-                          + ("its" if len(unused) == 1 else "their") + " loss are kept ("
-                          + ", ".join(f"{t} {k}" for t, k in unused.items()) + f" of {len(Y)} rows)",
-                          DataWarning, stacklevel=2)
+            # The sentence a command's table gets (evals.unweighted_gaps): the two had their own wordings.
+            weighed = [t for t, sp in zip(tg, spare_cols, strict=True) if not sp]
+            warnings.warn(unweighted_gaps_line(f"{source + ': ' if from_table and source else ''}{self._label}",
+                                               unused, len(Y), weighed), DataWarning, stacklevel=2)
         if not table_losses and per_col is not None:
             left_out = {t: int(k) for t, k in zip(tg, per_col, strict=True) if k}
             # said as a table's missing cells are (RunTable.rows_with_any): no NaN is dropped without a word (losses
