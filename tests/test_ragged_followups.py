@@ -155,3 +155,21 @@ def test_an_eval_weighed_0_is_said_in_one_sentence_by_a_command_and_by_a_law_s_f
     sentence = ("the objective weighs b 0: not fitted, so the rows that miss its loss are kept (loss:b 12 of 40 rows "
                 "that have a, c); give it a weight to fit and predict it")
     assert [s.split(": ", 1)[1] for s in said] == [sentence] * 3
+
+
+# ---------------------------------------------------------------------- 5. the reduced objective as an argument
+@pytest.mark.parametrize("cls", [AutoLaw, StackLaw])
+def test_the_objective_over_the_fitted_evals_is_passed_to_the_cv_not_kept_on_the_law(cls) -> None:  # type: ignore[no-untyped-def]
+    # b weighs 0 and misses losses: the CV is of the objective over a and c, handed down as an argument; it was a
+    # law attribute set and reset around the fit (a refit or a clone copied mid-fit would have read it)
+    import inspect
+
+    assert "objective" in inspect.signature(cls._fit_rows).parameters
+    assert "objective" in inspect.signature(cls._cv).parameters
+    law = _fit(cls(candidates=["linear"], objective={"a": 1.0, "b": 0.0, "c": 2.0}), _ragged())
+    assert "_objective_fit" not in vars(law)
+    assert law.evals_ == ["a", "c"] and law._s.tolist() == [1.0, 2.0]
+    full = _ragged(k=0)
+    ref = _fit(cls(candidates=["linear"], objective={"a": 1.0, "c": 2.0}), full, targets=["a", "c"])
+    W = full[["w:x", "w:y", "w:z"]].to_numpy()
+    np.testing.assert_allclose(law.predict(W), ref.predict(W), rtol=1e-10)

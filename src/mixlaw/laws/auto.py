@@ -87,12 +87,8 @@ class MetaLaw(MixingLaw):
             self._kept = np.flatnonzero(keep)
             self.unfitted_ = [t for t, k in zip(ctx.targets, keep, strict=True) if not k]
             tg = [ctx.targets[i] for i in self._kept]
-            self._objective_fit = {t: float(s[i]) for t, i in zip(tg, self._kept, strict=True)}
-            try:
-                self._fit_rows(W, Y[:, keep], FitContext(ctx.domains, tg, ctx.model_params, ctx.tokens,
-                                                         dict(ctx.extra)))
-            finally:
-                self._objective_fit = None
+            self._fit_rows(W, Y[:, keep], FitContext(ctx.domains, tg, ctx.model_params, ctx.tokens, dict(ctx.extra)),
+                           objective={t: float(s[i]) for t, i in zip(tg, self._kept, strict=True)})
             return
         if not np.isnan(Y).any():
             self._fit_rows(W, Y, ctx)
@@ -124,8 +120,10 @@ class MetaLaw(MixingLaw):
             parts.append((int(rows.sum()), sub))
         self._merge_parts(parts, W, ctx)
 
-    def _fit_rows(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
-        """Fit on runs that have every eval's loss (the subclass's CV, choice and member fits)."""
+    def _fit_rows(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
+                  objective: str | Mapping[str, float] | None = None) -> None:
+        """Fit on runs that have every eval's loss (the subclass's CV, choice and member fits). ``objective``: the
+        one to fit for in place of ``self.objective`` (:meth:`_cv`)."""
         raise NotImplementedError
 
     def _merge_parts(self, parts: Sequence[tuple[int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
@@ -137,8 +135,11 @@ class MetaLaw(MixingLaw):
         self.cv_ = CVTable.merge([(sub.cv_, n) for n, sub in parts], ctx.targets, len(W))
         self._set_params_from_members()
 
-    def _cv(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> CVResult:
-        objective = getattr(self, "_objective_fit", None) or self.objective
+    def _cv(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
+            objective: str | Mapping[str, float] | None = None) -> CVResult:
+        """Cross-validate the candidates on these runs for ``objective``, default ``self.objective``: :meth:`_fit`
+        passes the objective over the evals it fits when it leaves out those of weight 0 that miss a loss."""
+        objective = self.objective if objective is None else objective
         self._s = objective_weights(objective, ctx.targets)
         self.evals_ = list(ctx.targets)
         if self._s is not None or getattr(self, "per_target", True):
@@ -344,8 +345,9 @@ class AutoLaw(MetaLaw):
         self.candidates, self.n_folds, self.objective = candidates, n_folds, objective
         self.fit_on, self.per_target, self.random_state, self.screen = fit_on, per_target, random_state, screen
 
-    def _fit_rows(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
-        cv = self._cv(W, Y, ctx)
+    def _fit_rows(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
+                  objective: str | Mapping[str, float] | None = None) -> None:
+        cv = self._cv(W, Y, ctx, objective)
         table = cv.table
         members = []
         if self._s is not None:

@@ -122,8 +122,9 @@ class StackLaw(MetaLaw):
         assert y is not None
         return rows, P, y
 
-    def _fit_rows(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
-        cv = self._cv(W, Y, ctx)
+    def _fit_rows(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
+                  objective: str | Mapping[str, float] | None = None) -> None:
+        cv = self._cv(W, Y, ctx, objective)
         columns = [OBJECTIVE] if self._s is not None else list(ctx.targets)
         weights: dict[str, dict[str, float]] = {}
         need: dict[tuple[str, str], list[int]] = {}
