@@ -137,6 +137,8 @@ def test_cli_eval_map(tmp_path, capsys):
     names = [p["name"] for p in params] if isinstance(params, list) else list(params)
     assert "val_b.alpha" in names and not any("log_w_" in n for n in names)
     for argv, msg in ((["--law", "ye-exp", "--eval-map", "val_b=b"], "--eval-map applies to laws that match"),
+                      (["--eval-map", "val_b=b"], "'stack' does not (stack is the default law: pass --law with one "
+                                                  "of those)"),
                       (["--law", "bimix", "--eval-map", "val_b"], "--eval-map expects EVAL=DOMAIN, got 'val_b'"),
                       (["--law", "bimix", "--eval-map", "val_b=zz"], "eval_map sends {'val_b': 'zz'}")):
         with pytest.raises(SystemExit) as exc:

@@ -253,7 +253,8 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
     emap = parse_eval_map(eval_map)
     if emap is not None and not api.takes_eval_map(law):
         raise InputError(f"--eval-map applies to laws that match eval sets to training domains "
-                         f"({', '.join(api.laws_taking_eval_map())}); {law!r} does not")
+                         f"({', '.join(api.laws_taking_eval_map())}); {law!r} does not"
+                         f"{' (stack is the default law: pass --law with one of those)' if law == 'stack' else ''}")
     obj = None if objective is None else parse_objective(objective)
     if obj == "max":
         raise InputError("--objective max is not a linear objective; fit takes mean | total | <eval> | weights=")
