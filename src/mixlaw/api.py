@@ -500,6 +500,70 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     return result
 
 
+def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objective: Objective = "mean",
+                       extrapolate: bool = False, maximize: bool = False, random_state: int = 0,
+                       **constraints: Any) -> OptimumResult:
+    """The optimal mixture of a fitted (or loaded: :func:`load_law`) law without refitting it: what ``mixlaw
+    optimize --law law.json`` runs, so that a law fitted once (a stack's cross-validation takes minutes) is
+    optimised under as many constraints as the user likes.
+
+    The trust region is the weights' range in the law's fitting runs (saved with it) unless ``extrapolate``.
+    ``table``, the runs (optional; its domains must be the law's), gives what ``optimize_runs`` reads from its
+    own: the natural mixture (their mean, unless ``natural`` or ``tokens_available`` is given), the optimum's
+    nearest run, the best measured run and the law's error on them (where the table has the law's evals). Without
+    it the natural mixture is uniform (or the token shares). A law fitted for an objective (``auto`` / ``stack``
+    with ``objective=``: one predicted column) is optimised for that objective, which ``objective`` must then
+    leave at ``"mean"`` or name the same. ``constraints`` as for :func:`optimize_runs` (``bounds``, ``fixed``,
+    ``trust_radius``, ``search``, ``tokens_available``, ``params`` / ``tokens`` for a law across scales, ...).
+    """
+    if not isinstance(law, MixingLaw) or not hasattr(law, "targets_"):
+        raise InputError("optimize_saved_law takes a fitted law (a saved one: load_law(path)); to fit one on runs, "
+                         "use optimize_runs")
+    names = [str(t) for t in law.targets_]
+    domains = [str(d) for d in law.domains_]
+    asked = objective
+    law_objective = law.get_params().get("objective") if OBJECTIVE in names else None
+    if OBJECTIVE in names:
+        # Fitted for its objective: that column is the one to minimise; another objective would need a refit.
+        if objective not in ("mean", OBJECTIVE) and objective != law_objective:
+            raise InputError(f"the law was fitted for the objective {law_objective!r} (one predicted column); "
+                             f"--objective {objective!r} needs a law fitted per eval set or for that objective: "
+                             "refit (mixlaw fit --objective ..., or optimize --runs ... --law KEY)")
+        objective, asked = OBJECTIVE, law_objective if law_objective is not None else "mean"
+    _objective_weights(objective, names)  # an unknown eval named now, in the law's terms
+    check_maximize(_objective_weights(objective, names)[0], maximize)
+    opt_kw: dict[str, Any] = {**constraints, "objective": objective, "maximize": maximize,
+                              "random_state": random_state, "within_fitted_range": not extrapolate}
+    rows = None
+    if table is not None:
+        if sorted(table.domains) != sorted(domains):
+            raise InputError(f"the runs' domains ({', '.join(table.domains)}) are not the law's "
+                             f"({', '.join(domains)}): give the runs it was fitted on, or none")
+        W = table.weights_for(domains)
+        opt_kw.setdefault("runs", W)
+        if opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None:
+            opt_kw["natural"] = W.mean(axis=0)
+            rows = "mean of the runs"
+    result = optimize_mixture(law, **opt_kw)
+    result.objective_name = objective_label(_objective_weights(objective, names)[0] if OBJECTIVE not in names
+                                            else f"{law_objective or 'objective'} (the law's own)", maximize)
+    if rows is not None:
+        result.natural_source = rows
+    result.selection = law_selection(law)
+    if table is not None:
+        result.runs_spacing_l1 = run_spacing_l1(table.weights_for(domains))
+        if result.nearest_run is not None and "runs" not in constraints:
+            result.nearest_run_name = str(table.runs[result.nearest_run])
+        # The best measured run: of the law's evals (a law fitted for an objective: the evals it combines).
+        evals = names if OBJECTIVE not in names else [str(e) for e in getattr(law, "evals_", None) or ()]
+        if evals and all(e in table.evals for e in evals):
+            result.best_run = best_measured_run(table, evals, asked, maximize)
+            cv_error = _law_error(law, table, evals, asked) if OBJECTIVE in names else None
+            if cv_error is not None and "CV" in cv_error["source"]:  # an in-sample one needs the fitting runs
+                result.law_error = cv_error
+    return result
+
+
 def optimize_at_target(result: PipelineResult, *, objective: Objective = "mean", natural: Any = None,
                        natural_source: str | None = None, extrapolate: bool = False, random_state: int = 0,
                        **constraints: Any) -> tuple[OptimumResult, tuple[np.ndarray, np.ndarray] | None]:

@@ -22,6 +22,7 @@ from ..errors import InputError, MixlawWarning
 from ..evals import linear_objective, warn_minimised_metrics
 from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
 from ..laws.selection import META_LAWS
+from ..optimize import steps_to_match
 from ..pipeline import load_pipeline, optimum_interval_line
 from ._common import (
     COUNT,
@@ -122,7 +123,21 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                  fit_total: bool = FitTotalOpt, workers: int | None = OptimizeWorkersOpt,
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the runs and print the optimal mixture under the constraints (with --bootstrap intervals), or
-    take a saved pipeline's law at its target scale (--pipeline)."""
+    take a law saved by 'mixlaw fit --out' (--law law.json: no refit) or a saved pipeline's law at its target scale
+    (--pipeline)."""
+    saved_law = law.lower().endswith(".json") or Path(law).is_file()
+    if saved_law:
+        # A saved law is optimised as it was fitted: what shaped that fit is refused, not ignored.
+        refit_only = {"--target": bool(target), "--candidates": candidates is not None,
+                      "--cv-folds": cv_folds is not None, "--bootstrap": bootstrap != 0,
+                      "--eval-group": bool(eval_group), "--law-option": bool(law_option), "--fit-total": fit_total,
+                      "--workers": workers is not None, "--at-params": at_params is not None,
+                      "--final-step": final_step, "--pipeline": pipeline is not None}
+        given = [k for k, v in refit_only.items() if v]
+        if given:
+            raise InputError(f"--law {law} optimises the saved law as it was fitted; {', '.join(given)} "
+                             f"appl{'ies' if len(given) == 1 else 'y'} to a law fitted here (--law KEY with --runs): "
+                             "refit for another")
     if pipeline is not None:
         # Each of these shapes a fit that the saved pipeline has already made (--maximize: optimize_pipeline refuses
         # it, the step and size laws model falling losses): said, not ignored.
@@ -179,6 +194,21 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                 saved, objective=parse_objective(objective), extrapolate=extrapolate, bounds=parse_bounds(bounds),
                 natural_source=None if tok is not None else "mean of the runs", fixed=fx, tokens_available=tok,
                 target_tokens=target_tokens, max_epochs=max_epochs, trust_radius=trust_radius, random_state=seed)
+    elif saved_law:
+        with show_warnings():
+            fitted = api.load_law(law)
+            table = None if runs is None and dataset is None else fitting_table(runs, dataset, weight_tol, None, None,
+                                                                               False)
+            tok = None if tokens_available is None else read_tokens_available(tokens_available)
+            result = api.optimize_saved_law(fitted, table, objective=parse_objective(objective),
+                                            extrapolate=extrapolate, maximize=maximize, bounds=parse_bounds(bounds),
+                                            fixed=fx, tokens_available=tok, target_tokens=target_tokens,
+                                            max_epochs=max_epochs, trust_radius=trust_radius, search=search,
+                                            n_samples=samples, top_k=top_k, random_state=seed)
+            if sl is not None:
+                if target_steps is None:
+                    raise InputError("steps-to-match needs both --step-law and --target-steps")
+                result.steps = steps_to_match(sl, result.objective, float(target_steps))
     else:
         desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
         if bootstrap and law in META_LAWS:

@@ -1,0 +1,77 @@
+"""`mixlaw optimize --law law.json`: a law saved by `mixlaw fit --out` is optimised without refitting (a stack's
+cross-validation, fit's default, takes minutes), with the optimum a fit on the same runs gives."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_runner import run_cli
+
+from mixlaw import read_runs
+from mixlaw.api import load_law, optimize_saved_law
+from mixlaw.errors import InputError
+from mixlaw.laws import get_law
+
+
+def _runs(path, n: int = 24, seed: int = 0):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    w = rng.dirichlet(np.ones(3), size=n)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(n)], "w:a": w[:, 0], "w:b": w[:, 1], "w:c": w[:, 2],
+                          "loss:x": 2.5 + np.exp(w @ [0.0, -0.8, 0.4]) * np.exp(0.002 * rng.standard_normal(n)),
+                          "loss:y": 2.0 + np.exp(w @ [-0.6, 0.3, 0.1]) * np.exp(0.002 * rng.standard_normal(n))})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_saved_law_gives_the_optimum_of_a_fit_on_its_runs(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    runs, saved = _runs(tmp_path / "runs.csv"), tmp_path / "law.json"
+    code, _, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "ye-exp", "--out", str(saved))
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "optimize", "--law", str(saved), "--runs", str(runs), "--json")
+    assert code == 0, err
+    again = json.loads(out)["optimum"]
+    code, out, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "ye-exp", "--json")
+    assert code == 0, err
+    refit = json.loads(out)["optimum"]
+    for key in ("weights", "losses"):
+        np.testing.assert_allclose(list(again[key].values()), list(refit[key].values()), atol=1e-8)
+    assert again["natural"] == refit["natural"] and refit["natural"]["source"] == "mean of the runs"
+    assert again["best_run"] == refit["best_run"] and again["nearest_run_name"] == refit["nearest_run_name"]
+    # without runs: the saved range is the trust region, the natural mixture uniform
+    code, out, err = run_cli(capsys, "optimize", "--law", str(saved), "--json")
+    assert code == 0, err
+    alone = json.loads(out)["optimum"]
+    np.testing.assert_allclose(list(alone["weights"].values()), list(refit["weights"].values()), atol=1e-8)
+    assert alone["natural"]["source"] == "uniform" and alone["best_run"] is None
+
+
+def test_a_law_fitted_for_its_objective_is_optimised_for_it_alone(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    runs, saved = _runs(tmp_path / "runs.csv"), tmp_path / "law.json"
+    code, _, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "auto", "--candidates", "ye-exp,linear",
+                           "--objective", "mean", "--out", str(saved))
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "optimize", "--law", str(saved), "--runs", str(runs))
+    assert code == 0, err
+    assert "objective=mean (the law's own)" in out and "best run (measured)" in out
+    code, _, err = run_cli(capsys, "optimize", "--law", str(saved), "--objective", "total")
+    assert code == 2 and "the law was fitted for the objective 'mean' (one predicted column); --objective 'total'" \
+        in err
+
+
+def test_what_would_shape_a_fit_is_refused_with_a_saved_law(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    runs, saved = _runs(tmp_path / "runs.csv"), tmp_path / "law.json"
+    run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(saved))
+    code, _, err = run_cli(capsys, "optimize", "--law", str(saved), "--target", "x", "--bootstrap", "20")
+    assert code == 2 and err.strip() == (
+        f"error: --law {saved} optimises the saved law as it was fitted; --target, --bootstrap apply to a law fitted "
+        "here (--law KEY with --runs): refit for another")
+    other = tmp_path / "other.csv"
+    pd.read_csv(runs).rename(columns={"w:c": "w:code"}).to_csv(other, index=False)
+    code, _, err = run_cli(capsys, "optimize", "--law", str(saved), "--runs", str(other))
+    assert code == 2 and "the runs' domains (a, b, code) are not the law's (a, b, c)" in err
+    with pytest.raises(InputError, match="takes a fitted law"):
+        optimize_saved_law(get_law("linear"), read_runs(runs))
+    assert optimize_saved_law(load_law(saved)).weights.keys() == {"a", "b", "c"}
