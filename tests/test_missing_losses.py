@@ -378,10 +378,8 @@ def test_active_design_takes_the_runs_that_have_every_target():
     assert list(d["run"]) == ["act-001", "act-002", "act-003"]
 
 
-def test_continual_fits_each_eval_on_the_rows_that_have_it():
-    from mixlaw.continual import critical_proportion
-    from mixlaw.data import RunTable
-
+def continual_frame() -> pd.DataFrame:
+    """20 continual-pretraining runs (web + code share p), loss:web missing in row 3, loss:code in rows 5 and 6."""
     p = np.repeat(np.linspace(0.0, 0.9, 10), 2)
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"run": [f"r{i}" for i in range(p.size)], "w:web": 1 - p, "w:code": p,
@@ -389,6 +387,14 @@ def test_continual_fits_each_eval_on_the_rows_that_have_it():
                        "loss:code": 1.5 + np.exp(-2.0 * p)})
     df.loc[[3], "loss:web"] = np.nan
     df.loc[[5, 6], "loss:code"] = np.nan
+    return df
+
+
+def test_continual_fits_each_eval_on_the_rows_that_have_it():
+    from mixlaw.continual import critical_proportion
+    from mixlaw.data import RunTable
+
+    df = continual_frame()
     pre = 2 + 0.4 * np.exp(0.45)
     with pytest.warns(DataWarning) as rec:
         res = critical_proportion(RunTable(df), pre_loss=pre, n_boot=0)

@@ -7,8 +7,9 @@ import json
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
+from test_missing_losses import continual_frame
+from test_review17 import _ragged  # n runs, evals a, b, c; b misses k losses
 
 from mixlaw.data import RunTable
 from mixlaw.errors import DataWarning, InputError
@@ -17,18 +18,6 @@ from mixlaw.laws.base import law_from_dict
 from mixlaw.laws.stack import StackLaw
 
 CANDS = ["ye-exp", "linear"]
-
-
-def _ragged(n: int = 40, k: int = 12, seed: int = 0) -> pd.DataFrame:
-    """n runs of 3 domains, evals a, b, c from Ye's exponential law; b misses k losses."""
-    rng = np.random.default_rng(seed)
-    W = rng.dirichlet(np.ones(3), size=n)
-    T = np.array([[-1.0, 0.5, 0.2], [0.3, -0.8, 0.1], [0.2, 0.1, -0.9]])
-    Y = np.array([2.0, 2.3, 2.6]) + np.exp(W @ T.T) + rng.normal(0, 0.005, (n, 3))
-    df = pd.DataFrame({"run": [f"r{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate("xyz")},
-                       **{f"loss:{e}": Y[:, i] for i, e in enumerate("abc")}})
-    df.loc[rng.choice(n, k, replace=False), "loss:b"] = np.nan
-    return df
 
 
 def _fit(law, df, **kw):  # type: ignore[no-untyped-def]
@@ -181,13 +170,7 @@ def test_continual_with_auto_fits_each_eval_on_the_rows_that_have_it() -> None:
     # (a guard: it did so before this session; the pipeline is the command that still takes the common rows)
     from mixlaw.continual import critical_proportion
 
-    p = np.repeat(np.linspace(0.0, 0.9, 10), 2)
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame({"run": [f"r{i}" for i in range(p.size)], "w:web": 1 - p, "w:code": p,
-                       "loss:web": (2 + 0.4 * np.exp(1.5 * p)) * np.exp(rng.normal(0, 0.002, p.size)),
-                       "loss:code": 1.5 + np.exp(-2.0 * p)})
-    df.loc[[3], "loss:web"] = np.nan
-    df.loc[[5, 6], "loss:code"] = np.nan
+    df = continual_frame()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         res = critical_proportion(RunTable(df), law=AutoLaw(candidates=CANDS), pre_loss=2 + 0.4 * np.exp(0.45),
