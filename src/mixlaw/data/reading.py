@@ -174,16 +174,14 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             lines = np.arange(len(df)) + 1  # parquet has no header line: rows count from 1
         elif suffix in (".jsonl", ".ndjson"):
             df, lines = _read_jsonl(path)
-            if any(df[c].map(lambda v: isinstance(v, dict)).any() for c in df.columns if df[c].dtype == object):
-                # Nested records ({"mixture": {"web": 0.5}, "eval": {"pile": {"loss": 3.1}}}) get the W&B
-                # importer's flat names, mixture/web and eval/pile/loss, which --columns patterns can match; read
-                # as they were, 'mixture' was one column of dicts and no pattern matched.
-                df = pd.json_normalize(df.to_dict("records"), sep="/")
+            df, lines = _flatten_json(df, lines, path)
         elif suffix == ".json":
             if own := _other_mixlaw_file(path):  # a saved pipeline parses as a frame of its 5 fields
                 raise DataError(f"not a run table{own}", path=str(path))
-            df = pd.read_json(path, dtype={c: str for c in text})
-            lines = np.arange(len(df)) + 1
+            # precise_float: pandas' default parser rounds in the 16th digit (0.15027941106200063 was read as
+            # 0.15027941106200002), where json.loads, as JSONL is read, keeps every float as written.
+            df = pd.read_json(path, dtype={c: str for c in text}, precise_float=True)
+            df, lines = _flatten_json(df, np.arange(len(df)) + 1, path)
         elif suffix in EXCEL_SUFFIXES:
             df, lines = _read_excel(path, text)
         else:
@@ -272,6 +270,69 @@ def _check_unique_columns(names: list[str], path: Path) -> None:
             raise DataError(f"the name is given to two columns ({seen[c]} and {i}); rename or drop one",
                             path=str(path), column=c)
         seen[c] = i
+
+
+def _is_history(v: Any) -> bool:
+    """A list of JSON objects: one record's per-step log (``"evaluations": [{"step": 25, "eval_loss": 2.9}, ...]``)."""
+    return isinstance(v, list) and len(v) > 0 and all(isinstance(e, dict) for e in v)
+
+
+def _is_vector(v: Any) -> bool:
+    """A list of numbers or strings (``"input_X": [0.07, 0.15, ...]``): one value per position."""
+    return isinstance(v, list) and not any(isinstance(e, (dict, list)) for e in v)
+
+
+def _flatten_json(df: pd.DataFrame, lines: np.ndarray, path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """Nested JSON records (a ``.json`` array or JSONL) as flat columns that ``--columns`` patterns match.
+
+    - an object becomes one column per key, named with '/' as the W&B importer names config keys
+      (``{"mixture": {"web": 0.5}}`` is ``mixture/web``): read as it was, 'mixture' was one column of dicts;
+    - a list of objects (a per-step history: ``"evaluations": [{"step": 25, "eval_loss": 2.9}, ...]``) becomes one
+      row per element, the record's other fields repeated and the element's keys ``evaluations/step``, ... (each
+      row keeps the record's line for errors); one such field per file, since two cannot be paired row by row;
+    - a list of numbers or strings (``"input_X": [0.07, 0.15, ...]``, a mixture written as an array) becomes one
+      column per position, ``input_X/0``, ``input_X/1``, ...
+
+    Chen et al.'s BO sweep (github.com/chenzhiliang94/Data-Mixing, results_eval_random_in_dist/*.json) writes each
+    run so, and ``--columns 'w:a=input_X/0,...,step=evaluations/step,loss:x=evaluations/eval_loss'`` found "no column
+    matches 'input_X/*'; columns: input_X, evaluations". A ``.json`` array of nested objects was not flattened at all
+    (JSONL alone was), though both are "JSON records".
+    """
+    def objects(frame: pd.DataFrame, test: Any) -> list[str]:
+        return [str(c) for c in frame.columns if frame[c].dtype == object and frame[c].map(test).any()]
+
+    def normalise(frame: pd.DataFrame) -> pd.DataFrame:
+        if not objects(frame, lambda v: isinstance(v, dict)):
+            return frame
+        return pd.json_normalize(frame.to_dict("records"), sep="/")
+
+    df = normalise(df)
+    histories = objects(df, _is_history)
+    if len(histories) > 1:
+        raise DataError(f"the fields {histories[0]!r} and {histories[1]!r} both hold lists of records (per-step "
+                        "logs): one row per element is read from one such field; drop the other, or give each as a "
+                        "table of its own", path=str(path))
+    if histories:
+        h = histories[0]
+        df = df.assign(_mixlaw_line=lines).explode(h, ignore_index=True)
+        lines = df.pop("_mixlaw_line").to_numpy(dtype=int)
+        # An element that is not an object (a number among the records, an empty list's NaN) stays a cell of 'h'.
+        df = normalise(df)
+        if h in df.columns and df[h].isna().all():
+            df = df.drop(columns=h)
+    for c in objects(df, _is_vector):
+        if not df[c].map(lambda v: _is_vector(v) or v is None or (isinstance(v, float) and np.isnan(v))).all():
+            continue  # a field that is a list in some records and an object or list of lists in others: as read
+        width = int(df[c].map(lambda v: len(v) if isinstance(v, list) else 0).max())
+        spread = pd.DataFrame([list(v) + [np.nan] * (width - len(v)) if isinstance(v, list) else [np.nan] * width
+                               for v in df[c]], columns=[f"{c}/{i}" for i in range(width)], index=df.index)
+        taken = [n for n in spread.columns if n in df.columns]
+        if taken:
+            raise DataError(f"the field {c!r} is a list, whose positions would be the columns {taken[0]!r}, ..., "
+                            "but the records have a field of that name too", path=str(path), column=c)
+        at = list(df.columns).index(c)
+        df = pd.concat([df.iloc[:, :at], spread, df.iloc[:, at + 1:]], axis=1)
+    return df, lines
 
 
 def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:

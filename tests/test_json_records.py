@@ -1,0 +1,74 @@
+"""JSON run files whose records nest: objects, arrays (a mixture as a list) and per-step histories (lists of
+objects), read as ``mixlaw runs import --columns`` maps them. Found on Chen et al.'s BO sweep
+(github.com/chenzhiliang94/Data-Mixing, results_eval_random_in_dist/*.json: one record per LoRA fine-tune, its mixture
+in ``input_X`` and its evaluations every 25 steps in ``evaluations``)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_runner import run_cli as _cli
+
+from mixlaw.errors import DataError
+from mixlaw.importers import read_runs_mapped
+
+#: Two runs as Chen et al. write them: 3 shares then a LoRA setting in one array, a history of evaluations.
+CHEN = [{"input_X": [0.15027941106200063, 0.25, 0.5997205889379994, 9, 1],
+         "evaluations": [{"step": 0, "performance": 0.79},
+                         {"step": 25, "performance": 0.78, "eval_loss": 2.9876},
+                         {"step": 50, "performance": 0.77, "eval_loss": 1.9646}]},
+        {"input_X": [0.6, 0.3, 0.1, 14, 0],
+         "evaluations": [{"step": 0, "performance": 0.70},
+                         {"step": 25, "performance": 0.72, "eval_loss": 3.1},
+                         {"step": 50, "performance": 0.74, "eval_loss": 2.2}]}]
+CHEN_MAP = ("w:a=input_X/0,w:b=input_X/1,w:c=input_X/2,step=evaluations/step,loss:x=evaluations/eval_loss,"
+            "loss:acc=evaluations/performance")
+
+
+def test_a_json_array_of_nested_objects_is_flattened_as_jsonl_is(tmp_path, capsys):
+    # The README's "nested JSON records are named the same way" held for JSONL alone: the same records as a .json
+    # array stopped at "no column matches 'mixture/*' (for 'w:*'); columns: name, mixture, eval".
+    src = tmp_path / "runs.json"
+    src.write_text(json.dumps([{"name": n, "mixture": {"web": w, "code": 1 - w}, "eval": {"pile": {"loss": v}}}
+                               for n, w, v in (("a", 0.2, 3.1), ("b", 0.7, 3.0))]))
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", "run=name,w:*=mixture/*,loss:*=eval/*/loss",
+                        "--out", str(tmp_path / "r.csv"))
+    assert code == 0, err
+    out = pd.read_csv(tmp_path / "r.csv")
+    assert list(out["run"]) == ["a", "b"] and list(out["loss:pile"]) == [3.1, 3.0]
+    np.testing.assert_allclose(out["w:web"], [0.2, 0.7])
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_a_history_is_one_row_per_step_and_an_array_one_column_per_position(tmp_path, suffix):
+    src = tmp_path / f"bo{suffix}"
+    src.write_text(json.dumps(CHEN) if suffix == ".json" else "".join(json.dumps(r) + "\n" for r in CHEN))
+    t = read_runs_mapped(src, CHEN_MAP)
+    assert t.domains == ["a", "b", "c"] and t.evals == ["x", "acc"]
+    assert len(t.runs) == 6 and len(set(t.runs)) == 2  # two runs (numbered per mixture), three steps each
+    assert list(t.steps) == [0, 25, 50, 0, 25, 50]
+    np.testing.assert_allclose(t.losses("acc"), [0.79, 0.78, 0.77, 0.70, 0.72, 0.74])
+    x = t.losses("x", allow_missing=True)
+    np.testing.assert_allclose(x[[1, 2, 4, 5]], [2.9876, 1.9646, 3.1, 2.2])
+    assert np.isnan(x[[0, 3]]).all()  # step 0 logs no eval_loss: a missing loss, not a zero
+    # every digit as written (pandas' read_json rounded 0.15027941106200063 to ...200002 in a .json file)
+    assert t.weights[0, 0] == 0.15027941106200063
+
+
+def test_two_histories_in_one_record_are_refused_naming_both(tmp_path):
+    src = tmp_path / "two.json"
+    src.write_text(json.dumps([{**r, "train": r["evaluations"]} for r in CHEN]))
+    with pytest.raises(DataError, match="'evaluations' and 'train' both hold lists of records"):
+        read_runs_mapped(src, CHEN_MAP)
+
+
+def test_an_error_in_a_history_names_the_records_line(tmp_path):
+    # The rows of one record keep its line: a JSONL record's loss of -1 at its second step is line 2's.
+    bad = [CHEN[0], {**CHEN[1], "evaluations": [{"step": 25, "eval_loss": -1.0, "performance": 0.7}]}]
+    src = tmp_path / "bad.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in bad))
+    with pytest.raises(DataError, match=r"bad\.jsonl:2\b"):
+        read_runs_mapped(src, CHEN_MAP)
