@@ -72,3 +72,18 @@ def test_an_error_in_a_history_names_the_records_line(tmp_path):
     src.write_text("".join(json.dumps(r) + "\n" for r in bad))
     with pytest.raises(DataError, match=r"bad\.jsonl:2\b"):
         read_runs_mapped(src, CHEN_MAP)
+
+
+def test_a_regmix_fork_pair_on_other_corpora_reads_train_and_val_loss_columns(tmp_path, capsys):
+    # schneiderkamplab/regmix (RegMix on Danish corpora) writes train_dfm_memo, ... and metric/dfm_sent_val_loss
+    # beside metric/train_loss; the pair reader knew the Pile's names alone: "no mixture columns (expected
+    # 'train_the_pile_<domain>' or 'w:<domain>')".
+    mix, loss = tmp_path / "train_mixture_1m_dfm.csv", tmp_path / "train_loss_1m_dfm.csv"
+    mix.write_text("index,train_dfm_memo,train_dfm_minhash,train_dfm_sent\n1,0.0284,0.6414,0.3302\n"
+                   "2,0.92,0.08,0.0\n3,0.2594,0.0,0.7406\n")
+    loss.write_text("index,metric/train_loss,metric/dfm_sent_val_loss\n1,3.7356,3.8308\n2,3.9,3.95\n3,3.6,3.7\n")
+    code, _, err = _cli(capsys, "runs", "import", f"{mix}+{loss}", "--out", str(tmp_path / "r.csv"))
+    assert code == 0, err
+    out = pd.read_csv(tmp_path / "r.csv")
+    assert list(out.columns) == ["run", "w:dfm_memo", "w:dfm_minhash", "w:dfm_sent", "loss:dfm_sent"]
+    np.testing.assert_allclose(out["loss:dfm_sent"], [3.8308, 3.95, 3.7])

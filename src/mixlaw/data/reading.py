@@ -444,12 +444,35 @@ def read_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | 
     return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines)
 
 
+def _regmix_fork_names(df: pd.DataFrame, half: str) -> pd.DataFrame:
+    """A RegMix pair's other corpora: ``train_<d>`` mixture columns and ``metric/<e>_val_loss`` loss columns.
+
+    RegMix's scripts write ``train_<dataset>`` and ``metric/<valset>_val_loss`` for whatever datasets a config
+    names; the Pile's ``the_pile_`` prefix is only the bundled sweep's. A fork on other data (schneiderkamplab/regmix,
+    Danish corpora: ``train_dfm_memo``, ``metric/dfm_sent_val_loss``) stopped at "no mixture columns (expected
+    'train_the_pile_<domain>' or 'w:<domain>')". Read only inside the pair, whose files hold nothing else (a run
+    table's own ``train_loss`` column is not a domain), and only when the half has no ``w:`` / ``loss:`` column.
+    ``metric/train_loss`` is the training loss, not a validation set, and stays as it is.
+    """
+    prefix = WEIGHT_PREFIX if half == "mixture" else LOSS_PREFIX
+    cols = [str(c) for c in df.columns]
+    if any(c.startswith(prefix) for c in cols):
+        return df
+    if half == "mixture":
+        rename = {c: WEIGHT_PREFIX + c[len("train_"):] for c in cols if c.startswith("train_") and c != "train_"}
+    else:
+        rename = {c: LOSS_PREFIX + c[len("metric/"):-len("_val_loss")] for c in cols
+                  if c.startswith("metric/") and c.endswith("_val_loss") and len(c) > len("metric/_val_loss")}
+    return df.rename(columns=rename) if rename else df
+
+
 def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[str], *,
                      weight_tol: float = WEIGHT_TOL) -> RunTable:
     """Read RegMix's paired format: a mixture CSV and a loss CSV joined on ``index``.
 
     Columns ``train_the_pile_<d>`` become ``w:<d>`` and ``metric/the_pile_<e>_val_loss`` become
-    ``loss:<e>``; the run id is the RegMix ``index``. Errors in weights name the mixture file, errors in
+    ``loss:<e>`` (another corpus's ``train_<d>`` and ``metric/<e>_val_loss`` likewise, :func:`_regmix_fork_names`);
+    the run id is the RegMix ``index``. Errors in weights name the mixture file, errors in
     losses the loss file.
     """
     mp, lp = Path(mixture), Path(losses)
@@ -462,15 +485,17 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
         if dup.any():
             i = int(np.flatnonzero(dup.to_numpy())[0])
             raise DataError(f"duplicate run index {df['index'].iloc[i]!r}", path=str(p), row=i + 2, column="index")
-    mdf = _normalise_columns(mdf.rename(columns={"index": "run"}), mp)
-    ldf = _normalise_columns(ldf.rename(columns={"index": "run"}), lp)
+    mdf = _regmix_fork_names(_normalise_columns(mdf.rename(columns={"index": "run"}), mp), "mixture")
+    ldf = _regmix_fork_names(_normalise_columns(ldf.rename(columns={"index": "run"}), lp), "loss")
     mdf["run"], ldf["run"] = mdf["run"].astype(str), ldf["run"].astype(str)
     wcols = [c for c in mdf.columns if c.startswith(WEIGHT_PREFIX)]
     lcols = [c for c in ldf.columns if c.startswith(LOSS_PREFIX)]
     if len(wcols) < 2:
-        raise DataError(f"no mixture columns (expected '{_REGMIX_W}<domain>' or 'w:<domain>')", path=str(mp))
+        raise DataError(f"no mixture columns (expected 'train_<domain>', as '{_REGMIX_W}<domain>', or 'w:<domain>')",
+                        path=str(mp))
     if not lcols:
-        raise DataError(f"no loss columns (expected '{_REGMIX_LOSS[0]}<eval>{_REGMIX_LOSS[1]}' or 'loss:<eval>')",
+        raise DataError(f"no loss columns (expected 'metric/<eval>_val_loss', as '{_REGMIX_LOSS[0]}<eval>"
+                        f"{_REGMIX_LOSS[1]}', or 'loss:<eval>')",
                         path=str(lp))
     # Validate each half against its own file so that errors name the right file and line.
     RunTable(mdf[["run"] + wcols].assign(**{"loss:_": 1.0}), path=str(mp), weight_tol=weight_tol, lines=mlines)
