@@ -241,3 +241,16 @@ def test_optimize_mixture_warnings_name_the_callers_line() -> None:
     kinds = {type(w.message).__name__: w.filename for w in caught}
     assert set(kinds) >= {"HigherIsBetterWarning", "ExtrapolationWarning"}
     assert set(kinds.values()) == {__file__}
+
+
+def test_a_mean_of_a_loss_and_an_accuracy_is_told_to_be_split_not_maximised() -> None:
+    # mixlaw optimize --objective mean on Chen et al.'s BO sweep (loss:gsm8k beside loss:acc_gsm8k) advised
+    # --maximize, which would have maximised the loss as well.
+    from mixlaw.evals import warn_minimised_metrics
+
+    with pytest.warns(HigherIsBetterWarning, match=r"\['acc_gsm8k'\].*averaged with the loss\(es\) \['gsm8k'\].*"
+                                                   r"--objective gsm8k .*--objective acc_gsm8k --maximize"):
+        warn_minimised_metrics(["gsm8k", "acc_gsm8k"])
+    with pytest.warns(HigherIsBetterWarning, match="pass maximize=True") as rec:  # an accuracy alone: as before
+        warn_minimised_metrics(["acc_gsm8k"])
+    assert "averaged" not in str(rec[0].message)

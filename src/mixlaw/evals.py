@@ -240,6 +240,14 @@ def warn_minimised_metrics(names: Sequence[str], stacklevel: int = 2, *, what: s
     step of ``what``) have names that read as higher-is-better metrics: minimising an accuracy returns the worst
     mixture, silently. ``fix`` says what to do instead."""
     hits = [n for n in names if reads_higher_is_better(n)]
+    losses = [n for n in names if not reads_higher_is_better(n)]
+    if hits and losses and what == "minimised as losses":
+        # One objective of a loss and an accuracy (--objective mean over a table of 'gsm8k' and 'acc_gsm8k', as
+        # Chen et al.'s BO sweep logs each run): --maximize, the advice for an accuracy alone, would then maximise
+        # the loss too. The objective has to be split, not flipped.
+        fix = (f"they are averaged with the loss(es) {losses} in one objective, which --maximize would maximise "
+               f"too: optimise them apart, --objective {losses[0]} (objective='{losses[0]}') or --objective "
+               f"{hits[0]} --maximize (maximize=True)")
     if hits:
         warnings.warn(f"eval set(s) {hits} read as higher-is-better metrics (accuracy, score) but are being {what}: "
                       f"{fix}, or ignore this if they are losses", HigherIsBetterWarning, stacklevel=stacklevel + 1)
