@@ -32,7 +32,7 @@ from .pipeline.check import (
     same_scale,
     same_size,
 )
-from .pipeline.fitting import read_as_final_losses
+from .pipeline.fitting import read_as_final_losses, read_as_one_size
 from .pipeline.result import merge_near_sizes, mixture_label
 from .report import _label, _svg
 
@@ -223,7 +223,8 @@ def _matching_table(result: PipelineResult, table: RunTable, eval_set: str, T: s
         raise DataError(f"training domains differ from the pipeline's ({', '.join(result.domains)}): "
                         + "; ".join(parts) + " (give the runs the pipeline was fitted on)", path=table.path,
                         column=WEIGHT_PREFIX + (missing or extra)[0])
-    table = read_as_final_losses(table, None, None)[0]  # a table of final losses reads as the fit read it
+    # a table of final losses (or of one model's checkpoints) reads as the fit read it
+    table = read_as_one_size(read_as_final_losses(table, None, None)[0])[0]
     need = [c for c in ("params", T, LOSS_PREFIX + eval_set) if c not in table.frame.columns]
     if need:
         raise DataError(f"the pipeline report needs column(s) {need} (the model size, the pipeline's time axis "

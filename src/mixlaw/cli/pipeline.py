@@ -21,6 +21,7 @@ from ..laws.options import parse_law_options
 from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimum_interval_line, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
 from ..pipeline.check import check_of, held_out_rows
+from ..pipeline.fitting import read_as_one_size
 from ..pipeline.result import merge_near_sizes
 from ..report_pipeline import build_pipeline_report
 from ._common import (
@@ -201,7 +202,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
         err.print(f"saved the pipeline to {save}", highlight=False, markup=False)
     # The sizes fitted, as the backtest above finds them: rows at other sizes were left out of the fit, and those at
     # the target scale check its predictions (the line below, the report's crosses).
-    fitted = sorted(set(map(float, keep_fit_sizes(merge_near_sizes(table)[0], sizes, fit_up_to, need=1)[0]
+    # A table of one model's checkpoints (no params column) as the fit read it, at one size.
+    sized = read_as_one_size(table, target_params)[0]
+    fitted = sorted(set(map(float, keep_fit_sizes(merge_near_sizes(sized)[0], sizes, fit_up_to, need=1)[0]
                             .model_params)))
     # The table's rows at the target read once, for the check line and the page (each new mixture predicted once);
     # inside show_warnings: a new mixture at the target outside the fitted range warns as the fit does.

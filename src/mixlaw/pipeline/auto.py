@@ -50,6 +50,7 @@ from .fitting import (
     keep_fit_sizes,
     one_scale,
     read_as_final_losses,
+    read_as_one_size,
 )
 from .intervals import build_intervals, jackknife_mixtures
 from .joint import JOINT_LAWS
@@ -237,7 +238,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     # An eval missing at some checkpoints (NaN cells): every stage fits the rows that have all the targets.
     table, missing_line = table.complete_line(targets)
     table, final_line = read_as_final_losses(table, target_steps, target_tokens)
-    for line in (missing_line, final_line):
+    table, one_size_line = read_as_one_size(table, target_params)
+    for line in (missing_line, final_line, one_size_line):
         if line is not None:
             warnings.warn(line, DataWarning, stacklevel=2)
     # An error about the scales names S = 1 (FINAL_STEP) of a table with no step column: it says where that comes from
@@ -277,7 +279,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
             if kept_line is None or (target_params is not None and (target_steps, target_tokens) != (None, None)):
                 raise
             raise InputError(f"{err}{held_out_target_hint(before, table, axis)}") from None
-        for line in (tail_line, merged_line, kept_line, snap_line, sizes_line, final_line, missing_line):
+        for line in (tail_line, merged_line, kept_line, snap_line, sizes_line, one_size_line, final_line,
+                     missing_line):
             if line is not None:
                 result.warnings.insert(0, line)
         result.final_losses = final_line is not None

@@ -22,6 +22,7 @@ from .fitting import (
     fit_route,
     one_scale,
     read_as_final_losses,
+    read_as_one_size,
     sizes_only_time,
     steps_only_size,
 )
@@ -186,7 +187,7 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     # The rows that have every target's loss, as fit_pipeline takes them (its warning said which were left out).
     table = table.subset(table.complete_rows(targets))
     # A table of final losses (no step or tokens column) as fit_pipeline reads it: one checkpoint per run.
-    table = read_as_final_losses(table, None, None)[0]
+    table = read_as_one_size(read_as_final_losses(table, None, None)[0])[0]  # one model's checkpoints: one size
     if axis is None:
         axis = "step" if "step" in table.frame.columns else "tokens"
     if axis not in ("step", "tokens"):

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data import LOSS_PREFIX, SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, RunTable
 from ..errors import MixlawError
-from .fitting import read_as_final_losses
+from .fitting import read_as_final_losses, read_as_one_size
 from .result import SAME_SIZE_RTOL, SCALE_RTOL, PipelineResult, merge_near_sizes
 
 
@@ -70,7 +70,8 @@ def target_rows(result: PipelineResult, table: RunTable) -> TargetRows | None:
     repeated rows of one mixture (seeds) averaged. None when the table has no row there or none of the eval sets.
     Sizes within :data:`.result.SAME_SIZE_RTOL` of each other are one size, as the fit reads them (found by review:
     the rows of N* written 1.6004e8 where most read 1.6e8 were left out of the check)."""
-    table = read_as_final_losses(merge_near_sizes(table)[0], None, None)[0]  # a table of final losses, as fitted
+    # a table of final losses, or of one model's checkpoints (no params column), as fitted
+    table = read_as_one_size(read_as_final_losses(merge_near_sizes(table)[0], None, None)[0])[0]
     T = table.steps if result.time_axis == "step" else table.tokens
     N = table.model_params
     have = [t for t in result.targets if t in table.evals]

@@ -481,6 +481,34 @@ def read_as_final_losses(table: RunTable, target_steps: Any, target_tokens: Any)
                  "steps, or the same tokens per parameter)")
 
 
+#: The model size a table with a ``step`` (or ``tokens``) column but no ``params`` column is read at
+#: (:func:`read_as_one_size`).
+ONE_SIZE = 1.0
+
+
+def read_as_one_size(table: RunTable, target_params: Any = None) -> tuple[RunTable, str | None]:
+    """A table of one model's checkpoints (a ``step`` or ``tokens`` column but no ``params``: a fine-tuning or
+    continued-pretraining sweep of one model) with no target size given: every row is that model's, one size
+    (:data:`ONE_SIZE`) shared by all, so the pipeline extrapolates in steps alone; and a line saying so. The table
+    as it is (and None) otherwise: a target size without the column, or a column whose name looks like a model
+    size ('model_size', 'n_params'), stays :func:`check_inputs`'s error, which names that column.
+
+    The mirror of :func:`read_as_final_losses`. Chen et al.'s BO sweep (LoRA fine-tunes of one 8B model, eval losses
+    every 25 steps) fitted to step 300 with ``--target-steps 625`` stopped at "the pipeline needs a 'params' column
+    (the model size of each row)": the one reading such a table allows is one size, which the user had to invent.
+    """
+    cols = set(table.frame.columns)
+    if target_params is not None or "params" in cols or not cols & {"step", "tokens"}:
+        return table, None
+    if _named_like(table, "params"):
+        return table, None
+    out = table.subset(slice(None))
+    out.frame["params"] = ONE_SIZE
+    return out, (f"{table.path or 'run table'}: no 'params' column: every row is read as one model's checkpoint "
+                 f"(N = {ONE_SIZE:g} below), so the pipeline extrapolates in steps alone at that model; a 'params' "
+                 "column (its size, the same in every row) prints it instead")
+
+
 @contextmanager
 def final_losses_noted(line: str | None) -> Iterator[None]:
     """Re-raise an InputError from the block that names a step (S = 1, the step law) with a note that S =

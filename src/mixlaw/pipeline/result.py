@@ -268,10 +268,15 @@ class PipelineResult:
         return self.frame()
 
     def frame(self) -> pd.DataFrame:
-        """Mixtures (a ``mixture`` label, ``w:`` columns) and their predicted target-scale losses (``loss:``, and
-        ``lo<level>:`` / ``hi<level>:`` with intervals)."""
+        """Mixtures (a ``mixture`` label, the ``first_run`` of the table with it, ``w:`` columns) and their predicted
+        target-scale losses (``loss:``, and ``lo<level>:`` / ``hi<level>:`` with intervals).
+
+        ``first_run``, as ``--json`` names it: ``pipeline --out`` wrote the label and the weights alone, so checking
+        the predictions against runs measured at the target (Chen et al.'s BO sweep fitted to step 300, its step-625
+        losses held out) meant joining on weights rounded to 9 digits."""
         df = pd.DataFrame(self.mixtures, columns=[f"w:{d}" for d in self.domains])
         df.insert(0, "mixture", [mixture_label(w, self.domains) for w in self.mixtures])
+        df.insert(1, "first_run", list(self.mixture_runs))
         for k, t in enumerate(self.targets):
             df[f"loss:{t}"] = self.target_losses[:, k]
             if self.intervals is not None:
@@ -352,7 +357,7 @@ class PipelineResult:
         if predictions_to is None:
             # Without the mixture label: the w: columns beside it say the same (a 10-domain label is 100 characters
             # and made each line 300). A long table shows its first rows and says how to get all of them.
-            shown = self.frame().drop(columns="mixture")
+            shown = self.frame().drop(columns=["mixture", "first_run"])
             lines.append(frame_text(shown.head(SHOWN_MIXTURES), index=False, float_format=lambda v: f"{v:.4f}"))
             if len(shown) > SHOWN_MIXTURES:
                 lines.append(f"  ... and {len(shown) - SHOWN_MIXTURES} more mixture(s): --out FILE (.csv/.parquet) "
