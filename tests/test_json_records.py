@@ -87,3 +87,16 @@ def test_a_regmix_fork_pair_on_other_corpora_reads_train_and_val_loss_columns(tm
     out = pd.read_csv(tmp_path / "r.csv")
     assert list(out.columns) == ["run", "w:dfm_memo", "w:dfm_minhash", "w:dfm_sent", "loss:dfm_sent"]
     np.testing.assert_allclose(out["loss:dfm_sent"], [3.8308, 3.95, 3.7])
+
+
+def test_a_pattern_over_a_whole_array_names_the_positions_that_are_not_shares(tmp_path, capsys):
+    # --columns 'w:*=input_X/*' takes Chen et al.'s LoRA settings (positions 3 and 4 here) as domains: the error
+    # said "no row sums to 1 ... divide each row by its sum", which would make a LoRA rank a share.
+    src = tmp_path / "bo.json"
+    src.write_text(json.dumps(CHEN))
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns",
+                        "w:*=input_X/*,step=evaluations/step,loss:x=evaluations/eval_loss", "--out",
+                        str(tmp_path / "r.csv"))
+    assert code == 2
+    assert "the first 3 weight columns, 'w:0' to 'w:2', sum to 1 in every row: are 'w:3' and the 1 after it" in err
+    assert "column 'input_X/3'" in err and "divide each row by its sum" not in err

@@ -684,7 +684,8 @@ def scale_look_alike(frame: pd.DataFrame, candidates: Sequence[str],
 def _no_domain_column(w: np.ndarray, wcols: list[str], sums: np.ndarray, tol: float) -> tuple[str | None, str]:
     """For rows that do not sum to 1: a weight column whose removal makes every row sum to 1 is no domain (a
     'weight_decay' a 'weight_*' map took in; "no row sums to 1 ... divide each row by its sum" made it one), or is
-    one domain given twice. (column, hint), or (None, '')."""
+    one domain given twice; or the columns after the first k, when those k sum to 1 in every row (a list's other
+    positions a pattern took in). (column, hint), or (None, '')."""
     alone = [c for j, c in enumerate(wcols)
              if len(wcols) > 2 and not beyond_tol(np.abs(sums - w[:, j] - 1.0), tol).any()]
     twin = [(a, b) for a in alone for b in alone if a < b
@@ -695,6 +696,15 @@ def _no_domain_column(w: np.ndarray, wcols: list[str], sums: np.ndarray, tol: fl
     if alone:
         return alone[0], (f"without {alone[0]!r} every row sums to 1: is it a domain? drop it (or leave it out of the "
                           "--columns map)")
+    # The first k columns sum to 1 in every row and the rest do not belong: a pattern over a list (w:*=input_X/*,
+    # Chen et al.'s BO sweep writes 9 shares then 10 LoRA settings in one array) took every position; "no row sums to
+    # 1 ... divide each row by its sum" would have made LoRA ranks into shares.
+    head = np.cumsum(w, axis=1)
+    k = next((k for k in range(2, len(wcols)) if not beyond_tol(np.abs(head[:, k - 1] - 1.0), tol).any()), None)
+    if k is not None:
+        return wcols[k], (f"the first {k} weight columns, {wcols[0]!r} to {wcols[k - 1]!r}, sum to 1 in every row: "
+                          f"are {wcols[k]!r} and the {len(wcols) - k - 1} after it domains? leave them out of the "
+                          "--columns map (a pattern over a list's positions takes every one)")
     return None, ""
 
 
