@@ -100,3 +100,16 @@ def test_a_pattern_over_a_whole_array_names_the_positions_that_are_not_shares(tm
     assert code == 2
     assert "the first 3 weight columns, 'w:0' to 'w:2', sum to 1 in every row: are 'w:3' and the 1 after it" in err
     assert "column 'input_X/3'" in err and "divide each row by its sum" not in err
+
+
+def test_an_error_after_mixtures_were_left_out_says_so_first(tmp_path, capsys):
+    # The fork's loss file has 1 of its mixtures' losses: "1 run(s) x 1 eval set(s) = 1 losses are too few" came
+    # alone, the warning that 2 mixtures had no losses (the why) dropped with the failed command's other warnings.
+    mix, loss = tmp_path / "mix.csv", tmp_path / "loss.csv"
+    mix.write_text("index,train_a,train_b\n1,0.2,0.8\n2,0.5,0.5\n3,0.9,0.1\n")
+    loss.write_text("index,metric/a_val_loss\n1,3.8\n")
+    code, _, err = _cli(capsys, "fit", "--runs", f"{mix}+{loss}", "--law", "linear")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("warning: ") and "2 mixture(s) of mix.csv have no losses" in lines[0]
+    assert lines[1].startswith("error: ") and "too few" in lines[1]

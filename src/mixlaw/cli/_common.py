@@ -243,14 +243,30 @@ def cv_progress(advance: Any = None, description: str = "cross-validating") -> I
 
 @contextmanager
 def show_warnings() -> Iterator[None]:
-    """Print mixlaw warnings once each on stderr as 'warning: ...' instead of Python's two-line format."""
+    """Print mixlaw warnings once each on stderr as 'warning: ...' instead of Python's two-line format.
+
+    When the block fails, the warnings that say rows, runs or mixtures were left out are printed before its error,
+    and no other: they are the why of a "too few runs" error. The RegMix pair of a fork with losses for 1 of its 512
+    mixtures (schneiderkamplab/regmix) stopped at "1 run(s) x 1 eval set(s) = 1 losses are too few", the "511
+    mixture(s) ... have no losses and are left out" that said why unseen. The others (a renormalised row) would only
+    stand between a bad option and its one-line error."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MixlawWarning)
-        yield
-    msgs = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, MixlawWarning)))
-    for msg in merge_eval_warnings(msgs):
-        # escape: rich would read a law's eval label ('ye-pow[openhermes]: ...') as a markup tag and drop it.
-        err.print(f"[yellow]warning:[/yellow] {escape(msg)}", highlight=False)
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            msgs = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, MixlawWarning)))
+            if failed:
+                msgs = [m for m in msgs if LEFT_OUT.search(m)]
+            for msg in merge_eval_warnings(msgs):
+                # escape: rich would read a law's eval label ('ye-pow[openhermes]: ...') as a markup tag and drop it.
+                err.print(f"[yellow]warning:[/yellow] {escape(msg)}", highlight=False)
+
+
+#: A warning that says data was dropped ("are left out", "left out 100 of 2600 rows"): printed before an error too.
+LEFT_OUT = re.compile(r"\bleft out\b")
 
 
 _EVAL_LABEL = re.compile(r"^([\w.-]+)\[([^\]]+)\]: (.+)$", re.S)
