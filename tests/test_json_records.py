@@ -113,3 +113,20 @@ def test_an_error_after_mixtures_were_left_out_says_so_first(tmp_path, capsys):
     lines = err.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("warning: ") and "2 mixture(s) of mix.csv have no losses" in lines[0]
     assert lines[1].startswith("error: ") and "too few" in lines[1]
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_auto_on_too_few_runs_says_too_few_not_constant(n: int) -> None:
+    # One run is "constant": auto said "'x' is 3.83 in every one of the 1 runs: a constant loss leaves nothing for
+    # cross-validation to rank", of a table whose trouble is its run count.
+    from mixlaw.api import fit_table
+    from mixlaw.data import RunTable
+    from mixlaw.errors import InputError
+
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=max(n, 6))
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(len(W))], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                          "loss:x": 3.83})
+    with pytest.raises(InputError, match=f"cross-validation needs at least 4 runs; got {n}"):
+        fit_table(RunTable(frame.head(n)), law="auto")
+    with pytest.raises(InputError, match="'x' is 3.83 in every one of the 6 runs"):  # enough runs: as before
+        fit_table(RunTable(frame), law="auto")

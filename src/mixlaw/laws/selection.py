@@ -119,12 +119,16 @@ FIT_CACHE: ContextVar[MutableMapping[str, Any] | None] = ContextVar("mixlaw_fit_
 _clock = time.process_time
 
 
+#: The fewest runs cross-validation splits (:func:`fold_ids`).
+MIN_CV_RUNS = 4
+
+
 def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0) -> np.ndarray:
     """Fold of each of ``n`` runs: a seeded permutation dealt round-robin into ``min(n_folds, n)`` folds."""
     if not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
         raise InputError(f"n_folds must be an int >= 2; got {n_folds!r}")
-    if n < 4:
-        raise InputError(f"cross-validation needs at least 4 runs; got {n}")
+    if n < MIN_CV_RUNS:
+        raise InputError(f"cross-validation needs at least {MIN_CV_RUNS} runs; got {n}")
     k = int(min(n_folds, n))
     return np.random.default_rng(random_state).permutation(n) % k
 
