@@ -701,6 +701,13 @@ def _no_domain_column(w: np.ndarray, wcols: list[str], sums: np.ndarray, tol: fl
     # 1 ... divide each row by its sum" would have made LoRA ranks into shares.
     head = np.cumsum(w, axis=1)
     k = next((k for k in range(2, len(wcols)) if not beyond_tol(np.abs(head[:, k - 1] - 1.0), tol).any()), None)
+    if k is not None and not beyond_tol(np.abs(w[:, k:].sum(axis=1) - 1.0), tol).any():
+        # Two mixtures side by side: a two-phase schedule (Marin's two_phase_many swarm writes phase_0_<bucket> and
+        # phase_1_<bucket> for 39 buckets), whose columns a map took in as 2 x 39 domains summing to 2.
+        return wcols[k], (f"{wcols[0]!r} to {wcols[k - 1]!r} sum to 1 in every row, and so do {wcols[k]!r} to "
+                          f"{wcols[-1]!r}: two mixtures in one row, as a schedule of two phases writes them? a law "
+                          "fits one mixture per run: map the phase to fit (or the runs' overall mixture, each "
+                          "phase's shares times its fraction of the tokens, summed) as the w: columns")
     if k is not None:
         return wcols[k], (f"the first {k} weight columns, {wcols[0]!r} to {wcols[k - 1]!r}, sum to 1 in every row: "
                           f"are {wcols[k]!r} and the {len(wcols) - k - 1} after it domains? leave them out of the "
