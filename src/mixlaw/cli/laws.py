@@ -44,6 +44,7 @@ from ._common import (
     err,
     fitting_table,
     group_targets,
+    holdout_split,
     law_with_options,
     load_table,
     load_tests,
@@ -153,8 +154,11 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
 def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run table (CSV/Parquet/JSONL, or "
                                                                      "RegMix 'mixture.csv+loss.csv')."),
             test: list[str] | None = typer.Option(None, "--test", metavar="[NAME=]PATH",
-                                                     help="Held-out run table, needed with --runs; repeat for "
-                                                          "several (NAME=PATH names a split)."),
+                                                     help="Held-out run table, needed with --runs (or --holdout); "
+                                                          "repeat for several (NAME=PATH names a split)."),
+            holdout: float | None = typer.Option(None, "--holdout", metavar="FRACTION",
+                                                 help="Instead of --test: hold out this fraction of --runs' runs "
+                                                      "(a draw by run, seeded by --seed), e.g. 0.2."),
             dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: "
                                                                    "regmix | marin-delphi."),
             target: list[str] | None = TargetOpt,
@@ -173,6 +177,8 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
     """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, bias, R², regret)."""
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
+    if holdout is not None and dataset is not None:
+        raise InputError("--holdout splits a --runs table; the bundled data has its own splits")
     if eval_group and dataset is not None:
         raise InputError("--eval-group applies to --runs and --test tables, not to --dataset")
     if (at_params is not None or final_step) and dataset is not None:
@@ -194,14 +200,19 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
         if dataset is not None:
             board = api.compare_dataset(dataset, targets=tgt, laws=parse_laws(laws), random_state=seed, **kw, **cb)
         else:
-            if not test:
+            if not test and holdout is None:
                 # One table is the common case: say how to compare laws on it without splitting it by hand.
-                raise InputError("--runs needs at least one --test held-out table (split your runs into two files, "
-                                 "or compare laws by cross-validation on this one table: mixlaw fit --runs "
-                                 f"{runs} --law auto)")
+                raise InputError("--runs needs at least one --test held-out table (or --holdout 0.2: a seeded fifth "
+                                 "of its runs held out; or compare laws by cross-validation on this one table: "
+                                 f"mixlaw fit --runs {runs} --law auto)")
+            if test and holdout is not None:
+                raise InputError("give --test tables or --holdout, not both")
             # Each table at one scale, as fit and optimize take them (the scale warning asked for it)
-            tests = one_scale_tests(load_tests(test, weight_tol, eval_group), at_params, final_step)
             train = one_scale_rows(load_table(runs, weight_tol, eval_group), at_params, final_step)
+            if holdout is not None:
+                train, tests = holdout_split(train, holdout, seed)
+            else:
+                tests = one_scale_tests(load_tests(test or [], weight_tol, eval_group), at_params, final_step)
             board = api.compare_tables(train, tests, targets=tgt,
                                        laws=parse_laws(laws), random_state=seed, **kw, **cb)
     if as_json:

@@ -26,6 +26,7 @@ from ._common import (
     check_outputs,
     cv_progress,
     err,
+    holdout_split,
     load_table,
     load_tests,
     one_scale_rows,
@@ -41,6 +42,9 @@ from ._common import (
 def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run table."),
            test: list[str] | None = typer.Option(None, "--test", metavar="[NAME=]PATH",
                                                     help="Held-out run table; repeatable."),
+           holdout: float | None = typer.Option(None, "--holdout", metavar="FRACTION",
+                                                help="Instead of --test: hold out this fraction of --runs' runs "
+                                                     "(a draw by run, seeded by --seed), as compare does."),
            dataset: str | None = typer.Option(None, "--dataset", help="Bundled data instead of --runs: "
                                                                    "regmix | marin-delphi."),
            target: list[str] | None = typer.Option(None, "--target", metavar="EVAL",
@@ -61,28 +65,36 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
     """Write one self-contained HTML report: leaderboard, predicted-vs-true plots, interactions, optimum (or, with
     --pipeline, a saved pipeline's page)."""
     if pipeline is not None:
-        given = {"--test": bool(test), "--dataset": dataset is not None, "--laws": laws is not None,
+        given = {"--test": bool(test), "--holdout": holdout is not None, "--dataset": dataset is not None,
+                 "--laws": laws is not None,
                  "--objective": objective != "mean", "--maximize": maximize, "--at-params": at_params is not None,
                  "--final-step": final_step}
         _pipeline_page(pipeline, runs, [k for k, v in given.items() if v], target, out_path, weight_tol)
         return
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
+    if holdout is not None and dataset is not None:
+        raise InputError("--holdout splits a --runs table; the bundled data has its own splits")
     if dataset is not None:
         if at_params is not None or final_step:
             raise InputError("--at-params / --final-step cut a --runs table (and its --test tables); the bundled "
                              "data's splits are one scale each")
         train, tests = bundled_splits(dataset)
     else:
-        if not test:
-            raise InputError("--runs needs at least one --test held-out table (split your runs into two files, "
-                             "or compare laws by cross-validation on this one table: mixlaw fit --runs "
-                             f"{runs} --law auto)")
+        if not test and holdout is None:
+            raise InputError("--runs needs at least one --test held-out table (or --holdout 0.2: a seeded fifth of "
+                             "its runs held out; or compare laws by cross-validation on this one table: mixlaw fit "
+                             f"--runs {runs} --law auto)")
+        if test and holdout is not None:
+            raise InputError("give --test tables or --holdout, not both")
         with show_warnings():  # a table's repair (renormalised weights) as one 'warning:' line, as fit prints it
             # Each table at one scale, as fit and optimize take them: the scale warning said "keep the rows of one
             # scale", which report could not.
             train = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
-            tests = one_scale_tests(load_tests(test, weight_tol), at_params, final_step)
+            if holdout is not None:
+                train, tests = holdout_split(train, holdout, seed)
+            else:
+                tests = one_scale_tests(load_tests(test or [], weight_tol), at_params, final_step)
             for t in tests.values():
                 train.check_compatible(t)
     if not target and len(train.evals) > 1:

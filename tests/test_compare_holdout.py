@@ -1,0 +1,63 @@
+"""``mixlaw compare --runs t.csv --holdout 0.2``: laws compared on a seeded draw of one table's runs held out, every
+checkpoint of a run on one side (a sweep is one table; the split was the user's pandas before --test took it)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from cli_runner import run_cli as _cli
+
+
+def _table(tmp_path, n_runs: int = 20, steps: tuple[int, ...] = (100, 200)):  # type: ignore[no-untyped-def]
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=n_runs)
+    rows = [{"run": f"r{i:02d}", "step": s, **{f"w:{d}": W[i, j] for j, d in enumerate("abc")},
+             "loss:x": 3.0 - 0.5 * W[i, 0] + 0.2 * W[i, 1] + 100 / s} for i in range(n_runs) for s in steps]
+    p = tmp_path / "sweep.csv"
+    pd.DataFrame(rows).to_csv(p, index=False)
+    return p
+
+
+def test_holdout_compares_on_a_seeded_fifth_of_the_runs(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = _table(tmp_path)
+    code, out, err = _cli(capsys, "compare", "--runs", str(p), "--holdout", "0.2", "--final-step", "--laws",
+                          "linear", "--seed", "3", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["n_train"] == 16 and list(doc["laws"][0]["splits"]) == ["holdout"]
+    code, again, _ = _cli(capsys, "compare", "--runs", str(p), "--holdout", "0.2", "--final-step", "--laws",
+                          "linear", "--seed", "3", "--json")
+    assert json.loads(again)["laws"][0]["splits"] == doc["laws"][0]["splits"]  # the seed fixes the draw
+
+
+def test_holdout_keeps_every_checkpoint_of_a_run_on_one_side() -> None:
+    from mixlaw.cli._common import holdout_split
+    from mixlaw.data import RunTable
+
+    W = np.random.default_rng(1).dirichlet(np.ones(2), size=10)
+    frame = pd.DataFrame([{"run": f"r{i}", "step": s, "w:a": W[i, 0], "w:b": W[i, 1], "loss:x": 3.0 + 1 / s}
+                          for i in range(10) for s in (10, 20, 40)])
+    train, tests = holdout_split(RunTable(frame), 0.3, seed=0)
+    held = set(tests["holdout"].runs)
+    assert len(held) == 3 and not held & set(train.runs) and len(tests["holdout"]) == 9 and len(train) == 21
+
+
+def test_holdout_with_test_or_a_bad_fraction_is_one_line(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = _table(tmp_path, n_runs=4, steps=(100,))
+    for argv, match in ((["--holdout", "0.2", "--test", str(p)], "give --test tables or --holdout, not both"),
+                        (["--holdout", "1.5"], "--holdout must be a fraction of the runs in (0, 1)"),
+                        (["--holdout", "0.9"], "holds out 4 of")):
+        code, _, err = _cli(capsys, "compare", "--runs", str(p), "--laws", "linear", *argv)
+        assert code == 2 and err.startswith("error: ") and match in err and err.strip().count("\n") == 0, err
+
+
+def test_report_takes_holdout_as_compare_does(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p, page = _table(tmp_path, steps=(100,)), tmp_path / "r.html"
+    code, _, err = _cli(capsys, "report", "--runs", str(p), "--holdout", "0.25", "--laws", "linear", "--out",
+                        str(page))
+    assert code == 0, err
+    assert "holdout" in page.read_text()
+    code, _, err = _cli(capsys, "report", "--runs", str(p), "--holdout", "0.25", "--test", str(p), "--out",
+                        str(page))
+    assert code == 2 and "give --test tables or --holdout, not both" in err
