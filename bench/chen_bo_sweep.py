@@ -15,11 +15,11 @@ missing blob under printout_jobs_with_predictor/, which this bench does not read
 ``--skip-compare`` about 2 min). Each file goes through ``mixlaw runs import`` as a user would, with the nested-JSON
 reading of 2026-12-06 (``w:<d>=input_X/<i>``, ``step=evaluations/step``, ``loss:<task>=evaluations/eval_loss``).
 
-Protocol: (1) the step-625 losses, split 80/20 by a seeded permutation of the runs, ``mixlaw compare --laws
-auto,stack,ye-pow,additive-ens,linear,lightgbm`` (Spearman / MRE on the 20 held-out runs); (2) ``mixlaw pipeline``
-fitted on steps 25-300 of all 100 runs (no ``params`` column: one model, steps only) with ``--target-steps 625``,
-its ``--out`` predictions joined by ``first_run`` to the measured step-625 losses, against the naive predictor
-(each run's step-300 loss).
+Protocol: (1) the step-625 losses, split 80/20 by a seeded permutation of the runs, ``mixlaw compare --final-step
+--holdout 0.2 --laws auto,stack,ye-pow,additive-ens,linear,lightgbm`` (Spearman / MRE on the 20 held-out runs);
+(2) ``mixlaw pipeline`` fitted on steps 25-300 of all 100 runs (no ``params`` column: one model, steps only) with
+``--target-steps 625``, its ``--out`` predictions joined by ``first_run`` to the measured step-625 losses, against
+the naive predictor (each run's step-300 loss).
 
 Measured (2026-12-06, ``--seed 0``, 2 cores shared by 3 jobs, 8 min): compare, held-out Spearman / MRE::
 
@@ -95,16 +95,10 @@ def import_task(repo: Path, task: str, out: Path) -> Path:
     return table
 
 
-def compare(task: str, steps: Path, out: Path, seed: int) -> str:
-    df = pd.read_csv(steps)
-    final = df[df["step"] == df["step"].max()].drop(columns="step")
-    runs = np.array(sorted(final["run"].unique()))
-    test = set(np.random.default_rng(seed).permutation(runs)[: len(runs) // 5])
-    train_p, test_p = out / f"{task}_final_train.csv", out / f"{task}_final_test.csv"
-    final[~final["run"].isin(test)].to_csv(train_p, index=False)
-    final[final["run"].isin(test)].to_csv(test_p, index=False)
-    return mixlaw("compare", "--runs", str(train_p), "--test", str(test_p), "--target", task, "--laws", LAWS,
-                  "--seed", str(seed))
+def compare(task: str, steps: Path, seed: int) -> str:
+    """The step-625 losses (``--final-step``), a seeded fifth of the runs held out (``--holdout 0.2``)."""
+    return mixlaw("compare", "--runs", str(steps), "--final-step", "--holdout", "0.2", "--target", task, "--laws",
+                  LAWS, "--seed", str(seed))
 
 
 def pipeline(task: str, steps: Path, out: Path, seed: int, cut: int = 300) -> dict[str, float | str]:
@@ -136,7 +130,7 @@ def main() -> None:
     for task in TASKS:
         steps = import_task(args.repo, task, args.out)
         if not args.skip_compare:
-            print(f"=== {task}\n{compare(task, steps, args.out, args.seed)}", flush=True)
+            print(f"=== {task}\n{compare(task, steps, args.seed)}", flush=True)
         rows.append({"eval": task, **pipeline(task, steps, args.out, args.seed)})
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
