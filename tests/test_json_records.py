@@ -16,10 +16,10 @@ from mixlaw.errors import DataError
 from mixlaw.importers import read_runs_mapped
 
 #: Two runs as Chen et al. write them: 3 shares then a LoRA setting in one array, a history of evaluations.
-CHEN = [{"input_X": [0.15027941106200063, 0.25, 0.5997205889379994, 9, 1],
-         "evaluations": [{"step": 0, "performance": 0.79},
-                         {"step": 25, "performance": 0.78, "eval_loss": 2.9876},
-                         {"step": 50, "performance": 0.77, "eval_loss": 1.9646}]},
+CHEN = [{"input_X": [0.12345678901234567, 0.25, 0.62654321098765433, 9, 1],
+         "evaluations": [{"step": 0, "performance": 0.61},
+                         {"step": 25, "performance": 0.62, "eval_loss": 2.5},
+                         {"step": 50, "performance": 0.63, "eval_loss": 1.5}]},
         {"input_X": [0.6, 0.3, 0.1, 14, 0],
          "evaluations": [{"step": 0, "performance": 0.70},
                          {"step": 25, "performance": 0.72, "eval_loss": 3.1},
@@ -50,12 +50,12 @@ def test_a_history_is_one_row_per_step_and_an_array_one_column_per_position(tmp_
     assert t.domains == ["a", "b", "c"] and t.evals == ["x", "acc"]
     assert len(t.runs) == 6 and len(set(t.runs)) == 2  # two runs (numbered per mixture), three steps each
     assert list(t.steps) == [0, 25, 50, 0, 25, 50]
-    np.testing.assert_allclose(t.losses("acc"), [0.79, 0.78, 0.77, 0.70, 0.72, 0.74])
+    np.testing.assert_allclose(t.losses("acc"), [0.61, 0.62, 0.63, 0.70, 0.72, 0.74])
     x = t.losses("x", allow_missing=True)
-    np.testing.assert_allclose(x[[1, 2, 4, 5]], [2.9876, 1.9646, 3.1, 2.2])
+    np.testing.assert_allclose(x[[1, 2, 4, 5]], [2.5, 1.5, 3.1, 2.2])
     assert np.isnan(x[[0, 3]]).all()  # step 0 logs no eval_loss: a missing loss, not a zero
-    # every digit as written (pandas' read_json rounded 0.15027941106200063 to ...200002 in a .json file)
-    assert t.weights[0, 0] == 0.15027941106200063
+    # every digit as written (pandas' default read_json parser rounds in the 16th digit: ...234501)
+    assert t.weights[0, 0] == 0.12345678901234567
 
 
 def test_two_histories_in_one_record_are_refused_naming_both(tmp_path):
@@ -79,14 +79,14 @@ def test_a_regmix_fork_pair_on_other_corpora_reads_train_and_val_loss_columns(tm
     # beside metric/train_loss; the pair reader knew the Pile's names alone: "no mixture columns (expected
     # 'train_the_pile_<domain>' or 'w:<domain>')".
     mix, loss = tmp_path / "train_mixture_1m_dfm.csv", tmp_path / "train_loss_1m_dfm.csv"
-    mix.write_text("index,train_dfm_memo,train_dfm_minhash,train_dfm_sent\n1,0.0284,0.6414,0.3302\n"
-                   "2,0.92,0.08,0.0\n3,0.2594,0.0,0.7406\n")
-    loss.write_text("index,metric/train_loss,metric/dfm_sent_val_loss\n1,3.7356,3.8308\n2,3.9,3.95\n3,3.6,3.7\n")
+    mix.write_text("index,train_dfm_memo,train_dfm_minhash,train_dfm_sent\n1,0.1,0.6,0.3\n"
+                   "2,0.9,0.1,0.0\n3,0.25,0.0,0.75\n")
+    loss.write_text("index,metric/train_loss,metric/dfm_sent_val_loss\n1,3.7,3.8\n2,3.9,3.95\n3,3.6,3.7\n")
     code, _, err = _cli(capsys, "runs", "import", f"{mix}+{loss}", "--out", str(tmp_path / "r.csv"))
     assert code == 0, err
     out = pd.read_csv(tmp_path / "r.csv")
     assert list(out.columns) == ["run", "w:dfm_memo", "w:dfm_minhash", "w:dfm_sent", "loss:dfm_sent"]
-    np.testing.assert_allclose(out["loss:dfm_sent"], [3.8308, 3.95, 3.7])
+    np.testing.assert_allclose(out["loss:dfm_sent"], [3.8, 3.95, 3.7])
 
 
 def test_a_pattern_over_a_whole_array_names_the_positions_that_are_not_shares(tmp_path, capsys):
