@@ -60,7 +60,8 @@ def cut_picks(ok: list[Candidate], cuts: list[list[dict[str, Any]]], n_splits: l
             used = [b[r]["entry_errors"] for r in common if r <= top * (1 + 1e-9)]
             e = (np.asarray(cand.residuals) * n + np.sum(used, axis=0)) / (n + len(used)) if used \
                 else np.asarray(cand.residuals)
-            avg.append(Candidate(cand.route, cand.law, mre=cand.mre, residuals=e, complexity=cand.complexity))
+            avg.append(Candidate(cand.route, cand.law, mre=cand.mre, residuals=e, complexity=cand.complexity,
+                                 centre=False))
         out[name] = ok[avg.index(choose_simplest_within_noise(avg)[0])]
     # (a), (a'): each candidate's error as a function of the extrapolation ratio, read at the target's.
     fa, fl = [], []
@@ -83,7 +84,8 @@ def cut_picks(ok: list[Candidate], cuts: list[list[dict[str, Any]]], n_splits: l
         for cand, b, n in zip(ok, by, n_splits, strict=True):
             e = (np.asarray(cand.residuals) * n + sum(wj * np.asarray(b[r]["entry_errors"])
                                                       for wj, r in zip(w, common, strict=True))) / (n + w.sum())
-            avg.append(Candidate(cand.route, cand.law, mre=cand.mre, residuals=e, complexity=cand.complexity))
+            avg.append(Candidate(cand.route, cand.law, mre=cand.mre, residuals=e, complexity=cand.complexity,
+                                 centre=False))
         out[CUTS_RULES[4]] = ok[avg.index(choose_simplest_within_noise(avg)[0])]
     else:
         out[CUTS_RULES[4]] = base
@@ -151,7 +153,7 @@ def split_picks(ok: list[Candidate], errs: list[dict[str, np.ndarray]], ratios: 
     entry errors, :func:`split_errors`), by the one-standard-error rule on that rule's per-entry errors."""
     out = {}
     for rule in SPLIT_RULES:
-        cs = [Candidate(c.route, c.law, mre=c.mre, residuals=split_errors(rule, e, ratios, target),
+        cs = [Candidate(c.route, c.law, mre=c.mre, residuals=split_errors(rule, e, ratios, target), centre=False,
                         complexity=c.complexity) for c, e in zip(ok, errs, strict=True)]
         out[rule] = ok[cs.index(choose_simplest_within_noise(cs)[0])]
     return out
@@ -198,7 +200,7 @@ def compare_rules(rows: list[dict[str, Any]], subset: Callable[[dict[str, Any]],
             if c["backtest"] is None or c["target"] is None or c.get("entry_errors") is None:
                 continue
             route, _, law = label.partition(" ")
-            cand = Candidate(route, law, mre=c["backtest"], residuals=np.array(c["entry_errors"]),
+            cand = Candidate(route, law, mre=c["backtest"], residuals=np.array(c["entry_errors"]), centre=False,
                              complexity=tuple(c["complexity"]))
             ok.append((cand, c["target"]))
         if not ok:

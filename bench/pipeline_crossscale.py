@@ -616,7 +616,8 @@ def _auto_diagnose(table: RunTable, fit_table: RunTable, res: PipelineResult, la
             cuts[mode] = per
     print("    each choice rule of bench/pipeline_selection.py --cuts (cut_picks) on these cuts; real MRE at the "
           "target:")
-    base = [Candidate(c.route, c.law, c.on_total, mre=c.mre, residuals=c.entry_errors, complexity=c.complexity)
+    base = [Candidate(c.route, c.law, c.on_total, mre=c.mre, residuals=c.entry_errors, complexity=c.complexity,
+                      centre=False)
             for c in ok]
     n_splits = [1 + len(c.part_residuals) for c in ok]
     print(f"    {'rule':<52} " + "  ".join(f"{m + ' window':>22}" for m in cuts))

@@ -242,7 +242,7 @@ def row_picks(row: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, 
         route, _, law = label.partition(" ")
         sr = {k: np.abs(np.asarray(v)) for k, v in c["split_residuals"].items()}
         mre = {k: float(np.mean(v)) for k, v in sr.items()}
-        ok.append(Candidate(route, law, mre=mre["main"], residuals=np.asarray(c["entry_errors"]),
+        ok.append(Candidate(route, law, mre=mre["main"], residuals=np.asarray(c["entry_errors"]), centre=False,
                             complexity=tuple(c["complexity"])))
         g2 = growth_exponent([d["main"], d["short"]], [mre["main"], mre["short"]]) if "short" in mre else 1.0
         ks = [k for k in mre if d.get(k, 0) > 1e-9]
@@ -263,7 +263,7 @@ def row_picks(row: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, 
 
     def one_se(key: str) -> str:
         cs = [Candidate(c.route, c.law, mre=c.mre, residuals=np.asarray(c.residuals) * info[lab]["f"] ** info[lab][key],
-                        complexity=c.complexity) for c, lab in zip(ok, labels, strict=True)]
+                        complexity=c.complexity, centre=False) for c, lab in zip(ok, labels, strict=True)]
         return labels[cs.index(choose_simplest_within_noise(cs)[0])]
 
     picks = {RULES[0]: labels[ok.index(choose_simplest_within_noise(ok)[0])],

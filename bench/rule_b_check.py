@@ -77,7 +77,7 @@ def check(row: dict[str, Any]) -> bool:
     untested = row.get("size_untested")
     if untested is None:
         untested = not any(v[0] > 1 for k, v in row["split_ratios"].items() if k != "short")
-    ok = [Candidate(*lab.partition(" ")[::2], mre=c["backtest"], residuals=np.array(c["entry_errors"]),
+    ok = [Candidate(*lab.partition(" ")[::2], mre=c["backtest"], residuals=np.array(c["entry_errors"]), centre=False,
                     complexity=tuple(c["complexity"]))
           for lab, c in cands.items()
           if c["backtest"] is not None and c["target"] is not None and c.get("entry_errors") is not None]

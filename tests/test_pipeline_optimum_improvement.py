@@ -45,7 +45,8 @@ def test_improvement_interval_says_when_the_gain_may_be_noise(mix_scale: float, 
     opt = optimize_pipeline(res, runs=res.mixtures, within_fitted_range=True)
     ii = opt.improvement_interval
     assert ii is not None and ii["level"] == res.intervals.level
-    assert ii["lower"] < opt.improvement < ii["upper"]
+    # (null world: the chosen nested ye-exp finds the eval flat, so improvement and interval are all 0)
+    assert ii["lower"] <= opt.improvement <= ii["upper"] and (reaches_zero or ii["lower"] < ii["upper"])
     assert (ii["lower"] <= 0) == reaches_zero
     text = str(opt)
     assert f"improvement's 80% interval = [{ii['lower']:.4g}, {ii['upper']:.4g}] (jackknife over the mixtures, " in text
