@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mixlaw import _console
+from mixlaw import _console, _workers
 
 
 @pytest.fixture(autouse=True)
@@ -49,19 +49,18 @@ def pytest_configure(config: pytest.Config) -> None:
 #: suite's longest tests (about a minute each) bound its wall time long before 8 workers.
 MAX_WORKERS = 8
 
+# The CLI's cross-validations default to --workers auto, one process per usable CPU (mixlaw._workers). The suite's
+# pytest-xdist workers already use every CPU, so each test forking as many more would only oversubscribe them (and
+# a 2-core machine's 2 xdist workers would each fork 2): every CV here runs in its own process unless a test asks
+# for workers. Set in the environment, not read from PYTEST_XDIST_WORKER by the library, so that the library knows
+# nothing of pytest, the same holds for `-n 0` and for the `python -m mixlaw` subprocesses tests start, and a user
+# can do the same (the variable is documented); setdefault: a run that sets it on purpose keeps its value.
+os.environ.setdefault(_workers.ENV, "1")
 
-def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
-    """CPUs this process may run on: its affinity mask, and a cgroup v2 CPU quota (``cpu.max``) where one is set,
-    which a container's ``os.cpu_count()`` does not see (a 2-CPU quota on a 64-core host read 64)."""
-    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        with open(cpu_max) as fh:
-            quota, period = fh.read().split()[:2]
-        if quota != "max":
-            n = min(n, max(1, -(-int(quota) // int(period))))
-    except (OSError, ValueError):
-        pass  # no cgroup v2 quota (or not Linux): the affinity mask alone
-    return max(1, n)
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (:func:`mixlaw._workers.usable_cpus`: the affinity mask and a cgroup v2 quota)."""
+    return _workers.usable_cpus()
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -103,7 +103,7 @@ def test_optimize_workers_do_not_change_the_bootstrap(capsys):
     a, b = json.loads(out1)["optimum"], json.loads(out2)["optimum"]
     assert a["intervals"] == b["intervals"] and a["weights"] == b["weights"]
     code, _, err = run(capsys, *args, "--workers", "0")
-    assert code == 2 and "n_jobs must be >= 1" in err
+    assert code == 2 and "--workers (n_jobs=) must be at least 1" in err
 
 
 def test_help_names_repeatable_options_by_their_form():

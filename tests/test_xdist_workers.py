@@ -1,4 +1,5 @@
-"""The test suite's worker count (tests/conftest.py): one per usable CPU, a container's CPU quota included."""
+"""The test suite's worker count (tests/conftest.py): one per usable CPU, a container's CPU quota included
+(:func:`mixlaw._workers.usable_cpus`, which ``--workers auto`` counts too)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ import os
 
 import conftest
 
+from mixlaw import _workers
+
 
 def test_a_cgroup_quota_bounds_the_cpus(tmp_path):
     affinity = len(os.sched_getaffinity(0))
     quota = tmp_path / "cpu.max"
     quota.write_text("150000 100000\n")  # 1.5 CPUs of quota: 2 workers, not the host's core count
-    assert conftest.usable_cpus(str(quota)) == min(affinity, 2)
+    assert _workers.usable_cpus(str(quota)) == min(affinity, 2)
     quota.write_text("max 100000\n")  # no quota: the affinity mask
-    assert conftest.usable_cpus(str(quota)) == affinity
-    assert conftest.usable_cpus(str(tmp_path / "absent")) == affinity
+    assert _workers.usable_cpus(str(quota)) == affinity
+    assert _workers.usable_cpus(str(tmp_path / "absent")) == affinity
+    assert conftest.usable_cpus() == _workers.usable_cpus()  # conftest counts as the library does
 
 
 def test_workers_are_capped(monkeypatch):

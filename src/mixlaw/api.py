@@ -106,7 +106,11 @@ def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw 
     """Fit one law (a key or a configured instance) to a run table (or a path to one).
 
     The default, ``stack``, weighs the best laws of a K-fold CV on the table's runs (no fixed law is best on every
-    real table: ``bench/auto_vs_stack.py``); a law key fits that law alone, in a fraction of the time."""
+    real table: ``bench/auto_vs_stack.py``); a law key fits that law alone, in a fraction of the time.
+
+    The CV's fold fits run in this process, unless the call is inside ``mixlaw.laws.selection.cv_workers(n)``
+    (``"auto"``: the usable CPUs, at most 8, as ``mixlaw fit``'s default ``--workers auto``; the same numbers).
+    No ``n_jobs`` keyword here: ``options`` go to the law, and ``lightgbm`` takes an ``n_jobs`` of its own."""
     if not isinstance(table, RunTable):
         table = read_runs(table)
     est = get_law(law, random_state=random_state, **options) if isinstance(law, str) else law

@@ -35,6 +35,8 @@ from .. import __version__
 from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
 from .._validation import first_and_more, split_names
+from .._workers import AUTO, MAX_AUTO_WORKERS
+from .._workers import ENV as WORKERS_ENV
 from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number, share_value
 from ..datasets import bundled_splits
 from ..errors import InputError, MixlawWarning, UnusedDomainWarning
@@ -43,7 +45,7 @@ from ..export import parse_mixture as parse_inline_mixture
 from ..importers import read_any_runs
 from ..laws.base import MixingLaw, get_law
 from ..laws.options import parse_law_options
-from ..laws.selection import AUTO_CANDIDATES, CV_JOBS, CV_PROGRESS, MAX_RUNS
+from ..laws.selection import AUTO_CANDIDATES, CV_PROGRESS, MAX_RUNS
 
 SCHEMA_VERSION = 1
 
@@ -85,11 +87,15 @@ AtParamsOpt = typer.Option(None, "--at-params", metavar="N|largest|smallest",
 FinalStepOpt = typer.Option(False, "--final-step", help="Keep each run's last checkpoint (its final loss) only.")
 WorkersOpt = typer.Option(None, "--workers", help="Processes for bootstrap refits (default: all cores); the "
                                                   "results do not depend on it.")
-OptimizeWorkersOpt = typer.Option(None, "--workers", help="Processes for bootstrap refits (default: all cores), or "
-                                  "without --bootstrap for the fold fits of auto / stack's cross-validation (default "
-                                  "1); the results do not depend on it.")
-CvWorkersOpt = typer.Option(1, "--workers", help="Processes for the fold fits of --law auto / stack's "
-                            "cross-validation (default 1); the results do not depend on it.")
+OptimizeWorkersOpt = typer.Option(None, "--workers", metavar="N|auto",
+                                  help="Processes for bootstrap refits (default: all cores), or without --bootstrap "
+                                  "for the fold fits of auto / stack's cross-validation (default auto: the usable "
+                                  f"CPUs, at most {MAX_AUTO_WORKERS}; the environment variable {WORKERS_ENV} "
+                                  "overrides auto); the results do not depend on it.")
+CvWorkersOpt = typer.Option(AUTO, "--workers", metavar="N|auto",
+                            help="Processes for the fold fits of --law auto / stack's cross-validation (default auto: "
+                            f"the usable CPUs, at most {MAX_AUTO_WORKERS}; the environment variable {WORKERS_ENV} "
+                            "overrides auto); the results do not depend on it.")
 EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition_ratio (or domain:value,...), "
                       "max_source_fraction, global_batch_size, processes; megatron seed, seq_length, split; "
                       "hf seed, split, streaming, stopping_strategy; mosaic seed, local_root, batch_size, epoch_size.")
@@ -681,12 +687,3 @@ def parse_default(spec: str, domains: list[str], mixtures: Any) -> Any:
     return [mix.get(d, 0.0) / total for d in domains]
 
 
-@contextmanager
-def cv_workers(n: int | None) -> Iterator[None]:
-    """Run the cross-validations inside (``--law auto`` / ``stack``) on ``n`` worker processes
-    (:data:`mixlaw.laws.selection.CV_JOBS`)."""
-    token = CV_JOBS.set(n)
-    try:
-        yield
-    finally:
-        CV_JOBS.reset(token)

@@ -20,7 +20,7 @@ from ..compare import default_laws, left_out_laws
 from ..errors import InputError
 from ..laws import get_law
 from ..laws.options import parse_law_options
-from ..laws.selection import META_LAWS, CVTable, n_par_text
+from ..laws.selection import META_LAWS, CVTable, cv_workers, n_par_text
 from ..pipeline import load_pipeline
 from ..pipeline.io import NO_SAVED_INTERVALS
 from ._common import (
@@ -39,7 +39,6 @@ from ._common import (
     TargetOpt,
     WeightTolOpt,
     cv_progress,
-    cv_workers,
     emit_json,
     err,
     fitting_table,
@@ -259,7 +258,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
         eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
         verbose: bool = typer.Option(False, "--verbose", help="The full report: every parameter, every CV row, "
                                      "every warning (auto/stack on more than 5 eval sets print a summary)."),
-        workers: int = CvWorkersOpt, seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+        workers: str = CvWorkersOpt, seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the run table and print an lmfit-style report (and save it with --out)."""
     emap = parse_eval_map(eval_map)
     if emap is not None and not api.takes_eval_map(law):
@@ -286,8 +285,6 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
         meta_kw["n_folds"] = cv_folds
     if obj is not None:
         meta_kw["objective"] = obj
-    if workers < 1:
-        raise InputError(f"--workers must be at least 1; got {workers}")
     with show_warnings(), progress(f"fitting {law}") as advance, cv_progress(advance), cv_workers(workers):
         if law in META_LAWS:
             est: Any = get_law(law, random_state=seed, **parse_law_options(law, law_option), **meta_kw)

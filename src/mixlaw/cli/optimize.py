@@ -15,13 +15,14 @@ import typer
 
 from .. import api
 from .._json import dumps as strict_dumps
+from .._workers import AUTO, parse_workers, resolve_workers
 from ..budget import read_tokens_available
 from ..continual import critical_proportion
 from ..data import WEIGHT_TOL
 from ..errors import InputError, MixlawWarning
 from ..evals import linear_objective, warn_minimised_metrics
 from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
-from ..laws.selection import META_LAWS
+from ..laws.selection import META_LAWS, cv_workers
 from ..optimize import steps_to_match
 from ..pipeline import load_pipeline, optimum_interval_line
 from ._common import (
@@ -43,7 +44,6 @@ from ._common import (
     WeightTolOpt,
     WorkersOpt,
     cv_progress,
-    cv_workers,
     emit_json,
     err,
     fit_on_total,
@@ -120,7 +120,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                  weight_tol: float = WeightTolOpt,
                  at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
                  eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
-                 fit_total: bool = FitTotalOpt, workers: int | None = OptimizeWorkersOpt,
+                 fit_total: bool = FitTotalOpt, workers: str | None = OptimizeWorkersOpt,
                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the runs and print the optimal mixture under the constraints (with --bootstrap intervals), or
     take a law saved by 'mixlaw fit --out' (--law law.json: no refit) or a saved pipeline's law at its target scale
@@ -215,9 +215,12 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
             # Said from the first line: a meta-law's refit re-runs its cross-validated choice (on Dai & Zheng's 122M
             # runs, 48 x 8 evals, auto took 14 s a refit and additive-ens 0.3 s: --bootstrap 200, ~45 min vs 1 min).
             desc += f" (each re-runs the {law} choice by cross-validation; --law KEY refits one law)"
-        # --workers: the bootstrap's refits in parallel, or else the CV of auto/stack (never both: no pool in a pool).
+        # --workers: the bootstrap's refits in parallel, or else the CV of auto/stack (never both: no pool in a pool;
+        # a bootstrap worker's CV runs in that worker). The bootstrap's default is all cores, the CV's auto.
+        n_workers = parse_workers(workers)
+        boot_jobs = None if n_workers is None else resolve_workers(n_workers)
         with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance), \
-                cv_workers(None if bootstrap else workers):
+                cv_workers(None if bootstrap else (n_workers or AUTO)):
             table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
             targets, obj = group_targets(target, eval_group), parse_objective(objective)
             if fit_total:
@@ -232,7 +235,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                        n_samples=samples, top_k=top_k, step_law=sl,
                                        candidates=parse_laws(candidates, "--candidates"),
                                        n_folds=cv_folds, target_steps=target_steps, maximize=maximize,
-                                       random_state=seed, n_jobs=workers,
+                                       random_state=seed, n_jobs=boot_jobs,
                                        on_progress=lambda k: advance(None, k))
             if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
                 result.objective_name = f"{objective}, one law fitted on it (--fit-total)"

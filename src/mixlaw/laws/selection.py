@@ -51,6 +51,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,7 @@ from scipy.optimize import nnls
 
 from .._console import column_width, label_column, pad, repr_as_text
 from .._validation import renamed
+from .._workers import parse_workers, resolve_workers
 from ..data import WEIGHT_TOL
 from ..errors import FitError, InputError, TooFewObservationsError
 from ..evals import objective_weights
@@ -107,8 +109,10 @@ SUMMARY_EVALS = 5
 #: sets it to drive a progress bar; estimator constructor arguments stay plain values).
 CV_PROGRESS: ContextVar[Callable[[str, int, int], None] | None] = ContextVar("mixlaw_cv_progress", default=None)
 #: Worker processes for the fold fits of cross-validations started inside a meta-law's fit (the CLI's
-#: ``--workers``); None or 1: in this process. Results do not depend on it (every fit is seeded).
-CV_JOBS: ContextVar[int | None] = ContextVar("mixlaw_cv_jobs", default=None)
+#: ``--workers``, default ``"auto"``: :func:`mixlaw._workers.resolve_workers`); None or 1: in this process (the
+#: Python API's default: a library call does not fork unless asked). Results do not depend on it (every fit is
+#: seeded; a test checks the tables and out-of-fold predictions are equal).
+CV_JOBS: ContextVar[int | str | None] = ContextVar("mixlaw_cv_jobs", default=None)
 #: Fitted laws reused across fits: ``{fit_key: law.to_dict()}``, read and written by :func:`fit_law` (every fold
 #: fit of a CV and every refit of a meta-law's members). None (the default) caches nothing. Nested
 #: cross-validation of ``auto``/``stack`` refits, on each outer training fold, exactly the laws the outer CV
@@ -644,10 +648,10 @@ def _inherited_fold_task(job: _Job) -> list[tuple[Any, ...]]:
 
 
 def _run_fold_tasks(task: dict[str, Any], jobs: list[_Job],
-                    n_jobs: int | None) -> Iterator[tuple[_Job, list[tuple[Any, ...]]]]:
+                    n_jobs: int | str | None) -> Iterator[tuple[_Job, list[tuple[Any, ...]]]]:
     """Each job's results, in the jobs' order: in this process, or on ``n_jobs`` forked workers that inherit the
     task (every fit is seeded, so the numbers do not depend on where it ran; a test checks it)."""
-    workers = min(int(n_jobs or CV_JOBS.get() or 1), len(jobs))
+    workers = min(resolve_workers(n_jobs if n_jobs is not None else CV_JOBS.get(), default=1), len(jobs))
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for job in jobs:
             yield job, _fold_task(task, *job)
@@ -662,12 +666,26 @@ def _run_fold_tasks(task: dict[str, Any], jobs: list[_Job],
         _TASK.clear()
 
 
+@contextmanager
+def cv_workers(n: int | str | None) -> Iterator[None]:
+    """Run the cross-validations started inside (a meta-law's fit: ``auto`` / ``stack``, ``fit_table``'s default)
+    on ``n`` worker processes, or ``"auto"`` (the usable CPUs, at most 8: :func:`mixlaw._workers.resolve_workers`),
+    or None (one process, the Python default); InputError for anything else, before any work. The CLI's
+    ``--workers`` (default ``auto``). ``with cv_workers("auto"): fit_table(table)`` gives the numbers one process
+    gives."""
+    token = CV_JOBS.set(parse_workers(n))
+    try:
+        yield
+    finally:
+        CV_JOBS.reset(token)
+
+
 def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targets: Sequence[str],
                    candidates: Sequence[str] | None = None, objective: str | Mapping[str, float] | None = None,
                    fit_on: Sequence[str] = ("per-eval", "direct"), n_folds: int | None = None,
                    params: np.ndarray | None = None, tokens: np.ndarray | None = None, random_state: int = 0,
                    on_progress: Callable[[str, int, int], None] | None = None, screen: bool = True,
-                   n_jobs: int | None = None, model_params: np.ndarray | None = None) -> CVResult:
+                   n_jobs: int | str | None = None, model_params: np.ndarray | None = None) -> CVResult:
     """K-fold cross-validate candidate laws on ``(W, Y)``.
 
     Every candidate is fitted on the first fold before any is fitted on the others; with ``screen`` a
@@ -698,9 +716,9 @@ def cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], targ
         the :data:`CV_PROGRESS` context variable.
     screen : bool, default True
         Screen slow candidates that lose clearly on the first fold out of the other folds.
-    n_jobs : int, optional
-        Worker processes for the fold fits (default :data:`CV_JOBS`, else 1: this process); the results do not
-        depend on it.
+    n_jobs : int or "auto", optional
+        Worker processes for the fold fits (default :data:`CV_JOBS`, else 1: this process); ``"auto"``: the usable
+        CPUs, at most 8 (:func:`mixlaw._workers.resolve_workers`). The results do not depend on it.
     model_params : (n,) array, optional
         The older name of ``params`` (a silent alias; giving both is an InputError).
 
@@ -726,7 +744,7 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
                     candidates: Sequence[str] | None, objective: str | Mapping[str, float] | None,
                     fit_on: Sequence[str], n_folds: int, model_params: np.ndarray | None,
                     tokens: np.ndarray | None, random_state: int, on_progress: Callable[[str, int, int], None] | None,
-                    screen: bool, n_jobs: int | None, grow: bool, left_out: list[str]) -> CVResult:
+                    screen: bool, n_jobs: int | str | None, grow: bool, left_out: list[str]) -> CVResult:
     """One cross-validation at ``n_folds``; with ``grow``, rerun at more folds when a candidate has too few training
     runs on the first fold (``left_out``: the candidates earlier passes left out so)."""
     W = _cv_weights(W, "cross_validate", stacklevel=5)

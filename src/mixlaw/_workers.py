@@ -1,0 +1,77 @@
+"""How many worker processes a parallel step may start: the CPUs this process may use, and ``auto``.
+
+``auto`` (the CLI's default for the fold fits of ``--law auto`` / ``stack``'s cross-validation) is
+``min(usable CPUs, MAX_AUTO_WORKERS)``, 1 where one CPU is usable, and 1 inside a worker process (no pool in a pool:
+a bootstrap or CV worker that refits a meta-law fits it in itself). The environment variable
+:data:`ENV` overrides it (a positive count or ``auto``); the test suite sets it to 1 (tests/conftest.py), as its
+pytest-xdist workers already use every CPU, and a user running several jobs on one machine can do the same.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+from .errors import InputError
+
+#: Most processes ``auto`` starts: the CV's tasks are (candidate, fold) pairs, 11 x 4 after the first fold with
+#: the defaults, so more workers wait on the longest candidate; each worker is a fork of the fitting process.
+MAX_AUTO_WORKERS = 8
+#: Environment variable overriding ``auto`` (a count >= 1, or ``auto``).
+ENV = "MIXLAW_CV_WORKERS"
+AUTO = "auto"
+
+
+def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """CPUs this process may run on: its affinity mask, and a cgroup v2 CPU quota (``cpu.max``) where one is set,
+    which a container's ``os.cpu_count()`` does not see (a 2-CPU quota on a 64-core host read 64). At least 1."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        with open(cpu_max) as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota (or not Linux): the affinity mask alone
+    return max(1, n)
+
+
+def auto_workers() -> int:
+    """``auto``'s count: ``min(usable_cpus(), MAX_AUTO_WORKERS)``, or 1 in a worker process (one with a
+    multiprocessing parent: a bootstrap or CV worker)."""
+    if multiprocessing.parent_process() is not None:
+        return 1
+    return min(usable_cpus(), MAX_AUTO_WORKERS)
+
+
+def parse_workers(value: int | str | None, what: str = "--workers (n_jobs=)") -> int | str | None:
+    """``value`` checked: None, an int >= 1 (or its text) or ``"auto"``; InputError naming ``what`` otherwise."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == AUTO):
+        return None if value is None else AUTO
+    if isinstance(value, bool):
+        raise InputError(f"{what} must be a count >= 1 or 'auto'; got {value!r}")
+    try:
+        n = int(value)
+        if isinstance(value, float) and n != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a count >= 1 or 'auto'; got {value!r}") from None
+    if n < 1:
+        raise InputError(f"{what} must be at least 1 (or 'auto'); got {n}")
+    return n
+
+
+def resolve_workers(value: int | str | None, default: int | str = 1, what: str = "--workers (n_jobs=)") -> int:
+    """The process count for ``value``: an int as given, ``"auto"`` as :func:`auto_workers` (or :data:`ENV` where
+    set), None as ``default``."""
+    v = parse_workers(value, what)
+    if v is None:
+        v = parse_workers(default, what)
+    if v == AUTO:
+        env = os.environ.get(ENV, "").strip()
+        if env:
+            v = parse_workers(env, f"the environment variable {ENV}")
+            if v != AUTO:
+                return int(v)  # type: ignore[arg-type]
+        return auto_workers()
+    return int(v)  # type: ignore[arg-type]
