@@ -145,3 +145,19 @@ def test_optimize_takes_auto_and_names_the_flag_on_a_bad_count(capsys, tmp_path)
     assert code == code2 == 0 and json.loads(one)["optimum"] == json.loads(auto)["optimum"]
     code, _, err = _cli(capsys, *args, "--bootstrap", "4", "--workers", "0")
     assert code == 2 and "--workers (n_jobs=) must be at least 1" in err
+
+
+def test_optimize_defaults_to_auto_for_its_cv_and_not_under_bootstrap(capsys, tmp_path, two_cpus) -> None:
+    runs = tmp_path / "runs.csv"
+    _table().to_csv(runs, index=False)
+    args = ["optimize", "--runs", str(runs), "--law", "auto", "--candidates", "linear,loglinear", "--cv-folds", "3",
+            "--json"]
+    code, default, _ = _cli(capsys, *args)
+    assert code == 0 and two_cpus and set(two_cpus) == {2}
+    n_pools = len(two_cpus)
+    code, one, _ = _cli(capsys, *args, "--workers", "1")
+    assert code == 0 and len(two_cpus) == n_pools
+    assert json.loads(default)["optimum"] == json.loads(one)["optimum"]
+    # With --bootstrap, --workers is the bootstrap's; its refits run the CV in themselves (no pool in a pool).
+    code, _, _ = _cli(capsys, *args, "--bootstrap", "2", "--workers", "1")
+    assert code == 0 and len(two_cpus) == n_pools
