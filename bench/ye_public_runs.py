@@ -33,6 +33,14 @@ last step; "shared": the default, one step exponent per (size, eval) and one siz
     5Mix, shared          1.15 / 1.05 %   0.57 / 0.72 %   0.60 / 0.72 %    1.07 / 1.25 %   0.60 / 0.72 % (n. add-ens)
     5Mix, own             1.08 / 1.06 %   0.67 / 1.31 %   0.61 / 1.09 %                    0.61 / 1.09 % (n. add-ens)
 
+Re-measured 2026-12-06, after auto's choice moved to the scatter of the backtest residuals about each split's own
+mean (``mixlaw.pipeline.selection.Candidate.entry_errors``; ``bench/centred_choice.py``): RedPajama, shared, auto
+0.63 / 0.79 % (direct joint+ye-exp, the best; scores nested ye-exp 1.04 %, nested ye-pow 0.89 %, direct 0.88 %),
+own exponents the same pick; its error estimate 5.05 % = 6.39x the real error (from direct's plain backtest MRE,
+its 4.9 % bias included); 5Mix unchanged (nested additive-ens, 0.60 / 0.72 %). On the valid_weight total:
+RedPajama shared nested ye-pow 0.48 / 2.54 %, own exponents direct on the total 0.81 / 0.84 %; 5Mix 0.45 /
+0.35 % (shared), 0.43 / 0.95 % (own). The tables above are the rule's before.
+
 The direct route with ye-pow's power-share mixture term (``route="direct", law="ye-pow"``, 2026-12-04; not an
 auto candidate): RedPajama 0.66 / 0.89 %, 5Mix 0.62 / 0.81 %, the only candidate within 1.25x of the best at the
 last step on both sets (and on the trainer runs: v3 1.91 % against the best 1.78 %, v3_12m 3.57 % against
