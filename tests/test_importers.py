@@ -369,6 +369,22 @@ def test_missing_loss_hint_keeps_the_column_map(tmp_path, capsys):
     assert code == 0 and "left out 1 of 3 rows" in err
 
 
+#: Runs as nested records (Dai & Zheng's 122M runs are written so), for the JSON and JSONL readers.
+NESTED_RECORDS = [{"name": n, "mixture": {"web": w, "code": 1 - w}, "eval": {"pile": {"loss": v}}}
+                  for n, w, v in (("a", 0.2, 3.1), ("b", 0.7, 3.0))]
+
+
+def import_nested_records(src, capsys) -> None:  # type: ignore[no-untyped-def]
+    """``runs import SRC --columns ...`` of :data:`NESTED_RECORDS` writes their runs, shares and losses."""
+    out_path = src.parent / "r.csv"
+    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", "run=name,w:*=mixture/*,loss:*=eval/*/loss",
+                        "--out", str(out_path))
+    assert code == 0, err
+    out = pd.read_csv(out_path)
+    assert list(out["run"]) == ["a", "b"] and list(out["loss:pile"]) == [3.1, 3.0]
+    np.testing.assert_allclose(out["w:web"], [0.2, 0.7])
+
+
 def test_nested_jsonl_records_get_slash_joined_names(tmp_path, capsys):
     # runs import nested.jsonl --columns 'run=name,w:*=mixture/*,loss:*=eval/*/loss' (Dai & Zheng's 122M runs as
     # {"name", "mixture": {...}, "eval": {"arxiv": {"loss": ...}}}) said "no column matches 'mixture/*'; columns:
@@ -376,14 +392,8 @@ def test_nested_jsonl_records_get_slash_joined_names(tmp_path, capsys):
     import json
 
     src = tmp_path / "runs.jsonl"
-    src.write_text("".join(json.dumps({"name": n, "mixture": {"web": w, "code": 1 - w}, "eval": {"pile": {"loss": v}}})
-                           + "\n" for n, w, v in (("a", 0.2, 3.1), ("b", 0.7, 3.0))))
-    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", "run=name,w:*=mixture/*,loss:*=eval/*/loss",
-                        "--out", str(tmp_path / "r.csv"))
-    assert code == 0, err
-    out = pd.read_csv(tmp_path / "r.csv")
-    assert list(out["run"]) == ["a", "b"] and list(out["loss:pile"]) == [3.1, 3.0]
-    np.testing.assert_allclose(out["w:web"], [0.2, 0.7])
+    src.write_text("".join(json.dumps(r) + "\n" for r in NESTED_RECORDS))
+    import_nested_records(src, capsys)
     code, _, err = _cli(capsys, "runs", "import", str(src), "--out", str(tmp_path / "r.csv"))
     assert code == 2 and "--columns 'w:*=mixture/*,loss:*=eval/*/loss,run=name'" in err
 

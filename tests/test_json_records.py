@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_runner import run_cli as _cli
+from test_importers import NESTED_RECORDS, import_nested_records
 
 from mixlaw.errors import DataError
 from mixlaw.importers import read_runs_mapped
@@ -32,14 +33,8 @@ def test_a_json_array_of_nested_objects_is_flattened_as_jsonl_is(tmp_path, capsy
     # The README's "nested JSON records are named the same way" held for JSONL alone: the same records as a .json
     # array stopped at "no column matches 'mixture/*' (for 'w:*'); columns: name, mixture, eval".
     src = tmp_path / "runs.json"
-    src.write_text(json.dumps([{"name": n, "mixture": {"web": w, "code": 1 - w}, "eval": {"pile": {"loss": v}}}
-                               for n, w, v in (("a", 0.2, 3.1), ("b", 0.7, 3.0))]))
-    code, _, err = _cli(capsys, "runs", "import", str(src), "--columns", "run=name,w:*=mixture/*,loss:*=eval/*/loss",
-                        "--out", str(tmp_path / "r.csv"))
-    assert code == 0, err
-    out = pd.read_csv(tmp_path / "r.csv")
-    assert list(out["run"]) == ["a", "b"] and list(out["loss:pile"]) == [3.1, 3.0]
-    np.testing.assert_allclose(out["w:web"], [0.2, 0.7])
+    src.write_text(json.dumps(NESTED_RECORDS))
+    import_nested_records(src, capsys)
 
 
 @pytest.mark.parametrize("suffix", [".json", ".jsonl"])

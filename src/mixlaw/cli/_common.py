@@ -422,6 +422,17 @@ def load_table(path: str, weight_tol: float, eval_groups: list[str] | None = Non
     return _with_groups(read_any_runs(path, weight_tol=weight_tol), eval_groups)
 
 
+def check_holdout(runs: str | None, test: list[str] | None, holdout: float | None) -> None:
+    """compare / report on a --runs table: held-out --test tables or --holdout, one of the two."""
+    if not test and holdout is None:
+        # One table is the common case: say how to compare laws on it without splitting it by hand.
+        raise InputError("--runs needs at least one --test held-out table (or --holdout 0.2: a seeded fifth of its "
+                         "runs held out; or compare laws by cross-validation on this one table: mixlaw fit --runs "
+                         f"{runs} --law auto)")
+    if test and holdout is not None:
+        raise InputError("give --test tables or --holdout, not both")
+
+
 def parse_eval_groups(eval_groups: list[str] | None) -> dict[str, dict[str, float]]:
     """The ``--eval-group`` specs as ``{group: {eval: share}}`` (a group name given twice is refused)."""
     groups = dict(parse_eval_group(spec) for spec in eval_groups or ())

@@ -38,6 +38,7 @@ from ._common import (
     SeedOpt,
     TargetOpt,
     WeightTolOpt,
+    check_holdout,
     cv_progress,
     emit_json,
     err,
@@ -199,13 +200,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
         if dataset is not None:
             board = api.compare_dataset(dataset, targets=tgt, laws=parse_laws(laws), random_state=seed, **kw, **cb)
         else:
-            if not test and holdout is None:
-                # One table is the common case: say how to compare laws on it without splitting it by hand.
-                raise InputError("--runs needs at least one --test held-out table (or --holdout 0.2: a seeded fifth "
-                                 "of its runs held out; or compare laws by cross-validation on this one table: "
-                                 f"mixlaw fit --runs {runs} --law auto)")
-            if test and holdout is not None:
-                raise InputError("give --test tables or --holdout, not both")
+            check_holdout(runs, test, holdout)
             # Each table at one scale, as fit and optimize take them (the scale warning asked for it)
             train = one_scale_rows(load_table(runs, weight_tol, eval_group), at_params, final_step)
             if holdout is not None:

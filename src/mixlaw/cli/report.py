@@ -23,6 +23,7 @@ from ._common import (
     FinalStepOpt,
     SeedOpt,
     WeightTolOpt,
+    check_holdout,
     check_outputs,
     cv_progress,
     err,
@@ -81,12 +82,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
                              "data's splits are one scale each")
         train, tests = bundled_splits(dataset)
     else:
-        if not test and holdout is None:
-            raise InputError("--runs needs at least one --test held-out table (or --holdout 0.2: a seeded fifth of "
-                             "its runs held out; or compare laws by cross-validation on this one table: mixlaw fit "
-                             f"--runs {runs} --law auto)")
-        if test and holdout is not None:
-            raise InputError("give --test tables or --holdout, not both")
+        check_holdout(runs, test, holdout)
         with show_warnings():  # a table's repair (renormalised weights) as one 'warning:' line, as fit prints it
             # Each table at one scale, as fit and optimize take them: the scale warning said "keep the rows of one
             # scale", which report could not.
