@@ -75,3 +75,17 @@ def test_what_would_shape_a_fit_is_refused_with_a_saved_law(tmp_path, capsys) ->
     with pytest.raises(InputError, match="takes a fitted law"):
         optimize_saved_law(get_law("linear"), read_runs(runs))
     assert optimize_saved_law(load_law(saved)).weights.keys() == {"a", "b", "c"}
+
+
+def test_a_saved_objective_law_of_accuracies_warns_when_minimised(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # optimize_mixture sees the one column 'objective'; the evals it sums are named, as optimize --runs names them
+    runs, saved = tmp_path / "acc.csv", tmp_path / "law.json"
+    pd.read_csv(_runs(tmp_path / "runs.csv")).rename(columns={"loss:x": "loss:acc_x", "loss:y": "loss:acc_y"}
+                                                     ).to_csv(runs, index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "auto", "--candidates", "ye-exp,linear",
+                           "--objective", "mean", "--out", str(saved))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "optimize", "--law", str(saved))
+    assert code == 0 and "eval set(s) ['acc_x', 'acc_y'] read as higher-is-better" in err
+    code, _, err = run_cli(capsys, "optimize", "--law", str(saved), "--maximize")
+    assert code == 0 and "higher-is-better" not in err

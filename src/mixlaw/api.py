@@ -534,6 +534,11 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
                              f"--objective {objective!r} needs a law fitted per eval set or for that objective: "
                              "refit (mixlaw fit --objective ..., or optimize --runs ... --law KEY)")
         objective, asked = OBJECTIVE, law_objective if law_objective is not None else "mean"
+        evals = [str(e) for e in getattr(law, "evals_", None) or ()]
+        if evals and not maximize:
+            # As optimize_runs says it: optimize_mixture sees one column, 'objective', not the accuracies it sums
+            # (a law fitted with --objective mean on acc_* evals was minimised without a word).
+            warn_minimised_metrics(list(linear_objective(asked, evals)), stacklevel=2)
     _objective_weights(objective, names)  # an unknown eval named now, in the law's terms
     check_maximize(_objective_weights(objective, names)[0], maximize)
     opt_kw: dict[str, Any] = {**constraints, "objective": objective, "maximize": maximize,
