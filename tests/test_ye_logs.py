@@ -16,7 +16,7 @@ from cli_runner import run_cli
 
 from mixlaw.data import read_runs
 from mixlaw.errors import DataError, DataWarning
-from mixlaw.importers import is_ye_log, read_ye_logs, ye_logs_given
+from mixlaw.importers import is_ye_log, read_ye_base, read_ye_logs, ye_logs_given
 
 DATA = Path(__file__).parent / "data" / "ye_logs"
 FIVE = DATA / "5Mix"
@@ -179,3 +179,21 @@ def test_a_continual_pretraining_log_keeps_its_base_model_for_continual(tmp_path
         "only mixlaw continual reads those" in err
     code, _, err = run_cli(capsys, "runs", "import", str(FIVE), "--keep-base", "--out", str(tmp_path / "x.csv"))
     assert code == 2 and "--keep-base: these logs have no base model's lines" in err
+
+
+def test_a_base_model_line_anywhere_is_read_and_a_second_loss_for_it_refused(tmp_path):
+    lines = _ct_log(tmp_path / "70M.txt").read_text().splitlines()
+    # the base model's lines after some runs' lines: still a log, still read
+    mid = tmp_path / "mid.txt"
+    mid.write_text("\n".join(lines[3:9] + lines[:3] + lines[9:]) + "\n")
+    assert is_ye_log(mid)
+    assert read_ye_base(mid).to_dict("records") == [{"run": "pythia_70m_step20000", "loss:Github": 1.5,
+                                                     "loss:Pile-CC": 3.6, "loss:starcoder.python": 1.6}]
+    # the same eval of the base model twice: the same loss is one, another is refused as a run's is
+    dup = tmp_path / "dup.txt"
+    dup.write_text("\n".join(lines[:1] + lines[:3] + lines[3:]) + "\n")
+    assert read_ye_base(dup)["loss:Github"].tolist() == [1.5]
+    dup.write_text("\n".join(lines[:3] + [lines[0].replace("\t1.5", "\t9.9")] + lines[3:]) + "\n")
+    with pytest.raises(DataError, match=r"dup.txt:4: two losses for the base model 'pythia_70m_step20000', eval "
+                                        r"'Github': 1.5 on line 1, 9.9 here"):
+        read_ye_base(dup)

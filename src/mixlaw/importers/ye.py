@@ -248,6 +248,16 @@ class _Parsed:
     base_at: dict[str, tuple[Path, int]]
 
 
+def _check_repeat(who: str, ev: str, seen: tuple[float, Path, int] | None, loss: float, path: Path, i: int) -> None:
+    """Stop at a second, different loss for one eval of one checkpoint (``seen``: the first one, its file and line);
+    the same loss twice (a log appended to twice) is one."""
+    if seen is None or seen[0] == loss or (np.isnan(loss) and np.isnan(seen[0])):
+        return
+    was, wpath, wline = seen
+    at = f"line {wline}" + ("" if wpath == path else f" of {wpath}")
+    raise DataError(f"two losses for {who}, eval {ev!r}: {was!r} on {at}, {loss!r} here", path=str(path), row=i)
+
+
 def _parse_logs(files: list[Path]) -> _Parsed:
     """Every line of ``files``, checked (see the module's text for the form)."""
     runs: dict[str, _Run] = {}
@@ -258,6 +268,7 @@ def _parse_logs(files: list[Path]) -> _Parsed:
     lasts: list[tuple[Path, int]] = []
     base: dict[str, dict[str, float]] = {}  # base model -> eval -> loss (a continual-pretraining log's first lines)
     base_at: dict[str, tuple[Path, int]] = {}
+    base_cells: dict[tuple[str, str], tuple[float, Path, int]] = {}  # (model, eval) -> (loss, file, line)
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -276,10 +287,16 @@ def _parse_logs(files: list[Path]) -> _Parsed:
                 continue
             if not step_text.isdigit() and _is_base(ckpt) and evalfile.endswith(".bin") and _eval_name(evalfile):
                 try:
-                    base.setdefault(step_text, {}).setdefault(_eval_name(evalfile), float(loss_text))
+                    loss = float(loss_text)
                 except ValueError:
                     raise DataError(f"the loss {loss_text[:40]!r} is not a number; expected {_FORM}",
                                     path=str(path), row=i) from None
+                # A base model's eval given twice with two losses is refused as a run's is (the first was kept,
+                # the other dropped without a word).
+                ev = _eval_name(evalfile)
+                _check_repeat(f"the base model {step_text!r}", ev, base_cells.get((step_text, ev)), loss, path, i)
+                base_cells.setdefault((step_text, ev), (loss, path, i))
+                base.setdefault(step_text, {}).setdefault(ev, loss)
                 base_at.setdefault(step_text, (path, i))
                 continue
             if not step_text.isdigit():
@@ -304,11 +321,7 @@ def _parse_logs(files: list[Path]) -> _Parsed:
             key, ev = (run.run, int(step_text)), _eval_name(evalfile)
             origin.setdefault(key, (path, i))
             cell = cells.setdefault(key, {})
-            if ev in cell and cell[ev][0] != loss and not (np.isnan(loss) and np.isnan(cell[ev][0])):
-                was, wpath, wline = cell[ev]
-                at = f"line {wline}" + ("" if wpath == path else f" of {wpath}")
-                raise DataError(f"two losses for run {run.run!r}, step {key[1]}, eval {ev!r}: {was!r} on {at}, "
-                                f"{loss!r} here", path=str(path), row=i)
+            _check_repeat(f"run {run.run!r}, step {key[1]}", ev, cell.get(ev), loss, path, i)
             cell.setdefault(ev, (loss, path, i))
     return _Parsed(runs, cells, origin, k, k_at, lasts, base, base_at)
 
