@@ -433,3 +433,28 @@ def test_a_comment_line_before_the_header_is_named(tmp_path, capsys) -> None:  #
     assert code == 2
     assert err.strip() == (f"error: {path}:1: the first line is a comment (\"# exported from sheet 'sweep'\"), not the "
                            "header: remove the lines before the header (run,w:<domain>,...,loss:<eval>,...)")
+
+
+def test_a_workbook_s_blank_header_cells_or_empty_first_row_are_said_so(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Both read "column '': the name is given to two columns (1 and 2)"; a blank row among the runs keeps the lines.
+    openpyxl = pytest.importorskip("openpyxl")
+
+    def book(rows, name):  # type: ignore[no-untyped-def]
+        wb = openpyxl.Workbook()
+        for r in rows:
+            wb.active.append(r)
+        wb.save(tmp_path / name)
+        return tmp_path / name
+
+    head = ["run", "w:a", "w:b", "loss:x"]
+    gaps = book([["run", "w:a", None, "w:b", None, "loss:x"], ["r1", 0.5, None, 0.5, None, 3.0]], "gaps.xlsx")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(gaps), "--law", "linear")
+    assert code == 2 and err.strip() == (f"error: {gaps}:1: columns 3 and 5 have no name in the header: name them, "
+                                         "or delete them if they are empty")
+    low = book([[None] * 4, head, ["r1", 0.5, 0.5, 3.0]], "low.xlsx")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(low), "--law", "linear")
+    assert code == 2 and err.strip() == (f"error: {low}:1: the first row, read as the header, is empty: put the "
+                                         "column names (run, w:<domain>, ..., loss:<eval>, ...) in row 1")
+    mid = book([head, ["r1", 0.5, 0.5, 3.0], [None] * 4, ["r2", 0.5, 0.5, 3.1], ["r3", 0.7, 0.5, 3.2]], "mid.xlsx")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(mid), "--law", "linear")
+    assert code == 2 and err.startswith(f"error: {mid}:5: ") and "weights sum to 1.2" in err

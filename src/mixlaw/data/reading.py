@@ -264,8 +264,17 @@ def jsonl_text(frame: pd.DataFrame) -> str:
 
 def _check_unique_columns(names: list[str], path: Path) -> None:
     """Stop at a column name the file gives twice, naming it and where it stands (1-based)."""
+    if names and not any(c.strip() for c in names):
+        # A sheet whose first row is empty (a title row deleted, the table starting lower) read "column '': the
+        # name is given to two columns (1 and 2)".
+        raise DataError("the first row, read as the header, is empty: put the column names (run, w:<domain>, ..., "
+                        "loss:<eval>, ...) in row 1", path=str(path), row=1)
     seen: dict[str, int] = {}
     for i, c in enumerate(names, 1):
+        if c in seen and not c.strip():
+            # Two columns with no name (a spreadsheet's empty columns between others) read as a name given twice.
+            raise DataError(f"columns {seen[c]} and {i} have no name in the header: name them, or delete them if "
+                            "they are empty", path=str(path), row=1)
         if c in seen:
             raise DataError(f"the name is given to two columns ({seen[c]} and {i}); rename or drop one",
                             path=str(path), column=c)
