@@ -95,3 +95,11 @@ def test_one_law_on_the_total_predicts_the_objective() -> None:
     truth = test_t.losses(["a", "b", "c"]) @ np.array(list(s.values()))
     pred = np.asarray(law.predict(test_t.weights)).ravel()
     assert np.mean(np.abs(pred / truth - 1)) < 0.01
+
+
+def test_a_group_name_given_twice_is_named() -> None:
+    from mixlaw.cli._common import parse_eval_groups
+
+    assert parse_eval_groups(["pile=a:1,b:3", "code=c"]) == {"pile": {"a": 1.0, "b": 3.0}, "code": {"c": 1.0}}
+    with pytest.raises(InputError, match=r"^--eval-group: the group name 'pile' is given twice$"):
+        parse_eval_groups(["pile=a:1,b:3", "code=c", "pile=a"])

@@ -435,9 +435,12 @@ def check_holdout(runs: str | None, test: list[str] | None, holdout: float | Non
 
 def parse_eval_groups(eval_groups: list[str] | None) -> dict[str, dict[str, float]]:
     """The ``--eval-group`` specs as ``{group: {eval: share}}`` (a group name given twice is refused)."""
-    groups = dict(parse_eval_group(spec) for spec in eval_groups or ())
-    if len(groups) < len(eval_groups or ()):
-        raise InputError("--eval-group: a group name is given twice")
+    groups: dict[str, dict[str, float]] = {}
+    for spec in eval_groups or ():
+        name, members = parse_eval_group(spec)
+        if name in groups:  # named: with the Pile's 22 parts in each spec, which was given twice was not plain
+            raise InputError(f"--eval-group: the group name {name!r} is given twice")
+        groups[name] = members
     return groups
 
 
