@@ -165,8 +165,19 @@ def test_base_model_row_without_a_mixture(tmp_path) -> None:  # type: ignore[no-
     no_loss = pd.concat([base, frame], ignore_index=True)
     no_loss.loc[0, "loss:web"] = None
     no_loss.to_csv(path, index=False)
-    with pytest.raises(InputError, match="cpt.csv:2: column 'loss:web': base model row"):
+    with pytest.raises(InputError, match=r"cpt.csv:2: column 'loss:web': base model row \(no mixture\): loss is "
+                                         r"empty, expected a positive number$"):
         critical_proportion(str(path), original="web", new="code", n_boot=0)
+    # ... and an eval group's member it misses is named by its own column, the group's not being in the file
+    no_loss["loss:web2"] = no_loss["loss:code"]
+    no_loss.loc[0, "loss:web"] = PRE
+    no_loss.loc[0, "loss:web2"] = None
+    no_loss.to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"cpt.csv:2: column 'loss:web2': base model row \(no mixture\): loss is "
+                                         r"empty, expected a positive number \(the eval group 'both', --eval-group "
+                                         r"\(eval_groups=\), weighs it\)$"):
+        critical_proportion(str(path), original="both", new="code", n_boot=0,
+                            eval_groups={"both": {"web": 1.0, "web2": 1.0}})
 
 
 def test_a_run_that_ends_before_the_last_step_is_named_when_left_out(tmp_path, capsys):

@@ -125,6 +125,13 @@ def _crossing(p: np.ndarray, L: np.ndarray, thr: float) -> tuple[float, str]:
     return float(p[i] + frac * (p[i + 1] - p[i])), "crossing"
 
 
+def _cell(v: Any) -> str:
+    """A cell as the user wrote it: 'empty' for a missing one (numpy 2 wrote it as np.float64(nan))."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "empty"
+    return repr(v.item() if isinstance(v, np.generic) else v)
+
+
 def read_continual_runs(path: str | os.PathLike[str], *, original: str, weight_tol: float = WEIGHT_TOL,
                         eval_groups: Mapping[str, Mapping[str, float]] | None = None
                         ) -> tuple[RunTable, float | None, int]:
@@ -155,6 +162,14 @@ def read_continual_runs(path: str | os.PathLike[str], *, original: str, weight_t
             s = np.array([float(v) for v in members.values()])
             cols = [LOSS_PREFIX + m for m, v in zip(members, s, strict=True) if v > 0]
             vals = frame.loc[base, cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+            bad = ~(np.isfinite(vals) & (vals > 0))
+            if bad.any():
+                # Named by the member's own column: the group's ('loss:pile') is not in the file ("loss is
+                # np.float64(nan)" named it).
+                i, j = np.argwhere(bad)[0]
+                raise DataError(f"base model row (no mixture): loss is {_cell(frame.loc[base, cols[j]].iloc[i])}, "
+                                f"expected a positive number (the eval group {name!r}, --eval-group (eval_groups=), "
+                                "weighs it)", path=str(p), row=int(lines[np.flatnonzero(base)[i]]), column=cols[j])
             frame.loc[base, LOSS_PREFIX + name] = vals @ (s[s > 0] / s.sum())
     pre: float | None = None
     if base.any():
@@ -166,7 +181,7 @@ def read_continual_runs(path: str | os.PathLike[str], *, original: str, weight_t
         bad = ~(np.isfinite(vals) & (vals > 0))
         if bad.any():
             i = int(np.argmax(bad))
-            raise DataError(f"base model row (no mixture): loss is {frame.loc[base, col].iloc[i]!r}, expected a "
+            raise DataError(f"base model row (no mixture): loss is {_cell(frame.loc[base, col].iloc[i])}, expected a "
                             "positive number", path=str(p), row=int(lines[np.flatnonzero(base)[i]]), column=col)
         pre = float(np.mean(vals))
         if base.all():
