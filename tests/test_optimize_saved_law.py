@@ -89,3 +89,23 @@ def test_a_saved_objective_law_of_accuracies_warns_when_minimised(tmp_path, caps
     assert code == 0 and "eval set(s) ['acc_x', 'acc_y'] read as higher-is-better" in err
     code, _, err = run_cli(capsys, "optimize", "--law", str(saved), "--maximize")
     assert code == 0 and "higher-is-better" not in err
+
+
+def test_a_saved_law_fitted_across_sizes_says_how_to_give_it_a_scale(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # The optimizer's line advised --at-params / --final-step, which --law law.json refuses as shaping a fit.
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in (1e7, 1e8):
+        for i in range(12):
+            w = rng.dirichlet(np.ones(3))
+            rows.append({"run": f"r{i}_{n:g}", "params": n, "w:a": w[0], "w:b": w[1], "w:c": w[2],
+                         "loss:x": 2 + 30 * n ** -0.2 * np.exp(w @ [0.0, -0.5, 0.3])})
+    runs, saved = tmp_path / "runs.csv", tmp_path / "law.json"
+    pd.DataFrame(rows).to_csv(runs, index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "dz-eq1", "--out", str(saved))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "optimize", "--law", str(saved))
+    assert code == 2 and "the saved law 'dz-eq1' was fitted across its runs' model sizes (1e+07 to 1e+08)" in err
+    assert "refit on one scale (mixlaw fit --runs RUNS --at-params largest --final-step --out law.json)" in err
+    assert err.rstrip().endswith("or (Python) pass optimize_saved_law(..., params=)")
+    assert set(optimize_saved_law(load_law(saved), params=1e8).weights) == {"a", "b", "c"}

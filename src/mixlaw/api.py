@@ -540,6 +540,16 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
             # (a law fitted with --objective mean on acc_* evals was minimised without a word).
             warn_minimised_metrics(list(linear_objective(asked, evals)), stacklevel=2)
     _objective_weights(objective, names)  # an unknown eval named now, in the law's terms
+    for what, uses, key, rng in (("model sizes", law.uses_model_params, "params", getattr(law, "_n_range", None)),
+                                 ("token counts", law.uses_tokens, "tokens", getattr(law, "_d_range", None))):
+        if uses and constraints.get(key) is None and rng is not None and rng[0] != rng[1]:
+            # optimize_mixture's line advises --at-params / --final-step, which --law law.json refuses (it shapes a
+            # fit): the way out of a saved law is a refit on one scale, or the scale in Python.
+            raise InputError(f"the saved {law._label} was fitted across its runs' {what} ({rng[0]:.4g} to "
+                             f"{rng[1]:.4g}) and takes the scale as an input, so its optimum depends on one, which "
+                             "optimize --law law.json cannot be given: refit on one scale (mixlaw fit --runs RUNS "
+                             "--at-params largest --final-step --out law.json), optimise at a target scale with "
+                             f"mixlaw pipeline --optimize, or (Python) pass optimize_saved_law(..., {key}=)")
     check_maximize(_objective_weights(objective, names)[0], maximize)
     opt_kw: dict[str, Any] = {**constraints, "objective": objective, "maximize": maximize,
                               "random_state": random_state, "within_fitted_range": not extrapolate}
