@@ -298,3 +298,12 @@ def test_an_empty_file_is_called_empty(tmp_path, name, text, match):
     # columns ("found columns []", or through a column map "no column 'Name' for 'run'; columns: ").
     with pytest.raises(DataError, match=match):
         read_runs(write(tmp_path, text, name))
+
+
+def test_a_regmix_pair_s_duplicate_index_is_named_by_its_line_below_a_blank_row(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Blank rows are left out of the frame; the duplicate was named by its position + 2 (line 4 here).
+    mix, loss = tmp_path / "mix.csv", tmp_path / "loss.csv"
+    mix.write_text("index,train_the_pile_a,train_the_pile_b\n0,0.5,0.5\n,,\n1,0.4,0.6\n1,0.3,0.7\n")
+    loss.write_text("index,metric/the_pile_a_val_loss\n0,3\n1,3.1\n")
+    with pytest.raises(DataError, match=r"mix\.csv:5: column 'index': duplicate run index '1'$"):
+        read_runs(mix, losses=loss)

@@ -487,13 +487,14 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
     mp, lp = Path(mixture), Path(losses)
     mdf, mlines = _read_any(mp)
     ldf, llines = _read_any(lp)
-    for p, df in ((mp, mdf), (lp, ldf)):
+    for p, df, at in ((mp, mdf, mlines), (lp, ldf, llines)):
         if "index" not in df.columns:
             raise DataError(f"missing column 'index' needed to join {mp.name} and {lp.name}", path=str(p))
         dup = df["index"].duplicated()
         if dup.any():
-            i = int(np.flatnonzero(dup.to_numpy())[0])
-            raise DataError(f"duplicate run index {df['index'].iloc[i]!r}", path=str(p), row=i + 2, column="index")
+            i = int(np.flatnonzero(dup.to_numpy())[0])  # its line, not i + 2: a blank row above is left out
+            raise DataError(f"duplicate run index {df['index'].iloc[i]!r}", path=str(p), row=int(at[i]),
+                            column="index")
     mdf = _regmix_fork_names(_normalise_columns(mdf.rename(columns={"index": "run"}), mp), "mixture")
     ldf = _regmix_fork_names(_normalise_columns(ldf.rename(columns={"index": "run"}), lp), "loss")
     mdf["run"], ldf["run"] = mdf["run"].astype(str), ldf["run"].astype(str)
