@@ -151,7 +151,7 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
               f"(Spearman {best.splits['test_1B']['spearman']:.4f})")
 
 
-def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run table (CSV/Parquet/JSONL, or "
+def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run table (CSV/.xlsx/Parquet/JSON/JSONL, or "
                                                                      "RegMix 'mixture.csv+loss.csv')."),
             test: list[str] | None = typer.Option(None, "--test", metavar="[NAME=]PATH",
                                                      help="Held-out run table, needed with --runs (or --holdout); "

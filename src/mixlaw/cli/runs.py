@@ -81,8 +81,8 @@ def _some(names: list[str], limit: int = 20) -> str:
 
 
 def import_cmd(sources: list[str] = typer.Argument(..., metavar="SOURCE...",
-                                                 help="A table (CSV/Parquet/JSON/JSONL; a JSON record's nested keys "
-                                                      "read as a/b, a list's positions as a/0, a list of records "
+                                                 help="A table (CSV/.xlsx/Parquet/JSON/JSONL; a JSON record's nested "
+                                                      "keys read as a/b, a list's positions as a/0, a list of records "
                                                       "as one row each), or a pair: Olmix's "
                                                       "ratios.csv+metrics.csv, RegMix's mixture.csv+loss.csv; or "
                                                       "Ye et al.'s training logs (one or more files, or a folder)."),

@@ -157,8 +157,8 @@ def _log_files(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:
             first = _first_line(p)
             seen = "no text line" if first is None else f"its first line: {first[:120]!r}"
             raise DataError(f"not one of Ye et al.'s training logs, which runs import reads several files or a "
-                            f"folder as ({seen}); each line of a log is {_FORM}; a table (CSV, Parquet, JSONL) is "
-                            "imported on its own", path=str(p))
+                            f"folder as ({seen}); each line of a log is {_FORM}; a table (CSV, .xlsx, Parquet, JSON, "
+                            "JSONL) is imported on its own", path=str(p))
     if not files:
         raise DataError(f"none of these files is a training log (lines {_FORM}); Ye's proportions.txt lists the "
                         "mixtures, which the logs' run names give", path=", ".join(skipped))
