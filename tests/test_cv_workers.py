@@ -104,7 +104,7 @@ def test_the_cli_default_is_auto_and_gives_what_one_process_gives(capsys, tmp_pa
     assert docs[0] == docs[1] == docs[2]  # CV table, weights, parameters, predictions' report: every other number
     for bad in ("0", "many"):
         code, _, err = _cli(capsys, *args, "--workers", bad)
-        assert code == 2 and "--workers (n_jobs=) must be" in err
+        assert code == 2 and "--workers (cv_workers(n)) must be" in err  # fit_table has no n_jobs
 
 
 def test_stack_on_workers_predicts_bit_for_bit_as_in_one_process(two_cpus) -> None:
@@ -132,7 +132,7 @@ def test_the_python_default_is_one_process(two_cpus) -> None:
         warnings.simplefilter("ignore")
         fit_table(RunTable(_table()), candidates=["linear", "loglinear"], n_folds=3)
     assert two_cpus == []
-    with pytest.raises(InputError, match=r"--workers \(n_jobs=\) must be at least 1"), cv_workers(0):
+    with pytest.raises(InputError, match=r"--workers \(cv_workers\(n\)\) must be at least 1"), cv_workers(0):
         pass
 
 

@@ -673,7 +673,9 @@ def cv_workers(n: int | str | None) -> Iterator[None]:
     or None (one process, the Python default); InputError for anything else, before any work. The CLI's
     ``--workers`` (default ``auto``). ``with cv_workers("auto"): fit_table(table)`` gives the numbers one process
     gives."""
-    token = CV_JOBS.set(parse_workers(n))
+    # Named as fit reaches it: fit_table has no n_jobs (its options go to the law), so "(n_jobs=)" sent the reader of
+    # `mixlaw fit --workers 0` to a keyword that is not there.
+    token = CV_JOBS.set(parse_workers(n, "--workers (cv_workers(n))"))
     try:
         yield
     finally:
