@@ -130,3 +130,15 @@ def test_the_backtest_error_is_the_geometric_mean_of_the_mre_and_the_scatter() -
     s = float(np.mean(np.abs(0.01 * z)))
     assert chosen.score == pytest.approx(s) and sel.backtest_error == pytest.approx(np.sqrt(0.05 * s))
     assert sel.error_estimate == pytest.approx(2 * np.sqrt(0.05 * s))  # distance factor 2, no runner-up
+
+
+def test_the_score_line_says_a_short_split_keeps_its_plain_error() -> None:
+    # entry_errors centres a split's residuals only from MIN_CENTRED entries; the line said it always did
+    from mixlaw.pipeline.selection import MIN_CENTRED
+
+    short = constructed(gap=0.008, noise=0.002)  # 2 held-out entries
+    assert short.runner_up.score == pytest.approx(0.02)  # [0.02, 0.02] not centred (centred it would be 0)
+    assert f"shares; |error| in a split of fewer than {MIN_CENTRED} entries" in str(short)
+    for c in short.candidates:
+        c.residuals = np.array([0.01, -0.01, 0.02, 0.0])
+    assert "fewer than" not in str(short) and "a shortened fit shares" in str(short)

@@ -266,8 +266,12 @@ class Selection:
             lines.append(f"    {self.route_warning}")
         kinds = list(dict.fromkeys(k for c in self.candidates for k in c.parts))
         over = f" over this split and each part held out alone ({', '.join(kinds)})" if kinds else ""
+        # said as entry_errors computes it: a split of few entries (2 held-out checkpoints) keeps its plain |error|
+        short = any(c.centre and c.residuals is not None and any(
+            np.size(r) < MIN_CENTRED for r in (c.residuals, *c.part_residuals.values())) for c in self.candidates)
+        plain = f"; |error| in a split of fewer than {MIN_CENTRED} entries" if short else ""
         lines.append(f"    score: mean |error - its split's mean signed error|{over}: the scatter, not the bias that "
-                     "a shortened fit shares")
+                     f"a shortened fit shares{plain}")
         lines.append(f"    {'candidate':<34} {'MRE':>8} {'max':>8} {'signed':>8} {'n':>4}"
                      + "".join(f" {k + ' alone':>11}" for k in kinds) + f" {'score':>8}"
                      + "  covers")
