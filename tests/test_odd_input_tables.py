@@ -458,3 +458,14 @@ def test_a_workbook_s_blank_header_cells_or_empty_first_row_are_said_so(tmp_path
     mid = book([head, ["r1", 0.5, 0.5, 3.0], [None] * 4, ["r2", 0.5, 0.5, 3.1], ["r3", 0.7, 0.5, 3.2]], "mid.xlsx")
     code, _, err = run_cli(capsys, "fit", "--runs", str(mid), "--law", "linear")
     assert code == 2 and err.startswith(f"error: {mid}:5: ") and "weights sum to 1.2" in err
+
+
+def test_a_csv_under_the_name_of_a_workbook_is_said_so(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # It read "cannot read the file: BadZipFile: File is not a zip file".
+    pytest.importorskip("openpyxl")
+    fake = tmp_path / "runs.xlsx"
+    _table().to_csv(fake, index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(fake), "--law", "linear")
+    assert code == 2 and err.strip() == (
+        f"error: {fake}: not an Excel workbook: a .xlsx file is a zip archive and this one is not (a CSV, or a legacy "
+        ".xls, under that name?); give it the suffix of what it is (.csv, or save the sheet as .xlsx)")

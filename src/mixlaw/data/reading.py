@@ -106,7 +106,16 @@ def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
     except ImportError:
         raise InputError(f"{path}: reading an Excel workbook needs openpyxl: pip install 'mixlaw[excel]' (or save "
                          "its sheet as 'CSV UTF-8' and give that file)") from None
-    with pd.ExcelFile(path, engine="openpyxl") as book:
+    import zipfile
+
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except zipfile.BadZipFile:
+        # An .xlsx is a zip file; a CSV or a legacy .xls saved under .xlsx said "BadZipFile: File is not a zip file".
+        raise DataError(f"not an Excel workbook: a {path.suffix} file is a zip archive and this one is not (a CSV, "
+                        "or a legacy .xls, under that name?); give it the suffix of what it is (.csv, or save the "
+                        "sheet as .xlsx)", path=str(path)) from None
+    with book:
         sheets = [str(s) for s in book.sheet_names]
         if len(sheets) > 1:
             warnings.warn(f"{path}: read the workbook's first sheet, {sheets[0]!r}, of {len(sheets)} "
