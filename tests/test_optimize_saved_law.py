@@ -109,3 +109,20 @@ def test_a_saved_law_fitted_across_sizes_says_how_to_give_it_a_scale(tmp_path, c
     assert "refit on one scale (mixlaw fit --runs RUNS --at-params largest --final-step --out law.json)" in err
     assert err.rstrip().endswith("or (Python) pass optimize_saved_law(..., params=)")
     assert set(optimize_saved_law(load_law(saved), params=1e8).weights) == {"a", "b", "c"}
+
+
+def test_runs_with_the_domains_in_another_order_give_the_same_optimum(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    runs, saved = _runs(tmp_path / "runs.csv"), tmp_path / "law.json"
+    other = tmp_path / "other.csv"
+    pd.read_csv(runs)[["run", "w:c", "w:a", "w:b", "loss:y", "loss:x"]].to_csv(other, index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "ye-exp", "--out", str(saved))
+    assert code == 0, err
+    docs = []
+    for table in (runs, other):
+        code, out, err = run_cli(capsys, "optimize", "--law", str(saved), "--runs", str(table), "--json")
+        assert code == 0, err
+        docs.append(json.loads(out)["optimum"])
+    for key in ("weights", "losses"):  # dicts by name: the order of the columns is not the law's
+        assert docs[0][key] == pytest.approx(docs[1][key])
+    assert docs[0]["natural"]["weights"] == pytest.approx(docs[1]["natural"]["weights"])
+    assert docs[0]["best_run"] == docs[1]["best_run"] and docs[0]["nearest_run_name"] == docs[1]["nearest_run_name"]
