@@ -18,25 +18,27 @@ Settings whose data is absent are skipped with a line. About 3 minutes on 2 busy
 Usage: python bench/target_check.py [--dz /tmp/dz] [--ye /tmp/ye] [--json]
 
 Measured 2026-12-06 (after the pipeline's choice moved to the scatter of the backtest residuals about each split's
-mean, :attr:`mixlaw.pipeline.selection.Candidate.entry_errors`; ~90 s on 2 busy cores; "ratio" = estimate /
-measured MRE; the trainer rows' MRE is of the printed table's values, each fitted mixture's own step and size laws,
-so it differs a little from ``bench/route_growth.py``'s, which reads the mixing law)::
+mean, :attr:`mixlaw.pipeline.selection.Candidate.entry_errors`, and the estimate's backtest error to sqrt(MRE x
+score), :attr:`~mixlaw.pipeline.selection.Selection.backtest_error`; ~4 min on 2 busy cores; "ratio" = estimate /
+measured MRE; the trainer rows' MRE is of the printed table's values, each fitted mixture's own step and size
+laws, so it differs a little from ``bench/route_growth.py``'s, which reads the mixing law)::
 
     setting                               auto chose             estimate    MRE  ratio  80 % intervals  mixtures
-    DZ SlimPajama <= 680M -> 1.235B       nested additive-ens       0.82%  0.45%   1.82         156/160        20
-    DZ SlimPajama <= 937M -> 1.235B       nested additive-ens       0.55%  0.38%   1.44         154/160        20
-    DZ SlimPajama <= 1235M -> 2.718B      nested ye-exp             1.07%  1.54%   0.69           28/32  4 (1 new)
-    Ye RedPajama 70M-410M -> 1B           direct joint+ye-exp       3.45%  2.10%   1.64           42/44         2
-    Ye 5Mix 70M-410M -> 1B                nested ye-pow             2.05%  2.50%   0.82           21/22  1 (1 new)
-    trainer v3, first third -> 233680     nested ye-exp             2.94%  4.62%   0.64           13/18         6
-    trainer v3_12m, first third -> 233680 direct joint+ye-exp       5.44%  3.59%   1.52           18/18         6
-    trainer v4, first third -> 233680     direct joint+ye-exp       4.85%  1.82%   2.66           18/18         6
+    DZ SlimPajama <= 680M -> 1.235B       nested additive-ens       0.75%  0.45%   1.68         156/160        20
+    DZ SlimPajama <= 937M -> 1.235B       nested additive-ens       0.48%  0.38%   1.27         154/160        20
+    DZ SlimPajama <= 1235M -> 2.718B      nested ye-exp             0.86%  1.54%   0.55           28/32  4 (1 new)
+    Ye RedPajama 70M-410M -> 1B           direct joint+ye-exp       2.82%  2.10%   1.34           42/44         2
+    Ye 5Mix 70M-410M -> 1B                nested ye-pow             1.67%  2.50%   0.67           21/22  1 (1 new)
+    trainer v3, first third -> 233680     nested ye-exp             2.83%  4.62%   0.61           13/18         6
+    trainer v3_12m, first third -> 233680 direct joint+ye-exp       4.54%  3.59%   1.27           18/18         6
+    trainer v4, first third -> 233680     direct joint+ye-exp       3.60%  1.82%   1.98           18/18         6
 
-The estimate is within 2x of the measured MRE on 7 of 8 (v4: 2.66x, from the direct route's plain backtest MRE,
-whose +3.4 % bias does not reach the target); 450 of 472 measured losses (95 %) fall inside their nominal-80 %
-intervals: on the real LM sweeps the intervals over-cover (95-98 %), on the trainer's v3 they under-cover (13/18),
-where auto's route is the wrong one (issue 9: direct is better there). The rule before (plain |residuals|) chose
-nested ye-exp on v3_12m (3.48 %, estimate 1.22x) and v4 (2.94 %, 0.82x, 13/18 inside): 8 of 8 within 2x, 445/472.
+The estimate is within 2x of the measured MRE on all 8; 450 of 472 measured losses (95 %) fall inside their
+nominal-80 % intervals: on the real LM sweeps the intervals over-cover (95-98 %), on the trainer's v3 they
+under-cover (13/18), where auto's route is the wrong one (issue 9: direct is better there). With the choice
+changed but the estimate from the plain MRE: v4 4.85 % (2.66x), the rest 0.64-1.82x. The rules before both
+changes chose nested ye-exp on v3_12m (3.48 %, estimate 1.22x) and v4 (2.94 %, 0.82x, 13/18 inside): 8 of 8
+within 2x, 445/472 inside.
 """
 
 from __future__ import annotations
