@@ -37,7 +37,8 @@ Re-measured 2026-12-06, after auto's choice moved to the scatter of the backtest
 mean (``mixlaw.pipeline.selection.Candidate.entry_errors``; ``bench/centred_choice.py``): RedPajama, shared, auto
 0.63 / 0.79 % (direct joint+ye-exp, the best; scores nested ye-exp 1.04 %, nested ye-pow 0.89 %, direct 0.88 %),
 own exponents the same pick; its error estimate 5.05 % = 6.39x the real error from direct's plain backtest MRE
-(its 4.9 % bias included), 3.27 % = 4.15x since the estimate takes sqrt(MRE x score) (5Mix 1.05x); 5Mix unchanged (nested additive-ens, 0.60 / 0.72 %). On the valid_weight total:
+(its 4.9 % bias included), 3.27 % = 4.15x since the estimate takes sqrt(MRE x score) (5Mix 1.05x); 5Mix
+unchanged (nested additive-ens, 0.60 / 0.72 %). On the valid_weight total:
 RedPajama shared nested ye-pow 0.48 / 2.54 %, own exponents direct on the total 0.81 / 0.84 %; 5Mix 0.45 /
 0.35 % (shared), 0.43 / 0.95 % (own). The tables above are the rule's before.
 
