@@ -22,7 +22,8 @@ ESTIMATE_RULES = ("library: m x f", "m x f^0.5", "m x f^g, g from auto's splits"
                   "m x f, floored at gap/2", "mean of the intervals' scores, floored at gap/2",
                   "geometric mean of m x f and gap/2", "geometric mean of intervals' scores and gap/2",
                   "geometric mean of m x f and mean |b f + (r - b)|",
-                  "geometric mean of m x f and max(gap/2, noise floor)")
+                  "geometric mean of m x f and max(gap/2, noise floor)",
+                  "library since 2026-12-06: as the last, m -> sqrt(m s)")
 
 
 def interval_scores(r: np.ndarray, f: float, noise: float) -> np.ndarray:
@@ -75,6 +76,7 @@ def estimate_rules(row: dict[str, Any]) -> dict[str, float] | None:
             gap = float(np.mean(np.abs(np.asarray(c["target_pred"]) / np.asarray(ru) - 1)))
     half = gap / 2 if np.isfinite(gap) and gap > 0 else float("nan")
     lib = m * f
+    s_c = float(np.mean(c["entry_errors"])) if c.get("entry_errors") is not None else m
 
     def geo(a: float) -> float:
         return float(np.sqrt(a * half)) if np.isfinite(half) else a
@@ -86,7 +88,11 @@ def estimate_rules(row: dict[str, Any]) -> dict[str, float] | None:
         float(np.sqrt(lib * bias_scaled)),
         # E|e| of the target run's own noise, sigma_n sqrt(2/pi): what a measured loss is off by at the least.
         float(np.sqrt(lib * np.fmax(half, float(noise or np.nan) * np.sqrt(2 / np.pi)))) if np.isfinite(half)
-        else lib), strict=True))
+        else lib,
+        # s: the chosen candidate's score, the mean of its entry errors about each split's mean (rows written by
+        # the library from 2026-12-06 on; older rows hold plain |errors|, where s ~ m and this is the rule above).
+        float(np.sqrt(np.sqrt(m * s_c) * f * np.fmax(half, float(noise or np.nan) * np.sqrt(2 / np.pi))))
+        if np.isfinite(half) else float(np.sqrt(m * s_c) * f)), strict=True))
     if row.get("error_estimate") is not None:  # fit_pipeline's own (rows from after it adopted a rule)
         out["fit_pipeline's error_estimate"] = float(row["error_estimate"])
     out["real"] = float(c["target"])
