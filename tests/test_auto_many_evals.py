@@ -155,7 +155,7 @@ def test_cv_on_worker_processes_gives_the_same_table_and_choices(capsys, tmp_pat
         docs.append(json.loads(out))
     assert docs[0]["cv"] == docs[1]["cv"] and docs[0]["choice"] == docs[1]["choice"]
     code, _, err = _cli(capsys, "fit", "--runs", runs, "--law", "auto", "--workers", "0")
-    assert code == 2 and "--workers (n_jobs=) must be at least 1" in err
+    assert code == 2 and "--workers (cv_workers(n)) must be at least 1" in err
 
 
 def test_a_table_without_choices_summarises_the_best_law_not_a_chosen_one() -> None:
