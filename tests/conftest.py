@@ -59,7 +59,7 @@ os.environ.setdefault(_workers.ENV, "1")
 
 
 def usable_cpus() -> int:
-    """CPUs this process may run on (:func:`mixlaw._workers.usable_cpus`: the affinity mask and a cgroup v2 quota)."""
+    """CPUs this process may run on (:func:`mixlaw._workers.usable_cpus`: the affinity mask and a cgroup quota)."""
     return _workers.usable_cpus()
 
 

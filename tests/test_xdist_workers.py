@@ -17,7 +17,15 @@ def test_a_cgroup_quota_bounds_the_cpus(tmp_path):
     assert _workers.usable_cpus(str(quota)) == min(affinity, 2)
     quota.write_text("max 100000\n")  # no quota: the affinity mask
     assert _workers.usable_cpus(str(quota)) == affinity
-    assert _workers.usable_cpus(str(tmp_path / "absent")) == affinity
+    none = (str(tmp_path / "absent_quota"), str(tmp_path / "absent_period"))
+    assert _workers.usable_cpus(str(tmp_path / "absent"), none) == affinity
+    # cgroup v1 (no cpu.max): cpu.cfs_quota_us / cpu.cfs_period_us; -1 is no quota
+    v1 = (tmp_path / "cpu.cfs_quota_us", tmp_path / "cpu.cfs_period_us")
+    v1[0].write_text("200000\n")
+    v1[1].write_text("100000\n")
+    assert _workers.usable_cpus(str(tmp_path / "absent"), tuple(map(str, v1))) == min(affinity, 2)
+    v1[0].write_text("-1\n")
+    assert _workers.usable_cpus(str(tmp_path / "absent"), tuple(map(str, v1))) == affinity
     assert conftest.usable_cpus() == _workers.usable_cpus()  # conftest counts as the library does
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from pathlib import Path
 
 from .errors import InputError
 
@@ -22,18 +23,32 @@ ENV = "MIXLAW_CV_WORKERS"
 AUTO = "auto"
 
 
-def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
-    """CPUs this process may run on: its affinity mask, and a cgroup v2 CPU quota (``cpu.max``) where one is set,
-    which a container's ``os.cpu_count()`` does not see (a 2-CPU quota on a 64-core host read 64). At least 1."""
+#: cgroup v1's CPU quota and period (microseconds; quota -1: none), where a container runs under cgroup v1.
+CFS_FILES = ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+
+
+def _quota(read: list[str]) -> int | None:
+    """CPUs a quota / period pair allows (rounded up), or None for no quota."""
+    quota, period = read
+    if quota in ("max", "-1"):
+        return None
+    return max(1, -(-int(quota) // int(period)))
+
+
+def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max", cfs: tuple[str, str] = CFS_FILES) -> int:
+    """CPUs this process may run on: its affinity mask, and a cgroup CPU quota where one is set (v2's ``cpu.max``,
+    else v1's ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``), which a container's ``os.cpu_count()`` does not see (a
+    2-CPU quota on a 64-core host read 64). At least 1."""
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     try:
         with open(cpu_max) as fh:
-            quota, period = fh.read().split()[:2]
-        if quota != "max":
-            n = min(n, max(1, -(-int(quota) // int(period))))
+            q = _quota(fh.read().split()[:2])
     except (OSError, ValueError):
-        pass  # no cgroup v2 quota (or not Linux): the affinity mask alone
-    return max(1, n)
+        try:  # no cgroup v2 file: cgroup v1's pair
+            q = _quota([Path(f).read_text().strip() for f in cfs])
+        except (OSError, ValueError):
+            q = None  # no quota (or not Linux): the affinity mask alone
+    return max(1, min(n, q) if q is not None else n)
 
 
 def auto_workers() -> int:
