@@ -155,9 +155,11 @@ def read_continual_runs(path: str | os.PathLike[str], *, original: str, weight_t
     frame = _normalise_columns(frame, p)
     wcols = [c for c in map(str, frame.columns) if c.startswith(WEIGHT_PREFIX)]
     base = frame[wcols].isna().all(axis=1).to_numpy() if wcols else np.zeros(len(frame), dtype=bool)
+    table: RunTable | None = None
     if base.any() and not base.all() and eval_groups:
-        # Checked on the runs (unknown evals, bad shares) by add_eval_groups below; here the base rows' values.
-        add_eval_groups(RunTable(frame[~base], path=str(p), weight_tol=weight_tol, lines=lines[~base]), eval_groups)
+        # The runs' groups first (add_eval_groups checks unknown evals and bad shares); then the base rows' values.
+        table = add_eval_groups(RunTable(frame[~base], path=str(p), weight_tol=weight_tol, lines=lines[~base]),
+                                eval_groups)
         for name, members in eval_groups.items():
             s = np.array([float(v) for v in members.values()])
             cols = [LOSS_PREFIX + m for m, v in zip(members, s, strict=True) if v > 0]
@@ -187,10 +189,10 @@ def read_continual_runs(path: str | os.PathLike[str], *, original: str, weight_t
         if base.all():
             raise DataError("every row is a base-model row (no mixture); continual-pretraining runs need w:<domain> "
                             "weights", path=str(p))
-    table = RunTable(frame[~base].drop(columns=[LOSS_PREFIX + g for g in eval_groups or () if base.any()]),
-                     path=str(p), weight_tol=weight_tol, lines=lines[~base])
-    if eval_groups:
-        table = add_eval_groups(table, eval_groups)
+    if table is None:
+        table = RunTable(frame[~base], path=str(p), weight_tol=weight_tol, lines=lines[~base])
+        if eval_groups:
+            table = add_eval_groups(table, eval_groups)
     return table, pre, int(base.sum())
 
 
