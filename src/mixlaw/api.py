@@ -506,6 +506,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
 
 def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objective: Objective = "mean",
                        extrapolate: bool = False, maximize: bool = False, random_state: int = 0,
+                       step_law: Any = None, target_steps: float | None = None,
                        **constraints: Any) -> OptimumResult:
     """The optimal mixture of a fitted (or loaded: :func:`load_law`) law without refitting it: what ``mixlaw
     optimize --law law.json`` runs, so that a law fitted once (a stack's cross-validation takes minutes) is
@@ -518,7 +519,8 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
     it the natural mixture is uniform (or the token shares). A law fitted for an objective (``auto`` / ``stack``
     with ``objective=``: one predicted column) is optimised for that objective, which ``objective`` must then
     leave at ``"mean"`` or name the same. ``constraints`` as for :func:`optimize_runs` (``bounds``, ``fixed``,
-    ``trust_radius``, ``search``, ``tokens_available``, ``params`` / ``tokens`` for a law across scales, ...).
+    ``trust_radius``, ``search``, ``tokens_available``, ``params`` / ``tokens`` for a law across scales, ...);
+    ``step_law`` and ``target_steps`` add Ye's steps-to-match figures, as for :func:`optimize_runs`.
     """
     if not isinstance(law, MixingLaw) or not hasattr(law, "targets_"):
         raise InputError("optimize_saved_law takes a fitted law (a saved one: load_law(path)); to fit one on runs, "
@@ -527,6 +529,8 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
     domains = [str(d) for d in law.domains_]
     asked = objective
     law_objective = law.get_params().get("objective") if OBJECTIVE in names else None
+    # The evals the objective combines: the law's targets, or for a law fitted for an objective the evals it sums.
+    evals = names if OBJECTIVE not in names else [str(e) for e in getattr(law, "evals_", None) or ()]
     if OBJECTIVE in names:
         # Fitted for its objective: that column is the one to minimise; another objective would need a refit.
         if objective not in ("mean", OBJECTIVE) and objective != law_objective:
@@ -534,12 +538,13 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
                              f"--objective {objective!r} needs a law fitted per eval set or for that objective: "
                              "refit (mixlaw fit --objective ..., or optimize --runs ... --law KEY)")
         objective, asked = OBJECTIVE, law_objective if law_objective is not None else "mean"
-        evals = [str(e) for e in getattr(law, "evals_", None) or ()]
         if evals and not maximize:
             # As optimize_runs says it: optimize_mixture sees one column, 'objective', not the accuracies it sums
             # (a law fitted with --objective mean on acc_* evals was minimised without a word).
             warn_minimised_metrics(list(linear_objective(asked, evals)), stacklevel=2)
-    _objective_weights(objective, names)  # an unknown eval named now, in the law's terms
+    objective_name = _objective_weights(objective, names)[0]  # an unknown eval named now, in the law's terms
+    if (step_law is None) != (target_steps is None):
+        raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
     for what, uses, key, rng in (("model sizes", law.uses_model_params, "params", getattr(law, "_n_range", None)),
                                  ("token counts", law.uses_tokens, "tokens", getattr(law, "_d_range", None))):
         if uses and constraints.get(key) is None and rng is not None and rng[0] != rng[1]:
@@ -550,10 +555,11 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
                              "optimize --law law.json cannot be given: refit on one scale (mixlaw fit --runs RUNS "
                              "--at-params largest --final-step --out law.json), optimise at a target scale with "
                              f"mixlaw pipeline --optimize, or (Python) pass optimize_saved_law(..., {key}=)")
-    check_maximize(_objective_weights(objective, names)[0], maximize)
+    check_maximize(objective_name, maximize)
     opt_kw: dict[str, Any] = {**constraints, "objective": objective, "maximize": maximize,
                               "random_state": random_state, "within_fitted_range": not extrapolate}
     rows = None
+    W = None
     if table is not None:
         if sorted(table.domains) != sorted(domains):
             raise InputError(f"the runs' domains ({', '.join(table.domains)}) are not the law's "
@@ -564,22 +570,22 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
             opt_kw["natural"] = W.mean(axis=0)
             rows = "mean of the runs"
     result = optimize_mixture(law, **opt_kw)
-    result.objective_name = objective_label(_objective_weights(objective, names)[0] if OBJECTIVE not in names
+    result.objective_name = objective_label(objective_name if OBJECTIVE not in names
                                             else f"{law_objective or 'objective'} (the law's own)", maximize)
     if rows is not None:
         result.natural_source = rows
     result.selection = law_selection(law)
     if table is not None:
-        result.runs_spacing_l1 = run_spacing_l1(table.weights_for(domains))
+        result.runs_spacing_l1 = run_spacing_l1(W)
         if result.nearest_run is not None and "runs" not in constraints:
             result.nearest_run_name = str(table.runs[result.nearest_run])
-        # The best measured run: of the law's evals (a law fitted for an objective: the evals it combines).
-        evals = names if OBJECTIVE not in names else [str(e) for e in getattr(law, "evals_", None) or ()]
-        if evals and all(e in table.evals for e in evals):
+        if evals and all(e in table.evals for e in evals):  # the best measured run, of the evals it combines
             result.best_run = best_measured_run(table, evals, asked, maximize)
             cv_error = _law_error(law, table, evals, asked) if OBJECTIVE in names else None
             if cv_error is not None and "CV" in cv_error["source"]:  # an in-sample one needs the fitting runs
                 result.law_error = cv_error
+    if step_law is not None:
+        result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     return result
 
 

@@ -23,7 +23,6 @@ from ..errors import InputError, MixlawWarning
 from ..evals import linear_objective, warn_minimised_metrics
 from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
 from ..laws.selection import META_LAWS, cv_workers
-from ..optimize import steps_to_match
 from ..pipeline import load_pipeline, optimum_interval_line
 from ._common import (
     COUNT,
@@ -204,11 +203,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                             extrapolate=extrapolate, maximize=maximize, bounds=parse_bounds(bounds),
                                             fixed=fx, tokens_available=tok, target_tokens=target_tokens,
                                             max_epochs=max_epochs, trust_radius=trust_radius, search=search,
-                                            n_samples=samples, top_k=top_k, random_state=seed)
-            if sl is not None:
-                if target_steps is None:
-                    raise InputError("steps-to-match needs both --step-law and --target-steps")
-                result.steps = steps_to_match(sl, result.objective, float(target_steps))
+                                            n_samples=samples, top_k=top_k, step_law=sl,
+                                            target_steps=target_steps, random_state=seed)
     else:
         desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
         if bootstrap and law in META_LAWS:
