@@ -52,11 +52,12 @@ RULES = ("plain", "centred")
 
 
 def _errors(split_residuals: dict[str, list[float]], rule: str) -> np.ndarray:
-    """Per-entry error averaged over the splits (main, and each part alone that ran)."""
-    rs = [np.ravel(split_residuals[k]) for k in ("main", "time", "size") if k in split_residuals]
-    if rule == "centred":
-        rs = [r - r.mean() if r.size >= 4 else r for r in rs]
-    return np.mean([np.abs(r) for r in rs], axis=0)
+    """Per-entry error averaged over the splits (main, and each part alone that ran), as
+    :attr:`~mixlaw.pipeline.selection.Candidate.entry_errors` computes it, centred or not."""
+    parts = {k: np.asarray(v, dtype=float) for k, v in split_residuals.items() if k in ("time", "size")}
+    c = Candidate("", "", residuals=np.asarray(split_residuals["main"], dtype=float), part_residuals=parts,
+                  centre=rule == "centred")
+    return c.entry_errors  # type: ignore[return-value]
 
 
 def picks(row: dict) -> tuple[dict[str, str], dict[str, float]] | None:
