@@ -6,6 +6,10 @@ References
 ----------
 Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
 ICLR 2025, arXiv:2403.16952, Eq. (1)-(2).
+
+Chen et al., "Aioli: A Unified Optimization Framework for Language Model Data Mixing", 2024, arXiv:2411.05735:
+the "log-linear static" mixing law ``L_i(p) = c_i + b_i exp(-sum_j A_ij p_j)`` that Aioli's framework
+parametrises is this law with ``k_i = b_i`` and ``t_ij = -A_ij``; fit it as ``ye-exp``.
 """
 
 from __future__ import annotations
