@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import numpy as np
@@ -106,11 +107,39 @@ def test_runs_are_resampled_whole() -> None:
     ({"n": 1}, "n_boot \\(bootstrap replicates\\) must be an int >= 2"),
     ({"level": 1.5}, "level must be in \\(0, 1\\)"),
     ({"points": np.ones((1, 2)) / 2}, "points have 2 columns"),
-    ({"n_jobs": 0}, "n_jobs must be >= 1"),
+    ({"n_jobs": 0}, r"--workers \(n_jobs=\) must be at least 1"),
+    ({"n_jobs": "x"}, r"--workers \(n_jobs=\) must be a count >= 1 or 'auto'"),
 ])
 def test_bad_input(kwargs, match) -> None:
     with pytest.raises(InputError, match=match):
         bootstrap_law("ye-exp", _table(0, 10), **{"n": 4, **kwargs})
+
+
+def test_the_default_workers_are_the_usable_cpus_not_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A 2-CPU cgroup quota on a 64-core host: os.cpu_count() says 64, usable_cpus 2 (patched: whatever this machine
+    # has). The default, and "auto", go through _workers; the pool is recorded, the chunks run here.
+    from mixlaw import _workers
+
+    monkeypatch.delenv(_workers.ENV, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
+    pools: list[int] = []
+
+    def recorded(task, chunks, jobs):  # type: ignore[no-untyped-def]
+        pools.append(jobs)
+        return (bootstrap._run_chunk(task, c) for c in chunks)
+
+    monkeypatch.setattr(bootstrap, "_map_parallel", recorded)
+    t = _table(1, 20)
+    kw = {"n": bootstrap.MIN_PARALLEL, "law_options": {"n_restarts": 1}}
+    assert bootstrap_law("ye-exp", t, **kw).n_jobs == 2
+    assert bootstrap_law("ye-exp", t, n_jobs="auto", **kw).n_jobs == 2
+    assert pools == [2, 2]
+    monkeypatch.setattr(_workers, "usable_cpus", lambda: 64)
+    assert bootstrap_law("ye-exp", t, **kw).n_jobs == _workers.MAX_AUTO_WORKERS  # auto's cap, as the CV's
+    monkeypatch.setenv(_workers.ENV, "1")  # the variable overrides auto: this process, no pool
+    assert bootstrap_law("ye-exp", t, **kw).n_jobs == 1 and pools == [2, 2, _workers.MAX_AUTO_WORKERS]
+    assert bootstrap_law("ye-exp", t, n_jobs=3, **kw).n_jobs == 3  # a count overrides the variable
 
 
 def test_prefitted_point_estimate_gives_the_same_result() -> None:

@@ -1,6 +1,7 @@
 """How many worker processes a parallel step may start: the CPUs this process may use, and ``auto``.
 
-``auto`` (the CLI's default for the fold fits of ``--law auto`` / ``stack``'s cross-validation) is
+``auto`` (the CLI's default for the fold fits of ``--law auto`` / ``stack``'s cross-validation, and the default of the
+bootstrap's refits, :func:`mixlaw.bootstrap.bootstrap_law`, from Python too) is
 ``min(usable CPUs, MAX_AUTO_WORKERS)``, 1 where one CPU is usable, and 1 inside a worker process (no pool in a pool:
 a bootstrap or CV worker that refits a meta-law fits it in itself). The environment variable
 :data:`ENV` overrides it (a positive count or ``auto``); the test suite sets it to 1 (tests/conftest.py), as its
@@ -16,9 +17,11 @@ from pathlib import Path
 from .errors import InputError
 
 #: Most processes ``auto`` starts: the CV's tasks are (candidate, fold) pairs, 11 x 4 after the first fold with
-#: the defaults, so more workers wait on the longest candidate; each worker is a fork of the fitting process.
+#: the defaults, so more workers wait on the longest candidate; each worker is a fork of the fitting process. The
+#: bootstrap's batched refits come in a multiple of 8 chunks (``bootstrap.CHUNK_GRAIN``), even on 1, 2, 4 or 8.
 MAX_AUTO_WORKERS = 8
-#: Environment variable overriding ``auto`` (a count >= 1, or ``auto``).
+#: Environment variable overriding ``auto`` (a count >= 1, or ``auto``), for the CV and the bootstrap alike (named
+#: when the CV was its only user; a count given to ``--workers`` / ``n_jobs=`` overrides it).
 ENV = "MIXLAW_CV_WORKERS"
 AUTO = "auto"
 

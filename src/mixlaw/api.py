@@ -339,7 +339,7 @@ def law_selection(law: MixingLaw) -> dict[str, Any] | None:
 
 
 def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | Sequence[str] = "all",
-                  objective: Objective = "mean", n_boot: int = 0, n_jobs: int | None = None,
+                  objective: Objective = "mean", n_boot: int = 0, n_jobs: int | str | None = None,
                   step_law: Any = None, target_steps: float | None = None, extrapolate: bool = False,
                   candidates: Sequence[str] | None = None, n_folds: int | None = None, maximize: bool = False,
                   random_state: int = 0, on_progress: Callable[[int], None] | None = None,
@@ -371,8 +371,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         between its smallest and largest share in the runs).
     n_boot : int, default=0
         Bootstrap refits over runs for intervals on the weights and the predicted losses (0: none).
-    n_jobs : int, optional
-        Bootstrap worker processes.
+    n_jobs : int or "auto", default="auto"
+        Bootstrap worker processes (default: the usable CPUs, at most 8; :func:`~mixlaw.bootstrap.bootstrap_law`).
     step_law, target_steps : optional
         The default mixture's step law ``(E, B, beta)`` and the target steps: adds Ye's steps-to-match
         figures for the objective (the law's predictions must then be at ``target_steps``).

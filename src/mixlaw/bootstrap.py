@@ -9,11 +9,12 @@ percentile interval :math:`[q_{\\alpha/2}, q_{1-\\alpha/2}]` of the replicate va
 Cheap refits: every replicate starts from the full-data optimum with one start
 (:func:`~mixlaw.laws.base.warm_clone`; the law's seeded multistart runs only when that start does not
 converge), its optimal mixture is searched from the point-estimate optimum with one SLSQP start (the seeded
-starts only when that one does not converge), and replicates run on a process pool (``n_jobs``, default all
-cores). For the additive law and ``additive-ens`` the warm refits of a chunk of replicates are one vectorised
-solve (a replicate is the table with each run weighted by how often it was drawn; :func:`_batch_plan`); a
-replicate whose batched solve does not converge gets the one-by-one refit above, and ``extra`` counts both
-(``batched_refits``, ``fallback_refits``). On RegMix Pile-CC, 200 replicates of additive-ens take 19x one fit
+starts only when that one does not converge), and replicates run on a process pool (``n_jobs``, default
+``"auto"``: the usable CPUs, as for the CV's fold fits, :mod:`mixlaw._workers`). For the additive law and
+``additive-ens`` the warm refits of a chunk of replicates are one vectorised solve (a replicate is the table with each
+run weighted by how often it was drawn; :func:`_batch_plan`); a replicate whose batched solve does not converge gets the
+one-by-one refit above, and ``extra`` counts both (``batched_refits``, ``fallback_refits``). On RegMix Pile-CC, 200
+replicates of additive-ens take 19x one fit
 (bench/speed.py, 2 idle cores, 2026-12-04: 0.78 s against 0.041 s, 19.2x wall, 19.0x CPU, the point estimate given;
 goal 20x; 24.1-24.9x wall before the solver's evaluation made fewer passes over the Jacobian).
 
@@ -59,7 +60,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import multiprocessing
-import os
 import pickle
 import time
 import warnings
@@ -75,6 +75,7 @@ import pandas as pd
 from ._console import pad, repr_as_text
 from ._solver import solve_batch
 from ._validation import check_random_state, renamed
+from ._workers import AUTO, resolve_workers
 from .data import FRAME_TOL_OPTION, RunTable
 from .errors import DataWarning, FitError, InputError, MixlawWarning
 from .evals import objective_weights, unweighted_gaps
@@ -527,7 +528,7 @@ def resampled_rows(table: RunTable, names: Sequence[str], law: MixingLaw, stackl
 
 def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str] | None = None,
                   n_boot: int | None = None, *,
-                  random_state: int | np.random.Generator | None = 0, n_jobs: int | None = None,
+                  random_state: int | np.random.Generator | None = 0, n_jobs: int | str | None = None,
                   points: Any = None, optimize: Mapping[str, Any] | None = None, level: float = 0.9,
                   law_options: Mapping[str, Any] | None = None,
                   on_progress: Callable[[int], None] | None = None,
@@ -547,9 +548,12 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         Replicates (:attr:`BootstrapResult.n_boot`; ``--bootstrap`` on the command line).
     random_state : int or Generator, default=0
         Seeds the resampling (replicate b uses ``SeedSequence(random_state).spawn(n_boot)[b]``).
-    n_jobs : int, optional
-        Worker processes (``concurrent.futures.ProcessPoolExecutor``); default all cores (``os.cpu_count()``).
-        1 runs in-process. Results do not depend on it.
+    n_jobs : int or "auto", default="auto"
+        Worker processes (``concurrent.futures.ProcessPoolExecutor``; ``--workers`` on the command line). None or
+        ``"auto"``: the CPUs this process may use (its affinity mask and a container's cgroup CPU quota, which
+        ``os.cpu_count()`` does not see), at most 8; 1 inside a worker process; the environment variable
+        ``MIXLAW_CV_WORKERS`` overrides it (:func:`mixlaw._workers.resolve_workers`). 1 runs in-process. Results
+        do not depend on it.
     points : ndarray of shape (n_points, n_domains) or DataFrame, optional
         Mixtures whose predicted losses get intervals: an array's columns in the table's domain order, a frame's
         read by name (``w:<domain>`` or the domain).
@@ -581,7 +585,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     Raises
     ------
     InputError
-        n_boot < 2, level outside (0, 1), fewer than 2 runs, or a bad law key.
+        n_boot < 2, level outside (0, 1), n_jobs not a count >= 1 or "auto", fewer than 2 runs, or a bad law key.
 
     Notes
     -----
@@ -615,6 +619,8 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         raise InputError(f"n_boot (bootstrap replicates) must be an int >= 2; got {n!r}")
     if not (0.0 < float(level) < 1.0):
         raise InputError(f"level must be in (0, 1); got {level!r}")
+    # Before any fit. Not os.cpu_count(): a 2-CPU container quota on a 64-core host started 64 processes.
+    jobs = resolve_workers(n_jobs, default=AUTO)
     base = get_law(law, **dict(law_options or {})) if isinstance(law, str) else law.clone()
     if targets is None:
         # bootstrap_law(law fitted on pile_cc, table) refitted every eval of the table (13 on RegMix): the point
@@ -664,9 +670,6 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
             "names": names_p, "points": pts, "predict_kw": predict_kw, "optimize": opt_kw,
             "nominal_w": None if nominal_opt is None else nominal_opt.weight_array(), "scalar": scalar,
             "plan": _batch_plan(nominal, names)}
-    jobs = (os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
-    if jobs < 1:
-        raise InputError(f"n_jobs must be >= 1; got {n_jobs!r}")
     ids = list(range(int(n)))
     plan = task["plan"]
     if plan is not None:

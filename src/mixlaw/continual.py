@@ -274,7 +274,7 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
 def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web", new: str = "code",
                         pre_loss: float | None = None, tolerance: float = 0.0, law: str = "ye-exp",
                         n_boot: int = 200, level: float = 0.9, random_state: int = 0,
-                        n_jobs: int | None = None, weight_tol: float = WEIGHT_TOL,
+                        n_jobs: int | str | None = None, weight_tol: float = WEIGHT_TOL,
                         eval_groups: Mapping[str, Mapping[str, float]] | None = None) -> CriticalProportion:
     """Find the critical proportion of the new domain in continual pretraining.
 
@@ -300,8 +300,9 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
         Bootstrap refits over runs for the interval (0: no interval).
     level : float, default=0.9
     random_state : int, default=0
-    n_jobs : int, optional
-        Worker processes for the bootstrap (see :func:`mixlaw.bootstrap.bootstrap_law`).
+    n_jobs : int or "auto", default="auto"
+        Worker processes for the bootstrap (default: the usable CPUs, at most 8; see
+        :func:`mixlaw.bootstrap.bootstrap_law`).
     weight_tol : float, default=0.01
         Tolerance on the weight row sums when ``runs`` is a path.
     eval_groups : mapping, optional

@@ -85,17 +85,20 @@ AtParamsOpt = typer.Option(None, "--at-params", metavar="N|largest|smallest",
                            help="Keep the rows of one model size (a sweep's table spans several): its parameter "
                                 "count as the table's params column has it, or largest / smallest.")
 FinalStepOpt = typer.Option(False, "--final-step", help="Keep each run's last checkpoint (its final loss) only.")
-WorkersOpt = typer.Option(None, "--workers", help="Processes for bootstrap refits (default: all cores); the "
-                                                  "results do not depend on it.")
+#: What ``auto`` is, said once for every --workers flag (bootstrap refits and CV fold fits resolve it alike:
+#: mixlaw._workers.resolve_workers).
+_AUTO_HELP = (f"auto: the usable CPUs (affinity mask and container CPU quota), at most {MAX_AUTO_WORKERS}; the "
+              f"environment variable {WORKERS_ENV} overrides auto, a count given here overrides it")
+WorkersOpt = typer.Option(AUTO, "--workers", metavar="N|auto",
+                          help=f"Processes for bootstrap refits (default {_AUTO_HELP}); the results do not depend "
+                               "on it.")
 OptimizeWorkersOpt = typer.Option(None, "--workers", metavar="N|auto",
-                                  help="Processes for bootstrap refits (default: all cores), or without --bootstrap "
-                                  "for the fold fits of auto / stack's cross-validation (default auto: the usable "
-                                  f"CPUs, at most {MAX_AUTO_WORKERS}; the environment variable {WORKERS_ENV} "
-                                  "overrides auto); the results do not depend on it.")
+                                  help="Processes for bootstrap refits, or without --bootstrap for the fold fits of "
+                                  f"auto / stack's cross-validation (default {_AUTO_HELP}); the results do not "
+                                  "depend on it.")
 CvWorkersOpt = typer.Option(AUTO, "--workers", metavar="N|auto",
-                            help="Processes for the fold fits of --law auto / stack's cross-validation (default auto: "
-                            f"the usable CPUs, at most {MAX_AUTO_WORKERS}; the environment variable {WORKERS_ENV} "
-                            "overrides auto); the results do not depend on it.")
+                            help="Processes for the fold fits of --law auto / stack's cross-validation (default "
+                            f"{_AUTO_HELP}); the results do not depend on it.")
 EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition_ratio (or domain:value,...), "
                       "max_source_fraction, global_batch_size, processes; megatron seed, seq_length, split; "
                       "hf seed, split, streaming, stopping_strategy; mosaic seed, local_root, batch_size, epoch_size.")

@@ -15,7 +15,7 @@ import typer
 
 from .. import api
 from .._json import dumps as strict_dumps
-from .._workers import AUTO, parse_workers, resolve_workers
+from .._workers import AUTO, parse_workers
 from ..budget import read_tokens_available
 from ..continual import critical_proportion
 from ..data import WEIGHT_TOL
@@ -212,9 +212,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
             # runs, 48 x 8 evals, auto took 14 s a refit and additive-ens 0.3 s: --bootstrap 200, ~45 min vs 1 min).
             desc += f" (each re-runs the {law} choice by cross-validation; --law KEY refits one law)"
         # --workers: the bootstrap's refits in parallel, or else the CV of auto/stack (never both: no pool in a pool;
-        # a bootstrap worker's CV runs in that worker). The bootstrap's default is all cores, the CV's auto.
+        # a bootstrap worker's CV runs in that worker). Both default to auto (the usable CPUs: mixlaw._workers).
         n_workers = parse_workers(workers)
-        boot_jobs = None if n_workers is None else resolve_workers(n_workers)
         with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance), \
                 cv_workers(None if bootstrap else (n_workers or AUTO)):
             table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
@@ -231,7 +230,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                        n_samples=samples, top_k=top_k, step_law=sl,
                                        candidates=parse_laws(candidates, "--candidates"),
                                        n_folds=cv_folds, target_steps=target_steps, maximize=maximize,
-                                       random_state=seed, n_jobs=boot_jobs,
+                                       random_state=seed, n_jobs=n_workers,
                                        on_progress=lambda k: advance(None, k))
             if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
                 result.objective_name = f"{objective}, one law fitted on it (--fit-total)"
@@ -284,18 +283,18 @@ def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretra
                   law: str = typer.Option("ye-exp", "--law", help="Law key."),
                   bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap refits for the interval."),
                   weight_tol: float = WeightTolOpt,
-                  law_option: list[str] | None = LawOptionOpt, workers: int | None = WorkersOpt,
+                  law_option: list[str] | None = LawOptionOpt, workers: str = WorkersOpt,
                   eval_group: list[str] | None = EvalGroupOpt, seed: int = SeedOpt,
                   as_json: bool = JsonOpt) -> None:
     """Critical proportion of the NEW domain: the largest share that keeps ORIGINAL's loss within tolerance.
 
     --eval-group builds ORIGINAL's (or NEW's) loss from the eval sets that measure it, e.g. the Pile's parts."""
-    groups = parse_eval_groups(eval_group)
+    groups, n_jobs = parse_eval_groups(eval_group), parse_workers(workers)
     with show_warnings(), progress("fitting + bootstrap"):
         # The path, not a loaded table: the base model's row has no mixture, which a run table refuses.
         res = critical_proportion(runs, original=original, new=new, pre_loss=pre_loss, tolerance=tolerance,
                                   law=law_with_options(law, law_option, seed), n_boot=bootstrap, random_state=seed,
-                                  weight_tol=weight_tol, n_jobs=workers, eval_groups=groups or None)
+                                  weight_tol=weight_tol, n_jobs=n_jobs, eval_groups=groups or None)
     if as_json:
         emit_json({"continual": res.to_dict(), "seed": seed})
     else:

@@ -121,7 +121,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
                   objective: Any = "mean", n_boot: int | None = None,
                   n_candidates: int = ACTIVE_N_CANDIDATES, radius: float = ACTIVE_RADIUS,
                   min_distance: float = ACTIVE_MIN_DISTANCE, bounds: Mapping[str, Sequence[float]] | None = None,
-                  within_fitted_range: bool = False, maximize: bool = False, n_jobs: int | None = None,
+                  within_fitted_range: bool = False, maximize: bool = False, n_jobs: int | str | None = None,
                   random_state: int | np.random.Generator | None = 0,
                   n_bootstrap: int | None = None) -> pd.DataFrame:
     r"""Propose the next ``k`` mixtures where a bootstrap ensemble of the law disagrees most near its optimum.
@@ -205,9 +205,9 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
         when it is right: on the synthetic Ye worlds of ``bench/active_design_gain.py`` (well-specified, 10 random
         pilots), keeping the optimum inside the pilots' range cut active design's gain over random runs from
         0.67x to 0.71x of their error at the refitted optimum (3 domains) and from 0.77x to 0.87x (4 domains).
-    n_jobs : int, optional
-        Worker processes for the bootstrap (default: up to 2; 1 runs in-process). The result does not
-        depend on it.
+    n_jobs : int or "auto", default="auto"
+        Worker processes for the bootstrap (default: the usable CPUs, at most 8:
+        :func:`mixlaw.bootstrap.bootstrap_law`; 1 runs in-process). The result does not depend on it.
     random_state : int or Generator, default=0
         Seeds the law's multistart, the bootstrap resamples and the candidates.
     n_bootstrap : int, optional
