@@ -96,9 +96,20 @@ OptimizeWorkersOpt = typer.Option(None, "--workers", metavar="N|auto",
                                   help="Processes for bootstrap refits, or without --bootstrap for the fold fits of "
                                   f"auto / stack's cross-validation (default {_AUTO_HELP}); the results do not "
                                   "depend on it.")
-CvWorkersOpt = typer.Option(AUTO, "--workers", metavar="N|auto",
-                            help="Processes for the fold fits of --law auto / stack's cross-validation (default "
-                            f"{_AUTO_HELP}); the results do not depend on it.")
+
+
+def cv_workers_option(laws: str = "--law auto / stack") -> Any:
+    """The ``--workers`` of a command whose ``laws`` may cross-validate (run it inside
+    ``mixlaw.laws.selection.cv_workers(workers)``, which parses it): one help text and one default for all."""
+    return typer.Option(AUTO, "--workers", metavar="N|auto",
+                        help=f"Processes for the fold fits of {laws}'s cross-validation (default {_AUTO_HELP}); the "
+                             "results do not depend on it.")
+
+
+CvWorkersOpt = cv_workers_option()
+LawsCvWorkersOpt = cv_workers_option("--laws auto / stack")
+#: pipeline's own --law auto chooses by a backtest, no CV; its mixing law stack cross-validates.
+PipelineCvWorkersOpt = cv_workers_option("--law stack")
 EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition_ratio (or domain:value,...), "
                       "max_source_fraction, global_batch_size, processes; megatron seed, seq_length, split; "
                       "hf seed, split, streaming, stopping_strategy; mosaic seed, local_root, batch_size, epoch_size.")

@@ -35,6 +35,7 @@ from ._common import (
     FinalStepOpt,
     JsonOpt,
     LawOptionOpt,
+    LawsCvWorkersOpt,
     SeedOpt,
     TargetOpt,
     WeightTolOpt,
@@ -172,7 +173,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
             weight_tol: float = WeightTolOpt,
             at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
             eval_group: list[str] | None = EvalGroupOpt,
-            cv_folds: int | None = CvFoldsOpt,
+            cv_folds: int | None = CvFoldsOpt, workers: str = LawsCvWorkersOpt,
             seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, bias, R², regret)."""
     if (runs is None) == (dataset is None):
@@ -194,7 +195,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                          f"--laws (e.g. --laws auto,{laws or 'ye-exp'})")
     _note_left_out(laws)
     with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance, \
-            cv_progress(advance):
+            cv_progress(advance), cv_workers(workers):
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
         kw = {"objective": obj, "fit_on": modes, "n_folds": cv_folds}
         if dataset is not None:

@@ -18,6 +18,7 @@ from .. import api
 from ..errors import InputError
 from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
+from ..laws.selection import cv_workers
 from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimum_interval_line, save_pipeline
 from ..pipeline.auto import warn_extrapolated_metrics
 from ..pipeline.check import check_of, held_out_rows
@@ -31,6 +32,7 @@ from ._common import (
     FitTotalOpt,
     JsonOpt,
     LawOptionOpt,
+    PipelineCvWorkersOpt,
     SeedOpt,
     TargetOpt,
     WeightTolOpt,
@@ -135,7 +137,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                                     "the fitted curves carried to the target, every mixture's "
                                                     "prediction with its interval (and any measured loss at the "
                                                     "target in --runs beside it), the auto choice, the stages."),
-                 seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
+                 workers: str = PipelineCvWorkersOpt, seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Extrapolate small runs to the target scale (step law -> size law -> mixing law) and print each stage."""
     modes: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
     if shared not in modes:
@@ -151,7 +153,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     # --default may name a mixture file: an input too (read before --out and --report are written).
     check_outputs([runs, default if default not in ("mean", "uniform") and Path(default).is_file() else None],
                   save=save, out=out_path, report=report)
-    with show_warnings(), progress(f"{route} pipeline"):
+    # --workers reaches a mixing law that cross-validates (--law stack), in the fit and in --backtest's refits.
+    with show_warnings(), progress(f"{route} pipeline"), cv_workers(workers):
         table = load_table(runs, weight_tol, eval_group)
         sizes = parse_counts(fit_sizes, "--fit-sizes")
         targets, obj = group_targets(target, eval_group), parse_objective(objective)

@@ -11,16 +11,19 @@ from pathlib import Path
 import typer
 
 from .. import api
+from .._workers import AUTO
 from ..compare import default_laws
 from ..data import WEIGHT_TOL
 from ..datasets import bundled_splits
 from ..errors import InputError
+from ..laws.selection import cv_workers
 from ..pipeline import load_pipeline
 from ..report import build_html_report
 from ..report_pipeline import build_pipeline_report
 from ._common import (
     AtParamsOpt,
     FinalStepOpt,
+    LawsCvWorkersOpt,
     SeedOpt,
     WeightTolOpt,
     check_holdout,
@@ -62,14 +65,14 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
                                                 "table's checkpoints and any rows at the target it did not fit "
                                                 "(without --runs: no curves, no check)."),
            weight_tol: float = WeightTolOpt, at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
-           seed: int = SeedOpt) -> None:
+           workers: str = LawsCvWorkersOpt, seed: int = SeedOpt) -> None:
     """Write one self-contained HTML report: leaderboard, predicted-vs-true plots, interactions, optimum (or, with
     --pipeline, a saved pipeline's page)."""
     if pipeline is not None:
         given = {"--test": bool(test), "--holdout": holdout is not None, "--dataset": dataset is not None,
                  "--laws": laws is not None,
                  "--objective": objective != "mean", "--maximize": maximize, "--at-params": at_params is not None,
-                 "--final-step": final_step}
+                 "--final-step": final_step, "--workers": workers != AUTO}
         _pipeline_page(pipeline, runs, [k for k, v in given.items() if v], target, out_path, weight_tol)
         return
     if (runs is None) == (dataset is None):
@@ -99,7 +102,8 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         err.print(f"report on eval set {train.evals[0]!r} (first of {len(train.evals)}; --target all for every one)",
                   highlight=False, markup=False)
     keys = parse_laws(laws) or default_laws()
-    with show_warnings(), progress("fitting laws", total=len(keys)) as advance, cv_progress(advance):
+    with show_warnings(), progress("fitting laws", total=len(keys)) as advance, cv_progress(advance), \
+            cv_workers(workers):
         data = f"--dataset {dataset}" if dataset is not None else f"--runs {shlex.quote(str(runs))}"
         if weight_tol != WEIGHT_TOL:
             data += f" --weight-tol {weight_tol:g}"
