@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InputError
@@ -77,6 +79,38 @@ def parse_workers(value: int | str | None, what: str = "--workers (n_jobs=)") ->
     if n < 1:
         raise InputError(f"{what} must be at least 1 (or 'auto'); got {n}")
     return n
+
+
+#: How to stop each helper thread of this process (the CLI's progress display) while a pool forks: a callable that
+#: stops its thread, joined, and returns the callable that starts it again (:func:`stoppable_thread`).
+_STOPPERS: list[Callable[[], Callable[[], None]]] = []
+
+
+@contextmanager
+def stoppable_thread(stop: Callable[[], Callable[[], None]]) -> Iterator[None]:
+    """Within the block, :func:`threads_stopped` calls ``stop`` (which stops a thread, joined, and returns what
+    starts it again) around every pool start."""
+    _STOPPERS.append(stop)
+    try:
+        yield
+    finally:
+        _STOPPERS.remove(stop)
+
+
+@contextmanager
+def threads_stopped() -> Iterator[None]:
+    """Within the block, the helper threads registered by :func:`stoppable_thread` are stopped: start a fork pool's
+    workers here (a fork ``ProcessPoolExecutor`` forks them all at its first ``submit``).
+
+    A fork copies only the forking thread: a lock another thread held at that moment (the progress display's, while
+    it wrote to the terminal) stays held in the child for good, and a child that needs it hangs. Python 3.12+ warns
+    of it ("This process is multi-threaded, use of fork() may lead to deadlocks")."""
+    restarts = [stop() for stop in reversed(_STOPPERS)]
+    try:
+        yield
+    finally:
+        for restart in reversed(restarts):
+            restart()
 
 
 def resolve_workers(value: int | str | None, default: int | str = 1, what: str = "--workers (n_jobs=)") -> int:

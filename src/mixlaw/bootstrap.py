@@ -75,7 +75,7 @@ import pandas as pd
 from ._console import pad, repr_as_text
 from ._solver import solve_batch
 from ._validation import check_random_state, renamed
-from ._workers import AUTO, resolve_workers
+from ._workers import AUTO, resolve_workers, threads_stopped
 from .data import FRAME_TOL_OPTION, RunTable
 from .errors import DataWarning, FitError, InputError, MixlawWarning
 from .evals import objective_weights, unweighted_gaps
@@ -495,7 +495,11 @@ def _map_parallel(task: dict[str, Any], chunks: list[list[int]],
         try:
             with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                                      initializer=_keep_freed_memory) as ex:
-                yield from ex.map(_run_chunk_inherited, chunks)
+                # map submits every chunk now, and the first submit forks all the workers: with the progress
+                # display's thread stopped (a fork of a multi-threaded process may deadlock).
+                with threads_stopped():
+                    done = ex.map(_run_chunk_inherited, chunks)
+                yield from done
         finally:
             _TASK.clear()
         return

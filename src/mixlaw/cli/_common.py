@@ -11,8 +11,8 @@ import re
 import sys
 import threading
 import warnings
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from .. import __version__
 from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
 from .._validation import first_and_more, split_names
-from .._workers import AUTO, MAX_AUTO_WORKERS
+from .._workers import AUTO, MAX_AUTO_WORKERS, stoppable_thread
 from .._workers import ENV as WORKERS_ENV
 from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number, share_value
 from ..datasets import bundled_splits
@@ -140,6 +140,8 @@ class _CountColumn(ProgressColumn):
 
 #: Set by ``mixlaw --quiet``: no progress at all, bar or lines.
 QUIET = {"on": False}
+#: Redraws a second of the bar on a terminal (rich's own default for its refresh thread).
+REFRESH_PER_SECOND = 10
 
 
 @contextmanager
@@ -147,7 +149,7 @@ def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
     """Progress off a terminal (a batch job, CI, a pipe): rich hides its bar there, so long work would print
     nothing for minutes. :class:`~mixlaw._console.PlainLines`: one line on stderr at most every
     ``PLAIN_EVERY_S`` seconds, and a last one with the total time when the work took that long. A heartbeat
-    thread prints the line when nothing advances for that long (one long fit reports no steps);
+    thread (:func:`_ticking`) prints the line when nothing advances for that long (one long fit reports no steps);
     ``PLAIN_EVERY_S = 0`` prints on every advance and starts no heartbeat."""
     state: dict[str, Any] = {"done": 0, "total": total, "label": None}
     lines = PlainLines()
@@ -171,24 +173,48 @@ def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
         state["total"] = n
 
     advance.set_total = set_total  # type: ignore[attr-defined]
-    stop = threading.Event()
 
     def heartbeat() -> None:
-        while not stop.wait(lines.every / 4):
-            with lock:
-                if lines.due():
-                    line()
+        with lock:
+            if lines.due():
+                line()
 
-    beat = threading.Thread(target=heartbeat, name="mixlaw-progress", daemon=True) if lines.every > 0 else None
-    if beat is not None:
-        beat.start()
-    try:
+    with _ticking(heartbeat, lines.every / 4) if lines.every > 0 else nullcontext():
         yield advance
-    finally:
-        stop.set()
-        if beat is not None:
-            beat.join()
     lines.done(description)  # something was printed: say when it ended
+
+
+@contextmanager
+def _ticking(tick: Callable[[], None], every: float) -> Iterator[None]:
+    """Call ``tick`` every ``every`` seconds on a thread of its own while the block runs (the progress display's
+    refresh or heartbeat), stopped and joined while a worker pool forks and started again after
+    (:func:`mixlaw._workers.threads_stopped`: a fork copies only the forking thread, so a lock this one held, the
+    terminal's, would stay held in the child for good)."""
+    running: list[tuple[threading.Thread, threading.Event]] = []
+
+    def start() -> None:
+        done = threading.Event()
+
+        def run() -> None:
+            while not done.wait(every):
+                tick()
+
+        thread = threading.Thread(target=run, name="mixlaw-progress", daemon=True)
+        thread.start()
+        running.append((thread, done))
+
+    def stop() -> Callable[[], None]:
+        thread, done = running.pop()
+        done.set()
+        thread.join()
+        return start
+
+    start()
+    try:
+        with stoppable_thread(stop):
+            yield
+    finally:
+        stop()
 
 
 def _silent(label: str | None = None, n: int = 1) -> None:
@@ -215,7 +241,9 @@ def progress(description: str, total: int | None = None) -> Iterator[Any]:
         return
     columns: list[Any] = [SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
                           _CountColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
-    with Progress(*columns, console=err, transient=True) as bar:
+    # auto_refresh=False: rich's own refresh thread could not be stopped while a worker pool forks; _ticking's can.
+    with Progress(*columns, console=err, transient=True, auto_refresh=False) as bar, \
+            _ticking(bar.refresh, 1 / REFRESH_PER_SECOND):
         task = bar.add_task(description, total=total)
 
         def advance(label: str | None = None, n: int = 1) -> None:

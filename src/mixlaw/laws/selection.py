@@ -62,7 +62,7 @@ from scipy.optimize import nnls
 
 from .._console import column_width, label_column, pad, repr_as_text
 from .._validation import renamed
-from .._workers import parse_workers, resolve_workers
+from .._workers import parse_workers, resolve_workers, threads_stopped
 from ..data import WEIGHT_TOL
 from ..errors import FitError, InputError, TooFewObservationsError
 from ..evals import objective_weights
@@ -660,8 +660,12 @@ def _run_fold_tasks(task: dict[str, Any], jobs: list[_Job],
     _TASK.update(task)
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as ex:
-            # map keeps the jobs' order, so progress ticks and results are the same as in one process.
-            yield from zip(jobs, ex.map(_inherited_fold_task, jobs), strict=True)
+            # map submits every job now, and the first submit forks all the workers: with the progress display's
+            # thread stopped (a fork of a multi-threaded process may deadlock). map keeps the jobs' order, so
+            # progress ticks and results are the same as in one process.
+            with threads_stopped():
+                done = ex.map(_inherited_fold_task, jobs)
+            yield from zip(jobs, done, strict=True)
     finally:
         _TASK.clear()
 

@@ -1,0 +1,77 @@
+"""The CV's and the bootstrap's process pools fork with no other thread alive in the CLI's process, the progress
+display's included: a forked child gets only the forking thread, so a lock another thread held at that moment (the
+display writing to the terminal, a heartbeat printing its line) stays held in the child for good, and the child that
+needs it hangs (Python 3.12+ warns: "This process is multi-threaded, use of fork() may lead to deadlocks")."""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+from cli_runner import run_cli as _cli
+from rich.console import Console
+from test_cv_workers import _table
+
+from mixlaw import _console
+
+pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+
+#: threading.active_count() in this process at each fork while a test records (os.register_at_fork has no
+#: unregister: the hook stays, and records only while the list is set).
+_FORKS: dict[str, list[int] | None] = {"counts": None}
+_HOOKED: list[bool] = []
+
+
+def _before_fork() -> None:
+    if _FORKS["counts"] is not None:
+        _FORKS["counts"].append(threading.active_count())
+
+
+@pytest.fixture
+def forks() -> Iterator[list[int]]:
+    """threading.active_count() at each fork during the test."""
+    if not _HOOKED:
+        os.register_at_fork(before=_before_fork)
+        _HOOKED.append(True)
+    counts: list[int] = []
+    _FORKS["counts"] = counts
+    yield counts
+    _FORKS["counts"] = None
+
+
+@pytest.fixture(params=["terminal", "plain lines"])
+def display(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The progress display the CLI shows: rich's live bar on a terminal (its auto-refresh ran on a thread), or off
+    one the plain lines (a heartbeat thread prints one when nothing advances for a while)."""
+    from mixlaw.cli import _common
+
+    monkeypatch.setitem(_common.QUIET, "on", False)
+    if request.param == "terminal":
+        monkeypatch.setattr(_common, "err", Console(file=io.StringIO(), force_terminal=True, width=100))
+    else:
+        monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.05)
+    return str(request.param)
+
+
+def test_the_cv_pool_forks_with_no_other_thread_alive(capsys, tmp_path, forks, display) -> None:
+    runs = tmp_path / "runs.csv"
+    _table().to_csv(runs, index=False)
+    code, _, err = _cli(capsys, "fit", "--runs", str(runs), "--law", "stack", "--candidates", "linear,loglinear",
+                          "--cv-folds", "3", "--workers", "2", "--json")
+    assert code == 0, err
+    assert len(forks) >= 4  # two pools (fold 1, then the other folds) of 2 workers each
+    assert forks == [1] * len(forks)
+
+
+def test_the_bootstrap_pool_forks_with_no_other_thread_alive(capsys, tmp_path, forks, display) -> None:
+    runs = tmp_path / "runs.csv"
+    _table().to_csv(runs, index=False)
+    code, _, err = _cli(capsys, "optimize", "--runs", str(runs), "--law", "ye-exp", "--target", "a",
+                          "--bootstrap", "16", "--workers", "2", "--json")
+    assert code == 0, err
+    assert len(forks) == 2  # one pool of 2 workers
+    assert forks == [1, 1]
