@@ -43,7 +43,9 @@ took 3047 s at load ~15); auto MRE / best candidate's MRE / auto within 1.2x / n
 Re-run 2026-12-06 (``--workers 1``, 102 s) after the choice moved to the scatter of the backtest residuals about
 each split's mean (``bench/centred_choice.py``): all 52 worlds 0.67 / 0.55 %, 85 %, 88 %; per family 0.36 / 0.36 %
 100 % 82 %, 0.90 / 0.64 % 77 % 85 %, 0.59 / 0.53 % 85 % 95 %, 0.83 / 0.65 % 77 % 92 %. The table above is the
-plain rule's.
+plain rule's. Seed blocks 2 / 3 / 4 / 5 with the same code (2026-12-06, ``--seed B --workers 1
+--jackknife 0``, 150-172 s each): auto's target MRE 0.72 / 0.68 / 0.71 / 0.68 % (best 0.63 / 0.61 / 0.54 / 0.59 %),
+within 1.2x 79 / 85 / 83 / 83 %, coverage 89 / 88 / 88 / 87 %.
 
 Both goals are met either way. Per seed block 0 / 1 / 2 / 3, shared against own: auto's target MRE 0.65 / 0.69 /
 0.71 / 0.72 % (own: 0.68 / 0.82 / 0.75 / 0.75 %), within 1.2x 85 / 77 / 87 / 79 % (own: 90 / 81 / 88 / 92 %),
