@@ -197,3 +197,26 @@ def test_a_base_model_line_anywhere_is_read_and_a_second_loss_for_it_refused(tmp
     with pytest.raises(DataError, match=r"dup.txt:4: two losses for the base model 'pythia_70m_step20000', eval "
                                         r"'Github': 1.5 on line 1, 9.9 here"):
         read_ye_base(dup)
+
+
+def test_keep_base_parses_the_log_once_and_writes_what_two_parses_did(tmp_path, capsys, monkeypatch):
+    # runs import --keep-base read the log twice (read_ye_logs, then read_ye_base): one parse now gives both.
+    import mixlaw.importers.ye as ye
+
+    log = _ct_log(tmp_path / "70M.txt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        table = read_ye_logs(log, domains=["pile", "python"], evals=["Github", "Pile-CC"])
+    base = read_ye_base(log, evals=table.evals)
+    ref = pd.concat([base.reindex(columns=table.frame.columns), table.frame], ignore_index=True)
+    calls = []
+    parse = ye._parse_logs
+    monkeypatch.setattr(ye, "_parse_logs", lambda files: calls.append(files) or parse(files))
+    out = tmp_path / "ct.csv"
+    code, _, err = run_cli(capsys, "runs", "import", str(log), "--domains", "pile,python", "--evals",
+                           "Github,Pile-CC", "--keep-base", "--out", str(out))
+    assert code == 0, err
+    assert len(calls) == 1
+    got = pd.read_csv(out)
+    assert got["run"].iloc[0] == "pythia_70m_step20000" and len(got) == len(ref) == 11
+    pd.testing.assert_frame_equal(got, ref, check_dtype=False)

@@ -16,8 +16,8 @@ from ..errors import InputError
 from ..importers import (
     read_pair,
     read_runs_mapped,
-    read_ye_base,
     read_ye_logs,
+    read_ye_logs_with_base,
     runs_from_tensorboard,
     runs_from_wandb,
     ye_logs_given,
@@ -110,12 +110,18 @@ def import_cmd(sources: list[str] = typer.Argument(..., metavar="SOURCE...",
         if given:
             raise InputError(f"{', '.join(given)} map a table's columns; Ye et al.'s logs have no columns to map "
                              "(--domains names their shares)")
+        named = None if domains is None else split_names(domains)
+        base = None
         with show_warnings():
-            table = read_ye_logs(sources, domains=None if domains is None else split_names(domains),
-                                 weight_tol=weight_tol, drop_incomplete=drop_incomplete, evals=names,
-                                 keep_base=keep_base)
-        base = read_ye_base(sources, evals=table.evals) if keep_base else None
-        if keep_base and base is not None and base.empty:
+            # One parse of the logs gives the runs and, with --keep-base, the base model's rows (read_ye_base after
+            # read_ye_logs parsed every file twice).
+            if keep_base:
+                table, base = read_ye_logs_with_base(sources, domains=named, weight_tol=weight_tol,
+                                                     drop_incomplete=drop_incomplete, evals=names)
+            else:
+                table = read_ye_logs(sources, domains=named, weight_tol=weight_tol, drop_incomplete=drop_incomplete,
+                                     evals=names)
+        if base is not None and base.empty:
             raise InputError("--keep-base: these logs have no base model's lines (a checkpoint path that names a "
                              "model, not a run's '/<step>')")
         _write(table, out_path, as_json, base=base)

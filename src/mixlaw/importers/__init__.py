@@ -23,8 +23,9 @@ from __future__ import annotations
 from .columns import apply_column_map, join_mixtures, parse_column_map, read_runs_mapped
 from .logs import runs_from_tensorboard, runs_from_wandb
 from .pairs import read_any_runs, read_olmix_pair, read_pair
-from .ye import is_ye_log, read_ye_base, read_ye_logs, ye_logs_given
+from .ye import is_ye_log, read_ye_base, read_ye_logs, read_ye_logs_with_base, ye_logs_given
 
 __all__ = ["read_any_runs", "parse_column_map", "apply_column_map", "read_runs_mapped", "join_mixtures",
            "read_olmix_pair", "read_pair", "runs_from_wandb", "runs_from_tensorboard", "read_ye_logs", "read_ye_base",
+           "read_ye_logs_with_base",
            "is_ye_log", "ye_logs_given"]

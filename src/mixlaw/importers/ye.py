@@ -129,7 +129,7 @@ def _is_mixture_list(path: Path) -> bool:
     return all(_MIXTURE_LINE.match(x) for x in lines)
 
 
-def _log_files(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:
+def _log_files(sources: Sequence[str | os.PathLike[str]], stacklevel: int = 3) -> list[Path]:
     """The log files among ``sources`` (files, or folders: their files, not their subfolders), in the order given
     (a folder's sorted). A file that is not a log stops the import, except Ye's mixture list (``proportions.txt``,
     which a ``*.txt`` pattern names too) and, in a folder, any other file: those are left out with one warning."""
@@ -164,7 +164,8 @@ def _log_files(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:
                         "mixtures, which the logs' run names give", path=", ".join(skipped))
     if skipped:
         warnings.warn(f"left out {len(skipped)} file(s) that are not training logs: {', '.join(skipped)} (Ye's "
-                      "proportions.txt lists the mixtures, which the logs' run names give)", DataWarning, stacklevel=3)
+                      "proportions.txt lists the mixtures, which the logs' run names give)", DataWarning,
+                      stacklevel=stacklevel)
     out: list[Path] = []
     for f in files:  # a file named twice (a folder and one of its files) is read once
         if f.resolve() not in {g.resolve() for g in out}:
@@ -344,8 +345,8 @@ def read_ye_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[st
         As for :func:`~mixlaw.importers.read_runs_mapped`. RedPajama's run ``*_RP_999-...`` writes shares that
         sum to 1.02: it needs ``weight_tol=0.02`` (its shares are then divided by their sum).
     keep_base : bool, default=False
-        Only silences the warning that a base model's lines were left out (the caller reads them with
-        :func:`read_ye_base`): a run table's rows all have a mixture.
+        Only silences the warning that a base model's lines were left out: a run table's rows all have a mixture.
+        :func:`read_ye_logs_with_base` gives the table and the base models' rows from one parse of the logs.
 
     Examples
     --------
@@ -362,8 +363,37 @@ def read_ye_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[st
     2  70M_1-0.75-0.25  70000000.0  1000.0      0.75         3.75
     3  70M_1-0.75-0.25  70000000.0  2000.0      0.75         3.25
     """
+    table, _ = _read_logs(sources, domains=domains, weight_tol=weight_tol, drop_incomplete=drop_incomplete,
+                          evals=evals, keep_base=keep_base)
+    return table
+
+
+def read_ye_logs_with_base(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+                           domains: Sequence[str] | None = None, weight_tol: float = WEIGHT_TOL,
+                           drop_incomplete: bool = False,
+                           evals: Sequence[str] | None = None) -> tuple[RunTable, pd.DataFrame]:
+    """:func:`read_ye_logs` and :func:`read_ye_base` (its ``evals`` the table's) from one parse of the logs:
+    ``runs import --keep-base`` read each file twice, once for the runs and once for the base model.
+
+    Returns
+    -------
+    table : RunTable
+        As :func:`read_ye_logs` with ``keep_base=True`` (no warning of the base model's lines).
+    base : pandas.DataFrame
+        As :func:`read_ye_base`: one row per base model, ``run`` and the table's ``loss:<Eval>`` columns; no rows
+        when the logs have no base model.
+    """
+    table, parsed = _read_logs(sources, domains=domains, weight_tol=weight_tol, drop_incomplete=drop_incomplete,
+                               evals=evals, keep_base=True)
+    return table, _base_frame(parsed, table.evals)
+
+
+def _read_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+               domains: Sequence[str] | None, weight_tol: float, drop_incomplete: bool,
+               evals: Sequence[str] | None, keep_base: bool) -> tuple[RunTable, _Parsed]:
+    """:func:`read_ye_logs`'s table and the parse it came from (whose base models :func:`_base_frame` writes)."""
     given = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
-    files = _log_files(given)
+    files = _log_files(given, stacklevel=4)
     where = " ".join(str(s) for s in given)
     parsed = _parse_logs(files)
     runs, cells, origin, k, k_at, lasts = (parsed.runs, parsed.cells, parsed.origin, parsed.k, parsed.k_at,
@@ -373,13 +403,13 @@ def read_ye_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[st
     if lasts:
         warnings.warn(f"left out {len(lasts)} line(s) of checkpoints named 'last' (first: {lasts[0][0]}:"
                       f"{lasts[0][1]}): no step to put them at; most repeat the run's last numbered step",
-                      DataWarning, stacklevel=2)
+                      DataWarning, stacklevel=3)
     if parsed.base and not keep_base:
         model, (bpath, bline) = next(iter(parsed.base_at.items()))
         warnings.warn(f"left out the base model {model!r} ({sum(map(len, parsed.base.values()))} line(s), first "
                       f"{bpath}:{bline}): a model with no mixture and no step, the one continual pretraining started "
                       "from; --keep-base (read_ye_base) writes it as a row with no mixture, which mixlaw continual "
-                      "reads as the loss before continual pretraining", DataWarning, stacklevel=2)
+                      "reads as the loss before continual pretraining", DataWarning, stacklevel=3)
     names = _domain_names(k, {r.parent for r in runs.values()}, domains, k_at)
     eval_names = sorted({ev for cell in cells.values() for ev in cell})
     keys = sorted(cells, key=lambda rk: (runs[rk[0]].params, rk[0], rk[1]))
@@ -396,7 +426,7 @@ def read_ye_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[st
         frame, lines = _drop_incomplete(frame, lines, where)
     kept = [keys[n - 1] for n in lines]
     try:
-        return RunTable(frame, path=where, weight_tol=weight_tol, lines=np.arange(len(frame)) + 1)
+        return RunTable(frame, path=where, weight_tol=weight_tol, lines=np.arange(len(frame)) + 1), parsed
     except DataError as e:
         if e.row is None or not 1 <= e.row <= len(frame):
             raise
@@ -424,7 +454,11 @@ def read_ye_base(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[st
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # files left out: read_ye_logs names them
         files = _log_files(given)
-    parsed = _parse_logs(files)
+    return _base_frame(_parse_logs(files), evals)
+
+
+def _base_frame(parsed: _Parsed, evals: Sequence[str] | None) -> pd.DataFrame:
+    """The base models of a parse as :func:`read_ye_base` gives them (``evals``: those losses only)."""
     names = sorted({ev for cells in parsed.base.values() for ev in cells})
     if evals is not None:
         names = [e for e in names if e in set(evals)]
