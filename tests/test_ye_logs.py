@@ -201,7 +201,7 @@ def test_a_base_model_line_anywhere_is_read_and_a_second_loss_for_it_refused(tmp
 
 def test_keep_base_parses_the_log_once_and_writes_what_two_parses_did(tmp_path, capsys, monkeypatch):
     # runs import --keep-base read the log twice (read_ye_logs, then read_ye_base): one parse now gives both.
-    import mixlaw.importers.ye as ye
+    from mixlaw.importers import read_ye_logs_with_base
 
     log = _ct_log(tmp_path / "70M.txt")
     with warnings.catch_warnings():
@@ -210,8 +210,10 @@ def test_keep_base_parses_the_log_once_and_writes_what_two_parses_did(tmp_path, 
     base = read_ye_base(log, evals=table.evals)
     ref = pd.concat([base.reindex(columns=table.frame.columns), table.frame], ignore_index=True)
     calls = []
-    parse = ye._parse_logs
-    monkeypatch.setattr(ye, "_parse_logs", lambda files: calls.append(files) or parse(files))
+    # the globals of the functions the CLI calls (a doctest run may import the module a second time)
+    space = read_ye_logs_with_base.__globals__
+    parse = space["_parse_logs"]
+    monkeypatch.setitem(space, "_parse_logs", lambda files: calls.append(files) or parse(files))
     out = tmp_path / "ct.csv"
     code, _, err = run_cli(capsys, "runs", "import", str(log), "--domains", "pile,python", "--evals",
                            "Github,Pile-CC", "--keep-base", "--out", str(out))
@@ -220,3 +222,76 @@ def test_keep_base_parses_the_log_once_and_writes_what_two_parses_did(tmp_path, 
     got = pd.read_csv(out)
     assert got["run"].iloc[0] == "pythia_70m_step20000" and len(got) == len(ref) == 11
     pd.testing.assert_frame_equal(got, ref, check_dtype=False)
+
+
+class _CountingFile:
+    """A binary file that counts the bytes read from it (how much of a file the sniff reads)."""
+
+    def __init__(self, f, counter):
+        self._f, self._counter = f, counter
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+    def read(self, *args):
+        out = self._f.read(*args)
+        self._counter.append(len(out))
+        return out
+
+    def readline(self, *args):
+        out = self._f.readline(*args)
+        self._counter.append(len(out))
+        return out
+
+
+def test_the_sniff_reads_past_a_long_base_model_header_and_blank_or_comment_lines(tmp_path):
+    # is_ye_log read the first 8 KB alone: a log whose base-model lines (or blank lines) filled them was not a log
+    # ("not one of Ye et al.'s training logs", or read as a table), and a comment line above the runs stopped it.
+    lines = _ct_log(tmp_path / "ct.txt").read_text().splitlines()
+    base, runs = lines[:3], lines[3:]
+    many = [line.replace("pythia_70m_step20000", f"pythia_70m_step{s}") for s in range(20000, 20100) for line in base]
+    long_head = tmp_path / "long.txt"
+    long_head.write_text("\n".join(many + runs) + "\n")
+    assert len("\n".join(many).encode()) > 8192 and is_ye_log(long_head)
+    blank = tmp_path / "blank.txt"
+    blank.write_text(" \n" * 5000 + "\n".join(runs) + "\n")
+    assert is_ye_log(blank)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        assert len(read_ye_logs(blank)) == len(read_ye_logs(long_head)) == 10
+    assert len(read_ye_base(long_head)) == 100
+    commented = tmp_path / "commented.txt"
+    commented.write_text("# Ye et al.'s data/ct/70M.txt\n\n" + "\n".join(lines) + "\n  # end\n")
+    assert is_ye_log(commented) and ye_logs_given([str(commented)])
+    with pytest.warns(DataWarning, match="left out the base model"):
+        assert len(read_ye_logs(commented)) == 10
+    # still not a log: a table, a comment alone, base-model lines alone, a line that is not a log's after the base
+    for text in ("run,w:a,w:b,loss:x\nr,0.5,0.5,2\n", "# a note\n", "\n".join(base) + "\n",
+                 "\n".join(base + ["run,w:a,w:b,loss:x"] + runs) + "\n"):
+        other = tmp_path / "other.txt"
+        other.write_text(text)
+        assert not is_ye_log(other), text
+
+
+def test_the_sniff_stops_at_the_first_line_that_decides(tmp_path, monkeypatch):
+    import builtins
+
+    read: list[int] = []
+    real_open = builtins.open
+    # is_ye_log's own globals (a doctest run may import its module a second time): its open() counts what it reads
+    monkeypatch.setitem(is_ye_log.__globals__, "open", lambda *a, **k: _CountingFile(real_open(*a, **k), read))
+    run = "ck/P//70M_0-0.5-0.5/1000\tv/pythia-pile.valid.Github.bin\t2.5\n"
+    big = tmp_path / "big.txt"
+    big.write_text(run + "x" * 100 + "\n" + run * 100_000)  # 6 MB: the first line decides
+    assert is_ye_log(big) and 0 < sum(read) < 1 << 16
+    read.clear()
+    other = tmp_path / "other.txt"
+    other.write_text("not\ta log\n" + run * 100_000)
+    assert not is_ye_log(other) and 0 < sum(read) < 1 << 16
+    read.clear()
+    minified = tmp_path / "one_line.json"
+    minified.write_text("[" + ",".join(['{"run": "a", "loss:x": 2.5}'] * 200_000) + "]")  # 5 MB, no newline
+    assert not is_ye_log(minified) and 0 < sum(read) <= 1 << 17

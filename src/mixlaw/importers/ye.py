@@ -7,7 +7,8 @@ Each line is one checkpoint's loss on one validation set, three tab-separated fi
 
 A tag may stand between size and seed (RedPajama's ``160M_RP_0-0.125-...``, 2Mix's ``70M_base2_1-0.25-0.75``);
 3Mix's 410M runs have no size (``30-0.75-0.0-0.25``): the file's name gives it (``410M.txt``). The format is
-recognised by a file's content (:func:`is_ye_log`), not its name. One run per (size, seed, mixture), named by its
+recognised by a file's content (:func:`is_ye_log`), not its name; blank lines and comment lines ('# ...') are
+skipped. One run per (size, seed, mixture), named by its
 checkpoint folder (prefixed with the size where the folder lacks one); ``params`` is the size as written (70M ->
 7e7: Ye's own fits use non-embedding counts, ``pipeline/utils.py``'s ``MODEL_SIZES``); ``step`` the checkpoint's;
 one ``loss:<Eval>`` column per validation file (``pythia-pile.valid.Github.bin`` -> ``Github``). A checkpoint that
@@ -27,7 +28,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,27 +46,40 @@ _FORM = ("'<checkpoint dir>/<size>_<seed>-<share>-...-<share>/<step>', a tab, '<
          "(Ye et al.'s data/<set>/<size>.txt)")
 #: A mixture list (Ye's ``proportions.txt``): every line shares joined by '-'.
 _MIXTURE_LINE = re.compile(r"^[0-9.]+(?:-[0-9.]+)+$")
-_SNIFF_BYTES = 8192
+#: The longest line the sniff reads: Ye's lines run to ~150 characters (a checkpoint path, an eval file, a loss); a
+#: longer one (a minified JSON document, a file with no line breaks) decides that the file is not a log, unread beyond.
+_MAX_LINE = 1 << 16
 
 
-def _first_lines(path: Path) -> list[str]:
-    """The non-empty whole lines of a file's first few KB (none if it is not text)."""
+def _is_comment(line: str) -> bool:
+    """A comment line ('# ...', a note above the log): skipped by the sniff and the parser alike."""
+    return line.lstrip("\ufeff \t").startswith("#")
+
+
+def _text_lines(path: Path) -> Iterator[str]:
+    """A file's lines that are neither blank nor comments, read one at a time, so a caller that stops at the first
+    line deciding what the file is reads no more of it: none if it is not text (a NUL byte: a checkpoint, Ye's
+    ``mix5mlp.pt``), and a line longer than :data:`_MAX_LINE` is the last (cut there).
+
+    The sniff read the first 8 KB: a continual-pretraining log whose base models' lines (or blank lines) filled
+    them was not taken as a log."""
     try:
-        with path.open("rb") as f:
-            head = f.read(_SNIFF_BYTES)
+        with open(path, "rb") as f:
+            while raw := f.readline(_MAX_LINE + 1):
+                if b"\0" in raw:
+                    return
+                line = raw[:_MAX_LINE].decode("utf-8", errors="replace").rstrip("\r\n")
+                if line.strip() and not _is_comment(line):
+                    yield line
+                if len(raw) > _MAX_LINE:
+                    return
     except OSError:
-        return []
-    if b"\0" in head:
-        return []  # binary (a checkpoint, Ye's mix5mlp.pt)
-    lines = head.decode("utf-8", errors="replace").splitlines()
-    if len(head) == _SNIFF_BYTES and len(lines) > 1:
-        lines = lines[:-1]  # cut by the read
-    return [line for line in lines if line.strip()]
+        return
 
 
 def _first_line(path: Path) -> str | None:
-    """The first non-empty line of a file (its first few KB read as text), or None (no such line, not text)."""
-    return next(iter(_first_lines(path)), None)
+    """The first line of a file that is neither blank nor a comment, or None (no such line, not text)."""
+    return next(_text_lines(path), None)
 
 
 def _looks_like_line(line: str, *, base: bool = False) -> bool:
@@ -93,8 +107,9 @@ def _is_base(ckpt: str) -> bool:
 
 
 def is_ye_log(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is one of Ye et al.'s training logs, by its first line (three tab-separated fields: a
-    checkpoint path ending in ``/<step>``, an eval file ending in ``.bin``, a number).
+    """Whether ``path`` is one of Ye et al.'s training logs, by its first run's line (three tab-separated fields: a
+    checkpoint path ending in ``/<step>``, an eval file ending in ``.bin``, a number), past any blank, comment
+    ('# ...') and base-model lines; the file is read up to the first other line, however far down it is.
 
     Examples
     --------
@@ -107,8 +122,9 @@ def is_ye_log(path: str | os.PathLike[str]) -> bool:
     p = Path(path)
     if not p.is_file():
         return False
-    # A base model's lines may come first (the continual-pretraining log): a run's line must follow them.
-    first = next((x for x in _first_lines(p) if not _looks_like_line(x, base=True) or _looks_like_line(x)), None)
+    # A base model's lines may come first (the continual-pretraining log): a run's line must follow them. The first
+    # other line decides, and the file is read no further.
+    first = next((x for x in _text_lines(p) if not _looks_like_line(x, base=True) or _looks_like_line(x)), None)
     return first is not None and _looks_like_line(first)
 
 
@@ -276,7 +292,7 @@ def _parse_logs(files: list[Path]) -> _Parsed:
         except UnicodeDecodeError as e:
             raise DataError(f"not UTF-8 text ({e.reason} at byte {e.start})", path=str(path)) from None
         for i, raw in enumerate(text.splitlines(), 1):
-            if not raw.strip():
+            if not raw.strip() or _is_comment(raw):
                 continue
             fields = raw.rstrip("\r\n").split("\t")
             if len(fields) != 3:
