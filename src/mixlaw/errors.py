@@ -17,6 +17,20 @@ class InputError(MixlawError, ValueError):
     """Bad input from the user: a file, a table, an argument. CLI exit code 2."""
 
 
+def row_unit(path: object) -> str:
+    """What a row number of a table read from ``path`` counts: ``"record"`` for a ``.json`` document (the records of
+    one array or object, which need not stand one per line: an array printed with an indent spans several lines
+    each), else ``"line"`` (the line an editor shows: a CSV's header is line 1, a JSONL file's records are its lines).
+
+    An error in a .json table said "runs.json:3", the place of a line, where 3 was the record's number."""
+    return "record" if path is not None and str(path).lower().endswith(".json") else "line"
+
+
+def located(path: object, row: int) -> str:
+    """``path:row`` for a line, ``path: record N`` for a record of a ``.json`` document (:func:`row_unit`)."""
+    return f"{path}:{row}" if row_unit(path) == "line" else f"{path}: {row_unit(path)} {row}"
+
+
 class DataError(InputError):
     """A run table violates the data contract.
 
@@ -25,18 +39,22 @@ class DataError(InputError):
     message : str
         What is wrong, what was expected and what to do.
     path, row, column : optional
-        Where: file path, 1-based editor line (header = 1) and column name.
+        Where: file path, 1-based editor line (header = 1), or record of a ``.json`` document (:func:`row_unit`),
+        and column name.
+
+    Attributes
+    ----------
+    unit : str
+        What ``row`` counts, ``"line"`` or ``"record"``: ``path:row`` for a line, ``path: record N`` for a record.
     """
 
     def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
                  column: str | None = None) -> None:
         self.path, self.row, self.column, self.detail = path, row, column, message
+        self.unit = row_unit(path)
         where = ""
         if path is not None:
-            where = str(path)
-            if row is not None:
-                where += f":{row}"
-            where += ": "
+            where = (str(path) if row is None else located(path, row)) + ": "
         elif row is not None:
             where = f"row {row}: "
         if column is not None:

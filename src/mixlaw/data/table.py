@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning
+from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning, row_unit
 from .hints import _mapping_hint, case_hint, known_names, long_format_hint
 from .schema import (
     HIGHER_IS_BETTER,
@@ -268,8 +268,8 @@ class RunTable:
                        f"'{name}-s1'), and its checkpoints join the curve of its mixture and size")
             else:
                 why = "; another mixture: two runs under one name? give each its own"
-            raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as line {int(self._lines[first])}{why})",
-                            i, "run")
+            raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as {row_unit(self.path)} "
+                            f"{int(self._lines[first])}{why})", i, "run")
         # What a valid table may still get wrong, said once it is known to be valid (not before its error).
         self._warn_same_domains(w, wcols)
         self._warn_perplexity(df, lcols)
@@ -459,8 +459,8 @@ class RunTable:
                             for j, (n, k) in enumerate(zip(names, miss.sum(axis=0), strict=True)) if k)
             lines = ", ".join(str(int(x)) for x in self._lines[out][:5]) + (", ..." if out.sum() > 5 else "")
             warnings.warn(f"{self.path or 'run table'}: {who + ' ' if who else ''}fitting each eval on the rows that "
-                          f"have its loss; left out the rows with no value ({per} of {len(self)} rows; lines "
-                          f"{lines})", DataWarning, stacklevel=stacklevel)
+                          f"have its loss; left out the rows with no value ({per} of {len(self)} rows; "
+                          f"{row_unit(self.path)}s {lines})", DataWarning, stacklevel=stacklevel)
         none = [n for n, k in zip(names, miss.sum(axis=0), strict=True) if k == len(self)]
         if none:
             rest = [n for n in names if n not in none]
@@ -532,7 +532,7 @@ class RunTable:
                  "; fit an eval alone (--target EVAL) to use every row it has")
         line = (f"{where}: {doing} {who} on the {int((~out).sum())} of {len(self)} rows that have "
                 f"{'it' if len(names) == 1 else 'each of them'}; left out {int(out.sum())} "
-                f"row{'s' if out.sum() > 1 else ''} with no value ({per}; lines {lines}){alone}")
+                f"row{'s' if out.sum() > 1 else ''} with no value ({per}; {row_unit(self.path)}s {lines}){alone}")
         return self.subset(~out), line
 
     def _missing_members(self, name: str, rows: np.ndarray) -> str:
@@ -641,7 +641,8 @@ def unfinished_runs(frame: pd.DataFrame, lines: Any, where: str) -> str | None:
         if bad.any():
             said = ", ".join(f"{n} {v!r}" for v, n in cells[bad].value_counts().items())
             at = ", ".join(str(int(x)) for x in lines[bad.to_numpy()][:5]) + (", ..." if bad.sum() > 5 else "")
-            return f"{where}: column {c!r} says {said} (lines {at}): " + UNFINISHED_ADVICE.format(rows="rows")
+            return (f"{where}: column {c!r} says {said} ({row_unit(where)}s {at}): "
+                    + UNFINISHED_ADVICE.format(rows="rows"))
     return None
 
 

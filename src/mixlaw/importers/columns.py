@@ -29,7 +29,7 @@ from ..data import (
     unfinished_runs,
 )
 from ..data.reading import _read_any, canonical_name
-from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning
+from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning, located, row_unit
 
 _META = ("run", "params", "step", "tokens")
 _GROUPS = {"weights": WEIGHT_PREFIX, "evals": LOSS_PREFIX}
@@ -295,8 +295,10 @@ def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str, hint: str =
                     & work[col].notna()]
         at = ", ".join(f"{k} {v}" for k, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         name = attrs.get("source_columns", {}).get(col, col)
-        raise DataError(f"two values for one run and step ({at}): {rows[col].iloc[0]} on line {rows['_line'].iloc[0]}, "
-                        f"{rows[col].iloc[1]} on line {rows['_line'].iloc[1]}{hint}", path=where,
+        unit = row_unit(where)
+        raise DataError(f"two values for one run and step ({at}): {rows[col].iloc[0]} on {unit} "
+                        f"{rows['_line'].iloc[0]}, {rows[col].iloc[1]} on {unit} {rows['_line'].iloc[1]}{hint}",
+                        path=where,
                         row=int(rows["_line"].iloc[1]), column=name)
     work = groups.first().reset_index()
     work[wcols] = work.groupby("run", sort=False)[wcols].transform(lambda col: col.ffill().bfill())
@@ -471,7 +473,7 @@ def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str]
     if again.any():
         i = int(np.flatnonzero(again)[0])
         first = int(mlines[int(np.flatnonzero((keys == keys.iloc[i]).to_numpy())[0])])
-        raise DataError(f"key {keys.iloc[i]!r} appears again (first on line {first}): one row per {on}",
+        raise DataError(f"key {keys.iloc[i]!r} appears again (first on {row_unit(mp)} {first}): one row per {on}",
                         path=str(mp), row=int(mlines[i]), column=on)
     # Validated as a run table's weights, against this file's own lines (a placeholder loss column).
     with warnings.catch_warnings():
@@ -489,7 +491,7 @@ def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str]
                         row=int(lines[int(np.flatnonzero(unknown)[0])]), column=on)
     unused = ~keys.isin(set(lkeys)).to_numpy()
     if unused.any():
-        warnings.warn(f"{mp}:{int(mlines[int(np.flatnonzero(unused)[0])])}: {int(unused.sum())} of {len(keys)} "
+        warnings.warn(f"{located(mp, int(mlines[int(np.flatnonzero(unused)[0])]))}: {int(unused.sum())} of {len(keys)} "
                       f"mixture(s) have no losses in {lp} and are left out (first: {on} "
                       f"{keys[unused].iloc[0]!r})", DataWarning, stacklevel=3)
     out = losses.copy()
