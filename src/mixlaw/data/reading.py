@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, DataWarning, InputError
-from .schema import CSV_MISSING, LOSS_PREFIX, META_COLUMNS, RUN_ID_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL
+from .schema import CSV_MISSING, LOSS_PREFIX, META_COLUMNS, RUN_ID_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, SheetText
 from .table import RunTable
 
 # RegMix's paired format (github.com/sail-sg/regmix, data/): mixture file + loss file joined on `index`.
@@ -80,13 +81,18 @@ def _read_local_csv(path: Path, sep: str, names: Sequence[str], text: set[str]) 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 
-def _drop_empty_rows(df: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows with some cell filled, each keeping its line.
+def _empty_cells(df: pd.DataFrame) -> np.ndarray:
+    """Which cells of ``df`` are empty (missing, or text of spaces alone): boolean, shape (n_rows, n_columns)."""
+    return (df.isna() | df.apply(lambda col: col.map(lambda v: isinstance(v, str) and not v.strip()))).to_numpy()
+
+
+def _drop_empty_rows(df: pd.DataFrame, lines: np.ndarray,
+                     cells: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows with some cell filled, each keeping its line (``cells``: :func:`_empty_cells` of ``df``, if known).
 
     Rows with no cell filled (blank lines at the end, a spreadsheet's ',,,,,' rows, a workbook's formatted but
     empty rows) carry nothing. They stopped at "the run name is empty (2 of 122 rows have none)"."""
-    empty = (df.isna() | df.apply(lambda col: col.map(lambda v: isinstance(v, str) and not v.strip()))
-             ).all(axis=1).to_numpy()
+    empty = (_empty_cells(df) if cells is None else cells).all(axis=1)
     if empty.any() and not empty.all():
         return df[~empty].reset_index(drop=True), lines[~empty]
     return df, lines
@@ -96,7 +102,8 @@ def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """The first sheet of an Excel workbook, read as a CSV export of it would be: row 1 the header, each run keeping
     its sheet row as its line, the run-id columns as text, Excel's error cells (``#N/A``) missing.
 
-    openpyxl reads the values the workbook last computed (a formula's result, not its text). A book of several
+    openpyxl reads the values the workbook last computed (a formula's result, not its text); a decimal comma
+    stored as text keeps its cell for the error that refuses it (:func:`_comma_cells`). A book of several
     sheets is read from its first, and one :class:`~mixlaw.errors.DataWarning` names it and the others: which sheet
     holds the runs is the user's to say, by moving it first or saving it as CSV. Without openpyxl the error says
     how to install it; before, every workbook was refused ("save its sheet as 'CSV UTF-8'").
@@ -128,7 +135,29 @@ def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
         _check_unique_columns(names, path)
         text |= {c for c in names if canonical_name(c) in text}
         df = pd.read_excel(book, sheet_name=0, **csv_missing(names, text))
-    return _drop_empty_rows(df, np.arange(len(df)) + 2)
+    lines = np.arange(len(df)) + 2
+    return _drop_empty_rows(_comma_cells(df, text, sheets[0], lines), lines)
+
+
+def _sheet_cell(j: int, line: int) -> str:
+    """A sheet's cell address, ``B7``, of the ``j``-th column (0-based) on sheet row ``line``."""
+    from openpyxl.utils import get_column_letter
+
+    return f"{get_column_letter(j + 1)}{line}"
+
+
+def _comma_cells(df: pd.DataFrame, text: set[str], sheet: str, lines: np.ndarray) -> pd.DataFrame:
+    """``df`` with each text cell that reads as a number with a decimal comma ('0,4'), outside the ``text`` columns,
+    as a :class:`~mixlaw.data.schema.SheetText` that keeps its sheet and cell: should a number be needed there, the
+    error names the cell and the fix in the workbook (the CSV's advice, "save the table with ';'", does not apply)."""
+    for j, c in enumerate(df.columns):
+        if str(c) in text or df[c].dtype != object:
+            continue
+        hit = df[c].map(lambda v: isinstance(v, str) and re.fullmatch(_COMMA_NUMBER, v.strip()) is not None)
+        if hit.any():
+            df[c] = [SheetText(v, sheet, _sheet_cell(j, int(line))) if h else v
+                     for v, h, line in zip(df[c], hit, lines, strict=True)]
+    return df
 
 
 def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:

@@ -34,6 +34,23 @@ SCALE_ALIASES = {
     "tokens": ("tokens", "n_tokens", "num_tokens", "tokens_seen", "train_tokens", "total_tokens", "tokens_trained",
                "consumed_tokens", "seen_tokens", "training_tokens"),
 }
+class SheetText(str):
+    """A workbook cell's text that reads as a number written with a decimal comma ('0,4'), keeping the sheet and cell
+    (``B7``) it came from: a workbook stores numbers as numbers, so such a cell was typed or pasted as text, and the
+    error that refuses it (:class:`~mixlaw.data.RunTable`'s "is not a number") names the cell and the fix in the
+    workbook, not a CSV's separators. Equal to, and hashed as, its text: a column that needs no number keeps it."""
+
+    __slots__ = ("sheet", "cell")
+
+    def __new__(cls, text: str, sheet: str, cell: str) -> SheetText:
+        out = super().__new__(cls, text)
+        out.sheet, out.cell = sheet, cell
+        return out
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return SheetText, (str(self), self.sheet, self.cell)
+
+
 #: Columns that hold run ids: ``run`` and the names :func:`~mixlaw.data.reading._normalise_columns` reads as it
 #: (W&B's ``Name``, RegMix's ``index``). They are read as text.
 RUN_ID_COLUMNS = ("run", "Name", "name", "run_id", "index")

@@ -28,6 +28,7 @@ from .schema import (
     TOL_OPTION,
     WEIGHT_PREFIX,
     WEIGHT_TOL,
+    SheetText,
     beyond_tol,
     count_values,
     share_value,
@@ -742,6 +743,13 @@ def _not_a_number_hint(value: Any, column: str) -> str:
     if column in ("params", "step", "tokens") and re.fullmatch(r"\d{1,3}([,.' ]\d{3})+", v):
         # '1,300,000' (or '28,368'): a count with thousands separators, not a decimal comma
         return f" (thousands separators? write {re.sub(r'[^0-9]', '', v)}, or a suffix as in 1.3M)"
+    if isinstance(value, SheetText):
+        # A workbook's cell: the CSV's advice (separators) does not apply; the number is to be stored as one.
+        return (f" (sheet {value.sheet!r}, cell {value.cell} holds it as text, a decimal comma the workbook did not "
+                f"read as a number: store the cell as a number, retyped with the decimal separator the spreadsheet "
+                f"uses ({v.replace(',', '.')} where it is '.'), or change the locale's decimal separator to ',' "
+                "(Excel: File > Options > Advanced, 'Use system separators'; LibreOffice: Tools > Options > Language "
+                "Settings) and convert the column (Data > Text to Columns), then save the workbook)")
     if re.fullmatch(r"[-+]?\d*,\d+([eE][-+]?\d+)?", v):
         return (f" (a decimal comma? write {v.replace(',', '.')}, or save the table with ';' or tabs between cells, "
                 "which mixlaw reads with decimal commas)")
