@@ -4,11 +4,13 @@ its sheet and cell, with what to do in the workbook."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from cli_runner import run_cli
 
 from mixlaw.data import read_runs
-from mixlaw.errors import DataError
+from mixlaw.errors import DataError, DataWarning
 from mixlaw.importers import read_runs_mapped
 
 openpyxl = pytest.importorskip("openpyxl")
@@ -57,3 +59,52 @@ def test_a_decimal_comma_stored_as_text_names_sheet_and_cell_with_the_workbook_f
     csv.write_text('run,w:a,w:b,loss:x\nr1,"0,4",0.6,2\n')
     with pytest.raises(DataError, match="save the table with ';' or tabs between cells"):
         read_runs(csv)
+
+
+def test_a_formula_never_computed_is_an_error_naming_sheet_cell_and_fix(tmp_path, capsys):
+    rows = [list(r) for r in ROWS]
+    rows[1][3] = "=D2*2"  # D3: openpyxl writes the formula with no value, which Excel would compute on saving
+    rows[2][3] = "=D2+0.1"  # D4
+    book = _book(tmp_path / "runs.xlsx", rows)
+    with pytest.raises(DataError) as exc:
+        read_runs(book)
+    msg = str(exc.value)
+    assert msg.startswith(f"{book}:3: column 'loss:x': sheet 'Runs', cell D3 holds the formula '=D2*2', whose value "
+                          "was never computed")
+    assert "1 more such cell: D4" in msg
+    assert "open and save the workbook in Excel or LibreOffice" in msg and "CSV" in msg
+    code, _, err = run_cli(capsys, "runs", "import", str(book), "--out", str(tmp_path / "o.csv"))
+    assert code == 2 and "cell D3 holds the formula '=D2*2'" in err
+    # A run name from a formula: read as an empty name before.
+    rows = [list(r) for r in ROWS]
+    rows[0][0] = '="r"&"1"'
+    with pytest.raises(DataError, match=r"column 'run': sheet 'Runs', cell A2 holds the formula"):
+        read_runs(_book(tmp_path / "names.xlsx", rows))
+
+
+def test_computed_formulas_and_empty_cells_read_as_before(tmp_path):
+    # A formula with its value (as Excel saves it: <f> and <v>) reads as its value; a computed '' (t="str": Excel's
+    # =IF(...,"") for a missing loss) and a plain empty cell read as missing, with no error.
+    rows = [list(r) for r in ROWS]
+    rows[1][3] = "=D2*2"
+    rows[2][3] = '=IF(1>2,1,"")'
+    rows[3][3] = None
+    book = _book(tmp_path / "runs.xlsx", rows)
+    import shutil
+    import zipfile
+
+    fixed = tmp_path / "saved.xlsx"
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(fixed, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<c r="D3"><f>D2*2</f><v /></c>', b'<c r="D3"><f>D2*2</f><v>4</v></c>')
+                data = data.replace(b'<c r="D4"><f>', b'<c r="D4" t="str"><f>')
+                assert b"<v>4</v>" in data and b't="str"' in data
+            dst.writestr(item, data)
+    shutil.move(fixed, book)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        t = read_runs(book)
+    loss = t.frame["loss:x"].tolist()
+    assert loss[:2] == [2.0, 4.0] and all(x != x for x in loss[2:])  # NaN: missing

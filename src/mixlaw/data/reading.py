@@ -102,8 +102,9 @@ def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """The first sheet of an Excel workbook, read as a CSV export of it would be: row 1 the header, each run keeping
     its sheet row as its line, the run-id columns as text, Excel's error cells (``#N/A``) missing.
 
-    openpyxl reads the values the workbook last computed (a formula's result, not its text); a decimal comma
-    stored as text keeps its cell for the error that refuses it (:func:`_comma_cells`). A book of several
+    openpyxl reads the values the workbook last computed (a formula's result, not its text); a formula never
+    computed is an error naming its cell (:func:`_check_computed`), and a decimal comma stored as text keeps its cell
+    for the error that refuses it (:func:`_comma_cells`). A book of several
     sheets is read from its first, and one :class:`~mixlaw.errors.DataWarning` names it and the others: which sheet
     holds the runs is the user's to say, by moving it first or saving it as CSV. Without openpyxl the error says
     how to install it; before, every workbook was refused ("save its sheet as 'CSV UTF-8'").
@@ -136,7 +137,10 @@ def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
         text |= {c for c in names if canonical_name(c) in text}
         df = pd.read_excel(book, sheet_name=0, **csv_missing(names, text))
     lines = np.arange(len(df)) + 2
-    return _drop_empty_rows(_comma_cells(df, text, sheets[0], lines), lines)
+    empty = _empty_cells(df)
+    if empty.any():  # a formula never computed reads as an empty cell: only then is the sheet's XML looked at
+        _check_computed(path, sheets[0], names, empty, lines)
+    return _drop_empty_rows(_comma_cells(df, text, sheets[0], lines), lines, empty)
 
 
 def _sheet_cell(j: int, line: int) -> str:
@@ -158,6 +162,105 @@ def _comma_cells(df: pd.DataFrame, text: set[str], sheet: str, lines: np.ndarray
             df[c] = [SheetText(v, sheet, _sheet_cell(j, int(line))) if h else v
                      for v, h, line in zip(df[c], hit, lines, strict=True)]
     return df
+
+
+#: An element's name without its namespace ('{http://...}c' -> 'c').
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _first_sheet_part(archive: Any) -> str | None:
+    """The zip member of a workbook's first sheet (``xl/worksheets/sheet1.xml`` as most writers name it), by the
+    workbook's own list of sheets and their relationships; None if they cannot be read."""
+    import posixpath
+    from xml.etree import ElementTree
+
+    try:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    first = next((e for e in book.iter() if _local(e.tag) == "sheet"), None)
+    rid = None if first is None else next((v for k, v in first.attrib.items() if _local(k) == "id"), None)
+    target = next((e.get("Target") for e in rels.iter() if _local(e.tag) == "Relationship" and e.get("Id") == rid),
+                  None)
+    if target is None:
+        return None
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+#: A formula element's start in a sheet's XML (``<f>``, ``<f t="shared" .../>``, a prefixed ``<x:f>``); not ``<font``.
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _has_formula(archive: Any, part: str) -> bool:
+    """Whether the sheet's XML has a formula element: a byte scan of the decompressed part, some 10 times quicker
+    than parsing it, which a sheet without formulas (most run tables) is then spared."""
+    tail = b""
+    with archive.open(part) as f:
+        while chunk := f.read(1 << 20):
+            if _FORMULA_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-64:]  # a tag cut between two reads
+    return False
+
+
+def _check_computed(path: Path, sheet: str, names: list[str], empty: np.ndarray, lines: np.ndarray) -> None:
+    """Stop at a formula cell that holds no value: a workbook written by a program (openpyxl, a script) stores the
+    formula and leaves its value for a spreadsheet to compute on opening. openpyxl reads the stored value, so the
+    cell read as empty, and a loss column silently lost that value (or a run its name).
+
+    Called only when ``df`` has an empty cell (``empty``: the cells read so), and the first sheet's XML is parsed
+    (streamed, without openpyxl) only when a byte scan finds a formula in it: a workbook with no empty cell is not
+    read again, one without formulas is scanned alone. A formula's cell with no ``<v>``
+    value is one never computed; a computed text result ``t="str"`` (Excel's ``=IF(...,"")``, a missing loss by
+    intent) is not."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    found: list[tuple[str, str]] = []  # (cell, formula)
+    with zipfile.ZipFile(path) as archive:
+        part = _first_sheet_part(archive)
+        if part is None or part not in archive.namelist() or not _has_formula(archive, part):
+            return
+        with archive.open(part) as f:
+            formula: str | None = None
+            value = False
+            for event, e in ElementTree.iterparse(f, events=("start", "end")):
+                tag = _local(e.tag)
+                if event == "start":
+                    if tag == "c":
+                        formula, value = None, False
+                    continue
+                if tag == "f":
+                    formula = e.text or ""
+                elif tag == "v":
+                    value = bool(e.text)
+                elif tag == "c":
+                    if formula is not None and not value and e.get("t") != "str":
+                        found.append((e.get("r") or "?", formula))
+                    e.clear()
+                elif tag == "row":
+                    e.clear()
+    if not found:
+        return
+    cell, formula = found[0]
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    try:
+        letter, row = coordinate_from_string(cell)
+        j = column_index_from_string(letter) - 1
+    except ValueError:
+        row, j = None, -1
+    more = found[1:]
+    others = (f" ({len(more)} more such cell{'s' if len(more) > 1 else ''}: "
+              f"{', '.join(c for c, _ in more[:5])}{', ...' if len(more) > 5 else ''})") if more else ""
+    what = f"the formula '={formula}'" if formula else "a formula"  # a shared formula's other cells write none
+    raise DataError(f"sheet {sheet!r}, cell {cell} holds {what}, whose value was never computed "
+                    f"(a workbook written by a program and not saved by a spreadsheet since), so it reads as an empty "
+                    f"cell{others}: open and save the workbook in Excel or LibreOffice so that its values are "
+                    "computed, or export the sheet as CSV", path=str(path), row=row,
+                    column=names[j] if 0 <= j < len(names) else None)
 
 
 def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
