@@ -7,9 +7,9 @@ Each line is one checkpoint's loss on one validation set, three tab-separated fi
 
 A tag may stand between size and seed (RedPajama's ``160M_RP_0-0.125-...``, 2Mix's ``70M_base2_1-0.25-0.75``);
 3Mix's 410M runs have no size (``30-0.75-0.0-0.25``): the file's name gives it (``410M.txt``). The format is
-recognised by a file's content (:func:`is_ye_log`), not its name; blank lines and comment lines ('# ...') are
-skipped. One run per (size, seed, mixture), named by its
-checkpoint folder (prefixed with the size where the folder lacks one); ``params`` is the size as written (70M ->
+recognised by a file's content (:func:`is_ye_log`), not its name; blank and comment lines ('# ...') are skipped.
+One run per (size, seed, mixture), named by its checkpoint folder (prefixed with the size where the folder lacks
+one); ``params`` is the size as written (70M ->
 7e7: Ye's own fits use non-embedding counts, ``pipeline/utils.py``'s ``MODEL_SIZES``); ``step`` the checkpoint's;
 one ``loss:<Eval>`` column per validation file (``pythia-pile.valid.Github.bin`` -> ``Github``). A checkpoint that
 misses an eval keeps the others (NaN there: a fit of an eval uses the rows that have it; ``drop_incomplete``
@@ -391,6 +391,11 @@ def read_ye_logs_with_base(sources: str | os.PathLike[str] | Sequence[str | os.P
     """:func:`read_ye_logs` and :func:`read_ye_base` (its ``evals`` the table's) from one parse of the logs:
     ``runs import --keep-base`` read each file twice, once for the runs and once for the base model.
 
+    Parameters
+    ----------
+    sources, domains, weight_tol, drop_incomplete, evals
+        As for :func:`read_ye_logs`.
+
     Returns
     -------
     table : RunTable
@@ -398,6 +403,21 @@ def read_ye_logs_with_base(sources: str | os.PathLike[str] | Sequence[str | os.P
     base : pandas.DataFrame
         As :func:`read_ye_base`: one row per base model, ``run`` and the table's ``loss:<Eval>`` columns; no rows
         when the logs have no base model.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> base = [f"cfg//pythia_70m_step20000\\tv/pythia-pile.valid.{e}.bin\\t{v}" for e, v in (("Github", 1.5),
+    ...                                                                                   ("ArXiv", 2.5))]
+    >>> runs = [f"ck/ct//70M_ct_{i}-{a}-{1 - a}/1000\\tv/pythia-pile.valid.{e}.bin\\t{2 + a}"
+    ...         for i, a in enumerate((0.25, 0.75)) for e in ("Github", "ArXiv")]
+    >>> _ = (d / "70M.txt").write_text("\\n".join(base + runs) + "\\n")
+    >>> table, base = read_ye_logs_with_base(d / "70M.txt", domains=["pile", "python"], evals=["Github"])
+    >>> len(table), table.evals
+    (2, ['Github'])
+    >>> base.to_dict("records")
+    [{'run': 'pythia_70m_step20000', 'loss:Github': 1.5}]
     """
     table, parsed = _read_logs(sources, domains=domains, weight_tol=weight_tol, drop_incomplete=drop_incomplete,
                                evals=evals, keep_base=True)
