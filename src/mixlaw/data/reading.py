@@ -139,7 +139,7 @@ def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
     lines = np.arange(len(df)) + 2
     empty = _empty_cells(df)
     if empty.any():  # a formula never computed reads as an empty cell: only then is the sheet's XML looked at
-        _check_computed(path, sheets[0], names, empty, lines)
+        _check_computed(path, sheets[0], names)
     return _drop_empty_rows(_comma_cells(df, text, sheets[0], lines), lines, empty)
 
 
@@ -164,8 +164,8 @@ def _comma_cells(df: pd.DataFrame, text: set[str], sheet: str, lines: np.ndarray
     return df
 
 
-#: An element's name without its namespace ('{http://...}c' -> 'c').
 def _local(tag: str) -> str:
+    """An XML element's or attribute's name without its namespace ('{http://...}c' -> 'c')."""
     return tag.rsplit("}", 1)[-1]
 
 
@@ -205,31 +205,46 @@ def _has_formula(archive: Any, part: str) -> bool:
     return False
 
 
-def _check_computed(path: Path, sheet: str, names: list[str], empty: np.ndarray, lines: np.ndarray) -> None:
+def _column_of(ref: str | None, default: int) -> int:
+    """The column (from 1) of a cell reference ``D3``; ``default`` where it is absent or not one."""
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    try:
+        return int(column_index_from_string(coordinate_from_string(ref)[0])) if ref else default
+    except Exception:  # openpyxl's CellCoordinatesException and ValueError: a writer's odd reference
+        return default
+
+
+def _check_computed(path: Path, sheet: str, names: list[str]) -> None:
     """Stop at a formula cell that holds no value: a workbook written by a program (openpyxl, a script) stores the
     formula and leaves its value for a spreadsheet to compute on opening. openpyxl reads the stored value, so the
     cell read as empty, and a loss column silently lost that value (or a run its name).
 
-    Called only when ``df`` has an empty cell (``empty``: the cells read so), and the first sheet's XML is parsed
-    (streamed, without openpyxl) only when a byte scan finds a formula in it: a workbook with no empty cell is not
-    read again, one without formulas is scanned alone. A formula's cell with no ``<v>``
-    value is one never computed; a computed text result ``t="str"`` (Excel's ``=IF(...,"")``, a missing loss by
-    intent) is not."""
+    The caller asks only when the sheet read has an empty cell, and the first sheet's XML is parsed (streamed,
+    without openpyxl) only when a byte scan finds a formula in it: a workbook with no empty cell is not read again,
+    one without formulas is scanned alone. A formula's cell with no ``<v>`` value is one never computed; a computed
+    text result ``t="str"`` (Excel's ``=IF(...,"")``, a missing loss by intent) is not. ``names``: the header's
+    names, for the column of the error."""
     import zipfile
     from xml.etree import ElementTree
 
-    found: list[tuple[str, str]] = []  # (cell, formula)
+    found: list[tuple[int, int, str]] = []  # (sheet row, column from 1, formula) of each cell never computed
     with zipfile.ZipFile(path) as archive:
         part = _first_sheet_part(archive)
         if part is None or part not in archive.namelist() or not _has_formula(archive, part):
             return
         with archive.open(part) as f:
+            row = col = 0
             formula: str | None = None
             value = False
             for event, e in ElementTree.iterparse(f, events=("start", "end")):
                 tag = _local(e.tag)
                 if event == "start":
-                    if tag == "c":
+                    # A row's and a cell's place may go unwritten (r is optional): then it follows the previous one.
+                    if tag == "row":
+                        row, col = int(e.get("r") or row + 1), 0
+                    elif tag == "c":
+                        col = _column_of(e.get("r"), col + 1)
                         formula, value = None, False
                     continue
                 if tag == "f":
@@ -238,29 +253,22 @@ def _check_computed(path: Path, sheet: str, names: list[str], empty: np.ndarray,
                     value = bool(e.text)
                 elif tag == "c":
                     if formula is not None and not value and e.get("t") != "str":
-                        found.append((e.get("r") or "?", formula))
+                        found.append((row, col, formula))
                     e.clear()
                 elif tag == "row":
                     e.clear()
     if not found:
         return
-    cell, formula = found[0]
-    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-
-    try:
-        letter, row = coordinate_from_string(cell)
-        j = column_index_from_string(letter) - 1
-    except ValueError:
-        row, j = None, -1
-    more = found[1:]
-    others = (f" ({len(more)} more such cell{'s' if len(more) > 1 else ''}: "
-              f"{', '.join(c for c, _ in more[:5])}{', ...' if len(more) > 5 else ''})") if more else ""
+    row, col, formula = found[0]
+    others = [_sheet_cell(c - 1, r) for r, c, _ in found[1:]]
+    more = (f" ({len(others)} more such cell{'s' if len(others) > 1 else ''}: {', '.join(others[:5])}"
+            f"{', ...' if len(others) > 5 else ''})") if others else ""
     what = f"the formula '={formula}'" if formula else "a formula"  # a shared formula's other cells write none
-    raise DataError(f"sheet {sheet!r}, cell {cell} holds {what}, whose value was never computed "
+    raise DataError(f"sheet {sheet!r}, cell {_sheet_cell(col - 1, row)} holds {what}, whose value was never computed "
                     f"(a workbook written by a program and not saved by a spreadsheet since), so it reads as an empty "
-                    f"cell{others}: open and save the workbook in Excel or LibreOffice so that its values are "
-                    "computed, or export the sheet as CSV", path=str(path), row=row,
-                    column=names[j] if 0 <= j < len(names) else None)
+                    f"cell{more}: open and save the workbook in Excel or LibreOffice so that its values are computed, "
+                    "or export the sheet as CSV", path=str(path), row=row,
+                    column=names[col - 1] if 0 < col <= len(names) else None)
 
 
 def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
