@@ -206,13 +206,17 @@ def _has_formula(archive: Any, part: str) -> bool:
 
 
 def _column_of(ref: str | None, default: int) -> int:
-    """The column (from 1) of a cell reference ``D3``; ``default`` where it is absent or not one."""
-    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-
-    try:
-        return int(column_index_from_string(coordinate_from_string(ref)[0])) if ref else default
-    except Exception:  # openpyxl's CellCoordinatesException and ValueError: a writer's odd reference
-        return default
+    """The column (from 1) of a cell reference (``D3``: 4); ``default`` where it is absent or not one. Letters
+    counted here, not by openpyxl's parser: called for every cell of a sheet with formulas, it took 2 s of 6."""
+    n = 0
+    for ch in (ref or "").upper():
+        if "A" <= ch <= "Z":
+            n = n * 26 + ord(ch) - 64
+        elif ch.isdigit():
+            break
+        else:
+            return default
+    return n or default
 
 
 def _check_computed(path: Path, sheet: str, names: list[str]) -> None:
