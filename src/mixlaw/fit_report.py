@@ -168,9 +168,11 @@ class FitReport:
         # A loaded law keeps no fit statistics: its line read 'n_obs=0 ... nfev=0 | fit=0.00s', as if fitted on
         # nothing in no time; what is not known is left out.
         loaded = self.method.startswith("loaded")
-        parts = ([f"n_obs={int(s['n_obs'])}"] if "n_obs" in s else []) + [f"n_vary={n_vary}"]
+        eff = s.get("n_effective")  # a ridge's effective degrees of freedom (linear / loglinear alpha="cv")
+        parts = ([f"n_obs={int(s['n_obs'])}"] if "n_obs" in s else []) + [
+            f"n_vary={n_vary}" + (f" (effective {eff:.1f})" if eff is not None else "")]
         if "n_obs" in s:
-            parts.append(f"dof={int(s['n_obs']) - n_vary}")
+            parts.append(f"dof={int(s['n_obs']) - n_vary if eff is None else s['n_obs'] - eff:.4g}")
         if not loaded:
             parts.append(f"nfev={int(s.get('nfev', 0))}")
         head = "  ".join(parts)

@@ -74,11 +74,18 @@ def test_weight_tol_nan_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture
 @pytest.mark.parametrize("law", ["linear", "loglinear"])
 def test_closed_form_laws_refuse_fewer_runs_than_parameters(law: str, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    runs = runs_csv(tmp_path / "r.csv", 3, 0)  # 3 runs, 3 domains: the law would interpolate exactly
-    code, _, err = run_cli(["fit", "--runs", str(runs), "--law", law], capsys)
+    runs = runs_csv(tmp_path / "r.csv", 3, 0)  # 3 runs, 3 domains: least squares would interpolate exactly
+    plain = ["--law", law, "--law-option", "alpha=0"]
+    code, _, err = run_cli(["fit", "--runs", str(runs), *plain], capsys)
     assert "too few to fit 3 parameters" in one_error(code, err)
-    code, _, err = run_cli(["optimize", "--runs", str(runs), "--law", law], capsys)
+    code, _, err = run_cli(["optimize", "--runs", str(runs), *plain], capsys)
     assert "too few" in one_error(code, err)
+    # The default (alpha="cv") fits them with a ridge that leaves a residual degree of freedom, and says so.
+    code, out, _ = run_cli(["fit", "--runs", str(runs), "--law", law], capsys)
+    assert code == 0 and "Ridge strength by leave-one-out" in out and "effective" in out
+    two = runs_csv(tmp_path / "two.csv", 2, 0)
+    code, _, err = run_cli(["fit", "--runs", str(two), "--law", law], capsys)
+    assert "2 run(s) are too few for alpha='cv'" in one_error(code, err)
 
 
 def test_constant_lightgbm_is_refused_by_optimize_and_continual(tmp_path: Path,

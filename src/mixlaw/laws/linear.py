@@ -15,11 +15,21 @@ Pre-training", ICLR 2025, arXiv:2407.01492 (§4, "Linear regression"), and, in l
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .._validation import Interval, Real
+from .._validation import Interval, Options, Real
+from ..errors import TooFewObservationsError
 from ..fit import Param, Params
 from .base import FitContext, MixingLaw, register
+
+#: Ridge strengths ``alpha = "cv"`` tries besides 0, relative to the largest eigenvalue of ``W^T W / n`` (so that the
+#: grid means the same shrinkage whatever the number of runs and domains): from barely any to ten times the data's
+#: largest direction.
+LOO_GRID = tuple(float(x) for x in np.logspace(-6, 1, 22))
+#: Fewest runs ``alpha = "cv"`` chooses a strength from (leave-one-out of 2 runs fits 1 run).
+MIN_LOO_RUNS = 3
 
 
 def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -62,26 +72,106 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
     return coef, se
 
 
+def loo_ridge(W: np.ndarray, y: np.ndarray,
+              grid: tuple[float, ...] = LOO_GRID) -> tuple[float, float, dict[float, float]]:
+    r"""The ridge strength of :func:`least_squares` with the lowest leave-one-out error, in closed form.
+
+    With :math:`z = y - \bar y` (the penalty shrinks towards :math:`\bar y`, and :math:`W \bar y 1 = \bar y`
+    since the shares sum to 1), the fit is ridge regression of :math:`z` on :math:`W`; with the thin SVD
+    :math:`W = U S V^T` its hat matrix is :math:`H = U \operatorname{diag}(s^2 / (s^2 + n\alpha)) U^T` and the
+    leave-one-out residual of run i is :math:`(z_i - (Hz)_i) / (1 - H_{ii})` (the PRESS identity; :math:`\bar y`
+    is kept at its full-data value). Strengths: 0 and :data:`LOO_GRID` times the largest eigenvalue of
+    :math:`W^T W / n`; a strength counts only where it leaves every run a residual (:math:`H_{ii} < 1`) and the fit
+    a residual degree of freedom (:math:`\operatorname{tr} H \le n - 1`), so a table of fewer runs than domains
+    gets a ridge, not an interpolation (0 counts only with more runs than independent mixtures).
+
+    Returns
+    -------
+    alpha : float
+        The strength with the lowest mean squared leave-one-out residual (the smallest of equals).
+    dof : float
+        Effective degrees of freedom at that strength, :math:`\operatorname{tr} H = \sum s^2 / (s^2 + n\alpha)`.
+    scores : dict of float to float
+        Mean squared leave-one-out residual of every strength tried (inf where it is not defined).
+    """
+    n = W.shape[0]
+    z = y - y.mean()
+    U, sv, _ = np.linalg.svd(W, full_matrices=False)
+    s2 = sv ** 2
+    rank = s2 > s2.max() * 1e-12
+    U, s2 = U[:, rank], s2[rank]
+    Uz = U.T @ z
+    scores: dict[float, float] = {}
+    dofs: dict[float, float] = {}
+    for a in (0.0, *(g * float(s2.max()) / n for g in grid)):
+        shrink = s2 / (s2 + n * a)
+        h = (U ** 2) @ shrink
+        if np.any(h > 1 - 1e-9) or shrink.sum() > n - 1:
+            scores[a], dofs[a] = float("inf"), float(shrink.sum())
+            continue
+        fitted = U @ (shrink * Uz)
+        scores[a] = float(np.mean(((z - fitted) / (1 - h)) ** 2))
+        dofs[a] = float(shrink.sum())
+    best = min(scores, key=lambda a: (scores[a], a))
+    return best, dofs[best], scores
+
+
 class _LeastSquaresLaw(MixingLaw):
     """Shared code of the linear and log-linear baselines (``_log`` says which space)."""
 
     _log = False
-    _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left")], "random_state": ["random_state"]}
+    _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left"), Options({"cv"})],
+                              "random_state": ["random_state"]}
 
-    def __init__(self, *, alpha: float = 0.0, random_state: int | np.random.Generator | None = 0) -> None:
+    def __init__(self, *, alpha: float | str = "cv", random_state: int | np.random.Generator | None = 0) -> None:
         self.alpha, self.random_state = alpha, random_state
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         plist = []
         Z = np.log(Y) if self._log else Y
+        self.alpha_: dict[str, float] = {}
+        self.dof_: dict[str, float] = {}
+        if self.alpha == "cv" and W.shape[0] < MIN_LOO_RUNS:
+            raise TooFewObservationsError(
+                f"law {self.key!r}: {W.shape[0]} run(s) are too few for alpha='cv', which chooses the ridge by "
+                f"leave-one-out; need at least {MIN_LOO_RUNS} (or give alpha a number: alpha=0.0 / --law-option "
+                "alpha=0)",
+                n_obs=W.shape[0], n_params=MIN_LOO_RUNS - 1)
         for i, t in enumerate(ctx.targets):
-            coef, se = least_squares(W, Z[:, i], float(self.alpha))
+            if self.alpha == "cv":
+                self.alpha_[t], self.dof_[t], _ = loo_ridge(W, Z[:, i])
+            else:
+                self.alpha_[t] = float(self.alpha)
+            coef, se = least_squares(W, Z[:, i], self.alpha_[t])
             for j, d in enumerate(ctx.domains):
                 plist.append(Param(f"{t}.b_{d}", float(coef[j]), float(coef[j]),
                                    stderr=float(se[j]) if np.isfinite(se[j]) else None))
         self.params_ = Params(plist)
         # Closed form: no optimiser runs to report.
         self.results_ = {}
+
+    def _n_free_checked(self) -> int:
+        # A ridge chosen by leave-one-out is not an interpolation however few the runs: count its effective degrees
+        # of freedom (tr H per eval set, rounded up), not its coefficients; a fixed alpha counts every coefficient.
+        if self.alpha != "cv":
+            return super()._n_free_checked()
+        return int(np.ceil(sum(self.dof_.values())))
+
+    def _get_state(self) -> dict[str, Any]:
+        return {**super()._get_state(), "alpha": getattr(self, "alpha_", {}), "dof": getattr(self, "dof_", {})}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self.alpha_ = {str(k): float(v) for k, v in (state.get("alpha") or {}).items()}
+        self.dof_ = {str(k): float(v) for k, v in (state.get("dof") or {}).items()}
+
+    def extra_report_sections(self) -> list[tuple[str, str]]:
+        if self.alpha != "cv":
+            return []
+        w = max(len(t) for t in self.alpha_)
+        return [("Ridge strength by leave-one-out (alpha='cv'; effective degrees of freedom)",
+                 "\n".join(f"    {t:<{w}}  alpha {a:.3g}  dof {self.dof_.get(t, float('nan')):.1f}"
+                           for t, a in self.alpha_.items()))]
 
     def coef(self) -> np.ndarray:
         """Fitted coefficients, shape (n_targets, n_domains)."""
@@ -100,9 +190,14 @@ class Linear(_LeastSquaresLaw):
 
     Parameters
     ----------
-    alpha : float, default=0.0
-        Ridge penalty ``alpha * sum_j (b_ij - mean(L_i))^2`` added to the mean squared error; a tiny value
-        (1e-6) makes the fit unique when a domain is absent from every run.
+    alpha : float or "cv", default="cv"
+        Ridge penalty ``alpha * sum_j (b_ij - mean(L_i))^2`` added to the mean squared error. ``"cv"``: per eval
+        set, the strength with the lowest leave-one-out error, in closed form (:func:`loo_ridge`; 0 among them),
+        which also fits a table of fewer runs than domains. ``0``: the plain least-squares baseline of RegMix's
+        §4 (a tiny value, 1e-6, makes it unique when a domain is absent from every run). Measured 2026-12-06,
+        mean Spearman over the 13 evals fitted on RegMix's train_1m, test_1m / 60m / 1B: 0.8333 / 0.8319 /
+        0.7280 with "cv" against 0.8308 / 0.8293 / 0.7118 with 0 (log-linear: 0.8465 / 0.8447 / 0.7534 against
+        0.8439 / 0.8421 / 0.7364).
     random_state : int, Generator or None, default=0
         Unused (the fit is closed form); accepted so every law takes the same arguments.
 
@@ -111,6 +206,10 @@ class Linear(_LeastSquaresLaw):
     params_ : Params
         ``<target>.b_<domain>``: the loss predicted for training on that domain alone, with sandwich
         standard errors.
+    alpha_ : dict of str to float
+        The ridge strength used per eval set (``alpha``, or the leave-one-out choice).
+    dof_ : dict of str to float
+        With ``alpha="cv"``: the effective degrees of freedom per eval set (what the size check counts).
 
     Notes
     -----
@@ -132,4 +231,4 @@ class Linear(_LeastSquaresLaw):
     """
 
 
-__all__ = ["Linear", "least_squares"]
+__all__ = ["Linear", "least_squares", "loo_ridge", "LOO_GRID"]

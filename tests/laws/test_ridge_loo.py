@@ -1,0 +1,98 @@
+"""linear / loglinear with alpha="cv" (the default): the ridge strength by closed-form leave-one-out."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.stats import spearmanr
+
+from mixlaw.errors import TooFewObservationsError
+from mixlaw.laws import get_law, law_from_dict
+from mixlaw.laws.linear import LOO_GRID, least_squares, loo_ridge
+
+
+def _world(n_runs: int, n_domains: int, seed: int = 0, noise: float = 0.01):
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.full(n_domains, 0.5), size=n_runs)
+    t = rng.normal(0.0, 1.0, n_domains)
+    y = 2.0 + np.exp(0.5 * W @ t) * (1 + rng.normal(0.0, noise, n_runs))
+    return W, y
+
+
+def test_the_closed_form_leave_one_out_equals_refitting_without_each_run():
+    W, y = _world(25, 6, seed=1)
+    alpha, _, scores = loo_ridge(W, y)
+    n, ybar = len(y), float(y.mean())
+    s_max = float(np.linalg.svd(W, compute_uv=False)[0] ** 2)
+    for a in (0.0, LOO_GRID[5] * s_max / n, LOO_GRID[15] * s_max / n):
+        press = []
+        for i in range(n):
+            keep = np.arange(n) != i
+            # the same ridge as least_squares, shrinking towards the full data's mean (as loo_ridge keeps it)
+            Wk, zk = W[keep], y[keep] - ybar
+            c = np.linalg.solve(Wk.T @ Wk + n * a * np.eye(W.shape[1]), Wk.T @ zk) if a > 0 else \
+                np.linalg.lstsq(Wk, zk, rcond=None)[0]
+            press.append((y[i] - ybar - W[i] @ c) ** 2)
+        key = min(scores, key=lambda k: abs(k - a))
+        assert_allclose(scores[key], np.mean(press), rtol=1e-6)
+    assert alpha == min(scores, key=lambda k: (scores[k], k))
+
+
+def test_cv_recovers_exact_coefficients_on_noise_free_data():
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=20)
+    law = get_law("linear").fit(W, W @ np.array([3.0, 2.5, 4.0]))
+    assert law.get_params()["alpha"] == "cv"
+    assert_allclose(law.coef(), [[3.0, 2.5, 4.0]], atol=1e-6)
+    assert law.alpha_ == {"y0": 0.0}
+
+
+@pytest.mark.parametrize("key", ["linear", "loglinear"])
+def test_fewer_runs_than_domains_fit_with_a_ridge_and_rank_held_out_mixtures(key):
+    # 50 domains, 30 runs: least squares cannot fit (it would interpolate), the leave-one-out ridge does.
+    W, y = _world(330, 50, seed=0)
+    with pytest.raises(TooFewObservationsError, match="too few"):
+        get_law(key, alpha=0.0).fit(W[:30], y[:30])
+    law = get_law(key).fit(W[:30], y[:30])
+    assert law.alpha_["y0"] > 0
+    assert law.dof_["y0"] <= 29
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pred = law.predict(W[30:])
+    # measured 0.67 (loglinear) on this world; chance is 0
+    assert spearmanr(pred, y[30:]).statistic > 0.5
+    assert "Ridge strength by leave-one-out" in law.report().text()
+
+
+def test_cv_needs_three_runs_and_names_the_way_out():
+    W, y = _world(2, 3)
+    with pytest.raises(TooFewObservationsError, match="2 run.s. are too few for alpha='cv'.*alpha=0.0"):
+        get_law("loglinear").fit(W, y)
+
+
+def test_a_saved_cv_law_keeps_its_strengths_and_predictions():
+    W, y = _world(30, 40, seed=2)
+    law = get_law("loglinear").fit(W, np.column_stack([y, y + 0.3]))
+    back = law_from_dict(law.to_dict())
+    assert back.alpha_ == law.alpha_ and back.dof_ == law.dof_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_allclose(back.predict(W), law.predict(W))
+
+
+def test_a_fixed_alpha_is_the_plain_ridge():
+    W, y = _world(40, 5, seed=3)
+    law = get_law("linear", alpha=0.01).fit(W, y)
+    assert_allclose(law.coef()[0], least_squares(W, y, 0.01)[0])
+    assert law.alpha_ == {"y0": 0.01}
+
+
+def test_auto_fits_a_table_with_more_domains_than_runs():
+    # Before the leave-one-out ridge every candidate was excluded here ("no candidate law can be cross-validated").
+    W, y = _world(40, 50, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("auto", candidates=["ye-exp", "linear", "loglinear"]).fit(W, y)
+    assert law.choice_["y0"] in ("linear", "loglinear")
