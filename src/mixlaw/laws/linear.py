@@ -44,9 +44,9 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
     coef : ndarray of shape (n_domains,)
     stderr : ndarray of shape (n_domains,)
         Sandwich standard errors ``s^2 A^-1 W^T W A^-1`` (``A = W^T W + n alpha I``); NaN where ``A`` is
-        singular or there are no residual degrees of freedom. At alpha = 0 a domain that is 0 in every run has
-        NaN and the others the errors of the fit without it (its column made ``A`` singular, which blanked every
-        domain's error; the ridge pins it to ``mean(y)``, error 0). Its coefficient is ``mean(y)`` at any alpha.
+        singular or there are no residual degrees of freedom. A domain that is 0 in every run has NaN and the
+        others the errors of the fit without it (at alpha = 0 its column made ``A`` singular, which blanked every
+        domain's error). Its coefficient is ``mean(y)`` at any alpha: set by the penalty, not by data.
     """
     n, m = W.shape
     ybar = float(y.mean())
@@ -62,7 +62,9 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
         coef[~np.any(W != 0, axis=0)] = ybar
     resid = W @ coef - y
     se = np.full(m, np.nan)
-    on = np.any(W != 0, axis=0) if alpha == 0 else np.ones(m, dtype=bool)  # A: block-diagonal in on / off
+    # A is block-diagonal in on / off at any alpha (an all-zero column adds only n alpha to its own diagonal): the
+    # off block's coefficient is mean(y) by the penalty alone, not measured, so its error stays NaN (a ridge gave 0).
+    on = np.any(W != 0, axis=0)
     k = int(on.sum())
     A, Wo = A[np.ix_(on, on)], W[:, on]
     if n > k > 0 and np.linalg.cond(A) < 1e12:
