@@ -96,3 +96,19 @@ def test_auto_fits_a_table_with_more_domains_than_runs():
         warnings.simplefilter("ignore")
         law = get_law("auto", candidates=["ye-exp", "linear", "loglinear"]).fit(W, y)
     assert law.choice_["y0"] in ("linear", "loglinear")
+
+
+def test_alpha_zero_on_fewer_mixtures_than_domains_is_the_ridges_limit():
+    # 8 domains, 5 mixtures each run twice (two seeds): the runs do not pin the coefficients, and alpha="cv" picks 0
+    # (each run's twin predicts it). Least squares' least-norm answer shrank the free directions towards 0 (a domain
+    # predicted at loss 1.08 where the ridge at alpha -> 0, which shrinks towards mean(y) = 3.30, gives 3.37): the
+    # optimum of the fitted law was that artefact. alpha=0 is the ridge's limit.
+    rng = np.random.default_rng(0)
+    W = np.repeat(rng.dirichlet(np.full(8, 0.5), size=5), 2, axis=0)
+    y = 3.0 + W @ rng.normal(0.0, 1.0, 8) + rng.normal(0.0, 0.001, len(W))
+    limit = y.mean() + np.linalg.pinv(W) @ (y - y.mean())
+    assert_allclose(least_squares(W, y, 0.0)[0], limit, atol=1e-9)
+    assert_allclose(least_squares(W, y, 1e-9)[0], limit, atol=1e-4)  # continuous at 0
+    law = get_law("linear").fit(W, y)
+    assert law.alpha_ == {"y0": 0.0}
+    assert_allclose(law.coef()[0], limit, atol=1e-9)

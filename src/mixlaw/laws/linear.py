@@ -54,12 +54,13 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
         A = W.T @ W + n * alpha * np.eye(m)
         coef = np.linalg.solve(A, W.T @ y + n * alpha * ybar * np.ones(m))
     else:
-        coef, *_ = np.linalg.lstsq(W, y, rcond=None)
+        # The ridge's limit as alpha -> 0: mean(y) plus the least-norm least-squares deviation from it. Where the runs
+        # do not pin the coefficients (a domain 0 in every run; fewer distinct mixtures than domains, as with runs
+        # repeated over seeds) lstsq(W, y)'s least-norm b shrank them towards 0, a loss of 0 (the log-linear law:
+        # 1) for training on such a domain, which an optimiser of this law then chose; alpha="cv" picks 0 there.
+        # With W of full column rank both are the one least-squares solution.
+        coef = ybar + np.linalg.lstsq(W, y - ybar * W.sum(axis=1), rcond=None)[0]
         A = W.T @ W
-        # A domain that is 0 in every run has no data: the minimum-norm solution gives it b = 0, a loss of 0 (the
-        # log-linear law: 1) for training on it alone, which an optimiser of this law then chose. The ridge's
-        # limit as alpha -> 0 (the mean of y) instead; every other coefficient is the same either way.
-        coef[~np.any(W != 0, axis=0)] = ybar
     resid = W @ coef - y
     se = np.full(m, np.nan)
     # A is block-diagonal in on / off at any alpha (an all-zero column adds only n alpha to its own diagonal): the
