@@ -241,3 +241,14 @@ def test_a_tie_in_spearman_goes_to_the_lower_rmse(tmp_path, capsys):
     page = out.read_text()
     assert "Optimal mixture (loglinear," in page, re.findall(r"Optimal mixture \(\w+", page)
     assert "(Spearman 1.0000, tied with 1 other law: of those, the lowest RMSE" in page
+
+
+@pytest.mark.parametrize("alpha", [0.0, "cv"])
+def test_fit_report_writes_a_large_dof_as_a_count(alpha):
+    # 'dof=1.01e+04' where 10097 was meant: the dof's ".4g" (for a ridge's effective count) applied to every law's.
+    from mixlaw import get_law
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=10_100)
+    law = get_law("linear", alpha=alpha).fit(W, W @ [3.0, 2.5, 4.0] + rng.normal(0.0, 0.01, len(W)))
+    assert "n_obs=10100  n_vary=3  dof=10097  " in str(law.report())

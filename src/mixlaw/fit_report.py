@@ -172,7 +172,9 @@ class FitReport:
         parts = ([f"n_obs={int(s['n_obs'])}"] if "n_obs" in s else []) + [
             f"n_vary={n_vary}" + (f" (effective {eff:.1f})" if eff is not None else "")]
         if "n_obs" in s:
-            parts.append(f"dof={int(s['n_obs']) - n_vary if eff is None else s['n_obs'] - eff:.4g}")
+            # A count as a count: the ".4g" a ridge's effective count was given read 'dof=1.01e+04' for 10097.
+            dof = int(s["n_obs"]) - (n_vary if eff is None else float(eff))
+            parts.append(f"dof={dof:.0f}" if float(dof).is_integer() else f"dof={dof:.1f}")
         if not loaded:
             parts.append(f"nfev={int(s.get('nfev', 0))}")
         head = "  ".join(parts)
