@@ -75,3 +75,52 @@ def test_the_bootstrap_pool_forks_with_no_other_thread_alive(capsys, tmp_path, f
     assert code == 0, err
     assert len(forks) == 2  # one pool of 2 workers
     assert forks == [1, 1]
+
+
+def _start_a_pool_in_the_worker() -> int:
+    """What a worker that starts a pool of its own does around it (a bootstrap worker refitting stack within
+    ``cv_workers(2)``)."""
+    from mixlaw import _workers
+
+    with _workers.threads_stopped():
+        return os.getpid()
+
+
+def test_a_pool_started_in_a_forked_worker_does_not_stop_the_parents_display() -> None:
+    # The worker inherits the list of the parent's display threads, not the threads: stopping them there raised
+    # IndexError ('pop from empty list'), which failed bootstrap_law("stack", n_jobs=2) under cv_workers(2) inside
+    # the CLI's progress display.
+    from concurrent.futures import ProcessPoolExecutor
+
+    from mixlaw import _workers
+    from mixlaw.cli import _common
+
+    with _common._ticking(lambda: None, 0.01):
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as ex:
+            with _workers.threads_stopped():
+                done = ex.submit(_start_a_pool_in_the_worker)
+            assert done.result() != os.getpid()
+        assert [t for t in threading.enumerate() if t.name == "mixlaw-progress"]  # started again after the fork
+
+
+def test_an_interrupt_while_the_display_thread_stops_stays_the_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C while threads_stopped joined the display's thread: the display's own exit then stopped a thread that
+    # was no longer listed, and the user got "IndexError: pop from empty list" instead of the interrupt.
+    from mixlaw import _workers
+    from mixlaw.cli import _common
+
+    join = threading.Thread.join
+
+    def interrupted(self: threading.Thread, timeout: float | None = None) -> None:
+        monkeypatch.setattr(threading.Thread, "join", join)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), _common._ticking(lambda: None, 0.01):
+        monkeypatch.setattr(threading.Thread, "join", interrupted)
+        with _workers.threads_stopped():
+            pass
+    for t in threading.enumerate():
+        if t.name == "mixlaw-progress":
+            t.join(10)
+            assert not t.is_alive()
+    assert _workers._STOPPERS == []

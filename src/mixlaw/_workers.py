@@ -81,20 +81,22 @@ def parse_workers(value: int | str | None, what: str = "--workers (n_jobs=)") ->
     return n
 
 
-#: How to stop each helper thread of this process (the CLI's progress display) while a pool forks: a callable that
-#: stops its thread, joined, and returns the callable that starts it again (:func:`stoppable_thread`).
-_STOPPERS: list[Callable[[], Callable[[], None]]] = []
+#: How to stop each helper thread (the CLI's progress display) while a pool forks: the process that registered it,
+#: and a callable that stops its thread, joined, and returns the callable that starts it again
+#: (:func:`stoppable_thread`). A forked worker inherits the list but not the threads: it leaves them alone.
+_STOPPERS: list[tuple[int, Callable[[], Callable[[], None]]]] = []
 
 
 @contextmanager
 def stoppable_thread(stop: Callable[[], Callable[[], None]]) -> Iterator[None]:
     """Within the block, :func:`threads_stopped` calls ``stop`` (which stops a thread, joined, and returns what
     starts it again) around every pool start."""
-    _STOPPERS.append(stop)
+    entry = (os.getpid(), stop)
+    _STOPPERS.append(entry)
     try:
         yield
     finally:
-        _STOPPERS.remove(stop)
+        _STOPPERS.remove(entry)
 
 
 @contextmanager
@@ -105,8 +107,12 @@ def threads_stopped() -> Iterator[None]:
     A fork copies only the forking thread: a lock another thread held at that moment (the progress display's, while
     it wrote to the terminal) stays held in the child for good, and a child that needs it hangs. Python 3.12+ warns
     of it ("This process is multi-threaded, use of fork() may lead to deadlocks")."""
-    restarts = [stop() for stop in reversed(_STOPPERS)]
+    restarts: list[Callable[[], None]] = []
     try:
+        # Those stopped are started again should a later one fail to stop (an interrupt while it is joined).
+        for pid, stop in reversed(_STOPPERS):
+            if pid == os.getpid():  # not a parent's, in a forked worker that starts a pool of its own
+                restarts.append(stop())
         yield
     finally:
         for restart in reversed(restarts):

@@ -204,9 +204,12 @@ def _ticking(tick: Callable[[], None], every: float) -> Iterator[None]:
         running.append((thread, done))
 
     def stop() -> Callable[[], None]:
-        thread, done = running.pop()
-        done.set()
-        thread.join()
+        # Nothing running when threads_stopped was interrupted after taking the thread off (its done set, so it
+        # ends): the block's exit then lets the interrupt through, not "pop from empty list".
+        while running:
+            thread, done = running.pop()
+            done.set()
+            thread.join()
         return start
 
     start()
