@@ -295,3 +295,15 @@ def test_the_sniff_stops_at_the_first_line_that_decides(tmp_path, monkeypatch):
     minified = tmp_path / "one_line.json"
     minified.write_text("[" + ",".join(['{"run": "a", "loss:x": 2.5}'] * 200_000) + "]")  # 5 MB, no newline
     assert not is_ye_log(minified) and 0 < sum(read) <= 1 << 17
+
+
+def test_the_sniff_splits_lines_as_the_parser_does(tmp_path):
+    # The line-by-line sniff split on '\n' alone: a log whose lines end in '\r' (old Mac line ends) was a log on main
+    # (8 KB read, then splitlines) and the parser reads it, but the sniff saw one line of tabs and '\r's: "not a log".
+    lines = _ct_log(tmp_path / "ct.txt").read_text().splitlines()
+    cr = tmp_path / "cr.txt"
+    cr.write_bytes(("\r".join(lines) + "\r").encode())
+    assert is_ye_log(cr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        assert len(read_ye_logs(cr)) == 10

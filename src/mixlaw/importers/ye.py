@@ -68,9 +68,11 @@ def _text_lines(path: Path) -> Iterator[str]:
             while raw := f.readline(_MAX_LINE + 1):
                 if b"\0" in raw:
                     return
-                line = raw[:_MAX_LINE].decode("utf-8", errors="replace").rstrip("\r\n")
-                if line.strip() and not _is_comment(line):
-                    yield line
+                # Split as the parser splits (str.splitlines): a file whose lines end in '\r' is read by readline
+                # as one line.
+                for line in raw[:_MAX_LINE].decode("utf-8", errors="replace").splitlines():
+                    if line.strip() and not _is_comment(line):
+                        yield line
                 if len(raw) > _MAX_LINE:
                     return
     except OSError:
