@@ -112,3 +112,23 @@ def test_alpha_zero_on_fewer_mixtures_than_domains_is_the_ridges_limit():
     law = get_law("linear").fit(W, y)
     assert law.alpha_ == {"y0": 0.0}
     assert_allclose(law.coef()[0], limit, atol=1e-9)
+
+
+def test_alpha_zero_fits_the_directions_its_leave_one_out_scored():
+    # Two domains in a fixed ratio up to a 1e-7 jitter (shares written to ~8 digits): W's last singular value is
+    # 6e-8 of its first. loo_ridge scores alpha=0 without that direction (numerically absent), and chose 0 on this
+    # seed; least_squares then fitted it with lstsq's own cut-off (1e-13) and gave b = [13158, -26306, 2.70, 3.20]:
+    # a mixture that breaks the ratio was predicted thousands off. Both count the same directions now.
+    rng = np.random.default_rng(5)
+    b = rng.dirichlet(np.ones(3), size=40)
+    W = np.column_stack([b[:, 0] * 2 / 3, b[:, 0] / 3 * (1 + rng.normal(0, 1e-7, 40)), b[:, 1], b[:, 2]])
+    W /= W.sum(axis=1, keepdims=True)
+    truth = np.array([0.5, 0.5, -0.3, 0.2])
+    y = 3.0 + W @ truth + rng.normal(0.0, 0.01, 40)
+    law = get_law("linear").fit(W, y)
+    assert law.alpha_ == {"y0": 0.0}
+    assert np.abs(law.coef()).max() < 10
+    test = np.random.default_rng(1).dirichlet(np.ones(4), size=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.abs(law.predict(test).ravel() - (3.0 + test @ truth)).max() < 0.2

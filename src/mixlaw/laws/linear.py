@@ -30,6 +30,9 @@ from .base import FitContext, MixingLaw, register
 LOO_GRID = tuple(float(x) for x in np.logspace(-6, 1, 22))
 #: Fewest runs ``alpha = "cv"`` chooses a strength from (leave-one-out of 2 runs fits 1 run).
 MIN_LOO_RUNS = 3
+#: A direction of W whose singular value is below this fraction of the largest is numerically absent, at alpha = 0
+#: alike in the fit (:func:`least_squares`) and in the leave-one-out that scores it (:func:`loo_ridge`).
+RANK_RCOND = 1e-6
 
 
 def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +40,8 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
 
     Minimises ``mean((W b - y)^2) + alpha * sum_j (b_j - mean(y))^2``. Shrinking towards ``mean(y)`` rather
     than 0 is what the penalty means here: a domain that the runs barely contain is predicted to give the
-    average loss, not a loss of 0.
+    average loss, not a loss of 0. At alpha = 0, the ridge's limit: ``mean(y)`` plus the least-norm solution for
+    the deviation from it, over the directions of ``W`` above :data:`RANK_RCOND` of its largest singular value.
 
     Returns
     -------
@@ -59,7 +63,10 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
         # repeated over seeds) lstsq(W, y)'s least-norm b shrank them towards 0, a loss of 0 (the log-linear law:
         # 1) for training on such a domain, which an optimiser of this law then chose; alpha="cv" picks 0 there.
         # With W of full column rank both are the one least-squares solution.
-        coef = ybar + np.linalg.lstsq(W, y - ybar * W.sum(axis=1), rcond=None)[0]
+        # The directions RANK_RCOND cuts are those loo_ridge leaves out of alpha=0's score: lstsq's own cut-off
+        # (1e-13 here) kept one at 6e-8 of the largest, two domains in a fixed ratio up to a 1e-7 jitter, and gave
+        # them coefficients of +-1e4, which "cv" had chosen on the score of a fit without them.
+        coef = ybar + np.linalg.lstsq(W, y - ybar * W.sum(axis=1), rcond=RANK_RCOND)[0]
         A = W.T @ W
     resid = W @ coef - y
     se = np.full(m, np.nan)
@@ -101,7 +108,7 @@ def loo_ridge(W: np.ndarray, y: np.ndarray,
     z = y - y.mean()
     U, sv, _ = np.linalg.svd(W, full_matrices=False)
     s2 = sv ** 2
-    rank = s2 > s2.max() * 1e-12
+    rank = s2 > s2.max() * RANK_RCOND ** 2
     U, s2 = U[:, rank], s2[rank]
     Uz = U.T @ z
     scores: dict[float, float] = {}
