@@ -35,10 +35,11 @@ import numpy as np
 from scipy import stats
 
 from .._validation import Interval, Options
-from ..errors import ConvergenceWarning, InputError
+from ..errors import ConvergenceWarning, InputError, TooFewObservationsError
 from ..fit import Param, Params
 from . import _huber
 from .base import FitContext, MixingLaw, register, state_bool
+from .linear import LOO_GRID, MIN_LOO_RUNS, RANK_RCOND
 
 #: Penalty strengths averaged by default (scikit-learn's ``HuberRegressor`` units: ``alpha * |beta|^2`` against
 #: the summed Huber loss of the runs, on standardised features). Averaging the fits instead of choosing one
@@ -198,6 +199,11 @@ class LogLinearSat(MixingLaw):
         G = _group_matrix(ctx.domains, self.groups_)
         configs = self._configs()
         Z = np.log(Y)
+        self.dof_: dict[str, float] = {}
+        self.ridge_: dict[str, dict[str, float]] = {}
+        if len(W) <= 2 * W.shape[1]:  # no more runs than [r_j, log(r_j + eps)]: the Huber fit would interpolate
+            self._fit_ridge(W, Z, G, configs, ctx)
+            return
         choice = [0] * Y.shape[1]
         self.cv_scores_: dict[str, dict[str, float]] = {}
         n = len(W)
@@ -250,6 +256,61 @@ class LogLinearSat(MixingLaw):
         self.params_ = Params(plist)
         self.results_ = {}  # one batched Newton solve (laws/_huber.py): no per-problem optimiser results
 
+    def _fit_ridge(self, W: np.ndarray, Z: np.ndarray, G: np.ndarray, configs: list[tuple[float, bool]],
+                   ctx: FitContext) -> None:
+        """No more runs than features: ridge least squares on the log losses, its strength and (eps, groups)
+        chosen per eval set by closed-form leave-one-out (:func:`_ridge_loo`).
+
+        Why not the Huber fit: with as many coefficients as runs it interpolates, its concomitant scale goes to 0
+        and nothing tells inliers from outliers (the size check refused such tables, so ``auto`` had no law with
+        saturating returns on a table of more domains than runs). On synthetic worlds with saturating returns
+        (``2 + exp(-0.05 sum_j |t_j| log(r_j + 0.01))``, 1 % noise; held-out Spearman, 300 mixtures) this path
+        ranks 0.82 / 0.91 / 0.96 at 30 domains x 40 runs / 20 x 30 / 24 x 40, the log-linear ridge 0.61 / 0.39 /
+        0.58."""
+        n = len(W)
+        if n < MIN_LOO_RUNS:
+            raise TooFewObservationsError(f"law {self.key!r}: {n} run(s) are too few for its leave-one-out ridge "
+                                          f"(no more runs than features); need at least {MIN_LOO_RUNS}",
+                                          n_obs=n, n_params=MIN_LOO_RUNS - 1)
+        M = W.shape[1]
+        plist: list[Param] = []
+        self.scale_, self.config_, self._local_names, self.cv_scores_ = {}, {}, {}, {}
+        feats = [_features(W, eps, G if use else None) for eps, use in configs]
+        for i, t in enumerate(ctx.targets):
+            fits = [_ridge_loo(F, Z[:, i]) for F in feats]
+            c = min(range(len(fits)), key=lambda k: fits[k][4])  # ties keep the earlier pair
+            b, icpt, rel, dof, score = fits[c]
+            if not np.isfinite(score):
+                raise TooFewObservationsError(f"law {self.key!r}: no ridge leaves the {n} runs of {t!r} a residual "
+                                              "degree of freedom", n_obs=n, n_params=n)
+            eps, use = configs[c]
+            b = b.copy()
+            b[:M] += icpt  # sum_j r_j = 1: the intercept is a common shift of the a_j
+            names = ([f"a_{d}" for d in ctx.domains] + [f"c_{d}" for d in ctx.domains]
+                     + ([f"d_{g}" for g in self.groups_] if use else []))
+            self.scale_[t], self._local_names[t] = float(np.sqrt(score)), names
+            self.config_[t] = {"eps": eps, "groups": use}
+            self.dof_[t], self.ridge_[t] = dof, {"alpha": rel, "loo_rmse": float(np.sqrt(score))}
+            plist += [Param(f"{t}.{nm}", float(v), float(v)) for nm, v in zip(names, b, strict=True)]
+        self.params_ = Params(plist)
+        self.results_ = {}
+
+    def _n_free_checked(self) -> int:
+        # The ridge path's effective degrees of freedom (tr H + 1 per eval set), not its coefficients.
+        if not getattr(self, "dof_", None):
+            return super()._n_free_checked()
+        return int(np.ceil(sum(self.dof_.values())))
+
+    def extra_report_sections(self) -> list[tuple[str, str]]:
+        if not getattr(self, "ridge_", None):
+            return []
+        w = max(len(t) for t in self.ridge_)
+        return [("Ridge least squares by leave-one-out (no more runs than features: the Huber scale is not "
+                 "identified; alpha relative to the largest eigenvalue of the standardised features)",
+                 "\n".join(f"    {t:<{w}}  {_config_name(**self.config_[t])}  alpha {r['alpha']:.3g}  "
+                           f"dof {self.dof_[t]:.1f}  leave-one-out RMSE of log L {r['loo_rmse']:.3g}"
+                           for t, r in self.ridge_.items()))]
+
     def coef(self, target: str | None = None) -> np.ndarray:
         """Fitted coefficients of one eval set (default: the first): a, then c, then d (its groups, if used)."""
         t = self.targets_[0] if target is None else target
@@ -267,7 +328,8 @@ class LogLinearSat(MixingLaw):
 
     def _get_state(self) -> dict[str, Any]:
         return {"groups": self.groups_, "scale": self.scale_, "config": self.config_, "cv_scores": self.cv_scores_,
-                "row_shares": bool(getattr(self, "_row_shares", False))}
+                "row_shares": bool(getattr(self, "_row_shares", False)), "dof": getattr(self, "dof_", {}),
+                "ridge": getattr(self, "ridge_", {})}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.groups_ = {str(g): [str(d) for d in ms] for g, ms in dict(state.get("groups", {})).items()}
@@ -285,6 +347,10 @@ class LogLinearSat(MixingLaw):
             raise InputError(f"config eps must be a finite number > 0; got {bad}")
         self.cv_scores_ = {str(t): {str(k): float(v) for k, v in dict(c).items()}
                            for t, c in dict(state.get("cv_scores", {})).items()}
+        # The ridge path's (saved since 2026-12-06; older files have none: Huber fits).
+        self.dof_ = {str(t): float(v) for t, v in dict(state.get("dof") or {}).items()}
+        self.ridge_ = {str(t): {str(k): float(v) for k, v in dict(r).items()}
+                       for t, r in dict(state.get("ridge") or {}).items()}
         base = [f"a_{d}" for d in self.domains_] + [f"c_{d}" for d in self.domains_]
         self._local_names = {t: base + ([f"d_{g}" for g in self.groups_] if self.config_[t]["groups"] else [])
                              for t in self.targets_}
@@ -314,6 +380,44 @@ def _features(W: np.ndarray, eps: float, G: np.ndarray | None) -> np.ndarray:
     if G is not None and G.shape[1]:
         F.append(np.log(W @ G + eps))
     return np.hstack(F)
+
+
+def _ridge_loo(F: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, float, float, float, float]:
+    r"""Ridge least squares of ``z`` on the standardised columns of ``F`` with an unpenalised intercept, its
+    strength the one of :data:`~mixlaw.laws.linear.LOO_GRID` (times the largest eigenvalue of the standardised
+    :math:`X^T X`) with the lowest leave-one-out error: with the thin SVD :math:`X = U S V^T` of the centred,
+    standardised features, :math:`H = 11^T / n + U \operatorname{diag}(s^2 / (s^2 + \lambda)) U^T` and run i's
+    leave-one-out residual is :math:`(z_i - \hat z_i) / (1 - H_{ii})`. A strength counts where every run keeps a
+    residual and the fit a degree of freedom (:math:`\operatorname{tr} H \le n - 1`).
+
+    Returns the coefficients of the unstandardised columns (0 for a column no run varies), the intercept, the
+    relative strength, :math:`\operatorname{tr} H` and the mean squared leave-one-out residual (inf where no
+    strength counts)."""
+    n, p = F.shape
+    m, sd = F.mean(axis=0), F.std(axis=0)
+    live = sd > 1e-12
+    X = (F[:, live] - m[live]) / sd[live]
+    zc = z - z.mean()
+    U, sv, Vt = np.linalg.svd(X, full_matrices=False)
+    keep = sv > sv.max() * RANK_RCOND if sv.size else np.zeros(0, dtype=bool)
+    U, sv, Vt = U[:, keep], sv[keep], Vt[keep]
+    s2, Uz = sv ** 2, U.T @ zc
+    best = (float("inf"), 0.0, float("nan"))
+    for g in LOO_GRID:
+        lam = g * float(s2.max())
+        shrink = s2 / (s2 + lam)
+        h = 1.0 / n + (U ** 2) @ shrink
+        if np.any(h > 1 - 1e-9) or 1 + shrink.sum() > n - 1:
+            continue
+        score = float(np.mean(((zc - U @ (shrink * Uz)) / (1 - h)) ** 2))
+        if score < best[0]:
+            best = (score, g, 1.0 + float(shrink.sum()))
+    score, g, dof = best
+    b = np.zeros(p)
+    if np.isfinite(score):
+        lam = g * float(s2.max())
+        b[live] = (Vt.T @ (sv / (s2 + lam) * Uz)) / sd[live]
+    return b, float(z.mean() - m @ b), float(g), dof, score
 
 
 def _huber_average(F: np.ndarray, Z: np.ndarray, alphas: list[float], huber_epsilon: float,

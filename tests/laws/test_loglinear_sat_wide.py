@@ -1,0 +1,83 @@
+"""loglinear-sat on tables with no more runs than its features [r_j, log(r_j + eps)]: the leave-one-out ridge."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.stats import spearmanr
+
+from mixlaw.errors import TooFewObservationsError
+from mixlaw.laws import get_law, law_from_dict
+from mixlaw.laws.loglinear_sat import _features, _ridge_loo
+
+
+def _saturating(n_runs: int, n_domains: int, seed: int = 5):
+    # Diminishing returns in every domain's share: what the log-share features model and a log-linear law cannot.
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.full(n_domains, 0.5), size=n_runs + 300)
+    t = np.abs(rng.normal(0.0, 1.0, n_domains))
+    y = 2.0 + np.exp(-0.05 * np.log(W + 0.01) @ t) * (1 + rng.normal(0.0, 0.01, len(W)))
+    return W[:n_runs], y[:n_runs], W[n_runs:], y[n_runs:]
+
+
+def test_fewer_runs_than_features_fit_by_the_ridge_and_rank_saturating_returns():
+    W, y, Wt, yt = _saturating(30, 20)  # 40 features, 30 runs: the Huber fit was refused ("too few")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("loglinear-sat").fit(W, y)
+        rho = spearmanr(law.predict(Wt), yt).statistic
+        rho_loglinear = spearmanr(get_law("loglinear").fit(W, y).predict(Wt), yt).statistic
+    assert set(law.ridge_) == {"y0"} and law.dof_["y0"] <= 29
+    # measured 0.915 against the log-linear ridge's 0.387
+    assert rho > 0.85 and rho > rho_loglinear + 0.2
+    text = law.report().text()
+    assert "Ridge least squares by leave-one-out" in text and "effective" in text
+
+
+def test_more_runs_than_features_keep_the_huber_fit():
+    W, y, _, _ = _saturating(60, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("loglinear-sat").fit(W, y)
+    assert law.ridge_ == {} and law.dof_ == {}
+    assert "Ridge least squares" not in law.report().text()
+
+
+def test_the_leave_one_out_of_the_ridge_equals_refitting_without_each_run():
+    W, y, _, _ = _saturating(12, 8, seed=2)
+    F, z = _features(W, 0.02, None), np.log(y)
+    b, icpt, rel, _, score = _ridge_loo(F, z)
+    n = len(z)
+    press = []
+    for i in range(n):
+        keep = np.arange(n) != i
+        # The same ridge refitted on the other runs, standardised and centred on all of them as _ridge_loo does.
+        m, sd = F.mean(axis=0), F.std(axis=0)
+        X = (F - m) / sd
+        lam = rel * np.linalg.svd(X, compute_uv=False)[0] ** 2
+        Xk, zk = X[keep], z[keep]
+        # intercept unpenalised: centre the kept rows
+        xm, zm = Xk.mean(axis=0), zk.mean()
+        beta = np.linalg.solve((Xk - xm).T @ (Xk - xm) + lam * np.eye(X.shape[1]), (Xk - xm).T @ (zk - zm))
+        press.append((z[i] - zm - (X[i] - xm) @ beta) ** 2)
+    assert_allclose(score, np.mean(press), rtol=1e-6)
+    assert_allclose(F @ b + icpt, z, atol=0.5)  # a fit, not garbage: within the log-loss range
+
+
+def test_a_saved_ridge_fit_predicts_the_same_and_keeps_its_choice():
+    W, y, Wt, _ = _saturating(30, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("loglinear-sat").fit(W, np.column_stack([y, y + 0.2]))
+        back = law_from_dict(law.to_dict())
+        assert_allclose(back.predict(Wt), law.predict(Wt))
+    assert back.ridge_ == law.ridge_ and back.dof_ == law.dof_ and back.config_ == law.config_
+
+
+def test_two_runs_are_too_few_for_the_ridge():
+    W, y, _, _ = _saturating(2, 3)
+    with pytest.raises(TooFewObservationsError, match="too few"):
+        get_law("loglinear-sat").fit(W, y)
