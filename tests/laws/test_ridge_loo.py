@@ -99,19 +99,39 @@ def test_auto_fits_a_table_with_more_domains_than_runs():
 
 
 def test_alpha_zero_on_fewer_mixtures_than_domains_is_the_ridges_limit():
-    # 8 domains, 5 mixtures each run twice (two seeds): the runs do not pin the coefficients, and alpha="cv" picks 0
-    # (each run's twin predicts it). Least squares' least-norm answer shrank the free directions towards 0 (a domain
-    # predicted at loss 1.08 where the ridge at alpha -> 0, which shrinks towards mean(y) = 3.30, gives 3.37): the
-    # optimum of the fitted law was that artefact. alpha=0 is the ridge's limit.
+    # 8 domains, 5 mixtures each run twice (two seeds): the runs do not pin the coefficients. Least squares'
+    # least-norm answer shrank the free directions towards 0 (a domain predicted at loss 1.08 where the ridge at
+    # alpha -> 0, which shrinks towards mean(y) = 3.30, gives 3.37): the optimum of the fitted law was that
+    # artefact. alpha=0 is the ridge's limit. (alpha="cv" picked 0 here while each run's twin predicted it; the
+    # twins are now left out together, and it picks a ridge.)
     rng = np.random.default_rng(0)
     W = np.repeat(rng.dirichlet(np.full(8, 0.5), size=5), 2, axis=0)
     y = 3.0 + W @ rng.normal(0.0, 1.0, 8) + rng.normal(0.0, 0.001, len(W))
     limit = y.mean() + np.linalg.pinv(W) @ (y - y.mean())
     assert_allclose(least_squares(W, y, 0.0)[0], limit, atol=1e-9)
     assert_allclose(least_squares(W, y, 1e-9)[0], limit, atol=1e-4)  # continuous at 0
-    law = get_law("linear").fit(W, y)
-    assert law.alpha_ == {"y0": 0.0}
+    law = get_law("linear", alpha=0.0).fit(W, y)
     assert_allclose(law.coef()[0], limit, atol=1e-9)
+    assert get_law("linear").fit(W, y).alpha_["y0"] > 0
+
+
+def test_runs_of_one_mixture_are_left_out_together():
+    # Two seeds of each of 6 mixtures: the closed form equals refitting without both copies, and alpha=0 (where a
+    # twin left in predicted its copy almost exactly) no longer wins on a table of fewer mixtures than domains.
+    rng = np.random.default_rng(3)
+    W = np.repeat(rng.dirichlet(np.full(7, 0.5), size=6), 2, axis=0)
+    y = 3.0 + W @ rng.normal(0.0, 1.0, 7) + rng.normal(0.0, 0.01, len(W))
+    _, _, scores = loo_ridge(W, y)
+    a = sorted(k for k in scores if np.isfinite(scores[k]) and k > 0)[3]
+    n, ybar = len(y), float(y.mean())
+    press = []
+    for m in range(6):
+        out = np.arange(n) // 2 == m
+        Wk, zk = W[~out], y[~out] - ybar
+        c = np.linalg.solve(Wk.T @ Wk + n * a * np.eye(7), Wk.T @ zk)
+        press += list((y[out] - ybar - W[out] @ c) ** 2)
+    assert_allclose(scores[a], np.mean(press), rtol=1e-6)
+    assert not np.isfinite(scores[0.0]) or scores[0.0] > min(scores.values())
 
 
 def test_alpha_zero_fits_the_directions_its_leave_one_out_scored():

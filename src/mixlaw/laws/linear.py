@@ -82,6 +82,36 @@ def least_squares(W: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarra
     return coef, se
 
 
+def mixture_groups(X: np.ndarray) -> list[np.ndarray]:
+    """Indices of the rows of ``X`` that repeat another row exactly (a mixture run over several seeds, or drawn
+    twice by a bootstrap), one array per repeated row of two or more."""
+    if len(X) < 2:
+        return []
+    _, inv, counts = np.unique(X, axis=0, return_inverse=True, return_counts=True)
+    inv = np.ravel(inv)
+    return [np.flatnonzero(inv == k) for k in np.flatnonzero(counts > 1)]
+
+
+def loo_residuals(U: np.ndarray, shrink: np.ndarray, resid: np.ndarray, groups: list[np.ndarray],
+                  base: float = 0.0) -> np.ndarray | None:
+    r"""Each run's residual predicted by the ridge refitted without its mixture, in closed form: for a run of its
+    own :math:`r_i / (1 - H_{ii})`, for the runs ``g`` of one repeated mixture :math:`(I - H_{gg})^{-1} r_g` (so a
+    copy left in does not predict its twin), with :math:`H = \mathrm{base} + U \operatorname{diag}(\mathrm{shrink})
+    U^T` (``base``: 1/n with an unpenalised intercept). None where a run or mixture leaves no residual (the fit
+    interpolates it)."""
+    h = base + (U ** 2) @ shrink
+    if np.any(h > 1 - 1e-9):
+        return None
+    out = resid / (1 - h)
+    for g in groups:
+        Ug = U[g]
+        A = np.eye(len(g)) - base - (Ug * shrink) @ Ug.T
+        if np.linalg.eigvalsh((A + A.T) / 2).min() < 1e-9:
+            return None
+        out[g] = np.linalg.solve(A, resid[g])
+    return out
+
+
 def loo_ridge(W: np.ndarray, y: np.ndarray,
               grid: tuple[float, ...] = LOO_GRID) -> tuple[float, float, dict[float, float]]:
     r"""The ridge strength of :func:`least_squares` with the lowest leave-one-out error, in closed form.
@@ -90,7 +120,9 @@ def loo_ridge(W: np.ndarray, y: np.ndarray,
     since the shares sum to 1), the fit is ridge regression of :math:`z` on :math:`W`; with the thin SVD
     :math:`W = U S V^T` its hat matrix is :math:`H = U \operatorname{diag}(s^2 / (s^2 + n\alpha)) U^T` and the
     leave-one-out residual of run i is :math:`(z_i - (Hz)_i) / (1 - H_{ii})` (the PRESS identity; :math:`\bar y`
-    is kept at its full-data value). Strengths: 0 and :data:`LOO_GRID` times the largest eigenvalue of
+    is kept at its full-data value). Runs of one mixture (seeds, or a bootstrap's copies) are left out together
+    (:func:`loo_residuals`): left in, a copy predicts its twin, and the choice leans to too little shrinkage.
+    Strengths: 0 and :data:`LOO_GRID` times the largest eigenvalue of
     :math:`W^T W / n`; a strength counts only where it leaves every run a residual (:math:`H_{ii} < 1`) and the fit
     a residual degree of freedom (:math:`\operatorname{tr} H \le n - 1`), so a table of fewer runs than domains
     gets a ridge, not an interpolation (0 counts only with more runs than independent mixtures).
@@ -111,17 +143,14 @@ def loo_ridge(W: np.ndarray, y: np.ndarray,
     rank = s2 > s2.max() * RANK_RCOND ** 2
     U, s2 = U[:, rank], s2[rank]
     Uz = U.T @ z
+    groups = mixture_groups(W)
     scores: dict[float, float] = {}
     dofs: dict[float, float] = {}
     for a in (0.0, *(g * float(s2.max()) / n for g in grid)):
         shrink = s2 / (s2 + n * a)
-        h = (U ** 2) @ shrink
-        if np.any(h > 1 - 1e-9) or shrink.sum() > n - 1:
-            scores[a], dofs[a] = float("inf"), float(shrink.sum())
-            continue
-        fitted = U @ (shrink * Uz)
-        scores[a] = float(np.mean(((z - fitted) / (1 - h)) ** 2))
         dofs[a] = float(shrink.sum())
+        loo = loo_residuals(U, shrink, z - U @ (shrink * Uz), groups) if shrink.sum() <= n - 1 else None
+        scores[a] = float("inf") if loo is None else float(np.mean(loo ** 2))
     best = min(scores, key=lambda a: (scores[a], a))
     return best, dofs[best], scores
 
@@ -241,4 +270,4 @@ class Linear(_LeastSquaresLaw):
     """
 
 
-__all__ = ["Linear", "least_squares", "loo_ridge", "LOO_GRID"]
+__all__ = ["Linear", "least_squares", "loo_ridge", "loo_residuals", "mixture_groups", "LOO_GRID"]

@@ -39,7 +39,7 @@ from ..errors import ConvergenceWarning, InputError, TooFewObservationsError
 from ..fit import Param, Params
 from . import _huber
 from .base import FitContext, MixingLaw, register, state_bool
-from .linear import LOO_GRID, MIN_LOO_RUNS, RANK_RCOND
+from .linear import LOO_GRID, MIN_LOO_RUNS, RANK_RCOND, loo_residuals, mixture_groups
 
 #: Penalty strengths averaged by default (scikit-learn's ``HuberRegressor`` units: ``alpha * |beta|^2`` against
 #: the summed Huber loss of the runs, on standardised features). Averaging the fits instead of choosing one
@@ -387,7 +387,8 @@ def _ridge_loo(F: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, float, float, 
     strength the one of :data:`~mixlaw.laws.linear.LOO_GRID` (times the largest eigenvalue of the standardised
     :math:`X^T X`) with the lowest leave-one-out error: with the thin SVD :math:`X = U S V^T` of the centred,
     standardised features, :math:`H = 11^T / n + U \operatorname{diag}(s^2 / (s^2 + \lambda)) U^T` and run i's
-    leave-one-out residual is :math:`(z_i - \hat z_i) / (1 - H_{ii})`. A strength counts where every run keeps a
+    leave-one-out residual is :math:`(z_i - \hat z_i) / (1 - H_{ii})` (the runs of a repeated mixture are left out
+    together: :func:`~mixlaw.laws.linear.loo_residuals`). A strength counts where every run keeps a
     residual and the fit a degree of freedom (:math:`\operatorname{tr} H \le n - 1`).
 
     Returns the coefficients of the unstandardised columns (0 for a column no run varies), the intercept, the
@@ -402,14 +403,17 @@ def _ridge_loo(F: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, float, float, 
     keep = sv > sv.max() * RANK_RCOND if sv.size else np.zeros(0, dtype=bool)
     U, sv, Vt = U[:, keep], sv[keep], Vt[keep]
     s2, Uz = sv ** 2, U.T @ zc
+    groups = mixture_groups(F)
     best = (float("inf"), 0.0, float("nan"))
     for g in LOO_GRID:
         lam = g * float(s2.max())
         shrink = s2 / (s2 + lam)
-        h = 1.0 / n + (U ** 2) @ shrink
-        if np.any(h > 1 - 1e-9) or 1 + shrink.sum() > n - 1:
+        if 1 + shrink.sum() > n - 1:
             continue
-        score = float(np.mean(((zc - U @ (shrink * Uz)) / (1 - h)) ** 2))
+        loo = loo_residuals(U, shrink, zc - U @ (shrink * Uz), groups, base=1.0 / n)
+        if loo is None:
+            continue
+        score = float(np.mean(loo ** 2))
         if score < best[0]:
             best = (score, g, 1.0 + float(shrink.sum()))
     score, g, dof = best
