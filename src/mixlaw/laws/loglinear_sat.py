@@ -263,15 +263,14 @@ class LogLinearSat(MixingLaw):
 
         Why not the Huber fit: with as many coefficients as runs it interpolates, its concomitant scale goes to 0
         and nothing tells inliers from outliers (the size check refused such tables, so ``auto`` had no law with
-        saturating returns on a table of more domains than runs). On synthetic worlds with saturating returns
-        (``2 + exp(-0.05 sum_j |t_j| log(r_j + 0.01))``, 1 % noise; held-out Spearman, 300 mixtures) this path
-        ranks 0.82 / 0.91 / 0.96 at 30 domains x 40 runs / 20 x 30 / 24 x 40, the log-linear ridge 0.61 / 0.39 /
-        0.58. Just above 2M runs the Huber fit takes over (where it fitted before); a CV whose folds fall below 2M
-        then scores this path and the whole table gets the Huber fit, which there ranks about as well (20 domains,
-        6 worlds half saturating, half exponential, 300 held-out mixtures; ``/work`` scratch measurement of
-        2026-12-06, forcing each path): at 1.1 / 1.25 / 1.5 / 2 x 2M runs, Huber 0.970 / 0.981 / 0.988 / 0.992,
-        this path 0.975 / 0.988 / 0.990 / 0.993 (noise-free of outliers: the Huber loss pays off on real runs with
-        a few far off any smooth law, Marin table9_obj)."""
+        saturating returns on a table of more domains than runs). ``python bench/wide_tables.py --boundary``
+        (2026-12-06; held-out Spearman over 300 new mixtures, mean of 6 seeds): on worlds with saturating returns
+        this path ranks 0.864 / 0.897 / 0.819 / 0.584 at 20 domains x 30 runs / 24 x 40 / 30 x 40 / 50 x 30, the
+        log-linear ridge 0.573 / 0.508 / 0.604 / 0.523; on Ye-exponential worlds it is below the log-linear ridge
+        (0.963 against 0.985 at 20 x 30), and auto's CV picks between them. Just above 2M runs the Huber fit takes
+        over (where it fitted before); a CV whose folds fall below 2M then scores this path while the whole table
+        gets the Huber fit, and the two rank alike there (20 domains, both forced): at 1.1 / 1.25 / 1.5 / 2 x 2M
+        runs, Huber 0.979 / 0.983 / 0.988 / 0.992, this path 0.975 / 0.985 / 0.991 / 0.993."""
         n = len(W)
         if n < MIN_LOO_RUNS:
             raise TooFewObservationsError(f"law {self.key!r}: {n} run(s) are too few for its leave-one-out ridge "
