@@ -168,7 +168,7 @@ class FitReport:
         # A loaded law keeps no fit statistics: its line read 'n_obs=0 ... nfev=0 | fit=0.00s', as if fitted on
         # nothing in no time; what is not known is left out.
         loaded = self.method.startswith("loaded")
-        eff = s.get("n_effective")  # a ridge's effective degrees of freedom (linear / loglinear alpha="cv")
+        eff = s.get("n_effective")  # a leave-one-out ridge's effective degrees of freedom (laws/base.py)
         parts = ([f"n_obs={int(s['n_obs'])}"] if "n_obs" in s else []) + [
             f"n_vary={n_vary}" + (f" (effective {eff:.1f})" if eff is not None else "")]
         if "n_obs" in s:
