@@ -87,6 +87,21 @@ def test_auto_is_one_inside_a_worker_process(monkeypatch: pytest.MonkeyPatch) ->
         assert ex.submit(_auto_in_a_worker).result() == 1
 
 
+def _resolved_in_a_worker() -> tuple[int, int]:
+    return _workers.resolve_workers("auto"), _workers.resolve_workers(3)
+
+
+def test_the_variable_does_not_nest_pools_inside_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # MIXLAW_CV_WORKERS=4 made "auto" 4 inside a bootstrap worker too: 4 workers x 4 CV processes. A count given
+    # explicitly is still obeyed.
+    monkeypatch.setenv(_workers.ENV, "4")
+    assert _workers.resolve_workers("auto") == 4
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs fork: the variable must reach the worker")
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as ex:
+        assert ex.submit(_resolved_in_a_worker).result() == (1, 3)
+
+
 def test_the_cli_default_is_auto_and_gives_what_one_process_gives(capsys, tmp_path, two_cpus) -> None:
     runs = tmp_path / "runs.csv"
     _table().to_csv(runs, index=False)

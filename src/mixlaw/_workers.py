@@ -121,11 +121,15 @@ def threads_stopped() -> Iterator[None]:
 
 def resolve_workers(value: int | str | None, default: int | str = 1, what: str = "--workers (n_jobs=)") -> int:
     """The process count for ``value``: an int as given, ``"auto"`` as :func:`auto_workers` (or :data:`ENV` where
-    set), None as ``default``."""
+    set; 1 inside a worker process, whatever :data:`ENV` says), None as ``default``."""
     v = parse_workers(value, what)
     if v is None:
         v = parse_workers(default, what)
     if v == AUTO:
+        if multiprocessing.parent_process() is not None:
+            # No pool in a pool, whatever the variable says: a worker inherits it, and MIXLAW_CV_WORKERS=4 made each
+            # of 4 bootstrap workers refitting an auto law start 4 more (found by review).
+            return 1
         env = os.environ.get(ENV, "").strip()
         if env:
             v = parse_workers(env, f"the environment variable {ENV}")
