@@ -467,7 +467,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             # parameters on 384 losses): its report read 'n_obs=48 n_vary=128 dof=-80' with an AIC of that.
             self.train_metrics_["AIC"], self.train_metrics_["BIC"] = aic_bic(resid.ravel(), n_vary)
         if getattr(self, "dof_", None) and n_vary != MixingLaw._n_free_checked(self):
-            # A ridge chosen by leave-one-out (linear / loglinear alpha="cv", loglinear-sat below 2M runs) spends fewer
+            # A ridge chosen by leave-one-out (linear / loglinear alpha="cv", loglinear-sat on few runs) spends fewer
             # degrees of freedom than it has coefficients: the report counts those (50 on 30 runs read "dof=-20").
             self.train_metrics_["n_effective"] = float(n_vary)
         return self

@@ -115,11 +115,19 @@ class LogLinearSat(MixingLaw):
     groups_ : dict of str to list of str
         Group name -> member domains used.
     scale_ : dict of str to float
-        Fitted Huber scale of the log residuals per eval set (mean over the penalty strengths).
+        Fitted Huber scale of the log residuals per eval set (mean over the penalty strengths); on the ridge path
+        (no more runs than features: :meth:`_fit_ridge`), the leave-one-out RMSE of log L.
     config_ : dict of str to dict
         Per eval set, the ``eps`` and whether the groups are used.
     cv_scores_ : dict of str to dict of str to float
-        Per eval set, the inner-CV Spearman of every (eps, groups) pair tried (empty when nothing was chosen).
+        Per eval set, the inner-CV Spearman of every (eps, groups) pair tried (empty when nothing was chosen, and
+        on the ridge path, which chooses the pair by leave-one-out).
+    dof_ : dict of str to float
+        On the ridge path, per eval set, its effective degrees of freedom :math:`\\operatorname{tr} H` (the
+        intercept's 1 included; what the size check and the report count); empty for the Huber fit.
+    ridge_ : dict of str to dict of str to float
+        On the ridge path, per eval set, ``alpha`` (relative to the largest eigenvalue of the standardised
+        features) and ``loo_rmse``; empty for the Huber fit.
 
     Notes
     -----
@@ -201,7 +209,10 @@ class LogLinearSat(MixingLaw):
         Z = np.log(Y)
         self.dof_: dict[str, float] = {}
         self.ridge_: dict[str, dict[str, float]] = {}
-        if len(W) <= 2 * W.shape[1]:  # no more runs than [r_j, log(r_j + eps)]: the Huber fit would interpolate
+        # No more runs than the features of a pair tried ([r_j, log(r_j + eps)], and the groups' terms): the Huber
+        # fit would interpolate. Counted without the groups (2M), 23 runs of 10 name-paired domains (25 features
+        # with the groups) were refused, and auto, whose 18-run folds had scored this ridge, raised on its refit.
+        if len(W) <= 2 * W.shape[1] + (G.shape[1] if any(use for _, use in configs) else 0):
             self._fit_ridge(W, Z, G, configs, ctx)
             return
         choice = [0] * Y.shape[1]
@@ -267,10 +278,11 @@ class LogLinearSat(MixingLaw):
         (2026-12-06; held-out Spearman over 300 new mixtures, mean of 6 seeds): on worlds with saturating returns
         this path ranks 0.864 / 0.897 / 0.819 / 0.584 at 20 domains x 30 runs / 24 x 40 / 30 x 40 / 50 x 30, the
         log-linear ridge 0.573 / 0.508 / 0.604 / 0.523; on Ye-exponential worlds it is below the log-linear ridge
-        (0.963 against 0.985 at 20 x 30), and auto's CV picks between them. Just above 2M runs the Huber fit takes
-        over (where it fitted before); a CV whose folds fall below 2M then scores this path while the whole table
-        gets the Huber fit, and the two rank alike there (20 domains, both forced): at 1.1 / 1.25 / 1.5 / 2 x 2M
-        runs, Huber 0.979 / 0.983 / 0.988 / 0.992, this path 0.975 / 0.985 / 0.991 / 0.993."""
+        (0.963 against 0.985 at 20 x 30), and auto's CV picks between them. Just above 2M runs (2M plus the groups'
+        terms where groups are tried) the Huber fit takes over (where it fitted before); a CV whose folds fall below
+        that then scores this path while the whole table gets the Huber fit, and the two rank alike there (20
+        domains, no groups, both forced): at 1.1 / 1.25 / 1.5 / 2 x 2M runs, Huber 0.979 / 0.983 / 0.988 / 0.992,
+        this path 0.975 / 0.985 / 0.991 / 0.993."""
         n = len(W)
         if n < MIN_LOO_RUNS:
             raise TooFewObservationsError(f"law {self.key!r}: {n} run(s) are too few for its leave-one-out ridge "
@@ -300,7 +312,8 @@ class LogLinearSat(MixingLaw):
         self.results_ = {}
 
     def _n_free_checked(self) -> int:
-        # The ridge path's effective degrees of freedom (tr H + 1 per eval set), not its coefficients.
+        # The ridge path's effective degrees of freedom (tr H per eval set, the intercept's 1 included), not its
+        # coefficients.
         if not getattr(self, "dof_", None):
             return super()._n_free_checked()
         return int(np.ceil(sum(self.dof_.values())))
