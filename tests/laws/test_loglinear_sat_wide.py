@@ -112,3 +112,11 @@ def test_auto_that_cross_validated_the_ridge_refits_it_on_the_whole_table():
         warnings.simplefilter("ignore")
         law = get_law("auto", candidates=["loglinear", "loglinear-sat"]).fit(W, y, domains=doms)
     assert np.all(np.isfinite(law.predict(W)))
+
+
+def test_runs_of_one_mixture_only_are_refused_by_name():
+    # Every run the same mixture (seeds of one run): no feature varies. numpy's 'zero-size array to reduction
+    # operation maximum' (a ValueError, which auto's CV does not catch) came out of the ridge's strength grid.
+    W = np.tile([0.3, 0.7], (4, 1))
+    with pytest.raises(TooFewObservationsError, match="residual"):
+        get_law("loglinear-sat").fit(W, [2.0, 2.01, 2.02, 2.005])
