@@ -120,3 +120,24 @@ def test_runs_of_one_mixture_only_are_refused_by_name():
     W = np.tile([0.3, 0.7], (4, 1))
     with pytest.raises(TooFewObservationsError, match="residual"):
         get_law("loglinear-sat").fit(W, [2.0, 2.01, 2.02, 2.005])
+
+
+def test_the_leave_one_out_leaves_the_runs_of_one_mixture_out_together_with_the_intercept():
+    # Five mixtures run twice and two once: the closed form with the unpenalised intercept (its 1/n in every entry
+    # of H_gg) equals refitting without both copies; the test above has no repeated mixture.
+    rng = np.random.default_rng(1)
+    W = np.vstack([np.repeat(rng.dirichlet(np.full(6, 0.5), size=5), 2, axis=0), rng.dirichlet(np.full(6, 0.5), 2)])
+    z = 1.0 + W @ rng.normal(0.0, 1.0, 6) + rng.normal(0.0, 0.02, len(W))
+    F = _features(W, 0.02, None)
+    _, _, rel, _, score = _ridge_loo(F, z)
+    X = (F - F.mean(axis=0)) / F.std(axis=0)
+    lam = rel * np.linalg.svd(X, compute_uv=False)[0] ** 2
+    mixture = np.ravel(np.unique(W, axis=0, return_inverse=True)[1])
+    press = []
+    for m in np.unique(mixture):
+        out = mixture == m
+        Xk, zk = X[~out], z[~out]
+        xm, zm = Xk.mean(axis=0), zk.mean()
+        beta = np.linalg.solve((Xk - xm).T @ (Xk - xm) + lam * np.eye(X.shape[1]), (Xk - xm).T @ (zk - zm))
+        press += list((z[out] - zm - (X[out] - xm) @ beta) ** 2)
+    assert_allclose(score, np.mean(press), rtol=1e-6)
