@@ -421,7 +421,7 @@ def _ridge_loo(F: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, float, float, 
     U, sv, Vt = U[:, keep], sv[keep], Vt[keep]
     s2, Uz = sv ** 2, U.T @ zc
     if not s2.size:  # no column varies (every run one mixture): nothing to shrink, and no run can be left out
-        return np.zeros(p), float(z.mean()), float("nan"), float("nan"), float("inf")
+        return np.zeros(p), float(z.mean()), float("nan"), 1.0, float("inf")  # tr H of the intercept alone
     groups = mixture_groups(F)
     best = (float("inf"), 0.0, float("nan"))
     for g in LOO_GRID:
