@@ -57,24 +57,19 @@ def display(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     return str(request.param)
 
 
-def test_the_cv_pool_forks_with_no_other_thread_alive(capsys, tmp_path, forks, display) -> None:
+@pytest.mark.parametrize("argv, least", [
+    # the CV: two pools (fold 1, then the other folds) of 2 workers each
+    (["fit", "--law", "stack", "--candidates", "linear,loglinear", "--cv-folds", "3"], 4),
+    # the bootstrap: one pool of 2 workers
+    (["optimize", "--law", "ye-exp", "--target", "a", "--bootstrap", "16"], 2),
+], ids=["cv", "bootstrap"])
+def test_the_pools_fork_with_no_other_thread_alive(capsys, tmp_path, forks, display, argv, least) -> None:
     runs = tmp_path / "runs.csv"
     _table().to_csv(runs, index=False)
-    code, _, err = _cli(capsys, "fit", "--runs", str(runs), "--law", "stack", "--candidates", "linear,loglinear",
-                          "--cv-folds", "3", "--workers", "2", "--json")
+    code, _, err = _cli(capsys, argv[0], "--runs", str(runs), *argv[1:], "--workers", "2", "--json")
     assert code == 0, err
-    assert len(forks) >= 4  # two pools (fold 1, then the other folds) of 2 workers each
+    assert len(forks) >= least
     assert forks == [1] * len(forks)
-
-
-def test_the_bootstrap_pool_forks_with_no_other_thread_alive(capsys, tmp_path, forks, display) -> None:
-    runs = tmp_path / "runs.csv"
-    _table().to_csv(runs, index=False)
-    code, _, err = _cli(capsys, "optimize", "--runs", str(runs), "--law", "ye-exp", "--target", "a",
-                          "--bootstrap", "16", "--workers", "2", "--json")
-    assert code == 0, err
-    assert len(forks) == 2  # one pool of 2 workers
-    assert forks == [1, 1]
 
 
 def _start_a_pool_in_the_worker() -> int:
