@@ -72,20 +72,24 @@ class TooFewObservationsError(InputError):
     n_obs, n_params : int
         Losses fitted and free parameters (``n_params + 1`` losses are needed). A cross-validation reads them to
         say whether more folds (more runs per fold) would let the law be scored.
+
+    grows : bool, default=False
+        ``n_params`` grows with the runs (a leave-one-out ridge's effective degrees of freedom): more runs per CV
+        fold need not fit the law, so no fold count is suggested.
     """
 
-    def __init__(self, message: str, *, n_obs: int, n_params: int) -> None:
-        self.n_obs, self.n_params = int(n_obs), int(n_params)
+    def __init__(self, message: str, *, n_obs: int, n_params: int, grows: bool = False) -> None:
+        self.n_obs, self.n_params, self.grows = int(n_obs), int(n_params), bool(grows)
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[object, tuple[str, int, int]]:
+    def __reduce__(self) -> tuple[object, tuple[str, int, int, bool]]:
         # Pickled from a worker process (bootstrap refits, CV folds): the default rebuilds from the message alone,
         # which the keyword-only counts refuse (TypeError in place of the error).
-        return _too_few, (str(self), self.n_obs, self.n_params)
+        return _too_few, (str(self), self.n_obs, self.n_params, self.grows)
 
 
-def _too_few(message: str, n_obs: int, n_params: int) -> TooFewObservationsError:
-    return TooFewObservationsError(message, n_obs=n_obs, n_params=n_params)
+def _too_few(message: str, n_obs: int, n_params: int, grows: bool = False) -> TooFewObservationsError:
+    return TooFewObservationsError(message, n_obs=n_obs, n_params=n_params, grows=grows)
 
 
 class InvalidParameterError(InputError):

@@ -141,3 +141,50 @@ def test_the_leave_one_out_leaves_the_runs_of_one_mixture_out_together_with_the_
         beta = np.linalg.solve((Xk - xm).T @ (Xk - xm) + lam * np.eye(X.shape[1]), (Xk - xm).T @ (zk - zm))
         press += list((z[out] - zm - (X[out] - xm) @ beta) ** 2)
     assert_allclose(score, np.mean(press), rtol=1e-6)
+
+
+def test_a_candidate_that_fits_the_folds_but_not_all_runs_gives_way():
+    # gp-residual on a ridge-fitted base: the base's effective degrees of freedom grow with the runs (about n - 1),
+    # plus the GP's 3. It fitted 5 folds of 24 of these 30 runs, auto chose it, and its refit on the 30 raised
+    # TooFewObservationsError out of auto.fit. Now it is marked excluded, the next best is used, and no fold count
+    # is suggested for it (the CV had said "--cv-folds 6 ... can be scored"; at 6, "--cv-folds 15"). Found by review.
+    import pickle
+
+    from mixlaw.errors import DataWarning
+
+    W, y, _, _ = _saturating(30, 20)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        law = get_law("auto", candidates=["loglinear", "loglinear-sat", "gp-residual"]).fit(W, y)
+    gp = next(line for line in str(law.cv_).splitlines() if "gp-residual" in line)
+    assert "excluded: fitted every fold but not all 30 runs" in gp and "--cv-folds" not in gp
+    assert all(m[0] != "gp-residual" for m in law.members_)
+    assert any(issubclass(w.category, DataWarning) and "gp-residual was chosen" in str(w.message) for w in caught)
+    err = TooFewObservationsError("x", n_obs=3, n_params=4, grows=True)
+    assert pickle.loads(pickle.dumps(err)).grows
+
+
+def test_a_stack_member_too_big_for_all_runs_is_dropped_and_the_stack_reweighed(monkeypatch):
+    # The stack's path of the same failure, forced: its member ye-exp raises on the full refit as gp-residual did.
+    from mixlaw.laws.stack import StackLaw
+
+    rng = np.random.default_rng(2)
+    W = rng.dirichlet(np.ones(4), size=40)
+    y = 2.0 + np.exp(W @ rng.normal(0, 1, 4)) + rng.normal(0, 0.02, 40) + 0.5 * np.log(W[:, 0] + 0.05)
+    real = StackLaw._fit_member
+
+    def refit(self, key, mode, W_, Y_, ctx, cols=None):
+        if key == "ye-exp" and len(W_) == len(W):
+            raise TooFewObservationsError("law 'ye-exp': too few (forced)", n_obs=1, n_params=2, grows=True)
+        return real(self, key, mode, W_, Y_, ctx, cols)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        both = get_law("stack", candidates=["loglinear", "ye-exp"]).fit(W, y)
+        assert set(both.weights_["y0"]) == {"loglinear", "ye-exp"}  # the forced failure has a member to hit
+        monkeypatch.setattr(StackLaw, "_fit_member", refit)
+        law = get_law("stack", candidates=["loglinear", "ye-exp"]).fit(W, y)
+    assert law.weights_ == {"y0": {"loglinear": 1.0}} and [m[0] for m in law.members_] == ["loglinear"]
+    rows = str(law.cv_).splitlines()
+    assert sum(r.split()[0] == "stack" for r in rows if r.strip()) == 1  # one stack row, not one per try
+    assert any("ye-exp" in r and "fitted every fold but not all 40 runs" in r for r in rows)

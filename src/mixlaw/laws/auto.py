@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._validation import Interval
-from ..errors import FitError, InputError, LossRangeWarning, WeightRangeWarning
+from ..errors import DataWarning, FitError, InputError, LossRangeWarning, TooFewObservationsError, WeightRangeWarning
 from ..fit import Param, Params
 from .base import FitContext, MixingLaw, law_from_dict, register
 from .selection import (
@@ -175,6 +175,27 @@ class MetaLaw(MixingLaw):
         idx = objective_evals(self._s, Y.shape[1]) if cols is None else list(cols)
         tg = [ctx.targets[i] for i in idx]
         return key, mode, tg, fit_law(key, W, Y[:, idx], targets=tg, **kw)
+
+    def _refit_or_drop(self, key: str, mode: str, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
+                       cols: Sequence[int] | None, table: Any) -> tuple[str, str, list[str], MixingLaw] | None:
+        """:meth:`_fit_member`, or None after marking the candidate's CV rows on those columns excluded, when it
+        fitted every fold but is too big for all the runs.
+
+        Why: a leave-one-out ridge counts its effective degrees of freedom, which grow with the runs (``grows`` of
+        :class:`~mixlaw.errors.TooFewObservationsError`): gp-residual on a ridge-fitted loglinear-sat base fitted
+        5 folds of 24 of 30 runs, was chosen, and its refit on the 30 raised out of ``auto.fit``."""
+        try:
+            return self._fit_member(key, mode, W, Y, ctx, cols)
+        except TooFewObservationsError as err:
+            idx = range(len(ctx.targets)) if cols is None else cols
+            columns = [OBJECTIVE] if self._s is not None else [ctx.targets[i] for i in idx]
+            why = f"fitted every fold but not all {len(W)} runs: {' '.join(str(err).split())[:200]}"
+            for r in table.rows:
+                if r.law == key and r.fit_on == mode and r.target in columns:
+                    r.error = why
+            warnings.warn(f"law {self.key!r}: {key} was chosen on {', '.join(columns)} but {why}; the next best "
+                          "candidate is used", DataWarning, stacklevel=4)
+            return None
 
     def _member_predict(self, m: tuple[str, str, list[str], MixingLaw], W: np.ndarray, ctx: FitContext) -> np.ndarray:
         """(n, len(targets)) per-eval predictions, or (n, 1) of the objective for a direct member."""
@@ -353,21 +374,37 @@ class AutoLaw(MetaLaw):
         cv = self._cv(W, Y, ctx, objective)
         table = cv.table
         members = []
+        # A chosen candidate too big for all the runs (_refit_or_drop) gives way to the next best.
         if self._s is not None:
-            best = table.best(OBJECTIVE)
+            while (m := self._refit_or_drop((best := table.best(OBJECTIVE)).law, best.fit_on, W, Y, ctx, None,
+                                            table)) is None:
+                pass
             choice = {OBJECTIVE: best.name}
-            members.append(self._fit_member(best.law, best.fit_on, W, Y, ctx))
+            members.append(m)
         elif self.per_target:
             choice = {t: table.best(t).law for t in ctx.targets}
-            for key in dict.fromkeys(choice.values()):
-                cols = [i for i, t in enumerate(ctx.targets) if choice[t] == key]
-                members.append(self._fit_member(key, "per-eval", W, Y, ctx, cols))
+            pending = dict(choice)
+            while pending:
+                key = next(iter(pending.values()))
+                ts = [t for t in ctx.targets if pending.get(t) == key]
+                m = self._refit_or_drop(key, "per-eval", W, Y, ctx, [ctx.targets.index(t) for t in ts], table)
+                for t in ts:
+                    del pending[t]
+                    if m is None:
+                        choice[t] = pending[t] = table.best(t).law
+                if m is not None:
+                    members.append(m)
         else:
-            keys = list(dict.fromkeys(r.law for r in table.rows if r.error is None))
-            mean = {k: float(np.mean([r.metrics["score"] for r in table.rows if r.law == k])) for k in keys}
-            key = min(keys, key=mean.__getitem__)
+            while True:
+                keys = list(dict.fromkeys(r.law for r in table.rows if r.error is None))
+                if not keys:
+                    table.best(ctx.targets[0])  # raises the error naming every candidate's failure
+                mean = {k: float(np.mean([r.metrics["score"] for r in table.rows if r.law == k])) for k in keys}
+                key = min(keys, key=mean.__getitem__)
+                if (m := self._refit_or_drop(key, "per-eval", W, Y, ctx, None, table)) is not None:
+                    break
             choice = {t: key for t in ctx.targets}
-            members.append(self._fit_member(key, "per-eval", W, Y, ctx))
+            members.append(m)
         table.chosen = dict(choice)
         self.choice_ = dict(choice)
         self.members_ = members

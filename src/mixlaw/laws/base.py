@@ -443,11 +443,13 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if Y.size <= n_vary and not self.members_checked:
             # Iterative fits refuse this before starting (fit_model); closed-form laws (linear, loglinear) would
             # otherwise interpolate the runs exactly and report dof <= 0 with R2 = 1.
+            grows = self._count_grows_with_runs()
             self._forget_fit()
             raise TooFewObservationsError(
                 f"law {self.key!r}: {W.shape[0]} run(s) x {Y.shape[1]} eval set(s) = {Y.size} losses are too few to "
-                f"fit {n_vary} parameters; need at least {n_vary + 1} (more runs, or a law with fewer parameters)",
-                n_obs=Y.size, n_params=n_vary)
+                f"fit {n_vary} parameters; need at least {n_vary + 1} (more runs, or a law with fewer parameters)"
+                + ("; the count is a leave-one-out ridge's effective degrees of freedom, which grow with the runs"
+                   if grows else ""), n_obs=Y.size, n_params=n_vary, grows=grows)
         n_fitted = Y.size
         if self.members_checked and getattr(self, "members_", None):
             # each member was fitted to its own targets: per eval set, or the objective column itself ('direct')
@@ -687,6 +689,12 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         (:func:`mixlaw.laws.selection.cross_val_predict`); after a fit, ``results_`` holds the same count.
         """
         return None
+
+    def _count_grows_with_runs(self) -> bool:
+        """Whether :meth:`_n_free_checked` counts a leave-one-out ridge's effective degrees of freedom (``dof_``),
+        which grow with the runs: then no number of CV folds is sure to fit the law (:class:`TooFewObservationsError`
+        ``grows``)."""
+        return bool(getattr(self, "dof_", None))
 
     def _n_free_checked(self) -> int:
         """Free parameters the fitted losses must outnumber (and AIC/BIC count): all of ``params_``; a law whose

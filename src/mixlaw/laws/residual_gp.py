@@ -255,6 +255,9 @@ class ResidualGP(MixingLaw):
         C = np.column_stack([self._correction(D2, t) for t in self.targets_])
         return P * np.exp(C) if self.residuals == "log" else P + C
 
+    def _count_grows_with_runs(self) -> bool:
+        return self.base_._count_grows_with_runs()
+
     def _n_free_checked(self) -> int:
         # The base's own count (a meta-law base counts its members against their own losses), plus the GP's
         # hyperparameters; the dual coefficients are the GP's posterior, not free parameters.

@@ -919,7 +919,7 @@ def _runs_needed(err: BaseException, folds: np.ndarray, f: int) -> int | None:
     """Training runs that would give a law enough losses, when ``err`` says fold ``f``'s training runs gave it too
     few (else None). Losses grow with runs at the fold's rate (runs x eval sets, or the fitted entries of a masked
     law)."""
-    if not isinstance(err, TooFewObservationsError) or err.n_obs <= 0:
+    if not isinstance(err, TooFewObservationsError) or err.n_obs <= 0 or err.grows:
         return None
     n_fit = int(np.count_nonzero(folds != f))
     return int(np.ceil((err.n_params + 1) * n_fit / err.n_obs))

@@ -126,6 +126,19 @@ class StackLaw(MetaLaw):
                   objective: str | Mapping[str, float] | None = None) -> None:
         cv = self._cv(W, Y, ctx, objective)
         columns = [OBJECTIVE] if self._s is not None else list(ctx.targets)
+        scored = list(cv.table.rows)
+        # A member too big for all the runs (MetaLaw._refit_or_drop) is marked excluded and the stack re-weighed.
+        while (fitted := self._weigh_and_refit(cv, scored, columns, W, Y, ctx)) is None:
+            pass
+        self.members_, self.weights_ = fitted
+        self._set_params_from_members()
+        self._add_weight_params()
+
+    def _weigh_and_refit(self, cv: CVResult, scored: list[CVRow], columns: list[str], W: np.ndarray, Y: np.ndarray,
+                         ctx: FitContext) -> tuple[list[Any], dict[str, dict[str, float]]] | None:
+        """The members' weights per column and the members refitted on all the runs; None when a member could not
+        be (its rows are then excluded)."""
+        cv.table.rows = list(scored)  # without the stack rows of an earlier try
         weights: dict[str, dict[str, float]] = {}
         need: dict[tuple[str, str], list[int]] = {}
         for c in columns:
@@ -145,11 +158,13 @@ class StackLaw(MetaLaw):
                     if c != OBJECTIVE:
                         need[(r.law, r.fit_on)].append(ctx.targets.index(c))
         cv.table.chosen = {c: "stack" for c in columns}
-        self.members_ = [self._fit_member(key, mode, W, Y, ctx, sorted(cols) if cols else None)
-                         for (key, mode), cols in need.items()]
-        self.weights_ = weights
-        self._set_params_from_members()
-        self._add_weight_params()
+        members = []
+        for (key, mode), cols in need.items():
+            m = self._refit_or_drop(key, mode, W, Y, ctx, sorted(cols) if cols else None, cv.table)
+            if m is None:
+                return None
+            members.append(m)
+        return members, weights
 
     def _add_weight_params(self) -> None:
         wp = [Param(f"w:{c}:{m}", v, v, 0.0, 1.0, True) for c, ws in self.weights_.items() for m, v in ws.items()]
