@@ -1,12 +1,13 @@
 """Where an error in a JSON run table points: a ``.json`` document's rows are its records, which need not stand one
 per line (an array printed with an indent spans several lines each), so they are named "record N"; a JSONL file's
-records are its lines, named by the line an editor shows (blank lines counted)."""
+records are its lines, named by the line an editor shows (blank lines counted); a Parquet file has rows, no lines."""
 
 from __future__ import annotations
 
 import json
 import warnings
 
+import pandas as pd
 import pytest
 from cli_runner import run_cli
 
@@ -68,3 +69,12 @@ def test_a_json_mixtures_tables_repeated_key_names_its_records(tmp_path):
                                         r"record 1\)"), warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         read_runs_mapped(losses, None, mixtures=mix, on="recipe")
+
+
+def test_a_parquet_files_error_names_the_row_it_has_no_lines(tmp_path):
+    pytest.importorskip("pyarrow")
+    src = tmp_path / "runs.parquet"
+    pd.DataFrame(GOOD + [{"run": "c", "w:x": 0.5, "w:y": 0.7, "loss:p": 2.0}]).to_parquet(src)
+    with pytest.raises(DataError, match=r"runs\.parquet: row 3: column 'w:x': weights sum to 1\.2") as exc:
+        read_runs(src)
+    assert exc.value.row == 3 and exc.value.unit == "row"

@@ -120,10 +120,10 @@ def test_predict_mixtures_errors_name_the_files_own_line(tmp_path, capsys, fmt):
     path = tmp_path / f"cand.{fmt}"
     if fmt == "parquet":
         cand.to_parquet(path)
-        line = 2  # parquet rows count from 1
+        at = ": row 2"  # a Parquet file's rows, counted from 1
     else:
         recs = [json.dumps(r) for r in cand.to_dict("records")]
         path.write_text(recs[0] + "\n\n\n" + recs[1] + "\n" + recs[2] + "\n")
-        line = 4  # after two blank lines
+        at = ":4"  # the line, after two blank lines
     code, _, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(path))
-    assert code == 2 and f"cand.{fmt}:{line}: column 'w:web': weights sum to 0.98" in err
+    assert code == 2 and f"cand.{fmt}{at}: column 'w:web': weights sum to 0.98" in err

@@ -76,8 +76,9 @@ def test_an_empty_run_name_is_a_clear_error(tmp_path, suffix):
     df = _frame().astype({"run": object})
     df.loc[3, "run"] = "" if suffix == ".csv" else None
     p = _write(df, tmp_path / f"runs{suffix}")
-    line = 5 if suffix == ".csv" else 4
-    with pytest.raises(DataError, match=rf"runs{suffix}:{line}: column 'run': the run name is empty \(1 of 12 rows "
+    # A Parquet file has rows, not lines: its errors name the row ("runs.parquet: row 4"), counted from 1.
+    at = {".csv": ":5", ".jsonl": ":4", ".parquet": ": row 4"}[suffix]
+    with pytest.raises(DataError, match=rf"runs{suffix}{at}: column 'run': the run name is empty \(1 of 12 rows "
                                         r"has none\): every row needs the name of the run it belongs to"):
         read_runs(p)
 

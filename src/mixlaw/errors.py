@@ -20,14 +20,19 @@ class InputError(MixlawError, ValueError):
 def row_unit(path: object) -> str:
     """What a row number of a table read from ``path`` counts: ``"record"`` for a ``.json`` document (the records of
     one array or object, which need not stand one per line: an array printed with an indent spans several lines
-    each), else ``"line"`` (the line an editor shows: a CSV's header is line 1, a JSONL file's records are its lines).
+    each), ``"row"`` for a Parquet file (no lines: its rows count from 1), else ``"line"`` (the line an editor shows:
+    a CSV's header is line 1, a JSONL file's records are its lines, a workbook's rows are its sheet's).
 
     An error in a .json table said "runs.json:3", the place of a line, where 3 was the record's number."""
-    return "record" if path is not None and str(path).lower().endswith(".json") else "line"
+    name = "" if path is None else str(path).lower()
+    if name.endswith(".json"):
+        return "record"
+    return "row" if name.endswith((".parquet", ".pq")) else "line"
 
 
 def located(path: object, row: int) -> str:
-    """``path:row`` for a line, ``path: record N`` for a record of a ``.json`` document (:func:`row_unit`)."""
+    """``path:row`` for a line, ``path: record N`` for a record of a ``.json`` document, ``path: row N`` for a
+    Parquet file's row (:func:`row_unit`)."""
     return f"{path}:{row}" if row_unit(path) == "line" else f"{path}: {row_unit(path)} {row}"
 
 
@@ -39,13 +44,14 @@ class DataError(InputError):
     message : str
         What is wrong, what was expected and what to do.
     path, row, column : optional
-        Where: file path, 1-based editor line (header = 1), or record of a ``.json`` document (:func:`row_unit`),
-        and column name.
+        Where: file path, 1-based editor line (header = 1), or record of a ``.json`` document, or row of a Parquet
+        file (:func:`row_unit`), and column name.
 
     Attributes
     ----------
     unit : str
-        What ``row`` counts, ``"line"`` or ``"record"``: ``path:row`` for a line, ``path: record N`` for a record.
+        What ``row`` counts, ``"line"``, ``"record"`` or ``"row"``: ``path:row`` for a line, ``path: record N`` for a
+        record (``path: row N`` for a row).
     """
 
     def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
