@@ -125,3 +125,18 @@ def test_token_budget_domains_are_text(tmp_path):
     p.write_text("domain,tokens\nNA,NA\n")  # a missing count is still missing
     with pytest.raises(InputError, match=r"tokens of domain 'NA' must be a finite number >= 0; got nan"):
         read_tokens_available(str(p))
+
+
+@pytest.mark.parametrize("suffix, at", [(".csv", ":3"), (".jsonl", ":4"), (".parquet", ": row 2")])
+def test_a_design_s_bad_weight_is_named_where_it_is(tmp_path, suffix, at):
+    # read_design counted every format's rows as a CSV's (header + 1): a JSONL design's second record, on line 4
+    # after two blank lines, was "line 3", a Parquet file's row 2 "line 3". Found by helper io.
+    frame = pd.DataFrame({"run": ["a", "b"], "w:x": [0.5, -0.1], "w:y": [0.5, 1.1]})
+    path = tmp_path / f"design{suffix}"
+    if suffix == ".jsonl":
+        recs = [json.dumps(r) for r in frame.to_dict("records")]
+        path.write_text(recs[0] + "\n\n\n" + recs[1] + "\n")
+    else:
+        _write(frame, path)
+    with pytest.raises(DataError, match=rf"design{suffix}{at}: column 'w:x': weight -0\.1 is not a finite number"):
+        read_design(path)

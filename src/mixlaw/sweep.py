@@ -99,15 +99,19 @@ def read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], l
     if not p.is_file():
         raise DataError("design file not found", path=str(p))
     try:
+        # Where each row is, as errors name it: a CSV's editor line (header = 1), a JSONL record's own line (blank
+        # lines counted), a Parquet file's row (from 1; errors.located writes "row N"). JSONL said i + 2, a CSV's.
         if p.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(p)
+            where = np.arange(1, len(frame) + 1)
         elif p.suffix.lower() == ".jsonl":
             # json.loads per line, as run tables are read: pandas' reader made the names "007" 7 and "NaN" missing.
-            frame = _read_jsonl(p)[0]
+            frame, where = _read_jsonl(p)
         else:
             # Names as written: '007' is not the run '7' (or '7.0'), and a run named 'NA' or 'None' is not a
             # run without a name (pandas' missing-value strings, which the weights still get).
             frame = pd.read_csv(p, **csv_missing(pd.read_csv(p, nrows=0).columns, ["run"]))
+            where = np.arange(2, len(frame) + 2)
     except (OSError, ValueError) as err:  # pandas/pyarrow parse errors are ValueErrors
         raise DataError(f"cannot read the design ({type(err).__name__}: {err})", path=str(p)) from None
     wcols = [c for c in frame.columns if str(c).startswith("w:")]
@@ -126,7 +130,8 @@ def read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], l
             except (TypeError, ValueError):
                 w = float("nan")
             if not np.isfinite(w) or w < 0:
-                raise DataError(f"weight {value!r} is not a finite number >= 0", path=str(p), row=i + 2, column=col)
+                raise DataError(f"weight {value!r} is not a finite number >= 0", path=str(p), row=int(where[i]),
+                                column=col)
             mixture[col[2:]] = w
         mixtures.append(mixture)
     if not mixtures:
