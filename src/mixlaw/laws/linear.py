@@ -15,6 +15,7 @@ Pre-training", ICLR 2025, arXiv:2407.01492 (§4, "Linear regression"), and, in l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,22 @@ def loo_residuals(U: np.ndarray, shrink: np.ndarray, resid: np.ndarray, groups: 
     return out
 
 
+def loo_scan(U: np.ndarray, s2: np.ndarray, z: np.ndarray, groups: list[np.ndarray], lams: Sequence[float], *,
+             base: float = 0.0, fixed_dof: float = 0.0) -> list[tuple[float, float]]:
+    """For each ridge strength ``lams`` (added to the squared singular values ``s2`` of the thin SVD's ``U``), the
+    mean squared leave-one-mixture-out residual of ``z`` (:func:`loo_residuals`; inf where a run keeps no residual
+    or the fit no degree of freedom, tr H > n - 1) and tr H (``fixed_dof`` for unpenalised terms, an intercept's
+    1, plus the shrunk directions'). Shared by :func:`loo_ridge` and loglinear-sat's ridge path."""
+    n, Uz = len(z), U.T @ z
+    out = []
+    for lam in lams:
+        shrink = s2 / (s2 + lam)
+        dof = fixed_dof + float(shrink.sum())
+        loo = loo_residuals(U, shrink, z - U @ (shrink * Uz), groups, base) if dof <= n - 1 else None
+        out.append((float("inf") if loo is None else float(np.mean(loo ** 2)), dof))
+    return out
+
+
 def loo_ridge(W: np.ndarray, y: np.ndarray,
               grid: tuple[float, ...] = LOO_GRID) -> tuple[float, float, dict[float, float]]:
     r"""The ridge strength of :func:`least_squares` with the lowest leave-one-out error, in closed form.
@@ -142,15 +159,10 @@ def loo_ridge(W: np.ndarray, y: np.ndarray,
     s2 = sv ** 2
     rank = s2 > s2.max() * RANK_RCOND ** 2
     U, s2 = U[:, rank], s2[rank]
-    Uz = U.T @ z
-    groups = mixture_groups(W)
-    scores: dict[float, float] = {}
-    dofs: dict[float, float] = {}
-    for a in (0.0, *(g * float(s2.max()) / n for g in grid)):
-        shrink = s2 / (s2 + n * a)
-        dofs[a] = float(shrink.sum())
-        loo = loo_residuals(U, shrink, z - U @ (shrink * Uz), groups) if shrink.sum() <= n - 1 else None
-        scores[a] = float("inf") if loo is None else float(np.mean(loo ** 2))
+    alphas = (0.0, *(g * float(s2.max()) / n for g in grid))
+    scan = loo_scan(U, s2, z, mixture_groups(W), [n * a for a in alphas])
+    scores = {a: sc for a, (sc, _) in zip(alphas, scan, strict=True)}
+    dofs = {a: dof for a, (_, dof) in zip(alphas, scan, strict=True)}
     best = min(scores, key=lambda a: (scores[a], a))
     return best, dofs[best], scores
 
@@ -270,4 +282,4 @@ class Linear(_LeastSquaresLaw):
     """
 
 
-__all__ = ["Linear", "least_squares", "loo_ridge", "loo_residuals", "mixture_groups", "LOO_GRID"]
+__all__ = ["Linear", "least_squares", "loo_ridge", "loo_scan", "loo_residuals", "mixture_groups", "LOO_GRID"]

@@ -39,7 +39,7 @@ from ..errors import ConvergenceWarning, InputError, TooFewObservationsError
 from ..fit import Param, Params
 from . import _huber
 from .base import FitContext, MixingLaw, register, state_bool
-from .linear import LOO_GRID, MIN_LOO_RUNS, RANK_RCOND, loo_residuals, mixture_groups
+from .linear import LOO_GRID, MIN_LOO_RUNS, RANK_RCOND, loo_scan, mixture_groups
 
 #: Penalty strengths averaged by default (scikit-learn's ``HuberRegressor`` units: ``alpha * |beta|^2`` against
 #: the summed Huber loss of the runs, on standardised features). Averaging the fits instead of choosing one
@@ -419,28 +419,18 @@ def _ridge_loo(F: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, float, float, 
     U, sv, Vt = np.linalg.svd(X, full_matrices=False)
     keep = sv > sv.max() * RANK_RCOND if sv.size else np.zeros(0, dtype=bool)
     U, sv, Vt = U[:, keep], sv[keep], Vt[keep]
-    s2, Uz = sv ** 2, U.T @ zc
+    s2 = sv ** 2
     if not s2.size:  # no column varies (every run one mixture): nothing to shrink, and no run can be left out
         return np.zeros(p), float(z.mean()), float("nan"), 1.0, float("inf")  # tr H of the intercept alone
-    groups = mixture_groups(F)
-    best = (float("inf"), 0.0, float("nan"))
-    for g in LOO_GRID:
-        lam = g * float(s2.max())
-        shrink = s2 / (s2 + lam)
-        if 1 + shrink.sum() > n - 1:
-            continue
-        loo = loo_residuals(U, shrink, zc - U @ (shrink * Uz), groups, base=1.0 / n)
-        if loo is None:
-            continue
-        score = float(np.mean(loo ** 2))
-        if score < best[0]:
-            best = (score, g, 1.0 + float(shrink.sum()))
-    score, g, dof = best
+    scan = loo_scan(U, s2, zc, mixture_groups(F), [g * float(s2.max()) for g in LOO_GRID], base=1.0 / n,
+                    fixed_dof=1.0)
+    k = min(range(len(scan)), key=lambda i: scan[i][0])  # ties keep the weaker ridge, the earlier strength
+    score, dof = scan[k]
     b = np.zeros(p)
-    if np.isfinite(score):
-        lam = g * float(s2.max())
-        b[live] = (Vt.T @ (sv / (s2 + lam) * Uz)) / sd[live]
-    return b, float(z.mean() - m @ b), float(g), dof, score
+    if not np.isfinite(score):
+        return b, float(z.mean()), 0.0, float("nan"), score
+    b[live] = (Vt.T @ (sv / (s2 + LOO_GRID[k] * float(s2.max())) * (U.T @ zc))) / sd[live]
+    return b, float(z.mean() - m @ b), float(LOO_GRID[k]), dof, score
 
 
 def _huber_average(F: np.ndarray, Z: np.ndarray, alphas: list[float], huber_epsilon: float,
