@@ -468,7 +468,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             # is scored on one column (48 runs of Dai & Zheng's 122M sweep) by members fitted per eval set (128
             # parameters on 384 losses): its report read 'n_obs=48 n_vary=128 dof=-80' with an AIC of that.
             self.train_metrics_["AIC"], self.train_metrics_["BIC"] = aic_bic(resid.ravel(), n_vary)
-        if getattr(self, "dof_", None) and n_vary != MixingLaw._n_free_checked(self):
+        if getattr(self, "dof_", None) and n_vary != self.n_params_:
             # A ridge chosen by leave-one-out (linear / loglinear alpha="cv", loglinear-sat on few runs) spends fewer
             # degrees of freedom than it has coefficients: the report counts those (50 on 30 runs read "dof=-20").
             self.train_metrics_["n_effective"] = float(n_vary)
@@ -698,7 +698,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
 
     def _n_free_checked(self) -> int:
         """Free parameters the fitted losses must outnumber (and AIC/BIC count): all of ``params_``; a law whose
-        penalty ties a group of them into one value counts that group once."""
+        penalty ties a group of them into one value counts that group once; a leave-one-out ridge (``dof_`` per
+        eval set: linear / loglinear ``alpha="cv"``, loglinear-sat on few runs) its effective degrees of freedom,
+        tr H summed and rounded up, not its coefficients."""
+        if getattr(self, "dof_", None):
+            return int(np.ceil(sum(self.dof_.values())))
         return int(sum(p.vary for p in self.params_.values()))
 
     @property

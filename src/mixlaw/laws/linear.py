@@ -201,13 +201,6 @@ class _LeastSquaresLaw(MixingLaw):
         # Closed form: no optimiser runs to report.
         self.results_ = {}
 
-    def _n_free_checked(self) -> int:
-        # A ridge chosen by leave-one-out is not an interpolation however few the runs: count its effective degrees
-        # of freedom (tr H per eval set, rounded up), not its coefficients; a fixed alpha counts every coefficient.
-        if self.alpha != "cv":
-            return super()._n_free_checked()
-        return int(np.ceil(sum(self.dof_.values())))
-
     def _get_state(self) -> dict[str, Any]:
         return {**super()._get_state(), "alpha": getattr(self, "alpha_", {}), "dof": getattr(self, "dof_", {})}
 

@@ -311,13 +311,6 @@ class LogLinearSat(MixingLaw):
         self.params_ = Params(plist)
         self.results_ = {}
 
-    def _n_free_checked(self) -> int:
-        # The ridge path's effective degrees of freedom (tr H per eval set, the intercept's 1 included), not its
-        # coefficients.
-        if not getattr(self, "dof_", None):
-            return super()._n_free_checked()
-        return int(np.ceil(sum(self.dof_.values())))
-
     def extra_report_sections(self) -> list[tuple[str, str]]:
         if not getattr(self, "ridge_", None):
             return []
