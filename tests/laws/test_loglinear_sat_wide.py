@@ -172,8 +172,10 @@ def test_a_stack_member_too_big_for_all_runs_is_dropped_and_the_stack_reweighed(
     W = rng.dirichlet(np.ones(4), size=40)
     y = 2.0 + np.exp(W @ rng.normal(0, 1, 4)) + rng.normal(0, 0.02, 40) + 0.5 * np.log(W[:, 0] + 0.05)
     real = StackLaw._fit_member
+    calls: list[str] = []
 
     def refit(self, key, mode, W_, Y_, ctx, cols=None):
+        calls.append(key)
         if key == "ye-exp" and len(W_) == len(W):
             raise TooFewObservationsError("law 'ye-exp': too few (forced)", n_obs=1, n_params=2, grows=True)
         return real(self, key, mode, W_, Y_, ctx, cols)
@@ -185,6 +187,7 @@ def test_a_stack_member_too_big_for_all_runs_is_dropped_and_the_stack_reweighed(
         monkeypatch.setattr(StackLaw, "_fit_member", refit)
         law = get_law("stack", candidates=["loglinear", "ye-exp"]).fit(W, y)
     assert law.weights_ == {"y0": {"loglinear": 1.0}} and [m[0] for m in law.members_] == ["loglinear"]
+    assert calls.count("loglinear") == 1  # refitted once, kept across the re-weighing
     rows = str(law.cv_).splitlines()
     assert sum(r.split()[0] == "stack" for r in rows if r.strip()) == 1  # one stack row, not one per try
     assert any("ye-exp" in r and "fitted every fold but not all 40 runs" in r for r in rows)

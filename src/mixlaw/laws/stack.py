@@ -127,17 +127,20 @@ class StackLaw(MetaLaw):
         cv = self._cv(W, Y, ctx, objective)
         columns = [OBJECTIVE] if self._s is not None else list(ctx.targets)
         scored = list(cv.table.rows)
-        # A member too big for all the runs (MetaLaw._refit_or_drop) is marked excluded and the stack re-weighed.
-        while (fitted := self._weigh_and_refit(cv, scored, columns, W, Y, ctx)) is None:
+        # A member too big for all the runs (MetaLaw._refit_or_drop) is marked excluded and the stack re-weighed;
+        # the members refitted before it are kept for the next try.
+        done: dict[tuple[str, str, tuple[int, ...] | None], Any] = {}
+        while (fitted := self._weigh_and_refit(cv, scored, columns, W, Y, ctx, done)) is None:
             pass
         self.members_, self.weights_ = fitted
         self._set_params_from_members()
         self._add_weight_params()
 
     def _weigh_and_refit(self, cv: CVResult, scored: list[CVRow], columns: list[str], W: np.ndarray, Y: np.ndarray,
-                         ctx: FitContext) -> tuple[list[Any], dict[str, dict[str, float]]] | None:
-        """The members' weights per column and the members refitted on all the runs; None when a member could not
-        be (its rows are then excluded)."""
+                         ctx: FitContext, done: dict[tuple[str, str, tuple[int, ...] | None], Any]
+                         ) -> tuple[list[Any], dict[str, dict[str, float]]] | None:
+        """The members' weights per column and the members refitted on all the runs (``done``: those refitted by an
+        earlier try, reused); None when a member could not be (its rows are then excluded)."""
         cv.table.rows = list(scored)  # without the stack rows of an earlier try
         weights: dict[str, dict[str, float]] = {}
         need: dict[tuple[str, str], list[int]] = {}
@@ -160,10 +163,13 @@ class StackLaw(MetaLaw):
         cv.table.chosen = {c: "stack" for c in columns}
         members = []
         for (key, mode), cols in need.items():
-            m = self._refit_or_drop(key, mode, W, Y, ctx, sorted(cols) if cols else None, cv.table)
-            if m is None:
-                return None
-            members.append(m)
+            at = (key, mode, tuple(sorted(cols)) if cols else None)
+            if at not in done:
+                m = self._refit_or_drop(key, mode, W, Y, ctx, list(at[2]) if at[2] else None, cv.table)
+                if m is None:
+                    return None
+                done[at] = m
+            members.append(done[at])
         return members, weights
 
     def _add_weight_params(self) -> None:
