@@ -127,7 +127,7 @@ def test_token_budget_domains_are_text(tmp_path):
         read_tokens_available(str(p))
 
 
-@pytest.mark.parametrize("suffix, at", [(".csv", ":3"), (".jsonl", ":4"), (".parquet", ": row 2")])
+@pytest.mark.parametrize("suffix, at", [(".csv", ":3"), (".jsonl", ":4"), (".parquet", ": row 2"), ("blank.csv", ":4")])
 def test_a_design_s_bad_weight_is_named_where_it_is(tmp_path, suffix, at):
     # read_design counted every format's rows as a CSV's (header + 1): a JSONL design's second record, on line 4
     # after two blank lines, was "line 3", a Parquet file's row 2 "line 3". Found by helper io.
@@ -136,6 +136,10 @@ def test_a_design_s_bad_weight_is_named_where_it_is(tmp_path, suffix, at):
     if suffix == ".jsonl":
         recs = [json.dumps(r) for r in frame.to_dict("records")]
         path.write_text(recs[0] + "\n\n\n" + recs[1] + "\n")
+    elif suffix == "blank.csv":  # a blank line above the bad row: its editor line, 4 (a CSV's i + 2 said 3)
+        path = tmp_path / "design.csv"
+        path.write_text("run,w:x,w:y\na,0.5,0.5\n\nb,-0.1,1.1\n")
+        suffix = ".csv"
     else:
         _write(frame, path)
     with pytest.raises(DataError, match=rf"design{suffix}{at}: column 'w:x': weight -0\.1 is not a finite number"):

@@ -36,8 +36,7 @@ from ._atomic import sweep_stale
 from ._console import PlainLines
 from ._validation import first_and_more
 from ._version import __version__
-from .data import csv_missing
-from .data.reading import _read_jsonl
+from .data.reading import _read_any
 from .errors import DataError, DataWarning, InputError
 from .store import Heartbeat, LeaseLost, RunStore, new_owner
 from .train.config import ProxyConfig, parse_count, run_id
@@ -99,19 +98,12 @@ def read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], l
     if not p.is_file():
         raise DataError("design file not found", path=str(p))
     try:
-        # Where each row is, as errors name it: a CSV's editor line (header = 1), a JSONL record's own line (blank
-        # lines counted), a Parquet file's row (from 1; errors.located writes "row N"). JSONL said i + 2, a CSV's.
-        if p.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(p)
-            where = np.arange(1, len(frame) + 1)
-        elif p.suffix.lower() == ".jsonl":
-            # json.loads per line, as run tables are read: pandas' reader made the names "007" 7 and "NaN" missing.
-            frame, where = _read_jsonl(p)
-        else:
-            # Names as written: '007' is not the run '7' (or '7.0'), and a run named 'NA' or 'None' is not a
-            # run without a name (pandas' missing-value strings, which the weights still get).
-            frame = pd.read_csv(p, **csv_missing(pd.read_csv(p, nrows=0).columns, ["run"]))
-            where = np.arange(2, len(frame) + 2)
+        # Read as run tables are (data.reading._read_any): names as written ('007' is not the run '7', 'NA' and 'None'
+        # are names), and each row's place as errors name it: a CSV's editor line, a JSONL record's own line, a
+        # Parquet file's row. read_design had its own reader, which counted every format's rows as a CSV's.
+        frame, where = _read_any(p, text_columns=["run"])
+    except InputError:
+        raise
     except (OSError, ValueError) as err:  # pandas/pyarrow parse errors are ValueErrors
         raise DataError(f"cannot read the design ({type(err).__name__}: {err})", path=str(p)) from None
     wcols = [c for c in frame.columns if str(c).startswith("w:")]
