@@ -285,9 +285,9 @@ def _parse_logs(files: list[Path]) -> _Parsed:
     k: int | None = None
     k_at: tuple[Path, int] = (files[0], 1)
     lasts: list[tuple[Path, int]] = []
-    base: dict[str, dict[str, float]] = {}  # base model -> eval -> loss (a continual-pretraining log's first lines)
     base_at: dict[str, tuple[Path, int]] = {}
-    base_cells: dict[tuple[str, str], tuple[float, Path, int]] = {}  # (model, eval) -> (loss, file, line)
+    # (base model, eval) -> (loss, file, line): a continual-pretraining log's first lines
+    base_cells: dict[tuple[str, str], tuple[float, Path, int]] = {}
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -315,7 +315,6 @@ def _parse_logs(files: list[Path]) -> _Parsed:
                 ev = _eval_name(evalfile)
                 _check_repeat(f"the base model {step_text!r}", ev, base_cells.get((step_text, ev)), loss, path, i)
                 base_cells.setdefault((step_text, ev), (loss, path, i))
-                base.setdefault(step_text, {}).setdefault(ev, loss)
                 base_at.setdefault(step_text, (path, i))
                 continue
             if not step_text.isdigit():
@@ -342,6 +341,9 @@ def _parse_logs(files: list[Path]) -> _Parsed:
             cell = cells.setdefault(key, {})
             _check_repeat(f"run {run.run!r}, step {key[1]}", ev, cell.get(ev), loss, path, i)
             cell.setdefault(ev, (loss, path, i))
+    base: dict[str, dict[str, float]] = {}  # base model -> eval -> loss, in the order first seen
+    for (model, ev), (loss, _, _) in base_cells.items():
+        base.setdefault(model, {})[ev] = loss
     return _Parsed(runs, cells, origin, k, k_at, lasts, base, base_at)
 
 
