@@ -252,3 +252,20 @@ def test_fit_report_writes_a_large_dof_as_a_count(alpha):
     W = rng.dirichlet(np.ones(3), size=10_100)
     law = get_law("linear", alpha=alpha).fit(W, W @ [3.0, 2.5, 4.0] + rng.normal(0.0, 0.01, len(W)))
     assert "n_obs=10100  n_vary=3  dof=10097  " in str(law.report())
+
+
+def test_fit_report_gives_a_ridges_effective_count_exactly_and_after_loading():
+    # The header read "effective 29.0" (tr H rounded up for the size check) beside the ridge section's "dof 28.3",
+    # and a loaded ridge law's header read "n_vary=50" alone, as if it spent 50 degrees of freedom on 30 runs.
+    from mixlaw import get_law
+    from mixlaw.laws import law_from_dict
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.full(50, 0.3), size=30)
+    y = 2.0 + np.exp(-0.5 * W @ rng.normal(0.0, 1.0, 50)) + rng.normal(0.0, 0.01, 30)
+    law = get_law("loglinear").fit(W, y)
+    tr_h = sum(law.dof_.values())
+    assert not float(tr_h).is_integer()
+    assert f"n_vary=50 (effective {tr_h:.1f})  dof={30 - tr_h:.1f}  " in str(law.report())
+    loaded = law_from_dict(law.to_dict())
+    assert f"n_vary=50 (effective {tr_h:.1f})" in str(loaded.report()).splitlines()[2]

@@ -471,7 +471,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if getattr(self, "dof_", None) and n_vary != self.n_params_:
             # A ridge chosen by leave-one-out (linear / loglinear alpha="cv", loglinear-sat on few runs) spends fewer
             # degrees of freedom than it has coefficients: the report counts those (50 on 30 runs read "dof=-20").
-            self.train_metrics_["n_effective"] = float(n_vary)
+            # tr H itself, not the rounded-up count the size check uses ("effective 29.0" beside "dof 28.3").
+            self.train_metrics_["n_effective"] = float(sum(self.dof_.values()))
         return self
 
     def _fit_tol_kw(self) -> dict[str, Any]:
