@@ -119,6 +119,20 @@ def test_a_file_that_is_not_a_log_among_several_is_named(tmp_path):
     assert not ye_logs_given([str(csv)]) and not is_ye_log(csv)
 
 
+def test_two_tables_given_apart_are_told_to_join_as_a_pair(tmp_path, capsys):
+    # Olmix's ratios.csv and metrics.csv given as two arguments were read as two of Ye's logs: the error spoke of
+    # log lines only, not of the RATIOS.csv+METRICS.csv pair that runs import reads.
+    ratios, metrics = tmp_path / "ratios.csv", tmp_path / "metrics.csv"
+    ratios.write_text(",run,name,index,a,b\n0,r0,r0,0,0.5,0.5\n")
+    metrics.write_text(",run,name,index,x\n0,r0,r0,0,2.0\n")
+    code, _, err = run_cli(capsys, "runs", "import", str(ratios), str(metrics), "--out", str(tmp_path / "o.csv"))
+    assert code != 0 and "ratios.csv: not one of Ye et al.'s training logs" in err
+    assert "one argument joined by '+' (Olmix's RATIOS.csv+METRICS.csv" in err
+    with pytest.raises(DataError) as one:
+        read_ye_logs([*sorted(FIVE.glob("*.txt"))[:2], ratios])
+    assert "joined by '+'" not in str(one.value)  # three sources are no pair
+
+
 def test_runs_import_writes_the_table_and_refuses_table_options(tmp_path, capsys):
     out = tmp_path / "runs.parquet"
     code, _, err = run_cli(capsys, "runs", "import", *map(str, sorted(FIVE.glob("*.txt"))), "--out", str(out),

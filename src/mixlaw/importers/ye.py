@@ -176,7 +176,10 @@ def _log_files(sources: Sequence[str | os.PathLike[str]], stacklevel: int = 3) -
             seen = "no text line" if first is None else f"its first line: {first[:120]!r}"
             raise DataError(f"not one of Ye et al.'s training logs, which runs import reads several files or a "
                             f"folder as ({seen}); each line of a log is {_FORM}; a table (CSV, .xlsx, Parquet, JSON, "
-                            "JSONL) is imported on its own", path=str(p))
+                            "JSONL) is imported on its own"
+                            # Olmix's ratios.csv metrics.csv given as two arguments read as two logs.
+                            + ("; a pair of tables is one argument joined by '+' (Olmix's RATIOS.csv+METRICS.csv, "
+                               "RegMix's MIXTURE.csv+LOSS.csv)" if len(sources) == 2 else ""), path=str(p))
     if not files:
         raise DataError(f"none of these files is a training log (lines {_FORM}); Ye's proportions.txt lists the "
                         "mixtures, which the logs' run names give", path=", ".join(skipped))
