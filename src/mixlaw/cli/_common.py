@@ -636,6 +636,27 @@ def load_tests(specs: list[str], weight_tol: float, eval_groups: list[str] | Non
     return tests
 
 
+def dataset_with_tests(dataset: str, specs: list[str] | None, weight_tol: float) -> tuple[RunTable,
+                                                                                      dict[str, RunTable]]:
+    """``--dataset NAME`` with ``--test`` tables: the bundled fitting table, and its held-out splits with the
+    ``--test`` tables beside them (compare / report).
+
+    The --test tables were dropped without a word: ``compare --dataset marin-delphi --test proposals.csv`` (Marin's
+    own optimiser proposals, measured at the swarm's scale) scored ``early_stop`` alone. A --test table named as one
+    of the dataset's splits is refused rather than replacing it."""
+    train, tests = bundled_splits(dataset)
+    if not specs:
+        return train, tests
+    extra = load_tests(specs, weight_tol)
+    for name in extra:
+        if name in tests:
+            raise InputError(f"--test: the held-out table {name!r} has the name of one of --dataset {dataset}'s "
+                             f"splits ({', '.join(tests)}); name it another way: --test NAME=PATH")
+    for t in extra.values():
+        train.check_compatible(t)
+    return train, {**tests, **extra}
+
+
 def parse_objective(spec: str) -> Any:
     """'mean' | 'total' | 'max' | an eval name | 'weights=a:0.5,b:0.5'.
 

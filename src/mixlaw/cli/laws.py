@@ -41,6 +41,7 @@ from ._common import (
     WeightTolOpt,
     check_holdout,
     cv_progress,
+    dataset_with_tests,
     emit_json,
     err,
     fitting_table,
@@ -156,6 +157,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                                                                      "RegMix 'mixture.csv+loss.csv')."),
             test: list[str] | None = typer.Option(None, "--test", metavar="[NAME=]PATH",
                                                      help="Held-out run table, needed with --runs (or --holdout); "
+                                                          "with --dataset, scored beside its own splits; "
                                                           "repeat for several (NAME=PATH names a split)."),
             holdout: float | None = typer.Option(None, "--holdout", metavar="FRACTION",
                                                  help="Instead of --test: hold out this fraction of --runs' runs "
@@ -199,7 +201,9 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
         kw = {"objective": obj, "fit_on": modes, "n_folds": cv_folds}
         if dataset is not None:
-            board = api.compare_dataset(dataset, targets=tgt, laws=parse_laws(laws), random_state=seed, **kw, **cb)
+            train, tests = dataset_with_tests(dataset, test, weight_tol)
+            board = api.compare_tables(train, tests, targets=tgt, laws=parse_laws(laws), random_state=seed,
+                                       **kw, **cb)
         else:
             check_holdout(runs, test, holdout)
             # Each table at one scale, as fit and optimize take them (the scale warning asked for it)

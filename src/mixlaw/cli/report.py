@@ -14,7 +14,6 @@ from .. import api
 from .._workers import AUTO
 from ..compare import default_laws
 from ..data import WEIGHT_TOL
-from ..datasets import bundled_splits
 from ..errors import InputError
 from ..laws.selection import cv_workers
 from ..pipeline import load_pipeline
@@ -29,6 +28,7 @@ from ._common import (
     check_holdout,
     check_outputs,
     cv_progress,
+    dataset_with_tests,
     err,
     holdout_split,
     load_table,
@@ -45,7 +45,8 @@ from ._common import (
 
 def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run table."),
            test: list[str] | None = typer.Option(None, "--test", metavar="[NAME=]PATH",
-                                                    help="Held-out run table; repeatable."),
+                                                    help="Held-out run table; repeatable (with --dataset: "
+                                                         "beside its own splits)."),
            holdout: float | None = typer.Option(None, "--holdout", metavar="FRACTION",
                                                 help="Instead of --test: hold out this fraction of --runs' runs "
                                                      "(a draw by run, seeded by --seed), as compare does."),
@@ -83,7 +84,8 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         if at_params is not None or final_step:
             raise InputError("--at-params / --final-step cut a --runs table (and its --test tables); the bundled "
                              "data's splits are one scale each")
-        train, tests = bundled_splits(dataset)
+        with show_warnings():
+            train, tests = dataset_with_tests(dataset, test, weight_tol)
     else:
         check_holdout(runs, test, holdout)
         with show_warnings():  # a table's repair (renormalised weights) as one 'warning:' line, as fit prints it
