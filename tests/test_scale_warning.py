@@ -10,6 +10,7 @@ import pytest
 
 from mixlaw import load_regmix
 from mixlaw.compare import compare
+from mixlaw.data import RunTable
 from mixlaw.errors import ScaleWarning
 from mixlaw.laws.base import get_law
 
@@ -102,3 +103,37 @@ def test_no_loss_level_warning_when_both_tables_state_their_scale(regmix):
         law.predict(RunTable(higher.drop(columns="tokens")))  # tokens unknown: the loss level still speaks
     with pytest.warns(ScaleWarning, match="model size 1e\\+09 vs 1.22e\\+08"):
         law.predict(RunTable(higher.assign(params=1e9)))
+
+
+def _mix_table(w_a: list[float], loss_of_a) -> RunTable:
+    return RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(len(w_a))], "w:a": w_a,
+                                  "w:b": [1 - x for x in w_a], "loss:x": [loss_of_a(x) for x in w_a]}))
+
+
+def test_loss_level_note_names_mixtures_beyond_the_fitted_shares():
+    # Marin's 13 measured optimiser proposals at its Delphi swarm's scale (all below the swarm's best loss; 9 with a
+    # share beyond the swarm's, stack_edu_fim 0.24 against at most 0.15) were only pointed to the pipeline.
+    train = _mix_table([i / 100 for i in range(0, 31)], lambda a: 3.0 - a)
+    proposals = _mix_table([0.6, 0.7, 0.8, 0.9, 0.2], lambda a: 3.0 - a)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare(train, {"proposals": proposals}, targets="x", laws=["linear"])
+    msgs = [str(w.message) for w in caught if issubclass(w.category, ScaleWarning)]
+    assert len(msgs) == 1 and "median loss" in msgs[0] and "mixlaw pipeline" in msgs[0]
+    assert "leave the fitted runs' shares (4 of 5 runs; farthest: w:a 0.9, fitted 0 to 0.3)" in msgs[0]
+    assert "extrapolation in the weights" in msgs[0]
+    # the fitted law says the same when it predicts them
+    law = get_law("linear").fit(train, targets="x")
+    with pytest.warns(ScaleWarning, match="leave the fitted runs' shares"):
+        law.predict(proposals)
+
+
+def test_loss_level_note_absent_when_the_mixtures_are_the_fitted_ones():
+    # A loss level the fitted runs never reached, at mixtures inside their shares: another scale or setup, as before.
+    train = _mix_table([i / 100 for i in range(0, 31)], lambda a: 3.0 - a)
+    other = _mix_table([0.05, 0.1, 0.2, 0.25, 0.9], lambda a: 1.5 - a)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare(train, {"other": other}, targets="x", laws=["linear"])
+    msgs = [str(w.message) for w in caught if issubclass(w.category, ScaleWarning)]
+    assert len(msgs) == 1 and "median loss" in msgs[0] and "shares" not in msgs[0]

@@ -205,9 +205,9 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     else:
         train = train.complete(names, stacklevel=2)
     tests = {name: t.complete(scored, doing="scoring", stacklevel=2) for name, t in tests.items()}
-    fitted_at = train.scale_summary()
+    fitted_at, fitted_w = train.scale_summary(), train.weight_ranges()
     for name, t in tests.items():
-        why = scale_mismatch(fitted_at, t, f"held-out split {name!r}")
+        why = scale_mismatch(fitted_at, t, f"held-out split {name!r}", fitted_w)
         if why:
             warnings.warn(why, ScaleWarning, stacklevel=2)
     # Rows per law: per-eval first, then direct.

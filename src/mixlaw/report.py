@@ -120,9 +120,9 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     # SlimPajama runs (122M-1.235B, 11 checkpoints each) held out on the 2.718B runs said nothing, while compare on
     # the same tables warned that the laws fit one loss surface across those scales and that the held-out split lies
     # outside them (linear's MRE there: 30 %). The fits' own scale warnings stay silenced below, as compare's do.
-    fitted_at = train.scale_summary()
+    fitted_at, fitted_w = train.scale_summary(), train.weight_ranges()
     scale_notes = [why for name, t in tests.items()
-                   if (why := scale_mismatch(fitted_at, t, f"held-out split {name!r}"))]
+                   if (why := scale_mismatch(fitted_at, t, f"held-out split {name!r}", fitted_w))]
     blind = scale_blind_message(train.path, train.scale_spread(), [get_law(k) for k in keys],
                                 at_params=True)
     scale_notes += [blind] if blind else []

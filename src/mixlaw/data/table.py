@@ -602,6 +602,12 @@ class RunTable:
         losses = {e: tuple(float(f(v)) for f in (np.min, np.median, np.max)) for e, v in cols.items() if v.size}
         return {**med, **ranges, "losses": losses}
 
+    def weight_ranges(self) -> dict[str, tuple[float, float]]:
+        """Each domain's (min, max) share over the rows (:func:`scale_mismatch` says when another table leaves
+        them)."""
+        W = self.weights
+        return {d: (float(W[:, j].min()), float(W[:, j].max())) for j, d in enumerate(self.domains)} if len(W) else {}
+
     def scale_spread(self) -> dict[str, tuple[int, float, float]]:
         """The scale columns (``params``, ``tokens``, ``step``) whose values differ by more than
         :data:`SCALE_RATIO`: column -> (number of distinct values, min, max). A mixing law that does not take
@@ -795,13 +801,17 @@ def describe_spread(spread: dict[str, tuple[int, float, float]]) -> str:
     return " and ".join(f"{n} {_SCALE_WHAT[c]} ({lo:.3g} to {hi:.3g})" for c, (n, lo, hi) in spread.items())
 
 
-def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str | None:
+def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str,
+                   weight_ranges: dict[str, tuple[float, float]] | None = None) -> str | None:
     """Why ``other`` is not at the scale of the runs summarised in ``fitted`` (:meth:`RunTable.scale_summary`),
     or None.
 
     Different median model size or tokens (beyond :data:`SCALE_RATIO`) is a mismatch; unless both tables have
     both columns, a median loss outside the fitted runs' loss range on a shared eval set is one (a mixing law predicts
     losses at the scale it was fitted at, and a loss level it never saw is another scale or another setup).
+    ``weight_ranges`` (the fitted runs' (min, max) share per domain, :meth:`RunTable.weight_ranges`): when the loss
+    level is all there is and most of ``other``'s runs leave those ranges, the message says so, since mixtures
+    beyond the fitted ones can reach that loss at the fitted scale.
     """
     theirs = other.scale_summary()
     why = []
@@ -830,6 +840,38 @@ def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str) -> str |
                     break
     if not why:
         return None
-    return (f"{label}: {'; '.join(why)}. A mixing law predicts losses at the scale it was fitted at; to predict "
+    text = (f"{label}: {'; '.join(why)}. A mixing law predicts losses at the scale it was fitted at; to predict "
             "another model size or run length, fit across scales with `mixlaw pipeline` (or the API's "
             "fit_pipeline)")
+    beyond = _beyond_weight_ranges(other, weight_ranges) if why[0].startswith("median loss") else None
+    if beyond:
+        # Marin's 13 measured optimiser proposals at its Delphi swarm's own scale (every one below the swarm's best
+        # loss) were sent to the pipeline, with no word that their shares leave the swarm's (stack_edu_fim 0.24
+        # against at most 0.15).
+        text += (f". Its mixtures also leave the fitted runs' shares ({beyond}): if these runs are at the fitted "
+                 "scale (an optimiser's proposals, say), the loss level is the mixtures' own, and predicting them "
+                 "is extrapolation in the weights, not in scale")
+    return text
+
+
+def _beyond_weight_ranges(other: RunTable, ranges: dict[str, tuple[float, float]] | None) -> str | None:
+    """'9 of 13 runs; farthest: w:code 0.237, fitted 0 to 0.15' when at least half of ``other``'s runs have a share
+    outside ``ranges`` (per domain; a domain ``ranges`` lacks counts as fitted at 0), else None."""
+    if not ranges:
+        return None
+    W = other.weights
+    out_rows = np.zeros(len(other), dtype=bool)
+    far: tuple[float, str, float, float, float] | None = None
+    for j, d in enumerate(other.domains):
+        lo, hi = ranges.get(d, (0.0, 0.0))
+        tol = 1e-9 + 1e-6 * hi
+        w = W[:, j]
+        off = np.maximum(lo - tol - w, w - hi - tol)
+        out_rows |= off > 0
+        k = int(np.argmax(off))
+        if off[k] > 0 and (far is None or off[k] > far[0]):
+            far = (float(off[k]), d, float(w[k]), lo, hi)
+    n = int(out_rows.sum())
+    if far is None or 2 * n < len(other):
+        return None
+    return f"{n} of {len(other)} runs; farthest: w:{far[1]} {far[2]:.3g}, fitted {far[3]:.3g} to {far[4]:.3g}"

@@ -516,7 +516,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             # Laws without N/D inputs predict at the scale they were fitted at: say so when the table is not.
             fitted_at = getattr(self, "_fit_scale", None)
             if fitted_at is not None and not (self.uses_model_params or self.uses_tokens):
-                why = scale_mismatch(fitted_at, table, table.path or "the predicted runs")
+                rng = getattr(self, "_w_range", None)
+                ranges = None if rng is None else {d: (float(rng[0][j]), float(rng[1][j]))
+                                                   for j, d in enumerate(self.domains_)}
+                why = scale_mismatch(fitted_at, table, table.path or "the predicted runs", ranges)
                 if why:
                     warnings.warn(why, ScaleWarning, stacklevel=2)
             model_params = table.model_params if model_params is None else model_params
