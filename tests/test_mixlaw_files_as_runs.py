@@ -64,3 +64,27 @@ def test_an_ordinary_bad_json_keeps_its_error(tmp_path, capsys):
     p.write_text('{"a": [1, 2], "b": [1]}')
     code, _, err = run_cli(capsys, "fit", "--runs", str(p), "--law", "linear")
     assert code == 2 and "cannot parse the file" in err and "saved law" not in err and "SQLite" not in err, err
+
+
+def test_an_optimum_as_law_or_runs_is_named(tmp_path, capsys):
+    # Found on Marin's Delphi swarm: `optimize --out opt.json`, then `optimize --law opt.json --runs ...` to re-run it
+    # under bounds said "not a valid saved law: missing field 'domains'", and `fit --runs opt.json` "cannot parse
+    # the file: All arrays must be of the same length".
+    runs = _runs(tmp_path)
+    for flag in ("--out", "--json"):
+        opt = tmp_path / f"opt{flag}.json"
+        argv = ["optimize", "--runs", str(runs), "--law", "linear"]
+        code, out, err = run_cli(capsys, *argv, *([flag, str(opt)] if flag == "--out" else [flag]))
+        assert code == 0, err
+        if flag == "--json":
+            opt.write_text(out)
+        code, _, err = run_cli(capsys, "optimize", "--law", str(opt), "--runs", str(runs))
+        assert code == 2 and "it is an optimum (mixlaw optimize --out or --json), a mixture, not a law" in err, err
+        assert "mixlaw fit --out" in err
+        code, _, err = run_cli(capsys, "fit", "--runs", str(opt), "--law", "linear")
+        assert code == 2 and "not a run table (it is an optimum, from mixlaw optimize: a mixture; give it to " \
+                             "mixlaw predict --mixtures or mixlaw export)" in err, err
+    law = tmp_path / "law.json"  # what the error says to do instead
+    assert run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
+    code, out, err = run_cli(capsys, "predict", "--law", str(law), "--mixtures", str(tmp_path / "opt--out.json"))
+    assert code == 0 and "pred:web" in out, err

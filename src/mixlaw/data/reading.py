@@ -367,13 +367,17 @@ PIPELINE_FORMAT = "mixlaw-pipeline"
 
 def saved_file_kind(doc: Any) -> str | None:
     """``"pipeline"`` for a parsed saved pipeline (its ``format`` field), ``"law"`` for a saved law (its ``law``,
-    ``params`` and ``domains`` fields), else None: how a command says which of mixlaw's own files it was given in
-    another one's place (a run table, a mixture, a law, a pipeline)."""
+    ``params`` and ``domains`` fields), ``"optimum"`` for what ``mixlaw optimize --out`` (its ``weights`` and
+    ``objective``) or ``--json`` (the same under ``optimum``) writes, else None: how a command says which of mixlaw's
+    own files it was given in another one's place (a run table, a mixture, a law, a pipeline)."""
     if not isinstance(doc, dict):
         return None
     if doc.get("format") == PIPELINE_FORMAT:
         return "pipeline"
-    return "law" if {"law", "params", "domains"} <= doc.keys() else None
+    if {"law", "params", "domains"} <= doc.keys():
+        return "law"
+    opt = doc.get("optimum", doc)
+    return "optimum" if isinstance(opt, dict) and isinstance(opt.get("weights"), dict) and "objective" in opt else None
 
 
 def _other_mixlaw_file(path: Path) -> str:
@@ -400,6 +404,9 @@ def _other_mixlaw_file(path: Path) -> str:
         if kind == "pipeline":
             return (" (it is a saved pipeline, from mixlaw pipeline --save: give it to mixlaw predict --pipeline, or "
                     "mixlaw optimize --pipeline for its optimum)")
+        if kind == "optimum":
+            return (" (it is an optimum, from mixlaw optimize: a mixture; give it to mixlaw predict --mixtures or "
+                    "mixlaw export)")
     return ""
 
 

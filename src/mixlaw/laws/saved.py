@@ -30,8 +30,14 @@ def _check_saved_layout(d: Any) -> None:
     """The layout every saved law shares: version, law key, names, ranges and parameter records."""
     if not isinstance(d, Mapping):
         raise InputError(f"expected a JSON object (a law saved by 'mixlaw fit --out'), got {type(d).__name__}")
-    if saved_file_kind(d) == "pipeline":
+    kind = saved_file_kind(d)
+    if kind == "pipeline":
         raise InputError("it is a saved pipeline (mixlaw pipeline --save), not a law: pass it as --pipeline")
+    if kind == "optimum":
+        # 'optimize --out opt.json', then 'optimize --law opt.json' said "missing field 'domains'".
+        raise InputError("it is an optimum (mixlaw optimize --out or --json), a mixture, not a law: save the law "
+                         "with mixlaw fit --out law.json and pass that (mixlaw predict --law law.json --mixtures "
+                         "reads this file)")
     version = d.get("schema_version", 1)
     if version != LAW_SCHEMA_VERSION or isinstance(version, bool):
         raise InputError(f"schema_version {version!r}: this mixlaw reads saved laws of version {LAW_SCHEMA_VERSION}")
