@@ -26,8 +26,12 @@ def test_compare_dataset_scores_the_test_tables_too(capsys, tmp_path):
                           "uncheatable_obj", "--laws", "linear", "--json")
     assert code == 0, err
     splits = json.loads(out)["laws"][0]["splits"]
-    assert set(splits) == {"early_stop", "mine"}
+    assert list(splits) == ["mine", "early_stop"]  # the user's table first: its MRE is the leaderboard's
     assert splits["mine"]["rmse"] > 0
+    code, out, err = _cli(capsys, "compare", "--dataset", "marin-delphi", "--test", str(path), "--target",
+                          "uncheatable_obj", "--laws", "linear")
+    assert code == 0, err
+    assert "MRE mine" in out and "ρ early_stop" in out
 
 
 def test_compare_dataset_test_named_like_a_bundled_split_is_refused(capsys, tmp_path):
