@@ -845,9 +845,9 @@ def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str,
             "fit_pipeline)")
     beyond = _beyond_weight_ranges(other, weight_ranges) if why[0].startswith("median loss") else None
     if beyond:
-        # Marin's 13 measured optimiser proposals at its Delphi swarm's own scale (every one below the swarm's best
-        # loss) were sent to the pipeline, with no word that their shares leave the swarm's (stack_edu_fim 0.24
-        # against at most 0.15).
+        # Marin's 13 measured optimiser proposals at its Delphi swarm's own scale (their median loss below the
+        # swarm's best) were sent to the pipeline, with no word that their shares leave the swarm's (stack_edu_fim
+        # 0.24 against at most 0.15).
         text += (f". Its mixtures also leave the fitted runs' shares ({beyond}): if these runs are at the fitted "
                  "scale (an optimiser's proposals, say), the loss level is the mixtures' own, and predicting them "
                  "is extrapolation in the weights, not in scale")
