@@ -33,7 +33,7 @@ _WEIGHT_WORDS = ("weight", "mix", "ratio", "prop", "frac", "share")
 _LOSS_WORDS = ("loss", "nll", "ppl", "bpb", "perplexity")
 
 
-def suggest_column_map(cols: list[str]) -> str | None:
+def suggest_column_map(cols: list[str], weight_words: tuple[str, ...] = _WEIGHT_WORDS) -> str | None:
     """A ``--columns`` map that fits ``cols`` when they follow a common convention, or None.
 
     Weights: the columns sharing a prefix (``weight_*``) or suffix (``*_weight``) that names a share; losses:
@@ -68,7 +68,7 @@ def suggest_column_map(cols: list[str]) -> str | None:
                     best = (n, f"{parts[0]}/*/{parts[2]}")
         return None if best is None else best[1]
 
-    w, loss = pattern(_WEIGHT_WORDS, 2), pattern(_LOSS_WORDS, 1)  # a run table may have one eval set
+    w, loss = pattern(weight_words, 2), pattern(_LOSS_WORDS, 1)  # a run table may have one eval set
     if w is None or loss is None:
         return None
     parts = [f"w:*={w}", f"loss:*={loss}"]
@@ -95,6 +95,9 @@ def _mapping_hint(df: pd.DataFrame, cols: list[str], where: str) -> str:
         drop = (f" --drop-incomplete (it leaves out the {gaps} row{'s' if gaps > 1 else ''} with an empty loss cell)"
                 if gaps else "")
         return f"map them with mixlaw runs import {where} --columns '{guess}'{drop} --out runs.csv"
+    phases = _phase_schedule_hint(df, cols, where)
+    if phases:
+        return phases
     rest = [c for c in cols if c not in RUN_ID_COLUMNS and not c.startswith("Unnamed:")]
     W = df[rest].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64) if rest else np.empty((0, 0))
     if not any(c.startswith(LOSS_PREFIX) for c in cols) and W.shape[1] >= 2 and len(W) and np.isfinite(W).all() \
@@ -108,6 +111,43 @@ def _mapping_hint(df: pd.DataFrame, cols: list[str], where: str) -> str:
                 "joined on run / run_id or index (RegMix's mixture.csv+loss.csv)")
     return (f"map other names with mixlaw runs import {where} --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss' "
             "--out runs.csv, a W&B export's map: put your columns' names in it")
+
+
+_PHASE_COLUMN = re.compile(r"^(phase[_\-]?(\d+))[_/:.\-](.+)$", re.I)
+
+
+def _phase_schedule_hint(df: pd.DataFrame, cols: list[str], where: str) -> str | None:
+    """The hint for a table of multi-phase schedules: ``phase_0_<domain>``, ``phase_1_<domain>``, ... columns, each
+    phase's shares summing to 1 in every row, or None.
+
+    Marin's two-phase swarms (``two_phase_many.csv``: ``run_name``, 39 ``phase_0_*`` and 39 ``phase_1_*`` shares,
+    ``eval/.../bpb``) got the W&B template map, which names none of their columns; mapping ``w:*=phase_*`` then says
+    that each row holds two mixtures. The suggested map takes the last phase (one mixture per run, a law's input)."""
+    groups: dict[str, list[str]] = {}
+    order: dict[str, int] = {}
+    for c in cols:
+        m = _PHASE_COLUMN.match(str(c))
+        if m:
+            groups.setdefault(m.group(1), []).append(c)
+            order[m.group(1)] = int(m.group(2))
+    groups = {p: cs for p, cs in groups.items() if len(cs) >= 2}
+    if len(groups) < 2:
+        return None
+    for cs in groups.values():
+        W = df[cs].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        if not (len(W) and np.isfinite(W).all() and np.all(np.abs(W.sum(axis=1) - 1) <= WEIGHT_TOL)):
+            return None
+    names = sorted(groups, key=order.__getitem__)
+    last = names[-1]
+    others = {c for p in names[:-1] for c in groups[p]}
+    renamed = df.attrs.get("renamed", {})  # the file's own names ('run_id' read as 'run'): the import maps those
+    guess = suggest_column_map([renamed.get(c, c) for c in cols if c not in others], weight_words=(last.lower(),))
+    listed = ", ".join(f"{p}_*" for p in names)
+    how = (f"mixlaw runs import {where} --columns '{guess}' --out runs.csv" if guess else
+           f"mixlaw runs import {where} --columns 'w:*={last}_*,loss:<eval>=<column>' --out runs.csv")
+    return (f"map one phase of its schedule of {len(names)} phases ({listed}; each phase's shares sum to 1, and a "
+            f"law fits one mixture per run): {how}; or write each run's overall mixture (each phase's shares times "
+            "its fraction of the tokens, summed) as w:<domain> columns")
 
 
 def long_format_hint(df: pd.DataFrame, cols: list[str], key: list[str] | None = None) -> str | None:
