@@ -43,3 +43,18 @@ def test_one_table_points_to_cross_validation(tmp_path, capsys, cmd: str) -> Non
     assert exc.value.code == 2
     assert ("or compare laws by cross-validation on this one table: "
             f"mixlaw fit --runs {train} --law auto)") in " ".join(err.split())
+
+
+def test_several_targets_say_how_each_number_aggregates(tmp_path, capsys, monkeypatch) -> None:
+    # `compare --target all` on Marin's Delphi proposals printed one ρ per law for 9 eval sets with no word that it
+    # is the mean of the per-eval Spearman (MRE, RMSE and bias pooled over every entry).
+    monkeypatch.setenv("COLUMNS", "200")
+    train, test = _runs(tmp_path / "train.csv", 30, 0), _runs(tmp_path / "test.csv", 10, 1)
+    for targets, shown in ((["--target", "x", "--target", "y"], True), (["--target", "x"], False),
+                           (["--target", "x", "--target", "y", "--objective", "mean"], False)):
+        with pytest.raises(SystemExit) as exc:
+            main(["compare", "--runs", str(train), "--test", str(test), "--laws", "linear", *targets])
+        cap = capsys.readouterr()
+        assert exc.value.code == 0, cap.err
+        note = "ρ: the mean of each eval set's Spearman over the 2 eval sets; MRE, RMSE and bias: over every"
+        assert (note in " ".join(cap.out.split())) is shown, cap.out

@@ -99,6 +99,11 @@ def _leaderboard_table(board: Any, title: str) -> Table:
     notes = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
              "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
     caption = [notes[k] for k in sorted(seen)] + failed
+    if getattr(board, "objective", None) is None and len(getattr(board, "targets", ())) > 1:
+        # One number per law for several eval sets: which aggregate it is was nowhere on the page (Marin's Delphi
+        # proposals, --target all: 0.70 read as a pooled rank correlation, the mean of nine per-eval ones).
+        caption.append(f"ρ: the mean of each eval set's Spearman over the {len(board.targets)} eval sets; MRE, RMSE "
+                       "and bias: over every (run, eval set) pair")
     if caption:
         tab.caption = escape("\n".join(caption))
         tab.caption_justify = "left"
