@@ -90,7 +90,8 @@ lower CV score S (the stack's scored honestly, as its row in the CV table; on Ma
 gp-residual's on unch_arxiv_cs, 0.0773 against 0.0690, in ``mixlaw fit --dataset marin-delphi``). Measured at main
 b94f97c (``--datasets dz-122m,dz-310m,regmix-45,regmix-100,regmix-512,marin,olmix-dclm --seeds 3 --evals 6``, 723
 CPU s; the other rows as above): held-out Spearman / RMSE x1e3 per dataset, stack|best against stack, 0.980 / 0.980,
-0.981 / 0.980, 0.947 / 0.953, 0.986 / 0.986, 0.993 / 0.993, 0.947 / 0.949, 0.909 / 0.911; Spearman below the stack's on 3 of 7 (above on 1), RMSE higher on 5 of 7.
+0.981 / 0.980, 0.947 / 0.953, 0.986 / 0.986, 0.993 / 0.993, 0.947 / 0.949, 0.909 / 0.911; Spearman below the
+stack's on 3 of 7 (above on 1), RMSE higher on 5 of 7.
 Mean change against auto +0.0035 Spearman (stack +0.0048): falling back to the best member by its CV score loses
 what the stack gains, so the stack is kept as it is.
 
