@@ -269,3 +269,18 @@ def test_fit_report_gives_a_ridges_effective_count_exactly_and_after_loading():
     assert f"n_vary=50 (effective {tr_h:.1f})  dof={30 - tr_h:.1f}  " in str(law.report())
     loaded = law_from_dict(law.to_dict())
     assert f"n_vary=50 (effective {tr_h:.1f})" in str(loaded.report()).splitlines()[2]
+
+
+def test_a_meta_law_counts_its_ridge_members_effective_degrees_of_freedom():
+    # auto on 50 domains x 30 runs chose loglinear (a leave-one-out ridge, 28.3 effective degrees of freedom): its
+    # header read "n_vary=50  dof=-20" and its AIC counted 50 parameters, where loglinear's own report counts 28.3.
+    from mixlaw import get_law
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.full(50, 0.3), size=30)
+    y = 2.0 + np.exp(-0.5 * W @ rng.normal(0.0, 1.0, 50)) + rng.normal(0.0, 0.01, 30)
+    member = get_law("loglinear").fit(W, y)
+    auto = get_law("auto", candidates=["loglinear"]).fit(W, y)
+    tr_h = sum(member.dof_.values())
+    assert f"n_vary=50 (effective {tr_h:.1f})  dof={30 - tr_h:.1f}  " in str(auto.report())
+    assert auto.train_metrics_["AIC"] == pytest.approx(member.train_metrics_["AIC"])

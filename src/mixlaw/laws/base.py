@@ -463,6 +463,14 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         Yh, Ph = Y[have], np.asarray(pred)[have]
         self.train_metrics_ = {"n_obs": float(n_fitted), "RMSE": metrics.rmse(Yh, Ph), "MAPE": metrics.mre(Yh, Ph),
                                "R2": metrics.r2(Yh, Ph)}
+        if self.members_checked and getattr(self, "members_", None):
+            # A meta-law whose member is a leave-one-out ridge counts that member's effective degrees of freedom,
+            # as the member's own report does: its header read "n_vary=50  dof=-20" (auto on 50 domains x 30 runs,
+            # loglinear chosen at 28.3), and its AIC counted the 50.
+            spare = sum(m[3].n_params_ - sum(m[3].dof_.values()) for m in self.members_ if getattr(m[3], "dof_", None))
+            if spare > 0:
+                self.train_metrics_["n_effective"] = float(self.n_params_ - spare)
+                n_vary = int(np.ceil(self.n_params_ - spare))
         if Yh.size == n_fitted:
             # AIC/BIC count the parameters against the residuals they were fitted to. A meta-law for an objective
             # is scored on one column (48 runs of Dai & Zheng's 122M sweep) by members fitted per eval set (128
