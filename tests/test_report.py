@@ -284,3 +284,15 @@ def test_a_meta_law_counts_its_ridge_members_effective_degrees_of_freedom():
     tr_h = sum(member.dof_.values())
     assert f"n_vary=50 (effective {tr_h:.1f})  dof={30 - tr_h:.1f}  " in str(auto.report())
     assert auto.train_metrics_["AIC"] == pytest.approx(member.train_metrics_["AIC"])
+
+
+def test_a_loaded_meta_law_of_a_ridge_reports_its_effective_count():
+    from mixlaw import get_law
+    from mixlaw.laws import law_from_dict
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.full(50, 0.3), size=30)
+    y = 2.0 + np.exp(-0.5 * W @ rng.normal(0.0, 1.0, 50)) + rng.normal(0.0, 0.01, 30)
+    auto = get_law("auto", candidates=["loglinear"]).fit(W, y)
+    tr_h = sum(auto.members_[0][3].dof_.values())
+    assert f"n_vary=50 (effective {tr_h:.1f})" in str(law_from_dict(auto.to_dict()).report()).splitlines()[2]

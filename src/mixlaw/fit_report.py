@@ -131,10 +131,12 @@ class FitReport:
                             corr.append((names[a], names[b], float(c[a, b])))
         corr.sort(key=lambda t: -abs(t[2]))
         stats = dict(getattr(law, "train_metrics_", {}))
-        dof = getattr(law, "dof_", None)
-        if dof and "n_effective" not in stats and sum(dof.values()) < law.n_params_:
-            # a loaded leave-one-out ridge keeps its dof_ (not its fit statistics): its line read "n_vary=50" alone
-            stats["n_effective"] = float(sum(dof.values()))
+        if "n_effective" not in stats and getattr(law, "_loaded", False):
+            # a loaded leave-one-out ridge (or a meta-law of one) keeps its dof_, not its fit statistics: its line
+            # read "n_vary=50" alone
+            eff = law._n_effective()
+            if eff is not None:
+                stats["n_effective"] = eff
         stats["nfev"] = float(sum(r.nfev for r in results.values()))
         stats["fit_seconds"] = float(getattr(law, "fit_seconds_", sum(r.wall_time for r in results.values())))
         return cls(law=type(law).__name__, targets=list(law.targets_), data=data,

@@ -463,24 +463,19 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         Yh, Ph = Y[have], np.asarray(pred)[have]
         self.train_metrics_ = {"n_obs": float(n_fitted), "RMSE": metrics.rmse(Yh, Ph), "MAPE": metrics.mre(Yh, Ph),
                                "R2": metrics.r2(Yh, Ph)}
-        if self.members_checked and getattr(self, "members_", None):
+        eff = self._n_effective()
+        if eff is not None and self.members_checked:
             # A meta-law whose member is a leave-one-out ridge counts that member's effective degrees of freedom,
             # as the member's own report does: its header read "n_vary=50  dof=-20" (auto on 50 domains x 30 runs,
             # loglinear chosen at 28.3), and its AIC counted the 50.
-            spare = sum(m[3].n_params_ - sum(m[3].dof_.values()) for m in self.members_ if getattr(m[3], "dof_", None))
-            if spare > 0:
-                self.train_metrics_["n_effective"] = float(self.n_params_ - spare)
-                n_vary = int(np.ceil(self.n_params_ - spare))
+            n_vary = int(np.ceil(eff))
         if Yh.size == n_fitted:
             # AIC/BIC count the parameters against the residuals they were fitted to. A meta-law for an objective
             # is scored on one column (48 runs of Dai & Zheng's 122M sweep) by members fitted per eval set (128
             # parameters on 384 losses): its report read 'n_obs=48 n_vary=128 dof=-80' with an AIC of that.
             self.train_metrics_["AIC"], self.train_metrics_["BIC"] = aic_bic(resid.ravel(), n_vary)
-        if getattr(self, "dof_", None) and n_vary != self.n_params_:
-            # A ridge chosen by leave-one-out (linear / loglinear alpha="cv", loglinear-sat on few runs) spends fewer
-            # degrees of freedom than it has coefficients: the report counts those (50 on 30 runs read "dof=-20").
-            # tr H itself, not the rounded-up count the size check uses ("effective 29.0" beside "dof 28.3").
-            self.train_metrics_["n_effective"] = float(sum(self.dof_.values()))
+        if eff is not None:
+            self.train_metrics_["n_effective"] = eff
         return self
 
     def _fit_tol_kw(self) -> dict[str, Any]:
@@ -700,6 +695,20 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         Model selection uses it to drop a law that is too large for the runs without paying for its fit
         (:func:`mixlaw.laws.selection.cross_val_predict`); after a fit, ``results_`` holds the same count.
         """
+        return None
+
+    def _n_effective(self) -> float | None:
+        """The degrees of freedom the report counts when they are fewer than the coefficients, else None: a ridge
+        chosen by leave-one-out (``dof_``: linear / loglinear ``alpha="cv"``, loglinear-sat on few runs) spends tr H
+        (not the rounded-up count of the size check: "effective 29.0" read beside "dof 28.3"; 50 coefficients on 30
+        runs read "dof=-20"); a meta-law, its coefficients less what its ridge members save."""
+        check_is_fitted(self)
+        if getattr(self, "dof_", None):
+            tr_h = float(sum(self.dof_.values()))
+            return tr_h if int(np.ceil(tr_h)) < self.n_params_ else None  # as the size check counts, then exactly
+        if self.members_checked and getattr(self, "members_", None):
+            spare = sum(m[3].n_params_ - sum(m[3].dof_.values()) for m in self.members_ if getattr(m[3], "dof_", None))
+            return float(self.n_params_ - spare) if spare > 0 else None
         return None
 
     def _count_grows_with_runs(self) -> bool:
