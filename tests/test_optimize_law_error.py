@@ -39,3 +39,40 @@ def test_an_improvement_within_the_cv_error_says_it_may_not_be_real() -> None:
     assert res.law_error is not None and res.law_error["source"] == "5-fold CV of the chosen law"
     assert res.improvement < res.law_error["rmse"]
     assert "note: the improvement is smaller than the law's error on the runs, so it may not be real" in str(res)
+
+
+def test_auto_reports_the_cv_error_of_the_runs_farthest_from_their_folds_runs() -> None:
+    # An optimum lies farther from the runs than they lie from one another (0.85 on Marin's Delphi swarm), where the
+    # error is larger than the whole CV's (table9_obj: 0.041 on the far quarter against 0.029): the report gives the
+    # far quarter's RMSE, computed from the chosen law's out-of-fold predictions and each run's L1 distance to the
+    # runs its fold was fitted on.
+    from scipy.spatial.distance import cdist
+
+    from mixlaw.laws.selection import fold_ids
+
+    table = _table(effect=1.0, noise=0.02)
+    res = optimize_runs(table, law="auto", candidates=["ye-exp", "linear"])
+    far = res.law_error["far"]
+    W = table.weights
+    folds = fold_ids(len(W), 5, 0)
+    d = np.array([cdist(W[i:i + 1], W[folds != folds[i]], metric="cityblock").min() for i in range(len(W))])
+    keep = d >= np.quantile(d, 0.75)
+    assert far["n"] == keep.sum() == 10 and far["l1"] == pytest.approx((d[keep].min(), d[keep].max()))
+    assert 0 < far["rmse"] < 1
+    text = str(res)
+    assert (f"on the 10 held-out runs farthest from their fold's runs (L1 {far['l1'][0]:.2f}-{far['l1'][1]:.2f}; "
+            f"the optimum lies {res.nearest_run_l1:.2f} from the nearest run): RMSE {far['rmse']:.4g}") in text
+    assert json.loads(json.dumps(res.to_dict()))["law_error"]["far"]["n"] == 10
+
+
+def test_the_far_error_is_the_chosen_laws_out_of_fold_rmse_on_the_far_quarter() -> None:
+    from mixlaw import get_law
+    from mixlaw.api import _far_error
+
+    table = _table(effect=1.0, noise=0.02, seed=1)
+    law = get_law("auto", candidates=["ye-exp", "linear"], objective="mean").fit(table)
+    chosen = law.choice_["objective"]
+    e = law.cv_objective_oof_[chosen] - law.cv_objective_
+    keep = law.cv_distance_ >= np.quantile(law.cv_distance_, 0.75)
+    assert _far_error(law, chosen)["far"]["rmse"] == pytest.approx(np.sqrt(np.mean(e[keep] ** 2)), rel=1e-12)
+    assert _far_error(law, "no-such-law") == {} and _far_error(get_law("linear").fit(table), "linear") == {}

@@ -20,6 +20,7 @@ from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.spatial.distance import cdist
 
 from .._validation import Interval
 from ..errors import DataWarning, FitError, InputError, LossRangeWarning, TooFewObservationsError, WeightRangeWarning
@@ -162,6 +163,13 @@ class MetaLaw(MixingLaw):
         self.cv_ = cv.table
         if self._s is not None:
             self.targets_ = [OBJECTIVE]
+            # Kept for the error of the objective far from the runs (mixlaw.api's _law_error, optimize's report):
+            # each candidate's out-of-fold objective, and each run's L1 distance to the runs its fold was fitted on.
+            # Not saved with the law.
+            self.cv_objective_oof_ = {(k if m in ("per-eval", "stack") else f"{k}[{m}]"): cv.objective_oof((k, m))
+                                      for k, m in cv.oof}
+            self.cv_objective_ = cv.objective
+            self.cv_distance_ = _distance_to_other_folds(W, cv.folds)
         return cv
 
     def _fit_member(self, key: str, mode: str, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
@@ -441,4 +449,15 @@ class AutoLaw(MetaLaw):
         return None
 
 
+def _distance_to_other_folds(W: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """Each run's L1 distance to the nearest run outside its fold (the runs its out-of-fold prediction was fitted
+    on), fold by fold so that memory stays (fold runs x other runs)."""
+    d = np.empty(len(W))
+    for f in np.unique(folds):
+        te = folds == f
+        d[te] = cdist(W[te], W[~te], metric="cityblock").min(axis=1) if (~te).any() else np.nan
+    return d
+
+
 __all__ = ["AutoLaw", "MetaLaw"]
+

@@ -266,6 +266,13 @@ class OptimumResult:
             err, rho, n = self.law_error["rmse"], self.law_error.get("spearman"), self.law_error.get("n_runs")
             ranks = "" if rho is None else f", Spearman {rho:.3f}"
             lines.append(f"    the law's error on the objective: RMSE {err:.4g}{ranks} ({self.law_error['source']})")
+            far = self.law_error.get("far")
+            if far is not None:
+                # The error grows with the distance from the runs, and an optimum lies far from them (api._far_error).
+                at = ("" if self.nearest_run_l1 is None else
+                      f"; the optimum lies {self.nearest_run_l1:.2f} from the nearest run")
+                lines.append(f"    on the {far['n']} held-out runs farthest from their fold's runs (L1 "
+                             f"{far['l1'][0]:.2f}-{far['l1'][1]:.2f}{at}): RMSE {far['rmse']:.4g}")
             if rho is not None and n is not None and n > 2 and rho < 2 / np.sqrt(n - 1):
                 # Said because auto chose lightgbm for Olmix's update-5 swarm's arc_challenge at an out-of-fold
                 # Spearman of 0.07 (64 runs; chance spreads it by 1/sqrt(63) = 0.13) and printed a 2.07 % improvement
