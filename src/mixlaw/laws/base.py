@@ -154,7 +154,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         Wall time of the fit.
     train_metrics_ : dict of str to float
         In-sample ``n_obs``, ``RMSE``, ``MAPE`` and ``R2`` (and ``AIC``, ``BIC`` where the parameters were
-        fitted to the predicted columns), as the report prints them.
+        fitted to the predicted columns; ``n_effective``, the free parameters with a leave-one-out ridge's tr H
+        counted in place of its coefficients, for such a ridge or a meta-law with one as a member), as the report
+        prints them.
     """
 
     key: ClassVar[str] = ""
