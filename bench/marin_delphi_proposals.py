@@ -89,7 +89,10 @@ def main() -> None:
         print(f"== {e}: fitted on {board.n_train} swarm runs")
         print(f"   {'law':14s} {'spearman':>9s} {'MRE':>8s} {'RMSE':>8s} {'bias':>8s}  pick")
         for r in board.rows:
-            s = r.splits["proposals"]
+            s = r.splits.get("proposals")
+            if not s:  # a law that did not fit the swarm: the leaderboard says why
+                print(f"   {r.law:14s} not scored")
+                continue
             pick = ""
             if "cv" in r.details:
                 pick = ", ".join(f"{v}" for v in r.details["cv"].get("chosen", {}).values())

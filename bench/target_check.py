@@ -185,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"setting": name, "chosen": chosen, **check.to_dict(), "seconds": sec})
         if args.candidates:
             real = _candidates_at_target(whole, fit, kw, fitted)
+            if not real:
+                print("    at the target: no candidate could be fitted alone")
+                continue
             best = min(real, key=real.__getitem__)
             ok = chosen in real and real[chosen] <= 1.2 * real[best]
             print("    at the target: " + ", ".join(f"{k} {v:.2%}" for k, v in real.items())

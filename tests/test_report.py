@@ -301,3 +301,32 @@ def test_a_loaded_meta_law_counts_its_ridge_members_effective_degrees_of_freedom
         eff = law.train_metrics_["n_effective"]
         head = str(law_from_dict(law.to_dict()).report()).splitlines()[2]
         assert head.strip() == f"n_vary={law.n_params_} (effective {eff:.1f})", (key, head)
+
+
+def test_gp_residual_on_a_ridge_base_and_compare_count_the_effective_degrees_of_freedom():
+    # gp-residual on loglinear (50 domains x 60 runs) read "n_vary=53  dof=7"; compare's leaderboard gave loglinear
+    # 50 parameters where auto's CV table in the same output gave its effective count.
+    import warnings
+
+    import pandas as pd
+
+    from mixlaw import get_law
+    from mixlaw.compare import compare
+    from mixlaw.data import RunTable
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.full(50, 0.3), size=80)
+    y = 2.0 + np.exp(-0.5 * W @ rng.normal(0.0, 1.0, 50)) + rng.normal(0.0, 0.01, 80)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gp = get_law("gp-residual", base="loglinear").fit(W[:60], y[:60])
+    base = sum(gp.base_.dof_.values())
+    assert f"n_vary=53 (effective {53 - (50 - base):.1f})" in str(gp.report())
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(80)], **{f"w:d{j}": W[:, j] for j in range(50)},
+                          "loss:e": y})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = compare(RunTable(frame.iloc[:60]), {"held": RunTable(frame.iloc[60:])}, laws=["loglinear", "linear"])
+    loglinear = get_law("loglinear").fit(W[:60], y[:60])
+    row = next(r for r in board.rows if r.law == "loglinear")
+    assert row.n_params == int(np.ceil(sum(loglinear.dof_.values()))) < 50

@@ -288,7 +288,11 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
         details["n_runs"], details["rows_left_out"] = int(law.n_runs_), dict(law.rows_left_out_)
     if hasattr(law, "weights_") and isinstance(law.weights_, dict):
         details["stack_weights"] = law.weights_
-    return LawScore(label, fit_s, law.n_params_, splits, warnings=msgs, fit_on=mode, details=details)
+    # A leave-one-out ridge counted as the CV table counts it (its effective degrees of freedom, rounded up), not
+    # its coefficients: one compare printed 50 in the leaderboard and 23 in auto's CV table for loglinear.
+    eff = law._n_effective()
+    n_par = law.n_params_ if eff is None else int(np.ceil(eff))
+    return LawScore(label, fit_s, n_par, splits, warnings=msgs, fit_on=mode, details=details)
 
 
 __all__ = ["compare", "Leaderboard", "LawScore", "default_laws", "SPLIT_METRICS"]
