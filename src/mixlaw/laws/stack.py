@@ -154,6 +154,8 @@ class StackLaw(MetaLaw):
                 pred[te] = P[te] @ nonneg_weights(P[~te], y[~te])
             cv.table.rows.append(CVRow("stack", "stack", c, score_columns(y, pred),
                                        sum(r.n_params for r, wi in zip(rows, w, strict=True) if wi > 0)))
+            if c == OBJECTIVE and getattr(self, "cv_objective_oof_", None) is not None:
+                self.cv_objective_oof_["stack"] = pred  # its error far from the runs (mixlaw.api._far_error)
             weights[c] = {r.name: float(wi) for r, wi in zip(rows, w, strict=True) if wi > 0}
             for r, wi in zip(rows, w, strict=True):
                 if wi > 0:
