@@ -856,16 +856,18 @@ def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str,
 
 def _beyond_weight_ranges(other: RunTable, ranges: dict[str, tuple[float, float]] | None) -> str | None:
     """'9 of 13 runs; farthest: w:code 0.237, fitted 0 to 0.15' when at least half of ``other``'s runs have a share
-    outside ``ranges`` (per domain; a domain ``ranges`` lacks counts as fitted at 0), else None."""
+    outside ``ranges`` (per domain; a domain ``ranges`` lacks counts as fitted at 0, a fitted domain ``other`` lacks
+    as share 0 in its runs), else None."""
     if not ranges:
         return None
     W = other.weights
     out_rows = np.zeros(len(other), dtype=bool)
     far: tuple[float, str, float, float, float] | None = None
-    for j, d in enumerate(other.domains):
+    cols = {d: W[:, j] for j, d in enumerate(other.domains)}
+    for d in [*other.domains, *(d for d in ranges if d not in cols)]:
         lo, hi = ranges.get(d, (0.0, 0.0))
         tol = 1e-9 + 1e-6 * hi
-        w = W[:, j]
+        w = cols.get(d, np.zeros(len(other)))
         off = np.maximum(lo - tol - w, w - hi - tol)
         out_rows |= off > 0
         k = int(np.argmax(off))
