@@ -62,6 +62,7 @@ def test_one_parser_of_linear_objectives() -> None:
     assert linear_objective({"a": 0.0, "b": 2.0}, ["a", "b"]) == {"b": 2.0}  # zero weights dropped
     for bad, msg in [({"z": 1.0}, r"unknown eval set\(s\) \['z'\]; the evals are \['a', 'b'\]"),
                      ({"a": -1.0, "b": 2.0}, ">= 0"), ({"a": 0.0}, "not all 0"), ({"a": float("nan")}, "finite"),
+                     ({"a": 1e308, "b": 1e308}, "their sum is inf"),
                      ({"a": "x"}, "must be numbers"), ("books", "unknown objective 'books'")]:
         with pytest.raises(InputError, match=msg):
             linear_objective(bad, ["a", "b"])
@@ -82,6 +83,9 @@ def test_group_errors_are_clear() -> None:
         add_eval_groups(tab, {"g": {"a": 0.0, "b": 0.0}})
     with pytest.raises(InputError, match=">= 0"):
         add_eval_groups(tab, {"g": {"a": -1.0, "b": 2.0}})
+    # Each share finite, their sum inf: 'computed losses are not all finite and positive' said neither which nor why.
+    with pytest.raises(InputError, match=r"'g': weights must be finite.*their sum is inf"):
+        add_eval_groups(tab, {"g": {"a": 1e308, "b": 1e308}})
 
 
 def test_one_law_on_the_total_predicts_the_objective() -> None:

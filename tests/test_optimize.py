@@ -558,3 +558,27 @@ def test_a_domain_no_run_trains_on_is_held_at_zero_unless_bounds_name_it() -> No
     assert named.upper["unseen"] == 0.5
     with pytest.raises(InputError, match=r"\['unseen'\] held at 0 \(no fitting run trains on them\)"):
         optimize_mixture(law, objective="code", bounds={d: (0.0, 0.2) for d in DOMAINS})
+
+
+@pytest.mark.parametrize("scale", [1e-4, 1e3, 1e6])
+@pytest.mark.parametrize("maximize", [False, True])
+def test_the_optimum_does_not_depend_on_the_scale_of_the_objective_weights(ye_law: YeExponential, scale,
+                                                                              maximize) -> None:
+    """weights=a:0.4,b:0.6 and weights=a:40000,b:60000 (examples per eval set, say) are one objective: SLSQP's
+    stopping rule is absolute, and on weights of 1e6 it stopped at its start (the natural mixture), said converged
+    and the optimum global."""
+    weights = {"web": 0.3, "code": 0.7}
+    ref = optimize_mixture(ye_law, objective=weights, maximize=maximize)
+    opt = optimize_mixture(ye_law, objective={k: v * scale for k, v in weights.items()}, maximize=maximize)
+    np.testing.assert_allclose(opt.weight_array(), ref.weight_array(), atol=1e-6)
+    assert opt.objective == pytest.approx(ref.objective * scale, rel=1e-9)
+    assert opt.natural_objective == pytest.approx(ref.natural_objective * scale, rel=1e-12)
+    assert opt.improvement == pytest.approx(ref.improvement * scale, rel=1e-6)
+    np.testing.assert_allclose(opt.start_objectives, np.asarray(ref.start_objectives) * scale, rtol=1e-6)
+
+
+def test_objective_weights_whose_sum_overflows_are_refused(ye_law: YeExponential) -> None:
+    """Each weight finite, their sum inf: the objective was inf everywhere, the optimum the natural mixture and the
+    improvement NaN, printed with exit 0."""
+    with pytest.raises(InputError, match="objective weights must be finite.*sum"):
+        optimize_mixture(ye_law, objective={"web": 1e308, "code": 1e308})

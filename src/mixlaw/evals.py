@@ -76,8 +76,10 @@ def _check_weights(name: str, members: Mapping[str, float], table: RunTable, wha
         raise InputError(f"{what} {name!r} names unknown eval set(s) {unknown}; the table has loss columns for "
                          f"{known_names(unknown, table.evals)}")
     s = np.array([float(members[e]) for e in members], dtype=np.float64)
-    if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0:
-        raise InputError(f"{what} {name!r}: weights must be finite, >= 0 and not all 0; got {dict(members)}")
+    if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0 or not np.isfinite(s.sum()):
+        raise InputError(f"{what} {name!r}: weights must be finite, >= 0 and not all 0; got {dict(members)}"
+                         + (" (their sum is inf: scale them down)" if np.all(np.isfinite(s)) and np.isinf(s.sum())
+                            else ""))
     return s
 
 
@@ -192,10 +194,12 @@ def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequ
             s = np.array([float(objective.get(t, 0.0)) for t in targets])
         except (TypeError, ValueError):
             raise InputError(f"objective weights must be numbers; got {dict(objective)}") from None
-        if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0:
-            # A negative weight is how one would try to maximise an accuracy: say what does that.
+        if not np.all(np.isfinite(s)) or np.any(s < 0) or s.sum() <= 0 or not np.isfinite(s.sum()):
+            # A negative weight is how one would try to maximise an accuracy: say what does that. Finite weights
+            # whose sum overflows made the objective inf at every mixture (the natural one returned, gain NaN).
             hint = (" (to maximise a higher-is-better metric such as an accuracy, give it a positive weight and "
-                    "maximize=True, --maximize on the command line)") if np.any(s < 0) else ""
+                    "maximize=True, --maximize on the command line)") if np.any(s < 0) else \
+                (" (their sum is inf: scale them down)" if np.all(np.isfinite(s)) else "")
             raise InputError(f"objective weights must be finite, >= 0 and not all 0; got {dict(objective)}{hint}")
         return s
     raise InputError(f"objective must be 'mean', 'total', an eval name or a mapping; got {objective!r}")

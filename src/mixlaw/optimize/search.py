@@ -224,12 +224,17 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         # frame further out (at 2 both warnings named fit.py's 'return fn(*args, **kwargs)')
         warn_minimised_metrics(targets if s is None else [t for t, v in zip(targets, s, strict=True) if v > 0],
                                stacklevel=3)
-    # The searches only minimise: with maximize they see the negated objective (s -> -s, f -> -f).
+    # The searches only minimise: with maximize they see the negated objective (s -> -s, f -> -f). A weighted
+    # objective is also divided by the power of 2 nearest its weights' sum, which leaves the argmin where it is and
+    # 'mean', one eval set and weights summing to 1 bit for bit: SLSQP's stopping rule (ftol) is absolute, and on
+    # weights=a:40000,b:60000 scaled by 25 (1e6 each) it stopped at its start, the natural mixture, as converged.
+    # Objective values are multiplied back (exactly) before they are compared or reported.
+    unit = 1.0 if s is None else float(2.0 ** np.round(np.log2(np.abs(s).sum())))
     sign = -1.0 if maximize else 1.0
-    s_min = None if s is None else sign * s
+    s_min = None if s is None else sign * s / unit
 
     def scalar_min(L: np.ndarray) -> float:
-        return sign * scalar(L)
+        return sign * scalar(L) / unit
 
     prob = _constraints(domains, bounds, fixed, tokens_available, target_tokens, max_epochs,
                         law._w_range if within_fitted_range else None)
@@ -300,7 +305,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                                           top_k=top_k, strength=strength, keep=keep)
         x = project_box_simplex(x, lo_f, hi_f, rem)  # the mean is feasible; this only removes rounding
         xs, objs, n_conv = [x], [scalar_min(ev.predict(full(x)[None, :])[0])], 1
-        ftop = sign * ftop
+        ftop = sign * unit * ftop
         sim_note = (f"simulate (RegMix): {n_kept} Dirichlet mixtures around the natural one (strength "
                     f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
                     f"{float(ftop.min()):.5g}-{float(ftop.max()):.5g})")
@@ -324,6 +329,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
             if nearest_run_l1(full(xs[b0]), W_runs)[0] > float(trust_radius) + 1e-9:  # type: ignore[arg-type]
                 xs, objs, n_conv = _radius_solve(ev, scalar_min, name, s_min, full, full_rows, F, lo_f, hi_f, rem,
                                                  W_runs, float(trust_radius))  # type: ignore[arg-type]
+    objs = [float(o) * unit for o in objs]
     best = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
     r, dropped = _drop_tiny_shares(full(xs[best]), prob.lo, prob.hi, F,
                                    lambda v: scalar_min(ev.predict(v[None, :])[0]),
