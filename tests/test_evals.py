@@ -107,3 +107,22 @@ def test_a_group_name_given_twice_is_named() -> None:
     assert parse_eval_groups(["pile=a:1,b:3", "code=c"]) == {"pile": {"a": 1.0, "b": 3.0}, "code": {"c": 1.0}}
     with pytest.raises(InputError, match=r"^--eval-group: the group name 'pile' is given twice$"):
         parse_eval_groups(["pile=a:1,b:3", "code=c", "pile=a"])
+
+
+def test_an_eval_named_like_the_total_column_is_named_with_the_fix(tmp_path, capsys) -> None:
+    """A table with an eval set called 'objective' (the column a law on the weighted total is fitted to): --fit-total
+    and fit_pipeline(objective=...) (whose auto tries total candidates) said 'choose another group name', of a group
+    the user never named."""
+    from cli_runner import run_cli
+
+    frame = _table().frame.rename(columns={"loss:c": "loss:objective"})
+    tab = RunTable(frame)
+    with pytest.raises(InputError, match=r"eval set named 'objective'.*--fit-total.*rename that column"):
+        add_weighted_total(tab, {"a": 1.0, "objective": 1.0})
+    path = tmp_path / "runs.csv"
+    frame.to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(path), "--law", "linear", "--fit-total")
+    assert code == 2 and "rename that column" in err and "group name" not in err
+    # A group may still not take an existing eval's name, as before.
+    with pytest.raises(InputError, match="exists already; choose another group name"):
+        add_eval_groups(tab, {"a": {"b": 1.0}})

@@ -156,6 +156,12 @@ def add_weighted_total(table: RunTable, weights: Mapping[str, float], name: str 
     array([5.])
     """
     s = _check_weights(name, weights, table, "weighted total")
+    if name == TOTAL_NAME and name in table.evals:
+        # The group's message ('choose another group name') named an option the caller never used.
+        raise InputError(f"{table.path or 'run table'}: the table has an eval set named {name!r}, the name of the "
+                         "column a law on the weighted objective is fitted to (--fit-total, add_weighted_total; "
+                         "fit_pipeline's candidates for objective=, --objective): rename that column (e.g. "
+                         "'loss:objective_eval')")
     return _with_column(table, name, _weighted(table, list(weights), s),
                         [m for m, v in zip(weights, s, strict=True) if v > 0])
 
