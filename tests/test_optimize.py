@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from cli_runner import run_cli as _cli
 
-from mixlaw.errors import ExtrapolationWarning, InputError
+from mixlaw.errors import DataWarning, ExtrapolationWarning, InputError
 from mixlaw.fit import Param, Params
 from mixlaw.laws import YeExponential
 from mixlaw.laws.base import MixingLaw
@@ -582,3 +582,20 @@ def test_objective_weights_whose_sum_overflows_are_refused(ye_law: YeExponential
     improvement NaN, printed with exit 0."""
     with pytest.raises(InputError, match="objective weights must be finite.*sum"):
         optimize_mixture(ye_law, objective={"web": 1e308, "code": 1e308})
+
+
+@pytest.mark.parametrize("keyword", ["mean", "total", "max"])
+def test_an_eval_set_named_like_an_objective_keyword_is_warned_of(keyword) -> None:
+    """A table's 'loss:total' (a summed validation loss) with --objective total was silently the sum of every eval
+    set, 'total' among them; weights=total:1 is that eval set alone."""
+    rng = np.random.default_rng(0)
+    W = np.vstack([np.eye(3), rng.dirichlet(np.ones(3), size=40)])
+    targets = [keyword, "code", "math"]
+    law = YeExponential(reference="web").fit(W, _truth(W), domains=DOMAINS, targets=targets)
+    with pytest.warns(DataWarning, match=rf"objective '{keyword}' is read as .* weights={keyword}:1"):
+        optimize_mixture(law, objective=keyword)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        alone = optimize_mixture(law, objective={keyword: 1.0})
+        optimize_mixture(law, objective="mean" if keyword != "mean" else "total")
+    assert alone.objective == pytest.approx(alone.losses[keyword])

@@ -184,6 +184,13 @@ def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequ
         return None
     K = len(targets)
     if isinstance(objective, str):
+        if objective in ("mean", "total") and objective in targets and K > 1:
+            # An eval set named 'total' (a summed validation loss) or 'mean': the keyword wins, as documented, but
+            # an objective meant for that column alone would silently be the sum of every eval set, it included.
+            warnings.warn(f"objective {objective!r} is read as the {'sum' if objective == 'total' else objective} "
+                          f"of every eval set ({list(targets)}), "
+                          f"the eval set {objective!r} among them; for that eval set alone give "
+                          f"weights={objective}:1 (objective={{{objective!r}: 1}})", DataWarning, stacklevel=2)
         if objective == "mean":
             return np.full(K, 1.0 / K)
         if objective == "total":
