@@ -197,3 +197,22 @@ def test_a_run_that_ends_before_the_last_step_is_named_when_left_out(tmp_path, c
     assert "1 run(s) end before the last step 1000, at which the critical share is fitted, and are left out: 'r5' " \
            "(last step 500)" in err, err
     assert "(5 runs)" in out
+
+
+@pytest.mark.parametrize("shares", [[0.3], [0.3, 0.6]])
+def test_runs_at_fewer_shares_than_the_law_has_parameters_are_refused(shares) -> None:
+    """Every run at one share of the new domain (one mixture, several seeds): ye-exp's c, k and t are not
+    identified, yet the result was 'critical share of code = 1.0000 [1.0000, 1.0000]' with no warning."""
+    rng = np.random.default_rng(0)
+    p = np.resize(np.asarray(shares), 8)
+    y = _orig(p) * np.exp(rng.normal(0.0, 0.002, p.size))
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(p.size)], "w:web": 1 - p, "w:code": p, "loss:web": y})
+    with pytest.raises(InputError, match=rf"the runs train on {len(shares)} distinct share\(s\) of 'code'.*"
+                                         r"fits 3 parameters"):
+        critical_proportion(RunTable(frame), original="web", new="code", pre_loss=PRE, n_boot=0)
+
+
+def test_three_shares_identify_ye_s_law() -> None:
+    p = np.resize(np.array([0.0, 0.4, 0.8]), 9)
+    res = critical_proportion(p, _orig(p), pre_loss=PRE, n_boot=0)
+    assert res.proportion == pytest.approx(P_TRUE, abs=1e-4)

@@ -316,8 +316,8 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     Raises
     ------
     InputError
-        Missing columns, a third domain, no pre-training loss, a negative tolerance, or too few runs for
-        the law's parameters.
+        Missing columns, a third domain, no pre-training loss, a negative tolerance, or too few runs (or
+        distinct shares of ``new``) for the law's parameters.
 
     Notes
     -----
@@ -358,6 +358,14 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     if len(table) <= n_vary:
         raise InputError(f"{len(table)} runs are too few for law {fitted.key!r}, which fits {n_vary} parameters: "
                          f"need at least {n_vary + 1}")
+    shares = np.unique(np.round(W[:, 1], 9))
+    if shares.size < n_vary:
+        # The law is a curve in the one share p: through fewer distinct p than its parameters it is not identified
+        # (all runs at p = 0.3, seeds apart, gave 'critical share = 1.0000 [1.0000, 1.0000]': the start values').
+        raise InputError(f"the runs train on {shares.size} distinct share(s) of {new!r} "
+                         f"({', '.join(f'{v:g}' for v in shares[:5])}); law {fitted.key!r} fits {n_vary} parameters "
+                         f"of the {original} loss against that share, which takes runs at {n_vary} shares or more "
+                         "(repeated seeds of one mixture count once): add runs at other shares")
     grid_p = np.linspace(0.0, 1.0, GRID)
     G = np.column_stack([1 - grid_p, grid_p])
     thr = pre + float(tolerance)
