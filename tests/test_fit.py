@@ -138,3 +138,27 @@ def test_a_fixed_value_that_is_not_finite_is_refused(value):
     W = np.random.default_rng(0).dirichlet(np.ones(3), 30)
     with pytest.raises(InvalidParameterError, match=r"'fixed' parameter of YeExponential: '(y0\.)?c' must be a finite"):
         get_law("ye-exp", fixed={"c": value}).fit(W, 2 + np.exp(W @ [0.0, -1.0, 0.5]), domains=["a", "b", "c"])
+
+
+@pytest.mark.parametrize("n_mix, warns", [(1, True), (2, True), (5, False)])
+def test_seeds_of_too_few_mixtures_are_warned_of(n_mix, warns) -> None:
+    """8 seeds of one mixture passed the row count (8 losses > 4 parameters of ye-exp) and reported 'dof=4' with
+    t_books = -79.7: repeats of one mixture count once."""
+    import warnings
+
+    from mixlaw.errors import DataWarning
+    from mixlaw.laws import get_law
+
+    rng = np.random.default_rng(0)
+    W = np.repeat(rng.dirichlet(np.ones(3), size=n_mix), 24 // n_mix, axis=0)
+    y = 2.0 + np.exp(W @ [0.5, -1.0, 0.3]) + rng.normal(0.0, 0.005, len(W))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_law("ye-exp").fit(W, y, domains=["web", "code", "books"])
+    said = [str(w.message) for w in caught if issubclass(w.category, DataWarning) and "distinct" in str(w.message)]
+    assert bool(said) == warns
+    if warns:
+        assert f"the 24 runs hold {n_mix} distinct mixture" in said[0] and "4 parameters" in said[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        get_law("linear").fit(W, y, domains=["web", "code", "books"])  # a leave-one-out ridge is regularised

@@ -452,6 +452,19 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 f"fit {n_vary} parameters; need at least {n_vary + 1} (more runs, or a law with fewer parameters)"
                 + ("; the count is a leave-one-out ridge's effective degrees of freedom, which grow with the runs"
                    if grows else ""), n_obs=Y.size, n_params=n_vary, grows=grows)
+        if not self.members_checked and not self._count_grows_with_runs():
+            # Rows of one mixture (and scale) are repeats of one point, seeds apart: the row count above passes
+            # 8 seeds of one mixture, where ye-exp's 4 parameters per eval set are not identified (its report read
+            # 'dof=4' with t_books = -79.7). A leave-one-out ridge counts its effective dof: it is regularised.
+            cols = [W] + [v[:, None] for v in (ctx.model_params, ctx.tokens) if v is not None]
+            n_pts = int(np.unique(np.round(np.column_stack(cols), 12), axis=0).shape[0])
+            if n_pts < W.shape[0] and n_pts * Y.shape[1] <= n_vary:
+                warnings.warn(f"law {self.key!r}: the {W.shape[0]} runs hold {n_pts} distinct "
+                              f"mixture{'s' if n_pts > 1 else ''}{' and scales' if len(cols) > 1 else ''}, and "
+                              f"{n_pts} x {Y.shape[1]} eval set(s) = {n_pts * Y.shape[1]} distinct losses are too few "
+                              f"for its {n_vary} parameters: runs repeated at one mixture (seeds) count once, so the "
+                              "parameters are not identified (the report's dof counts rows); add runs at other "
+                              "mixtures, or fit a law with fewer parameters (linear)", DataWarning, stacklevel=2)
         n_fitted = Y.size
         if self.members_checked and getattr(self, "members_", None):
             # each member was fitted to its own targets: per eval set, or the objective column itself ('direct')
