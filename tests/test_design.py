@@ -603,3 +603,17 @@ def test_cli_design_out_jsonl_is_json_records_a_sweep_reads(capsys, tmp_path):
     code, _, err = _cli(capsys, "design", "--domains", "a,b,c", "--n", "6", "--out", str(tmp_path / "d.csv"))
     assert code == 0, err
     assert read_design(tmp_path / "d.jsonl") == read_design(tmp_path / "d.csv")
+
+
+def test_a_dirichlet_design_short_of_mixtures_names_the_prior_when_no_caps_bind(capsys) -> None:
+    """prior a=1e-300,b=1 draws b alone: the error said 'satisfy the epoch caps {a: 1.0, b: 1.0} ... (raise
+    --max-epochs)', which no epoch count changes (no --tokens-available, so no caps)."""
+    with pytest.raises(InputError, match=r"around the prior \{'a': 1e-300, 'b': 1\.0\}.*--prior \(prior=\)") as err:
+        dirichlet_design(["a", "b"], 5, prior={"a": 1e-300, "b": 1.0})
+    assert "max-epochs" not in str(err.value)
+    code, _, stderr = _cli(capsys, "design", "--domains", "a,b", "--method", "dirichlet", "--n", "5",
+                           "--prior", "a=1e-300,b=1")
+    assert code == 2 and "--prior (prior=)" in stderr
+    # With caps that bind, the caps are named, with both spellings of the fix.
+    with pytest.raises(InputError, match=r"satisfy the epoch caps.*--max-epochs \(max_epochs=\)"):
+        dirichlet_design(["a", "b"], 50, tokens_available={"a": 1e6, "b": 1e6}, target_tokens=1e9, max_epochs=1)

@@ -314,6 +314,7 @@ def dirichlet_design(domains: Sequence[str], n: int, *, prior: Mapping[str, floa
     if np.any(p <= 0):
         raise InputError(f"prior shares must be > 0; got {dict(zip(doms, p.tolist(), strict=True))}")
     p = p / p.sum()
+    given = p  # as the caller wrote it (normalised), for the error below
     p = p**temperature / np.sum(p**temperature)
     strengths = np.logspace(np.log10(min_strength), np.log10(max_strength), REGMIX_N_STRENGTHS)
     found = np.empty((0, len(doms)))
@@ -329,9 +330,16 @@ def dirichlet_design(domains: Sequence[str], n: int, *, prior: Mapping[str, floa
         if len(found) >= n:
             break
     if len(found) < n:
+        if tok is None:
+            # No caps (each 1): the draws repeat because the prior puts almost all its mass on a few domains
+            # (prior a=1e-300,b=1 drew b alone); raising --max-epochs, as the caps' message said, changes nothing.
+            shown = {d: float(f"{v:.3g}") for d, v in zip(doms, given.tolist(), strict=True)}
+            raise InputError(f"only {len(found)} distinct Dirichlet mixtures in {20 * n_draws} draws around the "
+                             f"prior {shown}; n={n} is too many: give the small shares of --prior (prior=) more "
+                             "weight, or ask for fewer mixtures (--n, n=)")
         shown = dict(zip(doms, np.round(caps, 4).tolist(), strict=True))
         raise InputError(f"only {len(found)} distinct Dirichlet mixtures satisfy the epoch caps {shown}; "
-                         f"n={n} is too many (raise --max-epochs)")
+                         f"n={n} is too many (raise --max-epochs (max_epochs=), or ask for fewer mixtures: --n, n=)")
     W = found[np.sort(rng.choice(len(found), size=n, replace=False))]
     return design_frame(W, doms, prefix="dir", attrs={"method": "dirichlet", "prior": p.tolist(),
                                                       "caps": caps.tolist(), "temperature": temperature})
