@@ -616,4 +616,4 @@ def test_a_dirichlet_design_short_of_mixtures_names_the_prior_when_no_caps_bind(
     assert code == 2 and "--prior (prior=)" in stderr
     # With caps that bind, the caps are named, with both spellings of the fix.
     with pytest.raises(InputError, match=r"satisfy the epoch caps.*--max-epochs \(max_epochs=\)"):
-        dirichlet_design(["a", "b"], 50, tokens_available={"a": 1e6, "b": 1e6}, target_tokens=1e9, max_epochs=1)
+        dirichlet_design(["a", "b"], 5, tokens_available={"a": 5e8, "b": 5e8}, target_tokens=1e9, max_epochs=1)
