@@ -321,6 +321,15 @@ def test_fit_from_leaves_out_an_early_transient() -> None:
             fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, fit_from=bad, **NESTED)
 
 
+@pytest.mark.parametrize("route", ["nested", "auto"])
+def test_a_fit_from_that_leaves_too_few_checkpoints_is_named(route) -> None:
+    """--fit-from 0.99 keeps each curve's last checkpoint: the step law's error said the curves have 1 checkpoint,
+    not that the option dropped the others."""
+    kw = NESTED if route == "nested" else {}
+    with pytest.raises(InputError, match=r"at most 1 checkpoint.*fit_from=0\.99, --fit-from.*lower it"):
+        fit_pipeline(world(), target_params=N_STAR, target_steps=S_STAR, fit_from=0.99, **kw)
+
+
 def test_fit_from_cuts_each_curve_at_its_own_last_step() -> None:
     # Run ids per mixture (spanning sizes) and sizes trained for different lengths: the cut-off must follow each
     # (mixture, size) curve's own last step, not the run id's.

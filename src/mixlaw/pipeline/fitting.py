@@ -407,6 +407,14 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
         late = T >= fit_from * last - 1e-9
         msgs.append(f"fit_from={fit_from:g}: {int((~late).sum())} early checkpoint(s) of {len(late)} left out")
         table = table.subset(late)
+        if time is None and not direct_n and "nested" in routes and nested_error is None:
+            # The step law was checked on the whole curves above; the window can leave too few checkpoints, and
+            # the nested fit then said so without naming the option that dropped them (--fit-from 0.99).
+            try:
+                check_step_law(table, axis)
+            except InputError as err:
+                raise InputError(f"{err} (fit_from={fit_from:g}, --fit-from, left out {int((~late).sum())} early "
+                                 f"checkpoint(s) of {len(late)}: lower it)") from err
     rng = check_random_state(random_state)
     at = _Target(Nt, Tt, axis, _tokens_per_step(table))
     opts = dict(law_options or {})

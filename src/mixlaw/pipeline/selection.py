@@ -440,6 +440,10 @@ def select_candidate(table: RunTable, split: ScaleSplit, candidates: list[tuple[
         for c in out:
             reasons.setdefault(str(c.error), []).append(c.label)
         why = "; ".join(f"{', '.join(labels)}: {err}" for err, labels in reasons.items())
+        ff = float(fit_kw.get("fit_from") or 0.0)
+        # The split applied the window first: its too few checkpoints may be the option's doing (--fit-from 0.99).
+        why += (f" (fit_from={ff:g}, --fit-from, keeps each curve's checkpoints from {ff:g} x its last one: lower it "
+                "if it left too few)") if ff > 0 else ""
         raise InputError(f"no pipeline candidate can be backtested ({split.describe()}): {why}")
     chosen, note = choose_simplest_within_noise(ok)
     if dropped:
