@@ -26,3 +26,37 @@ def test_inline_paths_json_is_parsed_by_the_same_function() -> None:
     assert read_paths('{"web": "/data/web"}') == {"web": "/data/web"}
     with pytest.raises(InputError, match=r"not valid JSON"):
         read_paths('{"web": }')
+
+
+@pytest.mark.parametrize("read, text, fix", [
+    (read_paths, '{"web": "/a", "code": "/b", "web": "/c"}', r'paths as one list \(\{"web": \["/a", "/b"\]\}\)'),
+    (parse_mixture, '{"web": 0.5, "code": 0.5, "web": 0.5}', "keep one"),
+    (read_tokens_available, '{"web": 1e9, "code": 1e9, "web": 2e9}', "keep one"),
+])
+def test_a_key_given_twice_is_refused_not_the_last_kept(tmp_path, read, text, fix) -> None:  # type: ignore[no-untyped-def]
+    """json.loads keeps the last of a repeated key: a paths file's first path of 'web' vanished from the export, and
+    a mixture {web: 0.5, code: 0.5, web: 0.5} was read as {web: 0.5, code: 0.5}."""
+    path = tmp_path / "m.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=rf"m\.json: key 'web' is given twice in one JSON object .*{fix}"):
+        read(str(path))
+
+
+def test_a_tokens_csv_names_a_repeated_domain_and_reads_counts_as_papers_write_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """'1B' was 'not a number' where --target-tokens 1B and a run table's tokens column read it; a domain on two
+    lines kept its last count silently."""
+    path = tmp_path / "tok.csv"
+    path.write_text("domain,tokens\nweb,1.5B\ncode,500M\nbooks,2e9\n", encoding="utf-8")
+    assert read_tokens_available(str(path)) == {"web": 1.5e9, "code": 5e8, "books": 2e9}
+    js = tmp_path / "tok.json"
+    js.write_text('{"web": "1.5B", "code": 500000000}', encoding="utf-8")
+    assert read_tokens_available(str(js)) == {"web": 1.5e9, "code": 5e8}
+    path.write_text("domain,tokens\nweb,1e9\ncode,1e9\nweb,2e9\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"tok\.csv:4: domain 'web' is given twice \(first at .*tok\.csv:2\)"):
+        read_tokens_available(str(path))
+    path.write_text("domain,tokens\nweb,abc\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"tok\.csv:2: tokens of domain 'web' is not a number: 'abc' \(give e\.g\."):
+        read_tokens_available(str(path))
+    js.write_text('{"web": true}', encoding="utf-8")
+    with pytest.raises(InputError, match="not a number: True"):
+        read_tokens_available(str(js))

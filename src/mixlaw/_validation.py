@@ -178,14 +178,25 @@ def read_user_text(path: Any, what: str) -> str:
     return text
 
 
-def parse_user_json(text: str, where: Any) -> Any:
+def parse_user_json(text: str, where: Any, twice: str = "keep one") -> Any:
     """``json.loads`` of a user's small JSON file (:func:`read_user_text`'s text: a mixture, paths, token counts),
     an InputError naming ``where`` when it is not JSON, nested too deeply for the parser included ('[[[...' 100000
-    deep: Python's parser recurses per level)."""
+    deep: Python's parser recurses per level), or a key given twice in one object (``twice``: what to do)."""
     import json
 
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # json.loads keeps the last of a repeated key: {"web": "/a", "code": "/b", "web": "/c"} as --paths lost
+        # '/a' from the export, and a repeated share in a mixture file replaced the first.
+        seen: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in seen:
+                raise InputError(f"{where}: key {k!r} is given twice in one JSON object (JSON keeps the last "
+                                 f"only): {twice}")
+            seen[k] = v
+        return seen
+
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique)
     except (json.JSONDecodeError, RecursionError) as e:
         raise InputError(f"{where}: not valid JSON ({e})") from None
 

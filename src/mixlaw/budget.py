@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import parse_user_json, read_user_text
-from .data import csv_missing, known_names
+from .data import count_values, csv_missing, known_names
 from .errors import InputError
 
 
@@ -124,16 +124,26 @@ def read_tokens_available(path: str) -> dict[str, float]:
             raise InputError(f"{path}: missing column(s) {missing}; expected domain,tokens")
         items = list(zip(frame["domain"].astype(str), frame["tokens"], strict=True))
     out: dict[str, float] = {}
+    first: dict[str, str] = {}
     for i, (d, v) in enumerate(items):
         where = f"{path}:{i + 2}" if p.suffix.lower() != ".json" else str(path)
         if not str(d).strip():
             raise InputError(f"{where}: the domain name is empty")
-        if isinstance(v, (bool, str)) and p.suffix.lower() == ".json":
+        if str(d) in first:
+            # The last value silently won (web given 1e9, then 2e9 lines below).
+            raise InputError(f"{where}: domain {str(d)!r} is given twice (first at {first[str(d)]}): keep one line")
+        first[str(d)] = where
+        if isinstance(v, bool):
             raise InputError(f"{where}: tokens of domain {d!r} is not a number: {v!r}")
+        # A count as papers write it ('1.2B', '500M'), as --target-tokens and a run table's tokens column take it.
+        x = count_values(pd.Series([v], dtype=object)).iloc[0] if isinstance(v, str) else v
         try:
-            out[str(d)] = float(v)
+            out[str(d)] = float(x)
         except (TypeError, ValueError, OverflowError):
             raise InputError(f"{where}: tokens of domain {d!r} is not a number: {v!r}") from None
+        if isinstance(v, str) and np.isnan(out[str(d)]) and v.strip().lower() not in ("nan", ""):
+            raise InputError(f"{where}: tokens of domain {d!r} is not a number: {v!r} (give e.g. 1e9, "
+                             "1000000000 or 1B; suffixes k, M, B, T)")
         if not (np.isfinite(out[str(d)]) and out[str(d)] >= 0):
             raise InputError(f"{where}: tokens of domain {d!r} must be a finite number >= 0; got {v!r}")
     return out

@@ -719,7 +719,7 @@ def read_paths(spec: str) -> dict[str, Any]:
                 raise InputError(f"{spec}:{i + 2}: empty {'domain' if not str(d).strip() else 'path'} cell")
             out.setdefault(str(d), []).append(str(p))  # repeated domains: several paths (olmo)
         return {d: v[0] if len(v) == 1 else v for d, v in out.items()}
-    doc = parse_user_json(text, spec)
+    doc = parse_user_json(text, spec, twice='give a domain\'s paths as one list ({"web": ["/a", "/b"]})')
     if not isinstance(doc, Mapping):
         raise InputError(f"{spec}: expected a JSON object {{domain: path}}")
     for d, p in doc.items():
