@@ -162,3 +162,28 @@ def test_seeds_of_too_few_mixtures_are_warned_of(n_mix, warns) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         get_law("linear").fit(W, y, domains=["web", "code", "books"])  # a leave-one-out ridge is regularised
+
+
+def test_a_target_or_domain_named_twice_is_an_input_error(tmp_path, capsys) -> None:
+    """--target a --target a (and fit(W, Y, targets=['x', 'x']) or domains=['a', 'a', 'c']) stopped on a
+    ValueError 'duplicate parameter name' from deep in the fit, with a traceback and exit 1."""
+    from cli_runner import run_cli
+
+    from mixlaw.errors import InputError
+    from mixlaw.laws import get_law
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=20)
+    Y = np.column_stack([2 + W[:, 0], 2 + W[:, 1]])
+    with pytest.raises(InputError, match=r"target name\(s\) \['x'\] given twice \(targets=\)"):
+        get_law("ye-exp").fit(W, Y, domains=["a", "b", "c"], targets=["x", "x"])
+    with pytest.raises(InputError, match=r"domain name\(s\) \['a'\] given twice \(domains=\)"):
+        get_law("ye-exp").fit(W, Y, domains=["a", "a", "c"], targets=["x", "y"])
+    path = tmp_path / "runs.csv"
+    import pandas as pd
+
+    pd.DataFrame({"run": [f"r{i}" for i in range(20)], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                  "loss:x": Y[:, 0], "loss:y": Y[:, 1]}).to_csv(path, index=False)
+    for args in (["--target", "x", "--target", "x"], ["--target", "x,loss:x"]):
+        code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", *args)
+        assert code == 2 and "target 'x' is named twice (targets=, --target)" in err and "Traceback" not in err

@@ -400,6 +400,11 @@ class RunTable:
                          f"; a name with a comma goes in double quotes: --target '\"{comma}\"'")
                 raise InputError(f"{self.path or 'run table'}: unknown target {t!r}; the table has "
                                  f"loss columns for {known_names([name], self.evals)} (or use 'all'){quote}")
+            if name in out:
+                # A law's parameters are named per target: fitting 'a' twice stopped on a ValueError, "duplicate
+                # parameter name 'a.c'", with a traceback (--target a --target a).
+                raise InputError(f"{self.path or 'run table'}: target {name!r} is named twice (targets=, --target): "
+                                 "name each eval set once")
             out.append(name)
         return out
 

@@ -346,6 +346,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             tg = [targets] if isinstance(targets, str) else [str(t) for t in targets]
         if len(tg) != Y.shape[1]:
             raise InputError(f"{len(tg)} target names for {Y.shape[1]} loss columns")
+        twice = sorted({t for t in tg if tg.count(t) > 1})
+        if twice:
+            # Parameters are named per target: 'duplicate parameter name' ValueError from deep in the fit before.
+            raise InputError(f"target name(s) {twice} given twice (targets=): name each loss column once")
         # Columns of evals the fit does not need (an objective's of weight 0): a missing loss there is no error.
         spare_cols = np.zeros(Y.shape[1], dtype=bool)
         if not ragged and np.isnan(Y).any():
@@ -377,6 +381,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         doms = [f"d{j}" for j in range(W.shape[1])] if domains is None else [str(d) for d in domains]
         if len(doms) != W.shape[1]:
             raise InputError(f"{len(doms)} domain names for {W.shape[1]} weight columns")
+        twice = sorted({d for d in doms if doms.count(d) > 1})
+        if twice:
+            raise InputError(f"domain name(s) {twice} given twice (domains=): name each weight column once")
         unused = {t: int(k) for t, k, sp in zip(tg, np.isnan(Y).sum(axis=0), spare_cols, strict=True) if sp and k}
         if unused:
             # No NaN dropped without a word: the objective weighs these evals 0, so their missing cells cost no row.
