@@ -222,6 +222,19 @@ def test_a_law_given_twice_is_an_error_not_two_rows(tmp_path, capsys):
     assert code == 2 and "--candidates 'linear,linear': 'linear' given twice" in err, err
 
 
+def test_a_bound_or_law_option_given_twice_is_an_error_not_the_last_kept(tmp_path, capsys):
+    """--bounds web=0:0.5 --bounds web=0.1:0.3 and --law-option n_restarts=2 --law-option n_restarts=3 kept the
+    last silently, where --fixed refused a repeat."""
+    train, _ = _tables(tmp_path)
+    for bounds in (["--bounds", "代码=0:0.5", "--bounds", "代码=0.1:0.3"],
+                   ["--bounds", '"wéb, news"=0:0.5,"wéb, news"=:0.3']):
+        code, _, err = run_cli(capsys, "optimize", "--runs", str(train), "--law", "linear", *bounds)
+        assert code == 2 and "--bounds: '" in err and "' given twice" in err, err
+    code, _, err = run_cli(capsys, "fit", "--runs", str(train), "--law", "ye-exp", "--law-option", "n_restarts=2",
+                           "--law-option", "n_restarts=3")
+    assert code == 2 and "--law-option: 'n_restarts' given twice" in err, err
+
+
 def test_files_are_written_as_utf8_whatever_the_locale(tmp_path):
     # Under LANG=C (ASCII; Windows' cp1252 alike) 'mixlaw export --out' of the domain '代码' stopped with a
     # UnicodeEncodeError traceback: files were written in the locale's encoding.

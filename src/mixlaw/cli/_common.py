@@ -717,6 +717,9 @@ def parse_bounds(specs: list[str] | None) -> dict[str, tuple[float, float]] | No
             continue
         name, _, rng = item.rpartition("=")  # the last '=': a quoted name may hold one
         lo, sep, hi = rng.partition(":")
+        if name.strip() and name.strip() in out:
+            # The last silently won (--bounds web=0:0.5 --bounds web=0.1:0.3), where --fixed refuses a repeat.
+            raise InputError(f"--bounds: {name.strip()!r} given twice")
         try:
             out[name.strip()] = (share(lo, 0.0), share(hi, 1.0))
         except ValueError:

@@ -91,6 +91,8 @@ def parse_law_options(key: str, specs: Iterable[str] | None, option: str = "--la
             raise InputError(f"{option} {name}: set it with {_NOT_AN_OPTION[name]}")
         if name not in names:
             raise InputError(f"{option}: law {key!r} has no option {name!r}; its options: {', '.join(names)}")
+        if name in out:
+            raise InputError(f"{option}: {name!r} given twice")  # the last silently won
         p = params[name]
         annotation = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
         try:
