@@ -233,6 +233,9 @@ def test_a_bound_or_law_option_given_twice_is_an_error_not_the_last_kept(tmp_pat
     code, _, err = run_cli(capsys, "fit", "--runs", str(train), "--law", "ye-exp", "--law-option", "n_restarts=2",
                            "--law-option", "n_restarts=3")
     assert code == 2 and "--law-option: 'n_restarts' given twice" in err, err
+    code, _, err = run_cli(capsys, "fit", "--runs", str(train), "--law", "bimix", "--eval-map", f"{EVAL}=代码",
+                           "--eval-map", f"{EVAL}=<b>&amp;")
+    assert code == 2 and f"--eval-map: '{EVAL}' given twice" in err, err
 
 
 def test_files_are_written_as_utf8_whatever_the_locale(tmp_path):

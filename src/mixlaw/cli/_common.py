@@ -457,6 +457,8 @@ def parse_eval_map(specs: list[str] | None) -> dict[str, str] | None:
             ev, sep, dom = item.partition("=")
             if not sep or not ev.strip() or not dom.strip():
                 raise InputError(f"--eval-map expects EVAL=DOMAIN, got {item!r}")
+            if ev.strip().removeprefix("loss:") in out:
+                raise InputError(f"--eval-map: {ev.strip()!r} given twice")  # the last silently won
             out[ev.strip().removeprefix("loss:")] = dom.strip().removeprefix("w:")
     return out
 
