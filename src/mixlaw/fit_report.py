@@ -253,6 +253,8 @@ def _f(x: Any) -> float:
 
 
 def _stat(k: str, v: float) -> str:
+    if k == "R2" and v != v:
+        return "n/a (constant losses)"  # 0 / 0: every fitted loss equal (the fit warns), not a number to read
     if k == "MAPE":
         return f"{v * 100:.2f}%"
     if k in ("AIC", "BIC"):

@@ -28,3 +28,18 @@ def test_a_constant_eval_inside_an_objective_is_fitted():
     Y = np.column_stack([2.0 + np.exp(W @ [0.0, -1.0, 0.5]), np.full(40, 2.0)])
     law = get_law("auto", objective="mean", candidates=["ye-exp", "linear"]).fit(W, Y, targets=["varies", "flat"])
     assert np.all(np.isfinite(law.predict(W)))
+
+
+@pytest.mark.parametrize("key", ["ye-exp", "linear", "additive-ens"])
+def test_a_single_law_on_a_constant_eval_warns_and_reports_r2_as_not_a_number_to_read(key):
+    """A single law fitted a constant eval set without a word and printed 'R2=nan'."""
+    from mixlaw.errors import DataWarning
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=40)
+    with pytest.warns(DataWarning, match=r"'flat' is 2 in every one of its 40 runs: the mixture does not change it"):
+        law = get_law(key).fit(W, np.full(40, 2.0), targets=["flat"])
+    assert "R2=n/a (constant losses)" in str(law.report())
+    Y = np.column_stack([2.0 + np.exp(W @ [0.0, -1.0, 0.5]), np.full(40, 2.0)])
+    with pytest.warns(DataWarning, match=r"'flat' is 2 in every one"):
+        get_law(key).fit(W, Y, targets=["varies", "flat"])

@@ -491,6 +491,16 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             # as the member's own report does: its header read "n_vary=50  dof=-20" (auto on 50 domains x 30 runs,
             # loglinear chosen at 28.3), and its AIC counted the 50.
             n_vary = int(np.ceil(eff))
+        if not self.members_checked and Y.shape[1] == len(tg):
+            # auto / stack refuse a constant eval set before their CV; a single law fitted it and printed 'R2=nan'
+            # without a word (R² of a constant is undefined: 0 / 0).
+            flat = {t: float(Y[have[:, j], j][0]) for j, t in enumerate(tg)
+                    if have[:, j].sum() > 1 and np.ptp(Y[have[:, j], j]) == 0}
+            if flat:
+                what = ", ".join(f"{t!r} is {v:g}" for t, v in flat.items())
+                warnings.warn(f"law {self.key!r}: {what} in every one of its {int(have[:, 0].sum())} runs: the mixture "
+                              "does not change it (or it was logged wrong), so there is nothing to fit and its R2 is "
+                              "undefined; leave it out of the targets", DataWarning, stacklevel=2)
         if Yh.size == n_fitted:
             # AIC/BIC count the parameters against the residuals they were fitted to. A meta-law for an objective
             # is scored on one column (48 runs of Dai & Zheng's 122M sweep) by members fitted per eval set (128
