@@ -97,3 +97,26 @@ def test_cross_validation_of_a_run_table_frame_needs_no_separate_losses() -> Non
     assert np.all(np.isfinite(by_frame))
     grid = GridSearchCV(mixlaw.get_law("ye-exp", n_restarts=1), {"alpha": [0.0, 1.0]}, cv=cv, error_score="raise")
     assert np.all(np.isfinite(grid.fit(frame).cv_results_["mean_test_score"]))
+
+
+def test_odd_arrays_to_fit_and_predict_are_input_errors() -> None:
+    """Each of these stopped on a bare numpy ValueError ('zero-size array to reduction operation minimum', 'could not
+    convert string to float'), not an InputError saying what to pass."""
+    import numpy as np
+    import pytest
+
+    from mixlaw.errors import InputError
+    from mixlaw.laws import get_law
+
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=20)
+    law = get_law("linear").fit(W, 2.0 + W[:, 0], domains=["web", "code", "books"])
+    with pytest.raises(InputError, match="weights has no rows"):
+        law.predict(np.zeros((0, 3)))
+    with pytest.raises(InputError, match=r"got the text 'web=0.5,code=0.5' \(mixlaw.export.parse_mixture"):
+        law.predict("web=0.5,code=0.5")
+    with pytest.raises(InputError, match="weights has no rows"):
+        get_law("linear").fit(np.ones((0, 2)), np.ones(0))
+    with pytest.raises(InputError, match="losses must be numbers"):
+        get_law("linear").fit(W, np.array(["a"] * 20))
+    with pytest.raises(InputError, match="weights must be numbers"):
+        get_law("linear").fit([["a", "b"]] * 5, np.ones(5))

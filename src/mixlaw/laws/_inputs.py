@@ -19,11 +19,21 @@ from ..errors import InputError
 
 
 def _as_weights(weights: Any, name: str) -> np.ndarray:
-    W = np.asarray(weights, dtype=np.float64)
+    if isinstance(weights, str):
+        # 'web=0.5,code=0.5' as the command line writes a mixture: numpy's "could not convert string to float".
+        raise InputError(f"{name} must be numbers, shape (n_runs, n_domains), or a mapping {{domain: share}}; got "
+                         f"the text {weights!r} (mixlaw.export.parse_mixture reads a mixture written as text)")
+    try:
+        W = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{name} must be numbers, shape (n_runs, n_domains): {err}") from None
     if W.ndim == 1:
         W = W[None, :]
     if W.ndim != 2 or W.shape[1] < 2:
         raise InputError(f"{name} must have shape (n_runs, n_domains) with n_domains >= 2; got {np.shape(weights)}")
+    if W.shape[0] == 0:
+        # numpy's "zero-size array to reduction operation minimum which has no identity", from the fit or predict
+        raise InputError(f"{name} has no rows: give at least one mixture")
     if not np.all(np.isfinite(W)) or np.any(W < 0):
         raise InputError(f"{name} must be finite and >= 0")
     return W

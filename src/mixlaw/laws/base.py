@@ -334,7 +334,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             W = _weights_on_simplex(W, weight_tol, self._label)
         if losses is None:
             raise InputError("fit needs losses (or a RunTable)")
-        Y = np.asarray(losses, dtype=np.float64)
+        try:
+            Y = np.asarray(losses, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"losses must be numbers, shape (n_runs,) or (n_runs, n_targets): {err}") from None
         self._y_1d = Y.ndim == 1
         Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
         if Y.ndim != 2 or Y.shape[0] != W.shape[0]:
