@@ -120,3 +120,23 @@ def test_odd_arrays_to_fit_and_predict_are_input_errors() -> None:
         get_law("linear").fit(W, np.array(["a"] * 20))
     with pytest.raises(InputError, match="weights must be numbers"):
         get_law("linear").fit([["a", "b"]] * 5, np.ones(5))
+
+
+def test_read_runs_and_runtable_say_what_they_take() -> None:
+    """read_runs(df) stopped on "expected str, bytes or os.PathLike object, not DataFrame" and RunTable(dict) on
+    "'dict' object has no attribute 'reset_index'"."""
+    import pandas as pd
+    import pytest
+
+    from mixlaw import RunTable, read_runs
+    from mixlaw.errors import InputError
+
+    cols = {"run": ["a", "b"], "w:x": [1.0, 0.0], "w:y": [0.0, 1.0], "loss:z": [2.0, 3.0]}
+    with pytest.raises(InputError, match=r"read_runs reads a file: give its path, got DataFrame; .*RunTable\(df"):
+        read_runs(pd.DataFrame(cols))
+    with pytest.raises(InputError, match="read_runs reads a file: give its path, got NoneType$"):
+        read_runs(None)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"RunTable takes a pandas DataFrame, got dict: RunTable\(pd.DataFrame"):
+        RunTable(cols)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"got str: mixlaw.read_runs\(path\) reads a file"):
+        RunTable("runs.csv")  # type: ignore[arg-type]

@@ -601,6 +601,12 @@ def read_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | 
     DataError
         Naming the file, line and column of the first problem.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        # A DataFrame (or None) reached open() and stopped on "expected str, bytes or os.PathLike object".
+        hint = ("; a DataFrame in the run table's columns is one already: RunTable(df, weight_tol=...), or "
+                "mixlaw.importers.read_runs_mapped(df, columns) in other column names"
+                if isinstance(path, pd.DataFrame) else "")
+        raise InputError(f"read_runs reads a file: give its path, got {type(path).__name__}{hint}")
     spath = str(path)
     if losses is None and "+" in spath and not Path(spath).exists():
         spath, lpath = spath.split("+", 1)

@@ -94,6 +94,11 @@ class RunTable:
         self.weight_tol = float(weight_tol)
         if not 0 <= self.weight_tol < 1:  # also refuses NaN, which would accept any row sum
             raise InputError(f"weight_tol (--weight-tol) must be a number in [0, 1), got {weight_tol!r}")
+        if not isinstance(frame, pd.DataFrame):
+            # A dict of columns or a path stopped on "'dict' object has no attribute 'reset_index'".
+            raise InputError(f"RunTable takes a pandas DataFrame, got {type(frame).__name__}: "
+                             + ("mixlaw.read_runs(path) reads a file" if isinstance(frame, (str, os.PathLike))
+                                else "RunTable(pd.DataFrame(columns)) for a mapping of columns"))
         frame = frame.reset_index(drop=True).copy()
         self._lines = np.asarray(lines if lines is not None else np.arange(len(frame)) + 2, dtype=np.int64)
         # Evals computed from others (an eval group, --fit-total's objective) -> the evals weighed in them: a row
