@@ -199,3 +199,25 @@ def test_unreadable_corpus_domain_file(tmp_path: Path, monkeypatch: pytest.Monke
     code, _, err = run_cli(["corpus", "build", "--out", str(tmp_path / "c"), "--domains", "math", "--domain",
                             f"mine={folder}"], capsys)
     assert "cannot be read" in one_error(code, err)
+
+
+@pytest.mark.parametrize("argv", [
+    ["fit", "--runs", "{runs}", "--law", "linear", "--out", "{runs}"],
+    ["optimize", "--runs", "{runs}", "--law", "linear", "--export", "json", "--out", "{runs}"],
+    ["predict", "--law", "{law}", "--mixtures", "{runs}", "--out", "{runs}"],
+    ["runs", "import", "{runs}", "--evals", "a", "--out", "{runs}"],
+    ["design", "--select", "5", "--runs", "{runs}", "--out", "{runs}"],
+    ["export", "--mixture", "{mix}", "--format", "json", "--out", "{mix}"],
+])
+def test_an_output_naming_an_input_is_refused_and_the_input_kept(tmp_path, capsys, argv) -> None:
+    """fit --runs runs.csv --out runs.csv wrote the law over the run table, runs import raw.csv --evals a --out
+    raw.csv dropped the other evals from it (exit 0 both); pipeline and report refused this already."""
+    runs = runs_csv(tmp_path / "runs.csv", 20, 0, evals=("a", "b"))
+    law = tmp_path / "law.json"
+    assert run_cli(["fit", "--runs", str(runs), "--law", "linear", "--out", str(law)], capsys)[0] == 0
+    mix = tmp_path / "mix.json"
+    mix.write_text('{"a": 0.5, "b": 0.5, "c": 0.0}')
+    before = {p: p.read_bytes() for p in (runs, law, mix)}
+    code, _, err = run_cli([a.format(runs=runs, law=law, mix=mix) for a in argv], capsys)
+    assert "that is the input" in one_error(code, err) and "overwrite your data" in err
+    assert {p: p.read_bytes() for p in before} == before

@@ -386,6 +386,27 @@ def check_outputs(inputs: Iterable[str | os.PathLike[str] | None], **outputs: st
         seen[real] = name
 
 
+def check_not_an_input(inputs: Iterable[str | os.PathLike[str] | None], **outputs: str | os.PathLike[str] | None
+                       ) -> None:
+    """Refuse an output path (``--flag=path``) that is one of the files the command reads: ``fit --runs runs.csv
+    --out runs.csv`` wrote the law's JSON over the run table, ``runs import raw.csv --evals a --out raw.csv`` dropped
+    the other evals from the user's only copy. An input ``a.csv+b.csv`` (a RegMix / Olmix pair) counts as both files.
+    The rest of :func:`check_outputs` (symlinks, folders) is the write's own check in these commands."""
+    given: dict[str, str] = {}
+    for spec in inputs:
+        if spec is None:
+            continue
+        parts = [str(spec)] + (str(spec).split("+") if "+" in str(spec) and not Path(spec).exists() else [])
+        given.update({os.path.realpath(p): p for p in parts if p and "\x00" not in p})
+    for flag, path in outputs.items():
+        if path is None or "\x00" in str(path):
+            continue
+        real = os.path.realpath(path)
+        if real in given:
+            raise InputError(f"--{flag.replace('_', '-')} {path}: that is the input {given[real]}; writing it would "
+                             "overwrite your data (choose another path)")
+
+
 def parse_count(value: str | float) -> float:
     """A model size, step or token count: a number (``1e9``, ``100000``, ``-1``: its own check says what is wrong
     with it) or one with a suffix k / M / B (or G) / T as papers write them (``410M``, ``1B``, ``100B``, ``2.5T``;

@@ -24,6 +24,7 @@ from ._common import (
     LawOptionOpt,
     SeedOpt,
     WeightTolOpt,
+    check_not_an_input,
     emit_json,
     err,
     law_with_options,
@@ -81,6 +82,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Propose proxy mixtures (Ye's double-diminishing, RegMix Dirichlet, or active: where a bootstrap committee
     of the law fitted on --runs disagrees most near its optimum), or select --select of the --runs pilots."""
+    check_not_an_input([runs, tokens_available], out=out_path)
     doms = None if domains is None else [d.strip() for d in domains.split(",") if d.strip()]
     active_opts = {"--law": law, "--objective": objective, "--bounds": bounds, "--bootstrap": bootstrap,
                    "--radius": radius, "--law-option": law_option,

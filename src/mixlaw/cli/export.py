@@ -14,7 +14,7 @@ from .. import api
 from ..design import read_tokens_available
 from ..errors import InputError
 from ..export import TokenBudget, export_mixture, parse_export_options, parse_mixture, read_paths
-from ._common import COUNT, EXPORT_OPTION_HELP, JsonOpt, emit_json, err, show_warnings
+from ._common import COUNT, EXPORT_OPTION_HELP, JsonOpt, check_not_an_input, emit_json, err, show_warnings
 
 
 def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5 (or a=50%,b=50%; a name "
@@ -39,6 +39,7 @@ def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5 (
     source's max_repetition_ratio (the passes over its data its share needs) and requested_tokens, Megatron
     --train-samples (with --export-option seq_length=N); every format records tokens per domain.
     """
+    check_not_an_input([mixture, paths, tokens_available], out=out_path)
     if tokens_available is not None and target_tokens is None:
         raise InputError("--tokens-available needs --target-tokens (the run's token budget)")
     with show_warnings():

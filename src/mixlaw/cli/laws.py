@@ -40,6 +40,7 @@ from ._common import (
     TargetOpt,
     WeightTolOpt,
     check_holdout,
+    check_not_an_input,
     cv_progress,
     dataset_with_tests,
     emit_json,
@@ -265,6 +266,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
                                      "every warning (auto/stack on more than 5 eval sets print a summary)."),
         workers: str = CvWorkersOpt, seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit LAW to the run table and print an lmfit-style report (and save it with --out)."""
+    check_not_an_input([runs], out=out_path)
     emap = parse_eval_map(eval_map)
     if emap is not None and not api.takes_eval_map(law):
         raise InputError(f"--eval-map applies to laws that match eval sets to training domains "
@@ -334,6 +336,7 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
             out_path: Path | None = typer.Option(None, "--out", help="Write predictions as CSV."),
             as_json: bool = JsonOpt) -> None:
     """Predict the losses of new mixtures with a saved law, or with a saved pipeline at any model size and step."""
+    check_not_an_input([law_path, pipeline, mixtures], out=out_path)
     if (law_path is None) == (pipeline is None):
         raise InputError("give exactly one of --law LAW.json and --pipeline PIPELINE.json")
     if steps is not None and tokens is not None:

@@ -42,6 +42,7 @@ from ._common import (
     TargetOpt,
     WeightTolOpt,
     WorkersOpt,
+    check_not_an_input,
     cv_progress,
     emit_json,
     err,
@@ -124,6 +125,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
     """Fit LAW to the runs and print the optimal mixture under the constraints (with --bootstrap intervals), or
     take a law saved by 'mixlaw fit --out' (--law law.json: no refit) or a saved pipeline's law at its target scale
     (--pipeline)."""
+    check_not_an_input([runs, law, pipeline, tokens_available, paths], out=out_path)
     saved_law = law.lower().endswith(".json") or Path(law).is_file()
     if saved_law:
         # A saved law is optimised as it was fitted: what shaped that fit is refused, not ignored.

@@ -23,7 +23,7 @@ from ..importers import (
     ye_logs_given,
 )
 from ..store import write_table
-from ._common import JsonOpt, WeightTolOpt, emit_json, err, progress, show_warnings
+from ._common import JsonOpt, WeightTolOpt, check_not_an_input, emit_json, err, progress, show_warnings
 
 ColumnsOpt = typer.Option(None, "--columns", metavar="MAP",
                           help="Column map target=source,... or a YAML file (targets: run, params, step, tokens, "
@@ -104,6 +104,7 @@ def import_cmd(sources: list[str] = typer.Argument(..., metavar="SOURCE...",
     (data/<set>/<size>.txt of github.com/yegcjs/mixinglaws) are recognised by their lines: one run per size, seed
     and mixture, one loss per validation file.
     """
+    check_not_an_input([*sources, mixtures_table, columns], out=out_path)
     names = None if evals is None else split_names(evals)
     if ye_logs_given(sources):
         given = [n for n, v in (("--columns", columns), ("--mixtures-table", mixtures_table), ("--on", on)) if v]
