@@ -61,3 +61,31 @@ def test_report_takes_holdout_as_compare_does(capsys, tmp_path) -> None:  # type
     code, _, err = _cli(capsys, "report", "--runs", str(p), "--holdout", "0.25", "--test", str(p), "--out",
                         str(page))
     assert code == 2 and "give --test tables or --holdout, not both" in err
+
+
+def test_a_held_out_table_of_fitting_runs_is_warned_of(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """compare --runs sweep.csv --test sweep.csv (or a copy, or rows cut from it) scored the fitting runs as held out:
+    Spearman 0.996, no word. A --holdout split and a table of other runs do not warn."""
+    p = _table(tmp_path, steps=(100,))
+    frame = pd.read_csv(p)
+    part = tmp_path / "part.csv"
+    frame.iloc[:5][["run", "step", "w:c", "w:a", "w:b", "loss:x"]].to_csv(part, index=False)  # other column order
+    for test in (p, part):
+        code, _, err = _cli(capsys, "compare", "--runs", str(p), "--test", str(test), "--laws", "linear")
+        n = 20 if test == p else 5
+        assert code == 0 and f"{n} of the {n} runs of held-out split '{test.stem}' are fitting runs too" in err, err
+    code, _, err = _cli(capsys, "compare", "--runs", str(p), "--holdout", "0.2", "--laws", "linear")
+    assert code == 0 and "fitting runs too" not in err
+    other = frame.copy()
+    other["loss:x"] += 0.01  # the same mixtures, other measurements (seeds): held out
+    other.to_csv(part, index=False)
+    code, _, err = _cli(capsys, "compare", "--runs", str(p), "--test", str(part), "--laws", "linear")
+    assert code == 0 and "fitting runs too" not in err
+
+
+def test_report_warns_of_a_held_out_table_of_fitting_runs_on_stderr_and_the_page(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = _table(tmp_path, steps=(100,))
+    page = tmp_path / "r.html"
+    code, _, err = _cli(capsys, "report", "--runs", str(p), "--test", str(p), "--laws", "linear", "--out", str(page))
+    assert code == 0 and "20 of the 20 runs of held-out split 'sweep' are fitting runs too" in err, err
+    assert "<b>Not held out:</b>" in page.read_text(encoding="utf-8")

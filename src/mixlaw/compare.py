@@ -22,7 +22,7 @@ from . import metrics
 from ._console import pad, repr_as_text
 from ._validation import renamed
 from .data import RunTable, scale_mismatch
-from .errors import ExtrapolationWarning, FitError, InputError, ScaleWarning
+from .errors import DataWarning, ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .evals import unweighted_gaps
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
@@ -205,6 +205,10 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     else:
         train = train.complete(names, stacklevel=2)
     tests = {name: t.complete(scored, doing="scoring", stacklevel=2) for name, t in tests.items()}
+    for name, t in tests.items():
+        why = held_out_overlap(full, t, scored, name)
+        if why:
+            warnings.warn(why, DataWarning, stacklevel=2)
     fitted_at, fitted_w = train.scale_summary(), train.weight_ranges()
     for name, t in tests.items():
         why = scale_mismatch(fitted_at, t, f"held-out split {name!r}", fitted_w)
@@ -234,6 +238,28 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             on_done(law.key)
     return Leaderboard(rows, names, train.path or "", len(train),
                        None if s is None else dict(zip(names, map(float, s), strict=True)))
+
+
+def held_out_overlap(train: RunTable, test: RunTable, scored: list[str], name: str) -> str | None:
+    """A warning when rows of the held-out ``test`` are fitting rows too: the same mixture, scale and losses of the
+    scored evals (``--test runs.csv`` given the ``--runs`` file, or a split cut from it). Their scores read as
+    held-out and are in-sample: ``compare --runs runs.csv --test runs.csv`` ranked linear at Spearman 0.996."""
+    def keys(t: RunTable) -> list[tuple[float, ...]]:
+        # In the fitting table's domain order: a held-out file may order its w: columns otherwise.
+        cols = [t.weights_for(train.domains)] + [v[:, None] for v in (t.model_params, t.steps, t.tokens)
+                                                 if v is not None]
+        cols.append(t.losses(scored, allow_missing=True))
+        return [tuple(r) for r in np.round(np.column_stack(cols), 12).tolist()]
+
+    if not scored or len(test) == 0:
+        return None
+    seen = set(keys(train))
+    hits = [i for i, k in enumerate(keys(test)) if k in seen]
+    if not hits:
+        return None
+    return (f"{test.path or name}: {len(hits)} of the {len(test)} runs of held-out split {name!r} are fitting runs "
+            f"too (the same mixture and losses, e.g. run {str(test.runs[hits[0]])!r}): their scores are in-sample, "
+            "not held out; hold out runs the fit does not see (--holdout, or a --test table of other runs)")
 
 
 def _make_law(key: str, random_state: int, objective: str | Mapping[str, float] | None,

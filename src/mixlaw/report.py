@@ -17,7 +17,7 @@ import numpy as np
 from . import metrics
 from ._validation import quote_name
 from ._version import __version__
-from .compare import default_laws
+from .compare import default_laws, held_out_overlap
 from .data import scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, ScaleWarning
 from .laws import available_laws, get_law
@@ -128,6 +128,10 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     scale_notes += [blind] if blind else []
     for why in scale_notes:
         warnings.warn(why, ScaleWarning, stacklevel=2)
+    # Held-out rows that are fitting rows (--test runs.csv of the --runs file): said as compare says it.
+    leak_notes = [why for name, t in tests.items() if (why := held_out_overlap(full, t, names, name))]
+    for why in leak_notes:
+        warnings.warn(why, DataWarning, stacklevel=2)
     fitted, rows = {}, []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
@@ -152,6 +156,7 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
              f"{len(train.domains)} domains); targets: {html.escape(', '.join(names))}; seed {random_state}; "
              f"mixlaw {__version__}.</p>",
              *(f"<p><b>Scale warning:</b> {html.escape(why)}</p>" for why in scale_notes),
+             *(f"<p><b>Not held out:</b> {html.escape(why)}</p>" for why in leak_notes),
              "<h2>Leaderboard</h2><table><tr><th>law</th>"]
     parts.append("".join(f"<th>Spearman {html.escape(s)}</th>" for s in tests)
                  + f"<th>MRE {html.escape(split0)}</th><th>RMSE {html.escape(split0)}</th><th>fit s</th></tr>")
