@@ -328,3 +328,50 @@ def test_a_free_parameter_edited_outside_its_bounds_is_refused(tmp_path: Path) -
     p["value"], p["vary"] = p["max"] + 10.0, False
     path.write_text(json.dumps(doc))
     api.load_law(path)
+
+
+def _meta_edits() -> dict[str, object]:
+    def first(d: dict) -> dict:
+        return d["state"]["members"][0]
+
+    return {
+        "negative_weight": lambda d: d["state"]["weights"]["a"].update({k: -1.0 for k in d["state"]["weights"]["a"]}),
+        "all_zero_weights": lambda d: d["state"]["weights"]["a"].update({k: 0.0 for k in d["state"]["weights"]["a"]}),
+        "unknown_member_weight": lambda d: d["state"]["weights"].update({"a": {"nope": 1.0}}),
+        "no_weights_for_an_eval": lambda d: d["state"]["weights"].pop("a"),
+        "weights_for_another_eval": lambda d: d["state"]["weights"].update({"zz": {first(d)["key"]: 1.0}}),
+        "member_key_relabelled": lambda d: first(d).update({"key": "bimix"}),
+        "unknown_fit_mode": lambda d: first(d).update({"fit_on": "sideways"}),
+        "no_members": lambda d: d["state"].update({"members": []}),
+        "member_of_unknown_evals": lambda d: first(d).update({"targets": ["zz"]}),
+        "objective_weights_of_3_evals": lambda d: d["state"].update({"objective_weights": [1.0, 2.0, 3.0]}),
+    }
+
+
+@pytest.fixture(scope="module")
+def stack_doc(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    runs = runs_csv(tmp_path_factory.mktemp("stack") / "fit.csv", 40, 0, evals=("a", "b"))
+    fitted = api.fit_table(api.read_runs(runs), law="stack", targets="all", candidates=["linear", "loglinear",
+                                                                                        "ye-exp"])
+    return json.loads(json.dumps({"schema_version": 1, **fitted.to_dict()}, default=float))
+
+
+@pytest.mark.parametrize("edit", list(_meta_edits()))
+def test_a_hand_edited_stack_is_refused_not_predicted(edit: str, tmp_path: Path, stack_doc: dict,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A stack file with a negative or unknown member weight, no member, a member relabelled or of an unknown mode
+    predicted -2.6 or 0 (a warning at most) and optimize printed an optimum of it, exit 0; no members gave NaN."""
+    doc = json.loads(json.dumps(stack_doc))
+    _meta_edits()[edit](doc)  # type: ignore[operator]
+    path = tmp_path / "law.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="law.json: not a valid saved law"):
+        api.load_law(path)
+    code, _, err = run_cli(["optimize", "--law", str(path)], capsys)
+    one_error(code, err)
+
+
+def test_a_saved_stack_still_loads(tmp_path: Path, stack_doc: dict) -> None:
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps(stack_doc))
+    assert api.load_law(path).key == "stack"

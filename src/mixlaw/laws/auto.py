@@ -277,8 +277,23 @@ class MetaLaw(MixingLaw):
         self.members_ = [(str(m["key"]), str(m["fit_on"]), [str(t) for t in m["targets"]], law_from_dict(m["law"]))
                          for m in state["members"]]
         self.evals_ = [str(t) for t in state["evals"]]
+        # A hand-edited file: a member of another key than its law, an unknown fit mode or no member at all
+        # predicted 0 or another law's numbers with exit 0 (an empty list printed NaN from optimize).
+        if not self.members_:
+            raise InputError("saved state field 'members' is empty: a fitted meta-law has at least one member")
+        for key, mode, tg, law in self.members_:
+            if law.key != key or mode not in ("per-eval", "direct"):
+                raise InputError(f"saved member {key!r} ({mode}) holds a {law.key!r} law or an unknown fit mode "
+                                 "(expected 'per-eval' or 'direct')")
+            if mode == "per-eval" and not set(tg) <= set(self.evals_):
+                raise InputError(f"saved member {key!r} names eval sets {sorted(set(tg) - set(self.evals_))} that "
+                                 f"are not the law's {self.evals_}")
         s = state.get("objective_weights")
         self._s = None if s is None else np.asarray(s, dtype=np.float64)
+        if self._s is not None and (self._s.shape != (len(self.evals_),) or not np.all(np.isfinite(self._s))
+                                    or np.any(self._s < 0)):
+            raise InputError(f"saved state field 'objective_weights' must be {len(self.evals_)} finite numbers >= 0, "
+                             f"one per eval set {self.evals_}; got {s!r}")
         self.cv_ = CVTable.from_dict(state["cv"])
         unfitted = state.get("unfitted", [])  # absent in laws saved before it existed
         if not (isinstance(unfitted, list) and all(isinstance(t, str) for t in unfitted)):

@@ -22,6 +22,7 @@ import numpy as np
 
 from .._console import column_width, pad
 from .._validation import Interval
+from ..errors import InputError
 from ..fit import Param, Params
 from .auto import MetaLaw
 from .base import FitContext, register
@@ -204,6 +205,20 @@ class StackLaw(MetaLaw):
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         self.weights_ = {str(c): {str(m): float(v) for m, v in ws.items()} for c, ws in state["weights"].items()}
+        # A hand-edited file: a negative, unknown or missing weight predicted -2.6 or 0 with exit 0.
+        cols = [OBJECTIVE] if self._s is not None else self.evals_
+        if sorted(self.weights_) != sorted(cols):
+            raise InputError(f"saved state field 'weights' must have one entry per output {cols}; got "
+                             f"{sorted(self.weights_)}")
+        names: dict[str, set[str]] = {}  # a ragged fit has one member of a name per group of evals
+        for m in self.members_:
+            names.setdefault(m[0] if m[1] == "per-eval" else f"{m[0]}[{m[1]}]", set()).update(m[2])
+        for c, ws in self.weights_.items():
+            bad = [m for m, v in ws.items() if m not in names or not (np.isfinite(v) and v >= 0)
+                   or (self._s is None and c not in names[m])]
+            if bad or not ws or sum(ws.values()) <= 0:
+                raise InputError(f"saved stack weights of {c!r} must be finite, >= 0, not all 0 and name members "
+                                 f"fitted to it ({sorted(names)}); got {ws}")
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         w = column_width(self.weights_)  # full names: two evals cut to one prefix read the same
