@@ -701,3 +701,14 @@ def test_too_few_observations_error_survives_a_worker_process() -> None:
 
     e = pickle.loads(pickle.dumps(TooFewObservationsError("14 observations are too few", n_obs=14, n_params=14)))
     assert isinstance(e, InputError) and str(e) == "14 observations are too few" and (e.n_obs, e.n_params) == (14, 14)
+
+
+def test_a_long_exclusion_reason_is_cut_at_a_word() -> None:
+    """gp-residual's reason in the CV table ended mid-word: '... a leave-one-out ridge's effective degr'."""
+    from mixlaw.laws.selection import _one_line
+
+    long = "law 'gp-residual': " + "word " * 60 + "degrees"
+    cut = _one_line(ValueError(long))
+    assert cut.endswith("word ...") and len(cut) <= 200
+    assert len(_one_line(ValueError("x" * 300))) == 200
+    assert _one_line(ValueError("two\n  lines")) == "two lines"

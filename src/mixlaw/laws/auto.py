@@ -32,6 +32,7 @@ from .selection import (
     SUMMARY_EVALS,
     CVResult,
     CVTable,
+    _one_line,
     cross_validate,
     fit_law,
     objective_evals,
@@ -197,7 +198,7 @@ class MetaLaw(MixingLaw):
         except TooFewObservationsError as err:
             idx = range(len(ctx.targets)) if cols is None else cols
             columns = [OBJECTIVE] if self._s is not None else [ctx.targets[i] for i in idx]
-            why = f"fitted every fold but not all {len(W)} runs: {' '.join(str(err).split())[:200]}"
+            why = f"fitted every fold but not all {len(W)} runs: {_one_line(err)}"
             for r in table.rows:
                 if r.law == key and r.fit_on == mode and r.target in columns:
                     r.error = why

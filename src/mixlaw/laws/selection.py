@@ -671,8 +671,14 @@ def _more_folds_hint(need: int | None, folds: np.ndarray) -> str:
             f"{_fewest_training_runs(n, more)} of the {n} runs")
 
 
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())[:200]
+def _one_line(err: BaseException, limit: int = 200) -> str:
+    """``err`` on one line for a CV table's row, cut at a word with '...' past ``limit`` characters: cut at 200
+    characters, gp-residual's reason ended 'the count is a leave-one-out ridge's effective degr'."""
+    text = " ".join(str(err).split())
+    if len(text) <= limit:
+        return text
+    head = text[:limit - 4]
+    return (head.rsplit(" ", 1)[0] if " " in head else head) + " ..."
 
 
 __all__ = ["cross_validate", "cross_val_predict", "fit_modes", "fit_law", "fit_key", "FIT_CACHE", "fold_ids",
