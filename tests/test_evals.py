@@ -60,7 +60,8 @@ def test_one_parser_of_linear_objectives() -> None:
     assert_allclose(objective_weights({"b": 2.0}, ["a", "b"]), [0.0, 2.0])
     assert objective_weights(None, ["a"]) is None
     assert linear_objective({"a": 0.0, "b": 2.0}, ["a", "b"]) == {"b": 2.0}  # zero weights dropped
-    for bad, msg in [({"z": 1.0}, r"unknown eval set\(s\) \['z'\]; the evals are \['a', 'b'\]"),
+    for bad, msg in [({"z": 1.0}, r"unknown eval set\(s\) \['z'\]; the evals are \['a', 'b'\] \(an eval the "
+                                  r"objective weighs must be among the targets: --target, targets=\)"),
                      ({"a": -1.0, "b": 2.0}, ">= 0"), ({"a": 0.0}, "not all 0"), ({"a": float("nan")}, "finite"),
                      ({"a": 1e308, "b": 1e308}, "their sum is inf"),
                      ({"a": "x"}, "must be numbers"), ("books", "unknown objective 'books'")]:

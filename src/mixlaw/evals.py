@@ -202,7 +202,9 @@ def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequ
     if isinstance(objective, Mapping):
         unknown = sorted(set(map(str, objective)) - set(targets))
         if unknown:
-            raise InputError(f"objective weights name unknown eval set(s) {unknown}; the evals are {list(targets)}")
+            # 'the evals are ['a']' of a table that has 'b' too read as if 'b' were missing: it is not a target.
+            raise InputError(f"objective weights name unknown eval set(s) {unknown}; the evals are {list(targets)} "
+                             "(an eval the objective weighs must be among the targets: --target, targets=)")
         try:
             s = np.array([float(objective.get(t, 0.0)) for t in targets])
         except (TypeError, ValueError):
