@@ -330,3 +330,28 @@ def test_gp_residual_on_a_ridge_base_and_compare_count_the_effective_degrees_of_
     loglinear = get_law("loglinear").fit(W[:60], y[:60])
     row = next(r for r in board.rows if r.law == "loglinear")
     assert row.n_params == int(np.ceil(sum(loglinear.dof_.values()))) < 50
+
+
+def test_a_meta_law_counts_a_gp_residual_members_ridge_base_as_the_member_does():
+    # auto choosing gp-residual on a ridge-fitted loglinear-sat base (30 domains x 60 runs) read "n_vary=63  dof=-3"
+    # where that member's own report read "n_vary=63 (effective 31.0)  dof=29.0": the meta-law counted only members
+    # with a dof_ of their own, not gp-residual's base's saving (ResidualGP._n_effective).
+    import warnings
+
+    from mixlaw import get_law
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.full(30, 0.3), size=60)
+    y = 2.0 + np.exp(-1.0 * W @ rng.normal(0.0, 1.0, 30)) + rng.normal(0.0, 0.1, 60)
+    for key in ("auto", "stack"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            law = get_law(key, candidates=["gp-residual"], n_folds=10).fit(W, y)
+        member = law.members_[0][3]
+        own = member._n_effective()
+        assert own is not None and own < member.n_params_  # the member does count its base's saving
+        eff = law.n_params_ - (member.n_params_ - own)
+        assert law.train_metrics_["n_effective"] == pytest.approx(eff), key
+        assert f"n_vary={law.n_params_} (effective {eff:.1f})" in str(law.report()), key
+        if key == "auto":
+            assert law.train_metrics_["AIC"] == pytest.approx(member.train_metrics_["AIC"])

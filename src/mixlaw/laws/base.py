@@ -736,13 +736,16 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         """The degrees of freedom the report counts when they are fewer than the coefficients, else None: a ridge
         chosen by leave-one-out (``dof_``: linear / loglinear ``alpha="cv"``, loglinear-sat on few runs) spends tr H
         (not the rounded-up count of the size check: "effective 29.0" read beside "dof 28.3"; 50 coefficients on 30
-        runs read "dof=-20"); a meta-law, its coefficients less what its ridge members save."""
+        runs read "dof=-20"); a meta-law, its coefficients less what its members save by their own count (a
+        gp-residual member on a ridge base saves its base's: auto choosing one read "n_vary=63  dof=-3" where the
+        member's own report read "n_vary=63 (effective 31.0)")."""
         check_is_fitted(self)
         if getattr(self, "dof_", None):
             tr_h = float(sum(self.dof_.values()))
             return tr_h if int(np.ceil(tr_h)) < self.n_params_ else None  # as the size check counts, then exactly
         if self.members_checked and getattr(self, "members_", None):
-            spare = sum(m[3].n_params_ - sum(m[3].dof_.values()) for m in self.members_ if getattr(m[3], "dof_", None))
+            own = [(m[3].n_params_, m[3]._n_effective()) for m in self.members_]
+            spare = sum(n - e for n, e in own if e is not None)
             return float(self.n_params_ - spare) if spare > 0 else None
         return None
 
