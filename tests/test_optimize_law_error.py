@@ -87,3 +87,17 @@ def test_a_stack_reads_its_improvement_against_its_own_honest_cv_error() -> None
     assert err["source"] == "5-fold CV of the stack, its weights fitted without each fold"
     row = next(r for r in res.selection["cv"]["rows"] if r["law"] == "stack" and r["target"] == "objective")
     assert err["rmse"] == pytest.approx(row["rmse"]) and err["far"]["n"] == 10
+
+
+def test_replicated_mixtures_give_no_far_quarter_error() -> None:
+    # 16 mixtures, each run at 3 seeds: nearly every held-out run has its own mixture in another fold (L1 0), so the
+    # 0.75 quantile of the distances is 0 and the "far quarter" was every run: the report read "on the 48 held-out
+    # runs farthest from their fold's runs (L1 0.00-0.00 ...)" with the whole CV's RMSE.
+    rng = np.random.default_rng(0)
+    W = np.repeat(rng.dirichlet(np.ones(3), size=16), 3, axis=0)
+    y = 2.0 + np.exp(W @ np.array([1.0, -1.0, 0.2])) + 0.02 * rng.standard_normal(48)
+    table = RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(48)],
+                                   **{f"w:{d}": W[:, j] for j, d in enumerate("abc")}, "loss:x": y}))
+    res = optimize_runs(table, law="auto", candidates=["ye-exp", "linear"])
+    assert res.law_error is not None and res.law_error["source"] == "5-fold CV of the chosen law"
+    assert "far" not in res.law_error and "farthest" not in str(res)

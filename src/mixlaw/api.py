@@ -668,7 +668,9 @@ FAR_QUANTILE = 0.75
 def _far_error(law: MixingLaw, chosen: str) -> dict[str, Any]:
     """``{"far": {"rmse", "l1": (lo, hi), "n"}}``: the chosen law's out-of-fold RMSE of the objective on the quarter
     of held-out runs farthest (in L1) from the runs their fold was fitted on, or {} when the fit kept no
-    out-of-fold predictions (a loaded law, a ragged fit) or has fewer than 8 runs.
+    out-of-fold predictions (a loaded law, a ragged fit) or has fewer than 8 runs, and when the quarter is every
+    run (ties at its edge: mixtures replicated across seeds, each held-out run's own mixture fitted on in another
+    fold, read "on the 48 held-out runs farthest ... (L1 0.00-0.00)" with the whole CV's RMSE).
 
     Why: an optimum lies farther from every run than the runs lie from one another (0.85-0.92 on Marin's Delphi
     swarm, whose runs lie 0.59 apart), and the error grows with that distance. On Delphi (5-fold CV) ye-pow's
@@ -681,6 +683,8 @@ def _far_error(law: MixingLaw, chosen: str) -> dict[str, Any]:
         return {}
     e = np.asarray(oof[chosen], dtype=np.float64) - truth
     far = d >= np.quantile(d, FAR_QUANTILE)
+    if far.all():
+        return {}
     rmse = float(np.sqrt(np.mean(e[far] ** 2)))
     if not np.isfinite(rmse):
         return {}
