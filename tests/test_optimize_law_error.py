@@ -101,3 +101,17 @@ def test_replicated_mixtures_give_no_far_quarter_error() -> None:
     res = optimize_runs(table, law="auto", candidates=["ye-exp", "linear"])
     assert res.law_error is not None and res.law_error["source"] == "5-fold CV of the chosen law"
     assert "far" not in res.law_error and "farthest" not in str(res)
+
+
+def test_a_lattice_whose_runs_lie_equally_far_gives_no_far_quarter_error() -> None:
+    # A simplex lattice of step 0.1 (66 mixtures of 3 domains): every held-out run lies L1 0.2 from its fold's runs,
+    # but rounding put 29 of them at 0.2 and 37 at 0.19999999999999998, and the report read "on the 29 held-out
+    # runs farthest from their fold's runs (L1 0.20-0.20 ...)": a split by rounding noise, not by distance.
+    W = np.array([(i / 10, j / 10, (10 - i - j) / 10) for i in range(11) for j in range(11 - i)])
+    rng = np.random.default_rng(0)
+    y = 2.0 + np.exp(W @ np.array([1.0, -1.0, 0.2])) + 0.02 * rng.standard_normal(len(W))
+    table = RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(len(W))],
+                                   **{f"w:{d}": W[:, j] for j, d in enumerate("abc")}, "loss:x": y}))
+    res = optimize_runs(table, law="auto", candidates=["ye-exp", "linear"])
+    assert res.law_error is not None and res.law_error["source"] == "5-fold CV of the chosen law"
+    assert "far" not in res.law_error and "farthest" not in str(res)
