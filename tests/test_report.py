@@ -339,6 +339,7 @@ def test_a_meta_law_counts_a_gp_residual_members_ridge_base_as_the_member_does()
     import warnings
 
     from mixlaw import get_law
+    from mixlaw.laws import law_from_dict
 
     rng = np.random.default_rng(0)
     W = rng.dirichlet(np.full(30, 0.3), size=60)
@@ -353,5 +354,7 @@ def test_a_meta_law_counts_a_gp_residual_members_ridge_base_as_the_member_does()
         eff = law.n_params_ - (member.n_params_ - own)
         assert law.train_metrics_["n_effective"] == pytest.approx(eff), key
         assert f"n_vary={law.n_params_} (effective {eff:.1f})" in str(law.report()), key
+        loaded = str(law_from_dict(law.to_dict()).report()).splitlines()[2]
+        assert loaded.strip() == f"n_vary={law.n_params_} (effective {eff:.1f})", (key, loaded)
         if key == "auto":
             assert law.train_metrics_["AIC"] == pytest.approx(member.train_metrics_["AIC"])
