@@ -89,18 +89,26 @@ def test_a_stack_reads_its_improvement_against_its_own_honest_cv_error() -> None
     assert err["rmse"] == pytest.approx(row["rmse"]) and err["far"]["n"] == 10
 
 
-def test_replicated_mixtures_give_no_far_quarter_error() -> None:
-    # 16 mixtures, each run at 3 seeds: nearly every held-out run has its own mixture in another fold (L1 0), so the
-    # 0.75 quantile of the distances is 0 and the "far quarter" was every run: the report read "on the 48 held-out
-    # runs farthest from their fold's runs (L1 0.00-0.00 ...)" with the whole CV's RMSE.
+def test_replicated_mixtures_are_held_out_together_and_give_a_real_far_quarter() -> None:
+    # 16 mixtures, each run at 3 seeds: random folds held out one seed of a mixture while fitting on its others, so
+    # nearly every held-out run lay at L1 0 from its fold's runs and the "far quarter" read "on the 48 held-out runs
+    # farthest from their fold's runs (L1 0.00-0.00 ...)" with the whole CV's RMSE. The CV now holds out a mixture's
+    # runs together (fold_ids' same=), and the far quarter is of distances to other mixtures.
+    from mixlaw.laws.selection import fold_ids
+
     rng = np.random.default_rng(0)
     W = np.repeat(rng.dirichlet(np.ones(3), size=16), 3, axis=0)
     y = 2.0 + np.exp(W @ np.array([1.0, -1.0, 0.2])) + 0.02 * rng.standard_normal(48)
     table = RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(48)],
                                    **{f"w:{d}": W[:, j] for j, d in enumerate("abc")}, "loss:x": y}))
+    folds = fold_ids(48, 5, 0, same=W)
+    assert all(len(set(folds[3 * i:3 * i + 3])) == 1 for i in range(16)) and len(set(folds)) == 5
     res = optimize_runs(table, law="auto", candidates=["ye-exp", "linear"])
     assert res.law_error is not None and res.law_error["source"] == "5-fold CV of the chosen law"
-    assert "far" not in res.law_error and "farthest" not in str(res)
+    assert res.law_error["far"]["l1"][0] > 0.05
+    # a table without repeated mixtures keeps the plain permutation's folds
+    W2 = rng.dirichlet(np.ones(3), size=40)
+    assert (fold_ids(40, 5, 0, same=W2) == fold_ids(40, 5, 0)).all()
 
 
 def test_a_lattice_whose_runs_lie_equally_far_gives_no_far_quarter_error() -> None:

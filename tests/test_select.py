@@ -712,3 +712,16 @@ def test_a_long_exclusion_reason_is_cut_at_a_word() -> None:
     assert cut.endswith("word ...") and len(cut) <= 200
     assert len(_one_line(ValueError("x" * 300))) == 200
     assert _one_line(ValueError("two\n  lines")) == "two lines"
+
+
+def test_cross_validation_holds_out_the_seeds_of_a_mixture_together():
+    # A mixture run at 3 seeds had its seeds spread over the folds: each held-out run was predicted by a law fitted on
+    # its own mixture's other seeds. Seeds of one mixture at one size share a fold; the same mixture at another size
+    # (a law that takes N) is another run.
+    rng = np.random.default_rng(0)
+    W = np.repeat(rng.dirichlet(np.ones(3), size=10), 3, axis=0)
+    y = 2.0 + np.exp(W @ np.array([1.0, -1.0, 0.2])) + 0.01 * rng.standard_normal(len(W))
+    cv = cross_validate(W, y[:, None], domains=list("abc"), targets=["x"], candidates=["linear"])
+    assert all(len(set(cv.folds[3 * i:3 * i + 3])) == 1 for i in range(10))
+    sizes = np.tile([1e8, 2e8, 4e8], 10)  # each mixture's three runs at three sizes: no two runs alike
+    assert (fold_ids(30, 5, 0, same=np.column_stack([W, sizes])) == fold_ids(30, 5, 0)).all()
