@@ -110,15 +110,20 @@ def _mix_table(w_a: list[float], loss_of_a) -> RunTable:
                                   "w:b": [1 - x for x in w_a], "loss:x": [loss_of_a(x) for x in w_a]}))
 
 
+def _compare_scale_notes(train: RunTable, name: str, other: RunTable) -> list[str]:
+    """The ScaleWarning messages of compare(train, {name: other}) with linear on eval x."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare(train, {name: other}, targets="x", laws=["linear"])
+    return [str(w.message) for w in caught if issubclass(w.category, ScaleWarning)]
+
+
 def test_loss_level_note_names_mixtures_beyond_the_fitted_shares():
     # Marin's 13 measured optimiser proposals at its Delphi swarm's scale (all below the swarm's best loss; 9 with a
     # share beyond the swarm's, stack_edu_fim 0.24 against at most 0.15) were only pointed to the pipeline.
     train = _mix_table([i / 100 for i in range(0, 31)], lambda a: 3.0 - a)
     proposals = _mix_table([0.6, 0.7, 0.8, 0.9, 0.2], lambda a: 3.0 - a)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        compare(train, {"proposals": proposals}, targets="x", laws=["linear"])
-    msgs = [str(w.message) for w in caught if issubclass(w.category, ScaleWarning)]
+    msgs = _compare_scale_notes(train, "proposals", proposals)
     assert len(msgs) == 1 and "median loss" in msgs[0] and "mixlaw pipeline" in msgs[0]
     assert "leave the fitted runs' shares (4 of 5 runs; farthest: w:a 0.9, fitted 0 to 0.3)" in msgs[0]
     assert "extrapolation in the weights" in msgs[0]
@@ -132,10 +137,7 @@ def test_loss_level_note_absent_when_the_mixtures_are_the_fitted_ones():
     # A loss level the fitted runs never reached, at mixtures inside their shares: another scale or setup, as before.
     train = _mix_table([i / 100 for i in range(0, 31)], lambda a: 3.0 - a)
     other = _mix_table([0.05, 0.1, 0.2, 0.25, 0.9], lambda a: 1.5 - a)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        compare(train, {"other": other}, targets="x", laws=["linear"])
-    msgs = [str(w.message) for w in caught if issubclass(w.category, ScaleWarning)]
+    msgs = _compare_scale_notes(train, "other", other)
     assert len(msgs) == 1 and "median loss" in msgs[0] and "shares" not in msgs[0]
 
 
