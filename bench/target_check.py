@@ -204,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         n_ok = sum(r["chosen"] in r["candidates_at_target"]
                    and r["candidates_at_target"][r["chosen"]] <= 1.2 * min(r["candidates_at_target"].values())
                    for r in rows if r.get("candidates_at_target"))
-        print(f"auto's choice within 1.2x of the best candidate at the target on {n_ok} of {len(rows)} settings")
+        n_scored = sum(bool(r.get("candidates_at_target")) for r in rows)
+        print(f"auto's choice within 1.2x of the best candidate at the target on {n_ok} of {n_scored} settings")
     if args.json:
         print(json.dumps({"settings": rows}, indent=2))
     return 0
