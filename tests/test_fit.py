@@ -187,3 +187,20 @@ def test_a_target_or_domain_named_twice_is_an_input_error(tmp_path, capsys) -> N
     for args in (["--target", "x", "--target", "x"], ["--target", "x,loss:x"]):
         code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", *args)
         assert code == 2 and "target 'x' is named twice (targets=, --target)" in err and "Traceback" not in err
+
+
+def test_additive_ens_says_its_repeated_mixtures_once_by_its_own_name() -> None:
+    """additive-ens on 5 mixtures x 4 seeds said it three times: once as itself and once per member ('additive')."""
+    import warnings
+
+    from mixlaw.errors import DataWarning
+    from mixlaw.laws import get_law
+
+    rng = np.random.default_rng(0)
+    W = np.repeat(rng.dirichlet(np.ones(3), size=5), 4, axis=0)
+    y = 2.0 + np.exp(W @ [1.0, -1.0, 0.2]) + rng.normal(0.0, 0.01, len(W))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_law("additive-ens").fit(W, y)
+    said = [str(w.message) for w in caught if issubclass(w.category, DataWarning) and "distinct" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("law 'additive-ens': the 20 runs hold 5 distinct mixtures")
