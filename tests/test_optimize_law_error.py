@@ -123,3 +123,25 @@ def test_a_lattice_whose_runs_lie_equally_far_gives_no_far_quarter_error() -> No
     res = optimize_runs(table, law="auto", candidates=["ye-exp", "linear"])
     assert res.law_error is not None and res.law_error["source"] == "5-fold CV of the chosen law"
     assert "far" not in res.law_error and "farthest" not in str(res)
+
+
+@pytest.mark.parametrize("key", ["stack", "auto"])
+def test_a_saved_per_eval_meta_law_optimised_for_one_eval_gives_that_evals_cv_error(key) -> None:
+    # fit's default law (stack, one per eval set), saved and optimised for one of its evals, printed no error line
+    # at all (a saved law keeps no fitting runs for an in-sample one); its CV table has that eval's row.
+    from mixlaw import get_law
+    from mixlaw.api import optimize_saved_law
+    from mixlaw.laws import law_from_dict
+
+    rng = np.random.default_rng(1)
+    W = rng.dirichlet(np.ones(3), size=40)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(40)], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                          "loss:x": 2 + np.exp(W @ [1.0, -1.0, 0.2]) + 0.02 * rng.standard_normal(40),
+                          "loss:y": 2.5 + np.exp(W @ [0.2, 1.0, -0.5]) + 0.02 * rng.standard_normal(40)})
+    table = RunTable(frame)
+    law = law_from_dict(get_law(key, candidates=["ye-exp", "linear"]).fit(table).to_dict())
+    res = optimize_saved_law(law, table, objective="x")
+    name = "stack" if key == "stack" else law.choice_["x"]
+    row = next(r for r in law.cv_.rows if r.target == "x" and r.name == name)
+    assert res.law_error["rmse"] == pytest.approx(row.metrics["rmse"])
+    assert res.law_error["source"].startswith("5-fold CV of the ")

@@ -581,7 +581,8 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
             result.nearest_run_name = str(table.runs[result.nearest_run])
         if evals and all(e in table.evals for e in evals):  # the best measured run, of the evals it combines
             result.best_run = best_measured_run(table, evals, asked, maximize)
-            cv_error = _law_error(law, table, evals, asked) if OBJECTIVE in names else None
+            one_eval = isinstance(asked, str) and asked in names  # a per-eval meta-law's CV row of that eval
+            cv_error = _law_error(law, table, evals, asked) if OBJECTIVE in names or one_eval else None
             if cv_error is not None and "CV" in cv_error["source"]:  # an in-sample one needs the fitting runs
                 result.law_error = cv_error
     if step_law is not None:
@@ -621,12 +622,18 @@ def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any) -> 
     mixtures)."""
     cv, choice = getattr(law, "cv_", None), getattr(law, "choice_", None)
     chosen = choice.get(OBJECTIVE) if isinstance(choice, dict) else None
+    column = OBJECTIVE
     if chosen is None and law.key == "stack" and list(getattr(law, "targets_", [])) == [OBJECTIVE]:
         # A stack for the objective has its own CV row, scored honestly (each fold's weights fitted on the other
         # folds): its in-sample RMSE read 0.0137 on Marin's table9_obj, where that row says 0.029.
         chosen = "stack"
+    elif chosen is None and isinstance(objective, str) and objective in names and cv is not None:
+        # A meta-law fitted per eval (fit's default stack, saved and optimised for one of its evals) has that eval's
+        # CV row: its error line was the in-sample RMSE, or none for a saved law.
+        column = objective
+        chosen = ("stack" if law.key == "stack" else choice.get(objective) if isinstance(choice, dict) else None)
     if cv is not None and chosen is not None:
-        row = next((r for r in cv.rows if r.target == OBJECTIVE and r.name == chosen
+        row = next((r for r in cv.rows if r.target == column and r.name == chosen
                     and np.isfinite(r.metrics.get("rmse", np.nan))), None)
         if row is not None:
             rho = row.metrics.get("spearman", np.nan)
