@@ -805,6 +805,26 @@ def unseen_zero_domains(frame: pd.DataFrame, extra: Sequence[str], where: str, w
 _SCALE_WHAT = {"params": "model sizes", "tokens": "token counts", "step": "step counts"}
 
 
+#: Decimals to which two runs' rows (shares, and model size and tokens) must agree to be one point: a mixture run at
+#: several seeds, its shares read back from text.
+ROW_DECIMALS = 12
+
+
+def distinct_rows(*blocks: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``blocks`` side by side (one row per run; a 1-D block is a column, None is left out),
+    rows equal to :data:`ROW_DECIMALS` decimals being one: ``(first, group)``, the first run of each distinct row in
+    the runs' order, and each run's group, numbered in that order (what cross-validation folds, the fit's count of
+    distinct mixtures and the optimiser's one anchor per mixture group runs by)."""
+    cols = [np.asarray(b, dtype=np.float64) for b in blocks if b is not None]
+    n = len(cols[0])
+    X = np.round(np.column_stack([c.reshape(n, -1) for c in cols]), ROW_DECIMALS)
+    _, first, inv = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[np.ravel(inv)]
+
+
 def describe_spread(spread: dict[str, tuple[int, float, float]]) -> str:
     """'6 model sizes (1.22e+08 to 2.72e+09) and 66 token counts (2e+09 to 1.04e+11)' for
     :meth:`RunTable.scale_spread`."""

@@ -35,6 +35,7 @@ from ..data import (
     WEIGHT_TOL,
     RunTable,
     beyond_tol,
+    distinct_rows,
     note_left_out,
     scale_mismatch,
     weight_sum_error,
@@ -466,11 +467,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             # Rows of one mixture (and scale) are repeats of one point, seeds apart: the row count above passes
             # 8 seeds of one mixture, where ye-exp's 4 parameters per eval set are not identified (its report read
             # 'dof=4' with t_books = -79.7). A leave-one-out ridge counts its effective dof: it is regularised.
-            cols = [W] + [v[:, None] for v in (ctx.model_params, ctx.tokens) if v is not None]
-            n_pts = int(np.unique(np.round(np.column_stack(cols), 12), axis=0).shape[0])
+            n_pts = len(distinct_rows(W, ctx.model_params, ctx.tokens)[0])
+            scales = ctx.model_params is not None or ctx.tokens is not None
             if n_pts < W.shape[0] and n_pts * Y.shape[1] <= n_vary:
                 warnings.warn(f"law {self.key!r}: the {W.shape[0]} runs hold {n_pts} distinct "
-                              f"mixture{'s' if n_pts > 1 else ''}{' and scales' if len(cols) > 1 else ''}, and "
+                              f"mixture{'s' if n_pts > 1 else ''}{' and scales' if scales else ''}, and "
                               f"{n_pts} x {Y.shape[1]} eval set(s) = {n_pts * Y.shape[1]} distinct losses are too few "
                               f"for its {n_vary} parameters: runs repeated at one mixture (seeds) count once, so the "
                               "parameters are not identified (the report's dof counts rows); add runs at other "

@@ -61,7 +61,7 @@ from scipy.optimize import nnls
 
 from .._validation import renamed
 from .._workers import parse_workers, resolve_workers, threads_stopped
-from ..data import WEIGHT_TOL
+from ..data import WEIGHT_TOL, distinct_rows
 from ..errors import FitError, InputError, TooFewObservationsError
 from ..evals import objective_weights
 from ..fit import single_threaded_blas
@@ -130,12 +130,13 @@ MIN_CV_RUNS = 4
 
 
 def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0,
-             same: np.ndarray | None = None) -> np.ndarray:
+             same: np.ndarray | tuple[np.ndarray | None, ...] | None = None) -> np.ndarray:
     """Fold of each of ``n`` runs: a seeded permutation dealt round-robin into ``min(n_folds, n)`` folds.
 
-    ``same`` (n rows; a run's mixture, and its model size and tokens where a law takes them): runs whose rows are
-    equal (one mixture run at several seeds) go to one fold together, the groups dealt as runs are (in order of
-    their first run), when there are repeats and at least :data:`MIN_CV_RUNS` groups; otherwise the folds are the
+    ``same`` (n rows, or a tuple of such blocks side by side, None left out: a run's mixture, and its model size
+    and tokens where a law takes them; :func:`mixlaw.data.distinct_rows`): runs whose rows are equal (one mixture
+    run at several seeds) go to one fold together, the groups dealt as runs are (in order of their first run),
+    when there are repeats and at least :data:`MIN_CV_RUNS` groups; otherwise the folds are the
     plain permutation's. Why: a fold that holds out one seed of a mixture while fitting on its other seeds scores
     how well a law reproduces a mixture it has seen, not a new one (16 mixtures x 3 seeds: every held-out run sat
     at L1 0 from its fold's runs, and the CV rewarded flexible laws for it)."""
@@ -144,11 +145,9 @@ def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0,
     if n < MIN_CV_RUNS:
         raise InputError(f"cross-validation needs at least {MIN_CV_RUNS} runs; got {n}")
     if same is not None:
-        rows = np.round(np.asarray(same, dtype=np.float64).reshape(n, -1), 12)
-        _, first, inv = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        first, group = distinct_rows(*same) if isinstance(same, tuple) else distinct_rows(same)
         g = len(first)
         if MIN_CV_RUNS <= g < n:
-            group = np.argsort(np.argsort(first))[np.ravel(inv)]  # groups numbered by their first run
             return (np.random.default_rng(random_state).permutation(g) % int(min(n_folds, g)))[group]
     k = int(min(n_folds, n))
     return np.random.default_rng(random_state).permutation(n) % k
@@ -503,9 +502,7 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
     idx = objective_evals(s, len(targets))  # an objective of one eval set: that eval alone is fitted and scored
     Y, targets, s = Y[:, idx], [targets[i] for i in idx], None if s is None else s[idx]
     # Runs of one mixture (seeds; at one size and length where the laws take those) are held out together.
-    folds = fold_ids(len(W), n_folds, random_state,
-                     same=np.column_stack([W, *(np.asarray(v, dtype=np.float64).reshape(len(W), 1)
-                                                for v in (model_params, tokens) if v is not None)]))
+    folds = fold_ids(len(W), n_folds, random_state, same=(W, model_params, tokens))
     uniq = [int(f) for f in np.unique(folds)]
     k = len(uniq)
     total, done = len(keys) * len(modes) * k, 0

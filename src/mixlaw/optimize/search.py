@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .._validation import check_is_fitted, check_random_state, renamed
-from ..data import RunTable
+from ..data import RunTable, distinct_rows
 from ..errors import ExtrapolationWarning, InputError
 from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
@@ -438,8 +438,7 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     fixed_mask[F] = False
     # One anchor per distinct mixture, in the runs' order: a table's checkpoints (or sizes, or seeds) repeat each
     # mixture, and repeats would fill the N_ANCHORS best with copies of one ball.
-    _, first = np.unique(np.round(runs, 12), axis=0, return_index=True)
-    runs = runs[np.sort(first)]
+    runs = runs[distinct_rows(runs)[0]]
     anchors_free = np.array([project_box_simplex(w[F] * (rem / max(w[F].sum(), 1e-12)), lo, hi, rem) for w in runs])
     with np.errstate(over="ignore", invalid="ignore"):
         Lr = ev.predict(full_rows(anchors_free))
