@@ -28,7 +28,15 @@ from .laws import available_laws, get_law
 from .laws.base import MixingLaw
 from .laws.registry import missing_extra
 from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
-from .laws.selection import META_LAWS, OBJECTIVE, fit_modes, n_par_text, objective_evals, objective_weights
+from .laws.selection import (
+    META_LAWS,
+    OBJECTIVE,
+    fit_modes,
+    member_name,
+    n_par_text,
+    objective_evals,
+    objective_weights,
+)
 
 #: Laws fitted by default: all registered ones whose optional dependency is importable.
 SPLIT_METRICS = ("spearman", "pearson", "mre", "rmse", "bias", "r2", "regret_at_1")
@@ -276,7 +284,7 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
                s: np.ndarray | None, scored: list[str], scored_s: np.ndarray | None) -> LawScore:
     """Fit ``law`` on ``names`` (per eval, or ``direct`` on the objective column, weights ``s``) and score it on every
     split against the losses of ``scored`` (weighted by ``scored_s``: the objective's nonzero weights)."""
-    label = law.key if mode == "per-eval" else f"{law.key}[{mode}]"
+    label = member_name(law.key, mode)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -35,6 +35,7 @@ from .selection import (
     _one_line,
     cross_validate,
     fit_law,
+    member_name,
     objective_evals,
     objective_weights,
 )
@@ -167,8 +168,7 @@ class MetaLaw(MixingLaw):
             # Kept for the error of the objective far from the runs (mixlaw.api's _law_error, optimize's report):
             # each candidate's out-of-fold objective, and each run's L1 distance to the runs its fold was fitted on.
             # Not saved with the law.
-            self.cv_objective_oof_ = {(k if m in ("per-eval", "stack") else f"{k}[{m}]"): cv.objective_oof((k, m))
-                                      for k, m in cv.oof}
+            self.cv_objective_oof_ = {member_name(k, m): cv.objective_oof((k, m)) for k, m in cv.oof}
             self.cv_objective_ = cv.objective
             self.cv_distance_ = _distance_to_other_folds(W, cv.folds)
         return cv
@@ -238,7 +238,7 @@ class MetaLaw(MixingLaw):
         results: list[tuple[int, str, Any]] = []
         seen: set[str] = set()
         for key, mode, targets, law in self.members_:
-            tag = key if mode == "per-eval" else f"{key}[{mode}]"
+            tag = member_name(key, mode)
             res = getattr(law, "results_", {}) or {}
             if any(f"{tag}:{n}" in seen for n in [*law.params_, *res]):
                 # The same law fitted again on other runs (a ragged fit's groups) whose parameters are not named by

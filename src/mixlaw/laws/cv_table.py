@@ -50,6 +50,12 @@ def n_par_text(n: int) -> str:
     return str(n) if n > 0 else "-"
 
 
+def member_name(law: str, fit_on: str) -> str:
+    """A candidate's (or a meta-law's member's) name in CV tables, choices and stack weights: the law's key, or
+    ``key[direct]`` for one fitted on the objective column itself (``fit_on``; the stack's own row is ``stack``)."""
+    return law if fit_on in ("per-eval", "stack") else f"{law}[{fit_on}]"
+
+
 @dataclass
 class CVRow:
     """One candidate scored on one column (an eval set, or the objective)."""
@@ -65,7 +71,7 @@ class CVRow:
 
     @property
     def name(self) -> str:
-        return self.law if self.fit_on in ("per-eval", "stack") else f"{self.law}[{self.fit_on}]"
+        return member_name(self.law, self.fit_on)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"law": self.law, "fit_on": self.fit_on, "target": self.target, "n_params": self.n_params,

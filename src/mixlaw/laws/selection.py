@@ -72,6 +72,7 @@ from .cv_table import (  # noqa: F401  (re-exported: the table lived here until 
     CVResult,
     CVRow,
     CVTable,
+    member_name,
     n_par_text,
     score_columns,
 )
@@ -511,7 +512,7 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
     fits = [(key, mode) for key in keys for mode in modes]
 
     def label(c: tuple[str, str]) -> str:
-        return c[0] if c[1] == "per-eval" else f"{c[0]}[{c[1]}]"
+        return member_name(*c)
 
     def tick(c: tuple[str, str], n: int = 1) -> None:
         nonlocal done

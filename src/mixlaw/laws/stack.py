@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..fit import Param, Params
 from .auto import MetaLaw
 from .base import FitContext, register
-from .selection import OBJECTIVE, CVResult, CVRow, nonneg_weights, score_columns
+from .selection import OBJECTIVE, CVResult, CVRow, member_name, nonneg_weights, score_columns
 
 #: Members kept per column before weighting (the best by CV score).
 DEFAULT_MEMBERS = 4
@@ -190,7 +190,7 @@ class StackLaw(MetaLaw):
         cols = [OBJECTIVE] if self._s is not None else self.evals_
         out = np.zeros((len(W), len(cols)))
         for m in self.members_:
-            name = m[0] if m[1] == "per-eval" else f"{m[0]}[{m[1]}]"
+            name = member_name(m[0], m[1])
             if self._s is not None:
                 out[:, 0] += self.weights_[OBJECTIVE].get(name, 0.0) * self._member_objective(m, W, ctx)
                 continue
@@ -212,7 +212,7 @@ class StackLaw(MetaLaw):
                              f"{sorted(self.weights_)}")
         names: dict[str, set[str]] = {}  # a ragged fit has one member of a name per group of evals
         for m in self.members_:
-            names.setdefault(m[0] if m[1] == "per-eval" else f"{m[0]}[{m[1]}]", set()).update(m[2])
+            names.setdefault(member_name(m[0], m[1]), set()).update(m[2])
         for c, ws in self.weights_.items():
             bad = [m for m, v in ws.items() if m not in names or not (np.isfinite(v) and v >= 0)
                    or (self._s is None and c not in names[m])]
