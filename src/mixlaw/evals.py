@@ -166,6 +166,16 @@ def add_weighted_total(table: RunTable, weights: Mapping[str, float], name: str 
                         [m for m, v in zip(weights, s, strict=True) if v > 0])
 
 
+def warn_keyword_named_eval(keyword: str, targets: Sequence[str], reads: str, stacklevel: int = 2) -> None:
+    """A DataWarning when an eval set is named like the objective keyword given (``mean``, ``total``, ``max``) and
+    there are other eval sets: the keyword wins (``reads``: what it computes), and ``weights=<name>:1`` is that
+    eval set alone."""
+    if keyword in targets and len(targets) > 1:
+        warnings.warn(f"objective {keyword!r} is read as {reads} of every eval set ({list(targets)}), the eval set "
+                      f"{keyword!r} among them; for that eval set alone give weights={keyword}:1 "
+                      f"(objective={{{keyword!r}: 1}})", DataWarning, stacklevel=stacklevel + 1)
+
+
 def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequence[str]) -> np.ndarray | None:
     """Linear weights s (one per target) of an objective over ``targets``: ``"mean"`` (1/K each), ``"total"``
     (1 each), an eval set's name (1 for it, 0 for the rest) or ``{eval: s_i >= 0}`` (0 for targets it leaves
@@ -184,13 +194,11 @@ def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequ
         return None
     K = len(targets)
     if isinstance(objective, str):
-        if objective in ("mean", "total") and objective in targets and K > 1:
+        if objective in ("mean", "total"):
             # An eval set named 'total' (a summed validation loss) or 'mean': the keyword wins, as documented, but
             # an objective meant for that column alone would silently be the sum of every eval set, it included.
-            warnings.warn(f"objective {objective!r} is read as the {'sum' if objective == 'total' else objective} "
-                          f"of every eval set ({list(targets)}), "
-                          f"the eval set {objective!r} among them; for that eval set alone give "
-                          f"weights={objective}:1 (objective={{{objective!r}: 1}})", DataWarning, stacklevel=2)
+            warn_keyword_named_eval(objective, targets, "the sum" if objective == "total" else "the mean",
+                                    stacklevel=2)
         if objective == "mean":
             return np.full(K, 1.0 / K)
         if objective == "total":

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataWarning, ExtrapolationWarning, InputError
+from ..errors import ExtrapolationWarning, InputError
+from ..evals import warn_keyword_named_eval
 from ..laws.additive import ShukorAdditive, ShukorAdditiveEnsemble
 from ..laws.base import MixingLaw
 from ..laws.selection import objective_weights
@@ -123,11 +124,7 @@ def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, n
         return "callable", None
     if isinstance(objective, str):
         if objective == "max":
-            if "max" in targets and len(targets) > 1:
-                # evals.objective_weights says the same of 'mean' and 'total'.
-                warnings.warn(f"objective 'max' is read as the largest loss of every eval set ({targets}), not the "
-                              "eval set 'max' alone; for that one give weights=max:1 (objective={'max': 1})",
-                              DataWarning, stacklevel=3)
+            warn_keyword_named_eval("max", targets, "the largest loss", stacklevel=3)
             return "max", None
         if objective not in ("mean", "total") and objective not in targets:
             raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', 'max', an eval set "
