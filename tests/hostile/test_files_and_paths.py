@@ -221,3 +221,17 @@ def test_an_output_naming_an_input_is_refused_and_the_input_kept(tmp_path, capsy
     code, _, err = run_cli([a.format(runs=runs, law=law, mix=mix) for a in argv], capsys)
     assert "that is the input" in one_error(code, err) and "overwrite your data" in err
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_pipeline_and_report_refuse_an_output_naming_either_file_of_an_input_pair(tmp_path) -> None:
+    # check_outputs (pipeline, report) compared the output with the pair 'mixture.csv+loss.csv' as one path, while
+    # the other commands' check took it as its two files: both now share one reading of the inputs.
+    from mixlaw.cli._common import check_outputs
+    from mixlaw.errors import InputError
+
+    mixture, loss = tmp_path / "mixture.csv", tmp_path / "loss.csv"
+    mixture.write_text("x\n")
+    loss.write_text("x\n")
+    with pytest.raises(InputError, match=r"--out .*loss.csv: that is the input .*loss.csv; writing it would overwrite"):
+        check_outputs([f"{mixture}+{loss}"], out=loss)
+    check_outputs([f"{mixture}+{loss}"], out=tmp_path / "law.json")  # any other path passes

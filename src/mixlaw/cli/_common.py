@@ -364,7 +364,7 @@ def check_outputs(inputs: Iterable[str | os.PathLike[str] | None], **outputs: st
     only saves the fit that a bad path would waste (found by review: ``pipeline --out <folder>`` failed after the
     fit, and ``--out`` could name the ``--runs`` file; a symlink, refused by the write, passed here)."""
     seen: dict[str, str] = {}
-    given = {os.path.realpath(p): str(p) for p in inputs if p is not None}
+    given = _input_files(inputs)
     for flag, path in outputs.items():
         if path is None:
             continue
@@ -378,9 +378,8 @@ def check_outputs(inputs: Iterable[str | os.PathLike[str] | None], **outputs: st
             raise InputError(f"{name} {p}: it exists and is not a regular file (a folder?); choose another path")
         if not p.parent.is_dir():
             raise InputError(f"{name} {p}: its folder {p.parent} does not exist")
+        _refuse_an_input(name, p, given)
         real = os.path.realpath(p)
-        if real in given:
-            raise InputError(f"{name} {p}: that is the input {given[real]}; writing it would overwrite your data")
         if real in seen:
             raise InputError(f"{name} {p}: the same file as {seen[real]}; give each output its own path")
         seen[real] = name
@@ -392,19 +391,30 @@ def check_not_an_input(inputs: Iterable[str | os.PathLike[str] | None], **output
     --out runs.csv`` wrote the law's JSON over the run table, ``runs import raw.csv --evals a --out raw.csv`` dropped
     the other evals from the user's only copy. An input ``a.csv+b.csv`` (a RegMix / Olmix pair) counts as both files.
     The rest of :func:`check_outputs` (symlinks, folders) is the write's own check in these commands."""
+    given = _input_files(inputs)
+    for flag, path in outputs.items():
+        if path is not None and "\x00" not in str(path):
+            _refuse_an_input("--" + flag.replace("_", "-"), path, given)
+
+
+def _input_files(inputs: Iterable[str | os.PathLike[str] | None]) -> dict[str, str]:
+    """Each input file's real path -> the path as given; a pair ``a.csv+b.csv`` (RegMix's, Olmix's) counts as both
+    files (unless a file of that name exists)."""
     given: dict[str, str] = {}
     for spec in inputs:
         if spec is None:
             continue
         parts = [str(spec)] + (str(spec).split("+") if "+" in str(spec) and not Path(spec).exists() else [])
         given.update({os.path.realpath(p): p for p in parts if p and "\x00" not in p})
-    for flag, path in outputs.items():
-        if path is None or "\x00" in str(path):
-            continue
-        real = os.path.realpath(path)
-        if real in given:
-            raise InputError(f"--{flag.replace('_', '-')} {path}: that is the input {given[real]}; writing it would "
-                             "overwrite your data (choose another path)")
+    return given
+
+
+def _refuse_an_input(name: str, path: str | os.PathLike[str], given: dict[str, str]) -> None:
+    """An InputError when the output ``path`` (of option ``name``) is one of the input files ``given``."""
+    real = os.path.realpath(path)
+    if real in given:
+        raise InputError(f"{name} {path}: that is the input {given[real]}; writing it would overwrite your data "
+                         "(choose another path)")
 
 
 def parse_count(value: str | float) -> float:
