@@ -33,6 +33,7 @@ from .laws.selection import (
     OBJECTIVE,
     fit_modes,
     member_name,
+    n_par_of,
     n_par_text,
     objective_evals,
     objective_weights,
@@ -322,11 +323,8 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
         details["n_runs"], details["rows_left_out"] = int(law.n_runs_), dict(law.rows_left_out_)
     if hasattr(law, "weights_") and isinstance(law.weights_, dict):
         details["stack_weights"] = law.weights_
-    # A leave-one-out ridge counted as the CV table counts it (its effective degrees of freedom, rounded up), not
-    # its coefficients: one compare printed 50 in the leaderboard and 23 in auto's CV table for loglinear.
-    eff = law._n_effective()
-    n_par = law.n_params_ if eff is None else int(np.ceil(eff))
-    return LawScore(label, fit_s, n_par, splits, warnings=msgs, fit_on=mode, details=details)
+    # Counted as the CV table counts it: one compare printed 50 for loglinear in the leaderboard, 23 in auto's table.
+    return LawScore(label, fit_s, n_par_of(law), splits, warnings=msgs, fit_on=mode, details=details)
 
 
 __all__ = ["compare", "Leaderboard", "LawScore", "default_laws", "SPLIT_METRICS"]

@@ -56,6 +56,14 @@ def member_name(law: str, fit_on: str) -> str:
     return law if fit_on in ("per-eval", "stack") else f"{law}[{fit_on}]"
 
 
+def n_par_of(law: Any) -> int:
+    """A fitted law's n_par in CV tables and leaderboards: its free parameters, or, where it spends fewer degrees of
+    freedom (a leave-one-out ridge, a law built on one: ``MixingLaw._n_effective``), those rounded up (loglinear's
+    row read n_par 50 on 30 runs, as if interpolating, where it spends 23)."""
+    eff = law._n_effective()
+    return int(law.n_params_) if eff is None else int(np.ceil(eff))
+
+
 @dataclass
 class CVRow:
     """One candidate scored on one column (an eval set, or the objective)."""

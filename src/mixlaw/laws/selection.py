@@ -73,6 +73,7 @@ from .cv_table import (  # noqa: F401  (re-exported: the table lived here until 
     CVRow,
     CVTable,
     member_name,
+    n_par_of,
     n_par_text,
     score_columns,
 )
@@ -258,9 +259,7 @@ def _fold_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray, f: 
         if f == folds.min():
             # No size rule here: the fold's fit had more observations than parameters (the engine refuses less),
             # and the CV scores the law's held-out predictions (see RUNS_PER_PARAM).
-            # Counted as the size check counts them (MixingLaw._n_free_checked): a leave-one-out ridge's effective
-            # degrees of freedom, not its coefficients (loglinear's row read n_par 50 on 30 runs, as if interpolating).
-            n_par = int(law._n_free_checked() if law._count_grows_with_runs() else law.n_params_)
+            n_par = n_par_of(law)
         pkw = {k: (None if v is None else v[test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
         P = np.asarray(law.predict(W[test], **pkw), dtype=np.float64).reshape(int(test.sum()), -1)
     return P, n_par
