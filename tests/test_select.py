@@ -156,7 +156,7 @@ def test_auto_scores_but_does_not_choose_the_ensemble_where_it_overfits() -> Non
         law = get_law("auto", candidates=["additive-ens", "ye-exp"]).fit(W, y, domains=doms, targets=["bench"])
         rows = {r.law: r for r in law.cv_.rows}
         assert rows["additive-ens"].error is None
-        assert rows["additive-ens"].metrics["score"] > 2 * rows["ye-exp"].metrics["score"]
+        assert rows["additive-ens"].metrics["score"] > 1.5 * rows["ye-exp"].metrics["score"]  # 1.7-2.9x, CV seeds 0-4
         assert law.choice_["bench"] == "ye-exp"
         W_new = rng.dirichlet(np.ones(6), size=200)
         truth = 2.0 + np.exp(W_new @ beta)
@@ -432,7 +432,8 @@ def test_nested_stack_refits_its_members_from_the_outer_cv_fits() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a held-out run outside the fitted range is no error here
             np.testing.assert_allclose(law.predict(W[~tr]), plain.predict(W[~tr]), rtol=1e-12)
-        P, _ = cross_val_predict("linear", W[tr], Y[tr], fold_ids(int(tr.sum())), domains=DOMAINS, targets=tg)
+        P, _ = cross_val_predict("linear", W[tr], Y[tr], fold_ids(int(tr.sum()), same=W[tr]), domains=DOMAINS,
+                                 targets=tg)
         assert len(cache) == 12  # the inner CV's folds again: all served
     finally:
         FIT_CACHE.reset(token)
@@ -523,8 +524,9 @@ def test_cv_table_columns_stay_apart_for_a_hugely_negative_r2() -> None:
 def test_stack_is_not_refused_for_the_sum_of_its_members_parameters() -> None:
     # Members of 7-8 parameters on 12 runs, more than 12 together. Marin Delphi's 187-run split hit this with a
     # fifth candidate (1684 member parameters for 1683 losses): each member is checked on its own losses. (5
-    # domains, as before linear / loglinear chose a ridge by leave-one-out, now stacks two members of 5.)
-    rng = np.random.default_rng(0)
+    # domains, as before linear / loglinear chose a ridge by leave-one-out, now stacks two members of 5.) Seed 2:
+    # runs on which the stack keeps two members (on seed 0's, dealt into folds by content, loglinear alone).
+    rng = np.random.default_rng(2)
     W = rng.dirichlet(np.ones(7), size=12)
     y = np.exp(W @ np.array([1.0, 0.6, 1.4, 0.9, 1.1, 0.8, 1.2])) * np.exp(0.001 * rng.standard_normal(12))
     with warnings.catch_warnings():
@@ -636,7 +638,7 @@ def test_default_folds_grow_until_a_law_that_fits_the_runs_is_scored() -> None:
     W, y, doms = _ye_pow_table()
     cv = cross_validate(W, y[:, None], domains=doms, targets=["e"], candidates=["ye-pow", "linear"])
     t = cv.table
-    assert t.n_folds == 6 and np.array_equal(cv.folds, fold_ids(18, 6))
+    assert t.n_folds == 6 and np.array_equal(cv.folds, fold_ids(18, 6, same=W))
     rows = {r.law: r for r in t.rows}
     assert rows["ye-pow"].error is None and rows["linear"].error is None
     note = ("5 folds left out ye-pow (too few training runs); cross-validated with 6 folds: each fold fits 15 of the "
@@ -724,4 +726,5 @@ def test_cross_validation_holds_out_the_seeds_of_a_mixture_together():
     cv = cross_validate(W, y[:, None], domains=list("abc"), targets=["x"], candidates=["linear"])
     assert all(len(set(cv.folds[3 * i:3 * i + 3])) == 1 for i in range(10))
     sizes = np.tile([1e8, 2e8, 4e8], 10)  # each mixture's three runs at three sizes: no two runs alike
-    assert (fold_ids(30, 5, 0, same=np.column_stack([W, sizes])) == fold_ids(30, 5, 0)).all()
+    folds = fold_ids(30, 5, 0, same=np.column_stack([W, sizes]))
+    assert np.bincount(folds).tolist() == [6] * 5 and any(len(set(folds[3 * i:3 * i + 3])) > 1 for i in range(10))

@@ -44,6 +44,7 @@ from .schema import (
 from .table import (
     FRAME_TOL_OPTION,
     OWN_ROWS_HINT,
+    ROW_DECIMALS,
     SCALE_RATIO,
     UNFINISHED_ADVICE,
     UNFINISHED_STATES,
@@ -64,4 +65,4 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            "share_value", "weight_sum_error", "FRAME_TOL_OPTION", "TOL_OPTION", "OWN_ROWS_HINT",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
            "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER",
-           "unfinished_runs", "UNFINISHED_STATES", "UNFINISHED_ADVICE", "distinct_rows"]
+           "unfinished_runs", "UNFINISHED_STATES", "UNFINISHED_ADVICE", "distinct_rows", "ROW_DECIMALS"]

@@ -812,17 +812,16 @@ ROW_DECIMALS = 12
 
 def distinct_rows(*blocks: Any) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of ``blocks`` side by side (one row per run; a 1-D block is a column, None is left out),
-    rows equal to :data:`ROW_DECIMALS` decimals being one: ``(first, group)``, the first run of each distinct row in
-    the runs' order, and each run's group, numbered in that order (what cross-validation folds, the fit's count of
-    distinct mixtures and the optimiser's one anchor per mixture group runs by)."""
+    rows equal to :data:`ROW_DECIMALS` decimals being one: ``(first, group)``, the first run (in the runs' order)
+    of each distinct row, and each run's group, the distinct rows numbered in the order of their content
+    (lexicographic, first column first). What runs by them (cross-validation folds, the fit's count of distinct
+    mixtures, the optimiser's one anchor per mixture) therefore does not change when the same runs come in
+    another order."""
     cols = [np.asarray(b, dtype=np.float64) for b in blocks if b is not None]
     n = len(cols[0])
     X = np.round(np.column_stack([c.reshape(n, -1) for c in cols]), ROW_DECIMALS)
     _, first, inv = np.unique(X, axis=0, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    rank = np.empty(len(order), dtype=np.intp)
-    rank[order] = np.arange(len(order))
-    return first[order], rank[np.ravel(inv)]
+    return first, np.ravel(inv)
 
 
 def describe_spread(spread: dict[str, tuple[int, float, float]]) -> str:

@@ -5,7 +5,8 @@ training domains and a few hundred runs some of them are barely determined (a ra
 fixed ridge strength tuned on one dataset does not transfer. A law constructed with ``alpha="cv"`` picks, for
 each eval set, the strength from :data:`ALPHA_GRID` whose refits on K-1 folds of the fitting runs predict the
 held-out fold best (mean absolute log error, i.e. about the MRE), with folds shuffled by the law's
-``random_state``. The same law with a number for ``alpha`` is what ``GridSearchCV`` tunes from outside.
+``random_state`` and dealt by the runs' content (:mod:`mixlaw.laws._folds`). The same law with a number for
+``alpha`` is what ``GridSearchCV`` tunes from outside.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from .._solver import penalty_hessian
 from .._validation import check_random_state
 from ..errors import ConvergenceWarning, ExtrapolationWarning, FitError
+from ._folds import deal_folds
 
 #: Ridge strengths tried (objective units: the fit term is mean Huber(log residual) / delta^2, about 10 at 1 %
 #: error). 0 is not in the grid: without a ridge, a law whose best fit is a step (a domain that helps at any
@@ -48,9 +50,8 @@ def choose_alpha(law: Any, W: np.ndarray, y: np.ndarray, domains: list[str], tar
         Held-out mean absolute log error per strength (inf where every fold failed).
     """
     n = len(y)
-    k = int(min(n_folds, n))
-    fold = np.empty(n, dtype=int)
-    fold[rng.permutation(n)] = np.arange(n) % k
+    fold = deal_folds(n_folds, rng, W)  # by the runs' mixtures, not their order; a mixture's seeds together
+    k = int(fold.max()) + 1
     scores: dict[float, float] = {}
     for a in grid:
         err = np.full(n, np.nan)
@@ -84,10 +85,12 @@ def choose_pooling(law: Any, W: np.ndarray, Y: np.ndarray, ctx: Any, targets: li
     the runs); the folds are shuffled by the law's ``random_state``.
     """
     n = len(W)
-    k = int(min(n_folds, n))
-    fold = np.empty(n, dtype=int)
     # Any integer seed (a NumPy one from a grid too) or Generator shuffles the folds; None gives seed 0's folds.
-    fold[check_random_state(law.random_state).permutation(n)] = np.arange(n) % k
+    # Dealt by the runs' rows (mixture, and size and tokens where the law takes them), not their order.
+    fold = deal_folds(n_folds, check_random_state(law.random_state), W,
+                      *(v for name, v in (("model_params", ctx.model_params), ("tokens", ctx.tokens))
+                        if v is not None and getattr(law, f"uses_{name}")))
+    k = int(fold.max()) + 1
     cols = [ctx.targets.index(t) for t in targets]
     Yt = Y[:, cols]
     scores: dict[str, dict[float, float]] = {t: {} for t in targets}

@@ -246,7 +246,11 @@ class MetaLaw(MixingLaw):
                 tag = f"{tag}({','.join(targets)})"
             seen.update(f"{tag}:{n}" for n in [*law.params_, *res])
             first = min((order.get(t, len(order)) for t in targets), default=len(order))
-            per_eval = law.per_target_params
+            # Named by eval set: a per-target law's, and a law's whose every parameter carries one of its evals'
+            # prefix (linear / loglinear's '<eval>.b_<domain>', one least-squares problem for all evals): listed
+            # with their evals too, not all with the first (a stack's linear member of a and c put c's before b's).
+            per_eval = law.per_target_params or all(
+                any(n.startswith(f"{t}.") for t in targets) for n in [*law.params_, *res])
 
             def place(name: str, targets: list[str] = targets, first: int = first, per_eval: bool = per_eval) -> int:
                 # the longest eval name that prefixes it (an eval's name may hold a '.': 'arc.easy')

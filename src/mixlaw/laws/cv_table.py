@@ -27,6 +27,15 @@ OBJECTIVE = "objective"
 #: eval set) and a meta-law's report a summary too; ``--verbose`` (``CVTable.text(verbose=True)``) gives every row.
 #: The full table gives each eval set a header and a row per candidate (13 lines with the 11 default candidates).
 SUMMARY_EVALS = 5
+#: CV scores equal to this many decimals are a tie, which goes to the law with fewer parameters (then to the first
+#: candidate). Why: a law that nests another (ye-pow reduces to ye-exp) scores the same on data the smaller one
+#: fits, and which of the two "won" by 1e-12 turned on the folds' floating-point rounding.
+TIE_DECIMALS = 9
+
+
+def rank_key(row: CVRow) -> tuple[float, int]:
+    """Sort key of a scored row: its score S to :data:`TIE_DECIMALS` decimals, then its number of parameters."""
+    return round(float(row.metrics["score"]), TIE_DECIMALS), int(row.n_params)
 
 
 def score_columns(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -134,13 +143,14 @@ class CVTable:
                 and r.metrics["spearman"] > 0]
 
     def best(self, target: str) -> CVRow:
-        """The lowest-score row on ``target`` (ties: first candidate)."""
+        """The lowest-score row on ``target`` (ties, to :data:`TIE_DECIMALS` decimals: the fewer parameters, then
+        the first candidate)."""
         ok = self.ok(target)
         if not ok:
             errs = "; ".join(f"{r.name}: {r.error or _no_skill(r)}" for r in self.rows if r.target == target)
             raise InputError(f"no candidate law can be cross-validated on {target!r} with these runs, or none "
                              f"ranks them better than chance ({errs})")
-        return min(ok, key=lambda r: r.metrics["score"])
+        return min(ok, key=rank_key)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"n_runs": self.n_runs, "n_folds": self.n_folds, "seed": self.random_state,
@@ -193,7 +203,7 @@ class CVTable:
         # lowest S per eval set ("best"), as every law read "chosen 0" and the per-eval lines named as "chosen" a
         # law nothing chose.
         picks = dict(self.chosen) if self.chosen else {
-            t: min(self.ok(t), key=lambda r: r.metrics["score"]).name for t in targets if self.ok(t)}
+            t: min(self.ok(t), key=rank_key).name for t in targets if self.ok(t)}
         what = "chosen" if self.chosen else "best"
         counts = {n: sum(1 for c in picks.values() if c == n) for n in laws}
         # A ragged fit's eval sets were fitted in groups (those measured on the same runs): no law was fitted on
@@ -226,7 +236,7 @@ class CVTable:
         lines.append(f"  per eval set: the {what} law, its S and Spearman, and the runner-up:")
         lines.append(f"    {pad('eval', ew)} {pad(what, w)}{'S':>8}{'ρ':>8}  {pad('runner-up', w)}{'S':>8}")
         for t in targets:
-            ok = sorted(self.ok(t), key=lambda r: r.metrics["score"])
+            ok = sorted(self.ok(t), key=rank_key)
             # The law chosen for t, found among all of t's rows (not only those ranking better than chance).
             chosen = next((r for r in self.rows if r.target == t and r.name == picks.get(t) and r.error is None),
                           None)
@@ -285,7 +295,7 @@ class CVTable:
             lines.append(f"    {'law':<24}{'spearman':>9}{'RMSE':>10}{'bias':>10}{'MRE':>9} {'R2':>8} {'S':>8}"
                          f"{'n_par':>7}")
             rows = sorted((r for r in self.rows if r.target == t),
-                          key=lambda r: (r.error is not None, r.metrics.get("score", np.inf)))
+                          key=lambda r: (r.error is not None, *rank_key(r)))
             eligible = {id(r) for r in self.ok(t)}
             for r in rows:
                 mark = " *" if self.chosen.get(t) == r.name else ""

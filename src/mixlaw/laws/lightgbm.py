@@ -23,6 +23,7 @@ from .._console import column_width, pad
 from .._validation import Interval, Real
 from ..errors import ConvergenceWarning, InputError
 from ..fit import Params
+from ._folds import canonical_order
 from .base import FitContext, MixingLaw, register
 
 
@@ -146,9 +147,12 @@ class LightGBM(MixingLaw):
         params = self._lgb_params(seed)
         boosters, n_iter, texts = [], [], []
         for i in range(Y.shape[1]):
+            # The runs in the order of their content (mixture, then loss), not the table's: the early-stopping
+            # split and the trees then depend on the set of runs alone, not on how the table was sorted.
+            order = canonical_order(W, Y[:, i])
             y = Y[:, i]
             if self.early_stopping_rounds is not None:
-                perm = np.random.default_rng(seed + i).permutation(W.shape[0])
+                perm = order[np.random.default_rng(seed + i).permutation(W.shape[0])]
                 n_val = max(1, int(round(self.validation_fraction * W.shape[0])))
                 val, tr = perm[:n_val], perm[n_val:]
                 dtrain = lgb.Dataset(W[tr], y[tr], params={"verbosity": -1})
@@ -157,7 +161,7 @@ class LightGBM(MixingLaw):
                                     callbacks=[lgb.early_stopping(int(self.early_stopping_rounds), verbose=False)])
                 best = int(booster.best_iteration) or int(self.n_estimators)
             else:
-                booster = lgb.train(params, lgb.Dataset(W, y, params={"verbosity": -1}),
+                booster = lgb.train(params, lgb.Dataset(W[order], y[order], params={"verbosity": -1}),
                                     num_boost_round=int(self.n_estimators))
                 best = booster.current_iteration()
             # Round-trip through the text format so a fitted and a reloaded law predict bit-identically.

@@ -38,6 +38,7 @@ from .._validation import Interval, Options
 from ..errors import ConvergenceWarning, InputError, TooFewObservationsError
 from ..fit import Param, Params
 from . import _huber
+from ._folds import deal_folds
 from .base import FitContext, MixingLaw, register, state_bool
 from .linear import LOO_GRID, MIN_LOO_RUNS, RANK_RCOND, loo_scan, mixture_groups
 
@@ -219,7 +220,7 @@ class LogLinearSat(MixingLaw):
         self.cv_scores_: dict[str, dict[str, float]] = {}
         n = len(W)
         if len(configs) > 1 and n >= 2 * N_FOLDS:  # fewer runs: the first pair (smallest eps, no groups)
-            fold = self._rng.permutation(n) % min(N_FOLDS, n)
+            fold = deal_folds(N_FOLDS, self._rng, W)  # by the runs' mixtures, not their order in the table
             # The refits that choose score one strength, the median of ``alpha``: a third of the cost of the
             # average, and the strengths' average moves every pair alike.
             cv_alpha = [float(np.median(self._alphas()))]

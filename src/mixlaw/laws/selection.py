@@ -61,10 +61,11 @@ from scipy.optimize import nnls
 
 from .._validation import renamed
 from .._workers import parse_workers, resolve_workers, threads_stopped
-from ..data import WEIGHT_TOL, distinct_rows
+from ..data import WEIGHT_TOL
 from ..errors import FitError, InputError, TooFewObservationsError
 from ..evals import objective_weights
 from ..fit import single_threaded_blas
+from ._folds import deal_folds
 from .base import MixingLaw, _jsonable, _weights_on_simplex, available_laws, get_law, law_from_dict, warm_clone
 from .cv_table import (  # noqa: F401  (re-exported: the table lived here until 2026-12-06)
     OBJECTIVE,
@@ -136,23 +137,20 @@ def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0,
     """Fold of each of ``n`` runs: a seeded permutation dealt round-robin into ``min(n_folds, n)`` folds.
 
     ``same`` (n rows, or a tuple of such blocks side by side, None left out: a run's mixture, and its model size
-    and tokens where a law takes them; :func:`mixlaw.data.distinct_rows`): runs whose rows are equal (one mixture
-    run at several seeds) go to one fold together, the groups dealt as runs are (in order of their first run),
-    when there are repeats and at least :data:`MIN_CV_RUNS` groups; otherwise the folds are the
-    plain permutation's. Why: a fold that holds out one seed of a mixture while fitting on its other seeds scores
-    how well a law reproduces a mixture it has seen, not a new one (16 mixtures x 3 seeds: every held-out run sat
-    at L1 0 from its fold's runs, and the CV rewarded flexible laws for it)."""
+    and tokens where a law takes them): the permutation is dealt over the runs' distinct rows in their content
+    order (:func:`mixlaw.laws._folds.deal_folds`), so the same runs in another order get the same folds, and runs
+    whose rows are equal (one mixture run at several seeds) go to one fold together. Why together: a fold that
+    holds out one seed of a mixture while fitting on its other seeds scores how well a law reproduces a mixture
+    it has seen, not a new one (16 mixtures x 3 seeds: every held-out run sat at L1 0 from its fold's runs, and
+    the CV rewarded flexible laws for it). Without ``same`` the runs are dealt in the order given."""
     if not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
         raise InputError(f"n_folds must be an int >= 2; got {n_folds!r}")
     if n < MIN_CV_RUNS:
         raise InputError(f"cross-validation needs at least {MIN_CV_RUNS} runs; got {n}")
+    rng = np.random.default_rng(random_state)
     if same is not None:
-        first, group = distinct_rows(*same) if isinstance(same, tuple) else distinct_rows(same)
-        g = len(first)
-        if MIN_CV_RUNS <= g < n:
-            return (np.random.default_rng(random_state).permutation(g) % int(min(n_folds, g)))[group]
-    k = int(min(n_folds, n))
-    return np.random.default_rng(random_state).permutation(n) % k
+        return deal_folds(int(n_folds), rng, *(same if isinstance(same, tuple) else (same,)))
+    return rng.permutation(n) % int(min(n_folds, n))
 
 
 def default_candidates(n_runs: int | None = None) -> list[str]:

@@ -26,6 +26,7 @@ from ..errors import InputError
 from ..fit import Param, Params
 from .auto import MetaLaw
 from .base import FitContext, register
+from .cv_table import rank_key
 from .selection import OBJECTIVE, CVResult, CVRow, member_name, nonneg_weights, score_columns
 
 #: Members kept per column before weighting (the best by CV score).
@@ -110,7 +111,7 @@ class StackLaw(MetaLaw):
 
     def _column(self, cv: CVResult, column: str) -> tuple[list[CVRow], np.ndarray, np.ndarray]:
         """Best rows on ``column``, their OOF predictions (n, m) and the truth (n,)."""
-        rows = sorted(cv.table.ok(column), key=lambda r: r.metrics["score"])[: int(self.n_members)]
+        rows = sorted(cv.table.ok(column), key=rank_key)[: int(self.n_members)]
         if not rows:
             cv.table.best(column)  # raises FitError naming every candidate's failure
         if column == OBJECTIVE:

@@ -436,8 +436,9 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     """
     fixed_mask = np.ones(runs.shape[1], dtype=bool)
     fixed_mask[F] = False
-    # One anchor per distinct mixture, in the runs' order: a table's checkpoints (or sizes, or seeds) repeat each
-    # mixture, and repeats would fill the N_ANCHORS best with copies of one ball.
+    # One anchor per distinct mixture, in their content order (ties among anchors then break alike whatever the
+    # table's order): a table's checkpoints (or sizes, or seeds) repeat each mixture, and repeats would fill the
+    # N_ANCHORS best with copies of one ball.
     runs = runs[distinct_rows(runs)[0]]
     anchors_free = np.array([project_box_simplex(w[F] * (rem / max(w[F].sum(), 1e-12)), lo, hi, rem) for w in runs])
     with np.errstate(over="ignore", invalid="ignore"):
