@@ -273,6 +273,13 @@ class OptimumResult:
                       f"; the optimum lies {self.nearest_run_l1:.2f} from the nearest run")
                 lines.append(f"    on the {far['n']} held-out runs farthest from their fold's runs (L1 "
                              f"{far['l1'][0]:.2f}-{far['l1'][1]:.2f}{at}): RMSE {far['rmse']:.4g}")
+                if self.nearest_run_l1 is not None and self.nearest_run_l1 > far["l1"][1]:
+                    # No held-out run lay as far out as the optimum, and no model of error against distance held
+                    # up beyond them (bench/far_error.py: with optima 3.6x beyond the farthest held-out run, the CV
+                    # RMSE, this figure and a fitted error(distance) read 0.16-0.43 of the real error).
+                    lines.append("    note: the optimum lies beyond every held-out run: read that RMSE as a floor "
+                                 "on its error, not an estimate; train the optimum's mixture (or one between it and "
+                                 "your runs) to measure it")
             if rho is not None and n is not None and n > 2 and rho < 2 / np.sqrt(n - 1):
                 # Said because auto chose lightgbm for Olmix's update-5 swarm's arc_challenge at an out-of-fold
                 # Spearman of 0.07 (64 runs; chance spreads it by 1/sqrt(63) = 0.13) and printed a 2.07 % improvement
