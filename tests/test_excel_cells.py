@@ -30,8 +30,9 @@ def _book(path, rows, head=HEAD, title="Runs"):
     return path
 
 
-def _rewrite(book, edit):
-    """Rewrite the first sheet's XML of ``book`` with ``edit`` (bytes -> bytes), as another writer would store it."""
+def _rewrite(book, edit, part="xl/worksheets/sheet1.xml"):
+    """Rewrite the ``part`` (the first sheet's XML) of ``book`` with ``edit`` (bytes -> bytes), as another writer
+    would store it."""
     import shutil
     import zipfile
 
@@ -39,8 +40,18 @@ def _rewrite(book, edit):
     with zipfile.ZipFile(book) as src, zipfile.ZipFile(fixed, "w") as dst:
         for item in src.infolist():
             data = src.read(item.filename)
-            dst.writestr(item, edit(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+            dst.writestr(item, edit(data) if item.filename == part else data)
     shutil.move(fixed, book)
+
+
+#: openpyxl's and XlsxWriter's (3.3) ``calcPr``: compute every formula on opening; a spreadsheet saves without it.
+_ON_LOAD = b'<calcPr calcId="124519" fullCalcOnLoad="1" />'
+
+
+def _saved_by_a_spreadsheet(xml):
+    """``xl/workbook.xml`` as Excel saves it, its formulas computed: no fullCalcOnLoad."""
+    assert _ON_LOAD in xml
+    return xml.replace(_ON_LOAD, b'<calcPr calcId="191029" />')
 
 
 def test_a_decimal_comma_stored_as_text_names_sheet_and_cell_with_the_workbook_fix(tmp_path, capsys):
@@ -121,8 +132,49 @@ def test_computed_formulas_and_empty_cells_read_as_before(tmp_path):
         return xml
 
     _rewrite(book, saved)
+    _rewrite(book, _saved_by_a_spreadsheet, "xl/workbook.xml")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         t = read_runs(book)
     loss = t.frame["loss:x"].tolist()
     assert loss[:2] == [2.0, 4.0] and all(x != x for x in loss[2:])  # NaN: missing
+
+
+def _placeholders(*formulas):
+    """A sheet's XML edit: each formula's cell stores 0, as XlsxWriter writes it, where openpyxl stores no value."""
+    def edit(xml):
+        for f in formulas:
+            assert b"<f>" + f + b"</f><v />" in xml
+            xml = xml.replace(b"<f>" + f + b"</f><v />", b"<f>" + f + b"</f><v>0</v>")
+        return xml
+
+    return edit
+
+
+def test_a_placeholder_value_in_a_book_to_be_recomputed_on_opening_is_an_error_naming_the_cell(tmp_path):
+    # XlsxWriter stores 0 beside each formula (<f>1-B3</f><v>0</v>) and flags the workbook fullCalcOnLoad: the 0 is no
+    # result. Read as a value before: a weight of 0 refused as "weights sum to 0.4", a loss of 0 as "loss is 0".
+    rows = [list(r) for r in ROWS]
+    rows[1][2] = "=1-B3"  # C3, w:b
+    rows[2][3] = "=D2*1.1"  # D4, loss:x
+    book = _book(tmp_path / "runs.xlsx", rows)
+    _rewrite(book, _placeholders(b"1-B3", b"D2*1.1"))
+    with pytest.raises(DataError) as exc:
+        read_runs(book)
+    msg = str(exc.value)
+    assert msg.startswith(f"{book}:3: column 'w:b': sheet 'Runs', cell C3 holds the formula '=1-B3', whose value was "
+                          "never computed")
+    assert "fullCalcOnLoad" in msg and "its stored value, '0', is a placeholder" in msg
+    assert "1 more such cell: D4" in msg
+    assert "open and save the workbook in Excel or LibreOffice" in msg and "CSV" in msg
+    # a formula only in a loss column: named too, not "loss is 0"
+    rows = [list(r) for r in ROWS]
+    rows[2][3] = "=D2*1.1"
+    loss = _book(tmp_path / "loss.xlsx", rows)
+    _rewrite(loss, _placeholders(b"D2*1.1"))
+    with pytest.raises(DataError, match=r":4: column 'loss:x': sheet 'Runs', cell D4 holds the formula '=D2\*1.1'"):
+        read_runs(loss)
+    # the same cell once a spreadsheet computed and saved it (its value stored, the flag gone): read as its value
+    _rewrite(loss, lambda xml: xml.replace(b"<f>D2*1.1</f><v>0</v>", b"<f>D2*1.1</f><v>2.2</v>"))
+    _rewrite(loss, _saved_by_a_spreadsheet, "xl/workbook.xml")
+    assert read_runs(loss).frame["loss:x"].tolist() == [2.0, 2.1, 2.2, 2.3]

@@ -103,11 +103,12 @@ def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
     its sheet row as its line, the run-id columns as text, Excel's error cells (``#N/A``) missing.
 
     openpyxl reads the values the workbook last computed (a formula's result, not its text); a formula never
-    computed is an error naming its cell (:func:`_check_computed`), and a decimal comma stored as text keeps its cell
-    for the error that refuses it (:func:`_comma_cells`). A book of several
-    sheets is read from its first, and one :class:`~mixlaw.errors.DataWarning` names it and the others: which sheet
-    holds the runs is the user's to say, by moving it first or saving it as CSV. Without openpyxl the error says
-    how to install it; before, every workbook was refused ("save its sheet as 'CSV UTF-8'").
+    computed (no value stored, or a placeholder in a workbook that asks to be recomputed on opening, as XlsxWriter
+    writes them) is an error naming its cell (:func:`_check_computed`), and a decimal comma stored as text keeps
+    its cell for the error that refuses it (:func:`_comma_cells`). A book of several sheets is read from its first,
+    and one :class:`~mixlaw.errors.DataWarning` names it and the others: which sheet holds the runs is the user's
+    to say, by moving it first or saving it as CSV. Without openpyxl the error says how to install it; before,
+    every workbook was refused ("save its sheet as 'CSV UTF-8'").
     """
     try:
         import openpyxl  # noqa: F401  (pandas' engine for .xlsx)
@@ -138,8 +139,9 @@ def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
         df = pd.read_excel(book, sheet_name=0, **csv_missing(names, text))
     lines = np.arange(len(df)) + 2
     empty = _empty_cells(df)
-    if empty.any():  # a formula never computed reads as an empty cell: only then is the sheet's XML looked at
-        _check_computed(path, sheets[0], names)
+    # A formula never computed reads as an empty cell, or, in a workbook that asks to be recomputed on opening, as
+    # the placeholder its writer stored: only then is the sheet's XML looked at.
+    _check_computed(path, sheets[0], names, bool(empty.any()))
     return _drop_empty_rows(_comma_cells(df, text, sheets[0], lines), lines, empty)
 
 
@@ -205,6 +207,21 @@ def _has_formula(archive: Any, part: str) -> bool:
     return False
 
 
+def _full_calc_on_load(archive: Any) -> bool:
+    """Whether the workbook asks a spreadsheet to compute every formula on opening (``<calcPr fullCalcOnLoad="1">``
+    in ``xl/workbook.xml``). XlsxWriter and openpyxl write it, XlsxWriter with a placeholder value (0) stored for each
+    formula: the value there is then no result. Excel and LibreOffice, having computed the formulas, save without it.
+    Read here, not from openpyxl's ``Workbook.calculation``: openpyxl defaults the flag to true when it is absent."""
+    from xml.etree import ElementTree
+
+    try:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    except (KeyError, ElementTree.ParseError):
+        return False
+    calc = next((e for e in book.iter() if _local(e.tag) == "calcPr"), None)
+    return calc is not None and calc.get("fullCalcOnLoad", "").strip().lower() in ("1", "true")  # xsd:boolean
+
+
 def _column_of(ref: str | None, default: int) -> int:
     """The column (from 1) of a cell reference (``D3``: 4); ``default`` where it is absent or not one. Letters
     counted here, not by openpyxl's parser: called for every cell of a sheet with formulas, it took 2 s of 6."""
@@ -219,28 +236,35 @@ def _column_of(ref: str | None, default: int) -> int:
     return n or default
 
 
-def _check_computed(path: Path, sheet: str, names: list[str]) -> None:
-    """Stop at a formula cell that holds no value: a workbook written by a program (openpyxl, a script) stores the
-    formula and leaves its value for a spreadsheet to compute on opening. openpyxl reads the stored value, so the
-    cell read as empty, and a loss column silently lost that value (or a run its name).
+def _check_computed(path: Path, sheet: str, names: list[str], empty: bool) -> None:
+    """Stop at a formula cell whose value was never computed: a workbook written by a program (openpyxl, XlsxWriter,
+    a script) stores the formula and leaves its value for a spreadsheet to compute on opening. openpyxl reads the
+    stored value: none (openpyxl's own books), so the cell read as empty and a loss column silently lost that value
+    (or a run its name); or a placeholder (XlsxWriter's 0, in a book flagged ``fullCalcOnLoad``), so a loss read as 0
+    or a weight as 0, refused with a message about the sum or the loss and not about the formula.
 
-    The caller asks only when the sheet read has an empty cell, and the first sheet's XML is parsed (streamed,
-    without openpyxl) only when a byte scan finds a formula in it: a workbook with no empty cell is not read again,
-    one without formulas is scanned alone. A formula's cell with no ``<v>`` value is one never computed; a computed
-    text result ``t="str"`` (Excel's ``=IF(...,"")``, a missing loss by intent) is not. ``names``: the header's
-    names, for the column of the error."""
+    ``empty``: whether the sheet read has an empty cell. A workbook with none and without the flag is not opened
+    again; otherwise the first sheet's XML is parsed (streamed, without openpyxl) only when a byte scan finds a
+    formula in it, so a sheet without formulas is scanned alone. A formula's cell with no ``<v>`` value is one never
+    computed; a computed text result ``t="str"`` (Excel's ``=IF(...,"")``, a missing loss by intent) is not. In a
+    workbook flagged ``fullCalcOnLoad`` every formula's cell is, whatever it stores: the flag says the stored values
+    are to be recomputed, and a writer that computed none stores 0. ``names``: the header's names, for the column
+    of the error."""
     import zipfile
     from xml.etree import ElementTree
 
-    found: list[tuple[int, int, str]] = []  # (sheet row, column from 1, formula) of each cell never computed
+    found: list[tuple[int, int, str, str | None]] = []  # (sheet row, column from 1, formula, stored value) per cell
     with zipfile.ZipFile(path) as archive:
+        on_load = _full_calc_on_load(archive)
+        if not (empty or on_load):
+            return
         part = _first_sheet_part(archive)
         if part is None or part not in archive.namelist() or not _has_formula(archive, part):
             return
         with archive.open(part) as f:
             row = col = 0
             formula: str | None = None
-            value = False
+            value: str | None = None
             for event, e in ElementTree.iterparse(f, events=("start", "end")):
                 tag = _local(e.tag)
                 if event == "start":
@@ -249,28 +273,35 @@ def _check_computed(path: Path, sheet: str, names: list[str]) -> None:
                         row, col = int(e.get("r") or row + 1), 0
                     elif tag == "c":
                         col = _column_of(e.get("r"), col + 1)
-                        formula, value = None, False
+                        formula, value = None, None
                     continue
                 if tag == "f":
                     formula = e.text or ""
                 elif tag == "v":
-                    value = bool(e.text)
+                    value = e.text or None
                 elif tag == "c":
-                    if formula is not None and not value and e.get("t") != "str":
-                        found.append((row, col, formula))
+                    if formula is not None and (on_load or (value is None and e.get("t") != "str")):
+                        found.append((row, col, formula, value))
                     e.clear()
                 elif tag == "row":
                     e.clear()
     if not found:
         return
-    row, col, formula = found[0]
-    others = [_sheet_cell(c - 1, r) for r, c, _ in found[1:]]
+    row, col, formula, value = found[0]
+    others = [_sheet_cell(c - 1, r) for r, c, _, _ in found[1:]]
     more = (f" ({len(others)} more such cell{'s' if len(others) > 1 else ''}: {', '.join(others[:5])}"
             f"{', ...' if len(others) > 5 else ''})") if others else ""
     what = f"the formula '={formula}'" if formula else "a formula"  # a shared formula's other cells write none
+    if value is None:
+        why = ("(a workbook written by a program and not saved by a spreadsheet since), so it reads as an empty "
+               "cell")
+    else:
+        shown = value if len(value) <= 20 else value[:20] + "..."
+        why = ("(a workbook written by a program, XlsxWriter or a script, and not saved by a spreadsheet since: it "
+               "asks for every formula to be computed on opening, fullCalcOnLoad), so its stored value, "
+               f"{shown!r}, is a placeholder, not the formula's result")
     raise DataError(f"sheet {sheet!r}, cell {_sheet_cell(col - 1, row)} holds {what}, whose value was never computed "
-                    f"(a workbook written by a program and not saved by a spreadsheet since), so it reads as an empty "
-                    f"cell{more}: open and save the workbook in Excel or LibreOffice so that its values are computed, "
+                    f"{why}{more}: open and save the workbook in Excel or LibreOffice so that its values are computed, "
                     "or export the sheet as CSV", path=str(path), row=row,
                     column=names[col - 1] if 0 < col <= len(names) else None)
 
