@@ -9,9 +9,10 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.stats import spearmanr
 
+from mixlaw.data import distinct_rows
 from mixlaw.errors import TooFewObservationsError
 from mixlaw.laws import get_law, law_from_dict
-from mixlaw.laws.linear import LOO_GRID, least_squares, loo_ridge
+from mixlaw.laws.linear import LOO_GRID, least_squares, loo_ridge, mixture_groups
 
 
 def _world(n_runs: int, n_domains: int, seed: int = 0, noise: float = 0.01):
@@ -152,3 +153,26 @@ def test_alpha_zero_fits_the_directions_its_leave_one_out_scored():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert np.abs(law.predict(test).ravel() - (3.0 + test @ truth)).max() < 0.2
+
+
+def test_seeds_whose_shares_differ_in_the_last_bits_are_one_mixture_as_in_the_folds():
+    # 6 mixtures at 3 seeds, each seed's shares renormalised by a script (w * (1 + 1e-15 u) / sum): the copies differ
+    # by ~4e-16. mixture_groups compared rows exactly and left them out one by one (a copy left in predicting its
+    # twin), while the CV folds (distinct_rows, 12 decimals) kept them together. Both group them now, and the
+    # leave-one-out scores are those of exact copies.
+    rng = np.random.default_rng(3)
+    W0 = rng.dirichlet(np.full(7, 0.5), size=6)
+    copies = [W0 * (1 + k * 1e-15 * rng.random(W0.shape)) for k in range(3)]
+    W = np.concatenate([c / c.sum(axis=1, keepdims=True) for c in copies])
+    exact = np.tile(W0, (3, 1))
+    assert 0 < np.abs(W - exact).max() < 1e-14 and len(np.unique(W, axis=0)) > 6
+    groups = mixture_groups(W)
+    assert [g.tolist() for g in groups] == [g.tolist() for g in mixture_groups(exact)]
+    assert sorted(g.tolist() for g in groups) == [[m, m + 6, m + 12] for m in range(6)]
+    _, group = distinct_rows(W)
+    assert [np.flatnonzero(group == k).tolist() for k in range(6)] == [g.tolist() for g in groups]
+    y = 3.0 + exact @ rng.normal(0.0, 1.0, 7) + rng.normal(0.0, 0.01, len(W))
+    a, _, scores = loo_ridge(W, y)
+    a_exact, _, scores_exact = loo_ridge(exact, y)
+    assert a == pytest.approx(a_exact, rel=1e-9)
+    assert_allclose([v for v in scores.values()], [v for v in scores_exact.values()], rtol=1e-6)
