@@ -212,6 +212,18 @@ def test_runs_at_fewer_shares_than_the_law_has_parameters_are_refused(shares) ->
         critical_proportion(RunTable(frame), original="web", new="code", pre_loss=PRE, n_boot=0)
 
 
+def test_shares_apart_by_less_than_1e_9_count_as_one() -> None:
+    """0.3 and 0.3 + 1e-10 (a token count off by one in 1e10) are one share for identifying the curve, though the
+    12 decimals that group runs for CV folds (distinct_rows) tell them apart: counted so, ye-exp's 3 parameters
+    were fitted through two shares."""
+    rng = np.random.default_rng(0)
+    p = np.resize(np.array([0.3, 0.6]), 8)
+    p[2] += 1e-10
+    y = _orig(p) * np.exp(rng.normal(0.0, 0.002, p.size))
+    with pytest.raises(InputError, match=r"the runs train on 2 distinct share\(s\) of 'code' \(0.3, 0.6\)"):
+        critical_proportion(p, y, pre_loss=PRE, n_boot=0)
+
+
 def test_three_shares_identify_ye_s_law() -> None:
     p = np.resize(np.array([0.0, 0.4, 0.8]), 9)
     res = critical_proportion(p, _orig(p), pre_loss=PRE, n_boot=0)

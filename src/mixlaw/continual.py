@@ -358,6 +358,9 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     if len(table) <= n_vary:
         raise InputError(f"{len(table)} runs are too few for law {fitted.key!r}, which fits {n_vary} parameters: "
                          f"need at least {n_vary + 1}")
+    # 9 decimals, not distinct_rows' 12 (ROW_DECIMALS, which groups runs for CV folds and leave-one-out): here the
+    # count is whether the curve is identified, and shares 1e-10 apart (a token count off by one in 1e10) are one
+    # share for that; counted at 12 they passed, and 0.3, 0.3 + 1e-10 and 0.6 fitted ye-exp's 3 parameters.
     shares = np.unique(np.round(W[:, 1], 9))
     if shares.size < n_vary:
         # The law is a curve in the one share p: through fewer distinct p than its parameters it is not identified
