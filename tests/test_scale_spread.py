@@ -127,3 +127,23 @@ def test_compare_keeps_a_meta_laws_word_on_its_choice(monkeypatch):
         compare_tables(multi, test, targets="a", laws=["auto", "ye-exp"])
     msgs = _scale_warnings(caught)
     assert len(msgs) == 2 and "auto chose 'linear'" in msgs[1]
+
+
+def test_auto_error_on_runs_at_several_sizes_names_the_sizes():
+    """Found on ADMIRE-BayesOpt's public IFT runs (github.com/xo28/ADMIRE-BayesOpt: 19 Tulu-3 domains, Qwen2.5
+    0.5B / 3B / 7B in one table): `mixlaw fit --law auto` stopped with "no candidate law ... ranks them better than
+    chance" (every out-of-fold Spearman -0.09 to -0.16 on bbh) and no word that the table held three model sizes,
+    which every candidate fitted as one surface; at --at-params smallest the same eval ranked at 0.28. Here the
+    loss moves with the size alone (3 at 1e8, 2 at 1e9, noise 0.01): size-blind laws rank the runs below chance."""
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=30)
+    rows = [{"run": f"m{i}_{N:g}", "params": N, "w:a": w[0], "w:b": w[1], "w:c": w[2],
+             "loss:x": (3.0 if N == 1e8 else 2.0) + 0.01 * rng.standard_normal()}
+            for N in (1e8, 1e9) for i, w in enumerate(W)]
+    with pytest.raises(InputError) as err, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        get_law("auto", candidates=["linear", "ye-exp"]).fit(RunTable(pd.DataFrame(rows)))
+    msg = str(err.value)
+    assert msg.startswith("no candidate law can be cross-validated on 'x'")
+    assert "the fitting runs span 2 model sizes (1e+08 to 1e+09)" in msg
+    assert "'linear', 'ye-exp' take no model size" in msg and "--at-params" in msg

@@ -63,6 +63,7 @@ from ._inputs import (
     _opt_1d,
     weights_in_order,
 )
+from .cv_table import NO_CANDIDATE_MARK
 from .registry import _REGISTRY, available_laws, get_law, register
 from .saved import LAW_SCHEMA_VERSION, law_from_dict, state_bool
 from .scale_inputs import scale_blind_message
@@ -435,6 +436,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         try:
             self._fit(W, Y, ctx)
         except BaseException as err:
+            if isinstance(err, InputError) and spread and self.members_checked:
+                _note_scale_blind_candidates(err, getattr(self, "cv_", None), source, spread)
             self._forget_fit()
             if isinstance(err, (InputError, FitError)) and not ragged:  # a ragged fit's errors name their rows
                 note_left_out(err, left_out, W.shape[0], n_table)
@@ -1009,6 +1012,22 @@ def _jsonable(x: Any) -> Any:
     if isinstance(x, np.random.Generator):
         return None
     return x
+
+
+def _note_scale_blind_candidates(err: InputError, cv: Any, source: str | None,
+                                 spread: dict[str, tuple[int, float, float]]) -> None:
+    """Append to a meta-law's "no candidate law can be cross-validated" error that the runs span several scales
+    which its candidates do not take (:func:`~mixlaw.laws.scale_inputs.scale_blind_message`), when they do.
+
+    Why: on ADMIRE-BayesOpt's IFT runs (Qwen2.5 0.5B / 3B / 7B in one table) every candidate fitted one surface
+    over the three sizes and ranked bbh's held-out runs below chance (Spearman -0.09 to -0.16); the error said
+    only that, and the scale warning comes after a successful fit, so the user was never told the cause."""
+    if cv is None or not err.args or not str(err.args[0]).startswith(NO_CANDIDATE_MARK):
+        return
+    keys = dict.fromkeys(r.name.split("[")[0] for r in cv.rows)  # 'law[direct]': the law fitted on the objective
+    why = scale_blind_message(source, spread, [_REGISTRY[k] for k in keys if k in _REGISTRY])
+    if why:
+        err.args = (f"{err.args[0]}; {why}", *err.args[1:])
 
 
 # The registry and the loader are re-exported: `from mixlaw.laws.base import get_law, law_from_dict, _REGISTRY`

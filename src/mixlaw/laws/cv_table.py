@@ -100,6 +100,10 @@ class CVRow:
         return d
 
 
+#: How :meth:`CVTable.best`'s error starts (:meth:`~mixlaw.laws.base.MixingLaw.fit` adds the runs' scales to it).
+NO_CANDIDATE_MARK = "no candidate law can be cross-validated on "
+
+
 @dataclass
 class CVTable:
     """The cross-validation table: every candidate on every scored column, with the score S."""
@@ -148,7 +152,7 @@ class CVTable:
         ok = self.ok(target)
         if not ok:
             errs = "; ".join(f"{r.name}: {r.error or _no_skill(r)}" for r in self.rows if r.target == target)
-            raise InputError(f"no candidate law can be cross-validated on {target!r} with these runs, or none "
+            raise InputError(f"{NO_CANDIDATE_MARK}{target!r} with these runs, or none "
                              f"ranks them better than chance ({errs})")
         return min(ok, key=rank_key)
 
