@@ -264,3 +264,14 @@ def test_a_registered_law_with_a_size_input_is_a_sizes_only_fit_too(tmp_path) ->
     (tmp_path / "bad.json").write_text(json.dumps(doc))
     with pytest.raises(InputError, match=r"result\.target_steps: .*sizes only"):
         load_pipeline(tmp_path / "bad.json")
+
+
+def test_mixtures_at_too_few_sizes_are_dropped_before_the_size_fits_not_step_fits() -> None:
+    # ADMIRE-BayesOpt's public IFT runs (Qwen2.5 0.5B / 3B / 7B, one row per run, no step): "180 mixture(s) with
+    # curves at fewer than 3 sizes dropped before the step fits" in a pipeline that fits no step law.
+    frame = one_step(sizes=SIZES5[:3]).frame
+    frame = frame[~(frame["run"].str.startswith(("m8-", "m9-")) & (frame["params"] > 1e7))]
+    with pytest.warns(UserWarning, match=r"2 mixture\(s\) with curves at fewer than 3 sizes dropped before the "
+                                         r"size fits, e\.g\. m8-N1e\+07 \(curves at 1e\+07 only\)"):
+        res = fit_pipeline(RunTable(frame), target_params=N_TARGET, route="nested", law="ye-exp")
+    assert res.sizes_only and not [w for w in res.warnings if "step fits" in w]

@@ -89,7 +89,8 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
         # size, not as a mixture trained at 122M and 310M only.
         has = np.unique(N[(inv == inv[first_row]) & curve_ok])
         where = "no curve" if not has.size else f"curves at {', '.join(f'{n:.4g}' for n in has)} only"
-        msg = (f"{int(few.sum())} mixture(s) {why} dropped before the step fits, e.g. "
+        # Sizes only: no step law is fitted ("dropped before the step fits" on ADMIRE's one-row-per-run sweep).
+        msg = (f"{int(few.sum())} mixture(s) {why} dropped before the {'size' if sizes_only else 'step'} fits, e.g. "
                f"{table.runs[first_row]} ({where})")
         msgs.append(msg)
         warnings.warn(msg, DataWarning, stacklevel=3)
