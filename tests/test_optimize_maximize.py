@@ -254,3 +254,33 @@ def test_a_mean_of_a_loss_and_an_accuracy_is_told_to_be_split_not_maximised() ->
     with pytest.warns(HigherIsBetterWarning, match="pass maximize=True") as rec:  # an accuracy alone: as before
         warn_minimised_metrics(["acc_gsm8k"])
     assert "averaged" not in str(rec[0].message)
+
+
+def test_regret_of_an_accuracy_is_that_of_the_run_predicted_highest() -> None:
+    from mixlaw.metrics import regret_at_k
+
+    y = np.array([0.30, 0.50, 0.40, 0.20])
+    p = np.array([0.31, 0.45, 0.47, 0.10])  # the law ranks run 2 highest, run 3 lowest
+    assert regret_at_k(y, p, maximize=True) == pytest.approx(0.10)  # best 0.50 - run 2's 0.40
+    assert regret_at_k(y, p, k=2, maximize=True) == pytest.approx(0.0)  # runs 2 and 1
+    assert regret_at_k(y, p) == pytest.approx(0.0)  # minimised: run 3, the lowest, is the best loss
+
+
+def test_compare_maximize_scores_the_regret_of_an_accuracy(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # ADMIRE-BayesOpt's IFT accuracies: 'compare --json' gave regret_at_1 0.0022 for linear on avg_id+ood, the
+    # accuracy of the run it predicted LOWEST minus the lowest; compare had no --maximize.
+    train, test = _accuracy_table(seed=0), _accuracy_table(n=30, seed=1)
+    p_train, p_test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.frame.to_csv(p_train, index=False)
+    test.frame.to_csv(p_test, index=False)
+    regret = {}
+    for flag in ([], ["--maximize"]):
+        code, out, err = run_cli(capsys, "compare", "--runs", str(p_train), "--test", f"t={p_test}", "--laws",
+                                 "loglinear-sat", "--json", *flag)
+        assert code == 0, err
+        regret[bool(flag)] = json.loads(out)["laws"][0]["splits"]["t"]["regret_at_1"]
+    law = get_law("loglinear-sat").fit(train)
+    y, pred = test.losses(["hellaswag_acc"])[:, 0], np.asarray(law.predict(test)).ravel()
+    assert regret[True] == pytest.approx(y.max() - y[np.argmax(pred)])
+    assert regret[False] == pytest.approx(y[np.argmin(pred)] - y.min())
+    assert np.argmax(pred) != np.argmin(pred)  # the two regrets are of different runs

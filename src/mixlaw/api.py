@@ -56,16 +56,17 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
                    fit_on: Sequence[str] = ("per-eval", "direct"),
                    on_progress: Callable[[str], None] | None = None,
                    on_done: Callable[[str], None] | None = None, n_folds: int | None = None,
-                   cv_folds: int | None = None) -> Leaderboard:
+                   cv_folds: int | None = None, maximize: bool = False) -> Leaderboard:
     """:func:`mixlaw.compare.compare` with per-law progress callbacks (before and after each fit). ``n_folds``: the
-    folds of ``auto`` / ``stack`` (``--cv-folds``; ``cv_folds``, its older name, is a silent alias)."""
+    folds of ``auto`` / ``stack`` (``--cv-folds``; ``cv_folds``, its older name, is a silent alias); ``maximize``:
+    higher-is-better metrics, for ``regret_at_1`` (``--maximize``)."""
     keys = list(laws) if laws is not None else None
     for k in keys or []:
         if k not in available_laws():
             raise InputError(f"unknown law {k!r}; available: {', '.join(available_laws())}")
     return compare(train, tests, targets=targets, laws=keys, random_state=random_state, objective=objective,
                    fit_on=fit_on, on_progress=on_progress, on_done=on_done,
-                   n_folds=renamed("n_folds", n_folds, "cv_folds", cv_folds))
+                   n_folds=renamed("n_folds", n_folds, "cv_folds", cv_folds), maximize=maximize)
 
 
 def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[str] | None = None,

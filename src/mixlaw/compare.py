@@ -142,7 +142,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             laws: Sequence[str | MixingLaw] | None = None, random_state: int = 0,
             objective: str | Mapping[str, float] | None = None, fit_on: Sequence[str] = ("per-eval", "direct"),
             on_progress: Callable[[str], None] | None = None, n_folds: int | None = None,
-            on_done: Callable[[str], None] | None = None, cv_folds: int | None = None) -> Leaderboard:
+            on_done: Callable[[str], None] | None = None, cv_folds: int | None = None,
+            maximize: bool = False) -> Leaderboard:
     """Fit each law on ``train`` and score it on each held-out table.
 
     Parameters
@@ -173,6 +174,10 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         of more fits. The laws' own ``n_folds=``; ``--cv-folds`` on the command line.
     cv_folds : int, optional
         The older name of ``n_folds`` (a silent alias; giving both is an InputError).
+    maximize : bool, default=False
+        The eval columns hold higher-is-better metrics (accuracy): ``regret_at_1`` is then the best held-out value
+        minus that of the run the law predicts highest (:func:`mixlaw.metrics.regret_at_k`). The other metrics
+        do not depend on the direction.
 
     Returns
     -------
@@ -241,8 +246,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         own = full if law._fits_ragged() else train  # the law's fit takes the rows it uses
         for mode in ["per-eval"] if meta else law_modes:
             est = law if mode == "per-eval" else law.clone()
-            rows.append(_score_one(est, mode, own, tests, names, s, scored, scored_s) if meta
-                        else _score_one(est, mode, own, tests, fit_names, fit_s, scored, scored_s))
+            rows.append(_score_one(est, mode, own, tests, names, s, scored, scored_s, maximize) if meta
+                        else _score_one(est, mode, own, tests, fit_names, fit_s, scored, scored_s, maximize))
         if on_done is not None:
             on_done(law.key)
     return Leaderboard(rows, names, train.path or "", len(train),
@@ -282,7 +287,8 @@ def _make_law(key: str, random_state: int, objective: str | Mapping[str, float] 
 
 
 def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, RunTable], names: list[str],
-               s: np.ndarray | None, scored: list[str], scored_s: np.ndarray | None) -> LawScore:
+               s: np.ndarray | None, scored: list[str], scored_s: np.ndarray | None,
+               maximize: bool = False) -> LawScore:
     """Fit ``law`` on ``names`` (per eval, or ``direct`` on the objective column, weights ``s``) and score it on every
     split against the losses of ``scored`` (weighted by ``scored_s``: the objective's nonzero weights)."""
     label = member_name(law.key, mode)
@@ -305,7 +311,7 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
             pred = np.asarray(law.predict(t), dtype=np.float64).reshape(len(y), -1)
             if s is not None:
                 pred = pred[:, 0] if pred.shape[1] == 1 and (mode == "direct" or law.key in META_LAWS) else pred @ s
-            splits[split] = metrics.all_metrics(y, pred.reshape(y.shape))
+            splits[split] = metrics.all_metrics(y, pred.reshape(y.shape), maximize=maximize)
     msgs = sorted({str(w.message) for w in caught if not issubclass(w.category, ExtrapolationWarning)})
     if law.members_checked:
         # A meta-law's own scale warning (the member it chose takes no model size / tokens input) is about this

@@ -75,14 +75,20 @@ def pearson(y_true: Any, y_pred: Any) -> float:
     return _per_column(lambda a, b: stats.pearsonr(a, b).statistic, y, p)
 
 
-def regret_at_k(y_true: Any, y_pred: Any, k: int = 1) -> float:
-    """True loss of the best of the law's top-k held-out runs minus the true best loss.
+def regret_at_k(y_true: Any, y_pred: Any, k: int = 1, maximize: bool = False) -> float:
+    """True loss of the best of the law's top-k held-out runs minus the true best loss (>= 0).
 
-    With several eval columns, runs are ranked by their mean loss over the columns.
+    With several eval columns, runs are ranked by their mean loss over the columns. ``maximize``: the columns are
+    higher-is-better metrics (accuracy), so the top-k are the k highest predictions and the regret is the true best
+    (highest) value minus the best of theirs; without it an accuracy table's regret was that of the k runs the law
+    predicted worst, against the worst run (ADMIRE-BayesOpt's IFT accuracies, ``compare --json``).
     """
     y, p = _pair(y_true, y_pred)
     if y.ndim == 2:
         y, p = y.mean(axis=1), p.mean(axis=1)
+    if maximize:
+        top = np.argsort(-p, kind="stable")[:k]
+        return float(y.max() - y[top].max())
     top = np.argsort(p, kind="stable")[:k]
     return float(y[top].min() - y.min())
 
@@ -95,11 +101,12 @@ def aic_bic(resid: np.ndarray, n_params: int) -> tuple[float, float]:
     return float(ll + 2 * n_params), float(ll + n_params * np.log(n))
 
 
-def all_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """The leaderboard's metrics: spearman, pearson, mre, rmse, bias, r2, regret_at_1."""
+def all_metrics(y_true: Any, y_pred: Any, maximize: bool = False) -> dict[str, float]:
+    """The leaderboard's metrics: spearman, pearson, mre, rmse, bias, r2, regret_at_1 (of the highest-predicted
+    run against the highest with ``maximize``: :func:`regret_at_k`)."""
     return {"spearman": spearman(y_true, y_pred), "pearson": pearson(y_true, y_pred), "mre": mre(y_true, y_pred),
             "rmse": rmse(y_true, y_pred), "bias": bias(y_true, y_pred), "r2": r2(y_true, y_pred),
-            "regret_at_1": regret_at_k(y_true, y_pred, 1)}
+            "regret_at_1": regret_at_k(y_true, y_pred, 1, maximize=maximize)}
 
 
 __all__ = ["mre", "rmse", "bias", "mae", "r2", "spearman", "pearson", "regret_at_k", "aic_bic", "all_metrics"]

@@ -182,6 +182,10 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
             at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
             eval_group: list[str] | None = EvalGroupOpt,
             cv_folds: int | None = CvFoldsOpt, workers: str = LawsCvWorkersOpt,
+            maximize: bool = typer.Option(False, "--maximize",
+                                          help="The eval columns hold higher-is-better metrics (accuracy, pass@1, a "
+                                          "score): the regret (--json's regret_at_1) is that of the run predicted "
+                                          "highest, as in 'mixlaw optimize --maximize'."),
             seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Fit each law on the fitting runs and score it on the held-out runs (Spearman, MRE, RMSE, bias, R², regret)."""
     if (runs is None) == (dataset is None):
@@ -205,7 +209,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
     with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance, \
             cv_progress(advance), cv_workers(workers):
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
-        kw = {"objective": obj, "fit_on": modes, "n_folds": cv_folds}
+        kw = {"objective": obj, "fit_on": modes, "n_folds": cv_folds, "maximize": maximize}
         if dataset is not None:
             train, tests = dataset_with_tests(dataset, test, weight_tol)
             board = api.compare_tables(train, tests, targets=tgt, laws=parse_laws(laws), random_state=seed,
