@@ -147,3 +147,34 @@ def test_auto_error_on_runs_at_several_sizes_names_the_sizes():
     assert msg.startswith("no candidate law can be cross-validated on 'x'")
     assert "the fitting runs span 2 model sizes (1e+08 to 1e+09)" in msg
     assert "'linear', 'ye-exp' take no model size" in msg and "--at-params" in msg
+
+
+def test_compare_scores_a_split_at_several_sizes_within_each_size_too(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """ADMIRE-BayesOpt's IFT runs (Qwen2.5 0.5B / 3B / 7B as one table): dz-eq3-safe ranked bbh's runs at 0.83
+    pooled and at 0.14 / 0.07 / -0.00 within each size; the pooled Spearman alone read the size ordering as skill
+    at ranking mixtures. The other way here: ye-exp, blind to the size, ranks the runs of each size at 0.94 and all
+    of them at 0.57 (the size gap it cannot see pulls the pooled Spearman down)."""
+    from cli_runner import run_cli
+
+    from mixlaw.compare import compare
+
+    train, test = _table([1e8, 4e8], n=40), _table([1e8, 4e8], n=12, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = compare(train, {"t": test, "one": _table([1e8], n=12, seed=2)}, targets="a", laws=["ye-exp"])
+    m = board.rows[0].splits
+    law = get_law("ye-exp").fit(train)
+    y, p = test.losses(["a"])[:, 0], np.asarray(law.predict(test)).ravel()
+    from scipy.stats import spearmanr
+    small = test.model_params == 1e8
+    want = np.mean([spearmanr(y[small], p[small]).statistic, spearmanr(y[~small], p[~small]).statistic])
+    assert m["t"]["spearman_within_scale"] == pytest.approx(want)
+    assert m["t"]["spearman"] < 0.7 < want
+    assert "spearman_within_scale" not in m["one"]  # one size: the pooled Spearman is the within-size one
+    assert np.isnan(board.to_frame().set_index("split").loc["one", "spearman_within_scale"])
+    p_train, p_test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.frame.to_csv(p_train, index=False)
+    test.frame.to_csv(p_test, index=False)
+    code, out, err = run_cli(capsys, "compare", "--runs", str(p_train), "--test", f"t={p_test}", "--laws", "ye-exp")
+    assert code == 0, err
+    assert "ρ within t" in out and "the Spearman among the held-out runs of one scale" in out

@@ -72,6 +72,10 @@ def _leaderboard_table(board: Any, title: str) -> Table:
     tab.add_column("law", no_wrap=True)
     for s in splits:
         tab.add_column(f"ρ {escape(short[s])}", justify="right", no_wrap=True)
+    # Splits at several scales: their Spearman among the runs of one scale (the pooled one ranks the sizes too).
+    within = [s for s in splits if any("spearman_within_scale" in r.splits.get(s, {}) for r in board.rows)]
+    for s in within:
+        tab.add_column(f"ρ within {escape(short[s])}", justify="right", no_wrap=True)
     first = escape(short[splits[0]]) if splits else ""
     tab.add_column(f"MRE {first}", justify="right", no_wrap=True)
     tab.add_column(f"RMSE {first}", justify="right", no_wrap=True)
@@ -91,15 +95,20 @@ def _leaderboard_table(board: Any, title: str) -> Table:
         if r.error:
             # The reason goes under the table: in a no_wrap cell a long one widened its column until every
             # other cell, law names included, was cut to "…" (Marin's swarm, where dz-eq3 cannot fit).
-            tab.add_row(escape(r.law), *(["-"] * len(splits)), "-", "-", "-", "-", "failed")
+            tab.add_row(escape(r.law), *(["-"] * (len(splits) + len(within))), "-", "-", "-", "-", "failed")
             failed.append(f"{r.law} failed: {r.error.removeprefix(r.law + ': ')}")
             continue
-        tab.add_row(escape(r.law), *(cell(r.splits[s]["spearman"]) for s in splits), cell(r.splits[splits[0]]["mre"]),
+        tab.add_row(escape(r.law), *(cell(r.splits[s]["spearman"]) for s in splits),
+                    *(cell(r.splits[s].get("spearman_within_scale", float("nan"))) for s in within),
+                    cell(r.splits[splits[0]]["mre"]),
                     cell(r.splits[splits[0]]["rmse"]), cell(r.splits[splits[0]].get("bias", float("nan"))),
                     n_par_text(r.n_params), f"{r.fit_seconds:.2f}")
     notes = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
              "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
     caption = [notes[k] for k in sorted(seen)] + failed
+    if within:
+        caption.append("ρ within: the Spearman among the held-out runs of one scale (model size, tokens, step), "
+                       "averaged over the scales by their runs; the pooled ρ ranks the scales too")
     if getattr(board, "objective", None) is None and len(getattr(board, "targets", ())) > 1:
         # One number per law for several eval sets: which aggregate it is was nowhere on the page (Marin's Delphi
         # proposals, --target all: 0.70 read as a pooled rank correlation, the mean of nine per-eval ones).
