@@ -469,3 +469,23 @@ def test_a_csv_under_the_name_of_a_workbook_is_said_so(tmp_path, capsys) -> None
     assert code == 2 and err.strip() == (
         f"error: {fake}: not an Excel workbook: a .xlsx file is a zip archive and this one is not (a CSV, or a legacy "
         ".xls, under that name?); give it the suffix of what it is (.csv, or save the sheet as .xlsx)")
+
+
+def test_a_model_name_in_params_says_its_size_is_what_is_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # ADMIRE-BayesOpt's IFT runs label each row with its model ('Qwen2.5-0.5B'); mapped to params the import stopped
+    # at "value 'Qwen2.5-0.5B' is not a number", while '0.5B' alone is read.
+    import pandas as pd
+    import pytest
+
+    from mixlaw.data import RunTable
+    from mixlaw.errors import DataError
+
+    frame = pd.DataFrame({"run": ["a", "b"], "params": ["Qwen2.5-0.5B", "pythia-160m"], "w:x": [0.5, 0.2],
+                          "w:y": [0.5, 0.8], "loss:x": [2.0, 2.1]})
+    with pytest.raises(DataError, match=r"value 'Qwen2\.5-0\.5B' is not a number \(a model's name\? its size alone, "
+                                        r"'0\.5B' or 5e\+08, is read"):
+        RunTable(frame)
+    assert RunTable(frame.assign(params=["0.5B", "160m"])).model_params.tolist() == [5e8, 1.6e8]
+    with pytest.raises(DataError) as err:  # a name with no size at its end: no such hint
+        RunTable(frame.assign(params=["Qwen-base", "x"]))
+    assert "model's name" not in str(err.value)

@@ -31,6 +31,7 @@ from .schema import (
     SheetText,
     beyond_tol,
     count_values,
+    scaled_number,
     share_value,
     weight_sum_error,
 )
@@ -759,6 +760,12 @@ def _not_a_number_hint(value: Any, column: str) -> str:
     if column in ("params", "step", "tokens") and re.fullmatch(r"\d{1,3}([,.' ]\d{3})+", v):
         # '1,300,000' (or '28,368'): a count with thousands separators, not a decimal comma
         return f" (thousands separators? write {re.sub(r'[^0-9]', '', v)}, or a suffix as in 1.3M)"
+    size = re.fullmatch(r".*[-_/ ](\d+(?:\.\d+)?[kKmMbBgGtT])", v) if column == "params" else None
+    if size and scaled_number(size.group(1)[:-1] + size.group(1)[-1].upper()):
+        # 'Qwen2.5-0.5B', 'pythia-160m': a model's name, whose size at the end the column would read on its own
+        # (ADMIRE-BayesOpt's IFT runs name their models so: "value 'Qwen2.5-0.5B' is not a number").
+        n = scaled_number(size.group(1)[:-1] + size.group(1)[-1].upper())
+        return f" (a model's name? its size alone, {size.group(1)!r} or {n:g}, is read: map a column of the sizes)"
     if isinstance(value, SheetText):
         # A workbook's cell: the CSV's advice (separators) does not apply; the number is to be stored as one.
         return (f" (sheet {value.sheet!r}, cell {value.cell} holds it as text, a decimal comma the workbook did not "
