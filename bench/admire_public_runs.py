@@ -30,7 +30,10 @@ Measured (2026-12-06, 2 busy cores, mean over the 20 evals of the held-out Spear
 
 Fitted on all three sizes as one table, every size-blind law ranks bbh's held-out runs below chance and
 ``auto`` stops (it says the runs span 3 model sizes since 2026-12-06); dz-eq1 / dz-eq3-safe, which take the
-size, rank the pooled runs at 0.82 / 0.79 and the runs of each size at 0.23 / 0.10 (compare's ``ρ within``).
+size, rank a held-out fifth of the pooled runs at 0.82 / 0.79 and the runs of each size at 0.23 / 0.10 (compare's
+``ρ within``; mean of bbh and avg_id+ood: ``mixlaw compare --runs <all sizes> --holdout 0.2 --target
+bbh:cot-v1::tulu --target avg_id+ood --laws ye-exp,dz-eq1,dz-eq3-safe,linear,lightgbm,auto``, where auto reads
+0.80 pooled and 0.11 within).
 """
 
 from __future__ import annotations
