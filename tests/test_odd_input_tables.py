@@ -489,3 +489,19 @@ def test_a_model_name_in_params_says_its_size_is_what_is_read(tmp_path) -> None:
     with pytest.raises(DataError) as err:  # a name with no size at its end: no such hint
         RunTable(frame.assign(params=["Qwen-base", "x"]))
     assert "model's name" not in str(err.value)
+
+
+def test_an_eval_at_0_stops_the_import_naming_the_evals_that_import_without_it(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # ADMIRE-BayesOpt's IFT accuracies: bigcodebench_hard is 0 in some runs, and 'runs import' stopped on it with no
+    # word that the 16 other benchmarks import without it (--evals).
+    p = tmp_path / "acc.csv"
+    pd.DataFrame({"ratio_a": [0.5, 0.2, 0.7], "ratio_b": [0.5, 0.8, 0.3], "metric_gsm8k": [0.3, 0.4, 0.5],
+                  "metric_bigcode": [0.0, 0.1, 0.05], "metric_ifeval": [0.6, 0.5, 0.4]}).to_csv(p, index=False)
+    out = tmp_path / "runs.csv"
+    code, _, err = run_cli(capsys, "runs", "import", str(p), "--columns", "w:*=ratio_*,loss:*=metric_*",
+                           "--out", str(out))
+    assert code != 0 and "loss is 0, expected > 0" in err
+    assert "; or import the other evals without it: --evals gsm8k,ifeval" in " ".join(err.split())
+    code, _, err = run_cli(capsys, "runs", "import", str(p), "--columns", "w:*=ratio_*,loss:*=metric_*",
+                           "--evals", "gsm8k,ifeval", "--out", str(out))
+    assert code == 0, err

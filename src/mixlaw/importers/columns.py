@@ -410,6 +410,13 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
         elif columns is not None and isinstance(columns, str) and hint in detail:
             detail = detail.replace(hint, f"mixlaw runs import {p} --columns \"{columns}\" --drop-incomplete")
         column = e.column
+        others = [str(c)[len(LOSS_PREFIX):] for c in df.columns if str(c).startswith(LOSS_PREFIX) and c != column]
+        if str(column).startswith(LOSS_PREFIX) and detail.startswith("loss is ") and others:
+            # One eval of a benchmark table can be 0 (bigcodebench_hard in ADMIRE-BayesOpt's IFT runs): the import
+            # stopped on it with no word that the other evals import without it.
+            keep = ",".join(others)
+            detail = (f"{detail}; or import the other evals without it: "
+                      + (f"evals={others!r}" if isinstance(path, pd.DataFrame) else f"--evals {keep}"))
         if numbered and column == "run" and detail.startswith("duplicate run"):
             # The file has no run column: the error named column 'run' and a run 'mix0_N1.22e+08' that are not in
             # it (found on Dai & Zheng's sweep with a row given twice).
