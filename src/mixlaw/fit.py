@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from ._solver import BatchModel, SegmentJacobian, huber, solve_batch
+from ._solver import BatchModel, SegmentJacobian, huber, penalty_hessian, solve_batch
 from .errors import ConvergenceWarning, FitError, InputError, InvalidParameterError, TooFewObservationsError
 
 #: Huber threshold on log-loss residuals (Hoffmann et al. 2022, approach 3; Besiroglu et al. 2024).
@@ -275,7 +275,8 @@ def fit_model(model: Model, spec: Params, y: np.ndarray, *, loss: str = "huber",
     FitError
         When no start reaches a finite objective.
     InputError
-        When there are no more observations than free parameters.
+        When there are no more observations than free parameters (for a ridge, than the free parameters it leaves
+        unpenalised: :func:`ridge_counted_params`).
     """
     (res,) = fit_models([model], [spec], [y], loss=loss, huber_delta=huber_delta, n_starts=n_starts, rng=rng,
                         starts=None if starts is None else [starts], penalties=[penalty],
@@ -337,10 +338,20 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
         [np.ones(n) if w is None else np.asarray(w, dtype=np.float64) for w in sample_weights])
     sw = sw / sw.sum(axis=1, keepdims=True)
     n_obs, n_free = np.count_nonzero(sw, axis=1), free.sum(axis=1)
+    pens = [None] * P if penalties is None else list(penalties)
     for i in np.flatnonzero(n_obs <= n_free):
-        raise TooFewObservationsError(f"{labels[i] or 'fit'}: {n_obs[i]} observations are too few to fit {n_free[i]} "
-                                      f"parameters; need at least {n_free[i] + 1} (more runs, or fix some parameters)",
-                                      n_obs=n_obs[i], n_params=n_free[i])
+        # A ridge identifies the block it penalises: only the free directions its curvature leaves flat must be
+        # fitted by the observations (ridge_counted_params).
+        flat = ridge_counted_params(pens[i], full0[i], free[i])
+        if flat is None:
+            raise TooFewObservationsError(
+                f"{labels[i] or 'fit'}: {n_obs[i]} observations are too few to fit {n_free[i]} parameters; need at "
+                f"least {n_free[i] + 1} (more runs, or fix some parameters)", n_obs=n_obs[i], n_params=n_free[i])
+        if n_obs[i] <= flat:
+            raise TooFewObservationsError(
+                f"{labels[i] or 'fit'}: {n_obs[i]} observations are too few to fit the {flat} of its {n_free[i]} free "
+                f"parameters that its penalty leaves unpenalised; need at least {flat + 1} (more runs, fix some "
+                "parameters, or penalise them)", n_obs=n_obs[i], n_params=flat)
     x0s: list[list[np.ndarray]] = []
     for i, s in enumerate(specs):
         given = None if starts is None else starts[i]
@@ -358,7 +369,6 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
                 rows.append(r)
         x0s.append([np.where(free[i], np.clip(v, lo[i], hi[i]), full0[i]) for v in rows])
     logy = np.log(np.array(ys))
-    pens = [None] * P if penalties is None else list(penalties)
     # Phase 1: warm starts alone; phase 2: the usual starts of every problem without a converged warm start.
     outcome: dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray, int, list[float], np.ndarray]] = {}
     todo = list(range(P))
@@ -519,6 +529,28 @@ def pooling_penalty(strength: float, start: int) -> Callable[[np.ndarray], tuple
     return penalty
 
 
+def ridge_counted_params(penalty: Any, theta: np.ndarray, free: np.ndarray) -> int | None:
+    """Free parameters a ridge leaves unpenalised: what the observations must outnumber in its fit, or None when
+    ``penalty`` is no ridge (then every free parameter counts).
+
+    A ridge is a quadratic penalty marked ``identifies = True`` (a law's ``alpha > 0``,
+    :class:`~mixlaw.laws._regularize.RidgeCVMixin`): the penalised least squares
+    :math:`\\min_\\theta \\tfrac1n \\lVert r(\\theta) \\rVert^2 + \\theta^\\top H \\theta / 2` has a
+    positive-definite Gauss-Newton matrix :math:`J^\\top J / n + H` wherever :math:`J` has full column rank on the
+    null space of :math:`H` (Hoerl & Kennard 1970, ridge regression with p > n), so the count is the dimension of
+    that null space within the free parameters: ye-pow's c, log k and the mean exponent (3 of 2M + 2, the t ridged
+    and the exponents pooled), additive's E and mean log C plus its exponents unless they are pooled. Its
+    Hessian is constant (``quadratic``), so it is read at ``theta``. Other penalties (the exponents' pooling alone,
+    at ``alpha = 0``) count every free parameter, as before a ridge could fit fewer runs than parameters.
+    """
+    if penalty is None or not getattr(penalty, "identifies", False) or not getattr(penalty, "quadratic", False):
+        return None
+    H = penalty_hessian(penalty, np.asarray(theta, dtype=np.float64))[np.ix_(free, free)]
+    ev = np.linalg.eigvalsh(0.5 * (H + H.T))
+    top = float(np.max(np.abs(ev))) if ev.size else 0.0
+    return int(free.sum()) - int(np.count_nonzero(ev > 1e-9 * top)) if top > 0 else int(free.sum())
+
+
 def random_start(init: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random start: uniform within finite bounds, else within init ± max(1, |init|)."""
     span = np.maximum(1.0, np.abs(init))
@@ -609,4 +641,4 @@ def _embed(c: np.ndarray, sub: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["Param", "Params", "FitResult", "fit_model", "fit_models", "huber", "HUBER_DELTA", "random_start",
-           "pooling_penalty", "at_bound", "bound_note"]
+           "pooling_penalty", "at_bound", "bound_note", "ridge_counted_params"]

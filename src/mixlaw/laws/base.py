@@ -454,18 +454,19 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             warnings.simplefilter("ignore", ExtrapolationWarning)
             pred = self._predict(W, ctx)
         n_vary = self._n_free_checked()
+        n_need = self._n_size_checked()
         # Counted on the losses the parameters were fitted to: a meta-law for an objective outputs one column
         # but its members were fitted to every eval set.
-        if Y.size <= n_vary and not self.members_checked:
+        if Y.size <= n_need and not self.members_checked:
             # Iterative fits refuse this before starting (fit_model); closed-form laws (linear, loglinear) would
             # otherwise interpolate the runs exactly and report dof <= 0 with R2 = 1.
             grows = self._count_grows_with_runs()
             self._forget_fit()
             raise TooFewObservationsError(
                 f"law {self.key!r}: {W.shape[0]} run(s) x {Y.shape[1]} eval set(s) = {Y.size} losses are too few to "
-                f"fit {n_vary} parameters; need at least {n_vary + 1} (more runs, or a law with fewer parameters)"
+                f"fit {n_need} parameters; need at least {n_need + 1} (more runs, or a law with fewer parameters)"
                 + ("; the count is a leave-one-out ridge's effective degrees of freedom, which grow with the runs"
-                   if grows else ""), n_obs=Y.size, n_params=n_vary, grows=grows)
+                   if grows else ""), n_obs=Y.size, n_params=n_need, grows=grows)
         if not self.members_checked and not self._count_grows_with_runs():
             # Rows of one mixture (and scale) are repeats of one point, seeds apart: the row count above passes
             # 8 seeds of one mixture, where ye-exp's 4 parameters per eval set are not identified (its report read
@@ -752,6 +753,12 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             spare = sum(n - e for n, e in own if e is not None)
             return float(self.n_params_ - spare) if spare > 0 else None
         return None
+
+    def _n_size_checked(self) -> int:
+        """Parameters the fitted losses must outnumber: :meth:`_n_free_checked`, but for a law whose ridge
+        (``alpha > 0``) lets an eval set be fitted with fewer runs than coefficients, where it counts what the
+        ridge leaves unpenalised, as the engine does (:func:`mixlaw.fit.ridge_counted_params`)."""
+        return self._n_free_checked()
 
     def _count_grows_with_runs(self) -> bool:
         """Whether :meth:`_n_free_checked` counts a leave-one-out ridge's effective degrees of freedom (``dof_``),
