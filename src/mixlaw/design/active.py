@@ -225,7 +225,8 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     Raises
     ------
     InputError
-        ``k < 1``, an unknown law or target, fewer runs than the law has coefficients per eval plus one,
+        ``k < 1``, an unknown law or target, fewer runs than the law has coefficients per eval plus one (a ridge
+        law, ``alpha > 0``: than the coefficients its ridge leaves unpenalised plus one),
         infeasible bounds, or fewer than ``k`` candidates left after the distance rules.
     FitError
         Fewer than 2 bootstrap refits succeeded.

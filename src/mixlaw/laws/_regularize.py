@@ -28,6 +28,14 @@ from ._folds import deal_folds
 #: inner folds fit with fewer runs than coefficients (30 runs of Marin Delphi's 39 domains: 24 per fold against
 #: ye-pow's 80 per eval set), counting what the ridge leaves flat (:func:`mixlaw.fit.ridge_counted_params`).
 ALPHA_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+#: Strengths tried when the fitting runs are no more than an eval set's coefficients: ALPHA_GRID and stronger.
+#: Why: the fit term is in units of delta^2 = 1e-6, so next to it ALPHA_GRID's strengths barely pull; with more
+#: coefficients than runs every one of them interpolates the runs (effective dof 29.7-30.0 of 30 on Marin Delphi)
+#: and the CV cannot tell them apart. Fixed strengths on 30 of Marin Delphi's runs (seed 0, uncheatable_obj,
+#: held out on the other 250; bench/small_p_ridge.py's split): ye-pow Spearman 0.48 / 0.50 / 0.60 / 0.65 / 0.67 at
+#: alpha 1 / 10 / 100 / 1e3 / 1e4, ye-exp 0.61 / 0.67 / 0.68 / 0.68 / 0.68 (loglinear 0.61). A table with more
+#: runs than coefficients keeps ALPHA_GRID (its results unchanged).
+SMALL_P_GRID = (*ALPHA_GRID, 10.0, 100.0, 1e3, 1e4)
 #: Inner folds (5: every refit sees 80 % of the runs, as the outer 5-fold benches do).
 N_FOLDS = 5
 
@@ -141,12 +149,26 @@ class RidgeCVMixin:
         self.cv_scores_: dict[str, dict[float, float]] = {}
         if self.alpha == "cv":
             for i, t in enumerate(ctx.targets):
-                self.alpha_[t], self.cv_scores_[t] = choose_alpha(self, W, Y[:, i], ctx.domains, t, self._rng)
+                few = W.shape[0] <= self._n_coefficients(W.shape[1], t, ctx.targets)
+                grid = SMALL_P_GRID if few else ALPHA_GRID
+                self.alpha_[t], self.cv_scores_[t] = choose_alpha(self, W, Y[:, i], ctx.domains, t, self._rng,
+                                                                  grid=grid)
         else:
             self.alpha_ = {t: float(self.alpha) for t in ctx.targets}
         super()._fit(W, Y, ctx)
         self._ridge_flat: dict[str, int] = {}  # per eval set fitted below its coefficients: what its ridge leaves flat
         self._ridge_edf = self._effective_dof(W, ctx)
+
+    def _n_coefficients(self, M: int, target: str, targets: list[str]) -> int:
+        """Free coefficients of eval set ``target`` on ``M`` domains before fitting (the law's count per eval set,
+        less the user's ``fixed`` names for it: bare, or ``<target>.<name>``): whether the runs are too few for
+        them picks the CV's grid."""
+        mine = [k for k in (self.fixed or {})
+                if k.startswith(f"{target}.") or not any(k.startswith(f"{t}.") for t in targets)]
+        return self._coefficients_per_eval(M) - len(mine)
+
+    def _coefficients_per_eval(self, M: int) -> int:
+        raise NotImplementedError
 
     def _before_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: Any) -> None:
         # The penalty of target i is built right after this, with this target's strength (all targets are
@@ -257,4 +279,4 @@ class RidgeCVMixin:
         self._ridge_edf = {k: float(v) for k, v in state.get("edf", {}).items()}
 
 
-__all__ = ["choose_alpha", "choose_pooling", "RidgeCVMixin", "ALPHA_GRID", "N_FOLDS"]
+__all__ = ["choose_alpha", "choose_pooling", "RidgeCVMixin", "ALPHA_GRID", "SMALL_P_GRID", "N_FOLDS"]

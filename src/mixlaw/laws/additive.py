@@ -130,7 +130,10 @@ class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
     alpha : float or "cv", default=0.0
         Shrinks the log coefficients of one eval set toward their mean,
         ``alpha * sum_j (log C_ij - mean_j log C_ij)^2`` (objective units); ``"cv"`` chooses it per eval set by
-        inner 5-fold CV (:mod:`mixlaw.laws._regularize`), for many domains and few runs.
+        inner 5-fold CV (:mod:`mixlaw.laws._regularize`), for many domains and few runs. With ``alpha > 0`` it
+        fits fewer runs than its 2M + 1 coefficients if the runs outnumber what is left unpenalised: E, the mean
+        log C and, unless ``gamma_pooling > 0`` pools them, all M exponents (:func:`mixlaw.fit.ridge_counted_params`;
+        30 runs of 39 domains need ``gamma_pooling``); ``alpha=0`` refuses such a table.
     n_restarts : int, default=2
         Optimiser starts per eval set: the linearised start (:func:`additive_start`), then the equal-C start
         (:func:`equal_c_start`), then seeded random ones inside the bounds; 1 runs the linearised start alone.
@@ -278,6 +281,9 @@ class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
 
     def _own_penalty(self, spec: Any) -> Any:
         return pooling_penalty(self.gamma_pooling, start=1 + (len(spec) - 1) // 2)  # theta = [E, log_C, gamma]
+
+    def _coefficients_per_eval(self, M: int) -> int:
+        return 2 * M + 1  # E, log_C, gamma
 
     def _ridge_block(self, M: int) -> tuple[int, int, bool]:
         return 1, 1 + M, True  # log C, shrunk toward their mean

@@ -60,7 +60,10 @@ class YePower(RidgeCVMixin, PerTargetLaw):
         rare domains, whose exponent the data barely determine.
     alpha : float or "cv", default=0.0
         Ridge penalty ``alpha * sum_j t_ij^2`` on the interactions (objective units); ``"cv"`` chooses it per
-        eval set by inner 5-fold CV (:mod:`mixlaw.laws._regularize`), for many domains and few runs.
+        eval set by inner 5-fold CV (:mod:`mixlaw.laws._regularize`), for many domains and few runs. With
+        ``alpha > 0`` it fits fewer runs than its 2M + 2 coefficients: the runs need only outnumber what the ridge
+        and the exponents' pooling leave unpenalised (c, log_k and the mean exponent: 3, or 2 + M at
+        ``gamma_pooling=0``; :func:`mixlaw.fit.ridge_counted_params`); ``alpha=0`` refuses such a table.
     n_restarts : int, default=2
         Optimiser starts per eval set (the data-driven start first, then seeded random ones).
     loss, huber_delta, bounds, fixed, random_state
@@ -183,6 +186,9 @@ class YePower(RidgeCVMixin, PerTargetLaw):
 
     def _own_penalty(self, spec: Any) -> Any:
         return pooling_penalty(self.gamma_pooling, start=2 + (len(spec) - 2) // 2)  # theta = [c, log_k, t, gamma]
+
+    def _coefficients_per_eval(self, M: int) -> int:
+        return 2 * M + 2  # c, log_k, t, gamma
 
     def _ridge_block(self, M: int) -> tuple[int, int, bool]:
         return 2, 2 + M, False  # the interactions t
