@@ -7,6 +7,11 @@ each eval set, the strength from :data:`ALPHA_GRID` whose refits on K-1 folds of
 held-out fold best (mean absolute log error, i.e. about the MRE), with folds shuffled by the law's
 ``random_state`` and dealt by the runs' content (:mod:`mixlaw.laws._folds`). The same law with a number for
 ``alpha`` is what ``GridSearchCV`` tunes from outside.
+
+A ridge (``alpha > 0``) marks its penalty ``identifies``: the engine then fits an eval set with fewer runs than
+coefficients, as long as the runs outnumber the free parameters the penalty leaves flat
+(:func:`mixlaw.fit.ridge_counted_params`); the CV's refits on its folds do too, and on such tables it tries
+:data:`SMALL_P_GRID`.
 """
 
 from __future__ import annotations
