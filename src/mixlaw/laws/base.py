@@ -473,11 +473,13 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             # 'dof=4' with t_books = -79.7). A leave-one-out ridge counts its effective dof: it is regularised.
             n_pts = len(distinct_rows(W, ctx.model_params, ctx.tokens)[0])
             scales = ctx.model_params is not None or ctx.tokens is not None
-            if n_pts < W.shape[0] and n_pts * Y.shape[1] <= n_vary:
+            # A ridge fitted below its coefficients counts what it leaves unpenalised (its effective dof is near the
+            # rows by construction, and would call every such fit with repeated mixtures unidentified).
+            if n_pts < W.shape[0] and n_pts * Y.shape[1] <= n_need:
                 warnings.warn(f"law {self.key!r}: the {W.shape[0]} runs hold {n_pts} distinct "
                               f"mixture{'s' if n_pts > 1 else ''}{' and scales' if scales else ''}, and "
                               f"{n_pts} x {Y.shape[1]} eval set(s) = {n_pts * Y.shape[1]} distinct losses are too few "
-                              f"for its {n_vary} parameters: runs repeated at one mixture (seeds) count once, so the "
+                              f"for its {n_need} parameters: runs repeated at one mixture (seeds) count once, so the "
                               "parameters are not identified (the report's dof counts rows); add runs at other "
                               "mixtures, or fit a law with fewer parameters (linear)", DataWarning, stacklevel=2)
         n_fitted = Y.size
