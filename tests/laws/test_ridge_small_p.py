@@ -68,6 +68,9 @@ def test_without_a_ridge_fewer_runs_than_coefficients_still_raise_naming_the_cou
                                                       r"need at least (22|43|42)") as err:
         get_law(key, alpha=0.0).fit(W, y, domains=DOMAINS)
     assert err.value.n_obs == 16 and err.value.n_params in (21, 42, 41)
+    # ... and says what fits them: a ridge (with pooled exponents, for additive), as keyword and as flag.
+    assert "alpha='cv'" in str(err.value) and "--law-option alpha=cv" in str(err.value)
+    assert ("gamma_pooling=1" in str(err.value)) == (key == "additive")
 
 
 def test_additive_with_free_exponents_counts_them_against_the_runs():
@@ -76,6 +79,8 @@ def test_additive_with_free_exponents_counts_them_against_the_runs():
     with pytest.raises(TooFewObservationsError, match=r"16 observations are too few to fit the 22 of its 41 free "
                                                       r"parameters that its penalty leaves unpenalised"):
         get_law("additive", alpha=1.0, gamma_pooling=0.0).fit(W, y, domains=DOMAINS)
+    with pytest.raises(TooFewObservationsError, match=r"inner folds of the 16 runs: .*--law-option gamma_pooling=1"):
+        get_law("additive", alpha="cv").fit(W, y, domains=DOMAINS)
 
 
 @pytest.mark.parametrize("key", ["ye-exp", "ye-pow"])

@@ -156,11 +156,26 @@ class RidgeCVMixin:
             for i, t in enumerate(ctx.targets):
                 few = W.shape[0] <= self._n_coefficients(W.shape[1], t, ctx.targets)
                 grid = SMALL_P_GRID if few else ALPHA_GRID
-                self.alpha_[t], self.cv_scores_[t] = choose_alpha(self, W, Y[:, i], ctx.domains, t, self._rng,
-                                                                  grid=grid)
+                try:
+                    self.alpha_[t], self.cv_scores_[t] = choose_alpha(self, W, Y[:, i], ctx.domains, t, self._rng,
+                                                                      grid=grid)
+                except TooFewObservationsError as err:
+                    # A refit on an inner fold said '24 observations' of a 30-run table: say where they come from.
+                    raise TooFewObservationsError(
+                        f"alpha='cv' refits the law on {N_FOLDS - 1} of {N_FOLDS} inner folds of the {W.shape[0]} "
+                        f"runs: {err}", n_obs=err.n_obs, n_params=err.n_params, grows=err.grows) from err
         else:
             self.alpha_ = {t: float(self.alpha) for t in ctx.targets}
-        super()._fit(W, Y, ctx)
+        try:
+            super()._fit(W, Y, ctx)
+        except TooFewObservationsError as err:
+            # Say what would fit these runs: the refusal named only more runs or fixed parameters (a user with 30 runs
+            # of 39 domains did not learn that the ridge fits them).
+            hint = self._few_runs_hint(any(a > 0 for a in self.alpha_.values()))
+            if not hint:
+                raise
+            raise TooFewObservationsError(f"{err}; {hint}", n_obs=err.n_obs, n_params=err.n_params,
+                                          grows=err.grows) from err
         self._ridge_flat: dict[str, int] = {}  # per eval set fitted below its coefficients: what its ridge leaves flat
         self._ridge_edf = self._effective_dof(W, ctx)
 
@@ -174,6 +189,11 @@ class RidgeCVMixin:
 
     def _coefficients_per_eval(self, M: int) -> int:
         raise NotImplementedError
+
+    def _few_runs_hint(self, ridged: bool) -> str:
+        """What fits runs too few for the law's free parameters: without a ridge, a ridge (it then needs only more
+        runs than what it leaves unpenalised); with one, nothing this law offers (more runs)."""
+        return "" if ridged else "a ridge fits fewer runs than coefficients: alpha='cv' (--law-option alpha=cv)"
 
     def _before_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: Any) -> None:
         # The penalty of target i is built right after this, with this target's strength (all targets are

@@ -285,6 +285,16 @@ class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
     def _coefficients_per_eval(self, M: int) -> int:
         return 2 * M + 1  # E, log_C, gamma
 
+    def _few_runs_hint(self, ridged: bool) -> str:
+        # The ridge on log C leaves every exponent unpenalised: only pooling them brings the count to 2 (E, mean log C)
+        # plus their mean.
+        if self.gamma_pooling > 0:
+            return super()._few_runs_hint(ridged)
+        pool = "gamma_pooling=1 (--law-option gamma_pooling=1) pools the exponents"
+        return (f"with alpha > 0, {pool}" if ridged else
+                f"a ridge with pooled exponents fits fewer runs than coefficients: alpha='cv' and {pool.split(' (')[0]}"
+                " (--law-option alpha=cv --law-option gamma_pooling=1)")
+
     def _ridge_block(self, M: int) -> tuple[int, int, bool]:
         return 1, 1 + M, True  # log C, shrunk toward their mean
 
