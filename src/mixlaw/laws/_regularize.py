@@ -242,7 +242,7 @@ class RidgeCVMixin:
         :math:`A = J^\\top \\operatorname{diag}(w) J / (n \\delta^2)` the Gauss-Newton matrix of the fit's objective
         at its optimum (``w`` the Huber IRLS weights :math:`\\psi(r)/r`, 1 for ``loss="mse"``) and :math:`H` the
         penalty's Hessian: the trace of the hat matrix of the linearised penalised fit (Hastie, Tibshirani &
-        Friedman 2009, Eq. 3.50). The report counts it (``n_vary=80 (effective 21.3)``), as loglinear's
+        Friedman 2009, Eq. 3.50). The report counts it (``n_vary=80 (effective 26.9)``: ye-pow, 30 runs), as loglinear's
         leave-one-out ridge counts its ``dof_``; an eval set with more runs than free parameters is not in it (its
         count and statistics stay the coefficients, as before a ridge could fit fewer runs)."""
         out: dict[str, float] = {}
