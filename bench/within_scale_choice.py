@@ -1,0 +1,213 @@
+"""Should ``auto`` score the Spearman term within scale groups when its runs span several model sizes?
+
+Today ``auto`` chooses by :math:`S = (1 - \\rho) + \\tfrac12 (1 - R^2)` on the pooled out-of-fold predictions
+(:func:`mixlaw.laws.cv_table.score_columns`): on a table of several sizes the pooled Spearman also ranks the sizes,
+so a law that orders only the sizes scores like one that ranks the mixtures. The alternative ("within"):
+:math:`\\rho` = the mean of the out-of-fold Spearman among the runs of each scale (model size, tokens), weighted by
+their runs, over groups of >= 3 runs; :math:`R^2` stays pooled. Both are computed here from one
+:func:`mixlaw.laws.selection.cross_validate` per table (the same folds and out-of-fold predictions), each choosing
+per eval set as :meth:`CVTable.best` does (lowest S, rounded to 9 decimals, then fewer parameters; only
+candidates with rho > 0 under that score's rho).
+
+Protocol (every real multi-size table available): fit on the runs of every size but the largest (all their
+runs pooled; the last step / the largest token count of each run), with ``auto``'s default candidates; each
+score's chosen law (per eval) is refitted on those runs alone on that eval and scored on the largest size's runs,
+held out: their Spearman (within one size: what a user choosing a mixture at that size needs) and MRE.
+
+PRE-REGISTERED CRITERION (written before any result was seen, 2026-12-06 13:55 UTC):
+  per table, the mean over its eval sets of the held-out Spearman of the chosen law (rho_w for the within score,
+  rho_p for the pooled one) and the mean held-out MRE (mre_w, mre_p).
+  A table counts "better or equal" when rho_w >= rho_p - 0.005, "worse" otherwise.
+  ADOPT only if (a) better-or-equal on more than half of the tables, (b) on no table rho_w < rho_p - 0.05
+  ("much worse" = 0.05 of mean Spearman), and (c) on no table mre_w > 1.25 * mre_p (MRE "much worse" = 25 %
+  relative). Otherwise it is a negative result and ``auto`` keeps the pooled score.
+
+Tables: Dai & Zheng's SlimPajama runs (``--dz``, the clone of github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws,
+as bench/dz_public_runs.py reads it; two splits: <= 937M -> 1.235B (20 held-out runs) and <= 1.235B -> 2.718B
+(4)); Ye et al.'s RedPajama and 5Mix (``--ye``, bench/ye_public_runs.py's reader, last step of each run; 70M-410M
+-> 1B); ADMIRE-BayesOpt's IFT runs (``--admire``, 0.5B + 3B -> 7B; CC BY-NC-SA, not shipped); the bundled trainer
+runs bench/data/crossscale_runs*.csv (4 sizes each, last step).
+
+Run: ``python bench/within_scale_choice.py --dz /tmp/dz --ye /tmp/ye --admire /tmp/admire`` (a table whose
+source is not given is skipped; ``--only NAME`` for one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mixlaw.laws.cv_table import TIE_DECIMALS  # noqa: E402
+from mixlaw.laws.selection import cross_validate, default_candidates, fit_law  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+MIN_GROUP = 3
+
+
+def _last(frame: pd.DataFrame, by: list[str], order: str) -> pd.DataFrame:
+    return frame.sort_values(order).groupby(by, as_index=False, sort=False).tail(1).reset_index(drop=True)
+
+
+def bundled(path: Path) -> pd.DataFrame:
+    return _last(pd.read_csv(path), ["run", "params"], "step").drop(columns=["step"])
+
+
+def dz_table(repo: Path) -> pd.DataFrame:
+    import dz_public_runs
+    t = dz_public_runs.read_table(repo)
+    return _last(t, ["run"], "tokens")
+
+
+def ye_table(repo: Path, name: str) -> pd.DataFrame:
+    import ye_public_runs
+    t = ye_public_runs.read_set(repo, name)
+    return _last(t, ["run", "params"], "step").drop(columns=["step"])
+
+
+def admire_table(repo: Path) -> pd.DataFrame:
+    import admire_public_runs
+    return admire_public_runs.error_table(repo)
+
+
+def within(y: np.ndarray, p: np.ndarray, groups: np.ndarray) -> float:
+    """Run-weighted mean Spearman over the scale groups of >= MIN_GROUP runs (NaN groups left out)."""
+    vals, ns = [], []
+    for g in np.unique(groups):
+        m = groups == g
+        if m.sum() >= MIN_GROUP and np.ptp(y[m]) > 0 and np.ptp(p[m]) > 0:
+            vals.append(spearmanr(y[m], p[m]).statistic)
+            ns.append(int(m.sum()))
+    return float(np.average(vals, weights=ns)) if vals else 0.0
+
+
+def choose(cv, j: int, target: str, groups: np.ndarray) -> dict[str, str]:
+    """Each score's choice on eval ``j``: pooled (the table's S) and within (rho within scales, R2 pooled)."""
+    y = cv.truth[:, j]
+    out = {}
+    rows = [r for r in cv.table.rows if r.target == target and r.error is None and np.isfinite(r.metrics["score"])]
+    pooled = [r for r in rows if r.metrics["spearman"] > 0]
+    out["pooled"] = min(pooled, key=lambda r: (round(r.metrics["score"], TIE_DECIMALS), r.n_params)).law
+    scored = []
+    for r in rows:
+        rho = within(y, cv.oof[(r.law, r.fit_on)][:, j], groups)
+        r2 = r.metrics["r2"]
+        s = (1 - rho) + (0.5 * (1 - r2) if np.isfinite(r2) else 0.0)
+        if rho > 0:
+            scored.append((round(s, TIE_DECIMALS), r.n_params, r.law))
+    out["within"] = min(scored)[2] if scored else out["pooled"]
+    return out
+
+
+def run_table(name: str, t: pd.DataFrame, evals_cap: int | None) -> dict[str, float]:
+    doms = [c for c in t if c.startswith("w:")]
+    evals = [c for c in t if c.startswith("loss:")][:evals_cap]
+    top = t["params"].max()
+    fit, held = t[t["params"] < top], t[t["params"] == top]
+    W, Y = fit[doms].to_numpy(float), fit[evals].to_numpy(float)
+    keep = ~np.isnan(Y).any(axis=1)
+    fit, W, Y = fit[keep], W[keep], Y[keep]
+    P = fit["params"].to_numpy(float)
+    T = fit["tokens"].to_numpy(float) if "tokens" in fit else None
+    scale = np.column_stack([P] + ([T] if T is not None else []))
+    groups = np.unique(np.round(np.log(scale), 6), axis=0, return_inverse=True)[1].ravel()
+    Wh, Yh = held[doms].to_numpy(float), held[evals].to_numpy(float)
+    Ph = held["params"].to_numpy(float)
+    Th = held["tokens"].to_numpy(float) if "tokens" in held else None
+    domains = [d.removeprefix("w:") for d in doms]
+    targets = [e.removeprefix("loss:") for e in evals]
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv = cross_validate(W, Y, domains=domains, targets=targets, candidates=default_candidates(len(W)),
+                            model_params=P, tokens=T, random_state=0)
+    cache: dict[tuple[str, int], np.ndarray] = {}
+
+    def held_pred(key: str, j: int) -> np.ndarray:
+        if (key, j) not in cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                law = fit_law(key, W, Y[:, [j]], domains=domains, targets=[targets[j]], model_params=P, tokens=T)
+                pred = np.asarray(law.predict(Wh, model_params=Ph, tokens=Th), float)
+                cache[key, j] = pred.reshape(len(Wh), -1)[:, 0]
+        return cache[key, j]
+
+    res = {"pooled": ([], []), "within": ([], [])}
+    differ = []
+    for j, tg in enumerate(targets):
+        ch = choose(cv, j, tg, groups)
+        ok = ~np.isnan(Yh[:, j])
+        for score, key in ch.items():
+            p = held_pred(key, j)[ok]
+            y = Yh[ok, j]
+            rho = spearmanr(y, p).statistic if np.ptp(p) > 0 else 0.0
+            res[score][0].append(float(rho))
+            res[score][1].append(float(np.mean(np.abs(p - y) / np.abs(y))))
+        if ch["pooled"] != ch["within"]:
+            differ.append(f"{tg}: {ch['pooled']} -> {ch['within']} "
+                          f"(rho {res['pooled'][0][-1]:.2f} -> {res['within'][0][-1]:.2f})")
+    out = {"runs_fit": len(W), "runs_held": len(Wh), "sizes_fit": len(np.unique(P)), "evals": len(targets),
+           "changed": len(differ), "secs": time.perf_counter() - t0}
+    for score, (r, m) in res.items():
+        out[f"rho_{score[0]}"] = float(np.mean(r))
+        out[f"mre_{score[0]}"] = 100 * float(np.mean(m))
+    print(f"== {name}: {len(W)} fit runs ({out['sizes_fit']} sizes) -> {len(Wh)} held at {top:.4g}; "
+          f"{len(targets)} evals; {len(differ)} choices differ; {out['secs']:.0f} s", flush=True)
+    for d in differ:
+        print("   ", d, flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dz", type=Path)
+    ap.add_argument("--ye", type=Path)
+    ap.add_argument("--admire", type=Path)
+    ap.add_argument("--only", default=None)
+    ap.add_argument("--evals", type=int, default=None, help="at most this many eval sets per table")
+    args = ap.parse_args()
+    tables: dict[str, object] = {}
+    for f in ("crossscale_runs", "crossscale_runs_1m", "crossscale_runs_v3", "crossscale_runs_v3_12m",
+              "crossscale_runs_v4"):
+        label = f.removeprefix("crossscale_runs").lstrip("_") or "v1"
+        tables[f"bundled {label}"] = (bundled, HERE / "data" / f"{f}.csv")
+    if args.dz:
+        tables["dz <=937M -> 1.235B"] = (lambda r: (lambda t: t[t.params <= 1.235e9])(dz_table(r)), args.dz)
+        tables["dz <=1.235B -> 2.718B"] = (dz_table, args.dz)
+    if args.ye:
+        tables["ye RedPajama"] = (lambda r: ye_table(r, "RedPajama"), args.ye)
+        tables["ye 5Mix"] = (lambda r: ye_table(r, "5Mix"), args.ye)
+    if args.admire:
+        tables["admire 0.5B+3B -> 7B"] = (admire_table, args.admire)
+    results = {}
+    for name, (reader, src) in tables.items():
+        if args.only and args.only not in name:
+            continue
+        results[name] = run_table(name, reader(src), args.evals)
+    print(f"\n{'table':<24}{'fit/held':>10}{'evals':>6}{'diff':>5}{'rho pooled':>11}{'rho within':>11}"
+          f"{'MRE% pooled':>12}{'MRE% within':>12}  verdict")
+    n_ok = 0
+    much = False
+    for name, r in results.items():
+        better = r["rho_w"] >= r["rho_p"] - 0.005
+        n_ok += better
+        bad = r["rho_w"] < r["rho_p"] - 0.05 or r["mre_w"] > 1.25 * r["mre_p"]
+        much |= bad
+        verdict = "much worse" if bad else ("better/equal" if better else "worse")
+        print(f"{name:<24}{r['runs_fit']:>5}/{r['runs_held']:<4}{r['evals']:>6}{r['changed']:>5}{r['rho_p']:>11.3f}"
+              f"{r['rho_w']:>11.3f}{r['mre_p']:>12.2f}{r['mre_w']:>12.2f}  {verdict}")
+    adopt = n_ok > len(results) / 2 and not much
+    print(f"\nbetter/equal on {n_ok} of {len(results)} tables; much worse on any: {much}; "
+          f"ADOPT the within-scale Spearman: {adopt}")
+
+
+if __name__ == "__main__":
+    main()
