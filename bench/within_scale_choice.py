@@ -33,9 +33,9 @@ as bench/dz_public_runs.py reads it; two splits: <= 937M -> 1.235B (20 held-out 
 -> 1B); ADMIRE-BayesOpt's IFT runs (``--admire``, 0.5B + 3B -> 7B; CC BY-NC-SA, not shipped); the bundled trainer
 runs bench/data/crossscale_runs*.csv (4 sizes each, last step).
 
-Measured (2026-12-06, 2 busy cores; ``python bench/within_scale_choice.py --dz /tmp/dz --ye /tmp/ye`` 5.2 min,
-``--admire /tmp/admire --only admire`` 4.7 min): held out at the largest size, mean over the evals; "diff": evals
-whose choice the within score changes.
+Measured (2026-12-06, 2 busy cores; ``python bench/within_scale_choice.py --dz /tmp/dz --ye /tmp/ye``: the tables'
+CVs and fits 256 s; ``--admire /tmp/admire --only admire`` 280 s): held out at the largest size, mean over the
+evals; "diff": evals whose choice the within score changes.
 
     table                     fit/held evals diff rho pooled rho within MRE% pooled MRE% within  verdict
     bundled v1                 30/10       6    3      0.805      0.962       11.37       10.71  better/equal
