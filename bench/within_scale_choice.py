@@ -57,6 +57,24 @@ keep it, and the size-blind laws it then picks cannot extrapolate to a larger si
 it gains (bundled v1 docs: ye-exp rho 0.00 -> gp-residual 0.90) both choices were size-blind. The mean over
 admire's 20 evals of the held-out MRE is dominated by evals with error rates near 0.
 
+Secondary, ``--nested`` (within the fitted sizes, 5 outer folds of mixtures; rho within sizes; 2 busy cores
+shared by 5 such processes, 23-395 s a table; admire on its first 4 evals only, 727 s):
+
+    table                     rho pooled rho within MRE% pooled MRE% within
+    bundled v1                     0.754      0.824        4.23        3.82
+    bundled 1m                     0.791      0.807       11.42        8.73
+    bundled v3                     0.994      0.994        4.34        4.36
+    bundled v3_12m                 0.975      0.975        4.28        4.77
+    bundled v4                     0.981      0.981        3.53        3.54
+    dz <=937M (4 sizes)            0.866      0.862        1.34        1.52
+    dz <=1.235B (5 sizes)          0.876      0.870        1.38        1.52
+    ye RedPajama                   0.301      0.345        7.62        7.70
+    ye 5Mix                        0.635      0.639       18.90       18.89
+    admire 0.5B+3B (4 evals)       0.412      0.397        1.41        2.31
+
+Mixed as well: gains on the small trainer tables and Ye's RedPajama, small losses in rho with 1.1-1.6x the MRE on
+the DZ and ADMIRE tables, where the size-aware laws matter.
+
 Run: ``python bench/within_scale_choice.py --dz /tmp/dz --ye /tmp/ye --admire /tmp/admire`` (a table whose
 source is not given is skipped; ``--only NAME`` for one).
 """
