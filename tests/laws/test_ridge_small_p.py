@@ -147,3 +147,23 @@ def test_a_ridge_law_on_fewer_runs_than_coefficients_can_choose_a_mixture():
     r = opt.weight_array()
     # The true law's best domains are d0 (t = -2) and d1 (-1): the optimum puts more on them than on d2 / d3.
     assert r[0] + r[1] > r[2] + r[3]
+
+
+def test_a_loaded_law_counts_the_eval_sets_fitted_at_or_above_their_coefficients():
+    # 21 runs: eval a has 21 free coefficients (fitted below them: the ridge's effective dof), eval b 20 (one fixed:
+    # its coefficients). Loaded, the law has no results_: counting b from them raised KeyError in its report.
+    rng = np.random.default_rng(0)
+    t = np.zeros(M)
+    t[:4] = [-2.0, -1.0, 1.0, 1.5]
+    W = rng.dirichlet(np.ones(M), size=21)
+    Y = np.column_stack([2.0 + np.exp(0.3 + W @ t), 2.5 + np.exp(0.1 + W @ t)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("ye-exp", alpha=1.0, fixed={"b.t_d5": 0.0}).fit(W, Y, domains=DOMAINS, targets=["a", "b"])
+    assert set(law._ridge_edf) == {"a"}
+    eff = law._n_effective()
+    assert eff == pytest.approx(law._ridge_edf["a"] + 20)
+    loaded = law_from_dict(law.to_dict())
+    assert loaded._n_effective() == pytest.approx(eff)
+    assert loaded._n_free_checked() == law._n_free_checked()
+    assert f"(effective {eff:.1f})" in str(loaded.report())

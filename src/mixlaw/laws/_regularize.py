@@ -276,8 +276,14 @@ class RidgeCVMixin:
         if not edf:
             return super()._n_free_checked()  # type: ignore[misc]
         n = sum(v for t, v in edf.items())
-        n += sum(int(self.results_[t].params.vary_mask.sum()) for t in self.targets_ if t not in edf)
+        n += sum(self._n_free_of(t) for t in self.targets_ if t not in edf)
         return int(np.ceil(n))
+
+    def _n_free_of(self, target: str) -> int:
+        """Free parameters of eval set ``target``, read from ``params_`` (its ``_local_names``), not ``results_``:
+        a saved and loaded law has no ``results_``, and counting from them raised KeyError in its report when only
+        some eval sets were fitted below their coefficients (the others' count looked up there)."""
+        return sum(bool(self.params_[f"{target}.{n}"].vary) for n in self._local_names[target])  # type: ignore[attr-defined]
 
     def _n_size_checked(self) -> int:
         # What the engine checked (fit_models): an eval set fitted below its coefficients under a ridge needs more
@@ -286,14 +292,13 @@ class RidgeCVMixin:
         flat = getattr(self, "_ridge_flat", None) or {}
         if not flat:
             return self._n_free_checked()
-        return sum(flat.get(t, int(self.results_[t].params.vary_mask.sum())) for t in self.targets_)
+        return sum(flat[t] if t in flat else self._n_free_of(t) for t in self.targets_)
 
     def _n_effective(self) -> float | None:
         edf = getattr(self, "_ridge_edf", None) or {}
         if not edf:
             return super()._n_effective()  # type: ignore[misc]
-        return float(sum(edf.values()) + sum(int(self.results_[t].params.vary_mask.sum())
-                                             for t in self.targets_ if t not in edf))
+        return float(sum(edf.values()) + sum(self._n_free_of(t) for t in self.targets_ if t not in edf))
 
     def _get_state(self) -> dict[str, Any]:
         return {**super()._get_state(), "alpha": self.alpha_, "edf": getattr(self, "_ridge_edf", None) or {}}
