@@ -190,3 +190,27 @@ def test_auto_report_says_its_cv_spearman_ranks_runs_of_every_size_together() ->
     text = str(law.report())
     assert "note: the runs span model sizes 1e+08 to 4e+08: the out-of-fold Spearman ranks runs of every scale" in text
     assert "note: the runs span" not in str(one.report())
+
+
+def test_within_scale_spearman_groups_token_counts_that_differ_in_their_last_digits() -> None:
+    """Token counts logged per run (2e9, 2.00002e9, ...) grouped exactly made every run a scale of its own, under
+    MIN_SCALE_GROUP: the within-scale Spearman of a split at two sizes read NaN. Grouped by SCALE_RATIO, the two
+    sizes rank their runs (truth plus noise 0.01: 0.98)."""
+    from mixlaw.compare import spearman_within_scale
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for N in (1e8, 4e8):
+        for i in range(10):
+            w = rng.dirichlet(np.ones(3))
+            rows.append({"run": f"r{i}_{N:g}", "params": N, "tokens": 20 * N * (1 + 1e-5 * i), "w:a": w[0],
+                         "w:b": w[1], "w:c": w[2], "loss:x": (3.0 if N == 1e8 else 2.0) + w[0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = RunTable(pd.DataFrame(rows))
+    y = t.losses(["x"])[:, 0]
+    p = y + 0.01 * rng.standard_normal(len(y))
+    small = t.model_params == 1e8
+    from scipy.stats import spearmanr
+    want = np.mean([spearmanr(y[small], p[small]).statistic, spearmanr(y[~small], p[~small]).statistic])
+    assert spearman_within_scale(t, y, p) == pytest.approx(want)

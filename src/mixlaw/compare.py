@@ -21,7 +21,7 @@ import numpy as np
 from . import metrics
 from ._console import pad, repr_as_text
 from ._validation import renamed
-from .data import RunTable, scale_mismatch
+from .data import SCALE_RATIO, RunTable, scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, FitError, InputError, ScaleWarning
 from .evals import unweighted_gaps
 from .laws import available_laws, get_law
@@ -56,8 +56,8 @@ def spearman_within_scale(test: RunTable, y: np.ndarray, pred: np.ndarray) -> fl
     spread = test.scale_spread()
     if not spread:
         return None
-    cols = [v for v in (test.model_params, test.tokens, test.steps) if v is not None]
-    keys = np.unique(np.round(np.column_stack(cols), 6), axis=0, return_inverse=True)[1].ravel()
+    cols = [_scale_levels(v) for v in (test.model_params, test.tokens, test.steps) if v is not None]
+    keys = np.unique(np.column_stack(cols), axis=0, return_inverse=True)[1].ravel()
     vals, sizes = [], []
     for g in np.unique(keys):
         m = keys == g
@@ -68,6 +68,23 @@ def spearman_within_scale(test: RunTable, y: np.ndarray, pred: np.ndarray) -> fl
     if not ok:
         return float("nan")
     return float(np.average([v for v, _ in ok], weights=[n for _, n in ok]))
+
+
+def _scale_levels(v: np.ndarray) -> np.ndarray:
+    """Each run's scale level in one scale column: the sorted values cut where one exceeds its level's first by
+    more than :data:`~mixlaw.data.SCALE_RATIO` (the ratio :meth:`~mixlaw.data.RunTable.scale_spread` calls
+    several scales). Why not the exact values: token counts logged per run differ in their last digits (2e9 and
+    2.00002e9), and grouped exactly every run was a scale of its own, under :data:`MIN_SCALE_GROUP`, so
+    ``spearman_within_scale`` read NaN ("n/a") on a split at two sizes."""
+    v = np.asarray(v, dtype=np.float64)
+    level = np.zeros(len(v), dtype=np.intp)
+    start, k = None, -1
+    for i in np.argsort(v, kind="stable"):
+        x = v[i]
+        if start is None or not (x <= start * SCALE_RATIO if start > 0 else x == start):
+            start, k = x, k + 1
+        level[i] = k
+    return level
 
 
 @dataclass
