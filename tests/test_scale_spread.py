@@ -214,3 +214,16 @@ def test_within_scale_spearman_groups_token_counts_that_differ_in_their_last_dig
     from scipy.stats import spearmanr
     want = np.mean([spearmanr(y[small], p[small]).statistic, spearmanr(y[~small], p[~small]).statistic])
     assert spearman_within_scale(t, y, p) == pytest.approx(want)
+
+
+def test_leaderboard_best_by_within_scale_spearman_on_a_split_at_one_scale() -> None:
+    # spearman_within_scale is one of SPLIT_METRICS but absent on a split at one scale: best() raised KeyError.
+    from mixlaw.compare import compare
+
+    train, one = _table([1e8, 4e8], n=40), _table([1e8], n=12, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = compare(train, {"one": one}, targets="a", laws=["linear", "ye-exp"])
+    assert board.best("one", "spearman_within_scale").law in ("linear", "ye-exp")
+    with pytest.raises(InputError, match="unknown metric 'spearmann'"):
+        board.best("one", "spearmann")

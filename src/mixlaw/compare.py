@@ -141,9 +141,12 @@ class Leaderboard:
                                            "error"])
 
     def best(self, split: str, metric: str = "spearman") -> LawScore:
+        if metric not in SPLIT_METRICS:
+            raise InputError(f"unknown metric {metric!r}; one of {', '.join(SPLIT_METRICS)}")
         ok = [r for r in self.rows if r.error is None and split in r.splits]
         sign = -1 if metric in ("mre", "rmse", "regret_at_1") else 1
-        return max(ok, key=lambda r: sign * np.nan_to_num(r.splits[split][metric], nan=-np.inf * sign))
+        # .get: spearman_within_scale is computed only for a split at several scales (KeyError on one at one scale)
+        return max(ok, key=lambda r: sign * np.nan_to_num(r.splits[split].get(metric, np.nan), nan=-np.inf * sign))
 
     _repr_pretty_ = repr_as_text  # a notebook shows the report
 
