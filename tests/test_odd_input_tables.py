@@ -501,7 +501,8 @@ def test_an_eval_at_0_stops_the_import_naming_the_evals_that_import_without_it(t
     code, _, err = run_cli(capsys, "runs", "import", str(p), "--columns", "w:*=ratio_*,loss:*=metric_*",
                            "--out", str(out))
     assert code != 0 and "loss is 0, expected > 0" in err
-    assert "; or import the other evals without it: --evals gsm8k,ifeval" in " ".join(err.split())
+    assert ("; or import the other evals without it: --evals gsm8k,ifeval (evals=['gsm8k', 'ifeval'])"
+            in " ".join(err.split()))  # the flag and the keyword (read_runs_mapped(path, ..., evals=)), as STYLE asks
     code, _, err = run_cli(capsys, "runs", "import", str(p), "--columns", "w:*=ratio_*,loss:*=metric_*",
                            "--evals", "gsm8k,ifeval", "--out", str(out))
     assert code == 0, err

@@ -416,7 +416,7 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
             # stopped on it with no word that the other evals import without it.
             keep = ",".join(others)
             detail = (f"{detail}; or import the other evals without it: "
-                      + (f"evals={others!r}" if isinstance(path, pd.DataFrame) else f"--evals {keep}"))
+                      + ("" if isinstance(path, pd.DataFrame) else f"--evals {keep} ") + f"(evals={others!r})")
         if numbered and column == "run" and detail.startswith("duplicate run"):
             # The file has no run column: the error named column 'run' and a run 'mix0_N1.22e+08' that are not in
             # it (found on Dai & Zheng's sweep with a row given twice).
