@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import ROW_DECIMALS, distinct_rows
+from ..data import distinct_rows
 
 #: The fewest distinct rows (mixtures) whose runs are dealt into folds as groups; with fewer, runs are dealt one
 #: by one (three mixtures at many seeds cannot make five folds of new mixtures).
@@ -29,12 +29,10 @@ MIN_GROUPS = 4
 
 def canonical_order(*blocks: Any) -> np.ndarray:
     """Indices that sort the runs by their rows' content: ``blocks`` side by side (a 1-D block is a column, None
-    is left out), rounded to :data:`~mixlaw.data.ROW_DECIMALS` decimals, compared column by column from the
-    first. Equal rows keep their relative order (a stable sort), which is immaterial: they are equal."""
-    cols = [np.asarray(b, dtype=np.float64) for b in blocks if b is not None]
-    n = len(cols[0])
-    X = np.round(np.column_stack([c.reshape(n, -1) for c in cols]), ROW_DECIMALS)
-    return np.lexsort(X.T[::-1])
+    is left out), rows equal to :data:`~mixlaw.data.ROW_DECIMALS` decimals being one, compared column by column
+    from the first: the order of :func:`mixlaw.data.distinct_rows`' groups. Equal rows keep their relative order
+    (a stable sort), which is immaterial: they are equal."""
+    return np.argsort(distinct_rows(*blocks)[1], kind="stable")
 
 
 def deal_folds(n_folds: int, rng: np.random.Generator, *blocks: Any) -> np.ndarray:
@@ -49,7 +47,7 @@ def deal_folds(n_folds: int, rng: np.random.Generator, *blocks: Any) -> np.ndarr
         return (rng.permutation(g) % int(min(n_folds, g)))[group]
     n = len(group)
     fold = np.empty(n, dtype=int)
-    fold[canonical_order(*blocks)] = rng.permutation(n) % int(min(n_folds, n))
+    fold[np.argsort(group, kind="stable")] = rng.permutation(n) % int(min(n_folds, n))  # canonical_order
     return fold
 
 

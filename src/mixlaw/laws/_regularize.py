@@ -272,12 +272,9 @@ class RidgeCVMixin:
     def _n_free_checked(self) -> int:
         # Eval sets fitted below their coefficient count under a ridge count its effective degrees of freedom
         # (_effective_dof); the others their free parameters.
-        edf = getattr(self, "_ridge_edf", None) or {}
-        if not edf:
+        if not getattr(self, "_ridge_edf", None):
             return super()._n_free_checked()  # type: ignore[misc]
-        n = sum(v for t, v in edf.items())
-        n += sum(self._n_free_of(t) for t in self.targets_ if t not in edf)
-        return int(np.ceil(n))
+        return int(np.ceil(self._n_effective()))  # type: ignore[arg-type]
 
     def _n_free_of(self, target: str) -> int:
         """Free parameters of eval set ``target``, read from ``params_`` (its ``_local_names``), not ``results_``:
