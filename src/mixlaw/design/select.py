@@ -20,7 +20,7 @@ import pandas as pd
 from .._validation import check_random_state
 from ..data import WEIGHT_TOL, RunTable
 from ..errors import InputError, MixlawWarning
-from ..laws.base import _weight_tol, _weights_on_simplex
+from ..laws._fit_input import _weight_tol, _weights_on_simplex
 from ..laws.ye import YeExponential
 from .sampling import design_frame
 

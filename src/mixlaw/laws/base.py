@@ -2,9 +2,9 @@
 
 ``law = Law(**options); law.fit(weights, losses, ...); law.predict(weights, ...)``; fitted state ends in
 ``_``; ``law.report()`` is an lmfit-style fit report; ``to_dict()`` / :func:`law_from_dict` save and load.
-This module owns fitting and prediction common to every law (input checks, fitted ranges and extrapolation
-warnings, train metrics, warm starts for refits); how arrays, frames, mappings and run tables are read is
-:mod:`._inputs`; the registry (:mod:`.registry`) and the saved-law format
+This module owns fitting and prediction common to every law (fitted ranges and extrapolation warnings, train
+metrics, warm starts for refits); what ``fit`` is given is read and checked by :mod:`._fit_input`, how arrays,
+frames, mappings and run tables are read by :mod:`._inputs`; the registry (:mod:`.registry`) and the saved-law format
 (:mod:`.saved`) live below it and are re-exported here, so ``from mixlaw.laws.base import get_law`` works.
 Adding a law is one file: subclass :class:`MixingLaw` (or :class:`PerTargetLaw` when eval sets are fitted
 independently), decorate it with :func:`register`, and import the module in ``laws/__init__.py``.
@@ -25,11 +25,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import metrics
-from .._validation import Interval, Options, check_is_fitted, check_random_state, renamed, validate_params
+from .._validation import Interval, Options, check_is_fitted, check_random_state, renamed
 from ..data import (
-    NONPOSITIVE_HINT,
-    OWN_ROWS_HINT,
-    ROUNDING_TOL,
     SAME_MIXTURE_ATOL,
     SAME_MIXTURE_RTOL,
     WEIGHT_TOL,
@@ -38,7 +35,6 @@ from ..data import (
     distinct_rows,
     note_left_out,
     scale_mismatch,
-    weight_sum_error,
 )
 from ..errors import (
     DataWarning,
@@ -51,16 +47,15 @@ from ..errors import (
     TooFewObservationsError,
     WeightRangeWarning,
 )
-from ..evals import unweighted_gaps_line
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport
 from ..metrics import aic_bic
+from ._fit_input import FitInput, read_fit_input
 from ._inputs import (
     _as_weights,
     _broadcast,
     _frame_as_table,
     _loss_names,
-    _opt_1d,
     weights_in_order,
 )
 from .cv_table import NO_CANDIDATE_MARK
@@ -91,41 +86,10 @@ class FitContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _weight_tol(tol: Any) -> float:
-    """``fit``'s ``weight_tol`` as a float in [0, 1), else an InputError (checked before any input is read)."""
-    try:
-        value = float(tol)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not 0 <= value < 1:  # also refuses NaN, which would accept any row sum
-        raise InputError(f"weight_tol must be a number in [0, 1), got {tol!r}")
-    return value
-
-
 #: predict renormalises array rows whose sum is off 1 by more than this (and within the fit's weight_tol), as fit
 #: does: well above the optimiser's finite-difference step (optimize.objective.FD_STEP, 1e-6), well below any
 #: rounding a user's shares carry (3 decimals: up to 5e-3); rows off by less change a prediction by < 1e-4 relative.
 PREDICT_RENORMALISE_FROM = 1e-4
-
-
-def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | None = "weight_tol=",
-                        stacklevel: int = 3) -> np.ndarray:
-    """An array of mixtures held to the run table's row-sum rule (:func:`~mixlaw.data.weight_sum_error`): rows
-    within ``tol`` of 1 renormalised, and said once when some row is off by more than rounding; a row beyond it
-    refused. ``law.fit(W, y)`` fitted rows summing to 1.3 as given while the same rows in a CSV were refused.
-    ``option``: the caller's keyword that widens ``tol`` (None: it has none). Rows on the simplex (within 1e-9)
-    come back as the same array."""
-    sums = W.sum(axis=1)
-    refused = weight_sum_error(sums, tol, option=option)
-    if refused is not None:
-        i, why = refused
-        raise InputError(f"{label}: weights row {i} (of {len(W)}): {why}")
-    off = np.abs(sums - 1.0)
-    if (off > ROUNDING_TOL).any():
-        warnings.warn(f"{label}: renormalised the weights of {int((off > ROUNDING_TOL).sum())} of {len(W)} rows "
-                      f"that summed to 1 within {tol:g} (largest deviation {off.max():.3g})", DataWarning,
-                      stacklevel=stacklevel)
-    return W / sums[:, None] if (off > 1e-9).any() else W
 
 
 class MixingLaw(RegressorMixin, BaseEstimator):
@@ -272,157 +236,66 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         # A fit that raises leaves the law unfitted: a refit refused for bad losses kept the old parameters with
         # the new call's 1-D flag, and predict returned the first of two eval sets' columns without a word.
         self._forget_fit()
-        fit_scale, source, spread = None, None, {}
-        weight_tol = _weight_tol(weight_tol)
-        self._weight_tol = weight_tol  # predict reads rows within it as fit does
-        weights, frame_domains, frame_scale = _frame_as_table(weights, for_fit=True, weight_tol=weight_tol,
-                                                                tol_option="weight_tol=")
-        # The plain frame's own column names, which `domains=` may rename: predict of the same frame is read by
-        # position (scikit-learn's feature_names_in_; it was refused as 'not the law's domains').
-        self._frame_columns = frame_domains
-        domains = frame_domains if domains is None else domains
-        model_params = frame_scale.get("params") if model_params is None else model_params
-        tokens = frame_scale.get("tokens") if tokens is None else tokens
-        left_out: dict[str, int] = {}
-        n_table = 0
-        ragged = self._fits_ragged()
-        n_ids = None  # distinct run ids of a table whose runs have several rows (checkpoints, sizes)
-        from_table = isinstance(weights, RunTable)
-        table_losses = from_table and losses is None  # the table's own: rows_with_any / complete say what they drop
-        if from_table:
-            table = weights
-            self._weight_tol = table.weight_tol  # the tolerance its rows were read with
-            if losses is None:
-                # An eval missing in some runs (NaN cells): each fit uses the rows that have its targets, all of them
-                # (the table's complete rows), or each its own for a law that fits them so (the rows with none of
-                # the targets' losses dropped). An objective's evals of weight 0 are not needed in a row (auto's
-                # --objective b kept only the rows that had a and c too).
-                left_out = table.rows_left_out(targets)
-                n_table = len(table)
-                resolved = table.resolve_targets(targets)
-                spare = [] if ragged else self._spare_targets(resolved)
-                need = [t for t in resolved if t not in spare]
-                table = (table.rows_with_any(targets, who=self._label, stacklevel=3) if ragged
-                         else table.complete(need, stacklevel=3, hint=OWN_ROWS_HINT if len(need) > 1 else None))
-            fit_scale, source, spread = table.scale_summary(), table.path, table.scale_spread()
-            n_ids = len(set(map(str, table.runs)))
-            why = scale_blind_message(table.path, spread, [self])
+        inp = read_fit_input(self, weights, losses, domains=domains, targets=targets, model_params=model_params,
+                             tokens=tokens, weight_tol=weight_tol)
+        W, Y = inp.W, inp.Y
+        ctx = FitContext(inp.domains, inp.targets, inp.model_params, inp.tokens)
+        self._check_fit_needs(ctx)
+        self._remember_fit_input(inp, ctx)
+        t0 = time.perf_counter()
+        try:
+            self._fit(W, Y, ctx)
+        except BaseException as err:
+            if isinstance(err, InputError) and inp.spread and self.members_checked:
+                _note_scale_blind_candidates(err, getattr(self, "cv_", None), inp.source, inp.spread)
+            self._forget_fit()
+            if isinstance(err, (InputError, FitError)) and not self._fits_ragged():
+                note_left_out(err, inp.left_out, W.shape[0], inp.n_table)  # a ragged fit's errors name their rows
+            raise
+        self.fit_seconds_ = time.perf_counter() - t0
+        if inp.fit_scale is not None and self.members_checked and hasattr(self, "members_"):
+            # A meta-law takes N and D, but the member it chose may not (auto chose bimix, which takes no model
+            # size, on every eval of Dai & Zheng's six-size sweep).
+            why = scale_blind_message(inp.source, inp.spread,
+                                      list({m[3].key: m[3] for m in self.members_}.values()), chooser=self.key)
             if why:
                 warnings.warn(why, ScaleWarning, stacklevel=2)
-            names = table.resolve_targets(targets)
-            if losses is None:
-                losses = table.losses(names if not (isinstance(targets, str) and targets != "all") else targets,
-                                      allow_missing=ragged or bool(spare))
-            domains = table.domains if domains is None else domains
-            targets = names
-            model_params = table.model_params if model_params is None else model_params
-            tokens = table.tokens if tokens is None else tokens
-            weights = table.weights
-        elif targets is None:
-            targets = _loss_names(losses)
-        validate_params(self)
-        if losses is None and frame_domains is not None:
-            # A frame in its own column names with targets= naming one of them: it was read as mixtures alone and
-            # the error said "fit needs losses (or a RunTable)" (or numpy's, for a text column).
-            named = [t for t in ([targets] if isinstance(targets, str) else list(targets or []))
-                     if t in frame_domains]
-            raise InputError("fit needs losses: a frame without 'w:<domain>' / 'loss:<eval>' columns is read as "
-                             "mixtures alone"
-                             + (f", and {named} would be a domain; pass fit(df.drop(columns={named}), df[{named}])"
-                                if named else "; pass them as the second argument")
-                             + ", or name the columns 'w:<domain>' / 'loss:<eval>' (a run table)")
-        W = _as_weights(weights, "weights")
-        if not from_table:
-            W = _weights_on_simplex(W, weight_tol, self._label)
-        if losses is None:
-            raise InputError("fit needs losses (or a RunTable)")
-        try:
-            Y = np.asarray(losses, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise InputError(f"losses must be numbers, shape (n_runs,) or (n_runs, n_targets): {err}") from None
-        self._y_1d = Y.ndim == 1
-        Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
-        if Y.ndim != 2 or Y.shape[0] != W.shape[0]:
-            raise InputError(f"losses must have shape (n_runs,) or (n_runs, n_targets) with n_runs={W.shape[0]}; "
-                             f"got {np.shape(losses)}")
-        if targets is None:
-            tg = [f"y{i}" for i in range(Y.shape[1])]
-        else:
-            tg = [targets] if isinstance(targets, str) else [str(t) for t in targets]
-        if len(tg) != Y.shape[1]:
-            raise InputError(f"{len(tg)} target names for {Y.shape[1]} loss columns")
-        twice = sorted({t for t in tg if tg.count(t) > 1})
-        if twice:
-            # Parameters are named per target: 'duplicate parameter name' ValueError from deep in the fit before.
-            raise InputError(f"target name(s) {twice} given twice (targets=): name each loss column once")
-        # Columns of evals the fit does not need (an objective's of weight 0): a missing loss there is no error.
-        spare_cols = np.zeros(Y.shape[1], dtype=bool)
-        if not ragged and np.isnan(Y).any():
-            spare_cols = np.isin(tg, self._spare_targets(tg))
-        per_col = None  # an array's rows without each eval's loss, in a ragged fit: its rows_left_out_
-        if ragged and np.isnan(Y).any() and not np.isinf(Y).any():
-            # A missing loss (NaN) of a law that fits each eval on its own rows: rows with none are no row of the
-            # fit (an array's; a table's were dropped above), and an eval needs a loss somewhere.
-            per_col, n_given = np.isnan(Y).sum(axis=0), len(Y)
-            some = ~np.isnan(Y).all(axis=1)
-            empty = [i for i in range(Y.shape[1]) if np.isnan(Y[:, i]).all()]
-            if empty:
-                raise InputError(f"losses column(s) {empty} (0-based) are NaN in every row: an eval set needs a loss "
-                                 "in some run; leave it out of the targets")
-            if not some.all():
-                W, Y = W[some], Y[some]
-                # (one value for every run, or of another length, which _opt_1d refuses below, are kept as given)
-                model_params, tokens = (np.asarray(v)[some] if v is not None and np.size(v) == len(some) else v
-                                        for v in (model_params, tokens))
-        elif not np.all(np.isfinite(Y[:, ~spare_cols])) or np.isinf(Y).any():
-            # Which rows: "losses must be finite and > 0" alone left a user to search 512 rows for one NaN.
-            bad = np.flatnonzero(~np.all(np.isfinite(np.where(spare_cols, 1.0, Y)), axis=1))
-            rows = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
-            raise InputError(f"losses must be finite and > 0; {len(bad)} of {len(Y)} rows are NaN or infinite "
-                             f"(0-based row(s) {rows}): drop those rows, or pass a RunTable, whose fits leave out "
-                             "the rows that miss a loss")
-        if np.any(Y <= 0):  # False at a NaN (a missing loss of a ragged fit)
-            raise InputError(f"losses must be finite and > 0; got {float(np.nanmin(Y)):g} ({NONPOSITIVE_HINT})")
-        doms = [f"d{j}" for j in range(W.shape[1])] if domains is None else [str(d) for d in domains]
-        if len(doms) != W.shape[1]:
-            raise InputError(f"{len(doms)} domain names for {W.shape[1]} weight columns")
-        twice = sorted({d for d in doms if doms.count(d) > 1})
-        if twice:
-            raise InputError(f"domain name(s) {twice} given twice (domains=): name each weight column once")
-        unused = {t: int(k) for t, k, sp in zip(tg, np.isnan(Y).sum(axis=0), spare_cols, strict=True) if sp and k}
-        if unused:
-            # No NaN dropped without a word: the objective weighs these evals 0, so their missing cells cost no row.
-            # The sentence a command's table gets (evals.unweighted_gaps): the two had their own wordings.
-            weighed = [t for t, sp in zip(tg, spare_cols, strict=True) if not sp]
-            warnings.warn(unweighted_gaps_line(f"{source + ': ' if from_table and source else ''}{self._label}",
-                                               unused, len(Y), weighed), DataWarning, stacklevel=2)
-        if not table_losses and per_col is not None:
-            left_out = {t: int(k) for t, k in zip(tg, per_col, strict=True) if k}
-            # said as a table's missing cells are (RunTable.rows_with_any): no NaN is dropped without a word (losses
-            # given beside a RunTable's weights were: fit(table, Y) neither warned nor kept rows_left_out_)
-            warnings.warn(f"{self._label}: fitting each eval on the rows that have its loss; left out the NaN losses ("
-                          + ", ".join(f"{t} {k}" for t, k in left_out.items()) + f" of {n_given} rows)",
-                          DataWarning, stacklevel=2)
-        ctx = FitContext(doms, tg, _opt_1d(model_params, W.shape[0], "params"),
-                         _opt_1d(tokens, W.shape[0], "tokens"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            pred = self._predict(W, ctx)
+        self._check_identified(W, Y, ctx)
+        self._set_train_metrics(W, Y, pred)
+        return self
+
+    def _check_fit_needs(self, ctx: FitContext) -> None:
+        """Refuse a fit that lacks what this law needs: model sizes, tokens, the domains its eval_map names."""
         if self.uses_model_params is True and ctx.model_params is None:
             raise InputError(f"law {self.key!r} needs the model size of each run (a 'params' column)")
         if self.uses_tokens is True and ctx.tokens is None:
             raise InputError(f"law {self.key!r} needs the training tokens of each run (a 'tokens' column)")
         if self.needs_matched_targets:
-            bad = {e: d for e, d in (getattr(self, "eval_map", None) or {}).items() if d not in doms}
+            bad = {e: d for e, d in (getattr(self, "eval_map", None) or {}).items() if d not in ctx.domains}
             if bad:
                 raise InputError(f"law {self.key!r}: eval_map sends {bad} to no training domain "
-                                 f"(training domains: {doms})")
+                                 f"(training domains: {ctx.domains})")
+
+    def _remember_fit_input(self, inp: FitInput, ctx: FitContext) -> None:
+        """Fitted state read from the input alone: names, counts, and the ranges predict warns outside of."""
+        W = inp.W
+        self._weight_tol = inp.weight_tol  # predict reads rows within it as fit does
+        # The plain frame's own column names, which `domains=` may rename: predict of the same frame is read by
+        # position (scikit-learn's feature_names_in_; it was refused as 'not the law's domains').
+        self._frame_columns = inp.frame_columns
+        self._y_1d = inp.y_1d
         self._rng = check_random_state(self.random_state if hasattr(self, "random_state") else 0)
-        self.domains_, self.targets_ = doms, tg
-        self._fit_scale = fit_scale
-        self._data_source = source  # the table's file (or bundled name): what report() names as its data
+        self.domains_, self.targets_ = inp.domains, inp.targets
+        self._fit_scale = inp.fit_scale
+        self._data_source = inp.source  # the table's file (or bundled name): what report() names as its data
         self.n_runs_ = W.shape[0]
         # The report's "(60 rows of 12 runs, ...)": n_runs_ counts rows, 5 checkpoints of each of 12 runs read "60
         # runs" (newuser4). Not saved: a loaded law reports its rows as before.
-        self._n_run_ids = n_ids if n_ids is not None and n_ids < W.shape[0] else None
-        self.rows_left_out_ = left_out  # per eval, the table's rows without its loss (not in n_runs_)
+        self._n_run_ids = inp.n_ids if inp.n_ids is not None and inp.n_ids < W.shape[0] else None
+        self.rows_left_out_ = inp.left_out  # per eval, the table's rows without its loss (not in n_runs_)
         self.n_features_in_ = W.shape[1]  # scikit-learn's name for the number of weight columns
         self._w_range = (W.min(axis=0), W.max(axis=0))
         # Only laws that take N / D remember their range (and warn when predicting outside it).
@@ -432,31 +305,12 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             ctx.tokens = None
         self._n_range = None if ctx.model_params is None else (ctx.model_params.min(), ctx.model_params.max())
         self._d_range = None if ctx.tokens is None else (ctx.tokens.min(), ctx.tokens.max())
-        t0 = time.perf_counter()
-        try:
-            self._fit(W, Y, ctx)
-        except BaseException as err:
-            if isinstance(err, InputError) and spread and self.members_checked:
-                _note_scale_blind_candidates(err, getattr(self, "cv_", None), source, spread)
-            self._forget_fit()
-            if isinstance(err, (InputError, FitError)) and not ragged:  # a ragged fit's errors name their rows
-                note_left_out(err, left_out, W.shape[0], n_table)
-            raise
-        self.fit_seconds_ = time.perf_counter() - t0
-        if fit_scale is not None and self.members_checked and hasattr(self, "members_"):
-            # A meta-law takes N and D, but the member it chose may not (auto chose bimix, which takes no model
-            # size, on every eval of Dai & Zheng's six-size sweep).
-            why = scale_blind_message(source, spread,
-                                      list({m[3].key: m[3] for m in self.members_}.values()), chooser=self.key)
-            if why:
-                warnings.warn(why, ScaleWarning, stacklevel=2)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExtrapolationWarning)
-            pred = self._predict(W, ctx)
-        n_vary = self._n_free_checked()
+
+    def _check_identified(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        """After the fit, refuse more parameters than losses, and warn when repeated runs of too few distinct
+        mixtures leave them unidentified (counted on the losses the parameters were fitted to: a meta-law for an
+        objective outputs one column but its members were fitted to every eval set)."""
         n_need = self._n_size_checked()
-        # Counted on the losses the parameters were fitted to: a meta-law for an objective outputs one column
-        # but its members were fitted to every eval set.
         if Y.size <= n_need and not self.members_checked:
             # Iterative fits refuse this before starting (fit_model); closed-form laws (linear, loglinear) would
             # otherwise interpolate the runs exactly and report dof <= 0 with R2 = 1.
@@ -481,7 +335,13 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                               f"{n_pts} x {Y.shape[1]} eval set(s) = {n_pts * Y.shape[1]} distinct losses are too few "
                               f"for its {n_need} parameters: runs repeated at one mixture (seeds) count once, so the "
                               "parameters are not identified (the report's dof counts rows); add runs at other "
-                              "mixtures, or fit a law with fewer parameters (linear)", DataWarning, stacklevel=2)
+                              "mixtures, or fit a law with fewer parameters (linear)", DataWarning, stacklevel=3)
+
+    def _set_train_metrics(self, W: np.ndarray, Y: np.ndarray, pred: np.ndarray) -> None:
+        """``train_metrics_``: RMSE, MAPE, R2 on the fitted losses, and AIC / BIC where the parameter count is
+        that of those residuals; warns of an eval set that is constant (nothing to fit, R2 undefined)."""
+        n_vary = self._n_free_checked()
+        tg = self.targets_
         n_fitted = Y.size
         if self.members_checked and getattr(self, "members_", None):
             # each member was fitted to its own targets: per eval set, or the objective column itself ('direct')
@@ -510,7 +370,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 what = ", ".join(f"{t!r} is {v:g}" for t, v in flat.items())
                 warnings.warn(f"law {self.key!r}: {what} in every one of its {int(have[:, 0].sum())} runs: the mixture "
                               "does not change it (or it was logged wrong), so there is nothing to fit and its R2 is "
-                              "undefined; leave it out of the targets", DataWarning, stacklevel=2)
+                              "undefined; leave it out of the targets", DataWarning, stacklevel=3)
         if Yh.size == n_fitted:
             # AIC/BIC count the parameters against the residuals they were fitted to. A meta-law for an objective
             # is scored on one column (48 runs of Dai & Zheng's 122M sweep) by members fitted per eval set (128
@@ -518,7 +378,6 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             self.train_metrics_["AIC"], self.train_metrics_["BIC"] = aic_bic(resid.ravel(), n_vary)
         if eff is not None:
             self.train_metrics_["n_effective"] = eff
-        return self
 
     def _fit_tol_kw(self) -> dict[str, Any]:
         """How predict and score read a frame of runs: at the row-sum tolerance the law was fitted with (0.01

@@ -65,8 +65,9 @@ from ..data import WEIGHT_TOL
 from ..errors import FitError, InputError, TooFewObservationsError
 from ..evals import objective_weights
 from ..fit import single_threaded_blas
+from ._fit_input import _weights_on_simplex
 from ._folds import deal_folds
-from .base import MixingLaw, _jsonable, _weights_on_simplex, available_laws, get_law, law_from_dict, warm_clone
+from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
 from .cv_table import (  # noqa: F401  (re-exported: the table lived here until 2026-12-06)
     OBJECTIVE,
     SUMMARY_EVALS,

@@ -1,0 +1,240 @@
+"""What :meth:`~.base.MixingLaw.fit` is given, read and checked before any parameter is fitted.
+
+``fit`` takes an array, a DataFrame or a :class:`~mixlaw.data.RunTable`, with losses beside it or inside it, some
+of them missing; :func:`read_fit_input` turns all of these into one :class:`FitInput` (weights on the simplex,
+a 2-D loss matrix, names, model sizes and tokens, and what was left out on the way), or an InputError that names
+the row, column, flag and keyword. How single arrays and frames are read is :mod:`._inputs`.
+
+Warnings here are given with the stack level of the line that called ``fit`` (``fit`` calls these directly): a
+user reading ``base.py:412: DataWarning`` could not tell which of their fits it was about.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._validation import validate_params
+from ..data import NONPOSITIVE_HINT, OWN_ROWS_HINT, ROUNDING_TOL, RunTable, weight_sum_error
+from ..errors import DataWarning, InputError, ScaleWarning
+from ..evals import unweighted_gaps_line
+from ._inputs import _as_weights, _frame_as_table, _loss_names, _opt_1d
+from .scale_inputs import scale_blind_message
+
+#: ``fit`` -> read_fit_input -> warnings.warn: the caller of ``fit`` is three frames up.
+_CALLER = 3
+
+
+def _weight_tol(tol: Any) -> float:
+    """``fit``'s ``weight_tol`` as a float in [0, 1), else an InputError (checked before any input is read)."""
+    try:
+        value = float(tol)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 <= value < 1:  # also refuses NaN, which would accept any row sum
+        raise InputError(f"weight_tol must be a number in [0, 1), got {tol!r}")
+    return value
+
+
+def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | None = "weight_tol=",
+                        stacklevel: int = 3) -> np.ndarray:
+    """An array of mixtures held to the run table's row-sum rule (:func:`~mixlaw.data.weight_sum_error`): rows
+    within ``tol`` of 1 renormalised, and said once when some row is off by more than rounding; a row beyond it
+    refused. ``law.fit(W, y)`` fitted rows summing to 1.3 as given while the same rows in a CSV were refused.
+    ``option``: the caller's keyword that widens ``tol`` (None: it has none). Rows on the simplex (within 1e-9)
+    come back as the same array."""
+    sums = W.sum(axis=1)
+    refused = weight_sum_error(sums, tol, option=option)
+    if refused is not None:
+        i, why = refused
+        raise InputError(f"{label}: weights row {i} (of {len(W)}): {why}")
+    off = np.abs(sums - 1.0)
+    if (off > ROUNDING_TOL).any():
+        warnings.warn(f"{label}: renormalised the weights of {int((off > ROUNDING_TOL).sum())} of {len(W)} rows "
+                      f"that summed to 1 within {tol:g} (largest deviation {off.max():.3g})", DataWarning,
+                      stacklevel=stacklevel)
+    return W / sums[:, None] if (off > 1e-9).any() else W
+
+
+@dataclass
+class FitInput:
+    """Everything ``fit`` goes on with, read from what it was given."""
+
+    W: np.ndarray  # (n_runs, n_domains) on the simplex
+    Y: np.ndarray  # (n_runs, n_targets); NaN only for a missing loss a fit may skip
+    domains: list[str]
+    targets: list[str]
+    model_params: np.ndarray | None
+    tokens: np.ndarray | None
+    weight_tol: float  # the tolerance rows were read with (a run table's own)
+    y_1d: bool  # losses were 1-D: predict returns 1-D
+    frame_columns: list[str] | None  # a plain frame's column names (predict reads the same frame by position)
+    left_out: dict[str, int] = field(default_factory=dict)  # per eval, rows without its loss (not fitted)
+    n_table: int = 0  # rows of the run table before any was left out (0: not a table)
+    n_ids: int | None = None  # distinct run ids of a table (checkpoints and sizes share one)
+    fit_scale: dict[str, Any] | None = None  # the table's scale summary
+    source: str | None = None  # the table's file (or bundled name)
+    spread: dict[str, Any] = field(default_factory=dict)  # the table's scale spread
+
+
+def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str] | None,
+                   targets: Sequence[str] | str | None, model_params: Any, tokens: Any,
+                   weight_tol: Any) -> FitInput:
+    """Read ``fit``'s arguments (see its docstring) into a :class:`FitInput`, refusing bad input in one line.
+
+    ``law`` is the :class:`~.base.MixingLaw` being fitted (not imported here: base imports this module); what is
+    read of it: ``_fits_ragged()``, ``_spare_targets()``, ``_label`` and its parameters (validated here)."""
+    weight_tol = _weight_tol(weight_tol)
+    ragged = law._fits_ragged()
+    weights, frame_domains, frame_scale = _frame_as_table(weights, for_fit=True, weight_tol=weight_tol,
+                                                            tol_option="weight_tol=")
+    domains = frame_domains if domains is None else domains
+    model_params = frame_scale.get("params") if model_params is None else model_params
+    tokens = frame_scale.get("tokens") if tokens is None else tokens
+    out = FitInput(np.empty((0, 0)), np.empty((0, 0)), [], [], None, None, weight_tol, False, frame_domains)
+    spare: list[str] = []
+    from_table = isinstance(weights, RunTable)
+    table_losses = from_table and losses is None  # the table's own: rows_with_any / complete say what they drop
+    if from_table:
+        table = weights
+        out.weight_tol = table.weight_tol  # the tolerance its rows were read with
+        if losses is None:
+            # An eval missing in some runs (NaN cells): each fit uses the rows that have its targets, all of them
+            # (the table's complete rows), or each its own for a law that fits them so (the rows with none of
+            # the targets' losses dropped). An objective's evals of weight 0 are not needed in a row (auto's
+            # --objective b kept only the rows that had a and c too).
+            out.left_out = table.rows_left_out(targets)
+            out.n_table = len(table)
+            resolved = table.resolve_targets(targets)
+            spare = [] if ragged else law._spare_targets(resolved)
+            need = [t for t in resolved if t not in spare]
+            table = (table.rows_with_any(targets, who=law._label, stacklevel=_CALLER + 1) if ragged
+                     else table.complete(need, stacklevel=_CALLER + 1,
+                                         hint=OWN_ROWS_HINT if len(need) > 1 else None))
+        out.fit_scale, out.source, out.spread = table.scale_summary(), table.path, table.scale_spread()
+        out.n_ids = len(set(map(str, table.runs)))
+        why = scale_blind_message(table.path, out.spread, [law])
+        if why:
+            warnings.warn(why, ScaleWarning, stacklevel=_CALLER)
+        names = table.resolve_targets(targets)
+        if losses is None:
+            losses = table.losses(names if not (isinstance(targets, str) and targets != "all") else targets,
+                                  allow_missing=ragged or bool(spare))
+        domains = table.domains if domains is None else domains
+        targets = names
+        model_params = table.model_params if model_params is None else model_params
+        tokens = table.tokens if tokens is None else tokens
+        weights = table.weights
+    elif targets is None:
+        targets = _loss_names(losses)
+    validate_params(law)
+    if losses is None and frame_domains is not None:
+        # A frame in its own column names with targets= naming one of them: it was read as mixtures alone and
+        # the error said "fit needs losses (or a RunTable)" (or numpy's, for a text column).
+        named = [t for t in ([targets] if isinstance(targets, str) else list(targets or []))
+                 if t in frame_domains]
+        raise InputError("fit needs losses: a frame without 'w:<domain>' / 'loss:<eval>' columns is read as "
+                         "mixtures alone"
+                         + (f", and {named} would be a domain; pass fit(df.drop(columns={named}), df[{named}])"
+                            if named else "; pass them as the second argument")
+                         + ", or name the columns 'w:<domain>' / 'loss:<eval>' (a run table)")
+    W = _as_weights(weights, "weights")
+    if not from_table:
+        W = _weights_on_simplex(W, weight_tol, law._label, stacklevel=_CALLER + 1)
+    if losses is None:
+        raise InputError("fit needs losses (or a RunTable)")
+    try:
+        Y = np.asarray(losses, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"losses must be numbers, shape (n_runs,) or (n_runs, n_targets): {err}") from None
+    out.y_1d = Y.ndim == 1
+    Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+    if Y.ndim != 2 or Y.shape[0] != W.shape[0]:
+        raise InputError(f"losses must have shape (n_runs,) or (n_runs, n_targets) with n_runs={W.shape[0]}; "
+                         f"got {np.shape(losses)}")
+    tg = _target_names(targets, Y.shape[1])
+    W, Y, model_params, tokens = _missing_losses(law, out, W, Y, tg, model_params, tokens,
+                                                 ragged=ragged, table_losses=table_losses)
+    out.domains = _domain_names(domains, W.shape[1])
+    out.W, out.Y, out.targets = W, Y, tg
+    out.model_params = _opt_1d(model_params, W.shape[0], "params")
+    out.tokens = _opt_1d(tokens, W.shape[0], "tokens")
+    return out
+
+
+def _target_names(targets: Sequence[str] | str | None, n_cols: int) -> list[str]:
+    tg = [f"y{i}" for i in range(n_cols)] if targets is None else (
+        [targets] if isinstance(targets, str) else [str(t) for t in targets])
+    if len(tg) != n_cols:
+        raise InputError(f"{len(tg)} target names for {n_cols} loss columns")
+    twice = sorted({t for t in tg if tg.count(t) > 1})
+    if twice:
+        # Parameters are named per target: 'duplicate parameter name' ValueError from deep in the fit before.
+        raise InputError(f"target name(s) {twice} given twice (targets=): name each loss column once")
+    return tg
+
+
+def _domain_names(domains: Sequence[str] | None, n_cols: int) -> list[str]:
+    doms = [f"d{j}" for j in range(n_cols)] if domains is None else [str(d) for d in domains]
+    if len(doms) != n_cols:
+        raise InputError(f"{len(doms)} domain names for {n_cols} weight columns")
+    twice = sorted({d for d in doms if doms.count(d) > 1})
+    if twice:
+        raise InputError(f"domain name(s) {twice} given twice (domains=): name each weight column once")
+    return doms
+
+
+def _missing_losses(law: Any, out: FitInput, W: np.ndarray, Y: np.ndarray, tg: list[str],
+                    model_params: Any, tokens: Any, *, ragged: bool,
+                    table_losses: bool) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    """Refuse a NaN, infinite or non-positive loss, except a missing one a fit may skip: every missing loss of
+    a law that fits each eval on its own rows (the rows with none dropped), and an eval's that the objective
+    weighs 0. Each skip is said in one warning."""
+    # Columns of evals the fit does not need (an objective's of weight 0): a missing loss there is no error.
+    spare_cols = np.zeros(Y.shape[1], dtype=bool)
+    if not ragged and np.isnan(Y).any():
+        spare_cols = np.isin(tg, law._spare_targets(tg))
+    per_col, n_given = None, len(Y)  # per_col: an array's rows without each eval's loss, in a ragged fit
+    if ragged and np.isnan(Y).any() and not np.isinf(Y).any():
+        # A missing loss (NaN) of a law that fits each eval on its own rows: rows with none are no row of the
+        # fit (an array's; a table's were dropped before), and an eval needs a loss somewhere.
+        per_col = np.isnan(Y).sum(axis=0)
+        some = ~np.isnan(Y).all(axis=1)
+        empty = [i for i in range(Y.shape[1]) if np.isnan(Y[:, i]).all()]
+        if empty:
+            raise InputError(f"losses column(s) {empty} (0-based) are NaN in every row: an eval set needs a loss "
+                             "in some run; leave it out of the targets")
+        if not some.all():
+            W, Y = W[some], Y[some]
+            # (one value for every run, or of another length, which _opt_1d refuses later, are kept as given)
+            model_params, tokens = (np.asarray(v)[some] if v is not None and np.size(v) == len(some) else v
+                                    for v in (model_params, tokens))
+    elif not np.all(np.isfinite(Y[:, ~spare_cols])) or np.isinf(Y).any():
+        # Which rows: "losses must be finite and > 0" alone left a user to search 512 rows for one NaN.
+        bad = np.flatnonzero(~np.all(np.isfinite(np.where(spare_cols, 1.0, Y)), axis=1))
+        rows = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
+        raise InputError(f"losses must be finite and > 0; {len(bad)} of {len(Y)} rows are NaN or infinite "
+                         f"(0-based row(s) {rows}): drop those rows, or pass a RunTable, whose fits leave out "
+                         "the rows that miss a loss")
+    if np.any(Y <= 0):  # False at a NaN (a missing loss of a ragged fit)
+        raise InputError(f"losses must be finite and > 0; got {float(np.nanmin(Y)):g} ({NONPOSITIVE_HINT})")
+    unused = {t: int(k) for t, k, sp in zip(tg, np.isnan(Y).sum(axis=0), spare_cols, strict=True) if sp and k}
+    if unused:
+        # No NaN dropped without a word: the objective weighs these evals 0, so their missing cells cost no row.
+        # The sentence a command's table gets (evals.unweighted_gaps): the two had their own wordings.
+        weighed = [t for t, sp in zip(tg, spare_cols, strict=True) if not sp]
+        where = f"{out.source}: " if out.n_ids is not None and out.source else ""
+        warnings.warn(unweighted_gaps_line(f"{where}{law._label}", unused, len(Y), weighed), DataWarning,
+                      stacklevel=_CALLER + 1)
+    if not table_losses and per_col is not None:
+        out.left_out = {t: int(k) for t, k in zip(tg, per_col, strict=True) if k}
+        # said as a table's missing cells are (RunTable.rows_with_any): no NaN is dropped without a word (losses
+        # given beside a RunTable's weights were: fit(table, Y) neither warned nor kept rows_left_out_)
+        warnings.warn(f"{law._label}: fitting each eval on the rows that have its loss; left out the NaN losses ("
+                      + ", ".join(f"{t} {k}" for t, k in out.left_out.items()) + f" of {n_given} rows)",
+                      DataWarning, stacklevel=_CALLER + 1)
+    return W, Y, model_params, tokens

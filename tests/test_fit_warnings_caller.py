@@ -1,0 +1,78 @@
+"""Every warning ``MixingLaw.fit`` gives names the line that called ``fit``, not a line inside mixlaw: a user
+reading 'base.py:412: DataWarning' cannot tell which of their fits it was about."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw.data import RunTable
+from mixlaw.errors import DataWarning, ScaleWarning
+from mixlaw.laws import get_law
+
+
+def _caught(fn) -> list[warnings.WarningMessage]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn()
+    return list(caught)
+
+
+def _mixtures(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).dirichlet(np.ones(3), n)
+
+
+def _assert_named_here(caught: list[warnings.WarningMessage], kind: type[Warning], match: str) -> None:
+    hits = [w for w in caught if issubclass(w.category, kind) and match in str(w.message)]
+    assert hits, [str(w.message) for w in caught]
+    assert {w.filename for w in hits} == {__file__}, [(w.filename, str(w.message)) for w in hits]
+
+
+def test_renormalised_rows_name_the_callers_line() -> None:
+    W = _mixtures(30) * 1.004
+    y = 2 + np.exp(-2 * W[:, 0])
+    _assert_named_here(_caught(lambda: get_law("linear").fit(W, y)), DataWarning, "renormalised")
+
+
+def test_seeds_of_too_few_mixtures_name_the_callers_line() -> None:
+    W = np.repeat(_mixtures(2), 8, axis=0)
+    y = 2 + np.exp(-2 * W[:, 0]) + np.random.default_rng(1).normal(0, 1e-3, len(W))
+    _assert_named_here(_caught(lambda: get_law("ye-exp").fit(W, y)), DataWarning, "distinct")
+
+
+def test_a_constant_eval_names_the_callers_line() -> None:
+    W = _mixtures(30)
+    _assert_named_here(_caught(lambda: get_law("linear").fit(W, np.full(30, 2.0))), DataWarning, "every one")
+
+
+def test_a_table_s_rows_without_a_loss_name_the_callers_line() -> None:
+    W = _mixtures(30)
+    a, b = 2 + np.exp(-2 * W[:, 0]), 3 + W[:, 1]
+    b[:3] = np.nan
+    table = RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(30)], "w:x": W[:, 0], "w:y": W[:, 1],
+                                   "w:z": W[:, 2], "loss:a": a, "loss:b": b}))
+    _assert_named_here(_caught(lambda: get_law("linear").fit(table)), DataWarning, "left out 3 rows")
+
+
+def test_a_ragged_array_fit_names_the_callers_line() -> None:
+    W = _mixtures(40)
+    Y = np.column_stack([2 + np.exp(-2 * W[:, 0]), 3 + W[:, 1] ** 2])
+    Y[:4, 1] = np.nan
+    caught = _caught(lambda: get_law("auto", candidates=["linear", "loglinear"]).fit(W, Y, targets=["a", "b"]))
+    _assert_named_here(caught, DataWarning, "left out the NaN")
+
+
+def test_a_scale_blind_law_on_several_sizes_names_the_callers_line() -> None:
+    W = np.vstack([_mixtures(20), _mixtures(20)])
+    sizes = np.repeat([1e8, 1e9], 20)
+    y = 2 + np.exp(-2 * W[:, 0]) + 5 * sizes ** -0.1
+    table = RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(40)], "w:x": W[:, 0], "w:y": W[:, 1],
+                                   "w:z": W[:, 2], "params": sizes, "loss:a": y}))
+    _assert_named_here(_caught(lambda: get_law("linear").fit(table)), ScaleWarning, "takes no model size")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    pytest.main([__file__])
