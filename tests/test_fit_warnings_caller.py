@@ -1,5 +1,5 @@
-"""Every warning ``MixingLaw.fit`` gives names the line that called ``fit``, not a line inside mixlaw: a user
-reading 'base.py:412: DataWarning' cannot tell which of their fits it was about."""
+"""Every warning ``MixingLaw.fit`` (or ``RunTable``) gives names the line that called it, not a line inside mixlaw:
+a user reading 'base.py:412: DataWarning' cannot tell which of their fits it was about."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from mixlaw.data import RunTable
 from mixlaw.errors import DataWarning, ScaleWarning
@@ -74,5 +73,11 @@ def test_a_scale_blind_law_on_several_sizes_names_the_callers_line() -> None:
     _assert_named_here(_caught(lambda: get_law("linear").fit(table)), ScaleWarning, "takes no model size")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    pytest.main([__file__])
+
+def test_a_run_table_s_warnings_name_the_line_that_built_it() -> None:
+    W = _mixtures(20)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(20)], "w:x": W[:, 0] * 1.004, "w:y": W[:, 1] * 1.004,
+                          "w:z": W[:, 2] * 1.004, "w:unused": 0.0, "loss:a": 2 + W[:, 0]})
+    caught = _caught(lambda: RunTable(frame))
+    _assert_named_here(caught, DataWarning, "renormalised")
+    _assert_named_here(caught, Warning, "weight 0 in every run")

@@ -113,10 +113,28 @@ class RunTable:
         return DataError(message, path=self.path, row=row, column=column)
 
     def _validate(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Check every cell of the table and return it with numbers as float64 and weights renormalised; the
+        first error names the file, row (editor line) and column."""
         cols = [str(c) for c in df.columns]
         df.columns = cols
         wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
         lcols = [c for c in cols if c.startswith(LOSS_PREFIX)]
+        self._check_columns(df, cols, wcols, lcols)
+        self._check_run_names(df)
+        self._check_scale_aliases(df, cols)
+        self._read_numbers(df, cols, wcols, lcols)
+        w = self._check_weights(df, wcols)
+        self._check_losses(df, lcols)
+        self._check_counts(df, cols)
+        self._check_duplicates(df, cols, w)
+        # What a valid table may still get wrong, said once it is known to be valid (not before its error).
+        self._warn_same_domains(w, wcols)
+        self._warn_perplexity(df, lcols)
+        self._warn_unfinished(df, cols)
+        return df
+
+    def _check_columns(self, df: pd.DataFrame, cols: list[str], wcols: list[str], lcols: list[str]) -> None:
+        """A run column, two weight columns and a loss column, each named once; at least one row."""
         if len(df) == 0 and not (wcols and lcols):
             # A run store's export before any run finished has the columns run, params, step, tokens and no row;
             # it got the missing-columns error and a W&B --columns map to fix it.
@@ -154,6 +172,8 @@ class RunTable:
         if dup:
             raise self._err(f"duplicate column(s) {sorted(dup)}")
 
+    def _check_run_names(self, df: pd.DataFrame) -> None:
+        """Every row names its run; ids that are not text (numbers) become text."""
         # Missing before text: astype(str) made a missing id the name 'nan' (or 'None'), which the check then had
         # to refuse by that spelling, and so refused the runs truly named 'nan' or 'None'.
         raw = df["run"]
@@ -165,7 +185,9 @@ class RunTable:
                             int(np.flatnonzero(bad.to_numpy())[0]), "run")
         df["run"] = raw.map(lambda v: v if isinstance(v, str) else str(v))
 
-        self._check_scale_aliases(df, cols)
+    def _read_numbers(self, df: pd.DataFrame, cols: list[str], wcols: list[str], lcols: list[str]) -> None:
+        """Weights, losses and counts as float64 (shares written as percentages read as fractions); a cell that
+        is text and no number is refused (an empty cell is a NaN, judged by the checks that follow)."""
         counts = [c for c in ("params", "step", "tokens") if c in cols]
         for c in wcols + lcols + counts:
             values = count_values(df[c]) if c in counts else pd.to_numeric(df[c], errors="coerce")
@@ -177,6 +199,9 @@ class RunTable:
                 raise self._err(f"value {df[c].iloc[i]!r} is not a number{_not_a_number_hint(df[c].iloc[i], c)}", i, c)
             df[c] = values.astype(np.float64)
 
+    def _check_weights(self, df: pd.DataFrame, wcols: list[str]) -> np.ndarray:
+        """Shares finite and >= 0, each row summing to 1 within ``weight_tol`` (renormalised, said once when off by
+        more than rounding); a domain no run trains on is warned of. Returns the (renormalised) weights."""
         w = df[wcols].to_numpy(dtype=np.float64)
         for j, c in enumerate(wcols):
             col = w[:, j]
@@ -211,15 +236,18 @@ class RunTable:
         if loud.any():
             warnings.warn(f"{self.path or 'run table'}: renormalised the weights of {int(loud.sum())} of "
                           f"{len(df)} rows that summed to 1 within {self.weight_tol:g} "
-                          f"(largest deviation {off.max():.3g})", DataWarning, stacklevel=3)
+                          f"(largest deviation {off.max():.3g})", DataWarning, stacklevel=4)
         never = [c[len(WEIGHT_PREFIX):] for j, c in enumerate(wcols) if not (w[:, j] > 0).any()]
         if never:
             # Its coefficient is then set by the start value and bounds alone, and any prediction or optimum
             # that gives it weight is an extrapolation.
             warnings.warn(f"{self.path or 'run table'}: domain(s) {never} have weight 0 in every run; no law can "
                           f"estimate their effect (drop them, or add runs that train on them)", UnusedDomainWarning,
-                          stacklevel=3)
+                          stacklevel=4)
+        return w
 
+    def _check_losses(self, df: pd.DataFrame, lcols: list[str]) -> None:
+        """Losses positive; a NaN is an eval the run lacks (kept), an infinite one a diverged run (refused)."""
         L = df[lcols].to_numpy(dtype=np.float64)
         # A NaN loss is an eval the run lacks (added later, a crashed eval job): kept, and each fit of an eval uses
         # the rows that have it (:meth:`complete`); :meth:`losses` refuses it, so no fit or metric sees a NaN.
@@ -240,6 +268,9 @@ class RunTable:
             if bad.any():
                 raise self._err(f"loss is {col[bad][0]:g}, expected > 0 ({NONPOSITIVE_HINT})",
                                 int(np.flatnonzero(bad)[0]), c)
+
+    def _check_counts(self, df: pd.DataFrame, cols: list[str]) -> None:
+        """Model size, step and tokens finite and >= 0 (a model size > 0)."""
         for c in ("params", "step", "tokens"):
             if c in cols:
                 col = df[c].to_numpy(dtype=np.float64)
@@ -248,6 +279,10 @@ class RunTable:
                     raise self._err(f"{c} is {col[bad][0]}, expected a finite non-negative number",
                                     int(np.flatnonzero(bad)[0]), c)
 
+    def _check_duplicates(self, df: pd.DataFrame, cols: list[str], w: np.ndarray) -> None:
+        """One row per run, model size, step and tokens; a repeat is refused with its likely cause (a checkpoint
+        column under another name, seeds under one run name, a row given twice, two runs under one name)."""
+        L = df[[c for c in cols if c.startswith(LOSS_PREFIX)]].to_numpy(dtype=np.float64)
         key = ["run"] + [c for c in ("params", "step", "tokens") if c in cols]
         dupl = df.duplicated(subset=key, keep="first")
         if dupl.any():
@@ -277,11 +312,6 @@ class RunTable:
                 why = "; another mixture: two runs under one name? give each its own"
             raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as {row_unit(self.path)} "
                             f"{int(self._lines[first])}{why})", i, "run")
-        # What a valid table may still get wrong, said once it is known to be valid (not before its error).
-        self._warn_same_domains(w, wcols)
-        self._warn_perplexity(df, lcols)
-        self._warn_unfinished(df, cols)
-        return df
 
     def _warn_same_domains(self, w: np.ndarray, wcols: list[str]) -> None:
         """Warn of weight columns that are equal, or proportional, in every run (one domain exported under two names,
