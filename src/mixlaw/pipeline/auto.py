@@ -361,21 +361,7 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
                 raise
     # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
     total = None if objective is None else linear_objective(objective, names)
-    routes = ROUTES if route == AUTO else (route,)
-    laws = AUTO_LAWS if law == AUTO else (law,)
-    cands: list[tuple[str, str, bool]] = []
-    for r in routes:
-        # The direct route's joint law has Ye's mixture term: one candidate, unless the user names ye-pow's
-        # power-share form or a law that takes model sizes itself (dz-eq1). The power-share form is not an auto
-        # candidate: on the 3-domain synthetic worlds of bench/pipeline_selection.py it made auto's choice no
-        # better (target MRE 0.66 / 0.67 / 0.72 / 0.71 % against 0.65 / 0.69 / 0.71 / 0.72 %, seed blocks 0-3)
-        # and the best candidate harder to match, and on Ye et al.'s runs and the trainer runs the backtest never
-        # chose it (bench/ye_public_runs.py). Measured with the single-start fit that _fit_joint_pow replaced by
-        # two starts (it sat at gamma ~ 1 on some evals); not rerun since.
-        for lw in (laws if r == "nested" or law != AUTO else ("ye-exp",)):
-            cands.append((r, lw, False))
-    if total is not None and law == AUTO:
-        cands += [(r, "ye-exp", True) for r in routes]
+    cands = _candidates(route, law, total)
     split = leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from, route=route,
                                   registered=registered)
     if one_size is not None:
@@ -402,27 +388,8 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
         # Nothing compared the candidates, so nothing says the first can fit these data: the first that fits is
         # used (a table whose curves or mixtures suit only the direct route's shared exponents, e.g. different
         # mixtures at each size, or 2 checkpoints per curve at one size), each one that cannot saying why.
-        failed_by: dict[str, list[str]] = {}  # reason -> the candidates it stopped (named together)
-        last: MixlawError | None = None
-        for r, lw, t in cands:
-            d, tn = (add_weighted_total(table, total), [TOTAL_NAME]) if t and total else (table, names)
-            try:
-                first = fit_route(d, target_params=Nt, route=r, law=lw, targets=tn, **time_kw, **fit_kw)
-            except MixlawError as err:
-                failed_by.setdefault(str(err).splitlines()[0], []).append(Candidate(r, lw, t).label)
-                last = err
-                continue
-            route_c, law_c, on_total, data, tnames = r, lw, t, d, tn
-            break
-        why = [f"{', '.join(labs)}: {reason}" for reason, labs in failed_by.items()]
-        if first is None:
-            if len(failed_by) == 1 and last is not None:
-                raise last  # one reason stops every candidate: its own message, not a list of one
-            held = "; ".join(split.skipped) or "nothing to hold out for a backtest"
-            raise InputError(f"no pipeline candidate can fit these data ({held}): " + "; ".join(why))
-        note = (f"no backtest possible ({'; '.join(split.skipped) or 'nothing to hold out'}): "
-                f"{Candidate(route_c, law_c, on_total).label} used without comparison, and {{intervals}}"
-                + "".join(f"; {w}" for w in why))
+        first, (route_c, law_c, on_total), data, tnames, note = _first_that_fits(
+            table, cands, total, names, split, target_params=Nt, time_kw=time_kw, fit_kw=fit_kw)
     others: dict[str, PipelineResult] = {}
     if fit_all:
         for flag in (False, True):
@@ -439,26 +406,10 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     result.alternatives = others
     if left_out is not None:
         result.warnings.insert(0, left_out)
-    # Sizes only without a backtest (3 sizes): the size law's own prediction error at N* joins the jackknife
-    # (law_spread.size_law_spread; measured by bench/interval_sizes_only.py), where the jackknife alone held 52 of
-    # 108 of the trainer runs' losses. None without degrees of freedom (every mixture at 2 sizes). Its mirror
-    # image, steps only with curves of 3 checkpoints: the step law's, max with the jackknife (step_law_spread;
-    # bench/interval_steps_only.py --checkpoints 3: the jackknife alone held 58-66 % on synthetic worlds).
-    # Multi-scale with nothing to hold out (3 sizes, curves of 3 checkpoints): each extrapolated part's own term,
-    # the step law's on the curves at the fitted size nearest N*, and, unless N* is a fitted size (only the step
-    # is extrapolated: the steps-only rule), the size law's on the last checkpoints in quadrature with the
-    # jackknife; the wider (bench/interval_calibration.py --fit-sizes 3 --checkpoints 3 [--target-at-fitted-size]).
     spread = step_spread = None
     if selection is None and intervals is not False:
-        if one_time is not None:
-            spread = size_law_spread(data, tnames, Nt, result.mixtures, level)
-        elif one_size is not None:
-            step_spread = step_law_spread(data, tnames, target_time, result.mixtures, level, axis, fit_from)
-        else:
-            step_spread = step_law_spread_at_size(data, tnames, Nt, target_time, result.mixtures, level, axis,
-                                                  fit_from)
-            if step_spread is None or not np.isclose(step_spread.at_size, Nt, rtol=1e-9):
-                spread = final_size_law_spread(data, tnames, Nt, result.mixtures, level, axis)
+        spread, step_spread = _no_backtest_spreads(data, tnames, Nt, target_time, result.mixtures, level, axis,
+                                                   fit_from, one_size=one_size, one_time=one_time)
     noise = float("nan")
     if selection is not None:
         with warnings.catch_warnings():
@@ -468,17 +419,8 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
         selection.runner_up_gap = _runner_up_gap(selection, result, others, table, names, total, Nt, time_kw, fit_kw)
         result.selection = selection
     else:
-        # Route-neutral words in the multi-scale case: the term is E + A/N^alpha fitted here to the last
-        # checkpoints, whatever the route (the direct route has no "size law" of its own).
-        at = "" if step_spread is None or one_size is not None else f" at N = {step_spread.at_size:g}"
-        step_words = f"the step law's prediction error from the fitted checkpoints{at}"
-        size_words = ("the size law's prediction error from the fitted sizes" if one_time is not None else
-                      "the prediction error of E + A/N^alpha fitted to each mixture's last checkpoints (alpha shared)")
-        held = " and ".join(w for w, sp in ((size_words, spread), (step_words, step_spread)) if sp is not None)
-        if spread is None and step_spread is not None and step_spread.law == "step-nearest":
-            held += " (NOT the size extrapolation beyond that size: no size-law term could be fitted)"
-        result.warnings.append(note.replace("{intervals}", f"intervals hold {held}, not a measured extrapolation "
-                                            "error" if held else "intervals lack the extrapolation error"))
+        result.warnings.append(note.replace("{intervals}", _intervals_words(spread, step_spread, one_size,
+                                                                           one_time)))
     if intervals is False:
         return result
     seed = int(np.random.default_rng(random_state if isinstance(random_state, int) else 0).integers(2**31))
@@ -499,6 +441,103 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
                                        backtest_distance=split.backtest_distance,
                                        edge=(split.held_params, split.held_time), names=list(result.targets))
     return result
+
+
+def _candidates(route: str, law: str, total: Any) -> list[tuple[str, str, bool]]:
+    """(route, law, fitted on the weighted total) of every candidate the backtest compares."""
+    routes = ROUTES if route == AUTO else (route,)
+    laws = AUTO_LAWS if law == AUTO else (law,)
+    cands: list[tuple[str, str, bool]] = []
+    for r in routes:
+        # The direct route's joint law has Ye's mixture term: one candidate, unless the user names ye-pow's
+        # power-share form or a law that takes model sizes itself (dz-eq1). The power-share form is not an auto
+        # candidate: on the 3-domain synthetic worlds of bench/pipeline_selection.py it made auto's choice no
+        # better (target MRE 0.66 / 0.67 / 0.72 / 0.71 % against 0.65 / 0.69 / 0.71 / 0.72 %, seed blocks 0-3)
+        # and the best candidate harder to match, and on Ye et al.'s runs and the trainer runs the backtest never
+        # chose it (bench/ye_public_runs.py). Measured with the single-start fit that _fit_joint_pow replaced by
+        # two starts (it sat at gamma ~ 1 on some evals); not rerun since.
+        for lw in (laws if r == "nested" or law != AUTO else ("ye-exp",)):
+            cands.append((r, lw, False))
+    if total is not None and law == AUTO:
+        cands += [(r, "ye-exp", True) for r in routes]
+    return cands
+
+
+def _first_that_fits(table: RunTable, cands: list[tuple[str, str, bool]], total: Any, names: list[str],
+                     split: Any, *, target_params: float, time_kw: dict[str, Any],
+                     fit_kw: dict[str, Any]) -> tuple[PipelineResult, tuple[str, str, bool], RunTable, list[str], str]:
+    """With nothing to backtest on, the first candidate that fits (its result, (route, law, on total), the table
+    and targets it was fitted on, and the note the result carries); an InputError naming each one's reason when
+    none does."""
+    Nt = target_params
+    first: PipelineResult | None = None
+    route_c = law_c = ""
+    on_total = False
+    data, tnames = table, names
+    failed_by: dict[str, list[str]] = {}  # reason -> the candidates it stopped (named together)
+    last: MixlawError | None = None
+    for r, lw, t in cands:
+        d, tn = (add_weighted_total(table, total), [TOTAL_NAME]) if t and total else (table, names)
+        try:
+            first = fit_route(d, target_params=Nt, route=r, law=lw, targets=tn, **time_kw, **fit_kw)
+        except MixlawError as err:
+            failed_by.setdefault(str(err).splitlines()[0], []).append(Candidate(r, lw, t).label)
+            last = err
+            continue
+        route_c, law_c, on_total, data, tnames = r, lw, t, d, tn
+        break
+    why = [f"{', '.join(labs)}: {reason}" for reason, labs in failed_by.items()]
+    if first is None:
+        if len(failed_by) == 1 and last is not None:
+            raise last  # one reason stops every candidate: its own message, not a list of one
+        held = "; ".join(split.skipped) or "nothing to hold out for a backtest"
+        raise InputError(f"no pipeline candidate can fit these data ({held}): " + "; ".join(why))
+    note = (f"no backtest possible ({'; '.join(split.skipped) or 'nothing to hold out'}): "
+            f"{Candidate(route_c, law_c, on_total).label} used without comparison, and {{intervals}}"
+            + "".join(f"; {w}" for w in why))
+    return first, (route_c, law_c, on_total), data, tnames, note
+
+
+def _no_backtest_spreads(data: RunTable, tnames: list[str], Nt: float, target_time: float, mixtures: Any,
+                         level: float, axis: str, fit_from: float, *, one_size: float | None,
+                         one_time: float | None) -> tuple[Any, Any]:
+    """(size-law term, step-law term) of the intervals when nothing could be held out for a backtest.
+
+    Sizes only without a backtest (3 sizes): the size law's own prediction error at N* joins the jackknife
+    (law_spread.size_law_spread; measured by bench/interval_sizes_only.py), where the jackknife alone held 52 of
+    108 of the trainer runs' losses. None without degrees of freedom (every mixture at 2 sizes). Its mirror
+    image, steps only with curves of 3 checkpoints: the step law's, max with the jackknife (step_law_spread;
+    bench/interval_steps_only.py --checkpoints 3: the jackknife alone held 58-66 % on synthetic worlds).
+    Multi-scale with nothing to hold out (3 sizes, curves of 3 checkpoints): each extrapolated part's own term,
+    the step law's on the curves at the fitted size nearest N*, and, unless N* is a fitted size (only the step
+    is extrapolated: the steps-only rule), the size law's on the last checkpoints in quadrature with the
+    jackknife; the wider (bench/interval_calibration.py --fit-sizes 3 --checkpoints 3 [--target-at-fitted-size]).
+    """
+    spread = step_spread = None
+    if one_time is not None:
+        spread = size_law_spread(data, tnames, Nt, mixtures, level)
+    elif one_size is not None:
+        step_spread = step_law_spread(data, tnames, target_time, mixtures, level, axis, fit_from)
+    else:
+        step_spread = step_law_spread_at_size(data, tnames, Nt, target_time, mixtures, level, axis, fit_from)
+        if step_spread is None or not np.isclose(step_spread.at_size, Nt, rtol=1e-9):
+            spread = final_size_law_spread(data, tnames, Nt, mixtures, level, axis)
+    return spread, step_spread
+
+
+def _intervals_words(spread: Any, step_spread: Any, one_size: float | None, one_time: float | None) -> str:
+    """What the intervals of a pipeline without a backtest hold, for its note."""
+    # Route-neutral words in the multi-scale case: the term is E + A/N^alpha fitted here to the last
+    # checkpoints, whatever the route (the direct route has no "size law" of its own).
+    at = "" if step_spread is None or one_size is not None else f" at N = {step_spread.at_size:g}"
+    step_words = f"the step law's prediction error from the fitted checkpoints{at}"
+    size_words = ("the size law's prediction error from the fitted sizes" if one_time is not None else
+                  "the prediction error of E + A/N^alpha fitted to each mixture's last checkpoints (alpha shared)")
+    held = " and ".join(w for w, sp in ((size_words, spread), (step_words, step_spread)) if sp is not None)
+    if spread is None and step_spread is not None and step_spread.law == "step-nearest":
+        held += " (NOT the size extrapolation beyond that size: no size-law term could be fitted)"
+    return f"intervals hold {held}, not a measured extrapolation error" if held else \
+        "intervals lack the extrapolation error"
 
 
 def _runner_up_gap(selection: Selection, result: PipelineResult, fitted: dict[str, PipelineResult], table: RunTable,
