@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,39 @@ L1_EPS = 1e-12
 TINY_SHARE = 1e-4
 #: The largest relative rise of the objective that dropping the tiny shares may cost.
 TINY_SHARE_COST = 1e-6
+
+
+@dataclass
+class _Free:
+    """The free part of a mixture: the searches move only the weights not fixed, within their bounds, summing to
+    what the fixed ones leave."""
+
+    fixed_values: np.ndarray  # (M,) the fixed weights in place (0 where free)
+    F: np.ndarray  # indices of the free weights
+    lo: np.ndarray  # their lower bounds
+    hi: np.ndarray  # their upper bounds
+    rem: float  # their sum: 1 - the fixed weights
+
+    def full(self, x: np.ndarray) -> np.ndarray:
+        """The whole mixture with free weights ``x``."""
+        r = self.fixed_values.copy()
+        r[self.F] = x
+        return r
+
+    def full_rows(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`full` of each row of ``X``."""
+        R = np.tile(self.fixed_values, (len(X), 1))
+        R[:, self.F] = X
+        return R
+
+    def starts(self, n: int, offset: int, nat: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+        """Start points ``offset`` .. ``offset + n - 1``: the natural mixture first, then seeded Dirichlet draws,
+        each projected on the feasible set."""
+        out = []
+        for k in range(offset, offset + n):
+            y = nat[self.F] if k == 0 else rng.dirichlet(np.ones(self.F.size)) * self.rem
+            out.append(project_box_simplex(y.astype(np.float64), self.lo, self.hi, self.rem))
+        return out
 
 
 def _check_scale_given(law: MixingLaw, model_params: Any, tokens: Any) -> None:
@@ -248,23 +282,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     n0 = int(n_starts) if n_starts is not None else (1 if convex else DEFAULT_N_STARTS)
 
     nat, nat_src = _natural(natural, tokens_available, domains)
-    free = ~prob.fixed
-    F = np.flatnonzero(free)
-    rem = 1.0 - prob.fixed_values[prob.fixed].sum()
-    lo_f, hi_f = prob.lo[F], prob.hi[F]
-
-    def full(x: np.ndarray) -> np.ndarray:
-        r = prob.fixed_values.copy()
-        r[F] = x
-        return r
-
-    def starts(n: int, offset: int) -> list[np.ndarray]:
-        out = []
-        for k in range(offset, offset + n):
-            y = nat[F] if k == 0 else rng.dirichlet(np.ones(F.size)) * rem
-            out.append(project_box_simplex(y.astype(np.float64), lo_f, hi_f, rem))
-        return out
-
+    F = np.flatnonzero(~prob.fixed)
+    free = _Free(prob.fixed_values, F, prob.lo[F], prob.hi[F], 1.0 - prob.fixed_values[prob.fixed].sum())
     if search not in SEARCHES:
         raise InputError(f"search must be one of {SEARCHES}; got {search!r}")
     if search == "auto":
@@ -275,65 +294,24 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
             raise InputError("trust_radius needs the fitting runs' mixtures (runs=)")
         if not (np.isfinite(trust_radius) and 0 < float(trust_radius) <= 2):
             raise InputError(f"trust_radius is an L1 distance in (0, 2]; got {trust_radius!r}")
-
-    def full_rows(X: np.ndarray) -> np.ndarray:
-        R = np.tile(prob.fixed_values, (len(X), 1))
-        R[:, F] = X
-        return R
-
+    radius = None if trust_radius is None else (W_runs, float(trust_radius))
     sim_note = ""
     if F.size == 0:
-        xs, objs, n_conv = [np.zeros(0)], [scalar_min(ev.predict(full(np.zeros(0))[None, :])[0])], 1
+        xs, objs, n_conv = [np.zeros(0)], [scalar_min(ev.predict(free.full(np.zeros(0))[None, :])[0])], 1
     elif search == "simulate":
-        def rows_objective(X: np.ndarray) -> np.ndarray:
-            with np.errstate(over="ignore", invalid="ignore"):
-                Lr = ev.predict(full_rows(X))
-            if s_min is not None:
-                return Lr @ s_min
-            if name == "max":
-                return Lr.max(axis=1)
-            return np.array([scalar_min(v) for v in Lr])
-
-        keep = None
-        if trust_radius is not None:
-            inside = within_radius(W_runs, float(trust_radius))  # type: ignore[arg-type]
-
-            def keep(X: np.ndarray) -> np.ndarray:
-                return inside(full_rows(X))
-
-        x, ftop, n_kept = simulate_search(rows_objective, nat[F], lo_f, hi_f, rem, rng, n_samples=n_samples,
-                                          top_k=top_k, strength=strength, keep=keep)
-        x = project_box_simplex(x, lo_f, hi_f, rem)  # the mean is feasible; this only removes rounding
-        xs, objs, n_conv = [x], [scalar_min(ev.predict(full(x)[None, :])[0])], 1
+        xs, objs, n_conv, ftop, n_kept = _simulate(ev, free, nat, rng, scalar_min, s_min, name, radius,
+                                                   n_samples=n_samples, top_k=top_k, strength=strength)
         ftop = sign * unit * ftop
         sim_note = (f"simulate (RegMix): {n_kept} Dirichlet mixtures around the natural one (strength "
                     f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
                     f"{float(ftop.min()):.5g}-{float(ftop.max()):.5g})")
     else:
-        solve = _solver(ev, scalar_min, name, s_min, full, F, lo_f, hi_f, rem)
-        xs, objs, n_conv = [], [], 0
-        for x0 in starts(n0, 0):
-            x, f, ok = solve(x0)
-            xs.append(x)
-            objs.append(f)
-            n_conv += int(ok)
-        if convex and n_conv == 0 and n_starts is None:
-            # A convex problem needs one converged start; try more before giving up on global optimality.
-            for x0 in starts(DEFAULT_N_STARTS - 1, 1):
-                x, f, ok = solve(x0)
-                xs.append(x)
-                objs.append(f)
-                n_conv += int(ok)
-        if trust_radius is not None:
-            b0 = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
-            if nearest_run_l1(full(xs[b0]), W_runs)[0] > float(trust_radius) + 1e-9:  # type: ignore[arg-type]
-                xs, objs, n_conv = _radius_solve(ev, scalar_min, name, s_min, full, full_rows, F, lo_f, hi_f, rem,
-                                                 W_runs, float(trust_radius))  # type: ignore[arg-type]
+        xs, objs, n_conv = _gradient(ev, free, nat, rng, scalar_min, s_min, name, radius, n0=n0,
+                                     retry=convex and n_starts is None)
     objs = [float(o) * unit for o in objs]
     best = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
-    r, dropped = _drop_tiny_shares(full(xs[best]), prob.lo, prob.hi, F,
-                                   lambda v: scalar_min(ev.predict(v[None, :])[0]),
-                                   None if trust_radius is None else (W_runs, float(trust_radius)))
+    r, dropped = _drop_tiny_shares(free.full(xs[best]), prob.lo, prob.hi, F,
+                                   lambda v: scalar_min(ev.predict(v[None, :])[0]), radius)
     L = ev.predict(r[None, :])[0]
     f_best = scalar(L)
     lo_w, hi_w = law._w_range
@@ -374,6 +352,62 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1],
         nearest_run_name=None if near is None or not isinstance(runs, RunTable) else str(runs.runs[near[1]]),
         maximize=bool(maximize))
+
+
+def _simulate(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generator,
+              scalar_min: Callable[[np.ndarray], float], s_min: np.ndarray | None, name: str,
+              radius: tuple[np.ndarray, float] | None, *, n_samples: int, top_k: int,
+              strength: tuple[float, float]) -> tuple[list[np.ndarray], list[float], int, np.ndarray, int]:
+    """RegMix's search (:func:`.simulate.simulate_search`) on the minimised objective: ([x], [objective], 1, the
+    top-k's objectives, how many draws were kept)."""
+    def rows_objective(X: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            Lr = ev.predict(free.full_rows(X))
+        if s_min is not None:
+            return Lr @ s_min
+        if name == "max":
+            return Lr.max(axis=1)
+        return np.array([scalar_min(v) for v in Lr])
+
+    keep = None
+    if radius is not None:
+        inside = within_radius(radius[0], radius[1])
+
+        def keep(X: np.ndarray) -> np.ndarray:
+            return inside(free.full_rows(X))
+
+    x, ftop, n_kept = simulate_search(rows_objective, nat[free.F], free.lo, free.hi, free.rem, rng,
+                                      n_samples=n_samples, top_k=top_k, strength=strength, keep=keep)
+    x = project_box_simplex(x, free.lo, free.hi, free.rem)  # the mean is feasible; this only removes rounding
+    return [x], [scalar_min(ev.predict(free.full(x)[None, :])[0])], 1, ftop, n_kept
+
+
+def _gradient(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generator,
+              scalar_min: Callable[[np.ndarray], float], s_min: np.ndarray | None, name: str,
+              radius: tuple[np.ndarray, float] | None, *, n0: int,
+              retry: bool) -> tuple[list[np.ndarray], list[float], int]:
+    """Multistart SLSQP from ``n0`` starts: (the starts' optima, their objectives, how many converged).
+    ``retry``: a convex problem none of whose starts converged gets :data:`DEFAULT_N_STARTS` in all. With a
+    trust ``radius`` whose best optimum leaves it, the search is redone within L1 balls around the runs."""
+    solve = _solver(ev, scalar_min, name, s_min, free)
+    xs, objs, n_conv = [], [], 0
+    for x0 in free.starts(n0, 0, nat, rng):
+        x, f, ok = solve(x0)
+        xs.append(x)
+        objs.append(f)
+        n_conv += int(ok)
+    if retry and n_conv == 0:
+        # A convex problem needs one converged start; try more before giving up on global optimality.
+        for x0 in free.starts(DEFAULT_N_STARTS - 1, 1, nat, rng):
+            x, f, ok = solve(x0)
+            xs.append(x)
+            objs.append(f)
+            n_conv += int(ok)
+    if radius is not None:
+        b0 = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
+        if nearest_run_l1(free.full(xs[b0]), radius[0])[0] > radius[1] + 1e-9:
+            xs, objs, n_conv = _radius_solve(ev, scalar_min, name, s_min, free, radius[0], radius[1])
+    return xs, objs, n_conv
 
 
 def _drop_tiny_shares(r: np.ndarray, lo: np.ndarray, hi: np.ndarray, F: np.ndarray,
@@ -424,9 +458,7 @@ def _check_runs(runs: Any, domains: Sequence[str]) -> np.ndarray:
 
 
 def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None,
-                  full: Callable[[np.ndarray], np.ndarray], full_rows: Callable[[np.ndarray], np.ndarray],
-                  F: np.ndarray, lo: np.ndarray, hi: np.ndarray, rem: float, runs: np.ndarray,
-                  radius: float) -> tuple[list[np.ndarray], list[float], int]:
+                  free: _Free, runs: np.ndarray, radius: float) -> tuple[list[np.ndarray], list[float], int]:
     """SLSQP within an L1 ball around each of the best-predicted runs; the union of balls is not convex, so
     each anchor is its own convex problem (for a convex law) and the best anchor wins.
 
@@ -434,6 +466,7 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     :math:`\\sum_j \\sqrt{(r_j - w_{aj})^2 + \\epsilon}` (a slightly smaller, feasible ball), so SLSQP gets a
     gradient.
     """
+    full, F, lo, hi, rem = free.full, free.F, free.lo, free.hi, free.rem
     fixed_mask = np.ones(runs.shape[1], dtype=bool)
     fixed_mask[F] = False
     # One anchor per distinct mixture, in their content order (ties among anchors then break alike whatever the
@@ -442,7 +475,7 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     runs = runs[distinct_rows(runs)[0]]
     anchors_free = np.array([project_box_simplex(w[F] * (rem / max(w[F].sum(), 1e-12)), lo, hi, rem) for w in runs])
     with np.errstate(over="ignore", invalid="ignore"):
-        Lr = ev.predict(full_rows(anchors_free))
+        Lr = ev.predict(free.full_rows(anchors_free))
     f_anchor = Lr @ s if s is not None else np.array([scalar(v) for v in Lr])
     order = np.argsort(np.where(np.isfinite(f_anchor), f_anchor, np.inf), kind="stable")[:N_ANCHORS]
     xs, objs, n_conv = [], [], 0
@@ -455,7 +488,7 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
              "fun": lambda x, w=w, b=budget: np.array([b - np.sum(np.sqrt((x[:F.size] - w[F]) ** 2 + L1_EPS))]),
              "jac": lambda x, w=w: -np.concatenate([(x[:F.size] - w[F]) / np.sqrt((x[:F.size] - w[F]) ** 2 + L1_EPS),
                                                     np.zeros(x.size - F.size)])[None, :]}
-        solve = _solver(ev, scalar, name, s, full, F, lo, hi, rem, extra=[c])
+        solve = _solver(ev, scalar, name, s, free, extra=[c])
         x, f, ok = solve(anchors_free[a])
         if nearest_run_l1(full(x), runs)[0] > radius + 1e-6:
             x, f, ok = anchors_free[a], float(f_anchor[a]), False  # solver left the ball: keep the anchor itself
@@ -467,10 +500,10 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     return xs, objs, n_conv
 
 
-def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None,
-            full: Callable[[np.ndarray], np.ndarray], F: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-            rem: float, extra: list[dict] | None = None) -> Callable[[np.ndarray], tuple[np.ndarray, float, bool]]:
+def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None, free: _Free,
+            extra: list[dict] | None = None) -> Callable[[np.ndarray], tuple[np.ndarray, float, bool]]:
     """One SLSQP run from x0 over the free weights; returns (feasible x, objective, converged)."""
+    full, F, lo, hi, rem = free.full, free.F, free.lo, free.hi, free.rem
     n = F.size
     eq = {"type": "eq", "fun": lambda x: np.array([x[:n].sum() - rem]),
           "jac": lambda x: np.concatenate([np.ones(n), np.zeros(x.size - n)])[None, :]}
