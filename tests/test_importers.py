@@ -413,6 +413,32 @@ def test_cli_reads_olmix_pair_with_its_index_column(capsys, tmp_path):
     assert json.loads(out)["report"]["n_domains"] == 3
 
 
+def test_python_reads_olmix_pair_as_runs_does(tmp_path):
+    # mixlaw.read_runs("ratios.csv+metrics.csv") and api.fit_table of that path took every pair for RegMix's and
+    # stopped at "columns 'run' and 'run' are one name, 'run' (they differ in case or spaces alone)", where
+    # `--runs` read the pair.
+    from mixlaw import api, read_runs
+    from mixlaw.data import read_runs as read_one_table
+
+    ratios, metrics = tmp_path / "ratios.csv", tmp_path / "metrics.csv"
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=12)
+    runs = [f"r{i}" for i in range(12)]
+    pd.DataFrame({"run": runs, "name": "x", "index": range(12), **{d: W[:, j] for j, d in enumerate("abc")}}
+                 ).to_csv(ratios)
+    pd.DataFrame({"run": runs, "name": "x", "index": range(12), "bpb": 1.0 + W @ [0.1, 0.3, 0.5]}).to_csv(metrics)
+    table = read_runs(f"{ratios}+{metrics}")
+    assert table.domains == ["a", "b", "c"] and table.evals == ["bpb"] and len(table) == 12
+    assert api.fit_table(f"{ratios}+{metrics}", law="linear").n_runs_ == 12
+    with pytest.raises(InputError, match=r"Olmix's pair .* mixlaw\.read_runs"):
+        read_one_table(f"{ratios}+{metrics}")
+    # RegMix's pair as before, by path+path or losses=
+    mix, loss = tmp_path / "mix.csv", tmp_path / "loss.csv"
+    pd.DataFrame({"index": range(12), **{f"train_the_pile_{d}": W[:, j] for j, d in enumerate("abc")}}
+                 ).to_csv(mix, index=False)
+    pd.DataFrame({"index": range(12), "metric/the_pile_a_val_loss": 2 + W[:, 0]}).to_csv(loss, index=False)
+    assert read_runs(f"{mix}+{loss}").evals == ["a"] == read_runs(mix, losses=loss).evals
+
+
 def test_runs_import_reads_regmix_s_pair_as_runs_does(capsys, tmp_path):
     # Dai & Zheng ship their 1B test runs as RegMix's pair (test_mixture_1B.csv: index, train_the_pile_<d>;
     # test_pile_loss_1B.csv: index, metric/the_pile_<e>_val_loss). `fit --runs mix+loss` read it; `runs import mix+loss`

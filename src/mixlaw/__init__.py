@@ -13,7 +13,7 @@ from . import compare, laws, metrics
 from ._version import __version__
 from .api import load_law, save_law
 from .bootstrap import bootstrap_law
-from .data import RunTable, read_regmix_pair, read_runs
+from .data import RunTable, read_regmix_pair
 from .datasets import load_marin_delphi, load_regmix
 from .design import active_design
 from .errors import (
@@ -30,6 +30,7 @@ from .errors import (
 )
 from .export import export_mixture
 from .fit import FitResult, Param, Params
+from .importers import read_any_runs as read_runs  # what --runs reads: a table, a RegMix or Olmix pair
 from .laws import available_laws, get_law, law_from_dict
 from .optimize import optimize_mixture
 from .pipeline import fit_pipeline, load_pipeline, optimize_pipeline, save_pipeline

@@ -25,7 +25,6 @@ from .data import (
     beyond_tol,
     known_names,
     note_left_out,
-    read_runs,
     scale_mismatch,
     unseen_zero_domains,
 )
@@ -35,6 +34,7 @@ from .datasets import bundled_splits, load_regmix
 from .errors import DataError, FitError, InputError, ScaleWarning, UnusedDomainWarning
 from .evals import linear_objective, unweighted_gaps, warn_minimised_metrics
 from .export import parse_mixture, sum_hint
+from .importers import read_any_runs
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
 from .laws.selection import META_LAWS, OBJECTIVE
@@ -113,7 +113,7 @@ def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw 
     (``"auto"``: the usable CPUs, at most 8, as ``mixlaw fit``'s default ``--workers auto``; the same numbers).
     No ``n_jobs`` keyword here: ``options`` go to the law, and ``lightgbm`` takes an ``n_jobs`` of its own."""
     if not isinstance(table, RunTable):
-        table = read_runs(table)
+        table = read_any_runs(table)  # as --runs: a table or a pair
     est = get_law(law, random_state=random_state, **options) if isinstance(law, str) else law
     return est.fit(table, targets=targets)
 

@@ -641,6 +641,13 @@ def read_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | 
     spath = str(path)
     if losses is None and "+" in spath and not Path(spath).exists():
         spath, lpath = spath.split("+", 1)
+        head = [str(c) for c in _read_any(Path(spath))[0].columns] if Path(spath).exists() else []
+        if {"run", "run_id"} & set(head):
+            # Olmix's ratios.csv+metrics.csv, joined on its run id: read by the importers (a layer beside this one),
+            # as --runs reads it. Read as RegMix's pair it stopped at "columns 'run' and 'run' are one name".
+            raise InputError(f"{spath}+{lpath}: the first file has a run id column ('run' or 'run_id'), so this is "
+                             "Olmix's pair (ratios.csv+metrics.csv), not RegMix's (joined on 'index'): read it with "
+                             "mixlaw.read_runs (mixlaw.importers.read_any_runs), as --runs does")
         return read_regmix_pair(spath, lpath, weight_tol=weight_tol)
     if losses is not None:
         return read_regmix_pair(path, losses, weight_tol=weight_tol)

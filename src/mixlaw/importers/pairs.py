@@ -79,14 +79,38 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
                         column=col.split(":", 1)[1]) from None
 
 
-def read_any_runs(spec: str | os.PathLike[str], *, weight_tol: float = WEIGHT_TOL) -> RunTable:
-    """What ``--runs`` names: a run table, or a pair ``a.csv+b.csv`` (RegMix's when the files have an
-    ``index`` column to join on and no run id, else Olmix's ``ratios.csv+metrics.csv``).
+def read_any_runs(spec: str | os.PathLike[str], *, losses: str | os.PathLike[str] | None = None,
+                  weight_tol: float = WEIGHT_TOL) -> RunTable:
+    """Read and validate a run table as ``--runs`` names it (exported as ``mixlaw.read_runs``).
 
-    Olmix's own files carry ``run`` and ``index`` both (``,run,name,index,<domains>``): read as RegMix's, the
-    DCLM swarm's pair stopped at "no mixture columns (expected 'train_the_pile_<domain>' ...)", while ``mixlaw
-    runs import`` of the same pair worked.
+    Parameters
+    ----------
+    spec : path-like
+        A run table (CSV, Excel .xlsx, Parquet, JSON or JSONL; DESIGN.md §2), or a pair ``a.csv+b.csv``:
+        RegMix's mixture and loss files when the first has an ``index`` column to join on and no run id
+        (:func:`~mixlaw.data.read_regmix_pair`), else Olmix's ``ratios.csv+metrics.csv`` joined on ``run`` /
+        ``run_id`` (:func:`read_olmix_pair`).
+    losses : path-like, optional
+        RegMix's loss CSV, joined to ``spec`` (its mixture CSV) on the column ``index``.
+    weight_tol : float, default=0.01
+        Tolerance on the row sums of the weights.
+
+    Returns
+    -------
+    RunTable
+
+    Raises
+    ------
+    DataError
+        Naming the file, line and column of the first problem.
+
+    Why one reader: Olmix's own files carry ``run`` and ``index`` both (``,run,name,index,<domains>``): read as
+    RegMix's, the DCLM swarm's pair stopped at "no mixture columns (expected 'train_the_pile_<domain>' ...)",
+    while ``mixlaw runs import`` of the same pair worked; and ``mixlaw.read_runs("ratios.csv+metrics.csv")``
+    (the data layer's reader) stopped at "columns 'run' and 'run' are one name" where ``--runs`` read the pair.
     """
+    if losses is not None or not isinstance(spec, (str, os.PathLike)):
+        return read_runs(spec, losses=losses, weight_tol=weight_tol)  # (its error for a frame or None)
     s = str(spec)
     if "+" in s and not Path(s).exists():
         first, second = s.split("+", 1)
