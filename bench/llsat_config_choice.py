@@ -37,6 +37,22 @@ default only if, against ``cv``,
 If several variants pass, the one with the largest mean over the 4 tables is adopted. No other variant and no
 constant (k = 3, R = 3) is tuned against these tables.
 
+Result (2026-12-06, ``nice -n 5 python bench/llsat_config_choice.py``, 2 busy cores, 11 min; recorded after the
+rule above was committed, 2fd1ff0; mean over the 4 seeds of the eval-averaged held-out Spearman)::
+
+    variant   marin   regmix  olmix-dclm  olmix-update5   mean    spread
+    cv        0.9434  0.9536  0.9259      0.5529          0.8439  0.0156
+    average   0.9431  0.9467  0.9284      0.5657          0.8460  0.0000   reject: RegMix -0.0069, gain +0.0020
+    top3      0.9443  0.9513  0.9275      0.5622          0.8464  0.0079   reject: RegMix -0.0023, gain +0.0024
+    cv3       0.9435  0.9536  0.9258      0.5606          0.8459  0.0143   reject: gain +0.0020
+
+Verdict: keep ``cv``. Every variant is less noisy (spread 0 / 0.008 / 0.014 against 0.016) and gains on the
+small Olmix update-5 folds (51 fitting runs, 13 held out; seeds alone move cv there by 0.043), but none gains
+0.003 on average, and the averages lose on RegMix (512 runs: the inner CV's pick is sharp there, and averaging in
+the weaker pairs costs). ``average`` is deterministic and needs no inner CV (Marin's 20 fits: 16 s against cv's 34 s in
+the first, otherwise identical run, whose update-5 row stopped on a bug since fixed): the option stays for
+whoever wants a fit independent of ``random_state``.
+
 Usage: python bench/llsat_config_choice.py [--variants cv,average,top3,cv3] [--tables marin,regmix,...]
        [--seeds 0,1,2,3] [--root /tmp/olmix]
 """

@@ -51,6 +51,10 @@ ALPHAS = (10.0, 30.0, 100.0)
 EPS_GRID = (0.01, 0.02, 0.05)
 #: Inner folds of ``eps="cv"`` / ``groups="cv"`` (shuffled by ``random_state``).
 N_FOLDS = 5
+#: ``config_choice="cv3"``: inner splits (shuffles) whose scores are averaged before the pair is chosen.
+N_REPEATS = 3
+#: ``config_choice="top3"``: pairs averaged, the best by inner CV.
+TOP_K = 3
 #: scikit-learn's Huber threshold in units of the fitted scale (95 % efficiency under normal errors).
 HUBER_EPSILON = 1.35
 
@@ -107,19 +111,34 @@ class LogLinearSat(MixingLaw):
     random_state : int, Generator or None, default=0
         Shuffles the inner-CV folds of ``eps="cv"`` / ``groups="cv"`` (so it can change the pair chosen); the
         Huber fits themselves are deterministic.
+    config_choice : {"cv", "cv3", "top3", "average"}, default="cv"
+        How the (eps, groups) pairs make the law of an eval set. ``"cv"``: the pair with the best inner-CV
+        Spearman. ``"cv3"``: the same, its scores averaged over :data:`N_REPEATS` inner splits (shuffles drawn from
+        ``random_state``). ``"top3"``: the :data:`TOP_K` best pairs by inner CV, their log predictions averaged with
+        equal weights. ``"average"``: every pair, averaged likewise (no inner CV). An average of pairs is one law
+        in the union of their features (coefficients ``c1_``, ``c2_``, ... per eps). On few runs (the
+        ridge path, below) the pair is chosen by leave-one-out whatever this says. Compared by
+        ``bench/llsat_config_choice.py`` (rule pre-registered; 2026-12-06, mean held-out Spearman over Marin
+        Delphi, RegMix, Olmix DCLM and update-5, inner seeds 0-3): cv 0.8439, average 0.8460, top3 0.8464, cv3
+        0.8459, each under the +0.003 the rule asks, and average / top3 lose 0.007 / 0.002 on RegMix: ``"cv"``
+        stays. ``"average"`` does not depend on ``random_state`` (no inner CV) and costs half as much.
 
     Attributes
     ----------
     params_ : Params
         ``<target>.a_<domain>``, ``<target>.c_<domain>`` and ``<target>.d_<group>`` (coefficients of the
-        unstandardised features; the intercept is in the ``a``).
+        unstandardised features; the intercept is in the ``a``); with several eps (an average of pairs),
+        ``c1_`` / ``d1_``, ``c2_`` / ``d2_``, ... per eps in increasing order.
     groups_ : dict of str to list of str
         Group name -> member domains used.
     scale_ : dict of str to float
         Fitted Huber scale of the log residuals per eval set (mean over the penalty strengths); on the ridge path
         (no more runs than features: :meth:`_fit_ridge`), the leave-one-out RMSE of log L.
     config_ : dict of str to dict
-        Per eval set, the ``eps`` and whether the groups are used.
+        Per eval set, the ``eps`` and whether the groups are used (for an average of pairs, the list of the eps
+        used and, per eps, whether its groups are).
+    pairs_ : dict of str to list of str
+        Per eval set, the pairs whose fits make the law (one, except with ``config_choice`` "top3" / "average").
     cv_scores_ : dict of str to dict of str to float
         Per eval set, the inner-CV Spearman of every (eps, groups) pair tried (empty when nothing was chosen, and
         on the ridge path, which chooses the pair by leave-one-out).
@@ -163,13 +182,14 @@ class LogLinearSat(MixingLaw):
                               "alpha": [_PositiveFloats()],
                               "groups": [dict, Options({"names", "cv"}), None],
                               "huber_epsilon": [Interval(Real, 1, None, closed="left")],
+                              "config_choice": [Options({"cv", "cv3", "top3", "average"})],
                               "random_state": ["random_state"]}
 
     def __init__(self, *, eps: float | str = "cv", alpha: float | Sequence[float] = ALPHAS,
                  groups: Mapping[str, str] | str | None = "cv", huber_epsilon: float = HUBER_EPSILON,
-                 random_state: int | np.random.Generator | None = 0) -> None:
+                 random_state: int | np.random.Generator | None = 0, config_choice: str = "cv") -> None:
         self.eps, self.alpha, self.groups = eps, alpha, groups
-        self.huber_epsilon, self.random_state = huber_epsilon, random_state
+        self.huber_epsilon, self.random_state, self.config_choice = huber_epsilon, random_state, config_choice
 
     # ------------------------------------------------------------------ fit / predict
     def _resolve_groups(self, domains: list[str]) -> dict[str, list[str]]:
@@ -216,52 +236,89 @@ class LogLinearSat(MixingLaw):
         if len(W) <= 2 * W.shape[1] + (G.shape[1] if any(use for _, use in configs) else 0):
             self._fit_ridge(W, Z, G, configs, ctx)
             return
-        choice = [0] * Y.shape[1]
+        K = Y.shape[1]
+        # Inner-CV Spearman of every pair per eval set (-inf where nothing was scored: ties and fallbacks keep the
+        # earlier pair, the smallest eps without groups).
+        scores = np.full((len(configs), K), -np.inf)
         self.cv_scores_: dict[str, dict[str, float]] = {}
         n = len(W)
-        if len(configs) > 1 and n >= 2 * N_FOLDS:  # fewer runs: the first pair (smallest eps, no groups)
-            fold = deal_folds(N_FOLDS, self._rng, W)  # by the runs' mixtures, not their order in the table
+        mode = self.config_choice
+        if mode != "average" and len(configs) > 1 and n >= 2 * N_FOLDS:  # fewer runs: the first pair
+            # cv3: the score is the mean over N_REPEATS shuffles of the inner folds (the rng advances between them).
+            splits = [deal_folds(N_FOLDS, self._rng, W) for _ in range(N_REPEATS if mode == "cv3" else 1)]
+            tests = [fold == f for fold in splits for f in range(int(fold.max()) + 1)]
             # The refits that choose score one strength, the median of ``alpha``: a third of the cost of the
             # average, and the strengths' average moves every pair alike.
             cv_alpha = [float(np.median(self._alphas()))]
             self.cv_scores_ = {t: {} for t in ctx.targets}
-            best = np.full(Y.shape[1], -np.inf)
+            scores[:] = 0.0
             for c, (eps, use) in enumerate(configs):
-                # Every (fold, eval set) problem of this pair in one batched solve.
+                # Every (split, fold, eval set) problem of this pair in one batched solve.
                 F = _features(W, eps, G if use else None)
-                P = np.empty((n, Y.shape[1]))
-                tests = [fold == f for f in range(int(fold.max()) + 1)]
                 coef, icpt, _, _ = _huber_average(F, Z, cv_alpha, float(self.huber_epsilon), [~te for te in tests])
-                for f, te in enumerate(tests):
-                    P[te] = F[te] @ coef[f].T + icpt[f]
+                for r, fold in enumerate(splits):
+                    P = np.empty((n, K))
+                    for f in range(int(fold.max()) + 1):
+                        k, te = r * (int(splits[0].max()) + 1) + f, fold == f
+                        P[te] = F[te] @ coef[k].T + icpt[k]
+                    for i in range(K):
+                        # Constant predictions or losses rank nothing: 0, not scipy's NaN (and its warning).
+                        rank = np.ptp(P[:, i]) > 0 and np.ptp(Z[:, i]) > 0
+                        rho = float(stats.spearmanr(Z[:, i], P[:, i]).statistic) if rank else 0.0
+                        scores[c, i] += (rho if np.isfinite(rho) else -1.0) / len(splits)
                 for i, t in enumerate(ctx.targets):
-                    # Constant predictions or losses rank nothing: 0, not scipy's NaN (and its warning).
-                    rank = np.ptp(P[:, i]) > 0 and np.ptp(Z[:, i]) > 0
-                    rho = float(stats.spearmanr(Z[:, i], P[:, i]).statistic) if rank else 0.0
-                    self.cv_scores_[t][_config_name(eps, use)] = rho
-                    if rho > best[i]:  # ties keep the earlier pair: the smaller eps, without groups
-                        best[i], choice[i] = rho, c
+                    self.cv_scores_[t][_config_name(eps, use)] = float(scores[c, i])
+        # Per eval set, the pairs whose fits are averaged (equal weights, in the log predictions).
+        members: list[list[int]] = []
+        for i in range(K):
+            order = sorted(range(len(configs)), key=lambda c: -scores[c, i])  # stable: ties keep the earlier pair
+            if mode == "average":
+                members.append(list(range(len(configs))))
+            elif mode == "top3" and np.isfinite(scores[order[0], i]):
+                members.append(sorted(order[:TOP_K]))
+            else:
+                members.append([order[0]])
         M = W.shape[1]
-        by_col: dict[int, list[Param]] = {}
-        self.scale_, self.config_, self._local_names = {}, {}, {}
-        for c in sorted(set(choice)):  # the eval sets that chose one pair share its features: one batched solve
+        fits: dict[int, dict[int, tuple[np.ndarray, float, float, bool]]] = {}
+        for c in sorted({c for ms in members for c in ms}):  # the eval sets using one pair: one batched solve
             eps, use = configs[c]
-            cols = [i for i in range(Y.shape[1]) if choice[i] == c]
+            cols = [i for i in range(K) if c in members[i]]
             coef, icpt, scale, ok = _huber_average(_features(W, eps, G if use else None), Z[:, cols], self._alphas(),
                                                    float(self.huber_epsilon))
-            names = ([f"a_{d}" for d in ctx.domains] + [f"c_{d}" for d in ctx.domains]
-                     + ([f"d_{g}" for g in self.groups_] if use else []))
-            for k, i in enumerate(cols):
-                t = ctx.targets[i]
-                if not ok[0, k]:
+            fits[c] = {i: (coef[0, k], float(icpt[0, k]), float(scale[0, k]), bool(ok[0, k]))
+                       for k, i in enumerate(cols)}
+        by_col: dict[int, list[Param]] = {}
+        self.scale_, self.config_, self._local_names, self.pairs_ = {}, {}, {}, {}
+        ng = G.shape[1]
+        for i, t in enumerate(ctx.targets):
+            ms = members[i]
+            eps_list = sorted({configs[c][0] for c in ms})
+            use_list = [any(configs[c][1] for c in ms if configs[c][0] == e) for e in eps_list]
+            names = _names(ctx.domains, list(self.groups_), use_list)
+            # The average of the members' log predictions is one law in the union of their features:
+            # [r, log(r + eps_k) for each eps, log(G r + eps_k) for each eps with groups], each member's
+            # coefficients (intercept folded into the a_j: sum_j r_j = 1) placed at its features, then averaged.
+            b = np.zeros(len(names))
+            for c in ms:
+                coef, icpt, _, ok = fits[c][i]
+                if not ok:
                     warnings.warn(f"{self.key}[{t}]: a Huber fit did not converge in "
                                   f"{_huber.MAX_ITER + _huber.LINE_ITER} Newton steps",
                                   ConvergenceWarning, stacklevel=3)
-                b = coef[0, k].copy()
-                b[:M] += icpt[0, k]  # sum_j r_j = 1: the intercept is a common shift of the a_j
-                self.scale_[t], self._local_names[t] = float(scale[0, k]), names
-                self.config_[t] = {"eps": eps, "groups": use}
-                by_col[i] = [Param(f"{t}.{nm}", float(v), float(v)) for nm, v in zip(names, b, strict=True)]
+                eps, use = configs[c]
+                k = eps_list.index(eps)
+                b[:M] += coef[:M] + icpt
+                b[M * (1 + k):M * (2 + k)] += coef[M:2 * M]
+                if use:
+                    d0 = M * (1 + len(eps_list)) + ng * sum(use_list[:k])
+                    b[d0:d0 + ng] += coef[2 * M:]
+            b /= len(ms)
+            self.scale_[t] = float(np.mean([fits[c][i][2] for c in ms]))
+            self._local_names[t] = names
+            self.config_[t] = ({"eps": eps_list[0], "groups": use_list[0]} if len(eps_list) == 1
+                               else {"eps": eps_list, "groups": use_list})
+            self.pairs_[t] = [_config_name(*configs[c]) for c in ms]
+            by_col[i] = [Param(f"{t}.{nm}", float(v), float(v)) for nm, v in zip(names, b, strict=True)]
         plist = [p for i in sorted(by_col) for p in by_col[i]]
         self.scale_ = {t: self.scale_[t] for t in ctx.targets}
         self.config_ = {t: self.config_[t] for t in ctx.targets}
@@ -292,6 +349,7 @@ class LogLinearSat(MixingLaw):
         M = W.shape[1]
         plist: list[Param] = []
         self.scale_, self.config_, self._local_names, self.cv_scores_ = {}, {}, {}, {}
+        self.pairs_ = {}
         feats = [_features(W, eps, G if use else None) for eps, use in configs]
         for i, t in enumerate(ctx.targets):
             fits = [_ridge_loo(F, Z[:, i]) for F in feats]
@@ -307,6 +365,7 @@ class LogLinearSat(MixingLaw):
                      + ([f"d_{g}" for g in self.groups_] if use else []))
             self.scale_[t], self._local_names[t] = float(np.sqrt(score)), names
             self.config_[t] = {"eps": eps, "groups": use}
+            self.pairs_[t] = [_config_name(eps, use)]
             self.dof_[t], self.ridge_[t] = dof, {"alpha": rel, "loo_rmse": float(np.sqrt(score))}
             plist += [Param(f"{t}.{nm}", float(v), float(v)) for nm, v in zip(names, b, strict=True)]
         self.params_ = Params(plist)
@@ -327,18 +386,31 @@ class LogLinearSat(MixingLaw):
         t = self.targets_[0] if target is None else target
         return np.array([self.params_[f"{t}.{nm}"].value for nm in self._local_names[t]])
 
+    def _n_free_checked(self) -> int:
+        """An average of pairs (``config_choice`` "top3" / "average") counts, per eval set, one pair's
+        coefficients (the largest: 2M, plus the groups' terms where a pair uses them), not the union of the pairs'
+        features it is written in: each pair is fitted on its own (under this count) and averaging their
+        predictions adds no coefficient fitted to the runs. Counted as the union, 8 eval sets of Olmix's 22-domain
+        update-5 swarm on 51 runs read 728 parameters for 408 losses (one pair each: at most 360)."""
+        pairs = getattr(self, "pairs_", {})
+        if getattr(self, "dof_", None) or all(len(p) <= 1 for p in pairs.values()):
+            return super()._n_free_checked()
+        M, ng = len(self.domains_), len(self.groups_)
+        return sum(2 * M + (ng if any(_config_lists(self.config_[t])[1]) else 0) for t in self.targets_)
+
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         if getattr(self, "_row_shares", False):
             W = _row_shares(W)
         G = _group_matrix(self.domains_, self.groups_)
         out = []
         for t in self.targets_:
-            cfg = self.config_[t]
-            out.append(_features(W, float(cfg["eps"]), G if cfg["groups"] else None) @ self.coef(t))
+            eps, use = _config_lists(self.config_[t])
+            out.append(_union_features(W, eps, use, G) @ self.coef(t))
         return np.exp(np.column_stack(out))
 
     def _get_state(self) -> dict[str, Any]:
         return {"groups": self.groups_, "scale": self.scale_, "config": self.config_, "cv_scores": self.cv_scores_,
+                "pairs": getattr(self, "pairs_", {}),
                 "row_shares": bool(getattr(self, "_row_shares", False)), "dof": getattr(self, "dof_", {}),
                 "ridge": getattr(self, "ridge_", {})}
 
@@ -349,11 +421,11 @@ class LogLinearSat(MixingLaw):
         if unknown:
             raise InputError(f"groups name unknown domain(s) {unknown}")
         self.scale_ = {str(k): float(v) for k, v in dict(state.get("scale", {})).items()}
-        self.config_ = {str(t): {"eps": float(c["eps"]), "groups": state_bool(c, "groups")}
-                        for t, c in dict(state["config"]).items()}
+        self.config_ = {str(t): _read_config(c) for t, c in dict(state["config"]).items()}
         # An eps <= 0 (or NaN) passes the loader's check at the centre of the fitted range but makes log(r + eps)
         # -inf or NaN wherever a domain's share is 0: such a file would predict a loss of 0 or NaN there.
-        bad = {t: c["eps"] for t, c in self.config_.items() if not (np.isfinite(c["eps"]) and c["eps"] > 0)}
+        bad = {t: c["eps"] for t, c in self.config_.items()
+               if not all(np.isfinite(e) and e > 0 for e in _config_lists(c)[0])}
         if bad:
             raise InputError(f"config eps must be a finite number > 0; got {bad}")
         self.cv_scores_ = {str(t): {str(k): float(v) for k, v in dict(c).items()}
@@ -362,9 +434,14 @@ class LogLinearSat(MixingLaw):
         self.dof_ = {str(t): float(v) for t, v in dict(state.get("dof") or {}).items()}
         self.ridge_ = {str(t): {str(k): float(v) for k, v in dict(r).items()}
                        for t, r in dict(state.get("ridge") or {}).items()}
-        base = [f"a_{d}" for d in self.domains_] + [f"c_{d}" for d in self.domains_]
-        self._local_names = {t: base + ([f"d_{g}" for g in self.groups_] if self.config_[t]["groups"] else [])
+        self._local_names = {t: _names(self.domains_, list(self.groups_), _config_lists(self.config_[t])[1])
                              for t in self.targets_}
+        # Saved before config_choice (2026-12-06): one pair per eval set.
+        self.pairs_ = {str(t): [str(m) for m in ms] for t, ms in dict(state.get("pairs") or {}).items()}
+        for t in self.targets_:
+            if t not in self.pairs_:
+                eps, use = _config_lists(self.config_[t])
+                self.pairs_[t] = [_config_name(e, u) for e, u in zip(eps, use, strict=True)]
 
 
 def _row_shares(W: np.ndarray) -> np.ndarray:
@@ -375,6 +452,39 @@ def _row_shares(W: np.ndarray) -> np.ndarray:
 
 def _config_name(eps: float, groups: bool) -> str:
     return f"eps={eps:g}{',groups' if groups else ''}"
+
+
+def _read_config(c: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved ``config`` entry: one pair (floats) or, for an average of pairs, lists (one entry per eps)."""
+    if isinstance(c["eps"], (list, tuple)):
+        use = c["groups"]
+        if not isinstance(use, (list, tuple)) or len(use) != len(c["eps"]) or not c["eps"]:
+            raise InputError(f"config with a list of eps needs a list of groups flags of the same length; got {c}")
+        return {"eps": [float(e) for e in c["eps"]], "groups": [state_bool({"g": u}, "g") for u in use]}
+    return {"eps": float(c["eps"]), "groups": state_bool(c, "groups")}
+
+
+def _config_lists(cfg: Mapping[str, Any]) -> tuple[list[float], list[bool]]:
+    """An eval set's eps values and, per eps, whether its group terms are used (one of each for one pair)."""
+    if isinstance(cfg["eps"], list):
+        return [float(e) for e in cfg["eps"]], [bool(u) for u in cfg["groups"]]
+    return [float(cfg["eps"])], [bool(cfg["groups"])]
+
+
+def _names(domains: Sequence[str], groups: Sequence[str], use: Sequence[bool]) -> list[str]:
+    """Coefficient names of an eval set: ``a_<domain>``, then per eps ``c_<domain>`` and (where its groups are used)
+    ``d_<group>``; with several eps (an average of pairs) numbered ``c1_``, ``c2_``, ... in eps order."""
+    tag = [""] if len(use) == 1 else [str(k + 1) for k in range(len(use))]
+    return ([f"a_{d}" for d in domains] + [f"c{k}_{d}" for k in tag for d in domains]
+            + [f"d{k}_{g}" for k, u in zip(tag, use, strict=True) if u for g in groups])
+
+
+def _union_features(W: np.ndarray, eps: Sequence[float], use: Sequence[bool], G: np.ndarray) -> np.ndarray:
+    """[r_j, log(r_j + eps_k) for each eps, log(G r + eps_k) for each eps whose groups are used] (the order of
+    :func:`_names`; for one eps, :func:`_features`)."""
+    F = [W] + [np.log(W + e) for e in eps]
+    F += [np.log(W @ G + e) for e, u in zip(eps, use, strict=True) if u and G.shape[1]]
+    return np.hstack(F)
 
 
 def _group_matrix(domains: list[str], groups: Mapping[str, list[str]]) -> np.ndarray:
