@@ -265,6 +265,8 @@ class LogLinearSat(MixingLaw):
                         # Constant predictions or losses rank nothing: 0, not scipy's NaN (and its warning).
                         rank = np.ptp(P[:, i]) > 0 and np.ptp(Z[:, i]) > 0
                         rho = float(stats.spearmanr(Z[:, i], P[:, i]).statistic) if rank else 0.0
+                        # A NaN (non-finite out-of-fold predictions) scores as the worst ranking, -1: it is never
+                        # chosen, as before, and a mean over cv3's splits stays a number.
                         scores[c, i] += (rho if np.isfinite(rho) else -1.0) / len(splits)
                 for i, t in enumerate(ctx.targets):
                     self.cv_scores_[t][_config_name(eps, use)] = float(scores[c, i])
