@@ -198,8 +198,14 @@ class OptimumResult:
 
     def __str__(self) -> str:
         iv = self.intervals or {}
+        lines = self._header_lines(iv) + self._baseline_lines() + self._law_error_lines(iv)
+        lines += self._weights_lines(iv.get("weights", {})) + self._losses_lines(iv.get("losses", {}))
+        lines += self._selection_lines()
+        return "\n".join(lines)
+
+    def _header_lines(self, iv: dict[str, Any]) -> list[str]:
+        """The header, the distance to the runs and the predicted objective (with its interval)."""
         level = iv.get("level")
-        wiv = iv.get("weights", {})
         sense = "  (maximised: higher is better)" if self.maximize else ""
         lines = [f"[[Optimal mixture]]  law={self.law}  objective={self.objective_name}{sense}",
                  f"    method = {self.method}", f"    trust region = {self.trust_region}"]
@@ -231,6 +237,11 @@ class OptimumResult:
             lines.append(f"    note: the predicted objective lies outside its bootstrap interval: most refits predict "
                          f"this mixture {'above' if above else 'below'} it ({why}), so read the interval as their "
                          f"spread, not as bounds around this value")
+        return lines
+
+    def _baseline_lines(self) -> list[str]:
+        """The natural mixture and the best measured run, against which the optimum's gain is read."""
+        lines: list[str] = []
         rel = self.improvement / self.natural_objective if self.natural_objective else float("nan")
         src = self.natural_source + ("" if self.natural_feasible else ", violates bounds")
         lines.append(f"    natural mixture ({src})"
@@ -262,39 +273,49 @@ class OptimumResult:
                 # lightgbm on Olmix DCLM's arc_challenge: optimum 1.5001 predicted, a run measured 1.3738.
                 lines.append("    note: the optimum is predicted worse than this run measured: the law does not "
                              "reproduce your best runs; compare laws (mixlaw compare), or train this run's mixture")
-        if self.law_error is not None and np.isfinite(self.law_error["rmse"]):
-            err, rho, n = self.law_error["rmse"], self.law_error.get("spearman"), self.law_error.get("n_runs")
-            ranks = "" if rho is None else f", Spearman {rho:.3f}"
-            lines.append(f"    the law's error on the objective: RMSE {err:.4g}{ranks} ({self.law_error['source']})")
-            far = self.law_error.get("far")
-            if far is not None:
-                # The error grows with the distance from the runs, and an optimum lies far from them (api._far_error).
-                at = ("" if self.nearest_run_l1 is None else
-                      f"; the optimum lies {self.nearest_run_l1:.2f} from the nearest run")
-                lines.append(f"    on the {far['n']} held-out runs farthest from their fold's runs (L1 "
-                             f"{far['l1'][0]:.2f}-{far['l1'][1]:.2f}{at}): RMSE {far['rmse']:.4g}")
-                if self.nearest_run_l1 is not None and self.nearest_run_l1 > far["l1"][1]:
-                    # No held-out run lay as far out as the optimum, and no model of error against distance held
-                    # up beyond them (bench/far_error.py: with optima 3.6x beyond the farthest held-out run, the CV
-                    # RMSE, this figure and a fitted error(distance) read 0.16-0.43 of the real error).
-                    lines.append("    note: the optimum lies beyond every held-out run: read that RMSE as a floor "
-                                 "on its error, not an estimate; train the optimum's mixture (or one between it and "
-                                 "your runs) to measure it")
-            if rho is not None and n is not None and n > 2 and rho < 2 / np.sqrt(n - 1):
-                # Said because auto chose lightgbm for Olmix's update-5 swarm's arc_challenge at an out-of-fold
-                # Spearman of 0.07 (64 runs; chance spreads it by 1/sqrt(63) = 0.13) and printed a 2.07 % improvement
-                # with no word that its ranking of mixtures is indistinguishable from chance.
-                lines.append(f"    note: a Spearman below {2 / np.sqrt(n - 1):.2f} (2 standard errors of chance at {n} "
-                             "runs) does not show that the law ranks mixtures better than chance: its optimum may "
-                             "be no better than any run; try another eval set, or add runs")
-            if "objective" not in iv and self.improvement < err:
-                # Said because a user read a 0.2 % improvement as a finding (issue 10's new-user trial): it is a
-                # difference of two predictions, each off by about this much on the runs themselves.
-                lines.append("    note: the improvement is smaller than the law's error on the runs, so it may not be "
-                             "real; " + self._option("--bootstrap 50", "gives the optimum's interval",
-                                            "the optimum's interval"))
+        return lines
+
+    def _law_error_lines(self, iv: dict[str, Any]) -> list[str]:
+        """The law's own error on the objective, and what it says of the optimum's gain."""
+        lines: list[str] = []
+        if self.law_error is None or not np.isfinite(self.law_error["rmse"]):
+            return lines
+        err, rho, n = self.law_error["rmse"], self.law_error.get("spearman"), self.law_error.get("n_runs")
+        ranks = "" if rho is None else f", Spearman {rho:.3f}"
+        lines.append(f"    the law's error on the objective: RMSE {err:.4g}{ranks} ({self.law_error['source']})")
+        far = self.law_error.get("far")
+        if far is not None:
+            # The error grows with the distance from the runs, and an optimum lies far from them (api._far_error).
+            at = ("" if self.nearest_run_l1 is None else
+                  f"; the optimum lies {self.nearest_run_l1:.2f} from the nearest run")
+            lines.append(f"    on the {far['n']} held-out runs farthest from their fold's runs (L1 "
+                         f"{far['l1'][0]:.2f}-{far['l1'][1]:.2f}{at}): RMSE {far['rmse']:.4g}")
+            if self.nearest_run_l1 is not None and self.nearest_run_l1 > far["l1"][1]:
+                # No held-out run lay as far out as the optimum, and no model of error against distance held
+                # up beyond them (bench/far_error.py: with optima 3.6x beyond the farthest held-out run, the CV
+                # RMSE, this figure and a fitted error(distance) read 0.16-0.43 of the real error).
+                lines.append("    note: the optimum lies beyond every held-out run: read that RMSE as a floor "
+                             "on its error, not an estimate; train the optimum's mixture (or one between it and "
+                             "your runs) to measure it")
+        if rho is not None and n is not None and n > 2 and rho < 2 / np.sqrt(n - 1):
+            # Said because auto chose lightgbm for Olmix's update-5 swarm's arc_challenge at an out-of-fold
+            # Spearman of 0.07 (64 runs; chance spreads it by 1/sqrt(63) = 0.13) and printed a 2.07 % improvement
+            # with no word that its ranking of mixtures is indistinguishable from chance.
+            lines.append(f"    note: a Spearman below {2 / np.sqrt(n - 1):.2f} (2 standard errors of chance at {n} "
+                         "runs) does not show that the law ranks mixtures better than chance: its optimum may "
+                         "be no better than any run; try another eval set, or add runs")
+        if "objective" not in iv and self.improvement < err:
+            # Said because a user read a 0.2 % improvement as a finding (issue 10's new-user trial): it is a
+            # difference of two predictions, each off by about this much on the runs themselves.
+            lines.append("    note: the improvement is smaller than the law's error on the runs, so it may not be "
+                         "real; " + self._option("--bootstrap 50", "gives the optimum's interval",
+                                        "the optimum's interval"))
+        return lines
+
+    def _weights_lines(self, wiv: dict[str, Any]) -> list[str]:
+        """[[Weights]]: each domain's optimal and natural share, bounds, interval and active constraint."""
         active = {a.domain: a for a in self.active}
-        lines.append("[[Weights]]")
+        lines = ["[[Weights]]"]
         # Names up to 40 characters in full; longer ones cut so that two never read the same (Marin's
         # 'dolma3_cc/art_and_design_high' and '..._low' both printed as 'dolma3_cc/art_and_de').
         dw, dlab = label_column(list(self.weights))
@@ -321,7 +342,11 @@ class OptimumResult:
             lines.append(f"    note: {len(out)} of the optimum's shares lie outside their bootstrap intervals ({named}"
                          f"{', ...' if len(out) > 3 else ''}): the refits' optima seldom give a domain such a share, "
                          "so it rests on this one fit")
-        liv = iv.get("losses", {})
+        return lines
+
+    def _losses_lines(self, liv: dict[str, Any]) -> list[str]:
+        """[[Predicted losses]] (values, when maximised) at the optimum and the natural mixture."""
+        lines: list[str] = []
         lines.append("[[Predicted values]]" if self.maximize else "[[Predicted losses]]")
         ew, elab = label_column(list(self.losses))
         lines.append(f"    {pad('eval', ew)} {'optimum':>9} {'natural':>9}" + (f" {'interval':>19}" if liv else ""))
@@ -330,6 +355,11 @@ class OptimumResult:
             if t in liv:
                 row += f" [{liv[t][0]:>7.4f}, {liv[t][1]:>7.4f}]"
             lines.append(row)
+        return lines
+
+    def _selection_lines(self) -> list[str]:
+        """[[Law selection]] and [[Steps to match]], where there are such."""
+        lines: list[str] = []
         if self.selection is not None:
             lines.append("[[Law selection]]")
             if "choice" in self.selection:
@@ -341,4 +371,4 @@ class OptimumResult:
         if self.steps is not None:
             lines.append("[[Steps to match (Ye et al. 2025)]]")
             lines.append(str(self.steps))
-        return "\n".join(lines)
+        return lines
