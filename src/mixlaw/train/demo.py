@@ -51,6 +51,7 @@ from ..data import RunTable
 from ..design import dirichlet_design
 from ..errors import InputError, MixlawWarning
 from ..laws.base import MixingLaw, get_law
+from ..laws.selection import MIN_CV_RUNS, fold_ids
 from ..optimize import optimize_mixture
 from ..scaling import fit_shared_exponent
 from ..store import export_run_table
@@ -228,9 +229,16 @@ AUTO_LAWS = ("ye-exp", "additive-ens", "ye-pow")
 CV_FOLDS = 8
 
 
-def _n_folds(n: int, n_folds: int) -> int:
-    """Folds :func:`select_law` uses for ``n`` runs: ``n_folds``, at most one per run, at least 2."""
-    return max(2, min(n_folds, n))
+def cv_folds(W: np.ndarray, n_folds: int = CV_FOLDS, random_state: int = 0) -> np.ndarray | None:
+    """Fold (0 .. k-1) of each run in :func:`cv_relative_errors`, or None with fewer than
+    :data:`~mixlaw.laws.selection.MIN_CV_RUNS` runs: :func:`mixlaw.laws.selection.fold_ids` dealt over the
+    mixtures ``W`` (n, M), so the same runs in another row order get the same folds, and one mixture's runs
+    (several seeds) are held out together, as in every other K-fold of mixlaw (laws/_folds.py);
+    ``k = min(n_folds, distinct mixtures)`` (at least 2)."""
+    W = np.asarray(W, dtype=np.float64)
+    if len(W) < MIN_CV_RUNS:
+        return None
+    return fold_ids(len(W), max(2, int(n_folds)), random_state, same=W)
 
 
 def select_law(W: np.ndarray, Y: np.ndarray, domains: Sequence[str], candidates: Sequence[str] = AUTO_LAWS, *,
@@ -256,7 +264,7 @@ def select_law(W: np.ndarray, Y: np.ndarray, domains: Sequence[str], candidates:
     candidates : sequence of str
         Registered law keys.
     n_folds : int, default 8
-        Folds (at most n); seeded shuffle.
+        Folds (at most one per distinct mixture), dealt by :func:`cv_folds`.
     random_state : int, default 0
 
     Returns
@@ -275,14 +283,15 @@ def select_law(W: np.ndarray, Y: np.ndarray, domains: Sequence[str], candidates:
 def cv_relative_errors(key: str, W: np.ndarray, Y: np.ndarray, domains: Sequence[str], *, n_folds: int = CV_FOLDS,
                        random_state: int = 0) -> np.ndarray:
     """K-fold cross-validated mean relative error of law ``key`` per eval column, shape (M,); NaN when a fold
-    cannot be fitted (more parameters than runs, or a failed fit)."""
+    cannot be fitted (more parameters than runs, or a failed fit) or there are too few runs to cross-validate.
+    Folds: :func:`cv_folds` (dealt by the runs' mixtures, one mixture's seeds in one fold)."""
     W, Y = np.asarray(W, dtype=np.float64), np.asarray(Y, dtype=np.float64)
-    n = len(W)
-    k = _n_folds(n, n_folds)
-    fold = np.random.default_rng(random_state).permutation(n) % k
+    fold = cv_folds(W, n_folds, random_state)
+    if fold is None:
+        return np.full(Y.shape[1], np.nan)  # too few runs to hold any out
     P = np.empty_like(Y)
     try:
-        for f in range(k):
+        for f in range(int(fold.max()) + 1):
             test = fold == f
             law = get_law(key, random_state=random_state).fit(W[~test], Y[~test], domains=list(domains),
                                                                targets=list(domains))
@@ -435,7 +444,8 @@ def run_train_demo(out_dir: str | Path = "mixlaw-demo", *, workers: int = 2, see
     say("3/5 laws: mixing law per size, shared-exponent size law per domain, mixing law at the target size")
     notes = []
     at = N == N.max()
-    folds = _n_folds(int(at.sum()), CV_FOLDS)
+    fold = cv_folds(W[at], CV_FOLDS, seed)
+    folds = 0 if fold is None else int(fold.max()) + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         if law == "auto":
@@ -492,4 +502,4 @@ def run_train_demo(out_dir: str | Path = "mixlaw-demo", *, workers: int = 2, see
 
 
 __all__ = ["run_train_demo", "TrainDemoResult", "predict_at_size", "NestedSizePrediction", "proxy_mixtures",
-           "final_losses", "select_law", "cv_relative_errors", "AUTO_LAWS", "NATURAL_CAPS"]
+           "final_losses", "select_law", "cv_folds", "cv_relative_errors", "AUTO_LAWS", "NATURAL_CAPS"]

@@ -1,0 +1,48 @@
+"""``cv_relative_errors`` deals its folds by the runs' content (laws/_folds.py), as every other K-fold in mixlaw:
+the same runs in another row order score the same, and one mixture's repeated seeds are held out together."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from mixlaw.train import demo  # noqa: E402
+
+
+def _runs(seed=3, g=12, reps=1):
+    rng = np.random.default_rng(seed)
+    W = np.repeat(rng.dirichlet(np.full(3, 2.0), size=g), reps, axis=0)
+    Y = 2.0 + 0.5 * np.exp(W @ np.array([[-2.0, 0.4, 0.1], [0.3, -1.5, 0.2], [0.1, 0.5, -2.5]]).T)
+    return W, Y * (1 + 0.01 * rng.standard_normal(Y.shape))
+
+
+def test_shuffled_rows_give_the_same_cv_errors():
+    W, Y = _runs()
+    want = demo.cv_relative_errors("ye-exp", W, Y, ["a", "b", "c"], n_folds=4)
+    p = np.random.default_rng(7).permutation(len(W))
+    got = demo.cv_relative_errors("ye-exp", W[p], Y[p], ["a", "b", "c"], n_folds=4)
+    assert np.all(np.isfinite(want))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_seeds_of_one_mixture_are_held_out_together(monkeypatch):
+    """Every fit sees none of the mixtures it is then asked to predict (3 seeds of each of 8 mixtures)."""
+    W, Y = _runs(g=8, reps=3)
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    class Mean:
+        def fit(self, W_fit, Y_fit, **kw):
+            self.W, self.m = W_fit, Y_fit.mean(axis=0)
+            return self
+
+        def predict(self, W_test):
+            seen.append((self.W, W_test))
+            return np.tile(self.m, (len(W_test), 1))
+
+    monkeypatch.setattr(demo, "get_law", lambda key, **kw: Mean())
+    err = demo.cv_relative_errors("mean", W, Y, ["a", "b", "c"], n_folds=4)
+    assert np.all(np.isfinite(err)) and len(seen) == 4
+    for W_fit, W_test in seen:
+        assert not (W_test[:, None, :] == W_fit[None, :, :]).all(axis=2).any()
