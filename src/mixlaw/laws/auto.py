@@ -353,7 +353,8 @@ class AutoLaw(MetaLaw):
     fit_on : tuple of str, default=("per-eval", "direct")
         The ways of fitting an objective the CV may choose from.
     per_target : bool, default=True
-        Without an objective: choose a law per eval set (True) or one law for all (lowest mean score). Per eval
+        Without an objective: choose a law per eval set (True) or one law for all (lowest mean score, ties to
+        9 decimals to the fewer parameters, only among laws scored on every eval: ``CVTable.best_for_all``). Per eval
         set, a loss missing in some runs (NaN; a run table's empty cell) costs only that eval its runs: the eval
         sets measured on the same runs are cross-validated and fitted on those (``cv_.n_runs_of`` names the eval
         sets with fewer runs); one law for all takes the runs that have every eval's loss, an objective those
@@ -437,14 +438,10 @@ class AutoLaw(MetaLaw):
                 if m is not None:
                     members.append(m)
         else:
-            while True:
-                keys = list(dict.fromkeys(r.law for r in table.rows if r.error is None))
-                if not keys:
-                    table.best(ctx.targets[0])  # raises the error naming every candidate's failure
-                mean = {k: float(np.mean([r.metrics["score"] for r in table.rows if r.law == k])) for k in keys}
-                key = min(keys, key=mean.__getitem__)
-                if (m := self._refit_or_drop(key, "per-eval", W, Y, ctx, None, table)) is not None:
-                    break
+            # One law for all: the lowest mean score, ties and unscored evals as best() treats them per eval.
+            while (m := self._refit_or_drop(key := table.best_for_all(ctx.targets), "per-eval", W, Y, ctx, None,
+                                            table)) is None:
+                pass
             choice = {t: key for t in ctx.targets}
             members.append(m)
         table.chosen = dict(choice)

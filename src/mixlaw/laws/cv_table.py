@@ -156,6 +156,33 @@ class CVTable:
                              f"ranks them better than chance ({errs})")
         return min(ok, key=rank_key)
 
+    def best_for_all(self, targets: Sequence[str]) -> str:
+        """The law (per-eval rows) with the lowest mean score over ``targets``, for one law for every eval
+        (``auto``'s ``per_target=False``); ties, to :data:`TIE_DECIMALS` decimals, go to the fewer parameters,
+        then the first candidate, as in :meth:`best`. A law is eligible when it was fitted on every fold and scored
+        on every eval (finite S): one that :meth:`best` would never choose for some eval (no finite score) cannot be
+        the law for all of them. A law ranking no better than chance on an eval stays eligible (its mean says how
+        it does overall; the table marks its row chosen). Raises InputError naming each law's failure when none
+        is eligible."""
+        keys = list(dict.fromkeys(r.law for r in self.rows if r.fit_on == "per-eval"))
+        mean: dict[str, tuple[float, int]] = {}
+        why: dict[str, str] = {}
+        for k in keys:
+            rows = {r.target: r for r in self.rows if r.law == k and r.fit_on == "per-eval"}
+            bad = [t for t in targets if t not in rows or rows[t].error is not None
+                   or not np.isfinite(rows[t].metrics["score"])]
+            if bad:
+                err = next((rows[t].error for t in bad if t in rows and rows[t].error), None)
+                why[k] = err or "not scored on " + ", ".join(repr(t) for t in bad)
+                continue
+            score = float(np.mean([rows[t].metrics["score"] for t in targets]))
+            mean[k] = round(score, TIE_DECIMALS), max(int(rows[t].n_params) for t in targets)
+        if not mean:
+            raise InputError(f"{NO_CANDIDATE_MARK}every one of {', '.join(map(repr, targets))} with these runs, as "
+                             "one law for all of them (fit per eval set instead: per_target=True) ("
+                             + "; ".join(f"{k}: {why[k]}" for k in keys) + ")")
+        return min(mean, key=mean.__getitem__)
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"n_runs": self.n_runs, "n_folds": self.n_folds, "seed": self.random_state,
                              "score": self.score_formula, "chosen": dict(self.chosen),
