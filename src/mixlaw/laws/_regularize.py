@@ -64,6 +64,11 @@ def choose_alpha(law: Any, W: np.ndarray, y: np.ndarray, domains: list[str], tar
     alpha : float
     scores : dict of float to float
         Held-out mean absolute log error per strength (inf where every fold failed).
+
+    Raises
+    ------
+    TooFewObservationsError
+        A strength > 0 cannot fit the runs of an inner fold; the message names the folds dealt (``k - 1 of k``).
     """
     n = len(y)
     fold = deal_folds(n_folds, rng, W)  # by the runs' mixtures, not their order; a mixture's seeds together
@@ -82,11 +87,15 @@ def choose_alpha(law: Any, W: np.ndarray, y: np.ndarray, domains: list[str], tar
                     pred = np.asarray(est.predict(W[va])).ravel()
             except FitError:
                 continue
-            except TooFewObservationsError:
+            except TooFewObservationsError as exc:  # not 'err': that is the held-out errors' array
                 # A strength of 0 is no ridge: on a fold with no more runs than parameters it cannot be fitted and
-                # scores inf (ALPHA_GRID holds no 0; a caller's grid may). A ridge too few for the fold raises.
+                # scores inf (ALPHA_GRID holds no 0; a caller's grid may). A ridge too few for the fold raises,
+                # saying where its '12 observations' of a 16-run table come from: the folds dealt here (fewer than
+                # n_folds when the runs hold fewer distinct mixtures).
                 if a > 0:
-                    raise
+                    raise TooFewObservationsError(
+                        f"alpha='cv' refits the law on {k - 1} of {k} inner folds of the {n} runs: {exc}",
+                        n_obs=exc.n_obs, n_params=exc.n_params, grows=exc.grows) from exc
                 continue
             with np.errstate(divide="ignore", invalid="ignore"):
                 err[va] = np.abs(np.log(pred / y[va]))
@@ -156,14 +165,9 @@ class RidgeCVMixin:
             for i, t in enumerate(ctx.targets):
                 few = W.shape[0] <= self._n_coefficients(W.shape[1], t, ctx.targets)
                 grid = SMALL_P_GRID if few else ALPHA_GRID
-                try:
-                    self.alpha_[t], self.cv_scores_[t] = choose_alpha(self, W, Y[:, i], ctx.domains, t, self._rng,
-                                                                      grid=grid)
-                except TooFewObservationsError as err:
-                    # A refit on an inner fold said '24 observations' of a 30-run table: say where they come from.
-                    raise TooFewObservationsError(
-                        f"alpha='cv' refits the law on {N_FOLDS - 1} of {N_FOLDS} inner folds of the {W.shape[0]} "
-                        f"runs: {err}", n_obs=err.n_obs, n_params=err.n_params, grows=err.grows) from err
+                # choose_alpha's error says the inner folds it dealt ('3 of 4 inner folds of the 16 runs').
+                self.alpha_[t], self.cv_scores_[t] = choose_alpha(self, W, Y[:, i], ctx.domains, t, self._rng,
+                                                                  grid=grid)
         else:
             self.alpha_ = {t: float(self.alpha) for t in ctx.targets}
         try:
