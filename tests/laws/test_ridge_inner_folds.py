@@ -27,3 +27,17 @@ def test_the_too_few_runs_error_names_the_inner_folds_actually_dealt():
     W, y = _repeated(4, 4)
     with pytest.raises(TooFewObservationsError, match=r"refits the law on 3 of 4 inner folds of the 16 runs: "):
         get_law("additive", alpha="cv", gamma_pooling=0.0).fit(W, y, domains=DOMAINS)
+
+
+@pytest.mark.parametrize("key", ["bimix", "autoscale"])
+def test_pooling_cv_on_folds_too_small_says_so_and_what_fits(key):
+    # 9 runs of 3 domains fit bimix's 7 / autoscale's 8 parameters, but not its inner folds' 7 (4 of 5 folds).
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=9)
+    y = 2 + 0.5 * (W + 0.01) ** -0.3 @ [1.0, 0.5, 0.2]
+    get_law(key, pooling=0.01).fit(W, y, domains=["a", "b", "c"], targets=["avg"])
+    with pytest.raises(TooFewObservationsError, match=r"pooling='cv' refits the law on 4 of 5 inner folds of the 9 "
+                                                      r"runs: .* too few .*; a fixed strength fits the 9 runs: "
+                                                      r"pooling=0\.01 \(--law-option pooling=0\.01\)") as err:
+        get_law(key, pooling="cv").fit(W, y, domains=["a", "b", "c"], targets=["avg"])
+    assert err.value.n_obs == 7

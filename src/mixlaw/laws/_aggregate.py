@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, TooFewObservationsError
 from ..fit import pooling_penalty
 from ._regularize import choose_pooling
 
@@ -146,7 +146,15 @@ class ExponentPoolingMixin:
         implicit = [t for i, t in enumerate(ctx.targets) if self._matched(i, ctx) is None]  # type: ignore[attr-defined]
         self.pooling_cv_: dict[str, dict[float, float]] = {}
         if self.pooling == "cv" and implicit:  # type: ignore[attr-defined]
-            self.pooling_, self.pooling_cv_ = choose_pooling(self, W, Y, ctx, implicit)
+            try:
+                self.pooling_, self.pooling_cv_ = choose_pooling(self, W, Y, ctx, implicit)
+            except TooFewObservationsError as err:
+                if W.shape[0] <= err.n_params:
+                    raise  # all the runs are too few as well: more runs is the only fix
+                raise TooFewObservationsError(
+                    f"{err}; a fixed strength fits the {W.shape[0]} runs: pooling={POOLING_DEFAULT} "
+                    f"(--law-option pooling={POOLING_DEFAULT})", n_obs=err.n_obs, n_params=err.n_params,
+                    grows=err.grows) from err
         else:
             self.pooling_ = {t: float(self.pooling) if self.pooling != "cv" else 0.0  # type: ignore[attr-defined]
                              for t in implicit}

@@ -113,7 +113,8 @@ def choose_pooling(law: Any, W: np.ndarray, Y: np.ndarray, ctx: Any, targets: li
     strength and fold, not one per eval set: these laws solve all their eval sets in one loop).
 
     ``law`` takes a numeric ``pooling``; ``ctx`` is the fit's context (tokens and model sizes are split with
-    the runs); the folds are shuffled by the law's ``random_state``.
+    the runs); the folds are shuffled by the law's ``random_state``. Raises TooFewObservationsError, naming the
+    inner folds dealt (``k - 1 of k``), when the runs of an inner fold are too few for the law's parameters.
     """
     n = len(W)
     # Any integer seed (a NumPy one from a grid too) or Generator shuffles the folds; None gives seed 0's folds.
@@ -140,6 +141,13 @@ def choose_pooling(law: Any, W: np.ndarray, Y: np.ndarray, ctx: Any, targets: li
                     pred = np.asarray(est.predict(W[va], **pkw)).reshape(int(va.sum()), len(targets))
             except FitError:
                 continue
+            except TooFewObservationsError as exc:
+                # Pooling identifies nothing (the engine counts every parameter against a fold's runs), so no
+                # strength fits this fold: said with the folds dealt, where the bare '7 observations' of a 9-run
+                # table read as a bug (choose_alpha says the same for its ridge).
+                raise TooFewObservationsError(
+                    f"pooling='cv' refits the law on {k - 1} of {k} inner folds of the {n} runs: {exc}",
+                    n_obs=exc.n_obs, n_params=exc.n_params, grows=exc.grows) from exc
             with np.errstate(divide="ignore", invalid="ignore"):
                 err[va] = np.abs(np.log(pred / Yt[va]))
         for j, t in enumerate(targets):
