@@ -119,10 +119,13 @@ class Leaderboard:
     train: str
     n_train: int
     objective: dict[str, float] | None = None
+    #: Whether the evals are higher-is-better metrics (``maximize=``, ``--maximize``): which run ``regret_at_1``
+    #: is of (the one predicted highest) and against which best (the highest) depend on it.
+    maximize: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"targets": self.targets, "objective": self.objective, "train": self.train, "n_train": self.n_train,
-                "laws": [r.to_dict() for r in self.rows]}
+        return {"targets": self.targets, "objective": self.objective, "maximize": self.maximize, "train": self.train,
+                "n_train": self.n_train, "laws": [r.to_dict() for r in self.rows]}
 
     def to_frame(self) -> Any:
         """The leaderboard as a pandas DataFrame, one row per law and held-out split: ``law`` (as printed,
@@ -298,7 +301,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         if on_done is not None:
             on_done(law.key)
     return Leaderboard(rows, names, train.path or "", len(train),
-                       None if s is None else dict(zip(names, map(float, s), strict=True)))
+                       None if s is None else dict(zip(names, map(float, s), strict=True)), bool(maximize))
 
 
 def held_out_overlap(train: RunTable, test: RunTable, scored: list[str], name: str) -> str | None:
