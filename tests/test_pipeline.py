@@ -269,7 +269,7 @@ def test_cli_pipeline_optimize(tmp_path, capsys) -> None:  # type: ignore[no-unt
     named = frame.loc[frame["run"] == doc["nearest_run_name"], [f"w:{d}" for d in DOMAINS]].to_numpy()[0]
     assert abs(named - [doc["weights"][d] for d in DOMAINS]).sum() == pytest.approx(doc["nearest_run_l1"])
     code, out, _ = _cli(capsys, *args, "--bounds", "web=0.1:0.2")
-    assert code == 0 and "training of the default" in out and re.search(r"\(run 'm\d+-N1e\+07', row \d+;", out)
+    assert code == 0 and "training of the default" in out and re.search(r"\(run 'm\d+-N1e\+07'; the runs lie", out)
     code, _, err = _cli(capsys, *args, "--default", "books=1")
     assert code == 2 and "unknown domain" in err and len(err.strip().splitlines()) == 1
 

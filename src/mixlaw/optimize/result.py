@@ -73,7 +73,8 @@ class OptimumResult:
         L1 distance from the optimum to the nearest fitting run (when the runs were given); 0 is a run, 2 is
         disjoint support.
     nearest_run : int, optional
-        Row of that run in the fitting table (0-based).
+        Row of that run in the fitting table (0-based); None for a pipeline's optimum among its own mixtures
+        (``nearest_run_name`` names the run: a saved pipeline has no table rows).
     nearest_run_name : str, optional
         That run's ``run`` (set by :func:`mixlaw.api.optimize_runs`, which has the table): the report names it.
     runs_spacing_l1 : float, optional
@@ -213,6 +214,7 @@ class OptimumResult:
             spacing = ("" if self.runs_spacing_l1 is None else
                        f"; the runs lie {self.runs_spacing_l1:.3g} from their nearest other run, median")
             which = (f"run row {self.nearest_run}" if self.nearest_run_name is None else
+                     f"run {self.nearest_run_name!r}" if self.nearest_run is None else  # a pipeline's, no table
                      f"run {self.nearest_run_name!r}, row {self.nearest_run}")
             lines.append(f"    L1 distance to the nearest run = {self.nearest_run_l1:.4f} ({which}{spacing})")
             if self.runs_spacing_l1 is not None and self.nearest_run_l1 > self.runs_spacing_l1:

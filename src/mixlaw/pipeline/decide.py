@@ -73,6 +73,10 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
         if opt.nearest_run is not None and runs is result.mixtures:
             # A run of that mixture, which a reader can look up (a sweep's design name), not only its row.
             opt.nearest_run_name = result.mixture_runs[opt.nearest_run]
+            # Its index among the pipeline's mixtures is no row of a table: the text read "row 5" for a run whose
+            # rows start at 144. The name is what a reader looks up (a run spans checkpoints), and the same from a
+            # saved pipeline, which has no table ('mixlaw optimize --pipeline' gives this optimum too).
+            opt.nearest_run = None
     opt.improvement_interval = improvement_interval(result, opt, objective)
     # A pipeline fitted over tokens (a table with no step column) has no target_steps, only target_tokens; its
     # figures are read on the token axis (pipeline_steps_to_match takes either).
