@@ -234,7 +234,9 @@ def cv_folds(W: np.ndarray, n_folds: int = CV_FOLDS, random_state: int = 0) -> n
     :data:`~mixlaw.laws.selection.MIN_CV_RUNS` runs: :func:`mixlaw.laws.selection.fold_ids` dealt over the
     mixtures ``W`` (n, M), so the same runs in another row order get the same folds, and one mixture's runs
     (several seeds) are held out together, as in every other K-fold of mixlaw (laws/_folds.py);
-    ``k = min(n_folds, distinct mixtures)`` (at least 2)."""
+    ``k = min(n_folds, distinct mixtures)`` (at least 2). Dealt by position before (2026-12-06, ``mixlaw demo
+    --train``, seed 0, 12 mixtures at the largest size): ye-exp chosen either way, its CV MRE 6.13 % then 6.99 %
+    now, the optimum's interval ±0.4266 then ±0.4774, the verdict unchanged (it beats uniform by 0.5286)."""
     W = np.asarray(W, dtype=np.float64)
     if len(W) < MIN_CV_RUNS:
         return None
