@@ -666,11 +666,14 @@ def test_the_folds_note_names_a_law_more_folds_did_not_admit() -> None:
 
     ok = {"spearman": 0.9, "score": 0.1}
     rows = [CVRow("bimix", "per-eval", "e", ok), CVRow("additive-ens", "per-eval", "e", {"score": np.inf}, 0, "few")]
-    assert _folds_note([], rows, 5, 51) == ""
-    assert _folds_note(["bimix", "additive-ens"], rows, 13, 51) == (
+    def folds(k: int) -> np.ndarray:  # 51 runs dealt round-robin into k folds
+        return np.arange(51) % k
+
+    assert _folds_note([], rows, folds(5)) == ""
+    assert _folds_note(["bimix", "additive-ens"], rows, folds(13)) == (
         "5 folds left out bimix (too few training runs); cross-validated with 13 folds: each fold fits 47-48 of the "
         "51 runs (additive-ens still too few)")
-    assert _folds_note(["additive-ens"], rows, 11, 51).endswith("fits 46-47 of the 51 runs (still too few)")
+    assert _folds_note(["additive-ens"], rows, folds(11)).endswith("fits 46-47 of the 51 runs (still too few)")
 
 
 def test_cli_says_when_the_default_folds_grew(capsys, tmp_path) -> None:
@@ -728,3 +731,23 @@ def test_cross_validation_holds_out_the_seeds_of_a_mixture_together():
     sizes = np.tile([1e8, 2e8, 4e8], 10)  # each mixture's three runs at three sizes: no two runs alike
     folds = fold_ids(30, 5, 0, same=np.column_stack([W, sizes]))
     assert np.bincount(folds).tolist() == [6] * 5 and any(len(set(folds[3 * i:3 * i + 3])) > 1 for i in range(10))
+
+
+def test_grown_folds_follow_the_folds_dealt_by_mixture() -> None:
+    # A mixture's seeds are dealt into one fold, so folds are uneven and fold 0 need not hold out the most runs:
+    # ye-exp (6 parameters) passed fold 0 (7 training runs), failed the 3-run fold (6) and was excluded, where
+    # 8 folds score it (every training set 7-8 of the 9 runs).
+    from mixlaw.laws.selection import cross_validate, fold_ids
+
+    M = 5
+    rng = np.random.default_rng(1)
+    mix = rng.dirichlet(np.ones(M), 8)
+    reps = np.ones(8, int)
+    reps[rng.integers(8)] = 2
+    W = np.repeat(mix, reps, axis=0)
+    y = 2 + np.exp(W @ np.linspace(-1, 1, M)) + rng.normal(0, 1e-3, len(W))
+    counts = np.bincount(fold_ids(len(W), 5, 0, same=(W, None, None)))
+    assert counts[0] < counts.max()  # the case: fold 0 is not the largest
+    res = cross_validate(W, y, domains=[f"d{j}" for j in range(M)], targets=["y"], candidates=["linear", "ye-exp"])
+    assert {r.name: r.error for r in res.table.rows} == {"linear": None, "ye-exp": None}
+    assert res.table.n_folds == 8 and "each fold fits 7-8 of the 9 runs" in res.table.folds_note

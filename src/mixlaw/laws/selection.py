@@ -368,7 +368,8 @@ def _fold_task(task: Mapping[str, Any], group: Sequence[tuple[str, str]], f: int
                                             random_state=task["random_state"])
                 except CV_FAILURES as err:
                     need = _runs_needed(err, task["folds"], f)
-                    out.append((c, None, 0, 0.0, _one_line(err) + _more_folds_hint(need, task["folds"]), need))
+                    hint = _more_folds_hint(need, task["folds"], task["random_state"], task.get("same"))
+                    out.append((c, None, 0, 0.0, _one_line(err) + hint, need))
                     continue
                 out.append((c, pred, n, _clock() - t0, None, None))
     finally:
@@ -501,8 +502,14 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
     idx = objective_evals(s, len(targets))  # an objective of one eval set: that eval alone is fitted and scored
     Y, targets, s = Y[:, idx], [targets[i] for i in idx], None if s is None else s[idx]
     # Runs of one mixture (seeds; at one size and length where the laws take those) are held out together.
-    folds = fold_ids(len(W), n_folds, random_state, same=(W, model_params, tokens))
-    uniq = [int(f) for f in np.unique(folds)]
+    same = (W, model_params, tokens)
+    folds = fold_ids(len(W), n_folds, random_state, same=same)
+    # The fold that holds out the most runs first (fold 0 when runs are dealt one by one, round-robin): it fits
+    # the fewest, so a law with too few training runs anywhere says so there, before the other folds run. Dealt by
+    # mixture, a mixture's seeds make some fold larger: probed at fold 0, a law passed it and failed a later fold,
+    # excluded where more folds would have scored it.
+    counts = np.bincount(folds)
+    uniq = sorted((int(f) for f in np.unique(folds)), key=lambda f: -counts[f])
     k = len(uniq)
     total, done = len(keys) * len(modes) * k, 0
     y_obj = None if s is None else Y @ s
@@ -533,7 +540,8 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
     first = folds == uniq[0]
     groups = _share_groups(fits)
     task = {"W": W, "Y": Y, "y_obj": y_obj, "folds": folds, "domains": list(domains), "targets": targets,
-            "model_params": model_params, "tokens": tokens, "random_state": random_state, "cache": FIT_CACHE.get()}
+            "model_params": model_params, "tokens": tokens, "random_state": random_state, "cache": FIT_CACHE.get(),
+            "same": same}
     needs: dict[tuple[str, str], int] = {}
     # Fold 1 of every candidate first: the screening compares them there.
     for _, done_group in _run_fold_tasks(task, [(g, uniq[0]) for g in groups], n_jobs):
@@ -549,13 +557,13 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
             P_all[c][first] = pred
             tick(c)
     if grow and needs:
-        # Fold 1 (uniq[0]: fold_ids deals round-robin, so it holds out the most runs) fits the fewest runs of any
+        # Fold uniq[0] (the one that holds out the most runs) fits the fewest runs of any
         # fold; a law with too few losses there is refitted with more folds, decided before the other folds run
         # (that first fold is all a pass left this way costs). Every candidate is rerun on the new folds so that
         # the scores the choice compares stay comparable. The rerun may grow again: a law's first refusal may not
         # be its last (on Olmix's update-5 swarm gp-residual's base, loglinear-sat, needed 9 folds, gp-residual
         # itself then 17), and each pass's K is larger, up to MAX_AUTO_FOLDS.
-        more = {c: _fewest_folds(len(W), need, k, MAX_AUTO_FOLDS) for c, need in needs.items()}
+        more = {c: _fewest_folds(len(W), need, k, MAX_AUTO_FOLDS, random_state, same) for c, need in needs.items()}
         fit_more = [c for c, K in more.items() if K is not None]
         if fit_more:
             if on_progress is not None:  # this pass ends here: its bar completes, the rerun counts its own
@@ -605,18 +613,19 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
         else:
             pred = P[:, 0] if mode == "direct" else P @ s
             rows.append(CVRow(key, mode, OBJECTIVE, score_columns(y_obj, pred), n_par[c]))  # type: ignore[arg-type]
-    table = CVTable(rows, len(W), k, int(random_state), folds_note=_folds_note(left_out, rows, k, len(W)))
+    table = CVTable(rows, len(W), k, int(random_state), folds_note=_folds_note(left_out, rows, folds))
     return CVResult(table, oof, Y, targets, s, folds)
 
 
-def _folds_note(left_out: Sequence[str], rows: Sequence[CVRow], k: int, n: int) -> str:
+def _folds_note(left_out: Sequence[str], rows: Sequence[CVRow], folds: np.ndarray) -> str:
     """The line saying why a CV left to choose its folds used ``k``: the candidates :data:`DEFAULT_FOLDS` folds left
     too few training runs (those still excluded at ``k`` said apart), else ''."""
     if not left_out:
         return ""
     still = [c for c in left_out if any(r.name == c and r.error for r in rows)]
     scored = [c for c in left_out if c not in still]
-    lo, hi = _fewest_training_runs(n, k), n - n // k
+    n, k = len(folds), len(np.unique(folds))
+    lo, hi = _training_runs(folds)
     note = (f"{DEFAULT_FOLDS} folds left out {', '.join(scored or still)} (too few training runs); cross-validated "
             f"with {k} folds: each fold fits {lo if lo == hi else f'{lo}-{hi}'} of the {n} runs")
     if still:
@@ -652,20 +661,28 @@ def _runs_needed(err: BaseException, folds: np.ndarray, f: int) -> int | None:
     return int(np.ceil((err.n_params + 1) * n_fit / err.n_obs))
 
 
-def _fewest_training_runs(n: int, k: int) -> int:
-    """Runs the smallest training set of a ``k``-fold CV of ``n`` runs fits: fold_ids deals a permutation
-    round-robin, so the largest held-out fold has ceil(n / k) runs."""
-    return n - -(-n // k)
+def _training_runs(folds: np.ndarray) -> tuple[int, int]:
+    """The fewest and the most runs a fold's training set holds: the runs less the largest and the smallest fold."""
+    counts = np.bincount(folds)
+    counts = counts[counts > 0]
+    return len(folds) - int(counts.max()), len(folds) - int(counts.min())
 
 
-def _fewest_folds(n: int, need: int, k: int, cap: int | None = None) -> int | None:
+def _fewest_folds(n: int, need: int, k: int, cap: int | None = None, random_state: int = 0,
+                  same: tuple[np.ndarray | None, ...] | None = None) -> int | None:
     """The fewest folds above ``k`` (at most ``cap`` and ``n``) whose every training set has ``need`` of the ``n``
-    runs, or None."""
+    runs, or None: the folds themselves dealt (:func:`fold_ids` with this seed and ``same``), since a mixture's
+    seeds dealt together make folds uneven (counted as ``n - ceil(n / K)``, a count the round-robin of single
+    runs gives, a grown CV could still leave a fold too small)."""
     top = n if cap is None else min(n, cap)
-    return next((K for K in range(k + 1, top + 1) if _fewest_training_runs(n, K) >= need), None)
+    for K in range(k + 1, top + 1):
+        if _training_runs(fold_ids(n, K, random_state, same=same))[0] >= need:
+            return K
+    return None
 
 
-def _more_folds_hint(need: int | None, folds: np.ndarray) -> str:
+def _more_folds_hint(need: int | None, folds: np.ndarray, random_state: int = 0,
+                     same: tuple[np.ndarray | None, ...] | None = None) -> str:
     """For a law with too few losses on a fold's ``need``-short training runs: the fewest folds whose every
     training set has enough, when there are such (else '').
 
@@ -678,11 +695,12 @@ def _more_folds_hint(need: int | None, folds: np.ndarray) -> str:
     if need is None:
         return ""
     n = len(folds)
-    more = _fewest_folds(n, need, len(np.unique(folds)))
+    more = _fewest_folds(n, need, len(np.unique(folds)), None, random_state, same)
     if more is None:
         return ""
+    lo = _training_runs(fold_ids(n, more, random_state, same=same))[0]  # the smallest training set
     return (f"; with more folds it can be scored: --cv-folds {more} (n_folds={more}) fits each fold on "
-            f"{_fewest_training_runs(n, more)} of the {n} runs")
+            f"{lo} of the {n} runs")
 
 
 def _one_line(err: BaseException, limit: int = 200) -> str:
