@@ -87,8 +87,13 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
     """Read ``fit``'s arguments (see its docstring) into a :class:`FitInput`, refusing bad input in one line.
 
     ``law`` is the :class:`~.base.MixingLaw` being fitted (not imported here: base imports this module); what is
-    read of it: ``_fits_ragged()``, ``_spare_targets()``, ``_label`` and its parameters (validated here)."""
+    read of it: ``_fits_ragged()``, ``_spare_targets()``, ``_label`` and its parameters (validated here); what is
+    set on it: ``_weight_tol``, before anything can refuse the input (as ``fit`` did before this module)."""
     weight_tol = _weight_tol(weight_tol)
+    # Kept on the law as soon as it is known, even by a fit that is then refused (its *_ state is deleted, this
+    # is not): score(table) reads a table at it before it checks that the law is fitted, and so after a refused
+    # fit with weight_tol=0.2 said NotFittedError, not a row-sum error at a tolerance the law was never given.
+    law._weight_tol = weight_tol
     ragged = law._fits_ragged()
     weights, frame_domains, frame_scale = _frame_as_table(weights, for_fit=True, weight_tol=weight_tol,
                                                             tol_option="weight_tol=")
@@ -101,7 +106,7 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
     table_losses = from_table and losses is None  # the table's own: rows_with_any / complete say what they drop
     if from_table:
         table = weights
-        out.weight_tol = table.weight_tol  # the tolerance its rows were read with
+        out.weight_tol = law._weight_tol = table.weight_tol  # the tolerance its rows were read with
         if losses is None:
             # An eval missing in some runs (NaN cells): each fit uses the rows that have its targets, all of them
             # (the table's complete rows), or each its own for a law that fits them so (the rows with none of
@@ -157,9 +162,11 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
         raise InputError(f"losses must have shape (n_runs,) or (n_runs, n_targets) with n_runs={W.shape[0]}; "
                          f"got {np.shape(losses)}")
     tg = _target_names(targets, Y.shape[1])
-    W, Y, model_params, tokens = _missing_losses(law, out, W, Y, tg, model_params, tokens,
-                                                 ragged=ragged, table_losses=table_losses)
+    W, Y, model_params, tokens, skipped = _missing_losses(law, W, Y, tg, model_params, tokens, ragged=ragged)
     out.domains = _domain_names(domains, W.shape[1])
+    # Said only once the domain names are good: a fit refused for them skips no loss (and under -W error gave
+    # the DataWarning instead of the InputError).
+    _say_skipped(law, out, Y, tg, skipped, table_losses=table_losses)
     out.W, out.Y, out.targets = W, Y, tg
     out.model_params = _opt_1d(model_params, W.shape[0], "params")
     out.tokens = _opt_1d(tokens, W.shape[0], "tokens")
@@ -188,12 +195,12 @@ def _domain_names(domains: Sequence[str] | None, n_cols: int) -> list[str]:
     return doms
 
 
-def _missing_losses(law: Any, out: FitInput, W: np.ndarray, Y: np.ndarray, tg: list[str],
-                    model_params: Any, tokens: Any, *, ragged: bool,
-                    table_losses: bool) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+def _missing_losses(law: Any, W: np.ndarray, Y: np.ndarray, tg: list[str], model_params: Any, tokens: Any, *,
+                    ragged: bool) -> tuple[np.ndarray, np.ndarray, Any, Any, tuple[np.ndarray, Any, int]]:
     """Refuse a NaN, infinite or non-positive loss, except a missing one a fit may skip: every missing loss of
     a law that fits each eval on its own rows (the rows with none dropped), and an eval's that the objective
-    weighs 0. Each skip is said in one warning."""
+    weighs 0. Returns the rows kept and what was skipped, (spare columns, per-eval NaN counts of a ragged fit or
+    None, rows given), which :func:`_say_skipped` says."""
     # Columns of evals the fit does not need (an objective's of weight 0): a missing loss there is no error.
     spare_cols = np.zeros(Y.shape[1], dtype=bool)
     if not ragged and np.isnan(Y).any():
@@ -222,6 +229,14 @@ def _missing_losses(law: Any, out: FitInput, W: np.ndarray, Y: np.ndarray, tg: l
                          "the rows that miss a loss")
     if np.any(Y <= 0):  # False at a NaN (a missing loss of a ragged fit)
         raise InputError(f"losses must be finite and > 0; got {float(np.nanmin(Y)):g} ({NONPOSITIVE_HINT})")
+    return W, Y, model_params, tokens, (spare_cols, per_col, n_given)
+
+
+def _say_skipped(law: Any, out: FitInput, Y: np.ndarray, tg: list[str], skipped: tuple[np.ndarray, Any, int], *,
+                 table_losses: bool) -> None:
+    """One warning for each kind of missing loss :func:`_missing_losses` let the fit skip (an array's, in a ragged
+    fit: also its ``rows_left_out_``, kept in ``out.left_out``)."""
+    spare_cols, per_col, n_given = skipped
     unused = {t: int(k) for t, k, sp in zip(tg, np.isnan(Y).sum(axis=0), spare_cols, strict=True) if sp and k}
     if unused:
         # No NaN dropped without a word: the objective weighs these evals 0, so their missing cells cost no row.
@@ -237,4 +252,3 @@ def _missing_losses(law: Any, out: FitInput, W: np.ndarray, Y: np.ndarray, tg: l
         warnings.warn(f"{law._label}: fitting each eval on the rows that have its loss; left out the NaN losses ("
                       + ", ".join(f"{t} {k}" for t, k in out.left_out.items()) + f" of {n_given} rows)",
                       DataWarning, stacklevel=_CALLER + 1)
-    return W, Y, model_params, tokens
