@@ -126,7 +126,7 @@ class RunTable:
         w = self._check_weights(df, wcols)
         self._check_losses(df, lcols)
         self._check_counts(df, cols)
-        self._check_duplicates(df, cols, w)
+        self._check_duplicates(df, cols, lcols, w)
         # What a valid table may still get wrong, said once it is known to be valid (not before its error).
         self._warn_same_domains(w, wcols)
         self._warn_perplexity(df, lcols)
@@ -279,10 +279,10 @@ class RunTable:
                     raise self._err(f"{c} is {col[bad][0]}, expected a finite non-negative number",
                                     int(np.flatnonzero(bad)[0]), c)
 
-    def _check_duplicates(self, df: pd.DataFrame, cols: list[str], w: np.ndarray) -> None:
+    def _check_duplicates(self, df: pd.DataFrame, cols: list[str], lcols: list[str], w: np.ndarray) -> None:
         """One row per run, model size, step and tokens; a repeat is refused with its likely cause (a checkpoint
         column under another name, seeds under one run name, a row given twice, two runs under one name)."""
-        L = df[[c for c in cols if c.startswith(LOSS_PREFIX)]].to_numpy(dtype=np.float64)
+        L = df[lcols].to_numpy(dtype=np.float64)
         key = ["run"] + [c for c in ("params", "step", "tokens") if c in cols]
         dupl = df.duplicated(subset=key, keep="first")
         if dupl.any():
