@@ -35,6 +35,7 @@ from .errors import DataError, FitError, InputError, ScaleWarning, UnusedDomainW
 from .evals import linear_objective, unweighted_gaps, warn_minimised_metrics
 from .export import parse_mixture, sum_hint
 from .importers import read_any_runs
+from .importers import read_any_runs as read_runs  # noqa: F401  (api.read_runs, as mixlaw.read_runs: what --runs reads)
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
 from .laws.selection import META_LAWS, OBJECTIVE
