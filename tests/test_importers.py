@@ -398,15 +398,21 @@ def test_nested_jsonl_records_get_slash_joined_names(tmp_path, capsys):
     assert code == 2 and "--columns 'w:*=mixture/*,loss:*=eval/*/loss,run=name'" in err
 
 
-def test_cli_reads_olmix_pair_with_its_index_column(capsys, tmp_path):
-    # mixlaw fit --runs dclm_ratios.csv+dclm_metrics.csv (Olmix's files: ',run,name,index,<domains>') was read as
-    # RegMix's pair, which joins on 'index': "no mixture columns (expected 'train_the_pile_<domain>' or ...)".
+def _olmix_pair_with_index(tmp_path):
+    """Olmix's files as its swarms write them (',run,name,index,<domains>'): 12 runs of 3 domains, one metric."""
     ratios, metrics = tmp_path / "ratios.csv", tmp_path / "metrics.csv"
     W = np.random.default_rng(0).dirichlet(np.ones(3), size=12)
     runs = [f"r{i}" for i in range(12)]
     pd.DataFrame({"run": runs, "name": "x", "index": range(12), **{d: W[:, j] for j, d in enumerate("abc")}}
                  ).to_csv(ratios)
     pd.DataFrame({"run": runs, "name": "x", "index": range(12), "bpb": 1.0 + W @ [0.1, 0.3, 0.5]}).to_csv(metrics)
+    return ratios, metrics, W
+
+
+def test_cli_reads_olmix_pair_with_its_index_column(capsys, tmp_path):
+    # mixlaw fit --runs dclm_ratios.csv+dclm_metrics.csv (Olmix's files: ',run,name,index,<domains>') was read as
+    # RegMix's pair, which joins on 'index': "no mixture columns (expected 'train_the_pile_<domain>' or ...)".
+    ratios, metrics, W = _olmix_pair_with_index(tmp_path)
     code, out, err = _cli(capsys, "fit", "--runs", f"{ratios}+{metrics}", "--law", "linear", "--target", "bpb",
                           "--json")
     assert code == 0, err
@@ -420,12 +426,7 @@ def test_python_reads_olmix_pair_as_runs_does(tmp_path):
     from mixlaw import api, read_runs
     from mixlaw.data import read_runs as read_one_table
 
-    ratios, metrics = tmp_path / "ratios.csv", tmp_path / "metrics.csv"
-    W = np.random.default_rng(0).dirichlet(np.ones(3), size=12)
-    runs = [f"r{i}" for i in range(12)]
-    pd.DataFrame({"run": runs, "name": "x", "index": range(12), **{d: W[:, j] for j, d in enumerate("abc")}}
-                 ).to_csv(ratios)
-    pd.DataFrame({"run": runs, "name": "x", "index": range(12), "bpb": 1.0 + W @ [0.1, 0.3, 0.5]}).to_csv(metrics)
+    ratios, metrics, W = _olmix_pair_with_index(tmp_path)
     table = read_runs(f"{ratios}+{metrics}")
     assert table.domains == ["a", "b", "c"] and table.evals == ["bpb"] and len(table) == 12
     assert api.fit_table(f"{ratios}+{metrics}", law="linear").n_runs_ == 12

@@ -90,19 +90,14 @@ def read_any_runs(spec: str | os.PathLike[str], *, losses: str | os.PathLike[str
         RegMix's mixture and loss files when the first has an ``index`` column to join on and no run id
         (:func:`~mixlaw.data.read_regmix_pair`), else Olmix's ``ratios.csv+metrics.csv`` joined on ``run`` /
         ``run_id`` (:func:`read_olmix_pair`).
-    losses : path-like, optional
-        RegMix's loss CSV, joined to ``spec`` (its mixture CSV) on the column ``index``.
-    weight_tol : float, default=0.01
-        Tolerance on the row sums of the weights.
+    losses, weight_tol
+        As :func:`mixlaw.data.read_runs` (RegMix's loss CSV joined to ``spec`` on ``index``; the tolerance on the
+        row sums of the weights, default 0.01).
 
     Returns
     -------
     RunTable
-
-    Raises
-    ------
-    DataError
-        Naming the file, line and column of the first problem.
+        Validated: a :class:`~mixlaw.errors.DataError` names the file, line and column of the first problem.
 
     Why one reader: Olmix's own files carry ``run`` and ``index`` both (``,run,name,index,<domains>``): read as
     RegMix's, the DCLM swarm's pair stopped at "no mixture columns (expected 'train_the_pile_<domain>' ...)",

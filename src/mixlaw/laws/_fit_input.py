@@ -173,26 +173,27 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
     return out
 
 
-def _target_names(targets: Sequence[str] | str | None, n_cols: int) -> list[str]:
-    tg = [f"y{i}" for i in range(n_cols)] if targets is None else (
-        [targets] if isinstance(targets, str) else [str(t) for t in targets])
-    if len(tg) != n_cols:
-        raise InputError(f"{len(tg)} target names for {n_cols} loss columns")
-    twice = sorted({t for t in tg if tg.count(t) > 1})
+def _names(given: Sequence[str] | str | None, n_cols: int, default: str, what: str, keyword: str,
+           columns: str) -> list[str]:
+    """One name per column (``default`` + index when none are given), each named once, else an InputError."""
+    names = [f"{default}{i}" for i in range(n_cols)] if given is None else (
+        [given] if isinstance(given, str) else [str(t) for t in given])
+    if len(names) != n_cols:
+        raise InputError(f"{len(names)} {what} names for {n_cols} {columns} columns")
+    twice = sorted({t for t in names if names.count(t) > 1})
     if twice:
-        # Parameters are named per target: 'duplicate parameter name' ValueError from deep in the fit before.
-        raise InputError(f"target name(s) {twice} given twice (targets=): name each loss column once")
-    return tg
+        # Parameters are named per target and per domain: 'duplicate parameter name' ValueError from deep in the fit
+        # before.
+        raise InputError(f"{what} name(s) {twice} given twice ({keyword}=): name each {columns} column once")
+    return names
+
+
+def _target_names(targets: Sequence[str] | str | None, n_cols: int) -> list[str]:
+    return _names(targets, n_cols, "y", "target", "targets", "loss")
 
 
 def _domain_names(domains: Sequence[str] | None, n_cols: int) -> list[str]:
-    doms = [f"d{j}" for j in range(n_cols)] if domains is None else [str(d) for d in domains]
-    if len(doms) != n_cols:
-        raise InputError(f"{len(doms)} domain names for {n_cols} weight columns")
-    twice = sorted({d for d in doms if doms.count(d) > 1})
-    if twice:
-        raise InputError(f"domain name(s) {twice} given twice (domains=): name each weight column once")
-    return doms
+    return _names(domains, n_cols, "d", "domain", "domains", "weight")
 
 
 def _missing_losses(law: Any, W: np.ndarray, Y: np.ndarray, tg: list[str], model_params: Any, tokens: Any, *,
