@@ -75,6 +75,24 @@ def test_few_evals_keep_the_full_report() -> None:
     assert "bounds=[" in text and f"  {names[0]}:" in text and "per law over" not in text
 
 
+def test_few_evals_but_many_parameters_print_a_summary(monkeypatch) -> None:
+    # A stack on one eval of Olmix's 64-domain swarm listed 452 parameters (460 lines) before its stack weights and
+    # CV; above SUMMARY_PARAMS free parameters the report is the summary however few the eval sets (the CV in full).
+    from mixlaw.laws import auto as auto_module
+
+    W, Y, names = _many(k=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("stack", candidates=["ye-exp", "linear"]).fit(W, Y, domains=DOMAINS, targets=names)
+    n_free = sum(1 for p in law.params_.values() if p.vary)
+    assert "bounds=[" in str(law.report())  # under the threshold: the full report
+    monkeypatch.setattr(auto_module, "SUMMARY_PARAMS", n_free - 1)
+    text = str(law.report())
+    assert "bounds=[" not in text and f"[[Params]]  {n_free} free" in text and "--verbose lists them" in text
+    assert "[[Cross-validation]]" in text and f"  {names[0]}:" in text  # the CV table in full: 2 eval sets
+    assert "bounds=[" in law.report().text(verbose=True)
+
+
 def test_auto_choices_are_deterministic() -> None:
     W, Y, names = _many(k=8)
     fits = []

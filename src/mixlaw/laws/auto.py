@@ -26,6 +26,7 @@ from .._validation import Interval
 from ..errors import DataWarning, FitError, InputError, LossRangeWarning, TooFewObservationsError, WeightRangeWarning
 from ..fit import Param, Params
 from .base import FitContext, MixingLaw, law_from_dict, register
+from .cv_table import SUMMARY_PARAMS
 from .selection import (
     MIN_CV_RUNS,
     OBJECTIVE,
@@ -323,9 +324,12 @@ class MetaLaw(MixingLaw):
         return [("Cross-validation", str(self.cv_) + self._pooled_scales_note())]
 
     def summary_report_sections(self) -> list[tuple[str, str]]:
-        """On more than :data:`~mixlaw.laws.selection.SUMMARY_EVALS` eval sets: the report's sections with the CV
-        table's summary (:meth:`CVTable.summary`), which the default text shows instead of every parameter."""
-        if len(self.evals_) <= SUMMARY_EVALS:
+        """On more than :data:`~mixlaw.laws.selection.SUMMARY_EVALS` eval sets, or more than
+        :data:`~mixlaw.laws.cv_table.SUMMARY_PARAMS` free parameters: the report's sections with the CV table's text
+        (its summary on many eval sets: :meth:`CVTable.summary`), which the default text shows instead of every
+        parameter."""
+        n_free = sum(1 for p in self.params_.values() if p.vary)
+        if len(self.evals_) <= SUMMARY_EVALS and n_free <= SUMMARY_PARAMS:
             return []
         return [(title, self.cv_.text() + self._pooled_scales_note() if title == "Cross-validation" else text)
                 for title, text in self.extra_report_sections()]
