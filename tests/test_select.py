@@ -751,3 +751,36 @@ def test_grown_folds_follow_the_folds_dealt_by_mixture() -> None:
     res = cross_validate(W, y, domains=[f"d{j}" for j in range(M)], targets=["y"], candidates=["linear", "ye-exp"])
     assert {r.name: r.error for r in res.table.rows} == {"linear": None, "ye-exp": None}
     assert res.table.n_folds == 8 and "each fold fits 7-8 of the 9 runs" in res.table.folds_note
+
+
+def test_the_probe_fold_counts_parameters_and_checks_the_size_rule_when_it_is_not_fold_0(monkeypatch) -> None:
+    # 4f4beb4 probes first the fold holding out the most runs; _fold_predict still counted the free parameters and
+    # ran the size rule on fold 0 only. Where the largest fold is another (a mixture's seeds dealt together), every
+    # row read n_params -1 (the tie rule's "fewer parameters" compared -1 with -1) and a law the size rule refuses
+    # before any fit was fitted on the probe fold first.
+    import mixlaw.laws.selection as sel
+    from mixlaw.laws.selection import cross_validate, fold_ids
+
+    M = 5
+    rng = np.random.default_rng(1)
+    mix = rng.dirichlet(np.ones(M), 8)
+    reps = np.ones(8, int)
+    reps[rng.integers(8)] = 2
+    W = np.repeat(mix, reps, axis=0)
+    y = 2 + np.exp(W @ np.linspace(-1, 1, M)) + rng.normal(0, 1e-3, len(W))
+    counts = np.bincount(fold_ids(len(W), 8, 0, same=(W, None, None)))
+    assert counts[0] < counts.max()  # the case: at the 8 folds scored, fold 0 is not the largest
+    doms = [f"d{j}" for j in range(M)]
+    res = cross_validate(W, y, domains=doms, targets=["y"], candidates=["linear", "ye-exp"], n_folds=8, n_jobs=1)
+    assert {r.name: r.n_params for r in res.table.rows} == {"linear": 5, "ye-exp": 6}
+
+    fits = []
+    real_fit = sel.fit_law
+    monkeypatch.setattr(sel, "fit_law", lambda *a, **k: fits.append(a[0]) or real_fit(*a, **k))
+
+    def refuse(n_vary, n_runs):
+        raise InputError("refused by the size rule")
+
+    monkeypatch.setattr(sel, "_check_size", refuse)
+    res = cross_validate(W, y, domains=doms, targets=["y"], candidates=["linear"], n_folds=8, n_jobs=1)
+    assert "refused by the size rule" in res.table.rows[0].error and fits == []  # refused before any fit

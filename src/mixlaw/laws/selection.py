@@ -243,25 +243,36 @@ def _check_size(n_vary: int | None, n_runs: int) -> None:
 def _fold_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray, f: int, *, domains: Sequence[str],
                   targets: Sequence[str], model_params: np.ndarray | None, tokens: np.ndarray | None,
                   random_state: int) -> tuple[np.ndarray, int]:
-    """Law ``key`` fitted on every fold but ``f``: its predictions of fold ``f``'s runs and, on the first fold,
-    its free parameters (-1 on other folds; the size rule for laws that count them unfitted is checked there)."""
+    """Law ``key`` fitted on every fold but ``f``: its predictions of fold ``f``'s runs and, on the probe fold
+    (:func:`probe_fold`, fitted first), its free parameters (-1 on other folds; the size rule for laws that count
+    them unfitted is checked there)."""
     test = folds == f
     kw = {k: (None if v is None else v[~test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
     n_par = -1
-    if f == folds.min():
+    probe = f == probe_fold(folds)
+    if probe:
         # The size rule before the fit where the law can count its parameters without fitting (the DZ laws: dz-eq1
         # has 528 on Olmix DCLM, and its first fold cost 258 CPU s before the rule dropped it).
         _check_size(get_law(key, random_state=random_state).n_parameters_for(domains, targets, W), len(W))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fold fits repeat the full fit's warnings; the final fit reports them
         law = fit_law(key, W[~test], Y[~test], domains=domains, targets=targets, random_state=random_state, **kw)
-        if f == folds.min():
+        if probe:
             # No size rule here: the fold's fit had more observations than parameters (the engine refuses less),
             # and the CV scores the law's held-out predictions (see RUNS_PER_PARAM).
             n_par = n_par_of(law)
         pkw = {k: (None if v is None else v[test]) for k, v in (("model_params", model_params), ("tokens", tokens))}
         P = np.asarray(law.predict(W[test], **pkw), dtype=np.float64).reshape(int(test.sum()), -1)
     return P, n_par
+
+
+def probe_fold(folds: np.ndarray) -> int:
+    """The fold a CV fits first: the one that holds out the most runs (the lowest of them; fold 0 when runs are
+    dealt one by one), which fits the fewest. :func:`_fold_predict` runs the size rule and counts the free
+    parameters there: counted on fold 0 while the CV probed another (a mixture's seeds dealt into one fold), every
+    row read -1 parameters and a law the rule refuses was fitted on the probe fold first."""
+    ids, counts = np.unique(folds, return_counts=True)
+    return int(ids[np.argmax(counts)])
 
 
 def _cv_weights(W: Any, label: str, stacklevel: int = 4) -> np.ndarray:
@@ -294,7 +305,8 @@ def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray,
     W = _cv_weights(W, "cross_val_predict")
     P = np.full(Y.shape, np.nan)
     n_par = 0
-    for f in np.unique(folds):
+    # The probe fold first: its size rule comes before any fit, as documented.
+    for f in sorted(np.unique(folds), key=lambda f: f != probe_fold(folds)):
         pred, n = _fold_predict(key, W, Y, folds, int(f), domains=domains, targets=targets, model_params=model_params,
                                 tokens=tokens, random_state=random_state)
         P[folds == f] = pred
@@ -509,7 +521,7 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
     # mixture, a mixture's seeds make some fold larger: probed at fold 0, a law passed it and failed a later fold,
     # excluded where more folds would have scored it.
     counts = np.bincount(folds)
-    uniq = sorted((int(f) for f in np.unique(folds)), key=lambda f: -counts[f])
+    uniq = sorted((int(f) for f in np.unique(folds)), key=lambda f: -counts[f])  # uniq[0] is probe_fold(folds)
     k = len(uniq)
     total, done = len(keys) * len(modes) * k, 0
     y_obj = None if s is None else Y @ s
