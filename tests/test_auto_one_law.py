@@ -51,5 +51,6 @@ def test_a_law_unscored_on_an_eval_is_not_chosen(monkeypatch):
     # No candidate scored on every eval: an error naming each one's unscored eval, not the first candidate.
     rows[3] = _row("linear", "b", float("inf"), 3)
     rows[2] = _row("linear", "a", float("inf"), 3)
-    with pytest.raises(InputError, match=r"per_target=True.*ye-exp: not scored on 'b'"):
+    # The keyword and the flag that gives it ('mixlaw fit --law auto --law-option per_target=true').
+    with pytest.raises(InputError, match=r"per_target=True \(--law-option per_target=true\).*ye-exp: not scored "):
         _fit_with(monkeypatch, rows)

@@ -182,7 +182,8 @@ class CVTable:
             mean[k] = round(score, TIE_DECIMALS), max(int(rows[t].n_params) for t in targets)
         if not mean:
             raise InputError(f"{NO_CANDIDATE_MARK}every one of {', '.join(map(repr, targets))} with these runs, as "
-                             "one law for all of them (fit per eval set instead: per_target=True) ("
+                             "one law for all of them (fit per eval set instead: per_target=True (--law-option "
+                             "per_target=true)) ("
                              + "; ".join(f"{k}: {why[k]}" for k in keys) + ")")
         return min(mean, key=mean.__getitem__)
 
