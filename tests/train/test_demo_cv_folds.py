@@ -46,3 +46,17 @@ def test_seeds_of_one_mixture_are_held_out_together(monkeypatch):
     assert np.all(np.isfinite(err)) and len(seen) == 4
     for W_fit, W_test in seen:
         assert not (W_test[:, None, :] == W_fit[None, :, :]).all(axis=2).any()
+
+
+def test_the_choice_note_says_when_nothing_was_cross_validated():
+    # 3 runs at the largest size (n_mixtures=3): cv_folds deals none (MIN_CV_RUNS = 4). The note read "chosen by
+    # 0-fold cross-validation" and called every candidate too big for a fold.
+    W, Y = _runs(g=3)
+    fold = demo.cv_folds(W)
+    law, cv = demo.select_law(W, Y, ["a", "b", "c"])
+    note = demo._choice_note(law, cv, fold, 150_000)
+    assert fold is None and law == "ye-exp" and "0-fold" not in note and "not cross-validated" in note
+    W, Y = _runs(g=12)
+    fold = demo.cv_folds(W, 4)
+    assert demo._choice_note("ye-exp", {"ye-exp": 0.05}, fold, 150_000).startswith(
+        "mixing law: ye-exp, chosen by 4-fold cross-validation at 150,000 parameters (MRE ye-exp 5.00%")

@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,6 +241,19 @@ def cv_folds(W: np.ndarray, n_folds: int = CV_FOLDS, random_state: int = 0) -> n
     if len(W) < MIN_CV_RUNS:
         return None
     return fold_ids(len(W), max(2, int(n_folds)), random_state, same=W)
+
+
+def _choice_note(law: str, cv: Mapping[str, float], fold: np.ndarray | None, n_params: int) -> str:
+    """The line saying how :func:`select_law` chose ``law`` at the largest proxy size (``fold``: its
+    :func:`cv_folds`). With fewer runs than :data:`~mixlaw.laws.selection.MIN_CV_RUNS` nothing was
+    cross-validated: the line read "chosen by 0-fold cross-validation", every candidate "n/a (more parameters
+    than a fold has runs)"."""
+    if fold is None:
+        return (f"mixing law: {law}, not cross-validated at {n_params:,} parameters (fewer than {MIN_CV_RUNS} runs; "
+                "the default law)")
+    return (f"mixing law: {law}, chosen by {int(fold.max()) + 1}-fold cross-validation at {n_params:,} parameters "
+            "(MRE " + ", ".join(f"{k} {v:.2%}" if np.isfinite(v) else f"{k} n/a (more parameters than a fold has runs)"
+                                for k, v in cv.items()) + ")")
 
 
 def select_law(W: np.ndarray, Y: np.ndarray, domains: Sequence[str], candidates: Sequence[str] = AUTO_LAWS, *,
@@ -447,15 +460,11 @@ def run_train_demo(out_dir: str | Path = "mixlaw-demo", *, workers: int = 2, see
     notes = []
     at = N == N.max()
     fold = cv_folds(W[at], CV_FOLDS, seed)
-    folds = 0 if fold is None else int(fold.max()) + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         if law == "auto":
             law, cv = select_law(W[at], Y[at], domains, random_state=seed)
-            notes.append(f"mixing law: {law}, chosen by {folds}-fold cross-validation at {int(N.max()):,} parameters "
-                         "(MRE " + ", ".join(f"{k} {v:.2%}" if np.isfinite(v) else
-                                             f"{k} n/a (more parameters than a fold has runs)"
-                                             for k, v in cv.items()) + ")")
+            notes.append(_choice_note(law, cv, fold, int(N.max())))
         cv_err = cv_relative_errors(law, W[at], Y[at], domains, random_state=seed)
     # The interval on a predicted objective: the law's CV relative error on that objective at proxy scale.
     rel = float(np.nanmean(cv_err) if col is None else cv_err[col])
