@@ -776,3 +776,19 @@ def test_a_wandb_run_whose_state_says_it_did_not_finish_is_warned_of():
         warnings.simplefilter("always")
         runs_from_wandb("ent/proj", api=_Api(runs), history=False, columns="w:*=mixture/*, loss:*=eval/*/loss")
     assert not [w for w in rec if "did not finish" in str(w.message)]
+
+
+def test_mixlaw_read_runs_keeps_its_path_keyword(tmp_path):
+    # mixlaw.read_runs was data.read_runs(path, *, losses, weight_tol); cbe5e1f made it importers.read_any_runs,
+    # whose first argument was named spec: read_runs(path="runs.csv") raised TypeError.
+    import inspect
+
+    from mixlaw import read_runs
+    from mixlaw.data import read_runs as read_one_table
+
+    p = tmp_path / "runs.csv"
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=6)
+    pd.DataFrame({"run": [f"r{i}" for i in range(6)], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                  "loss:x": 2 + W[:, 0]}).to_csv(p, index=False)
+    assert len(read_runs(path=p)) == 6
+    assert list(inspect.signature(read_runs).parameters) == list(inspect.signature(read_one_table).parameters)

@@ -79,19 +79,19 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
                         column=col.split(":", 1)[1]) from None
 
 
-def read_any_runs(spec: str | os.PathLike[str], *, losses: str | os.PathLike[str] | None = None,
+def read_any_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | None = None,
                   weight_tol: float = WEIGHT_TOL) -> RunTable:
     """Read and validate a run table as ``--runs`` names it (exported as ``mixlaw.read_runs``).
 
     Parameters
     ----------
-    spec : path-like
+    path : path-like
         A run table (CSV, Excel .xlsx, Parquet, JSON or JSONL; DESIGN.md §2), or a pair ``a.csv+b.csv``:
         RegMix's mixture and loss files when the first has an ``index`` column to join on and no run id
         (:func:`~mixlaw.data.read_regmix_pair`), else Olmix's ``ratios.csv+metrics.csv`` joined on ``run`` /
         ``run_id`` (:func:`read_olmix_pair`).
     losses, weight_tol
-        As :func:`mixlaw.data.read_runs` (RegMix's loss CSV joined to ``spec`` on ``index``; the tolerance on the
+        As :func:`mixlaw.data.read_runs` (RegMix's loss CSV joined to ``path`` on ``index``; the tolerance on the
         row sums of the weights, default 0.01).
 
     Returns
@@ -103,10 +103,12 @@ def read_any_runs(spec: str | os.PathLike[str], *, losses: str | os.PathLike[str
     RegMix's, the DCLM swarm's pair stopped at "no mixture columns (expected 'train_the_pile_<domain>' ...)",
     while ``mixlaw runs import`` of the same pair worked; and ``mixlaw.read_runs("ratios.csv+metrics.csv")``
     (the data layer's reader) stopped at "columns 'run' and 'run' are one name" where ``--runs`` read the pair.
+    Its arguments are that reader's (``path``, ``losses``, ``weight_tol``): named ``spec``, the first broke
+    ``mixlaw.read_runs(path=...)``.
     """
-    if losses is not None or not isinstance(spec, (str, os.PathLike)):
-        return read_runs(spec, losses=losses, weight_tol=weight_tol)  # (its error for a frame or None)
-    s = str(spec)
+    if losses is not None or not isinstance(path, (str, os.PathLike)):
+        return read_runs(path, losses=losses, weight_tol=weight_tol)  # (its error for a frame or None)
+    s = str(path)
     if "+" in s and not Path(s).exists():
         first, second = s.split("+", 1)
         if not _regmix_pair(first):
