@@ -140,8 +140,10 @@ class LogLinearSat(MixingLaw):
     pairs_ : dict of str to list of str
         Per eval set, the pairs whose fits make the law (one, except with ``config_choice`` "top3" / "average").
     cv_scores_ : dict of str to dict of str to float
-        Per eval set, the inner-CV Spearman of every (eps, groups) pair tried (empty when nothing was chosen, and
-        on the ridge path, which chooses the pair by leave-one-out).
+        Per eval set, the inner-CV Spearman of every (eps, groups) pair tried (``"cv3"``: its mean over the
+        splits; -1 where the out-of-fold predictions were not finite; 0 where they or the losses are constant);
+        empty when nothing was chosen (``"average"``) and on the ridge path, which chooses the pair by
+        leave-one-out.
     dof_ : dict of str to float
         On the ridge path, per eval set, its effective degrees of freedom :math:`\\operatorname{tr} H` (the
         intercept's 1 included; what the size check and the report count); empty for the Huber fit.
