@@ -733,19 +733,24 @@ def test_cross_validation_holds_out_the_seeds_of_a_mixture_together():
     assert np.bincount(folds).tolist() == [6] * 5 and any(len(set(folds[3 * i:3 * i + 3])) > 1 for i in range(10))
 
 
+def _one_mixture_at_two_seeds() -> tuple[np.ndarray, np.ndarray]:
+    """9 runs of 8 mixtures of 5 domains, one mixture at 2 seeds (dealt into one fold: folds of uneven size)."""
+    rng = np.random.default_rng(1)
+    mix = rng.dirichlet(np.ones(5), 8)
+    reps = np.ones(8, int)
+    reps[rng.integers(8)] = 2
+    W = np.repeat(mix, reps, axis=0)
+    return W, 2 + np.exp(W @ np.linspace(-1, 1, 5)) + rng.normal(0, 1e-3, len(W))
+
+
 def test_grown_folds_follow_the_folds_dealt_by_mixture() -> None:
     # A mixture's seeds are dealt into one fold, so folds are uneven and fold 0 need not hold out the most runs:
     # ye-exp (6 parameters) passed fold 0 (7 training runs), failed the 3-run fold (6) and was excluded, where
     # 8 folds score it (every training set 7-8 of the 9 runs).
     from mixlaw.laws.selection import cross_validate, fold_ids
 
-    M = 5
-    rng = np.random.default_rng(1)
-    mix = rng.dirichlet(np.ones(M), 8)
-    reps = np.ones(8, int)
-    reps[rng.integers(8)] = 2
-    W = np.repeat(mix, reps, axis=0)
-    y = 2 + np.exp(W @ np.linspace(-1, 1, M)) + rng.normal(0, 1e-3, len(W))
+    W, y = _one_mixture_at_two_seeds()
+    M = W.shape[1]
     counts = np.bincount(fold_ids(len(W), 5, 0, same=(W, None, None)))
     assert counts[0] < counts.max()  # the case: fold 0 is not the largest
     res = cross_validate(W, y, domains=[f"d{j}" for j in range(M)], targets=["y"], candidates=["linear", "ye-exp"])
@@ -761,13 +766,8 @@ def test_the_probe_fold_counts_parameters_and_checks_the_size_rule_when_it_is_no
     import mixlaw.laws.selection as sel
     from mixlaw.laws.selection import cross_validate, fold_ids
 
-    M = 5
-    rng = np.random.default_rng(1)
-    mix = rng.dirichlet(np.ones(M), 8)
-    reps = np.ones(8, int)
-    reps[rng.integers(8)] = 2
-    W = np.repeat(mix, reps, axis=0)
-    y = 2 + np.exp(W @ np.linspace(-1, 1, M)) + rng.normal(0, 1e-3, len(W))
+    W, y = _one_mixture_at_two_seeds()
+    M = W.shape[1]
     counts = np.bincount(fold_ids(len(W), 8, 0, same=(W, None, None)))
     assert counts[0] < counts.max()  # the case: at the 8 folds scored, fold 0 is not the largest
     doms = [f"d{j}" for j in range(M)]
