@@ -102,8 +102,9 @@ def test_law_option_reaches_the_law_typed_and_unknown_keys_fail(tmp_path, capsys
     # alpha also takes the string 'cv' (chosen by cross-validation), so the law's own check names both options
     code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--law-option", "alpha=big")
     assert code == 2 and "The 'alpha' parameter of YeExponential must be a float" in err and "'cv'" in err
+    assert err.startswith("error: --law-option alpha=big: The 'alpha'")  # the flag and the value typed first
     code, _, err = _cli(capsys, "optimize", "--runs", str(path), "--law", "ye-exp", "--law-option", "loss=l1")
-    assert code == 2 and "The 'loss' parameter of YeExponential must be" in err
+    assert code == 2 and "--law-option loss=l1: The 'loss' parameter of YeExponential must be" in err
     code, _, err = _cli(capsys, "design", "--domains", "a,b,c", "--law-option", "alpha=0.1")
     assert code == 2 and "--law-option applies to --method active only" in err
     sweep = tmp_path / "sweep.csv"

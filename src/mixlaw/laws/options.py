@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._validation import validate_params
-from ..errors import InputError
+from ..errors import InputError, InvalidParameterError
 from .base import _REGISTRY, get_law
 
 #: Options the command line sets elsewhere (``--seed``).
@@ -82,6 +82,7 @@ def parse_law_options(key: str, specs: Iterable[str] | None, option: str = "--la
     names = law_option_names(key)
     params = inspect.signature(_REGISTRY[key].__init__).parameters
     out: dict[str, Any] = {}
+    raw: dict[str, str] = {}  # each option's text as given
     for spec in specs or []:
         name, sep, text = str(spec).partition("=")
         name = name.strip()
@@ -94,12 +95,21 @@ def parse_law_options(key: str, specs: Iterable[str] | None, option: str = "--la
         if name in out:
             raise InputError(f"{option}: {name!r} given twice")  # the last silently won
         p = params[name]
+        raw[name] = text.strip()
         annotation = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
         try:
             out[name] = _convert(text.strip(), annotation, p.default)
         except InputError as err:
             raise InputError(f"{option} {name} of law {key!r}: {err}") from None
-    validate_params(get_law(key, **out))
+    try:
+        validate_params(get_law(key, **out))
+    except InvalidParameterError as err:
+        # The constraint's sentence names the keyword ("The 'alpha' parameter of YeExponential must be ..."), which a
+        # command-line user never typed: the flag and the value given come first.
+        name = next((k for k in out if f"'{k}' parameter" in str(err)), None)
+        if name is None:
+            raise
+        raise InvalidParameterError(f"{option} {name}={raw[name]}: {err}") from None
     return out
 
 
