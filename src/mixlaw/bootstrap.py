@@ -676,23 +676,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
             "plan": _batch_plan(nominal, names)}
     ids = list(range(int(n)))
     plan = task["plan"]
-    if plan is not None:
-        # Fixed chunks of replicates, one solve each: the partition depends on n and the law, never on jobs.
-        # Fewer replicates per solve on a large table: each row's Jacobian is (runs, parameters), and a solve's
-        # Jacobians stay within the engine's BATCH_BYTES as a one-by-one fit's do.
-        rows = len(plan.members) * len(names)
-        p = max(len(w) for ws in plan.warm for w in ws)
-        size = max(1, min(BATCH_ROWS // rows, int(BATCH_BYTES // (8 * len(table) * p * rows))))
-        # Chunks of equal size, and a multiple of CHUNK_GRAIN of them: every worker of a 1-, 2-, 4- or 8-core pool
-        # gets the same share (17 chunks of 12 on 2 workers left one idle a twelfth; 7 of 29 an eighth).
-        # At least CHUNK_GRAIN chunks: fewer, larger ones than the row cap asks for would leave workers idle.
-        k = max(-(-len(ids) // size), CHUNK_GRAIN)
-        k = min(-(-k // CHUNK_GRAIN) * CHUNK_GRAIN, len(ids))  # never more chunks than replicates (empty ones)
-        chunks = [c.tolist() for c in np.array_split(np.array(ids), k)]
-    else:
-        # Several chunks per worker balance uneven fit times (and move the progress bar); results are keyed
-        # by replicate id, so the partition does not change them.
-        chunks = [[b] for b in ids] if jobs == 1 or n < MIN_PARALLEL else [ids[i::jobs * 8] for i in range(jobs * 8)]
+    chunks = _chunks(plan, ids, len(names), len(table), jobs)
     if jobs == 1 or n < MIN_PARALLEL:
         jobs = 1
         parts: Iterator[list[tuple[int, dict[str, Any]]]] = (_run_chunk(task, c) for c in chunks)
@@ -721,24 +705,53 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
                 pred[b] = results[b]["pred"]
         res.predictions = pred
     if nominal_opt is not None:
-        M = W.shape[1]
-        ow, of, nf = np.full((n, M), np.nan), np.full(n, np.nan), np.full(n, np.nan)
-        nl = np.full((n, len(names)), np.nan)
-        for b in ids:
-            r = results[b]
-            if r["ok"]:
-                ow[b], of[b], nf[b], nl[b] = r["opt_w"], r["opt_f"], r["nominal_f"], r["nominal_L"]
-        res.optimum_weights, res.replicate_optimum_objective, res.optimum_objective = ow, of, nf
-        qw, qf, ql, qo = res._q(ow), res._q(nf), res._q(nl), res._q(of)
-        nominal_opt.intervals = {
-            "level": float(level), "n_boot": int(n), "n_failed": res.n_failed,
-            "weights": {d: (float(qw[0, j]), float(qw[1, j])) for j, d in enumerate(nominal.domains_)},
-            "objective": (float(qf[0]), float(qf[1])),
-            "losses": {t: (float(ql[0, i]), float(ql[1, i])) for i, t in enumerate(nominal.targets_)},
-            "replicate_optimum_objective": (float(qo[0]), float(qo[1]))}
-        res.optimum = nominal_opt
+        _attach_optimum(res, nominal_opt, results, ids, float(level), W.shape[1], len(names))
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _chunks(plan: Any, ids: list[int], n_targets: int, n_rows: int, jobs: int) -> list[list[int]]:
+    """The replicates in the chunks the workers take: batched laws (``plan``) in fixed chunks of one solve each,
+    others one by one (one process) or several chunks per worker."""
+    n = len(ids)
+    if plan is not None:
+        # Fixed chunks of replicates, one solve each: the partition depends on n and the law, never on jobs.
+        # Fewer replicates per solve on a large table: each row's Jacobian is (runs, parameters), and a solve's
+        # Jacobians stay within the engine's BATCH_BYTES as a one-by-one fit's do.
+        rows = len(plan.members) * n_targets
+        p = max(len(w) for ws in plan.warm for w in ws)
+        size = max(1, min(BATCH_ROWS // rows, int(BATCH_BYTES // (8 * n_rows * p * rows))))
+        # Chunks of equal size, and a multiple of CHUNK_GRAIN of them: every worker of a 1-, 2-, 4- or 8-core pool
+        # gets the same share (17 chunks of 12 on 2 workers left one idle a twelfth; 7 of 29 an eighth).
+        # At least CHUNK_GRAIN chunks: fewer, larger ones than the row cap asks for would leave workers idle.
+        k = max(-(-len(ids) // size), CHUNK_GRAIN)
+        k = min(-(-k // CHUNK_GRAIN) * CHUNK_GRAIN, len(ids))  # never more chunks than replicates (empty ones)
+        return [c.tolist() for c in np.array_split(np.array(ids), k)]
+    # Several chunks per worker balance uneven fit times (and move the progress bar); results are keyed
+    # by replicate id, so the partition does not change them.
+    return [[b] for b in ids] if jobs == 1 or n < MIN_PARALLEL else [ids[i::jobs * 8] for i in range(jobs * 8)]
+
+
+def _attach_optimum(res: BootstrapResult, nominal_opt: Any, results: dict[int, dict[str, Any]], ids: list[int],
+                    level: float, M: int, K: int) -> None:
+    """The replicates' optima and their objective at the point estimate's optimum, as ``res`` and the optimum's
+    ``intervals`` (percentile, at ``level``) hold them."""
+    n = len(ids)
+    ow, of, nf = np.full((n, M), np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    nl = np.full((n, K), np.nan)
+    for b in ids:
+        r = results[b]
+        if r["ok"]:
+            ow[b], of[b], nf[b], nl[b] = r["opt_w"], r["opt_f"], r["nominal_f"], r["nominal_L"]
+    res.optimum_weights, res.replicate_optimum_objective, res.optimum_objective = ow, of, nf
+    qw, qf, ql, qo = res._q(ow), res._q(nf), res._q(nl), res._q(of)
+    nominal_opt.intervals = {
+        "level": level, "n_boot": n, "n_failed": res.n_failed,
+        "weights": {d: (float(qw[0, j]), float(qw[1, j])) for j, d in enumerate(res.law.domains_)},
+        "objective": (float(qf[0]), float(qf[1])),
+        "losses": {t: (float(ql[0, i]), float(ql[1, i])) for i, t in enumerate(res.law.targets_)},
+        "replicate_optimum_objective": (float(qo[0]), float(qo[1]))}
+    res.optimum = nominal_opt
 
 
 def _entropy(random_state: int | np.random.Generator | None) -> int:
