@@ -69,6 +69,10 @@ def test_one_parser_of_linear_objectives() -> None:
             linear_objective(bad, ["a", "b"])
         with pytest.raises(InputError, match=msg):
             objective_weights(bad, ["a", "b"])
+    # Weights all 0 sum to 0, not inf: the hint 'their sum is inf: scale them down' told a user to scale 0 down.
+    for bad in ({"a": 0.0}, {"a": 0.0, "b": 0.0}):
+        with pytest.raises(InputError, match=r"not all 0; got \{[^}]*\}$"):
+            objective_weights(bad, ["a", "b"])
     for bad in (None, "max", np.sum):
         with pytest.raises(InputError, match="linear objective"):
             linear_objective(bad, ["a", "b"])

@@ -222,7 +222,7 @@ def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequ
             # whose sum overflows made the objective inf at every mixture (the natural one returned, gain NaN).
             hint = (" (to maximise a higher-is-better metric such as an accuracy, give it a positive weight and "
                     "maximize=True, --maximize on the command line)") if np.any(s < 0) else \
-                (" (their sum is inf: scale them down)" if np.all(np.isfinite(s)) else "")
+                (" (their sum is inf: scale them down)" if np.all(np.isfinite(s)) and np.isinf(s.sum()) else "")
             raise InputError(f"objective weights must be finite, >= 0 and not all 0; got {dict(objective)}{hint}")
         return s
     raise InputError(f"objective must be 'mean', 'total', an eval name or a mapping; got {objective!r}")
