@@ -140,3 +140,32 @@ def test_read_runs_and_runtable_say_what_they_take() -> None:
         RunTable(cols)  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"got str: mixlaw.read_runs\(path\) reads a file"):
         RunTable("runs.csv")  # type: ignore[arg-type]
+
+
+def test_a_mistyped_optimiser_keyword_is_an_input_error_before_the_fit() -> None:
+    # optimize_runs(..., trust_radious=0.3) fitted the law, then stopped on "TypeError: optimize_mixture() got an
+    # unexpected keyword argument 'trust_radious'" (a function the user never called); so did optimize_saved_law,
+    # optimize_pipeline and bootstrap_law(optimize=...). Now an InputError naming the caller and the near miss.
+    import pytest
+
+    from mixlaw.api import optimize_runs, optimize_saved_law
+
+    train = _small()
+    law = mixlaw.get_law("linear").fit(train, targets="pile_cc")
+    near = r"takes no keyword 'trust_radious'; the keywords it passes to optimize_mixture are \[.*\(did you mean " \
+           r"'trust_radius'\?\)$"
+    with pytest.raises(mixlaw.InputError, match="optimize_runs " + near):
+        optimize_runs(train, law="linear", targets="pile_cc", trust_radious=0.3)
+    with pytest.raises(mixlaw.InputError, match="optimize_saved_law " + near):
+        optimize_saved_law(law, train, trust_radious=0.3)
+    with pytest.raises(mixlaw.InputError, match=r"bootstrap_law\(optimize=\) " + near):
+        mixlaw.bootstrap_law(law, train, n_boot=2, n_jobs=1, optimize={"trust_radious": 0.3})
+    from pathlib import Path
+
+    runs = mixlaw.read_runs(Path(__file__).resolve().parents[1] / "bench" / "data" / "crossscale_runs_v3.csv")
+    res = mixlaw.fit_pipeline(runs, target_params=934720, target_steps=2929, route="nested", law="linear")
+    with pytest.raises(mixlaw.InputError, match="optimize_pipeline " + near):
+        mixlaw.optimize_pipeline(res, trust_radious=0.3)
+    # The keywords they pass on still work, and the optimum is that of optimize_mixture.
+    assert optimize_runs(train, law="linear", targets="pile_cc", trust_radius=0.3).trust_region.endswith("0.3 of "
+                                                                                                          "the runs")

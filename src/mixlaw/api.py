@@ -43,7 +43,7 @@ from .optimize import Objective, OptimumResult, _objective_weights, check_enough
 from .optimize.constraints import _constraints
 from .optimize.objective import objective_label
 from .optimize.runs import best_measured_run
-from .optimize.search import check_maximize, check_scale_given
+from .optimize.search import check_maximize, check_optimize_keywords, check_scale_given
 from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult, optimize_pipeline
 
@@ -393,6 +393,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     """
     n_folds = renamed("n_folds", n_folds, "cv_folds", cv_folds)
     constraints = renamed_in(constraints, "params", "model_params")
+    check_optimize_keywords(constraints, "optimize_runs")  # a typo, before the fit, not as a TypeError after it
     names = table.resolve_targets(targets)
     # An eval missing in some runs: the law (one for every target) and the objective take the rows that have all,
     # but auto / stack per eval set (no linear objective) fit each eval on the rows that have it (below).
@@ -527,6 +528,7 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
     if not isinstance(law, MixingLaw) or not hasattr(law, "targets_"):
         raise InputError("optimize_saved_law takes a fitted law (a saved one: load_law(path)); to fit one on runs, "
                          "use optimize_runs")
+    check_optimize_keywords(constraints, "optimize_saved_law")
     names = [str(t) for t in law.targets_]
     domains = [str(d) for d in law.domains_]
     asked = objective

@@ -83,6 +83,7 @@ from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
 from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble, unseen_values
 from .laws.base import FitContext, MixingLaw, PerTargetLaw, get_law, warm_clone, weights_in_order
 from .optimize import _make_scalar, _objective_weights, optimize_mixture
+from .optimize.search import check_optimize_keywords
 
 #: Below this many replicates a process pool costs more (start-up, pickling) than it saves.
 MIN_PARALLEL = 8
@@ -623,6 +624,8 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         raise InputError(f"n_boot (bootstrap replicates) must be an int >= 2; got {n!r}")
     if not (0.0 < float(level) < 1.0):
         raise InputError(f"level must be in (0, 1); got {level!r}")
+    if optimize is not None:
+        check_optimize_keywords(optimize, "bootstrap_law(optimize=)")
     # Before any fit. Not os.cpu_count(): a 2-CPU container quota on a 64-core host started 64 processes.
     jobs = resolve_workers(n_jobs, default=AUTO)
     base = get_law(law, **dict(law_options or {})) if isinstance(law, str) else law.clone()

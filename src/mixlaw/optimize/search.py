@@ -6,6 +6,7 @@ range of each weight, or an L1 radius around the runs) that keeps the optimum wh
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from scipy.optimize import minimize
 
 from .._validation import check_is_fitted, check_random_state, renamed
 from ..data import RunTable, distinct_rows
+from ..data.hints import known_names
 from ..errors import ExtrapolationWarning, InputError
 from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
@@ -106,6 +108,25 @@ def check_scale_given(law: MixingLaw, model_params: Any, tokens: Any, n_range: A
                              "optimise at a target scale with "
                              "`mixlaw pipeline --optimize` (or a saved one's: `mixlaw optimize --pipeline p.json`), "
                              "or (Python) pass params= / tokens=")
+
+
+
+def check_optimize_keywords(kw: Mapping[str, Any], caller: str, taken: Sequence[str] = ()) -> None:
+    """Refuse, naming ``caller``, a keyword of ``kw`` that :func:`optimize_mixture` does not take or that ``caller``
+    sets itself (``taken``). The callers that pass ``**constraints`` on to it (``optimize_runs``,
+    ``optimize_saved_law``, ``optimize_pipeline``, ``bootstrap_law(optimize=)``) check first: a typo
+    (``trust_radious=0.3``) reached ``optimize_mixture`` after the fit, perhaps minutes of cross-validation, as a
+    raw ``TypeError: optimize_mixture() got an unexpected keyword argument``, naming a function the user never
+    called."""
+    own = [str(k) for k in kw if k in taken]
+    if own:
+        raise InputError(f"{caller} sets {', '.join(map(repr, own))} itself; drop {'it' if len(own) == 1 else 'them'}")
+    # model_params: the older name of params (a silent alias), not offered.
+    known = [k for k in inspect.signature(optimize_mixture).parameters if k not in ("law", "model_params", *taken)]
+    bad = [str(k) for k in kw if k not in known and k != "model_params"]
+    if bad:
+        raise InputError(f"{caller} takes no keyword {', '.join(map(repr, bad))}; the keywords it passes to "
+                         f"optimize_mixture are {known_names(bad, known, limit=len(known))}")
 
 
 @blas_on_one_thread

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import ExtrapolationWarning, HigherIsBetterWarning, InputError, MixlawWarning
 from ..laws._inputs import weights_in_order
 from ..optimize import Objective, OptimumResult, StepsToMatch, _make_scalar, _objective_weights, optimize_mixture
+from ..optimize.search import check_optimize_keywords
 from ..optimize.simulate import run_spacing_l1
 from .result import PipelineResult
 
@@ -56,6 +57,8 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
     if natural is None and constraints.get("tokens_available") is None:
         natural = result.mixtures.mean(axis=0)
     kw = {"params": result.target_params} if "model_params" in result.predict_kwargs else {}
+    # The pipeline predicts at its own target scale ('params' given twice was a raw TypeError).
+    check_optimize_keywords(constraints, "optimize_pipeline", taken=("objective", "natural", "random_state", *kw))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", r".*: (params|tokens) outside the fitted range", ExtrapolationWarning)
         # fit_pipeline said it for the pipeline, which has no maximize: its laws model falling losses only.
