@@ -32,13 +32,13 @@ def test_holdout_compares_on_a_seeded_fifth_of_the_runs(capsys, tmp_path) -> Non
 
 
 def test_holdout_keeps_every_checkpoint_of_a_run_on_one_side() -> None:
-    from mixlaw.cli._common import holdout_split
+    from mixlaw.compare import holdout_split
     from mixlaw.data import RunTable
 
     W = np.random.default_rng(1).dirichlet(np.ones(2), size=10)
     frame = pd.DataFrame([{"run": f"r{i}", "step": s, "w:a": W[i, 0], "w:b": W[i, 1], "loss:x": 3.0 + 1 / s}
                           for i in range(10) for s in (10, 20, 40)])
-    train, tests = holdout_split(RunTable(frame), 0.3, seed=0)
+    train, tests = holdout_split(RunTable(frame), 0.3, random_state=0)
     held = set(tests["holdout"].runs)
     assert len(held) == 3 and not held & set(train.runs) and len(tests["holdout"]) == 9 and len(train) == 21
 
@@ -89,3 +89,21 @@ def test_report_warns_of_a_held_out_table_of_fitting_runs_on_stderr_and_the_page
     code, _, err = _cli(capsys, "report", "--runs", str(p), "--test", str(p), "--laws", "linear", "--out", str(page))
     assert code == 0 and "20 of the 20 runs of held-out split 'sweep' are fitting runs too" in err, err
     assert "<b>Not held out:</b>" in page.read_text(encoding="utf-8")
+
+
+def test_python_draws_the_split_the_command_scores(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The draw lived in mixlaw.cli._common: a notebook could not score the runs 'compare --holdout 0.2 --seed 3' scored.
+    import pytest
+
+    import mixlaw
+    from mixlaw.compare import compare, holdout_split
+
+    p = _table(tmp_path, steps=(100,))
+    code, out, err = _cli(capsys, "compare", "--runs", str(p), "--holdout", "0.2", "--laws", "linear,loglinear",
+                          "--seed", "3", "--json")
+    assert code == 0, err
+    train, tests = holdout_split(mixlaw.read_runs(p), 0.2, random_state=3)
+    board = compare(train, tests, targets="all", laws=["linear", "loglinear"], random_state=3).to_dict()
+    assert [r["splits"] for r in board["laws"]] == [r["splits"] for r in json.loads(out)["laws"]]
+    with pytest.raises(mixlaw.InputError, match=r"--holdout must be a fraction .* \(fraction= of holdout_split\)"):
+        holdout_split(train, 1.5)

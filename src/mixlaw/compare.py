@@ -304,6 +304,51 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
                        None if s is None else dict(zip(names, map(float, s), strict=True)), bool(maximize))
 
 
+def holdout_split(table: RunTable, fraction: float = 0.2, random_state: int | np.random.Generator = 0,
+                  ) -> tuple[RunTable, dict[str, RunTable]]:
+    """Hold out a seeded share of a table's runs: what ``mixlaw compare --holdout FRACTION --seed N`` (and ``report``)
+    fits and scores, so that :func:`compare` on the result gives the command's leaderboard.
+
+    Parameters
+    ----------
+    table : RunTable
+    fraction : float, default=0.2
+        Share of the runs held out, in (0, 1): ``round(fraction x runs)`` of them (at least 1), every row
+        (checkpoint) of a run on one side.
+    random_state : int or Generator, default=0
+        The draw (``--seed``): a permutation of the sorted run names.
+
+    Returns
+    -------
+    train : RunTable
+        The fitting rows.
+    tests : dict
+        ``{"holdout": held-out rows}``, as :func:`compare` takes its held-out tables.
+
+    Examples
+    --------
+    >>> from mixlaw import load_regmix
+    >>> train, tests = holdout_split(load_regmix("train_1m"), 0.2, random_state=0)
+    >>> len(train), len(tests["holdout"])
+    (410, 102)
+    """
+    # Why: a sweep is one table, and comparing laws on held-out runs meant writing the split by hand (pandas, two
+    # files) before --test took it; on Chen et al.'s six BO tables that was a script of its own. It lived in the
+    # CLI, so a notebook could not draw the split the command scored.
+    if isinstance(fraction, bool) or not (isinstance(fraction, float | int) and 0 < fraction < 1):
+        raise InputError(f"--holdout must be a fraction of the runs in (0, 1), e.g. 0.2 (fraction= of holdout_split); "
+                         f"got {fraction!r}")
+    runs = np.asarray(table.runs, dtype=object)
+    names = np.array(sorted(set(runs)), dtype=object)
+    n_out = max(1, round(fraction * len(names)))
+    if n_out >= len(names):
+        raise InputError(f"--holdout {fraction:g} (fraction=) holds out {n_out} of {table.path or 'the table'}'s "
+                         f"{len(names)} runs, leaving none to fit")
+    out = set(np.random.default_rng(random_state).permutation(names)[:n_out])
+    held = np.array([r in out for r in runs])
+    return table.subset(~held), {"holdout": table.subset(held)}
+
+
 def held_out_overlap(train: RunTable, test: RunTable, scored: list[str], name: str) -> str | None:
     """A warning when rows of the held-out ``test`` are fitting rows too: the same mixture, scale and losses of the
     scored evals (``--test runs.csv`` given the ``--runs`` file, or a split cut from it). Their scores read as
@@ -386,4 +431,5 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
     return LawScore(label, fit_s, n_par_of(law), splits, warnings=msgs, fit_on=mode, details=details)
 
 
-__all__ = ["compare", "Leaderboard", "LawScore", "default_laws", "SPLIT_METRICS", "spearman_within_scale"]
+__all__ = ["compare", "holdout_split", "Leaderboard", "LawScore", "default_laws", "SPLIT_METRICS",
+           "spearman_within_scale"]

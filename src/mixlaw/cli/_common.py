@@ -595,25 +595,6 @@ def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> 
     return table
 
 
-def holdout_split(table: RunTable, fraction: float, seed: int) -> tuple[RunTable, dict[str, RunTable]]:
-    """``compare --holdout FRACTION``: the fitting rows and ``{"holdout": held-out rows}``, a seeded draw of
-    ``round(fraction x runs)`` runs (at least 1), every row (checkpoint) of a run on one side.
-
-    Why: a sweep is one table, and comparing laws on held-out runs meant writing the split by hand (pandas, two
-    files) before ``--test`` took it; on Chen et al.'s six BO tables that was a script of its own."""
-    if not (isinstance(fraction, float | int) and 0 < fraction < 1):
-        raise InputError(f"--holdout must be a fraction of the runs in (0, 1), e.g. 0.2; got {fraction!r}")
-    runs = np.asarray(table.runs, dtype=object)
-    names = np.array(sorted(set(runs)), dtype=object)
-    n_out = max(1, round(fraction * len(names)))
-    if n_out >= len(names):
-        raise InputError(f"--holdout {fraction:g} holds out {n_out} of {table.path or 'the table'}'s {len(names)} "
-                         "runs, leaving none to fit")
-    out = set(np.random.default_rng(seed).permutation(names)[:n_out])
-    held = np.array([r in out for r in runs])
-    return table.subset(~held), {"holdout": table.subset(held)}
-
-
 def one_scale_tests(tests: dict[str, RunTable], at_params: str | None, final_step: bool) -> dict[str, RunTable]:
     """:func:`one_scale_rows` on held-out tables: a size they lack (runs held out at a larger size, as Dai & Zheng's
     2.718B ones) leaves their sizes as they are, with --final-step still applied."""

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from .. import api
 from .._console import frame_text
-from ..compare import default_laws, left_out_laws
+from ..compare import default_laws, holdout_split, left_out_laws
 from ..errors import InputError
 from ..laws import get_law
 from ..laws.options import parse_law_options
@@ -47,7 +47,6 @@ from ._common import (
     err,
     fitting_table,
     group_targets,
-    holdout_split,
     law_with_options,
     load_table,
     load_tests,
@@ -228,7 +227,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
             # Each table at one scale, as fit and optimize take them (the scale warning asked for it)
             train = one_scale_rows(load_table(runs, weight_tol, eval_group), at_params, final_step)
             if holdout is not None:
-                train, tests = holdout_split(train, holdout, seed)
+                train, tests = holdout_split(train, holdout, random_state=seed)
             else:
                 tests = one_scale_tests(load_tests(test or [], weight_tol, eval_group), at_params, final_step)
             board = api.compare_tables(train, tests, targets=tgt,

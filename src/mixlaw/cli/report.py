@@ -12,7 +12,7 @@ import typer
 
 from .. import api
 from .._workers import AUTO
-from ..compare import default_laws
+from ..compare import default_laws, holdout_split
 from ..data import WEIGHT_TOL
 from ..errors import InputError
 from ..laws.selection import cv_workers
@@ -30,7 +30,6 @@ from ._common import (
     cv_progress,
     dataset_with_tests,
     err,
-    holdout_split,
     load_table,
     load_tests,
     one_scale_rows,
@@ -93,7 +92,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
             # scale", which report could not.
             train = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
             if holdout is not None:
-                train, tests = holdout_split(train, holdout, seed)
+                train, tests = holdout_split(train, holdout, random_state=seed)
             else:
                 tests = one_scale_tests(load_tests(test or [], weight_tol), at_params, final_step)
             for t in tests.values():
