@@ -83,3 +83,26 @@ def test_a_run_table_s_warnings_name_the_line_that_built_it() -> None:
     caught = _caught(lambda: RunTable(frame))
     _assert_named_here(caught, DataWarning, "renormalised")
     _assert_named_here(caught, Warning, "weight 0 in every run")
+
+
+def test_a_run_table_s_warnings_name_the_caller_through_every_reader(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The table's warnings had stacklevel=4, right for RunTable(df) alone: read through mixlaw.read_runs(path) (a file
+    # or Olmix's ratios.csv+metrics.csv pair), law.fit(df) or read_runs_mapped(df) they named reading.py:657,
+    # pairs.py:66, _inputs.py:105 or columns.py:401.
+    import mixlaw
+    from mixlaw.importers import read_runs_mapped
+
+    W = _mixtures(20)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(20)], "w:x": W[:, 0] * 1.004, "w:y": W[:, 1] * 1.004,
+                          "w:z": W[:, 2] * 1.004, "w:unused": 0.0, "loss:a": 2 + W[:, 0]})
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    ratios = frame[["run", "w:x", "w:y", "w:z", "w:unused"]].rename(columns=lambda c: c.removeprefix("w:"))
+    ratios.to_csv(tmp_path / "ratios.csv", index=False)
+    frame[["run", "loss:a"]].rename(columns={"loss:a": "a"}).to_csv(tmp_path / "metrics.csv", index=False)
+    for call in (lambda: mixlaw.read_runs(tmp_path / "runs.csv"),
+                 lambda: mixlaw.read_runs(f"{tmp_path / 'ratios.csv'}+{tmp_path / 'metrics.csv'}"),
+                 lambda: get_law("linear").fit(frame, targets="a"),
+                 lambda: read_runs_mapped(frame.rename(columns={"run": "name"}), "run=name, w:*=w:*, loss:*=loss:*")):
+        caught = _caught(call)
+        _assert_named_here(caught, DataWarning, "renormalised")
+        _assert_named_here(caught, Warning, "weight 0 in every run")

@@ -6,6 +6,9 @@ produce an answer raises :class:`FitError` (exit code 1).
 
 from __future__ import annotations
 
+import os
+import sys
+
 from sklearn.exceptions import NotFittedError as _SkNotFittedError
 
 
@@ -15,6 +18,26 @@ class MixlawError(Exception):
 
 class InputError(MixlawError, ValueError):
     """Bad input from the user: a file, a table, an argument. CLI exit code 2."""
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` of a ``warnings.warn`` in the function that calls this one that names the first frame
+    outside mixlaw: the user's line, however many mixlaw functions lie between (Python 3.12's
+    ``skip_file_prefixes``, on 3.10 too).
+
+    Why: a run table's warnings (renormalised rows, a domain at 0 in every run, ...) had a fixed ``stacklevel=4``,
+    right for ``RunTable(df)`` alone; through ``mixlaw.read_runs(path)``, ``law.fit(df)`` or ``read_runs_mapped``
+    they named mixlaw's ``reading.py``, ``_inputs.py`` or ``columns.py``, and a notebook could not tell which of its
+    lines had warned (nor filter by module)."""
+    frame = sys._getframe(1)  # the function that warns: stacklevel 1
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level if frame is not None else 1
 
 
 def row_unit(path: object) -> str:

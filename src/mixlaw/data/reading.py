@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, DataWarning, InputError
+from ..errors import DataError, DataWarning, InputError, user_stacklevel
 from .schema import CSV_MISSING, LOSS_PREFIX, META_COLUMNS, RUN_ID_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, SheetText
 from .table import RunTable
 
@@ -73,7 +73,7 @@ def _read_local_csv(path: Path, sep: str, names: Sequence[str], text: set[str]) 
     between = "';'" if sep == ";" else "tabs"
     warnings.warn(f"{path}: read ',' as the decimal mark (cells separated by {between}, every number written with "
                   f"a decimal comma or whole, e.g. {raw[comma[0]].iloc[comma[1]].strip()!r} in line {comma[1] + 2}, "
-                  f"column {comma[0]!r})", DataWarning, stacklevel=4)
+                  f"column {comma[0]!r})", DataWarning, stacklevel=user_stacklevel())
     return pd.read_csv(path, sep=sep, decimal=",", skip_blank_lines=False, **keywords)
 
 
@@ -129,7 +129,7 @@ def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
         if len(sheets) > 1:
             warnings.warn(f"{path}: read the workbook's first sheet, {sheets[0]!r}, of {len(sheets)} "
                           f"({', '.join(map(repr, sheets[1:4]))}{', ...' if len(sheets) > 4 else ''}): put the runs' "
-                          "sheet first, or save it as CSV", DataWarning, stacklevel=4)
+                          "sheet first, or save it as CSV", DataWarning, stacklevel=user_stacklevel())
         names = pd.read_excel(book, sheet_name=0, header=None, nrows=1, dtype=str, keep_default_na=False)
         if names.empty:
             raise DataError(f"the workbook's first sheet, {sheets[0]!r}, is empty", path=str(path))

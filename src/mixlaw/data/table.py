@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning, row_unit
+from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning, row_unit, user_stacklevel
 from .hints import _mapping_hint, case_hint, known_names, long_format_hint
 from .schema import (
     HIGHER_IS_BETTER,
@@ -236,14 +236,14 @@ class RunTable:
         if loud.any():
             warnings.warn(f"{self.path or 'run table'}: renormalised the weights of {int(loud.sum())} of "
                           f"{len(df)} rows that summed to 1 within {self.weight_tol:g} "
-                          f"(largest deviation {off.max():.3g})", DataWarning, stacklevel=4)
+                          f"(largest deviation {off.max():.3g})", DataWarning, stacklevel=user_stacklevel())
         never = [c[len(WEIGHT_PREFIX):] for j, c in enumerate(wcols) if not (w[:, j] > 0).any()]
         if never:
             # Its coefficient is then set by the start value and bounds alone, and any prediction or optimum
             # that gives it weight is an extrapolation.
             warnings.warn(f"{self.path or 'run table'}: domain(s) {never} have weight 0 in every run; no law can "
                           f"estimate their effect (drop them, or add runs that train on them)", UnusedDomainWarning,
-                          stacklevel=4)
+                          stacklevel=user_stacklevel())
         return w
 
     def _check_losses(self, df: pd.DataFrame, lcols: list[str]) -> None:
@@ -331,13 +331,13 @@ class RunTable:
             warnings.warn(f"{self.path or 'run table'}: weight columns {shown} are proportional in every run: no law "
                           "can tell their effects apart, and an optimum splits their share between them at random; "
                           "merge them into one column (their sum), or add runs that vary them apart", DataWarning,
-                          stacklevel=4)
+                          stacklevel=user_stacklevel())
 
     def _warn_unfinished(self, df: pd.DataFrame, cols: list[str]) -> None:
         """Warn of rows whose run state says the run did not finish (:func:`unfinished_runs`)."""
         line = unfinished_runs(df, self._lines, self.path or "run table")
         if line is not None:
-            warnings.warn(line, DataWarning, stacklevel=4)
+            warnings.warn(line, DataWarning, stacklevel=user_stacklevel())
 
     def _warn_perplexity(self, df: pd.DataFrame, lcols: list[str]) -> None:
         """Warn of the loss columns that read as perplexities: every value above :data:`PERPLEXITY_FLOOR`, or a name
@@ -360,7 +360,7 @@ class RunTable:
                           f"lie above any per-token loss (ln of a 256k vocabulary is {MAX_TOKEN_NATS:g} nats): if they "
                           "are perplexities, store their log, the loss the laws are made for (a law fitted to "
                           "perplexities extrapolates and averages them as losses); ignore this if they are losses "
-                          "summed over a sequence", DataWarning, stacklevel=4)
+                          "summed over a sequence", DataWarning, stacklevel=user_stacklevel())
 
     def _check_scale_aliases(self, df: pd.DataFrame, cols: list[str]) -> None:
         """Stop at a column named as another export names the model size, step or tokens whose values differ
