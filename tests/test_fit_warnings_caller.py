@@ -106,3 +106,36 @@ def test_a_run_table_s_warnings_name_the_caller_through_every_reader(tmp_path) -
         caught = _caught(call)
         _assert_named_here(caught, DataWarning, "renormalised")
         _assert_named_here(caught, Warning, "weight 0 in every run")
+
+
+def test_the_python_api_s_warnings_name_the_callers_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Each named a mixlaw file (fixed stacklevels, right for one path only): law.score(table) base.py:554,
+    # optimize_runs / fit_table api.py:444 / :118 (rows left out, an accuracy minimised), fit_pipeline's far target
+    # pipeline/auto.py:324, an Olmix pair with runs in one file alone importers/pairs.py:118.
+    from pathlib import Path
+
+    import mixlaw
+    from mixlaw.api import fit_table, optimize_runs
+    from mixlaw.errors import HigherIsBetterWarning
+
+    reg = mixlaw.load_regmix("train_1m").subset(np.arange(60))
+    law = get_law("linear").fit(reg, targets=["pile_cc", "github"])
+    _assert_named_here(_caught(lambda: law.score(mixlaw.load_regmix("test_1B"))), ScaleWarning, "model size")
+    frame = reg.frame.copy()
+    frame.loc[frame.index[:3], "loss:github"] = np.nan
+    gap = RunTable(frame)
+    for call in (lambda: optimize_runs(gap, law="linear", targets=["pile_cc", "github"]),
+                 lambda: fit_table(gap, law="linear", targets=["pile_cc", "github"])):
+        _assert_named_here(_caught(call), DataWarning, "left out 3 rows")
+    acc = RunTable(reg.frame.assign(**{"loss:hellaswag_acc": 1.2 - 0.1 * reg.losses("pile_cc")}))
+    _assert_named_here(_caught(lambda: optimize_runs(acc, law="linear", targets="hellaswag_acc")),
+                       HigherIsBetterWarning, "higher-is-better")
+    runs = mixlaw.read_runs(Path(__file__).resolve().parents[1] / "bench" / "data" / "crossscale_runs_v3.csv")
+    _assert_named_here(_caught(lambda: mixlaw.fit_pipeline(runs, target_params=1e12, target_steps=2929,
+                                                           route="nested", law="linear")), ScaleWarning, "target")
+    ratios = pd.DataFrame({"run": [f"r{i}" for i in range(6)], "a": np.linspace(0.2, 0.7, 6)})
+    ratios.assign(b=1 - ratios["a"]).to_csv(tmp_path / "ratios.csv", index=False)
+    pd.DataFrame({"run": [f"r{i}" for i in range(5)], "x": np.linspace(2, 3, 5)}).to_csv(tmp_path / "metrics.csv",
+                                                                                        index=False)
+    _assert_named_here(_caught(lambda: mixlaw.read_runs(f"{tmp_path / 'ratios.csv'}+{tmp_path / 'metrics.csv'}")),
+                       DataWarning, "in only one of the files")

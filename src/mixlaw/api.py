@@ -31,7 +31,7 @@ from .data import (
 from .data.hints import case_hint
 from .data.reading import _normalise_columns, _read_any, jsonl_text
 from .datasets import bundled_splits, load_regmix
-from .errors import DataError, FitError, InputError, ScaleWarning, UnusedDomainWarning
+from .errors import DataError, FitError, InputError, ScaleWarning, UnusedDomainWarning, user_stacklevel
 from .evals import linear_objective, unweighted_gaps, warn_minimised_metrics
 from .export import parse_mixture, sum_hint
 from .importers import read_any_runs
@@ -164,7 +164,7 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
             and not (law.uses_model_params or law.uses_tokens):
         why = scale_mismatch(fitted_at, table, path or "the mixtures")
         if why:
-            warnings.warn(why, ScaleWarning, stacklevel=2)
+            warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
     # The table's own sizes and token counts: a law fitted across scales (auto or bimix on a multi-size sweep, a
     # dz law) needs them, and `mixlaw predict --law` said "model_params is required" for a table that had them.
     pred = np.asarray(law.predict(_weights_for(table, law.domains_, path, "law"), model_params=table.model_params,
@@ -216,7 +216,8 @@ def _warn_own_scales(table: RunTable, result: PipelineResult, params: float | No
         warnings.warn(f"{path or 'mixtures'}: {int(other.sum())} of {len(table)} row(s) have their own "
                       f"{' and '.join(repr(c) for c in cols)} at another scale, which predict does not read: every row "
                       f"is predicted at N = {N:g}, {sym} = {T:g} (to compare with measured losses, predict each scale "
-                      f"with --params/--steps/--tokens, or params=/steps=/tokens=)", ScaleWarning, stacklevel=3)
+                      f"with --params/--steps/--tokens, or params=/steps=/tokens=)", ScaleWarning,
+                      stacklevel=user_stacklevel(3))
 
 
 def _one_mixture(mixtures: Any) -> dict[str, float] | None:

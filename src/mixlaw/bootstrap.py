@@ -77,7 +77,7 @@ from ._solver import solve_batch
 from ._validation import check_random_state, renamed
 from ._workers import AUTO, resolve_workers, threads_stopped
 from .data import FRAME_TOL_OPTION, RunTable
-from .errors import DataWarning, FitError, InputError, MixlawWarning
+from .errors import DataWarning, FitError, InputError, MixlawWarning, user_stacklevel
 from .evals import objective_weights, unweighted_gaps
 from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
 from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble, unseen_values
@@ -527,7 +527,7 @@ def resampled_rows(table: RunTable, names: Sequence[str], law: MixingLaw, stackl
                                     hint="its replicates resample whole runs, so each row needs every eval's loss; "
                                          "without a bootstrap it fits each eval on every row that has it")
     if line is not None:
-        warnings.warn(line, DataWarning, stacklevel=stacklevel)
+        warnings.warn(line, DataWarning, stacklevel=user_stacklevel(stacklevel))
     return out
 
 

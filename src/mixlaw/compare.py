@@ -22,7 +22,7 @@ from . import metrics
 from ._console import pad, repr_as_text
 from ._validation import renamed
 from .data import SCALE_RATIO, RunTable, scale_mismatch
-from .errors import DataWarning, ExtrapolationWarning, FitError, InputError, ScaleWarning
+from .errors import DataWarning, ExtrapolationWarning, FitError, InputError, ScaleWarning, user_stacklevel
 from .evals import unweighted_gaps
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw
@@ -272,12 +272,12 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     for name, t in tests.items():
         why = held_out_overlap(full, t, scored, name)
         if why:
-            warnings.warn(why, DataWarning, stacklevel=2)
+            warnings.warn(why, DataWarning, stacklevel=user_stacklevel(2))
     fitted_at, fitted_w = train.scale_summary(), train.weight_ranges()
     for name, t in tests.items():
         why = scale_mismatch(fitted_at, t, f"held-out split {name!r}", fitted_w)
         if why:
-            warnings.warn(why, ScaleWarning, stacklevel=2)
+            warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
     # Rows per law: per-eval first, then direct.
     law_modes = [m for m in ("per-eval", "direct") if m in fit_modes(fit_on, s)]
     # A single law fits and scores the evals the objective needs (its one eval, for an objective of one eval set);
@@ -287,7 +287,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     # Once for the table (each law's own fit warning is an ExtrapolationWarning, left out of its row).
     why = scale_blind_message(train.path, train.scale_spread(), law_objs, at_params=True)
     if why:
-        warnings.warn(why, ScaleWarning, stacklevel=2)
+        warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
     rows = []
     for law in law_objs:
         if on_progress is not None:
@@ -416,7 +416,7 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
         # law alone, which compare's one warning for the table does not name (meta-laws take both inputs).
         for m in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ScaleWarning)
                                and SCALE_BLIND_MARK in str(w.message)):
-            warnings.warn(m, ScaleWarning, stacklevel=3)
+            warnings.warn(m, ScaleWarning, stacklevel=user_stacklevel(3))
     details: dict[str, Any] = {}
     if hasattr(law, "cv_"):
         details["cv"] = law.cv_.to_dict()

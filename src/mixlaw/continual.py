@@ -35,7 +35,7 @@ from ._validation import first_and_more
 from .bootstrap import bootstrap_law
 from .data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
 from .data.reading import _normalise_columns, _read_any
-from .errors import DataError, DataWarning, ExtrapolationWarning, InputError
+from .errors import DataError, DataWarning, ExtrapolationWarning, InputError, user_stacklevel
 from .evals import add_eval_groups
 from .laws.base import MixingLaw, get_law
 from .optimize import check_enough_runs
@@ -245,7 +245,7 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
                 named = first_and_more([f"{r!r} (last step {v:g})" for r, v in short.items()])
                 warnings.warn(f"{table.path or 'run table'}: {len(short)} run(s) end before the last step "
                               f"{steps.max():g}, at which the critical share is fitted, and are left out: "
-                              f"{named}", DataWarning, stacklevel=4)
+                              f"{named}", DataWarning, stacklevel=user_stacklevel(4))
             table = table.subset(np.flatnonzero(last))
         has_new = new in table.evals
     else:

@@ -23,21 +23,22 @@ class InputError(MixlawError, ValueError):
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def user_stacklevel() -> int:
+def user_stacklevel(at_least: int = 1) -> int:
     """The ``stacklevel`` of a ``warnings.warn`` in the function that calls this one that names the first frame
-    outside mixlaw: the user's line, however many mixlaw functions lie between (Python 3.12's
-    ``skip_file_prefixes``, on 3.10 too).
+    outside mixlaw at or above ``at_least`` (the level the call site gave): the user's line, however many mixlaw
+    functions lie between (Python 3.12's ``skip_file_prefixes``, on 3.10 too). Every warning of the package passes
+    its level through it.
 
-    Why: a run table's warnings (renormalised rows, a domain at 0 in every run, ...) had a fixed ``stacklevel=4``,
-    right for ``RunTable(df)`` alone; through ``mixlaw.read_runs(path)``, ``law.fit(df)`` or ``read_runs_mapped``
-    they named mixlaw's ``reading.py``, ``_inputs.py`` or ``columns.py``, and a notebook could not tell which of its
-    lines had warned (nor filter by module)."""
+    Why: fixed levels are right for one path only. A run table's warnings had ``stacklevel=4``, right for
+    ``RunTable(df)``; through ``mixlaw.read_runs(path)``, ``law.fit(df)`` or ``read_runs_mapped`` they named mixlaw's
+    ``reading.py``, ``_inputs.py`` or ``columns.py``; ``law.score(table)`` named ``base.py``, ``optimize_runs``
+    ``api.py``, ``optimize_pipeline`` ``decide.py``, and a notebook could not tell which of its lines had warned."""
     frame = sys._getframe(1)  # the function that warns: stacklevel 1
     level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+    while frame is not None and (level < at_least or frame.f_code.co_filename.startswith(_PACKAGE)):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
-    return level if frame is not None else 1
+    return level if frame is not None else max(1, at_least)
 
 
 def row_unit(path: object) -> str:

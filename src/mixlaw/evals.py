@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .data import HIGHER_IS_BETTER, LOSS_PREFIX, RunTable, known_names
-from .errors import DataWarning, HigherIsBetterWarning, InputError
+from .errors import DataWarning, HigherIsBetterWarning, InputError, user_stacklevel
 
 #: Name of the column :func:`add_weighted_total` adds by default.
 TOTAL_NAME = "objective"
@@ -173,7 +173,7 @@ def warn_keyword_named_eval(keyword: str, targets: Sequence[str], reads: str, st
     if keyword in targets and len(targets) > 1:
         warnings.warn(f"objective {keyword!r} is read as {reads} of every eval set ({list(targets)}), the eval set "
                       f"{keyword!r} among them; for that eval set alone give weights={keyword}:1 "
-                      f"(objective={{{keyword!r}: 1}})", DataWarning, stacklevel=stacklevel + 1)
+                      f"(objective={{{keyword!r}: 1}})", DataWarning, stacklevel=user_stacklevel(stacklevel + 1))
 
 
 def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequence[str]) -> np.ndarray | None:
@@ -277,7 +277,8 @@ def warn_minimised_metrics(names: Sequence[str], stacklevel: int = 2, *, what: s
                f"{hits[0]} --maximize (maximize=True)")
     if hits:
         warnings.warn(f"eval set(s) {hits} read as higher-is-better metrics (accuracy, score) but are being {what}: "
-                      f"{fix}, or ignore this if they are losses", HigherIsBetterWarning, stacklevel=stacklevel + 1)
+                      f"{fix}, or ignore this if they are losses", HigherIsBetterWarning,
+                      stacklevel=user_stacklevel(stacklevel + 1))
 
 
 def unweighted_gaps_line(where: str, gaps: Mapping[str, int], n_rows: int, weighed: Sequence[str]) -> str:
@@ -307,7 +308,7 @@ def unweighted_gaps(table: RunTable, names: Sequence[str], objective: Any, s: np
     if not gaps:
         return list(names), objective
     warnings.warn(unweighted_gaps_line(table.path or "run table", gaps, len(sub), weighed), DataWarning,
-                  stacklevel=stacklevel)
+                  stacklevel=user_stacklevel(stacklevel))
     if isinstance(objective, Mapping):
         objective = {k: v for k, v in objective.items() if k not in gaps}
     return [n for n in names if n not in gaps], objective

@@ -32,7 +32,7 @@ from typing import Any
 from ._validation import parse_user_json, quote_name, read_user_text
 from .data import beyond_tol, known_names, scaled_number, share_value
 from .data.reading import saved_file_kind
-from .errors import DataWarning, InputError
+from .errors import DataWarning, InputError, user_stacklevel
 from .export_schema import check_export
 
 FORMATS = ("megatron", "olmo", "hf", "mosaic", "json")
@@ -109,7 +109,8 @@ def _check_weights(weights: Mapping[str, float], tol: float = SUM_TOL) -> dict[s
     if beyond_tol(abs(total - 1.0), tol):
         raise InputError(f"mixture weights sum to {total:.6g}, expected 1 ± {tol:g} ({sum_hint(total, out)})")
     if abs(total - 1.0) > 1e-9:
-        warnings.warn(f"mixture weights sum to {total:.9g}; renormalised to 1", DataWarning, stacklevel=3)
+        warnings.warn(f"mixture weights sum to {total:.9g}; renormalised to 1", DataWarning,
+                      stacklevel=user_stacklevel(3))
     return out
 
 
@@ -274,7 +275,7 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
     if lost:
         named = ", ".join(f"{d!r} ({w[d]:.4g})" for d in lost[:5]) + (" ..." if len(lost) > 5 else "")
         warnings.warn(f"{len(lost)} domain(s) round to weight 0 at {decimals} decimal(s) and are left out of the "
-                      f"export: {named}; more decimals keep them", DataWarning, stacklevel=2)
+                      f"export: {named}; more decimals keep them", DataWarning, stacklevel=user_stacklevel(2))
     text = {d: _format_units(units[d], decimals) for d in domains}
     p = _check_paths(domains, paths, fmt)
     if budget is not None and budget.tokens_available is not None:
@@ -307,7 +308,7 @@ def _warn_repeats(domains: list[str], text: dict[str, str], budget: TokenBudget)
         warnings.warn(f"{len(over)} domain(s) repeat their data more than {limit:g} epochs at this share and "
                       f"budget ({named}): repeated tokens are worth less than new ones; `mixlaw optimize "
                       f"--target-tokens ... --tokens-available ... --max-epochs {limit:g}` keeps every domain "
-                      "within that", DataWarning, stacklevel=3)
+                      "within that", DataWarning, stacklevel=user_stacklevel(3))
 
 
 #: Options each format takes (anything else is an error naming these).

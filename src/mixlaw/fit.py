@@ -30,7 +30,14 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ._solver import BatchModel, SegmentJacobian, huber, penalty_hessian, solve_batch
-from .errors import ConvergenceWarning, FitError, InputError, InvalidParameterError, TooFewObservationsError
+from .errors import (
+    ConvergenceWarning,
+    FitError,
+    InputError,
+    InvalidParameterError,
+    TooFewObservationsError,
+    user_stacklevel,
+)
 
 #: Huber threshold on log-loss residuals (Hoffmann et al. 2022, approach 3; Besiroglu et al. 2024).
 HUBER_DELTA = 1e-3
@@ -283,7 +290,7 @@ def fit_model(model: Model, spec: Params, y: np.ndarray, *, loss: str = "huber",
                         sample_weights=None if sample_weight is None else [sample_weight], max_iter=max_iter,
                         labels=[label], warm_starts=None if warm_start is None else [warm_start], _warn=False)
     if res.n_converged == 0:
-        warnings.warn(f"{label or 'fit'}: {res.warnings[0]}", ConvergenceWarning, stacklevel=2)
+        warnings.warn(f"{label or 'fit'}: {res.warnings[0]}", ConvergenceWarning, stacklevel=user_stacklevel(2))
     return res
 
 
@@ -492,7 +499,7 @@ def _result(spec: Params, full: np.ndarray, best_f: float, resid: np.ndarray, st
                        start_objectives=objs, nfev=nfev, wall_time=time.perf_counter() - t0, method=method,
                        n_obs=resid.size, n_vary=int(free.sum()), residuals=resid, warnings=msgs, correl=correl)
     if n_conv == 0 and warn:
-        warnings.warn(f"{label or 'fit'}: {msgs[0]}", ConvergenceWarning, stacklevel=4)
+        warnings.warn(f"{label or 'fit'}: {msgs[0]}", ConvergenceWarning, stacklevel=user_stacklevel(4))
     return result
 
 

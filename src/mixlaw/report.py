@@ -19,7 +19,7 @@ from ._validation import quote_name
 from ._version import __version__
 from .compare import default_laws, held_out_overlap
 from .data import scale_mismatch
-from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, ScaleWarning
+from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, ScaleWarning, user_stacklevel
 from .laws import available_laws, get_law
 from .laws.scale_inputs import scale_blind_message
 from .optimize import optimize_mixture
@@ -114,11 +114,11 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
                                 at_params=True)
     scale_notes += [blind] if blind else []
     for why in scale_notes:
-        warnings.warn(why, ScaleWarning, stacklevel=2)
+        warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
     # Held-out rows that are fitting rows (--test runs.csv of the --runs file): said as compare says it.
     leak_notes = [why for name, t in tests.items() if (why := held_out_overlap(full, t, names, name))]
     for why in leak_notes:
-        warnings.warn(why, DataWarning, stacklevel=2)
+        warnings.warn(why, DataWarning, stacklevel=user_stacklevel(2))
     fitted, rows = _fit_and_score(keys, train, full, tests, names, ragged, random_state, on_progress, on_done)
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p>Fitted on <code>{html.escape(train.path or 'runs')}</code> ({len(train)} runs, "

@@ -37,7 +37,7 @@ from ._console import PlainLines
 from ._validation import first_and_more
 from ._version import __version__
 from .data.reading import _read_any
-from .errors import DataError, DataWarning, InputError
+from .errors import DataError, DataWarning, InputError, user_stacklevel
 from .store import Heartbeat, LeaseLost, RunStore, new_owner
 from .train.config import ProxyConfig, parse_count, run_id
 from .train.data import Corpus  # numpy memmaps only, no torch
@@ -195,13 +195,15 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
     if repeats:
         # One run per distinct config: a repeated row was dropped without a word, and its name never exported.
         warnings.warn(f"{where}{len(repeats)} design row(s) repeat an earlier row's mixture and are trained once, "
-                      f"under the earlier row's name: {first_and_more(repeats, sep='; ')}", DataWarning, stacklevel=2)
+                      f"under the earlier row's name: {first_and_more(repeats, sep='; ')}", DataWarning,
+                      stacklevel=user_stacklevel(2))
     rows = sorted({r.row for r in planned.values()})  # the design rows that got runs of their own
     counts = pd.Series([names[r - 2] for r in rows if names is not None and names[r - 2]], dtype=object).value_counts()
     shared = [str(n) for n, k in counts.items() if k > 1]
     if shared:
         warnings.warn(f"{where}the design gives the name(s) {shared[:5]} to several rows: their runs are exported as "
-                      "<name>-<first 8 id digits> (give each row a name of its own)", DataWarning, stacklevel=2)
+                      "<name>-<first 8 id digits> (give each row a name of its own)", DataWarning,
+                      stacklevel=user_stacklevel(2))
     return [planned[k] for k in sorted(planned)]
 
 

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import DataError, DataWarning
+from .errors import DataError, DataWarning, user_stacklevel
 
 
 def _crc32c_table() -> list[int]:
@@ -51,7 +51,7 @@ def _cut_short(path: str | os.PathLike[str], pos: int, size: int, n_read: int) -
     # The writer of a run still training (or killed) leaves its last record half flushed; TensorBoard reads the
     # records before it. An error here stopped the import of a whole sweep while one run was still writing.
     warnings.warn(f"{path}: the last record (byte {pos} of {size}) is cut short, as a writer still running or "
-                  f"killed leaves it; read the {n_read} records before it", DataWarning, stacklevel=3)
+                  f"killed leaves it; read the {n_read} records before it", DataWarning, stacklevel=user_stacklevel(3))
 
 
 def records(path: str | os.PathLike[str]) -> Iterator[bytes]:

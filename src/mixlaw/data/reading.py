@@ -721,7 +721,7 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
                         row=int(llines[int(np.flatnonzero((ldf['run'] == extra[0]).to_numpy())[0])]), column="index")
     if missing:
         warnings.warn(f"{lp}: {len(missing)} mixture(s) of {mp.name} have no losses and are left out "
-                      f"(first: index {missing[0]})", DataWarning, stacklevel=2)
+                      f"(first: index {missing[0]})", DataWarning, stacklevel=user_stacklevel(2))
     merged = mdf[["run"] + wcols].merge(ldf[["run"] + lcols], on="run", how="inner", sort=False)
     line_of = dict(zip(mdf["run"], mlines, strict=False))
     with warnings.catch_warnings():

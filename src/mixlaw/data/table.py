@@ -502,7 +502,7 @@ class RunTable:
             lines = ", ".join(str(int(x)) for x in self._lines[out][:5]) + (", ..." if out.sum() > 5 else "")
             warnings.warn(f"{self.path or 'run table'}: {who + ' ' if who else ''}fitting each eval on the rows that "
                           f"have its loss; left out the rows with no value ({per} of {len(self)} rows; "
-                          f"{row_unit(self.path)}s {lines})", DataWarning, stacklevel=stacklevel)
+                          f"{row_unit(self.path)}s {lines})", DataWarning, stacklevel=user_stacklevel(stacklevel))
         none = [n for n, k in zip(names, miss.sum(axis=0), strict=True) if k == len(self)]
         if none:
             rest = [n for n in names if n not in none]
@@ -542,7 +542,7 @@ class RunTable:
         """
         table, line = self.complete_line(targets, doing=doing, hint=hint)
         if line is not None:
-            warnings.warn(line, DataWarning, stacklevel=stacklevel)
+            warnings.warn(line, DataWarning, stacklevel=user_stacklevel(stacklevel))
         return table
 
     def complete_line(self, targets: str | Sequence[str] | None = None, *, doing: str = "fitting",
@@ -835,7 +835,7 @@ def unseen_zero_domains(frame: pd.DataFrame, extra: Sequence[str], where: str, w
     unused = [d for d in extra if not pd.to_numeric(frame[WEIGHT_PREFIX + d], errors="coerce").fillna(1).any()]
     if unused:
         warnings.warn(f"{where}: weight column(s) {['w:' + d for d in unused]} are 0 in every row and not among "
-                      f"{whose} domains; ignored", DataWarning, stacklevel=stacklevel + 1)
+                      f"{whose} domains; ignored", DataWarning, stacklevel=user_stacklevel(stacklevel + 1))
     return unused
 
 

@@ -23,7 +23,7 @@ from scipy.spatial.distance import cdist
 from .._validation import check_random_state, renamed
 from ..bootstrap import bootstrap_law
 from ..data import RunTable, note_left_out
-from ..errors import ExtrapolationWarning, FitError, InputError, WeightRangeWarning
+from ..errors import ExtrapolationWarning, FitError, InputError, WeightRangeWarning, user_stacklevel
 from ..evals import unweighted_gaps
 from ..laws.base import MixingLaw, get_law
 from ..optimize import (
@@ -414,4 +414,4 @@ def _warn_out_of_range(P: np.ndarray, W_runs: np.ndarray, domains: Sequence[str]
     warnings.warn(f"active design: the proposals leave the runs' range of {len(far)} domain(s) ({named}"
                   f"{'; ...' if len(far) > 3 else ''}): they test the law's extrapolation there; "
                   "--within-fitted-range (within_fitted_range=True) keeps them inside", WeightRangeWarning,
-                  stacklevel=3)
+                  stacklevel=user_stacklevel(3))

@@ -29,7 +29,7 @@ from ..data import (
     unfinished_runs,
 )
 from ..data.reading import _read_any, canonical_name
-from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning, located, row_unit
+from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning, located, row_unit, user_stacklevel
 
 _META = ("run", "params", "step", "tokens")
 _GROUPS = {"weights": WEIGHT_PREFIX, "evals": LOSS_PREFIX}
@@ -191,7 +191,7 @@ def _drop_incomplete(df: pd.DataFrame, lines: Any, where: str) -> tuple[pd.DataF
                           for c, k in miss.sum().items() if len(lcols) > 1 and len(df) - int(k) > int((~missing).sum()))
         warnings.warn(f"{where}: left out {int(missing.sum())} of {len(df)} rows without every eval loss "
                       f"({per})" + (f"; to keep the rows that have the evals you fit, import those alone "
-                                             f"({alone})" if alone else ""), DataWarning, stacklevel=3)
+                                             f"({alone})" if alone else ""), DataWarning, stacklevel=user_stacklevel(3))
     keep = ~missing.to_numpy()
     return df[keep].reset_index(drop=True), lines[keep]
 
@@ -249,7 +249,8 @@ def _rows_with_every_eval(frame: pd.DataFrame, lcols: list[str], where: str, *,
                      f"none of the eval losses ({_show([name.get(c, c) for c in lcols], 5)}) and "
                      f"{'are' if many else 'is'} left out: does the --columns map match their tags?")
     if parts:
-        warnings.warn(f"{where}: " + "; ".join(parts), DataWarning, stacklevel=4)  # the importer's caller
+        warnings.warn(f"{where}: " + "; ".join(parts), DataWarning,
+                      stacklevel=user_stacklevel(4))  # the importer's caller
     return kept
 
 
@@ -387,7 +388,7 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
     if not any(str(c).strip().lower() in ("state", "status") for c in df.columns):  # else RunTable warns
         # The map leaves a W&B export's 'State' out of the table written: said here, on the file's lines.
         if (line := unfinished_runs(source, lines, str(p))) is not None:
-            warnings.warn(line, DataWarning, stacklevel=2)
+            warnings.warn(line, DataWarning, stacklevel=user_stacklevel(2))
     df = _select_evals(df, evals, str(p))
     df, lines = _merge_log_rows(df, np.asarray(lines), str(p), merge_hint)
     if drop_incomplete:
@@ -500,7 +501,7 @@ def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str]
     if unused.any():
         warnings.warn(f"{located(mp, int(mlines[int(np.flatnonzero(unused)[0])]))}: {int(unused.sum())} of {len(keys)} "
                       f"mixture(s) have no losses in {lp} and are left out (first: {on} "
-                      f"{keys[unused].iloc[0]!r})", DataWarning, stacklevel=3)
+                      f"{keys[unused].iloc[0]!r})", DataWarning, stacklevel=user_stacklevel(3))
     out = losses.copy()
     joined = shares.loc[lkeys.to_numpy()].to_numpy()
     at = list(out.columns).index(on) + 1  # the shares next to their key, as a hand-written table has them
@@ -560,5 +561,6 @@ def _number_runs(df: pd.DataFrame, where: str) -> pd.DataFrame:
         ids = [f"row{i}" for i in range(len(df))]
         how = "one run per row"
     warnings.warn(f"{where}: no run column; numbered the runs ({how}: {len(set(ids))} runs in {len(df)} rows); "
-                  "map a column that names them with --columns run=<column>", DataWarning, stacklevel=3)
+                  "map a column that names them with --columns run=<column>", DataWarning,
+                  stacklevel=user_stacklevel(3))
     return df.assign(run=ids)[["run"] + list(df.columns)]

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..data import LOSS_PREFIX, UNFINISHED_ADVICE, UNFINISHED_STATES, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
 from ..data.reading import _read_any
-from ..errors import DataError, DataWarning, InputError
+from ..errors import DataError, DataWarning, InputError, user_stacklevel
 from ..tfevents import read_scalars
 from .columns import _rows_with_every_eval, _show, _step_key, apply_column_map, parse_column_map
 
@@ -102,7 +102,7 @@ def runs_from_wandb(path: str, *, api: Any = None, columns: str | Mapping[str, A
         names = ", ".join(repr(r) for r in list(unfinished)[:5]) + (", ..." if len(unfinished) > 5 else "")
         warnings.warn(f"wandb:{path}: W&B says {', '.join(f'{n} {s!r}' for s, n in counts.items())} (run"
                       f"{'s' if len(unfinished) > 1 else ''} {names}): " + UNFINISHED_ADVICE.format(rows="runs"),
-                      DataWarning, stacklevel=2)
+                      DataWarning, stacklevel=user_stacklevel(2))
     said = _logged_nan(rows, frame, f"wandb:{path}")
     return _finish(frame, f"wandb:{path}", weight_tol, "w:*=mixture/*, loss:*=eval/*/loss",
                    frame.attrs.get("source_columns"), said)
@@ -134,7 +134,7 @@ def _logged_nan(rows: list[dict[str, Any]], frame: pd.DataFrame, where: str) -> 
                                          else "") for (run, tag), steps in list(hit.items())[:5])
     more = f" (and {len(hit) - 5} more)" if len(hit) > 5 else ""
     warnings.warn(f"{where}: eval losses logged as {' or '.join(sorted(kinds))} (a diverged run?): {runs}{more}; "
-                  "those rows are left out", DataWarning, stacklevel=3)
+                  "those rows are left out", DataWarning, stacklevel=user_stacklevel(3))
     return {(run, _step_key(s)) for (run, _), steps in hit.items() for s in steps}
 
 
@@ -203,7 +203,7 @@ def _warn_stopped_early(frame: pd.DataFrame, where: str) -> None:
         warnings.warn(f"{where}: run{'' if one else 's'} {', '.join(short[:5])}{' ...' if len(short) > 5 else ''} "
                       f"end{'s' if one else ''} before {others} ({reach}): if {'it' if one else 'they'} stopped early "
                       "(killed, crashed, still training), " + UNFINISHED_ADVICE.format(rows="runs")
-                      + " (runs trained shorter on purpose need no change)", DataWarning, stacklevel=3)
+                      + " (runs trained shorter on purpose need no change)", DataWarning, stacklevel=user_stacklevel(3))
 
 
 def runs_from_tensorboard(logdir: str | os.PathLike[str], *, columns: str | Mapping[str, Any] | None = None,

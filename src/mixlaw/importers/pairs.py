@@ -19,7 +19,7 @@ from ..data import (
     read_runs,
 )
 from ..data.reading import _read_any
-from ..errors import DataError, DataWarning
+from ..errors import DataError, DataWarning, user_stacklevel
 from .columns import _drop_incomplete, _select_evals, _show
 
 
@@ -53,7 +53,7 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
     only = sorted(set(frames[0]["run"]) ^ set(frames[1]["run"]))
     if only:
         warnings.warn(f"{rp.name}+{mp.name}: {len(only)} run(s) in only one of the files are left out "
-                      f"(first: {only[0]!r})", DataWarning, stacklevel=2)
+                      f"(first: {only[0]!r})", DataWarning, stacklevel=user_stacklevel(2))
     merged = frames[0].merge(frames[1], on="run", how="inner", sort=False)
     if merged.empty:
         raise DataError(f"no run id in common with {mp.name}", path=str(rp))

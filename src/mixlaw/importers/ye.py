@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, scaled_number
-from ..errors import DataError, DataWarning, InputError
+from ..errors import DataError, DataWarning, InputError, user_stacklevel
 from .columns import _drop_incomplete, _select_evals
 
 #: A model size as Ye's run names write it (Pythia's: 70M, 160M, 1B, 2.8B).
@@ -186,7 +186,7 @@ def _log_files(sources: Sequence[str | os.PathLike[str]], stacklevel: int = 3) -
     if skipped:
         warnings.warn(f"left out {len(skipped)} file(s) that are not training logs: {', '.join(skipped)} (Ye's "
                       "proportions.txt lists the mixtures, which the logs' run names give)", DataWarning,
-                      stacklevel=stacklevel)
+                      stacklevel=user_stacklevel(stacklevel))
     out: list[Path] = []
     for f in files:  # a file named twice (a folder and one of its files) is read once
         if f.resolve() not in {g.resolve() for g in out}:
@@ -446,13 +446,13 @@ def _read_logs(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
     if lasts:
         warnings.warn(f"left out {len(lasts)} line(s) of checkpoints named 'last' (first: {lasts[0][0]}:"
                       f"{lasts[0][1]}): no step to put them at; most repeat the run's last numbered step",
-                      DataWarning, stacklevel=3)
+                      DataWarning, stacklevel=user_stacklevel(3))
     if parsed.base and not keep_base:
         model, (bpath, bline) = next(iter(parsed.base_at.items()))
         warnings.warn(f"left out the base model {model!r} ({sum(map(len, parsed.base.values()))} line(s), first "
                       f"{bpath}:{bline}): a model with no mixture and no step, the one continual pretraining started "
                       "from; --keep-base (read_ye_base) writes it as a row with no mixture, which mixlaw continual "
-                      "reads as the loss before continual pretraining", DataWarning, stacklevel=3)
+                      "reads as the loss before continual pretraining", DataWarning, stacklevel=user_stacklevel(3))
     names = _domain_names(k, {r.parent for r in runs.values()}, domains, k_at)
     eval_names = sorted({ev for cell in cells.values() for ev in cell})
     keys = sorted(cells, key=lambda rk: (runs[rk[0]].params, rk[0], rk[1]))

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._validation import validate_params
 from ..data import NONPOSITIVE_HINT, OWN_ROWS_HINT, ROUNDING_TOL, RunTable, weight_sum_error
-from ..errors import DataWarning, InputError, ScaleWarning
+from ..errors import DataWarning, InputError, ScaleWarning, user_stacklevel
 from ..evals import unweighted_gaps_line
 from ._inputs import _as_weights, _frame_as_table, _loss_names, _opt_1d
 from .scale_inputs import scale_blind_message
@@ -56,7 +56,7 @@ def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | Non
     if (off > ROUNDING_TOL).any():
         warnings.warn(f"{label}: renormalised the weights of {int((off > ROUNDING_TOL).sum())} of {len(W)} rows "
                       f"that summed to 1 within {tol:g} (largest deviation {off.max():.3g})", DataWarning,
-                      stacklevel=stacklevel)
+                      stacklevel=user_stacklevel(stacklevel))
     return W / sums[:, None] if (off > 1e-9).any() else W
 
 
@@ -124,7 +124,7 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
         out.n_ids = len(set(map(str, table.runs)))
         why = scale_blind_message(table.path, out.spread, [law])
         if why:
-            warnings.warn(why, ScaleWarning, stacklevel=_CALLER)
+            warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(_CALLER))
         names = table.resolve_targets(targets)
         if losses is None:
             losses = table.losses(names if not (isinstance(targets, str) and targets != "all") else targets,
@@ -245,11 +245,11 @@ def _say_skipped(law: Any, out: FitInput, Y: np.ndarray, tg: list[str], skipped:
         weighed = [t for t, sp in zip(tg, spare_cols, strict=True) if not sp]
         where = f"{out.source}: " if out.n_ids is not None and out.source else ""
         warnings.warn(unweighted_gaps_line(f"{where}{law._label}", unused, len(Y), weighed), DataWarning,
-                      stacklevel=_CALLER + 1)
+                      stacklevel=user_stacklevel(_CALLER + 1))
     if not table_losses and per_col is not None:
         out.left_out = {t: int(k) for t, k in zip(tg, per_col, strict=True) if k}
         # said as a table's missing cells are (RunTable.rows_with_any): no NaN is dropped without a word (losses
         # given beside a RunTable's weights were: fit(table, Y) neither warned nor kept rows_left_out_)
         warnings.warn(f"{law._label}: fitting each eval on the rows that have its loss; left out the NaN losses ("
                       + ", ".join(f"{t} {k}" for t, k in out.left_out.items()) + f" of {n_given} rows)",
-                      DataWarning, stacklevel=_CALLER + 1)
+                      DataWarning, stacklevel=user_stacklevel(_CALLER + 1))

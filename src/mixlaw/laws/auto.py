@@ -23,7 +23,15 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from .._validation import Interval
-from ..errors import DataWarning, FitError, InputError, LossRangeWarning, TooFewObservationsError, WeightRangeWarning
+from ..errors import (
+    DataWarning,
+    FitError,
+    InputError,
+    LossRangeWarning,
+    TooFewObservationsError,
+    WeightRangeWarning,
+    user_stacklevel,
+)
 from ..fit import Param, Params
 from .base import FitContext, MixingLaw, law_from_dict, register
 from .cv_table import SUMMARY_PARAMS
@@ -204,7 +212,7 @@ class MetaLaw(MixingLaw):
                 if r.law == key and r.fit_on == mode and r.target in columns:
                     r.error = why
             warnings.warn(f"law {self.key!r}: {key} was chosen on {', '.join(columns)} but {why}; the next best "
-                          "candidate is used", DataWarning, stacklevel=4)
+                          "candidate is used", DataWarning, stacklevel=user_stacklevel(4))
             return None
 
     def _member_predict(self, m: tuple[str, str, list[str], MixingLaw], W: np.ndarray, ctx: FitContext) -> np.ndarray:

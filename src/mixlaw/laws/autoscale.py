@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import Interval, Options, Real
-from ..errors import DataWarning
+from ..errors import DataWarning, user_stacklevel
 from ..fit import HUBER_DELTA, Param
 from ._aggregate import (
     LOG_W_BOUNDS,
@@ -180,7 +180,7 @@ class AutoScale(ExponentPoolingMixin, PerTargetLaw):
             warnings.warn(f"law {self.key!r}: {ctx.domains[self._matched(i, ctx)]!r}, the training domain of eval "
                           f"set {ctx.targets[i]!r}, has the same share ({W[0, self._matched(i, ctx)]:g}) in every "
                           f"fitting run, so its effect is not identified: b is held at {B_BOUNDS[0]:g} and c at 0 "
-                          "(one loss at any share)", DataWarning, stacklevel=5)
+                          "(one loss at any share)", DataWarning, stacklevel=user_stacklevel(5))
             la0 = 0.0  # a = 1: (x + a)^-b stays finite and its log O(1) at any share
             b0 = B_BOUNDS[0]
             lk0 = float(np.mean(np.log(y)) + b0 * np.mean(np.log(x + 1.0)))

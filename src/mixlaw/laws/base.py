@@ -46,6 +46,7 @@ from ..errors import (
     ScaleWarning,
     TooFewObservationsError,
     WeightRangeWarning,
+    user_stacklevel,
 )
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport
@@ -259,7 +260,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             why = scale_blind_message(inp.source, inp.spread,
                                       list({m[3].key: m[3] for m in self.members_}.values()), chooser=self.key)
             if why:
-                warnings.warn(why, ScaleWarning, stacklevel=2)
+                warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
             pred = self._predict(W, ctx)
@@ -335,7 +336,8 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                               f"{n_pts} x {Y.shape[1]} eval set(s) = {n_pts * Y.shape[1]} distinct losses are too few "
                               f"for its {n_need} parameters: runs repeated at one mixture (seeds) count once, so the "
                               "parameters are not identified (the report's dof counts rows); add runs at other "
-                              "mixtures, or fit a law with fewer parameters (linear)", DataWarning, stacklevel=3)
+                              "mixtures, or fit a law with fewer parameters (linear)", DataWarning,
+                              stacklevel=user_stacklevel(3))
 
     def _set_train_metrics(self, W: np.ndarray, Y: np.ndarray, pred: np.ndarray) -> None:
         """``train_metrics_``: RMSE, MAPE, R2 on the fitted losses, and AIC / BIC where the parameter count is
@@ -370,7 +372,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 what = ", ".join(f"{t!r} is {v:g}" for t, v in flat.items())
                 warnings.warn(f"law {self.key!r}: {what} in every one of its {int(have[:, 0].sum())} runs: the mixture "
                               "does not change it (or it was logged wrong), so there is nothing to fit and its R2 is "
-                              "undefined; leave it out of the targets", DataWarning, stacklevel=3)
+                              "undefined; leave it out of the targets", DataWarning, stacklevel=user_stacklevel(3))
         if Yh.size == n_fitted:
             # AIC/BIC count the parameters against the residuals they were fitted to. A meta-law for an objective
             # is scored on one column (48 runs of Dai & Zheng's 122M sweep) by members fitted per eval set (128
@@ -425,7 +427,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                                                    for j, d in enumerate(self.domains_)}
                 why = scale_mismatch(fitted_at, table, table.path or "the predicted runs", ranges)
                 if why:
-                    warnings.warn(why, ScaleWarning, stacklevel=2)
+                    warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
             model_params = table.model_params if model_params is None else model_params
             tokens = table.tokens if tokens is None else tokens
             weights = table.weights_for(self.domains_)
@@ -468,11 +470,11 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                           f"{self.domains_[j]!r} ({w:.3g}; fitted [{lo[j]:.3g}, {hi[j]:.3g}])"
                           + (f"; also {also}" if also else "")
                           + ("; every row sums to 100: the weights look like percentages; divide them by 100"
-                             if pct else ""), WeightRangeWarning, stacklevel=2)
+                             if pct else ""), WeightRangeWarning, stacklevel=user_stacklevel(2))
         for name, v, rng in (("params", mp, self._n_range), ("tokens", tk, self._d_range)):
             if v is not None and rng is not None and (v.min() < rng[0] * (1 - 1e-9) or v.max() > rng[1] * (1 + 1e-9)):
                 warnings.warn(f"{self._label}: {name} outside the fitted range [{rng[0]:.4g}, {rng[1]:.4g}]",
-                              ExtrapolationWarning, stacklevel=2)
+                              ExtrapolationWarning, stacklevel=user_stacklevel(2))
         ctx = FitContext(self.domains_, self.targets_, mp, tk)
         out = self._predict(W, ctx)
         self._check_loss_range(out)
@@ -504,7 +506,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             warnings.warn(f"{self._label}: predicted loss {out[i, k]:.4g} for {self.targets_[k]!r} (mixture "
                           f"{i}) is far outside the fitted losses [{lo[k]:.4g}, {hi[k]:.4g}] ({int(bad.sum())} "
                           f"prediction(s) beyond {LOSS_RANGE_FACTOR:g}x): the law extrapolates off its data there",
-                          LossRangeWarning, stacklevel=3)
+                          LossRangeWarning, stacklevel=user_stacklevel(3))
 
     def score(self, weights: Any, losses: Any = None, sample_weight: Any = None, **kw: Any) -> float:
         """Coefficient of determination R^2 of the predictions, pooled over all entries (higher is better).

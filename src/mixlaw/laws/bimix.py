@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import Interval, Options, Real
-from ..errors import DataWarning
+from ..errors import DataWarning, user_stacklevel
 from ..fit import HUBER_DELTA, Param
 from ._aggregate import (
     LOG_W_BOUNDS,
@@ -254,7 +254,8 @@ class BiMix(ExponentPoolingMixin, PerTargetLaw):
             # 1.34 at 0.25 for losses 1.77-2.15). Held at 0, the law predicts the eval's level at any share.
             warnings.warn(f"law {self.key!r}: {ctx.domains[self._matched(i, ctx)]!r}, the training domain of eval "
                           f"set {ctx.targets[i]!r}, has the same share ({r[0]:g}) in every fitting run, so its effect "
-                          "is not identified: alpha is held at 0 (one loss at any share)", DataWarning, stacklevel=5)
+                          "is not identified: alpha is held at 0 (one loss at any share)", DataWarning,
+                          stacklevel=user_stacklevel(5))
             lk0 = float(np.mean(ly))
             return [Param("log_K", lk0, lk0, -30.0, 30.0),
                     Param("alpha", 0.0, 0.0, 0.0, EXPONENT_BOUND, vary=False, note=CONSTANT_SHARE_NOTE),

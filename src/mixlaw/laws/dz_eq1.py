@@ -24,7 +24,7 @@ import numpy as np
 
 from .._solver import SegmentJacobian
 from .._validation import Integral, Interval, Real, renamed
-from ..errors import ConvergenceWarning, DataWarning, InputError, TooFewObservationsError
+from ..errors import ConvergenceWarning, DataWarning, InputError, TooFewObservationsError, user_stacklevel
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models, random_start
 from ._capacity import allocation_jacobian_factors, solve_allocation
 from .base import FitContext, MixingLaw, register, state_bool
@@ -365,7 +365,7 @@ class _CapacityLaw(MixingLaw):
         res = dataclasses.replace(res, wall_time=time.perf_counter() - t0)
         if res.n_converged == 0:
             res = dataclasses.replace(res, warnings=[res.warnings[0] + self._convergence_hint(), *res.warnings[1:]])
-            warnings.warn(f"{self.key}: {res.warnings[0]}", ConvergenceWarning, stacklevel=3)
+            warnings.warn(f"{self.key}: {res.warnings[0]}", ConvergenceWarning, stacklevel=user_stacklevel(3))
         self.results_: dict[str, FitResult] = {"joint": res}
         self.params_ = res.params
 
@@ -488,9 +488,9 @@ class _CapacityLaw(MixingLaw):
             if held:
                 warnings.warn(f"{head}, so its effect is not identified: {'; '.join(held)}; predictions at other "
                               f"shares of {d!r} are not determined by the runs{'' if cap else '; ' + sizes}",
-                              DataWarning, stacklevel=4)
+                              DataWarning, stacklevel=user_stacklevel(4))
             else:
-                warnings.warn(f"{head}: {sizes}", DataWarning, stacklevel=4)
+                warnings.warn(f"{head}: {sizes}", DataWarning, stacklevel=user_stacklevel(4))
         if implicit:
             for i in implicit:
                 for u in np.flatnonzero(self._inert):

@@ -104,7 +104,7 @@ import numpy as np
 
 from .. import metrics
 from .._validation import Options
-from ..errors import ExtrapolationWarning
+from ..errors import ExtrapolationWarning, user_stacklevel
 from ..fit import HUBER_DELTA, Param
 from .base import FitContext, register
 from .dz_eq1 import B_INIT, CONSTANT_SHARE_TOL, E_INIT_FRAC, _CapacityLaw
@@ -363,7 +363,8 @@ class _DZNoise(_CapacityLaw):
                 pred[zero] = np.inf
                 warnings.warn(f"{type(self).__name__} ({self.key}): (D h_i)^(-a_i) diverges where an eval set's "
                               f"own domain has weight 0; {int(zero.sum())} prediction(s) set to +inf. Use "
-                              "'dz-eq3-safe' for finite predictions there.", ExtrapolationWarning, stacklevel=3)
+                              "'dz-eq3-safe' for finite predictions there.", ExtrapolationWarning,
+                              stacklevel=user_stacklevel(3))
         return pred
 
 

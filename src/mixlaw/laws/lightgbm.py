@@ -21,7 +21,7 @@ import numpy as np
 
 from .._console import column_width, pad
 from .._validation import Interval, Real
-from ..errors import ConvergenceWarning, InputError
+from ..errors import ConvergenceWarning, InputError, user_stacklevel
 from ..fit import Params
 from ._folds import canonical_order
 from .base import FitContext, MixingLaw, register
@@ -179,7 +179,7 @@ class LightGBM(MixingLaw):
             warnings.warn(f"LightGBM: the model of {self.constant_targets_} is constant (no tree could split "
                           f"{W.shape[0]} runs with min_child_samples={self.min_child_samples}): every mixture gets "
                           f"the same prediction; add runs or lower min_child_samples", ConvergenceWarning,
-                          stacklevel=3)
+                          stacklevel=user_stacklevel(3))
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         return np.column_stack([b.predict(W, num_threads=int(self.n_jobs)) for b in self.boosters_])
@@ -197,7 +197,7 @@ class LightGBM(MixingLaw):
                                   if len(self.boosters_) == len(self.targets_) else [])
         if self.constant_targets_:
             warnings.warn(f"LightGBM: the saved model of {self.constant_targets_} is constant (no tree splits): "
-                          f"every mixture gets the same prediction", ConvergenceWarning, stacklevel=3)
+                          f"every mixture gets the same prediction", ConvergenceWarning, stacklevel=user_stacklevel(3))
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         w = column_width(self.targets_)  # full names: two evals cut to one prefix read the same

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import stats
 
 from .._validation import Interval, Options
-from ..errors import ConvergenceWarning, InputError, TooFewObservationsError
+from ..errors import ConvergenceWarning, InputError, TooFewObservationsError, user_stacklevel
 from ..fit import Param, Params
 from . import _huber
 from ._folds import deal_folds
@@ -308,7 +308,7 @@ class LogLinearSat(MixingLaw):
                 if not ok:
                     warnings.warn(f"{self.key}[{t}]: a Huber fit did not converge in "
                                   f"{_huber.MAX_ITER + _huber.LINE_ITER} Newton steps",
-                                  ConvergenceWarning, stacklevel=3)
+                                  ConvergenceWarning, stacklevel=user_stacklevel(3))
                 eps, use = configs[c]
                 k = eps_list.index(eps)
                 b[:M] += coef[:M] + icpt

@@ -18,7 +18,7 @@ from scipy.optimize import minimize
 from .._validation import check_is_fitted, check_random_state, renamed
 from ..data import RunTable, distinct_rows
 from ..data.hints import known_names
-from ..errors import ExtrapolationWarning, InputError
+from ..errors import ExtrapolationWarning, InputError, user_stacklevel
 from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
 from ..laws._inputs import weights_in_order
@@ -340,7 +340,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         j = int(np.flatnonzero((r < lo_w - 1e-9) | (r > hi_w + 1e-9))[0])
         warnings.warn(f"optimal mixture leaves the fitted range for domain {domains[j]!r} "
                       f"({r[j]:.4g} not in [{lo_w[j]:.3g}, {hi_w[j]:.3g}]): the prediction extrapolates",
-                      ExtrapolationWarning, stacklevel=3)  # 3: see warn_minimised_metrics above
+                      ExtrapolationWarning, stacklevel=user_stacklevel(3))  # 3: see warn_minimised_metrics above
     active = _active(prob, r)
     Ln = ev.predict(nat[None, :])[0]
     nat_ok = bool(np.all(nat >= prob.lo - ACTIVE_TOL) and np.all(nat <= prob.hi + ACTIVE_TOL))

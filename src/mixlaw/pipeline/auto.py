@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import FRAME_TOL_OPTION, RunTable
-from ..errors import DataWarning, InputError, MixlawError, MixlawWarning
+from ..errors import DataWarning, InputError, MixlawError, MixlawWarning, user_stacklevel
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, warn_minimised_metrics
 from .conformal import checkpoint_noise
 from .direct import check_joint_steps
@@ -241,7 +241,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     table, one_size_line = read_as_one_size(table, target_params)
     for line in (missing_line, final_line, one_size_line):
         if line is not None:
-            warnings.warn(line, DataWarning, stacklevel=2)
+            warnings.warn(line, DataWarning, stacklevel=user_stacklevel(2))
     # An error about the scales names S = 1 (FINAL_STEP) of a table with no step column: it says where that comes from
     # (a one-size table of final losses read "the runs at S = 1 (sizes only) have 1 model size(s)", its warning
     # unseen under the error).
@@ -253,21 +253,21 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         target_params, snap_line = snap_target_size(before, table, target_params)
         for line in (sizes_line, snap_line):
             if line is not None:
-                warnings.warn(line, DataWarning, stacklevel=2)
+                warnings.warn(line, DataWarning, stacklevel=user_stacklevel(2))
         # What fits across the kept sizes: a direct law that takes N fits 2 of them, anything else 3.
         takes_n = route == "direct" and law not in (*JOINT_LAWS, AUTO)
         table, kept_line = keep_fit_sizes(table, fit_sizes, fit_up_to, target_params=target_params, route=route,
                                           need=2 if takes_n else MIN_SIZES, registered=takes_n)
         table, merged_line = merge_near_mixtures(table)
         if merged_line is not None:
-            warnings.warn(merged_line, DataWarning, stacklevel=2)
+            warnings.warn(merged_line, DataWarning, stacklevel=user_stacklevel(2))
         # Said once here, on the curves as they enter the step law (a backtest refits them many times); fits unchanged.
         axis = "tokens" if target_tokens is not None or (target_steps is None and "step" not in table.frame) else "step"
         tail_line = None
         if axis in table.frame:
             tail_line = rising_tail_line(rising_tails(table, axis, table.resolve_targets(targets)), axis, table.path)
         if tail_line is not None:
-            warnings.warn(tail_line, DataWarning, stacklevel=2)
+            warnings.warn(tail_line, DataWarning, stacklevel=user_stacklevel(2))
         try:
             result = _fit_pipeline(table, target_params=target_params, target_steps=target_steps,
                                    target_tokens=target_tokens, route=route, law=law, targets=targets,

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._validation import validate_params
 from ..data import RunTable
-from ..errors import ExtrapolationWarning, InputError, MixlawWarning
+from ..errors import ExtrapolationWarning, InputError, MixlawWarning, user_stacklevel
 from ..laws.base import available_laws, get_law, warm_clone
 from .direct_scales import _JointScales, _RegisteredScales
 from .joint import (
@@ -107,7 +107,7 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         msg = (f"law option(s) {', '.join(unused)} not used: the direct route fits its own joint law with the mixture "
                f"term of {law!r}, {'whose one option is gamma_pooling' if law == 'ye-pow' else 'which takes none'}")
         msgs.append(msg)
-        warnings.warn(msg, MixlawWarning, stacklevel=3)
+        warnings.warn(msg, MixlawWarning, stacklevel=user_stacklevel(3))
     validate_params(probe)  # as the law's own fit would: gamma_pooling "x", None or NaN must not reach the fit
     pooling = float(probe.gamma_pooling) if law == "ye-pow" else JOINT_GAMMA_POOLING
     t0 = time.perf_counter()
@@ -191,7 +191,7 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
             msg = (f"law {law!r} {why}: it was fitted on final checkpoints at {at.axis} "
                    f"{T[rows].min():g}-{T[rows].max():g} and predicts those, not {at.symbol}* = {at.time:g}")
             msgs.append(msg)
-            warnings.warn(msg, ExtrapolationWarning, stacklevel=3)
+            warnings.warn(msg, ExtrapolationWarning, stacklevel=user_stacklevel(3))
     if np.unique(N[rows]).size < 2:
         raise InputError(f"the direct route with {law!r} needs runs at 2 or more model sizes"
                          + (" (at one size the direct route fits the joint law: law ye-exp or ye-pow)"
@@ -223,7 +223,7 @@ def _direct_registered(table: RunTable, at: _Target, law: str, names: list[str],
         flat = _no_gain_line(law, mixing, mixes, kw, target, float(N[rows].max()), names)
     if flat is not None:
         msgs.append(flat)
-        warnings.warn(flat, ExtrapolationWarning, stacklevel=3)
+        warnings.warn(flat, ExtrapolationWarning, stacklevel=user_stacklevel(3))
     scales = _RegisteredScales(mixing, with_tokens, at.axis, at.tokens_per_step, at.time, sizes_only)
     return PipelineResult("direct", law, Nt, at.steps, table.domains, names, mixes, _first_runs(table, inv, len(mixes)),
                           target, {"direct": stage}, mixing, kw, msgs, tokens_per_step=at.tokens_per_step,

@@ -36,7 +36,7 @@ import pandas as pd
 
 from .._validation import check_random_state
 from ..data import LOSS_PREFIX, SCALE_COLUMN_WORDS, WEIGHT_PREFIX, RunTable
-from ..errors import DataWarning, InputError, MixlawError, ScaleWarning
+from ..errors import DataWarning, InputError, MixlawError, ScaleWarning, user_stacklevel
 from .direct import _direct
 from .joint import JOINT_LAWS
 from .nested import _nested_many
@@ -358,12 +358,12 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
                                                  shared_exponents, fit_from)
     msgs: list[str] = far_target_lines(table, Nt, axis, Tt)
     for line in msgs:
-        warnings.warn(line, ScaleWarning, stacklevel=3)
+        warnings.warn(line, ScaleWarning, stacklevel=user_stacklevel(3))
     for merge in (merge_near_mixtures, merge_near_sizes):
         table, line = merge(table)
         if line is not None:  # fit_pipeline has merged them and said so already; a direct call says it here
             msgs.append(line)
-            warnings.warn(line, DataWarning, stacklevel=3)
+            warnings.warn(line, DataWarning, stacklevel=user_stacklevel(3))
     size, time = one_scale(table, Nt, axis, Tt, steps_only, sizes_only)
     # A registered law that takes N fits the final checkpoints as they are (no step law); the joint law shares its
     # step term across every curve, so it needs 3 step values in all, not 3 per curve (direct.py checks that).

@@ -71,7 +71,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import norm
 
 from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL
-from ..errors import InputError, MixlawError, MixlawWarning
+from ..errors import InputError, MixlawError, MixlawWarning, user_stacklevel
 from ..laws.base import MixingLaw
 from .conformal import checkpoint_noise, conformal_quantile, extrapolation_half_width  # noqa: F401  (re-exported)
 from .law_spread import (  # noqa: F401  (re-exported: mixlaw.pipeline.intervals was their home)
@@ -449,7 +449,7 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
         why = "the backtest extrapolated over no distance" if distance_factor == np.inf else "unknown"
         unscaled = (f"distance factor {distance_factor:g} ({why}): the backtest's residuals cannot be scaled to the "
                     "target, so the extrapolation error is NOT in these intervals")
-        warnings.warn(f"prediction intervals: {unscaled}", MixlawWarning, stacklevel=2)
+        warnings.warn(f"prediction intervals: {unscaled}", MixlawWarning, stacklevel=user_stacklevel(2))
         R = None
     if R is not None:
         R = R.reshape(-1, 1) if R.ndim < 2 else R
@@ -460,7 +460,7 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
             shared = f"one residual column for {n_t} targets"
         if shared:
             shared += ": no per-target residuals, every target gets the same extrapolation width"
-            warnings.warn(f"prediction intervals: {shared}", MixlawWarning, stacklevel=2)
+            warnings.warn(f"prediction intervals: {shared}", MixlawWarning, stacklevel=user_stacklevel(2))
         q = np.broadcast_to(extrapolation_half_width(R, distance_factor, level, noise), (n_t,)).copy()
     else:
         q = np.full(n_t, np.nan)

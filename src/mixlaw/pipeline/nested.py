@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import RunTable
-from ..errors import DataWarning, InputError, MixlawError, MixlawWarning
+from ..errors import DataWarning, InputError, MixlawError, MixlawWarning, user_stacklevel
 from ..laws.base import MixingLaw, get_law, warm_clone
 from ..scaling import fit_curves, fit_shared_exponents
 from . import _schema as sc
@@ -93,7 +93,7 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
         msg = (f"{int(few.sum())} mixture(s) {why} dropped before the {'size' if sizes_only else 'step'} fits, e.g. "
                f"{table.runs[first_row]} ({where})")
         msgs.append(msg)
-        warnings.warn(msg, DataWarning, stacklevel=3)
+        warnings.warn(msg, DataWarning, stacklevel=user_stacklevel(3))
         table = table.subset(~few[inv])
         W, Y = table.weights, table.losses(names)
         N, S = table.model_params, at.time_of(table)
@@ -331,7 +331,7 @@ class _NestedStages23:
                    f"{int((~ok).sum())} mixture(s) dropped at the size stage: curves at fewer than 3 sizes, or the "
                    "only mixture at exactly 3 sizes (no other to share alpha with)")
             msgs.append(msg)
-            warnings.warn(msg, DataWarning, stacklevel=4)
+            warnings.warn(msg, DataWarning, stacklevel=user_stacklevel(4))
         mixes, target = mixes[ok], target[ok]
         # Stage 3: the mixing law at the target scale.
         t0 = time.perf_counter()

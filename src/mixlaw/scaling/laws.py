@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._validation import check_is_fitted, check_random_state
-from ..errors import ConvergenceWarning, InputError
+from ..errors import ConvergenceWarning, InputError, user_stacklevel
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_model
 from ..fit_report import MIN_CORREL, FitReport
 from .batched import EXPONENT_BOUNDS, EXPONENT_GRID, LOG_COEF_BOUNDS, fit_curves, fit_shared_exponents
@@ -171,7 +171,8 @@ class _PowerSum:
                                 n_restarts=int(self.n_restarts), loss=self.loss, huber_delta=self.huber_delta,
                                 labels=[type(self).__name__])
             if res.n_converged == 0:
-                warnings.warn(f"{type(self).__name__}: {res.warnings[0]}", ConvergenceWarning, stacklevel=2)
+                warnings.warn(f"{type(self).__name__}: {res.warnings[0]}", ConvergenceWarning,
+                              stacklevel=user_stacklevel(2))
         else:
             starts = self._grid_starts(X, y, int(self.n_restarts))
             spec = self._spec(y, starts[0])
@@ -413,7 +414,7 @@ def fit_shared_exponent(xs: list[np.ndarray], ys: list[np.ndarray], *, loss: str
     """
     (out,) = fit_shared_exponents([(list(xs), list(ys))], loss=loss, huber_delta=huber_delta, labels=[label])
     if out[3].n_converged == 0:
-        warnings.warn(f"{label}: {out[3].warnings[0]}", ConvergenceWarning, stacklevel=2)
+        warnings.warn(f"{label}: {out[3].warnings[0]}", ConvergenceWarning, stacklevel=user_stacklevel(2))
     return out
 
 
