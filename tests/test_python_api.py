@@ -169,3 +169,32 @@ def test_a_mistyped_optimiser_keyword_is_an_input_error_before_the_fit() -> None
     # The keywords they pass on still work, and the optimum is that of optimize_mixture.
     assert optimize_runs(train, law="linear", targets="pile_cc", trust_radius=0.3).trust_region.endswith("0.3 of "
                                                                                                           "the runs")
+
+
+def test_optimize_pipeline_keeps_the_commands_trust_region(capsys) -> None:  # type: ignore[no-untyped-def]
+    # The README's optimize_pipeline(res, bounds=..., runs=runs, trust_radius=0.3) left each weight's fitted range
+    # (legal 0.611, fitted 0.024-0.494) where 'mixlaw pipeline --optimize' with the same flags stays in it (0.494):
+    # optimize_mixture's default (no range) was the pipeline's. Now the same optimum; extrapolate=True lifts it.
+    import json
+    import warnings
+    from pathlib import Path
+
+    from cli_runner import run_cli
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "data" / "crossscale_runs_v3.csv"
+    code, out, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", "934720", "--target-steps",
+                             "2929", "--route", "nested", "--law", "linear", "--optimize", "--bounds", "code=0.2:0.5",
+                             "--trust-radius", "0.3", "--json")
+    assert code == 0, err
+    cli = json.loads(out)["optimum"]
+    runs = mixlaw.read_runs(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mixlaw.fit_pipeline(runs, target_params=934720, target_steps=2929, route="nested", law="linear")
+        opt = mixlaw.optimize_pipeline(res, bounds={"code": (0.2, 0.5)}, runs=runs, trust_radius=0.3)
+        wide = mixlaw.optimize_pipeline(res, bounds={"code": (0.2, 0.5)}, runs=runs, trust_radius=0.3,
+                                        extrapolate=True)
+    np.testing.assert_allclose([opt.weights[d] for d in res.domains], [cli["weights"][d] for d in res.domains],
+                               atol=1e-9)
+    assert opt.trust_region == cli["trust_region"] == "fitted range and L1 radius 0.3 of the runs"
+    assert wide.trust_region == "L1 radius 0.3 of the runs" and wide.objective < opt.objective

@@ -21,7 +21,8 @@ from .result import PipelineResult
 
 def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
                       natural: Any = None, steps_to_match: bool = True, span: float = 8.0,
-                      random_state: int | np.random.Generator | None = 0, **constraints: Any) -> OptimumResult:
+                      random_state: int | np.random.Generator | None = 0, extrapolate: bool = False,
+                      **constraints: Any) -> OptimumResult:
     """The optimal mixture of the pipeline's target-scale mixing law, with Ye's steps-to-match figures.
 
     Parameters
@@ -37,6 +38,10 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
     span : float, default=8.0
         Step grid of the steps-to-match curves: S*/span .. S* span.
     random_state : int or Generator, default=0
+    extrapolate : bool, default=False
+        Allow the optimum outside each weight's range in the pipeline's mixtures; by default it stays within it
+        (``within_fitted_range=True`` of :func:`~mixlaw.optimize.optimize_mixture`, which also sets it), as
+        ``mixlaw pipeline --optimize`` keeps it unless ``--extrapolate``.
     **constraints
         ``bounds``, ``fixed``, ``tokens_available``, ``target_tokens``, ``max_epochs``, ``within_fitted_range``,
         ``n_starts``, ``runs`` and ``trust_radius`` of :func:`~mixlaw.optimize.optimize_mixture` (with ``runs``, the
@@ -57,6 +62,10 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
     if natural is None and constraints.get("tokens_available") is None:
         natural = result.mixtures.mean(axis=0)
     kw = {"params": result.target_params} if "model_params" in result.predict_kwargs else {}
+    # The command's trust region: optimize_mixture's own default (no range) put the README's optimize_pipeline(res,
+    # bounds=..., runs=runs, trust_radius=0.3) at legal 0.611 (fitted 0.024-0.494), where 'mixlaw pipeline --optimize'
+    # with the same flags gave 0.494 (bench/data/crossscale_runs_v3.csv, nested linear).
+    constraints.setdefault("within_fitted_range", not extrapolate)
     # The pipeline predicts at its own target scale ('params' given twice was a raw TypeError).
     check_optimize_keywords(constraints, "optimize_pipeline", taken=("objective", "natural", "random_state", *kw))
     with warnings.catch_warnings():
