@@ -438,6 +438,13 @@ def test_python_reads_olmix_pair_as_runs_does(tmp_path):
                  ).to_csv(mix, index=False)
     pd.DataFrame({"index": range(12), "metric/the_pile_a_val_loss": 2 + W[:, 0]}).to_csv(loss, index=False)
     assert read_runs(f"{mix}+{loss}").evals == ["a"] == read_runs(mix, losses=loss).evals
+    # Olmix's pair by losses= as by '+' (its docstring said RegMix's only; it stopped at "'run' and 'run' are one
+    # name"), and a pair given both ways is one line, not "no such file".
+    by_kw = read_runs(ratios, losses=metrics)
+    np.testing.assert_array_equal(by_kw.weights, table.weights)
+    np.testing.assert_array_equal(by_kw.losses("bpb"), table.losses("bpb"))
+    with pytest.raises(InputError, match=r"names a pair of files and losses= a losses' file: give the pair as"):
+        read_runs(f"{ratios}+{metrics}", losses=metrics)
 
 
 def test_runs_import_reads_regmix_s_pair_as_runs_does(capsys, tmp_path):

@@ -19,7 +19,7 @@ from ..data import (
     read_runs,
 )
 from ..data.reading import _read_any
-from ..errors import DataError, DataWarning, user_stacklevel
+from ..errors import DataError, DataWarning, InputError, user_stacklevel
 from .columns import _drop_incomplete, _select_evals, _show
 
 
@@ -90,9 +90,11 @@ def read_any_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str
         RegMix's mixture and loss files when the first has an ``index`` column to join on and no run id
         (:func:`~mixlaw.data.read_regmix_pair`), else Olmix's ``ratios.csv+metrics.csv`` joined on ``run`` /
         ``run_id`` (:func:`read_olmix_pair`).
-    losses, weight_tol
-        As :func:`mixlaw.data.read_runs` (RegMix's loss CSV joined to ``path`` on ``index``; the tolerance on the
-        row sums of the weights, default 0.01).
+    losses : path-like, optional
+        The losses' file of the mixtures' file ``path``, read as the pair ``path+losses`` is: RegMix's loss CSV
+        (joined on ``index``) or Olmix's ``metrics.csv`` (joined on ``run`` / ``run_id``).
+    weight_tol : float, default=0.01
+        Tolerance on the row sums of the weights.
 
     Returns
     -------
@@ -106,6 +108,14 @@ def read_any_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str
     Its arguments are that reader's (``path``, ``losses``, ``weight_tol``): named ``spec``, the first broke
     ``mixlaw.read_runs(path=...)``.
     """
+    paths = isinstance(path, (str, os.PathLike)) and isinstance(losses, (str, os.PathLike))
+    if paths and "+" in str(path) and not Path(path).exists():
+        raise InputError(f"read_runs: {str(path)!r} names a pair of files and losses= a losses' file: give the pair "
+                         "as 'mixtures+losses' or the mixtures' file with losses=, not both")
+    if paths and not _regmix_pair(str(path)):
+        # Olmix's ratios.csv with losses=metrics.csv, as 'ratios.csv+metrics.csv' reads it: the data layer's reader
+        # took it for RegMix's pair and stopped at "columns 'run' and 'run' are one name".
+        return read_olmix_pair(path, losses, weight_tol=weight_tol)  # type: ignore[arg-type]
     if losses is not None or not isinstance(path, (str, os.PathLike)):
         return read_runs(path, losses=losses, weight_tol=weight_tol)  # (its error for a frame or None)
     s = str(path)
