@@ -198,3 +198,30 @@ def test_optimize_pipeline_keeps_the_commands_trust_region(capsys) -> None:  # t
                                atol=1e-9)
     assert opt.trust_region == cli["trust_region"] == "fitted range and L1 radius 0.3 of the runs"
     assert wide.trust_region == "L1 radius 0.3 of the runs" and wide.objective < opt.objective
+
+
+def test_save_law_and_save_pipeline_refuse_each_other_s_objects(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # save_law(pipeline_result) and save_law(optimum) wrote files neither loader read back; save_pipeline(law) and
+    # save_law(dict) stopped on a bare AttributeError.
+    import warnings
+    from pathlib import Path
+
+    import pytest
+
+    law = mixlaw.get_law("linear").fit(_small(), targets="pile_cc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runs = mixlaw.read_runs(Path(__file__).resolve().parents[1] / "bench" / "data" / "crossscale_runs_v3.csv")
+        res = mixlaw.fit_pipeline(runs, target_params=934720, target_steps=2929, route="nested", law="linear")
+    with pytest.raises(mixlaw.InputError, match=r"got PipelineResult: save a pipeline with save_pipeline"):
+        mixlaw.save_law(res, tmp_path / "a.json")
+    with pytest.raises(mixlaw.InputError, match=r"got OptimumResult: write an optimum with export_mixture"):
+        mixlaw.save_law(mixlaw.optimize_mixture(law), tmp_path / "a.json")
+    with pytest.raises(mixlaw.InputError, match=r"save_law writes a fitted law .*; got dict$"):
+        mixlaw.save_law({"a": 1}, tmp_path / "a.json")
+    with pytest.raises(mixlaw.InputError, match=r"got Linear: save a law with save_law"):
+        mixlaw.save_pipeline(law, tmp_path / "a.json")
+    assert not (tmp_path / "a.json").exists()
+    mixlaw.save_pipeline(res, tmp_path / "p.json")
+    with pytest.raises(mixlaw.InputError, match=r"pass it as --pipeline \(load_pipeline in Python\)"):
+        mixlaw.load_law(tmp_path / "p.json")

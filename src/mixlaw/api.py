@@ -121,6 +121,13 @@ def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw 
 
 def save_law(law: MixingLaw, path: str | os.PathLike[str]) -> None:
     """Write a fitted law as JSON, atomically (temp file + rename), tagged with the saved-law schema version."""
+    if not isinstance(law, MixingLaw):
+        # save_law(pipeline_result, path) wrote a file that neither load_law nor load_pipeline read back, as did an
+        # OptimumResult; a dict stopped on "AttributeError: 'dict' object has no attribute 'to_dict'".
+        hint = {"PipelineResult": ": save a pipeline with save_pipeline(result, path)",
+                "OptimumResult": ": write an optimum with export_mixture(opt, 'json') (or opt.to_dict())"}
+        raise InputError(f"save_law writes a fitted law (a MixingLaw, as get_law(...).fit(...) returns); got "
+                         f"{type(law).__name__}{hint.get(type(law).__name__, '')}")
     doc = {"mixlaw_version": __version__, "schema_version": LAW_SCHEMA_VERSION, **law.to_dict()}
     write_text_atomic(json.dumps(doc, indent=2, default=float), path)
 

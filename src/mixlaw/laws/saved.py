@@ -32,7 +32,8 @@ def _check_saved_layout(d: Any) -> None:
         raise InputError(f"expected a JSON object (a law saved by 'mixlaw fit --out'), got {type(d).__name__}")
     kind = saved_file_kind(d)
     if kind == "pipeline":
-        raise InputError("it is a saved pipeline (mixlaw pipeline --save), not a law: pass it as --pipeline")
+        raise InputError("it is a saved pipeline (mixlaw pipeline --save), not a law: pass it as --pipeline "
+                         "(load_pipeline in Python)")
     if kind == "optimum":
         # 'optimize --out opt.json', then 'optimize --law opt.json' said "missing field 'domains'".
         raise InputError("it is an optimum (mixlaw optimize --out or --json), a mixture, not a law: save the law "

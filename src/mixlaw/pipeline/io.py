@@ -49,6 +49,11 @@ _SCALES: dict[str, Any] = {"nested": _NestedStages23, "joint": _JointScales, "re
 
 def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
     """The saved form of ``result``: strict JSON (NaN as null)."""
+    if not isinstance(result, PipelineResult):
+        # save_pipeline(law, path) stopped on "AttributeError: 'Linear' object has no attribute 'scales'".
+        hint = ": save a law with save_law(law, path)" if isinstance(result, MixingLaw) else ""
+        raise InputError(f"save_pipeline writes a fit_pipeline result (a PipelineResult); got "
+                         f"{type(result).__name__}{hint}")
     if result.scales is None:
         raise InputError("this pipeline result has no scale model to save")
     state = {"mixtures": sc.jsonable_array(result.mixtures), "mixture_runs": list(result.mixture_runs),
