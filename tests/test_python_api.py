@@ -225,3 +225,16 @@ def test_save_law_and_save_pipeline_refuse_each_other_s_objects(tmp_path) -> Non
     mixlaw.save_pipeline(res, tmp_path / "p.json")
     with pytest.raises(mixlaw.InputError, match=r"pass it as --pipeline \(load_pipeline in Python\)"):
         mixlaw.load_law(tmp_path / "p.json")
+
+
+def test_an_empty_target_list_says_so() -> None:
+    # fit(table, targets=[]) said "127 run(s) x 0 eval set(s) = 0 losses are too few to fit 0 parameters".
+    import pytest
+
+    from mixlaw.api import optimize_runs
+
+    train = _small()
+    for call in (lambda: mixlaw.get_law("linear").fit(train, targets=[]),
+                 lambda: optimize_runs(train, law="linear", targets=[])):
+        with pytest.raises(mixlaw.InputError, match=r"no target given \(targets=\[\]\); name eval sets, or 'all'"):
+            call()

@@ -425,6 +425,11 @@ class RunTable:
             return self.evals
         if isinstance(targets, str):
             targets = [targets]
+        targets = list(targets)
+        if not targets:
+            # fit(table, targets=[]) said "0 losses are too few to fit 0 parameters".
+            raise InputError(f"{self.path or 'run table'}: no target given (targets=[]); name eval sets, or 'all' "
+                             f"for every one of {known_names([], self.evals)}")
         out = []
         for t in targets:
             name = t[len(LOSS_PREFIX):] if t.startswith(LOSS_PREFIX) else t
