@@ -287,3 +287,15 @@ def test_compare_maximize_scores_the_regret_of_an_accuracy(capsys, tmp_path) -> 
     assert regret[True] == pytest.approx(y.max() - y[np.argmax(pred)])
     assert regret[False] == pytest.approx(y[np.argmin(pred)] - y.min())
     assert np.argmax(pred) != np.argmin(pred)  # the two regrets are of different runs
+
+
+def test_maximize_is_a_bool() -> None:
+    # maximize="no" (a string from a config file) is truthy: optimize_mixture maximised without a word.
+    W = np.random.default_rng(0).dirichlet(np.ones(3), 30)
+    law = get_law("linear").fit(W, 2 + W[:, 0], domains=["a", "b", "c"], targets="loss")
+    for bad in ("no", "False", 1, None):
+        with pytest.raises(InputError, match=r"maximize must be True or False \(--maximize\); got "):
+            optimize_mixture(law, maximize=bad)
+    with pytest.raises(InputError, match="maximize must be True or False"):
+        optimize_runs(_accuracy_table(), law="linear", targets="hellaswag_acc", maximize="no")
+    assert optimize_mixture(law, maximize=np.bool_(True)).maximize is True

@@ -463,6 +463,9 @@ def _drop_tiny_shares(r: np.ndarray, lo: np.ndarray, hi: np.ndarray, F: np.ndarr
 def check_maximize(objective_name: str, maximize: bool) -> None:
     """Refuse an objective that cannot be maximised (:func:`optimize_mixture`'s ``maximize``); callers that fit
     first (:func:`mixlaw.api.optimize_runs`) check before the fit."""
+    if not isinstance(maximize, bool | np.bool_):
+        # maximize="no" (or "False", read from a config file) is truthy: the metric was maximised without a word.
+        raise InputError(f"maximize must be True or False (--maximize); got {maximize!r}")
     if maximize and objective_name == "max":
         raise InputError("objective 'max' (the worst, i.e. largest, loss) cannot be maximised; with maximize=True "
                          "give 'mean', 'total', an eval set or weights")
