@@ -238,3 +238,23 @@ def test_an_empty_target_list_says_so() -> None:
                  lambda: optimize_runs(train, law="linear", targets=[])):
         with pytest.raises(mixlaw.InputError, match=r"no target given \(targets=\[\]\); name eval sets, or 'all'"):
             call()
+
+
+def test_a_mixture_written_as_a_mapping_must_sum_to_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # law.predict({"arxiv": 0.5}) predicted a half mixture without a word, where 'mixlaw predict --mixtures
+    # arxiv=0.5' says "weights sum to 0.5, expected 1 ± 0.01"; predict({}) gave a loss of 0.
+    import pytest
+
+    law = mixlaw.get_law("linear").fit(_small(), targets="pile_cc")
+    for bad, total in (({"arxiv": 0.5}, "0.5"), ({}, "0")):
+        with pytest.raises(mixlaw.InputError, match=rf"the mixture: weights sum to {total}, expected 1 ± 0.01 "
+                                                     r"\(domains it leaves out have share 0; fix the shares, or raise "
+                                                     r"the weight_tol= of fit"):
+            law.predict(bad)
+    with pytest.raises(mixlaw.InputError, match=r"mixture 1 \(0-based\): weights sum to 0.9"):
+        law.predict([{"arxiv": 1.0}, {"arxiv": 0.9}])
+    np.testing.assert_array_equal(law.predict({"arxiv": 0.5, "github": 0.5}),
+                                  law.predict({"arxiv": 0.5, "github": 0.5, "pile_cc": 0.0}))
+    one = np.zeros((1, len(law.domains_)))
+    one[0, law.domains_.index("arxiv")] = one[0, law.domains_.index("github")] = 0.5
+    np.testing.assert_array_equal(law.predict({"arxiv": 0.5, "github": 0.5}), law.predict(one))

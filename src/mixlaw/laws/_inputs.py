@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
+from ..data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, beyond_tol
 from ..errors import InputError
 
 
@@ -81,12 +81,12 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     """
     if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
         if isinstance(X, Mapping) and not for_fit and domains is not None:
-            return _mapping_row(X, domains), None, {}
+            return _summing_to_one(_mapping_row(X, domains), weight_tol, tol_option), None, {}
         if (isinstance(X, (list, tuple)) and X and all(isinstance(m, Mapping) for m in X) and not for_fit
                 and domains is not None):
             # Several mixtures as {domain: share} rows ([opt.weights, natural]): numpy's "float() argument must
             # be a string or a real number, not 'dict'" before.
-            return np.vstack([_mapping_row(m, domains) for m in X]), None, {}
+            return _summing_to_one(np.vstack([_mapping_row(m, domains) for m in X]), weight_tol, tol_option), None, {}
         return X, None, {}
     cols = [str(c) for c in X.columns]
     wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
@@ -134,6 +134,21 @@ def weights_in_order(weights: Any, domains: Sequence[str]) -> np.ndarray:
     if isinstance(X, RunTable):
         X = X.weights_for(list(domains))
     return np.asarray(X, dtype=np.float64)
+
+
+def _summing_to_one(W: np.ndarray, weight_tol: float, tol_option: str | None) -> np.ndarray:
+    """Mixtures written as ``{domain: share}`` must sum to 1 within ``weight_tol``, as ``mixlaw predict --mixtures
+    web=0.6`` holds them (an array's rows farther off are used as given; a mapping names only some domains, the
+    others 0). ``law.predict({"arxiv": 0.5})`` predicted a half mixture without a word where the command said
+    "weights sum to 0.5, expected 1 ± 0.01"."""
+    sums = W.sum(axis=1)
+    bad = np.flatnonzero(beyond_tol(np.abs(sums - 1.0), weight_tol))
+    if bad.size:
+        i = int(bad[0])
+        where = "the mixture" if len(W) == 1 else f"mixture {i} (0-based)"
+        raise InputError(f"{where}: weights sum to {sums[i]:.6g}, expected 1 ± {weight_tol:g} (domains it leaves "
+                         f"out have share 0; fix the shares{', or raise ' + tol_option if tol_option else ''})")
+    return W
 
 
 def _mapping_row(mix: Mapping[Any, Any], domains: Sequence[str]) -> np.ndarray:

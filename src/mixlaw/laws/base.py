@@ -396,8 +396,10 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             Mixtures, columns in the order of ``domains_``; a RunTable, or a DataFrame whose columns are named
             by domain (``w:<domain>`` or ``<domain>``), is read by name (InputError for a name that is not a
             domain); so is one mixture given as a mapping ``{domain: share}`` (e.g. ``optimize_mixture(law).weights``;
-            domains it leaves out have share 0). Rows summing to 1 within the fit's ``weight_tol`` are
-            renormalised, as ``fit`` reads them; rows farther off are used as given.
+            domains it leaves out have share 0, and its shares must sum to 1 within the fit's ``weight_tol``, as
+            ``mixlaw predict --mixtures`` holds them: InputError otherwise). Rows summing to 1 within the fit's
+            ``weight_tol`` are renormalised, as ``fit`` reads them; an array's or frame's rows farther off are used
+            as given.
         params, tokens : float or ndarray of shape (n,), optional
             Model size N and training tokens D, for laws that take them; default: the (single) value seen in
             fitting.
