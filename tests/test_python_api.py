@@ -258,3 +258,16 @@ def test_a_mixture_written_as_a_mapping_must_sum_to_one(tmp_path) -> None:  # ty
     one = np.zeros((1, len(law.domains_)))
     one[0, law.domains_.index("arxiv")] = one[0, law.domains_.index("github")] = 0.5
     np.testing.assert_array_equal(law.predict({"arxiv": 0.5, "github": 0.5}), law.predict(one))
+
+
+def test_subset_says_what_it_takes() -> None:
+    # table.subset(["run_a"]) and subset([500]) of 80 rows stopped on numpy's bare IndexError.
+    import pytest
+
+    t = _small()
+    for bad in (["1"], [500], [1.5], np.ones(3, dtype=bool)):
+        with pytest.raises(mixlaw.InputError, match=r"subset takes a boolean mask of its 80 rows or 0-based row "
+                                                     r"positions .*table\.subset\(np\.isin\(table\.runs, names\)\)"):
+            t.subset(bad)
+    named = t.subset(np.isin(t.runs, ["1", "3"]))  # the hint works
+    assert sorted(named.runs) == ["1", "3"]

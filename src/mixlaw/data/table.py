@@ -592,8 +592,15 @@ class RunTable:
                                                                                  strict=True) if k)
 
     def subset(self, rows: Any) -> RunTable:
-        """A new RunTable with the selected rows (boolean mask or integer index)."""
-        idx = np.arange(len(self))[rows]
+        """A new RunTable with the selected rows (boolean mask of ``len(table)``, or 0-based integer positions)."""
+        try:
+            idx = np.arange(len(self))[rows]
+        except IndexError as err:
+            # table.subset(["run_a"]) or subset([500]) of 127 rows stopped on numpy's IndexError ('only integers,
+            # slices ... are valid indices').
+            raise InputError(f"{self.path or 'run table'}: subset takes a boolean mask of its {len(self)} rows or "
+                             f"0-based row positions ({err}); to select runs by name: "
+                             "table.subset(np.isin(table.runs, names))") from None
         out = RunTable.__new__(RunTable)
         out.path, out.weight_tol = self.path, self.weight_tol
         out._lines = self._lines[idx]
