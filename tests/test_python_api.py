@@ -271,3 +271,21 @@ def test_subset_says_what_it_takes() -> None:
             t.subset(bad)
     named = t.subset(np.isin(t.runs, ["1", "3"]))  # the hint works
     assert sorted(named.runs) == ["1", "3"]
+
+
+def test_run_table_filter_takes_params() -> None:
+    # RunTable.filter took model_params= only, where every other call names a model size params=.
+    import pytest
+
+    t = mixlaw.RunTable(pd_frame_at_sizes())
+    assert len(t.filter(params=7e7)) == len(t.filter(model_params=7e7)) == 2
+    assert len(t.filter(params=7e7, step=100)) == 1
+    with pytest.raises(mixlaw.InputError, match="params= and model_params= are the same argument"):
+        t.filter(params=7e7, model_params=7e7)
+
+
+def pd_frame_at_sizes():  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    return pd.DataFrame({"run": ["a", "a", "b", "b"], "params": [7e7, 7e7, 1.6e8, 1.6e8], "step": [100, 200] * 2,
+                         "w:x": [0.3, 0.3, 0.6, 0.6], "w:y": [0.7, 0.7, 0.4, 0.4], "loss:l": [3.0, 2.8, 2.9, 2.7]})

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._validation import renamed
 from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning, row_unit, user_stacklevel
 from .hints import _mapping_hint, case_hint, known_names, long_format_hint
 from .schema import (
@@ -608,8 +609,11 @@ class RunTable:
         out.frame = self.frame.iloc[idx].reset_index(drop=True)
         return out
 
-    def filter(self, *, model_params: float | None = None, step: float | None = None) -> RunTable:
-        """Rows at one model size and/or one step."""
+    def filter(self, *, params: float | None = None, step: float | None = None,
+               model_params: float | None = None) -> RunTable:
+        """Rows at one model size (``params``, the table's ``params`` column; ``model_params`` is its older name, a
+        silent alias) and/or one step."""
+        model_params = renamed("params", params, "model_params", model_params)
         mask = np.ones(len(self), dtype=bool)
         for name, value in (("params", model_params), ("step", step)):
             if value is not None:
