@@ -289,3 +289,12 @@ def pd_frame_at_sizes():  # type: ignore[no-untyped-def]
 
     return pd.DataFrame({"run": ["a", "a", "b", "b"], "params": [7e7, 7e7, 1.6e8, 1.6e8], "step": [100, 200] * 2,
                          "w:x": [0.3, 0.3, 0.6, 0.6], "w:y": [0.7, 0.7, 0.4, 0.4], "loss:l": [3.0, 2.8, 2.9, 2.7]})
+
+
+def test_the_commands_own_calls_are_at_the_top_level() -> None:
+    # What 'mixlaw fit' / 'mixlaw optimize' / 'optimize --law law.json' run (fit_table, optimize_runs,
+    # optimize_saved_law, which the README names) were in mixlaw.api only: mixlaw.optimize_runs was an AttributeError.
+    from mixlaw import api
+
+    for name in ("fit_table", "optimize_runs", "optimize_saved_law"):
+        assert name in mixlaw.__all__ and getattr(mixlaw, name) is getattr(api, name)

@@ -6,12 +6,14 @@
 ...                         laws=["linear"])
 
 ``save_law(law, path)`` / ``load_law(path)`` keep a fitted law (JSON, as ``mixlaw fit --out`` writes it);
-``save_pipeline(result, path)`` / ``load_pipeline(path)`` a :func:`fit_pipeline` result.
+``save_pipeline(result, path)`` / ``load_pipeline(path)`` a :func:`fit_pipeline` result. What ``mixlaw fit`` and
+``mixlaw optimize`` run is :func:`fit_table` and :func:`optimize_runs` (fit, then optimise within the runs' range), and
+``mixlaw optimize --law law.json`` is :func:`optimize_saved_law`.
 """
 
 from . import compare, laws, metrics
 from ._version import __version__
-from .api import load_law, save_law
+from .api import fit_table, load_law, optimize_runs, optimize_saved_law, save_law
 from .bootstrap import bootstrap_law
 from .data import RunTable, read_regmix_pair
 from .datasets import load_marin_delphi, load_regmix
@@ -37,6 +39,7 @@ from .pipeline import fit_pipeline, load_pipeline, optimize_pipeline, save_pipel
 
 __all__ = ["RunTable", "read_runs", "read_regmix_pair", "load_regmix", "load_marin_delphi", "laws", "metrics",
            "compare", "get_law", "available_laws", "law_from_dict", "optimize_mixture", "bootstrap_law",
+           "fit_table", "optimize_runs", "optimize_saved_law",
            "active_design", "fit_pipeline", "optimize_pipeline", "export_mixture", "save_law", "load_law",
            "save_pipeline", "load_pipeline", "FitResult", "Param", "Params", "MixlawError",
            "InputError", "DataError", "InvalidParameterError", "NotFittedError", "FitError", "MixlawWarning",
