@@ -107,3 +107,23 @@ def test_python_draws_the_split_the_command_scores(capsys, tmp_path) -> None:  #
     assert [r["splits"] for r in board["laws"]] == [r["splits"] for r in json.loads(out)["laws"]]
     with pytest.raises(mixlaw.InputError, match=r"--holdout must be a fraction .* \(fraction= of holdout_split\)"):
         holdout_split(train, 1.5)
+
+
+def test_compare_says_what_it_takes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # compare(train, test_table) stopped on "'RunTable' object has no attribute 'items'", laws="linear" was read
+    # letter by letter ("unknown law 'l'"), maximize="no" was truthy, holdout_split(frame) a bare AttributeError.
+    import pytest
+
+    import mixlaw
+    from mixlaw.compare import compare, holdout_split
+
+    table = mixlaw.read_runs(_table(tmp_path, steps=(100,)))
+    train, tests = holdout_split(table, 0.2)
+    with pytest.raises(mixlaw.InputError, match=r"tests must be a mapping \{name: RunTable\} .*; got RunTable"):
+        compare(train, tests["holdout"], laws=["linear"])
+    with pytest.raises(mixlaw.InputError, match=r"maximize must be True or False \(--maximize\); got 'no'"):
+        compare(train, tests, laws=["linear"], maximize="no")
+    with pytest.raises(mixlaw.InputError, match=r"holdout_split takes a RunTable .*; got DataFrame"):
+        holdout_split(table.frame)
+    one = compare(train, tests, laws="linear").to_dict()["laws"]
+    assert len(one) == 1 and one[0]["splits"] == compare(train, tests, laws=["linear"]).to_dict()["laws"][0]["splits"]

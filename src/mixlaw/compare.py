@@ -235,6 +235,19 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         Laws that fail are kept with their ``error`` so one bad law does not hide the others.
     """
     n_folds = renamed("n_folds", n_folds, "cv_folds", cv_folds)
+    # A notebook's natural slips, each a bare AttributeError or a wrong answer before: compare(train, test) ("'RunTable'
+    # object has no attribute 'items'"), laws="linear" (read letter by letter: "unknown law 'l'"), maximize="no"
+    # (truthy: regret_at_1 of the run predicted highest).
+    if not isinstance(train, RunTable):
+        raise InputError(f"compare's train must be a RunTable (mixlaw.read_runs(path)); got {type(train).__name__}")
+    if not isinstance(tests, Mapping) or not all(isinstance(t, RunTable) for t in tests.values()):
+        raise InputError(f"compare's tests must be a mapping {{name: RunTable}} of held-out splits, e.g. "
+                         f"{{'test': table}} (train, tests = holdout_split(table) gives one); "
+                         f"got {type(tests).__name__}")
+    if isinstance(laws, str | MixingLaw):
+        laws = [laws]
+    if not isinstance(maximize, bool | np.bool_):
+        raise InputError(f"maximize must be True or False (--maximize); got {maximize!r}")
     names = train.resolve_targets(targets)
     s = objective_weights(objective, names)
     # An eval the objective weighs 0 is neither fitted nor scored: its missing losses cost no row (evals.py).
@@ -335,6 +348,9 @@ def holdout_split(table: RunTable, fraction: float = 0.2, random_state: int | np
     # Why: a sweep is one table, and comparing laws on held-out runs meant writing the split by hand (pandas, two
     # files) before --test took it; on Chen et al.'s six BO tables that was a script of its own. It lived in the
     # CLI, so a notebook could not draw the split the command scored.
+    if not isinstance(table, RunTable):
+        raise InputError(f"holdout_split takes a RunTable (mixlaw.read_runs(path), or RunTable(df) for a frame in "
+                         f"its columns); got {type(table).__name__}")
     if isinstance(fraction, bool) or not (isinstance(fraction, float | int) and 0 < fraction < 1):
         raise InputError(f"--holdout must be a fraction of the runs in (0, 1), e.g. 0.2 (fraction= of holdout_split); "
                          f"got {fraction!r}")
