@@ -662,6 +662,13 @@ def test_a_table_that_is_not_a_run_table_gets_a_hint_that_fits_it(tmp_path):
     with pytest.raises(DataError) as e:
         read_runs(p)
     assert f"--runs {p}+LOSSES.csv" in str(e.value) and "mixture/*" not in str(e.value)
+    # ... and the Python spelling: mixlaw.read_runs(path) stops here too.
+    assert f"(mixlaw.read_runs('{p}+LOSSES.csv') in Python)" in str(e.value)
+    import mixlaw
+
+    for half in (f"{p}+", f"+{p}"):  # said ".: unknown table format ''"
+        with pytest.raises(InputError, match=r"a pair of files is 'mixtures\+losses', both named"):
+            mixlaw.read_runs(half)
     # Dai & Zheng's names: the map that fits them
     dz = pd.DataFrame({"weight_a": W[:, 0], "weight_b": 1 - W[:, 0], "model_size": 1e8, "a_loss": 3.0, "b_loss": 3.1})
     dz.to_csv(p := tmp_path / "dz.csv", index=False)

@@ -102,13 +102,15 @@ def _mapping_hint(df: pd.DataFrame, cols: list[str], where: str) -> str:
     W = df[rest].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64) if rest else np.empty((0, 0))
     if not any(c.startswith(LOSS_PREFIX) for c in cols) and W.shape[1] >= 2 and len(W) and np.isfinite(W).all() \
             and (W >= 0).all() and np.all(np.abs(W.sum(axis=1) - 1) <= WEIGHT_TOL):
+        # Both spellings: mixlaw.read_runs(path) from a notebook stops here too, and '--runs' reads as a command.
         return (f"its rows are mixtures (they sum to 1) without losses: give the losses' file with it, --runs "
-                f"{where}+LOSSES.csv, joined on run / run_id (Olmix's ratios.csv+metrics.csv) or index (RegMix's "
-                "mixture.csv+loss.csv)")
+                f"{where}+LOSSES.csv (mixlaw.read_runs('{where}+LOSSES.csv') in Python), joined on run / run_id "
+                "(Olmix's ratios.csv+metrics.csv) or index (RegMix's mixture.csv+loss.csv)")
     if any(c.startswith(LOSS_PREFIX) for c in cols) and not any(c.startswith(WEIGHT_PREFIX) for c in cols):
         # The other half of the pair: RegMix's loss.csv alone got the W&B map.
-        return (f"it has losses without mixtures: give the mixtures' file before it, --runs MIXTURES.csv+{where}, "
-                "joined on run / run_id or index (RegMix's mixture.csv+loss.csv)")
+        return (f"it has losses without mixtures: give the mixtures' file before it, --runs MIXTURES.csv+{where} "
+                f"(mixlaw.read_runs('MIXTURES.csv+{where}') in Python), joined on run / run_id or index (RegMix's "
+                "mixture.csv+loss.csv)")
     return (f"map other names with mixlaw runs import {where} --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss' "
             "--out runs.csv, a W&B export's map: put your columns' names in it")
 

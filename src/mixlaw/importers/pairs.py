@@ -121,6 +121,10 @@ def read_any_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str
     s = str(path)
     if "+" in s and not Path(s).exists():
         first, second = s.split("+", 1)
+        if not first or not second:
+            # 'ratios.csv+' said ".: unknown table format ''".
+            raise InputError(f"{s!r}: a pair of files is 'mixtures+losses', both named (Olmix's "
+                             "ratios.csv+metrics.csv, RegMix's mixture.csv+loss.csv)")
         if not _regmix_pair(first):
             return read_olmix_pair(first, second, weight_tol=weight_tol)
     return read_runs(s, weight_tol=weight_tol)
