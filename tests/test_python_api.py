@@ -298,3 +298,14 @@ def test_the_commands_own_calls_are_at_the_top_level() -> None:
 
     for name in ("fit_table", "optimize_runs", "optimize_saved_law"):
         assert name in mixlaw.__all__ and getattr(mixlaw, name) is getattr(api, name)
+
+
+def test_fit_table_refuses_options_it_would_drop() -> None:
+    # fit_table(t, law=get_law("linear"), alpha=5.0) fitted the instance's alpha='cv' and dropped alpha=5.0 silently
+    # (predictions 0.77 apart from law='linear', alpha=5.0 on 60 RegMix runs).
+    import pytest
+
+    t = _small()
+    with pytest.raises(mixlaw.InputError, match=r"options \['alpha'\] configure a law given by key .* Linear"):
+        mixlaw.fit_table(t, law=mixlaw.get_law("linear"), targets="pile_cc", alpha=5.0)
+    assert mixlaw.fit_table(t, law="linear", targets="pile_cc", alpha=5.0).alpha == 5.0

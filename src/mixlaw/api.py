@@ -112,7 +112,13 @@ def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw 
 
     The CV's fold fits run in this process, unless the call is inside ``mixlaw.laws.selection.cv_workers(n)``
     (``"auto"``: the usable CPUs, at most 8, as ``mixlaw fit``'s default ``--workers auto``; the same numbers).
-    No ``n_jobs`` keyword here: ``options`` go to the law, and ``lightgbm`` takes an ``n_jobs`` of its own."""
+    No ``n_jobs`` keyword here: ``options`` go to the law, and ``lightgbm`` takes an ``n_jobs`` of its own. They
+    configure a law given by key; a law given as an instance is fitted as configured (``options`` are refused)."""
+    if options and not isinstance(law, str):
+        # fit_table(t, law=get_law("linear"), alpha=5.0) dropped alpha without a word (the instance's 'cv' was fitted).
+        raise InputError(f"fit_table: options {sorted(options)} configure a law given by key (law='linear', "
+                         f"alpha=5.0); the law given is an instance, {type(law).__name__}: set them on it "
+                         f"(law.set_params(...)) or give its key")
     if not isinstance(table, RunTable):
         table = read_any_runs(table)  # as --runs: a table or a pair
     est = get_law(law, random_state=random_state, **options) if isinstance(law, str) else law
