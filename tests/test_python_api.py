@@ -309,3 +309,12 @@ def test_fit_table_refuses_options_it_would_drop() -> None:
     with pytest.raises(mixlaw.InputError, match=r"options \['alpha'\] configure a law given by key .* Linear"):
         mixlaw.fit_table(t, law=mixlaw.get_law("linear"), targets="pile_cc", alpha=5.0)
     assert mixlaw.fit_table(t, law="linear", targets="pile_cc", alpha=5.0).alpha == 5.0
+
+
+def test_bootstrap_law_refuses_options_it_would_drop() -> None:
+    import pytest
+
+    t = _small()
+    law = mixlaw.get_law("linear").fit(t, targets="pile_cc")
+    with pytest.raises(mixlaw.InputError, match=r"law_options \['alpha'\] configure a law given by key"):
+        mixlaw.bootstrap_law(law, t, n_boot=2, n_jobs=1, law_options={"alpha": 5.0})

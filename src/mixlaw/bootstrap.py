@@ -574,7 +574,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         losses, whose nominal-80 % coverage its backtests were measured at. The command line gives each its
         default and has no flag to change it.
     law_options : dict, optional
-        Constructor options when ``law`` is a key.
+        Constructor options when ``law`` is a key (refused with a law instance, which is refitted as configured).
     on_progress : callable, optional
         Called with the number of replicates just finished (for a progress bar whose total is ``n_boot``).
     fitted : MixingLaw, optional
@@ -628,6 +628,11 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         check_optimize_keywords(optimize, "bootstrap_law(optimize=)")
     # Before any fit. Not os.cpu_count(): a 2-CPU container quota on a 64-core host started 64 processes.
     jobs = resolve_workers(n_jobs, default=AUTO)
+    if law_options and not isinstance(law, str):
+        # bootstrap_law(fitted_law, t, law_options={"alpha": 5.0}) refitted the law as it was, options dropped.
+        raise InputError(f"bootstrap_law: law_options {sorted(law_options)} configure a law given by key; the law "
+                         f"given is an instance, {type(law).__name__}: set them on it (law.set_params(...)) or give "
+                         "its key")
     base = get_law(law, **dict(law_options or {})) if isinstance(law, str) else law.clone()
     if targets is None:
         # bootstrap_law(law fitted on pile_cc, table) refitted every eval of the table (13 on RegMix): the point
