@@ -318,3 +318,26 @@ def test_bootstrap_law_refuses_options_it_would_drop() -> None:
     law = mixlaw.get_law("linear").fit(t, targets="pile_cc")
     with pytest.raises(mixlaw.InputError, match=r"law_options \['alpha'\] configure a law given by key"):
         mixlaw.bootstrap_law(law, t, n_boot=2, n_jobs=1, law_options={"alpha": 5.0})
+
+
+def test_a_pipeline_prediction_far_from_its_target_scale_warns() -> None:
+    # res.predict(W, params=70) (70 for 70M) returned losses of 25-101 for a table of 1.2-1.6 without a word (and so
+    # did 'mixlaw predict --pipeline p.json --params 70'); fit_pipeline warns of such a target, predict did not.
+    import warnings
+    from pathlib import Path
+
+    import pytest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runs = mixlaw.read_runs(Path(__file__).resolve().parents[1] / "bench" / "data" / "crossscale_runs_v3.csv")
+        res = mixlaw.fit_pipeline(runs, target_params=934720, target_steps=2929, route="nested", law="linear")
+    W = res.mixtures[:1]
+    with pytest.warns(mixlaw.ExtrapolationWarning, match=r"params=70 \(--params\) is 1/1.34e\+04 the pipeline's "
+                                                         r"target 934720: is it in the same unit"):
+        res.predict(W, params=70, steps=5000)
+    with pytest.warns(mixlaw.ExtrapolationWarning, match=r"steps=1e\+09 \(--steps\) is 3.41e\+05x"):
+        res.predict(W, steps=1e9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mixlaw.ExtrapolationWarning)
+        res.predict(W, params=2e6, steps=5000)  # 2x the target: no such warning

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .._console import frame_text, repr_as_text
 from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, WEIGHT_PREFIX, RunTable
-from ..errors import ExtrapolationWarning, InputError
+from ..errors import ExtrapolationWarning, InputError, ScaleWarning, user_stacklevel
 from ..laws.base import MixingLaw, weights_in_order
 from ..optimize import check_enough_runs
 
@@ -29,6 +29,10 @@ ROUTES = ("nested", "direct")
 SCALE_RTOL = 1e-9
 #: Mixtures are identified by their weights rounded to this many decimals (CSV round trips lose the last bits).
 _WEIGHT_DECIMALS = 9
+#: A scale asked of :meth:`PipelineResult.predict` this many times from the target (or as far below it) is more often a
+#: unit slip (70 for 70M) than a plan: :data:`~mixlaw.pipeline.fitting.FAR_TARGET`'s rule, read from the target, which
+#: the fit held within it of the table (the result keeps no table).
+FAR_SCALE = 1000.0
 #: Model sizes within this relative distance of each other are one size (:func:`merge_near_sizes`): a size written
 #: as a nominal count for some runs and an exact or rounded one for others (70M against 70,426,624: 0.6 %); the
 #: sizes of a sweep lie 1.3x apart or more, and the size law cannot use two sizes 1 % apart.
@@ -254,6 +258,7 @@ class PipelineResult:
         if (N is not None and N != self.target_params) or (T is not None and T != target_T):
             if self.scales is None:
                 raise InputError(f"this {self.route} pipeline result cannot predict at another scale")
+            self._warn_far_scale(N, T, target_T)
             law, kw = self.scales.law_at(self.target_params if N is None else N, target_T if T is None else T)
         with warnings.catch_warnings():
             # N* (and D*) lie beyond the fitted runs by design; leaving the mixtures' range still warns.
@@ -261,6 +266,23 @@ class PipelineResult:
                                     ExtrapolationWarning)
             out = law.predict(W if W.ndim == 2 else W[None, :], **kw)
         return np.asarray(out).reshape(-1, len(self.targets))
+
+    def _warn_far_scale(self, N: float | None, T: float | None, target_T: float | None) -> None:
+        """ScaleWarning when ``predict(params=, steps=, tokens=)`` asks for a scale more than
+        :data:`FAR_SCALE` times from the pipeline's target (which fit_pipeline already held to the table's range):
+        ``res.predict(W, params=70)`` (70 for 70M) returned losses of 25-101 for a table of 1.2-1.6 without a word,
+        from Python and from ``mixlaw predict --pipeline``."""
+        words = "steps" if self.time_axis == "step" else "tokens"
+        lines = []
+        for name, value, target, unit in (("params", N, self.target_params, "70M or 7e7, not 70 for 70M"),
+                                          (words, T, target_T, "30000 or 30k, not 30 for 30k")):
+            if value is None or target is None or target / FAR_SCALE <= value <= target * FAR_SCALE:
+                continue
+            how = f"{value / target:.3g}x" if value > target else f"1/{target / value:.3g}"
+            lines.append(f"{name}={value:g} (--{name}) is {how} the pipeline's target {target:g}: is it in the same "
+                         f"unit (raw counts: {unit})? A power law read that far from its fits says little")
+        if lines:
+            warnings.warn("; ".join(lines), ScaleWarning, stacklevel=user_stacklevel(3))
 
     def to_frame(self) -> pd.DataFrame:
         """:meth:`frame`, by the name the other results' tables have (``law.parameters.to_frame()``,
