@@ -445,6 +445,11 @@ def test_python_reads_olmix_pair_as_runs_does(tmp_path):
     np.testing.assert_array_equal(by_kw.losses("bpb"), table.losses("bpb"))
     with pytest.raises(InputError, match=r"names a pair of files and losses= a losses' file: give the pair as"):
         read_runs(f"{ratios}+{metrics}", losses=metrics)
+    # mixlaw.read_regmix_pair (public) on Olmix's pair said "columns 'run' and 'run' are one name".
+    from mixlaw import read_regmix_pair
+
+    with pytest.raises(DataError, match=r"beside 'index': it is Olmix's pair .*: mixlaw\.read_runs\("):
+        read_regmix_pair(ratios, metrics)
 
 
 def test_runs_import_reads_regmix_s_pair_as_runs_does(capsys, tmp_path):

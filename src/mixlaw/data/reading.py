@@ -699,6 +699,12 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
             i = int(np.flatnonzero(dup.to_numpy())[0])  # its line, not i + 2: a blank row above is left out
             raise DataError(f"duplicate run index {df['index'].iloc[i]!r}", path=str(p), row=int(at[i]),
                             column="index")
+    if {"run", "run_id"} & {str(c).strip().lower() for c in mdf.columns}:
+        # Olmix's ratios.csv carries 'run' and 'index' both: read as RegMix's it stopped at "columns 'run' and 'run'
+        # are one name" (its index renamed to run).
+        raise DataError(f"has a run id column ('run' / 'run_id') beside 'index': it is Olmix's pair (ratios.csv+"
+                        f"metrics.csv, joined on run), not RegMix's: mixlaw.read_runs('{mp}+{lp}') (--runs "
+                        f"{mp}+{lp}) reads either", path=str(mp))
     mdf = _regmix_fork_names(_normalise_columns(mdf.rename(columns={"index": "run"}), mp), "mixture")
     ldf = _regmix_fork_names(_normalise_columns(ldf.rename(columns={"index": "run"}), lp), "loss")
     mdf["run"], ldf["run"] = mdf["run"].astype(str), ldf["run"].astype(str)
