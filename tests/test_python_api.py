@@ -341,3 +341,11 @@ def test_a_pipeline_prediction_far_from_its_target_scale_warns() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", mixlaw.ExtrapolationWarning)
         res.predict(W, params=2e6, steps=5000)  # 2x the target: no such warning
+
+
+def test_compare_dataset_takes_maximize() -> None:
+    # 'mixlaw compare --dataset regmix --maximize' had no Python twin: compare_dataset took no maximize=.
+    from mixlaw.api import compare_dataset
+
+    board = compare_dataset("regmix", targets="pile_cc", laws=["linear"], maximize=True)
+    assert board.maximize is True and board.to_dict()["maximize"] is True

@@ -84,13 +84,14 @@ def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Se
                     random_state: int = 0, objective: str | Mapping[str, float] | None = None,
                     fit_on: Sequence[str] = ("per-eval", "direct"), on_progress: Callable[[str], None] | None = None,
                     on_done: Callable[[str], None] | None = None, n_folds: int | None = None,
-                    cv_folds: int | None = None) -> Leaderboard:
+                    cv_folds: int | None = None, maximize: bool = False) -> Leaderboard:
     """Fit on a bundled dataset's fitting runs and score on its held-out runs (``regmix`` or ``marin-delphi``,
-    splits as in :func:`mixlaw.datasets.bundled_splits`). ``n_folds`` (``cv_folds``: its older name), as in
-    :func:`compare_tables`."""
+    splits as in :func:`mixlaw.datasets.bundled_splits`): ``mixlaw compare --dataset NAME``. ``n_folds``
+    (``cv_folds``: its older name) and ``maximize`` (``--maximize``) as in :func:`compare_tables`."""
     train, tests = bundled_splits(name)
     return compare_tables(train, tests, targets=targets, laws=laws, random_state=random_state, objective=objective,
-                          fit_on=fit_on, on_progress=on_progress, on_done=on_done, n_folds=n_folds, cv_folds=cv_folds)
+                          fit_on=fit_on, on_progress=on_progress, on_done=on_done, n_folds=n_folds, cv_folds=cv_folds,
+                          maximize=maximize)
 
 
 def laws_taking_eval_map() -> list[str]:
