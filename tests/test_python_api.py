@@ -349,3 +349,21 @@ def test_compare_dataset_takes_maximize() -> None:
 
     board = compare_dataset("regmix", targets="pile_cc", laws=["linear"], maximize=True)
     assert board.maximize is True and board.to_dict()["maximize"] is True
+
+
+def test_odd_constraint_values_are_input_errors() -> None:
+    # Each stopped on a bare ValueError / TypeError inside the optimiser (constraints.py, search.py, budget.py).
+    import pytest
+
+    law = mixlaw.get_law("linear").fit(_small(), targets="pile_cc")
+    cases = [({"fixed": {"github": "5%"}}, r"fixed weight of 'github' must be a share in \[0, 1\]; got '5%' "
+                                           r"\(percentages are the command line's form: give 0.05, not '5%'\)"),
+             ({"fixed": {"github": None}}, r"fixed weight of 'github' must be a share in \[0, 1\]; got None"),
+             ({"fixed": {"github": float("nan")}}, r"must be a finite share in \[0, 1\]; got nan"),
+             ({"runs": _small(), "trust_radius": "0.3"}, r"trust_radius \(--trust-radius\) is an L1 distance in "
+                                                          r"\(0, 2\]; got '0.3'"),
+             ({"tokens_available": {d: "1B" for d in law.domains_}, "target_tokens": 1e10},
+              r"tokens_available: the value of 'arxiv' must be a number; got '1B' .*give 2e9")]
+    for kw, match in cases:
+        with pytest.raises(mixlaw.InputError, match=match):
+            mixlaw.optimize_mixture(law, **kw)

@@ -48,7 +48,13 @@ def per_domain(values: Mapping[str, float] | Sequence[float] | np.ndarray | None
             if default is None:
                 raise InputError(f"{name}: no value for domain(s) {missing}")
             values = {**{d: default for d in missing}, **values}
-        arr = np.array([float(values[d]) for d in domains], dtype=np.float64)
+        try:
+            arr = np.array([float(values[d]) for d in domains], dtype=np.float64)
+        except (TypeError, ValueError):
+            # {'web': '1B'} stopped on float()'s bare "could not convert string to float: '1B'".
+            d = next(d for d in domains if not _is_number(values[d]))
+            raise InputError(f"{name}: the value of {d!r} must be a number; got {values[d]!r} (counts such as '2B' "
+                             "are the command line's and the tokens file's form: give 2e9)") from None
     else:
         arr = np.asarray(values, dtype=np.float64).ravel()
         if arr.size != len(domains):
@@ -150,3 +156,11 @@ def read_tokens_available(path: str) -> dict[str, float]:
 
 
 __all__ = ["check_domains", "per_domain", "max_shares", "read_tokens_available"]
+
+
+def _is_number(v: object) -> bool:
+    try:
+        float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True

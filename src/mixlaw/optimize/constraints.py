@@ -133,7 +133,16 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
     fval = np.zeros(M)
     for d, v in (fixed or {}).items():
         j = domains.index(d)
-        v = float(v)
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            # '5%' and None stopped on float()'s bare ValueError / TypeError (bounds said what to give).
+            pct = isinstance(v, str) and v.strip().endswith("%")
+            raise InputError(f"fixed weight of {d!r} must be a share in [0, 1]; got {v!r}"
+                             + (" (percentages are the command line's form: give 0.05, not '5%')" if pct else "")
+                             ) from None
+        if not np.isfinite(v):
+            raise InputError(f"fixed weight of {d!r} must be a finite share in [0, 1]; got {v!r}")
         if not (lo[j] - FEAS_TOL <= v <= hi[j] + FEAS_TOL):
             # Say which limit: --fixed c4=0.5 on Dai & Zheng's 122M runs said "outside its bounds [0.02, 0.4169]"
             # with no --bounds given; those were the runs' range of c4, which --extrapolate lifts.

@@ -10,6 +10,7 @@ import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -313,8 +314,10 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     if trust_radius is not None:
         if W_runs is None:
             raise InputError("trust_radius needs the fitting runs' mixtures (runs=)")
-        if not (np.isfinite(trust_radius) and 0 < float(trust_radius) <= 2):
-            raise InputError(f"trust_radius is an L1 distance in (0, 2]; got {trust_radius!r}")
+        # A string ('0.3') stopped on numpy's "ufunc 'isfinite' not supported for the input types".
+        if isinstance(trust_radius, str | bool) or not (isinstance(trust_radius, Real)
+                                                        and np.isfinite(trust_radius) and 0 < trust_radius <= 2):
+            raise InputError(f"trust_radius (--trust-radius) is an L1 distance in (0, 2]; got {trust_radius!r}")
     radius = None if trust_radius is None else (W_runs, float(trust_radius))
     sim_note = ""
     if F.size == 0:
