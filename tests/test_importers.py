@@ -811,3 +811,13 @@ def test_mixlaw_read_runs_keeps_its_path_keyword(tmp_path):
                   "loss:x": 2 + W[:, 0]}).to_csv(p, index=False)
     assert len(read_runs(path=p)) == 6
     assert list(inspect.signature(read_runs).parameters) == list(inspect.signature(read_one_table).parameters)
+
+
+def test_an_olmix_pair_given_metrics_first_is_said_to_be_swapped(tmp_path):
+    # read_runs('metrics.csv+ratios.csv') said "weights sum to 253.629" on the first metric's column.
+    from mixlaw import read_runs
+
+    ratios, metrics, _ = _olmix_pair_with_index(tmp_path)
+    with pytest.raises(DataError, match=r"the files look swapped; give the mixtures first: ratios\.csv\+metrics\.csv"):
+        read_runs(f"{metrics}+{ratios}")
+    assert len(read_runs(f"{ratios}+{metrics}")) == 12

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..data import (
     LOSS_PREFIX,
@@ -50,6 +51,10 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
         frame = df[[rid] + data].set_axis(["run"] + [prefix + c for c in data], axis=1)
         frame["run"] = frame["run"].astype(str)
         frames.append(frame)
+    if _rows_sum_to_one(frames[1], weight_tol) and not _rows_sum_to_one(frames[0], weight_tol):
+        # metrics.csv+ratios.csv: the error was "weights sum to 253.629" on the first metric's column.
+        raise DataError(f"the rows of {mp.name} sum to 1 and those of {rp.name} do not: the files look swapped; give "
+                        f"the mixtures first: {mp.name}+{rp.name}", path=str(rp))
     only = sorted(set(frames[0]["run"]) ^ set(frames[1]["run"]))
     if only:
         warnings.warn(f"{rp.name}+{mp.name}: {len(only)} run(s) in only one of the files are left out "
@@ -77,6 +82,12 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
             where, line = rp, e.row
         raise DataError(f"run {run!r}: {e.detail}", path=str(where), row=line,
                         column=col.split(":", 1)[1]) from None
+
+
+def _rows_sum_to_one(frame: pd.DataFrame, tol: float) -> bool:
+    """Whether every row of a pair's half, its run id aside, holds numbers summing to 1 within ``tol`` (shares)."""
+    values = frame.drop(columns="run").apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    return bool(values.size) and bool(np.all(np.abs(np.nansum(values, axis=1) - 1.0) <= tol))
 
 
 def read_any_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | None = None,
