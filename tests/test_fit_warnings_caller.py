@@ -1,7 +1,7 @@
 """The warnings ``MixingLaw.fit`` (and ``RunTable``) give about their input and what it leaves of the fit (rows
 renormalised or left out, too few distinct mixtures, a constant eval, a scale-blind law) name the line that called
 it, not a line inside mixlaw: a user reading 'base.py:412: DataWarning' cannot tell which of their fits it was
-about. (A solver's ConvergenceWarning from deep inside a law's fit is not among them: its depth differs by law.)"""
+about. (A solver's ConvergenceWarning goes through the same errors.user_stacklevel; no test here triggers one.)"""
 
 from __future__ import annotations
 
