@@ -641,14 +641,7 @@ def read_runs(path: str | os.PathLike[str], *, losses: str | os.PathLike[str] | 
     spath = str(path)
     if losses is None and "+" in spath and not Path(spath).exists():
         spath, lpath = spath.split("+", 1)
-        head = [str(c) for c in _read_any(Path(spath))[0].columns] if Path(spath).exists() else []
-        if {"run", "run_id"} & set(head):
-            # Olmix's ratios.csv+metrics.csv, joined on its run id: read by the importers (a layer beside this one),
-            # as --runs reads it. Read as RegMix's pair it stopped at "columns 'run' and 'run' are one name".
-            raise InputError(f"{spath}+{lpath}: the first file has a run id column ('run' or 'run_id'), so this is "
-                             "Olmix's pair (ratios.csv+metrics.csv), not RegMix's (joined on 'index'): read it with "
-                             "mixlaw.read_runs (mixlaw.importers.read_any_runs), as --runs does")
-        return read_regmix_pair(spath, lpath, weight_tol=weight_tol)
+        return read_regmix_pair(spath, lpath, weight_tol=weight_tol)  # (it refuses Olmix's pair, naming the reader)
     if losses is not None:
         return read_regmix_pair(path, losses, weight_tol=weight_tol)
     p = Path(path)
@@ -691,6 +684,14 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
     mp, lp = Path(mixture), Path(losses)
     mdf, mlines = _read_any(mp)
     ldf, llines = _read_any(lp)
+    if {"run", "run_id"} & {str(c).strip().lower() for c in mdf.columns}:
+        # Olmix's ratios.csv carries 'run' (and 'index'): read as RegMix's it stopped at "columns 'run' and 'run' are
+        # one name" (its index renamed to run), or at the missing 'index' of a ratios.csv without one. The one check
+        # for both ways here (read_runs('a+b') of the data layer, read_regmix_pair(a, b)).
+        beside = " beside 'index'" if "index" in mdf.columns else ""
+        raise DataError(f"has a run id column ('run' / 'run_id'){beside}: it is Olmix's pair (ratios.csv+metrics.csv, "
+                        f"joined on run), not RegMix's: mixlaw.read_runs('{mp}+{lp}') (--runs {mp}+{lp}) reads either",
+                        path=str(mp))
     for p, df, at in ((mp, mdf, mlines), (lp, ldf, llines)):
         if "index" not in df.columns:
             raise DataError(f"missing column 'index' needed to join {mp.name} and {lp.name}", path=str(p))
@@ -699,12 +700,6 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
             i = int(np.flatnonzero(dup.to_numpy())[0])  # its line, not i + 2: a blank row above is left out
             raise DataError(f"duplicate run index {df['index'].iloc[i]!r}", path=str(p), row=int(at[i]),
                             column="index")
-    if {"run", "run_id"} & {str(c).strip().lower() for c in mdf.columns}:
-        # Olmix's ratios.csv carries 'run' and 'index' both: read as RegMix's it stopped at "columns 'run' and 'run'
-        # are one name" (its index renamed to run).
-        raise DataError(f"has a run id column ('run' / 'run_id') beside 'index': it is Olmix's pair (ratios.csv+"
-                        f"metrics.csv, joined on run), not RegMix's: mixlaw.read_runs('{mp}+{lp}') (--runs "
-                        f"{mp}+{lp}) reads either", path=str(mp))
     mdf = _regmix_fork_names(_normalise_columns(mdf.rename(columns={"index": "run"}), mp), "mixture")
     ldf = _regmix_fork_names(_normalise_columns(ldf.rename(columns={"index": "run"}), lp), "loss")
     mdf["run"], ldf["run"] = mdf["run"].astype(str), ldf["run"].astype(str)
