@@ -110,6 +110,13 @@ def check_is_fitted(obj: Any, attribute: str = "params_") -> None:
         )
 
 
+def check_flag(value: Any, keyword: str, flag: str) -> None:
+    """Refuse a flag that is not a bool (NumPy's included): ``maximize="no"`` (or "False", read from a config file)
+    is truthy, and the metric was maximised without a word."""
+    if not isinstance(value, bool | np.bool_):
+        raise InputError(f"{keyword} must be True or False ({flag}); got {value!r}")
+
+
 def check_random_state(seed: int | np.random.Generator | None) -> np.random.Generator:
     """Turn ``seed`` into a ``np.random.Generator`` (``None`` means 0: mixlaw is deterministic by default)."""
     if isinstance(seed, np.random.Generator):

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import metrics
 from ._console import pad, repr_as_text
-from ._validation import renamed
+from ._validation import check_flag, renamed
 from .data import SCALE_RATIO, RunTable, scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, FitError, InputError, ScaleWarning, user_stacklevel
 from .evals import unweighted_gaps
@@ -246,8 +246,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
                          f"got {type(tests).__name__}")
     if isinstance(laws, str | MixingLaw):
         laws = [laws]
-    if not isinstance(maximize, bool | np.bool_):
-        raise InputError(f"maximize must be True or False (--maximize); got {maximize!r}")
+    check_flag(maximize, "maximize", "--maximize")
     names = train.resolve_targets(targets)
     s = objective_weights(objective, names)
     # An eval the objective weighs 0 is neither fitted nor scored: its missing losses cost no row (evals.py).

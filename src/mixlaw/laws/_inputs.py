@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, beyond_tol
+from ..data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, weight_sum_error
 from ..errors import InputError
 
 
@@ -141,13 +141,11 @@ def _summing_to_one(W: np.ndarray, weight_tol: float, tol_option: str | None) ->
     web=0.6`` holds them (an array's rows farther off are used as given; a mapping names only some domains, the
     others 0). ``law.predict({"arxiv": 0.5})`` predicted a half mixture without a word where the command said
     "weights sum to 0.5, expected 1 ± 0.01"."""
-    sums = W.sum(axis=1)
-    bad = np.flatnonzero(beyond_tol(np.abs(sums - 1.0), weight_tol))
-    if bad.size:
-        i = int(bad[0])
-        where = "the mixture" if len(W) == 1 else f"mixture {i} (0-based)"
-        raise InputError(f"{where}: weights sum to {sums[i]:.6g}, expected 1 ± {weight_tol:g} (domains it leaves "
-                         f"out have share 0; fix the shares{', or raise ' + tol_option if tol_option else ''})")
+    hint = f"domains it leaves out have share 0; fix the shares{', or raise ' + tol_option if tol_option else ''}"
+    refused = weight_sum_error(W.sum(axis=1), weight_tol, hint=hint)  # the run table's rule and sentence
+    if refused is not None:
+        i, why = refused
+        raise InputError(f"{'the mixture' if len(W) == 1 else f'mixture {i} (0-based)'}: {why}")
     return W
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from .._validation import check_is_fitted, check_random_state, renamed
+from .._validation import check_flag, check_is_fitted, check_random_state, renamed
 from ..data import RunTable, distinct_rows
 from ..data.hints import known_names
 from ..errors import ExtrapolationWarning, InputError, user_stacklevel
@@ -466,9 +466,7 @@ def _drop_tiny_shares(r: np.ndarray, lo: np.ndarray, hi: np.ndarray, F: np.ndarr
 def check_maximize(objective_name: str, maximize: bool) -> None:
     """Refuse an objective that cannot be maximised (:func:`optimize_mixture`'s ``maximize``); callers that fit
     first (:func:`mixlaw.api.optimize_runs`) check before the fit."""
-    if not isinstance(maximize, bool | np.bool_):
-        # maximize="no" (or "False", read from a config file) is truthy: the metric was maximised without a word.
-        raise InputError(f"maximize must be True or False (--maximize); got {maximize!r}")
+    check_flag(maximize, "maximize", "--maximize")
     if maximize and objective_name == "max":
         raise InputError("objective 'max' (the worst, i.e. largest, loss) cannot be maximised; with maximize=True "
                          "give 'mean', 'total', an eval set or weights")
