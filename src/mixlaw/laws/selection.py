@@ -306,7 +306,8 @@ def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray,
     P = np.full(Y.shape, np.nan)
     n_par = 0
     # The probe fold first: its size rule comes before any fit, as documented.
-    for f in sorted(np.unique(folds), key=lambda f: f != probe_fold(folds)):
+    probe = probe_fold(folds)
+    for f in sorted(np.unique(folds), key=lambda f: f != probe):
         pred, n = _fold_predict(key, W, Y, folds, int(f), domains=domains, targets=targets, model_params=model_params,
                                 tokens=tokens, random_state=random_state)
         P[folds == f] = pred
@@ -520,8 +521,8 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
     # the fewest, so a law with too few training runs anywhere says so there, before the other folds run. Dealt by
     # mixture, a mixture's seeds make some fold larger: probed at fold 0, a law passed it and failed a later fold,
     # excluded where more folds would have scored it.
-    counts = np.bincount(folds)
-    uniq = sorted((int(f) for f in np.unique(folds)), key=lambda f: -counts[f])  # uniq[0] is probe_fold(folds)
+    probe = probe_fold(folds)
+    uniq = [probe] + [int(f) for f in np.unique(folds) if f != probe]
     k = len(uniq)
     total, done = len(keys) * len(modes) * k, 0
     y_obj = None if s is None else Y @ s
