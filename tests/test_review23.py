@@ -1,0 +1,40 @@
+"""Review of the last session's notebook use of the Python API (review23): each test failed before its fix."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+
+
+def _table(n: int = 24, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n)
+    y = 2.0 + np.exp(W @ np.array([-1.0, 0.4, 0.2])) + rng.normal(0, 0.003, n)
+    return pd.DataFrame({"run": [f"r{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate("xyz")},
+                         "loss:a": y})
+
+
+def test_mixlaw_compare_is_callable_and_still_the_module() -> None:
+    # "'module' object is not callable": mixlaw.compare was the module compare.py only.
+    import mixlaw
+    from mixlaw.data import RunTable
+
+    df = _table()
+    train, test = RunTable(df.iloc[:18]), RunTable(df.iloc[18:])
+    board = mixlaw.compare(train, {"test": test}, targets="a", laws=["linear"])
+    assert type(board).__name__ == "Leaderboard"
+    assert len(board.rows) == 1 and "test" in board.rows[0].splits
+    # ...and the module the README documents is still there: attribute, submodule import, from-import.
+    import mixlaw.compare as module
+    from mixlaw.compare import compare, holdout_split
+
+    assert module is mixlaw.compare and module.compare is compare and module.holdout_split is holdout_split
+    assert "laws" in inspect.signature(mixlaw.compare).parameters
+    out = subprocess.run([sys.executable, "-c", "import mixlaw.compare, mixlaw; "
+                          "print(callable(mixlaw.compare), mixlaw.compare.holdout_split.__name__)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "holdout_split"]
