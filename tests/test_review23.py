@@ -38,3 +38,27 @@ def test_mixlaw_compare_is_callable_and_still_the_module() -> None:
                           "print(callable(mixlaw.compare), mixlaw.compare.holdout_split.__name__)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "holdout_split"]
+
+
+def test_cross_val_score_splits_a_run_table_as_its_frame() -> None:
+    # scikit-learn wrapped a RunTable (no iloc, no __getitem__) in a 0-d object array and stopped on 'Input should
+    # have at least 1 dimension' while the same table's DataFrame worked.
+    import warnings
+
+    from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+
+    from mixlaw import get_law, load_regmix
+
+    table = load_regmix("train_1m").subset(np.arange(90))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key in ("linear", "ye-pow"):
+            by_table = cross_val_score(get_law(key), table, cv=3)
+            np.testing.assert_allclose(by_table, cross_val_score(get_law(key), table.frame, cv=3), rtol=1e-9)
+            assert np.isfinite(by_table).all()
+        search = GridSearchCV(get_law("linear"), {"alpha": [1e-3, 1.0]}, cv=3).fit(table)
+    assert search.best_params_["alpha"] in (1e-3, 1.0)
+    train, test = train_test_split(table, test_size=0.25, random_state=0)
+    assert (len(train), len(test)) == (67, 23) and type(train) is type(table)
+    assert list(test.runs) == list(table.frame["run"].iloc[train_test_split(np.arange(90), test_size=0.25,
+                                                                             random_state=0)[1]])

@@ -609,6 +609,24 @@ class RunTable:
         out.frame = self.frame.iloc[idx].reset_index(drop=True)
         return out
 
+    def take(self, indices: Any, axis: int = 0) -> RunTable:
+        """The rows at 0-based positions ``indices`` (:meth:`subset`), named as pandas' ``DataFrame.take``.
+
+        Why: scikit-learn splits a table that has ``iloc`` by ``X.take(positions, axis=0)`` (``_safe_indexing``), so
+        with :attr:`iloc` and this ``cross_val_score(law, table)``, ``GridSearchCV(...).fit(table)`` and
+        ``train_test_split(table)`` split a RunTable as they split its DataFrame; without them scikit-learn wrapped
+        the table in a 0-d object array and stopped on 'Input should have at least 1 dimension'."""
+        if axis not in (0, "index"):
+            raise InputError(f"{self.path or 'run table'}: take selects rows (axis=0), got axis={axis!r}; the "
+                             "columns are the table's own (domains, evals)")
+        return self.subset(np.asarray(indices, dtype=np.intp).reshape(-1))
+
+    @property
+    def iloc(self) -> _RowIndexer:
+        """``table.iloc[rows]`` is ``table.subset(rows)`` (a slice, a mask or positions; one position gives a one-row
+        table): the pandas row indexer scikit-learn looks for (:meth:`take`)."""
+        return _RowIndexer(self)
+
     def filter(self, *, params: float | None = None, step: float | None = None,
                model_params: float | None = None) -> RunTable:
         """Rows at one model size (``params``, the table's ``params`` column; ``model_params`` is its older name, a
@@ -679,6 +697,19 @@ class RunTable:
     def __repr__(self) -> str:
         return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
                 + (f", path={self.path!r}" if self.path else "") + ")")
+
+
+class _RowIndexer:
+    """:attr:`RunTable.iloc`: rows by position, as a RunTable."""
+
+    def __init__(self, table: RunTable) -> None:
+        self._table = table
+
+    def __getitem__(self, rows: Any) -> RunTable:
+        if isinstance(rows, tuple):
+            raise InputError(f"{self._table.path or 'run table'}: iloc selects rows only (table.iloc[rows]); the "
+                             "columns are the table's own (domains, evals)")
+        return self._table.subset([rows] if isinstance(rows, (int, np.integer)) else rows)
 
 
 _SCALE_WHAT_ONE = {"params": "the model size", "step": "the checkpoint step", "tokens": "the tokens seen"}
