@@ -62,3 +62,24 @@ def test_cross_val_score_splits_a_run_table_as_its_frame() -> None:
     assert (len(train), len(test)) == (67, 23) and type(train) is type(table)
     assert list(test.runs) == list(table.frame["run"].iloc[train_test_split(np.arange(90), test_size=0.25,
                                                                              random_state=0)[1]])
+
+
+def test_score_warnings_under_scikit_learn_name_the_users_line() -> None:
+    # A WeightRangeWarning of law.score under cross_val_score / GridSearchCV named scikit-learn's _scorer.py:
+    # errors.user_stacklevel stopped at the first frame outside mixlaw.
+    import warnings
+
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    from mixlaw import get_law, load_regmix
+    from mixlaw.errors import WeightRangeWarning
+
+    frame = load_regmix("train_1m").subset(np.arange(60)).frame
+    for run in ("cv", "grid"):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+            cross_val_score(get_law("linear"), frame, cv=3) if run == "cv" else GridSearchCV(get_law("linear"), {"alpha": [1.0]}, cv=3).fit(frame)  # noqa: E501
+        ranged = [w for w in record if issubclass(w.category, WeightRangeWarning)]
+        assert ranged, run
+        assert {(w.filename, w.lineno) for w in ranged} == {(__file__, line)}, run

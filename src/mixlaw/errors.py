@@ -6,6 +6,7 @@ produce an answer raises :class:`FitError` (exit code 1).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -23,6 +24,17 @@ class InputError(MixlawError, ValueError):
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+def _package_dir(name: str) -> str | None:
+    spec = importlib.util.find_spec(name)  # finds the package without running it (joblib need not be imported)
+    path = None if spec is None else spec.origin
+    return None if path is None else os.path.dirname(os.path.abspath(path)) + os.sep
+
+
+#: The libraries that call a law on the user's behalf (``cross_val_score``, ``GridSearchCV``, their joblib loop): a
+#: warning of ``law.score`` or ``law.fit`` under them named scikit-learn's ``_scorer.py``, not the user's line.
+_CALLERS = tuple(p for p in (_package_dir("sklearn"), _package_dir("joblib")) if p is not None)
+
+
 def user_stacklevel(at_least: int = 1) -> int:
     """The ``stacklevel`` of a ``warnings.warn`` in the function that calls this one that names the first frame
     outside mixlaw at or above ``at_least`` (the level the call site gave): the user's line, however many mixlaw
@@ -32,10 +44,13 @@ def user_stacklevel(at_least: int = 1) -> int:
     Why: fixed levels are right for one path only. A run table's warnings had ``stacklevel=4``, right for
     ``RunTable(df)``; through ``mixlaw.read_runs(path)``, ``law.fit(df)`` or ``read_runs_mapped`` they named mixlaw's
     ``reading.py``, ``_inputs.py`` or ``columns.py``; ``law.score(table)`` named ``base.py``, ``optimize_runs``
-    ``api.py``, ``optimize_pipeline`` ``decide.py``, and a notebook could not tell which of its lines had warned."""
+    ``api.py``, ``optimize_pipeline`` ``decide.py``, and a notebook could not tell which of its lines had warned.
+    scikit-learn's and joblib's frames are skipped too (:data:`_CALLERS`): under ``cross_val_score(law, table)`` the
+    first frame outside mixlaw was scikit-learn's scorer."""
     frame = sys._getframe(1)  # the function that warns: stacklevel 1
     level = 1
-    while frame is not None and (level < at_least or frame.f_code.co_filename.startswith(_PACKAGE)):
+    skip = (_PACKAGE,) + _CALLERS
+    while frame is not None and (level < at_least or frame.f_code.co_filename.startswith(skip)):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level if frame is not None else max(1, at_least)
