@@ -356,9 +356,11 @@ def test_odd_constraint_values_are_input_errors() -> None:
     import pytest
 
     law = mixlaw.get_law("linear").fit(_small(), targets="pile_cc")
-    cases = [({"fixed": {"github": "5%"}}, r"fixed weight of 'github' must be a share in \[0, 1\]; got '5%' "
-                                           r"\(percentages are the command line's form: give 0.05, not '5%'\)"),
-             ({"fixed": {"github": None}}, r"fixed weight of 'github' must be a share in \[0, 1\]; got None"),
+    cases = [({"fixed": {"github": "5%"}}, r"fixed \(--fixed\) weight of 'github' must be a number, a share "
+                                           r"in \[0, 1\]; got '5%' \(percentages are the command line's form: "
+                                           r"give 0.05, not '5%'\)"),
+             ({"fixed": {"github": None}}, r"fixed \(--fixed\) weight of 'github' must be a number, a share "
+                                           r"in \[0, 1\]; got None"),
              ({"fixed": {"github": float("nan")}}, r"must be a finite share in \[0, 1\]; got nan"),
              ({"runs": _small(), "trust_radius": "0.3"}, r"trust_radius \(--trust-radius\) is an L1 distance in "
                                                           r"\(0, 2\]; got '0.3'"),

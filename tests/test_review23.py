@@ -83,3 +83,29 @@ def test_score_warnings_under_scikit_learn_name_the_users_line() -> None:
         ranged = [w for w in record if issubclass(w.category, WeightRangeWarning)]
         assert ranged, run
         assert {(w.filename, w.lineno) for w in ranged} == {(__file__, line)}, run
+
+
+def test_optimize_refuses_strings_for_fixed_weights_and_bounds() -> None:
+    # fixed={'github': '0.1'} was fixed at 0.1 and bounds ('0', '0.05') or the string '01' read as numbers, silently.
+    import pytest
+
+    import mixlaw
+    from mixlaw.data import RunTable
+
+    table = RunTable(_table())
+    law = mixlaw.get_law("linear").fit(table, targets="a")
+    cases = [({"fixed": {"y": "0.1"}}, r"^fixed \(--fixed\) weight of 'y' must be a number, a share in \[0, 1\]; "
+                                       r"got '0.1' \(give 0.1, not '0.1'\)$"),
+             ({"fixed": {"y": True}}, r"^fixed \(--fixed\) weight of 'y' must be a number.*; got True$"),
+             ({"bounds": {"y": ("0", "0.5")}}, r"^bounds \(--bounds\) for 'y' must be a pair \(lo, hi\) of "
+                                               r"numbers, shares in \[0, 1\]; got \('0', '0.5'\) "
+                                               r"\(give \(0, 0.5\), not strings\)$"),
+             ({"bounds": {"y": "01"}}, r"^bounds \(--bounds\) for 'y' must be a pair .*; got '01'$")]
+    for kw, match in cases:
+        with pytest.raises(mixlaw.InputError, match=match):
+            mixlaw.optimize_mixture(law, **kw)
+        with pytest.raises(mixlaw.InputError, match=match):
+            mixlaw.optimize_runs(table, targets="a", law="linear", **kw)
+    # numbers of any numeric type still work
+    out = mixlaw.optimize_mixture(law, fixed={"y": np.float32(0.25)}, bounds={"x": np.array([0.0, 0.6])})
+    assert out.weights["y"] == pytest.approx(0.25) and out.weights["x"] <= 0.6 + 1e-9

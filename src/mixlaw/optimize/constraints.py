@@ -76,6 +76,23 @@ class _Problem:
     fixed_values: np.ndarray
 
 
+def _not_a_number(v: object) -> bool:
+    """A string, bytes or bool where a share is due: float() would read '0.1' or True without a word."""
+    return isinstance(v, (str, bytes, bool, np.bool_))
+
+
+def _as_numbers(values: Sequence[object]) -> str:
+    """' (give 0.1, not '0.1')' where every value is a string float() reads, else ''."""
+    try:
+        nums = [float(v) for v in values if isinstance(v, str)]
+    except ValueError:
+        return ""
+    if len(nums) != len(values):
+        return ""
+    return f" (give {nums[0]:g}, not {values[0]!r})" if len(nums) == 1 else \
+        f" (give ({', '.join(f'{x:g}' for x in nums)}), not strings)"
+
+
 def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | None, fixed: Mapping[str, float] | None,
                  tokens_available: Mapping[str, float] | None, target_tokens: float | None,
                  max_epochs: float | None, w_range: tuple[np.ndarray, np.ndarray] | None = None) -> _Problem:
@@ -89,13 +106,18 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
                              f"{known_names(unknown, domains)}")
     for d, b in (bounds or {}).items():
         try:
+            if isinstance(b, (str, bytes)) or any(_not_a_number(v) for v in b):
+                # ('0.05', '0.3') was read as (0.05, 0.3) and the string '01' as (0, 1), silently; only '5%' was
+                # refused. A number is what the CLI's --bounds parser hands over too.
+                raise TypeError
             lo_d, hi_d = (float(v) for v in b)
         except (TypeError, ValueError):
             # ('5%', '30%') read "must be a pair (lo, hi)", which it is: say that the ends are shares.
             pct = isinstance(b, (tuple, list)) and any(isinstance(v, str) and v.strip().endswith("%") for v in b)
-            raise InputError(f"bounds for {d!r} must be a pair (lo, hi) of shares in [0, 1]; got {b!r}"
-                             + (" (percentages are the command line's form: give 0.05, not '5%')" if pct else "")
-                             ) from None
+            raise InputError(f"bounds (--bounds) for {d!r} must be a pair (lo, hi) of numbers, shares in [0, 1]; "
+                             f"got {b!r}"
+                             + (" (percentages are the command line's form: give 0.05, not '5%')" if pct
+                                else _as_numbers(b) if not isinstance(b, (str, bytes)) else "")) from None
         if not (0.0 <= lo_d <= hi_d <= 1.0):
             raise InputError(f"bounds for {d!r} must satisfy 0 <= lo <= hi <= 1; got ({lo_d:g}, {hi_d:g})")
         j = domains.index(d)
@@ -134,15 +156,17 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
     for d, v in (fixed or {}).items():
         j = domains.index(d)
         try:
+            if _not_a_number(v):
+                raise TypeError  # '0.1' was fixed at 0.1 silently (only '5%' was refused)
             v = float(v)
         except (TypeError, ValueError):
             # '5%' and None stopped on float()'s bare ValueError / TypeError (bounds said what to give).
             pct = isinstance(v, str) and v.strip().endswith("%")
-            raise InputError(f"fixed weight of {d!r} must be a share in [0, 1]; got {v!r}"
-                             + (" (percentages are the command line's form: give 0.05, not '5%')" if pct else "")
-                             ) from None
+            raise InputError(f"fixed (--fixed) weight of {d!r} must be a number, a share in [0, 1]; got {v!r}"
+                             + (" (percentages are the command line's form: give 0.05, not '5%')" if pct
+                                else _as_numbers([v]))) from None
         if not np.isfinite(v):
-            raise InputError(f"fixed weight of {d!r} must be a finite share in [0, 1]; got {v!r}")
+            raise InputError(f"fixed (--fixed) weight of {d!r} must be a finite share in [0, 1]; got {v!r}")
         if not (lo[j] - FEAS_TOL <= v <= hi[j] + FEAS_TOL):
             # Say which limit: --fixed c4=0.5 on Dai & Zheng's 122M runs said "outside its bounds [0.02, 0.4169]"
             # with no --bounds given; those were the runs' range of c4, which --extrapolate lifts.
