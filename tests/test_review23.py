@@ -109,3 +109,30 @@ def test_optimize_refuses_strings_for_fixed_weights_and_bounds() -> None:
     # numbers of any numeric type still work
     out = mixlaw.optimize_mixture(law, fixed={"y": np.float32(0.25)}, bounds={"x": np.array([0.0, 0.6])})
     assert out.weights["y"] == pytest.approx(0.25) and out.weights["x"] <= 0.6 + 1e-9
+
+
+def test_optimize_pipeline_gives_each_warning_once() -> None:
+    # extrapolate=True repeated one WeightRangeWarning 14 times (each prediction of the optimum warned it again).
+    import warnings
+    from pathlib import Path
+
+    import mixlaw
+    from mixlaw.errors import WeightRangeWarning
+
+    runs = mixlaw.read_runs(Path(__file__).resolve().parents[1] / "bench" / "data" / "crossscale_runs_v3.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mixlaw.fit_pipeline(runs, target_params=934720, target_steps=2929, route="nested", law="linear")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+        opt = mixlaw.optimize_pipeline(res, extrapolate=True)
+    ranged = [w for w in record if issubclass(w.category, WeightRangeWarning)]
+    assert len(ranged) == 1 and "'legal'" in str(ranged[0].message)
+    assert len({str(w.message) for w in record}) == len(record)  # none twice
+    assert {(w.filename, w.lineno) for w in record} == {(__file__, line)}
+    assert opt.weights["legal"] > 0.494  # the optimum does leave the fitted range: the warning is due
+    with warnings.catch_warnings(record=True) as silenced:
+        warnings.simplefilter("ignore")  # the user's filter still silences them
+        mixlaw.optimize_pipeline(res, extrapolate=True)
+    assert silenced == []

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ExtrapolationWarning, HigherIsBetterWarning, InputError, MixlawWarning
+from ..errors import ExtrapolationWarning, HigherIsBetterWarning, InputError, MixlawWarning, user_stacklevel
 from ..laws._inputs import weights_in_order
 from ..optimize import Objective, OptimumResult, StepsToMatch, _make_scalar, _objective_weights, optimize_mixture
 from ..optimize.search import check_optimize_keywords
@@ -53,6 +53,24 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
     OptimumResult
         With ``steps`` filled in when asked and possible.
     """
+    # One warning per distinct message: with extrapolate=True the same WeightRangeWarning ('mixture weights outside
+    # the fitted range for domain 'legal' (1; ...)') came 14 times, once per prediction of the optimum (the search,
+    # the steps-to-match curves), on bench/data/crossscale_runs_v3.csv's nested linear pipeline.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # record each here; the user's filters apply when they are given again below
+        opt = _optimize(result, objective, natural, steps_to_match, span, random_state, extrapolate, constraints)
+    seen: set[tuple[str, type[Warning]]] = set()
+    for w in caught:
+        if (str(w.message), w.category) not in seen:
+            seen.add((str(w.message), w.category))
+            warnings.warn(w.message, w.category, stacklevel=user_stacklevel(2))
+    return opt
+
+
+def _optimize(result: PipelineResult, objective: Objective, natural: Any, steps_to_match: bool, span: float,
+              random_state: int | np.random.Generator | None, extrapolate: bool,
+              constraints: dict[str, Any]) -> OptimumResult:
+    """:func:`optimize_pipeline`'s work, its warnings not yet merged."""
     if constraints.get("maximize"):
         # Refused, not passed on: the metric would be extrapolated by laws that fall with scale (fit_pipeline warns),
         # its HigherIsBetterWarning is silenced below, and steps-to-match would read a falling loss curve.
