@@ -136,3 +136,53 @@ def test_optimize_pipeline_gives_each_warning_once() -> None:
         warnings.simplefilter("ignore")  # the user's filter still silences them
         mixlaw.optimize_pipeline(res, extrapolate=True)
     assert silenced == []
+
+
+class _FailingLaw:
+    """A law whose every refit fails (FitError), as a law can on every inner fold of a hard table."""
+
+    key = "stub"
+    random_state = 0
+    uses_model_params = uses_tokens = False
+
+    def clone(self) -> _FailingLaw:
+        return self
+
+    def set_params(self, **_: object) -> _FailingLaw:
+        return self
+
+    def fit(self, *_: object, **__: object) -> _FailingLaw:
+        from mixlaw.errors import FitError
+
+        raise FitError("no start converged")
+
+
+def test_cv_strengths_warn_when_every_strength_fails() -> None:
+    # alpha='cv' / pooling='cv' took the strongest strength by their tie-break, without a word, when every strength
+    # failed on some inner fold (every score inf).
+    import types
+    import warnings
+
+    import pytest
+
+    from mixlaw.errors import ConvergenceWarning
+    from mixlaw.laws._regularize import ALPHA_GRID, choose_alpha, choose_pooling
+
+    df = _table()
+    W, y = df[["w:x", "w:y", "w:z"]].to_numpy(), df["loss:a"].to_numpy()
+    with pytest.warns(ConvergenceWarning, match=r"^law 'stub', eval 'a': alpha='cv' \(--law-option alpha=cv\) scored "
+                                                r"no strength: each of 0.0001, 0.001, 0.01, 0.1, 1 failed .*so it took "
+                                                r"the strongest, alpha=1; give alpha a number") as record:
+        best, scores = choose_alpha(_FailingLaw(), W, y, list("xyz"), "a", np.random.default_rng(0))
+    assert best == max(ALPHA_GRID) and all(np.isinf(v) for v in scores.values())
+    assert {w.filename for w in record} == {__file__}
+    ctx = types.SimpleNamespace(model_params=None, tokens=None, targets=["a"], domains=list("xyz"))
+    with pytest.warns(ConvergenceWarning, match=r"pooling='cv' \(--law-option pooling=cv\) .*pooling=1; "):
+        best_p, _ = choose_pooling(_FailingLaw(), W, y[:, None], ctx, ["a"])
+    assert best_p == {"a": max(ALPHA_GRID)}
+    # A CV that scores some strength says nothing.
+    from mixlaw import get_law
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        choose_alpha(get_law("ye-exp"), W, y, list("xyz"), "a", np.random.default_rng(0))

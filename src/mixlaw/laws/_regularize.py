@@ -23,7 +23,7 @@ import numpy as np
 
 from .._solver import penalty_hessian
 from .._validation import check_random_state
-from ..errors import ConvergenceWarning, ExtrapolationWarning, FitError, TooFewObservationsError
+from ..errors import ConvergenceWarning, ExtrapolationWarning, FitError, TooFewObservationsError, user_stacklevel
 from ..fit import ridge_counted_params
 from ._folds import deal_folds
 
@@ -63,7 +63,8 @@ def choose_alpha(law: Any, W: np.ndarray, y: np.ndarray, domains: list[str], tar
     -------
     alpha : float
     scores : dict of float to float
-        Held-out mean absolute log error per strength (inf where every fold failed).
+        Held-out mean absolute log error per strength (inf where a fold failed: a ConvergenceWarning says so when
+        every strength is inf, and the strongest is returned).
 
     Raises
     ------
@@ -102,7 +103,21 @@ def choose_alpha(law: Any, W: np.ndarray, y: np.ndarray, domains: list[str], tar
         ok = np.isfinite(err)
         scores[float(a)] = float(np.mean(err[ok])) if ok.all() else float("inf")
     best = min(scores, key=lambda a: (scores[a], -a))  # ties: the stronger ridge
+    _warn_none_scored(law, "alpha", target, scores, best)
     return best, scores
+
+
+def _warn_none_scored(law: Any, name: str, target: str, scores: dict[float, float], best: float) -> None:
+    """Warn when every strength of the CV failed (inf): the tie-break then picks the strongest, by rule, not by
+    any held-out error, which without a word read as the CV's choice."""
+    if not all(np.isinf(v) for v in scores.values()):
+        return
+    key = getattr(law, "key", type(law).__name__)
+    warnings.warn(f"law {key!r}, eval {target!r}: {name}='cv' (--law-option {name}=cv) scored no strength: each of "
+                  f"{', '.join(f'{a:g}' for a in scores)} failed on some inner fold (a refit that did not converge, "
+                  f"or a prediction that is not a positive number), so it took the strongest, {name}={best:g}; give "
+                  f"{name} a number (--law-option {name}=...) to choose it", ConvergenceWarning,
+                  stacklevel=user_stacklevel(3))
 
 
 def choose_pooling(law: Any, W: np.ndarray, Y: np.ndarray, ctx: Any, targets: list[str],
@@ -154,6 +169,8 @@ def choose_pooling(law: Any, W: np.ndarray, Y: np.ndarray, ctx: Any, targets: li
             ok = np.isfinite(err[:, j])
             scores[t][float(a)] = float(np.mean(err[ok, j])) if ok.all() else float("inf")
     best = {t: min(sc, key=lambda a, sc=sc: (sc[a], -a)) for t, sc in scores.items()}  # ties: the stronger
+    for t, sc in scores.items():
+        _warn_none_scored(law, "pooling", t, sc, best[t])
     return best, scores
 
 
