@@ -186,3 +186,50 @@ def test_cv_strengths_warn_when_every_strength_fails() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         choose_alpha(get_law("ye-exp"), W, y, list("xyz"), "a", np.random.default_rng(0))
+
+
+def _sat_table(n: int = 40, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n)
+    y = 2.0 + np.exp(W @ np.array([-1.0, 0.4, 0.2])) + rng.normal(0, 0.003, n)
+    return pd.DataFrame({"run": [f"r{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate("xyz")},
+                         "loss:a": y})
+
+
+def test_loglinear_sat_ranks_a_failed_inner_cv_below_every_score(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The inner CV scored a NaN Spearman -1, tied with a real -1 and chosen by order (the first pair), and
+    # non-finite out-of-fold predictions 0 ('constant': np.ptp of NaN is NaN), above every real negative score.
+    import types
+
+    from mixlaw import get_law
+    from mixlaw.laws import loglinear_sat
+
+    calls: list[int] = []
+
+    def spearman(a, b):  # type: ignore[no-untyped-def]  # the first pair tried: NaN; every other: a real -1
+        calls.append(1)
+        return types.SimpleNamespace(statistic=float("nan") if len(calls) == 1 else -1.0)
+
+    monkeypatch.setattr(loglinear_sat, "stats", types.SimpleNamespace(spearmanr=spearman))
+    law = get_law("loglinear-sat").fit(_sat_table(), targets="a")
+    first, second = list(law.cv_scores_["a"])[:2]
+    assert law.cv_scores_["a"][first] == -1.0 and law.pairs_["a"] == [second]
+
+    # Non-finite predictions of the first pair in the inner CV (its batched solve gives NaN coefficients).
+    real = loglinear_sat._huber_average
+    seen: list[int] = []
+
+    def huber(F, Z, alphas, eps, *folds):  # type: ignore[no-untyped-def]
+        coef, icpt, scale, ok = real(F, Z, alphas, eps, *folds)
+        if folds:
+            seen.append(1)
+            if len(seen) == 1:
+                coef = np.full_like(coef, np.nan)
+        return coef, icpt, scale, ok
+
+    calls.clear()
+    monkeypatch.setattr(loglinear_sat, "stats", types.SimpleNamespace(spearmanr=lambda a, b: types.SimpleNamespace(
+        statistic=-0.5)))
+    monkeypatch.setattr(loglinear_sat, "_huber_average", huber)
+    law = get_law("loglinear-sat").fit(_sat_table(), targets="a")
+    assert law.cv_scores_["a"][first] == -1.0 and law.pairs_["a"] == [second]

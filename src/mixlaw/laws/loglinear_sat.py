@@ -141,7 +141,8 @@ class LogLinearSat(MixingLaw):
         Per eval set, the pairs whose fits make the law (one, except with ``config_choice`` "top3" / "average").
     cv_scores_ : dict of str to dict of str to float
         Per eval set, the inner-CV Spearman of every (eps, groups) pair tried (``"cv3"``: its mean over the
-        splits; -1 where the out-of-fold predictions were not finite; 0 where they or the losses are constant);
+        splits; -1 where the out-of-fold predictions were not finite or the Spearman NaN, such a pair ranked below
+        every pair scored; 0 where they or the losses are constant);
         empty when nothing was chosen (``"average"``) and on the ridge path, which chooses the pair by
         leave-one-out.
     dof_ : dict of str to float
@@ -242,6 +243,9 @@ class LogLinearSat(MixingLaw):
         # Inner-CV Spearman of every pair per eval set (-inf where nothing was scored: ties and fallbacks keep the
         # earlier pair, the smallest eps without groups).
         scores = np.full((len(configs), K), -np.inf)
+        # A pair whose out-of-fold predictions were not finite, or whose Spearman was NaN, in some split: it ranks
+        # below every pair scored (its -1 tied a real -1 and, first in order, was chosen).
+        failed = np.zeros((len(configs), K), dtype=bool)
         self.cv_scores_: dict[str, dict[str, float]] = {}
         n = len(W)
         mode = self.config_choice
@@ -264,22 +268,29 @@ class LogLinearSat(MixingLaw):
                         k, te = r * (int(splits[0].max()) + 1) + f, fold == f
                         P[te] = F[te] @ coef[k].T + icpt[k]
                     for i in range(K):
+                        # Non-finite predictions are checked first: np.ptp of a NaN is NaN, so they read as
+                        # constant and scored 0, above every real negative Spearman.
+                        finite = bool(np.isfinite(P[:, i]).all())
                         # Constant predictions or losses rank nothing: 0, not scipy's NaN (and its warning).
-                        rank = np.ptp(P[:, i]) > 0 and np.ptp(Z[:, i]) > 0
+                        rank = finite and np.ptp(P[:, i]) > 0 and np.ptp(Z[:, i]) > 0
                         rho = float(stats.spearmanr(Z[:, i], P[:, i]).statistic) if rank else 0.0
-                        # A NaN (non-finite out-of-fold predictions) scores as the worst ranking, -1: it is never
-                        # chosen, as before, and a mean over cv3's splits stays a number.
-                        scores[c, i] += (rho if np.isfinite(rho) else -1.0) / len(splits)
+                        if not (finite and np.isfinite(rho)):
+                            # Reported as the worst ranking, -1, so a mean over cv3's splits stays a number;
+                            # ranked by ``failed`` below every pair scored.
+                            failed[c, i], rho = True, -1.0
+                        scores[c, i] += rho / len(splits)
                 for i, t in enumerate(ctx.targets):
                     self.cv_scores_[t][_config_name(eps, use)] = float(scores[c, i])
         # Per eval set, the pairs whose fits are averaged (equal weights, in the log predictions).
         members: list[list[int]] = []
         for i in range(K):
-            order = sorted(range(len(configs)), key=lambda c: -scores[c, i])  # stable: ties keep the earlier pair
+            # Failed pairs last, then by score; stable: ties keep the earlier pair.
+            order = sorted(range(len(configs)), key=lambda c: (failed[c, i], -scores[c, i]))
             if mode == "average":
                 members.append(list(range(len(configs))))
             elif mode == "top3" and np.isfinite(scores[order[0], i]):
-                members.append(sorted(order[:TOP_K]))
+                # Not a failed pair beside scored ones (one alone, all failed, is the pair the rule falls back to).
+                members.append(sorted([c for c in order[:TOP_K] if not failed[c, i]] or order[:1]))
             else:
                 members.append([order[0]])
         M = W.shape[1]
