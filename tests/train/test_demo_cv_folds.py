@@ -60,3 +60,16 @@ def test_the_choice_note_says_when_nothing_was_cross_validated():
     fold = demo.cv_folds(W, 4)
     assert demo._choice_note("ye-exp", {"ye-exp": 0.05}, fold, 150_000).startswith(
         "mixing law: ye-exp, chosen by 4-fold cross-validation at 150,000 parameters (MRE ye-exp 5.00%")
+
+
+def test_runs_of_one_mixture_are_refused():
+    # 6 seeds of one mixture were dealt seed by seed into 6 folds, each scoring the mixture it was fitted on (the
+    # docstring's k = min(n_folds, distinct mixtures) read 1 fold); now one line says why and what to give.
+    W, Y = _runs(g=1, reps=6)
+    with pytest.raises(demo.InputError, match=r"^cv_folds: the 6 runs hold one mixture \(seeds of it\): .* give "
+                                              r"runs at 2 or more mixtures \(the demo's n_mixtures=\)$"):
+        demo.cv_folds(W)
+    with pytest.raises(demo.InputError, match="hold one mixture"):
+        demo.cv_relative_errors("ye-exp", W, Y, ["a", "b", "c"])
+    assert demo.cv_folds(W[:3]) is None  # fewer than MIN_CV_RUNS: not cross-validated, as before
+    assert len(set(demo.cv_folds(_runs(g=2, reps=3)[0]))) >= 2  # two mixtures still fold

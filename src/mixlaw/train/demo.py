@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from ..bootstrap import FIT_FAILURES
-from ..data import RunTable
+from ..data import RunTable, distinct_rows
 from ..design import dirichlet_design
 from ..errors import InputError, MixlawWarning
 from ..laws.base import MixingLaw, get_law
@@ -234,12 +234,20 @@ def cv_folds(W: np.ndarray, n_folds: int = CV_FOLDS, random_state: int = 0) -> n
     :data:`~mixlaw.laws.selection.MIN_CV_RUNS` runs: :func:`mixlaw.laws.selection.fold_ids` dealt over the
     mixtures ``W`` (n, M), so the same runs in another row order get the same folds, and one mixture's runs
     (several seeds) are held out together, as in every other K-fold of mixlaw (laws/_folds.py);
-    ``k = min(n_folds, distinct mixtures)`` (at least 2). Dealt by position before (2026-12-06, ``mixlaw demo
+    ``k = min(n_folds, distinct mixtures)`` (at least 2; with fewer than
+    :data:`~mixlaw.laws._folds.MIN_GROUPS` mixtures the runs are dealt one by one). Runs of one mixture are refused
+    (InputError): held out together they make one fold with nothing left to fit on, and dealt one by one every fold
+    would score the seeds of the mixture it was fitted on. Dealt by position before (2026-12-06, ``mixlaw demo
     --train``, seed 0, 12 mixtures at the largest size): ye-exp chosen either way, its CV MRE 6.13 % then 6.99 %
     now, the optimum's interval ±0.4266 then ±0.4774, the verdict unchanged (it beats uniform by 0.5286)."""
     W = np.asarray(W, dtype=np.float64)
     if len(W) < MIN_CV_RUNS:
         return None
+    if len(distinct_rows(W)[0]) < 2:
+        # Dealt seed by seed these were 'cross-validated' folds whose every held-out run was the mixture fitted.
+        raise InputError(f"cv_folds: the {len(W)} runs hold one mixture (seeds of it): a cross-validation of a mixing "
+                         "law holds mixtures out, and one mixture makes one fold, with nothing to fit on; give runs at "
+                         "2 or more mixtures (the demo's n_mixtures=)")
     return fold_ids(len(W), max(2, int(n_folds)), random_state, same=W)
 
 
