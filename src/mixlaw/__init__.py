@@ -2,8 +2,11 @@
 
 >>> from mixlaw import load_regmix, get_law, compare
 >>> law = get_law("ye-exp").fit(load_regmix("train_1m"), targets="pile_cc")
->>> board = compare.compare(load_regmix("train_1m"), {"test_1B": load_regmix("test_1B")}, targets="pile_cc",
-...                         laws=["linear"])
+>>> board = compare(load_regmix("train_1m"), {"test_1B": load_regmix("test_1B")}, targets="pile_cc",
+...                 laws=["linear"])
+
+``mixlaw.compare`` is the module :mod:`mixlaw.compare` (``holdout_split``, ``Leaderboard``), callable as its
+:func:`~mixlaw.compare.compare`.
 
 ``save_law(law, path)`` / ``load_law(path)`` keep a fitted law (JSON, as ``mixlaw fit --out`` writes it);
 ``save_pipeline(result, path)`` / ``load_pipeline(path)`` a :func:`fit_pipeline` result. What ``mixlaw fit`` and
