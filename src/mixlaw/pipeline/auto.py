@@ -66,7 +66,7 @@ from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was t
     select_candidate,
 )
 from .split import MIN_CHECKPOINTS, MIN_FIT_SIZES, ScaleSplit, leave_scale_out_split  # noqa: F401
-from .tails import rising_tail_line, rising_tails
+from .tails import rising_evals, rising_evals_line, rising_tail_line, rising_tails
 
 AUTO = "auto"
 #: Mixing laws ``law="auto"`` tries on the nested route (the direct route's joint law has Ye's mixture term).
@@ -222,6 +222,10 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     spike or divergence; more than 10x the table's checkpoint noise, at least 3 % and at most 15 %,
     :mod:`.tails`) is named, with the rows to leave out, in one :class:`DataWarning`
     and in :attr:`PipelineResult.warnings`; it is fitted as it is.
+
+    An eval that rises with training, its last checkpoint above its first on 90 % or more of the curves (an
+    accuracy in a ``loss:`` column; :func:`.tails.rising_evals`), is named in one :class:`DataWarning` and fitted
+    as it is; when every eval to fit rises, InputError (the step and size laws fit falling losses).
     """
     if route not in (AUTO, *ROUTES):
         raise InputError(f"route must be one of {(AUTO, *ROUTES)}; got {route!r}")
@@ -263,9 +267,16 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
             warnings.warn(merged_line, DataWarning, stacklevel=user_stacklevel(2))
         # Said once here, on the curves as they enter the step law (a backtest refits them many times); fits unchanged.
         axis = "tokens" if target_tokens is not None or (target_steps is None and "step" not in table.frame) else "step"
-        tail_line = None
+        tail_line = rising_line = None
         if axis in table.frame:
-            tail_line = rising_tail_line(rising_tails(table, axis, table.resolve_targets(targets)), axis, table.path)
+            names = table.resolve_targets(targets)
+            rising, over = rising_evals(table, axis, names)
+            if rising:
+                rising_line = rising_evals_line(rising, len(rising) == len(names), over)
+                if len(rising) == len(names):
+                    raise InputError(f"{table.path or 'the table'}: {rising_line}")
+                warnings.warn(rising_line, DataWarning, stacklevel=user_stacklevel(2))
+            tail_line = rising_tail_line(rising_tails(table, axis, names), axis, table.path)
         if tail_line is not None:
             warnings.warn(tail_line, DataWarning, stacklevel=user_stacklevel(2))
         try:
@@ -279,7 +290,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
             if kept_line is None or (target_params is not None and (target_steps, target_tokens) != (None, None)):
                 raise
             raise InputError(f"{err}{held_out_target_hint(before, table, axis)}") from None
-        for line in (tail_line, merged_line, kept_line, snap_line, sizes_line, one_size_line, final_line,
+        for line in (rising_line, tail_line, merged_line, kept_line, snap_line, sizes_line, one_size_line, final_line,
                      missing_line):
             if line is not None:
                 result.warnings.insert(0, line)

@@ -17,6 +17,10 @@ where :math:`\hat\sigma` is the table's checkpoint noise (:func:`checkpoint_nois
 threshold: a normal curve's rise is the extreme of its checkpoints' noise, which differs 15-fold between the
 tables at hand (0.04 % on the trainer's runs, 0.6 % on its first tiny models), so a fixed 15 % that clears the
 noisiest left a +7.5 % rise unnamed on a quiet table, though it was 190x that table's noise.
+
+An eval that rises from the start is another matter (:func:`rising_evals`): its last checkpoint lies above its
+first on (nearly) every curve, as an accuracy's does. The step law fits it as a falling loss that has flattened,
+and the size law likewise, so the pipeline returns losses for a metric that is not one, without an error.
 """
 
 from __future__ import annotations
@@ -50,6 +54,15 @@ MIN_DIFFS = 3
 #: Second differences the whole table needs before its noise is read; with fewer the ceiling stands. A MAD of 9
 #: values (3 curves of 6 checkpoints) came out up to 2x low, and pure 2 % noise was then named in 2 of 200 tables.
 MIN_POOLED = 20
+
+#: Share of an eval's curves that end above their first checkpoint for :func:`rising_evals` to read the eval as rising
+#: with training (an accuracy, or a loss that only grows). On every real multi-scale table at hand the largest share
+#: is 0.49 (the Pile's Ubuntu_IRC set in Ye et al.'s RedPajama runs, whose curves start at 10k steps, on their floor),
+#: then 0.18 (loss:code of the trainer's first tiny models, overfitting late); every other eval, 0. 0.9 clears 0.49 by
+#: 1.8x, and a metric that rises on nine curves in ten is not one the step law can follow, whatever its name.
+RISING_SHARE = 0.9
+#: Curves (of >= 3 checkpoints) an eval needs before :func:`rising_evals` reads it: on one or two the share is chance.
+MIN_RISING_CURVES = 3
 
 
 @dataclass(frozen=True)
@@ -180,3 +193,52 @@ def rising_tail_line(tails: list[RisingTail], axis: str, path: str | None, limit
             f"follow a rise and bends the extrapolation: leave out each curve's rows after its minimum ({n_rows} "
             f"row(s) of {path or 'the table'}, e.g. run {first.runs[0]!r} at params {first.model_params:g} with "
             f"{unit} > {first.min_time:g}), or the run")
+
+
+def rising_evals(table: RunTable, axis: str, targets: list[str],
+                 share: float = RISING_SHARE) -> tuple[list[tuple[str, int, int]], str]:
+    """The evals of ``targets`` that rise with training: on at least ``share`` of their curves (mixture x model
+    size over ``axis``, seeds at one checkpoint averaged, :data:`MIN_RISING_CURVES` or more curves of >= 3
+    checkpoints) the last checkpoint's value lies above the first's. A table with too few such curves (each run's
+    final loss, at several sizes) is read over model size instead: mixture x ``axis`` value, largest size against
+    smallest. Returns each such eval as (eval, rising curves, curves), in ``targets``' order, and the column the
+    curves ran over (``axis`` or "params"). Rows at ``axis`` <= 0 are left out, as the routes leave them out."""
+    T = table.steps if axis == "step" else table.tokens
+    N = table.model_params
+    if T is None or N is None or not targets:
+        return [], axis
+    keep = T > 0
+    _, mix = _mixture_ids(table.weights)
+    values = table.losses(targets)[keep]
+    for over, along, group in ((axis, T[keep], N[keep]), ("params", N[keep], T[keep])):
+        frame = pd.DataFrame(values, columns=list(targets))
+        frame["_t"] = along
+        ends = []
+        for _, rows in frame.groupby([mix[keep], group], sort=False):
+            per_t = rows.groupby("_t").mean().sort_index()
+            if len(per_t) >= 3:
+                ends.append(per_t.iloc[-1].to_numpy() > per_t.iloc[0].to_numpy())
+        if len(ends) >= MIN_RISING_CURVES:
+            up = np.sum(ends, axis=0)
+            n = len(ends)
+            return [(name, int(k), n) for name, k in zip(targets, up, strict=True) if k >= share * n], over
+    return [], axis
+
+
+def rising_evals_line(rising: list[tuple[str, int, int]], every: bool, over: str) -> str:
+    """One sentence for :func:`rising_evals`' evals (curves over ``over``: "step", "tokens" or "params"): ``every``
+    True when they are all the evals to fit (the pipeline's InputError: nothing left that it can extrapolate), else
+    the warning that names them to leave out."""
+    names = [name for name, _, _ in rising]
+    where = ("the largest model size lies above the smallest" if over == "params"
+             else "the last checkpoint lies above the first")
+    unit = {"step": "steps", "tokens": "tokens"}.get(over, "training")
+    counts = "; ".join(f"{name} on {k} of {n} curves" for name, k, n in rising)
+    head = (f"eval(s) {names} rise with {'model size' if over == 'params' else 'training'}: {where} ({counts}). "
+            f"The step and size laws, L(S) = E + B/S^beta and L(N) = E + A/N^alpha, fit losses that fall with "
+            f"{unit} and model size: a higher-is-better metric (accuracy, score) gives back a loss it is not. ")
+    if every:
+        return head + ("Give a loss instead (1 - accuracy, or -log(accuracy)); `mixlaw optimize --maximize` "
+                       "(maximize=True) takes accuracies at one scale")
+    return head + ("Fitted as they are; leave them out with --target (targets=) the other evals, or give a loss "
+                   "for them (1 - accuracy, or -log(accuracy))")
