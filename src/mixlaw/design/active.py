@@ -281,6 +281,54 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     (['run', 'w:a', 'w:b', 'w:c'], 3, True)
     """
     n_boot = renamed("n_boot", n_boot, "n_bootstrap", n_bootstrap, default=ACTIVE_N_BOOTSTRAP)
+    k, radius, min_distance = _checked_settings(runs, k, n_candidates, radius, min_distance)
+    rng = check_random_state(random_state)
+    seed = int(random_state) if isinstance(random_state, (int, np.integer)) else int(rng.integers(2**31))
+    est, fitted, runs, all_runs, names, objective = _point_fit(runs, law, targets, objective, seed)
+    predict_kw = _largest_scale(fitted, runs)
+    opt = optimize_mixture(fitted, objective=objective, bounds=bounds, natural=runs.weights.mean(axis=0),
+                           within_fitted_range=within_fitted_range, maximize=maximize, random_state=seed,
+                           **predict_kw)
+    domains = list(fitted.domains_)
+    r_opt = opt.weight_array()
+    W_runs = runs.weights_for(domains)
+    W_all = all_runs.weights_for(domains)
+    C = _candidates(opt, domains, W_all, k, int(n_candidates), radius, min_distance, rng)
+
+    res = bootstrap_law(est, runs, names, n_boot=n_boot, random_state=seed, n_jobs=n_jobs, points=C)
+    ok = _usable_refits(res, fitted)
+    oname, s = _objective_weights(objective, list(fitted.targets_))
+    F = _reduce_objective(res.predictions[ok], oname, s, objective)  # (B, n_cand)
+    f_hat, noise_var = _point_objective(fitted, runs, names, C, W_runs, oname, s, objective, predict_kw)
+
+    B = F.shape[0]
+    A = (F - F.mean(axis=0)) / np.sqrt(B - 1)  # (B, n_cand): Sigma = A^T A, never formed
+    var0 = np.sum(A * A, axis=0)
+    # A floor on the noise keeps the update well-posed when the fit interpolates the runs (zero residuals).
+    noise_var = max(noise_var, 1e-9 * float(var0.max()), 1e-300)
+    picks, picked_std = _greedy_committee(A, C, k, noise_var, min_distance)
+
+    P = C[picks]
+    attrs = {"method": "active", "law": fitted.key, "targets": list(fitted.targets_),
+             "objective": objective_label(oname, maximize),
+             "maximize": bool(maximize),
+             "optimum": {"weights": dict(opt.weights), "objective": float(opt.objective)},
+             "n_bootstrap": int(res.n_boot), "n_failed": int(res.n_boot - ok.sum()), "n_candidates": int(len(C)),
+             "radius": float(radius), "min_distance": float(min_distance), "noise_std": float(np.sqrt(noise_var)),
+             "criterion": "greedy max ensemble variance of the objective, conditioned on earlier picks",
+             "random_state": seed}
+    frame = design_frame(P, domains, runs=_new_ids(all_runs, k), attrs=attrs)
+    frame["objective"] = f_hat[picks]
+    frame["objective_std"] = np.sqrt(var0[picks])
+    frame["objective_std_given_previous"] = picked_std
+    frame["l1_to_optimum"] = np.abs(P - r_opt).sum(axis=1)
+    if not within_fitted_range:
+        _warn_out_of_range(P, W_runs, domains)
+    return frame
+
+
+def _checked_settings(runs: Any, k: Any, n_candidates: Any, radius: Any, min_distance: Any) -> tuple[int, float, float]:
+    """Refuse a bad argument before any fit is paid for; return ``k``, ``radius`` and ``min_distance`` as numbers."""
     if not isinstance(runs, RunTable):
         raise InputError(f"active_design needs a RunTable of runs so far; got {type(runs).__name__}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -296,8 +344,12 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
         raise InputError(f"radius must be a positive number (L1 distance, at most 2 matters); got {radius!r}")
     if not (np.isfinite(min_distance) and min_distance >= 0):
         raise InputError(f"min_distance must be a number >= 0 (L1 distance); got {min_distance!r}")
-    rng = check_random_state(random_state)
-    seed = int(random_state) if isinstance(random_state, (int, np.integer)) else int(rng.integers(2**31))
+    return k, radius, min_distance
+
+
+def _point_fit(runs: RunTable, law: str | Any, targets: str | Sequence[str], objective: Any,
+               seed: int) -> tuple[MixingLaw, MixingLaw, RunTable, RunTable, list[str], Any]:
+    """Fit the law once on the runs that have every eval it needs: the committee's centre and the optimum's law."""
     runs = _last_checkpoints(runs)
     names = runs.resolve_targets(targets)
     # An eval the objective weighs 0 is not fitted: its missing losses cost no run (evals.unweighted_gaps).
@@ -308,67 +360,73 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     # A run missing a target's loss (a NaN cell): the law, the committee and the noise take the rows that have
     # every target; every run's mixture still counts for min_distance and its id is not reused.
     all_runs, left_out = runs, runs.rows_left_out(names)
-    runs = runs.complete(names, stacklevel=2)
+    runs = runs.complete(names, stacklevel=3)
     try:
         fitted = est.clone().fit(runs, targets=names)
         check_enough_runs(fitted)  # before the refits: with no spare run the committee cannot disagree usefully
     except (InputError, FitError) as err:
         note_left_out(err, left_out, len(runs), len(all_runs))
         raise
+    return est, fitted, runs, all_runs, names, objective
 
+
+def _largest_scale(fitted: MixingLaw, runs: RunTable) -> dict[str, Any]:
+    """The model size and tokens a scale-aware law predicts at: the largest among the runs."""
     predict_kw: dict[str, Any] = {}
     if fitted.uses_model_params and runs.model_params is not None:
         predict_kw["model_params"] = float(np.max(runs.model_params))
     if fitted.uses_tokens and runs.tokens is not None:
         predict_kw["tokens"] = float(np.max(runs.tokens))
-    opt = optimize_mixture(fitted, objective=objective, bounds=bounds, natural=runs.weights.mean(axis=0),
-                           within_fitted_range=within_fitted_range, maximize=maximize, random_state=seed,
-                           **predict_kw)
-    domains = list(fitted.domains_)
+    return predict_kw
+
+
+def _candidates(opt: Any, domains: list[str], W_all: np.ndarray, k: int, n_candidates: int, radius: float,
+                min_distance: float, rng: np.random.Generator) -> np.ndarray:
+    """Step 3 of the docstring: seeded mixtures around the optimum, none within ``min_distance`` of a run."""
     r_opt = opt.weight_array()
     lo = np.array([opt.lower[d] for d in domains])
     hi = np.array([opt.upper[d] for d in domains])
-
     # Candidates: straight segments from the optimum toward points spread over the feasible set, at L1
     # distances uniform in (0, radius); the optimum itself is one more candidate.
-    U = _feasible_draws(lo, hi, int(n_candidates) - 1, rng)
+    U = _feasible_draws(lo, hi, n_candidates - 1, rng)
     dist_u = np.abs(U - r_opt).sum(axis=1)
     rho = float(radius) * rng.random(len(U))
     lam = np.minimum(1.0, rho / np.maximum(dist_u, 1e-300))
     C = np.vstack([r_opt, r_opt + lam[:, None] * (U - r_opt)])
     C = np.clip(C, lo, hi)  # a convex combination of feasible points; this only removes ~1e-17 rounding
-    W_runs = runs.weights_for(domains)
-    W_all = all_runs.weights_for(domains)
     far = cdist(C, W_all, "cityblock").min(axis=1) > min_distance
     C = _dedup(C[far]) if far.any() else C[far]
     if len(C) < k:
         raise InputError(f"only {len(C)} candidate mixtures lie farther than min_distance={min_distance:g} from "
                          f"the {len(W_all)} runs; cannot propose {k} (raise radius or lower min_distance)")
+    return C
 
-    res = bootstrap_law(est, runs, names, n_boot=n_boot, random_state=seed, n_jobs=n_jobs, points=C)
+
+def _usable_refits(res: Any, fitted: MixingLaw) -> np.ndarray:
+    """Mask of the bootstrap refits whose predictions are all finite; a committee needs at least 2 of them."""
     assert res.predictions is not None
     ok = np.isfinite(res.predictions).all(axis=(1, 2))  # an overflowing refit (inf) is as unusable as NaN
     if ok.sum() < 2:
         raise FitError(f"only {int(ok.sum())} of {res.n_boot} bootstrap refits of {fitted.key!r} succeeded; the "
                        "committee needs at least 2 (add runs or use a simpler law)")
-    oname, s = _objective_weights(objective, list(fitted.targets_))
-    F = _reduce_objective(res.predictions[ok], oname, s, objective)  # (B, n_cand)
+    return ok
+
+
+def _point_objective(fitted: MixingLaw, runs: RunTable, names: list[str], C: np.ndarray, W_runs: np.ndarray,
+                     oname: str, s: np.ndarray | None, objective: Any,
+                     predict_kw: dict[str, Any]) -> tuple[np.ndarray, float]:
+    """The point fit's objective at the candidates, and the noise variance: its mean squared residual on the runs."""
     ev = _LawEval(fitted, **predict_kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)  # candidates may leave the runs' hull by design
         f_hat = _reduce_objective(ev.predict(C), oname, s, objective)
         f_fit = _reduce_objective(ev.predict(W_runs), oname, s, objective)
     f_obs = _reduce_objective(runs.losses(names).reshape(len(runs), -1), oname, s, objective)
-    noise_var = float(np.mean((f_obs - f_fit) ** 2))
+    return f_hat, float(np.mean((f_obs - f_fit) ** 2))
 
-    B = F.shape[0]
-    A = (F - F.mean(axis=0)) / np.sqrt(B - 1)  # (B, n_cand): Sigma = A^T A, never formed
-    var0 = np.sum(A * A, axis=0)
-    # A floor on the noise keeps the update well-posed when the fit interpolates the runs (zero residuals).
-    noise_var = max(noise_var, 1e-9 * float(var0.max()), 1e-300)
-    picks, picked_std = _greedy_committee(A, C, k, noise_var, min_distance)
 
-    P = C[picks]
+def _new_ids(all_runs: RunTable, k: int) -> list[str]:
+    """``act-000``, ``act-001``, ... skipping ids already in the table, so a later round never reuses one."""
     existing = set(np.asarray(all_runs.runs).astype(str))
     ids: list[str] = []
     j = 0
@@ -376,22 +434,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
         if f"act-{j:03d}" not in existing:
             ids.append(f"act-{j:03d}")
         j += 1
-    attrs = {"method": "active", "law": fitted.key, "targets": list(fitted.targets_),
-             "objective": objective_label(oname, maximize),
-             "maximize": bool(maximize),
-             "optimum": {"weights": dict(opt.weights), "objective": float(opt.objective)},
-             "n_bootstrap": int(res.n_boot), "n_failed": int(res.n_boot - ok.sum()), "n_candidates": int(len(C)),
-             "radius": float(radius), "min_distance": float(min_distance), "noise_std": float(np.sqrt(noise_var)),
-             "criterion": "greedy max ensemble variance of the objective, conditioned on earlier picks",
-             "random_state": seed}
-    frame = design_frame(P, domains, runs=ids, attrs=attrs)
-    frame["objective"] = f_hat[picks]
-    frame["objective_std"] = np.sqrt(var0[picks])
-    frame["objective_std_given_previous"] = picked_std
-    frame["l1_to_optimum"] = np.abs(P - r_opt).sum(axis=1)
-    if not within_fitted_range:
-        _warn_out_of_range(P, W_runs, domains)
-    return frame
+    return ids
 
 
 #: How far (in share) a proposal must leave a domain's range in the runs to be named: optimiser-scale slack is not.
