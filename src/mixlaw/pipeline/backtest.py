@@ -8,7 +8,7 @@ scores its predictions on the part left out: an empirical error bar for the real
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -182,6 +182,32 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     if step_ratio is not None and not step_ratio > 1:
         raise InputError(f"step_ratio must be > 1; got {step_ratio!r}")
     fit_from = _check_fit_from(fit_from)
+    table, axis, target_params, one, one_time = _as_the_pipeline_reads(table, targets, axis, target_params,
+                                                                       steps_only, target_time, sizes_only)
+    parts = _Parts.of(table, axis, targets, fit_from, one, one_time,
+                      dict(route=route, law=law, random_state=random_state, shared_exponents=shared_exponents,
+                           law_options=law_options))
+    # auto's split of each part alone, when the target is known and no fixed cut is asked for (docstring).
+    splits = {}
+    if step_ratio is None and target_params is not None and target_time is not None:
+        Nt = float(one if one is not None else target_params)
+        Tt = float(one_time if one_time is not None else target_time)
+        registered = route == "direct" and law not in JOINT_LAWS
+        splits = {p: leave_scale_out_split(table, Nt, Tt, axis, fit_from=fit_from, parts=(p,), route=route,
+                                           registered=registered) for p in ("time", "size")}
+    # The size both parts predict: the split's, which leaves out a largest size of a few runs at the target.
+    parts.held_N = float(parts.sizes[-1])
+    if splits:
+        parts.held_N, parts.S_end = splits["size"].held_params, splits["size"].held_time
+    _steps_part(parts, splits, step_ratio, one_time, target_time)
+    _size_part(parts, splits, one, target_params)
+    return parts.out
+
+
+def _as_the_pipeline_reads(table: RunTable | pd.DataFrame, targets: Any, axis: str | None,
+                           target_params: float | None, steps_only: bool | None, target_time: float | None,
+                           sizes_only: bool | None) -> tuple[RunTable, str, float | None, float | None, float | None]:
+    """The table as fit_pipeline reads it (and its axis, target size, one size or time), so the refits see the same."""
     if isinstance(table, pd.DataFrame):  # in the run table's columns, as fit_pipeline reads one
         table = RunTable(table, tol_option=FRAME_TOL_OPTION)
     # The rows that have every target's loss, as fit_pipeline takes them (its warning said which were left out).
@@ -213,80 +239,106 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         table = at_one_size(table, one)[0]
     if one_time is not None:
         table = at_one_time(table, axis, one_time)[0]
-    N, S = table.model_params, (table.steps if axis == "step" else table.tokens)
-    unit, time_kind = ("step", "steps") if axis == "step" else ("token count", "tokens")
-    time_kw = "target_steps" if axis == "step" else "target_tokens"
-    assert N is not None and S is not None
-    names = table.resolve_targets(targets)
-    Y = table.losses(names)
-    # A curve is a run at one model size: a sweep that names its runs by mixture alone ('m07' at 122M and at
-    # 1.2B) must not cut its small runs at the large one's last token count / 3, which left them uncut.
-    run_last = pd.Series(S).groupby([table.runs, N]).transform("max").to_numpy()
-    sizes = np.unique(N)
-    S_end = float(S[N == sizes[-1]].max())  # the held-out size's own last step (split.py says why)
-    _, mix = _mixture_ids(table.weights)
-    curve_last = pd.Series(S).groupby([mix, N]).transform("max").to_numpy()
-    window = S >= fit_from * curve_last - 1e-9
-    kw = dict(route=route, law=law, targets=names, random_state=random_state, shared_exponents=shared_exponents,
-              law_options=law_options, fit_from=0.0, steps_only=one is not None, sizes_only=one_time is not None)
-    out: list[Backtest] = []
+    return table, axis, target_params, one, one_time
 
-    def skip(kind: str, desc: str, ratio: float, why: str) -> None:
-        out.append(Backtest(kind, desc, ratio, float("nan"), float("nan"), float("nan"), 0, skipped=why))
 
-    def score(kind: str, desc: str, ratio: float, fit_rows: np.ndarray, N_t: float) -> None:
-        truth = np.flatnonzero((N == N_t) & (S == run_last) & (run_last == S_end))
+@dataclass
+class _Parts:
+    """What the two parts share (arrays, refit settings, ``out``), so each part can be a function of its own."""
+
+    table: RunTable
+    N: np.ndarray  # (n_rows,) model size
+    S: np.ndarray  # (n_rows,) step or tokens, by axis
+    Y: np.ndarray  # (n_rows, n_targets) losses
+    mix: np.ndarray  # (n_rows,) mixture id
+    run_last: np.ndarray  # (n_rows,) the last step of the row's curve (run at one size)
+    window: np.ndarray  # (n_rows,) rows fit_from keeps
+    sizes: np.ndarray  # the model sizes, ascending
+    S_end: float  # the step (or token count) both parts predict at
+    axis: str
+    unit: str
+    time_kind: str
+    time_kw: str
+    fit_from: float
+    kw: dict[str, Any]  # fit_route's keywords
+    held_N: float = float("nan")  # the size both parts predict
+    out: list[Backtest] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, table: RunTable, axis: str, targets: Any, fit_from: float, one: float | None,
+           one_time: float | None, fit_kw: dict[str, Any]) -> _Parts:
+        """The arrays of ``table`` (as read by :func:`_as_the_pipeline_reads`) both parts cut and score."""
+        N, S = table.model_params, (table.steps if axis == "step" else table.tokens)
+        unit, time_kind = ("step", "steps") if axis == "step" else ("token count", "tokens")
+        time_kw = "target_steps" if axis == "step" else "target_tokens"
+        assert N is not None and S is not None
+        names = table.resolve_targets(targets)
+        Y = table.losses(names)
+        # A curve is a run at one model size: a sweep that names its runs by mixture alone ('m07' at 122M and at
+        # 1.2B) must not cut its small runs at the large one's last token count / 3, which left them uncut.
+        run_last = pd.Series(S).groupby([table.runs, N]).transform("max").to_numpy()
+        sizes = np.unique(N)
+        S_end = float(S[N == sizes[-1]].max())  # the held-out size's own last step (split.py says why)
+        _, mix = _mixture_ids(table.weights)
+        curve_last = pd.Series(S).groupby([mix, N]).transform("max").to_numpy()
+        window = S >= fit_from * curve_last - 1e-9
+        kw = dict(fit_kw, targets=names, fit_from=0.0, steps_only=one is not None, sizes_only=one_time is not None)
+        return cls(table, N, S, Y, mix, run_last, window, sizes, S_end, axis, unit, time_kind, time_kw, fit_from, kw)
+
+    def skip(self, kind: str, desc: str, ratio: float, why: str) -> None:
+        """A part the data do not allow: there with its reason, never left out silently."""
+        self.out.append(Backtest(kind, desc, ratio, float("nan"), float("nan"), float("nan"), 0, skipped=why))
+
+    def not_needed(self, kind: str, desc: str, why: str) -> None:
+        """A part the real extrapolation does not make."""
+        self.out.append(Backtest(kind, desc, float("nan"), float("nan"), float("nan"), float("nan"), 0,
+                                 not_needed=why))
+
+    def score(self, kind: str, desc: str, ratio: float, fit_rows: np.ndarray, N_t: float) -> None:
+        """Refit on ``fit_rows``, predict size ``N_t`` at ``S_end``, and score it on the runs that reach it."""
+        N, S, unit, fit_from, S_end = self.N, self.S, self.unit, self.fit_from, self.S_end
+        truth = np.flatnonzero((N == N_t) & (S == self.run_last) & (self.run_last == S_end))
         if truth.size == 0:
-            return skip(kind, desc, ratio, f"no run at N = {N_t:g} reaches the last {unit} {S_end:g}")
+            return self.skip(kind, desc, ratio, f"no run at N = {N_t:g} reaches the last {unit} {S_end:g}")
         if not fit_rows.any():
             why = "no checkpoint is left to fit on"
             if fit_from > 0:
                 why += (f" (fit_from = {fit_from:g} keeps each curve from {fit_from:g} x its last {unit}, as the real "
                         "fit does; a cut before that leaves nothing)")
-            return skip(kind, desc, ratio, why)
+            return self.skip(kind, desc, ratio, why)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MixlawWarning)
             try:
-                res = fit_route(table.subset(fit_rows), target_params=N_t, **{time_kw: S_end}, **kw)
+                res = fit_route(self.table.subset(fit_rows), target_params=N_t, **{self.time_kw: S_end}, **self.kw)
             except InputError as err:
-                return skip(kind, desc, ratio, f"the reduced table cannot be fitted: {err}")
+                return self.skip(kind, desc, ratio, f"the reduced table cannot be fitted: {err}")
             own = dict(zip(map(tuple, np.round(res.mixtures, _WEIGHT_DECIMALS)), res.target_losses, strict=True))
-            W_t = table.weights[truth]
+            W_t = self.table.weights[truth]
             by_law = res.predict(W_t)
         pred = np.array([own.get(tuple(np.round(w, _WEIGHT_DECIMALS)), by_law[i]) for i, w in enumerate(W_t)])
-        rel = pred / Y[truth] - 1.0
-        out.append(Backtest(kind, desc, ratio, float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))),
-                            float(np.mean(rel)), int(rel.size)))
+        rel = pred / self.Y[truth] - 1.0
+        self.out.append(Backtest(kind, desc, ratio, float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))),
+                                 float(np.mean(rel)), int(rel.size)))
 
-    def not_needed(kind: str, desc: str, why: str) -> None:
-        out.append(Backtest(kind, desc, float("nan"), float("nan"), float("nan"), float("nan"), 0, not_needed=why))
 
-    # auto's split of each part alone, when the target is known and no fixed cut is asked for (docstring).
-    splits = {}
-    if step_ratio is None and target_params is not None and target_time is not None:
-        Nt = float(one if one is not None else target_params)
-        Tt = float(one_time if one_time is not None else target_time)
-        registered = route == "direct" and law not in JOINT_LAWS
-        splits = {p: leave_scale_out_split(table, Nt, Tt, axis, fit_from=fit_from, parts=(p,), route=route,
-                                           registered=registered) for p in ("time", "size")}
-    # The size both parts predict: the split's, which leaves out a largest size of a few runs at the target.
-    held_N = float(sizes[-1])
-    if splits:
-        held_N, S_end = splits["size"].held_params, splits["size"].held_time
+def _steps_part(p: _Parts, splits: dict[str, Any], step_ratio: float | None, one_time: float | None,
+                target_time: float | None) -> None:
+    """The steps (or tokens) part: curves cut at their last step / r, the largest size predicted at its last step."""
+    unit, time_kind, route, law = p.unit, p.time_kind, p.kw["route"], p.kw["law"]
     ratio = 3.0 if step_ratio is None else float(step_ratio)
     if one_time is not None:
-        not_needed(time_kind, f"curves cut at their last {unit}", f"the target is at the recorded {unit} "
-                   f"({one_time:g}), a sizes-only extrapolation")
+        p.not_needed(time_kind, f"curves cut at their last {unit}", f"the target is at the recorded {unit} "
+                     f"({one_time:g}), a sizes-only extrapolation")
     elif "time" in splits and splits["time"].skipped:
-        skip(time_kind, f"curves cut at their last {unit}", float("nan"),
-             splits["time"].skipped[0].removeprefix(f"{axis} part not run: "))
+        p.skip(time_kind, f"curves cut at their last {unit}", float("nan"),
+               splits["time"].skipped[0].removeprefix(f"{p.axis} part not run: "))
     elif "time" in splits and not splits["time"].time_ratio_target > 1 + 1e-9:
-        not_needed(time_kind, f"curves cut at their last {unit}", f"the target {unit} ({target_time:g}) is not "
-                   f"beyond the held-out size's last ({S_end:g})")
+        p.not_needed(time_kind, f"curves cut at their last {unit}", f"the target {unit} ({target_time:g}) is not "
+                     f"beyond the held-out size's last ({p.S_end:g})")
     elif "time" in splits and splits["time"].time_ratio == 1:
         want = splits["time"].time_ratio_target
-        skip(time_kind, f"curves cut at their last {unit}", float("nan"),
-             f"no cut the checkpoints offer is nearer the target's {want:.3g}x than no cut")
+        p.skip(time_kind, f"curves cut at their last {unit}", float("nan"),
+               f"no cut the checkpoints offer is nearer the target's {want:.3g}x than no cut")
     else:
         if "time" in splits:
             ratio = splits["time"].time_ratio
@@ -294,35 +346,39 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
             desc = (f"curves cut at their last {unit} / {ratio:.3g}, auto's cut for the target's "
                     f"{splits['time'].time_ratio_target:.3g}x")
         else:
-            cut = window & (S <= run_last / ratio + 1e-9)
+            cut = p.window & (p.S <= p.run_last / ratio + 1e-9)
             desc = f"curves cut at their last {unit} / {ratio:g}"
-        short = _cut_too_short(S[cut], mix[cut], N[cut], route, law, unit, ratio) if cut.any() else None
+        short = _cut_too_short(p.S[cut], p.mix[cut], p.N[cut], route, law, unit, ratio) if cut.any() else None
         if short is not None:  # said of the cut curves, not as the full table's refusal (its advice is the target's)
-            skip(time_kind, desc, ratio, short)
+            p.skip(time_kind, desc, ratio, short)
         else:
-            score(time_kind, f"{desc}, largest size N = {held_N:g} predicted at {unit} {S_end:g}", ratio,
-                  cut, held_N)
+            p.score(time_kind, f"{desc}, largest size N = {p.held_N:g} predicted at {unit} {p.S_end:g}", ratio,
+                    cut, p.held_N)
+
+
+def _size_part(p: _Parts, splits: dict[str, Any], one: float | None, target_params: float | None) -> None:
+    """The size part: the largest size held out, predicted from the smaller ones at its last step."""
+    sizes, unit, route, law = p.sizes, p.unit, p.kw["route"], p.kw["law"]
     if one is not None:
-        not_needed("size", "largest size held out", f"the target is at a fitted size (N = {one:g}), a steps-only "
-                   "extrapolation")
+        p.not_needed("size", "largest size held out", f"the target is at a fitted size (N = {one:g}), a steps-only "
+                     "extrapolation")
     elif "size" in splits and splits["size"].skipped:
-        skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
-             splits["size"].skipped[0].removeprefix("size part not run: "))
+        p.skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
+               splits["size"].skipped[0].removeprefix("size part not run: "))
     elif "size" in splits and not splits["size"].size_ratio_target > 1 + 1e-9:
-        not_needed("size", "largest size held out", f"the target size ({target_params:g}) is not beyond the "
-                   f"largest fitted one ({sizes[-1]:g})")
+        p.not_needed("size", "largest size held out", f"the target size ({target_params:g}) is not beyond the "
+                     f"largest fitted one ({sizes[-1]:g})")
     elif "size" in splits:
         sp = splits["size"]
-        fitted = np.unique(N[sp.fit_rows])
-        score("size", f"N = {held_N:g} held out, predicted from {fitted.size} smaller sizes (up to "
-              f"{fitted[-1]:g}; auto's choice for the target's {sp.size_ratio_target:.3g}x) at {unit} {S_end:g}",
-              sp.size_ratio, sp.fit_rows, held_N)
+        fitted = np.unique(p.N[sp.fit_rows])
+        p.score("size", f"N = {p.held_N:g} held out, predicted from {fitted.size} smaller sizes (up to "
+                f"{fitted[-1]:g}; auto's choice for the target's {sp.size_ratio_target:.3g}x) at {unit} {p.S_end:g}",
+                sp.size_ratio, sp.fit_rows, p.held_N)
     elif sizes.size < 4:
-        skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
-             f"{sizes.size} model size(s); holding out the largest leaves {sizes.size - 1}, "
-             f"{held_out_size_words(route, law not in JOINT_LAWS)}")
+        p.skip("size", "largest size held out", float(sizes[-1] / sizes[-2]) if sizes.size > 1 else float("nan"),
+               f"{sizes.size} model size(s); holding out the largest leaves {sizes.size - 1}, "
+               f"{held_out_size_words(route, law not in JOINT_LAWS)}")
     else:
-        score("size", f"N = {sizes[-1]:g} held out, predicted from {sizes.size - 1} smaller sizes at {unit} "
-              f"{S_end:g}",
-              float(sizes[-1] / sizes[-2]), window & (N < sizes[-1]), float(sizes[-1]))
-    return out
+        p.score("size", f"N = {sizes[-1]:g} held out, predicted from {sizes.size - 1} smaller sizes at {unit} "
+                f"{p.S_end:g}",
+                float(sizes[-1] / sizes[-2]), p.window & (p.N < sizes[-1]), float(sizes[-1]))
