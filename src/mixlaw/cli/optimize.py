@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import typer
@@ -129,113 +131,47 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
     saved_law = law.lower().endswith(".json") or Path(law).is_file()
     if saved_law:
         # A saved law is optimised as it was fitted: what shaped that fit is refused, not ignored.
-        refit_only = {"--target": bool(target), "--candidates": candidates is not None,
-                      "--cv-folds": cv_folds is not None, "--bootstrap": bootstrap != 0,
-                      "--eval-group": bool(eval_group), "--law-option": bool(law_option), "--fit-total": fit_total,
-                      "--workers": workers is not None, "--at-params": at_params is not None,
-                      "--final-step": final_step, "--pipeline": pipeline is not None}
-        given = [k for k, v in refit_only.items() if v]
-        if given:
-            raise InputError(f"--law {law} optimises the saved law as it was fitted; {', '.join(given)} "
-                             f"appl{'ies' if len(given) == 1 else 'y'} to a law fitted here (--law KEY with --runs): "
-                             "refit for another")
+        _refuse_given({"--target": bool(target), "--candidates": candidates is not None,
+                       "--cv-folds": cv_folds is not None, "--bootstrap": bootstrap != 0,
+                       "--eval-group": bool(eval_group), "--law-option": bool(law_option), "--fit-total": fit_total,
+                       "--workers": workers is not None, "--at-params": at_params is not None,
+                       "--final-step": final_step, "--pipeline": pipeline is not None},
+                      f"--law {law} optimises the saved law as it was fitted; ",
+                      "to a law fitted here (--law KEY with --runs): refit for another")
     if pipeline is not None:
         # Each of these shapes a fit that the saved pipeline has already made (--maximize: optimize_pipeline refuses
         # it, the step and size laws model falling losses): said, not ignored.
-        fit_only = {"--runs": runs is not None, "--dataset": dataset is not None, "--law": law != "auto",
-                    "--target": bool(target), "--candidates": candidates is not None,
-                    "--cv-folds": cv_folds is not None, "--maximize": maximize, "--search": search != "auto",
-                    "--samples": samples != 100_000, "--top-k": top_k != 128, "--bootstrap": bootstrap != 0,
-                    "--step-law": step_law is not None, "--target-steps": target_steps is not None,
-                    "--weight-tol": weight_tol != WEIGHT_TOL, "--at-params": at_params is not None,
-                    "--final-step": final_step, "--eval-group": bool(eval_group), "--law-option": bool(law_option),
-                    "--fit-total": fit_total, "--workers": workers is not None}
-        given = [k for k, v in fit_only.items() if v]
-        if given:
-            raise InputError(f"--pipeline optimises the saved pipeline's law at its target scale; {', '.join(given)} "
-                             f"appl{'ies' if len(given) == 1 else 'y'} to a law fitted here, on --runs or --dataset "
-                             "(for another law, refit: mixlaw pipeline --optimize; for one eval set or a weighted "
-                             "sum: --objective)")
-    sl = None
-    if step_law is not None:
-        try:
-            sl = tuple(float(v) for v in step_law.split(","))
-        except ValueError:
-            raise InputError(f"--step-law: expected E,B,beta; got {step_law!r}") from None
-        if len(sl) != 3:
-            raise InputError(f"--step-law: expected E,B,beta; got {step_law!r}")
-    fx = None
-    if fixed:
-        fx = parse_named_numbers((x for spec in fixed for x in split_names(spec)), "=", "--fixed", "domain=weight")
-        if not fx:
-            raise InputError(f"--fixed {' '.join(map(repr, fixed))} names no domain; expected domain=weight")
-    export_only = [k for k, v in {"--paths": paths is not None, "--export-option": bool(export_option)}.items() if v]
-    if export_only and export is None:
-        raise InputError(f"{', '.join(export_only)} appl{'ies' if len(export_only) == 1 else 'y'} to --export only")
+        _refuse_given({"--runs": runs is not None, "--dataset": dataset is not None, "--law": law != "auto",
+                       "--target": bool(target), "--candidates": candidates is not None,
+                       "--cv-folds": cv_folds is not None, "--maximize": maximize, "--search": search != "auto",
+                       "--samples": samples != 100_000, "--top-k": top_k != 128, "--bootstrap": bootstrap != 0,
+                       "--step-law": step_law is not None, "--target-steps": target_steps is not None,
+                       "--weight-tol": weight_tol != WEIGHT_TOL, "--at-params": at_params is not None,
+                       "--final-step": final_step, "--eval-group": bool(eval_group),
+                       "--law-option": bool(law_option), "--fit-total": fit_total, "--workers": workers is not None},
+                      "--pipeline optimises the saved pipeline's law at its target scale; ",
+                      "to a law fitted here, on --runs or --dataset (for another law, refit: mixlaw pipeline "
+                      "--optimize; for one eval set or a weighted sum: --objective)")
+    sl, fx = _parse_step_law(step_law), _parse_fixed(fixed)
+    if export is None:
+        _refuse_given({"--paths": paths is not None, "--export-option": bool(export_option)}, "", "to --export only")
     if within_range and extrapolate:
         raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
     export_paths, export_opts = None if paths is None else read_paths(paths), parse_export_options(export_option)
     if export is not None:  # before the fit, which can take a minute: a typo should not cost that
         check_export_request(export, export_paths, export_opts)
-    opt_interval = None
+    asked = _Asked(objective=objective, maximize=maximize, bounds=bounds, fixed=fx, tokens_available=tokens_available,
+                   target_tokens=target_tokens, max_epochs=max_epochs, extrapolate=extrapolate,
+                   trust_radius=trust_radius, search=search, samples=samples, top_k=top_k, step_law=sl,
+                   target_steps=target_steps, seed=seed)
+    saved, opt_interval = None, None
     if pipeline is not None:
-        with show_warnings():
-            saved = load_pipeline(pipeline)
-            if target_tokens is not None and saved.target_tokens is not None \
-                    and abs(target_tokens / saved.target_tokens - 1) > 0.01:
-                # --target-tokens is the token budget here (repetition, export), not the scale of the optimum.
-                warnings.warn(f"--target-tokens {target_tokens:.4g} is the run's token budget (data repetition, the "
-                              f"export); the optimum is the saved law's at its own target, D* = "
-                              f"{saved.target_tokens:.4g} tokens: for another scale, refit (mixlaw pipeline "
-                              f"--target-tokens {target_tokens:.4g} --save ...)", MixlawWarning, stacklevel=1)
-            tok = None if tokens_available is None else read_tokens_available(tokens_available)
-            # As 'mixlaw pipeline --optimize' gives it (one call: the same optimum), the reference mixture the
-            # mean of the pipeline's mixtures unless the token shares are known.
-            result, opt_interval = api.optimize_at_target(
-                saved, objective=parse_objective(objective), extrapolate=extrapolate, bounds=parse_bounds(bounds),
-                natural_source=None if tok is not None else "mean of the runs", fixed=fx, tokens_available=tok,
-                target_tokens=target_tokens, max_epochs=max_epochs, trust_radius=trust_radius, random_state=seed)
+        saved, result, opt_interval, tok = _optimum_of_pipeline(pipeline, asked)
     elif saved_law:
-        with show_warnings():
-            fitted = api.load_law(law)
-            table = None if runs is None and dataset is None else fitting_table(runs, dataset, weight_tol, None, None,
-                                                                               False)
-            tok = None if tokens_available is None else read_tokens_available(tokens_available)
-            result = api.optimize_saved_law(fitted, table, objective=parse_objective(objective),
-                                            extrapolate=extrapolate, maximize=maximize, bounds=parse_bounds(bounds),
-                                            fixed=fx, tokens_available=tok, target_tokens=target_tokens,
-                                            max_epochs=max_epochs, trust_radius=trust_radius, search=search,
-                                            n_samples=samples, top_k=top_k, step_law=sl,
-                                            target_steps=target_steps, random_state=seed)
+        result, tok = _optimum_of_saved_law(law, runs, dataset, weight_tol, asked)
     else:
-        desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
-        if bootstrap and law in META_LAWS:
-            # Said from the first line: a meta-law's refit re-runs its cross-validated choice (on Dai & Zheng's 122M
-            # runs, 48 x 8 evals, auto took 14 s a refit and additive-ens 0.3 s: --bootstrap 200, ~45 min vs 1 min).
-            desc += f" (each re-runs the {law} choice by cross-validation; --law KEY refits one law)"
-        # --workers: the bootstrap's refits in parallel, or else the CV of auto/stack (never both: no pool in a pool;
-        # a bootstrap worker's CV runs in that worker). Both default to auto (the usable CPUs: mixlaw._workers).
-        n_workers = parse_workers(workers)
-        with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance), \
-                cv_workers(None if bootstrap else (n_workers or AUTO)):
-            table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
-            targets, obj = group_targets(target, eval_group), parse_objective(objective)
-            if fit_total:
-                if not maximize:  # the one law's column is named 'objective': warn on the evals it sums
-                    warn_minimised_metrics(list(linear_objective(obj, table.resolve_targets(targets))))
-                table, targets, obj = fit_on_total(table, targets, obj)
-            tok = None if tokens_available is None else read_tokens_available(tokens_available)
-            result = api.optimize_runs(table, law=law_with_options(law, law_option, seed), targets=targets,
-                                       objective=obj, n_boot=bootstrap, bounds=parse_bounds(bounds), fixed=fx,
-                                       tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
-                                       extrapolate=extrapolate, trust_radius=trust_radius, search=search,
-                                       n_samples=samples, top_k=top_k, step_law=sl,
-                                       candidates=parse_laws(candidates, "--candidates"),
-                                       n_folds=cv_folds, target_steps=target_steps, maximize=maximize,
-                                       random_state=seed, n_jobs=n_workers,
-                                       on_progress=lambda k: advance(None, k))
-            if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
-                result.objective_name = f"{objective}, one law fitted on it (--fit-total)"
+        result, tok = _optimum_of_runs(runs, dataset, law, target, candidates, cv_folds, bootstrap, weight_tol,
+                                       at_params, final_step, eval_group, law_option, fit_total, workers, asked)
     text = None
     if export is not None:
         # The export carries the constraints the optimum was chosen under: the token budget sets each source's
@@ -243,16 +179,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         with show_warnings():
             budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
             text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
-    as_row = out_path is not None and text is None and out_path.suffix.lower() in (".csv", ".parquet", ".pq")
-    if as_row:
-        # A table by its name: the optimum as one row (what `export --mixture` and `predict --mixtures` read, as
-        # the docs said it was); optimize --out opt.csv wrote JSON into it, and `export --mixture opt.csv` then
-        # said "not a readable CSV".
-        row = {"run": "optimum", **{f"w:{d}": float(w) for d, w in result.weights.items()},
-               **{f"pred:{e}": float(v) for e, v in result.losses.items()}}
-        api.write_frame_atomic(pd.DataFrame([row]), out_path)
-    elif out_path is not None:
-        api.write_text_atomic(text if text is not None else strict_dumps(result.to_dict(), indent=2), out_path)
+    as_row = _write_out(result, text, out_path)
     if as_json:
         doc = {"optimum": result.to_dict(), "seed": seed, "export": text,
                "saved": None if out_path is None else str(out_path)}
@@ -261,6 +188,12 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
             doc["optimum_interval"] = interval_doc(saved, opt_interval)
         emit_json(doc)
         return
+    _print_optimum(result, pipeline, saved, opt_interval, export, text, out_path, as_row)
+
+
+def _print_optimum(result: Any, pipeline: Path | None, saved: Any, opt_interval: Any, export: str | None,
+                   text: str | None, out_path: Path | None, as_row: bool) -> None:
+    """The text output: the scale (--pipeline), the optimum, its interval, then the export or where it was written."""
     if pipeline is not None:  # at what scale: the optimum is the saved law's there
         out.print(f"{pipeline}: {saved.headline()}", "", sep="\n", highlight=False, markup=False)
     out.print(str(result), highlight=False, markup=False)
@@ -273,6 +206,148 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         what = "the optimum (one row: w:<domain>, pred:<eval>)" if as_row else "the optimum (JSON)"
         err.print(f"wrote {'the ' + export + ' export' if export else what} to {out_path}",
                   highlight=False, markup=False)
+
+
+def _refuse_given(flags: dict[str, bool], before: str, after: str) -> None:
+    """One InputError naming every flag given (True) that does not apply here, not just the first."""
+    given = [k for k, v in flags.items() if v]
+    if given:
+        raise InputError(f"{before}{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} {after}")
+
+
+def _parse_step_law(step_law: str | None) -> tuple[float, ...] | None:
+    """--step-law E,B,beta as three numbers (None when not given)."""
+    if step_law is None:
+        return None
+    try:
+        sl = tuple(float(v) for v in step_law.split(","))
+    except ValueError:
+        raise InputError(f"--step-law: expected E,B,beta; got {step_law!r}") from None
+    if len(sl) != 3:
+        raise InputError(f"--step-law: expected E,B,beta; got {step_law!r}")
+    return sl
+
+
+def _parse_fixed(fixed: list[str] | None) -> dict[str, float] | None:
+    """--fixed domain=weight (repeatable, comma-separated) as a mapping; one that names no domain is refused."""
+    if not fixed:
+        return None
+    fx = parse_named_numbers((x for spec in fixed for x in split_names(spec)), "=", "--fixed", "domain=weight")
+    if not fx:
+        raise InputError(f"--fixed {' '.join(map(repr, fixed))} names no domain; expected domain=weight")
+    return fx
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """The optimiser's options as given (each way to the optimum parses them where it did), to pass them as one."""
+
+    objective: str
+    maximize: bool
+    bounds: list[str] | None
+    fixed: dict[str, float] | None
+    tokens_available: str | None
+    target_tokens: float | None
+    max_epochs: float | None
+    extrapolate: bool
+    trust_radius: float | None
+    search: str
+    samples: int
+    top_k: int
+    step_law: tuple[float, ...] | None
+    target_steps: float | None
+    seed: int
+
+
+def _optimum_of_pipeline(pipeline: Path, a: _Asked) -> tuple[Any, Any, Any, Any]:
+    """--pipeline: the saved pipeline's law optimised at its own target scale, as 'pipeline --optimize' gives it."""
+    with show_warnings():
+        saved = load_pipeline(pipeline)
+        if a.target_tokens is not None and saved.target_tokens is not None \
+                and abs(a.target_tokens / saved.target_tokens - 1) > 0.01:
+            # --target-tokens is the token budget here (repetition, export), not the scale of the optimum.
+            warnings.warn(f"--target-tokens {a.target_tokens:.4g} is the run's token budget (data repetition, the "
+                          f"export); the optimum is the saved law's at its own target, D* = "
+                          f"{saved.target_tokens:.4g} tokens: for another scale, refit (mixlaw pipeline "
+                          f"--target-tokens {a.target_tokens:.4g} --save ...)", MixlawWarning, stacklevel=1)
+        tok = None if a.tokens_available is None else read_tokens_available(a.tokens_available)
+        # As 'mixlaw pipeline --optimize' gives it (one call: the same optimum), the reference mixture the
+        # mean of the pipeline's mixtures unless the token shares are known.
+        result, opt_interval = api.optimize_at_target(
+            saved, objective=parse_objective(a.objective), extrapolate=a.extrapolate, bounds=parse_bounds(a.bounds),
+            natural_source=None if tok is not None else "mean of the runs", fixed=a.fixed, tokens_available=tok,
+            target_tokens=a.target_tokens, max_epochs=a.max_epochs, trust_radius=a.trust_radius,
+            random_state=a.seed)
+    return saved, result, opt_interval, tok
+
+
+def _optimum_of_saved_law(law: str, runs: str | None, dataset: str | None, weight_tol: float,
+                          a: _Asked) -> tuple[Any, Any]:
+    """--law law.json: the saved law optimised as it was fitted (the runs, when given, only for its ranges)."""
+    with show_warnings():
+        fitted = api.load_law(law)
+        table = None if runs is None and dataset is None else fitting_table(runs, dataset, weight_tol, None, None,
+                                                                           False)
+        tok = None if a.tokens_available is None else read_tokens_available(a.tokens_available)
+        result = api.optimize_saved_law(fitted, table, objective=parse_objective(a.objective),
+                                        extrapolate=a.extrapolate, maximize=a.maximize, bounds=parse_bounds(a.bounds),
+                                        fixed=a.fixed, tokens_available=tok, target_tokens=a.target_tokens,
+                                        max_epochs=a.max_epochs, trust_radius=a.trust_radius, search=a.search,
+                                        n_samples=a.samples, top_k=a.top_k, step_law=a.step_law,
+                                        target_steps=a.target_steps, random_state=a.seed)
+    return result, tok
+
+
+def _optimum_of_runs(runs: str | None, dataset: str | None, law: str, target: list[str] | None,
+                     candidates: str | None, cv_folds: int | None, bootstrap: int, weight_tol: float,
+                     at_params: str | None, final_step: bool, eval_group: list[str] | None,
+                     law_option: list[str] | None, fit_total: bool, workers: str | None,
+                     a: _Asked) -> tuple[Any, Any]:
+    """--runs/--dataset: fit the law here (with progress, workers, --fit-total) and optimise it (api.optimize_runs)."""
+    desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
+    if bootstrap and law in META_LAWS:
+        # Said from the first line: a meta-law's refit re-runs its cross-validated choice (on Dai & Zheng's 122M
+        # runs, 48 x 8 evals, auto took 14 s a refit and additive-ens 0.3 s: --bootstrap 200, ~45 min vs 1 min).
+        desc += f" (each re-runs the {law} choice by cross-validation; --law KEY refits one law)"
+    # --workers: the bootstrap's refits in parallel, or else the CV of auto/stack (never both: no pool in a pool;
+    # a bootstrap worker's CV runs in that worker). Both default to auto (the usable CPUs: mixlaw._workers).
+    n_workers = parse_workers(workers)
+    with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance), \
+            cv_workers(None if bootstrap else (n_workers or AUTO)):
+        table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
+        targets, obj = group_targets(target, eval_group), parse_objective(a.objective)
+        if fit_total:
+            if not a.maximize:  # the one law's column is named 'objective': warn on the evals it sums
+                warn_minimised_metrics(list(linear_objective(obj, table.resolve_targets(targets))))
+            table, targets, obj = fit_on_total(table, targets, obj)
+        tok = None if a.tokens_available is None else read_tokens_available(a.tokens_available)
+        result = api.optimize_runs(table, law=law_with_options(law, law_option, a.seed), targets=targets,
+                                   objective=obj, n_boot=bootstrap, bounds=parse_bounds(a.bounds), fixed=a.fixed,
+                                   tokens_available=tok, target_tokens=a.target_tokens, max_epochs=a.max_epochs,
+                                   extrapolate=a.extrapolate, trust_radius=a.trust_radius, search=a.search,
+                                   n_samples=a.samples, top_k=a.top_k, step_law=a.step_law,
+                                   candidates=parse_laws(candidates, "--candidates"),
+                                   n_folds=cv_folds, target_steps=a.target_steps, maximize=a.maximize,
+                                   random_state=a.seed, n_jobs=n_workers,
+                                   on_progress=lambda k: advance(None, k))
+        if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
+            result.objective_name = f"{a.objective}, one law fitted on it (--fit-total)"
+    return result, tok
+
+
+def _write_out(result: Any, text: str | None, out_path: Path | None) -> bool:
+    """--out: the export, or the optimum as one row for a table's name, else as JSON; True when written as a row."""
+    as_row = out_path is not None and text is None and out_path.suffix.lower() in (".csv", ".parquet", ".pq")
+    if as_row:
+        # A table by its name: the optimum as one row (what `export --mixture` and `predict --mixtures` read, as
+        # the docs said it was); optimize --out opt.csv wrote JSON into it, and `export --mixture opt.csv` then
+        # said "not a readable CSV".
+        row = {"run": "optimum", **{f"w:{d}": float(w) for d, w in result.weights.items()},
+               **{f"pred:{e}": float(v) for e, v in result.losses.items()}}
+        api.write_frame_atomic(pd.DataFrame([row]), out_path)
+    elif out_path is not None:
+        api.write_text_atomic(text if text is not None else strict_dumps(result.to_dict(), indent=2), out_path)
+    return as_row
 
 
 def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretraining run table."),
