@@ -409,11 +409,48 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     n_folds = renamed("n_folds", n_folds, "cv_folds", cv_folds)
     constraints = renamed_in(constraints, "params", "model_params")
     check_optimize_keywords(constraints, "optimize_runs")  # a typo, before the fit, not as a TypeError after it
+    names, objective, objective_name, left_out, rows = _checked_request(table, targets, objective, constraints,
+                                                                        maximize)
+    n_table = len(table)
+    full = table
+    asked = objective  # a meta-law's objective becomes its one predicted column below
+    est, objective = _law_for_objective(law, objective, names, candidates, n_folds, maximize, step_law,
+                                        random_state)
+    table, rows, ragged = _fitting_rows(table, names, est, n_boot, rows)
+    opt_kw, own_runs, runs_mean = _optimizer_keywords(constraints, table, objective, maximize, random_state,
+                                                      extrapolate)
+    if (step_law is None) != (target_steps is None):
+        raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
+    # Before the fit: a law that takes the scale, fitted across several, has no optimum without one (optimize_mixture
+    # says so after the fit; auto, which takes both, after 5 minutes of cross-validation on Dai & Zheng's sweep).
+    check_scale_given(est, opt_kw.get("params"), opt_kw.get("tokens"),
+                      *(None if v is None or not v.size else (float(v.min()), float(v.max()))
+                        for v in (table.model_params, table.tokens)), fitted=False)
+    fitted = _fit_once(est, table, full, names, n_boot, ragged, left_out, n_table)
+    if n_boot:
+        result = bootstrap_law(est, table, names, n_boot=n_boot, random_state=random_state, n_jobs=n_jobs,
+                               optimize=opt_kw, on_progress=on_progress, fitted=fitted).optimum
+    else:
+        result = optimize_mixture(fitted, **opt_kw)
+    _describe_optimum(result, fitted, table, names, asked, objective_name, maximize, runs_mean, own_runs)
+    if step_law is not None:
+        result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
+    if left_out:  # rows of the table the user gave, not of its complete part
+        result.rows_left_out = left_out
+        if result.nearest_run is not None and own_runs:
+            result.nearest_run = int(rows[result.nearest_run])
+        if result.best_run is not None:
+            result.best_run["row"] = int(rows[result.best_run["row"]])
+    return result
+
+
+def _checked_request(table: Any, targets: str | Sequence[str], objective: Objective, constraints: dict[str, Any],
+                     maximize: bool) -> tuple[list[str], Objective, str, Any, np.ndarray]:
+    """optimize_runs' checks of the targets, objective and constraints, before a fit that can take minutes."""
     names = table.resolve_targets(targets)
     # An eval missing in some runs: the law (one for every target) and the objective take the rows that have all,
     # but auto / stack per eval set (no linear objective) fit each eval on the rows that have it (below).
     left_out = table.rows_left_out(names)
-    n_table = len(table)
     # Fail fast on bad constraints or objective names, before the (cross-validated) fit.
     _, s_obj = _objective_weights(objective, names)
     # A linear objective's evals of weight 0 enter neither the objective nor its fit: one that misses a loss in a
@@ -421,12 +458,17 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     # rows that had every eval).
     names, objective = unweighted_gaps(table, names, objective, s_obj)
     rows = table.complete_rows(names)
-    full = table
     _constraints(table.domains, constraints.get("bounds"), constraints.get("fixed"),
                  constraints.get("tokens_available"), constraints.get("target_tokens"), constraints.get("max_epochs"))
     objective_name = _objective_weights(objective, names)[0]
     check_maximize(objective_name, maximize)  # before an auto fit of minutes, not after it
-    asked = objective  # a meta-law's objective becomes its one predicted column below
+    return names, objective, objective_name, left_out, rows
+
+
+def _law_for_objective(law: str | MixingLaw, objective: Objective, names: list[str], candidates: Sequence[str] | None,
+                       n_folds: int | None, maximize: bool, step_law: Any,
+                       random_state: int) -> tuple[Any, Objective]:
+    """The estimator and the objective it is optimised for (a meta-law on a linear objective predicts that column)."""
     linear = isinstance(objective, Mapping) or (isinstance(objective, str) and objective != "max")
     meta_kw: dict[str, Any] = {} if candidates is None else {"candidates": list(candidates)}
     if n_folds is not None:
@@ -441,23 +483,32 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         # The meta-law predicts the objective itself (chosen per-eval or direct by CV): optimise that column.
         if not maximize:  # said here: optimize_mixture sees only the one column, named 'objective'
             warn_minimised_metrics(list(linear_objective(objective, names)), stacklevel=2)
-        est = get_law(law, random_state=random_state, objective=objective, **meta_kw)
-        objective = OBJECTIVE
-    elif isinstance(law, str):
-        est = get_law(law, random_state=random_state, **meta_kw)
-    else:
-        est = law
+        return get_law(law, random_state=random_state, objective=objective, **meta_kw), OBJECTIVE
+    if isinstance(law, str):
+        return get_law(law, random_state=random_state, **meta_kw), objective
+    return law, objective
+
+
+def _fitting_rows(table: Any, names: list[str], est: Any, n_boot: int,
+                  rows: np.ndarray) -> tuple[Any, np.ndarray, bool]:
+    """The rows the law is fitted on and the optimum refers to; whether the law takes each eval's own rows."""
     # Fitted on the table as given when the law takes each eval's own rows (its fit says what it left out), and the
     # optimum's reference rows (natural mixture, nearest run) are then every row the fit used, those with some
     # target's loss; else the complete ones. A bootstrap resamples the complete rows.
     ragged = not n_boot and isinstance(est, MixingLaw) and est._fits_ragged()
     if ragged:
         rows = table.measured_rows(names)
-        table = table if len(rows) == n_table else table.subset(rows)
+        table = table if len(rows) == len(table) else table.subset(rows)
     elif n_boot and isinstance(est, MixingLaw):
         table = resampled_rows(table, names, est)  # a ragged law's line says what the bootstrap costs it
     else:
         table = table.complete(names, stacklevel=2)
+    return table, rows, ragged
+
+
+def _optimizer_keywords(constraints: dict[str, Any], table: Any, objective: Objective, maximize: bool,
+                        random_state: int, extrapolate: bool) -> tuple[dict[str, Any], bool, bool]:
+    """optimize_mixture's keywords; whether the runs are the table's rows and the natural mixture their mean."""
     opt_kw = dict(constraints)
     opt_kw["objective"] = objective
     opt_kw["maximize"] = maximize
@@ -468,13 +519,12 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     runs_mean = opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None
     if runs_mean:
         opt_kw["natural"] = table.weights.mean(axis=0)
-    if (step_law is None) != (target_steps is None):
-        raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
-    # Before the fit: a law that takes the scale, fitted across several, has no optimum without one (optimize_mixture
-    # says so after the fit; auto, which takes both, after 5 minutes of cross-validation on Dai & Zheng's sweep).
-    check_scale_given(est, opt_kw.get("params"), opt_kw.get("tokens"),
-                      *(None if v is None or not v.size else (float(v.min()), float(v.max()))
-                        for v in (table.model_params, table.tokens)), fitted=False)
+    return opt_kw, own_runs, runs_mean
+
+
+def _fit_once(est: Any, table: Any, full: Any, names: list[str], n_boot: int, ragged: bool, left_out: Any,
+              n_table: int) -> Any:
+    """The point fit (the bootstrap's too), refused with the rows left out named before any refit is spent."""
     try:
         if n_boot:
             # Fitted exactly as bootstrap_law fits its point estimate, which it then reuses instead of a second fit.
@@ -488,11 +538,12 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         if not ragged:  # a ragged fit's error names the rows of the evals it fitted
             note_left_out(err, left_out, len(table), n_table)
         raise
-    if n_boot:
-        result = bootstrap_law(est, table, names, n_boot=n_boot, random_state=random_state, n_jobs=n_jobs,
-                               optimize=opt_kw, on_progress=on_progress, fitted=fitted).optimum
-    else:
-        result = optimize_mixture(fitted, **opt_kw)
+    return fitted
+
+
+def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: list[str], asked: Objective,
+                      objective_name: str, maximize: bool, runs_mean: bool, own_runs: bool) -> None:
+    """What optimize_mixture cannot say of its optimum: the objective's label, the reference, runs and law error."""
     result.objective_name = objective_label(objective_name, maximize)
     if runs_mean:  # the user gave no natural mixture: say where the reference came from, not "given"
         result.natural_source = "mean of the runs"
@@ -511,15 +562,6 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     result.law_error = _law_error(fitted, table, names, asked)
     if own_runs:
         result.best_run = best_measured_run(table, names, asked, maximize)
-    if step_law is not None:
-        result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
-    if left_out:  # rows of the table the user gave, not of its complete part
-        result.rows_left_out = left_out
-        if result.nearest_run is not None and own_runs:
-            result.nearest_run = int(rows[result.nearest_run])
-        if result.best_run is not None:
-            result.best_run["row"] = int(rows[result.best_run["row"]])
-    return result
 
 
 def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objective: Objective = "mean",
