@@ -70,31 +70,10 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
     St, sym = at.time, at.symbol
     mixes, inv = _mixture_ids(W)
     sizes = np.unique(N)
-    if steps_only and sizes.size != 1:
-        raise InputError(f"steps only: the table must hold one model size; it has {sizes.size}")
-    if sizes_only and np.unique(S).size != 1:
-        raise InputError(f"sizes only: the table must hold one {at.axis} value; it has {np.unique(S).size}")
-    if sizes.size < 3 and not steps_only:
-        raise size_law_refusal(sizes, at_time=f"{sym} = {St:g}" if sizes_only else None)
-    # A mixture needs curves at >= 3 sizes for its size law: drop the others before fitting their step laws
-    # (a curve needs >= 2 checkpoints to enter stage 1 at all; one, the recorded loss, when there is no stage 1).
-    need = 1 if steps_only else 3
-    curve_ok = pd.Series(S).groupby([inv, N]).transform("nunique").to_numpy() >= (1 if sizes_only else 2)
-    n_sizes = pd.Series(np.where(curve_ok, N, np.nan)).groupby(inv).nunique().reindex(range(len(mixes)), fill_value=0)
-    few = n_sizes.to_numpy() < need
-    if few.any() and not few.all():  # all: the stage that cannot run says why
-        why = "without a curve of 2 or more checkpoints" if steps_only else "with curves at fewer than 3 sizes"
-        first_row = int(np.flatnonzero(few[inv])[0])
-        # Its sizes too: 'e.g. mix40_N1.22e+08' alone (Dai & Zheng's sweep, numbered runs) read as a run at one
-        # size, not as a mixture trained at 122M and 310M only.
-        has = np.unique(N[(inv == inv[first_row]) & curve_ok])
-        where = "no curve" if not has.size else f"curves at {', '.join(f'{n:.4g}' for n in has)} only"
-        # Sizes only: no step law is fitted ("dropped before the step fits" on ADMIRE's one-row-per-run sweep).
-        msg = (f"{int(few.sum())} mixture(s) {why} dropped before the {'size' if sizes_only else 'step'} fits, e.g. "
-               f"{table.runs[first_row]} ({where})")
-        msgs.append(msg)
-        warnings.warn(msg, DataWarning, stacklevel=user_stacklevel(3))
-        table = table.subset(~few[inv])
+    _check_scales(sizes, S, at, steps_only, sizes_only)
+    kept = _without_mixtures_short_of_sizes(table, N, S, inv, len(mixes), steps_only, sizes_only, msgs)
+    if kept is not None:
+        table = kept
         W, Y = table.weights, table.losses(names)
         N, S = table.model_params, at.time_of(table)
         assert N is not None and S is not None
@@ -102,34 +81,90 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
     K = len(names)
     first = _first_runs(table, inv, len(mixes))
     if sizes_only:
-        # No stage 1: each (mixture, size) has its recorded losses at S* (several rows, e.g. seeds: their mean),
-        # kept where the step laws' E would be (their B and beta stay NaN, never read).
-        laws1 = np.full((len(mixes), sizes.size, K, 3), np.nan)
-        si_of = np.searchsorted(sizes, N)
-        for k in range(K):
-            laws1[..., k, 0] = pd.Series(Y[:, k]).groupby([inv, si_of]).mean().unstack().reindex(
-                index=range(len(mixes)), columns=range(sizes.size)).to_numpy()
+        laws1 = _recorded_losses(Y, inv, N, sizes, len(mixes), K)
         rng.integers(2**31)  # the seed draw of stage 1, so that stages 2-3 draw theirs as with it
         return _stages23_results(table, at, laws, names, law_options, msgs, shared, warm, laws1, sizes, mixes,
                                  first, None, int(rng.integers(2**31)))
     # Stage 1: step laws. A curve with >= 4 checkpoints gets its own law (Ye); curves with 2-3 checkpoints
     # (e.g. the first third of a short run) share one exponent beta per size and eval (fit_shared_exponent).
     t0 = time.perf_counter()
-    # (E, log B, beta) of every curve's step law: stages 2-3 can then be redone at any other step count.
-    laws1 = np.full((len(mixes), sizes.size, K, 3), np.nan)
-    res1: list[np.ndarray] = []
-    lab1: list[str] = []
-    n_shared1 = 0
-    warn1: list[str] = []
-    short: list[str] = []
     # Stage 1 needs no random choice (grid starts); the draw keeps the later stages' seeds as they were.
     rng.integers(2**31)
     run_ids = table.runs  # one conversion from the table, not one per label
+    own, pooled_by_size, short = _curves_by_fit(run_ids, inv, N, S, sizes, len(mixes), shared)
+    laws1, res1, lab1, n_shared1, warn1 = _fit_step_laws(own, pooled_by_size, S, Y, sizes, names, run_ids,
+                                                         len(mixes))
+    if not res1:
+        raise InputError(f"the step law L({sym}) = E + B/{sym}^beta has 3 parameters; no training curve has 4 "
+                         f"checkpoints, nor 2+ curves of one size with 2-3 checkpoints to share beta (e.g. {short[0]})")
+    if short:
+        msgs.append(f"{len(short)} curve(s) skipped, e.g. {short[0]}")
+    how1 = "per mixture x size x eval" + (f" ({n_shared1} curve-evals with beta shared per size)" if n_shared1 else "")
+    stage1 = StageQuality.from_residuals("step", f"L({sym}) = E + B/{sym}^beta {how1}, extrapolated to {sym}* = "
+                                         f"{St:g}", res1, len(warn1), time.perf_counter() - t0, lab1)
+    _record_warnings(msgs, "step", warn1)
+    return _stages23_results(table, at, laws, names, law_options, msgs, shared, warm, laws1, sizes, mixes, first,
+                             stage1, int(rng.integers(2**31)))
+
+
+def _check_scales(sizes: np.ndarray, S: np.ndarray, at: _Target, steps_only: bool, sizes_only: bool) -> None:
+    """Refuse a table whose sizes or steps do not fit the pipeline asked for, before any fit."""
+    if steps_only and sizes.size != 1:
+        raise InputError(f"steps only: the table must hold one model size; it has {sizes.size}")
+    if sizes_only and np.unique(S).size != 1:
+        raise InputError(f"sizes only: the table must hold one {at.axis} value; it has {np.unique(S).size}")
+    if sizes.size < 3 and not steps_only:
+        raise size_law_refusal(sizes, at_time=f"{at.symbol} = {at.time:g}" if sizes_only else None)
+
+
+def _without_mixtures_short_of_sizes(table: RunTable, N: np.ndarray, S: np.ndarray, inv: np.ndarray, n_mix: int,
+                                     steps_only: bool, sizes_only: bool, msgs: list[str]) -> RunTable | None:
+    """The table without the mixtures a size law cannot use, said in a warning (None: every mixture is kept)."""
+    # A mixture needs curves at >= 3 sizes for its size law: drop the others before fitting their step laws
+    # (a curve needs >= 2 checkpoints to enter stage 1 at all; one, the recorded loss, when there is no stage 1).
+    need = 1 if steps_only else 3
+    curve_ok = pd.Series(S).groupby([inv, N]).transform("nunique").to_numpy() >= (1 if sizes_only else 2)
+    n_sizes = pd.Series(np.where(curve_ok, N, np.nan)).groupby(inv).nunique().reindex(range(n_mix), fill_value=0)
+    few = n_sizes.to_numpy() < need
+    if not (few.any() and not few.all()):  # all: the stage that cannot run says why
+        return None
+    why = "without a curve of 2 or more checkpoints" if steps_only else "with curves at fewer than 3 sizes"
+    first_row = int(np.flatnonzero(few[inv])[0])
+    # Its sizes too: 'e.g. mix40_N1.22e+08' alone (Dai & Zheng's sweep, numbered runs) read as a run at one
+    # size, not as a mixture trained at 122M and 310M only.
+    has = np.unique(N[(inv == inv[first_row]) & curve_ok])
+    where = "no curve" if not has.size else f"curves at {', '.join(f'{n:.4g}' for n in has)} only"
+    # Sizes only: no step law is fitted ("dropped before the step fits" on ADMIRE's one-row-per-run sweep).
+    msg = (f"{int(few.sum())} mixture(s) {why} dropped before the {'size' if sizes_only else 'step'} fits, e.g. "
+           f"{table.runs[first_row]} ({where})")
+    msgs.append(msg)
+    warnings.warn(msg, DataWarning, stacklevel=user_stacklevel(3))
+    return table.subset(~few[inv])
+
+
+def _recorded_losses(Y: np.ndarray, inv: np.ndarray, N: np.ndarray, sizes: np.ndarray, n_mix: int,
+                     K: int) -> np.ndarray:
+    """Stage 1's table for a sizes-only pipeline, which fits no step law: the losses recorded at the one step."""
+    # No stage 1: each (mixture, size) has its recorded losses at S* (several rows, e.g. seeds: their mean),
+    # kept where the step laws' E would be (their B and beta stay NaN, never read).
+    laws1 = np.full((n_mix, sizes.size, K, 3), np.nan)
+    si_of = np.searchsorted(sizes, N)
+    for k in range(K):
+        laws1[..., k, 0] = pd.Series(Y[:, k]).groupby([inv, si_of]).mean().unstack().reindex(
+            index=range(n_mix), columns=range(sizes.size)).to_numpy()
+    return laws1
+
+
+def _curves_by_fit(run_ids: Any, inv: np.ndarray, N: np.ndarray, S: np.ndarray, sizes: np.ndarray, n_mix: int,
+                   shared: bool | str) -> tuple[list[tuple[int, int, np.ndarray]], list[list[tuple[int, np.ndarray]]],
+                                                list[str]]:
+    """Sort the curves into those with their own step law, those that share beta per size, and those skipped."""
+    short: list[str] = []
     own: list[tuple[int, int, np.ndarray]] = []  # (size index, mixture, rows): curves with their own law
     pooled_by_size: list[list[tuple[int, np.ndarray]]] = []
     for si, size in enumerate(sizes):
         pooled: list[tuple[int, np.ndarray]] = []
-        for m in range(len(mixes)):
+        for m in range(n_mix):
             rows = np.flatnonzero((inv == m) & (N == size))
             if rows.size == 0:
                 continue
@@ -148,6 +183,20 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
             short.append(f"{run_ids[pooled[0][1][0]]} (N={size:g}: < 4 checkpoints, no other curve to share "
                          "beta with)")
         pooled_by_size.append(pooled if len(pooled) >= 2 else [])
+    return own, pooled_by_size, short
+
+
+def _fit_step_laws(own: list[tuple[int, int, np.ndarray]], pooled_by_size: list[list[tuple[int, np.ndarray]]],
+                   S: np.ndarray, Y: np.ndarray, sizes: np.ndarray, names: list[str], run_ids: Any,
+                   n_mix: int) -> tuple[np.ndarray, list[np.ndarray], list[str], int, list[str]]:
+    """Stage 1's fits, batched: (E, log B, beta) per curve, and its residuals, labels, shared count and warnings."""
+    K = len(names)
+    # (E, log B, beta) of every curve's step law: stages 2-3 can then be redone at any other step count.
+    laws1 = np.full((n_mix, sizes.size, K, 3), np.nan)
+    res1: list[np.ndarray] = []
+    lab1: list[str] = []
+    n_shared1 = 0
+    warn1: list[str] = []
     # Every own curve x eval in one batched fit (variable projection over beta, then one Levenberg-Marquardt
     # solve); every (size, eval) group of short curves in one batched shared-exponent fit.
     fits = fit_curves([S[r] for _, _, r in own for _ in range(K)], [Y[r, k] for _, _, r in own for k in range(K)],
@@ -178,17 +227,7 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
                 res1.append(pred / Y[r, k] - 1.0)
                 lab1.append(f"{run_ids[r[0]]} N={size:g} {names[k]}")
                 laws1[m, si, k] = (Eg[g], lBg[g], beta)
-    if not res1:
-        raise InputError(f"the step law L({sym}) = E + B/{sym}^beta has 3 parameters; no training curve has 4 "
-                         f"checkpoints, nor 2+ curves of one size with 2-3 checkpoints to share beta (e.g. {short[0]})")
-    if short:
-        msgs.append(f"{len(short)} curve(s) skipped, e.g. {short[0]}")
-    how1 = "per mixture x size x eval" + (f" ({n_shared1} curve-evals with beta shared per size)" if n_shared1 else "")
-    stage1 = StageQuality.from_residuals("step", f"L({sym}) = E + B/{sym}^beta {how1}, extrapolated to {sym}* = "
-                                         f"{St:g}", res1, len(warn1), time.perf_counter() - t0, lab1)
-    _record_warnings(msgs, "step", warn1)
-    return _stages23_results(table, at, laws, names, law_options, msgs, shared, warm, laws1, sizes, mixes, first,
-                             stage1, int(rng.integers(2**31)))
+    return laws1, res1, lab1, n_shared1, warn1
 
 
 def _stages23_results(table: RunTable, at: _Target, laws: list[str], names: list[str], law_options: dict[str, Any],
