@@ -11,6 +11,7 @@ optional then; ``--sizes-only`` at a recorded step of a longer sweep).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -142,12 +143,10 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     modes: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
     if shared not in modes:
         raise InputError(f"--shared-exponents must be auto, yes or no; got {shared!r}")
-    only_optimize = [k for k, v in {"--bounds": bool(bounds), "--within-fitted-range": within_range,
-                                    "--extrapolate": extrapolate, "--trust-radius": trust_radius is not None,
-                                    "--objective": objective != "mean", "--default": default != "mean"}.items() if v]
-    if only_optimize and not optimize:
-        raise InputError(f"{', '.join(only_optimize)} appl{'ies' if len(only_optimize) == 1 else 'y'} to the optimal "
-                         f"mixture only: add --optimize")
+    if not optimize:
+        _refuse_without_optimize({"--bounds": bool(bounds), "--within-fitted-range": within_range,
+                                  "--extrapolate": extrapolate, "--trust-radius": trust_radius is not None,
+                                  "--objective": objective != "mean", "--default": default != "mean"})
     if within_range and extrapolate:
         raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
     # --default may name a mixture file: an input too (read before --out and --report are written).
@@ -173,42 +172,14 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             save_pipeline(result, save)
         opt = opt_interval = None
         if optimize:
-            # The same defaults as 'mixlaw optimize' (issue 10): the trust region is the fitted range of each
-            # weight unless --extrapolate, and the runs' mixtures give the optimum's distance to the nearest run;
-            # a law fitted on the weighted total minimises that one column (api.optimize_at_target, which
-            # 'mixlaw optimize --pipeline' calls too).
-            opt, opt_interval = api.optimize_at_target(
-                result, objective=obj, natural=parse_default(default, result.domains, result.mixtures),
-                natural_source={"mean": "mean of the runs", "uniform": "uniform"}.get(default, "--default"),
-                extrapolate=extrapolate, bounds=parse_bounds(bounds), trust_radius=trust_radius, random_state=seed)
-            if fit_total:
-                # As optimize names it: the header read "objective=loss of objective", the user's weights lost.
-                opt.objective_name = f"{objective}, one law fitted on it (--fit-total)"
+            opt, opt_interval = _optimum(result, obj, objective, default, extrapolate, bounds, trust_radius,
+                                         fit_total, seed)
         tests = None
         if backtest:
-            # The backtest of the route and law that were used (the chosen ones, with auto).
-            total = None if result.selection is None else result.selection.total
-            data = table if all(t in table.evals for t in result.targets) else add_weighted_total(table, total or {})
-            # The sizes the pipeline fitted, not the held-out ones. need=1: fit_pipeline already checked the count
-            # against the target and the law (2 kept sizes fit a target at one of them, or a law that takes N);
-            # the default count (3) refused those here, after the fit.
-            # Sizes written two ways merged first, as fit_pipeline does (it said so): else --fit-up-to dropped the
-            # rows of the other spelling here, which the fit had kept.
-            data = keep_fit_sizes(merge_near_sizes(data)[0], sizes, fit_up_to, need=1)[0]
-            tests = backtest_pipeline(data, route=result.route, law=result.law.removeprefix("joint+"),
-                                      targets=result.targets, random_state=seed, shared_exponents=modes[shared],
-                                      fit_from=fit_from, law_options=options, axis=result.time_axis,
-                                      target_params=result.target_params, steps_only=result.steps_only,
-                                      target_time=result.target_steps if result.time_axis == "step"
-                                      else result.target_tokens, sizes_only=result.sizes_only)
+            tests = _backtest(result, table, sizes, fit_up_to, seed, modes[shared], fit_from, options)
     if save is not None:
         err.print(f"saved the pipeline to {save}", highlight=False, markup=False)
-    # The sizes fitted, as the backtest above finds them: rows at other sizes were left out of the fit, and those at
-    # the target scale check its predictions (the line below, the report's crosses).
-    # A table of one model's checkpoints (no params column) as the fit read it, at one size.
-    sized = read_as_one_size(table, target_params)[0]
-    fitted = sorted(set(map(float, keep_fit_sizes(merge_near_sizes(sized)[0], sizes, fit_up_to, need=1)[0]
-                            .model_params)))
+    fitted = _fitted_sizes(table, target_params, sizes, fit_up_to)
     # The table's rows at the target read once, for the check line and the page (each new mixture predicted once);
     # inside show_warnings: a new mixture at the target outside the fitted range warns as the fit does.
     with show_warnings():
@@ -232,6 +203,65 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                    "report_file": None if report is None else str(report),
                    "target_check": None if check is None else check.to_dict()})
         return
+    _print_pipeline(result, out_path, check, tests, opt, opt_interval)
+
+
+def _refuse_without_optimize(flags: dict[str, bool]) -> None:
+    """One InputError naming every optimum option given (True) without --optimize, not just the first."""
+    only_optimize = [k for k, v in flags.items() if v]
+    if only_optimize:
+        raise InputError(f"{', '.join(only_optimize)} appl{'ies' if len(only_optimize) == 1 else 'y'} to the optimal "
+                         f"mixture only: add --optimize")
+
+
+def _optimum(result: Any, obj: Any, objective: str, default: str, extrapolate: bool, bounds: list[str] | None,
+             trust_radius: float | None, fit_total: bool, seed: int) -> tuple[Any, Any]:
+    """--optimize: the optimal mixture at the target scale and its interval, as 'optimize --pipeline' gives it."""
+    # The same defaults as 'mixlaw optimize' (issue 10): the trust region is the fitted range of each
+    # weight unless --extrapolate, and the runs' mixtures give the optimum's distance to the nearest run;
+    # a law fitted on the weighted total minimises that one column (api.optimize_at_target, which
+    # 'mixlaw optimize --pipeline' calls too).
+    opt, opt_interval = api.optimize_at_target(
+        result, objective=obj, natural=parse_default(default, result.domains, result.mixtures),
+        natural_source={"mean": "mean of the runs", "uniform": "uniform"}.get(default, "--default"),
+        extrapolate=extrapolate, bounds=parse_bounds(bounds), trust_radius=trust_radius, random_state=seed)
+    if fit_total:
+        # As optimize names it: the header read "objective=loss of objective", the user's weights lost.
+        opt.objective_name = f"{objective}, one law fitted on it (--fit-total)"
+    return opt, opt_interval
+
+
+def _backtest(result: Any, table: Any, sizes: Any, fit_up_to: float | None, seed: int, shared: bool | str,
+              fit_from: float, options: dict[str, Any] | None) -> Any:
+    """--backtest: the backtest of the route and law used (the chosen ones, with auto), on the sizes fitted."""
+    total = None if result.selection is None else result.selection.total
+    data = table if all(t in table.evals for t in result.targets) else add_weighted_total(table, total or {})
+    # The sizes the pipeline fitted, not the held-out ones. need=1: fit_pipeline already checked the count
+    # against the target and the law (2 kept sizes fit a target at one of them, or a law that takes N);
+    # the default count (3) refused those here, after the fit.
+    # Sizes written two ways merged first, as fit_pipeline does (it said so): else --fit-up-to dropped the
+    # rows of the other spelling here, which the fit had kept.
+    data = keep_fit_sizes(merge_near_sizes(data)[0], sizes, fit_up_to, need=1)[0]
+    return backtest_pipeline(data, route=result.route, law=result.law.removeprefix("joint+"),
+                             targets=result.targets, random_state=seed, shared_exponents=shared,
+                             fit_from=fit_from, law_options=options, axis=result.time_axis,
+                             target_params=result.target_params, steps_only=result.steps_only,
+                             target_time=result.target_steps if result.time_axis == "step"
+                             else result.target_tokens, sizes_only=result.sizes_only)
+
+
+def _fitted_sizes(table: Any, target_params: float | None, sizes: Any, fit_up_to: float | None) -> list[float]:
+    """The model sizes the fit used, so that rows at other sizes (the target's) check its predictions."""
+    # The sizes fitted, as the backtest above finds them: rows at other sizes were left out of the fit, and those at
+    # the target scale check its predictions (the line below, the report's crosses).
+    # A table of one model's checkpoints (no params column) as the fit read it, at one size.
+    sized = read_as_one_size(table, target_params)[0]
+    return sorted(set(map(float, keep_fit_sizes(merge_near_sizes(sized)[0], sizes, fit_up_to, need=1)[0]
+                          .model_params)))
+
+
+def _print_pipeline(result: Any, out_path: Path | None, check: Any, tests: Any, opt: Any, opt_interval: Any) -> None:
+    """The text output: the stages and predictions, the target check, the backtest, the optimum and its interval."""
     out.print(result.text(predictions_to=None if out_path is None else str(out_path)), highlight=False, markup=False)
     if check is not None:
         out.print("", str(check), sep="\n", highlight=False, markup=False)
