@@ -56,15 +56,20 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
     # One warning per distinct message: with extrapolate=True the same WeightRangeWarning ('mixture weights outside
     # the fitted range for domain 'legal' (1; ...)') came 14 times, once per prediction of the optimum (the search,
     # the steps-to-match curves), on bench/data/crossscale_runs_v3.csv's nested linear pipeline.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")  # record each here; the user's filters apply when they are given again below
-        opt = _optimize(result, objective, natural, steps_to_match, span, random_state, extrapolate, constraints)
-    seen: set[tuple[str, type[Warning]]] = set()
-    for w in caught:
-        if (str(w.message), w.category) not in seen:
-            seen.add((str(w.message), w.category))
-            warnings.warn(w.message, w.category, stacklevel=user_stacklevel(2))
-    return opt
+    # Given again in ``finally``: a warning said before an error (an ExtrapolationWarning, then a FitError of the
+    # steps-to-match or the interval) explains it, and was lost with the record when the work raised.
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # record each here; the user's filters apply when given again below
+            return _optimize(result, objective, natural, steps_to_match, span, random_state, extrapolate,
+                             constraints)
+    finally:
+        seen: set[tuple[str, type[Warning]]] = set()
+        for w in caught:
+            if (str(w.message), w.category) not in seen:
+                seen.add((str(w.message), w.category))
+                warnings.warn(w.message, w.category, stacklevel=user_stacklevel(2))
 
 
 def _optimize(result: PipelineResult, objective: Objective, natural: Any, steps_to_match: bool, span: float,

@@ -1,0 +1,41 @@
+"""Review of the twenty-third session's fixes and refactors (0924d04..f13ea38): defects found, each with its test."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from pathlib import Path
+
+import pytest
+
+import mixlaw
+from mixlaw.errors import ExtrapolationWarning, FitError
+
+_V3 = Path(__file__).resolve().parents[1] / "bench" / "data" / "crossscale_runs_v3.csv"
+
+
+def _v3_pipeline() -> mixlaw.PipelineResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mixlaw.fit_pipeline(mixlaw.read_runs(_V3), target_params=934720, target_steps=2929, route="nested",
+                                   law="linear")
+
+
+def test_optimize_pipeline_keeps_the_warnings_said_before_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # optimize_pipeline records its work's warnings to give each once; when the work raised after warning (here the
+    # improvement interval, after the search's ExtrapolationWarning), the record was dropped with the error.
+    import mixlaw.pipeline.decide as decide
+
+    def fails(*_: object, **__: object) -> None:
+        raise FitError("the interval's refits failed")
+
+    res = _v3_pipeline()
+    monkeypatch.setattr(decide, "improvement_interval", fails)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 2  # type: ignore[union-attr]
+        with pytest.raises(FitError, match="interval's refits"):
+            mixlaw.optimize_pipeline(res, extrapolate=True)
+    said = [w for w in record if issubclass(w.category, ExtrapolationWarning)]
+    assert said and {(w.filename, w.lineno) for w in said} == {(__file__, line)}
+    assert len({str(w.message) for w in record}) == len(record)  # still once each
