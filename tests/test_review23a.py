@@ -39,3 +39,22 @@ def test_optimize_pipeline_keeps_the_warnings_said_before_an_error(monkeypatch: 
     said = [w for w in record if issubclass(w.category, ExtrapolationWarning)]
     assert said and {(w.filename, w.lineno) for w in said} == {(__file__, line)}
     assert len({str(w.message) for w in record}) == len(record)  # still once each
+
+
+def test_an_eval_named_like_the_rising_check_key_is_fitted() -> None:
+    # rising_evals put each eval in a column of its name beside its own key column '_t': an eval named '_t' was
+    # overwritten, and fit_pipeline stopped on "zip() argument 2 is shorter than argument 1" (f3cafca).
+    import pandas as pd
+
+    from mixlaw.data import RunTable
+    from mixlaw.pipeline.tails import rising_evals
+
+    frame = pd.read_csv(_V3, dtype={"run": str}).rename(columns={"loss:code": "loss:_t"})
+    table = RunTable(frame)
+    assert rising_evals(table, "step", table.evals) == ([], "step")
+    acc = frame.assign(**{"loss:_t": 1.0 / (1.0 + frame["loss:_t"])})
+    assert rising_evals(RunTable(acc), "step", table.evals) == ([("_t", 24, 24)], "step")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mixlaw.fit_pipeline(table, target_params=233680, target_steps=2929, route="nested", law="linear")
+    assert res.targets == table.evals

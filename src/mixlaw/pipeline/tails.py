@@ -211,7 +211,9 @@ def rising_evals(table: RunTable, axis: str, targets: list[str],
     _, mix = _mixture_ids(table.weights)
     values = table.losses(targets)[keep]
     for over, along, group in ((axis, T[keep], N[keep]), ("params", N[keep], T[keep])):
-        frame = pd.DataFrame(values, columns=list(targets))
+        # Columns by position, not by eval name: an eval named '_t' (loss:_t) was overwritten by the key below and
+        # the pipeline stopped on zip()'s ValueError.
+        frame = pd.DataFrame(values)
         frame["_t"] = along
         ends = []
         for _, rows in frame.groupby([mix[keep], group], sort=False):
