@@ -58,3 +58,29 @@ def test_an_eval_named_like_the_rising_check_key_is_fitted() -> None:
         warnings.simplefilter("ignore")
         res = mixlaw.fit_pipeline(table, target_params=233680, target_steps=2929, route="nested", law="linear")
     assert res.targets == table.evals
+
+
+def _fitted_ye_exp() -> object:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=20)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(20)], "w:a": W[:, 0], "w:b": W[:, 1], "w:c": W[:, 2],
+                          "loss:x": 2 + np.exp(W @ [0.0, -1.0, 1.0])})
+    return mixlaw.get_law("ye-exp").fit(mixlaw.RunTable(frame))
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.MixlawWarning")
+def test_bounds_of_any_iterable_are_read_and_a_non_pair_is_an_input_error() -> None:
+    # 555f13d's string check read each bound's ends once before reading them again: map(float, ...) and generators
+    # came back empty, and a bound that is not iterable (0.3, None) reached the message's own reading of the ends,
+    # which raised a bare TypeError ("'float' object is not iterable") where 0924d04 raised this InputError.
+    law = _fitted_ye_exp()
+    for ends in (map(float, "0:0.3".split(":")), (v for v in (0.0, 0.3))):
+        assert mixlaw.optimize_mixture(law, bounds={"b": ends}).weights["b"] <= 0.3 + 1e-9
+    for bad in (0.3, None):
+        with pytest.raises(mixlaw.InputError, match=r"bounds \(--bounds\) for 'b' must be a pair \(lo, hi\)"):
+            mixlaw.optimize_mixture(law, bounds={"b": bad})
+    with pytest.raises(mixlaw.InputError, match=r"give \(0, 0.3\), not strings"):
+        mixlaw.optimize_mixture(law, bounds={"b": iter(["0", "0.3"])})

@@ -93,6 +93,14 @@ def _as_numbers(values: Sequence[object]) -> str:
         f" (give ({', '.join(f'{x:g}' for x in nums)}), not strings)"
 
 
+def _ends(b: object) -> tuple[object, ...] | None:
+    """A bound's ends as a tuple (None when ``b`` is not iterable): read once, whatever iterable holds them."""
+    try:
+        return tuple(b)  # type: ignore[call-overload]
+    except TypeError:
+        return None
+
+
 def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | None, fixed: Mapping[str, float] | None,
                  tokens_available: Mapping[str, float] | None, target_tokens: float | None,
                  max_epochs: float | None, w_range: tuple[np.ndarray, np.ndarray] | None = None) -> _Problem:
@@ -105,19 +113,23 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
             raise InputError(f"{name}: unknown domain(s) {unknown}; the law's domains are "
                              f"{known_names(unknown, domains)}")
     for d, b in (bounds or {}).items():
+        # Read once into a tuple: a one-pass iterable (map(float, ...), a generator) was emptied by the string check
+        # and then read as no pair, and a non-iterable (0.3, None) reached the message's own reading of it, which
+        # raised a bare TypeError in place of this InputError.
+        ends = b if isinstance(b, (str, bytes)) else _ends(b)
         try:
-            if isinstance(b, (str, bytes)) or any(_not_a_number(v) for v in b):
+            if ends is None or isinstance(ends, (str, bytes)) or any(_not_a_number(v) for v in ends):
                 # ('0.05', '0.3') was read as (0.05, 0.3) and the string '01' as (0, 1), silently; only '5%' was
                 # refused. A number is what the CLI's --bounds parser hands over too.
                 raise TypeError
-            lo_d, hi_d = (float(v) for v in b)
+            lo_d, hi_d = (float(v) for v in ends)
         except (TypeError, ValueError):
             # ('5%', '30%') read "must be a pair (lo, hi)", which it is: say that the ends are shares.
             pct = isinstance(b, (tuple, list)) and any(isinstance(v, str) and v.strip().endswith("%") for v in b)
             raise InputError(f"bounds (--bounds) for {d!r} must be a pair (lo, hi) of numbers, shares in [0, 1]; "
                              f"got {b!r}"
                              + (" (percentages are the command line's form: give 0.05, not '5%')" if pct
-                                else _as_numbers(b) if not isinstance(b, (str, bytes)) else "")) from None
+                                else _as_numbers(ends) if isinstance(ends, tuple) else "")) from None
         if not (0.0 <= lo_d <= hi_d <= 1.0):
             raise InputError(f"bounds for {d!r} must satisfy 0 <= lo <= hi <= 1; got ({lo_d:g}, {hi_d:g})")
         j = domains.index(d)
