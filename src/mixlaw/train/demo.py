@@ -294,6 +294,11 @@ def select_law(W: np.ndarray, Y: np.ndarray, domains: Sequence[str], candidates:
     -------
     (str, dict of str to float)
         The chosen key and ``{law: CV MRE}`` (NaN where the law could not be fitted on a fold).
+
+    Raises
+    ------
+    InputError
+        When the runs hold one mixture (seeds of it): :func:`cv_folds` has no fold to hold out.
     """
     scores: dict[str, float] = {}
     for key in candidates:
@@ -307,7 +312,8 @@ def cv_relative_errors(key: str, W: np.ndarray, Y: np.ndarray, domains: Sequence
                        random_state: int = 0) -> np.ndarray:
     """K-fold cross-validated mean relative error of law ``key`` per eval column, shape (M,); NaN when a fold
     cannot be fitted (more parameters than runs, or a failed fit) or there are too few runs to cross-validate.
-    Folds: :func:`cv_folds` (dealt by the runs' mixtures, one mixture's seeds in one fold)."""
+    Folds: :func:`cv_folds` (dealt by the runs' mixtures, one mixture's seeds in one fold); runs of one mixture
+    (its seeds) raise its InputError, as :func:`select_law` then does."""
     W, Y = np.asarray(W, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     fold = cv_folds(W, n_folds, random_state)
     if fold is None:
