@@ -84,3 +84,18 @@ def test_bounds_of_any_iterable_are_read_and_a_non_pair_is_an_input_error() -> N
             mixlaw.optimize_mixture(law, bounds={"b": bad})
     with pytest.raises(mixlaw.InputError, match=r"give \(0, 0.3\), not strings"):
         mixlaw.optimize_mixture(law, bounds={"b": iter(["0", "0.3"])})
+
+
+def test_take_refuses_a_mask_and_fractional_positions() -> None:
+    # take() cast its argument to integers: a boolean mask came back as the rows 1, 0, 1, ... and 1.7 as row 1,
+    # silently (14960ce). Positions, negative ones and none still work; a mask goes to subset / iloc.
+    import numpy as np
+
+    table = mixlaw.load_regmix("train_1m").subset(np.arange(6))
+    mask = np.array([True, False, True, False, False, False])
+    for bad in (mask, [1.7, 2.2], ["a"]):
+        with pytest.raises(mixlaw.InputError, match=r"take selects rows by 0-based integer position"):
+            table.take(bad)
+    assert list(table.iloc[mask].runs) == list(table.runs[[0, 2]])
+    assert list(table.take(np.array([2, -1])).runs) == [table.runs[2], table.runs[5]]
+    assert len(table.take([])) == 0 and list(table.take(3).runs) == [table.runs[3]]

@@ -619,7 +619,13 @@ class RunTable:
         if axis not in (0, "index"):
             raise InputError(f"{self.path or 'run table'}: take selects rows (axis=0), got axis={axis!r}; the "
                              "columns are the table's own (domains, evals)")
-        return self.subset(np.asarray(indices, dtype=np.intp).reshape(-1))
+        pos = np.asarray(indices)
+        if pos.dtype == bool or (pos.size and not np.issubdtype(pos.dtype, np.integer)):
+            # np.asarray(mask, dtype=np.intp) read a mask [True, False, True] as the rows 1, 0, 1 and [1.7] as row 1,
+            # silently (pandas' take does too); a mask has subset and iloc.
+            raise InputError(f"{self.path or 'run table'}: take selects rows by 0-based integer position; got "
+                             f"{pos.dtype} values (a boolean mask: table.subset(mask) or table.iloc[mask])")
+        return self.subset(pos.astype(np.intp).reshape(-1))
 
     @property
     def iloc(self) -> _RowIndexer:
