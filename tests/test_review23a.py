@@ -99,3 +99,27 @@ def test_take_refuses_a_mask_and_fractional_positions() -> None:
     assert list(table.iloc[mask].runs) == list(table.runs[[0, 2]])
     assert list(table.take(np.array([2, -1])).runs) == [table.runs[2], table.runs[5]]
     assert len(table.take([])) == 0 and list(table.take(3).runs) == [table.runs[3]]
+
+
+def test_optimize_pipeline_gives_another_librarys_warning_where_it_was_raised(monkeypatch: pytest.MonkeyPatch
+                                                                                ) -> None:
+    # Re-given at the user's line, a NumPy DeprecationWarning from inside the work would have shown in a script's
+    # __main__, where Python's default filters show DeprecationWarnings; it keeps its own file and line.
+    import mixlaw.pipeline.decide as decide
+
+    real = decide.improvement_interval
+
+    def deprecated(*args: object, **kwargs: object) -> object:
+        warnings.warn("an old NumPy call", DeprecationWarning, stacklevel=1)
+        return real(*args, **kwargs)
+
+    res = _v3_pipeline()
+    monkeypatch.setattr(decide, "improvement_interval", deprecated)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        mixlaw.optimize_pipeline(res, extrapolate=True)
+    dep = [w for w in record if issubclass(w.category, DeprecationWarning)]
+    assert len(dep) == 1 and dep[0].filename == __file__ and "an old NumPy call" in str(dep[0].message)
+    assert dep[0].lineno == inspect.getsourcelines(deprecated)[1] + 1  # the warn line inside deprecated(), not ours
+    mixlaw_said = [w for w in record if issubclass(w.category, mixlaw.errors.MixlawWarning)]
+    assert mixlaw_said and all(w.filename == __file__ for w in mixlaw_said)

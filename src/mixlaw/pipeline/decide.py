@@ -67,7 +67,11 @@ def optimize_pipeline(result: PipelineResult, *, objective: Objective = "mean",
     finally:
         seen: set[tuple[str, type[Warning]]] = set()
         for w in caught:
-            if (str(w.message), w.category) not in seen:
+            if not issubclass(w.category, MixlawWarning):
+                # Another library's (a NumPy DeprecationWarning): given again where it was raised, so that the
+                # filters that hid it there (Python's defaults show a DeprecationWarning in __main__ only) still do.
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            elif (str(w.message), w.category) not in seen:
                 seen.add((str(w.message), w.category))
                 warnings.warn(w.message, w.category, stacklevel=user_stacklevel(2))
 
