@@ -116,6 +116,14 @@ EXPORT_OPTION_HELP = ("Trainer option key=value, repeatable: olmo max_repetition
 
 
 # ---------------------------------------------------------------------- rendering helpers
+def refuse_given(flags: dict[str, bool], before: str, after: str) -> None:
+    """One InputError naming every flag given (True) that does not apply here, not just the first:
+    ``{before}--a, --b apply {after}``."""
+    given = [k for k, v in flags.items() if v]
+    if given:
+        raise InputError(f"{before}{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} {after}")
+
+
 def emit_json(doc: dict[str, Any]) -> None:
     """Print one JSON document carrying the schema and package versions."""
     payload = {"schema_version": SCHEMA_VERSION, "mixlaw_version": __version__, **doc}

@@ -60,6 +60,7 @@ from ._common import (
     parse_named_numbers,
     parse_objective,
     progress,
+    refuse_given,
     show_warnings,
     split_names,
 )
@@ -131,30 +132,30 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
     saved_law = law.lower().endswith(".json") or Path(law).is_file()
     if saved_law:
         # A saved law is optimised as it was fitted: what shaped that fit is refused, not ignored.
-        _refuse_given({"--target": bool(target), "--candidates": candidates is not None,
-                       "--cv-folds": cv_folds is not None, "--bootstrap": bootstrap != 0,
-                       "--eval-group": bool(eval_group), "--law-option": bool(law_option), "--fit-total": fit_total,
-                       "--workers": workers is not None, "--at-params": at_params is not None,
-                       "--final-step": final_step, "--pipeline": pipeline is not None},
+        refuse_given({"--target": bool(target), "--candidates": candidates is not None,
+                      "--cv-folds": cv_folds is not None, "--bootstrap": bootstrap != 0,
+                      "--eval-group": bool(eval_group), "--law-option": bool(law_option), "--fit-total": fit_total,
+                      "--workers": workers is not None, "--at-params": at_params is not None,
+                      "--final-step": final_step, "--pipeline": pipeline is not None},
                       f"--law {law} optimises the saved law as it was fitted; ",
                       "to a law fitted here (--law KEY with --runs): refit for another")
     if pipeline is not None:
         # Each of these shapes a fit that the saved pipeline has already made (--maximize: optimize_pipeline refuses
         # it, the step and size laws model falling losses): said, not ignored.
-        _refuse_given({"--runs": runs is not None, "--dataset": dataset is not None, "--law": law != "auto",
-                       "--target": bool(target), "--candidates": candidates is not None,
-                       "--cv-folds": cv_folds is not None, "--maximize": maximize, "--search": search != "auto",
-                       "--samples": samples != 100_000, "--top-k": top_k != 128, "--bootstrap": bootstrap != 0,
-                       "--step-law": step_law is not None, "--target-steps": target_steps is not None,
-                       "--weight-tol": weight_tol != WEIGHT_TOL, "--at-params": at_params is not None,
-                       "--final-step": final_step, "--eval-group": bool(eval_group),
-                       "--law-option": bool(law_option), "--fit-total": fit_total, "--workers": workers is not None},
+        refuse_given({"--runs": runs is not None, "--dataset": dataset is not None, "--law": law != "auto",
+                      "--target": bool(target), "--candidates": candidates is not None,
+                      "--cv-folds": cv_folds is not None, "--maximize": maximize, "--search": search != "auto",
+                      "--samples": samples != 100_000, "--top-k": top_k != 128, "--bootstrap": bootstrap != 0,
+                      "--step-law": step_law is not None, "--target-steps": target_steps is not None,
+                      "--weight-tol": weight_tol != WEIGHT_TOL, "--at-params": at_params is not None,
+                      "--final-step": final_step, "--eval-group": bool(eval_group),
+                      "--law-option": bool(law_option), "--fit-total": fit_total, "--workers": workers is not None},
                       "--pipeline optimises the saved pipeline's law at its target scale; ",
                       "to a law fitted here, on --runs or --dataset (for another law, refit: mixlaw pipeline "
                       "--optimize; for one eval set or a weighted sum: --objective)")
     sl, fx = _parse_step_law(step_law), _parse_fixed(fixed)
     if export is None:
-        _refuse_given({"--paths": paths is not None, "--export-option": bool(export_option)}, "", "to --export only")
+        refuse_given({"--paths": paths is not None, "--export-option": bool(export_option)}, "", "to --export only")
     if within_range and extrapolate:
         raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
     export_paths, export_opts = None if paths is None else read_paths(paths), parse_export_options(export_option)
@@ -206,13 +207,6 @@ def _print_optimum(result: Any, pipeline: Path | None, saved: Any, opt_interval:
         what = "the optimum (one row: w:<domain>, pred:<eval>)" if as_row else "the optimum (JSON)"
         err.print(f"wrote {'the ' + export + ' export' if export else what} to {out_path}",
                   highlight=False, markup=False)
-
-
-def _refuse_given(flags: dict[str, bool], before: str, after: str) -> None:
-    """One InputError naming every flag given (True) that does not apply here, not just the first."""
-    given = [k for k, v in flags.items() if v]
-    if given:
-        raise InputError(f"{before}{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} {after}")
 
 
 def _parse_step_law(step_law: str | None) -> tuple[float, ...] | None:

@@ -50,6 +50,7 @@ from ._common import (
     parse_default,
     parse_objective,
     progress,
+    refuse_given,
     show_warnings,
 )
 
@@ -144,9 +145,10 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     if shared not in modes:
         raise InputError(f"--shared-exponents must be auto, yes or no; got {shared!r}")
     if not optimize:
-        _refuse_without_optimize({"--bounds": bool(bounds), "--within-fitted-range": within_range,
-                                  "--extrapolate": extrapolate, "--trust-radius": trust_radius is not None,
-                                  "--objective": objective != "mean", "--default": default != "mean"})
+        refuse_given({"--bounds": bool(bounds), "--within-fitted-range": within_range,
+                      "--extrapolate": extrapolate, "--trust-radius": trust_radius is not None,
+                      "--objective": objective != "mean", "--default": default != "mean"},
+                     "", "to the optimal mixture only: add --optimize")
     if within_range and extrapolate:
         raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
     # --default may name a mixture file: an input too (read before --out and --report are written).
@@ -204,14 +206,6 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                    "target_check": None if check is None else check.to_dict()})
         return
     _print_pipeline(result, out_path, check, tests, opt, opt_interval)
-
-
-def _refuse_without_optimize(flags: dict[str, bool]) -> None:
-    """One InputError naming every optimum option given (True) without --optimize, not just the first."""
-    only_optimize = [k for k, v in flags.items() if v]
-    if only_optimize:
-        raise InputError(f"{', '.join(only_optimize)} appl{'ies' if len(only_optimize) == 1 else 'y'} to the optimal "
-                         f"mixture only: add --optimize")
 
 
 def _optimum(result: Any, obj: Any, objective: str, default: str, extrapolate: bool, bounds: list[str] | None,
