@@ -48,3 +48,23 @@ def test_unknown_target_suggests_and_stays_short():
     with pytest.raises(InputError, match="did you mean 'mt_mbpp_v2fix:python', 'mt_mbpp_v2fix:c'"):
         t.resolve_targets(["mt_mbpp_v2fix"])
     assert known_names(["x"], ["a", "b"]) == "['a', 'b']"
+
+
+def test_eval_named_with_the_loss_prefix(tmp_path, capsys):
+    """An eval whose own name starts with 'loss:' (a column 'loss:loss:x', or a metrics file's 'loss:x' column read
+    as an Olmix pair) is a target like any other: by default every command said "unknown target 'loss:x'; the
+    table has loss columns for ['loss:x']" and fitted nothing."""
+    from cli_runner import run_cli
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), 12)
+    df = pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:a": W[:, 0], "w:b": W[:, 1],
+                       "loss:loss:x": 2 + W[:, 0] + 0.01 * rng.normal(size=12)})
+    t = RunTable(df)
+    assert t.evals == ["loss:x"]
+    assert t.resolve_targets(t.evals) == ["loss:x"] and t.resolve_targets("loss:loss:x") == ["loss:x"]
+    path = tmp_path / "runs.csv"
+    df.to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "--quiet", "fit", "--runs", str(path), "--law", "linear")
+    assert code == 0, err
+    assert "target=loss:x" in out

@@ -434,6 +434,11 @@ class RunTable:
         out = []
         for t in targets:
             name = t[len(LOSS_PREFIX):] if t.startswith(LOSS_PREFIX) else t
+            if name not in self.evals and t in self.evals:
+                # An eval whose own name starts with 'loss:' (a column 'loss:loss:x', a metrics file's 'loss:x' read as
+                # an Olmix pair): every command's default targets, the table's evals, said "unknown target 'loss:x';
+                # the table has loss columns for ['loss:x']".
+                name = t
             if name not in self.evals:
                 # The command line splits --target at commas: an eval named 'x, y' arrived as 'x' and 'y', and
                 # the error suggested the very 'x, y' the user had typed.
