@@ -43,3 +43,22 @@ def test_a_single_law_on_a_constant_eval_warns_and_reports_r2_as_not_a_number_to
     Y = np.column_stack([2.0 + np.exp(W @ [0.0, -1.0, 0.5]), np.full(40, 2.0)])
     with pytest.warns(DataWarning, match=r"'flat' is 2 in every one"):
         get_law(key).fit(W, Y, targets=["varies", "flat"])
+
+
+@pytest.mark.parametrize("key", ["auto", "stack"])
+def test_an_eval_without_signal_among_others_names_the_ones_to_leave_out(key):
+    """One eval set that no law ranks better than chance stopped auto / stack on every eval, and the error (every
+    candidate's failure on that eval, 1,700 characters on Olmix's update-5 swarm) never said the others fitted:
+    it now counts them and names every eval set to leave out of the targets."""
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=30)
+    signal = 2.0 + np.exp(W @ [0.0, -1.0, 0.5])
+    noise = 2.0 + 0.1 * rng.permutation(np.linspace(0, 1, 30))
+    Y = np.column_stack([signal, noise, signal * 1.1])
+    law = get_law(key, candidates=["linear", "loglinear"])
+    with pytest.raises(InputError, match=r"better than chance; 2 of the 3 eval sets have a law that does: leave "
+                                         r"'noise' out of the targets \(--target, targets=\) \(linear: out-of-fold"):
+        law.fit(W, Y, targets=["a", "noise", "b"])
+    # Alone, it keeps the message it had: nothing else to fit.
+    with pytest.raises(InputError, match=r"better than chance \(linear: out-of-fold"):
+        get_law(key, candidates=["linear", "loglinear"]).fit(W, noise, targets=["noise"])

@@ -155,8 +155,17 @@ class CVTable:
         ok = self.ok(target)
         if not ok:
             errs = "; ".join(f"{r.name}: {r.error or _no_skill(r)}" for r in self.rows if r.target == target)
+            # One eval without signal among several stopped the whole fit, and the error, a list of every
+            # candidate's failure on that eval, never said that the other evals had laws (Olmix's update-5 swarm,
+            # 20 runs x 5 evals: 4 of 5 fitted, 'mmlu_high_school_us_history' stopped all of them).
+            every = self.targets()
+            bad = [t for t in every if not self.ok(t)]
+            hint = ("" if len(bad) == len(every) else
+                    f"; {len(every) - len(bad)} of the {len(every)} eval sets have a law that does: leave "
+                    + (repr(target) if len(bad) == 1 else f"these {len(bad)} ({', '.join(map(repr, bad))})")
+                    + " out of the targets (--target, targets=)")
             raise InputError(f"{NO_CANDIDATE_MARK}{target!r} with these runs, or none "
-                             f"ranks them better than chance ({errs})")
+                             f"ranks them better than chance{hint} ({errs})")
         return min(ok, key=rank_key)
 
     def best_for_all(self, targets: Sequence[str]) -> str:
