@@ -49,6 +49,10 @@ from .selection import (
     objective_weights,
 )
 
+#: Runs whose every share lies within this of the others' train on one mixture (shares written to 6 decimals and
+#: renormalised differ by about 1e-6).
+ONE_MIXTURE_TOL = 1e-5
+
 
 class MetaLaw(MixingLaw):
     """Base of laws built from other fitted laws (members): CV on fit, members saved inside ``to_dict``.
@@ -155,6 +159,15 @@ class MetaLaw(MixingLaw):
         objective = self.objective if objective is None else objective
         self._s = objective_weights(objective, ctx.targets)
         self.evals_ = list(ctx.targets)
+        if len(W) >= MIN_CV_RUNS and np.ptp(W, axis=0).max() <= ONE_MIXTURE_TOL:
+            # Runs of one mixture (seeds, or one mixture's checkpoints and model sizes) leave a mixing law nothing to
+            # learn: every candidate was cross-validated, and the error listed their out-of-fold Spearman (-0.59 on
+            # 10 Marin runs whose only other domain was 0 in every one), or a stack was fitted across the scales.
+            scale = any(x is not None and np.ptp(x) > 0 for x in (ctx.model_params, ctx.tokens))
+            raise InputError(f"law {self.key!r}: the {len(W)} {'rows' if scale else 'runs'} all train on one mixture, "
+                             "so no mixing law can tell mixtures apart: add runs at other mixtures"
+                             + ("; their model sizes or tokens differ: `mixlaw pipeline` extrapolates a mixture "
+                                "across scales" if scale else ""))
         if self._s is not None or getattr(self, "per_target", True):
             # A column with one loss in every run ranks nothing: every candidate's out-of-fold Spearman is 0, and
             # after fitting all of them on every fold the choice failed with "none ranks them better than chance".
