@@ -160,8 +160,9 @@ class CVTable:
             # 20 runs x 5 evals: 4 of 5 fitted, 'mmlu_high_school_us_history' stopped all of them).
             every = self.targets()
             bad = [t for t in every if not self.ok(t)]
-            hint = ("" if len(bad) == len(every) else
-                    f"; {len(every) - len(bad)} of the {len(every)} eval sets have a law that does: leave "
+            good = len(every) - len(bad)
+            hint = ("" if not good else
+                    f"; {good} of the {len(every)} eval sets {'has' if good == 1 else 'have'} a law that does: leave "
                     + (repr(target) if len(bad) == 1 else f"these {len(bad)} ({', '.join(map(repr, bad))})")
                     + " out of the targets (--target, targets=)")
             raise InputError(f"{NO_CANDIDATE_MARK}{target!r} with these runs, or none "
