@@ -821,3 +821,25 @@ def test_an_olmix_pair_given_metrics_first_is_said_to_be_swapped(tmp_path):
     with pytest.raises(DataError, match=r"the files look swapped; give the mixtures first: ratios\.csv\+metrics\.csv"):
         read_runs(f"{metrics}+{ratios}")
     assert len(read_runs(f"{ratios}+{metrics}")) == 12
+
+
+def test_a_pair_names_the_losses_file_lines_of_the_rows_missing_a_loss(tmp_path):
+    # The rows left out for want of a loss were named by their runs' lines in ratios.csv ('lines 3, 4' on a DCLM
+    # subset whose metrics.csv holds the empty cells on lines 2 and 3): the cells are in the losses' file.
+    from mixlaw.data import read_regmix_pair
+
+    ratios, metrics = tmp_path / "ratios.csv", tmp_path / "metrics.csv"
+    pd.DataFrame({"run": list(MIX), "dclm": [w for w, _ in MIX.values()], "arxiv": [c for _, c in MIX.values()]}
+                 ).to_csv(ratios, index=False)
+    pd.DataFrame({"run": ["r2", "r0", "r1"], "a": [1.3, 1.2, 1.1], "b": [float("nan"), 1.0, 1.4]}
+                 ).to_csv(metrics, index=False)
+    t = read_olmix_pair(ratios, metrics)
+    _, line = t.complete_line(["a", "b"])
+    assert line is not None and line.endswith("left out 1 row with no value (loss:b 1; lines 2); fit an eval alone "
+                                              "(--target EVAL) to use every row it has")
+    mix, loss = tmp_path / "mixture.csv", tmp_path / "loss.csv"
+    pd.DataFrame({"index": [0, 1, 2], "train_web": [0.5, 0.2, 0.9], "train_code": [0.5, 0.8, 0.1]}
+                 ).to_csv(mix, index=False)
+    pd.DataFrame({"index": [2, 0, 1], "metric/web_val_loss": [float("nan"), 3.1, 3.0]}).to_csv(loss, index=False)
+    _, line = read_regmix_pair(mix, loss).complete_line("web")
+    assert line is not None and "(loss:web 1; lines 2)" in line

@@ -724,7 +724,9 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
         warnings.warn(f"{lp}: {len(missing)} mixture(s) of {mp.name} have no losses and are left out "
                       f"(first: index {missing[0]})", DataWarning, stacklevel=user_stacklevel(2))
     merged = mdf[["run"] + wcols].merge(ldf[["run"] + lcols], on="run", how="inner", sort=False)
-    line_of = dict(zip(mdf["run"], mlines, strict=False))
+    # Each row's line in loss.csv, where a warning that names the rows missing a loss finds the empty cells (both
+    # halves were validated against their own lines above).
+    line_of = dict(zip(ldf["run"], llines, strict=False))
     with warnings.catch_warnings():
         # The mixture half was validated above and already warned about renormalised rows, naming its file.
         warnings.simplefilter("ignore", DataWarning)

@@ -62,7 +62,10 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
     merged = frames[0].merge(frames[1], on="run", how="inner", sort=False)
     if merged.empty:
         raise DataError(f"no run id in common with {mp.name}", path=str(rp))
-    line_of = dict(zip(frames[0]["run"], rlines, strict=False))
+    # Each row's line in metrics.csv: a warning that names the rows missing a loss names the lines of those empty
+    # cells ('left out ... lines 3, 4' were the runs' lines in ratios.csv, where metrics.csv held them on 2 and 3).
+    # An error in a weight is re-read to its ratios.csv line below.
+    line_of = dict(zip(frames[1]["run"], mlines, strict=False))
     lines = np.array([line_of[r] for r in merged["run"]])
     merged = _select_evals(merged, evals, f"{rp.name}+{mp.name}")
     if drop_incomplete:
@@ -77,9 +80,9 @@ def read_olmix_pair(ratios: str | os.PathLike[str], metrics: str | os.PathLike[s
             raise
         run = next((r for r, n in zip(merged["run"], lines, strict=True) if n == e.row), None)
         if col.startswith(LOSS_PREFIX):
-            where, line = mp, dict(zip(frames[1]["run"], mlines, strict=False)).get(run)
+            where, line = mp, e.row
         else:
-            where, line = rp, e.row
+            where, line = rp, dict(zip(frames[0]["run"], rlines, strict=False)).get(run)
         raise DataError(f"run {run!r}: {e.detail}", path=str(where), row=line,
                         column=col.split(":", 1)[1]) from None
 
