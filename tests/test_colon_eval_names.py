@@ -68,3 +68,15 @@ def test_eval_named_with_the_loss_prefix(tmp_path, capsys):
     code, out, err = run_cli(capsys, "--quiet", "fit", "--runs", str(path), "--law", "linear")
     assert code == 0, err
     assert "target=loss:x" in out
+
+
+def test_objective_names_an_eval_with_a_comma_in_double_quotes_as_target_does():
+    # --target '"arc,easy"' reads the eval 'arc,easy'; --objective '"arc,easy"' said "unknown objective
+    # '\"arc,easy\"'" beside a list that named 'arc,easy'.
+    from mixlaw.cli._common import parse_objective
+
+    assert parse_objective('"arc,easy"') == "arc,easy"
+    assert parse_objective('"loss:arc, easy"') == "arc, easy"
+    assert parse_objective('"x""y"') == 'x"y'
+    assert parse_objective("arc_easy:rc::olmes") == "arc_easy:rc::olmes"
+    assert parse_objective('weights="arc,easy":0.5,b:0.5') == {"arc,easy": 0.5, "b": 0.5}

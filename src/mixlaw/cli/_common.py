@@ -689,6 +689,12 @@ def parse_objective(spec: str) -> Any:
     (``c4:0.5,book:0.5``) are an error that gives the spelling.
     """
     if not spec.startswith("weights="):
+        if spec.strip().startswith('"'):
+            # An eval whose name holds a comma, quoted as --target takes it ('"arc,easy"'): it read "unknown
+            # objective '\"arc,easy\"'", the list beside it naming 'arc,easy'.
+            names = split_names(spec.strip())
+            if len(names) == 1:
+                return names[0][len(LOSS_PREFIX):] if names[0].startswith(LOSS_PREFIX) else names[0]
         items = [x.strip() for x in spec.split(",") if x.strip()]
         if len(items) > 1 and all(re.fullmatch(r".+:\s*[-+0-9.eE]+", x) for x in items):
             raise InputError(f"--objective {spec!r}: a weighted objective is spelt weights={spec}")
