@@ -477,3 +477,22 @@ def test_active_design_with_an_objective_of_weight_0_on_the_missing_eval_keeps_i
     ref = active_design(RunTable(df.drop(columns="loss:y")), 3, objective="x", **kw)
     np.testing.assert_allclose(d[["w:a", "w:b", "w:c"]].to_numpy(), ref[["w:a", "w:b", "w:c"]].to_numpy(),
                                rtol=1e-12)
+
+
+def test_a_failed_fit_still_says_a_domain_has_weight_0_in_every_run(tmp_path, capsys):
+    """On failure only the warnings that say data was left out were printed; the one saying a domain is 0 in every
+    run (whose parameters the fit still carries, and dropping it is the fix a "too few runs" error lacks) went
+    unseen. A renormalised row still stays out of the way of the error."""
+    from cli_runner import run_cli
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), 5)
+    W[0] *= 0.995  # renormalised, with a warning that a failure does not print
+    pd.DataFrame({"run": [f"r{i}" for i in range(5)], "w:a": W[:, 0], "w:b": W[:, 1], "w:c": 0.0,
+                  "loss:x": 2 + W[:, 0]}).to_csv(tmp_path / "runs.csv", index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "runs.csv"), "--law", "ye-pow")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("error: ") and "too few" in lines[-1]
+    assert any("domain(s) ['c'] have weight 0 in every run" in x for x in lines[:-1])
+    assert not any("renormalised" in x for x in lines)

@@ -308,7 +308,9 @@ def show_warnings() -> Iterator[None]:
     and no other: they are the why of a "too few runs" error. The RegMix pair of a fork with losses for 1 of its 512
     mixtures (schneiderkamplab/regmix) stopped at "1 run(s) x 1 eval set(s) = 1 losses are too few", the "511
     mixture(s) ... have no losses and are left out" that said why unseen. The others (a renormalised row) would only
-    stand between a bad option and its one-line error."""
+    stand between a bad option and its one-line error. So is a domain with weight 0 in every run: its parameters are
+    the fit's, and dropping it is the fix a "too few runs" error lacks (10 RegMix runs of 8 domains, one unused,
+    printed the error alone)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MixlawWarning)
         failed = True
@@ -316,9 +318,11 @@ def show_warnings() -> Iterator[None]:
             yield
             failed = False
         finally:
-            msgs = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, MixlawWarning)))
+            kept = [w for w in caught if issubclass(w.category, MixlawWarning)]
             if failed:
-                msgs = [m for m in msgs if LEFT_OUT.search(m)]
+                kept = [w for w in kept
+                        if issubclass(w.category, UnusedDomainWarning) or LEFT_OUT.search(str(w.message))]
+            msgs = list(dict.fromkeys(str(w.message) for w in kept))
             for msg in merge_eval_warnings(msgs):
                 # escape: rich would read a law's eval label ('ye-pow[openhermes]: ...') as a markup tag and drop it.
                 err.print(f"[yellow]warning:[/yellow] {escape(msg)}", highlight=False)
