@@ -349,6 +349,24 @@ def test_an_accuracy_in_percent_is_not_called_a_perplexity(tmp_path, capsys) -> 
     assert "per-token" not in err and "read as higher-is-better metrics" in err
 
 
+@pytest.mark.parametrize("command", [["optimize", "--law", "linear"],
+                                     ["compare", "--holdout", "0.3", "--laws", "linear"],
+                                     ["design", "--method", "active", "--n", "3", "--law", "linear"]])
+def test_scores_given_with_maximize_are_not_called_perplexities(tmp_path, capsys, command) -> None:  # type: ignore[no-untyped-def]
+    # An accuracy in percent (30-70) under an eval's own name ('hellaswag'), with --maximize, which says these are
+    # scores: "the values of loss:hellaswag (30 to 70) lie above any per-token loss ... perplexities? store their
+    # log" would mislead. Without --maximize the warning stays (the values may be perplexities).
+    frame = _table()
+    score = 30 + 40 * (frame["loss:val"] - frame["loss:val"].min()) / np.ptp(frame["loss:val"])
+    frame.drop(columns="loss:val").assign(**{"loss:hellaswag": score}).to_csv(tmp_path / "acc.csv", index=False)
+    code, _, err = run_cli(capsys, command[0], "--runs", str(tmp_path / "acc.csv"), "--maximize", *command[1:])
+    assert code == 0, err
+    assert "per-token" not in err
+    if command[0] == "optimize":
+        code, _, err = run_cli(capsys, *command, "--runs", str(tmp_path / "acc.csv"))
+        assert code == 0 and "loss:hellaswag (30 to 70) lie above any per-token loss" in err
+
+
 def test_an_empty_share_says_to_write_it_and_what_the_row_makes_it(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     # A spreadsheet leaves shares of 0 blank: "weight is nan, expected a finite number" said neither.
     frame = _table()

@@ -186,6 +186,11 @@ class HigherIsBetterWarning(MixlawWarning):
     minimised as a loss (:func:`mixlaw.evals.warn_minimised_metrics`)."""
 
 
+class PerplexityWarning(DataWarning):
+    """Loss values above any per-token loss: perplexities? (:meth:`mixlaw.data.RunTable._warn_perplexity`). A
+    command given ``--maximize`` leaves it out: its metrics are scores, an accuracy in percent, not losses."""
+
+
 class UnusedDomainWarning(DataWarning):
     """A domain has weight 0 in every run of a table: a law fitted on it cannot estimate that domain's effect.
 

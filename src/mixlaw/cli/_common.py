@@ -39,7 +39,7 @@ from .._workers import AUTO, MAX_AUTO_WORKERS, stoppable_thread
 from .._workers import ENV as WORKERS_ENV
 from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number, share_value
 from ..datasets import bundled_splits
-from ..errors import InputError, MixlawWarning, UnusedDomainWarning
+from ..errors import InputError, MixlawWarning, PerplexityWarning, UnusedDomainWarning
 from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
 from ..export import parse_mixture as parse_inline_mixture
 from ..importers import read_any_runs
@@ -301,7 +301,7 @@ def cv_progress(advance: Any = None, description: str = "cross-validating") -> I
 
 
 @contextmanager
-def show_warnings() -> Iterator[None]:
+def show_warnings(maximize: bool = False) -> Iterator[None]:
     """Print mixlaw warnings once each on stderr as 'warning: ...' instead of Python's two-line format.
 
     When the block fails, the warnings that say rows, runs or mixtures were left out are printed before its error,
@@ -310,7 +310,10 @@ def show_warnings() -> Iterator[None]:
     mixture(s) ... have no losses and are left out" that said why unseen. The others (a renormalised row) would only
     stand between a bad option and its one-line error. So is a domain with weight 0 in every run: its parameters are
     the fit's, and dropping it is the fix a "too few runs" error lacks (10 RegMix runs of 8 domains, one unused,
-    printed the error alone)."""
+    printed the error alone).
+
+    ``maximize``: the command's --maximize, under which the loss columns are scores (an accuracy in percent, 30 to
+    70): the warning that they lie above any per-token loss, "perplexities? store their log", is left out."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MixlawWarning)
         failed = True
@@ -318,7 +321,8 @@ def show_warnings() -> Iterator[None]:
             yield
             failed = False
         finally:
-            kept = [w for w in caught if issubclass(w.category, MixlawWarning)]
+            kept = [w for w in caught if issubclass(w.category, MixlawWarning)
+                    and not (maximize and issubclass(w.category, PerplexityWarning))]
             if failed:
                 kept = [w for w in kept
                         if issubclass(w.category, UnusedDomainWarning) or LEFT_OUT.search(str(w.message))]

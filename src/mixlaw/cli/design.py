@@ -88,7 +88,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                    "--radius": radius, "--law-option": law_option,
                    "--within-fitted-range": within_range or None, "--maximize": maximize or None,
                    "--at-params": at_params, "--final-step": final_step or None}
-    with show_warnings():
+    with show_warnings(maximize):
         if runs is None and weight_tol != WEIGHT_TOL:
             # It applies to the pilot table only: a design's own mixtures sum to 1 by construction.
             raise InputError("--weight-tol applies to --runs (with --select or --method active) only")

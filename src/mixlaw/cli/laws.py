@@ -214,7 +214,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
         raise InputError(f"--cv-folds applies to the laws that cross-validate ({' / '.join(META_LAWS)}); add one to "
                          f"--laws (e.g. --laws auto,{laws or 'ye-exp'})")
     _note_left_out(laws)
-    with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance, \
+    with show_warnings(maximize), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance, \
             cv_progress(advance), cv_workers(workers):
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
         kw = {"objective": obj, "fit_on": modes, "n_folds": cv_folds, "maximize": maximize}

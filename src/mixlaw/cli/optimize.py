@@ -177,7 +177,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
     if export is not None:
         # The export carries the constraints the optimum was chosen under: the token budget sets each source's
         # repetition (OLMo-core) and the sample count (Megatron).
-        with show_warnings():
+        with show_warnings(maximize):
             budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
             text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
     as_row = _write_out(result, text, out_path)
@@ -255,7 +255,7 @@ class _Asked:
 
 def _optimum_of_pipeline(pipeline: Path, a: _Asked) -> tuple[Any, Any, Any, Any]:
     """--pipeline: the saved pipeline's law optimised at its own target scale, as 'pipeline --optimize' gives it."""
-    with show_warnings():
+    with show_warnings(a.maximize):
         saved = load_pipeline(pipeline)
         if a.target_tokens is not None and saved.target_tokens is not None \
                 and abs(a.target_tokens / saved.target_tokens - 1) > 0.01:
@@ -278,7 +278,7 @@ def _optimum_of_pipeline(pipeline: Path, a: _Asked) -> tuple[Any, Any, Any, Any]
 def _optimum_of_saved_law(law: str, runs: str | None, dataset: str | None, weight_tol: float,
                           a: _Asked) -> tuple[Any, Any]:
     """--law law.json: the saved law optimised as it was fitted (the runs, when given, only for its ranges)."""
-    with show_warnings():
+    with show_warnings(a.maximize):
         fitted = api.load_law(law)
         table = None if runs is None and dataset is None else fitting_table(runs, dataset, weight_tol, None, None,
                                                                            False)
@@ -306,7 +306,7 @@ def _optimum_of_runs(runs: str | None, dataset: str | None, law: str, target: li
     # --workers: the bootstrap's refits in parallel, or else the CV of auto/stack (never both: no pool in a pool;
     # a bootstrap worker's CV runs in that worker). Both default to auto (the usable CPUs: mixlaw._workers).
     n_workers = parse_workers(workers)
-    with show_warnings(), progress(desc, total=bootstrap or None) as advance, cv_progress(advance), \
+    with show_warnings(a.maximize), progress(desc, total=bootstrap or None) as advance, cv_progress(advance), \
             cv_workers(None if bootstrap else (n_workers or AUTO)):
         table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
         targets, obj = group_targets(target, eval_group), parse_objective(a.objective)

@@ -83,11 +83,11 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         if at_params is not None or final_step:
             raise InputError("--at-params / --final-step cut a --runs table (and its --test tables); the bundled "
                              "data's splits are one scale each")
-        with show_warnings():
+        with show_warnings(maximize):
             train, tests = dataset_with_tests(dataset, test, weight_tol)
     else:
         check_holdout(runs, test, holdout)
-        with show_warnings():  # a table's repair (renormalised weights) as one 'warning:' line, as fit prints it
+        with show_warnings(maximize):  # a table repair (renormalised weights) as one "warning:" line, as fit prints
             # Each table at one scale, as fit and optimize take them: the scale warning said "keep the rows of one
             # scale", which report could not.
             train = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
@@ -103,7 +103,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         err.print(f"report on eval set {train.evals[0]!r} (first of {len(train.evals)}; --target all for every one)",
                   highlight=False, markup=False)
     keys = parse_laws(laws) or default_laws()
-    with show_warnings(), progress("fitting laws", total=len(keys)) as advance, cv_progress(advance), \
+    with show_warnings(maximize), progress("fitting laws", total=len(keys)) as advance, cv_progress(advance), \
             cv_workers(workers):
         data = f"--dataset {dataset}" if dataset is not None else f"--runs {shlex.quote(str(runs))}"
         if weight_tol != WEIGHT_TOL:

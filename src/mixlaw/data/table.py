@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from .._validation import renamed
-from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning, row_unit, user_stacklevel
+from ..errors import (
+    DataError,
+    DataWarning,
+    InputError,
+    PerplexityWarning,
+    UnusedDomainWarning,
+    row_unit,
+    user_stacklevel,
+)
 from .hints import _mapping_hint, case_hint, known_names, long_format_hint
 from .schema import (
     HIGHER_IS_BETTER,
@@ -361,7 +369,7 @@ class RunTable:
                           f"lie above any per-token loss (ln of a 256k vocabulary is {MAX_TOKEN_NATS:g} nats): if they "
                           "are perplexities, store their log, the loss the laws are made for (a law fitted to "
                           "perplexities extrapolates and averages them as losses); ignore this if they are losses "
-                          "summed over a sequence", DataWarning, stacklevel=user_stacklevel())
+                          "summed over a sequence", PerplexityWarning, stacklevel=user_stacklevel())
 
     def _check_scale_aliases(self, df: pd.DataFrame, cols: list[str]) -> None:
         """Stop at a column named as another export names the model size, step or tokens whose values differ
