@@ -71,7 +71,7 @@ class RunTable:
         Where the table came from; used in error messages.
     weight_tol : float, default=0.01
         Rows whose weights sum to 1 within this tolerance are accepted (renormalised; one :class:`DataWarning`
-        counts the rows off by more than :data:`ROUNDING_TOL`, 1e-6, the rounding of stored values); others raise.
+        counts the rows off by more than :data:`ROUNDING_TOL`, 1e-5, the rounding of stored values); others raise.
     lines : array-like of int, optional
         Editor line of each row in the source file, for error messages (defaults to index + 2, the CSV
         convention with a header on line 1).
