@@ -147,7 +147,10 @@ def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0,
     if not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
         raise InputError(f"n_folds must be an int >= 2; got {n_folds!r}")
     if n < MIN_CV_RUNS:
-        raise InputError(f"cross-validation needs at least {MIN_CV_RUNS} runs; got {n}")
+        # Said alone, it named neither the cause nor a way on ('mixlaw fit --at-params largest --final-step' on a
+        # sweep whose largest size has 3 runs).
+        raise InputError(f"cross-validation needs at least {MIN_CV_RUNS} runs; got {n}: add runs, or fit one law "
+                         "instead of choosing one by cross-validation (--law, law=: ye-exp, linear, ...)")
     rng = np.random.default_rng(random_state)
     if same is not None:
         return deal_folds(int(n_folds), rng, *(same if isinstance(same, tuple) else (same,)))
