@@ -52,7 +52,7 @@ from .fitting import (
     read_as_final_losses,
     read_as_one_size,
 )
-from .intervals import build_intervals, jackknife_mixtures
+from .intervals import build_intervals, jackknife_mixtures, wide_intervals_line
 from .joint import JOINT_LAWS
 from .law_spread import final_size_law_spread, size_law_spread, step_law_spread, step_law_spread_at_size
 from .result import ROUTES, PipelineResult, merge_near_mixtures, merge_near_sizes, snap_target_size
@@ -451,6 +451,11 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
                                        noise=noise, size_law=spread, step_law=step_spread,
                                        backtest_distance=split.backtest_distance,
                                        edge=(split.held_params, split.held_time), names=list(result.targets))
+    wide = wide_intervals_line(result.intervals, result.target_losses, list(result.targets),
+                               list(result.mixture_runs))
+    if wide is not None:
+        result.warnings.append(wide)
+        warnings.warn(wide, MixlawWarning, stacklevel=user_stacklevel(2))
     return result
 
 

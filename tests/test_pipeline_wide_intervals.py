@@ -1,0 +1,42 @@
+"""An 80 % interval as wide as its prediction or wider is named in a warning, with what made it wide.
+
+Ye et al.'s 5Mix runs (27 mixtures, 70M-410M, 22 evals -> 1B at 100k steps) gave one corner mixture (d4 = 0)
+YoutubeSubtitles 1.91 [0.00, 4.63] (jackknife spread 111 %), and Dai & Zheng's SlimPajama cut to 5 mixtures
+1.61 [0.00, 44.8], both without a word."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_pipeline_direct_few_mixtures import world
+
+from mixlaw.errors import MixlawWarning
+from mixlaw.pipeline import fit_pipeline
+from mixlaw.pipeline.intervals import build_intervals
+
+
+def test_a_wild_jackknife_is_named() -> None:
+    # 6 mixtures of 5 domains: the refit without one mixture predicts it many times its loss.
+    with pytest.warns(MixlawWarning, match=r"prediction intervals: \d+ of 12 interval\(s\) are wider than \+/-50% "
+                                           r".*from the jackknife"):
+        res = fit_pipeline(world(6), target_params=3e8, target_steps=8000)
+    iv = res.intervals
+    assert iv is not None and np.max((iv.upper - res.target_losses) / res.target_losses) >= 0.5
+    assert any("wider than +/-50%" in w for w in res.warnings)
+
+
+def test_narrow_intervals_say_nothing() -> None:
+    res = fit_pipeline(world(10), target_params=3e8, target_steps=8000)
+    assert not any("wider than" in w for w in res.warnings)
+
+
+def test_a_wide_extrapolation_error_is_named() -> None:
+    from mixlaw.pipeline.intervals import wide_intervals_line
+
+    center = np.array([[2.0, 3.0], [2.2, 3.1]])
+    iv = build_intervals(center, np.array([[0.5, 0.5], [0.3, 0.7]]), np.full((6, 2), 0.7), 1.0, [], [], 0.8)
+    line = wide_intervals_line(iv, center, ["a", "b"], ["r1", "r2"])
+    assert line is not None and "4 of 4" in line and "backtest's extrapolation error" in line
+    assert "run 'r" in line
+    small = build_intervals(center, np.array([[0.5, 0.5], [0.3, 0.7]]), np.full((6, 2), 0.05), 1.0, [], [], 0.8)
+    assert wide_intervals_line(small, center, ["a", "b"]) is None
