@@ -62,3 +62,16 @@ def test_the_count() -> None:
     two = mixes[:4, :2] / mixes[:4, :2].sum(1, keepdims=True)
     fixed = np.column_stack([0.5 * two, np.full(4, 0.5)])
     assert few_mixtures_line("ye-exp", fixed) is None
+
+
+def test_the_optimum_of_a_saved_pipeline_says_so(tmp_path) -> None:
+    from mixlaw.pipeline import load_pipeline, optimize_pipeline, save_pipeline
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(world(4), target_params=3e8, target_steps=8000, route="direct", law="ye-exp",
+                           intervals=False)
+    save_pipeline(res, tmp_path / "p.json")
+    with pytest.warns(MixlawWarning, match=r"optimum: 4 mixtures are too few to determine the joint law's mixture "
+                                           r"term over 5 domains, so this optimum"):
+        optimize_pipeline(load_pipeline(tmp_path / "p.json"))
