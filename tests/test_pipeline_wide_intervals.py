@@ -40,3 +40,24 @@ def test_a_wide_extrapolation_error_is_named() -> None:
     assert "run 'r" in line
     small = build_intervals(center, np.array([[0.5, 0.5], [0.3, 0.7]]), np.full((6, 2), 0.05), 1.0, [], [], 0.8)
     assert wide_intervals_line(small, center, ["a", "b"]) is None
+
+
+def test_predict_from_a_saved_pipeline_says_so(tmp_path, capsys) -> None:
+    # 'mixlaw predict --pipeline' does not show the fit's warnings; the interval it prints must not pass unsaid.
+    import warnings
+
+    from cli_runner import run_cli
+
+    from mixlaw.pipeline import save_pipeline
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(world(6), target_params=3e8, target_steps=8000)
+    save_pipeline(res, tmp_path / "p.json")
+    mix = tmp_path / "m.csv"
+    res.frame()[["mixture", *[c for c in res.frame() if c.startswith("w:")]]].rename(
+        columns={"mixture": "run"}).to_csv(mix, index=False)
+    code, out, err = run_cli(capsys, "predict", "--pipeline", str(tmp_path / "p.json"), "--mixtures", str(mix))
+    assert code == 0, err
+    assert "prediction intervals:" in err and "wider than +/-50% of their prediction; the widest" in err
+    assert "poorly determined there" in err

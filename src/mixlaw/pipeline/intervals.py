@@ -531,6 +531,32 @@ def build_intervals(center: np.ndarray, mixtures: np.ndarray, residuals: np.ndar
 WIDE_HALF_WIDTH = 0.5
 
 
+def wide_bounds(center: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """(mask of the intervals with a relative half-width of :data:`WIDE_HALF_WIDTH` or more, the widest one's
+    (row, column) or None): the upper end is ``center (1 + h)``; the lower one is clipped at 0."""
+    c = np.asarray(center, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(c > 0, np.asarray(upper, dtype=np.float64) / c - 1, 0.0)
+    wide = np.isfinite(h) & (h >= WIDE_HALF_WIDTH)
+    if not wide.any():
+        return wide, None
+    i, j = np.unravel_index(int(np.argmax(np.where(wide, h, -np.inf))), h.shape)
+    return wide, (int(i), int(j))
+
+
+def wide_line(center: np.ndarray, lower: np.ndarray, upper: np.ndarray, targets: Sequence[str],
+              rows: Sequence[str]) -> tuple[str, tuple[int, int]] | None:
+    """'prediction intervals: n of m interval(s) are wider than +/-50% of their prediction; the widest, <eval> of
+    <row>, c [lo, hi]' and the widest one's (row, column), or None: ``rows`` names each row."""
+    wide, at = wide_bounds(center, upper)
+    if at is None:
+        return None
+    i, j = at
+    return (f"prediction intervals: {int(wide.sum())} of {wide.size} interval(s) are wider than "
+            f"+/-{WIDE_HALF_WIDTH:.0%} of their prediction; the widest, {targets[j]} of {rows[i]}, "
+            f"{center[i, j]:.4g} [{lower[i, j]:.4g}, {upper[i, j]:.4g}]"), at
+
+
 def wide_intervals_line(iv: PredictionIntervals, center: np.ndarray, targets: Sequence[str],
                         runs: Sequence[str] | None = None) -> str | None:
     """The warning for intervals with a relative half-width of :data:`WIDE_HALF_WIDTH` or more, naming the widest
@@ -541,21 +567,19 @@ def wide_intervals_line(iv: PredictionIntervals, center: np.ndarray, targets: Se
     5Mix runs (27 mixtures, 70M-410M, 22 evals, 1B at 100k steps, nested ye-pow): the mixture with d4 = 0 got
     YoutubeSubtitles 1.91 [0.00, 4.63] (jackknife spread 111 %), with no word; on Dai & Zheng's SlimPajama cut to
     8 mixtures at 3 sizes, up to 167 %."""
-    h = np.where(center > 0, (iv.upper - center) / np.where(center > 0, center, 1.0), 0.0)
-    wide = np.isfinite(h) & (h >= WIDE_HALF_WIDTH)
-    if not wide.any():
+    rows = [f"mixture {i + 1}" + (f" (run {runs[i]!r})" if runs is not None and len(runs) > i else "")
+            for i in range(center.shape[0])]
+    found = wide_line(center, iv.lower, iv.upper, targets, rows)
+    if found is None:
         return None
-    i, j = np.unravel_index(int(np.argmax(np.where(wide, h, -np.inf))), h.shape)
+    line, (i, j) = found
     jack = iv.z * float(iv.boot_sigma[i, j])
     q = float(iv.extrapolation[j]) if np.size(iv.extrapolation) > j and np.isfinite(iv.extrapolation[j]) else 0.0
-    who = f"mixture {i + 1}" + (f" (run {runs[i]!r})" if runs is not None and len(runs) > i else "")
     why = (f"the jackknife: the mixing law refitted without that mixture predicts it {iv.boot_sigma[i, j]:.0%} "
            "away (one standard deviation), so its prediction rests on its own runs and mixtures near it are "
            "poorly determined" if jack >= q else
            f"the backtest's extrapolation error for {targets[j]} ({q:.0%} at the target's distance)")
-    return (f"prediction intervals: {int(wide.sum())} of {wide.size} interval(s) are wider than "
-            f"+/-{WIDE_HALF_WIDTH:.0%} of their prediction; the widest, {targets[j]} of {who}, "
-            f"{center[i, j]:.4g} [{iv.lower[i, j]:.4g}, {iv.upper[i, j]:.4g}], from {why}")
+    return f"{line}, from {why}"
 
 
 def interval_bounds(center: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
