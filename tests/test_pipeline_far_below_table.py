@@ -1,0 +1,48 @@
+"""A target-scale prediction below half the lowest loss its eval has anywhere in the table is named in a warning.
+
+Ye et al.'s 5Mix runs, 24 mixtures at 160M-410M, FreeLaw, target 100x in size and 30x in steps: one mixture
+('0.25-0-0-0-0.75', its size law's E at its bound 0) was predicted 0.113 where every loss in the table is 2.17 or
+more, with no word but the stage's 'E9 at lower bound 0'."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_pipeline_direct_few_mixtures import world
+
+from mixlaw.data import RunTable
+from mixlaw.errors import MixlawWarning
+from mixlaw.pipeline import fit_pipeline
+
+
+def test_the_line_names_the_lowest_prediction() -> None:
+    from mixlaw.pipeline.auto import far_below_table_line
+
+    table = world(10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(table, target_params=3e8, target_steps=8000, intervals=False)
+    assert far_below_table_line(res, table) is None
+    low = float(np.nanmin(table.losses(["y"])))
+    res.target_losses[3, 1] = 0.3 * low
+    line = far_below_table_line(res, table)
+    assert line is not None and line.startswith("1 of 20 target-scale prediction(s) lie below 0.5x")
+    assert f"y of mixture 4 (run {res.mixture_runs[3]!r})" in line and f"the table's lowest {low:.4g}" in line
+
+
+def test_fit_pipeline_warns_of_a_collapsed_prediction() -> None:
+    # Losses with no floor (E = 0) read 1000x beyond the runs: the law itself takes them below half the table's.
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, w in enumerate(rng.dirichlet(np.ones(3), size=8)):
+        for N in (1e7, 2e7, 4e7, 8e7):
+            for S in (250, 500, 1000, 2000):
+                y = (30 / N ** 0.2 + 8 / S ** 0.3) * np.exp(0.3 * w[0]) * (1 + 1e-3 * rng.standard_normal())
+                rows.append({"run": f"m{m}-{N:g}", "params": N, "step": S, "w:a": w[0], "w:b": w[1], "w:c": w[2],
+                             "loss:x": y})
+    with pytest.warns(MixlawWarning, match=r"target-scale prediction\(s\) lie below 0.5x the lowest loss"):
+        res = fit_pipeline(RunTable(pd.DataFrame(rows)), target_params=8e10, target_steps=2e6)
+    assert any("lie below 0.5x" in w for w in res.warnings)
