@@ -183,3 +183,24 @@ def test_predict_pipeline_says_when_the_saved_intervals_hold_no_extrapolation_er
     pd.DataFrame(res.mixtures, columns=["w:a", "w:b", "w:c"]).to_csv(mix, index=False)
     assert cli(["predict", "--pipeline", str(saved), "--mixtures", str(mix)]) == 0
     assert "the extrapolation error is NOT in the intervals of a" in capsys.readouterr().err
+
+
+def test_optimize_a_direct_dz_eq3_pipeline_at_its_target_tokens(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Dai & Zheng's Eq. 3 takes D as well as N: optimize_pipeline passed N* alone, and optimize_mixture refused
+    # ('fitted across the runs' token counts ... optimise at a target scale with `mixlaw pipeline --optimize`'),
+    # so `mixlaw pipeline --route direct --law dz-eq3-safe --optimize` stopped on that line (SlimPajama, 1.235B).
+    import warnings
+
+    from mixlaw.pipeline import optimize_pipeline
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_pipeline(dz_like(), target_params=N_T, target_tokens=D_T, route="direct", law="dz-eq3-safe",
+                           intervals=False)
+        opt = optimize_pipeline(res)
+    assert opt.objective == pytest.approx(float(np.mean(res.predict(opt.weights))), rel=1e-9)
+    path = tmp_path / "runs.csv"
+    dz_like().frame.to_csv(path, index=False)
+    assert cli(["pipeline", "--runs", str(path), "--target-params", f"{N_T:g}", "--target-tokens", f"{D_T:g}",
+                "--route", "direct", "--law", "dz-eq3-safe", "--optimize"]) == 0
+    assert "improvement =" in capsys.readouterr().out

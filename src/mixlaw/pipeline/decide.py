@@ -99,6 +99,11 @@ def _optimize(result: PipelineResult, objective: Objective, natural: Any, steps_
     if natural is None and constraints.get("tokens_available") is None:
         natural = result.mixtures.mean(axis=0)
     kw = {"params": result.target_params} if "model_params" in result.predict_kwargs else {}
+    if "tokens" in result.predict_kwargs:
+        # A law that takes the token count too (Dai & Zheng's Eq. 3, the direct route's dz-eq3-safe) is read at the
+        # pipeline's D*: without it optimize_mixture refused, telling 'mixlaw pipeline --optimize' itself to use
+        # 'mixlaw pipeline --optimize'.
+        kw["tokens"] = result.predict_kwargs["tokens"]
     # The command's trust region: optimize_mixture's own default (no range) put the README's optimize_pipeline(res,
     # bounds=..., runs=runs, trust_radius=0.3) at legal 0.611 (fitted 0.024-0.494), where 'mixlaw pipeline --optimize'
     # with the same flags gave 0.494 (bench/data/crossscale_runs_v3.csv, nested linear).
