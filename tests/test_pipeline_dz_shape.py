@@ -204,3 +204,22 @@ def test_optimize_a_direct_dz_eq3_pipeline_at_its_target_tokens(tmp_path, capsys
     assert cli(["pipeline", "--runs", str(path), "--target-params", f"{N_T:g}", "--target-tokens", f"{D_T:g}",
                 "--route", "direct", "--law", "dz-eq3-safe", "--optimize"]) == 0
     assert "improvement =" in capsys.readouterr().out
+
+
+def test_optimize_a_direct_dz_eq1_pipeline_has_no_steps_to_match() -> None:
+    # dz-eq1 takes N alone and predicts its runs' final checkpoints: the steps-to-match curves at other token counts
+    # raised "law 'dz-eq1' has no token input here", so `pipeline --route direct --law dz-eq1 --optimize` stopped
+    # after the optimum was found (Dai & Zheng's SlimPajama, 122M-1.235B -> 2.718B).
+    import warnings
+
+    from mixlaw.errors import InputError
+    from mixlaw.pipeline import optimize_pipeline, pipeline_steps_to_match
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_pipeline(dz_like(), target_params=N_T, target_tokens=D_T, route="direct", law="dz-eq1",
+                           intervals=False)
+        opt = optimize_pipeline(res)
+    assert opt.steps is None and np.isfinite(opt.objective)
+    with pytest.raises(InputError, match="dz-eq1 takes N only"):
+        pipeline_steps_to_match(res, opt.weight_array(), res.mixtures.mean(axis=0))

@@ -17,6 +17,7 @@ from ..optimize import Objective, OptimumResult, StepsToMatch, _make_scalar, _ob
 from ..optimize.search import check_optimize_keywords
 from ..optimize.simulate import run_spacing_l1
 from .direct import few_mixtures_line
+from .direct_scales import _RegisteredScales
 from .result import PipelineResult
 
 
@@ -135,10 +136,18 @@ def _optimize(result: PipelineResult, objective: Objective, natural: Any, steps_
     # A pipeline fitted over tokens (a table with no step column) has no target_steps, only target_tokens; its
     # figures are read on the token axis (pipeline_steps_to_match takes either).
     target_time = result.target_steps if result.time_axis == "step" else result.target_tokens
-    if steps_to_match and result.law_at_time is not None and target_time is not None and not result.sizes_only:
+    if (steps_to_match and result.law_at_time is not None and target_time is not None and not result.sizes_only
+            and not _one_time(result)):
         default = np.array([opt.natural_weights[d] for d in result.domains])
         opt.steps = pipeline_steps_to_match(result, opt.weight_array(), default, objective=objective, span=span)
     return opt
+
+
+def _one_time(result: PipelineResult) -> bool:
+    """Whether the result's law reads one step or token count only: the direct route's dz-eq1, which takes N alone
+    and predicts its runs' final checkpoints (its steps-to-match curves raised 'has no token input here', so
+    ``mixlaw pipeline --route direct --law dz-eq1 --optimize`` stopped after the optimum was found)."""
+    return isinstance(result.scales, _RegisteredScales) and not result.scales.with_tokens
 
 
 def optimum_interval_line(result: PipelineResult, opt: OptimumResult, interval: tuple[np.ndarray, np.ndarray]) -> str:
@@ -238,9 +247,9 @@ def pipeline_steps_to_match(result: PipelineResult, optimum: Any, default: Any, 
     if result.sizes_only:
         raise InputError("steps-to-match needs the loss curves at the target size: this pipeline was fitted at one "
                          f"{result.time_axis} value (sizes only) and has no step law")
-    if T is None or result.law_at_time is None:
+    if T is None or result.law_at_time is None or _one_time(result):
         raise InputError("steps-to-match needs a pipeline result that predicts at other step counts "
-                         "(nested route, or the direct route's joint law)")
+                         "(nested route, or the direct route's joint law or dz-eq3; dz-eq1 takes N only)")
     if not (span > 1 and n_grid >= 3):
         raise InputError(f"span must be > 1 and n_grid >= 3; got {span!r}, {n_grid!r}")
     name, s = _objective_weights(objective, list(result.targets))
