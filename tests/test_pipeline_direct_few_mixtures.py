@@ -57,7 +57,8 @@ def test_the_count() -> None:
     mixes = np.random.default_rng(1).dirichlet(np.ones(3), size=5)
     assert few_mixtures_line("ye-exp", mixes) is None           # 3 domains: 4 parameters, 5 mixtures
     assert few_mixtures_line("ye-exp", mixes[:4]) is not None   # 4 mixtures for 4 parameters: no degree of freedom
-    assert few_mixtures_line("ye-pow", mixes) is not None        # 7 parameters
+    # ye-pow's gammas are pooled (a penalty identifies them): the same count.
+    assert few_mixtures_line("ye-pow", mixes) is None and few_mixtures_line("ye-pow", mixes[:4]) is not None
     # A domain at one share in every mixture adds nothing to determine: 2 domains vary, 3 parameters.
     two = mixes[:4, :2] / mixes[:4, :2].sum(1, keepdims=True)
     fixed = np.column_stack([0.5 * two, np.full(4, 0.5)])
