@@ -78,4 +78,17 @@ def test_runs_of_one_mixture_are_refused_before_the_cross_validation(key):
     N = np.repeat([1e6, 4e6, 1.6e7], 4)
     W3 = np.tile([0.3, 0.7], (12, 1))
     with pytest.raises(InputError, match=r"the 12 rows all train on one mixture.*`mixlaw pipeline` extrapolates"):
-        get_law(key, candidates=["dz-eq1", "linear"]).fit(W3, 2 + 10 / N ** 0.3, targets=["x"], model_params=N)
+        get_law(key, candidates=["linear", "loglinear"]).fit(W3, 2 + 10 / N ** 0.3, targets=["x"], model_params=N)
+
+
+@pytest.mark.parametrize("key", ["auto", "stack"])
+def test_one_mixture_at_several_sizes_is_fitted_by_a_candidate_that_takes_the_size(key):
+    """A candidate that takes the model size learns L(N) from one mixture's sizes: auto chose dz-eq1 there (2.014 at
+    N = 6.4e7), and `mixlaw pipeline --law stack` fits such a law on one mixture's final checkpoints; the refusal of
+    one-mixture runs stopped both ('no pipeline candidate can be backtested ... direct stack: ... `mixlaw pipeline`
+    extrapolates a mixture across scales', said by mixlaw pipeline itself)."""
+    N = np.repeat([1e6, 4e6, 1.6e7], 4)
+    W3 = np.tile([0.3, 0.7], (12, 1))
+    y = 2 + 10 / N ** 0.3 + 0.001 * np.random.default_rng(0).standard_normal(12)
+    law = get_law(key, candidates=["dz-eq1", "linear"]).fit(W3, y, targets=["x"], model_params=N)
+    assert np.all(np.diff(law.predict(W3[[0, 4, 8]], model_params=N[[0, 4, 8]])) < 0)  # falls with N

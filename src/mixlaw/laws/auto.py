@@ -33,7 +33,7 @@ from ..errors import (
     user_stacklevel,
 )
 from ..fit import Param, Params
-from .base import FitContext, MixingLaw, law_from_dict, register
+from .base import FitContext, MixingLaw, available_laws, get_law, law_from_dict, register
 from .cv_table import SUMMARY_PARAMS
 from .selection import (
     MIN_CV_RUNS,
@@ -43,6 +43,7 @@ from .selection import (
     CVTable,
     _one_line,
     cross_validate,
+    default_candidates,
     fit_law,
     member_name,
     objective_evals,
@@ -159,10 +160,14 @@ class MetaLaw(MixingLaw):
         objective = self.objective if objective is None else objective
         self._s = objective_weights(objective, ctx.targets)
         self.evals_ = list(ctx.targets)
-        if len(W) >= MIN_CV_RUNS and np.ptp(W, axis=0).max() <= ONE_MIXTURE_TOL:
+        if len(W) >= MIN_CV_RUNS and np.ptp(W, axis=0).max() <= ONE_MIXTURE_TOL \
+                and not self._takes_a_varying_scale(ctx, len(W)):
             # Runs of one mixture (seeds, or one mixture's checkpoints and model sizes) leave a mixing law nothing to
             # learn: every candidate was cross-validated, and the error listed their out-of-fold Spearman (-0.59 on
             # 10 Marin runs whose only other domain was 0 in every one), or a stack was fitted across the scales.
+            # A candidate that takes a size or token count that differs between the rows still learns L(N, D) of
+            # that mixture (auto chose dz-eq1 on one mixture at 3 sizes; `mixlaw pipeline --law stack` fits one
+            # mixture's final checkpoints so): those are cross-validated as before.
             scale = any(x is not None and np.ptp(x) > 0 for x in (ctx.model_params, ctx.tokens))
             raise InputError(f"law {self.key!r}: the {len(W)} {'rows' if scale else 'runs'} all train on one mixture, "
                              "so no mixing law can tell mixtures apart: add runs at other mixtures"
@@ -194,6 +199,14 @@ class MetaLaw(MixingLaw):
             self.cv_objective_ = cv.objective
             self.cv_distance_ = _distance_to_other_folds(W, cv.folds)
         return cv
+
+    def _takes_a_varying_scale(self, ctx: FitContext, n_runs: int) -> bool:
+        """Whether a candidate takes the model size or the token count and it differs between the rows."""
+        keys = list(self.candidates) if self.candidates is not None else default_candidates(n_runs)
+        varies = {name: x is not None and bool(np.ptp(x) > 0)
+                  for name, x in (("model_params", ctx.model_params), ("tokens", ctx.tokens))}
+        return any((varies["model_params"] and get_law(k).uses_model_params)
+                   or (varies["tokens"] and get_law(k).uses_tokens) for k in keys if k in available_laws())
 
     def _fit_member(self, key: str, mode: str, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
                     cols: Sequence[int] | None = None) -> tuple[str, str, list[str], MixingLaw]:
