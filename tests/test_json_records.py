@@ -128,3 +128,21 @@ def test_auto_on_too_few_runs_says_too_few_not_constant(n: int) -> None:
         fit_table(RunTable(frame.head(n)), law="auto")
     with pytest.raises(InputError, match="'x' is 3.83 in every one of the 6 runs"):  # enough runs: as before
         fit_table(RunTable(frame), law="auto")
+
+
+def test_compare_says_too_few_runs_for_auto_with_its_own_option() -> None:
+    # compare (and report) take --laws, not --law: "auto failed: cross-validation needs at least 4 runs; got 3: add
+    # runs, or fit one law instead of choosing one by cross-validation (--law, law=: ye-exp, linear, ...)" named
+    # an option compare does not have, beside the single laws it scored.
+    from mixlaw.compare import compare
+    from mixlaw.data import RunTable
+
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=7)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(7)], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                          "loss:x": 3 + W[:, 0]})
+    board = compare(RunTable(frame.head(3)), {"test": RunTable(frame.tail(4))}, laws=["auto", "linear"])
+    error = next(r.error for r in board.rows if r.law == "auto")
+    assert error is not None and error.endswith("cross-validation needs at least 4 runs; got 3: add runs, or leave "
+                                                "auto out of the laws (--laws, laws=): the single laws are scored "
+                                                "without it")
+    assert "--law," not in error

@@ -34,6 +34,7 @@ from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
 from .laws.selection import (
     META_LAWS,
     OBJECTIVE,
+    ONE_LAW_WAY,
     fit_modes,
     member_name,
     n_par_of,
@@ -417,7 +418,11 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
                 law.fit(train, targets=names)
             fit_s = time.perf_counter() - t0
         except (FitError, InputError) as err:
-            return LawScore(label, float("nan"), 0, {}, error=str(err), fit_on=mode)
+            # A meta-law beside single laws: 'fit one law instead (--law, law=)' named an option compare and report
+            # do not have, where leaving it out of theirs is the way on.
+            msg = str(err).replace(ONE_LAW_WAY, f"leave {law.key} out of the laws (--laws, laws=): the single laws "
+                                                "are scored without it")
+            return LawScore(label, float("nan"), 0, {}, error=msg, fit_on=mode)
         splits = {}
         for split, t in tests.items():
             y = t.losses(scored) if scored_s is None else t.losses(scored) @ scored_s

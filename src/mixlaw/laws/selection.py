@@ -131,6 +131,9 @@ _clock = time.process_time
 
 #: The fewest runs cross-validation splits (:func:`fold_ids`).
 MIN_CV_RUNS = 4
+#: The way on from too few runs to cross-validate, in fit, optimize and design (--law); compare and report, whose
+#: option is --laws, say theirs in its place (:func:`mixlaw.compare._score_one`).
+ONE_LAW_WAY = "fit one law instead of choosing one by cross-validation (--law, law=: ye-exp, linear, ...)"
 
 
 def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0,
@@ -149,8 +152,7 @@ def fold_ids(n: int, n_folds: int = DEFAULT_FOLDS, random_state: int = 0,
     if n < MIN_CV_RUNS:
         # Said alone, it named neither the cause nor a way on ('mixlaw fit --at-params largest --final-step' on a
         # sweep whose largest size has 3 runs).
-        raise InputError(f"cross-validation needs at least {MIN_CV_RUNS} runs; got {n}: add runs, or fit one law "
-                         "instead of choosing one by cross-validation (--law, law=: ye-exp, linear, ...)")
+        raise InputError(f"cross-validation needs at least {MIN_CV_RUNS} runs; got {n}: add runs, or {ONE_LAW_WAY}")
     rng = np.random.default_rng(random_state)
     if same is not None:
         return deal_folds(int(n_folds), rng, *(same if isinstance(same, tuple) else (same,)))
