@@ -80,3 +80,25 @@ def test_objective_names_an_eval_with_a_comma_in_double_quotes_as_target_does():
     assert parse_objective('"x""y"') == 'x"y'
     assert parse_objective("arc_easy:rc::olmes") == "arc_easy:rc::olmes"
     assert parse_objective('weights="arc,easy":0.5,b:0.5') == {"arc,easy": 0.5, "b": 0.5}
+
+
+def test_an_objective_spelt_with_the_loss_prefix_of_an_eval_so_named_says_how(tmp_path, capsys):
+    # An eval named 'loss:x' is a target by default and with --target loss:x (a0c1140), but '--objective loss:x'
+    # reads as the eval 'x' (the prefix dropped, as for 'loss:c4'), and the error "unknown objective 'x'; expected
+    # ... an eval set (['loss:x', 'y'])" named the very spelling given: it now says to write the column's name.
+    from cli_runner import run_cli
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), 12)
+    pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:a": W[:, 0], "w:b": W[:, 1],
+                  "loss:loss:x": 2 + W[:, 0], "loss:y": 2 + W[:, 1]}).to_csv(tmp_path / "runs.csv", index=False)
+    hint = ("'loss:x' is an eval set whose own name starts with 'loss:': objective='loss:x', on the command line "
+            "--objective loss:loss:x (which drops one 'loss:')")
+    for args in (["optimize", "--law", "linear", "--objective", "loss:x"],
+                 ["fit", "--law", "auto", "--objective", "loss:x"],
+                 ["optimize", "--law", "linear", "--objective", "weights=loss:x:1,y:1"]):
+        code, _, err = run_cli(capsys, "--quiet", *args, "--runs", str(tmp_path / "runs.csv"))
+        assert code == 2 and hint in err, (args, err)
+    code, out, err = run_cli(capsys, "--quiet", "optimize", "--law", "linear", "--objective", "loss:loss:x", "--runs",
+                             str(tmp_path / "runs.csv"))
+    assert code == 0, err

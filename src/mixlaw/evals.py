@@ -176,6 +176,15 @@ def warn_keyword_named_eval(keyword: str, targets: Sequence[str], reads: str, st
                       f"(objective={{{keyword!r}: 1}})", DataWarning, stacklevel=user_stacklevel(stacklevel + 1))
 
 
+def prefixed_eval_hint(names: Sequence[str], targets: Sequence[str]) -> str:
+    """'; <eval> is an eval set whose own name starts with 'loss:' ...' where a name given to an objective is such an
+    eval's without that start: the command line drops a 'loss:' prefix from --objective (``loss:c4`` is ``c4``), so
+    ``--objective loss:x`` of an eval named 'loss:x' (a column 'loss:loss:x') arrives as 'x'; '' otherwise."""
+    hit = next((LOSS_PREFIX + n for n in names if n not in targets and LOSS_PREFIX + n in targets), None)
+    return ("" if hit is None else f"; {hit!r} is an eval set whose own name starts with {LOSS_PREFIX!r}: "
+            f"objective={hit!r}, on the command line --objective {LOSS_PREFIX}{hit} (which drops one {LOSS_PREFIX!r})")
+
+
 def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequence[str]) -> np.ndarray | None:
     """Linear weights s (one per target) of an objective over ``targets``: ``"mean"`` (1/K each), ``"total"``
     (1 each), an eval set's name (1 for it, 0 for the rest) or ``{eval: s_i >= 0}`` (0 for targets it leaves
@@ -206,13 +215,14 @@ def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequ
         if objective in targets:
             return np.eye(K)[list(targets).index(objective)]
         raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', an eval set ({list(targets)}) "
-                         "or {eval: weight}")
+                         "or {eval: weight}" + prefixed_eval_hint([objective], targets))
     if isinstance(objective, Mapping):
         unknown = sorted(set(map(str, objective)) - set(targets))
         if unknown:
             # 'the evals are ['a']' of a table that has 'b' too read as if 'b' were missing: it is not a target.
             raise InputError(f"objective weights name unknown eval set(s) {unknown}; the evals are {list(targets)} "
-                             "(an eval the objective weighs must be among the targets: --target, targets=)")
+                             "(an eval the objective weighs must be among the targets: --target, targets=)"
+                             + prefixed_eval_hint(unknown, targets))
         try:
             s = np.array([float(objective.get(t, 0.0)) for t in targets])
         except (TypeError, ValueError):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ExtrapolationWarning, InputError
-from ..evals import warn_keyword_named_eval
+from ..evals import prefixed_eval_hint, warn_keyword_named_eval
 from ..laws.additive import ShukorAdditive, ShukorAdditiveEnsemble
 from ..laws.base import MixingLaw
 from ..laws.selection import objective_weights
@@ -129,7 +129,7 @@ def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, n
         if objective not in ("mean", "total") and objective not in targets:
             raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', 'max', an eval set "
                              f"({targets}), a mapping {{eval: weight}} (on the command line: weights=a:0.5,b:0.5) "
-                             "or a callable")
+                             "or a callable" + prefixed_eval_hint([objective], targets))
         s = objective_weights(objective, targets)
         if objective in ("mean", "total") and len(targets) == 1 and s is not None and s.tolist() == [1.0]:
             # The default 'mean' of one --target read 'objective=mean' (Olmix's hellaswag:rc::olmes alone), where
