@@ -102,3 +102,22 @@ def test_an_objective_spelt_with_the_loss_prefix_of_an_eval_so_named_says_how(tm
     code, out, err = run_cli(capsys, "--quiet", "optimize", "--law", "linear", "--objective", "loss:loss:x", "--runs",
                              str(tmp_path / "runs.csv"))
     assert code == 0, err
+
+
+def test_evals_x_and_loss_x_in_one_table_are_both_targets(tmp_path, capsys):
+    # Columns 'loss:x' and 'loss:loss:x' hold the evals 'x' and 'loss:x': the table's own eval names, every
+    # command's default targets, resolved 'loss:x' to 'x' as well, and fit, optimize and compare stopped with
+    # "target 'x' is named twice (targets=, --target)", a target the user never named.
+    from cli_runner import run_cli
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), 12)
+    df = pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:a": W[:, 0], "w:b": W[:, 1],
+                       "loss:loss:x": 2 + W[:, 0], "loss:x": 2 + W[:, 1]})
+    t = RunTable(df)
+    assert t.resolve_targets(t.evals) == t.evals == ["loss:x", "x"]
+    assert t.resolve_targets("x") == ["x"] and t.resolve_targets("loss:loss:x") == ["loss:x"]
+    df.to_csv(tmp_path / "runs.csv", index=False)
+    code, out, err = run_cli(capsys, "--quiet", "fit", "--runs", str(tmp_path / "runs.csv"), "--law", "linear")
+    assert code == 0, err
+    assert "target=2 targets" in out and "\n        loss:x  alpha" in out and "\n        x       alpha" in out

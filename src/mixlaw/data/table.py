@@ -442,10 +442,11 @@ class RunTable:
         out = []
         for t in targets:
             name = t[len(LOSS_PREFIX):] if t.startswith(LOSS_PREFIX) else t
-            if name not in self.evals and t in self.evals:
+            if t in self.evals:
                 # An eval whose own name starts with 'loss:' (a column 'loss:loss:x', a metrics file's 'loss:x' read as
-                # an Olmix pair): every command's default targets, the table's evals, said "unknown target 'loss:x';
-                # the table has loss columns for ['loss:x']".
+                # an Olmix pair) is itself: every command's default targets, the table's evals, said "unknown target
+                # 'loss:x'; the table has loss columns for ['loss:x']", and beside an eval 'x' (a column 'loss:x')
+                # "target 'x' is named twice". An eval's own name wins, as an objective's does.
                 name = t
             if name not in self.evals:
                 # The command line splits --target at commas: an eval named 'x, y' arrived as 'x' and 'y', and
