@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import validate_params
-from ..data import NONPOSITIVE_HINT, OWN_ROWS_HINT, ROUNDING_TOL, RunTable, weight_sum_error
+from ..data import NONPOSITIVE_HINT, OWN_ROWS_HINT, ROUNDING_TOL, RunTable, beyond_tol, weight_sum_error
 from ..errors import DataWarning, InputError, ScaleWarning, user_stacklevel
 from ..evals import unweighted_gaps_line
 from ._inputs import _as_weights, _frame_as_table, _loss_names, _opt_1d
@@ -53,8 +53,9 @@ def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | Non
         i, why = refused
         raise InputError(f"{label}: weights row {i} (of {len(W)}): {why}")
     off = np.abs(sums - 1.0)
-    if (off > ROUNDING_TOL).any():
-        warnings.warn(f"{label}: renormalised the weights of {int((off > ROUNDING_TOL).sum())} of {len(W)} rows "
+    loud = beyond_tol(off, ROUNDING_TOL)  # inclusive, as the run table reads it
+    if loud.any():
+        warnings.warn(f"{label}: renormalised the weights of {int(loud.sum())} of {len(W)} rows "
                       f"that summed to 1 within {tol:g} (largest deviation {off.max():.3g})", DataWarning,
                       stacklevel=user_stacklevel(stacklevel))
     return W / sums[:, None] if (off > 1e-9).any() else W
