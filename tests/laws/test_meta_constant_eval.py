@@ -77,7 +77,8 @@ def test_runs_of_one_mixture_are_refused_before_the_cross_validation(key):
         get_law(key).fit(W, y, targets=["x"])
     N = np.repeat([1e6, 4e6, 1.6e7], 4)
     W3 = np.tile([0.3, 0.7], (12, 1))
-    with pytest.raises(InputError, match=r"the 12 rows all train on one mixture.*`mixlaw pipeline` extrapolates"):
+    with pytest.raises(InputError, match=r"the 12 rows all train on one mixture.*a candidate that takes them "
+                                         r"\(candidates=, --candidates: dz-eq1.*`mixlaw pipeline` extrapolates"):
         get_law(key, candidates=["linear", "loglinear"]).fit(W3, 2 + 10 / N ** 0.3, targets=["x"], model_params=N)
 
 

@@ -171,8 +171,9 @@ class MetaLaw(MixingLaw):
             scale = any(x is not None and np.ptp(x) > 0 for x in (ctx.model_params, ctx.tokens))
             raise InputError(f"law {self.key!r}: the {len(W)} {'rows' if scale else 'runs'} all train on one mixture, "
                              "so no mixing law can tell mixtures apart: add runs at other mixtures"
-                             + ("; their model sizes or tokens differ: `mixlaw pipeline` extrapolates a mixture "
-                                "across scales" if scale else ""))
+                             + ("; their model sizes or tokens differ: a candidate that takes them (candidates=, "
+                                "--candidates: dz-eq1, dz-eq3-safe) learns that mixture's loss across them, and "
+                                "`mixlaw pipeline` extrapolates a mixture across scales" if scale else ""))
         if self._s is not None or getattr(self, "per_target", True):
             # A column with one loss in every run ranks nothing: every candidate's out-of-fold Spearman is 0, and
             # after fitting all of them on every fold the choice failed with "none ranks them better than chance".
