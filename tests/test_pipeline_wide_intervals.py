@@ -61,3 +61,19 @@ def test_predict_from_a_saved_pipeline_says_so(tmp_path, capsys) -> None:
     assert code == 0, err
     assert "prediction intervals:" in err and "wider than +/-50% of their prediction; the widest" in err
     assert "poorly determined there" in err
+
+
+@pytest.mark.parametrize("law", ["size", "step"])
+def test_a_wide_size_or_step_law_spread_is_named(law: str) -> None:
+    # No backtest (3 sizes, sizes only; or 3 checkpoints, steps only): the law's own prediction error makes the
+    # interval wide, not the jackknife, which was named with 'predicts it 0% away'.
+    from mixlaw.pipeline.intervals import wide_intervals_line
+    from mixlaw.pipeline.law_spread import SizeLawSpread
+
+    center = np.array([[2.0], [2.2]])
+    spread = SizeLawSpread(np.full((2, 1), 0.9), np.array([0.1]), np.array([1.0]), np.array([0.3]), 3, law=law)
+    iv = build_intervals(center, np.array([[0.5, 0.5], [0.3, 0.7]]), None, float("nan"), [], [], 0.8,
+                         size_law=spread)
+    line = wide_intervals_line(iv, center, ["x"], ["r1", "r2"])
+    assert line is not None and f"from the {law} law's prediction error at the target (90%" in line
+    assert "jackknife: the mixing law" not in line

@@ -560,7 +560,8 @@ def wide_line(center: np.ndarray, lower: np.ndarray, upper: np.ndarray, targets:
 def wide_intervals_line(iv: PredictionIntervals, center: np.ndarray, targets: Sequence[str],
                         runs: Sequence[str] | None = None) -> str | None:
     """The warning for intervals with a relative half-width of :data:`WIDE_HALF_WIDTH` or more, naming the widest
-    (mixture, eval) and what made it wide, else None.
+    (mixture, eval) and what made it wide (the jackknife, the backtest's extrapolation error, or without a backtest
+    the size or step law's prediction error: the largest part of :func:`relative_half_width`), else None.
 
     The jackknife part is each mixture's prediction when the mixing law is refitted without it: one mixture at a
     corner of the runs (a share of 0 where every other has more) can move 100 % or more. Measured on Ye et al.'s
@@ -573,11 +574,21 @@ def wide_intervals_line(iv: PredictionIntervals, center: np.ndarray, targets: Se
     if found is None:
         return None
     line, (i, j) = found
-    jack = iv.z * float(iv.boot_sigma[i, j])
+    jack = iv.z * float(np.nan_to_num(iv.boot_sigma[i, j]))
     q = float(iv.extrapolation[j]) if np.size(iv.extrapolation) > j and np.isfinite(iv.extrapolation[j]) else 0.0
+    # Without a backtest the size or step law's prediction error stands in for the extrapolation error
+    # (relative_half_width); a sizes-only pipeline whose 3 sizes made it wide was put down to the jackknife,
+    # 'predicts it 0% away'.
+    size = float(iv.size_law[i, j]) if iv.size_law is not None and iv.size_law.shape == center.shape else 0.0
+    step = float(iv.step_law[i, j]) if iv.step_law is not None and iv.step_law.shape == center.shape else 0.0
+    part = max((jack, 0), (size, 1), (step, 2), (q, 3))[1]
+    law = "size" if part == 1 else "step"
     why = (f"the jackknife: the mixing law refitted without that mixture predicts it {iv.boot_sigma[i, j]:.0%} "
            "away (one standard deviation), so its prediction rests on its own runs and mixtures near it are "
-           "poorly determined" if jack >= q else
+           "poorly determined" if part == 0 else
+           f"the {law} law's prediction error at the target ({max(size, step):.0%}; {iv.contains}): that mixture's "
+           f"own {'sizes' if law == 'size' else 'checkpoints'} are too few or too noisy to extrapolate so far"
+           if part in (1, 2) else
            f"the backtest's extrapolation error for {targets[j]} ({q:.0%} at the target's distance)")
     return f"{line}, from {why}"
 
