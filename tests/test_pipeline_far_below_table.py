@@ -46,3 +46,22 @@ def test_fit_pipeline_warns_of_a_collapsed_prediction() -> None:
     with pytest.warns(MixlawWarning, match=r"target-scale prediction\(s\) lie below 0.5x the lowest loss"):
         res = fit_pipeline(RunTable(pd.DataFrame(rows)), target_params=8e10, target_steps=2e6)
     assert any("lie below 0.5x" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize(("route", "law"), [("nested", "ye-exp"), ("direct", "ye-exp")])
+def test_a_fixed_route_warns_too(route: str, law: str) -> None:
+    # A fixed route and law without intervals (the CLI's --route nested --law ye-exp) took fit_route alone and said
+    # nothing of a prediction of 0.25 where the table's lowest is 0.52; auto's fit of the same law warned.
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, w in enumerate(rng.dirichlet(np.ones(3), size=8)):
+        for N in (1e7, 2e7, 4e7, 8e7):
+            for S in (250, 500, 1000, 2000):
+                y = (30 / N ** 0.2 + 8 / S ** 0.3) * np.exp(0.3 * w[0]) * (1 + 1e-3 * rng.standard_normal())
+                rows.append({"run": f"m{m}-{N:g}", "params": N, "step": S, "w:a": w[0], "w:b": w[1], "w:c": w[2],
+                             "loss:x": y})
+    table = RunTable(pd.DataFrame(rows))
+    with pytest.warns(MixlawWarning, match=r"target-scale prediction\(s\) lie below 0.5x the lowest loss"):
+        res = fit_pipeline(table, target_params=8e10, target_steps=2e6, route=route, law=law)
+    assert res.route == route and any("lie below 0.5x" in w for w in res.warnings)
+    assert float(np.min(res.target_losses)) < 0.5 * float(np.nanmin(table.losses(["x"])))
