@@ -76,3 +76,19 @@ def test_the_optimum_of_a_saved_pipeline_says_so(tmp_path) -> None:
     with pytest.warns(MixlawWarning, match=r"optimum: 4 mixtures are too few to determine the joint law's mixture "
                                            r"term over 5 domains, so this optimum"):
         optimize_pipeline(load_pipeline(tmp_path / "p.json"))
+
+
+def test_unpooled_ye_pow_counts_its_exponents() -> None:
+    # gamma_pooling=0 leaves ye-pow's K exponents free (no penalty identifies them): 2K + 1 = 11 parameters for 5
+    # domains, which 7 mixtures cannot fix; the pooled count (K + 1 = 6) said nothing.
+    from mixlaw.pipeline.direct import few_mixtures_line
+
+    mixes = np.random.default_rng(1).dirichlet(np.ones(5), size=7)
+    assert few_mixtures_line("ye-pow", mixes) is None
+    assert "over 5 domains (11 parameters" in (few_mixtures_line("ye-pow", mixes, pooled=False) or "")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = fit_pipeline(world(7), target_params=3e8, target_steps=8000, route="direct", law="ye-pow",
+                           law_options={"gamma_pooling": 0.0}, intervals=False)
+    assert [w for w in caught if "7 mixtures are too few" in str(w.message)]
+    assert any("7 mixtures are too few" in w for w in res.warnings)

@@ -109,7 +109,7 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         msgs.append(msg)
         warnings.warn(msg, MixlawWarning, stacklevel=user_stacklevel(3))
     validate_params(probe)  # as the law's own fit would: gamma_pooling "x", None or NaN must not reach the fit
-    few = few_mixtures_line(law, mixes)
+    few = few_mixtures_line(law, mixes, pooled=law != "ye-pow" or float(probe.gamma_pooling) > 0)
     if few is not None:
         msgs.append(few)
         warnings.warn(few, MixlawWarning, stacklevel=user_stacklevel(3))
@@ -157,7 +157,7 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
                           tokens_per_step=at.tokens_per_step, scales=scales)
 
 
-def few_mixtures_line(law: str, mixes: np.ndarray) -> str | None:
+def few_mixtures_line(law: str, mixes: np.ndarray, pooled: bool = True) -> str | None:
     r"""The warning for a table with too few mixtures to determine the joint law's mixture term, else None.
 
     Across mixtures only the asymptote :math:`E_i + k_i e^{z_i(r)}` varies; with :math:`K` domains that vary it
@@ -165,14 +165,16 @@ def few_mixtures_line(law: str, mixes: np.ndarray) -> str | None:
     :math:`M` mixtures fix at most :math:`M` of them. ye-pow's K gammas are counted as none: their partial pooling
     (``gamma_pooling``, a penalty) identifies them, as a ridge's block is not counted by ``fit_models``; counted
     in full (2K + 1) the trainer's 6 mixtures of 3 domains, whose direct ye-pow is within 1.25x of the best route
-    (README), would be warned of. The nested
+    (README), would be warned of. ``pooled=False`` (ye-pow with ``gamma_pooling=0``: no penalty, each gamma free)
+    counts them: 2K + 1. The nested
     route's mixing law refuses fewer than its parameters + 1 observations (:func:`mixlaw.fit.fit_models`); the
     joint law fits anyway, since its checkpoints are many, so this says what that leaves undetermined. Measured
     (Dai & Zheng's SlimPajama, 7 domains, 5 of its mixtures at 122M-937M, target 2.718B): the jackknife's 80 %
     interval of one mixture's arxiv loss 1.61 was [0, 44.8], and ``--optimize`` claimed a 31.5 % gain (a
     wikipedia loss of 0.48 against the runs' 1.8 or more), both without a word."""
     K = int(np.sum(np.ptp(mixes, axis=0) > 0)) if len(mixes) else 0
-    p = K + 1
+    # Unpooled, ye-pow's K exponents are free parameters of the mixture term as its K t's are.
+    p = 2 * K + 1 if law == "ye-pow" and not pooled else K + 1
     M = len(mixes)
     if K < 2 or M > p:
         return None
