@@ -179,9 +179,9 @@ def few_mixtures_line(law: str, mixes: np.ndarray, pooled: bool = True) -> str |
     if K < 2 or M > p:
         return None
     return (f"direct route: {M} mixtures are too few to determine the joint law's mixture term over {K} "
-            f"domains ({p} parameters per eval with E's level; at least {p + 1} mixtures, as the nested route's "
-            f"mixing law needs): the predictions of the table's own mixtures rest on their own runs, but those of "
-            f"other mixtures, the optimum (--optimize, optimize_pipeline) and the jackknife intervals are not "
+            f"domains ({p} parameters per eval with E's level: at least {p + 1} mixtures, one more than its "
+            f"parameters, as a fit needs): the predictions of the table's own mixtures rest on their own runs, but "
+            f"those of other mixtures, the optimum (--optimize, optimize_pipeline) and the jackknife intervals are not "
             f"determined by the runs. Run more mixtures, or merge domains")
 
 
