@@ -33,8 +33,8 @@ def test_the_line_names_the_lowest_prediction() -> None:
     assert f"y of mixture 4 (run {res.mixture_runs[3]!r})" in line and f"the table's lowest {low:.4g}" in line
 
 
-def test_fit_pipeline_warns_of_a_collapsed_prediction() -> None:
-    # Losses with no floor (E = 0) read 1000x beyond the runs: the law itself takes them below half the table's.
+def _no_floor_table() -> RunTable:
+    """8 mixtures x 4 sizes x 4 steps of losses with no floor (E = 0), read far below the table at 1000x."""
     rng = np.random.default_rng(0)
     rows = []
     for m, w in enumerate(rng.dirichlet(np.ones(3), size=8)):
@@ -43,8 +43,13 @@ def test_fit_pipeline_warns_of_a_collapsed_prediction() -> None:
                 y = (30 / N ** 0.2 + 8 / S ** 0.3) * np.exp(0.3 * w[0]) * (1 + 1e-3 * rng.standard_normal())
                 rows.append({"run": f"m{m}-{N:g}", "params": N, "step": S, "w:a": w[0], "w:b": w[1], "w:c": w[2],
                              "loss:x": y})
+    return RunTable(pd.DataFrame(rows))
+
+
+def test_fit_pipeline_warns_of_a_collapsed_prediction() -> None:
+    # Losses with no floor (E = 0) read 1000x beyond the runs: the law itself takes them below half the table's.
     with pytest.warns(MixlawWarning, match=r"target-scale prediction\(s\) lie below 0.5x the lowest loss"):
-        res = fit_pipeline(RunTable(pd.DataFrame(rows)), target_params=8e10, target_steps=2e6)
+        res = fit_pipeline(_no_floor_table(), target_params=8e10, target_steps=2e6)
     assert any("lie below 0.5x" in w for w in res.warnings)
 
 
@@ -52,15 +57,7 @@ def test_fit_pipeline_warns_of_a_collapsed_prediction() -> None:
 def test_a_fixed_route_warns_too(route: str, law: str) -> None:
     # A fixed route and law without intervals (the CLI's --route nested --law ye-exp) took fit_route alone and said
     # nothing of a prediction of 0.25 where the table's lowest is 0.52; auto's fit of the same law warned.
-    rng = np.random.default_rng(0)
-    rows = []
-    for m, w in enumerate(rng.dirichlet(np.ones(3), size=8)):
-        for N in (1e7, 2e7, 4e7, 8e7):
-            for S in (250, 500, 1000, 2000):
-                y = (30 / N ** 0.2 + 8 / S ** 0.3) * np.exp(0.3 * w[0]) * (1 + 1e-3 * rng.standard_normal())
-                rows.append({"run": f"m{m}-{N:g}", "params": N, "step": S, "w:a": w[0], "w:b": w[1], "w:c": w[2],
-                             "loss:x": y})
-    table = RunTable(pd.DataFrame(rows))
+    table = _no_floor_table()
     with pytest.warns(MixlawWarning, match=r"target-scale prediction\(s\) lie below 0.5x the lowest loss"):
         res = fit_pipeline(table, target_params=8e10, target_steps=2e6, route=route, law=law)
     assert res.route == route and any("lie below 0.5x" in w for w in res.warnings)

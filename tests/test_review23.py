@@ -189,11 +189,7 @@ def test_cv_strengths_warn_when_every_strength_fails() -> None:
 
 
 def _sat_table(n: int = 40, seed: int = 1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    W = rng.dirichlet(np.ones(3), size=n)
-    y = 2.0 + np.exp(W @ np.array([-1.0, 0.4, 0.2])) + rng.normal(0, 0.003, n)
-    return pd.DataFrame({"run": [f"r{i}" for i in range(n)], **{f"w:{d}": W[:, j] for j, d in enumerate("xyz")},
-                         "loss:a": y})
+    return _table(n, seed)
 
 
 def test_loglinear_sat_ranks_a_failed_inner_cv_below_every_score(monkeypatch) -> None:  # type: ignore[no-untyped-def]
