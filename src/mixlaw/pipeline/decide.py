@@ -16,7 +16,7 @@ from ..laws._inputs import weights_in_order
 from ..optimize import Objective, OptimumResult, StepsToMatch, _make_scalar, _objective_weights, optimize_mixture
 from ..optimize.search import check_optimize_keywords
 from ..optimize.simulate import run_spacing_l1
-from .direct import few_mixtures_line
+from .direct import few_mixtures_head
 from .direct_scales import _RegisteredScales
 from .result import PipelineResult
 
@@ -92,9 +92,9 @@ def _optimize(result: PipelineResult, objective: Objective, natural: Any, steps_
         # Said again here: 'mixlaw optimize --pipeline' reads a saved file, whose fit's warnings are not shown, and
         # with too few mixtures the optimum is set by the law's bounds (Dai & Zheng's 7 domains, 5 mixtures: a
         # 31.5 % "gain").
-        few = few_mixtures_line(result.law.split("+", 1)[1], result.mixtures)
+        few = few_mixtures_head(result.law.split("+", 1)[1], result.mixtures)
         if few is not None:
-            warnings.warn(f"optimum: {few.split(': ', 1)[1].split(' (', 1)[0]}, so this optimum and its "
+            warnings.warn(f"optimum: {few[0]}, so this optimum and its "
                           "improvement are not determined by the runs (the pipeline's warning says more)",
                           MixlawWarning, stacklevel=2)
     if natural is None and constraints.get("tokens_available") is None:

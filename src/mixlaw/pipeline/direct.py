@@ -172,17 +172,26 @@ def few_mixtures_line(law: str, mixes: np.ndarray, pooled: bool = True) -> str |
     (Dai & Zheng's SlimPajama, 7 domains, 5 of its mixtures at 122M-937M, target 2.718B): the jackknife's 80 %
     interval of one mixture's arxiv loss 1.61 was [0, 44.8], and ``--optimize`` claimed a 31.5 % gain (a
     wikipedia loss of 0.48 against the runs' 1.8 or more), both without a word."""
+    few = few_mixtures_head(law, mixes, pooled)
+    if few is None:
+        return None
+    head, p = few
+    return (f"direct route: {head} ({p} parameters per eval with E's level: at least {p + 1} mixtures, one more "
+            f"than its parameters, as a fit needs): the predictions of the table's own mixtures rest on their own "
+            f"runs, but those of other mixtures, the optimum (--optimize, optimize_pipeline) and the jackknife "
+            f"intervals are not determined by the runs. Run more mixtures, or merge domains")
+
+
+def few_mixtures_head(law: str, mixes: np.ndarray, pooled: bool = True) -> tuple[str, int] | None:
+    """':math:`M` mixtures are too few to determine the joint law's mixture term over :math:`K` domains' and the
+    term's parameter count, or None (:func:`few_mixtures_line`, which says more; the optimum's warning says this)."""
     K = int(np.sum(np.ptp(mixes, axis=0) > 0)) if len(mixes) else 0
     # Unpooled, ye-pow's K exponents are free parameters of the mixture term as its K t's are.
     p = 2 * K + 1 if law == "ye-pow" and not pooled else K + 1
     M = len(mixes)
     if K < 2 or M > p:
         return None
-    return (f"direct route: {M} mixtures are too few to determine the joint law's mixture term over {K} "
-            f"domains ({p} parameters per eval with E's level: at least {p + 1} mixtures, one more than its "
-            f"parameters, as a fit needs): the predictions of the table's own mixtures rest on their own runs, but "
-            f"those of other mixtures, the optimum (--optimize, optimize_pipeline) and the jackknife intervals are not "
-            f"determined by the runs. Run more mixtures, or merge domains")
+    return f"{M} mixtures are too few to determine the joint law's mixture term over {K} domains", p
 
 
 def _once(raised: list[str], noted: list[str]) -> list[str]:
