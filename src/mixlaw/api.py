@@ -31,7 +31,15 @@ from .data import (
 from .data.hints import case_hint
 from .data.reading import _normalise_columns, _read_any, jsonl_text
 from .datasets import bundled_splits, load_regmix
-from .errors import DataError, FitError, InputError, ScaleWarning, UnusedDomainWarning, user_stacklevel
+from .errors import (
+    DataError,
+    FitError,
+    InputError,
+    MixlawWarning,
+    ScaleWarning,
+    UnusedDomainWarning,
+    user_stacklevel,
+)
 from .evals import linear_objective, unweighted_gaps, warn_minimised_metrics
 from .export import parse_mixture, sum_hint
 from .importers import read_any_runs
@@ -46,6 +54,7 @@ from .optimize.runs import best_measured_run
 from .optimize.search import check_maximize, check_optimize_keywords, check_scale_given
 from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult, optimize_pipeline
+from .pipeline.result import far_below_line
 
 #: Held-out splits of the bundled RegMix data, scored by ``compare_regmix``.
 REGMIX_TEST_SPLITS = ("test_1m", "test_60m", "test_1B")
@@ -205,7 +214,30 @@ def pipeline_predictions(result: PipelineResult, mixtures: str | os.PathLike[str
     W = _weights_for(table, result.domains, path, "pipeline")
     pred = result.predict(W, params=params, steps=steps, tokens=tokens)
     _warn_own_scales(table, result, params, steps, tokens, path)
+    _warn_far_below(table, result, pred, params, steps, tokens)
     return _prediction_frame(table, pred, result.targets), W
+
+
+def _warn_far_below(table: RunTable, result: PipelineResult, pred: np.ndarray, params: float | None,
+                    steps: float | None, tokens: float | None) -> None:
+    """MixlawWarning for predictions below half the lowest loss of their eval in the pipeline's table
+    (:func:`~mixlaw.pipeline.result.far_below_line`), the check ``fit_pipeline`` makes of its target-scale
+    predictions: ``mixlaw predict --pipeline`` of the very mixture whose fit had warned said nothing. At any scale:
+    a smaller one predicts higher still. Skipped where the result does not know the table's lowest (a file saved
+    before it was kept)."""
+    if result.table_lowest is None:
+        return
+    N = result.target_params if params is None else float(params)
+    _, T = result.scale_of(None, steps, tokens)
+    T = result.target_time if T is None else T
+    at = f"at N = {N:g}, {'S' if result.time_axis == 'step' else 'D'} = {T:g}"
+    rows = [f"row {i + 1} (run {r!r})" for i, r in enumerate(table.runs)]
+    line = far_below_line(pred, result.table_lowest, list(result.targets), rows, f"prediction(s) {at}",
+                          "the pipeline's step or size law runs to its bound at that mixture, or the scale is far "
+                          "beyond its runs; see the pipeline's fit warnings, or predict nearer",
+                          table="the pipeline's table")
+    if line is not None:
+        warnings.warn(line, MixlawWarning, stacklevel=user_stacklevel(3))
 
 
 def _warn_own_scales(table: RunTable, result: PipelineResult, params: float | None, steps: float | None,

@@ -55,7 +55,15 @@ from .fitting import (
 from .intervals import build_intervals, jackknife_mixtures, wide_intervals_line
 from .joint import JOINT_LAWS
 from .law_spread import final_size_law_spread, size_law_spread, step_law_spread, step_law_spread_at_size
-from .result import ROUTES, PipelineResult, merge_near_mixtures, merge_near_sizes, snap_target_size
+from .result import (  # noqa: F401  (FAR_BELOW re-exported: its home was here)
+    FAR_BELOW,
+    ROUTES,
+    PipelineResult,
+    far_below_line,
+    merge_near_mixtures,
+    merge_near_sizes,
+    snap_target_size,
+)
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
     Candidate,
     Selection,
@@ -464,13 +472,9 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     return result
 
 
-#: A target-scale prediction below this fraction of the lowest loss of its eval in the table gets a warning.
-FAR_BELOW = 0.5
-
-
 def far_below_table_line(result: PipelineResult, table: RunTable) -> str | None:
-    """The warning for target-scale predictions below :data:`FAR_BELOW` x the lowest loss of their eval anywhere in
-    ``table`` (every size and checkpoint), naming the lowest one, else None.
+    """The warning for target-scale predictions below :data:`~.result.FAR_BELOW` x the lowest loss of their eval
+    anywhere in ``table`` (every size and checkpoint), naming the lowest one, else None.
 
     A larger model trained longer has a lower loss, but not by half: on every real sweep at hand the largest size's
     lowest loss of each eval is 0.79-0.99x the smaller sizes' lowest (Dai & Zheng, 122M-1.235B -> 2.718B: 0.83-0.97;
@@ -479,29 +483,32 @@ def far_below_table_line(result: PipelineResult, table: RunTable) -> str | None:
     to its bound 0 carries a mixture there. Measured: Ye's 5Mix, 24 mixtures at 160M-410M, FreeLaw,
     100x in size and 30x in steps: mixture '0.25-0-0-0-0.75' predicted 0.113 where every loss in the table is 2.17
     or more (its size law's residual 24 %, E at 0), with no word but the fit's bound line."""
+    low = table_lowest(result, table)
+    if low is None:
+        return None
+    rows = [f"mixture {i + 1} (run {(result.mixture_runs[i] if len(result.mixture_runs) > i else str(i + 1))!r})"
+            for i in range(len(result.target_losses))]
+    return far_below_line(result.target_losses, low, list(result.targets), rows, "target-scale prediction(s)",
+                          "its step or size law has run to its bound (the stages' 'at lower bound' lines) or the "
+                          "target is far beyond the runs; check that mixture's curves, leave it out, or target nearer")
+
+
+def table_lowest(result: PipelineResult, table: RunTable) -> np.ndarray | None:
+    """The lowest loss of each of ``result``'s targets in ``table`` (every size and checkpoint; NaN where an eval has
+    none), or None where the table lacks them."""
     try:
         Y = table.losses(list(result.targets), allow_missing=True)
     except MixlawError:
         return None
-    P = np.asarray(result.target_losses, dtype=np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        low = np.nanmin(np.asarray(Y, dtype=np.float64).reshape(len(Y), -1), axis=0)
-    ratio = np.where(np.isfinite(P) & (low > 0), P / low, np.inf)
-    bad = ratio < FAR_BELOW
-    if not bad.any():
-        return None
-    i, j = np.unravel_index(int(np.argmin(ratio)), ratio.shape)
-    run = result.mixture_runs[i] if len(result.mixture_runs) > i else str(i + 1)
-    return (f"{int(bad.sum())} of {bad.size} target-scale prediction(s) lie below {FAR_BELOW:g}x the lowest loss of "
-            f"their eval in the table: {result.targets[j]} of mixture {i + 1} (run {run!r}) {P[i, j]:.4g}, the "
-            f"table's lowest {low[j]:.4g}. A loss does not halve with scale: its step or size law has run to its "
-            f"bound (the stages' 'at lower bound' lines) or the target is far beyond the runs; check that "
-            f"mixture's curves, leave it out, or target nearer")
+        return np.nanmin(np.asarray(Y, dtype=np.float64).reshape(len(Y), -1), axis=0)
 
 
 def _warn_far_below(result: PipelineResult, table: RunTable) -> None:
-    """:func:`far_below_table_line`, kept in the result's warnings and raised."""
+    """:func:`far_below_table_line`, kept in the result's warnings and raised; the table's lowest losses kept in the
+    result (:attr:`~.result.PipelineResult.table_lowest`), for the same check at predict time."""
+    result.table_lowest = table_lowest(result, table)
     low = far_below_table_line(result, table)
     if low is not None:
         result.warnings.append(low)

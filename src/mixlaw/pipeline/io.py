@@ -60,6 +60,9 @@ def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
              "target_losses": sc.jsonable_array(result.target_losses),
              "predict_kwargs": sc.plain(result.predict_kwargs), "tokens_per_step": result.tokens_per_step,
              "scales": result.scales.to_dict()}
+    if result.table_lowest is not None:
+        # For the fit's check that a prediction is not below half of it, at predict time (predict --pipeline).
+        state["table_lowest"] = sc.jsonable_array(result.table_lowest)
     iv = result.intervals
     if iv is not None and iv.residuals is not None and len(iv.boot_scales) == len(iv.boot_laws) == iv.n_boot:
         # The jackknife refits' scale models (and mixing laws: a registered law's scale model is its law), for
@@ -168,6 +171,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     if not isinstance(final, bool):
         raise InputError(f"result.final_losses: expected true or false; got {str(final)[:80]}")
     result.final_losses = final
+    result.table_lowest = _table_lowest(st, len(targets))
     # Absent (saved before intervals existed) or null (fitted without them): none.
     iv = r.get("intervals")
     result.intervals = None if iv is None else _intervals_from_dict(iv, st, result)
@@ -276,6 +280,18 @@ def _saved_scales(parent: Any, where: str, domains: list[str], targets: list[str
     doc = sc.field_of(parent, "scales", where)
     kind = sc.string(doc, "kind", f"{where}.scales", tuple(_SCALES))
     return _SCALES[kind].from_dict(doc, f"{where}.scales", domains=domains, targets=targets, mixing_law=law)
+
+
+def _table_lowest(st: Any, n_targets: int) -> np.ndarray | None:
+    """``state.table_lowest``: each target's lowest loss in the fitted table, positive (losses are: RunTable) or null
+    (an eval without one); absent (saved before it was kept): None, and predict skips the check it serves."""
+    if st.get("table_lowest") is None:
+        return None
+    low = sc.array(st, "table_lowest", "state", (n_targets,), allow_nan=True)
+    if np.any(low <= 0):  # False for NaN
+        raise InputError(f"state.table_lowest: expected positive numbers (the table's lowest loss of each target); "
+                         f"got {str(st['table_lowest'])[:80]}")
+    return low
 
 
 def _stage(d: Any, where: str) -> StageQuality:

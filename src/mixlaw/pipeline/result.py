@@ -37,6 +37,28 @@ FAR_SCALE = 1000.0
 #: as a nominal count for some runs and an exact or rounded one for others (70M against 70,426,624: 0.6 %); the
 #: sizes of a sweep lie 1.3x apart or more, and the size law cannot use two sizes 1 % apart.
 SAME_SIZE_RTOL = 0.01
+#: A prediction below this fraction of the lowest loss of its eval in the fitted table gets a warning
+#: (:func:`far_below_line`; why 0.5: :func:`mixlaw.pipeline.auto.far_below_table_line`).
+FAR_BELOW = 0.5
+
+
+def far_below_line(P: np.ndarray, low: np.ndarray, targets: list[str], rows: list[str], what: str,
+                   advice: str, table: str = "the table") -> str | None:
+    """The warning for predictions ``P`` (n, n_targets) below :data:`FAR_BELOW` x ``low``, the lowest loss of each
+    target in the fitted table, naming the lowest one by its row's label in ``rows``, else None. ``what`` names the
+    predictions ("target-scale prediction(s)"), ``table`` the table, ``advice`` ends the line. A loss does not halve
+    with scale (:func:`mixlaw.pipeline.auto.far_below_table_line` gives the measurements)."""
+    P = np.asarray(P, dtype=np.float64).reshape(-1, len(targets))
+    low = np.asarray(low, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(np.isfinite(P) & (low > 0), P / low, np.inf)
+    bad = ratio < FAR_BELOW
+    if not bad.any():
+        return None
+    i, j = np.unravel_index(int(np.argmin(ratio)), ratio.shape)
+    return (f"{int(bad.sum())} of {bad.size} {what} lie below {FAR_BELOW:g}x the lowest loss of their eval in "
+            f"{table}: {targets[j]} of {rows[i]} {P[i, j]:.4g}, the table's lowest {low[j]:.4g}. A loss does not halve "
+            f"with scale: {advice}")
 
 
 # ---------------------------------------------------------------------- result types
@@ -130,6 +152,11 @@ class PipelineResult:
         candidate's backtest errors, the choice, the error estimate; :attr:`selection` is None after loading).
     alternatives : dict of str to PipelineResult
         With ``fit_all=True``: every auto candidate fitted on all the data, by label.
+    table_lowest : ndarray of shape (n_targets,), optional
+        The lowest loss of each target in the table fitted (every size and checkpoint), for the check that a
+        prediction is not below :data:`FAR_BELOW` x it (:func:`far_below_line`), which ``fit_pipeline`` makes at the
+        target and :func:`mixlaw.api.predict_pipeline_table` (``mixlaw predict --pipeline``) at any scale; kept in a
+        saved file. None: not known (a file saved before it was kept), no check.
     """
 
     route: str
@@ -157,6 +184,7 @@ class PipelineResult:
     #: Fitted on a table of final losses (no step or tokens column, :func:`.fitting.read_as_final_losses`): its
     #: one step, S* = 1, is a stand-in, and the headline says "each run's end" instead.
     final_losses: bool = False
+    table_lowest: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def steps_only(self) -> bool:
