@@ -91,3 +91,28 @@ def test_final_losses_at_several_sizes_are_read_over_model_size(tmp_path) -> Non
     with pytest.raises(InputError, match=r"rise with model size: the largest model size lies above the smallest "
                                          r"\(code on 6 of 6 curves"):
         fit_pipeline(acc, target_params=1e6)
+
+
+def test_backtest_pipeline_names_a_rising_eval_too() -> None:
+    # fit_pipeline named it; backtest_pipeline, the lower-level call, scored the accuracy as a loss without a word.
+    from mixlaw.pipeline import backtest_pipeline
+
+    frame = _as_accuracy(pd.read_csv(V3, dtype={"run": str}), ["dialogue"])
+    with pytest.warns(DataWarning, match=r"eval\(s\) \['dialogue'\] rise with training") as caught:
+        backtest_pipeline(RunTable(frame), route="nested", law="ye-exp", step_ratio=2.0)
+    line = next(w for w in caught if "rise with training" in str(w.message))
+    assert "dialogue on 24 of 24 curves" in str(line.message)
+    assert line.filename == __file__  # the caller's line
+    every = _as_accuracy(pd.read_csv(V3, dtype={"run": str}), ["code", "dialogue", "legal"])
+    with pytest.raises(InputError, match=r"\['code', 'dialogue', 'legal'\] rise with training"):
+        backtest_pipeline(RunTable(every), route="nested", law="ye-exp", step_ratio=2.0)
+
+
+def test_pipeline_backtest_says_it_once(capsys, tmp_path) -> None:
+    # `mixlaw pipeline --backtest` runs fit_pipeline, then backtest_pipeline, on the same rows: one line, not two.
+    path = tmp_path / "mixed.csv"
+    _as_accuracy(pd.read_csv(V3, dtype={"run": str}), ["dialogue"]).to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", "233680", "--target-steps",
+                           "2929", "--route", "nested", "--law", "ye-exp", "--backtest")
+    assert code == 0, err
+    assert " ".join(err.split()).count("['dialogue'] rise with training") == 1

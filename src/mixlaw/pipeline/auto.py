@@ -74,7 +74,7 @@ from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was t
     select_candidate,
 )
 from .split import MIN_CHECKPOINTS, MIN_FIT_SIZES, ScaleSplit, leave_scale_out_split  # noqa: F401
-from .tails import rising_evals, rising_evals_line, rising_tail_line, rising_tails
+from .tails import rising_evals_checked, rising_tail_line, rising_tails
 
 AUTO = "auto"
 #: Mixing laws ``law="auto"`` tries on the nested route (the direct route's joint law has Ye's mixture term).
@@ -278,11 +278,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         tail_line = rising_line = None
         if axis in table.frame:
             names = table.resolve_targets(targets)
-            rising, over = rising_evals(table, axis, names)
-            if rising:
-                rising_line = rising_evals_line(rising, len(rising) == len(names), over)
-                if len(rising) == len(names):
-                    raise InputError(f"{table.path or 'the table'}: {rising_line}")
+            rising_line = rising_evals_checked(table, axis, names)
+            if rising_line is not None:
                 warnings.warn(rising_line, DataWarning, stacklevel=user_stacklevel(2))
             tail_line = rising_tail_line(rising_tails(table, axis, names), axis, table.path)
         if tail_line is not None:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import FRAME_TOL_OPTION, RunTable
-from ..errors import InputError, MixlawWarning
+from ..errors import DataWarning, InputError, MixlawWarning, user_stacklevel
 from .fitting import (
     at_one_size,
     at_one_time,
@@ -38,6 +38,7 @@ from .result import (
     snap_target_size,
 )
 from .split import leave_scale_out_split
+from .tails import rising_evals_checked
 
 
 @dataclass
@@ -173,6 +174,10 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         sizes-only pipeline (a table of one step is): then the size part runs at that step alone, and the steps
         part is there as not needed.
 
+    An eval that rises with training (an accuracy in a ``loss:`` column, :func:`.tails.rising_evals`) is named in
+    one :class:`DataWarning`, and when every eval to score does, InputError: as
+    :func:`~mixlaw.pipeline.fit_pipeline` says it.
+
     Returns
     -------
     list of Backtest
@@ -184,6 +189,11 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     fit_from = _check_fit_from(fit_from)
     table, axis, target_params, one, one_time = _as_the_pipeline_reads(table, targets, axis, target_params,
                                                                        steps_only, target_time, sizes_only)
+    # As fit_pipeline says it, on the rows it fits: an accuracy in a loss: column was scored as a loss without a word.
+    # `mixlaw pipeline --backtest` runs both on the same rows; show_warnings prints the one line once.
+    rising_line = rising_evals_checked(table, axis, table.resolve_targets(targets))
+    if rising_line is not None:
+        warnings.warn(rising_line, DataWarning, stacklevel=user_stacklevel(2))
     parts = _Parts.of(table, axis, targets, fit_from, one, one_time,
                       dict(route=route, law=law, random_state=random_state, shared_exponents=shared_exponents,
                            law_options=law_options))

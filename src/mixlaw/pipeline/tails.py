@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import RunTable
+from ..errors import InputError
 from .result import _mixture_ids
 
 #: The threshold's ceiling: a curve's last checkpoint this far (relative) above its earlier minimum is named on any
@@ -245,3 +246,16 @@ def rising_evals_line(rising: list[tuple[str, int, int]], every: bool, over: str
                        "(maximize=True) takes accuracies at one scale")
     return head + ("Fitted as they are; leave them out with --target (targets=) the other evals, or give a loss "
                    "for them (1 - accuracy, or -log(accuracy))")
+
+
+def rising_evals_checked(table: RunTable, axis: str, targets: list[str]) -> str | None:
+    """:func:`rising_evals` as the pipeline applies it (:func:`~mixlaw.pipeline.fit_pipeline` and
+    :func:`~mixlaw.pipeline.backtest_pipeline`): InputError naming the table when every eval of ``targets`` rises
+    (nothing left that the step and size laws can extrapolate), else the warning line naming those that do, or None."""
+    rising, over = rising_evals(table, axis, targets)
+    if not rising:
+        return None
+    line = rising_evals_line(rising, len(rising) == len(targets), over)
+    if len(rising) == len(targets):
+        raise InputError(f"{table.path or 'the table'}: {line}")
+    return line
