@@ -107,3 +107,23 @@ def test_compare_and_report_take_one_scale_of_a_sweep(capsys, tmp_path) -> None:
     assert code == 0 and "one loss surface" not in err, err
     code, _, err = _cli(capsys, "compare", "--dataset", "regmix", "--at-params", "largest")
     assert code == 2 and "the bundled data's splits are one scale each" in err
+
+
+def test_final_step_runs_that_end_early_are_named_when_the_command_fails(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The warning is the why of an error that follows (a run's "final" loss at an early checkpoint), yet a failed
+    # command printed its error alone: show_warnings kept only the 'left out' lines and UnusedDomainWarning.
+    import pandas as pd
+
+    frame = world(n_mix=4).frame
+    big = frame["params"] == frame["params"].max()
+    first = frame.loc[big, "run"].iloc[0]
+    frame = frame[~((frame["run"] == first) & (frame["step"] > STEPS[1]))]
+    path = tmp_path / "short.csv"
+    pd.DataFrame(frame).to_csv(path, index=False)
+    # 4 mixtures of 3 domains are too few for ye-exp at one scale: the command fails after the cut.
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--target", "web", "--at-params",
+                        "largest", "--final-step")
+    assert code != 0 and "error:" in err
+    flat = " ".join(err.split())
+    assert "--final-step: 1 run(s) end before the others of their size" in flat, err
+    assert flat.index("end before the others") < flat.index("error:")

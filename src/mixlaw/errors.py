@@ -191,6 +191,11 @@ class PerplexityWarning(DataWarning):
     command given ``--maximize`` leaves it out: its metrics are scores, an accuracy in percent, not losses."""
 
 
+class ShortRunWarning(DataWarning):
+    """Runs that end before the others of their size: each run's final loss (``--final-step``) is then an earlier
+    checkpoint's. A command that fails after it prints it too (the why of a "too few" or scale error)."""
+
+
 class UnusedDomainWarning(DataWarning):
     """A domain has weight 0 in every run of a table: a law fitted on it cannot estimate that domain's effect.
 

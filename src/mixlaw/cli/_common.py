@@ -39,7 +39,7 @@ from .._workers import AUTO, MAX_AUTO_WORKERS, stoppable_thread
 from .._workers import ENV as WORKERS_ENV
 from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number, share_value
 from ..datasets import bundled_splits
-from ..errors import InputError, MixlawWarning, PerplexityWarning, UnusedDomainWarning
+from ..errors import InputError, MixlawWarning, PerplexityWarning, ShortRunWarning, UnusedDomainWarning
 from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
 from ..export import parse_mixture as parse_inline_mixture
 from ..importers import read_any_runs
@@ -310,7 +310,8 @@ def show_warnings(maximize: bool = False) -> Iterator[None]:
     mixture(s) ... have no losses and are left out" that said why unseen. The others (a renormalised row) would only
     stand between a bad option and its one-line error. So is a domain with weight 0 in every run: its parameters are
     the fit's, and dropping it is the fix a "too few runs" error lacks (10 RegMix runs of 8 domains, one unused,
-    printed the error alone).
+    printed the error alone). So are runs that end before the others of their size under ``--final-step``
+    (:class:`~mixlaw.errors.ShortRunWarning`): their "final" losses are the why of what fails next.
 
     ``maximize``: the command's --maximize, under which the loss columns are scores (an accuracy in percent, 30 to
     70): the warning that they lie above any per-token loss, "perplexities? store their log", is left out."""
@@ -325,7 +326,7 @@ def show_warnings(maximize: bool = False) -> Iterator[None]:
                     and not (maximize and issubclass(w.category, PerplexityWarning))]
             if failed:
                 kept = [w for w in kept
-                        if issubclass(w.category, UnusedDomainWarning) or LEFT_OUT.search(str(w.message))]
+                        if issubclass(w.category, KEPT_ON_FAILURE) or LEFT_OUT.search(str(w.message))]
             msgs = list(dict.fromkeys(str(w.message) for w in kept))
             for msg in merge_eval_warnings(msgs):
                 # escape: rich would read a law's eval label ('ye-pow[openhermes]: ...') as a markup tag and drop it.
@@ -334,6 +335,9 @@ def show_warnings(maximize: bool = False) -> Iterator[None]:
 
 #: A warning that says data was dropped ("are left out", "left out 100 of 2600 rows"): printed before an error too.
 LEFT_OUT = re.compile(r"\bleft out\b")
+#: Warnings printed before an error too, with :data:`LEFT_OUT`'s: a domain unused in every run, and runs whose final
+#: loss (--final-step) is an earlier checkpoint's (its 4 mixtures' "too few" error came alone).
+KEPT_ON_FAILURE = (UnusedDomainWarning, ShortRunWarning)
 
 
 _EVAL_LABEL = re.compile(r"^([\w.-]+)\[([^\]]+)\]: (.+)$", re.S)
@@ -607,7 +611,7 @@ def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> 
                 named = first_and_more([f"{r!r} ({what} {v:g} of {full[(r, n)]:g})" for (r, n), v in short.items()])
                 warnings.warn(f"{table.path or 'run table'}: --final-step: {len(short)} run(s) end before the others "
                               f"of their size, so their last checkpoint is an earlier one: {named}; finish them "
-                              "(an interrupted sweep: run it again) or leave them out", MixlawWarning, stacklevel=2)
+                              "(an interrupted sweep: run it again) or leave them out", ShortRunWarning, stacklevel=2)
     return table
 
 
