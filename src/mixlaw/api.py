@@ -619,7 +619,33 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
                          "use optimize_runs")
     check_optimize_keywords(constraints, "optimize_saved_law")
     names = [str(t) for t in law.targets_]
-    domains = [str(d) for d in law.domains_]
+    objective, asked, law_objective, evals = _saved_law_objective(law, names, objective, maximize)
+    objective_name = _objective_weights(objective, names)[0]  # an unknown eval named now, in the law's terms
+    if (step_law is None) != (target_steps is None):
+        raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
+    _check_saved_law_scale(law, constraints)
+    check_maximize(objective_name, maximize)
+    opt_kw: dict[str, Any] = {**constraints, "objective": objective, "maximize": maximize,
+                              "random_state": random_state, "within_fitted_range": not extrapolate}
+    W, rows = (None, None) if table is None else _saved_law_runs(table, [str(d) for d in law.domains_], opt_kw)
+    result = optimize_mixture(law, **opt_kw)
+    result.objective_name = objective_label(objective_name if OBJECTIVE not in names
+                                            else f"{law_objective or 'objective'} (the law's own)", maximize)
+    if rows is not None:
+        result.natural_source = rows
+    result.selection = law_selection(law)
+    if table is not None:
+        _saved_law_run_figures(result, law, table, W, "runs" in constraints, names, evals, asked, maximize)
+    if step_law is not None:
+        result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
+    return result
+
+
+def _saved_law_objective(law: MixingLaw, names: list[str], objective: Objective,
+                         maximize: bool) -> tuple[Objective, Objective, Any, list[str]]:
+    """What :func:`optimize_saved_law` minimises: (the objective over the law's columns ``names``, the objective
+    as asked, the law's own objective or None, the evals it combines). A law fitted for an objective (one
+    ``objective`` column) is optimised for that one, which ``objective`` must leave at "mean" or name."""
     asked = objective
     law_objective = law.get_params().get("objective") if OBJECTIVE in names else None
     # The evals the objective combines: the law's targets, or for a law fitted for an objective the evals it sums.
@@ -635,9 +661,12 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
             # As optimize_runs says it: optimize_mixture sees one column, 'objective', not the accuracies it sums
             # (a law fitted with --objective mean on acc_* evals was minimised without a word).
             warn_minimised_metrics(list(linear_objective(asked, evals)), stacklevel=2)
-    objective_name = _objective_weights(objective, names)[0]  # an unknown eval named now, in the law's terms
-    if (step_law is None) != (target_steps is None):
-        raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
+    return objective, asked, law_objective, evals
+
+
+def _check_saved_law_scale(law: MixingLaw, constraints: dict[str, Any]) -> None:
+    """InputError for a law fitted across model sizes or token counts that it takes as inputs, with no ``params``
+    / ``tokens`` given: its optimum depends on a scale that ``optimize --law law.json`` cannot be given."""
     for what, uses, key, rng in (("model sizes", law.uses_model_params, "params", getattr(law, "_n_range", None)),
                                  ("token counts", law.uses_tokens, "tokens", getattr(law, "_d_range", None))):
         if uses and constraints.get(key) is None and rng is not None and rng[0] != rng[1]:
@@ -648,39 +677,36 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
                              "optimize --law law.json cannot be given: refit on one scale (mixlaw fit --runs RUNS "
                              "--at-params largest --final-step --out law.json), optimise at a target scale with "
                              f"mixlaw pipeline --optimize, or (Python) pass optimize_saved_law(..., {key}=)")
-    check_maximize(objective_name, maximize)
-    opt_kw: dict[str, Any] = {**constraints, "objective": objective, "maximize": maximize,
-                              "random_state": random_state, "within_fitted_range": not extrapolate}
-    rows = None
-    W = None
-    if table is not None:
-        if sorted(table.domains) != sorted(domains):
-            raise InputError(f"the runs' domains ({', '.join(table.domains)}) are not the law's "
-                             f"({', '.join(domains)}): give the runs it was fitted on, or none")
-        W = table.weights_for(domains)
-        opt_kw.setdefault("runs", W)
-        if opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None:
-            opt_kw["natural"] = W.mean(axis=0)
-            rows = "mean of the runs"
-    result = optimize_mixture(law, **opt_kw)
-    result.objective_name = objective_label(objective_name if OBJECTIVE not in names
-                                            else f"{law_objective or 'objective'} (the law's own)", maximize)
-    if rows is not None:
-        result.natural_source = rows
-    result.selection = law_selection(law)
-    if table is not None:
-        result.runs_spacing_l1 = run_spacing_l1(W)
-        if result.nearest_run is not None and "runs" not in constraints:
-            result.nearest_run_name = str(table.runs[result.nearest_run])
-        if evals and all(e in table.evals for e in evals):  # the best measured run, of the evals it combines
-            result.best_run = best_measured_run(table, evals, asked, maximize)
-            one_eval = isinstance(asked, str) and asked in names  # a per-eval meta-law's CV row of that eval
-            cv_error = _law_error(law, table, evals, asked) if OBJECTIVE in names or one_eval else None
-            if cv_error is not None and "CV" in cv_error["source"]:  # an in-sample one needs the fitting runs
-                result.law_error = cv_error
-    if step_law is not None:
-        result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
-    return result
+
+
+def _saved_law_runs(table: RunTable, domains: list[str], opt_kw: dict[str, Any]) -> tuple[np.ndarray, str | None]:
+    """The runs' mixtures in the law's domain order, set in ``opt_kw`` as the optimiser's runs and (unless a
+    natural mixture or token budget is given) their mean as the natural mixture; and that mean's label, or None."""
+    if sorted(table.domains) != sorted(domains):
+        raise InputError(f"the runs' domains ({', '.join(table.domains)}) are not the law's "
+                         f"({', '.join(domains)}): give the runs it was fitted on, or none")
+    W = table.weights_for(domains)
+    opt_kw.setdefault("runs", W)
+    if opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None:
+        opt_kw["natural"] = W.mean(axis=0)
+        return W, "mean of the runs"
+    return W, None
+
+
+def _saved_law_run_figures(result: OptimumResult, law: MixingLaw, table: RunTable, W: np.ndarray | None,
+                           own_runs: bool, names: list[str], evals: list[str], asked: Objective,
+                           maximize: bool) -> None:
+    """What the runs add to ``result``: their spacing, the optimum's nearest run by name (unless the caller gave
+    its own ``runs``: ``own_runs``), the best measured run and the law's cross-validated error on them."""
+    result.runs_spacing_l1 = run_spacing_l1(W)
+    if result.nearest_run is not None and not own_runs:
+        result.nearest_run_name = str(table.runs[result.nearest_run])
+    if evals and all(e in table.evals for e in evals):  # the best measured run, of the evals it combines
+        result.best_run = best_measured_run(table, evals, asked, maximize)
+        one_eval = isinstance(asked, str) and asked in names  # a per-eval meta-law's CV row of that eval
+        cv_error = _law_error(law, table, evals, asked) if OBJECTIVE in names or one_eval else None
+        if cv_error is not None and "CV" in cv_error["source"]:  # an in-sample one needs the fitting runs
+            result.law_error = cv_error
 
 
 def optimize_at_target(result: PipelineResult, *, objective: Objective = "mean", natural: Any = None,
