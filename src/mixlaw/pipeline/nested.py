@@ -402,46 +402,51 @@ class _NestedStages23:
                     ) -> tuple[StageQuality | None, np.ndarray, np.ndarray, list[str]]:
         """Stage 2 at (``Nt``, ``St``): its quality, the mixtures kept, their losses there, its warnings (steps
         only: no stage, the step laws' values at ``St``)."""
-        laws1, sizes, mixes, first, names = self.laws1, self.sizes, self.mixes, self.first, self.names
-        shared, K = self.shared, len(names)
-        at_target_steps = (laws1[..., 0] if self.sizes_only else
-                           laws1[..., 0] + np.exp(laws1[..., 1] - laws1[..., 2] * np.log(St)))
+        at_St = self._values_at(St)
         if self.steps_only:
-            ok = np.all(np.isfinite(at_target_steps[:, 0, :]), axis=1)
+            ok = np.all(np.isfinite(at_St[:, 0, :]), axis=1)
             if not ok.any():
-                raise InputError(f"no mixture has a step law at N = {sizes[0]:g}")
-            return None, ok, at_target_steps[:, 0, :], []
+                raise InputError(f"no mixture has a step law at N = {self.sizes[0]:g}")
+            return None, ok, at_St[:, 0, :], []
         # Stage 2: size laws. Mixtures at >= 4 sizes get their own law; at exactly 3 sizes, alpha is shared
         # across those mixtures per eval (3 points cannot pin 3 parameters with a residual left).
         t0 = time.perf_counter()
-        n_sizes = np.sum(np.isfinite(at_target_steps[:, :, 0]), axis=1)
+        ok, own, three = self._size_law_groups(np.sum(np.isfinite(at_St[:, :, 0]), axis=1))
+        target = np.full((len(self.mixes), len(self.names)), np.nan)
+        res_own, lab_own, warn_own = self._own_size_laws(at_St, own, Nt, target)
+        res_three, lab_three, warn_three = self._shared_alpha_size_laws(at_St, three, Nt, target)
+        warn2 = warn_own + warn_three
+        how2 = ("per mixture x eval" if not three.size else
+                f"with alpha shared per eval across {three.size} mixture(s)"
+                + (f", own alpha for {own.size}" if own.size else ""))
+        on = (f"the recorded losses at {self.sym} = {St:g} (sizes only: no step law)" if self.sizes_only
+              else "stage-1 values")
+        stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on {on}, extrapolated "
+                                             f"to N* = {Nt:g}", res_own + res_three, len(warn2),
+                                             time.perf_counter() - t0, lab_own + lab_three)
+        return stage2, ok, target, warn2
+
+    def _values_at(self, St: float) -> np.ndarray:
+        """Each (mixture, size, eval)'s loss at ``St``: its step law's value there (stage 1's output), or the
+        recorded loss (sizes only: the table's one step, no step law); NaN where that curve has none."""
+        laws1 = self.laws1
+        return laws1[..., 0] if self.sizes_only else laws1[..., 0] + np.exp(laws1[..., 1] - laws1[..., 2] * np.log(St))
+
+    def _size_law_groups(self, n_sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """From each mixture's number of sizes with a value: (the mixtures kept, those fitted with their own size
+        law, those sharing alpha per eval), by ``shared`` (True: all share; False: each its own, 4+ sizes each;
+        "auto": own at 4+ sizes, shared at 3). InputError where no mixture can be fitted."""
+        shared = self.shared
         ok = n_sizes >= 3
         if not ok.any():
             raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; no mixture has training curves "
                              "at 3 or more model sizes")
-        target = np.full((len(mixes), K), np.nan)
-        res2: list[np.ndarray] = []
-        lab2: list[str] = []
-        warn2: list[str] = []
         if shared is False and np.any(n_sizes == 3):
             raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with shared_exponents=False "
                              "every mixture needs curves at 4 or more sizes (or share alpha: "
                              "shared_exponents='auto')")
         own = np.flatnonzero(n_sizes >= 4) if shared is not True else np.array([], dtype=int)
         three = np.flatnonzero((n_sizes == 3) if shared is not True else ok)
-        haves = {int(m): np.isfinite(at_target_steps[m, :, 0]) for m in own}
-        fits = fit_curves([sizes[haves[m]] for m in own for _ in range(K)],
-                          [at_target_steps[m, haves[m], k] for m in own for k in range(K)],
-                          names=("log_A", "alpha"), labels=[f"size law {first[m]} {names[k]}" for m in own
-                                                             for k in range(K)]) if own.size else []
-        for a, m in enumerate(own):
-            for k in range(K):
-                fr = fits[a * K + k]
-                warn2 += list(fr.warnings)
-                res2.append(np.expm1(fr.residuals))
-                lab2.append(f"{first[m]} {names[k]}")
-                E, log_a, alpha = fr.params.array()
-                target[m, k] = E + np.exp(log_a - alpha * np.log(Nt))
         if three.size == 1 and n_sizes[three[0]] == 3:
             if not own.size:
                 raise InputError("the size law L(N) = E + A/N^alpha has 3 parameters; with 3 model sizes mixlaw "
@@ -451,24 +456,50 @@ class _NestedStages23:
             ok = ok.copy()
             ok[three[0]] = False
             three = three[:0]
-        if three.size:
-            problems = []
+        return ok, own, three
+
+    def _own_size_laws(self, at_St: np.ndarray, own: np.ndarray, Nt: float, target: np.ndarray
+                       ) -> tuple[list[np.ndarray], list[str], list[str]]:
+        """A size law per mixture ``own`` x eval on its values ``at_St``, its value at ``Nt`` written into
+        ``target``: (relative residuals, labels, warnings)."""
+        sizes, first, names, K = self.sizes, self.first, self.names, len(self.names)
+        haves = {int(m): np.isfinite(at_St[m, :, 0]) for m in own}
+        fits = fit_curves([sizes[haves[m]] for m in own for _ in range(K)],
+                          [at_St[m, haves[m], k] for m in own for k in range(K)],
+                          names=("log_A", "alpha"), labels=[f"size law {first[m]} {names[k]}" for m in own
+                                                             for k in range(K)]) if own.size else []
+        res: list[np.ndarray] = []
+        labels: list[str] = []
+        warn: list[str] = []
+        for a, m in enumerate(own):
             for k in range(K):
-                hv = [np.isfinite(at_target_steps[m, :, k]) for m in three]
-                problems.append(([sizes[h] for h in hv], [at_target_steps[m, h, k] for m, h in zip(three, hv,
-                                                                                                    strict=True)]))
-            shared_fits = fit_shared_exponents(problems, labels=["size law (shared alpha)"] * K)
-            for k, ((xs, ys), (Eg, lAg, alpha, fr)) in enumerate(zip(problems, shared_fits, strict=True)):
-                warn2 += list(fr.warnings)
-                for g, m in enumerate(three):
-                    res2.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
-                    lab2.append(f"{first[m]} {names[k]}")
-                    target[m, k] = Eg[g] + np.exp(lAg[g] - alpha * np.log(Nt))
-        how2 = ("per mixture x eval" if not three.size else
-                f"with alpha shared per eval across {three.size} mixture(s)"
-                + (f", own alpha for {own.size}" if own.size else ""))
-        on = (f"the recorded losses at {self.sym} = {St:g} (sizes only: no step law)" if self.sizes_only
-              else "stage-1 values")
-        stage2 = StageQuality.from_residuals("size", f"L(N) = E + A/N^alpha {how2} on {on}, extrapolated "
-                                             f"to N* = {Nt:g}", res2, len(warn2), time.perf_counter() - t0, lab2)
-        return stage2, ok, target, warn2
+                fr = fits[a * K + k]
+                warn += list(fr.warnings)
+                res.append(np.expm1(fr.residuals))
+                labels.append(f"{first[m]} {names[k]}")
+                E, log_a, alpha = fr.params.array()
+                target[m, k] = E + np.exp(log_a - alpha * np.log(Nt))
+        return res, labels, warn
+
+    def _shared_alpha_size_laws(self, at_St: np.ndarray, three: np.ndarray, Nt: float, target: np.ndarray
+                                ) -> tuple[list[np.ndarray], list[str], list[str]]:
+        """Size laws of the mixtures ``three`` with one alpha per eval across them (each its own E and A), their
+        values at ``Nt`` written into ``target``: (relative residuals, labels, warnings)."""
+        res: list[np.ndarray] = []
+        labels: list[str] = []
+        warn: list[str] = []
+        if not three.size:
+            return res, labels, warn
+        sizes, first, names = self.sizes, self.first, self.names
+        problems = []
+        for k in range(len(names)):
+            hv = [np.isfinite(at_St[m, :, k]) for m in three]
+            problems.append(([sizes[h] for h in hv], [at_St[m, h, k] for m, h in zip(three, hv, strict=True)]))
+        shared_fits = fit_shared_exponents(problems, labels=["size law (shared alpha)"] * len(names))
+        for k, ((xs, ys), (Eg, lAg, alpha, fr)) in enumerate(zip(problems, shared_fits, strict=True)):
+            warn += list(fr.warnings)
+            for g, m in enumerate(three):
+                res.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
+                labels.append(f"{first[m]} {names[k]}")
+                target[m, k] = Eg[g] + np.exp(lAg[g] - alpha * np.log(Nt))
+        return res, labels, warn
