@@ -139,3 +139,50 @@ def test_the_python_api_s_warnings_name_the_callers_line(tmp_path) -> None:  # t
                                                                                         index=False)
     _assert_named_here(_caught(lambda: mixlaw.read_runs(f"{tmp_path / 'ratios.csv'}+{tmp_path / 'metrics.csv'}")),
                        DataWarning, "in only one of the files")
+
+
+def test_a_per_eval_law_on_a_table_with_gaps_names_the_callers_line() -> None:
+    # RunTable.rows_with_any, reached through fit -> read_fit_input, named the caller by a fixed level threaded in.
+    W = _mixtures(40)
+    a, b = 2 + np.exp(-2 * W[:, 0]), 3 + W[:, 1] ** 2
+    b[:4] = np.nan
+    table = RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(40)], "w:x": W[:, 0], "w:y": W[:, 1],
+                                   "w:z": W[:, 2], "loss:a": a, "loss:b": b}))
+    caught = _caught(lambda: get_law("auto", candidates=["linear", "loglinear"]).fit(table))
+    _assert_named_here(caught, DataWarning, "fitting each eval on the rows that have its loss")
+
+
+def test_cross_validate_names_the_callers_line() -> None:
+    # _cv_weights (and _weights_on_simplex under it) took a fixed stacklevel per caller.
+    from mixlaw.laws.selection import cross_val_predict, cross_validate
+
+    W = _mixtures(30) * 1.004
+    Y = (2 + np.exp(-2 * W[:, 0]))[:, None]
+    caught = _caught(lambda: cross_validate(W, Y, domains=["x", "y", "z"], targets=["a"], candidates=["linear"],
+                                            n_folds=3))
+    _assert_named_here(caught, DataWarning, "renormalised")
+    caught = _caught(lambda: cross_val_predict("linear", W, Y, np.arange(30) % 3, domains=["x", "y", "z"],
+                                               targets=["a"]))
+    _assert_named_here(caught, DataWarning, "renormalised")
+
+
+def test_fit_input_warnings_under_cross_val_score_name_the_users_line() -> None:
+    # Under scikit-learn the first frame outside mixlaw is sklearn's: user_stacklevel skips it, whatever level the
+    # caller inside mixlaw gave. Rows off the simplex (an array) and rows without a loss (a table's frame).
+    import inspect
+
+    from sklearn.model_selection import cross_val_score
+
+    W = _mixtures(30) * 1.004
+    y = 2 + np.exp(-2 * W[:, 0])
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(30)], "w:x": W[:, 0] / 1.004, "w:y": W[:, 1] / 1.004,
+                          "w:z": W[:, 2] / 1.004, "loss:a": y, "loss:b": 3 + W[:, 1]})
+    frame.loc[:2, "loss:b"] = np.nan
+    for X, Y, match in ((W, y, "renormalised"), (frame, None, "left out")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+            cross_val_score(get_law("linear"), X, Y, cv=3)
+        hits = [w for w in caught if issubclass(w.category, DataWarning) and match in str(w.message)]
+        assert hits, [str(w.message) for w in caught]
+        assert {(w.filename, w.lineno) for w in hits} == {(__file__, line)}, [(w.filename, w.lineno) for w in hits]

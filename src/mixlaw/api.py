@@ -534,7 +534,7 @@ def _fitting_rows(table: Any, names: list[str], est: Any, n_boot: int,
     elif n_boot and isinstance(est, MixingLaw):
         table = resampled_rows(table, names, est)  # a ragged law's line says what the bootstrap costs it
     else:
-        table = table.complete(names, stacklevel=2)
+        table = table.complete(names)
     return table, rows, ragged
 
 

@@ -280,11 +280,10 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     ragged = [law._fits_ragged() for law in law_objs]
     full = train
     if all(ragged):
-        train = train.rows_with_any(names, who=" / ".join(dict.fromkeys(law._label for law in law_objs)),
-                                    stacklevel=2)
+        train = train.rows_with_any(names, who=" / ".join(dict.fromkeys(law._label for law in law_objs)))
     else:
-        train = train.complete(names, stacklevel=2)
-    tests = {name: t.complete(scored, doing="scoring", stacklevel=2) for name, t in tests.items()}
+        train = train.complete(names)
+    tests = {name: t.complete(scored, doing="scoring") for name, t in tests.items()}
     for name, t in tests.items():
         why = held_out_overlap(full, t, scored, name)
         if why:

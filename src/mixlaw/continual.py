@@ -229,8 +229,7 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
             if pre_loss is None:
                 # The step-0 rows that have the original loss (a NaN cell is a loss not measured there).
                 pre_loss = float(np.mean(table.subset(pre_rows).complete(
-                    original, doing="taking the loss before continual pretraining from", stacklevel=4
-                ).losses(original)))
+                    original, doing="taking the loss before continual pretraining from").losses(original)))
                 source = "step-0 rows"
             table = table.subset(np.flatnonzero(~pre_rows))
             steps = table.steps
@@ -345,8 +344,8 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
         raise InputError(f"original and new domain are both {original!r}")
     table, pre, source, has_new = _prepare(runs, losses, original, new, pre_loss, weight_tol, eval_groups)
     # A run missing a loss (a NaN cell): each law is fitted on the rows that have its eval, as fit does.
-    table_new = table.complete(new, stacklevel=2) if has_new else table
-    table = table.complete(original, stacklevel=2)
+    table_new = table.complete(new) if has_new else table
+    table = table.complete(original)
     table_o = table
     est = get_law(law, random_state=random_state) if isinstance(law, str) else law.clone()
     if "reference" in est.get_params():

@@ -100,8 +100,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             warnings.simplefilter("ignore", DataWarning)
             train = train.rows_with_any(names)
     else:
-        train = train.complete(names, stacklevel=2)
-    tests = {name: t.complete(names, doing="scoring", stacklevel=2) for name, t in tests.items()}
+        train = train.complete(names)
+    tests = {name: t.complete(names, doing="scoring") for name, t in tests.items()}
     split0 = next(iter(tests))
     # The scale checks compare makes, said on stderr and on the page: a new user's report on Dai & Zheng's
     # SlimPajama runs (122M-1.235B, 11 checkpoints each) held out on the 2.718B runs said nothing, while compare on

@@ -360,7 +360,7 @@ def _point_fit(runs: RunTable, law: str | Any, targets: str | Sequence[str], obj
     # A run missing a target's loss (a NaN cell): the law, the committee and the noise take the rows that have
     # every target; every run's mixture still counts for min_distance and its id is not reused.
     all_runs, left_out = runs, runs.rows_left_out(names)
-    runs = runs.complete(names, stacklevel=3)
+    runs = runs.complete(names)
     try:
         fitted = est.clone().fit(runs, targets=names)
         check_enough_runs(fitted)  # before the refits: with no spare run the committee cannot disagree usefully

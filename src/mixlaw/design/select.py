@@ -285,7 +285,7 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
                          "selection needs one row per pilot run (add a 'step' column or drop repeats)")
     names = runs.resolve_targets(targets)
     # A run whose final losses miss one of the targets (a NaN cell) cannot be scored: select among the others.
-    runs = runs.complete(names, doing="selecting runs by", stacklevel=2)
+    runs = runs.complete(names, doing="selecting runs by")
     frame = runs.frame
     sel = select_subset(runs.weights, runs.losses(names), k, criterion=criterion, n_restarts=n_restarts,
                         max_evals=max_evals, random_state=random_state, progress=progress)

@@ -40,8 +40,7 @@ def _weight_tol(tol: Any) -> float:
     return value
 
 
-def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | None = "weight_tol=",
-                        stacklevel: int = 3) -> np.ndarray:
+def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | None = "weight_tol=") -> np.ndarray:
     """An array of mixtures held to the run table's row-sum rule (:func:`~mixlaw.data.weight_sum_error`): rows
     within ``tol`` of 1 renormalised, and said once when some row is off by more than rounding; a row beyond it
     refused. ``law.fit(W, y)`` fitted rows summing to 1.3 as given while the same rows in a CSV were refused.
@@ -57,7 +56,7 @@ def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | Non
     if loud.any():
         warnings.warn(f"{label}: renormalised the weights of {int(loud.sum())} of {len(W)} rows "
                       f"that summed to 1 within {tol:g} (largest deviation {off.max():.3g})", DataWarning,
-                      stacklevel=user_stacklevel(stacklevel))
+                      stacklevel=user_stacklevel(2))
     return W / sums[:, None] if (off > 1e-9).any() else W
 
 
@@ -118,9 +117,8 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
             resolved = table.resolve_targets(targets)
             spare = [] if ragged else law._spare_targets(resolved)
             need = [t for t in resolved if t not in spare]
-            table = (table.rows_with_any(targets, who=law._label, stacklevel=_CALLER + 1) if ragged
-                     else table.complete(need, stacklevel=_CALLER + 1,
-                                         hint=OWN_ROWS_HINT if len(need) > 1 else None))
+            table = (table.rows_with_any(targets, who=law._label) if ragged
+                     else table.complete(need, hint=OWN_ROWS_HINT if len(need) > 1 else None))
         out.fit_scale, out.source, out.spread = table.scale_summary(), table.path, table.scale_spread()
         out.n_ids = len(set(map(str, table.runs)))
         why = scale_blind_message(table.path, out.spread, [law])
@@ -150,7 +148,7 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
                          + ", or name the columns 'w:<domain>' / 'loss:<eval>' (a run table)")
     W = _as_weights(weights, "weights")
     if not from_table:
-        W = _weights_on_simplex(W, weight_tol, law._label, stacklevel=_CALLER + 1)
+        W = _weights_on_simplex(W, weight_tol, law._label)
     if losses is None:
         raise InputError("fit needs losses (or a RunTable)")
     try:

@@ -550,7 +550,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             if missing:
                 raise InputError(f"the table has no loss column for {missing} (its evals: {table.evals}): pass "
                                  "the losses")
-            table = table.complete(self.targets_, doing="scoring", stacklevel=3)  # rows that have the losses
+            table = table.complete(self.targets_, doing="scoring")  # rows that have the losses
             losses = table.losses(self.targets_).reshape(len(table), -1)
             if self._y_1d:
                 losses = losses[:, 0]

@@ -280,14 +280,13 @@ def probe_fold(folds: np.ndarray) -> int:
     return int(ids[np.argmax(counts)])
 
 
-def _cv_weights(W: Any, label: str, stacklevel: int = 4) -> np.ndarray:
+def _cv_weights(W: Any, label: str) -> np.ndarray:
     """The runs' mixtures held once to the row-sum rule of ``law.fit`` on an array (rows within 0.01 of 1
     renormalised, a row beyond it an InputError naming its index in ``W``). Each fold's fit checked its own rows:
     a bad row excluded every candidate with its index in the fold ("row 2 (of 26)" for row 4 of 40), and rows
     off by rounding were fitted renormalised but predicted as given (linear on 40 noise-free runs x 1.005: CV R2
     0.886 instead of 1). Rows on the simplex (every run table's) are returned as they are."""
-    return _weights_on_simplex(np.asarray(W, dtype=np.float64), WEIGHT_TOL, label, option=None,
-                               stacklevel=stacklevel)
+    return _weights_on_simplex(np.asarray(W, dtype=np.float64), WEIGHT_TOL, label, option=None)
 
 
 def cross_val_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray, *, domains: Sequence[str],
@@ -505,7 +504,7 @@ def _cross_validate(W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], tar
                     screen: bool, n_jobs: int | str | None, grow: bool, left_out: list[str]) -> CVResult:
     """One cross-validation at ``n_folds``; with ``grow``, rerun at more folds when a candidate has too few training
     runs on the first fold (``left_out``: the candidates earlier passes left out so)."""
-    W = _cv_weights(W, "cross_validate", stacklevel=5)
+    W = _cv_weights(W, "cross_validate")
     Y = Y_in = np.asarray(Y, dtype=np.float64).reshape(len(W), -1)
     targets = targets_in = list(targets)
     on_progress = on_progress if on_progress is not None else CV_PROGRESS.get()
