@@ -146,3 +146,30 @@ def test_compare_says_too_few_runs_for_auto_with_its_own_option() -> None:
                                                 "auto out of the laws (--laws, laws=): the single laws are scored "
                                                 "without it")
     assert "--law," not in error
+
+
+def test_regmix_s_own_first_pair_with_plain_column_names_is_read(tmp_path, capsys):
+    # RegMix's first release (sail-sg/regmix 1678465: data/data_mixture_1m.csv + data/validation_loss_1m.csv, 1000
+    # runs at 1M) names its columns 'ArXiv', 'Pile-CC', ...: the pair stopped at "no mixture columns (expected
+    # 'train_<domain>' ...)", and --columns 'w:*=*' changed nothing (a pair ignored it silently).
+    mix, loss = tmp_path / "data_mixture_1m.csv", tmp_path / "validation_loss_1m.csv"
+    mix.write_text("index,ArXiv,Pile-CC,Ubuntu IRC\n1,0.1,0.6,0.3\n2,0.9,0.1,0.0\n3,0.25,0.0,0.75\n")
+    loss.write_text("index,ArXiv,Pile-CC\n1,5.2,5.1\n2,3.9,5.9\n3,4.6,6.0\n")
+    code, _, err = _cli(capsys, "runs", "import", f"{mix}+{loss}", "--out", str(tmp_path / "r.csv"))
+    assert code == 0, err
+    out = pd.read_csv(tmp_path / "r.csv")
+    assert list(out.columns) == ["run", "w:ArXiv", "w:Pile-CC", "w:Ubuntu IRC", "loss:ArXiv", "loss:Pile-CC"]
+    np.testing.assert_allclose(out["loss:Pile-CC"], [5.1, 5.9, 6.0])
+    code, _, err = _cli(capsys, "runs", "import", f"{mix}+{loss}", "--columns", "w:*=*", "--out",
+                        str(tmp_path / "r2.csv"))
+    assert code == 2 and "--columns maps the columns of one table" in err and "drop --columns" in err
+
+
+def test_a_plain_named_pair_with_a_text_column_still_says_no_mixture_columns(tmp_path, capsys):
+    # The plain reading takes every column but index as a domain only when all hold numbers: a file of notes is not
+    # read as shares.
+    mix, loss = tmp_path / "mix.csv", tmp_path / "loss.csv"
+    mix.write_text("index,note,web\n1,first,0.5\n2,second,0.5\n")
+    loss.write_text("index,web\n1,3.1\n2,3.0\n")
+    code, _, err = _cli(capsys, "runs", "import", f"{mix}+{loss}", "--out", str(tmp_path / "r.csv"))
+    assert code == 2 and "no mixture columns" in err

@@ -137,6 +137,12 @@ def import_cmd(sources: list[str] = typer.Argument(..., metavar="SOURCE...",
     if on is not None and mixtures_table is None:
         raise InputError("--on names the key column of --mixtures-table: give the mixtures table too")
     pair = "+" in source and not Path(source).exists()
+    if columns is not None and pair:
+        # It was ignored without a word: a pair is read by its own layout (RegMix's index with train_<d> /
+        # metric/<e>_val_loss columns or the plain names; Olmix's run id with the plain names).
+        raise InputError("--columns maps the columns of one table; a pair (Olmix's ratios.csv+metrics.csv, RegMix's "
+                         "mixture.csv+loss.csv) is read by its own layout, whatever its columns: drop --columns, or "
+                         "join the files into one table first and map that")
     if mixtures_table is not None and pair:
         raise InputError("--mixtures-table joins one losses table; a pair (Olmix's ratios.csv+metrics.csv, "
                          "RegMix's mixture.csv+loss.csv) has its mixtures in its first file")

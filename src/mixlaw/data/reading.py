@@ -669,7 +669,30 @@ def _regmix_fork_names(df: pd.DataFrame, half: str) -> pd.DataFrame:
     else:
         rename = {c: LOSS_PREFIX + c[len("metric/"):-len("_val_loss")] for c in cols
                   if c.startswith("metric/") and c.endswith("_val_loss") and len(c) > len("metric/_val_loss")}
+    if not rename:
+        rename = _regmix_plain_names(df, half)
     return df.rename(columns=rename) if rename else df
+
+
+def _regmix_plain_names(df: pd.DataFrame, half: str) -> dict[str, str]:
+    """A RegMix pair whose columns are the domains' and evals' plain names, each half's every column but ``index``.
+
+    RegMix's own first release (github.com/sail-sg/regmix at 7d422e9 / 1678465: ``data/data_mixture_1m.csv`` +
+    ``data/validation_loss_1m.csv``, its 1000 runs at 1M, of which the bundled ``train_*_1m`` are the first 512)
+    names them ``ArXiv, FreeLaw, ..., Pile-CC``: the pair stopped at "no mixture columns (expected 'train_<domain>'
+    ...)", and ``--columns`` does not apply to a pair. Read only when no column of the half has a prefix (``w:``,
+    ``train_``; ``loss:``, ``metric/..._val_loss``) and every other column holds numbers: a meta column (``params``,
+    ``step``, ``tokens``) and a training loss (``train_loss``, ``metric/train_loss``) are not domains or evals.
+    """
+    skip = set(META_COLUMNS) | {"train_loss", "metric/train_loss"}
+    names = [c for c in map(str, df.columns) if c not in skip and not c.startswith("Unnamed")]
+    if not names:
+        return {}
+    coerced = df[names].apply(pd.to_numeric, errors="coerce").isna().to_numpy()
+    if coerced.all(axis=0).any() or (coerced & ~df[names].isna().to_numpy()).any():
+        return {}  # a column of text, or an empty one: not the plain layout (the 'no mixture columns' error stays)
+    prefix = WEIGHT_PREFIX if half == "mixture" else LOSS_PREFIX
+    return {c: prefix + c for c in names}
 
 
 def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[str], *,
