@@ -58,3 +58,18 @@ def test_several_targets_say_how_each_number_aggregates(tmp_path, capsys, monkey
         assert exc.value.code == 0, cap.err
         note = "ρ: the mean of each eval set's Spearman over the 2 eval sets; MRE, RMSE and bias: over every"
         assert (note in " ".join(cap.out.split())) is shown, cap.out
+
+
+def test_a_law_s_own_warning_is_printed_under_the_table(tmp_path, capsys, monkeypatch) -> None:
+    # LightGBM on 24 runs (min_child_samples 20: no tree splits) predicts one constant; compare kept its warning for
+    # --json alone and printed 'n/a*' with no word of why (Ye et al.'s 3Mix at 410M, 24 fitting runs).
+    pytest.importorskip("lightgbm")
+    monkeypatch.setenv("COLUMNS", "200")
+    train, test = _runs(tmp_path / "train.csv", 24, 0), _runs(tmp_path / "test.csv", 8, 1)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--runs", str(train), "--test", str(test), "--laws", "lightgbm,linear", "--target", "x"])
+    cap = capsys.readouterr()
+    assert exc.value.code == 0, cap.err
+    text = " ".join(cap.out.split())
+    assert "lightgbm warned: LightGBM: the model of ['x'] is constant" in text, cap.out
+    assert "linear warned" not in text

@@ -106,7 +106,10 @@ def _leaderboard_table(board: Any, title: str) -> Table:
                     n_par_text(r.n_params), f"{r.fit_seconds:.2f}")
     notes = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
              "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
-    caption = [notes[k] for k in sorted(seen)] + failed
+    # A law's own warnings (LightGBM's constant model on 24 runs, a fit that did not converge) were kept for --json
+    # alone: the table printed its "n/a*" with no word of why (Ye et al.'s 3Mix at 410M, --laws lightgbm).
+    warned = [f"{r.law} warned: {w}" for r in board.rows if not r.error for w in r.warnings]
+    caption = [notes[k] for k in sorted(seen)] + failed + warned
     if within:
         caption.append("ρ within: the Spearman among the held-out runs of one scale (model size, tokens, step), "
                        "averaged over the scales by their runs; the pooled ρ ranks the scales too")
