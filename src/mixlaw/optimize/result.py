@@ -271,7 +271,15 @@ class OptimumResult:
             brel = gain / b["objective"] if b["objective"] else float("nan")
             lines.append(f"    best run (measured) = {b['objective']:.5g} (run {b['run']!r}, row {b['row']})   "
                          f"predicted gain over it = {gain:.4g} ({brel:.2%})")
-            if gain < 0:
+            err = (self.law_error or {}).get("rmse", float("nan"))
+            if gain < 0 and np.isfinite(err) and -gain < err:
+                # Ye et al.'s 3Mix at 410M (32 runs, ye-pow): the optimum was predicted 6.9e-06 above the best run,
+                # 0.07 from its mixture, under a CV RMSE of 0.073, and the note said the law "does not reproduce
+                # your best runs": it does, to within its error; it finds nothing it can tell from that run.
+                lines.append(f"    note: the optimum is predicted no better than this run measured, short by less than "
+                             f"the law's error ({-gain:.2g} < RMSE {err:.2g}): the law finds no mixture it can tell "
+                             "from your best run; train this run's mixture, or add runs around it")
+            elif gain < 0:
                 # lightgbm on Olmix DCLM's arc_challenge: optimum 1.5001 predicted, a run measured 1.3738.
                 lines.append("    note: the optimum is predicted worse than this run measured: the law does not "
                              "reproduce your best runs; compare laws (mixlaw compare), or train this run's mixture")
