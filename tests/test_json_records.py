@@ -172,4 +172,4 @@ def test_a_plain_named_pair_with_a_text_column_still_says_no_mixture_columns(tmp
     mix.write_text("index,note,web\n1,first,0.5\n2,second,0.5\n")
     loss.write_text("index,web\n1,3.1\n2,3.0\n")
     code, _, err = _cli(capsys, "runs", "import", f"{mix}+{loss}", "--out", str(tmp_path / "r.csv"))
-    assert code == 2 and "no mixture columns" in err
+    assert code == 2 and "no mixture columns" in err and "plain names with every column but 'index' holding" in err

@@ -729,11 +729,13 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
     wcols = [c for c in mdf.columns if c.startswith(WEIGHT_PREFIX)]
     lcols = [c for c in ldf.columns if c.startswith(LOSS_PREFIX)]
     if len(wcols) < 2:
-        raise DataError(f"no mixture columns (expected 'train_<domain>', as '{_REGMIX_W}<domain>', or 'w:<domain>')",
+        raise DataError(f"no mixture columns (expected 'train_<domain>', as '{_REGMIX_W}<domain>', 'w:<domain>', or "
+                        "the domains' plain names with every column but 'index' holding numbers)",
                         path=str(mp))
     if not lcols:
         raise DataError(f"no loss columns (expected 'metric/<eval>_val_loss', as '{_REGMIX_LOSS[0]}<eval>"
-                        f"{_REGMIX_LOSS[1]}', or 'loss:<eval>')",
+                        f"{_REGMIX_LOSS[1]}', 'loss:<eval>', or the evals' plain names with every column but "
+                        "'index' holding numbers)",
                         path=str(lp))
     # Validate each half against its own file so that errors name the right file and line.
     RunTable(mdf[["run"] + wcols].assign(**{"loss:_": 1.0}), path=str(mp), weight_tol=weight_tol, lines=mlines)
