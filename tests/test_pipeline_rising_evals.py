@@ -116,3 +116,31 @@ def test_pipeline_backtest_says_it_once(capsys, tmp_path) -> None:
                            "2929", "--route", "nested", "--law", "ye-exp", "--backtest")
     assert code == 0, err
     assert " ".join(err.split()).count("['dialogue'] rise with training") == 1
+
+
+def test_pipeline_backtest_of_a_total_auto_chose_is_not_refused(capsys, tmp_path) -> None:
+    # fit_pipeline checks the evals (dialogue rises, code and legal fall: a warning) and auto chose the law fitted on
+    # the weighted total, which rises (0.999 x an accuracy): `--backtest` then re-checked that one column and stopped
+    # on "every eval rises" (rc 2), after the fit had succeeded and its optimum was found.
+    path = tmp_path / "mixed.csv"
+    _as_accuracy(pd.read_csv(V3, dtype={"run": str}), ["dialogue"]).to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e6", "--target-steps",
+                             "6000", "--optimize", "--objective", "weights=dialogue:0.999,code:0.0005,legal:0.0005",
+                             "--backtest")
+    assert code == 0, err
+    assert "on the total" in out and "<- chosen" in out  # the case: auto's choice is the law on the total
+    assert "[[Backtest" in out
+    assert " ".join(err.split()).count("rise with") == 1
+
+
+@pytest.mark.parametrize("only", [["--sizes-only", "--target-params", "1e6", "--target-steps", "2929"],
+                                  ["--steps-only", "--target-params", "233680", "--target-steps", "6000"]])
+def test_pipeline_backtest_at_one_scale_says_it_once(capsys, tmp_path, only: list[str]) -> None:
+    # The backtest reads a sizes-only (steps-only) pipeline at its one step (size): its own count of curves ("dialogue
+    # on 6 of 6 curves", over model size) printed a second line beside the fit's ("24 of 24").
+    path = tmp_path / "mixed.csv"
+    _as_accuracy(pd.read_csv(V3, dtype={"run": str}), ["dialogue"]).to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "pipeline", "--runs", str(path), *only, "--route", "nested", "--law", "ye-exp",
+                           "--backtest")
+    assert code == 0, err
+    assert " ".join(err.split()).count("['dialogue'] rise with") == 1

@@ -227,7 +227,8 @@ def _optimum(result: Any, obj: Any, objective: str, default: str, extrapolate: b
 
 def _backtest(result: Any, table: Any, sizes: Any, fit_up_to: float | None, seed: int, shared: bool | str,
               fit_from: float, options: dict[str, Any] | None) -> Any:
-    """--backtest: the backtest of the route and law used (the chosen ones, with auto), on the sizes fitted."""
+    """--backtest: the backtest of the route and law used (the chosen ones, with auto), on the sizes fitted. The
+    evals that rise with training were checked by the fit, on the evals it read: not again here (check_rising)."""
     total = None if result.selection is None else result.selection.total
     data = table if all(t in table.evals for t in result.targets) else add_weighted_total(table, total or {})
     # The sizes the pipeline fitted, not the held-out ones. need=1: fit_pipeline already checked the count
@@ -241,7 +242,7 @@ def _backtest(result: Any, table: Any, sizes: Any, fit_up_to: float | None, seed
                              fit_from=fit_from, law_options=options, axis=result.time_axis,
                              target_params=result.target_params, steps_only=result.steps_only,
                              target_time=result.target_steps if result.time_axis == "step"
-                             else result.target_tokens, sizes_only=result.sizes_only)
+                             else result.target_tokens, sizes_only=result.sizes_only, check_rising=False)
 
 
 def _fitted_sizes(table: Any, target_params: float | None, sizes: Any, fit_up_to: float | None) -> list[float]:

@@ -125,7 +125,8 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
                       shared_exponents: bool | str = True, law_options: dict[str, Any] | None = None,
                       fit_from: float = 0.0, axis: str | None = None,
                       target_params: float | None = None, steps_only: bool | None = None,
-                      target_time: float | None = None, sizes_only: bool | None = None) -> list[Backtest]:
+                      target_time: float | None = None, sizes_only: bool | None = None,
+                      check_rising: bool = True) -> list[Backtest]:
     """Backtests of the pipeline inside the data, to read next to a real extrapolation.
 
     * **steps**: keep each run's checkpoints up to its last step / r, fit the pipeline, predict the largest
@@ -173,10 +174,13 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
         The mirror image: the pipeline's target step (or token count, by ``axis``), and whether it is the
         sizes-only pipeline (a table of one step is): then the size part runs at that step alone, and the steps
         part is there as not needed.
-
-    An eval that rises with training (an accuracy in a ``loss:`` column, :func:`.tails.rising_evals`) is named in
-    one :class:`DataWarning`, and when every eval to score does, InputError: as
-    :func:`~mixlaw.pipeline.fit_pipeline` says it.
+    check_rising : bool, default True
+        An eval that rises with training (an accuracy in a ``loss:`` column, :func:`.tails.rising_evals`) is named
+        in one :class:`DataWarning`, and when every eval to score does, InputError: as
+        :func:`~mixlaw.pipeline.fit_pipeline` says it. False: no check, for the backtest of a pipeline whose fit made
+        it on the evals it read (``mixlaw pipeline --backtest``): a weighted total that ``route="auto"`` chose to fit
+        is one column the fit did not check, and a sizes-only (steps-only) backtest reads its curves at one step
+        (size), so the same evals came out refused, or named a second time in other counts.
 
     Returns
     -------
@@ -190,8 +194,7 @@ def backtest_pipeline(table: RunTable, *, route: str = "nested", law: str = "ye-
     table, axis, target_params, one, one_time = _as_the_pipeline_reads(table, targets, axis, target_params,
                                                                        steps_only, target_time, sizes_only)
     # As fit_pipeline says it, on the rows it fits: an accuracy in a loss: column was scored as a loss without a word.
-    # `mixlaw pipeline --backtest` runs both on the same rows; show_warnings prints the one line once.
-    rising_line = rising_evals_checked(table, axis, table.resolve_targets(targets))
+    rising_line = rising_evals_checked(table, axis, table.resolve_targets(targets)) if check_rising else None
     if rising_line is not None:
         warnings.warn(rising_line, DataWarning, stacklevel=user_stacklevel(2))
     parts = _Parts.of(table, axis, targets, fit_from, one, one_time,
