@@ -16,6 +16,7 @@ from cli_runner import run_cli
 from test_pipeline_far_below_table import _no_floor_table
 
 import mixlaw.api as api
+from mixlaw.data import RunTable
 from mixlaw.errors import InputError, MixlawWarning
 from mixlaw.pipeline import fit_pipeline, load_pipeline, save_pipeline
 
@@ -90,3 +91,20 @@ def test_a_tampered_field_is_refused_on_load(saved, tmp_path, bad) -> None:  # t
     p.write_text(json.dumps(doc))
     with pytest.raises(InputError, match=r"state\.table_lowest"):
         load_pipeline(p)
+
+
+def test_a_pipeline_of_final_losses_names_each_runs_end_not_s_1() -> None:
+    # Fitted on each run's final loss (no step column), S* = 1 is a stand-in that the headline says as "each run's
+    # end": the warning read "prediction(s) at N = 8e+10, S = 1".
+    frame = _no_floor_table().frame
+    last = frame[frame["step"] == frame.groupby("params")["step"].transform("max")].drop(columns=["step"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(RunTable(last), target_params=8e10, route="nested", law="ye-exp")
+    assert res.final_losses
+    res.table_lowest = np.array([100.0])  # every prediction below half of it: the line's wording is what is tested
+    mix = ",".join(f"{d}={float(v)!r}" for d, v in zip(res.domains, res.mixtures[0], strict=True))
+    with pytest.warns(MixlawWarning, match=BELOW) as rec:
+        api.predict_pipeline_table(res, mix)
+    line = next(str(w.message) for w in rec if "lie below" in str(w.message))
+    assert "prediction(s) at N = 8e+10 (each run's end) lie below" in line and "S = 1" not in line

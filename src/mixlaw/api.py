@@ -230,7 +230,9 @@ def _warn_far_below(table: RunTable, result: PipelineResult, pred: np.ndarray, p
     N = result.target_params if params is None else float(params)
     _, T = result.scale_of(None, steps, tokens)
     T = result.target_time if T is None else T
-    at = f"at N = {N:g}, {'S' if result.time_axis == 'step' else 'D'} = {T:g}"
+    # Fitted on final losses, S = 1 is the stand-in for each run's end (PipelineResult.time_words): said so.
+    at = (f"at N = {N:g} (each run's end)" if result.final_losses and T == result.target_time
+          else f"at N = {N:g}, {'S' if result.time_axis == 'step' else 'D'} = {T:g}")
     rows = [f"row {i + 1} (run {r!r})" for i, r in enumerate(table.runs)]
     line = far_below_line(pred, result.table_lowest, list(result.targets), rows, f"prediction(s) {at}",
                           "the pipeline's step or size law runs to its bound at that mixture, or the scale is far "
