@@ -144,3 +144,30 @@ def test_pipeline_backtest_at_one_scale_says_it_once(capsys, tmp_path, only: lis
                            "--backtest")
     assert code == 0, err
     assert " ".join(err.split()).count("['dialogue'] rise with") == 1
+
+
+def test_an_accuracy_inside_an_eval_group_is_named(capsys, tmp_path) -> None:
+    # review24a: an accuracy weighed into an --eval-group (or the --fit-total total) of losses was fitted without a
+    # word: the group itself still falls while its losses dominate, and only the fitted columns were checked.
+    from mixlaw.evals import add_eval_groups
+
+    frame = _as_accuracy(pd.read_csv(V3, dtype={"run": str}), ["dialogue"])
+    table = add_eval_groups(RunTable(frame), {"g": {"code": 0.5, "dialogue": 0.5}})
+    with pytest.warns(DataWarning, match=r"eval\(s\) \['dialogue'\] in \['g'\] rise with training") as caught:
+        fit_pipeline(table, route="nested", law="ye-exp", targets=["g"], **TARGET)
+    line = next(str(w.message) for w in caught if "rise with" in str(w.message))
+    assert "dialogue on 24 of 24 curves" in line and "--eval-group" in line and "code" not in line
+    # A group of losses alone says nothing.
+    quiet_table = add_eval_groups(RunTable(pd.read_csv(V3, dtype={"run": str})), {"g": {"code": 0.5, "legal": 0.5}})
+    with warnings.catch_warnings(record=True) as quiet:
+        warnings.simplefilter("always")
+        fit_pipeline(quiet_table, route="nested", law="ye-exp", targets=["g"], **TARGET)
+    assert not any("rise with" in str(w.message) for w in quiet)
+    path = tmp_path / "mixed.csv"
+    frame.to_csv(path, index=False)
+    for extra in (["--eval-group", "g=code:0.5,dialogue:0.5", "--target", "g"],
+                  ["--fit-total", "--optimize", "--objective", "weights=dialogue:0.5,code:0.25,legal:0.25"]):
+        code, out, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", "233680",
+                                 "--target-steps", "2929", "--route", "nested", "--law", "ye-exp", *extra)
+        assert code == 0, err
+        assert " ".join(err.split()).count("['dialogue'] in [") == 1, err

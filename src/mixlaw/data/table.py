@@ -599,6 +599,11 @@ class RunTable:
                 f"row{'s' if out.sum() > 1 else ''} with no value ({per}; {row_unit(self.path)}s {lines}){alone}")
         return self.subset(~out), line
 
+    def members_of(self, name: str) -> list[str]:
+        """The evals that eval ``name`` is computed from (an ``--eval-group``, a weighted total: those weighed above
+        0), or [] for an eval of the table's own."""
+        return list(getattr(self, "_members", {}).get(name) or [])
+
     def _missing_members(self, name: str, rows: np.ndarray) -> str:
         """For an eval computed from others, which of them the ``rows`` miss: ', for want of loss:b 3'."""
         members = getattr(self, "_members", {}).get(name)

@@ -248,14 +248,38 @@ def rising_evals_line(rising: list[tuple[str, int, int]], every: bool, over: str
                    "for them (1 - accuracy, or -log(accuracy))")
 
 
+def rising_members_line(rising: list[tuple[str, int, int]], combined: dict[str, list[str]], over: str) -> str:
+    """One sentence for the evals that rise inside a combined eval (an ``--eval-group``, a weighted total) that is
+    fitted in their place: ``combined`` maps each to the combined evals it is part of."""
+    where = ("the largest model size lies above the smallest" if over == "params"
+             else "the last checkpoint lies above the first")
+    counts = "; ".join(f"{name} on {k} of {n} curves" for name, k, n in rising)
+    inside = sorted({c for name, _, _ in rising for c in combined[name]})
+    return (f"eval(s) {[name for name, _, _ in rising]} in {inside} rise with "
+            f"{'model size' if over == 'params' else 'training'}: {where} ({counts}). A weighted mean of losses "
+            "with a higher-is-better metric (accuracy, score) in it is not a loss that falls as the step and size "
+            "laws assume; fitted as it is: leave them out of the group or total (--eval-group, --objective "
+            "weights=; eval_groups=, objective=), or give a loss for them (1 - accuracy, or -log(accuracy))")
+
+
 def rising_evals_checked(table: RunTable, axis: str, targets: list[str]) -> str | None:
     """:func:`rising_evals` as the pipeline applies it (:func:`~mixlaw.pipeline.fit_pipeline` and
     :func:`~mixlaw.pipeline.backtest_pipeline`): InputError naming the table when every eval of ``targets`` rises
-    (nothing left that the step and size laws can extrapolate), else the warning line naming those that do, or None."""
-    rising, over = rising_evals(table, axis, targets)
-    if not rising:
-        return None
-    line = rising_evals_line(rising, len(rising) == len(targets), over)
-    if len(rising) == len(targets):
-        raise InputError(f"{table.path or 'the table'}: {line}")
-    return line
+    (nothing left that the step and size laws can extrapolate), else the warning line naming those that do, or None.
+
+    The evals a combined target is computed from (an ``--eval-group``, the weighted total of ``--fit-total``) are
+    checked too, and named apart: an accuracy weighed into a group of losses was fitted without a word, since the
+    group itself falls while its losses dominate."""
+    combined: dict[str, list[str]] = {}
+    for t in targets:
+        for m in table.members_of(t):
+            if m not in targets and m in table.evals:
+                combined.setdefault(m, []).append(t)
+    rising, over = rising_evals(table, axis, [*targets, *combined])
+    own = [r for r in rising if r[0] in targets]
+    inside = [r for r in rising if r[0] not in targets]
+    if own and len(own) == len(targets):
+        raise InputError(f"{table.path or 'the table'}: {rising_evals_line(own, True, over)}")
+    lines = ([rising_evals_line(own, False, over)] if own else []) + (
+        [rising_members_line(inside, combined, over)] if inside else [])
+    return ". ".join(lines) or None
