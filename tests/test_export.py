@@ -475,3 +475,24 @@ def test_export_says_when_a_domain_repeats_its_data_past_4_epochs(tmp_path):
         export_mixture({"web": 0.9, "code": 0.1}, "json", budget=budget)  # 3.33 epochs: nothing said
         # the budget's own limit, when given, is the one checked
         export_mixture({"web": 0.5, "code": 0.5}, "json", budget=TokenBudget(1e9, budget.tokens_available, 20.0))
+
+
+def test_an_inline_mixture_longer_than_a_file_name_is_read_inline(capsys: pytest.CaptureFixture[str]) -> None:
+    # 50 domains inline are over the 255-byte file-name limit: Path.exists raised ENAMETOOLONG and export said
+    # "d0=0.02,...: File name too long" instead of reading the mixture.
+    spec = ",".join(f"domain_{i}=0.02" for i in range(50))
+    assert len(spec) > 255
+    mix = parse_mixture(spec)
+    assert len(mix) == 50 and math.isclose(sum(mix.values()), 1.0)
+    code, out, err = _cli(capsys, "export", "--mixture", spec, "--format", "json")
+    assert code == 0, err
+    assert [r["domain"] for r in json.loads(out)] == [f"domain_{i}" for i in range(50)]
+
+
+def test_an_empty_mixture_is_named_empty_not_a_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    # Path('') is '.', the current folder: --mixture '' said ".: is a folder; expected a mixture file".
+    for spec in ("", "  "):
+        with pytest.raises(InputError, match="empty mixture"):
+            parse_mixture(spec)
+    code, _, err = _cli(capsys, "export", "--mixture", "")
+    assert code == 2 and "empty mixture" in err and "folder" not in err

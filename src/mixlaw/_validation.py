@@ -155,6 +155,19 @@ __all__ = ["Interval", "Options", "Real", "Integral", "validate_params", "check_
            "quote_name", "split_names", "renamed", "renamed_in"]
 
 
+def path_exists(spec: Any) -> bool:
+    """Whether ``spec`` names an existing file or folder, False where the OS cannot even look it up: an option that
+    takes inline text or a file (``--mixture a=0.02,...``) asks this of its text, and ``Path.exists`` raises
+    ENAMETOOLONG on a text over the file-name limit (255 bytes), so an inline mixture of 50 domains was refused with
+    "File name too long"."""
+    from pathlib import Path
+
+    try:
+        return Path(spec).exists()
+    except (OSError, ValueError):  # ValueError: a NUL byte in the text
+        return False
+
+
 def read_user_text(path: Any, what: str) -> str:
     """Read a small UTF-8 text file named on the command line (a mixture, paths, token counts, a saved law).
 

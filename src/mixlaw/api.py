@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import atomic_target
-from ._validation import read_user_text, renamed, renamed_in
+from ._validation import path_exists, read_user_text, renamed, renamed_in
 from ._version import __version__
 from .bootstrap import bootstrap_law, resampled_rows
 from .compare import Leaderboard, compare
@@ -275,7 +275,7 @@ def _one_mixture(mixtures: Any) -> dict[str, float] | None:
     if not isinstance(mixtures, (str, os.PathLike)):
         return None
     spec = str(mixtures)
-    if "=" in spec and not Path(spec).exists():
+    if "=" in spec and not path_exists(spec):
         return parse_mixture(spec)
     if Path(spec).suffix.lower() == ".json" and Path(spec).is_file():
         try:

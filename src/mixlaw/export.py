@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._validation import parse_user_json, quote_name, read_user_text
+from ._validation import parse_user_json, path_exists, quote_name, read_user_text
 from .data import beyond_tol, known_names, scaled_number, share_value
 from .data.reading import saved_file_kind
 from .errors import DataWarning, InputError, user_stacklevel
@@ -563,6 +563,8 @@ def parse_mixture(spec: str) -> dict[str, float]:
     a CSV cell (``"web, news"=0.5,code=0.5``)."""
     from pathlib import Path
 
+    if not str(spec).strip():  # Path('') is '.', which said ".: is a folder; expected a mixture file"
+        raise InputError("empty mixture; expected domain=weight,... (web=0.6,code=0.4) or a mixture file")
     path = Path(spec)
     if path.suffix.lower() in (".parquet", ".pq"):  # what `mixlaw optimize --out opt.parquet` writes
         import pandas as pd
@@ -574,7 +576,7 @@ def parse_mixture(spec: str) -> dict[str, float]:
         except (OSError, ValueError) as e:  # pyarrow's errors derive from these
             raise InputError(f"{spec}: not a readable Parquet file ({e})") from None
         return _mixture_from_frame(frame, spec)
-    if path.suffix.lower() in (".json", ".csv", ".yaml", ".yml") or path.exists():
+    if path.suffix.lower() in (".json", ".csv", ".yaml", ".yml") or path_exists(spec):
         text = read_user_text(path, "mixture")
         if path.suffix.lower() == ".csv":
             import io

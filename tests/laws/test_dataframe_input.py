@@ -182,3 +182,14 @@ def test_a_frame_in_its_own_column_names_without_losses_says_how_to_pass_them():
     assert law.domains_ == ["web", "code", "wiki"] and law.targets_ == ["loss_x"]
     objects = df.drop(columns=["loss_x"]).astype(object)  # numbers held in object columns are still numbers
     np.testing.assert_allclose(get_law("linear").fit(objects, df["loss_x"]).predict(objects), law.predict(objects))
+
+
+def test_predict_reads_an_inline_mixture_longer_than_a_file_name() -> None:
+    # predict --mixtures takes export's inline spec; one of 50 domains is over the file-name limit, and Path.exists
+    # raised ENAMETOOLONG ("File name too long") before it was read as a mixture.
+    from mixlaw.api import _one_mixture
+
+    spec = ",".join(f"domain_{i}=0.02" for i in range(50))
+    assert len(spec) > 255
+    mix = _one_mixture(spec)
+    assert mix is not None and len(mix) == 50
