@@ -88,3 +88,18 @@ def test_an_optimum_as_law_or_runs_is_named(tmp_path, capsys):
     assert run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(law))[0] == 0
     code, out, err = run_cli(capsys, "predict", "--law", str(law), "--mixtures", str(tmp_path / "opt--out.json"))
     assert code == 0 and "pred:web" in out, err
+
+
+def test_a_folder_as_runs_is_named_a_folder(tmp_path, capsys):
+    # A folder said "unknown table format ''" (and one named runs.csv/ pandas' "Is a directory"); one holding
+    # TensorBoard event files is pointed at the importer that reads it.
+    plain, named, tb = tmp_path / "sweep", tmp_path / "runs.csv", tmp_path / "logs"
+    for d in (plain, named, tb / "run1"):
+        d.mkdir(parents=True)
+    (tb / "run1" / "events.out.tfevents.1.host").write_bytes(b"")
+    for d in (plain, named):
+        code, _, err = run_cli(capsys, "fit", "--runs", str(d), "--law", "linear")
+        assert code == 2 and f"{d}: is a folder; expected a run table file" in err, err
+        assert "Traceback" not in err and "unknown table format" not in err
+    code, _, err = run_cli(capsys, "continual", "--runs", str(tb), "--original", "a", "--new", "b")
+    assert code == 2 and "is a folder" in err and f"mixlaw runs import-tensorboard {tb}" in err, err

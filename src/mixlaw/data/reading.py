@@ -316,6 +316,14 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
     """
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        # A folder (a sweep's output folder, a logs folder) said "unknown table format ''", or for 'runs.csv/'
+        # pandas' "Is a directory".
+        tb = any(next(path.glob(g), None) for g in ("events.out.tfevents.*", "*/events.out.tfevents.*"))
+        hint = (f" (it holds TensorBoard event files: mixlaw runs import-tensorboard {path} --out runs.parquet)" if tb
+                else "")
+        raise InputError(f"{path}: is a folder; expected a run table file (.csv, .tsv, .xlsx, .parquet, .json or "
+                         f".jsonl){hint}")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     text = set(RUN_ID_COLUMNS) | set(text_columns)
     if path.is_file() and path.stat().st_size == 0:
