@@ -103,3 +103,19 @@ def test_a_folder_as_runs_is_named_a_folder(tmp_path, capsys):
         assert "Traceback" not in err and "unknown table format" not in err
     code, _, err = run_cli(capsys, "continual", "--runs", str(tb), "--original", "a", "--new", "b")
     assert code == 2 and "is a folder" in err and f"mixlaw runs import-tensorboard {tb}" in err, err
+
+
+def test_report_refuses_to_write_over_its_run_table(tmp_path, capsys):
+    # report --out was checked against its inputs only with --pipeline: '--runs runs.csv --out runs.csv' fitted every
+    # law and wrote the HTML page over the run table, rc 0.
+    runs = _runs(tmp_path)
+    before = runs.read_bytes()
+    code, _, err = run_cli(capsys, "report", "--runs", str(runs), "--holdout", "0.25", "--laws", "linear",
+                           "--out", str(runs))
+    assert code == 2 and "--out" in err and str(runs) in err, err
+    assert runs.read_bytes() == before
+    test = tmp_path / "test.csv"
+    test.write_bytes(before)
+    code, _, err = run_cli(capsys, "report", "--runs", str(runs), "--test", f"held={test}", "--laws", "linear",
+                           "--out", str(test))
+    assert code == 2 and test.read_bytes() == before, err

@@ -79,6 +79,10 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
     if holdout is not None and dataset is not None:
         raise InputError("--holdout splits a --runs table; the bundled data has its own splits")
+    # Before any fit: 'report --runs runs.csv --out runs.csv' wrote the page over the run table (the user's only
+    # copy), and an --out that is a folder or symlink was refused only after every law was fitted. A --test
+    # 'NAME=PATH' counts by its path.
+    check_outputs([runs, *(t for spec in test or [] for t in (spec, spec.partition("=")[2]) if t)], out=out_path)
     if dataset is not None:
         if at_params is not None or final_step:
             raise InputError("--at-params / --final-step cut a --runs table (and its --test tables); the bundled "
