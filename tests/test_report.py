@@ -376,3 +376,18 @@ def test_a_meta_law_counts_a_gp_residual_members_ridge_base_as_the_member_does()
         assert loaded.strip() == f"n_vary={law.n_params_} (effective {eff:.1f})", (key, loaded)
         if key == "auto":
             assert law.train_metrics_["AIC"] == pytest.approx(member.train_metrics_["AIC"])
+
+
+def test_an_undefined_spearman_reads_n_a_with_its_note_not_nan(tmp_path):
+    # One held-out run ranks nothing: every Spearman is nan, and the page printed "nan" in the leaderboard's cells
+    # and "ρ=nan" in the scatter titles (compare's leaderboard says n/a* with a note).
+    train = _table(tmp_path / "train.csv", 30, 0)
+    one = tmp_path / "one.csv"
+    one.write_text("\n".join(_table(tmp_path / "t.csv", 3, 1).read_text().splitlines()[:2]) + "\n")
+    out = tmp_path / "r.html"
+    with pytest.raises(SystemExit) as e:
+        main(["report", "--runs", str(train), "--test", str(one), "--laws", "linear,ye-exp", "--out", str(out)])
+    assert e.value.code == 0
+    page = out.read_text()
+    assert re.search(r">\s*nan\s*<", page) is None and "ρ=nan" not in page
+    assert page.count("<td>n/a*</td>") == 2 and "n/a*: undefined (constant predictions" in page

@@ -191,6 +191,7 @@ def _fit_and_score(keys: list[str], train: Any, full: Any, tests: dict[str, Any]
 def _leaderboard_html(rows: list[tuple[str, Any, str]], tests: dict[str, Any], split0: str) -> str:
     """The leaderboard table: Spearman on every split, MRE and RMSE on the first, fit seconds (or the error)."""
     parts = ["<h2>Leaderboard</h2><table><tr><th>law</th>"]
+    seen: set[str] = set()
     parts.append("".join(f"<th>Spearman {html.escape(s)}</th>" for s in tests)
                  + f"<th>MRE {html.escape(split0)}</th><th>RMSE {html.escape(split0)}</th><th>fit s</th></tr>")
     for key, scores, extra in rows:
@@ -198,11 +199,29 @@ def _leaderboard_html(rows: list[tuple[str, Any, str]], tests: dict[str, Any], s
             parts.append(f"<tr><td>{html.escape(key)}</td><td colspan='{len(tests) + 3}'>failed: "
                          f"{html.escape(extra)}</td></tr>")
             continue
-        cells = "".join(f"<td>{scores[s]['spearman']:.4f}</td>" for s in tests)
-        parts.append(f"<tr><td>{html.escape(key)}</td>{cells}<td>{scores[split0]['mre']:.4f}</td>"
-                     f"<td>{scores[split0]['rmse']:.4f}</td><td>{extra}</td></tr>")
+        cells = "".join(f"<td>{_score(scores[s]['spearman'], seen=seen)}</td>" for s in tests)
+        parts.append(f"<tr><td>{html.escape(key)}</td>{cells}<td>{_score(scores[split0]['mre'], seen=seen)}</td>"
+                     f"<td>{_score(scores[split0]['rmse'], seen=seen)}</td><td>{extra}</td></tr>")
     parts.append("</table>")
+    parts.extend(f"<p>{SCORE_NOTES[k]}</p>" for k in sorted(seen))
     return "\n".join(parts)
+
+
+# As compare's leaderboard words them (cli/laws.py): a Spearman of constant predictions (LightGBM on few runs) or of
+# one held-out run is undefined, and the page printed "nan" in its cell.
+SCORE_NOTES = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
+               "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
+
+
+def _score(v: float, fmt: str = ".4f", seen: set[str] | None = None) -> str:
+    """A leaderboard cell: the score, or 'n/a*' / 'inf*' (footnoted by SCORE_NOTES, the kind added to ``seen``)."""
+    v = float(v)
+    if np.isfinite(v):
+        return format(v, fmt)
+    kind = "inf" if np.isinf(v) else "nan"
+    if seen is not None:
+        seen.add(kind)
+    return kind + "*" if kind == "inf" else "n/a*"
 
 
 def _scatter_html(plt: Any, fitted: dict[str, Any], test: Any, split0: str, names: list[str]) -> str:
@@ -220,7 +239,7 @@ def _scatter_html(plt: Any, fitted: dict[str, Any], test: Any, split0: str, name
             ax.scatter(y.ravel(), p.ravel(), s=6, alpha=0.6)
             lim = [min(y.min(), p.min()), max(y.max(), p.max())]
             ax.plot(lim, lim, color="grey", lw=0.8)
-            ax.set_title(f"{_label(key)}  ρ={metrics.spearman(y, p):.3f}", fontsize=9)
+            ax.set_title(f"{_label(key)}  ρ={_score(metrics.spearman(y, p), '.3f')}", fontsize=9)
             ax.set_xlabel("true loss", fontsize=8)
             ax.set_ylabel("predicted", fontsize=8)
     for ax in axes.ravel()[n:]:
