@@ -121,3 +121,16 @@ def test_help_names_repeatable_options_by_their_form():
         seen.update({m.group(1): m.group(2) for m in re.finditer(r"(--[a-z-]+) (\S+=\S+|EVAL)\s", r.output)})
     assert seen["--target"] == "EVAL" and seen["--bounds"] == "DOMAIN=LO:HI" and seen["--law-option"] == "KEY=VALUE"
     assert seen["--eval-group"] == "NAME=EVAL:W,..." and seen["--test"] == "[NAME=]PATH"
+
+
+def test_ctrl_c_exits_130_not_0(monkeypatch, capsys):
+    # Not standalone, typer turns a KeyboardInterrupt into Exit(130) and returns 130 instead of raising it: every
+    # command stopped by Ctrl-C (a sweep, a long compare) exited 0 and silently, so a script's next step ran.
+    import mixlaw.design
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mixlaw.design, "make_design", interrupted)
+    code, out, err = run(capsys, "design", "--domains", "a,b", "--n", "3")
+    assert code == 130 and out == "" and "interrupted" in err

@@ -223,3 +223,37 @@ def test_design_names_are_read_as_written(tmp_path: Path) -> None:
     design.write_text("run,w:docs,w:math\n007,0.5,0.5\n1.10,0.25,0.75\n,1.0,0.0\n")
     # As numbers, '007' was the run '7.0' (a blank cell made the column float) and '1.10' was '1.1'.
     assert read_design(design)[1] == ["007", "1.10", None]
+
+
+def test_an_interrupted_pool_drops_its_queued_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Ctrl-C in the pool's wait left the pool's exit to wait for every queued run: an interrupted 12-run sweep trained
+    # on for 83 s before it stopped. The runs not started are cancelled now; KeyboardInterrupt still propagates.
+    import mixlaw.sweep as sweep
+
+    calls: list[dict[str, Any]] = []
+
+    class Pool:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def __enter__(self) -> Pool:
+            return self
+
+        def __exit__(self, *exc: Any) -> None:
+            pass
+
+        def submit(self, *args: Any, **kwargs: Any) -> object:
+            return object()
+
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            calls.append({"wait": wait, "cancel_futures": cancel_futures})
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(sweep, "wait", interrupted)
+    runs = [sweep.PlannedRun(run_id=f"r{i}", config=BASE, row=i + 2) for i in range(3)]
+    with pytest.raises(KeyboardInterrupt):
+        sweep._run_pool(runs, tmp_path / "runs.db", tmp_path, 2, 1, False, lambda rid, outcome: True)
+    assert calls == [{"wait": True, "cancel_futures": True}]

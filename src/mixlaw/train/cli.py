@@ -315,10 +315,15 @@ def main(argv: list[str] | None = None) -> None:
     app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
     register(app)
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except InputError as e:
         sys.stderr.write(f"error: {e}\n")
         raise SystemExit(2) from None
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        # typer returns Ctrl-C's Exit(130) here rather than raising it (see mixlaw.cli.main): not a success.
+        if code == 130:
+            sys.stderr.write("interrupted\n")
+        raise SystemExit(code)
     raise SystemExit(0)
 
 
