@@ -446,3 +446,17 @@ def test_a_fitted_law_is_bootstrapped_on_its_own_eval_sets_by_default() -> None:
     # A law fitted on arrays (targets y0) names no eval of the table: all of them.
     arr = get_law("ye-exp").fit(two.weights, two.losses("x"))
     assert bootstrap_law(arr, two, n=4, n_jobs=1).law.targets_ == ["x", "y"]
+
+
+@pytest.mark.parametrize("seed", [-1, "x", 1.5, True, np.random.RandomState(0)])
+def test_a_seed_seedsequence_cannot_take_is_refused_naming_random_state(seed):
+    # -1 stopped with numpy's bare "expected non-negative integer", 'x' with int()'s ValueError, a RandomState with a
+    # TypeError; 1.5 and True were truncated to the seed 1 without a word.
+    from mixlaw.errors import InvalidParameterError
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), size=12)
+    t = RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:a": W[:, 0], "w:b": W[:, 1],
+                               "loss:a": 2 + np.exp(-W[:, 1])}))
+    with pytest.raises(InvalidParameterError, match=r"random_state \(--seed\) must be an int >= 0"):
+        bootstrap_law("linear", t, n_boot=3, n_jobs=1, random_state=seed)
