@@ -104,3 +104,17 @@ def test_the_trainer_takes_a_mixture_in_percent_as_export_and_predict_do() -> No
     with pytest.raises(InputError, match=r"sum to 100, .*\(they look like percentages: divide them by 100, or mark "
                                          r"them: code=60%\)"):
         ProxyConfig(mixture={"a": 25.0, "b": 75.0}).resolved(["a", "b"])
+
+
+def test_a_model_too_large_for_the_machine_is_refused_before_it_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    # '--size 1T' (for 1M) built a model of 16 TB of weights and optimiser state until the OOM killer ended the
+    # process after a minute, with no message.
+    from mixlaw.train import config
+
+    cfg = ProxyConfig(model_size=10**12, mixture={"a": 1.0})
+    with pytest.raises(InputError, match=r"'model_size' \(1,000,000,000,000; --size, --sizes\).*GiB to train"):
+        cfg.resolved(["a", "b"])
+    monkeypatch.setattr(config, "_memory_bytes", lambda: 2**30)  # a 1 GiB machine
+    assert ProxyConfig(model_size=200_000, mixture={"a": 1.0}).resolved(["a", "b"]).n_layer == 3
+    with pytest.raises(InputError, match="more than this machine's 1 GiB"):
+        ProxyConfig(model_size=100_000_000, mixture={"a": 1.0}).resolved(["a", "b"])

@@ -126,6 +126,35 @@ def shape_for_size(model_size: int) -> tuple[int, int, int]:
     return n_layer, n_embd, n_embd // HEAD_DIM
 
 
+#: Bytes of memory per parameter in training: fp32 weights, gradients and AdamW's two moments (activations extra).
+TRAIN_BYTES_PER_PARAM = 16
+
+
+def _memory_bytes() -> int | None:
+    """The machine's physical memory, or None where the OS does not say."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_fits_in_memory(cfg: ProxyConfig) -> None:
+    """Refuse a model whose weights, gradients and AdamW state alone exceed the machine's memory: '--size 1T' (a
+    typo for 1M) built a 16 TB model until the kernel's OOM killer ended the process (and maybe others) after a
+    minute, with no message. Counts 12 C^2 per block plus the byte embeddings and positions (the shape rule of
+    :func:`shape_for_size`), TRAIN_BYTES_PER_PARAM bytes each."""
+    total = _memory_bytes()
+    params = 12 * cfg.n_layer * cfg.n_embd**2 + (2 * 256 + cfg.block_size) * cfg.n_embd
+    need = TRAIN_BYTES_PER_PARAM * params
+    if total is not None and need > total:
+        raise InputError(f"config field 'model_size' ({cfg.model_size:,}; --size, --sizes): a model of about "
+                         f"{params:.3g} parameters needs about {need / 2**30:,.0f} GiB to train (weights, gradients, "
+                         f"AdamW state), more than this machine's {total / 2**30:,.0f} GiB (a typo? the README's "
+                         "sweep trains 0.1M-0.4M)")
+
+
 @dataclass
 class ProxyConfig:
     """Everything that defines one proxy training run (nanoGPT-style: one flat config, a comment per field).
@@ -235,8 +264,10 @@ class ProxyConfig:
         scale = 1.0 if abs(total - 1.0) <= 1e-9 else total
         full = {d: float(mixture.get(d, 0.0)) / scale for d in domains}
         n_layer, n_embd, n_head = shape_for_size(self.model_size)
-        return dataclasses.replace(self, mixture=full, n_layer=self.n_layer or n_layer,
-                                   n_embd=self.n_embd or n_embd, n_head=self.n_head or n_head)
+        out = dataclasses.replace(self, mixture=full, n_layer=self.n_layer or n_layer,
+                                  n_embd=self.n_embd or n_embd, n_head=self.n_head or n_head)
+        _check_fits_in_memory(out)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON dict of every field."""
