@@ -238,3 +238,11 @@ def test_the_demo_reads_final_losses_of_a_domain_no_run_trains_on(tmp_path: Path
             db.finish_run(f"r{i}", 1.0)
     W, _, L = final_losses(tmp_path / "runs.db", ["r0", "r1"], doms)
     assert W.tolist() == [[0.3, 0.7, 0.0], [0.6, 0.4, 0.0]] and L.shape == (2, 3)
+
+
+def test_exporting_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
+    # 'runs export sweep_out/ runs.parquet' (the folder, not the store file in it) said the store "does not exist".
+    with pytest.raises(InputError, match="is a folder; give the store file"):
+        export_run_table(tmp_path)
+    with pytest.raises(InputError, match="does not exist; run 'mixlaw sweep"):
+        export_run_table(tmp_path / "none.db")

@@ -482,6 +482,9 @@ def export_run_table(db: str | os.PathLike[str] | RunStore, *, include_unfinishe
     """
     if isinstance(db, RunStore):
         return db.run_table(include_unfinished=include_unfinished, ids=ids)
+    if Path(db).is_dir():
+        # A folder (the sweep's output folder) was told it "does not exist".
+        raise InputError(f"run store {str(db)!r} is a folder; give the store file (mixlaw sweep --store runs.db)")
     if not Path(db).is_file():
         raise InputError(f"run store {str(db)!r} does not exist; run 'mixlaw sweep --store {db}' first")
     with RunStore(db, readonly=True) as store:  # exporting never writes (a read-only store exports too)
