@@ -154,8 +154,10 @@ def test_report_on_a_held_out_split_of_one_run_chooses_by_error(tmp_path, capsys
     m = re.search(r"The law is the law with the lowest RMSE on test \(([\d.e-]+)\); Spearman is undefined there "
                   r"\(1 run, nothing to rank\)", page)
     assert m, page
-    rmse = {k: float(v) for k, v in re.findall(r"<tr><td>([\w-]+)</td><td>nan</td><td>[\d.]+</td><td>([\d.]+)</td>",
+    # The undefined Spearman reads n/a* (with its note), not nan.
+    rmse = {k: float(v) for k, v in re.findall(r"<tr><td>([\w-]+)</td><td>n/a\*</td><td>[\d.]+</td><td>([\d.]+)</td>",
                                                 page)}
+    assert rmse and "n/a*: undefined (constant predictions or a single held-out run" in page
     assert min(rmse.values()) == pytest.approx(float(m.group(1)), abs=1e-4)
 
 
