@@ -42,8 +42,9 @@ Measured (2026-12-06, 80 s)::
 
 Verdict by the rule above: not adopted. The shift helps only where the law cannot bend at all (linear) and within
 2 se on Marin; it makes the misspecified worlds worse, and on RegMix, the one real table where it would be printed,
-the runs the fit never saw show almost none of the CV's bias (+0.0035 against -0.0127: the folds fit 410 runs, not
-512, and the bias shrinks with them), so the shifted figure is farther from the measured losses. `optimize` is
+the runs the fit never saw show little of the CV's bias (the law over-predicts them by 0.0035, its CV's best decile by
+0.0127; whether because each fold fits 410 runs, not 512, or because test_1m's mixtures differ, is not measured), so
+the shifted figure is farther from the measured losses. `optimize` is
 unchanged; its far-quarter RMSE (bench/far_error.py) stays the figure for the error near an optimum.
 """
 
