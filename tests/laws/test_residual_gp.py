@@ -210,3 +210,32 @@ def test_auto_and_stack_try_it_up_to_the_size_guard():
     assert "gp-residual" in default_candidates() and "gp-residual" in default_candidates(MAX_RUNS["gp-residual"])
     assert "gp-residual" not in default_candidates(MAX_RUNS["gp-residual"] + 1)
     assert "loglinear-sat" in default_candidates(10_000)
+
+
+def test_eval_sets_share_the_grids_eigendecompositions_with_the_same_result(monkeypatch):
+    """The length-scale grid's eigendecompositions depend on the runs alone: a second eval set's search reuses the
+    first's (11 fewer ``eigh``) and finds exactly the hyperparameters a search of its own finds."""
+    import mixlaw.laws.residual_gp as rg
+
+    W, y, _ = _runs(60, 3, bump=True)
+    X = W / W.std()
+    D2, med = rg._sqdist(X, X), rg._median_distance(X)
+    rng = np.random.default_rng(4)
+    zs = [(v - v.mean()) / v.std() for v in (np.log(y), rng.standard_normal(60), np.log(y) + rng.standard_normal(60))]
+    calls: list[int] = []
+    real = rg.eigh
+    monkeypatch.setattr(rg, "eigh", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def run(z, cache=None):
+        n = len(calls)
+        out = rg._max_marginal_likelihood(D2, z, med, cache)
+        return out, len(calls) - n
+
+    alone = [run(z) for z in zs]
+    shared: dict = {}
+    together = [run(z, shared) for z in zs]
+    assert [r for r, _ in together] == [r for r, _ in alone]
+    assert together[0][1] == alone[0][1]
+    g = len(rg.LENGTH_FACTORS)
+    assert [n for _, n in together[1:]] == [n - g for _, n in alone[1:]]
+    assert len(shared) == g

@@ -1,0 +1,132 @@
+"""Speed of auto's costliest candidates on the bundled RegMix runs (train_1m: 512 runs, 17 domains, 13 evals), now
+against a baseline git revision, as ratios measured in one session, with a check that the results are identical.
+
+What ``mixlaw fit --dataset regmix --law auto --target all`` and ``mixlaw optimize --dataset regmix --objective
+mean`` spend their time on (cProfile, 2026-12-06): the fold fits of dz-eq3-safe, dz-eq1, gp-residual and lightgbm.
+Parts (each timed in a child process per tree, the trees alternating ``--repeats`` times; wall and CPU s):
+
+- ``gp``: gp-residual fitted on all 13 evals (its length-scale search: the eigendecompositions);
+- ``lgbm``: lightgbm fitted on all 13 evals;
+- ``search``: lightgbm's simulate search (``optimize_mixture`` of a lightgbm law fitted on the mean objective,
+  RegMix's 100 000 samples);
+- ``cv`` (``--cv``, slow): ``cross_validate`` of gp-residual and lightgbm for the mean objective (per-eval and
+  direct, 5 folds, one process), the CV table and every out-of-fold prediction compared.
+
+Identity: every part's numbers (predictions on the runs, the optimum, the CV table's metrics and out-of-fold
+predictions) of the two trees are compared exactly (``max |now - base|`` printed; 0 is identical).
+
+    nice -n 10 python bench/auto_regmix_speed.py --baseline main [--repeats 2] [--parts gp,lgbm,search] [--cv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import extract_src, timed
+
+REPO = Path(__file__).resolve().parents[1]
+PARTS = ("gp", "lgbm", "search", "cv")
+
+
+def _part(name: str) -> tuple[Any, float, float]:
+    """(numbers to compare, wall s, CPU s) of one part, on whatever ``mixlaw`` is first on the path."""
+    import warnings
+
+    from mixlaw.datasets import load_regmix
+    from mixlaw.laws import get_law
+    from mixlaw.laws.selection import cross_validate
+
+    warnings.simplefilter("ignore")
+    table = load_regmix("train_1m")
+    names = table.resolve_targets("all")
+    W, Y = table.weights, table.losses(names)
+    if name in ("gp", "lgbm"):
+        key = "gp-residual" if name == "gp" else "lightgbm"
+        law, wall, cpu = timed(lambda: get_law(key).fit(W, Y, domains=table.domains, targets=names))
+        return {"pred": np.asarray(law.predict(W)), "params": law.params_.array("value")}, wall, cpu
+    if name == "search":
+        from mixlaw.optimize import optimize_mixture
+
+        law = get_law("lightgbm").fit(W, Y.mean(axis=1), domains=table.domains, targets=["objective"])
+        res, wall, cpu = timed(lambda: optimize_mixture(law, objective="mean", natural=W.mean(axis=0),
+                                                        runs=W, within_fitted_range=True, random_state=0))
+        return {"x": np.array([res.weights[d] for d in table.domains]), "f": np.array([res.objective])}, wall, cpu
+    cv, wall, cpu = timed(lambda: cross_validate(W, Y, domains=table.domains, targets=names,
+                                                 candidates=["gp-residual", "lightgbm"], objective="mean", n_jobs=1))
+    metrics = np.array([[r.metrics.get(m, np.nan) for m in ("score", "spearman", "rmse", "r2")] for r in cv.table.rows])
+    return {"metrics": metrics, **{f"oof:{k}:{m}": P for (k, m), P in cv.oof.items()}}, wall, cpu
+
+
+def child(out: Path, name: str) -> None:
+    out.write_bytes(pickle.dumps(_part(name)))
+
+
+def _measure(src: Path, name: str, tmp: Path) -> tuple[Any, float, float]:
+    out = tmp / "child.pkl"
+    env = {**os.environ, "PYTHONPATH": str(src), "MPLBACKEND": "Agg"}
+    subprocess.run([sys.executable, __file__, "--child", str(out), "--part", name], env=env, check=True)
+    return pickle.loads(out.read_bytes())  # type: ignore[no-any-return]
+
+
+def _diff(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> str:
+    if set(a) != set(b):
+        return f"DIFFERENT keys: {sorted(set(a) ^ set(b))}"
+    worst = max((float(np.nanmax(np.abs(a[k] - b[k]))) if np.size(a[k]) else 0.0) for k in a)
+    same = all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
+    return f"identical: {same} (max |now - base| {worst:.3g})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--baseline", default=None, help="git revision to measure against in the same session")
+    ap.add_argument("--repeats", type=int, default=2, help="alternating measurements of each tree")
+    ap.add_argument("--parts", default="gp,lgbm,search", help=f"comma-separated, of {', '.join(PARTS)}")
+    ap.add_argument("--cv", action="store_true", help="also the (slow) cv part, once per tree")
+    ap.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--part", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child is not None:
+        child(args.child, args.part)
+        return
+    parts = [p for p in args.parts.split(",") if p]
+    bad = [p for p in parts if p not in PARTS]
+    if bad:
+        raise SystemExit(f"unknown parts {bad}; known: {', '.join(PARTS)}")
+    with tempfile.TemporaryDirectory() as tmp_:
+        tmp = Path(tmp_)
+        trees = {"now": REPO / "src"}
+        if args.baseline:
+            trees["base"] = extract_src(args.baseline, tmp)
+        print(f"RegMix train_1m (512 runs, 17 domains, 13 evals); {os.cpu_count()} CPUs; wall s [CPU s]"
+              + (f"; baseline {args.baseline}" if args.baseline else ""))
+        plan = [(p, args.repeats) for p in parts] + ([("cv", 1)] if args.cv and "cv" not in parts else [])
+        for name, reps in plan:
+            got: dict[str, list[tuple[float, float]]] = {k: [] for k in trees}
+            last: dict[str, Any] = {}
+            for _ in range(reps):
+                for key, src in trees.items():
+                    load = os.getloadavg()[0]
+                    res, wall, cpu = _measure(src, name, tmp)
+                    last[key] = res
+                    got[key].append((wall, cpu))
+                    print(f"  {name:<7} {key:<5} load {load:>4.1f}  {wall:>7.2f} [{cpu:.2f}]", flush=True)
+            med = {k: np.median(np.array(v), axis=0) for k, v in got.items()}
+            line = f"{name}: now {med['now'][0]:.2f} s [{med['now'][1]:.2f}]"
+            if "base" in med:
+                b, n = med["base"], med["now"]
+                line += (f", base {b[0]:.2f} s [{b[1]:.2f}]: base/now {b[0] / n[0]:.2f}x wall, {b[1] / n[1]:.2f}x CPU; "
+                         f"{_diff(last['now'], last['base'])}")
+            print(line, flush=True)
+        print(f"load average {os.getloadavg()[0]:.2f} at end")
+
+
+if __name__ == "__main__":
+    main()
