@@ -202,6 +202,29 @@ def test_lightgbm_early_stopping_uses_only_fitting_runs_and_is_seeded():
     np.testing.assert_array_equal(a.predict(W), b.predict(W))
 
 
+@pytest.mark.parametrize("stop", [None, 5])
+def test_lightgbm_model_text_is_the_one_trains_own_round_trip_writes(monkeypatch, stop):
+    """The fit keeps the training booster (keep_training_booster=True: no round trip inside lgb.train) and writes
+    its text once: the text, so every prediction, is the one the round trip gave (train()'s default)."""
+    lgb = pytest.importorskip("lightgbm")
+    from mixlaw.laws import LightGBM
+
+    W = mixtures(n=200)
+    y = 3.0 - W[:, 0] + 0.3 * np.sin(6 * W[:, 1])
+    opts = {"early_stopping_rounds": stop, "learning_rate": 0.05, "n_estimators": 300, "random_state": 1}
+    now = LightGBM(**opts).fit(W, y)._get_state()["models"]
+    train, kept = lgb.train, []
+
+    def round_trip(*a, **k):
+        kept.append(k.pop("keep_training_booster", False))
+        return train(*a, **k)
+
+    monkeypatch.setattr(lgb, "train", round_trip)
+    before = LightGBM(**opts).fit(W, y)._get_state()["models"]
+    assert kept == [True]
+    assert now == before
+
+
 def test_lightgbm_missing_extra_is_an_input_error(monkeypatch):
     import builtins
 
