@@ -7,10 +7,15 @@ Parts (each timed in a child process per tree, the trees alternating ``--repeats
 
 - ``gp``: gp-residual fitted on all 13 evals (its length-scale search: the eigendecompositions);
 - ``lgbm``: lightgbm fitted on all 13 evals;
-- ``search``: lightgbm's simulate search (``optimize_mixture`` of a lightgbm law fitted on the mean objective,
-  RegMix's 100 000 samples);
+- ``search``: lightgbm's simulate search (``optimize_mixture`` for the mean objective of a lightgbm law fitted on
+  the 13 evals, as auto chose it there; RegMix's 100 000 samples; ``n_jobs="auto"``, the CLI's default, where the
+  tree takes it);
 - ``cv`` (``--cv``, slow): ``cross_validate`` of gp-residual and lightgbm for the mean objective (per-eval and
   direct, 5 folds, one process), the CV table and every out-of-fold prediction compared.
+
+- ``fit``, ``optimize`` (slow): ``fit_table(law="auto", targets="all")`` and ``optimize_runs(law="auto",
+  objective="mean")`` inside ``cv_workers("auto")``, as the two commands run (the chosen laws, CV table, predictions,
+  optimum compared).
 
 Identity: every part's numbers (predictions on the runs, the optimum, the CV table's metrics and out-of-fold
 predictions) of the two trees are compared exactly (``max |now - base|`` printed; 0 is identical).
@@ -33,7 +38,7 @@ import numpy as np
 from _common import extract_src, timed
 
 REPO = Path(__file__).resolve().parents[1]
-PARTS = ("gp", "lgbm", "search", "cv")
+PARTS = ("gp", "lgbm", "search", "cv", "fit", "optimize")
 
 
 def _part(name: str) -> tuple[Any, float, float]:
@@ -53,12 +58,37 @@ def _part(name: str) -> tuple[Any, float, float]:
         law, wall, cpu = timed(lambda: get_law(key).fit(W, Y, domains=table.domains, targets=names))
         return {"pred": np.asarray(law.predict(W)), "params": law.params_.array("value")}, wall, cpu
     if name == "search":
+        import inspect
+
         from mixlaw.optimize import optimize_mixture
 
-        law = get_law("lightgbm").fit(W, Y.mean(axis=1), domains=table.domains, targets=["objective"])
+        # What auto chose for the mean objective on these runs: lightgbm fitted per eval (13 boosters).
+        law = get_law("lightgbm").fit(W, Y, domains=table.domains, targets=names)
+        # The CLI's default --workers auto, where the tree takes it (n_jobs= since 2026-12-06).
+        jobs = {"n_jobs": "auto"} if "n_jobs" in inspect.signature(optimize_mixture).parameters else {}
         res, wall, cpu = timed(lambda: optimize_mixture(law, objective="mean", natural=W.mean(axis=0),
-                                                        runs=W, within_fitted_range=True, random_state=0))
+                                                        runs=W, within_fitted_range=True, random_state=0, **jobs))
         return {"x": np.array([res.weights[d] for d in table.domains]), "f": np.array([res.objective])}, wall, cpu
+    if name in ("fit", "optimize"):
+        # The commands themselves as the CLI runs them (its default --workers auto): 'mixlaw fit --dataset regmix
+        # --law auto --target all' and 'mixlaw optimize --dataset regmix --objective mean'.
+        from mixlaw.api import fit_table, optimize_runs
+        from mixlaw.laws.selection import cv_workers
+
+        with cv_workers("auto"):
+            if name == "fit":
+                law, wall, cpu = timed(lambda: fit_table(table, law="auto", targets="all"))
+                opt = None
+            else:
+                opt, wall, cpu = timed(lambda: optimize_runs(table, law="auto", objective="mean"))
+        out = {"x": np.array([opt.weights[d] for d in table.domains]), "f": np.array([opt.objective])} if opt else {
+            "pred": np.asarray(law.predict(W))}
+        # The choice (and, for optimize, the selection it reports: the chosen law and its CV row) as text.
+        out["choice"] = np.array([repr(law.choice_ if opt is None else opt.selection)])
+        if opt is None:
+            out["metrics"] = np.array([[r.metrics.get(m, np.nan) for m in ("score", "spearman", "rmse", "r2")]
+                                       for r in law.cv_.rows])
+        return out, wall, cpu
     cv, wall, cpu = timed(lambda: cross_validate(W, Y, domains=table.domains, targets=names,
                                                  candidates=["gp-residual", "lightgbm"], objective="mean", n_jobs=1))
     metrics = np.array([[r.metrics.get(m, np.nan) for m in ("score", "spearman", "rmse", "r2")] for r in cv.table.rows])
@@ -79,8 +109,9 @@ def _measure(src: Path, name: str, tmp: Path) -> tuple[Any, float, float]:
 def _diff(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> str:
     if set(a) != set(b):
         return f"DIFFERENT keys: {sorted(set(a) ^ set(b))}"
-    worst = max((float(np.nanmax(np.abs(a[k] - b[k]))) if np.size(a[k]) else 0.0) for k in a)
-    same = all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
+    num = [k for k in a if np.asarray(a[k]).dtype.kind == "f"]
+    worst = max(((float(np.nanmax(np.abs(a[k] - b[k]))) if np.size(a[k]) else 0.0) for k in num), default=0.0)
+    same = all(np.array_equal(a[k], b[k], equal_nan=k in num) for k in a)
     return f"identical: {same} (max |now - base| {worst:.3g})"
 
 

@@ -214,3 +214,33 @@ def test_trust_radius_optimum_ignores_repeated_runs() -> None:
     np.testing.assert_allclose(repeated.weight_array(), distinct.weight_array(), atol=1e-9)
     assert repeated.objective == pytest.approx(distinct.objective, rel=1e-12)
     assert repeated.nearest_run_l1 <= 0.2 + 1e-6
+
+
+def test_simulate_on_forked_workers_gives_the_same_optimum():
+    """The simulate search's samples predicted on 2 forked workers: the optimum, its objective and the top-k's
+    objectives are those of one process, bit for bit."""
+    pytest.importorskip("lightgbm")
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=120)
+    law = get_law("lightgbm", n_estimators=50).fit(W, _truth(W))
+    kw = {"objective": "mean", "natural": W.mean(axis=0), "runs": W, "within_fitted_range": True,
+          "n_samples": 20_000, "random_state": 3}
+    one, two = optimize_mixture(law, **kw), optimize_mixture(law, **kw, n_jobs=2)
+    assert one.search == two.search == "simulate"
+    assert one.weights == two.weights and one.objective == two.objective
+    assert one.start_objectives == two.start_objectives and one.method == two.method
+
+
+def test_simulate_workers_warnings_are_raised_here_once():
+    from mixlaw.errors import DataWarning
+    from mixlaw.optimize.simulate import CHUNK, _score_rows
+
+    def rows(X):
+        warnings.warn("seen on every chunk", DataWarning, stacklevel=1)
+        return X.sum(axis=1)
+
+    R = np.random.default_rng(1).random((3 * CHUNK, 2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        f = _score_rows(rows, R, 2)
+    np.testing.assert_array_equal(f, R.sum(axis=1))
+    assert [str(w.message) for w in caught if w.category is DataWarning] == ["seen on every chunk"]

@@ -46,7 +46,7 @@ from .importers import read_any_runs
 from .importers import read_any_runs as read_runs  # noqa: F401  (api.read_runs, as mixlaw.read_runs: what --runs reads)
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
-from .laws.selection import META_LAWS, OBJECTIVE
+from .laws.selection import CV_JOBS, META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
 from .optimize.objective import objective_label
@@ -424,6 +424,9 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         Bootstrap refits over runs for intervals on the weights and the predicted losses (0: none).
     n_jobs : int or "auto", default="auto"
         Bootstrap worker processes (default: the usable CPUs, at most 8; :func:`~mixlaw.bootstrap.bootstrap_law`).
+        Without a bootstrap: the worker processes predicting the simulate search's samples (a law without a
+        gradient, lightgbm; default: those of :func:`~mixlaw.laws.selection.cv_workers`, else this process); the
+        optimum does not depend on it.
     step_law, target_steps : optional
         The default mixture's step law ``(E, B, beta)`` and the target steps: adds Ye's steps-to-match
         figures for the objective (the law's predictions must then be at ``target_steps``).
@@ -465,7 +468,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         result = bootstrap_law(est, table, names, n_boot=n_boot, random_state=random_state, n_jobs=n_jobs,
                                optimize=opt_kw, on_progress=on_progress, fitted=fitted).optimum
     else:
-        result = optimize_mixture(fitted, **opt_kw)
+        # The simulate search's predictions on the workers asked for, else on the CV's (the CLI's --workers).
+        result = optimize_mixture(fitted, **opt_kw, n_jobs=n_jobs if n_jobs is not None else CV_JOBS.get())
     _describe_optimum(result, fitted, table, names, asked, objective_name, maximize, runs_mean, own_runs)
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]

@@ -94,8 +94,8 @@ WorkersOpt = typer.Option(AUTO, "--workers", metavar="N|auto",
                                "on it.")
 OptimizeWorkersOpt = typer.Option(None, "--workers", metavar="N|auto",
                                   help="Processes for bootstrap refits, or without --bootstrap for the fold fits of "
-                                  f"auto / stack's cross-validation (default {_AUTO_HELP}); the results do not "
-                                  "depend on it.")
+                                  "auto / stack's cross-validation and the predictions of --search simulate "
+                                  f"(default {_AUTO_HELP}); the results do not depend on it.")
 
 
 def cv_workers_option(laws: str = "--law auto / stack") -> Any:

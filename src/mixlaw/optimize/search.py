@@ -123,7 +123,9 @@ def check_optimize_keywords(kw: Mapping[str, Any], caller: str, taken: Sequence[
     if own:
         raise InputError(f"{caller} sets {', '.join(map(repr, own))} itself; drop {'it' if len(own) == 1 else 'them'}")
     # model_params: the older name of params (a silent alias), not offered.
-    known = [k for k in inspect.signature(optimize_mixture).parameters if k not in ("law", "model_params", *taken)]
+    # n_jobs: set by each caller itself (optimize_runs from its own n_jobs; a bootstrap worker's search runs in it).
+    known = [k for k in inspect.signature(optimize_mixture).parameters
+             if k not in ("law", "model_params", "n_jobs", *taken)]
     bad = [str(k) for k in kw if k not in known and k != "model_params"]
     if bad:
         raise InputError(f"{caller} takes no keyword {', '.join(map(repr, bad))}; the keywords it passes to "
@@ -142,7 +144,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                      strength: tuple[float, float] = DEFAULT_STRENGTH, runs: np.ndarray | None = None,
                      trust_radius: float | None = None, maximize: bool = False,
                      random_state: int | np.random.Generator | None = 0,
-                     model_params: float | None = None) -> OptimumResult:
+                     model_params: float | None = None, n_jobs: int | str | None = None) -> OptimumResult:
     """Find the mixture that minimises (or, with ``maximize``, maximises) a fitted law's predicted objective under
     constraints.
 
@@ -211,6 +213,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         Seeds the Dirichlet starts and samples.
     model_params : float, optional
         The older name of ``params`` (a silent alias; giving both is an InputError).
+    n_jobs : int or "auto", optional
+        Forked worker processes for the simulate search's predictions (None or 1, the default: this process;
+        ``"auto"``: the usable CPUs, at most 8); the result does not depend on it. The gradient search ignores it.
 
     Returns
     -------
@@ -324,7 +329,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         xs, objs, n_conv = [np.zeros(0)], [scalar_min(ev.predict(free.full(np.zeros(0))[None, :])[0])], 1
     elif search == "simulate":
         xs, objs, n_conv, ftop, n_kept = _simulate(ev, free, nat, rng, scalar_min, s_min, name, radius,
-                                                   n_samples=n_samples, top_k=top_k, strength=strength)
+                                                   n_samples=n_samples, top_k=top_k, strength=strength,
+                                                   n_jobs=n_jobs)
         ftop = sign * unit * ftop
         sim_note = (f"simulate (RegMix): {n_kept} Dirichlet mixtures around the natural one (strength "
                     f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
@@ -381,7 +387,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
 def _simulate(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generator,
               scalar_min: Callable[[np.ndarray], float], s_min: np.ndarray | None, name: str,
               radius: tuple[np.ndarray, float] | None, *, n_samples: int, top_k: int,
-              strength: tuple[float, float]) -> tuple[list[np.ndarray], list[float], int, np.ndarray, int]:
+              strength: tuple[float, float],
+              n_jobs: int | str | None = None) -> tuple[list[np.ndarray], list[float], int, np.ndarray, int]:
     """RegMix's search (:func:`.simulate.simulate_search`) on the minimised objective: ([x], [objective], 1, the
     top-k's objectives, how many draws were kept)."""
     def rows_objective(X: np.ndarray) -> np.ndarray:
@@ -401,7 +408,8 @@ def _simulate(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generat
             return inside(free.full_rows(X))
 
     x, ftop, n_kept = simulate_search(rows_objective, nat[free.F], free.lo, free.hi, free.rem, rng,
-                                      n_samples=n_samples, top_k=top_k, strength=strength, keep=keep)
+                                      n_samples=n_samples, top_k=top_k, strength=strength, keep=keep,
+                                      n_jobs=n_jobs)
     x = project_box_simplex(x, free.lo, free.hi, free.rem)  # the mean is feasible; this only removes rounding
     return [x], [scalar_min(ev.predict(free.full(x)[None, :])[0])], 1, ftop, n_kept
 
