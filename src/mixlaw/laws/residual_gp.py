@@ -12,14 +12,14 @@ GP's posterior mean, the same as scikit-learn's ``GaussianProcessRegressor`` wit
 test checks it). When the residuals are noise the marginal likelihood puts their variance in :math:`\\nu_i` and
 :math:`\\sigma_i / \\nu_i \\to 0`: the correction vanishes by itself and the law predicts as its base.
 
-The marginal likelihood is maximised globally in the length scale, not from a start: for each length scale on a
-grid (factors of 2 around the median distance between runs, then refined by Brent's method) one eigendecomposition
-of the RBF matrix :math:`R = Q \\Lambda Q^\\top` makes the likelihood of :math:`K = \\nu^2 (\\theta R + I)` a sum
-over eigenvalues; :math:`\\nu^2` has a closed form and the signal-to-noise ratio :math:`\\theta` is a bounded
-1-D search. The likelihood has two basins (a smooth surface through the residuals, or flat: all noise), and
-scikit-learn's L-BFGS from one start missed the first on a bump of 0.06 in log L on 150 runs of 4 domains (as in
-tests/laws/test_residual_gp.py, seed 0); a second start found it, at 5x the CPU time of this search on RegMix's 512
-runs.
+The marginal likelihood is maximised globally in the length scale, not from a start: for each length scale on a grid
+(factors of 2 around the median distance between runs, then refined by Brent's method; the grid's are made once for
+all eval sets, which share the runs) one eigendecomposition of the RBF matrix :math:`R = Q \\Lambda Q^\\top` makes
+the likelihood of :math:`K = \\nu^2 (\\theta R + I)` a sum over eigenvalues; :math:`\\nu^2` has a closed form and
+the signal-to-noise ratio :math:`\\theta` is a bounded 1-D search. The likelihood has two basins (a smooth surface
+through the residuals, or flat: all noise), and scikit-learn's L-BFGS from one start missed the first on a bump of
+0.06 in log L on 150 runs of 4 domains (as in tests/laws/test_residual_gp.py, seed 0); a second start found it, at
+5x the CPU time of this search on RegMix's 512 runs.
 
 Why (issue 10, Marin Delphi table9_obj): every separable law plateaus near Spearman 0.89 there, and a few runs
 sit far off any of them (the most dolmino_synth_instruction); the Huber fit down-weights them, and the GP spreads

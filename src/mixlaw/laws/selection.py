@@ -97,8 +97,9 @@ MAX_AUTO_FOLDS = 20
 AUTO_CANDIDATES = ("ye-exp", "ye-pow", "additive-ens", "dz-eq1", "dz-eq3-safe", "bimix", "linear", "loglinear",
                    "loglinear-sat", "gp-residual", "lightgbm")
 #: Default candidates left out above this many runs (a cost guard, not a quality rule): gp-residual's
-#: marginal-likelihood search does about 20 eigendecompositions of an (n_runs, n_runs) matrix per eval set, 0.7 CPU s
-#: at RegMix's 512 runs and 3.8 s at 1000 (cubic), times the CV's K + 1 fits; a user may still name it.
+#: marginal-likelihood search does about 20 eigendecompositions of an (n_runs, n_runs) matrix for its first eval set
+#: and 8 for each other (the length-scale grid's 11 are shared: residual_gp._max_marginal_likelihood), 0.7 CPU s of
+#: 20 at RegMix's 512 runs and 3.8 s at 1000 (cubic), times the CV's K + 1 fits; a user may still name it.
 MAX_RUNS = {"gp-residual": 600}
 #: Laws that choose or combine other laws; never candidates themselves.
 META_LAWS = ("auto", "stack")
