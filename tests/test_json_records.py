@@ -173,3 +173,16 @@ def test_a_plain_named_pair_with_a_text_column_still_says_no_mixture_columns(tmp
     loss.write_text("index,web\n1,3.1\n2,3.0\n")
     code, _, err = _cli(capsys, "runs", "import", f"{mix}+{loss}", "--out", str(tmp_path / "r.csv"))
     assert code == 2 and "no mixture columns" in err and "plain names with every column but 'index' holding" in err
+
+
+def test_a_plain_named_pair_s_scale_column_under_another_name_is_not_an_eval(tmp_path):
+    # W&B's '_step' (and 'global_step', 'model_size') beside the plain-named evals was read as an eval, 'loss:_step'
+    # (with only a perplexity warning for its 1000s), and 'model_size' in the mixture half as a domain: they are the
+    # scale columns under the names SCALE_ALIASES lists, meta as 'step' and 'params' are.
+    from mixlaw import read_runs
+
+    mix, loss = tmp_path / "mix.csv", tmp_path / "loss.csv"
+    mix.write_text("index,web,code,Model-Size\n1,0.5,0.5,1e6\n2,0.9,0.1,1e6\n3,0.2,0.8,1e6\n")
+    loss.write_text("index,web,_step,global_step\n1,3.1,1000,1000\n2,3.0,1000,1000\n3,3.3,1000,1000\n")
+    table = read_runs(f"{mix}+{loss}")
+    assert list(table.domains) == ["web", "code"] and list(table.evals) == ["web"]

@@ -17,7 +17,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, DataWarning, InputError, user_stacklevel
-from .schema import CSV_MISSING, LOSS_PREFIX, META_COLUMNS, RUN_ID_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, SheetText
+from .schema import (
+    CSV_MISSING,
+    LOSS_PREFIX,
+    META_COLUMNS,
+    RUN_ID_COLUMNS,
+    SCALE_ALIASES,
+    WEIGHT_PREFIX,
+    WEIGHT_TOL,
+    SheetText,
+)
 from .table import RunTable
 
 # RegMix's paired format (github.com/sail-sg/regmix, data/): mixture file + loss file joined on `index`.
@@ -682,6 +691,11 @@ def _regmix_fork_names(df: pd.DataFrame, half: str) -> pd.DataFrame:
     return df.rename(columns=rename) if rename else df
 
 
+def _folded(name: str) -> str:
+    """A column name as :data:`SCALE_ALIASES` lists them: lower case, ' ' and '-' as '_'."""
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
 def _regmix_plain_names(df: pd.DataFrame, half: str) -> dict[str, str]:
     """A RegMix pair whose columns are the domains' and evals' plain names, each half's every column but ``index``.
 
@@ -690,10 +704,15 @@ def _regmix_plain_names(df: pd.DataFrame, half: str) -> dict[str, str]:
     names them ``ArXiv, FreeLaw, ..., Pile-CC``: the pair stopped at "no mixture columns (expected 'train_<domain>'
     ...)", and ``--columns`` does not apply to a pair. Read only when no column of the half has a prefix (``w:``,
     ``train_``; ``loss:``, ``metric/..._val_loss``) and every other column holds numbers: a meta column (``params``,
-    ``step``, ``tokens``) and a training loss (``train_loss``, ``metric/train_loss``) are not domains or evals.
+    ``step``, ``tokens``, or another export's name for one: ``_step``, ``global_step``, ``model_size``, ``n_tokens``,
+    :data:`SCALE_ALIASES`) and a training loss (``train_loss``, ``metric/train_loss``) are not domains or evals.
     """
     skip = set(META_COLUMNS) | {"train_loss", "metric/train_loss"}
-    names = [c for c in map(str, df.columns) if c not in skip and not c.startswith("Unnamed")]
+    # W&B's '_step' beside the evals was read as an eval 'loss:_step' (only a perplexity warning said so): the names
+    # the run table knows for the scale columns are meta here too, as 'step' is.
+    skip |= {a for aliases in SCALE_ALIASES.values() for a in aliases}
+    names = [c for c in map(str, df.columns)
+             if c not in skip and _folded(c) not in skip and not c.startswith("Unnamed")]
     if not names:
         return {}
     coerced = df[names].apply(pd.to_numeric, errors="coerce").isna().to_numpy()
