@@ -171,3 +171,16 @@ def test_an_accuracy_inside_an_eval_group_is_named(capsys, tmp_path) -> None:
                                  "--target-steps", "2929", "--route", "nested", "--law", "ye-exp", *extra)
         assert code == 0, err
         assert " ".join(err.split()).count("['dialogue'] in [") == 1, err
+
+
+def test_an_accuracy_in_a_group_inside_the_fit_total_total_is_named(capsys, tmp_path) -> None:
+    # The total of --fit-total weighs an --eval-group: its members are the group and legal, and the accuracy inside
+    # the group (dialogue) was fitted without a word (only the total's own members were checked).
+    path = tmp_path / "mixed.csv"
+    _as_accuracy(pd.read_csv(V3, dtype={"run": str}), ["dialogue"]).to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", "233680", "--target-steps",
+                           "2929", "--route", "nested", "--law", "ye-exp", "--eval-group", "g=code:0.5,dialogue:0.5",
+                           "--target", "g", "--target", "legal", "--fit-total", "--optimize", "--objective",
+                           "weights=g:0.5,legal:0.5")
+    assert code == 0, err
+    assert " ".join(err.split()).count("eval(s) ['dialogue'] in ['g'] rise with training") == 1, err

@@ -271,10 +271,18 @@ def rising_evals_checked(table: RunTable, axis: str, targets: list[str]) -> str 
     checked too, and named apart: an accuracy weighed into a group of losses was fitted without a word, since the
     group itself falls while its losses dominate."""
     combined: dict[str, list[str]] = {}
-    for t in targets:
+    # Down to the table's own evals: --fit-total's total of an --eval-group ('weights=g:0.5,legal:0.5', g holding
+    # an accuracy) has the group as its member, and the accuracy inside it was fitted without a word.
+    stack, seen = list(targets), set(targets)
+    while stack:
+        t = stack.pop(0)
         for m in table.members_of(t):
             if m not in targets and m in table.evals:
-                combined.setdefault(m, []).append(t)
+                if t not in combined.get(m, []):
+                    combined.setdefault(m, []).append(t)
+                if m not in seen:
+                    seen.add(m)
+                    stack.append(m)
     rising, over = rising_evals(table, axis, [*targets, *combined])
     own = [r for r in rising if r[0] in targets]
     inside = [r for r in rising if r[0] not in targets]
