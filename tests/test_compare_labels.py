@@ -73,3 +73,24 @@ def test_a_law_s_own_warning_is_printed_under_the_table(tmp_path, capsys, monkey
     text = " ".join(cap.out.split())
     assert "lightgbm warned: LightGBM: the model of ['x'] is constant" in text, cap.out
     assert "linear warned" not in text
+
+
+def test_a_law_s_many_warnings_are_counted_past_a_few(tmp_path, capsys, monkeypatch) -> None:
+    # A per-eval law that does not converge on many eval sets warns once per eval set, each with its own numbers
+    # ('ye-implicit[e13]: no start converged (best objective 33.98) ...'): printed one line each under the table,
+    # 14 lines for 4 laws on 60 noisy evals. Past WARNINGS_PER_LAW a law's further warnings are counted.
+    import mixlaw.cli.laws as cli_laws
+    from mixlaw.compare import LawScore, Leaderboard
+
+    metrics = {"spearman": 0.5, "mre": 0.1, "rmse": 0.1, "bias": 0.0}
+    msgs = [f"ye-pow[e{i}]: no start converged (best objective {10 + i}.5); the result may not be a minimum"
+            for i in range(9)]
+    board = Leaderboard([LawScore("ye-pow", 0.1, 3, {"test": metrics}, warnings=msgs)], ["e0"], "runs.csv", 20)
+    caption = str(cli_laws._leaderboard_table(board, "t").caption).replace("\\[", "[")
+    assert caption.count("ye-pow warned:") == 2, caption
+    assert "ye-pow warned 7 more times (--json lists every warning)" in caption, caption
+    # The same warning on several eval sets is one line, as fit and optimize print it.
+    same = [f"ye-pow[e{i}]: a fit hit a bound" for i in range(5)]
+    board = Leaderboard([LawScore("ye-pow", 0.1, 3, {"test": metrics}, warnings=same)], ["e0"], "runs.csv", 20)
+    caption = str(cli_laws._leaderboard_table(board, "t").caption).replace("\\[", "[")
+    assert caption.count("warned") == 1 and "ye-pow[e0, e1, e2, e3, e4]: a fit hit a bound" in caption, caption

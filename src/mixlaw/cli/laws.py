@@ -52,6 +52,7 @@ from ._common import (
     law_with_options,
     load_table,
     load_tests,
+    merge_eval_warnings,
     one_scale_rows,
     one_scale_tests,
     out,
@@ -62,6 +63,23 @@ from ._common import (
     progress,
     show_warnings,
 )
+
+#: At most this many of one law's warnings under the leaderboard; the rest are counted (--json lists them all).
+WARNINGS_PER_LAW = 2
+
+
+def _law_warning_lines(law: str, msgs: list[str]) -> list[str]:
+    """One law's warnings as lines under the leaderboard: the same one on several eval sets merged
+    (:func:`merge_eval_warnings`), and past :data:`WARNINGS_PER_LAW` a count. A per-eval law that did not converge on
+    14 of 60 noisy eval sets printed 14 lines of 'ye-implicit warned: ye-implicit[e13]: no start converged (best
+    objective 33.98) ...' under a 4-row table (each with its own numbers, so nothing merged); Olmix's 110 evals could
+    print 110 per law."""
+    merged = merge_eval_warnings(list(msgs))
+    lines = [f"{law} warned: {m}" for m in merged[:WARNINGS_PER_LAW]]
+    if len(merged) > WARNINGS_PER_LAW:
+        more = len(merged) - WARNINGS_PER_LAW
+        lines.append(f"{law} warned {more} more time{'s' if more > 1 else ''} (--json lists every warning)")
+    return lines
 
 
 def _leaderboard_table(board: Any, title: str) -> Table:
@@ -108,7 +126,7 @@ def _leaderboard_table(board: Any, title: str) -> Table:
              "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
     # A law's own warnings (LightGBM's constant model on 24 runs, a fit that did not converge) were kept for --json
     # alone: the table printed its "n/a*" with no word of why (Ye et al.'s 3Mix at 410M, --laws lightgbm).
-    warned = [f"{r.law} warned: {w}" for r in board.rows if not r.error for w in r.warnings]
+    warned = [line for r in board.rows if not r.error for line in _law_warning_lines(r.law, r.warnings)]
     caption = [notes[k] for k in sorted(seen)] + failed + warned
     if within:
         caption.append("ρ within: the Spearman among the held-out runs of one scale (model size, tokens, step), "
