@@ -186,3 +186,13 @@ def test_a_plain_named_pair_s_scale_column_under_another_name_is_not_an_eval(tmp
     loss.write_text("index,web,_step,global_step\n1,3.1,1000,1000\n2,3.0,1000,1000\n3,3.3,1000,1000\n")
     table = read_runs(f"{mix}+{loss}")
     assert list(table.domains) == ["web", "code"] and list(table.evals) == ["web"]
+
+
+def test_a_plain_named_pair_s_numeric_id_column_is_not_an_eval(tmp_path):
+    # 'id' 1..n beside 'index' holds numbers that read as plausible losses: it became the eval loss:id silently.
+    from mixlaw import read_runs
+
+    mix, loss = tmp_path / "mix.csv", tmp_path / "loss.csv"
+    mix.write_text("index,web,code\n1,0.5,0.5\n2,0.9,0.1\n3,0.2,0.8\n")
+    loss.write_text("index,id,web\n1,1,3.1\n2,2,3.0\n3,3,3.3\n")
+    assert list(read_runs(f"{mix}+{loss}").evals) == ["web"]

@@ -705,12 +705,16 @@ def _regmix_plain_names(df: pd.DataFrame, half: str) -> dict[str, str]:
     ...)", and ``--columns`` does not apply to a pair. Read only when no column of the half has a prefix (``w:``,
     ``train_``; ``loss:``, ``metric/..._val_loss``) and every other column holds numbers: a meta column (``params``,
     ``step``, ``tokens``, or another export's name for one: ``_step``, ``global_step``, ``model_size``, ``n_tokens``,
-    :data:`SCALE_ALIASES`) and a training loss (``train_loss``, ``metric/train_loss``) are not domains or evals.
+    :data:`SCALE_ALIASES`), a second run id (``id``, ``name``, ``run_id``) and a training loss (``train_loss``,
+    ``metric/train_loss``) are not domains or evals.
     """
     skip = set(META_COLUMNS) | {"train_loss", "metric/train_loss"}
     # W&B's '_step' beside the evals was read as an eval 'loss:_step' (only a perplexity warning said so): the names
     # the run table knows for the scale columns are meta here too, as 'step' is.
     skip |= {a for aliases in SCALE_ALIASES.values() for a in aliases}
+    # A second id column ('id', 'name', 'run_id' of the run beside its index) holds numbers too: 'id' 1..n read as an
+    # eval of plausible losses, without a word.
+    skip |= {_folded(c) for c in RUN_ID_COLUMNS} | {"id"}
     names = [c for c in map(str, df.columns)
              if c not in skip and _folded(c) not in skip and not c.startswith("Unnamed")]
     if not names:
