@@ -196,3 +196,24 @@ def test_a_plain_named_pair_s_numeric_id_column_is_not_an_eval(tmp_path):
     mix.write_text("index,web,code\n1,0.5,0.5\n2,0.9,0.1\n3,0.2,0.8\n")
     loss.write_text("index,id,web\n1,1,3.1\n2,2,3.0\n3,3,3.3\n")
     assert list(read_runs(f"{mix}+{loss}").evals) == ["web"]
+
+
+def test_a_regmix_pair_given_losses_first_says_so(tmp_path):
+    # The plain reading took a swapped pair's losses as shares: RegMix's own files in the wrong order said "column
+    # 'w:loss:arxiv': weights sum to 76.76 ... divide each row by its sum" (before the plain reading, "no mixture
+    # columns"); two plain-named files, "weights sum to 6.9".
+    from mixlaw import read_runs
+    from mixlaw.errors import DataError
+
+    mix, loss = tmp_path / "mix.csv", tmp_path / "loss.csv"
+    mix.write_text("index,train_web,train_code\n1,0.5,0.5\n2,0.9,0.1\n3,0.2,0.8\n")
+    loss.write_text("index,metric/web_val_loss,metric/code_val_loss\n1,3.1,2.0\n2,3.0,2.4\n3,3.3,1.9\n")
+    plain_mix, plain_loss = tmp_path / "pmix.csv", tmp_path / "ploss.csv"
+    plain_mix.write_text("index,web,code\n1,0.5,0.5\n2,0.9,0.1\n3,0.2,0.8\n")
+    plain_loss.write_text("index,web,code\n1,3.1,2.0\n2,3.0,2.4\n3,3.3,1.9\n")
+    for first, second in ((loss, mix), (plain_loss, plain_mix)):
+        with pytest.raises(DataError, match="the pair is the mixture file first, the losses second") as exc:
+            read_runs(f"{first}+{second}")
+        assert f"--runs {second}+{first}" in str(exc.value) and "divide each row" not in str(exc.value)
+    assert list(read_runs(f"{plain_mix}+{plain_loss}").evals) == ["web", "code"]
+    assert list(read_runs(f"{mix}+{loss}").domains) == ["web", "code"]

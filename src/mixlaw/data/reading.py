@@ -717,13 +717,23 @@ def _regmix_plain_names(df: pd.DataFrame, half: str) -> dict[str, str]:
     skip |= {_folded(c) for c in RUN_ID_COLUMNS} | {"id"}
     names = [c for c in map(str, df.columns)
              if c not in skip and _folded(c) not in skip and not c.startswith("Unnamed")]
-    if not names:
+    # The other half's columns ('loss:arxiv' from metric/arxiv_val_loss in a mixture half, 'w:' in a losses half):
+    # the halves are swapped, not plain-named (read_regmix_pair says so); read as shares they said "column
+    # 'w:loss:arxiv': weights sum to 76.76 ... divide each row by its sum".
+    other = (LOSS_PREFIX, "metric/") if half == "mixture" else (WEIGHT_PREFIX, "train_")
+    if not names or any(c.startswith(other) for c in names):
         return {}
     coerced = df[names].apply(pd.to_numeric, errors="coerce").isna().to_numpy()
     if coerced.all(axis=0).any() or (coerced & ~df[names].isna().to_numpy()).any():
         return {}  # a column of text, or an empty one: not the plain layout (the 'no mixture columns' error stays)
     prefix = WEIGHT_PREFIX if half == "mixture" else LOSS_PREFIX
     return {c: prefix + c for c in names}
+
+
+def _rows_sum_to_one(frame: pd.DataFrame, tol: float) -> bool:
+    """Whether every row of ``frame`` (numbers; a cell that is not one makes it False) sums to 1 within ``tol``."""
+    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    return bool(len(values)) and bool(np.all(np.abs(values.sum(axis=1) - 1.0) <= tol))
 
 
 def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[str], *,
@@ -759,6 +769,18 @@ def read_regmix_pair(mixture: str | os.PathLike[str], losses: str | os.PathLike[
     mdf["run"], ldf["run"] = mdf["run"].astype(str), ldf["run"].astype(str)
     wcols = [c for c in mdf.columns if c.startswith(WEIGHT_PREFIX)]
     lcols = [c for c in ldf.columns if c.startswith(LOSS_PREFIX)]
+    swapped = (f": the pair is the mixture file first, the losses second: read_runs('{lp}+{mp}') (--runs {lp}+{mp})")
+    losses_in_mix = any(c.startswith(LOSS_PREFIX) or (c.startswith("metric/") and c.endswith("_val_loss"))
+                        for c in map(str, mdf.columns))
+    weights_in_losses = any(c.startswith(WEIGHT_PREFIX) or (c.startswith("train_") and c != "train_loss")
+                            for c in map(str, ldf.columns))
+    if len(wcols) < 2 and not lcols and losses_in_mix and weights_in_losses:
+        raise DataError(f"holds loss columns and {lp.name} mixture columns{swapped}", path=str(mp))
+    if len(wcols) >= 2 and len(lcols) >= 2 and _rows_sum_to_one(ldf[lcols], weight_tol) \
+            and not _rows_sum_to_one(mdf[wcols], weight_tol):
+        # Both halves plain-named, given in the wrong order: the shares were refused as weights that "sum to 6.9
+        # ... divide each row by its sum", the advice for token counts.
+        raise DataError(f"its rows do not sum to 1, while every row of {lp.name} does{swapped}", path=str(mp))
     if len(wcols) < 2:
         raise DataError(f"no mixture columns (expected 'train_<domain>', as '{_REGMIX_W}<domain>', 'w:<domain>', or "
                         "the domains' plain names with every column but 'index' holding numbers)",
