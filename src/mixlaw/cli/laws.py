@@ -7,6 +7,7 @@ calls :mod:`mixlaw.api` and renders a rich table, text, or one JSON document.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,8 @@ from ._common import (
     show_warnings,
 )
 
+_NUMPY_FP = re.compile(r"^(overflow|underflow|invalid value|divide by zero) encountered in \w+$")
+
 #: At most this many of one law's warnings under the leaderboard; the rest are counted (--json lists them all).
 WARNINGS_PER_LAW = 2
 
@@ -74,7 +77,9 @@ def _law_warning_lines(law: str, msgs: list[str]) -> list[str]:
     14 of 60 noisy eval sets printed 14 lines of 'ye-implicit warned: ye-implicit[e13]: no start converged (best
     objective 33.98) ...' under a 4-row table (each with its own numbers, so nothing merged); Olmix's 110 evals could
     print 110 per law."""
-    merged = merge_eval_warnings(list(msgs))
+    # numpy's floating-point warnings ('invalid value encountered in subtract', from dz-eq3 on RegMix's --target all)
+    # say nothing a user can act on, nor which eval: the inf* / n/a* cells and their notes are the word on them.
+    merged = merge_eval_warnings([m for m in msgs if not _NUMPY_FP.match(m)])
     lines = [f"{law} warned: {m}" for m in merged[:WARNINGS_PER_LAW]]
     if len(merged) > WARNINGS_PER_LAW:
         more = len(merged) - WARNINGS_PER_LAW
