@@ -116,5 +116,26 @@ def test_a_model_too_large_for_the_machine_is_refused_before_it_is_built(monkeyp
         cfg.resolved(["a", "b"])
     monkeypatch.setattr(config, "_memory_bytes", lambda: 2**30)  # a 1 GiB machine
     assert ProxyConfig(model_size=200_000, mixture={"a": 1.0}).resolved(["a", "b"]).n_layer == 3
-    with pytest.raises(InputError, match="more than this machine's 1 GiB"):
+    with pytest.raises(InputError, match="more than this machine's 1 GiB of memory"):
         ProxyConfig(model_size=100_000_000, mixture={"a": 1.0}).resolved(["a", "b"])
+
+
+def test_a_model_that_trains_on_a_gpu_is_checked_against_the_gpus_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    # review24b: a 16 GB machine with a 24 GB GPU refused a 1.1B-parameter model that trains on the GPU.
+    from mixlaw.train import config
+
+    monkeypatch.setattr(config, "_memory_bytes", lambda: 2**30)  # 1 GiB of RAM
+    monkeypatch.setattr(config, "_gpu_memory_bytes", lambda device: 8 * 2**30)  # an 8 GiB GPU
+    big = {"model_size": 100_000_000, "mixture": {"a": 1.0}}  # ~1.6 GB to train
+    for device in ("auto", "cuda", "cuda:1"):
+        assert ProxyConfig(device=device, **big).resolved(["a", "b"]).n_layer > 0
+    with pytest.raises(InputError, match="more than this machine's 1 GiB of memory"):
+        ProxyConfig(device="cpu", **big).resolved(["a", "b"])
+    with pytest.raises(InputError, match="more than this machine's 8 GiB of GPU memory"):
+        ProxyConfig(device="cuda", model_size=10**9, mixture={"a": 1.0}).resolved(["a", "b"])
+    # No CUDA here: 'auto' trains on the CPU (checked against the RAM), 'cuda' is not checked (a sweep planned on a
+    # CPU-only machine for GPU workers).
+    monkeypatch.setattr(config, "_gpu_memory_bytes", lambda device: None)
+    with pytest.raises(InputError, match="of memory"):
+        ProxyConfig(device="auto", **big).resolved(["a", "b"])
+    assert ProxyConfig(device="cuda", **big).resolved(["a", "b"]).n_layer > 0

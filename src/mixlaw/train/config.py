@@ -140,19 +140,44 @@ def _memory_bytes() -> int | None:
         return None
 
 
+def _gpu_memory_bytes(device: str) -> int | None:
+    """The memory of the CUDA device that ``device`` ("auto", "cuda", "cuda:i") trains on, or None where there is
+    none (no CUDA here: a sweep planned on a CPU-only machine for GPU workers is not checked)."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return None
+        index = int(device.partition(":")[2] or 0) if device.startswith("cuda") else 0
+        return int(torch.cuda.get_device_properties(index).total_memory)
+    except (ImportError, RuntimeError, ValueError, AssertionError):
+        return None
+
+
+def _training_memory(device: str) -> tuple[int | None, str]:
+    """(bytes, what) of the memory the model trains in: the GPU's for a CUDA device (and for "auto" where CUDA is
+    present), else the machine's. review24b: checked against the machine's memory alone, a GPU larger than it (16 GB
+    of RAM, a 24 GB GPU) had a 1.1B-parameter model refused that it trains."""
+    if device.startswith("cuda") or device == "auto":
+        gpu = _gpu_memory_bytes(device)
+        if gpu is not None or device.startswith("cuda"):
+            return gpu, "GPU memory"
+    return _memory_bytes(), "memory"
+
+
 def _check_fits_in_memory(cfg: ProxyConfig) -> None:
     """Refuse a model whose weights, gradients and AdamW state alone exceed the machine's memory: '--size 1T' (a
     typo for 1M) built a 16 TB model until the kernel's OOM killer ended the process (and maybe others) after a
     minute, with no message. Counts 12 C^2 per block plus the byte embeddings and positions (the shape rule of
     :func:`shape_for_size`), TRAIN_BYTES_PER_PARAM bytes each."""
-    total = _memory_bytes()
+    total, what = _training_memory(str(cfg.device))
     params = 12 * cfg.n_layer * cfg.n_embd**2 + (2 * 256 + cfg.block_size) * cfg.n_embd
     need = TRAIN_BYTES_PER_PARAM * params
     if total is not None and need > total:
         raise InputError(f"config field 'model_size' ({cfg.model_size:,}; --size, --sizes): a model of about "
                          f"{params:.3g} parameters needs about {need / 2**30:,.0f} GiB to train (weights, gradients, "
-                         f"AdamW state), more than this machine's {total / 2**30:,.0f} GiB (a typo? the README's "
-                         "sweep trains 0.1M-0.4M)")
+                         f"AdamW state), more than this machine's {total / 2**30:,.0f} GiB of {what} (a typo? the "
+                         "README's sweep trains 0.1M-0.4M)")
 
 
 @dataclass
