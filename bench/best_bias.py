@@ -55,7 +55,7 @@ import time
 import warnings
 
 import numpy as np
-from far_error import DATA, cv_oof
+from far_error import DATA, cv_oof, world_truth
 
 from mixlaw import load_marin_delphi, read_runs
 from mixlaw.datasets import load_regmix
@@ -116,12 +116,7 @@ def part_a() -> None:
 def world(seed: int, kind: str, M: int = 8, n: int = 48, noise: float = 0.02) -> dict[str, float]:
     """As bench/far_error.py's worlds; the law's optimum's predicted loss f0, its shifted value and the truth."""
     rng = np.random.default_rng(seed)
-    t = rng.normal(0, 1.0, M)
-    A = rng.normal(0, 0.5, (M, M))
-    A = (A + A.T) / 2 if kind == "misspecified" else np.zeros((M, M))
-
-    def F(W: np.ndarray) -> np.ndarray:
-        return 2.0 + np.exp(W @ t) + np.einsum("ij,jk,ik->i", W, A, W)
+    F = world_truth(rng, "exact" if kind == "linear" else kind, M)
 
     W = rng.dirichlet(np.ones(M), size=n)
     y = F(W) * np.exp(rng.normal(0, noise, n))

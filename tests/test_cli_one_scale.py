@@ -6,6 +6,7 @@ each warned "keep the rows of one scale", which only Python's ``RunTable.filter`
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from cli_runner import run_cli as _cli
 from test_pipeline import SIZES, STEPS, world
@@ -48,18 +49,24 @@ def test_optimize_and_active_design_at_one_scale(capsys, tmp_path) -> None:  # t
     assert STEPS[-1] == 3000
 
 
-def test_final_step_names_runs_that_end_early(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # newuser4: an interrupted sweep exported with --all; one run stopped at an early checkpoint. --final-step kept
-    # that checkpoint as its final loss, and the one warning (a loss surface across step counts) told the user to
-    # add --final-step, which they had.
+def _one_run_cut_short(tmp_path, n_mix: int) -> tuple[Path, str]:  # type: ignore[no-untyped-def]
+    """A world's table written to CSV with its largest size's first run stopped at the second checkpoint."""
     import pandas as pd
 
-    frame = world(n_mix=10).frame
+    frame = world(n_mix=n_mix).frame
     big = frame["params"] == frame["params"].max()
     first = frame.loc[big, "run"].iloc[0]
     frame = frame[~((frame["run"] == first) & (frame["step"] > STEPS[1]))]
     path = tmp_path / "short.csv"
     pd.DataFrame(frame).to_csv(path, index=False)
+    return path, first
+
+
+def test_final_step_names_runs_that_end_early(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # newuser4: an interrupted sweep exported with --all; one run stopped at an early checkpoint. --final-step kept
+    # that checkpoint as its final loss, and the one warning (a loss surface across step counts) told the user to
+    # add --final-step, which they had.
+    path, first = _one_run_cut_short(tmp_path, n_mix=10)
     code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--target", "web", "--at-params",
                         "largest", "--final-step")
     assert code == 0, err
@@ -112,14 +119,7 @@ def test_compare_and_report_take_one_scale_of_a_sweep(capsys, tmp_path) -> None:
 def test_final_step_runs_that_end_early_are_named_when_the_command_fails(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # The warning is the why of an error that follows (a run's "final" loss at an early checkpoint), yet a failed
     # command printed its error alone: show_warnings kept only the 'left out' lines and UnusedDomainWarning.
-    import pandas as pd
-
-    frame = world(n_mix=4).frame
-    big = frame["params"] == frame["params"].max()
-    first = frame.loc[big, "run"].iloc[0]
-    frame = frame[~((frame["run"] == first) & (frame["step"] > STEPS[1]))]
-    path = tmp_path / "short.csv"
-    pd.DataFrame(frame).to_csv(path, index=False)
+    path, _ = _one_run_cut_short(tmp_path, n_mix=4)
     # 4 mixtures of 3 domains are too few for ye-exp at one scale: the command fails after the cut.
     code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--target", "web", "--at-params",
                         "largest", "--final-step")
