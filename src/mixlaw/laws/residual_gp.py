@@ -215,7 +215,10 @@ class ResidualGP(MixingLaw):
         D2 = _sqdist(X, X)
         self.gp_: dict[str, dict[str, Any]] = {}
         gp_params: list[Param] = []
-        grid_eig: EigCache = {}  # the length-scale grid's eigendecompositions of D2, shared by the eval sets
+        # The length-scale grid's eigendecompositions of D2, shared by the eval sets: only where there is more than one
+        # to share them, and not on tables so large that the grid's 11 n x n eigenvector matrices would hold more
+        # memory than the fit (the results are the same either way).
+        grid_eig: EigCache | None = ({} if len(ctx.targets) > 1 and len(X) <= GRID_CACHE_MAX_RUNS else None)
         for i, t in enumerate(ctx.targets):
             # Residuals standardised (as scikit-learn's normalize_y): the hyperparameters are in their units.
             y_mean, y_std = float(R[:, i].mean()), float(R[:, i].std())
@@ -334,6 +337,10 @@ def _median_distance(X: np.ndarray) -> float:
     d = d[d > 0]
     return float(np.median(d)) if d.size else 1.0
 
+
+#: The most runs whose length-scale grid's eigendecompositions a fit keeps for its eval sets: 11 matrices of 2000 x 2000
+#: float64 are 350 MB (RegMix's 512 runs: 23 MB).
+GRID_CACHE_MAX_RUNS = 2000
 
 #: Eigendecompositions of the RBF correlation matrix ``exp(-D2 / (2 length^2))`` by length scale, for one fit's
 #: ``D2``: ``{length: (eigenvalues clipped at 0, eigenvectors)}`` (:func:`_max_marginal_likelihood`).
