@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
 import shlex
 import warnings
 from decimal import Decimal
@@ -496,3 +497,32 @@ def test_an_empty_mixture_is_named_empty_not_a_folder(capsys: pytest.CaptureFixt
             parse_mixture(spec)
     code, _, err = _cli(capsys, "export", "--mixture", "")
     assert code == 2 and "empty mixture" in err and "folder" not in err
+
+
+def test_tokens_available_inline(capsys, tmp_path):
+    # hunt24: --tokens-available read only a file, while --mixture and --paths take inline text; 'web=1B,code=5e8'
+    # was "no such file".
+    from mixlaw.budget import read_tokens_available
+
+    assert read_tokens_available("web=1.2B, code=500M") == {"web": 1.2e9, "code": 5e8}
+    assert read_tokens_available('"web, news"=1B,code=5e8') == {"web, news": 1e9, "code": 5e8}
+    assert read_tokens_available('{"web": 1e9, "code": "2B"}') == {"web": 1e9, "code": 2e9}
+    for bad, says in (("web=1B,code", "'code' is not domain=tokens"), ("web=x", "not a number"),
+                      ("web=-1", ">= 0"), ("web=1B,web=2B", "given twice (first at --tokens-available, item 1)"),
+                      ("{}", "non-empty JSON object")):
+        with pytest.raises(InputError, match=re.escape(says)):
+            read_tokens_available(bad)
+    # A file whose name has '=' in it is still read as the file.
+    named = tmp_path / "tok=1.csv"
+    named.write_text("domain,tokens\nweb,1e9\ncode,2e9\n")
+    assert read_tokens_available(str(named)) == {"web": 1e9, "code": 2e9}
+    mix = ",".join(f"{d}={w}" for d, w in ISSUE_MIX.items())
+    inline = ",".join(f"{d}={n:.0f}" for d, n in ISSUE_TOKENS.items())
+    paths = tmp_path / "paths.json"
+    paths.write_text(json.dumps(ISSUE_PATHS))
+    code, out, err = _cli(capsys, "export", "--mixture", mix, "--format", "olmo", "--paths", str(paths),
+                          "--tokens-available", inline, "--target-tokens", "1e11",
+                          "--export-option", "global_batch_size=4194304")
+    assert code == 0, err
+    doc = read_olmo(out)
+    assert doc["requested_tokens"] == 10**11 and olmo_insufficient(doc, ISSUE_TOKENS, 10**11) == []

@@ -9,6 +9,7 @@ lives in the bottom layer, below both.
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validation import parse_user_json, read_user_text
+from ._validation import parse_user_json, path_exists, read_user_text
 from .data import count_values, csv_missing, known_names
 from .errors import InputError
 
@@ -110,15 +111,33 @@ def max_shares(domains: Sequence[str], tokens_available: Mapping[str, float] | S
 
 
 def read_tokens_available(path: str) -> dict[str, float]:
-    """Tokens per domain from a CSV with columns ``domain,tokens`` or a JSON object ``{domain: tokens}``."""
+    """Tokens per domain from a CSV with columns ``domain,tokens``, a JSON object ``{domain: tokens}``, or inline
+    text that names no file: ``web=1.2B,code=500M`` (a name with a comma quoted, ``"web, news"=1B``) or a JSON
+    object, as ``--mixture`` and ``--paths`` take theirs (hunt24: only a file was read, and 'web=1B,code=5e8' said
+    it was no such file)."""
+    spec = str(path)
+    inline = not path_exists(spec) and ("=" in spec or spec.lstrip().startswith("{"))
     p = Path(path)
-    text = read_user_text(p, "tokens-available (CSV domain,tokens or JSON {domain: tokens})")
-    if p.suffix.lower() == ".json":
+    if inline and spec.lstrip().startswith("{"):
+        doc = parse_user_json(spec, "--tokens-available")
+        if not isinstance(doc, dict) or not doc:
+            raise InputError("--tokens-available: expected a non-empty JSON object {domain: tokens}")
+        items = list(doc.items())
+    elif inline:
+        items = []
+        for part in next(csv.reader([spec], skipinitialspace=True)):
+            d, eq, v = part.rpartition("=")
+            if not eq:
+                raise InputError(f"--tokens-available: {part!r} is not domain=tokens (e.g. web=1.2B,code=500M)")
+            items.append((d.strip(), v.strip()))
+    elif p.suffix.lower() == ".json":
+        text = read_user_text(p, "tokens-available (CSV domain,tokens or JSON {domain: tokens})")
         doc = parse_user_json(text, path)
         if not isinstance(doc, dict) or not doc:
             raise InputError(f"{path}: expected a non-empty JSON object {{domain: tokens}}")
         items = list(doc.items())
     else:
+        text = read_user_text(p, "tokens-available (CSV domain,tokens or JSON {domain: tokens})")
         try:
             # The domain column as text: a domain named 'NA' or 'None' read as missing (the domain 'nan'), '007' as 7.
             head = pd.read_csv(io.StringIO(text), nrows=0).columns
@@ -132,7 +151,8 @@ def read_tokens_available(path: str) -> dict[str, float]:
     out: dict[str, float] = {}
     first: dict[str, str] = {}
     for i, (d, v) in enumerate(items):
-        where = f"{path}:{i + 2}" if p.suffix.lower() != ".json" else str(path)
+        where = (f"--tokens-available, item {i + 1}" if inline
+                 else f"{path}:{i + 2}" if p.suffix.lower() != ".json" else str(path))
         if not str(d).strip():
             raise InputError(f"{where}: the domain name is empty")
         if str(d) in first:

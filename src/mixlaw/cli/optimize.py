@@ -88,7 +88,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                  fixed: list[str] | None = typer.Option(None, "--fixed", metavar="DOMAIN=W",
                                                               help="Fix a domain's weight; repeatable."),
                  tokens_available: str | None = typer.Option(None, "--tokens-available",
-                                                                help="CSV domain,tokens (or JSON)."),
+                                                                help="CSV domain,tokens or JSON file, or inline "
+                                                                     "web=1.2B,code=500M."),
                  target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
                                                             help="Target run tokens (1e11, 100B)."),
                  max_epochs: float | None = typer.Option(None, "--max-epochs",
