@@ -123,9 +123,10 @@ def check_random_state(seed: int | np.random.Generator | None) -> np.random.Gene
         return seed
     if seed is None:
         seed = 0
-    if isinstance(seed, Integral) and not isinstance(seed, bool):
+    # A negative int stopped on numpy's bare "expected non-negative integer" (bootstrap_law(random_state=-1)).
+    if isinstance(seed, Integral) and not isinstance(seed, bool) and seed >= 0:
         return np.random.default_rng(int(seed))
-    raise InvalidParameterError(f"random_state must be an int, a numpy Generator or None. Got {seed!r} instead.")
+    raise InvalidParameterError(f"random_state (--seed) must be an int >= 0, a numpy Generator or None; got {seed!r}")
 
 
 def renamed(name: str, value: Any, old: str, old_value: Any, default: Any = None) -> Any:

@@ -77,7 +77,7 @@ from ._solver import solve_batch
 from ._validation import check_random_state, renamed
 from ._workers import AUTO, resolve_workers, threads_stopped
 from .data import FRAME_TOL_OPTION, RunTable
-from .errors import DataWarning, FitError, InputError, InvalidParameterError, MixlawWarning, user_stacklevel
+from .errors import DataWarning, FitError, InputError, MixlawWarning, user_stacklevel
 from .evals import objective_weights, unweighted_gaps
 from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
 from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble, unseen_values
@@ -622,7 +622,9 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         raise InputError(f"bootstrap_law needs a RunTable (or a DataFrame in its columns); got {type(table).__name__}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise InputError(f"n_boot (bootstrap replicates) must be an int >= 2; got {n!r}")
-    _check_seed(random_state)
+    # Before any fit: -1 stopped the bootstrap with numpy's bare "expected non-negative integer", 'x' with int()'s
+    # ValueError and a RandomState with a TypeError, and 1.5 was silently truncated to the seed 1 (_entropy).
+    check_random_state(random_state)
     if not (0.0 < float(level) < 1.0):
         raise InputError(f"level must be in (0, 1); got {level!r}")
     if optimize is not None:
@@ -761,17 +763,6 @@ def _attach_optimum(res: BootstrapResult, nominal_opt: Any, results: dict[int, d
         "losses": {t: (float(ql[0, i]), float(ql[1, i])) for i, t in enumerate(res.law.targets_)},
         "replicate_optimum_objective": (float(qo[0]), float(qo[1]))}
     res.optimum = nominal_opt
-
-
-def _check_seed(random_state: Any) -> None:
-    """Refuse a seed that SeedSequence cannot take, before any fit: -1 stopped the bootstrap with numpy's bare
-    "expected non-negative integer", 'x' with int()'s ValueError and a RandomState with a TypeError, and 1.5 was
-    silently truncated to the seed 1."""
-    if random_state is None or isinstance(random_state, np.random.Generator):
-        return
-    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) or random_state < 0:
-        raise InvalidParameterError(f"random_state (--seed) must be an int >= 0, a numpy Generator or None; got "
-                                    f"{random_state!r}")
 
 
 def _entropy(random_state: int | np.random.Generator | None) -> int:
