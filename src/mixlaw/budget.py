@@ -118,6 +118,7 @@ def read_tokens_available(path: str) -> dict[str, float]:
     spec = str(path)
     inline = not path_exists(spec) and ("=" in spec or spec.lstrip().startswith("{"))
     p = Path(path)
+    text = "" if inline else read_user_text(p, "tokens-available (CSV domain,tokens or JSON {domain: tokens})")
     if inline and spec.lstrip().startswith("{"):
         doc = parse_user_json(spec, "--tokens-available")
         if not isinstance(doc, dict) or not doc:
@@ -131,13 +132,11 @@ def read_tokens_available(path: str) -> dict[str, float]:
                 raise InputError(f"--tokens-available: {part!r} is not domain=tokens (e.g. web=1.2B,code=500M)")
             items.append((d.strip(), v.strip()))
     elif p.suffix.lower() == ".json":
-        text = read_user_text(p, "tokens-available (CSV domain,tokens or JSON {domain: tokens})")
         doc = parse_user_json(text, path)
         if not isinstance(doc, dict) or not doc:
             raise InputError(f"{path}: expected a non-empty JSON object {{domain: tokens}}")
         items = list(doc.items())
     else:
-        text = read_user_text(p, "tokens-available (CSV domain,tokens or JSON {domain: tokens})")
         try:
             # The domain column as text: a domain named 'NA' or 'None' read as missing (the domain 'nan'), '007' as 7.
             head = pd.read_csv(io.StringIO(text), nrows=0).columns
