@@ -21,6 +21,7 @@ from .schema import LOSS_PREFIX, RUN_ID_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL
 
 
 def _fold(name: str) -> str:
+    """A name as the readers compare them: lower case, ' ' and '-' as '_'."""
     return name.lower().replace("-", "_").replace(" ", "_")
 
 

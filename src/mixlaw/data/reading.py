@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, DataWarning, InputError, user_stacklevel
+from .hints import _fold
 from .schema import (
     CSV_MISSING,
     LOSS_PREFIX,
@@ -691,11 +692,6 @@ def _regmix_fork_names(df: pd.DataFrame, half: str) -> pd.DataFrame:
     return df.rename(columns=rename) if rename else df
 
 
-def _folded(name: str) -> str:
-    """A column name as :data:`SCALE_ALIASES` lists them: lower case, ' ' and '-' as '_'."""
-    return name.strip().lower().replace("-", "_").replace(" ", "_")
-
-
 def _regmix_plain_names(df: pd.DataFrame, half: str) -> dict[str, str]:
     """A RegMix pair whose columns are the domains' and evals' plain names, each half's every column but ``index``.
 
@@ -714,9 +710,9 @@ def _regmix_plain_names(df: pd.DataFrame, half: str) -> dict[str, str]:
     skip |= {a for aliases in SCALE_ALIASES.values() for a in aliases}
     # A second id column ('id', 'name', 'run_id' of the run beside its index) holds numbers too: 'id' 1..n read as an
     # eval of plausible losses, without a word.
-    skip |= {_folded(c) for c in RUN_ID_COLUMNS} | {"id"}
+    skip |= {_fold(c) for c in RUN_ID_COLUMNS} | {"id"}
     names = [c for c in map(str, df.columns)
-             if c not in skip and _folded(c) not in skip and not c.startswith("Unnamed")]
+             if c not in skip and _fold(c.strip()) not in skip and not c.startswith("Unnamed")]
     # The other half's columns ('loss:arxiv' from metric/arxiv_val_loss in a mixture half, 'w:' in a losses half):
     # the halves are swapped, not plain-named (read_regmix_pair says so); read as shares they said "column
     # 'w:loss:arxiv': weights sum to 76.76 ... divide each row by its sum".

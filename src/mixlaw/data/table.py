@@ -24,7 +24,7 @@ from ..errors import (
     row_unit,
     user_stacklevel,
 )
-from .hints import _mapping_hint, case_hint, known_names, long_format_hint
+from .hints import _fold, _mapping_hint, case_hint, known_names, long_format_hint
 from .schema import (
     HIGHER_IS_BETTER,
     LOSS_PREFIX,
@@ -606,7 +606,7 @@ class RunTable:
 
     def _missing_members(self, name: str, rows: np.ndarray) -> str:
         """For an eval computed from others, which of them the ``rows`` miss: ', for want of loss:b 3'."""
-        members = getattr(self, "_members", {}).get(name)
+        members = self.members_of(name)
         if not members:
             return ""
         miss = np.isnan(self.frame[[LOSS_PREFIX + m for m in members]].to_numpy(dtype=np.float64)[rows])
@@ -784,7 +784,7 @@ def scale_look_alike(frame: pd.DataFrame, candidates: Sequence[str],
         if canon in present or (canon != "params" and {"step", "tokens"} & present):
             continue
         for c in candidates:
-            name = str(c).strip().lower().replace("-", "_").replace(" ", "_")
+            name = _fold(str(c).strip())
             # 'embedding_free_params', 'model/n_params': any other name with 'param' is a size too
             # ... and the papers' symbols, N for the model size and D for the tokens (upper case alone)
             symbol = str(c).strip() == {"params": "N", "tokens": "D"}.get(canon)
