@@ -229,16 +229,22 @@ def rising_evals(table: RunTable, axis: str, targets: list[str],
     return [], axis
 
 
+def _rising_head(rising: list[tuple[str, int, int]], over: str, inside: str = "") -> str:
+    """What :func:`rising_evals` found, as a line's first clause: "eval(s) ['acc']{inside} rise with training: the
+    last checkpoint lies above the first (acc on 24 of 24 curves)"."""
+    where = ("the largest model size lies above the smallest" if over == "params"
+             else "the last checkpoint lies above the first")
+    counts = "; ".join(f"{name} on {k} of {n} curves" for name, k, n in rising)
+    return (f"eval(s) {[name for name, _, _ in rising]}{inside} rise with "
+            f"{'model size' if over == 'params' else 'training'}: {where} ({counts})")
+
+
 def rising_evals_line(rising: list[tuple[str, int, int]], every: bool, over: str) -> str:
     """One sentence for :func:`rising_evals`' evals (curves over ``over``: "step", "tokens" or "params"): ``every``
     True when they are all the evals to fit (the pipeline's InputError: nothing left that it can extrapolate), else
     the warning that names them to leave out."""
-    names = [name for name, _, _ in rising]
-    where = ("the largest model size lies above the smallest" if over == "params"
-             else "the last checkpoint lies above the first")
     unit = {"step": "steps", "tokens": "tokens"}.get(over, "training")
-    counts = "; ".join(f"{name} on {k} of {n} curves" for name, k, n in rising)
-    head = (f"eval(s) {names} rise with {'model size' if over == 'params' else 'training'}: {where} ({counts}). "
+    head = (f"{_rising_head(rising, over)}. "
             f"The step and size laws, L(S) = E + B/S^beta and L(N) = E + A/N^alpha, fit losses that fall with "
             f"{unit} and model size: a higher-is-better metric (accuracy, score) gives back a loss it is not. ")
     if every:
@@ -251,12 +257,8 @@ def rising_evals_line(rising: list[tuple[str, int, int]], every: bool, over: str
 def rising_members_line(rising: list[tuple[str, int, int]], combined: dict[str, list[str]], over: str) -> str:
     """One sentence for the evals that rise inside a combined eval (an ``--eval-group``, a weighted total) that is
     fitted in their place: ``combined`` maps each to the combined evals it is part of."""
-    where = ("the largest model size lies above the smallest" if over == "params"
-             else "the last checkpoint lies above the first")
-    counts = "; ".join(f"{name} on {k} of {n} curves" for name, k, n in rising)
     inside = sorted({c for name, _, _ in rising for c in combined[name]})
-    return (f"eval(s) {[name for name, _, _ in rising]} in {inside} rise with "
-            f"{'model size' if over == 'params' else 'training'}: {where} ({counts}). A weighted mean of losses "
+    return (f"{_rising_head(rising, over, f' in {inside}')}. A weighted mean of losses "
             "with a higher-is-better metric (accuracy, score) in it is not a loss that falls as the step and size "
             "laws assume; fitted as it is: leave them out of the group or total (--eval-group, --objective "
             "weights=; eval_groups=, objective=), or give a loss for them (1 - accuracy, or -log(accuracy))")
