@@ -469,7 +469,7 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     return result
 
 
-def far_below_table_line(result: PipelineResult, table: RunTable) -> str | None:
+def far_below_table_line(result: PipelineResult, table: RunTable, low: np.ndarray | None = None) -> str | None:
     """The warning for target-scale predictions below :data:`~.result.FAR_BELOW` x the lowest loss of their eval
     anywhere in ``table`` (every size and checkpoint), naming the lowest one, else None.
 
@@ -479,8 +479,9 @@ def far_below_table_line(result: PipelineResult, table: RunTable) -> str | None:
     0.95-0.97), and 0.64-0.89x the smallest size's alone (22x in size for Dai & Zheng). A fit whose asymptote E ran
     to its bound 0 carries a mixture there. Measured: Ye's 5Mix, 24 mixtures at 160M-410M, FreeLaw,
     100x in size and 30x in steps: mixture '0.25-0-0-0-0.75' predicted 0.113 where every loss in the table is 2.17
-    or more (its size law's residual 24 %, E at 0), with no word but the fit's bound line."""
-    low = table_lowest(result, table)
+    or more (its size law's residual 24 %, E at 0), with no word but the fit's bound line. ``low``: the table's
+    lowest losses (:func:`table_lowest`) where the caller has them."""
+    low = table_lowest(result, table) if low is None else low
     if low is None:
         return None
     rows = [f"mixture {i + 1} (run {(result.mixture_runs[i] if len(result.mixture_runs) > i else str(i + 1))!r})"
@@ -506,10 +507,10 @@ def _warn_far_below(result: PipelineResult, table: RunTable) -> None:
     """:func:`far_below_table_line`, kept in the result's warnings and raised; the table's lowest losses kept in the
     result (:attr:`~.result.PipelineResult.table_lowest`), for the same check at predict time."""
     result.table_lowest = table_lowest(result, table)
-    low = far_below_table_line(result, table)
-    if low is not None:
-        result.warnings.append(low)
-        warnings.warn(low, MixlawWarning, stacklevel=user_stacklevel(3))
+    line = far_below_table_line(result, table, result.table_lowest)
+    if line is not None:
+        result.warnings.append(line)
+        warnings.warn(line, MixlawWarning, stacklevel=user_stacklevel(3))
 
 
 def _candidates(route: str, law: str, total: Any) -> list[tuple[str, str, bool]]:
