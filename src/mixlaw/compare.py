@@ -43,6 +43,24 @@ from .laws.selection import (
     objective_weights,
 )
 
+#: The notes under a leaderboard for its undefined cells (:func:`score_cell`): ``mixlaw compare``'s table and
+#: ``mixlaw report``'s page word them alike.
+SCORE_NOTES = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
+               "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
+
+
+def score_cell(v: float, fmt: str = ".4f", seen: set[str] | None = None) -> str:
+    """A leaderboard cell: the score, or 'inf*' / 'n/a*' (footnoted by :data:`SCORE_NOTES`; the kind is added to
+    ``seen``)."""
+    v = float(v)
+    if np.isfinite(v):
+        return format(v, fmt)
+    kind = "inf" if np.isinf(v) else "nan"
+    if seen is not None:
+        seen.add(kind)
+    return "inf*" if kind == "inf" else "n/a*"
+
+
 #: Laws fitted by default: all registered ones whose optional dependency is importable.
 SPLIT_METRICS = ("spearman", "pearson", "mre", "rmse", "bias", "r2", "regret_at_1", "spearman_within_scale")
 #: A scale group (held-out runs of one model size, token count and step) needs this many runs to rank.

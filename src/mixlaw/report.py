@@ -17,7 +17,7 @@ import numpy as np
 from . import metrics
 from ._validation import quote_name
 from ._version import __version__
-from .compare import default_laws, held_out_overlap
+from .compare import SCORE_NOTES, default_laws, held_out_overlap, score_cell
 from .data import scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, ScaleWarning, user_stacklevel
 from .laws import available_laws, get_law
@@ -119,7 +119,7 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     leak_notes = [why for name, t in tests.items() if (why := held_out_overlap(full, t, names, name))]
     for why in leak_notes:
         warnings.warn(why, DataWarning, stacklevel=user_stacklevel(2))
-    fitted, rows = _fit_and_score(keys, train, full, tests, names, ragged, random_state, on_progress, on_done)
+    fitted, rows = _fit_andscore_cell(keys, train, full, tests, names, ragged, random_state, on_progress, on_done)
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p>Fitted on <code>{html.escape(train.path or 'runs')}</code> ({len(train)} runs, "
              f"{len(train.domains)} domains); targets: {html.escape(', '.join(names))}; seed {random_state}; "
@@ -159,7 +159,7 @@ def _check_report_args(keys: list[str], objective: str | Mapping[str, float], na
                          f"eval sets {names}")
 
 
-def _fit_and_score(keys: list[str], train: Any, full: Any, tests: dict[str, Any], names: list[str],
+def _fit_andscore_cell(keys: list[str], train: Any, full: Any, tests: dict[str, Any], names: list[str],
                    ragged: dict[str, bool], random_state: int, on_progress: Any,
                    on_done: Any) -> tuple[dict[str, Any], list[tuple[str, Any, str]]]:
     """Each law fitted (on every run that has a target's loss when it fits each eval on its own rows, else on the
@@ -199,29 +199,14 @@ def _leaderboard_html(rows: list[tuple[str, Any, str]], tests: dict[str, Any], s
             parts.append(f"<tr><td>{html.escape(key)}</td><td colspan='{len(tests) + 3}'>failed: "
                          f"{html.escape(extra)}</td></tr>")
             continue
-        cells = "".join(f"<td>{_score(scores[s]['spearman'], seen=seen)}</td>" for s in tests)
-        parts.append(f"<tr><td>{html.escape(key)}</td>{cells}<td>{_score(scores[split0]['mre'], seen=seen)}</td>"
-                     f"<td>{_score(scores[split0]['rmse'], seen=seen)}</td><td>{extra}</td></tr>")
+        cells = "".join(f"<td>{score_cell(scores[s]['spearman'], seen=seen)}</td>" for s in tests)
+        parts.append(f"<tr><td>{html.escape(key)}</td>{cells}<td>{score_cell(scores[split0]['mre'], seen=seen)}</td>"
+                     f"<td>{score_cell(scores[split0]['rmse'], seen=seen)}</td><td>{extra}</td></tr>")
     parts.append("</table>")
+    # As compare's table words them: a Spearman of constant predictions (LightGBM on few runs) or of one held-out run
+    # is undefined, and the page printed "nan" in its cell.
     parts.extend(f"<p>{SCORE_NOTES[k]}</p>" for k in sorted(seen))
     return "\n".join(parts)
-
-
-# As compare's leaderboard words them (cli/laws.py): a Spearman of constant predictions (LightGBM on few runs) or of
-# one held-out run is undefined, and the page printed "nan" in its cell.
-SCORE_NOTES = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
-               "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
-
-
-def _score(v: float, fmt: str = ".4f", seen: set[str] | None = None) -> str:
-    """A leaderboard cell: the score, or 'n/a*' / 'inf*' (footnoted by SCORE_NOTES, the kind added to ``seen``)."""
-    v = float(v)
-    if np.isfinite(v):
-        return format(v, fmt)
-    kind = "inf" if np.isinf(v) else "nan"
-    if seen is not None:
-        seen.add(kind)
-    return kind + "*" if kind == "inf" else "n/a*"
 
 
 def _scatter_html(plt: Any, fitted: dict[str, Any], test: Any, split0: str, names: list[str]) -> str:
@@ -239,7 +224,7 @@ def _scatter_html(plt: Any, fitted: dict[str, Any], test: Any, split0: str, name
             ax.scatter(y.ravel(), p.ravel(), s=6, alpha=0.6)
             lim = [min(y.min(), p.min()), max(y.max(), p.max())]
             ax.plot(lim, lim, color="grey", lw=0.8)
-            ax.set_title(f"{_label(key)}  ρ={_score(metrics.spearman(y, p), '.3f')}", fontsize=9)
+            ax.set_title(f"{_label(key)}  ρ={score_cell(metrics.spearman(y, p), '.3f')}", fontsize=9)
             ax.set_xlabel("true loss", fontsize=8)
             ax.set_ylabel("predicted", fontsize=8)
     for ax in axes.ravel()[n:]:

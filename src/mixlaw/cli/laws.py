@@ -6,7 +6,6 @@ calls :mod:`mixlaw.api` and renders a rich table, text, or one JSON document.
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from pathlib import Path
@@ -18,7 +17,7 @@ from rich.table import Table
 
 from .. import api
 from .._console import frame_text
-from ..compare import default_laws, holdout_split, left_out_laws
+from ..compare import SCORE_NOTES, default_laws, holdout_split, left_out_laws, score_cell
 from ..errors import InputError, MixlawWarning
 from ..laws import get_law
 from ..laws.options import parse_law_options
@@ -109,10 +108,7 @@ def _leaderboard_table(board: Any, title: str) -> Table:
     seen: set[str] = set()
 
     def cell(v: float) -> str:
-        if math.isfinite(v):
-            return f"{v:.4f}"
-        seen.add("inf" if math.isinf(v) else "nan")
-        return "inf*" if math.isinf(v) else "n/a*"
+        return score_cell(v, seen=seen)
 
     failed: list[str] = []
     for r in board.rows:
@@ -127,12 +123,10 @@ def _leaderboard_table(board: Any, title: str) -> Table:
                     cell(r.splits[splits[0]]["mre"]),
                     cell(r.splits[splits[0]]["rmse"]), cell(r.splits[splits[0]].get("bias", float("nan"))),
                     n_par_text(r.n_params), f"{r.fit_seconds:.2f}")
-    notes = {"inf": "inf*: some prediction overflowed or was not positive (the law diverges on a held-out mixture)",
-             "nan": "n/a*: undefined (constant predictions or a single held-out run have no rank correlation)"}
     # A law's own warnings (LightGBM's constant model on 24 runs, a fit that did not converge) were kept for --json
     # alone: the table printed its "n/a*" with no word of why (Ye et al.'s 3Mix at 410M, --laws lightgbm).
     warned = [line for r in board.rows if not r.error for line in _law_warning_lines(r.law, r.warnings)]
-    caption = [notes[k] for k in sorted(seen)] + failed + warned
+    caption = [SCORE_NOTES[k] for k in sorted(seen)] + failed + warned
     if within:
         caption.append("ρ within: the Spearman among the held-out runs of one scale (model size, tokens, step), "
                        "averaged over the scales by their runs; the pooled ρ ranks the scales too")
