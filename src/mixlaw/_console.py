@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from rich.cells import cell_len
@@ -21,6 +22,21 @@ from rich.console import Console
 PIPE_WIDTH = 200
 #: Off a terminal, a progress line on stderr at most this often (the first one only once work has run this long).
 PLAIN_EVERY_S = 10.0
+
+
+#: The exit code of a command stopped by Ctrl-C (SIGINT), 128 + 2 as a shell reports a process killed by it.
+INTERRUPTED = 130
+
+
+def exit_for_returned(code: Any, say: Callable[[str], None]) -> None:
+    """SystemExit with the nonzero exit code a typer app run with ``standalone_mode=False`` returned, saying
+    "interrupted" (through ``say``) for Ctrl-C's: typer then *returns* Ctrl-C's Exit(130), as any typer.Exit's code,
+    instead of raising it, and every interrupted command, a sweep included, exited 0 and silently ('mixlaw sweep ...
+    && mixlaw runs export ...' went on). The commands themselves return None: nothing else comes back."""
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        if code == INTERRUPTED:
+            say("interrupted")
+        raise SystemExit(code)
 
 
 def console_width(stream: IO[str]) -> int | None:

@@ -20,6 +20,7 @@ from typing import Any
 import typer
 
 from .. import __version__
+from .._console import exit_for_returned
 from ..errors import FitError, InputError, MixlawError
 from ..train.cli import register as register_train
 from ._common import QUIET, SCHEMA_VERSION, err
@@ -142,24 +143,14 @@ def _command() -> Any:
     return _guard_numbers(typer.main.get_command(app))
 
 
-#: The exit code of a command stopped by Ctrl-C (SIGINT), 128 + 2 as a shell reports a process killed by it.
-INTERRUPTED = 130
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return (and exit with) 0 on success, 2 on bad input, 1 when a fit fails."""
     args = _hoist_quiet(list(argv if argv is not None else sys.argv[1:]))
     as_json = "--json" in args
     try:
         _check_control_characters(args)
-        code = _command()(args=args, standalone_mode=False)
-        if isinstance(code, int) and not isinstance(code, bool) and code:
-            # Not standalone, typer turns Ctrl-C (KeyboardInterrupt) into Exit(130) and *returns* 130 (as it returns
-            # any typer.Exit's code) instead of raising: every interrupted command, a sweep included, exited 0 and
-            # silently, so 'mixlaw sweep ... && mixlaw runs export ...' went on. The commands return None.
-            if code == INTERRUPTED:
-                err.print("interrupted", highlight=False, markup=False)
-            raise SystemExit(code)
+        exit_for_returned(_command()(args=args, standalone_mode=False),
+                          lambda msg: err.print(msg, highlight=False, markup=False))
     except InputError as e:
         _report_error(e, as_json, 2)
         raise SystemExit(2) from None

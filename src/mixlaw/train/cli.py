@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from .._console import PlainLines, make_console
+from .._console import PlainLines, exit_for_returned, make_console
 from .._json import dumps as strict_dumps
 from .._version import __version__
 from ..api import write_text_atomic
@@ -319,11 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     except InputError as e:
         sys.stderr.write(f"error: {e}\n")
         raise SystemExit(2) from None
-    if isinstance(code, int) and not isinstance(code, bool) and code:
-        # typer returns Ctrl-C's Exit(130) here rather than raising it (see mixlaw.cli.main): not a success.
-        if code == 130:
-            sys.stderr.write("interrupted\n")
-        raise SystemExit(code)
+    exit_for_returned(code, lambda msg: sys.stderr.write(msg + "\n"))
     raise SystemExit(0)
 
 
