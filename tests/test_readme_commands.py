@@ -1,5 +1,5 @@
-"""Every ``mixlaw ...`` command that README.md and docs/training.md show names a real subcommand, and every
-``--flag`` it passes is an option of that subcommand (the docs' commands must run as written)."""
+"""Every ``mixlaw ...`` command that README.md and docs/*.md show names a real subcommand, and every ``--flag``
+it passes is an option of that subcommand (the docs' commands must run as written)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import typer
 from mixlaw.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", ROOT / "docs" / "training.md"]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: ProxyConfig overrides that ``mixlaw train`` / ``sweep`` take after their options (``--lr=1e-3``).
 CONFIG_OVERRIDE = re.compile(r"--[a-z]+_[a-z_]+=|--lr=")
 
@@ -41,7 +41,7 @@ def _resolve(group: Any, words: list[str]) -> tuple[Any, list[str]] | None:
     return None if cmd is group else (cmd, words)
 
 
-CASES = [(path.name, c) for path in DOCS for c in _commands(path.read_text())]
+CASES = [(path.relative_to(ROOT).as_posix(), c) for path in DOCS for c in _commands(path.read_text())]
 
 
 def test_the_docs_show_commands():
