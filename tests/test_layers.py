@@ -1,4 +1,4 @@
-"""The import graph of ``mixlaw`` points one way: down the layers of README's "Layout".
+"""The import graph of ``mixlaw`` points one way: down the layers of docs/layout.md (README: "Layout").
 
 Every ``import``/``from ... import`` of a project module is parsed with :mod:`ast` (module level, under
 ``if TYPE_CHECKING``, and inside functions alike) and each module is mapped to its layer by the longest
