@@ -57,7 +57,7 @@ def test_the_slug_is_githubs():
 
 
 def test_the_pages_link_to_each_other():
-    assert len(PAGES) > 2 and sum(len(links(p)) for p in PAGES) > 3
+    assert len(PAGES) > 2 and sum(len(links(p)) for p in PAGES) > 10
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -71,3 +71,10 @@ def test_every_relative_link_resolves(page: Path):
         elif anchor and (dest.suffix != ".md" or anchor not in anchors(dest)):
             broken.append(f"{target}: no heading with anchor #{anchor} in {dest.relative_to(ROOT)}")
     assert not broken, f"{page.relative_to(ROOT)}: broken links:\n" + "\n".join(broken)
+
+
+def test_the_readme_links_every_docs_page():
+    # The README is the front page: a docs/ page it does not link is one a reader cannot find.
+    linked = {(ROOT / t.partition("#")[0]).resolve() for t in links(ROOT / "README.md") if t.partition("#")[0]}
+    orphans = [p.relative_to(ROOT).as_posix() for p in PAGES[1:] if p.resolve() not in linked]
+    assert not orphans, f"README.md links no {orphans}"
