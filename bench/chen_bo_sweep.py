@@ -47,7 +47,7 @@ Pipeline, step 300 -> 625 on the 100 runs' own mixtures::
     triviaqa         direct joint+ye-exp   0.723     10.8 %   79 %        |                        0.995     5.5 %
     truthfulqa_gen   nested ye-exp         0.984      3.2 %   99 %        |                        0.994     4.8 %
 
-The direct route's rows are its law's predictions, the nested route's each run's own step law (README, "On the
+The direct route's rows are its law's predictions, the nested route's each run's own step law (docs/pipeline.md, "On the
 nested route the rows ... are each mixture's own step and size laws"): with a confounder per run (its LoRA
 settings) the law's smoothing costs the ranking of known runs, which auto's backtest (scored on the law for both
 routes: 7.8-9.5 % MRE, within one standard error) does not see.

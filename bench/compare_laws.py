@@ -18,7 +18,7 @@ scale drift of the objective itself, measured where one set of mixtures was run 
 test_60m); the law fitted at 60M on those mixtures; and two oracles. Rows marked * read test_1B and choose
 nothing: they bound what any re-weighting of the evals could reach.
 
-Measured 2026-12-04 (6fb0b6a; 2 busy cores), the figures README.md quotes. ``--targets mean --objective-laws
+Measured 2026-12-04 (6fb0b6a; 2 busy cores), the figures docs/laws.md quotes. ``--targets mean --objective-laws
 ye-exp,ye-pow,additive-ens,lightgbm,loglinear-sat`` (192 s): Spearman of the mean on test_1m / test_1B with the
 way 5-fold CV picks (per-eval for all five): ye-exp 0.958 / 0.748, ye-pow 0.989 / 0.768, additive-ens 0.988 /
 0.762, lightgbm 0.991 / 0.727, loglinear-sat 0.946 / 0.757; the best at 1B is ye-pow fitted on the mean, 0.792

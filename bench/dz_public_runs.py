@@ -70,7 +70,7 @@ without the pipeline, split 80/20 by mixture (seed 0: 2050 / 396 rows of 49 / 12
 ye-exp, ye-pow, additive-ens (no model size or tokens input) and auto (which may choose a law that takes them),
 held-out Spearman as ``mixlaw compare`` prints it. Measured: ye-exp 0.29, ye-pow 0.24, additive-ens 0.29, auto
 0.87 (it chose bimix, which takes tokens, on every eval): one loss surface across six sizes ranks the mixtures
-poorly, which the fit's ScaleWarning says (README, "Fit, save, predict").
+poorly, which the fit's ScaleWarning says (docs/fit-and-predict.md).
 
 ``--at-scale`` (with ``--fit-up-to 9.37e8``, about 50 s): auto's pipeline (target 2.718B at 1.04e11 tokens)
 saved to a file, then its 80 % intervals read back at every scored point as ``mixlaw predict --pipeline [--params

@@ -2,7 +2,7 @@
 
 A public sweep mixlaw does not ship (allenai/olmix at commit 218dbc7: ``full_reuse_update_5_seed_0_ratios.csv``
 and ``..._metrics.csv``; ``git show 218dbc7:<file>`` from a clone, into ``--root``). The split is scikit-learn's
-``train_test_split(test_size=0.2, random_state=0)`` over the 64 runs, as in the README's paragraph on growing the
+``train_test_split(test_size=0.2, random_state=0)`` over the 64 runs, as in docs/laws.md's paragraph on growing the
 CV; the evals are lambada, hellaswag, codex_humaneval, mbpp, piqa, sciq, minerva_math_algebra and
 mmlu_college_biology (bits per byte, lower is better). Each row's shares are renormalised to sum to 1. It prints
 auto's choice per eval and the held-out Spearman. Skips, with a message, when the CSVs are absent.

@@ -182,7 +182,7 @@ table's picks are unchanged on v3 (only (c) picks direct); on v3_12m (c) picks n
 direct on the scaled one, (c') direct on both. With the fourth size (``--all-sizes``, the two tables above;
 40 s): nested, score 3.71 % against direct's 4.82 % (steps alone 1.32 / 3.03 %, size alone 4.11 / 5.08 %, both
 parts 5.69 / 6.36 %), real 4.25 % against 3.37 %, estimate 9.75 % = 2.29x the real error, 80 % intervals 17 of
-18. These are the figures README.md quotes.
+18. These are the figures docs/pipeline.md quotes (the README its table).
 
 Usage::
 

@@ -26,7 +26,7 @@ and after the laws (mean).
 Measured (2026-12-04 06:15 UTC, 2 idle cores, load 0, commit 7f24587): Pile-CC's 200 refits 0.78 s against one
 fit's 0.041 s, 19.2x wall (19.0x CPU; goal <= 20x); ``optimize_runs`` of additive-ens, all 13 evals, objective
 mean, 200 refits: 14.6 s wall (28.6 s CPU; goal <= 120 s); every law 0.04-0.95x LightGBM's fit time; the nested
-step stage 0.96x the curve_fit loop. README.md quotes these. Its other figure, 125 s wall (83 s CPU) for the
+step stage 0.96x the curve_fit loop. docs/optimize.md quotes these. Its other figure, 125 s wall (83 s CPU) for the
 same optimisation on 2 cores at load ~5.5, is ``mixlaw optimize --law additive-ens --target all --objective
 mean --bootstrap 200`` on RegMix train_1m, timed back to back with the code before the solver's work (143 s,
 95 s CPU) at 2026-12-03 17:25-17:29 UTC (commit 1d1d117).

@@ -480,7 +480,7 @@ class _CallableModule(types.ModuleType):
 
     Why: ``from mixlaw import compare`` (the package's docstring) gave the module, and ``mixlaw.compare(train,
     tests)`` raised "'module' object is not callable". Binding the function to the package's ``compare`` name would
-    break what the README documents (``mixlaw.compare.holdout_split``, ``mixlaw.compare.compare``) and
+    break what docs/laws.md documents (``mixlaw.compare.holdout_split``, ``mixlaw.compare.compare``) and
     ``import mixlaw.compare as m`` (which reads the package attribute: it would give the function); a module whose
     class defines ``__call__`` (the ``__class__`` assignment the Python reference gives for customising a module,
     3.5+) keeps every one of those and makes the call work. The call looks :func:`compare` up when it runs, so a

@@ -793,8 +793,9 @@ class PerTargetLaw(MixingLaw):
         """Raise for a ``bounds``/``fixed`` name that no eval set's parameter has (prefixed or bare).
 
         :meth:`_spec_prefixed` keeps, per eval set, only the names of that eval set's parameters, so a name of
-        none was dropped without a word: ``--law-option 'bounds={"t_code": [-5, 5]}'`` (README's example) on runs
-        without a ``code`` domain, or ``{"nonsense": ...}``, fitted as if no bound had been given.
+        none was dropped without a word: ``--law-option 'bounds={"t_code": [-5, 5]}'`` (an example
+        of docs/fit-and-predict.md) on runs without a ``code`` domain, or ``{"nonsense": ...}``, fitted as if no
+        bound had been given.
         """
         names = {n for spec in specs for n in spec}
         bare = {n.split(".", 1)[1] for n in names}

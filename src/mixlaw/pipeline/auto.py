@@ -171,7 +171,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         Nominal coverage of the prediction intervals (``mixlaw pipeline``'s, which prints 80 % intervals and
         ``lo80:`` / ``hi80:`` columns). 0.8, not :func:`~mixlaw.bootstrap.bootstrap_law`'s 0.9, on purpose: these
         are intervals of the measured losses at the target scale, and their nominal-80 % coverage is what the
-        backtests measured (the README's pipeline results); the bootstrap's 90 % are intervals on one fitted
+        backtests measured (docs/pipeline.md's results); the bootstrap's 90 % are intervals on one fitted
         law's parameters, predictions and optimum at the fitted scale.
     n_jackknife : int, default=8
         Jackknife refits (one mixture left out each) behind the intervals (0: intervals from the backtest

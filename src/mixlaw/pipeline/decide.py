@@ -105,7 +105,7 @@ def _optimize(result: PipelineResult, objective: Objective, natural: Any, steps_
         # pipeline's D*: without it optimize_mixture refused, telling 'mixlaw pipeline --optimize' itself to use
         # 'mixlaw pipeline --optimize'.
         kw["tokens"] = result.predict_kwargs["tokens"]
-    # The command's trust region: optimize_mixture's own default (no range) put the README's optimize_pipeline(res,
+    # The command's trust region: optimize_mixture's default (no range) put docs/pipeline.md's optimize_pipeline(res,
     # bounds=..., runs=runs, trust_radius=0.3) at legal 0.611 (fitted 0.024-0.494), where 'mixlaw pipeline --optimize'
     # with the same flags gave 0.494 (bench/data/crossscale_runs_v3.csv, nested linear).
     constraints.setdefault("within_fitted_range", not extrapolate)

@@ -165,8 +165,8 @@ def few_mixtures_line(law: str, mixes: np.ndarray, pooled: bool = True) -> str |
     :math:`M` mixtures fix at most :math:`M` of them. ye-pow's K gammas are counted as none: their partial pooling
     (``gamma_pooling``, a penalty) identifies them, as a ridge's block is not counted by ``fit_models``; counted
     in full (2K + 1) the trainer's 6 mixtures of 3 domains, whose direct ye-pow is within 1.25x of the best route
-    (README), would be warned of. ``pooled=False`` (ye-pow with ``gamma_pooling=0``: no penalty, each gamma free)
-    counts them: 2K + 1. The nested
+    (docs/pipeline.md), would be warned of. ``pooled=False`` (ye-pow with ``gamma_pooling=0``: no penalty,
+    each gamma free) counts them: 2K + 1. The nested
     route's mixing law refuses fewer than its parameters + 1 observations (:func:`mixlaw.fit.fit_models`); the
     joint law fits anyway, since its checkpoints are many, so this says what that leaves undetermined. Measured
     (Dai & Zheng's SlimPajama, 7 domains, 5 of its mixtures at 122M-937M, target 2.718B): the jackknife's 80 %

@@ -74,7 +74,7 @@ def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
         # Without a backtest the intervals are at the target only, where a new mixture's jackknife part is the
         # refits' mixing laws' spread at it: keep those laws (not their scale models), each as what differs from the
         # pipeline's own law, so that a loaded pipeline gives a new mixture the fitted one's interval
-        # (:func:`_law_delta`: 1.25-1.6x the file, where whole laws made it 1.8-2.8x: README.md).
+        # (:func:`_law_delta`: 1.25-1.6x the file, where whole laws made it 1.8-2.8x: docs/pipeline.md).
         base = sc.plain(result.mixing_law.to_dict())
         state["jackknife_laws"] = [_law_delta(sc.plain(law.to_dict()), base) for law, _ in iv.boot_laws]
     return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "mixlaw_version": __version__,
