@@ -76,6 +76,18 @@ def round_weights(weights: Mapping[str, float], decimals: int = 6) -> dict[str, 
     return units
 
 
+def _decimals_keeping(weights: Mapping[str, float], domains: Sequence[str], decimals: int) -> int:
+    """Fewest decimals above ``decimals`` at which every one of ``domains`` rounds to a weight above 0.
+
+    Every share of 1e-4 or more is kept by 5 decimals (floor(1e-4 * 1e5) = 10 units); the loop looks for fewer.
+    """
+    for more in range(decimals + 1, 16):
+        units = round_weights(weights, more)
+        if all(units[d] > 0 for d in domains):
+            return more
+    return 15  # unreachable for shares >= 1e-4 (see above)
+
+
 def _format_units(u: int, decimals: int) -> str:
     """Exact decimal text of ``u * 10**-decimals`` (no float round-trip), trailing zeros kept to one."""
     if decimals == 0:
@@ -212,7 +224,8 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
         HF hub name / directory / data file, Mosaic remote (``scheme://``) or local directory. Required for
         every exported domain except with ``fmt="json"``.
     decimals : int, default=6
-        Decimal places of the rounded weights (largest-remainder rounding: they sum to exactly 1).
+        Decimal places of the rounded weights (largest-remainder rounding: they sum to exactly 1). A share of
+        0.01 % or more that rounds to 0 is refused (:class:`InputError` naming the decimals that keep it).
     drop_zero : bool, default=True
         Leave out domains whose rounded weight is 0 (they need no path then).
     budget : TokenBudget, optional
@@ -236,8 +249,9 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
     Raises
     ------
     InputError
-        Unknown format or option, bad weights, missing paths (the message names the domains), or an output
-        the trainer's schema would reject (e.g. a repetition ratio below what the token budget needs).
+        Unknown format or option, bad weights, a share that rounds to 0 at ``decimals``, missing paths (the
+        message names the domains), or an output the trainer's schema would reject (e.g. a repetition ratio
+        below what the token budget needs).
 
     Examples
     --------
@@ -271,11 +285,15 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
     domains = [d for d in w if units[d] > 0 or not drop_zero]
     # A share the user gave (0.01 % or more) that rounds to 0 leaves the export: said, since '--decimals 0' on thirds
     # wrote one domain at weight 1 without a word. Optimiser zeros (1e-12) are below it.
+    # That warning still wrote the export, exit 0: 7 shares of 1/7 at '--decimals 0' became one domain at weight 1, a
+    # different mixture for the trainer. Refused instead, with the fewest decimals that keep every share.
     lost = [d for d in w if d not in domains and w[d] >= 1e-4]
     if lost:
         named = ", ".join(f"{d!r} ({w[d]:.4g})" for d in lost[:5]) + (" ..." if len(lost) > 5 else "")
-        warnings.warn(f"{len(lost)} domain(s) round to weight 0 at {decimals} decimal(s) and are left out of the "
-                      f"export: {named}; more decimals keep them", DataWarning, stacklevel=user_stacklevel(2))
+        enough = _decimals_keeping(w, lost, decimals)
+        raise InputError(f"{len(lost)} of {len(w)} domains round to weight 0 at {decimals} decimal(s) and would be "
+                         f"left out of the export: {named}; {enough} decimal(s) keep every domain "
+                         f"(--decimals {enough})")
     text = {d: _format_units(units[d], decimals) for d in domains}
     p = _check_paths(domains, paths, fmt)
     if budget is not None and budget.tokens_available is not None:
