@@ -617,3 +617,23 @@ def test_a_dirichlet_design_short_of_mixtures_names_the_prior_when_no_caps_bind(
     # With caps that bind, the caps are named, with both spellings of the fix.
     with pytest.raises(InputError, match=r"satisfy the epoch caps.*--max-epochs \(max_epochs=\)"):
         dirichlet_design(["a", "b"], 5, tokens_available={"a": 5e8, "b": 5e8}, target_tokens=1e9, max_epochs=1)
+
+
+def test_cli_design_refuses_a_missing_out_folder_as_pipeline_and_report_do(capsys, tmp_path, monkeypatch):
+    # 'design --out no/d.csv' made the folder no/ and wrote there; pipeline --save and report --out refuse it with
+    # check_outputs' line. A folder named as --out is refused before active design's bootstrap refits, not after.
+    import mixlaw.cli.design as cli_design
+
+    code, out, err = _cli(capsys, "design", "--domains", "a,b", "--n", "4", "--out", str(tmp_path / "no" / "d.csv"))
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [f"error: --out {tmp_path / 'no' / 'd.csv'}: its folder {tmp_path / 'no'} "
+                                        "does not exist"]
+    assert not (tmp_path / "no").exists()
+    pilots, _ = _pilot_csv(tmp_path)
+
+    def fit(*args, **kwargs):
+        raise AssertionError("the committee was fitted before the output was refused")
+
+    monkeypatch.setattr(cli_design.design, "active_design", fit)
+    code, _, err = _cli(capsys, "design", "--method", "active", "--runs", str(pilots), "--out", str(tmp_path))
+    assert code == 2 and "not a regular file" in err and len(err.strip().splitlines()) == 1, err
