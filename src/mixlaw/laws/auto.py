@@ -160,15 +160,16 @@ class MetaLaw(MixingLaw):
         objective = self.objective if objective is None else objective
         self._s = objective_weights(objective, ctx.targets)
         self.evals_ = list(ctx.targets)
-        if len(W) >= MIN_CV_RUNS and np.ptp(W, axis=0).max() <= ONE_MIXTURE_TOL \
-                and not self._takes_a_varying_scale(ctx, len(W)):
+        one_mixture = len(W) >= MIN_CV_RUNS and np.ptp(W, axis=0).max() <= ONE_MIXTURE_TOL
+        varies = _scales_that_vary(ctx)  # once: the candidates' check and the message's 'rows' read it
+        if one_mixture and not self._takes_a_varying_scale(varies, len(W)):
             # Runs of one mixture (seeds, or one mixture's checkpoints and model sizes) leave a mixing law nothing to
             # learn: every candidate was cross-validated, and the error listed their out-of-fold Spearman (-0.59 on
             # 10 Marin runs whose only other domain was 0 in every one), or a stack was fitted across the scales.
             # A candidate that takes a size or token count that differs between the rows still learns L(N, D) of
             # that mixture (auto chose dz-eq1 on one mixture at 3 sizes; `mixlaw pipeline --law stack` fits one
             # mixture's final checkpoints so): those are cross-validated as before.
-            scale = any(x is not None and np.ptp(x) > 0 for x in (ctx.model_params, ctx.tokens))
+            scale = any(varies.values())
             raise InputError(f"law {self.key!r}: the {len(W)} {'rows' if scale else 'runs'} all train on one mixture, "
                              "so no mixing law can tell mixtures apart: add runs at other mixtures"
                              + ("; their model sizes or tokens differ: a candidate that takes them (candidates=, "
@@ -201,11 +202,10 @@ class MetaLaw(MixingLaw):
             self.cv_distance_ = _distance_to_other_folds(W, cv.folds)
         return cv
 
-    def _takes_a_varying_scale(self, ctx: FitContext, n_runs: int) -> bool:
-        """Whether a candidate takes the model size or the token count and it differs between the rows."""
+    def _takes_a_varying_scale(self, varies: Mapping[str, bool], n_runs: int) -> bool:
+        """Whether a candidate takes the model size or the token count and it differs between the rows
+        (``varies``: :func:`_scales_that_vary`)."""
         keys = list(self.candidates) if self.candidates is not None else default_candidates(n_runs)
-        varies = {name: x is not None and bool(np.ptp(x) > 0)
-                  for name, x in (("model_params", ctx.model_params), ("tokens", ctx.tokens))}
         return any((varies["model_params"] and get_law(k).uses_model_params)
                    or (varies["tokens"] and get_law(k).uses_tokens) for k in keys if k in available_laws())
 
@@ -517,6 +517,12 @@ class AutoLaw(MetaLaw):
         if len(self.members_) == 1 and self.members_[0][1] == "per-eval" and self._s is None:
             return self.members_[0][3]
         return None
+
+
+def _scales_that_vary(ctx: FitContext) -> dict[str, bool]:
+    """Whether the model size and the token count of ``ctx`` differ between the rows (False where not given)."""
+    return {name: x is not None and bool(np.ptp(x) > 0)
+            for name, x in (("model_params", ctx.model_params), ("tokens", ctx.tokens))}
 
 
 def _distance_to_other_folds(W: np.ndarray, folds: np.ndarray) -> np.ndarray:
