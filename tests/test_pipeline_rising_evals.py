@@ -118,19 +118,31 @@ def test_pipeline_backtest_says_it_once(capsys, tmp_path) -> None:
     assert " ".join(err.split()).count("['dialogue'] rise with training") == 1
 
 
-def test_pipeline_backtest_of_a_total_auto_chose_is_not_refused(capsys, tmp_path) -> None:
-    # fit_pipeline checks the evals (dialogue rises, code and legal fall: a warning) and auto chose the law fitted on
-    # the weighted total, which rises (0.999 x an accuracy): `--backtest` then re-checked that one column and stopped
-    # on "every eval rises" (rc 2), after the fit had succeeded and its optimum was found.
+def test_auto_leaves_out_the_candidates_on_a_total_that_rises_as_fit_total_refuses_it(capsys, tmp_path) -> None:
+    # fit_pipeline checks the evals (dialogue rises, code and legal fall: a warning), and auto chose "direct
+    # joint+ye-exp on the total" of weights=dialogue:0.999,...: a total that rises (0.999 x an accuracy), which
+    # --fit-total refuses. Now its candidates are left out, in one line; `--backtest` of auto's choice then runs
+    # (it stopped on "every eval rises", rc 2, when it re-checked the total alone).
     path = tmp_path / "mixed.csv"
     _as_accuracy(pd.read_csv(V3, dtype={"run": str}), ["dialogue"]).to_csv(path, index=False)
-    code, out, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e6", "--target-steps",
-                             "6000", "--optimize", "--objective", "weights=dialogue:0.999,code:0.0005,legal:0.0005",
-                             "--backtest")
+    base = ["pipeline", "--runs", str(path), "--target-params", "1e6", "--target-steps", "6000", "--optimize",
+            "--objective", "weights=dialogue:0.999,code:0.0005,legal:0.0005"]
+    code, out, err = run_cli(capsys, *base, "--backtest")
     assert code == 0, err
-    assert "on the total" in out and "<- chosen" in out  # the case: auto's choice is the law on the total
+    assert "<- chosen" in out and "on the total" not in out
     assert "[[Backtest" in out
-    assert " ".join(err.split()).count("rise with") == 1
+    flat = " ".join(err.split())
+    assert flat.count("the weighted total 0.0005*code, 0.999*dialogue, 0.0005*legal rises with training: the last "
+                      "checkpoint lies above the first (on 24 of 24 curves); the candidates fitted on that total are "
+                      "left out, as --fit-total refuses it") == 1, err
+    assert flat.count("rise with") == 1  # the per-eval line, once
+    code, _, err = run_cli(capsys, *base, "--fit-total")
+    assert code == 2 and "['objective'] rise with training" in err
+    # A total that falls (the accuracy weighed in lightly) keeps its candidates.
+    code, out, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e6", "--target-steps",
+                             "6000", "--optimize", "--objective", "weights=dialogue:0.1,code:0.45,legal:0.45")
+    assert code == 0, err
+    assert "on the total" in out and "weighted total" not in " ".join(err.split())
 
 
 @pytest.mark.parametrize("only", [["--sizes-only", "--target-params", "1e6", "--target-steps", "2929"],

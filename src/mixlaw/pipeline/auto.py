@@ -74,7 +74,7 @@ from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was t
     select_candidate,
 )
 from .split import MIN_CHECKPOINTS, MIN_FIT_SIZES, ScaleSplit, leave_scale_out_split  # noqa: F401
-from .tails import rising_evals_checked, rising_tail_line, rising_tails
+from .tails import rising_evals_checked, rising_tail_line, rising_tails, rising_total_line
 
 AUTO = "auto"
 #: Mixing laws ``law="auto"`` tries on the nested route (the direct route's joint law has Ye's mixture term).
@@ -141,7 +141,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
     objective : "mean", "total", an eval set or a mapping eval -> weight, optional
         The weighted sum of eval losses the user cares about. Given, the backtest scores every candidate on it
         and adds candidates that fit one law on that weighted total (the chosen pipeline then predicts the
-        column ``objective`` only, when one of those wins).
+        column ``objective`` only, when one of those wins); not when that total rises with training (an
+        accuracy weighed in), which ``--fit-total`` refuses: a :class:`DataWarning` says they are left out.
     random_state : int or Generator, default=0
     law_options : dict, optional
         Constructor options of the mixing law.
@@ -382,6 +383,12 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     # Nonzero weights only; an eval set not among the targets is refused (evals.objective_weights).
     total = None if objective is None else linear_objective(objective, names)
     cands = _candidates(route, law, total)
+    total_line = None
+    if total is not None and any(on for _, _, on in cands):
+        total_line = rising_total_line(table, total, axis)
+        if total_line is not None:
+            cands = [c for c in cands if not c[2]]
+            warnings.warn(total_line, DataWarning, stacklevel=user_stacklevel(2))
     split = leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from, route=route,
                                   registered=registered)
     if one_size is not None:
@@ -424,6 +431,8 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     result = (others[label] if label in others else first if first is not None
               else fit_route(data, target_params=Nt, route=route_c, law=law_c, targets=tnames, **time_kw, **fit_kw))
     result.alternatives = others
+    if total_line is not None:
+        result.warnings.insert(0, total_line)
     if left_out is not None:
         result.warnings.insert(0, left_out)
     spread = step_spread = None

@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..data import RunTable
 from ..errors import InputError
+from ..evals import TOTAL_NAME, add_weighted_total
 from .result import _mixture_ids
 
 #: The threshold's ceiling: a curve's last checkpoint this far (relative) above its earlier minimum is named on any
@@ -293,3 +294,23 @@ def rising_evals_checked(table: RunTable, axis: str, targets: list[str]) -> str 
     lines = ([rising_evals_line(own, False, over)] if own else []) + (
         [rising_members_line(inside, combined, over)] if inside else [])
     return ". ".join(lines) or None
+
+
+def rising_total_line(table: RunTable, total: dict[str, float], axis: str) -> str | None:
+    """The line saying why auto leaves out its candidates fitted on the weighted total ``total`` (eval -> weight, the
+    objective's), when that total itself rises with training (:func:`rising_evals`), else None.
+
+    ``--fit-total`` refuses such a total (:func:`rising_evals_checked`: nothing left that the step and size laws can
+    extrapolate), while auto compared candidates fitted on it and chose one: on the trainer's v3 runs with
+    'dialogue' turned into an accuracy (1 / (1 + loss)) and weights=dialogue:0.999,code:0.0005,legal:0.0005 (a total
+    rising on 24 of 24 curves), auto chose "direct joint+ye-exp on the total"."""
+    rising, over = rising_evals(add_weighted_total(table, total), axis, [TOTAL_NAME])
+    if not rising:
+        return None
+    _, k, n = rising[0]
+    what = ", ".join(f"{v:g}*{e}" for e, v in total.items())
+    where = ("the largest model size lies above the smallest" if over == "params"
+             else "the last checkpoint lies above the first")
+    return (f"the weighted total {what} rises with {'model size' if over == 'params' else 'training'}: {where} "
+            f"(on {k} of {n} curves); the candidates fitted on that total are left out, as --fit-total refuses it "
+            "(the step and size laws fit losses that fall): each eval is extrapolated on its own")
