@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 
 import pytest
 
@@ -115,9 +116,41 @@ def test_a_model_too_large_for_the_machine_is_refused_before_it_is_built(monkeyp
     with pytest.raises(InputError, match=r"'model_size' \(1,000,000,000,000; --size, --sizes\).*GiB to train"):
         cfg.resolved(["a", "b"])
     monkeypatch.setattr(config, "_memory_bytes", lambda: 2**30)  # a 1 GiB machine
+    monkeypatch.setattr(config, "_cgroup_memory_bytes", lambda: None)  # not in a container (whatever runs the test)
     assert ProxyConfig(model_size=200_000, mixture={"a": 1.0}).resolved(["a", "b"]).n_layer == 3
     with pytest.raises(InputError, match="more than this machine's 1 GiB of memory"):
         ProxyConfig(model_size=100_000_000, mixture={"a": 1.0}).resolved(["a", "b"])
+
+
+def test_a_containers_memory_limit_is_read_and_the_smaller_one_refuses(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path) -> None:
+    # The check read the machine's memory (SC_PHYS_PAGES, the host's) and not the container's cgroup limit: a model
+    # that fits the host but not the container went on to the OOM killer.
+    from mixlaw.train import config
+
+    v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
+    monkeypatch.setattr(config, "CGROUP_MEMORY_MAX", str(v2))
+    monkeypatch.setattr(config, "CGROUP_V1_MEMORY_LIMIT", str(v1))
+    assert config._cgroup_memory_bytes() is None  # neither file: not in a container
+    v1.write_text("9223372036854771712\n")  # cgroup v1's 'unlimited'
+    assert config._cgroup_memory_bytes() is None
+    v1.write_text("1073741824\n")
+    assert config._cgroup_memory_bytes() == (2**30, str(v1))
+    v2.write_text("max\n")  # cgroup v2 without a limit: v1's file is not read
+    assert config._cgroup_memory_bytes() is None
+    v2.write_text("2147483648\n")
+    assert config._cgroup_memory_bytes() == (2**31, str(v2))
+    monkeypatch.setattr(config, "_memory_bytes", lambda: 64 * 2**30)  # a 64 GiB host
+    big = {"model_size": 200_000_000, "mixture": {"a": 1.0}, "device": "cpu"}  # ~3 GiB to train
+    with pytest.raises(InputError, match=rf"more than this machine's 2 GiB of memory \(the container's limit, "
+                                         rf"{re.escape(str(v2))}\)"):
+        ProxyConfig(**big).resolved(["a", "b"])
+    v2.write_text("max\n")
+    assert ProxyConfig(**big).resolved(["a", "b"]).n_layer > 0  # the host's 64 GiB
+    v2.write_text(f"{128 * 2**30}\n")  # a limit above the machine's memory: the machine's is the smaller
+    monkeypatch.setattr(config, "_memory_bytes", lambda: 2**30)
+    with pytest.raises(InputError, match=r"more than this machine's 1 GiB of memory \(a typo"):
+        ProxyConfig(**big).resolved(["a", "b"])
 
 
 def test_a_model_that_trains_on_a_gpu_is_checked_against_the_gpus_memory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,6 +158,7 @@ def test_a_model_that_trains_on_a_gpu_is_checked_against_the_gpus_memory(monkeyp
     from mixlaw.train import config
 
     monkeypatch.setattr(config, "_memory_bytes", lambda: 2**30)  # 1 GiB of RAM
+    monkeypatch.setattr(config, "_cgroup_memory_bytes", lambda: None)  # not in a container
     monkeypatch.setattr(config, "_gpu_memory_bytes", lambda device: 8 * 2**30)  # an 8 GiB GPU
     big = {"model_size": 100_000_000, "mixture": {"a": 1.0}}  # ~1.6 GB to train
     for device in ("auto", "cuda", "cuda:1"):

@@ -140,6 +140,37 @@ def _memory_bytes() -> int | None:
         return None
 
 
+#: A container's memory limit: cgroup v2's ``memory.max`` (``max``: none), else cgroup v1's
+#: ``memory/memory.limit_in_bytes``.
+CGROUP_MEMORY_MAX = "/sys/fs/cgroup/memory.max"
+CGROUP_V1_MEMORY_LIMIT = "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+#: A cgroup limit at or above this is no limit: cgroup v1 writes "unlimited" as the page counter's maximum in bytes,
+#: 9223372036854771712 (2^63 rounded down to a page); no machine has 2^62 bytes (4 EiB).
+NO_CGROUP_LIMIT = 2**62
+
+
+def _cgroup_memory_bytes() -> tuple[int, str] | None:
+    """(bytes, file) of the memory limit of the container this process runs in (:data:`CGROUP_MEMORY_MAX`, else
+    :data:`CGROUP_V1_MEMORY_LIMIT`), or None where there is none (no file, "max", a value of
+    :data:`NO_CGROUP_LIMIT` or more, or text that is not a count).
+
+    Why: a container's limit is not the machine's memory, which ``SC_PHYS_PAGES`` reads (the host's): the check
+    let through, to the kernel's OOM killer, a model that fits the host but not the container. Read as
+    :func:`mixlaw._workers.usable_cpus` reads the CPU quota (v2's file first, else v1's)."""
+    for path in (CGROUP_MEMORY_MAX, CGROUP_V1_MEMORY_LIMIT):
+        try:
+            with open(path) as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue  # no such cgroup file (v1 without v2's, or not Linux): the next one
+        try:
+            limit = int(text)
+        except ValueError:
+            return None  # "max" (cgroup v2's no limit), or unreadable text
+        return (limit, path) if 0 < limit < NO_CGROUP_LIMIT else None
+    return None
+
+
 def _gpu_memory_bytes(device: str) -> int | None:
     """The memory of the CUDA device that ``device`` ("auto", "cuda", "cuda:i") trains on, or None where there is
     none (no CUDA here: a sweep planned on a CPU-only machine for GPU workers is not checked)."""
@@ -156,13 +187,17 @@ def _gpu_memory_bytes(device: str) -> int | None:
 
 def _training_memory(device: str) -> tuple[int | None, str]:
     """(bytes, what) of the memory the model trains in: the GPU's for a CUDA device (and for "auto" where CUDA is
-    present), else the machine's. review24b: checked against the machine's memory alone, a GPU larger than it (16 GB
-    of RAM, a 24 GB GPU) had a 1.1B-parameter model refused that it trains."""
+    present), else the machine's, or the container's limit where that is smaller (:func:`_cgroup_memory_bytes`).
+    review24b: checked against the machine's memory alone, a GPU larger than it (16 GB of RAM, a 24 GB GPU) had a
+    1.1B-parameter model refused that it trains."""
     if device.startswith("cuda") or device == "auto":
         gpu = _gpu_memory_bytes(device)
         if gpu is not None or device.startswith("cuda"):
             return gpu, "GPU memory"
-    return _memory_bytes(), "memory"
+    machine, limit = _memory_bytes(), _cgroup_memory_bytes()
+    if limit is not None and (machine is None or limit[0] < machine):
+        return limit[0], f"memory (the container's limit, {limit[1]})"
+    return machine, "memory"
 
 
 def _check_fits_in_memory(cfg: ProxyConfig) -> None:
