@@ -619,16 +619,19 @@ def test_a_dirichlet_design_short_of_mixtures_names_the_prior_when_no_caps_bind(
         dirichlet_design(["a", "b"], 5, tokens_available={"a": 5e8, "b": 5e8}, target_tokens=1e9, max_epochs=1)
 
 
-def test_cli_design_refuses_a_missing_out_folder_as_pipeline_and_report_do(capsys, tmp_path, monkeypatch):
-    # 'design --out no/d.csv' made the folder no/ and wrote there; pipeline --save and report --out refuse it with
-    # check_outputs' line. A folder named as --out is refused before active design's bootstrap refits, not after.
+def test_cli_design_out_makes_a_missing_folder_as_every_command_does(capsys, tmp_path, monkeypatch):
+    # Every command's write makes a missing folder (fit/predict/optimize/export/runs --out); pipeline, report and
+    # design refused one in their pre-fit check (check_outputs) instead: now all make it, and a path through a file
+    # is refused before the work. A folder named as --out is refused before active design's bootstrap refits.
     import mixlaw.cli.design as cli_design
 
     code, out, err = _cli(capsys, "design", "--domains", "a,b", "--n", "4", "--out", str(tmp_path / "no" / "d.csv"))
+    assert code == 0 and (tmp_path / "no" / "d.csv").is_file(), err
+    (tmp_path / "f").write_text("x")
+    code, out, err = _cli(capsys, "design", "--domains", "a,b", "--n", "4", "--out", str(tmp_path / "f" / "d.csv"))
     assert code == 2 and out == ""
-    assert err.strip().splitlines() == [f"error: --out {tmp_path / 'no' / 'd.csv'}: its folder {tmp_path / 'no'} "
-                                        "does not exist"]
-    assert not (tmp_path / "no").exists()
+    assert err.strip().splitlines() == [f"error: --out {tmp_path / 'f' / 'd.csv'}: {tmp_path / 'f'} is a file, not a "
+                                        "folder; choose another path"]
     pilots, _ = _pilot_csv(tmp_path)
 
     def fit(*args, **kwargs):

@@ -255,7 +255,7 @@ def _no_fit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cli_pipeline_refuses_bad_outputs_before_the_fit(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # Checked before the fit (a long one, on real sweeps): --out naming the --runs file would have overwritten it,
-    # a folder or a missing folder failed only after the fit.
+    # a folder or a path through a file failed only after the fit (a missing folder is made, as by every write).
     _no_fit(monkeypatch)
     runs = tmp_path / "sweep.csv"
     world(n_mix=6).frame.to_csv(runs, index=False)
@@ -263,7 +263,7 @@ def test_cli_pipeline_refuses_bad_outputs_before_the_fit(tmp_path, capsys, monke
     base = ["pipeline", "--runs", str(runs), "--target-params", "1e9", "--target-steps", "1e5"]
     for extra, says in ((["--out", str(runs)], "that is the input"),
                         (["--report", str(tmp_path)], "not a regular file"),
-                        (["--save", str(tmp_path / "no" / "p.json")], "does not exist"),
+                        (["--save", str(runs / "p.json")], "is a file, not a folder"),
                         (["--out", str(tmp_path / "x.csv"), "--report", str(tmp_path / "x.csv")], "the same file as")):
         code, out, err = _cli(capsys, *base, *extra)
         assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err

@@ -77,15 +77,31 @@ def sweep_stale(path: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def file_in_the_way(path: str | os.PathLike[str]) -> Path | None:
+    """The first existing ancestor of ``path`` that is not a folder (a file where :func:`atomic_target` would make
+    one), else None: the cause to name when the write fails with ``FileExistsError`` / ``NotADirectoryError``."""
+    return next((a for a in Path(path).parents if a.exists() and not a.is_dir()), None)
+
+
+def cannot_write(path: str | os.PathLike[str], err: OSError) -> str:
+    """The one-line message of a failed write of ``path``: the file in the way if there is one, else the OS's."""
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        return f"{path}: cannot write: {blocker} is a file, not a folder; choose another path"
+    return f"{path}: cannot write ({err.strerror or err})"
+
+
 @contextmanager
 def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp file beside ``path`` to write; on success rename it over ``path``, on any error remove it.
 
     The temp file is created empty first (exclusively, with the umask's permissions, like any new file), so a
     writer that opens it by name writes a regular file this process owns. Stale temp files of ``path`` left by
-    killed writers are swept first (:func:`sweep_stale`). ``OSError`` propagates for the caller to word.
+    killed writers are swept first (:func:`sweep_stale`). A missing folder is made (every command's output, as
+    ``mkdir -p`` would). ``OSError`` propagates for the caller to word.
     """
     p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale(p)
     tmp = temp_path(p)
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
@@ -97,4 +113,4 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-__all__ = ["atomic_target", "sweep_stale", "temp_path", "pid_alive", "HOST"]
+__all__ = ["atomic_target", "cannot_write", "file_in_the_way", "sweep_stale", "temp_path", "pid_alive", "HOST"]

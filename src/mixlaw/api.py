@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._atomic import atomic_target
+from ._atomic import atomic_target, cannot_write
 from ._validation import path_exists, read_user_text, renamed, renamed_in
 from ._version import __version__
 from .bootstrap import bootstrap_law, resampled_rows
@@ -857,11 +857,10 @@ def _atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
     p = Path(path)
     _check_out_path(p)
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
         with atomic_target(p) as tmp:
             yield tmp
     except OSError as err:
-        raise InputError(f"{p}: cannot write ({err.strerror or err})") from None
+        raise InputError(cannot_write(p, err)) from None
 
 
 def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:

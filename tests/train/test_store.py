@@ -94,8 +94,11 @@ def test_write_table_round_trips_atomically(tmp_path: Path, suffix: str) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"t{suffix}"]  # no temp file left
     with pytest.raises(InputError, match="unknown format"):
         write_table(frame, tmp_path / "t.xlsx")
+    # A missing folder is made, as by every command's write (_atomic.atomic_target); a file in its place is refused.
+    write_table(frame, tmp_path / "no-dir" / f"t{suffix}")
+    assert (tmp_path / "no-dir" / f"t{suffix}").is_file()
     with pytest.raises(InputError, match="cannot write"):
-        write_table(frame, tmp_path / "no-dir" / f"t{suffix}")
+        write_table(frame, tmp_path / f"t{suffix}" / f"t{suffix}")
 
 
 def test_export_names_runs_by_their_design_names(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from rich.progress import (
 from rich.text import Text
 
 from .. import __version__
+from .._atomic import file_in_the_way
 from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
 from .._validation import first_and_more, split_names
@@ -379,8 +380,9 @@ def merge_eval_warnings(msgs: list[str], limit: int = 6) -> list[str]:
 # ---------------------------------------------------------------------- option parsers
 def check_outputs(inputs: Iterable[str | os.PathLike[str] | None], **outputs: str | os.PathLike[str] | None) -> None:
     """Before a long fit, refuse in one line an output path (``--flag=path``) that cannot be written or that would
-    overwrite an input: an existing folder (or other non-regular file), a symlink, a missing parent folder, one of
-    ``inputs``, or the same path given twice. The write itself checks again (atomically, regular files only); this
+    overwrite an input: an existing folder (or other non-regular file), a symlink, a path through a file, one of
+    ``inputs``, or the same path given twice (a missing folder is not refused: the write makes it, as in every
+    command). The write itself checks again (atomically, regular files only); this
     only saves the fit that a bad path would waste (found by review: ``pipeline --out <folder>`` failed after the
     fit, and ``--out`` could name the ``--runs`` file; a symlink, refused by the write, passed here)."""
     seen: dict[str, str] = {}
@@ -396,8 +398,11 @@ def check_outputs(inputs: Iterable[str | os.PathLike[str] | None], **outputs: st
             raise InputError(f"{name} {p}: it is a symlink, not a regular file; choose another path")
         if p.exists() and not p.is_file():
             raise InputError(f"{name} {p}: it exists and is not a regular file (a folder?); choose another path")
-        if not p.parent.is_dir():
-            raise InputError(f"{name} {p}: its folder {p.parent} does not exist")
+        # A missing folder is made by the write, as every command's write does (_atomic.atomic_target); one that
+        # cannot be made (a file stands where a folder of the path should be) is refused before the fit.
+        blocker = file_in_the_way(p)
+        if blocker is not None:
+            raise InputError(f"{name} {p}: {blocker} is a file, not a folder; choose another path")
         _refuse_an_input(name, p, given)
         real = os.path.realpath(p)
         if real in seen:

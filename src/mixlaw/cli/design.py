@@ -83,8 +83,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Propose proxy mixtures (Ye's double-diminishing, RegMix Dirichlet, or active: where a bootstrap committee
     of the law fitted on --runs disagrees most near its optimum), or select --select of the --runs pilots."""
-    # As pipeline and report: a missing folder is refused here (the write made it, 'design --out typo/d.csv' wrote
-    # typo/), and a folder or symlink before --method active's bootstrap refits, not after them.
+    # As pipeline and report: a folder, a symlink or a path through a file is refused before --method active's
+    # bootstrap refits, not after them (a missing folder is made by the write, as in every command).
     check_outputs([runs, tokens_available], out=out_path)
     doms = None if domains is None else [d.strip() for d in domains.split(",") if d.strip()]
     active_opts = {"--law": law, "--objective": objective, "--bounds": bounds, "--bootstrap": bootstrap,

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import atomic_target
+from .._atomic import atomic_target, cannot_write
 from .._console import pad, repr_as_text
 from .._version import __version__
 from ..data.reading import PIPELINE_FORMAT, saved_file_kind
@@ -325,7 +325,7 @@ def save_pipeline(result: PipelineResult, path: str | os.PathLike[str]) -> None:
         with atomic_target(p) as tmp:  # a killed writer's temp file is swept by the next save
             tmp.write_text(text, encoding="utf-8")
     except OSError as err:
-        raise InputError(f"{p}: cannot write ({err.strerror or err})") from err
+        raise InputError(cannot_write(p, err)) from err
 
 
 def load_pipeline(path: str | os.PathLike[str]) -> PipelineResult:
