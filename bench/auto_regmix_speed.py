@@ -13,6 +13,10 @@ Parts (each timed in a child process per tree, the trees alternating ``--repeats
 - ``cv`` (``--cv``, slow): ``cross_validate`` of gp-residual and lightgbm for the mean objective (per-eval and
   direct, 5 folds, one process), the CV table and every out-of-fold prediction compared.
 
+- ``dz1``, ``dz3`` (speed25): ``cross_validate`` of dz-eq1 / dz-eq3-safe alone (5 folds, one process, per eval
+  set: as the auto CV fits them on these runs), the CV table's Spearman and RMSE and every out-of-fold prediction
+  compared;
+
 - ``fit``, ``optimize`` (slow): ``fit_table(law="auto", targets="all")`` and ``optimize_runs(law="auto",
   objective="mean")`` inside ``cv_workers("auto")``, as the two commands run (the chosen laws, CV table, predictions,
   optimum compared).
@@ -44,7 +48,7 @@ import numpy as np
 from _common import extract_src, timed
 
 REPO = Path(__file__).resolve().parents[1]
-PARTS = ("gp", "lgbm", "search", "cv", "fit", "optimize")
+PARTS = ("gp", "lgbm", "search", "cv", "dz1", "dz3", "fit", "optimize")
 
 
 def _part(name: str) -> tuple[Any, float, float]:
@@ -75,6 +79,12 @@ def _part(name: str) -> tuple[Any, float, float]:
         res, wall, cpu = timed(lambda: optimize_mixture(law, objective="mean", natural=W.mean(axis=0),
                                                         runs=W, within_fitted_range=True, random_state=0, **jobs))
         return {"x": np.array([res.weights[d] for d in table.domains]), "f": np.array([res.objective])}, wall, cpu
+    if name in ("dz1", "dz3"):
+        key = "dz-eq1" if name == "dz1" else "dz-eq3-safe"
+        cv, wall, cpu = timed(lambda: cross_validate(W, Y, domains=table.domains, targets=names, candidates=[key],
+                                                     n_jobs=1))
+        metrics = np.array([[r.metrics.get(m, np.nan) for m in ("spearman", "rmse")] for r in cv.table.rows])
+        return {"metrics": metrics, "oof": next(iter(cv.oof.values()))}, wall, cpu
     if name in ("fit", "optimize"):
         # The commands themselves as the CLI runs them (its default --workers auto): 'mixlaw fit --dataset regmix
         # --law auto --target all' and 'mixlaw optimize --dataset regmix --objective mean'.
@@ -116,9 +126,11 @@ def _diff(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> str:
     if set(a) != set(b):
         return f"DIFFERENT keys: {sorted(set(a) ^ set(b))}"
     num = [k for k in a if np.asarray(a[k]).dtype.kind == "f"]
-    worst = max(((float(np.nanmax(np.abs(a[k] - b[k]))) if np.size(a[k]) else 0.0) for k in num), default=0.0)
+    gap = {k: (float(np.nanmax(np.abs(a[k] - b[k]))) if np.size(a[k]) else 0.0) for k in num}
+    worst = max(gap.values(), default=0.0)
     same = all(np.array_equal(a[k], b[k], equal_nan=k in num) for k in a)
-    return f"identical: {same} (max |now - base| {worst:.3g})"
+    per = f"; per key {', '.join(f'{k} {v:.3g}' for k, v in gap.items())}" if not same and len(gap) <= 4 else ""
+    return f"identical: {same} (max |now - base| {worst:.3g}{per})"
 
 
 def main() -> None:
@@ -156,11 +168,13 @@ def main() -> None:
                     got[key].append((wall, cpu))
                     print(f"  {name:<7} {key:<5} load {load:>4.1f}  {wall:>7.2f} [{cpu:.2f}]", flush=True)
             med = {k: np.median(np.array(v), axis=0) for k, v in got.items()}
+            low = {k: np.min(np.array(v), axis=0) for k, v in got.items()}
             line = f"{name}: now {med['now'][0]:.2f} s [{med['now'][1]:.2f}]"
             if "base" in med:
                 b, n = med["base"], med["now"]
-                line += (f", base {b[0]:.2f} s [{b[1]:.2f}]: base/now {b[0] / n[0]:.2f}x wall, {b[1] / n[1]:.2f}x CPU; "
-                         f"{_diff(last['now'], last['base'])}")
+                line += (f", base {b[0]:.2f} s [{b[1]:.2f}]: base/now {b[0] / n[0]:.2f}x wall, {b[1] / n[1]:.2f}x CPU "
+                         f"(medians; of the minima {low['base'][0] / low['now'][0]:.2f}x wall, "
+                         f"{low['base'][1] / low['now'][1]:.2f}x CPU); {_diff(last['now'], last['base'])}")
             print(line, flush=True)
         print(f"load average {os.getloadavg()[0]:.2f} at end")
 

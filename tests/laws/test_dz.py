@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 from mixlaw.datasets import load_regmix
 from mixlaw.errors import ConvergenceWarning, ExtrapolationWarning, InputError, WeightRangeWarning
 from mixlaw.laws import get_law, law_from_dict
-from mixlaw.laws._capacity import allocation_jacobian, solve_allocation
+from mixlaw.laws._capacity import allocation_jacobian, log_shares, solve_allocation
 from mixlaw.laws.base import FitContext
 
 DOMS = ["a", "b", "c", "d", "e"]
@@ -63,6 +63,20 @@ def test_allocation_is_the_constrained_optimum() -> None:
     # Warm start gives the same answer.
     x2, _, _ = solve_allocation(W, log_c, b, S, 0.3, mu0=mu + 0.7)
     assert_allclose(x2, x, rtol=1e-10)
+
+
+@pytest.mark.parametrize("smooth", [None, 32.0])
+def test_allocation_with_precomputed_log_shares_is_bit_identical(smooth) -> None:  # type: ignore[no-untyped-def]
+    # A fit passes log_shares(W) once for its thousands of solves (speed25); the numbers must not move at all.
+    rng = np.random.default_rng(5)
+    W = _mixtures(30, 5)
+    log_c, b = rng.normal(0, 1, 5), rng.uniform(0.1, 0.8, 5)
+    S = np.full(30, 200 + 4 * 0.3)
+    for mu0 in (None, rng.normal(0, 1, 30)):
+        plain = solve_allocation(W, log_c, b, S, 0.3, mu0=mu0, smooth=smooth)
+        cached = solve_allocation(W, log_c, b, S, 0.3, mu0=mu0, smooth=smooth, log_h=log_shares(W))
+        for a, c in zip(plain, cached, strict=True):
+            np.testing.assert_array_equal(a, c)
 
 
 def test_allocation_jacobian_matches_finite_differences() -> None:

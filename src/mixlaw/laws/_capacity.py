@@ -44,16 +44,26 @@ _MAX_NEWTON = 40
 _TOL = 1e-12
 
 
-def _log_terms(h: np.ndarray, log_c: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """g_j = log(h_j b_j c_j) (-inf where h_j = 0) and the mask h_j > 0."""
+def log_shares(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log h_j where h_j > 0, else 0; the mask h_j > 0): the part of :func:`_log_terms` that depends on the runs
+    alone, which a fit computes once for its thousands of solves (``log_h=`` of :func:`solve_allocation`)."""
+    h = np.asarray(h, dtype=np.float64)
     pos = h > 0
+    return np.log(np.where(pos, h, 1.0)), pos
+
+
+def _log_terms(h: np.ndarray, log_c: np.ndarray, b: np.ndarray,
+               log_h: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """g_j = log(h_j b_j c_j) (-inf where h_j = 0) and the mask h_j > 0; ``log_h``: :func:`log_shares` of ``h``."""
+    lh, pos = log_shares(h) if log_h is None else log_h
     with np.errstate(divide="ignore"):
-        g = np.where(pos, np.log(np.where(pos, h, 1.0)) + np.log(b) + log_c, -np.inf)
+        g = np.where(pos, lh + np.log(b) + log_c, -np.inf)
     return g, pos
 
 
 def solve_allocation(h: np.ndarray, log_c: np.ndarray, b: np.ndarray, budget: np.ndarray,
-                     floor: float, mu0: np.ndarray | None = None, smooth: float | None = None
+                     floor: float, mu0: np.ndarray | None = None, smooth: float | None = None,
+                     log_h: tuple[np.ndarray, np.ndarray] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Solve the capacity-competition KKT system for every run.
 
@@ -71,6 +81,9 @@ def solve_allocation(h: np.ndarray, log_c: np.ndarray, b: np.ndarray, budget: np
         Warm start for ``log(lambda)`` (e.g. the previous solve's ``mu`` inside an optimiser loop).
     smooth : float, optional
         k of the soft floor ``(H^k + xr^k)^(1/k)`` (module docstring); None (default) for the hard floor.
+    log_h : tuple of ndarray, optional
+        :func:`log_shares` of ``h``, computed once by a caller that solves for the same ``h`` many times (the same
+        numbers as without it).
 
     Returns
     -------
@@ -85,29 +98,30 @@ def solve_allocation(h: np.ndarray, log_c: np.ndarray, b: np.ndarray, budget: np
     h = np.asarray(h, dtype=np.float64)
     n, M = h.shape
     S = np.asarray(budget, dtype=np.float64).reshape(n)
-    g, _ = _log_terms(h, log_c, b)
+    g, _ = _log_terms(h, log_c, b, log_h)
     inv = 1.0 / (b + 1.0)  # (M,)
     # Bracket: at mu_lo the largest term alone reaches S (sum >= S); at mu_hi every x_j <= max(H, S/M) (sum <= S).
     mu_lo = np.max(g - (b + 1.0) * np.log(S)[:, None], axis=1)
-    mu_hi = np.max(g - (b + 1.0) * np.log(S / M)[:, None], axis=1)
-    if smooth is not None:
+    if smooth is None:
+        mu_hi = np.max(g - (b + 1.0) * np.log(S / M)[:, None], axis=1)
+    else:
         # x_j = (H^k + xr_j^k)^(1/k) >= xr_j: mu_lo still brackets from the left; on the right every x_j must stay
         # <= S/M, i.e. xr_j <= (S/M) (1 - (M H / S)^k)^(1/k).
         k = float(smooth)
         mu_hi = np.max(g - (b + 1.0) * (np.log(S / M) + np.log1p(-(M * floor / S) ** k) / k)[:, None], axis=1)
     mu = mu_lo.copy() if mu0 is None else np.clip(np.broadcast_to(mu0, (n,)), mu_lo, mu_hi)
     gi = g * inv  # log x_j + mu/(b_j+1); -inf where h_j = 0 (x_j -> 0 < H, so those sit at the floor)
-    log_h = np.log(floor)
+    log_H = np.log(floor)
 
     def alloc(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """x and the floor weight (bool on/off, or the smooth one d log x / d log xr)."""
-        with np.errstate(over="ignore"):
-            v = gi - mu[:, None] * inv  # log xr
-            xr = np.exp(v)
+        v = gi - mu[:, None] * inv  # log xr
         if smooth is None:
+            with np.errstate(over="ignore"):
+                xr = np.exp(v)
             free = xr > floor
             return np.where(free, xr, floor), free
-        t = k * (v - log_h)
+        t = k * (v - log_H)  # the soft floor needs no xr itself (one exp of (n, M) less per Newton step)
         x = floor * np.exp(np.logaddexp(0.0, t) / k)
         return x, 0.5 * (1.0 + np.tanh(0.5 * t))  # d log x / d log xr = sigmoid(t)
 
@@ -192,4 +206,4 @@ def allocation_jacobian(x: np.ndarray, free: np.ndarray, b: np.ndarray, smooth: 
     return dc, db
 
 
-__all__ = ["solve_allocation", "allocation_jacobian", "allocation_jacobian_factors"]
+__all__ = ["solve_allocation", "allocation_jacobian", "allocation_jacobian_factors", "log_shares"]

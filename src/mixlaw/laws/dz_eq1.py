@@ -26,7 +26,7 @@ from .._solver import SegmentJacobian
 from .._validation import Integral, Interval, Real, renamed
 from ..errors import ConvergenceWarning, DataWarning, InputError, TooFewObservationsError, user_stacklevel
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models, random_start
-from ._capacity import allocation_jacobian_factors, solve_allocation
+from ._capacity import allocation_jacobian_factors, log_shares, solve_allocation
 from .base import FitContext, MixingLaw, register, state_bool
 from .bimix import CONSTANT_SHARE_NOTE
 
@@ -251,20 +251,27 @@ class _CapacityLaw(MixingLaw):
 
     def _capacity_term(self, W: np.ndarray, theta: np.ndarray, S: np.ndarray, jac: bool,
                        cache: dict[str, np.ndarray] | None = None,
-                       obs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                       obs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | None = None
                        ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """p_i = c_i x_i*^(-b_i), shape (n, K), and its derivatives wrt log c and b, shape (n, K, M) each.
 
         ``cache`` keeps the last multipliers: consecutive optimiser iterates are close, so warm-started
-        Newton needs 2-3 steps instead of ~10. With ``obs = (runs, term domains, out)`` the derivatives of
-        those (run, term domain) pairs only are written into ``out`` of shape (n_obs, 2M) (log c, then b), and
-        None is returned for them.
+        Newton needs 2-3 steps instead of ~10 (and the log shares of ``W``, the same at every call). With
+        ``obs = (runs, term domains, out, out3)`` the derivatives of those (run, term domain) pairs only are
+        written into ``out`` of shape (n_obs, 2M) (log c, then b), and None is returned for them; ``out3``, when
+        not None, is ``out`` as a (K, n, 2M) view (every run of every eval set observed, eval set by eval set).
         """
         M = W.shape[1]
         m = self._match()  # term domains U
         lc, b = theta[:M], theta[M:2 * M]
-        mu0 = None if cache is None else cache.get("mu")
-        x, mu, free = solve_allocation(W, lc, b, S, float(self.capacity_floor), mu0=mu0, smooth=self._smooth())
+        mu0 = log_h = None
+        if cache is not None:
+            mu0 = cache.get("mu")
+            if "log_h" not in cache:
+                cache["log_h"], cache["h_pos"] = log_shares(W)
+            log_h = (cache["log_h"], cache["h_pos"])
+        x, mu, free = solve_allocation(W, lc, b, S, float(self.capacity_floor), mu0=mu0, smooth=self._smooth(),
+                                       log_h=log_h)
         if cache is not None:
             cache["mu"] = mu
         xm = x[:, m]
@@ -277,12 +284,19 @@ class _CapacityLaw(MixingLaw):
         direct_c, direct_b, w, dmu_c, dmu_b = allocation_jacobian_factors(x, free, b, self._smooth())
         bm = b[m]
         if obs is not None:
-            ii, uu, out = obs
+            ii, uu, out, out3 = obs
             mo, po = m[uu], p[ii, uu]
             pbw_o = po * bm[uu] * w[ii, mo]
             r = np.arange(ii.size)
-            np.multiply(pbw_o[:, None], dmu_c[ii], out=out[:, :M])
-            np.multiply(pbw_o[:, None], dmu_b[ii], out=out[:, M:])
+            if out3 is not None:
+                # Every run of every eval set: the run's factors broadcast over the eval sets (the same products as
+                # the gathers below, without copying dmu_c and dmu_b once per eval set).
+                pbw3 = pbw_o.reshape(out3.shape[0], -1, 1)
+                np.multiply(pbw3, dmu_c[None], out=out3[:, :, :M])
+                np.multiply(pbw3, dmu_b[None], out=out3[:, :, M:])
+            else:
+                np.multiply(pbw_o[:, None], dmu_c[ii], out=out[:, :M])
+                np.multiply(pbw_o[:, None], dmu_b[ii], out=out[:, M:])
             out[r, mo] += po * (1.0 - bm[uu] * direct_c[ii, mo])
             out[r, M + mo] -= po * (logx[ii, uu] + bm[uu] * direct_b[ii, mo])
             return p, None, None
@@ -557,9 +571,12 @@ class _CapacityLaw(MixingLaw):
                                 2 * M + K + sum(sizes))
         cache: dict[str, np.ndarray] = {}
 
+        full = bool(mask.all())  # ii is then 0..n-1 for each eval set: _capacity_term broadcasts instead of gathering
+
         def model(theta: np.ndarray) -> tuple[np.ndarray, SegmentJacobian]:
             dense = np.empty((1, n_obs, dcols.size))
-            p, _, _ = self._capacity_term(W, theta, S, True, cache, obs=(ii, uu, dense[0, :, :2 * M]))
+            out3 = dense.reshape(K, -1, dcols.size)[:, :, :2 * M] if full else None  # a view: dense is contiguous
+            p, _, _ = self._capacity_term(W, theta, S, True, cache, obs=(ii, uu, dense[0, :, :2 * M], out3))
             extra, d_extra = self._extra_terms(W, theta, ctx, True)
             q = p if extra is None else p + extra
             pred = q[ii, uu] + theta[2 * M + kk]
