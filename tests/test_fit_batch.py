@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mixlaw import metrics
-from mixlaw._solver import SegmentJacobian
+from mixlaw._solver import FactoredSegmentJacobian, SegmentJacobian
 from mixlaw.bootstrap import bootstrap_law
 from mixlaw.datasets import load_regmix
 from mixlaw.errors import ConvergenceWarning, ExtrapolationWarning, InputError
@@ -85,6 +85,32 @@ def test_segment_jacobian_products_equal_the_dense_ones() -> None:
     np.testing.assert_allclose(J.sqsum(w), np.einsum("rnp,rn->rp", dense ** 2, w), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(J.scale_rows(v).to_dense(), dense * v[:, :, None])
     assert J.finite().all() and SegmentJacobian.stack([J, J]).to_dense().shape == (2 * r, n, p)
+
+
+def test_factored_segment_jacobian_products_equal_the_dense_ones() -> None:
+    # Run factors (speed25): shared columns coef * base, and segment columns that meet the shared ones (a DZ eval
+    # set's own log c and b) and repeat across segments (two eval sets mapped to one domain): the entries add up.
+    rng = np.random.default_rng(2)
+    r, S, L, d = 2, 3, 11, 4
+    cols = np.array([[4, 5, 0], [6, 7, 2], [8, 9, 0]])  # shared columns 0 and 2 inside; 0 in two segments
+    J = FactoredSegmentJacobian(rng.normal(size=(r, L, d)), rng.normal(size=(r, S, L)),
+                                rng.normal(size=(r, S, L, 3)), np.arange(d), cols, 10)
+    dense = J.to_dense()
+    assert dense.shape == J.shape == (r, S * L, 10)
+    ref = J.coef[:, :, :, None] * J.base[:, None]  # entry by entry, from the definition
+    np.testing.assert_allclose(dense[:, L:2 * L, [1, 3]], ref[:, 1][:, :, [1, 3]], rtol=1e-15)
+    np.testing.assert_allclose(dense[:, 2 * L:, 0], ref[:, 2][:, :, 0] + J.fvals[:, 2, :, 2], rtol=1e-15)
+    w, v = rng.uniform(size=(r, S * L)), rng.normal(size=(r, S * L))
+    np.testing.assert_allclose(J.gram(w), np.einsum("rnp,rn,rnq->rpq", dense, w, dense), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(J.rmatvec(v), np.einsum("rnp,rn->rp", dense, v), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(J.sqsum(w), np.einsum("rnp,rn->rp", dense ** 2, w), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(J.scale_rows(v).to_dense(), dense * v[:, :, None], rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(J.take(np.array([1])).to_dense(), dense[1:])
+    bad = J.take(np.array([0, 1]))
+    bad.coef = bad.coef.copy()
+    bad.coef[1, 0, 0] = np.nan
+    assert J.finite().all() and bad.finite().tolist() == [True, False]
+    assert SegmentJacobian.stack([J, J]).to_dense().shape == (2 * r, S * L, 10)
 
 
 def test_even_segment_gram_is_bit_identical_to_the_segment_loop() -> None:

@@ -129,7 +129,10 @@ class SegmentJacobian:
         a = parts[0]
         if len(parts) == 1:
             return a
-        return a.with_values(np.concatenate([q.dense for q in parts]), np.concatenate([q.vals for q in parts]))
+        return a._stacked(parts)
+
+    def _stacked(self, parts: Sequence[SegmentJacobian]) -> SegmentJacobian:
+        return self.with_values(np.concatenate([q.dense for q in parts]), np.concatenate([q.vals for q in parts]))
 
     def with_values(self, dense: np.ndarray, vals: np.ndarray) -> SegmentJacobian:
         """The same structure with other values (no re-indexing): a model builds its structure once."""
@@ -218,6 +221,102 @@ class SegmentJacobian:
         obs = np.arange(n)
         for gi in range(self.cols.shape[1]):
             J[:, obs, self.cols[self._seg, gi]] = self.vals[:, :, gi]
+        return J
+
+
+class FactoredSegmentJacobian(SegmentJacobian):
+    """A :class:`SegmentJacobian` whose S segments are the same L runs, in the same order, and whose shared columns'
+    derivatives are a run's vector times a per-observation factor; a segment's columns may include shared ones.
+
+    ``J[r, s L + i, dense_cols] = coef[r, s, i] base[r, i]`` and ``J[r, s L + i, cols[s, g]] += vals[r, s, i, g]``.
+    This is Dai & Zheng's joint law with every (run, eval set) observed: the derivative of eval set s's capacity term
+    in the shared log c and b is its own factor times the run's allocation derivative (a rank-one term), plus the
+    eval set's own domain's two entries. The Gauss-Newton products then cost O(L d^2 + S L d G) instead of
+    O(S L d^2), and no (S L, d) array is built: :mod:`mixlaw.laws.dz_eq1`, ``_segment_model``.
+
+    Parameters
+    ----------
+    base : ndarray of shape (r, L, d)
+    coef : ndarray of shape (r, S, L)
+    vals : ndarray of shape (r, S, L, G)
+    dense_cols : ndarray of int, shape (d,)
+    cols : ndarray of int, shape (S, G)
+        Distinct within a segment; may repeat across segments and meet ``dense_cols`` (their entries add up).
+    p : int
+    """
+
+    def __init__(self, base: np.ndarray, coef: np.ndarray, vals: np.ndarray, dense_cols: np.ndarray,
+                 cols: np.ndarray, p: int) -> None:
+        self.base, self.coef, self.fvals = base, coef, vals
+        self.dense_cols, self.cols, self.p = dense_cols, cols, int(p)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        r, S, L = self.coef.shape
+        return (r, S * L, self.p)
+
+    def _like(self, base: np.ndarray, coef: np.ndarray, vals: np.ndarray) -> FactoredSegmentJacobian:
+        return FactoredSegmentJacobian(base, coef, vals, self.dense_cols, self.cols, self.p)
+
+    def _stacked(self, parts: Sequence[SegmentJacobian]) -> SegmentJacobian:
+        fp = [q for q in parts if isinstance(q, FactoredSegmentJacobian)]
+        assert len(fp) == len(parts)
+        return self._like(*(np.concatenate([getattr(q, k) for q in fp]) for k in ("base", "coef", "fvals")))
+
+    def with_values(self, dense: np.ndarray, vals: np.ndarray) -> SegmentJacobian:
+        raise NotImplementedError("a FactoredSegmentJacobian holds factors, not a dense block")
+
+    def take(self, rows: np.ndarray) -> SegmentJacobian:
+        return self._like(self.base[rows], self.coef[rows], self.fvals[rows])
+
+    def scale_rows(self, s: np.ndarray) -> SegmentJacobian:
+        s3 = s.reshape(self.coef.shape)
+        return self._like(self.base, self.coef * s3, self.fvals * s3[:, :, :, None])
+
+    def finite(self) -> np.ndarray:
+        return (np.all(np.isfinite(self.base), axis=(1, 2)) & np.all(np.isfinite(self.coef), axis=(1, 2))
+                & np.all(np.isfinite(self.fvals), axis=(1, 2, 3)))
+
+    def rmatvec(self, v: np.ndarray) -> np.ndarray:
+        v3 = v.reshape(self.coef.shape)
+        out = np.zeros((v.shape[0], self.p))
+        u = np.einsum("rsi,rsi->ri", self.coef, v3)
+        out[:, self.dense_cols] += np.einsum("ri,rid->rd", u, self.base)
+        sv = np.einsum("rsig,rsi->rsg", self.fvals, v3)
+        for a in range(v.shape[0]):
+            out[a] += np.bincount(self.cols.ravel(), weights=sv[a].ravel(), minlength=self.p)
+        return out
+
+    def sqsum(self, w: np.ndarray) -> np.ndarray:
+        return np.diagonal(self.gram(w), axis1=1, axis2=2).copy()
+
+    def gram(self, w: np.ndarray) -> np.ndarray:
+        r, (S, G), dc = w.shape[0], self.cols.shape, self.dense_cols
+        w3 = w.reshape(self.coef.shape)
+        out = np.zeros((r, self.p, self.p))
+        di, cj = dc[:, None, None], self.cols[None, :, :]
+        for a in range(r):
+            B, V, H = self.base[a], self.fvals[a], out[a]
+            cw = self.coef[a] * w3[a]  # (S, L)
+            # Shared x shared: sum over segments of w coef^2 per run, then one (L, d) product.
+            H[np.ix_(dc, dc)] = B.T @ (B * (cw * self.coef[a]).sum(axis=0)[:, None])
+            # Shared x each segment's columns, for all segments in one product: (d, L) @ (L, S G).
+            X = np.ascontiguousarray(np.swapaxes(cw[:, :, None] * V, 0, 1)).reshape(-1, S * G)
+            cross = (B.T @ X).reshape(dc.size, S, G)
+            np.add.at(H, (di, cj), cross)
+            np.add.at(H, (cj, di), cross)
+            own = np.matmul(np.swapaxes(V * w3[a][:, :, None], 1, 2), V)  # (S, G, G)
+            np.add.at(H, (self.cols[:, :, None], self.cols[:, None, :]), own)
+        return out
+
+    def to_dense(self) -> np.ndarray:
+        r, S, L = self.coef.shape
+        J = np.zeros((r, S * L, self.p))
+        J[:, :, self.dense_cols] = (self.coef[:, :, :, None] * self.base[:, None, :, :]).reshape(r, S * L, -1)
+        obs = np.arange(S * L)
+        seg = np.repeat(np.arange(S), L)
+        for gi in range(self.cols.shape[1]):
+            J[:, obs, self.cols[seg, gi]] += self.fvals[:, :, :, gi].reshape(r, S * L)
         return J
 
 
@@ -575,4 +674,4 @@ def _decrement(H: np.ndarray, g: np.ndarray, use: np.ndarray, keep: np.ndarray, 
     return np.where(np.isfinite(out), out, np.nan)
 
 
-__all__ = ["solve_batch", "huber", "penalty_hessian", "BatchModel", "SegmentJacobian"]
+__all__ = ["solve_batch", "huber", "penalty_hessian", "BatchModel", "SegmentJacobian", "FactoredSegmentJacobian"]

@@ -550,6 +550,35 @@ def test_shared_data_term_jacobians_match_on_matched_eval_sets(key: str) -> None
     assert_allclose(seg_J.to_dense()[0], np.transpose(J, (1, 0, 2)).reshape(48, -1), atol=1e-12)
 
 
+@pytest.mark.parametrize("key", ["dz-eq1", "dz-eq3-safe"])
+def test_factored_jacobian_matches_dense_and_finite_differences(key: str) -> None:
+    # Every (run, eval set) observed and nothing shared: the solver gets the Jacobian as run factors (speed25). It
+    # must be the dense Jacobian, entry for entry, and that of central finite differences of the predictions (1e-6).
+    from mixlaw._solver import FactoredSegmentJacobian
+
+    W = _mixtures(12, 3)
+    law = _fitted_like(key, _theta_for(key), W)
+    law._factored_jacobian = True  # Eq. 3 laws default to the segment products (_CapacityLaw._factored_jacobian)
+    ctx = FitContext(DOMS, TARGETS)
+    S = law._budget(12, 5, ctx)
+    theta = law.params_.array("value")
+    pred, J = law._eval(W, theta, S, ctx, jac=True)
+    _assert_matches_finite_differences(law, W, theta, S, ctx, J)
+    f_pred, f_J = law._model(W, S, ctx, np.ones((12, 4), dtype=bool))(theta)
+    assert isinstance(f_J, FactoredSegmentJacobian)
+    dense = np.transpose(J, (1, 0, 2)).reshape(48, -1)  # eval set by eval set
+    assert_allclose(f_pred, pred.T.ravel(), rtol=1e-15)
+    assert_allclose(f_J.to_dense()[0], dense, rtol=1e-12, atol=1e-14)
+    eps = 1e-6
+    for k in range(theta.size):
+        hi, lo = theta.copy(), theta.copy()
+        hi[k] += eps
+        lo[k] -= eps
+        fd = (law._model(W, S, ctx, np.ones((12, 4), dtype=bool))(hi)[0]
+              - law._model(W, S, ctx, np.ones((12, 4), dtype=bool))(lo)[0]) / (2 * eps)
+        assert_allclose(f_J.to_dense()[0][:, k], fd, atol=1e-6, err_msg=list(law.params_)[k])
+
+
 @pytest.mark.parametrize("key", ["dz-eq3", "dz-eq3-safe"])
 def test_fitted_data_term_is_one_attribute_through_refits_and_files(key: str) -> None:
     # The fitted form lives in data_term_ alone (it was also held in a private _data_shared, set beside it): a
