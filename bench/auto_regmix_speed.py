@@ -31,6 +31,12 @@ Measured 2026-12-06 (``--baseline main`` = 5c51fcd, ``--parts fit,optimize --rep
 (base/now 0.96x and 1.15x wall, 1.20x and 1.16x CPU); optimize 118.8 [149.0] vs 169.1 [166.0] and 202.1 [204.9] vs
 227.1 [252.9] (1.42x and 1.12x wall, 1.11x and 1.23x CPU); every result identical (chosen laws, CV tables,
 predictions, optimum).
+
+Measured 2026-12-06 (speed25; ``--baseline main`` = 967e4d2, ``--parts dz1,dz3``, load 12-18 on the 2 shared cores,
+so CPU s are the measure; wall s only says how loaded the machine was): the bit-identical commit 06df702 (3 repeats)
+dz1 CPU 8.24 -> 7.31 s (1.13x), dz3 31.37 -> 27.41 s (1.14x; of the minima 1.15x), both identical; with the factored
+dz-eq1 Jacobian, 03279bd (2 repeats): dz1 8.77 -> 4.20 s (2.09x; of the minima 2.03x), CV metrics max |d| 5.7e-9,
+out-of-fold predictions 1.6e-6; dz3 30.67 -> 26.66 s (1.15x; of the minima 1.16x), identical.
 """
 
 from __future__ import annotations
