@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -148,6 +149,16 @@ def _store(path: Path) -> None:
     ("UPDATE runs SET model_params = 'many' WHERE run_id = 'r2'", "column 'model_params'"),
     ("UPDATE runs SET config = '{\"mixture\": {\"a\": \"x\"}}' WHERE run_id = 'r2'", "mixture weight 'x'"),
     ("DROP TABLE evals", "no table 'evals'"),
+    # A mixture that no longer sums to 1, weighs a domain the run has no column for, or has a negative weight was
+    # exported as it was, and every reader refused the table, naming its row instead of the store's run.
+    ("UPDATE runs SET config = '{\"mixture\": {\"a\": 3, \"b\": 0}}' WHERE run_id = 'r2'",
+     "run 'r2': column 'config': mixture weights sum to 3"),
+    ("UPDATE runs SET config = '{\"mixture\": {}}' WHERE run_id = 'r2'", "mixture weights sum to 0"),
+    ("UPDATE runs SET config = '{\"mixture\": {\"a\": 1.5, \"b\": -0.5}}' WHERE run_id = 'r2'",
+     "mixture weight b=-0.5 is negative"),
+    ("UPDATE runs SET config = '{\"mixture\": {\"a\": 0.5, \"c\": 0.5}}' WHERE run_id = 'r2'",
+     "mixture weighs 'c', which is not in its 'domains'"),
+    ("UPDATE runs SET domains = '[\"a\", \"b\", \"a\"]' WHERE run_id = 'r1'", "a domain is listed twice"),
 ])
 def test_bad_store_contents_are_one_error(sql: str, match: str, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,6 +172,34 @@ def test_bad_store_contents_are_one_error(sql: str, match: str, tmp_path: Path,
         RunStore(tmp_path / "s.db")
     code, _, err = run_cli(["runs", "export", str(tmp_path / "s.db"), str(tmp_path / "o.csv")], capsys)
     assert match.split("'")[0] in one_error(code, err)
+
+
+@pytest.mark.parametrize("sql,match", [
+    ("UPDATE evals SET loss = 9e999 WHERE run_id = 'r1' AND step = 20 AND domain = 'a'",
+     "run 'r1' step 20 domain 'a': loss is inf, expected a finite number > 0"),
+    ("UPDATE evals SET loss = -1.5 WHERE run_id = 'r2' AND step = 10 AND domain = 'b'", "loss is -1.5"),
+    ("UPDATE evals SET loss = 0 WHERE run_id = 'r2' AND step = 10 AND domain = 'b'", "loss is 0.0"),
+    # An eval whose checkpoint row is gone was dropped from the export without a word (its row lost).
+    ("UPDATE checkpoints SET step = 25 WHERE run_id = 'r1' AND step = 20",
+     "run 'r1' step 20 domain 'a': the loss has no row in 'checkpoints'"),
+    ("UPDATE checkpoints SET step = 2.5 WHERE run_id = 'r1' AND step = 20; "
+     "UPDATE evals SET step = 2.5 WHERE run_id = 'r1' AND step = 20", "step 2.5 and tokens 200 must be integers"),
+    ("UPDATE checkpoints SET tokens = -5 WHERE run_id = 'r2' AND step = 10", "tokens -5 must be integers >= 0"),
+])
+def test_bad_checkpoint_rows_are_refused_by_the_export(sql: str, match: str, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from mixlaw.store import export_run_table
+
+    _store(tmp_path / "s.db")
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.execute("PRAGMA foreign_keys=OFF")
+        for stmt in sql.split("; "):
+            conn.execute(stmt)
+    with pytest.raises(InputError, match=re.escape(match)):
+        export_run_table(tmp_path / "s.db", include_unfinished=True)
+    code, _, err = run_cli(["runs", "export", str(tmp_path / "s.db"), str(tmp_path / "o.csv")], capsys)
+    assert match in one_error(code, err)
+    assert not (tmp_path / "o.csv").exists()
 
 
 def test_random_bytes_in_store_pages_are_reported_with_quick_check(tmp_path: Path,

@@ -358,14 +358,23 @@ class RunStore:
         where = "WHERE r.status != 'diverged'" if include_unfinished else "WHERE r.status = 'done'"
         runs = self._read(f"SELECT r.run_id, r.config, r.domains, r.model_params FROM runs r {where} "
                           "ORDER BY r.run_id")
-        evals = self._read("SELECT e.run_id, e.step, c.tokens, e.domain, e.loss FROM evals e JOIN "
+        # LEFT JOIN: an eval whose checkpoint row is gone (a hand-edited store) is an error, not a silently lost row.
+        evals = self._read("SELECT e.run_id, e.step, c.tokens, e.domain, e.loss, c.run_id FROM evals e LEFT JOIN "
                            "checkpoints c ON c.run_id = e.run_id AND c.step = e.step "
                            "ORDER BY e.run_id, e.step")
         by_run: dict[str, dict[int, tuple[int, dict[str, float]]]] = {}
-        for rid, step, tokens, domain, loss in evals:
+        for rid, step, tokens, domain, loss, ckpt in evals:
+            at = f"{self._where}: run {rid!r} step {step!r} domain {domain!r}"
+            if ckpt is None:
+                raise InputError(f"{at}: the loss has no row in 'checkpoints' (the store was edited or is damaged)")
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (step, tokens, loss)):
-                raise InputError(f"{self._where}: run {rid!r} step {step!r} domain {domain!r}: "
-                                 f"step/tokens/loss {(step, tokens, loss)!r} are not all numbers")
+                raise InputError(f"{at}: step/tokens/loss {(step, tokens, loss)!r} are not all numbers")
+            # A sweep never stores a non-finite loss (the run is marked diverged) nor a fractional step: such a row
+            # was exported as it was, and every reader of the table refused it, naming the table's row, not the run.
+            if not isinstance(step, int) or not isinstance(tokens, int) or step < 0 or tokens < 0:
+                raise InputError(f"{at}: step {step!r} and tokens {tokens!r} must be integers >= 0")
+            if not (math.isfinite(loss) and loss > 0):
+                raise InputError(f"{at}: loss is {loss!r}, expected a finite number > 0")
             by_run.setdefault(rid, {}).setdefault(step, (tokens, {}))[1][domain] = loss
         frames = []
         # In the order of the labels (a design's dd-000, dd-001 ..., not the order of their hashes), a name's sizes

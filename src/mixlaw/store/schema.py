@@ -23,6 +23,9 @@ SCHEMA_VERSION = 2
 #: Versions this code reads (1: before the 'diverged' status and run claims; upgraded in place when written).
 READABLE_VERSIONS = (1, 2)
 STATUSES = ("running", "done", "diverged")
+#: A stored mixture's weights must sum to 1 within this (``mixlaw.train.config.WEIGHT_TOL``; this lower layer cannot
+#: import it): runs are stored with their mixture renormalised exactly, so only a hand-edited store is refused.
+WEIGHT_TOL = 1e-3
 
 _RUNS_TABLE = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -152,9 +155,24 @@ def validate(conn: sqlite3.Connection, where: str, readonly: bool) -> None:
         doms = _json_or_none(domains)
         if not (isinstance(doms, list) and doms and all(isinstance(d, str) for d in doms)):
             raise InputError(f"{at} 'domains' is {_short(domains)}, expected a JSON list of domain names")
-        for w in cfg.get("mixture", {}).values():
+        mixture = cfg.get("mixture", {})
+        for d, w in mixture.items():
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
                 raise InputError(f"{at} 'config': mixture weight {w!r} is not a finite number")
+            if w < 0:
+                raise InputError(f"{at} 'config': mixture weight {d}={w!r} is negative")
+        # A mixture is stored resolved (renormalised exactly, over the corpus's domains): a hand-edited one that no
+        # longer sums to 1, or weighs a domain the run has no loss column for, was exported without a word and
+        # refused by every reader of the table, which named the exported file's row instead of the store's run.
+        total = math.fsum(mixture.values())
+        if abs(total - 1.0) > WEIGHT_TOL:
+            raise InputError(f"{at} 'config': mixture weights sum to {total:.6g}, expected 1 (within {WEIGHT_TOL:g})")
+        if len(set(doms)) != len(doms):
+            raise InputError(f"{at} 'domains' is {_short(domains)}: a domain is listed twice")
+        unknown = [d for d in mixture if d not in doms]
+        if unknown:
+            raise InputError(f"{at} 'config': mixture weighs {unknown[0]!r}, which is not in its 'domains' "
+                             f"{_short(domains)}")
         if isinstance(params, bool) or not isinstance(params, int) or params < 0:
             raise InputError(f"{at} 'model_params' is {params!r}, expected an integer >= 0")
         if status not in STATUSES:
