@@ -202,6 +202,28 @@ def test_bad_checkpoint_rows_are_refused_by_the_export(sql: str, match: str, tmp
     assert not (tmp_path / "o.csv").exists()
 
 
+@pytest.mark.parametrize("dangling", [True, False])
+def test_a_store_path_that_is_a_symlink_is_not_written_through(dangling: bool, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from mixlaw.store import RunStore
+
+    target = tmp_path / "elsewhere" / "t.db"
+    target.parent.mkdir()
+    if not dangling:
+        _store(target)
+    before = target.read_bytes() if target.exists() else None
+    link = tmp_path / "s.db"
+    link.symlink_to(target)
+    with pytest.raises(InputError, match="is a symlink .*give the path of the file itself"):
+        RunStore(link)
+    # A dangling link made the sweep create a store wherever it pointed.
+    assert (target.read_bytes() if target.exists() else None) == before
+    if not dangling:  # reading through a link is harmless: runs export still follows it
+        code, _, err = run_cli(["runs", "export", str(link), str(tmp_path / "o.csv")], capsys)
+        assert code == 0, err
+        assert target.read_bytes() == before
+
+
 def test_random_bytes_in_store_pages_are_reported_with_quick_check(tmp_path: Path,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     from mixlaw.store import RunStore

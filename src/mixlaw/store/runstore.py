@@ -96,6 +96,11 @@ class RunStore:
             raise InputError(f"{self._where} is a folder; give a file path such as runs.db")
         if self.path.exists() and not self.path.is_file():
             raise InputError(f"{self._where} is not a regular file (a device, FIFO or socket)")
+        if not readonly and self.path.is_symlink():
+            # SQLite writes through a symlink, and creates the file a dangling one names: a sweep whose --store was
+            # a planted link wrote a new store wherever it pointed. Reading through one (runs export) is harmless.
+            raise InputError(f"{self._where} is a symlink (to {os.readlink(self.path)!r}); a run store is written "
+                             f"only as a regular file: give the path of the file itself")
         try:
             if readonly:
                 self.conn = self._connect_readonly()
