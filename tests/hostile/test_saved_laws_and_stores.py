@@ -310,6 +310,26 @@ def test_failed_writes_leave_no_temp_files(tmp_path: Path, monkeypatch: pytest.M
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_training_checkpoint_that_does_not_fit_on_disk_says_so(tmp_path: Path) -> None:
+    """A full disk while saving a sweep's training checkpoint was reported as torch's "[enforce fail at
+    inline_container.cc:672] . unexpected pos 63616 vs 63504"; the error now names the OS's reason. A file-size
+    limit (RLIMIT_FSIZE, in a child process) fails the write the way a full disk does, without root."""
+    pytest.importorskip("torch")
+    child = ("import resource, signal, sys, torch\n"
+             "from mixlaw.errors import InputError\n"
+             "from mixlaw.train.loop import _save_atomic\n"
+             "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+             "resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))\n"
+             "try:\n"
+             "    _save_atomic({'w': torch.zeros(50_000)}, sys.argv[1])\n"
+             "except InputError as err:\n"
+             "    print(err)\n")
+    proc = subprocess.run([sys.executable, "-c", child, str(tmp_path / "ckpt.pt")], capture_output=True, text=True)
+    assert "cannot write the training checkpoint" in proc.stdout, proc.stderr
+    assert "File too large" in proc.stdout and "enforce fail" not in proc.stdout
+    assert list(tmp_path.iterdir()) == []  # no temp file left
+
+
 def _dead_pid() -> int:
     """The pid of a process that has exited (and been reaped): no live writer has it."""
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,

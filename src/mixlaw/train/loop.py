@@ -11,6 +11,7 @@ saved with the optimizer and sampler state so that a killed run resumes bitwise-
 from __future__ import annotations
 
 import copy
+import io
 import math
 import os
 import time
@@ -211,10 +212,15 @@ def evaluate(model: GPT, windows: dict[str, torch.Tensor], batch_rows: int) -> d
 def _save_atomic(obj: dict[str, Any], path: Path) -> None:
     # A kill mid-write leaves the previous checkpoint intact; its temp file (named for this process, so two
     # writers never share one) is swept by the next save, and a full disk leaves none.
+    # Serialised in memory, then written by Python: torch's own writer reports a full disk as "[enforce fail at
+    # inline_container.cc:672] . unexpected pos 63616 vs 63504", which a sweep printed as its error; a Python write
+    # raises OSError(ENOSPC) "No space left on device". A proxy run's checkpoint is a few MB.
+    buf = io.BytesIO()
+    torch.save(obj, buf)
     try:
-        with atomic_target(path) as tmp:
-            torch.save(obj, tmp)
-    except (OSError, RuntimeError) as err:  # torch reports a failed write as RuntimeError
+        with atomic_target(path) as tmp, open(tmp, "wb") as fh:
+            fh.write(buf.getbuffer())
+    except (OSError, RuntimeError) as err:
         raise InputError(f"cannot write the training checkpoint {str(path)!r}: {err}") from None
 
 
