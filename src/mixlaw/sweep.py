@@ -165,6 +165,10 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
         raise InputError("--sizes: give at least one model size, e.g. 0.1M,0.2M")
     if names is not None and len(names) != len(mixtures):
         raise InputError(f"{len(names)} names for {len(mixtures)} mixtures; give one name (or None) per mixture")
+    for size in size_list:
+        # The fields no design row sets, checked before the rows: a bad '--lr=5' (or --sizes/--tokens with it) is
+        # no row's fault, and was reported as "design.csv:2: config field 'lr' must lie in (0, 1]".
+        dataclasses.replace(base, model_size=size, train_tokens=n_tokens, n_layer=0, n_embd=0, n_head=0).validate()
     several = len(set(size_list)) > 1
     planned: dict[str, PlannedRun] = {}
     repeats: list[str] = []

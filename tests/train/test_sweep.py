@@ -257,3 +257,14 @@ def test_an_interrupted_pool_drops_its_queued_runs(monkeypatch: pytest.MonkeyPat
     with pytest.raises(KeyboardInterrupt):
         sweep._run_pool(runs, tmp_path / "runs.db", tmp_path, 2, 1, False, lambda rid, outcome: True)
     assert calls == [{"wait": True, "cancel_futures": True}]
+
+
+@pytest.mark.parametrize("override,match", [({"lr": 5.0}, "config field 'lr' must lie in"),
+                                            ({"eval_every": 0}, "config field 'eval_every' must be")])
+def test_a_bad_base_config_is_not_blamed_on_a_design_row(override: dict[str, Any], match: str, tiny_corpus: str,
+                                                         design: Path, tmp_path: Path) -> None:
+    """'mixlaw sweep --lr=5' said "design.csv:2: config field 'lr' must lie in (0, 1]": no row sets lr."""
+    with pytest.raises(InputError, match=match) as info:
+        run_sweep(tiny_corpus, design, SIZES, TOKENS, tmp_path / "s.db", base=ProxyConfig(**override), progress=False)
+    assert not isinstance(info.value, DataError) and str(design) not in str(info.value)
+    assert not (tmp_path / "s.db").exists()  # refused before the store is created
