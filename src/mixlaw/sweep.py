@@ -94,6 +94,13 @@ def load_design(path: str | os.PathLike[str]) -> list[dict[str, float]]:
 def read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], list[str | None]]:
     """Mixtures (as :func:`load_design`) and each row's name: its ``run`` cell (``mixlaw design`` writes one),
     None where the design has no ``run`` column or the cell is empty."""
+    mixtures, names, _ = _read_design(path)
+    return mixtures, names
+
+
+def _read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], list[str | None], list[int]]:
+    """:func:`read_design`, plus each row's place as errors name it (a CSV's editor line, a JSONL record's own line,
+    a Parquet file's row), for the errors :func:`plan_sweep` raises about a row."""
     p = Path(path)
     if not p.is_file():
         raise DataError("design file not found", path=str(p))
@@ -118,7 +125,8 @@ def read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], l
         mixture = {}
         for col, value in zip(wcols, row, strict=True):
             try:
-                w = float(value)
+                # A JSON true is no weight (float(True) made it 1.0, a run of that domain alone).
+                w = float("nan") if isinstance(value, (bool, np.bool_)) else float(value)
             except (TypeError, ValueError):
                 w = float("nan")
             if not np.isfinite(w) or w < 0:
@@ -128,7 +136,7 @@ def read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], l
         mixtures.append(mixture)
     if not mixtures:
         raise DataError("the design has no rows", path=str(p))
-    return mixtures, names
+    return mixtures, names, [int(r) for r in where]
 
 
 def _size_label(n: int) -> str:
@@ -141,11 +149,13 @@ def _size_label(n: int) -> str:
 
 def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float]], sizes: Sequence[int | str],
                tokens: int | str, base: ProxyConfig | None = None, design_path: str | None = None,
-               names: Sequence[str | None] | None = None) -> list[PlannedRun]:
+               names: Sequence[str | None] | None = None, rows: Sequence[int] | None = None) -> list[PlannedRun]:
     """Resolve every (mixture, size) and compute its run id; duplicates collapse to one run (the first row's).
 
     ``names`` (one per mixture, or None) name the runs: a mixture's name, plus ``-<size>`` (``-200k``) when
     there are several sizes, becomes the exported run's ``run`` (:func:`mixlaw.store.export_run_table`).
+    ``rows`` (one per mixture) are the rows' places in ``design_path`` as errors name them (default: a CSV's
+    editor lines, 2, 3, ...).
 
     Returns
     -------
@@ -173,9 +183,13 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
     planned: dict[str, PlannedRun] = {}
     repeats: list[str] = []
 
+    def place(i: int) -> int:
+        """Mixture i's row as errors name it: a JSONL design's first record is its line 1, not 2."""
+        return i + 2 if rows is None else int(rows[i])
+
     def label(row: int) -> str:
         given = None if names is None else names[row - 2]
-        return f"row {row}" + (f" ({given!r})" if given else "")
+        return f"row {place(row - 2)}" + (f" ({given!r})" if given else "")
 
     for i, mixture in enumerate(mixtures):
         for size in size_list:
@@ -186,7 +200,7 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
             except InputError as err:
                 if design_path is None:
                     raise InputError(f"mixture {i + 1}: {err}") from None
-                raise DataError(str(err), path=design_path, row=i + 2) from None
+                raise DataError(str(err), path=design_path, row=place(i)) from None
             opened.check_block_size(resolved.block_size)
             rid = run_id(resolved, opened.fingerprint)
             name = None if names is None else names[i]
@@ -427,13 +441,13 @@ def run_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, float
         raise InputError(f"--workers must be an integer >= 1, got {workers!r}")
     if backend == "ray":
         _check_ray_address(address)  # before the store is created or anything is planned
-    design_path = None
+    design_path, rows = None, None
     if isinstance(mixtures, (str, os.PathLike)):
         if names is not None:
             raise InputError("names apply to a list of mixtures; a design file names its rows in its 'run' column")
         design_path = str(mixtures)
-        mixtures, names = read_design(mixtures)
-    plan = plan_sweep(corpus, mixtures, sizes, tokens, base, design_path=design_path, names=names)
+        mixtures, names, rows = _read_design(mixtures)
+    plan = plan_sweep(corpus, mixtures, sizes, tokens, base, design_path=design_path, names=names, rows=rows)
     store_path = Path(store)
     with RunStore(store_path) as db:
         before = {p.run_id: db.status(p.run_id) for p in plan}

@@ -268,3 +268,18 @@ def test_a_bad_base_config_is_not_blamed_on_a_design_row(override: dict[str, Any
         run_sweep(tiny_corpus, design, SIZES, TOKENS, tmp_path / "s.db", base=ProxyConfig(**override), progress=False)
     assert not isinstance(info.value, DataError) and str(design) not in str(info.value)
     assert not (tmp_path / "s.db").exists()  # refused before the store is created
+
+
+@pytest.mark.parametrize("record,match", [
+    # A mixture error in a JSONL design's first record was said to be on its line 2 (a CSV's count: header = 1).
+    ('{"w:docs": 0.5, "w:legal": 0.25, "w:math": 0.125}', "d.jsonl:1: mixture weights sum to 0.875"),
+    # A JSON true was read as the weight 1.0 (a run of that domain alone) and trained.
+    ('{"w:docs": true, "w:legal": 0, "w:math": 0}', "d.jsonl:1: column 'w:docs': weight True is not a finite"),
+])
+def test_a_jsonl_design_s_errors_name_its_own_lines(record: str, match: str, tiny_corpus: str,
+                                                     tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text(record + "\n")
+    with pytest.raises(DataError, match=match):
+        run_sweep(tiny_corpus, path, SIZES, TOKENS, tmp_path / "s.db", base=BASE, progress=False)
+    assert not (tmp_path / "s.db").exists()
