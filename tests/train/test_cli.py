@@ -158,3 +158,23 @@ def test_train_progress_off_a_terminal_and_with_quiet(tiny_corpus: str, tmp_path
             assert lines == [], err
         else:
             assert " step 1/" in lines[0] and lines[-1].endswith("tok/s)") and "(done in " in lines[-1], err
+
+
+def test_train_resumed_from_its_out_folder_keeps_every_checkpoint_in_the_store(
+        tiny_corpus: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """'train --store --out' resumes from <out>/ckpt.pt and reported only the checkpoints after it, while its claim
+    emptied the run's rows: killed at step 80 and run again, the store held a done run of steps 90-160 alone.
+    A finished --out folder trained into a new store is the same resume, with no step left to train."""
+    from mixlaw.store import RunStore
+
+    argv = ["train", "--corpus", tiny_corpus, "--mixture", "math=0.5,legal=0.5", "--out", str(tmp_path / "run"), *TINY]
+    assert _run([*argv, "--store", str(tmp_path / "a.db")], capsys)[0] == 0
+    code, _, err = _run([*argv, "--store", str(tmp_path / "b.db")], capsys)  # resumes at the last step
+    assert code == 0, err
+    steps = []
+    for name in ("a.db", "b.db"):
+        with RunStore(tmp_path / name, readonly=True) as db:
+            (rid,) = db.run_ids()
+            assert db.status(rid) == "done"
+            steps.append(db.checkpoint_steps(rid))
+    assert steps[0] == steps[1] == [10, 19]

@@ -116,7 +116,7 @@ def train_cmd(ctx: typer.Context,
                        train_tokens=parse_count(tokens, "--tokens"), eval_every=eval_every, seed=seed, device=device)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .loop import build_model, prepare, train
+    from .loop import build_model, load_checkpoint, prepare, train
 
     if name is not None and store is None:
         raise InputError("--name names the run in a run store: give --store too")
@@ -153,6 +153,14 @@ def train_cmd(ctx: typer.Context,
         except OSError as e:
             raise InputError(f"--out {str(out)!r}: cannot create the folder ({e.strerror})") from None
         ckpt = out / "ckpt.pt"
+    if db is not None and ckpt is not None and ckpt.is_file():
+        # train() resumes from ckpt.pt and reports only the checkpoints after it, while the claim above emptied the
+        # run's rows: a 'train --store s.db --out o/' killed at step 80 and run again stored a done run of steps
+        # 90-160 alone. Re-record the file's checkpoints first (the same numbers), as a resumed sweep does.
+        saved = load_checkpoint(ckpt)
+        if saved.get("run_id") == rid:
+            for ck in saved["checkpoints"]:
+                db.record_checkpoint(rid, ck["step"], ck["tokens"], ck["losses"], ck["train_loss"], owner=owner)
 
     def record(run: str, _cfg: Any, _n: int, ck: Any) -> None:
         if db is not None:
