@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +141,27 @@ def test_default_small_model_learns_on_real_corpus(tmp_path: Path) -> None:
                       model_size=200_000, train_tokens=500_000, eval_every=60, num_threads=1)
     result = train(cfg)
     assert result.checkpoints[-1].losses["math"] < 2.5 and result.tokens_per_s > 5_000
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("checkpoints", 5, "checkpoints is of type int, not a list"),
+    ("checkpoints", [{"step": "x"}], "checkpoint {'step': 'x'} is not {step, tokens, losses, train_loss}"),
+    ("step", "x", "step 'x' / best_val_loss"),
+    ("sampler_state", 3, "sampler_state is of type int, not a dict"),
+    ("model", {"x": torch.zeros(2)}, "does not hold this run's training state"),
+    ("sampler_state", {}, "does not hold this run's training state"),
+])
+def test_a_checkpoint_file_of_this_run_with_bad_contents_is_one_error(field: str, value: object, match: str,
+                                                                     tiny_config: ProxyConfig,
+                                                                     tmp_path: Path) -> None:
+    """A file with every key and this run's id but a value of another type (a hand-edited or foreign file at
+    <store>.ckpt/<run_id>.pt) ended a resumed sweep in a TypeError/RuntimeError traceback."""
+    from mixlaw.train.loop import CHECKPOINT_KEYS, prepare
+
+    _, _, rid = prepare(tiny_config)
+    state: dict[str, object] = {k: {} for k in CHECKPOINT_KEYS}
+    state.update(run_id=rid, step=10, best_val_loss=1.0, checkpoints=[], torch_rng_state=torch.get_rng_state())
+    state[field] = value
+    torch.save(state, tmp_path / "ckpt.pt")
+    with pytest.raises(InputError, match=re.escape(match)):
+        train(tiny_config, ckpt_path=tmp_path / "ckpt.pt")

@@ -251,7 +251,41 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
     if missing:
         raise InputError(f"{str(path)!r} is not a mixlaw training checkpoint (missing {missing}); delete it to "
                          f"train from step 0")
+    bad = _bad_checkpoint_field(state)
+    if bad:
+        # A file with every key but a value of another type ('checkpoints': 5) ended the sweep in a TypeError's
+        # traceback where the resumed run re-records the file's checkpoints.
+        raise InputError(f"{str(path)!r} is not a mixlaw training checkpoint ({bad}); delete it to train from step 0")
     return state
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _bad_checkpoint_field(state: dict[str, Any]) -> str | None:
+    """What is wrong with the plain-data fields of a loaded checkpoint (None: nothing)."""
+    if not isinstance(state["run_id"], str):
+        return f"run_id is {state['run_id']!r}"
+    if not _is_int(state["step"]) or not _is_number(state["best_val_loss"]):
+        return f"step {state['step']!r} / best_val_loss {state['best_val_loss']!r} are not numbers"
+    for key in ("model", "optimizer", "sampler_state"):
+        if not isinstance(state[key], dict):
+            return f"{key} is of type {type(state[key]).__name__}, not a dict"
+    cks = state["checkpoints"]
+    if not isinstance(cks, list):
+        return f"checkpoints is of type {type(cks).__name__}, not a list"
+    for c in cks:
+        if not (isinstance(c, dict) and set(c) == {"step", "tokens", "losses", "train_loss"} and _is_int(c["step"])
+                and _is_int(c["tokens"]) and isinstance(c["losses"], dict)
+                and all(isinstance(k, str) and _is_number(v) for k, v in c["losses"].items())
+                and (c["train_loss"] is None or _is_number(c["train_loss"]))):
+            return f"checkpoint {str(c)[:80]} is not {{step, tokens, losses, train_loss}}"
+    return None
 
 
 def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str | os.PathLike[str] | None = None,
@@ -314,13 +348,19 @@ def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str |
     if ckpt is not None and ckpt.is_file():
         state = load_checkpoint(ckpt, map_location=device)
         if state.get("run_id") == rid:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            sampler.rng.bit_generator.state = state["sampler_state"]
-            torch.set_rng_state(state["torch_rng_state"])
+            try:
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                sampler.rng.bit_generator.state = state["sampler_state"]
+                torch.set_rng_state(state["torch_rng_state"])
+                if ema is not None:
+                    ema.load_state_dict(state["ema"])
+            except (RuntimeError, TypeError, ValueError, KeyError, AttributeError) as err:
+                # Tensors of another shape, a state that is no state: torch's traceback ended the sweep.
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                raise InputError(f"{str(ckpt)!r} does not hold this run's training state ({first[:200]}); delete "
+                                 f"it to train from step 0") from None
             start_step, best_val = state["step"], state["best_val_loss"]
-            if ema is not None:
-                ema.load_state_dict(state["ema"])
             checkpoints = [Checkpoint(**c) for c in state["checkpoints"]]
 
     t0 = time.perf_counter()
