@@ -178,3 +178,18 @@ def test_train_resumed_from_its_out_folder_keeps_every_checkpoint_in_the_store(
             assert db.status(rid) == "done"
             steps.append(db.checkpoint_steps(rid))
     assert steps[0] == steps[1] == [10, 19]
+
+
+def test_runs_export_refuses_to_write_over_its_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A store named runs.csv exported to runs.csv was replaced by its own export (rc 0, the runs' only copy lost)."""
+    from mixlaw.store import RunStore
+
+    store = tmp_path / "runs.csv"
+    with RunStore(store) as db:
+        db.begin_run("r1", {"mixture": {"a": 1.0}}, ["a"], 10)
+        db.record_checkpoint("r1", 10, 100, {"a": 2.0})
+        db.finish_run("r1")
+    before = store.read_bytes()
+    code, _, err = _run(["runs", "export", str(store), str(tmp_path / "." / "runs.csv")], capsys)
+    assert code == 2 and "that is the run store" in err
+    assert store.read_bytes() == before

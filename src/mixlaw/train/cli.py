@@ -8,6 +8,7 @@ extra) is imported inside the commands that train, so that the rest of ``mixlaw`
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from contextlib import nullcontext
@@ -282,6 +283,10 @@ def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw 
                as_json: bool = typer.Option(False, "--json", help="Write a summary as JSON to stdout.")) -> None:
     """Export a run store as the run table (run, w:*, loss:*, params, step, tokens). A run's `run` is its design
     row's name (with -<size> when the sweep had several sizes), else its id."""
+    if os.path.realpath(out) == os.path.realpath(db):
+        # A store named runs.csv exported to runs.csv was replaced by its own export (the runs' only copy).
+        raise InputError(f"OUT {out}: that is the run store {db}; writing it would overwrite your runs (choose "
+                         "another path)")
     table = export_run_table(db, include_unfinished=include_unfinished, ids=ids)
     untrained = list(table.attrs.get("untrained_domains", []))
     with RunStore(db, readonly=True) as store:
