@@ -65,8 +65,23 @@ def _edits() -> dict[str, object]:
     def bad_option(d: dict) -> None:
         d["options"] = {"n_restarts": "many"}
 
+    # A 400-digit integer literal parses as a Python int that no float holds: np.isfinite raised TypeError on it in
+    # w_range / value, float() OverflowError on it in stderr / min (a traceback from mixlaw predict; hunt25).
+    def huge_int_w_range(d: dict) -> None:
+        d["w_range"][0][0] = 10**400
+
+    def huge_int_value(d: dict) -> None:
+        next(iter(d["params"].values()))["value"] = 10**400
+
+    def huge_int_stderr(d: dict) -> None:
+        next(iter(d["params"].values()))["stderr"] = 10**400
+
+    def huge_int_min(d: dict) -> None:
+        next(iter(d["params"].values()))["min"] = -(10**400)
+
     return {f.__name__: f for f in (params_list, params_empty, w_range_string, relabel_linear, relabel_loglinear,
-                                    fewer_targets, version, unknown_key, not_object, nan_value, bad_option)}
+                                    fewer_targets, version, unknown_key, not_object, nan_value, bad_option,
+                                    huge_int_w_range, huge_int_value, huge_int_stderr, huge_int_min)}
 
 
 @pytest.mark.parametrize("edit", list(_edits()))

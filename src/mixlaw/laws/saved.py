@@ -117,7 +117,13 @@ def state_bool(state: Any, key: str, default: bool = False) -> bool:
 def _number(x: Any, finite: bool = True) -> bool:
     if isinstance(x, str) and not finite:  # to_dict writes infinite bounds as "inf" / "-inf"
         return x in ("inf", "-inf", "Infinity", "-Infinity")
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and (not finite or bool(np.isfinite(x)))
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return False
+    try:
+        v = float(x)
+    except OverflowError:  # a 400-digit integer literal is a Python int no float holds (np.isfinite raised TypeError)
+        return False
+    return not finite or bool(np.isfinite(v))
 
 
 def _numbers(v: Any, n: int) -> bool:
