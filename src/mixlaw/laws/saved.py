@@ -186,6 +186,11 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
         local = getattr(law, "_local_names", None)
         if not isinstance(local, Mapping) or set(local) != set(law.targets_):
             raise InputError(f"field 'state.local_names' must name exactly the targets {law.targets_}")
+        for t, names in local.items():
+            # "pile_cc": null (or 0) raised TypeError "'NoneType' object is not iterable" below (hunt25)
+            if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                raise InputError(f"field 'state.local_names' of target {t!r} must be a list of parameter names, "
+                                 f"got {names!r}")
         expected = [f"{t}.{n}" for t in law.targets_ for n in local[t]]
         if sorted(expected) != sorted(law.params_):
             extra = sorted(set(law.params_) - set(expected))
