@@ -105,6 +105,9 @@ def test_a_bad_pipeline_file_is_one_clear_error(tmp_path) -> None:  # type: igno
     assert "law 'ye-exp' has no option 'evil'; its options: loss" in broken(
         lambda d: d["state"]["scales"]["law_options"].update(evil=1))
     assert "mixing_law" in broken(lambda d: d["result"]["mixing_law"].update(law="no-such-law"))
+    # a 400-digit integer literal: TypeError from np.isfinite / OverflowError from np.array before (hunt25)
+    assert "target_params" in broken(lambda d: d["result"].update(target_params=10**400))
+    assert "state.mixtures" in broken(lambda d: d["state"]["mixtures"][0].__setitem__(0, 10**400))
     p = tmp_path / "junk.json"
     p.write_text("{not json")
     with pytest.raises(InputError, match="not a JSON file"):

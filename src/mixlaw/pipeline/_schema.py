@@ -29,7 +29,12 @@ def number(doc: Any, key: str, where: str, *, positive: bool = False, optional: 
     v = field_of(doc, key, where)
     if v is None and optional:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or (positive and v <= 0):
+    try:
+        # float() first: a 400-digit integer literal is a Python int no float holds (np.isfinite raised TypeError)
+        bad = isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(float(v))
+    except OverflowError:
+        bad = True
+    if bad or (positive and v <= 0):
         raise InputError(f"{where}.{key}: expected a {'positive ' if positive else ''}finite number; got {v!r}")
     return float(v)
 
@@ -54,7 +59,7 @@ def array(doc: Any, key: str, where: str, shape: tuple[int | None, ...], *, allo
     v = field_of(doc, key, where)
     try:
         a = np.array(v, dtype=np.float64) if _is_nested_numbers(v, len(shape)) else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer literal no float holds (10**400)
         a = None
     if a is None or a.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, a.shape, strict=True)):
         want = "x".join("n" if s is None else str(s) for s in shape)
