@@ -163,6 +163,13 @@ def test_score_is_sklearns_pooled_r2_finite_on_constant_losses_and_takes_sample_
     assert law.score(W, y, sample_weight=sw) != pytest.approx(law.score(W, y))
     with pytest.raises(InputError, match=r"losses have shape \(39,\); the law predicts shape \(40,\)"):
         law.score(W, y[:39])
+    # NaN / inf / text losses: r2_score's bare ValueError 'Input contains NaN' before (hunt25)
+    holes = y.copy()
+    holes[[0, 3]] = np.nan, np.inf
+    with pytest.raises(InputError, match=r"2 of 40 rows are NaN or infinite \(0-based row\(s\) 0, 3\)"):
+        law.score(W, holes)
+    with pytest.raises(InputError, match="losses must be numbers"):
+        law.score(W, ["x"] * 40)
     with pytest.raises(InputError, match="sample_weight has 3 values for 40 mixtures"):
         law.score(W, y, sample_weight=[1.0, 2.0, 3.0])
     # Several eval sets: one R^2 pooled over every entry (as before), each mixture's weight on all its evals.

@@ -560,11 +560,21 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         if names is not None and names != self.targets_ and sorted(names) == sorted(self.targets_):
             # read by name, as fit names the evals: df[["loss:b", "loss:a"]] scored b's losses against a's predictions
             losses = losses.iloc[:, [names.index(t) for t in self.targets_]]
-        y = np.asarray(losses, dtype=np.float64)
+        try:
+            y = np.asarray(losses, dtype=np.float64)
+        except (TypeError, ValueError):  # a cell such as 'x' read "could not convert string to float" (hunt25)
+            raise InputError("losses must be numbers, shape (n_runs,) or (n_runs, n_targets)") from None
         n = pred.shape[0]
         if y.size != pred.size or (y.ndim and y.shape[0] != n):
             # Flattened, losses of 4 runs against 5 predictions read 'operands could not be broadcast'.
             raise InputError(f"losses have shape {y.shape}; the law predicts shape {pred.shape} for these mixtures")
+        missing = ~np.isfinite(y.reshape(n, -1)).all(axis=1)
+        if missing.any():
+            # r2_score raised a bare ValueError 'Input contains NaN' (hunt25); fit refuses such rows the same way.
+            rows = np.flatnonzero(missing)
+            raise InputError(f"losses must be finite; {rows.size} of {n} rows are NaN or infinite (0-based row(s) "
+                             f"{', '.join(map(str, rows[:5].tolist()))}{' ...' if rows.size > 5 else ''}): drop "
+                             "those rows, or pass a RunTable, whose score leaves out the rows that miss a loss")
         sw = None
         if sample_weight is not None:
             sw = np.asarray(sample_weight, dtype=np.float64).ravel()
