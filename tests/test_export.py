@@ -425,6 +425,22 @@ def test_export_reads_what_optimize_json_printed(tmp_path, capsys):
                                                                             {"domain": "code", "weight": 0.75}]
 
 
+def test_export_reads_what_export_json_printed(tmp_path, capsys):
+    # hunt25: mixlaw export --mixture a=0.25,b=0.75 --json > e.json; mixlaw export --mixture e.json --format olmo
+    # said "weight of domain 'mixlaw_version' is not a number: '0.1.0'".
+    code, doc, err = _cli(capsys, "export", "--mixture", "web=0.25,code=0.75", "--json")
+    assert code == 0, err
+    path = tmp_path / "e.json"
+    path.write_text(doc)
+    assert parse_mixture(str(path)) == {"web": 0.25, "code": 0.75}
+    code, doc, err = _cli(capsys, "export", "--mixture", "web=0.25,code=0.75", "--format", "mosaic", "--paths",
+                          '{"web": "s3://w", "code": "s3://c"}', "--json")
+    assert code == 0, err
+    path.write_text(doc)
+    with pytest.raises(InputError, match="output of mixlaw export --format mosaic --json, a trainer's config"):
+        parse_mixture(str(path))
+
+
 def test_optimize_out_csv_is_the_one_row_mixture_export_reads(tmp_path, capsys):
     # newuser4: `optimize --out opt.csv` wrote the JSON report into opt.csv, and `export --mixture opt.csv` (whose
     # docs name "what mixlaw optimize --out writes") said "not a readable CSV". Now one row: run, w:*, pred:*.

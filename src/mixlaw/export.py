@@ -697,6 +697,13 @@ def _mixture_from_doc(doc: Any, spec: str) -> dict[str, float]:
     # 'law' is not a number: 'ye-exp'").
     if isinstance(doc, Mapping) and isinstance(doc.get("weights"), Mapping) and "objective" in doc:
         doc = doc["weights"]
+    # What `mixlaw export --json` prints: the rendered export in 'text' ("weight of domain 'mixlaw_version' is not a
+    # number: '0.1.0'", hunt25). Its JSON format's text is the mixture; another format's is a trainer's config.
+    if isinstance(doc, Mapping) and {"schema_version", "format", "text"} <= set(doc) and isinstance(doc["text"], str):
+        if doc["format"] != "json":
+            raise InputError(f"{spec}: the output of mixlaw export --format {doc['format']} --json, a trainer's "
+                             "config, not a mixture (export --format json, or mixlaw optimize --out, writes one)")
+        doc = parse_user_json(doc["text"], spec)
     saved = saved_file_kind(doc)
     if saved:
         what = "a saved pipeline (mixlaw pipeline --save)" if saved == "pipeline" else "a saved law (mixlaw fit --out)"
