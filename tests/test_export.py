@@ -267,6 +267,10 @@ def test_errors_name_what_is_wrong():
         export_mixture({"a": 0.5, "b": 0.5}, "olmo")
     with pytest.raises(InputError, match="unknown export format"):
         export_mixture({"a": 1.0}, "toml", {"a": "/a"})
+    # a path that is no string: TypeError for 3, and a mapping's key taken as the path before (hunt25)
+    for bad in (3, {"/x": 1}):
+        with pytest.raises(InputError, match="path of domain 'a' must be a non-empty string"):
+            export_mixture({"a": 0.5, "b": 0.5}, "olmo", {"a": bad, "b": "/b"})
     with pytest.raises(InputError, match="sum to 0.9"):
         export_mixture({"a": 0.5, "b": 0.4}, "json")
     with pytest.raises(InputError, match="finite and >= 0"):

@@ -147,7 +147,9 @@ def _check_paths(domains: list[str], paths: Mapping[str, Any] | None, fmt: str) 
     out: dict[str, list[str]] = {}
     for d in domains:
         p = paths[d]
-        items = [p] if isinstance(p, str) else list(p)
+        # Only a string or a list/tuple of them: list(3) raised TypeError and list({"x": 1}) took the key 'x' as the
+        # path (export_mixture(w, "olmo", paths={"a": 3}) in Python; the CLI checks its file first; hunt25).
+        items = [p] if isinstance(p, str) else list(p) if isinstance(p, (list, tuple)) else []
         if not items or not all(isinstance(x, str) and x for x in items):
             raise InputError(f"path of domain {d!r} must be a non-empty string (or, for olmo, a list); got {p!r}")
         if len(items) > 1 and fmt != "olmo":
