@@ -79,6 +79,13 @@ def test_callable_objective_matches_grid(ye_law: YeExponential) -> None:
     assert not opt.convex and opt.n_starts == 16
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_callable_objective_that_is_never_finite_is_refused(ye_law: YeExponential, bad: float) -> None:
+    # hunt25: every start NaN, and the uniform start came back as the optimum with objective nan, without a word.
+    with pytest.raises(InputError, match="the objective callable returned .* at the best of the 16 starts"):
+        optimize_mixture(ye_law, objective=lambda L: bad * L[0])
+
+
 def test_bounds_honoured_exactly(ye_law: YeExponential) -> None:
     free = optimize_mixture(ye_law, objective="mean")
     assert free.weights["code"] > 0.3  # so the bound below binds

@@ -19,7 +19,7 @@ from scipy.optimize import minimize
 from .._validation import check_flag, check_is_fitted, check_random_state, renamed
 from ..data import RunTable, distinct_rows
 from ..data.hints import known_names
-from ..errors import ExtrapolationWarning, InputError, user_stacklevel
+from ..errors import ExtrapolationWarning, FitError, InputError, user_stacklevel
 from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
 from ..laws._inputs import weights_in_order
@@ -344,6 +344,15 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                                    lambda v: scalar_min(ev.predict(v[None, :])[0]), radius)
     L = ev.predict(r[None, :])[0]
     f_best = scalar(L)
+    if not np.isfinite(f_best):
+        # Every start NaN/inf (the solver reads them as 1e30): start 0 came back as the optimum, objective nan, without
+        # a word (objective=lambda L: np.nan * L.mean() returned the uniform mixture; hunt25).
+        if name == "callable":
+            raise InputError(f"the objective callable returned {f_best!r} (not a finite number) at the best of the "
+                             f"{len(objs)} starts (no start gave a finite one): it must map the per-eval losses to one "
+                             "finite number")
+        raise FitError(f"the predicted objective is not finite ({f_best!r}) at any of the {len(objs)} starts: the "
+                       "law predicts no finite loss on this simplex (check its report, or bound the domains)")
     lo_w, hi_w = law._w_range
     if np.any(r < lo_w - 1e-9) or np.any(r > hi_w + 1e-9):
         j = int(np.flatnonzero((r < lo_w - 1e-9) | (r > hi_w + 1e-9))[0])
