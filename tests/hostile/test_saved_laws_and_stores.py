@@ -478,3 +478,15 @@ def test_a_saved_stack_still_loads(tmp_path: Path, stack_doc: dict) -> None:
     path = tmp_path / "stack.json"
     path.write_text(json.dumps(stack_doc))
     assert api.load_law(path).key == "stack"
+
+
+@pytest.mark.parametrize(("law", "edit"), [("ye-exp", True), ("ye-exp", "1.5"), ("ye-pow", True),
+                                           ("ye-implicit", [1.0] * 1000), ("ye-implicit", [True, 1.0])])
+def test_a_saved_exponent_cap_must_be_numbers(law: str, edit: object, tmp_path: Path) -> None:
+    # hunt25: float(True) is 1.0 and a list of 1000 caps was read for ye-implicit's 2: a tampered z_max loaded and
+    # moved the predictions (ye-implicit by 2%) without a word.
+    doc = _saved_law(tmp_path, law, targets="a")
+    doc["state"]["z_max"]["a"] = edit if law != "ye-implicit" or isinstance(edit, list) else [edit] * 2
+    (tmp_path / "law.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="saved state field 'z_max' of target 'a' must be"):
+        api.load_law(tmp_path / "law.json")

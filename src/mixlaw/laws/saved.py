@@ -114,6 +114,23 @@ def state_bool(state: Any, key: str, default: bool = False) -> bool:
     return bool(v)
 
 
+def state_caps(state: Any, key: str, targets: list[str], length: int | None = None) -> dict[str, Any]:
+    """``state[key]`` of a saved law, ``{target: number}`` (or ``{target: [length numbers]}``), checked: the file is
+    untrusted, and ``float(True)`` is 1.0, so a hand-edited ``"z_max": {"a": true}`` (or a list of 100000 numbers
+    for ye-implicit's K caps) loaded and moved the predictions without a word (hunt25). Absent: ``{}``."""
+    v = state.get(key, {}) if isinstance(state, Mapping) else {}
+    if not isinstance(v, Mapping) or not set(v) <= set(targets):
+        raise InputError(f"saved state field {key!r} must be an object {{target: value}} over the targets {targets}; "
+                         f"got {str(v)[:80]}")
+    out: dict[str, Any] = {}
+    for t, x in v.items():
+        if not (_number(x) if length is None else _numbers(x, length)):
+            want = "a finite number" if length is None else f"a list of {length} finite numbers"
+            raise InputError(f"saved state field {key!r} of target {t!r} must be {want}; got {str(x)[:80]}")
+        out[t] = float(x) if length is None else [float(y) for y in x]
+    return out
+
+
 def _number(x: Any, finite: bool = True) -> bool:
     if isinstance(x, str) and not finite:  # to_dict writes infinite bounds as "inf" / "-inf"
         return x in ("inf", "-inf", "Infinity", "-Infinity")

@@ -27,6 +27,7 @@ from ..fit import HUBER_DELTA, Param, Params, at_bound, bound_note
 from ._flat import FLAT_P, mixture_dependence_pvalue
 from ._regularize import RidgeCVMixin
 from .base import FitContext, PerTargetLaw, register
+from .saved import state_caps
 
 #: Headroom (nats) of the exponent above its largest fitted value before predictions saturate: a held-out mixture
 #: can reach at most e times the largest fitted excess loss k exp(z).
@@ -286,7 +287,7 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
-        self.z_max_ = {k: float(v) for k, v in state.get("z_max", {}).items()}
+        self.z_max_ = state_caps(state, "z_max", self.targets_)
 
     def _model_one(self, W: np.ndarray, i: int, ctx: FitContext) -> Any:
         def model(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

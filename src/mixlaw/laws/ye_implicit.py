@@ -19,6 +19,7 @@ import numpy as np
 from .._validation import Integral, Interval
 from ..fit import HUBER_DELTA, Param, Params
 from .base import FitContext, PerTargetLaw, register
+from .saved import state_caps
 from .ye import T_BOUND, UNSEEN_NOTE, _reference_index, saturate_exponent, ye_init
 
 #: Target i's component slopes are spread by ``default_rng(START_SEED + i + SEED_STRIDE * random_state)``: the
@@ -185,7 +186,7 @@ class YeImplicit(PerTargetLaw):
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         # A law saved before the cap was added has no z_max: it predicts uncapped, as it did.
-        self.z_max_ = {k: [float(x) for x in v] for k, v in state.get("z_max", {}).items()}
+        self.z_max_ = state_caps(state, "z_max", self.targets_, self.n_components)
 
     def _settle_unseen(self, W: np.ndarray) -> None:
         """Give a domain that no fitting run has each component's mean exponent over the runs (as ye-exp does).

@@ -27,6 +27,7 @@ from .._validation import Interval, Options, Real
 from ..fit import HUBER_DELTA, Param, Params, pooling_penalty
 from ._regularize import RidgeCVMixin
 from .base import FitContext, PerTargetLaw, register
+from .saved import state_caps
 from .ye import T_BOUND, UNSEEN_NOTE, saturate_exponent
 
 #: Exponent range: gamma > 0 keeps r^gamma finite and increasing at r = 0; 1.5 is already convex.
@@ -176,7 +177,7 @@ class YePower(RidgeCVMixin, PerTargetLaw):
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         # A law saved before the cap was added has no z_max: it predicts uncapped, as it did.
-        self.z_max_ = {k: float(v) for k, v in state.get("z_max", {}).items()}
+        self.z_max_ = state_caps(state, "z_max", self.targets_)
 
     def _predict_one(self, W: np.ndarray, values: np.ndarray, i: int, ctx: FitContext) -> np.ndarray:
         M = W.shape[1]
