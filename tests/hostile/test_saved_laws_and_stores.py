@@ -79,6 +79,10 @@ def _edits() -> dict[str, object]:
     def huge_int_min(d: dict) -> None:
         next(iter(d["params"].values()))["min"] = -(10**400)
 
+    def huge_int_fit_scale_loss(d: dict) -> None:  # OverflowError from float() in fit_scale.losses before (hunt25)
+        losses = d["fit_scale"]["losses"]
+        losses[next(iter(losses))][0] = 10**400
+
     def local_names_null(d: dict) -> None:  # TypeError "'NoneType' object is not iterable" before (hunt25)
         d["state"]["local_names"][d["targets"][0]] = None
 
@@ -88,7 +92,8 @@ def _edits() -> dict[str, object]:
     return {f.__name__: f for f in (local_names_null, local_names_number, params_list, params_empty, w_range_string,
                                     relabel_linear, relabel_loglinear,
                                     fewer_targets, version, unknown_key, not_object, nan_value, bad_option,
-                                    huge_int_w_range, huge_int_value, huge_int_stderr, huge_int_min)}
+                                    huge_int_w_range, huge_int_value, huge_int_stderr, huge_int_min,
+                                    huge_int_fit_scale_loss)}
 
 
 @pytest.mark.parametrize("edit", list(_edits()))

@@ -191,7 +191,7 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
             "params": fs.get("params"), "tokens": fs.get("tokens"),
             **{k: _pair(fs[k]) for k in ("params_range", "tokens_range") if fs.get(k) is not None},
             "losses": {str(e): tuple(float(x) for x in v) for e, v in (fs.get("losses") or {}).items()}}
-    except (TypeError, ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError, OverflowError):  # OverflowError: 10**400, an int no float holds
         raise InputError("field 'fit_scale' must be {params, tokens, params_range, tokens_range, "
                          "losses: {eval: [numbers]}}") from None
     try:
