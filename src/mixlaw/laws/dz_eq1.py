@@ -748,6 +748,21 @@ class _CapacityLaw(MixingLaw):
     def _set_state(self, state: dict[str, Any]) -> None:
         self._n_varying = state_bool(state, "n_varying")
 
+    def _extra_names(self, term_domains: list[str]) -> list[str]:
+        """Names of the extra blocks' parameters, in their order in the vector (none for Eq. 1; :mod:`.dz_eq3`)."""
+        return []
+
+    def expected_param_names(self) -> list[str]:
+        """The parameter names a fit of these domains and targets makes, in the vector's order: log c and b of every
+        domain, E of every target, the extra blocks, the z logits of every implicit target. The model reads the
+        vector by position (:meth:`_z_offset`), so a saved law is checked against it on load (hunt25: a saved
+        dz-eq1 with ``log_c_arxiv`` deleted loaded and predicted up to 6.4x off)."""
+        U, implicit, _ = self._layout()
+        term = [self.domains_[j] for j in U]
+        return ([f"log_c_{d}" for d in self.domains_] + [f"b_{d}" for d in self.domains_]
+                + [f"E_{t}" for t in self.targets_] + self._extra_names(term)
+                + [f"z_{self.targets_[i]}|{d}" for i in implicit for d in term])
+
 
 @register("dz-eq1")
 class DZCapacity(_CapacityLaw):

@@ -349,6 +349,11 @@ class _DZNoise(_CapacityLaw):
     def _get_state(self) -> dict[str, Any]:
         return {**super()._get_state(), "data_shared": self._shared_data(), "absent": list(self.absent_domains_)}
 
+    def _extra_names(self, term_domains: list[str]) -> list[str]:
+        own = ["_" + d for d in term_domains] if not self._shared_data() else [""]
+        return ([f"log_A_{d}" for d in term_domains] + [f"a{d}" for d in own]
+                + ([f"log_d{d}" for d in own] if self._safe else []))
+
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         self.absent_domains_ = list(state.get("absent", []))

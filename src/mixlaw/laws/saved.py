@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import validate_params
+from .._validation import first_and_more, validate_params
 from ..data.reading import saved_file_kind
 from ..errors import InputError, InvalidParameterError
 from ..fit import Param, Params
@@ -199,6 +199,12 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     except Exception as err:  # noqa: BLE001 (untrusted state: KeyError, TypeError, a LightGBM parse error...)
         raise InputError(f"field 'state' does not fit law {law.key!r} ({type(err).__name__}: {_first(err)})") from None
     law.rows_left_out_ = _rows_left_out(d.get("rows_left_out"), law)
+    expected = getattr(law, "expected_param_names", None)
+    if expected is not None and list(law.params_) != expected():
+        # A joint law reads its vector by position: a record deleted or renamed would shift every later one.
+        want, got = expected(), list(law.params_)
+        raise InputError(f"parameters do not match law {law.key!r} with its {len(law.domains_)} domains and "
+                         f"{len(law.targets_)} target(s): {_name_diff(want, got)}")
     if law.per_target_params:
         local = getattr(law, "_local_names", None)
         if not isinstance(local, Mapping) or set(local) != set(law.targets_):
@@ -235,6 +241,16 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
                          f"{'(not all finite) ' if not np.all(np.isfinite(pred)) else ''}for {len(law.targets_)} "
                          f"targets {law.targets_}")
     return law
+
+
+def _name_diff(want: list[str], got: list[str]) -> str:
+    """What differs between the expected and the saved parameter names, briefly."""
+    missing = [n for n in want if n not in set(got)]
+    extra = [n for n in got if n not in set(want)]
+    if missing or extra:
+        return (f"{f'missing {first_and_more(missing)} ' if missing else ''}"
+                f"{f'unexpected {first_and_more(extra)}' if extra else ''}").strip()
+    return "the records are out of order"
 
 
 def _rows_left_out(gone: Mapping[str, int] | None, law: Any) -> dict[str, int]:
