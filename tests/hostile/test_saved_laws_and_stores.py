@@ -518,3 +518,31 @@ def test_a_joint_dz_law_with_a_parameter_record_deleted_or_moved_is_refused(key:
     d["params"] = {n: d["params"][n] for n in [names[1], names[0], *names[2:]]}
     with pytest.raises(InputError, match="the records are out of order"):
         law_from_dict(d)
+
+
+def test_a_stack_weight_deleted_or_true_and_a_boolean_eps_are_refused() -> None:
+    # float(True) is 1.0 and the stack's prediction is sum_m w_m pred_m, unnormalised: a member weight deleted or set
+    # to true, or loglinear-sat's eps set to true, loaded and moved predictions by 24-79 % (hunt25).
+    from mixlaw import law_from_dict
+    from mixlaw.datasets import load_regmix
+    from mixlaw.laws import get_law
+    from mixlaw.laws.stack import StackLaw
+
+    table = load_regmix("train_1m").take(np.arange(60))
+    stack = get_law("stack", candidates=["linear", "loglinear"]).fit(table, targets=["pile_cc"])
+    assert isinstance(stack, StackLaw) and abs(sum(stack.weights_["pile_cc"].values()) - 1) < 1e-9
+    law_from_dict(stack.to_dict())
+    for edit in ("delete", "true"):
+        d = stack.to_dict()
+        member = next(iter(d["state"]["weights"]["pile_cc"]))
+        if edit == "delete" and len(d["state"]["weights"]["pile_cc"]) > 1:
+            del d["state"]["weights"]["pile_cc"][member]
+        else:
+            d["state"]["weights"]["pile_cc"][member] = True
+        with pytest.raises(InputError, match="must be a finite number|sum to 1"):
+            law_from_dict(d)
+    ll = get_law("loglinear-sat").fit(table, targets=["pile_cc"])
+    d = ll.to_dict()
+    d["state"]["config"]["pile_cc"]["eps"] = True
+    with pytest.raises(InputError, match=r"'config\.eps' must be a finite number; got True"):
+        law_from_dict(d)

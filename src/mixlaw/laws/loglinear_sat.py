@@ -41,6 +41,7 @@ from . import _huber
 from ._folds import deal_folds
 from .base import FitContext, MixingLaw, register, state_bool
 from .linear import LOO_GRID, MIN_LOO_RUNS, RANK_RCOND, loo_scan, mixture_groups
+from .saved import state_number
 
 #: Penalty strengths averaged by default (scikit-learn's ``HuberRegressor`` units: ``alpha * |beta|^2`` against
 #: the summed Huber loss of the runs, on standardised features). Averaging the fits instead of choosing one
@@ -475,8 +476,9 @@ def _read_config(c: Mapping[str, Any]) -> dict[str, Any]:
         use = c["groups"]
         if not isinstance(use, (list, tuple)) or len(use) != len(c["eps"]) or not c["eps"]:
             raise InputError(f"config with a list of eps needs a list of groups flags of the same length; got {c}")
-        return {"eps": [float(e) for e in c["eps"]], "groups": [state_bool({"g": u}, "g") for u in use]}
-    return {"eps": float(c["eps"]), "groups": state_bool(c, "groups")}
+        return {"eps": [state_number(e, "'config.eps'") for e in c["eps"]],
+                "groups": [state_bool({"g": u}, "g") for u in use]}
+    return {"eps": state_number(c["eps"], "'config.eps'"), "groups": state_bool(c, "groups")}
 
 
 def _config_lists(cfg: Mapping[str, Any]) -> tuple[list[float], list[bool]]:

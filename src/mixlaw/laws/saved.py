@@ -114,6 +114,14 @@ def state_bool(state: Any, key: str, default: bool = False) -> bool:
     return bool(v)
 
 
+def state_number(x: Any, what: str) -> float:
+    """A number of a saved law's state, which must be a finite JSON number (not a boolean: ``float(True)`` is 1.0,
+    so a hand-edited ``"eps": true`` or a stack weight ``true`` loaded and moved predictions by 24-79 %, hunt25)."""
+    if not _number(x):
+        raise InputError(f"saved state field {what} must be a finite number; got {str(x)[:80]}")
+    return float(x)
+
+
 def state_caps(state: Any, key: str, targets: list[str], length: int | None = None) -> dict[str, Any]:
     """``state[key]`` of a saved law, ``{target: number}`` (or ``{target: [length numbers]}``), checked: the file is
     untrusted, and ``float(True)`` is 1.0, so a hand-edited ``"z_max": {"a": true}`` (or a list of 100000 numbers

@@ -27,6 +27,7 @@ from ..fit import Param, Params
 from .auto import MetaLaw
 from .base import FitContext, register
 from .cv_table import rank_key
+from .saved import state_number
 from .selection import OBJECTIVE, CVResult, CVRow, member_name, nonneg_weights, score_columns
 
 #: Members kept per column before weighting (the best by CV score).
@@ -205,7 +206,8 @@ class StackLaw(MetaLaw):
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
-        self.weights_ = {str(c): {str(m): float(v) for m, v in ws.items()} for c, ws in state["weights"].items()}
+        self.weights_ = {str(c): {str(m): state_number(v, f"'weights.{c}.{m}'") for m, v in ws.items()}
+                         for c, ws in state["weights"].items()}
         # A hand-edited file: a negative, unknown or missing weight predicted -2.6 or 0 with exit 0.
         cols = [OBJECTIVE] if self._s is not None else self.evals_
         if sorted(self.weights_) != sorted(cols):
@@ -217,8 +219,10 @@ class StackLaw(MetaLaw):
         for c, ws in self.weights_.items():
             bad = [m for m, v in ws.items() if m not in names or not (np.isfinite(v) and v >= 0)
                    or (self._s is None and c not in names[m])]
-            if bad or not ws or sum(ws.values()) <= 0:
-                raise InputError(f"saved stack weights of {c!r} must be finite, >= 0, not all 0 and name members "
+            # The prediction is sum_m w_m pred_m, not normalised: weights that do not sum to 1 (a member's weight
+            # deleted: predictions moved 24-79 %, hunt25) scale every prediction.
+            if bad or not ws or abs(sum(ws.values()) - 1.0) > 1e-6:
+                raise InputError(f"saved stack weights of {c!r} must be finite, >= 0, sum to 1 and name members "
                                  f"fitted to it ({sorted(names)}); got {ws}")
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
