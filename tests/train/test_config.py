@@ -153,6 +153,25 @@ def test_a_containers_memory_limit_is_read_and_the_smaller_one_refuses(monkeypat
         ProxyConfig(**big).resolved(["a", "b"])
 
 
+def test_a_cgroup_file_of_odd_bytes_is_no_limit_not_a_traceback(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    # review25b: the file was read as text, so a byte the locale cannot decode raised UnicodeDecodeError (a
+    # ValueError, not the OSError caught) out of the memory check: train/sweep stopped on a traceback.
+    from mixlaw.train import config
+
+    v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
+    monkeypatch.setattr(config, "CGROUP_MEMORY_MAX", str(v2))
+    monkeypatch.setattr(config, "CGROUP_V1_MEMORY_LIMIT", str(v1))
+    for odd in (b"\xff\xfe\x00", b"2147483648\xff", b"", b"-1\n", b"1.5e9\n", b"1000\n2000\n"):
+        v2.write_bytes(odd)
+        assert config._cgroup_memory_bytes() is None, odd
+    v2.write_bytes(b" 2147483648 \n")
+    assert config._cgroup_memory_bytes() == (2**31, str(v2))
+    v2.unlink()
+    v2.mkdir()  # not a file: the next one (v1's)
+    v1.write_bytes(b"1073741824\n")
+    assert config._cgroup_memory_bytes() == (2**30, str(v1))
+
+
 def test_a_model_that_trains_on_a_gpu_is_checked_against_the_gpus_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     # review24b: a 16 GB machine with a 24 GB GPU refused a 1.1B-parameter model that trains on the GPU.
     from mixlaw.train import config

@@ -159,7 +159,9 @@ def _cgroup_memory_bytes() -> tuple[int, str] | None:
     :func:`mixlaw._workers.usable_cpus` reads the CPU quota (v2's file first, else v1's)."""
     for path in (CGROUP_MEMORY_MAX, CGROUP_V1_MEMORY_LIMIT):
         try:
-            with open(path) as fh:
+            # Bytes, not text: int() reads b"2147483648\n", and a byte the locale cannot decode is text that is
+            # not a count (decoded, it raised UnicodeDecodeError out of the memory check, a traceback).
+            with open(path, "rb") as fh:
                 text = fh.read().strip()
         except OSError:
             continue  # no such cgroup file (v1 without v2's, or not Linux): the next one
