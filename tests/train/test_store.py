@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -97,8 +98,13 @@ def test_write_table_round_trips_atomically(tmp_path: Path, suffix: str) -> None
     # A missing folder is made, as by every command's write (_atomic.atomic_target); a file in its place is refused.
     write_table(frame, tmp_path / "no-dir" / f"t{suffix}")
     assert (tmp_path / "no-dir" / f"t{suffix}").is_file()
-    with pytest.raises(InputError, match="cannot write"):
+    # ... named as such (review25b: it said "cannot write '.../t.csv/t.csv': File exists", of a path that does not)
+    with pytest.raises(InputError, match=rf"^cannot write '{re.escape(str(tmp_path / f't{suffix}' / f't{suffix}'))}': "
+                                         rf"{re.escape(str(tmp_path / f't{suffix}'))} is a file, not a folder; "
+                                         "choose another path$"):
         write_table(frame, tmp_path / f"t{suffix}" / f"t{suffix}")
+    with pytest.raises(InputError, match=rf"{re.escape(str(tmp_path / f't{suffix}'))} is a file, not a folder"):
+        write_table(frame, tmp_path / f"t{suffix}" / "deeper" / f"t{suffix}")
 
 
 def test_export_names_runs_by_their_design_names(tmp_path: Path) -> None:

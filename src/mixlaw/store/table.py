@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._atomic import atomic_target
+from .._atomic import atomic_target, file_in_the_way
 from ..data.reading import jsonl_text
 from ..errors import InputError
 
@@ -134,7 +134,12 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
             else:  # every digit: pandas' to_json kept 10, and the export read back as a design got other run ids
                 Path(tmp).write_text(jsonl_text(frame), encoding="utf-8")
     except OSError as err:
-        raise InputError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
+        # A file where the path needs a folder: the OS says 'File exists' (mkdir) or 'Not a directory', which named
+        # neither the file nor the cause (review25b: 'cannot write 'f/x.csv': File exists'); as _atomic.cannot_write.
+        blocker = file_in_the_way(path)
+        why = (f"{blocker} is a file, not a folder; choose another path" if blocker is not None
+               else err.strerror or str(err))
+        raise InputError(f"cannot write {str(path)!r}: {why}") from None
     return path
 
 
