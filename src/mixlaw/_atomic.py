@@ -12,6 +12,7 @@ alone, as they cannot be told from a live writer's).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import socket
@@ -83,11 +84,35 @@ def file_in_the_way(path: str | os.PathLike[str]) -> Path | None:
     return next((a for a in Path(path).parents if a.exists() and not a.is_dir()), None)
 
 
+def unexpanded_home(path: str | os.PathLike[str]) -> Path | None:
+    """The missing folder named ``~`` among the folders of ``path`` (which :func:`atomic_target` would make), else
+    None: a ``~`` the shell did not expand. Bash expands it at the start of a word only, so ``--out=~/law.json``
+    reaches mixlaw as written, and ``mkdir -p`` made a folder named ``~`` in the working directory (review25b), a
+    folder that ``rm -r ~`` would then take for the home folder."""
+    return next((a for a in Path(path).parents if a.name == "~" and not a.exists() and not a.is_symlink()), None)
+
+
+def why_unwritable(path: str | os.PathLike[str]) -> str | None:
+    """Why no folder of ``path`` can be made or written in, as the end of a one-line message ("f is a file, not a
+    folder; choose another path"), else None: a file where a folder should be (:func:`file_in_the_way`), a symlink
+    to nothing, or a ``~`` the shell did not expand (:func:`unexpanded_home`)."""
+    for a in Path(path).parents:
+        if a.is_symlink() and not a.exists():  # mkdir -p said 'File exists' of a path that does not
+            return f"{a} is a symlink to nothing ({os.readlink(a)}); choose another path"
+        if a.exists():
+            return None if a.is_dir() else f"{a} is a file, not a folder; choose another path"
+        if a.name == "~":
+            return (f"no folder {a}: '~' is not expanded here (the shell expands it at the start of a word only: "
+                    "'--out ~/x', not '--out=~/x'); give the folder's path")
+    return None
+
+
 def cannot_write(path: str | os.PathLike[str], err: OSError) -> str:
-    """The one-line message of a failed write of ``path``: the file in the way if there is one, else the OS's."""
-    blocker = file_in_the_way(path)
-    if blocker is not None:
-        return f"{path}: cannot write: {blocker} is a file, not a folder; choose another path"
+    """The one-line message of a failed write of ``path``: why its folder cannot be made (:func:`why_unwritable`) if
+    that is known, else the OS's."""
+    why = why_unwritable(path)
+    if why is not None:
+        return f"{path}: cannot write: {why}"
     return f"{path}: cannot write ({err.strerror or err})"
 
 
@@ -98,9 +123,13 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
     The temp file is created empty first (exclusively, with the umask's permissions, like any new file), so a
     writer that opens it by name writes a regular file this process owns. Stale temp files of ``path`` left by
     killed writers are swept first (:func:`sweep_stale`). A missing folder is made (every command's output, as
-    ``mkdir -p`` would). ``OSError`` propagates for the caller to word.
+    ``mkdir -p`` would), except one named ``~`` (:func:`unexpanded_home`). ``OSError`` propagates for the caller to
+    word.
     """
     p = Path(path)
+    home = unexpanded_home(p)
+    if home is not None:  # not made: a folder named '~' (cannot_write words it)
+        raise FileNotFoundError(errno.ENOENT, "'~' is not expanded here; no folder named '~' is made", str(home))
     p.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale(p)
     tmp = temp_path(p)
@@ -113,4 +142,5 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-__all__ = ["atomic_target", "cannot_write", "file_in_the_way", "sweep_stale", "temp_path", "pid_alive", "HOST"]
+__all__ = ["atomic_target", "cannot_write", "file_in_the_way", "unexpanded_home", "why_unwritable", "sweep_stale",
+           "temp_path", "pid_alive", "HOST"]

@@ -235,3 +235,33 @@ def test_pipeline_and_report_refuse_an_output_naming_either_file_of_an_input_pai
     with pytest.raises(InputError, match=r"--out .*loss.csv: that is the input .*loss.csv; writing it would overwrite"):
         check_outputs([f"{mixture}+{loss}"], out=loss)
     check_outputs([f"{mixture}+{loss}"], out=tmp_path / "law.json")  # any other path passes
+
+
+@pytest.mark.parametrize("argv", [["export", "--mixture", "a=0.5,b=0.5", "--out=~/m.json"],
+                                  ["design", "--domains", "a,b", "--n", "4", "--out=~/d.csv"],
+                                  ["runs", "import", "RUNS", "--out=~/r.csv"]])
+def test_an_unexpanded_tilde_makes_no_folder_named_tilde(tmp_path, capsys, monkeypatch, argv) -> None:
+    # review25b: bash expands '~' at the start of a word only, so '--out=~/m.json' arrives as written; every write
+    # makes its missing folder (mkdir -p), and made a folder named '~' in the working directory (design, pipeline
+    # and report too since they make missing folders): refused in one line, nothing made.
+    monkeypatch.chdir(tmp_path)
+    runs_csv(tmp_path / "runs.csv", 6, seed=0)
+    argv = [a.replace("RUNS", "runs.csv") for a in argv]
+    line = one_error(*run_cli(argv, capsys)[::2])
+    assert "'~' is not expanded here (the shell expands it at the start of a word only: '--out ~/x', not " \
+           "'--out=~/x'); give the folder's path" in line, line
+    assert not (tmp_path / "~").exists()
+    (tmp_path / "~").mkdir()  # a folder of that name made on purpose is written in
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0 and len(list((tmp_path / "~").iterdir())) == 1, err
+
+
+def test_a_symlink_to_nothing_in_the_path_is_named(tmp_path, capsys) -> None:
+    # review25b: mkdir -p through a dangling symlink failed with 'cannot write (File exists)' of a path that does not.
+    (tmp_path / "dl").symlink_to(tmp_path / "nowhere")
+    for argv in (["export", "--mixture", "a=0.5,b=0.5", "--out", str(tmp_path / "dl" / "m.json")],
+                 ["design", "--domains", "a,b", "--n", "4", "--out", str(tmp_path / "dl" / "x" / "d.csv")]):
+        line = one_error(*run_cli(argv, capsys)[::2])
+        assert line.endswith(f"{tmp_path / 'dl'} is a symlink to nothing ({tmp_path / 'nowhere'}); choose another "
+                             "path"), line
+    assert not (tmp_path / "nowhere").exists()

@@ -32,7 +32,7 @@ from rich.progress import (
 from rich.text import Text
 
 from .. import __version__
-from .._atomic import file_in_the_way
+from .._atomic import why_unwritable
 from .._console import PlainLines, make_console
 from .._json import dumps as strict_dumps
 from .._validation import first_and_more, split_names
@@ -400,9 +400,9 @@ def check_outputs(inputs: Iterable[str | os.PathLike[str] | None], **outputs: st
             raise InputError(f"{name} {p}: it exists and is not a regular file (a folder?); choose another path")
         # A missing folder is made by the write, as every command's write does (_atomic.atomic_target); one that
         # cannot be made (a file stands where a folder of the path should be) is refused before the fit.
-        blocker = file_in_the_way(p)
-        if blocker is not None:
-            raise InputError(f"{name} {p}: {blocker} is a file, not a folder; choose another path")
+        why = why_unwritable(p)  # or a symlink to nothing, or a '~' the shell did not expand
+        if why is not None:
+            raise InputError(f"{name} {p}: {why}")
         _refuse_an_input(name, p, given)
         real = os.path.realpath(p)
         if real in seen:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._atomic import atomic_target, file_in_the_way
+from .._atomic import atomic_target, why_unwritable
 from ..data.reading import jsonl_text
 from ..errors import InputError
 
@@ -136,9 +136,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     except OSError as err:
         # A file where the path needs a folder: the OS says 'File exists' (mkdir) or 'Not a directory', which named
         # neither the file nor the cause (review25b: 'cannot write 'f/x.csv': File exists'); as _atomic.cannot_write.
-        blocker = file_in_the_way(path)
-        why = (f"{blocker} is a file, not a folder; choose another path" if blocker is not None
-               else err.strerror or str(err))
+        why = why_unwritable(path) or err.strerror or str(err)
         raise InputError(f"cannot write {str(path)!r}: {why}") from None
     return path
 
