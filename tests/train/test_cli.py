@@ -193,3 +193,19 @@ def test_runs_export_refuses_to_write_over_its_store(tmp_path: Path, capsys: pyt
     code, _, err = _run(["runs", "export", str(store), str(tmp_path / "." / "runs.csv")], capsys)
     assert code == 2 and "that is the run store" in err
     assert store.read_bytes() == before
+
+
+def test_corpus_and_train_out_make_no_folder_named_tilde(tiny_corpus: str, tmp_path: Path, monkeypatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # review25b: '--out=~/c' reaches mixlaw as written (bash expands '~' at a word's start only) and mkdir -p made a
+    # folder named '~' here, as every write did; a file in the path said 'Not a directory' without naming it.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").write_text("x")
+    tilde = "'~' is not expanded here (the shell expands it at the start of a word only"
+    for out, says in (("~/c", tilde), ("f/c", "f is a file, not a folder; choose another path")):
+        code, _, err = _run(["corpus", "build", "--out", out, "--domains", "math,legal", "--max-mb", "0.01"], capsys)
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+        code, _, err = _run(["train", "--corpus", tiny_corpus, "--mixture", "math=1", "--out", out + "/run", *TINY],
+                            capsys)
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]

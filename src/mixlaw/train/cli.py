@@ -17,6 +17,7 @@ from typing import Any
 
 import typer
 
+from .._atomic import why_unwritable
 from .._console import PlainLines, exit_for_returned, make_console
 from .._json import dumps as strict_dumps
 from .._version import __version__
@@ -149,6 +150,9 @@ def train_cmd(ctx: typer.Context,
     if out is not None:
         if out.exists() and not out.is_dir():
             raise InputError(f"--out {str(out)!r} exists and is not a folder")
+        why = why_unwritable(out / "ckpt.pt")  # a file or a symlink to nothing above it, or an unexpanded '~'
+        if why is not None:
+            raise InputError(f"--out {str(out)!r}: {why}")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:

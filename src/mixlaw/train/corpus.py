@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import atomic_target
+from .._atomic import atomic_target, why_unwritable
 from ..errors import InputError
 
 FORMAT = "mixlaw-corpus"
@@ -405,6 +405,11 @@ def build_corpus(out: str | os.PathLike[str], *, domains: Iterable[str] | None =
     if len(specs) < 2:
         raise InputError(f"a corpus needs at least two domains to mix, got {[s[0] for s in specs]}")
     root = Path(out)
+    # As every write (_atomic.why_unwritable): mkdir -p made a folder named '~' of '--out=~/corpus' (the shell expands
+    # '~' at a word's start only), and a file in the path said 'Not a directory' without naming it.
+    why = why_unwritable(root / "manifest.json")
+    if why is not None:
+        raise InputError(f"cannot write the corpus folder {str(root)!r}: {why}")
     try:
         root.mkdir(parents=True, exist_ok=True)
         (root / "manifest.json").unlink(missing_ok=True)
