@@ -80,23 +80,29 @@ def test_a_share_that_rounds_to_zero_is_refused_with_the_decimals_that_keep_it(c
     # 7 shares of 1/7 went to the trainer as one domain at weight 1. Now refused, naming the decimals that work.
     with pytest.raises(InputError, match=r"^2 of 3 domains round to weight 0 at 0 decimal\(s\) and would be left out "
                                          r"of the export: 'a' \(0\.3333\), 'b' \(0\.3333\); 1 decimal\(s\) keep "
-                                         r"every domain \(--decimals 1\)$"):
+                                         r"every share of 0\.01 % or more \(--decimals 1\)$"):
         export_mixture({"a": 1 / 3, "b": 1 / 3, "c": 1 / 3 + 1e-12}, "json", decimals=0)
     sevenths = ",".join(f"d{i}={1 / 7!r}" for i in range(7))
     code, out, err = run_cli(capsys, "export", "--mixture", sevenths, "--decimals", "0")
     assert code == 2 and out == "", (code, out)
     assert err.strip().splitlines() == ["error: 6 of 7 domains round to weight 0 at 0 decimal(s) and would be left "
                                         "out of the export: 'd1' (0.1429), 'd2' (0.1429), 'd3' (0.1429), 'd4' "
-                                        "(0.1429), 'd5' (0.1429) ...; 1 decimal(s) keep every domain (--decimals 1)"]
+                                        "(0.1429), 'd5' (0.1429) ...; 1 decimal(s) keep every share of 0.01 % or "
+                                        "more (--decimals 1)"]
     # the decimals it names do keep every domain, and the written shares sum to exactly 1
     code, out, err = run_cli(capsys, "export", "--mixture", sevenths, "--decimals", "1")
     assert code == 0, err
     assert sorted(r["weight"] for r in json.loads(out)) == [0.1] * 4 + [0.2] * 3
     # a small share needs more decimals than one: 0.0004 is kept from 4
-    with pytest.raises(InputError, match=r"'c' \(0\.0004\); 4 decimal\(s\) keep every domain \(--decimals 4\)$"):
+    with pytest.raises(InputError, match=r"'c' \(0\.0004\); 4 decimal\(s\) keep every share of 0\.01 % or more "
+                                         r"\(--decimals 4\)$"):
         export_mixture({"a": 0.5, "b": 0.4996, "c": 0.0004}, "json", decimals=2)
     assert [r["domain"] for r in json.loads(export_mixture({"a": 0.5, "b": 0.4996, "c": 0.0004}, "json",
                                                            decimals=4))] == ["a", "b", "c"]
+    # a share below 0.01 % is an optimiser's zero to the check: the named decimals do not claim to keep it
+    # (review25b: "1 decimal(s) keep every domain", and 1 decimal wrote 'a' and 'b' alone)
+    with pytest.raises(InputError, match=r"'b' \(0\.5\); 1 decimal\(s\) keep every share of 0\.01 % or more"):
+        export_mixture({"a": 0.5, "b": 0.49995, "c": 0.00005}, "json", decimals=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)  # an optimiser's zero (1e-12) is not a share anyone gave
         export_mixture({"a": 0.5, "b": 0.5 - 1e-12, "c": 1e-12}, "json")

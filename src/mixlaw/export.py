@@ -292,10 +292,12 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
     lost = [d for d in w if d not in domains and w[d] >= 1e-4]
     if lost:
         named = ", ".join(f"{d!r} ({w[d]:.4g})" for d in lost[:5]) + (" ..." if len(lost) > 5 else "")
+        # 'every domain' was said, and then untrue of a share below 0.01 % that the named decimals still drop
+        # (review25b: a 0.5, b 0.49995, c 0.00005 at --decimals 0 named 1, which wrote a and b alone).
         enough = _decimals_keeping(w, lost, decimals)
         raise InputError(f"{len(lost)} of {len(w)} domains round to weight 0 at {decimals} decimal(s) and would be "
-                         f"left out of the export: {named}; {enough} decimal(s) keep every domain "
-                         f"(--decimals {enough})")
+                         f"left out of the export: {named}; {enough} decimal(s) keep every share of 0.01 % or "
+                         f"more (--decimals {enough})")
     text = {d: _format_units(units[d], decimals) for d in domains}
     p = _check_paths(domains, paths, fmt)
     if budget is not None and budget.tokens_available is not None:
