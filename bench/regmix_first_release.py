@@ -105,13 +105,14 @@ def main() -> None:
     print(f"{'eval':18s}" + "".join(f"{SHORT.get(k, k):>8s}" for k in rho) + f"{'best single':>14s}{'auto chose':>13s}")
     within = 0
     for k, ev in enumerate(train.evals):
-        best = max(singles, key=lambda s: rho[s][k])
-        if "auto" in rho and rho["auto"][k] >= rho[best][k] - 0.01:
+        # No single law among --laws (e.g. '--laws auto'): no best to name; max() of none stopped the bench.
+        best = max(singles, key=lambda s: rho[s][k]) if singles else ""
+        if best and "auto" in rho and rho["auto"][k] >= rho[best][k] - 0.01:
             within += 1
         print(f"{ev:18s}" + "".join(f"{rho[s][k]:8.4f}" for s in rho) + f"{best:>14s}{chosen.get(ev, ''):>13s}")
     print(f"{'mean of evals':18s}" + "".join(f"{rho[s].mean():8.4f}" for s in rho))
     print(f"{'mean objective':18s}" + "".join(f"{obj[s]:8.4f}" for s in rho))
-    if "auto" in rho:
+    if "auto" in rho and singles:
         print(f"auto within 0.01 of the best single law on {within} of {len(train.evals)} evals")
 
 
