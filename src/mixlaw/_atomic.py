@@ -78,12 +78,6 @@ def sweep_stale(path: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
-def file_in_the_way(path: str | os.PathLike[str]) -> Path | None:
-    """The first existing ancestor of ``path`` that is not a folder (a file where :func:`atomic_target` would make
-    one), else None: the cause to name when the write fails with ``FileExistsError`` / ``NotADirectoryError``."""
-    return next((a for a in Path(path).parents if a.exists() and not a.is_dir()), None)
-
-
 def unexpanded_home(path: str | os.PathLike[str]) -> Path | None:
     """The missing folder named ``~`` among the folders of ``path`` (which :func:`atomic_target` would make), else
     None: a ``~`` the shell did not expand. Bash expands it at the start of a word only, so ``--out=~/law.json``
@@ -94,7 +88,7 @@ def unexpanded_home(path: str | os.PathLike[str]) -> Path | None:
 
 def why_unwritable(path: str | os.PathLike[str]) -> str | None:
     """Why no folder of ``path`` can be made or written in, as the end of a one-line message ("f is a file, not a
-    folder; choose another path"), else None: a file where a folder should be (:func:`file_in_the_way`), a symlink
+    folder; choose another path"), else None: a file where a folder should be, a symlink
     to nothing, or a ``~`` the shell did not expand (:func:`unexpanded_home`)."""
     for a in Path(path).parents:
         if a.is_symlink() and not a.exists():  # mkdir -p said 'File exists' of a path that does not
@@ -142,5 +136,5 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-__all__ = ["atomic_target", "cannot_write", "file_in_the_way", "unexpanded_home", "why_unwritable", "sweep_stale",
+__all__ = ["atomic_target", "cannot_write", "unexpanded_home", "why_unwritable", "sweep_stale",
            "temp_path", "pid_alive", "HOST"]

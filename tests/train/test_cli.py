@@ -82,7 +82,7 @@ def test_train_names_its_run_in_the_store(tiny_corpus: str, tmp_path: Path,
     (["--mixture", "math=0.5,legal=0.4"], "weights sum to 0.9, expected 1"),
     (["--mixture", "math=1", "--lr=abc"], "--lr=abc: expected a number"),
     (["--mixture", "math=1", "--nonsense=1"], "unknown config key 'nonsense'"),
-    (["--mixture", "math=1", "--store", "/nonexistent-dir/runs.db"], "cannot open run store"),
+    (["--mixture", "math=1", "--store", "/dev/null/runs.db"], "cannot open run store"),
 ])
 def test_bad_train_input_is_one_line_and_exit_2(tiny_corpus: str, args: list[str], message: str,
                                                 capsys: pytest.CaptureFixture[str]) -> None:

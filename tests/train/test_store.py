@@ -73,8 +73,9 @@ def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
 
 
 def test_bad_store_paths_raise_one_clear_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot open run store .*unable to open"):
-        RunStore(tmp_path / "missing-dir" / "runs.db")
+    (tmp_path / "a-file").write_text("x")  # a missing folder is made (test_a_store_in_a_missing_folder_is_made...)
+    with pytest.raises(InputError, match="cannot open run store .*a-file is a file, not a folder"):
+        RunStore(tmp_path / "a-file" / "runs.db")
     (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(InputError, match="cannot open run store .*not a database"):
         RunStore(tmp_path / "junk.db")
@@ -255,3 +256,20 @@ def test_exporting_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
         export_run_table(tmp_path)
     with pytest.raises(InputError, match="does not exist; run 'mixlaw sweep"):
         export_run_table(tmp_path / "none.db")
+
+
+def test_a_store_in_a_missing_folder_is_made_as_every_output_is(tmp_path: Path, monkeypatch) -> None:
+    # 'sweep --store new/runs.db' was refused ("the folder must exist") where every other output's folder is made
+    # (review25b); a file in the path and an unexpanded '~' are still refused in one line, and a reader makes nothing.
+    monkeypatch.chdir(tmp_path)
+    with RunStore("new/deep/runs.db") as db:
+        assert db.run_ids() == []
+    assert (tmp_path / "new" / "deep" / "runs.db").is_file()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InputError, match="f is a file, not a folder"):
+        RunStore("f/runs.db")
+    with pytest.raises(InputError, match="'~' is not expanded here"):
+        RunStore("~/runs.db")
+    with pytest.raises(InputError):
+        RunStore("other/runs.db", readonly=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "new"]

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._atomic import pid_alive
+from .._atomic import pid_alive, why_unwritable
 from ..errors import InputError
 from . import schema
 from .table import label_order, run_labels, run_table_rows
@@ -101,6 +101,13 @@ class RunStore:
             # a planted link wrote a new store wherever it pointed. Reading through one (runs export) is harmless.
             raise InputError(f"{self._where} is a symlink (to {os.readlink(self.path)!r}); a run store is written "
                              f"only as a regular file: give the path of the file itself")
+        if not readonly and not self.path.parent.is_dir():
+            # Made, as every command's output folder is (_atomic.atomic_target); not a '~' the shell left or a
+            # folder where a file stands.
+            why = why_unwritable(self.path)
+            if why is not None:
+                raise InputError(f"cannot open {self._where}: {why}")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             if readonly:
                 self.conn = self._connect_readonly()
