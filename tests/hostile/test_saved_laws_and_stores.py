@@ -169,6 +169,15 @@ def _store(path: Path) -> None:
             db.finish_run(rid, 1.0)
 
 
+def _tampered_store(path: Path, sql: str) -> None:
+    """A store of :func:`_store` edited by hand: the ``"; "``-separated SQL statements, foreign keys off."""
+    _store(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA foreign_keys=OFF")
+        for stmt in sql.split("; "):
+            conn.execute(stmt)
+
+
 @pytest.mark.parametrize("sql,match", [
     ("UPDATE runs SET config = '{bad' WHERE run_id = 'r1'", "run 'r1': column 'config'"),
     ("UPDATE runs SET domains = '5' WHERE run_id = 'r1'", "run 'r1': column 'domains'"),
@@ -191,10 +200,7 @@ def test_bad_store_contents_are_one_error(sql: str, match: str, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     from mixlaw.store import RunStore
 
-    _store(tmp_path / "s.db")
-    with sqlite3.connect(tmp_path / "s.db") as conn:
-        conn.execute("PRAGMA foreign_keys=OFF")
-        conn.execute(sql)
+    _tampered_store(tmp_path / "s.db", sql)
     with pytest.raises(InputError, match=match):
         RunStore(tmp_path / "s.db")
     code, _, err = run_cli(["runs", "export", str(tmp_path / "s.db"), str(tmp_path / "o.csv")], capsys)
@@ -217,11 +223,7 @@ def test_bad_checkpoint_rows_are_refused_by_the_export(sql: str, match: str, tmp
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     from mixlaw.store import export_run_table
 
-    _store(tmp_path / "s.db")
-    with sqlite3.connect(tmp_path / "s.db") as conn:
-        conn.execute("PRAGMA foreign_keys=OFF")
-        for stmt in sql.split("; "):
-            conn.execute(stmt)
+    _tampered_store(tmp_path / "s.db", sql)
     with pytest.raises(InputError, match=re.escape(match)):
         export_run_table(tmp_path / "s.db", include_unfinished=True)
     code, _, err = run_cli(["runs", "export", str(tmp_path / "s.db"), str(tmp_path / "o.csv")], capsys)
