@@ -131,6 +131,28 @@ def test_cuda_matches_cpu_within_tolerance(tiny_config: ProxyConfig) -> None:
         np.testing.assert_allclose(list(a.losses.values()), list(b.losses.values()), rtol=2e-2)
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_cuda_run_resumes_from_its_checkpoint(tiny_config: ProxyConfig, tmp_path: Path) -> None:
+    # The checkpoint is mapped onto the training device, its RNG state with it; torch.set_rng_state takes a CPU
+    # ByteTensor only, and the resume said the file "does not hold this run's training state; delete it".
+    cfg = dataclasses.replace(tiny_config, device="cuda")
+    reference = train(cfg)
+    ckpt = tmp_path / "run.pt"
+
+    def crash_at_30(_rid: str, _cfg: ProxyConfig, _n: int, ck) -> None:  # noqa: ANN001
+        if ck.step == 30:
+            raise _Crash
+
+    with pytest.raises(_Crash):
+        train(cfg, ckpt_path=ckpt, on_checkpoint=crash_at_30)
+    steps: list[int] = []
+    resumed = train(cfg, ckpt_path=ckpt, on_step=lambda s, n: steps.append(s))
+    assert steps[0] == 21
+    for a, b in zip(reference.checkpoints, resumed.checkpoints, strict=True):
+        np.testing.assert_allclose(list(a.losses.values()), list(b.losses.values()), rtol=1e-3)
+
+
 @pytest.mark.slow
 def test_default_small_model_learns_on_real_corpus(tmp_path: Path) -> None:
     from mixlaw.train.corpus import build_corpus

@@ -352,7 +352,9 @@ def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str |
                 model.load_state_dict(state["model"])
                 optimizer.load_state_dict(state["optimizer"])
                 sampler.rng.bit_generator.state = state["sampler_state"]
-                torch.set_rng_state(state["torch_rng_state"])
+                # On the CPU whatever the device: the file is mapped onto the training device, and a CUDA
+                # tensor is "not a torch.ByteTensor" to set_rng_state (a GPU run could not resume).
+                torch.set_rng_state(state["torch_rng_state"].cpu())
                 if ema is not None:
                     ema.load_state_dict(state["ema"])
             except (RuntimeError, TypeError, ValueError, KeyError, AttributeError) as err:
