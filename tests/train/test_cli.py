@@ -209,3 +209,17 @@ def test_corpus_and_train_out_make_no_folder_named_tilde(tiny_corpus: str, tmp_p
                             capsys)
         assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+@pytest.mark.parametrize("override", ["--n_embd=32", "--n-head=4", "--n_layer=3", "--mixture=math=1",
+                                      "--model_size=0.02M", "--train_tokens=9k"])
+def test_sweep_refuses_an_override_of_what_it_sets_itself(override: str, tiny_corpus: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # Every run's mixture and model shape come from the sweep (its design row, its --sizes): '--n_embd=32' (or
+    # '--n_embd=32 --n_head=5', a shape no model has) was dropped without a word and the size's own shape trained.
+    design = tmp_path / "design.csv"
+    design.write_text("w:math,w:legal\n0.5,0.5\n")
+    code, out, err = _run(["sweep", "--corpus", tiny_corpus, "--design", str(design), "--sizes", "0.01M", "--tokens",
+                           "5k", "--store", str(tmp_path / "s.db"), "--block_size=32", override], capsys)
+    assert code == 2 and "a sweep sets" in err and override.split("=")[0] in err, err
+    assert not (tmp_path / "s.db").exists()

@@ -227,6 +227,22 @@ def train_cmd(ctx: typer.Context,
     _console().print(table)
 
 
+#: ProxyConfig fields that a sweep sets for every run itself, and the option that sets them.
+_SWEEP_SETS = {"mixture": "--design", "model_size": "--sizes", "train_tokens": "--tokens",
+               "n_layer": "--sizes", "n_embd": "--sizes", "n_head": "--sizes"}
+
+
+def _refuse_fields_a_sweep_sets(args: list[str]) -> None:
+    """Refuse a ``--key=value`` override of a field that every run of a sweep gets from the sweep (its row's
+    mixture, its size's shape): 'mixlaw sweep ... --n_embd=30' trained the size's own shape without a word."""
+    for arg in args:
+        key = arg[2:].split("=", 1)[0].replace("-", "_") if arg.startswith("--") else ""
+        if key in _SWEEP_SETS:
+            raise InputError(f"{arg.split('=', 1)[0]}: a sweep sets {key!r} for every run itself (from "
+                             f"{_SWEEP_SETS[key]}); drop the override, or train one such run with 'mixlaw train "
+                             f"{arg}'")
+
+
 def sweep_cmd(ctx: typer.Context,
               corpus: Path = typer.Option(..., "--corpus", help="Corpus folder (mixlaw corpus build)."),
               design: Path = typer.Option(..., "--design", help="Mixtures: CSV/Parquet/JSONL with w:<domain>; its "
@@ -245,6 +261,7 @@ def sweep_cmd(ctx: typer.Context,
     if address is not None and backend != "ray":
         raise InputError("--address applies to --backend ray only")
     base = _base_config(ctx, eval_every=eval_every, seed=seed)
+    _refuse_fields_a_sweep_sets(ctx.args)
     shown = warnings.showwarning
 
     def warn_now(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
