@@ -67,7 +67,7 @@ def test_bad_weights_name_file_row_column(capsys, tmp_path):
     p = tmp_path / "runs.csv"
     p.write_text("run,w:a,w:b,loss:a\nr1,0.5,0.5,3\nr2,0.5,0.4,3\n")
     code, _, err = run(capsys, "fit", "--runs", str(p))
-    assert code == 2 and f"{p}:3: weights sum to 0.9" in err
+    assert code == 2 and f"{p}:3: column 'w:a': weights sum to 0.9" in err
 
 
 def test_inconsistent_domains_between_train_and_test(capsys, tmp_path):

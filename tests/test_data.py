@@ -45,7 +45,7 @@ def test_reads_parquet_and_jsonl(tmp_path, fmt):
 
 @pytest.mark.parametrize("text, match", [
     ("run,w:web,w:code,loss:web\na,0.5,0.43,3.1\n",
-     r"runs\.csv:2: weights sum to 0\.93, expected 1 ± 0\.01"),
+     r"runs\.csv:2: column 'w:web': weights sum to 0\.93, expected 1 ± 0\.01"),
     ("run,w:web,w:code,loss:web\na,0.5,0.5,3.1\nb,-0.5,1.5,3.0\n", r"runs\.csv:3: column 'w:web': weight is -0\.5"),
     ("run,w:web,w:code,loss:web\na,0.5,0.5,3.1\nb,nan,1.0,3.0\n", r"runs\.csv:3: column 'w:web': weight is nan"),
     ("run,w:web,w:code,loss:web\na,0.5,0.5,0\n", r"runs\.csv:2: column 'loss:web': loss is 0, expected > 0"),
@@ -111,7 +111,7 @@ def test_unknown_target_lists_known_ones(tmp_path):
 def test_regmix_pair_errors_name_the_right_file(tmp_path):
     mix = write(tmp_path, "index,train_the_pile_a,train_the_pile_b\n1,0.5,0.5\n2,0.2,0.7\n", "mix.csv")
     loss = write(tmp_path, "index,metric/the_pile_a_val_loss\n1,3.0\n2,3.1\n", "loss.csv")
-    with pytest.raises(DataError, match=r"mix\.csv:3: weights sum to 0\.9"):
+    with pytest.raises(DataError, match=r"mix\.csv:3: column 'w:a': weights sum to 0\.9"):
         read_runs(mix, losses=loss)
     mix.write_text("index,train_the_pile_a,train_the_pile_b\n1,0.5,0.5\n2,0.3,0.7\n")
     loss.write_text("index,metric/the_pile_a_val_loss\n1,3.0\n2,-3.1\n")

@@ -75,6 +75,6 @@ def test_a_parquet_files_error_names_the_row_it_has_no_lines(tmp_path):
     pytest.importorskip("pyarrow")
     src = tmp_path / "runs.parquet"
     pd.DataFrame(GOOD + [{"run": "c", "w:x": 0.5, "w:y": 0.7, "loss:p": 2.0}]).to_parquet(src)
-    with pytest.raises(DataError, match=r"runs\.parquet: row 3: weights sum to 1\.2") as exc:
+    with pytest.raises(DataError, match=r"runs\.parquet: row 3: column 'w:x': weights sum to 1\.2") as exc:
         read_runs(src)
     assert exc.value.row == 3 and exc.value.unit == "row"

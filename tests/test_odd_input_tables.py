@@ -213,7 +213,7 @@ def test_weights_written_as_percentages_read_as_shares(tmp_path, capsys) -> None
         assert got[k]["value"] == pytest.approx(want[k]["value"], rel=1e-9)
     mixed = frame.assign(**{"w:web": "30%", "w:code": 70, "w:books": "0%"})
     code, err = _fit_linear(tmp_path, capsys, mixed, "mixed.csv")
-    assert code == 2 and f"{tmp_path / 'mixed.csv'}:2: weights sum to 70.3, expected 1" in err
+    assert code == 2 and f"{tmp_path / 'mixed.csv'}:2: column 'w:web': weights sum to 70.3, expected 1" in err
 
 
 @pytest.mark.parametrize(("cell", "hint"), [

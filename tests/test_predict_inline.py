@@ -126,4 +126,4 @@ def test_predict_mixtures_errors_name_the_files_own_line(tmp_path, capsys, fmt):
         path.write_text(recs[0] + "\n\n\n" + recs[1] + "\n" + recs[2] + "\n")
         at = ":4"  # the line, after two blank lines
     code, _, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(path))
-    assert code == 2 and f"cand.{fmt}{at}: weights sum to 0.98" in err
+    assert code == 2 and f"cand.{fmt}{at}: column 'w:web': weights sum to 0.98" in err

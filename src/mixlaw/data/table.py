@@ -235,9 +235,8 @@ class RunTable:
         off = np.abs(sums - 1.0)
         if beyond_tol(off, self.weight_tol).any():
             column, hint = _no_domain_column(w, wcols, sums, self.weight_tol)
-            # A row's sum is no one column's: the error named the first w: column whichever was off (review25a).
             i, message = weight_sum_error(sums, self.weight_tol, self._tol_option, hint=hint)  # type: ignore[misc]
-            raise self._err(message, i, column)
+            raise self._err(message, i, column or wcols[0])
         renorm = off > 1e-9
         if renorm.any():
             w = w / sums[:, None]
