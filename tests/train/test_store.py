@@ -273,3 +273,15 @@ def test_a_store_in_a_missing_folder_is_made_as_every_output_is(tmp_path: Path, 
     with pytest.raises(InputError):
         RunStore("other/runs.db", readonly=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "new"]
+
+
+def test_a_store_folder_that_cannot_be_made_is_refused_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    # review25d: making the missing folder (2e5af95) let the OS's error out as a PermissionError traceback from
+    # the API (run_sweep, RunStore) where a missing folder had been an InputError naming the store.
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(InputError, match=r"cannot open run store .*runs\.db.*: cannot make its folder .*"
+                                         r"\(Permission denied\)"):
+        RunStore(tmp_path / "new" / "runs.db")

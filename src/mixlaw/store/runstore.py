@@ -107,7 +107,11 @@ class RunStore:
             why = why_unwritable(self.path)
             if why is not None:
                 raise InputError(f"cannot open {self._where}: {why}")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:  # no permission, a read-only disk: one line naming the store, not a traceback
+                raise InputError(f"cannot open {self._where}: cannot make its folder {str(self.path.parent)!r} "
+                                 f"({err.strerror or err})") from None
         try:
             if readonly:
                 self.conn = self._connect_readonly()
