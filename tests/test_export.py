@@ -546,3 +546,24 @@ def test_tokens_available_inline(capsys, tmp_path):
     assert code == 0, err
     doc = read_olmo(out)
     assert doc["requested_tokens"] == 10**11 and olmo_insufficient(doc, ISSUE_TOKENS, 10**11) == []
+
+
+def test_a_domain_weight_csv_is_a_mixture_file_and_text_cells_are_read_as_shares(tmp_path) -> None:
+    # 'export --mixture m.csv' with columns domain,weight (the shape --paths and --tokens-available take) said "no
+    # w:<domain> columns"; in a w: row a text cell ('x') made every cell text, and the error named 'web' = '0.6'
+    # instead of the cell at fault; '60%' cells were refused (hunt25).
+    from mixlaw.errors import InputError
+    from mixlaw.export import parse_mixture
+
+    cases = {"dw.csv": "domain,weight\nweb,0.6\ncode,0.4\n", "pct.csv": "w:web,w:code\n60%,40%\n",
+             "dup.csv": "domain,weight\nweb,0.6\nweb,0.4\n", "bad.csv": "w:web,w:code\n0.6,x\n",
+             "badrow.csv": "domain,weight\nweb,0.6\ncode,x\n", "other.csv": "a,b\nweb,0.6\n"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+    assert parse_mixture(str(tmp_path / "dw.csv")) == {"web": 0.6, "code": 0.4}
+    assert parse_mixture(str(tmp_path / "pct.csv")) == pytest.approx({"web": 0.6, "code": 0.4})
+    for name, says in (("dup.csv", "domain 'web' given twice"), ("bad.csv", "domain 'code' is not a number: 'x'"),
+                       ("badrow.csv", "domain 'code' is not a number: 'x'"),
+                       ("other.csv", "no w:<domain> columns (a run table's row) and no domain,weight columns")):
+        with pytest.raises(InputError, match=re.escape(says)):
+            parse_mixture(str(tmp_path / name))

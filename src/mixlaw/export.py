@@ -578,8 +578,9 @@ def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
 
 
 def parse_mixture(spec: str) -> dict[str, float]:
-    """Parse ``"a=0.5,b=0.5"`` or a file: JSON ``{domain: weight}`` / ``[{"domain", "weight"}]``, or a CSV
-    run table with one row of ``w:<domain>`` columns (what ``mixlaw optimize --out`` or a design writes).
+    """Parse ``"a=0.5,b=0.5"`` or a file: JSON ``{domain: weight}`` / ``[{"domain", "weight"}]``, a CSV run
+    table with one row of ``w:<domain>`` columns (what ``mixlaw optimize --out`` or a design writes), or a CSV with
+    columns ``domain,weight`` (one row per domain).
 
     Inline, a weight may be a percentage (``a=60%,b=40%``), and a name holding ',' or '=' is double-quoted as in
     a CSV cell (``"web, news"=0.5,code=0.5``)."""
@@ -615,14 +616,34 @@ def parse_mixture(spec: str) -> dict[str, float]:
 
 
 def _mixture_from_frame(frame: Any, spec: str) -> dict[str, float]:
-    """The one row of ``w:<domain>`` columns of a table (a CSV or Parquet mixture file)."""
+    """The one row of ``w:<domain>`` columns of a table (a CSV or Parquet mixture file), or its ``domain,weight``
+    rows."""
     cols = [c for c in frame.columns if str(c).startswith("w:")]
+    if not cols and {"domain", "weight"} <= set(map(str, frame.columns)):
+        # A domain,weight table, the shape --paths (domain,path) and --tokens-available take: it said "no
+        # w:<domain> columns" (hunt25). Its rows are the domains; a domain given twice is refused.
+        names = [str(d).strip() for d in frame["domain"]]
+        dup = next((d for i, d in enumerate(names) if d in names[:i]), None)
+        if dup is not None or not all(names):
+            raise InputError(f"{spec}: domain {dup!r} given twice" if dup is not None else f"{spec}: an empty "
+                             "domain cell")
+        return {d: _file_share(spec, d, v) for d, v in zip(names, frame["weight"], strict=True)}
     if not cols:
-        raise InputError(f"{spec}: no w:<domain> columns")
+        raise InputError(f"{spec}: no w:<domain> columns (a run table's row) and no domain,weight columns")
     if len(frame) != 1:
         raise InputError(f"{spec}: {len(frame)} rows; a mixture file needs exactly one row")
-    return {c[2:]: frame[c].iloc[0] if frame[c].dtype.kind in "iuf" else str(frame[c].iloc[0])
-            for c in cols}
+    return {c[2:]: _file_share(spec, c[2:], frame[c].iloc[0]) for c in cols}
+
+
+def _file_share(spec: str, domain: str, v: Any) -> Any:
+    """A mixture file's cell: a number as it is; text as an inline share reads it (``0.6``, ``60%``), since a column
+    with one text cell is all text ('w:code' = 'x' made 'w:web' = '0.6' the error's domain; '60%' was refused)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return v
+    try:
+        return share_value(str(v))
+    except ValueError:
+        raise InputError(f"{spec}: weight of domain {domain!r} is not a number: {v!r}") from None
 
 
 def _inline_mixture(spec: str) -> dict[str, float]:
