@@ -78,18 +78,12 @@ def sweep_stale(path: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
-def unexpanded_home(path: str | os.PathLike[str]) -> Path | None:
-    """The missing folder named ``~`` among the folders of ``path`` (which :func:`atomic_target` would make), else
-    None: a ``~`` the shell did not expand. Bash expands it at the start of a word only, so ``--out=~/law.json``
-    reaches mixlaw as written, and ``mkdir -p`` made a folder named ``~`` in the working directory (review25b), a
-    folder that ``rm -r ~`` would then take for the home folder."""
-    return next((a for a in Path(path).parents if a.name == "~" and not a.exists() and not a.is_symlink()), None)
-
-
 def why_unwritable(path: str | os.PathLike[str]) -> str | None:
     """Why no folder of ``path`` can be made or written in, as the end of a one-line message ("f is a file, not a
-    folder; choose another path"), else None: a file where a folder should be, a symlink
-    to nothing, or a ``~`` the shell did not expand (:func:`unexpanded_home`)."""
+    folder; choose another path"), else None: a file where a folder should be, a symlink to nothing, or a missing
+    folder named ``~``: one the shell did not expand. Bash expands it at the start of a word only, so
+    ``--out=~/law.json`` reaches mixlaw as written, and ``mkdir -p`` made a folder named ``~`` in the working
+    directory (review25b), a folder that ``rm -r ~`` would then take for the home folder."""
     for a in Path(path).parents:
         if a.is_symlink() and not a.exists():  # mkdir -p said 'File exists' of a path that does not
             return f"{a} is a symlink to nothing ({os.readlink(a)}); choose another path"
@@ -117,13 +111,13 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
     The temp file is created empty first (exclusively, with the umask's permissions, like any new file), so a
     writer that opens it by name writes a regular file this process owns. Stale temp files of ``path`` left by
     killed writers are swept first (:func:`sweep_stale`). A missing folder is made (every command's output, as
-    ``mkdir -p`` would), except one named ``~`` (:func:`unexpanded_home`). ``OSError`` propagates for the caller to
-    word.
+    ``mkdir -p`` would), unless :func:`why_unwritable` says why none can be (a ``~`` the shell left is not made).
+    ``OSError`` propagates for the caller to word (:func:`cannot_write`).
     """
     p = Path(path)
-    home = unexpanded_home(p)
-    if home is not None:  # not made: a folder named '~' (cannot_write words it)
-        raise FileNotFoundError(errno.ENOENT, "'~' is not expanded here; no folder named '~' is made", str(home))
+    why = why_unwritable(p)
+    if why is not None:  # nothing made, a folder named '~' least of all (cannot_write words it)
+        raise FileNotFoundError(errno.ENOENT, why, str(p))
     p.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale(p)
     tmp = temp_path(p)
@@ -136,5 +130,5 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-__all__ = ["atomic_target", "cannot_write", "unexpanded_home", "why_unwritable", "sweep_stale",
+__all__ = ["atomic_target", "cannot_write", "why_unwritable", "sweep_stale",
            "temp_path", "pid_alive", "HOST"]

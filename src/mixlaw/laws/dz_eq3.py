@@ -210,8 +210,7 @@ class _DZNoise(_CapacityLaw):
             ps[j] = Param(p.name, v, v, p.min, p.max)
         names = [self.domains_[j] for j in U]
         ps += [Param(f"log_A_{d}", float(la0[u]), float(la0[u]), *LOG_A_BOUNDS) for u, d in enumerate(names)]
-        # Shared: one exponent "a" (and offset "log_d") for every domain; else one per term domain.
-        own = ["_" + d for d in names] if not self._shared_data() else [""]
+        own = self._data_suffixes(names)
         ps += [Param(f"a{d}", A_EXP_INIT, A_EXP_INIT, *A_EXP_BOUNDS) for d in own]
         if self._safe:
             ld0 = float(np.log(d0))
@@ -349,8 +348,13 @@ class _DZNoise(_CapacityLaw):
     def _get_state(self) -> dict[str, Any]:
         return {**super()._get_state(), "data_shared": self._shared_data(), "absent": list(self.absent_domains_)}
 
+    def _data_suffixes(self, term_domains: list[str]) -> list[str]:
+        """Name suffixes of the data term's exponents "a" (and offsets "log_d"): one per term domain, or one shared
+        by every domain."""
+        return [""] if self._shared_data() else ["_" + d for d in term_domains]
+
     def _extra_names(self, term_domains: list[str]) -> list[str]:
-        own = ["_" + d for d in term_domains] if not self._shared_data() else [""]
+        own = self._data_suffixes(term_domains)
         return ([f"log_A_{d}" for d in term_domains] + [f"a{d}" for d in own]
                 + ([f"log_d{d}" for d in own] if self._safe else []))
 

@@ -207,12 +207,11 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     except Exception as err:  # noqa: BLE001 (untrusted state: KeyError, TypeError, a LightGBM parse error...)
         raise InputError(f"field 'state' does not fit law {law.key!r} ({type(err).__name__}: {_first(err)})") from None
     law.rows_left_out_ = _rows_left_out(d.get("rows_left_out"), law)
-    expected = getattr(law, "expected_param_names", None)
-    if expected is not None and list(law.params_) != expected():
+    want = law.expected_param_names() if hasattr(law, "expected_param_names") else None
+    if want is not None and list(law.params_) != want:
         # A joint law reads its vector by position: a record deleted or renamed would shift every later one.
-        want, got = expected(), list(law.params_)
         raise InputError(f"parameters do not match law {law.key!r} with its {len(law.domains_)} domains and "
-                         f"{len(law.targets_)} target(s): {_name_diff(want, got)}")
+                         f"{len(law.targets_)} target(s): {_name_diff(want, list(law.params_))}")
     if law.per_target_params:
         local = getattr(law, "_local_names", None)
         if not isinstance(local, Mapping) or set(local) != set(law.targets_):
@@ -253,8 +252,9 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
 
 def _name_diff(want: list[str], got: list[str]) -> str:
     """What differs between the expected and the saved parameter names, briefly."""
-    missing = [n for n in want if n not in set(got)]
-    extra = [n for n in got if n not in set(want)]
+    have, wanted = set(got), set(want)
+    missing = [n for n in want if n not in have]
+    extra = [n for n in got if n not in wanted]
     if missing or extra:
         return (f"{f'missing {first_and_more(missing)} ' if missing else ''}"
                 f"{f'unexpected {first_and_more(extra)}' if extra else ''}").strip()
