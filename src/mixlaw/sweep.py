@@ -233,6 +233,16 @@ def _checkpoint_dir(store_path: Path) -> Path:
 POLL_S = 2.0
 
 
+def record_saved_checkpoints(store: RunStore, rid: str, saved: dict[str, Any] | None, owner: str | None) -> None:
+    """Re-record the checkpoints a run's training file ``saved`` (:func:`~mixlaw.train.loop.load_checkpoint`) already
+    holds, identical numbers, when it is run ``rid``'s: training resumes from the file and reports only the
+    checkpoints after it, so the store is complete even if it was replaced or emptied (a claim empties the run's rows)
+    while the file stayed. Used by the sweep's workers and by ``mixlaw train --store --out``."""
+    if saved is not None and saved.get("run_id") == rid:
+        for ck in saved["checkpoints"]:
+            store.record_checkpoint(rid, ck["step"], ck["tokens"], ck["losses"], ck["train_loss"], owner=owner)
+
+
 def _execute(config: dict[str, Any], store_path: str, ckpt_dir: str | None, threads: int,
              parent_pid: int | None, keep_checkpoints: bool = False,
              on_step: Callable[[int, int], None] | None = None, name: str | None = None) -> tuple[str, str]:
@@ -264,11 +274,7 @@ def _execute(config: dict[str, Any], store_path: str, ckpt_dir: str | None, thre
         ckpt = Path(ckpt_dir) / f"{rid}.pt" if ckpt_dir is not None else None
         saved = load_checkpoint(ckpt) if ckpt is not None and ckpt.is_file() else None
         store.reset_run(rid)
-        if saved is not None and saved.get("run_id") == rid:
-            # Re-record the checkpoints the file already holds (identical numbers), so the store is complete
-            # even if it was replaced or emptied while the checkpoint files stayed.
-            for ck in saved["checkpoints"]:
-                store.record_checkpoint(rid, ck["step"], ck["tokens"], ck["losses"], ck["train_loss"], owner=owner)
+        record_saved_checkpoints(store, rid, saved, owner)
 
         def record(run: str, _cfg: ProxyConfig, _n: int, ck: Any) -> None:
             # A worker orphaned by a killed sweep (its parent is gone) stops here rather than racing the

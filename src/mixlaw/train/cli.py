@@ -24,7 +24,7 @@ from .._version import __version__
 from ..api import write_text_atomic
 from ..errors import DivergedError, InputError, MixlawWarning
 from ..store import Heartbeat, RunStore, export_run_table, new_owner, run_labels, write_table
-from ..sweep import run_sweep
+from ..sweep import record_saved_checkpoints, run_sweep
 from .config import ProxyConfig, apply_overrides, parse_count, parse_mixture
 from .corpus import BUILTIN_DOMAINS, build_corpus, parse_domain_spec
 
@@ -161,11 +161,8 @@ def train_cmd(ctx: typer.Context,
     if db is not None and ckpt is not None and ckpt.is_file():
         # train() resumes from ckpt.pt and reports only the checkpoints after it, while the claim above emptied the
         # run's rows: a 'train --store s.db --out o/' killed at step 80 and run again stored a done run of steps
-        # 90-160 alone. Re-record the file's checkpoints first (the same numbers), as a resumed sweep does.
-        saved = load_checkpoint(ckpt)
-        if saved.get("run_id") == rid:
-            for ck in saved["checkpoints"]:
-                db.record_checkpoint(rid, ck["step"], ck["tokens"], ck["losses"], ck["train_loss"], owner=owner)
+        # 90-160 alone. Re-record the file's checkpoints first, as a resumed sweep does.
+        record_saved_checkpoints(db, rid, load_checkpoint(ckpt), owner)
 
     def record(run: str, _cfg: Any, _n: int, ck: Any) -> None:
         if db is not None:
