@@ -72,6 +72,21 @@ def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
         assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.parametrize("losses,train,named", [({"code": 0.0, "prose": 1.0}, 4.0, "code loss is 0.0"),
+                                                  ({"code": 1.0, "prose": -2.5}, 4.0, "prose loss is -2.5"),
+                                                  ({"code": 1.0, "prose": 1.0}, 0.0, "train loss is 0.0")])
+def test_a_loss_not_above_zero_is_refused_at_record_time(tmp_path: Path, losses: dict[str, float], train: float,
+                                                         named: str) -> None:
+    # It was stored, and 'runs export' then refused the whole store ("loss is 0.0, expected a finite number > 0").
+    _fill(tmp_path / "runs.db")
+    with RunStore(tmp_path / "runs.db") as db:
+        with pytest.raises(InputError, match=rf"^run r1 step 30: {named}; a loss <= 0 is not stored "
+                                             r"\(a mixing law fits log losses: mark the run diverged\)$"):
+            db.record_checkpoint("r1", 30, 3000, losses, train)
+        assert db.checkpoint_steps("r1") == [10, 20]
+    assert len(export_run_table(tmp_path / "runs.db")) == 4  # still exportable
+
+
 def test_bad_store_paths_raise_one_clear_input_error(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("x")  # a missing folder is made (test_a_store_in_a_missing_folder_is_made...)
     with pytest.raises(InputError, match="cannot open run store .*a-file is a file, not a folder"):

@@ -5,8 +5,9 @@ found instead of repeated; its name (the sweep design's row name) is kept beside
 (:data:`.schema.NAMES_TABLE`), and labels the run in exports. Each checkpoint (all its per-domain losses) is
 written in one transaction, and a run is marked ``done`` in another after its last checkpoint: a process killed
 at any moment leaves the store consistent (SQLite's write-ahead log rolls back the unfinished transaction), with
-at most the interrupted run ``running``, to be redone or resumed. A run whose loss stopped being finite is
-marked ``diverged`` with its reason.
+at most the interrupted run ``running``, to be redone or resumed. A run whose loss stopped being finite (or is
+not > 0, which no mixing law can fit in log space) is marked ``diverged`` with its reason; such a loss is never
+stored, so every store exports.
 
 Several sweeps may share one store: a process *claims* a run (:meth:`RunStore.claim_run`) before training
 it, and keeps the claim alive with a heartbeat (:class:`Heartbeat`); a claim whose heartbeat is older than
@@ -296,12 +297,17 @@ class RunStore:
         Raises
         ------
         InputError
-            For a loss that is not a finite number (record the run with :meth:`mark_diverged` instead).
+            For a loss that is not a finite number > 0 (record the run with :meth:`mark_diverged` instead): the
+            export refuses such a row (a mixing law fits log losses), so it is never stored.
         """
         for name, value in {**losses, **({} if train_loss is None else {"train": train_loss})}.items():
             if not math.isfinite(float(value)):
                 raise InputError(f"run {run_id} step {step}: {name} loss is {value}; a non-finite loss is not "
                                  f"stored (mark the run diverged)")
+            if float(value) <= 0:
+                # Stored, it made the whole store unexportable ('runs export' refuses it, naming only the row).
+                raise InputError(f"run {run_id} step {step}: {name} loss is {value}; a loss <= 0 is not stored "
+                                 f"(a mixing law fits log losses: mark the run diverged)")
         with self._tx() as c:
             self._check_owner(c, run_id, owner)
             c.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",

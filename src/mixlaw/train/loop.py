@@ -75,8 +75,8 @@ class RunResult:
         Training tokens per second in this process, evaluation included.
     device : str
     diverged : str or None
-        Why the run stopped early, when a loss stopped being finite (its checkpoints end before that step);
-        ``None`` for a run that trained to the end.
+        Why the run stopped early, when a loss stopped being finite or is not > 0 (its checkpoints end before
+        that step); ``None`` for a run that trained to the end.
     """
 
     run_id: str
@@ -312,7 +312,7 @@ def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str |
     -------
     RunResult
         With ``diverged`` set (and no further checkpoints) when a training or validation loss stopped being
-        finite: the run stops at that checkpoint instead of training on NaNs.
+        finite, or is not > 0: the run stops at that checkpoint instead of training on NaNs.
 
     Raises
     ------
@@ -397,6 +397,14 @@ def train(config: ProxyConfig, *, corpus: Corpus | None = None, ckpt_path: str |
                 diverged = (f"diverged by step {done}: {', '.join(f'{k} loss {v}' for k, v in bad.items())} "
                             f"(lr={cfg.lr:g}, weight_decay={cfg.weight_decay:g}, grad_clip={cfg.grad_clip:g}; "
                             f"try a lower --lr)")
+                break
+            zero = {k: v for k, v in {"train": ck.train_loss, **losses}.items() if v <= 0}
+            if zero:
+                # A cross-entropy rounds to exactly 0 in float32 on a validation set the model predicts exactly
+                # (one repeated token). Mixing laws fit log losses: the store refuses it, and the run is left out of
+                # exports like a diverged one (with this reason) instead of stopping the whole sweep.
+                diverged = (f"stopped at step {done}: {', '.join(f'{k} loss {v}' for k, v in zero.items())}, "
+                            f"expected > 0 (a mixing law fits log losses; is that domain one repeated token?)")
                 break
             train_loss_sum.zero_()
             n_since = 0
