@@ -347,3 +347,45 @@ def test_a_regmix_pair_s_duplicate_index_is_named_by_its_line_below_a_blank_row(
     loss.write_text("index,metric/the_pile_a_val_loss\n0,3\n1,3.1\n")
     with pytest.raises(DataError, match=r"mix\.csv:5: column 'index': duplicate run index '1'$"):
         read_runs(mix, losses=loss)
+
+
+def _multiindex_frame() -> pd.DataFrame:
+    df = pd.DataFrame({"run": list("abcdef"), "w:web": [0.5, 0.25, 1.0, 0.1, 0.6, 0.3],
+                       "w:code": [0.5, 0.75, 0.0, 0.9, 0.4, 0.7], "loss:web": [3.1, 3.3, 3.0, 3.4, 3.05, 3.2],
+                       "params": [1e9] * 6})
+    df.columns = pd.MultiIndex.from_tuples([("meta", "run"), ("w", "web"), ("w", "code"), ("loss", "web"),
+                                            ("meta", "params")])
+    return df
+
+
+def test_a_frame_with_multiindex_columns_is_refused_with_how_to_flatten_it():
+    # Each column was named by its tuple: RunTable said "missing 'run' ... found columns ["('meta', 'run')", ...]",
+    # law.fit(df) summed every number of a row as weights ("weights sum to 1e+09", the model size), and
+    # read_runs_mapped(df, ...) stopped on KeyError "('meta', 'run')".
+    from mixlaw import api
+    from mixlaw.importers import read_runs_mapped
+    from mixlaw.laws import get_law
+
+    df = _multiindex_frame()
+    flat = r"flatten them to one name per column \(run, w:<domain>, loss:<eval>\) first, e\.g\. df\.columns = "
+    multi = r"the DataFrame's columns are a pandas MultiIndex \(2 levels, e\.g\. \('\w+', '\w+'\)\), which is not " \
+            r"supported: "
+    with pytest.raises(InputError, match=rf"^RunTable: .*\('meta', 'run'\).*: {flat}"):
+        RunTable(df)
+    with pytest.raises(InputError, match=rf"^RunTable: {multi}{flat}"):
+        RunTable(df)
+    with pytest.raises(InputError, match=rf"^fit: {multi}"):
+        get_law("linear").fit(df.drop(columns=[("meta", "run")]))
+    with pytest.raises(InputError, match=rf"^fit: {multi}"):
+        get_law("linear").fit(df.drop(columns=[("meta", "run"), ("loss", "web")]), [3.1, 3.3, 3.0, 3.4, 3.05, 3.2])
+    with pytest.raises(InputError, match=rf"^read_runs_mapped: {multi}"):
+        read_runs_mapped(df, "run=name")
+    # the advice works: joined levels are the run table's names
+    fixed = df.copy()
+    fixed.columns = [":".join(map(str, c)).strip(":") for c in fixed.columns]
+    table = RunTable(fixed.rename(columns={"meta:run": "run", "meta:params": "params"}))
+    law = get_law("linear").fit(table)
+    with pytest.raises(InputError, match=r"^the mixtures: the DataFrame's columns are a pandas MultiIndex"):
+        law.predict(df[[("w", "web"), ("w", "code")]])
+    with pytest.raises(InputError, match=r"^mixtures: the DataFrame's columns are a pandas MultiIndex"):
+        api.predict_table(law, df[[("w", "web"), ("w", "code")]])

@@ -23,6 +23,7 @@ from .data import (
     WEIGHT_TOL,
     RunTable,
     beyond_tol,
+    flat_columns,
     known_names,
     note_left_out,
     scale_mismatch,
@@ -301,6 +302,7 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     """
     lines = None  # each row's line in the file: parquet counts from 1, JSONL skips blank lines (not index + 2)
     if isinstance(mixtures, pd.DataFrame):
+        flat_columns(mixtures, "mixtures")
         df, path = mixtures.copy(), None
     elif (mix := _one_mixture(mixtures)) is not None:
         # One mixture inline, as export's --mixture takes it: 'predict --mixtures arxiv=0.5,c4=0.5' said

@@ -51,6 +51,7 @@ from .table import (
     RunTable,
     describe_spread,
     distinct_rows,
+    flat_columns,
     note_left_out,
     scale_look_alike,
     scale_mismatch,
@@ -65,4 +66,5 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            "share_value", "weight_sum_error", "FRAME_TOL_OPTION", "TOL_OPTION", "OWN_ROWS_HINT",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
            "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER",
-           "unfinished_runs", "UNFINISHED_STATES", "UNFINISHED_ADVICE", "distinct_rows", "ROW_DECIMALS"]
+           "unfinished_runs", "UNFINISHED_STATES", "UNFINISHED_ADVICE", "distinct_rows", "ROW_DECIMALS",
+           "flat_columns"]

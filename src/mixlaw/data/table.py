@@ -60,6 +60,22 @@ OWN_ROWS_HINT = ("--law auto or stack (law='auto' / 'stack') without --objective
 FRAME_TOL_OPTION = "weight_tol=, passing RunTable(df, weight_tol=...) in place of the frame"
 
 
+def flat_columns(frame: pd.DataFrame, who: str) -> None:
+    """Refuse a frame whose columns are a pandas MultiIndex (``df.groupby(...).agg([...])``, ``pd.concat(axis=1,
+    keys=...)``), naming ``who`` took it and how to flatten it.
+
+    Read as they were, each column was named by its tuple: a table was told it had no 'run' column among
+    "('meta', 'run')"..., ``law.fit(df)`` summed every numeric column as weights ("weights sum to 1e+09", the model
+    size) and ``read_runs_mapped(df, ...)`` stopped on a KeyError.
+    """
+    if isinstance(frame.columns, pd.MultiIndex):
+        eg = f", e.g. {tuple(frame.columns[0])!r}" if len(frame.columns) else ""
+        raise InputError(f"{who}: the DataFrame's columns are a pandas MultiIndex ({frame.columns.nlevels} levels"
+                         f"{eg}), which is not supported: flatten them to one name per column (run, w:<domain>, "
+                         f"loss:<eval>) first, e.g. df.columns = [':'.join(map(str, c)).strip(':') for c in "
+                         f"df.columns] (('w', 'web') becomes 'w:web'), or df = df.droplevel(0, axis=1)")
+
+
 class RunTable:
     """A validated table of proxy runs.
 
@@ -109,6 +125,7 @@ class RunTable:
             raise InputError(f"RunTable takes a pandas DataFrame, got {type(frame).__name__}: "
                              + ("mixlaw.read_runs(path) reads a file" if isinstance(frame, (str, os.PathLike))
                                 else "RunTable(pd.DataFrame(columns)) for a mapping of columns"))
+        flat_columns(frame, "RunTable")
         frame = frame.reset_index(drop=True).copy()
         self._lines = np.asarray(lines if lines is not None else np.arange(len(frame)) + 2, dtype=np.int64)
         # Evals computed from others (an eval group, --fit-total's objective) -> the evals weighed in them: a row

@@ -22,6 +22,7 @@ from ..data import (
     WEIGHT_TOL,
     RunTable,
     count_values,
+    flat_columns,
     known_names,
     long_format_hint,
     scale_look_alike,
@@ -355,6 +356,7 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
         if mixtures is not None:
             raise InputError("read_runs_mapped: mixtures= joins a file's runs; with a DataFrame, merge the "
                              "mixtures into it first (pandas.merge)")
+        flat_columns(path, "read_runs_mapped")
         df = path.reset_index(drop=True)
         lines = np.arange(len(df)) + 2
         p = Path("DataFrame")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, weight_sum_error
+from ..data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, flat_columns, weight_sum_error
 from ..errors import InputError
 
 
@@ -88,6 +88,7 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
             # be a string or a real number, not 'dict'" before.
             return _summing_to_one(np.vstack([_mapping_row(m, domains) for m in X]), weight_tol, tol_option), None, {}
         return X, None, {}
+    flat_columns(X, "fit" if for_fit else "the mixtures")
     cols = [str(c) for c in X.columns]
     wcols = [c for c in cols if c.startswith(WEIGHT_PREFIX)]
     if len(wcols) < 2:
