@@ -8,7 +8,9 @@ Crash safety. Local workers write each checkpoint to the store in its own transa
 training checkpoint file (model, optimizer, sampler state) beside the store; after ``kill -9`` a new
 sweep skips the finished runs and resumes each unfinished one from its checkpoint file, bitwise as if
 never interrupted. Nothing is duplicated: checkpoint rows are keyed by (run, step) and runs by id.
-A worker whose sweep process died stops at its next checkpoint instead of running on as an orphan.
+A worker whose sweep process died stops at its next checkpoint instead of running on as an orphan. A store
+deleted during the sweep stops it with one error (:class:`~mixlaw.store.StoreGone`) within a heartbeat, instead
+of training on into a deleted file or a new empty store.
 
 Ray tasks train without touching the store (a cluster's nodes need not share a disk) and return their
 results; the driver writes them, one transaction per checkpoint. The corpus must be readable at the
@@ -260,7 +262,7 @@ def _execute(config: dict[str, Any], store_path: str, ckpt_dir: str | None, thre
     cfg, corpus, rid = prepare(ProxyConfig.from_dict(config))
     cfg = dataclasses.replace(cfg, num_threads=threads)
     old_threads = torch.get_num_threads()
-    store = RunStore(store_path)
+    store = RunStore(store_path, create=False)  # the sweep made it: gone now, it was deleted (StoreGone)
     owner = new_owner()
     claimed = False
     try:
@@ -284,8 +286,15 @@ def _execute(config: dict[str, Any], store_path: str, ckpt_dir: str | None, thre
             store.record_checkpoint(run, ck.step, ck.tokens, ck.losses, ck.train_loss, owner=owner)
 
         alive = None if parent_pid is None else (lambda: os.getppid() == parent_pid)
-        with Heartbeat(store_path, owner, alive=alive):
-            result = train(cfg, corpus=corpus, ckpt_path=ckpt, on_checkpoint=record, on_step=on_step)
+        heartbeat = Heartbeat(store_path, owner, alive=alive)
+
+        def step(done: int, total: int) -> None:
+            heartbeat.check()  # a beat found the store deleted: stop now, not at the next checkpoint's write
+            if on_step is not None:
+                on_step(done, total)
+
+        with heartbeat:
+            result = train(cfg, corpus=corpus, ckpt_path=ckpt, on_checkpoint=record, on_step=step)
         if result.diverged is not None:
             store.mark_diverged(rid, result.diverged, result.wall_s, owner=owner)
             outcome = "diverged"
@@ -582,7 +591,7 @@ def _run_ray(todo: list[PlannedRun], store_path: Path, workers: int, threads: in
         remote = ray.remote(num_cpus=threads)(_execute_remote)
         queue = list(todo)
         in_flight: dict[Any, PlannedRun] = {}
-        with RunStore(store_path) as db, Heartbeat(store_path, owner):
+        with RunStore(store_path, create=False) as db, Heartbeat(store_path, owner):
             while queue or in_flight:
                 held = []
                 while queue and len(in_flight) < workers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mixlaw.store import LEASE_S, LeaseLost, RunStore
+from mixlaw.store import LEASE_S, Heartbeat, LeaseLost, RunStore, StoreGone
 from mixlaw.sweep import plan_sweep, run_sweep
 from mixlaw.train.config import ProxyConfig
 
@@ -47,6 +48,46 @@ def test_claims_are_exclusive_until_the_lease_lapses(tmp_path: Path) -> None:
         assert db.claim_run("r1", "elsewhere:3:dd", cfg, doms, 10) == "done"
         assert db.checkpoint_steps("r1") == [10]
 
+
+
+def test_a_store_deleted_while_open_is_never_written_nor_made_again(tmp_path: Path) -> None:
+    # SQLite wrote on into the deleted file (every later result lost), and the next heartbeat or worker opened the
+    # path and made a new empty store there: the sweep "finished" into a store holding none of its earlier runs.
+    path = tmp_path / "sweep" / "runs.db"
+    cfg, doms = {"mixture": {"a": 0.5, "b": 0.5}}, ["a", "b"]
+    gone = r"run store '.*runs\.db' was deleted while the sweep was writing it \(its folder '.*sweep' is gone too\): " \
+           r"stopping here, as every later result would be lost"
+    with RunStore(path) as db:
+        assert db.claim_run("r1", "me:1:aa", cfg, doms, 10) == "claimed"
+        db.record_checkpoint("r1", 10, 100, {"a": 1.0, "b": 2.0}, owner="me:1:aa")
+        with Heartbeat(path, "me:1:aa", interval=0.01) as beat:
+            time.sleep(0.05)
+            beat.check()  # the store is there: nothing to say
+            shutil.rmtree(path.parent)
+            for _ in range(500):  # the next beat finds it gone (a beat is 10 ms here)
+                if beat.gone is not None:
+                    break
+                time.sleep(0.01)
+            with pytest.raises(StoreGone, match=gone):
+                beat.check()
+        with pytest.raises(StoreGone, match=gone):
+            db.record_checkpoint("r1", 20, 200, {"a": 1.0, "b": 2.0}, owner="me:1:aa")
+        with pytest.raises(StoreGone, match=gone):
+            db.heartbeat("me:1:aa")
+        with pytest.raises(StoreGone, match=gone):
+            RunStore(path, create=False)  # a worker or heartbeat of the sweep
+        with Heartbeat(path, "me:1:aa", interval=0.01) as late:
+            time.sleep(0.05)
+        assert late.gone is not None and not path.parent.exists()  # nothing made again
+    # A store replaced by another file (a backup moved over it) is not written either.
+    with RunStore(path) as db:
+        db.begin_run("r1", cfg, doms, 10)
+        other = tmp_path / "other.db"
+        RunStore(other).close()
+        other.replace(path)
+        with pytest.raises(StoreGone, match=r"runs\.db' was replaced by another file while the sweep was writing it: "):
+            db.record_checkpoint("r1", 10, 100, {"a": 1.0, "b": 2.0})
+        assert db.checkpoint_steps("r1") == []
 
 _SWEEP = """
 import json, sys

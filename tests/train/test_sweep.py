@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -283,3 +284,25 @@ def test_a_jsonl_design_s_errors_name_its_own_lines(record: str, match: str, tin
     with pytest.raises(DataError, match=match):
         run_sweep(tiny_corpus, path, SIZES, TOKENS, tmp_path / "s.db", base=BASE, progress=False)
     assert not (tmp_path / "s.db").exists()
+
+
+def test_a_sweep_whose_store_folder_is_deleted_stops_with_one_error(tiny_corpus: str, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # The folder removed mid-run (an 'rm -r' of the wrong folder, a cleaned scratch disk): the sweep trained on, its
+    # checkpoints written into the deleted file, and the next run's worker made a new empty store in its place.
+    from mixlaw.store import StoreGone
+    from mixlaw.train import loop
+
+    store = tmp_path / "out" / "runs.db"
+    real = loop.evaluate
+
+    def delete_then_evaluate(model, windows, batch_rows):  # type: ignore[no-untyped-def]
+        shutil.rmtree(store.parent, ignore_errors=True)
+        return real(model, windows, batch_rows)
+
+    monkeypatch.setattr(loop, "evaluate", delete_then_evaluate)
+    even = {"docs": 0.25, "legal": 0.25, "scripture": 0.25, "math": 0.25}
+    with pytest.raises(StoreGone, match=r"runs\.db' was deleted while the sweep was writing it \(its folder .* is "
+                                        r"gone too\): stopping here"):
+        run_sweep(tiny_corpus, [even], SIZES, "4k", store, base=BASE, progress=False)
+    assert not store.parent.exists()  # no new empty store, no checkpoint folder

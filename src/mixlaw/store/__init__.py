@@ -10,9 +10,9 @@ table of DESIGN §2 (:mod:`.table`), which ``mixlaw compare/pipeline/optimize`` 
 This package needs only the standard library and pandas (no torch); everything is importable from here.
 """
 
-from .runstore import HEARTBEAT_S, LEASE_S, Heartbeat, LeaseLost, RunStore, export_run_table, new_owner
+from .runstore import HEARTBEAT_S, LEASE_S, Heartbeat, LeaseLost, RunStore, StoreGone, export_run_table, new_owner
 from .schema import READABLE_VERSIONS, SCHEMA_VERSION, STATUSES
 from .table import run_labels, run_table_rows, write_table
 
-__all__ = ["RunStore", "Heartbeat", "LeaseLost", "new_owner", "export_run_table", "run_labels", "run_table_rows",
-           "write_table", "SCHEMA_VERSION", "READABLE_VERSIONS", "STATUSES", "LEASE_S", "HEARTBEAT_S"]
+__all__ = ["RunStore", "Heartbeat", "LeaseLost", "StoreGone", "new_owner", "export_run_table", "run_labels",
+           "run_table_rows", "write_table", "SCHEMA_VERSION", "READABLE_VERSIONS", "STATUSES", "LEASE_S", "HEARTBEAT_S"]

@@ -14,6 +14,11 @@ it, and keeps the claim alive with a heartbeat (:class:`Heartbeat`); a claim who
 :data:`LEASE_S`, or whose process is gone (same host), passes to the next claimant, who resumes the run.
 Every checkpoint write is fenced by the claim, so a claimant that lost its lease cannot write. The file's
 layout and its checks on open are :mod:`.schema`'s; the exported table's format is :mod:`.table`'s.
+
+A store deleted (or replaced) while a sweep has it open stops the sweep (:class:`StoreGone`): every write checks
+that the path still names the file it opened, and the sweep's workers and heartbeats open the store with
+``create=False``. SQLite kept writing into the deleted file, every result lost, and the next worker or heartbeat
+made a new empty store in its place.
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ class LeaseLost(InputError):
     """This process's claim on a run passed to another claimant (its heartbeat lapsed); it must stop."""
 
 
+class StoreGone(InputError):
+    """The store's file was deleted or replaced while this process had it open; the sweep must stop."""
+
+
 def new_owner() -> str:
     """A claimant id, ``host:pid:nonce``: the host and pid let a claimant on the same machine see that a crashed
     one is gone (no need to wait out its lease); the nonce keeps two claims of one process apart."""
@@ -73,6 +82,9 @@ class RunStore:
     readonly : bool, default False
         Open for reading only (``runs export``): never creates, upgrades or writes the file, so a store on a
         read-only disk or owned by another user can be exported.
+    create : bool, default True
+        Create the file when it is missing. False for the processes of a sweep that opened it already (its
+        workers, heartbeats): a store deleted during the sweep is then :class:`StoreGone`, not a new empty one.
 
     Raises
     ------
@@ -88,11 +100,14 @@ class RunStore:
     the file. Writers take the lock up front (``BEGIN IMMEDIATE``) and wait up to 60 s for each other.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False, create: bool = True) -> None:
         self.path = Path(path)
         self._where = f"run store {str(self.path)!r}"  # how messages name the store
         self.readonly = readonly
         self.conn: sqlite3.Connection | None = None
+        self._ident: tuple[int, int] | None = None  # (device, inode) of the file opened: see _check_present
+        if not readonly and not create and not self.path.is_file():
+            raise self._gone("was deleted")
         if self.path.is_dir():
             raise InputError(f"{self._where} is a folder; give a file path such as runs.db")
         if self.path.exists() and not self.path.is_file():
@@ -121,6 +136,8 @@ class RunStore:
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA foreign_keys=ON")
+                st = os.stat(self.path)
+                self._ident = (st.st_dev, st.st_ino)
                 schema.create_or_upgrade(self.conn, self._where, self._tx)
             schema.validate(self.conn, self._where, readonly)
         except sqlite3.DatabaseError as err:
@@ -151,6 +168,25 @@ class RunStore:
         """The schema version of the open file (:func:`.schema.version`)."""
         return schema.version(self.conn, self._where)
 
+    def _gone(self, what: str) -> StoreGone:
+        folder = self.path.parent
+        where = f" (its folder {str(folder)!r} is gone too)" if not folder.exists() else ""
+        return StoreGone(f"{self._where} {what} while the sweep was writing it{where}: stopping here, as every "
+                         f"later result would be lost; restore the store, or run the sweep again (a new store "
+                         f"trains every run again)")
+
+    def _check_present(self) -> None:
+        """Refuse to write when the path no longer names the file opened: SQLite writes on into a deleted (or
+        replaced) file, so a sweep whose store folder was removed lost every later result without a word."""
+        if self._ident is None:
+            return
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            raise self._gone("was deleted") from None
+        if (st.st_dev, st.st_ino) != self._ident:
+            raise self._gone("was replaced by another file")
+
     def _fail(self, err: sqlite3.DatabaseError, doing: str) -> InputError:
         return InputError(f"{self._where}: {doing} failed: {schema.diagnose(self.conn, err)}")
 
@@ -164,6 +200,7 @@ class RunStore:
         """
         if self.readonly:
             raise InputError(f"{self._where} was opened read-only")
+        self._check_present()  # one stat per transaction, beside SQLite's own fsyncs
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as err:
@@ -449,17 +486,30 @@ class Heartbeat:
 
     ``alive`` is an optional check called before each beat; when it returns False (e.g. the sweep that started
     this worker is gone) the beats stop, so the claim lapses and another sweep can take the run over.
+
+    The store must exist (it is never created here: a store deleted during the sweep was made again, empty, by the
+    next heartbeat). When it is gone, the beats stop and :attr:`gone` holds the :class:`StoreGone` error, which
+    :meth:`check` raises in the training thread (between steps) so that the run stops before its next checkpoint.
     """
 
     def __init__(self, path: str | os.PathLike[str], owner: str, interval: float = HEARTBEAT_S,
                  alive: Any = None) -> None:
         self.path, self.owner, self.interval, self.alive = Path(path), owner, interval, alive
+        self.gone: StoreGone | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mixlaw-heartbeat", daemon=True)
 
+    def check(self) -> None:
+        """Raise :class:`StoreGone` once a beat found the store deleted or replaced."""
+        if self.gone is not None:
+            raise self.gone
+
     def _run(self) -> None:
         try:
-            store = RunStore(self.path)
+            store = RunStore(self.path, create=False)
+        except StoreGone as err:
+            self.gone = err
+            return
         except InputError:
             return
         try:
@@ -468,6 +518,9 @@ class Heartbeat:
                     return
                 try:
                     store.heartbeat(self.owner)
+                except StoreGone as err:
+                    self.gone = err
+                    return
                 except InputError:
                     continue  # a busy or full disk: the next beat retries; the lease is far longer than a beat
         finally:
