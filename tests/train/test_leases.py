@@ -55,7 +55,7 @@ def test_a_store_deleted_while_open_is_never_written_nor_made_again(tmp_path: Pa
     # path and made a new empty store there: the sweep "finished" into a store holding none of its earlier runs.
     path = tmp_path / "sweep" / "runs.db"
     cfg, doms = {"mixture": {"a": 0.5, "b": 0.5}}, ["a", "b"]
-    gone = r"run store '.*runs\.db' was deleted while the sweep was writing it \(its folder '.*sweep' is gone too\): " \
+    gone = r"run store '.*runs\.db' was deleted while mixlaw was writing it \(its folder '.*sweep' is gone too\): " \
            r"stopping here, as every later result would be lost"
     with RunStore(path) as db:
         assert db.claim_run("r1", "me:1:aa", cfg, doms, 10) == "claimed"
@@ -85,7 +85,7 @@ def test_a_store_deleted_while_open_is_never_written_nor_made_again(tmp_path: Pa
         other = tmp_path / "other.db"
         RunStore(other).close()
         other.replace(path)
-        with pytest.raises(StoreGone, match=r"runs\.db' was replaced by another file while the sweep was writing it: "):
+        with pytest.raises(StoreGone, match=r"runs\.db' was replaced by another file while mixlaw was writing it: "):
             db.record_checkpoint("r1", 10, 100, {"a": 1.0, "b": 2.0})
         assert db.checkpoint_steps("r1") == []
 

@@ -302,7 +302,7 @@ def test_a_sweep_whose_store_folder_is_deleted_stops_with_one_error(tiny_corpus:
 
     monkeypatch.setattr(loop, "evaluate", delete_then_evaluate)
     even = {"docs": 0.25, "legal": 0.25, "scripture": 0.25, "math": 0.25}
-    with pytest.raises(StoreGone, match=r"runs\.db' was deleted while the sweep was writing it \(its folder .* is "
+    with pytest.raises(StoreGone, match=r"runs\.db' was deleted while mixlaw was writing it \(its folder .* is "
                                         r"gone too\): stopping here"):
         run_sweep(tiny_corpus, [even], SIZES, "4k", store, base=BASE, progress=False)
     assert not store.parent.exists()  # no new empty store, no checkpoint folder

@@ -171,8 +171,8 @@ class RunStore:
     def _gone(self, what: str) -> StoreGone:
         folder = self.path.parent
         where = f" (its folder {str(folder)!r} is gone too)" if not folder.exists() else ""
-        return StoreGone(f"{self._where} {what} while the sweep was writing it{where}: stopping here, as every "
-                         f"later result would be lost; restore the store, or run the sweep again (a new store "
+        return StoreGone(f"{self._where} {what} while mixlaw was writing it{where}: stopping here, as every "
+                         f"later result would be lost; restore the store, or start again (a new store "
                          f"trains every run again)")
 
     def _check_present(self) -> None:
