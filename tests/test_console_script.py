@@ -1,0 +1,68 @@
+"""The ``mixlaw`` console script (``_mixlaw_entry.main``): a Ctrl-C while the package imports is one line,
+``interrupted``, and exit status 130; it printed a KeyboardInterrupt traceback (the script imported mixlaw, seconds
+of numpy/scipy/pandas, before any handler of mixlaw's existed)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import _mixlaw_entry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A module whose import is interrupted by a real SIGINT, as a terminal's Ctrl-C interrupts mixlaw's imports.
+SLOW_START = """
+import os, signal, time
+os.kill(os.getpid(), signal.SIGINT)
+time.sleep(60)  # never reached: the KeyboardInterrupt is raised here at once
+
+def main():
+    raise AssertionError("not imported")
+"""
+
+
+def test_the_console_script_is_the_entry_module() -> None:
+    text = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^mixlaw = "_mixlaw_entry:main"$', text, re.M)
+    assert re.search(r'^py-modules = \["_mixlaw_entry"\]$', text, re.M)  # shipped beside the package
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_while_the_package_imports_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    (tmp_path / "slow_start.py").write_text(SLOW_START)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}
+    proc = subprocess.run([sys.executable, "-c", "import _mixlaw_entry; _mixlaw_entry.main('slow_start:main')"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "interrupted\n")
+
+
+def test_the_entry_runs_the_cli_and_keeps_its_exit_status(monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "argv", ["mixlaw", "--help"])
+    with pytest.raises(SystemExit) as exc:
+        _mixlaw_entry.main()
+    assert exc.value.code == 0 and "Usage" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["mixlaw", "no-such-command"])
+    with pytest.raises(SystemExit) as exc:
+        _mixlaw_entry.main()
+    assert exc.value.code == 2 and "Traceback" not in capsys.readouterr().err
+
+
+def test_ctrl_c_around_the_command_is_one_line(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import mixlaw.cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mixlaw.cli, "main", interrupted)
+    with pytest.raises(SystemExit) as exc:
+        _mixlaw_entry.main()
+    assert exc.value.code == 130 and capsys.readouterr().err == "interrupted\n"
