@@ -318,26 +318,6 @@ def test_cli_export(capsys, tmp_path):
                                                                  {"domain": "b", "weight": 0.75}]
 
 
-
-def test_a_path_for_a_domain_the_mixture_lacks_is_refused(capsys, tmp_path):
-    # A path for a domain the mixture lacks was silently unused (a stray row, or a zero-weight domain misspelt) or, when
-    # it replaced a domain's path, the error said "no path for domain(s) ['web', 'code'] (known: ['wbe'])". Refused
-    # as a per-domain option's is, naming the closest domain.
-    w = {"web": 0.6, "code": 0.4, "books": 0.0}
-    with pytest.raises(InputError, match=r"^paths: no domain\(s\) \['wbe'\] in the mixture; its domains are "
-                                         r"\['web', 'code', 'books'\] \(did you mean 'web'\?\)$"):
-        export_mixture(w, "json", {"wbe": "/d/web"})
-    with pytest.raises(InputError, match=r"no domain\(s\) \['bokks'\] in the mixture"):
-        export_mixture(w, "megatron", {"web": "/d/web", "code": "/d/code", "bokks": "/d/books"})
-    # a domain of the mixture left out of the export (weight 0) may have a path
-    assert export_mixture(w, "megatron", {"web": "/w", "code": "/c", "books": "/b"}) == "--data-path 0.6 /w 0.4 /c\n"
-    paths = tmp_path / "paths.csv"
-    paths.write_text("domain,path\nweb,/w\ncode,/c\nwbe,/x\n")
-    code, out, err = _cli(capsys, "export", "--mixture", "web=0.6,code=0.4", "--format", "megatron", "--paths",
-                          str(paths))
-    assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
-    assert "paths: no domain(s) ['wbe'] in the mixture; its domains are ['web', 'code']" in err
-
 def test_cli_export_carries_budget_and_options(capsys, tmp_path):
     paths = tmp_path / "paths.json"
     paths.write_text(json.dumps(ISSUE_PATHS))

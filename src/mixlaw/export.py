@@ -135,20 +135,12 @@ def sum_hint(total: float, weights: Mapping[str, float] | None = None) -> str:
     return "fix the weights"
 
 
-def _check_paths(domains: list[str], paths: Mapping[str, Any] | None, fmt: str,
-                 mixture: Sequence[str] = ()) -> dict[str, list[str]]:
-    """The paths of the exported ``domains``; a path for a domain the ``mixture`` lacks is refused."""
+def _check_paths(domains: list[str], paths: Mapping[str, Any] | None, fmt: str) -> dict[str, list[str]]:
     if paths is None:
         if fmt == "json":
             return {}
         raise InputError(f"format {fmt!r} needs a path for every domain: pass paths={{domain: path}} "
                          "(CLI: --paths paths.json or paths.csv)")
-    # A path for a domain the mixture lacks (a typo, a zero-weight domain misspelt, a stray row) was silently
-    # unused, as a per-domain option's was; a domain of the mixture left out of the export (weight 0) may have one.
-    unknown = [str(d) for d in paths if d not in mixture] if mixture else []
-    if unknown:
-        raise InputError(f"paths: no domain(s) {unknown} in the mixture; its domains are "
-                         f"{known_names(unknown, list(mixture))}")
     missing = [d for d in domains if d not in paths or not paths[d]]
     if missing:
         raise InputError(f"no path for domain(s) {missing} (known: {sorted(paths)})")
@@ -232,7 +224,7 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
     paths : mapping of str to str, optional
         ``{domain: path}`` from the user: Megatron dataset prefix, OLMo-core path or glob (a list is allowed),
         HF hub name / directory / data file, Mosaic remote (``scheme://``) or local directory. Required for
-        every exported domain except with ``fmt="json"``; a domain that is not in ``weights`` is refused.
+        every exported domain except with ``fmt="json"``.
     decimals : int, default=6
         Decimal places of the rounded weights (largest-remainder rounding: they sum to exactly 1). A share of
         0.01 % or more that rounds to 0 is refused (:class:`InputError` naming the decimals that keep it).
@@ -259,9 +251,9 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
     Raises
     ------
     InputError
-        Unknown format or option, bad weights, a share that rounds to 0 at ``decimals``, missing paths or paths
-        of domains the mixture lacks (the message names the domains), or an output the trainer's schema would
-        reject (e.g. a repetition ratio below what the token budget needs).
+        Unknown format or option, bad weights, a share that rounds to 0 at ``decimals``, missing paths (the
+        message names the domains), or an output the trainer's schema would reject (e.g. a repetition ratio
+        below what the token budget needs).
 
     Examples
     --------
@@ -307,7 +299,7 @@ def export_mixture(weights: Mapping[str, float], fmt: str, paths: Mapping[str, A
                          f"left out of the export: {named}; {enough} decimal(s) keep every share of 0.01 % or "
                          f"more (--decimals {enough})")
     text = {d: _format_units(units[d], decimals) for d in domains}
-    p = _check_paths(domains, paths, fmt, list(w))
+    p = _check_paths(domains, paths, fmt)
     if budget is not None and budget.tokens_available is not None:
         missing = [d for d in domains if d not in budget.tokens_available]
         if missing:
