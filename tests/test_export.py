@@ -567,3 +567,13 @@ def test_a_domain_weight_csv_is_a_mixture_file_and_text_cells_are_read_as_shares
                        ("other.csv", "no w:<domain> columns (a run table's row) and no domain,weight columns")):
         with pytest.raises(InputError, match=re.escape(says)):
             parse_mixture(str(tmp_path / name))
+
+
+def test_paths_for_a_whole_corpus_are_accepted_and_a_misspelt_key_is_named():
+    # One paths file for every corpus domain is the usual set-up: extra keys are not an error, and a misspelt key
+    # surfaces as its domain's missing path, with the closest key named.
+    paths = {"web": "/data/web", "code": "/data/code", "books": "/data/books"}
+    out = export_mixture({"web": 0.6, "code": 0.4}, "megatron", paths=paths)
+    assert "/data/books" not in str(out) and "/data/web" in str(out)
+    with pytest.raises(InputError, match=r"no path for domain\(s\) \['web'\].*did you mean 'wbe'"):
+        export_mixture({"web": 0.6, "code": 0.4}, "megatron", paths={"wbe": "/a", "code": "/c", "books": "/b"})

@@ -143,7 +143,10 @@ def _check_paths(domains: list[str], paths: Mapping[str, Any] | None, fmt: str) 
                          "(CLI: --paths paths.json or paths.csv)")
     missing = [d for d in domains if d not in paths or not paths[d]]
     if missing:
-        raise InputError(f"no path for domain(s) {missing} (known: {sorted(paths)})")
+        # Paths for domains the mixture lacks are allowed (one paths file for a whole corpus); a misspelt key shows
+        # up here as its domain's missing path, so the closest of the given keys is named.
+        given = known_names(missing, sorted(map(str, paths)))
+        raise InputError(f"no path for domain(s) {missing} (paths given for: {given})")
     out: dict[str, list[str]] = {}
     for d in domains:
         p = paths[d]
