@@ -231,8 +231,10 @@ def test_a_resample_that_lacks_a_domain_gets_its_refits_rule(monkeypatch: pytest
     a = _strict(monkeypatch, law, t, **kw)
     b = _one_by_one(monkeypatch, law, t, **kw)
     assert a.extra["batched_refits"] == 12
-    # 1e-6: a replicate that has d (the 10th) ends 3e-7 apart both ways, before this rule as after.
-    np.testing.assert_allclose(a.predictions, b.predictions, rtol=1e-6)
+    # 1e-5: a replicate that has d (the 10th) ends 3e-7 apart both ways, before this rule as after, and 1.4e-6 with
+    # numpy 2.4.6 / scipy 1.17.1 (the two refits stop at different points of one flat valley); the defect this
+    # guards against moved predictions by 2-18 %.
+    np.testing.assert_allclose(a.predictions, b.predictions, rtol=1e-5)
     np.testing.assert_allclose(a.params, b.params, rtol=_BATCH_RTOL, atol=1e-6)
 
 
