@@ -244,3 +244,23 @@ def test_simulate_workers_warnings_are_raised_here_once():
         f = _score_rows(rows, R, 2)
     np.testing.assert_array_equal(f, R.sum(axis=1))
     assert [str(w.message) for w in caught if w.category is DataWarning] == ["seen on every chunk"]
+
+
+def test_trust_radius_with_bounds_anchors_on_the_runs_whose_ball_meets_them() -> None:
+    # hunt26: with --bounds code=0.1:0.2 --trust-radius 0.1 the best-predicted runs lay outside the bounds; their
+    # balls held no feasible mixture, SLSQP failed from each ('3 start(s), 0 converged') and the run projected onto
+    # the bounds came back as the optimum, 0.21 from every run, though a run inside the bounds could anchor it.
+    rng = np.random.default_rng(5)
+    W = np.vstack([rng.dirichlet(np.ones(3) * 5, size=12), [[0.45, 0.15, 0.40]]])
+    W = W[(W[:, 1] < 0.1) | (W[:, 1] > 0.2) | (np.arange(len(W)) == len(W) - 1)]
+    law = get_law("ye-exp").fit(W, _truth(W), domains=DOMAINS, targets=DOMAINS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = optimize_mixture(law, objective="math", runs=W, bounds={"code": (0.1, 0.2)}, trust_radius=0.1)
+    assert 0.1 - 1e-9 <= r.weights["code"] <= 0.2 + 1e-9
+    assert r.nearest_run_l1 <= 0.1 + 1e-6
+    assert r.n_converged >= 1
+    # A radius no feasible mixture reaches is refused, not answered with a mixture outside it.
+    with pytest.raises(InputError, match=r"no mixture within the bounds lies within L1 0.01 of a run"):
+        optimize_mixture(law, objective="math", runs=W, bounds={"code": (0.3, 0.35), "web": (0.0, 0.1)},
+                         trust_radius=0.01, within_fitted_range=False)

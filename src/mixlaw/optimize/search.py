@@ -515,17 +515,29 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     # table's order): a table's checkpoints (or sizes, or seeds) repeat each mixture, and repeats would fill the
     # N_ANCHORS best with copies of one ball.
     runs = runs[distinct_rows(runs)[0]]
-    anchors_free = np.array([project_box_simplex(w[F] * (rem / max(w[F].sum(), 1e-12)), lo, hi, rem) for w in runs])
+    # Each run's anchor is the feasible mixture L1-nearest to it; a run whose nearest feasible mixture lies beyond
+    # the radius has no feasible point in its ball and anchors nothing. (The anchors were the runs scaled and
+    # projected onto the bounds: with --bounds code=0.1:0.2 the best-predicted runs lay outside them, their balls
+    # held no feasible mixture, and the projected run came back as the optimum 0.21 from every run under
+    # --trust-radius 0.1, though a run inside the bounds was there to anchor it.)
+    nearest = [_l1_nearest_feasible(w[F], lo, hi, rem) for w in runs]
+    anchors_free = np.array([x for x, _ in nearest])
+    budgets = radius - np.abs(full(np.zeros(F.size))[fixed_mask][None, :] - runs[:, fixed_mask]).sum(axis=1)
+    reach = np.array([d for _, d in nearest]) <= budgets + 1e-12
+    if not reach.any():
+        gap = float(np.min(np.array([d for _, d in nearest]) + radius - budgets))
+        raise InputError(f"no mixture within the bounds{' and fixed weights' if fixed_mask.any() else ''} lies within "
+                         f"L1 {radius:g} of a run (the nearest lies {gap:.3g} from one): widen the radius "
+                         "(--trust-radius, trust_radius=) or the bounds")
     with np.errstate(over="ignore", invalid="ignore"):
         Lr = ev.predict(free.full_rows(anchors_free))
     f_anchor = Lr @ s if s is not None else np.array([scalar(v) for v in Lr])
-    order = np.argsort(np.where(np.isfinite(f_anchor), f_anchor, np.inf), kind="stable")[:N_ANCHORS]
+    f_rank = np.where(np.isfinite(f_anchor) & reach, f_anchor, np.inf)
+    order = [a for a in np.argsort(f_rank, kind="stable") if reach[a]][:N_ANCHORS]
     xs, objs, n_conv = [], [], 0
     for a in order:
         w = runs[a]
-        budget = radius - float(np.abs(full(np.zeros(F.size))[fixed_mask] - w[fixed_mask]).sum())
-        if budget <= 0:
-            continue
+        budget = float(budgets[a])
         c = {"type": "ineq",
              "fun": lambda x, w=w, b=budget: np.array([b - np.sum(np.sqrt((x[:F.size] - w[F]) ** 2 + L1_EPS))]),
              "jac": lambda x, w=w: -np.concatenate([(x[:F.size] - w[F]) / np.sqrt((x[:F.size] - w[F]) ** 2 + L1_EPS),
@@ -537,9 +549,22 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         xs.append(x)
         objs.append(f)
         n_conv += int(ok)
-    if not xs:
-        raise InputError(f"no run lies within L1 {radius:g} of the fixed weights; widen the radius")
     return xs, objs, n_conv
+
+
+def _l1_nearest_feasible(w: np.ndarray, lo: np.ndarray, hi: np.ndarray, rem: float) -> tuple[np.ndarray, float]:
+    r"""The point of :math:`\{x: \ell \le x \le u, \sum x = s\}` (non-empty) L1-nearest to ``w``, and its distance.
+
+    Clip ``w`` into the box, then move the excess (or deficit) of the sum onto the coordinates with room, each
+    in proportion to it: every unit moved costs one unit of L1 (no coordinate that moves can move towards its
+    ``w_j``), so the distance is the clipping's plus the sum's gap, the least any feasible point can have.
+    """
+    c = np.clip(w, lo, hi)
+    e = float(c.sum() - rem)
+    room = c - lo if e > 0 else hi - c
+    if abs(e) > 0 and room.sum() > 0:
+        c = c - np.sign(e) * room * min(1.0, abs(e) / float(room.sum()))
+    return c, float(np.abs(c - w).sum())
 
 
 def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None, free: _Free,
