@@ -275,6 +275,31 @@ def test_cli_design_bad_input_exit_2(capsys, argv, match):
     assert err.startswith("error: ") and match in err and err.count("\n") == 1
 
 
+def test_cli_design_select_refuses_the_options_of_a_proposed_design(capsys, tmp_path):
+    # hunt26: --select 5 with --n 8, --method dirichlet (or an unknown method), --prior or a token budget printed the
+    # same 5 pilots without a word; --max-epochs without a token budget capped nothing (optimize refuses it).
+    rng, law = _ye_world(0, n_domains=3)
+    frame = double_diminishing(["a", "b", "c"], 16, random_state=0)
+    frame["loss:x"] = law(_weights(frame)) * np.exp(0.01 * rng.standard_normal(16))
+    pilots = tmp_path / "pilots.csv"
+    frame.to_csv(pilots, index=False)
+    sel = ["design", "--select", "5", "--runs", str(pilots)]
+    for extra, named in ((["--n", "8"], "--n does"), (["--method", "dirichlet", "--prior", "a=1,b=1,c=1"],
+                                                       "--method, --prior do"),
+                         (["--method", "grid"], "--method does"), (["--max-epochs", "2"], "--max-epochs does"),
+                         (["--tokens-available", "a=1B,b=1B,c=1B", "--target-tokens", "1B"],
+                          "--tokens-available, --target-tokens do")):
+        code, out, err = _cli(capsys, *sel, *extra)
+        assert code == 2 and out == "" and err == f"error: {named} not apply to --select (it keeps --select of the " \
+            "--runs pilots as they are)\n", (extra, err)
+    code, out, err = _cli(capsys, "design", "--domains", "a,b", "--n", "3", "--max-epochs", "7")
+    assert code == 2 and "--max-epochs needs --tokens-available and --target-tokens" in err
+    code, _, err = _cli(capsys, "design", "--runs", str(pilots), "--method", "active", "--max-epochs", "2")
+    assert code == 2 and "--max-epochs does not apply to --method active" in err
+    code, out, _ = _cli(capsys, *sel)
+    assert code == 0 and len(out.splitlines()) == 6
+
+
 # ---------------------------------------------------------------------- active design
 def _two_eval_world(seed: int, n_domains: int = 3):
     """A known two-eval Ye law whose evals pull toward different domains, so the mean has an interior optimum."""

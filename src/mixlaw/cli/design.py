@@ -55,7 +55,9 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                                                    "web=1.2B,code=500M."),
                target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
                                                           help="Target run tokens (1e11, 100B)."),
-               max_epochs: float = typer.Option(4.0, "--max-epochs", help="Max repetitions of a domain."),
+               max_epochs: float | None = typer.Option(None, "--max-epochs",
+                                                       help="Max repetitions of a domain (default 4; with "
+                                                            "--tokens-available and --target-tokens)."),
                levels: int | None = typer.Option(None, "--levels", min=1,
                                                  help="Double-diminishing: non-zero shares per domain, m, m/2, ..., "
                                                       "m/2^(levels-1) (default 5; more levels, more candidates)."),
@@ -99,7 +101,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
             if runs is None:
                 raise InputError("--method active needs --runs PILOTS (the runs so far, with their losses)")
             other = [k for k, v in {"--select": select, "--prior": prior, "--tokens-available": tokens_available,
-                                    "--target-tokens": target_tokens, "--levels": levels}.items() if v is not None]
+                                    "--target-tokens": target_tokens, "--max-epochs": max_epochs,
+                                    "--levels": levels}.items() if v is not None]
             if other:
                 raise InputError(f"{', '.join(other)} do{'es' if len(other) == 1 else ''} not apply to --method active")
             table = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
@@ -133,6 +136,15 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
             if select is not None or runs is not None:
                 if select is None or runs is None:
                     raise InputError("--select K and --runs PILOTS go together (or use --runs with --method active)")
+                # These shape a proposed design, not a selection of the pilots: --select 5 with --n 8, --method
+                # dirichlet (or an unknown method), --prior or a token budget printed the same 5 pilots without a word.
+                unused = [k for k, v in {"--method": None if method == "double-diminishing" else method, "--n": n,
+                                         "--prior": prior, "--tokens-available": tokens_available,
+                                         "--target-tokens": target_tokens, "--max-epochs": max_epochs}.items()
+                          if v is not None]
+                if unused:
+                    raise InputError(f"{', '.join(unused)} do{'es' if len(unused) == 1 else ''} not apply to --select "
+                                     "(it keeps --select of the --runs pilots as they are)")
                 table = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
                 if doms is not None and set(doms) != set(table.domains):
                     raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
@@ -152,10 +164,15 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
             else:
                 if doms is None:
                     raise InputError("--domains is required (comma-separated training domains)")
+                if max_epochs is not None and tokens_available is None and target_tokens is None:
+                    # As optimize: the epoch cap is a cap on tokens, and without a budget it capped nothing.
+                    raise InputError("--max-epochs needs --tokens-available and --target-tokens (it caps each "
+                                     "domain's share by the tokens it has)")
                 tok = None if tokens_available is None else design.read_tokens_available(tokens_available)
                 frame = design.make_design(doms, method=method, n=40 if n is None else n,
                                            prior=None if prior is None else parse_mixture(prior),
-                                           tokens_available=tok, target_tokens=target_tokens, max_epochs=max_epochs,
+                                           tokens_available=tok, target_tokens=target_tokens,
+                                           max_epochs=4.0 if max_epochs is None else max_epochs,
                                            n_levels=5 if levels is None else levels, random_state=seed)
     if out_path is not None:
         api.write_frame_atomic(frame, out_path)
