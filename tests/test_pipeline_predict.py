@@ -116,6 +116,24 @@ def test_a_bad_pipeline_file_is_one_clear_error(tmp_path) -> None:  # type: igno
         load_pipeline(tmp_path / "missing.json")
 
 
+def test_a_folder_given_as_a_saved_pipeline_or_a_column_map_is_named_a_folder(capsys, tmp_path) -> None:
+    # hunt26: 'predict/optimize/report --pipeline DIR' and 'runs import --columns DIR.yaml' said "no such file" of a
+    # folder that is there.
+    folder = tmp_path / "p.json"
+    folder.mkdir()
+    with pytest.raises(InputError, match=r"p\.json: is a folder; expected a saved pipeline"):
+        load_pipeline(folder)
+    for argv in (["predict", "--pipeline", str(folder), "--mixtures", "a=1"], ["optimize", "--pipeline", str(folder)],
+                 ["report", "--pipeline", str(folder), "--out", str(tmp_path / "r.html")]):
+        code, _, err = _cli(capsys, *argv)
+        assert code == 2 and "is a folder; expected a saved pipeline" in err, (argv, err)
+    runs = tmp_path / "runs.csv"
+    runs.write_text("run,w:a,w:b,loss:a\nr1,0.5,0.5,2.0\n")
+    code, _, err = _cli(capsys, "runs", "import", str(runs), "--columns", str(folder), "--out",
+                        str(tmp_path / "out.csv"))
+    assert code == 2 and "is a folder; expected a YAML (or JSON) column map file" in err, err
+
+
 def test_rows_are_labelled_by_mixture_not_by_a_run_name() -> None:
     res = fit_pipeline(world(n_mix=6), target_params=N_STAR, target_steps=S_STAR, **NESTED)
     frame = res.frame()

@@ -58,7 +58,8 @@ def parse_column_map(spec: str | Mapping[str, Any] | None) -> dict[str, str]:
         p = Path(spec)
         if p.suffix.lower() in (".yaml", ".yml", ".json") or p.is_file():
             if not p.is_file():
-                raise InputError(f"--columns {spec}: no such file")
+                raise InputError(f"--columns {spec}: " + ("is a folder; expected a YAML (or JSON) column map file"
+                                                          if p.is_dir() else "no such file"))
             import yaml
 
             try:

@@ -332,7 +332,10 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineResult:
     """Read a pipeline saved by :func:`save_pipeline`; every error names the file and the field."""
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{p}: no such file")
+        # A folder (or a device) said "no such file", naming the wrong fault.
+        raise InputError(f"{p}: is a folder; expected a saved pipeline (JSON from 'mixlaw pipeline --save') file"
+                         if p.is_dir() else f"{p}: no such file" if not p.exists() else
+                         f"{p}: not a regular file; expected a saved pipeline (JSON from 'mixlaw pipeline --save')")
     try:
         doc = _read_json(p)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as err:
