@@ -391,3 +391,21 @@ def test_an_undefined_spearman_reads_n_a_with_its_note_not_nan(tmp_path):
     page = out.read_text()
     assert re.search(r">\s*nan\s*<", page) is None and "ρ=nan" not in page
     assert page.count("<td>n/a*</td>") == 2 and "n/a*: undefined (constant predictions" in page
+
+
+def test_report_refuses_maximising_the_max_objective_before_fitting(tmp_path, capsys, monkeypatch):
+    # hunt26: 'report --objective max --maximize' fitted every law, then wrote a page whose optimum read "not
+    # available: objective 'max' ... cannot be maximised", exit 0; optimize refuses it at once (exit 2).
+    import mixlaw.report as report
+
+    def no_fit(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a law was fitted")
+
+    monkeypatch.setattr(report, "_fit_andscore_cell", no_fit)
+    train, test = _table(tmp_path / "train.csv", 40, 0), _table(tmp_path / "test.csv", 20, 1)
+    out = tmp_path / "r.html"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--runs", str(train), "--test", f"held={test}", "--laws", "ye-exp", "--objective", "max",
+              "--maximize", "--out", str(out)])
+    assert exc.value.code == 2 and not out.exists()
+    assert "error: objective 'max' (the worst, i.e. largest, loss) cannot be maximised" in capsys.readouterr().err

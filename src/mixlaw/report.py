@@ -24,6 +24,7 @@ from .laws import available_laws, get_law
 from .laws.scale_inputs import scale_blind_message
 from .optimize import optimize_mixture
 from .optimize.runs import best_measured_run
+from .optimize.search import check_maximize
 from .optimize.simulate import run_spacing_l1
 
 
@@ -90,7 +91,7 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
 
     names = train.resolve_targets(targets)
     keys = laws if laws is not None else default_laws()
-    _check_report_args(keys, objective, names)
+    _check_report_args(keys, objective, names, maximize)
     # An eval missing in some runs: each law is fitted and scored on the rows that have every target, but auto /
     # stack (no objective here) each eval on the rows that have it (as compare).
     ragged = {k: get_law(k)._fits_ragged() for k in keys}
@@ -142,7 +143,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             f"<style>{style}</style></head><body>" + "\n".join(parts) + "</body></html>")
 
 
-def _check_report_args(keys: list[str], objective: str | Mapping[str, float], names: list[str]) -> None:
+def _check_report_args(keys: list[str], objective: str | Mapping[str, float], names: list[str],
+                       maximize: bool = False) -> None:
     """Bad law keys and objectives are input errors (exit 2, as in `mixlaw compare`), not "failed" rows in a page."""
     if not keys:
         raise InputError("--laws: give at least one law key")
@@ -157,6 +159,9 @@ def _check_report_args(keys: list[str], objective: str | Mapping[str, float], na
     elif objective not in ("mean", "total", "max", *names):
         raise InputError(f"--objective {objective!r}: expected mean, total, max, weights=a:0.5,b:0.5 or one of the "
                          f"eval sets {names}")
+    # As optimize refuses it, before the fits: the page said "Optimal mixture not available: objective 'max' ...
+    # cannot be maximised" after every law was fitted, exit 0 (hunt26).
+    check_maximize("max" if objective == "max" else "other", maximize)
 
 
 def _fit_andscore_cell(keys: list[str], train: Any, full: Any, tests: dict[str, Any], names: list[str],
