@@ -264,3 +264,21 @@ def test_trust_radius_with_bounds_anchors_on_the_runs_whose_ball_meets_them() ->
     with pytest.raises(InputError, match=r"no mixture within the bounds lies within L1 0.01 of a run"):
         optimize_mixture(law, objective="math", runs=W, bounds={"code": (0.3, 0.35), "web": (0.0, 0.1)},
                          trust_radius=0.01, within_fitted_range=False)
+
+
+def test_cli_search_gradient_refuses_the_simulate_options(capsys, tmp_path) -> None:
+    # hunt26: 'optimize --search gradient --samples 500 --top-k 3' printed SLSQP's optimum, exit 0, as if they applied.
+    from cli_runner import run_cli
+
+    W = np.random.default_rng(5).dirichlet(np.ones(3) * 5, size=20)
+    path = tmp_path / "runs.csv"
+    pd.DataFrame(
+        {"run": [f"r{i}" for i in range(len(W))], **{f"w:{d}": W[:, j] for j, d in enumerate(DOMAINS)},
+         **{f"loss:{d}": _truth(W)[:, j] for j, d in enumerate(DOMAINS)}}).to_csv(path, index=False)
+    base = ["optimize", "--runs", str(path), "--law", "ye-exp", "--search", "gradient"]
+    code, out, err = run_cli(capsys, *base, "--samples", "500", "--top-k", "3")
+    assert code == 2 and out == ""
+    assert err == ("error: --samples, --top-k apply to --search simulate (and to auto's search of a law without a "
+                   "gradient), not to --search gradient\n")
+    code, out, _ = run_cli(capsys, *base)
+    assert code == 0 and "SLSQP" in out

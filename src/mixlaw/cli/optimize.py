@@ -157,6 +157,11 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
     sl, fx = _parse_step_law(step_law), _parse_fixed(fixed)
     if export is None:
         refuse_given({"--paths": paths is not None, "--export-option": bool(export_option)}, "", "to --export only")
+    if search == "gradient":
+        # SLSQP simulates nothing: '--search gradient --samples 500' printed SLSQP's optimum as if they were used.
+        refuse_given({"--samples": samples != 100_000, "--top-k": top_k != 128}, "",
+                     "to --search simulate (and to auto's search of a law without a gradient), not to --search "
+                     "gradient")
     if within_range and extrapolate:
         raise InputError("--within-fitted-range and --extrapolate contradict each other; give one")
     export_paths, export_opts = None if paths is None else read_paths(paths), parse_export_options(export_option)
