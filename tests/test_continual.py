@@ -97,7 +97,7 @@ def test_arrays() -> None:
     ({"runs": "extra"}, r"also has domain\(s\) \['books'\]"),
     ({"new": "math"}, r"no training-weight column for domain\(s\) \['math'\]"),
     ({"pre_loss": None}, r"before continual pretraining is unknown"),
-    ({"tolerance": -0.1}, r"tolerance must be a number >= 0"),
+    ({"tolerance": -0.1}, r"tolerance \(--tolerance\) must be a number >= 0"),
     ({"runs": "tiny"}, r"3 observations are too few to fit 3 parameters"),
     ({"original": "code", "new": "web"}, r"no loss column for the original domain: expected 'loss:code'|"),
 ])
@@ -132,7 +132,7 @@ def test_cli_continual(capsys, tmp_path) -> None:
 
 @pytest.mark.parametrize("args, match", [
     (["--original", "web", "--new", "math"], r"no training-weight column for domain\(s\) \['math'\]"),
-    (["--original", "web", "--new", "code", "--tolerance", "-1"], "tolerance must be a number >= 0"),
+    (["--original", "web", "--new", "code", "--tolerance", "-1"], r"tolerance \(--tolerance\) must be a number >= 0"),
 ])
 def test_cli_continual_bad_input_exit_2(capsys, tmp_path, args, match) -> None:
     path = tmp_path / "cpt.csv"

@@ -156,7 +156,7 @@ def test_trust_radius_keeps_the_optimum_near_a_run(search) -> None:
 def test_bad_search_options_are_input_errors(ye_law) -> None:
     with pytest.raises(InputError, match="search must be one of"):
         optimize_mixture(ye_law, search="grid")
-    with pytest.raises(InputError, match="top_k must be an int"):
+    with pytest.raises(InputError, match=r"top_k \(--top-k\) must be an int"):
         optimize_mixture(ye_law, search="simulate", n_samples=100, top_k=500)
     with pytest.raises(InputError, match="strength must be"):
         optimize_mixture(ye_law, search="simulate", n_samples=100, top_k=10, strength=(0.0, 1.0))

@@ -82,3 +82,31 @@ def test_leaderboard_keeps_columns_when_a_law_fails():
     text = console.export_text()
     assert "loglinear-sat" in text and "0.8702" in text and "0.0143" in text and "…" not in text
     assert "dz-eq3 failed: 161 observations are too few" in text  # the reason, below the table, named once
+
+
+def test_a_bad_number_names_the_option_it_came_from(tmp_path, capsys):
+    # hunt26: 'continual --pre-loss -3' said "pre_loss must be a positive number", 'predict --pipeline p.json
+    # --params 0' "params must be ...", 'design --max-epochs 0' "max_epochs must be ...", 'optimize --search simulate
+    # --samples 0' "n_samples must be ...": Python's names, not the options typed.
+    from cli_runner import run_cli
+
+    path, _, _ = _table(tmp_path, "r", 0)
+    cpt = tmp_path / "cpt.csv"
+    cpt.write_text("run,w:web,w:code,loss:web\n" + "".join(f"r{i},{1 - p},{p},{2.4 + p * p}\n"
+                                                           for i, p in enumerate([0, 0.2, 0.4, 0.6, 0.8])))
+    for argv, named in (
+            (["continual", "--runs", str(cpt), "--original", "web", "--new", "code", "--bootstrap", "0",
+              "--pre-loss", "-3"], "pre_loss (--pre-loss) must be a positive number"),
+            (["design", "--domains", "a,b", "--n", "2", "--tokens-available", "a=1B,b=1B", "--target-tokens", "1B",
+              "--max-epochs", "0"], "max_epochs (--max-epochs) must be a positive number"),
+            (["optimize", "--runs", str(path), "--law", "ye-exp", "--search", "simulate", "--samples", "0"],
+             "n_samples (--samples) must be a positive int"),
+            (["optimize", "--runs", str(path), "--law", "ye-exp", "--search", "simulate", "--samples", "10",
+              "--top-k", "20"], "top_k (--top-k) must be an int in [1, n_samples=10]")):
+        code, out, err = run_cli(capsys, *argv)
+        assert code == 2 and out == "" and named in err, (argv, err)
+    from mixlaw.pipeline.result import _positive
+
+    for name in ("params", "steps", "tokens"):
+        with pytest.raises(ValueError, match=rf"^{name} \(--{name}\) must be a positive number; got 0$"):
+            _positive(0, name)

@@ -99,9 +99,9 @@ def max_shares(domains: Sequence[str], tokens_available: Mapping[str, float] | S
         got = dict(zip(doms, tok.tolist(), strict=True))
         raise InputError(f"tokens_available must be > 0 for every domain; got {got}")
     if not (np.isfinite(target_tokens) and target_tokens > 0):
-        raise InputError(f"target_tokens must be a positive number; got {target_tokens!r}")
+        raise InputError(f"target_tokens (--target-tokens) must be a positive number; got {target_tokens!r}")
     if not (np.isfinite(max_epochs) and max_epochs > 0):
-        raise InputError(f"max_epochs must be a positive number; got {max_epochs!r}")
+        raise InputError(f"max_epochs (--max-epochs) must be a positive number; got {max_epochs!r}")
     m = np.minimum(1.0, max_epochs * tok / float(target_tokens))
     if m.sum() < 1.0 - 1e-12:
         raise InputError(f"not enough tokens: at {max_epochs:g} epochs the domains supply at most "

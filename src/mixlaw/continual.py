@@ -266,7 +266,7 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
                          "as rows with step 0")
     pre = float(pre_loss)
     if not (np.isfinite(pre) and pre > 0):
-        raise InputError(f"pre_loss must be a positive number; got {pre_loss!r}")
+        raise InputError(f"pre_loss (--pre-loss) must be a positive number; got {pre_loss!r}")
     return table, pre, source, has_new
 
 
@@ -339,7 +339,7 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     0.5
     """
     if not (np.isfinite(tolerance) and tolerance >= 0):
-        raise InputError(f"tolerance must be a number >= 0 (nats); got {tolerance!r}")
+        raise InputError(f"tolerance (--tolerance) must be a number >= 0 (nats); got {tolerance!r}")
     if original == new:
         raise InputError(f"original and new domain are both {original!r}")
     table, pre, source, has_new = _prepare(runs, losses, original, new, pre_loss, weight_tol, eval_groups)

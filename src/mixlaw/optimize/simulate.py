@@ -148,9 +148,9 @@ def simulate_search(objective_rows: Callable[[np.ndarray], np.ndarray], prior: n
         most 8). The result does not depend on it.
     """
     if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise InputError(f"n_samples must be a positive int; got {n_samples!r}")
+        raise InputError(f"n_samples (--samples) must be a positive int; got {n_samples!r}")
     if not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= n_samples:
-        raise InputError(f"top_k must be an int in [1, n_samples={n_samples}]; got {top_k!r}")
+        raise InputError(f"top_k (--top-k) must be an int in [1, n_samples={n_samples}]; got {top_k!r}")
     prior = np.asarray(prior, dtype=np.float64)
     if prior.sum() <= 0:
         prior = np.ones_like(prior)

@@ -426,7 +426,9 @@ def _positive(value: Any, name: str) -> float:
     except (TypeError, ValueError):
         v = float("nan")
     if not (np.isfinite(v) and v > 0):
-        raise InputError(f"{name} must be a positive number; got {value!r}")
+        # The option too: 'predict --pipeline p.json --params 0' said "params must be ...".
+        flag = {"params": " (--params)", "steps": " (--steps)", "tokens": " (--tokens)"}.get(name, "")
+        raise InputError(f"{name}{flag} must be a positive number; got {value!r}")
     return v
 
 
