@@ -228,3 +228,26 @@ def test_three_shares_identify_ye_s_law() -> None:
     p = np.resize(np.array([0.0, 0.4, 0.8]), 9)
     res = critical_proportion(p, _orig(p), pre_loss=PRE, n_boot=0)
     assert res.proportion == pytest.approx(P_TRUE, abs=1e-4)
+
+
+def test_python_inputs_a_user_can_pass_are_read_or_refused_in_one_line() -> None:
+    # hunt26: a DataFrame stopped on numpy's "could not convert string to float: 'r0'"; losses= beside a table was
+    # dropped without a word; an (n, 2) array of mixtures was flattened into 2n shares ("pass losses= of the same
+    # length"); pre_loss='abc', tolerance='0.1' and law=42 raised ValueError, TypeError and AttributeError.
+    frame = _table(noise=0.0).frame
+    ref = critical_proportion(_table(noise=0.0), pre_loss=PRE, n_boot=0)
+    assert critical_proportion(frame, pre_loss=PRE, n_boot=0).proportion == ref.proportion
+    base = pd.DataFrame({"run": ["base"], "w:web": [np.nan], "w:code": [np.nan], "loss:web": [PRE],
+                         "loss:code": [3.0], "step": [1000]})
+    with_base = critical_proportion(pd.concat([base, frame], ignore_index=True), n_boot=0)
+    assert with_base.proportion == ref.proportion and with_base.pre_source == "base-model row (no mixture)"
+    p, y = frame["w:code"].to_numpy(), frame["loss:web"].to_numpy()
+    for kw, match in (({"runs": _table(noise=0.0), "losses": y}, r"^losses= goes with an array of new-domain shares"),
+                      ({"runs": np.column_stack([1 - p, p]), "losses": y},
+                       r"^an array of runs is the new-domain shares p, shape \(n_runs,\); got shape \(20, 2\)"),
+                      ({"runs": p, "losses": y, "pre_loss": "abc"}, r"^pre_loss \(--pre-loss\) must be a positive"),
+                      ({"runs": p, "losses": y, "pre_loss": PRE, "tolerance": "0.1"},
+                       r"^tolerance \(--tolerance\) must be a number >= 0"),
+                      ({"runs": p, "losses": y, "pre_loss": PRE, "law": 42}, r"^law must be a law key")):
+        with pytest.raises(InputError, match=match):
+            critical_proportion(n_boot=0, **kw)

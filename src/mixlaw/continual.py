@@ -25,6 +25,7 @@ import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,7 @@ def _cell(v: Any) -> str:
     return repr(v.item() if isinstance(v, np.generic) else v)
 
 
-def read_continual_runs(path: str | os.PathLike[str], *, original: str, weight_tol: float = WEIGHT_TOL,
+def read_continual_runs(path: str | os.PathLike[str] | pd.DataFrame, *, original: str, weight_tol: float = WEIGHT_TOL,
                         eval_groups: Mapping[str, Mapping[str, float]] | None = None
                         ) -> tuple[RunTable, float | None, int]:
     """Read a continual-pretraining table that may hold the base model's rows.
@@ -150,15 +151,19 @@ def read_continual_runs(path: str | os.PathLike[str], *, original: str, weight_t
         The continual-pretraining rows, the base model's ``original`` loss (None without base rows) and the
         number of base rows.
     """
-    p = Path(path)
-    frame, lines = _read_any(p)
-    frame = _normalise_columns(frame, p)
+    if isinstance(path, pd.DataFrame):  # a frame read as a file is: its rows numbered as editor lines from 2
+        p, frame, lines = None, _normalise_columns(path.reset_index(drop=True)), np.arange(len(path)) + 2
+    else:
+        p = Path(path)
+        frame, lines = _read_any(p)
+        frame = _normalise_columns(frame, p)
+    where = None if p is None else str(p)
     wcols = [c for c in map(str, frame.columns) if c.startswith(WEIGHT_PREFIX)]
     base = frame[wcols].isna().all(axis=1).to_numpy() if wcols else np.zeros(len(frame), dtype=bool)
     table: RunTable | None = None
     if base.any() and not base.all() and eval_groups:
         # The runs' groups first (add_eval_groups checks unknown evals and bad shares); then the base rows' values.
-        table = add_eval_groups(RunTable(frame[~base], path=str(p), weight_tol=weight_tol, lines=lines[~base]),
+        table = add_eval_groups(RunTable(frame[~base], path=where, weight_tol=weight_tol, lines=lines[~base]),
                                 eval_groups)
         for name, members in eval_groups.items():
             s = np.array([float(v) for v in members.values()])
@@ -171,26 +176,26 @@ def read_continual_runs(path: str | os.PathLike[str], *, original: str, weight_t
                 i, j = np.argwhere(bad)[0]
                 raise DataError(f"base model row (no mixture): loss is {_cell(frame.loc[base, cols[j]].iloc[i])}, "
                                 f"expected a positive number (the eval group {name!r}, --eval-group (eval_groups=), "
-                                "weighs it)", path=str(p), row=int(lines[np.flatnonzero(base)[i]]), column=cols[j])
+                                "weighs it)", path=where, row=int(lines[np.flatnonzero(base)[i]]), column=cols[j])
             frame.loc[base, LOSS_PREFIX + name] = vals @ (s[s > 0] / s.sum())
     pre: float | None = None
     if base.any():
         col = LOSS_PREFIX + original
         if col not in frame.columns:
             raise DataError(f"the base model's row(s) (no mixture) need a {col!r} column: it is the loss before "
-                            "continual pretraining", path=str(p), row=int(lines[np.flatnonzero(base)[0]]))
+                            "continual pretraining", path=where, row=int(lines[np.flatnonzero(base)[0]]))
         vals = pd.to_numeric(frame.loc[base, col], errors="coerce").to_numpy(dtype=np.float64)
         bad = ~(np.isfinite(vals) & (vals > 0))
         if bad.any():
             i = int(np.argmax(bad))
             raise DataError(f"base model row (no mixture): loss is {_cell(frame.loc[base, col].iloc[i])}, expected a "
-                            "positive number", path=str(p), row=int(lines[np.flatnonzero(base)[i]]), column=col)
+                            "positive number", path=where, row=int(lines[np.flatnonzero(base)[i]]), column=col)
         pre = float(np.mean(vals))
         if base.all():
             raise DataError("every row is a base-model row (no mixture); continual-pretraining runs need w:<domain> "
-                            "weights", path=str(p))
+                            "weights", path=where)
     if table is None:
-        table = RunTable(frame[~base], path=str(p), weight_tol=weight_tol, lines=lines[~base])
+        table = RunTable(frame[~base], path=where, weight_tol=weight_tol, lines=lines[~base])
         if eval_groups:
             table = add_eval_groups(table, eval_groups)
     return table, pre, int(base.sum())
@@ -200,7 +205,11 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
              eval_groups: Mapping[str, Mapping[str, float]] | None = None) -> tuple[Any, float, str, bool]:
     """A two-domain RunTable of the post-CPT rows, the pre-CPT loss and its source, and whether loss:new exists."""
     base_source = None
-    if isinstance(runs, (str, os.PathLike)):
+    if losses is not None and not isinstance(runs, (np.ndarray, list, tuple)):
+        # A table's losses are its loss:<original> column: a losses= beside it was dropped without a word.
+        raise InputError("losses= goes with an array of new-domain shares; a run table has its own "
+                         f"'loss:{original}' column")
+    if isinstance(runs, (str, os.PathLike, pd.DataFrame)):
         runs, base_loss, n_base = read_continual_runs(runs, original=original, weight_tol=weight_tol,
                                                       eval_groups=eval_groups)
         if base_loss is not None and pre_loss is None:
@@ -248,8 +257,15 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
             table = table.subset(np.flatnonzero(last))
         has_new = new in table.evals
     else:
-        p = np.asarray(runs, dtype=np.float64).ravel()
-        y = np.asarray(losses, dtype=np.float64).ravel() if losses is not None else None
+        try:
+            p = np.asarray(runs, dtype=np.float64)
+            y = np.asarray(losses, dtype=np.float64).ravel() if losses is not None else None
+        except (TypeError, ValueError) as err:
+            raise InputError(f"runs (new-domain shares) and losses must be numbers: {err}") from None
+        if p.ndim != 1:
+            # A (n, 2) array of mixtures was flattened into 2n shares: "pass losses= of the same length".
+            raise InputError(f"an array of runs is the new-domain shares p, shape (n_runs,); got shape {p.shape} "
+                             "(for mixtures, pass a RunTable with w:<original> and w:<new> columns)")
         if y is None or y.size != p.size:
             raise InputError("with an array of new-domain shares, pass losses= of the same length "
                              "(original-domain loss after continual pretraining)")
@@ -264,7 +280,10 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
         raise InputError(f"the {original} loss before continual pretraining is unknown: pass pre_loss "
                          "(--pre-loss), or include the base model as a row without a mixture (empty w: cells) or "
                          "as rows with step 0")
-    pre = float(pre_loss)
+    try:
+        pre = float(pre_loss)
+    except (TypeError, ValueError):
+        pre = float("nan")
     if not (np.isfinite(pre) and pre > 0):
         raise InputError(f"pre_loss (--pre-loss) must be a positive number; got {pre_loss!r}")
     return table, pre, source, has_new
@@ -279,8 +298,9 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
 
     Parameters
     ----------
-    runs : RunTable, path or ndarray of shape (n_runs,)
-        Continual-pretraining runs: a table with columns ``w:<original>``, ``w:<new>`` and
+    runs : RunTable, DataFrame, path or ndarray of shape (n_runs,)
+        Continual-pretraining runs: a table (a DataFrame is read as a file is) with columns ``w:<original>``,
+        ``w:<new>`` and
         ``loss:<original>`` (optionally ``loss:<new>``, ``step``), or the new-domain shares with ``losses``.
         The base model before continual pretraining gives ``pre_loss`` and is not fitted: in a file, as rows
         without a mixture (every ``w:`` cell empty; :func:`read_continual_runs`), or in any table as rows with
@@ -338,7 +358,8 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     >>> round(res.proportion, 4)
     0.5
     """
-    if not (np.isfinite(tolerance) and tolerance >= 0):
+    if isinstance(tolerance, bool) or not isinstance(tolerance, Real) or not (np.isfinite(tolerance)
+                                                                             and tolerance >= 0):
         raise InputError(f"tolerance (--tolerance) must be a number >= 0 (nats); got {tolerance!r}")
     if original == new:
         raise InputError(f"original and new domain are both {original!r}")
@@ -347,6 +368,8 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     table_new = table.complete(new) if has_new else table
     table = table.complete(original)
     table_o = table
+    if not isinstance(law, (str, MixingLaw)):
+        raise InputError(f"law must be a law key (e.g. 'ye-exp') or a MixingLaw; got {law!r}")
     est = get_law(law, random_state=random_state) if isinstance(law, str) else law.clone()
     if "reference" in est.get_params():
         est.set_params(reference=original)
