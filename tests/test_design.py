@@ -665,3 +665,17 @@ def test_cli_design_out_makes_a_missing_folder_as_every_command_does(capsys, tmp
     monkeypatch.setattr(cli_design.design, "active_design", fit)
     code, _, err = _cli(capsys, "design", "--method", "active", "--runs", str(pilots), "--out", str(tmp_path))
     assert code == 2 and "not a regular file" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_python_design_calls_refuse_a_string_of_domains_a_path_and_a_text_count():
+    # hunt26: double_diminishing("web,code", 3) said "duplicate domain name(s) ['e']" (the string's letters);
+    # select_runs("pilot.csv", 4) "'str' object has no attribute 'frame'"; dirichlet_design(..., target_tokens="1B")
+    # "could not convert string to float: '1B'".
+    with pytest.raises(InputError, match=r"^domains must be a list of names; got the string 'web,code' \(a list: "
+                                         r"\['web', 'code'\]\)$"):
+        double_diminishing("web,code", 3)
+    with pytest.raises(InputError, match=r"^select_runs needs a RunTable of the pilot runs"):
+        select_runs("pilot.csv", 4)
+    with pytest.raises(InputError, match=r"^target_tokens \(--target-tokens\) must be a positive number; got '1B' "):
+        dirichlet_design(["a", "b"], 3, tokens_available={"a": 1e9, "b": 1e9}, target_tokens="1B")
+    assert len(dirichlet_design(["a", "b"], 3, tokens_available={"a": 1e9, "b": 1e9}, target_tokens=10**9)) == 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,10 @@ from .errors import InputError
 
 def check_domains(domains: Sequence[str]) -> list[str]:
     """Domain names, stripped; at least two, non-empty and distinct (else :class:`InputError`)."""
+    if isinstance(domains, str):
+        # Iterated as letters: double_diminishing("web,code", 3) said "duplicate domain name(s) ['e']".
+        raise InputError(f"domains must be a list of names; got the string {domains!r} (a list: "
+                         f"{[d.strip() for d in domains.split(',') if d.strip()]!r})")
     doms = [str(d).strip() for d in domains]
     if len(doms) < 2:
         raise InputError(f"a design needs at least two domains; got {doms}")
@@ -98,10 +103,13 @@ def max_shares(domains: Sequence[str], tokens_available: Mapping[str, float] | S
     if np.any(tok <= 0):
         got = dict(zip(doms, tok.tolist(), strict=True))
         raise InputError(f"tokens_available must be > 0 for every domain; got {got}")
-    if not (np.isfinite(target_tokens) and target_tokens > 0):
-        raise InputError(f"target_tokens (--target-tokens) must be a positive number; got {target_tokens!r}")
-    if not (np.isfinite(max_epochs) and max_epochs > 0):
-        raise InputError(f"max_epochs (--max-epochs) must be a positive number; got {max_epochs!r}")
+    for name, flag, v in (("target_tokens", "--target-tokens", target_tokens),
+                          ("max_epochs", "--max-epochs", max_epochs)):
+        # A string ('1B') stopped on "could not convert string to float" or numpy's "ufunc 'isfinite' not supported".
+        if isinstance(v, (str, bool)) or not isinstance(v, (Real, np.number)) or not (np.isfinite(v) and v > 0):
+            raise InputError(f"{name} ({flag}) must be a positive number; got {v!r}"
+                             + (" (counts such as '2B' are the command line's form: give 2e9)"
+                                if isinstance(v, str) else ""))
     m = np.minimum(1.0, max_epochs * tok / float(target_tokens))
     if m.sum() < 1.0 - 1e-12:
         raise InputError(f"not enough tokens: at {max_epochs:g} epochs the domains supply at most "

@@ -307,7 +307,7 @@ def dirichlet_design(domains: Sequence[str], n: int, *, prior: Mapping[str, floa
         raise InputError("tokens_available needs target_tokens (the training tokens of the target run)")
     if tok is None and target_tokens is not None:
         raise InputError("target_tokens needs tokens_available (tokens per domain)")
-    caps = max_shares(doms, tok, float(target_tokens), max_epochs) if tok is not None else np.ones(len(doms))
+    caps = max_shares(doms, tok, target_tokens, max_epochs) if tok is not None else np.ones(len(doms))
     p = per_domain(prior, doms, "prior")
     if p is None:
         p = tok / tok.sum() if tok is not None else np.full(len(doms), 1.0 / len(doms))

@@ -277,6 +277,10 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
     pandas.DataFrame
         ``run`` and ``w:<domain>`` of the selected runs; ``attrs["selection"]`` holds the criterion values.
     """
+    if not isinstance(runs, RunTable):
+        # A path stopped on "'str' object has no attribute 'frame'" (active_design says this for its runs).
+        raise InputError(f"select_runs needs a RunTable of the pilot runs (mixlaw.read_runs(path) reads a file); "
+                         f"got {type(runs).__name__}")
     runs = _last_checkpoints(runs)
     frame = runs.frame
     dup = frame["run"][frame["run"].duplicated()].unique().tolist()
