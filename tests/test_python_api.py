@@ -369,3 +369,22 @@ def test_odd_constraint_values_are_input_errors() -> None:
     for kw, match in cases:
         with pytest.raises(mixlaw.InputError, match=match):
             mixlaw.optimize_mixture(law, **kw)
+
+
+def test_optimize_runs_reads_a_path_as_fit_table_does(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # hunt26: optimize_runs("runs.csv", law="ye-exp") stopped on "'str' object has no attribute 'resolve_targets'";
+    # fit_table and --runs read the path.
+    import pandas as pd
+
+    W = np.random.default_rng(3).dirichlet(np.ones(3), size=20)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(20)], "w:a": W[:, 0], "w:b": W[:, 1], "w:c": W[:, 2],
+                          "loss:a": 2 + np.exp(W @ [-1.0, 0.3, 0.2])})
+    path = tmp_path / "runs.csv"
+    frame.to_csv(path, index=False)
+    by_path = mixlaw.optimize_runs(str(path), law="ye-exp")
+    by_table = mixlaw.optimize_runs(mixlaw.read_runs(path), law="ye-exp")
+    assert by_path.weights == by_table.weights and by_path.nearest_run_name == by_table.nearest_run_name
+    import pytest
+
+    with pytest.raises(mixlaw.InputError, match="no such file"):
+        mixlaw.optimize_runs(str(tmp_path / "missing.csv"), law="ye-exp")

@@ -401,7 +401,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
 
     Parameters
     ----------
-    table : RunTable
+    table : RunTable or path
+        The runs; a path is read as ``--runs`` reads it (:func:`mixlaw.read_runs`).
     law : str or MixingLaw, default="auto"
         ``"auto"`` / ``"stack"`` with a linear objective (mean, total, an eval, weights) choose for the
         objective itself: per-eval laws aggregated, or one law fitted on the objective column (the CV picks).
@@ -447,6 +448,9 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     """
     n_folds = renamed("n_folds", n_folds, "cv_folds", cv_folds)
     constraints = renamed_in(constraints, "params", "model_params")
+    if not isinstance(table, RunTable):
+        # As fit_table (and --runs): a path stopped on "'str' object has no attribute 'resolve_targets'".
+        table = read_any_runs(table)
     check_optimize_keywords(constraints, "optimize_runs")  # a typo, before the fit, not as a TypeError after it
     names, objective, objective_name, left_out, rows = _checked_request(table, targets, objective, constraints,
                                                                         maximize)
