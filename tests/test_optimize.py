@@ -606,3 +606,14 @@ def test_an_eval_set_named_like_an_objective_keyword_is_warned_of(keyword) -> No
         alone = optimize_mixture(law, objective={keyword: 1.0})
         optimize_mixture(law, objective="mean" if keyword != "mean" else "total")
     assert alone.objective == pytest.approx(alone.losses[keyword])
+
+
+def test_constraints_given_as_lists_are_refused_as_such(ye_law) -> None:
+    # hunt26: bounds=[(0, 1), (0.1, 0.2), (0, 1)] (in domain order) said "bounds: unknown domain(s) ['(0, 1)',
+    # '(0.1, 0.2)']", naming its pairs as domains.
+    for kw, match in (({"bounds": [(0, 1), (0.1, 0.2), (0, 1)]}, r"^bounds must be a mapping \{domain: \(lo, hi\)\}"),
+                      ({"fixed": [0.1, 0.2, 0.7]}, r"^fixed must be a mapping \{domain: weight\}"),
+                      ({"tokens_available": [1e9, 1e9, 1e9], "target_tokens": 1e9},
+                       r"^tokens_available must be a mapping \{domain: tokens\}")):
+        with pytest.raises(InputError, match=match):
+            optimize_mixture(ye_law, **kw)

@@ -108,6 +108,12 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
     lo, hi = np.zeros(M), np.ones(M)
     kind_lo, kind_hi = ["zero"] * M, ["upper bound"] * M
     for name, arg in (("bounds", bounds), ("fixed", fixed), ("tokens_available", tokens_available)):
+        if arg is not None and not isinstance(arg, Mapping):
+            # A list of (lo, hi) pairs in domain order was read as domain names: "bounds: unknown domain(s)
+            # ['(0, 1)', '(0.1, 0.2)']".
+            shape = "(lo, hi)" if name == "bounds" else "weight" if name == "fixed" else "tokens"
+            raise InputError(f"{name} must be a mapping {{domain: {shape}}} by domain name; got a "
+                             f"{type(arg).__name__}")
         unknown = sorted(set(map(str, arg or {})) - set(domains))
         if unknown:
             raise InputError(f"{name}: unknown domain(s) {unknown}; the law's domains are "
