@@ -80,3 +80,17 @@ def test_the_runs_may_be_the_run_table_itself() -> None:
     assert opt.weights == pytest.approx(ref.weights, abs=1e-9) and opt.objective == pytest.approx(ref.objective)
     assert opt.runs_spacing_l1 == pytest.approx(ref.runs_spacing_l1) and opt.nearest_run_l1 <= 0.3 + 1e-6
     assert opt.nearest_run_name == str(table.runs[opt.nearest_run])
+
+
+def test_an_interval_wholly_below_zero_says_the_optimum_is_worse() -> None:
+    # hunt26: with a domain fixed where the law finds it costly (a fixed at 0, the domain that lowers the loss) the
+    # improvement's interval lay wholly below 0 ([-0.2262, -0.05279] on the bundled trainer's runs, legal=0) and the
+    # note said it "reaches 0: the optimum may be no better than the natural mixture".
+    res = fit_pipeline(world(0.4, 1e-4), target_params=N_T, target_steps=S_T)
+    opt = optimize_pipeline(res, runs=res.mixtures, fixed={"a": 0.0}, extrapolate=True)
+    ii = opt.improvement_interval
+    assert ii is not None and ii["upper"] < 0 and opt.improvement < 0
+    text = str(opt)
+    assert "interval reaches 0" not in text
+    assert ("note: the improvement's interval lies below 0: the optimum is predicted worse than the natural mixture "
+            "(the bounds or fixed weights cost more than the law finds)") in text

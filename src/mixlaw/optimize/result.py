@@ -95,7 +95,8 @@ class OptimumResult:
     improvement_interval : dict, optional
         ``{"level", "lower", "upper", "source"}``: an interval of :attr:`improvement` from refits of the law (set by
         :func:`mixlaw.pipeline.optimize_pipeline` from the pipeline's jackknife over mixtures). When it reaches 0
-        the report says the optimum may be no better than the natural mixture.
+        the report says the optimum may be no better than the natural mixture; when it lies wholly below 0, that
+        the optimum is predicted worse.
     refine_with : str, optional
         The command that takes the notes' ``--trust-radius`` and ``--bootstrap`` for this optimum, when the one
         that printed it does not (``mixlaw report``'s page: ``mixlaw optimize --dataset regmix --law ye-exp ...``);
@@ -252,7 +253,13 @@ class OptimumResult:
             ii = self.improvement_interval
             lines.append(f"    improvement's {ii['level']:.0%} interval = [{ii['lower']:.4g}, {ii['upper']:.4g}] "
                          f"({ii['source']})")
-            if ii["lower"] <= 0:
+            if ii["upper"] < 0:
+                # The whole interval below 0 (pipeline.json --fixed legal=0 --extrapolate: [-0.2262, -0.05279]) was
+                # said to "reach 0" and "may be no better": it is worse, by every refit (hunt26).
+                lines.append("    note: the improvement's interval lies below 0: the optimum is predicted worse than "
+                             "the natural mixture (the bounds or fixed weights cost more than the law finds)"
+                             + (", and the steps-to-match figures are no gain" if self.steps is not None else ""))
+            elif ii["lower"] <= 0:
                 # Said because a 0.21 % gain with a jackknife spread as large (Dai & Zheng's SlimPajama at 2.718B:
                 # 0.0038 +- 0.0041) was printed as "reaches the default's loss at 92 % of the tokens, worth +11.6 %
                 # training of the default", with nothing to say that it could be noise.
