@@ -110,3 +110,18 @@ def test_a_bad_number_names_the_option_it_came_from(tmp_path, capsys):
     for name in ("params", "steps", "tokens"):
         with pytest.raises(ValueError, match=rf"^{name} \(--{name}\) must be a positive number; got 0$"):
             _positive(0, name)
+
+
+def test_active_design_errors_name_the_options_typed(tmp_path, capsys):
+    # hunt26: 'design --method active --radius 0' said "radius must be ...", '--bootstrap 1' "n_boot (bootstrap
+    # replicates) must be ...", '--n 200' "(raise radius or n_candidates, or lower min_distance)", none of which the
+    # command takes under those names.
+    from cli_runner import run_cli
+
+    path, _, _ = _table(tmp_path, "r", 0)
+    base = ["design", "--method", "active", "--runs", str(path), "--bootstrap", "4"]
+    for extra, named in ((["--radius", "0"], "radius (--radius) must be a positive number"),
+                         (["--bootstrap", "1"], "n_boot (--bootstrap: bootstrap replicates) must be an int >= 2"),
+                         (["--n", "200", "--radius", "0.05"], "(lower --n (k=), raise --radius (radius=)")):
+        code, out, err = run_cli(capsys, *base, *extra)
+        assert code == 2 and out == "" and named in err, (extra, err)

@@ -621,7 +621,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     if not isinstance(table, RunTable):
         raise InputError(f"bootstrap_law needs a RunTable (or a DataFrame in its columns); got {type(table).__name__}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise InputError(f"n_boot (bootstrap replicates) must be an int >= 2; got {n!r}")
+        raise InputError(f"n_boot (--bootstrap: bootstrap replicates) must be an int >= 2; got {n!r}")
     # Before any fit: -1 stopped the bootstrap with numpy's bare "expected non-negative integer", 'x' with int()'s
     # ValueError and a RandomState with a TypeError, and 1.5 was silently truncated to the seed 1 (_entropy).
     check_random_state(random_state)

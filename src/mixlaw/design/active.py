@@ -103,7 +103,8 @@ def _greedy_committee(A: np.ndarray, C: np.ndarray, k: int, noise_var: float,
     for _ in range(k):
         if not eligible.any():
             raise InputError(f"only {len(picks)} candidates are at least min_distance={min_distance:g} apart; "
-                             f"cannot propose {k} (raise radius or n_candidates, or lower min_distance)")
+                             f"cannot propose {k} (lower --n (k=), raise --radius (radius=) or n_candidates=, or lower "
+                             "min_distance=)")
         var = np.sum(A * A, axis=0)
         i = int(np.argmax(np.where(eligible, var, -np.inf)))
         picks.append(i)
@@ -341,7 +342,8 @@ def _checked_settings(runs: Any, k: Any, n_candidates: Any, radius: Any, min_dis
     except (TypeError, ValueError):
         raise InputError(f"radius and min_distance must be numbers; got {radius!r}, {min_distance!r}") from None
     if not (np.isfinite(radius) and radius > 0):
-        raise InputError(f"radius must be a positive number (L1 distance, at most 2 matters); got {radius!r}")
+        raise InputError(f"radius (--radius) must be a positive number (L1 distance, at most 2 matters); got "
+                         f"{radius!r}")
     if not (np.isfinite(min_distance) and min_distance >= 0):
         raise InputError(f"min_distance must be a number >= 0 (L1 distance); got {min_distance!r}")
     return k, radius, min_distance
@@ -398,7 +400,8 @@ def _candidates(opt: Any, domains: list[str], W_all: np.ndarray, k: int, n_candi
     C = _dedup(C[far]) if far.any() else C[far]
     if len(C) < k:
         raise InputError(f"only {len(C)} candidate mixtures lie farther than min_distance={min_distance:g} from "
-                         f"the {len(W_all)} runs; cannot propose {k} (raise radius or lower min_distance)")
+                         f"the {len(W_all)} runs; cannot propose {k} (lower --n (k=), raise --radius (radius=) or "
+                         "lower min_distance=)")
     return C
 
 
