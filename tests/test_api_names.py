@@ -141,7 +141,7 @@ def test_bootstrap_law_takes_n_boot_positional_and_the_old_n() -> None:
     assert bootstrap_law("linear", table, n_jobs=1).n_boot == 200  # neither given: the documented default
     with pytest.raises(InputError, match="n_boot= and n="):
         bootstrap_law("linear", table, n_boot=4, n=4, n_jobs=1)
-    with pytest.raises(InputError, match=r"n_boot \(bootstrap replicates\) must be an int >= 2"):
+    with pytest.raises(InputError, match=r"n_boot \(--bootstrap: bootstrap replicates\) must be an int >= 2"):
         bootstrap_law("linear", table, n_boot=1, n_jobs=1)
 
 

@@ -104,7 +104,7 @@ def test_runs_are_resampled_whole() -> None:
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"n": 1}, "n_boot \\(bootstrap replicates\\) must be an int >= 2"),
+    ({"n": 1}, "n_boot \\(--bootstrap: bootstrap replicates\\) must be an int >= 2"),
     ({"level": 1.5}, "level must be in \\(0, 1\\)"),
     ({"points": np.ones((1, 2)) / 2}, "points have 2 columns"),
     ({"n_jobs": 0}, r"--workers \(n_jobs=\) must be at least 1"),
