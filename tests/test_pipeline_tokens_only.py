@@ -81,3 +81,13 @@ def test_cli_target_steps_on_a_tokens_only_table_names_the_option(tmp_path, caps
     tokens_only.frame.to_csv(path, index=False)
     code, _, err = run_cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5")
     assert code == 2 and "give target_tokens instead, --target-tokens on the command line" in err
+
+
+def test_steps_on_a_tokens_only_pipeline_names_the_option_to_give_instead() -> None:
+    # hunt26: 'predict --pipeline p.json --steps 2929' on a pipeline fitted over tokens said "steps= needs a constant
+    # number of tokens per step ...", neither naming --steps nor what to give.
+    _, tokens_only = _tables(n_mix=6)
+    res = fit_pipeline(tokens_only, target_params=N_STAR, target_tokens=S_STAR * PER_STEP, **NESTED)
+    with pytest.raises(InputError, match=r"steps= \(--steps\) needs a constant number of tokens per step .*: give "
+                                         r"--tokens \(tokens=\)$"):
+        res.predict(res.mixtures[:1], steps=S_STAR)

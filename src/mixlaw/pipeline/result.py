@@ -260,8 +260,11 @@ class PipelineResult:
         if name == "at" or (name == "steps") == (self.time_axis == "step"):
             return value
         if self.tokens_per_step is None:
-            raise InputError(f"this pipeline was fitted over {self.time_axis}; {name}= needs a constant number of "
-                             f"tokens per step in the runs (a 'tokens' and a 'step' column), which it did not have")
+            # The option too: 'predict --pipeline p.json --steps 2929' on a tokens-only pipeline said "steps= needs".
+            other = "steps" if self.time_axis == "step" else "tokens"
+            raise InputError(f"this pipeline was fitted over {self.time_axis}; {name}= (--{name}) needs a constant "
+                             "number of tokens per step in the runs (a 'tokens' and a 'step' column), which it did "
+                             f"not have: give --{other} ({other}=)")
         return value / self.tokens_per_step if name == "tokens" else value * self.tokens_per_step
 
     def predict(self, weights: Any, at: float | None = None, *, params: float | None = None,
