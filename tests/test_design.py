@@ -679,3 +679,21 @@ def test_python_design_calls_refuse_a_string_of_domains_a_path_and_a_text_count(
     with pytest.raises(InputError, match=r"^target_tokens \(--target-tokens\) must be a positive number; got '1B' "):
         dirichlet_design(["a", "b"], 3, tokens_available={"a": 1e9, "b": 1e9}, target_tokens="1B")
     assert len(dirichlet_design(["a", "b"], 3, tokens_available={"a": 1e9, "b": 1e9}, target_tokens=10**9)) == 3
+
+
+def test_select_names_a_domain_no_pilot_trains_on(capsys, tmp_path):
+    # hunt26: a pilot table with w:math = 0 in every row ran every restart of the swap search, then said "no subset of
+    # 6 pilot runs determines the law (the mixtures are too alike); select more runs" (--select 19 of 20 said the
+    # same): no count of runs mends it.
+    rng, law = _ye_world(0, n_domains=3)
+    frame = double_diminishing(["a", "b", "c"], 16, random_state=0)
+    frame["loss:x"] = law(_weights(frame)) * np.exp(0.01 * rng.standard_normal(16))
+    frame.insert(4, "w:math", 0.0)
+    pilots = tmp_path / "pilots.csv"
+    frame.to_csv(pilots, index=False)
+    code, out, err = _cli(capsys, "design", "--select", "8", "--runs", str(pilots))
+    assert code == 2 and out == ""
+    assert "domain(s) ['math'] have weight 0 in every pilot run, so no subset determines" in err
+    W = _weights(frame)  # a, b, c and the all-zero math
+    with pytest.raises(InputError, match=r"^domain column\(s\) \[3\] have weight 0 in every pilot run"):
+        select_subset(W, frame["loss:x"].to_numpy(), 8)

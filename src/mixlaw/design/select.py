@@ -212,6 +212,12 @@ def select_subset(weights: Any, losses: Any, k: int, *, criterion: str = "expect
                          f"so the subset needs at least {M + 1} runs")
     if criterion not in ("expected", "observed"):
         raise InputError(f"unknown selection criterion {criterion!r}; use 'expected' or 'observed'")
+    never = np.flatnonzero(np.all(W == 0, axis=0))
+    if never.size:
+        # No subset can determine a domain's coefficient that no pilot trains on: the search ran every restart and
+        # then said "the mixtures are too alike; select more runs", which no count of runs mends (hunt26).
+        raise InputError(f"domain column(s) {never.tolist()} have weight 0 in every pilot run, so no subset "
+                         "determines the law's coefficient for them: drop them, or add pilots that train on them")
     rng = check_random_state(random_state)
     c = _fit_floors(W, Y, rng)
     fn = (_expected_scorer if criterion == "expected" else _observed_scorer)(W, Y, c)
@@ -288,6 +294,11 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
         raise InputError(f"{runs.path or 'pilot table'}: run id(s) {dup[:5]} appear more than once; subset "
                          "selection needs one row per pilot run (add a 'step' column or drop repeats)")
     names = runs.resolve_targets(targets)
+    never = [d for d, col in zip(runs.domains, runs.weights.T, strict=True) if np.all(col == 0)]
+    if never:  # named here; select_subset has their column indices only
+        raise InputError(f"{runs.path or 'pilot table'}: domain(s) {never} have weight 0 in every pilot run, so no "
+                         "subset determines the law's coefficient for them: drop their w: column(s), or add pilots "
+                         "that train on them")
     # A run whose final losses miss one of the targets (a NaN cell) cannot be scored: select among the others.
     runs = runs.complete(names, doing="selecting runs by")
     frame = runs.frame
