@@ -126,3 +126,17 @@ def test_runs_with_the_domains_in_another_order_give_the_same_optimum(tmp_path, 
         assert docs[0][key] == pytest.approx(docs[1][key])
     assert docs[0]["natural"]["weights"] == pytest.approx(docs[1]["natural"]["weights"])
     assert docs[0]["best_run"] == docs[1]["best_run"] and docs[0]["nearest_run_name"] == docs[1]["nearest_run_name"]
+
+
+def test_a_saved_law_with_a_trust_radius_and_no_runs_names_the_option(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # hunt26: 'optimize --law law.json --trust-radius 0.1' said "trust_radius needs the fitting runs' mixtures
+    # (runs=)", a keyword the command line has no way to give.
+    runs, saved = _runs(tmp_path / "runs.csv"), tmp_path / "law.json"
+    code, _, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "ye-exp", "--out", str(saved))
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "optimize", "--law", str(saved), "--trust-radius", "0.1")
+    assert code == 2 and out == ""
+    assert "trust_radius (--trust-radius) needs the fitting runs' mixtures (runs=; on the command line with a " \
+           "saved law, --runs or --dataset)" in err
+    code, _, err = run_cli(capsys, "optimize", "--law", str(saved), "--runs", str(runs), "--trust-radius", "0.1")
+    assert code == 0, err

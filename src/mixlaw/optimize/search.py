@@ -318,7 +318,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     W_runs = None if runs is None else _check_runs(runs, domains)
     if trust_radius is not None:
         if W_runs is None:
-            raise InputError("trust_radius needs the fitting runs' mixtures (runs=)")
+            # 'optimize --law law.json --trust-radius 0.1' was told "(runs=)", a keyword it cannot give.
+            raise InputError("trust_radius (--trust-radius) needs the fitting runs' mixtures (runs=; on the command "
+                             "line with a saved law, --runs or --dataset)")
         # A string ('0.3') stopped on numpy's "ufunc 'isfinite' not supported for the input types".
         if isinstance(trust_radius, str | bool) or not (isinstance(trust_radius, Real)
                                                         and np.isfinite(trust_radius) and 0 < trust_radius <= 2):
