@@ -113,3 +113,16 @@ def test_a_damaged_refit_names_its_place_once(tmp_path, capsys, fitted) -> None:
                         "--steps", "2000")
     assert code == 2 and "state.jackknife[0]: expected an object; got int" in err
     assert "mixing_law" not in err and err.count("state.jackknife[0]") == 1
+
+
+def test_the_note_below_the_fitted_sizes_does_not_call_them_inside(fitted) -> None:  # type: ignore[no-untyped-def]
+    # hunt26: 'predict --pipeline p.json --params 5000' (fitted sizes 28k-234k) printed "distance factor 1 (...; it is
+    # 1 at any scale inside the fitted range)": 5000 is outside it, below, where the backtest measured nothing.
+    below = {"params": 1e6, "steps": 2000.0}  # a tenth of the smallest fitted size (1e7)
+    iv = fitted.intervals
+    assert iv.distance_factor_at(below["params"], below["steps"]) == 1.0
+    _, _, how = iv.at_scale(fitted.mixtures, fitted.predict(fitted.mixtures, **below), below["params"],
+                            below["steps"])
+    assert "inside the fitted range" not in how
+    assert f"it is 1 at any scale up to the largest fitted size {iv.edge[0]:g} and last checkpoint {iv.edge[1]:g}, " \
+           "below the smallest fitted ones too, where no backtest measured it" in how

@@ -337,8 +337,10 @@ class PredictionIntervals:
                 failed += 1
         h = relative_half_width(q, self.boot_spread(W, center, laws), self.level)
         how = (f"{self.level:.0%} prediction intervals at this scale: each eval's backtest residuals x this scale's "
-               f"distance factor {f:.3g} (the target's: {self.distance_factor:.3g}; it is 1 at any scale inside the "
-               f"fitted range), max with the jackknife over mixtures at this scale ({len(laws)} refits"
+               f"distance factor {f:.3g} (the target's: {self.distance_factor:.3g}; it is 1 at any scale up to the "
+               f"largest fitted size {self.edge[0]:g} and last checkpoint {self.edge[1]:g}, below the smallest fitted "
+               "ones too, where no backtest measured it), max with the jackknife over mixtures at this scale "
+               f"({len(laws)} refits"
                + (f", {failed} failed there" if failed else "") + ")")
         return (*interval_bounds(center, h), how)
 
