@@ -125,3 +125,23 @@ def test_active_design_errors_name_the_options_typed(tmp_path, capsys):
                          (["--n", "200", "--radius", "0.05"], "(lower --n (k=), raise --radius (radius=)")):
         code, out, err = run_cli(capsys, *base, *extra)
         assert code == 2 and out == "" and named in err, (extra, err)
+
+
+def test_compare_exits_1_when_every_law_failed(tmp_path, capsys):
+    # A leaderboard of failures exited 0, so `mixlaw compare ... && next-step` went on (hunt26).
+    from mixlaw.cli import main
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=6)  # 4 fitting runs: too few for ye-exp (5) and additive (8), not linear
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame({"run": list("abcdef"), **{f"w:{d}": W[:, j] for j, d in enumerate("xyz")},
+                  "loss:e": 3.0 + W @ [0.1, -0.2, 0.3]}).to_csv(path, index=False)
+    for extra in ([], ["--json"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["compare", "--runs", str(path), "--holdout", "0.34", "--laws", "ye-exp,additive", *extra])
+        assert exc.value.code == 1
+        assert "every law failed to fit (2; the reasons are above)" in capsys.readouterr().err
+    # One law that fits is a leaderboard: exit 0.
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--runs", str(path), "--holdout", "0.34", "--laws", "ye-exp,linear"])
+    assert exc.value.code == 0
