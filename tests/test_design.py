@@ -697,3 +697,16 @@ def test_select_names_a_domain_no_pilot_trains_on(capsys, tmp_path):
     W = _weights(frame)  # a, b, c and the all-zero math
     with pytest.raises(InputError, match=r"^domain column\(s\) \[3\] have weight 0 in every pilot run"):
         select_subset(W, frame["loss:x"].to_numpy(), 8)
+
+
+def test_an_empty_domain_name_and_levels_off_double_diminishing_are_refused(capsys):
+    # 'web,,code' was read as web,code without a word; make_design(method="dirichlet", n_levels=3) ignored n_levels
+    # (hunt26's report; the CLI already refused --levels there).
+    code, _, err = _cli(capsys, "design", "--domains", "web,,code", "--n", "4")
+    assert code == 2 and "--domains 'web,,code': an empty name (position 2)" in err
+    with pytest.raises(InputError, match=r"n_levels \(--levels\) applies to method 'double-diminishing' only"):
+        make_design(["a", "b", "c"], method="dirichlet", n=4, n_levels=3)
+    # The default is unchanged, and double-diminishing still takes n_levels.
+    np.testing.assert_array_equal(make_design(["a", "b", "c"], n=6).to_numpy(),
+                                  make_design(["a", "b", "c"], n=6, n_levels=5).to_numpy())
+    assert make_design(["a", "b", "c"], n=6, n_levels=2).attrs["n_levels"] == 2

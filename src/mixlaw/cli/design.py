@@ -88,7 +88,11 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
     # As pipeline and report: a folder, a symlink or a path through a file is refused before --method active's
     # bootstrap refits, not after them (a missing folder is made by the write, as in every command).
     check_outputs([runs, tokens_available], out=out_path)
-    doms = None if domains is None else [d.strip() for d in domains.split(",") if d.strip()]
+    doms = None if domains is None else [d.strip() for d in domains.split(",")]
+    if doms is not None and not all(doms):
+        # 'web,,code' (a name left out?) was read as web,code without a word.
+        raise InputError(f"--domains {domains!r}: an empty name (position {doms.index('') + 1}); give the names "
+                         "separated by single commas")
     active_opts = {"--law": law, "--objective": objective, "--bounds": bounds, "--bootstrap": bootstrap,
                    "--radius": radius, "--law-option": law_option,
                    "--within-fitted-range": within_range or None, "--maximize": maximize or None,
@@ -173,7 +177,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                            prior=None if prior is None else parse_mixture(prior),
                                            tokens_available=tok, target_tokens=target_tokens,
                                            max_epochs=4.0 if max_epochs is None else max_epochs,
-                                           n_levels=5 if levels is None else levels, random_state=seed)
+                                           n_levels=levels, random_state=seed)
     if out_path is not None:
         api.write_frame_atomic(frame, out_path)
     if as_json:

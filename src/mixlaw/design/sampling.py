@@ -360,14 +360,19 @@ def _dedup_l1(W: np.ndarray, threshold: float = 1e-5) -> np.ndarray:
 # ---------------------------------------------------------------------- one entry point (CLI)
 def make_design(domains: Sequence[str], *, method: str = "double-diminishing", n: int = 40,
                 prior: Mapping[str, float] | None = None, tokens_available: Mapping[str, float] | None = None,
-                target_tokens: float | None = None, max_epochs: float = 4.0, n_levels: int = 5,
+                target_tokens: float | None = None, max_epochs: float = 4.0, n_levels: int | None = None,
                 random_state: int | np.random.Generator | None = 0) -> pd.DataFrame:
     """Dispatch to :func:`double_diminishing` or :func:`dirichlet_design` (what ``mixlaw design`` calls).
 
     For double-diminishing, a token budget (``tokens_available`` + ``target_tokens``) sets each domain's
-    maximum share via :func:`max_shares`; ``prior`` applies to the Dirichlet method only.
+    maximum share via :func:`max_shares`, and ``n_levels`` (default 5) the halving levels; ``prior`` applies to
+    the Dirichlet method only, ``n_levels`` to double-diminishing only (each refused with the other).
     """
     doms = check_domains(domains)
+    if n_levels is not None and method != "double-diminishing":
+        # Silently ignored before: make_design(method="dirichlet", n_levels=3) drew the same design as without it.
+        raise InputError("n_levels (--levels) applies to method 'double-diminishing' only")
+    n_levels = 5 if n_levels is None else n_levels
     if method == "double-diminishing":
         if prior is not None:
             raise InputError("--prior applies to --method dirichlet only")
