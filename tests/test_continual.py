@@ -251,3 +251,28 @@ def test_python_inputs_a_user_can_pass_are_read_or_refused_in_one_line() -> None
                       ({"runs": p, "losses": y, "pre_loss": PRE, "law": 42}, r"^law must be a law key")):
         with pytest.raises(InputError, match=match):
             critical_proportion(n_boot=0, **kw)
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.MixlawWarning")
+def test_auto_names_its_pick_and_the_bootstrap_refits_that_law(monkeypatch):
+    # Each bootstrap refit re-ran auto's cross-validation (12 runs, --bootstrap 200: killed after 17 min), and a
+    # replicate that chose another law put its share on another curve (hunt26: [0.24, 0.36] around p* = 0.40).
+    import mixlaw.continual as cont
+
+    rng = np.random.default_rng(1)
+    p = np.linspace(0, 0.9, 12)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(12)], "w:web": 1 - p, "w:code": p,
+                          "loss:web": 2.5 + 0.08 * np.exp(3 * p) + rng.normal(0, 0.005, 12)})
+    seen = []
+    real = cont.bootstrap_law
+    monkeypatch.setattr(cont, "bootstrap_law", lambda est, *a, **k: seen.append(est.key) or real(est, *a, **k))
+    res = critical_proportion(RunTable(frame), original="web", new="code", pre_loss=2.62, law="auto", n_boot=8,
+                              n_jobs=1)
+    pick = res.law.choice_["web"]
+    assert seen == [pick] and res.boot_law == pick and res.to_dict()["boot_law"] == pick
+    text = str(res)
+    assert f"law=auto (chose {pick} by cross-validation)" in text and f"8 refits of {pick}" in text
+    # A plain law is bootstrapped as itself, as before.
+    seen.clear()
+    assert critical_proportion(RunTable(frame), original="web", new="code", pre_loss=2.62, law="ye-exp", n_boot=4,
+                               n_jobs=1).boot_law is None and seen == ["ye-exp"]

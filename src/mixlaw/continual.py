@@ -39,6 +39,7 @@ from .data.reading import _normalise_columns, _read_any
 from .errors import DataError, DataWarning, ExtrapolationWarning, InputError, user_stacklevel
 from .evals import add_eval_groups
 from .laws.base import MixingLaw, get_law
+from .laws.selection import META_LAWS
 from .optimize import check_enough_runs
 
 #: Resolution of the share grid on which the predicted curve is scanned (then refined by interpolation).
@@ -66,6 +67,9 @@ class CriticalProportion:
         The fitted law of the original-domain loss (domains ``[original, new]``).
     new_loss_at_critical : float or None
         Predicted new-domain loss at p*, when the table has a loss column for the new domain.
+    boot_law : str or None
+        The law the bootstrap refits: ``auto``'s pick when ``law`` is ``auto`` (the interval is then that law's,
+        as the point estimate is), else None (the law itself).
     """
 
     original: str
@@ -83,6 +87,7 @@ class CriticalProportion:
     n_boot: int = 0
     level: float = 0.9
     n_failed: int = 0
+    boot_law: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"original": self.original, "new": self.new, "critical_proportion": self.proportion,
@@ -90,18 +95,20 @@ class CriticalProportion:
                 "n_boot": self.n_boot, "n_failed": self.n_failed, "status": self.status, "pre_loss": self.pre_loss,
                 "pre_source": self.pre_source, "tolerance": self.tolerance, "threshold": self.threshold,
                 "n_runs": self.n_runs, "new_loss_at_critical": self.new_loss_at_critical,
-                "law": self.law.to_dict()}
+                "boot_law": self.boot_law, "law": self.law.to_dict()}
 
     def __str__(self) -> str:
         p = self.law.params_
-        lines = [f"[[Critical proportion]]  original={self.original}  new={self.new}  law={self.law.key}  "
-                 f"({self.n_runs} runs)",
+        # auto's pick, named: 'law=auto' alone left the user to guess which law drew the curve (hunt26).
+        picked = sorted({str(v) for v in (getattr(self.law, "choice_", None) or {}).values()})
+        lines = [f"[[Critical proportion]]  original={self.original}  new={self.new}  law={self.law.key}"
+                 + (f" (chose {', '.join(picked)} by cross-validation)" if picked else "") + f"  ({self.n_runs} runs)",
                  f"    {self.original} loss before continual pretraining = {self.pre_loss:.5g} ({self.pre_source}); "
                  f"tolerance = {self.tolerance:g}; threshold = {self.threshold:.5g}"]
         crit = f"    critical share of {self.new} = {self.proportion:.4f}"
         if self.interval is not None:
             crit += f"  [{self.interval[0]:.4f}, {self.interval[1]:.4f}] ({self.level:.0%} bootstrap, {self.n_boot} " \
-                    f"refits, {self.n_failed} failed)"
+                    f"refits{'' if self.boot_law is None else ' of ' + self.boot_law}, {self.n_failed} failed)"
         lines.append(crit)
         lines.append({"crossing": f"    above it the predicted {self.original} loss exceeds the threshold",
                       "all": "    every share up to 1 keeps the loss within tolerance",
@@ -406,11 +413,16 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
             warnings.simplefilter("ignore", ExtrapolationWarning)
             new_loss = float(np.asarray(new_law.predict(np.array([[1 - p_star, p_star]]))).ravel()[0])
     interval, n_failed = None, 0
+    # auto's pick is refitted, not auto: each refit re-ran its cross-validation (12 runs, --bootstrap 200: killed
+    # after 17 min on 2 cores), and a replicate that chose another law put its p* on another curve (5 refits gave
+    # [0.24, 0.36] around p* = 0.40, hunt26). The interval is then the chosen law's, as p* is.
+    chosen = getattr(fitted, "estimator_", None)
+    boot_est, boot_law = (chosen.clone(), chosen.key) if est.key in META_LAWS and chosen is not None else (est, None)
     if n_boot:
         two = RunTable(pd.DataFrame({"run": table_o.runs, f"w:{original}": W[:, 0], f"w:{new}": W[:, 1],
                                      f"loss:{original}": table.losses(original)}))
-        boot = bootstrap_law(est, two, [original], n_boot=n_boot, random_state=random_state, n_jobs=n_jobs, points=G,
-                             level=level)
+        boot = bootstrap_law(boot_est, two, [original], n_boot=n_boot, random_state=random_state, n_jobs=n_jobs,
+                             points=G, level=level)
         assert boot.predictions is not None
         reps = np.array([_crossing(grid_p, boot.predictions[b, :, 0], thr)[0]
                          for b in range(n_boot) if np.all(np.isfinite(boot.predictions[b]))])
@@ -422,7 +434,7 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     return CriticalProportion(original=original, new=new, proportion=p_star, interval=interval, status=status,
                               pre_loss=pre, tolerance=float(tolerance), threshold=thr, pre_source=source,
                               law=fitted, n_runs=len(table), new_loss_at_critical=new_loss, n_boot=int(n_boot),
-                              level=float(level), n_failed=int(n_failed))
+                              level=float(level), n_failed=int(n_failed), boot_law=boot_law if n_boot else None)
 
 
 __all__ = ["critical_proportion", "CriticalProportion", "read_continual_runs"]
