@@ -108,11 +108,11 @@ class _CapacityLaw(MixingLaw):
     coupled_targets = True
     needs_matched_targets = True
     #: Whether a fit with every (run, eval set) observed gives the solver run factors (:meth:`_factored_model`):
-    #: the same Jacobian, products summed in another order. Eq. 1's RegMix CV moves by < 1e-8 with it; the Eq. 3
-    #: laws keep the segment products (bit-identical to before) because their fold fits end in flat valleys where
-    #: rounding alone moves the CV: the losses scaled by 1 + 4e-16 moved dz-eq3-safe's CV Spearman on RegMix
-    #: train_1m by up to 1.1e-4 and its RMSE by 3.6e-5 (the factors: 1.1e-4 and 3.7e-5), past the 4 decimals that
-    #: a speed-up may move them by.
+    #: the same Jacobian, products summed in another order. Eq. 1's RegMix CV moves by < 1e-8 with it. Eq. 3's fold
+    #: fits end in flat valleys where rounding alone moves the CV (the losses scaled by 1 + 4e-16 moved
+    #: dz-eq3-safe's CV Spearman on RegMix train_1m by up to 1.1e-4 and its RMSE by 3.6e-5); dz-eq3-safe takes the
+    #: factors all the same (speed26: its CV moves by that noise, and its per-eval CV costs 1.4x less CPU), plain
+    #: dz-eq3 (no auto candidate) keeps the segment products.
     _factored_jacobian = True
     _parameter_constraints = {**MixingLaw._parameter_constraints,
                               "capacity_floor": [Interval(Real, 0, None, closed="neither")],
