@@ -116,6 +116,27 @@ def test_soft_floor_allocation_keeps_the_budget_and_its_jacobian(k: float) -> No
     _check_allocation_jacobian(W, log_c, b, S, allocation_jacobian(x, sig, b, k), smooth=k)
 
 
+def test_soft_floor_values_and_weights_are_the_soft_maximum_and_its_sigmoid() -> None:
+    # speed26 computes log(1 + e^t) and sigmoid(t) from one exp(-|t|) (it was logaddexp and a tanh): the same x and
+    # floor weights, also where t is far from 0 (shares near 0 and far above the floor, where e^t over- or
+    # underflows).
+    from scipy.special import expit
+
+    rng = np.random.default_rng(6)
+    W = np.vstack([_mixtures(20, 6), np.array([[1e-12, 1e-9, 0.5, 0.25, 0.25 - 1e-9 - 1e-12]])])
+    log_c, b, k = rng.normal(0, 1, 5), rng.uniform(0.1, 0.8, 5), 32.0
+    S = np.full(len(W), 200 + 4 * 0.3)
+    x, mu, sig = solve_allocation(W, log_c, b, S, 0.3, smooth=k)
+    pos = W > 0
+    with np.errstate(divide="ignore"):
+        t = k * ((np.log(W * b * np.exp(log_c)) - mu[:, None]) / (b + 1) - np.log(0.3))
+    assert np.abs(t[pos]).max() > 50  # both tails are exercised
+    assert_allclose(x[pos], 0.3 * np.exp(np.logaddexp(0.0, t[pos]) / k), rtol=1e-13)
+    # The sigmoid to its relative precision in both tails (0.5 (1 + tanh(t / 2)) was 0 below t ~ -37).
+    assert_allclose(sig[pos], expit(t[pos]), rtol=1e-12)
+    assert np.all(x[~pos] == 0.3) and np.all(sig[~pos] == 0.0)
+
+
 @pytest.mark.parametrize("key", ["dz-eq1", "dz-eq3", "dz-eq3-safe"])
 def test_law_jacobian_matches_finite_differences(key: str) -> None:
     W = _mixtures(12, 3)

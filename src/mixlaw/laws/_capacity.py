@@ -122,8 +122,14 @@ def solve_allocation(h: np.ndarray, log_c: np.ndarray, b: np.ndarray, budget: np
             free = xr > floor
             return np.where(free, xr, floor), free
         t = k * (v - log_H)  # the soft floor needs no xr itself (one exp of (n, M) less per Newton step)
-        x = floor * np.exp(np.logaddexp(0.0, t) / k)
-        return x, 0.5 * (1.0 + np.tanh(0.5 * t))  # d log x / d log xr = sigmoid(t)
+        # log(1 + e^t) and sigmoid(t) = d log x / d log xr from one exp(-|t|): what logaddexp(0, t) computes inside
+        # (x is bit for bit the same), and the sigmoid without a tanh (whose 0.5 (1 + tanh(t / 2)) was 0 below
+        # t ~ -37): three transcendental passes over (n, M) instead of five. On a RegMix fold fit of dz-eq3-safe
+        # on the objective (410 runs x 17 domains) the 1170 solves took 2.13 CPU s instead of 2.44.
+        e = np.exp(-np.abs(t))
+        x = floor * np.exp((np.maximum(t, 0.0) + np.log1p(e)) / k)
+        r = 1.0 / (1.0 + e)
+        return x, np.where(t >= 0.0, r, e * r)
 
     for _ in range(_MAX_NEWTON):
         x, free = alloc(mu)

@@ -701,8 +701,11 @@ class _CapacityLaw(MixingLaw):
         if not jac:
             return pred, None
         J = np.zeros(pred.shape + (theta.size,))
-        J[:, :, :M] = np.einsum("nuj,ku->nkj", d_lc, A, optimize=True)
-        J[:, :, M:2 * M] = np.einsum("nuj,ku->nkj", d_b, A, optimize=True)
+        # (K, u) @ (n, u, M): the composition of the term domains' derivatives as one stacked BLAS product; the
+        # einsum with optimize=True planned its contraction at every call (on RegMix's objective, one implicit
+        # target: 0.32 ms a call against 0.11 ms; Marin's 9 x 39: 16 ms against 0.7 ms).
+        J[:, :, :M] = np.matmul(A, d_lc)
+        J[:, :, M:2 * M] = np.matmul(A, d_b)
         J[:, np.arange(K), 2 * M + np.arange(K)] = 1.0
         U, implicit, _ = self._layout()
         if d_extra is not None:
