@@ -17,6 +17,9 @@ Parts (each timed in a child process per tree, the trees alternating ``--repeats
   set: as the auto CV fits them on these runs), the CV table's Spearman and RMSE and every out-of-fold prediction
   compared;
 
+- ``dz1d``, ``dz3d`` (speed26): the same on the objective column (``objective="mean"``, ``fit_on=("direct",)``: one
+  implicitly aggregated target, as ``optimize``'s CV fits dz-eq1 [direct] and dz-eq3-safe [direct]);
+
 - ``fit``, ``optimize`` (slow): ``fit_table(law="auto", targets="all")`` and ``optimize_runs(law="auto",
   objective="mean")`` inside ``cv_workers("auto")``, as the two commands run (the chosen laws, CV table, predictions,
   optimum compared).
@@ -37,6 +40,19 @@ so CPU s are the measure; wall s only says how loaded the machine was): the bit-
 dz1 CPU 8.24 -> 7.31 s (1.13x), dz3 31.37 -> 27.41 s (1.14x; of the minima 1.15x), both identical; with the factored
 dz-eq1 Jacobian, 03279bd (2 repeats): dz1 8.77 -> 4.20 s (2.09x; of the minima 2.03x), CV metrics max |d| 5.7e-9,
 out-of-fold predictions 1.6e-6; dz3 30.67 -> 26.66 s (1.15x; of the minima 1.16x), identical.
+
+Measured 2026-12-07 (speed26; ``--baseline main`` = 6604978, CPU s; the ``optimize`` part also prints the CV rows
+of its selection that moved): dz-eq3-safe on the factored Jacobian, 77a8e51 (load 4.6-5.4): dz3 48.09 -> 34.01 s
+(1.41x), CV metrics max |d| 3.7e-6, out-of-fold predictions 1.2e-4. With the soft floor's one exp and _eval's
+matmul, 3e50400 (``--parts dz3d,dz1d,dz3 --repeats 2``, load 1.9-3.7): dz1d 20.36 -> 16.88 s (1.21x; metrics 5.9e-6,
+oof 1.1e-3), dz3d 27.19 -> 27.89 s (0.97x; of the minima 1.00x: no gain measured; metrics 1.7e-14), dz3 43.08 ->
+33.70 s (1.28x; metrics 2.6e-4, oof 0.024: dz-eq3-safe's flat valleys). ``--parts optimize --repeats 1``, twice
+(load 4.1-8 and 2.7-4.2): 284.01 -> 277.87 s (1.02x) and 282.88 -> 264.83 s (1.07x); the optimum identical (x and
+f: 0), the choice the same (lightgbm per eval), the CV rows that moved: dz-eq1 [direct] |d spearman| 5.9e-6,
+dz-eq3-safe [per-eval] 1.7e-5, dz-eq3-safe [direct] 0 (|d S| 1.8e-14). What is left (cProfile, one process, on
+main): the simulate search, 101 of 274 CPU s (LightGBM predicting 100 000 mixtures with 13 boosters of 1000 trees,
+~70 ns a tree and row), then the fold fits of dz-eq3-safe (44 per-eval + 27 direct), lightgbm (22), gp-residual
+(20) and dz-eq1 (14 direct + 8).
 """
 
 from __future__ import annotations
@@ -54,7 +70,7 @@ import numpy as np
 from _common import extract_src, timed
 
 REPO = Path(__file__).resolve().parents[1]
-PARTS = ("gp", "lgbm", "search", "cv", "dz1", "dz3", "fit", "optimize")
+PARTS = ("gp", "lgbm", "search", "cv", "dz1", "dz3", "dz1d", "dz3d", "fit", "optimize")
 
 
 def _part(name: str) -> tuple[Any, float, float]:
@@ -85,10 +101,13 @@ def _part(name: str) -> tuple[Any, float, float]:
         res, wall, cpu = timed(lambda: optimize_mixture(law, objective="mean", natural=W.mean(axis=0),
                                                         runs=W, within_fitted_range=True, random_state=0, **jobs))
         return {"x": np.array([res.weights[d] for d in table.domains]), "f": np.array([res.objective])}, wall, cpu
-    if name in ("dz1", "dz3"):
-        key = "dz-eq1" if name == "dz1" else "dz-eq3-safe"
+    if name in ("dz1", "dz3", "dz1d", "dz3d"):
+        key = "dz-eq1" if name.startswith("dz1") else "dz-eq3-safe"
+        # dz1d / dz3d: fitted on the objective column ("mean": one implicitly aggregated target), as optimize's CV
+        # fits the [direct] candidates.
+        kw: dict[str, Any] = {"objective": "mean", "fit_on": ("direct",)} if name.endswith("d") else {}
         cv, wall, cpu = timed(lambda: cross_validate(W, Y, domains=table.domains, targets=names, candidates=[key],
-                                                     n_jobs=1))
+                                                     n_jobs=1, **kw))
         metrics = np.array([[r.metrics.get(m, np.nan) for m in ("spearman", "rmse")] for r in cv.table.rows])
         return {"metrics": metrics, "oof": next(iter(cv.oof.values()))}, wall, cpu
     if name in ("fit", "optimize"):
@@ -110,6 +129,11 @@ def _part(name: str) -> tuple[Any, float, float]:
         if opt is None:
             out["metrics"] = np.array([[r.metrics.get(m, np.nan) for m in ("score", "spearman", "rmse", "r2")]
                                        for r in law.cv_.rows])
+        else:  # the CV rows the selection reports (speed26): their Spearman and score S apart
+            rows = opt.selection["cv"]["rows"]
+            out["spearman"] = np.array([r.get("spearman", np.nan) for r in rows], dtype=np.float64)
+            out["score"] = np.array([r.get("score", np.nan) for r in rows], dtype=np.float64)
+            out["rows"] = np.array([f"{r['law']} [{r['fit_on']}]" for r in rows])
         return out, wall, cpu
     cv, wall, cpu = timed(lambda: cross_validate(W, Y, domains=table.domains, targets=names,
                                                  candidates=["gp-residual", "lightgbm"], objective="mean", n_jobs=1))
@@ -137,6 +161,18 @@ def _diff(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> str:
     same = all(np.array_equal(a[k], b[k], equal_nan=k in num) for k in a)
     per = f"; per key {', '.join(f'{k} {v:.3g}' for k, v in gap.items())}" if not same and len(gap) <= 4 else ""
     return f"identical: {same} (max |now - base| {worst:.3g}{per})"
+
+
+def _moved_rows(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> str:
+    """The CV rows (optimize's selection) whose Spearman or score S differ between the trees, one per line."""
+    if "rows" not in a or "rows" not in b or not np.array_equal(a["rows"], b["rows"]):
+        return ""
+    out = []
+    for i, name in enumerate(a["rows"]):
+        ds, dS = abs(a["spearman"][i] - b["spearman"][i]), abs(a["score"][i] - b["score"][i])
+        if ds > 0 or dS > 0:
+            out.append(f"    {name}: |d spearman| {ds:.2g}, |d S| {dS:.2g}")
+    return "\n".join(["  CV rows that moved:"] + out) if out else "  CV rows: identical"
 
 
 def main() -> None:
@@ -182,6 +218,8 @@ def main() -> None:
                          f"(medians; of the minima {low['base'][0] / low['now'][0]:.2f}x wall, "
                          f"{low['base'][1] / low['now'][1]:.2f}x CPU); {_diff(last['now'], last['base'])}")
             print(line, flush=True)
+            if "base" in last and _moved_rows(last["now"], last["base"]):
+                print(_moved_rows(last["now"], last["base"]), flush=True)
         print(f"load average {os.getloadavg()[0]:.2f} at end")
 
 
