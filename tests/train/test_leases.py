@@ -89,6 +89,21 @@ def test_a_store_deleted_while_open_is_never_written_nor_made_again(tmp_path: Pa
             db.record_checkpoint("r1", 10, 100, {"a": 1.0, "b": 2.0})
         assert db.checkpoint_steps("r1") == []
 
+def test_a_store_opened_by_a_relative_path_is_still_written_after_a_chdir(tmp_path: Path, monkeypatch) -> None:
+    # SQLite keeps the file it opened whatever the working folder; the check that the store is still there
+    # stat'ed the relative path again from the new folder and stopped with StoreGone ('was deleted') a store
+    # that was there all along.
+    cfg, doms = {"mixture": {"a": 0.5, "b": 0.5}}, ["a", "b"]
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with RunStore("runs.db") as db:
+        db.begin_run("r1", cfg, doms, 10)
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        db.record_checkpoint("r1", 10, 100, {"a": 1.0, "b": 2.0})
+        assert db.checkpoint_steps("r1") == [10]
+    assert not (tmp_path / "elsewhere" / "runs.db").exists()
+
+
 _SWEEP = """
 import json, sys
 from mixlaw.sweep import run_sweep

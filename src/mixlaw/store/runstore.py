@@ -106,6 +106,8 @@ class RunStore:
         self.readonly = readonly
         self.conn: sqlite3.Connection | None = None
         self._ident: tuple[int, int] | None = None  # (device, inode) of the file opened: see _check_present
+        # Absolute, as SQLite holds the file it opened: a relative path stat'ed again after a chdir named no file.
+        self._abspath = Path(os.path.abspath(self.path))
         if not readonly and not create and not self.path.is_file():
             raise self._gone("was deleted")
         if self.path.is_dir():
@@ -169,7 +171,7 @@ class RunStore:
         return schema.version(self.conn, self._where)
 
     def _gone(self, what: str) -> StoreGone:
-        folder = self.path.parent
+        folder = self._abspath.parent
         where = f" (its folder {str(folder)!r} is gone too)" if not folder.exists() else ""
         return StoreGone(f"{self._where} {what} while mixlaw was writing it{where}: stopping here, as every "
                          f"later result would be lost; restore the store, or start again (a new store "
@@ -181,7 +183,7 @@ class RunStore:
         if self._ident is None:
             return
         try:
-            st = os.stat(self.path)
+            st = os.stat(self._abspath)
         except OSError:
             raise self._gone("was deleted") from None
         if (st.st_dev, st.st_ino) != self._ident:
