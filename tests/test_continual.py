@@ -230,6 +230,20 @@ def test_three_shares_identify_ye_s_law() -> None:
     assert res.proportion == pytest.approx(P_TRUE, abs=1e-4)
 
 
+def test_shares_and_losses_given_as_pandas_series_are_read_as_arrays() -> None:
+    # review26a: dd0363a's refusal of losses= beside a table refused every runs= but an ndarray, list or tuple, so
+    # critical_proportion(df["p"], df["loss"]) (read as arrays before) said "a run table has its own 'loss:web'
+    # column" of a column of shares.
+    frame = _table(noise=0.0).frame
+    p, y = frame["w:code"], frame["loss:web"]
+    ref = critical_proportion(p.to_numpy(), y.to_numpy(), pre_loss=PRE, n_boot=0)
+    assert critical_proportion(p, y, pre_loss=PRE, n_boot=0).proportion == ref.proportion
+    assert critical_proportion(list(p), list(y), pre_loss=PRE, n_boot=0).proportion == ref.proportion
+    for table in (frame, "runs.csv"):  # a table (or its path) beside losses= is still refused
+        with pytest.raises(InputError, match=r"^losses= goes with an array of new-domain shares"):
+            critical_proportion(table, y, pre_loss=PRE, n_boot=0)
+
+
 def test_python_inputs_a_user_can_pass_are_read_or_refused_in_one_line() -> None:
     # hunt26: a DataFrame stopped on numpy's "could not convert string to float: 'r0'"; losses= beside a table was
     # dropped without a word; an (n, 2) array of mixtures was flattened into 2n shares ("pass losses= of the same

@@ -212,8 +212,9 @@ def _prepare(runs: Any, losses: Any, original: str, new: str, pre_loss: float | 
              eval_groups: Mapping[str, Mapping[str, float]] | None = None) -> tuple[Any, float, str, bool]:
     """A two-domain RunTable of the post-CPT rows, the pre-CPT loss and its source, and whether loss:new exists."""
     base_source = None
-    if losses is not None and not isinstance(runs, (np.ndarray, list, tuple)):
-        # A table's losses are its loss:<original> column: a losses= beside it was dropped without a word.
+    if losses is not None and isinstance(runs, (str, os.PathLike, pd.DataFrame, RunTable)):
+        # A table's losses are its loss:<original> column: a losses= beside it was dropped without a word. (Only a
+        # table: shares as a pandas Series or any sequence are read as an array, as before.)
         raise InputError("losses= goes with an array of new-domain shares; a run table has its own "
                          f"'loss:{original}' column")
     if isinstance(runs, (str, os.PathLike, pd.DataFrame)):
