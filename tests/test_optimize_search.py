@@ -266,6 +266,24 @@ def test_trust_radius_with_bounds_anchors_on_the_runs_whose_ball_meets_them() ->
                          trust_radius=0.01, within_fitted_range=False)
 
 
+def test_a_radius_no_mixture_reaches_names_the_limits_given() -> None:
+    # review26a: with a token budget (no --bounds) the error said "no mixture within the bounds ...: widen the radius
+    # or the bounds", an option the command was not given; the caps came from --tokens-available / --target-tokens.
+    rng = np.random.default_rng(5)
+    W = rng.dirichlet(np.ones(3) * 5, size=12)
+    law = get_law("ye-exp").fit(W, _truth(W), domains=DOMAINS, targets=DOMAINS)
+    budget = {"tokens_available": {"web": 1e12, "code": 1e9, "math": 1e12}, "target_tokens": 8e10}  # code <= 0.05
+    with pytest.raises(InputError, match=r"^no mixture within the token budget's caps \(--tokens-available, "
+                                         r"--target-tokens, --max-epochs\) lies within L1 0.01 of a run \(the nearest "
+                                         r"lies .* from one\): widen the radius \(--trust-radius, trust_radius=\) or "
+                                         r"loosen them$"):
+        optimize_mixture(law, objective="math", runs=W, trust_radius=0.01, within_fitted_range=False, **budget)
+    with pytest.raises(InputError, match=r"^no mixture within the bounds and the token budget's caps .* and fixed "
+                                         r"weights \(--fixed\) lies within L1 0.01 of a run"):
+        optimize_mixture(law, objective="math", runs=W, trust_radius=0.01, within_fitted_range=False,
+                         bounds={"math": (0.0, 0.46)}, fixed={"web": 0.5}, **budget)
+
+
 def test_cli_search_gradient_refuses_the_simulate_options(capsys, tmp_path) -> None:
     # hunt26: 'optimize --search gradient --samples 500 --top-k 3' printed SLSQP's optimum, exit 0, as if they applied.
     from cli_runner import run_cli

@@ -24,7 +24,15 @@ from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
 from ..laws._inputs import weights_in_order
 from ..laws.base import MixingLaw
-from .constraints import ACTIVE_TOL, _active, _constraints, _natural, _pin_untrained, project_box_simplex
+from .constraints import (
+    ACTIVE_TOL,
+    _active,
+    _constraints,
+    _natural,
+    _pin_untrained,
+    _Problem,
+    project_box_simplex,
+)
 from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights, objective_label
 from .result import OptimumResult
 from .runs import check_not_constant
@@ -62,6 +70,7 @@ class _Free:
     lo: np.ndarray  # their lower bounds
     hi: np.ndarray  # their upper bounds
     rem: float  # their sum: 1 - the fixed weights
+    limits: str = "the bounds"  # what set lo, hi and the fixed weights, as errors name it (_limits_said)
 
     def full(self, x: np.ndarray) -> np.ndarray:
         """The whole mixture with free weights ``x``."""
@@ -310,7 +319,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
 
     nat, nat_src = _natural(natural, tokens_available, domains)
     F = np.flatnonzero(~prob.fixed)
-    free = _Free(prob.fixed_values, F, prob.lo[F], prob.hi[F], 1.0 - prob.fixed_values[prob.fixed].sum())
+    free = _Free(prob.fixed_values, F, prob.lo[F], prob.hi[F], 1.0 - prob.fixed_values[prob.fixed].sum(),
+                 _limits_said(prob))
     if search not in SEARCHES:
         raise InputError(f"search must be one of {SEARCHES}; got {search!r}")
     if search == "auto":
@@ -528,9 +538,9 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     reach = np.array([d for _, d in nearest]) <= budgets + 1e-12
     if not reach.any():
         gap = float(np.min(np.array([d for _, d in nearest]) + radius - budgets))
-        raise InputError(f"no mixture within the bounds{' and fixed weights' if fixed_mask.any() else ''} lies within "
-                         f"L1 {radius:g} of a run (the nearest lies {gap:.3g} from one): widen the radius "
-                         "(--trust-radius, trust_radius=) or the bounds")
+        raise InputError(f"no mixture within {free.limits} lies within L1 {radius:g} of a run (the nearest lies "
+                         f"{gap:.3g} from one): widen the radius (--trust-radius, trust_radius=) or "
+                         + ("the bounds" if free.limits == "the bounds" else "loosen them"))
     with np.errstate(over="ignore", invalid="ignore"):
         Lr = ev.predict(free.full_rows(anchors_free))
     f_anchor = Lr @ s if s is not None else np.array([scalar(v) for v in Lr])
@@ -552,6 +562,21 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         objs.append(f)
         n_conv += int(ok)
     return xs, objs, n_conv
+
+
+def _limits_said(prob: _Problem) -> str:
+    """What holds the mixture in, as an error names it: the bounds, the token budget's caps, the fitted range, the
+    fixed weights (a radius that no run could reach within a token budget's caps said "the bounds", an option not
+    given: review26a)."""
+    kinds = set(prob.kind_lo) | set(prob.kind_hi)
+    said = ["the bounds"] if "lower bound" in prob.kind_lo or any(
+        k == "upper bound" and h < 1.0 for k, h in zip(prob.kind_hi, prob.hi, strict=True)) else []
+    said += [text for kind, text in (("availability", "the token budget's caps (--tokens-available, --target-tokens, "
+                                      "--max-epochs)"), ("fitted range", "the fitted range (--extrapolate lifts it)"))
+             if kind in kinds]
+    if prob.fixed.any():
+        said.append("fixed weights (--fixed)" if said else "the fixed weights (--fixed)")
+    return " and ".join(said) or "the bounds"
 
 
 def _l1_nearest_feasible(w: np.ndarray, lo: np.ndarray, hi: np.ndarray, rem: float) -> tuple[np.ndarray, float]:
