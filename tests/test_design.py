@@ -710,3 +710,20 @@ def test_an_empty_domain_name_and_levels_off_double_diminishing_are_refused(caps
     np.testing.assert_array_equal(make_design(["a", "b", "c"], n=6).to_numpy(),
                                   make_design(["a", "b", "c"], n=6, n_levels=5).to_numpy())
     assert make_design(["a", "b", "c"], n=6, n_levels=2).attrs["n_levels"] == 2
+
+
+def test_select_names_a_domain_only_the_unscored_pilots_train_on(capsys, tmp_path):
+    # review26a: the named check ran before the pilots without a loss were left out, so a domain that only such a
+    # pilot trained on reached select_subset's check, which has column indices only: "domain column(s) [3] have
+    # weight 0 in every pilot run", a number where the table has a name.
+    rng, law = _ye_world(0, n_domains=3)
+    frame = double_diminishing(["a", "b", "c"], 16, random_state=0)
+    frame["loss:x"] = law(_weights(frame)) * np.exp(0.01 * rng.standard_normal(16))
+    frame.insert(4, "w:math", 0.0)
+    frame.loc[0, ["w:a", "w:b", "w:c", "w:math"]] = [0.4, 0.2, 0.2, 0.2]
+    frame.loc[0, "loss:x"] = np.nan  # the one pilot on math has no loss: it cannot be scored
+    pilots = tmp_path / "pilots.csv"
+    frame.to_csv(pilots, index=False)
+    code, out, err = _cli(capsys, "design", "--select", "8", "--runs", str(pilots))
+    assert code == 2 and out == ""
+    assert "domain(s) ['math'] have weight 0 in every pilot run" in err and "column(s) [3]" not in err

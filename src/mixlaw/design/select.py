@@ -294,13 +294,16 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
         raise InputError(f"{runs.path or 'pilot table'}: run id(s) {dup[:5]} appear more than once; subset "
                          "selection needs one row per pilot run (add a 'step' column or drop repeats)")
     names = runs.resolve_targets(targets)
-    never = [d for d, col in zip(runs.domains, runs.weights.T, strict=True) if np.all(col == 0)]
-    if never:  # named here; select_subset has their column indices only
-        raise InputError(f"{runs.path or 'pilot table'}: domain(s) {never} have weight 0 in every pilot run, so no "
-                         "subset determines the law's coefficient for them: drop their w: column(s), or add pilots "
-                         "that train on them")
     # A run whose final losses miss one of the targets (a NaN cell) cannot be scored: select among the others.
+    n_all = len(runs.frame)
     runs = runs.complete(names, doing="selecting runs by")
+    # Checked on the pilots select_subset is given, named here (it has their column indices only).
+    never = [d for d, col in zip(runs.domains, runs.weights.T, strict=True) if np.all(col == 0)]
+    if never:
+        raise InputError(f"{runs.path or 'pilot table'}: domain(s) {never} have weight 0 in every pilot run"
+                         + (" that has every target's loss" if len(runs.frame) < n_all else "")
+                         + ", so no subset determines the law's coefficient for them: drop their w: column(s), or "
+                         "add pilots that train on them")
     frame = runs.frame
     sel = select_subset(runs.weights, runs.losses(names), k, criterion=criterion, n_restarts=n_restarts,
                         max_evals=max_evals, random_state=random_state, progress=progress)
