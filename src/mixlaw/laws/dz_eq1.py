@@ -41,11 +41,9 @@ E_INIT_FRAC = 0.7
 #: makes c x^-b nearly linear in log x, so E and c trade off); on RegMix 1B these starts lead after a few hundred
 #: iterations, each on some of Eq. 1 / Eq. 3 / the safe form. Seeded random starts follow when more are asked.
 ALT_INITS = ((0.15, 0.0), (0.05, 0.5), (0.6, 0.0), (0.15, 0.9))
-#: Solver iterations of the final refinement (a cap; converged rows stop long before). The valleys of these laws
-#: are flat, so the count a fit needs moves with the platform's rounding: dz-eq3 on RegMix train_1m (all 13 evals)
-#: converged within 3000 on earlier installs and needed 5084 with numpy 2.4.6 / scipy 1.17.1 (2026-12-07: 3000
-#: warned "no start converged" at objective 23.1238, gradient 3.7x the test; it converged at 23.1190, 57 s).
-MAX_ITER = 10000
+#: Solver iterations of the final refinement (a cap; converged rows stop long before), and of a refit (CV fold,
+#: bootstrap replicate). A law whose valleys need more sets ``_refine_iter`` (dz-eq3: :class:`~.dz_eq3.DZNoise`).
+MAX_ITER = 3000
 
 
 #: A domain's share counts as the same in every fitting run when its spread is at most this (relative): the
@@ -103,6 +101,9 @@ class _CapacityLaw(MixingLaw):
     the matched domains (in target order) when every target is matched, else all M domains. Each target is a
     composition of the term-domain laws: a one-hot row for a matched target, ``softmax(z)`` for an implicit one.
     """
+
+    #: Iteration cap of a fit's final refinement (:data:`MAX_ITER`; a refit always has that).
+    _refine_iter = MAX_ITER
 
     uses_model_params = "optional"
     coupled_targets = True
@@ -396,11 +397,12 @@ class _CapacityLaw(MixingLaw):
         pen = pooling_prior(spec, y.size, float(self.pooling))
         t0 = time.perf_counter()
         warm = getattr(self, "_warm_start", None)
+        cap = MAX_ITER if warm is not None else self._refine_iter
         res = None
         if warm is not None:
             # A refit (bootstrap, CV): the full-data optimum alone first; the usual starts only if it fails.
             vec = np.array([warm[n].value if n in warm else p.init for n, p in spec.items()])
-            res, ok = self._solve(W, S, ctx, mask, spec, y, vec[None, :], MAX_ITER, pen)
+            res, ok = self._solve(W, S, ctx, mask, spec, y, vec[None, :], cap, pen)
             if not ok:
                 res = None
         if res is None:
@@ -410,8 +412,7 @@ class _CapacityLaw(MixingLaw):
             scr, ok = self._solve(W, S, ctx, mask, spec, y, starts, int(self.screen_iter), pen)
             res = scr
             if not ok:
-                fin, ok = self._solve(W, S, ctx, mask, spec, y, scr.params.array("value")[None, :], MAX_ITER,
-                                      pen)
+                fin, ok = self._solve(W, S, ctx, mask, spec, y, scr.params.array("value")[None, :], cap, pen)
                 if fin.objective <= scr.objective:
                     res = dataclasses.replace(fin, n_starts=scr.n_starts, start_objectives=scr.start_objectives,
                                               n_converged=scr.n_converged + fin.n_converged,
