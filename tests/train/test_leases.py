@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mixlaw.errors import InputError
 from mixlaw.store import LEASE_S, Heartbeat, LeaseLost, RunStore, StoreGone
 from mixlaw.sweep import plan_sweep, run_sweep
 from mixlaw.train.config import ProxyConfig
@@ -172,3 +173,12 @@ def test_a_crashed_claimants_run_is_taken_over(tiny_corpus: str, tmp_path: Path,
         for p in plan:
             assert db.status(p.run_id) == "done"
             assert db.checkpoint_steps(p.run_id) == [19]  # the crashed claimant's partial rows were replaced
+
+
+def test_a_folder_given_as_a_sweeps_store_is_named_a_folder_not_deleted(tmp_path: Path) -> None:
+    # RunStore(folder, create=False) (a sweep worker's open) said the store "was deleted while mixlaw was writing it".
+    with pytest.raises(InputError, match="is a folder; give a file path such as runs.db") as exc:
+        RunStore(tmp_path, create=False)
+    assert not isinstance(exc.value, StoreGone)
+    with pytest.raises(StoreGone, match="was deleted"):
+        RunStore(tmp_path / "gone.db", create=False)

@@ -25,6 +25,7 @@ from ..errors import InputError, MixlawWarning
 from ..evals import linear_objective, warn_minimised_metrics
 from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
 from ..laws.selection import META_LAWS, cv_workers
+from ..optimize.simulate import DEFAULT_SAMPLES, DEFAULT_TOP_K
 from ..pipeline import load_pipeline, optimum_interval_line
 from ._common import (
     COUNT,
@@ -106,8 +107,9 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
                                             help="auto | gradient (SLSQP) | simulate (RegMix: sample Dirichlet "
                                             "mixtures around the natural one, average the top k). auto: "
                                             "simulate for laws without a gradient (lightgbm)."),
-                 samples: int = typer.Option(100_000, "--samples", help="Mixtures simulated (--search simulate)."),
-                 top_k: int = typer.Option(128, "--top-k", help="Best simulated mixtures averaged."),
+                 samples: int = typer.Option(DEFAULT_SAMPLES, "--samples",
+                                             help="Mixtures simulated (--search simulate)."),
+                 top_k: int = typer.Option(DEFAULT_TOP_K, "--top-k", help="Best simulated mixtures averaged."),
                  bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap refits for intervals (0: none)."),
                  step_law: str | None = typer.Option(None, "--step-law",
                                                         help="Default mixture's step law E,B,beta (steps-to-match)."),
@@ -146,7 +148,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         refuse_given({"--runs": runs is not None, "--dataset": dataset is not None, "--law": law != "auto",
                       "--target": bool(target), "--candidates": candidates is not None,
                       "--cv-folds": cv_folds is not None, "--maximize": maximize, "--search": search != "auto",
-                      "--samples": samples != 100_000, "--top-k": top_k != 128, "--bootstrap": bootstrap != 0,
+                      "--samples": samples != DEFAULT_SAMPLES, "--top-k": top_k != DEFAULT_TOP_K,
+                      "--bootstrap": bootstrap != 0,
                       "--step-law": step_law is not None, "--target-steps": target_steps is not None,
                       "--weight-tol": weight_tol != WEIGHT_TOL, "--at-params": at_params is not None,
                       "--final-step": final_step, "--eval-group": bool(eval_group),
@@ -159,7 +162,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         refuse_given({"--paths": paths is not None, "--export-option": bool(export_option)}, "", "to --export only")
     if search == "gradient":
         # SLSQP simulates nothing: '--search gradient --samples 500' printed SLSQP's optimum as if they were used.
-        refuse_given({"--samples": samples != 100_000, "--top-k": top_k != 128}, "",
+        refuse_given({"--samples": samples != DEFAULT_SAMPLES, "--top-k": top_k != DEFAULT_TOP_K}, "",
                      "to --search simulate (and to auto's search of a law without a gradient), not to --search "
                      "gradient")
     if within_range and extrapolate:

@@ -108,10 +108,10 @@ class RunStore:
         self._ident: tuple[int, int] | None = None  # (device, inode) of the file opened: see _check_present
         # Absolute, as SQLite holds the file it opened: a relative path stat'ed again after a chdir named no file.
         self._abspath = Path(os.path.abspath(self.path))
-        if not readonly and not create and not self.path.is_file():
-            raise self._gone("was deleted")
         if self.path.is_dir():
             raise InputError(f"{self._where} is a folder; give a file path such as runs.db")
+        if not readonly and not create and not self.path.exists():
+            raise self._gone("was deleted")
         if self.path.exists() and not self.path.is_file():
             raise InputError(f"{self._where} is not a regular file (a device, FIFO or socket)")
         if not readonly and self.path.is_symlink():
