@@ -29,62 +29,38 @@ def test_training_hyperparameters_are_validated(override: str, match: str, small
     assert match in one_error(code, err)
 
 
-def test_a_run_whose_loss_goes_nan_is_recorded_as_diverged(small_corpus: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("bad, said, reason", [
+    (float("nan"), "diverged by step 10: math loss nan", "lower --lr"),
+    # A validation loss that rounds to 0 (a domain of one repeated token): the store refuses such a loss, so the run
+    # stops as a NaN one does, and 'runs export' of the store still works.
+    (0.0, "stopped at step 10: math loss 0.0, expected > 0", "repeated token"),
+], ids=["nan", "zero"])
+def test_a_run_whose_eval_loss_goes_bad_is_recorded_as_diverged_with_its_reason(
+        bad: float, said: str, reason: str, small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     from mixlaw.store import RunStore, export_run_table
     from mixlaw.train import loop
 
     real = loop.evaluate
     calls = {"n": 0}
 
-    def nan_after_first(model, windows, batch_rows):  # type: ignore[no-untyped-def]
+    def bad_after_first(model, windows, batch_rows):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         out = real(model, windows, batch_rows)
-        return out if calls["n"] == 1 else {k: float("nan") for k in out}
+        return out if calls["n"] == 1 else {**out, "math": bad}
 
-    monkeypatch.setattr(loop, "evaluate", nan_after_first)
+    monkeypatch.setattr(loop, "evaluate", bad_after_first)
     store = tmp_path / "s.db"
     code, _, err = run_cli(["train", "--corpus", str(small_corpus), "--mixture", "math=0.5,docs=0.5", *TINY,
                             "--store", str(store)], capsys)
     assert code == 1 and "Traceback" not in err
-    assert "diverged by step 10: math loss nan" in err and "recorded as diverged" in err
+    assert said in err and "recorded as diverged" in err
     with RunStore(store, readonly=True) as db:
         (rid,) = db.run_ids()
-        assert db.status(rid) == "diverged" and "lower --lr" in db.reason(rid)
-        assert db.checkpoint_steps(rid) == [5]  # the finite checkpoint stays; the NaN one was never written
+        assert db.status(rid) == "diverged" and reason in db.reason(rid)
+        assert db.checkpoint_steps(rid) == [5]  # the finite checkpoint stays; the bad one was never written
     assert len(export_run_table(store, include_unfinished=True)) == 0
 
-
-
-
-def test_a_run_whose_eval_loss_is_zero_is_left_out_with_its_reason(small_corpus: Path, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    """A validation loss that rounds to 0 (a domain of one repeated token) stops the run, recorded with its reason,
-    like a NaN: the store refuses such a loss, and 'runs export' of the store still works."""
-    from mixlaw.store import RunStore, export_run_table
-    from mixlaw.train import loop
-
-    real = loop.evaluate
-    calls = {"n": 0}
-
-    def zero_after_first(model, windows, batch_rows):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        out = real(model, windows, batch_rows)
-        return out if calls["n"] == 1 else {**out, "math": 0.0}
-
-    monkeypatch.setattr(loop, "evaluate", zero_after_first)
-    store = tmp_path / "s.db"
-    code, _, err = run_cli(["train", "--corpus", str(small_corpus), "--mixture", "math=0.5,docs=0.5", *TINY,
-                            "--store", str(store)], capsys)
-    assert code == 1 and "Traceback" not in err
-    assert "stopped at step 10: math loss 0.0, expected > 0" in err and "recorded as diverged" in err
-    with RunStore(store, readonly=True) as db:
-        (rid,) = db.run_ids()
-        assert db.status(rid) == "diverged" and "repeated token" in db.reason(rid)
-        assert db.checkpoint_steps(rid) == [5]
-    assert len(export_run_table(store, include_unfinished=True)) == 0
 
 # ---------------------------------------------------------------------- numbers that make no sense
 def test_weight_tol_nan_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
