@@ -697,6 +697,9 @@ def test_select_names_a_domain_no_pilot_trains_on(capsys, tmp_path):
     W = _weights(frame)  # a, b, c and the all-zero math
     with pytest.raises(InputError, match=r"^domain column\(s\) \[3\] have weight 0 in every pilot run"):
         select_subset(W, frame["loss:x"].to_numpy(), 8)
+    # Given the names (as select_runs gives them), the error names the domain.
+    with pytest.raises(InputError, match=r"^pilots\.csv: domain\(s\) \['math'\] have weight 0 in every pilot run"):
+        select_subset(W, frame["loss:x"].to_numpy(), 8, domains=["a", "b", "c", "math"], source="pilots.csv")
 
 
 def test_an_empty_domain_name_and_levels_off_double_diminishing_are_refused(capsys):
@@ -727,3 +730,4 @@ def test_select_names_a_domain_only_the_unscored_pilots_train_on(capsys, tmp_pat
     code, out, err = _cli(capsys, "design", "--select", "8", "--runs", str(pilots))
     assert code == 2 and out == ""
     assert "domain(s) ['math'] have weight 0 in every pilot run" in err and "column(s) [3]" not in err
+    assert "(15 of 16 pilots have every target's loss)" in err

@@ -124,7 +124,8 @@ def _observed_scorer(W: np.ndarray, Y: np.ndarray, c: np.ndarray) -> Any:
 
 def select_subset(weights: Any, losses: Any, k: int, *, criterion: str = "expected", n_restarts: int = 8,
                   max_evals: int = 20_000, random_state: int | np.random.Generator | None = 0,
-                  progress: Any = None, weight_tol: float = WEIGHT_TOL) -> SubsetSelection:
+                  progress: Any = None, weight_tol: float = WEIGHT_TOL, domains: Sequence[str] | None = None,
+                  source: str | None = None) -> SubsetSelection:
     r"""Choose ``k`` of ``n`` pilot mixtures that pin down the mixing law best (Ye et al.'s subset selection).
 
     Ye et al. train ``n`` candidates at the smallest scale and keep "the subset that minimises the data
@@ -172,6 +173,10 @@ def select_subset(weights: Any, losses: Any, k: int, *, criterion: str = "expect
         pilots x 110 evals, ran over a minute without a line).
     weight_tol : float, default=0.01
         Row-sum tolerance of ``weights``, as in ``law.fit(W, y, weight_tol=)``.
+    domains : sequence of str, optional
+        Names of the weight columns, for errors (a domain no pilot trains on is named, not numbered).
+    source : str, optional
+        What the pilots are (a file, a table), for the start of errors.
 
     Returns
     -------
@@ -212,12 +217,17 @@ def select_subset(weights: Any, losses: Any, k: int, *, criterion: str = "expect
                          f"so the subset needs at least {M + 1} runs")
     if criterion not in ("expected", "observed"):
         raise InputError(f"unknown selection criterion {criterion!r}; use 'expected' or 'observed'")
+    if domains is not None and len(domains) != M:
+        raise InputError(f"domains names {len(domains)} weight column(s); weights has {M}")
     never = np.flatnonzero(np.all(W == 0, axis=0))
     if never.size:
         # No subset can determine a domain's coefficient that no pilot trains on: the search ran every restart and
         # then said "the mixtures are too alike; select more runs", which no count of runs mends (hunt26).
-        raise InputError(f"domain column(s) {never.tolist()} have weight 0 in every pilot run, so no subset "
-                         "determines the law's coefficient for them: drop them, or add pilots that train on them")
+        which = (f"domain(s) {[domains[j] for j in never]}" if domains is not None
+                 else f"domain column(s) {never.tolist()}")
+        raise InputError(f"{source + ': ' if source else ''}{which} have weight 0 in every pilot run, so no subset "
+                         "determines the law's coefficient for them: drop their weight column(s), or add pilots that "
+                         "train on them")
     rng = check_random_state(random_state)
     c = _fit_floors(W, Y, rng)
     fn = (_expected_scorer if criterion == "expected" else _observed_scorer)(W, Y, c)
@@ -297,15 +307,12 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
     # A run whose final losses miss one of the targets (a NaN cell) cannot be scored: select among the others.
     n_all = len(runs.frame)
     runs = runs.complete(names, doing="selecting runs by")
-    # Checked on the pilots select_subset is given, named here (it has their column indices only).
-    never = [d for d, col in zip(runs.domains, runs.weights.T, strict=True) if np.all(col == 0)]
-    if never:
-        raise InputError(f"{runs.path or 'pilot table'}: domain(s) {never} have weight 0 in every pilot run"
-                         + (" that has every target's loss" if len(runs.frame) < n_all else "")
-                         + ", so no subset determines the law's coefficient for them: drop their w: column(s), or "
-                         "add pilots that train on them")
     frame = runs.frame
+    # The pilots scored are those with every target's loss: a domain only the others train on is named as such.
+    source = str(runs.path or "pilot table") + (f" ({len(runs.frame)} of {n_all} pilots have every target's loss)"
+                                            if len(runs.frame) < n_all else "")
     sel = select_subset(runs.weights, runs.losses(names), k, criterion=criterion, n_restarts=n_restarts,
-                        max_evals=max_evals, random_state=random_state, progress=progress)
+                        max_evals=max_evals, random_state=random_state, progress=progress,
+                        domains=runs.domains, source=source)
     return design_frame(runs.weights[sel.indices], runs.domains, runs=frame["run"].astype(str).to_numpy()[sel.indices],
                         attrs={"method": "select", "targets": names, "selection": sel.to_dict()})

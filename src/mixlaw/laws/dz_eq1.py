@@ -41,8 +41,9 @@ E_INIT_FRAC = 0.7
 #: makes c x^-b nearly linear in log x, so E and c trade off); on RegMix 1B these starts lead after a few hundred
 #: iterations, each on some of Eq. 1 / Eq. 3 / the safe form. Seeded random starts follow when more are asked.
 ALT_INITS = ((0.15, 0.0), (0.05, 0.5), (0.6, 0.0), (0.15, 0.9))
-#: Solver iterations of the final refinement (a cap; converged rows stop long before), and of a refit (CV fold,
-#: bootstrap replicate). A law whose valleys need more sets ``_refine_iter`` (dz-eq3: :class:`~.dz_eq3.DZNoise`).
+#: Solver iterations of the final refinement (a cap; converged rows stop long before), and of a warm-started refit
+#: (:func:`~.base.warm_clone`: bootstrap replicates, backtests). A law whose valleys need more sets ``_refine_iter``
+#: (dz-eq3: :class:`~.dz_eq3.DZNoise`); a cold fit (``--law auto``'s CV folds are) gets that law's own cap.
 MAX_ITER = 3000
 
 
@@ -102,7 +103,7 @@ class _CapacityLaw(MixingLaw):
     composition of the term-domain laws: a one-hot row for a matched target, ``softmax(z)`` for an implicit one.
     """
 
-    #: Iteration cap of a fit's final refinement (:data:`MAX_ITER`; a refit always has that).
+    #: Iteration cap of a cold fit's final refinement (:data:`MAX_ITER`; a warm-started refit always has that).
     _refine_iter = MAX_ITER
 
     uses_model_params = "optional"
@@ -400,7 +401,7 @@ class _CapacityLaw(MixingLaw):
         cap = MAX_ITER if warm is not None else self._refine_iter
         res = None
         if warm is not None:
-            # A refit (bootstrap, CV): the full-data optimum alone first; the usual starts only if it fails.
+            # A warm-started refit (warm_clone): the full-data optimum alone first; the usual starts only if it fails.
             vec = np.array([warm[n].value if n in warm else p.init for n, p in spec.items()])
             res, ok = self._solve(W, S, ctx, mask, spec, y, vec[None, :], cap, pen)
             if not ok:
