@@ -55,7 +55,7 @@ def _label(text: str) -> str:
 def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all", laws: list[str] | None = None,
                       objective: str | Mapping[str, float] = "mean", maximize: bool = False, random_state: int = 0,
                       title: str = "mixlaw report", data_options: str | None = None,
-                      on_progress: Any = None, on_done: Any = None) -> str:
+                      on_progress: Any = None, on_done: Any = None, on_failed: Any = None) -> str:
     """One self-contained HTML page: leaderboard, predicted-vs-true per law, Ye interactions, optimal mixture.
 
     Parameters
@@ -67,6 +67,9 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     targets, laws, random_state, on_progress, on_done
         As in :func:`mixlaw.compare.compare`: ``on_progress(key)`` before each law is fitted, ``on_done(key)``
         after (``mixlaw report --target all`` ran a minute on RegMix's 13 evals without a line on stderr).
+    on_failed : callable, optional
+        ``on_failed(key, message)`` for each law whose fit raised (its row on the page says why): ``mixlaw report``
+        exits 1 when every law failed, as ``mixlaw compare`` does, where a page of failures exited 0.
     objective : str, default="mean"
         Objective of the optimal mixture (see :func:`mixlaw.optimize.optimize_mixture`), found with the law
         that ranks the first held-out split best (with the lowest RMSE on it when no law's Spearman is defined:
@@ -121,6 +124,10 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     for why in leak_notes:
         warnings.warn(why, DataWarning, stacklevel=user_stacklevel(2))
     fitted, rows = _fit_andscore_cell(keys, train, full, tests, names, ragged, random_state, on_progress, on_done)
+    if on_failed is not None:
+        for key, scores, why in rows:
+            if scores is None:
+                on_failed(key, why)
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p>Fitted on <code>{html.escape(train.path or 'runs')}</code> ({len(train)} runs, "
              f"{len(train.domains)} domains); targets: {html.escape(', '.join(names))}; seed {random_state}; "

@@ -125,6 +125,16 @@ def refuse_given(flags: dict[str, bool], before: str, after: str) -> None:
         raise InputError(f"{before}{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} {after}")
 
 
+def exit_if_every_law_failed(errors: list[str | None], where: str = "above") -> None:
+    """Exit 1 (after the table or page, whose rows say why: ``where``) when no law fitted (``errors``: each law's
+    error, None for a law that fitted): a leaderboard of failures exited 0, and a script's
+    `mixlaw compare ... && next-step` (or `mixlaw report ...`) went on."""
+    if errors and all(errors):
+        err.print(f"error: every law failed to fit ({len(errors)}; the reasons are {where})", highlight=False,
+                  markup=False)
+        raise typer.Exit(1)
+
+
 def emit_json(doc: dict[str, Any]) -> None:
     """Print one JSON document carrying the schema and package versions."""
     payload = {"schema_version": SCHEMA_VERSION, "mixlaw_version": __version__, **doc}

@@ -47,6 +47,7 @@ from ._common import (
     dataset_with_tests,
     emit_json,
     err,
+    exit_if_every_law_failed,
     fitting_table,
     group_targets,
     law_with_options,
@@ -256,7 +257,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                                        laws=parse_laws(laws), random_state=seed, **kw, **cb)
     if as_json:
         emit_json(board.to_dict())
-        _exit_if_every_law_failed(board)
+        exit_if_every_law_failed([r.error for r in board.rows])
         return
     what = (f"objective {objective} of {', '.join(board.targets)}" if obj is not None
             else f"target(s): {', '.join(board.targets)}")
@@ -269,16 +270,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
         if "cv" in r.details:
             out.print(f"[[{r.law}: cross-validation on the fitting runs]]", highlight=False, markup=False)
             out.print(CVTable.from_dict(r.details["cv"]).text(), highlight=False, markup=False)
-    _exit_if_every_law_failed(board)
-
-
-def _exit_if_every_law_failed(board: Any) -> None:
-    """Exit 1 (after the table, whose rows say why) when no law fitted: a leaderboard of failures exited 0, and a
-    script's `mixlaw compare ... && next-step` went on."""
-    if board.rows and all(r.error for r in board.rows):
-        err.print(f"error: every law failed to fit ({len(board.rows)}; the reasons are above)", highlight=False,
-                  markup=False)
-        raise typer.Exit(1)
+    exit_if_every_law_failed([r.error for r in board.rows])
 
 
 def _parse_fit_on(spec: str) -> tuple[str, ...]:

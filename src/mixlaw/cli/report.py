@@ -30,6 +30,7 @@ from ._common import (
     cv_progress,
     dataset_with_tests,
     err,
+    exit_if_every_law_failed,
     load_table,
     load_tests,
     one_scale_rows,
@@ -107,6 +108,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         err.print(f"report on eval set {train.evals[0]!r} (first of {len(train.evals)}; --target all for every one)",
                   highlight=False, markup=False)
     keys = parse_laws(laws) or default_laws()
+    errors: dict[str, str | None] = dict.fromkeys(keys)  # each law's error, None while it fits
     with show_warnings(maximize), progress("fitting laws", total=len(keys)) as advance, cv_progress(advance), \
             cv_workers(workers):
         data = f"--dataset {dataset}" if dataset is not None else f"--runs {shlex.quote(str(runs))}"
@@ -115,9 +117,11 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
                                  objective=parse_objective(objective), maximize=maximize, data_options=data,
                                  random_state=seed, on_progress=lambda k: advance(k, 0),
-                                 on_done=lambda k: advance(k))
+                                 on_done=lambda k: advance(k), on_failed=errors.__setitem__)
     api.write_text_atomic(page, out_path)
     err.print(f"wrote {out_path}", highlight=False, markup=False)
+    # The page of failures is written (its leaderboard says why each law failed), then exit 1 as compare does.
+    exit_if_every_law_failed(list(errors.values()), where=f"in {out_path}")
 
 
 def _pipeline_page(pipeline: Path, runs: str | None, other: list[str], target: list[str] | None, out_path: Path,
