@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -105,6 +107,8 @@ def test_a_bad_pipeline_file_is_one_clear_error(tmp_path) -> None:  # type: igno
     assert "law 'ye-exp' has no option 'evil'; its options: loss" in broken(
         lambda d: d["state"]["scales"]["law_options"].update(evil=1))
     assert "mixing_law" in broken(lambda d: d["result"]["mixing_law"].update(law="no-such-law"))
+    assert "state.smallest_fitted: expected two positive numbers" in broken(
+        lambda d: d["state"].update(smallest_fitted=[-1.0, 250.0]))
     # a 400-digit integer literal: TypeError from np.isfinite / OverflowError from np.array before (hunt25)
     assert "target_params" in broken(lambda d: d["result"].update(target_params=10**400))
     assert "state.mixtures" in broken(lambda d: d["state"]["mixtures"][0].__setitem__(0, 10**400))
@@ -221,3 +225,32 @@ def test_predict_and_interval_read_a_frame_of_mixtures_by_column_name() -> None:
     one = dict(zip(DOMAINS, PROBE[0], strict=True))
     assert_allclose(res.predict(one), res.predict(PROBE[:1]), rtol=1e-12)
     assert_allclose(np.stack(res.interval(one)), np.stack(res.interval(PROBE[:1])), rtol=1e-12)
+
+
+@pytest.mark.parametrize("route", ["nested", "direct"])
+def test_predict_below_the_smallest_fitted_size_or_step_warns(tmp_path, capsys, route: str) -> None:  # type: ignore[no-untyped-def]
+    # hunt26: 'predict --pipeline p.json --params 5000' (fitted sizes 28368-233680) read the size law downward, where
+    # no run measured it, without a word; above the fitted range (the target's side) is the pipeline's purpose.
+    from mixlaw.errors import ExtrapolationWarning
+
+    res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route=route)
+    below_n = f"params=1e+06 (--params) is below the smallest fitted model size {SIZES[0]:g}: the size law is " \
+              "extrapolated downward"
+    below_s = f"steps=100 (--steps) is below the smallest fitted step {STEPS[0]:g}: the step law is extrapolated " \
+              "downward"
+    with pytest.warns(ExtrapolationWarning, match=re.escape(below_n)):
+        res.predict(PROBE, params=1e6)
+    with pytest.warns(ExtrapolationWarning, match=re.escape(below_s)):
+        res.predict(PROBE, params=SIZES[1], steps=100.0)
+    # Inside the fitted range and beyond it (the target's side): no such warning.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res.predict(PROBE, params=SIZES[0], steps=STEPS[0])
+        res.predict(PROBE, params=2e8, steps=3e4)
+    assert not [w for w in caught if "below the smallest fitted" in str(w.message)]
+    # A saved pipeline keeps the smallest scales: the CLI says it once, as one warning line.
+    path, mix = tmp_path / "p.json", tmp_path / "m.csv"
+    save_pipeline(res, path)
+    mix.write_text("w:web,w:code,w:math\n" + "\n".join(",".join(map(str, w)) for w in PROBE) + "\n")
+    code, _, err = _cli(capsys, "predict", "--pipeline", str(path), "--mixtures", str(mix), "--params", "1e6")
+    assert code == 0 and err.count(below_n) == 1, err

@@ -63,6 +63,9 @@ def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
     if result.table_lowest is not None:
         # For the fit's check that a prediction is not below half of it, at predict time (predict --pipeline).
         state["table_lowest"] = sc.jsonable_array(result.table_lowest)
+    if result.smallest_fitted is not None:
+        # For predict's warning at a smaller size or step than any fitted (the size / step law read downward).
+        state["smallest_fitted"] = sc.jsonable_array(result.smallest_fitted)
     iv = result.intervals
     if iv is not None and iv.residuals is not None and len(iv.boot_scales) == len(iv.boot_laws) == iv.n_boot:
         # The jackknife refits' scale models (and mixing laws: a registered law's scale model is its law), for
@@ -172,6 +175,11 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
         raise InputError(f"result.final_losses: expected true or false; got {str(final)[:80]}")
     result.final_losses = final
     result.table_lowest = _table_lowest(st, len(targets))
+    result.smallest_fitted = _smallest_fitted(st)
+    sizes = getattr(scales, "sizes", None)
+    if result.smallest_fitted is None and sizes is not None:
+        # A nested file saved before it was kept: its size stage keeps the fitted sizes (not the steps).
+        result.smallest_fitted = np.array([float(np.min(sizes)), np.nan])
     # Absent (saved before intervals existed) or null (fitted without them): none.
     iv = r.get("intervals")
     result.intervals = None if iv is None else _intervals_from_dict(iv, st, result)
@@ -291,6 +299,18 @@ def _table_lowest(st: Any, n_targets: int) -> np.ndarray | None:
     if np.any(low <= 0):  # False for NaN
         raise InputError(f"state.table_lowest: expected positive numbers (the table's lowest loss of each target); "
                          f"got {str(st['table_lowest'])[:80]}")
+    return low
+
+
+def _smallest_fitted(st: Any) -> np.ndarray | None:
+    """``state.smallest_fitted``: the fitted table's smallest model size and step (or token count), positive or null
+    (none in the table); absent (saved before it was kept): None, and predict skips the warning it serves."""
+    if st.get("smallest_fitted") is None:
+        return None
+    low = sc.array(st, "smallest_fitted", "state", (2,), allow_nan=True)
+    if np.any(low <= 0):  # False for NaN
+        raise InputError("state.smallest_fitted: expected two positive numbers (the fitted table's smallest model "
+                         f"size and step); got {str(st['smallest_fitted'])[:80]}")
     return low
 
 

@@ -157,6 +157,11 @@ class PipelineResult:
         prediction is not below :data:`FAR_BELOW` x it (:func:`far_below_line`), which ``fit_pipeline`` makes at the
         target and :func:`mixlaw.api.predict_pipeline_table` (``mixlaw predict --pipeline``) at any scale; kept in a
         saved file. None: not known (a file saved before it was kept), no check.
+    smallest_fitted : ndarray of shape (2,), optional
+        The smallest model size and the smallest step (or token count, per :attr:`time_axis`) of the table fitted
+        (NaN where it has none), for the warning that :meth:`predict` at a smaller ``params`` / ``steps`` /
+        ``tokens`` extrapolates the size or step law downward; kept in a saved file. None: not known (a file saved
+        before it was kept), no warning.
     """
 
     route: str
@@ -185,6 +190,7 @@ class PipelineResult:
     #: one step, S* = 1, is a stand-in, and the headline says "each run's end" instead.
     final_losses: bool = False
     table_lowest: np.ndarray | None = field(default=None, repr=False)
+    smallest_fitted: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def steps_only(self) -> bool:
@@ -291,6 +297,7 @@ class PipelineResult:
                 raise InputError(f"this {self.route} pipeline result cannot predict at another scale")
             self._warn_far_scale(N, T, target_T)
             law, kw = self.scales.law_at(self.target_params if N is None else N, target_T if T is None else T)
+            self._warn_below_fitted(N, T)
         with warnings.catch_warnings():
             # N* (and D*) lie beyond the fitted runs by design; leaving the mixtures' range still warns.
             warnings.filterwarnings("ignore", r".*: (params|tokens) outside the fitted range",
@@ -314,6 +321,27 @@ class PipelineResult:
                          f"unit (raw counts: {unit})? A power law read that far from its fits says little")
         if lines:
             warnings.warn("; ".join(lines), ScaleWarning, stacklevel=user_stacklevel(3))
+
+    def _warn_below_fitted(self, N: float | None, T: float | None) -> None:
+        """ExtrapolationWarning when ``predict(params=, steps=, tokens=)`` asks for a model size or step (token) count
+        below the smallest fitted one (:attr:`smallest_fitted`): the size (step) law is read downward, where no run
+        measured it and no backtest checked it. Above the fitted range is the pipeline's purpose (its target); below
+        it said nothing (hunt26: 'predict --pipeline p.json --params 5000' of sizes 28368-233680)."""
+        if self.smallest_fitted is None:
+            return
+        words = "step" if self.time_axis == "step" else "token count"
+        lines = []
+        # A size within SAME_SIZE_RTOL is the fitted one (70M for 70,426,624), as the fit merges sizes.
+        for name, value, low, rtol, what, law in (
+                ("params", N, self.smallest_fitted[0], SAME_SIZE_RTOL, "model size", "size"),
+                ("steps" if self.time_axis == "step" else "tokens", T, self.smallest_fitted[1], SCALE_RTOL, words,
+                 "step")):
+            if value is None or not np.isfinite(low) or value >= low * (1 - rtol):
+                continue
+            lines.append(f"{name}={value:g} (--{name}) is below the smallest fitted {what} {low:g}: the {law} law is "
+                         "extrapolated downward, where no run measured it")
+        if lines:
+            warnings.warn("; ".join(lines), ExtrapolationWarning, stacklevel=user_stacklevel(3))
 
     def to_frame(self) -> pd.DataFrame:
         """:meth:`frame`, by the name the other results' tables have (``law.parameters.to_frame()``,
