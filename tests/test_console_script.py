@@ -43,6 +43,52 @@ def test_ctrl_c_while_the_package_imports_is_one_line_and_exit_130(tmp_path: Pat
     assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "interrupted\n")
 
 
+# `python -m mixlaw` as runpy runs it, its import of mixlaw.cli (typer, rich, every command module) interrupted by a
+# real SIGINT. The package itself is imported first, as `python -m` does before mixlaw/__main__.py exists to catch.
+MODULE_START = """
+import os, runpy, signal, sys, time
+import mixlaw
+
+class SlowCli:
+    def find_spec(self, name, path=None, target=None):
+        if name == "mixlaw.cli":
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(60)  # never reached: the KeyboardInterrupt is raised here at once
+        return None
+
+sys.meta_path.insert(0, SlowCli())
+sys.argv = ["mixlaw", "--help"]
+runpy.run_module("mixlaw", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_while_python_m_mixlaw_imports_its_cli_is_one_line_and_exit_130() -> None:
+    # `python -m mixlaw` printed a KeyboardInterrupt traceback where the console script says "interrupted".
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.run([sys.executable, "-c", MODULE_START], capture_output=True, text=True, env=env, timeout=120)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "interrupted\n")
+
+
+def test_ctrl_c_around_python_m_mixlaw_s_command_is_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import runpy
+
+    import mixlaw.cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mixlaw.cli, "main", interrupted)
+    monkeypatch.delitem(sys.modules, "mixlaw.__main__", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        try:
+            runpy.run_module("mixlaw", run_name="__main__")
+        except KeyboardInterrupt:
+            pytest.fail("python -m mixlaw let a KeyboardInterrupt out (a traceback), not 'interrupted'")
+    assert exc.value.code == 130 and capsys.readouterr().err == "interrupted\n"
+
+
 def test_the_entry_runs_the_cli_and_keeps_its_exit_status(monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(sys, "argv", ["mixlaw", "--help"])
