@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 from itertools import product
 
@@ -19,7 +20,7 @@ from mixlaw.design import (
     select_runs,
     select_subset,
 )
-from mixlaw.errors import InputError
+from mixlaw.errors import InputError, MixlawWarning
 
 
 def _weights(frame):
@@ -731,3 +732,25 @@ def test_select_names_a_domain_only_the_unscored_pilots_train_on(capsys, tmp_pat
     assert code == 2 and out == ""
     assert "domain(s) ['math'] have weight 0 in every pilot run" in err and "column(s) [3]" not in err
     assert "(15 of 16 pilots have every target's loss)" in err
+
+
+def test_select_runs_and_active_design_take_a_dataframe_of_runs():
+    # Both refused a DataFrame ("needs a RunTable") that fit_pipeline, bootstrap_law and law.fit take: now read as
+    # RunTable(df) is (one helper, frame_as_table), with the same answer and the same validation.
+    from mixlaw.design import active_design
+    from mixlaw.errors import DataError
+
+    _, _, W, L = _pilots(0)
+    table = _table(W, L)
+    df = table.frame[["run", "w:d0", "w:d1", "w:d2", "loss:x", "loss:y"]].copy()
+    assert select_runs(df, 4).equals(select_runs(table, 4))
+    kw = dict(law=_fast_ye(), n_boot=4, n_candidates=100, n_jobs=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)  # the optimum's range warning, the same for both
+        assert active_design(df, 2, **kw).equals(active_design(table, 2, **kw))
+    bad = df.assign(**{"w:d0": df["w:d0"] + 0.1})  # every row sums to 1.1
+    for call in (lambda t: select_runs(t, 4), lambda t: active_design(t, 2, **kw)):
+        with pytest.raises(DataError, match=r"row 2: column 'w:d0': weights sum to 1\.1"):
+            call(bad)
+    with pytest.raises(InputError, match="needs a RunTable of the pilot runs, or a DataFrame in its columns"):
+        select_runs(W, 4)

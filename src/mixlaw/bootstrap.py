@@ -76,7 +76,7 @@ from ._console import pad, repr_as_text
 from ._solver import solve_batch
 from ._validation import check_random_state, renamed
 from ._workers import AUTO, resolve_workers, threads_stopped
-from .data import FRAME_TOL_OPTION, RunTable
+from .data import RunTable, frame_as_table
 from .errors import DataWarning, FitError, InputError, MixlawWarning, user_stacklevel
 from .evals import objective_weights, unweighted_gaps
 from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
@@ -616,8 +616,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     True
     """
     n = renamed("n_boot", n_boot, "n", n, default=200)
-    if isinstance(table, pd.DataFrame):  # in the run table's columns, as law.fit reads one
-        table = RunTable(table, tol_option=FRAME_TOL_OPTION)
+    table = frame_as_table(table)  # a DataFrame in the run table's columns, as law.fit reads one
     if not isinstance(table, RunTable):
         raise InputError(f"bootstrap_law needs a RunTable (or a DataFrame in its columns); got {type(table).__name__}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:

@@ -52,6 +52,7 @@ from .table import (
     describe_spread,
     distinct_rows,
     flat_columns,
+    frame_as_table,
     note_left_out,
     scale_look_alike,
     scale_mismatch,
@@ -67,4 +68,4 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
            "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER",
            "unfinished_runs", "UNFINISHED_STATES", "UNFINISHED_ADVICE", "distinct_rows", "ROW_DECIMALS",
-           "flat_columns"]
+           "flat_columns", "frame_as_table"]

@@ -743,6 +743,14 @@ class RunTable:
                 + (f", path={self.path!r}" if self.path else "") + ")")
 
 
+def frame_as_table(table: Any) -> Any:
+    """``table`` as a :class:`RunTable` where it is a DataFrame in the run table's columns (validated as
+    ``RunTable(df)`` is; a weight-sum error names ``weight_tol=`` by :data:`FRAME_TOL_OPTION`), anything else as
+    it is, for the caller's own check: how ``fit_pipeline``, ``bootstrap_law``, ``select_runs`` and
+    ``active_design`` take a frame, as ``law.fit(df)`` does."""
+    return RunTable(table, tol_option=FRAME_TOL_OPTION) if isinstance(table, pd.DataFrame) else table
+
+
 class _RowIndexer:
     """:attr:`RunTable.iloc`: rows by position, as a RunTable."""
 

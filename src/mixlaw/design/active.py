@@ -22,7 +22,7 @@ from scipy.spatial.distance import cdist
 
 from .._validation import check_random_state, renamed
 from ..bootstrap import bootstrap_law
-from ..data import RunTable, note_left_out
+from ..data import RunTable, frame_as_table, note_left_out
 from ..errors import ExtrapolationWarning, FitError, InputError, WeightRangeWarning, user_stacklevel
 from ..evals import unweighted_gaps
 from ..laws.base import MixingLaw, get_law
@@ -282,6 +282,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
     (['run', 'w:a', 'w:b', 'w:c'], 3, True)
     """
     n_boot = renamed("n_boot", n_boot, "n_bootstrap", n_bootstrap, default=ACTIVE_N_BOOTSTRAP)
+    runs = frame_as_table(runs)  # a DataFrame in the run table's columns, as fit_pipeline and law.fit take one
     k, radius, min_distance = _checked_settings(runs, k, n_candidates, radius, min_distance)
     rng = check_random_state(random_state)
     seed = int(random_state) if isinstance(random_state, (int, np.integer)) else int(rng.integers(2**31))
@@ -331,7 +332,8 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
 def _checked_settings(runs: Any, k: Any, n_candidates: Any, radius: Any, min_distance: Any) -> tuple[int, float, float]:
     """Refuse a bad argument before any fit is paid for; return ``k``, ``radius`` and ``min_distance`` as numbers."""
     if not isinstance(runs, RunTable):
-        raise InputError(f"active_design needs a RunTable of runs so far; got {type(runs).__name__}")
+        raise InputError(f"active_design needs a RunTable of runs so far, or a DataFrame in its columns; got "
+                         f"{type(runs).__name__}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError(f"k must be a positive integer (the number of mixtures to propose); got {k!r}")
     k = int(k)

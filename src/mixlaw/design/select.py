@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_random_state
-from ..data import WEIGHT_TOL, RunTable
+from ..data import WEIGHT_TOL, RunTable, frame_as_table
 from ..errors import InputError, MixlawWarning
 from ..laws._fit_input import _weight_tol, _weights_on_simplex
 from ..laws.ye import YeExponential
@@ -293,10 +293,11 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
     pandas.DataFrame
         ``run`` and ``w:<domain>`` of the selected runs; ``attrs["selection"]`` holds the criterion values.
     """
+    runs = frame_as_table(runs)  # a DataFrame in the run table's columns, as fit_pipeline and law.fit take one
     if not isinstance(runs, RunTable):
         # A path stopped on "'str' object has no attribute 'frame'" (active_design says this for its runs).
-        raise InputError(f"select_runs needs a RunTable of the pilot runs (mixlaw.read_runs(path) reads a file); "
-                         f"got {type(runs).__name__}")
+        raise InputError(f"select_runs needs a RunTable of the pilot runs, or a DataFrame in its columns "
+                         f"(mixlaw.read_runs(path) reads a file); got {type(runs).__name__}")
     runs = _last_checkpoints(runs)
     frame = runs.frame
     dup = frame["run"][frame["run"].duplicated()].unique().tolist()

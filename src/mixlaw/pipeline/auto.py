@@ -30,9 +30,8 @@ import warnings
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from ..data import FRAME_TOL_OPTION, RunTable
+from ..data import RunTable, frame_as_table
 from ..errors import DataWarning, InputError, MixlawError, MixlawWarning, user_stacklevel
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, warn_minimised_metrics
 from .conformal import checkpoint_noise
@@ -244,8 +243,7 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         raise InputError(f"level must be in (0, 1); got {level!r}")
     if not (isinstance(n_jackknife, int | np.integer) and n_jackknife >= 0):
         raise InputError(f"n_jackknife must be an int >= 0; got {n_jackknife!r}")
-    if isinstance(table, pd.DataFrame):  # in the run table's columns, as law.fit reads one
-        table = RunTable(table, tol_option=FRAME_TOL_OPTION)
+    table = frame_as_table(table)  # a DataFrame in the run table's columns, as law.fit reads one
     if not isinstance(table, RunTable):
         raise InputError(f"the pipeline needs a RunTable (or a DataFrame in its columns); got {type(table).__name__}")
     # An eval missing at some checkpoints (NaN cells): every stage fits the rows that have all the targets.

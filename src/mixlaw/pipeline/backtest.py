@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import FRAME_TOL_OPTION, RunTable
+from ..data import RunTable, frame_as_table
 from ..errors import DataWarning, InputError, MixlawWarning, user_stacklevel
 from .fitting import (
     at_one_size,
@@ -221,8 +221,7 @@ def _as_the_pipeline_reads(table: RunTable | pd.DataFrame, targets: Any, axis: s
                            target_params: float | None, steps_only: bool | None, target_time: float | None,
                            sizes_only: bool | None) -> tuple[RunTable, str, float | None, float | None, float | None]:
     """The table as fit_pipeline reads it (and its axis, target size, one size or time), so the refits see the same."""
-    if isinstance(table, pd.DataFrame):  # in the run table's columns, as fit_pipeline reads one
-        table = RunTable(table, tol_option=FRAME_TOL_OPTION)
+    table = frame_as_table(table)  # a DataFrame in the run table's columns, as fit_pipeline reads one
     # The rows that have every target's loss, as fit_pipeline takes them (its warning said which were left out).
     table = table.subset(table.complete_rows(targets))
     # A table of final losses (no step or tokens column) as fit_pipeline reads it: one checkpoint per run.
