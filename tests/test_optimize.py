@@ -610,10 +610,32 @@ def test_an_eval_set_named_like_an_objective_keyword_is_warned_of(keyword) -> No
 
 def test_constraints_given_as_lists_are_refused_as_such(ye_law) -> None:
     # hunt26: bounds=[(0, 1), (0.1, 0.2), (0, 1)] (in domain order) said "bounds: unknown domain(s) ['(0, 1)',
-    # '(0.1, 0.2)']", naming its pairs as domains.
+    # '(0.1, 0.2)']", naming its pairs as domains. (tokens_available takes a list in domain order, as the designs
+    # do: test_tokens_available_takes_the_forms_the_designs_take.)
     for kw, match in (({"bounds": [(0, 1), (0.1, 0.2), (0, 1)]}, r"^bounds must be a mapping \{domain: \(lo, hi\)\}"),
-                      ({"fixed": [0.1, 0.2, 0.7]}, r"^fixed must be a mapping \{domain: weight\}"),
-                      ({"tokens_available": [1e9, 1e9, 1e9], "target_tokens": 1e9},
-                       r"^tokens_available must be a mapping \{domain: tokens\}")):
+                      ({"fixed": [0.1, 0.2, 0.7]}, r"^fixed must be a mapping \{domain: weight\}")):
         with pytest.raises(InputError, match=match):
             optimize_mixture(ye_law, **kw)
+
+
+def test_tokens_available_takes_the_forms_the_designs_take(ye_law) -> None:
+    # optimize_mixture refused tokens_available=[...] ("must be a mapping {domain: tokens}") while max_shares and
+    # dirichlet_design read one in domain order: both now read it through budget.per_domain.
+    from mixlaw.design import max_shares
+
+    by_name = {"web": 1e12, "code": 2e9, "math": 1e10}
+    base = optimize_mixture(ye_law, tokens_available=by_name, target_tokens=1e11)
+    caps = max_shares(ye_law.domains_, by_name, 1e11)
+    for form in ([1e12, 2e9, 1e10], (1e12, 2e9, 1e10), np.array([1e12, 2e9, 1e10])):
+        opt = optimize_mixture(ye_law, tokens_available=form, target_tokens=1e11)
+        assert opt.weights == base.weights and opt.natural_source == "token shares"
+        np.testing.assert_array_equal(max_shares(ye_law.domains_, form, 1e11), caps)
+    # The same refusals, in the same words, from both (max_shares stopped on numpy's bare ValueError for these).
+    for bad, match in (("web=1e12", r"expected a mapping \{domain: number\} or one number per domain in domain "
+                                    r"order \['web', 'code', 'math'\]; got 'web=1e12'"),
+                       (["a", "b", "c"], r"one number per domain"),
+                       ([1e12, 2e9], r"2 values for 3 domains")):
+        for call in (lambda t: optimize_mixture(ye_law, tokens_available=t, target_tokens=1e11),
+                     lambda t: max_shares(ye_law.domains_, t, 1e11)):
+            with pytest.raises(InputError, match=r"^tokens_available: .*" + match):
+                call(bad)

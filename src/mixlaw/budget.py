@@ -42,7 +42,8 @@ def check_domains(domains: Sequence[str]) -> list[str]:
 
 def per_domain(values: Mapping[str, float] | Sequence[float] | np.ndarray | None, domains: list[str], name: str,
                default: float | None = None) -> np.ndarray | None:
-    """A per-domain vector from a mapping (every domain required, none unknown) or a sequence in domain order."""
+    """A per-domain vector from a mapping (every domain required, none unknown) or a sequence in domain order: how
+    the designs and the optimiser (``tokens_available``) read per-domain counts."""
     if values is None:
         return None if default is None else np.full(len(domains), float(default))
     if isinstance(values, Mapping):
@@ -62,7 +63,14 @@ def per_domain(values: Mapping[str, float] | Sequence[float] | np.ndarray | None
             raise InputError(f"{name}: the value of {d!r} must be a number; got {values[d]!r} (counts such as '2B' "
                              "are the command line's and the tokens file's form: give 2e9)") from None
     else:
-        arr = np.asarray(values, dtype=np.float64).ravel()
+        try:
+            if isinstance(values, (str, bytes)):  # 'web=1B' is the command line's form, read by read_tokens_available
+                raise TypeError
+            arr = np.asarray(values, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            # Both stopped on numpy's bare "could not convert string to float".
+            raise InputError(f"{name}: expected a mapping {{domain: number}} or one number per domain in domain "
+                             f"order {domains}; got {values!r}"[:300]) from None
         if arr.size != len(domains):
             raise InputError(f"{name}: {arr.size} values for {len(domains)} domains")
     if not np.all(np.isfinite(arr)):

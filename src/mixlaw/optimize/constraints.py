@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..budget import max_shares
+from ..budget import max_shares, per_domain
 from ..data import beyond_tol, known_names
 from ..errors import InputError
 from .result import ActiveConstraint
@@ -102,16 +102,16 @@ def _ends(b: object) -> tuple[object, ...] | None:
 
 
 def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | None, fixed: Mapping[str, float] | None,
-                 tokens_available: Mapping[str, float] | None, target_tokens: float | None,
+                 tokens_available: Mapping[str, float] | Sequence[float] | None, target_tokens: float | None,
                  max_epochs: float | None, w_range: tuple[np.ndarray, np.ndarray] | None = None) -> _Problem:
     M = len(domains)
     lo, hi = np.zeros(M), np.ones(M)
     kind_lo, kind_hi = ["zero"] * M, ["upper bound"] * M
-    for name, arg in (("bounds", bounds), ("fixed", fixed), ("tokens_available", tokens_available)):
+    for name, arg in (("bounds", bounds), ("fixed", fixed)):
         if arg is not None and not isinstance(arg, Mapping):
             # A list of (lo, hi) pairs in domain order was read as domain names: "bounds: unknown domain(s)
             # ['(0, 1)', '(0.1, 0.2)']".
-            shape = "(lo, hi)" if name == "bounds" else "weight" if name == "fixed" else "tokens"
+            shape = "(lo, hi)" if name == "bounds" else "weight"
             raise InputError(f"{name} must be a mapping {{domain: {shape}}} by domain name; got a "
                              f"{type(arg).__name__}")
         unknown = sorted(set(map(str, arg or {})) - set(domains))
@@ -153,11 +153,14 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
             j = int(np.flatnonzero(bad)[0])
             raise InputError(f"domain {domains[j]!r}: bounds do not overlap the fitted range "
                              f"[{wl[j]:.4g}, {wh[j]:.4g}] (the range of its weight in the runs; {LIFT_RANGE})")
+    # A mapping or one count per domain in the law's domain order, read as the designs read it (per_domain): a list
+    # was refused here while max_shares and dirichlet_design took one.
+    tok = per_domain(tokens_available, domains, "tokens_available")
     if target_tokens is not None:
-        if tokens_available is None:
+        if tok is None:
             raise InputError("target_tokens needs tokens_available (tokens per domain) to cap each domain's share")
         epochs = DEFAULT_MAX_EPOCHS if max_epochs is None else float(max_epochs)
-        cap = max_shares(domains, tokens_available, float(target_tokens), epochs)
+        cap = max_shares(domains, tok, float(target_tokens), epochs)
         tighter = cap < hi
         hi = np.where(tighter, cap, hi)
         kind_hi = ["availability" if t else k for t, k in zip(tighter, kind_hi, strict=True)]
@@ -165,7 +168,7 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
         if np.any(bad):
             j = int(np.flatnonzero(bad)[0])
             raise InputError(f"domain {domains[j]!r}: lower bound {lo[j]:g} exceeds its availability cap {hi[j]:.4g} "
-                             f"({epochs:g} epochs x {float(tokens_available[domains[j]]):.4g} tokens / "
+                             f"({epochs:g} epochs x {tok[j]:.4g} tokens / "
                              f"{float(target_tokens):.4g} target tokens)")
     elif max_epochs is not None and tokens_available is None:
         raise InputError("max_epochs needs tokens_available and target_tokens")
@@ -214,8 +217,9 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
     return _Problem(domains, lo, hi, kind_lo, kind_hi, is_fixed, fval)
 
 
-def _natural(natural: Mapping[str, float] | Sequence[float] | None, tokens_available: Mapping[str, float] | None,
-             domains: list[str]) -> tuple[np.ndarray, str]:
+def _natural(natural: Mapping[str, float] | Sequence[float] | None,
+             tokens_available: Mapping[str, float] | Sequence[float] | None, domains: list[str]
+             ) -> tuple[np.ndarray, str]:
     M = len(domains)
     if natural is not None:
         if isinstance(natural, Mapping):
@@ -231,12 +235,9 @@ def _natural(natural: Mapping[str, float] | Sequence[float] | None, tokens_avail
         if not np.all(np.isfinite(v)) or np.any(v < 0) or beyond_tol(abs(v.sum() - 1), 0.01):
             raise InputError(f"natural mixture must be >= 0 and sum to 1 (± 0.01); got sum {v.sum():.6g}")
         return v / v.sum(), "given"
-    if tokens_available is not None:
-        missing = [d for d in domains if d not in tokens_available]
-        if missing:
-            raise InputError(f"tokens_available: no value for domain(s) {missing}")
-        t = np.array([float(tokens_available[d]) for d in domains])
-        if not np.all(np.isfinite(t)) or np.any(t <= 0):
+    t = per_domain(tokens_available, domains, "tokens_available")  # as _constraints reads it
+    if t is not None:
+        if np.any(t <= 0):
             raise InputError("tokens_available must be finite and > 0 for every domain")
         return t / t.sum(), "token shares"
     return np.full(M, 1.0 / M), "uniform"

@@ -144,7 +144,8 @@ def check_optimize_keywords(kw: Mapping[str, Any], caller: str, taken: Sequence[
 @blas_on_one_thread
 def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                      bounds: Mapping[str, Sequence[float]] | None = None, fixed: Mapping[str, float] | None = None,
-                     tokens_available: Mapping[str, float] | None = None, target_tokens: float | None = None,
+                     tokens_available: Mapping[str, float] | Sequence[float] | None = None,
+                     target_tokens: float | None = None,
                      max_epochs: float | None = None, n_starts: int | None = None,
                      natural: Mapping[str, float] | Sequence[float] | None = None,
                      params: float | None = None, tokens: float | None = None,
@@ -170,8 +171,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         ``{domain: (lo, hi)}``, 0 <= lo <= hi <= 1; other domains get (0, 1).
     fixed : dict of str to float, optional
         ``{domain: weight}`` held constant.
-    tokens_available : dict of str to float, optional
-        Tokens available per domain. Gives the natural mixture (token shares) and, with ``target_tokens``,
+    tokens_available : dict of str to float, or sequence of float, optional
+        Tokens available per domain (a sequence: in the law's domain order, ``law.domains_``), as the designs take
+        them (:func:`mixlaw.design.max_shares`). Gives the natural mixture (token shares) and, with ``target_tokens``,
         the availability caps ``r_j <= max_epochs * tokens_j / target_tokens``.
     target_tokens : float, optional
         Training tokens of the target run.
