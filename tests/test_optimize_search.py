@@ -15,6 +15,7 @@ from mixlaw.datasets import load_regmix
 from mixlaw.errors import InputError
 from mixlaw.laws import get_law
 from mixlaw.optimize import optimize_mixture, project_box_simplex
+from mixlaw.optimize.search import _l1_nearest_feasible
 from mixlaw.optimize.simulate import nearest_run_l1, project_rows
 
 DOMAINS = ["web", "code", "math"]
@@ -300,3 +301,24 @@ def test_cli_search_gradient_refuses_the_simulate_options(capsys, tmp_path) -> N
                    "gradient), not to --search gradient\n")
     code, out, _ = run_cli(capsys, *base)
     assert code == 0 and "SLSQP" in out
+
+
+def test_a_radius_equal_to_the_distance_to_the_bounds_finds_the_best_mixture_on_the_balls_boundary() -> None:
+    # mend27b: --trust-radius R with R the L1 distance from the nearest run to the bounds (every run outside them).
+    # The smoothed ball sum sqrt((r - w)^2 + 1e-12) <= R lay strictly inside the true one, met no feasible mixture,
+    # SLSQP failed ('1 start(s), 0 converged') and the anchor came back: math 2.361940, where the ball's boundary
+    # holds mixtures down to 2.361463 (found with R + 1e-6, at the same distance R from the run).
+    rng = np.random.default_rng(5)
+    W = np.vstack([rng.dirichlet(np.ones(3) * 5, size=12), [[0.45, 0.15, 0.40]]])
+    W = W[(W[:, 1] < 0.1) | (W[:, 1] > 0.2)]  # no run inside the bounds
+    law = get_law("ye-exp").fit(W, _truth(W), domains=DOMAINS, targets=DOMAINS)
+    lo, hi = np.array([0.0, 0.1, 0.0]), np.array([1.0, 0.2, 1.0])
+    radius = min(_l1_nearest_feasible(w, lo, hi, 1.0)[1] for w in W)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        at, wider = (optimize_mixture(law, objective="math", runs=W, bounds={"code": (0.1, 0.2)}, trust_radius=R)
+                     for R in (radius, radius + 1e-6))
+    assert at.n_converged == 1
+    assert at.nearest_run_l1 == pytest.approx(radius, abs=1e-12)
+    assert 0.1 <= at.weights["code"] <= 0.2 + 1e-12
+    assert at.objective == pytest.approx(wider.objective, abs=1e-6)

@@ -51,8 +51,6 @@ DEFAULT_N_STARTS = 16
 SEARCHES = ("auto", "gradient", "simulate")
 #: Runs used as anchors of the L1 trust region in gradient search (the best-predicted ones).
 N_ANCHORS = 3
-#: Smoothing of |x| = sqrt(x^2 + eps) in the L1-radius constraint (SLSQP needs a gradient).
-L1_EPS = 1e-12
 #: Shares of the optimum below this (0.01 %) are set to 0 when that costs the objective less than
 #: :data:`TINY_SHARE_COST` (relative): :func:`_drop_tiny_shares`.
 TINY_SHARE = 1e-4
@@ -518,9 +516,11 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     """SLSQP within an L1 ball around each of the best-predicted runs; the union of balls is not convex, so
     each anchor is its own convex problem (for a convex law) and the best anchor wins.
 
-    The ball :math:`\\sum_j |r_j - w_{aj}| \\le \\rho` is smoothed as
-    :math:`\\sum_j \\sqrt{(r_j - w_{aj})^2 + \\epsilon}` (a slightly smaller, feasible ball), so SLSQP gets a
-    gradient.
+    The ball :math:`\\sum_j |r_j - w_{aj}| \\le \\rho` is written exactly, with one slack per free weight:
+    :math:`t_j \\ge \\pm(r_j - w_{aj})`, :math:`\\sum_j t_j \\le \\rho` (linear, so SLSQP keeps it to rounding).
+    A smoothed ball :math:`\\sum_j \\sqrt{(r_j - w_{aj})^2 + \\epsilon} \\le \\rho` lies strictly inside the
+    true one: with :math:`\\rho` the distance from the run to the feasible set it met no feasible mixture, every
+    anchor failed ('0 converged') and the anchor itself came back, not the best mixture on the ball's boundary.
     """
     full, F, lo, hi, rem = free.full, free.F, free.lo, free.hi, free.rem
     fixed_mask = np.ones(runs.shape[1], dtype=bool)
@@ -550,13 +550,11 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     order = [a for a in np.argsort(f_rank, kind="stable") if reach[a]][:N_ANCHORS]
     xs, objs, n_conv = [], [], 0
     for a in order:
-        w = runs[a]
-        budget = float(budgets[a])
-        c = {"type": "ineq",
-             "fun": lambda x, w=w, b=budget: np.array([b - np.sum(np.sqrt((x[:F.size] - w[F]) ** 2 + L1_EPS))]),
-             "jac": lambda x, w=w: -np.concatenate([(x[:F.size] - w[F]) / np.sqrt((x[:F.size] - w[F]) ** 2 + L1_EPS),
-                                                    np.zeros(x.size - F.size)])[None, :]}
-        solve = _solver(ev, scalar, name, s, free, extra=[c])
+        wF = runs[a][F]
+        # At least the anchor's own distance: a radius equal to it up to rounding (reach's 1e-12) is met there.
+        budget = max(float(budgets[a]), float(np.abs(anchors_free[a] - wF).sum()))
+        solve = _solver(ev, scalar, name, s, free, extra=[_l1_ball(wF, budget)],
+                        aux_start=lambda x, wF=wF: np.abs(x - wF))
         x, f, ok = solve(anchors_free[a])
         if nearest_run_l1(full(x), runs)[0] > radius + 1e-6:
             x, f, ok = anchors_free[a], float(f_anchor[a]), False  # solver left the ball: keep the anchor itself
@@ -596,11 +594,39 @@ def _l1_nearest_feasible(w: np.ndarray, lo: np.ndarray, hi: np.ndarray, rem: flo
     return c, float(np.abs(c - w).sum())
 
 
+def _l1_ball(wF: np.ndarray, budget: float) -> dict:
+    """SLSQP's constraint :math:`\\sum_j |x_j - w_j| \\le b` in linear form over ``v = [x, (z), t]``, the last
+    ``n`` entries ``t`` the slacks (:func:`_solver`'s ``aux_start``): t - (x - w) >= 0, t + (x - w) >= 0,
+    b - sum(t) >= 0."""
+    n = wF.size
+
+    def fun(v: np.ndarray) -> np.ndarray:
+        x, t = v[:n], v[v.size - n:]
+        return np.concatenate([t - (x - wF), t + (x - wF), [budget - t.sum()]])
+
+    def jac(v: np.ndarray) -> np.ndarray:
+        J = np.zeros((2 * n + 1, v.size))
+        eye = np.eye(n)
+        J[:n, :n], J[n:2 * n, :n] = -eye, eye
+        J[:n, v.size - n:] = J[n:2 * n, v.size - n:] = eye
+        J[2 * n, v.size - n:] = -1.0
+        return J
+
+    return {"type": "ineq", "fun": fun, "jac": jac}
+
+
 def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None, free: _Free,
-            extra: list[dict] | None = None) -> Callable[[np.ndarray], tuple[np.ndarray, float, bool]]:
-    """One SLSQP run from x0 over the free weights; returns (feasible x, objective, converged)."""
+            extra: list[dict] | None = None, aux_start: Callable[[np.ndarray], np.ndarray] | None = None
+            ) -> Callable[[np.ndarray], tuple[np.ndarray, float, bool]]:
+    """One SLSQP run from x0 over the free weights; returns (feasible x, objective, converged). ``aux_start``:
+    the ``extra`` constraints also take slack variables, appended last (bounds [0, inf), start ``aux_start(x0)``)."""
     full, F, lo, hi, rem = free.full, free.F, free.lo, free.hi, free.rem
     n = F.size
+    n_aux = 0 if aux_start is None else n
+    aux_bounds = [(0.0, None)] * n_aux
+
+    def with_aux(v0: np.ndarray, x0: np.ndarray) -> np.ndarray:
+        return v0 if aux_start is None else np.concatenate([v0, aux_start(x0)])
     eq = {"type": "eq", "fun": lambda x: np.array([x[:n].sum() - rem]),
           "jac": lambda x: np.concatenate([np.ones(n), np.zeros(x.size - n)])[None, :]}
     opts = {"maxiter": 1000, "ftol": 1e-13}
@@ -612,14 +638,14 @@ def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: n
 
         def cons_jac(v: np.ndarray) -> np.ndarray:
             _, J = ev.value_jac(full(v[:n]))
-            return np.hstack([-J[:, F], np.ones((J.shape[0], 1))])
+            return np.hstack([-J[:, F], np.ones((J.shape[0], 1)), np.zeros((J.shape[0], n_aux))])
 
         def run(x0: np.ndarray) -> tuple[np.ndarray, float, bool]:
             z0 = float(np.max(ev.predict(full(x0)[None, :])[0]))
-            v0 = np.append(x0, z0)
+            v0 = with_aux(np.append(x0, z0), x0)
             with np.errstate(over="ignore", invalid="ignore"):
-                res = minimize(lambda v: v[n], v0, jac=lambda v: np.eye(1, n + 1, n)[0], method="SLSQP",
-                               bounds=list(zip(lo, hi, strict=True)) + [(None, None)],
+                res = minimize(lambda v: v[n], v0, jac=lambda v: np.eye(1, v.size, n)[0], method="SLSQP",
+                               bounds=list(zip(lo, hi, strict=True)) + [(None, None)] + aux_bounds,
                                constraints=[eq, {"type": "ineq", "fun": cons, "jac": cons_jac}, *(extra or [])],
                                options=opts)
             x = project_box_simplex(res.x[:n], lo, hi, rem)
@@ -655,11 +681,15 @@ def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: n
             return 1e30, np.zeros(n)
         return f, g
 
+    def safe_v(v: np.ndarray) -> tuple[float, np.ndarray]:  # the slacks (last n_aux entries) are not in f
+        f, g = safe(v[:n])
+        return f, np.concatenate([g, np.zeros(n_aux)])
+
     def run(x0: np.ndarray) -> tuple[np.ndarray, float, bool]:
-        res = minimize(safe, x0, jac=True, method="SLSQP", bounds=list(zip(lo, hi, strict=True)),
-                       constraints=[eq, *(extra or [])],
+        res = minimize(safe_v, with_aux(x0, x0), jac=True, method="SLSQP",
+                       bounds=list(zip(lo, hi, strict=True)) + aux_bounds, constraints=[eq, *(extra or [])],
                        options=opts)
-        x = project_box_simplex(np.asarray(res.x, dtype=np.float64), lo, hi, rem)
+        x = project_box_simplex(np.asarray(res.x[:n], dtype=np.float64), lo, hi, rem)
         f = safe(x)[0]
         return x, f, bool(res.success) and f < 1e29
 
