@@ -301,6 +301,35 @@ def test_cli_search_gradient_refuses_the_simulate_options(capsys, tmp_path) -> N
                    "gradient), not to --search gradient\n")
     code, out, _ = run_cli(capsys, *base)
     assert code == 0 and "SLSQP" in out
+    # Given, not compared with the default: '--samples 100000' (the default's value) is refused alike.
+    code, out, err = run_cli(capsys, *base, "--samples", "100000")
+    assert code == 2 and err.startswith("error: --samples applies to --search simulate")
+
+
+def test_cli_auto_search_says_the_simulate_options_went_unused(capsys, tmp_path) -> None:
+    # mend27b: --search auto (the default) runs SLSQP for a law with a gradient, and '--samples 500 --top-k 3' went
+    # unused without a word (with --law auto the user cannot tell which search runs).
+    import json
+
+    from cli_runner import run_cli
+
+    W = np.random.default_rng(5).dirichlet(np.ones(3) * 5, size=20)
+    path = tmp_path / "runs.csv"
+    pd.DataFrame(
+        {"run": [f"r{i}" for i in range(len(W))], **{f"w:{d}": W[:, j] for j, d in enumerate(DOMAINS)},
+         **{f"loss:{d}": _truth(W)[:, j] for j, d in enumerate(DOMAINS)}}).to_csv(path, index=False)
+    base = ["optimize", "--runs", str(path), "--law", "ye-exp"]
+    note = ("note: --samples, --top-k unused: the gradient search ran (law ye-exp; --search auto takes it for a law "
+            "with a gradient); --search simulate uses them\n")
+    code, out, err = run_cli(capsys, *base, "--samples", "500", "--top-k", "3", "--json")
+    assert code == 0 and err == note
+    assert json.loads(out)["optimum"]["search"] == "gradient"
+    code, out, err = run_cli(capsys, *base, "--top-k", "128")  # the default's value, given: still unused
+    assert code == 0 and "note: --top-k unused: the gradient search ran" in err
+    code, out, err = run_cli(capsys, *base)  # not given: nothing to say
+    assert code == 0 and err == ""
+    code, out, err = run_cli(capsys, *base, "--search", "simulate", "--samples", "500", "--top-k", "3")
+    assert code == 0 and "note:" not in err and "simulate (RegMix): 500 Dirichlet" in out
 
 
 def test_a_radius_equal_to_the_distance_to_the_bounds_finds_the_best_mixture_on_the_balls_boundary() -> None:

@@ -67,7 +67,8 @@ from ._common import (
 )
 
 
-def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."),
+def optimize_cmd(ctx: typer.Context,
+                 runs: str | None = typer.Option(None, "--runs", help="Run table to fit."),
                  dataset: str | None = DatasetOpt,
                  pipeline: Path | None = typer.Option(None, "--pipeline",
                                                       help="Or: a pipeline saved by 'mixlaw pipeline --save': the "
@@ -132,6 +133,8 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
     take a law saved by 'mixlaw fit --out' (--law law.json: no refit) or a saved pipeline's law at its target scale
     (--pipeline)."""
     check_not_an_input([runs, law, pipeline, tokens_available, paths], out=out_path)
+    # Given on the command line, not compared with the default: '--samples 100000' is a choice too.
+    sim_given = {"--samples": _given(ctx, "samples"), "--top-k": _given(ctx, "top_k")}
     saved_law = law.lower().endswith(".json") or Path(law).is_file()
     if saved_law:
         # A saved law is optimised as it was fitted: what shaped that fit is refused, not ignored.
@@ -148,7 +151,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         refuse_given({"--runs": runs is not None, "--dataset": dataset is not None, "--law": law != "auto",
                       "--target": bool(target), "--candidates": candidates is not None,
                       "--cv-folds": cv_folds is not None, "--maximize": maximize, "--search": search != "auto",
-                      "--samples": samples != DEFAULT_SAMPLES, "--top-k": top_k != DEFAULT_TOP_K,
+                      **sim_given,
                       "--bootstrap": bootstrap != 0,
                       "--step-law": step_law is not None, "--target-steps": target_steps is not None,
                       "--weight-tol": weight_tol != WEIGHT_TOL, "--at-params": at_params is not None,
@@ -162,7 +165,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         refuse_given({"--paths": paths is not None, "--export-option": bool(export_option)}, "", "to --export only")
     if search == "gradient":
         # SLSQP simulates nothing: '--search gradient --samples 500' printed SLSQP's optimum as if they were used.
-        refuse_given({"--samples": samples != DEFAULT_SAMPLES, "--top-k": top_k != DEFAULT_TOP_K}, "",
+        refuse_given(sim_given, "",
                      "to --search simulate (and to auto's search of a law without a gradient), not to --search "
                      "gradient")
     if within_range and extrapolate:
@@ -182,6 +185,7 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
     else:
         result, tok = _optimum_of_runs(runs, dataset, law, target, candidates, cv_folds, bootstrap, weight_tol,
                                        at_params, final_step, eval_group, law_option, fit_total, workers, asked)
+    _note_unused_simulate_options(result, sim_given)
     text = None
     if export is not None:
         # The export carries the constraints the optimum was chosen under: the token budget sets each source's
@@ -199,6 +203,24 @@ def optimize_cmd(runs: str | None = typer.Option(None, "--runs", help="Run table
         emit_json(doc)
         return
     _print_optimum(result, pipeline, saved, opt_interval, export, text, out_path, as_row)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` (its parameter name) was given on the command line or by its environment variable.
+    By the source's name: typer 0.29 carries its own copy of click, whose ParameterSource is not click's."""
+    return getattr(ctx.get_parameter_source(name), "name", None) in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def _note_unused_simulate_options(result: Any, sim_given: dict[str, bool]) -> None:
+    """One stderr line when --samples/--top-k were given and the search that ran was not simulate: --search auto
+    (the default) takes the gradient search for a law with a gradient, and with --law auto the user cannot tell
+    which law (so which search) that is; 'optimize --law ye-exp --samples 500' ran SLSQP without a word."""
+    given = [k for k, v in sim_given.items() if v]
+    if given and result.search != "simulate":
+        choice = (result.selection or {}).get("choice") or {}  # auto's pick, per eval set (or one for the objective)
+        law = result.law + (f": {', '.join(dict.fromkeys(map(str, choice.values())))} chosen" if choice else "")
+        err.print(f"note: {', '.join(given)} unused: the {result.search} search ran (law {law}; --search auto takes "
+                  "it for a law with a gradient); --search simulate uses them", highlight=False, markup=False)
 
 
 def _print_optimum(result: Any, pipeline: Path | None, saved: Any, opt_interval: Any, export: str | None,
