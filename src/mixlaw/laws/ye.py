@@ -156,6 +156,8 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
     True
     """
 
+    loss_unit_params = {"c": 1}  # in the losses' unit (PerTargetLaw._loss_unit)
+    log_loss_unit_params = {"log_k": 1}
     _parameter_constraints = {**PerTargetLaw._parameter_constraints,
                               "alpha": [Interval(Real, 0, None, closed="left"), Options({"cv"})],
                               "reference": [str, None]}

@@ -1,0 +1,59 @@
+"""The per-eval laws fit losses in any unit alike: a metric given x 1e-9 (or x 1e9) is fitted as the same numbers and
+predicted x 1e-9, its parameters in its own unit (:meth:`mixlaw.laws.base.PerTargetLaw._loss_unit`).
+
+mend27b: the engine's tests are absolute in the parameters (its gradient test, its smallest step, log_k's bounds
+and random starts). On a Ye world (losses 2-3, three eval sets) ye-exp converged from every start, and from none on
+the same losses x 1e-9 ("no start converged" for each eval set, its predictions still right); ye-pow converged from
+none at x 1e-9 and its predictions moved by 1.4e-5 (x 1e-9) and 0.6 % (x 1e9); additive's by 1.8 % and 3.4 %.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from mixlaw.errors import ConvergenceWarning
+from mixlaw.laws import get_law
+
+DOMAINS = ["web", "code", "math"]
+T_TRUE = np.array([[-2.0, 0.0, 0.0], [0.0, -2.5, 0.3], [0.2, 0.0, -1.8]])
+
+
+def _world() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=40)
+    Y = (2.0 + np.exp(W @ T_TRUE.T)) * (1 + 0.003 * rng.standard_normal((40, 3)))
+    Wq = np.random.default_rng(1).dirichlet(np.ones(3), size=10) * 0.8 + 0.2 / 3  # inside the fitted range
+    return W, Y, Wq
+
+
+def _fit(key: str, W: np.ndarray, Y: np.ndarray, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        return get_law(key, **kw).fit(W, Y, domains=DOMAINS, targets=DOMAINS)
+
+
+@pytest.mark.parametrize("key", ["ye-exp", "ye-pow", "additive"])
+@pytest.mark.parametrize("scale", [1e-9, 1e9])
+def test_losses_in_another_unit_fit_alike(key: str, scale: float) -> None:
+    W, Y, Wq = _world()
+    law, scaled = _fit(key, W, Y), _fit(key, W, Y * scale)  # no ConvergenceWarning at either scale
+    np.testing.assert_allclose(scaled.predict(Wq) / scale, law.predict(Wq), rtol=1e-6)
+    assert all(r.n_converged >= 1 for r in scaled.results_.values())
+    floor = "E" if key == "additive" else "c"  # the parameter in the losses' unit is reported in it
+    for t in DOMAINS:
+        a, b = law.params_[f"{t}.{floor}"], scaled.params_[f"{t}.{floor}"]
+        assert b.value == pytest.approx(a.value * scale, rel=1e-6)
+        assert b.max == pytest.approx(a.max * scale, rel=1e-12)
+
+
+def test_a_users_bounds_and_fixed_values_are_read_in_the_losses_unit() -> None:
+    W, Y, Wq = _world()
+    law = _fit("ye-exp", W, Y, fixed={"c": 1.9}, bounds={"log_k": (-5.0, 5.0)})
+    scaled = _fit("ye-exp", W, Y * 1e-9, fixed={"c": 1.9e-9}, bounds={"log_k": (-5.0 + np.log(1e-9),
+                                                                                  5.0 + np.log(1e-9))})
+    assert scaled.params_["web.c"].value == 1.9e-9 and not scaled.params_["web.c"].vary
+    assert scaled.params_["web.log_k"].min == pytest.approx(-5.0 + np.log(1e-9), rel=1e-12)
+    np.testing.assert_allclose(scaled.predict(Wq) / 1e-9, law.predict(Wq), rtol=1e-6)
