@@ -4,7 +4,8 @@ predicted x 1e-9, its parameters in its own unit (:meth:`mixlaw.laws.base.PerTar
 mend27b: the engine's tests are absolute in the parameters (its gradient test, its smallest step, log_k's bounds
 and random starts). On a Ye world (losses 2-3, three eval sets) ye-exp converged from every start, and from none on
 the same losses x 1e-9 ("no start converged" for each eval set, its predictions still right); ye-pow converged from
-none at x 1e-9 and its predictions moved by 1.4e-5 (x 1e-9) and 0.6 % (x 1e9); additive's by 1.8 % and 3.4 %.
+none at x 1e-9 and its predictions moved by 1.4e-5 (x 1e-9) and 0.6 % (x 1e9); additive's by 1.8 % and 3.4 %;
+ye-implicit's by 0.33 % and 0.16 %, without a warning.
 """
 
 from __future__ import annotations
@@ -35,13 +36,17 @@ def _fit(key: str, W: np.ndarray, Y: np.ndarray, **kw):
         return get_law(key, **kw).fit(W, Y, domains=DOMAINS, targets=DOMAINS)
 
 
-@pytest.mark.parametrize("key", ["ye-exp", "ye-pow", "additive"])
+@pytest.mark.parametrize("key", ["ye-exp", "ye-pow", "additive", "ye-implicit"])
 @pytest.mark.parametrize("scale", [1e-9, 1e9])
 def test_losses_in_another_unit_fit_alike(key: str, scale: float) -> None:
     W, Y, Wq = _world()
     law, scaled = _fit(key, W, Y), _fit(key, W, Y * scale)  # no ConvergenceWarning at either scale
     np.testing.assert_allclose(scaled.predict(Wq) / scale, law.predict(Wq), rtol=1e-6)
     assert all(r.n_converged >= 1 for r in scaled.results_.values())
+    if key == "ye-implicit":
+        # Its c trades off against a component whose exponents are near 0 (the same predictions at c = 0 and at
+        # c = 1.9, x 1e9): only the predictions are identified.
+        return
     floor = "E" if key == "additive" else "c"  # the parameter in the losses' unit is reported in it
     for t in DOMAINS:
         a, b = law.params_[f"{t}.{floor}"], scaled.params_[f"{t}.{floor}"]

@@ -746,12 +746,12 @@ class PerTargetLaw(MixingLaw):
     """
 
     per_target_params: ClassVar[bool] = True
-    #: Parameters in a power of the losses' unit, {bare name (one ending in '_' names a prefix): the power}: a fit
+    #: Parameters in a power of the losses' unit, {bare name (one ending in '*' names a prefix): the power}: a fit
     #: run in unit u (:meth:`_loss_unit`) gives value / u**power. A law that names none is fitted on its losses
     #: as given.
     loss_unit_params: ClassVar[dict[str, int]] = {}
     #: Parameters that are the log of an amount in a power of the losses' unit ({"log_k": 1}; additive's log C,
-    #: C in 1 / loss: {"log_C_": -1}): a fit in unit u gives value - power * log(u).
+    #: C in 1 / loss: {"log_C_*": -1}): a fit in unit u gives value - power * log(u).
     log_loss_unit_params: ClassVar[dict[str, int]] = {}
 
     def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 8,
@@ -818,7 +818,7 @@ class PerTargetLaw(MixingLaw):
         bare = name.split(".", 1)[1] if "." in name else name
         for kind, names in (("scale", self.loss_unit_params), ("log", self.log_loss_unit_params)):
             for n, power in names.items():
-                if bare == n or (n.endswith("_") and bare.startswith(n)):
+                if bare == n or (n.endswith("*") and bare.startswith(n[:-1])):
                     return kind, power
         return None
 
