@@ -18,10 +18,13 @@ import _mixlaw_entry
 ROOT = Path(__file__).resolve().parents[1]
 
 # A module whose import is interrupted by a real SIGINT, as a terminal's Ctrl-C interrupts mixlaw's imports.
+# Python's own SIGINT handler first: a process started from a shell's background job inherits SIGINT ignored, and
+# Python then installs none (the first test failed that way, after sleeping 60 s, in a suite run with `cmd &`).
 SLOW_START = """
 import os, signal, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 os.kill(os.getpid(), signal.SIGINT)
-time.sleep(60)  # never reached: the KeyboardInterrupt is raised here at once
+time.sleep(20)  # never reached: the KeyboardInterrupt is raised here at once
 
 def main():
     raise AssertionError("not imported")
@@ -47,13 +50,14 @@ def test_ctrl_c_while_the_package_imports_is_one_line_and_exit_130(tmp_path: Pat
 # real SIGINT. The package itself is imported first, as `python -m` does before mixlaw/__main__.py exists to catch.
 MODULE_START = """
 import os, runpy, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in SLOW_START
 import mixlaw
 
 class SlowCli:
     def find_spec(self, name, path=None, target=None):
         if name == "mixlaw.cli":
             os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(60)  # never reached: the KeyboardInterrupt is raised here at once
+            time.sleep(20)  # never reached: the KeyboardInterrupt is raised here at once
         return None
 
 sys.meta_path.insert(0, SlowCli())
