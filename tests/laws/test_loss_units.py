@@ -1,5 +1,5 @@
 """The per-eval laws fit losses in any unit alike: a metric given x 1e-9 (or x 1e9) is fitted as the same numbers and
-predicted x 1e-9, its parameters in its own unit (:meth:`mixlaw.laws.base.PerTargetLaw._loss_unit`).
+predicted x 1e-9, its parameters in its own unit (:meth:`mixlaw.laws.base.MixingLaw._loss_unit`).
 
 mend27b: the engine's tests are absolute in the parameters (its gradient test, its smallest step, log_k's bounds
 and random starts). On a Ye world (losses 2-3, three eval sets) ye-exp converged from every start, and from none on
@@ -62,3 +62,60 @@ def test_a_users_bounds_and_fixed_values_are_read_in_the_losses_unit() -> None:
     assert scaled.params_["web.c"].value == 1.9e-9 and not scaled.params_["web.c"].vary
     assert scaled.params_["web.log_k"].min == pytest.approx(-5.0 + np.log(1e-9), rel=1e-12)
     np.testing.assert_allclose(scaled.predict(Wq) / 1e-9, law.predict(Wq), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------- the DZ laws: one joint fit, one unit
+DZ_LAWS = ["dz-eq1", "dz-eq3", "dz-eq3-safe"]
+
+
+@pytest.mark.parametrize("key", DZ_LAWS)
+@pytest.mark.parametrize("scale", [1e-9, 1e9])
+def test_dz_laws_fit_losses_in_another_unit_alike(key: str, scale: float) -> None:
+    # units27: before, predictions / scale were off by 57x (dz-eq1), 2900x (dz-eq3), 1900x (dz-eq3-safe) at
+    # x 1e-9 and by 23-26 % at x 1e9, each fit "converged", without a warning.
+    W, Y, Wq = _world()
+    law, scaled = _fit(key, W, Y), _fit(key, W, Y * scale)
+    np.testing.assert_allclose(scaled.predict(Wq) / scale, law.predict(Wq), rtol=1e-6)
+    assert scaled.results_["joint"].n_converged >= 1
+    # E in the losses' unit, c and A too (log c + log unit); the exponents not. dz-eq3's valleys are flat: its
+    # parameters agree to ~4e-6 where its predictions do to 1e-6.
+    tol = 1e-4
+    for t in DOMAINS:
+        a, b = law.params_[f"E_{t}"], scaled.params_[f"E_{t}"]
+        assert b.value == pytest.approx(a.value * scale, rel=tol, abs=tol * scale)
+        assert b.max == pytest.approx(a.max * scale, rel=1e-12)
+        assert scaled.params_[f"log_c_{t}"].value == pytest.approx(law.params_[f"log_c_{t}"].value + np.log(scale),
+                                                                   abs=tol)
+        assert scaled.params_[f"log_c_{t}"].min == pytest.approx(law.params_[f"log_c_{t}"].min + np.log(scale))
+        assert scaled.params_[f"b_{t}"].value == pytest.approx(law.params_[f"b_{t}"].value, abs=tol)
+        if key != "dz-eq1":
+            assert scaled.params_[f"log_A_{t}"].value == pytest.approx(
+                law.params_[f"log_A_{t}"].value + np.log(scale), abs=tol)
+            assert scaled.params_[f"a_{t}"].value == pytest.approx(law.params_[f"a_{t}"].value, abs=tol)
+
+
+@pytest.mark.parametrize("key", ["dz-eq1", "dz-eq3-safe"])
+def test_a_dz_laws_saved_form_warm_refit_and_overrides_are_in_the_losses_unit(key: str) -> None:
+    from mixlaw.laws.base import law_from_dict, warm_clone
+
+    W, Y, Wq = _world()
+    scale = 1e-9
+    law, scaled = _fit(key, W, Y), _fit(key, W, Y * scale)
+    loaded = law_from_dict(scaled.to_dict())
+    np.testing.assert_allclose(loaded.predict(Wq), scaled.predict(Wq), rtol=1e-12)
+    # A warm refit (bootstrap, backtests) starts from the saved values, read in the fitting unit.
+    rows = np.arange(W.shape[0]) % 4 != 0
+    warm = warm_clone(scaled).fit(W[rows], Y[rows] * scale, domains=DOMAINS, targets=DOMAINS)
+    ref = warm_clone(law).fit(W[rows], Y[rows], domains=DOMAINS, targets=DOMAINS)
+    np.testing.assert_allclose(warm.predict(Wq) / scale, ref.predict(Wq), rtol=1e-6)
+    assert warm.results_["joint"].n_starts == 1  # the warm start converged: no cold multistart after it
+    # The user's fixed values and bounds are in the losses' unit too.
+    e = float(law.params_["E_web"].value)
+    lo = float(law.params_["log_c_code"].min)
+    kw = {"fixed": {"E_web": e}, "bounds": {"log_c_code": (lo, 5.0)}}
+    kws = {"fixed": {"E_web": e * scale}, "bounds": {"log_c_code": (lo + np.log(scale), 5.0 + np.log(scale))}}
+    law, scaled = _fit(key, W, Y, **kw), _fit(key, W, Y * scale, **kws)
+    assert scaled.params_["E_web"].value == e * scale and not scaled.params_["E_web"].vary
+    assert scaled.params_["log_c_code"].max == pytest.approx(5.0 + np.log(scale), rel=1e-12)
+    np.testing.assert_allclose(scaled.predict(Wq) / scale, law.predict(Wq), rtol=1e-6)
+    assert str(scaled.report())  # the report renders the mapped-back values

@@ -76,7 +76,7 @@ LOSS_RANGE_FACTOR = 3.0
 #: converge well before either cap. A start that converges stops early, so the cap only costs where it is needed.
 LAW_MAX_ITER = 2000
 #: Losses whose median lies in [lo, hi) are fitted as they are; others in the unit 10**k that brings the median
-#: into [1, 10) (:meth:`PerTargetLaw._loss_unit`). The engine's tests are absolute in the parameters (its gradient
+#: into [1, 10) (:meth:`MixingLaw._loss_unit`). The engine's tests are absolute in the parameters (its gradient
 #: test, its smallest step, log_k's bounds and random starts): ye-exp converged from every start on losses 2-3 and
 #: from none on the same losses x 1e-9 (a metric in other units), and ye-pow's and additive's optima moved by
 #: 0.6 % and 3.4 % at x 1e9. Over this range the fits agree to 1e-9 (tests/laws/test_loss_units.py).
@@ -152,6 +152,13 @@ class MixingLaw(RegressorMixin, BaseEstimator):
     #: The parameters are other laws' (auto, stack), each fitted and checked against its own losses: their sum is
     #: not checked against the runs (a stack of four 80-parameter laws on 187 runs x 9 evals is no overfit).
     members_checked: ClassVar[bool] = False
+    #: Parameters in a power of the losses' unit, {bare name (one ending in '*' names a prefix): the power}: a fit
+    #: run in unit u (:meth:`_loss_unit`) gives value / u**power. A law that names none is fitted on its losses
+    #: as given.
+    loss_unit_params: ClassVar[dict[str, int]] = {}
+    #: Parameters that are the log of an amount in a power of the losses' unit ({"log_k": 1}; additive's log C,
+    #: C in 1 / loss: {"log_C_*": -1}): a fit in unit u gives value - power * log(u).
+    log_loss_unit_params: ClassVar[dict[str, int]] = {}
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "loss": [Options({"huber", "mse"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
@@ -735,7 +742,78 @@ class MixingLaw(RegressorMixin, BaseEstimator):
                 "max_iter": LAW_MAX_ITER}
 
     def _spec(self, params: list[Param]) -> Params:
-        return Params(params).apply_overrides(self.bounds, self.fixed, type(self).__name__)
+        # The user's values are in the losses' unit; a law that fits in another (_loss_unit) sets ``_unit_now``.
+        unit = getattr(self, "_unit_now", 1.0)
+        b, f = (self.bounds, self.fixed) if unit == 1.0 else self._overrides_in_unit(
+            dict(self.bounds or {}), dict(self.fixed or {}), unit)
+        return Params(params).apply_overrides(b, f, type(self).__name__)
+
+    def _bare_param_name(self, name: str) -> str:
+        """The name :attr:`loss_unit_params` and :attr:`log_loss_unit_params` match (per-eval laws drop the
+        '<eval>.' prefix)."""
+        return name
+
+    def _loss_unit(self, y: np.ndarray) -> float:
+        """The unit losses ``y`` are fitted in (one eval set's, or all of a joint fit's): 1 when their median lies
+        in :data:`LOSS_UNIT_RANGE` (or the law names no parameter in the losses' unit), else the power of 10 that
+        brings the median into [1, 10). A power of 10, so that losses given in another unit (x 1e-9) are fitted as
+        the same numbers, to rounding."""
+        med = float(np.nanmedian(y)) if np.isfinite(y).any() else 1.0
+        lo, hi = LOSS_UNIT_RANGE
+        if not (self.loss_unit_params or self.log_loss_unit_params) or not med > 0 or lo <= med < hi:
+            return 1.0
+        return float(10.0 ** np.floor(np.log10(med)))
+
+    def _unit_kind(self, name: str) -> tuple[str, int] | None:
+        """('scale' or 'log', the power) for a parameter in the losses' unit, else None."""
+        bare = self._bare_param_name(name)
+        for kind, names in (("scale", self.loss_unit_params), ("log", self.log_loss_unit_params)):
+            for n, power in names.items():
+                if bare == n or (n.endswith("*") and bare.startswith(n[:-1])):
+                    return kind, power
+        return None
+
+    def _in_unit(self, name: str, value: float, unit: float, back: bool = False) -> float:
+        """``value`` of parameter ``name`` in the fitting unit ``unit`` (``back``: from it to the losses' own)."""
+        kind = self._unit_kind(name) if unit != 1.0 else None
+        if kind is None:
+            return value
+        power = kind[1] if back else -kind[1]
+        return value * unit ** power if kind[0] == "scale" else value + power * np.log(unit)
+
+    def _result_from_unit(self, res: FitResult, unit: float) -> FitResult:
+        """A fit made in ``unit`` with its parameters (values, inits, bounds, stderrs) and bound notes in the
+        losses' own unit; objective, residuals and correlations are the same in both (log residuals)."""
+        if unit == 1.0:
+            return res
+        new, notes = [], {}
+        for p in res.params.values():
+            kind = self._unit_kind(p.name)
+            if kind is None:
+                new.append(p)
+                continue
+            def back(v: float, n: str = p.name) -> float:
+                return self._in_unit(n, v, unit, back=True)
+            q = dataclasses.replace(p, value=back(p.value), init=back(p.init), min=back(p.min), max=back(p.max),
+                                    stderr=None if p.stderr is None
+                                    else p.stderr * (unit ** kind[1] if kind[0] == "scale" else 1.0))
+            if p.vary and at_bound(p):
+                notes[bound_note(p)] = bound_note(q)
+            new.append(q)
+        return dataclasses.replace(res, params=Params(new), warnings=[notes.get(m, m) for m in res.warnings])
+
+    def _overrides_in_unit(self, b: dict[str, Any], f: dict[str, Any], unit: float
+                           ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The user's ``bounds`` and ``fixed`` (given in the losses' unit) in the fitting unit ``unit``."""
+        if unit == 1.0:
+            return b, f
+        def numbers(v: Any) -> bool:  # what apply_overrides reads; anything else goes on to its error
+            return isinstance(v, Real) and not isinstance(v, bool)
+        b = {k: (self._in_unit(k, float(v[0]), unit), self._in_unit(k, float(v[1]), unit))
+             if isinstance(v, (tuple, list)) and len(v) == 2 and all(map(numbers, v)) else v
+             for k, v in b.items()}
+        f = {k: self._in_unit(k, float(v), unit) if numbers(v) else v for k, v in f.items()}
+        return b, f
 
 
 class PerTargetLaw(MixingLaw):
@@ -746,13 +824,9 @@ class PerTargetLaw(MixingLaw):
     """
 
     per_target_params: ClassVar[bool] = True
-    #: Parameters in a power of the losses' unit, {bare name (one ending in '*' names a prefix): the power}: a fit
-    #: run in unit u (:meth:`_loss_unit`) gives value / u**power. A law that names none is fitted on its losses
-    #: as given.
-    loss_unit_params: ClassVar[dict[str, int]] = {}
-    #: Parameters that are the log of an amount in a power of the losses' unit ({"log_k": 1}; additive's log C,
-    #: C in 1 / loss: {"log_C_*": -1}): a fit in unit u gives value - power * log(u).
-    log_loss_unit_params: ClassVar[dict[str, int]] = {}
+
+    def _bare_param_name(self, name: str) -> str:
+        return name.split(".", 1)[1] if "." in name else name  # '<eval>.<name>' or bare
 
     def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 8,
                  bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
@@ -803,54 +877,6 @@ class PerTargetLaw(MixingLaw):
         self.results_ = {t: out[i] for i, t in enumerate(ctx.targets)}
         self.params_ = Params([p for i in range(len(ctx.targets)) for p in out[i].params.values()])
 
-    def _loss_unit(self, y: np.ndarray) -> float:
-        """The unit eval set ``y`` is fitted in: 1 when its median lies in :data:`LOSS_UNIT_RANGE` (or the law
-        names no parameter in the losses' unit), else the power of 10 that brings the median into [1, 10). A power
-        of 10, so that losses given in another unit (x 1e-9) are fitted as the same numbers, to rounding."""
-        med = float(np.nanmedian(y)) if np.isfinite(y).any() else 1.0
-        lo, hi = LOSS_UNIT_RANGE
-        if not (self.loss_unit_params or self.log_loss_unit_params) or not med > 0 or lo <= med < hi:
-            return 1.0
-        return float(10.0 ** np.floor(np.log10(med)))
-
-    def _unit_kind(self, name: str) -> tuple[str, int] | None:
-        """('scale' or 'log', the power) for a parameter (bare or '<eval>.<name>') in the losses' unit, else None."""
-        bare = name.split(".", 1)[1] if "." in name else name
-        for kind, names in (("scale", self.loss_unit_params), ("log", self.log_loss_unit_params)):
-            for n, power in names.items():
-                if bare == n or (n.endswith("*") and bare.startswith(n[:-1])):
-                    return kind, power
-        return None
-
-    def _in_unit(self, name: str, value: float, unit: float, back: bool = False) -> float:
-        """``value`` of parameter ``name`` in the fitting unit ``unit`` (``back``: from it to the losses' own)."""
-        kind = self._unit_kind(name) if unit != 1.0 else None
-        if kind is None:
-            return value
-        power = kind[1] if back else -kind[1]
-        return value * unit ** power if kind[0] == "scale" else value + power * np.log(unit)
-
-    def _result_from_unit(self, res: FitResult, unit: float) -> FitResult:
-        """A fit made in ``unit`` with its parameters (values, inits, bounds, stderrs) and bound notes in the
-        losses' own unit; objective, residuals and correlations are the same in both (log residuals)."""
-        if unit == 1.0:
-            return res
-        new, notes = [], {}
-        for p in res.params.values():
-            kind = self._unit_kind(p.name)
-            if kind is None:
-                new.append(p)
-                continue
-            def back(v: float, n: str = p.name) -> float:
-                return self._in_unit(n, v, unit, back=True)
-            q = dataclasses.replace(p, value=back(p.value), init=back(p.init), min=back(p.min), max=back(p.max),
-                                    stderr=None if p.stderr is None
-                                    else p.stderr * (unit ** kind[1] if kind[0] == "scale" else 1.0))
-            if p.vary and at_bound(p):
-                notes[bound_note(p)] = bound_note(q)
-            new.append(q)
-        return dataclasses.replace(res, params=Params(new), warnings=[notes.get(m, m) for m in res.warnings])
-
     def _model_batch(self, W: np.ndarray, ctx: FitContext) -> Any:
         """Optional: ``f(theta (r, p), target (r,)) -> (pred (r, n), jac (r, n, p))`` for many rows at once.
 
@@ -868,14 +894,8 @@ class PerTargetLaw(MixingLaw):
         bare = {p.name.split(".", 1)[1]: p.name for p in params}
         b = {bare.get(k, k): v for k, v in (self.bounds or {}).items() if k in names or k in bare}
         f = {bare.get(k, k): v for k, v in (self.fixed or {}).items() if k in names or k in bare}
-        unit = getattr(self, "_unit_now", 1.0)
-        if unit != 1.0:  # the user's values are in the losses' unit; the fit runs in ``unit`` (_loss_unit)
-            def numbers(v: Any) -> bool:  # what apply_overrides reads; anything else goes on to its error
-                return isinstance(v, Real) and not isinstance(v, bool)
-            b = {k: (self._in_unit(k, float(v[0]), unit), self._in_unit(k, float(v[1]), unit))
-                 if isinstance(v, (tuple, list)) and len(v) == 2 and all(map(numbers, v)) else v
-                 for k, v in b.items()}
-            f = {k: self._in_unit(k, float(v), unit) if numbers(v) else v for k, v in f.items()}
+        # The user's values are in the losses' unit; the fit runs in ``_unit_now`` (_loss_unit).
+        b, f = self._overrides_in_unit(b, f, getattr(self, "_unit_now", 1.0))
         return Params(params).apply_overrides(b, f, type(self).__name__)
 
     def _check_override_names(self, specs: list[Params]) -> None:

@@ -27,7 +27,7 @@ from .._validation import Integral, Interval, Real, renamed
 from ..errors import ConvergenceWarning, DataWarning, InputError, TooFewObservationsError, user_stacklevel
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models, random_start
 from ._capacity import allocation_jacobian_factors, log_shares, solve_allocation
-from .base import FitContext, MixingLaw, register, state_bool
+from .base import FitContext, MixingLaw, _warm_vector, register, state_bool
 from .bimix import CONSTANT_SHARE_NOTE
 
 #: Bounds of the shared parameters. log c in [-8, 8] and b in [0.01, 2] cover every fit seen on RegMix with
@@ -105,6 +105,10 @@ class _CapacityLaw(MixingLaw):
 
     #: Iteration cap of a cold fit's final refinement (:data:`MAX_ITER`; a warm-started refit always has that).
     _refine_iter = MAX_ITER
+    #: In the losses' unit (MixingLaw._loss_unit): E_i, and c_j (log c_j + log unit). b_j and the allocation are
+    #: not: x* depends on the ratios of the c_j alone (a common factor goes into the multiplier lambda).
+    loss_unit_params = {"E_*": 1}
+    log_loss_unit_params = {"log_c_*": 1}
 
     uses_model_params = "optional"
     coupled_targets = True
@@ -384,6 +388,18 @@ class _CapacityLaw(MixingLaw):
         self._n_varying = bool(mp is not None and mp.max() > mp.min() * (1 + 1e-12))
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
+        # Losses far from order 1 (a metric x 1e-9) are fitted in one unit for every eval set (_loss_unit), the
+        # parameters mapped back after: the eval sets share the c_j, whose ratios set the allocation, so the
+        # unit cannot differ between them. Losses of order 1 are fitted as given (unit 1).
+        unit = self._loss_unit(Y)
+        self._unit_now = unit  # _spec reads the user's bounds and fixed values in it
+        try:
+            self._fit_in_unit(W, Y / unit if unit != 1.0 else Y, ctx, unit)
+        finally:
+            self._unit_now = 1.0
+
+    def _fit_in_unit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext, unit: float) -> None:
+        """:meth:`_fit` on losses ``Y`` given in ``unit`` (the fitted parameters are in the losses' own unit)."""
         self._prepare(W, ctx)
         S = self._budget(W.shape[0], W.shape[1], ctx, fitting=True)
         self._find_unidentified(W, Y, ctx)
@@ -402,7 +418,7 @@ class _CapacityLaw(MixingLaw):
         res = None
         if warm is not None:
             # A warm-started refit (warm_clone): the full-data optimum alone first; the usual starts only if it fails.
-            vec = np.array([warm[n].value if n in warm else p.init for n, p in spec.items()])
+            vec = _warm_vector(warm, spec, self._in_unit, unit)
             res, ok = self._solve(W, S, ctx, mask, spec, y, vec[None, :], cap, pen)
             if not ok:
                 res = None
@@ -418,7 +434,7 @@ class _CapacityLaw(MixingLaw):
                     res = dataclasses.replace(fin, n_starts=scr.n_starts, start_objectives=scr.start_objectives,
                                               n_converged=scr.n_converged + fin.n_converged,
                                               nfev=scr.nfev + fin.nfev)
-        res = dataclasses.replace(res, wall_time=time.perf_counter() - t0)
+        res = dataclasses.replace(self._result_from_unit(res, unit), wall_time=time.perf_counter() - t0)
         if res.n_converged == 0:
             res = dataclasses.replace(res, warnings=[res.warnings[0] + self._convergence_hint(), *res.warnings[1:]])
             warnings.warn(f"{self.key}: {res.warnings[0]}", ConvergenceWarning, stacklevel=user_stacklevel(3))
@@ -519,15 +535,18 @@ class _CapacityLaw(MixingLaw):
             u = int(np.flatnonzero(U == j)[0]) if j in U else -1
             cap = not (hi[j] > CONSTANT_SHARE_TOL and self._n_varying)  # else several sizes fit c_j, b_j
             held = []
+            unit = getattr(self, "_unit_now", 1.0)  # the held values are in the fitting unit; said in the losses'
             if cap:
                 self._held[f"log_c_{d}"], self._held[f"b_{d}"] = LOG_C_BOUNDS[0], B_BOUNDS[0]
-                held.append(f"log_c_{d} at {LOG_C_BOUNDS[0]:g} and b_{d} at {B_BOUNDS[0]:g} (the least demand for "
+                lc = self._in_unit(f"log_c_{d}", LOG_C_BOUNDS[0], unit, back=True)
+                held.append(f"log_c_{d} at {lc:.4g} and b_{d} at {B_BOUNDS[0]:g} (the least demand for "
                             "capacity and the flattest own term that the bounds allow)")
             if u >= 0 and not data_varies[u]:
                 data = self._held_data(W, ctx, d)
                 if data:
                     self._held.update(data)
-                    held.append(f"{', '.join(data)} at {', '.join(f'{v:.3g}' for v in data.values())} (no data term)")
+                    vals = [self._in_unit(k, v, unit, back=True) for k, v in data.items()]
+                    held.append(f"{', '.join(data)} at {', '.join(f'{v:.3g}' for v in vals)} (no data term)")
                 self._inert[u] = cap
             if t is not None and self._inert[u]:
                 i = self.targets_.index(t)
@@ -829,6 +848,11 @@ class DZCapacity(_CapacityLaw):
     into one :math:`E_e`). Here :math:`c_k` and :math:`b_k` are shared by every eval set and also set the
     allocation, so s is identifiable; :meth:`composition` returns it. Parameters ``z_<eval>|<domain>`` (the
     most-used domain's is fixed at 0).
+
+    **Losses in any unit**: the eval sets share the c_j, so a joint fit has one loss unit. Losses whose median
+    lies outside [1e-2, 1e3) (a metric x 1e-9) are fitted in the power of 10 that brings it into [1, 10) and the
+    parameters mapped back (E_i x unit, log c_j + log unit; b_j and x* unchanged, since x* depends on the ratios of
+    the c_j only), so they predict the same losses x 1e-9; losses of order 1 are fitted as given.
 
     **A domain with one share in every run** (0 in all: no run trains on it; or held fixed): the runs never move
     h_j, so nothing identifies how it acts, yet its demand ``h_j b_j c_j`` and its own term

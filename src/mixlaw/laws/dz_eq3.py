@@ -127,6 +127,8 @@ class _DZNoise(_CapacityLaw):
 
     uses_tokens = "optional"
     _safe = False
+    #: As Eq. 1's, and A_i (log A_i + log unit); a_i and d_i (tokens) are not in the losses' unit.
+    log_loss_unit_params = {"log_c_*": 1, "log_A_*": 1}
     _factored_jacobian = False  # plain Eq. 3 keeps the segment products: _CapacityLaw._factored_jacobian
     _parameter_constraints = {**_CapacityLaw._parameter_constraints,
                               "data_term": [Options({"auto", "domain", "shared"})]}
