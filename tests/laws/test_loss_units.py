@@ -151,3 +151,17 @@ def test_implicitly_aggregating_laws_fit_losses_in_another_unit_alike(key: str, 
             assert b == pytest.approx(a * scale, rel=1e-6, abs=1e-9 * scale)
         else:
             assert b == pytest.approx(a + np.log(scale), abs=1e-6)
+
+
+def test_dz_laws_warn_when_eval_sets_are_in_different_units() -> None:
+    # units27: one unit serves a DZ fit (its c_j are shared), and the law couples the eval sets' scales. With
+    # 'code' x 1e-9 among losses in nats dz-eq1 predicted 'code' 1.6e5x off and the others 11 % off, silently.
+    from mixlaw.errors import DataWarning
+
+    W, Y, _ = _world()
+    Y = Y * np.array([1.0, 1e-9, 1.0])
+    with pytest.warns(DataWarning, match=r"differ in scale by .*'code'.*one unit"):
+        get_law("dz-eq1").fit(W, Y, domains=DOMAINS, targets=DOMAINS)
+    with warnings.catch_warnings():  # one unit for all (any unit): no such warning
+        warnings.simplefilter("error", DataWarning)
+        get_law("dz-eq1").fit(W, Y[:, [0, 2]], domains=DOMAINS, targets=["web", "math"])
