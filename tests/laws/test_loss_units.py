@@ -165,3 +165,18 @@ def test_dz_laws_warn_when_eval_sets_are_in_different_units() -> None:
     with warnings.catch_warnings():  # one unit for all (any unit): no such warning
         warnings.simplefilter("error", DataWarning)
         get_law("dz-eq1").fit(W, Y[:, [0, 2]], domains=DOMAINS, targets=["web", "math"])
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e9])
+def test_stacking_weights_do_not_depend_on_the_losses_unit(scale: float) -> None:
+    # units27: the sum-to-one row of nonneg_weights weighs at least 1e3 sqrt(n), so losses x 1e-9 vanished beside
+    # it: here 0.19028 -> 0.19023; in a stack on the Ye world x 1e-9 'web' went wholly to dz-eq3-safe instead of
+    # ye-exp 0.67 + additive-ens 0.33 (predictions 0.3 % off).
+    from mixlaw.laws.selection import nonneg_weights
+
+    rng = np.random.default_rng(0)
+    y = 2 + rng.random(50)
+    P = np.column_stack([y + 0.05 * rng.standard_normal(50), y + 0.1 * rng.standard_normal(50) + 0.02, y * 1.01])
+    w = nonneg_weights(P, y)
+    assert 0.1 < w[0] < 0.3  # a real mixture of members, not a tie
+    np.testing.assert_allclose(nonneg_weights(P * scale, y * scale), w, rtol=1e-9, atol=1e-12)

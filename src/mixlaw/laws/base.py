@@ -758,11 +758,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         in :data:`LOSS_UNIT_RANGE` (or the law names no parameter in the losses' unit), else the power of 10 that
         brings the median into [1, 10). A power of 10, so that losses given in another unit (x 1e-9) are fitted as
         the same numbers, to rounding."""
-        med = float(np.nanmedian(y)) if np.isfinite(y).any() else 1.0
-        lo, hi = LOSS_UNIT_RANGE
-        if not (self.loss_unit_params or self.log_loss_unit_params) or not med > 0 or lo <= med < hi:
-            return 1.0
-        return float(10.0 ** np.floor(np.log10(med)))
+        return loss_unit(y) if self.loss_unit_params or self.log_loss_unit_params else 1.0
 
     def _unit_kind(self, name: str) -> tuple[str, int] | None:
         """('scale' or 'log', the power) for a parameter in the losses' unit, else None."""
@@ -953,6 +949,17 @@ class PerTargetLaw(MixingLaw):
     def _predict_one(self, W: np.ndarray, values: np.ndarray, i: int, ctx: FitContext) -> np.ndarray:
         return self._model_one(W, i, ctx)(values)[0]
 
+
+
+def loss_unit(y: np.ndarray) -> float:
+    """1 when the median of losses ``y`` lies in :data:`LOSS_UNIT_RANGE` (or is not a positive number), else the
+    power of 10 that brings it into [1, 10): the unit :meth:`MixingLaw._loss_unit` fits them in."""
+    y = np.asarray(y, dtype=np.float64)
+    med = float(np.nanmedian(y)) if np.isfinite(y).any() else 1.0
+    lo, hi = LOSS_UNIT_RANGE
+    if not med > 0 or lo <= med < hi:
+        return 1.0
+    return float(10.0 ** np.floor(np.log10(med)))
 
 
 # ---------------------------------------------------------------------- warm starts

@@ -67,7 +67,7 @@ from ..evals import objective_weights
 from ..fit import single_threaded_blas
 from ._fit_input import _weights_on_simplex
 from ._folds import deal_folds
-from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
+from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, loss_unit, warm_clone
 from .cv_table import (  # noqa: F401  (re-exported: the table lived here until 2026-12-06)
     OBJECTIVE,
     SUMMARY_EVALS,
@@ -655,9 +655,15 @@ def nonneg_weights(P: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Convex stacking weights: argmin ||P w - y||^2 s.t. w >= 0, sum w = 1 (Breiman 1996, "Stacked regressions").
 
     Solved as non-negative least squares with the sum constraint as one heavily weighted extra row, then
-    renormalised; the sum-to-one keeps the ensemble's level (calibration) that of its members.
+    renormalised; the sum-to-one keeps the ensemble's level (calibration) that of its members. Losses far from
+    order 1 are weighed in their :func:`~mixlaw.laws.base.loss_unit` (the weights have none): the extra row's
+    weight is at least 1e3 sqrt(n), so losses x 1e-9 vanished beside it and the weights were rounding (a stack on
+    losses x 1e-9 gave one eval set wholly to another member, its predictions 0.3 % off).
     """
     P, y = np.asarray(P, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    unit = loss_unit(y)
+    if unit != 1.0:
+        P, y = P / unit, y / unit
     scale = float(np.sqrt(len(y))) * max(float(np.abs(y).max()), 1.0) * 1e3
     A = np.vstack([P, np.full((1, P.shape[1]), scale)])
     b = np.append(y, scale)
