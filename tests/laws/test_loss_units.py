@@ -17,6 +17,7 @@ import pytest
 
 from mixlaw.errors import ConvergenceWarning
 from mixlaw.laws import get_law
+from mixlaw.laws.base import warm_clone
 
 DOMAINS = ["web", "code", "math"]
 T_TRUE = np.array([[-2.0, 0.0, 0.0], [0.0, -2.5, 0.3], [0.2, 0.0, -1.8]])
@@ -180,3 +181,20 @@ def test_stacking_weights_do_not_depend_on_the_losses_unit(scale: float) -> None
     w = nonneg_weights(P, y)
     assert 0.1 < w[0] < 0.3  # a real mixture of members, not a tie
     np.testing.assert_allclose(nonneg_weights(P * scale, y * scale), w, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("key", ["ye-exp", "additive"])
+def test_an_eval_whose_name_holds_a_dot_is_mapped_back_from_its_unit(key: str) -> None:
+    # The parameter's eval prefix is cut by the eval's name: cut at the first dot, 'paloma.web.c' was not c, and
+    # the fit x 1e-9 kept c (additive: E, log C) in the fitting unit: predictions x 1e9 (review27a).
+    W, Y, Wq = _world()
+    evals = ["paloma.web", "paloma.code", "math"]
+    law = get_law(key).fit(W, Y, domains=DOMAINS, targets=evals)
+    floor = "E" if key == "additive" else "c"
+    scaled = get_law(key, fixed={f"paloma.code.{floor}": 1.9e-9}).fit(W, Y * 1e-9, domains=DOMAINS, targets=evals)
+    assert scaled.params_[f"paloma.code.{floor}"].value == pytest.approx(1.9e-9, rel=1e-12)  # read in the unit
+    np.testing.assert_allclose(scaled.predict(Wq)[:, [0, 2]] / 1e-9, law.predict(Wq)[:, [0, 2]], rtol=1e-6)
+    assert scaled.params_[f"paloma.web.{floor}"].value == pytest.approx(law.params_[f"paloma.web.{floor}"].value
+                                                                        * 1e-9, rel=1e-6)
+    refit = warm_clone(scaled).fit(W, Y * 1e-9, domains=DOMAINS, targets=evals)  # the warm start read in its unit
+    np.testing.assert_allclose(refit.predict(Wq) / 1e-9, scaled.predict(Wq) / 1e-9, rtol=1e-6)

@@ -822,7 +822,15 @@ class PerTargetLaw(MixingLaw):
     per_target_params: ClassVar[bool] = True
 
     def _bare_param_name(self, name: str) -> str:
-        return name.split(".", 1)[1] if "." in name else name  # '<eval>.<name>' or bare
+        """'<eval>.<name>' or bare. The prefix is cut by the eval's name, not at the first dot: an eval named
+        'paloma.web' fitted x 1e-9 kept its c in the fitting unit (predictions x 1e9) when it was (review27a)."""
+        targets = getattr(self, "_unit_targets", None)
+        if targets is None:  # not fitted here: the first dot
+            return name.split(".", 1)[1] if "." in name else name
+        for t in targets:  # longest first: 'paloma.web' before 'paloma'
+            if name.startswith(f"{t}."):
+                return name[len(t) + 1:]
+        return name
 
     def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 8,
                  bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
@@ -835,6 +843,7 @@ class PerTargetLaw(MixingLaw):
         # Levenberg-Marquardt loop over every (eval set, start), not one optimiser run per eval set.
         # Each eval set is fitted in its own unit (1 for losses of order 1) and its parameters mapped back after.
         units = [self._loss_unit(Y[:, i]) for i in range(Y.shape[1])]
+        self._unit_targets = sorted(ctx.targets, key=len, reverse=True)  # _bare_param_name cuts '<eval>.' by them
         Y = Y / np.array(units)
         specs, labels = [], []
         self._local_names: dict[str, list[str]] = {}
