@@ -208,6 +208,25 @@ def test_batched_refits_match_one_by_one(monkeypatch: pytest.MonkeyPatch, law: s
     np.testing.assert_allclose(a.prediction_intervals(), b.prediction_intervals(), rtol=1e-7)
 
 
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+@pytest.mark.parametrize("law", ["additive", "additive-ens"])
+def test_batched_refits_solve_in_the_unit_the_law_fits_in(monkeypatch: pytest.MonkeyPatch, law: str) -> None:
+    # The additive law fits losses outside [1e-2, 1e3) in a power of 10 (PerTargetLaw._loss_unit); the batched
+    # refits solved in the losses' own unit, from the point estimate mapped back to it: x 1e9, log C near its bound
+    # -20, 5 of 20 replicates fell back and the replicates' median prediction moved 2.6 % off the point estimate's
+    # (0.35 % unscaled); x 1e-9, log C beyond +20, all 20 fell back (review27a).
+    t = _additive_table()
+    frame = t.frame.copy()
+    frame[["loss:x", "loss:z"]] *= 1e9
+    kw = {"n": 12, "random_state": 4, "n_jobs": 1, "points": POINTS}
+    a = _strict(monkeypatch, law, RunTable(frame), **kw)
+    b = _one_by_one(monkeypatch, law, RunTable(frame), **kw)
+    ref = _strict(monkeypatch, law, t, **kw)
+    assert a.extra["batched_refits"] == 12
+    np.testing.assert_allclose(a.predictions, b.predictions, rtol=1e-7)
+    np.testing.assert_allclose(a.predictions / 1e9, ref.predictions, rtol=1e-7)
+
+
 @pytest.mark.filterwarnings("ignore::mixlaw.MixlawWarning")
 @pytest.mark.parametrize("law", ["additive", "additive-ens"])
 def test_a_resample_that_lacks_a_domain_gets_its_refits_rule(monkeypatch: pytest.MonkeyPatch, law: str) -> None:

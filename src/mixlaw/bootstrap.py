@@ -342,15 +342,27 @@ def _penalties(plan: _Plan, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> li
     return out
 
 
-def _replicate_specs(scratch: ShukorAdditive, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> list[Params]:
-    """The specs (bounds, fixed values) a warm refit of a member on the resampled ``W``, ``Y`` would use: the
-    law's own ``_spec_one`` and user overrides, as :meth:`PerTargetLaw._fit` builds them."""
+def _replicate_specs(scratch: ShukorAdditive, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
+                     units: np.ndarray | None = None) -> list[Params]:
+    """The specs (bounds, fixed values) a warm refit of a member on the resampled ``W``, ``Y`` (in the fitting
+    ``units``, one per eval set; default 1) would use: the law's own ``_spec_one`` and user overrides, as
+    :meth:`PerTargetLaw._fit` builds them."""
     specs = []
+    units = np.ones(len(ctx.targets)) if units is None else units
     for i, t in enumerate(ctx.targets):
         local = scratch._spec_one(W, Y[:, i], i, ctx)
         prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note) for p in local]
+        scratch._unit_now, scratch._target_now = float(units[i]), t  # the user's values are read in it
         specs.append(PerTargetLaw._spec_prefixed(scratch, prefixed))
     return specs
+
+
+def _unit_affine(m: ShukorAdditive, t: str, unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(a, b)``: eval set ``t``'s parameter vector in the fitting unit ``unit`` is ``a * values + b``
+    (:meth:`PerTargetLaw._in_unit`, which is affine in the value, element by element)."""
+    names = list(m.results_[t].params)
+    b = np.array([m._in_unit(n, 0.0, unit, target=t) for n in names])
+    return np.array([m._in_unit(n, 1.0, unit, target=t) for n in names]) - b, b
 
 
 def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:
@@ -365,6 +377,11 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
     W, Y = task["W"], task["Y"]
     ctx = FitContext(list(task["domains"]), list(task["targets"]))
     K, n_members = len(ctx.targets), len(plan.members)
+    # Solved in the unit the law fits each eval set in (PerTargetLaw._loss_unit), as a one-by-one refit is: in the
+    # losses' own unit (x 1e9), log C sat near its bound -20 and the replicates' predictions moved 2.6 % off.
+    units = np.array([plan.members[0]._loss_unit(Y[:, i]) for i in range(K)])
+    affine = [[_unit_affine(m, t, float(units[i])) for i, t in enumerate(ctx.targets)] for m in plan.members]
+    Y = Y / units
     scratch = [warm_clone(m) for m in plan.members]  # their _spec_one takes the warm-refit branch
     penalties = _penalties(plan, W, Y, ctx)
     problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]] = []  # start, lo, hi, free, penalty
@@ -381,7 +398,7 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
         key = Y[uniq].max(axis=0).tobytes()
         if key not in bounds:
             bounds[key] = [[(sp.vary_mask, sp.array("min"), sp.array("max"), sp.array("value")) for sp in ms]
-                           for ms in (_replicate_specs(s, W[uniq], Y[uniq], ctx) for s in scratch)]
+                           for ms in (_replicate_specs(s, W[uniq], Y[uniq], ctx, units) for s in scratch)]
         specs = bounds[key]
         n_free = max(int(fr.sum()) for ms in specs for fr, *_ in ms)
         if rows.size <= n_free:  # too few runs: the law's own refit says so (and fails) as it always did
@@ -391,7 +408,8 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
         for k, ms in enumerate(specs):
             for i, (fr, a, z, v) in enumerate(ms):
                 # As fit_models starts a warm refit: free parameters clipped into the bounds, fixed ones held.
-                problems.append((np.where(fr, np.clip(plan.warm[k][i], a, z), v), a, z, fr, penalties[k][i]))
+                warm = affine[k][i][0] * plan.warm[k][i] + affine[k][i][1]
+                problems.append((np.where(fr, np.clip(warm, a, z), v), a, z, fr, penalties[k][i]))
     out: list[tuple[int, dict[str, Any]]] = []
     if picks:
         m = max(u.size for _, u, _ in picks.values())
@@ -413,6 +431,9 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
                 fallback.append(b)
                 continue
             _settle_unseen(theta[j], W[rows], ~(W[uniq] > 0).any(axis=0), lo, hi, free, j * per)
+            for k in range(n_members):  # back to the losses' own unit
+                for i in range(K):
+                    theta[j, k, i] = (theta[j, k, i] - affine[k][i][1]) / affine[k][i][0]
             res: dict[str, Any] = {"ok": False, "batched": True, "params": theta[j].ravel()}
             if task["points"] is not None or task["optimize"] is not None:
                 res = _describe(_replicate_law(task["nominal"], plan, theta[j], W[rows], rows.size), task, res)
