@@ -198,3 +198,20 @@ def test_an_eval_whose_name_holds_a_dot_is_mapped_back_from_its_unit(key: str) -
                                                                         * 1e-9, rel=1e-6)
     refit = warm_clone(scaled).fit(W, Y * 1e-9, domains=DOMAINS, targets=evals)  # the warm start read in its unit
     np.testing.assert_allclose(refit.predict(Wq) / 1e-9, scaled.predict(Wq) / 1e-9, rtol=1e-6)
+
+
+def test_ye_exp_reads_a_flat_evals_bounds_from_its_fit_not_from_values_in_the_losses_unit() -> None:
+    # ye-exp's constant for an eval that does not depend on the mixture replaces a fit with a parameter on a bound.
+    # It tested the bound on the values in the losses' own unit, with at_bound's absolute 1e-6: x 1e-9 every c
+    # (2.5e-9) lay 'at' its bound 0, and the flat eval's interior fit became the constant (predictions 1e-4 off the
+    # unscaled law's, and a warning it did not give) (review27a).
+    _, _, Wq = _world()
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=40)
+    Y = (2.0 + np.exp(W @ T_TRUE.T)) * (1 + 0.003 * rng.standard_normal((40, 3)))
+    Y = np.column_stack([Y, 2.5 * (1 + 0.003 * rng.standard_normal(40))])  # F-test p = 0.68
+    evals = [*DOMAINS, "flat"]
+    law = get_law("ye-exp").fit(W, Y, domains=DOMAINS, targets=evals)
+    scaled = get_law("ye-exp").fit(W, Y * 1e-9, domains=DOMAINS, targets=evals)
+    assert law.results_["flat"].warnings == scaled.results_["flat"].warnings == []  # its fit is inside its bounds
+    np.testing.assert_allclose(scaled.predict(Wq) / 1e-9, law.predict(Wq), rtol=1e-6)

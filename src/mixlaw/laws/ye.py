@@ -23,7 +23,7 @@ from .._console import matrix_text
 from .._solver import huber
 from .._validation import Interval, Options, Real
 from ..errors import InvalidParameterError
-from ..fit import HUBER_DELTA, Param, Params, at_bound, bound_note
+from ..fit import HUBER_DELTA, Param, Params, bound_note
 from ._flat import FLAT_P, mixture_dependence_pvalue
 from ._regularize import RidgeCVMixin
 from .base import FitContext, PerTargetLaw, register
@@ -215,7 +215,10 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
         names = self._local_names[target]
         prm = [res.params[f"{target}.{n}"] for n in names]
         lk = prm[1]
-        on = [p for p in prm if p.vary and at_bound(p)]  # the parameters the fit's bound warnings name
+        # The parameters the fit's bound warnings name, read from them: at_bound on the values in the losses' own
+        # unit is absolute (1e-6), and at x 1e-9 found every c (2.5e-9) at its bound 0 (PerTargetLaw._loss_unit).
+        noted = set(res.warnings)
+        on = [p for p in prm if p.vary and bound_note(p) in noted]
         if not on:
             return
         # Fitted under a ridge with no more runs than coefficients, the F-test has at most one residual dof per run
