@@ -254,3 +254,21 @@ def test_predict_below_the_smallest_fitted_size_or_step_warns(tmp_path, capsys, 
     mix.write_text("w:web,w:code,w:math\n" + "\n".join(",".join(map(str, w)) for w in PROBE) + "\n")
     code, _, err = _cli(capsys, "predict", "--pipeline", str(path), "--mixtures", str(mix), "--params", "1e6")
     assert code == 0 and err.count(below_n) == 1, err
+
+
+@pytest.mark.parametrize("route", ["nested", "direct"])
+def test_the_smallest_fitted_step_is_the_one_fit_from_keeps(tmp_path, route: str) -> None:  # type: ignore[no-untyped-def]
+    # fit_from=0.3 fits each curve's checkpoints from 0.3 x its last (steps 1000-3000 of 250-3000): the smallest
+    # fitted step was read from the table given (250), and predict(steps=500) read the step law below its fits
+    # without the warning (review27a).
+    from mixlaw.errors import ExtrapolationWarning
+
+    res = fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route=route, law="ye-exp",
+                       fit_from=0.3, intervals=False)
+    assert res.smallest_fitted[1] == 1000.0
+    path = tmp_path / "p.json"
+    save_pipeline(res, path)
+    for r in (res, load_pipeline(path)):
+        with pytest.warns(ExtrapolationWarning, match=re.escape("steps=500 (--steps) is below the smallest fitted "
+                                                                "step 1000")):
+            r.predict(PROBE, params=SIZES[1], steps=500.0)

@@ -510,23 +510,11 @@ def table_lowest(result: PipelineResult, table: RunTable) -> np.ndarray | None:
         return np.nanmin(np.asarray(Y, dtype=np.float64).reshape(len(Y), -1), axis=0)
 
 
-def smallest_fitted(table: RunTable, axis: str) -> np.ndarray:
-    """The smallest model size and the smallest positive step (or token count, ``axis``) of ``table``, NaN where it
-    has none (:attr:`~.result.PipelineResult.smallest_fitted`)."""
-    out = []
-    for v in (table.model_params, table.steps if axis == "step" else table.tokens):
-        v = np.asarray([] if v is None else v, dtype=np.float64)
-        v = v[np.isfinite(v) & (v > 0)]  # rows at step <= 0 are left out of the step law (fitting.py)
-        out.append(float(v.min()) if v.size else float("nan"))
-    return np.array(out)
-
-
 def _warn_far_below(result: PipelineResult, table: RunTable) -> None:
     """:func:`far_below_table_line`, kept in the result's warnings and raised; the table's lowest losses kept in the
-    result (:attr:`~.result.PipelineResult.table_lowest`), for the same check at predict time, and its smallest
-    scales (:attr:`~.result.PipelineResult.smallest_fitted`), for predict's warning below them."""
+    result (:attr:`~.result.PipelineResult.table_lowest`), for the same check at predict time (its smallest fitted
+    scales, for predict's warning below them, are set where the routes fit: :func:`~.fitting.fit_candidates`)."""
     result.table_lowest = table_lowest(result, table)
-    result.smallest_fitted = smallest_fitted(table, result.time_axis)
     line = far_below_table_line(result, table, result.table_lowest)
     if line is not None:
         result.warnings.append(line)

@@ -440,10 +440,25 @@ def fit_candidates(table: RunTable, *, target_params: float | None, target_steps
                                                 sizes_only=time is not None)
             except MixlawError as err:
                 results[(route, law)] = err
+    low = smallest_fitted(table, axis)  # the rows the routes fitted: fit_from's window, S > 0, one size / time
     for res in results.values():
         if isinstance(res, PipelineResult):
             res.target_steps, res.target_tokens, res.time_axis = at.steps, at.tokens, axis
+            res.smallest_fitted = low.copy()
     return results
+
+
+def smallest_fitted(table: RunTable, axis: str) -> np.ndarray:
+    """The smallest model size and the smallest step (or token count, ``axis``) of the rows the routes fit, NaN where
+    there is none (:attr:`~.result.PipelineResult.smallest_fitted`). Taken from the table as the routes fit it, not
+    as fit_pipeline was given it: with fit_from=0.3 on steps 250-3000 the step laws fit 1000-3000, and the table's
+    250 let predict(steps=500) read them downward without the warning (review27a)."""
+    out = []
+    for v in (table.model_params, table.steps if axis == "step" else table.tokens):
+        v = np.asarray([] if v is None else v, dtype=np.float64)
+        v = v[np.isfinite(v) & (v > 0)]
+        out.append(float(v.min()) if v.size else float("nan"))
+    return np.array(out)
 
 
 def _named_like(table: RunTable, column: str) -> str:
