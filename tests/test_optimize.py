@@ -639,3 +639,21 @@ def test_tokens_available_takes_the_forms_the_designs_take(ye_law) -> None:
                      lambda t: max_shares(ye_law.domains_, t, 1e11)):
             with pytest.raises(InputError, match=r"^tokens_available: .*" + match):
                 call(bad)
+
+
+def test_a_series_of_tokens_by_domain_is_read_by_its_labels(ye_law) -> None:
+    # Since tokens_available went through budget.per_domain, a pandas Series labelled by domain (not a Mapping) was
+    # read as a sequence in its own order: with math first, web got math's 1e10 (cap 0.4) and math web's 1e12, and the
+    # optimum came out web 0.4 / math 0.52 for the mapping's 0.52 / 0.4, silently (before that, it was refused).
+    import pandas as pd
+
+    from mixlaw.design import max_shares
+
+    by_name = {"web": 1e12, "code": 2e9, "math": 1e10}
+    series = pd.Series(by_name)[["math", "code", "web"]]
+    base = optimize_mixture(ye_law, tokens_available=by_name, target_tokens=1e11)
+    assert optimize_mixture(ye_law, tokens_available=series, target_tokens=1e11).weights == base.weights
+    np.testing.assert_array_equal(max_shares(ye_law.domains_, series, 1e11), max_shares(ye_law.domains_, by_name, 1e11))
+    # A Series with no labels (0, 1, 2) is one count per domain in domain order, as a list is.
+    plain = pd.Series([1e12, 2e9, 1e10])
+    assert optimize_mixture(ye_law, tokens_available=plain, target_tokens=1e11).weights == base.weights

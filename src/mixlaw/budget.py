@@ -46,6 +46,10 @@ def per_domain(values: Mapping[str, float] | Sequence[float] | np.ndarray | None
     the designs and the optimiser (``tokens_available``) read per-domain counts."""
     if values is None:
         return None if default is None else np.full(len(domains), float(default))
+    if isinstance(values, pd.Series) and not isinstance(values.index, pd.RangeIndex):
+        # A Series labelled by domain is read by its labels: as a sequence, pd.Series({'math': 1e10, 'code': 2e9,
+        # 'web': 1e12}) gave web math's count (optimize_mixture's caps, max_shares, the designs), in its own order.
+        values = {str(k): v for k, v in values.items()}
     if isinstance(values, Mapping):
         unknown = sorted(set(values) - set(domains))
         if unknown:
