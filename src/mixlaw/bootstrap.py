@@ -349,10 +349,11 @@ def _replicate_specs(scratch: ShukorAdditive, W: np.ndarray, Y: np.ndarray, ctx:
     :meth:`PerTargetLaw._fit` builds them."""
     specs = []
     units = np.ones(len(ctx.targets)) if units is None else units
+    scratch._unit_targets = sorted(ctx.targets, key=len, reverse=True)  # as PerTargetLaw._fit sets it
     for i, t in enumerate(ctx.targets):
         local = scratch._spec_one(W, Y[:, i], i, ctx)
         prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note) for p in local]
-        scratch._unit_now, scratch._target_now = float(units[i]), t  # the user's values are read in it
+        scratch._unit_now = float(units[i])  # the user's values are read in it
         specs.append(PerTargetLaw._spec_prefixed(scratch, prefixed))
     return specs
 
@@ -361,8 +362,8 @@ def _unit_affine(m: ShukorAdditive, t: str, unit: float) -> tuple[np.ndarray, np
     """``(a, b)``: eval set ``t``'s parameter vector in the fitting unit ``unit`` is ``a * values + b``
     (:meth:`PerTargetLaw._in_unit`, which is affine in the value, element by element)."""
     names = list(m.results_[t].params)
-    b = np.array([m._in_unit(n, 0.0, unit, target=t) for n in names])
-    return np.array([m._in_unit(n, 1.0, unit, target=t) for n in names]) - b, b
+    b = np.array([m._in_unit(n, 0.0, unit) for n in names])
+    return np.array([m._in_unit(n, 1.0, unit) for n in names]) - b, b
 
 
 def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:

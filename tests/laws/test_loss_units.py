@@ -215,3 +215,12 @@ def test_ye_exp_reads_a_flat_evals_bounds_from_its_fit_not_from_values_in_the_lo
     scaled = get_law("ye-exp").fit(W, Y * 1e-9, domains=DOMAINS, targets=evals)
     assert law.results_["flat"].warnings == scaled.results_["flat"].warnings == []  # its fit is inside its bounds
     np.testing.assert_allclose(scaled.predict(Wq) / 1e-9, law.predict(Wq), rtol=1e-6)
+
+
+def test_a_bare_fixed_name_holds_every_eval_whose_name_holds_a_dot() -> None:
+    # _spec_prefixed cut '<eval>.<name>' at the first dot: 'p.a.c' was 'a.c', so fixed={'c': 1.9} held q's c alone
+    # (p.a's and p.b's fitted freely, silently), and with every eval dotted 'c' was refused as unknown (review27a).
+    W, Y, _ = _world()
+    for evals in (["p.a", "p.b", "q"], ["p.a", "p.b", "p.c"]):
+        law = get_law("ye-exp", fixed={"c": 1.9}).fit(W, Y, domains=DOMAINS, targets=evals)
+        assert all(law.params_[f"{t}.c"].value == 1.9 and not law.params_[f"{t}.c"].vary for t in evals)

@@ -896,7 +896,9 @@ class PerTargetLaw(MixingLaw):
     def _spec_prefixed(self, params: list[Param]) -> Params:
         # User bounds/fixed may name prefixed ("pile_cc.c") or bare ("c": every target) parameters.
         names = {p.name for p in params}
-        bare = {p.name.split(".", 1)[1]: p.name for p in params}
+        # The eval's prefix is cut by its name (_bare_param_name), not at the first dot: for eval 'paloma.web' that
+        # left 'web.c', and fixed={'c': 1.9} held c on the evals without a dot alone, silently (review27a).
+        bare = {self._bare_param_name(p.name): p.name for p in params}
         b = {bare.get(k, k): v for k, v in (self.bounds or {}).items() if k in names or k in bare}
         f = {bare.get(k, k): v for k, v in (self.fixed or {}).items() if k in names or k in bare}
         # The user's values are in the losses' unit; the fit runs in ``_unit_now`` (_loss_unit).
@@ -912,7 +914,7 @@ class PerTargetLaw(MixingLaw):
         bound had been given.
         """
         names = {n for spec in specs for n in spec}
-        bare = {n.split(".", 1)[1] for n in names}
+        bare = {n for local in self._local_names.values() for n in local}  # by eval name (_spec_prefixed)
         for kind, mapping in (("bounds", self.bounds), ("fixed", self.fixed)):
             unknown = [k for k in (mapping or {}) if k not in names and k not in bare]
             if unknown:
