@@ -272,3 +272,16 @@ def test_the_smallest_fitted_step_is_the_one_fit_from_keeps(tmp_path, route: str
         with pytest.warns(ExtrapolationWarning, match=re.escape("steps=500 (--steps) is below the smallest fitted "
                                                                 "step 1000")):
             r.predict(PROBE, params=SIZES[1], steps=500.0)
+
+
+def test_the_below_fitted_warning_names_the_tokens_the_user_gave() -> None:
+    # A pipeline over steps with 2048 tokens per step, asked at tokens=204800: the warning read 'steps=100 (--steps)',
+    # an option the user did not give (review27a).
+    from mixlaw.errors import ExtrapolationWarning
+
+    res = fit_pipeline(_with_tokens(world(n_mix=8)), target_params=N_STAR, target_steps=S_STAR, route="nested",
+                       law="ye-exp", intervals=False)
+    assert res.time_axis == "step" and res.tokens_per_step == 2048
+    with pytest.warns(ExtrapolationWarning, match=re.escape("tokens=204800 (--tokens; step 100) is below the smallest "
+                                                            f"fitted step {STEPS[0]:g}")):
+        res.predict(PROBE, params=SIZES[1], tokens=100 * 2048)

@@ -297,7 +297,8 @@ class PipelineResult:
                 raise InputError(f"this {self.route} pipeline result cannot predict at another scale")
             self._warn_far_scale(N, T, target_T)
             law, kw = self.scales.law_at(self.target_params if N is None else N, target_T if T is None else T)
-            self._warn_below_fitted(N, T)
+            self._warn_below_fitted(N, T, tokens is not None and self.time_axis == "step",
+                                    steps is not None and self.time_axis != "step")
         with warnings.catch_warnings():
             # N* (and D*) lie beyond the fitted runs by design; leaving the mixtures' range still warns.
             warnings.filterwarnings("ignore", r".*: (params|tokens) outside the fitted range",
@@ -322,11 +323,14 @@ class PipelineResult:
         if lines:
             warnings.warn("; ".join(lines), ScaleWarning, stacklevel=user_stacklevel(3))
 
-    def _warn_below_fitted(self, N: float | None, T: float | None) -> None:
+    def _warn_below_fitted(self, N: float | None, T: float | None, from_tokens: bool = False,
+                           from_steps: bool = False) -> None:
         """ExtrapolationWarning when ``predict(params=, steps=, tokens=)`` asks for a model size or step (token) count
         below the smallest fitted one (:attr:`smallest_fitted`): the size (step) law is read downward, where no run
         measured it and no backtest checked it. Above the fitted range is the pipeline's purpose (its target); below
-        it said nothing (hunt26: 'predict --pipeline p.json --params 5000' of sizes 28368-233680)."""
+        it said nothing (hunt26: 'predict --pipeline p.json --params 5000' of sizes 28368-233680). ``from_tokens``
+        (``from_steps``): the count was given as tokens (steps) and converted to the fitted axis, and the line names
+        that option ('--tokens 204800' read 'steps=100 (--steps)')."""
         if self.smallest_fitted is None:
             return
         words = "step" if self.time_axis == "step" else "token count"
@@ -338,8 +342,13 @@ class PipelineResult:
                  "step")):
             if value is None or not np.isfinite(low) or value >= low * (1 - rtol):
                 continue
-            lines.append(f"{name}={value:g} (--{name}) is below the smallest fitted {what} {low:g}: the {law} law is "
-                         "extrapolated downward, where no run measured it")
+            given = f"{name}={value:g} (--{name})"
+            if law == "step" and (from_tokens or from_steps):  # converted at the runs' tokens per step
+                other = "tokens" if from_tokens else "steps"
+                asked = value * self.tokens_per_step if from_tokens else value / self.tokens_per_step
+                given = f"{other}={asked:g} (--{other}; {words} {value:g})"
+            lines.append(f"{given} is below the smallest fitted {what} {low:g}: the {law} law is extrapolated "
+                         "downward, where no run measured it")
         if lines:
             warnings.warn("; ".join(lines), ExtrapolationWarning, stacklevel=user_stacklevel(3))
 
