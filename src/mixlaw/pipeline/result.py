@@ -348,7 +348,7 @@ class PipelineResult:
                 asked = value * self.tokens_per_step if from_tokens else value / self.tokens_per_step
                 given = f"{other}={asked:g} (--{other}; {words} {value:g})"
             lines.append(f"{given} is below the smallest fitted {what} {low:g}: the {law} law is extrapolated "
-                         "downward, where no run measured it")
+                         "downward, below every point it was fitted on")
         if lines:
             warnings.warn("; ".join(lines), ExtrapolationWarning, stacklevel=user_stacklevel(3))
 
