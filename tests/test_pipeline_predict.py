@@ -285,3 +285,9 @@ def test_the_below_fitted_warning_names_the_tokens_the_user_gave() -> None:
     with pytest.warns(ExtrapolationWarning, match=re.escape("tokens=204800 (--tokens; step 100) is below the smallest "
                                                             f"fitted step {STEPS[0]:g}")):
         res.predict(PROBE, params=SIZES[1], tokens=100 * 2048)
+    # The far-from-target warning names it the same way (it also read 'steps=... (--steps)').
+    from mixlaw.errors import ScaleWarning
+
+    with pytest.warns(ScaleWarning, match=re.escape(f"tokens={S_STAR * 2048 * 2000:g} (--tokens; step "
+                                                    f"{S_STAR * 2000:g}) is 2e+03x the pipeline's target")):
+        res.predict(PROBE, tokens=S_STAR * 2048 * 2000)

@@ -295,10 +295,11 @@ class PipelineResult:
         if (N is not None and N != self.target_params) or (T is not None and T != target_T):
             if self.scales is None:
                 raise InputError(f"this {self.route} pipeline result cannot predict at another scale")
-            self._warn_far_scale(N, T, target_T)
+            converted = (tokens is not None and self.time_axis == "step",
+                         steps is not None and self.time_axis != "step")
+            self._warn_far_scale(N, T, target_T, *converted)
             law, kw = self.scales.law_at(self.target_params if N is None else N, target_T if T is None else T)
-            self._warn_below_fitted(N, T, tokens is not None and self.time_axis == "step",
-                                    steps is not None and self.time_axis != "step")
+            self._warn_below_fitted(N, T, *converted)
         with warnings.catch_warnings():
             # N* (and D*) lie beyond the fitted runs by design; leaving the mixtures' range still warns.
             warnings.filterwarnings("ignore", r".*: (params|tokens) outside the fitted range",
@@ -306,7 +307,17 @@ class PipelineResult:
             out = law.predict(W if W.ndim == 2 else W[None, :], **kw)
         return np.asarray(out).reshape(-1, len(self.targets))
 
-    def _warn_far_scale(self, N: float | None, T: float | None, target_T: float | None) -> None:
+    def _given(self, name: str, value: float, from_tokens: bool, from_steps: bool) -> str:
+        """How a warning names ``value`` of option ``name``: as the user gave it. A count given as tokens (steps)
+        and converted to the fitted axis is named by that option ('--tokens 204800' read 'steps=100 (--steps)')."""
+        if name == "params" or not (from_tokens or from_steps):
+            return f"{name}={value:g} (--{name})"
+        other = "tokens" if from_tokens else "steps"
+        asked = value * self.tokens_per_step if from_tokens else value / self.tokens_per_step
+        return f"{other}={asked:g} (--{other}; {'step' if self.time_axis == 'step' else 'token count'} {value:g})"
+
+    def _warn_far_scale(self, N: float | None, T: float | None, target_T: float | None, from_tokens: bool = False,
+                        from_steps: bool = False) -> None:
         """ScaleWarning when ``predict(params=, steps=, tokens=)`` asks for a scale more than
         :data:`FAR_SCALE` times from the pipeline's target (which fit_pipeline already held to the table's range):
         ``res.predict(W, params=70)`` (70 for 70M) returned losses of 25-101 for a table of 1.2-1.6 without a word,
@@ -318,7 +329,8 @@ class PipelineResult:
             if value is None or target is None or target / FAR_SCALE <= value <= target * FAR_SCALE:
                 continue
             how = f"{value / target:.3g}x" if value > target else f"1/{target / value:.3g}"
-            lines.append(f"{name}={value:g} (--{name}) is {how} the pipeline's target {target:g}: is it in the same "
+            lines.append(f"{self._given(name, value, from_tokens, from_steps)} is {how} the pipeline's target "
+                         f"{target:g}: is it in the same "
                          f"unit (raw counts: {unit})? A power law read that far from its fits says little")
         if lines:
             warnings.warn("; ".join(lines), ScaleWarning, stacklevel=user_stacklevel(3))
@@ -342,12 +354,8 @@ class PipelineResult:
                  "step")):
             if value is None or not np.isfinite(low) or value >= low * (1 - rtol):
                 continue
-            given = f"{name}={value:g} (--{name})"
-            if law == "step" and (from_tokens or from_steps):  # converted at the runs' tokens per step
-                other = "tokens" if from_tokens else "steps"
-                asked = value * self.tokens_per_step if from_tokens else value / self.tokens_per_step
-                given = f"{other}={asked:g} (--{other}; {words} {value:g})"
-            lines.append(f"{given} is below the smallest fitted {what} {low:g}: the {law} law is extrapolated "
+            lines.append(f"{self._given(name, value, from_tokens, from_steps)} is below the smallest fitted {what} "
+                         f"{low:g}: the {law} law is extrapolated "
                          "downward, below every point it was fitted on")
         if lines:
             warnings.warn("; ".join(lines), ExtrapolationWarning, stacklevel=user_stacklevel(3))
