@@ -127,15 +127,20 @@ def test_active_design_errors_name_the_options_typed(tmp_path, capsys):
         assert code == 2 and out == "" and named in err, (extra, err)
 
 
+def _tiny_table(tmp_path):
+    """6 runs; --holdout 0.34 leaves 4 fitting runs: too few for ye-exp (5) and additive (8), not for linear."""
+    W = np.random.default_rng(0).dirichlet(np.ones(3), size=6)
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame({"run": list("abcdef"), **{f"w:{d}": W[:, j] for j, d in enumerate("xyz")},
+                  "loss:e": 3.0 + W @ [0.1, -0.2, 0.3]}).to_csv(path, index=False)
+    return path
+
+
 def test_compare_exits_1_when_every_law_failed(tmp_path, capsys):
     # A leaderboard of failures exited 0, so `mixlaw compare ... && next-step` went on (hunt26).
     from mixlaw.cli import main
 
-    rng = np.random.default_rng(0)
-    W = rng.dirichlet(np.ones(3), size=6)  # 4 fitting runs: too few for ye-exp (5) and additive (8), not linear
-    path = tmp_path / "tiny.csv"
-    pd.DataFrame({"run": list("abcdef"), **{f"w:{d}": W[:, j] for j, d in enumerate("xyz")},
-                  "loss:e": 3.0 + W @ [0.1, -0.2, 0.3]}).to_csv(path, index=False)
+    path = _tiny_table(tmp_path)
     for extra in ([], ["--json"]):
         with pytest.raises(SystemExit) as exc:
             main(["compare", "--runs", str(path), "--holdout", "0.34", "--laws", "ye-exp,additive", *extra])
@@ -145,3 +150,19 @@ def test_compare_exits_1_when_every_law_failed(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["compare", "--runs", str(path), "--holdout", "0.34", "--laws", "ye-exp,linear"])
     assert exc.value.code == 0
+
+
+def test_report_writes_the_page_then_exits_1_when_every_law_failed(tmp_path, capsys):
+    # `mixlaw compare` exits 1 on a leaderboard of failures; `mixlaw report` wrote a page of them and exited 0, so
+    # `mixlaw report ... && next-step` went on.
+    from mixlaw.cli import main
+
+    path = _tiny_table(tmp_path)
+    out = tmp_path / "r.html"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--runs", str(path), "--holdout", "0.34", "--laws", "ye-exp,additive", "--out", str(out)])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert f"error: every law failed to fit (2; the reasons are in {out})" in err
+    assert err.count("error:") == 1
+    assert "failed: ye-exp[e]: 4 observations are too few" in out.read_text()  # the page is still written
