@@ -180,14 +180,24 @@ def _p_near_n(seeds, n=32, p=34):
     return np.stack(Xs), np.stack(zs)
 
 
+# HuberRegressor(epsilon=1.35, alpha=1e-2, max_iter=10000, tol=1e-12)'s objective (_f) on _p_near_n(range(1, 10)),
+# row by row, as scikit-learn 1.9.1 / scipy 1.17.1 found it (converged in 408-1242 L-BFGS iterations): the 9 fits
+# were most of the test's time, so 8 are read from here and the fastest one (row 3, 541 iterations) is refitted live.
+# The batched solve lies 0.4 % (row 5) to 96 % below them.
+HUBER_REGRESSOR_F = [0.5858500171108325, 0.5087422595593957, 0.028060087077270646, None, 0.04891978316275017,
+                     0.041380522703873344, 0.0364640504078621, 1.3133045176871667, 0.7873969302877593]
+
+
 def test_rows_about_coefficients_converge_by_the_scale_zero_solve(monkeypatch):
     X, z = _p_near_n(range(1, 10))
     sw = np.ones_like(z)
     c, i, s, ok = huber_batch(X, z, sw, 1e-2, 1.35)
     assert ok.all()
     for k in range(len(z)):
-        h = HuberRegressor(epsilon=1.35, alpha=1e-2, max_iter=10000, tol=1e-12).fit(X[k], z[k])
-        f_ref = _f(X[k], z[k], sw[k], 1e-2, h.coef_, h.intercept_, h.scale_)
+        f_ref = HUBER_REGRESSOR_F[k]
+        if f_ref is None:
+            h = HuberRegressor(epsilon=1.35, alpha=1e-2, max_iter=10000, tol=1e-12).fit(X[k], z[k])
+            f_ref = _f(X[k], z[k], sw[k], 1e-2, h.coef_, h.intercept_, h.scale_)
         assert _f(X[k], z[k], sw[k], 1e-2, c[k], i[k], s[k]) <= f_ref * (1 + 1e-10)
     # Without the scale-0 solve and the line-search steps (the Newton path alone, as before) they did not converge.
     monkeypatch.setattr(_huber, "_polish", lambda *a, **k: None)
