@@ -30,11 +30,21 @@ def _held_out_world() -> tuple[RunTable, RunTable]:
     return table, table.subset(table.model_params < 1e8)
 
 
-def test_report_shows_the_held_out_size_beside_its_predictions() -> None:
+@pytest.fixture(scope="module")
+def held_out_fit():  # type: ignore[no-untyped-def]
+    """(table, fitted rows, auto's pipeline fitted on them at the target 1.6e8 x 3000): the same seeded fit that six
+    tests made each (most of their time), made once; the tests only read it (one monkeypatches it, undone after)."""
     table, fit = _held_out_world()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
+    return table, fit, res
+
+
+def test_report_shows_the_held_out_size_beside_its_predictions(held_out_fit) -> None:  # type: ignore[no-untyped-def]
+    table, _, res = held_out_fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
         measured = measured_at_target(res, table)
         page = build_pipeline_report(res, table, fitted_sizes=SIZES)
     # Every mixture was run at the target scale: each measured loss sits beside its own prediction (the world is
@@ -140,10 +150,10 @@ def test_report_of_pipelines_that_predict_at_one_size_or_step(kw: dict) -> None:
     assert ("(not fitted)" in page) == bool(kw.get("steps_only"))  # the sweep's other sizes, for steps only
 
 
-def test_check_counts_new_mixtures_and_rounded_shares_at_the_target() -> None:
+def test_check_counts_new_mixtures_and_rounded_shares_at_the_target(held_out_fit) -> None:  # type: ignore[no-untyped-def]
     # Ye et al.'s 1B runs: one mixture rounded differently (0.01562 for 0.015625) and one the small sizes never
     # trained. The first was dropped from the check (1 of RedPajama's 2 runs), the second left no check at all (5Mix).
-    table, fit = _held_out_world()
+    table, _, res = held_out_fit
     frame = table.frame.copy()
     at_target = frame["params"] == 1.6e8
     first = frame.index[at_target & (frame["run"] == frame.loc[at_target, "run"].iloc[0])]
@@ -157,7 +167,6 @@ def test_check_counts_new_mixtures_and_rounded_shares_at_the_target() -> None:
     table = RunTable(pd.concat([frame, new], ignore_index=True))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
-        res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
         rows = target_rows(res, table)
         check = check_at_target(res, table, SIZES)
     assert rows is not None and check is not None
@@ -172,10 +181,10 @@ def test_check_counts_new_mixtures_and_rounded_shares_at_the_target() -> None:
     assert "other mixtures at the target (mixing law)" in page and html_escape(str(check)) in page
 
 
-def test_check_and_report_on_a_table_that_misses_some_losses() -> None:
+def test_check_and_report_on_a_table_that_misses_some_losses(held_out_fit) -> None:  # type: ignore[no-untyped-def]
     # fit_pipeline fits the rows that have every target's loss; the check and the page read the rest of the table
     # too. Before: 'loss is nan, expected a finite positive number' (DataError, exit 2 after the fit).
-    table, fit = _held_out_world()
+    table, _, res = held_out_fit
     frame = table.frame.copy()
     at = frame.index[(frame["params"] == 1.6e8) & (frame["step"] == 3000)]
     frame.loc[at[:2], "loss:math"] = np.nan  # two mixtures miss one eval at the target
@@ -183,7 +192,6 @@ def test_check_and_report_on_a_table_that_misses_some_losses() -> None:
     holey = RunTable(frame)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
-        res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
         warnings.simplefilter("error", RuntimeWarning)  # no 'Mean of empty slice' from the NaN cells
         measured = measured_at_target(res, holey)
         check = check_at_target(res, holey, SIZES)
@@ -194,11 +202,11 @@ def test_check_and_report_on_a_table_that_misses_some_losses() -> None:
     assert "8 mixture(s), 22 losses" in page and page.count("<svg") == 2
 
 
-def test_check_matches_a_mixture_written_with_rounded_shares_at_the_target() -> None:
+def test_check_matches_a_mixture_written_with_rounded_shares_at_the_target(held_out_fit) -> None:  # type: ignore[no-untyped-def]
     # The pipeline reads shares that differ by rounding as one mixture (merge_near_mixtures: 1e-4 + 1e-3 x share);
     # Ye et al.'s RedPajama writes one of its 1B mixtures 0.125001, 0.250001, ... (5e-6 off its 410M shares), and the
     # check matched to 1e-6 left it out: 1 of the 2 mixtures run at (1B, 100000) was compared.
-    table, fit = _held_out_world()
+    table, _, res = held_out_fit
     frame = table.frame.copy()
     cols = [f"w:{d}" for d in DOMAINS]
     held = frame["params"] == 1.6e8
@@ -206,7 +214,6 @@ def test_check_matches_a_mixture_written_with_rounded_shares_at_the_target() -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         rounded = RunTable(frame)  # renormalises the rounded rows (a DataWarning)
-        res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
         check = check_at_target(res, rounded, SIZES)
         page = build_pipeline_report(res, rounded, fitted_sizes=SIZES)
     assert_allclose(measured_at_target(res, rounded), measured_at_target(res, table))
@@ -294,16 +301,13 @@ def test_curve_panels_prefer_mixtures_run_at_every_size() -> None:
 
 # ---------------------------------------------------------------- the page of a saved pipeline (report --pipeline)
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory):  # type: ignore[no-untyped-def]
+def saved(tmp_path_factory, held_out_fit):  # type: ignore[no-untyped-def]
     """Auto's pipeline of the held-out world (the joint law: it keeps no sizes, its intervals the largest fitted),
     fitted up to 8e7, saved, and the whole table (the 1.6e8 target rows too) as a CSV."""
     from mixlaw.pipeline import save_pipeline
 
-    table, fit = _held_out_world()
+    table, _, res = held_out_fit
     folder = tmp_path_factory.mktemp("saved")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MixlawWarning)
-        res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
     save_pipeline(res, folder / "p.json")
     table.frame.to_csv(folder / "runs.csv", index=False)
     return res, table, folder
@@ -520,12 +524,12 @@ def test_check_reads_one_new_mixture_written_two_ways_as_one() -> None:
     assert_allclose(new, truth(w, 1.6e8, 3000)[0] * (1 + 0.5e-3), rtol=1e-12)  # the two seeds' mean
 
 
-def test_check_counts_inside_only_the_losses_that_have_an_interval(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_check_counts_inside_only_the_losses_that_have_an_interval(monkeypatch, held_out_fit) -> None:  # type: ignore[no-untyped-def]
     # A new mixture whose interval cannot be built kept NaN bounds, and "k of n inside" counted its losses in n
     # (review13): now "k of m inside ... (n - m without an interval)", JSON with_intervals = m.
     from mixlaw.errors import InputError
 
-    table, fit = _held_out_world()
+    table, _, res = held_out_fit
     frame = table.frame.copy()
     at_target = frame["params"] == 1.6e8
     new = frame[at_target & (frame["run"] == frame.loc[at_target, "run"].iloc[-1])].copy()
@@ -534,7 +538,6 @@ def test_check_counts_inside_only_the_losses_that_have_an_interval(monkeypatch) 
     table = RunTable(pd.concat([frame, new], ignore_index=True))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
-        res = fit_pipeline(fit, target_params=1.6e8, target_steps=3000)
 
         def no_interval(*a, **k):  # type: ignore[no-untyped-def]
             raise InputError("no interval rule here")
