@@ -76,7 +76,8 @@ def test_joint_ye_pow_recovers_the_world_and_beats_the_raw_share_law() -> None:
 def test_every_eval_leaves_the_raw_share_start() -> None:
     # Started from the joint ye-exp fit alone (gamma = 1), one eval of worlds 1, 2 and 4 stayed at gamma ~ 1 with
     # t ~ 27 and log k ~ -28 (the raw-share exponent's flat direction), at 15-20x the other evals' target error.
-    for seed in range(6):
+    # Those three worlds (0, 3 and 5 passed from that start too; each world is one more joint fit).
+    for seed in (1, 2, 4):
         res = fit_pipeline(world(seed=seed), target_params=N_STAR, target_steps=S_STAR, route="direct", law="ye-pow")
         assert_allclose(res.scales.thetas[:, 6 + 3:], GAMMA, atol=0.05, err_msg=f"world {seed}")
         err = np.mean(np.abs(res.target_losses / truth(res.mixtures, N_STAR, S_STAR) - 1), axis=0)
