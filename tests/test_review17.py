@@ -69,13 +69,14 @@ def test_report_of_ragged_auto_has_an_optimum_from_the_complete_rows() -> None:
     from mixlaw.report import build_html_report
 
     df = _ragged()
-    train, test = RunTable(df.iloc[:30]), RunTable(df.iloc[30:].dropna())
+    # 20 fitting runs, 8 of them missing b (30 and 11 took twice the time: auto's candidates fitted on more rows)
+    train, test = RunTable(df.iloc[:20]), RunTable(df.iloc[30:].dropna())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         page = build_html_report(train, {"test": test}, targets="all", laws=["auto"])
     assert "not available" not in page and "loss is nan" not in page
     assert "<h2>Optimal mixture (auto, objective mean" in page
-    complete = set(df.iloc[:30].dropna()["run"])
+    complete = set(df.iloc[:20].dropna()["run"])
     best = html.unescape(page).split("best run (measured) = ")[1].split("(run '")[1].split("'")[0]
     assert best in complete
 
