@@ -119,7 +119,8 @@ def test_eval_groups_on_fit_and_optimize_and_the_law_on_the_total(tmp_path, caps
     tab = mix_table(40)
     tab.frame.to_csv(path, index=False)
     # The default law (stack, as auto below) on two candidates: the targets and the optimum are what is checked, and
-    # eleven made these two calls 90 % of the test's time; on two, the per-eval optimum is bit-identical (the same laws won).
+    # eleven made these two calls 90 % of the test's time; on two, the per-eval optimum is bit-identical (the same
+    # laws won).
     code, out, err = _cli(capsys, "fit", "--runs", str(path), "--eval-group", "ab=a:0.3,b:0.7", "--candidates",
                           "ye-exp,ye-pow", "--json")
     assert code == 0, err
