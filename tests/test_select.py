@@ -784,3 +784,16 @@ def test_the_probe_fold_counts_parameters_and_checks_the_size_rule_when_it_is_no
     monkeypatch.setattr(sel, "_check_size", refuse)
     res = cross_validate(W, y, domains=doms, targets=["y"], candidates=["linear"], n_folds=8, n_jobs=1)
     assert "refused by the size rule" in res.table.rows[0].error and fits == []  # refused before any fit
+
+
+def test_cv_table_cells_stay_apart_when_a_candidate_errs_by_orders_of_magnitude() -> None:
+    """A candidate far off (dz-eq1 on eval sets in different units, `mixlaw fit --law auto`: MRE 1.4e5) wrote its
+    MRE wider than its column, into the bias: '+0.00034136151.9340' (review27b). Each cell now reads as its value."""
+    m = {"spearman": 0.0, "rmse": 0.0003395, "bias": 0.00034, "mre": 136151.934, "r2": -1059428388404.172,
+         "score": 529714194203.5858}
+    table = CVTable([CVRow("dz-eq1", "per-eval", "code", m, n_params=9)], 40, 5, 0)
+    line = next(ln for ln in str(table).splitlines() if ln.startswith("    dz-eq1"))
+    cells = line.split()[:8]  # name, 6 metrics, n_par (then the 'never chosen' note)
+    assert cells[7] == "9", line
+    for cell, key in zip(cells[1:7], ("spearman", "rmse", "bias", "mre", "r2", "score"), strict=True):
+        assert float(cell) == pytest.approx(m[key], rel=5e-3, abs=1e-4), (key, line)

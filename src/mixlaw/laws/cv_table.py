@@ -352,8 +352,10 @@ class CVTable:
                     lines.append(f"    {pad(r.name, 24)}{'' if r.screened else 'excluded: '}{r.error}")
                     continue
                 m = r.metrics
+                # MRE, R2 and S are fixed-point and unbounded: each after a space of its own, so that a candidate far
+                # off stays readable (MRE 36151.9340 ran into the bias before it: '+0.00034136151.9340').
                 lines.append(f"    {pad(r.name, 24)}{m['spearman']:>9.4f}{m['rmse']:>10.4g}{m['bias']:>+10.3g}"
-                             f"{m['mre']:>9.4f} {m['r2']:>8.3f} {m['score']:>8.4f}{n_par_text(r.n_params):>7}{mark}")
+                             f" {m['mre']:>8.4f} {m['r2']:>8.3f} {m['score']:>8.4f}{n_par_text(r.n_params):>7}{mark}")
         return "\n".join(lines)
 
 
