@@ -481,3 +481,20 @@ def test_a_seed_seedsequence_cannot_take_is_refused_naming_random_state(seed):
                                "loss:a": 2 + np.exp(-W[:, 1])}))
     with pytest.raises(InvalidParameterError, match=r"random_state \(--seed\) must be an int >= 0"):
         bootstrap_law("linear", t, n_boot=3, n_jobs=1, random_state=seed)
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+@pytest.mark.parametrize("law", ["additive", "additive-ens"])
+def test_a_law_loaded_from_its_saved_form_is_a_point_estimate(law: str) -> None:
+    # fitted= takes a law already fitted to the table; one loaded from its saved form keeps no fit results, and the
+    # batched refits read their parameter names there: KeyError 'x' (review27b, on 5795baa too). Its replicates
+    # now refit one by one, from its parameters, to the batched intervals of the same law fitted in-process.
+    from mixlaw import law_from_dict
+
+    t = _additive_table()
+    fitted = get_law(law).fit(t)
+    loaded = law_from_dict(fitted.to_dict())
+    kw = {"n_boot": 8, "random_state": 4, "n_jobs": 1, "points": POINTS}
+    a, b = bootstrap_law(law, t, fitted=loaded, **kw), bootstrap_law(law, t, fitted=fitted, **kw)
+    assert a.n_failed == 0
+    np.testing.assert_allclose(a.prediction_intervals(), b.prediction_intervals(), rtol=1e-5)

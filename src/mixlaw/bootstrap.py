@@ -319,6 +319,10 @@ def _batch_plan(nominal: MixingLaw, targets: Sequence[str]) -> _Plan | None:
         return None  # a CV-chosen ridge is chosen again on every resample
     if len({(m.loss, m.huber_delta) for m in members}) != 1:
         return None
+    if any(t not in m.results_ for m in members for t in targets):
+        # A law loaded from its saved form (``fitted=``) keeps no fit results, whose parameter names the batched
+        # solve reads (a KeyError naming the eval): its replicates refit one by one, from its parameters.
+        return None
     names = [n for m in members for n in m.params_]
     flat = [n.split(":", 1)[1] for n in nominal.params_] if len(members) > 1 else list(nominal.params_)
     if flat != names:
