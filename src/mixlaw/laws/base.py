@@ -456,13 +456,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         # Rows within the fit's weight_tol of 1 (past rounding) are read as fit reads them, renormalised: fit(W, y)
         # fitted such rows as shares and predict(W) used them as given (linear on 40 noise-free runs x 1.005:
         # score(W, y) 0.886 instead of 1). Rows farther off are used as given (the range warning names percentages).
-        off = np.abs(W.sum(axis=1) - 1.0)
-        # Only rows off by more than PREDICT_RENORMALISE_FROM: the optimiser's finite-difference probes (1e-6 off
-        # the simplex) must reach the law as given, or a gradient mixes renormalised and raw columns.
-        near = (off > PREDICT_RENORMALISE_FROM) & ~beyond_tol(off, getattr(self, "_weight_tol", WEIGHT_TOL))
-        if near.any():
-            W = W.copy()
-            W[near] /= W[near].sum(axis=1, keepdims=True)
+        W = self._renormalise_near(W)
         n = W.shape[0]
         mp = _broadcast(model_params, n, self._n_range, "params") if self.uses_model_params else None
         tk = _broadcast(tokens, n, self._d_range, "tokens") if self.uses_tokens else None
@@ -497,6 +491,30 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         out = self._predict(W, ctx)
         self._check_loss_range(out)
         return out[:, 0] if self._y_1d else out
+
+    def _renormalise_near(self, W: np.ndarray) -> np.ndarray:
+        """W with its rows off 1 by more than PREDICT_RENORMALISE_FROM but within the fit's weight_tol divided by
+        their sums, as fit reads them (a copy when any is; W itself otherwise)."""
+        off = np.abs(W.sum(axis=1) - 1.0)
+        # Only rows off by more than PREDICT_RENORMALISE_FROM: the optimiser's finite-difference probes (1e-6 off
+        # the simplex) must reach the law as given, or a gradient mixes renormalised and raw columns.
+        near = (off > PREDICT_RENORMALISE_FROM) & ~beyond_tol(off, getattr(self, "_weight_tol", WEIGHT_TOL))
+        if near.any():
+            W = W.copy()
+            W[near] /= W[near].sum(axis=1, keepdims=True)
+        return W
+
+    def _predict_unchecked(self, W: np.ndarray, model_params: Any = None, tokens: Any = None) -> np.ndarray:
+        """:meth:`predict` of a finite, non-negative float64 array (n, n_domains) without its range checks,
+        whose warnings are all :class:`ExtrapolationWarning` s: the optimiser's hot loop, which ignores those
+        (it checks its final mixture once) and spent 3/4 of its time in predict's reading of its input rather
+        than in the law (dz-eq1: 63,000 calls). Same renormalisation, N/D defaults and model, so the same
+        numbers; always (n, n_targets)."""
+        W = self._renormalise_near(W)
+        n = W.shape[0]
+        mp = _broadcast(model_params, n, self._n_range, "params") if self.uses_model_params else None
+        tk = _broadcast(tokens, n, self._d_range, "tokens") if self.uses_tokens else None
+        return self._predict(W, FitContext(self.domains_, self.targets_, mp, tk))
 
     def _forget_fit(self) -> None:
         """Delete the fitted state (``*_`` attributes): before a fit, and when one raises."""
