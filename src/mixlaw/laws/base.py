@@ -457,9 +457,7 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         # fitted such rows as shares and predict(W) used them as given (linear on 40 noise-free runs x 1.005:
         # score(W, y) 0.886 instead of 1). Rows farther off are used as given (the range warning names percentages).
         W = self._renormalise_near(W)
-        n = W.shape[0]
-        mp = _broadcast(model_params, n, self._n_range, "params") if self.uses_model_params else None
-        tk = _broadcast(tokens, n, self._d_range, "tokens") if self.uses_tokens else None
+        mp, tk = self._scale_inputs(model_params, tokens, W.shape[0])
         lo, hi = self._w_range
         # A share off the range by rounding only (what merge_near_mixtures reads as one mixture) is inside it: a
         # pipeline fits the mean shares of a mixture written two ways, and its own rows warned at 1e-9.
@@ -511,10 +509,14 @@ class MixingLaw(RegressorMixin, BaseEstimator):
         than in the law (dz-eq1: 63,000 calls). Same renormalisation, N/D defaults and model, so the same
         numbers; always (n, n_targets)."""
         W = self._renormalise_near(W)
-        n = W.shape[0]
+        mp, tk = self._scale_inputs(model_params, tokens, W.shape[0])
+        return self._predict(W, FitContext(self.domains_, self.targets_, mp, tk))
+
+    def _scale_inputs(self, model_params: Any, tokens: Any, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """N and D for ``n`` rows (the fitted ones by default), or None for a law that does not take them."""
         mp = _broadcast(model_params, n, self._n_range, "params") if self.uses_model_params else None
         tk = _broadcast(tokens, n, self._d_range, "tokens") if self.uses_tokens else None
-        return self._predict(W, FitContext(self.domains_, self.targets_, mp, tk))
+        return mp, tk
 
     def _forget_fit(self) -> None:
         """Delete the fitted state (``*_`` attributes): before a fit, and when one raises."""
