@@ -353,7 +353,7 @@ def _replicate_specs(scratch: ShukorAdditive, W: np.ndarray, Y: np.ndarray, ctx:
     :meth:`PerTargetLaw._fit` builds them."""
     specs = []
     units = np.ones(len(ctx.targets)) if units is None else units
-    scratch._unit_targets = sorted(ctx.targets, key=len, reverse=True)  # as PerTargetLaw._fit sets it
+    scratch._set_unit_targets(ctx.targets)  # as PerTargetLaw._fit sets them
     for i, t in enumerate(ctx.targets):
         local = scratch._spec_one(W, Y[:, i], i, ctx)
         prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note) for p in local]

@@ -843,13 +843,17 @@ class PerTargetLaw(MixingLaw):
 
     per_target_params: ClassVar[bool] = True
 
+    def _set_unit_targets(self, targets: Sequence[str]) -> None:
+        """The eval names :meth:`_bare_param_name` cuts '<eval>.' by, longest first ('paloma.web' before 'paloma')."""
+        self._unit_targets = sorted(targets, key=len, reverse=True)
+
     def _bare_param_name(self, name: str) -> str:
         """'<eval>.<name>' or bare. The prefix is cut by the eval's name, not at the first dot: an eval named
         'paloma.web' fitted x 1e-9 kept its c in the fitting unit (predictions x 1e9) when it was (review27a)."""
         targets = getattr(self, "_unit_targets", None)
         if targets is None:  # not fitted here: the first dot
             return name.split(".", 1)[1] if "." in name else name
-        for t in targets:  # longest first: 'paloma.web' before 'paloma'
+        for t in targets:  # longest first (_set_unit_targets)
             if name.startswith(f"{t}."):
                 return name[len(t) + 1:]
         return name
@@ -865,7 +869,7 @@ class PerTargetLaw(MixingLaw):
         # Levenberg-Marquardt loop over every (eval set, start), not one optimiser run per eval set.
         # Each eval set is fitted in its own unit (1 for losses of order 1) and its parameters mapped back after.
         units = [self._loss_unit(Y[:, i]) for i in range(Y.shape[1])]
-        self._unit_targets = sorted(ctx.targets, key=len, reverse=True)  # _bare_param_name cuts '<eval>.' by them
+        self._set_unit_targets(ctx.targets)
         Y = Y / np.array(units)
         specs, labels = [], []
         self._local_names: dict[str, list[str]] = {}
