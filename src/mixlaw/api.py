@@ -24,6 +24,7 @@ from .data import (
     RunTable,
     beyond_tol,
     flat_columns,
+    frame_as_table,
     known_names,
     note_left_out,
     scale_mismatch,
@@ -114,9 +115,9 @@ def takes_eval_map(key: str) -> bool:
     return key in laws_taking_eval_map()
 
 
-def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw = "stack",
+def fit_table(table: RunTable | pd.DataFrame | str | os.PathLike[str], *, law: str | MixingLaw = "stack",
               targets: str | Sequence[str] = "all", random_state: int = 0, **options: Any) -> MixingLaw:
-    """Fit one law (a key or a configured instance) to a run table (or a path to one).
+    """Fit one law (a key or a configured instance) to a run table (a DataFrame in its columns, or a path to one).
 
     The default, ``stack``, weighs the best laws of a K-fold CV on the table's runs (no fixed law is best on every
     real table: ``bench/auto_vs_stack.py``); a law key fits that law alone, in a fraction of the time.
@@ -130,6 +131,7 @@ def fit_table(table: RunTable | str | os.PathLike[str], *, law: str | MixingLaw 
         raise InputError(f"fit_table: options {sorted(options)} configure a law given by key (law='linear', "
                          f"alpha=5.0); the law given is an instance, {type(law).__name__}: set them on it "
                          f"(law.set_params(...)) or give its key")
+    table = frame_as_table(table)  # a DataFrame in the run table's columns, as law.fit reads one
     if not isinstance(table, RunTable):
         table = read_any_runs(table)  # as --runs: a table or a pair
     est = get_law(law, random_state=random_state, **options) if isinstance(law, str) else law
@@ -401,8 +403,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
 
     Parameters
     ----------
-    table : RunTable or path
-        The runs; a path is read as ``--runs`` reads it (:func:`mixlaw.read_runs`).
+    table : RunTable, DataFrame or path
+        The runs (a DataFrame in the run table's columns is read as ``RunTable(df)``); a path is read as ``--runs`` reads it (:func:`mixlaw.read_runs`).
     law : str or MixingLaw, default="auto"
         ``"auto"`` / ``"stack"`` with a linear objective (mean, total, an eval, weights) choose for the
         objective itself: per-eval laws aggregated, or one law fitted on the objective column (the CV picks).
@@ -448,6 +450,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     """
     n_folds = renamed("n_folds", n_folds, "cv_folds", cv_folds)
     constraints = renamed_in(constraints, "params", "model_params")
+    table = frame_as_table(table)  # a DataFrame in the run table's columns, as law.fit reads one
     if not isinstance(table, RunTable):
         # As fit_table (and --runs): a path stopped on "'str' object has no attribute 'resolve_targets'".
         table = read_any_runs(table)

@@ -24,7 +24,7 @@ import numpy as np
 from . import metrics
 from ._console import pad, repr_as_text
 from ._validation import check_flag, renamed
-from .data import SCALE_RATIO, RunTable, scale_mismatch
+from .data import SCALE_RATIO, RunTable, frame_as_table, scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, FitError, InputError, ScaleWarning, user_stacklevel
 from .evals import unweighted_gaps
 from .laws import available_laws, get_law
@@ -221,7 +221,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     Parameters
     ----------
     train : RunTable
-        Fitting runs.
+        Fitting runs (a DataFrame in the run table's columns is read as ``RunTable(df)``, here and in ``tests``).
     tests : dict of str to RunTable
         Held-out splits by name; their training domains must match ``train``'s.
     targets : str or list of str, default="all"
@@ -260,8 +260,13 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     # A notebook's natural slips, each a bare AttributeError or a wrong answer before: compare(train, test) ("'RunTable'
     # object has no attribute 'items'"), laws="linear" (read letter by letter: "unknown law 'l'"), maximize="no"
     # (truthy: regret_at_1 of the run predicted highest).
+    # A DataFrame in the run table's columns is read as one (as law.fit, fit_table and fit_pipeline read it).
+    train = frame_as_table(train)
     if not isinstance(train, RunTable):
-        raise InputError(f"compare's train must be a RunTable (mixlaw.read_runs(path)); got {type(train).__name__}")
+        raise InputError(f"compare's train must be a RunTable (mixlaw.read_runs(path), or a DataFrame in its "
+                         f"columns); got {type(train).__name__}")
+    if isinstance(tests, Mapping):
+        tests = {k: frame_as_table(t) for k, t in tests.items()}
     if not isinstance(tests, Mapping) or not all(isinstance(t, RunTable) for t in tests.values()):
         raise InputError(f"compare's tests must be a mapping {{name: RunTable}} of held-out splits, e.g. "
                          f"{{'test': table}} (train, tests = holdout_split(table) gives one); "
@@ -344,7 +349,7 @@ def holdout_split(table: RunTable, fraction: float = 0.2, random_state: int | np
 
     Parameters
     ----------
-    table : RunTable
+    table : RunTable (or a DataFrame in its columns)
     fraction : float, default=0.2
         Share of the runs held out, in (0, 1): ``round(fraction x runs)`` of them (at least 1), every row
         (checkpoint) of a run on one side.
@@ -368,6 +373,7 @@ def holdout_split(table: RunTable, fraction: float = 0.2, random_state: int | np
     # Why: a sweep is one table, and comparing laws on held-out runs meant writing the split by hand (pandas, two
     # files) before --test took it; on Chen et al.'s six BO tables that was a script of its own. It lived in the
     # CLI, so a notebook could not draw the split the command scored.
+    table = frame_as_table(table)
     if not isinstance(table, RunTable):
         raise InputError(f"holdout_split takes a RunTable (mixlaw.read_runs(path), or RunTable(df) for a frame in "
                          f"its columns); got {type(table).__name__}")
