@@ -404,7 +404,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     Parameters
     ----------
     table : RunTable, DataFrame or path
-        The runs (a DataFrame in the run table's columns is read as ``RunTable(df)``); a path is read as ``--runs`` reads it (:func:`mixlaw.read_runs`).
+        The runs (a DataFrame in the run table's columns is read as ``RunTable(df)``); a path is read as
+        ``--runs`` reads it (:func:`mixlaw.read_runs`).
     law : str or MixingLaw, default="auto"
         ``"auto"`` / ``"stack"`` with a linear objective (mean, total, an eval, weights) choose for the
         objective itself: per-eval laws aggregated, or one law fitted on the objective column (the CV picks).
