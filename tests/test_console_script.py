@@ -74,8 +74,10 @@ def test_ctrl_c_while_python_m_mixlaw_imports_its_cli_is_one_line_and_exit_130()
     assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "interrupted\n")
 
 
+@pytest.mark.parametrize("package", ["mixlaw", "mixlaw.cli"])
 def test_ctrl_c_around_python_m_mixlaw_s_command_is_one_line(monkeypatch: pytest.MonkeyPatch,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+                                                             capsys: pytest.CaptureFixture[str], package: str) -> None:
+    # `python -m mixlaw.cli` called mixlaw.cli.main bare: a Ctrl-C during the command was a traceback.
     import runpy
 
     import mixlaw.cli
@@ -84,10 +86,10 @@ def test_ctrl_c_around_python_m_mixlaw_s_command_is_one_line(monkeypatch: pytest
         raise KeyboardInterrupt
 
     monkeypatch.setattr(mixlaw.cli, "main", interrupted)
-    monkeypatch.delitem(sys.modules, "mixlaw.__main__", raising=False)
+    monkeypatch.delitem(sys.modules, f"{package}.__main__", raising=False)
     with pytest.raises(SystemExit) as exc:
         try:
-            runpy.run_module("mixlaw", run_name="__main__")
+            runpy.run_module(package, run_name="__main__")
         except KeyboardInterrupt:
             pytest.fail("python -m mixlaw let a KeyboardInterrupt out (a traceback), not 'interrupted'")
     assert exc.value.code == 130 and capsys.readouterr().err == "interrupted\n"
