@@ -211,7 +211,7 @@ def test_batched_refits_match_one_by_one(monkeypatch: pytest.MonkeyPatch, law: s
 @pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
 @pytest.mark.parametrize("law", ["additive", "additive-ens"])
 def test_batched_refits_solve_in_the_unit_the_law_fits_in(monkeypatch: pytest.MonkeyPatch, law: str) -> None:
-    # The additive law fits losses outside [1e-2, 1e3) in a power of 10 (PerTargetLaw._loss_unit); the batched
+    # The additive law fits losses outside [1e-2, 1e3) in a power of 10 (units.LossUnits._loss_unit); the batched
     # refits solved in the losses' own unit, from the point estimate mapped back to it: x 1e9, log C near its bound
     # -20, 5 of 20 replicates fell back and the replicates' median prediction moved 2.6 % off the point estimate's
     # (0.35 % unscaled); x 1e-9, log C beyond +20, all 20 fell back (review27a).

@@ -364,7 +364,7 @@ def _replicate_specs(scratch: ShukorAdditive, W: np.ndarray, Y: np.ndarray, ctx:
 
 def _unit_affine(m: ShukorAdditive, t: str, unit: float) -> tuple[np.ndarray, np.ndarray]:
     """``(a, b)``: eval set ``t``'s parameter vector in the fitting unit ``unit`` is ``a * values + b``
-    (:meth:`PerTargetLaw._in_unit`, which is affine in the value, element by element)."""
+    (:meth:`LossUnits._in_unit`, which is affine in the value, element by element)."""
     names = list(m.results_[t].params)
     b = np.array([m._in_unit(n, 0.0, unit) for n in names])
     return np.array([m._in_unit(n, 1.0, unit) for n in names]) - b, b
@@ -382,7 +382,7 @@ def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, 
     W, Y = task["W"], task["Y"]
     ctx = FitContext(list(task["domains"]), list(task["targets"]))
     K, n_members = len(ctx.targets), len(plan.members)
-    # Solved in the unit the law fits each eval set in (PerTargetLaw._loss_unit), as a one-by-one refit is: in the
+    # Solved in the unit the law fits each eval set in (units.LossUnits._loss_unit), as a one-by-one refit is: in the
     # losses' own unit (x 1e9), log C sat near its bound -20 and the replicates' predictions moved 2.6 % off.
     units = np.array([plan.members[0]._loss_unit(Y[:, i]) for i in range(K)])
     affine = [[_unit_affine(m, t, float(units[i])) for i, t in enumerate(ctx.targets)] for m in plan.members]

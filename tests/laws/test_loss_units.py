@@ -1,5 +1,5 @@
 """The per-eval laws fit losses in any unit alike: a metric given x 1e-9 (or x 1e9) is fitted as the same numbers and
-predicted x 1e-9, its parameters in its own unit (:meth:`mixlaw.laws.base.MixingLaw._loss_unit`).
+predicted x 1e-9, its parameters in its own unit (:meth:`mixlaw.laws.units.LossUnits._loss_unit`).
 
 mend27b: the engine's tests are absolute in the parameters (its gradient test, its smallest step, log_k's bounds
 and random starts). On a Ye world (losses 2-3, three eval sets) ye-exp converged from every start, and from none on

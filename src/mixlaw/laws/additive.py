@@ -179,7 +179,7 @@ class ShukorAdditive(RidgeCVMixin, PerTargetLaw):
     True
     """
 
-    loss_unit_params = {"E": 1}  # in the losses' unit (PerTargetLaw._loss_unit)
+    loss_unit_params = {"E": 1}  # in the losses' unit (units.LossUnits._loss_unit)
     log_loss_unit_params = {"log_C_*": -1}  # C in 1 / loss
     _parameter_constraints = {**PerTargetLaw._parameter_constraints,
                               "gamma_pooling": [Interval(Real, 0, None, closed="left")],

@@ -107,7 +107,7 @@ class AutoScale(ExponentPoolingMixin, PerTargetLaw):
 
     needs_matched_targets = True
     uses_tokens = "optional"
-    # In the losses' unit (MixingLaw._loss_unit): c, and k (matched) or v_k (implicit) in log; a, b and the rates
+    # In the losses' unit (units.LossUnits._loss_unit): c, and k (matched) or v_k (implicit) in log; a, b and the rates
     # are in tokens and shares.
     loss_unit_params = {"c": 1}
     log_loss_unit_params = {"log_k": 1, "log_v_*": 1}

@@ -4,7 +4,8 @@
 ``_``; ``law.report()`` is an lmfit-style fit report; ``to_dict()`` / :func:`law_from_dict` save and load.
 This module owns fitting and prediction common to every law (fitted ranges and extrapolation warnings, train
 metrics, warm starts for refits); what ``fit`` is given is read and checked by :mod:`._fit_input`, how arrays,
-frames, mappings and run tables are read by :mod:`._inputs`; the registry (:mod:`.registry`) and the saved-law format
+frames, mappings and run tables are read by :mod:`._inputs`, and losses far from order 1 fitted in a power of 10
+(loss units) by the mixin :class:`.units.LossUnits`; the registry (:mod:`.registry`) and the saved-law format
 (:mod:`.saved`) live below it and are re-exported here, so ``from mixlaw.laws.base import get_law`` works.
 Adding a law is one file: subclass :class:`MixingLaw` (or :class:`PerTargetLaw` when eval sets are fitted
 independently), decorate it with :func:`register`, and import the module in ``laws/__init__.py``.
@@ -12,7 +13,6 @@ independently), decorate it with :func:`register`, and import the module in ``la
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import time
 import warnings
@@ -49,7 +49,7 @@ from ..errors import (
     WeightRangeWarning,
     user_stacklevel,
 )
-from ..fit import HUBER_DELTA, FitResult, Param, Params, at_bound, bound_note, fit_models
+from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport
 from ..metrics import aic_bic
 from ._fit_input import FitInput, read_fit_input
@@ -64,6 +64,7 @@ from .cv_table import NO_CANDIDATE_MARK
 from .registry import _REGISTRY, available_laws, get_law, register
 from .saved import LAW_SCHEMA_VERSION, law_from_dict, state_bool
 from .scale_inputs import scale_blind_message
+from .units import LossUnits, PerTargetLossUnits
 
 #: A prediction more than this factor above the largest fitted loss (or below the smallest over it) of its eval
 #: set gets a LossRangeWarning: mixing changes losses by tens of percent, not by factors (RegMix's 512 runs span
@@ -75,14 +76,6 @@ LOSS_RANGE_FACTOR = 3.0
 #: Spearman (0.9454 / 0.9451) and 1.4x the CPU; additive-ens 1 of 45 -> 0; ye-exp, bimix and every RegMix fit
 #: converge well before either cap. A start that converges stops early, so the cap only costs where it is needed.
 LAW_MAX_ITER = 2000
-#: Losses whose median lies in [lo, hi) are fitted as they are; others in the unit 10**k that brings the median
-#: into [1, 10) (:meth:`MixingLaw._loss_unit`). The engine's tests are absolute in the parameters (its gradient
-#: test, its smallest step, log_k's bounds and random starts): ye-exp converged from every start on losses 2-3 and
-#: from none on the same losses x 1e-9 (a metric in other units), and ye-pow's and additive's optima moved by
-#: 0.6 % and 3.4 % at x 1e9. Across this range's edges a fit moves by the engine's tolerance: ye-exp and additive
-#: by <= 4e-10 between medians 0.00999 and 0.0101 (or 999 and 1001), ye-pow by 1.4e-5, ye-implicit by 8.2e-5
-#: (review27a; tests/laws/test_loss_units.py checks x 1e-9 and x 1e9 to 1e-6).
-LOSS_UNIT_RANGE = (1e-2, 1e3)
 
 
 @dataclass
@@ -102,7 +95,7 @@ class FitContext:
 PREDICT_RENORMALISE_FROM = 1e-4
 
 
-class MixingLaw(RegressorMixin, BaseEstimator):
+class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
     """Base class of every law: a scikit-learn regressor of losses on mixtures.
 
     ``sklearn.base.clone``, ``cross_val_score`` and ``GridSearchCV`` work on a law fitted to an array of
@@ -154,13 +147,6 @@ class MixingLaw(RegressorMixin, BaseEstimator):
     #: The parameters are other laws' (auto, stack), each fitted and checked against its own losses: their sum is
     #: not checked against the runs (a stack of four 80-parameter laws on 187 runs x 9 evals is no overfit).
     members_checked: ClassVar[bool] = False
-    #: Parameters in a power of the losses' unit, {bare name (one ending in '*' names a prefix): the power}: a fit
-    #: run in unit u (:meth:`_loss_unit`) gives value / u**power. A law that names none is fitted on its losses
-    #: as given.
-    loss_unit_params: ClassVar[dict[str, int]] = {}
-    #: Parameters that are the log of an amount in a power of the losses' unit ({"log_k": 1}; additive's log C,
-    #: C in 1 / loss: {"log_C_*": -1}): a fit in unit u gives value - power * log(u).
-    log_loss_unit_params: ClassVar[dict[str, int]] = {}
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "loss": [Options({"huber", "mse"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
@@ -770,71 +756,9 @@ class MixingLaw(RegressorMixin, BaseEstimator):
             dict(self.bounds or {}), dict(self.fixed or {}), unit)
         return Params(params).apply_overrides(b, f, type(self).__name__)
 
-    def _bare_param_name(self, name: str) -> str:
-        """The name :attr:`loss_unit_params` and :attr:`log_loss_unit_params` match (per-eval laws drop the
-        '<eval>.' prefix)."""
-        return name
-
-    def _loss_unit(self, y: np.ndarray) -> float:
-        """The unit losses ``y`` are fitted in (one eval set's, or all of a joint fit's): 1 when their median lies
-        in :data:`LOSS_UNIT_RANGE` (or the law names no parameter in the losses' unit), else the power of 10 that
-        brings the median into [1, 10). A power of 10, so that losses given in another unit (x 1e-9) are fitted as
-        the same numbers, to rounding."""
-        return loss_unit(y) if self.loss_unit_params or self.log_loss_unit_params else 1.0
-
-    def _unit_kind(self, name: str) -> tuple[str, int] | None:
-        """('scale' or 'log', the power) for a parameter in the losses' unit, else None."""
-        bare = self._bare_param_name(name)
-        for kind, names in (("scale", self.loss_unit_params), ("log", self.log_loss_unit_params)):
-            for n, power in names.items():
-                if bare == n or (n.endswith("*") and bare.startswith(n[:-1])):
-                    return kind, power
-        return None
-
-    def _in_unit(self, name: str, value: float, unit: float, back: bool = False) -> float:
-        """``value`` of parameter ``name`` in the fitting unit ``unit`` (``back``: from it to the losses' own)."""
-        kind = self._unit_kind(name) if unit != 1.0 else None
-        if kind is None:
-            return value
-        power = kind[1] if back else -kind[1]
-        return value * unit ** power if kind[0] == "scale" else value + power * np.log(unit)
-
-    def _result_from_unit(self, res: FitResult, unit: float) -> FitResult:
-        """A fit made in ``unit`` with its parameters (values, inits, bounds, stderrs) and bound notes in the
-        losses' own unit; objective, residuals and correlations are the same in both (log residuals)."""
-        if unit == 1.0:
-            return res
-        new, notes = [], {}
-        for p in res.params.values():
-            kind = self._unit_kind(p.name)
-            if kind is None:
-                new.append(p)
-                continue
-            def back(v: float, n: str = p.name) -> float:
-                return self._in_unit(n, v, unit, back=True)
-            q = dataclasses.replace(p, value=back(p.value), init=back(p.init), min=back(p.min), max=back(p.max),
-                                    stderr=None if p.stderr is None
-                                    else p.stderr * (unit ** kind[1] if kind[0] == "scale" else 1.0))
-            if p.vary and at_bound(p):
-                notes[bound_note(p)] = bound_note(q)
-            new.append(q)
-        return dataclasses.replace(res, params=Params(new), warnings=[notes.get(m, m) for m in res.warnings])
-
-    def _overrides_in_unit(self, b: dict[str, Any], f: dict[str, Any], unit: float
-                           ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The user's ``bounds`` and ``fixed`` (given in the losses' unit) in the fitting unit ``unit``."""
-        if unit == 1.0:
-            return b, f
-        def numbers(v: Any) -> bool:  # what apply_overrides reads; anything else goes on to its error
-            return isinstance(v, Real) and not isinstance(v, bool)
-        b = {k: (self._in_unit(k, float(v[0]), unit), self._in_unit(k, float(v[1]), unit))
-             if isinstance(v, (tuple, list)) and len(v) == 2 and all(map(numbers, v)) else v
-             for k, v in b.items()}
-        f = {k: self._in_unit(k, float(v), unit) if numbers(v) else v for k, v in f.items()}
-        return b, f
 
 
-class PerTargetLaw(MixingLaw):
+class PerTargetLaw(PerTargetLossUnits, MixingLaw):
     """A law fitted independently on each target (eval set); parameter names are ``<target>.<name>``.
 
     Subclasses implement ``_spec_one(W, y, i, ctx) -> list[Param]``, ``_model_one(W, i, ctx)`` returning a
@@ -842,21 +766,6 @@ class PerTargetLaw(MixingLaw):
     """
 
     per_target_params: ClassVar[bool] = True
-
-    def _set_unit_targets(self, targets: Sequence[str]) -> None:
-        """The eval names :meth:`_bare_param_name` cuts '<eval>.' by, longest first ('paloma.web' before 'paloma')."""
-        self._unit_targets = sorted(targets, key=len, reverse=True)
-
-    def _bare_param_name(self, name: str) -> str:
-        """'<eval>.<name>' or bare. The prefix is cut by the eval's name, not at the first dot: an eval named
-        'paloma.web' fitted x 1e-9 kept its c in the fitting unit (predictions x 1e9) when it was (review27a)."""
-        targets = getattr(self, "_unit_targets", None)
-        if targets is None:  # not fitted here: the first dot
-            return name.split(".", 1)[1] if "." in name else name
-        for t in targets:  # longest first (_set_unit_targets)
-            if name.startswith(f"{t}."):
-                return name[len(t) + 1:]
-        return name
 
     def __init__(self, *, loss: str = "huber", huber_delta: float = HUBER_DELTA, n_restarts: int = 8,
                  bounds: dict[str, tuple[float, float]] | None = None, fixed: dict[str, float] | None = None,
@@ -986,17 +895,6 @@ class PerTargetLaw(MixingLaw):
     def _predict_one(self, W: np.ndarray, values: np.ndarray, i: int, ctx: FitContext) -> np.ndarray:
         return self._model_one(W, i, ctx)(values)[0]
 
-
-
-def loss_unit(y: np.ndarray) -> float:
-    """1 when the median of losses ``y`` lies in :data:`LOSS_UNIT_RANGE` (or is not a positive number), else the
-    power of 10 that brings it into [1, 10): the unit :meth:`MixingLaw._loss_unit` fits them in."""
-    y = np.asarray(y, dtype=np.float64)
-    med = float(np.nanmedian(y)) if np.isfinite(y).any() else 1.0
-    lo, hi = LOSS_UNIT_RANGE
-    if not med > 0 or lo <= med < hi:
-        return 1.0
-    return float(10.0 ** np.floor(np.log10(med)))
 
 
 # ---------------------------------------------------------------------- warm starts

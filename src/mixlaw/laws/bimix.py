@@ -124,7 +124,7 @@ class BiMix(ExponentPoolingMixin, PerTargetLaw):
 
     needs_matched_targets = True
     uses_tokens = "optional"
-    # In the losses' unit (MixingLaw._loss_unit), in log: K (matched) and v_k (implicit); the offset, exponents,
+    # In the losses' unit (units.LossUnits._loss_unit), in log: K (matched) and v_k (implicit); the offset, exponents,
     # rates and the step bracket (rho, beta) are not.
     log_loss_unit_params = {"log_K": 1, "log_v_*": 1}
     _parameter_constraints = {**PerTargetLaw._parameter_constraints,

@@ -112,7 +112,7 @@ class _CapacityLaw(MixingLaw):
 
     #: Iteration cap of a cold fit's final refinement (:data:`MAX_ITER`; a warm-started refit always has that).
     _refine_iter = MAX_ITER
-    #: In the losses' unit (MixingLaw._loss_unit): E_i, and c_j (log c_j + log unit). b_j and the allocation are
+    #: In the losses' unit (units.LossUnits._loss_unit): E_i, and c_j (log c_j + log unit). b_j and the allocation are
     #: not: x* depends on the ratios of the c_j alone (a common factor goes into the multiplier lambda).
     loss_unit_params = {"E_*": 1}
     log_loss_unit_params = {"log_c_*": 1}

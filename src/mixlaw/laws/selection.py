@@ -67,7 +67,7 @@ from ..evals import objective_weights
 from ..fit import single_threaded_blas
 from ._fit_input import _weights_on_simplex
 from ._folds import deal_folds
-from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, loss_unit, warm_clone
+from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
 from .cv_table import (  # noqa: F401  (re-exported: the table lived here until 2026-12-06)
     OBJECTIVE,
     SUMMARY_EVALS,
@@ -81,6 +81,7 @@ from .cv_table import (  # noqa: F401  (re-exported: the table lived here until 
 )
 from .registry import missing_extra
 from .screening import screen as _screen
+from .units import loss_unit
 
 #: Folds when none are given (shuffled, seeded), unless a candidate needs more (:data:`MAX_AUTO_FOLDS`).
 DEFAULT_FOLDS = 5
@@ -656,7 +657,7 @@ def nonneg_weights(P: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     Solved as non-negative least squares with the sum constraint as one heavily weighted extra row, then
     renormalised; the sum-to-one keeps the ensemble's level (calibration) that of its members. Losses far from
-    order 1 are weighed in their :func:`~mixlaw.laws.base.loss_unit` (the weights have none): the extra row's
+    order 1 are weighed in their :func:`~mixlaw.laws.units.loss_unit` (the weights have none): the extra row's
     weight is at least 1e3 sqrt(n), so losses x 1e-9 vanished beside it and the weights were rounding (a stack on
     losses x 1e-9 gave one eval set wholly to another member, its predictions 0.3 % off).
     """

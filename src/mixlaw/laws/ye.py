@@ -156,7 +156,7 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
     True
     """
 
-    loss_unit_params = {"c": 1}  # in the losses' unit (PerTargetLaw._loss_unit)
+    loss_unit_params = {"c": 1}  # in the losses' unit (units.LossUnits._loss_unit)
     log_loss_unit_params = {"log_k": 1}
     _parameter_constraints = {**PerTargetLaw._parameter_constraints,
                               "alpha": [Interval(Real, 0, None, closed="left"), Options({"cv"})],
@@ -216,7 +216,7 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
         prm = [res.params[f"{target}.{n}"] for n in names]
         lk = prm[1]
         # The parameters the fit's bound warnings name, read from them: at_bound on the values in the losses' own
-        # unit is absolute (1e-6), and at x 1e-9 found every c (2.5e-9) at its bound 0 (PerTargetLaw._loss_unit).
+        # unit is absolute (1e-6), and at x 1e-9 found every c (2.5e-9) at its bound 0 (units.LossUnits._loss_unit).
         noted = set(res.warnings)
         on = [p for p in prm if p.vary and bound_note(p) in noted]
         if not on:

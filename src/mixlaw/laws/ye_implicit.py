@@ -91,7 +91,7 @@ class YeImplicit(PerTargetLaw):
     True
     """
 
-    loss_unit_params = {"c": 1}  # in the losses' unit (PerTargetLaw._loss_unit)
+    loss_unit_params = {"c": 1}  # in the losses' unit (units.LossUnits._loss_unit)
     log_loss_unit_params = {"log_k*": 1}  # log_k0 .. log_k<K-1>
     _parameter_constraints = {**PerTargetLaw._parameter_constraints,
                               "n_components": [Interval(Integral, 1, None, closed="left")],

@@ -121,7 +121,7 @@ class YePower(RidgeCVMixin, PerTargetLaw):
     True
     """
 
-    loss_unit_params = {"c": 1}  # in the losses' unit (PerTargetLaw._loss_unit)
+    loss_unit_params = {"c": 1}  # in the losses' unit (units.LossUnits._loss_unit)
     log_loss_unit_params = {"log_k": 1}
     _parameter_constraints = {**PerTargetLaw._parameter_constraints,
                               "gamma_pooling": [Interval(Real, 0, None, closed="left")],
