@@ -355,10 +355,10 @@ def _replicate_specs(scratch: ShukorAdditive, W: np.ndarray, Y: np.ndarray, ctx:
     units = np.ones(len(ctx.targets)) if units is None else units
     scratch._set_unit_targets(ctx.targets)  # as PerTargetLaw._fit sets them
     for i, t in enumerate(ctx.targets):
-        local = scratch._spec_one(W, Y[:, i], i, ctx)
-        prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note) for p in local]
-        scratch._unit_now = float(units[i])  # the user's values are read in it
-        specs.append(PerTargetLaw._spec_prefixed(scratch, prefixed))
+        with scratch._fitting_in(float(units[i])):  # the user's values are read in it
+            local = scratch._spec_one(W, Y[:, i], i, ctx)
+            prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note) for p in local]
+            specs.append(PerTargetLaw._spec_prefixed(scratch, prefixed))
     return specs
 
 

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pytest
 
-from mixlaw.errors import ConvergenceWarning
+from mixlaw.errors import ConvergenceWarning, InvalidParameterError
 from mixlaw.laws import get_law
 from mixlaw.laws.base import warm_clone
 
@@ -224,3 +224,18 @@ def test_a_bare_fixed_name_holds_every_eval_whose_name_holds_a_dot() -> None:
     for evals in (["p.a", "p.b", "q"], ["p.a", "p.b", "p.c"]):
         law = get_law("ye-exp", fixed={"c": 1.9}).fit(W, Y, domains=DOMAINS, targets=evals)
         assert all(law.params_[f"{t}.c"].value == 1.9 and not law.params_[f"{t}.c"].vary for t in evals)
+
+
+def test_a_fit_that_fails_while_in_a_unit_leaves_the_next_fit_in_the_losses_own() -> None:
+    # _fitting_in restores the unit it found, on an error too: the spec builders read the user's bounds and fixed
+    # values in _unit_now, so a stale 1e-9 there would put a later fit's fixed c at 1.9e9.
+    W, Y, _ = _world()
+    law = get_law("ye-exp", fixed={"c": "not a number"})
+    with pytest.raises(InvalidParameterError, match="'web.c' must be a finite number"):
+        law.fit(W, Y * 1e-9, domains=DOMAINS, targets=DOMAINS)
+    assert law._unit_now == 1.0
+    law.set_params(fixed={"c": 1.9})
+    assert law.fit(W, Y, domains=DOMAINS, targets=DOMAINS).params_["web.c"].value == 1.9
+    with law._fitting_in(1e-9), law._fitting_in(1e3):
+        assert law._unit_now == 1e3
+    assert law._unit_now == 1.0

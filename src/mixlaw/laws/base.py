@@ -750,8 +750,9 @@ class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
                 "max_iter": LAW_MAX_ITER}
 
     def _spec(self, params: list[Param]) -> Params:
-        # The user's values are in the losses' unit; a law that fits in another (_loss_unit) sets ``_unit_now``.
-        unit = getattr(self, "_unit_now", 1.0)
+        # The user's values are in the losses' unit; a law that fits in another (_loss_unit) runs in
+        # ``_fitting_in(unit)``, which sets ``_unit_now``.
+        unit = self._unit_now
         b, f = (self.bounds, self.fixed) if unit == 1.0 else self._overrides_in_unit(
             dict(self.bounds or {}), dict(self.fixed or {}), unit)
         return Params(params).apply_overrides(b, f, type(self).__name__)
@@ -782,17 +783,14 @@ class PerTargetLaw(PerTargetLossUnits, MixingLaw):
         Y = Y / np.array(units)
         specs, labels = [], []
         self._local_names: dict[str, list[str]] = {}
-        try:
-            for i, t in enumerate(ctx.targets):
-                self._unit_now = units[i]  # _spec_prefixed reads the user's bounds and fixed values in it
+        for i, t in enumerate(ctx.targets):
+            with self._fitting_in(units[i]):  # _spec_prefixed reads the user's bounds and fixed values in it
                 local = self._spec_one(W, Y[:, i], i, ctx)
                 self._local_names[t] = [p.name for p in local]
                 prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note)
                             for p in local]
                 specs.append(self._spec_prefixed(prefixed))
-                labels.append(f"{self.key}[{t}]")
-        finally:
-            self._unit_now = 1.0
+            labels.append(f"{self.key}[{t}]")
         self._check_override_names(specs)
         if len({len(s) for s in specs}) == 1:
             groups = [list(range(len(specs)))]
@@ -836,8 +834,8 @@ class PerTargetLaw(PerTargetLossUnits, MixingLaw):
         bare = {self._bare_param_name(p.name): p.name for p in params}
         b = {bare.get(k, k): v for k, v in (self.bounds or {}).items() if k in names or k in bare}
         f = {bare.get(k, k): v for k, v in (self.fixed or {}).items() if k in names or k in bare}
-        # The user's values are in the losses' unit; the fit runs in ``_unit_now`` (_loss_unit).
-        b, f = self._overrides_in_unit(b, f, getattr(self, "_unit_now", 1.0))
+        # The user's values are in the losses' unit; the fit runs in ``_unit_now`` (_loss_unit, set by _fitting_in).
+        b, f = self._overrides_in_unit(b, f, self._unit_now)
         return Params(params).apply_overrides(b, f, type(self).__name__)
 
     def _check_override_names(self, specs: list[Params]) -> None:

@@ -400,11 +400,8 @@ class _CapacityLaw(MixingLaw):
         # unit cannot differ between them. Losses of order 1 are fitted as given (unit 1).
         self._warn_eval_scales(Y, ctx)
         unit = self._loss_unit(Y)
-        self._unit_now = unit  # _spec reads the user's bounds and fixed values in it
-        try:
+        with self._fitting_in(unit):  # _spec reads the user's bounds and fixed values in it
             self._fit_in_unit(W, Y / unit if unit != 1.0 else Y, ctx, unit)
-        finally:
-            self._unit_now = 1.0
 
     def _warn_eval_scales(self, Y: np.ndarray, ctx: FitContext) -> None:
         """A DataWarning when the eval sets' median losses differ by more than :data:`EVAL_SCALE_SPREAD` (eval sets
@@ -560,7 +557,7 @@ class _CapacityLaw(MixingLaw):
             u = int(np.flatnonzero(U == j)[0]) if j in U else -1
             cap = not (hi[j] > CONSTANT_SHARE_TOL and self._n_varying)  # else several sizes fit c_j, b_j
             held = []
-            unit = getattr(self, "_unit_now", 1.0)  # the held values are in the fitting unit; said in the losses'
+            unit = self._unit_now  # the held values are in the fitting unit; said in the losses'
             if cap:
                 self._held[f"log_c_{d}"], self._held[f"b_{d}"] = LOG_C_BOUNDS[0], B_BOUNDS[0]
                 lc = self._in_unit(f"log_c_{d}", LOG_C_BOUNDS[0], unit, back=True)

@@ -4,8 +4,8 @@ parameters in the losses' own unit.
 :class:`LossUnits` (a mixin of :class:`~mixlaw.laws.base.MixingLaw`) holds the whole mechanism: a law names its
 parameters in a power of the losses' unit (:attr:`LossUnits.loss_unit_params`) or the log of one
 (:attr:`LossUnits.log_loss_unit_params`); its fit picks the unit (:meth:`LossUnits._loss_unit`, from
-:func:`loss_unit`), sets ``_unit_now`` to it while it builds its spec so that the user's bounds and fixed values are
-read in it (:meth:`LossUnits._overrides_in_unit`), and maps the fitted parameters back
+:func:`loss_unit`), runs inside ``with self._fitting_in(unit):`` so that the user's bounds and fixed values are read
+in it (:meth:`LossUnits._overrides_in_unit`), and maps the fitted parameters back
 (:meth:`LossUnits._result_from_unit`). :class:`PerTargetLossUnits` adds what per-eval laws need: parameter names
 '<eval>.<name>', the prefix cut by the eval's name.
 """
@@ -13,7 +13,8 @@ read in it (:meth:`LossUnits._overrides_in_unit`), and maps the fitted parameter
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from numbers import Real
 from typing import Any, ClassVar
 
@@ -53,6 +54,21 @@ class LossUnits:
     #: Parameters that are the log of an amount in a power of the losses' unit ({"log_k": 1}; additive's log C,
     #: C in 1 / loss: {"log_C_*": -1}): a fit in unit u gives value - power * log(u).
     log_loss_unit_params: ClassVar[dict[str, int]] = {}
+    #: The unit the fit under way runs in (:meth:`_fitting_in`); 1 outside a fit. The spec builders
+    #: (``MixingLaw._spec``, ``PerTargetLaw._spec_prefixed``) read the user's bounds and fixed values in it.
+    _unit_now: float = 1.0
+
+    @contextmanager
+    def _fitting_in(self, unit: float) -> Iterator[None]:
+        """Run the block with :attr:`_unit_now` set to ``unit``; the previous value is restored after it, also on
+        an error (a failed fit must not leave the next one reading the user's values in a stale unit)."""
+        prev = self._unit_now
+        self._unit_now = unit
+        try:
+            yield
+        finally:
+            self._unit_now = prev
+
     def _bare_param_name(self, name: str) -> str:
         """The name :attr:`loss_unit_params` and :attr:`log_loss_unit_params` match (per-eval laws drop the
         '<eval>.' prefix)."""
