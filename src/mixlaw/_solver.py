@@ -409,15 +409,15 @@ class _Measure:
         if not sub.size:
             p = pt.theta.shape[1]
             return np.zeros((0, p)), *((np.zeros((0, p, p)), np.zeros((0, p))) if need_hess else (None, None))
-        rows, theta = pt.rows[sub], pt.theta[sub]
         every = sub.size == pt.rows.size
-        jac = pt.jac if every else (pt.jac.take(sub) if pt.seg else pt.jac[sub])
-        if every:
+        if every:  # (sub is then every row in order: no gathers)
+            rows, theta, jac, bad, exact = pt.rows, pt.theta, pt.jac, pt.bad, pt.exact
             pred, sw, psi, wdamp, wgt = pt.pred, pt.sw, pt.psi, pt.wdamp, pt.wgt
         else:
+            rows, theta, bad = pt.rows[sub], pt.theta[sub], pt.bad[sub]
+            jac = pt.jac.take(sub) if pt.seg else pt.jac[sub]
             pred, sw, psi, wdamp, wgt = (v[sub] for v in (pt.pred, pt.sw, pt.psi, pt.wdamp, pt.wgt))
-        exact = None if pt.exact is None else pt.exact[sub]
-        bad = pt.bad[sub]
+            exact = None if pt.exact is None else pt.exact[sub]
         H = D = None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if pt.seg:
@@ -593,8 +593,8 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         act = np.flatnonzero(~done)
         if act.size == 0:
             break
-        th, gg, HH, la = theta[act], g[act], H[act], lam[act]
-        use = _projected(th, gg, lo[act], hi[act], free[act])
+        th, gg, HH, la, lo_a, hi_a = theta[act], g[act], H[act], lam[act], lo[act], hi[act]
+        use = _projected(th, gg, lo_a, hi_a, free[act])
         d = Dg[act]
         dmax = np.where(use, d, 0.0).max(axis=1, initial=0.0)
         damp = np.maximum(d, 1e-10 * np.maximum(dmax, 1e-300)[:, None])
@@ -621,7 +621,8 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
                     done[act[fin]] = stopped[act[fin]] = by_rule[act[fin]] = True
                     rest = np.ones(act.size, dtype=bool)
                     rest[fin] = False
-                    act, th, gg, HH, la, use, damp, keep = (v[rest] for v in (act, th, gg, HH, la, use, damp, keep))
+                    act, th, gg, HH, la, use, damp, keep, lo_a, hi_a = (
+                        v[rest] for v in (act, th, gg, HH, la, use, damp, keep, lo_a, hi_a))
                     if act.size == 0:
                         continue
         # HH + lambda diag(damp) on the parameters that move, the identity elsewhere: the damping is added to the
@@ -630,38 +631,44 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         A += 0.0
         A[:, diag, diag] += np.where(use, la[:, None] * damp, 0.0)
         step = _solve(A, -np.where(use, gg, 0.0))
-        new = np.where(use, (th + step).clip(lo[act], hi[act]), th)
-        pt = meas.value(new, act, exact[act])
+        new = np.where(use, (th + step).clip(lo_a, hi_a), th)
+        # (Each of the per-row quantities below is computed once: every pass costs a few microseconds whatever the
+        # row count, and a one-start refit is ~25 iterations of ~150 such passes.)
+        ex_a = exact[act]
+        pt = meas.value(new, act, ex_a)
         f_new, f_old = pt.f, f[act]
+        better = f_new < f_old
         # Derivatives only where the step lowered f (a row whose gradient is not finite is then rejected).
-        cand = np.flatnonzero(f_new < f_old)
+        cand = np.flatnonzero(better)
         g_new, H_new, D_new = meas.derivatives(pt, cand)
         assert H_new is not None and D_new is not None
-        better = f_new < f_old
+        better = f_new < f_old  # again: derivatives() sets f_new to inf where the gradient is not finite
         kept = better[cand]
         # Gain ratio: actual over predicted decrease of the Gauss-Newton model (Nielsen 1999's damping update).
         stp = new - th
         pred_dec = -np.einsum("rp,rp->r", stp, gg + 0.5 * np.matmul(HH, stp[:, :, None])[:, :, 0])
+        dec = f_old - f_new
         with np.errstate(invalid="ignore", divide="ignore"):
-            rho = np.where(pred_dec > 0, (f_old - f_new) / pred_dec, 0.0)
-        moved = (np.abs(new - th) / (1.0 + np.abs(th))).max(axis=1, initial=0.0)
-        gain = (f_old - f_new) / np.maximum(1.0, np.abs(f_old))
-        small = better & (gain <= FTOL) & exact[act]
+            rho = np.where(pred_dec > 0, dec / pred_dec, 0.0)
+        moved = (np.abs(stp) / (1.0 + np.abs(th))).max(axis=1, initial=0.0)
+        gain = dec / np.maximum(1.0, np.abs(f_old))
+        small = better & (gain <= FTOL) & ex_a
         # Switch a row to the exact Gauss-Newton matrix once IRLS steps gain little (or stall); its H is
         # recomputed at the next evaluation, so recompute now for the rows that switch.
-        switch = ~exact[act] & ((better & (gain <= SWITCH)) | (la * nu[act] > LAMBDA_MAX))
+        nu_a = nu[act]
+        switch = ~ex_a & ((better & (gain <= SWITCH)) | (la * nu_a > LAMBDA_MAX))
         acc = act[better]
         known[acc] = False
         theta[acc], f[acc], g[acc], H[acc], Dg[acc] = (new[better], f_new[better], g_new[kept], H_new[kept],
                                                        D_new[kept])
-        nu_a = nu[act]
         # A NaN gain ratio counts as 0 (+-inf clip to 1 and 0 as they are).
         shrink = np.maximum(LAMBDA_DOWN, 1.0 - (2.0 * np.where(np.isnan(rho), 0.0, rho).clip(0.0, 1.0) - 1.0) ** 3)
-        lam[act] = np.where(better, np.maximum(la * shrink, 1e-12), la * nu_a)
+        lam_a = np.where(better, np.maximum(la * shrink, 1e-12), la * nu_a)
+        lam[act] = lam_a
         nu[act] = np.where(better, 2.0, nu_a * 2.0)
-        end = small | ((lam[act] > LAMBDA_MAX) | (moved <= 1e-15)) & ~switch
-        done[act[end]] = True
-        stopped[act[end]] = True
+        end = small | ((lam_a > LAMBDA_MAX) | (moved <= 1e-15)) & ~switch
+        ended = act[end]
+        done[ended] = stopped[ended] = True
         sw_rows = act[switch & ~end]
         if sw_rows.size:
             exact[sw_rows] = True
