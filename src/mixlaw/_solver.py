@@ -356,7 +356,12 @@ class _Measure:
         Split from the derivatives because a trial step's gradient and Gauss-Newton matrix are used only where
         the step lowers the objective: the solver asks for them on those rows alone (a rejected step's matrix,
         the largest cost of an evaluation, was computed and thrown away; 18-30 % of the steps on Olmix DCLM)."""
-        self.nfev[rows] += 1
+        # Every row (rows is then 0..R-1: the solver passes sorted subsets): the arrays as they are, not copies.
+        every = rows.size == self.logy.shape[0]
+        if every:
+            self.nfev += 1
+        else:
+            self.nfev[rows] += 1
         pt = _Point()
         pt.theta, pt.rows, pt.exact = theta, rows, exact
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -366,8 +371,8 @@ class _Measure:
             if pt.seg:
                 bad |= ~jac.finite()
             pred = np.where(bad[:, None], 1.0, pred)
-            r = np.log(pred) - self.logy[rows]
-            sw = self.sw[rows]
+            r = np.log(pred) - (self.logy if every else self.logy[rows])
+            sw = self.sw if every else self.sw[rows]
             if self.loss == "huber":
                 # huber()'s arithmetic, with |r| and the inside-delta mask kept for the weights below (each pass
                 # over the (rows, obs) arrays costs a few microseconds: a one-start refit's evaluation is ~50 of them).
@@ -482,7 +487,7 @@ class _Measure:
                     ph = penalty_hessian(self.penalties[rows[b]], theta[b])
                     H[b] += ph
                     D[b] += np.abs(np.diagonal(ph))
-        g = np.where(self.free[rows], g, 0.0)
+        g = np.where(self.free if rows.size == self.free.shape[0] else self.free[rows], g, 0.0)
         bad = bad | ~np.isfinite(g).all(axis=1)
         any_bad = bool(bad.any())
         if any_bad:  # (the usual case, no bad row, without the passes that would change nothing)
@@ -593,9 +598,12 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         act = np.flatnonzero(~done)
         if act.size == 0:
             break
-        th, gg, HH, la, lo_a, hi_a = theta[act], g[act], H[act], lam[act], lo[act], hi[act]
-        use = _projected(th, gg, lo_a, hi_a, free[act])
-        d = Dg[act]
+        # Every row still going (a one-start fit, throughout): views, not gathered copies. Those the update below
+        # writes through (theta, g, H, f) are not read after it; lam and nu are read before they are written.
+        ix = slice(None) if act.size == R else act
+        th, gg, HH, la, lo_a, hi_a = theta[ix], g[ix], H[ix], lam[ix], lo[ix], hi[ix]
+        use = _projected(th, gg, lo_a, hi_a, free[ix])
+        d = Dg[ix]
         dmax = np.where(use, d, 0.0).max(axis=1, initial=0.0)
         damp = np.maximum(d, 1e-10 * np.maximum(dmax, 1e-300)[:, None])
         keep = use[:, :, None] & use[:, None, :]
@@ -623,6 +631,7 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
                     rest[fin] = False
                     act, th, gg, HH, la, use, damp, keep, lo_a, hi_a = (
                         v[rest] for v in (act, th, gg, HH, la, use, damp, keep, lo_a, hi_a))
+                    ix = act
                     if act.size == 0:
                         continue
         # HH + lambda diag(damp) on the parameters that move, the identity elsewhere: the damping is added to the
@@ -634,9 +643,9 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         new = np.where(use, (th + step).clip(lo_a, hi_a), th)
         # (Each of the per-row quantities below is computed once: every pass costs a few microseconds whatever the
         # row count, and a one-start refit is ~25 iterations of ~150 such passes.)
-        ex_a = exact[act]
+        ex_a = exact[ix]
         pt = meas.value(new, act, ex_a)
-        f_new, f_old = pt.f, f[act]
+        f_new, f_old = pt.f, f[ix]
         better = f_new < f_old
         # Derivatives only where the step lowered f (a row whose gradient is not finite is then rejected).
         cand = np.flatnonzero(better)
@@ -655,7 +664,7 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         small = better & (gain <= FTOL) & ex_a
         # Switch a row to the exact Gauss-Newton matrix once IRLS steps gain little (or stall); its H is
         # recomputed at the next evaluation, so recompute now for the rows that switch.
-        nu_a = nu[act]
+        nu_a = nu[ix]
         switch = ~ex_a & ((better & (gain <= SWITCH)) | (la * nu_a > LAMBDA_MAX))
         acc = act[better]
         known[acc] = False
@@ -664,8 +673,8 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         # A NaN gain ratio counts as 0 (+-inf clip to 1 and 0 as they are).
         shrink = np.maximum(LAMBDA_DOWN, 1.0 - (2.0 * np.where(np.isnan(rho), 0.0, rho).clip(0.0, 1.0) - 1.0) ** 3)
         lam_a = np.where(better, np.maximum(la * shrink, 1e-12), la * nu_a)
-        lam[act] = lam_a
-        nu[act] = np.where(better, 2.0, nu_a * 2.0)
+        lam[ix] = lam_a
+        nu[ix] = np.where(better, 2.0, nu_a * 2.0)
         end = small | ((lam_a > LAMBDA_MAX) | (moved <= 1e-15)) & ~switch
         ended = act[end]
         done[ended] = stopped[ended] = True
