@@ -370,7 +370,8 @@ class _Measure:
             bad = ~(np.isfinite(pred) & (pred > 0)).all(axis=1)
             if pt.seg:
                 bad |= ~jac.finite()
-            pred = np.where(bad[:, None], 1.0, pred)
+            if bad.any() or not pred.flags.c_contiguous:  # (else the same array: np.where would copy it)
+                pred = np.where(bad[:, None], 1.0, pred)
             r = np.log(pred) - (self.logy if every else self.logy[rows])
             sw = self.sw if every else self.sw[rows]
             if self.loss == "huber":
@@ -387,12 +388,14 @@ class _Measure:
                 # Jacobian still gets scaled steps.
                 wdamp = np.where(inside, 1.0, delta / np.where(a > 0, a, 1.0))
                 mixed = exact is not None and bool(exact.any())
-                wgt = np.where(exact[:, None], inside.astype(np.float64), wdamp) if mixed else wdamp
+                # (Only a SegmentJacobian's products read wgt; a dense one's exact rows use the mask itself.)
+                wgt = np.where(exact[:, None], inside.astype(np.float64), wdamp) if mixed and pt.seg else wdamp
             else:
                 rho, psi, wgt = 0.5 * r * r, r, np.ones_like(r)
-                wdamp, mixed, a = wgt, False, None
+                wdamp, mixed, inside = wgt, False, None
             f = self.scale * np.einsum("rn,rn->r", sw, rho)
-        pt.pred, pt.jac, pt.sw, pt.psi, pt.a, pt.wdamp, pt.wgt, pt.mixed = pred, jac, sw, psi, a, wdamp, wgt, mixed
+        pt.pred, pt.jac, pt.sw, pt.psi, pt.inside, pt.wdamp, pt.wgt, pt.mixed = (pred, jac, sw, psi, inside, wdamp,
+                                                                                 wgt, mixed)
         pt.qg, pt.pg = None, {}
         if self.quad is not None:
             pt.qg = np.matmul(self.quad[rows], theta[:, :, None])[:, :, 0]
@@ -402,7 +405,7 @@ class _Measure:
                 pf, pt.pg[int(a_)] = self.penalties[rows[a_]](theta[a_])
                 f[a_] += pf
         pt.bad = bad | ~np.isfinite(f)
-        pt.f = np.where(pt.bad, np.inf, f)
+        pt.f = np.where(pt.bad, np.inf, f) if pt.bad.any() else f
         return pt
 
     def derivatives(self, pt: _Point, sub: np.ndarray, need_hess: bool = True
@@ -442,7 +445,7 @@ class _Measure:
                 if need_hess:
                     ud = sw * wdamp * inv * inv
                     if pt.mixed:
-                        assert exact is not None and pt.a is not None
+                        assert exact is not None and pt.inside is not None
                         D = self.scale * np.einsum("rnp,rnp,rn->rp", jac, jac, ud)
                         H = np.empty((jac.shape[0], jac.shape[2], jac.shape[2]))
                         ir = np.flatnonzero(~exact)
@@ -452,12 +455,18 @@ class _Measure:
                         # An exact row's matrix has weight only inside delta (12-20 % of a RegMix fit's
                         # observations): its product runs over those, gathered to the front of each row.
                         ex = np.flatnonzero(exact)
-                        inside = (pt.a if every else pt.a[sub])[ex] <= self.delta
+                        allx = ex.size == exact.size  # (every row exact, as a one-start fit ends: no gathers)
+                        inside = pt.inside if every else pt.inside[sub]
+                        inside = inside if allx else inside[ex]
                         if not ex.size:
                             pass
                         elif inside.shape[1] <= GATHER_MIN_OBS:  # a short curve: the gather costs more than it saves
-                            Je = jac[ex]
-                            H[ex] = self.scale * np.matmul(np.swapaxes(Je, 1, 2), Je * (ud[ex] * inside)[:, :, None])
+                            Je, ue = (jac, ud) if allx else (jac[ex], ud[ex])
+                            He = self.scale * np.matmul(np.swapaxes(Je, 1, 2), Je * (ue * inside)[:, :, None])
+                            if allx:
+                                H = He
+                            else:
+                                H[ex] = He
                         else:
                             # Zero-weight padding up to the most inside-delta observations of these rows: the
                             # products are the same whichever rows are gathered together.
@@ -513,7 +522,7 @@ class _Point:
     jac: Any
     sw: np.ndarray
     psi: np.ndarray
-    a: np.ndarray | None
+    inside: np.ndarray | None
     wdamp: np.ndarray
     wgt: np.ndarray
     mixed: bool
@@ -525,7 +534,7 @@ class _Point:
 
 def _projected(theta: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> np.ndarray:
     """Parameters that may move: free, and not at a bound with the gradient pointing out of the box."""
-    return free & ~((theta <= lo) & (g > 0)) & ~((theta >= hi) & (g < 0))
+    return free & ~(((theta <= lo) & (g > 0)) | ((theta >= hi) & (g < 0)))
 
 
 def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
