@@ -448,13 +448,13 @@ class _Measure:
                         assert exact is not None and pt.inside is not None
                         D = self.scale * np.einsum("rnp,rnp,rn->rp", jac, jac, ud)
                         H = np.empty((jac.shape[0], jac.shape[2], jac.shape[2]))
-                        ir = np.flatnonzero(~exact)
+                        ir = (~exact).nonzero()[0]
                         if ir.size:
                             Ji = jac[ir]
                             H[ir] = self.scale * np.matmul(np.swapaxes(Ji, 1, 2), Ji * ud[ir][:, :, None])
                         # An exact row's matrix has weight only inside delta (12-20 % of a RegMix fit's
                         # observations): its product runs over those, gathered to the front of each row.
-                        ex = np.flatnonzero(exact)
+                        ex = exact.nonzero()[0]
                         allx = ex.size == exact.size  # (every row exact, as a one-start fit ends: no gathers)
                         inside = pt.inside if every else pt.inside[sub]
                         inside = inside if allx else inside[ex]
@@ -604,7 +604,7 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
     eye = np.eye(p, dtype=bool)
     diag = np.arange(p)
     for _ in range(int(max_iter)):
-        act = np.flatnonzero(~done)
+        act = (~done).nonzero()[0]  # (flatnonzero of a 1-d array, without its two wrappers)
         if act.size == 0:
             break
         # Every row still going (a one-start fit, throughout): views, not gathered copies. Those the update below
@@ -657,7 +657,7 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         f_new, f_old = pt.f, f[ix]
         better = f_new < f_old
         # Derivatives only where the step lowered f (a row whose gradient is not finite is then rejected).
-        cand = np.flatnonzero(better)
+        cand = better.nonzero()[0]
         g_new, H_new, D_new = meas.derivatives(pt, cand)
         assert H_new is not None and D_new is not None
         better = f_new < f_old  # again: derivatives() sets f_new to inf where the gradient is not finite
