@@ -120,6 +120,25 @@ def test_a_bad_pipeline_file_is_one_clear_error(tmp_path) -> None:  # type: igno
         load_pipeline(tmp_path / "missing.json")
 
 
+def test_a_saved_pipeline_without_its_target_along_the_time_axis_is_one_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # hunt28: result.target_steps edited to null in a pipeline fitted over steps (target_tokens in one over tokens)
+    # loaded, predicted at the target, then `predict --pipeline --params N` stopped on a TypeError traceback from
+    # np.log(None) (pipeline/joint.py), and steps-to-match went missing without a word.
+    tab = world(n_mix=8)
+    for time_axis, kw, table in (("step", {"target_steps": S_STAR}, tab),
+                                 ("tokens", {"target_tokens": S_STAR * 2048}, _with_tokens(tab))):
+        res = fit_pipeline(table, target_params=N_STAR, **kw, **NESTED)
+        path = tmp_path / f"p_{time_axis}.json"
+        save_pipeline(res, path)
+        good = json.loads(path.read_text())
+        key = "target_steps" if time_axis == "step" else "target_tokens"
+        for bad in (None, "x"):
+            msg = load_error(tmp_path, good, lambda d, bad=bad, key=key: d["result"].update({key: bad}))
+            assert f"result.{key}" in msg and time_axis in msg, msg
+        msg = load_error(tmp_path, good, lambda d, key=key: d["result"].pop(key))
+        assert f"missing field '{key}'" in msg, msg
+
+
 def test_a_folder_given_as_a_saved_pipeline_or_a_column_map_is_named_a_folder(capsys, tmp_path) -> None:
     # hunt26: 'predict/optimize/report --pipeline DIR' and 'runs import --columns DIR.yaml' said "no such file" of a
     # folder that is there.

@@ -145,6 +145,12 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
         raise InputError(f"result.target_params: {target_params:g}, but the pipeline was fitted at one model size, "
                          f"{size:g} (steps only), and predicts there only")
     time_axis = sc.string(r, "time_axis", "result", ("step", "tokens"))
+    # The target along the time axis is what every prediction at another size reads (the other one may be null:
+    # a table with no tokens per step): null there stopped `predict --pipeline --params N` on a TypeError.
+    time_key = "target_steps" if time_axis == "step" else "target_tokens"
+    if sc.number(r, time_key, "result", positive=True, optional=True) is None:
+        raise InputError(f"result.{time_key}: expected a positive finite number (the pipeline was fitted over "
+                         f"{time_axis}, its target there); got null")
     one_time = getattr(scales, "time", None)
     if one_time is not None:
         # The mirror of the size check: a sizes-only pipeline predicts at its one step (or token count) only.
