@@ -282,3 +282,14 @@ def test_a_damaged_intervals_block_is_one_error_at_load_time(tmp_path, nested) -
     assert "state.jackknife[0]: expected an object; got int" in broken(
         lambda d: d["state"]["jackknife"].__setitem__(0, 7))
     assert "state.jackknife: expected a list of the 4 refits" in broken(lambda d: d["state"]["jackknife"].pop())
+
+
+def test_a_saved_checkpoint_noise_out_of_range_is_one_error_at_load_time(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
+    # hunt28: result.intervals.noise edited to 1e308 loaded, then `predict --pipeline --params N` stopped on an
+    # OverflowError traceback (noise ** 2 in pipeline/conformal.py); a negative one was read as its absolute value.
+    path, _ = _saved(tmp_path, nested)
+    good = json.loads(path.read_text())
+    assert 0 < good["result"]["intervals"]["noise"] < 0.1
+    for bad in (1e308, -0.01):
+        msg = load_error(tmp_path, good, lambda d, bad=bad: d["result"]["intervals"].update(noise=bad))
+        assert "result.intervals.noise" in msg, msg

@@ -479,11 +479,17 @@ def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> Prediction
     if contains is not None and not isinstance(contains, str):
         raise InputError(f"{where}.contains: expected a string; got {str(contains)[:80]}")
     bounds = [sc.array(iv, key, where, (n, K), allow_nan=True) for key in ("lower", "upper")]
+    noise = optional("noise")
+    # An sd of relative (log) losses: the interval rule squares it (1e308 overflowed there, a traceback); 100 is
+    # a factor e^100 between checkpoints, beyond any real curve.
+    if not (np.isnan(noise) or 0 <= noise <= 100):
+        raise InputError(f"{where}.noise: expected a number in [0, 100] (the checkpoint noise, a relative sd); "
+                         f"got {noise!r}")
     out = PredictionIntervals(
         level, *bounds, sc.array(iv, "extrapolation", where, (K,), allow_nan=True),
         optional("distance_factor", positive=True),
         sc.array(iv, "boot_sigma", where, (n, K), allow_nan=True), _count(iv, "n_boot", where),
-        _count(iv, "n_boot_failed", where), sc.string(iv, "method", where), n_mixtures=n, noise=optional("noise"),
+        _count(iv, "n_boot_failed", where), sc.string(iv, "method", where), n_mixtures=n, noise=noise,
         size_law=per_mixture("size_law"), mixtures=result.mixtures, contains=contains or "",
         step_law=per_mixture("step_law"), from_file=True)
     # Saved with or without a backtest (its distance 0 where none could run), since 2026-12-04.
