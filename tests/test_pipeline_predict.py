@@ -214,6 +214,24 @@ def test_mixtures_at_fewer_than_3_sizes_are_dropped_before_the_step_fits() -> No
     assert len(res.mixtures) == 7 and any("fewer than 3 sizes" in w for w in res.warnings)
 
 
+def test_the_only_curve_at_a_size_gets_its_own_step_law() -> None:
+    # hunt28: a largest size trained on one mixture only (5 checkpoints) was skipped under the default shared
+    # exponents, "(N=8e+07: < 4 checkpoints, no other curve to share beta with)": its data left unused, and the
+    # reason untrue. Alone at its size it shares beta with itself: its own step law, as with 4+ checkpoints.
+    frame = world(n_mix=8).frame
+    frame = frame[(frame["params"] < SIZES[-1]) | frame["run"].str.startswith("m0-")]
+    res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, **NESTED)
+    assert not any("skipped" in w for w in res.warnings), res.warnings
+    assert res.stages["step"].n_fits == (8 * 3 + 1) * 3
+    assert any(f["label"].startswith(f"m0-N{SIZES[-1]:g} N={SIZES[-1]:g}") for f in res.stages["step"].fits)
+    assert_allclose(res.target_losses, truth(res.mixtures, N_STAR, S_STAR), rtol=3e-3)
+    # With 3 checkpoints it cannot: skipped, and the line says how many it has.
+    short = frame[(frame["params"] < SIZES[-1]) | (frame["step"] <= STEPS[2])]
+    res = fit_pipeline(RunTable(short), target_params=N_STAR, target_steps=S_STAR, **NESTED)
+    assert any(f"(N={SIZES[-1]:g}: 3 checkpoints, the only curve at this size" in w for w in res.warnings), \
+        res.warnings
+
+
 def test_stage_warnings_are_listed_not_just_counted() -> None:
     # One mixture's smallest model 3x worse: its size law drops steeply then flattens, alpha ends on its bound.
     tab = world(n_mix=8)

@@ -180,8 +180,15 @@ def _curves_by_fit(run_ids: Any, inv: np.ndarray, N: np.ndarray, S: np.ndarray, 
                 continue
             own.append((si, m, rows))
         if len(pooled) == 1:
-            short.append(f"{run_ids[pooled[0][1][0]]} (N={size:g}: < 4 checkpoints, no other curve to share "
-                         "beta with)")
+            # The only curve at its size shares beta with itself: with 4+ checkpoints it is fitted as its own
+            # law. It was skipped, with "< 4 checkpoints" said of a curve of 5 (a largest size of one mixture).
+            m, rows = pooled[0]
+            n_ck = np.unique(S[rows]).size
+            if n_ck >= 4:
+                own.append((si, m, rows))
+            else:
+                short.append(f"{run_ids[rows[0]]} (N={size:g}: {n_ck} checkpoints, the only curve at this size: "
+                             "no other curve to share beta with, and its own step law needs 4)")
         pooled_by_size.append(pooled if len(pooled) >= 2 else [])
     return own, pooled_by_size, short
 
