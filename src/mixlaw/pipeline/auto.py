@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..data import RunTable, frame_as_table
-from ..errors import DataWarning, InputError, MixlawError, MixlawWarning, user_stacklevel
+from ..errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, MixlawWarning, user_stacklevel
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, warn_minimised_metrics
 from .conformal import checkpoint_noise
 from .direct import check_joint_steps
@@ -519,6 +519,17 @@ def _warn_far_below(result: PipelineResult, table: RunTable) -> None:
     if line is not None:
         result.warnings.append(line)
         warnings.warn(line, MixlawWarning, stacklevel=user_stacklevel(3))
+    # A target below the smallest fitted size (or step) reads the size (step) law downward, which no backtest
+    # tests ('size 1x (target 0.00333x)') and no interval widens for: predict(params=) warned of it, the fit not
+    # (hunt28: --target-params 1e5 of sizes 1e6-3e7, no word).
+    T = result.target_steps if result.time_axis == "step" else result.target_tokens
+    below = result.below_fitted(result.target_params, T)
+    if below:
+        line = "; ".join(f"the target {what} {value:g} is below the smallest fitted {what} {low:g}: the {law} law is "
+                         "extrapolated downward, below every point it was fitted on, where the backtest does not "
+                         "test it and the intervals do not widen" for _, value, low, what, law in below)
+        result.warnings.append(line)
+        warnings.warn(line, ExtrapolationWarning, stacklevel=user_stacklevel(3))
 
 
 def _candidates(route: str, law: str, total: Any) -> list[tuple[str, str, bool]]:

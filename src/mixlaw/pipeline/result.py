@@ -343,10 +343,19 @@ class PipelineResult:
         it said nothing (hunt26: 'predict --pipeline p.json --params 5000' of sizes 28368-233680). ``from_tokens``
         (``from_steps``): the count was given as tokens (steps) and converted to the fitted axis, and the line names
         that option ('--tokens 204800' read 'steps=100 (--steps)')."""
+        lines = [f"{self._given(name, value, from_tokens, from_steps)} is below the smallest fitted {what} {low:g}: "
+                 f"the {law} law is extrapolated downward, below every point it was fitted on"
+                 for name, value, low, what, law in self.below_fitted(N, T)]
+        if lines:
+            warnings.warn("; ".join(lines), ExtrapolationWarning, stacklevel=user_stacklevel(3))
+
+    def below_fitted(self, N: float | None, T: float | None) -> list[tuple[str, float, float, str, str]]:
+        """(option name, value, smallest fitted value, what, which law) of each of the size ``N`` and the step (token
+        count) ``T`` below the smallest fitted one (:attr:`smallest_fitted`); none where it is unknown."""
         if self.smallest_fitted is None:
-            return
+            return []
         words = "step" if self.time_axis == "step" else "token count"
-        lines = []
+        out = []
         # A size within SAME_SIZE_RTOL is the fitted one (70M for 70,426,624), as the fit merges sizes.
         for name, value, low, rtol, what, law in (
                 ("params", N, self.smallest_fitted[0], SAME_SIZE_RTOL, "model size", "size"),
@@ -354,11 +363,8 @@ class PipelineResult:
                  "step")):
             if value is None or not np.isfinite(low) or value >= low * (1 - rtol):
                 continue
-            lines.append(f"{self._given(name, value, from_tokens, from_steps)} is below the smallest fitted {what} "
-                         f"{low:g}: the {law} law is extrapolated "
-                         "downward, below every point it was fitted on")
-        if lines:
-            warnings.warn("; ".join(lines), ExtrapolationWarning, stacklevel=user_stacklevel(3))
+            out.append((name, float(value), float(low), what, law))
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """:meth:`frame`, by the name the other results' tables have (``law.parameters.to_frame()``,
