@@ -64,7 +64,11 @@ def test_one_parser_of_linear_objectives() -> None:
                                   r"objective weighs must be among the targets: --target, targets=\)"),
                      ({"a": -1.0, "b": 2.0}, ">= 0"), ({"a": 0.0}, "not all 0"), ({"a": float("nan")}, "finite"),
                      ({"a": 1e308, "b": 1e308}, "their sum is inf"),
-                     ({"a": "x"}, "must be numbers"), ("books", "unknown objective 'books'")]:
+                     ({"a": "x"}, "must be numbers"),
+                     # hunt28: 'pipeline --target pile --objective c4' did not say that c4 must be a target
+                     ("books", r"unknown objective 'books'; expected 'mean', 'total', an eval set \(\['a', 'b'\]\) "
+                               r"or \{eval: weight\} \(an eval the objective names must be among the targets: "
+                               r"--target")]:
         with pytest.raises(InputError, match=msg):
             linear_objective(bad, ["a", "b"])
         with pytest.raises(InputError, match=msg):

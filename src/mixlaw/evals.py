@@ -214,8 +214,11 @@ def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequ
             return np.ones(K)
         if objective in targets:
             return np.eye(K)[list(targets).index(objective)]
+        # As the mapping's line below: 'pipeline --target pile --objective c4' said "unknown objective 'c4'" of an
+        # eval the table has, with no word that the objective reads the targets only.
         raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', an eval set ({list(targets)}) "
-                         "or {eval: weight}" + prefixed_eval_hint([objective], targets))
+                         "or {eval: weight} (an eval the objective names must be among the targets: --target, "
+                         "targets=)" + prefixed_eval_hint([objective], targets))
     if isinstance(objective, Mapping):
         unknown = sorted(set(map(str, objective)) - set(targets))
         if unknown:
