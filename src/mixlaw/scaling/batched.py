@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import InputError
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from .shared_profile import fit_shared_profile
+from .units import loss_unit, result_from_unit
 
 #: Bounds of the fitted exponents. 4 is far above any exponent reported for LMs (0.05-0.8) and keeps
 #: x^-a finite; 1e-3 keeps the term from degenerating into a constant that trades off against E.
@@ -129,6 +130,9 @@ def fit_curves(xs: list[np.ndarray], ys: list[np.ndarray], *, names: tuple[str, 
     """
     xs = [np.asarray(x, dtype=np.float64).ravel() for x in xs]
     ys = [np.asarray(y, dtype=np.float64).ravel() for y in ys]
+    # Each curve in the unit of its losses (:mod:`.units`: the engine's tests are absolute in E and log B).
+    units = [loss_unit(y) for y in ys]
+    ys = [y if u == 1.0 else y / u for y, u in zip(ys, units, strict=True)]
     logX, Y, Wt = _pad(xs, ys)
     # Distinct x per curve, all curves at once (padding sorts last as +inf and is not counted).
     srt = np.full(logX.shape, np.inf)
@@ -161,8 +165,9 @@ def fit_curves(xs: list[np.ndarray], ys: list[np.ndarray], *, names: tuple[str, 
                              Param(names[0], float(st[0, 1]), float(st[0, 1]), *LOG_COEF_BOUNDS),
                              Param(names[1], float(st[0, 2]), float(st[0, 2]), *EXPONENT_BOUNDS)]))
     model = _curves_model(logX)
-    return fit_models(None, specs, list(Y), starts=starts, sample_weights=list(Wt),
-                      batch_model=model, loss=loss, huber_delta=huber_delta, labels=labels, _warn=False)
+    res = fit_models(None, specs, list(Y), starts=starts, sample_weights=list(Wt),
+                     batch_model=model, loss=loss, huber_delta=huber_delta, labels=labels, _warn=False)
+    return [result_from_unit(r, u) for r, u in zip(res, units, strict=True)]
 
 
 def fit_shared_exponents(problems: list[tuple[list[np.ndarray], list[np.ndarray]]], *, loss: str = "huber",
@@ -201,10 +206,16 @@ def fit_shared_exponents(problems: list[tuple[list[np.ndarray], list[np.ndarray]
                              "so curves of 2 checkpoints each are not enough; each curve needs >= 2 distinct x "
                              "values)")
         shapes.setdefault(tuple(np.size(x) for x in xs), []).append(i)
+    # Each problem in the unit of its losses (:mod:`.units`), its E_g and log A_g mapped back after.
+    units = [loss_unit(np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in ys])) for _, ys in problems]
+    fitted = [(xs, ys) if u == 1.0 else (xs, [np.asarray(v, dtype=np.float64) / u for v in ys])
+              for (xs, ys), u in zip(problems, units, strict=True)]
     for idx in shapes.values():
-        out.update(zip(idx, _shared_group([problems[i] for i in idx], loss, huber_delta, [labels[i] for i in idx]),
+        out.update(zip(idx, _shared_group([fitted[i] for i in idx], loss, huber_delta, [labels[i] for i in idx]),
                        strict=True))
-    return [out[i] for i in range(len(problems))]
+    return [out[i] if units[i] == 1.0 else
+            (out[i][0] * units[i], out[i][1] + np.log(units[i]), out[i][2], result_from_unit(out[i][3], units[i]))
+            for i in range(len(problems))]
 
 
 def _shared_group(problems: list[tuple[list[np.ndarray], list[np.ndarray]]], loss: str, huber_delta: float,

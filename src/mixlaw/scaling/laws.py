@@ -33,6 +33,7 @@ from ..errors import ConvergenceWarning, InputError, user_stacklevel
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_model
 from ..fit_report import MIN_CORREL, FitReport
 from .batched import EXPONENT_BOUNDS, EXPONENT_GRID, LOG_COEF_BOUNDS, fit_curves, fit_shared_exponents
+from .units import loss_unit, result_from_unit
 
 
 class _PowerSum:
@@ -165,19 +166,23 @@ class _PowerSum:
                              f"{'/'.join(self._input_names)} value(s); need at least {self.n_params + 1}")
         if not isinstance(self.n_restarts, (int, np.integer)) or self.n_restarts < 1:
             raise InputError(f"n_restarts must be a positive int; got {self.n_restarts!r}")
+        # Fitted in the unit of the losses (:mod:`.units`: the engine's tests are absolute in E and log A / log B).
+        unit = loss_unit(y)
+        yf = y if unit == 1.0 else y / unit
         if X.shape[1] == 1:
             # One input: the vectorised grid search by variable projection of the batched stages.
-            (res,) = fit_curves([X[:, 0]], [y], names=(self._coef_names[0], self._exp_names[0]),
+            (res,) = fit_curves([X[:, 0]], [yf], names=(self._coef_names[0], self._exp_names[0]),
                                 n_restarts=int(self.n_restarts), loss=self.loss, huber_delta=self.huber_delta,
                                 labels=[type(self).__name__])
             if res.n_converged == 0:
                 warnings.warn(f"{type(self).__name__}: {res.warnings[0]}", ConvergenceWarning,
                               stacklevel=user_stacklevel(2))
         else:
-            starts = self._grid_starts(X, y, int(self.n_restarts))
-            spec = self._spec(y, starts[0])
-            res = fit_model(self._model(X), spec, y, loss=self.loss, huber_delta=self.huber_delta,
+            starts = self._grid_starts(X, yf, int(self.n_restarts))
+            spec = self._spec(yf, starts[0])
+            res = fit_model(self._model(X), spec, yf, loss=self.loss, huber_delta=self.huber_delta,
                             rng=check_random_state(self.random_state), starts=starts, label=type(self).__name__)
+        res = result_from_unit(res, unit)
         self.results_: FitResult = res
         self.params_: Params = res.params
         pred = self._model(X)(res.params.array())[0]
