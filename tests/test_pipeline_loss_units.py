@@ -51,11 +51,13 @@ def _fit(unit: float, route: str, **kw):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def fits() -> dict[tuple[str, float], object]:
-    return {(route, unit): _fit(unit, route) for route in ("nested",) for unit in [1.0, *UNITS]}
+    out = {(route, unit): _fit(unit, route) for route in ("nested", "direct") for unit in [1.0, *UNITS]}
+    out[("direct", 1e-15)] = _fit(1e-15, "direct")
+    return out
 
 
 @pytest.mark.parametrize("unit", UNITS)
-@pytest.mark.parametrize("route", ["nested"])
+@pytest.mark.parametrize("route", ["nested", "direct"])
 def test_target_predictions_scale_with_the_losses(fits, route: str, unit: float) -> None:  # type: ignore[no-untyped-def]
     base, scaled = fits[(route, 1.0)], fits[(route, unit)]
     np.testing.assert_allclose(scaled.target_losses / unit, base.target_losses, rtol=1e-6)
@@ -73,9 +75,21 @@ def test_step_laws_report_E_and_B_in_the_losses_unit(fits, unit: float) -> None:
     np.testing.assert_allclose(b[..., 2], a[..., 2], rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize(("route", "unit"), [("nested", 1e9)])
+@pytest.mark.parametrize("unit", UNITS)
+def test_joint_law_reports_E_A_B_k_in_the_losses_unit(fits, unit: float) -> None:  # type: ignore[no-untyped-def]
+    # (E, log A, alpha, log B, beta, log k, t...) per eval: E x unit, the log coefficients + log unit.
+    a, b = fits[("direct", 1.0)].scales.thetas, fits[("direct", unit)].scales.thetas
+    np.testing.assert_allclose(b[:, 0], a[:, 0] * unit, rtol=1e-6, atol=1e-6 * unit)
+    shift = np.zeros(a.shape[1])
+    shift[[1, 3, 5]] = np.log(unit)
+    np.testing.assert_allclose((b - shift)[:, 1:], a[:, 1:], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(("route", "unit"), [("nested", 1e9), ("direct", 1e9), ("direct", 1e-15)])
 def test_a_saved_pipeline_in_another_unit_predicts_alike(fits, route: str, unit: float,  # type: ignore[no-untyped-def]
                                                          tmp_path) -> None:
+    # At x 1e-15 the joint law's log k (-35) lies outside the fit's bounds in the losses' unit, [-30, 30]: the saved
+    # file names each eval's fitting unit, which moves them, or loading it would refuse the file.
     scaled = fits[(route, unit)]
     path = tmp_path / "p.json"
     save_pipeline(scaled, path)

@@ -28,6 +28,7 @@ from .._validation import validate_params
 from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError, MixlawWarning, user_stacklevel
 from ..laws.base import available_laws, get_law, warm_clone
+from ..scaling.units import loss_unit
 from .direct_scales import _JointScales, _RegisteredScales
 from .joint import (
     JOINT_GAMMA_POOLING,
@@ -149,7 +150,8 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
     scales = _JointScales(th, list(table.domains), list(names), ref,
                           np.vstack([mixes.min(axis=0), mixes.max(axis=0)]), law=law,
                           z_max=None if law == "ye-exp" else _z_max(th, mixes),
-                          size=float(sizes[0]) if steps_only else None, time=float(St) if sizes_only else None)
+                          size=float(sizes[0]) if steps_only else None, time=float(St) if sizes_only else None,
+                          units=np.array([loss_unit(Y[:, k]) for k in range(len(names))]))
     mixing, _ = scales.law_at(Nt, St)
     target = np.asarray(mixing.predict(mixes)).reshape(len(mixes), len(names))
     return PipelineResult("direct", f"joint+{law}", Nt, at.steps, table.domains, names, mixes,

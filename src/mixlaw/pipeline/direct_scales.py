@@ -26,14 +26,17 @@ class _JointScales:
     the cap of :class:`~mixlaw.laws.YePower`); ``w_range`` (2, M) the fitted mixtures' weight range
     (extrapolation warnings); ``size``: the one model size of a steps-only law (no size term; it predicts there
     only), None for the full law; ``time``: the one step (or token) count of a sizes-only law (no step term; it
-    predicts there only).
+    predicts there only); ``units``: the unit each eval's law was fitted in (:mod:`mixlaw.scaling.units`, 1 for
+    losses of normal size), whose log moves the bounds of its log A, log B and log k; ``thetas`` are in the losses'
+    own unit.
     """
 
     def __init__(self, thetas: np.ndarray, domains: list[str], targets: list[str], ref: int,
                  w_range: np.ndarray, *, law: str = "ye-exp", z_max: np.ndarray | None = None,
-                 size: float | None = None, time: float | None = None) -> None:
+                 size: float | None = None, time: float | None = None, units: np.ndarray | None = None) -> None:
         self.thetas, self.domains, self.targets, self.ref, self.w_range = thetas, domains, targets, ref, w_range
         self.law, self.z_max, self.size, self.time = law, z_max, size, time
+        self.units = np.ones(len(targets)) if units is None else np.asarray(units, dtype=np.float64)
 
     @property
     def steps_only(self) -> bool:
@@ -48,10 +51,11 @@ class _JointScales:
         M = len(self.domains)
         check_fitted_scale(params, T, size=self.size, time=self.time)
         rows_out: list[Param] = []
-        for t, v in zip(self.targets, self.thetas, strict=True):
+        for t, v, u in zip(self.targets, self.thetas, self.units, strict=True):
             c = v[0] + _size_step(v, params, T, size_term=self.size is None, step_term=self.time is None)
+            lk_lo, lk_hi = (b + float(np.log(u)) for b in SCALE_BOUNDS[4])
             rows_out += [Param(f"{t}.c", float(c), float(c), 0.0, np.inf),
-                         Param(f"{t}.log_k", float(v[5]), float(v[5]), -30.0, 30.0)]
+                         Param(f"{t}.log_k", float(v[5]), float(v[5]), lk_lo, lk_hi)]
             if self.law == "ye-exp":
                 rows_out += [Param(f"{t}.t_{d}", float(v[6 + j]), float(v[6 + j]), -T_BOUND, T_BOUND,
                                    vary=j != self.ref) for j, d in enumerate(self.domains)]
@@ -82,6 +86,8 @@ class _JointScales:
             d["size"] = self.size
         if self.time is not None:
             d["time"] = self.time
+        if np.any(self.units != 1.0):  # written only then: a file of losses of normal size is as before
+            d["units"] = self.units.tolist()
         return d
 
     @classmethod
@@ -101,12 +107,18 @@ class _JointScales:
         bounds = [(0.0, np.inf), *SCALE_BOUNDS, *[(-T_BOUND, T_BOUND)] * M]
         if law == "ye-pow":
             names, bounds = names + [f"gamma_{x}" for x in domains], bounds + [GAMMA_BOUNDS] * M
+        units = sc.array(d, "units", where, (len(targets),)) if "units" in d else np.ones(len(targets))
+        if np.any(units <= 0):
+            raise InputError(f"{where}.units: expected positive numbers (each eval's fitting unit)")
         lo, hi = np.array(bounds).T
+        # An eval fitted in another unit has its log coefficients' bounds moved by its log (fit_joint's).
+        shift = np.outer(np.log(units), [0.0, 1.0, 0.0, 1.0, 0.0, 1.0] + [0.0] * (len(names) - 6))
+        lo, hi = lo + shift, hi + shift
         bad = np.argwhere((thetas < lo) | (thetas > hi))
         if bad.size:
             i, j = bad[0]
             raise InputError(f"{where}.thetas: {targets[i]}'s {names[j]} = {thetas[i, j]:.6g} lies outside "
-                             f"[{lo[j]:g}, {hi[j]:g}], the bounds of the fit")
+                             f"[{lo[i, j]:g}, {hi[i, j]:g}], the bounds of the fit")
         w_range = sc.array(d, "w_range", where, (2, M))
         ref = sc.number(d, "reference", where)
         if ref is None or not float(ref).is_integer() or not 0 <= ref < M:
@@ -119,7 +131,8 @@ class _JointScales:
         if size is not None and time is not None:
             raise InputError(f"{where}: a joint law fitted at one model size and one step count has nothing to "
                              "extrapolate (size and time both given)")
-        return cls(thetas, domains, targets, int(ref), w_range, law=law, z_max=z_max, size=size, time=time)
+        return cls(thetas, domains, targets, int(ref), w_range, law=law, z_max=z_max, size=size, time=time,
+                   units=units)
 
 
 class _RegisteredScales:
