@@ -13,7 +13,7 @@ in it (:meth:`LossUnits._overrides_in_unit`), and maps the fitted parameters bac
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from numbers import Real
 from typing import Any, ClassVar
@@ -41,6 +41,43 @@ def loss_unit(y: np.ndarray) -> float:
     if not med > 0 or lo <= med < hi:
         return 1.0
     return float(10.0 ** np.floor(np.log10(med)))
+
+
+#: A parameter's relation to the losses' unit: ('scale', power) for an amount in unit**power, ('log', power) for
+#: the log of one; None for a parameter free of it (exponents, mixture terms).
+UnitKind = tuple[str, int] | None
+
+
+def value_in_unit(kind: UnitKind, value: float, unit: float, back: bool = False) -> float:
+    """``value`` of a parameter of ``kind`` in the fitting unit ``unit`` (``back``: from it to the losses' own)."""
+    if kind is None or unit == 1.0:
+        return value
+    power = kind[1] if back else -kind[1]
+    return value * unit ** power if kind[0] == "scale" else value + power * np.log(unit)
+
+
+def result_from_unit(res: FitResult, unit: float, kind_of: Callable[[str], UnitKind]) -> FitResult:
+    """A fit made in ``unit`` with its parameters (values, inits, bounds, stderrs) and bound notes in the losses'
+    own unit, each parameter's relation to the unit given by ``kind_of(name)``; objective, residuals and
+    correlations are the same in both (log residuals). What every mixing law (:class:`LossUnits`) and the
+    pipeline's scaling laws (:mod:`mixlaw.scaling.units`) map their fits back with."""
+    if unit == 1.0:
+        return res
+    new, notes = [], {}
+    for p in res.params.values():
+        kind = kind_of(p.name)
+        if kind is None:
+            new.append(p)
+            continue
+        def back(v: float, k: UnitKind = kind) -> float:
+            return float(value_in_unit(k, v, unit, back=True))
+        q = dataclasses.replace(p, value=back(p.value), init=back(p.init), min=back(p.min), max=back(p.max),
+                                stderr=None if p.stderr is None
+                                else p.stderr * (unit ** kind[1] if kind[0] == "scale" else 1.0))
+        if p.vary and at_bound(p):
+            notes[bound_note(p)] = bound_note(q)
+        new.append(q)
+    return dataclasses.replace(res, params=Params(new), warnings=[notes.get(m, m) for m in res.warnings])
 
 
 class LossUnits:
@@ -92,32 +129,11 @@ class LossUnits:
 
     def _in_unit(self, name: str, value: float, unit: float, back: bool = False) -> float:
         """``value`` of parameter ``name`` in the fitting unit ``unit`` (``back``: from it to the losses' own)."""
-        kind = self._unit_kind(name) if unit != 1.0 else None
-        if kind is None:
-            return value
-        power = kind[1] if back else -kind[1]
-        return value * unit ** power if kind[0] == "scale" else value + power * np.log(unit)
+        return value_in_unit(self._unit_kind(name) if unit != 1.0 else None, value, unit, back)
 
     def _result_from_unit(self, res: FitResult, unit: float) -> FitResult:
-        """A fit made in ``unit`` with its parameters (values, inits, bounds, stderrs) and bound notes in the
-        losses' own unit; objective, residuals and correlations are the same in both (log residuals)."""
-        if unit == 1.0:
-            return res
-        new, notes = [], {}
-        for p in res.params.values():
-            kind = self._unit_kind(p.name)
-            if kind is None:
-                new.append(p)
-                continue
-            def back(v: float, n: str = p.name) -> float:
-                return self._in_unit(n, v, unit, back=True)
-            q = dataclasses.replace(p, value=back(p.value), init=back(p.init), min=back(p.min), max=back(p.max),
-                                    stderr=None if p.stderr is None
-                                    else p.stderr * (unit ** kind[1] if kind[0] == "scale" else 1.0))
-            if p.vary and at_bound(p):
-                notes[bound_note(p)] = bound_note(q)
-            new.append(q)
-        return dataclasses.replace(res, params=Params(new), warnings=[notes.get(m, m) for m in res.warnings])
+        """A fit made in ``unit`` with its parameters in the losses' own unit (:func:`result_from_unit`)."""
+        return result_from_unit(res, unit, self._unit_kind)
 
     def _overrides_in_unit(self, b: dict[str, Any], f: dict[str, Any], unit: float
                            ) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -17,58 +17,31 @@ it, every ``log_*`` (``log_A``, ``log_B``, ``log_k``, ``log_A<g>``) moves by its
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
-from ..fit import FitResult, Param, Params, at_bound, bound_note
-from ..laws.units import loss_unit
+from ..fit import FitResult
+from ..laws.units import UnitKind, loss_unit, value_in_unit
+from ..laws.units import result_from_unit as _result_from_unit
 
 __all__ = ["loss_unit", "unit_kind", "value_in_unit", "result_from_unit", "theta_in_unit"]
 
+_SCALE, _LOG = ("scale", 1), ("log", 1)
 
-def unit_kind(name: str) -> str | None:
-    """'scale' for a parameter in the losses' unit (``E``, ``E<g>``), 'log' for one in its log (``log_*``), else
-    None (exponents, mixture terms)."""
+
+def unit_kind(name: str) -> UnitKind:
+    """('scale', 1) for a parameter in the losses' unit (``E``, ``E<g>``), ('log', 1) for one in its log
+    (``log_*``), else None (exponents, mixture terms)."""
     if name == "E" or (name[:1] == "E" and name[1:].isdigit()):
-        return "scale"
+        return _SCALE
     if name.startswith("log_"):
-        return "log"
+        return _LOG
     return None
-
-
-def value_in_unit(kind: str | None, value: float, unit: float, back: bool = False) -> float:
-    """``value`` of a parameter of ``kind`` in the fitting unit ``unit`` (``back``: from it to the losses' own)."""
-    if kind is None or unit == 1.0:
-        return value
-    if kind == "scale":
-        return value * unit if back else value / unit
-    return value + np.log(unit) if back else value - np.log(unit)
-
-
-def _param_back(p: Param, kind: str, unit: float) -> Param:
-    def back(v: float) -> float:
-        return float(value_in_unit(kind, v, unit, back=True))
-    return dataclasses.replace(p, value=back(p.value), init=back(p.init), min=back(p.min), max=back(p.max),
-                               stderr=None if p.stderr is None else p.stderr * (unit if kind == "scale" else 1.0))
 
 
 def result_from_unit(res: FitResult, unit: float) -> FitResult:
     """A fit made in ``unit`` with its parameters (values, inits, bounds, standard errors) and bound notes in the
-    losses' own unit; objective, residuals and correlations are the same in both (log residuals)."""
-    if unit == 1.0:
-        return res
-    new, notes = [], {}
-    for p in res.params.values():
-        kind = unit_kind(p.name)
-        if kind is None:
-            new.append(p)
-            continue
-        q = _param_back(p, kind, unit)
-        if p.vary and at_bound(p):
-            notes[bound_note(p)] = bound_note(q)
-        new.append(q)
-    return dataclasses.replace(res, params=Params(new), warnings=[notes.get(m, m) for m in res.warnings])
+    losses' own unit (:func:`mixlaw.laws.units.result_from_unit`, the mixing laws' mapping, by :func:`unit_kind`)."""
+    return _result_from_unit(res, unit, unit_kind)
 
 
 def theta_in_unit(theta: np.ndarray, names: list[str], unit: float, back: bool = False) -> np.ndarray:
