@@ -26,6 +26,7 @@ If ``licensedcode-data`` is not installed, ``legal`` falls back to Debian's ``/u
 from __future__ import annotations
 
 import ast
+import fnmatch
 import functools
 import hashlib
 import importlib.metadata
@@ -87,7 +88,14 @@ def _stdlib_dir() -> Path:
 def _stdlib_sorted() -> tuple[Path, ...]:
     root = _stdlib_dir()
     skip = {"site-packages", "dist-packages", "test", "tests", "idle_test", "__pycache__", "lib2to3"}
-    return tuple(sorted(p for p in root.rglob("*.py") if not skip.intersection(p.relative_to(root).parts)))
+    # os.walk prunes the skipped folders instead of listing them: site-packages sits inside the stdlib folder
+    # (torch, scipy, ...: most of the tree), and rglob + filter walked all of it. Same files as that filter
+    # (a .py file's own name is never one of the skipped folder names), symlinked folders not followed alike.
+    found = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in skip]
+        found.extend(Path(folder, n) for n in names if fnmatch.fnmatchcase(n, "*.py"))
+    return tuple(sorted(found))
 
 
 def _stdlib_files(rng: np.random.Generator) -> list[Path]:
