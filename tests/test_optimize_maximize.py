@@ -66,7 +66,7 @@ def test_maximize_with_a_trust_radius_keeps_the_best_run_as_its_floor() -> None:
 
 def test_maximize_through_the_api_with_auto_and_the_bootstrap() -> None:
     table = _accuracy_table()
-    res = optimize_runs(table, law="auto", candidates=["ye-pow", "linear"], cv_folds=3, maximize=True, n_boot=10,
+    res = optimize_runs(table, law="auto", candidates=["ye-pow", "linear"], cv_folds=3, maximize=True, n_boot=4,
                         n_jobs=1)
     assert res.maximize and _l1(res.weights) < 0.05 and res.improvement > 0
     lo, hi = res.intervals["objective"]
