@@ -498,3 +498,74 @@ def test_a_law_loaded_from_its_saved_form_is_a_point_estimate(law: str) -> None:
     a, b = bootstrap_law(law, t, fitted=loaded, **kw), bootstrap_law(law, t, fitted=fitted, **kw)
     assert a.n_failed == 0
     np.testing.assert_allclose(a.prediction_intervals(), b.prediction_intervals(), rtol=1e-5)
+
+
+def _two_eval_table(n_runs: int = 30, seed: int = 3) -> RunTable:
+    rng = np.random.default_rng(seed)
+    W = rng.dirichlet(np.ones(3), size=n_runs)
+    y = 3.0 + 0.5 * np.exp(W @ np.array([0.0, 0.4, -0.8]))
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(n_runs)], "w:a": W[:, 0], "w:b": W[:, 1], "w:c": W[:, 2],
+                          "loss:x": _truth(W) * np.exp(rng.normal(0.0, 0.01, n_runs)),
+                          "loss:y": y * np.exp(rng.normal(0.0, 0.01, n_runs))})
+    return RunTable(frame)
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+@pytest.mark.parametrize("law", ["ye-exp", "ye-pow"])
+def test_ye_warm_starts_solved_in_batches_match_one_by_one(monkeypatch: pytest.MonkeyPatch, law: str) -> None:
+    # Ye's laws refit each replicate by its own fit, its warm-start solve one set of rows of a solve shared by a chunk
+    # of replicates: the same optima as each replicate's own solve (to the solver's tolerance), the same failures.
+    # (ye-pow on the additive law's table: on the other, its warm starts mostly miss and the multistart takes 6 s.)
+    t = _two_eval_table() if law == "ye-exp" else _additive_table()
+    kw = {"n": 12, "random_state": 4, "n_jobs": 1, "points": POINTS, "law_options": {"n_restarts": 2}}
+    real, sizes = bootstrap.solve_batch, []
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        sizes.append(len(args[1]))
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(bootstrap, "solve_batch", counted)
+        a = bootstrap_law(law, t, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(bootstrap, "_warm_plan", lambda *a, **k: None)
+        b = bootstrap_law(law, t, **kw)
+    assert sum(sizes) == 12 * 2 and max(sizes) > 2  # every replicate's two eval sets, several replicates a solve
+    assert a.n_failed == b.n_failed and "batched_refits" not in a.extra
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(a.predictions, b.predictions, rtol=1e-9)
+
+
+def test_a_warm_start_unconverged_in_the_batch_gets_its_own_multistart(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first row of every batched solve is marked unconverged: that replicate's fit then runs the law's seeded
+    # starts for that eval set, as its own fit does when its warm start does not converge; the others are untouched.
+    real = bootstrap.solve_batch
+
+    def first_fails(*args, **kwargs):  # type: ignore[no-untyped-def]
+        theta, f, conv, nfev = real(*args, **kwargs)
+        conv = conv.copy()
+        conv[0] = False
+        return theta, f, conv, nfev
+
+    from mixlaw import fit
+
+    t = _two_eval_table()
+    kw = {"n": 12, "random_state": 4, "n_jobs": 1, "law_options": {"n_restarts": 2}}
+    real_run, starts = fit._run, []
+
+    def run(x0s, *args, **kwargs):  # type: ignore[no-untyped-def]
+        starts.append(sum(len(v) for v in x0s.values()))
+        return real_run(x0s, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(bootstrap, "solve_batch", first_fails)
+        m.setattr(fit, "_run", run)
+        a = bootstrap_law("ye-exp", t, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(fit, "_run", run)
+        n_nominal = len(starts)
+        b = bootstrap_law("ye-exp", t, **kw)
+    # 8 chunks (bootstrap.CHUNK_GRAIN): 8 multistarts of n_restarts=2 starts, besides the point estimate's fit.
+    assert starts[1:n_nominal] == [2] * 8 and starts[n_nominal + 1:] == []
+    assert a.n_failed == b.n_failed == 0
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-5, atol=1e-7)

@@ -301,7 +301,7 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
                sample_weights: Sequence[np.ndarray | None] | None = None, max_iter: int = 500,
                labels: Sequence[str] | None = None, batch_model: BatchModel | None = None,
                warm_starts: Sequence[np.ndarray | None] | None = None, screen_iter: int | None = None,
-               _warn: bool = True) -> list[FitResult]:
+               _warn: bool = True, warm_solver: Callable[..., Any] | None = None) -> list[FitResult]:
     """Fit several independent problems (e.g. one per eval set) in one vectorised solve.
 
     Every problem ``i`` is :func:`fit_model`'s ``(models[i], specs[i], ys[i])``; all must have the same
@@ -319,6 +319,9 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
     warm_starts : list of (ndarray or None), optional
         Per problem, a full parameter vector tried alone first; problems whose warm start does not converge
         then get their usual starts.
+    warm_solver : callable, optional
+        Solves the warm starts in place of this function's own solve, with ``_run``'s arguments and result: a
+        bootstrap solves many replicates' warm starts in one batch (:mod:`mixlaw.bootstrap`, ``_WarmBatch``).
     screen_iter : int, optional
         Screen the starts: every start runs at most ``screen_iter`` iterations, then only each problem's best
         (lowest objective) goes on, up to ``max_iter``. For laws whose starts mostly crawl to ``max_iter``
@@ -383,7 +386,8 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
         warm = [i for i in range(P) if warm_starts[i] is not None]
         wx = {i: [np.where(free[i], np.clip(np.asarray(warm_starts[i], dtype=np.float64), lo[i], hi[i]), full0[i])]
               for i in warm}
-        got = _run(wx, models, batch_model, lo, hi, free, logy, sw, pens, loss, huber_delta, max_iter)
+        got = (_run if warm_solver is None else warm_solver)(wx, models, batch_model, lo, hi, free, logy, sw, pens,
+                                                             loss, huber_delta, max_iter)
         outcome.update({i: r for i, r in got.items() if r[3] > 0})
         todo = [i for i in range(P) if i not in outcome]
     if todo and screen_iter is not None and screen_iter < max_iter:
