@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixlaw import bootstrap
+from mixlaw import _bootstrap_warm, bootstrap
 from mixlaw._solver import solve_batch
 from mixlaw.bootstrap import bootstrap_law
 from mixlaw.data import RunTable
@@ -518,17 +518,17 @@ def test_ye_warm_starts_solved_in_batches_match_one_by_one(monkeypatch: pytest.M
     # (ye-pow on the additive law's table: on the other, its warm starts mostly miss and the multistart takes 6 s.)
     t = _two_eval_table() if law == "ye-exp" else _additive_table()
     kw = {"n": 12, "random_state": 4, "n_jobs": 1, "points": POINTS, "law_options": {"n_restarts": 2}}
-    real, sizes = bootstrap.solve_batch, []
+    real, sizes = _bootstrap_warm.solve_batch, []
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
         sizes.append(len(args[1]))
         return real(*args, **kwargs)
 
     with monkeypatch.context() as m:
-        m.setattr(bootstrap, "solve_batch", counted)
+        m.setattr(_bootstrap_warm, "solve_batch", counted)
         a = bootstrap_law(law, t, **kw)
     with monkeypatch.context() as m:
-        m.setattr(bootstrap, "_warm_plan", lambda *a, **k: None)
+        m.setattr(bootstrap, "warm_plan", lambda *a, **k: None)
         b = bootstrap_law(law, t, **kw)
     assert sum(sizes) == 12 * 2 and max(sizes) > 2  # every replicate's two eval sets, several replicates a solve
     assert a.n_failed == b.n_failed and "batched_refits" not in a.extra
@@ -539,7 +539,7 @@ def test_ye_warm_starts_solved_in_batches_match_one_by_one(monkeypatch: pytest.M
 def test_a_warm_start_unconverged_in_the_batch_gets_its_own_multistart(monkeypatch: pytest.MonkeyPatch) -> None:
     # The first row of every batched solve is marked unconverged: that replicate's fit then runs the law's seeded
     # starts for that eval set, as its own fit does when its warm start does not converge; the others are untouched.
-    real = bootstrap.solve_batch
+    real = _bootstrap_warm.solve_batch
 
     def first_fails(*args, **kwargs):  # type: ignore[no-untyped-def]
         theta, f, conv, nfev = real(*args, **kwargs)
@@ -558,7 +558,7 @@ def test_a_warm_start_unconverged_in_the_batch_gets_its_own_multistart(monkeypat
         return real_run(x0s, *args, **kwargs)
 
     with monkeypatch.context() as m:
-        m.setattr(bootstrap, "solve_batch", first_fails)
+        m.setattr(_bootstrap_warm, "solve_batch", first_fails)
         m.setattr(fit, "_run", run)
         a = bootstrap_law("ye-exp", t, **kw)
     with monkeypatch.context() as m:

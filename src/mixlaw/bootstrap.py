@@ -13,7 +13,10 @@ starts only when that one does not converge), and replicates run on a process po
 ``"auto"``: the usable CPUs, as for the CV's fold fits, :mod:`mixlaw._workers`). For the additive law and
 ``additive-ens`` the warm refits of a chunk of replicates are one vectorised solve (a replicate is the table with each
 run weighted by how often it was drawn; :func:`_batch_plan`); a replicate whose batched solve does not converge gets the
-one-by-one refit above, and ``extra`` counts both (``batched_refits``, ``fallback_refits``). On RegMix Pile-CC, 200
+one-by-one refit above, and ``extra`` counts both (``batched_refits``, ``fallback_refits``). For ``ye-exp`` and
+``ye-pow`` each replicate is its own fit whose warm-start solve is rows of one solve per chunk
+(:mod:`mixlaw._bootstrap_warm`): the same optima to the solver's rounding (RegMix pile_cc, 200 replicates: parameters
+within 2.3e-12 relative of one-by-one solves, 0.56x the CPU time). On RegMix Pile-CC, 200
 replicates of additive-ens take 19x one fit
 (bench/speed.py, 2 idle cores, 2026-12-04: 0.78 s against 0.041 s, 19.2x wall, 19.0x CPU, the point estimate given;
 goal 20x; 24.1-24.9x wall before the solver's evaluation made fewer passes over the Jacobian).
@@ -45,7 +48,7 @@ Determinism: replicate b draws its runs from ``SeedSequence(random_state).spawn(
 refitted from the full-data optimum with its own fixed ``random_state``; batched chunks are fixed by ``n``
 and the law, never by the workers, so results are identical whatever the number of workers.
 
-Length: this module is ~655 lines, over the project's ~600, because about 50 of them are the docstring's
+Length: this module is ~810 lines, over the project's ~600, because about 50 of them are the docstring's
 derivation and measurements of the refit stopping rule above; the code (resampling, batched and one-by-one
 refits, intervals) is one concept and reads top to bottom.
 
@@ -72,6 +75,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._bootstrap_warm import WarmBatch, warm_batched_chunk, warm_plan
 from ._console import pad, repr_as_text
 from ._solver import solve_batch
 from ._validation import check_random_state, renamed
@@ -227,7 +231,7 @@ def _resample(task: dict[str, Any], b: int) -> np.ndarray:
 
 def _replicate(task: dict[str, Any], b: int, warm_solver: Callable[..., Any] | None = None) -> dict[str, Any]:
     """Refit on bootstrap sample b; every random choice comes from the task's seed for b. ``warm_solver``: what
-    solves the warm start (:func:`mixlaw.fit.fit_models`; a batched chunk's, :func:`_warm_batched_chunk`)."""
+    solves the warm start (:func:`mixlaw.fit.fit_models`; a batched chunk's, :mod:`mixlaw._bootstrap_warm`)."""
     rows = _resample(task, b)
     law: MixingLaw = warm_clone(task["nominal"])
     if warm_solver is not None:
@@ -283,8 +287,8 @@ def _run_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, dict
         # one resample, not the user's data, and would repeat n times.
         warnings.simplefilter("ignore", MixlawWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        if isinstance(task["plan"], _WarmBatch):
-            return _warm_batched_chunk(task, ids)
+        if isinstance(task["plan"], WarmBatch):
+            return warm_batched_chunk(task, ids, _replicate)
         if task["plan"] is not None:
             return _batched_chunk(task, ids)
         return [(b, _replicate(task, b)) for b in ids]
@@ -486,141 +490,6 @@ def _replicate_law(nominal: MixingLaw, plan: _Plan, theta: np.ndarray, W: np.nda
     law.members_ = members
     law.params_, law._w_range, law.n_runs_ = nominal.params_.with_values(theta.ravel()), w_range, n_runs
     return law
-
-
-# ---------------------------------------------------------------------- batched warm starts (ye-exp, ye-pow)
-@dataclass
-class _WarmBatch:
-    """A law whose replicates refit by the law's own ``fit``, their warm-start solves batched (:func:`_warm_plan`)."""
-
-    rows: int  # solver rows per replicate (its eval sets)
-    p: int  # parameters per row
-
-
-def _warm_plan(nominal: MixingLaw, targets: Sequence[str]) -> _WarmBatch | None:
-    """Ye's laws (``ye-exp``, ``ye-pow``) with a fixed ridge: each replicate's warm start is solved as one row per eval
-    set of a solve shared by a chunk of replicates; everything else (its bounds, reference domain, units, penalty,
-    the law's multistart where the warm start does not converge, the flat and unseen settling) is the replicate's
-    own fit, so a replicate fails, or falls back, alone and as it would on its own. A CV-chosen ridge (``"cv"``)
-    refits its inner folds, which are not batched: None."""
-    from .laws.ye import YeExponential
-    from .laws.ye_pow import YePower
-
-    if type(nominal) not in (YeExponential, YePower) or getattr(nominal, "alpha", None) == "cv":
-        return None
-    local = getattr(nominal, "_local_names", None)
-    if not local or any(t not in local for t in targets):
-        return None
-    return _WarmBatch(len(targets), max(len(v) for v in local.values()))
-
-
-class _Deferred(Exception):
-    """Raised by the collecting warm solver: the replicate's warm-start problem is recorded, its fit stops there."""
-
-
-def _warm_batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:
-    """Refit replicates ``ids`` with their warm-start solves batched: each replicate's fit runs up to its warm
-    solve, which is recorded (the solver's arguments, ``fit._run``'s); one :func:`~mixlaw._solver.solve_batch` per
-    observation count solves every recorded row (replicate x eval set; rows are independent); then each fit runs
-    again and is handed its rows' outcome in place of its own solve. A fit that raises before its solve fails as it
-    would alone (the same code ran), and a replicate whose fit never reached a warm solve refits on its own."""
-    calls: dict[int, tuple[Any, ...]] = {}
-    out: list[tuple[int, dict[str, Any]]] = []
-    for b in ids:
-        def collect(*args: Any, b: int = b) -> Any:
-            calls[b] = args
-            raise _Deferred
-        try:
-            res = _replicate(task, b, collect)
-        except _Deferred:
-            continue
-        out.append((b, res))  # failed (or finished) before any warm solve: its own result
-    outcomes = _solve_recorded(calls)
-    for b, got in outcomes.items():
-        used = []
-
-        def hand(*args: Any, got: Any = got, used: list[bool] = used) -> Any:
-            if used:  # a second solve of the same fit (another parameter count): its own
-                return _fit_run(*args)
-            used.append(True)
-            return got
-        out.append((b, _replicate(task, b, hand)))
-    return sorted(out, key=lambda r: r[0])
-
-
-def _solve_recorded(calls: dict[int, tuple[Any, ...]]) -> dict[int, dict[int, tuple[Any, ...]]]:
-    """Solve the recorded warm-start problems, grouped by shape and solver settings, as ``fit._run`` would each
-    replicate's: per replicate, per problem, (thetas, objectives, nfev, converged count, objectives, flags)."""
-    from .fit import BATCH_BYTES, _stack_jac
-
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for b, (wx, _, _, _, _, _, logy, _, _, loss, delta, max_iter) in calls.items():
-        groups.setdefault((logy.shape[1], next(iter(wx.values()))[0].size, loss, float(delta), max_iter),
-                          []).append(b)
-    result: dict[int, dict[int, tuple[Any, ...]]] = {}
-    for (n, p, loss, delta, max_iter), reps in groups.items():
-        owner, prob, th0, lo, hi, free, logy, sw, pens = [], [], [], [], [], [], [], [], []
-        for j, b in enumerate(reps):
-            wx, _, _, lo_b, hi_b, free_b, logy_b, sw_b, pens_b, *_ = calls[b]
-            for i, xs in wx.items():
-                for x in xs:
-                    owner.append(j)
-                    prob.append(i)
-                    th0.append(x)
-                    lo.append(lo_b[i])
-                    hi.append(hi_b[i])
-                    free.append(free_b[i])
-                    logy.append(logy_b[i])
-                    sw.append(sw_b[i])
-                    pens.append(pens_b[i])
-        own, pr = np.array(owner), np.array(prob)
-        R = own.size
-        theta, f = np.empty((R, p)), np.empty(R)
-        conv, nfev = np.empty(R, dtype=bool), np.empty(R, dtype=np.int64)
-        step = max(1, min(R, int(BATCH_BYTES // max(1, 8 * n * p))))  # as fit._run bounds a solve's Jacobians
-        for a in range(0, R, step):
-            sl = slice(a, a + step)
-            part_own, part_prob = own[sl], pr[sl]
-
-            def model(th: np.ndarray, rows: np.ndarray, part_own: np.ndarray = part_own,
-                      part_prob: np.ndarray = part_prob, reps: list[int] = reps) -> tuple[np.ndarray, Any]:
-                # Each replicate's own batch model on its rows (contiguous in the batch).
-                who = part_own[rows]
-                cuts = np.flatnonzero(np.diff(who)) + 1
-                preds, jacs = [], []
-                for r_, t_ in zip(np.split(rows, cuts), np.split(th, cuts), strict=True):
-                    _, models, bm, *_ = calls[reps[int(part_own[r_[0]])]]
-                    if bm is not None:
-                        pr_, jc = bm(t_, part_prob[r_])
-                    else:
-                        o = [models[int(i)](t) for i, t in zip(part_prob[r_], t_, strict=True)]
-                        pr_, jc = np.array([q[0] for q in o]), _stack_jac([q[1] for q in o])
-                    preds.append(pr_)
-                    jacs.append(jc)
-                if len(preds) == 1:
-                    return preds[0], jacs[0]
-                return np.concatenate(preds), (_stack_jac(jacs) if not isinstance(jacs[0], np.ndarray)
-                                               else np.concatenate(jacs))
-
-            theta[sl], f[sl], conv[sl], nfev[sl] = solve_batch(
-                model, np.array(th0[sl]), np.array(lo[sl]), np.array(hi[sl]), np.array(free[sl]),
-                np.array(logy[sl]), np.array(sw[sl]), loss=loss, delta=delta, penalties=pens[sl],
-                max_iter=max_iter)
-        for j, b in enumerate(reps):
-            mine = np.flatnonzero(own == j)
-            per: dict[int, tuple[Any, ...]] = {}
-            for i in calls[b][0]:  # each problem's rows, in the recorded order (as fit._run returns them)
-                m = mine[pr[mine] == i]
-                fs = np.where(np.isfinite(f[m]) & (f[m] < 1e29), f[m], np.inf)
-                per[i] = (list(theta[m]), fs, nfev[m].sum(), int(conv[m].sum()), f[m].tolist(), conv[m].copy())
-            result[b] = per
-    return result
-
-
-def _fit_run(*args: Any) -> Any:
-    from .fit import _run
-
-    return _run(*args)
 
 
 #: The task of the bootstrap in progress, inherited by forked workers (nothing large, and no user callable,
@@ -849,7 +718,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
             "tokens": table.tokens if base.uses_tokens else None, "groups": groups, "seeds": ss.spawn(int(n)),
             "names": names_p, "points": pts, "predict_kw": predict_kw, "optimize": opt_kw,
             "nominal_w": None if nominal_opt is None else nominal_opt.weight_array(), "scalar": scalar,
-            "plan": _batch_plan(nominal, names) or _warm_plan(nominal, names)}
+            "plan": _batch_plan(nominal, names) or warm_plan(nominal, names)}
     ids = list(range(int(n)))
     plan = task["plan"]
     chunks = _chunks(plan, ids, len(names), len(table), jobs)
@@ -890,7 +759,7 @@ def _chunks(plan: Any, ids: list[int], n_targets: int, n_rows: int, jobs: int) -
     """The replicates in the chunks the workers take: batched laws (``plan``) in fixed chunks of one solve each,
     others one by one (one process) or several chunks per worker."""
     n = len(ids)
-    if isinstance(plan, _WarmBatch):
+    if isinstance(plan, WarmBatch):
         # As below, with the law's own rows (one per eval set) and parameters per replicate.
         size = max(1, min(BATCH_ROWS // plan.rows, int(BATCH_BYTES // (8 * n_rows * plan.p * plan.rows))))
         k = max(-(-len(ids) // size), CHUNK_GRAIN)

@@ -321,7 +321,7 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
         then get their usual starts.
     warm_solver : callable, optional
         Solves the warm starts in place of this function's own solve, with ``_run``'s arguments and result: a
-        bootstrap solves many replicates' warm starts in one batch (:mod:`mixlaw.bootstrap`, ``_WarmBatch``).
+        bootstrap solves many replicates' warm starts in one batch (:mod:`mixlaw._bootstrap_warm`).
     screen_iter : int, optional
         Screen the starts: every start runs at most ``screen_iter`` iterations, then only each problem's best
         (lowest objective) goes on, up to ``max_iter``. For laws whose starts mostly crawl to ``max_iter``
