@@ -60,3 +60,28 @@ def test_a_target_below_the_fitted_sizes_or_steps_is_named(kw, match: str) -> No
         warnings.simplefilter("error", ExtrapolationWarning)
         res = fit_pipeline(world(n_mix=8), target_params=1e7, target_steps=250, **NESTED)
     assert not any("below the smallest fitted" in w for w in res.warnings)
+
+
+def test_predict_with_a_saved_pipeline_at_its_target_below_the_fitted_sizes_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # review28a: a pipeline fitted at --target-params 1e5 of sizes 1e6-3e7 warned at the fit (456c163), but
+    # 'predict --pipeline p.json' at that target said nothing, while '--params 1.01e5' (another scale) warned: the
+    # same downward size law, the same numbers to 1 %, one warning of the two.
+    from mixlaw.api import predict_pipeline_table
+    from mixlaw.errors import ExtrapolationWarning
+    from mixlaw.pipeline import load_pipeline, save_pipeline
+
+    tab = world(n_mix=8)
+    mixtures = tab.frame.filter(like="w:").iloc[:2]
+    with pytest.warns(ExtrapolationWarning):
+        res = fit_pipeline(tab, target_params=1e6, target_steps=S_STAR, **NESTED)
+    save_pipeline(res, tmp_path / "p.json")
+    back = load_pipeline(tmp_path / "p.json")
+    for params in (None, 1e6):  # at the target, by default or given as it
+        with pytest.warns(ExtrapolationWarning, match=r"the target model size 1e\+06 is below the smallest fitted "
+                                                      r"model size 1e\+07: the size law is extrapolated downward"):
+            predict_pipeline_table(back, mixtures, params=params)
+    # A target at or above the fitted sizes: nothing.
+    res = fit_pipeline(tab, target_params=N_STAR, target_steps=S_STAR, **NESTED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        predict_pipeline_table(res, mixtures)

@@ -35,6 +35,7 @@ from .data.reading import _normalise_columns, _read_any, jsonl_text
 from .datasets import bundled_splits, load_regmix
 from .errors import (
     DataError,
+    ExtrapolationWarning,
     FitError,
     InputError,
     MixlawWarning,
@@ -218,6 +219,12 @@ def pipeline_predictions(result: PipelineResult, mixtures: str | os.PathLike[str
     pred = result.predict(W, params=params, steps=steps, tokens=tokens)
     _warn_own_scales(table, result, params, steps, tokens, path)
     _warn_far_below(table, result, pred, params, steps, tokens)
+    if result.scale_of(params, steps, tokens) == (None, None):
+        # At the target (elsewhere result.predict says it, _warn_below_fitted): a pipeline fitted below its sizes
+        # warned at the fit, and 'predict --pipeline p.json' of it said nothing where '--params' 1 % off did.
+        line = result.target_below_line()
+        if line is not None:
+            warnings.warn(line, ExtrapolationWarning, stacklevel=user_stacklevel(2))
     return _prediction_frame(table, pred, result.targets), W
 
 

@@ -522,12 +522,8 @@ def _warn_far_below(result: PipelineResult, table: RunTable) -> None:
     # A target below the smallest fitted size (or step) reads the size (step) law downward, which no backtest
     # tests ('size 1x (target 0.00333x)') and no interval widens for: predict(params=) warned of it, the fit not
     # (hunt28: --target-params 1e5 of sizes 1e6-3e7, no word).
-    T = result.target_steps if result.time_axis == "step" else result.target_tokens
-    below = result.below_fitted(result.target_params, T)
-    if below:
-        line = "; ".join(f"the target {what} {value:g} is below the smallest fitted {what} {low:g}: the {law} law is "
-                         "extrapolated downward, below every point it was fitted on, where the backtest does not "
-                         "test it and the intervals do not widen" for _, value, low, what, law in below)
+    line = result.target_below_line()
+    if line is not None:
         result.warnings.append(line)
         warnings.warn(line, ExtrapolationWarning, stacklevel=user_stacklevel(3))
 

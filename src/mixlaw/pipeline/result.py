@@ -349,6 +349,18 @@ class PipelineResult:
         if lines:
             warnings.warn("; ".join(lines), ExtrapolationWarning, stacklevel=user_stacklevel(3))
 
+    def target_below_line(self) -> str | None:
+        """The warning for a target below the smallest fitted size or step (token count) (:meth:`below_fitted`), else
+        None: said by ``fit_pipeline`` and again by ``predict --pipeline`` at the target (:func:`mixlaw.api.
+        pipeline_predictions`), whose own line (:meth:`_warn_below_fitted`) is for the scales it moves to."""
+        T = self.target_steps if self.time_axis == "step" else self.target_tokens
+        below = self.below_fitted(self.target_params, T)
+        if not below:
+            return None
+        return "; ".join(f"the target {what} {value:g} is below the smallest fitted {what} {low:g}: the {law} law is "
+                         "extrapolated downward, below every point it was fitted on, where the backtest does not "
+                         "test it and the intervals do not widen" for _, value, low, what, law in below)
+
     def below_fitted(self, N: float | None, T: float | None) -> list[tuple[str, float, float, str, str]]:
         """(option name, value, smallest fitted value, what, which law) of each of the size ``N`` and the step (token
         count) ``T`` below the smallest fitted one (:attr:`smallest_fitted`); none where it is unknown."""
