@@ -85,3 +85,19 @@ def test_predict_with_a_saved_pipeline_at_its_target_below_the_fitted_sizes_says
     with warnings.catch_warnings():
         warnings.simplefilter("error", ExtrapolationWarning)
         predict_pipeline_table(res, mixtures)
+
+
+def test_optimize_of_a_saved_pipeline_whose_target_is_below_the_fitted_sizes_says_so(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # review28a: 'mixlaw optimize --pipeline p.json' of a pipeline fitted below its sizes read the optimum at that
+    # target without a word, where the fit and 'predict --pipeline' warn.
+    from cli_runner import run_cli
+
+    from mixlaw.errors import ExtrapolationWarning
+    from mixlaw.pipeline import save_pipeline
+
+    with pytest.warns(ExtrapolationWarning):
+        res = fit_pipeline(world(n_mix=8), target_params=1e6, target_steps=S_STAR, **NESTED)
+    save_pipeline(res, tmp_path / "p.json")
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", str(tmp_path / "p.json"))
+    assert code == 0 and "optimum" in out.lower()
+    assert "the target model size 1e+06 is below the smallest fitted model size 1e+07" in " ".join(err.split())

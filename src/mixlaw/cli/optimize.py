@@ -21,7 +21,7 @@ from .._workers import AUTO, parse_workers
 from ..budget import read_tokens_available
 from ..continual import critical_proportion
 from ..data import WEIGHT_TOL
-from ..errors import InputError, MixlawWarning
+from ..errors import ExtrapolationWarning, InputError, MixlawWarning
 from ..evals import linear_objective, warn_minimised_metrics
 from ..export import TokenBudget, check_export_request, export_mixture, parse_export_options, read_paths
 from ..laws.selection import META_LAWS, cv_workers
@@ -288,6 +288,11 @@ def _optimum_of_pipeline(pipeline: Path, a: _Asked) -> tuple[Any, Any, Any, Any]
     """--pipeline: the saved pipeline's law optimised at its own target scale, as 'pipeline --optimize' gives it."""
     with show_warnings(a.maximize):
         saved = load_pipeline(pipeline)
+        # The saved fit's target below its smallest fitted size or step: said at the fit and by 'predict --pipeline'
+        # at the target, and the optimum is read there too.
+        below = saved.target_below_line()
+        if below is not None:
+            warnings.warn(below, ExtrapolationWarning, stacklevel=1)
         if a.target_tokens is not None and saved.target_tokens is not None \
                 and abs(a.target_tokens / saved.target_tokens - 1) > 0.01:
             # --target-tokens is the token budget here (repetition, export), not the scale of the optimum.
