@@ -127,3 +127,21 @@ def test_the_scaling_laws_alone_fit_losses_in_another_unit_alike(unit: float) ->
     np.testing.assert_allclose(Eb, Ea * unit, rtol=1e-6)
     np.testing.assert_allclose(lAb, lAa + np.log(unit), atol=1e-6)
     assert alpha_b == pytest.approx(alpha_a, abs=1e-6)
+
+
+@pytest.mark.parametrize("units", [[1e300] * 3, [1e-300] * 3])
+def test_a_hand_edited_units_field_is_named_in_the_refusal(units: list[float], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # review28b: units only move the bounds of log A / log B / log k, so an edited one is caught by a theta outside
+    # them; the refusal named the theta and bounds such as [640.776, 810.776], not the field that moved them.
+    import json
+
+    from mixlaw.errors import InputError
+
+    path = tmp_path / "p.json"
+    save_pipeline(_fit(1e9, "direct"), path)
+    doc = json.loads(path.read_text())
+    doc["state"]["scales"]["units"] = units
+    path.write_text(json.dumps(doc))
+    moved = r"state\.scales\.thetas: .* \(moved by its fitting unit .*, state\.scales\.units\)"
+    with pytest.raises(InputError, match=moved):
+        load_pipeline(path)

@@ -117,8 +117,10 @@ class _JointScales:
         bad = np.argwhere((thetas < lo) | (thetas > hi))
         if bad.size:
             i, j = bad[0]
+            # A bound moved by the eval's unit names it: a hand-edited units field was reported as a bad theta.
+            moved = (f" (moved by its fitting unit {units[i]:g}, {where}.units)" if shift[i, j] != 0.0 else "")
             raise InputError(f"{where}.thetas: {targets[i]}'s {names[j]} = {thetas[i, j]:.6g} lies outside "
-                             f"[{lo[i, j]:g}, {hi[i, j]:g}], the bounds of the fit")
+                             f"[{lo[i, j]:g}, {hi[i, j]:g}], the bounds of the fit{moved}")
         w_range = sc.array(d, "w_range", where, (2, M))
         ref = sc.number(d, "reference", where)
         if ref is None or not float(ref).is_integer() or not 0 <= ref < M:
