@@ -123,7 +123,9 @@ def test_compare_says_what_it_takes(tmp_path) -> None:  # type: ignore[no-untype
         compare(train, tests["holdout"], laws=["linear"])
     with pytest.raises(mixlaw.InputError, match=r"maximize must be True or False \(--maximize\); got 'no'"):
         compare(train, tests, laws=["linear"], maximize="no")
-    with pytest.raises(mixlaw.InputError, match=r"holdout_split takes a RunTable .*; got DataFrame"):
-        holdout_split(table.frame)
+    with pytest.raises(mixlaw.InputError, match=r"holdout_split takes a RunTable .*; got ndarray"):
+        holdout_split(table.frame.to_numpy())
+    # A DataFrame in the run table's columns is one (tests/test_api_dataframe_runs.py): the same split.
+    assert list(holdout_split(table.frame, 0.2)[0].runs) == list(train.runs)
     one = compare(train, tests, laws="linear").to_dict()["laws"]
     assert len(one) == 1 and one[0]["splits"] == compare(train, tests, laws=["linear"]).to_dict()["laws"][0]["splits"]
