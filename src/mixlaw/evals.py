@@ -185,6 +185,13 @@ def prefixed_eval_hint(names: Sequence[str], targets: Sequence[str]) -> str:
             f"objective={hit!r}, on the command line --objective {LOSS_PREFIX}{hit} (which drops one {LOSS_PREFIX!r})")
 
 
+def among_targets(verb: str) -> str:
+    """The clause every unknown-objective error ends with: the objective reads the fitted eval sets only, so an eval
+    the table has but ``--target`` left out is 'unknown' to it ('pipeline --target pile --objective c4' said "unknown
+    objective 'c4'" of an eval the table has)."""
+    return f"an eval the objective {verb} must be among the targets: --target, targets="
+
+
 def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequence[str]) -> np.ndarray | None:
     """Linear weights s (one per target) of an objective over ``targets``: ``"mean"`` (1/K each), ``"total"``
     (1 each), an eval set's name (1 for it, 0 for the rest) or ``{eval: s_i >= 0}`` (0 for targets it leaves
@@ -214,18 +221,14 @@ def objective_weights(objective: str | Mapping[str, float] | None, targets: Sequ
             return np.ones(K)
         if objective in targets:
             return np.eye(K)[list(targets).index(objective)]
-        # As the mapping's line below: 'pipeline --target pile --objective c4' said "unknown objective 'c4'" of an
-        # eval the table has, with no word that the objective reads the targets only.
         raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', an eval set ({list(targets)}) "
-                         "or {eval: weight} (an eval the objective names must be among the targets: --target, "
-                         "targets=)" + prefixed_eval_hint([objective], targets))
+                         f"or {{eval: weight}} ({among_targets('names')})" + prefixed_eval_hint([objective], targets))
     if isinstance(objective, Mapping):
         unknown = sorted(set(map(str, objective)) - set(targets))
         if unknown:
             # 'the evals are ['a']' of a table that has 'b' too read as if 'b' were missing: it is not a target.
             raise InputError(f"objective weights name unknown eval set(s) {unknown}; the evals are {list(targets)} "
-                             "(an eval the objective weighs must be among the targets: --target, targets=)"
-                             + prefixed_eval_hint(unknown, targets))
+                             f"({among_targets('weighs')})" + prefixed_eval_hint(unknown, targets))
         try:
             s = np.array([float(objective.get(t, 0.0)) for t in targets])
         except (TypeError, ValueError):
@@ -327,6 +330,6 @@ def unweighted_gaps(table: RunTable, names: Sequence[str], objective: Any, s: np
     return [n for n in names if n not in gaps], objective
 
 
-__all__ = ["unweighted_gaps", "unweighted_gaps_line", "parse_eval_group", "add_eval_groups", "add_weighted_total",
-           "linear_objective", "objective_weights", "reads_higher_is_better", "warn_minimised_metrics", "TOTAL_NAME",
-           "HIGHER_IS_BETTER"]
+__all__ = ["among_targets", "unweighted_gaps", "unweighted_gaps_line", "parse_eval_group", "add_eval_groups",
+           "add_weighted_total", "linear_objective", "objective_weights", "reads_higher_is_better",
+           "warn_minimised_metrics", "TOTAL_NAME", "HIGHER_IS_BETTER"]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ExtrapolationWarning, InputError
-from ..evals import prefixed_eval_hint, warn_keyword_named_eval
+from ..evals import among_targets, prefixed_eval_hint, warn_keyword_named_eval
 from ..laws.additive import ShukorAdditive, ShukorAdditiveEnsemble
 from ..laws.base import MixingLaw
 from ..laws.selection import objective_weights
@@ -144,12 +144,9 @@ def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, n
             warn_keyword_named_eval("max", targets, "the largest loss", stacklevel=3)
             return "max", None
         if objective not in ("mean", "total") and objective not in targets:
-            # As linear_objective's line: 'optimize --target pile --objective c4' said "unknown objective 'c4'" of
-            # an eval the table has, with no word that the objective reads the targets only.
             raise InputError(f"unknown objective {objective!r}; expected 'mean', 'total', 'max', an eval set "
                              f"({targets}), a mapping {{eval: weight}} (on the command line: weights=a:0.5,b:0.5) "
-                             "or a callable (an eval the objective names must be among the targets: --target, "
-                             "targets=)" + prefixed_eval_hint([objective], targets))
+                             f"or a callable ({among_targets('names')})" + prefixed_eval_hint([objective], targets))
         s = objective_weights(objective, targets)
         if objective in ("mean", "total") and len(targets) == 1 and s is not None and s.tolist() == [1.0]:
             # The default 'mean' of one --target read 'objective=mean' (Olmix's hellaswag:rc::olmes alone), where
