@@ -42,6 +42,10 @@ from .result import (
     stage_warning_line,
 )
 
+#: Checkpoints a curve needs for a step law of its own: one more than its three parameters (E, B, beta); with fewer
+#: it shares beta with the other curves at its size (shared exponents) or is skipped.
+OWN_LAW_CHECKPOINTS = 4
+
 
 def _nested(table: RunTable, at: _Target, law: str, names: list[str], rng: np.random.Generator,
             law_options: dict[str, Any], msgs: list[str], shared: bool | str) -> PipelineResult:
@@ -172,11 +176,12 @@ def _curves_by_fit(run_ids: Any, inv: np.ndarray, N: np.ndarray, S: np.ndarray, 
             if n_ck < 2:
                 short.append(f"{run_ids[rows[0]]} (N={size:g}: {n_ck} checkpoint)")
                 continue
-            if shared is True or (shared == "auto" and n_ck < 4):
+            if shared is True or (shared == "auto" and n_ck < OWN_LAW_CHECKPOINTS):
                 pooled.append((m, rows))
                 continue
-            if n_ck < 4:
-                short.append(f"{run_ids[rows[0]]} (N={size:g}: {n_ck} checkpoints, own step law needs 4)")
+            if n_ck < OWN_LAW_CHECKPOINTS:
+                short.append(f"{run_ids[rows[0]]} (N={size:g}: {n_ck} checkpoints, own step law needs "
+                             f"{OWN_LAW_CHECKPOINTS})")
                 continue
             own.append((si, m, rows))
         if len(pooled) == 1:
@@ -184,11 +189,11 @@ def _curves_by_fit(run_ids: Any, inv: np.ndarray, N: np.ndarray, S: np.ndarray, 
             # law. It was skipped, with "< 4 checkpoints" said of a curve of 5 (a largest size of one mixture).
             m, rows = pooled[0]
             n_ck = np.unique(S[rows]).size
-            if n_ck >= 4:
+            if n_ck >= OWN_LAW_CHECKPOINTS:
                 own.append((si, m, rows))
             else:
                 short.append(f"{run_ids[rows[0]]} (N={size:g}: {n_ck} checkpoints, the only curve at this size: "
-                             "no other curve to share beta with, and its own step law needs 4)")
+                             f"no other curve to share beta with, and its own step law needs {OWN_LAW_CHECKPOINTS})")
         pooled_by_size.append(pooled if len(pooled) >= 2 else [])
     return own, pooled_by_size, short
 
