@@ -759,18 +759,16 @@ def _chunks(plan: Any, ids: list[int], n_targets: int, n_rows: int, jobs: int) -
     """The replicates in the chunks the workers take: batched laws (``plan``) in fixed chunks of one solve each,
     others one by one (one process) or several chunks per worker."""
     n = len(ids)
-    if isinstance(plan, WarmBatch):
-        # As below, with the law's own rows (one per eval set) and parameters per replicate.
-        size = max(1, min(BATCH_ROWS // plan.rows, int(BATCH_BYTES // (8 * n_rows * plan.p * plan.rows))))
-        k = max(-(-len(ids) // size), CHUNK_GRAIN)
-        k = min(-(-k // CHUNK_GRAIN) * CHUNK_GRAIN, len(ids))
-        return [c.tolist() for c in np.array_split(np.array(ids), k)]
     if plan is not None:
         # Fixed chunks of replicates, one solve each: the partition depends on n and the law, never on jobs.
         # Fewer replicates per solve on a large table: each row's Jacobian is (runs, parameters), and a solve's
-        # Jacobians stay within the engine's BATCH_BYTES as a one-by-one fit's do.
-        rows = len(plan.members) * n_targets
-        p = max(len(w) for ws in plan.warm for w in ws)
+        # Jacobians stay within the engine's BATCH_BYTES as a one-by-one fit's do. Solver rows and parameters per
+        # replicate: a Ye law's own (one row per eval set, _bootstrap_warm), the additive members' otherwise.
+        if isinstance(plan, WarmBatch):
+            rows, p = plan.rows, plan.p
+        else:
+            rows = len(plan.members) * n_targets
+            p = max(len(w) for ws in plan.warm for w in ws)
         size = max(1, min(BATCH_ROWS // rows, int(BATCH_BYTES // (8 * n_rows * p * rows))))
         # Chunks of equal size, and a multiple of CHUNK_GRAIN of them: every worker of a 1-, 2-, 4- or 8-core pool
         # gets the same share (17 chunks of 12 on 2 workers left one idle a twelfth; 7 of 29 an eighth).
