@@ -148,17 +148,15 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     # The target along the time axis is what every prediction at another size reads (the other one may be null:
     # a table with no tokens per step): null there stopped `predict --pipeline --params N` on a TypeError.
     time_key = "target_steps" if time_axis == "step" else "target_tokens"
-    if sc.number(r, time_key, "result", positive=True, optional=True) is None:
+    target_time = sc.number(r, time_key, "result", positive=True, optional=True)
+    if target_time is None:
         raise InputError(f"result.{time_key}: expected a positive finite number (the pipeline was fitted over "
                          f"{time_axis}, its target there); got null")
     one_time = getattr(scales, "time", None)
-    if one_time is not None:
+    if one_time is not None and not same_scale(target_time, one_time):
         # The mirror of the size check: a sizes-only pipeline predicts at its one step (or token count) only.
-        key = "target_steps" if time_axis == "step" else "target_tokens"
-        saved = sc.number(r, key, "result", positive=True, optional=True)
-        if saved is None or not same_scale(saved, one_time):
-            raise InputError(f"result.{key}: {saved}, but the pipeline was fitted at one {time_axis} value, "
-                             f"{one_time:g} (sizes only), and predicts there only")
+        raise InputError(f"result.{time_key}: {target_time}, but the pipeline was fitted at one {time_axis} value, "
+                         f"{one_time:g} (sizes only), and predicts there only")
     kw = sc.field_of(st, "predict_kwargs", "state")
     if not isinstance(kw, dict) or not set(kw) <= {"model_params", "tokens"}:
         raise InputError("state.predict_kwargs: expected an object with model_params and/or tokens")
