@@ -40,9 +40,9 @@ LAYERS: list[tuple[str, list[str]]] = [
     # pretraining, leaderboards, trainer exports; the built-in trainer and its sweeps
     ("workflows", ["bootstrap", "_bootstrap_warm", "design", "pipeline", "continual", "compare", "export",
                    "export_schema", "train", "sweep"]),
-    # what users call: the package facade, the API the CLI calls, the HTML reports, the command lines, and the
-    # trainer's end-to-end demo
-    ("front", ["", "__main__", "api", "report", "report_pipeline", "cli", "train.cli", "train.demo"]),
+    # what users call: the package facade, the API the CLI calls (its optimize entry points in api_optimize), the
+    # HTML reports, the command lines, and the trainer's end-to-end demo
+    ("front", ["", "__main__", "api", "api_optimize", "report", "report_pipeline", "cli", "train.cli", "train.demo"]),
 ]
 #: Third-party packages that are optional extras and heavy to import; a project module needing one at import
 #: time may be imported inside the function that needs it.

@@ -438,7 +438,7 @@ def test_cli_report_of_a_saved_pipeline(tmp_path, capsys, monkeypatch) -> None: 
 
 def test_cli_pipeline_refuses_symlinked_outputs_and_the_default_file_before_the_fit(  # type: ignore[no-untyped-def]
         tmp_path, capsys, monkeypatch) -> None:
-    # The write refuses a symlink (api._check_out_path), but only after the fit: check_outputs let a symlink (to a
+    # The write refuses a symlink (_atomic._check_out_path), but only after the fit: check_outputs let a symlink (to a
     # file, or dangling) through; --save replaced the link. --default's mixture file is an input --out overwrote.
     _no_fit(monkeypatch)
     runs = tmp_path / "sweep.csv"
@@ -618,7 +618,7 @@ def test_a_loaded_pipeline_fitted_on_the_total_optimises_the_total(saved, monkey
     # passed "total" (found by review15). A saved choice keeps it in its label.
     import dataclasses
 
-    from mixlaw import api
+    from mixlaw import api, api_optimize
     from mixlaw.pipeline import load_pipeline
     from mixlaw.pipeline.selection import ON_TOTAL
 
@@ -626,7 +626,8 @@ def test_a_loaded_pipeline_fitted_on_the_total_optimises_the_total(saved, monkey
     loaded = load_pipeline(folder / "p.json")
     assert loaded.saved_selection is not None and not loaded.saved_selection.on_total
     seen: list[object] = []
-    monkeypatch.setattr(api, "optimize_pipeline", lambda result, objective, **kw: seen.append(objective) or 1 / 0)
+    monkeypatch.setattr(api_optimize, "optimize_pipeline",
+                        lambda result, objective, **kw: seen.append(objective) or 1 / 0)
     for label, want in ((loaded.saved_selection.chosen, "mean"), (loaded.saved_selection.chosen + ON_TOTAL, "total")):
         loaded.saved_selection = dataclasses.replace(loaded.saved_selection, chosen=label)
         with pytest.raises(ZeroDivisionError):

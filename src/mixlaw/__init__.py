@@ -16,7 +16,8 @@
 
 from . import compare, laws, metrics
 from ._version import __version__
-from .api import fit_table, load_law, optimize_runs, optimize_saved_law, save_law
+from .api import fit_table, load_law, save_law
+from .api_optimize import optimize_runs, optimize_saved_law
 from .bootstrap import bootstrap_law
 from .data import RunTable, read_regmix_pair
 from .datasets import load_marin_delphi, load_regmix

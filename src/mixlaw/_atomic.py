@@ -8,6 +8,10 @@ file behind; a full disk or Ctrl-C does not (the temp file is removed on any err
 whose process is gone on this host, and never touches a live writer's. Older mixlaw versions named them
 ``<name>.<pid>.tmp`` and ``.<name>.<pid>.tmp`` (swept the same way) or ``.<name>.<random>`` (no pid: left
 alone, as they cannot be told from a live writer's).
+
+What the commands write goes through :func:`write_text_atomic` and :func:`write_frame_atomic` (Parquet, JSONL or CSV
+by suffix), which refuse an existing path that is not a regular file and word a failed write as one
+:class:`~mixlaw.errors.InputError` line (:func:`cannot_write`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .data.reading import jsonl_text
+from .errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: This host's name as it appears in temp-file names (letters, digits and '-' only, so names parse back).
 HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:63] or "host"
@@ -130,5 +141,60 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def _check_out_path(p: Path) -> None:
+    """Refuse an existing ``--out`` that is not a regular file: the atomic rename would replace a symlink, FIFO,
+    socket or device node (as root, ``--out /dev/full`` would replace the device with a JSON file)."""
+    if p.is_symlink() or (p.exists() and not p.is_file()):
+        kind = ("a symlink" if p.is_symlink() else "a folder" if p.is_dir() else
+                "a device, FIFO or socket")
+        # Not "--out": the same check guards --report, --save and every other file a command writes.
+        raise InputError(f"{p}: refusing to write: it exists and is {kind}, not a regular file; choose another "
+                         "path")
+
+
+@contextmanager
+def _checked_target(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temp file path beside ``path``; on success rename it over ``path``, on any failure remove it
+    (:func:`atomic_target`, which also sweeps temp files a killed writer left)."""
+    p = Path(path)
+    _check_out_path(p)
+    try:
+        with atomic_target(p) as tmp:
+            yield tmp
+    except OSError as err:
+        raise InputError(cannot_write(p, err)) from None
+
+
+def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``.
+
+    Raises
+    ------
+    InputError
+        If ``path`` exists and is not a regular file, or the write fails (the temp file is removed).
+    """
+    # UTF-8 whatever the locale: under LANG=C (or Windows' cp1252) a report or export naming the domain '代码'
+    # stopped with a UnicodeEncodeError traceback, and the page says charset utf-8.
+    with _checked_target(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a table as Parquet, JSONL (``.jsonl``/``.ndjson``: one JSON record a line) or CSV (any other name), by
+    suffix, atomically (see :func:`write_text_atomic`).
+
+    Why JSONL: ``design --out d.jsonl`` wrote CSV text into the file, and ``sweep --design d.jsonl`` (which reads a
+    .jsonl file as JSON records) stopped at "not a JSON record". Records are written with :mod:`json` (every float
+    as repr, so a mixture reads back bit for bit and keeps its run id), an empty cell as null."""
+    p = Path(path)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        with _checked_target(p) as tmp:
+            frame.to_parquet(tmp, index=False)
+    elif p.suffix.lower() in (".jsonl", ".ndjson"):
+        write_text_atomic(jsonl_text(frame), p)
+    else:
+        write_text_atomic(frame.to_csv(index=False), p)
+
+
 __all__ = ["atomic_target", "cannot_write", "why_unwritable", "sweep_stale",
-           "temp_path", "pid_alive", "HOST"]
+           "temp_path", "pid_alive", "HOST", "write_text_atomic", "write_frame_atomic"]

@@ -404,7 +404,7 @@ def check_outputs(inputs: Iterable[str | os.PathLike[str] | None], **outputs: st
         if "\x00" in str(path):
             raise InputError(f"{name}: a path cannot contain a NUL character; got {str(path)!r}")
         p = Path(path)
-        if p.is_symlink():  # as the write refuses it (api._check_out_path), after the fit
+        if p.is_symlink():  # as the write refuses it (_atomic._check_out_path), after the fit
             raise InputError(f"{name} {p}: it is a symlink, not a regular file; choose another path")
         if p.exists() and not p.is_file():
             raise InputError(f"{name} {p}: it exists and is not a regular file (a folder?); choose another path")

@@ -17,11 +17,10 @@ from typing import Any
 
 import typer
 
-from .._atomic import why_unwritable
+from .._atomic import why_unwritable, write_text_atomic
 from .._console import PlainLines, exit_for_returned, make_console
 from .._json import dumps as strict_dumps
 from .._version import __version__
-from ..api import write_text_atomic
 from ..errors import DivergedError, InputError, MixlawWarning
 from ..store import Heartbeat, RunStore, export_run_table, new_owner, run_labels, write_table
 from ..sweep import record_saved_checkpoints, run_sweep
