@@ -144,7 +144,7 @@ def test_loss_level_note_absent_when_the_mixtures_are_the_fitted_ones():
 def test_a_fitted_domain_the_other_table_lacks_counts_as_share_zero():
     # The held-out table names only a and b; the fitted runs always trained on c (0.2-0.4). Its runs are all at c = 0,
     # outside c's fitted range: they were not counted (the note named 0 of them and said nothing).
-    from mixlaw.data.table import _beyond_weight_ranges
+    from mixlaw.data.scales import _beyond_weight_ranges
 
     other = _mix_table([0.5, 0.6, 0.4], lambda a: 2.0)
     ranges = {"a": (0.0, 1.0), "b": (0.0, 1.0), "c": (0.2, 0.4)}

@@ -15,12 +15,22 @@ Every table is validated on the way in; an error names the file, the editor line
 the column.
 
 The package's modules, bottom up: :mod:`.schema` (the columns, tolerances and count cells), :mod:`.hints` (what an
-error about a table's column names suggests), :mod:`.table` (:class:`RunTable` and the comparison of two tables'
-scales) and :mod:`.reading` (files into tables). Every public name of these is importable from ``mixlaw.data``.
+error about a table's column names suggests), :mod:`.diagnosis` (what a refused or suspicious table's cells, rows
+and runs probably are), :mod:`.table` (:class:`RunTable`), :mod:`.scales` (whether another table is at the fitted
+runs' scale) and :mod:`.reading` (files into tables). Every public name of these is importable from ``mixlaw.data``.
 """
 
+from .diagnosis import (
+    UNFINISHED_ADVICE,
+    UNFINISHED_STATES,
+    note_left_out,
+    scale_look_alike,
+    unfinished_runs,
+    unseen_zero_domains,
+)
 from .hints import known_names, long_format_hint, suggest_column_map
 from .reading import csv_missing, read_regmix_pair, read_runs
+from .scales import describe_spread, scale_mismatch
 from .schema import (
     CSV_MISSING,
     HIGHER_IS_BETTER,
@@ -46,18 +56,10 @@ from .table import (
     OWN_ROWS_HINT,
     ROW_DECIMALS,
     SCALE_RATIO,
-    UNFINISHED_ADVICE,
-    UNFINISHED_STATES,
     RunTable,
-    describe_spread,
     distinct_rows,
     flat_columns,
     frame_as_table,
-    note_left_out,
-    scale_look_alike,
-    scale_mismatch,
-    unfinished_runs,
-    unseen_zero_domains,
 )
 
 __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unseen_zero_domains", "WEIGHT_TOL",

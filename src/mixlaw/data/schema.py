@@ -2,7 +2,8 @@
 
 The column prefixes and meta columns of DESIGN.md §2, the run-id columns that are read as text, the missing-value
 cells of a CSV, the tolerances on a row's weights and on two rows being one mixture, and the counts written with a
-suffix ('70M' parameters, '16k' steps) that ``params``/``step``/``tokens`` cells and the command line accept.
+suffix ('70M' parameters, '16k' steps) that ``params``/``step``/``tokens`` cells and the command line accept, and
+shares written as percentages ('30%') in weight cells.
 """
 
 from __future__ import annotations
@@ -141,6 +142,26 @@ def count_values(column: pd.Series) -> pd.Series:
     if text.any():
         values[text] = column[text].map(scaled).to_numpy(dtype=np.float64)
     return values
+
+
+def _percent_cells(column: pd.Series, values: pd.Series) -> pd.Series:
+    """A weight column's ``values`` with its text cells written as percentages ('30%', as a spreadsheet formats a
+    share, and as --mixture and --fixed take one) read as shares (0.3); they stopped at "value '30%' is not a
+    number". A row mixing '30%' with a bare 70 then fails the row-sum check, which names it."""
+    text = values.isna() & column.map(lambda v: isinstance(v, str) and v.strip().endswith("%"))
+    if text.any():
+        values = values.copy()
+        values[text] = column[text].map(_share_or_nan)
+    return values
+
+
+def _share_or_nan(cell: str) -> float:
+    """:func:`~mixlaw.data.schema.share_value` of a cell, NaN where it is not a share (the table's check names it)."""
+    try:
+        return share_value(cell)
+    except ValueError:
+        return float("nan")
+
 
 
 def beyond_tol(off: Any, tol: float) -> Any:

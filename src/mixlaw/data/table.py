@@ -1,6 +1,8 @@
 """The run table (:class:`RunTable`): a frame of proxy runs validated into float64 arrays (columns as in
-:mod:`mixlaw.data`), the subsets and summaries the fits take from it, and the comparison of two tables' scales
-(:func:`scale_mismatch`) and domains (:func:`unseen_zero_domains`).
+:mod:`mixlaw.data`), and the subsets and summaries the fits take from it.
+
+What a refused or suspicious table probably got wrong is :mod:`mixlaw.data.diagnosis`; whether another table is at
+the scale of these runs, :mod:`mixlaw.data.scales`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,16 @@ from ..errors import (
     row_unit,
     user_stacklevel,
 )
-from .hints import _fold, _mapping_hint, case_hint, known_names, long_format_hint
+from .diagnosis import (
+    _SCALE_EVERY,
+    _SCALE_WHAT_ONE,
+    _no_domain_column,
+    _not_a_number_hint,
+    scale_look_alike,
+    unfinished_runs,
+    unseen_zero_domains,
+)
+from .hints import _mapping_hint, case_hint, known_names, long_format_hint
 from .schema import (
     HIGHER_IS_BETTER,
     LOSS_PREFIX,
@@ -32,16 +43,13 @@ from .schema import (
     NONPOSITIVE_HINT,
     PERPLEXITY_FLOOR,
     ROUNDING_TOL,
-    SCALE_ALIASES,
     SCALE_COLUMN_WORDS,
     TOL_OPTION,
     WEIGHT_PREFIX,
     WEIGHT_TOL,
-    SheetText,
+    _percent_cells,
     beyond_tol,
     count_values,
-    scaled_number,
-    share_value,
     weight_sum_error,
 )
 
@@ -712,7 +720,7 @@ class RunTable:
     def scale_summary(self) -> dict[str, Any]:
         """Where these runs sit: median model size and tokens (None when absent), their (min, max) when the
         runs span several scales (``params_range`` / ``tokens_range``, see :meth:`scale_spread`), and per eval
-        set the (min, median, max) loss. :func:`scale_mismatch` compares two of these."""
+        set the (min, median, max) loss. :func:`~mixlaw.data.scales.scale_mismatch` compares two of these."""
         med = {c: None if (v := self._optional(c)) is None else float(np.median(v)) for c in ("params", "tokens")}
         spread = self.scale_spread()
         ranges = {f"{c}_range": (spread[c][1], spread[c][2]) for c in ("params", "tokens") if c in spread}
@@ -722,8 +730,8 @@ class RunTable:
         return {**med, **ranges, "losses": losses}
 
     def weight_ranges(self) -> dict[str, tuple[float, float]]:
-        """Each domain's (min, max) share over the rows (:func:`scale_mismatch` says when another table leaves
-        them)."""
+        """Each domain's (min, max) share over the rows (:func:`~mixlaw.data.scales.scale_mismatch` says when another
+        table leaves them)."""
         W = self.weights
         return {d: (float(W[:, j].min()), float(W[:, j].max())) for j, d in enumerate(self.domains)} if len(W) else {}
 
@@ -764,181 +772,8 @@ class _RowIndexer:
         return self._table.subset([rows] if isinstance(rows, (int, np.integer)) else rows)
 
 
-_SCALE_WHAT_ONE = {"params": "the model size", "step": "the checkpoint step", "tokens": "the tokens seen"}
-_SCALE_EVERY = {"params": "every model size", "step": "every checkpoint", "tokens": "every run length"}
-
-
-#: Run states (W&B's 'State' column or run.state, a tracker's 'status') of a run that did not finish.
-UNFINISHED_STATES = ("running", "crashed", "failed", "killed", "preempted", "error", "errored")
-#: What to do about such runs: said by every reader that finds them.
-UNFINISHED_ADVICE = ("a run that did not finish logged the losses of an earlier checkpoint, not its final ones; leave "
-                     "those {rows} out, or check that their losses are final")
-
-
-def unfinished_runs(frame: pd.DataFrame, lines: Any, where: str) -> str | None:
-    """The warning for the rows of ``frame`` whose run state (W&B's 'State' column: finished, running, crashed,
-    failed, killed) says the run did not finish, naming their ``lines``; None when there are none. A W&B export
-    lists every run, and the last losses of those that crashed were fitted as final ones without a word."""
-    lines = np.asarray(lines)
-    for c in map(str, frame.columns):
-        if c.strip().lower() not in ("state", "status", "run_state", "run_status"):
-            continue
-        cells = frame[c].map(lambda v: str(v).strip().lower() if isinstance(v, str) else "")
-        bad = cells.isin(UNFINISHED_STATES)
-        if bad.any():
-            said = ", ".join(f"{n} {v!r}" for v, n in cells[bad].value_counts().items())
-            at = ", ".join(str(int(x)) for x in lines[bad.to_numpy()][:5]) + (", ..." if bad.sum() > 5 else "")
-            return (f"{where}: column {c!r} says {said} ({row_unit(where)}s {at}): "
-                    + UNFINISHED_ADVICE.format(rows="rows"))
-    return None
-
-
-def scale_look_alike(frame: pd.DataFrame, candidates: Sequence[str],
-                     present: set[str]) -> tuple[str, str, str] | None:
-    """The first of ``candidates`` (columns of ``frame``) named as other exports name the model size, step or
-    tokens (``model_size``, ``n_params``, ``_step``, ``n_tokens``: :data:`SCALE_ALIASES`; for the size, any name
-    with 'param') whose values differ, when ``present`` (the run table's columns) lacks the column of that name:
-    (column, the run table's name for it, "values ... in a column named like ...", the start of the error). None
-    when there is none.
-
-    Why: ignored, a sweep's rows of 4 model sizes were fitted as one loss surface without a word (the same table
-    with ``params`` warns). A column of one value changes nothing and is let be; a step (token) look-alike beside a
-    ``tokens`` (``step``) column is the same checkpoint axis, already read.
-    """
-    for canon, aliases in SCALE_ALIASES.items():
-        if canon in present or (canon != "params" and {"step", "tokens"} & present):
-            continue
-        for c in candidates:
-            name = _fold(str(c).strip())
-            # 'embedding_free_params', 'model/n_params': any other name with 'param' is a size too
-            # ... and the papers' symbols, N for the model size and D for the tokens (upper case alone)
-            symbol = str(c).strip() == {"params": "N", "tokens": "D"}.get(canon)
-            if name not in aliases and not symbol and not (canon == "params" and "param" in name
-                                                           and "hyper" not in name):
-                continue
-            cells = frame[c].dropna()
-            cells = cells[cells.map(lambda v: bool(str(v).strip()))]
-            if cells.map(lambda v: str(v).strip()).nunique() < 2:
-                continue
-            # numbers as numbers ('1e+07', not '10000000.0'), smallest first; text cells as written
-            x = count_values(cells)
-            values = [f"{v:g}" for v in np.unique(x[x.notna()])] + sorted({str(v).strip() for v in cells[x.isna()]})
-            shown = ", ".join(values[:3]) + (f", ... ({len(values)} in all)" if len(values) > 3 else "")
-            return (str(c), canon, f"values {shown} in a column named like {_SCALE_WHAT_ONE[canon]}, which is read "
-                                   f"from a column named {canon!r} alone")
-    return None
-
-
-def _no_domain_column(w: np.ndarray, wcols: list[str], sums: np.ndarray, tol: float) -> tuple[str | None, str]:
-    """For rows that do not sum to 1: a weight column whose removal makes every row sum to 1 is no domain (a
-    'weight_decay' a 'weight_*' map took in; "no row sums to 1 ... divide each row by its sum" made it one), or is
-    one domain given twice; or the columns after the first k, when those k sum to 1 in every row (a list's other
-    positions a pattern took in). (column, hint), or (None, '')."""
-    alone = [c for j, c in enumerate(wcols)
-             if len(wcols) > 2 and not beyond_tol(np.abs(sums - w[:, j] - 1.0), tol).any()]
-    twin = [(a, b) for a in alone for b in alone if a < b
-            and np.array_equal(w[:, wcols.index(a)], w[:, wcols.index(b)])]
-    if twin:
-        return twin[0][1], (f"{twin[0][0]!r} and {twin[0][1]!r} hold the same shares in every row, and without one "
-                            "every row sums to 1: one domain given twice? drop one")
-    if alone:
-        return alone[0], (f"without {alone[0]!r} every row sums to 1: is it a domain? drop it (or leave it out of the "
-                          "--columns map)")
-    # The first k columns sum to 1 in every row and the rest do not belong: a pattern over a list (w:*=input_X/*,
-    # Chen et al.'s BO sweep writes 9 shares then 10 LoRA settings in one array) took every position; "no row sums to
-    # 1 ... divide each row by its sum" would have made LoRA ranks into shares.
-    head = np.cumsum(w, axis=1)
-    k = next((k for k in range(2, len(wcols)) if not beyond_tol(np.abs(head[:, k - 1] - 1.0), tol).any()), None)
-    if k is not None and not beyond_tol(np.abs(w[:, k:].sum(axis=1) - 1.0), tol).any():
-        # Two mixtures side by side: a two-phase schedule (Marin's two_phase_many swarm writes phase_0_<bucket> and
-        # phase_1_<bucket> for 39 buckets), whose columns a map took in as 2 x 39 domains summing to 2.
-        return wcols[k], (f"{wcols[0]!r} to {wcols[k - 1]!r} sum to 1 in every row, and so do {wcols[k]!r} to "
-                          f"{wcols[-1]!r}: two mixtures in one row, as a schedule of two phases writes them? a law "
-                          "fits one mixture per run: map the phase to fit (or the runs' overall mixture, each "
-                          "phase's shares times its fraction of the tokens, summed) as the w: columns")
-    if k is not None:
-        return wcols[k], (f"the first {k} weight columns, {wcols[0]!r} to {wcols[k - 1]!r}, sum to 1 in every row: "
-                          f"are {wcols[k]!r} and the {len(wcols) - k - 1} after it domains? leave them out of the "
-                          "--columns map (a pattern over a list's positions takes every one)")
-    return None, ""
-
-
-def _percent_cells(column: pd.Series, values: pd.Series) -> pd.Series:
-    """A weight column's ``values`` with its text cells written as percentages ('30%', as a spreadsheet formats a
-    share, and as --mixture and --fixed take one) read as shares (0.3); they stopped at "value '30%' is not a
-    number". A row mixing '30%' with a bare 70 then fails the row-sum check, which names it."""
-    text = values.isna() & column.map(lambda v: isinstance(v, str) and v.strip().endswith("%"))
-    if text.any():
-        values = values.copy()
-        values[text] = column[text].map(_share_or_nan)
-    return values
-
-
-def _share_or_nan(cell: str) -> float:
-    """:func:`~mixlaw.data.schema.share_value` of a cell, NaN where it is not a share (the table's check names it)."""
-    try:
-        return share_value(cell)
-    except ValueError:
-        return float("nan")
-
-
-def _not_a_number_hint(value: Any, column: str) -> str:
-    """The end of "value ... is not a number" for a cell whose fix is known: a decimal comma ('3,12', a European
-    spreadsheet's CSV separated by ','), a placeholder for a missing loss ('-', '#DIV/0!', '?')."""
-    v = str(value).strip()
-    if column in ("params", "step", "tokens") and re.fullmatch(r"\d{1,3}([,.' ]\d{3})+", v):
-        # '1,300,000' (or '28,368'): a count with thousands separators, not a decimal comma
-        return f" (thousands separators? write {re.sub(r'[^0-9]', '', v)}, or a suffix as in 1.3M)"
-    size = re.fullmatch(r".*[-_/ ](\d+(?:\.\d+)?[kKmMbBgGtT])", v) if column == "params" else None
-    if size and scaled_number(size.group(1)[:-1] + size.group(1)[-1].upper()):
-        # 'Qwen2.5-0.5B', 'pythia-160m': a model's name, whose size at the end the column would read on its own
-        # (ADMIRE-BayesOpt's IFT runs name their models so: "value 'Qwen2.5-0.5B' is not a number").
-        n = scaled_number(size.group(1)[:-1] + size.group(1)[-1].upper())
-        return f" (a model's name? its size alone, {size.group(1)!r} or {n:g}, is read: map a column of the sizes)"
-    if isinstance(value, SheetText):
-        # A workbook's cell: the CSV's advice (separators) does not apply; the number is to be stored as one.
-        return (f" (sheet {value.sheet!r}, cell {value.cell} holds it as text, a decimal comma the workbook did not "
-                f"read as a number: store the cell as a number, retyped with the decimal separator the spreadsheet "
-                f"uses ({v.replace(',', '.')} where it is '.'), or change the locale's decimal separator to ',' "
-                "(Excel: File > Options > Advanced, 'Use system separators'; LibreOffice: Tools > Options > Language "
-                "Settings) and convert the column (Data > Text to Columns), then save the workbook)")
-    if re.fullmatch(r"[-+]?\d*,\d+([eE][-+]?\d+)?", v):
-        return (f" (a decimal comma? write {v.replace(',', '.')}, or save the table with ';' or tabs between cells, "
-                "which mixlaw reads with decimal commas)")
-    if column.startswith(LOSS_PREFIX) and (v in ("-", "--", "?", "x", "n.a.", "missing", "") or v.startswith("#")):
-        return " (a missing loss? leave the cell empty: the fits then use the rows that have this eval)"
-    return ""
-
-
-def note_left_out(err: Exception, left_out: dict[str, int], n_rows: int, n_table: int) -> None:
-    """Append to ``err``'s message how many of the table's rows the failed fit had, when an eval missing in some
-    rows (``left_out``: eval -> rows without its loss) made them few: "3 observations are too few" read as a small
-    table, when the eval is missing from most of a large one."""
-    if left_out and err.args and isinstance(err.args[0], str):
-        miss = ", ".join(f"loss:{e} in {n}" for e, n in left_out.items())
-        err.args = (f"{err.args[0]} (only {n_rows} of the table's {n_table} rows have every target's loss: "
-                    f"missing {miss} rows)", *err.args[1:])
-
-
 #: Two tables are at the same model size / token count when their medians are within this factor.
 SCALE_RATIO = 1.1
-
-
-def unseen_zero_domains(frame: pd.DataFrame, extra: Sequence[str], where: str, whose: str,
-                        stacklevel: int = 2) -> list[str]:
-    """The domains of ``extra`` (weight columns the other side has not) that are 0 in every row of ``frame``,
-    with a :class:`DataWarning` that they are ignored: a domain no row trains on changes nothing (Dai & Zheng's
-    held-out runs with an all-zero 'w:extra' stopped at "unexpected weight column(s)", and so did a candidate
-    table listing a domain the law never saw). A column that is not numeric everywhere is not ignored (the caller
-    reports it). ``whose`` names the other side ("the fitting runs'"); ``stacklevel`` is the caller's."""
-    unused = [d for d in extra if not pd.to_numeric(frame[WEIGHT_PREFIX + d], errors="coerce").fillna(1).any()]
-    if unused:
-        warnings.warn(f"{where}: weight column(s) {['w:' + d for d in unused]} are 0 in every row and not among "
-                      f"{whose} domains; ignored", DataWarning, stacklevel=user_stacklevel(stacklevel + 1))
-    return unused
-
-
-_SCALE_WHAT = {"params": "model sizes", "tokens": "token counts", "step": "step counts"}
 
 
 #: Decimals to which two runs' rows (shares, and model size and tokens) must agree to be one point: a mixture run at
@@ -958,87 +793,3 @@ def distinct_rows(*blocks: Any) -> tuple[np.ndarray, np.ndarray]:
     X = np.round(np.column_stack([c.reshape(n, -1) for c in cols]), ROW_DECIMALS)
     _, first, inv = np.unique(X, axis=0, return_index=True, return_inverse=True)
     return first, np.ravel(inv)
-
-
-def describe_spread(spread: dict[str, tuple[int, float, float]]) -> str:
-    """'6 model sizes (1.22e+08 to 2.72e+09) and 66 token counts (2e+09 to 1.04e+11)' for
-    :meth:`RunTable.scale_spread`."""
-    return " and ".join(f"{n} {_SCALE_WHAT[c]} ({lo:.3g} to {hi:.3g})" for c, (n, lo, hi) in spread.items())
-
-
-def scale_mismatch(fitted: dict[str, Any], other: RunTable, label: str,
-                   weight_ranges: dict[str, tuple[float, float]] | None = None) -> str | None:
-    """Why ``other`` is not at the scale of the runs summarised in ``fitted`` (:meth:`RunTable.scale_summary`),
-    or None.
-
-    Different median model size or tokens (beyond :data:`SCALE_RATIO`) is a mismatch; unless both tables have
-    both columns, a median loss outside the fitted runs' loss range on a shared eval set is one (a mixing law predicts
-    losses at the scale it was fitted at, and a loss level it never saw is another scale or another setup).
-    ``weight_ranges`` (the fitted runs' (min, max) share per domain, :meth:`RunTable.weight_ranges`): when the loss
-    level is all there is and most of ``other``'s runs leave those ranges, the message says so, since mixtures
-    beyond the fitted ones can reach that loss at the fitted scale.
-    """
-    theirs = other.scale_summary()
-    why = []
-    compared = set()
-    for col, what in (("params", "model size"), ("tokens", "tokens")):
-        a, b, span = fitted.get(col), theirs.get(col), fitted.get(f"{col}_range")
-        if b and (a or span is not None):
-            compared.add(col)
-        if span is not None and b:
-            # Fitted runs at several scales: another table is at their scale when its median is inside their
-            # range (comparing medians said '6.8e+08 vs 3.1e+08' for two random splits of one multi-size sweep).
-            lo, hi = span
-            if not lo / SCALE_RATIO <= b <= hi * SCALE_RATIO:
-                why.append(f"{what} {b:.3g}, outside the fitted runs' {lo:.3g} to {hi:.3g}")
-        elif a and b and max(a, b) / min(a, b) > SCALE_RATIO:
-            why.append(f"{what} {b:.3g} vs {a:.3g} in the fitted runs")
-    # Both tables at the same model size and tokens: a median loss outside the fitted range is then a few
-    # held-out runs beyond a few fitted ones (14 and 6 of Dai & Zheng's 122M runs, all at 2e10 tokens), not another
-    # scale, and pointing to the pipeline would mislead.
-    if not why and compared != {"params", "tokens"}:
-        for e, (lo, _, hi) in fitted.get("losses", {}).items():
-            if e in theirs["losses"]:
-                med = theirs["losses"][e][1]
-                if not lo <= med <= hi:
-                    why.append(f"median loss {med:.4g} on {e!r}, outside the fitted runs' range [{lo:.4g}, {hi:.4g}]")
-                    break
-    if not why:
-        return None
-    text = (f"{label}: {'; '.join(why)}. A mixing law predicts losses at the scale it was fitted at; to predict "
-            "another model size or run length, fit across scales with `mixlaw pipeline` (or the API's "
-            "fit_pipeline)")
-    beyond = _beyond_weight_ranges(other, weight_ranges) if why[0].startswith("median loss") else None
-    if beyond:
-        # Marin's 13 measured optimiser proposals at its Delphi swarm's own scale (their median loss below the
-        # swarm's best) were sent to the pipeline, with no word that their shares leave the swarm's (stack_edu_fim
-        # 0.24 against at most 0.15).
-        text += (f". Its mixtures also leave the fitted runs' shares ({beyond}): if these runs are at the fitted "
-                 "scale (an optimiser's proposals, say), the loss level is the mixtures' own, and predicting them "
-                 "is extrapolation in the weights, not in scale")
-    return text
-
-
-def _beyond_weight_ranges(other: RunTable, ranges: dict[str, tuple[float, float]] | None) -> str | None:
-    """'9 of 13 runs; farthest: w:code 0.237, fitted 0 to 0.15' when at least half of ``other``'s runs have a share
-    outside ``ranges`` (per domain; a domain ``ranges`` lacks counts as fitted at 0, a fitted domain ``other`` lacks
-    as share 0 in its runs), else None."""
-    if not ranges:
-        return None
-    W = other.weights
-    out_rows = np.zeros(len(other), dtype=bool)
-    far: tuple[float, str, float, float, float] | None = None
-    cols = {d: W[:, j] for j, d in enumerate(other.domains)}
-    for d in [*other.domains, *(d for d in ranges if d not in cols)]:
-        lo, hi = ranges.get(d, (0.0, 0.0))
-        tol = 1e-9 + 1e-6 * hi
-        w = cols.get(d, np.zeros(len(other)))
-        off = np.maximum(lo - tol - w, w - hi - tol)
-        out_rows |= off > 0
-        k = int(np.argmax(off))
-        if off[k] > 0 and (far is None or off[k] > far[0]):
-            far = (float(off[k]), d, float(w[k]), lo, hi)
-    n = int(out_rows.sum())
-    if far is None or 2 * n < len(other):
-        return None
-    return f"{n} of {len(other)} runs; farthest: w:{far[1]} {far[2]:.3g}, fitted {far[3]:.3g} to {far[4]:.3g}"
