@@ -194,8 +194,9 @@ class MetaLaw(MixingLaw):
         self.cv_ = cv.table
         if self._s is not None:
             self.targets_ = [OBJECTIVE]
-            # Kept for the error of the objective far from the runs (mixlaw.api_optimize's _law_error, optimize's report):
-            # each candidate's out-of-fold objective, and each run's L1 distance to the runs its fold was fitted on.
+            # Kept for the error of the objective far from the runs (mixlaw.api_optimize's _law_error, optimize's
+            # report): each candidate's out-of-fold objective, and each run's L1 distance to the runs its fold was
+            # fitted on.
             # Not saved with the law.
             self.cv_objective_oof_ = {member_name(k, m): cv.objective_oof((k, m)) for k, m in cv.oof}
             self.cv_objective_ = cv.objective
