@@ -27,9 +27,9 @@ PACKAGE = "mixlaw"
 #: Layers from the bottom up. A module may import modules of its own layer or below (no cycles), never above.
 LAYERS: list[tuple[str, list[str]]] = [
     # what everything else uses: errors, consoles, input checks, strict JSON, atomic file writes, worker counts, run
-    # tables (the data package: schema, hints, diagnosis, table, scales, reading, all here through "data") and their
-    # importers (W&B, TensorBoard event files, Olmix), metrics, the least-squares engine and its report, token
-    # budgets, bundled data, the run store
+    # tables (the data package: schema, hints, diagnosis, table, scales, json_records, excel_formulas, reading, all
+    # here through "data") and their importers (W&B, TensorBoard event files, Olmix), metrics, the least-squares
+    # engine and its report, token budgets, bundled data, the run store
     ("base", ["errors", "_version", "_console", "_validation", "_json", "_atomic", "_workers", "data", "evals",
               "importers", "tfevents", "metrics", "_solver", "fit", "fit_report", "budget", "datasets", "store"]),
     # the mixing laws (one interface, one file per law)

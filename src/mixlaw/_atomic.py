@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .data.reading import jsonl_text
+from .data.json_records import jsonl_text
 from .errors import InputError
 
 if TYPE_CHECKING:

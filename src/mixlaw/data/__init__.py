@@ -17,7 +17,9 @@ the column.
 The package's modules, bottom up: :mod:`.schema` (the columns, tolerances and count cells), :mod:`.hints` (what an
 error about a table's column names suggests), :mod:`.diagnosis` (what a refused or suspicious table's cells, rows
 and runs probably are), :mod:`.table` (:class:`RunTable`), :mod:`.scales` (whether another table is at the fitted
-runs' scale) and :mod:`.reading` (files into tables). Every public name of these is importable from ``mixlaw.data``.
+runs' scale) and :mod:`.reading` (files into tables; JSON records flattened in :mod:`.json_records`, a
+workbook's never-computed formulas found in :mod:`.excel_formulas`). Every public name of these is importable from
+``mixlaw.data``.
 """
 
 from .diagnosis import (

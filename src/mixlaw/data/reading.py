@@ -1,6 +1,8 @@
 """Reading run-table files into :class:`~mixlaw.data.RunTable`: CSV (',', or ';' or tab with decimal commas), Excel
 workbooks, Parquet, JSON and JSONL, and RegMix's mixture/loss pair joined on ``index``. Each row keeps its editor
 line and the run-id columns are read as text, so that an error names the file, line and column as the user sees them.
+JSON records are flattened into columns in :mod:`.json_records`; a workbook's formulas whose value was never computed
+are found in :mod:`.excel_formulas`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, DataWarning, InputError, user_stacklevel
+from .excel_formulas import _check_computed, _sheet_cell
 from .hints import _fold
+from .json_records import _flatten_json, _read_jsonl
 from .schema import (
     CSV_MISSING,
     LOSS_PREFIX,
@@ -155,13 +159,6 @@ def _read_excel(path: Path, text: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
     return _drop_empty_rows(_comma_cells(df, text, sheets[0], lines), lines, empty)
 
 
-def _sheet_cell(j: int, line: int) -> str:
-    """A sheet's cell address, ``B7``, of the ``j``-th column (0-based) on sheet row ``line``."""
-    from openpyxl.utils import get_column_letter
-
-    return f"{get_column_letter(j + 1)}{line}"
-
-
 def _comma_cells(df: pd.DataFrame, text: set[str], sheet: str, lines: np.ndarray) -> pd.DataFrame:
     """``df`` with each text cell that reads as a number with a decimal comma ('0,4'), outside the ``text`` columns,
     as a :class:`~mixlaw.data.schema.SheetText` that keeps its sheet and cell: should a number be needed there, the
@@ -174,146 +171,6 @@ def _comma_cells(df: pd.DataFrame, text: set[str], sheet: str, lines: np.ndarray
             df[c] = [SheetText(v, sheet, _sheet_cell(j, int(line))) if h else v
                      for v, h, line in zip(df[c], hit, lines, strict=True)]
     return df
-
-
-def _local(tag: str) -> str:
-    """An XML element's or attribute's name without its namespace ('{http://...}c' -> 'c')."""
-    return tag.rsplit("}", 1)[-1]
-
-
-def _first_sheet_part(archive: Any) -> str | None:
-    """The zip member of a workbook's first sheet (``xl/worksheets/sheet1.xml`` as most writers name it), by the
-    workbook's own list of sheets and their relationships; None if they cannot be read."""
-    import posixpath
-    from xml.etree import ElementTree
-
-    try:
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError):
-        return None
-    first = next((e for e in book.iter() if _local(e.tag) == "sheet"), None)
-    rid = None if first is None else next((v for k, v in first.attrib.items() if _local(k) == "id"), None)
-    target = next((e.get("Target") for e in rels.iter() if _local(e.tag) == "Relationship" and e.get("Id") == rid),
-                  None)
-    if target is None:
-        return None
-    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-
-
-#: A formula element's start in a sheet's XML (``<f>``, ``<f t="shared" .../>``, a prefixed ``<x:f>``); not ``<font``.
-_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
-
-
-def _has_formula(archive: Any, part: str) -> bool:
-    """Whether the sheet's XML has a formula element: a byte scan of the decompressed part, some 10 times quicker
-    than parsing it, which a sheet without formulas (most run tables) is then spared."""
-    tail = b""
-    with archive.open(part) as f:
-        while chunk := f.read(1 << 20):
-            if _FORMULA_TAG.search(tail + chunk):
-                return True
-            tail = chunk[-64:]  # a tag cut between two reads
-    return False
-
-
-def _full_calc_on_load(archive: Any) -> bool:
-    """Whether the workbook asks a spreadsheet to compute every formula on opening (``<calcPr fullCalcOnLoad="1">``
-    in ``xl/workbook.xml``). XlsxWriter and openpyxl write it, XlsxWriter with a placeholder value (0) stored for each
-    formula: the value there is then no result. Excel and LibreOffice, having computed the formulas, save without it.
-    Read here, not from openpyxl's ``Workbook.calculation``: openpyxl defaults the flag to true when it is absent."""
-    from xml.etree import ElementTree
-
-    try:
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    except (KeyError, ElementTree.ParseError):
-        return False
-    calc = next((e for e in book.iter() if _local(e.tag) == "calcPr"), None)
-    return calc is not None and calc.get("fullCalcOnLoad", "").strip().lower() in ("1", "true")  # xsd:boolean
-
-
-def _column_of(ref: str | None, default: int) -> int:
-    """The column (from 1) of a cell reference (``D3``: 4); ``default`` where it is absent or not one. Letters
-    counted here, not by openpyxl's parser: called for every cell of a sheet with formulas, it took 2 s of 6."""
-    n = 0
-    for ch in (ref or "").upper():
-        if "A" <= ch <= "Z":
-            n = n * 26 + ord(ch) - 64
-        elif ch.isdigit():
-            break
-        else:
-            return default
-    return n or default
-
-
-def _check_computed(path: Path, sheet: str, names: list[str], empty: bool) -> None:
-    """Stop at a formula cell whose value was never computed: a workbook written by a program (openpyxl, XlsxWriter,
-    a script) stores the formula and leaves its value for a spreadsheet to compute on opening. openpyxl reads the
-    stored value: none (openpyxl's own books), so the cell read as empty and a loss column silently lost that value
-    (or a run its name); or a placeholder (XlsxWriter's 0, in a book flagged ``fullCalcOnLoad``), so a loss read as 0
-    or a weight as 0, refused with a message about the sum or the loss and not about the formula.
-
-    ``empty``: whether the sheet read has an empty cell. A workbook with none and without the flag is not opened
-    again; otherwise the first sheet's XML is parsed (streamed, without openpyxl) only when a byte scan finds a
-    formula in it, so a sheet without formulas is scanned alone. A formula's cell with no ``<v>`` value is one never
-    computed; a computed text result ``t="str"`` (Excel's ``=IF(...,"")``, a missing loss by intent) is not. In a
-    workbook flagged ``fullCalcOnLoad`` every formula's cell is, whatever it stores: the flag says the stored values
-    are to be recomputed, and a writer that computed none stores 0. ``names``: the header's names, for the column
-    of the error."""
-    import zipfile
-    from xml.etree import ElementTree
-
-    found: list[tuple[int, int, str, str | None]] = []  # (sheet row, column from 1, formula, stored value) per cell
-    with zipfile.ZipFile(path) as archive:
-        on_load = _full_calc_on_load(archive)
-        if not (empty or on_load):
-            return
-        part = _first_sheet_part(archive)
-        if part is None or part not in archive.namelist() or not _has_formula(archive, part):
-            return
-        with archive.open(part) as f:
-            row = col = 0
-            formula: str | None = None
-            value: str | None = None
-            for event, e in ElementTree.iterparse(f, events=("start", "end")):
-                tag = _local(e.tag)
-                if event == "start":
-                    # A row's and a cell's place may go unwritten (r is optional): then it follows the previous one.
-                    if tag == "row":
-                        row, col = int(e.get("r") or row + 1), 0
-                    elif tag == "c":
-                        col = _column_of(e.get("r"), col + 1)
-                        formula, value = None, None
-                    continue
-                if tag == "f":
-                    formula = e.text or ""
-                elif tag == "v":
-                    value = e.text or None
-                elif tag == "c":
-                    if formula is not None and (on_load or (value is None and e.get("t") != "str")):
-                        found.append((row, col, formula, value))
-                    e.clear()
-                elif tag == "row":
-                    e.clear()
-    if not found:
-        return
-    row, col, formula, value = found[0]
-    others = [_sheet_cell(c - 1, r) for r, c, _, _ in found[1:]]
-    more = (f" ({len(others)} more such cell{'s' if len(others) > 1 else ''}: {', '.join(others[:5])}"
-            f"{', ...' if len(others) > 5 else ''})") if others else ""
-    what = f"the formula '={formula}'" if formula else "a formula"  # a shared formula's other cells write none
-    if value is None:
-        why = ("(a workbook written by a program and not saved by a spreadsheet since), so it reads as an empty "
-               "cell")
-    else:
-        shown = value if len(value) <= 20 else value[:20] + "..."
-        why = ("(a workbook written by a program, XlsxWriter or a script, and not saved by a spreadsheet since: it "
-               "asks for every formula to be computed on opening, fullCalcOnLoad), so its stored value, "
-               f"{shown!r}, is a placeholder, not the formula's result")
-    raise DataError(f"sheet {sheet!r}, cell {_sheet_cell(col - 1, row)} holds {what}, whose value was never computed "
-                    f"{why}{more}: open and save the workbook in Excel or LibreOffice so that its values are computed, "
-                    "or export the sheet as CSV", path=str(path), row=row,
-                    column=names[col - 1] if 0 < col <= len(names) else None)
 
 
 def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
@@ -459,18 +316,6 @@ def _other_mixlaw_file(path: Path) -> str:
     return ""
 
 
-def jsonl_text(frame: pd.DataFrame) -> str:
-    """A table as JSON Lines, one record a row, as :func:`_read_jsonl` reads it back: every float by repr (pandas'
-    ``to_json`` keeps 10 digits, so an exported mixture read back as a sweep design got other run ids), an empty
-    or non-finite cell as null, names as written (UTF-8)."""
-    def cell(v: Any) -> Any:
-        v = v.item() if isinstance(v, np.generic) else v
-        return None if isinstance(v, float) and not np.isfinite(v) else v
-
-    return "".join(json.dumps({str(k): cell(v) for k, v in rec.items()}, ensure_ascii=False) + "\n"
-                   for rec in frame.to_dict(orient="records"))
-
-
 def _check_unique_columns(names: list[str], path: Path) -> None:
     """Stop at a column name the file gives twice, naming it and where it stands (1-based)."""
     if names and not any(c.strip() for c in names):
@@ -488,95 +333,6 @@ def _check_unique_columns(names: list[str], path: Path) -> None:
             raise DataError(f"the name is given to two columns ({seen[c]} and {i}); rename or drop one",
                             path=str(path), column=c)
         seen[c] = i
-
-
-def _is_history(v: Any) -> bool:
-    """A list of JSON objects: one record's per-step log (``"evaluations": [{"step": 25, "eval_loss": 2.9}, ...]``)."""
-    return isinstance(v, list) and len(v) > 0 and all(isinstance(e, dict) for e in v)
-
-
-def _is_vector(v: Any) -> bool:
-    """A list of numbers or strings (``"input_X": [0.07, 0.15, ...]``): one value per position."""
-    return isinstance(v, list) and not any(isinstance(e, (dict, list)) for e in v)
-
-
-def _flatten_json(df: pd.DataFrame, lines: np.ndarray, path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    """Nested JSON records (a ``.json`` array or JSONL) as flat columns that ``--columns`` patterns match.
-
-    - an object becomes one column per key, named with '/' as the W&B importer names config keys
-      (``{"mixture": {"web": 0.5}}`` is ``mixture/web``): read as it was, 'mixture' was one column of dicts;
-    - a list of objects (a per-step history: ``"evaluations": [{"step": 25, "eval_loss": 2.9}, ...]``) becomes one
-      row per element, the record's other fields repeated and the element's keys ``evaluations/step``, ... (each
-      row keeps the record's line for errors); one such field per file, since two cannot be paired row by row;
-    - a list of numbers or strings (``"input_X": [0.07, 0.15, ...]``, a mixture written as an array) becomes one
-      column per position, ``input_X/0``, ``input_X/1``, ...
-
-    Chen et al.'s BO sweep (github.com/chenzhiliang94/Data-Mixing, results_eval_random_in_dist/*.json) writes each
-    run so, and ``--columns 'w:a=input_X/0,...,step=evaluations/step,loss:x=evaluations/eval_loss'`` found "no column
-    matches 'input_X/*'; columns: input_X, evaluations". A ``.json`` array of nested objects was not flattened at all
-    (JSONL alone was), though both are "JSON records".
-    """
-    def objects(frame: pd.DataFrame, test: Any) -> list[str]:
-        return [str(c) for c in frame.columns if frame[c].dtype == object and frame[c].map(test).any()]
-
-    def normalise(frame: pd.DataFrame) -> pd.DataFrame:
-        if not objects(frame, lambda v: isinstance(v, dict)):
-            return frame
-        return pd.json_normalize(frame.to_dict("records"), sep="/")
-
-    df = normalise(df)
-    histories = objects(df, _is_history)
-    if len(histories) > 1:
-        raise DataError(f"the fields {histories[0]!r} and {histories[1]!r} both hold lists of records (per-step "
-                        "logs): one row per element is read from one such field; drop the other, or give each as a "
-                        "table of its own", path=str(path))
-    if histories:
-        h = histories[0]
-        df = df.assign(_mixlaw_line=lines).explode(h, ignore_index=True)
-        lines = df.pop("_mixlaw_line").to_numpy(dtype=int)
-        # An element that is not an object (a number among the records, an empty list's NaN) stays a cell of 'h'.
-        df = normalise(df)
-        if h in df.columns and df[h].isna().all():
-            df = df.drop(columns=h)
-    for c in objects(df, _is_vector):
-        if not df[c].map(lambda v: _is_vector(v) or v is None or (isinstance(v, float) and np.isnan(v))).all():
-            continue  # a field that is a list in some records and an object or list of lists in others: as read
-        width = int(df[c].map(lambda v: len(v) if isinstance(v, list) else 0).max())
-        spread = pd.DataFrame([list(v) + [np.nan] * (width - len(v)) if isinstance(v, list) else [np.nan] * width
-                               for v in df[c]], columns=[f"{c}/{i}" for i in range(width)], index=df.index)
-        taken = [n for n in spread.columns if n in df.columns]
-        if taken:
-            raise DataError(f"the field {c!r} is a list, whose positions would be the columns {taken[0]!r}, ..., "
-                            "but the records have a field of that name too", path=str(path), column=c)
-        at = list(df.columns).index(c)
-        df = pd.concat([df.iloc[:, :at], spread, df.iloc[:, at + 1:]], axis=1)
-    return df, lines
-
-
-def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    """Read one JSON object per line with json.loads, keeping each record's line and its strings as strings.
-
-    pandas' reader named no line when one was broken ("Key name of object must be 'string' when decoding 'object'
-    at position 1266"), counted rows past a blank line one line short, and turned string ids into numbers.
-    """
-    records, lines = [], []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"not a JSON record: {err.msg} at character {err.pos + 1} of the line", path=str(path),
-                                row=n) from None
-            if not isinstance(rec, dict):
-                raise DataError(f"not a JSON object but {type(rec).__name__} (one object per line: "
-                                '{"run": ..., "w:web": ..., "loss:pile": ...})', path=str(path), row=n)
-            records.append(rec)
-            lines.append(n)
-    if not records:
-        raise DataError("the file has no records, only blank lines", path=str(path))
-    return pd.DataFrame.from_records(records), np.asarray(lines, dtype=int)
 
 
 def canonical_name(name: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .._atomic import atomic_target, why_unwritable
-from ..data.reading import jsonl_text
+from ..data.json_records import jsonl_text
 from ..errors import InputError
 
 

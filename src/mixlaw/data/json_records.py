@@ -1,0 +1,116 @@
+"""JSON records as a run table's rows, and a table as JSON Lines: a ``.json`` array or a JSONL file read record by
+record (each keeping its line for errors, its strings as strings) and its nested fields flattened into the columns
+that ``--columns`` patterns match; :func:`jsonl_text` writes a table back so that it reads the same.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+
+
+def _is_history(v: Any) -> bool:
+    """A list of JSON objects: one record's per-step log (``"evaluations": [{"step": 25, "eval_loss": 2.9}, ...]``)."""
+    return isinstance(v, list) and len(v) > 0 and all(isinstance(e, dict) for e in v)
+
+
+def _is_vector(v: Any) -> bool:
+    """A list of numbers or strings (``"input_X": [0.07, 0.15, ...]``): one value per position."""
+    return isinstance(v, list) and not any(isinstance(e, (dict, list)) for e in v)
+
+
+def _flatten_json(df: pd.DataFrame, lines: np.ndarray, path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """Nested JSON records (a ``.json`` array or JSONL) as flat columns that ``--columns`` patterns match.
+
+    - an object becomes one column per key, named with '/' as the W&B importer names config keys
+      (``{"mixture": {"web": 0.5}}`` is ``mixture/web``): read as it was, 'mixture' was one column of dicts;
+    - a list of objects (a per-step history: ``"evaluations": [{"step": 25, "eval_loss": 2.9}, ...]``) becomes one
+      row per element, the record's other fields repeated and the element's keys ``evaluations/step``, ... (each
+      row keeps the record's line for errors); one such field per file, since two cannot be paired row by row;
+    - a list of numbers or strings (``"input_X": [0.07, 0.15, ...]``, a mixture written as an array) becomes one
+      column per position, ``input_X/0``, ``input_X/1``, ...
+
+    Chen et al.'s BO sweep (github.com/chenzhiliang94/Data-Mixing, results_eval_random_in_dist/*.json) writes each
+    run so, and ``--columns 'w:a=input_X/0,...,step=evaluations/step,loss:x=evaluations/eval_loss'`` found "no column
+    matches 'input_X/*'; columns: input_X, evaluations". A ``.json`` array of nested objects was not flattened at all
+    (JSONL alone was), though both are "JSON records".
+    """
+    def objects(frame: pd.DataFrame, test: Any) -> list[str]:
+        return [str(c) for c in frame.columns if frame[c].dtype == object and frame[c].map(test).any()]
+
+    def normalise(frame: pd.DataFrame) -> pd.DataFrame:
+        if not objects(frame, lambda v: isinstance(v, dict)):
+            return frame
+        return pd.json_normalize(frame.to_dict("records"), sep="/")
+
+    df = normalise(df)
+    histories = objects(df, _is_history)
+    if len(histories) > 1:
+        raise DataError(f"the fields {histories[0]!r} and {histories[1]!r} both hold lists of records (per-step "
+                        "logs): one row per element is read from one such field; drop the other, or give each as a "
+                        "table of its own", path=str(path))
+    if histories:
+        h = histories[0]
+        df = df.assign(_mixlaw_line=lines).explode(h, ignore_index=True)
+        lines = df.pop("_mixlaw_line").to_numpy(dtype=int)
+        # An element that is not an object (a number among the records, an empty list's NaN) stays a cell of 'h'.
+        df = normalise(df)
+        if h in df.columns and df[h].isna().all():
+            df = df.drop(columns=h)
+    for c in objects(df, _is_vector):
+        if not df[c].map(lambda v: _is_vector(v) or v is None or (isinstance(v, float) and np.isnan(v))).all():
+            continue  # a field that is a list in some records and an object or list of lists in others: as read
+        width = int(df[c].map(lambda v: len(v) if isinstance(v, list) else 0).max())
+        spread = pd.DataFrame([list(v) + [np.nan] * (width - len(v)) if isinstance(v, list) else [np.nan] * width
+                               for v in df[c]], columns=[f"{c}/{i}" for i in range(width)], index=df.index)
+        taken = [n for n in spread.columns if n in df.columns]
+        if taken:
+            raise DataError(f"the field {c!r} is a list, whose positions would be the columns {taken[0]!r}, ..., "
+                            "but the records have a field of that name too", path=str(path), column=c)
+        at = list(df.columns).index(c)
+        df = pd.concat([df.iloc[:, :at], spread, df.iloc[:, at + 1:]], axis=1)
+    return df, lines
+
+
+def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read one JSON object per line with json.loads, keeping each record's line and its strings as strings.
+
+    pandas' reader named no line when one was broken ("Key name of object must be 'string' when decoding 'object'
+    at position 1266"), counted rows past a blank line one line short, and turned string ids into numbers.
+    """
+    records, lines = [], []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"not a JSON record: {err.msg} at character {err.pos + 1} of the line", path=str(path),
+                                row=n) from None
+            if not isinstance(rec, dict):
+                raise DataError(f"not a JSON object but {type(rec).__name__} (one object per line: "
+                                '{"run": ..., "w:web": ..., "loss:pile": ...})', path=str(path), row=n)
+            records.append(rec)
+            lines.append(n)
+    if not records:
+        raise DataError("the file has no records, only blank lines", path=str(path))
+    return pd.DataFrame.from_records(records), np.asarray(lines, dtype=int)
+
+
+def jsonl_text(frame: pd.DataFrame) -> str:
+    """A table as JSON Lines, one record a row, as :func:`_read_jsonl` reads it back: every float by repr (pandas'
+    ``to_json`` keeps 10 digits, so an exported mixture read back as a sweep design got other run ids), an empty
+    or non-finite cell as null, names as written (UTF-8)."""
+    def cell(v: Any) -> Any:
+        v = v.item() if isinstance(v, np.generic) else v
+        return None if isinstance(v, float) and not np.isfinite(v) else v
+
+    return "".join(json.dumps({str(k): cell(v) for k, v in rec.items()}, ensure_ascii=False) + "\n"
+                   for rec in frame.to_dict(orient="records"))
