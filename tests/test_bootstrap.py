@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixlaw import _bootstrap_warm, bootstrap
+from mixlaw import _bootstrap_additive, _bootstrap_replicate, _bootstrap_warm, bootstrap
 from mixlaw._solver import solve_batch
 from mixlaw.bootstrap import bootstrap_law
 from mixlaw.data import RunTable
@@ -184,7 +184,7 @@ def _one_by_one(monkeypatch: pytest.MonkeyPatch, *args, **kwargs):  # type: igno
 def _strict(monkeypatch: pytest.MonkeyPatch, *args, **kwargs):  # type: ignore[no-untyped-def]
     """bootstrap_law with batched refits run to the solver's own tolerance (no REFIT_DECREMENT stop)."""
     with monkeypatch.context() as m:
-        m.setattr(bootstrap, "REFIT_DECREMENT", 0.0)
+        m.setattr(_bootstrap_additive, "REFIT_DECREMENT", 0.0)
         return bootstrap_law(*args, **kwargs)
 
 
@@ -244,7 +244,7 @@ def test_a_resample_that_lacks_a_domain_gets_its_refits_rule(monkeypatch: pytest
                                "w:c": W[:, 2], "w:d": W[:, 3], "loss:x": y}))
     pts = np.array([[0.3, 0.3, 0.2, 0.2], [0.0, 0.0, 0.0, 1.0], [0.5, 0.3, 0.2, 0.0]])
     kw = {"n": 12, "random_state": 4, "n_jobs": 1, "points": pts}
-    lacks = [0 not in bootstrap._resample({"seeds": np.random.SeedSequence(4).spawn(12),
+    lacks = [0 not in _bootstrap_replicate._resample({"seeds": np.random.SeedSequence(4).spawn(12),
                                            "groups": [np.array([i]) for i in range(40)]}, b) for b in range(12)]
     assert any(lacks)
     a = _strict(monkeypatch, law, t, **kw)
@@ -268,11 +268,12 @@ def test_batched_refit_bounds_depend_on_the_largest_losses_only() -> None:
     W, Y = t.weights, t.losses(["x", "z"])
     top = np.unique(Y.argmax(axis=0))
     rng = np.random.default_rng(0)
-    ctx = bootstrap.FitContext(list(t.domains), ["x", "z"])
+    ctx = _bootstrap_additive.FitContext(list(t.domains), ["x", "z"])
     arrays = []
     for _ in range(2):
         uniq = np.union1d(top, rng.choice(len(W), size=25, replace=False))
-        specs = [bootstrap._replicate_specs(bootstrap.warm_clone(m), W[uniq], Y[uniq], ctx) for m in plan.members]
+        specs = [_bootstrap_additive._replicate_specs(_bootstrap_additive.warm_clone(m), W[uniq], Y[uniq], ctx)
+                 for m in plan.members]
         # The value of a free parameter is its start (replaced by the warm start); of a fixed one, what it is held at.
         arrays.append([np.concatenate([sp.vary_mask, sp.array("min"), sp.array("max"),
                                        np.where(sp.vary_mask, 0.0, sp.array("value"))]) for ms in specs for sp in ms])
@@ -313,7 +314,7 @@ def test_batched_refits_are_deterministic_across_workers() -> None:
 def test_unconverged_batched_refits_fall_back_to_their_own_refit(monkeypatch: pytest.MonkeyPatch) -> None:
     # A replicate whose batched solve did not converge is refitted on its own (warm start, then the multistart),
     # and counted: here one replicate of each solve is marked unconverged.
-    real = bootstrap.solve_batch
+    real = _bootstrap_additive.solve_batch
 
     def half(*args, **kwargs):  # type: ignore[no-untyped-def]
         theta, f, conv, nfev = real(*args, **kwargs)
@@ -324,8 +325,8 @@ def test_unconverged_batched_refits_fall_back_to_their_own_refit(monkeypatch: py
     t = _additive_table()
     kw = {"n": 10, "random_state": 2, "n_jobs": 1, "points": POINTS}
     with monkeypatch.context() as m:
-        m.setattr(bootstrap, "solve_batch", half)
-        m.setattr(bootstrap, "REFIT_DECREMENT", 0.0)  # the solver's own tolerance, as the one-by-one refits
+        m.setattr(_bootstrap_additive, "solve_batch", half)
+        m.setattr(_bootstrap_additive, "REFIT_DECREMENT", 0.0)  # the solver's own tolerance, as the one-by-one refits
         a = bootstrap_law("additive-ens", t, **kw)
     b = _one_by_one(monkeypatch, "additive-ens", t, **kw)
     assert a.extra["fallback_refits"] > 0 and a.extra["batched_refits"] > 0
@@ -394,20 +395,21 @@ def test_refit_stop_does_not_call_a_stop_on_a_kink_converged() -> None:
 
 @pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
 def test_refit_stop_leaves_the_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The bootstrap's refits stop at REFIT_DECREMENT of each replicate's decrease (module docstring); against refits
-    # run to the solver's tolerance, every interval end moves by less than 1 % of its interval's width (on RegMix
-    # Pile-CC it was <= 0.27 %), far inside a percentile's own Monte-Carlo error (~5 % of the width at n = 200).
+    # The bootstrap's refits stop at REFIT_DECREMENT of each replicate's decrease (_bootstrap_additive's docstring);
+    # against refits run to the solver's tolerance, every interval end moves by less than 1 % of its interval's width
+    # (on RegMix Pile-CC it was <= 0.27 %), far inside a percentile's own Monte-Carlo error (~5 % of the width at
+    # n = 200).
     t = _additive_table(n_runs=60)
     kw = {"n": 40, "random_state": 1, "n_jobs": 1, "points": POINTS, "optimize": {"objective": "mean"}}
     calls: list[int] = []
-    real = bootstrap.solve_batch
+    real = _bootstrap_additive.solve_batch
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
         out = real(*args, **kwargs)
         calls.append(int(out[3].sum()))
         return out
 
-    monkeypatch.setattr(bootstrap, "solve_batch", counted)
+    monkeypatch.setattr(_bootstrap_additive, "solve_batch", counted)
     a = bootstrap_law("additive-ens", t, **kw)
     n_rule, calls[:] = sum(calls), []
     b = _strict(monkeypatch, "additive-ens", t, **kw)

@@ -38,8 +38,8 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("models", ["scaling", "optimize"]),
     # workflows that combine laws and optima: resampling, design, extrapolation pipelines, continual
     # pretraining, leaderboards, trainer exports; the built-in trainer and its sweeps
-    ("workflows", ["bootstrap", "_bootstrap_warm", "design", "pipeline", "continual", "compare", "export",
-                   "export_schema", "train", "sweep"]),
+    ("workflows", ["bootstrap", "_bootstrap_replicate", "_bootstrap_additive", "_bootstrap_warm", "design",
+                   "pipeline", "continual", "compare", "export", "export_schema", "train", "sweep"]),
     # what users call: the package facade, the API the CLI calls (its optimize entry points in api_optimize), the
     # HTML reports, the command lines, and the trainer's end-to-end demo
     ("front", ["", "__main__", "api", "api_optimize", "report", "report_pipeline", "cli", "train.cli", "train.demo"]),

@@ -575,7 +575,7 @@ def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.nd
         ``stop_decrement`` times the decrease the row has made since its start. Meant for warm refits whose
         start is a nearby optimum (bootstrap replicates): the decrease made is then the replicate's own
         displacement in the objective's metric, and the rule asks for a precision relative to it
-        (:mod:`mixlaw.bootstrap` says why that is enough).
+        (:mod:`mixlaw._bootstrap_additive` says why that is enough).
 
     Returns
     -------

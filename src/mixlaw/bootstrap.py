@@ -12,45 +12,25 @@ converge), its optimal mixture is searched from the point-estimate optimum with 
 starts only when that one does not converge), and replicates run on a process pool (``n_jobs``, default
 ``"auto"``: the usable CPUs, as for the CV's fold fits, :mod:`mixlaw._workers`). For the additive law and
 ``additive-ens`` the warm refits of a chunk of replicates are one vectorised solve (a replicate is the table with each
-run weighted by how often it was drawn; :func:`_batch_plan`); a replicate whose batched solve does not converge gets the
-one-by-one refit above, and ``extra`` counts both (``batched_refits``, ``fallback_refits``). For ``ye-exp`` and
-``ye-pow`` each replicate is its own fit whose warm-start solve is rows of one solve per chunk
+run weighted by how often it was drawn; :mod:`mixlaw._bootstrap_additive`); a replicate whose batched solve does not
+converge gets the one-by-one refit above, and ``extra`` counts both (``batched_refits``, ``fallback_refits``). For
+``ye-exp`` and ``ye-pow`` each replicate is its own fit whose warm-start solve is rows of one solve per chunk
 (:mod:`mixlaw._bootstrap_warm`): the same optima to the solver's rounding (RegMix pile_cc, 200 replicates: parameters
 within 2.3e-12 relative of one-by-one solves, 0.56x the CPU time). On RegMix Pile-CC, 200
 replicates of additive-ens take 19x one fit
 (bench/speed.py, 2 idle cores, 2026-12-04: 0.78 s against 0.041 s, 19.2x wall, 19.0x CPU, the point estimate given;
 goal 20x; 24.1-24.9x wall before the solver's evaluation made fewer passes over the Jacobian).
 
-How precisely a batched refit is solved (``REFIT_DECREMENT``): a replicate starts at the full-data optimum
-:math:`\\theta_0` and ends at its own, :math:`\\theta_b`. Near it the objective is the quadratic
-:math:`f(\\theta) \\approx f_b + \\tfrac12 \\|\\theta - \\theta_b\\|_H^2`, so the decrease the refit makes,
-:math:`\\Delta_b = f(\\theta_0) - f_b`, is half the squared distance the replicate moves (in the metric of the
-objective's curvature H), which is what its interval is made of, and the Gauss-Newton model's predicted further
-decrease at the current point is half the squared distance still to go. A refit therefore stops once what is
-left, that prediction over one minus the rate at which it shrank since the previous point (a geometric tail), is
-at most :math:`\\varepsilon = 10^{-6}` of the decrease made so far, and the solver's gradient test passes: it is
-then within :math:`\\sqrt\\varepsilon = 10^{-3}` of its own displacement from the point estimate. (The rate
-matters: a refit creeping along a plateau predicts almost nothing left at every point while its decrements shrink
-by only ~10 % a step, and can then drop into a lower valley; on RegMix all evals, stopping on the prediction
-alone left 7 of 200 replicates up to 6 % of their decrease short.) A row that reaches the solver's own test first
-(a kept step gaining under 1e-12 of f) ends there, and one that ends neither way falls back as before. Against
-refits run to the solver's tolerance (200 replicates of additive-ens on RegMix; tests/test_bootstrap.py checks the
-same on a synthetic table): on Pile-CC, replicate parameters moved by 0.004 of their bootstrap standard deviation
-at the 99th percentile (at most 0.033), interval ends by at most 0.16 % (parameters) and 0.27 % (predictions) of
-the interval's width, against a Monte-Carlo error of ~5 % of the width for a 5 % percentile of 200 replicates,
-with 19 % fewer evaluations (9,558 against 11,869). On all 13 evals with ``optimize`` (mean): 16 % fewer
-evaluations; predictions at most 0.10 sd, their interval ends 0.44 % of the width; parameters 0.0035 sd at the
-99th percentile but up to 1.6 sd along flat directions of 10 replicates (interval ends up to 3.2 %); optimum
-weights within 0.21 % of the width except 4 replicates whose optimal mixture jumps (up to 4.4 sd) for parameter
-changes of 0.003-0.07 sd, a search that sensitive to any perturbation (interval ends up to 4.8 %).
+How precisely a batched refit is solved (``REFIT_DECREMENT``), and what stopping there moves the intervals by:
+:mod:`mixlaw._bootstrap_additive`.
 
 Determinism: replicate b draws its runs from ``SeedSequence(random_state).spawn(n)[b]``, and the law is
 refitted from the full-data optimum with its own fixed ``random_state``; batched chunks are fixed by ``n``
 and the law, never by the workers, so results are identical whatever the number of workers.
 
-Length: this module is ~810 lines, over the project's ~600, because about 50 of them are the docstring's
-derivation and measurements of the refit stopping rule above; the code (resampling, batched and one-by-one
-refits, intervals) is one concept and reads top to bottom.
+Where the parts are: one replicate's resample and refit, its predictions and optimum in
+:mod:`mixlaw._bootstrap_replicate`; the batched refits of the additive law in :mod:`mixlaw._bootstrap_additive` and
+of Ye's laws in :mod:`mixlaw._bootstrap_warm`; here the result, the chunks and the worker pool, and the entry point.
 
 References
 ----------
@@ -68,43 +48,37 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._bootstrap_additive import _batch_plan, _batched_chunk, _Plan
+from ._bootstrap_replicate import _replicate
 from ._bootstrap_warm import WarmBatch, warm_batched_chunk, warm_plan
 from ._console import pad, repr_as_text
-from ._solver import solve_batch
 from ._validation import check_random_state, renamed
 from ._workers import AUTO, resolve_workers, threads_stopped
 from .data import RunTable, frame_as_table
-from .errors import DataWarning, FitError, InputError, MixlawWarning, user_stacklevel
+from .errors import DataWarning, InputError, MixlawWarning, user_stacklevel
 from .evals import objective_weights, unweighted_gaps
-from .fit import BATCH_BYTES, Param, Params, single_threaded_blas
-from .laws.additive import ShukorAdditive, ShukorAdditiveEnsemble, unseen_values
-from .laws.base import FitContext, MixingLaw, PerTargetLaw, get_law, warm_clone, weights_in_order
+from .fit import BATCH_BYTES, single_threaded_blas
+from .laws.base import MixingLaw, get_law, weights_in_order
 from .optimize import _make_scalar, _objective_weights, optimize_mixture
 from .optimize.search import check_optimize_keywords
 
 #: Below this many replicates a process pool costs more (start-up, pickling) than it saves.
 MIN_PARALLEL = 8
 #: Rows (replicate x member x eval set) of one batched refit solve: enough to share the solver's per-iteration
-#: Python work, few enough that its (rows, runs, parameters) arrays stay small (see ``_batched_chunk``). Each solve
-#: ends in a tail of a few slow rows, iterations that cost ~0.5 ms of fixed work whatever their row count, so
-#: fewer, larger solves pay fewer tails: additive-ens on RegMix pile_cc, 200 replicates on 2 workers, 0.82 s with
-#: 32 (16 solves of 12-13 replicates) against 0.76 s with 64 (8 of 25); all 13 evals 13.1 s against 12.2 s.
+#: Python work, few enough that its (rows, runs, parameters) arrays stay small (see
+#: ``_bootstrap_additive._batched_chunk``). Each solve ends in a tail of a few slow rows, iterations that cost
+#: ~0.5 ms of fixed work whatever their row count, so fewer, larger solves pay fewer tails: additive-ens on RegMix
+#: pile_cc, 200 replicates on 2 workers, 0.82 s with 32 (16 solves of 12-13 replicates) against 0.76 s with 64 (8 of
+#: 25); all 13 evals 13.1 s against 12.2 s.
 BATCH_ROWS = 64
 #: Batched chunks come in multiples of this many (see ``bootstrap_law``).
 CHUNK_GRAIN = 8
-#: A batched refit stops once the Gauss-Newton model predicts at most this fraction of the decrease the replicate
-#: made from the point estimate still to come (``solve_batch(stop_decrement=...)``; why, in the module docstring).
-REFIT_DECREMENT = 1e-6
-#: What a refit on resampled or held-out data may raise and still count as a failed refit, not a crash: too
-#: few distinct runs left for the law's parameter count, no start converging, a singular linear solve.
-FIT_FAILURES = (FitError, InputError, np.linalg.LinAlgError, FloatingPointError)
 
 
 @dataclass
@@ -221,66 +195,6 @@ class BootstrapResult:
 
 
 # ---------------------------------------------------------------------- workers
-def _resample(task: dict[str, Any], b: int) -> np.ndarray:
-    """The table rows of bootstrap sample b (whole runs, drawn with replacement from the seed for b)."""
-    rng = np.random.default_rng(task["seeds"][b])
-    groups = task["groups"]
-    pick = rng.integers(0, len(groups), size=len(groups))
-    return np.concatenate([groups[g] for g in pick])
-
-
-def _replicate(task: dict[str, Any], b: int, warm_solver: Callable[..., Any] | None = None) -> dict[str, Any]:
-    """Refit on bootstrap sample b; every random choice comes from the task's seed for b. ``warm_solver``: what
-    solves the warm start (:func:`mixlaw.fit.fit_models`; a batched chunk's, :mod:`mixlaw._bootstrap_warm`)."""
-    rows = _resample(task, b)
-    law: MixingLaw = warm_clone(task["nominal"])
-    if warm_solver is not None:
-        law._warm_solver = warm_solver  # type: ignore[attr-defined]
-    out: dict[str, Any] = {"ok": False}
-    mp = None if task["model_params"] is None else task["model_params"][rows]
-    tk = None if task["tokens"] is None else task["tokens"][rows]
-    try:
-        law.fit(task["W"][rows], task["Y"][rows], domains=task["domains"], targets=task["targets"],
-                model_params=mp, tokens=tk)
-    except FIT_FAILURES:
-        return out
-    out["params"] = np.array([law.params_[n].value if n in law.params_ else np.nan for n in task["names"]])
-    return _describe(law, task, out)
-
-
-def _describe(law: MixingLaw, task: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
-    """Add a refitted law's predictions at the task's points and its optimum to ``out`` (``ok`` when done)."""
-    if task["points"] is not None:
-        P = np.asarray(law.predict(task["points"], **task["predict_kw"]), dtype=np.float64)
-        out["pred"] = P.reshape(task["points"].shape[0], -1)
-    if task["optimize"] is not None:
-        try:
-            opt = _replicate_optimum(law, task)
-        except (FitError, InputError):  # the nominal passed the same checks: a failed or constant refit
-            return out
-        out["opt_w"] = opt.weight_array()
-        out["opt_f"] = opt.objective
-        L = np.asarray(law.predict(task["nominal_w"][None, :], **task["predict_kw"]), dtype=np.float64).ravel()
-        out["nominal_L"] = L
-        out["nominal_f"] = task["scalar"](L) if task["scalar"] is not None else np.nan
-    out["ok"] = True
-    return out
-
-
-def _replicate_optimum(law: MixingLaw, task: dict[str, Any]) -> Any:
-    """A replicate's optimal mixture: one SLSQP start at the point-estimate optimum (the replicate's optimum lies
-    near it), and the usual seeded starts only when that start does not converge or the search is not a
-    gradient one (a simulation search is centred on the natural mixture, which must not move)."""
-    kw = task["optimize"]
-    gradient = kw.get("search", "auto") == "gradient" or (kw.get("search", "auto") == "auto"
-                                                          and getattr(law, "differentiable", True))
-    if gradient and kw.get("n_starts") is None and task["nominal_w"] is not None:
-        opt = optimize_mixture(law, **{**kw, "natural": task["nominal_w"], "n_starts": 1})
-        if opt.n_converged:
-            return opt
-    return optimize_mixture(law, **kw)
-
-
 def _run_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:
     with single_threaded_blas(), warnings.catch_warnings():
         # Replicates refit on resampled data; their warnings (a parameter on a bound, extrapolation) are about
@@ -292,204 +206,6 @@ def _run_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, dict
         if task["plan"] is not None:
             return _batched_chunk(task, ids)
         return [(b, _replicate(task, b)) for b in ids]
-
-
-# ---------------------------------------------------------------------- batched refits
-@dataclass
-class _Plan:
-    """A law whose warm refit is one Levenberg-Marquardt solve per (member, eval set), and what those solves share
-    across replicates (see :func:`_batch_plan`)."""
-
-    members: list[ShukorAdditive]
-    ensemble: bool
-    warm: list[list[np.ndarray]]  # per member and eval set: the point estimate's parameters
-
-
-def _batch_plan(nominal: MixingLaw, targets: Sequence[str]) -> _Plan | None:
-    """How to refit ``nominal`` for many replicates at once, or None (then every replicate refits on its own).
-
-    A bootstrap replicate is a resample of the runs, i.e. the table with each run weighted by how often it was
-    drawn: its objective ``sum_o rho(r_o) / n`` over resampled rows is ``sum_o count_o rho(r_o) / n`` over
-    distinct ones. So the refits of many replicates are rows of one vectorised solve
-    (:func:`mixlaw._solver.solve_batch`, which takes per-row weights, bounds and penalties).
-
-    Planned for ``additive`` and ``additive-ens``: their warm refit is exactly that solve (one start, from the
-    point estimate), and their fitted state besides the parameters does not depend on the data (Ye's law, for
-    one, takes its reference domain from the resample). Bounds still come from each resample (E <= max loss; built
-    once per distinct largest losses, :func:`_batched_chunk`).
-    """
-    if type(nominal) is ShukorAdditiveEnsemble:
-        members = list(nominal.members_)
-    elif type(nominal) is ShukorAdditive:
-        members = [nominal]
-    else:
-        return None
-    if any(type(m) is not ShukorAdditive or m.alpha == "cv" for m in members):
-        return None  # a CV-chosen ridge is chosen again on every resample
-    if len({(m.loss, m.huber_delta) for m in members}) != 1:
-        return None
-    if any(t not in m.results_ for m in members for t in targets):
-        # A law loaded from its saved form (``fitted=``) keeps no fit results, whose parameter names the batched
-        # solve reads (a KeyError naming the eval): its replicates refit one by one, from its parameters.
-        return None
-    names = [n for m in members for n in m.params_]
-    flat = [n.split(":", 1)[1] for n in nominal.params_] if len(members) > 1 else list(nominal.params_)
-    if flat != names:
-        return None
-    warm = [[np.array([m.params_[n].value for n in m.results_[t].params]) for t in targets] for m in members]
-    return _Plan(members, nominal is not members[0], warm)
-
-
-def _penalties(plan: _Plan, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> list[list[Any]]:
-    """Per member and eval set, the penalty of its refits (built where they run: closures do not pickle). It
-    depends on the member's strengths and the parameter count, not on the resample."""
-    out = []
-    for m in plan.members:
-        scratch = warm_clone(m)
-        scratch.alpha_ = dict(m.alpha_)
-        p_m = []
-        for i, t in enumerate(ctx.targets):
-            scratch._before_one(W, Y[:, i], i, ctx)
-            p_m.append(scratch._penalty_one(m.results_[t].params))
-        out.append(p_m)
-    return out
-
-
-def _replicate_specs(scratch: ShukorAdditive, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
-                     units: np.ndarray | None = None) -> list[Params]:
-    """The specs (bounds, fixed values) a warm refit of a member on the resampled ``W``, ``Y`` (in the fitting
-    ``units``, one per eval set; default 1) would use: the law's own ``_spec_one`` and user overrides, as
-    :meth:`PerTargetLaw._fit` builds them."""
-    specs = []
-    units = np.ones(len(ctx.targets)) if units is None else units
-    scratch._set_unit_targets(ctx.targets)  # as PerTargetLaw._fit sets them
-    for i, t in enumerate(ctx.targets):
-        with scratch._fitting_in(float(units[i])):  # the user's values are read in it
-            local = scratch._spec_one(W, Y[:, i], i, ctx)
-            prefixed = [Param(f"{t}.{p.name}", p.value, p.init, p.min, p.max, p.vary, note=p.note) for p in local]
-            specs.append(PerTargetLaw._spec_prefixed(scratch, prefixed))
-    return specs
-
-
-def _unit_affine(m: ShukorAdditive, t: str, unit: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(a, b)``: eval set ``t``'s parameter vector in the fitting unit ``unit`` is ``a * values + b``
-    (:meth:`LossUnits._in_unit`, which is affine in the value, element by element)."""
-    names = list(m.results_[t].params)
-    b = np.array([m._in_unit(n, 0.0, unit) for n in names])
-    return np.array([m._in_unit(n, 1.0, unit) for n in names]) - b, b
-
-
-def _batched_chunk(task: dict[str, Any], ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:
-    """Refit replicates ``ids`` in one solve (see :func:`_batch_plan`); a replicate with a row that did not
-    converge is refitted on its own (warm start, then the law's seeded multistart), marked ``fallback``.
-
-    Rows are (replicate, member, eval set); a replicate's observations are its distinct runs (~63 % of the
-    table) weighted by their draws, padded with weight-0 rows; every member is a :class:`ShukorAdditive`, whose
-    batch model is the same function of the weights, so one model serves all rows.
-    """
-    plan: _Plan = task["plan"]
-    W, Y = task["W"], task["Y"]
-    ctx = FitContext(list(task["domains"]), list(task["targets"]))
-    K, n_members = len(ctx.targets), len(plan.members)
-    # Solved in the unit the law fits each eval set in (units.LossUnits._loss_unit), as a one-by-one refit is: in the
-    # losses' own unit (x 1e9), log C sat near its bound -20 and the replicates' predictions moved 2.6 % off.
-    units = np.array([plan.members[0]._loss_unit(Y[:, i]) for i in range(K)])
-    affine = [[_unit_affine(m, t, float(units[i])) for i, t in enumerate(ctx.targets)] for m in plan.members]
-    Y = Y / units
-    scratch = [warm_clone(m) for m in plan.members]  # their _spec_one takes the warm-refit branch
-    penalties = _penalties(plan, W, Y, ctx)
-    problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]] = []  # start, lo, hi, free, penalty
-    picks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    fallback = []
-    # Bounds and fixed values depend on which runs were drawn, not how often, and for the additive law only through
-    # each eval set's largest loss (E <= it); the inits, which depend on more, are replaced by the warm start. So
-    # replicates with the same largest losses (most of them: the worst run is drawn in ~63 % of resamples) share
-    # them, and the law's spec (a tenth of a refit's time when built for each) is built once per distinct maxima.
-    bounds: dict[bytes, list[list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]]] = {}
-    for b in ids:
-        rows = _resample(task, b)
-        uniq, count = np.unique(rows, return_counts=True)
-        key = Y[uniq].max(axis=0).tobytes()
-        if key not in bounds:
-            bounds[key] = [[(sp.vary_mask, sp.array("min"), sp.array("max"), sp.array("value")) for sp in ms]
-                           for ms in (_replicate_specs(s, W[uniq], Y[uniq], ctx, units) for s in scratch)]
-        specs = bounds[key]
-        n_free = max(int(fr.sum()) for ms in specs for fr, *_ in ms)
-        if rows.size <= n_free:  # too few runs: the law's own refit says so (and fails) as it always did
-            fallback.append(b)
-            continue
-        picks[b] = (rows, uniq, count / rows.size)  # each drawn row counts 1/n, as in the resample
-        for k, ms in enumerate(specs):
-            for i, (fr, a, z, v) in enumerate(ms):
-                # As fit_models starts a warm refit: free parameters clipped into the bounds, fixed ones held.
-                warm = affine[k][i][0] * plan.warm[k][i] + affine[k][i][1]
-                problems.append((np.where(fr, np.clip(warm, a, z), v), a, z, fr, penalties[k][i]))
-    out: list[tuple[int, dict[str, Any]]] = []
-    if picks:
-        m = max(u.size for _, u, _ in picks.values())
-        obs = np.array([np.pad(u, (0, m - u.size), mode="edge") for _, u, _ in picks.values()])  # (J, m)
-        weight = np.array([np.pad(w, (0, m - w.size)) for _, _, w in picks.values()])
-        per = n_members * K
-        rep = np.repeat(np.arange(len(picks)), per)  # the replicate (weight matrix) of every row
-        logy = np.log(Y[obs[rep], np.tile(np.arange(K), len(picks) * n_members)[:, None]])
-        model = plan.members[0]._model_batch(W[obs[rep]], ctx)  # one weight matrix per row
-        start, lo_, hi_, free_, pens = (list(v) for v in zip(*problems, strict=True))
-        lo, hi, free = np.array(lo_), np.array(hi_), np.array(free_)
-        theta, _, conv, _ = solve_batch(model, np.array(start), lo, hi, free, logy, weight[rep],
-                                        loss=plan.members[0].loss, delta=float(plan.members[0].huber_delta),
-                                        penalties=pens, stop_decrement=REFIT_DECREMENT)
-        theta = theta.reshape(len(picks), n_members, K, -1)
-        conv = conv.reshape(len(picks), per)
-        for j, (b, (rows, uniq, _)) in enumerate(picks.items()):
-            if not conv[j].all():
-                fallback.append(b)
-                continue
-            _settle_unseen(theta[j], W[rows], ~(W[uniq] > 0).any(axis=0), lo, hi, free, j * per)
-            for k in range(n_members):  # back to the losses' own unit
-                for i in range(K):
-                    theta[j, k, i] = (theta[j, k, i] - affine[k][i][1]) / affine[k][i][0]
-            res: dict[str, Any] = {"ok": False, "batched": True, "params": theta[j].ravel()}
-            if task["points"] is not None or task["optimize"] is not None:
-                res = _describe(_replicate_law(task["nominal"], plan, theta[j], W[rows], rows.size), task, res)
-            else:
-                res["ok"] = True
-            out.append((b, res))
-    for b in fallback:
-        out.append((b, {**_replicate(task, b), "fallback": True}))
-    return sorted(out, key=lambda r: r[0])
-
-
-def _settle_unseen(theta: np.ndarray, W: np.ndarray, unseen: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                   free: np.ndarray, first: int) -> None:
-    """Give the domains ``unseen`` (mask of shape (n_domains,)) that a replicate's resample ``W`` lacks the
-    values its one-by-one refit would (:meth:`ShukorAdditive._settle_unseen`), in place in its ``theta`` (members
-    x eval sets x parameters), whose rows are ``first ..`` of the solve's ``lo``, ``hi`` and ``free``. The solve
-    left them at the point estimate's, which came from the full table's runs, not this resample's."""
-    if not unseen.any():
-        return
-    M, idx = W.shape[1], np.flatnonzero(unseen)
-    cols = np.concatenate([1 + idx, 1 + M + idx])
-    for r, v in enumerate(theta.reshape(-1, theta.shape[-1])):
-        log_c, g = unseen_values(W, v, idx)
-        row, want = first + r, np.repeat([log_c, g], idx.size)
-        v[cols] = np.where(free[row, cols], np.clip(want, lo[row, cols], hi[row, cols]), v[cols])
-
-
-def _replicate_law(nominal: MixingLaw, plan: _Plan, theta: np.ndarray, W: np.ndarray, n_runs: int) -> MixingLaw:
-    """The point estimate with a replicate's parameters ``theta`` (members x eval sets x parameters) and its
-    fitted range: what its predictions and optimum need (results and train metrics stay the point estimate's)."""
-    w_range = (W.min(axis=0), W.max(axis=0))
-    members = []
-    for m, th in zip(plan.members, theta, strict=True):
-        c = copy(m)
-        c.params_, c._w_range, c.n_runs_ = m.params_.with_values(th.ravel()), w_range, n_runs
-        members.append(c)
-    if not plan.ensemble:
-        return members[0]
-    law = copy(nominal)
-    law.members_ = members
-    law.params_, law._w_range, law.n_runs_ = nominal.params_.with_values(theta.ravel()), w_range, n_runs
-    return law
 
 
 #: The task of the bootstrap in progress, inherited by forked workers (nothing large, and no user callable,

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from ..bootstrap import FIT_FAILURES
+from .._bootstrap_replicate import FIT_FAILURES
 from ..data import RunTable, distinct_rows
 from ..design import dirichlet_design
 from ..errors import InputError, MixlawWarning
