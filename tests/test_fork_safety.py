@@ -47,11 +47,11 @@ def forks() -> Iterator[list[int]]:
 def display(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The progress display the CLI shows: rich's live bar on a terminal (its auto-refresh ran on a thread), or off
     one the plain lines (a heartbeat thread prints one when nothing advances for a while)."""
-    from mixlaw.cli import _common
+    from mixlaw.cli import _progress
 
-    monkeypatch.setitem(_common.QUIET, "on", False)
+    monkeypatch.setitem(_progress.QUIET, "on", False)
     if request.param == "terminal":
-        monkeypatch.setattr(_common, "err", Console(file=io.StringIO(), force_terminal=True, width=100))
+        monkeypatch.setattr(_progress, "err", Console(file=io.StringIO(), force_terminal=True, width=100))
     else:
         monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.05)
     return str(request.param)
@@ -88,9 +88,9 @@ def test_a_pool_started_in_a_forked_worker_does_not_stop_the_parents_display() -
     from concurrent.futures import ProcessPoolExecutor
 
     from mixlaw import _workers
-    from mixlaw.cli import _common
+    from mixlaw.cli import _progress
 
-    with _common._ticking(lambda: None, 0.01):
+    with _progress._ticking(lambda: None, 0.01):
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as ex:
             with _workers.threads_stopped():
                 done = ex.submit(_start_a_pool_in_the_worker)
@@ -102,7 +102,7 @@ def test_an_interrupt_while_the_display_thread_stops_stays_the_interrupt(monkeyp
     # Ctrl-C while threads_stopped joined the display's thread: the display's own exit then stopped a thread that
     # was no longer listed, and the user got "IndexError: pop from empty list" instead of the interrupt.
     from mixlaw import _workers
-    from mixlaw.cli import _common
+    from mixlaw.cli import _progress
 
     join = threading.Thread.join
 
@@ -110,7 +110,7 @@ def test_an_interrupt_while_the_display_thread_stops_stays_the_interrupt(monkeyp
         monkeypatch.setattr(threading.Thread, "join", join)
         raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt), _common._ticking(lambda: None, 0.01):
+    with pytest.raises(KeyboardInterrupt), _progress._ticking(lambda: None, 0.01):
         monkeypatch.setattr(threading.Thread, "join", interrupted)
         with _workers.threads_stopped():
             pass

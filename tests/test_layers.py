@@ -41,7 +41,8 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("workflows", ["bootstrap", "_bootstrap_replicate", "_bootstrap_additive", "_bootstrap_warm", "design",
                    "pipeline", "continual", "compare", "export", "export_schema", "train", "sweep"]),
     # what users call: the package facade, the API the CLI calls (its optimize entry points in api_optimize), the
-    # HTML reports, the command lines, and the trainer's end-to-end demo
+    # HTML reports, the command lines (the cli package: _common, _progress, _tables and the command groups, all here
+    # through "cli"), and the trainer's end-to-end demo
     ("front", ["", "__main__", "api", "api_optimize", "report", "report_pipeline", "cli", "train.cli", "train.demo"]),
 ]
 #: Third-party packages that are optional extras and heavy to import; a project module needing one at import

@@ -12,7 +12,7 @@ from rich.progress import Progress
 
 from mixlaw import _console
 from mixlaw.bootstrap import MIN_PARALLEL, bootstrap_law
-from mixlaw.cli._common import _CountColumn
+from mixlaw.cli._progress import _CountColumn
 from mixlaw.compare import default_laws, left_out_laws
 from mixlaw.data import RunTable
 
@@ -52,12 +52,12 @@ def test_left_out_laws_say_why(monkeypatch):
 
 def test_off_a_terminal_long_work_prints_plain_lines(monkeypatch, capsys):
     # A batch job or CI log: rich hides its bar there, so long work used to print nothing for minutes.
-    from mixlaw.cli import _common
+    from mixlaw.cli import _progress
 
     monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)
-    monkeypatch.setitem(_common.QUIET, "on", False)
-    assert not _common.err.is_terminal  # pytest captures stderr
-    with _common.progress("bootstrap refits", total=3) as advance:
+    monkeypatch.setitem(_progress.QUIET, "on", False)
+    assert not _progress.err.is_terminal  # pytest captures stderr
+    with _progress.progress("bootstrap refits", total=3) as advance:
         advance("first")
         advance.set_total(4)
         advance(n=3)
@@ -68,10 +68,10 @@ def test_off_a_terminal_long_work_prints_plain_lines(monkeypatch, capsys):
 
 
 def test_short_work_off_a_terminal_prints_nothing(monkeypatch, capsys):
-    from mixlaw.cli import _common
+    from mixlaw.cli import _progress
 
-    monkeypatch.setitem(_common.QUIET, "on", False)
-    with _common.progress("fitting", total=2) as advance:
+    monkeypatch.setitem(_progress.QUIET, "on", False)
+    with _progress.progress("fitting", total=2) as advance:
         advance()
         advance()
     assert capsys.readouterr().err == ""
@@ -94,11 +94,11 @@ def test_quiet_silences_progress(monkeypatch, capsys):
 
 def test_plain_line_of_a_relabelling_bar_has_no_zero_count(monkeypatch, capsys):
     # --law auto's fold fits relabel the enclosing bar (advance(label, 0)): '(0, 16 s)' read as nothing done.
-    from mixlaw.cli import _common
+    from mixlaw.cli import _progress
 
     monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)
-    monkeypatch.setitem(_common.QUIET, "on", False)
-    with _common.progress("fitting auto") as advance:
+    monkeypatch.setitem(_progress.QUIET, "on", False)
+    with _progress.progress("fitting auto") as advance:
         advance("cross-validating ye-exp (3/10 fold fits)", 0)
     line = capsys.readouterr().err.splitlines()[0]
     assert line.startswith("mixlaw: fitting auto: cross-validating ye-exp (3/10 fold fits) (") and ", " not in line[-8:]
@@ -108,11 +108,11 @@ def test_one_long_step_off_a_terminal_still_reports(monkeypatch, capsys):
     # One long fit advances nothing: a heartbeat prints the line when nothing moved for PLAIN_EVERY_S.
     import time
 
-    from mixlaw.cli import _common
+    from mixlaw.cli import _progress
 
     monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.05)
-    monkeypatch.setitem(_common.QUIET, "on", False)
-    with _common.progress("fitting bimix"):
+    monkeypatch.setitem(_progress.QUIET, "on", False)
+    with _progress.progress("fitting bimix"):
         time.sleep(0.3)
     err = capsys.readouterr().err.splitlines()
     assert len(err) >= 3 and err[0].startswith("mixlaw: fitting bimix (") and err[0].endswith(" s)")
@@ -139,10 +139,10 @@ def test_meta_law_bootstrap_says_each_refit_reruns_the_choice(monkeypatch, capsy
 
 def test_report_shows_progress_per_law(monkeypatch, capsys, tmp_path):
     # mixlaw report --dataset regmix --target all ran 40 s (59 s to the end) without a line on stderr.
-    from mixlaw.cli import _common, main
+    from mixlaw.cli import _progress, main
 
     monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)
-    monkeypatch.setitem(_common.QUIET, "on", False)
+    monkeypatch.setitem(_progress.QUIET, "on", False)
     _table(30).frame.to_csv(tmp_path / "runs.csv", index=False)
     _table(12).frame.to_csv(tmp_path / "test.csv", index=False)
     with pytest.raises(SystemExit) as exc:

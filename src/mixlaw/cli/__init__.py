@@ -3,7 +3,8 @@
 This package holds the typer ``app``, the entry point :func:`main` and the registration of every command;
 the commands live one group per module (:mod:`.laws`: demo/compare/fit/predict/laws; :mod:`.design`;
 :mod:`.export`; :mod:`.optimize`: optimize/continual; :mod:`.report`; :mod:`.pipeline`; the trainer's
-corpus/train/sweep/runs commands in :mod:`mixlaw.train.cli`), and what they share in :mod:`._common`.
+corpus/train/sweep/runs commands in :mod:`mixlaw.train.cli`), and what they share in :mod:`._common` (the progress
+display in :mod:`._progress`, the run tables read from options in :mod:`._tables`).
 Each command parses its arguments, calls one API function and renders the result (a rich table or text on
 stdout, or one JSON document with ``--json``). :func:`main` maps :class:`~mixlaw.errors.InputError` to exit
 code 2 and :class:`~mixlaw.errors.FitError` to exit code 1, printing ``error: <message>`` on stderr.
@@ -23,7 +24,8 @@ from .. import __version__
 from .._console import exit_for_returned
 from ..errors import FitError, InputError, MixlawError
 from ..train.cli import register as register_train
-from ._common import QUIET, SCHEMA_VERSION, err
+from ._common import SCHEMA_VERSION, err
+from ._progress import QUIET
 from .design import design_cmd
 from .export import export_cmd
 from .laws import compare, demo, fit, list_laws, predict

@@ -1,7 +1,8 @@
 """What every ``mixlaw`` command shares: the consoles, the ``--json``/``--seed`` options, JSON output with
-the schema version, the stderr progress bar, warning rendering, and the parsers of option values that more
-than one command takes (targets, law lists, run tables, held-out tables, objectives, bounds, the default
-mixture). Command modules import from here; nothing here knows about a particular command.
+the schema version, warning rendering, the checks on output paths, and the parsers of option values that more
+than one command takes (targets, law lists, eval groups, objectives, bounds, the default mixture). The stderr
+progress display is in :mod:`._progress`, the run tables and held-out tables read from options in :mod:`._tables`.
+Command modules import from these; nothing here knows about a particular command.
 """
 
 from __future__ import annotations
@@ -9,44 +10,30 @@ from __future__ import annotations
 import os
 import re
 import sys
-import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from .. import __version__
 from .._atomic import why_unwritable
-from .._console import PlainLines, make_console
+from .._console import make_console
 from .._json import dumps as strict_dumps
-from .._validation import first_and_more, split_names
-from .._workers import AUTO, MAX_AUTO_WORKERS, stoppable_thread
+from .._validation import split_names
+from .._workers import AUTO, MAX_AUTO_WORKERS
 from .._workers import ENV as WORKERS_ENV
 from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number, share_value
-from ..datasets import bundled_splits
 from ..errors import InputError, MixlawWarning, PerplexityWarning, ShortRunWarning, UnusedDomainWarning
-from ..evals import TOTAL_NAME, add_eval_groups, add_weighted_total, linear_objective, parse_eval_group
+from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, parse_eval_group
 from ..export import parse_mixture as parse_inline_mixture
-from ..importers import read_any_runs
 from ..laws.base import MixingLaw, get_law
 from ..laws.options import parse_law_options
-from ..laws.selection import AUTO_CANDIDATES, CV_PROGRESS, MAX_RUNS
+from ..laws.selection import AUTO_CANDIDATES, MAX_RUNS
 
 SCHEMA_VERSION = 1
 
@@ -148,167 +135,6 @@ def _json_default(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         return x.tolist()
     return str(x)
-
-
-class _CountColumn(ProgressColumn):
-    """``done/total`` when the total is known, else ``done`` (never ``0/None``)."""
-
-    def render(self, task: Any) -> Text:
-        return Text(f"{int(task.completed)}/{int(task.total)}" if task.total is not None else f"{int(task.completed)}")
-
-
-#: Set by ``mixlaw --quiet``: no progress at all, bar or lines.
-QUIET = {"on": False}
-#: Redraws a second of the bar on a terminal (rich's own default for its refresh thread).
-REFRESH_PER_SECOND = 10
-
-
-@contextmanager
-def _plain_progress(description: str, total: int | None) -> Iterator[Any]:
-    """Progress off a terminal (a batch job, CI, a pipe): rich hides its bar there, so long work would print
-    nothing for minutes. :class:`~mixlaw._console.PlainLines`: one line on stderr at most every
-    ``PLAIN_EVERY_S`` seconds, and a last one with the total time when the work took that long. A heartbeat
-    thread (:func:`_ticking`) prints the line when nothing advances for that long (one long fit reports no steps);
-    ``PLAIN_EVERY_S = 0`` prints on every advance and starts no heartbeat."""
-    state: dict[str, Any] = {"done": 0, "total": total, "label": None}
-    lines = PlainLines()
-    lock = threading.Lock()
-
-    def line() -> None:
-        count = (f"{state['done']}/{state['total']}, " if state["total"] is not None
-                 else f"{state['done']}, " if state["done"] else "")  # a bar that only relabels has no count
-        what = f"{description}: {state['label']}" if state["label"] else description
-        lines.line(what, f"{count}{lines.elapsed:.0f} s")
-
-    def advance(label: str | None = None, n: int = 1) -> None:
-        with lock:
-            if label is not None:
-                state["label"] = label
-            state["done"] += n
-            if lines.due():
-                line()
-
-    def set_total(n: int) -> None:
-        state["total"] = n
-
-    advance.set_total = set_total  # type: ignore[attr-defined]
-
-    def heartbeat() -> None:
-        with lock:
-            if lines.due():
-                line()
-
-    with _ticking(heartbeat, lines.every / 4) if lines.every > 0 else nullcontext():
-        yield advance
-    lines.done(description)  # something was printed: say when it ended
-
-
-@contextmanager
-def _ticking(tick: Callable[[], None], every: float) -> Iterator[None]:
-    """Call ``tick`` every ``every`` seconds on a thread of its own while the block runs (the progress display's
-    refresh or heartbeat), stopped and joined while a worker pool forks and started again after
-    (:func:`mixlaw._workers.threads_stopped`: a fork copies only the forking thread, so a lock this one held, the
-    terminal's, would stay held in the child for good)."""
-    running: list[tuple[threading.Thread, threading.Event]] = []
-
-    def start() -> None:
-        done = threading.Event()
-
-        def run() -> None:
-            while not done.wait(every):
-                tick()
-
-        thread = threading.Thread(target=run, name="mixlaw-progress", daemon=True)
-        thread.start()
-        running.append((thread, done))
-
-    def stop() -> Callable[[], None]:
-        # Nothing running when threads_stopped was interrupted after taking the thread off (its done set, so it
-        # ends): the block's exit then lets the interrupt through, not "pop from empty list".
-        while running:
-            thread, done = running.pop()
-            done.set()
-            thread.join()
-        return start
-
-    start()
-    try:
-        with stoppable_thread(stop):
-            yield
-    finally:
-        stop()
-
-
-def _silent(label: str | None = None, n: int = 1) -> None:
-    """The ``advance`` of ``mixlaw --quiet``."""
-
-
-_silent.set_total = lambda n: None  # type: ignore[attr-defined]
-
-
-@contextmanager
-def progress(description: str, total: int | None = None) -> Iterator[Any]:
-    """A rich progress bar on stderr (never on stdout, which may carry JSON): count, elapsed time and, with a
-    known ``total``, the estimated time left. Off a terminal, plain lines instead (:func:`_plain_progress`);
-    with ``mixlaw --quiet``, nothing.
-
-    Yields ``advance(label=None, n=1)``; ``advance.set_total(n)`` fixes the total once it is known.
-    """
-    if QUIET["on"]:
-        yield _silent
-        return
-    if not err.is_terminal:
-        with _plain_progress(description, total) as adv:
-            yield adv
-        return
-    columns: list[Any] = [SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
-                          _CountColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
-    # auto_refresh=False: rich's own refresh thread could not be stopped while a worker pool forks; _ticking's can.
-    with Progress(*columns, console=err, transient=True, auto_refresh=False) as bar, \
-            _ticking(bar.refresh, 1 / REFRESH_PER_SECOND):
-        task = bar.add_task(description, total=total)
-
-        def advance(label: str | None = None, n: int = 1) -> None:
-            if label is not None:
-                bar.update(task, description=f"{description}: {label}")
-            bar.advance(task, n)
-
-        advance.set_total = lambda n: bar.update(task, total=n)  # type: ignore[attr-defined]
-        yield advance
-
-
-@contextmanager
-def cv_progress(advance: Any = None, description: str = "cross-validating") -> Iterator[None]:
-    """Progress of the fold fits of every cross-validation run inside (``--law auto`` / ``stack``).
-
-    Without ``advance``: a bar of its own; each cross-validation reports ``(label, done, total)`` and adds its
-    total when it starts, so the total is real even when several run in turn. With the ``advance`` of an
-    enclosing bar (rich shows one live bar at a time): the fold count goes into that bar's label.
-    """
-    def run(adv: Any, own: bool) -> Iterator[None]:
-        state = {"total": 0, "last": 0, "open": 0}
-
-        def hook(label: str, done: int, total: int) -> None:
-            if not own:
-                adv(f"cross-validating {label} ({done}/{total} fold fits)", 0)
-                return
-            if not state["open"] or done <= state["last"]:  # a new cross-validation starts
-                state.update(total=state["total"] + total, last=0, open=1)
-                adv.set_total(state["total"])
-            adv(label, done - state["last"])
-            state["last"] = done
-
-        token = CV_PROGRESS.set(hook)
-        try:
-            yield
-        finally:
-            CV_PROGRESS.reset(token)
-
-    if advance is not None:
-        yield from run(advance, own=False)
-        return
-    with progress(description) as adv:
-        yield from run(adv, own=True)
 
 
 @contextmanager
@@ -529,23 +355,6 @@ def parse_eval_map(specs: list[str] | None) -> dict[str, str] | None:
     return out
 
 
-def load_table(path: str, weight_tol: float, eval_groups: list[str] | None = None) -> RunTable:
-    """Read and validate a run table named on the command line (or a RegMix / Olmix ``a+b`` pair), with the
-    loss columns of ``--eval-group`` specs added (:func:`mixlaw.evals.add_eval_groups`)."""
-    return _with_groups(read_any_runs(path, weight_tol=weight_tol), eval_groups)
-
-
-def check_holdout(runs: str | None, test: list[str] | None, holdout: float | None) -> None:
-    """compare / report on a --runs table: held-out --test tables or --holdout, one of the two."""
-    if not test and holdout is None:
-        # One table is the common case: say how to compare laws on it without splitting it by hand.
-        raise InputError("--runs needs at least one --test held-out table (or --holdout 0.2: a seeded fifth of its "
-                         "runs held out; or compare laws by cross-validation on this one table: mixlaw fit --runs "
-                         f"{runs} --law auto)")
-    if test and holdout is not None:
-        raise InputError("give --test tables or --holdout, not both")
-
-
 def parse_eval_groups(eval_groups: list[str] | None) -> dict[str, dict[str, float]]:
     """The ``--eval-group`` specs as ``{group: {eval: share}}`` (a group name given twice is refused)."""
     groups: dict[str, dict[str, float]] = {}
@@ -555,91 +364,6 @@ def parse_eval_groups(eval_groups: list[str] | None) -> dict[str, dict[str, floa
             raise InputError(f"--eval-group: the group name {name!r} is given twice")
         groups[name] = members
     return groups
-
-
-def _with_groups(table: RunTable, eval_groups: list[str] | None) -> RunTable:
-    """``table`` with the loss columns of the ``--eval-group`` specs added (a group name given twice is refused)."""
-    if eval_groups:
-        table = add_eval_groups(table, parse_eval_groups(eval_groups))
-    return table
-
-
-#: ``--dataset`` of the commands that fit one table (``fit``, ``optimize``): the bundled set's fitting split.
-DatasetOpt = typer.Option(None, "--dataset", help="Bundled data instead of --runs (its fitting split: RegMix "
-                          "train_1m, Marin's 187 train runs): regmix | marin-delphi.")
-
-
-def fitting_table(runs: str | None, dataset: str | None, weight_tol: float,
-                  eval_groups: list[str] | None = None, at_params: str | None = None,
-                  final_step: bool = False) -> RunTable:
-    """The table of ``--runs PATH`` or of ``--dataset NAME`` (the fitting split that ``compare --dataset``
-    fits on), exactly one of them, with ``--eval-group`` columns added, cut to one scale by ``--at-params`` /
-    ``--final-step`` (:func:`one_scale_rows`)."""
-    if (runs is None) == (dataset is None):
-        raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
-    if runs is not None:
-        table = load_table(runs, weight_tol, eval_groups)
-    else:
-        table = _with_groups(bundled_splits(dataset)[0], eval_groups)
-    return one_scale_rows(table, at_params, final_step)
-
-
-def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> RunTable:
-    """``table`` cut to the rows of one model size (``--at-params``) and/or each run's last checkpoint
-    (``--final-step``).
-
-    Why: a law without a model-size or token input fits one loss surface over every scale of a sweep's table, and
-    the warning that says so told the user to "keep the rows of one scale", which only Python could do.
-    """
-    if at_params is not None:
-        sizes = table.model_params
-        if sizes is None:
-            raise InputError(f"{table.path or 'run table'}: --at-params needs a params column; the table has none")
-        present = np.unique(sizes)
-        spec = at_params.strip().lower()
-        if spec in ("largest", "smallest"):
-            value = float(present[-1] if spec == "largest" else present[0])
-        else:
-            value = parse_count(at_params)
-        keep = np.isclose(sizes, value, rtol=1e-9, atol=0)
-        if not keep.any():
-            raise InputError(f"--at-params {at_params}: no run of {table.path or 'the run table'} has params "
-                             f"{value:g}; its sizes are {', '.join(f'{v:g}' for v in present)} (or give largest "
-                             f"/ smallest)")
-        table = table.subset(keep)
-    if final_step:
-        order = table.steps if table.steps is not None else table.tokens
-        if order is not None:
-            sizes = table.model_params
-            key = pd.DataFrame({"run": table.runs, "at": order,
-                                "size": np.zeros(len(table)) if sizes is None else sizes})
-            curves = key.groupby(["run", "size"])["at"]  # grouped once: each curve's last checkpoint and its row
-            last = curves.max()
-            table = table.subset(key.index.isin(curves.idxmax()))
-            # A run that stopped early (an unfinished sweep exported with --all, a crashed job) has its "final"
-            # loss at an earlier checkpoint than the others of its size: the scale warning that followed told
-            # the user to add --final-step, which they had.
-            full = last.groupby(level="size").transform("max")
-            short = last[last < full]
-            if len(short):
-                what = "step" if table.steps is not None else "tokens"
-                named = first_and_more([f"{r!r} ({what} {v:g} of {full[(r, n)]:g})" for (r, n), v in short.items()])
-                warnings.warn(f"{table.path or 'run table'}: --final-step: {len(short)} run(s) end before the others "
-                              f"of their size, so their last checkpoint is an earlier one: {named}; finish them "
-                              "(an interrupted sweep: run it again) or leave them out", ShortRunWarning, stacklevel=2)
-    return table
-
-
-def one_scale_tests(tests: dict[str, RunTable], at_params: str | None, final_step: bool) -> dict[str, RunTable]:
-    """:func:`one_scale_rows` on held-out tables: a size they lack (runs held out at a larger size, as Dai & Zheng's
-    2.718B ones) leaves their sizes as they are, with --final-step still applied."""
-    out = {}
-    for name, t in tests.items():
-        try:
-            out[name] = one_scale_rows(t, at_params, final_step)
-        except InputError:
-            out[name] = one_scale_rows(t, None, final_step)
-    return out
 
 
 def group_targets(target: list[str] | None, eval_groups: list[str] | None) -> list[str] | str:
@@ -663,49 +387,6 @@ def fit_on_total(table: RunTable, targets: list[str] | str, objective: Any) -> t
     names = table.resolve_targets(targets)
     total = add_weighted_total(table, linear_objective(objective, names), TOTAL_NAME)
     return total, [TOTAL_NAME], TOTAL_NAME
-
-
-def load_tests(specs: list[str], weight_tol: float, eval_groups: list[str] | None = None) -> dict[str, RunTable]:
-    """--test NAME=PATH or PATH (named by its stem), repeatable -> {name: table}."""
-    tests: dict[str, RunTable] = {}
-    given: dict[str, str] = {}
-    for spec in specs:
-        name, path = spec.split("=", 1) if "=" in spec and not Path(spec).exists() else (Path(spec).stem, spec)
-        if not name.strip():
-            raise InputError(f"--test {spec!r}: the held-out table's name is empty; give NAME=PATH or a PATH")
-        if name in given:
-            # The second table replaced the first without a word (two files test.csv in two folders, or one name
-            # given twice): the leaderboard showed one split.
-            raise InputError(f"--test: two held-out tables are named {name!r} ({given[name]} and {path}); name each "
-                             "one: --test NAME=PATH")
-        given[name] = path
-        with warnings.catch_warnings():  # a held-out run need not train on every domain; the fitting table must
-            warnings.simplefilter("ignore", UnusedDomainWarning)
-            tests[name] = load_table(path, weight_tol, eval_groups)
-    return tests
-
-
-def dataset_with_tests(dataset: str, specs: list[str] | None, weight_tol: float) -> tuple[RunTable,
-                                                                                      dict[str, RunTable]]:
-    """``--dataset NAME`` with ``--test`` tables: the bundled fitting table, and the ``--test`` tables followed by
-    the dataset's own held-out splits (compare / report).
-
-    The --test tables were dropped without a word: ``compare --dataset marin-delphi --test proposals.csv`` (Marin's
-    own optimiser proposals, measured at the swarm's scale) scored ``early_stop`` alone. A --test table named as one
-    of the dataset's splits is refused rather than replacing it."""
-    train, tests = bundled_splits(dataset)
-    if not specs:
-        return train, tests
-    extra = load_tests(specs, weight_tol)
-    for name in extra:
-        if name in tests:
-            raise InputError(f"--test: the held-out table {name!r} has the name of one of --dataset {dataset}'s "
-                             f"splits ({', '.join(tests)}); name it another way: --test NAME=PATH")
-    for t in extra.values():
-        train.check_compatible(t)
-    # The --test tables first: the leaderboard gives MRE, RMSE and bias of the first split only, and report picks its
-    # optimum's law on it, so these are the user's tables, as with --runs (where they are the only ones).
-    return train, {**extra, **tests}
 
 
 def parse_objective(spec: str) -> Any:

@@ -28,15 +28,14 @@ from ._common import (
     emit_json,
     err,
     law_with_options,
-    load_table,
-    one_scale_rows,
     out,
     parse_bounds,
     parse_objective,
     parse_targets,
-    progress,
     show_warnings,
 )
+from ._progress import progress
+from ._tables import load_table, one_scale_rows
 
 
 def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma-separated training domains."),

@@ -27,12 +27,10 @@ from ..pipeline.intervals import wide_line
 from ..pipeline.io import NO_SAVED_INTERVALS
 from ._common import (
     COUNT,
-    QUIET,
     AtParamsOpt,
     CandidatesOpt,
     CvFoldsOpt,
     CvWorkersOpt,
-    DatasetOpt,
     EvalGroupOpt,
     FinalStepOpt,
     JsonOpt,
@@ -41,28 +39,30 @@ from ._common import (
     SeedOpt,
     TargetOpt,
     WeightTolOpt,
-    check_holdout,
     check_not_an_input,
-    cv_progress,
-    dataset_with_tests,
     emit_json,
     err,
     exit_if_every_law_failed,
-    fitting_table,
     group_targets,
     law_with_options,
-    load_table,
-    load_tests,
     merge_eval_warnings,
-    one_scale_rows,
-    one_scale_tests,
     out,
     parse_eval_map,
     parse_laws,
     parse_objective,
     parse_targets,
-    progress,
     show_warnings,
+)
+from ._progress import QUIET, cv_progress, progress
+from ._tables import (
+    DatasetOpt,
+    check_holdout,
+    dataset_with_tests,
+    fitting_table,
+    load_table,
+    load_tests,
+    one_scale_rows,
+    one_scale_tests,
 )
 
 _NUMPY_FP = re.compile(r"^(overflow|underflow|invalid value|divide by zero) encountered in \w+$")

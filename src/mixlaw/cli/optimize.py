@@ -34,7 +34,6 @@ from ._common import (
     BoundsOpt,
     CandidatesOpt,
     CvFoldsOpt,
-    DatasetOpt,
     EvalGroupOpt,
     FinalStepOpt,
     FitTotalOpt,
@@ -46,11 +45,9 @@ from ._common import (
     WeightTolOpt,
     WorkersOpt,
     check_not_an_input,
-    cv_progress,
     emit_json,
     err,
     fit_on_total,
-    fitting_table,
     group_targets,
     interval_doc,
     law_with_options,
@@ -60,11 +57,12 @@ from ._common import (
     parse_laws,
     parse_named_numbers,
     parse_objective,
-    progress,
     refuse_given,
     show_warnings,
     split_names,
 )
+from ._progress import cv_progress, progress
+from ._tables import DatasetOpt, fitting_table
 
 
 def optimize_cmd(ctx: typer.Context,

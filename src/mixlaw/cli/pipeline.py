@@ -43,16 +43,16 @@ from ._common import (
     fit_on_total,
     group_targets,
     interval_doc,
-    load_table,
     out,
     parse_bounds,
     parse_counts,
     parse_default,
     parse_objective,
-    progress,
     refuse_given,
     show_warnings,
 )
+from ._progress import progress
+from ._tables import load_table
 
 
 def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'params' and 'step' (or 'tokens')."),

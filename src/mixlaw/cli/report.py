@@ -25,22 +25,16 @@ from ._common import (
     LawsCvWorkersOpt,
     SeedOpt,
     WeightTolOpt,
-    check_holdout,
     check_outputs,
-    cv_progress,
-    dataset_with_tests,
     err,
     exit_if_every_law_failed,
-    load_table,
-    load_tests,
-    one_scale_rows,
-    one_scale_tests,
     parse_laws,
     parse_objective,
     parse_targets,
-    progress,
     show_warnings,
 )
+from ._progress import cv_progress, progress
+from ._tables import check_holdout, dataset_with_tests, load_table, load_tests, one_scale_rows, one_scale_tests
 
 
 def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run table."),

@@ -23,7 +23,8 @@ from ..importers import (
     ye_logs_given,
 )
 from ..store import write_table
-from ._common import JsonOpt, WeightTolOpt, check_not_an_input, emit_json, err, progress, show_warnings
+from ._common import JsonOpt, WeightTolOpt, check_not_an_input, emit_json, err, show_warnings
+from ._progress import progress
 
 ColumnsOpt = typer.Option(None, "--columns", metavar="MAP",
                           help="Column map target=source,... or a YAML file (targets: run, params, step, tokens, "
