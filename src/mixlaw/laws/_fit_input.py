@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import validate_params
-from ..data import NONPOSITIVE_HINT, OWN_ROWS_HINT, ROUNDING_TOL, RunTable, beyond_tol, weight_sum_error
+from ..data import NONPOSITIVE_HINT, OWN_ROWS_HINT, ROUNDING_TOL, RunTable, beyond_tol, known_names, weight_sum_error
 from ..errors import DataWarning, InputError, ScaleWarning, user_stacklevel
 from ..evals import unweighted_gaps_line
 from ._inputs import _as_weights, _frame_as_table, _loss_names, _opt_1d
@@ -124,7 +124,20 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
         why = scale_blind_message(table.path, out.spread, [law])
         if why:
             warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(_CALLER))
-        names = table.resolve_targets(targets)
+        given = _loss_names(losses) if losses is not None and targets is None else None
+        # Losses given beside a table name their evals as they do beside an array (a Series' name, a frame's
+        # columns): fit(frame, frame["loss:web"]), scikit-learn's X, y, said "2 target names for 1 loss columns",
+        # and frame[["loss:code", "loss:web"]] was fitted under the table's order, targets_ ['web', 'code'] with
+        # the code losses predicted as web's.
+        names = given if given is not None else table.resolve_targets(targets)
+        shape = _shape(losses) if losses is not None and targets is None and given is None else ()
+        if len(shape) in (1, 2):
+            n_cols = 1 if len(shape) == 1 else shape[1]
+            if n_cols != len(names):
+                raise InputError(f"losses have {n_cols} column(s) and the table {len(names)} eval set(s) "
+                                 f"{known_names([], names)}: say which with targets=, pass them as a pandas Series "
+                                 "or DataFrame named by eval (df['loss:<eval>']), or leave losses out to fit the "
+                                 "table's own")
         if losses is None:
             losses = table.losses(names if not (isinstance(targets, str) and targets != "all") else targets,
                                   allow_missing=ragged or bool(spare))
@@ -170,6 +183,14 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
     out.model_params = _opt_1d(model_params, W.shape[0], "params")
     out.tokens = _opt_1d(tokens, W.shape[0], "tokens")
     return out
+
+
+def _shape(losses: Any) -> tuple[int, ...]:
+    """``np.shape(losses)``, or () for a ragged list (refused below as "losses must be numbers")."""
+    try:
+        return np.shape(losses)
+    except ValueError:
+        return ()
 
 
 def _names(given: Sequence[str] | str | None, n_cols: int, default: str, what: str, keyword: str,

@@ -1,0 +1,53 @@
+"""A scikit-learn user's calls on a law (hunt29): X, y from one frame, and what the fitted law then says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import KFold, cross_val_score
+
+from mixlaw import RunTable
+from mixlaw.errors import InputError
+from mixlaw.laws import get_law
+
+DOMAINS = ["web", "code", "books", "wiki"]
+
+
+def _frame() -> pd.DataFrame:
+    """60 runs in a run table's columns, two evals: web's loss near 3.5, code's near 2.2."""
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.full(4, 0.7), size=60)
+    web = 2.5 + 0.8 * (W[:, 0] + 0.05) ** -0.3 - 0.2 * W[:, 3]
+    code = 1.4 + 0.5 * (W[:, 1] + 0.05) ** -0.4 + 0.1 * W[:, 2]
+    return pd.DataFrame({"run": [f"r{i}" for i in range(60)], **{f"w:{d}": W[:, j] for j, d in enumerate(DOMAINS)},
+                         "loss:web": web, "loss:code": code})
+
+
+def test_losses_given_beside_a_table_name_their_evals():
+    # fit(frame, frame["loss:web"]) (scikit-learn's X, y) said "2 target names for 1 loss columns"; so did
+    # cross_val_score(law, frame, frame["loss:web"], scoring=...), the only way to a scorer (it needs y). And
+    # fit(frame, frame[["loss:code", "loss:web"]]) labelled the code column 'web': targets_ ['web', 'code'], the
+    # first predicted column near 2.2, code's loss.
+    frame = _frame()
+    for X in (frame, RunTable(frame)):
+        one = get_law("linear").fit(X, frame["loss:web"])
+        assert one.targets_ == ["web"] and one.predict(X).shape == (60,)
+        np.testing.assert_array_equal(one.predict(X), get_law("linear").fit(X, targets="web").predict(X))
+        two = get_law("linear").fit(X, frame[["loss:code", "loss:web"]])
+        assert two.targets_ == ["code", "web"]
+        P = two.predict(X)
+        assert abs(P[:, 0].mean() - frame["loss:code"].mean()) < 0.05
+        assert two.score(X) == pytest.approx(two.score(X, frame[["loss:code", "loss:web"]]), rel=1e-12)
+        assert two.score(X) > 0.5
+    cv = KFold(3, shuffle=True, random_state=0)
+    mae = cross_val_score(get_law("linear"), frame, frame["loss:web"], cv=cv, scoring="neg_mean_absolute_error",
+                          error_score="raise")
+    assert np.all(np.isfinite(mae)) and np.all(mae < 0)
+    np.testing.assert_allclose(cross_val_score(get_law("linear"), frame, frame["loss:web"], cv=cv),
+                               cross_val_score(get_law("linear"), frame.drop(columns="loss:code"), cv=cv), rtol=1e-12)
+    # An unnamed array of another width than the table's evals says what to do.
+    with pytest.raises(InputError, match=r"losses have 1 column\(s\) and the table 2 eval set\(s\) \['web', 'code'\]: "
+                                         r"say which with targets="):
+        get_law("linear").fit(frame, frame["loss:web"].to_numpy())
+    assert get_law("linear").fit(frame, frame["loss:web"].to_numpy(), targets="web").targets_ == ["web"]
