@@ -106,6 +106,8 @@ class FitReport:
     rows_left_out: dict[str, int] = field(default_factory=dict)
     #: Distinct runs of the fitted rows when fewer than the rows (a run's checkpoints or sizes), else None.
     n_run_ids: int | None = None
+    #: How the parameters' stderrs were computed (the law's ``stderr_method``); None: the law computes none.
+    stderr_method: str | None = "Gauss-Newton on log residuals"
 
     @classmethod
     def from_law(cls, law: Any, data: str = "") -> FitReport:
@@ -146,7 +148,8 @@ class FitReport:
                    warnings=warns, correlations=corr[:15], sections=law.extra_report_sections(),
                    summary=law.summary_report_sections(), evals=list(getattr(law, "evals_", law.targets_)),
                    domains=list(law.domains_), rows_left_out=dict(getattr(law, "rows_left_out_", {}) or {}),
-                   n_run_ids=getattr(law, "_n_run_ids", None))
+                   n_run_ids=getattr(law, "_n_run_ids", None),
+                   stderr_method=getattr(law, "stderr_method", "Gauss-Newton on log residuals"))
 
     _repr_pretty_ = repr_as_text  # a notebook shows the report
 
@@ -171,13 +174,14 @@ class FitReport:
         lines.append(f"    method = {self.method}{starts}")
         s = self.stats
         n_vary = sum(1 for p in self.params.values() if p["vary"])
+        named = bool(self.params)  # lightgbm's trees: no count to give (it read 'n_vary=0  dof=120')
         # A loaded law keeps no fit statistics: its line read 'n_obs=0 ... nfev=0 | fit=0.00s', as if fitted on
         # nothing in no time; what is not known is left out.
         loaded = self.method.startswith("loaded")
         eff = s.get("n_effective")  # a leave-one-out ridge's effective degrees of freedom (laws/base.py)
-        parts = ([f"n_obs={int(s['n_obs'])}"] if "n_obs" in s else []) + [
-            f"n_vary={n_vary}" + (f" (effective {eff:.1f})" if eff is not None else "")]
-        if "n_obs" in s:
+        parts = ([f"n_obs={int(s['n_obs'])}"] if "n_obs" in s else []) + ([
+            f"n_vary={n_vary}" + (f" (effective {eff:.1f})" if eff is not None else "")] if named else [])
+        if "n_obs" in s and named:
             # A count as a count: the ".4g" a ridge's effective count was given read 'dof=1.01e+04' for 10097.
             dof = int(s["n_obs"]) - (n_vary if eff is None else float(eff))
             parts.append(f"dof={dof:.0f}" if float(dof).is_integer() else f"dof={dof:.1f}")
@@ -214,7 +218,7 @@ class FitReport:
 
     def _full_text(self) -> str:
         lines = self._head()
-        lines.append("[[Params]]  (stderr: Gauss-Newton on log residuals)")
+        lines.append(f"[[Params]]  {self._stderr_note()}")
         width = column_width(self.params) if self.params else 4
         for name, p in self.params.items():
             v = p["value"]
@@ -238,6 +242,18 @@ class FitReport:
             lines.append(f"[[Correlations]]  (|ρ| < {MIN_CORREL:.2f} not shown)")
             lines.extend(f"    C({a}, {b}) = {c:+.3f}" for a, b, c in self.correlations[:10])
         return "\n".join(lines)
+
+    def _stderr_note(self) -> str:
+        """What the [[Params]] header says of the stderrs: it named Gauss-Newton for every law, above a ridge's
+        sandwich errors (linear), above none at all (loglinear-sat) and above no parameters (lightgbm)."""
+        if not self.params:
+            return "(none: the law keeps no named coefficients)"
+        shown = any(p.get("stderr") is not None for p in self.params.values() if p["vary"])
+        if self.stderr_method is None or not shown:
+            why = ("not computed by this law" if self.stderr_method is None
+                   else f"none in this fit (method: {self.stderr_method})")
+            return f"(stderr: {why}; mixlaw.bootstrap_law gives intervals)"
+        return f"(stderr: {self.stderr_method})"
 
     def to_dict(self) -> dict[str, Any]:
         return {"law": self.law, "targets": self.targets, "data": self.data, "n_runs": self.n_runs,

@@ -51,3 +51,28 @@ def test_losses_given_beside_a_table_name_their_evals():
                                          r"say which with targets="):
         get_law("linear").fit(frame, frame["loss:web"].to_numpy())
     assert get_law("linear").fit(frame, frame["loss:web"].to_numpy(), targets="web").targets_ == ["web"]
+
+
+@pytest.mark.parametrize("key, header", [
+    ("ye-exp", "(stderr: Gauss-Newton on log residuals)"),
+    ("linear", "(stderr: ridge sandwich s² A⁻¹ WᵀW A⁻¹ of the losses)"),
+    ("loglinear", "(stderr: ridge sandwich s² A⁻¹ WᵀW A⁻¹ of the log losses)"),
+    ("loglinear-sat", "(stderr: not computed by this law; mixlaw.bootstrap_law gives intervals)"),
+    ("lightgbm", "(none: the law keeps no named coefficients)")])
+def test_the_report_says_how_its_stderrs_were_computed_or_why_there_are_none(key, header):
+    # Every report's [[Params]] header read "(stderr: Gauss-Newton on log residuals)": above linear's sandwich
+    # errors, above loglinear-sat's parameters with no stderr at all, and above lightgbm's empty list, whose
+    # statistics read 'n_vary=0  dof=120 ... AIC=-796.5' (a 0-parameter AIC for 2000 trees).
+    if key == "lightgbm":
+        pytest.importorskip("lightgbm")
+    frame = _frame()
+    law = get_law(key, **({"min_child_samples": 5} if key == "lightgbm" else {})).fit(frame)
+    text = str(law.report())
+    params_line = next(ln for ln in text.splitlines() if ln.startswith("[[Params]]"))
+    assert params_line == f"[[Params]]  {header}"
+    shown = any(p.stderr is not None for p in law.params_.values())
+    assert shown == ("± " in text)
+    if key == "lightgbm":
+        assert "AIC" not in law.train_metrics_ and "n_vary" not in text and "dof=" not in text
+    else:
+        assert "AIC=" in text and "n_vary=" in text

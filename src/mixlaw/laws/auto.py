@@ -62,6 +62,7 @@ class MetaLaw(MixingLaw):
     a subset of the eval sets) or ``"direct"`` (it predicts the objective).
     """
 
+    stderr_method: ClassVar[str | None] = "each member law's own, where shown"
     uses_model_params: ClassVar[bool | str] = "optional"
     uses_tokens: ClassVar[bool | str] = "optional"
     members_checked: ClassVar[bool] = True

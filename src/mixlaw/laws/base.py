@@ -147,6 +147,9 @@ class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
     #: The parameters are other laws' (auto, stack), each fitted and checked against its own losses: their sum is
     #: not checked against the runs (a stack of four 80-parameter laws on 187 runs x 9 evals is no overfit).
     members_checked: ClassVar[bool] = False
+    #: How the standard errors of ``params_`` are computed, as the report's [[Params]] header says it; None: this
+    #: law computes none (the header then says so, and points at bootstrap intervals).
+    stderr_method: ClassVar[str | None] = "Gauss-Newton on log residuals"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "loss": [Options({"huber", "mse"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
@@ -375,7 +378,9 @@ class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
                 warnings.warn(f"law {self.key!r}: {what} in every one of its {int(have[:, 0].sum())} runs: the mixture "
                               "does not change it (or it was logged wrong), so there is nothing to fit and its R2 is "
                               "undefined; leave it out of the targets", DataWarning, stacklevel=user_stacklevel(3))
-        if Yh.size == n_fitted:
+        if Yh.size == n_fitted and len(self.params_):
+            # A law without named coefficients (lightgbm's trees) has no parameter count to charge: its AIC read as
+            # that of a 0-parameter model (-796.5 beside ye-exp's -993.4 on 60 runs x 2 evals, 2000 trees unpenalised).
             # AIC/BIC count the parameters against the residuals they were fitted to. A meta-law for an objective
             # is scored on one column (48 runs of Dai & Zheng's 122M sweep) by members fitted per eval set (128
             # parameters on 384 losses): its report read 'n_obs=48 n_vary=128 dof=-80' with an AIC of that.

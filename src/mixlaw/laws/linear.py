@@ -175,6 +175,8 @@ class _LeastSquaresLaw(MixingLaw):
     """Shared code of the linear and log-linear baselines (``_log`` says which space)."""
 
     _log = False
+    # least_squares' errors, not Gauss-Newton's (the report's header said so of every law)
+    stderr_method = "ridge sandwich s² A⁻¹ WᵀW A⁻¹ of the losses"
     _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left"), Options({"cv"})],
                               "random_state": ["random_state"]}
 

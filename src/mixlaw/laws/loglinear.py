@@ -61,6 +61,7 @@ class LogLinear(_LeastSquaresLaw):
     """
 
     _log = True
+    stderr_method = "ridge sandwich s² A⁻¹ WᵀW A⁻¹ of the log losses"
 
 
 __all__ = ["LogLinear"]

@@ -182,6 +182,7 @@ class LogLinearSat(MixingLaw):
 
     #: Parameters are ``<target>.<name>`` (the saved-law loader checks them against ``_local_names``).
     per_target_params = True
+    stderr_method = None  # a Huber ridge over a CV-chosen configuration: no closed-form errors
     _parameter_constraints = {"eps": [Interval(Real, 0, None, closed="neither"), Options({"cv"})],
                               "alpha": [_PositiveFloats()],
                               "groups": [dict, Options({"names", "cv"}), None],

@@ -134,6 +134,7 @@ class ResidualGP(MixingLaw):
     True
     """
 
+    stderr_method: ClassVar[str | None] = "the base law's own; none for the GP's"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "base": [str],
         "base_options": [dict, None],
