@@ -79,6 +79,12 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     ``tol_option``: what its row-sum error names as the way to widen it (every caller is Python: ``fit``'s
     ``weight_tol=``; None, "fix the row", for a caller that takes no tolerance, such as :func:`weights_in_order`).
     """
+    if isinstance(X, pd.Series) and not for_fit and X.index.is_unique:
+        # One mixture as a Series (df.iloc[0], pd.Series({"code": 0.3, "web": 0.7})) is read by its labels, as a
+        # one-row frame and as a {domain: share} mapping are: it was read by position, its labels dropped (the
+        # shares of another mixture, without a word, when they were not in the domains' order), and a whole
+        # run-table row said "could not convert string to float: 'r0'".
+        X = X.to_frame().T.infer_objects()
     if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
         if isinstance(X, Mapping) and not for_fit and domains is not None:
             return _summing_to_one(_mapping_row(X, domains), weight_tol, tol_option), None, {}

@@ -402,7 +402,8 @@ class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
         weights : ndarray of shape (n, n_domains), DataFrame, or RunTable
             Mixtures, columns in the order of ``domains_``; a RunTable, or a DataFrame whose columns are named
             by domain (``w:<domain>`` or ``<domain>``), is read by name (InputError for a name that is not a
-            domain); so is one mixture given as a mapping ``{domain: share}`` (e.g. ``optimize_mixture(law).weights``;
+            domain); so are one mixture given as a pandas Series (``df.iloc[0]``: by its labels, as a one-row frame)
+            and one given as a mapping ``{domain: share}`` (e.g. ``optimize_mixture(law).weights``;
             domains it leaves out have share 0, and its shares must sum to 1 within the fit's ``weight_tol``, as
             ``mixlaw predict --mixtures`` holds them: InputError otherwise). Rows summing to 1 within the fit's
             ``weight_tol`` are renormalised, as ``fit`` reads them; an array's or frame's rows farther off are used
