@@ -93,3 +93,19 @@ def test_a_mixture_given_as_a_series_is_read_by_its_labels():
     np.testing.assert_array_equal(table_law.predict(frame.iloc[0]), table_law.predict(frame.iloc[[0]]))
     with pytest.raises(InputError, match=r"missing: \['wiki'\]"):
         law.predict(s[DOMAINS[:3]])
+
+
+@pytest.mark.parametrize("key, accessor", [
+    ("linear", "coef"), ("loglinear", "coef"), ("loglinear-sat", "coef"), ("ye-exp", "interactions"),
+    ("ye-total", "interactions"), ("ye-pow", "interactions"), ("ye-pow", "exponents"), ("bimix", "composition"),
+    ("autoscale", "composition"), ("dz-eq1", "composition"), ("dz-eq3", "composition"),
+    ("ye-implicit", "composition"), ("auto", "estimator_")])
+def test_a_fitted_accessor_of_an_unfitted_law_says_not_fitted(key, accessor):
+    # Each raised a bare AttributeError naming an internal attribute: "'YeExponential' object has no attribute
+    # 'targets_'", "'Linear' object has no attribute 'params_'", "'AutoLaw' object has no attribute 'members_'".
+    from sklearn.exceptions import NotFittedError
+
+    law = get_law(key)
+    with pytest.raises(NotFittedError, match=f"This {type(law).__name__} instance is not fitted yet"):
+        value = getattr(law, accessor)
+        value()

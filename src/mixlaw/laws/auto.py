@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from .._validation import Interval
+from .._validation import Interval, check_is_fitted
 from ..errors import (
     DataWarning,
     FitError,
@@ -516,6 +516,7 @@ class AutoLaw(MetaLaw):
     @property
     def estimator_(self) -> MixingLaw | None:
         """The single chosen law when there is one (e.g. for analytic gradients), else None."""
+        check_is_fitted(self)
         if len(self.members_) == 1 and self.members_[0][1] == "per-eval" and self._s is None:
             return self.members_[0][3]
         return None

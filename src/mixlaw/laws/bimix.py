@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Interval, Options, Real
+from .._validation import Interval, Options, Real, check_is_fitted
 from ..errors import DataWarning, user_stacklevel
 from ..fit import HUBER_DELTA, Param
 from ._aggregate import (
@@ -222,6 +222,7 @@ class BiMix(ExponentPoolingMixin, PerTargetLaw):
 
     def composition(self) -> dict[str, np.ndarray]:
         """Implied composition s (over ``domains_``, sums to 1) of each implicitly aggregated eval set."""
+        check_is_fitted(self)
         M = len(self.domains_)
         ctx = FitContext(self.domains_, self.targets_)
         out = {}

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._solver import FactoredSegmentJacobian, SegmentJacobian
-from .._validation import Integral, Interval, Real, renamed
+from .._validation import Integral, Interval, Real, check_is_fitted, renamed
 from ..errors import ConvergenceWarning, DataWarning, InputError, TooFewObservationsError, user_stacklevel
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models, random_start
 from ._capacity import allocation_jacobian_factors, log_shares, solve_allocation
@@ -217,6 +217,7 @@ class _CapacityLaw(MixingLaw):
 
     def composition(self) -> dict[str, np.ndarray]:
         """Fitted composition s (over ``domains_``, sums to 1) of each implicitly aggregated eval set."""
+        check_is_fitted(self)
         A = self._composition_matrix(self.params_.array("value"))
         _, implicit, _ = self._layout()
         return {self.targets_[i]: A[i].copy() for i in implicit}

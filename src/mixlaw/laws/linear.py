@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Interval, Options, Real
+from .._validation import Interval, Options, Real, check_is_fitted
 from ..data import distinct_rows
 from ..errors import TooFewObservationsError
 from ..fit import Param, Params
@@ -225,6 +225,7 @@ class _LeastSquaresLaw(MixingLaw):
 
     def coef(self) -> np.ndarray:
         """Fitted coefficients, shape (n_targets, n_domains)."""
+        check_is_fitted(self)
         return self.params_.array().reshape(len(self.targets_), len(self.domains_))
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:

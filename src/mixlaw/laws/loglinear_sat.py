@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .._validation import Interval, Options
+from .._validation import Interval, Options, check_is_fitted
 from ..errors import ConvergenceWarning, InputError, TooFewObservationsError, user_stacklevel
 from ..fit import Param, Params
 from . import _huber
@@ -400,6 +400,7 @@ class LogLinearSat(MixingLaw):
 
     def coef(self, target: str | None = None) -> np.ndarray:
         """Fitted coefficients of one eval set (default: the first): a, then c, then d (its groups, if used)."""
+        check_is_fitted(self)
         t = self.targets_[0] if target is None else target
         return np.array([self.params_[f"{t}.{nm}"].value for nm in self._local_names[t]])
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._console import matrix_text
 from .._solver import huber
-from .._validation import Interval, Options, Real
+from .._validation import Interval, Options, Real, check_is_fitted
 from ..errors import InvalidParameterError
 from ..fit import HUBER_DELTA, Param, Params, bound_note
 from ._flat import FLAT_P, mixture_dependence_pvalue
@@ -324,6 +324,7 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
 
     def interactions(self) -> np.ndarray:
         """The fitted t_ij matrix, shape (n_targets, n_domains), reference column 0."""
+        check_is_fitted(self)
         return np.array([self._values_for(t)[2:] for t in self.targets_])
 
     def extra_report_sections(self) -> list[tuple[str, str]]:

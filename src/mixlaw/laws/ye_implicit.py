@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Integral, Interval
+from .._validation import Integral, Interval, check_is_fitted
 from ..fit import HUBER_DELTA, Param, Params
 from .base import FitContext, PerTargetLaw, register
 from .saved import state_caps
@@ -232,6 +232,7 @@ class YeImplicit(PerTargetLaw):
 
     def composition(self) -> dict[str, np.ndarray]:
         """Implied latent shares s_k per target: the components' scales k_k, normalised to sum to 1."""
+        check_is_fitted(self)
         K = self.n_components
         out = {}
         for t in self.targets_:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._console import matrix_text
-from .._validation import Interval, Options, Real
+from .._validation import Interval, Options, Real, check_is_fitted
 from ..fit import HUBER_DELTA, Param, Params, pooling_penalty
 from ._regularize import RidgeCVMixin
 from .base import FitContext, PerTargetLaw, register
@@ -236,11 +236,13 @@ class YePower(RidgeCVMixin, PerTargetLaw):
 
     def interactions(self) -> np.ndarray:
         """The fitted t_ij matrix, shape (n_targets, n_domains)."""
+        check_is_fitted(self)
         M = len(self.domains_)
         return np.array([self._values_for(t)[2:2 + M] for t in self.targets_])
 
     def exponents(self) -> np.ndarray:
         """The fitted gamma_ij matrix, shape (n_targets, n_domains)."""
+        check_is_fitted(self)
         M = len(self.domains_)
         return np.array([self._values_for(t)[2 + M:] for t in self.targets_])
 
