@@ -109,3 +109,13 @@ def test_a_fitted_accessor_of_an_unfitted_law_says_not_fitted(key, accessor):
     with pytest.raises(NotFittedError, match=f"This {type(law).__name__} instance is not fitted yet"):
         value = getattr(law, accessor)
         value()
+
+
+@pytest.mark.parametrize("key", ["auto", "stack"])
+def test_the_meta_laws_take_random_state_none_as_every_law_does(key):
+    # random_state=None is 0 for the other 16 laws (check_random_state); auto and stack refused it: "The
+    # 'random_state' parameter of AutoLaw must be an int in the range [0, inf). Got None instead."
+    frame = _frame()
+    none = get_law(key, candidates=["ye-exp", "linear"], random_state=None).fit(frame)
+    zero = get_law(key, candidates=["ye-exp", "linear"], random_state=0).fit(frame)
+    np.testing.assert_array_equal(none.predict(frame), zero.predict(frame))

@@ -71,9 +71,17 @@ class MetaLaw(MixingLaw):
         "n_folds": [Interval(Integral, 2, None, closed="left"), None],
         "objective": [str, dict, None],
         "fit_on": [list, tuple],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
+        # None is 0, as for every other law (check_random_state): auto / stack alone refused it. An int only
+        # otherwise: the folds, the members' seeds and the fit cache key are drawn from it, which a Generator
+        # could not give the same way twice.
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
         "screen": [bool],
     }
+
+    @property
+    def _seed(self) -> int:
+        """``random_state`` as the int the folds and members are seeded with (None: 0)."""
+        return 0 if self.random_state is None else int(self.random_state)
 
     # ------------------------------------------------------------------ shared fitting steps
     def _fits_ragged(self) -> bool:
@@ -190,7 +198,7 @@ class MetaLaw(MixingLaw):
                                  "logged wrong); leave it out of the targets")
         cv = cross_validate(W, Y, domains=ctx.domains, targets=ctx.targets, candidates=self.candidates,
                             objective=objective, fit_on=self.fit_on, n_folds=self.n_folds,
-                            model_params=ctx.model_params, tokens=ctx.tokens, random_state=int(self.random_state),
+                            model_params=ctx.model_params, tokens=ctx.tokens, random_state=self._seed,
                             screen=bool(getattr(self, "screen", True)))
         self.cv_ = cv.table
         if self._s is not None:
@@ -214,7 +222,7 @@ class MetaLaw(MixingLaw):
     def _fit_member(self, key: str, mode: str, W: np.ndarray, Y: np.ndarray, ctx: FitContext,
                     cols: Sequence[int] | None = None) -> tuple[str, str, list[str], MixingLaw]:
         kw = {"domains": ctx.domains, "model_params": ctx.model_params, "tokens": ctx.tokens,
-              "random_state": int(self.random_state)}
+              "random_state": self._seed}
         if mode == "direct":
             assert self._s is not None
             return key, mode, [OBJECTIVE], fit_law(key, W, (Y @ self._s)[:, None], targets=[OBJECTIVE], **kw)
@@ -400,8 +408,8 @@ class AutoLaw(MetaLaw):
         sets measured on the same runs are cross-validated and fitted on those (``cv_.n_runs_of`` names the eval
         sets with fewer runs); one law for all takes the runs that have every eval's loss, an objective those
         that have the loss of every eval it weighs (one of weight 0 that misses some is not fitted).
-    random_state : int, default=0
-        Seeds the folds and every fit.
+    random_state : int or None, default=0
+        Seeds the folds and every fit (None: 0, as for every law).
     screen : bool, default=True
         Skip the remaining folds of a candidate that is far slower than the others and clearly worse on the
         first fold (:mod:`mixlaw.laws.screening`); its CV table row says so.
@@ -449,7 +457,7 @@ class AutoLaw(MetaLaw):
     def __init__(self, *, candidates: Sequence[str] | None = None, n_folds: int | None = None,
                  objective: str | Mapping[str, float] | None = None,
                  fit_on: Sequence[str] = ("per-eval", "direct"), per_target: bool = True,
-                 random_state: int = 0, screen: bool = True) -> None:
+                 random_state: int | None = 0, screen: bool = True) -> None:
         self.candidates, self.n_folds, self.objective = candidates, n_folds, objective
         self.fit_on, self.per_target, self.random_state, self.screen = fit_on, per_target, random_state, screen
 
