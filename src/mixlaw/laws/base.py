@@ -58,6 +58,7 @@ from ._inputs import (
     _broadcast,
     _frame_as_table,
     _loss_names,
+    table_weights_for,
     weights_in_order,
 )
 from .cv_table import NO_CANDIDATE_MARK
@@ -440,7 +441,7 @@ class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
                     warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
             model_params = table.model_params if model_params is None else model_params
             tokens = table.tokens if tokens is None else tokens
-            weights = table.weights_for(self.domains_)
+            weights = table_weights_for(table, self.domains_)
         W = _as_weights(weights, "weights")
         if W.shape[1] != len(self.domains_):
             raise InputError(f"weights have {W.shape[1]} columns; the law was fitted on {len(self.domains_)} "
