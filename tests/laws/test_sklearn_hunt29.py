@@ -139,3 +139,20 @@ def test_a_weight_column_the_law_was_not_fitted_on_is_refused_when_it_has_a_shar
     with pytest.warns(UserWarning):  # the run table's own word on a domain no row trains on
         zero = frame.assign(**{"w:zzz": 0.0})
         np.testing.assert_array_equal(law.predict(zero), law.predict(frame))
+
+
+@pytest.mark.parametrize("key", ["linear", "loglinear-sat"])
+def test_a_loaded_law_refitted_reports_its_new_fit(key):
+    # law_from_dict(...).fit(runs) kept the loaded flag: its report read "method = loaded from a saved file (its
+    # fit's diagnostics are not saved)" without nfev or fit time, unlike the same fit of a new law.
+    import json
+
+    from mixlaw.laws import law_from_dict
+
+    frame = _frame()
+    loaded = law_from_dict(json.loads(json.dumps(get_law(key).fit(frame).to_dict())))
+    assert "loaded from a saved file" in str(loaded.report())
+    refit = str(loaded.fit(frame.iloc[:40]).report()).splitlines()
+    fresh = str(get_law(key).fit(frame.iloc[:40]).report()).splitlines()
+    assert refit[1] == fresh[1] == "    method = closed form / external solver"
+    assert "nfev=0" in refit[2] and "fit=" in refit[2]

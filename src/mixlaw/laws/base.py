@@ -515,6 +515,9 @@ class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
         """Delete the fitted state (``*_`` attributes): before a fit, and when one raises."""
         for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, name)
+        # A loaded law refitted is no longer the saved one: its report read "method = loaded from a saved file"
+        # without nfev or fit time (linear, lightgbm and the other closed-form laws, whose results_ stay empty).
+        vars(self).pop("_loaded", None)
 
     @property
     def _label(self) -> str:
