@@ -13,7 +13,7 @@ import pytest
 
 from mixlaw import get_law
 from mixlaw.data import RunTable
-from mixlaw.errors import InputError
+from mixlaw.errors import DataError, InputError
 
 
 def _frame(n: int, seed: int) -> pd.DataFrame:
@@ -193,3 +193,18 @@ def test_predict_reads_an_inline_mixture_longer_than_a_file_name() -> None:
     assert len(spec) > 255
     mix = _one_mixture(spec)
     assert mix is not None and len(mix) == 50
+
+
+def test_a_frame_without_one_of_the_laws_domains_is_refused_naming_the_column():
+    # Its rows fall short of 1 by the missing share: the error named a row's sum and not the column the frame lacks
+    # (hunt29).
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 40)
+    df = pd.DataFrame(W, columns=["w:web", "w:wiki", "w:code"]).assign(**{"loss:web": 3 + np.exp(-2 * W[:, 0])})
+    law = get_law("linear").fit(df)
+    with pytest.raises(DataError, match=r"missing weight column\(s\) \['w:wiki'\] that the law was fitted on"):
+        law.predict(df.drop(columns="w:wiki"))
+    # The message it got when the rows did sum to 1 (the column is needed all the same).
+    whole = df.assign(**{"w:web": df["w:web"] + df["w:wiki"]}).drop(columns="w:wiki")
+    with pytest.raises(DataError, match=r"missing weight column\(s\) \['w:wiki'\]"):
+        law.predict(whole)

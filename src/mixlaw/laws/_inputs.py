@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, flat_columns, weight_sum_error
-from ..errors import InputError
+from ..errors import DataError, InputError
 
 
 def _as_weights(weights: Any, name: str) -> np.ndarray:
@@ -109,6 +109,12 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     if not has_losses:
         # Mixtures to predict need no loss; the table's check wants one column.
         df = df.assign(**{LOSS_PREFIX + "_": 1.0})
+    missing = [d for d in (domains or ()) if WEIGHT_PREFIX + d not in wcols]
+    if missing and not for_fit:
+        # Refused below (RunTable.weights_for) in any case; said first, since the row sums, short of the missing
+        # share, were refused before it: "row 2: column 'w:web': weights sum to 0.41" for a frame without w:wiki.
+        raise DataError(f"missing weight column(s) {[WEIGHT_PREFIX + d for d in missing]} that the law was fitted "
+                        "on", column=WEIGHT_PREFIX + missing[0])
     return RunTable(df, weight_tol=weight_tol, tol_option=tol_option), None, {}
 
 
