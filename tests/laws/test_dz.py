@@ -492,6 +492,9 @@ def _one_metric_world(M: int, n: int, seed: int) -> tuple[list[str], np.ndarray,
     rng = np.random.default_rng(seed)
     W, Wt = rng.dirichlet(np.full(M, 0.5), size=n), rng.dirichlet(np.full(M, 0.5), size=200)
     truth = get_law("dz-eq3-safe", n_restarts=1, screen_iter=5, data_term="shared")
+    # The fit lays out the parameters and every value is set below: one refinement iteration, not the cold fit's
+    # 3000 on losses no DZ law follows (5 of this helper's 5.3 CPU s; y and yt are bit for bit the same).
+    truth._refine_iter = 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         truth.fit(Wt, 2.0 + Wt[:, :1], domains=doms, targets=["bench"])
