@@ -115,10 +115,11 @@ def test_sklearn_common_checks(key, check):
     getattr(estimator_checks, check)(key, law)
 
 
-# One constructor option per law that a user would tune, and two values of it.
+# One constructor option per law that a user would tune, and two values of it. dz-eq3-safe: the default pooling
+# and a stronger one (at 10 two of the three fold fits ran the whole 3000 iterations: 12.6 CPU s of the 2.1 here).
 GRIDS = {"ye-exp": {"alpha": [0.0, 0.1]}, "ye-pow": {"alpha": [0.0, 0.1]},
          "additive-ens": {"shared_pooling": [1.0, 1e4]}, "loglinear-sat": {"eps": [1e-3, "cv"]},
-         "lightgbm": {"num_leaves": [4, 31]}, "dz-eq3-safe": {"pooling": [10.0, 100.0]}}
+         "lightgbm": {"num_leaves": [4, 31]}, "dz-eq3-safe": {"pooling": [100.0, 1000.0]}}
 
 
 @pytest.mark.parametrize("key", list(GRIDS))
