@@ -16,6 +16,7 @@ mixture it has seen, not a new one.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,12 @@ from ..data import distinct_rows
 #: The fewest distinct rows (mixtures) whose runs are dealt into folds as groups; with fewer, runs are dealt one
 #: by one (three mixtures at many seeds cannot make five folds of new mixtures).
 MIN_GROUPS = 4
+
+
+#: True while a cross-validation fits a law on a fold's training runs (:func:`mixlaw.laws.selection._fold_predict`):
+#: the law then only predicts the fold's held-out runs and is dropped, so a law may skip work that only a law kept
+#: (saved, reloaded, reported) needs, where its predictions stay the same (LightGBM's text round-trip).
+FOLD_FIT: ContextVar[bool] = ContextVar("mixlaw_fold_fit", default=False)
 
 
 def canonical_order(*blocks: Any) -> np.ndarray:
@@ -51,4 +58,4 @@ def deal_folds(n_folds: int, rng: np.random.Generator, *blocks: Any) -> np.ndarr
     return fold
 
 
-__all__ = ["MIN_GROUPS", "canonical_order", "deal_folds"]
+__all__ = ["FOLD_FIT", "MIN_GROUPS", "canonical_order", "deal_folds"]

@@ -66,7 +66,7 @@ from ..errors import FitError, InputError, TooFewObservationsError
 from ..evals import objective_weights
 from ..fit import single_threaded_blas
 from ._fit_input import _weights_on_simplex
-from ._folds import deal_folds
+from ._folds import FOLD_FIT, deal_folds
 from .base import MixingLaw, _jsonable, available_laws, get_law, law_from_dict, warm_clone
 from .cv_table import (  # noqa: F401  (re-exported: the table lived here until 2026-12-06)
     OBJECTIVE,
@@ -263,7 +263,11 @@ def _fold_predict(key: str, W: np.ndarray, Y: np.ndarray, folds: np.ndarray, f: 
         _check_size(get_law(key, random_state=random_state).n_parameters_for(domains, targets, W), len(W))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fold fits repeat the full fit's warnings; the final fit reports them
-        law = fit_law(key, W[~test], Y[~test], domains=domains, targets=targets, random_state=random_state, **kw)
+        fold_fit = FOLD_FIT.set(True)  # the law predicts this fold's runs and is dropped (FOLD_FIT)
+        try:
+            law = fit_law(key, W[~test], Y[~test], domains=domains, targets=targets, random_state=random_state, **kw)
+        finally:
+            FOLD_FIT.reset(fold_fit)
         if probe:
             # No size rule here: the fold's fit had more observations than parameters (the engine refuses less),
             # and the CV scores the law's held-out predictions (see RUNS_PER_PARAM).
