@@ -237,5 +237,32 @@ def test_eval_sets_share_the_grids_eigendecompositions_with_the_same_result(monk
     assert [r for r, _ in together] == [r for r, _ in alone]
     assert together[0][1] == alone[0][1]
     g = len(rg.LENGTH_FACTORS)
-    assert [n for _, n in together[1:]] == [n - g for _, n in alone[1:]]
-    assert len(shared) == g
+    assert all(n <= a - g for (_, n), (_, a) in zip(together[1:], alone[1:], strict=True))
+    assert g <= len(shared) <= g + 2 * len(zs)  # the grid, and at most Brent's first two points per search
+
+
+def test_eval_sets_with_the_same_bracket_share_brents_first_two_points(monkeypatch):
+    """Brent's first two lengths are golden-section steps from the bracket's ends: an eval set whose best grid point
+    is another's starts at the same two, and takes their eigendecompositions from the shared cache (2 fewer
+    ``eigh`` than the grid's sharing alone), with the same result as a search of its own. -z has z's likelihood."""
+    import mixlaw.laws.residual_gp as rg
+
+    W, y, _ = _runs(60, 3, bump=True)
+    X = W / W.std()
+    D2, med = rg._sqdist(X, X), rg._median_distance(X)
+    z = (np.log(y) - np.log(y).mean()) / np.log(y).std()
+    calls: list[int] = []
+    real = rg.eigh
+    monkeypatch.setattr(rg, "eigh", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def run(z, cache=None):
+        n = len(calls)
+        out = rg._max_marginal_likelihood(D2, z, med, cache)
+        return out, len(calls) - n
+
+    alone, n_alone = run(-z)
+    shared: dict = {}
+    run(z, shared)
+    second, n_second = run(-z, shared)
+    assert second == alone
+    assert n_second == n_alone - len(rg.LENGTH_FACTORS) - 2

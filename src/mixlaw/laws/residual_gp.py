@@ -340,7 +340,8 @@ def _median_distance(X: np.ndarray) -> float:
 
 
 #: The most runs whose length-scale grid's eigendecompositions a fit keeps for its eval sets: 11 matrices of 2000 x 2000
-#: float64 are 350 MB (RegMix's 512 runs: 23 MB).
+#: float64 are 350 MB (RegMix's 512 runs: 23 MB), and up to 2 of Brent's points per grid point that was an eval
+#: set's best (:func:`_max_marginal_likelihood`).
 GRID_CACHE_MAX_RUNS = 2000
 
 #: Eigendecompositions of the RBF correlation matrix ``exp(-D2 / (2 length^2))`` by length scale, for one fit's
@@ -393,8 +394,8 @@ def _max_marginal_likelihood(D2: np.ndarray, z: np.ndarray, median: float,
     ``grid_cache``: the grid's eigendecompositions of this ``D2``, shared by every eval set's call (filled by the
     first). Why: the grid is the same for every eval set of a fit (same runs, same median), and its 11
     eigendecompositions were redone per eval set (13 on RegMix: 45 of gp-residual's 65 s of fold fits were
-    ``eigh``). Brent's points depend on the residuals, so they are kept for this call only (its last point is the
-    one refitted at the end).
+    ``eigh``). Brent's points depend on the residuals, so they are kept for this call (its last point is the one
+    refitted at the end), but its first two, which depend on the bracket alone, go to ``grid_cache`` too.
     """
     if not np.any(z):
         # Residuals all 0 (a base that fits exactly, e.g. ye-exp on constant losses): the profiled noise is 0 and
@@ -403,16 +404,27 @@ def _max_marginal_likelihood(D2: np.ndarray, z: np.ndarray, median: float,
     grid = np.clip(median * LENGTH_FACTORS, *LENGTH_BOUNDS)
     fits = [_profile(D2, z, float(ell), grid_cache) for ell in grid]
     own: EigCache = {}
+    tried: list[float] = []
+
+    def at(ell: float) -> tuple[float, float, float]:
+        tried.append(ell)
+        return _profile(D2, z, ell, grid_cache if grid_cache is not None and ell in grid_cache else own)
+
     k = int(np.argmin([f[0] for f in fits]))
     best = (fits[k][0], float(grid[k]), fits[k][1], fits[k][2])
     lo, hi = np.log(grid[max(k - 1, 0)]), np.log(grid[min(k + 1, len(grid) - 1)])
     if hi > lo:
-        res = minimize_scalar(lambda le: _profile(D2, z, float(np.exp(le)), own)[0], bounds=(lo, hi),
-                              method="bounded", options={"xatol": 0.01})
+        res = minimize_scalar(lambda le: at(float(np.exp(le)))[0], bounds=(lo, hi), method="bounded",
+                              options={"xatol": 0.01})
         ell = float(np.exp(res.x))
-        f, theta, nu2 = _profile(D2, z, ell, own)
+        f, theta, nu2 = at(ell)
         if f < best[0]:
             best = (f, ell, theta, nu2)
+        if grid_cache is not None:
+            # Brent's first two points are golden-section steps from the bracket's ends, so every eval set whose
+            # best grid point is this one starts at the same two lengths: shared as the grid is (on RegMix's 13
+            # evals, 25 of a fit's 102 eigh; at most 2 per grid point kept).
+            grid_cache.update((t, own[t]) for t in tried[:2] if t in own)
     _, ell, theta, nu2 = best
     return theta * nu2, ell, nu2
 
