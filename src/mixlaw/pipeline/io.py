@@ -184,6 +184,9 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     if result.smallest_fitted is None and sizes is not None:
         # A nested file saved before it was kept: its size stage keeps the fitted sizes (not the steps).
         result.smallest_fitted = np.array([float(np.min(sizes)), np.nan])
+    if isinstance(scales, _NestedStages23):
+        # The step laws at the file's own steps (its smallest fitted and its target): what stages 2-3 read.
+        scales.check_values([t for t in (result.smallest_fitted[1], target_time) if np.isfinite(t)], "state.scales")
     # Absent (saved before intervals existed) or null (fitted without them): none.
     iv = r.get("intervals")
     result.intervals = None if iv is None else _intervals_from_dict(iv, st, result)

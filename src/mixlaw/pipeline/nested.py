@@ -27,7 +27,7 @@ import pandas as pd
 from ..data import RunTable
 from ..errors import DataWarning, InputError, MixlawError, MixlawWarning, user_stacklevel
 from ..laws.base import MixingLaw, get_law, warm_clone
-from ..scaling import fit_curves, fit_shared_exponents
+from ..scaling import EXPONENT_BOUNDS, fit_curves, fit_shared_exponents
 from . import _schema as sc
 from .result import (
     PipelineResult,
@@ -109,6 +109,35 @@ def _nested_many(table: RunTable, at: _Target, laws: list[str], names: list[str]
     _record_warnings(msgs, "step", warn1)
     return _stages23_results(table, at, laws, names, law_options, msgs, shared, warm, laws1, sizes, mixes, first,
                              stage1, int(rng.integers(2**31)))
+
+
+def _check_step_laws(laws1: np.ndarray, where: str, targets: list[str], *, sizes_only: bool) -> None:
+    """A saved stage 1 (``laws1``: (E, log B, beta) per mixture x size x eval) within the bounds every step-law fit
+    keeps (:func:`~mixlaw.scaling.fit_curves`, :func:`~mixlaw.scaling.fit_shared_exponents`): E >= 0 and beta in
+    :data:`~mixlaw.scaling.EXPONENT_BOUNDS`; a curve without a law is three nulls. Sizes only: the recorded loss
+    where E would be, positive or null. InputError naming the first entry (JSON path) and the bound; the file is
+    untrusted: beta = -1e300 loaded, and its curve's inf at any other step count was dropped from stages 2-3
+    without a word (log B is checked at the file's own steps: :meth:`_NestedStages23.check_values`)."""
+    if sizes_only:
+        bad = np.argwhere(laws1[..., 0] <= 0)  # False for NaN
+        if bad.size:
+            m, s, k = bad[0]
+            raise InputError(f"{where}[{m}][{s}][{k}][0]: {targets[k]}'s recorded loss = {laws1[m, s, k, 0]:g}; "
+                             "expected a positive loss or null")
+        return
+    have = np.isfinite(laws1)
+    part = np.argwhere(have.any(axis=-1) & ~have.all(axis=-1))
+    if part.size:
+        m, s, k = part[0]
+        raise InputError(f"{where}[{m}][{s}][{k}]: expected three numbers (E, log_B, beta) or three nulls (a curve "
+                         "without a step law)")
+    lo, hi = EXPONENT_BOUNDS
+    for j, name, low, high in ((0, "E", 0.0, np.inf), (2, "beta", lo, hi)):
+        bad = np.argwhere((laws1[..., j] < low) | (laws1[..., j] > high))  # False for NaN
+        if bad.size:
+            m, s, k = bad[0]
+            raise InputError(f"{where}[{m}][{s}][{k}][{j}]: {targets[k]}'s {name} = {laws1[m, s, k, j]:.6g} lies "
+                             f"outside [{low:g}, {high:g}], the bounds of the step law's fit")
 
 
 def _check_scales(sizes: np.ndarray, S: np.ndarray, at: _Target, steps_only: bool, sizes_only: bool) -> None:
@@ -329,6 +358,8 @@ class _NestedStages23:
         sizes = sc.array(d, "sizes", where, (None,))
         mixes = sc.array(d, "mixtures", where, (None, len(domains)))
         laws1 = sc.array(d, "step_laws", where, (len(mixes), len(sizes), len(targets), 3), allow_nan=True)
+        one = sc.number(d, "time", where, positive=True) if isinstance(d, dict) and "time" in d else None
+        _check_step_laws(laws1, f"{where}.step_laws", targets, sizes_only=one is not None)
         if sizes.size in (0, 2) or np.any(sizes <= 0) or np.any(np.diff(sizes) <= 0):
             raise InputError(f"{where}.sizes: expected 3 or more increasing positive model sizes, or one (steps only)")
         target_params = float(sc.number(d, "target_params", where, positive=True) or 0.0)
@@ -342,13 +373,29 @@ class _NestedStages23:
         if seed is None or not float(seed).is_integer() or not 0 <= seed < 2**32:
             raise InputError(f"{where}.seed: expected an integer in [0, 2^32)")
         law, options = sc.law_spec(d, where)
-        # A sizes-only pipeline names its one step (or token) count; a file without the field has step laws.
-        one = sc.number(d, "time", where, positive=True) if isinstance(d, dict) and "time" in d else None
+        # A sizes-only pipeline names its one step (or token) count (read above); a file without it has step laws.
         if one is not None and sizes.size < 3:
             raise InputError(f"{where}.time: a sizes-only pipeline needs 3 or more model sizes; got {sizes.size}")
         return cls(laws1, sizes, mixes, sc.strings(d, "first_runs", where, len(mixes)), targets, domains,
                    target_params, law, options, shared, int(seed), sc.string(d, "symbol", where, ("S", "D")), [],
                    time=one)
+
+    def check_values(self, steps: list[float], where: str) -> None:
+        """Every saved step law gives a finite, positive loss at each of ``steps`` (the file's own fitted steps:
+        its smallest and its target), InputError naming the first that does not: its log B runs past what a float
+        holds there (1e308 made the curve's value inf, and stages 2-3 dropped that curve without a word). Sizes
+        only: nothing to check (no step law; the recorded losses are checked on load)."""
+        if self.sizes_only:
+            return
+        for S in steps:
+            with np.errstate(over="ignore", invalid="ignore"):
+                v = self._values_at(S)
+            bad = np.argwhere(np.all(np.isfinite(self.laws1), axis=-1) & ~(np.isfinite(v) & (v > 0)))
+            if bad.size:
+                m, s, k = bad[0]
+                raise InputError(f"{where}.step_laws[{m}][{s}][{k}]: {self.names[k]}'s step law E + B/{self.sym}^beta "
+                                 f"= {v[m, s, k]:g} at {self.sym} = {S:g}, a fitted {self.sym} of this pipeline; "
+                                 f"expected a finite positive loss (log_B = {self.laws1[m, s, k, 1]:g})")
 
     def law(self, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
         """The mixing law at (N*, ``steps``) and its predict keywords."""

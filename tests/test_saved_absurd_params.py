@@ -1,0 +1,42 @@
+"""A hand-edited saved pipeline or law with an absurd but finite parameter (1e308, -1e300) is refused on load, in one
+line naming the file, the field and the bound; before, it loaded and predicted garbage or dropped curves silently
+(saved29's fuzz of every numeric field of the saved files, /tmp/saved29/fuzz.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mixlaw.pipeline import fit_pipeline, save_pipeline
+
+from .test_pipeline import N_STAR, S_STAR, world
+from .test_pipeline_predict import load_error
+
+
+@pytest.fixture(scope="module")
+def nested(tmp_path_factory):  # type: ignore[no-untyped-def]
+    import json
+    path = tmp_path_factory.mktemp("nested") / "p.json"
+    save_pipeline(fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="nested",
+                               law="ye-exp"), path)
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("j,value,words", [
+    (2, -1e300, "web's beta = -1e+300 lies outside [0.001, 4], the bounds of the step law's fit"),
+    (2, 1e308, "web's beta = 1e+308 lies outside [0.001, 4]"),
+    (0, -1e300, "web's E = -1e+300 lies outside [0, inf]"),
+    (1, 1e308, "web's step law E + B/S^beta = inf at S = 250, a fitted S of this pipeline")])
+def test_a_nested_step_law_outside_its_fits_bounds_is_refused(tmp_path, nested, j, value, words) -> None:  # type: ignore[no-untyped-def]
+    # Before: loaded; at another scale the curve's inf (or 0) went into stages 2-3, which dropped it or fitted it
+    # without a word (predict --pipeline --params 3e7 --steps 1500 moved by 0.1-3 %).
+    msg = load_error(tmp_path, nested, lambda d: d["state"]["scales"]["step_laws"][0][0][0].__setitem__(j, value))
+    assert "state.scales.step_laws[0][0][0]" in msg and words in msg
+
+
+def test_a_half_null_step_law_is_refused_and_the_saved_ones_load_as_fitted(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
+    msg = load_error(tmp_path, nested, lambda d: d["state"]["scales"]["step_laws"][0][0][0].__setitem__(1, None))
+    assert "expected three numbers (E, log_B, beta) or three nulls" in msg
+    laws = np.array(nested["state"]["scales"]["step_laws"], dtype=float)
+    assert np.all(laws[..., 0] >= 0) and np.all((laws[..., 2] >= 1e-3) & (laws[..., 2] <= 4))
+
