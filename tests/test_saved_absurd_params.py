@@ -40,3 +40,38 @@ def test_a_half_null_step_law_is_refused_and_the_saved_ones_load_as_fitted(tmp_p
     laws = np.array(nested["state"]["scales"]["step_laws"], dtype=float)
     assert np.all(laws[..., 0] >= 0) and np.all((laws[..., 2] >= 1e-3) & (laws[..., 2] <= 4))
 
+
+def _with_bounds(rec: dict, value: float) -> None:
+    """A parameter record set to ``value`` with its bounds widened to hold it: the edit the bound error invites."""
+    rec.update(value=value, init=value)
+    if value < float(rec["min"]):
+        rec["min"] = value
+    if value > float(rec["max"]):  # "inf" (a string in the file) holds any
+        rec["max"] = value
+
+
+@pytest.mark.parametrize("law", ["ye-exp", "additive"])
+@pytest.mark.parametrize("value", [1e300, -1e300])
+def test_a_saved_law_whose_edited_parameter_moves_its_own_losses_by_factors_is_refused(tmp_path, law, value) -> None:  # type: ignore[no-untyped-def]
+    # Before: c = 1e300 in [0, 1e308] loaded; predict printed 1e+300 (-1e300: -1e+300) with a range warning, and
+    # optimize --law gave an optimum of 3.3e+299.
+    import json
+
+    from mixlaw import api
+    from mixlaw.errors import InputError
+
+    from .hostile._helpers import runs_csv
+    fitted = api.fit_table(api.read_runs(runs_csv(tmp_path / "runs.csv", 40, 0)), law=law)
+    doc = json.loads(json.dumps({"schema_version": 1, **fitted.to_dict()}, default=float))
+    name = "a.c" if law == "ye-exp" else next(n for n in doc["params"] if n.endswith(".E"))
+    _with_bounds(doc["params"][name], value)
+    p = tmp_path / "law.json"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as exc:
+        api.load_law(p)
+    msg = str(exc.value)
+    assert msg.startswith(f"{p}: not a valid saved law: the saved law predicts ") and "\n" not in msg
+    assert "for 'a' at the centre of its fitted mixtures" in msg
+    assert ("outside 3x the losses it was fitted on" in msg and "(field 'y_range')" in msg
+            and "field 'params'" in msg)
+

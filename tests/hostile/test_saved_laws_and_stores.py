@@ -435,7 +435,9 @@ def test_a_free_parameter_edited_outside_its_bounds_is_refused(tmp_path: Path) -
     path.write_text(json.dumps(doc))
     with pytest.raises(InputError, match=rf"parameter '{name}': value=.* lies outside its bounds .*an edited file"):
         api.load_law(path)
-    p["value"], p["vary"] = p["max"] + 10.0, False
+    # Fixed, past its bounds but not off the losses by factors: 10 above made its own prediction at the centre 13
+    # nats against fitted 2-3, which the centre check refuses (saved29).
+    p["value"], p["vary"] = p["max"] + 1.0, False
     path.write_text(json.dumps(doc))
     api.load_law(path)
 

@@ -63,14 +63,10 @@ from ._inputs import (
 )
 from .cv_table import NO_CANDIDATE_MARK
 from .registry import _REGISTRY, available_laws, get_law, register
-from .saved import LAW_SCHEMA_VERSION, law_from_dict, state_bool
+from .saved import LAW_SCHEMA_VERSION, LOSS_RANGE_FACTOR, law_from_dict, off_loss_range, state_bool
 from .scale_inputs import scale_blind_message
 from .units import LossUnits, PerTargetLossUnits
 
-#: A prediction more than this factor above the largest fitted loss (or below the smallest over it) of its eval
-#: set gets a LossRangeWarning: mixing changes losses by tens of percent, not by factors (RegMix's 512 runs span
-#: 1.1-1.5x per eval set, Olmix's DCLM swarm at most 2.5x).
-LOSS_RANGE_FACTOR = 3.0
 #: Iterations of a parametric law's Levenberg-Marquardt solve per start (the engine's default is 500). ye-pow at 39
 #: domains creeps along the ridge toward its log-linear limit and needs ~630: on Marin Delphi's 280 runs (5 folds
 #: x 9 evals) 14 of 45 fits ended at 500 with "no start converged" and none at 2000, at the same held-out
@@ -533,8 +529,7 @@ class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
         if yr is None or out.size == 0:
             return
         lo, hi = yr
-        with np.errstate(invalid="ignore"):
-            bad = ~np.isfinite(out) | (out <= 0) | (out > hi * LOSS_RANGE_FACTOR) | (out < lo / LOSS_RANGE_FACTOR)
+        bad = off_loss_range(out, yr)
         if bad.any():
             i, k = (int(v[0]) for v in np.nonzero(bad))
             warnings.warn(f"{self._label}: predicted loss {out[i, k]:.4g} for {self.targets_[k]!r} (mixture "

@@ -21,6 +21,21 @@ from ..errors import InputError, InvalidParameterError
 from ..fit import Param, Params
 from .registry import _REGISTRY, available_laws, get_law
 
+#: A prediction more than this factor above the largest fitted loss (or below the smallest over it) of its eval
+#: set gets a LossRangeWarning: mixing changes losses by tens of percent, not by factors (RegMix's 512 runs span
+#: 1.1-1.5x per eval set, Olmix's DCLM swarm at most 2.5x). A saved law whose prediction at the centre of its
+#: fitted mixtures is that far off is refused on load (:func:`law_from_dict`).
+LOSS_RANGE_FACTOR = 3.0
+
+
+def off_loss_range(out: np.ndarray, y_range: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Which predicted losses ``out`` (n, n_targets) are not a positive finite loss within
+    :data:`LOSS_RANGE_FACTOR` of their eval's fitted ones ``y_range`` = (lowest, highest)."""
+    lo, hi = y_range
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(out) | (out <= 0) | (out > hi * LOSS_RANGE_FACTOR) | (out < lo / LOSS_RANGE_FACTOR)
+
+
 #: Version of the saved-law JSON layout (``MixingLaw.to_dict()`` plus ``schema_version``); files written before
 #: versions existed have none and are read as version 1.
 LAW_SCHEMA_VERSION = 1
@@ -247,7 +262,23 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
         raise InputError(f"the saved law predicts {pred.reshape(1, -1).shape[1]} value(s) "
                          f"{'(not all finite) ' if not np.all(np.isfinite(pred)) else ''}for {len(law.targets_)} "
                          f"targets {law.targets_}")
+    _check_centre_loss(law, pred.reshape(1, -1))
     return law
+
+
+def _check_centre_loss(law: Any, pred: np.ndarray) -> None:
+    """The saved law's prediction at the centre of its fitted mixtures ``pred`` (1, n_targets) is a positive loss,
+    within :data:`LOSS_RANGE_FACTOR` of the losses it was fitted on where the file keeps them (``y_range``): the
+    file is untrusted, and a parameter edited with its bounds (c = 1e300 in [0, 1e308], as the bound error invites)
+    loaded and predicted 1e300, a negative one negative losses, with only a range warning (saved29's fuzz)."""
+    yr = law._y_range
+    bad = off_loss_range(pred, yr) if yr is not None else ~(pred > 0)
+    if bad.any():
+        k = int(np.flatnonzero(bad[0])[0])
+        fitted = (f"outside {LOSS_RANGE_FACTOR:g}x the losses it was fitted on, [{yr[0][k]:.4g}, {yr[1][k]:.4g}] "
+                  "(field 'y_range')" if yr is not None else "not a positive loss")
+        raise InputError(f"the saved law predicts {pred[0, k]:.4g} for {law.targets_[k]!r} at the centre of its "
+                         f"fitted mixtures, {fitted}: a parameter in field 'params' was edited? (refit)")
 
 
 def _name_diff(want: list[str], got: list[str]) -> str:
@@ -280,4 +311,4 @@ def _first(err: BaseException) -> str:
     return text[0][:200] if text else type(err).__name__
 
 
-__all__ = ["LAW_SCHEMA_VERSION", "law_from_dict"]
+__all__ = ["LAW_SCHEMA_VERSION", "LOSS_RANGE_FACTOR", "law_from_dict", "off_loss_range"]
