@@ -75,3 +75,32 @@ def test_a_saved_law_whose_edited_parameter_moves_its_own_losses_by_factors_is_r
     assert ("outside 3x the losses it was fitted on" in msg and "(field 'y_range')" in msg
             and "field 'params'" in msg)
 
+
+@pytest.fixture(scope="module")
+def direct(tmp_path_factory):  # type: ignore[no-untyped-def]
+    import json
+    path = tmp_path_factory.mktemp("direct") / "p.json"
+    save_pipeline(fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="direct",
+                               law="ye-exp"), path)
+    return json.loads(path.read_text())
+
+
+def test_a_joint_law_whose_E_is_absurd_is_refused_at_the_pipelines_own_points(tmp_path, direct) -> None:  # type: ignore[no-untyped-def]
+    # Before: E = 1e300 lay within the saved bounds [0, inf) and loaded; `predict --pipeline --params 3e7 --steps
+    # 1500` printed 1.000000e+300.
+    msg = load_error(tmp_path, direct, lambda d: d["state"]["scales"]["thetas"][0].__setitem__(0, 1e300))
+    assert "state.scales.thetas[0] (web's joint law): predicts 1e+300 for 'web' at the pipeline's own mixture 1 " \
+           "(state.mixtures) at the target scale, outside 3x the fitted losses there" in msg
+    assert "(state.target_losses)" in msg
+
+
+def test_a_direct_pipelines_mixing_law_edited_with_its_bounds_is_refused(tmp_path, direct) -> None:  # type: ignore[no-untyped-def]
+    # The joint route's mixing law keeps no fitted loss range of its own (y_range null): the pipeline's own
+    # points are what it is checked against. Before: c = 1e300 in [0, 1e308] loaded and predicted 1e300 at the target.
+    msg = load_error(tmp_path, direct, lambda d: _with_bounds(d["result"]["mixing_law"]["params"]["web.c"], 1e300))
+    assert "result.mixing_law: predicts 1e+300 for 'web' at the pipeline's own mixture 1" in msg
+
+
+def test_a_nested_pipelines_mixing_law_edited_with_its_bounds_is_refused(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
+    msg = load_error(tmp_path, nested, lambda d: _with_bounds(d["result"]["mixing_law"]["params"]["web.c"], -1e300))
+    assert "result.mixing_law: the saved law predicts -1e+300 for 'web' at the centre of its fitted mixtures" in msg

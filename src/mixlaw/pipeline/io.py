@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from .._version import __version__
 from ..data.reading import PIPELINE_FORMAT, saved_file_kind
 from ..errors import InputError
 from ..laws.base import MixingLaw, law_from_dict
+from ..laws.saved import LOSS_RANGE_FACTOR, off_loss_range
 from . import _schema as sc
 from .direct_scales import _JointScales, _RegisteredScales
 from .intervals import PredictionIntervals
@@ -187,6 +189,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     if isinstance(scales, _NestedStages23):
         # The step laws at the file's own steps (its smallest fitted and its target): what stages 2-3 read.
         scales.check_values([t for t in (result.smallest_fitted[1], target_time) if np.isfinite(t)], "state.scales")
+    _check_own_points(result, target_time)
     # Absent (saved before intervals existed) or null (fitted without them): none.
     iv = r.get("intervals")
     result.intervals = None if iv is None else _intervals_from_dict(iv, st, result)
@@ -288,6 +291,32 @@ def _saved_law(parent: Any, where: str, domains: list[str], targets: list[str]) 
     if list(law.domains_) != domains or list(law.targets_) != targets:
         raise InputError(f"{where}.mixing_law: its domains or targets differ from the pipeline's")
     return law
+
+
+def _check_own_points(result: PipelineResult, target_time: float) -> None:
+    """The saved mixing law, and the direct route's joint law at the target, predict the file's own fitted points
+    (``state.mixtures`` at the target scale) as positive losses within :data:`~mixlaw.laws.saved.LOSS_RANGE_FACTOR`
+    of ``state.target_losses`` (stage 3's inputs, or the joint law's own predictions there), the rule of a law's
+    loss-range warning (:func:`~mixlaw.laws.saved.off_loss_range`). The file is untrusted: the joint law's E edited
+    to 1e300 (within its saved bounds [0, inf)) loaded and predicted 1e300 at every other scale, and a mixing law
+    whose parameter was edited with its bounds 1e300 at the target (saved29's fuzz)."""
+    losses = result.target_losses
+    fitted = (losses.min(axis=0), losses.max(axis=0))
+    laws = [("result.mixing_law", result.mixing_law, dict(result.predict_kwargs))]
+    if isinstance(result.scales, _JointScales):
+        laws.append(("state.scales.thetas", *result.scales.law_at(result.target_params, target_time)))
+    for where, law, kw in laws:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a range warning here is this check's to word
+            pred = np.asarray(law.predict(result.mixtures, **kw), dtype=np.float64).reshape(losses.shape)
+        bad = off_loss_range(pred, fitted)
+        if bad.any():
+            i, k = (int(v[0]) for v in np.nonzero(bad))
+            where = f"{where}[{k}] ({result.targets[k]}'s joint law)" if where.endswith("thetas") else where
+            raise InputError(f"{where}: predicts {pred[i, k]:.4g} for {result.targets[k]!r} at the pipeline's own "
+                             f"mixture {i + 1} (state.mixtures) at the target scale, outside {LOSS_RANGE_FACTOR:g}x "
+                             f"the fitted losses there, [{fitted[0][k]:.4g}, {fitted[1][k]:.4g}] "
+                             "(state.target_losses): a parameter edited? (refit)")
 
 
 def _saved_scales(parent: Any, where: str, domains: list[str], targets: list[str], law: MixingLaw) -> Any:
