@@ -104,3 +104,11 @@ def test_a_direct_pipelines_mixing_law_edited_with_its_bounds_is_refused(tmp_pat
 def test_a_nested_pipelines_mixing_law_edited_with_its_bounds_is_refused(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
     msg = load_error(tmp_path, nested, lambda d: _with_bounds(d["result"]["mixing_law"]["params"]["web.c"], -1e300))
     assert "result.mixing_law: the saved law predicts -1e+300 for 'web' at the centre of its fitted mixtures" in msg
+
+
+@pytest.mark.parametrize("value", [1e300, -1000.0, 0.5])
+def test_a_saved_mixture_that_is_not_one_is_refused(tmp_path, direct, value) -> None:  # type: ignore[no-untyped-def]
+    # Before: a share edited to 1e300 or -1000 loaded (the fitted weight range, the optimum's trust region, read it),
+    # and 1e300 was then blamed on the mixing law predicting inf there.
+    msg = load_error(tmp_path, direct, lambda d: d["state"]["mixtures"][1].__setitem__(0, value))
+    assert "state.mixtures[1]: expected shares >= 0 summing to 1 (within 0.01, a run table's rows); got [" in msg

@@ -33,6 +33,7 @@ from .._atomic import atomic_target, cannot_write
 from .._console import pad, repr_as_text
 from .._version import __version__
 from ..data.reading import PIPELINE_FORMAT, saved_file_kind
+from ..data.schema import WEIGHT_TOL
 from ..errors import InputError
 from ..laws.base import MixingLaw, law_from_dict
 from ..laws.saved import LOSS_RANGE_FACTOR, off_loss_range
@@ -138,6 +139,12 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     if len(domains) < 2 or not targets:
         raise InputError("result: needs 2 or more domains and 1 or more targets")
     mixtures = sc.array(st, "mixtures", "state", (None, len(domains)))
+    off = np.flatnonzero(np.any(mixtures < 0, axis=1) | (np.abs(mixtures.sum(axis=1) - 1.0) > WEIGHT_TOL))
+    if off.size:
+        # What the fit reads as its runs' weight range (the optimum's trust region, the intervals' distances): a
+        # share edited to 1e300 or -1000 loaded, and was found only by a law's prediction there (saved29's fuzz).
+        raise InputError(f"state.mixtures[{off[0]}]: expected shares >= 0 summing to 1 (within {WEIGHT_TOL:g}, a run "
+                         f"table's rows); got {str(mixtures[off[0]].tolist())[:80]}")
     losses = sc.array(st, "target_losses", "state", (len(mixtures), len(targets)))
     law = _saved_law(r, "result", domains, targets)
     scales = _saved_scales(st, "state", domains, targets, law)
