@@ -232,7 +232,7 @@ class FactoredSegmentJacobian(SegmentJacobian):
     This is Dai & Zheng's joint law with every (run, eval set) observed: the derivative of eval set s's capacity term
     in the shared log c and b is its own factor times the run's allocation derivative (a rank-one term), plus the
     eval set's own domain's two entries. The Gauss-Newton products then cost O(L d^2 + S L d G) instead of
-    O(S L d^2), and no (S L, d) array is built: :mod:`mixlaw.laws.dz_eq1`, ``_segment_model``.
+    O(S L d^2), and no (S L, d) array is built: :mod:`mixlaw.laws._capacity_model`, ``_segment_model``.
 
     Parameters
     ----------
