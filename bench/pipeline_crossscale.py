@@ -212,7 +212,7 @@ from mixlaw.data import RunTable, read_runs
 from mixlaw.errors import MixlawWarning
 from mixlaw.pipeline import PipelineResult, fit_pipeline
 from mixlaw.pipeline.auto import Candidate, ScaleSplit, backtest_candidates, leave_scale_out_split
-from mixlaw.pipeline.result import _mixture_ids
+from mixlaw.pipeline.grouping import _mixture_ids
 from mixlaw.scaling import StepLaw, fit_shared_exponent
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -62,7 +62,7 @@ import pandas as pd
 from _common import load_bench
 
 from mixlaw import RunTable
-from mixlaw.pipeline.result import _mixture_ids
+from mixlaw.pipeline.grouping import _mixture_ids
 from mixlaw.pipeline.tails import (
     NOISE_MULT,
     RISE_FLOOR,

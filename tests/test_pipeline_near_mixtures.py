@@ -18,7 +18,7 @@ from test_pipeline import N_STAR, NESTED, S_STAR, world
 from mixlaw.data import RunTable
 from mixlaw.errors import DataWarning, WeightRangeWarning
 from mixlaw.pipeline import PredictionIntervals, backtest_pipeline, fit_pipeline
-from mixlaw.pipeline.result import merge_near_mixtures
+from mixlaw.pipeline.grouping import merge_near_mixtures
 
 WCOLS = ["w:web", "w:code", "w:math"]
 

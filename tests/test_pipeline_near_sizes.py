@@ -18,7 +18,7 @@ from test_pipeline import N_STAR, S_STAR, SIZES, world
 from mixlaw.data import RunTable
 from mixlaw.errors import DataWarning
 from mixlaw.pipeline import fit_pipeline
-from mixlaw.pipeline.result import merge_near_sizes
+from mixlaw.pipeline.grouping import merge_near_sizes
 
 
 def _rounded(table: RunTable) -> RunTable:

@@ -33,7 +33,8 @@ from .pipeline.check import (
     same_size,
 )
 from .pipeline.fitting import read_as_final_losses, read_as_one_size
-from .pipeline.result import merge_near_sizes, mixture_label
+from .pipeline.grouping import merge_near_sizes
+from .pipeline.result import mixture_label
 from .report import _label, _svg
 
 #: Mixtures drawn in the curve figure (spread over the predicted target losses): more panels are unreadable.

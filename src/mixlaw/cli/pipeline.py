@@ -24,7 +24,7 @@ from ..pipeline import backtest_pipeline, fit_pipeline, keep_fit_sizes, optimum_
 from ..pipeline.auto import warn_extrapolated_metrics
 from ..pipeline.check import check_of, held_out_rows
 from ..pipeline.fitting import read_as_one_size
-from ..pipeline.result import merge_near_sizes
+from ..pipeline.grouping import merge_near_sizes
 from ..report_pipeline import build_pipeline_report
 from ._common import (
     COUNT,

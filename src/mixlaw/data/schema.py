@@ -70,7 +70,7 @@ WEIGHT_TOL = 0.01
 #: 1e-06)"; 1e-5 covers 20 domains at 6 decimals, and 4 decimals (5e-5 a share) are still said.
 ROUNDING_TOL = 1e-5
 #: Rows whose shares all agree within SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL x the larger share hold one mixture
-#: (:func:`mixlaw.pipeline.result.merge_near_mixtures`): a mixture written to 4 decimals at one size (5e-5 off) or
+#: (:func:`mixlaw.pipeline.grouping.merge_near_mixtures`): a mixture written to 4 decimals at one size (5e-5 off) or
 #: renormalised differently at each (1e-4 of each share) is still one, while the mixtures of a design differ by far
 #: more, and a small share's relative change (0.001 against 0.0005) keeps two mixtures apart. Here because a law's
 #: fitted weight range is checked with it too (a merged mixture's rows lie that far from the shares it was fitted on).

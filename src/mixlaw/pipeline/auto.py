@@ -51,6 +51,7 @@ from .fitting import (
     read_as_final_losses,
     read_as_one_size,
 )
+from .grouping import merge_near_mixtures, merge_near_sizes, snap_target_size
 from .intervals import build_intervals, jackknife_mixtures, wide_intervals_line
 from .joint import JOINT_LAWS
 from .law_spread import final_size_law_spread, size_law_spread, step_law_spread, step_law_spread_at_size
@@ -59,9 +60,6 @@ from .result import (  # noqa: F401  (FAR_BELOW re-exported: its home was here)
     ROUTES,
     PipelineResult,
     far_below_line,
-    merge_near_mixtures,
-    merge_near_sizes,
-    snap_target_size,
 )
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
     Candidate,

@@ -26,16 +26,12 @@ from .fitting import (
     sizes_only_time,
     steps_only_size,
 )
+from .grouping import _WEIGHT_DECIMALS, _mixture_ids, merge_near_mixtures, merge_near_sizes, snap_target_size
 from .joint import JOINT_LAWS
 from .result import (
-    _WEIGHT_DECIMALS,
     _check_fit_from,
-    _mixture_ids,
     held_out_size_words,
-    merge_near_mixtures,
-    merge_near_sizes,
     short_list,
-    snap_target_size,
 )
 from .split import leave_scale_out_split
 from .tails import rising_evals_checked

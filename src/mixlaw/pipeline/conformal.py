@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..errors import InputError, MixlawError, MixlawWarning
 from ..scaling import fit_curves
-from .result import _mixture_ids
+from .grouping import _mixture_ids
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:

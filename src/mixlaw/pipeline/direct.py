@@ -30,6 +30,7 @@ from ..errors import ExtrapolationWarning, InputError, MixlawWarning, user_stack
 from ..laws.base import available_laws, get_law, warm_clone
 from ..scaling.units import loss_unit
 from .direct_scales import _JointScales, _RegisteredScales
+from .grouping import _first_runs, _mixture_ids
 from .joint import (
     JOINT_GAMMA_POOLING,
     JOINT_LAWS,
@@ -44,8 +45,6 @@ from .result import (
     PipelineResult,
     StageQuality,
     _check_mixing_law,
-    _first_runs,
-    _mixture_ids,
     _Target,
     short_list,
     size_law_refusal,

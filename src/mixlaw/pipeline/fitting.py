@@ -38,6 +38,7 @@ from .._validation import check_random_state
 from ..data import LOSS_PREFIX, SCALE_COLUMN_WORDS, WEIGHT_PREFIX, RunTable
 from ..errors import DataWarning, InputError, MixlawError, ScaleWarning, user_stacklevel
 from .direct import _direct
+from .grouping import _mixture_ids, merge_near_mixtures, merge_near_sizes
 from .joint import JOINT_LAWS
 from .nested import _nested_many
 from .result import (
@@ -45,12 +46,9 @@ from .result import (
     SCALE_RTOL,
     PipelineResult,
     _check_fit_from,
-    _mixture_ids,
     _size_list,
     _Target,
     _tokens_per_step,
-    merge_near_mixtures,
-    merge_near_sizes,
     scale_matches,
     short_list,
     size_fit_words,

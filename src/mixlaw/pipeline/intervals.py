@@ -74,6 +74,7 @@ from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL
 from ..errors import InputError, MixlawError, MixlawWarning, user_stacklevel
 from ..laws.base import MixingLaw
 from .conformal import checkpoint_noise, conformal_quantile, extrapolation_half_width  # noqa: F401  (re-exported)
+from .grouping import _mixture_ids
 from .law_spread import (  # noqa: F401  (re-exported: mixlaw.pipeline.intervals was their home)
     SizeLawSpread,
     final_size_law_spread,
@@ -82,7 +83,7 @@ from .law_spread import (  # noqa: F401  (re-exported: mixlaw.pipeline.intervals
     step_law_spread,
     step_law_spread_at_size,
 )
-from .result import _mixture_ids, log_distance
+from .result import log_distance
 
 #: Above this many targets the method line gives the range of their extrapolation errors, not each one.
 NAMED_EVALS = 8
@@ -218,7 +219,7 @@ class PredictionIntervals:
 
         A row is a pipeline mixture when every share is within the tolerance by which the fit merged rows into
         one mixture (:data:`~mixlaw.data.SAME_MIXTURE_ATOL` + :data:`~mixlaw.data.SAME_MIXTURE_RTOL` x the larger
-        share: :func:`.result.merge_near_mixtures`): a merged mixture's rows, 1e-4 from its mean shares, were "not
+        share: :func:`.grouping.merge_near_mixtures`): a merged mixture's rows, 1e-4 from its mean shares, were "not
         among the pipeline's own" at the 1e-7 used before. Why not rounding: a mixture read back from a CSV and
         renormalised moves by ~1e-9, which rounding to 9 decimals split from its saved twin whenever a share sat
         near a rounding edge (a file's own mixture summing to 1 - 1e-9 was described as a new one). Why a k-d

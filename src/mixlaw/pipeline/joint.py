@@ -43,7 +43,7 @@ from ..laws.ye import T_BOUND
 from ..laws.ye_pow import GAMMA_BOUNDS, GAMMA_INIT, power_shares
 from ..scaling import ChinchillaLaw, fit_curves, fit_shared_exponents
 from ..scaling.units import loss_unit, result_from_unit, theta_in_unit
-from .result import _mixture_ids
+from .grouping import _mixture_ids
 
 #: Mixing terms the joint law can carry (``law=`` on the direct route, besides a registered size-aware law).
 JOINT_LAWS = ("ye-exp", "ye-pow")

@@ -88,7 +88,7 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import t as student_t
 
 from ..scaling import EXPONENT_BOUNDS
-from .result import _mixture_ids
+from .grouping import _mixture_ids
 
 #: Exponents the size-law profile searches (:func:`size_law_spread`): the bounds of the pipeline's own size law.
 _PROFILE_GRID = np.geomspace(*EXPONENT_BOUNDS, 200)

@@ -1,9 +1,9 @@
 """Pipeline result types and the helpers every route shares.
 
 Owns :class:`PipelineResult` (target-scale predictions, the fitted mixing law, per-stage fit quality), its
-:class:`StageQuality` lines, the target scale :class:`_Target` (size N* and steps or tokens T*), and how rows are
-grouped into mixtures (weights rounded to ``_WEIGHT_DECIMALS``, after :func:`merge_near_mixtures` gave rows that
-differ by rounding only one mixture) and curves; the route modules build on these.
+:class:`StageQuality` lines, the target scale :class:`_Target` (size N* and steps or tokens T*), and the scale
+checks and refusal lines the routes share; how rows are grouped into mixtures and model sizes is in
+:mod:`.grouping`. The route modules build on these.
 """
 
 from __future__ import annotations
@@ -17,26 +17,25 @@ import numpy as np
 import pandas as pd
 
 from .._console import frame_text, repr_as_text
-from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, WEIGHT_PREFIX, RunTable
+from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError, ScaleWarning, user_stacklevel
 from ..laws.base import MixingLaw, weights_in_order
 from ..optimize import check_enough_runs
+from .grouping import (  # noqa: F401  (_first_runs, _mixture_ids re-exported: nested.py imports them from here)
+    SAME_SIZE_RTOL,
+    _first_runs,
+    _mixture_ids,
+)
 
 ROUTES = ("nested", "direct")
 #: A target size (or step) within this relative distance of a fitted size (a recorded step) is that one: the
 #: steps-only and sizes-only pipelines' tolerance (:mod:`.fitting`), by which their predictions and saved files
 #: are checked too.
 SCALE_RTOL = 1e-9
-#: Mixtures are identified by their weights rounded to this many decimals (CSV round trips lose the last bits).
-_WEIGHT_DECIMALS = 9
 #: A scale asked of :meth:`PipelineResult.predict` this many times from the target (or as far below it) is more often a
 #: unit slip (70 for 70M) than a plan: :data:`~mixlaw.pipeline.fitting.FAR_TARGET`'s rule, read from the target, which
 #: the fit held within it of the table (the result keeps no table).
 FAR_SCALE = 1000.0
-#: Model sizes within this relative distance of each other are one size (:func:`merge_near_sizes`): a size written
-#: as a nominal count for some runs and an exact or rounded one for others (70M against 70,426,624: 0.6 %); the
-#: sizes of a sweep lie 1.3x apart or more, and the size law cannot use two sizes 1 % apart.
-SAME_SIZE_RTOL = 0.01
 #: A prediction below this fraction of the lowest loss of its eval in the fitted table gets a warning
 #: (:func:`far_below_line`; why 0.5: :func:`mixlaw.pipeline.auto.far_below_table_line`).
 FAR_BELOW = 0.5
@@ -663,7 +662,7 @@ def _tokens_per_step(table: RunTable) -> float | None:
     return float(ratio[0]) if np.allclose(ratio, ratio[0], rtol=1e-9) else None
 
 
-# ---------------------------------------------------------------------- grouping
+# ---------------------------------------------------------------------- options and mixtures the routes check
 def _check_fit_from(fit_from: Any) -> float:
     try:
         value = float(fit_from)
@@ -672,115 +671,6 @@ def _check_fit_from(fit_from: Any) -> float:
     if not 0.0 <= value < 1.0:  # also rejects NaN
         raise InputError(f"fit_from must be in [0, 1) (a fraction of each curve's last step); got {value:g}")
     return value
-
-
-def _mixture_ids(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct mixtures (n_mix, M), row -> mixture index)."""
-    uniq, inv = np.unique(np.round(W, _WEIGHT_DECIMALS), axis=0, return_inverse=True)
-    return uniq, inv.ravel()
-
-
-def merge_near_mixtures(table: RunTable) -> tuple[RunTable, str | None]:
-    """Give rows whose mixtures differ by rounding only (:data:`SAME_MIXTURE_ATOL`, :data:`SAME_MIXTURE_RTOL`)
-    one mixture, the mean of their shares, and a line saying so; the table as it is (and None) when none do.
-
-    The routes group rows into mixtures by their weights (:func:`_mixture_ids`): the same mixture renormalised
-    differently at each model size would be one mixture per size, each with no size law, and ``auto`` would
-    fall back to the direct route without a word."""
-    uniq, inv = _mixture_ids(table.weights)
-    group = np.arange(len(uniq))
-    # Each mixture is compared with those whose share of the most varied domain lies within the tolerance, found by
-    # bisection (every call of fit_candidates merges: all pairs cost 0.84 s for 4000 mixtures of 17 domains).
-    key = int(np.argmax(np.ptp(uniq, axis=0))) if len(uniq) else 0
-    order = np.argsort(uniq[:, key], kind="stable")
-    keys = uniq[order, key]
-    for a in range(len(uniq)):
-        if group[a] == a:
-            x = uniq[a, key]
-            lo = np.searchsorted(keys, x - SAME_MIXTURE_ATOL - SAME_MIXTURE_RTOL * x, side="left")
-            hi = np.searchsorted(keys, x + (SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * x) / (1 - SAME_MIXTURE_RTOL),
-                                 side="right")
-            idx = order[lo:hi]
-            near = np.all(np.abs(uniq[idx] - uniq[a])
-                          <= SAME_MIXTURE_ATOL + SAME_MIXTURE_RTOL * np.maximum(uniq[idx], uniq[a]), axis=1)
-            group[idx[near & (group[idx] == idx)]] = a
-    if np.all(group == np.arange(len(uniq))):
-        return table, None
-    merged = np.flatnonzero(group != np.arange(len(uniq)))
-    rep = uniq.copy()
-    for g in np.unique(group[merged]):
-        rep[g] = uniq[group == g].mean(axis=0)
-        rep[g] /= rep[g].sum()
-    out = table.subset(slice(None))
-    out.frame[[WEIGHT_PREFIX + d for d in table.domains]] = rep[group[inv]]
-    gap = np.abs(uniq[merged] - uniq[group[merged]]).max(axis=1)
-    i = int(merged[np.argmax(gap)])
-    runs = table.runs
-    pair = (str(runs[np.flatnonzero(inv == group[i])[0]]), str(runs[np.flatnonzero(inv == i)[0]]))
-    n_groups = np.unique(group[merged]).size
-    n_rows = int(np.isin(group[inv], group[merged]).sum())
-    return out, (f"{n_groups} mixture(s) each appear with shares up to {gap.max():.2g} apart on different rows (e.g. "
-                 f"runs {pair[0]!r} and {pair[1]!r}: rounded or renormalised differently at each size?): each read "
-                 f"as one mixture, its shares averaged ({n_rows} rows)")
-
-
-def merge_near_sizes(table: RunTable) -> tuple[RunTable, str | None]:
-    """Give rows whose model sizes lie within :data:`SAME_SIZE_RTOL` of each other one size, the one most rows of
-    the group have, and a line saying so; the table as it is (and None) when none do.
-
-    The routes group rows into sizes by their exact ``params``: the same size written two ways was two sizes,
-    each with a part of the mixtures, which changes which sizes the size law and the backtest see."""
-    N = table.model_params
-    if N is None:
-        return table, None
-    sizes, counts = np.unique(N, return_counts=True)
-    new = sizes.copy()
-    merged: list[tuple[float, ...]] = []
-    start = 0
-    for i in range(1, sizes.size + 1):
-        if i < sizes.size and sizes[i] <= sizes[start] * (1 + SAME_SIZE_RTOL):
-            continue
-        if i - start > 1:
-            keep = sizes[start + int(np.argmax(counts[start:i]))]  # the most rows; ties: the smallest
-            new[start:i] = keep
-            merged.append((float(keep), *(float(v) for v in sizes[start:i] if v != keep)))
-        start = i
-    if not merged:
-        return table, None
-    out = table.subset(slice(None))
-    rows = new[np.searchsorted(sizes, N)] != N
-    out.frame["params"] = new[np.searchsorted(sizes, N)]
-    groups = "; ".join(f"{', '.join(f'{v:g}' for v in g[1:])} as {g[0]:g}" for g in merged[:3])
-    return out, (f"model sizes within {100 * SAME_SIZE_RTOL:g} % of each other read as one size ({groups}"
-                 f"{'; ...' if len(merged) > 3 else ''}: {int(rows.sum())} rows; one size written two ways, as a "
-                 "rounded and an exact count?)")
-
-
-def snap_target_size(before: RunTable, after: RunTable, target_params: Any) -> tuple[Any, str | None]:
-    """``target_params`` moved to a size :func:`merge_near_sizes` merged (``before`` -> ``after``) when within
-    :data:`SAME_SIZE_RTOL` of it, as the merge reads two sizes, and a line saying so; as given (and None) otherwise.
-
-    Why: ``--target-params 28400``, the minority spelling of 28368 in a table that writes it both ways, was no
-    size of the merged table, so a one-size table refused it ("needs 3 model sizes to extrapolate")."""
-    N0, N1 = before.model_params, after.model_params
-    try:
-        t = float(target_params)
-    except (TypeError, ValueError):
-        return target_params, None
-    if N0 is None or N1 is None or not np.isfinite(t) or t <= 0:
-        return target_params, None
-    merged = np.unique(N1[N0 != N1])
-    near = merged[(merged <= t * (1 + SAME_SIZE_RTOL)) & (t <= merged * (1 + SAME_SIZE_RTOL)) & (merged != t)]
-    if not near.size:
-        return target_params, None
-    size = float(near[np.argmin(np.abs(np.log(near / t)))])
-    return size, (f"target_params {t:g} read as the table's size {size:g} (model sizes within "
-                  f"{100 * SAME_SIZE_RTOL:g} % of each other are one size)")
-
-
-def _first_runs(table: RunTable, inv: np.ndarray, n_mix: int) -> list[str]:
-    runs = table.runs
-    return [str(runs[np.flatnonzero(inv == m)[0]]) for m in range(n_mix)]
 
 
 def _check_mixing_law(mixing: MixingLaw, n_mix: int) -> None:

@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..data import RunTable
 from ..errors import InputError
-from .result import _mixture_ids, held_out_size_words, log_distance
+from .grouping import _mixture_ids
+from .result import held_out_size_words, log_distance
 
 #: The size law E + A/N^alpha has 3 parameters: a backtest fit needs 3 sizes below the held-out one.
 MIN_FIT_SIZES = 3

@@ -33,7 +33,7 @@ import pandas as pd
 from ..data import RunTable
 from ..errors import InputError
 from ..evals import TOTAL_NAME, add_weighted_total
-from .result import _mixture_ids
+from .grouping import _mixture_ids
 
 #: The threshold's ceiling: a curve's last checkpoint this far (relative) above its earlier minimum is named on any
 #: table. Measured on every real multi-scale table at hand (``python bench/rising_tails.py``): the largest rise of a
