@@ -38,9 +38,11 @@ LAYERS: list[tuple[str, list[str]]] = [
     # what a fitted law is used for: step/size laws, the optimal mixture
     ("models", ["scaling", "optimize"]),
     # workflows that combine laws and optima: resampling, design, extrapolation pipelines, continual
-    # pretraining, leaderboards, trainer exports; the built-in trainer and its sweeps
+    # pretraining, leaderboards, trainer exports (the mixture, paths and options they read in export_input); the
+    # built-in trainer and its sweeps
     ("workflows", ["bootstrap", "_bootstrap_replicate", "_bootstrap_additive", "_bootstrap_warm", "design",
-                   "pipeline", "continual", "compare", "export", "export_schema", "train", "sweep"]),
+                   "pipeline", "continual", "compare", "export", "export_input", "export_schema", "train",
+                   "sweep"]),
     # what users call: the package facade, the API the CLI calls (its optimize entry points in api_optimize), the
     # HTML reports, the command lines (the cli package: _common, _progress, _tables and the command groups, all here
     # through "cli"), and the trainer's end-to-end demo
