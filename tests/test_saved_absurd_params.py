@@ -13,13 +13,18 @@ from .test_pipeline import N_STAR, S_STAR, world
 from .test_pipeline_predict import load_error
 
 
-@pytest.fixture(scope="module")
-def nested(tmp_path_factory):  # type: ignore[no-untyped-def]
+def _saved(tmp_path_factory, route: str) -> dict:  # type: ignore[no-untyped-def]
+    """A ye-exp pipeline of the tests' world on ``route``, as its saved JSON document."""
     import json
-    path = tmp_path_factory.mktemp("nested") / "p.json"
-    save_pipeline(fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="nested",
+    path = tmp_path_factory.mktemp(route) / "p.json"
+    save_pipeline(fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route=route,
                                law="ye-exp"), path)
     return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def nested(tmp_path_factory):  # type: ignore[no-untyped-def]
+    return _saved(tmp_path_factory, "nested")
 
 
 @pytest.mark.parametrize("j,value,words", [
@@ -78,11 +83,7 @@ def test_a_saved_law_whose_edited_parameter_moves_its_own_losses_by_factors_is_r
 
 @pytest.fixture(scope="module")
 def direct(tmp_path_factory):  # type: ignore[no-untyped-def]
-    import json
-    path = tmp_path_factory.mktemp("direct") / "p.json"
-    save_pipeline(fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="direct",
-                               law="ye-exp"), path)
-    return json.loads(path.read_text())
+    return _saved(tmp_path_factory, "direct")
 
 
 def test_a_joint_law_whose_E_is_absurd_is_refused_at_the_pipelines_own_points(tmp_path, direct) -> None:  # type: ignore[no-untyped-def]

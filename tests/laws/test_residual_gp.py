@@ -212,16 +212,14 @@ def test_auto_and_stack_try_it_up_to_the_size_guard():
     assert "loglinear-sat" in default_candidates(10_000)
 
 
-def test_eval_sets_share_the_grids_eigendecompositions_with_the_same_result(monkeypatch):
-    """The length-scale grid's eigendecompositions depend on the runs alone: a second eval set's search reuses the
-    first's (11 fewer ``eigh``) and finds exactly the hyperparameters a search of its own finds."""
+def _counted_search(monkeypatch):  # type: ignore[no-untyped-def]
+    """The runs' log losses, and one eval set's length-scale search on them that returns its result and how many
+    ``eigh`` it ran (``cache``: the eigendecompositions shared between eval sets)."""
     import mixlaw.laws.residual_gp as rg
 
     W, y, _ = _runs(60, 3, bump=True)
     X = W / W.std()
     D2, med = rg._sqdist(X, X), rg._median_distance(X)
-    rng = np.random.default_rng(4)
-    zs = [(v - v.mean()) / v.std() for v in (np.log(y), rng.standard_normal(60), np.log(y) + rng.standard_normal(60))]
     calls: list[int] = []
     real = rg.eigh
     monkeypatch.setattr(rg, "eigh", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -230,6 +228,18 @@ def test_eval_sets_share_the_grids_eigendecompositions_with_the_same_result(monk
         n = len(calls)
         out = rg._max_marginal_likelihood(D2, z, med, cache)
         return out, len(calls) - n
+
+    return np.log(y), run
+
+
+def test_eval_sets_share_the_grids_eigendecompositions_with_the_same_result(monkeypatch):
+    """The length-scale grid's eigendecompositions depend on the runs alone: a second eval set's search reuses the
+    first's (11 fewer ``eigh``) and finds exactly the hyperparameters a search of its own finds."""
+    import mixlaw.laws.residual_gp as rg
+
+    logy, run = _counted_search(monkeypatch)
+    rng = np.random.default_rng(4)
+    zs = [(v - v.mean()) / v.std() for v in (logy, rng.standard_normal(60), logy + rng.standard_normal(60))]
 
     alone = [run(z) for z in zs]
     shared: dict = {}
@@ -247,18 +257,8 @@ def test_eval_sets_with_the_same_bracket_share_brents_first_two_points(monkeypat
     ``eigh`` than the grid's sharing alone), with the same result as a search of its own. -z has z's likelihood."""
     import mixlaw.laws.residual_gp as rg
 
-    W, y, _ = _runs(60, 3, bump=True)
-    X = W / W.std()
-    D2, med = rg._sqdist(X, X), rg._median_distance(X)
-    z = (np.log(y) - np.log(y).mean()) / np.log(y).std()
-    calls: list[int] = []
-    real = rg.eigh
-    monkeypatch.setattr(rg, "eigh", lambda *a, **k: calls.append(1) or real(*a, **k))
-
-    def run(z, cache=None):
-        n = len(calls)
-        out = rg._max_marginal_likelihood(D2, z, med, cache)
-        return out, len(calls) - n
+    logy, run = _counted_search(monkeypatch)
+    z = (logy - logy.mean()) / logy.std()
 
     alone, n_alone = run(-z)
     shared: dict = {}
