@@ -33,7 +33,8 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("base", ["errors", "_version", "_console", "_validation", "_json", "_atomic", "_workers", "data", "evals",
               "importers", "tfevents", "metrics", "_solver", "fit", "fit_report", "budget", "datasets", "store"]),
     # the mixing laws (one interface, one file per law; private helpers beside them, e.g. _capacity_model for
-    # dz_eq1's capacity term and its Jacobians, all here through "laws")
+    # dz_eq1's capacity term and its Jacobians, _fit_stats for the interface's parameter count and train metrics,
+    # all here through "laws")
     ("laws", ["laws"]),
     # what a fitted law is used for: step/size laws, the optimal mixture
     ("models", ["scaling", "optimize"]),

@@ -3,7 +3,8 @@
 ``fit`` takes an array, a DataFrame or a :class:`~mixlaw.data.RunTable`, with losses beside it or inside it, some
 of them missing; :func:`read_fit_input` turns all of these into one :class:`FitInput` (weights on the simplex,
 a 2-D loss matrix, names, model sizes and tokens, and what was left out on the way), or an InputError that names
-the row, column, flag and keyword. How single arrays and frames are read is :mod:`._inputs`.
+the row, column, flag and keyword. How single arrays and frames are read is :mod:`._inputs`. :class:`FitContext`
+is what a law's ``_fit`` and ``_predict`` get besides the weights and losses (re-exported by :mod:`.base`).
 
 Warnings here are given with the stack level of the line that called ``fit`` (``fit`` calls these directly): a
 user reading ``base.py:412: DataWarning`` could not tell which of their fits it was about.
@@ -79,6 +80,17 @@ class FitInput:
     fit_scale: dict[str, Any] | None = None  # the table's scale summary
     source: str | None = None  # the table's file (or bundled name)
     spread: dict[str, Any] = field(default_factory=dict)  # the table's scale spread
+
+
+@dataclass
+class FitContext:
+    """What a law may need besides weights and losses."""
+
+    domains: list[str]
+    targets: list[str]
+    model_params: np.ndarray | None = None
+    tokens: np.ndarray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str] | None,

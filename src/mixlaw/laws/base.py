@@ -2,10 +2,11 @@
 
 ``law = Law(**options); law.fit(weights, losses, ...); law.predict(weights, ...)``; fitted state ends in
 ``_``; ``law.report()`` is an lmfit-style fit report; ``to_dict()`` / :func:`law_from_dict` save and load.
-This module owns fitting and prediction common to every law (fitted ranges and extrapolation warnings, train
-metrics, warm starts for refits); what ``fit`` is given is read and checked by :mod:`._fit_input`, how arrays,
-frames, mappings and run tables are read by :mod:`._inputs`, and losses far from order 1 fitted in a power of 10
-(loss units) by the mixin :class:`.units.LossUnits`; the registry (:mod:`.registry`) and the saved-law format
+This module owns fitting and prediction common to every law (fitted ranges and extrapolation warnings, warm
+starts for refits); what ``fit`` is given is read and checked by :mod:`._fit_input`, how arrays,
+frames, mappings and run tables are read by :mod:`._inputs`, losses far from order 1 fitted in a power of 10
+(loss units) by the mixin :class:`.units.LossUnits`, and the parameter count and ``train_metrics_`` set after a
+fit by the mixin :class:`._fit_stats.FitStatistics`; the registry (:mod:`.registry`) and the saved-law format
 (:mod:`.saved`) live below it and are re-exported here, so ``from mixlaw.laws.base import get_law`` works.
 Adding a law is one file: subclass :class:`MixingLaw` (or :class:`PerTargetLaw` when eval sets are fitted
 independently), decorate it with :func:`register`, and import the module in ``laws/__init__.py``.
@@ -17,7 +18,6 @@ import inspect
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from .. import metrics
 from .._validation import Interval, Options, check_is_fitted, check_random_state, renamed
 from ..data import (
     SAME_MIXTURE_ATOL,
@@ -33,26 +32,23 @@ from ..data import (
     WEIGHT_TOL,
     RunTable,
     beyond_tol,
-    distinct_rows,
     note_left_out,
     scale_mismatch,
 )
 from ..errors import (
-    DataWarning,
     ExtrapolationWarning,
     FitError,
     InputError,
     InvalidParameterError,
     LossRangeWarning,
     ScaleWarning,
-    TooFewObservationsError,
     WeightRangeWarning,
     user_stacklevel,
 )
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport
-from ..metrics import aic_bic
-from ._fit_input import FitInput, read_fit_input
+from ._fit_input import FitContext, FitInput, read_fit_input
+from ._fit_stats import FitStatistics
 from ._inputs import (
     _as_weights,
     _broadcast,
@@ -75,24 +71,13 @@ from .units import LossUnits, PerTargetLossUnits
 LAW_MAX_ITER = 2000
 
 
-@dataclass
-class FitContext:
-    """What a law may need besides weights and losses."""
-
-    domains: list[str]
-    targets: list[str]
-    model_params: np.ndarray | None = None
-    tokens: np.ndarray | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 #: predict renormalises array rows whose sum is off 1 by more than this (and within the fit's weight_tol), as fit
 #: does: well above the optimiser's finite-difference step (optimize.objective.FD_STEP, 1e-6), well below any
 #: rounding a user's shares carry (3 decimals: up to 5e-3); rows off by less change a prediction by < 1e-4 relative.
 PREDICT_RENORMALISE_FROM = 1e-4
 
 
-class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
+class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
     """Base class of every law: a scikit-learn regressor of losses on mixtures.
 
     ``sklearn.base.clone``, ``cross_val_score`` and ``GridSearchCV`` work on a law fitted to an array of
@@ -308,82 +293,6 @@ class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
             ctx.tokens = None
         self._n_range = None if ctx.model_params is None else (ctx.model_params.min(), ctx.model_params.max())
         self._d_range = None if ctx.tokens is None else (ctx.tokens.min(), ctx.tokens.max())
-
-    def _check_identified(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
-        """After the fit, refuse more parameters than losses, and warn when repeated runs of too few distinct
-        mixtures leave them unidentified (counted on the losses the parameters were fitted to: a meta-law for an
-        objective outputs one column but its members were fitted to every eval set)."""
-        n_need = self._n_size_checked()
-        if Y.size <= n_need and not self.members_checked:
-            # Iterative fits refuse this before starting (fit_model); closed-form laws (linear, loglinear) would
-            # otherwise interpolate the runs exactly and report dof <= 0 with R2 = 1.
-            grows = self._count_grows_with_runs()
-            self._forget_fit()
-            raise TooFewObservationsError(
-                f"law {self.key!r}: {W.shape[0]} run(s) x {Y.shape[1]} eval set(s) = {Y.size} losses are too few to "
-                f"fit {n_need} parameters; need at least {n_need + 1} (more runs, or a law with fewer parameters)"
-                + ("; the count is a leave-one-out ridge's effective degrees of freedom, which grow with the runs"
-                   if grows else ""), n_obs=Y.size, n_params=n_need, grows=grows)
-        if not self.members_checked and not self._count_grows_with_runs():
-            # Rows of one mixture (and scale) are repeats of one point, seeds apart: the row count above passes
-            # 8 seeds of one mixture, where ye-exp's 4 parameters per eval set are not identified (its report read
-            # 'dof=4' with t_books = -79.7). A leave-one-out ridge counts its effective dof: it is regularised.
-            n_pts = len(distinct_rows(W, ctx.model_params, ctx.tokens)[0])
-            scales = ctx.model_params is not None or ctx.tokens is not None
-            # A ridge fitted below its coefficients counts what it leaves unpenalised (its effective dof is near the
-            # rows by construction, and would call every such fit with repeated mixtures unidentified).
-            if n_pts < W.shape[0] and n_pts * Y.shape[1] <= n_need:
-                warnings.warn(f"law {self.key!r}: the {W.shape[0]} runs hold {n_pts} distinct "
-                              f"mixture{'s' if n_pts > 1 else ''}{' and scales' if scales else ''}, and "
-                              f"{n_pts} x {Y.shape[1]} eval set(s) = {n_pts * Y.shape[1]} distinct losses are too few "
-                              f"for its {n_need} parameters: runs repeated at one mixture (seeds) count once, so the "
-                              "parameters are not identified (the report's dof counts rows); add runs at other "
-                              "mixtures, or fit a law with fewer parameters (linear)", DataWarning,
-                              stacklevel=user_stacklevel(3))
-
-    def _set_train_metrics(self, W: np.ndarray, Y: np.ndarray, pred: np.ndarray) -> None:
-        """``train_metrics_``: RMSE, MAPE, R2 on the fitted losses, and AIC / BIC where the parameter count is
-        that of those residuals; warns of an eval set that is constant (nothing to fit, R2 undefined)."""
-        n_vary = self._n_free_checked()
-        tg = self.targets_
-        n_fitted = Y.size
-        if self.members_checked and getattr(self, "members_", None):
-            # each member was fitted to its own targets: per eval set, or the objective column itself ('direct')
-            # (on its own rows: those that have its evals' losses, in a ragged fit)
-            n_fitted = sum(int(getattr(m[3], "n_runs_", None) or W.shape[0]) * len(m[2]) for m in self.members_)
-        Y = self._output_losses(Y)
-        # The fitted losses only: a ragged fit's missing ones (NaN) are no residual, nor in the fitted range.
-        have = ~np.isnan(Y)
-        self._y_range = (np.nanmin(Y, axis=0), np.nanmax(Y, axis=0))
-        resid = (np.log(np.clip(pred, 1e-300, None)) - np.log(Y))[have]
-        Yh, Ph = Y[have], np.asarray(pred)[have]
-        self.train_metrics_ = {"n_obs": float(n_fitted), "RMSE": metrics.rmse(Yh, Ph), "MAPE": metrics.mre(Yh, Ph),
-                               "R2": metrics.r2(Yh, Ph)}
-        eff = self._n_effective()
-        if eff is not None and self.members_checked:
-            # A meta-law whose member is a leave-one-out ridge counts that member's effective degrees of freedom,
-            # as the member's own report does: its header read "n_vary=50  dof=-20" (auto on 50 domains x 30 runs,
-            # loglinear chosen at 28.3), and its AIC counted the 50.
-            n_vary = int(np.ceil(eff))
-        if not self.members_checked and Y.shape[1] == len(tg):
-            # auto / stack refuse a constant eval set before their CV; a single law fitted it and printed 'R2=nan'
-            # without a word (R² of a constant is undefined: 0 / 0).
-            flat = {t: float(Y[have[:, j], j][0]) for j, t in enumerate(tg)
-                    if have[:, j].sum() > 1 and np.ptp(Y[have[:, j], j]) == 0}
-            if flat:
-                what = ", ".join(f"{t!r} is {v:g}" for t, v in flat.items())
-                warnings.warn(f"law {self.key!r}: {what} in every one of its {int(have[:, 0].sum())} runs: the mixture "
-                              "does not change it (or it was logged wrong), so there is nothing to fit and its R2 is "
-                              "undefined; leave it out of the targets", DataWarning, stacklevel=user_stacklevel(3))
-        if Yh.size == n_fitted and len(self.params_):
-            # A law without named coefficients (lightgbm's trees) has no parameter count to charge: its AIC read as
-            # that of a 0-parameter model (-796.5 beside ye-exp's -993.4 on 60 runs x 2 evals, 2000 trees unpenalised).
-            # AIC/BIC count the parameters against the residuals they were fitted to. A meta-law for an objective
-            # is scored on one column (48 runs of Dai & Zheng's 122M sweep) by members fitted per eval set (128
-            # parameters on 384 losses): its report read 'n_obs=48 n_vary=128 dof=-80' with an AIC of that.
-            self.train_metrics_["AIC"], self.train_metrics_["BIC"] = aic_bic(resid.ravel(), n_vary)
-        if eff is not None:
-            self.train_metrics_["n_effective"] = eff
 
     def _fit_tol_kw(self) -> dict[str, Any]:
         """How predict and score read a frame of runs: at the row-sum tolerance the law was fitted with (0.01
@@ -638,44 +547,6 @@ class MixingLaw(LossUnits, RegressorMixin, BaseEstimator):
         (:func:`mixlaw.laws.selection.cross_val_predict`); after a fit, ``results_`` holds the same count.
         """
         return None
-
-    def _n_effective(self) -> float | None:
-        """The degrees of freedom the report counts when they are fewer than the coefficients, else None: a ridge
-        chosen by leave-one-out (``dof_``: linear / loglinear ``alpha="cv"``, loglinear-sat on few runs) spends tr H
-        (not the rounded-up count of the size check: "effective 29.0" read beside "dof 28.3"; 50 coefficients on 30
-        runs read "dof=-20"); a meta-law, its coefficients less what its members save by their own count (a
-        gp-residual member on a ridge base saves its base's: auto choosing one read "n_vary=63  dof=-3" where the
-        member's own report read "n_vary=63 (effective 31.0)")."""
-        check_is_fitted(self)
-        if getattr(self, "dof_", None):
-            tr_h = float(sum(self.dof_.values()))
-            return tr_h if int(np.ceil(tr_h)) < self.n_params_ else None  # as the size check counts, then exactly
-        if self.members_checked and getattr(self, "members_", None):
-            own = [(m[3].n_params_, m[3]._n_effective()) for m in self.members_]
-            spare = sum(n - e for n, e in own if e is not None)
-            return float(self.n_params_ - spare) if spare > 0 else None
-        return None
-
-    def _n_size_checked(self) -> int:
-        """Parameters the fitted losses must outnumber: :meth:`_n_free_checked`, but for a law whose ridge
-        (``alpha > 0``) lets an eval set be fitted with fewer runs than coefficients, where it counts what the
-        ridge leaves unpenalised, as the engine does (:func:`mixlaw.fit.ridge_counted_params`)."""
-        return self._n_free_checked()
-
-    def _count_grows_with_runs(self) -> bool:
-        """Whether :meth:`_n_free_checked` counts a leave-one-out ridge's effective degrees of freedom (``dof_``),
-        which grow with the runs: then no number of CV folds is sure to fit the law (:class:`TooFewObservationsError`
-        ``grows``)."""
-        return bool(getattr(self, "dof_", None))
-
-    def _n_free_checked(self) -> int:
-        """Free parameters the fitted losses must outnumber (and AIC/BIC count): all of ``params_``; a law whose
-        penalty ties a group of them into one value counts that group once; a leave-one-out ridge (``dof_`` per
-        eval set: linear / loglinear ``alpha="cv"``, loglinear-sat on few runs) its effective degrees of freedom,
-        tr H summed and rounded up, not its coefficients."""
-        if getattr(self, "dof_", None):
-            return int(np.ceil(sum(self.dof_.values())))
-        return int(sum(p.vary for p in self.params_.values()))
 
     @property
     def parameters(self) -> Params:
@@ -960,6 +831,7 @@ def _note_scale_blind_candidates(err: InputError, cv: Any, source: str | None,
 
 
 # The registry and the loader are re-exported: `from mixlaw.laws.base import get_law, law_from_dict, _REGISTRY`
-# predates their modules; weights_in_order (._inputs) is imported from here by the pipeline and the bootstrap.
+# predates their modules; weights_in_order (._inputs) is imported from here by the pipeline and the bootstrap, and
+# FitContext (._fit_input, below _fit_stats, which annotates with it) by every law.
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
            "warm_clone", "weights_in_order", "LAW_SCHEMA_VERSION", "_REGISTRY", "state_bool"]
