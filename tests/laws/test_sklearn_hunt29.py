@@ -156,3 +156,15 @@ def test_a_loaded_law_refitted_reports_its_new_fit(key):
     fresh = str(get_law(key).fit(frame.iloc[:40]).report()).splitlines()
     assert refit[1] == fresh[1] == "    method = closed form / external solver"
     assert "nfev=0" in refit[2] and "fit=" in refit[2]
+
+
+def test_a_series_mixture_with_a_repeated_label_is_refused():
+    # A Series whose labels repeat ('w:c' twice, no 'w:b') was read by position, as an unlabelled one: it predicted
+    # the mixture a=0.5, b=0.3, c=0.2 (2.5) without a word (review29b); which share is the domain's is not known.
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 30)
+    law = get_law("linear").fit(W, 3 - W[:, 0], domains=["a", "b", "c"])
+    for labels in (["w:c", "w:c", "w:a"], ["c", "c", "a"]):
+        s = pd.Series([0.5, 0.3, 0.2], index=labels)
+        with pytest.raises(InputError, match=r"label\(s\) \['(w:)?c'\] appear more than once"):
+            law.predict(s)

@@ -79,11 +79,16 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     ``tol_option``: what its row-sum error names as the way to widen it (every caller is Python: ``fit``'s
     ``weight_tol=``; None, "fix the row", for a caller that takes no tolerance, such as :func:`weights_in_order`).
     """
-    if isinstance(X, pd.Series) and not for_fit and X.index.is_unique:
+    if isinstance(X, pd.Series) and not for_fit:
         # One mixture as a Series (df.iloc[0], pd.Series({"code": 0.3, "web": 0.7})) is read by its labels, as a
         # one-row frame and as a {domain: share} mapping are: it was read by position, its labels dropped (the
         # shares of another mixture, without a word, when they were not in the domains' order), and a whole
         # run-table row said "could not convert string to float: 'r0'".
+        if not X.index.is_unique:
+            # Read by position, as it was, the labels ['w:c', 'w:c', 'w:a'] predicted the mixture a, b, c without
+            # a word; which of two shares is the domain's is not known.
+            repeated = list(dict.fromkeys(X.index[X.index.duplicated()]))
+            raise InputError(f"the mixture's label(s) {repeated} appear more than once: give each domain one share")
         X = X.to_frame().T.infer_objects()
     if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
         if isinstance(X, Mapping) and not for_fit and domains is not None:
