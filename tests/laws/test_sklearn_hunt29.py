@@ -168,3 +168,25 @@ def test_a_series_mixture_with_a_repeated_label_is_refused():
         s = pd.Series([0.5, 0.3, 0.2], index=labels)
         with pytest.raises(InputError, match=r"label\(s\) \['(w:)?c'\] appear more than once"):
             law.predict(s)
+
+
+def test_an_empty_loss_name_is_no_target_name(tmp_path):
+    # fit(X, y.rename('')) (or 'loss:') fitted the target '' and save_law wrote it, but load_law refused the file
+    # ("field 'targets' must be a list of at least 1 distinct names, got ['']"), as targets='' did (review29b). An
+    # empty Series name names nothing, as None does; an empty name given as targets= is refused at the fit.
+    from mixlaw import load_law, save_law
+
+    frame = _frame()
+    one = frame.drop(columns="loss:code")
+    W = frame[[f"w:{d}" for d in DOMAINS]].to_numpy()
+    for name in ("", "loss:"):
+        assert get_law("linear").fit(one, one["loss:web"].rename(name)).targets_ == ["web"]
+        assert get_law("linear").fit(W, frame["loss:web"].rename(name).to_numpy()).targets_ == ["y0"]
+        law = get_law("linear").fit(W, frame["loss:web"].rename(name))
+        assert law.targets_ == ["y0"]
+    with pytest.raises(InputError, match=r"target name 0 is empty \(targets=\)"):
+        get_law("linear").fit(W, frame["loss:web"].to_numpy(), targets="")
+    with pytest.raises(InputError, match=r"domain name 1 is empty \(domains=\)"):
+        get_law("linear").fit(W, frame["loss:web"].to_numpy(), domains=["web", "", "books", "wiki"])
+    save_law(law, tmp_path / "law.json")
+    np.testing.assert_array_equal(load_law(tmp_path / "law.json").predict(W), law.predict(W))

@@ -212,6 +212,10 @@ def _names(given: Sequence[str] | str | None, n_cols: int, default: str, what: s
         [given] if isinstance(given, str) else [str(t) for t in given])
     if len(names) != n_cols:
         raise InputError(f"{len(names)} {what} names for {n_cols} {columns} columns")
+    if "" in names:
+        # A law fitted with one ran and saved, and its file then failed to load ("field 'targets' must be a list
+        # of at least 1 distinct names, got ['']"): laws/saved.py reads a name as a non-empty string.
+        raise InputError(f"{what} name {names.index('')} is empty ({keyword}=): give each {columns} column a name")
     twice = sorted({t for t in names if names.count(t) > 1})
     if twice:
         # Parameters are named per target and per domain: 'duplicate parameter name' ValueError from deep in the fit

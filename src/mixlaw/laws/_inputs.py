@@ -139,7 +139,10 @@ def _loss_names(losses: Any) -> list[str] | None:
         return None
     if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
         return None
-    return [n[len(LOSS_PREFIX):] if n.startswith(LOSS_PREFIX) else n for n in names]
+    names = [n[len(LOSS_PREFIX):] if n.startswith(LOSS_PREFIX) else n for n in names]
+    # An empty name ('' or 'loss:') names nothing, as None does: it became the target '', whose saved law then
+    # did not load.
+    return names if all(names) else None
 
 
 def weights_in_order(weights: Any, domains: Sequence[str]) -> np.ndarray:
