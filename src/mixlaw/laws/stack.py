@@ -159,7 +159,7 @@ class StackLaw(MetaLaw):
             cv.table.rows.append(CVRow("stack", "stack", c, score_columns(y, pred),
                                        sum(r.n_params for r, wi in zip(rows, w, strict=True) if wi > 0)))
             if c == OBJECTIVE and getattr(self, "cv_objective_oof_", None) is not None:
-                self.cv_objective_oof_["stack"] = pred  # its error far from the runs (mixlaw.api._far_error)
+                self.cv_objective_oof_["stack"] = pred  # its error far from the runs (mixlaw.api_optimize._far_error)
             weights[c] = {r.name: float(wi) for r, wi in zip(rows, w, strict=True) if wi > 0}
             for r, wi in zip(rows, w, strict=True):
                 if wi > 0:

@@ -302,7 +302,7 @@ class OptimumResult:
         lines.append(f"    the law's error on the objective: RMSE {err:.4g}{ranks} ({self.law_error['source']})")
         far = self.law_error.get("far")
         if far is not None:
-            # The error grows with the distance from the runs, and an optimum lies far from them (api._far_error).
+            # The error grows with the distance from the runs, and an optimum lies far (api_optimize._far_error).
             at = ("" if self.nearest_run_l1 is None else
                   f"; the optimum lies {self.nearest_run_l1:.2f} from the nearest run")
             lines.append(f"    on the {far['n']} held-out runs farthest from their fold's runs (L1 "
