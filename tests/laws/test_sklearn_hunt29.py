@@ -190,3 +190,19 @@ def test_an_empty_loss_name_is_no_target_name(tmp_path):
         get_law("linear").fit(W, frame["loss:web"].to_numpy(), domains=["web", "", "books", "wiki"])
     save_law(law, tmp_path / "law.json")
     np.testing.assert_array_equal(load_law(tmp_path / "law.json").predict(W), law.predict(W))
+
+
+def test_a_list_of_series_mixtures_is_read_by_their_labels():
+    # [df.iloc[0], df.iloc[3]] or [pd.Series({...}), ...]: numpy read the Series by position, their labels dropped, so
+    # the mixture labelled c, b, a was predicted as a, b, c (2.6 for 3.05) without a word (review29b), where one
+    # such Series and a list of {domain: share} mappings are read by name. Unlabelled Series stay positional.
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 60)
+    law = get_law("linear").fit(W, 3 - W[:, 0] + 0.5 * W[:, 2], domains=["a", "b", "c"])
+    want = law.predict(np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]))
+    rows = [pd.Series({"c": 0.5, "b": 0.3, "a": 0.2}), pd.Series({"w:a": 0.6, "w:c": 0.1, "w:b": 0.3})]
+    np.testing.assert_array_equal(law.predict(rows[:1] + [pd.Series({"b": 0.3, "a": 0.6, "c": 0.1})]), want)
+    np.testing.assert_array_equal(law.predict([pd.Series({"w:c": 0.5, "w:b": 0.3, "w:a": 0.2}), rows[1]]), want)
+    np.testing.assert_array_equal(law.predict((pd.Series([0.2, 0.3, 0.5]), pd.Series([0.6, 0.3, 0.1]))), want)
+    with pytest.raises(InputError, match=r"label\(s\) \['c'\] appear more than once"):
+        law.predict([rows[0], pd.Series([0.5, 0.3, 0.2], index=["c", "c", "a"])])

@@ -84,12 +84,12 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
         # one-row frame and as a {domain: share} mapping are: it was read by position, its labels dropped (the
         # shares of another mixture, without a word, when they were not in the domains' order), and a whole
         # run-table row said "could not convert string to float: 'r0'".
-        if not X.index.is_unique:
-            # Read by position, as it was, the labels ['w:c', 'w:c', 'w:a'] predicted the mixture a, b, c without
-            # a word; which of two shares is the domain's is not known.
-            repeated = list(dict.fromkeys(X.index[X.index.duplicated()]))
-            raise InputError(f"the mixture's label(s) {repeated} appear more than once: give each domain one share")
-        X = X.to_frame().T.infer_objects()
+        X = _unique_labels(X).to_frame().T.infer_objects()
+    if (isinstance(X, (list, tuple)) and X and all(isinstance(m, pd.Series) for m in X) and not for_fit
+            and domains is not None):
+        # Several mixtures as Series ([df.iloc[0], df.iloc[3]]) are the rows of a frame, read by their labels as
+        # one is: numpy read them by position, labels dropped ('c', 'b', 'a' predicted as 'a', 'b', 'c').
+        X = pd.DataFrame([_unique_labels(m) for m in X]).infer_objects()
     if not isinstance(X, pd.DataFrame):  # predict's hot path (the optimiser's many calls): arrays return here
         if isinstance(X, Mapping) and not for_fit and domains is not None:
             return _summing_to_one(_mapping_row(X, domains), weight_tol, tol_option), None, {}
@@ -121,6 +121,15 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
         raise DataError(f"missing weight column(s) {[WEIGHT_PREFIX + d for d in missing]} that the law was fitted "
                         "on", column=WEIGHT_PREFIX + missing[0])
     return RunTable(df, weight_tol=weight_tol, tol_option=tol_option), None, {}
+
+
+def _unique_labels(s: pd.Series) -> pd.Series:
+    """A mixture given as a Series, refused when a label repeats: read by position, as it was, the labels ['w:c',
+    'w:c', 'w:a'] predicted the mixture a, b, c without a word; which of two shares is the domain's is not known."""
+    if not s.index.is_unique:
+        repeated = list(dict.fromkeys(s.index[s.index.duplicated()]))
+        raise InputError(f"the mixture's label(s) {repeated} appear more than once: give each domain one share")
+    return s
 
 
 def _loss_names(losses: Any) -> list[str] | None:
