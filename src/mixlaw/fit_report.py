@@ -259,6 +259,7 @@ class FitReport:
         return {"law": self.law, "targets": self.targets, "data": self.data, "n_runs": self.n_runs,
                 "n_run_ids": self.n_run_ids, "n_domains": self.n_domains, "seed": self.seed, "method": self.method,
                 "n_starts": self.n_starts, "n_converged": self.n_converged, "stats": self.stats, "params": self.params,
+                "stderr_method": self.stderr_method,
                 "warnings": self.warnings, "rows_left_out": self.rows_left_out,
                 "correlations": [{"a": a, "b": b, "rho": c} for a, b, c in self.correlations],
                 "sections": {t: x for t, x in self.sections}}

@@ -70,6 +70,8 @@ def test_the_report_says_how_its_stderrs_were_computed_or_why_there_are_none(key
     text = str(law.report())
     params_line = next(ln for ln in text.splitlines() if ln.startswith("[[Params]]"))
     assert params_line == f"[[Params]]  {header}"
+    # The JSON report (fit --json) says it too: its dict had no stderr_method (review29b).
+    assert law.report().to_dict()["stderr_method"] == type(law).stderr_method
     shown = any(p.stderr is not None for p in law.params_.values())
     assert shown == ("± " in text)
     if key == "lightgbm":
@@ -99,7 +101,8 @@ def test_a_mixture_given_as_a_series_is_read_by_its_labels():
     ("linear", "coef"), ("loglinear", "coef"), ("loglinear-sat", "coef"), ("ye-exp", "interactions"),
     ("ye-total", "interactions"), ("ye-pow", "interactions"), ("ye-pow", "exponents"), ("bimix", "composition"),
     ("autoscale", "composition"), ("dz-eq1", "composition"), ("dz-eq3", "composition"),
-    ("ye-implicit", "composition"), ("auto", "estimator_")])
+    ("ye-implicit", "composition"), ("auto", "estimator_"), ("dz-eq1", "expected_param_names"),
+    ("dz-eq3", "expected_param_names"), ("dz-eq3-safe", "expected_param_names")])
 def test_a_fitted_accessor_of_an_unfitted_law_says_not_fitted(key, accessor):
     # Each raised a bare AttributeError naming an internal attribute: "'YeExponential' object has no attribute
     # 'targets_'", "'Linear' object has no attribute 'params_'", "'AutoLaw' object has no attribute 'members_'".

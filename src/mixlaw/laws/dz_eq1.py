@@ -575,6 +575,8 @@ class _CapacityLaw(_CapacityModel, MixingLaw):
         domain, E of every target, the extra blocks, the z logits of every implicit target. The model reads the
         vector by position (:meth:`_z_offset`), so a saved law is checked against it on load (hunt25: a saved
         dz-eq1 with ``log_c_arxiv`` deleted loaded and predicted up to 6.4x off)."""
+        if not hasattr(self, "domains_"):
+            check_is_fitted(self)  # NotFittedError, not "'DZCapacity' object has no attribute 'domains_'"
         U, implicit, _ = self._layout()
         term = [self.domains_[j] for j in U]
         return ([f"log_c_{d}" for d in self.domains_] + [f"b_{d}" for d in self.domains_]
