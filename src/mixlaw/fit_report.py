@@ -108,6 +108,9 @@ class FitReport:
     n_run_ids: int | None = None
     #: How the parameters' stderrs were computed (the law's ``stderr_method``); None: the law computes none.
     stderr_method: str | None = "Gauss-Newton on log residuals"
+    #: Whether ``params`` holds every fitted parameter (not for lightgbm's trees, nor a law built on them): a count
+    #: (n_vary, dof) is given only then.
+    counted: bool = True
 
     @classmethod
     def from_law(cls, law: Any, data: str = "") -> FitReport:
@@ -149,7 +152,8 @@ class FitReport:
                    summary=law.summary_report_sections(), evals=list(getattr(law, "evals_", law.targets_)),
                    domains=list(law.domains_), rows_left_out=dict(getattr(law, "rows_left_out_", {}) or {}),
                    n_run_ids=getattr(law, "_n_run_ids", None),
-                   stderr_method=getattr(law, "stderr_method", "Gauss-Newton on log residuals"))
+                   stderr_method=getattr(law, "stderr_method", "Gauss-Newton on log residuals"),
+                   counted=law._counts_its_parameters())
 
     _repr_pretty_ = repr_as_text  # a notebook shows the report
 
@@ -174,7 +178,7 @@ class FitReport:
         lines.append(f"    method = {self.method}{starts}")
         s = self.stats
         n_vary = sum(1 for p in self.params.values() if p["vary"])
-        named = bool(self.params)  # lightgbm's trees: no count to give (it read 'n_vary=0  dof=120')
+        named = bool(self.params) and self.counted  # lightgbm's trees: no count to give ('n_vary=0  dof=120')
         # A loaded law keeps no fit statistics: its line read 'n_obs=0 ... nfev=0 | fit=0.00s', as if fitted on
         # nothing in no time; what is not known is left out.
         loaded = self.method.startswith("loaded")

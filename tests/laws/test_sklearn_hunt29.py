@@ -209,3 +209,16 @@ def test_a_list_of_series_mixtures_is_read_by_their_labels():
     np.testing.assert_array_equal(law.predict((pd.Series([0.2, 0.3, 0.5]), pd.Series([0.6, 0.3, 0.1]))), want)
     with pytest.raises(InputError, match=r"label\(s\) \['c'\] appear more than once"):
         law.predict([rows[0], pd.Series([0.5, 0.3, 0.2], index=["c", "c", "a"])])
+
+
+@pytest.mark.parametrize("key, kw", [("gp-residual", {"base": "lightgbm"}),
+                                     ("stack", {"candidates": ["lightgbm", "linear"]})])
+def test_a_law_built_on_lightgbm_gives_no_parameter_count(key, kw):
+    # gp-residual on a lightgbm base read "n_vary=6  dof=154  AIC=-1475.5": its GP's hyperparameters counted against
+    # 2000 unpenalised trees, the count f3d0a91 took away from lightgbm alone (review29b); a stack with a lightgbm
+    # member read "n_vary=10  dof=310".
+    pytest.importorskip("lightgbm")
+    law = get_law(key, **kw).fit(_frame())
+    head = next(ln for ln in str(law.report()).splitlines() if "n_obs=" in ln)
+    assert "n_vary=" not in head and "dof=" not in head and "AIC" not in law.train_metrics_
+    assert "AIC" in get_law("gp-residual").fit(_frame()).train_metrics_  # on its default base it has its count

@@ -90,7 +90,7 @@ class FitStatistics:
                 warnings.warn(f"law {self.key!r}: {what} in every one of its {int(have[:, 0].sum())} runs: the mixture "
                               "does not change it (or it was logged wrong), so there is nothing to fit and its R2 is "
                               "undefined; leave it out of the targets", DataWarning, stacklevel=user_stacklevel(3))
-        if Yh.size == n_fitted and len(self.params_):
+        if Yh.size == n_fitted and self._counts_its_parameters():
             # A law without named coefficients (lightgbm's trees) has no parameter count to charge: its AIC read as
             # that of a 0-parameter model (-796.5 beside ye-exp's -993.4 on 60 runs x 2 evals, 2000 trees unpenalised).
             # AIC/BIC count the parameters against the residuals they were fitted to. A meta-law for an objective
@@ -122,6 +122,15 @@ class FitStatistics:
         (``alpha > 0``) lets an eval set be fitted with fewer runs than coefficients, where it counts what the
         ridge leaves unpenalised, as the engine does (:func:`mixlaw.fit.ridge_counted_params`)."""
         return self._n_free_checked()
+
+    def _counts_its_parameters(self) -> bool:
+        """Whether ``params_`` holds every fitted parameter, so that a count (n_vary, dof, AIC/BIC) can be given:
+        not for lightgbm's trees (no named coefficients), nor for a law built on them (gp-residual on a lightgbm
+        base read "n_vary=6  dof=154  AIC=-1475.5", its GP's 6 hyperparameters against 2000 unpenalised trees)."""
+        members = getattr(self, "members_", None) if self.members_checked else None
+        if members:
+            return all(m[3]._counts_its_parameters() for m in members)
+        return bool(len(self.params_))
 
     def _count_grows_with_runs(self) -> bool:
         """Whether :meth:`_n_free_checked` counts a leave-one-out ridge's effective degrees of freedom (``dof_``),

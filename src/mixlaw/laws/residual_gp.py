@@ -263,6 +263,9 @@ class ResidualGP(MixingLaw):
     def _count_grows_with_runs(self) -> bool:
         return self.base_._count_grows_with_runs()
 
+    def _counts_its_parameters(self) -> bool:
+        return self.base_._counts_its_parameters()
+
     def _n_free_checked(self) -> int:
         # The base's own count (a meta-law base counts its members against their own losses), plus the GP's
         # hyperparameters; the dual coefficients are the GP's posterior, not free parameters.
