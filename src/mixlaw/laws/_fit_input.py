@@ -23,7 +23,7 @@ from .._validation import validate_params
 from ..data import NONPOSITIVE_HINT, OWN_ROWS_HINT, ROUNDING_TOL, RunTable, beyond_tol, known_names, weight_sum_error
 from ..errors import DataWarning, InputError, ScaleWarning, user_stacklevel
 from ..evals import unweighted_gaps_line
-from ._inputs import _as_weights, _frame_as_table, _loss_names, _opt_1d
+from ._inputs import _as_weights, _frame_as_table, _loss_names, _opt_1d, check_rows_paired
 from .scale_inputs import scale_blind_message
 
 #: ``fit`` -> read_fit_input -> warnings.warn: the caller of ``fit`` is three frames up.
@@ -101,6 +101,7 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
     ``law`` is the :class:`~.base.MixingLaw` being fitted (not imported here: base imports this module); what is
     read of it: ``_fits_ragged()``, ``_spare_targets()``, ``_label`` and its parameters (validated here); what is
     set on it: ``_weight_tol``, before anything can refuse the input (as ``fit`` did before this module)."""
+    check_rows_paired(weights, losses, "fit")
     weight_tol = _weight_tol(weight_tol)
     # Kept on the law as soon as it is known, even by a fit that is then refused (its *_ state is deleted, this
     # is not): score(table) reads a table at it before it checks that the law is fitted, and so after a refused

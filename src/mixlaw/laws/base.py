@@ -54,6 +54,7 @@ from ._inputs import (
     _broadcast,
     _frame_as_table,
     _loss_names,
+    check_rows_paired,
     table_weights_for,
     weights_in_order,
 )
@@ -491,6 +492,7 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
             if self._y_1d:
                 losses = losses[:, 0]
             weights = table
+        check_rows_paired(weights, losses, "score")
         pred = np.asarray(self.predict(weights, **kw), dtype=np.float64)
         names = _loss_names(losses) if isinstance(losses, pd.DataFrame) else None
         if names is not None and names != self.targets_ and sorted(names) == sorted(self.targets_):
