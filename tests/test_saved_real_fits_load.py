@@ -28,3 +28,20 @@ def test_a_loglinear_fit_in_any_loss_unit_loads_and_predicts_as_fitted(tmp_path,
     back = load_law(path)
     w = np.array([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]])
     np.testing.assert_allclose(back.predict(w), law.predict(w), rtol=1e-12)
+
+
+def test_a_bimix_fit_with_a_domain_never_trained_and_a_constant_eval_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Before: the check read the law a hundredth of the way to the uniform mixture only, where the never-trained
+    # domain has share 0.0025, outside the fitted range [0, 0]; the constant eval's fit (3.0 at every run) gave
+    # 0.012 there, and the file was refused: "predicts 0.0117 for 'b' ... outside 3x ... [3, 3]".
+    rng = np.random.default_rng(0)
+    W = np.column_stack([rng.dirichlet(np.ones(3), 16), np.zeros(16)])
+    a = (2.0 + 0.5 * np.exp(W @ np.array([1.5, -2.0, 0.4, 0.0]))) * (1 + 3e-3 * rng.standard_normal(16))
+    y = np.column_stack([a, 3.0 * (1 + 1e-7 * rng.standard_normal(16))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the constant eval and the never-trained domain are warned of
+        law = get_law("bimix", random_state=0).fit(W, y, domains=["web", "code", "math", "books"], targets=["a", "b"])
+    path = tmp_path / "law.json"
+    save_law(law, path)
+    back = load_law(path)
+    np.testing.assert_allclose(back.predict(W[:4]), law.predict(W[:4]), rtol=1e-12)

@@ -250,19 +250,25 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     total = centre.sum()
     uniform = np.full((1, len(law.domains_)), 1.0 / len(law.domains_))
     centre = centre / total if np.isfinite(total) and total > 0 else uniform
-    # A hundredth of the way to the uniform mixture: every share positive. Dai & Zheng's Eq. 3 (dz-eq3) is +inf where
-    # an eval's own domain has share 0, as documented, so a fit on runs that never train that domain (its centre
-    # share 0) could be saved but not loaded ('predicts ... (not all finite)'; found by the dzconst review).
-    centre = 0.99 * centre + 0.01 / len(law.domains_)
+    # The centre itself, and a hundredth of the way from it to the uniform mixture (every share positive), read
+    # where the law is not finite at the centre: Dai & Zheng's Eq. 3 (dz-eq3) is +inf where an eval's own domain has
+    # share 0, as documented, so a fit on runs that never train that domain (its centre share 0) could be saved but
+    # not loaded ('predicts ... (not all finite)'; found by the dzconst review). The nudged point alone lies outside
+    # such a fit's weight range: bimix fitted on runs with a domain always at 0 and an eval constant at 3 predicted
+    # 3.0 at every run and 0.012 there, and the real fit was refused as "edited" (review29a).
+    both = np.vstack([centre, 0.99 * centre + 0.01 / len(law.domains_)])
     kw = {k: float(np.sqrt(r[0] * r[1])) for k, r in (("model_params", law._n_range), ("tokens", law._d_range))
           if r is not None}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pred = np.asarray(law.predict(centre, **kw), dtype=np.float64)
+            pred = np.asarray(law.predict(both, **kw), dtype=np.float64)
     except Exception as err:  # noqa: BLE001 (parameters of the wrong shape surface as reshape/index errors)
         raise InputError(f"the saved parameters do not fit law {law.key!r} with {len(law.domains_)} domains and "
                          f"{len(law.targets_)} targets ({type(err).__name__}: {_first(err)})") from None
+    if pred.size % 2 == 0:
+        rows = pred.reshape(2, -1)
+        pred = np.where(np.isfinite(rows[0]), rows[0], rows[1])
     if pred.reshape(1, -1).shape[1] != len(law.targets_) or not np.all(np.isfinite(pred)):
         raise InputError(f"the saved law predicts {pred.reshape(1, -1).shape[1]} value(s) "
                          f"{'(not all finite) ' if not np.all(np.isfinite(pred)) else ''}for {len(law.targets_)} "
