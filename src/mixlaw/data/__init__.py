@@ -62,11 +62,13 @@ from .table import (
     distinct_rows,
     flat_columns,
     frame_as_table,
+    missing_law_domains,
 )
 
 __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unseen_zero_domains", "WEIGHT_TOL",
            # what the other modules of mixlaw use
-           "WEIGHT_PREFIX", "LOSS_PREFIX", "META_COLUMNS", "SCALE_COLUMN_WORDS", "RUN_ID_COLUMNS", "CSV_MISSING",
+           "missing_law_domains", "WEIGHT_PREFIX", "LOSS_PREFIX", "META_COLUMNS", "SCALE_COLUMN_WORDS",
+           "RUN_ID_COLUMNS", "CSV_MISSING",
            "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
            "share_value", "weight_sum_error", "FRAME_TOL_OPTION", "TOL_OPTION", "OWN_ROWS_HINT",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",

@@ -713,8 +713,7 @@ class RunTable:
         """Weights reordered to ``domains`` (the order a law was fitted with)."""
         missing = [d for d in domains if d not in self.domains]
         if missing:
-            raise DataError(f"missing weight column(s) {['w:' + d for d in missing]} that the law was fitted on",
-                            path=self.path, column="w:" + missing[0])
+            raise missing_law_domains(missing, self.path)
         return self.frame[[WEIGHT_PREFIX + d for d in domains]].to_numpy(dtype=np.float64)
 
     def scale_summary(self) -> dict[str, Any]:
@@ -749,6 +748,12 @@ class RunTable:
     def __repr__(self) -> str:
         return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
                 + (f", path={self.path!r}" if self.path else "") + ")")
+
+
+def missing_law_domains(missing: Sequence[str], path: str | None = None) -> DataError:
+    """The error for mixtures without a weight column of the law's domains ``missing`` (``path``: their file)."""
+    return DataError(f"missing weight column(s) {[WEIGHT_PREFIX + d for d in missing]} that the law was fitted on",
+                     path=path, column=WEIGHT_PREFIX + missing[0])
 
 
 def frame_as_table(table: Any) -> Any:

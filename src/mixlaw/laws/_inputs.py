@@ -14,8 +14,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import LOSS_PREFIX, META_COLUMNS, WEIGHT_PREFIX, WEIGHT_TOL, RunTable, flat_columns, weight_sum_error
-from ..errors import DataError, InputError
+from ..data import (
+    LOSS_PREFIX,
+    META_COLUMNS,
+    WEIGHT_PREFIX,
+    WEIGHT_TOL,
+    RunTable,
+    flat_columns,
+    missing_law_domains,
+    weight_sum_error,
+)
+from ..errors import InputError
 
 
 def _as_weights(weights: Any, name: str) -> np.ndarray:
@@ -118,8 +127,7 @@ def _frame_as_table(X: Any, *, for_fit: bool, domains: Sequence[str] | None = No
     if missing and not for_fit:
         # Refused below (RunTable.weights_for) in any case; said first, since the row sums, short of the missing
         # share, were refused before it: "row 2: column 'w:web': weights sum to 0.41" for a frame without w:wiki.
-        raise DataError(f"missing weight column(s) {[WEIGHT_PREFIX + d for d in missing]} that the law was fitted "
-                        "on", column=WEIGHT_PREFIX + missing[0])
+        raise missing_law_domains(missing)
     return RunTable(df, weight_tol=weight_tol, tol_option=tol_option), None, {}
 
 
