@@ -240,3 +240,16 @@ def test_pandas_losses_paired_with_other_rows_are_refused():
     assert law.score(frame, shuffled.loc[frame.index]) == law.score(frame, y)
     assert law.score(frame.iloc[5:], y.iloc[5:]) == law.score(frame.iloc[5:], y.iloc[5:].to_numpy())
     assert np.all(np.isfinite(cross_val_score(get_law("linear"), frame, y, cv=3)))
+
+
+def test_targets_that_do_not_name_the_losses_given_are_refused():
+    # fit(df, df["loss:web"], targets="code") fitted web's losses under code's name without a word (review29b).
+    frame = _frame()
+    with pytest.raises(InputError, match=r"targets=\['code'\] does not name the losses given, which are named "
+                                         r"\['web'\]"):
+        get_law("linear").fit(frame, frame["loss:web"], targets="code")
+    with pytest.raises(InputError, match=r"named \['code', 'web'\]"):
+        get_law("linear").fit(frame, frame[["loss:code", "loss:web"]], targets=["web", "code"])
+    assert get_law("linear").fit(frame, frame["loss:web"], targets="web").targets_ == ["web"]
+    assert get_law("linear").fit(frame, frame["loss:web"], targets="loss:web").targets_ == ["web"]
+    assert get_law("linear").fit(frame, frame["loss:web"].to_numpy(), targets="code").targets_ == ["code"]

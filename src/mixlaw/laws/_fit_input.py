@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 
 from .._validation import validate_params
-from ..data import NONPOSITIVE_HINT, OWN_ROWS_HINT, ROUNDING_TOL, RunTable, beyond_tol, known_names, weight_sum_error
+from ..data import (
+    LOSS_PREFIX,
+    NONPOSITIVE_HINT,
+    OWN_ROWS_HINT,
+    ROUNDING_TOL,
+    RunTable,
+    beyond_tol,
+    known_names,
+    weight_sum_error,
+)
 from ..errors import DataWarning, InputError, ScaleWarning, user_stacklevel
 from ..evals import unweighted_gaps_line
 from ._inputs import _as_weights, _frame_as_table, _loss_names, _opt_1d, check_rows_paired
@@ -102,6 +111,7 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
     read of it: ``_fits_ragged()``, ``_spare_targets()``, ``_label`` and its parameters (validated here); what is
     set on it: ``_weight_tol``, before anything can refuse the input (as ``fit`` did before this module)."""
     check_rows_paired(weights, losses, "fit")
+    _check_named_targets(losses, targets)
     weight_tol = _weight_tol(weight_tol)
     # Kept on the law as soon as it is known, even by a fit that is then refused (its *_ state is deleted, this
     # is not): score(table) reads a table at it before it checks that the law is fitted, and so after a refused
@@ -196,6 +206,18 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
     out.model_params = _opt_1d(model_params, W.shape[0], "params")
     out.tokens = _opt_1d(tokens, W.shape[0], "tokens")
     return out
+
+
+def _check_named_targets(losses: Any, targets: Sequence[str] | str | None) -> None:
+    """Refuse ``targets=`` that names losses given with names of their own (a pandas Series or DataFrame) otherwise:
+    fit(df, df["loss:web"], targets="code") fitted web's losses under code's name without a word (review29b)."""
+    named = _loss_names(losses) if targets is not None else None
+    if named is None or (isinstance(targets, str) and targets == "all"):
+        return
+    asked = [targets] if isinstance(targets, str) else [str(t) for t in targets]
+    if [t.removeprefix(LOSS_PREFIX) for t in asked] != named:
+        raise InputError(f"targets={asked} does not name the losses given, which are named {named} (a pandas "
+                         "Series' name, a frame's columns): leave targets= out, or give the losses in its order")
 
 
 def _shape(losses: Any) -> tuple[int, ...]:
