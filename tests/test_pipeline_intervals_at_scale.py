@@ -115,6 +115,22 @@ def test_a_damaged_refit_names_its_place_once(tmp_path, capsys, fitted) -> None:
     assert "mixing_law" not in err and err.count("state.jackknife[0]") == 1
 
 
+
+@pytest.mark.parametrize("j,value", [(0, 1e300), (1, 1e308)])
+def test_a_refits_step_law_edited_within_its_bounds_is_refused(tmp_path, fitted, j, value) -> None:  # type: ignore[no-untyped-def]
+    # A refit's step laws are what its spread at another scale reads (at_scale). Before: E = 1e300 (within [0, inf))
+    # and log_B = 1e308 (inf at every step: the curve dropped) loaded, checked neither as the pipeline's own nor at all.
+    from .test_pipeline_predict import load_error
+    path = tmp_path / "p.json"
+    save_pipeline(fitted, path)
+    doc = json.loads(path.read_text())
+    msg = load_error(tmp_path, doc, lambda d: d["state"]["jackknife"][0]["scales"]["step_laws"][1][0][0].__setitem__(
+        j, value))
+    assert "state.jackknife[0].scales.step_laws[1][0][0]: " in msg
+    want = "outside 3x the losses this file holds for web there" if j == 0 else "expected a finite positive loss"
+    assert want in msg
+
+
 def test_the_note_below_the_fitted_sizes_does_not_call_them_inside(fitted) -> None:  # type: ignore[no-untyped-def]
     # hunt26: 'predict --pipeline p.json --params 5000' (fitted sizes 28k-234k) printed "distance factor 1 (...; it is
     # 1 at any scale inside the fitted range)": 5000 is outside it, below, where the backtest measured nothing.

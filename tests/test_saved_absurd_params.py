@@ -113,3 +113,34 @@ def test_a_saved_mixture_that_is_not_one_is_refused(tmp_path, direct, value) -> 
     # and 1e300 was then blamed on the mixing law predicting inf there.
     msg = load_error(tmp_path, direct, lambda d: d["state"]["mixtures"][1].__setitem__(0, value))
     assert "state.mixtures[1]: expected shares >= 0 summing to 1 (within 0.01, a run table's rows); got [" in msg
+
+
+@pytest.mark.parametrize("j,value,shown", [(0, 1e6, "= 1e+06 at S = 100000 (the target) (E = 1e+06, log_B = "),
+                                           (0, 1e300, "(E = 1e+300, log_B = "), (1, 60.0, "log_B = 60, beta = ")])
+def test_a_nested_step_law_edited_within_its_bounds_is_refused_at_the_target_step(tmp_path, nested, j, value,  # type: ignore[no-untyped-def]
+                                                                                   shown) -> None:
+    # Before: E = 1e6 or 1e300 (within [0, inf)) or log_B = 60 loaded, and `predict --pipeline --params 3e7 --steps
+    # 1500` moved from 4.609 to 4.539 (4.594 at 1e300) without a word: stages 2-3 redone there read the edited curve.
+    msg = load_error(tmp_path, nested, lambda d: d["state"]["scales"]["step_laws"][0][0][0].__setitem__(j, value))
+    first = nested["state"]["scales"]["first_runs"][0]
+    assert f"state.scales.step_laws[0][0][0]: mixture of run {first} at N = 1e+07: web's step law E + B/S^beta" in msg
+    assert shown in msg
+    assert "outside 3x the losses this file holds for web there, [" in msg
+    assert "(state.target_losses and each size's median curve): edited? (refit)" in msg
+
+
+@pytest.fixture(scope="module")
+def sizes_only(tmp_path_factory):  # type: ignore[no-untyped-def]
+    import json
+    path = tmp_path_factory.mktemp("sizes") / "p.json"
+    save_pipeline(fit_pipeline(world(n_mix=8, steps=[3000]), target_params=N_STAR, target_steps=3000,
+                               route="nested", law="ye-exp"), path)
+    return json.loads(path.read_text())
+
+
+def test_a_sizes_only_recorded_loss_edited_is_refused(tmp_path, sizes_only) -> None:  # type: ignore[no-untyped-def]
+    # No step law: the recorded loss at the one step is what stage 2 reads at any size; 1e6 (positive) loaded.
+    msg = load_error(tmp_path, sizes_only, lambda d: d["state"]["scales"]["step_laws"][2][1][2].__setitem__(0, 1e6))
+    assert "state.scales.step_laws[2][1][2]: mixture of run " in msg and "at N = 2e+07: " in msg
+    assert "math's recorded loss = 1e+06 at S = 3000 (the target), outside 3x the losses" in msg
+

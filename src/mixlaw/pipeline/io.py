@@ -196,6 +196,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     if isinstance(scales, _NestedStages23):
         # The step laws at the file's own steps (its smallest fitted and its target): what stages 2-3 read.
         scales.check_values([t for t in (result.smallest_fitted[1], target_time) if np.isfinite(t)], "state.scales")
+        scales.check_target_losses(target_time, losses, "state.scales")
     _check_own_points(result, target_time)
     # Absent (saved before intervals existed) or null (fitted without them): none.
     iv = r.get("intervals")
@@ -564,7 +565,15 @@ def _intervals_from_dict(iv: Any, st: Any, result: PipelineResult) -> Prediction
     for i, r in enumerate(refits):
         w = f"state.jackknife[{i}]"
         law = _saved_law(r, w, list(result.domains), list(result.targets))
-        out.boot_scales.append(_saved_scales(r, w, list(result.domains), list(result.targets), law))
+        scales = _saved_scales(r, w, list(result.domains), list(result.targets), law)
+        if isinstance(scales, _NestedStages23):
+            # A refit's step laws are read at every other scale (at_scale), as the pipeline's own: checked alike,
+            # against the pipeline's target losses (each refit fitted the same target without one mixture).
+            steps = [t for t in (np.nan if result.smallest_fitted is None else result.smallest_fitted[1],
+                                 result.target_time) if np.isfinite(t)]
+            scales.check_values(steps, f"{w}.scales")
+            scales.check_target_losses(result.target_time, result.target_losses, f"{w}.scales")
+        out.boot_scales.append(scales)
         # Each refit fitted the same route at the same target as the pipeline: its predict_kwargs are the pipeline's.
         out.boot_laws.append((law, dict(result.predict_kwargs)))
     return out

@@ -27,6 +27,7 @@ import pandas as pd
 from ..data import RunTable
 from ..errors import DataWarning, InputError, MixlawError, MixlawWarning, user_stacklevel
 from ..laws.base import MixingLaw, get_law, warm_clone
+from ..laws.saved import LOSS_RANGE_FACTOR
 from ..scaling import EXPONENT_BOUNDS, fit_curves, fit_shared_exponents
 from . import _schema as sc
 from .result import (
@@ -138,6 +139,24 @@ def _check_step_laws(laws1: np.ndarray, where: str, targets: list[str], *, sizes
             m, s, k = bad[0]
             raise InputError(f"{where}[{m}][{s}][{k}][{j}]: {targets[k]}'s {name} = {laws1[m, s, k, j]:.6g} lies "
                              f"outside [{low:g}, {high:g}], the bounds of the step law's fit")
+
+
+def _leave_one_out_medians(values: np.ndarray) -> np.ndarray:
+    """Each entry's median of the other finite entries of ``values`` (1-D; NaN where the entry is NaN or no other is
+    finite), without a median per entry: in the sorted finite values ``a`` (n of them), the others of the one at
+    position i are ``a[j + (j >= i)]`` for j < n - 1."""
+    out = np.full(values.shape, np.nan)
+    where = np.flatnonzero(np.isfinite(values))
+    n = where.size
+    if n < 2:
+        return out
+    order = np.argsort(values[where], kind="stable")
+    a = values[where][order]
+    i = np.arange(n)
+    lo_j, hi_j = (n - 2) // 2, (n - 1) // 2  # the middle of n - 1 values: one index (odd), two (even)
+    med = (a[lo_j + (lo_j >= i)] + a[hi_j + (hi_j >= i)]) / 2.0
+    out[where[order]] = med
+    return out
 
 
 def _check_scales(sizes: np.ndarray, S: np.ndarray, at: _Target, steps_only: bool, sizes_only: bool) -> None:
@@ -396,6 +415,50 @@ class _NestedStages23:
                 raise InputError(f"{where}.step_laws[{m}][{s}][{k}]: {self.names[k]}'s step law E + B/{self.sym}^beta "
                                  f"= {v[m, s, k]:g} at {self.sym} = {S:g}, a fitted {self.sym} of this pipeline; "
                                  f"expected a finite positive loss (log_B = {self.laws1[m, s, k, 1]:g})")
+
+    def check_target_losses(self, St: float, losses: np.ndarray, where: str) -> None:
+        """Every saved curve's loss at the target step ``St`` (its step law's value there; sizes only: the recorded
+        loss) lies within :data:`~mixlaw.laws.saved.LOSS_RANGE_FACTOR` of the losses the file holds for that eval
+        at ``St``: ``losses`` (``state.target_losses``, stage 3's inputs, (n_kept_mixtures, n_targets)) and the
+        median curve of each model size there (the curve's own size without it). InputError naming the first that
+        does not (JSON path, mixture's first run, size, eval and the curve's E, log_B, beta).
+
+        Why: the file is untrusted, and a step law's E or log_B edited to an absurd value within its bounds (E =
+        1e300 in [0, inf)) loaded; stages 2-3 redone at any other scale then read it (``predict --pipeline --params
+        3e7 --steps 1500`` moved by 1.5 % without a word). Why these references: stages 2-3 at the target read the
+        curves at ``St``, so the saved target losses came from them, and a curve at a smaller size than the target
+        lies above them by the size gap (a 1M proxy's loss 2-3x a 1B target's: Chinchilla's fit), which the median
+        curves of the other sizes bridge; each size's median moves with fewer than half its curves edited, and the
+        curve's own size leaves it out so that a size of one or two curves still has one reference. Mixing moves a
+        loss by tens of percent at one size and step (:data:`~mixlaw.laws.saved.LOSS_RANGE_FACTOR`'s note)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = self._values_at(St)  # (mixtures, sizes, evals); NaN: no curve
+        have = np.isfinite(self.laws1[..., 0]) if self.sizes_only else np.all(np.isfinite(self.laws1), axis=-1)
+        fitted = np.where(have, v, np.nan)
+        factor = LOSS_RANGE_FACTOR
+        for k, name in enumerate(self.names):
+            own = losses[:, k][np.isfinite(losses[:, k])]
+            fk = fitted[:, :, k]
+            medians = np.array([np.median(c[np.isfinite(c)]) if np.isfinite(c).any() else np.nan for c in fk.T])
+            others = [np.r_[own, np.delete(medians, s)] for s in range(len(medians))]  # what every size reads
+            lo = np.array([np.nanmin(o) if np.isfinite(o).any() else np.nan for o in others])
+            hi = np.array([np.nanmax(o) if np.isfinite(o).any() else np.nan for o in others])
+            loo = np.column_stack([_leave_one_out_medians(c) for c in fk.T])
+            lo, hi = np.fmin(lo[None, :], loo), np.fmax(hi[None, :], loo)  # NaN: no reference at all
+            with np.errstate(invalid="ignore"):
+                bad = have[:, :, k] & np.isfinite(lo) & ~((lo / factor <= fk) & (fk <= hi * factor))
+            if not bad.any():
+                continue
+            m, s = np.argwhere(bad)[0]
+            x = v[m, s, k]
+            at = f"{self.sym} = {St:g} (the target)"
+            what = (f"{name}'s recorded loss = {x:.4g} at {at}" if self.sizes_only else
+                    f"{name}'s step law E + B/{self.sym}^beta = {x:.4g} at {at} (E = {self.laws1[m, s, k, 0]:.4g},"
+                    f" log_B = {self.laws1[m, s, k, 1]:.4g}, beta = {self.laws1[m, s, k, 2]:.4g})")
+            raise InputError(f"{where}.step_laws[{m}][{s}][{k}]: mixture of run {self.first[m]} at N = "
+                             f"{self.sizes[s]:g}: {what}, outside {factor:g}x the losses this file holds for "
+                             f"{name} there, [{lo[m, s]:.4g}, {hi[m, s]:.4g}] (state.target_losses and each "
+                             "size's median curve): edited? (refit)")
 
     def law(self, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
         """The mixing law at (N*, ``steps``) and its predict keywords."""
