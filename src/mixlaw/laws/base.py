@@ -594,7 +594,12 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
                 "rows_left_out": {str(k): int(v) for k, v in (getattr(self, "rows_left_out_", None) or {}).items()},
                 # predict(df) / score(df) read rows at the fit's tolerance: a loaded law fitted at weight_tol=0.05
                 # refused the rows summing to 1.03 that the same law before saving predicted
-                "weight_tol": float(getattr(self, "_weight_tol", WEIGHT_TOL))}
+                "weight_tol": float(getattr(self, "_weight_tol", WEIGHT_TOL)),
+                # the plain frame's own column names, which domains= may rename: predict reads that frame by position
+                # (scikit-learn's feature_names_in_); a loaded law without them refused it, or, renamed to the same
+                # names in another order, read it by name: other mixtures without a word (2.72 for 2.37)
+                "frame_columns": None if getattr(self, "_frame_columns", None) is None
+                else [str(c) for c in self._frame_columns]}
 
     def _output_losses(self, Y: np.ndarray) -> np.ndarray:
         """The losses ``predict`` reproduces, from the fitted ones (a law fitted to an objective predicts that)."""

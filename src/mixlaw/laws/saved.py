@@ -97,6 +97,11 @@ def _check_saved_layout(d: Any) -> None:
     if tol is not None and not (_number(tol) and 0 <= tol < 1):
         raise InputError(f"field 'weight_tol' must be null or a number in [0, 1) (the row-sum tolerance of the fit), "
                          f"got {tol!r}")
+    cols = d.get("frame_columns")  # absent in laws saved before it existed: frames are read by the domains' names
+    if cols is not None and not (isinstance(cols, list) and len(cols) == n and len(set(map(str, cols))) == n
+                                 and all(isinstance(c, str) and c for c in cols)):
+        raise InputError(f"field 'frame_columns' must be null or a list of {n} distinct names (the columns of the "
+                         f"frame the law was fitted on, one per domain), got {str(cols)[:80]}")
     params = d["params"]
     if not isinstance(params, Mapping):
         raise InputError(f"field 'params' must be an object {{name: {{value, init, min, max, vary}}}}, got "
@@ -207,6 +212,7 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     law.n_runs_ = d.get("n_runs")
     if d.get("weight_tol") is not None:
         law._weight_tol = float(d["weight_tol"])
+    law._frame_columns = None if d.get("frame_columns") is None else list(d["frame_columns"])
     law._loaded = True  # its report says so: results_ (starts, evaluations, timings) are not saved
     fs = d.get("fit_scale")  # absent in laws saved before it existed: no scale check then
     try:
