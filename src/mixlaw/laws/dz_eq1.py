@@ -9,7 +9,8 @@ References
 ----------
 Dai & Zheng, "Explaining Data Mixing Scaling Laws", ICML 2026, arXiv:2606.08167, Eq. (1) (capacity competition)
 with the KKT solution of its allocation problem; reference code github.com/meiqwq/Explaining-Data-Mixing-Scaling-Laws,
-utils/fitting_algos/law1.py (N = 200 at one model size, floor H = 0.3).
+utils/fitting_algos/law1.py (one model size: the whole budget ``sum_j x_j`` fixed at 200, its ``K``, floor H = 0.3, its
+``MIN_X``; here N = 200, so the budget is N + (M-1)H, 204.8 at RegMix's 17 domains).
 """
 
 from __future__ import annotations
@@ -603,7 +604,8 @@ class DZCapacity(_CapacityLaw):
     capacity_floor : float, default=0.3
         The floor H on every domain's capacity (DZ's MIN_X), in millions of parameters.
     n_ref : float, default=200
-        N used when all runs share one model size (only H/N matters then; DZ's K = 200).
+        N used when all runs share one model size (only H/N matters then). DZ's law1.py fixes the budget
+        ``sum_j x_j`` at 200 instead (its ``K``), which is N = 200 - (M-1)H here.
     floor_smoothness : float or None, default=None
         None: DZ's hard floor ``x_j = max(H, xr_j)``. A number k >= 1: the soft floor ``(H^k + xr_j^k)^(1/k)``
         (smooth in the parameters; the Eq. 3 laws default to it, see :mod:`mixlaw.laws.dz_eq3`).
