@@ -140,7 +140,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                                     "prediction with its interval (and any measured loss at the "
                                                     "target in --runs beside it), the auto choice, the stages."),
                  workers: str = PipelineCvWorkersOpt, seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
-    """Extrapolate small runs to the target scale (step law -> size law -> mixing law) and print each stage."""
+    """Extrapolate small runs to the target scale (nested: step law -> size law -> mixing law; direct: one law with
+    N and S as inputs; auto, the default: chosen by a leave-scale-out backtest) and print each stage."""
     modes: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
     if shared not in modes:
         raise InputError(f"--shared-exponents must be auto, yes or no; got {shared!r}")
