@@ -38,7 +38,8 @@ def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5 (
     """Render a mixture for Megatron-LM/NeMo, OLMo-core, HF datasets, MosaicML Streaming or JSON.
 
     With --target-tokens (and --tokens-available) the export carries the token budget: OLMo-core gets each
-    source's max_repetition_ratio (the passes over its data its share needs) and requested_tokens, Megatron
+    source's max_repetition_ratio (the passes over its data its share needs), and requested_tokens with
+    --export-option global_batch_size=N (a whole SourceMixtureDatasetConfig; without it, a comment), Megatron
     --train-samples (with --export-option seq_length=N); every format records tokens per domain.
     """
     check_not_an_input([mixture, paths, tokens_available], out=out_path)
