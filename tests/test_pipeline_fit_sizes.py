@@ -96,3 +96,16 @@ def test_cli_backtest_keeps_two_sizes_the_fit_accepted(tmp_path, capsys, table, 
     doc = json.loads(out)
     assert doc["pipeline"]["warnings"][0].startswith("fit_sizes: fitted on 2")
     assert doc["backtest"], "no backtest part reported"
+
+
+def test_two_kept_sizes_refusal_names_the_laws_that_take_n(table) -> None:  # type: ignore[no-untyped-def]
+    # docs/pipeline.md: two model sizes are too few for the size law, "but Dai & Zheng's laws take N as an input and
+    # fit two: --route direct --law dz-eq3-safe (the refusal names it)". A table of 2 sizes was told so; 2 sizes kept
+    # by --fit-sizes / --fit-up-to (holding sizes out to check the extrapolation) were told only "keep 3 or more".
+    for kw in ({"fit_sizes": [1e7, 2e7]}, {"fit_up_to": 2e7}):
+        with pytest.raises(InputError) as exc:
+            fit_pipeline(table, target_params=HELD, target_steps=S_LAST, **kw, **NESTED)
+        assert "--route direct --law dz-eq3-safe" in str(exc.value), kw
+    with pytest.raises(InputError) as exc:  # one size kept: no law fits across sizes, none is named
+        fit_pipeline(table, target_params=HELD, target_steps=S_LAST, fit_sizes=[1e7], **NESTED)
+    assert "dz-eq3-safe" not in str(exc.value)

@@ -44,6 +44,7 @@ from .nested import _nested_many
 from .result import (
     ROUTES,
     SCALE_RTOL,
+    TWO_SIZES_WAY,
     PipelineResult,
     _check_fit_from,
     _size_list,
@@ -174,7 +175,7 @@ def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None
         raise InputError(f"{what} keeps {keep_sizes.size} of the table's {sizes.size} model sizes "
                          f"({_size_list(keep_sizes)}): {size_fit_words(route, registered)} needs {need} to "
                          f"extrapolate{to}; keep {need} or more (a target equal to a kept size extrapolates in steps "
-                         "alone)")
+                         f"alone){f'; {TWO_SIZES_WAY}' if need > 2 and keep_sizes.size == 2 else ''}")
     if not left.size:
         return table, None
     keep = np.isin(N, keep_sizes)

@@ -558,6 +558,12 @@ def held_out_size_words(route: str, registered: bool = False) -> str:
     return "the backtest fits 3 or more" if route == "direct" and registered else f"{size_fit_words(route)} needs 3"
 
 
+#: What two model sizes can still do, said by every refusal of a size extrapolation that has two (a table of two, or
+#: two kept by fit_sizes / fit_up_to).
+TWO_SIZES_WAY = ("with 2 sizes only a law that takes N as an input can (route 'direct', law 'dz-eq3-safe', 'dz-eq3' or "
+                 "'dz-eq1': --route direct --law dz-eq3-safe), and no backtest can test it")
+
+
 def size_law_refusal(sizes: np.ndarray, what: str = SIZE_LAW, at_time: str | None = None, need: int = 3
                      ) -> InputError:
     """The one-line refusal of a target size that needs a size law the data cannot fit (< ``need`` sizes).
@@ -567,9 +573,7 @@ def size_law_refusal(sizes: np.ndarray, what: str = SIZE_LAW, at_time: str | Non
     # With 2 sizes a law that takes N as an input still fits (check_size_law asks it for 2): said because a user
     # with Dai & Zheng's 4-domain Pile runs (90M and 200M, target 440M) got this refusal and no way forward, while
     # '--route direct --law dz-eq3-safe' ran (2.9 % MRE at 440M).
-    other = ("; with 2 sizes only a law that takes N as an input can (route 'direct', law 'dz-eq3-safe', 'dz-eq3' "
-             "or 'dz-eq1': --route direct --law dz-eq3-safe), and no backtest can test it"
-             if need > 2 and sizes.size == 2 else "")
+    other = f"; {TWO_SIZES_WAY}" if need > 2 and sizes.size == 2 else ""
     if at_time is not None:
         return InputError(f"{what} needs {need} model sizes to extrapolate to another size; the runs at {at_time} "
                           f"(sizes only) have {sizes.size} model size(s) ({_size_list(sizes)}){other}")
