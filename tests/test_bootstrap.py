@@ -571,3 +571,48 @@ def test_a_warm_start_unconverged_in_the_batch_gets_its_own_multistart(monkeypat
     assert starts[1:n_nominal] == [2] * 8 and starts[n_nominal + 1:] == []
     assert a.n_failed == b.n_failed == 0
     np.testing.assert_allclose(a.params, b.params, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+@pytest.mark.parametrize("law", ["ye-exp", "ye-pow"])
+def test_a_batched_ye_replicate_fits_once(monkeypatch: pytest.MonkeyPatch, law: str) -> None:
+    # Each replicate's fit pauses at its warm-start solve and goes on with its rows of the chunk's batched solve: its
+    # specs (bounds, starts, loss unit) are built once. Before, the fit stopped there by an exception and ran again
+    # from its start to be handed the outcome: 2 x 12 replicates x 2 eval sets.
+    t = _two_eval_table() if law == "ye-exp" else _additive_table()
+    fitted = get_law(law, n_restarts=2).fit(t)
+    cls, built = type(fitted), []
+    real = cls._spec_one
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "_spec_one", counted)
+    res = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, fitted=fitted)
+    assert res.n_failed == 0 and len(built) == 12 * 2
+
+
+def test_an_error_in_one_batched_ye_replicate_is_raised_and_ends_the_paused_ones(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bug in one replicate's fit after its warm solve (not a failed fit) is raised by the bootstrap, and the
+    # replicates of its chunk still paused at their warm solve unwind: no thread is left waiting.
+    import threading
+
+    from mixlaw.laws.ye import YeExponential
+
+    t = _two_eval_table()
+    fitted = get_law("ye-exp", n_restarts=2).fit(t)
+    real, seen = YeExponential._settle_unseen, []
+
+    def third_breaks(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(1)
+        if len(seen) == 3:
+            raise RuntimeError("a bug in replicate 3")
+        return real(self, *args, **kwargs)
+
+    before = threading.active_count()
+    monkeypatch.setattr(YeExponential, "_settle_unseen", third_breaks)
+    with pytest.raises(RuntimeError, match="a bug in replicate 3"):
+        bootstrap_law("ye-exp", t, n_boot=12, random_state=4, n_jobs=1, fitted=fitted)
+    assert len(seen) == 3 and threading.active_count() == before

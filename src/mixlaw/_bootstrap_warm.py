@@ -4,12 +4,16 @@ A replicate of these laws is refitted by the law's own ``fit`` from the point es
 :func:`~mixlaw.laws.base.warm_clone`): its bounds (``|t| <= 30 / smallest share``), reference domain, loss unit and
 penalty come from its resample. Solved alone, each replicate's warm start is one row per eval set of its own
 :func:`~mixlaw._solver.solve_batch` call, ~22 iterations of ~150 small numpy calls whatever the row count. Here a chunk
-of replicates runs in three steps: each fit runs up to its warm solve, which records the solver's arguments
-(``fit_models(warm_solver=)``) and stops it; one solve per observation count takes every recorded row (replicate x
-eval set; the rows are independent problems); each fit then runs again and is handed its rows' outcome in place of
-its own solve. Everything the fit does around the solve is the replicate's own: a warm start that does not converge
-gets the law's seeded multistart for that eval set alone, a replicate whose fit raises fails alone with its reason,
-and the flat and unseen-domain rules run on its own result.
+of replicates runs in three steps: each fit runs on a thread of its own up to its warm solve, which records the
+solver's arguments (``fit_models(warm_solver=)``) and pauses it; one solve per observation count takes every recorded
+row (replicate x eval set; the rows are independent problems); each paused fit is then handed its rows' outcome in
+place of its own solve and goes on to its end. Only one thread runs at a time (each waits while another runs), so a
+fit runs once, in the order and with the process state (warning filters, BLAS threads) and context variables it
+would have inline. Before, each fit stopped at its warm solve by an exception and ran again from its start to be
+handed the outcome: that first run was 13-15 % of the CPU time of a RegMix pile_cc bootstrap. Everything the fit
+does around the solve is the replicate's own: a warm start that does not converge gets the law's seeded multistart
+for that eval set alone, a replicate whose fit raises fails alone with its reason, and the flat and unseen-domain
+rules run on its own result.
 
 The batched rows reach the same optima as one-by-one solves to the solver's rounding: the per-row arithmetic is the
 same, and a stacked product's row may round differently with the batch's size (BLAS blocking, the exact phase's
@@ -22,6 +26,8 @@ were already a batch whose products, not the fixed per-iteration work, dominate)
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,38 +63,88 @@ def warm_plan(nominal: MixingLaw, targets: Sequence[str]) -> WarmBatch | None:
     return WarmBatch(len(targets), max(len(v) for v in local.values()))
 
 
-class _Deferred(Exception):
-    """Raised by the collecting warm solver: the replicate's warm-start problem is recorded, its fit stops there."""
+class _Abandoned(BaseException):
+    """Raised in a paused fit whose chunk stopped before handing it an outcome (another replicate raised): its thread
+    unwinds through the fit (which forgets its state, as on any error) and ends. Not an Exception, so that no
+    ``except Exception`` on the way counts it as the fit's own failure."""
+
+
+class _PausedFit:
+    """One replicate's fit on a thread of its own, paused at its warm-start solve until the chunk hands it its rows'
+    outcome (:func:`warm_batched_chunk`). Why a thread: the solve sits six frames deep in the law's ``fit``
+    (``_replicate``, ``fit``, the law's ``_fit`` and its mixins', ``fit_models``), and a thread keeps those frames
+    for the resume where a generator would have to run through every one of them. The caller and the thread hand
+    control to each other (two semaphores): only one of them runs at a time, so the fit runs as it would inline;
+    it runs in a copy of the caller's context (NumPy's error state, mixlaw's context variables)."""
+
+    def __init__(self, replicate: Callable[..., dict[str, Any]], task: dict[str, Any], b: int) -> None:
+        self.call: tuple[Any, ...] | None = None  # the warm solve's arguments, once paused there
+        self._outcome: Any = None
+        self._result: dict[str, Any] | None = None
+        self._error: BaseException | None = None
+        self._go, self._back = threading.Semaphore(0), threading.Semaphore(0)
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._main, replicate, task, b),
+                                        name=f"mixlaw-replicate-{b}", daemon=True)
+        self._thread.start()
+        self._back.acquire()  # until the fit pauses at its warm solve, or ends without one
+
+    def _main(self, replicate: Callable[..., dict[str, Any]], task: dict[str, Any], b: int) -> None:
+        try:
+            self._result = replicate(task, b, self._solve)
+        except BaseException as err:  # handed to the caller (result), or the chunk's own abandonment
+            self._error = err
+        finally:
+            self._back.release()
+
+    def _solve(self, *args: Any) -> Any:
+        if self.call is not None:  # a second solve of the same fit (another parameter count): its own
+            return _run(*args)
+        self.call = args
+        self._back.release()
+        self._go.acquire()
+        if self._outcome is None:
+            raise _Abandoned
+        return self._outcome
+
+    def resume(self, outcome: Any) -> None:
+        """Hand the paused fit its warm solve's outcome (None: abandon it) and wait until it ends."""
+        self._outcome = outcome
+        self._go.release()
+        self._back.acquire()
+        self._thread.join()
+
+    def result(self) -> dict[str, Any]:
+        """The ended fit's replicate record; what it raised (not a failed fit: a bug) is raised here."""
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
 
 
 def warm_batched_chunk(task: dict[str, Any], ids: Sequence[int], replicate: Callable[..., dict[str, Any]]
                        ) -> list[tuple[int, dict[str, Any]]]:
     """Refit replicates ``ids`` with their warm-start solves batched: each replicate's fit runs up to its warm
-    solve, which is recorded (the solver's arguments, ``fit._run``'s); one :func:`~mixlaw._solver.solve_batch` per
-    observation count solves every recorded row (replicate x eval set; rows are independent); then each fit runs
-    again and is handed its rows' outcome in place of its own solve. A fit that raises before its solve fails as it
-    would alone (the same code ran), and a replicate whose fit never reached a warm solve refits on its own."""
-    calls: dict[int, tuple[Any, ...]] = {}
+    solve, which is recorded (the solver's arguments, ``fit._run``'s) and pauses the fit (:class:`_PausedFit`); one
+    :func:`~mixlaw._solver.solve_batch` per observation count solves every recorded row (replicate x eval set; rows
+    are independent); then each paused fit is handed its rows' outcome in place of its own solve and finishes. A fit
+    that raises before its solve fails as it would alone, and one that ends without a warm solve keeps its result."""
     out: list[tuple[int, dict[str, Any]]] = []
-    for b in ids:
-        def collect(*args: Any, b: int = b) -> Any:
-            calls[b] = args
-            raise _Deferred
-        try:
-            res = replicate(task, b, collect)
-        except _Deferred:
-            continue
-        out.append((b, res))  # failed (or finished) before any warm solve: its own result
-    outcomes = _solve_recorded(calls)
-    for b, got in outcomes.items():
-        used = []
-
-        def hand(*args: Any, got: Any = got, used: list[bool] = used) -> Any:
-            if used:  # a second solve of the same fit (another parameter count): its own
-                return _run(*args)
-            used.append(True)
-            return got
-        out.append((b, replicate(task, b, hand)))
+    paused: dict[int, _PausedFit] = {}
+    try:
+        for b in ids:
+            fit = _PausedFit(replicate, task, b)
+            if fit.call is None:  # failed (or finished) before any warm solve: its own result
+                out.append((b, fit.result()))
+            else:
+                paused[b] = fit
+        outcomes = _solve_recorded({b: fit.call for b, fit in paused.items()})  # type: ignore[misc]
+        for b, got in outcomes.items():
+            fit = paused.pop(b)
+            fit.resume(got)
+            out.append((b, fit.result()))
+    finally:
+        for fit in paused.values():  # an error above: the fits still paused unwind, and their threads end
+            fit.resume(None)
     return sorted(out, key=lambda r: r[0])
 
 
