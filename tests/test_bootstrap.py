@@ -616,3 +616,27 @@ def test_an_error_in_one_batched_ye_replicate_is_raised_and_ends_the_paused_ones
     with pytest.raises(RuntimeError, match="a bug in replicate 3"):
         bootstrap_law("ye-exp", t, n_boot=12, random_state=4, n_jobs=1, fitted=fitted)
     assert len(seen) == 3 and threading.active_count() == before
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+@pytest.mark.parametrize("law", ["ye-exp", "ye-pow"])
+def test_replicate_refits_compute_no_standard_errors(monkeypatch: pytest.MonkeyPatch, law: str) -> None:
+    # A replicate keeps its parameter values alone: its refit skips the Gauss-Newton standard errors (an inverse and
+    # an SVD a fit), 12 of them before. The point estimate, which the user sees, keeps its own.
+    from mixlaw import fit
+
+    t = _two_eval_table() if law == "ye-exp" else _additive_table()
+    real, calls = fit._gauss_newton_stderr, []
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit, "_gauss_newton_stderr", counted)
+    res = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2})
+    assert res.n_failed == 0 and len(calls) == 1  # the point estimate's fit alone
+    assert all(p.stderr is not None and p.stderr > 0 for p in res.law.params_.values() if p.vary)
+    calls.clear()
+    b = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2},
+                      fitted=get_law(law, n_restarts=2).fit(t))
+    assert len(calls) == 1 and np.array_equal(res.params, b.params)

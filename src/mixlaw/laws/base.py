@@ -693,7 +693,8 @@ class PerTargetLaw(PerTargetLossUnits, MixingLaw):
                              penalties=[penalties[i] for i in grp], batch_model=batch,
                              warm_starts=None if warm is None else [_warm_vector(warm, specs[i], self._in_unit,
                                                                                  units[i]) for i in grp],
-                             warm_solver=None if warm is None else getattr(self, "_warm_solver", None), **kw)
+                             warm_solver=None if warm is None else getattr(self, "_warm_solver", None),
+                             stderr=not getattr(self, "_values_only", False), **kw)
             out.update({i: self._result_from_unit(r, units[i]) for i, r in zip(grp, res, strict=True)})
         self.results_ = {t: out[i] for i, t in enumerate(ctx.targets)}
         self.params_ = Params([p for i in range(len(ctx.targets)) for p in out[i].params.values()])
