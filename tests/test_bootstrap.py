@@ -640,3 +640,23 @@ def test_replicate_refits_compute_no_standard_errors(monkeypatch: pytest.MonkeyP
     b = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2},
                       fitted=get_law(law, n_restarts=2).fit(t))
     assert len(calls) == 1 and np.array_equal(res.params, b.params)
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+@pytest.mark.parametrize("law", ["ye-exp", "ye-pow"])
+def test_replicate_refits_skip_the_repeated_mixtures_count(monkeypatch: pytest.MonkeyPatch, law: str) -> None:
+    # A resample repeats runs by design, and the bootstrap ignores its replicates' warnings: their refits skip the
+    # distinct-mixture count (np.unique over the rows) behind the repeated-mixtures warning, 12 of them before. A
+    # user's fit still counts them (the point estimate fitted here: 1).
+    from mixlaw.laws import _fit_stats
+
+    t = _two_eval_table() if law == "ye-exp" else _additive_table()
+    real, calls = _fit_stats.distinct_rows, []
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_fit_stats, "distinct_rows", counted)
+    res = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2})
+    assert res.n_failed == 0 and len(calls) == 1

@@ -35,7 +35,8 @@ def _replicate(task: dict[str, Any], b: int, warm_solver: Callable[..., Any] | N
     solves the warm start (:func:`mixlaw.fit.fit_models`; a batched chunk's, :mod:`mixlaw._bootstrap_warm`)."""
     rows = _resample(task, b)
     law: MixingLaw = warm_clone(task["nominal"])
-    # Its parameter values alone are kept (no standard errors): a law that reads this skips them (fit_models' stderr).
+    # Its values alone are kept: a law that reads this skips what only a user sees (fit_models' standard errors, the
+    # repeated-mixtures warning of FitStatistics._check_identified, which the bootstrap ignores anyway).
     law._values_only = True  # type: ignore[attr-defined]
     if warm_solver is not None:
         law._warm_solver = warm_solver  # type: ignore[attr-defined]
