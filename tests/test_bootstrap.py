@@ -103,6 +103,24 @@ def test_runs_are_resampled_whole() -> None:
     assert res.law.n_runs_ == 60
 
 
+def test_a_resample_is_the_drawn_runs_rows_one_run_after_another() -> None:
+    # Runs of 1-4 rows in shuffled table order: a replicate's rows are every row of each drawn run, run by run in the
+    # order drawn (np.concatenate of the drawn runs' rows), whether the task holds the runs' rows laid end to end
+    # (bootstrap_law's, gathered at once) or only the runs.
+    rng = np.random.default_rng(1)
+    sizes = rng.integers(1, 5, size=25)
+    run = np.repeat(np.arange(sizes.size), sizes)
+    rng.shuffle(run)
+    groups = [np.flatnonzero(run == g) for g in range(sizes.size)]
+    task = {"seeds": np.random.SeedSequence(7).spawn(6), "groups": groups}
+    for b in range(6):
+        pick = np.random.default_rng(task["seeds"][b]).integers(0, len(groups), size=len(groups))
+        want = np.concatenate([groups[g] for g in pick])
+        for got in (_bootstrap_replicate._resample(task, b),
+                    _bootstrap_replicate._resample({**task, "run_rows": _bootstrap_replicate.run_rows(groups)}, b)):
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"n": 1}, "n_boot \\(--bootstrap: bootstrap replicates\\) must be an int >= 2"),
     ({"level": 1.5}, "level must be in \\(0, 1\\)"),

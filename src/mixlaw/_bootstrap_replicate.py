@@ -22,12 +22,23 @@ from .optimize import optimize_mixture
 FIT_FAILURES = (FitError, InputError, np.linalg.LinAlgError, FloatingPointError)
 
 
+def run_rows(groups: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every run's table rows one run after another, where each run's rows start there, and how many it has."""
+    sizes = np.array([g.size for g in groups], dtype=np.intp)
+    return np.concatenate(groups), np.cumsum(sizes) - sizes, sizes
+
+
 def _resample(task: dict[str, Any], b: int) -> np.ndarray:
-    """The table rows of bootstrap sample b (whole runs, drawn with replacement from the seed for b)."""
+    """The table rows of bootstrap sample b (whole runs, drawn with replacement from the seed for b), the drawn
+    runs' rows one run after another."""
     rng = np.random.default_rng(task["seeds"][b])
     groups = task["groups"]
     pick = rng.integers(0, len(groups), size=len(groups))
-    return np.concatenate([groups[g] for g in pick])
+    # Gathered at once from the runs' rows laid end to end (the task's, built once): concatenating the drawn runs'
+    # arrays, 512 of one row each on RegMix, was 3.6 % of a pile_cc bootstrap of ye-exp.
+    flat, start, size = task["run_rows"] if "run_rows" in task else run_rows(groups)
+    n = size[pick]
+    return flat[np.repeat(start[pick] - (np.cumsum(n) - n), n) + np.arange(n.sum())]
 
 
 def _replicate(task: dict[str, Any], b: int, warm_solver: Callable[..., Any] | None = None) -> dict[str, Any]:

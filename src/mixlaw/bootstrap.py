@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from ._bootstrap_additive import _batch_plan, _batched_chunk, _Plan
-from ._bootstrap_replicate import _replicate
+from ._bootstrap_replicate import _replicate, run_rows
 from ._bootstrap_warm import WarmBatch, warm_batched_chunk, warm_plan
 from ._console import pad, repr_as_text
 from ._validation import check_random_state, renamed
@@ -431,8 +431,8 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     ss = np.random.SeedSequence(_entropy(random_state))
     task = {"law": base, "nominal": nominal, "W": W, "Y": Y, "domains": table.domains, "targets": names,
             "model_params": table.model_params if base.uses_model_params else None,
-            "tokens": table.tokens if base.uses_tokens else None, "groups": groups, "seeds": ss.spawn(int(n)),
-            "names": names_p, "points": pts, "predict_kw": predict_kw, "optimize": opt_kw,
+            "tokens": table.tokens if base.uses_tokens else None, "groups": groups, "run_rows": run_rows(groups),
+            "seeds": ss.spawn(int(n)), "names": names_p, "points": pts, "predict_kw": predict_kw, "optimize": opt_kw,
             "nominal_w": None if nominal_opt is None else nominal_opt.weight_array(), "scalar": scalar,
             "plan": _batch_plan(nominal, names) or warm_plan(nominal, names)}
     ids = list(range(int(n)))
