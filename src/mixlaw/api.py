@@ -190,8 +190,11 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
             warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
     # The table's own sizes and token counts: a law fitted across scales (auto or bimix on a multi-size sweep, a
     # dz law) needs them, and `mixlaw predict --law` said "model_params is required" for a table that had them.
-    pred = np.asarray(law.predict(_weights_for(table, law.domains_, path, "law"), model_params=table.model_params,
-                                  tokens=table.tokens))
+    # Only to a law fitted with them: predict warns that a size given to a law without a size term is ignored, and
+    # the table's own columns are its runs' scale, whose mismatch was said above.
+    scale = {k: v for k, v, rng in (("model_params", table.model_params, law._n_range),
+                                     ("tokens", table.tokens, law._d_range)) if rng is not None}
+    pred = np.asarray(law.predict(_weights_for(table, law.domains_, path, "law"), **scale))
     return _prediction_frame(table, pred.reshape(len(table), -1), law.targets_)
 
 

@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from mixlaw import load_regmix, metrics
-from mixlaw.errors import ExtrapolationWarning, InputError, InvalidParameterError
+from mixlaw.errors import ExtrapolationWarning, InputError, InvalidParameterError, ScaleWarning
 from mixlaw.laws import AutoScale, BiMix, Linear, LogLinear, ShukorAdditive, get_law
 
 DOMAINS = ["web", "code", "books", "wiki"]
@@ -171,8 +171,9 @@ def test_autoscale_without_tokens_uses_the_share():
     y = 0.5 * (W[:, 2] + 0.1) ** -0.6 + 1.5
     law = AutoScale().fit(W, y, domains=DOMAINS, targets=["books"])
     assert_allclose(law.predict(W), y, rtol=1e-4)
-    # Tokens passed at predict time do not change the units of a law fitted without them.
-    assert_allclose(law.predict(W, tokens=5e9), law.predict(W), rtol=0)
+    # Tokens passed at predict time do not change the units of a law fitted without them, and it says so.
+    with pytest.warns(ScaleWarning, match="law 'autoscale' was fitted without training tokens: tokens= is ignored"):
+        assert_allclose(law.predict(W, tokens=5e9), law.predict(W), rtol=0)
 
 
 # ---------------------------------------------------------------------- lightgbm

@@ -28,6 +28,7 @@ from ..errors import (
     FitError,
     InputError,
     LossRangeWarning,
+    ScaleWarning,
     TooFewObservationsError,
     WeightRangeWarning,
     user_stacklevel,
@@ -263,8 +264,9 @@ class MetaLaw(MixingLaw):
         with warnings.catch_warnings():
             # The meta-law checked W against the same fitted runs' ranges, and checks its own predictions against
             # the fitted losses; a member repeating either under its own name ("AutoLaw: ... outside the fitted
-            # range", then "YePower: ...") only doubled the message.
-            warnings.simplefilter("ignore", (WeightRangeWarning, LossRangeWarning))
+            # range", then "YePower: ...") only doubled the message; so did a member fitted without model sizes
+            # repeating the meta-law's own "params= is ignored" (MixingLaw._warn_unused_scale).
+            warnings.simplefilter("ignore", (WeightRangeWarning, LossRangeWarning, ScaleWarning))
             return np.asarray(law.predict(W, **kw), dtype=np.float64).reshape(len(W), -1)
 
     def _member_objective(self, m: tuple[str, str, list[str], MixingLaw], W: np.ndarray, ctx: FitContext) -> np.ndarray:

@@ -317,7 +317,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
             as given.
         params, tokens : float or ndarray of shape (n,), optional
             Model size N and training tokens D, for laws that take them; default: the (single) value seen in
-            fitting.
+            fitting. Given to a law whose fit has no such term (ye-exp, linear, ...; bimix fitted without tokens),
+            the value is ignored, with a :class:`~mixlaw.errors.ScaleWarning` saying so.
         model_params : float or ndarray of shape (n,), optional
             The older name of ``params`` (a silent alias; giving both is an InputError).
 
@@ -327,6 +328,7 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         """
         model_params = renamed("params", params, "model_params", model_params)
         check_is_fitted(self)
+        self._warn_unused_scale(model_params, tokens)
         # A frame in the run table's columns is read at the fit's tolerance, as arrays are below: read at the
         # default 0.01, law.fit(df, weight_tol=0.05).predict(df) refused the row summing to 1.03 that fit read.
         weights, _, frame_scale = _frame_as_table(weights, for_fit=False, domains=self.domains_,
@@ -388,6 +390,26 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         out = self._predict(W, ctx)
         self._check_loss_range(out)
         return out[:, 0] if self._y_1d else out
+
+    def _warn_unused_scale(self, model_params: Any, tokens: Any) -> None:
+        """Warn (:class:`ScaleWarning`) when ``predict`` is given a model size or token count that this fit has no
+        term for: a law that takes none (ye-exp, linear, lightgbm, ...), or one that takes it optionally but was
+        fitted without it (bimix fitted without tokens). Such a value was ignored without a word:
+        ``ye_exp.predict(W, params=1e9)`` returned the losses at the fitted scale, the same numbers as without it.
+
+        Checked here, at the public entry, on the keywords alone: a frame's or run table's own ``params`` /
+        ``tokens`` columns are the runs' scale, not a request (their mismatch is :func:`scale_mismatch`'s), and
+        the internal callers that pass the runs' sizes to any law (CV folds, a meta-law's members, the optimiser)
+        pass them only to a law that uses them, or ignore this warning with the other ExtrapolationWarnings."""
+        for name, v, rng, uses, what in (("params", model_params, self._n_range, self.uses_model_params, "model size"),
+                                         ("tokens", tokens, self._d_range, self.uses_tokens, "training tokens")):
+            if v is None or rng is not None:
+                continue
+            how = f"takes no {what}" if not uses else f"was fitted without {what.replace('size', 'sizes')}"
+            warnings.warn(f"{self._label} {how}: {name}= is ignored, and it predicts at the scale of the runs it was "
+                          "fitted on (to predict another scale, fit across scales with mixlaw.fit_pipeline"
+                          + (f", or refit with {name}=" if uses else "") + ")", ScaleWarning,
+                          stacklevel=user_stacklevel(3))
 
     def _renormalise_near(self, W: np.ndarray) -> np.ndarray:
         """W with its rows off 1 by more than PREDICT_RENORMALISE_FROM but within the fit's weight_tol divided by
