@@ -62,11 +62,27 @@ class Options:
         return "one of " + ", ".join(repr(o) for o in sorted(self.options, key=str))
 
 
+#: What a ``random_state`` may be, as every refusal of one says it: a law's (``"random_state"`` constraint), a
+#: meta-law's (``"seed"``: auto and stack draw their folds, members' seeds and fit cache key from an int, which a
+#: Generator could not give the same way twice) and a function's (:func:`check_random_state`). Before, -1 read
+#: "must be an int in the range [0, inf) or None" for auto / stack and "random_state (--seed) must be an int >= 0,
+#: a numpy Generator or None; got -1" for every other law.
+RANDOM_STATE_RULE = {"random_state": "an int >= 0, a numpy Generator or None", "seed": "an int >= 0 or None"}
+
+
+def _is_seed(value: Any) -> bool:
+    """None or a non-negative int (NumPy's included, bool not): numpy's default_rng refuses a negative one with a
+    bare "expected non-negative integer"."""
+    return value is None or (isinstance(value, Integral) and not isinstance(value, bool) and value >= 0)
+
+
 def _satisfies(value: Any, constraint: Any) -> bool:
     if constraint is None:
         return value is None
     if constraint == "random_state":
-        return value is None or isinstance(value, (Integral, np.random.Generator)) and not isinstance(value, bool)
+        return _is_seed(value) or isinstance(value, np.random.Generator)
+    if constraint == "seed":
+        return _is_seed(value)
     if constraint == "array-like":
         return value is not None and np.ndim(value) >= 1
     if isinstance(constraint, type):
@@ -77,8 +93,8 @@ def _satisfies(value: Any, constraint: Any) -> bool:
 def _describe(constraint: Any) -> str:
     if constraint is None:
         return "None"
-    if constraint == "random_state":
-        return "an int, a numpy Generator or None"
+    if constraint in RANDOM_STATE_RULE:
+        return RANDOM_STATE_RULE[constraint]
     if isinstance(constraint, type):
         return f"an instance of '{constraint.__name__}'"
     return str(constraint)
@@ -121,12 +137,10 @@ def check_random_state(seed: int | np.random.Generator | None) -> np.random.Gene
     """Turn ``seed`` into a ``np.random.Generator`` (``None`` means 0: mixlaw is deterministic by default)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None:
-        seed = 0
     # A negative int stopped on numpy's bare "expected non-negative integer" (bootstrap_law(random_state=-1)).
-    if isinstance(seed, Integral) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.default_rng(int(seed))
-    raise InvalidParameterError(f"random_state (--seed) must be an int >= 0, a numpy Generator or None; got {seed!r}")
+    if _is_seed(seed):
+        return np.random.default_rng(0 if seed is None else int(seed))
+    raise InvalidParameterError(f"random_state (--seed) must be {RANDOM_STATE_RULE['random_state']}; got {seed!r}")
 
 
 def renamed(name: str, value: Any, old: str, old_value: Any, default: Any = None) -> Any:

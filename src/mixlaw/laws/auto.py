@@ -74,8 +74,9 @@ class MetaLaw(MixingLaw):
         "fit_on": [list, tuple],
         # None is 0, as for every other law (check_random_state): auto / stack alone refused it. An int only
         # otherwise: the folds, the members' seeds and the fit cache key are drawn from it, which a Generator
-        # could not give the same way twice.
-        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        # could not give the same way twice ("seed": _validation.RANDOM_STATE_RULE, the sentence every law's
+        # refusal of a random_state shares).
+        "random_state": ["seed"],
         "screen": [bool],
     }
 
