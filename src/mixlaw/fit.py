@@ -302,7 +302,8 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
                labels: Sequence[str] | None = None, batch_model: BatchModel | None = None,
                warm_starts: Sequence[np.ndarray | None] | None = None, screen_iter: int | None = None,
                _warn: bool = True, warm_solver: Callable[..., Any] | None = None,
-               stderr: bool = True) -> list[FitResult]:
+               stderr: bool = True,
+               extra_starts: Sequence[Sequence[np.ndarray]] | None = None) -> list[FitResult]:
     """Fit several independent problems (e.g. one per eval set) in one vectorised solve.
 
     Every problem ``i`` is :func:`fit_model`'s ``(models[i], specs[i], ys[i])``; all must have the same
@@ -332,6 +333,10 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
         Gauss-Newton standard errors and correlations of every fit. False: none (stderr None, ``correl`` None), for
         fits whose values alone are kept (a bootstrap replicate's refit, :mod:`mixlaw._bootstrap_replicate`): their
         inverse and condition number (an SVD a fit) were 4 % of a RegMix pile_cc bootstrap of ``ye-exp``.
+    extra_starts : list of (list of ndarray), optional
+        Per problem, full parameter vectors tried after its usual starts (the init and the random ones, drawn as
+        without them): each row is solved on its own, so the usual starts end where they did, and the best of all
+        is kept (the first on a tie).
 
     Returns
     -------
@@ -383,6 +388,8 @@ def fit_models(models: Sequence[Model] | None, specs: Sequence[Params], ys: Sequ
                 r[free[i]] = random_start(init[free[i]], lo[i][free[i]], hi[i][free[i]], rng)
                 rows.append(r)
         x0s.append([np.where(free[i], np.clip(v, lo[i], hi[i]), full0[i]) for v in rows])
+    for i, extra in enumerate(extra_starts or ()):
+        x0s[i] += [np.where(free[i], np.clip(np.asarray(v, dtype=np.float64), lo[i], hi[i]), full0[i]) for v in extra]
     logy = np.log(np.array(ys))
     # Phase 1: warm starts alone; phase 2: the usual starts of every problem without a converged warm start.
     outcome: dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray, int, list[float], np.ndarray]] = {}

@@ -169,3 +169,22 @@ def test_a_loaded_law_counts_the_eval_sets_fitted_at_or_above_their_coefficients
     assert loaded._n_effective() == pytest.approx(eff)
     assert loaded._n_free_checked() == law._n_free_checked()
     assert f"(effective {eff:.1f})" in str(loaded.report())
+
+
+def test_ye_pow_under_a_strong_ridge_converges_on_every_inner_fold():
+    alpha = 1e4  # (1e3 alike: 4 of 5 folds stopped at the cap before)
+    # A strong ridge on t puts the optimum at c = 0 (the ridge prices t by its effect on log L, k / (c + k) times
+    # its own). From the data-driven start (c = 0.9 min L) the solver crawled along the valley c + k = const and
+    # stopped at the 2002-evaluation cap in 5 of 5 inner folds at 1e4 (objective 20.25 on fold 0 for the optimum's
+    # 19.74), 4 of 5 at 1e3; the ridge's own limit (c = 0, t = 0) is now a second start where its objective is lower.
+    from mixlaw.laws._folds import deal_folds
+
+    W, y, _, _ = _data()
+    fold = deal_folds(5, np.random.default_rng(0), W)  # choose_alpha's folds at random_state 0
+    for f in range(int(fold.max()) + 1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            law = get_law("ye-pow", alpha=alpha, n_restarts=1).fit(W[fold != f], y[fold != f], domains=DOMAINS)
+        res = law.results_["y0"]
+        assert res.n_starts == 2 and res.n_converged >= 1  # the data-driven start, then the ridge's limit
+        assert law.params_["y0.c"].value == 0.0 and res.objective == min(res.start_objectives)

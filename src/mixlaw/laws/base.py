@@ -710,10 +710,11 @@ class PerTargetLaw(PerTargetLossUnits, MixingLaw):
             groups = [[i] for i in range(len(specs))]
         warm = getattr(self, "_warm_start", None)
         kw = self._engine_kw()
-        penalties = []
+        penalties, extras = [], []
         for i in range(len(specs)):
             self._before_one(W, Y[:, i], i, ctx)
             penalties.append(self._penalty_one(specs[i]))
+            extras.append(self._extra_starts_one(W, Y[:, i], i, ctx, specs[i], penalties[-1]))
         out: dict[int, FitResult] = {}
         for grp in groups:
             batch = self._model_batch(W, ctx) if len(grp) == len(specs) else None
@@ -723,7 +724,8 @@ class PerTargetLaw(PerTargetLossUnits, MixingLaw):
                              warm_starts=None if warm is None else [_warm_vector(warm, specs[i], self._in_unit,
                                                                                  units[i]) for i in grp],
                              warm_solver=None if warm is None else getattr(self, "_warm_solver", None),
-                             stderr=not getattr(self, "_values_only", False), **kw)
+                             stderr=not getattr(self, "_values_only", False),
+                             extra_starts=[extras[i] for i in grp] if any(extras) else None, **kw)
             out.update({i: self._result_from_unit(r, units[i]) for i, r in zip(grp, res, strict=True)})
         self.results_ = {t: out[i] for i, t in enumerate(ctx.targets)}
         self.params_ = Params([p for i in range(len(ctx.targets)) for p in out[i].params.values()])
@@ -738,6 +740,12 @@ class PerTargetLaw(PerTargetLossUnits, MixingLaw):
 
     def _before_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext) -> None:
         """Hook run before target ``i``'s penalty is built: a law may set per-target state (a CV-chosen ridge)."""
+
+    def _extra_starts_one(self, W: np.ndarray, y: np.ndarray, i: int, ctx: FitContext, spec: Params,
+                          penalty: Any) -> list[np.ndarray]:
+        """Starts of target ``i`` tried after its usual ones (``fit_models``' ``extra_starts``; ``y`` in the fitting
+        unit, ``spec`` its parameters, ``penalty`` the one just built): none by default."""
+        return []
 
     def _spec_prefixed(self, params: list[Param]) -> Params:
         # User bounds/fixed may name prefixed ("pile_cc.c") or bare ("c": every target) parameters.
