@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from fractions import Fraction
 from itertools import product
@@ -754,3 +755,14 @@ def test_select_runs_and_active_design_take_a_dataframe_of_runs():
             call(bad)
     with pytest.raises(InputError, match="needs a RunTable of the pilot runs, or a DataFrame in its columns"):
         select_runs(W, 4)
+
+
+def test_cli_design_domains_read_a_quoted_name_with_a_comma(capsys):
+    # hunt30: 'mixlaw design --domains '"a,b",c'' split at every comma and proposed mixtures of the domains '"a',
+    # 'b"' and 'c' (w:"a, w:b" columns) without a word; --prior, --bounds and export's --mixture read the quotes.
+    code, out, err = _cli(capsys, "design", "--domains", '"web, news",code', "--n", "3", "--json")
+    assert code == 0, err
+    runs = json.loads(out)["runs"]
+    assert [k for k in runs[0] if k.startswith("w:")] == ["w:web, news", "w:code"]
+    code, _, err = _cli(capsys, "design", "--domains", '"web, news,code', "--n", "3")
+    assert code == 2 and "a quoted name needs its closing" in err

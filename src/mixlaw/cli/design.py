@@ -13,6 +13,7 @@ import numpy as np
 import typer
 
 from .. import api, design
+from .._validation import split_names
 from ..data import WEIGHT_TOL
 from ..errors import InputError, MixlawWarning
 from ..export import parse_mixture
@@ -38,7 +39,8 @@ from ._progress import progress
 from ._tables import load_table, one_scale_rows
 
 
-def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma-separated training domains."),
+def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma-separated training domains (a name "
+                                                 "with ',' in double quotes)."),
                method: str = typer.Option("double-diminishing", "--method",
                                           help="double-diminishing | dirichlet | active (needs --runs)."),
                n: int | None = typer.Option(None, "--n", help="Number of mixtures to propose (default 40; 4 with "
@@ -87,7 +89,9 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
     # As pipeline and report: a folder, a symlink or a path through a file is refused before --method active's
     # bootstrap refits, not after them (a missing folder is made by the write, as in every command).
     check_outputs([runs, tokens_available], out=out_path)
-    doms = None if domains is None else [d.strip() for d in domains.split(",")]
+    # split_names: a name holding a comma in double quotes, as --prior, --bounds and export's --mixture read it;
+    # a plain split made '"a,b",c' the domains '"a' and 'b"' without a word.
+    doms = None if domains is None else [d.strip() for d in split_names(domains)]
     if doms is not None and not all(doms):
         # 'web,,code' (a name left out?) was read as web,code without a word.
         raise InputError(f"--domains {domains!r}: an empty name (position {doms.index('') + 1}); give the names "
