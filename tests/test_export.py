@@ -577,3 +577,20 @@ def test_paths_for_a_whole_corpus_are_accepted_and_a_misspelt_key_is_named():
     assert "/data/books" not in str(out) and "/data/web" in str(out)
     with pytest.raises(InputError, match=r"no path for domain\(s\) \['web'\].*did you mean 'wbe'"):
         export_mixture({"web": 0.6, "code": 0.4}, "megatron", paths={"wbe": "/a", "code": "/c", "books": "/b"})
+
+
+def test_megatron_refuses_a_path_with_a_line_break_in_one_line(tmp_path, capsys):
+    # hunt30: a paths file whose path held '\n' ({"web": "/d/w\neb"}) stopped 'mixlaw export --format megatron' on
+    # a ValueError traceback ('No closing quotation') from the export's own check; now one line naming the domain.
+    with pytest.raises(InputError, match=r"^path of domain 'web' holds a line break .*'/d/w\\neb'.*one command line"):
+        export_mixture({"web": 0.5, "code": 0.5}, "megatron", {"web": "/d/w\neb", "code": "/c"})
+    with pytest.raises(InputError, match=r"^option split holds a line break"):
+        export_mixture({"web": 0.5, "code": 0.5}, "megatron", {"web": "/w", "code": "/c"}, split="9\n1")
+    paths = tmp_path / "paths.json"
+    paths.write_text(json.dumps({"web": "/d/w\neb", "code": "/c"}))
+    code, out, err = _cli(capsys, "export", "--mixture", "web=0.5,code=0.5", "--format", "megatron",
+                          "--paths", str(paths))
+    assert code == 2 and out == "" and "Traceback" not in err and "path of domain 'web' holds a line break" in err
+    # Other formats quote it within their syntax (YAML, Python repr, JSON) and read it back.
+    assert read_olmo(export_mixture({"web": 0.5, "code": 0.5}, "olmo", {"web": "/d/w\neb", "code": "/c"})
+                     )["sources"][0]["paths"] == ["/d/w\neb"]

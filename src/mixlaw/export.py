@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -377,6 +378,12 @@ def _budget_lines(domains: list[str], text: dict[str, str], budget: TokenBudget 
     return lines
 
 
+def _breaks_line(text: str) -> bool:
+    """Whether ``text`` holds a control character or a line/paragraph separator (what ``str.splitlines`` splits at
+    among them); a non-breaking space or an accent is text."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
+
+
 def _megatron(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any],
               budget: TokenBudget | None) -> str:
     # Megatron-LM: --data-path takes "weight prefix" pairs; weights are normalised by the loader, and the
@@ -384,6 +391,11 @@ def _megatron(domains: list[str], text: dict[str, str], paths: dict[str, list[st
     parts = ["--data-path"]
     for d in domains:
         path = paths[d][0]
+        if _breaks_line(path):
+            # The arguments are one command line: shlex quotes a line break, but the line-by-line check (and a
+            # launcher that reads the file a line at a time) split it; a path with one was a ValueError traceback.
+            raise InputError(f"path of domain {d!r} holds a line break or another control character ({path!r}); "
+                             "megatron's --data-path is one command line")
         # A prefix starting with '-' would read as another option word on Megatron's command line.
         parts += [text[d], shlex.quote("./" + path if path.startswith("-") else path)]
     seq = _int_opt(opts, "seq_length", 1)
@@ -395,6 +407,8 @@ def _megatron(domains: list[str], text: dict[str, str], paths: dict[str, list[st
     if seed is not None:
         parts += ["--seed", str(seed)]
     if opts.get("split") is not None:
+        if _breaks_line(str(opts["split"])):
+            raise InputError(f"option split holds a line break or another control character ({opts['split']!r})")
         parts += ["--split", shlex.quote(str(opts["split"]))]
     head = _budget_lines(domains, text, budget, "#")
     return "".join(line + "\n" for line in head) + " ".join(parts) + "\n"
