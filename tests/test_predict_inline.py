@@ -127,3 +127,24 @@ def test_predict_mixtures_errors_name_the_files_own_line(tmp_path, capsys, fmt):
         at = ":4"  # the line, after two blank lines
     code, _, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(path))
     assert code == 2 and f"cand.{fmt}{at}: column 'w:web': weights sum to 0.98" in err
+
+
+def test_predict_reads_a_domain_weight_csv_as_one_mixture(tmp_path, capsys):
+    # hunt30: docs/optimize.md says predict --mixtures takes what export --mixture does, 'a CSV with columns
+    # domain,weight, one row per domain'; predict said "a table of mixtures needs one 'w:<domain>' column per
+    # domain of the law; found 0, among columns ['domain', 'weight']". Percent cells as export reads them.
+    from mixlaw.api import load_law, predict_table
+
+    law = _linear_law(tmp_path, capsys, n=20, seed=0)
+    mix = tmp_path / "mix.csv"
+    mix.write_text("domain,weight\nweb,25%\ncode,75%\n")
+    code, out, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(mix), "--json")
+    assert code == 0, err
+    (row,) = json.loads(out)["predictions"]
+    assert row["run"] == str(mix) and row["pred:x"] == pytest.approx(2.75, abs=1e-6)
+    # The API reads it alike, from the file or as a frame; a wrong sum is still one error naming the file.
+    frame = pd.DataFrame({"domain": ["web", "code"], "weight": [0.25, 0.75]})
+    assert predict_table(load_law(law), frame)["pred:x"].iloc[0] == pytest.approx(2.75, abs=1e-6)
+    mix.write_text("domain,weight\nweb,0.25\ncode,0.5\n")
+    code, _, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(mix))
+    assert code == 2 and f"mixtures {mix} (--mixtures): weights sum to 0.75" in err

@@ -48,6 +48,7 @@ from .errors import (
     user_stacklevel,
 )
 from .export import parse_mixture, sum_hint
+from .export_input import _mixture_from_frame
 from .importers import read_any_runs
 from .importers import read_any_runs as read_runs  # noqa: F401  (api.read_runs, as mixlaw.read_runs: what --runs reads)
 from .laws import available_laws, get_law, law_from_dict
@@ -301,6 +302,12 @@ def _one_mixture(mixtures: Any) -> dict[str, float] | None:
     return None
 
 
+def _is_domain_weight(df: pd.DataFrame) -> bool:
+    """A table of one mixture's ``domain,weight`` rows (no ``w:`` column), what ``parse_mixture`` reads from a CSV."""
+    cols = set(map(str, df.columns))
+    return {"domain", "weight"} <= cols and not any(c.startswith(WEIGHT_PREFIX) for c in cols)
+
+
 def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: float,
                    domains: Sequence[str] | None = None, what: str = "law") -> tuple[RunTable, str | None]:
     """The ``w:`` columns (and ``params``/``tokens``) of a table of mixtures, validated as a run table.
@@ -309,28 +316,37 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     out a domain column said "weights sum to 0.847692, expected 1" instead of naming the missing column.
     """
     lines = None  # each row's line in the file: parquet counts from 1, JSONL skips blank lines (not index + 2)
-    if isinstance(mixtures, pd.DataFrame):
+    mix = _one_mixture(mixtures)
+    if mix is None and not isinstance(mixtures, pd.DataFrame):
+        df, lines = _read_any(Path(mixtures))
+        if _is_domain_weight(df):
+            # One mixture as domain,weight rows, as export --mixture reads a CSV (docs/optimize.md says predict
+            # --mixtures takes it too): it was "needs one 'w:<domain>' column ... found 0, among ['domain', 'weight']".
+            mix = _mixture_from_frame(df, str(mixtures))
+    elif isinstance(mixtures, pd.DataFrame) and _is_domain_weight(mixtures):
+        mix = _mixture_from_frame(mixtures, "mixtures")
+    if isinstance(mixtures, pd.DataFrame) and mix is None:
         flat_columns(mixtures, "mixtures")
         df, path = mixtures.copy(), None
-    elif (mix := _one_mixture(mixtures)) is not None:
+    elif mix is not None:
         # One mixture inline, as export's --mixture takes it: 'predict --mixtures arxiv=0.5,c4=0.5' said
         # "no such file". Domains it leaves out get 0.
+        label = "mixtures" if isinstance(mixtures, pd.DataFrame) else str(mixtures)
         unknown = sorted(set(mix) - set(domains)) if domains is not None else []
         if unknown:
-            raise InputError(f"mixtures {mixtures} (--mixtures): unknown domain(s) {unknown}; the {what}'s are "
+            raise InputError(f"mixtures {label} (--mixtures): unknown domain(s) {unknown}; the {what}'s are "
                              f"{known_names(unknown, list(domains))}")
         bad = next((d for d, v in mix.items() if not (np.isfinite(v) and v >= 0)), None)
         if bad is not None:  # said of the mixture given: the table's check named 'row 2' of a file there is not
-            raise InputError(f"mixtures {mixtures} (--mixtures): weight of domain {bad!r} is {mix[bad]:g}, "
+            raise InputError(f"mixtures {label} (--mixtures): weight of domain {bad!r} is {mix[bad]:g}, "
                              "expected a finite number >= 0")
         total = sum(mix.values())
         if beyond_tol(abs(total - 1.0), weight_tol):
-            raise InputError(f"mixtures {mixtures} (--mixtures): weights sum to {total:.6g}, expected 1 ± "
+            raise InputError(f"mixtures {label} (--mixtures): weights sum to {total:.6g}, expected 1 ± "
                              f"{weight_tol:g} ({sum_hint(total, mix)})")
         names = list(domains) if domains is not None else list(mix)
-        df, path = pd.DataFrame({"run": [str(mixtures)], **{WEIGHT_PREFIX + d: [mix.get(d, 0.0)] for d in names}}), None
+        df, path = pd.DataFrame({"run": [label], **{WEIGHT_PREFIX + d: [mix.get(d, 0.0)] for d in names}}), None
     else:
-        df, lines = _read_any(Path(mixtures))
         df = _normalise_columns(df, mixtures)
         path = str(mixtures)
     if "run" not in df.columns:

@@ -360,7 +360,8 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
             pipeline: Path | None = typer.Option(None, "--pipeline",
                                                  help="Or: a pipeline saved by 'mixlaw pipeline --save'."),
             mixtures: str = typer.Option(..., "--mixtures", help="Table with w:<domain> columns (CSV/Parquet/JSONL), "
-                                                                 "or one mixture inline: web=0.6,code=0.4."),
+                                                                 "or one mixture: inline web=0.6,code=0.4, a JSON "
+                                                                 "{domain: weight} or a domain,weight CSV."),
             params: float | None = typer.Option(None, "--params", **COUNT,
                                                 help="With --pipeline: model size N (default: the pipeline's target "
                                                 "N*; 1e9 or 1B); inside the runs' range interpolates."),
