@@ -175,6 +175,12 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
     n_tokens = parse_count(tokens, "--tokens")
     if not size_list:
         raise InputError("--sizes: give at least one model size, e.g. 0.1M,0.2M")
+    twice = next(((sizes[j], sizes[i]) for i, s in enumerate(size_list) for j in range(i) if size_list[j] == s), None)
+    if twice is not None:
+        # '--sizes 0.1M,0.1M' (a typo for 0.1M,0.2M?) trained each mixture at one size, half the runs asked for,
+        # without a word; as a repeated law or eval name, refused.
+        raise InputError(f"--sizes: the size {size_list[sizes.index(twice[0])]:,} given twice ({twice[0]!s} and "
+                         f"{twice[1]!s}); give each model size once")
     if names is not None and len(names) != len(mixtures):
         raise InputError(f"{len(names)} names for {len(mixtures)} mixtures; give one name (or None) per mixture")
     for size in size_list:

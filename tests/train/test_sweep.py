@@ -306,3 +306,12 @@ def test_a_sweep_whose_store_folder_is_deleted_stops_with_one_error(tiny_corpus:
                                         r"gone too\): stopping here"):
         run_sweep(tiny_corpus, [even], SIZES, "4k", store, base=BASE, progress=False)
     assert not store.parent.exists()  # no new empty store, no checkpoint folder
+
+
+def test_a_size_given_twice_is_refused_before_training(tiny_corpus: str, tmp_path: Path) -> None:
+    # hunt30: 'mixlaw sweep --design d2.csv --sizes 0.01M,0.01M' trained 2 runs for 2 mixtures x 2 sizes and said
+    # '2 runs: 2 trained', half the runs asked for, without a word; the same size in two spellings too.
+    for sizes, said in ((["0.01M", "0.01M"], "0.01M and 0.01M"), (["10k", "0.02M", "10000"], "10k and 10000")):
+        with pytest.raises(InputError, match=rf"^--sizes: the size 10,000 given twice \({said}\)"):
+            run_sweep(tiny_corpus, [{"docs": 0.5, "math": 0.5}], sizes, "10k", tmp_path / "x.db", progress=False)
+    assert not (tmp_path / "x.db").exists()
