@@ -640,7 +640,7 @@ def test_tokens_available_takes_the_forms_the_designs_take(ye_law) -> None:
                        ([1e12, 2e9], r"2 values for 3 domains")):
         for call in (lambda t: optimize_mixture(ye_law, tokens_available=t, target_tokens=1e11),
                      lambda t: max_shares(ye_law.domains_, t, 1e11)):
-            with pytest.raises(InputError, match=r"^tokens_available: .*" + match):
+            with pytest.raises(InputError, match=r"^tokens_available \(--tokens-available\): .*" + match):
                 call(bad)
 
 
@@ -660,3 +660,25 @@ def test_a_series_of_tokens_by_domain_is_read_by_its_labels(ye_law) -> None:
     # A Series with no labels (0, 1, 2) is one count per domain in domain order, as a list is.
     plain = pd.Series([1e12, 2e9, 1e10])
     assert optimize_mixture(ye_law, tokens_available=plain, target_tokens=1e11).weights == base.weights
+
+
+def test_a_tokens_file_error_names_the_option_and_the_domain(capsys, tmp_path) -> None:
+    # hunt30: 'mixlaw optimize --runs two.csv --tokens-available tok3.csv --target-tokens 1B' (tok3.csv naming a
+    # domain the runs lack) said "tokens_available: unknown domain(s) ['books']", the Python keyword and not the
+    # option; 'design ... --tokens-available web=1B,code=0' said "tokens_available must be > 0 for every domain; got
+    # {'web': 1000000000.0, 'code': 0.0}". Now the option is named, and the domain with no tokens alone.
+    from mixlaw.design import max_shares
+
+    runs = _write_runs(tmp_path / "runs.csv", 30)
+    tok = tmp_path / "tok.csv"
+    tok.write_text("domain,tokens\nweb,1B\ncode,5M\nmath,7M\nbooks,7M\n")
+    code, _, err = _cli(capsys, "optimize", "--runs", runs, "--law", "linear", "--tokens-available", str(tok),
+                        "--target-tokens", "1B")
+    assert code == 2 and "tokens_available (--tokens-available): unknown domain(s) ['books']" in err
+    code, _, err = _cli(capsys, "design", "--domains", "web,code,math", "--tokens-available", "web=1B,code=0,math=2B",
+                        "--target-tokens", "1B", "--n", "3")
+    assert code == 2
+    assert "tokens_available (--tokens-available): tokens must be > 0 for every domain; got 'code' 0" in err
+    with pytest.raises(InputError, match=r"^tokens_available \(--tokens-available\): tokens must be > 0 for every "
+                                         r"domain; got 'b' -1 \("):
+        max_shares(["a", "b"], {"a": 1e9, "b": -1}, 1e9)

@@ -365,7 +365,7 @@ def test_odd_constraint_values_are_input_errors() -> None:
              ({"runs": _small(), "trust_radius": "0.3"}, r"trust_radius \(--trust-radius\) is an L1 distance in "
                                                           r"\(0, 2\]; got '0.3'"),
              ({"tokens_available": {d: "1B" for d in law.domains_}, "target_tokens": 1e10},
-              r"tokens_available: the value of 'arxiv' must be a number; got '1B' .*give 2e9")]
+              r"tokens_available \(--tokens-available\): the value of 'arxiv' must be a number; got '1B' .*give 2e9")]
     for kw, match in cases:
         with pytest.raises(mixlaw.InputError, match=match):
             mixlaw.optimize_mixture(law, **kw)

@@ -40,6 +40,11 @@ def check_domains(domains: Sequence[str]) -> list[str]:
     return doms
 
 
+#: How the per-domain token counts are named in errors: the keyword and the command line's option (the designs and
+#: the optimiser said "tokens_available: unknown domain(s) ['books']" of a file given as --tokens-available).
+TOKENS_AVAILABLE = "tokens_available (--tokens-available)"
+
+
 def per_domain(values: Mapping[str, float] | Sequence[float] | np.ndarray | None, domains: list[str], name: str,
                default: float | None = None) -> np.ndarray | None:
     """A per-domain vector from a mapping (every domain required, none unknown) or a sequence in domain order: how
@@ -110,11 +115,12 @@ def max_shares(domains: Sequence[str], tokens_available: Mapping[str, float] | S
     array([1. , 0.4])
     """
     doms = check_domains(domains)
-    tok = per_domain(tokens_available, doms, "tokens_available")
+    tok = per_domain(tokens_available, doms, TOKENS_AVAILABLE)
     assert tok is not None
     if np.any(tok <= 0):
-        got = dict(zip(doms, tok.tolist(), strict=True))
-        raise InputError(f"tokens_available must be > 0 for every domain; got {got}")
+        bad = [f"{d!r} {t:g}" for d, t in zip(doms, tok.tolist(), strict=True) if t <= 0]
+        raise InputError(f"{TOKENS_AVAILABLE}: tokens must be > 0 for every domain; got {', '.join(bad)} (a domain "
+                         "with no data: leave it out of the domains)")
     for name, flag, v in (("target_tokens", "--target-tokens", target_tokens),
                           ("max_epochs", "--max-epochs", max_epochs)):
         # A string ('1B') stopped on "could not convert string to float" or numpy's "ufunc 'isfinite' not supported".

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_random_state
-from ..budget import check_domains, max_shares, per_domain
+from ..budget import TOKENS_AVAILABLE, check_domains, max_shares, per_domain
 from ..data import WEIGHT_PREFIX
 from ..errors import InputError
 
@@ -302,7 +302,7 @@ def dirichlet_design(domains: Sequence[str], n: int, *, prior: Mapping[str, floa
         raise InputError(f"need 0 < min_strength <= max_strength; got {min_strength!r}, {max_strength!r}")
     if not (0 <= minimum < 1.0 / len(doms)):
         raise InputError(f"minimum must be in [0, 1/n_domains); got {minimum!r}")
-    tok = per_domain(tokens_available, doms, "tokens_available")
+    tok = per_domain(tokens_available, doms, TOKENS_AVAILABLE)
     if tok is not None and target_tokens is None:
         raise InputError("tokens_available needs target_tokens (the training tokens of the target run)")
     if tok is None and target_tokens is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..budget import max_shares, per_domain
+from ..budget import TOKENS_AVAILABLE, max_shares, per_domain
 from ..data import beyond_tol, known_names
 from ..errors import InputError
 from .result import ActiveConstraint
@@ -155,7 +155,7 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
                              f"[{wl[j]:.4g}, {wh[j]:.4g}] (the range of its weight in the runs; {LIFT_RANGE})")
     # A mapping or one count per domain in the law's domain order, read as the designs read it (per_domain): a list
     # was refused here while max_shares and dirichlet_design took one.
-    tok = per_domain(tokens_available, domains, "tokens_available")
+    tok = per_domain(tokens_available, domains, TOKENS_AVAILABLE)
     if target_tokens is not None:
         if tok is None:
             raise InputError("target_tokens needs tokens_available (tokens per domain) to cap each domain's share")
@@ -235,10 +235,10 @@ def _natural(natural: Mapping[str, float] | Sequence[float] | None,
         if not np.all(np.isfinite(v)) or np.any(v < 0) or beyond_tol(abs(v.sum() - 1), 0.01):
             raise InputError(f"natural mixture must be >= 0 and sum to 1 (± 0.01); got sum {v.sum():.6g}")
         return v / v.sum(), "given"
-    t = per_domain(tokens_available, domains, "tokens_available")  # as _constraints reads it
+    t = per_domain(tokens_available, domains, TOKENS_AVAILABLE)  # as _constraints reads it
     if t is not None:
         if np.any(t <= 0):
-            raise InputError("tokens_available must be finite and > 0 for every domain")
+            raise InputError(f"{TOKENS_AVAILABLE}: tokens must be finite and > 0 for every domain")
         return t / t.sum(), "token shares"
     return np.full(M, 1.0 / M), "uniform"
 
