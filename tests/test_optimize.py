@@ -306,7 +306,7 @@ def test_cli_optimize_names_the_nearest_run_and_takes_inline_paths(capsys, tmp_p
     assert opt["nearest_run_name"] == frame["run"][opt["nearest_run"]]
     assert {d["domain"]: d["path"] for d in json.loads(doc["export"])} == json.loads(paths)
     code, out, _ = _cli(capsys, "optimize", "--runs", runs, "--law", "ye-exp", "--objective", "mean")
-    assert f"(run {opt['nearest_run_name']!r}, row {opt['nearest_run']};" in out
+    assert f"(run {opt['nearest_run_name']!r}, line {opt['nearest_run'] + 2};" in out  # the CSV's line
     code, out, err = _cli(capsys, "export", "--mixture", "web=0.6,code=0.4", "--format", "json", "--paths",
                           '{"web": "/w", "code": "/c"}')
     assert code == 0, err
@@ -452,10 +452,11 @@ def test_cli_optimize_names_the_best_measured_run(capsys, tmp_path, maximize) ->
     code, out, err = _cli(capsys, *args, "--json")
     assert code == 0, err
     opt = json.loads(out)["optimum"]
-    assert opt["best_run"] == {"run": frame["run"][i], "row": i, "objective": pytest.approx(obj[i], rel=1e-12)}
+    assert opt["best_run"] == {"run": frame["run"][i], "row": i, "line": i + 2,
+                               "objective": pytest.approx(obj[i], rel=1e-12)}
     code, out, _ = _cli(capsys, *args)
     gain = (obj[i] - opt["objective"]) * (-1 if maximize else 1)
-    assert f"best run (measured) = {obj[i]:.5g} (run {frame['run'][i]!r}, row {i})   predicted gain over it = " \
+    assert f"best run (measured) = {obj[i]:.5g} (run {frame['run'][i]!r}, line {i + 2})   predicted gain over it = " \
            f"{gain:.4g} ({gain / obj[i]:.2%})" in out
 
 
@@ -682,3 +683,27 @@ def test_a_tokens_file_error_names_the_option_and_the_domain(capsys, tmp_path) -
     with pytest.raises(InputError, match=r"^tokens_available \(--tokens-available\): tokens must be > 0 for every "
                                          r"domain; got 'b' -1 \("):
         max_shares(["a", "b"], {"a": 1e9, "b": -1}, 1e9)
+
+
+def test_the_nearest_and_best_runs_are_named_by_their_line_in_the_file(capsys, tmp_path) -> None:
+    # hunt30: 'mixlaw optimize --runs odd.csv' said "(run 'r<6>&', row 6)" of the run on line 8 (the 0-based row),
+    # and of a subset of the file ('report --holdout', --at-params, a bundled split) an index into the subset that
+    # is no row of the file at all ('run 168_run_00168', row 114' of Marin's file, where it is line 170). Now the
+    # file's line, as the table's errors name it; the JSON keeps the 0-based row and adds the line.
+    import pandas as pd
+
+    runs = _write_runs(tmp_path / "runs.csv", 30)
+    frame = pd.read_csv(runs)
+    two = pd.concat([frame.assign(params=1e6), frame.assign(params=2e6, run=frame["run"] + "-2m")])
+    two.to_csv(tmp_path / "two.csv", index=False)  # the 2e6 rows are lines 32-61
+    code, out, err = _cli(capsys, "optimize", "--runs", str(tmp_path / "two.csv"), "--law", "linear",
+                          "--at-params", "2e6", "--json")
+    assert code == 0, err
+    opt = json.loads(out)["optimum"]
+    i, b = opt["nearest_run"], opt["best_run"]
+    assert opt["nearest_run_name"] == f"r{i}-2m" and opt["nearest_run_line"] == i + 32
+    assert b["run"] == f"r{b['row']}-2m" and b["line"] == b["row"] + 32
+    code, out, _ = _cli(capsys, "optimize", "--runs", str(tmp_path / "two.csv"), "--law", "linear",
+                        "--at-params", "2e6")
+    assert f"(run 'r{i}-2m', line {i + 32};" in out and f"(run 'r{b['row']}-2m', line {b['row'] + 32})" in out
+    assert ", row " not in out

@@ -150,7 +150,7 @@ def test_html_report_optimum_says_what_optimize_says_beside_it(tmp_path, capsys)
     page = out.read_text()
     frame = pd.read_csv(train)
     i = int(frame["loss:a"].idxmin())
-    assert f"best run (measured) = {frame['loss:a'][i]:.5g} (run &#x27;r{i}&#x27;, row {i})" in page
+    assert f"best run (measured) = {frame['loss:a'][i]:.5g} (run &#x27;r{i}&#x27;, line {i + 2})" in page
     assert "L1 distance to the nearest run = " in page
     assert re.search(r"the law&#x27;s error on the objective: RMSE [\d.e-]+ \(held-out split &#x27;held&#x27;\)", page)
     assert re.search(r"The law is the leaderboard's best ranker on held \(Spearman 0\.\d{4}\)", page)

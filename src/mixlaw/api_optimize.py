@@ -254,6 +254,7 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
     if result.nearest_run is not None and own_runs:
         # The run a reader can look up (a sweep's design name, dd-003-200k), not only its 0-based row.
         result.nearest_run_name = str(table.runs[result.nearest_run])
+        result.nearest_run_line = table.source_line(result.nearest_run)
     result.selection = law_selection(fitted)
     if len(names) == 1 and list(result.losses) == [OBJECTIVE]:
         # A meta-law fitted for the objective of one eval set predicts that eval: named so ('objective' was the
@@ -371,6 +372,7 @@ def _saved_law_run_figures(result: OptimumResult, law: MixingLaw, table: RunTabl
     result.runs_spacing_l1 = run_spacing_l1(W)
     if result.nearest_run is not None and not own_runs:
         result.nearest_run_name = str(table.runs[result.nearest_run])
+        result.nearest_run_line = table.source_line(result.nearest_run)
     if evals and all(e in table.evals for e in evals):  # the best measured run, of the evals it combines
         result.best_run = best_measured_run(table, evals, asked, maximize)
         one_eval = isinstance(asked, str) and asked in names  # a per-eval meta-law's CV row of that eval

@@ -655,6 +655,11 @@ class RunTable:
         out.frame = self.frame.iloc[idx].reset_index(drop=True)
         return out
 
+    def source_line(self, i: int) -> int | None:
+        """Row ``i``'s line in the file the table was read from (an editor's line, the header line 1), as the table's
+        errors name it; kept through :meth:`subset`. None for a table built from a frame, which has no file."""
+        return None if self.path is None else int(self._lines[i])
+
     def take(self, indices: Any, axis: int = 0) -> RunTable:
         """The rows at 0-based positions ``indices`` (:meth:`subset`), named as pandas' ``DataFrame.take``.
 

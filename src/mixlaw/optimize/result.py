@@ -33,6 +33,11 @@ class ActiveConstraint:
         return {"domain": self.domain, "kind": self.kind, "value": self.value}
 
 
+def _line_words(line: int | None) -> str:
+    """', line N' of a run's line in its table's file, or nothing where the table has no file."""
+    return "" if line is None else f", line {line}"
+
+
 @dataclass
 class OptimumResult:
     """The optimal mixture and what it is predicted to achieve.
@@ -77,6 +82,10 @@ class OptimumResult:
         (``nearest_run_name`` names the run: a saved pipeline has no table rows).
     nearest_run_name : str, optional
         That run's ``run`` (set by :func:`mixlaw.api.optimize_runs`, which has the table): the report names it.
+    nearest_run_line : int, optional
+        That run's line in the run table's file (header = line 1), as the table's errors name it; None without a
+        file. The report names this, not the 0-based row, which is no line of the file (and of a subset of it, such
+        as --at-params or a held-out split, no row of the file at all).
     runs_spacing_l1 : float, optional
         The scale to read ``nearest_run_l1`` against: the median L1 distance of a run's mixture to the nearest
         other one (:func:`~mixlaw.optimize.simulate.run_spacing_l1`).
@@ -126,6 +135,7 @@ class OptimumResult:
     nearest_run_l1: float | None = None
     nearest_run: int | None = None
     nearest_run_name: str | None = None
+    nearest_run_line: int | None = None
     runs_spacing_l1: float | None = None
     selection: dict[str, Any] | None = None
     intervals: dict[str, Any] | None = None
@@ -184,6 +194,7 @@ class OptimumResult:
                 "start_objectives": list(self.start_objectives), "search": self.search,
                 "trust_region": self.trust_region, "nearest_run_l1": self.nearest_run_l1,
                 "nearest_run": self.nearest_run, "nearest_run_name": self.nearest_run_name,
+                "nearest_run_line": self.nearest_run_line,
                 "runs_spacing_l1": self.runs_spacing_l1, "improvement_interval": self.improvement_interval,
                 "selection": self.selection, "intervals": self.intervals,
                 "steps_to_match": None if self.steps is None else self.steps.to_dict(), "law_error": self.law_error,
@@ -214,9 +225,10 @@ class OptimumResult:
         if self.nearest_run_l1 is not None:
             spacing = ("" if self.runs_spacing_l1 is None else
                        f"; the runs lie {self.runs_spacing_l1:.3g} from their nearest other run, median")
+            # The run's name and its line in the file: 'row 6' was the 0-based row (line 8 of the CSV), and of a
+            # held-out or one-size subset no row of the file at all (hunt30).
             which = (f"run row {self.nearest_run}" if self.nearest_run_name is None else
-                     f"run {self.nearest_run_name!r}" if self.nearest_run is None else  # a pipeline's, no table
-                     f"run {self.nearest_run_name!r}, row {self.nearest_run}")
+                     f"run {self.nearest_run_name!r}" + _line_words(self.nearest_run_line))
             lines.append(f"    L1 distance to the nearest run = {self.nearest_run_l1:.4f} ({which}{spacing})")
             if self.runs_spacing_l1 is not None and self.nearest_run_l1 > self.runs_spacing_l1:
                 # Said in words: on Marin's swarm the optimum lay 1.05 from every run, runs 0.58 apart, and the
@@ -276,7 +288,8 @@ class OptimumResult:
             b = self.best_run
             gain = (b["objective"] - self.objective) * (-1 if self.maximize else 1)
             brel = gain / b["objective"] if b["objective"] else float("nan")
-            lines.append(f"    best run (measured) = {b['objective']:.5g} (run {b['run']!r}, row {b['row']})   "
+            where = f"run {b['run']!r}{_line_words(b.get('line'))}"
+            lines.append(f"    best run (measured) = {b['objective']:.5g} ({where})   "
                          f"predicted gain over it = {gain:.4g} ({brel:.2%})")
             err = (self.law_error or {}).get("rmse", float("nan"))
             if gain < 0 and np.isfinite(err) and -gain < err:

@@ -42,8 +42,9 @@ def check_not_constant(law: MixingLaw) -> None:
 def best_measured_run(table: Any, targets: list[str], objective: Objective, maximize: bool = False
                       ) -> dict[str, Any] | None:
     """The run of ``table`` whose measured ``objective`` of the ``targets`` is best (lowest, or highest when
-    ``maximize``): ``{"run", "row", "objective"}``, or None for a callable objective. The choice that needs no law,
-    against which an optimum's predicted objective is read (:attr:`OptimumResult.best_run`)."""
+    ``maximize``): ``{"run", "row", "line", "objective"}`` (``row`` 0-based, ``line`` its line in the table's file:
+    :meth:`RunTable.source_line`), or None for a callable objective. The choice that needs no law, against which an
+    optimum's predicted objective is read (:attr:`OptimumResult.best_run`)."""
     _, s = _objective_weights(objective, targets)
     # A row that misses a loss (a ragged fit's rows: NaN) has no measured objective; it is passed over.
     Y = table.losses(targets, allow_missing=True).reshape(len(table), -1)
@@ -51,4 +52,4 @@ def best_measured_run(table: Any, targets: list[str], objective: Objective, maxi
     if truth is None or not np.isfinite(truth).any():
         return None
     i = int(np.nanargmax(truth) if maximize else np.nanargmin(truth))
-    return {"run": str(table.runs[i]), "row": i, "objective": float(truth[i])}
+    return {"run": str(table.runs[i]), "row": i, "line": table.source_line(i), "objective": float(truth[i])}
