@@ -517,7 +517,7 @@ def test_active_design_rejects_bad_input():
 
     _, _, W, L = _pilots(0)
     table = _table(W, L)
-    with pytest.raises(InputError, match="k must be a positive integer"):
+    with pytest.raises(InputError, match=r"k \(--n\) must be a positive integer"):
         active_design(table, 0)
     with pytest.raises(InputError, match="unknown law 'nope'"):
         active_design(table, 2, law="nope")
@@ -573,7 +573,9 @@ def test_cli_design_active(capsys, tmp_path):
 
 @pytest.mark.parametrize("extra, match", [
     (["--method", "active", "--n", "3"], "--method active needs --runs"),
-    (["--method", "active", "--runs", "PILOTS", "--n", "0"], "k must be a positive integer"),
+    (["--method", "active", "--runs", "PILOTS", "--n", "0"], "k (--n) must be a positive integer"),
+    (["--domains", "a,b", "--n", "0"], "n (--n) must be a positive integer"),
+    (["--domains", "a,b", "--method", "dirichlet", "--n", "0"], "n (--n) must be a positive integer"),
     (["--method", "active", "--runs", "PILOTS", "--law", "nope"], "unknown law 'nope'"),
     (["--method", "active", "--runs", "FEW", "--n", "2"], "too few"),
     (["--method", "active", "--runs", "PILOTS", "--bounds", "d0=0.6:1,d1=0.6:1"], "infeasible bounds"),

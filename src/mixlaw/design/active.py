@@ -335,7 +335,8 @@ def _checked_settings(runs: Any, k: Any, n_candidates: Any, radius: Any, min_dis
         raise InputError(f"active_design needs a RunTable of runs so far, or a DataFrame in its columns; got "
                          f"{type(runs).__name__}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k must be a positive integer (the number of mixtures to propose); got {k!r}")
+        # The option named as the command line has it ('k must be' answered 'design --method active --n 0').
+        raise InputError(f"k (--n) must be a positive integer (the number of mixtures to propose); got {k!r}")
     k = int(k)
     if isinstance(n_candidates, bool) or not isinstance(n_candidates, (int, np.integer)) or n_candidates < k:
         raise InputError(f"n_candidates must be an integer >= k={k}; got {n_candidates!r}")

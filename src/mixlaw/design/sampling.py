@@ -220,7 +220,8 @@ def _sample_grid(levels: list[np.ndarray], caps: np.ndarray, n: int, rng: np.ran
 
 def _check_n(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InputError(f"n must be a positive integer; got {n!r}")
+        # The option named ('design --n 0' said "n must be a positive integer", as if of a keyword).
+        raise InputError(f"n (--n) must be a positive integer (the number of mixtures); got {n!r}")
     return int(n)
 
 
