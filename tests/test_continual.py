@@ -133,6 +133,11 @@ def test_cli_continual(capsys, tmp_path) -> None:
 @pytest.mark.parametrize("args, match", [
     (["--original", "web", "--new", "math"], r"no training-weight column for domain\(s\) \['math'\]"),
     (["--original", "web", "--new", "code", "--tolerance", "-1"], r"tolerance \(--tolerance\) must be a number >= 0"),
+    # hunt30: a group named after neither domain was built and left unused, the share read from loss:web as if the
+    # option had not been given ('--eval-group mix=web:0.5,code:0.5': critical share 0.1427, the same as without).
+    (["--original", "web", "--new", "code", "--eval-group", "mix=web:0.5,code:0.5"],
+     r"eval group\(s\) \['mix'\] \(--eval-group, eval_groups=\) name neither the original domain 'web' nor the "
+     r"new 'code'"),
 ])
 def test_cli_continual_bad_input_exit_2(capsys, tmp_path, args, match) -> None:
     path = tmp_path / "cpt.csv"

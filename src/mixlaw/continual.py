@@ -371,6 +371,13 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
         raise InputError(f"tolerance (--tolerance) must be a number >= 0 (nats); got {tolerance!r}")
     if original == new:
         raise InputError(f"original and new domain are both {original!r}")
+    unused = [str(g) for g in (eval_groups or {}) if g not in (original, new)]
+    if unused:
+        # Only loss:<original> and loss:<new> are read: '--eval-group mix=web:0.5,code:0.5' was built and then left
+        # unused without a word, the share computed from loss:web as if the option had not been given (hunt30).
+        raise InputError(f"eval group(s) {unused} (--eval-group, eval_groups=) name neither the original domain "
+                         f"{original!r} nor the new {new!r}: the critical share reads only their losses; name a "
+                         f"group after one of them ({original}=EVAL:W,...)")
     table, pre, source, has_new = _prepare(runs, losses, original, new, pre_loss, weight_tol, eval_groups)
     # A run missing a loss (a NaN cell): each law is fitted on the rows that have its eval, as fit does.
     table_new = table.complete(new) if has_new else table
