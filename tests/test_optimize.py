@@ -707,3 +707,19 @@ def test_the_nearest_and_best_runs_are_named_by_their_line_in_the_file(capsys, t
                         "--at-params", "2e6")
     assert f"(run 'r{i}-2m', line {i + 32};" in out and f"(run 'r{b['row']}-2m', line {b['row'] + 32})" in out
     assert ", row " not in out
+
+
+def test_an_eval_group_no_target_names_is_refused(capsys, tmp_path) -> None:
+    # hunt30: 'mixlaw optimize --runs two.csv --law linear --target web --eval-group mix=web:0.5,code:0.5' built the
+    # group and printed web's optimum as if the option had not been given; fit likewise. Named in --target (or with
+    # no --target, where the groups are the targets) it is fitted.
+    runs = _write_runs(tmp_path / "runs.csv", 30)
+    for cmd in ("optimize", "fit"):
+        code, out, err = _cli(capsys, cmd, "--runs", runs, "--law", "linear", "--target", "web",
+                              "--eval-group", "mix=web:0.5,code:0.5")
+        assert code == 2 and out == ""
+        assert "--eval-group 'mix': not among --target ['web'], so never fitted" in err, err
+    code, out, err = _cli(capsys, "optimize", "--runs", runs, "--law", "linear", "--target", "web,loss:mix",
+                          "--eval-group", "mix=web:0.5,code:0.5", "--json")
+    assert code == 0, err
+    assert set(json.loads(out)["optimum"]["losses"]) == {"web", "mix"}

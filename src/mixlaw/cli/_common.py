@@ -370,7 +370,17 @@ def group_targets(target: list[str] | None, eval_groups: list[str] | None) -> li
     """--target as parsed, except that with --eval-group and no --target the groups are the targets."""
     if not target and eval_groups:
         return [parse_eval_group(spec)[0] for spec in eval_groups]
-    return parse_targets(target)
+    names = parse_targets(target)
+    if eval_groups and names != "all":
+        # A group that no --target names was built and never fitted: 'optimize --target web --eval-group
+        # mix=web:0.5,code:0.5' printed web's optimum as if the option had not been given (hunt30).
+        asked = [n[len(LOSS_PREFIX):] if n.startswith(LOSS_PREFIX) else n for n in names]
+        unused = [g for g in (parse_eval_group(spec)[0] for spec in eval_groups) if g not in asked]
+        if unused:
+            raise InputError(f"--eval-group {', '.join(map(repr, unused))}: not among --target {asked}, so "
+                             "never fitted; add it to --target (or leave --target out: the groups are then the "
+                             "targets)")
+    return names
 
 
 def law_with_options(law: str, specs: list[str] | None, seed: int, **fixed: Any) -> str | MixingLaw:
