@@ -133,6 +133,14 @@ def test_report_takes_the_objective_spellings_optimize_takes(tmp_path, capsys):
             main([*base, "--objective", spec])
         assert exc.value.code == 0, capsys.readouterr().err
         assert shown in (tmp_path / "r.html").read_text()
+    # hunt30: an eval of the table that is not a target was "not one of the eval sets ['a']"; the line names --target.
+    base[base.index("a,b")] = "a"
+    with pytest.raises(SystemExit) as exc:
+        main([*base, "--objective", "b"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "--objective 'b': expected mean, total, max, weights=a:0.5,b:0.5 or one of the targets ['a'] (an eval " \
+           "the objective names must be among them: --target)" in err
 
 
 def test_html_report_optimum_says_what_optimize_says_beside_it(tmp_path, capsys):

@@ -164,8 +164,10 @@ def _check_report_args(keys: list[str], objective: str | Mapping[str, float], na
         if unknown:
             raise InputError(f"--objective weights name eval set(s) {unknown} that are not among the targets {names}")
     elif objective not in ("mean", "total", "max", *names):
+        # The targets, said as such: 'report --target web --objective code' read "one of the eval sets ['web']" of a
+        # table whose eval sets include code (hunt30; optimize's line names --target since 35e4fce).
         raise InputError(f"--objective {objective!r}: expected mean, total, max, weights=a:0.5,b:0.5 or one of the "
-                         f"eval sets {names}")
+                         f"targets {names} (an eval the objective names must be among them: --target)")
     # As optimize refuses it, before the fits: the page said "Optimal mixture not available: objective 'max' ...
     # cannot be maximised" after every law was fitted, exit 0 (hunt26).
     check_maximize("max" if objective == "max" else "other", maximize)
