@@ -38,6 +38,7 @@ from ._atomic import sweep_stale
 from ._console import PlainLines
 from ._validation import first_and_more
 from ._version import __version__
+from .data import share_value
 from .data.reading import _read_any
 from .errors import DataError, DataWarning, InputError, user_stacklevel
 from .store import Heartbeat, LeaseLost, RunStore, new_owner
@@ -127,8 +128,11 @@ def _read_design(path: str | os.PathLike[str]) -> tuple[list[dict[str, float]], 
         mixture = {}
         for col, value in zip(wcols, row, strict=True):
             try:
-                # A JSON true is no weight (float(True) made it 1.0, a run of that domain alone).
-                w = float("nan") if isinstance(value, (bool, np.bool_)) else float(value)
+                # A JSON true is no weight (float(True) made it 1.0, a run of that domain alone). A percentage ('50%')
+                # is read as a run table reads it: the design's own sum error says "or mark them: code=60%", and
+                # then refused '50%' as "not a finite number" (hunt30).
+                w = (float("nan") if isinstance(value, (bool, np.bool_)) else
+                     share_value(value) if isinstance(value, str) and value.strip().endswith("%") else float(value))
             except (TypeError, ValueError):
                 w = float("nan")
             if not np.isfinite(w) or w < 0:

@@ -315,3 +315,19 @@ def test_a_size_given_twice_is_refused_before_training(tiny_corpus: str, tmp_pat
         with pytest.raises(InputError, match=rf"^--sizes: the size 10,000 given twice \({said}\)"):
             run_sweep(tiny_corpus, [{"docs": 0.5, "math": 0.5}], sizes, "10k", tmp_path / "x.db", progress=False)
     assert not (tmp_path / "x.db").exists()
+
+
+def test_a_design_reads_percentages_as_its_sum_error_says_to_write_them(tiny_corpus: str, tmp_path: Path) -> None:
+    # hunt30: a design of 50,50 says "they look like percentages: divide them by 100, or mark them: code=60%", and a
+    # design of 50%,50% (as a spreadsheet writes shares, and as a run table reads them) was then refused: "weight
+    # '50%' is not a finite number >= 0".
+    pct = tmp_path / "pct.csv"
+    pct.write_text("run,w:docs,w:math\na,50%,50%\nb,0.25,75%\n")
+    assert load_design(pct) == [{"docs": 0.5, "math": 0.5}, {"docs": 0.25, "math": 0.75}]
+    bare = tmp_path / "bare.csv"
+    bare.write_text("run,w:docs,w:math\na,50,50\n")
+    with pytest.raises(DataError, match=r"look like percentages: divide them by 100, or mark them"):
+        plan_sweep(tiny_corpus, load_design(bare), SIZES[:1], "10k", design_path=str(bare))
+    (tmp_path / "bad.csv").write_text("run,w:docs,w:math\na,50%,x%\n")
+    with pytest.raises(DataError, match=r"bad\.csv:2: column 'w:math': weight 'x%' is not a finite number >= 0"):
+        load_design(tmp_path / "bad.csv")
