@@ -768,3 +768,15 @@ def test_cli_design_domains_read_a_quoted_name_with_a_comma(capsys):
     assert [k for k in runs[0] if k.startswith("w:")] == ["w:web, news", "w:code"]
     code, _, err = _cli(capsys, "design", "--domains", '"web, news,code', "--n", "3")
     assert code == 2 and "a quoted name needs its closing" in err
+
+
+def test_a_bad_dirichlet_prior_names_the_option_and_the_domain(capsys):
+    # hunt30: 'mixlaw design --domains web,code --method dirichlet --prior web=1,code=0' said "prior shares must be
+    # > 0; got {'web': 1.0, 'code': 0.0}", and a prior naming a domain the design lacks "prior: unknown domain(s)".
+    code, _, err = _cli(capsys, "design", "--domains", "web,code", "--method", "dirichlet", "--prior", "web=1,code=0",
+                        "--n", "3")
+    assert code == 2
+    assert "prior (--prior): shares must be > 0 (a Dirichlet draw needs every domain); got 'code' 0" in err
+    code, _, err = _cli(capsys, "design", "--domains", "web,code", "--method", "dirichlet", "--prior",
+                        "web=0.5,code=0.3,books=0.2", "--n", "3")
+    assert code == 2 and "prior (--prior): unknown domain(s) ['books']" in err

@@ -309,11 +309,14 @@ def dirichlet_design(domains: Sequence[str], n: int, *, prior: Mapping[str, floa
     if tok is None and target_tokens is not None:
         raise InputError("target_tokens needs tokens_available (tokens per domain)")
     caps = max_shares(doms, tok, target_tokens, max_epochs) if tok is not None else np.ones(len(doms))
-    p = per_domain(prior, doms, "prior")
+    # Named as the command line has it: 'design --prior web=1,code=0' said "prior shares must be > 0; got {...}".
+    p = per_domain(prior, doms, "prior (--prior)")
     if p is None:
         p = tok / tok.sum() if tok is not None else np.full(len(doms), 1.0 / len(doms))
     if np.any(p <= 0):
-        raise InputError(f"prior shares must be > 0; got {dict(zip(doms, p.tolist(), strict=True))}")
+        bad = ", ".join(f"{d!r} {v:g}" for d, v in zip(doms, p.tolist(), strict=True) if v <= 0)
+        raise InputError(f"prior (--prior): shares must be > 0 (a Dirichlet draw needs every domain); got {bad} (a "
+                         "domain no run should train on: leave it out of --domains)")
     p = p / p.sum()
     given = p  # as the caller wrote it (normalised), for the error below
     p = p**temperature / np.sum(p**temperature)
