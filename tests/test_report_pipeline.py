@@ -434,6 +434,14 @@ def test_cli_report_of_a_saved_pipeline(tmp_path, capsys, monkeypatch) -> None: 
     alone = (tmp_path / "x.html").read_text(encoding="utf-8")
     assert alone.count("<svg") == 1 and "drawn without its runs" in alone and "Fitted curves" not in alone
     assert "How the route and law were chosen" in alone and "checked against" not in alone
+    # hunt30: --target (the eval set whose curves are drawn) and --weight-tol (the table's) without --runs wrote that
+    # same page, no curves, without a word.
+    (tmp_path / "x.html").unlink()
+    for extra, says in ((["--target", "x"], "--target applies to the --runs table's curves"),
+                        (["--target", "x", "--weight-tol", "0.05"], "--target, --weight-tol apply to the --runs")):
+        code, out, err = _cli(capsys, *base, *extra)
+        assert code == 2 and says in err and "without --runs the page draws none" in err, err
+    assert not (tmp_path / "x.html").exists()
 
 
 def test_cli_pipeline_refuses_symlinked_outputs_and_the_default_file_before_the_fit(  # type: ignore[no-untyped-def]

@@ -127,6 +127,13 @@ def _pipeline_page(pipeline: Path, runs: str | None, other: list[str], target: l
                          "--pipeline draws the saved pipeline's page: drop them")
     if target is not None and (len(target) != 1 or target[0] == "all"):
         raise InputError("with --pipeline, --target names the one eval set whose curves are drawn")
+    unused = [k for k, v in {"--target": target is not None, "--weight-tol": weight_tol != WEIGHT_TOL}.items() if v]
+    if runs is None and unused:
+        # Without --runs the page draws no curves and reads no table: 'report --pipeline p.json --target docs' wrote
+        # the same page as without it, without a word (hunt30).
+        raise InputError(f"{', '.join(unused)} appl{'ies' if len(unused) == 1 else 'y'} to the --runs table's curves "
+                         "(with --pipeline, --target names the eval set drawn); without --runs the page draws none: "
+                         "give --runs, or drop them")
     check_outputs([p for p in (runs, pipeline) if p is not None], out=out_path)
     with show_warnings(), progress("pipeline report"):
         result = load_pipeline(pipeline)
