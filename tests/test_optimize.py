@@ -723,3 +723,12 @@ def test_an_eval_group_no_target_names_is_refused(capsys, tmp_path) -> None:
                           "--eval-group", "mix=web:0.5,code:0.5", "--json")
     assert code == 0, err
     assert set(json.loads(out)["optimum"]["losses"]) == {"web", "mix"}
+
+
+def test_an_unknown_domain_in_bounds_or_fixed_names_the_option(capsys, tmp_path) -> None:
+    # hunt30: 'mixlaw optimize --runs two.csv --law linear --bounds wbe=0:0.5' said "bounds: unknown domain(s)
+    # ['wbe']" ('design --method active --bounds' and '--fixed' likewise), the keyword and not the option.
+    runs = _write_runs(tmp_path / "runs.csv", 30)
+    for opt, spec in (("--bounds", "wbe=0:0.5"), ("--fixed", "wbe=0.5")):
+        code, _, err = _cli(capsys, "optimize", "--runs", runs, "--law", "linear", opt, spec)
+        assert code == 2 and f"{opt[2:]} ({opt}): unknown domain(s) ['wbe']; the law's domains are" in err, err

@@ -116,7 +116,8 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
                              f"{type(arg).__name__}")
         unknown = sorted(set(map(str, arg or {})) - set(domains))
         if unknown:
-            raise InputError(f"{name}: unknown domain(s) {unknown}; the law's domains are "
+            # The option named too: 'optimize --bounds wbe=0:0.5' said "bounds: unknown domain(s) ['wbe']" (hunt30).
+            raise InputError(f"{name} (--{name}): unknown domain(s) {unknown}; the law's domains are "
                              f"{known_names(unknown, domains)}")
     for d, b in (bounds or {}).items():
         # Read once into a tuple: a one-pass iterable (map(float, ...), a generator) was emptied by the string check
