@@ -15,7 +15,7 @@ toward is not a curved ridge, and their log rates are partially pooled (:class:`
 
 References
 ----------
-Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952, §3.3 (implicit domain aggregation).
+Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952 (implicit domain aggregation).
 """
 
 from __future__ import annotations

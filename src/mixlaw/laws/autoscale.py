@@ -79,9 +79,9 @@ class AutoScale(ExponentPoolingMixin, PerTargetLaw):
     is a function of :math:`r_i` alone, so a prediction at another D is an extrapolation in data size
     (an :class:`~mixlaw.errors.ExtrapolationWarning` says so).
 
-    **Implicit aggregation** (eval sets that are no training domain, Ye et al. §3.3): the eval loss is a
-    mixture of every training domain's law, :math:`L_e = \\sum_k s_k L_k`, which with one offset per eval set
-    is
+    **Implicit aggregation** (eval sets that are no training domain; Ye et al.'s implicit domain aggregation):
+    the eval loss is a mixture of every training domain's law, :math:`L_e = \\sum_k s_k L_k`, which with one offset
+    per eval set is
 
     .. math:: L_e(r, D) = c_e + \\sum_k w_k\\,(x_k + a_e)^{-b_k}, \\qquad w_k = s_k k_k,
               \\quad c_e = \\sum_k s_k c_k,

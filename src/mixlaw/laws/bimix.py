@@ -4,8 +4,8 @@
 
 References
 ----------
-Ge et al., "BiMix: A Bivariate Data Mixing Law for Language Model Pretraining", 2024, arXiv:2405.14908,
-Eq. (3).
+Ge et al., "BiMix: Bivariate Data Mixing Law for Language Model Pretraining", 2024, arXiv:2405.14908
+(the bivariate law in a domain's proportion and its data quantity).
 """
 
 from __future__ import annotations
@@ -94,9 +94,9 @@ class BiMix(ExponentPoolingMixin, PerTargetLaw):
     law :math:`K_i (r_i + \\epsilon_i)^{-\\alpha_i}`; predictions at another ``S`` then equal those at the
     fitted one. The law ignores every other domain's share.
 
-    **Implicit aggregation** (eval sets that are no training domain, Ye et al. §3.3): the eval loss is a
-    mixture of every training domain's BiMix law, :math:`L_e = \\sum_k s_k L_k`, which with one share
-    offset per eval set is
+    **Implicit aggregation** (eval sets that are no training domain; Ye et al.'s implicit domain aggregation):
+    the eval loss is a mixture of every training domain's BiMix law, :math:`L_e = \\sum_k s_k L_k`, which with
+    one share offset per eval set is
 
     .. math:: L_e(r, S) = g(S) \\sum_k w_k\\,(r_k + \\epsilon_e)^{-\\alpha_k}, \\qquad w_k = s_k K_k,
 
@@ -110,7 +110,7 @@ class BiMix(ExponentPoolingMixin, PerTargetLaw):
 
     References
     ----------
-    Ge et al., "BiMix: A Bivariate Data Mixing Law for Language Model Pretraining", 2024, arXiv:2405.14908.
+    Ge et al., "BiMix: Bivariate Data Mixing Law for Language Model Pretraining", 2024, arXiv:2405.14908.
 
     Examples
     --------

@@ -637,12 +637,12 @@ class DZCapacity(_CapacityLaw):
     x* comes from a vectorised KKT solve (bisection + Newton on log lambda) and the Jacobian from the implicit
     function theorem (:mod:`mixlaw.laws._capacity`), so the solver gets exact Jacobians.
 
-    **Implicit aggregation** (eval sets that are no training domain, Ye et al. §3.3): the eval loss is a
-    mixture of the training domains' losses, :math:`L_e = \\sum_k s_k L_k` with :math:`s = \\text{softmax}(z_e)`
-    on the simplex, i.e. :math:`L_e = E_e + \\sum_k s_k c_k x_k^{*-b_k}` (the :math:`\\sum_k s_k E_k` collapse
-    into one :math:`E_e`). Here :math:`c_k` and :math:`b_k` are shared by every eval set and also set the
-    allocation, so s is identifiable; :meth:`composition` returns it. Parameters ``z_<eval>|<domain>`` (the
-    most-used domain's is fixed at 0).
+    **Implicit aggregation** (eval sets that are no training domain; Ye et al.'s implicit domain aggregation):
+    the eval loss is a mixture of the training domains' losses, :math:`L_e = \\sum_k s_k L_k` with
+    :math:`s = \\text{softmax}(z_e)` on the simplex, i.e. :math:`L_e = E_e + \\sum_k s_k c_k x_k^{*-b_k}` (the
+    :math:`\\sum_k s_k E_k` collapse into one :math:`E_e`). Here :math:`c_k` and :math:`b_k` are shared by every
+    eval set and also set the allocation, so s is identifiable; :meth:`composition` returns it. Parameters
+    ``z_<eval>|<domain>`` (the most-used domain's is fixed at 0).
 
     **Losses in any unit**: the eval sets share the c_j, so a joint fit has one loss unit. Losses whose median
     lies outside [1e-2, 1e3) (a metric x 1e-9) are fitted in the power of 10 that brings it into [1, 10) and the

@@ -19,7 +19,7 @@ References
 Chen et al., "Olmix: A Framework for Data Mixing Throughout LM Development", 2026, arXiv:2602.12237
 (Allen Institute for AI; code github.com/allenai/olmix): log-linear regression of losses on the mixture.
 Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance", ICLR 2025,
-arXiv:2403.16952, Eq. (1) (the exponential law it linearises).
+arXiv:2403.16952 (the multi-domain exponential law of domain losses, which it linearises).
 Owen, "A robust hybrid of lasso and ridge regression", Contemporary Mathematics 443 (2007) (Huber loss with a
 concomitant scale, as in scikit-learn's ``HuberRegressor``).
 """
@@ -166,8 +166,8 @@ class LogLinearSat(MixingLaw):
     ----------
     Chen et al., "Olmix: A Framework for Data Mixing Throughout LM Development", 2026, arXiv:2602.12237;
     Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
-    ICLR 2025, arXiv:2403.16952, Eq. (1); Owen, "A robust hybrid of lasso and ridge regression", Contemporary
-    Mathematics 443 (2007).
+    ICLR 2025, arXiv:2403.16952 (the multi-domain exponential law of domain losses); Owen, "A robust hybrid of
+    lasso and ridge regression", Contemporary Mathematics 443 (2007).
 
     Examples
     --------

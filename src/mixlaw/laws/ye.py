@@ -5,7 +5,7 @@
 References
 ----------
 Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
-ICLR 2025, arXiv:2403.16952, Eq. (1)-(2).
+ICLR 2025, arXiv:2403.16952 (the multi-domain exponential law of domain losses).
 
 Chen et al., "Aioli: A Unified Optimization Framework for Language Model Data Mixing", 2024, arXiv:2411.05735:
 the "log-linear static" mixing law ``L_i(p) = c_i + b_i exp(-sum_j A_ij p_j)`` that Aioli's framework
@@ -143,7 +143,7 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
     References
     ----------
     Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
-    ICLR 2025, arXiv:2403.16952, Eq. (1).
+    ICLR 2025, arXiv:2403.16952 (the multi-domain exponential law of domain losses).
 
     Examples
     --------

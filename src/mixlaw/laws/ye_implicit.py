@@ -6,7 +6,7 @@
 References
 ----------
 Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
-ICLR 2025, arXiv:2403.16952, §3.3 (implicit domain aggregation) and Eq. (4).
+ICLR 2025, arXiv:2403.16952 (implicit domain aggregation).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class YeImplicit(PerTargetLaw):
     References
     ----------
     Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
-    ICLR 2025, arXiv:2403.16952, §3.3.
+    ICLR 2025, arXiv:2403.16952 (implicit domain aggregation).
 
     Examples
     --------

@@ -2,15 +2,15 @@
 
 .. math:: L_i(r) = c_i + k_i \\exp\\Big(\\sum_j t_{ij}\\, r_j^{\\gamma_{ij}}\\Big)
 
-With every :math:`\\gamma_{ij} = 1` this is Ye et al.'s law (Eq. 1). The power transform lets a domain's
+With every :math:`\\gamma_{ij} = 1` this is Ye et al.'s exponential law. The power transform lets a domain's
 effect saturate (diminishing returns, :math:`\\gamma < 1`), which the exponential in the raw share cannot
 express: on RegMix the fitted exponents are 0.36-0.65 on every eval set.
 
 References
 ----------
 Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
-ICLR 2025, arXiv:2403.16952, Eq. (1) (the exponential law this generalises). The power-share exponent is
-mixlaw's; the per-domain exponents with partial pooling follow the ``gamma_pooling`` of
+ICLR 2025, arXiv:2403.16952 (the multi-domain exponential law of domain losses, which this generalises). The
+power-share exponent is mixlaw's; the per-domain exponents with partial pooling follow the ``gamma_pooling`` of
 :class:`~mixlaw.laws.ShukorAdditive` (Shukor et al., arXiv:2507.09404, use per-domain exponents
 :math:`r_j^{\\gamma_{ij}}` in their additive law).
 """
@@ -109,7 +109,8 @@ class YePower(RidgeCVMixin, PerTargetLaw):
     References
     ----------
     Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
-    ICLR 2025, arXiv:2403.16952, Eq. (1); the power transform is mixlaw's.
+    ICLR 2025, arXiv:2403.16952 (the multi-domain exponential law of domain losses); the power transform is
+    mixlaw's.
 
     Examples
     --------

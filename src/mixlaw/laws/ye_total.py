@@ -5,7 +5,8 @@
 References
 ----------
 Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
-ICLR 2025, arXiv:2403.16952, §3.2 (Eq. 3).
+ICLR 2025, arXiv:2403.16952 (explicit domain aggregation: the overall loss as the
+validation set's known proportions of the domain losses).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class YeTotal(YeExponential):
     References
     ----------
     Ye et al., "Data Mixing Laws: Optimizing Data Mixtures by Predicting Language Modeling Performance",
-    ICLR 2025, arXiv:2403.16952, Eq. (3).
+    ICLR 2025, arXiv:2403.16952 (explicit domain aggregation).
 
     Examples
     --------

@@ -25,9 +25,9 @@ route with ye-pow reaches 0.72 %, joint+ye-exp 1.25 %). joint+ye-pow: 0.89 % on 
 
 References
 ----------
-Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952: Eq. (1) (the mixture term) and the scaling laws
-in steps and model size of their nested pipeline, here fitted jointly; the power transform is mixlaw's
-(:class:`~mixlaw.laws.YePower`).
+Ye et al., "Data Mixing Laws", ICLR 2025, arXiv:2403.16952: the multi-domain exponential law of domain losses
+(the mixture term) and the scaling laws in steps and model size of their nested pipeline, here fitted jointly; the
+power transform is mixlaw's (:class:`~mixlaw.laws.YePower`).
 """
 
 from __future__ import annotations
