@@ -74,3 +74,17 @@ def test_a_file_without_frame_columns_loads_and_a_bad_one_is_refused(tmp_path) -
             load_law(path)
     # An array-fitted law has none: null.
     assert get_law("linear").fit(W, y).to_dict()["frame_columns"] is None
+
+
+def test_a_law_fitted_on_a_frame_with_an_empty_column_name_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # review30a: a frame whose first column is named '' (a valid pandas name), renamed by domains=, was fitted and
+    # saved with frame_columns ['', 'code', 'math'], and load_law refused the file it had just written ("field
+    # 'frame_columns' must be null or a list of 3 distinct names"). The names are only matched against a frame's.
+    W, y = _runs()
+    frame = pd.DataFrame(W, columns=["", "code", "math"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # few runs for the law's parameters: not this test's concern
+        law = get_law("linear").fit(frame, y, domains=COLUMNS)
+    back, doc, _ = _saved_and_loaded(tmp_path, law)
+    assert doc["frame_columns"] == ["", "code", "math"]
+    assert_allclose(back.predict(frame), law.predict(W), rtol=1e-12)

@@ -99,7 +99,8 @@ def _check_saved_layout(d: Any) -> None:
                          f"got {tol!r}")
     cols = d.get("frame_columns")  # absent in laws saved before it existed: frames are read by the domains' names
     if cols is not None and not (isinstance(cols, list) and len(cols) == n and len(set(map(str, cols))) == n
-                                 and all(isinstance(c, str) and c for c in cols)):
+                                 # '' too: a frame may name a column so, and the names are only matched with a frame's
+                                 and all(isinstance(c, str) for c in cols)):
         raise InputError(f"field 'frame_columns' must be null or a list of {n} distinct names (the columns of the "
                          f"frame the law was fitted on, one per domain), got {str(cols)[:80]}")
     params = d["params"]
