@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mixlaw.pipeline import fit_pipeline, save_pipeline
+from mixlaw.pipeline import fit_pipeline, load_pipeline, save_pipeline
 
 from .test_pipeline import N_STAR, S_STAR, world
 from .test_pipeline_predict import load_error
@@ -144,3 +144,21 @@ def test_a_sizes_only_recorded_loss_edited_is_refused(tmp_path, sizes_only) -> N
     assert "state.scales.step_laws[2][1][2]: mixture of run " in msg and "at N = 2e+07: " in msg
     assert "math's recorded loss = 1e+06 at S = 3000 (the target), outside 3x the losses" in msg
 
+
+
+@pytest.mark.parametrize("seed,target_steps", [(4, 1e5), (2, 1e6), (7, 1e6)])
+def test_a_fitted_step_law_far_below_the_others_at_the_target_loads(tmp_path, seed, target_steps) -> None:  # type: ignore[no-untyped-def]
+    # review30a: early noisy checkpoints (steps 10-160, 5 % noise) fit some curves with E at its bound 0, and such a
+    # curve read 600-6000x past its last checkpoint lies far below the others (0.70 at S = 1e5 where the file's
+    # losses are 2.24-4.42): the check refused the file fit_pipeline had just written ("outside 3x ... edited?
+    # (refit)"), 5 of 16 such fits (seeds 0-7, S* 1e5 and 1e6). A step law falls with steps and E >= 0 is all its
+    # fit bounds: a fitted one may lie any way below; only above is an edit's (E = 1e6, log_B = 60).
+    import warnings
+    table = world(noise=5e-2, n_mix=6, steps=[10, 20, 40, 80, 160], seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a target that far from the runs is warned of: not this test's concern
+        res = fit_pipeline(table, target_params=N_STAR, target_steps=target_steps, route="nested", law="linear")
+        path = tmp_path / "p.json"
+        save_pipeline(res, path)
+        back = load_pipeline(path)
+        np.testing.assert_allclose(back.predict(res.mixtures), res.predict(res.mixtures), rtol=1e-9)
