@@ -127,7 +127,7 @@ def test_a_refits_step_law_edited_within_its_bounds_is_refused(tmp_path, fitted,
     msg = load_error(tmp_path, doc, lambda d: d["state"]["jackknife"][0]["scales"]["step_laws"][1][0][0].__setitem__(
         j, value))
     assert "state.jackknife[0].scales.step_laws[1][0][0]: " in msg
-    want = "outside 3x the losses this file holds for web there" if j == 0 else "expected a finite positive loss"
+    want = "over 3x the largest loss this file holds for web there" if j == 0 else "expected a finite positive loss"
     assert want in msg
 
 

@@ -125,7 +125,7 @@ def test_a_nested_step_law_edited_within_its_bounds_is_refused_at_the_target_ste
     first = nested["state"]["scales"]["first_runs"][0]
     assert f"state.scales.step_laws[0][0][0]: mixture of run {first} at N = 1e+07: web's step law E + B/S^beta" in msg
     assert shown in msg
-    assert "outside 3x the losses this file holds for web there, [" in msg
+    assert "over 3x the largest loss this file holds for web there, " in msg
     assert "(state.target_losses and each size's median curve): edited? (refit)" in msg
 
 

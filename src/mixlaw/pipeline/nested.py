@@ -459,10 +459,12 @@ class _NestedStages23:
             what = (f"{name}'s recorded loss = {x:.4g} at {at}" if self.sizes_only else
                     f"{name}'s step law E + B/{self.sym}^beta = {x:.4g} at {at} (E = {self.laws1[m, s, k, 0]:.4g},"
                     f" log_B = {self.laws1[m, s, k, 1]:.4g}, beta = {self.laws1[m, s, k, 2]:.4g})")
+            held = (f"outside {factor:g}x the losses this file holds for {name} there, [{lo[m, s]:.4g}, "
+                    f"{hi[m, s]:.4g}]" if self.sizes_only else
+                    f"over {factor:g}x the largest loss this file holds for {name} there, {hi[m, s]:.4g}")
             raise InputError(f"{where}.step_laws[{m}][{s}][{k}]: mixture of run {self.first[m]} at N = "
-                             f"{self.sizes[s]:g}: {what}, outside {factor:g}x the losses this file holds for "
-                             f"{name} there, [{lo[m, s]:.4g}, {hi[m, s]:.4g}] (state.target_losses and each "
-                             "size's median curve): edited? (refit)")
+                             f"{self.sizes[s]:g}: {what}, {held} (state.target_losses and each size's median "
+                             "curve): edited? (refit)")
 
     def law(self, steps: float) -> tuple[MixingLaw, dict[str, Any]]:
         """The mixing law at (N*, ``steps``) and its predict keywords."""
