@@ -678,3 +678,33 @@ def test_replicate_refits_skip_the_repeated_mixtures_count(monkeypatch: pytest.M
     monkeypatch.setattr(_fit_stats, "distinct_rows", counted)
     res = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2})
     assert res.n_failed == 0 and len(calls) == 1
+
+
+def test_an_interrupt_in_a_batched_ye_chunk_leaves_no_replicate_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C reaches the main thread while it waits on a replicate's fit (running on its own thread, before its warm
+    # solve): the bootstrap stops with KeyboardInterrupt, and that fit, like those already paused, unwinds and its
+    # thread ends. Before, it went on alone (beside the main thread) to its warm solve and waited there for ever.
+    import signal
+    import threading
+
+    from mixlaw.laws.ye import YeExponential
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("needs the main thread and Python's own SIGINT handler (KeyboardInterrupt)")
+    t = _two_eval_table()
+    fitted = get_law("ye-exp", n_restarts=2).fit(t)
+    real, seen = YeExponential._spec_one, []
+
+    def interrupted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(1)
+        if len(seen) == 5:  # replicate 2's first eval set, on its own thread; the main thread waits for it
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
+        return real(self, *args, **kwargs)
+
+    before = threading.active_count()
+    monkeypatch.setattr(YeExponential, "_spec_one", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        bootstrap_law("ye-exp", t, n_boot=12, random_state=4, n_jobs=1, fitted=fitted)
+    assert [th.name for th in threading.enumerate() if th.name.startswith("mixlaw-replicate")] == []
+    assert threading.active_count() == before

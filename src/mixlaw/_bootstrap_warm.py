@@ -85,8 +85,11 @@ class _PausedFit:
         self._go, self._back = threading.Semaphore(0), threading.Semaphore(0)
         self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._main, replicate, task, b),
                                         name=f"mixlaw-replicate-{b}", daemon=True)
+
+    def start(self) -> None:
+        """Run the fit until it pauses at its warm solve, or ends without one."""
         self._thread.start()
-        self._back.acquire()  # until the fit pauses at its warm solve, or ends without one
+        self._back.acquire()
 
     def _main(self, replicate: Callable[..., dict[str, Any]], task: dict[str, Any], b: int) -> None:
         try:
@@ -113,6 +116,16 @@ class _PausedFit:
         self._back.acquire()
         self._thread.join()
 
+    def abandon(self) -> None:
+        """End the fit wherever it is (the chunk stopped: an error, or Ctrl-C while the fit ran): its pause, now or
+        to come, does not wait but unwinds, and the caller waits until its thread ends. A Ctrl-C lands in the main
+        thread's wait (start, resume) while the fit runs on: left so, it reached its pause alone and waited there
+        for ever."""
+        self._outcome = None
+        self._go.release()
+        if self._thread.is_alive():
+            self._thread.join()
+
     def result(self) -> dict[str, Any]:
         """The ended fit's replicate record; what it raised (not a failed fit: a bug) is raised here."""
         if self._error is not None:
@@ -130,9 +143,12 @@ def warm_batched_chunk(task: dict[str, Any], ids: Sequence[int], replicate: Call
     that raises before its solve fails as it would alone, and one that ends without a warm solve keeps its result."""
     out: list[tuple[int, dict[str, Any]]] = []
     paused: dict[int, _PausedFit] = {}
+    started: list[_PausedFit] = []
     try:
         for b in ids:
             fit = _PausedFit(replicate, task, b)
+            started.append(fit)  # before it runs: an interrupt while it runs still ends it (finally)
+            fit.start()
             if fit.call is None:  # failed (or finished) before any warm solve: its own result
                 out.append((b, fit.result()))
             else:
@@ -143,8 +159,8 @@ def warm_batched_chunk(task: dict[str, Any], ids: Sequence[int], replicate: Call
             fit.resume(got)
             out.append((b, fit.result()))
     finally:
-        for fit in paused.values():  # an error above: the fits still paused unwind, and their threads end
-            fit.resume(None)
+        for fit in started:  # an error or interrupt above: the fits not ended unwind, and their threads end
+            fit.abandon()
     return sorted(out, key=lambda r: r[0])
 
 
