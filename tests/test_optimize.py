@@ -725,6 +725,17 @@ def test_an_eval_group_no_target_names_is_refused(capsys, tmp_path) -> None:
     assert set(json.loads(out)["optimum"]["losses"]) == {"web", "mix"}
 
 
+def test_an_eval_group_named_with_the_loss_prefix_is_fitted_when_target_names_it(capsys, tmp_path) -> None:
+    # review30b: a group named 'loss:mix' is the eval 'loss:mix', which '--target loss:mix' names (an eval's own name
+    # wins over the prefix, RunTable.resolve_targets), and was fitted so before hunt30's refusal; that refusal read
+    # --target with the prefix cut ('mix') and refused it: "--eval-group 'loss:mix': not among --target ['mix']".
+    runs = _write_runs(tmp_path / "runs.csv", 30)
+    for cmd in ("optimize", "fit"):
+        code, out, err = _cli(capsys, cmd, "--runs", runs, "--law", "linear", "--target", "loss:mix",
+                              "--eval-group", "loss:mix=web:0.5,code:0.5")
+        assert code == 0 and "loss:mix" in out, err
+
+
 def test_an_unknown_domain_in_bounds_or_fixed_names_the_option(capsys, tmp_path) -> None:
     # hunt30: 'mixlaw optimize --runs two.csv --law linear --bounds wbe=0:0.5' said "bounds: unknown domain(s)
     # ['wbe']" ('design --method active --bounds' and '--fixed' likewise), the keyword and not the option.

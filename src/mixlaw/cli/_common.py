@@ -375,7 +375,9 @@ def group_targets(target: list[str] | None, eval_groups: list[str] | None) -> li
         # A group that no --target names was built and never fitted: 'optimize --target web --eval-group
         # mix=web:0.5,code:0.5' printed web's optimum as if the option had not been given (hunt30).
         asked = [n[len(LOSS_PREFIX):] if n.startswith(LOSS_PREFIX) else n for n in names]
-        unused = [g for g in (parse_eval_group(spec)[0] for spec in eval_groups) if g not in asked]
+        # A name as given counts too: a group 'loss:mix' is the eval 'loss:mix', which '--target loss:mix' names (an
+        # eval's own name wins over the prefix, as RunTable.resolve_targets reads it).
+        unused = [g for g in (parse_eval_group(spec)[0] for spec in eval_groups) if g not in asked and g not in names]
         if unused:
             raise InputError(f"--eval-group {', '.join(map(repr, unused))}: not among --target {asked}, so "
                              "never fitted; add it to --target (or leave --target out: the groups are then the "
