@@ -708,3 +708,48 @@ def test_an_interrupt_in_a_batched_ye_chunk_leaves_no_replicate_thread(monkeypat
         bootstrap_law("ye-exp", t, n_boot=12, random_state=4, n_jobs=1, fitted=fitted)
     assert [th.name for th in threading.enumerate() if th.name.startswith("mixlaw-replicate")] == []
     assert threading.active_count() == before
+
+
+def test_a_second_interrupt_while_a_batched_ye_chunk_unwinds_leaves_no_thread_waiting(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C twice: the first while replicate 2's fit runs, the second while the chunk waits for replicate 0's fit to
+    # unwind. The bootstrap stops with KeyboardInterrupt and every replicate's thread still ends (replicate 1 was
+    # paused at its warm solve, replicate 2 on its way there). Before, the second interrupt stopped the cleanup
+    # after replicate 0, and replicates 1 and 2 waited at their warm solve for ever.
+    import signal
+    import sys
+    import threading
+
+    from mixlaw.laws.ye import YeExponential
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("needs the main thread and Python's own SIGINT handler (KeyboardInterrupt)")
+    t = _two_eval_table()
+    fitted = get_law("ye-exp", n_restarts=2).fit(t)
+    spec, forget, seen, unwound = YeExponential._spec_one, YeExponential._forget_fit, [], []
+
+    def interrupt() -> None:
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
+
+    def first(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(1)
+        if len(seen) == 5:  # replicate 2's first eval set, on its own thread; the main thread waits for it
+            interrupt()
+        return spec(self, *args, **kwargs)
+
+    def second(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if sys.exc_info()[0] is _bootstrap_warm._Abandoned:  # a fit unwinding from its pause
+            unwound.append(1)
+            if len(unwound) == 1:
+                interrupt()
+        return forget(self, *args, **kwargs)
+
+    monkeypatch.setattr(YeExponential, "_spec_one", first)
+    monkeypatch.setattr(YeExponential, "_forget_fit", second)
+    with pytest.raises(KeyboardInterrupt):
+        bootstrap_law("ye-exp", t, n_boot=64, random_state=4, n_jobs=1, fitted=fitted)  # chunks of 8
+    left = [th for th in threading.enumerate() if th.name.startswith("mixlaw-replicate")]
+    for th in left:  # not joined by the chunk (the second interrupt stopped it): they unwind on their own
+        th.join(timeout=60)
+    assert [th.name for th in left if th.is_alive()] == []

@@ -118,11 +118,13 @@ class _PausedFit:
 
     def abandon(self) -> None:
         """End the fit wherever it is (the chunk stopped: an error, or Ctrl-C while the fit ran): its pause, now or
-        to come, does not wait but unwinds, and the caller waits until its thread ends. A Ctrl-C lands in the main
-        thread's wait (start, resume) while the fit runs on: left so, it reached its pause alone and waited there
-        for ever."""
+        to come, does not wait but unwinds (:meth:`join` waits for its end). A Ctrl-C lands in the main thread's
+        wait (start, resume) while the fit runs on: left so, it reached its pause alone and waited there for ever."""
         self._outcome = None
         self._go.release()
+
+    def join(self) -> None:
+        """Wait until the fit's thread ends (at once when it has, or was never started)."""
         if self._thread.is_alive():
             self._thread.join()
 
@@ -159,8 +161,13 @@ def warm_batched_chunk(task: dict[str, Any], ids: Sequence[int], replicate: Call
             fit.resume(got)
             out.append((b, fit.result()))
     finally:
-        for fit in started:  # an error or interrupt above: the fits not ended unwind, and their threads end
+        # An error or interrupt above: the fits not ended unwind, and their threads end. All are let go before any
+        # is waited for: a second Ctrl-C during the waits left the fits not yet let go waiting for ever. Unwinding,
+        # a fit runs its error path alone (no warning filters, no shared state), so they may run at once.
+        for fit in started:
             fit.abandon()
+        for fit in started:
+            fit.join()
     return sorted(out, key=lambda r: r[0])
 
 
