@@ -268,3 +268,13 @@ def split_names(text: str) -> list[str]:
         if "end of data" in str(e):
             raise InputError(f"{text!r}: a quoted name needs its closing '\"' ('\"\"' is a quote inside)") from None
     return next(csv.reader([text], skipinitialspace=True))
+
+
+def split_counts(value: str, option: str) -> list[str]:
+    """The items of a comma-separated list of sizes (``70M,160M,410M``), stripped; an empty item (``0.01M,``,
+    ``a,,b``) is a one-line error naming ``option``, one message for every option that takes sizes (a trailing
+    comma dropped without a word could hide a size lost in an edit)."""
+    items = [v.strip() for v in value.split(",")]
+    if not all(items):
+        raise InputError(f"{option}: give comma-separated sizes, e.g. 70M,160M,410M; got {value!r}")
+    return items

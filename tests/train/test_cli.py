@@ -223,3 +223,17 @@ def test_sweep_refuses_an_override_of_what_it_sets_itself(override: str, tiny_co
                            "5k", "--store", str(tmp_path / "s.db"), "--block_size=32", override], capsys)
     assert code == 2 and "a sweep sets" in err and override.split("=")[0] in err, err
     assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize("sizes", ["0.01M,", "0.01M,,0.02M", ","])
+def test_sweep_refuses_an_empty_size_as_pipeline_fit_sizes_does(sizes: str, tiny_corpus: str, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # hunt30b: 'mixlaw sweep --sizes 0.01M,' dropped the empty item without a word (a size lost in an edit?),
+    # where 'pipeline --fit-sizes 70M,' refuses it; now the same one-line error.
+    design = tmp_path / "design.csv"
+    design.write_text("w:math,w:legal\n0.5,0.5\n")
+    code, out, err = _run(["sweep", "--corpus", tiny_corpus, "--design", str(design), "--sizes", sizes,
+                           "--tokens", "5k", "--store", str(tmp_path / "s.db")], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert err == f"error: --sizes: give comma-separated sizes, e.g. 70M,160M,410M; got {sizes!r}\n"
+    assert not (tmp_path / "s.db").exists()

@@ -24,7 +24,7 @@ from .. import __version__
 from .._atomic import why_unwritable
 from .._console import make_console
 from .._json import dumps as strict_dumps
-from .._validation import split_names
+from .._validation import split_counts, split_names
 from .._workers import AUTO, MAX_AUTO_WORKERS
 from .._workers import ENV as WORKERS_ENV
 from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number, share_value
@@ -301,9 +301,7 @@ def parse_counts(value: str | None, option: str) -> list[float] | None:
     empty item is a one-line error naming ``option``."""
     if value is None:
         return None
-    items = [v.strip() for v in value.split(",")]
-    if not all(items):
-        raise InputError(f"{option}: give comma-separated sizes, e.g. 70M,160M,410M; got {value!r}")
+    items = split_counts(value, option)
     try:
         return [parse_count(v) for v in items]
     except typer.BadParameter as exc:

@@ -20,6 +20,7 @@ import typer
 from .._atomic import why_unwritable, write_text_atomic
 from .._console import PlainLines, exit_for_returned, make_console
 from .._json import dumps as strict_dumps
+from .._validation import split_counts
 from .._version import __version__
 from ..errors import DivergedError, InputError, MixlawWarning
 from ..store import Heartbeat, RunStore, export_run_table, new_owner, run_labels, write_table
@@ -271,7 +272,7 @@ def sweep_cmd(ctx: typer.Context,
     with warnings.catch_warnings():
         warnings.simplefilter("always", MixlawWarning)
         warnings.showwarning = warn_now
-        result = run_sweep(corpus, design, [s for s in sizes.split(",") if s.strip()], tokens, store,
+        result = run_sweep(corpus, design, split_counts(sizes, "--sizes"), tokens, store,
                            workers=workers, backend=backend, address=address, base=base,
                            keep_checkpoints=keep_checkpoints, progress=not _quiet(ctx))
     doc = {"store": str(store), "runs": len(result.run_ids), "trained": len(result.trained),
