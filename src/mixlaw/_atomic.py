@@ -179,13 +179,28 @@ def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
         f.write(text)
 
 
-def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a table as Parquet, JSONL (``.jsonl``/``.ndjson``: one JSON record a line) or CSV (any other name), by
-    suffix, atomically (see :func:`write_text_atomic`).
+#: The names a table is written under, by suffix (one list for every command's --out that writes a table).
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".ndjson")
+
+
+def check_table_suffix(path: str | os.PathLike[str], option: str = "--out") -> None:
+    """Refuse in one line, naming ``option``, a table path whose suffix says no format mixlaw writes: ``predict
+    --out p.xlsx`` wrote CSV text under that name without a word, where ``runs export --out r.xlsx`` refused it."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise InputError(f"{option}: cannot write {str(path)!r}: unknown format {suffix or '(no suffix)'!r}; "
+                         f"name it .csv, .parquet or .jsonl")
+
+
+def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str], option: str = "--out") -> None:
+    """Write a table as Parquet (``.parquet``/``.pq``), JSONL (``.jsonl``/``.ndjson``: one JSON record a line) or
+    CSV (``.csv``), by suffix, atomically (see :func:`write_text_atomic`); any other name is an
+    :class:`~mixlaw.errors.InputError` naming ``option`` (:func:`check_table_suffix`).
 
     Why JSONL: ``design --out d.jsonl`` wrote CSV text into the file, and ``sweep --design d.jsonl`` (which reads a
     .jsonl file as JSON records) stopped at "not a JSON record". Records are written with :mod:`json` (every float
     as repr, so a mixture reads back bit for bit and keeps its run id), an empty cell as null."""
+    check_table_suffix(path, option)
     p = Path(path)
     if p.suffix.lower() in (".parquet", ".pq"):
         with _checked_target(p) as tmp:
@@ -197,4 +212,5 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Non
 
 
 __all__ = ["atomic_target", "cannot_write", "why_unwritable", "sweep_stale",
-           "temp_path", "pid_alive", "HOST", "write_text_atomic", "write_frame_atomic"]
+           "temp_path", "pid_alive", "HOST", "write_text_atomic", "write_frame_atomic",
+           "TABLE_SUFFIXES", "check_table_suffix"]

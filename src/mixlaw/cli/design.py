@@ -13,6 +13,7 @@ import numpy as np
 import typer
 
 from .. import api, design
+from .._atomic import check_table_suffix
 from .._validation import split_names
 from ..data import WEIGHT_TOL
 from ..errors import InputError, MixlawWarning
@@ -82,13 +83,16 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                law_option: list[str] | None = LawOptionOpt,
                at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
                weight_tol: float = WeightTolOpt,
-               out_path: Path | None = typer.Option(None, "--out", help="Write the design CSV here."),
+               out_path: Path | None = typer.Option(None, "--out", help="Write the design here, as the suffix says: "
+                                                   ".csv, .parquet or .jsonl."),
                seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Propose proxy mixtures (Ye's double-diminishing, RegMix Dirichlet, or active: where a bootstrap committee
     of the law fitted on --runs disagrees most near its optimum), or select --select of the --runs pilots."""
     # As pipeline and report: a folder, a symlink or a path through a file is refused before --method active's
     # bootstrap refits, not after them (a missing folder is made by the write, as in every command).
     check_outputs([runs, tokens_available], out=out_path)
+    if out_path is not None:
+        check_table_suffix(out_path)
     # split_names: a name holding a comma in double quotes, as --prior, --bounds and export's --mixture read it;
     # a plain split made '"a,b",c' the domains '"a' and 'b"' without a word.
     doms = None if domains is None else [d.strip() for d in split_names(domains)]

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import api
+from .._atomic import check_table_suffix
 from .._console import frame_text
 from ..compare import SCORE_NOTES, default_laws, holdout_split, left_out_laws, score_cell
 from ..errors import InputError, MixlawWarning
@@ -371,10 +372,13 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
                                                 help="With --pipeline: or training tokens D (1e11 or 100B)."),
             weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on the mixtures' weight sums "
                                              "(rows within it are renormalised)."),
-            out_path: Path | None = typer.Option(None, "--out", help="Write predictions as CSV."),
+            out_path: Path | None = typer.Option(None, "--out", help="Write the predictions here, as the suffix says: "
+                                                 ".csv, .parquet or .jsonl."),
             as_json: bool = JsonOpt) -> None:
     """Predict the losses of new mixtures with a saved law, or with a saved pipeline at any model size and step."""
     check_not_an_input([law_path, pipeline, mixtures], out=out_path)
+    if out_path is not None:
+        check_table_suffix(out_path)
     if (law_path is None) == (pipeline is None):
         raise InputError("give exactly one of --law LAW.json and --pipeline PIPELINE.json")
     if steps is not None and tokens is not None:

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from .. import api
+from .._atomic import check_table_suffix
 from ..errors import InputError
 from ..evals import add_weighted_total, linear_objective
 from ..laws.options import parse_law_options
@@ -132,9 +133,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                  save: Path | None = typer.Option(None, "--save", help="Save the fitted pipeline as JSON, for "
                                                   "'mixlaw predict --pipeline' at any model size and step."),
                  out_path: Path | None = typer.Option(None, "--out", help="Write the predicted target-scale losses "
-                                                      "of the runs' mixtures (with their intervals) here, .csv or "
-                                                      ".parquet; the report then names the file instead of "
-                                                      "printing that table."),
+                                                      "of the runs' mixtures (with their intervals) here, as the "
+                                                      "suffix says: .csv, .parquet or .jsonl; the report then "
+                                                      "names the file instead of printing that table."),
                  report: Path | None = typer.Option(None, "--report", help="Also write a self-contained HTML page: "
                                                     "the fitted curves carried to the target, every mixture's "
                                                     "prediction with its interval (and any measured loss at the "
@@ -155,6 +156,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     # --default may name a mixture file: an input too (read before --out and --report are written).
     check_outputs([runs, default if default not in ("mean", "uniform") and Path(default).is_file() else None],
                   save=save, out=out_path, report=report)
+    if out_path is not None:
+        check_table_suffix(out_path)
     # --workers reaches a mixing law that cross-validates (--law stack), in the fit and in --backtest's refits.
     with show_warnings(), progress(f"{route} pipeline"), cv_workers(workers):
         table = load_table(runs, weight_tol, eval_group)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._atomic import atomic_target, why_unwritable
+from .._atomic import atomic_target, check_table_suffix, why_unwritable
 from ..data.json_records import jsonl_text
 from ..errors import InputError
 
@@ -108,8 +108,9 @@ def label_order(label: str, params: int) -> tuple[Any, ...]:
     return natural(_SIZE_SUFFIX.sub("", label)), int(params), natural(label)
 
 
-def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a run table as Parquet, CSV or JSONL (by suffix) via a temp file and ``os.replace``.
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], option: str = "--out") -> Path:
+    """Write a run table as Parquet, CSV or JSONL (by suffix: :data:`mixlaw._atomic.TABLE_SUFFIXES`, any other
+    an error naming ``option``) via a temp file and ``os.replace``.
 
     A reader never sees a half-written file, and a crash leaves the previous version in place.
 
@@ -120,8 +121,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".pq", ".csv", ".jsonl"):
-        raise InputError(f"cannot write {str(path)!r}: unknown format {suffix!r}; use .parquet, .csv or .jsonl")
+    check_table_suffix(path, option)
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise InputError(f"cannot write {str(path)!r}: it exists and is not a regular file (a folder, symlink, "
                          f"device or FIFO would be replaced); choose another path")

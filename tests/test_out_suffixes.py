@@ -1,0 +1,56 @@
+"""Every --out that writes a table takes the same suffixes and refuses any other in one line (hunt30b)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from cli_runner import run_cli
+
+from mixlaw.errors import InputError
+from mixlaw.store import write_table
+
+SAYS = "name it .csv, .parquet or .jsonl"
+
+
+@pytest.mark.parametrize("args", [
+    ["design", "--domains", "web,code", "--n", "4"],
+    ["predict", "--law", "law.json", "--mixtures", "web=1"],
+    ["pipeline", "--runs", "runs.csv"],
+])
+@pytest.mark.parametrize("name", ["out.xlsx", "out.txt", "out"])
+def test_a_table_out_of_an_unknown_suffix_is_refused_before_any_work(args: list[str], name: str, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # 'mixlaw design --out d.xlsx' (predict, pipeline likewise) wrote CSV text under that name, exit 0, while
+    # 'runs export --out r.xlsx' refused it; now all refuse it, before reading the law or fitting the runs.
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, *args, "--out", name)
+    suffix = Path(name).suffix or "(no suffix)"
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert err == f"error: --out: cannot write {name!r}: unknown format {suffix!r}; {SAYS}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_runs_tables_are_refused_in_the_same_words() -> None:
+    with pytest.raises(InputError, match=rf"^--out: cannot write 'r\.xlsx': unknown format '\.xlsx'; {SAYS}$"):
+        write_table(pd.DataFrame({"run": ["a"]}), "r.xlsx")
+
+
+@pytest.mark.parametrize("command", ["design", "predict", "pipeline"])
+def test_the_help_of_out_names_the_suffixes_it_writes(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # predict's and design's help said "CSV" while a .parquet name wrote Parquet (and .jsonl JSON records).
+    code, out, _ = run_cli(capsys, command, "--help")
+    assert code == 0
+    said = " ".join(re.sub(r"[│\s]+", " ", out).split())
+    assert ".csv, .parquet or .jsonl" in said, said
+
+
+def test_a_design_out_writes_what_its_suffix_says(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name, read in (("d.csv", pd.read_csv), ("d.parquet", pd.read_parquet),
+                       ("d.jsonl", lambda p: pd.read_json(p, lines=True))):
+        code, _, err = run_cli(capsys, "design", "--domains", "web,code", "--n", "4", "--out", str(tmp_path / name))
+        assert code == 0, err
+        assert list(read(tmp_path / name).columns)[-2:] == ["w:web", "w:code"]
