@@ -42,6 +42,7 @@ from .data import share_value
 from .data.reading import _read_any
 from .errors import DataError, DataWarning, InputError, user_stacklevel
 from .store import Heartbeat, LeaseLost, RunStore, new_owner
+from .store.table import shared_names_warning
 from .train.config import ProxyConfig, parse_count, run_id
 from .train.data import Corpus  # numpy memmaps only, no torch
 
@@ -231,8 +232,8 @@ def plan_sweep(corpus: str | os.PathLike[str], mixtures: Sequence[dict[str, floa
     counts = pd.Series([names[r - 2] for r in rows if names is not None and names[r - 2]], dtype=object).value_counts()
     shared = [str(n) for n, k in counts.items() if k > 1]
     if shared:
-        warnings.warn(f"{where}the design gives the name(s) {shared[:5]} to several rows: their runs are exported as "
-                      "<name>-<first 8 id digits> (give each row a name of its own)", DataWarning,
+        warnings.warn(shared_names_warning(shared, where=where, giver="the design", given="rows",
+                                           fix="give each row a name of its own"), DataWarning,
                       stacklevel=user_stacklevel(2))
     return [planned[k] for k in sorted(planned)]
 

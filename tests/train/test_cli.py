@@ -75,6 +75,15 @@ def test_train_names_its_run_in_the_store(tiny_corpus: str, tmp_path: Path,
     code, _, err = _run(["train", "--corpus", tiny_corpus, "--mixture", "math=0.25,legal=0.75", "--store", db,
                          "--name", "all-math", *TINY], capsys)
     assert code == 0 and "already has a run named 'all-math'" in err, err
+    # hunt30b: 'runs export' then renamed both to all-math-<id digits> without a word (sweep warns of a design's
+    # shared name); now the same warning, one line, naming the store and the name.
+    code, _, err = _run(["runs", "export", db, out], capsys)
+    assert code == 0 and sorted(set(pd.read_csv(out)["run"]))[0].startswith("all-math-")
+    assert (f"warning: run store {db!r}: the store gives the name(s) ['all-math'] to several runs: their runs are "
+            "exported as <name>-<first 8 id digits> (give each run a name of its own, or name them all by id: "
+            "--ids)\n") in err, err
+    code, _, err = _run(["runs", "export", db, out, "--ids"], capsys)
+    assert code == 0 and "warning" not in err, err
 
 
 @pytest.mark.parametrize(("args", "message"), [

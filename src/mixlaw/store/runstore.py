@@ -31,6 +31,8 @@ import sqlite3
 import threading
 import time
 import uuid
+import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,9 +41,9 @@ from typing import Any
 import pandas as pd
 
 from .._atomic import pid_alive, why_unwritable
-from ..errors import InputError
+from ..errors import DataWarning, InputError, user_stacklevel
 from . import schema
-from .table import label_order, run_labels, run_table_rows
+from .table import label_order, run_labels, run_table_rows, shared_names_warning
 
 #: A claim whose heartbeat is older than this (seconds) is considered abandoned and may be taken over.
 LEASE_S = 120.0
@@ -453,6 +455,16 @@ class RunStore:
         if not frames:
             return run_table_rows("", {}, 0, []).iloc[0:0]
         table = pd.concat(frames, ignore_index=True)
+        if not ids:
+            # A name several exported runs share (two 'train --name x' runs) became x-<id digits> without a word,
+            # where the sweep of a design that repeats a name warns; the same warning here.
+            names = self.names()
+            count = Counter(n for n in names.values() if n)
+            shared = list(dict.fromkeys(names[r[0]] for r in ordered if names.get(r[0]) and count[names[r[0]]] > 1))
+            if shared:
+                warnings.warn(shared_names_warning(shared, where=f"{self._where}: ", giver="the store", given="runs",
+                                                   fix="give each run a name of its own, or name them all by id: "
+                                                   "--ids"), DataWarning, stacklevel=user_stacklevel(2))
         # Runs of different corpora may not share domains: a missing weight is 0, a missing loss stays NaN.
         wcols = [c for c in table.columns if c.startswith("w:")]
         table[wcols] = table[wcols].fillna(0.0)

@@ -108,6 +108,15 @@ def label_order(label: str, params: int) -> tuple[Any, ...]:
     return natural(_SIZE_SUFFIX.sub("", label)), int(params), natural(label)
 
 
+def shared_names_warning(shared: Iterable[str], *, where: str, giver: str, given: str, fix: str) -> str:
+    """The one warning for names that several runs share, which :func:`run_labels` exports as
+    ``<name>-<first 8 id digits>``: a sweep's design (``giver="the design", given="rows"``) says it before
+    training, ``runs export`` (``"the store"``, ``"runs"``) when it renames them (it did so without a word)."""
+    names = list(shared)
+    return (f"{where}{giver} gives the name(s) {names[:5]}{' ...' if len(names) > 5 else ''} to several {given}: "
+            f"their runs are exported as <name>-<first 8 id digits> ({fix})")
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], option: str = "--out") -> Path:
     """Write a run table as Parquet, CSV or JSONL (by suffix: :data:`mixlaw._atomic.TABLE_SUFFIXES`, any other
     an error naming ``option``) via a temp file and ``os.replace``.
@@ -141,4 +150,4 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], option: str =
     return path
 
 
-__all__ = ["label_order", "run_labels", "run_table_rows", "write_table"]
+__all__ = ["label_order", "run_labels", "run_table_rows", "shared_names_warning", "write_table"]

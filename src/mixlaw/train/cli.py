@@ -305,7 +305,14 @@ def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw 
         # A store named runs.csv exported to runs.csv was replaced by its own export (the runs' only copy).
         raise InputError(f"OUT {out}: that is the run store {db}; writing it would overwrite your runs (choose "
                          "another path)")
-    table = export_run_table(db, include_unfinished=include_unfinished, ids=ids)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MixlawWarning)
+        table = export_run_table(db, include_unfinished=include_unfinished, ids=ids)
+    for w in caught:  # as sweep prints its own: one 'warning: ...' line (a shared name's runs renamed), not two
+        if issubclass(w.category, MixlawWarning):
+            _console(stderr=True).print(f"warning: {w.message}", highlight=False, markup=False)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     untrained = list(table.attrs.get("untrained_domains", []))
     with RunStore(db, readonly=True) as store:
         left = store.left_out(include_unfinished=include_unfinished)
