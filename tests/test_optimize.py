@@ -672,10 +672,10 @@ def test_a_tokens_file_error_names_the_option_and_the_domain(capsys, tmp_path) -
 
     runs = _write_runs(tmp_path / "runs.csv", 30)
     tok = tmp_path / "tok.csv"
-    tok.write_text("domain,tokens\nweb,1B\ncode,5M\nmath,7M\nbooks,7M\n")
+    tok.write_text("domain,tokens\nweb,1B\ncdoe,5M\nmath,7M\n")  # hunt30b: extras alone are ignored, a typo not
     code, _, err = _cli(capsys, "optimize", "--runs", runs, "--law", "linear", "--tokens-available", str(tok),
                         "--target-tokens", "1B")
-    assert code == 2 and "tokens_available (--tokens-available): unknown domain(s) ['books']" in err
+    assert code == 2 and "tokens_available (--tokens-available): unknown domain(s) ['cdoe']" in err
     code, _, err = _cli(capsys, "design", "--domains", "web,code,math", "--tokens-available", "web=1B,code=0,math=2B",
                         "--target-tokens", "1B", "--n", "3")
     assert code == 2
@@ -743,3 +743,35 @@ def test_an_unknown_domain_in_bounds_or_fixed_names_the_option(capsys, tmp_path)
     for opt, spec in (("--bounds", "wbe=0:0.5"), ("--fixed", "wbe=0.5")):
         code, _, err = _cli(capsys, "optimize", "--runs", runs, "--law", "linear", opt, spec)
         assert code == 2 and f"{opt[2:]} ({opt}): unknown domain(s) ['wbe']; the law's domains are" in err, err
+
+
+def test_a_corpus_wide_tokens_file_is_read_for_the_laws_domains(capsys, tmp_path) -> None:
+    # hunt30b: 'mixlaw optimize --runs runs.csv --tokens-available tok.csv --target-tokens 1B' (design, and optimize
+    # --law law.json likewise) refused a file of the whole corpus, "unknown domain(s) ['books']", while 'export
+    # --tokens-available tok.csv' took it; now the extra domains are ignored with one warning naming them, and the
+    # optimum is the one of the file without them. A file that lacks a domain of the law is still refused.
+    runs = _write_runs(tmp_path / "runs.csv", 30)
+    (tmp_path / "tok.csv").write_text("domain,tokens\nweb,1B\ncode,5M\nmath,7M\n")
+    (tmp_path / "all.csv").write_text("domain,tokens\nweb,1B\ncode,5M\nbooks,7M\nmath,7M\nwiki,1M\n")
+    (tmp_path / "short.csv").write_text("domain,tokens\nweb,1B\nbooks,7M\nmath,7M\n")
+    base = ["--target-tokens", "1B", "--json"]
+    code, out, err = _cli(capsys, "optimize", "--runs", runs, "--law", "linear", "--tokens-available",
+                          str(tmp_path / "tok.csv"), *base)
+    assert code == 0 and "warning" not in err, err
+    want = json.loads(out)["optimum"]["weights"]
+    code, out, err = _cli(capsys, "optimize", "--runs", runs, "--law", "linear", "--tokens-available",
+                          str(tmp_path / "all.csv"), *base)
+    assert code == 0 and json.loads(out)["optimum"]["weights"] == want
+    said = f"warning: --tokens-available {tmp_path / 'all.csv'}: domain(s) 'books', 'wiki' are not the law's; ignored"
+    assert said in " ".join(err.split()) and err.count("warning:") == 1, err
+    law = tmp_path / "law.json"
+    assert _cli(capsys, "fit", "--runs", runs, "--law", "linear", "--out", str(law))[0] == 0
+    code, out, err = _cli(capsys, "optimize", "--law", str(law), "--tokens-available", str(tmp_path / "all.csv"),
+                          *base)
+    assert code == 0 and "'books', 'wiki' are not the law's; ignored" in " ".join(err.split()), err
+    code, out, err = _cli(capsys, "design", "--domains", "web,code,math", "--n", "3", "--tokens-available",
+                          str(tmp_path / "all.csv"), "--target-tokens", "1B")
+    assert code == 0 and "'books', 'wiki' are not the design's; ignored" in " ".join(err.split()), err
+    for cmd in (["optimize", "--runs", runs, "--law", "linear"], ["design", "--domains", "web,code,math", "--n", "3"]):
+        code, _, err = _cli(capsys, *cmd, "--tokens-available", str(tmp_path / "short.csv"), "--target-tokens", "1B")
+        assert code == 2 and "tokens_available (--tokens-available): unknown domain(s) ['books']" in err, err

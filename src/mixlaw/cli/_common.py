@@ -24,9 +24,10 @@ from .. import __version__
 from .._atomic import why_unwritable
 from .._console import make_console
 from .._json import dumps as strict_dumps
-from .._validation import split_counts, split_names
+from .._validation import first_and_more, split_counts, split_names
 from .._workers import AUTO, MAX_AUTO_WORKERS
 from .._workers import ENV as WORKERS_ENV
+from ..budget import read_tokens_available
 from ..data import LOSS_PREFIX, RunTable, beyond_tol, scaled_number, share_value
 from ..errors import InputError, MixlawWarning, PerplexityWarning, ShortRunWarning, UnusedDomainWarning
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, parse_eval_group
@@ -518,3 +519,21 @@ def parse_default(spec: str, domains: list[str], mixtures: Any) -> Any:
     return [mix.get(d, 0.0) / total for d in domains]
 
 
+
+
+def tokens_available_for(spec: str | None, domains: Iterable[str], whose: str) -> dict[str, float] | None:
+    """--tokens-available read for ``domains``: a corpus-wide file that also lists domains the law (or design) does
+    not have keeps those out, with one warning naming them, as ``export`` takes such a file (optimize and design
+    refused it: "unknown domain(s) ['books']"). A file that lacks one of ``domains`` is kept whole, for
+    :func:`mixlaw.budget.per_domain`'s error (a misspelt domain: "unknown domain(s) ['cdoe'] ... did you mean")."""
+    if spec is None:
+        return None
+    tok = read_tokens_available(spec)
+    doms = list(domains)
+    extra = [d for d in tok if d not in doms]
+    if extra and all(d in tok for d in doms):
+        names = first_and_more([repr(d) for d in extra])
+        warnings.warn(f"--tokens-available {spec}: domain(s) {names} are not {whose}'s; ignored (its domains are "
+                      f"{doms})", MixlawWarning, stacklevel=1)
+        tok = {d: v for d, v in tok.items() if d in doms}
+    return tok

@@ -35,6 +35,7 @@ from ._common import (
     parse_objective,
     parse_targets,
     show_warnings,
+    tokens_available_for,
 )
 from ._progress import progress
 from ._tables import load_table, one_scale_rows
@@ -179,7 +180,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                     # As optimize: the epoch cap is a cap on tokens, and without a budget it capped nothing.
                     raise InputError("--max-epochs needs --tokens-available and --target-tokens (it caps each "
                                      "domain's share by the tokens it has)")
-                tok = None if tokens_available is None else design.read_tokens_available(tokens_available)
+                tok = tokens_available_for(tokens_available, doms, "the design")
                 frame = design.make_design(doms, method=method, n=40 if n is None else n,
                                            prior=None if prior is None else parse_mixture(prior),
                                            tokens_available=tok, target_tokens=target_tokens,

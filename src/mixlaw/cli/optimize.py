@@ -18,7 +18,6 @@ import typer
 from .. import api
 from .._json import dumps as strict_dumps
 from .._workers import AUTO, parse_workers
-from ..budget import read_tokens_available
 from ..continual import critical_proportion
 from ..data import WEIGHT_TOL
 from ..errors import ExtrapolationWarning, InputError, MixlawWarning
@@ -60,6 +59,7 @@ from ._common import (
     refuse_given,
     show_warnings,
     split_names,
+    tokens_available_for,
 )
 from ._progress import cv_progress, progress
 from ._tables import DatasetOpt, fitting_table
@@ -298,7 +298,7 @@ def _optimum_of_pipeline(pipeline: Path, a: _Asked) -> tuple[Any, Any, Any, Any]
                           f"export); the optimum is the saved law's at its own target, D* = "
                           f"{saved.target_tokens:.4g} tokens: for another scale, refit (mixlaw pipeline "
                           f"--target-tokens {a.target_tokens:.4g} --save ...)", MixlawWarning, stacklevel=1)
-        tok = None if a.tokens_available is None else read_tokens_available(a.tokens_available)
+        tok = tokens_available_for(a.tokens_available, saved.domains, "the pipeline")
         # As 'mixlaw pipeline --optimize' gives it (one call: the same optimum), the reference mixture the
         # mean of the pipeline's mixtures unless the token shares are known.
         result, opt_interval = api.optimize_at_target(
@@ -316,7 +316,7 @@ def _optimum_of_saved_law(law: str, runs: str | None, dataset: str | None, weigh
         fitted = api.load_law(law)
         table = None if runs is None and dataset is None else fitting_table(runs, dataset, weight_tol, None, None,
                                                                            False)
-        tok = None if a.tokens_available is None else read_tokens_available(a.tokens_available)
+        tok = tokens_available_for(a.tokens_available, fitted.domains_, "the law")
         result = api.optimize_saved_law(fitted, table, objective=parse_objective(a.objective),
                                         extrapolate=a.extrapolate, maximize=a.maximize, bounds=parse_bounds(a.bounds),
                                         fixed=a.fixed, tokens_available=tok, target_tokens=a.target_tokens,
@@ -348,7 +348,7 @@ def _optimum_of_runs(runs: str | None, dataset: str | None, law: str, target: li
             if not a.maximize:  # the one law's column is named 'objective': warn on the evals it sums
                 warn_minimised_metrics(list(linear_objective(obj, table.resolve_targets(targets))))
             table, targets, obj = fit_on_total(table, targets, obj)
-        tok = None if a.tokens_available is None else read_tokens_available(a.tokens_available)
+        tok = tokens_available_for(a.tokens_available, table.domains, "the law")
         result = api.optimize_runs(table, law=law_with_options(law, law_option, a.seed), targets=targets,
                                    objective=obj, n_boot=bootstrap, bounds=parse_bounds(a.bounds), fixed=a.fixed,
                                    tokens_available=tok, target_tokens=a.target_tokens, max_epochs=a.max_epochs,
