@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import mixlaw
 
@@ -388,3 +389,12 @@ def test_optimize_runs_reads_a_path_as_fit_table_does(tmp_path) -> None:  # type
 
     with pytest.raises(mixlaw.InputError, match="no such file"):
         mixlaw.optimize_runs(str(tmp_path / "missing.csv"), law="ye-exp")
+
+
+@pytest.mark.parametrize("key", [3, ["linear"], None])
+def test_get_law_of_a_key_that_is_not_a_string_is_an_input_error(key) -> None:
+    # hunt30b: get_law(3) stopped on AttributeError "'int' object has no attribute 'replace'", get_law(['linear'])
+    # on TypeError "unhashable type: 'list'".
+    with pytest.raises(mixlaw.InputError, match=r"^key: a law key is a string such as 'ye-exp'; got .*\(available: "
+                                                r"additive, "):
+        mixlaw.get_law(key)

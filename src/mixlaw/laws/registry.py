@@ -61,6 +61,10 @@ def get_law(key: str, **options: Any) -> Any:
     InputError
         Unknown key (the message lists the known ones) or an option the law does not take.
     """
+    if not isinstance(key, str):
+        # get_law(3) stopped on "'int' object has no attribute 'replace'", get_law(['linear']) on "unhashable type".
+        raise InputError(f"key: a law key is a string such as 'ye-exp'; got {type(key).__name__} {key!r}"[:300]
+                         + f" (available: {', '.join(available_laws())})")
     if key not in _REGISTRY:
         raise InputError(f"unknown law {key!r}{_did_you_mean(key, available_laws())}; available: "
                          f"{', '.join(available_laws())}")
