@@ -398,3 +398,23 @@ def test_get_law_of_a_key_that_is_not_a_string_is_an_input_error(key) -> None:
     with pytest.raises(mixlaw.InputError, match=r"^key: a law key is a string such as 'ye-exp'; got .*\(available: "
                                                 r"additive, "):
         mixlaw.get_law(key)
+
+
+@pytest.mark.parametrize("call", ["fit_table", "optimize_runs", "bootstrap_law", "active_design"])
+@pytest.mark.parametrize("law", [3, None, ["linear"]])
+def test_a_law_that_is_neither_a_key_nor_a_law_is_an_input_error(call: str, law) -> None:
+    # hunt30b: fit_table(t, law=3) stopped on AttributeError "'int' object has no attribute 'fit'" (optimize_runs
+    # and bootstrap_law likewise, law=['linear'] on "unhashable type"), where active_design said what it takes.
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), size=8)
+    table = mixlaw.RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(8)], "w:a": W[:, 0], "w:b": W[:, 1],
+                                          "loss:a": 2 + W[:, 0]}))
+    calls = {"fit_table": lambda: mixlaw.fit_table(table, law=law),
+             "optimize_runs": lambda: mixlaw.optimize_runs(table, law=law),
+             "bootstrap_law": lambda: mixlaw.bootstrap_law(law, table, n_boot=3),
+             "active_design": lambda: mixlaw.active_design(table, 2, law=law)}
+    with pytest.raises(mixlaw.InputError, match=rf"^{call}: law must be a law key \(e\.g\. 'ye-exp'\) or a MixingLaw; "
+                                                rf"got {type(law).__name__} "):
+        calls[call]()

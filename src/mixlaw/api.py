@@ -52,7 +52,7 @@ from .export_input import _mixture_from_frame
 from .importers import read_any_runs
 from .importers import read_any_runs as read_runs  # noqa: F401  (api.read_runs, as mixlaw.read_runs: what --runs reads)
 from .laws import available_laws, get_law, law_from_dict
-from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw
+from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw, check_law_arg
 from .pipeline import PipelineResult
 from .pipeline.result import far_below_line
 
@@ -124,6 +124,7 @@ def fit_table(table: RunTable | pd.DataFrame | str | os.PathLike[str], *, law: s
     (``"auto"``: the usable CPUs, at most 8, as ``mixlaw fit``'s default ``--workers auto``; the same numbers).
     No ``n_jobs`` keyword here: ``options`` go to the law, and ``lightgbm`` takes an ``n_jobs`` of its own. They
     configure a law given by key; a law given as an instance is fitted as configured (``options`` are refused)."""
+    check_law_arg(law, "fit_table")
     if options and not isinstance(law, str):
         # fit_table(t, law=get_law("linear"), alpha=5.0) dropped alpha without a word (the instance's 'cv' was fitted).
         raise InputError(f"fit_table: options {sorted(options)} configure a law given by key (law='linear', "

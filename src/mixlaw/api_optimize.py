@@ -24,7 +24,7 @@ from .errors import FitError, InputError
 from .evals import linear_objective, unweighted_gaps, warn_minimised_metrics
 from .importers import read_any_runs
 from .laws import get_law
-from .laws.base import MixingLaw
+from .laws.base import MixingLaw, check_law_arg
 from .laws.selection import CV_JOBS, META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
@@ -103,6 +103,7 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     -------
     OptimumResult
     """
+    check_law_arg(law, "optimize_runs")
     n_folds = renamed("n_folds", n_folds, "cv_folds", cv_folds)
     constraints = renamed_in(constraints, "params", "model_params")
     table = frame_as_table(table)  # a DataFrame in the run table's columns, as law.fit reads one

@@ -64,7 +64,7 @@ from .data import RunTable, frame_as_table
 from .errors import DataWarning, InputError, MixlawWarning, user_stacklevel
 from .evals import objective_weights, unweighted_gaps
 from .fit import BATCH_BYTES, single_threaded_blas
-from .laws.base import MixingLaw, get_law, weights_in_order
+from .laws.base import MixingLaw, check_law_arg, get_law, weights_in_order
 from .optimize import _make_scalar, _objective_weights, optimize_mixture
 from .optimize.search import check_optimize_keywords
 
@@ -381,6 +381,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         check_optimize_keywords(optimize, "bootstrap_law(optimize=)")
     # Before any fit. Not os.cpu_count(): a 2-CPU container quota on a 64-core host started 64 processes.
     jobs = resolve_workers(n_jobs, default=AUTO)
+    check_law_arg(law, "bootstrap_law")
     if law_options and not isinstance(law, str):
         # bootstrap_law(fitted_law, t, law_options={"alpha": 5.0}) refitted the law as it was, options dropped.
         raise InputError(f"bootstrap_law: law_options {sorted(law_options)} configure a law given by key; the law "

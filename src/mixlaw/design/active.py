@@ -25,7 +25,7 @@ from ..bootstrap import bootstrap_law
 from ..data import RunTable, frame_as_table, note_left_out
 from ..errors import ExtrapolationWarning, FitError, InputError, WeightRangeWarning, user_stacklevel
 from ..evals import unweighted_gaps
-from ..laws.base import MixingLaw, get_law
+from ..laws.base import MixingLaw, check_law_arg, get_law
 from ..optimize import (
     _LawEval,
     _make_scalar,
@@ -360,8 +360,7 @@ def _point_fit(runs: RunTable, law: str | Any, targets: str | Sequence[str], obj
     # An eval the objective weighs 0 is not fitted: its missing losses cost no run (evals.unweighted_gaps).
     names, objective = unweighted_gaps(runs, names, objective, _objective_weights(objective, names)[1])
     est = get_law(law, random_state=seed) if isinstance(law, str) else law
-    if not isinstance(est, MixingLaw):
-        raise InputError(f"law must be a law key or a MixingLaw; got {type(law).__name__}")
+    check_law_arg(est, "active_design")
     # A run missing a target's loss (a NaN cell): the law, the committee and the noise take the rows that have
     # every target; every run's mixture still counts for min_distance and its id is not reused.
     all_runs, left_out = runs, runs.rows_left_out(names)

@@ -817,6 +817,15 @@ class PerTargetLaw(PerTargetLossUnits, MixingLaw):
 
 
 # ---------------------------------------------------------------------- warm starts
+def check_law_arg(law: Any, where: str) -> None:
+    """Refuse in one line a ``law=`` that is neither a law key nor a :class:`MixingLaw`: ``fit_table(t, law=3)``
+    stopped on "AttributeError: 'int' object has no attribute 'fit'" (optimize_runs, bootstrap_law likewise), where
+    :func:`~mixlaw.design.active_design` said what it takes."""
+    if not isinstance(law, str | MixingLaw):
+        raise InputError(f"{where}: law must be a law key (e.g. 'ye-exp') or a MixingLaw; got {type(law).__name__} "
+                         f"{law!r}"[:300])
+
+
 def warm_clone(fitted: MixingLaw) -> MixingLaw:
     """An unfitted copy of ``fitted`` whose next fit starts from ``fitted``'s parameters, with one start.
 
@@ -879,4 +888,4 @@ def _note_scale_blind_candidates(err: InputError, cv: Any, source: str | None,
 # predates their modules; weights_in_order (._inputs) is imported from here by the pipeline and the bootstrap, and
 # FitContext (._fit_input, below _fit_stats, which annotates with it) by every law.
 __all__ = ["MixingLaw", "PerTargetLaw", "FitContext", "register", "get_law", "available_laws", "law_from_dict",
-           "warm_clone", "weights_in_order", "LAW_SCHEMA_VERSION", "_REGISTRY", "state_bool"]
+           "warm_clone", "check_law_arg", "weights_in_order", "LAW_SCHEMA_VERSION", "_REGISTRY", "state_bool"]
