@@ -418,3 +418,17 @@ def test_a_law_that_is_neither_a_key_nor_a_law_is_an_input_error(call: str, law)
     with pytest.raises(mixlaw.InputError, match=rf"^{call}: law must be a law key \(e\.g\. 'ye-exp'\) or a MixingLaw; "
                                                 rf"got {type(law).__name__} "):
         calls[call]()
+
+
+@pytest.mark.parametrize("targets", [3, [0], ["a", None]])
+def test_targets_that_are_not_names_are_an_input_error(targets) -> None:
+    # hunt30b: law.fit(table, targets=3) stopped on TypeError "'int' object is not iterable", targets=[0] on
+    # AttributeError "'int' object has no attribute 'startswith'".
+    import pandas as pd
+
+    table = mixlaw.RunTable(pd.DataFrame({"run": ["r0", "r1", "r2"], "w:a": [0.2, 0.5, 0.8], "w:b": [0.8, 0.5, 0.2],
+                                          "loss:a": [2.5, 2.3, 2.1]}))
+    with pytest.raises(mixlaw.InputError, match=r"^targets: expected an eval name, a list of them, or 'all' \(the "
+                                                r"table's evals: \['a'\]\); got "):
+        mixlaw.get_law("linear").fit(table, targets=targets)
+    assert mixlaw.get_law("linear").fit(table, targets=("a",)).predict([[0.5, 0.5]]).shape == (1, 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -457,6 +457,13 @@ class RunTable:
         InputError
             An unknown target, listing the known ones.
         """
+        if targets is not None and not isinstance(targets, str):
+            targets = list(targets) if isinstance(targets, Iterable) else targets
+            if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+                # fit(table, targets=3) stopped on "TypeError: 'int' object is not iterable", targets=[0] on
+                # "'int' object has no attribute 'startswith'".
+                raise InputError(f"targets: expected an eval name, a list of them, or 'all' (the table's evals: "
+                                 f"{known_names([], self.evals)}); got {targets!r}"[:300])
         if targets is None or targets == "all" or (not isinstance(targets, str) and list(targets) == ["all"]):
             return self.evals
         if isinstance(targets, str):
