@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -432,3 +434,13 @@ def test_targets_that_are_not_names_are_an_input_error(targets) -> None:
                                                 r"table's evals: \['a'\]\); got "):
         mixlaw.get_law("linear").fit(table, targets=targets)
     assert mixlaw.get_law("linear").fit(table, targets=("a",)).predict([[0.5, 0.5]]).shape == (1, 1)
+
+
+@pytest.mark.parametrize(("given", "hint"), [(mixlaw.get_law("linear"), ": optimise a law with optimize_mixture"),
+                                             (None, ""), ({"route": "nested"}, "")])
+def test_optimize_pipeline_of_what_is_not_a_pipeline_is_an_input_error(given, hint: str) -> None:
+    # hunt30b: optimize_pipeline(law) stopped on AttributeError "'Linear' object has no attribute 'route'" (None:
+    # "'NoneType' object ..."), where save_pipeline(law) says what it takes.
+    with pytest.raises(mixlaw.InputError, match=r"^result: optimize_pipeline optimises a fit_pipeline result \(a "
+                                                rf"PipelineResult\); got {type(given).__name__}{re.escape(hint)}"):
+        mixlaw.optimize_pipeline(given)

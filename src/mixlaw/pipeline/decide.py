@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import ExtrapolationWarning, HigherIsBetterWarning, InputError, MixlawWarning, user_stacklevel
 from ..laws._inputs import weights_in_order
+from ..laws.base import MixingLaw
 from ..optimize import Objective, OptimumResult, StepsToMatch, _make_scalar, _objective_weights, optimize_mixture
 from ..optimize.search import check_optimize_keywords
 from ..optimize.simulate import run_spacing_l1
@@ -82,6 +83,13 @@ def _optimize(result: PipelineResult, objective: Objective, natural: Any, steps_
               random_state: int | np.random.Generator | None, extrapolate: bool,
               constraints: dict[str, Any]) -> OptimumResult:
     """:func:`optimize_pipeline`'s work, its warnings not yet merged."""
+    if not isinstance(result, PipelineResult):
+        # optimize_pipeline(law) stopped on "AttributeError: 'Linear' object has no attribute 'route'", as
+        # save_pipeline(law) did before it said what it takes.
+        hint = (": optimise a law with optimize_mixture(law) (or optimize_saved_law)"
+                if isinstance(result, MixingLaw) else "")
+        raise InputError(f"result: optimize_pipeline optimises a fit_pipeline result (a PipelineResult); got "
+                         f"{type(result).__name__}{hint}")
     if constraints.get("maximize"):
         # Refused, not passed on: the metric would be extrapolated by laws that fall with scale (fit_pipeline warns),
         # its HigherIsBetterWarning is silenced below, and steps-to-match would read a falling loss curve.
