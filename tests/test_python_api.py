@@ -444,3 +444,27 @@ def test_optimize_pipeline_of_what_is_not_a_pipeline_is_an_input_error(given, hi
     with pytest.raises(mixlaw.InputError, match=r"^result: optimize_pipeline optimises a fit_pipeline result \(a "
                                                 rf"PipelineResult\); got {type(given).__name__}{re.escape(hint)}"):
         mixlaw.optimize_pipeline(given)
+
+
+@pytest.mark.parametrize(("given", "hint"), [("linear", ": a key is fitted by optimize_runs(table, law=key)"),
+                                             (None, "")])
+def test_optimize_mixture_of_what_is_not_a_law_says_what_it_takes(given, hint: str) -> None:
+    # hunt30b: optimize_mixture("linear") said "This str instance is not fitted yet. Call 'fit' with appropriate
+    # arguments first." (a NotFittedError, as if a str could be fitted).
+    with pytest.raises(mixlaw.InputError, match=r"^law: optimize_mixture optimises a fitted law \(a MixingLaw, as "
+                                                rf"get_law\(...\)\.fit\(...\) returns\); got {type(given).__name__}"
+                                                rf"{re.escape(hint)}$"):
+        mixlaw.optimize_mixture(given)
+
+
+def test_bootstrap_law_of_an_unfitted_fitted_law_is_not_fitted_error() -> None:
+    # hunt30b: bootstrap_law(..., fitted=get_law("linear")) stopped on AttributeError "'Linear' object has no
+    # attribute 'params_'".
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), size=8)
+    table = mixlaw.RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(8)], "w:a": W[:, 0], "w:b": W[:, 1],
+                                          "loss:a": 2 + W[:, 0]}))
+    with pytest.raises(mixlaw.NotFittedError, match="This Linear instance is not fitted yet"):
+        mixlaw.bootstrap_law("linear", table, n_boot=3, fitted=mixlaw.get_law("linear"))

@@ -58,7 +58,7 @@ from ._bootstrap_additive import _batch_plan, _batched_chunk, _Plan
 from ._bootstrap_replicate import _replicate, run_rows
 from ._bootstrap_warm import WarmBatch, warm_batched_chunk, warm_plan
 from ._console import pad, repr_as_text
-from ._validation import check_random_state, renamed
+from ._validation import check_is_fitted, check_random_state, renamed
 from ._workers import AUTO, resolve_workers, threads_stopped
 from .data import RunTable, frame_as_table
 from .errors import DataWarning, InputError, MixlawWarning, user_stacklevel
@@ -405,6 +405,8 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     Y = Y.reshape(len(table), -1)
     t0 = time.perf_counter()
     if fitted is not None:
+        # An unfitted one stopped on "AttributeError: 'YeExponential' object has no attribute 'params_'".
+        check_is_fitted(fitted)
         nominal = fitted
     else:
         nominal = base.clone().fit(W, Y, domains=table.domains, targets=names, model_params=table.model_params,

@@ -281,6 +281,12 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     (1.0, True)
     """
     model_params = renamed("params", params, "model_params", model_params)
+    if not isinstance(law, MixingLaw):
+        # optimize_mixture("linear") said "This str instance is not fitted yet. Call 'fit' ...", as if a str could be.
+        hint = {"str": ": a key is fitted by optimize_runs(table, law=key)",
+                "PipelineResult": ": optimise a pipeline with optimize_pipeline(result)"}.get(type(law).__name__, "")
+        raise InputError(f"law: optimize_mixture optimises a fitted law (a MixingLaw, as get_law(...).fit(...) "
+                         f"returns); got {type(law).__name__}{hint}")
     check_is_fitted(law)
     check_not_constant(law)  # a constant model (also one loaded from a file) would return the first start
     _check_scale_given(law, model_params, tokens)
