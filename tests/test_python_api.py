@@ -468,3 +468,15 @@ def test_bootstrap_law_of_an_unfitted_fitted_law_is_not_fitted_error() -> None:
                                           "loss:a": 2 + W[:, 0]}))
     with pytest.raises(mixlaw.NotFittedError, match="This Linear instance is not fitted yet"):
         mixlaw.bootstrap_law("linear", table, n_boot=3, fitted=mixlaw.get_law("linear"))
+
+
+def test_export_mixture_reads_a_series_labelled_by_domain() -> None:
+    # hunt30b: export_mixture(pd.Series({"web": 0.5, "code": 0.5}), "json") said "the mixture must be a non-empty
+    # mapping {domain: weight}", though law.predict reads such a Series by its labels; a list is still refused.
+    import pandas as pd
+
+    assert mixlaw.export_mixture(pd.Series({"web": 0.5, "code": 0.5}), "json") == \
+        mixlaw.export_mixture({"web": 0.5, "code": 0.5}, "json")
+    said = r"^weights: the mixture must be a non-empty mapping \{domain: weight\} \(or a Series labelled by domain\); "
+    with pytest.raises(mixlaw.InputError, match=said + r"got list \[0\.5, 0\.5\]"):
+        mixlaw.export_mixture([0.5, 0.5], "json")

@@ -105,8 +105,15 @@ def _check_weights(weights: Mapping[str, float], tol: float = SUM_TOL) -> dict[s
         # export_mixture(optimize_mixture(...), "olmo") said "the mixture must be a non-empty mapping": the
         # optimum (an OptimumResult) is its weights.
         weights = weights.weights  # type: ignore[attr-defined]
+    import pandas as pd  # here: only a Series needs it
+
+    if isinstance(weights, pd.Series) and not isinstance(weights.index, pd.RangeIndex):
+        # A Series labelled by domain (df.iloc[0], a frame's row of shares) is read by its labels, as law.predict
+        # reads one; it was told "the mixture must be a non-empty mapping", which a 2-domain Series is not wrong to be.
+        weights = {str(k): v for k, v in weights.items()}
     if not isinstance(weights, Mapping) or not weights:
-        raise InputError("the mixture must be a non-empty mapping {domain: weight}")
+        raise InputError(f"weights: the mixture must be a non-empty mapping {{domain: weight}} (or a Series labelled "
+                         f"by domain); got {type(weights).__name__} {weights!r}"[:300])
     out: dict[str, float] = {}
     for d, w in weights.items():
         if isinstance(w, (bool, str)):  # JSON true is not the weight 1.0, and "0.5" is text, not a number
