@@ -54,3 +54,20 @@ def test_a_design_out_writes_what_its_suffix_says(tmp_path: Path, capsys: pytest
         code, _, err = run_cli(capsys, "design", "--domains", "web,code", "--n", "4", "--out", str(tmp_path / name))
         assert code == 0, err
         assert list(read(tmp_path / name).columns)[-2:] == ["w:web", "w:code"]
+
+
+def test_optimize_out_of_a_jsonl_name_is_the_optimum_as_one_record(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # 'mixlaw optimize --out opt.jsonl' wrote the optimum's pretty-printed JSON document under a JSON-records name
+    # (pandas' read_json(lines=True) refused it), where .csv and .parquet names get the one row; now .jsonl too.
+    runs = tmp_path / "runs.csv"
+    runs.write_text("run,w:web,w:code,loss:web\n" + "".join(f"r{i},{w},{1 - w},{2 + 0.5 * w + 0.01 * (i % 2)}\n"
+                                                           for i, w in enumerate((0.1, 0.3, 0.5, 0.7, 0.9, 0.2))))
+    rows = {}
+    for name in ("opt.csv", "opt.jsonl"):
+        code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out",
+                               str(tmp_path / name))
+        assert code == 0, err
+        rows[name] = (pd.read_csv if name.endswith(".csv") else lambda p: pd.read_json(p, lines=True))(tmp_path / name)
+    assert list(rows["opt.jsonl"].columns) == list(rows["opt.csv"].columns) == ["run", "w:web", "w:code", "pred:web"]
+    assert rows["opt.jsonl"]["w:web"].tolist() == pytest.approx(rows["opt.csv"]["w:web"].tolist())

@@ -16,6 +16,7 @@ import pandas as pd
 import typer
 
 from .. import api
+from .._atomic import TABLE_SUFFIXES
 from .._json import dumps as strict_dumps
 from .._workers import AUTO, parse_workers
 from ..continual import critical_proportion
@@ -121,7 +122,7 @@ def optimize_cmd(ctx: typer.Context,
                                                                 help=EXPORT_OPTION_HELP),
                  out_path: Path | None = typer.Option(None, "--out", help="Write the export here; without "
                                                       "--export the optimum: JSON, or one row (run, w:<domain>, "
-                                                      "pred:<eval>) for a .csv or .parquet name."),
+                                                      "pred:<eval>) for a .csv, .parquet or .jsonl name."),
                  weight_tol: float = WeightTolOpt,
                  at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
                  eval_group: list[str] | None = EvalGroupOpt, law_option: list[str] | None = LawOptionOpt,
@@ -365,7 +366,9 @@ def _optimum_of_runs(runs: str | None, dataset: str | None, law: str, target: li
 
 def _write_out(result: Any, text: str | None, out_path: Path | None) -> bool:
     """--out: the export, or the optimum as one row for a table's name, else as JSON; True when written as a row."""
-    as_row = out_path is not None and text is None and out_path.suffix.lower() in (".csv", ".parquet", ".pq")
+    # A table's name, as every --out that writes a table reads it (TABLE_SUFFIXES): opt.jsonl got the optimum's
+    # pretty-printed JSON document, which no JSON-records reader (pandas' read_json(lines=True)) reads.
+    as_row = out_path is not None and text is None and out_path.suffix.lower() in TABLE_SUFFIXES
     if as_row:
         # A table by its name: the optimum as one row (what `export --mixture` and `predict --mixtures` read, as
         # the docs said it was); optimize --out opt.csv wrote JSON into it, and `export --mixture opt.csv` then
