@@ -636,6 +636,18 @@ def test_an_error_in_one_batched_ye_replicate_is_raised_and_ends_the_paused_ones
     assert len(seen) == 3 and threading.active_count() == before
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    """Wrap ``module.name`` so that each call appends to the returned list (and still runs)."""
+    real, calls = getattr(module, name), []
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 @pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
 @pytest.mark.parametrize("law", ["ye-exp", "ye-pow"])
 def test_replicate_refits_compute_no_standard_errors(monkeypatch: pytest.MonkeyPatch, law: str) -> None:
@@ -644,13 +656,7 @@ def test_replicate_refits_compute_no_standard_errors(monkeypatch: pytest.MonkeyP
     from mixlaw import fit
 
     t = _two_eval_table() if law == "ye-exp" else _additive_table()
-    real, calls = fit._gauss_newton_stderr, []
-
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fit, "_gauss_newton_stderr", counted)
+    calls = _count_calls(monkeypatch, fit, "_gauss_newton_stderr")
     res = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2})
     assert res.n_failed == 0 and len(calls) == 1  # the point estimate's fit alone
     assert all(p.stderr is not None and p.stderr > 0 for p in res.law.params_.values() if p.vary)
@@ -669,13 +675,7 @@ def test_replicate_refits_skip_the_repeated_mixtures_count(monkeypatch: pytest.M
     from mixlaw.laws import _fit_stats
 
     t = _two_eval_table() if law == "ye-exp" else _additive_table()
-    real, calls = _fit_stats.distinct_rows, []
-
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(_fit_stats, "distinct_rows", counted)
+    calls = _count_calls(monkeypatch, _fit_stats, "distinct_rows")
     res = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2})
     assert res.n_failed == 0 and len(calls) == 1
 
