@@ -650,34 +650,27 @@ def _count_calls(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> 
 
 @pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
 @pytest.mark.parametrize("law", ["ye-exp", "ye-pow"])
-def test_replicate_refits_compute_no_standard_errors(monkeypatch: pytest.MonkeyPatch, law: str) -> None:
-    # A replicate keeps its parameter values alone: its refit skips the Gauss-Newton standard errors (an inverse and
-    # an SVD a fit), 12 of them before. The point estimate, which the user sees, keeps its own.
-    from mixlaw import fit
+@pytest.mark.parametrize("module, name", [("mixlaw.fit", "_gauss_newton_stderr"),
+                                          ("mixlaw.laws._fit_stats", "distinct_rows")])
+def test_replicate_refits_skip_what_only_the_point_estimate_shows(monkeypatch: pytest.MonkeyPatch, law: str,
+                                                                 module: str, name: str) -> None:
+    # A replicate keeps its parameter values alone, and the bootstrap ignores its warnings: its refit skips the
+    # Gauss-Newton standard errors (an inverse and an SVD a fit) and the distinct-mixture count (np.unique over the
+    # rows, behind the repeated-mixtures warning; a resample repeats runs by design), 12 of each before. The point
+    # estimate, which the user sees, keeps both: 1 call.
+    import importlib
 
     t = _two_eval_table() if law == "ye-exp" else _additive_table()
-    calls = _count_calls(monkeypatch, fit, "_gauss_newton_stderr")
-    res = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2})
-    assert res.n_failed == 0 and len(calls) == 1  # the point estimate's fit alone
-    assert all(p.stderr is not None and p.stderr > 0 for p in res.law.params_.values() if p.vary)
-    calls.clear()
-    b = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2},
-                      fitted=get_law(law, n_restarts=2).fit(t))
-    assert len(calls) == 1 and np.array_equal(res.params, b.params)
-
-
-@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
-@pytest.mark.parametrize("law", ["ye-exp", "ye-pow"])
-def test_replicate_refits_skip_the_repeated_mixtures_count(monkeypatch: pytest.MonkeyPatch, law: str) -> None:
-    # A resample repeats runs by design, and the bootstrap ignores its replicates' warnings: their refits skip the
-    # distinct-mixture count (np.unique over the rows) behind the repeated-mixtures warning, 12 of them before. A
-    # user's fit still counts them (the point estimate fitted here: 1).
-    from mixlaw.laws import _fit_stats
-
-    t = _two_eval_table() if law == "ye-exp" else _additive_table()
-    calls = _count_calls(monkeypatch, _fit_stats, "distinct_rows")
+    calls = _count_calls(monkeypatch, importlib.import_module(module), name)
     res = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2})
     assert res.n_failed == 0 and len(calls) == 1
+    if name == "_gauss_newton_stderr":
+        assert all(p.stderr is not None and p.stderr > 0 for p in res.law.params_.values() if p.vary)
+        calls.clear()  # given the point estimate, no fit computes them
+        b = bootstrap_law(law, t, n_boot=12, random_state=4, n_jobs=1, points=POINTS, law_options={"n_restarts": 2},
+                          fitted=get_law(law, n_restarts=2).fit(t))
+        assert len(calls) == 1 and np.array_equal(res.params, b.params)
+
 
 
 def test_an_interrupt_in_a_batched_ye_chunk_leaves_no_replicate_thread(monkeypatch: pytest.MonkeyPatch) -> None:
