@@ -246,3 +246,20 @@ def test_sweep_refuses_an_empty_size_as_pipeline_fit_sizes_does(sizes: str, tiny
     assert code == 2 and out == "" and err.count("\n") == 1, err
     assert err == f"error: --sizes: give comma-separated sizes, e.g. 70M,160M,410M; got {sizes!r}\n"
     assert not (tmp_path / "s.db").exists()
+
+
+def test_runs_export_of_an_unknown_suffix_names_its_out_argument(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # review30c: 'runs export runs.db r.xlsx' said "--out: cannot write 'r.xlsx' ..." (hunt30b's check_table_suffix,
+    # '--out' by default), an option runs export does not have: its output is the positional OUT.
+    from mixlaw.store import RunStore
+
+    store = tmp_path / "runs.db"
+    with RunStore(store) as db:
+        db.begin_run("r1", {"mixture": {"a": 1.0}}, ["a"], 10)
+        db.record_checkpoint("r1", 10, 100, {"a": 2.0})
+        db.finish_run("r1")
+    code, _, err = _run(["runs", "export", str(store), str(tmp_path / "r.xlsx")], capsys)
+    assert code == 2
+    assert f"error: OUT: cannot write {str(tmp_path / 'r.xlsx')!r}: unknown format '.xlsx'" in err
+    assert not (tmp_path / "r.xlsx").exists()

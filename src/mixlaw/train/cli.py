@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from .._atomic import why_unwritable, write_text_atomic
+from .._atomic import check_table_suffix, why_unwritable, write_text_atomic
 from .._console import PlainLines, exit_for_returned, make_console
 from .._json import dumps as strict_dumps
 from .._validation import split_counts
@@ -305,6 +305,9 @@ def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw 
         # A store named runs.csv exported to runs.csv was replaced by its own export (the runs' only copy).
         raise InputError(f"OUT {out}: that is the run store {db}; writing it would overwrite your runs (choose "
                          "another path)")
+    # Named as runs export takes it, a positional OUT (write_table's default named '--out', an option it has not),
+    # and before the store is read.
+    check_table_suffix(out, "OUT")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MixlawWarning)
         table = export_run_table(db, include_unfinished=include_unfinished, ids=ids)
@@ -316,7 +319,7 @@ def export_cmd(db: Path = typer.Argument(..., help="Run store written by mixlaw 
     untrained = list(table.attrs.get("untrained_domains", []))
     with RunStore(db, readonly=True) as store:
         left = store.left_out(include_unfinished=include_unfinished)
-    write_table(table, out)
+    write_table(table, out, "OUT")
     n_runs = int(table["run"].nunique()) if len(table) else 0
     if as_json:
         _emit_json({"out": str(out), "rows": len(table), "runs": n_runs, "untrained_domains": untrained,
