@@ -71,3 +71,34 @@ def test_optimize_out_of_a_jsonl_name_is_the_optimum_as_one_record(tmp_path: Pat
         rows[name] = (pd.read_csv if name.endswith(".csv") else lambda p: pd.read_json(p, lines=True))(tmp_path / name)
     assert list(rows["opt.jsonl"].columns) == list(rows["opt.csv"].columns) == ["run", "w:web", "w:code", "pred:web"]
     assert rows["opt.jsonl"]["w:web"].tolist() == pytest.approx(rows["opt.csv"]["w:web"].tolist())
+
+
+def test_export_reads_the_optimum_optimize_wrote_to_a_jsonl_name(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # review30c: 'optimize --out opt.jsonl' now writes one record (run, w:<domain>, pred:<eval>), and
+    # 'export --mixture opt.jsonl' read it as a JSON document: "weight of domain 'run' is not a number: 'optimum'",
+    # exit 2, where it read the JSON document optimize wrote there before hunt30b (and reads opt.csv's row).
+    runs = tmp_path / "runs.csv"
+    runs.write_text("run,w:web,w:code,loss:web\n" + "".join(f"r{i},{w},{1 - w},{2 + 0.5 * w + 0.01 * (i % 2)}\n"
+                                                           for i, w in enumerate((0.1, 0.3, 0.5, 0.7, 0.9, 0.2))))
+    exported = {}
+    for name in ("opt.csv", "opt.jsonl", "opt.ndjson"):
+        code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out",
+                               str(tmp_path / name))
+        assert code == 0, err
+        code, out, err = run_cli(capsys, "export", "--mixture", str(tmp_path / name), "--format", "json")
+        assert code == 0, err
+        exported[name] = out
+    assert exported["opt.jsonl"] == exported["opt.ndjson"] == exported["opt.csv"]
+    # The pretty-printed JSON report optimize wrote under a .jsonl name before hunt30b still reads.
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out",
+                           str(tmp_path / "opt.json"))
+    assert code == 0, err
+    (tmp_path / "old.jsonl").write_text((tmp_path / "opt.json").read_text())
+    code, out, err = run_cli(capsys, "export", "--mixture", str(tmp_path / "old.jsonl"), "--format", "json")
+    assert code == 0 and out == exported["opt.csv"], err
+    # A mapping written on one line of a .jsonl file is still read as the mapping.
+    (tmp_path / "m.jsonl").write_text('{"web": 0.25, "code": 0.75}\n')
+    code, out, err = run_cli(capsys, "export", "--mixture", str(tmp_path / "m.jsonl"), "--format", "json")
+    assert code == 0, err
+    assert '"weight": 0.75' in out

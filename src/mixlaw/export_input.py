@@ -97,8 +97,25 @@ def parse_mixture(spec: str) -> dict[str, float]:
         except (OSError, ValueError) as e:  # pyarrow's errors derive from these
             raise InputError(f"{spec}: not a readable Parquet file ({e})") from None
         return _mixture_from_frame(frame, spec)
-    if path.suffix.lower() in (".json", ".csv", ".yaml", ".yml") or path_exists(spec):
+    if path.suffix.lower() in (".json", ".csv", ".yaml", ".yml", ".jsonl", ".ndjson") or path_exists(spec):
         text = read_user_text(path, "mixture")
+        if path.suffix.lower() in (".jsonl", ".ndjson"):
+            # JSON records, one a line: what `mixlaw optimize --out opt.jsonl` writes (the optimum's row: run,
+            # w:<domain>, pred:<eval>), read as the .csv row is; as one document its 'run' was "weight of domain
+            # 'run' is not a number: 'optimum'". One line that is a plain mapping stays that mapping.
+            import pandas as pd
+
+            try:  # one document first: optimize wrote its pretty-printed JSON report under a .jsonl name before
+                records = [parse_user_json(text, spec)]
+            except InputError:
+                records = [parse_user_json(line, spec) for line in text.splitlines() if line.strip()]
+            if all(isinstance(r, Mapping) for r in records) and any(
+                    str(k).startswith("w:") or k in ("domain", "weight") for r in records for k in r):
+                return _mixture_from_frame(pd.DataFrame(records), spec)
+            if len(records) == 1:
+                return _mixture_from_doc(records[0], spec)
+            raise InputError(f"{spec}: {len(records)} JSON records; a mixture file needs one record of "
+                             "w:<domain> shares (or domain,weight records)")
         if path.suffix.lower() == ".csv":
             import io
 
