@@ -56,18 +56,22 @@ def test_a_design_out_writes_what_its_suffix_says(tmp_path: Path, capsys: pytest
         assert list(read(tmp_path / name).columns)[-2:] == ["w:web", "w:code"]
 
 
+def _optimize_to(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    """``mixlaw optimize --law linear --out tmp_path/name`` on six runs of two domains."""
+    runs = tmp_path / "runs.csv"
+    runs.write_text("run,w:web,w:code,loss:web\n" + "".join(f"r{i},{w},{1 - w},{2 + 0.5 * w + 0.01 * (i % 2)}\n"
+                                                           for i, w in enumerate((0.1, 0.3, 0.5, 0.7, 0.9, 0.2))))
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out", str(tmp_path / name))
+    assert code == 0, err
+
+
 def test_optimize_out_of_a_jsonl_name_is_the_optimum_as_one_record(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     # 'mixlaw optimize --out opt.jsonl' wrote the optimum's pretty-printed JSON document under a JSON-records name
     # (pandas' read_json(lines=True) refused it), where .csv and .parquet names get the one row; now .jsonl too.
-    runs = tmp_path / "runs.csv"
-    runs.write_text("run,w:web,w:code,loss:web\n" + "".join(f"r{i},{w},{1 - w},{2 + 0.5 * w + 0.01 * (i % 2)}\n"
-                                                           for i, w in enumerate((0.1, 0.3, 0.5, 0.7, 0.9, 0.2))))
     rows = {}
     for name in ("opt.csv", "opt.jsonl"):
-        code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out",
-                               str(tmp_path / name))
-        assert code == 0, err
+        _optimize_to(tmp_path, capsys, name)
         rows[name] = (pd.read_csv if name.endswith(".csv") else lambda p: pd.read_json(p, lines=True))(tmp_path / name)
     assert list(rows["opt.jsonl"].columns) == list(rows["opt.csv"].columns) == ["run", "w:web", "w:code", "pred:web"]
     assert rows["opt.jsonl"]["w:web"].tolist() == pytest.approx(rows["opt.csv"]["w:web"].tolist())
@@ -78,22 +82,15 @@ def test_export_reads_the_optimum_optimize_wrote_to_a_jsonl_name(tmp_path: Path,
     # review30c: 'optimize --out opt.jsonl' now writes one record (run, w:<domain>, pred:<eval>), and
     # 'export --mixture opt.jsonl' read it as a JSON document: "weight of domain 'run' is not a number: 'optimum'",
     # exit 2, where it read the JSON document optimize wrote there before hunt30b (and reads opt.csv's row).
-    runs = tmp_path / "runs.csv"
-    runs.write_text("run,w:web,w:code,loss:web\n" + "".join(f"r{i},{w},{1 - w},{2 + 0.5 * w + 0.01 * (i % 2)}\n"
-                                                           for i, w in enumerate((0.1, 0.3, 0.5, 0.7, 0.9, 0.2))))
     exported = {}
     for name in ("opt.csv", "opt.jsonl", "opt.ndjson"):
-        code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out",
-                               str(tmp_path / name))
-        assert code == 0, err
+        _optimize_to(tmp_path, capsys, name)
         code, out, err = run_cli(capsys, "export", "--mixture", str(tmp_path / name), "--format", "json")
         assert code == 0, err
         exported[name] = out
     assert exported["opt.jsonl"] == exported["opt.ndjson"] == exported["opt.csv"]
     # The pretty-printed JSON report optimize wrote under a .jsonl name before hunt30b still reads.
-    code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--out",
-                           str(tmp_path / "opt.json"))
-    assert code == 0, err
+    _optimize_to(tmp_path, capsys, "opt.json")
     (tmp_path / "old.jsonl").write_text((tmp_path / "opt.json").read_text())
     code, out, err = run_cli(capsys, "export", "--mixture", str(tmp_path / "old.jsonl"), "--format", "json")
     assert code == 0 and out == exported["opt.csv"], err
