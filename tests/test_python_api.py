@@ -436,6 +436,18 @@ def test_targets_that_are_not_names_are_an_input_error(targets) -> None:
     assert mixlaw.get_law("linear").fit(table, targets=("a",)).predict([[0.5, 0.5]]).shape == (1, 1)
 
 
+@pytest.mark.parametrize("targets", [np.array("a"), np.array(["a"]), (t for t in ["a"]), iter(["a"])],
+                         ids=["0-d array", "array", "generator", "iterator"])
+def test_targets_as_an_array_or_a_generator_are_read_once(targets) -> None:  # type: ignore[no-untyped-def]
+    # review30c: a generator reached the table used up ("no target given (targets=[])") and a 0-d array of a name
+    # stopped on numpy's TypeError "iteration over a 0-d array".
+    import pandas as pd
+
+    table = mixlaw.RunTable(pd.DataFrame({"run": ["r0", "r1", "r2"], "w:a": [0.2, 0.5, 0.8], "w:b": [0.8, 0.5, 0.2],
+                                          "loss:a": [2.5, 2.3, 2.1], "loss:b": [3.0, 3.1, 3.3]}))
+    assert mixlaw.get_law("linear").fit(table, targets=targets).targets_ == ["a"]
+
+
 @pytest.mark.parametrize(("given", "hint"), [(mixlaw.get_law("linear"), ": optimise a law with optimize_mixture"),
                                              (None, ""), ({"route": "nested"}, "")])
 def test_optimize_pipeline_of_what_is_not_a_pipeline_is_an_input_error(given, hint: str) -> None:

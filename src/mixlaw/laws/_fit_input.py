@@ -110,6 +110,11 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
     ``law`` is the :class:`~.base.MixingLaw` being fitted (not imported here: base imports this module); what is
     read of it: ``_fits_ragged()``, ``_spare_targets()``, ``_label`` and its parameters (validated here); what is
     set on it: ``_weight_tol``, before anything can refuse the input (as ``fit`` did before this module)."""
+    if isinstance(targets, np.ndarray) or (targets is not None and not isinstance(targets, (str, Sequence))
+                                           and hasattr(targets, "__next__")):
+        # Read once, here: a generator reached the table used up ("no target given"), and a 0-d array of a name
+        # stopped on numpy's "iteration over a 0-d array" (tolist: its name; 1-d: its names).
+        targets = targets.tolist() if isinstance(targets, np.ndarray) else list(targets)
     check_rows_paired(weights, losses, "fit")
     _check_named_targets(losses, targets)
     weight_tol = _weight_tol(weight_tol)
