@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from cli_runner import run_cli
 
+from mixlaw.api import write_frame_atomic
 from mixlaw.errors import InputError
 from mixlaw.store import write_table
 
@@ -35,8 +36,11 @@ def test_a_table_out_of_an_unknown_suffix_is_refused_before_any_work(args: list[
 
 
 def test_runs_tables_are_refused_in_the_same_words() -> None:
-    with pytest.raises(InputError, match=rf"^--out: cannot write 'r\.xlsx': unknown format '\.xlsx'; {SAYS}$"):
+    # Called from Python the error names the argument, not a command-line option (review30c: it said "--out").
+    with pytest.raises(InputError, match=rf"^path: cannot write 'r\.xlsx': unknown format '\.xlsx'; {SAYS}$"):
         write_table(pd.DataFrame({"run": ["a"]}), "r.xlsx")
+    with pytest.raises(InputError, match=rf"^path: cannot write 'r\.txt': unknown format '\.txt'; {SAYS}$"):
+        write_frame_atomic(pd.DataFrame({"run": ["a"]}), "r.txt")
 
 
 @pytest.mark.parametrize("command", ["design", "predict", "pipeline"])

@@ -183,7 +183,7 @@ def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".ndjson")
 
 
-def check_table_suffix(path: str | os.PathLike[str], option: str = "--out") -> None:
+def check_table_suffix(path: str | os.PathLike[str], option: str = "path") -> None:
     """Refuse in one line, naming ``option``, a table path whose suffix says no format mixlaw writes: ``predict
     --out p.xlsx`` wrote CSV text under that name without a word, where ``runs export --out r.xlsx`` refused it."""
     suffix = Path(path).suffix.lower()
@@ -192,7 +192,7 @@ def check_table_suffix(path: str | os.PathLike[str], option: str = "--out") -> N
                          f"name it .csv, .parquet or .jsonl")
 
 
-def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str], option: str = "--out") -> None:
+def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str], option: str = "path") -> None:
     """Write a table as Parquet (``.parquet``/``.pq``), JSONL (``.jsonl``/``.ndjson``: one JSON record a line) or
     CSV (``.csv``), by suffix, atomically (see :func:`write_text_atomic`); any other name is an
     :class:`~mixlaw.errors.InputError` naming ``option`` (:func:`check_table_suffix`).

@@ -93,7 +93,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
     # bootstrap refits, not after them (a missing folder is made by the write, as in every command).
     check_outputs([runs, tokens_available], out=out_path)
     if out_path is not None:
-        check_table_suffix(out_path)
+        check_table_suffix(out_path, "--out")
     # split_names: a name holding a comma in double quotes, as --prior, --bounds and export's --mixture read it;
     # a plain split made '"a,b",c' the domains '"a' and 'b"' without a word.
     doms = None if domains is None else [d.strip() for d in split_names(domains)]
@@ -187,7 +187,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                            max_epochs=4.0 if max_epochs is None else max_epochs,
                                            n_levels=levels, random_state=seed)
     if out_path is not None:
-        api.write_frame_atomic(frame, out_path)
+        api.write_frame_atomic(frame, out_path, "--out")
     if as_json:
         emit_json({"design": dict(frame.attrs), "seed": seed, "runs": frame.to_dict(orient="records"),
                    "saved": None if out_path is None else str(out_path)})

@@ -378,7 +378,7 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
     """Predict the losses of new mixtures with a saved law, or with a saved pipeline at any model size and step."""
     check_not_an_input([law_path, pipeline, mixtures], out=out_path)
     if out_path is not None:
-        check_table_suffix(out_path)
+        check_table_suffix(out_path, "--out")
     if (law_path is None) == (pipeline is None):
         raise InputError("give exactly one of --law LAW.json and --pipeline PIPELINE.json")
     if steps is not None and tokens is not None:
@@ -403,7 +403,7 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
             frame = api.predict_table(law, mixtures, weight_tol=weight_tol)
             doc = {"law": law.key}
     if out_path is not None:
-        api.write_frame_atomic(frame, out_path)
+        api.write_frame_atomic(frame, out_path, "--out")
     if as_json:
         emit_json({**doc, "predictions": frame.to_dict(orient="records")})
     elif out_path is None:

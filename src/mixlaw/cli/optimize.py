@@ -375,7 +375,7 @@ def _write_out(result: Any, text: str | None, out_path: Path | None) -> bool:
         # said "not a readable CSV".
         row = {"run": "optimum", **{f"w:{d}": float(w) for d, w in result.weights.items()},
                **{f"pred:{e}": float(v) for e, v in result.losses.items()}}
-        api.write_frame_atomic(pd.DataFrame([row]), out_path)
+        api.write_frame_atomic(pd.DataFrame([row]), out_path, "--out")
     elif out_path is not None:
         api.write_text_atomic(text if text is not None else strict_dumps(result.to_dict(), indent=2), out_path)
     return as_row

@@ -157,7 +157,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     check_outputs([runs, default if default not in ("mean", "uniform") and Path(default).is_file() else None],
                   save=save, out=out_path, report=report)
     if out_path is not None:
-        check_table_suffix(out_path)
+        check_table_suffix(out_path, "--out")
     # --workers reaches a mixing law that cross-validates (--law stack), in the fit and in --backtest's refits.
     with show_warnings(), progress(f"{route} pipeline"), cv_workers(workers):
         table = load_table(runs, weight_tol, eval_group)
@@ -198,7 +198,7 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
         api.write_text_atomic(page, report)
         err.print(f"wrote the pipeline report to {report}", highlight=False, markup=False)
     if out_path is not None:
-        api.write_frame_atomic(result.frame(), out_path)
+        api.write_frame_atomic(result.frame(), out_path, "--out")
         err.print(f"wrote the predicted target-scale losses to {out_path}", highlight=False, markup=False)
     if as_json:
         emit_json({"pipeline": result.to_dict(), "optimum": None if opt is None else opt.to_dict(),

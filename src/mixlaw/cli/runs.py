@@ -54,7 +54,7 @@ def _write(table: RunTable, out_path: Path, as_json: bool, base: pd.DataFrame | 
     """Write the table (after ``base``'s rows, which have no mixture: a base model's, for mixlaw continual)."""
     frame = table.frame if base is None else pd.concat([base.reindex(columns=table.frame.columns), table.frame],
                                                        ignore_index=True)
-    write_table(frame, out_path)
+    write_table(frame, out_path, "--out")
     doc = {"out": str(out_path), "rows": len(frame), "runs": int(table.frame["run"].nunique()),
            "domains": table.domains, "evals": table.evals,
            "missing_losses": table.rows_left_out()}

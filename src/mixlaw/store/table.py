@@ -117,7 +117,7 @@ def shared_names_warning(shared: Iterable[str], *, where: str, giver: str, given
             f"their runs are exported as <name>-<first 8 id digits> ({fix})")
 
 
-def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], option: str = "--out") -> Path:
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], option: str = "path") -> Path:
     """Write a run table as Parquet, CSV or JSONL (by suffix: :data:`mixlaw._atomic.TABLE_SUFFIXES`, any other
     an error naming ``option``) via a temp file and ``os.replace``.
 
