@@ -48,7 +48,7 @@ from .errors import (
     user_stacklevel,
 )
 from .export import parse_mixture, sum_hint
-from .export_input import _mixture_from_frame
+from .export_input import _mixture_from_frame, is_domain_weight
 from .importers import read_any_runs
 from .importers import read_any_runs as read_runs  # noqa: F401  (api.read_runs, as mixlaw.read_runs: what --runs reads)
 from .laws import available_laws, get_law, law_from_dict
@@ -303,12 +303,6 @@ def _one_mixture(mixtures: Any) -> dict[str, float] | None:
     return None
 
 
-def _is_domain_weight(df: pd.DataFrame) -> bool:
-    """A table of one mixture's ``domain,weight`` rows (no ``w:`` column), what ``parse_mixture`` reads from a CSV."""
-    cols = set(map(str, df.columns))
-    return {"domain", "weight"} <= cols and not any(c.startswith(WEIGHT_PREFIX) for c in cols)
-
-
 def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: float,
                    domains: Sequence[str] | None = None, what: str = "law") -> tuple[RunTable, str | None]:
     """The ``w:`` columns (and ``params``/``tokens``) of a table of mixtures, validated as a run table.
@@ -320,11 +314,11 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     mix = _one_mixture(mixtures)
     if mix is None and not isinstance(mixtures, pd.DataFrame):
         df, lines = _read_any(Path(mixtures))
-        if _is_domain_weight(df):
+        if is_domain_weight(df):
             # One mixture as domain,weight rows, as export --mixture reads a CSV (docs/optimize.md says predict
             # --mixtures takes it too): it was "needs one 'w:<domain>' column ... found 0, among ['domain', 'weight']".
             mix = _mixture_from_frame(df, str(mixtures))
-    elif isinstance(mixtures, pd.DataFrame) and _is_domain_weight(mixtures):
+    elif isinstance(mixtures, pd.DataFrame) and is_domain_weight(mixtures):
         mix = _mixture_from_frame(mixtures, "mixtures")
     if isinstance(mixtures, pd.DataFrame) and mix is None:
         flat_columns(mixtures, "mixtures")

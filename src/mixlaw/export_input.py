@@ -130,11 +130,18 @@ def parse_mixture(spec: str) -> dict[str, float]:
     return _inline_mixture(spec)
 
 
+def is_domain_weight(frame: Any) -> bool:
+    """A table of one mixture's ``domain,weight`` rows (no ``w:`` column), which :func:`_mixture_from_frame` reads
+    as that mixture (``predict --mixtures`` asks this before reading a table of mixtures)."""
+    cols = set(map(str, frame.columns))
+    return {"domain", "weight"} <= cols and not any(c.startswith("w:") for c in cols)
+
+
 def _mixture_from_frame(frame: Any, spec: str) -> dict[str, float]:
     """The one row of ``w:<domain>`` columns of a table (a CSV or Parquet mixture file), or its ``domain,weight``
     rows."""
     cols = [c for c in frame.columns if str(c).startswith("w:")]
-    if not cols and {"domain", "weight"} <= set(map(str, frame.columns)):
+    if is_domain_weight(frame):
         # A domain,weight table, the shape --paths (domain,path) and --tokens-available take: it said "no
         # w:<domain> columns" (hunt25). Its rows are the domains; a domain given twice is refused.
         names = [str(d).strip() for d in frame["domain"]]
