@@ -46,7 +46,7 @@ def test_a_bad_frame_gets_the_tables_own_error_and_other_types_a_clear_one(table
     bad = df.assign(**{"w:arxiv": df["w:arxiv"] + 0.1})  # every row sums to 1.1
     for call in (lambda t: fit_table(t, law="linear"), lambda t: optimize_runs(t, law="linear"),
                  lambda t: compare(t, {"test": t}, laws=["linear"]), lambda t: holdout_split(t)):
-        with pytest.raises(DataError, match=r"row 2: column 'w:arxiv': weights sum to 1\.1"):
+        with pytest.raises(DataError, match=r"row 0 \(0-based\): column 'w:arxiv': weights sum to 1\.1"):
             call(bad)
     with pytest.raises(InputError, match="compare's train must be a RunTable .*or a DataFrame in its columns"):
         compare(df.to_numpy(), {"test": df}, laws=["linear"])

@@ -132,7 +132,7 @@ def test_bundled_regmix_shapes():
 
 
 def test_runtable_from_frame_uses_row_numbers():
-    with pytest.raises(DataError, match=r"row 3: column 'loss:x'"):
+    with pytest.raises(DataError, match=r"row 1 \(0-based\): column 'loss:x'"):
         RunTable(pd.DataFrame({"run": ["a", "b"], "w:p": [0.5, 0.5], "w:q": [0.5, 0.5], "loss:x": [1.0, np.inf]}))
 
 

@@ -753,7 +753,7 @@ def test_select_runs_and_active_design_take_a_dataframe_of_runs():
         assert active_design(df, 2, **kw).equals(active_design(table, 2, **kw))
     bad = df.assign(**{"w:d0": df["w:d0"] + 0.1})  # every row sums to 1.1
     for call in (lambda t: select_runs(t, 4), lambda t: active_design(t, 2, **kw)):
-        with pytest.raises(DataError, match=r"row 2: column 'w:d0': weights sum to 1\.1"):
+        with pytest.raises(DataError, match=r"row 0 \(0-based\): column 'w:d0': weights sum to 1\.1"):
             call(bad)
     with pytest.raises(InputError, match="needs a RunTable of the pilot runs, or a DataFrame in its columns"):
         select_runs(W, 4)

@@ -835,11 +835,11 @@ def test_a_pair_names_the_losses_file_lines_of_the_rows_missing_a_loss(tmp_path)
                  ).to_csv(metrics, index=False)
     t = read_olmix_pair(ratios, metrics)
     _, line = t.complete_line(["a", "b"])
-    assert line is not None and line.endswith("left out 1 row with no value (loss:b 1; lines 2); fit an eval alone "
+    assert line is not None and line.endswith("left out 1 row with no value (loss:b 1; line 2); fit an eval alone "
                                               "(--target EVAL) to use every row it has")
     mix, loss = tmp_path / "mixture.csv", tmp_path / "loss.csv"
     pd.DataFrame({"index": [0, 1, 2], "train_web": [0.5, 0.2, 0.9], "train_code": [0.5, 0.8, 0.1]}
                  ).to_csv(mix, index=False)
     pd.DataFrame({"index": [2, 0, 1], "metric/web_val_loss": [float("nan"), 3.1, 3.0]}).to_csv(loss, index=False)
     _, line = read_regmix_pair(mix, loss).complete_line("web")
-    assert line is not None and "(loss:web 1; lines 2)" in line
+    assert line is not None and "(loss:web 1; line 2)" in line

@@ -36,7 +36,7 @@ def test_a_json_documents_error_names_the_record_not_a_line(tmp_path, capsys):
     assert code == 2 and ("runs.json: record 3: column 'loss:p': two values for one run and step (run a): 2.0 on "
                           "record 1, 2.5 on record 3") in err, err
     src.write_text(json.dumps(GOOD + [{"run": "c", "w:x": 0.5, "w:y": 0.5}], indent=2))
-    with pytest.warns(DataWarning, match=r"left out 1 row with no value \(loss:p 1; records 3\)"):
+    with pytest.warns(DataWarning, match=r"left out 1 row with no value \(loss:p 1; record 3\)"):
         read_runs(src).complete()
 
 
@@ -55,7 +55,7 @@ def test_a_jsonl_error_names_the_editor_line_blank_lines_counted(tmp_path):
                                         r"2\.0 on line 1, 2\.5 on line 5"):
         read_runs_mapped(src, "run=run")
     src.write_text(f"{rows[0]}\n\n" + json.dumps({"run": "c", "w:x": 0.5, "w:y": 0.5}) + "\n")
-    with pytest.warns(DataWarning, match=r"\(loss:p 1; lines 3\)"):
+    with pytest.warns(DataWarning, match=r"\(loss:p 1; line 3\)"):
         read_runs(src).complete()
 
 

@@ -26,7 +26,7 @@ def _runs(off: float = 0.05) -> pd.DataFrame:
     return frame
 
 
-SUM = r"row 3: column 'w:a': weights sum to 1\.05, expected 1 ± 0\.01 "
+SUM = r"row 1 \(0-based\): column 'w:a': weights sum to 1\.05, expected 1 ± 0\.01 "
 
 
 # ------------------------------------------------------------------ item 3: a row-sum error names what the caller takes

@@ -327,7 +327,7 @@ def test_pipeline_takes_the_rows_of_its_targets():
     np.testing.assert_allclose(ra.predict(W), ref.predict(W), rtol=1e-12)
     with pytest.warns(DataWarning, match=r"fitting a, b on the 105 of 108 rows that have each of them"):
         rab = fit_pipeline(RunTable(df), targets="all", **kw)
-    assert any("left out 3 rows with no value (loss:b 3; lines 7, 42, 79)" in w for w in rab.warnings)
+    assert any("left out 3 rows with no value (loss:b 3; rows 5, 40, 77 (0-based))" in w for w in rab.warnings)
     assert np.all(np.isfinite(rab.predict(W)))
 
 
@@ -351,7 +351,7 @@ def test_design_select_takes_the_runs_that_have_every_target():
     assert list(only_x["run"]) == list(select_runs(RunTable(df.drop(columns="loss:y")), 6, random_state=0)["run"])
     ok = df["loss:y"].notna().to_numpy()
     with pytest.warns(DataWarning, match=r"selecting runs by x, y on the 14 of 16 rows that have each of them; "
-                                         r"left out 2 rows with no value \(loss:y 2; lines 4, 13\)"):
+                                         r"left out 2 rows with no value \(loss:y 2; rows 2, 11 \(0-based\)\)"):
         both = select_runs(RunTable(df), 6, random_state=0)
     assert list(both["run"]) == list(select_runs(RunTable(df[ok]), 6, random_state=0)["run"])
 
@@ -369,7 +369,7 @@ def test_active_design_takes_the_runs_that_have_every_target():
     kw = dict(law=YeExponential(n_restarts=2), n_bootstrap=8, n_candidates=200, n_jobs=1, random_state=0,
               min_distance=0.0)
     with pytest.warns(DataWarning, match=r"fitting x, y on the 14 of 16 rows that have each of them; left out 2 "
-                                         r"rows with no value \(loss:y 2; lines 4, 13\)") as rec:
+                                         r"rows with no value \(loss:y 2; rows 2, 11 \(0-based\)\)") as rec:
         d = active_design(RunTable(df), 3, **kw)
     assert sum(issubclass(w.category, DataWarning) for w in rec) == 1
     ref = active_design(RunTable(df[ok]), 3, **kw)
@@ -400,8 +400,8 @@ def test_continual_fits_each_eval_on_the_rows_that_have_it():
         res = critical_proportion(RunTable(df), pre_loss=pre, n_boot=0)
     said = [str(w.message) for w in rec if issubclass(w.category, DataWarning)]
     assert len(said) == 2, said
-    assert "fitting loss:web on the 19 of 20 rows that have it; left out 1 row with no value (loss:web 1; lines 5)" \
-        in said[1]
+    assert ("fitting loss:web on the 19 of 20 rows that have it; left out 1 row with no value (loss:web 1; row 3 "
+            "(0-based))" in said[1])
     assert "fitting loss:code on the 18 of 20 rows" in said[0]
     web = critical_proportion(RunTable(df.drop(index=3).drop(columns="loss:code")), pre_loss=pre, n_boot=0)
     assert res.proportion == pytest.approx(web.proportion, abs=1e-12) and res.n_runs == 19
@@ -420,7 +420,7 @@ def test_a_computed_eval_s_warning_names_the_member_that_is_missing(tmp_path):
                                          r"loss:c 1; lines 5, 6, 11, 19, 24, \.\.\.\)"):
         total.complete("objective")
     grouped = add_eval_groups(t.subset(np.arange(3, 40)), {"ac": {"a": 1.0, "b": 0.0, "c": 1.0}})  # b weighs 0
-    with pytest.warns(DataWarning, match=r"\(loss:ac 1, for want of loss:c 1; lines 6\)"):
+    with pytest.warns(DataWarning, match=r"\(loss:ac 1, for want of loss:c 1; line 6\)"):
         grouped.complete("ac")
 
 
@@ -434,7 +434,8 @@ def test_continual_pre_loss_from_the_step0_rows_that_have_it():
     base = pd.DataFrame({"run": ["b0", "b1"], "w:web": [1.0, 1.0], "w:code": [0.0, 0.0],
                          "loss:web": [np.nan, 2 + 0.4 * np.exp(0.45)], "step": [0, 0]})
     with pytest.warns(DataWarning, match=r"taking the loss before continual pretraining from loss:web on the 1 of 2 "
-                                         r"rows that have it; left out 1 row with no value \(loss:web 1; lines 12\)"):
+                                         r"rows that have it; left out 1 row with no value \(loss:web 1; row 10 "
+                                         r"\(0-based\)\)"):
         res = critical_proportion(RunTable(pd.concat([df, base], ignore_index=True)), n_boot=0)
     assert res.pre_loss == pytest.approx(2 + 0.4 * np.exp(0.45), rel=1e-15) and res.pre_source == "step-0 rows"
     assert res.proportion == pytest.approx(0.3, abs=1e-5)
@@ -453,7 +454,7 @@ def test_complete_line_returns_the_line_complete_warns():
         kept, line = t.complete_line("all")
         same, none = t.complete_line("a")
     assert len(kept) == 4 and same is t and none is None
-    assert line is not None and "left out 2 rows with no value (loss:b 2; lines 3, 6)" in line
+    assert line is not None and "left out 2 rows with no value (loss:b 2; rows 1, 4 (0-based))" in line
     with pytest.warns(DataWarning) as caught:
         assert len(t.complete("all")) == 4
     assert [str(w.message) for w in caught] == [line]

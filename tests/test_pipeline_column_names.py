@@ -63,7 +63,8 @@ def test_a_target_on_the_other_axis_names_the_table_s_column_and_the_option() ->
 
 def test_a_step_column_under_another_name_is_named_by_the_duplicate_error() -> None:
     frame = world(n_mix=4).frame.rename(columns={"step": "my_step"})
-    with pytest.raises(DataError, match=r"duplicate run 'm0-N1e\+07' \(same run, params as line 2; the rows differ in "
+    with pytest.raises(DataError, match=r"duplicate run 'm0-N1e\+07' \(same run, params as row 0 \(0-based\); the rows "
+                                        r"differ in "
                                         r"'my_step': if it is the checkpoint or the model size, name it 'step'"):
         RunTable(frame)
     # W&B's own name for it is known, and named before any duplicate is looked for.

@@ -23,8 +23,8 @@ def _frame(scale: np.ndarray) -> pd.DataFrame:
                         r"divide them by 100\)"),
     (np.array([3e9, 5e9, 4e9]), r"\(no row sums to 1 \(sums 3e\+09 to 5e\+09\): if the weights are token counts or "
                                 r"unnormalised ratios, divide each row by its sum\)"),
-    (np.array([1.0, 1.0, 0.93, 1.0]), r"row 4: column 'w:a': weights sum to 0\.93, expected 1 ± 0\.01 \(fix the row, "
-                                      r"or raise --weight-tol \(weight_tol=\)\)"),
+    (np.array([1.0, 1.0, 0.93, 1.0]), r"row 2 \(0-based\): column 'w:a': weights sum to 0\.93, expected 1 ± 0\.01 "
+                                      r"\(fix the row, or raise --weight-tol \(weight_tol=\)\)"),
 ])
 def test_the_error_names_the_unit(scale: np.ndarray, hint: str) -> None:
     with pytest.raises(DataError, match=hint):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Sequence
 
 from sklearn.exceptions import NotFittedError as _SkNotFittedError
 
@@ -69,6 +70,30 @@ def row_unit(path: object) -> str:
     return "row" if name.endswith((".parquet", ".pq")) else "line"
 
 
+#: ``DataError``'s ``label`` when the row is no in-memory frame's (a pandas index label may be None).
+NO_LABEL: object = object()
+
+
+def rows_named(path: object, rows: Sequence[int], labels: Sequence[object] | None = None, *, limit: int = 5) -> str:
+    """How a message names rows of a table: a file's by their editor lines ``rows`` ('line 17', 'lines 4, 5, ...';
+    'records', 'rows' as :func:`row_unit` counts them), an in-memory DataFrame's (``labels`` given: it has no file
+    and no line) by their index labels (Python objects, as ``Index.tolist()`` gives them) and 0-based positions
+    ``rows``: "row 'r30' (0-based position 2)", or 'rows 2, 3 (0-based)' where each label is its position (a default
+    RangeIndex). The first ``limit`` are named.
+
+    Why: the rows of a frame passed from Python were named as a CSV's lines, position + 2, whatever its index:
+    "row 4" of a frame indexed 'r10', 'r20', 'r30' was its third row, 'r30', in no number the user could look up."""
+    rows = [int(r) for r in rows]
+    more = ", ..." if len(rows) > limit else ""
+    many = "s" if len(rows) > 1 else ""
+    if labels is None:
+        return f"{row_unit(path)}{many} {', '.join(map(str, rows[:limit]))}{more}"
+    if all(isinstance(v, int) and not isinstance(v, bool) and v == r for v, r in zip(labels, rows, strict=True)):
+        return f"row{many} {', '.join(map(str, rows[:limit]))}{more} (0-based)"
+    return (f"row{many} {', '.join(map(repr, labels[:limit]))}{more} (0-based position{many} "
+            f"{', '.join(map(str, rows[:limit]))}{more})")
+
+
 def located(path: object, row: int) -> str:
     """``path:row`` for a line, ``path: record N`` for a record of a ``.json`` document, ``path: row N`` for a
     Parquet file's row (:func:`row_unit`)."""
@@ -85,21 +110,28 @@ class DataError(InputError):
     path, row, column : optional
         Where: file path, 1-based editor line (header = 1), or record of a ``.json`` document, or row of a Parquet
         file (:func:`row_unit`), and column name.
+    label : optional
+        The row's index label, for a row of an in-memory DataFrame (no path): ``row`` is then its 0-based position,
+        and the message names both (:func:`rows_named`).
 
     Attributes
     ----------
     unit : str
         What ``row`` counts, ``"line"``, ``"record"`` or ``"row"``: ``path:row`` for a line, ``path: record N`` for a
-        record (``path: row N`` for a row).
+        record (``path: row N`` for a row); ``"position"`` for a DataFrame's row given with its ``label``.
     """
 
     def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
-                 column: str | None = None) -> None:
+                 column: str | None = None, label: object = NO_LABEL) -> None:
         self.path, self.row, self.column, self.detail = path, row, column, message
-        self.unit = row_unit(path)
+        in_frame = path is None and row is not None and label is not NO_LABEL
+        self.label = None if label is NO_LABEL else label
+        self.unit = "position" if in_frame else row_unit(path)
         where = ""
         if path is not None:
             where = (str(path) if row is None else located(path, row)) + ": "
+        elif in_frame:
+            where = rows_named(None, [row], [label]) + ": "
         elif row is not None:
             where = f"row {row}: "
         if column is not None:

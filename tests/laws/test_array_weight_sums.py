@@ -163,6 +163,7 @@ def test_predict_and_score_read_a_frame_of_runs_at_the_fit_tolerance():
         assert law.score(frame) == pytest.approx(1.0, abs=1e-9)
     # a row beyond the fit's tolerance is refused, naming the keyword that set it (predict has none)
     far = frame.assign(**{"w:a": frame["w:a"] + np.r_[0.2, np.zeros(len(W) - 1)]})
-    with pytest.raises(DataError, match=r"row 2: column 'w:a': weights sum to 1\.2\d*, expected 1 ± 0\.05 \(fix the "
-                                        r"row, or raise the weight_tol= of fit \(this law's: 0\.05\)\)"):
+    with pytest.raises(DataError, match=r"row 0 \(0-based\): column 'w:a': weights sum to 1\.2\d*, expected "
+                                        r"1 ± 0\.05 \(fix the row, or raise the weight_tol= of fit "
+                                        r"\(this law's: 0\.05\)\)"):
         law.predict(far)

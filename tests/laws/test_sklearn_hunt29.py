@@ -235,7 +235,8 @@ def test_pandas_losses_paired_with_other_rows_are_refused():
     frame = _frame()
     y = frame["loss:web"]
     shuffled = y.sample(frac=1, random_state=0)
-    with pytest.raises(InputError, match=r"fit: the losses' index is not the mixtures' \(row 1: .*losses.loc"):
+    with pytest.raises(InputError, match=r"fit: the losses' index is not the mixtures' "
+                                           r"\(at 0-based position 0: .*losses.loc"):
         get_law("linear").fit(frame, shuffled)
     law = get_law("linear").fit(frame, y)
     with pytest.raises(InputError, match=r"score: the losses' index is not the mixtures'"):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataWarning, row_unit, user_stacklevel
+from ..errors import DataWarning, rows_named, user_stacklevel
 from .hints import _fold
 from .schema import LOSS_PREFIX, SCALE_ALIASES, WEIGHT_PREFIX, SheetText, beyond_tol, count_values, scaled_number
 
@@ -35,10 +35,11 @@ UNFINISHED_ADVICE = ("a run that did not finish logged the losses of an earlier 
                      "those {rows} out, or check that their losses are final")
 
 
-def unfinished_runs(frame: pd.DataFrame, lines: Any, where: str) -> str | None:
+def unfinished_runs(frame: pd.DataFrame, lines: Any, where: str, *, labels: Any = None) -> str | None:
     """The warning for the rows of ``frame`` whose run state (W&B's 'State' column: finished, running, crashed,
-    failed, killed) says the run did not finish, naming their ``lines``; None when there are none. A W&B export
-    lists every run, and the last losses of those that crashed were fitted as final ones without a word."""
+    failed, killed) says the run did not finish, naming their ``lines`` (for an in-memory frame, their index
+    ``labels`` and 0-based positions as ``lines``: :func:`~mixlaw.errors.rows_named`); None when there are none. A
+    W&B export lists every run, and the last losses of those that crashed were fitted as final ones without a word."""
     lines = np.asarray(lines)
     for c in map(str, frame.columns):
         if c.strip().lower() not in ("state", "status", "run_state", "run_status"):
@@ -47,8 +48,9 @@ def unfinished_runs(frame: pd.DataFrame, lines: Any, where: str) -> str | None:
         bad = cells.isin(UNFINISHED_STATES)
         if bad.any():
             said = ", ".join(f"{n} {v!r}" for v, n in cells[bad].value_counts().items())
-            at = ", ".join(str(int(x)) for x in lines[bad.to_numpy()][:5]) + (", ..." if bad.sum() > 5 else "")
-            return (f"{where}: column {c!r} says {said} ({row_unit(where)}s {at}): "
+            hit = np.flatnonzero(bad.to_numpy())
+            at = rows_named(where, lines[hit], None if labels is None else [labels[i] for i in hit])
+            return (f"{where}: column {c!r} says {said} ({at}): "
                     + UNFINISHED_ADVICE.format(rows="rows"))
     return None
 

@@ -23,7 +23,7 @@ from ..errors import (
     InputError,
     PerplexityWarning,
     UnusedDomainWarning,
-    row_unit,
+    rows_named,
     user_stacklevel,
 )
 from .diagnosis import (
@@ -97,8 +97,9 @@ class RunTable:
         Rows whose weights sum to 1 within this tolerance are accepted (renormalised; one :class:`DataWarning`
         counts the rows off by more than :data:`ROUNDING_TOL`, 1e-5, the rounding of stored values); others raise.
     lines : array-like of int, optional
-        Editor line of each row in the source file, for error messages (defaults to index + 2, the CSV
-        convention with a header on line 1).
+        Editor line of each row in the source file, for error messages (defaults to position + 2, the CSV
+        convention with a header on line 1, where ``path`` is given). A frame given with neither has no file:
+        its errors name a row by its index label and 0-based position (:func:`~mixlaw.errors.rows_named`).
     tol_option : str or None, default="--weight-tol (weight_tol=)"
         How the row-sum error names the setting that widens ``weight_tol``, where the caller's user sets it
         (:func:`~mixlaw.data.weight_sum_error`'s ``option``; None: "fix the row" alone). ``law.predict(frame)``
@@ -134,8 +135,14 @@ class RunTable:
                              + ("mixlaw.read_runs(path) reads a file" if isinstance(frame, (str, os.PathLike))
                                 else "RunTable(pd.DataFrame(columns)) for a mapping of columns"))
         flat_columns(frame, "RunTable")
+        # A frame from Python (no file, no lines) keeps its index labels, and _lines holds its 0-based positions:
+        # its errors name its rows by both (kept through subset), not as a CSV's lines (position + 2) of a file
+        # there is not.
+        self._labels: list[Any] | None = frame.index.tolist() if path is None and lines is None else None
         frame = frame.reset_index(drop=True).copy()
-        self._lines = np.asarray(lines if lines is not None else np.arange(len(frame)) + 2, dtype=np.int64)
+        if lines is None:
+            lines = np.arange(len(frame)) + (2 if self._labels is None else 0)
+        self._lines = np.asarray(lines, dtype=np.int64)
         # Evals computed from others (an eval group, --fit-total's objective) -> the evals weighed in them: a row
         # missing such an eval misses one of these, and the warning of :meth:`complete` names which.
         self._members: dict[str, list[str]] = {}
@@ -143,8 +150,16 @@ class RunTable:
 
     # ------------------------------------------------------------------ validation
     def _err(self, message: str, i: int | None = None, column: str | None = None) -> DataError:
+        if i is not None and self._labels is not None:
+            return DataError(message, path=self.path, row=int(self._lines[i]), column=column, label=self._labels[i])
         row = None if i is None else int(self._lines[i])
         return DataError(message, path=self.path, row=row, column=column)
+
+    def _rows_named(self, rows: Any) -> str:
+        """The rows at 0-based positions (or boolean mask) ``rows`` as a message names them
+        (:func:`~mixlaw.errors.rows_named`): the file's lines, or an in-memory frame's index labels and positions."""
+        pos = np.arange(len(self._lines))[rows]
+        return rows_named(self.path, self._lines[pos], None if self._labels is None else [self._labels[i] for i in pos])
 
     def _validate(self, df: pd.DataFrame) -> pd.DataFrame:
         """Check every cell of the table and return it with numbers as float64 and weights renormalised; the
@@ -346,8 +361,8 @@ class RunTable:
                        f"'{name}-s1'), and its checkpoints join the curve of its mixture and size")
             else:
                 why = "; another mixture: two runs under one name? give each its own"
-            raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as {row_unit(self.path)} "
-                            f"{int(self._lines[first])}{why})", i, "run")
+            raise self._err(f"duplicate run {name!r} (same {', '.join(key)} as {self._rows_named([first])}{why})",
+                            i, "run")
 
     def _warn_same_domains(self, w: np.ndarray, wcols: list[str]) -> None:
         """Warn of weight columns that are equal, or proportional, in every run (one domain exported under two names,
@@ -371,7 +386,7 @@ class RunTable:
 
     def _warn_unfinished(self, df: pd.DataFrame, cols: list[str]) -> None:
         """Warn of rows whose run state says the run did not finish (:func:`unfinished_runs`)."""
-        line = unfinished_runs(df, self._lines, self.path or "run table")
+        line = unfinished_runs(df, self._lines, self.path or "run table", labels=self._labels)
         if line is not None:
             warnings.warn(line, DataWarning, stacklevel=user_stacklevel())
 
@@ -553,10 +568,9 @@ class RunTable:
             out = miss.any(axis=1)
             per = ", ".join(f"loss:{n} {int(k)}{self._missing_members(n, miss[:, j])}"
                             for j, (n, k) in enumerate(zip(names, miss.sum(axis=0), strict=True)) if k)
-            lines = ", ".join(str(int(x)) for x in self._lines[out][:5]) + (", ..." if out.sum() > 5 else "")
             warnings.warn(f"{self.path or 'run table'}: {who + ' ' if who else ''}fitting each eval on the rows that "
                           f"have its loss; left out the rows with no value ({per} of {len(self)} rows; "
-                          f"{row_unit(self.path)}s {lines})", DataWarning, stacklevel=user_stacklevel(stacklevel))
+                          f"{self._rows_named(out)})", DataWarning, stacklevel=user_stacklevel(stacklevel))
         none = [n for n, k in zip(names, miss.sum(axis=0), strict=True) if k == len(self)]
         if none:
             rest = [n for n in names if n not in none]
@@ -612,7 +626,6 @@ class RunTable:
         per = ", ".join(f"loss:{n} {int(k)}{self._missing_members(n, out)}"
                         for n, k in zip(names, miss.sum(axis=0), strict=True) if k)
         where = self.path or "run table"
-        lines = ", ".join(str(int(x)) for x in self._lines[out][:5]) + (", ..." if out.sum() > 5 else "")
         if out.all():
             # An eval no row has (a column left empty) is the cause most often: name it, and the evals to fit.
             none = [n for n, k in zip(names, miss.sum(axis=0), strict=True) if k == len(self)]
@@ -628,7 +641,7 @@ class RunTable:
                  "; fit an eval alone (--target EVAL) to use every row it has")
         line = (f"{where}: {doing} {who} on the {int((~out).sum())} of {len(self)} rows that have "
                 f"{'it' if len(names) == 1 else 'each of them'}; left out {int(out.sum())} "
-                f"row{'s' if out.sum() > 1 else ''} with no value ({per}; {row_unit(self.path)}s {lines}){alone}")
+                f"row{'s' if out.sum() > 1 else ''} with no value ({per}; {self._rows_named(out)}){alone}")
         return self.subset(~out), line
 
     def members_of(self, name: str) -> list[str]:
@@ -658,6 +671,7 @@ class RunTable:
         out = RunTable.__new__(RunTable)
         out.path, out.weight_tol = self.path, self.weight_tol
         out._lines = self._lines[idx]
+        out._labels = None if self._labels is None else [self._labels[i] for i in idx]
         out._members = dict(getattr(self, "_members", {}))
         out.frame = self.frame.iloc[idx].reset_index(drop=True)
         return out

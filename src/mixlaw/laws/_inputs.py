@@ -150,9 +150,9 @@ def check_rows_paired(weights: Any, losses: Any, who: str) -> None:
     if len(weights) != len(losses) or losses.index.equals(weights.index):
         return
     i = int(np.flatnonzero(np.asarray(losses.index != weights.index))[0])
-    raise InputError(f"{who}: the losses' index is not the mixtures' (row {i + 1}: {losses.index[i]!r} beside "
-                     f"{weights.index[i]!r}); they are paired by position, so align them first "
-                     "(losses.loc[frame.index]) or pass arrays")
+    raise InputError(f"{who}: the losses' index is not the mixtures' (at 0-based position {i}: "
+                     f"{losses.index[i]!r} beside {weights.index[i]!r}); they are paired by position, so align them "
+                     "first (losses.loc[frame.index]) or pass arrays")
 
 
 def _loss_names(losses: Any) -> list[str] | None:
@@ -201,7 +201,7 @@ def table_weights_for(table: RunTable, domains: Sequence[str]) -> np.ndarray:
         rows = np.flatnonzero(share.any(axis=1))
         raise InputError(f"{table.path or 'the mixtures'}: weight column(s) {used} are "
                          f"not among the law's domains {list(domains)} and have a share in {rows.size} of "
-                         f"{len(table)} rows (0-based row {int(rows[0])} first): the law cannot predict a mixture "
+                         f"{len(table)} rows ({table._rows_named(rows[:1])} first): the law cannot predict a mixture "
                          "of domains it was not fitted on (drop the column and renormalise the rows, or refit on "
                          "runs that train on it)")
     return table.weights_for(list(domains))

@@ -1,0 +1,85 @@
+"""An error or warning on a pandas DataFrame passed from Python names a row by its index label and 0-based position.
+
+It named "row N" with N = position + 2, a CSV's line, whatever the frame's index and though no file was read: "row 4"
+of a frame indexed 'r10', 'r20', 'r30' was its third row, 'r30'. A file's rows keep their editor lines (one helper,
+``errors.rows_named``, words both).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw import read_runs
+from mixlaw.data import RunTable
+from mixlaw.errors import DataError, DataWarning, rows_named
+from mixlaw.laws import get_law
+
+
+def _frame(index=None) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(2), size=6)
+    df = pd.DataFrame({"run": [f"m{i}" for i in range(6)], "w:a": W[:, 0], "w:b": W[:, 1],
+                       "loss:x": 2 + W[:, 0], "loss:y": 3 - W[:, 1]})
+    return df if index is None else df.set_axis(index, axis=0)
+
+
+LABELS = ["r10", "r20", "r30", "r40", "r50", "r60"]
+
+
+def test_a_labelled_frames_row_sum_error_names_the_label_and_position() -> None:
+    df = _frame(LABELS)
+    df.loc["r30", "w:a"] += 0.3
+    with pytest.raises(DataError, match=r"^row 'r30' \(0-based position 2\): column 'w:a': weights sum to 1\.3") \
+            as err:
+        get_law("linear").fit(df, targets="x")
+    assert (err.value.row, err.value.label, err.value.unit) == (2, "r30", "position")
+    with pytest.raises(DataError, match=r"^row 'r30' \(0-based position 2\): column 'w:a'"):
+        RunTable(df)
+
+
+def test_a_filtered_frame_names_its_label_not_its_line() -> None:
+    # Integer labels that are not the positions (a frame filtered with df[mask]): both, said apart.
+    df = _frame()
+    df.loc[4, "w:a"] += 0.3
+    with pytest.raises(DataError, match=r"^row 4 \(0-based position 3\): column 'w:a'"):
+        RunTable(df.drop(index=1))
+    # A default RangeIndex: the label is the position, said once.
+    with pytest.raises(DataError, match=r"^row 4 \(0-based\): column 'w:a'"):
+        RunTable(df)
+
+
+def test_a_duplicate_and_a_missing_loss_name_the_frames_labels() -> None:
+    df = _frame(LABELS)
+    df.loc["r50", "run"] = "m1"
+    df.loc["r50", ["w:a", "w:b", "loss:x", "loss:y"]] = df.loc["r20", ["w:a", "w:b", "loss:x", "loss:y"]]
+    with pytest.raises(DataError, match=r"^row 'r50' \(0-based position 4\): column 'run': duplicate run 'm1' "
+                                        r"\(same run as row 'r20' \(0-based position 1\); the same row twice"):
+        RunTable(df)
+    df = _frame(LABELS)
+    df.loc[["r20", "r60"], "loss:y"] = np.nan
+    with pytest.warns(DataWarning, match=r"left out 2 rows with no value \(loss:y 2; rows 'r20', 'r60' \(0-based "
+                                         r"positions 1, 5\)\)"):
+        RunTable(df).complete()
+
+
+def test_a_files_rows_keep_their_lines(tmp_path) -> None:
+    df = _frame(LABELS)
+    df.loc["r30", "w:a"] += 0.3
+    df.to_csv(tmp_path / "runs.csv", index=False)
+    with pytest.raises(DataError, match=r"runs\.csv:4: column 'w:a': weights sum to 1\.3") as err:
+        read_runs(tmp_path / "runs.csv")
+    assert (err.value.row, err.value.label, err.value.unit) == (4, None, "line")
+    assert rows_named("runs.csv", [4, 9]) == "lines 4, 9"
+    assert rows_named("runs.json", [3]) == "record 3"
+    assert rows_named(None, range(7), list(range(7))) == "rows 0, 1, 2, 3, 4, ... (0-based)"
+
+
+def test_a_subsets_rows_keep_the_frames_positions() -> None:
+    # A table's subset (the rows a fit keeps) names a row by the given frame's label and position, not its own.
+    df = _frame(LABELS)
+    df.loc[["r20", "r60"], "loss:y"] = np.nan
+    sub = RunTable(df).subset([3, 4, 5])
+    with pytest.warns(DataWarning, match=r"\(loss:y 1; row 'r60' \(0-based position 5\)\)"):
+        sub.complete()
