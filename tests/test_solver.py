@@ -80,3 +80,30 @@ def test_trial_steps_get_derivatives_only_where_they_lower_the_objective(monkeyp
     assert lazy_calls["f"] == calls["f"]  # the same evaluations
     assert lazy_calls["hess"] < calls["hess"]  # ... but no matrix for the rejected steps (89 of 99 here)
     assert lazy[2].sum() >= R // 2
+
+
+def test_objective_values_is_the_objective_the_solver_minimises():
+    # ye-pow compares its ridge-limit start with its data-driven one by objective_values before the solve: the
+    # solver's own evaluator, so the f it returns at its optimum is the same number (a copy of the formula written
+    # beside it had its own arithmetic).
+    from mixlaw._solver import huber, objective_values
+
+    rng = np.random.default_rng(3)
+    x = np.linspace(0.0, 4.0, 80)
+    y = 1.5 + np.exp(0.3 - 0.8 * x) * np.exp(0.01 * rng.standard_normal(x.size))
+    model = _saturating(x, y)
+
+    def pen(th: np.ndarray) -> tuple[float, np.ndarray]:
+        return 0.01 * float(th[2] ** 4), np.array([0.0, 0.0, 0.04 * th[2] ** 3])
+
+    x0 = np.array([[1.0, 0.0, 0.5], [1.2, 0.5, 1.0]])
+    R = len(x0)
+    logy, sw = np.tile(np.log(y), (R, 1)), np.full((R, x.size), 1 / x.size)
+    kw = {"loss": "huber", "delta": 1e-3, "penalties": [pen, None]}
+    th, f, _, _ = solve_batch(model, x0, np.full((R, 3), -5.0), np.full((R, 3), 5.0), np.ones((R, 3), dtype=bool),
+                              logy, sw, **kw)
+    np.testing.assert_array_equal(objective_values(model, th, logy, sw, **kw), f)
+    # ... which is the module docstring's f: mean Huber of the log residuals over delta^2, plus the penalty
+    rho = huber(np.log(model(x0, np.arange(R))[0]) - logy, 1e-3)[0]
+    np.testing.assert_allclose(objective_values(model, x0, logy, sw, **kw),
+                               rho.mean(axis=1) / 1e-6 + [pen(x0[0])[0], 0.0], rtol=1e-12)

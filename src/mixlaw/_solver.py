@@ -544,6 +544,17 @@ def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.stack([np.linalg.lstsq(a, v, rcond=None)[0] for a, v in zip(A, b, strict=True)])
 
 
+def objective_values(model: BatchModel, theta: np.ndarray, logy: np.ndarray, sw: np.ndarray, *, loss: str,
+                     delta: float, penalties: Sequence[Penalty | None] | None = None) -> np.ndarray:
+    """The objective :func:`solve_batch` minimises (the module docstring's :math:`f_r`), at each row of ``theta``
+    (R, p), by the solver's own evaluator: inf where it is not finite. Arguments as :func:`solve_batch`'s.
+
+    Why: a law that compares starts before the solve (ye-pow's ridge-limit start) wrote the objective again beside
+    the solver's (its mean Huber over delta^2 plus the penalty), one copy free to drift from the other."""
+    return _Measure(model, logy, sw, np.ones(theta.shape, dtype=bool), loss, delta, penalties,
+                    theta.shape[1]).value(theta, np.arange(theta.shape[0])).f
+
+
 def solve_batch(model: BatchModel, theta0: np.ndarray, lo: np.ndarray, hi: np.ndarray, free: np.ndarray,
                 logy: np.ndarray, sw: np.ndarray, *, loss: str, delta: float,
                 penalties: Sequence[Penalty | None] | None = None, max_iter: int = 500,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._console import matrix_text
-from .._solver import huber
+from .._solver import objective_values
 from .._validation import Interval, Options, Real, check_is_fitted
 from ..fit import HUBER_DELTA, Param, Params, pooling_penalty
 from ._regularize import RidgeCVMixin
@@ -175,13 +175,16 @@ class YePower(RidgeCVMixin, PerTargetLaw):
         limit[0], limit[1], limit[2:2 + M] = 0.0, float(np.mean(np.log(y))), 0.0
         model = self._model_one(W, i, ctx)
 
-        def objective(theta: np.ndarray) -> float:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                r = np.log(model(theta)[0]) - np.log(y)
-            rho = huber(r, self.huber_delta)[0] if self.loss == "huber" else 0.5 * r * r
-            return float(np.mean(rho)) / self.huber_delta ** 2 + (0.0 if penalty is None else penalty(theta)[0])
+        def batch(theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            outs = [model(th) for th in theta]
+            return np.array([o[0] for o in outs]), np.array([o[1] for o in outs])
 
-        return [limit] if objective(limit) < objective(data) else []
+        # The solver's own objective (uniform weights, as fit_models gives a law's runs): written out here, it
+        # could drift from the one the starts are then solved on.
+        f_limit, f_data = objective_values(batch, np.array([limit, data]), np.tile(np.log(y), (2, 1)),
+                                           np.full((2, y.size), 1.0 / y.size), loss=self.loss,
+                                           delta=self.huber_delta, penalties=[penalty, penalty])
+        return [limit] if f_limit < f_data else []
 
     def _fit(self, W: np.ndarray, Y: np.ndarray, ctx: FitContext) -> None:
         super()._fit(W, Y, ctx)
