@@ -162,3 +162,20 @@ def test_a_fitted_step_law_far_below_the_others_at_the_target_loads(tmp_path, se
         save_pipeline(res, path)
         back = load_pipeline(path)
         np.testing.assert_allclose(back.predict(res.mixtures), res.predict(res.mixtures), rtol=1e-9)
+
+
+def test_one_factor_test_for_saved_laws_and_saved_curves() -> None:
+    # The nested pipeline's check of a saved file's curves wrote off_loss_range's factor test again, one-sided;
+    # both now call laws.saved.beyond_loss_factor. Its answers are the two tests as they were written.
+    from mixlaw.laws.saved import LOSS_RANGE_FACTOR as F
+    from mixlaw.laws.saved import beyond_loss_factor, off_loss_range
+
+    rng = np.random.default_rng(0)
+    out = np.r_[rng.uniform(-1, 20, 200), 0.0, np.nan, np.inf, -np.inf, 2 * F, 2 * F + 1e-9, 2 / F, 2 / F - 1e-9]
+    lo, hi = np.full(out.size, 2.0), np.full(out.size, 2.0)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(off_loss_range(out[:, None], (lo[:1], hi[:1]))[:, 0],
+                                      ~np.isfinite(out) | (out <= 0) | (out > hi * F) | (out < lo / F))
+        for below in (True, False):  # the saved curves' test: inside both ways (sizes only), else from above
+            inside = (out <= hi * F) & ((lo / F <= out) if below else True)
+            np.testing.assert_array_equal(np.isnan(out) | beyond_loss_factor(out, lo, hi, below=below), ~inside)

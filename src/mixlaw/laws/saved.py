@@ -28,12 +28,23 @@ from .registry import _REGISTRY, available_laws, get_law
 LOSS_RANGE_FACTOR = 3.0
 
 
+def beyond_loss_factor(out: np.ndarray, lo: Any, hi: Any, *, below: bool = True) -> np.ndarray:
+    """Which losses ``out`` lie above ``hi`` times :data:`LOSS_RANGE_FACTOR`, or (``below``) under ``lo`` over it:
+    the factor test of :func:`off_loss_range` and of a saved pipeline's curves (whose step laws are checked from
+    above alone), in one place. A NaN compares as within.
+
+    Why: the nested pipeline's check of a saved file wrote the test again, one-sided."""
+    with np.errstate(invalid="ignore"):
+        high = out > hi * LOSS_RANGE_FACTOR
+        return high | (out < lo / LOSS_RANGE_FACTOR) if below else high
+
+
 def off_loss_range(out: np.ndarray, y_range: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Which predicted losses ``out`` (n, n_targets) are not a positive finite loss within
     :data:`LOSS_RANGE_FACTOR` of their eval's fitted ones ``y_range`` = (lowest, highest)."""
     lo, hi = y_range
     with np.errstate(invalid="ignore"):
-        return ~np.isfinite(out) | (out <= 0) | (out > hi * LOSS_RANGE_FACTOR) | (out < lo / LOSS_RANGE_FACTOR)
+        return ~np.isfinite(out) | (out <= 0) | beyond_loss_factor(out, lo, hi)
 
 
 #: Version of the saved-law JSON layout (``MixingLaw.to_dict()`` plus ``schema_version``); files written before
@@ -329,4 +340,4 @@ def _first(err: BaseException) -> str:
     return text[0][:200] if text else type(err).__name__
 
 
-__all__ = ["LAW_SCHEMA_VERSION", "LOSS_RANGE_FACTOR", "law_from_dict", "off_loss_range"]
+__all__ = ["LAW_SCHEMA_VERSION", "LOSS_RANGE_FACTOR", "beyond_loss_factor", "law_from_dict", "off_loss_range"]

@@ -27,7 +27,7 @@ import pandas as pd
 from ..data import RunTable
 from ..errors import DataWarning, InputError, MixlawError, MixlawWarning, user_stacklevel
 from ..laws.base import MixingLaw, get_law, warm_clone
-from ..laws.saved import LOSS_RANGE_FACTOR
+from ..laws.saved import LOSS_RANGE_FACTOR, beyond_loss_factor
 from ..scaling import EXPONENT_BOUNDS, fit_curves, fit_shared_exponents
 from . import _schema as sc
 from .result import (
@@ -445,12 +445,11 @@ class _NestedStages23:
             hi = np.array([np.nanmax(o) if np.isfinite(o).any() else np.nan for o in others])
             loo = np.column_stack([_leave_one_out_medians(c) for c in fk.T])
             lo, hi = np.fmin(lo[None, :], loo), np.fmax(hi[None, :], loo)  # NaN: no reference at all
-            with np.errstate(invalid="ignore"):
-                # A step law only from above: its fit bounds E at 0 alone, and a curve of early noisy checkpoints
-                # fitted there lies any way below the others far past its steps (0.70 at S = 1e5 against 2.24-4.42:
-                # 5 of 16 fits of steps 10-160 at 5 % noise were refused); check_values keeps it positive.
-                inside = (fk <= hi * factor) & ((lo / factor <= fk) if self.sizes_only else True)
-                bad = have[:, :, k] & np.isfinite(lo) & ~inside
+            # A step law only from above: its fit bounds E at 0 alone, and a curve of early noisy checkpoints
+            # fitted there lies any way below the others far past its steps (0.70 at S = 1e5 against 2.24-4.42:
+            # 5 of 16 fits of steps 10-160 at 5 % noise were refused); check_values keeps it positive.
+            off = np.isnan(fk) | beyond_loss_factor(fk, lo, hi, below=self.sizes_only)
+            bad = have[:, :, k] & np.isfinite(lo) & off
             if not bad.any():
                 continue
             m, s = np.argwhere(bad)[0]
