@@ -232,8 +232,8 @@ def _fit_once(est: Any, table: Any, full: Any, names: list[str], n_boot: int, ra
         if n_boot:
             # Fitted exactly as bootstrap_law fits its point estimate, which it then reuses instead of a second fit.
             fitted = est.clone().fit(table.weights, table.losses(names).reshape(len(table), -1),
-                                     domains=table.domains, targets=names, model_params=table.model_params,
-                                     tokens=table.tokens)
+                                     domains=table.domains, targets=names,
+                                     **est._scale_kw(table.model_params, table.tokens))
         else:
             fitted = est.clone().fit(full if ragged else table, targets=names)
         check_enough_runs(fitted)  # before spending n_boot refits

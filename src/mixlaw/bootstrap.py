@@ -409,8 +409,8 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
         check_is_fitted(fitted)
         nominal = fitted
     else:
-        nominal = base.clone().fit(W, Y, domains=table.domains, targets=names, model_params=table.model_params,
-                                   tokens=table.tokens)
+        nominal = base.clone().fit(W, Y, domains=table.domains, targets=names,
+                                   **base._scale_kw(table.model_params, table.tokens))
     run_ids = np.asarray(table.runs).astype(str)
     _, inverse = np.unique(run_ids, return_inverse=True)
     groups = [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]

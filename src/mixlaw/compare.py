@@ -436,7 +436,7 @@ def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, R
             if mode == "direct":
                 assert s is not None
                 law.fit(train.weights, (train.losses(names) @ s)[:, None], domains=train.domains,
-                        targets=[OBJECTIVE], model_params=train.model_params, tokens=train.tokens)
+                        targets=[OBJECTIVE], **law._scale_kw(train.model_params, train.tokens))
             else:
                 law.fit(train, targets=names)
             fit_s = time.perf_counter() - t0

@@ -87,3 +87,44 @@ def test_a_meta_law_fitted_without_sizes_says_it_once() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sized.predict(W[:3], params=5e7)  # its member dz-eq1 gets the size
+
+
+# ---------------------------------------------------------------- fit(params=) says so as predict(params=) does
+@pytest.mark.parametrize("kw, what", [({"params": "N"}, "params="), ({"model_params": "N"}, "params="),
+                                      ({"tokens": "N"}, "tokens=")])
+def test_a_size_free_law_says_the_scale_given_to_fit_is_ignored(kw, what) -> None:
+    # fit(W, y, params=N) on a law with no size term was silent (the scale-blind warning reads a run table's
+    # spread, not the keyword), where predict(params=) warned.
+    W, N, y = _runs()
+    kw = {k: N for k in kw}
+    with pytest.warns(ScaleWarning, match=rf"law 'ye-exp' takes no .*: {what} is ignored, and it fits") as caught:
+        law = get_law("ye-exp").fit(W, y, domains=DOMAINS, **kw)
+    assert len(caught) == 1 and caught[0].filename == __file__  # once, at the user's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ref = get_law("ye-exp").fit(W, y, domains=DOMAINS)
+    np.testing.assert_array_equal(law.params_.array("value"), ref.params_.array("value"))  # the fit is unchanged
+
+
+def test_fit_with_a_size_the_law_takes_is_silent() -> None:
+    W, N, y = _runs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScaleWarning)
+        get_law("dz-eq1").fit(W, y, domains=DOMAINS, params=N)
+        get_law("bimix").fit(W, y, domains=DOMAINS, targets="web", tokens=N * 20)  # optional, given: used
+
+
+def test_meta_laws_and_bootstrap_pass_the_sizes_to_their_members_without_a_warning() -> None:
+    from mixlaw import bootstrap_law
+    from mixlaw.data import RunTable
+
+    W, N, y = _runs()
+    table = RunTable(pd.DataFrame({"run": [f"r{i}" for i in range(len(y))], "params": N,
+                                   **{f"w:{d}": W[:, j] for j, d in enumerate(DOMAINS)}, "loss:web": y}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScaleWarning)
+        warnings.simplefilter("ignore", UserWarning)  # (others: convergence, identifiability of the members)
+        warnings.simplefilter("error", ScaleWarning)
+        for meta in ("auto", "stack"):
+            get_law(meta, candidates=["linear", "ye-exp", "dz-eq1"]).fit(W, y, domains=DOMAINS, params=N)
+        bootstrap_law("linear", table, n_boot=2)

@@ -207,7 +207,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
             need them).
         params, tokens : ndarray of shape (n_runs,), optional
             Model size N and training tokens D of each run, for laws that use them (the run table's ``params``
-            and ``tokens`` columns).
+            and ``tokens`` columns). Given to a law with no such term (ye-exp, linear, ...), the value is ignored,
+            with a :class:`~mixlaw.errors.ScaleWarning` saying so, as ``predict`` does.
         weight_tol : float, default=0.01
             An array of mixtures is held to a run table's rule (``--weight-tol``): rows whose weights sum to 1
             within this tolerance are renormalised (one :class:`~mixlaw.errors.DataWarning` when some row is off
@@ -230,6 +231,7 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         W, Y = inp.W, inp.Y
         ctx = FitContext(inp.domains, inp.targets, inp.model_params, inp.tokens)
         self._check_fit_needs(ctx)
+        self._warn_unused_scale(model_params, tokens, fitting=True)  # said once the input is known to be good
         self._remember_fit_input(inp, ctx)
         t0 = time.perf_counter()
         try:
@@ -391,25 +393,36 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         self._check_loss_range(out)
         return out[:, 0] if self._y_1d else out
 
-    def _warn_unused_scale(self, model_params: Any, tokens: Any) -> None:
+    def _warn_unused_scale(self, model_params: Any, tokens: Any, *, fitting: bool = False) -> None:
         """Warn (:class:`ScaleWarning`) when ``predict`` is given a model size or token count that this fit has no
         term for: a law that takes none (ye-exp, linear, lightgbm, ...), or one that takes it optionally but was
-        fitted without it (bimix fitted without tokens). Such a value was ignored without a word:
-        ``ye_exp.predict(W, params=1e9)`` returned the losses at the fitted scale, the same numbers as without it.
+        fitted without it (bimix fitted without tokens); ``fitting``: when ``fit`` is given one that the law takes
+        no term for. Such a value was ignored without a word: ``ye_exp.predict(W, params=1e9)`` returned the losses
+        at the fitted scale, the same numbers as without it, and ``ye_exp.fit(W, y, params=N)`` fitted the losses
+        as if of one scale (its warning of scale-blind fits reads a run table's spread, not these keywords).
 
-        Checked here, at the public entry, on the keywords alone: a frame's or run table's own ``params`` /
+        Checked here, at the public entries, on the keywords alone: a frame's or run table's own ``params`` /
         ``tokens`` columns are the runs' scale, not a request (their mismatch is :func:`scale_mismatch`'s), and
-        the internal callers that pass the runs' sizes to any law (CV folds, a meta-law's members, the optimiser)
-        pass them only to a law that uses them, or ignore this warning with the other ExtrapolationWarnings."""
-        for name, v, rng, uses, what in (("params", model_params, self._n_range, self.uses_model_params, "model size"),
-                                         ("tokens", tokens, self._d_range, self.uses_tokens, "training tokens")):
-            if v is None or rng is not None:
+        the internal callers that pass the runs' sizes to any law (CV folds, a meta-law's members, bootstrap
+        refits, the optimiser) pass them only to a law that uses them (:meth:`_scale_kw`), or ignore this warning
+        with the other ExtrapolationWarnings."""
+        for name, v, rng, uses, what in (("params", model_params, "_n_range", self.uses_model_params, "model size"),
+                                         ("tokens", tokens, "_d_range", self.uses_tokens, "training tokens")):
+            if v is None or (uses if fitting else getattr(self, rng) is not None):
                 continue
             how = f"takes no {what}" if not uses else f"was fitted without {what.replace('size', 'sizes')}"
-            warnings.warn(f"{self._label} {how}: {name}= is ignored, and it predicts at the scale of the runs it was "
-                          "fitted on (to predict another scale, fit across scales with mixlaw.fit_pipeline"
-                          + (f", or refit with {name}=" if uses else "") + ")", ScaleWarning,
+            does = ("fits the losses as if every run were of one scale (to fit across scales, use "
+                    "mixlaw.fit_pipeline, or a law that takes it)" if fitting else
+                    "predicts at the scale of the runs it was fitted on (to predict another scale, fit across "
+                    "scales with mixlaw.fit_pipeline" + (f", or refit with {name}=" if uses else "") + ")")
+            warnings.warn(f"{self._label} {how}: {name}= is ignored, and it {does}", ScaleWarning,
                           stacklevel=user_stacklevel(3))
+
+    def _scale_kw(self, model_params: Any, tokens: Any) -> dict[str, Any]:
+        """``fit``'s / ``predict``'s scale keywords for an internal caller that has the runs' sizes for any law:
+        those this law has a term for, None for the others (which :meth:`_warn_unused_scale` would warn of)."""
+        return {"model_params": model_params if self.uses_model_params else None,
+                "tokens": tokens if self.uses_tokens else None}
 
     def _renormalise_near(self, W: np.ndarray) -> np.ndarray:
         """W with its rows off 1 by more than PREDICT_RENORMALISE_FROM but within the fit's weight_tol divided by

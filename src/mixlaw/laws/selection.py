@@ -206,8 +206,11 @@ def fit_law(key: str, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], t
     kw: dict[str, Any] = {"domains": list(domains), "targets": list(targets), "model_params": model_params,
                           "tokens": tokens}
     cache = FIT_CACHE.get()
+    # The runs' sizes reach every candidate; a law without such a term is fitted without them (the cache key keeps
+    # them, as before): given, its fit warned that they are ignored (ScaleWarning), once per candidate and fold.
+    fit_kw = {**kw, **law._scale_kw(model_params, tokens)}
     if cache is None or not isinstance(random_state, (int, np.integer)):
-        return law.fit(W, Y, **kw)
+        return law.fit(W, Y, **fit_kw)
     k = fit_key(law, W, Y, **kw)
     if warm is not None:
         k = hashlib.sha256(k.encode() + warm.params_.array("value").tobytes()).hexdigest()
@@ -219,7 +222,7 @@ def fit_law(key: str, W: np.ndarray, Y: np.ndarray, *, domains: Sequence[str], t
             return law_from_dict(doc)
         except InputError:
             pass  # written by another version of the law: refit below
-    law.fit(W, Y, **kw)
+    law.fit(W, Y, **fit_kw)
     if isinstance(cache, SharedFits):
         if key in SHARES_FIT.values():  # only what another candidate's fit reuses stays in memory
             cache[k] = law
