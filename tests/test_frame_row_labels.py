@@ -83,3 +83,28 @@ def test_a_subsets_rows_keep_the_frames_positions() -> None:
     sub = RunTable(df).subset([3, 4, 5])
     with pytest.warns(DataWarning, match=r"\(loss:y 1; row 'r60' \(0-based position 5\)\)"):
         sub.complete()
+
+
+def test_read_runs_mapped_of_a_frame_names_its_labels() -> None:
+    # read_runs_mapped(df) named its rows 'DataFrame:N', N = position + 2, through its merge of log rows too.
+    from mixlaw.importers import read_runs_mapped
+
+    df = _frame(LABELS).rename(columns={"w:a": "mix_a", "w:b": "mix_b"})
+    df.loc["r30", "mix_a"] += 0.3
+    with pytest.raises(DataError, match=r"^DataFrame: row 'r30' \(0-based position 2\): column 'mix_a': weights "
+                                        r"sum to 1\.3") as err:
+        read_runs_mapped(df, "w:*=mix_*")
+    assert (err.value.row, err.value.label) == (2, "r30")
+    # A run state that says it did not finish (W&B's 'State' column), warned on the frame's rows.
+    df = _frame(LABELS).assign(State="finished")
+    df.loc["r40", "State"] = "crashed"
+    with pytest.warns(DataWarning, match=r"^DataFrame: column 'State' says 1 'crashed' \(row 'r40' \(0-based "
+                                         r"position 3\)\)"):
+        read_runs_mapped(df, None)
+    # Two values for one run and step, in a log's rows merged per (run, step): both rows named by their labels.
+    log = pd.DataFrame({"run": ["m0", "m0", "m0"], "step": [1, 2, 2], "w:a": [0.5, np.nan, np.nan],
+                        "w:b": [0.5, np.nan, np.nan], "loss:x": [np.nan, 2.0, 2.5]}, index=["c", "e1", "e2"])
+    with pytest.raises(DataError, match=r"^DataFrame: row 'e2' \(0-based position 2\): column 'loss:x': two values "
+                                        r"for one run and step \(run m0, step 2\): 2\.0 on row 'e1' \(0-based "
+                                        r"position 1\), 2\.5 on row 'e2' \(0-based position 2\)"):
+        read_runs_mapped(log, None)

@@ -731,7 +731,7 @@ def test_a_dataframe_in_its_own_column_names_is_mapped_as_a_file_is() -> None:
     np.testing.assert_array_equal(grouped.weights, t.weights)
     bad = df.assign(val_web=[3.1, 2.9, np.inf, 3.0])
     # The hint is the same call with drop_incomplete, not a 'mixlaw runs import DataFrame' command.
-    with pytest.raises(DataError, match=r"DataFrame:4: column 'val_web': loss is inf") as err:
+    with pytest.raises(DataError, match=r"DataFrame: row 2 \(0-based\): column 'val_web': loss is inf") as err:
         read_runs_mapped(bad, "run=name, w:*=mix_*, loss:*=val_*")
     assert "mixlaw runs import" not in str(err.value)
     with pytest.warns(DataWarning, match="left out 1 of 4 rows"):

@@ -50,8 +50,8 @@ def test_a_python_function_reading_a_frame_names_the_keyword_of_runtable(call):
 def test_read_runs_mapped_of_a_frame_names_the_keyword_and_of_a_file_both(tmp_path):
     # read_runs_mapped(df) is reached from Python alone: it named --weight-tol too, a flag of 'runs import' that
     # reads files; a file's error (the command line's and Python's) names both.
-    with pytest.raises(DataError, match=r"DataFrame:3: column 'w:a': weights sum to 1\.05, expected 1 ± 0\.01 "
-                                        r"\(fix the row, or raise weight_tol=\)$"):
+    with pytest.raises(DataError, match=r"DataFrame: row 1 \(0-based\): column 'w:a': weights sum to 1\.05, "
+                                        r"expected 1 ± 0\.01 \(fix the row, or raise weight_tol=\)$"):
         read_runs_mapped(_runs(), None)
     path = tmp_path / "runs.csv"
     _runs().to_csv(path, index=False)

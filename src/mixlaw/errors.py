@@ -111,8 +111,8 @@ class DataError(InputError):
         Where: file path, 1-based editor line (header = 1), or record of a ``.json`` document, or row of a Parquet
         file (:func:`row_unit`), and column name.
     label : optional
-        The row's index label, for a row of an in-memory DataFrame (no path): ``row`` is then its 0-based position,
-        and the message names both (:func:`rows_named`).
+        The row's index label, for a row of an in-memory DataFrame (no path, or a name such as ``"DataFrame"``):
+        ``row`` is then its 0-based position, and the message names both (:func:`rows_named`).
 
     Attributes
     ----------
@@ -124,14 +124,14 @@ class DataError(InputError):
     def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
                  column: str | None = None, label: object = NO_LABEL) -> None:
         self.path, self.row, self.column, self.detail = path, row, column, message
-        in_frame = path is None and row is not None and label is not NO_LABEL
+        in_frame = row is not None and label is not NO_LABEL
         self.label = None if label is NO_LABEL else label
         self.unit = "position" if in_frame else row_unit(path)
         where = ""
-        if path is not None:
+        if in_frame:
+            where = ("" if path is None else f"{path}: ") + rows_named(None, [row], [label]) + ": "
+        elif path is not None:
             where = (str(path) if row is None else located(path, row)) + ": "
-        elif in_frame:
-            where = rows_named(None, [row], [label]) + ": "
         elif row is not None:
             where = f"row {row}: "
         if column is not None:

@@ -100,6 +100,9 @@ class RunTable:
         Editor line of each row in the source file, for error messages (defaults to position + 2, the CSV
         convention with a header on line 1, where ``path`` is given). A frame given with neither has no file:
         its errors name a row by its index label and 0-based position (:func:`~mixlaw.errors.rows_named`).
+    labels : sequence, optional
+        Each row's index label in the DataFrame it came from, with ``lines`` its 0-based position there (a frame
+        reshaped before it became this table, as ``read_runs_mapped(df)`` merges log rows): named as above.
     tol_option : str or None, default="--weight-tol (weight_tol=)"
         How the row-sum error names the setting that widens ``weight_tol``, where the caller's user sets it
         (:func:`~mixlaw.data.weight_sum_error`'s ``option``; None: "fix the row" alone). ``law.predict(frame)``
@@ -123,7 +126,7 @@ class RunTable:
 
     def __init__(self, frame: pd.DataFrame, *, path: str | os.PathLike[str] | None = None,
                  weight_tol: float = WEIGHT_TOL, lines: Sequence[int] | None = None,
-                 tol_option: str | None = TOL_OPTION) -> None:
+                 tol_option: str | None = TOL_OPTION, labels: Sequence[Any] | None = None) -> None:
         self.path = None if path is None else str(path)
         self._tol_option = tol_option
         self.weight_tol = float(weight_tol)
@@ -138,7 +141,8 @@ class RunTable:
         # A frame from Python (no file, no lines) keeps its index labels, and _lines holds its 0-based positions:
         # its errors name its rows by both (kept through subset), not as a CSV's lines (position + 2) of a file
         # there is not.
-        self._labels: list[Any] | None = frame.index.tolist() if path is None and lines is None else None
+        self._labels: list[Any] | None = (list(labels) if labels is not None else
+                                          frame.index.tolist() if path is None and lines is None else None)
         frame = frame.reset_index(drop=True).copy()
         if lines is None:
             lines = np.arange(len(frame)) + (2 if self._labels is None else 0)
@@ -679,7 +683,7 @@ class RunTable:
     def source_line(self, i: int) -> int | None:
         """Row ``i``'s line in the file the table was read from (an editor's line, the header line 1), as the table's
         errors name it; kept through :meth:`subset`. None for a table built from a frame, which has no file."""
-        return None if self.path is None else int(self._lines[i])
+        return None if self.path is None or self._labels is not None else int(self._lines[i])
 
     def take(self, indices: Any, axis: int = 0) -> RunTable:
         """The rows at 0-based positions ``indices`` (:meth:`subset`), named as pandas' ``DataFrame.take``.

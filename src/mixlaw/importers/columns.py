@@ -30,7 +30,17 @@ from ..data import (
     unfinished_runs,
 )
 from ..data.reading import _read_any, canonical_name
-from ..errors import DataError, DataWarning, InputError, UnusedDomainWarning, located, row_unit, user_stacklevel
+from ..errors import (
+    NO_LABEL,
+    DataError,
+    DataWarning,
+    InputError,
+    UnusedDomainWarning,
+    located,
+    row_unit,
+    rows_named,
+    user_stacklevel,
+)
 
 _META = ("run", "params", "step", "tokens")
 _GROUPS = {"weights": WEIGHT_PREFIX, "evals": LOSS_PREFIX}
@@ -266,7 +276,8 @@ def _step_key(step: Any) -> Any:
         return step
 
 
-def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str, hint: str = "") -> tuple[pd.DataFrame, np.ndarray]:
+def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str, hint: str = "", *,
+                    labels: Sequence[Any] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """A training log (one record per logging call) as a run table, as the W&B and TensorBoard importers read theirs.
 
     A JSONL log that gave the mixture once (a config record at step 0) and each eval on its own record stopped at
@@ -275,7 +286,8 @@ def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str, hint: str =
     values conflict are left for the table's duplicate check), each run's rows without a mixture take the run's,
     and rows that log no eval loss at all (the config record, training-loss steps) are left out with a warning.
     Each merged row keeps the line of its first record. A table without such rows is returned unchanged.
-    ``hint`` ends the error for two values at one (run, step), e.g. why the rows share a run.
+    ``hint`` ends the error for two values at one (run, step), e.g. why the rows share a run. ``labels``: a
+    DataFrame's index labels, ``lines`` then its rows' 0-based positions (:func:`~mixlaw.errors.rows_named`).
     """
     wcols = [c for c in df.columns if str(c).startswith(WEIGHT_PREFIX)]
     lcols = [c for c in df.columns if str(c).startswith(LOSS_PREFIX)]
@@ -298,11 +310,14 @@ def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str, hint: str =
                     & work[col].notna()]
         at = ", ".join(f"{k} {v}" for k, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         name = attrs.get("source_columns", {}).get(col, col)
-        unit = row_unit(where)
-        raise DataError(f"two values for one run and step ({at}): {rows[col].iloc[0]} on {unit} "
-                        f"{rows['_line'].iloc[0]}, {rows[col].iloc[1]} on {unit} {rows['_line'].iloc[1]}{hint}",
-                        path=where,
-                        row=int(rows["_line"].iloc[1]), column=name)
+        first, second = (int(x) for x in rows["_line"].iloc[:2])
+
+        def on(x: int) -> str:
+            return rows_named(where, [x], None if labels is None else [labels[x]])
+
+        raise DataError(f"two values for one run and step ({at}): {rows[col].iloc[0]} on {on(first)}, "
+                        f"{rows[col].iloc[1]} on {on(second)}{hint}", path=where, row=second, column=name,
+                        label=NO_LABEL if labels is None else labels[second])
     work = groups.first().reset_index()
     work[wcols] = work.groupby("run", sort=False)[wcols].transform(lambda col: col.ffill().bfill())
     no_eval = work[lcols].isna().all(axis=1)
@@ -337,7 +352,8 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
 
     ``path`` may be a pandas DataFrame already in memory (a notebook's own table): its columns are mapped the same
     way, e.g. ``read_runs_mapped(df, "run=name, params=n_params, w:*=mix_*, loss:*=val_*")``; errors name its
-    rows as a CSV's lines (row index + 2). ``mixtures`` then is not taken (merge the frames first).
+    rows by their index labels and 0-based positions (:func:`~mixlaw.errors.rows_named`), not as a CSV's lines.
+    ``mixtures`` then is not taken (merge the frames first).
 
     Examples
     --------
@@ -358,10 +374,14 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
             raise InputError("read_runs_mapped: mixtures= joins a file's runs; with a DataFrame, merge the "
                              "mixtures into it first (pandas.merge)")
         flat_columns(path, "read_runs_mapped")
+        # Its rows are named by index label and position ('lines' holds the positions): named as a CSV's lines
+        # (position + 2), "DataFrame:3" was the second row, whatever the frame's index.
+        labels = path.index.tolist()
         df = path.reset_index(drop=True)
-        lines = np.arange(len(df)) + 2
+        lines = np.arange(len(df))
         p = Path("DataFrame")
     else:
+        labels = None
         p = Path(path)
         df, lines = _read_any(p, text_columns=text)
     if mixtures is not None:
@@ -390,10 +410,10 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
                         column=column)
     if not any(str(c).strip().lower() in ("state", "status") for c in df.columns):  # else RunTable warns
         # The map leaves a W&B export's 'State' out of the table written: said here, on the file's lines.
-        if (line := unfinished_runs(source, lines, str(p))) is not None:
+        if (line := unfinished_runs(source, lines, str(p), labels=labels)) is not None:
             warnings.warn(line, DataWarning, stacklevel=user_stacklevel(2))
     df = _select_evals(df, evals, str(p))
-    df, lines = _merge_log_rows(df, np.asarray(lines), str(p), merge_hint)
+    df, lines = _merge_log_rows(df, np.asarray(lines), str(p), merge_hint, labels=labels)
     if drop_incomplete:
         df, lines = _drop_incomplete(df, lines, str(p))
     numbered = "run" not in df.columns
@@ -403,7 +423,8 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
     try:
         # A frame comes from Python only: its error names the keyword alone (a file's names the flag too).
         return RunTable(df, path=str(p), weight_tol=weight_tol, lines=lines,
-                        tol_option="weight_tol=" if isinstance(path, pd.DataFrame) else TOL_OPTION)
+                        tol_option="weight_tol=" if isinstance(path, pd.DataFrame) else TOL_OPTION,
+                        labels=None if labels is None else [labels[i] for i in lines])
     except DataError as e:
         # The table's hint for rows that miss a loss is a command to rerun; without the map it stops at the
         # columns instead (found on Dai & Zheng's CSV, 6 rows without a loss, imported with --columns).
@@ -432,7 +453,8 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
             column, detail = sources[column], f"{detail} (mapped to {column})"
         if (detail, column) == (e.detail, e.column):
             raise
-        raise DataError(detail, path=e.path, row=e.row, column=column) from None
+        raise DataError(detail, path=e.path, row=e.row, column=column,
+                        label=e.label if e.unit == "position" else NO_LABEL) from None
 
 
 def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str], mixtures: str | os.PathLike[str],
