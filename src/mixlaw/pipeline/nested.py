@@ -17,6 +17,7 @@ above), and stage 3 the mixing law at :math:`N^*`; the result predicts at that s
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from typing import Any
@@ -280,7 +281,9 @@ def _fit_step_laws(own: list[tuple[int, int, np.ndarray]], pooled_by_size: list[
                 laws1[m, si, k] = fr.params.array()
         for k in range(K if pooled_by_size[si] else 0):
             Eg, lBg, beta, fr = shared_at[(si, k)]
-            warn1 += list(fr.warnings)
+            warn1 += _curve_warnings(fr.warnings, [f"{run_ids[r[0]]} N={size:g} {names[k]}"
+                                                   for _, r in pooled_by_size[si]],
+                                     f"N={size:g} {names[k]}", "log_B", "beta")
             n_shared1 += len(pooled_by_size[si])
             for g, (m, r) in enumerate(pooled_by_size[si]):
                 pred = Eg[g] + np.exp(lBg[g] - beta * np.log(S[r]))
@@ -316,6 +319,28 @@ def _stages23_results(table: RunTable, at: _Target, laws: list[str], names: list
         out[law] = PipelineResult("nested", law, Nt, at.steps, table.domains, names, mixes[ok],
                                   [r for r, o in zip(first, ok, strict=True) if o], target, stages, mixing, kw,
                                   own_msgs, tokens_per_step=at.tokens_per_step, scales=stages23)
+    return out
+
+
+#: A shared-exponent fit's name for one curve's parameter at a bound: ``E5 at lower bound 0`` (its E or log A).
+_CURVE_PARAM = re.compile(r"(E|log_A)(\d+) (at (?:lower|upper) bound .*)", re.S)
+
+
+def _curve_warnings(messages: list[str], curves: list[str], group: str, coef: str, exponent: str) -> list[str]:
+    """A shared-exponent fit's warnings, each curve's parameter named by its curve (``curves[g]``: 'm4-N2e+07
+    N=2e+07 x: E at lower bound 0'), the shared exponent ``a`` by the group ('N=2e+07 x: beta at upper bound 4'),
+    any other message the group's. The fit numbers its curves' E_g and A_g (``E5 at lower bound 0``): the curve's
+    place in that fit, which no printed label shows; read as a mixture's or a run's number, it named another."""
+    out = []
+    for m in messages:
+        hit = _CURVE_PARAM.fullmatch(m)
+        g = int(hit.group(2)) if hit else -1
+        if hit and g < len(curves):
+            out.append(f"{curves[g]}: {'E' if hit.group(1) == 'E' else coef} {hit.group(3)}")
+        elif m.startswith("a at "):
+            out.append(f"{group}: {exponent} {m[2:]}")
+        else:
+            out.append(f"{group}: {m}")
     return out
 
 
@@ -624,7 +649,8 @@ class _NestedStages23:
             problems.append(([sizes[h] for h in hv], [at_St[m, h, k] for m, h in zip(three, hv, strict=True)]))
         shared_fits = fit_shared_exponents(problems, labels=["size law (shared alpha)"] * len(names))
         for k, ((xs, ys), (Eg, lAg, alpha, fr)) in enumerate(zip(problems, shared_fits, strict=True)):
-            warn += list(fr.warnings)
+            warn += _curve_warnings(fr.warnings, [f"{first[m]} {names[k]}" for m in three], names[k], "log_A",
+                                    "alpha")
             for g, m in enumerate(three):
                 res.append((Eg[g] + np.exp(lAg[g] - alpha * np.log(xs[g]))) / ys[g] - 1.0)
                 labels.append(f"{first[m]} {names[k]}")
