@@ -46,3 +46,14 @@ def test_shared_exponent_fits_name_the_curve_at_a_bound() -> None:
     # Before: 'step stage: 1 warning(s) in its fits: E5 at lower bound 0' and 'size stage: ... E1 at lower bound 0'.
     assert lines["step"] == "step stage: 1 warning(s) in its fits: m4-N2e+07 N=2e+07 x: E at lower bound 0"
     assert lines["size"] == "size stage: 1 warning(s) in its fits: m2-N1e+07 y: E at lower bound 0"
+
+
+def test_direct_joint_stage_names_the_eval_at_a_bound() -> None:
+    # One joint law per eval; Dai & Zheng's 8 mixtures at 122M-937M, direct: "joint stage: 2 warning(s) in its fits:
+    # E at lower bound 0; t_stackexchange at lower bound -30", of which eval neither said.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_pipeline(_table(), target_params=1e8, target_steps=3000, route="direct", law="ye-exp")
+    (line,) = [w for w in res.warnings if w.startswith("joint stage:")]
+    assert line == ("joint stage: 3 warning(s) in its fits: x: log_B at lower bound -50; x: beta at lower bound "
+                    "0.001; y: E at lower bound 0")

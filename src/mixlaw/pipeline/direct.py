@@ -129,7 +129,9 @@ def _direct(table: RunTable, at: _Target, law: str, names: list[str], rng: np.ra
         fit_one = (partial(_fit_joint, domains=table.domains, **only) if law == "ye-exp"
                    else partial(_fit_joint_pow, pooling=pooling, domains=table.domains, **only))
         fr, extra = fit_one(W, N, S, Y[:, k], ref, seed, t, None if start is None else start[k])
-        nwarn += _once(extra, fr.warnings)
+        # One joint law per eval: a note the fit did not raise with its label says which eval ('E at lower bound
+        # 0' named none of them).
+        nwarn += [m if m in extra else f"{t}: {m}" for m in _once(extra, fr.warnings)]
         res.append(np.exp(fr.residuals) - 1.0)
         thetas.append(fr.params.array())
     z = "t_i . r" if law == "ye-exp" else "sum_j t_ij r_j^gamma_ij"
