@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from cli_runner import run_cli as _cli
 
+from mixlaw._json import dumps
 from mixlaw.errors import DataWarning, ExtrapolationWarning, InputError
 from mixlaw.fit import Param, Params
 from mixlaw.laws import YeExponential
@@ -261,6 +262,26 @@ def test_steps_to_match_below_asymptote_and_bad_input() -> None:
         steps_to_match((2.0, -1.0, 0.5), 2.5, 100.0)
     with pytest.raises(InputError, match="target_steps"):
         steps_to_match((2.0, 1.0, 0.5), 2.5, 0.0)
+
+
+def test_steps_to_match_json_says_why_a_figure_is_null() -> None:
+    # --json wrote the printed "no crossing of the two curves found" / "worth unbounded training" as null with the
+    # generic reason "not a number: undefined for these data (e.g. an R^2 or relative error with a zero
+    # denominator, ...)" / "infinite: ... (e.g. a prediction that overflowed ...)" (Dai & Zheng's runs,
+    # `mixlaw pipeline ... --optimize --objective weights=arxiv:0.5,github:0.5 --default uniform --json`).
+    r = steps_to_match((2.0, 10.0, 0.5), 1.9, 100.0)
+    doc = json.loads(dumps(r.to_dict()))
+    assert doc["equivalent_steps"] is None and doc["extra_training"] is None
+    assert doc["equivalent_steps_reason"].startswith("unbounded: the default never reaches the optimum's loss")
+    assert doc["extra_training_reason"] == doc["equivalent_steps_reason"]
+    gone = dataclasses.replace(r, steps_fraction=math.nan, equivalent_steps=math.nan, extra_training=math.nan,
+                               unit="token", assumption="both curves from the pipeline at N* on 13 token counts")
+    doc = json.loads(dumps(gone.to_dict()))
+    for key in ("steps_fraction", "equivalent_tokens", "extra_training"):
+        assert doc[key] is None
+        assert doc[f"{key}_reason"] == ("no crossing of the two curves found (both curves from the pipeline at N* "
+                                        "on 13 token counts)")
+    assert not any(k.endswith("_reason") for k in steps_to_match((2.0, 10.0, 0.5), 2.5, 100.0).to_dict())
 
 
 # ---------------------------------------------------------------------- CLI

@@ -14,6 +14,11 @@ import numpy as np
 
 from ..errors import InputError
 
+#: Why a figure is not a number (``nan``): one curve does not reach the other's loss where it was looked for.
+_NO_CROSSING = "no crossing of the two curves found"
+#: Why the equivalent training is infinite: the optimum's loss lies below the default's asymptote E.
+_UNBOUNDED = "unbounded: the default never reaches the optimum's loss (it lies below the default's asymptote E)"
+
 
 @dataclass
 class StepsToMatch:
@@ -57,16 +62,26 @@ class StepsToMatch:
         token axis (``unit`` says which); the ratios ``steps_fraction`` and ``extra_training`` keep their names on
         both. A tokens pipeline's JSON said ``"target_steps": 4.6e10`` for a token count."""
         axis = "tokens" if self.unit == "token" else "steps"
-        return {f"target_{axis}": self.target_steps, "default_loss": self.default_loss,
-                "optimum_loss": self.optimum_loss, "steps_fraction": self.steps_fraction,
-                f"equivalent_{axis}": self.equivalent_steps, "extra_training": self.extra_training,
-                "assumption": self.assumption, "unit": self.unit}
+        out: dict[str, Any] = {f"target_{axis}": self.target_steps, "default_loss": self.default_loss,
+                               "optimum_loss": self.optimum_loss, "steps_fraction": self.steps_fraction,
+                               f"equivalent_{axis}": self.equivalent_steps, "extra_training": self.extra_training,
+                               "assumption": self.assumption, "unit": self.unit}
+        # A figure the curves do not give is null in --json; its reason says so in the printed words, not the
+        # generic "not a number: undefined for these data (e.g. an R^2 ... with a zero denominator)" (or
+        # "infinite: ... a prediction that overflowed") that a null gets by default.
+        for key, value in (("steps_fraction", self.steps_fraction), (f"equivalent_{axis}", self.equivalent_steps),
+                           ("extra_training", self.extra_training)):
+            if value == math.inf:
+                out[f"{key}_reason"] = _UNBOUNDED
+            elif not math.isfinite(value):
+                out[f"{key}_reason"] = f"{_NO_CROSSING} ({self.assumption})"
+        return out
 
     def __str__(self) -> str:
         sym, what = ("D", "tokens") if self.unit == "token" else ("S", "steps")
         # A crossing the curves do not make is said in words, not printed as "nan%" (the pipeline's note says
         # where it was looked for); an optimum below the default's asymptote is worth unbounded training.
-        none = "no crossing of the two curves found"
+        none = _NO_CROSSING
         reach = (f" at {self.steps_fraction:.1%} of the {what}" if math.isfinite(self.steps_fraction) else f": {none}")
         if math.isfinite(self.extra_training):
             worth = (f"optimum is worth {self.extra_training:+.1%} training of the default ({sym}_eq = "
