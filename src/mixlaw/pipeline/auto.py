@@ -387,6 +387,8 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
             warnings.warn(total_line, DataWarning, stacklevel=user_stacklevel(2))
     split = leave_scale_out_split(table, Nt, target_time, axis, fit_from=fit_from, route=route,
                                   registered=registered)
+    if split.short_curves:
+        warnings.warn(split.short_curves, DataWarning, stacklevel=user_stacklevel(2))
     if one_size is not None:
         split.not_needed.append(f"size part not needed: the target is at a fitted size (N = {one_size:g}), a "
                                 "steps-only extrapolation")
@@ -427,6 +429,8 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     result = (others[label] if label in others else first if first is not None
               else fit_route(data, target_params=Nt, route=route_c, law=law_c, targets=tnames, **time_kw, **fit_kw))
     result.alternatives = others
+    if split.short_curves:
+        result.warnings.append(split.short_curves)
     if total_line is not None:
         result.warnings.insert(0, total_line)
     if left_out is not None:
