@@ -204,3 +204,19 @@ def test_a_one_size_table_of_tokens_extrapolates_in_tokens() -> None:
     res = fit_pipeline(RunTable(frame), target_tokens=S_TARGET * 2048, route="nested", law="ye-exp")
     assert res.steps_only and res.time_axis == "tokens"
     assert_allclose(res.target_losses, truth(res.mixtures, N_ONE, S_TARGET), rtol=3e-3)
+
+
+@pytest.mark.parametrize("steps, backtest", [([500, 1000, 3000], False), ([250, 500, 1000, 2000, 3000], True)])
+def test_direct_route_on_three_step_values(steps: list[int], backtest: bool) -> None:
+    # docs/pipeline.md: the direct route's joint law needs 3 step values shared by every curve. Its start fitted
+    # one step law through every checkpoint, which refuses 3 x values: `pipeline --route direct` on one size's
+    # curves of 3 checkpoints stopped on "joint[web] start: the law E + B/x^b has 3 parameters; got 3 distinct x
+    # value(s), need at least 4", and on 5 checkpoints, where auto's backtest cuts them to 3, "no pipeline candidate
+    # can be backtested (...): direct joint+ye-exp: joint[web] start: ...". Now the sizes-only start's mirror.
+    tab = world(n_mix=8, sizes=[N_ONE], steps=steps)
+    res = fit_pipeline(tab, target_steps=S_TARGET, route="direct", law="ye-exp", intervals=True, n_jackknife=2)
+    assert res.route == "direct" and res.steps_only
+    assert_allclose(res.predict(PROBE), truth(PROBE, N_ONE, S_TARGET), rtol=2e-3)
+    assert (res.selection is not None) == backtest
+    if backtest:
+        assert res.selection.chosen.label == "direct joint+ye-exp" and res.selection.chosen.n == 24

@@ -117,7 +117,7 @@ def _size_start(W: np.ndarray, N: np.ndarray, y: np.ndarray, label: str) -> tupl
     """(E, log A, alpha) of a size law through one eval's losses at one step: alpha shared by the mixtures, each
     its own E and A (:func:`~mixlaw.scaling.fit_shared_exponents`, as the nested route's stage 2), their medians
     returned. Shared, it runs on 3 sizes (a backtest that holds out the largest of 4), where one law through every
-    run would need 4."""
+    run would need 4. With the steps ``S`` for ``N`` it is the steps-only start on 3 step values: (E, log B, beta)."""
     _, mix = _mixture_ids(W)
     groups = [np.flatnonzero(mix == m) for m in range(int(mix.max()) + 1)]
     groups = [g for g in groups if np.unique(N[g]).size >= 2]
@@ -159,7 +159,11 @@ def _fit_joint(W: np.ndarray, N: np.ndarray, S: np.ndarray, y: np.ndarray, ref: 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if steps_only:
-                E, lb, b = fit_curves([S], [y], labels=[f"joint[{label}] start"])[0].params.array()
+                # 3 step values determine E + B/S^b through every checkpoint exactly, which fit_curves refuses
+                # ("need at least 4": one size's curves of 3 checkpoints, or a backtest's curves cut to 3, stopped
+                # `pipeline --route direct`): the sizes-only start's mirror there, b shared by the mixtures' curves.
+                E, lb, b = (fit_curves([S], [y], labels=[f"joint[{label}] start"])[0].params.array()
+                            if np.unique(S).size >= 4 else _size_start(W, S, y, f"joint[{label}] start"))
                 la, a = NO_SIZE_TERM
             elif sizes_only:
                 E, la, a = _size_start(W, N, y, f"joint[{label}] start")
