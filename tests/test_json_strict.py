@@ -204,3 +204,19 @@ def test_a_backtest_part_not_run_says_why_its_errors_are_null(tmp_path, capsys):
         assert b["skipped"]
         for key in ("mre", "max_rel_error", "mean_signed"):
             assert b[f"{key}_reason"] == f"not run: {b['skipped']}"
+
+
+def test_a_backtest_part_not_needed_says_why_its_ratio_is_null(tmp_path, capsys):
+    # Steps only (one size): the size part is not needed; its ratio was null with the generic "not a number:
+    # undefined for these data (e.g. an R^2 or relative error with a zero denominator, ...)" beside errors that
+    # said "not needed: ..." (Ye et al.'s 5Mix at 160M, `pipeline --steps-only --backtest --json`).
+    from test_pipeline import world
+
+    path = tmp_path / "one.csv"
+    world(n_mix=8, sizes=[4e7], steps=[250, 500, 1000, 2000, 3000]).frame.to_csv(path, index=False)
+    code, out, _ = _cli(capsys, "pipeline", "--runs", str(path), "--target-steps", "9000", "--route", "direct",
+                        "--backtest", "--json")
+    assert code == 0, out
+    size = {b["kind"]: b for b in _strict(out)["backtest"]}["size"]
+    assert size["ratio"] is None and size["not_needed"]
+    assert size["ratio_reason"] == size["mre_reason"] == f"not needed: {size['not_needed']}"

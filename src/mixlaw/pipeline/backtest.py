@@ -84,6 +84,8 @@ class Backtest:
         if why is not None:
             for key in ("mre", "max_rel_error", "mean_signed"):
                 out[f"{key}_reason"] = why
+            if not np.isfinite(self.ratio):  # no ratio held out either ('size not needed' at a fitted size)
+                out["ratio_reason"] = why
         return out
 
     def __str__(self) -> str:
