@@ -181,6 +181,12 @@ def test_cli_and_api_agree_with_save_predict_optimize_and_backtest(capsys, tmp_p
     opt = optimize_pipeline(api)
     assert doc["optimum"]["weights"] == pytest.approx(opt.to_dict()["weights"], rel=1e-9)
     assert opt.steps is None and doc["optimum"]["steps_to_match"] is None
+    # ... and the report and the JSON say why, where --optimize's help promises the figures (left out unsaid before).
+    why = "the pipeline was fitted at one step (sizes only): no loss curve over steps to read them from"
+    assert opt.steps_missing == doc["optimum"]["steps_to_match_reason"] == why
+    code, text, err = _cli(capsys, "pipeline", "--runs", str(runs), "--target-params", str(N_TARGET), "--optimize")
+    assert code == 0, err
+    assert f"[[Steps to match (Ye et al. 2025)]]\n    not given: {why}\n" in text
     with pytest.raises(InputError, match="sizes only"):
         pipeline_steps_to_match(api, opt.weight_array(), api.mixtures.mean(axis=0))
     code, out, err = _cli(capsys, "predict", "--pipeline", str(saved), "--mixtures", str(mix), "--params", "4e9",

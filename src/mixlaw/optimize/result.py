@@ -140,6 +140,9 @@ class OptimumResult:
     selection: dict[str, Any] | None = None
     intervals: dict[str, Any] | None = None
     steps: StepsToMatch | None = None
+    #: Why :attr:`steps` is None where the figures were asked for (a pipeline's optimum, whose curves give them):
+    #: the report and the JSON (``steps_to_match_reason``) say so, instead of leaving the section out unsaid.
+    steps_missing: str | None = None
     #: The law's error on the objective over the runs, the scale against which the improvement is read:
     #: ``{"rmse": x, "source": "..."}`` (the chosen law's CV RMSE for auto, else the fit's in-sample RMSE).
     law_error: dict[str, Any] | None = None
@@ -197,7 +200,9 @@ class OptimumResult:
                 "nearest_run_line": self.nearest_run_line,
                 "runs_spacing_l1": self.runs_spacing_l1, "improvement_interval": self.improvement_interval,
                 "selection": self.selection, "intervals": self.intervals,
-                "steps_to_match": None if self.steps is None else self.steps.to_dict(), "law_error": self.law_error,
+                "steps_to_match": None if self.steps is None else self.steps.to_dict(),
+                **({"steps_to_match_reason": self.steps_missing} if self.steps is None and self.steps_missing else {}),
+                "law_error": self.law_error,
                 "best_run": None if self.best_run is None else dict(self.best_run),
                 "rows_left_out": dict(self.rows_left_out)}
 
@@ -401,4 +406,7 @@ class OptimumResult:
         if self.steps is not None:
             lines.append("[[Steps to match (Ye et al. 2025)]]")
             lines.append(str(self.steps))
+        elif self.steps_missing:
+            lines.append("[[Steps to match (Ye et al. 2025)]]")
+            lines.append(f"    not given: {self.steps_missing}")
         return lines

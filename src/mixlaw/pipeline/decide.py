@@ -148,6 +148,15 @@ def _optimize(result: PipelineResult, objective: Objective, natural: Any, steps_
             and not _one_time(result)):
         default = np.array([opt.natural_weights[d] for d in result.domains])
         opt.steps = pipeline_steps_to_match(result, opt.weight_array(), default, objective=objective, span=span)
+    elif steps_to_match:
+        # The figures read both mixtures' loss curves over steps (or tokens) at N*; without them the section was
+        # left out without a word ('pipeline --sizes-only --optimize', whose help promises the figures).
+        unit, over = ("step", "steps") if result.time_axis == "step" else ("token count", "tokens")
+        opt.steps_missing = (f"the pipeline was fitted at one {unit} (sizes only): no loss curve over {over} to read "
+                             "them from" if result.sizes_only else
+                             f"{result.law} takes N only and predicts its runs' final checkpoints: no loss curve "
+                             f"over {over} to read them from" if _one_time(result) else
+                             f"this pipeline result does not predict at other {unit}s")
     return opt
 
 
