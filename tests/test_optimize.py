@@ -340,6 +340,10 @@ def test_cli_optimize_names_the_nearest_run_and_takes_inline_paths(capsys, tmp_p
     (["--objective", "weights=books:1"], r"unknown eval set\(s\) \['books'\]"),
     (["--bounds", "web=0.2"], "expected domain=lo:hi"),
     (["--tokens-available", "TOK", "--target-tokens", "1e12", "--max-epochs", "1"], "not enough tokens"),
+    # --max-epochs with the tokens but no --target-tokens capped nothing, without a word (refused without both).
+    (["--tokens-available", "TOK", "--max-epochs", "1"],
+     r"max_epochs \(--max-epochs\) needs tokens_available \(--tokens-available\) and target_tokens "
+     r"\(--target-tokens\)"),
 ])
 def test_cli_optimize_bad_input_exit_2(capsys, tmp_path, args, match) -> None:
     runs = _write_runs(tmp_path / "runs.csv", 30)

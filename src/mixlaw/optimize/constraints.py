@@ -171,8 +171,11 @@ def _constraints(domains: list[str], bounds: Mapping[str, Sequence[float]] | Non
             raise InputError(f"domain {domains[j]!r}: lower bound {lo[j]:g} exceeds its availability cap {hi[j]:.4g} "
                              f"({epochs:g} epochs x {tok[j]:.4g} tokens / "
                              f"{float(target_tokens):.4g} target tokens)")
-    elif max_epochs is not None and tokens_available is None:
-        raise InputError("max_epochs needs tokens_available and target_tokens")
+    elif max_epochs is not None:
+        # With the tokens alone (they set the natural mixture's shares) it capped nothing, without a word: no cap
+        # is max_epochs x tokens / target_tokens without the target's tokens.
+        raise InputError("max_epochs (--max-epochs) needs tokens_available (--tokens-available) and target_tokens "
+                         "(--target-tokens): it caps each domain's share at max_epochs x its tokens / target_tokens")
     is_fixed = np.zeros(M, dtype=bool)
     fval = np.zeros(M)
     for d, v in (fixed or {}).items():
