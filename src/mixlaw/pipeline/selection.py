@@ -9,6 +9,7 @@ why, :mod:`.auto` the measurements).
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,15 @@ from .split import ScaleSplit, _finite
 ON_TOTAL = " on the total"
 #: A split's residuals are centred on their mean only from this many entries: with fewer the mean is the error.
 MIN_CENTRED = 4
+
+
+def _option_hint(error: str, c: Candidate) -> str:
+    """A law's error as a candidate's: its advice ``(--law-option alpha=cv)`` names the route and law that take the
+    option, since ``--law auto`` passes no option to the laws it compares (Dai & Zheng's 8 mixtures at 122M-937M:
+    "nested ye-exp  cannot run: ... alpha='cv' (--law-option alpha=cv)", and that option with --law auto stopped on
+    "law 'auto' has no option 'alpha'")."""
+    fix = f"--route {c.route} --law {c.law}" + (" --fit-total" if c.on_total else "")
+    return re.sub(r"\((--law-option [^()]*)\)", lambda m: f"({fix} {m.group(1)})", error)
 
 
 @dataclass
@@ -383,7 +393,7 @@ def backtest_candidates(table: RunTable, split: ScaleSplit, candidates: list[tup
         for (route, law), res in fits.items():
             c = Candidate(route, law, on_total)
             if isinstance(res, MixlawError):
-                c.error = str(res).splitlines()[0]
+                c.error = _option_hint(str(res).splitlines()[0], c)
             else:
                 fitted[c.label] = res
                 c.complexity = (int(route == "nested"), int(res.mixing_law.n_params_))
