@@ -142,3 +142,18 @@ def test_the_note_below_the_fitted_sizes_does_not_call_them_inside(fitted) -> No
     assert "inside the fitted range" not in how
     assert f"it is 1 at any scale up to the largest fitted size {iv.edge[0]:g} and last checkpoint {iv.edge[1]:g}, " \
            "below the smallest fitted ones too, where no backtest measured it" in how
+
+
+def test_the_note_beyond_the_fitted_sizes_within_the_backtests_reach_says_so(fitted) -> None:  # type: ignore[no-untyped-def]
+    # Ye's 5Mix fitted on 70M-410M, 'predict --pipeline p.json --params 1B --steps 20000' printed "distance factor 1
+    # (...; it is 1 at any scale up to the largest fitted size 4.1e+08 and last checkpoint 30000, ...)" for 1B, which
+    # is beyond them: 1 because 1B at 20k lies nearer than the backtest reached (0.84 of its distance), not inside.
+    iv = fitted.intervals
+    N = float(iv.edge[0]) * np.exp(0.5 * iv.backtest_distance)  # half the backtest's distance beyond, in size
+    assert iv.distance_factor_at(N, 2000.0) == 1.0
+    _, _, how = iv.at_scale(fitted.mixtures, fitted.predict(fitted.mixtures, params=N, steps=2000.0), N, 2000.0)
+    assert "where no backtest measured it; this scale lies beyond them at 0.5x the backtest's distance, within its " \
+           "reach, so 1 here too)" in how
+    inside = {"params": float(iv.edge[0]) / 2, "steps": 2000.0}
+    _, _, how = iv.at_scale(fitted.mixtures, fitted.predict(fitted.mixtures, **inside), *inside.values())
+    assert "within its reach" not in how

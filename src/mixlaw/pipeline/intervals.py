@@ -337,10 +337,16 @@ class PredictionIntervals:
             except MixlawError:
                 failed += 1
         h = relative_half_width(q, self.boot_spread(W, center, laws), self.level)
+        # Beyond the edge but nearer than the backtest reached, f is 1 too: said so, since "1 at any scale up to the
+        # largest fitted size" read as if this one (Ye's 5Mix fitted on 70M-410M, predicted at 1B and 20k steps:
+        # 0.85 of the backtest's distance) were inside.
+        d = log_distance(float(params) / self.edge[0], float(time) / self.edge[1])
+        near = (f"; this scale lies beyond them at {d / self.backtest_distance:.2g}x the backtest's distance, within "
+                "its reach, so 1 here too" if f == 1.0 and d > 0 else "")
         how = (f"{self.level:.0%} prediction intervals at this scale: each eval's backtest residuals x this scale's "
                f"distance factor {f:.3g} (the target's: {self.distance_factor:.3g}; it is 1 at any scale up to the "
                f"largest fitted size {self.edge[0]:g} and last checkpoint {self.edge[1]:g}, below the smallest fitted "
-               "ones too, where no backtest measured it), max with the jackknife over mixtures at this scale "
+               f"ones too, where no backtest measured it{near}), max with the jackknife over mixtures at this scale "
                f"({len(laws)} refits"
                + (f", {failed} failed there" if failed else "") + ")")
         return (*interval_bounds(center, h), how)
