@@ -91,3 +91,18 @@ def test_steps_on_a_tokens_only_pipeline_names_the_option_to_give_instead() -> N
     with pytest.raises(InputError, match=r"steps= \(--steps\) needs a constant number of tokens per step .*: give "
                                          r"--tokens \(tokens=\)$"):
         res.predict(res.mixtures[:1], steps=S_STAR)
+
+
+def test_tokens_on_a_steps_pipeline_of_a_table_with_both_columns_says_their_ratio_varies() -> None:
+    # Dai & Zheng's tokens with a step column computed as round(tokens / 2^21): fitted over steps, 'predict
+    # --pipeline p.json --tokens 1e11' said the runs needed "(a 'tokens' and a 'step' column), which it did not have";
+    # they had both, with tokens per step that vary by rounding (2.0965e6 to 2.0972e6).
+    both, _ = _tables(n_mix=6)
+    frame = both.frame.copy()
+    frame["tokens"] = frame["tokens"] + frame["step"] % 7  # tokens per step no longer one number
+    res = fit_pipeline(RunTable(frame), target_params=N_STAR, target_steps=S_STAR, **NESTED)
+    assert res.tokens_per_step is None
+    with pytest.raises(InputError, match=r"whose ratio is the same in every row, to 1e-9\), which they did not have "
+                                         r"\(one column, or tokens per step that vary: by model size, or by "
+                                         r"rounding\): give --steps \(steps=\)$"):
+        res.predict(res.mixtures[:1], tokens=S_STAR * PER_STEP)

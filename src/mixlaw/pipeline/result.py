@@ -267,9 +267,12 @@ class PipelineResult:
         if self.tokens_per_step is None:
             # The option too: 'predict --pipeline p.json --steps 2929' on a tokens-only pipeline said "steps= needs".
             other = "steps" if self.time_axis == "step" else "tokens"
+            # Said of a table with both columns too: Dai & Zheng's tokens with steps = round(tokens / 2^21) beside
+            # them (2.0965e6-2.0972e6 tokens per step) read "(a 'tokens' and a 'step' column), which it did not have".
             raise InputError(f"this pipeline was fitted over {self.time_axis}; {name}= (--{name}) needs a constant "
-                             "number of tokens per step in the runs (a 'tokens' and a 'step' column), which it did "
-                             f"not have: give --{other} ({other}=)")
+                             "number of tokens per step in the runs (a 'tokens' and a 'step' column whose ratio is "
+                             "the same in every row, to 1e-9), which they did not have (one column, or tokens per "
+                             f"step that vary: by model size, or by rounding): give --{other} ({other}=)")
         return value / self.tokens_per_step if name == "tokens" else value * self.tokens_per_step
 
     def predict(self, weights: Any, at: float | None = None, *, params: float | None = None,
