@@ -484,7 +484,12 @@ def test_cli_check_warns_of_a_new_mixture_outside_the_fitted_range(tmp_path, cap
                               "3000", "--fit-up-to", "8e7")
     assert code == 0, err
     assert "(1 not among the fitted mixtures" in out
-    assert re.search(r"warning: law '[\w+-]+': mixture weights outside the fitted range for domain 'web' \(0\.96", err)
+    # Said as the check's (Ye et al.'s RedPajama, its 1B run 999: a bare "law 'ye-pow': mixture weights outside the
+    # fitted range for domain 'd0' (0.655; ...)" before the report, naming neither the mixture nor the check), once.
+    assert re.search(r"warning: checked against the run table at the target: 1 mixture\(s\) there the pipeline did "
+                     r"not fit, predicted by its mixing law: law '[\w+-]+': mixture weights outside the fitted range "
+                     r"for domain 'web' \(0\.96", err)
+    assert err.count("mixture weights outside the fitted range") == 1
     assert not [c for c in caught if issubclass(c.category, MixlawWarning)]  # none escaped show_warnings
 
 
