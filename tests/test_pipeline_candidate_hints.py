@@ -23,3 +23,17 @@ def test_cannot_run_hint_names_the_route_and_law() -> None:
     assert "(--route nested --law ye-exp --law-option alpha=cv)" in str(res.selection)
     assert res.selection.to_dict()["candidates"][[c.label for c in res.selection.candidates].index(
         "nested ye-exp")]["error"] == errors["nested ye-exp"]
+
+
+def test_no_backtest_note_gives_the_hint_with_the_route_and_law() -> None:
+    # Nothing to hold out (one size, curves of 3 checkpoints): the note lists the candidates that could not fit, each
+    # with its reason; their hints read "(--law-option alpha=cv)" there too.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_pipeline(world(noise=3e-3, n_mix=4, sizes=[4e7], steps=[500, 1000, 3000]), target_steps=9000,
+                           intervals=False)
+    (note,) = [w for w in res.warnings if w.startswith("no backtest possible")]
+    assert "nested ye-exp: ye-exp[web]: 4 observations are too few to fit 4 parameters; need at least 5 (more runs, " \
+           "or fix some parameters); a ridge fits fewer runs than coefficients: alpha='cv' (--route nested --law " \
+           "ye-exp --law-option alpha=cv)" in note
+    assert "(--law-option" not in note

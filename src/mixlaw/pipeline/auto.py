@@ -64,6 +64,7 @@ from .result import (  # noqa: F401  (FAR_BELOW re-exported: its home was here)
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
     Candidate,
     Selection,
+    _option_hint,
     backtest_candidates,
     choose_simplest_within_noise,
     paired_se,
@@ -568,7 +569,9 @@ def _first_that_fits(table: RunTable, cands: list[tuple[str, str, bool]], total:
         try:
             first = fit_route(d, target_params=Nt, route=r, law=lw, targets=tn, **time_kw, **fit_kw)
         except MixlawError as err:
-            failed_by.setdefault(str(err).splitlines()[0], []).append(Candidate(r, lw, t).label)
+            # A law's option hint with the route and law that take it, as the backtest table gives it.
+            failed_by.setdefault(_option_hint(str(err).splitlines()[0], Candidate(r, lw, t)), []).append(
+                Candidate(r, lw, t).label)
             last = err
             continue
         route_c, law_c, on_total, data, tnames = r, lw, t, d, tn
