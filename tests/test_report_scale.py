@@ -46,3 +46,22 @@ def test_compare_names_at_params_which_it_takes(tmp_path, capsys) -> None:  # ty
     # fit takes the option, and its warning still names it.
     code, _, err = run_cli(capsys, "fit", "--runs", fit, "--law", "linear", "--target", "web")
     assert code == 0 and "--at-params largest --final-step" in err
+
+
+def test_reports_optimize_command_keeps_the_rows_it_fitted(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # hunt31: 'report --runs sweep --at-params largest --final-step' fitted one scale, and the page's command to
+    # refine its optimum ('mixlaw optimize --runs sweep --law linear ...') dropped both options: run as printed, it
+    # fitted every size and checkpoint (another law, with the scale warning). It now keeps them, and runs clean.
+    import re
+    import shlex
+
+    fit, held = _tables(tmp_path)
+    out = tmp_path / "r.html"
+    code, _, err = run_cli(capsys, "report", "--runs", fit, "--test", held, "--laws", "linear", "--target", "web",
+                           "--at-params", "largest", "--final-step", "--out", str(out))
+    assert code == 0, err
+    page = re.sub(r"<[^>]+>", "", html.unescape(out.read_text()))
+    command = re.search(r"for it: (mixlaw optimize .*?) with --bounds", page).group(1)
+    assert "--at-params largest" in command and "--final-step" in command, command
+    code, _, err = run_cli(capsys, *shlex.split(command)[1:])
+    assert code == 0 and "one loss surface" not in err, err

@@ -108,6 +108,12 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         data = f"--dataset {dataset}" if dataset is not None else f"--runs {shlex.quote(str(runs))}"
         if weight_tol != WEIGHT_TOL:
             data += f" --weight-tol {weight_tol:g}"
+        # The rows the page fitted: without them the refining command fitted every scale of a sweep (another law,
+        # with a scale warning) where the page had fitted --at-params largest.
+        if at_params is not None:
+            data += f" --at-params {shlex.quote(at_params)}"
+        if final_step:
+            data += " --final-step"
         page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
                                  objective=parse_objective(objective), maximize=maximize, data_options=data,
                                  random_state=seed, on_progress=lambda k: advance(k, 0),
