@@ -129,3 +129,29 @@ def test_a_law_without_a_parametric_form_shows_no_parameter_count() -> None:
                     laws=["linear", "lightgbm"])
     rows = {line.split()[0]: line.split() for line in str(board).splitlines()[1:]}
     assert rows["lightgbm"][2] == "-" and rows["linear"][2] == "17"
+
+
+@pytest.mark.parametrize("key", ["auto", "stack"])
+def test_auto_and_stack_choose_among_the_fit_on_modes_given(key, monkeypatch) -> None:
+    # hunt31, on Olmix's DCLM swarm: 'compare --objective mean --fit-on per-eval --laws ye-exp,auto' showed
+    # ye-exp per eval only, and auto, built without fit_on, chose bimix[direct] (fitted on the mean column).
+    import pandas as pd
+
+    from mixlaw.compare import compare
+    from mixlaw.data import RunTable
+    from mixlaw.laws import auto as auto_module
+    from mixlaw.laws import selection
+
+    for module in (auto_module, selection):  # two quick candidates
+        monkeypatch.setattr(module, "default_candidates", lambda n_runs=None: ["linear", "loglinear"])
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=50)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(50)], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                          "loss:x": 2 + W @ [0.3, -0.2, 0.1] + 0.01 * rng.standard_normal(50),
+                          "loss:y": 3 - W @ [0.1, 0.4, -0.2] + 0.01 * rng.standard_normal(50)})
+    for modes in (("per-eval",), ("direct",)):
+        board = compare(RunTable(frame.iloc[:40]), {"held": RunTable(frame.iloc[40:])}, targets=["x", "y"],
+                        objective="mean", laws=[key], fit_on=modes)
+        (row,) = board.rows
+        assert row.error is None, row.error
+        assert {r["fit_on"] for r in row.details["cv"]["rows"]} <= {*modes, "stack"}, (modes, row.details["cv"])

@@ -236,7 +236,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         Score the objective :math:`\\sum_i s_i L_i` of ``targets`` (one column) instead of each eval set.
     fit_on : tuple of str, default=("per-eval", "direct")
         With an objective: fit each law per eval and aggregate (``"per-eval"``), on the objective column
-        (``"direct"``), or both (two rows per law). ``auto`` and ``stack`` choose between them by CV.
+        (``"direct"``), or both (two rows per law). ``auto`` and ``stack`` choose among those given by CV.
     on_progress : callable, optional
         Called with each law's key before it is fitted (progress bars); ``on_done`` after it is scored.
     n_folds : int, optional
@@ -295,7 +295,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             hint = (f" (targets={have!r}, --target {','.join(have)} on the command line, scores the evals it has)"
                     if have else "")
             raise InputError(f"{t.path or name}: held-out split {name!r} has no loss column for {missing}{hint}")
-    law_objs = [_make_law(k, random_state, objective, n_folds) if isinstance(k, str) else k
+    law_objs = [_make_law(k, random_state, objective, n_folds, fit_on) if isinstance(k, str) else k
                 for k in (laws if laws is not None else default_laws())]
     # An eval missing in some runs: a law is fitted on the rows that have all targets, or (auto / stack per eval
     # set: MixingLaw._fits_ragged) each eval on the rows that have it, and scored on the held-out rows that have the
@@ -414,10 +414,12 @@ def held_out_overlap(train: RunTable, test: RunTable, scored: list[str], name: s
 
 
 def _make_law(key: str, random_state: int, objective: str | Mapping[str, float] | None,
-              n_folds: int | None = None) -> MixingLaw:
+              n_folds: int | None = None, fit_on: Sequence[str] = ("per-eval", "direct")) -> MixingLaw:
     if key not in META_LAWS:
         return get_law(key, random_state=random_state)
-    kw: dict[str, Any] = {} if objective is None else {"objective": objective}
+    # The ways of fitting the objective that the single laws' rows show are the ones auto / stack choose from:
+    # 'compare --objective mean --fit-on per-eval --laws auto' chose bimix[direct], a law fitted on the mean.
+    kw: dict[str, Any] = {} if objective is None else {"objective": objective, "fit_on": tuple(fit_on)}
     if n_folds is not None:
         kw["n_folds"] = n_folds
     return get_law(key, random_state=random_state, **kw)

@@ -209,7 +209,8 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                                                  help="Score this objective of the targets instead of each eval: "
                                                  "mean | total | <eval> | weights=a:0.5,b:0.5."),
             fit_on: str = typer.Option("both", "--fit-on", help="With --objective: per-eval (fit each eval, "
-                                       "aggregate) | direct (fit the objective column) | both."),
+                                       "aggregate) | direct (fit the objective column) | both; auto and stack "
+                                       "choose among the ways given."),
             weight_tol: float = WeightTolOpt,
             at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
             eval_group: list[str] | None = EvalGroupOpt,
