@@ -734,6 +734,31 @@ def test_the_nearest_and_best_runs_are_named_by_their_line_in_the_file(capsys, t
     assert ", row " not in out
 
 
+def test_a_parquet_tables_runs_are_named_by_row_as_its_errors_name_them(capsys, tmp_path) -> None:
+    # hunt31: 'mixlaw runs import ratios.csv+metrics.csv --out dclm.parquet' (Olmix's DCLM swarm), then 'mixlaw
+    # optimize --runs dclm.parquet' said "best run (measured) = 1.4804 (run 'ndy20z54', line 58)" of a file that
+    # has no lines, where the table's own errors say 'dclm.parquet: row 58'. Now 'row 58' (the JSON's keys keep
+    # their names).
+    import pandas as pd
+
+    frame = pd.read_csv(_write_runs(tmp_path / "runs.csv", 30))
+    frame.to_parquet(tmp_path / "runs.parquet", index=False)
+    args = ["optimize", "--runs", str(tmp_path / "runs.parquet"), "--law", "linear"]
+    code, out, err = _cli(capsys, *args, "--json")
+    assert code == 0, err
+    opt = json.loads(out)["optimum"]
+    i, b = opt["nearest_run"], opt["best_run"]
+    assert opt["nearest_run_line"] == i + 1 and b["line"] == b["row"] + 1  # a Parquet file's rows count from 1
+    code, out, _ = _cli(capsys, *args)
+    assert f"(run {opt['nearest_run_name']!r}, row {i + 1};" in out and f"(run {b['run']!r}, row {b['row'] + 1})" in out
+    assert ", line " not in out
+    bad = frame.copy()
+    bad.loc[b["row"], "w:web"] += 0.5
+    bad.to_parquet(tmp_path / "bad.parquet", index=False)
+    code, _, err = _cli(capsys, "optimize", "--runs", str(tmp_path / "bad.parquet"), "--law", "linear")
+    assert code != 0 and f"bad.parquet: row {b['row'] + 1}:" in err
+
+
 def test_an_eval_group_no_target_names_is_refused(capsys, tmp_path) -> None:
     # hunt30: 'mixlaw optimize --runs two.csv --law linear --target web --eval-group mix=web:0.5,code:0.5' built the
     # group and printed web's optimum as if the option had not been given; fit likewise. Named in --target (or with

@@ -20,7 +20,7 @@ import numpy as np
 from ._validation import renamed, renamed_in
 from .bootstrap import bootstrap_law, resampled_rows
 from .data import RunTable, frame_as_table, note_left_out
-from .errors import FitError, InputError
+from .errors import FitError, InputError, row_unit
 from .evals import linear_objective, unweighted_gaps, warn_minimised_metrics
 from .importers import read_any_runs
 from .laws import get_law
@@ -252,6 +252,7 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
         result.natural_source = "mean of the runs"
     # Once here, not in optimize_mixture: O(runs^2) and the bootstrap calls that once per replicate.
     result.runs_spacing_l1 = run_spacing_l1(table.weights)
+    result.line_unit = row_unit(table.path)
     if result.nearest_run is not None and own_runs:
         # The run a reader can look up (a sweep's design name, dd-003-200k), not only its 0-based row.
         result.nearest_run_name = str(table.runs[result.nearest_run])
@@ -371,6 +372,7 @@ def _saved_law_run_figures(result: OptimumResult, law: MixingLaw, table: RunTabl
     """What the runs add to ``result``: their spacing, the optimum's nearest run by name (unless the caller gave
     its own ``runs``: ``own_runs``), the best measured run and the law's cross-validated error on them."""
     result.runs_spacing_l1 = run_spacing_l1(W)
+    result.line_unit = row_unit(table.path)
     if result.nearest_run is not None and not own_runs:
         result.nearest_run_name = str(table.runs[result.nearest_run])
         result.nearest_run_line = table.source_line(result.nearest_run)

@@ -19,7 +19,7 @@ from ._validation import quote_name
 from ._version import __version__
 from .compare import SCORE_NOTES, default_laws, held_out_overlap, score_cell
 from .data import scale_mismatch
-from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, ScaleWarning, user_stacklevel
+from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, ScaleWarning, row_unit, user_stacklevel
 from .laws import available_laws, get_law
 from .laws.scale_inputs import scale_blind_message
 from .optimize import optimize_mixture
@@ -305,6 +305,7 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
         # lightgbm's optimum gained 0.0057 (0.38 %) on a held-out RMSE of 0.048 without a word, and the page
         # gave neither its distance to the runs nor the best run's measured loss.
         opt.runs_spacing_l1 = run_spacing_l1(train.weights)
+        opt.line_unit = row_unit(train.path)
         if opt.nearest_run is not None:
             opt.nearest_run_name = str(train.runs[opt.nearest_run])
             opt.nearest_run_line = train.source_line(opt.nearest_run)

@@ -33,9 +33,10 @@ class ActiveConstraint:
         return {"domain": self.domain, "kind": self.kind, "value": self.value}
 
 
-def _line_words(line: int | None) -> str:
-    """', line N' of a run's line in its table's file, or nothing where the table has no file."""
-    return "" if line is None else f", line {line}"
+def _line_words(line: int | None, unit: str = "line") -> str:
+    """', line N' of a run's line in its table's file (', row N' of a Parquet file's row: ``unit``, as
+    :func:`mixlaw.errors.row_unit` names it), or nothing where the table has no file."""
+    return "" if line is None else f", {unit} {line}"
 
 
 @dataclass
@@ -152,6 +153,9 @@ class OptimumResult:
     improvement_interval: dict[str, Any] | None = None
     #: Per eval, the table's rows left out of the fit for want of its loss (set by :func:`mixlaw.api.optimize_runs`).
     rows_left_out: dict[str, int] = field(default_factory=dict)
+    #: What ``nearest_run_line`` and ``best_run["line"]`` count (:func:`mixlaw.errors.row_unit` of the table's file):
+    #: "row" for a Parquet file, which has no lines ('line 58' read there, where the table's errors say 'row 58').
+    line_unit: str = "line"
 
     @property
     def improvement(self) -> float:
@@ -233,7 +237,7 @@ class OptimumResult:
             # The run's name and its line in the file: 'row 6' was the 0-based row (line 8 of the CSV), and of a
             # held-out or one-size subset no row of the file at all (hunt30).
             which = (f"run row {self.nearest_run}" if self.nearest_run_name is None else
-                     f"run {self.nearest_run_name!r}" + _line_words(self.nearest_run_line))
+                     f"run {self.nearest_run_name!r}" + _line_words(self.nearest_run_line, self.line_unit))
             lines.append(f"    L1 distance to the nearest run = {self.nearest_run_l1:.4f} ({which}{spacing})")
             if self.runs_spacing_l1 is not None and self.nearest_run_l1 > self.runs_spacing_l1:
                 # Said in words: on Marin's swarm the optimum lay 1.05 from every run, runs 0.58 apart, and the
@@ -293,7 +297,7 @@ class OptimumResult:
             b = self.best_run
             gain = (b["objective"] - self.objective) * (-1 if self.maximize else 1)
             brel = gain / b["objective"] if b["objective"] else float("nan")
-            where = f"run {b['run']!r}{_line_words(b.get('line'))}"
+            where = f"run {b['run']!r}{_line_words(b.get('line'), self.line_unit)}"
             lines.append(f"    best run (measured) = {b['objective']:.5g} ({where})   "
                          f"predicted gain over it = {gain:.4g} ({brel:.2%})")
             err = (self.law_error or {}).get("rmse", float("nan"))
