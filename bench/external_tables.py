@@ -1,19 +1,33 @@
 """Wall-clock of ``mixlaw optimize`` / ``compare`` on big third-party run tables (speed where users wait, issue 11).
 
 mixlaw is judged on public sweeps it does not ship. This bench times the CLI on two Olmix tables (allenai/olmix,
-not committed here: ``/tmp/external/olmix``, rebuilt from the CSVs of allenai/olmix commit 218dbc7 with ``mixlaw
-runs import``, full_recomputation split 409/103 by a seeded permutation; its README.txt says how):
+not committed here), in ``--root`` (default ``/tmp/external/olmix``):
 
 - ``dclm-opt``: ``mixlaw optimize --law auto`` on DCLM (127 runs, 24 domains) with the first ``--evals`` of its
   110 eval sets (all 110 took > 15 min on 2026-12-03, killed);
-- ``full-cmp``: ``mixlaw compare --laws auto`` on full_recomputation (409 fitting / 103 held-out runs, 64 domains)
-  for two eval sets (689 s on 2026-12-03).
+- ``full-cmp``: ``mixlaw compare --laws auto`` on full_recomputation (64 domains; 410 fitting / 102 held-out runs)
+  for two eval sets (on a 409 / 103 split of the same runs: 689 s on 2026-12-03).
+
+The tables, rebuilt (Olmix's CSVs left its repository at b8376ae, in February 2026; commit 218dbc7 still has them)::
+
+    git clone https://github.com/allenai/olmix /tmp/olmix && mkdir -p /tmp/external/olmix && cd /tmp/external/olmix
+    for s in dclm full_recomputation; do for k in ratios metrics; do
+        git -C /tmp/olmix show 218dbc7:${s}_${k}.csv > ${s}_${k}.csv; done; done
+    mixlaw runs import dclm_ratios.csv+dclm_metrics.csv --out dclm.parquet
+    mixlaw runs import full_recomputation_ratios.csv+full_recomputation_metrics.csv --out full.parquet
+    python -c "import mixlaw; from mixlaw.compare import holdout_split; \\
+        fit, held = holdout_split(mixlaw.read_runs('full.parquet'), 0.2, random_state=0); \\
+        fit.frame.to_parquet('full_train.parquet', index=False); \\
+        held['holdout'].frame.to_parquet('full_test.parquet', index=False)"
+
+(the split ``compare --runs full.parquet --holdout 0.2 --seed 0`` scores; the timings of 2026-12-03 and of commit
+449717f used a 409 / 103 split whose script was lost with ``/tmp``).
 
 With ``--baseline REV`` each case also runs on the source tree of git revision REV (extracted with ``git
 archive``) in the same session, back to back, and the table gives current / baseline as a ratio: timings on a
 shared machine are noisy, ratios measured together much less so. Wall and CPU seconds (of the child process) are
 both given. The load average is printed beside them.
-Skips, with a message, when ``/tmp/external/olmix`` is absent.
+Skips, with a message, when ``--root`` has no ``dclm.parquet``.
 
 Usage: nice -n 10 python bench/external_tables.py [--evals 20] [--cases dclm-opt,full-cmp] [--baseline main~5]
        [--timeout 900] [--root /tmp/external/olmix]
