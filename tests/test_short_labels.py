@@ -62,3 +62,21 @@ def test_names_that_share_a_namespace_keep_their_ends():
     # a colon that is no shared namespace (OLMES's suffixes) keeps the head
     assert short_labels(["hellaswag:rc::olmes", "mmlu_college_biology:rc::olmes"], 13) == ["hellaswag:rc…",
                                                                                           "mmlu_college…"]
+
+
+def test_interaction_matrix_rows_are_named_in_full_and_indexed_labels_explained():
+    # hunt31: 'mixlaw fit --runs dclm.parquet --law ye-exp --target all' (Olmix's 110 evals) printed the t_ij rows
+    # 'basic_…:olm~2' ... 'basic_…:olm~8' and 'mmlu_h…:ol~46' ... 'mmlu_h…:ol~59' at 13 cells, and on
+    # full_recomputation's 64 domains the columns 'stac…cr~53' and 'stac…cr~62': a reader could not tell which
+    # eval or domain a row or column was. Rows are now as wide as their names (up to 40 cells), and a label that
+    # keeps a '~k' index is named in full below the matrix.
+    from mixlaw._console import matrix_text
+
+    evals = ["basic_skills:rc::olmes", "basic_skills_arithmetic:rc::olmes", "basic_skills_coding:rc::olmes"]
+    doms = ["stack-edu:Java", "stack-edu:JavaScript", "stack-edu:TypeScript", "wikipedia"]
+    text = matrix_text(np.zeros((3, 4)), evals, doms)
+    head, *rows, legend = text.splitlines()
+    assert [r.split()[0] for r in rows] == evals
+    tagged = [lab for lab in short_labels(doms, 10) if "~" in lab]
+    assert tagged and all(f"{lab} = {doms[int(lab.split('~')[1])]!r}" in legend for lab in tagged)
+    assert matrix_text(np.zeros((1, 2)), ["a"], ["web", "code"]).count("\n") == 1  # nothing to explain

@@ -168,11 +168,21 @@ def frame_text(frame: Any, **kw: Any) -> str:
 
 
 def matrix_text(A: Any, rows: list[str], cols: list[str]) -> str:
-    """A (rows x cols) matrix as text: column labels of 10 characters, row labels of 13 (:func:`short_labels`),
-    values in ``.3g`` (the interaction matrices of Ye's laws in a fit report)."""
-    head = " " * 14 + " ".join(pad(d, 10, ">") for d in short_labels(list(cols), 10))
-    return "\n".join([head] + [pad(t, 13) + " " + " ".join(f"{v:>10.3g}" for v in A[i])
-                               for i, t in enumerate(short_labels(list(rows), 13))])
+    """A (rows x cols) matrix as text: column labels of 10 characters, row labels as wide as the longest name
+    (13 to 40 cells, :func:`short_labels`), values in ``.3g`` (the interaction matrices of Ye's laws in a fit
+    report); a label that needed a ``~k`` index to stay distinct is named in full on a last line."""
+    # Rows as wide as their names: at 13 cells Olmix's 110 eval sets read 'basic_…:olm~2' ... 'mmlu_h…:ol~59', 54
+    # rows a reader could not tell apart, and its 64 domains' columns 'stac…cr~53' (stack-edu:JavaScript).
+    width = min(column_width(list(rows), 13), 40)
+    col_labels, row_labels = short_labels(list(cols), 10), short_labels(list(rows), width)
+    head = " " * (width + 1) + " ".join(pad(d, 10, ">") for d in col_labels)
+    lines = [head] + [pad(t, width) + " " + " ".join(f"{v:>10.3g}" for v in A[i]) for i, t in enumerate(row_labels)]
+    tagged = [f"{label} = {name!r}" for names, labels in ((rows, row_labels), (cols, col_labels))
+              for i, (name, label) in enumerate(zip(names, labels, strict=True))
+              if label != name and label.endswith(f"~{i}")]
+    if tagged:
+        lines.append("    (" + ", ".join(tagged) + ")")
+    return "\n".join(lines)
 
 
 class PlainLines:
