@@ -81,6 +81,19 @@ def test_lightgbm_uses_simulation_and_beats_the_natural_mixture() -> None:
     assert truth_opt < truth_nat - 0.05  # and the true objective improves too
 
 
+def test_a_gradient_search_on_trees_says_it_does_not_move(ye_law) -> None:
+    # hunt31: 'mixlaw optimize --runs dclm.parquet --law lightgbm --search gradient' (Olmix's DCLM swarm) said
+    # 'SLSQP, finite-difference gradient; 16 start(s), 16 converged' of an optimum (1.481) worse than the one the
+    # default sampling finds (1.4779), with no word that SLSQP cannot move on a piecewise-constant prediction.
+    pytest.importorskip("lightgbm")
+    W = np.random.default_rng(1).dirichlet(np.ones(3), size=100)
+    law = get_law("lightgbm", n_estimators=50).fit(W, _truth(W), domains=DOMAINS, targets=DOMAINS)
+    grad = optimize_mixture(law, objective="mean", search="gradient", n_starts=2)
+    assert "lightgbm is piecewise constant (trees)" in grad.method and "--search simulate" in grad.method
+    assert "piecewise" not in optimize_mixture(law, objective="mean", n_samples=2000).method
+    assert "piecewise" not in optimize_mixture(ye_law, objective="mean", search="gradient").method
+
+
 def test_regmix_lightgbm_mean_objective_beats_the_natural_mixture() -> None:
     train = load_regmix("train_1m")
     law = get_law("lightgbm", n_estimators=200, learning_rate=0.05).fit(train, targets="all")
