@@ -496,6 +496,12 @@ def test_export_says_when_a_domain_repeats_its_data_past_4_epochs(tmp_path):
         export_mixture({"web": 0.9, "code": 0.1}, "json", budget=budget)  # 3.33 epochs: nothing said
         # the budget's own limit, when given, is the one checked
         export_mixture({"web": 0.5, "code": 0.5}, "json", budget=TokenBudget(1e9, budget.tokens_available, 20.0))
+    # hunt31: on Olmix's 64 domains, '7 domain(s) repeat ... ('stack-edu:Rust' 36.9, ..., 'stack-edu:Markdown' 8.05)'
+    # named five with no word of the other two.
+    doms = [f"d{i}" for i in range(7)]
+    many = TokenBudget(1e9, dict.fromkeys(doms, 1e7))
+    with pytest.warns(DataWarning, match=r"7 domain\(s\) repeat .*'d4' 14\.3, and 2 more\)"):
+        export_mixture(dict.fromkeys(doms, 1 / 7), "json", budget=many)
 
 
 def test_an_inline_mixture_longer_than_a_file_name_is_read_inline(capsys: pytest.CaptureFixture[str]) -> None:

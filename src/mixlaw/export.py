@@ -341,6 +341,8 @@ def _warn_repeats(domains: list[str], text: dict[str, str], budget: TokenBudget)
     over = {d: e for d, e in over.items() if e > limit}
     if over:
         named = ", ".join(f"{d!r} {e:.3g}" for d, e in sorted(over.items(), key=lambda x: -x[1])[:5])
+        # The five that repeat most, and how many more: 7 of Olmix's domains read as a list of 5 (hunt31).
+        named += f", and {len(over) - 5} more" if len(over) > 5 else ""
         warnings.warn(f"{len(over)} domain(s) repeat their data more than {limit:g} epochs at this share and "
                       f"budget ({named}): repeated tokens are worth less than new ones; `mixlaw optimize "
                       f"--target-tokens ... --tokens-available ... --max-epochs {limit:g}` keeps every domain "
