@@ -55,7 +55,8 @@ def _label(text: str) -> str:
 def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all", laws: list[str] | None = None,
                       objective: str | Mapping[str, float] = "mean", maximize: bool = False, random_state: int = 0,
                       title: str = "mixlaw report", data_options: str | None = None,
-                      on_progress: Any = None, on_done: Any = None, on_failed: Any = None) -> str:
+                      on_progress: Any = None, on_done: Any = None, on_failed: Any = None,
+                      refine_note: str | None = None) -> str:
     """One self-contained HTML page: leaderboard, predicted-vs-true per law, Ye interactions, optimal mixture.
 
     Parameters
@@ -81,6 +82,9 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
         How ``mixlaw optimize`` names the fitting runs (``--dataset regmix``, ``--runs train.csv``; default
         ``--runs`` and ``train.path``): the page names the optimize command that refines its optimum
         (bounds, ``--trust-radius``, ``--bootstrap`` intervals), which the report does not take.
+    refine_note : str, optional
+        Said after that command where it fits other runs than the page's optimum (``mixlaw report --holdout``
+        fits the optimum on its fitting split; ``optimize`` has no holdout and fits the whole table).
 
     Returns
     -------
@@ -143,7 +147,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
         scores_of = {r[0]: r[1] for r in rows if r[1] is not None}
         best, why = _law_for_optimum(scores_of, split0, len(tests[split0]))
         parts.append(_optimum_html(plt, fitted[best], best, why, train, names, objective, maximize,
-                                   scores_of[best][split0]["rmse"], split0, random_state, data_options))
+                                   scores_of[best][split0]["rmse"], split0, random_state, data_options,
+                                   refine_note))
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
@@ -289,7 +294,7 @@ def _law_for_optimum(scores_of: dict[str, Any], split0: str, n_held: int) -> tup
 
 def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: list[str],
                   objective: str | Mapping[str, float], maximize: bool, rmse: float, split0: str, random_state: int,
-                  data_options: str | None) -> str:
+                  data_options: str | None, refine_note: str | None = None) -> str:
     """The optimal mixture of ``law`` within the fitted range, beside the mean training mixture, with what
     ``mixlaw optimize`` says of it and the command that refines it (or why there is none)."""
     try:
@@ -328,7 +333,8 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
             f"{'maximised, ' if maximize else ''}within the fitted range)</h2><p>predicted "
             f"{opt.objective:.4f} vs {opt.natural_objective:.4f} for the mean training mixture. The law is "
             f"{why}. Bounds, a trust radius or bootstrap intervals for it: <code>{html.escape(opt.refine_with)}</code> "
-            "with <code>--bounds</code>, <code>--trust-radius</code> or <code>--bootstrap</code>.</p>"
+            "with <code>--bounds</code>, <code>--trust-radius</code> or <code>--bootstrap</code>"
+            + (f" ({html.escape(refine_note)})" if refine_note else "") + ".</p>"
             + _svg(fig) + "<pre>" + html.escape(str(opt)) + "</pre>")
 
 

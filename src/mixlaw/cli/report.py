@@ -78,6 +78,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
     # copy), and an --out that is a folder or symlink was refused only after every law was fitted. A --test
     # 'NAME=PATH' counts by its path.
     check_outputs([runs, *(t for spec in test or [] for t in (spec, spec.partition("=")[2]) if t)], out=out_path)
+    refine_note = None
     if dataset is not None:
         if at_params is not None or final_step:
             raise InputError("--at-params / --final-step cut a --runs table (and its --test tables); the bundled "
@@ -91,7 +92,11 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
             # scale", which report could not.
             train = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
             if holdout is not None:
+                n_all = len(train)
                 train, tests = holdout_split(train, holdout, random_state=seed)
+                # The refining command below fits every run of the table: optimize has no holdout.
+                refine_note = (f"it fits all {n_all} rows of {runs}, the held-out ones too; this page's optimum is "
+                               f"fitted on the {len(train)} rows of --holdout {holdout:g} --seed {seed}")
             else:
                 tests = one_scale_tests(load_tests(test or [], weight_tol), at_params, final_step)
             for t in tests.values():
@@ -117,7 +122,8 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
                                  objective=parse_objective(objective), maximize=maximize, data_options=data,
                                  random_state=seed, on_progress=lambda k: advance(k, 0),
-                                 on_done=lambda k: advance(k), on_failed=errors.__setitem__)
+                                 on_done=lambda k: advance(k), on_failed=errors.__setitem__,
+                                 refine_note=refine_note)
     api.write_text_atomic(page, out_path)
     err.print(f"wrote {out_path}", highlight=False, markup=False)
     # The page of failures is written (its leaderboard says why each law failed), then exit 1 as compare does.
