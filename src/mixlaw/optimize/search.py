@@ -346,13 +346,17 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     if F.size == 0:
         xs, objs, n_conv = [np.zeros(0)], [scalar_min(ev.predict(free.full(np.zeros(0))[None, :])[0])], 1
     elif search == "simulate":
+        info: dict[str, Any] = {}
         xs, objs, n_conv, ftop, n_kept = _simulate(ev, free, nat, rng, scalar_min, s_min, name, radius,
                                                    n_samples=n_samples, top_k=top_k, strength=strength,
-                                                   n_jobs=n_jobs)
+                                                   n_jobs=n_jobs, info=info)
         ftop = sign * unit * ftop
         sim_note = (f"simulate (RegMix): {n_kept} Dirichlet mixtures around the natural one (strength "
                     f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
                     f"{float(ftop.min()):.5g}-{float(ftop.max()):.5g})")
+        if info.get("toward_best"):
+            sim_note += (f", moved {info['toward_best']:.0%} of the way to the best of them to stay within L1 "
+                         f"{float(trust_radius):g} of a run (their mean lies farther)")
     else:
         xs, objs, n_conv = _gradient(ev, free, nat, rng, scalar_min, s_min, name, radius, n0=n0,
                                      retry=convex and n_starts is None)
@@ -420,10 +424,10 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
 def _simulate(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generator,
               scalar_min: Callable[[np.ndarray], float], s_min: np.ndarray | None, name: str,
               radius: tuple[np.ndarray, float] | None, *, n_samples: int, top_k: int,
-              strength: tuple[float, float],
-              n_jobs: int | str | None = None) -> tuple[list[np.ndarray], list[float], int, np.ndarray, int]:
+              strength: tuple[float, float], n_jobs: int | str | None = None,
+              info: dict[str, Any] | None = None) -> tuple[list[np.ndarray], list[float], int, np.ndarray, int]:
     """RegMix's search (:func:`.simulate.simulate_search`) on the minimised objective: ([x], [objective], 1, the
-    top-k's objectives, how many draws were kept)."""
+    top-k's objectives, how many draws were kept); ``info`` as for :func:`.simulate.simulate_search`."""
     def rows_objective(X: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
             Lr = ev.predict(free.full_rows(X))
@@ -442,7 +446,7 @@ def _simulate(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generat
 
     x, ftop, n_kept = simulate_search(rows_objective, nat[free.F], free.lo, free.hi, free.rem, rng,
                                       n_samples=n_samples, top_k=top_k, strength=strength, keep=keep,
-                                      n_jobs=n_jobs)
+                                      n_jobs=n_jobs, info=info)
     x = project_box_simplex(x, free.lo, free.hi, free.rem)  # the mean is feasible; this only removes rounding
     return [x], [scalar_min(ev.predict(free.full(x)[None, :])[0])], 1, ftop, n_kept
 
