@@ -108,3 +108,27 @@ def test_read_runs_mapped_of_a_frame_names_its_labels() -> None:
                                         r"for one run and step \(run m0, step 2\): 2\.0 on row 'e1' \(0-based "
                                         r"position 1\), 2\.5 on row 'e2' \(0-based position 2\)"):
         read_runs_mapped(log, None)
+
+
+def test_a_continual_frame_names_its_labels_as_a_run_table_does() -> None:
+    # critical_proportion(df) read the frame as a file, its rows numbered as a CSV's lines (position + 2): "row 7"
+    # of the row that critical_proportion(RunTable(df)) names "row 'r5' (0-based position 5)".
+    from mixlaw.continual import critical_proportion, read_continual_runs
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.05, 0.6, size=8)
+    df = pd.DataFrame({"run": [f"m{i}" for i in range(8)], "w:web": 1 - p, "w:code": p,
+                       "loss:web": 2 + 0.4 * np.exp(p)}, index=[f"r{i}" for i in range(8)])
+    df.loc["r5", "w:web"] += 0.3
+    for call in (lambda: critical_proportion(df, pre_loss=2.0, n_boot=0),
+                 lambda: critical_proportion(RunTable(df), pre_loss=2.0, n_boot=0)):
+        with pytest.raises(DataError, match=r"^row 'r5' \(0-based position 5\): column 'w:web': weights sum to 1\.3"):
+            call()
+    # A base-model row (no mixture) is named so too.
+    base = pd.DataFrame({"run": ["b"], "w:web": [np.nan], "w:code": [np.nan], "loss:web": [-1.0]}, index=["base"])
+    with pytest.raises(DataError, match=r"^row 'base' \(0-based position 8\): column 'loss:web': base model row"):
+        read_continual_runs(pd.concat([df.assign(**{"w:web": 1 - p}), base]), original="web")
+    # Fixed, the frame reads, its base row giving the loss before continual pretraining.
+    t, pre, n = read_continual_runs(pd.concat([df.assign(**{"w:web": 1 - p}), base.assign(**{"loss:web": 2.0})]),
+                                    original="web")
+    assert (len(t), pre, n) == (8, 2.0, 1)

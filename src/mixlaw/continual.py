@@ -36,7 +36,7 @@ from ._validation import first_and_more
 from .bootstrap import bootstrap_law
 from .data import LOSS_PREFIX, WEIGHT_PREFIX, WEIGHT_TOL, RunTable
 from .data.reading import _normalise_columns, _read_any
-from .errors import DataError, DataWarning, ExtrapolationWarning, InputError, user_stacklevel
+from .errors import NO_LABEL, DataError, DataWarning, ExtrapolationWarning, InputError, user_stacklevel
 from .evals import add_eval_groups
 from .laws.base import MixingLaw, get_law
 from .laws.selection import META_LAWS
@@ -158,20 +158,33 @@ def read_continual_runs(path: str | os.PathLike[str] | pd.DataFrame, *, original
         The continual-pretraining rows, the base model's ``original`` loss (None without base rows) and the
         number of base rows.
     """
-    if isinstance(path, pd.DataFrame):  # a frame read as a file is: its rows numbered as editor lines from 2
-        p, frame, lines = None, _normalise_columns(path.reset_index(drop=True)), np.arange(len(path)) + 2
+    labels: list[Any] | None = None
+    if isinstance(path, pd.DataFrame):
+        # A frame has no file: its rows are named by index label and 0-based position ('lines' holds the
+        # positions), as RunTable(df) names them; numbered as a CSV's lines (position + 2), critical_proportion(df)
+        # said "row 7" of the row RunTable(df) calls "row 5 (0-based)".
+        labels = path.index.tolist()
+        p, frame, lines = None, _normalise_columns(path.reset_index(drop=True)), np.arange(len(path))
     else:
         p = Path(path)
         frame, lines = _read_any(p)
         frame = _normalise_columns(frame, p)
     where = None if p is None else str(p)
+
+    def runs_of(keep: np.ndarray) -> RunTable:
+        return RunTable(frame[keep], path=where, weight_tol=weight_tol, lines=lines[keep],
+                        labels=None if labels is None else [labels[i] for i in lines[keep]])
+
+    def at(i: int) -> dict[str, Any]:
+        """DataError's place of the row at 0-based position ``i`` of ``frame``."""
+        return {"path": where, "row": int(lines[i]), "label": NO_LABEL if labels is None else labels[int(lines[i])]}
+
     wcols = [c for c in map(str, frame.columns) if c.startswith(WEIGHT_PREFIX)]
     base = frame[wcols].isna().all(axis=1).to_numpy() if wcols else np.zeros(len(frame), dtype=bool)
     table: RunTable | None = None
     if base.any() and not base.all() and eval_groups:
         # The runs' groups first (add_eval_groups checks unknown evals and bad shares); then the base rows' values.
-        table = add_eval_groups(RunTable(frame[~base], path=where, weight_tol=weight_tol, lines=lines[~base]),
-                                eval_groups)
+        table = add_eval_groups(runs_of(~base), eval_groups)
         for name, members in eval_groups.items():
             s = np.array([float(v) for v in members.values()])
             cols = [LOSS_PREFIX + m for m, v in zip(members, s, strict=True) if v > 0]
@@ -183,26 +196,26 @@ def read_continual_runs(path: str | os.PathLike[str] | pd.DataFrame, *, original
                 i, j = np.argwhere(bad)[0]
                 raise DataError(f"base model row (no mixture): loss is {_cell(frame.loc[base, cols[j]].iloc[i])}, "
                                 f"expected a positive number (the eval group {name!r}, --eval-group (eval_groups=), "
-                                "weighs it)", path=where, row=int(lines[np.flatnonzero(base)[i]]), column=cols[j])
+                                "weighs it)", **at(np.flatnonzero(base)[i]), column=cols[j])
             frame.loc[base, LOSS_PREFIX + name] = vals @ (s[s > 0] / s.sum())
     pre: float | None = None
     if base.any():
         col = LOSS_PREFIX + original
         if col not in frame.columns:
             raise DataError(f"the base model's row(s) (no mixture) need a {col!r} column: it is the loss before "
-                            "continual pretraining", path=where, row=int(lines[np.flatnonzero(base)[0]]))
+                            "continual pretraining", **at(np.flatnonzero(base)[0]))
         vals = pd.to_numeric(frame.loc[base, col], errors="coerce").to_numpy(dtype=np.float64)
         bad = ~(np.isfinite(vals) & (vals > 0))
         if bad.any():
             i = int(np.argmax(bad))
             raise DataError(f"base model row (no mixture): loss is {_cell(frame.loc[base, col].iloc[i])}, expected a "
-                            "positive number", path=where, row=int(lines[np.flatnonzero(base)[i]]), column=col)
+                            "positive number", **at(np.flatnonzero(base)[i]), column=col)
         pre = float(np.mean(vals))
         if base.all():
             raise DataError("every row is a base-model row (no mixture); continual-pretraining runs need w:<domain> "
                             "weights", path=where)
     if table is None:
-        table = RunTable(frame[~base], path=where, weight_tol=weight_tol, lines=lines[~base])
+        table = runs_of(~base)
         if eval_groups:
             table = add_eval_groups(table, eval_groups)
     return table, pre, int(base.sum())
