@@ -57,3 +57,19 @@ def test_direct_joint_stage_names_the_eval_at_a_bound() -> None:
     (line,) = [w for w in res.warnings if w.startswith("joint stage:")]
     assert line == ("joint stage: 3 warning(s) in its fits: x: log_B at lower bound -50; x: beta at lower bound "
                     "0.001; y: E at lower bound 0")
+
+
+def test_own_exponent_fits_name_the_curve_at_a_bound() -> None:
+    # --shared-exponents no: every curve its own step and size law. Ye et al.'s 5Mix fitted on 70M-410M said "step
+    # stage: 29 warning(s) in its fits: E at lower bound 0 (x26); beta at upper bound 4 (x3)" and "size stage: 139
+    # warning(s) ...: E at lower bound 0 (x113); alpha at upper bound 4 (x26)", naming no curve.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_pipeline(_table(), target_params=1e8, target_steps=3000, route="nested", law="linear",
+                           shared_exponents=False)
+    lines = {w.split(" stage:")[0]: w for w in res.warnings if " stage:" in w}
+    # Before: 'step stage: 1 warning(s) in its fits: E at lower bound 0' and 'size stage: 2 warning(s) in its fits:
+    # E at lower bound 0; alpha at upper bound 4'.
+    assert lines["step"] == "step stage: 1 warning(s) in its fits: m4-N2e+07 N=2e+07 x: E at lower bound 0"
+    assert lines["size"] == ("size stage: 2 warning(s) in its fits: m2-N1e+07 y: E at lower bound 0; m4-N1e+07 x: "
+                             "alpha at upper bound 4")

@@ -275,9 +275,10 @@ def _fit_step_laws(own: list[tuple[int, int, np.ndarray]], pooled_by_size: list[
                 continue
             for k in range(K):
                 fr = fit_at[(si, m, k)]
-                warn1 += list(fr.warnings)
+                curve = f"{run_ids[rows[0]]} N={size:g} {names[k]}"
+                warn1 += _curve_warnings(fr.warnings, [curve], curve, "log_B", "beta")
                 res1.append(np.expm1(fr.residuals))
-                lab1.append(f"{run_ids[rows[0]]} N={size:g} {names[k]}")
+                lab1.append(curve)
                 laws1[m, si, k] = fr.params.array()
         for k in range(K if pooled_by_size[si] else 0):
             Eg, lBg, beta, fr = shared_at[(si, k)]
@@ -330,7 +331,12 @@ def _curve_warnings(messages: list[str], curves: list[str], group: str, coef: st
     """A shared-exponent fit's warnings, each curve's parameter named by its curve (``curves[g]``: 'm4-N2e+07
     N=2e+07 x: E at lower bound 0'), the shared exponent ``a`` by the group ('N=2e+07 x: beta at upper bound 4'),
     any other message the group's. The fit numbers its curves' E_g and A_g (``E5 at lower bound 0``): the curve's
-    place in that fit, which no printed label shows; read as a mixture's or a run's number, it named another."""
+    place in that fit, which no printed label shows; read as a mixture's or a run's number, it named another.
+
+    A curve with its own law (``--shared-exponents no``, or ``auto`` where 4+ checkpoints or sizes allow) is a group
+    of one: ``curves = [label]``, ``group = label``, its messages (``E at lower bound 0``, ``alpha at upper bound
+    4``) each prefixed by it. Bare, as they were, Ye et al.'s 5Mix said "size stage: 139 warning(s) in its fits: E at
+    lower bound 0 (x113); alpha at upper bound 4 (x26)" and named no curve."""
     out = []
     for m in messages:
         hit = _CURVE_PARAM.fullmatch(m)
@@ -626,9 +632,10 @@ class _NestedStages23:
         for a, m in enumerate(own):
             for k in range(K):
                 fr = fits[a * K + k]
-                warn += list(fr.warnings)
+                curve = f"{first[m]} {names[k]}"
+                warn += _curve_warnings(fr.warnings, [curve], curve, "log_A", "alpha")
                 res.append(np.expm1(fr.residuals))
-                labels.append(f"{first[m]} {names[k]}")
+                labels.append(curve)
                 E, log_a, alpha = fr.params.array()
                 target[m, k] = E + np.exp(log_a - alpha * np.log(Nt))
         return res, labels, warn
