@@ -167,6 +167,34 @@ def test_rows_are_labelled_by_mixture_not_by_a_run_name() -> None:
     assert doc["mixture"] == frame["mixture"][0] and doc["first_run"] == res.mixture_runs[0]
 
 
+
+def test_predict_labels_the_pipelines_own_out_file_by_its_mixture_column(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # 'mixlaw predict --pipeline p.json --mixtures out.csv' of 'mixlaw pipeline --out out.csv' labelled its rows
+    # 1..6: the file has no run column, and its mixture column was dropped. Now predict's run column is the file's
+    # mixture, so the predictions join back on it (and a table without one still gets row numbers).
+    path = tmp_path / "sweep.csv"
+    world(n_mix=6).frame.to_csv(path, index=False)
+    out, saved = tmp_path / "out.csv", tmp_path / "p.json"
+    code, _, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", str(N_STAR), "--target-steps",
+                        str(S_STAR), "--route", "nested", "--law", "ye-exp", "--out", str(out), "--save", str(saved))
+    assert code == 0, err
+    import pandas as pd
+
+    mixtures = pd.read_csv(out)["mixture"].tolist()
+    law = tmp_path / "law.json"
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "linear", "--out", str(law))
+    assert code == 0, err
+    for law_or_pipeline in (["--pipeline", str(saved)], ["--law", str(law)]):
+        code, text, err = _cli(capsys, "predict", *law_or_pipeline, "--mixtures", str(out), "--json")
+        assert code == 0, err
+        assert [r["run"] for r in json.loads(text)["predictions"]] == mixtures  # before: ['1', ..., '6']
+    res = load_pipeline(saved)
+    from mixlaw.api import predict_pipeline_table
+
+    assert predict_pipeline_table(res, res.frame())["run"].tolist() == mixtures
+    assert predict_pipeline_table(res, res.frame().drop(columns="mixture"))["run"].tolist() == \
+        [str(i + 1) for i in range(6)]
+
 def test_printed_rows_say_they_are_not_what_predict_returns() -> None:
     """The nested route prints each mixture's stage-2 value; predict() (and `mixlaw predict --pipeline`) reads
     the mixing law fitted to them. On Dai & Zheng's SlimPajama one mixture printed 1.6036 and predicted 1.6191 at

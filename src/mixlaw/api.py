@@ -180,8 +180,8 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
     """Predict every target for the mixtures of a table with ``w:<domain>`` columns.
 
     The table needs no loss columns; weights are validated (non-negative, rows summing to 1 ± ``weight_tol``,
-    then renormalised) and reordered to the law's domains by name. Returns the input's ``run`` (or row number)
-    and ``pred:<target>`` columns.
+    then renormalised) and reordered to the law's domains by name. Returns the input's ``run`` (without one, its
+    ``mixture``, as ``mixlaw pipeline --out`` writes it; else the row number) and ``pred:<target>`` columns.
     """
     table, path = _mixture_table(mixtures, weight_tol, law.domains_, "law")
     fitted_at = getattr(law, "_fit_scale", None)
@@ -345,7 +345,7 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
         df = _normalise_columns(df, mixtures)
         path = str(mixtures)
     if "run" not in df.columns:
-        df.insert(0, "run", [str(i + 1) for i in range(len(df))])
+        df.insert(0, "run", _row_labels(df))
     wcols = [c for c in df.columns if str(c).startswith(WEIGHT_PREFIX)]
     if len(wcols) < 2:
         # Said here: the run-table validator would list the probe's columns ('run', 'loss:_'), not the file's.
@@ -378,6 +378,18 @@ def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: 
     with warnings.catch_warnings():  # candidates need not use every domain; only a fitting table must
         warnings.simplefilter("ignore", UnusedDomainWarning)
         return RunTable(probe, path=path, weight_tol=weight_tol, lines=lines), path
+
+
+def _row_labels(df: pd.DataFrame) -> list[str]:
+    """Each row's label in predict's output for a table with no ``run`` column: its ``mixture``, as ``mixlaw
+    pipeline --out`` and ``PipelineResult.frame()`` name their rows, where every row has its own; else the row
+    numbers 1, 2, .... ``predict --pipeline p.json --mixtures out.csv`` of the pipeline's own file labelled its
+    rows 1..N, which joined back to that file on nothing."""
+    if "mixture" in df.columns:
+        labels = df["mixture"]
+        if labels.notna().all() and labels.astype(str).str.strip().ne("").all() and labels.astype(str).is_unique:
+            return labels.astype(str).tolist()
+    return [str(i + 1) for i in range(len(df))]
 
 
 def _weights_for(table: RunTable, domains: Sequence[str], path: str | None, what: str) -> np.ndarray:
