@@ -30,7 +30,11 @@ def test_the_line_names_the_lowest_prediction() -> None:
     res.target_losses[3, 1] = 0.3 * low
     line = far_below_table_line(res, table)
     assert line is not None and line.startswith("1 of 20 target-scale prediction(s) lie below 0.5x")
-    assert f"y of mixture 4 (run {res.mixture_runs[3]!r})" in line and f"the table's lowest {low:.4g}" in line
+    # Named by its label (the --out file's mixture column; the printed table shows its w: columns) and first run:
+    # "y of mixture 4 (run ...)" counted the rows of a printed table that numbers none.
+    label = ",".join(f"{d}={v:.4g}" for d, v in zip(res.domains, res.mixtures[3], strict=True))
+    assert label == res.frame()["mixture"][3]
+    assert f"y of mixture {label} (run {res.mixture_runs[3]!r})" in line and f"the table's lowest {low:.4g}" in line
 
 
 def _no_floor_table() -> RunTable:

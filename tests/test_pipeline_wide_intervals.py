@@ -22,7 +22,11 @@ def test_a_wild_jackknife_is_named() -> None:
         res = fit_pipeline(world(6), target_params=3e8, target_steps=8000)
     iv = res.intervals
     assert iv is not None and np.max((iv.upper - res.target_losses) / res.target_losses) >= 0.5
-    assert any("wider than +/-50%" in w for w in res.warnings)
+    (line,) = [w for w in res.warnings if "wider than +/-50%" in w]
+    # The widest named by its mixture's label and first run, as frame() and --out name it: "mixture 3 (run ...)"
+    # counted the rows of a printed table that numbers none.
+    named = [f" of mixture {m} (run {r!r}), " for m, r in zip(res.frame()["mixture"], res.mixture_runs, strict=True)]
+    assert sum(n in line for n in named) == 1, line
 
 
 def test_narrow_intervals_say_nothing() -> None:
@@ -35,9 +39,9 @@ def test_a_wide_extrapolation_error_is_named() -> None:
 
     center = np.array([[2.0, 3.0], [2.2, 3.1]])
     iv = build_intervals(center, np.array([[0.5, 0.5], [0.3, 0.7]]), np.full((6, 2), 0.7), 1.0, [], [], 0.8)
-    line = wide_intervals_line(iv, center, ["a", "b"], ["r1", "r2"])
+    line = wide_intervals_line(iv, center, ["a", "b"], ["mixture p=0.5 (run 'r1')", "mixture p=0.3 (run 'r2')"])
     assert line is not None and "4 of 4" in line and "backtest's extrapolation error" in line
-    assert "run 'r" in line
+    assert "of mixture p=0." in line
     small = build_intervals(center, np.array([[0.5, 0.5], [0.3, 0.7]]), np.full((6, 2), 0.05), 1.0, [], [], 0.8)
     assert wide_intervals_line(small, center, ["a", "b"]) is None
 

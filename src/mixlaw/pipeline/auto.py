@@ -471,8 +471,7 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
                                        noise=noise, size_law=spread, step_law=step_spread,
                                        backtest_distance=split.backtest_distance,
                                        edge=(split.held_params, split.held_time), names=list(result.targets))
-    wide = wide_intervals_line(result.intervals, result.target_losses, list(result.targets),
-                               list(result.mixture_runs))
+    wide = wide_intervals_line(result.intervals, result.target_losses, list(result.targets), result.mixture_rows())
     if wide is not None:
         result.warnings.append(wide)
         warnings.warn(wide, MixlawWarning, stacklevel=user_stacklevel(2))
@@ -494,9 +493,8 @@ def far_below_table_line(result: PipelineResult, table: RunTable, low: np.ndarra
     low = table_lowest(result, table) if low is None else low
     if low is None:
         return None
-    rows = [f"mixture {i + 1} (run {(result.mixture_runs[i] if len(result.mixture_runs) > i else str(i + 1))!r})"
-            for i in range(len(result.target_losses))]
-    return far_below_line(result.target_losses, low, list(result.targets), rows, "target-scale prediction(s)",
+    return far_below_line(result.target_losses, low, list(result.targets), result.mixture_rows(),
+                          "target-scale prediction(s)",
                           "its step or size law has run to its bound (the stages' 'at lower bound' lines) or the "
                           "target is far beyond the runs; check that mixture's curves, leave it out, or target nearer")
 

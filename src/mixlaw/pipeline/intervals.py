@@ -567,7 +567,7 @@ def wide_line(center: np.ndarray, lower: np.ndarray, upper: np.ndarray, targets:
 
 
 def wide_intervals_line(iv: PredictionIntervals, center: np.ndarray, targets: Sequence[str],
-                        runs: Sequence[str] | None = None) -> str | None:
+                        rows: Sequence[str] | None = None) -> str | None:
     """The warning for intervals with a relative half-width of :data:`WIDE_HALF_WIDTH` or more, naming the widest
     (mixture, eval) and what made it wide (the jackknife, the backtest's extrapolation error, or without a backtest
     the size or step law's prediction error: the largest part of :func:`relative_half_width`), else None.
@@ -576,9 +576,9 @@ def wide_intervals_line(iv: PredictionIntervals, center: np.ndarray, targets: Se
     corner of the runs (a share of 0 where every other has more) can move 100 % or more. Measured on Ye et al.'s
     5Mix runs (27 mixtures, 70M-410M, 22 evals, 1B at 100k steps, nested ye-pow): the mixture with d4 = 0 got
     YoutubeSubtitles 1.91 [0.00, 4.63] (jackknife spread 111 %), with no word; on Dai & Zheng's SlimPajama cut to
-    8 mixtures at 3 sizes, up to 167 %."""
-    rows = [f"mixture {i + 1}" + (f" (run {runs[i]!r})" if runs is not None and len(runs) > i else "")
-            for i in range(center.shape[0])]
+    8 mixtures at 3 sizes, up to 167 %. ``rows`` names each mixture (:meth:`~.result.PipelineResult.mixture_rows`:
+    its label and first run); without it, the rows of ``center`` by number."""
+    rows = list(rows) if rows is not None else [f"row {i + 1}" for i in range(center.shape[0])]
     found = wide_line(center, iv.lower, iv.upper, targets, rows)
     if found is None:
         return None

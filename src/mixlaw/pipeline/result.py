@@ -385,6 +385,15 @@ class PipelineResult:
         ``law.cv_.to_frame()``, ``opt.to_frame()``, ``result.selection.to_frame()``)."""
         return self.frame()
 
+    def mixture_rows(self) -> list[str]:
+        """Each fitted mixture as a warning names it: ``mixture <label> (run '<first run>')``, the label being
+        :func:`mixture_label` (the ``mixture`` column of :meth:`frame`, ``--out`` and ``--json``; the printed table
+        shows its ``w:`` columns) and the run the table's first of that mixture. A number ("mixture 15 (run ...)",
+        Ye et al.'s 5Mix) counted the rows of a printed table that shows none."""
+        runs = list(self.mixture_runs)
+        return [f"mixture {mixture_label(w, self.domains)}" + (f" (run {runs[i]!r})" if i < len(runs) else "")
+                for i, w in enumerate(self.mixtures)]
+
     def frame(self) -> pd.DataFrame:
         """Mixtures (a ``mixture`` label, the ``first_run`` of the table with it, ``w:`` columns) and their predicted
         target-scale losses (``loss:``, and ``lo<level>:`` / ``hi<level>:`` with intervals).
