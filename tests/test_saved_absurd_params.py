@@ -90,8 +90,12 @@ def test_a_joint_law_whose_E_is_absurd_is_refused_at_the_pipelines_own_points(tm
     # Before: E = 1e300 lay within the saved bounds [0, inf) and loaded; `predict --pipeline --params 3e7 --steps
     # 1500` printed 1.000000e+300.
     msg = load_error(tmp_path, direct, lambda d: d["state"]["scales"]["thetas"][0].__setitem__(0, 1e300))
-    assert "state.scales.thetas[0] (web's joint law): predicts 1e+300 for 'web' at the pipeline's own mixture 1 " \
-           "(state.mixtures) at the target scale, outside 3x the fitted losses there" in msg
+    # The mixture by its label and its place in the file, 0-based as thetas[0] beside it and the shares' own check
+    # ('state.mixtures[1]: expected shares ...'): it was 'mixture 1 (state.mixtures)', state.mixtures[0].
+    first = ",".join(f"{d}={v:.4g}" for d, v in zip(direct["result"]["domains"], direct["state"]["mixtures"][0],
+                                                    strict=True))
+    assert "state.scales.thetas[0] (web's joint law): predicts 1e+300 for 'web' at the pipeline's own mixture " \
+           f"{first} (state.mixtures[0]) at the target scale, outside 3x the fitted losses there" in msg
     assert "(state.target_losses)" in msg
 
 
@@ -99,7 +103,8 @@ def test_a_direct_pipelines_mixing_law_edited_with_its_bounds_is_refused(tmp_pat
     # The joint route's mixing law keeps no fitted loss range of its own (y_range null): the pipeline's own
     # points are what it is checked against. Before: c = 1e300 in [0, 1e308] loaded and predicted 1e300 at the target.
     msg = load_error(tmp_path, direct, lambda d: _with_bounds(d["result"]["mixing_law"]["params"]["web.c"], 1e300))
-    assert "result.mixing_law: predicts 1e+300 for 'web' at the pipeline's own mixture 1" in msg
+    assert "result.mixing_law: predicts 1e+300 for 'web' at the pipeline's own mixture web=" in msg
+    assert "(state.mixtures[0]) at the target scale" in msg
 
 
 def test_a_nested_pipelines_mixing_law_edited_with_its_bounds_is_refused(tmp_path, nested) -> None:  # type: ignore[no-untyped-def]
