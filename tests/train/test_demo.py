@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from mixlaw.train import demo  # noqa: E402
 from mixlaw.train.demo import predict_at_size, run_train_demo  # noqa: E402
 
 # 8 mixtures: Ye's law has 7 free parameters per eval domain (c, k, 5 interactions), the engine needs more runs.
@@ -24,7 +26,13 @@ def _counts(db):
                 c.execute("select count(*) from runs where status != 'done'").fetchone()[0])
 
 
-def test_demo_flow_and_resume(tmp_path):
+def test_demo_flow_and_resume(tmp_path, monkeypatch):
+    # One torch thread per run, as every other training test here (tiny_config, test_sweep's BASE): the demo's sweep
+    # gives each run os.cpu_count() // workers threads, 2 on CI's 2 cores beside the other pytest-xdist worker,
+    # where they spin: 72.5 s against 10.9 s with one thread (9.4 s and 9.2 s on a quiet machine), -n 0 on 2 shared
+    # cores. num_threads is not in the run id: the same runs, the same store.
+    base = demo.base_config
+    monkeypatch.setattr(demo, "base_config", lambda *a: dataclasses.replace(base(*a), num_threads=1))
     r = run_train_demo(tmp_path, **TINY)
     assert [row["mixture"] for row in r.rows] == ["optimum", "uniform", "natural"]
     assert r.n_proxy_runs == 24 and len(r.proxy_params) == 3 and r.target_params > max(r.proxy_params)
