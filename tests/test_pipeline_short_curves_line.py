@@ -46,3 +46,17 @@ def test_no_line_when_the_curves_end_together_or_the_target_is_before_the_short_
     assert leave_scale_out_split(tab, 4e7, 12000).short_curves == ""
     assert leave_scale_out_split(_ragged(), 4e7, 1000).short_curves == ""
     assert np.isfinite(leave_scale_out_split(_ragged(), 4e7, 12000).time_ratio)
+
+
+def test_the_held_out_count_leaves_out_a_curve_that_ends_just_before_the_last_step() -> None:
+    # review31b: a curve ending at 3500 of 4000 is not short (within 1.2x) and is not held out either (the split's
+    # truth is the curves that reach 4000): 5 short curves of 8 said "only the 3 mixture(s) that reach it are held
+    # out there", of 2 held-out entries.
+    tab = world(noise=3e-3, n_mix=8, sizes=[4e7], steps=[250, 500, 750, 1000, 2000, 3000, 3500, 4000])
+    frame = tab.frame
+    drop = ((frame["run"].isin([f"m{m}-N4e+07" for m in range(3, 8)]) & (frame["step"] > 1000))
+            | ((frame["run"] == "m2-N4e+07") & (frame["step"] > 3500)))
+    split = leave_scale_out_split(RunTable(frame[~drop].reset_index(drop=True)), 4e7, 12000)
+    assert split.truth_rows.size == 2
+    assert split.short_curves.startswith("5 of 8 mixture(s) at N = 4e+07 end their curves at 1000")
+    assert "(3x; only the 2 mixture(s) that reach it are held out there)" in split.short_curves

@@ -259,11 +259,14 @@ def _short_curves_line(last: np.ndarray, mix: np.ndarray, N_L: float, T_end: flo
     short = ends[ends * SHORT_CURVE_FACTOR < T_end]
     if short.empty or not target_time > float(short.max()) * (1 + 1e-9):
         return ""
+    # The held-out curves are those that end at T_end itself (the split's truth): a curve ending between T_end / 1.2
+    # and T_end is neither short nor held out (counted as held out, 5 short of 8 said 'only the 3 ...' of 2).
+    n_reach = int((ends == T_end).sum())
     sym = "S" if axis == "step" else "D"
     where = f"{short.min():g}" if short.min() == short.max() else f"{short.min():g}-{short.max():g}"
     return (f"{short.size} of {ends.size} mixture(s) at N = {N_L:g} end their curves at {where}, before its last "
             f"{axis} {T_end:g}: the target {sym}* = {target_time:g} is up to {target_time / short.min():.3g}x beyond "
             f"them, while the backtest and the error estimate measure the extrapolation from {T_end:g} "
-            f"({max(target_time / T_end, 1.0):.3g}x; only the {ends.size - short.size} mixture(s) that reach it are "
+            f"({max(target_time / T_end, 1.0):.3g}x; only the {n_reach} mixture(s) that reach it are "
             f"held out there): read their predictions as less certain than that (train them as long, or target "
             f"{sym}* = {short.max():g} to check)")
