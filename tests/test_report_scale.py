@@ -79,8 +79,15 @@ def test_report_with_holdout_says_its_optimize_command_fits_every_row(tmp_path, 
                            "web", "--at-params", "largest", "--final-step", "--out", str(out))
     assert code == 0, err
     page = re.sub(r"<[^>]+>", "", html.unescape(out.read_text()))
-    assert (f"(it fits all 10 rows of {fit}, the held-out ones too; this page's optimum is fitted on the 8 rows of "
-            "--holdout 0.2 --seed 0)") in page
+    # The 10 rows at the largest size's last step of the table's 200, which the command keeps (review31b: 'all 10
+    # rows of fit.csv' was said of all 200).
+    assert (f"(it fits all 10 rows of {fit} at --at-params largest --final-step, the held-out ones too; this page's "
+            "optimum is fitted on the 8 rows of --holdout 0.2 --seed 0)") in page
+    code, _, err = run_cli(capsys, "report", "--runs", fit, "--holdout", "0.2", "--laws", "linear", "--target",
+                           "web", "--out", str(out))
+    page = re.sub(r"<[^>]+>", "", html.unescape(out.read_text()))
+    assert code == 0 and f"(it fits all 200 rows of {fit}, the held-out ones too; this page's optimum is fitted on " \
+        "the 160 rows of --holdout 0.2 --seed 0)" in page, err
     code, _, err = run_cli(capsys, "report", "--runs", fit, "--test", fit, "--laws", "linear", "--target", "web",
                            "--out", str(out))
     assert code == 0 and "held-out ones too" not in html.unescape(out.read_text())

@@ -95,8 +95,13 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
                 n_all = len(train)
                 train, tests = holdout_split(train, holdout, random_state=seed)
                 # The refining command below fits every run of the table: optimize has no holdout.
-                refine_note = (f"it fits all {n_all} rows of {runs}, the held-out ones too; this page's optimum is "
-                               f"fitted on the {len(train)} rows of --holdout {holdout:g} --seed {seed}")
+                # Of the rows at --at-params / --final-step where given (the command keeps them): 'all 10 rows of
+                # fit.csv' was said of a table of 200, 10 of them at the largest size's last step (review31b).
+                scale = " ".join(([f"--at-params {shlex.quote(at_params)}"] if at_params is not None else [])
+                                 + (["--final-step"] if final_step else []))
+                refine_note = (f"it fits all {n_all} rows of {runs}{f' at {scale}' if scale else ''}, the held-out "
+                               f"ones too; this page's optimum is fitted on the {len(train)} rows of --holdout "
+                               f"{holdout:g} --seed {seed}")
             else:
                 tests = one_scale_tests(load_tests(test or [], weight_tol), at_params, final_step)
             for t in tests.values():
