@@ -94,6 +94,22 @@ def test_a_gradient_search_on_trees_says_it_does_not_move(ye_law) -> None:
     assert "piecewise" not in optimize_mixture(ye_law, objective="mean", search="gradient").method
 
 
+def test_a_gradient_search_on_a_smooth_correction_of_trees_is_not_said_to_stay_put() -> None:
+    # review31b: gp-residual on a lightgbm base has no gradient of its own (differentiable False), but its GP
+    # correction is smooth, and SLSQP moves on it; the note of hunt31 said "gp-residual is piecewise constant
+    # (trees): its finite-difference gradient is 0, so SLSQP does not move from its starts" of an optimum every
+    # start had moved to (2.0010, the natural mixture 2.0109).
+    pytest.importorskip("lightgbm")
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=80)
+    y = 2.0 + 0.5 * (W[:, 0] - 0.3) ** 2 + 0.3 * (W[:, 1] - 0.5) ** 2 + 0.005 * rng.standard_normal(80)
+    law = get_law("gp-residual", base="lightgbm",
+                  base_options={"n_estimators": 50, "min_child_samples": 5}).fit(W, y, domains=DOMAINS, targets=["x"])
+    grad = optimize_mixture(law, search="gradient", n_starts=4, random_state=0)
+    assert grad.objective < grad.natural_objective - 0.005  # SLSQP moved from the natural mixture, its start 0
+    assert "piecewise" not in grad.method
+
+
 def test_simulation_keeps_its_optimum_within_the_trust_radius() -> None:
     # hunt31: 'mixlaw optimize --runs dclm.parquet --law additive --search simulate --trust-radius 0.3' (Olmix's
     # DCLM swarm) said 'trust region = fitted range and L1 radius 0.3 of the runs' of an optimum 0.8767 from every
