@@ -61,6 +61,25 @@ def test_a_law_fitted_for_its_objective_is_optimised_for_it_alone(tmp_path, caps
         in err
 
 
+def test_an_explicit_mean_is_refused_by_a_law_fitted_for_weights(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # 'optimize --law weighted.json --objective mean' (hunt31, Olmix's DCLM swarm) minimised the law's weighted sum
+    # and said '(the law's own)': --objective mean could not be told from the default.
+    runs, saved = _runs(tmp_path / "runs.csv"), tmp_path / "law.json"
+    code, _, err = run_cli(capsys, "fit", "--runs", str(runs), "--law", "auto", "--candidates", "ye-exp,linear",
+                           "--objective", "weights=x:0.7,y:0.3", "--out", str(saved))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "optimize", "--law", str(saved), "--objective", "mean")
+    assert code == 2 and err.strip().startswith(
+        "error: the law was fitted for the objective {'x': 0.7, 'y': 0.3} (one predicted column); --objective 'mean' "
+        "needs a law fitted per eval set or for that objective")
+    with pytest.raises(InputError, match="--objective 'mean' needs"):
+        optimize_saved_law(load_law(saved), objective="mean")
+    for given in ((), ("--objective", "weights=loss:y:0.3,x:0.7")):  # not given, or the law's own: optimised
+        code, out, err = run_cli(capsys, "optimize", "--law", str(saved), *given)
+        assert code == 0, err
+        assert "objective={'x': 0.7, 'y': 0.3} (the law's own)" in out
+
+
 def test_what_would_shape_a_fit_is_refused_with_a_saved_law(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     runs, saved = _runs(tmp_path / "runs.csv"), tmp_path / "law.json"
     run_cli(capsys, "fit", "--runs", str(runs), "--law", "linear", "--out", str(saved))

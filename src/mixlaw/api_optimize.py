@@ -269,7 +269,7 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
         result.best_run = best_measured_run(table, names, asked, maximize)
 
 
-def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objective: Objective = "mean",
+def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objective: Objective | None = None,
                        extrapolate: bool = False, maximize: bool = False, random_state: int = 0,
                        step_law: Any = None, target_steps: float | None = None,
                        **constraints: Any) -> OptimumResult:
@@ -281,11 +281,12 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
     ``table``, the runs (optional; its domains must be the law's), gives what ``optimize_runs`` reads from its
     own: the natural mixture (their mean, unless ``natural`` or ``tokens_available`` is given), the optimum's
     nearest run, the best measured run and the law's error on them (where the table has the law's evals). Without
-    it the natural mixture is uniform (or the token shares). A law fitted for an objective (``auto`` / ``stack``
-    with ``objective=``: one predicted column) is optimised for that objective, which ``objective`` must then
-    leave at ``"mean"`` or name the same. ``constraints`` as for :func:`optimize_runs` (``bounds``, ``fixed``,
-    ``trust_radius``, ``search``, ``tokens_available``, ``params`` / ``tokens`` for a law across scales, ...);
-    ``step_law`` and ``target_steps`` add Ye's steps-to-match figures, as for :func:`optimize_runs`.
+    it the natural mixture is uniform (or the token shares). ``objective`` (default None: the law's own, else
+    ``"mean"``): a law fitted for an objective (``auto`` / ``stack`` with ``objective=``: one predicted column) is
+    optimised for that objective, which ``objective`` must then leave at None or name the same. ``constraints`` as
+    for :func:`optimize_runs` (``bounds``, ``fixed``, ``trust_radius``, ``search``, ``tokens_available``,
+    ``params`` / ``tokens`` for a law across scales, ...); ``step_law`` and ``target_steps`` add Ye's
+    steps-to-match figures, as for :func:`optimize_runs`.
     """
     if not isinstance(law, MixingLaw) or not hasattr(law, "targets_"):
         raise InputError("optimize_saved_law takes a fitted law (a saved one: load_law(path)); to fit one on runs, "
@@ -314,18 +315,21 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
     return result
 
 
-def _saved_law_objective(law: MixingLaw, names: list[str], objective: Objective,
+def _saved_law_objective(law: MixingLaw, names: list[str], objective: Objective | None,
                          maximize: bool) -> tuple[Objective, Objective, Any, list[str]]:
     """What :func:`optimize_saved_law` minimises: (the objective over the law's columns ``names``, the objective
     as asked, the law's own objective or None, the evals it combines). A law fitted for an objective (one
-    ``objective`` column) is optimised for that one, which ``objective`` must leave at "mean" or name."""
-    asked = objective
+    ``objective`` column) is optimised for that one, which ``objective`` must leave at None or name."""
     law_objective = law.get_params().get("objective") if OBJECTIVE in names else None
+    if objective is None:  # not asked: the law's own (one fitted for an objective), else the mean of its evals
+        objective = "mean" if law_objective is None else law_objective
+    asked = objective
     # The evals the objective combines: the law's targets, or for a law fitted for an objective the evals it sums.
     evals = names if OBJECTIVE not in names else [str(e) for e in getattr(law, "evals_", None) or ()]
     if OBJECTIVE in names:
         # Fitted for its objective: that column is the one to minimise; another objective would need a refit.
-        if objective not in ("mean", OBJECTIVE) and objective != law_objective:
+        # An explicit "mean" too: 'optimize --law weighted.json --objective mean' minimised the weighted sum unsaid.
+        if objective != OBJECTIVE and objective != (law_objective if law_objective is not None else "mean"):
             raise InputError(f"the law was fitted for the objective {law_objective!r} (one predicted column); "
                              f"--objective {objective!r} needs a law fitted per eval set or for that objective: "
                              "refit (mixlaw fit --objective ..., or optimize --runs ... --law KEY)")

@@ -81,7 +81,8 @@ def optimize_cmd(ctx: typer.Context,
                  candidates: str | None = CandidatesOpt,
                  cv_folds: int | None = CvFoldsOpt,
                  objective: str = typer.Option("mean", "--objective",
-                                               help="mean | total | max | <eval> | weights=a:0.5,b:0.5"),
+                                               help="mean | total | max | <eval> | weights=a:0.5,b:0.5 (a saved "
+                                               "--law law.json fitted for an objective: that one)."),
                  maximize: bool = typer.Option(False, "--maximize",
                                                help="Maximise the objective: the eval columns hold higher-is-better "
                                                "metrics (accuracy, exact match, pass@1, a score), not losses."),
@@ -172,10 +173,10 @@ def optimize_cmd(ctx: typer.Context,
     export_paths, export_opts = None if paths is None else read_paths(paths), parse_export_options(export_option)
     if export is not None:  # before the fit, which can take a minute: a typo should not cost that
         check_export_request(export, export_paths, export_opts)
-    asked = _Asked(objective=objective, maximize=maximize, bounds=bounds, fixed=fx, tokens_available=tokens_available,
-                   target_tokens=target_tokens, max_epochs=max_epochs, extrapolate=extrapolate,
-                   trust_radius=trust_radius, search=search, samples=samples, top_k=top_k, step_law=sl,
-                   target_steps=target_steps, seed=seed)
+    asked = _Asked(objective=objective, objective_given=_given(ctx, "objective"), maximize=maximize, bounds=bounds,
+                   fixed=fx, tokens_available=tokens_available, target_tokens=target_tokens, max_epochs=max_epochs,
+                   extrapolate=extrapolate, trust_radius=trust_radius, search=search, samples=samples, top_k=top_k,
+                   step_law=sl, target_steps=target_steps, seed=seed)
     saved, opt_interval = None, None
     if pipeline is not None:
         saved, result, opt_interval, tok = _optimum_of_pipeline(pipeline, asked)
@@ -267,6 +268,7 @@ class _Asked:
     """The optimiser's options as given (each way to the optimum parses them where it did), to pass them as one."""
 
     objective: str
+    objective_given: bool  # on the command line: a saved law fitted for another objective refuses it
     maximize: bool
     bounds: list[str] | None
     fixed: dict[str, float] | None
@@ -318,7 +320,8 @@ def _optimum_of_saved_law(law: str, runs: str | None, dataset: str | None, weigh
         table = None if runs is None and dataset is None else fitting_table(runs, dataset, weight_tol, None, None,
                                                                            False)
         tok = tokens_available_for(a.tokens_available, fitted.domains_, "the law")
-        result = api.optimize_saved_law(fitted, table, objective=parse_objective(a.objective),
+        result = api.optimize_saved_law(fitted, table,
+                                        objective=parse_objective(a.objective) if a.objective_given else None,
                                         extrapolate=a.extrapolate, maximize=a.maximize, bounds=parse_bounds(a.bounds),
                                         fixed=a.fixed, tokens_available=tok, target_tokens=a.target_tokens,
                                         max_epochs=a.max_epochs, trust_radius=a.trust_radius, search=a.search,
