@@ -554,6 +554,24 @@ def test_tokens_available_inline(capsys, tmp_path):
     assert doc["requested_tokens"] == 10**11 and olmo_insufficient(doc, ISSUE_TOKENS, 10**11) == []
 
 
+def test_a_yaml_tokens_file_is_refused_naming_the_formats_read(capsys, tmp_path):
+    # hunt31: 'optimize --tokens-available tk.yaml' read the YAML mapping as a CSV and said "missing column(s)
+    # ['domain', 'tokens']"; the docs promise a CSV domain,tokens or a JSON object, as export reads it.
+    from mixlaw.budget import read_tokens_available
+
+    tok = tmp_path / "tk.yaml"
+    tok.write_text("web: 1e12\ncode: 2e9\n")
+    says = (f"{tok}: a YAML file; tokens available are read from a CSV with columns domain,tokens, a JSON file "
+            "{domain: tokens} or inline text (web=1.2B,code=500M)")
+    code, _, err = _cli(capsys, "export", "--mixture", "web=0.5,code=0.5", "--tokens-available", str(tok),
+                        "--target-tokens", "1e10")
+    assert code == 2 and err.strip() == f"error: {says}"
+    (tmp_path / "tk.txt").write_text(tok.read_text())
+    with pytest.raises(InputError, match=re.escape("expected domain,tokens (a CSV; or a JSON file {domain: tokens} "
+                                                   "named .json)")):
+        read_tokens_available(str(tmp_path / "tk.txt"))
+
+
 def test_a_domain_weight_csv_is_a_mixture_file_and_text_cells_are_read_as_shares(tmp_path) -> None:
     # 'export --mixture m.csv' with columns domain,weight (the shape --paths and --tokens-available take) said "no
     # w:<domain> columns"; in a w: row a text cell ('x') made every cell text, and the error named 'web' = '0.6'

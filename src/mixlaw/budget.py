@@ -162,6 +162,10 @@ def read_tokens_available(path: str) -> dict[str, float]:
         if not isinstance(doc, dict) or not doc:
             raise InputError(f"{path}: expected a non-empty JSON object {{domain: tokens}}")
         items = list(doc.items())
+    elif p.suffix.lower() in (".yaml", ".yml"):
+        # Read as a CSV, a YAML mapping said "missing column(s) ['domain', 'tokens']" (hunt31).
+        raise InputError(f"{path}: a YAML file; tokens available are read from a CSV with columns domain,tokens, a "
+                         "JSON file {domain: tokens} or inline text (web=1.2B,code=500M)")
     else:
         try:
             # The domain column as text: a domain named 'NA' or 'None' read as missing (the domain 'nan'), '007' as 7.
@@ -171,7 +175,8 @@ def read_tokens_available(path: str) -> dict[str, float]:
             raise InputError(f"{path}: not a readable CSV ({e})") from None
         missing = [c for c in ("domain", "tokens") if c not in frame.columns]
         if missing:
-            raise InputError(f"{path}: missing column(s) {missing}; expected domain,tokens")
+            raise InputError(f"{path}: missing column(s) {missing}; expected domain,tokens (a CSV; or a JSON file "
+                             "{domain: tokens} named .json)")
         items = list(zip(frame["domain"].astype(str), frame["tokens"], strict=True))
     out: dict[str, float] = {}
     first: dict[str, str] = {}
