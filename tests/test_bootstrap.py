@@ -746,3 +746,14 @@ def test_a_second_interrupt_while_a_batched_ye_chunk_unwinds_leaves_no_thread_wa
     for th in left:  # not joined by the chunk (the second interrupt stopped it): they unwind on their own
         th.join(timeout=60)
     assert [th.name for th in left if th.is_alive()] == []
+
+
+@pytest.mark.filterwarnings("ignore::mixlaw.errors.ExtrapolationWarning")
+def test_a_trust_radius_is_measured_from_the_tables_runs() -> None:
+    # hunt31: bootstrap_law(optimize={"trust_radius": 0.3}) stopped on "trust_radius (--trust-radius) needs the
+    # fitting runs' mixtures (runs=; ...)" although the runs are the table it was given.
+    t = _table(1, 30)
+    res = bootstrap_law("linear", t, n=8, n_jobs=1, optimize={"trust_radius": 0.2})
+    given = bootstrap_law("linear", t, n=8, n_jobs=1, optimize={"trust_radius": 0.2, "runs": t.weights})
+    assert res.optimum.weights == given.optimum.weights
+    assert np.abs(t.weights - res.optimum.weight_array()).sum(axis=1).min() <= 0.2 + 1e-9

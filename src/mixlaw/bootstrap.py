@@ -316,7 +316,8 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     optimize : dict, optional
         Keyword arguments of :func:`mixlaw.optimize.optimize_mixture`; then every replicate also finds its
         optimal mixture and the point-estimate optimum gets intervals on each weight, on its predicted
-        objective and on each eval's predicted loss.
+        objective and on each eval's predicted loss. A ``trust_radius`` is measured from the table's runs unless
+        ``runs`` is given.
     level : float, default=0.9
         Nominal coverage of the percentile intervals. 0.9, not the pipeline's 0.8
         (:func:`~mixlaw.pipeline.fit_pipeline`), on purpose: these are intervals on a fitted law's parameters, its
@@ -425,6 +426,10 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     if nominal.uses_tokens and table.tokens is not None:
         predict_kw["tokens"] = float(np.max(table.tokens))
     opt_kw = None if optimize is None else dict(optimize)
+    if opt_kw is not None and opt_kw.get("trust_radius") is not None and opt_kw.get("runs") is None:
+        # The radius is measured from the runs, which are this table's (as optimize_runs takes them): optimize=
+        # {"trust_radius": 0.3} stopped on "trust_radius needs the fitting runs' mixtures (runs=; ...)".
+        opt_kw["runs"] = W
     nominal_opt = None if opt_kw is None else optimize_mixture(nominal, **opt_kw)
     scalar = None
     if opt_kw is not None:
