@@ -41,3 +41,28 @@ def test_unused_domain_warning_only_for_the_fitting_table(tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnusedDomainWarning)
         read_runs(train)
+
+
+def test_an_unused_domain_is_said_before_the_fit_not_after_it(tmp_path, capsys, monkeypatch):
+    """hunt31: 'fit --law auto' on a table with a domain 0 in every run printed that warning only when the fit
+    ended, after its cross-validation (minutes on a wide table): it is known once the table is read."""
+    import pandas as pd
+    from cli_runner import run_cli
+
+    from mixlaw import _console
+    from mixlaw.cli import _progress
+
+    monkeypatch.setattr(_console, "PLAIN_EVERY_S", 0.0)  # a progress line on every fold fit
+    monkeypatch.setitem(_progress.QUIET, "on", False)
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 30)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(30)], "w:a": W[:, 0], "w:b": W[:, 1], "w:c": W[:, 2],
+                          "w:d": 0.0, "loss:x": 3 - W[:, 0] + 0.5 * W[:, 1]})
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    code, _, err = run_cli(capsys, "fit", "--runs", str(tmp_path / "runs.csv"), "--law", "auto",
+                           "--candidates", "linear,loglinear", "--workers", "1")
+    assert code == 0, err
+    lines = err.splitlines()
+    said = [i for i, line in enumerate(lines) if "['d'] have weight 0 in every run" in line]
+    progress = [i for i, line in enumerate(lines) if line.startswith("mixlaw: fitting auto")]
+    assert len(said) == 1 and progress and said[0] < progress[0], err

@@ -152,8 +152,25 @@ def show_warnings(maximize: bool = False) -> Iterator[None]:
     (:class:`~mixlaw.errors.ShortRunWarning`): their "final" losses are the why of what fails next.
 
     ``maximize``: the command's --maximize, under which the loss columns are scores (an accuracy in percent, 30 to
-    70): the warning that they lie above any per-token loss, "perplexities? store their log", is left out."""
-    with warnings.catch_warnings(record=True) as caught:
+    70): the warning that they lie above any per-token loss, "perplexities? store their log", is left out.
+
+    The warnings of :data:`AT_ONCE` are printed when they are raised, the others when the block ends."""
+    caught: list[warnings.WarningMessage] = []
+    said: set[str] = set()
+
+    def say(msg: str) -> None:
+        # escape: rich would read a law's eval label ('ye-pow[openhermes]: ...') as a markup tag and drop it.
+        err.print(f"[yellow]warning:[/yellow] {escape(msg)}", highlight=False)
+
+    def keep(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+        if issubclass(category, AT_ONCE) and str(message) not in said:
+            said.add(str(message))
+            say(str(message))
+
+    with warnings.catch_warnings():
+        warnings.showwarning = keep  # restored by catch_warnings
         warnings.simplefilter("always", MixlawWarning)
         failed = True
         try:
@@ -165,10 +182,9 @@ def show_warnings(maximize: bool = False) -> Iterator[None]:
             if failed:
                 kept = [w for w in kept
                         if issubclass(w.category, KEPT_ON_FAILURE) or LEFT_OUT.search(str(w.message))]
-            msgs = list(dict.fromkeys(str(w.message) for w in kept))
+            msgs = [m for m in dict.fromkeys(str(w.message) for w in kept) if m not in said]
             for msg in merge_eval_warnings(msgs):
-                # escape: rich would read a law's eval label ('ye-pow[openhermes]: ...') as a markup tag and drop it.
-                err.print(f"[yellow]warning:[/yellow] {escape(msg)}", highlight=False)
+                say(msg)
 
 
 #: A warning that says data was dropped ("are left out", "left out 100 of 2600 rows"): printed before an error too.
@@ -176,6 +192,9 @@ LEFT_OUT = re.compile(r"\bleft out\b")
 #: Warnings printed before an error too, with :data:`LEFT_OUT`'s: a domain unused in every run, and runs whose final
 #: loss (--final-step) is an earlier checkpoint's (its 4 mixtures' "too few" error came alone).
 KEPT_ON_FAILURE = (UnusedDomainWarning, ShortRunWarning)
+#: Warnings printed when raised, not when the command ends: a domain unused in every run is known once the table is
+#: read, and 'fit --law auto' printed it only after its cross-validation (minutes on a wide table; hunt31).
+AT_ONCE = (UnusedDomainWarning,)
 
 
 _EVAL_LABEL = re.compile(r"^([\w.-]+)\[([^\]]+)\]: (.+)$", re.S)
