@@ -109,3 +109,27 @@ def test_numpy_s_floating_point_warnings_stay_out_of_the_caption() -> None:
     caption = str(cli_laws._leaderboard_table(board, "t").caption)
     assert "dz-eq3 warned: dz-eq3: no start converged" in caption and "inf*:" in caption, caption
     assert "encountered in" not in caption, caption
+
+
+def test_the_header_names_a_few_evals_and_counts_the_rest(tmp_path, capsys, monkeypatch) -> None:
+    # hunt31: on Olmix's DCLM swarm the header line 'fitted on ...; target(s): ...' listed all 110 eval names.
+    monkeypatch.setenv("COLUMNS", "200")
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=30)
+    evals = [f"e{k}" for k in range(8)]
+    pd.DataFrame({"run": [f"r{i}" for i in range(30)], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
+                  **{f"loss:{e}": 2.0 + np.exp(W @ rng.normal(0, 0.4, 3)) for e in evals}}
+                 ).to_csv(tmp_path / "runs.csv", index=False)
+    argv = ["compare", "--runs", str(tmp_path / "runs.csv"), "--holdout", "0.2", "--laws", "linear"]
+    for extra, says in (((), "target(s): e0, e1, e2, e3, e4 and 3 more\n"),
+                        (("--objective", "mean"), "objective mean of e0, e1, e2, e3, e4 and 3 more\n")):
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, *extra])
+        cap = capsys.readouterr()
+        assert exc.value.code == 0, cap.err
+        assert says in cap.out and "e5" not in cap.out.splitlines()[0], cap.out
+    with pytest.raises(SystemExit):
+        main([*argv, "--json"])
+    import json
+
+    assert json.loads(capsys.readouterr().out)["targets"] == evals  # JSON keeps them all

@@ -18,6 +18,7 @@ from rich.table import Table
 from .. import api
 from .._atomic import check_table_suffix
 from .._console import frame_text
+from .._validation import first_and_more
 from ..compare import SCORE_NOTES, default_laws, holdout_split, left_out_laws, score_cell
 from ..errors import InputError, MixlawWarning
 from ..laws import get_law
@@ -261,8 +262,9 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
         emit_json(board.to_dict())
         exit_if_every_law_failed([r.error for r in board.rows])
         return
-    what = (f"objective {objective} of {', '.join(board.targets)}" if obj is not None
-            else f"target(s): {', '.join(board.targets)}")
+    # The first few: Olmix's DCLM swarm put its 110 eval names on this one line (--json keeps every one).
+    what = (f"objective {objective} of {first_and_more(board.targets)}" if obj is not None
+            else f"target(s): {first_and_more(board.targets)}")
     # auto / stack without an objective were fitted on each eval's rows, more than the n_train complete ones
     own = [f"{r.law}: each eval on the rows that have it, {r.details['n_runs']} runs" for r in board.rows
            if "n_runs" in r.details and r.details["n_runs"] != board.n_train]
