@@ -77,6 +77,15 @@ def _fmt(v: float | None, width: int = 0) -> str:
     return f"{v:.4g}"
 
 
+def method_of(law: Any) -> str:
+    """A fitted law's method line: its fit results' (the first's: a law's targets share one method), a loaded law's
+    origin, or a closed form's."""
+    results = getattr(law, "results_", {}) or {}
+    return (next(iter(results.values())).method if results else
+            "loaded from a saved file (its fit's diagnostics are not saved)" if getattr(law, "_loaded", False)
+            else "closed form / external solver")
+
+
 @dataclass
 class FitReport:
     """A fitted law's report. ``str(report)`` for people, ``report.to_dict()`` for ``--json``."""
@@ -119,9 +128,7 @@ class FitReport:
         results = getattr(law, "results_", {}) or {}
         n_starts = sum(r.n_starts for r in results.values())
         n_conv = sum(r.n_converged for r in results.values())
-        method = (next(iter(results.values())).method if results else
-                  "loaded from a saved file (its fit's diagnostics are not saved)" if getattr(law, "_loaded", False)
-                  else "closed form / external solver")
+        method = method_of(law)
         warns: list[str] = []
         corr: list[tuple[str, str, float]] = []
         for key, r in results.items():

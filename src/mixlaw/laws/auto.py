@@ -34,6 +34,7 @@ from ..errors import (
     user_stacklevel,
 )
 from ..fit import Param, Params
+from ..fit_report import FitReport, method_of
 from .base import FitContext, MixingLaw, available_laws, get_law, law_from_dict, register
 from .cv_table import SUMMARY_PARAMS
 from .selection import (
@@ -371,6 +372,27 @@ class MetaLaw(MixingLaw):
     def extra_report_sections(self) -> list[tuple[str, str]]:
         return [("Cross-validation", str(self.cv_) + self._pooled_scales_note())]
 
+    #: What the report's method line calls the meta-law, '{}' where "per eval set" / "for the objective" goes, before
+    #: each member law's method.
+    method_what: ClassVar[str] = "laws chosen by CV{}"
+
+    def report(self, data: str = "") -> FitReport:
+        """The law's report, whose method line says what the meta-law is and each member law's method: it gave
+        the first member's alone ('method = Levenberg-Marquardt (bounded), ...' of an auto that chose additive
+        for one eval set and the closed-form linear for the other; hunt31)."""
+        rep = super().report(data)
+        if not getattr(self, "_loaded", False):  # a loaded law's line says so, as any law's
+            per: dict[str, tuple[int, str]] = {}
+            for key, mode, targets, law in self.members_:
+                tag = member_name(key, mode)
+                n, method = per.get(tag, (0, method_of(law)))
+                per[tag] = (n + (0 if mode == "direct" else len(targets)), method)
+            what = self.method_what.format(" per eval set" if self.objective is None else " for the objective")
+            rep.method = f"{what}: " + "; ".join(
+                f"{tag} ({'the objective' if not n else f'{n} eval set' + ('s' if n > 1 else '')}): {method}"
+                for tag, (n, method) in per.items())
+        return rep
+
     def summary_report_sections(self) -> list[tuple[str, str]]:
         """On more than :data:`~mixlaw.laws.selection.SUMMARY_EVALS` eval sets, or more than
         :data:`~mixlaw.laws.cv_table.SUMMARY_PARAMS` free parameters: the report's sections with the CV table's text
@@ -456,6 +478,8 @@ class AutoLaw(MetaLaw):
     >>> law.choice_
     {'y0': 'ye-exp'}
     """
+
+    method_what: ClassVar[str] = "best law by CV{}"
 
     def __init__(self, *, candidates: Sequence[str] | None = None, n_folds: int | None = None,
                  objective: str | Mapping[str, float] | None = None,

@@ -101,6 +101,9 @@ class StackLaw(MetaLaw):
     (1.0, True)
     """
 
+    method_what: ClassVar[str] = ("stack of the best laws by CV{} (convex weights fitted on their out-of-fold "
+                                  "predictions)")
+
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **MetaLaw._parameter_constraints, "n_members": [Interval(Integral, 1, None, closed="left")]}
 
