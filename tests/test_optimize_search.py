@@ -3,6 +3,7 @@ and for any law), the fitted-range trust region by default, an L1 radius, and th
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -401,3 +402,25 @@ def test_a_radius_equal_to_the_distance_to_the_bounds_finds_the_best_mixture_on_
     assert at.nearest_run_l1 == pytest.approx(radius, abs=1e-12)
     assert 0.1 <= at.weights["code"] <= 0.2 + 1e-12
     assert at.objective == pytest.approx(wider.objective, abs=1e-6)
+
+
+def test_the_report_gives_a_loss_and_its_interval_ends_four_decimals_each(ye_law) -> None:
+    # hunt31: the lines above the tables printed 5 significant digits, which drop trailing zeros: 'predicted objective
+    # = 1.306  [1.28, 1.3944]' over the [[Predicted losses]] table's '1.3060 [ 1.2800,  1.3944]', and the simulate
+    # search's '(their predicted objective 1.409-1.6798)'.
+    from mixlaw.optimize.steps import StepsToMatch
+
+    r = optimize_mixture(ye_law, objective="mean", search="simulate", n_samples=2_000, top_k=16)
+    r.objective, r.natural_objective = 1.306, 1.5
+    r.intervals = {"objective": (1.28, 1.3944), "level": 0.9, "n_boot": 20}
+    r.best_run = {"objective": 1.41, "run": "r3", "line": 5}
+    text = str(r)
+    assert "predicted objective = 1.3060  [1.2800, 1.3944] (90% bootstrap, 20 refits)" in text, text
+    assert "natural mixture (" in text and ") = 1.5000   improvement" in text
+    assert "best run (measured) = 1.4100 (run 'r3', line 5)" in text
+    sim = optimize_mixture(ye_law, objective="mean", search="simulate", n_samples=2_000, top_k=16)
+    lo, hi = re.search(r"their predicted objective ([0-9.]+)-([0-9.]+)\)", sim.method).groups()
+    assert lo == f"{float(lo):.4f}" and hi == f"{float(hi):.4f}"
+    steps = StepsToMatch(target_steps=1e5, default_loss=1.31, optimum_loss=1.2, steps_fraction=0.5,
+                         equivalent_steps=2e5, extra_training=1.0, assumption="x")
+    assert "default final loss 1.3100 at S=1e+05; optimum 1.2000" in str(steps)

@@ -134,6 +134,14 @@ def objective_label(name: str, maximize: bool) -> str:
     return name.removeprefix("loss of ") if maximize else name
 
 
+def objective_text(value: float) -> str:
+    """A predicted or measured loss (or objective), or an end of its interval, as every line of the optimum's report
+    prints it: 4 decimals, as the [[Weights]] and [[Predicted losses]] tables and the pipeline's intervals do. The
+    lines above the tables gave 5 significant digits, which drop trailing zeros: 'predicted objective = 1.306' over
+    a table's '1.3060', and the simulate search's 'top 128 (their predicted objective 1.409-1.6798)' (hunt31)."""
+    return f"{value:.4f}"
+
+
 def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, np.ndarray | None]:
     """Name and linear weights s (K,) of the objective; s is None for 'max' and callables. The linear ones
     (mean, total, one eval set, a mapping) are :func:`~mixlaw.laws.selection.objective_weights`'s."""

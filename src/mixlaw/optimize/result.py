@@ -13,6 +13,7 @@ import numpy as np
 
 from .._console import label_column, pad, repr_as_text
 from ..laws.selection import CVTable
+from .objective import objective_text
 from .steps import StepsToMatch
 
 
@@ -246,10 +247,11 @@ class OptimumResult:
                              "its predicted objective is an extrapolation of the law (train a run near it, or "
                              + self._option(f"--trust-radius {self.runs_spacing_l1:.2g}", "to stay near the runs",
                                             "to stay near the runs") + ")")
-        obj = f"    predicted objective = {self.objective:.5g}"
+        obj = f"    predicted objective = {objective_text(self.objective)}"
         if "objective" in iv:
             lo, hi = iv["objective"]
-            obj += f"  [{lo:.5g}, {hi:.5g}] ({level:.0%} bootstrap, {iv.get('n_boot')} refits)"
+            obj += (f"  [{objective_text(lo)}, {objective_text(hi)}] ({level:.0%} bootstrap, {iv.get('n_boot')} "
+                    "refits)")
         lines.append(obj)
         if "objective" in iv and not iv["objective"][0] <= self.objective <= iv["objective"][1]:
             # Said because the figures contradict each other otherwise: lightgbm on Dai & Zheng's 122M runs printed
@@ -269,7 +271,7 @@ class OptimumResult:
         rel = self.improvement / self.natural_objective if self.natural_objective else float("nan")
         src = self.natural_source + ("" if self.natural_feasible else ", violates bounds")
         lines.append(f"    natural mixture ({src})"
-                     f" = {self.natural_objective:.5g}   improvement = {self.improvement:.4g} ({rel:.2%})")
+                     f" = {objective_text(self.natural_objective)}   improvement = {self.improvement:.4g} ({rel:.2%})")
         if self.improvement_interval is not None:
             ii = self.improvement_interval
             lines.append(f"    improvement's {ii['level']:.0%} interval = [{ii['lower']:.4g}, {ii['upper']:.4g}] "
@@ -298,7 +300,7 @@ class OptimumResult:
             gain = (b["objective"] - self.objective) * (-1 if self.maximize else 1)
             brel = gain / b["objective"] if b["objective"] else float("nan")
             where = f"run {b['run']!r}{_line_words(b.get('line'), self.line_unit)}"
-            lines.append(f"    best run (measured) = {b['objective']:.5g} ({where})   "
+            lines.append(f"    best run (measured) = {objective_text(b['objective'])} ({where})   "
                          f"predicted gain over it = {gain:.4g} ({brel:.2%})")
             err = (self.law_error or {}).get("rmse", float("nan"))
             if gain < 0 and np.isfinite(err) and -gain < err:

@@ -33,7 +33,15 @@ from .constraints import (
     _Problem,
     project_box_simplex,
 )
-from .objective import FD_STEP, Objective, _LawEval, _make_scalar, _objective_weights, objective_label
+from .objective import (
+    FD_STEP,
+    Objective,
+    _LawEval,
+    _make_scalar,
+    _objective_weights,
+    objective_label,
+    objective_text,
+)
 from .result import OptimumResult
 from .runs import check_not_constant
 from .simulate import (
@@ -353,7 +361,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         ftop = sign * unit * ftop
         sim_note = (f"simulate (RegMix): {n_kept} Dirichlet mixtures around the natural one (strength "
                     f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
-                    f"{float(ftop.min()):.5g}-{float(ftop.max()):.5g})")
+                    f"{objective_text(float(ftop.min()))}-{objective_text(float(ftop.max()))})")
         if info.get("toward_best"):
             sim_note += (f", moved {info['toward_best']:.0%} of the way to the best of them to stay within L1 "
                          f"{float(trust_radius):g} of a run (their mean lies farther)")
