@@ -60,3 +60,28 @@ def test_a_tokens_csv_names_a_repeated_domain_and_reads_counts_as_papers_write_t
     js.write_text('{"web": true}', encoding="utf-8")
     with pytest.raises(InputError, match="not a number: True"):
         read_tokens_available(str(js))
+
+
+@pytest.mark.parametrize("name, text, want", [
+    ("m.yaml", "web: 0.6\ncode: 0.4\n", {"web": 0.6, "code": 0.4}),
+    ("m.yml", "- domain: web\n  weight: 0.7\n- domain: code\n  weight: 0.3\n", {"web": 0.7, "code": 0.3}),
+    ("m.yaml", '{"web": 0.5, "code": 0.5}\n', {"web": 0.5, "code": 0.5}),  # JSON text is YAML
+])
+def test_a_yaml_mixture_file_is_read_as_yaml(tmp_path, name, text, want) -> None:  # type: ignore[no-untyped-def]
+    # The module's docstring promises YAML, and .yaml/.yml were taken as mixture files, but went through the JSON
+    # parser: `mixlaw export --mixture m.yaml` with 'web: 0.6' said "m.yaml: not valid JSON".
+    p = tmp_path / name
+    p.write_text(text)
+    assert parse_mixture(str(p)) == pytest.approx(want)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("web: 0.6\nweb: 0.4\n", "key 'web' is given twice in one YAML mapping"),
+    ("web: [0.6\n", "not valid YAML"),
+    ("[a]: 1\n", "not valid YAML"),
+])
+def test_a_broken_yaml_mixture_names_the_file(tmp_path, text, match) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "m.yaml"
+    p.write_text(text)
+    with pytest.raises(InputError, match=re.escape(f"{p}: ") + ".*" + re.escape(match)):
+        parse_mixture(str(p))

@@ -236,6 +236,34 @@ def parse_user_json(text: str, where: Any, twice: str = "keep one") -> Any:
         raise InputError(f"{where}: not valid JSON ({e})") from None
 
 
+def parse_user_yaml(text: str, where: Any, twice: str = "keep one") -> Any:
+    """``yaml.safe_load`` of a user's small YAML file (a mixture), with :func:`parse_user_json`'s refusals: an
+    InputError naming ``where`` when it is not YAML, nested too deeply, or a key given twice in one mapping (PyYAML,
+    like ``json.loads``, keeps the last: a repeated share would replace the first without a word)."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def unique(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        loader.flatten_mapping(node)
+        seen: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key in seen:
+                raise InputError(f"{where}: key {key!r} is given twice in one YAML mapping (YAML keeps the last "
+                                 f"only): {twice}")
+            seen[key] = loader.construct_object(value_node, deep=True)
+        return seen
+
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, unique)
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass: no Python objects built)
+    except (yaml.YAMLError, RecursionError, TypeError) as e:  # TypeError: an unhashable key ([a]: 1)
+        raise InputError(f"{where}: not valid YAML ({str(e).splitlines()[0] if str(e) else type(e).__name__})") \
+            from None
+
+
 def quote_name(name: str) -> str:
     """A domain or eval name as the command line's lists read it (:func:`split_names`; ``export``/``predict``'s inline
     mixture): double-quoted as a CSV cell, '"' doubled inside, when it holds a ',', '=' or '"' or starts or ends

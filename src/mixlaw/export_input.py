@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._validation import parse_user_json, path_exists, read_user_text
+from ._validation import parse_user_json, parse_user_yaml, path_exists, read_user_text
 from .data import share_value
 from .data.reading import saved_file_kind
 from .errors import InputError
@@ -76,7 +76,7 @@ def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
 
 
 def parse_mixture(spec: str) -> dict[str, float]:
-    """Parse ``"a=0.5,b=0.5"`` or a file: JSON ``{domain: weight}`` / ``[{"domain", "weight"}]``, a CSV run
+    """Parse ``"a=0.5,b=0.5"`` or a file: JSON or YAML ``{domain: weight}`` / ``[{"domain", "weight"}]``, a CSV run
     table with one row of ``w:<domain>`` columns (what ``mixlaw optimize --out`` or a design writes), or a CSV with
     columns ``domain,weight`` (one row per domain).
 
@@ -126,6 +126,8 @@ def parse_mixture(spec: str) -> dict[str, float]:
             except (ValueError, pd.errors.ParserError) as e:
                 raise InputError(f"{spec}: not a readable CSV ({e})") from None
             return _mixture_from_frame(frame, spec)
+        if path.suffix.lower() in (".yaml", ".yml"):  # it went through the JSON parser: 'a: 0.5' was "not valid JSON"
+            return _mixture_from_doc(parse_user_yaml(text, spec), spec)
         return _mixture_from_doc(parse_user_json(text, spec), spec)
     return _inline_mixture(spec)
 
