@@ -424,3 +424,9 @@ def test_the_report_gives_a_loss_and_its_interval_ends_four_decimals_each(ye_law
     steps = StepsToMatch(target_steps=1e5, default_loss=1.31, optimum_loss=1.2, steps_fraction=0.5,
                          equivalent_steps=2e5, extra_training=1.0, assumption="x")
     assert "default final loss 1.3100 at S=1e+05; optimum 1.2000" in str(steps)
+
+
+def test_a_small_move_toward_the_best_sample_is_not_called_0_percent() -> None:
+    from mixlaw.optimize.search import _moved_text
+
+    assert [_moved_text(x) for x in (0.003, 0.0099, 0.01, 0.45, 1.0)] == ["under 1%", "under 1%", "1%", "45%", "100%"]

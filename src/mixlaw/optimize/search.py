@@ -363,7 +363,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                     f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
                     f"{objective_text(float(ftop.min()))}-{objective_text(float(ftop.max()))})")
         if info.get("toward_best"):
-            sim_note += (f", moved {info['toward_best']:.0%} of the way to the best of them to stay within L1 "
+            sim_note += (f", moved {_moved_text(info['toward_best'])} of the way to the best of them to stay within L1 "
                          f"{float(trust_radius):g} of a run (their mean lies farther)")
     else:
         xs, objs, n_conv = _gradient(ev, free, nat, rng, scalar_min, s_min, name, radius, n0=n0,
@@ -427,6 +427,12 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1],
         nearest_run_name=None if near is None or not isinstance(runs, RunTable) else str(runs.runs[near[1]]),
         maximize=bool(maximize))
+
+
+def _moved_text(share: float) -> str:
+    """How far simulate's mean was moved toward the best sample, as the method line says it: a move of 0.3 % of the
+    way read "moved 0%"."""
+    return f"{share:.0%}" if share >= 0.01 else "under 1%"
 
 
 def _piecewise_constant(law: Any) -> bool:
