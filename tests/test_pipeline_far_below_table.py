@@ -66,3 +66,25 @@ def test_a_fixed_route_warns_too(route: str, law: str) -> None:
         res = fit_pipeline(table, target_params=8e10, target_steps=2e6, route=route, law=law)
     assert res.route == route and any("lie below 0.5x" in w for w in res.warnings)
     assert float(np.min(res.target_losses)) < 0.5 * float(np.nanmin(table.losses(["x"])))
+
+
+def test_a_long_label_is_cut_to_its_head_and_the_run() -> None:
+    # Marin's 39 buckets ('dolma3_cc/electronics_and_hardware_high=0.004218', ...) made a label of 1368-1386
+    # characters inside this one-line warning. Here 5 domains with such names: the label's head (the --out file's
+    # mixture column starts with it), how many domains it leaves out, and the first run still name the mixture.
+    from mixlaw.pipeline.auto import far_below_table_line
+    from mixlaw.pipeline.result import LABEL_WIDTH
+
+    base = world(10)
+    long = {c: f"w:dolma3_cc/{c[2:]}_electronics_and_hardware_high" for c in base.frame.columns if c.startswith("w:")}
+    table = RunTable(base.frame.rename(columns=long))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(table, target_params=3e8, target_steps=8000, intervals=False)
+    res.target_losses[3, 1] = 0.3 * float(np.nanmin(table.losses(["y"])))
+    line = far_below_table_line(res, table)
+    full = res.frame()["mixture"][3]
+    assert line is not None and full not in line and len(full) > 2 * LABEL_WIDTH
+    head = full.split(",")[0]
+    assert f"y of mixture {head},... (+4 more of 5 domains) (run {res.mixture_runs[3]!r})" in line
+    assert all(len(r) < LABEL_WIDTH + 60 for r in res.mixture_rows())

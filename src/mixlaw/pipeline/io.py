@@ -41,7 +41,7 @@ from . import _schema as sc
 from .direct_scales import _JointScales, _RegisteredScales
 from .intervals import PredictionIntervals
 from .nested import _NestedStages23
-from .result import ROUTES, PipelineResult, StageQuality, mixture_label, same_scale
+from .result import ROUTES, PipelineResult, StageQuality, same_scale, short_mixture_label
 from .selection import ON_TOTAL, candidates_frame
 
 FORMAT = PIPELINE_FORMAT
@@ -322,8 +322,8 @@ def _check_own_points(result: PipelineResult, target_time: float) -> None:
             i, k = (int(v[0]) for v in np.nonzero(bad))
             where = f"{where}[{k}] ({result.targets[k]}'s joint law)" if where.endswith("thetas") else where
             raise InputError(f"{where}: predicts {pred[i, k]:.4g} for {result.targets[k]!r} at the pipeline's own "
-                             f"mixture {mixture_label(result.mixtures[i], result.domains)} (state.mixtures[{i}]) at "
-                             f"the target scale, outside {LOSS_RANGE_FACTOR:g}x "
+                             f"mixture {short_mixture_label(result.mixtures[i], result.domains)} "
+                             f"(state.mixtures[{i}]) at the target scale, outside {LOSS_RANGE_FACTOR:g}x "
                              f"the fitted losses there, [{fitted[0][k]:.4g}, {fitted[1][k]:.4g}] "
                              "(state.target_losses): a parameter edited? (refit)")
 

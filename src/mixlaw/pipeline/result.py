@@ -387,11 +387,12 @@ class PipelineResult:
 
     def mixture_rows(self) -> list[str]:
         """Each fitted mixture as a warning names it: ``mixture <label> (run '<first run>')``, the label being
-        :func:`mixture_label` (the ``mixture`` column of :meth:`frame`, ``--out`` and ``--json``; the printed table
-        shows its ``w:`` columns) and the run the table's first of that mixture. A number ("mixture 15 (run ...)",
+        :func:`short_mixture_label` (the ``mixture`` column of :meth:`frame`, ``--out`` and ``--json``, cut to
+        :data:`LABEL_WIDTH` characters; the printed table shows its ``w:`` columns) and the run the table's first of
+        that mixture. A number ("mixture 15 (run ...)",
         Ye et al.'s 5Mix) counted the rows of a printed table that shows none."""
         runs = list(self.mixture_runs)
-        return [f"mixture {mixture_label(w, self.domains)}" + (f" (run {runs[i]!r})" if i < len(runs) else "")
+        return [f"mixture {short_mixture_label(w, self.domains)}" + (f" (run {runs[i]!r})" if i < len(runs) else "")
                 for i, w in enumerate(self.mixtures)]
 
     def frame(self) -> pd.DataFrame:
@@ -516,6 +517,26 @@ SHOWN_MIXTURES = 40
 def mixture_label(weights: Any, domains: list[str]) -> str:
     """``web=0.5,code=0.3,math=0.2``: a mixture named by its weights (4 significant digits), not by a run."""
     return ",".join(f"{d}={float(v):.4g}" for d, v in zip(domains, weights, strict=True))
+
+
+#: Characters of a mixture's label that a one-line warning or error shows (:func:`short_mixture_label`).
+LABEL_WIDTH = 80
+
+
+def short_mixture_label(weights: Any, domains: list[str], width: int = LABEL_WIDTH) -> str:
+    """:func:`mixture_label` as a one-line warning names a mixture: whole where it fits in ``width`` characters,
+    else its first ``domain=share`` pairs that do (at least one) and how many it leaves out, the head of the
+    ``mixture`` column of ``--out``: ``dolma3_arxiv=0.01711,dolma3_cc/art_and_design_high=0.02699,... (+37 more of
+    39 domains)``. Whole, Marin's 39 buckets made a label of 1368-1386 characters inside the far-below and
+    wide-interval warnings and a saved pipeline's refusal."""
+    pairs = [f"{d}={float(v):.4g}" for d, v in zip(domains, weights, strict=True)]
+    full = ",".join(pairs)
+    if len(full) <= width:
+        return full
+    n = 1
+    while n < len(pairs) and len(",".join(pairs[:n + 1])) <= width:
+        n += 1
+    return f"{','.join(pairs[:n])},... (+{len(pairs) - n} more of {len(pairs)} domains)"
 
 
 def same_scale(a: float, b: float) -> bool:
