@@ -67,6 +67,40 @@ def test_predict_from_a_saved_pipeline_says_so(tmp_path, capsys) -> None:
     assert "poorly determined there" in err
 
 
+def test_predict_cuts_a_long_mixture_label_where_it_prints_it(tmp_path, capsys) -> None:
+    # predict labels the rows of 'mixlaw pipeline --out' by its mixture column: over Marin's 39 buckets a label of
+    # 1368-1386 characters filled every printed row and the wide-interval warning. Here 5 domains with such names
+    # (labels of 240-250 characters): printed and warned cut to their head; --json (and --out) keep them whole.
+    import json
+    import warnings
+
+    from cli_runner import run_cli
+
+    from mixlaw.data import RunTable
+    from mixlaw.pipeline import save_pipeline
+    from mixlaw.pipeline.result import LABEL_WIDTH
+
+    base = world(6)
+    long = {c: f"w:dolma3_cc/{c[2:]}_electronics_and_hardware_high" for c in base.frame.columns if c.startswith("w:")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(RunTable(base.frame.rename(columns=long)), target_params=3e8, target_steps=8000)
+    save_pipeline(res, tmp_path / "p.json")
+    mix = tmp_path / "out.csv"
+    res.frame().to_csv(mix, index=False)
+    labels = res.frame()["mixture"].tolist()
+    assert min(len(m) for m in labels) > 2 * LABEL_WIDTH
+    args = ["predict", "--pipeline", str(tmp_path / "p.json"), "--mixtures", str(mix)]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert "wider than +/-50% of their prediction; the widest" in err
+    assert not any(m in out or m in err for m in labels)
+    assert "... (+4 more of 5 domains)" in err and max(len(line) for line in out.splitlines()) < LABEL_WIDTH + 80
+    code, out, err = run_cli(capsys, *args, "--json")
+    assert code == 0, err
+    assert [r["run"] for r in json.loads(out)["predictions"]] == labels
+
+
 @pytest.mark.parametrize("law", ["size", "step"])
 def test_a_wide_size_or_step_law_spread_is_named(law: str) -> None:
     # No backtest (3 sizes, sizes only; or 3 checkpoints, steps only): the law's own prediction error makes the

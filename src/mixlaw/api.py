@@ -54,7 +54,7 @@ from .importers import read_any_runs as read_runs  # noqa: F401  (api.read_runs,
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw, check_law_arg
 from .pipeline import PipelineResult
-from .pipeline.result import far_below_line
+from .pipeline.result import far_below_line, short_label
 
 #: Held-out splits of the bundled RegMix data, scored by ``compare_regmix``.
 REGMIX_TEST_SPLITS = ("test_1m", "test_60m", "test_1B")
@@ -244,7 +244,7 @@ def _warn_far_below(table: RunTable, result: PipelineResult, pred: np.ndarray, p
     # Fitted on final losses, S = 1 is the stand-in for each run's end (PipelineResult.time_words): said so.
     at = (f"at N = {N:g} (each run's end)" if result.final_losses and T == result.target_time
           else f"at N = {N:g}, {'S' if result.time_axis == 'step' else 'D'} = {T:g}")
-    rows = [f"row {i + 1} (run {r!r})" for i, r in enumerate(table.runs)]
+    rows = [f"row {i + 1} (run {short_label(r)!r})" for i, r in enumerate(table.runs)]
     line = far_below_line(pred, result.table_lowest, list(result.targets), rows, f"prediction(s) {at}",
                           "the pipeline's step or size law runs to its bound at that mixture, or the scale is far "
                           "beyond its runs; see the pipeline's fit warnings, or predict nearer",

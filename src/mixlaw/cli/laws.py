@@ -27,6 +27,7 @@ from ..laws.selection import META_LAWS, CVTable, cv_workers, n_par_text
 from ..pipeline import load_pipeline
 from ..pipeline.intervals import wide_line
 from ..pipeline.io import NO_SAVED_INTERVALS
+from ..pipeline.result import short_label
 from ._common import (
     COUNT,
     AtParamsOpt,
@@ -410,7 +411,10 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
     if as_json:
         emit_json({**doc, "predictions": frame.to_dict(orient="records")})
     elif out_path is None:
-        out.print(frame_text(frame, index=False), highlight=False, markup=False)
+        # The run column cut to its head (short_label): a mixture label read from 'mixlaw pipeline --out' over
+        # Marin's 39 buckets filled 1368-1386 characters of every row. --out and --json keep it whole.
+        shown = frame.assign(run=frame["run"].map(short_label)) if "run" in frame else frame
+        out.print(frame_text(shown, index=False), highlight=False, markup=False)
 
 
 def _pipeline_intervals(result: Any, W: Any, frame: Any, scale: tuple[Any, Any, Any]) -> tuple[Any, str]:
@@ -435,7 +439,7 @@ def _pipeline_intervals(result: Any, W: Any, frame: Any, scale: tuple[Any, Any, 
     # A saved pipeline's fit warnings are not shown here: an interval of [0, 44.8] around 1.61 (Dai & Zheng's 7
     # domains, 5 mixtures) came with none.
     runs = frame["run"].astype(str).tolist() if "run" in frame else [str(i + 1) for i in range(len(frame))]
-    wide = wide_line(center, lo, hi, list(result.targets), [f"run {r}" for r in runs])
+    wide = wide_line(center, lo, hi, list(result.targets), [f"run {short_label(r)}" for r in runs])
     if wide is not None:
         warnings.warn(f"{wide[0]}: the prediction is poorly determined there", MixlawWarning, stacklevel=2)
     lvl = round(100 * iv.level)

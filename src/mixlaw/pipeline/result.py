@@ -389,8 +389,8 @@ class PipelineResult:
         """Each fitted mixture as a warning names it: ``mixture <label> (run '<first run>')``, the label being
         :func:`short_mixture_label` (the ``mixture`` column of :meth:`frame`, ``--out`` and ``--json``, cut to
         :data:`LABEL_WIDTH` characters; the printed table shows its ``w:`` columns) and the run the table's first of
-        that mixture. A number ("mixture 15 (run ...)",
-        Ye et al.'s 5Mix) counted the rows of a printed table that shows none."""
+        that mixture. A number ("mixture 15 (run ...)", Ye et al.'s 5Mix) counted the rows of a printed table that
+        shows none."""
         runs = list(self.mixture_runs)
         return [f"mixture {short_mixture_label(w, self.domains)}" + (f" (run {runs[i]!r})" if i < len(runs) else "")
                 for i, w in enumerate(self.mixtures)]
@@ -529,14 +529,33 @@ def short_mixture_label(weights: Any, domains: list[str], width: int = LABEL_WID
     ``mixture`` column of ``--out``: ``dolma3_arxiv=0.01711,dolma3_cc/art_and_design_high=0.02699,... (+37 more of
     39 domains)``. Whole, Marin's 39 buckets made a label of 1368-1386 characters inside the far-below and
     wide-interval warnings and a saved pipeline's refusal."""
-    pairs = [f"{d}={float(v):.4g}" for d, v in zip(domains, weights, strict=True)]
-    full = ",".join(pairs)
-    if len(full) <= width:
-        return full
+    return _cut_pairs([f"{d}={float(v):.4g}" for d, v in zip(domains, weights, strict=True)], width)
+
+
+def _cut_pairs(pairs: list[str], width: int) -> str:
+    """``pairs`` joined by ',', whole within ``width`` characters, else the first that fit (at least one) and
+    ``,... (+N more of M domains)``."""
+    if len(",".join(pairs)) <= width:
+        return ",".join(pairs)
     n = 1
     while n < len(pairs) and len(",".join(pairs[:n + 1])) <= width:
         n += 1
     return f"{','.join(pairs[:n])},... (+{len(pairs) - n} more of {len(pairs)} domains)"
+
+
+def short_label(text: str, width: int = LABEL_WIDTH) -> str:
+    """A row's label (a ``run`` name, or a ``mixture`` label such as ``predict`` reads from ``mixlaw pipeline
+    --out``) as a one-line warning or a printed table shows it: whole where it fits in ``width`` characters; a
+    mixture label (``domain=share`` items) cut as :func:`short_mixture_label` cuts it; any other text cut to ``width``
+    characters ending in ``...``. Whole, ``predict --pipeline p.json --mixtures out.csv`` of Marin's 39 buckets
+    printed rows and warnings of 1368-1386 characters of label."""
+    text = str(text)
+    if len(text) <= width:
+        return text
+    items = text.split(",")
+    if len(items) > 1 and all("=" in item for item in items):
+        return _cut_pairs(items, width)
+    return text[:width - 3] + "..."
 
 
 def same_scale(a: float, b: float) -> bool:
