@@ -73,3 +73,19 @@ def test_own_exponent_fits_name_the_curve_at_a_bound() -> None:
     assert lines["step"] == "step stage: 1 warning(s) in its fits: m4-N2e+07 N=2e+07 x: E at lower bound 0"
     assert lines["size"] == ("size stage: 2 warning(s) in its fits: m2-N1e+07 y: E at lower bound 0; m4-N1e+07 x: "
                              "alpha at upper bound 4")
+
+
+def test_a_long_line_of_named_curves_still_counts_each_kind() -> None:
+    # Each curve named, every message is distinct: Ye et al.'s 5Mix (--shared-exponents no) said "size stage: 139
+    # warning(s) in its fits: <3 curves>; and 136 other distinct message(s)", where it had said 'E at lower bound 0
+    # (x113); alpha at upper bound 4 (x26)'. Its kinds are counted again; a line that shows every message is as it was.
+    from mixlaw.pipeline.result import stage_warning_line
+
+    msgs = ([f"70M_{i}-0.25-0 N=7e+07 arc:rc::olmes: E at lower bound 0" for i in range(113)]
+            + [f"70M_{i}-0.5-0 FreeLaw: alpha at upper bound 4" for i in range(26)])
+    line = stage_warning_line("size", msgs)
+    assert line is not None and line.startswith("size stage: 139 warning(s) in its fits: 70M_0-0.25-0 N=7e+07 ")
+    assert line.endswith("; and 136 other distinct message(s); by kind: E at lower bound 0 (x113), alpha at upper "
+                         "bound 4 (x26)")
+    assert stage_warning_line("size", msgs[:2] + msgs[-1:]) == "size stage: 3 warning(s) in its fits: " + "; ".join(
+        msgs[:2] + msgs[-1:])

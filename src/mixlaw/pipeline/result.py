@@ -8,6 +8,7 @@ checks and refusal lines the routes share; how rows are grouped into mixtures an
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -663,10 +664,19 @@ def step_law_refusal(values: np.ndarray, axis: str, most: int, shared: np.ndarra
                       f"({short_list(values)}); {tail}")
 
 
+#: A fit's bound message after its curve's label ('<curve>: E at lower bound 0'): its kind, 'E at lower bound 0'.
+_BOUND_KIND = re.compile(r"(?:^|.*: )([A-Za-z_]\w* at (?:lower|upper) bound \S+)", re.S)
+
+
 def stage_warning_line(stage: str, messages: list[str]) -> str | None:
     """One line saying how many warnings a stage's fits raised and which, most frequent first (None if none).
 
-    The stage table counts them; this line is what ``PipelineResult.warnings`` (printed, and in JSON) says.
+    The stage table counts them; this line is what ``PipelineResult.warnings`` (printed, and in JSON) says. Where
+    it leaves messages out and bound messages repeat a kind across curves, it ends with their count by kind (``by
+    kind: E at lower bound 0 (x113), alpha at upper bound 4 (x26)``): with each curve named (the nested route's
+    own-exponent fits since 5f77793, every curve a distinct message), Ye et al.'s 5Mix said "size stage: 139
+    warning(s) in its fits: <3 curves>; and 136 other distinct message(s)", where it had said that 113 were E at
+    its floor.
     """
     if not messages:
         return None
@@ -676,6 +686,16 @@ def stage_warning_line(stage: str, messages: list[str]) -> str | None:
     top = sorted(counts.items(), key=lambda kv: -kv[1])
     shown = "; ".join(f"{m} (x{n})" if n > 1 else m for m, n in top[:3])
     more = f"; and {len(top) - 3} other distinct message(s)" if len(top) > 3 else ""
+    if more:
+        kinds: dict[str, int] = {}
+        for m in messages:
+            hit = _BOUND_KIND.fullmatch(m)
+            if hit:
+                kinds[hit.group(1)] = kinds.get(hit.group(1), 0) + 1
+        if any(n > 1 for n in kinds.values()):
+            by = sorted(kinds.items(), key=lambda kv: -kv[1])
+            more += "; by kind: " + ", ".join(f"{k} (x{n})" for k, n in by[:4]) + (
+                f", {len(by) - 4} other kind(s)" if len(by) > 4 else "")
     return f"{stage} stage: {len(messages)} warning(s) in its fits: {shown}{more}"
 
 
