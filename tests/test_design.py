@@ -197,8 +197,8 @@ def test_select_takes_weight_tol_and_names_it():
     y = law(W) * np.exp(0.01 * rng.standard_normal(16))
     off = W.copy()
     off[3] *= 1.03
-    with pytest.raises(InputError, match=r"^select_subset: weights row 3 \(of 16\): weights sum to 1\.03, expected "
-                                         r"1 ± 0\.01 \(fix the row, or raise weight_tol=\)$"):
+    with pytest.raises(InputError, match=r"^select_subset: weights row 3 \(0-based\) of 16: weights sum to 1\.03, "
+                                         r"expected 1 ± 0\.01 \(fix the row, or raise weight_tol=\)$"):
         select_subset(off, y, 8, random_state=0)
     with pytest.warns(DataWarning, match=r"select_subset: renormalised the weights of 1 of 16 rows"):
         wide = select_subset(off, y, 8, random_state=0, weight_tol=0.05)

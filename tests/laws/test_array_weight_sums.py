@@ -22,8 +22,8 @@ def _world(n: int = 30) -> tuple[np.ndarray, np.ndarray]:
 def test_a_row_beyond_the_tolerance_is_refused_by_its_index_as_a_table_refuses_it():
     W, y = _world()
     W[4] *= 1.3
-    with pytest.raises(InputError, match=r"law 'linear': weights row 4 \(of 30\): weights sum to 1\.3, expected "
-                                         r"1 ± 0\.01 \(fix the row, or raise weight_tol=\)"):
+    with pytest.raises(InputError, match=r"law 'linear': weights row 4 \(0-based\) of 30: weights sum to 1\.3, "
+                                         r"expected 1 ± 0\.01 \(fix the row, or raise weight_tol=\)"):
         get_law("linear").fit(W, y)
     frame = {"run": [f"r{i}" for i in range(len(W))], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
              "loss:x": y}
@@ -107,11 +107,11 @@ def test_cross_validation_holds_the_runs_to_the_rule_once_by_their_own_row_index
     bad = W.copy()
     bad[4] *= 1.3
     kw = {"domains": list("abc"), "targets": ["x"]}
-    with pytest.raises(InputError, match=r"cross_validate: weights row 4 \(of 40\): weights sum to 1\.3, expected "
-                                         r"1 ± 0\.01 \(fix the row\)$"):
+    with pytest.raises(InputError, match=r"cross_validate: weights row 4 \(0-based\) of 40: weights sum to 1\.3, "
+                                         r"expected 1 ± 0\.01 \(fix the row\)$"):
         cross_validate(bad, y, candidates=["linear"], n_folds=3, **kw)
     folds = fold_ids(40, 3, 0)
-    with pytest.raises(InputError, match=r"cross_val_predict: weights row 4 \(of 40\)"):
+    with pytest.raises(InputError, match=r"cross_val_predict: weights row 4 \(0-based\) of 40"):
         cross_val_predict("linear", bad, y, folds, **kw)
     with pytest.warns(DataWarning, match="renormalised the weights of 40 of 40 rows"):
         oof, _ = cross_val_predict("linear", W * 1.005, y, folds, **kw)
@@ -167,3 +167,15 @@ def test_predict_and_score_read_a_frame_of_runs_at_the_fit_tolerance():
                                         r"1 ± 0\.05 \(fix the row, or raise the weight_tol= of fit "
                                         r"\(this law's: 0\.05\)\)"):
         law.predict(far)
+
+
+def test_a_frame_of_weights_names_the_refused_row_by_its_label():
+    # law.fit(frame_of_weights, y) said "weights row 4 (of 30)": a position, not said to be 0-based, for a frame
+    # whose rows have labels (review31a). Now as the run table names a frame's rows.
+    import pandas as pd
+
+    W, y = _world()
+    W[4] *= 1.3
+    frame = pd.DataFrame(W, columns=list("abc"), index=[f"r{10 * i}" for i in range(len(W))])
+    with pytest.raises(InputError, match=r"law 'linear': weights row 'r40' \(0-based position 4\) of 30: weights sum "):
+        get_law("linear").fit(frame, y)

@@ -176,8 +176,9 @@ def test_weights_in_percent_are_refused_and_a_law_saved_fitted_on_them_reads_row
         warnings.simplefilter("ignore")
         law = LogLinearSat().fit(W, y)
         ref = law.predict(W)
-    with pytest.raises(InputError, match=r"weights row 0 \(of 40\): weights sum to 100, .*every row sums to 100: "
-                                         r"the weights look like percentages; divide them by 100"):
+    with pytest.raises(InputError, match=r"weights row 0 \(0-based\) of 40: weights sum to 100, "
+                                         r".*every row sums to 100: the weights look like percentages; "
+                                         r"divide them by 100"):
         LogLinearSat().fit(100 * W, y)
     doc = json.loads(json.dumps(law.to_dict()))
     assert doc["state"]["row_shares"] is False

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .._validation import validate_params
 from ..data import (
@@ -30,7 +31,7 @@ from ..data import (
     known_names,
     weight_sum_error,
 )
-from ..errors import DataWarning, InputError, ScaleWarning, user_stacklevel
+from ..errors import DataWarning, InputError, ScaleWarning, rows_named, user_stacklevel
 from ..evals import unweighted_gaps_line
 from ._inputs import _as_weights, _frame_as_table, _loss_names, _opt_1d, check_rows_paired
 from .scale_inputs import scale_blind_message
@@ -50,17 +51,20 @@ def _weight_tol(tol: Any) -> float:
     return value
 
 
-def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | None = "weight_tol=") -> np.ndarray:
+def _weights_on_simplex(W: np.ndarray, tol: float, label: str, option: str | None = "weight_tol=",
+                        index: Sequence[Any] | None = None) -> np.ndarray:
     """An array of mixtures held to the run table's row-sum rule (:func:`~mixlaw.data.weight_sum_error`): rows
     within ``tol`` of 1 renormalised, and said once when some row is off by more than rounding; a row beyond it
     refused. ``law.fit(W, y)`` fitted rows summing to 1.3 as given while the same rows in a CSV were refused.
-    ``option``: the caller's keyword that widens ``tol`` (None: it has none). Rows on the simplex (within 1e-9)
-    come back as the same array."""
+    ``option``: the caller's keyword that widens ``tol`` (None: it has none); ``index``: the labels of the rows
+    when they came from a DataFrame (a refused row is named by its label, as the run table names a frame's rows).
+    Rows on the simplex (within 1e-9) come back as the same array."""
     sums = W.sum(axis=1)
     refused = weight_sum_error(sums, tol, option=option)
     if refused is not None:
         i, why = refused
-        raise InputError(f"{label}: weights row {i} (of {len(W)}): {why}")
+        at = rows_named(None, [i], [i] if index is None else [index[i]])  # "row 4 (0-based)", "row 'r4' (...)"
+        raise InputError(f"{label}: weights {at} of {len(W)}: {why}")
     off = np.abs(sums - 1.0)
     loud = beyond_tol(off, ROUNDING_TOL)  # inclusive, as the run table reads it
     if loud.any():
@@ -189,7 +193,8 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
                          + ", or name the columns 'w:<domain>' / 'loss:<eval>' (a run table)")
     W = _as_weights(weights, "weights")
     if not from_table:
-        W = _weights_on_simplex(W, weight_tol, law._label)
+        W = _weights_on_simplex(W, weight_tol, law._label,
+                                index=weights.index.tolist() if isinstance(weights, pd.DataFrame) else None)
     if losses is None:
         raise InputError("fit needs losses (or a RunTable)")
     try:
