@@ -426,6 +426,32 @@ def test_the_report_gives_a_loss_and_its_interval_ends_four_decimals_each(ye_law
     assert "default final loss 1.3100 at S=1e+05; optimum 1.2000" in str(steps)
 
 
+def test_small_losses_keep_four_significant_digits_in_the_report(ye_law) -> None:
+    # review31: 4 decimals alone printed a bits-per-byte objective or a scaled loss of 0.002267 as 'predicted
+    # objective = 0.0023' (the best run's 0.002299 as 0.0023 too, the two told apart only by 'predicted gain') and
+    # the [[Predicted losses]] table's interval [0.002941, 0.002987] as [ 0.0029,  0.0030].
+    from mixlaw.optimize.steps import StepsToMatch
+
+    r = optimize_mixture(ye_law, objective="mean")
+    r.objective, r.natural_objective = 0.002267, 0.002429
+    r.losses = {t: 0.002966 for t in r.losses}
+    r.natural_losses = {t: 0.003373 for t in r.losses}
+    r.intervals = {"objective": (0.002255, 0.002278), "level": 0.9, "n_boot": 20,
+                   "losses": {t: (0.002941, 0.002987) for t in r.losses}}
+    r.best_run = {"objective": 0.002299, "run": "r3", "line": 5}
+    text = str(r)
+    assert "predicted objective = 0.002267  [0.002255, 0.002278] (90% bootstrap, 20 refits)" in text, text
+    assert ") = 0.002429   improvement" in text and "best run (measured) = 0.002299 (run 'r3'" in text
+    rows = text.split("[[Predicted losses]]")[1].splitlines()[1:]
+    assert rows[1].endswith(" 0.002966   0.003373 [ 0.002941,  0.002987]"), rows
+    # each header right-aligned over its column, as at 4 decimals
+    assert rows[0].index("optimum") + 7 == rows[1].index("0.002966") + 8
+    assert rows[0].index("natural") + 7 == rows[1].index("0.003373") + 8
+    steps = StepsToMatch(target_steps=1e5, default_loss=0.01312, optimum_loss=0.0125, steps_fraction=0.5,
+                         equivalent_steps=2e5, extra_training=1.0, assumption="x")
+    assert "default final loss 0.01312 at S=1e+05; optimum 0.01250" in str(steps)
+
+
 def test_a_small_move_toward_the_best_sample_is_not_called_0_percent() -> None:
     from mixlaw.optimize.search import _moved_text
 

@@ -134,12 +134,27 @@ def objective_label(name: str, maximize: bool) -> str:
     return name.removeprefix("loss of ") if maximize else name
 
 
-def objective_text(value: float) -> str:
+def loss_decimals(*values: Any) -> int:
+    """Decimals for losses (or objectives) printed together: 4, as the report's tables print them, or more where
+    the smallest nonzero one needs them to keep 4 significant digits. 4 decimals alone showed a bits-per-byte or a
+    scaled loss of 0.002265 as '0.0023' and an interval [0.002211, 0.002318] as [0.0022, 0.0023] (review31); from
+    0.1 up it is 4 (0.1234, 1.3060), as before.
+
+    >>> loss_decimals(1.306, 1.28), loss_decimals(0.1234), loss_decimals(0.002265, [3.1]), loss_decimals(0.0, np.nan)
+    (4, 4, 6, 4)
+    """
+    flat = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values]) if values else np.zeros(0)
+    small = [abs(float(v)) for v in flat if np.isfinite(v) and v != 0]
+    return 4 if not small else int(min(12, max(4, 3 - np.floor(np.log10(min(small))))))
+
+
+def objective_text(value: float, decimals: int | None = None) -> str:
     """A predicted or measured loss (or objective), or an end of its interval, as every line of the optimum's report
-    prints it: 4 decimals, as the [[Weights]] and [[Predicted losses]] tables and the pipeline's intervals do. The
-    lines above the tables gave 5 significant digits, which drop trailing zeros: 'predicted objective = 1.306' over
-    a table's '1.3060', and the simulate search's 'top 128 (their predicted objective 1.409-1.6798)' (hunt31)."""
-    return f"{value:.4f}"
+    prints it: 4 decimals, as the [[Weights]] and [[Predicted losses]] tables and the pipeline's intervals do, or
+    ``decimals`` (:func:`loss_decimals` of the values printed together; by default the value's own). The lines
+    above the tables gave 5 significant digits, which drop trailing zeros: 'predicted objective = 1.306' over a
+    table's '1.3060', and the simulate search's 'top 128 (their predicted objective 1.409-1.6798)' (hunt31)."""
+    return f"{value:.{loss_decimals(value) if decimals is None else decimals}f}"
 
 
 def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, np.ndarray | None]:

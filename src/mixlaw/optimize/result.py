@@ -13,7 +13,7 @@ import numpy as np
 
 from .._console import label_column, pad, repr_as_text
 from ..laws.selection import CVTable
-from .objective import objective_text
+from .objective import loss_decimals, objective_text
 from .steps import StepsToMatch
 
 
@@ -226,6 +226,14 @@ class OptimumResult:
         lines += self._selection_lines()
         return "\n".join(lines)
 
+    def _decimals(self) -> int:
+        """One number of decimals for every loss of the report, its tables' included: 4, or more for small losses
+        (:func:`~mixlaw.optimize.objective.loss_decimals`)."""
+        iv = self.intervals or {}
+        return loss_decimals(self.objective, self.natural_objective, list(self.losses.values()),
+                             list(self.natural_losses.values()), (self.best_run or {}).get("objective", 0.0),
+                             list(iv.get("objective", ())), [list(v) for v in iv.get("losses", {}).values()])
+
     def _header_lines(self, iv: dict[str, Any]) -> list[str]:
         """The header, the distance to the runs and the predicted objective (with its interval)."""
         level = iv.get("level")
@@ -247,11 +255,12 @@ class OptimumResult:
                              "its predicted objective is an extrapolation of the law (train a run near it, or "
                              + self._option(f"--trust-radius {self.runs_spacing_l1:.2g}", "to stay near the runs",
                                             "to stay near the runs") + ")")
-        obj = f"    predicted objective = {objective_text(self.objective)}"
+        dec = self._decimals()
+        obj = f"    predicted objective = {objective_text(self.objective, dec)}"
         if "objective" in iv:
             lo, hi = iv["objective"]
-            obj += (f"  [{objective_text(lo)}, {objective_text(hi)}] ({level:.0%} bootstrap, {iv.get('n_boot')} "
-                    "refits)")
+            obj += (f"  [{objective_text(lo, dec)}, {objective_text(hi, dec)}] ({level:.0%} bootstrap, "
+                    f"{iv.get('n_boot')} refits)")
         lines.append(obj)
         if "objective" in iv and not iv["objective"][0] <= self.objective <= iv["objective"][1]:
             # Said because the figures contradict each other otherwise: lightgbm on Dai & Zheng's 122M runs printed
@@ -270,8 +279,8 @@ class OptimumResult:
         lines: list[str] = []
         rel = self.improvement / self.natural_objective if self.natural_objective else float("nan")
         src = self.natural_source + ("" if self.natural_feasible else ", violates bounds")
-        lines.append(f"    natural mixture ({src})"
-                     f" = {objective_text(self.natural_objective)}   improvement = {self.improvement:.4g} ({rel:.2%})")
+        lines.append(f"    natural mixture ({src}) = {objective_text(self.natural_objective, self._decimals())}   "
+                     f"improvement = {self.improvement:.4g} ({rel:.2%})")
         if self.improvement_interval is not None:
             ii = self.improvement_interval
             lines.append(f"    improvement's {ii['level']:.0%} interval = [{ii['lower']:.4g}, {ii['upper']:.4g}] "
@@ -300,7 +309,7 @@ class OptimumResult:
             gain = (b["objective"] - self.objective) * (-1 if self.maximize else 1)
             brel = gain / b["objective"] if b["objective"] else float("nan")
             where = f"run {b['run']!r}{_line_words(b.get('line'), self.line_unit)}"
-            lines.append(f"    best run (measured) = {objective_text(b['objective'])} ({where})   "
+            lines.append(f"    best run (measured) = {objective_text(b['objective'], self._decimals())} ({where})   "
                          f"predicted gain over it = {gain:.4g} ({brel:.2%})")
             err = (self.law_error or {}).get("rmse", float("nan"))
             if gain < 0 and np.isfinite(err) and -gain < err:
@@ -390,11 +399,14 @@ class OptimumResult:
         lines: list[str] = []
         lines.append("[[Predicted values]]" if self.maximize else "[[Predicted losses]]")
         ew, elab = label_column(list(self.losses))
-        lines.append(f"    {pad('eval', ew)} {'optimum':>9} {'natural':>9}" + (f" {'interval':>19}" if liv else ""))
+        dec = self._decimals()
+        vw, iw = max(9, dec + 4), dec + 3  # 9 and 7 characters at 4 decimals, wider for more
+        lines.append(f"    {pad('eval', ew)} {'optimum':>{vw}} {'natural':>{vw}}"
+                     + (f" {'interval':>{2 * iw + 5}}" if liv else ""))
         for t, v in self.losses.items():
-            row = f"    {pad(elab[t], ew)} {v:>9.4f} {self.natural_losses[t]:>9.4f}"
+            row = f"    {pad(elab[t], ew)} {v:>{vw}.{dec}f} {self.natural_losses[t]:>{vw}.{dec}f}"
             if t in liv:
-                row += f" [{liv[t][0]:>7.4f}, {liv[t][1]:>7.4f}]"
+                row += f" [{liv[t][0]:>{iw}.{dec}f}, {liv[t][1]:>{iw}.{dec}f}]"
             lines.append(row)
         return lines
 

@@ -39,6 +39,7 @@ from .objective import (
     _LawEval,
     _make_scalar,
     _objective_weights,
+    loss_decimals,
     objective_label,
     objective_text,
 )
@@ -361,7 +362,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         ftop = sign * unit * ftop
         sim_note = (f"simulate (RegMix): {n_kept} Dirichlet mixtures around the natural one (strength "
                     f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
-                    f"{objective_text(float(ftop.min()))}-{objective_text(float(ftop.max()))})")
+                    f"{objective_text(float(ftop.min()), loss_decimals(ftop))}-"
+                    f"{objective_text(float(ftop.max()), loss_decimals(ftop))})")
         if info.get("toward_best"):
             sim_note += (f", moved {_moved_text(info['toward_best'])} of the way to the best of them to stay within L1 "
                          f"{float(trust_radius):g} of a run (their mean lies farther)")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .objective import objective_text
+from .objective import loss_decimals, objective_text
 
 #: Why a figure is not a number (``nan``): one curve does not reach the other's loss where it was looked for.
 _NO_CROSSING = "no crossing of the two curves found"
@@ -91,8 +91,9 @@ class StepsToMatch:
             worth = "optimum is worth unbounded training of the default (it never reaches the optimum's loss)"
         else:
             worth = f"the training of the default the optimum is worth: {none}"
-        return (f"    default final loss {objective_text(self.default_loss)} at {sym}={self.target_steps:.4g}; "
-                f"optimum {objective_text(self.optimum_loss)}\n"
+        dec = loss_decimals(self.default_loss, self.optimum_loss)
+        return (f"    default final loss {objective_text(self.default_loss, dec)} at {sym}={self.target_steps:.4g}; "
+                f"optimum {objective_text(self.optimum_loss, dec)}\n"
                 f"    optimum reaches the default's final loss{reach}\n"
                 f"    {worth}\n    ({self.assumption})")
 
