@@ -257,11 +257,54 @@ def parse_user_yaml(text: str, where: Any, twice: str = "keep one") -> Any:
         return seen
 
     _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, unique)
+    loader = _Loader(text)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass: no Python objects built)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        expanded, distinct = _yaml_expansion(node, yaml)
+        if expanded > YAML_EXPANSION_LIMIT and expanded > 2 * distinct:
+            # Aliases of aliases ('billion laughs'): a 271-byte mixture file of 8 nested anchors stood for 43 million
+            # values, and the error on its first weight printed them, 254 MB (review31); one more level, 9 times that.
+            raise InputError(f"{where}: its YAML aliases (*name) repeat {distinct} values to {expanded}; a mixture "
+                             "file names each domain's weight: write them out")
+        return loader.construct_document(node)
     except (yaml.YAMLError, RecursionError, TypeError) as e:  # TypeError: an unhashable key ([a]: 1)
         raise InputError(f"{where}: not valid YAML ({str(e).splitlines()[0] if str(e) else type(e).__name__})") \
             from None
+    finally:
+        loader.dispose()
+
+
+#: Values a YAML file may stand for through its aliases before :func:`parse_user_yaml` refuses it (where they are
+#: more than twice its own): Marin's 39 buckets take about 80.
+YAML_EXPANSION_LIMIT = 100_000
+
+
+def _yaml_expansion(node: Any, yaml: Any) -> tuple[int, int]:
+    """(values the YAML node stands for with every alias written out, distinct nodes): each node counted once per
+    path to it, memoised, so the count of a 'billion laughs' is had without building it."""
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(n: Any) -> int:
+        key = id(n)
+        if key in memo:
+            return memo[key]
+        if key in active:  # a recursive alias (&a [*a]): counted once; the constructor builds it once
+            return 1
+        active.add(key)
+        if isinstance(n, yaml.SequenceNode):
+            total = 1 + sum(size(c) for c in n.value)
+        elif isinstance(n, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in n.value)
+        else:
+            total = 1
+        active.discard(key)
+        memo[key] = total
+        return total
+
+    return size(node), len(memo)
 
 
 def quote_name(name: str) -> str:
