@@ -101,3 +101,15 @@ def test_a_yaml_mixture_of_nested_aliases_is_refused_before_it_is_built(tmp_path
     assert len(str(e.value)) < 300
     p.write_text("web: &w 0.25\ncode: *w\nbooks: *w\nnews: *w\n")  # an alias of a weight is fine
     assert parse_mixture(str(p)) == {"web": 0.25, "code": 0.25, "books": 0.25, "news": 0.25}
+
+
+def test_a_yaml_mixture_keeps_domain_names_that_yaml_1_1_reads_as_other_things(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # review31: PyYAML's YAML 1.1 read the domain 'no' (Norwegian) as False, 'on' as True, '007' as 7 and 'null' as
+    # None: the mixture's domains were 'False', 'True', '7' and 'None', and every one "not among the law's".
+    p = tmp_path / "m.yaml"
+    p.write_text("en: 0.5\nno: 0.2\non: 0.1\n007: 0.1\nnull: 0.1\n")
+    assert parse_mixture(str(p)) == {"en": 0.5, "no": 0.2, "on": 0.1, "007": 0.1, "null": 0.1}
+    p.write_text("- domain: en\n  weight: 0.7\n- domain: no\n  weight: 0.3\n")
+    assert parse_mixture(str(p)) == {"en": 0.7, "no": 0.3}
+    p.write_text("web: yes\ncode: true\n")  # text, refused as a weight later; true is still a boolean
+    assert parse_mixture(str(p)) == {"web": "yes", "code": True}

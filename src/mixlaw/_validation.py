@@ -4,6 +4,7 @@ user files (a folder, unreadable, empty or binary file is one clear InputError).
 from __future__ import annotations
 
 import csv
+import re
 from numbers import Integral, Real
 from typing import Any
 
@@ -243,13 +244,22 @@ def parse_user_yaml(text: str, where: Any, twice: str = "keep one") -> Any:
     import yaml
 
     class _Loader(yaml.SafeLoader):
-        pass
+        # YAML 1.2's booleans (true / false), not 1.1's yes/no/on/off: a domain named 'no' (Norwegian) in
+        # '- domain: no' was read as False, the domain 'False' (review31).
+        yaml_implicit_resolvers = {c: [(tag, rx) for tag, rx in rs if tag != "tag:yaml.org,2002:bool"]
+                                   for c, rs in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+    _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
 
     def unique(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         loader.flatten_mapping(node)
         seen: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            # A scalar key as written: keys name domains, and 'no: 0.3', 'on: 0.5', '007: 0.1' or 'null: 0.2' were
+            # the domains 'False', 'True', '7' and 'None' (review31).
+            key = (key_node.value if isinstance(key_node, yaml.ScalarNode)
+                   else loader.construct_object(key_node, deep=True))
             if key in seen:
                 raise InputError(f"{where}: key {key!r} is given twice in one YAML mapping (YAML keeps the last "
                                  f"only): {twice}")
