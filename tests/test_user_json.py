@@ -113,3 +113,13 @@ def test_a_yaml_mixture_keeps_domain_names_that_yaml_1_1_reads_as_other_things(t
     assert parse_mixture(str(p)) == {"en": 0.7, "no": 0.3}
     p.write_text("web: yes\ncode: true\n")  # text, refused as a weight later; true is still a boolean
     assert parse_mixture(str(p)) == {"web": "yes", "code": True}
+
+
+def test_a_yaml_mixture_overrides_a_merged_weight_as_yaml_says(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # review31: a key of the mapping's own overrides what '<<: *base' merges in; it was refused as "given twice"
+    p = tmp_path / "m.yaml"
+    p.write_text("base: &b {web: 0.5, code: 0.5}\nmixture:\n  <<: *b\n  web: 0.4\n  code: 0.6\n")
+    assert parse_mixture(str(p)) == {"web": 0.4, "code": 0.6}
+    p.write_text("base: &b {web: 0.5, code: 0.5}\nmixture:\n  <<: *b\n  web: 0.4\n  web: 0.6\n")
+    with pytest.raises(InputError, match="key 'web' is given twice"):  # twice of its own: refused as before
+        parse_mixture(str(p))
