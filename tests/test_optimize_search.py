@@ -456,3 +456,5 @@ def test_a_small_move_toward_the_best_sample_is_not_called_0_percent() -> None:
     from mixlaw.optimize.search import _moved_text
 
     assert [_moved_text(x) for x in (0.003, 0.0099, 0.01, 0.45, 1.0)] == ["under 1%", "under 1%", "1%", "45%", "100%"]
+    # review31: 99.6 % of the way read "moved 100%", as if the result were the best sample
+    assert [_moved_text(x) for x in (0.99, 0.994, 0.996, 0.9999999)] == ["99%", "99%", "over 99%", "over 99%"]

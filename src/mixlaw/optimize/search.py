@@ -433,8 +433,10 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
 
 def _moved_text(share: float) -> str:
     """How far simulate's mean was moved toward the best sample, as the method line says it: a move of 0.3 % of the
-    way read "moved 0%"."""
-    return f"{share:.0%}" if share >= 0.01 else "under 1%"
+    way read "moved 0%", and one of 99.6 % (the best sample near the radius's edge) "moved 100%", the best sample
+    itself, which it is only at 1."""
+    text = f"{share:.0%}"
+    return "under 1%" if share < 0.01 else "over 99%" if share < 1 and text == "100%" else text
 
 
 def _piecewise_constant(law: Any) -> bool:
