@@ -19,6 +19,7 @@ from ..data import distinct_rows
 from ..errors import DataWarning, TooFewObservationsError, user_stacklevel
 from ..metrics import aic_bic
 from ._fit_input import FitContext
+from .cv_table import OBJECTIVE
 
 
 class FitStatistics:
@@ -67,8 +68,16 @@ class FitStatistics:
         n_fitted = Y.size
         if self.members_checked and getattr(self, "members_", None):
             # each member was fitted to its own targets: per eval set, or the objective column itself ('direct')
-            # (on its own rows: those that have its evals' losses, in a ragged fit)
-            n_fitted = sum(int(getattr(m[3], "n_runs_", None) or W.shape[0]) * len(m[2]) for m in self.members_)
+            # (on its own rows: those that have its evals' losses, in a ragged fit). Each loss counts once: a
+            # stack's members are fitted to the same eval sets (it read 'n_obs=762' for 127 runs x 3 evals, two
+            # members), and a direct member's objective column is made of the per-eval members' losses.
+            per: dict[str, int] = {}
+            for m in self.members_:
+                for t in m[2]:
+                    per[t] = max(per.get(t, 0), int(getattr(m[3], "n_runs_", None) or W.shape[0]))
+            if getattr(self, "_s", None) is not None and len(per) > 1:
+                per.pop(OBJECTIVE, None)
+            n_fitted = sum(per.values())
         Y = self._output_losses(Y)
         # The fitted losses only: a ragged fit's missing ones (NaN) are no residual, nor in the fitted range.
         have = ~np.isnan(Y)

@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..fit import Param, Params
 from .auto import MetaLaw
 from .base import FitContext, register
-from .cv_table import rank_key
+from .cv_table import n_par_of, rank_key
 from .saved import state_number
 from .selection import OBJECTIVE, CVResult, CVRow, member_name, nonneg_weights, score_columns
 
@@ -142,6 +142,7 @@ class StackLaw(MetaLaw):
         self.members_, self.weights_ = fitted
         self._set_params_from_members()
         self._add_weight_params()
+        self._count_stack_rows(cv.table)
 
     def _weigh_and_refit(self, cv: CVResult, scored: list[CVRow], columns: list[str], W: np.ndarray, Y: np.ndarray,
                          ctx: FitContext, done: dict[tuple[str, str, tuple[int, ...] | None], Any]
@@ -182,8 +183,20 @@ class StackLaw(MetaLaw):
         return members, weights
 
     def _add_weight_params(self) -> None:
-        wp = [Param(f"w:{c}:{m}", v, v, 0.0, 1.0, True) for c, ws in self.weights_.items() for m, v in ws.items()]
+        # A column's weights sum to 1: its last is 1 minus the others (one member: 1), not a free parameter. All
+        # counted free, a stack of 2 members on 3 eval sets read n_vary 6 weights where 3 were fitted.
+        wp = [Param(f"w:{c}:{m}", v, v, 0.0, 1.0, i < len(ws) - 1)
+              for c, ws in self.weights_.items() for i, (m, v) in enumerate(ws.items())]
         self.params_ = Params(list(self.params_.values()) + wp)
+
+    def _count_stack_rows(self, table: Any) -> None:
+        """The CV table's stack rows count the stack's own free parameters (:func:`n_par_of`: the report's
+        n_vary, or its effective count rounded up): they summed each column's members as fitted on every eval
+        set, without the weights, and read n_par 135 beside the report's 'n_vary=162 (effective 144.9)'."""
+        n = n_par_of(self)
+        for r in table.rows:
+            if r.law == "stack":
+                r.n_params = n
 
     def _merge_parts(self, parts: Sequence[tuple[int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
         super()._merge_parts(parts, W, ctx)

@@ -1,0 +1,56 @@
+"""A stack's report counts each fitted loss once and its own free parameters, the same in its header, its CV rows
+and ``to_dict()`` (hunt31f: 127 RegMix runs x 3 eval sets read 'n_obs=762' and CV n_par 135 beside n_vary 162)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from mixlaw import get_law
+from mixlaw.datasets import load_regmix
+
+
+def _stack():
+    rt = load_regmix("train_1m")
+    W = rt.weights[:60]
+    Y = rt.losses(["pile_cc", "github"])[:60]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("stack", candidates=["ye-exp", "linear", "additive"]).fit(
+            W, Y, domains=list(rt.domains), targets=["pile_cc", "github"])
+    return law, W, Y
+
+
+def test_stack_counts_each_loss_once_and_its_own_parameters_everywhere():
+    law, W, Y = _stack()
+    rep = law.report()
+    d = rep.to_dict()
+    assert d["stats"]["n_obs"] == Y.size == 120  # two members fitted to the same 120 losses: not 240
+    assert f"n_obs={Y.size}" in str(rep)
+    members = sum(m[3].n_params_ for m in law.members_)
+    n_weights = sum(len(ws) for ws in law.weights_.values())
+    n_vary = members + n_weights - len(law.weights_)  # each column's weights sum to 1
+    assert law.n_params_ == n_vary
+    assert sum(p["vary"] for p in d["params"].values()) == n_vary
+    assert f"n_vary={n_vary}" in str(rep)
+    eff = law._n_effective()
+    expect = n_vary if eff is None else int(np.ceil(eff))
+    assert {r.n_params for r in law.cv_.rows if r.law == "stack"} == {expect}
+    # AIC / BIC on the 120 log residuals with that count (the stack's own residuals; no longer left out)
+    resid = np.log(law.predict(W)) - np.log(Y)
+    rss = float(np.sum(resid ** 2))
+    assert abs(d["stats"]["AIC"] - (120 * np.log(rss / 120) + 2 * expect)) < 1e-6
+
+
+def test_stack_for_an_objective_counts_the_evals_losses_once():
+    rt = load_regmix("train_1m")
+    W, Y = rt.weights[:60], rt.losses(["pile_cc", "github"])[:60]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("stack", candidates=["ye-exp", "additive"], objective="mean").fit(
+            W, Y, domains=list(rt.domains), targets=["pile_cc", "github"])
+    # per-eval members and a direct one (its objective column is made of the same 120 losses): 120, not 300
+    assert law.train_metrics_["n_obs"] == 120
+    ws = law.weights_["objective"]
+    assert law.n_params_ == sum(m[3].n_params_ for m in law.members_) + len(ws) - 1
