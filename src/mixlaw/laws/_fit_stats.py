@@ -85,7 +85,7 @@ class FitStatistics:
         resid = (np.log(np.clip(pred, 1e-300, None)) - np.log(Y))[have]
         Yh, Ph = Y[have], np.asarray(pred)[have]
         self.train_metrics_ = {"n_obs": float(n_fitted), "RMSE": metrics.rmse(Yh, Ph), "MAPE": metrics.mre(Yh, Ph),
-                               "R2": metrics.r2(Yh, Ph)}
+                               "R2": metrics.r2(Y, np.asarray(pred, dtype=np.float64).reshape(Y.shape))}
         eff = self._n_effective()
         if eff is not None and self.members_checked:
             # A meta-law whose member is a leave-one-out ridge counts that member's effective degrees of freedom,
