@@ -184,17 +184,15 @@ class FitReport:
         starts = f"; {self.n_starts} starts ({self.n_converged} converged)" if self.n_starts else ""
         lines.append(f"    method = {self.method}{starts}")
         s = self.stats
-        n_vary = sum(1 for p in self.params.values() if p["vary"])
-        named = bool(self.params) and self.counted  # lightgbm's trees: no count to give ('n_vary=0  dof=120')
+        n_vary, dof = self._counts()
         # A loaded law keeps no fit statistics: its line read 'n_obs=0 ... nfev=0 | fit=0.00s', as if fitted on
         # nothing in no time; what is not known is left out.
         loaded = self.method.startswith("loaded")
         eff = s.get("n_effective")  # a leave-one-out ridge's effective degrees of freedom (laws/base.py)
         parts = ([f"n_obs={int(s['n_obs'])}"] if "n_obs" in s else []) + ([
-            f"n_vary={n_vary}" + (f" (effective {eff:.1f})" if eff is not None else "")] if named else [])
-        if "n_obs" in s and named:
+            f"n_vary={n_vary}" + (f" (effective {eff:.1f})" if eff is not None else "")] if n_vary is not None else [])
+        if dof is not None:
             # A count as a count: the ".4g" a ridge's effective count was given read 'dof=1.01e+04' for 10097.
-            dof = int(s["n_obs"]) - (n_vary if eff is None else float(eff))
             parts.append(f"dof={dof:.0f}" if float(dof).is_integer() else f"dof={dof:.1f}")
         if not loaded:
             parts.append(f"nfev={int(s.get('nfev', 0))}")
@@ -203,6 +201,18 @@ class FitReport:
         fit = "" if loaded else f"  fit={s.get('fit_seconds', 0):.2f}s"
         lines.append(f"    {head}" + (f" | {tail}" if tail else "") + fit)
         return lines
+
+    def _counts(self) -> tuple[int | None, float | None]:
+        """The header's n_vary (the free parameters; None where the law does not count them: lightgbm's trees
+        read 'n_vary=0  dof=120') and dof (n_obs less n_vary, or less a ridge's effective count; None without
+        n_obs)."""
+        if not (self.params and self.counted):
+            return None, None
+        n_vary = sum(1 for p in self.params.values() if p["vary"])
+        if "n_obs" not in self.stats:
+            return n_vary, None
+        eff = self.stats.get("n_effective")
+        return n_vary, int(self.stats["n_obs"]) - (n_vary if eff is None else float(eff))
 
     def _summary_text(self) -> str:
         lines = self._head()
@@ -269,7 +279,10 @@ class FitReport:
     def to_dict(self) -> dict[str, Any]:
         return {"law": self.law, "targets": self.targets, "data": self.data, "n_runs": self.n_runs,
                 "n_run_ids": self.n_run_ids, "n_domains": self.n_domains, "seed": self.seed, "method": self.method,
-                "n_starts": self.n_starts, "n_converged": self.n_converged, "stats": self.stats, "params": self.params,
+                "n_starts": self.n_starts, "n_converged": self.n_converged, "stats": self.stats,
+                # the header's counts, which a reader of 'params' had to redo (a stack's last weight per column is
+                # not free): None where not known
+                "n_vary": self._counts()[0], "dof": self._counts()[1], "params": self.params,
                 "stderr_method": self.stderr_method,
                 "warnings": self.warnings, "rows_left_out": self.rows_left_out,
                 "correlations": [{"a": a, "b": b, "rho": c} for a, b, c in self.correlations],

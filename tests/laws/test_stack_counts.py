@@ -34,6 +34,8 @@ def test_stack_counts_each_loss_once_and_its_own_parameters_everywhere():
     assert law.n_params_ == n_vary
     assert sum(p["vary"] for p in d["params"].values()) == n_vary
     assert f"n_vary={n_vary}" in str(rep)
+    assert d["n_vary"] == n_vary  # --json says what the header says
+    assert d["dof"] == Y.size - (n_vary if law._n_effective() is None else law._n_effective())
     eff = law._n_effective()
     expect = n_vary if eff is None else int(np.ceil(eff))
     assert {r.n_params for r in law.cv_.rows if r.law == "stack"} == {expect}
@@ -54,3 +56,12 @@ def test_stack_for_an_objective_counts_the_evals_losses_once():
     assert law.train_metrics_["n_obs"] == 120
     ws = law.weights_["objective"]
     assert law.n_params_ == sum(m[3].n_params_ for m in law.members_) + len(ws) - 1
+
+
+def test_json_report_gives_the_header_counts_of_a_single_law():
+    rt = load_regmix("train_1m")
+    law = get_law("ye-exp").fit(rt.weights[:60], rt.losses(["pile_cc"])[:60], domains=list(rt.domains),
+                                targets=["pile_cc"])
+    d = law.report().to_dict()
+    assert (d["n_vary"], d["dof"]) == (18, 42)
+    assert "n_vary=18  dof=42" in str(law.report())
