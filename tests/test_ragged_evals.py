@@ -59,7 +59,8 @@ def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def auto_all(tables):  # type: ignore[no-untyped-def]
     with pytest.warns(DataWarning, match=r"run table: law 'auto' fitting each eval on the rows that have its loss; "
-                                         r"left out the rows with no value \(loss:b 24 of 60 rows; lines "):
+                                         r"left out the rows with no value \(loss:b 24 of 60 rows; "
+                                         r"rows 1, 4, 6, 11, 13, \.\.\. \(0-based\)\)"):
         return AutoLaw(candidates=CANDS).fit(RunTable(tables[1]))
 
 
@@ -336,8 +337,9 @@ def test_a_bootstrap_of_a_ragged_auto_says_it_resamples_the_common_rows(tables):
     from mixlaw.bootstrap import bootstrap_law
 
     line = (r"run table: law 'auto' with a bootstrap \(--bootstrap, n_boot=\): fitting a, b, c on the 36 of 60 rows "
-            r"that have each of them; left out 24 rows with no value \(loss:b 24; lines 3, 6, 8, 13, 15, ...\); its "
-            r"replicates resample whole runs, so each row needs every eval's loss; without a bootstrap it fits each "
+            r"that have each of them; left out 24 rows with no value \(loss:b 24; rows 1, 4, 6, 11, 13, ... "
+            r"\(0-based\)\); its replicates resample whole runs, so each row needs every eval's loss; without a "
+            r"bootstrap it fits each "
             r"eval on every row that has it$")
     for run in (lambda: bootstrap_law(AutoLaw(candidates=CANDS), RunTable(tables[1]), n_boot=2, n_jobs=1).law,
                 lambda: optimize_runs(RunTable(tables[1]), law="auto", objective="max", candidates=CANDS, n_boot=2,
