@@ -9,6 +9,7 @@ the registry, so both the interface and the laws that nest other laws (ensembles
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -195,6 +196,17 @@ def _pair(v: Any) -> tuple[float, float]:
     return lo, hi
 
 
+def _tuples_restored(key: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` as saved, with a JSON list back as a tuple where the law's constructor default is one.
+
+    Why: JSON has no tuple, so loglinear-sat's ``alpha=(10.0, 30.0, 100.0)`` and auto / stack's ``fit_on=("per-eval",
+    "direct")`` came back lists: the loaded law's ``get_params()`` differed from the saved one's and its repr named
+    the default as an option given (``AutoLaw(fit_on=['per-eval', 'direct'])``)."""
+    defaults = {p.name: p.default for p in inspect.signature(_REGISTRY[key].__init__).parameters.values()}
+    return {k: tuple(v) if isinstance(v, list) and isinstance(defaults.get(k), tuple) else v
+            for k, v in options.items()}
+
+
 def law_from_dict(d: Mapping[str, Any]) -> Any:
     """Rebuild a fitted law (a :class:`~mixlaw.laws.base.MixingLaw`) from its ``to_dict()``, schema-checked.
 
@@ -204,7 +216,7 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     one finite loss per target at the centre of its fitted range; anything else is one :class:`InputError`.
     """
     _check_saved_layout(d)
-    law = get_law(d["law"], **d.get("options", {}))
+    law = get_law(d["law"], **_tuples_restored(d["law"], d.get("options", {})))
     try:
         validate_params(law)
     except InvalidParameterError as err:
