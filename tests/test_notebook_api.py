@@ -22,3 +22,17 @@ def test_a_loaded_law_has_the_saved_law_s_tuple_options(tmp_path, key, options) 
     assert {k: (type(v), v) for k, v in again.get_params().items()} == \
         {k: (type(v), v) for k, v in law.get_params().items()}
     np.testing.assert_array_equal(again.predict(train), law.predict(train))
+
+
+def test_compare_names_a_configured_law_by_its_options() -> None:
+    # laws=["ye-pow", YePower(gamma_pooling=10)] gave two rows both named 'ye-pow' (in the text, to_frame() and
+    # best()): which of the two ranked the held-out runs better could not be told from the leaderboard.
+    from mixlaw.laws import YePower
+
+    t = mixlaw.load_regmix("train_1m")
+    train, test = t.subset(np.arange(80)), t.subset(np.arange(80, 110))
+    board = mixlaw.compare(train, {"test": test}, targets="pile_cc",
+                           laws=["ye-pow", YePower(gamma_pooling=10.0), YePower(), "linear"])
+    assert [r.law for r in board.rows] == ["ye-pow", "ye-pow(gamma_pooling=10.0)", "ye-pow", "linear"]
+    assert list(board.to_frame()["law"]) == ["ye-pow", "ye-pow(gamma_pooling=10.0)", "ye-pow", "linear"]
+    assert "ye-pow(gamma_pooling=10.0)" in str(board)

@@ -230,7 +230,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         a law is fitted on the runs that have every target's, ``auto`` / ``stack`` without an objective each eval
         on the runs that have it (their row's ``n_runs`` and ``rows_left_out`` say so).
     laws : list of str or MixingLaw, optional
-        Law keys (``"ye-exp"``, also ``"auto"`` and ``"stack"``) or configured laws; default
+        Law keys (``"ye-exp"``, also ``"auto"`` and ``"stack"``) or configured laws, whose rows are named by their
+        key and the options that differ from the defaults (``ye-pow(gamma_pooling=10)``); default
         :func:`default_laws`.
     objective : "mean", "total", eval name or {eval: weight}, optional
         Score the objective :math:`\\sum_i s_i L_i` of ``targets`` (one column) instead of each eval set.
@@ -295,8 +296,11 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             hint = (f" (targets={have!r}, --target {','.join(have)} on the command line, scores the evals it has)"
                     if have else "")
             raise InputError(f"{t.path or name}: held-out split {name!r} has no loss column for {missing}{hint}")
-    law_objs = [_make_law(k, random_state, objective, n_folds, fit_on) if isinstance(k, str) else k
-                for k in (laws if laws is not None else default_laws())]
+    given = list(laws if laws is not None else default_laws())
+    law_objs = [_make_law(k, random_state, objective, n_folds, fit_on) if isinstance(k, str) else k for k in given]
+    # A configured law is named with the options it was given: laws=["ye-pow", YePower(gamma_pooling=10)] gave two
+    # rows both named 'ye-pow', and the leaderboard (and best()) could not say which was which.
+    law_names = [law.key if isinstance(k, str) else _law_name(law) for k, law in zip(given, law_objs, strict=True)]
     # An eval missing in some runs: a law is fitted on the rows that have all targets, or (auto / stack per eval
     # set: MixingLaw._fits_ragged) each eval on the rows that have it, and scored on the held-out rows that have the
     # scored ones (each says how many it left out).
@@ -327,15 +331,15 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     if why:
         warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
     rows = []
-    for law in law_objs:
+    for law, label in zip(law_objs, law_names, strict=True):
         if on_progress is not None:
             on_progress(law.key)
         meta = law.key in META_LAWS
         own = full if law._fits_ragged() else train  # the law's fit takes the rows it uses
         for mode in ["per-eval"] if meta else law_modes:
             est = law if mode == "per-eval" else law.clone()
-            rows.append(_score_one(est, mode, own, tests, names, s, scored, scored_s, maximize) if meta
-                        else _score_one(est, mode, own, tests, fit_names, fit_s, scored, scored_s, maximize))
+            rows.append(_score_one(est, mode, own, tests, names, s, scored, scored_s, maximize, label) if meta
+                        else _score_one(est, mode, own, tests, fit_names, fit_s, scored, scored_s, maximize, label))
         if on_done is not None:
             on_done(law.key)
     return Leaderboard(rows, names, train.path or "", len(train),
@@ -413,6 +417,13 @@ def held_out_overlap(train: RunTable, test: RunTable, scored: list[str], name: s
             "not held out; hold out runs the fit does not see (--holdout, or a --test table of other runs)")
 
 
+def _law_name(law: MixingLaw) -> str:
+    """A configured law's name in a leaderboard: its key, with the options that differ from the defaults
+    (``ye-pow(gamma_pooling=10)``); the key alone for a law as registered."""
+    options = law._options_text()
+    return f"{law.key}({options})" if options else law.key
+
+
 def _make_law(key: str, random_state: int, objective: str | Mapping[str, float] | None,
               n_folds: int | None = None, fit_on: Sequence[str] = ("per-eval", "direct")) -> MixingLaw:
     if key not in META_LAWS:
@@ -427,10 +438,11 @@ def _make_law(key: str, random_state: int, objective: str | Mapping[str, float] 
 
 def _score_one(law: MixingLaw, mode: str, train: RunTable, tests: Mapping[str, RunTable], names: list[str],
                s: np.ndarray | None, scored: list[str], scored_s: np.ndarray | None,
-               maximize: bool = False) -> LawScore:
+               maximize: bool = False, name: str | None = None) -> LawScore:
     """Fit ``law`` on ``names`` (per eval, or ``direct`` on the objective column, weights ``s``) and score it on every
-    split against the losses of ``scored`` (weighted by ``scored_s``: the objective's nonzero weights)."""
-    label = member_name(law.key, mode)
+    split against the losses of ``scored`` (weighted by ``scored_s``: the objective's nonzero weights). ``name``:
+    the law's name in the row (default its key)."""
+    label = member_name(name or law.key, mode)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

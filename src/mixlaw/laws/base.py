@@ -178,9 +178,13 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         return type(self)(**self.get_params())
 
     def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._options_text()})"
+
+    def _options_text(self) -> str:
+        """The constructor arguments that differ from their defaults, as the repr writes them (``"alpha=1.0"``;
+        ``""`` for a law as registered)."""
         defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        args = [f"{k}={v!r}" for k, v in self.get_params().items() if not _same(defaults.get(k), v)]
-        return f"{type(self).__name__}({', '.join(args)})"
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if not _same(defaults.get(k), v))
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, weights: Any, losses: Any = None, *, domains: Sequence[str] | None = None,
