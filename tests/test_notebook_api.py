@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -36,3 +38,18 @@ def test_compare_names_a_configured_law_by_its_options() -> None:
     assert [r.law for r in board.rows] == ["ye-pow", "ye-pow(gamma_pooling=10.0)", "ye-pow", "linear"]
     assert list(board.to_frame()["law"]) == ["ye-pow", "ye-pow(gamma_pooling=10.0)", "ye-pow", "linear"]
     assert "ye-pow(gamma_pooling=10.0)" in str(board)
+
+
+def test_the_leaderboard_text_keeps_its_columns_apart() -> None:
+    # At a fixed 14 cells a column, Marin's bundled held-out split printed 'ρ early_stopMRE early_stop', and a name
+    # longer than 14 cells ('ye-pow(gamma_pooling=10.0)', 'dz-eq3-safe[direct]') pushed its row's numbers right of
+    # their headers.
+    from mixlaw.compare import LawScore, Leaderboard
+
+    m = {"spearman": 0.9, "mre": 0.01}
+    board = Leaderboard([LawScore("ye-pow", 1.0, 160, {"early_stop": m}),
+                         LawScore("ye-pow(gamma_pooling=10.0)", 1.0, 160, {"early_stop": m})],
+                        ["uncheatable_obj"], "marin-delphi:train", 187)
+    head, *rows = str(board).splitlines()
+    assert re.search(r"ρ early_stop +MRE early_stop$", head), head
+    assert {len(line) for line in rows} == {len(head)}

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import metrics
-from ._console import pad, repr_as_text
+from ._console import cell_len, column_width, pad, repr_as_text
 from ._validation import check_flag, renamed
 from .data import SCALE_RATIO, RunTable, frame_as_table, scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, FitError, InputError, ScaleWarning, user_stacklevel
@@ -177,15 +177,20 @@ class Leaderboard:
 
     def __str__(self) -> str:
         splits = list(dict.fromkeys(s for r in self.rows for s in r.splits))
-        head = f"{'law':<14}{'fit s':>7}{'n_par':>7}" + "".join(pad("ρ " + s, 14, ">") + pad("MRE " + s, 14, ">")
-                                                            for s in splits)
+        # Each column at least 2 cells wider than its name: 'ρ early_stopMRE early_stop' (Marin's bundled split) and
+        # 'dz-eq3-safe[direct]' ran into their neighbours at the fixed width of 14.
+        name_w = column_width([r.law for r in self.rows], 12) + 2
+        width = {s: max(14, cell_len(f"MRE {s}") + 2) for s in splits}
+        head = pad("law", name_w) + f"{'fit s':>7}{'n_par':>7}" + "".join(
+            pad("ρ " + s, width[s], ">") + pad("MRE " + s, width[s], ">") for s in splits)
         lines = [head]
         for r in self.rows:
             if r.error:
-                lines.append(f"{pad(r.law, 14)}  failed: {r.error}")
+                lines.append(f"{pad(r.law, name_w)}  failed: {r.error}")
                 continue
-            cells = "".join(f"{r.splits[s]['spearman']:>14.4f}{r.splits[s]['mre']:>14.4f}" for s in splits)
-            lines.append(f"{pad(r.law, 14)}{r.fit_seconds:>7.2f}{n_par_text(r.n_params):>7}{cells}")
+            cells = "".join(f"{r.splits[s]['spearman']:>{width[s]}.4f}{r.splits[s]['mre']:>{width[s]}.4f}"
+                            for s in splits)
+            lines.append(f"{pad(r.law, name_w)}{r.fit_seconds:>7.2f}{n_par_text(r.n_params):>7}{cells}")
         return "\n".join(lines)
 
 
