@@ -53,3 +53,16 @@ def test_the_leaderboard_text_keeps_its_columns_apart() -> None:
     head, *rows = str(board).splitlines()
     assert re.search(r"ρ early_stop +MRE early_stop$", head), head
     assert {len(line) for line in rows} == {len(head)}
+
+
+def test_the_optimum_names_its_nearest_run_from_a_frame_of_runs() -> None:
+    # optimize_mixture(law, runs=table.frame) reported "L1 distance to the nearest run = ... (run row 7)" where
+    # runs=table named the same run by its id.
+    t = mixlaw.load_regmix("train_1m").subset(np.arange(60))
+    law = mixlaw.get_law("linear").fit(t, targets="pile_cc")
+    by_table = mixlaw.optimize_mixture(law, runs=t, trust_radius=0.3)
+    by_frame = mixlaw.optimize_mixture(law, runs=t.frame, trust_radius=0.3)
+    assert by_frame.nearest_run == by_table.nearest_run
+    assert by_frame.nearest_run_name == by_table.nearest_run_name == str(t.runs[by_table.nearest_run])
+    assert f"(run {by_table.nearest_run_name!r})" in str(by_frame)
+    assert mixlaw.optimize_mixture(law, runs=t.weights, trust_radius=0.3).nearest_run_name is None

@@ -427,7 +427,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         natural_feasible=nat_ok, convex=bool(convex), method=method, n_starts=len(xs), n_converged=n_conv,
         start_objectives=[sign * float(o) for o in objs], law=law.key, search=search, trust_region=region,
         nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1],
-        nearest_run_name=None if near is None or not isinstance(runs, RunTable) else str(runs.runs[near[1]]),
+        nearest_run_name=None if near is None else _run_name(runs, near[1]),
         maximize=bool(maximize))
 
 
@@ -546,6 +546,17 @@ def check_maximize(objective_name: str, maximize: bool) -> None:
     if maximize and objective_name == "max":
         raise InputError("objective 'max' (the worst, i.e. largest, loss) cannot be maximised; with maximize=True "
                          "give 'mean', 'total', an eval set or weights")
+
+
+def _run_name(runs: Any, row: int) -> str | None:
+    """The ``run`` of row ``row`` of ``runs``: a RunTable's, or a frame's ``run`` column (a frame in the run table's
+    columns, ``table.frame``: its nearest run was 'run row 1', where the table itself named it); None for an array."""
+    if isinstance(runs, RunTable):
+        return str(runs.runs[row])
+    columns = getattr(runs, "columns", None)
+    if columns is not None and "run" in columns:
+        return str(runs["run"].iloc[row])
+    return None
 
 
 def _check_runs(runs: Any, domains: Sequence[str]) -> np.ndarray:
