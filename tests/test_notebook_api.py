@@ -66,3 +66,25 @@ def test_the_optimum_names_its_nearest_run_from_a_frame_of_runs() -> None:
     assert by_frame.nearest_run_name == by_table.nearest_run_name == str(t.runs[by_table.nearest_run])
     assert f"(run {by_table.nearest_run_name!r})" in str(by_frame)
     assert mixlaw.optimize_mixture(law, runs=t.weights, trust_radius=0.3).nearest_run_name is None
+
+
+def test_domains_given_beside_a_run_table_order_its_columns_by_name() -> None:
+    # fit(table, domains=reversed(table.domains)) relabelled the table's columns by position: the law's R2 on its
+    # own runs was -0.74 for 0.79, the same for a frame of 'w:' columns with the losses beside it. A table's columns
+    # name its domains; domains= now orders them, and names that are not its domains are refused.
+    from mixlaw.errors import InputError
+
+    t = mixlaw.load_regmix("train_1m").subset(np.arange(150))
+    ref = mixlaw.get_law("linear").fit(t, targets="pile_cc")
+    back = list(reversed(t.domains))
+    weights = t.frame[[f"w:{d}" for d in t.domains]]
+    for law in (mixlaw.get_law("linear").fit(t, targets="pile_cc", domains=back),
+                mixlaw.get_law("linear").fit(t.frame, targets="pile_cc", domains=back),
+                mixlaw.get_law("linear").fit(weights, t.frame["loss:pile_cc"], domains=back)):
+        assert law.domains_ == back
+        assert law.score(t) == pytest.approx(ref.score(t), abs=1e-12)
+        np.testing.assert_allclose(law.predict(t), ref.predict(t), rtol=1e-12)
+    with pytest.raises(InputError, match=r"are not the domains .* that regmix:train_1m's 'w:' columns name"):
+        mixlaw.get_law("linear").fit(t, targets="pile_cc", domains=[f"d{j}" for j in range(len(t.domains))])
+    with pytest.raises(InputError, match="that the frame's 'w:' columns name"):
+        mixlaw.get_law("linear").fit(weights, t.frame["loss:pile_cc"], domains=back[:-1] + ["other"])

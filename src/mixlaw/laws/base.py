@@ -208,7 +208,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
             eval that ``auto`` / ``stack``'s objective weighs 0, which is then not fitted (a DataWarning).
         domains, targets : list of str, optional
             Names of the weight columns and loss columns (laws that match eval sets to training domains
-            need them).
+            need them). A RunTable, or a frame of ``w:<domain>`` columns, names its own domains: ``domains`` then
+            orders them by name (other names are an InputError); a frame of plain columns is renamed by position.
         params, tokens : ndarray of shape (n_runs,), optional
             Model size N and training tokens D of each run, for laws that use them (the run table's ``params``
             and ``tokens`` columns). Given to a law with no such term (ye-exp, linear, ...), the value is ignored,
