@@ -88,3 +88,24 @@ def test_domains_given_beside_a_run_table_order_its_columns_by_name() -> None:
         mixlaw.get_law("linear").fit(t, targets="pile_cc", domains=[f"d{j}" for j in range(len(t.domains))])
     with pytest.raises(InputError, match="that the frame's 'w:' columns name"):
         mixlaw.get_law("linear").fit(weights, t.frame["loss:pile_cc"], domains=back[:-1] + ["other"])
+
+
+def test_the_total_of_ye_total_is_its_composition_s_total() -> None:
+    # YeTotal's docstring: predict_total "is what the optimiser minimises with objective='total'"; the optimiser
+    # minimised the plain sum of the losses, so composition= changed nothing: {pile_cc: 0.95, github: 0.05} and the
+    # default gave the same optimum (objective 9.2593, predict_total 5.1506 there).
+    from mixlaw.laws import YeTotal
+
+    t = mixlaw.load_regmix("train_1m").subset(np.arange(200))
+    law = YeTotal(composition={"pile_cc": 0.95, "github": 0.05}).fit(t, targets=["pile_cc", "github"])
+    opt = mixlaw.optimize_mixture(law, objective="total", runs=t, trust_radius=0.5)
+    assert opt.objective_name == "total"
+    assert opt.objective == pytest.approx(float(law.predict_total(opt.weight_array()[None, :])[0]), rel=1e-12)
+    same = mixlaw.optimize_mixture(law, objective={"pile_cc": 0.95, "github": 0.05}, runs=t, trust_radius=0.5)
+    np.testing.assert_allclose(opt.weight_array(), same.weight_array(), atol=1e-9)
+    # optimize_runs' error line measures the same objective: the weighted total of the runs' losses
+    res = mixlaw.optimize_runs(t, law=law, targets=["pile_cc", "github"], objective="total", trust_radius=0.5)
+    assert res.objective == pytest.approx(float(law.predict_total(res.weight_array()[None, :])[0]), rel=1e-12)
+    truth = t.losses(["pile_cc", "github"]) @ law.composition_
+    rmse = float(np.sqrt(np.mean((law.predict_total(t) - truth) ** 2)))
+    assert res.law_error["rmse"] == pytest.approx(rmse, rel=1e-9)

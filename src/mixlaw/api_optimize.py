@@ -443,7 +443,7 @@ def _law_error(law: MixingLaw, table: Any, names: list[str], objective: Any) -> 
             return {"rmse": float(row.metrics["rmse"]), "source": f"{cv.n_folds}-fold CV of {what}",
                     **({"spearman": float(rho), "n_runs": int(cv.n_runs)} if np.isfinite(rho) else {}),
                     **_far_error(law, chosen)}
-    _, s = _objective_weights(objective, names)
+    _, s = _objective_weights(objective, names, law)
     # A ragged fit's rows may miss a loss (NaN): its objective is measured on the rows that have every one.
     Y = table.losses(names, allow_missing=True).reshape(len(table), -1)
     truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None

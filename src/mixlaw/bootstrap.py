@@ -433,7 +433,7 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     nominal_opt = None if opt_kw is None else optimize_mixture(nominal, **opt_kw)
     scalar = None
     if opt_kw is not None:
-        oname, s = _objective_weights(opt_kw.get("objective", "mean"), list(nominal.targets_))
+        oname, s = _objective_weights(opt_kw.get("objective", "mean"), list(nominal.targets_), nominal)
         scalar = _make_scalar(oname, s, opt_kw.get("objective", "mean"))
     names_p = list(nominal.params_)
     ss = np.random.SeedSequence(_entropy(random_state))

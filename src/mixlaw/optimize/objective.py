@@ -157,9 +157,15 @@ def objective_text(value: float, decimals: int | None = None) -> str:
     return f"{value:.{loss_decimals(value) if decimals is None else decimals}f}"
 
 
-def _objective_weights(objective: Objective, targets: list[str]) -> tuple[str, np.ndarray | None]:
+def _objective_weights(objective: Objective, targets: list[str],
+                       law: MixingLaw | None = None) -> tuple[str, np.ndarray | None]:
     """Name and linear weights s (K,) of the objective; s is None for 'max' and callables. The linear ones
-    (mean, total, one eval set, a mapping) are :func:`~mixlaw.laws.selection.objective_weights`'s."""
+    (mean, total, one eval set, a mapping) are :func:`~mixlaw.laws.selection.objective_weights`'s, but for 'total'
+    of a fitted ``law`` that knows its eval sets' composition (ye-total's ``composition_``): its total
+    ``sum_i s_i L_i``, what its ``predict_total`` gives (the plain sum of the losses ignored ``composition=``)."""
+    composition = getattr(law, "composition_", None) if objective == "total" else None
+    if composition is not None and list(getattr(law, "targets_", [])) == list(targets):
+        return "total", np.asarray(composition, dtype=np.float64).copy()
     if callable(objective):
         return "callable", None
     if isinstance(objective, str):

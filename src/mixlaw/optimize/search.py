@@ -170,7 +170,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     law : MixingLaw
         A fitted law; its ``targets_`` are the eval sets the objective combines.
     objective : {"mean", "total", "max"}, str, mapping or callable, default="mean"
-        ``"mean"``: (1/K) sum_i L_i; ``"total"``: sum_i L_i; ``"max"``: max_i L_i (solved in epigraph form:
+        ``"mean"``: (1/K) sum_i L_i; ``"total"``: sum_i L_i (ye-total's: sum_i s_i L_i, its ``composition_``
+        s, as its ``predict_total``); ``"max"``: max_i L_i (solved in epigraph form:
         min z s.t. L_i(r) <= z); an eval name: that eval's loss; ``{eval: s_i}``: sum_i s_i L_i with s_i >= 0
         (Ye's total loss of a validation set with known composition s); a callable ``f(losses) -> float``
         taking the per-eval losses, ndarray of shape (K,), in ``law.targets_`` order.
@@ -301,7 +302,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     _check_scale_given(law, model_params, tokens)
     domains = list(law.domains_)
     targets = list(law.targets_)
-    name, s = _objective_weights(objective, targets)
+    name, s = _objective_weights(objective, targets, law)
     scalar = _make_scalar(name, s, objective)  # the objective itself: what the result reports
     check_maximize(name, maximize)
     if not maximize:
