@@ -109,3 +109,19 @@ def test_the_total_of_ye_total_is_its_composition_s_total() -> None:
     truth = t.losses(["pile_cc", "github"]) @ law.composition_
     rmse = float(np.sqrt(np.mean((law.predict_total(t) - truth) ** 2)))
     assert res.law_error["rmse"] == pytest.approx(rmse, rel=1e-9)
+
+
+def test_an_unknown_fixed_name_of_additive_ens_names_the_ensemble() -> None:
+    # The member's check said "The 'fixed' parameter of ShukorAdditive names unknown parameter(s)
+    # ['free:pile_cc.E']": another class than the one built, for a name copied from the ensemble's own params_.
+    from mixlaw.errors import InvalidParameterError
+
+    t = mixlaw.load_regmix("train_1m").subset(np.arange(60))
+    law = mixlaw.get_law("additive-ens").fit(t, targets="pile_cc")
+    name = next(iter(law.params_))
+    assert name == "free:pile_cc.E"
+    with pytest.raises(InvalidParameterError, match=r"^The 'fixed' parameter of ShukorAdditiveEnsemble names unknown "
+                                                    r"parameter\(s\) \['free:pile_cc.E'\].*without params_'s 'free:'"):
+        mixlaw.get_law("additive-ens", fixed={name: 4.0}).fit(t, targets="pile_cc")
+    fixed = mixlaw.get_law("additive-ens", fixed={"E": 4.0}).fit(t, targets="pile_cc")
+    assert fixed.params_["free:pile_cc.E"].value == fixed.params_["shared:pile_cc.E"].value == 4.0

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from .._validation import Interval, Options, Real
-from ..errors import ConvergenceWarning, DataWarning, FitError
+from ..errors import ConvergenceWarning, DataWarning, FitError, InvalidParameterError
 from ..fit import HUBER_DELTA, Param, Params, pooling_penalty, random_start
 from ._regularize import RidgeCVMixin
 from .base import FitContext, MixingLaw, PerTargetLaw, law_from_dict, register
@@ -427,7 +427,15 @@ class ShukorAdditiveEnsemble(MixingLaw):
                 # The ensemble's own fit says it once, by its name: each member said "law 'additive': the 20 runs
                 # hold 5 distinct mixtures ..." again, twice beside additive-ens's line.
                 warnings.filterwarnings("ignore", message=r"law 'additive': the \d+ runs hold", category=DataWarning)
-                m.fit(W, Y, domains=ctx.domains, targets=ctx.targets)
+                try:
+                    m.fit(W, Y, domains=ctx.domains, targets=ctx.targets)
+                except InvalidParameterError as err:
+                    # Said by the member: "The 'fixed' parameter of ShukorAdditive names unknown parameter(s)
+                    # ['free:pile_cc.E']", a class the user did not build, for a name params_ itself shows.
+                    raise InvalidParameterError(
+                        str(err).replace(f"of {type(m).__name__}", f"of {type(self).__name__}", 1)
+                        + " (bounds= and fixed= apply to both members, named without params_'s 'free:' / "
+                        "'shared:')") from None
             plist += [replace(p, name=f"{tag}:{p.name}") for p in m.params_.values()]
             results.update({f"{tag}:{k}": r for k, r in m.results_.items()})
         self.params_, self.results_ = Params(plist), results
