@@ -492,3 +492,18 @@ def test_export_mixture_reads_a_series_labelled_by_domain() -> None:
     said = r"^weights: the mixture must be a non-empty mapping \{domain: weight\} \(or a Series labelled by domain\); "
     with pytest.raises(mixlaw.InputError, match=said + r"got list \[0\.5, 0\.5\]"):
         mixlaw.export_mixture([0.5, 0.5], "json")
+
+
+def test_fit_table_refuses_a_seed_it_would_drop() -> None:
+    # fit_table(t, law=YePower(), random_state=5) fitted the instance's own random_state, 0, without a word (the
+    # seed reaches only a law given by key).
+    import pytest
+
+    t = _small()
+    with pytest.raises(mixlaw.InputError, match=r"random_state=5 seeds a law given by key; .* YePower, fitted with "
+                                                r"its own \(random_state=0\)"):
+        mixlaw.fit_table(t, law=mixlaw.get_law("ye-pow"), targets="pile_cc", random_state=5)
+    # the instance's own seed, or the default, is no conflict
+    assert mixlaw.fit_table(t, law=mixlaw.get_law("ye-pow", random_state=5), targets="pile_cc",
+                            random_state=5).random_state == 5
+    assert mixlaw.fit_table(t, law=mixlaw.get_law("ye-pow", random_state=5), targets="pile_cc").random_state == 5
