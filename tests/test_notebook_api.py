@@ -125,3 +125,16 @@ def test_an_unknown_fixed_name_of_additive_ens_names_the_ensemble() -> None:
         mixlaw.get_law("additive-ens", fixed={name: 4.0}).fit(t, targets="pile_cc")
     fixed = mixlaw.get_law("additive-ens", fixed={"E": 4.0}).fit(t, targets="pile_cc")
     assert fixed.params_["free:pile_cc.E"].value == fixed.params_["shared:pile_cc.E"].value == 4.0
+
+
+def test_a_natural_mixture_given_as_a_series_is_read_by_its_labels() -> None:
+    # natural=pd.Series(shares, index=domains) in another order than the law's domains was read by position: each
+    # domain got another's share in the report's natural column and in the improvement over it.
+    t = mixlaw.load_regmix("train_1m").subset(np.arange(150))
+    law = mixlaw.get_law("linear").fit(t, targets="pile_cc")
+    mean = t.frame[[f"w:{d}" for d in t.domains]].mean()  # labelled w:<domain>, as a notebook gets it
+    ref = mixlaw.optimize_mixture(law, natural=dict(zip(t.domains, t.weights.mean(axis=0), strict=True)))
+    for natural in (mean, mean.iloc[::-1], mean.rename(lambda c: c[2:]).iloc[::-1]):
+        opt = mixlaw.optimize_mixture(law, natural=natural)
+        assert opt.natural_weights == pytest.approx(ref.natural_weights, rel=1e-12)
+        assert opt.natural_objective == pytest.approx(ref.natural_objective, rel=1e-12)

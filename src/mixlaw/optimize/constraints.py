@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..budget import TOKENS_AVAILABLE, max_shares, per_domain
-from ..data import beyond_tol, known_names
+from ..data import WEIGHT_PREFIX, beyond_tol, known_names
 from ..errors import InputError
 from .result import ActiveConstraint
 
@@ -225,6 +226,11 @@ def _natural(natural: Mapping[str, float] | Sequence[float] | None,
              tokens_available: Mapping[str, float] | Sequence[float] | None, domains: list[str]
              ) -> tuple[np.ndarray, str]:
     M = len(domains)
+    if isinstance(natural, pd.Series) and not isinstance(natural.index, pd.RangeIndex):
+        # A Series labelled by domain (t.frame.filter(like="w:").mean(), df.iloc[0]) is read by its labels, as
+        # tokens_available's and predict's are: as a sequence, in another order than the law's domains, it gave each
+        # domain another's share without a word.
+        natural = {str(k).removeprefix(WEIGHT_PREFIX): v for k, v in natural.items()}
     if natural is not None:
         if isinstance(natural, Mapping):
             unknown = sorted(set(map(str, natural)) - set(domains))

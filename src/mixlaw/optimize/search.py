@@ -191,7 +191,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         Optimiser starts. Default: 1 when the objective is convex (see Notes), else 16. Starts are the
         natural mixture, then seeded Dirichlet(1) draws, each projected onto the feasible set.
     natural : mapping or sequence of float, optional
-        The default mixture to report beside the optimum. Default: token shares of ``tokens_available`` if
+        The default mixture to report beside the optimum (a pandas Series labelled by domain, ``w:<domain>`` or
+        ``<domain>``, is read by its labels, as a mapping). Default: token shares of ``tokens_available`` if
         given, else uniform (the CLI passes the mean mixture of the fitting runs).
     params, tokens : float, optional
         Model size N and training tokens D to predict at, for laws that take them (``--params`` / the run
