@@ -138,3 +138,19 @@ def test_a_natural_mixture_given_as_a_series_is_read_by_its_labels() -> None:
         opt = mixlaw.optimize_mixture(law, natural=natural)
         assert opt.natural_weights == pytest.approx(ref.natural_weights, rel=1e-12)
         assert opt.natural_objective == pytest.approx(ref.natural_objective, rel=1e-12)
+
+
+def test_compare_leaves_a_law_given_as_an_instance_as_it_was() -> None:
+    # compare refitted the instance itself: a law fitted on all 512 runs for pile_cc was, after
+    # compare(train, tests, targets=["pile_cc", "github"], laws=[law]), fitted on the 256 fitting runs for both evals,
+    # and law.predict(W) returned shape (n, 2) for (n,). laws=[3] stopped on an AttributeError.
+    full = mixlaw.load_regmix("train_1m")
+    law = mixlaw.get_law("linear").fit(full, targets="pile_cc")
+    before = law.predict(full.weights[:5])
+    train, tests = mixlaw.compare.holdout_split(full, 0.5, random_state=0)
+    board = mixlaw.compare(train, tests, targets=["pile_cc", "github"], laws=[law])
+    assert board.rows[0].law == "linear" and board.rows[0].error is None
+    assert law.n_runs_ == 512 and law.targets_ == ["pile_cc"]
+    np.testing.assert_array_equal(law.predict(full.weights[:5]), before)
+    with pytest.raises(mixlaw.InputError, match="compare: law must be a law key"):
+        mixlaw.compare(train, tests, targets="pile_cc", laws=[3])

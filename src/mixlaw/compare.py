@@ -28,7 +28,7 @@ from .data import SCALE_RATIO, RunTable, frame_as_table, scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, FitError, InputError, ScaleWarning, user_stacklevel
 from .evals import unweighted_gaps
 from .laws import available_laws, get_law
-from .laws.base import MixingLaw
+from .laws.base import MixingLaw, check_law_arg
 from .laws.registry import missing_extra
 from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
 from .laws.selection import (
@@ -236,8 +236,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         on the runs that have it (their row's ``n_runs`` and ``rows_left_out`` say so).
     laws : list of str or MixingLaw, optional
         Law keys (``"ye-exp"``, also ``"auto"`` and ``"stack"``) or configured laws, whose rows are named by their
-        key and the options that differ from the defaults (``ye-pow(gamma_pooling=10)``); default
-        :func:`default_laws`.
+        key and the options that differ from the defaults (``ye-pow(gamma_pooling=10)``); each is fitted as a copy
+        (the instance given is left as it was). Default: :func:`default_laws`.
     objective : "mean", "total", eval name or {eval: weight}, optional
         Score the objective :math:`\\sum_i s_i L_i` of ``targets`` (one column) instead of each eval set.
     fit_on : tuple of str, default=("per-eval", "direct")
@@ -302,7 +302,12 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
                     if have else "")
             raise InputError(f"{t.path or name}: held-out split {name!r} has no loss column for {missing}{hint}")
     given = list(laws if laws is not None else default_laws())
-    law_objs = [_make_law(k, random_state, objective, n_folds, fit_on) if isinstance(k, str) else k for k in given]
+    for k in given:
+        check_law_arg(k, "compare")  # laws=[3] stopped on "AttributeError: 'int' object has no attribute ..."
+    # A law given as an instance is fitted as a copy (scikit-learn's clone): compare refitted the instance itself, so a
+    # law fitted on every run before the call was, after it, the law of the fitting split and of compare's targets.
+    law_objs = [_make_law(k, random_state, objective, n_folds, fit_on) if isinstance(k, str) else k.clone()
+                for k in given]
     # A configured law is named with the options it was given: laws=["ye-pow", YePower(gamma_pooling=10)] gave two
     # rows both named 'ye-pow', and the leaderboard (and best()) could not say which was which.
     law_names = [law.key if isinstance(k, str) else _law_name(law) for k, law in zip(given, law_objs, strict=True)]
