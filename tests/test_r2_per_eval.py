@@ -35,3 +35,18 @@ def test_fit_report_r2_is_the_mean_over_eval_sets():
     expect = np.mean([_col_r2(Y[:, j], P[:, j]) for j in range(2)])
     assert abs(law.train_metrics_["R2"] - expect) < 1e-12
     assert abs(law.train_metrics_["R2"] - law.score(W, Y)) < 1e-12
+
+
+def test_r2_of_columns_is_nan_when_a_measured_loss_is_predicted_nan():
+    # Only a constant (or unmeasured) column is left out of the mean: an eval set predicted NaN is not, else R2
+    # read 0.985 (the other eval set's alone) beside RMSE nan.
+    y = np.array([[1.0, 10.0], [2.0, 11.0], [3.0, 13.0]])
+    p = y + 0.1
+    p[:, 1] = np.nan
+    assert np.isnan(r2(y, p))
+    flat = y.copy()
+    flat[:, 1] = 5.0  # constant: left out, as before
+    assert r2(flat, y + 0.1) == _col_r2(y[:, 0], y[:, 0] + 0.1)
+    gone = y.copy()
+    gone[:, 1] = np.nan  # never measured: left out
+    assert r2(gone, y + 0.1) == _col_r2(y[:, 0], y[:, 0] + 0.1)

@@ -51,8 +51,11 @@ def r2(y_true: Any, y_pred: Any) -> float:
     R2=0.948 in its fit report, where each eval set's R2 is 0.823 and 0.725."""
     y, p = _pair(y_true, y_pred)
     if y.ndim == 2:
-        cols = [r2(y[h, j], p[h, j]) for j in range(y.shape[1]) for h in [~np.isnan(y[:, j])]]
-        cols = [v for v in cols if v == v]
+        # A column without two distinct measured losses has no R2 to average; a prediction that is NaN where a loss
+        # was measured makes the mean NaN, as pooled (dropped with the constant columns, one eval set's NaN
+        # predictions read R2 0.985, the other's alone, beside RMSE nan).
+        cols = [r2(y[h, j], p[h, j]) for j in range(y.shape[1]) for h in [~np.isnan(y[:, j])]
+                if h.any() and np.ptp(y[h, j]) > 0]
         return float(np.mean(cols)) if cols else float("nan")
     ss = np.sum((y - y.mean()) ** 2)
     return float(1 - np.sum((p - y) ** 2) / ss) if ss > 0 else float("nan")
