@@ -340,11 +340,14 @@ class _DZNoise(_CapacityLaw):
             mask = self._obs_mask(W, ctx)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ExtrapolationWarning)
-                pred = self._predict(W, ctx)[mask]
-            y = Y[mask]
+                full = self._predict(W, ctx)
+            pred, y = full[mask], Y[mask]
             aic, bic = metrics.aic_bic(np.log(pred) - np.log(y), self.n_params_)
+            # R2 per eval set on its fitted entries, then the mean, as every law's report gives it (5538abb): of the
+            # flattened entries it was pooled, 0.900 on 80 RegMix runs x pile_cc, github where each reads 0.828, 0.800
+            r2 = metrics.r2(np.where(mask, Y, np.nan), np.where(mask, full, np.nan))
             self.train_metrics_ = {"n_obs": float(y.size), "RMSE": metrics.rmse(y, pred), "MAPE": metrics.mre(y, pred),
-                                   "R2": metrics.r2(y, pred), "AIC": aic, "BIC": bic}
+                                   "R2": r2, "AIC": aic, "BIC": bic}
         return self
 
     def _get_state(self) -> dict[str, Any]:
