@@ -65,3 +65,24 @@ def test_json_report_gives_the_header_counts_of_a_single_law():
     d = law.report().to_dict()
     assert (d["n_vary"], d["dof"]) == (18, 42)
     assert "n_vary=18  dof=42" in str(law.report())
+
+
+def test_stack_saved_before_its_last_weights_were_fixed_loads_with_the_same_count(tmp_path):
+    # A file saved before 33d7992 lists every weight free: loaded, it read one more n_vary per eval set than the
+    # same stack fitted now.
+    import json
+
+    from mixlaw import load_law, save_law
+
+    law, W, Y = _stack()
+    path = tmp_path / "stack.json"
+    save_law(law, path)
+    doc = json.loads(path.read_text())
+    for name, p in doc["params"].items():
+        if name.startswith("w:"):
+            p["vary"] = True
+    path.write_text(json.dumps(doc))
+    loaded = load_law(path)
+    assert loaded.n_params_ == law.n_params_
+    assert [p.vary for p in loaded.params_.values()] == [p.vary for p in law.params_.values()]
+    assert np.allclose(loaded.predict(W), law.predict(W))

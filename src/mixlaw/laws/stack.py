@@ -15,6 +15,7 @@ on the other folds' out-of-fold predictions only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from numbers import Integral
 from typing import Any, ClassVar
 
@@ -241,6 +242,10 @@ class StackLaw(MetaLaw):
             if bad or not ws or abs(sum(ws.values()) - 1.0) > 1e-6:
                 raise InputError(f"saved stack weights of {c!r} must be finite, >= 0, sum to 1 and name members "
                                  f"fitted to it ({sorted(names)}); got {ws}")
+        # Each column's last weight is not free (_add_weight_params), in a file saved before that too: a stack
+        # saved so loaded with n_vary (and n_par) one more per column than the same stack fitted now.
+        last = {f"w:{c}:{m}" for c, ws in self.weights_.items() for m in list(ws)[-1:]}
+        self.params_ = Params([replace(p, vary=False) if p.name in last else p for p in self.params_.values()])
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         w = column_width(self.weights_)  # full names: two evals cut to one prefix read the same
