@@ -554,18 +554,21 @@ def test_tokens_available_inline(capsys, tmp_path):
     assert doc["requested_tokens"] == 10**11 and olmo_insufficient(doc, ISSUE_TOKENS, 10**11) == []
 
 
-def test_a_yaml_tokens_file_is_refused_naming_the_formats_read(capsys, tmp_path):
+def test_a_yaml_tokens_file_is_read_as_a_mixture_file_is(capsys, tmp_path):
     # hunt31: 'optimize --tokens-available tk.yaml' read the YAML mapping as a CSV and said "missing column(s)
-    # ['domain', 'tokens']"; the docs promise a CSV domain,tokens or a JSON object, as export reads it.
+    # ['domain', 'tokens']"; hunt31d refused YAML, while a mixture file may be YAML (parse_user_yaml): now both read
+    # it, with counts as papers write them and a domain named 'no' kept as written.
     from mixlaw.budget import read_tokens_available
 
     tok = tmp_path / "tk.yaml"
-    tok.write_text("web: 1e12\ncode: 2e9\n")
-    says = (f"{tok}: a YAML file; tokens available are read from a CSV with columns domain,tokens, a JSON file "
-            "{domain: tokens} or inline text (web=1.2B,code=500M)")
-    code, _, err = _cli(capsys, "export", "--mixture", "web=0.5,code=0.5", "--tokens-available", str(tok),
-                        "--target-tokens", "1e10")
-    assert code == 2 and err.strip() == f"error: {says}"
+    tok.write_text("web: 1e12\ncode: 2B\nno: 5e9\n")
+    assert read_tokens_available(str(tok)) == {"web": 1e12, "code": 2e9, "no": 5e9}
+    code, out, err = _cli(capsys, "export", "--mixture", "web=0.5,code=0.25,no=0.25", "--tokens-available", str(tok),
+                          "--target-tokens", "1e10")
+    assert code == 0, err
+    (tmp_path / "bad.yml").write_text("- 1e12\n- 2e9\n")
+    with pytest.raises(InputError, match=re.escape("bad.yml: expected a non-empty YAML mapping {domain: tokens}")):
+        read_tokens_available(str(tmp_path / "bad.yml"))
     (tmp_path / "tk.txt").write_text(tok.read_text())
     with pytest.raises(InputError, match=re.escape("expected domain,tokens (a CSV; or a JSON file {domain: tokens} "
                                                    "named .json)")):

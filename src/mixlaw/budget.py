@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validation import parse_user_json, path_exists, read_user_text
+from ._validation import parse_user_json, parse_user_yaml, path_exists, read_user_text
 from .data import count_values, csv_missing, known_names
 from .errors import InputError
 
@@ -137,8 +137,8 @@ def max_shares(domains: Sequence[str], tokens_available: Mapping[str, float] | S
 
 
 def read_tokens_available(path: str) -> dict[str, float]:
-    """Tokens per domain from a CSV with columns ``domain,tokens``, a JSON object ``{domain: tokens}``, or inline
-    text that names no file: ``web=1.2B,code=500M`` (a name with a comma quoted, ``"web, news"=1B``) or a JSON
+    """Tokens per domain from a CSV with columns ``domain,tokens``, a JSON or YAML mapping ``{domain: tokens}``, or
+    inline text that names no file: ``web=1.2B,code=500M`` (a name with a comma quoted, ``"web, news"=1B``) or a JSON
     object, as ``--mixture`` and ``--paths`` take theirs (hunt24: only a file was read, and 'web=1B,code=5e8' said
     it was no such file)."""
     spec = str(path)
@@ -163,9 +163,12 @@ def read_tokens_available(path: str) -> dict[str, float]:
             raise InputError(f"{path}: expected a non-empty JSON object {{domain: tokens}}")
         items = list(doc.items())
     elif p.suffix.lower() in (".yaml", ".yml"):
-        # Read as a CSV, a YAML mapping said "missing column(s) ['domain', 'tokens']" (hunt31).
-        raise InputError(f"{path}: a YAML file; tokens available are read from a CSV with columns domain,tokens, a "
-                         "JSON file {domain: tokens} or inline text (web=1.2B,code=500M)")
+        # Read as a CSV, a YAML mapping said "missing column(s) ['domain', 'tokens']" (hunt31); a mixture file may be
+        # YAML, so this one may too (the same reader: keys as written, aliases bounded).
+        doc = parse_user_yaml(text, path)
+        if not isinstance(doc, dict) or not doc:
+            raise InputError(f"{path}: expected a non-empty YAML mapping {{domain: tokens}} (web: 1.2B)")
+        items = list(doc.items())
     else:
         try:
             # The domain column as text: a domain named 'NA' or 'None' read as missing (the domain 'nan'), '007' as 7.
@@ -182,7 +185,7 @@ def read_tokens_available(path: str) -> dict[str, float]:
     first: dict[str, str] = {}
     for i, (d, v) in enumerate(items):
         where = (f"--tokens-available, item {i + 1}" if inline
-                 else f"{path}:{i + 2}" if p.suffix.lower() != ".json" else str(path))
+                 else str(path) if p.suffix.lower() in (".json", ".yaml", ".yml") else f"{path}:{i + 2}")
         if not str(d).strip():
             raise InputError(f"{where}: the domain name is empty")
         if str(d) in first:

@@ -54,7 +54,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                                                 "repeatable."),
                prior: str | None = typer.Option(None, "--prior", help="Dirichlet prior: a=0.5,b=0.3,..."),
                tokens_available: str | None = typer.Option(None, "--tokens-available",
-                                                              help="CSV domain,tokens or JSON file, or inline "
+                                                              help="CSV domain,tokens, JSON or YAML file, or inline "
                                                                    "web=1.2B,code=500M."),
                target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
                                                           help="Target run tokens (1e11, 100B)."),

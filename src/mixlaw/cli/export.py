@@ -27,8 +27,8 @@ def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5 (
                                                      "domain,path."),
                decimals: int = typer.Option(6, "--decimals", help="Decimals of the rounded weights (sum exactly 1)."),
                tokens_available: str | None = typer.Option(None, "--tokens-available",
-                                                              help="Data per domain: CSV domain,tokens or JSON file, "
-                                                                   "or inline web=1.2B,code=500M."),
+                                                              help="Data per domain: CSV domain,tokens, JSON or YAML "
+                                                                   "file, or inline web=1.2B,code=500M."),
                target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
                                                           help="Run tokens (sets repetition and sizes; 1e11, 100B)."),
                export_option: list[str] | None = typer.Option(None, "--export-option", metavar="KEY=VALUE",

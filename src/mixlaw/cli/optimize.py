@@ -90,7 +90,7 @@ def optimize_cmd(ctx: typer.Context,
                  fixed: list[str] | None = typer.Option(None, "--fixed", metavar="DOMAIN=W",
                                                               help="Fix a domain's weight; repeatable."),
                  tokens_available: str | None = typer.Option(None, "--tokens-available",
-                                                                help="CSV domain,tokens or JSON file, or inline "
+                                                                help="CSV domain,tokens, JSON or YAML file, or inline "
                                                                      "web=1.2B,code=500M."),
                  target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
                                                             help="Target run tokens (1e11, 100B)."),
