@@ -1,4 +1,4 @@
-"""The ``export`` command: render a mixture (given inline or as a JSON/CSV file) in the config format of a
+"""The ``export`` command: render a mixture (given inline or as a JSON/YAML/CSV file) in the config format of a
 trainer (Megatron-LM/NeMo, OLMo-core, HF datasets, MosaicML Streaming) or as JSON, with weights rounded so
 that they sum to exactly 1.
 """
@@ -18,9 +18,10 @@ from ._common import COUNT, EXPORT_OPTION_HELP, JsonOpt, check_not_an_input, emi
 
 
 def export_cmd(mixture: str = typer.Option(..., "--mixture", help="a=0.5,b=0.5 (or a=50%,b=50%; a name "
-                                                                   "with ',' in double quotes), or a JSON/CSV/Parquet "
-                                                                   "mixture file (a w:<domain> row, a domain,weight "
-                                                                   "CSV, or what optimize --json prints)."),
+                                                                   "with ',' in double quotes), or a JSON/YAML/CSV/"
+                                                                   "Parquet mixture file (a w:<domain> row, a "
+                                                                   "domain,weight CSV, or what optimize --json "
+                                                                   "prints)."),
                fmt: str = typer.Option("json", "--format", help="megatron | olmo | hf | mosaic | json."),
                paths: str | None = typer.Option(None, "--paths",
                                                 help="JSON {domain: path} (a file, or inline) or a CSV file "
