@@ -570,8 +570,8 @@ def test_a_yaml_tokens_file_is_read_as_a_mixture_file_is(capsys, tmp_path):
     with pytest.raises(InputError, match=re.escape("bad.yml: expected a non-empty YAML mapping {domain: tokens}")):
         read_tokens_available(str(tmp_path / "bad.yml"))
     (tmp_path / "tk.txt").write_text(tok.read_text())
-    with pytest.raises(InputError, match=re.escape("expected domain,tokens (a CSV; or a JSON file {domain: tokens} "
-                                                   "named .json)")):
+    with pytest.raises(InputError, match=re.escape("expected domain,tokens (a CSV; or a JSON or YAML file "
+                                                   "{domain: tokens} named .json / .yaml)")):
         read_tokens_available(str(tmp_path / "tk.txt"))
 
 

@@ -66,6 +66,18 @@ def test_predict_the_mixture_file_optimize_or_export_wrote(tmp_path, capsys):
         assert len(rows) == n and rows[0]["pred:x"] == pytest.approx(2.75, abs=1e-6)
 
 
+def test_predict_a_yaml_mixture_file_as_export_reads_it(tmp_path, capsys):
+    # 'export --mixture m.yaml' reads a YAML mapping (d1c0113); 'predict --mixtures m.yaml' read it as a run table and
+    # said "unknown table format '.yaml'" (docs31).
+    law = _linear_law(tmp_path, capsys, n=20, seed=0)
+    mix = tmp_path / "m.yaml"
+    mix.write_text("web: 0.25\ncode: 0.75\n")
+    code, out, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(mix), "--json")
+    assert code == 0, err
+    (row,) = json.loads(out)["predictions"]
+    assert row["pred:x"] == pytest.approx(2.75, abs=1e-6)
+
+
 def test_predict_mixtures_from_a_table_of_checkpoints(tmp_path, capsys):
     """A run table with a step column (several checkpoints per run, e.g. the large runs to check predictions
     against) was refused as "duplicate run ... (same run, params as line 2)": the mixtures' validator dropped

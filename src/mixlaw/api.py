@@ -286,14 +286,16 @@ def _warn_own_scales(table: RunTable, result: PipelineResult, params: float | No
 
 
 def _one_mixture(mixtures: Any) -> dict[str, float] | None:
-    """One mixture given inline (``web=0.6,code=0.4``) or as a JSON file of one: what ``mixlaw export --format
-    json`` and ``optimize --json`` write (``predict --mixtures ox.json`` read it as a table and asked for
-    ``w:<domain>`` columns among 'domain', 'weight'). None for anything else, which is read as a table."""
+    """One mixture given inline (``web=0.6,code=0.4``), as a YAML file, or as a JSON file of one: what ``mixlaw
+    export --format json`` and ``optimize --json`` write (``predict --mixtures ox.json`` read it as a table and asked
+    for ``w:<domain>`` columns among 'domain', 'weight'). None for anything else, which is read as a table."""
     if not isinstance(mixtures, (str, os.PathLike)):
         return None
     spec = str(mixtures)
     if "=" in spec and not path_exists(spec):
         return parse_mixture(spec)
+    if Path(spec).suffix.lower() in (".yaml", ".yml") and Path(spec).is_file():
+        return parse_mixture(spec)  # no run table is YAML: it said "unknown table format '.yaml'" (docs31)
     if Path(spec).suffix.lower() == ".json" and Path(spec).is_file():
         try:
             mix = parse_mixture(spec)

@@ -144,7 +144,7 @@ def read_tokens_available(path: str) -> dict[str, float]:
     spec = str(path)
     inline = not path_exists(spec) and ("=" in spec or spec.lstrip().startswith("{"))
     p = Path(path)
-    text = "" if inline else read_user_text(p, "tokens-available (CSV domain,tokens or JSON {domain: tokens})")
+    text = "" if inline else read_user_text(p, "tokens-available (CSV domain,tokens or JSON/YAML {domain: tokens})")
     if inline and spec.lstrip().startswith("{"):
         doc = parse_user_json(spec, "--tokens-available")
         if not isinstance(doc, dict) or not doc:
@@ -178,8 +178,8 @@ def read_tokens_available(path: str) -> dict[str, float]:
             raise InputError(f"{path}: not a readable CSV ({e})") from None
         missing = [c for c in ("domain", "tokens") if c not in frame.columns]
         if missing:
-            raise InputError(f"{path}: missing column(s) {missing}; expected domain,tokens (a CSV; or a JSON file "
-                             "{domain: tokens} named .json)")
+            raise InputError(f"{path}: missing column(s) {missing}; expected domain,tokens (a CSV; or a JSON or YAML "
+                             "file {domain: tokens} named .json / .yaml)")
         items = list(zip(frame["domain"].astype(str), frame["tokens"], strict=True))
     out: dict[str, float] = {}
     first: dict[str, str] = {}
