@@ -111,6 +111,24 @@ def test_the_total_of_ye_total_is_its_composition_s_total() -> None:
     assert res.law_error["rmse"] == pytest.approx(rmse, rel=1e-9)
 
 
+def test_the_best_run_of_ye_total_s_total_is_its_composition_s_total() -> None:
+    # The best measured run was scored by the plain sum of the losses beside an optimum scored by ye-total's
+    # weighted total: "predicted objective = 4.6394 ... best run (measured) = 9.3890 (run '130'), predicted gain
+    # over it = 4.75 (50.59%)" (RegMix train_1m's first 200 runs, default composition).
+    t = mixlaw.load_regmix("train_1m").subset(np.arange(200))
+    names = ["pile_cc", "github"]
+    truth = t.losses(names) @ np.array([0.95, 0.05])
+    for law in ("ye-total", mixlaw.get_law("ye-total", composition={"pile_cc": 0.95, "github": 0.05})):
+        res = mixlaw.optimize_runs(t, law=law, targets=names, objective="total", trust_radius=0.5)
+        s = np.full(2, 0.5) if law == "ye-total" else np.array([0.95, 0.05])
+        measured = t.losses(names) @ s
+        assert res.best_run["objective"] == pytest.approx(float(measured.min()), rel=1e-12)
+        assert res.best_run["row"] == int(np.argmin(measured))
+    fitted = mixlaw.get_law("ye-total", composition={"pile_cc": 0.95, "github": 0.05}).fit(t, targets=names)
+    saved = mixlaw.optimize_saved_law(fitted, t, objective="total")
+    assert saved.best_run["objective"] == pytest.approx(float(truth.min()), rel=1e-12)
+
+
 def test_an_unknown_fixed_name_of_additive_ens_names_the_ensemble() -> None:
     # The member's check said "The 'fixed' parameter of ShukorAdditive names unknown parameter(s)
     # ['free:pile_cc.E']": another class than the one built, for a name copied from the ensemble's own params_.

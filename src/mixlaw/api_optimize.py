@@ -266,7 +266,7 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
             result.natural_losses = {names[0]: result.natural_losses[OBJECTIVE]}
     result.law_error = _law_error(fitted, table, names, asked)
     if own_runs:
-        result.best_run = best_measured_run(table, names, asked, maximize)
+        result.best_run = best_measured_run(table, names, asked, maximize, fitted)
 
 
 def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objective: Objective | None = None,
@@ -381,7 +381,7 @@ def _saved_law_run_figures(result: OptimumResult, law: MixingLaw, table: RunTabl
         result.nearest_run_name = str(table.runs[result.nearest_run])
         result.nearest_run_line = table.source_line(result.nearest_run)
     if evals and all(e in table.evals for e in evals):  # the best measured run, of the evals it combines
-        result.best_run = best_measured_run(table, evals, asked, maximize)
+        result.best_run = best_measured_run(table, evals, asked, maximize, law)
         one_eval = isinstance(asked, str) and asked in names  # a per-eval meta-law's CV row of that eval
         cv_error = _law_error(law, table, evals, asked) if OBJECTIVE in names or one_eval else None
         if cv_error is not None and "CV" in cv_error["source"]:  # an in-sample one needs the fitting runs

@@ -314,7 +314,7 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
         if opt.nearest_run is not None:
             opt.nearest_run_name = str(train.runs[opt.nearest_run])
             opt.nearest_run_line = train.source_line(opt.nearest_run)
-        opt.best_run = best_measured_run(train, names, obj, maximize)
+        opt.best_run = best_measured_run(train, names, obj, maximize, law)
         # The page's notes suggest --trust-radius / --bootstrap: name the command that takes them, for this
         # law, data and objective ('mixlaw report --trust-radius' is "No such option").
         opt.refine_with = _optimize_command(train, names, best, objective, maximize, random_state, data_options)

@@ -299,7 +299,7 @@ def active_design(runs: RunTable, k: int, *, law: str | Any = "ye-exp", targets:
 
     res = bootstrap_law(est, runs, names, n_boot=n_boot, random_state=seed, n_jobs=n_jobs, points=C)
     ok = _usable_refits(res, fitted)
-    oname, s = _objective_weights(objective, list(fitted.targets_))
+    oname, s = _objective_weights(objective, list(fitted.targets_), fitted)  # ye-total: its composition
     F = _reduce_objective(res.predictions[ok], oname, s, objective)  # (B, n_cand)
     f_hat, noise_var = _point_objective(fitted, runs, names, C, W_runs, oname, s, objective, predict_kw)
 

@@ -39,13 +39,15 @@ def check_not_constant(law: MixingLaw) -> None:
                          f"it cannot choose a mixture: add runs, lower its min_child_samples, or use another law")
 
 
-def best_measured_run(table: Any, targets: list[str], objective: Objective, maximize: bool = False
-                      ) -> dict[str, Any] | None:
+def best_measured_run(table: Any, targets: list[str], objective: Objective, maximize: bool = False,
+                      law: MixingLaw | None = None) -> dict[str, Any] | None:
     """The run of ``table`` whose measured ``objective`` of the ``targets`` is best (lowest, or highest when
     ``maximize``): ``{"run", "row", "line", "objective"}`` (``row`` 0-based, ``line`` its line in the table's file:
     :meth:`RunTable.source_line`), or None for a callable objective. The choice that needs no law, against which an
-    optimum's predicted objective is read (:attr:`OptimumResult.best_run`)."""
-    _, s = _objective_weights(objective, targets)
+    optimum's predicted objective is read (:attr:`OptimumResult.best_run`). ``law``: the law whose optimum it is
+    read beside, so that ye-total's ``'total'`` is its composition's total here too (the plain sum of the losses
+    was printed beside its weighted total: 9.39 for a predicted 4.64, a 'gain' of 51 %)."""
+    _, s = _objective_weights(objective, targets, law)
     # A row that misses a loss (a ragged fit's rows: NaN) has no measured objective; it is passed over.
     Y = table.losses(targets, allow_missing=True).reshape(len(table), -1)
     truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None

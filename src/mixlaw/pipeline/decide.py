@@ -193,7 +193,7 @@ def improvement_interval(result: PipelineResult, opt: OptimumResult, objective: 
     if iv is None or len(iv.boot_laws) < 2:
         return None
     # The law's own targets, as optimize_mixture reads the objective (one column for a law fitted on the total).
-    name, s = _objective_weights(objective, list(result.mixing_law.targets_))
+    name, s = _objective_weights(objective, list(result.mixing_law.targets_), result.mixing_law)
     scalar = _make_scalar(name, s, objective)
     W = np.vstack([opt.weight_array(), [opt.natural_weights[d] for d in result.domains]])
     deltas = []
@@ -269,7 +269,7 @@ def pipeline_steps_to_match(result: PipelineResult, optimum: Any, default: Any, 
                          "(nested route, or the direct route's joint law or dz-eq3; dz-eq1 takes N only)")
     if not (span > 1 and n_grid >= 3):
         raise InputError(f"span must be > 1 and n_grid >= 3; got {span!r}, {n_grid!r}")
-    name, s = _objective_weights(objective, list(result.targets))
+    name, s = _objective_weights(objective, list(result.targets), result.mixing_law)
     scalar = _make_scalar(name, s, objective)
     W = np.vstack([np.asarray(optimum, dtype=np.float64), np.asarray(default, dtype=np.float64)])
     grid = float(T) * np.exp(np.linspace(-np.log(span), np.log(span), n_grid))
