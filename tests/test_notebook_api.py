@@ -111,6 +111,18 @@ def test_the_total_of_ye_total_is_its_composition_s_total() -> None:
     assert res.law_error["rmse"] == pytest.approx(rmse, rel=1e-9)
 
 
+def test_an_array_or_series_objective_is_refused_in_one_line() -> None:
+    # 9d6ec99 compared the objective to 'total' before checking its type: an array or a pandas Series stopped on
+    # "ValueError: The truth value of an array with more than one element is ambiguous" (a Series: "of a Series").
+    import pandas as pd
+
+    t = mixlaw.load_regmix("train_1m").subset(np.arange(100))
+    law = mixlaw.get_law("linear").fit(t, targets=["pile_cc", "github"])
+    for objective in (np.array([0.5, 0.5]), pd.Series({"pile_cc": 0.5, "github": 0.5})):
+        with pytest.raises(mixlaw.InputError, match="objective must be 'mean', 'total', 'max', a mapping"):
+            mixlaw.optimize_mixture(law, objective=objective, runs=t)
+
+
 def test_the_best_run_of_ye_total_s_total_is_its_composition_s_total() -> None:
     # The best measured run was scored by the plain sum of the losses beside an optimum scored by ye-total's
     # weighted total: "predicted objective = 4.6394 ... best run (measured) = 9.3890 (run '130'), predicted gain

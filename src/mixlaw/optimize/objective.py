@@ -163,7 +163,9 @@ def _objective_weights(objective: Objective, targets: list[str],
     (mean, total, one eval set, a mapping) are :func:`~mixlaw.laws.selection.objective_weights`'s, but for 'total'
     of a fitted ``law`` that knows its eval sets' composition (ye-total's ``composition_``): its total
     ``sum_i s_i L_i``, what its ``predict_total`` gives (the plain sum of the losses ignored ``composition=``)."""
-    composition = getattr(law, "composition_", None) if objective == "total" else None
+    # isinstance first: an array or Series objective, compared to "total" elementwise, stopped on numpy's and
+    # pandas' "truth value ... is ambiguous" where it was the InputError below.
+    composition = getattr(law, "composition_", None) if isinstance(objective, str) and objective == "total" else None
     if composition is not None and list(getattr(law, "targets_", [])) == list(targets):
         return "total", np.asarray(composition, dtype=np.float64).copy()
     if callable(objective):
