@@ -129,3 +129,22 @@ def test_compare_says_what_it_takes(tmp_path) -> None:  # type: ignore[no-untype
     assert list(holdout_split(table.frame, 0.2)[0].runs) == list(train.runs)
     one = compare(train, tests, laws="linear").to_dict()["laws"]
     assert len(one) == 1 and one[0]["splits"] == compare(train, tests, laws=["linear"]).to_dict()["laws"][0]["splits"]
+
+
+def test_compare_refuses_a_seed_it_would_drop(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # compare(..., laws=[YePower()], random_state=5) fitted the instance's own random_state, 0, without a word (the
+    # seed reaches only the laws given by key), as fit_table did before 8614567; same rule, same words.
+    import pytest
+
+    import mixlaw
+    from mixlaw.compare import compare, holdout_split
+
+    train, tests = holdout_split(mixlaw.read_runs(_table(tmp_path, steps=(100,))), 0.2, random_state=3)
+    with pytest.raises(mixlaw.InputError, match=r"^compare: random_state=5 seeds a law given by key; .* "
+                                                r"Linear, fitted with its own \(random_state=0\)"):
+        compare(train, tests, laws=["loglinear", mixlaw.get_law("linear")], random_state=5)
+    # keys only (the CLI's --seed), the instance's own seed, or the default: no conflict
+    assert compare(train, tests, laws=["linear"], random_state=5).to_dict()["laws"][0]["splits"]
+    board = compare(train, tests, laws=[mixlaw.get_law("linear", random_state=5)], random_state=5).to_dict()
+    assert board["laws"][0].get("error") is None
+    assert compare(train, tests, laws=[mixlaw.get_law("linear", random_state=5)]).to_dict()["laws"][0]["splits"]

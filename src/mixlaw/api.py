@@ -52,7 +52,7 @@ from .export_input import _mixture_from_frame, is_domain_weight
 from .importers import read_any_runs
 from .importers import read_any_runs as read_runs  # noqa: F401  (api.read_runs, as mixlaw.read_runs: what --runs reads)
 from .laws import available_laws, get_law, law_from_dict
-from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw, check_law_arg
+from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw, check_law_arg, check_seed_reaches
 from .pipeline import PipelineResult
 from .pipeline.result import far_below_line, short_label
 
@@ -130,12 +130,8 @@ def fit_table(table: RunTable | pd.DataFrame | str | os.PathLike[str], *, law: s
         raise InputError(f"fit_table: options {sorted(options)} configure a law given by key (law='linear', "
                          f"alpha=5.0); the law given is an instance, {type(law).__name__}: set them on it "
                          f"(law.set_params(...)) or give its key")
-    if not isinstance(law, str) and random_state != 0 and law.get_params().get("random_state") != random_state:
-        # fit_table(t, law=YePower(), random_state=5) fitted the instance's own seed, 0, without a word.
-        raise InputError(f"fit_table: random_state={random_state!r} seeds a law given by key; the law given is an "
-                         f"instance, {type(law).__name__}, fitted with its own "
-                         f"(random_state={law.get_params().get('random_state')!r}): set it on the law "
-                         "(law.set_params(random_state=...)) or give its key")
+    # fit_table(t, law=YePower(), random_state=5) fitted the instance's own seed, 0, without a word.
+    check_seed_reaches(law, random_state, "fit_table")
     table = frame_as_table(table)  # a DataFrame in the run table's columns, as law.fit reads one
     if not isinstance(table, RunTable):
         table = read_any_runs(table)  # as --runs: a table or a pair

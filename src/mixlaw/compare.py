@@ -28,7 +28,7 @@ from .data import SCALE_RATIO, RunTable, frame_as_table, scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, FitError, InputError, ScaleWarning, user_stacklevel
 from .evals import unweighted_gaps
 from .laws import available_laws, get_law
-from .laws.base import MixingLaw, check_law_arg
+from .laws.base import MixingLaw, check_law_arg, check_seed_reaches
 from .laws.registry import missing_extra
 from .laws.scale_inputs import SCALE_BLIND_MARK, scale_blind_message
 from .laws.selection import (
@@ -238,6 +238,9 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
         Law keys (``"ye-exp"``, also ``"auto"`` and ``"stack"``) or configured laws, whose rows are named by their
         key and the options that differ from the defaults (``ye-pow(gamma_pooling=10)``); each is fitted as a copy
         (the instance given is left as it was). Default: :func:`default_laws`.
+    random_state : int, default=0
+        Seed of the laws given by key; a law given as an instance is fitted with its own, and a different
+        ``random_state`` beside it is an InputError (set it on the law: ``law.set_params(random_state=...)``).
     objective : "mean", "total", eval name or {eval: weight}, optional
         Score the objective :math:`\\sum_i s_i L_i` of ``targets`` (one column) instead of each eval set.
     fit_on : tuple of str, default=("per-eval", "direct")
@@ -304,6 +307,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     given = list(laws if laws is not None else default_laws())
     for k in given:
         check_law_arg(k, "compare")  # laws=[3] stopped on "AttributeError: 'int' object has no attribute ..."
+        # laws=[YePower()], random_state=5 fitted the instance's own seed, 0, without a word (as fit_table did).
+        check_seed_reaches(k, random_state, "compare")
     # A law given as an instance is fitted as a copy (scikit-learn's clone): compare refitted the instance itself, so a
     # law fitted on every run before the call was, after it, the law of the fitting split and of compare's targets.
     law_objs = [_make_law(k, random_state, objective, n_folds, fit_on) if isinstance(k, str) else k.clone()

@@ -844,6 +844,19 @@ def check_law_arg(law: Any, where: str) -> None:
                          f"{law!r}"[:300])
 
 
+def check_seed_reaches(law: Any, random_state: Any, where: str) -> None:
+    """Refuse a ``random_state`` that a law given as an instance would not take: the seed configures laws given by
+    key, and an instance is fitted with its own. ``fit_table(t, law=YePower(), random_state=5)`` and
+    ``compare(train, tests, laws=[YePower()], random_state=5)`` fitted the instance's seed, 0, without a word. The
+    instance's own seed, or the default 0, is no conflict."""
+    if isinstance(law, str) or random_state == 0 or law.get_params().get("random_state") == random_state:
+        return
+    raise InputError(f"{where}: random_state={random_state!r} seeds a law given by key; the law given is an "
+                     f"instance, {type(law).__name__}, fitted with its own "
+                     f"(random_state={law.get_params().get('random_state')!r}): set it on the law "
+                     "(law.set_params(random_state=...)) or give its key")
+
+
 def warm_clone(fitted: MixingLaw) -> MixingLaw:
     """An unfitted copy of ``fitted`` whose next fit starts from ``fitted``'s parameters, with one start.
 
