@@ -208,3 +208,25 @@ def test_a_frame_without_one_of_the_laws_domains_is_refused_naming_the_column():
     whole = df.assign(**{"w:web": df["w:web"] + df["w:wiki"]}).drop(columns="w:wiki")
     with pytest.raises(DataError, match=r"missing weight column\(s\) \['w:wiki'\]"):
         law.predict(whole)
+
+
+def test_a_domain_at_share_0_that_the_law_lacks_is_left_out_in_every_form():
+    # A run-table frame with an all-zero 'w:news' was predicted (the column trains on nothing: table_weights_for),
+    # while the same mixtures as a plain-named frame, a Series or a {domain: share} mapping were refused ("not a
+    # domain: ['news']", "not among the law's domains").
+    f = _frame(30, 0)
+    law = get_law("linear").fit(f, targets="x")
+    want = law.predict(f)
+    plain = f[["w:web", "w:code", "w:wiki"]].set_axis(["web", "code", "wiki"], axis=1).assign(news=0.0)
+    np.testing.assert_allclose(law.predict(f.assign(**{"w:news": 0.0})), want, rtol=1e-12)
+    np.testing.assert_allclose(law.predict(plain), want, rtol=1e-12)
+    np.testing.assert_allclose(law.predict(plain[["news", "wiki", "web", "code"]]), want, rtol=1e-12)
+    np.testing.assert_allclose(law.predict(plain.iloc[0]), want[:1], rtol=1e-12)
+    one = {"web": 0.5, "wiki": 0.5}
+    np.testing.assert_array_equal(law.predict({**one, "news": 0}), law.predict(one))
+    np.testing.assert_array_equal(law.predict([{**one, "w:news": 0.0}, one]), law.predict([one, one]))
+    # a share anywhere is still refused, in each form
+    with pytest.raises(InputError, match=r"not a domain: \['news'\]"):
+        law.predict(plain.assign(news=[0.0] * 29 + [0.1]))
+    with pytest.raises(InputError, match=r"\['news'\] that are not among the law's domains"):
+        law.predict({"web": 0.5, "wiki": 0.4, "news": 0.1})

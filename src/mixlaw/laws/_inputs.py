@@ -228,10 +228,21 @@ def _mapping_row(mix: Mapping[Any, Any], domains: Sequence[str]) -> np.ndarray:
     named = {str(k)[len(WEIGHT_PREFIX):] if str(k).startswith(WEIGHT_PREFIX) else str(k): v for k, v in mix.items()}
     if len(named) != len(mix):
         raise InputError(f"the mixture names a domain twice, with and without {WEIGHT_PREFIX!r}: {list(map(str, mix))}")
-    unknown = [k for k in named if k not in domains]
+    # A domain the law was not fitted on at share 0 trains on nothing and is left out, as a run table's all-zero
+    # weight column is (table_weights_for): law.predict({"a": 0.5, "b": 0.5, "c": 0, "d": 0}) was refused where
+    # the same mixture as a run-table frame with w:d all 0 was predicted.
+    unknown = [k for k in named if k not in domains and not _is_zero(named[k])]
     if unknown:
         raise InputError(f"the mixture names domain(s) {unknown} that are not among the law's domains {list(domains)}")
     return np.array([[named.get(d, 0.0) for d in domains]], dtype=np.float64)
+
+
+def _is_zero(share: Any) -> bool:
+    """Whether a mapping's share is the number 0 (a text or NaN share is not: the caller names such a domain)."""
+    try:
+        return float(share) == 0.0
+    except (TypeError, ValueError):
+        return False
 
 
 def _numbers(col: pd.Series) -> bool:
@@ -281,7 +292,10 @@ def _named_columns(X: pd.DataFrame, *, for_fit: bool, domains: Sequence[str] | N
             or (fitted_columns is not None and cols == list(fitted_columns))):
         return X, None, scale
     missing = [d for d in domains if d not in cols]
-    unknown = [c for c in cols if c not in domains]
+    # A column that is not a domain and is 0 in every row is left out, as a run table's is (table_weights_for):
+    # a plain frame with an all-zero 'd' was refused where the same frame with w: columns was predicted.
+    unknown = [c for c in cols if c not in domains
+               and pd.to_numeric(X[c], errors="coerce").fillna(1).astype(bool).any()]
     if missing or unknown:
         raise InputError(f"the frame's columns {cols} are not the law's domains {list(domains)}"
                          + (f"; missing: {missing}" if missing else "")
