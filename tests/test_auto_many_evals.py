@@ -56,7 +56,9 @@ def test_fit_auto_on_many_evals_prints_a_bounded_summary_with_the_cv_first(capsy
     # One line per eval set (its choice and runner-up), parameters counted, not listed: bounded by the evals.
     for t in names:
         assert sum(1 for ln in lines if ln.split()[:1] == [t]) == 1
-    assert "[[Params]]  " in out and "--verbose lists them" in out and "bounds=[" not in out
+    # the flag and the Python call: "--verbose lists them" named a flag a notebook has not
+    assert "[[Params]]  " in out and "--verbose (report().text(verbose=True)) lists them" in out
+    assert "bounds=[" not in out
     assert len(lines) <= N_EVALS + 30
     # --verbose: the full report (every parameter, every CV row); --json: every row as data, unchanged.
     code, full, _ = _cli(capsys, *args, "--verbose")
@@ -88,7 +90,8 @@ def test_few_evals_but_many_parameters_print_a_summary(monkeypatch) -> None:
     assert "bounds=[" in str(law.report())  # under the threshold: the full report
     monkeypatch.setattr(auto_module, "SUMMARY_PARAMS", n_free - 1)
     text = str(law.report())
-    assert "bounds=[" not in text and f"[[Params]]  {n_free} free" in text and "--verbose lists them" in text
+    assert "bounds=[" not in text and f"[[Params]]  {n_free} free" in text
+    assert "--verbose (report().text(verbose=True)) lists them" in text
     assert "[[Cross-validation]]" in text and f"  {names[0]}:" in text  # the CV table in full: 2 eval sets
     assert "bounds=[" in law.report().text(verbose=True)
 

@@ -23,6 +23,8 @@ from ._validation import first_and_more
 MIN_CORREL = 0.3
 #: Eval sets named in one line of a grouped warning before "and N more".
 GROUP_NAMES = 4
+#: How a summary names its full text: the command's flag and the Python call (the report does not know which read it).
+FULL_TEXT = "--verbose (report().text(verbose=True))"
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 
 
@@ -226,12 +228,13 @@ class FitReport:
                 tag = name.split(":", 1)[0]
                 tags[tag] = tags.get(tag, 0) + 1
         per = ", ".join(f"{t} {n}" for t, n in tags.items())
-        lines.append(f"[[Params]]  {n_vary} free{f' ({per})' if per else ''}: --verbose lists them, --json and the "
-                     "saved law hold them")
+        # Read from Python, "--verbose lists them" named a flag a notebook has not: report().text(verbose=True) is it.
+        lines.append(f"[[Params]]  {n_vary} free{f' ({per})' if per else ''}: {FULL_TEXT} lists them, --json and "
+                     "the saved law hold them")
         if self.warnings:
             grouped = group_warnings(self.warnings, self.evals, self.domains)
             lines.append(f"[[Warnings]]  {len(self.warnings)} of the refitted laws, grouped ({len(grouped)}); "
-                         "--verbose lists each")
+                         f"{FULL_TEXT} lists each")
             lines.extend("    " + w for w in grouped[:20])
             if len(grouped) > 20:
                 lines.append(f"    ... and {len(grouped) - 20} more kinds")
