@@ -349,7 +349,10 @@ def bootstrap_law(law: MixingLaw | str, table: Any, targets: str | Sequence[str]
     Percentile intervals (not bias-corrected); replicates that fail to fit are dropped and counted in
     ``n_failed``. The interval on the optimum's predicted objective is taken over the replicate laws
     evaluated at the point-estimate optimum, i.e. the uncertainty of the loss of the mixture one would
-    actually train; ``replicate_optimum_objective`` holds each replicate's own optimum value.
+    actually train; ``replicate_optimum_objective`` holds each replicate's own optimum value. That interval can
+    exclude the point estimate: the optimum is chosen where the full-data law predicts lowest (highest, maximised),
+    so its value carries that law's luck, which the refits do not share (the optimizer's curse); the optimum's report
+    then says so in a note.
 
     Examples
     --------
