@@ -59,23 +59,15 @@ def test_predict_the_mixture_file_optimize_or_export_wrote(tmp_path, capsys):
     printed.write_text(json.dumps({"schema_version": 1, "optimum": {"weights": {"web": 0.25, "code": 0.75}}}))
     records = tmp_path / "table.json"  # a run table stored as JSON records is still a table
     records.write_text(json.dumps([{"run": "a", "w:web": 0.25, "w:code": 0.75}, {"run": "b", "w:web": 1, "w:code": 0}]))
-    for path, n in ((exported, 1), (printed, 1), (records, 2)):
+    # 'export --mixture m.yaml' reads a YAML mapping (d1c0113); predict read it as a run table and said "unknown
+    # table format '.yaml'" (docs31).
+    yaml_mix = tmp_path / "m.yaml"
+    yaml_mix.write_text("web: 0.25\ncode: 0.75\n")
+    for path, n in ((exported, 1), (printed, 1), (records, 2), (yaml_mix, 1)):
         code, out, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(path), "--json")
         assert code == 0, err
         rows = json.loads(out)["predictions"]
         assert len(rows) == n and rows[0]["pred:x"] == pytest.approx(2.75, abs=1e-6)
-
-
-def test_predict_a_yaml_mixture_file_as_export_reads_it(tmp_path, capsys):
-    # 'export --mixture m.yaml' reads a YAML mapping (d1c0113); 'predict --mixtures m.yaml' read it as a run table and
-    # said "unknown table format '.yaml'" (docs31).
-    law = _linear_law(tmp_path, capsys, n=20, seed=0)
-    mix = tmp_path / "m.yaml"
-    mix.write_text("web: 0.25\ncode: 0.75\n")
-    code, out, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(mix), "--json")
-    assert code == 0, err
-    (row,) = json.loads(out)["predictions"]
-    assert row["pred:x"] == pytest.approx(2.75, abs=1e-6)
 
 
 def test_predict_mixtures_from_a_table_of_checkpoints(tmp_path, capsys):
