@@ -70,6 +70,18 @@ def test_predict_the_mixture_file_optimize_or_export_wrote(tmp_path, capsys):
         assert len(rows) == n and rows[0]["pred:x"] == pytest.approx(2.75, abs=1e-6)
 
 
+def test_predict_names_a_yaml_mixture_weight_that_is_not_a_number(tmp_path, capsys):
+    # 'web: abc' in m.yaml stopped on numpy's "ufunc 'isfinite' not supported for the input types" (a traceback,
+    # exit 1), where the same weight in a JSON file, and export --mixture m.yaml, name it.
+    law = _linear_law(tmp_path, capsys, n=20, seed=0)
+    for i, (text, shown) in enumerate((("web: abc\ncode: 0.75\n", "'abc'"), ("web: 25%\ncode: 75%\n", "'25%'"),
+                                       ("web: null\ncode: 0.75\n", "None"), ("web: true\ncode: 0.75\n", "True"))):
+        path = tmp_path / f"m{i}.yaml"
+        path.write_text(text)
+        code, _, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(path))
+        assert code == 2 and f"weight of domain 'web' is not a number: {shown}" in err, err
+
+
 def test_predict_mixtures_from_a_table_of_checkpoints(tmp_path, capsys):
     """A run table with a step column (several checkpoints per run, e.g. the large runs to check predictions
     against) was refused as "duplicate run ... (same run, params as line 2)": the mixtures' validator dropped

@@ -291,7 +291,11 @@ def _one_mixture(mixtures: Any) -> dict[str, float] | None:
     if "=" in spec and not path_exists(spec):
         return parse_mixture(spec)
     if Path(spec).suffix.lower() in (".yaml", ".yml") and Path(spec).is_file():
-        return parse_mixture(spec)  # no run table is YAML: it said "unknown table format '.yaml'" (docs31)
+        # No run table is YAML: it said "unknown table format '.yaml'" (docs31). Its weights are checked as a JSON
+        # file's are: 'web: abc' stopped on numpy's "ufunc 'isfinite' not supported for the input types".
+        mix = parse_mixture(spec)
+        _not_a_number(mix, spec)
+        return mix
     if Path(spec).suffix.lower() == ".json" and Path(spec).is_file():
         try:
             mix = parse_mixture(spec)
@@ -302,9 +306,15 @@ def _one_mixture(mixtures: Any) -> dict[str, float] | None:
         if mix and not any(isinstance(v, (Mapping, list)) for v in mix.values()):
             # A flat {domain: weight} object is one mixture, never a table (pandas said "If using all scalar values,
             # you must pass an index"): name the weight that is not a number, as export --mixture does.
-            d, v = next((d, v) for d, v in mix.items() if isinstance(v, bool) or not isinstance(v, (int, float)))
-            raise InputError(f"{spec}: weight of domain {d!r} is not a number: {v!r}")
+            _not_a_number(mix, spec)
     return None
+
+
+def _not_a_number(mix: Mapping[str, Any], spec: str) -> None:
+    """Refuse a mixture file's weight that is not a number, naming it, as export --mixture does."""
+    bad = next(((d, v) for d, v in mix.items() if isinstance(v, bool) or not isinstance(v, (int, float))), None)
+    if bad is not None:
+        raise InputError(f"{spec}: weight of domain {bad[0]!r} is not a number: {bad[1]!r}")
 
 
 def _mixture_table(mixtures: str | os.PathLike[str] | pd.DataFrame, weight_tol: float,
