@@ -70,6 +70,21 @@ def test_predict_the_mixture_file_optimize_or_export_wrote(tmp_path, capsys):
         assert len(rows) == n and rows[0]["pred:x"] == pytest.approx(2.75, abs=1e-6)
 
 
+def test_predict_leaves_out_a_domain_the_law_lacks_at_share_0_in_one_mixture(tmp_path, capsys):
+    # 'predict --mixtures web=0.25,code=0.75,news=0' said "unknown domain(s) ['news']", where a table row with
+    # w:news = 0 is predicted with a warning, and law.predict({..., "news": 0}) predicts (1c3ba59).
+    law = _linear_law(tmp_path, capsys, n=20, seed=0)
+    yaml_mix = tmp_path / "m.yaml"
+    yaml_mix.write_text("web: 0.25\ncode: 0.75\nnews: 0\n")
+    for spec in ("web=0.25,code=0.75,news=0", str(yaml_mix)):
+        code, out, err = _run(capsys, "predict", "--law", str(law), "--mixtures", spec, "--json")
+        assert code == 0, err
+        assert json.loads(out)["predictions"][0]["pred:x"] == pytest.approx(2.75, abs=1e-6)
+        assert "['w:news'] are 0 in every row and not among the law's domains; ignored" in err
+    code, _, err = _run(capsys, "predict", "--law", str(law), "--mixtures", "web=0.25,code=0.65,news=0.1")
+    assert code == 2 and "unknown domain(s) ['news']" in err
+
+
 def test_predict_names_a_yaml_mixture_weight_that_is_not_a_number(tmp_path, capsys):
     # 'web: abc' in m.yaml stopped on numpy's "ufunc 'isfinite' not supported for the input types" (a traceback,
     # exit 1), where the same weight in a JSON file, and export --mixture m.yaml, name it.
