@@ -238,7 +238,8 @@ def _mapping_row(mix: Mapping[Any, Any], domains: Sequence[str]) -> np.ndarray:
 
 
 def _is_zero(share: Any) -> bool:
-    """Whether a mapping's share is the number 0 (a text or NaN share is not: the caller names such a domain)."""
+    """Whether a mapping's share reads as the number 0 (``0``, ``0.0``, the text ``'0'``, as the law's own domains'
+    text shares are read); NaN, None or other text is not, and the caller names such a domain."""
     try:
         return float(share) == 0.0
     except (TypeError, ValueError):
