@@ -780,3 +780,17 @@ def test_a_bad_dirichlet_prior_names_the_option_and_the_domain(capsys):
     code, _, err = _cli(capsys, "design", "--domains", "web,code", "--method", "dirichlet", "--prior",
                         "web=0.5,code=0.3,books=0.2", "--n", "3")
     assert code == 2 and "prior (--prior): unknown domain(s) ['books']" in err
+
+
+def test_select_keeps_distinct_mixtures_when_pilots_are_replicated():
+    # hunt31: 12 mixtures each run twice (losses 0.001 apart), --select 8 kept r0, r2 and their replicates r0s1,
+    # r2s1 (4 mixtures left untried); replicates are one candidate, their losses averaged.
+    rng, law = _ye_world(0, n_domains=3)
+    W = rng.dirichlet(np.ones(3), size=12)
+    y = law(W) * np.exp(0.01 * rng.standard_normal(12))
+    W2, y2 = np.vstack([W, W]), np.concatenate([y, y + 0.001])
+    sel = select_subset(W2, y2, 8, random_state=0)
+    assert len(sel.indices) == 8
+    assert len(np.unique(np.round(W2[sel.indices], 12), axis=0)) == 8, sel.indices
+    with pytest.raises(InputError, match="12 distinct mixtures"):
+        select_subset(W2, y2, 12)

@@ -22,7 +22,7 @@ from ..data import WEIGHT_TOL, RunTable, frame_as_table
 from ..errors import InputError, MixlawWarning
 from ..laws._fit_input import _weight_tol, _weights_on_simplex
 from ..laws.ye import YeExponential
-from .sampling import design_frame
+from .sampling import DEDUP_DECIMALS, design_frame
 
 
 @dataclass
@@ -163,7 +163,8 @@ def select_subset(weights: Any, losses: Any, k: int, *, criterion: str = "expect
         Pilot-run losses (> 0) of every candidate.
     k : int
         Subset size; needs ``n_domains + 1 <= k < n`` (the law has ``n_domains + 1`` free coefficients
-        per target).
+        per target), ``n`` counting distinct mixtures: replicated pilots (equal rows) are one candidate, scored
+        on their mean losses, and the first of them is the one returned.
     criterion : {"expected", "observed"}, default="expected"
     n_restarts : int, default=8
     max_evals : int, default=20000
@@ -207,11 +208,21 @@ def select_subset(weights: Any, losses: Any, k: int, *, criterion: str = "expect
     # "law 'ye-exp': ... raise weight_tol=", a keyword select_subset did not take, and the scorers' regressions
     # (no intercept: rows sum to 1) read rows within the tolerance as given.
     W = _weights_on_simplex(W, _weight_tol(weight_tol), "select_subset")
+    n_rows = W.shape[0]
+    # Replicates (one mixture, several seeds) are one candidate, their losses averaged: scored as independent
+    # rows, 8 of 12 mixtures each run twice kept 2 mixtures twice and left 4 unused (hunt31).
+    _, first, group = np.unique(np.round(W, DEDUP_DECIMALS), axis=0, return_index=True, return_inverse=True)
+    group = np.asarray(group).ravel()
+    if first.size < n_rows:
+        W = W[first]
+        Y = np.vstack([Y[group == g].mean(axis=0) for g in range(first.size)])
     n, M = W.shape
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise InputError(f"k must be an integer; got {k!r}")
     if k >= n:
-        raise InputError(f"cannot select {k} of {n} pilot runs: --select must be smaller than the number of runs")
+        what = f"runs ({n} distinct mixtures; replicates count once)" if n < n_rows else "runs"
+        raise InputError(f"cannot select {k} of {n_rows} pilot runs: --select must be smaller than the number of "
+                         f"{what}")
     if k < M + 1:
         raise InputError(f"cannot select {k} runs: Ye's law has {M + 1} coefficients per target for {M} domains, "
                          f"so the subset needs at least {M + 1} runs")
@@ -266,6 +277,7 @@ def select_subset(weights: Any, losses: Any, k: int, *, criterion: str = "expect
         raise InputError(f"no subset of {k} pilot runs determines the law (the mixtures are too alike); "
                          "select more runs")
     random_scores = [np.inf if v >= SINGULAR else v for v in random_scores]
+    best_sel = np.sort(first[best_sel]) if first.size < n_rows else best_sel
     return SubsetSelection(indices=best_sel, score=float(best_score), random_scores=np.asarray(random_scores),
                            n_evals=evals, criterion=criterion, c=c)
 
