@@ -87,6 +87,18 @@ def test_all_and_none() -> None:
     assert res.status == "none" and res.proportion == 0.0
 
 
+def test_a_falling_curve_is_not_within_tolerance_at_every_share() -> None:
+    # hunt31: the web loss 2.5 + 0.5 exp(-2p) falls as code is added; at threshold 2.8 it is above it below
+    # p = ln(1/0.6)/2 = 0.2554, yet the report said "every share up to 1 keeps the loss within tolerance".
+    p = np.linspace(0.0, 0.7, 8)
+    frame = pd.DataFrame({"run": [f"c{i}" for i in range(p.size)], "w:web": 1 - p, "w:code": p,
+                          "loss:web": 2.5 + 0.5 * np.exp(-2.0 * p)})
+    res = critical_proportion(RunTable(frame), pre_loss=2.8, n_boot=0)
+    assert res.proportion == 1.0 and res.status == "from"
+    assert res.lower == pytest.approx(np.log(1 / 0.6) / 2, abs=1e-3)
+    assert "every share up to 1" not in str(res) and "below 0.2554" in str(res)
+
+
 def test_arrays() -> None:
     p = np.linspace(0, 1, 8)
     res = critical_proportion(p, _orig(p), pre_loss=PRE, n_boot=0)

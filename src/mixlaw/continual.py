@@ -56,9 +56,10 @@ class CriticalProportion:
         p*: the largest new-domain share whose predicted original-domain loss stays within tolerance.
     interval : (float, float) or None
         Bootstrap percentile interval of p* (runs resampled, the pre-training loss held fixed).
-    status : {"crossing", "all", "none"}
+    status : {"crossing", "all", "from", "none"}
         "crossing": the predicted loss crosses the threshold at p*; "all": every share up to 1 stays within
-        tolerance (p* = 1); "none": even p = 0 exceeds it (p* = 0).
+        tolerance (p* = 1); "from": p* = 1 too, but the loss exceeds the threshold below ``lower`` (the new
+        domain lowers the original's loss); "none": even p = 0 exceeds it (p* = 0).
     pre_loss, tolerance, threshold : float
         Original-domain loss before continual pretraining, the tolerance, and their sum.
     pre_source : str
@@ -88,6 +89,7 @@ class CriticalProportion:
     level: float = 0.9
     n_failed: int = 0
     boot_law: str | None = None
+    lower: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"original": self.original, "new": self.new, "critical_proportion": self.proportion,
@@ -95,7 +97,7 @@ class CriticalProportion:
                 "n_boot": self.n_boot, "n_failed": self.n_failed, "status": self.status, "pre_loss": self.pre_loss,
                 "pre_source": self.pre_source, "tolerance": self.tolerance, "threshold": self.threshold,
                 "n_runs": self.n_runs, "new_loss_at_critical": self.new_loss_at_critical,
-                "boot_law": self.boot_law, "law": self.law.to_dict()}
+                "boot_law": self.boot_law, "lower": self.lower, "law": self.law.to_dict()}
 
     def __str__(self) -> str:
         p = self.law.params_
@@ -112,6 +114,8 @@ class CriticalProportion:
         lines.append(crit)
         lines.append({"crossing": f"    above it the predicted {self.original} loss exceeds the threshold",
                       "all": "    every share up to 1 keeps the loss within tolerance",
+                      "from": f"    the shares from {self.lower or 0.0:.4f} up to 1 keep the loss within tolerance; "
+                              f"below {self.lower or 0.0:.4f} the predicted {self.original} loss exceeds the threshold",
                       "none": f"    even p = 0 exceeds the threshold: continual pretraining on {self.original} "
                               "alone does not get back to its pre-training loss"}[self.status])
         if self.new_loss_at_critical is not None:
@@ -127,7 +131,7 @@ def _crossing(p: np.ndarray, L: np.ndarray, thr: float) -> tuple[float, str]:
     if not ok[0] and not ok.any():
         return 0.0, "none"
     if ok[-1]:
-        return 1.0, "all"
+        return 1.0, "all" if ok.all() else "from"
     i = int(np.flatnonzero(ok)[-1])  # last share within tolerance; L(p[i+1]) > thr
     frac = (thr - L[i]) / (L[i + 1] - L[i])
     return float(p[i] + frac * (p[i + 1] - p[i])), "crossing"
@@ -426,6 +430,12 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
         warnings.simplefilter("ignore", ExtrapolationWarning)  # the scan covers [0, 1] by design
         curve = np.asarray(fitted.predict(G), dtype=np.float64).ravel()
     p_star, status = _crossing(grid_p, curve, thr)
+    lower = None
+    if status == "from":
+        # "every share up to 1 keeps the loss within tolerance" was printed of a curve above the threshold at
+        # p = 0 (hunt31): the largest share is 1, the smallest within tolerance is where the last run of them starts.
+        j = int(np.flatnonzero(~(curve <= thr))[-1])  # last share above the threshold; curve[j + 1] <= thr
+        lower = float(grid_p[j] + (thr - curve[j]) / (curve[j + 1] - curve[j]) * (grid_p[j + 1] - grid_p[j]))
     new_loss = None
     if has_new:
         new_law = est.clone().fit(table_new.weights_for([original, new]), table_new.losses(new),
@@ -455,7 +465,8 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     return CriticalProportion(original=original, new=new, proportion=p_star, interval=interval, status=status,
                               pre_loss=pre, tolerance=float(tolerance), threshold=thr, pre_source=source,
                               law=fitted, n_runs=len(table), new_loss_at_critical=new_loss, n_boot=int(n_boot),
-                              level=float(level), n_failed=int(n_failed), boot_law=boot_law if n_boot else None)
+                              level=float(level), n_failed=int(n_failed), boot_law=boot_law if n_boot else None,
+                              lower=lower)
 
 
 __all__ = ["critical_proportion", "CriticalProportion", "read_continual_runs"]
