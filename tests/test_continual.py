@@ -307,3 +307,17 @@ def test_auto_names_its_pick_and_the_bootstrap_refits_that_law(monkeypatch):
     seen.clear()
     assert critical_proportion(RunTable(frame), original="web", new="code", pre_loss=2.62, law="ye-exp", n_boot=4,
                                n_jobs=1).boot_law is None and seen == ["ye-exp"]
+
+
+def test_a_curve_that_falls_then_rises_names_the_small_shares_above_the_threshold() -> None:
+    # hunt31h: a law whose curve falls then rises (possible for laws other than ye-exp) reported its crossing and
+    # said nothing of the shares below the first one within tolerance, which also exceed the threshold.
+    from mixlaw.continual import _crossing
+
+    p = np.linspace(0.0, 1.0, 1001)
+    L = 2.0 + (p - 0.5) ** 2  # above 2.09 below p = 0.2 and above p = 0.8
+    p_star, status, lower = _crossing(p, L, 2.09)
+    assert status == "crossing" and p_star == pytest.approx(0.8, abs=1e-4) and lower == pytest.approx(0.2, abs=1e-4)
+    assert _crossing(p, 2.0 + p, 2.5)[1:] == ("crossing", None)  # rising from within tolerance: no lower
+    assert _crossing(p, 3.0 - p, 2.5) == (1.0, "from", pytest.approx(0.5, abs=1e-4))
+    assert _crossing(p, 3.0 + p, 2.5) == (0.0, "none", None)

@@ -59,7 +59,8 @@ class CriticalProportion:
     status : {"crossing", "all", "from", "none"}
         "crossing": the predicted loss crosses the threshold at p*; "all": every share up to 1 stays within
         tolerance (p* = 1); "from": p* = 1 too, but the loss exceeds the threshold below ``lower`` (the new
-        domain lowers the original's loss); "none": even p = 0 exceeds it (p* = 0).
+        domain lowers the original's loss); "none": even p = 0 exceeds it (p* = 0). A "crossing" whose curve is
+        above the threshold at p = 0 (it falls, then rises) also gives ``lower``.
     pre_loss, tolerance, threshold : float
         Original-domain loss before continual pretraining, the tolerance, and their sum.
     pre_source : str
@@ -112,7 +113,9 @@ class CriticalProportion:
             crit += f"  [{self.interval[0]:.4f}, {self.interval[1]:.4f}] ({self.level:.0%} bootstrap, {self.n_boot} " \
                     f"refits{'' if self.boot_law is None else ' of ' + self.boot_law}, {self.n_failed} failed)"
         lines.append(crit)
-        lines.append({"crossing": f"    above it the predicted {self.original} loss exceeds the threshold",
+        lines.append({"crossing": f"    above it the predicted {self.original} loss exceeds the threshold"
+                                  + ("" if self.lower is None else f"; below {self.lower:.4f} too (the shares from "
+                                     f"{self.lower:.4f} to {self.proportion:.4f} keep it within tolerance)"),
                       "all": "    every share up to 1 keeps the loss within tolerance",
                       "from": f"    the shares from {self.lower or 0.0:.4f} up to 1 keep the loss within tolerance; "
                               f"below {self.lower or 0.0:.4f} the predicted {self.original} loss exceeds the threshold",
@@ -125,16 +128,24 @@ class CriticalProportion:
         return "\n".join(lines)
 
 
-def _crossing(p: np.ndarray, L: np.ndarray, thr: float) -> tuple[float, str]:
-    """Largest p with L(p) <= thr on a grid, refined by linear interpolation to the crossing."""
+def _crossing(p: np.ndarray, L: np.ndarray, thr: float) -> tuple[float, str, float | None]:
+    """Largest p with L(p) <= thr on a grid, refined by linear interpolation to the crossing; its status; and,
+    where L(0) is above thr, the smallest share of the run of shares within tolerance that ends at it (None else).
+
+    Why the third: "every share up to 1 keeps the loss within tolerance" was printed of a curve above the threshold at
+    p = 0 (hunt31), and a curve that falls then rises reported its crossing without a word on the small shares."""
     ok = L <= thr
-    if not ok[0] and not ok.any():
-        return 0.0, "none"
+    if not ok.any():
+        return 0.0, "none", None
+    last = int(np.flatnonzero(ok)[-1])  # last share within tolerance
+    lower = None
+    if not ok[0]:
+        j = int(np.flatnonzero(~ok[:last])[-1])  # last share above it before that run; L(p[j + 1]) <= thr
+        lower = float(p[j] + (thr - L[j]) / (L[j + 1] - L[j]) * (p[j + 1] - p[j]))
     if ok[-1]:
-        return 1.0, "all" if ok.all() else "from"
-    i = int(np.flatnonzero(ok)[-1])  # last share within tolerance; L(p[i+1]) > thr
-    frac = (thr - L[i]) / (L[i + 1] - L[i])
-    return float(p[i] + frac * (p[i + 1] - p[i])), "crossing"
+        return 1.0, "all" if ok.all() else "from", lower
+    frac = (thr - L[last]) / (L[last + 1] - L[last])
+    return float(p[last] + frac * (p[last + 1] - p[last])), "crossing", lower
 
 
 def _cell(v: Any) -> str:
@@ -429,13 +440,7 @@ def critical_proportion(runs: Any, losses: Any = None, *, original: str = "web",
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)  # the scan covers [0, 1] by design
         curve = np.asarray(fitted.predict(G), dtype=np.float64).ravel()
-    p_star, status = _crossing(grid_p, curve, thr)
-    lower = None
-    if status == "from":
-        # "every share up to 1 keeps the loss within tolerance" was printed of a curve above the threshold at
-        # p = 0 (hunt31): the largest share is 1, the smallest within tolerance is where the last run of them starts.
-        j = int(np.flatnonzero(~(curve <= thr))[-1])  # last share above the threshold; curve[j + 1] <= thr
-        lower = float(grid_p[j] + (thr - curve[j]) / (curve[j + 1] - curve[j]) * (grid_p[j + 1] - grid_p[j]))
+    p_star, status, lower = _crossing(grid_p, curve, thr)
     new_loss = None
     if has_new:
         new_law = est.clone().fit(table_new.weights_for([original, new]), table_new.losses(new),
