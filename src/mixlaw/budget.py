@@ -157,17 +157,15 @@ def read_tokens_available(path: str) -> dict[str, float]:
             if not eq:
                 raise InputError(f"--tokens-available: {part!r} is not domain=tokens (e.g. web=1.2B,code=500M)")
             items.append((d.strip(), v.strip()))
-    elif p.suffix.lower() == ".json":
-        doc = parse_user_json(text, path)
+    elif p.suffix.lower() in (".json", ".yaml", ".yml"):
+        # YAML read as a CSV said "missing column(s) ['domain', 'tokens']" (hunt31); a mixture file may be YAML, so
+        # this one may too (the same reader: keys as written, aliases bounded).
+        json_file = p.suffix.lower() == ".json"
+        doc = parse_user_json(text, path) if json_file else parse_user_yaml(text, path)
         if not isinstance(doc, dict) or not doc:
-            raise InputError(f"{path}: expected a non-empty JSON object {{domain: tokens}}")
-        items = list(doc.items())
-    elif p.suffix.lower() in (".yaml", ".yml"):
-        # Read as a CSV, a YAML mapping said "missing column(s) ['domain', 'tokens']" (hunt31); a mixture file may be
-        # YAML, so this one may too (the same reader: keys as written, aliases bounded).
-        doc = parse_user_yaml(text, path)
-        if not isinstance(doc, dict) or not doc:
-            raise InputError(f"{path}: expected a non-empty YAML mapping {{domain: tokens}} (web: 1.2B)")
+            raise InputError(f"{path}: expected a non-empty "
+                             + ("JSON object {domain: tokens}" if json_file else "YAML mapping {domain: tokens} "
+                                "(web: 1.2B)"))
         items = list(doc.items())
     else:
         try:

@@ -517,7 +517,12 @@ SHOWN_MIXTURES = 40
 
 def mixture_label(weights: Any, domains: list[str]) -> str:
     """``web=0.5,code=0.3,math=0.2``: a mixture named by its weights (4 significant digits), not by a run."""
-    return ",".join(f"{d}={float(v):.4g}" for d, v in zip(domains, weights, strict=True))
+    return ",".join(_label_pairs(weights, domains))
+
+
+def _label_pairs(weights: Any, domains: list[str]) -> list[str]:
+    """The ``domain=share`` items of :func:`mixture_label`, which :func:`short_mixture_label` cuts."""
+    return [f"{d}={float(v):.4g}" for d, v in zip(domains, weights, strict=True)]
 
 
 #: Characters of a mixture's label that a one-line warning or error shows (:func:`short_mixture_label`).
@@ -530,7 +535,7 @@ def short_mixture_label(weights: Any, domains: list[str], width: int = LABEL_WID
     ``mixture`` column of ``--out``: ``dolma3_arxiv=0.01711,dolma3_cc/art_and_design_high=0.02699,... (+37 more of
     39 domains)``. Whole, Marin's 39 buckets made a label of 1368-1386 characters inside the far-below and
     wide-interval warnings and a saved pipeline's refusal."""
-    return _cut_pairs([f"{d}={float(v):.4g}" for d, v in zip(domains, weights, strict=True)], width)
+    return _cut_pairs(_label_pairs(weights, domains), width)
 
 
 def _cut_pairs(pairs: list[str], width: int) -> str:
