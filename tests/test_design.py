@@ -794,3 +794,24 @@ def test_select_keeps_distinct_mixtures_when_pilots_are_replicated():
     assert len(np.unique(np.round(W2[sel.indices], 12), axis=0)) == 8, sel.indices
     with pytest.raises(InputError, match="12 distinct mixtures"):
         select_subset(W2, y2, 12)
+
+
+def test_cli_design_select_keeps_every_column_of_the_chosen_pilots(capsys, tmp_path):
+    # left32: --select wrote run and w: columns only, dropping the pilots' losses (and any other column): the chosen
+    # runs are trained runs, and the file could not be fitted on.
+    import pandas as pd
+
+    rng, law = _ye_world(0, n_domains=3)
+    frame = double_diminishing(["a", "b", "c"], 16, random_state=0)
+    frame["loss:x"] = law(_weights(frame)) * np.exp(0.01 * rng.standard_normal(16))
+    frame["loss:y"] = frame["loss:x"] + 0.5
+    frame["note"] = [f"n{i}" for i in range(16)]
+    pilots, chosen = tmp_path / "pilots.csv", tmp_path / "chosen.csv"
+    frame.to_csv(pilots, index=False)
+    code, _, _ = _cli(capsys, "design", "--select", "8", "--runs", str(pilots), "--target", "x", "--out", str(chosen))
+    assert code == 0
+    got = pd.read_csv(chosen)
+    assert list(got.columns) == list(frame.columns) and len(got) == 8
+    pd.testing.assert_frame_equal(got, frame.set_index("run").loc[got["run"]].reset_index())
+    code, text, _ = _cli(capsys, "fit", "--runs", str(chosen), "--law", "ye-exp", "--json")
+    assert code == 0 and json.loads(text)

@@ -22,7 +22,7 @@ from ..data import WEIGHT_TOL, RunTable, frame_as_table
 from ..errors import InputError, MixlawWarning
 from ..laws._fit_input import _weight_tol, _weights_on_simplex
 from ..laws.ye import YeExponential
-from .sampling import DEDUP_DECIMALS, design_frame
+from .sampling import DEDUP_DECIMALS
 
 
 @dataclass
@@ -303,7 +303,8 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
     Returns
     -------
     pandas.DataFrame
-        ``run`` and ``w:<domain>`` of the selected runs; ``attrs["selection"]`` holds the criterion values.
+        The selected pilot rows with every column of the table (``run``, ``w:<domain>``, ``loss:<eval>`` and
+        any other), so the selection can be fitted on; ``attrs["selection"]`` holds the criterion values.
     """
     runs = frame_as_table(runs)  # a DataFrame in the run table's columns, as fit_pipeline and law.fit take one
     if not isinstance(runs, RunTable):
@@ -327,5 +328,8 @@ def select_runs(runs: RunTable, k: int, *, targets: str | Sequence[str] = "all",
     sel = select_subset(runs.weights, runs.losses(names), k, criterion=criterion, n_restarts=n_restarts,
                         max_evals=max_evals, random_state=random_state, progress=progress,
                         domains=runs.domains, source=source)
-    return design_frame(runs.weights[sel.indices], runs.domains, runs=frame["run"].astype(str).to_numpy()[sel.indices],
-                        attrs={"method": "select", "targets": names, "selection": sel.to_dict()})
+    # The chosen rows as the table holds them, every column kept: they are trained runs, and the user fits on them
+    # (a frame of run and w: only dropped their losses, so the chosen file could not be fitted).
+    chosen = frame.iloc[sel.indices].reset_index(drop=True)
+    chosen.attrs = {"method": "select", "targets": names, "selection": sel.to_dict()}
+    return chosen
