@@ -38,7 +38,7 @@ from ._common import (
     tokens_available_for,
 )
 from ._progress import progress
-from ._tables import load_table, one_scale_rows
+from ._tables import DatasetOpt, fitting_table
 
 
 def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma-separated training domains (a name "
@@ -49,6 +49,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                             "--method active: a small batch, then retrain and ask again)."),
                select: int | None = typer.Option(None, "--select", help="Keep this many of the --runs pilots."),
                runs: str | None = typer.Option(None, "--runs", help="Pilot run table (--select, --method active)."),
+               dataset: str | None = DatasetOpt,
                target: list[str] | None = typer.Option(None, "--target", metavar="EVAL",
                                                                 help="Eval set(s) for --select/active (default: all); "
                                                                 "repeatable."),
@@ -105,19 +106,22 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                    "--radius": radius, "--law-option": law_option,
                    "--within-fitted-range": within_range or None, "--maximize": maximize or None,
                    "--at-params": at_params, "--final-step": final_step or None}
+    # --dataset NAME is a pilot table as --runs PATH is (fit and optimize read it the same way).
+    pilots = runs is not None or dataset is not None
     with show_warnings(maximize):
         if runs is None and weight_tol != WEIGHT_TOL:
             # It applies to the pilot table only: a design's own mixtures sum to 1 by construction.
             raise InputError("--weight-tol applies to --runs (with --select or --method active) only")
         if method == "active":
-            if runs is None:
-                raise InputError("--method active needs --runs PILOTS (the runs so far, with their losses)")
+            if not pilots:
+                raise InputError("--method active needs --runs PILOTS (the runs so far, with their losses) or "
+                                 "--dataset NAME")
             other = [k for k, v in {"--select": select, "--prior": prior, "--tokens-available": tokens_available,
                                     "--target-tokens": target_tokens, "--max-epochs": max_epochs,
                                     "--levels": levels}.items() if v is not None]
             if other:
                 raise InputError(f"{', '.join(other)} do{'es' if len(other) == 1 else ''} not apply to --method active")
-            table = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
+            table = fitting_table(runs, dataset, weight_tol, None, at_params, final_step)
             if doms is not None and set(doms) != set(table.domains):
                 raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
             kw: dict[str, Any] = {}
@@ -137,17 +141,18 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
             # --at-params / --final-step cut the pilot table of --select as they cut active's
             scale_opts = ("--at-params", "--final-step") if select is not None else ()
             given = [k for k, v in active_opts.items() if v is not None and v != [] and k not in scale_opts]
-            if target and runs is None:
-                raise InputError("--target applies to --select and --method active (with --runs) only")
+            if target and not pilots:
+                raise InputError("--target applies to --select and --method active (with --runs or --dataset) only")
             if given:
                 raise InputError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to --method active only"
                                  + (" (--at-params and --final-step also to --select)"
                                     if {"--at-params", "--final-step"} & set(given) else ""))
-            if levels is not None and (method != "double-diminishing" or select is not None or runs is not None):
+            if levels is not None and (method != "double-diminishing" or select is not None or pilots):
                 raise InputError("--levels applies to --method double-diminishing only")
-            if select is not None or runs is not None:
-                if select is None or runs is None:
-                    raise InputError("--select K and --runs PILOTS go together (or use --runs with --method active)")
+            if select is not None or pilots:
+                if select is None or not pilots:
+                    raise InputError("--select K and --runs PILOTS (or --dataset NAME) go together (or use --runs or "
+                                     "--dataset with --method active)")
                 # These shape a proposed design, not a selection of the pilots: --select 5 with --n 8, --method
                 # dirichlet (or an unknown method), --prior or a token budget printed the same 5 pilots without a word.
                 unused = [k for k, v in {"--method": None if method == "double-diminishing" else method, "--n": n,
@@ -157,7 +162,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                 if unused:
                     raise InputError(f"{', '.join(unused)} do{'es' if len(unused) == 1 else ''} not apply to --select "
                                      "(it keeps --select of the --runs pilots as they are)")
-                table = one_scale_rows(load_table(runs, weight_tol), at_params, final_step)
+                table = fitting_table(runs, dataset, weight_tol, None, at_params, final_step)
                 if doms is not None and set(doms) != set(table.domains):
                     raise InputError(f"--domains {doms} differ from the pilot table's domains {table.domains}")
                 sizes = table.model_params
