@@ -27,7 +27,7 @@ def test_fit_report_lists_parameters_bounds_and_interactions():
     law = YeExponential().fit(W, 2.0 + np.exp(W @ [0.0, -1.0, 0.5]), domains=["a", "b", "c"], targets=["a"])
     text = str(law.report(data="runs.csv"))
     assert text.startswith("[[YeExponential]] target=a  data=runs.csv (40 runs, 3 domains)  seed=0")
-    assert "[[Params]]" in text and "bounds=[" in text and "(fixed)" in text
+    assert "[[Params]]" in text and "bounds=[" in text and "(fixed: reference domain)" in text
     assert "Interactions t_ij" in text
     d = law.report().to_dict()
     assert d["params"]["a.c"]["vary"] is True and d["n_runs"] == 40

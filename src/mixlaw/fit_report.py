@@ -151,12 +151,16 @@ class FitReport:
             eff = law._n_effective()
             if eff is not None:
                 stats["n_effective"] = eff
+        params = law.params_.to_dict()
+        for p in law.params_.values():
+            if not p.vary and p.note:  # why it is held, as STYLE.md's "(fixed: reference domain)" says it
+                params[p.name]["note"] = p.note
         stats["nfev"] = float(sum(r.nfev for r in results.values()))
         stats["fit_seconds"] = float(getattr(law, "fit_seconds_", sum(r.wall_time for r in results.values())))
         return cls(law=type(law).__name__, targets=list(law.targets_), data=data,
                    n_runs=getattr(law, "n_runs_", None),
                    n_domains=len(law.domains_), seed=law.get_params().get("random_state"), method=method,
-                   n_starts=n_starts, n_converged=n_conv, stats=stats, params=law.params_.to_dict(),
+                   n_starts=n_starts, n_converged=n_conv, stats=stats, params=params,
                    warnings=warns, correlations=corr[:15], sections=law.extra_report_sections(),
                    summary=law.summary_report_sections(), evals=list(getattr(law, "evals_", law.targets_)),
                    domains=list(law.domains_), rows_left_out=dict(getattr(law, "rows_left_out_", {}) or {}),
@@ -247,7 +251,9 @@ class FitReport:
         for name, p in self.params.items():
             v = p["value"]
             if not p["vary"]:
-                lines.append(f"    {pad(name, width)}  {v:>10.4g}  (fixed)")
+                note = p.get("note") or ""
+                why = f"({note})" if note.startswith("fixed") else f"(fixed: {note})" if note else "(fixed)"
+                lines.append(f"    {pad(name, width)}  {v:>10.4g}  {why}")
                 continue
             se = p.get("stderr")
             sep = f" ± {se:.3g} ({abs(se / v) * 100:.1f}%)" if se is not None and v != 0 else ""

@@ -86,3 +86,20 @@ def test_stack_saved_before_its_last_weights_were_fixed_loads_with_the_same_coun
     assert loaded.n_params_ == law.n_params_
     assert [p.vary for p in loaded.params_.values()] == [p.vary for p in law.params_.values()]
     assert np.allclose(loaded.predict(W), law.predict(W))
+
+
+def test_stack_report_says_why_a_columns_last_weight_is_not_fitted(tmp_path):
+    # left32: the last weight of each column read "(fixed)", as if held by hand; it is 1 minus the others. As
+    # STYLE.md's "(fixed: reference domain)", the report says why, fitted and loaded from its saved file alike.
+    from mixlaw.api import load_law, save_law
+
+    law, _, _ = _stack()
+    path = tmp_path / "stack.json"
+    save_law(law, path)
+    for fitted in (law, load_law(path)):
+        text = fitted.report().text(verbose=True)
+        for c, ws in law.weights_.items():
+            last = list(ws)[-1]
+            line = next(ln for ln in text.splitlines() if ln.strip().startswith(f"w:{c}:{last} "))
+            assert line.endswith(f"(fixed: 1 - the other w:{c} weights)"), line
+        assert fitted.report().to_dict()["params"][f"w:{c}:{last}"]["note"] == f"1 - the other w:{c} weights"

@@ -35,6 +35,12 @@ from .selection import OBJECTIVE, CVResult, CVRow, member_name, nonneg_weights, 
 DEFAULT_MEMBERS = 4
 
 
+def _last_note(column: str) -> str:
+    """Why a column's last stack weight is not fitted: the column's weights sum to 1 (a bare "(fixed)" read as a
+    weight held by hand)."""
+    return f"1 - the other w:{column} weights"
+
+
 @register("stack")
 class StackLaw(MetaLaw):
     """Convex stack of the best cross-validated laws, per eval set (or for the objective).
@@ -186,7 +192,7 @@ class StackLaw(MetaLaw):
     def _add_weight_params(self) -> None:
         # A column's weights sum to 1: its last is 1 minus the others (one member: 1), not a free parameter. All
         # counted free, a stack of 2 members on 3 eval sets read n_vary 6 weights where 3 were fitted.
-        wp = [Param(f"w:{c}:{m}", v, v, 0.0, 1.0, i < len(ws) - 1)
+        wp = [Param(f"w:{c}:{m}", v, v, 0.0, 1.0, i < len(ws) - 1, note="" if i < len(ws) - 1 else _last_note(c))
               for c, ws in self.weights_.items() for i, (m, v) in enumerate(ws.items())]
         self.params_ = Params(list(self.params_.values()) + wp)
 
@@ -244,8 +250,9 @@ class StackLaw(MetaLaw):
                                  f"fitted to it ({sorted(names)}); got {ws}")
         # Each column's last weight is not free (_add_weight_params), in a file saved before that too: a stack
         # saved so loaded with n_vary (and n_par) one more per column than the same stack fitted now.
-        last = {f"w:{c}:{m}" for c, ws in self.weights_.items() for m in list(ws)[-1:]}
-        self.params_ = Params([replace(p, vary=False) if p.name in last else p for p in self.params_.values()])
+        last = {f"w:{c}:{m}": c for c, ws in self.weights_.items() for m in list(ws)[-1:]}
+        self.params_ = Params([replace(p, vary=False, note=_last_note(last[p.name])) if p.name in last else p
+                               for p in self.params_.values()])
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         w = column_width(self.weights_)  # full names: two evals cut to one prefix read the same
