@@ -79,13 +79,16 @@ def _fmt(v: float | None, width: int = 0) -> str:
     return f"{v:.4g}"
 
 
+#: A loaded law's method line: its fit's metrics are saved with it (the report's stats line), these are not.
+LOADED_METHOD = "loaded from a saved file (its fit's starts, evaluations and timings are not saved)"
+
+
 def method_of(law: Any) -> str:
     """A fitted law's method line: its fit results' (the first's: a law's targets share one method), a loaded law's
     origin, or a closed form's."""
     results = getattr(law, "results_", {}) or {}
     return (next(iter(results.values())).method if results else
-            "loaded from a saved file (its fit's diagnostics are not saved)" if getattr(law, "_loaded", False)
-            else "closed form / external solver")
+            LOADED_METHOD if getattr(law, "_loaded", False) else "closed form / external solver")
 
 
 @dataclass
@@ -205,6 +208,9 @@ class FitReport:
         head = "  ".join(parts)
         tail = "  ".join(f"{k}={_stat(k, s[k])}" for k in ("RMSE", "MAPE", "R2", "AIC", "BIC") if k in s)
         fit = "" if loaded else f"  fit={s.get('fit_seconds', 0):.2f}s"
+        if loaded and not tail:
+            # A law saved before its fit's metrics were kept: the line ended at n_vary without a word.
+            tail = "training metrics: not saved with the law (refit to see them)"
         lines.append(f"    {head}" + (f" | {tail}" if tail else "") + fit)
         return lines
 

@@ -36,4 +36,4 @@ def test_stack_says_it_is_a_stack_of_its_members() -> None:
 
 def test_a_loaded_meta_law_says_it_was_loaded() -> None:
     line = str(law_from_dict(_fit("auto").to_dict()).report()).splitlines()[1]
-    assert line == "    method = loaded from a saved file (its fit's diagnostics are not saved)"
+    assert line == "    method = loaded from a saved file (its fit's starts, evaluations and timings are not saved)"

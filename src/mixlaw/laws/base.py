@@ -639,6 +639,10 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
                 # per eval, the rows without its loss that the fit did not use (a ragged auto's {"b": 24}): a loaded
                 # law's report said only its n_runs, as if no eval had lost a row
                 "rows_left_out": {str(k): int(v) for k, v in (getattr(self, "rows_left_out_", None) or {}).items()},
+                # the fit's n_obs, RMSE, MAPE, R2, AIC, BIC: a loaded law's report read 'n_vary=8' alone, as if the
+                # fit had none (null: not finite, an R2 of a constant eval set)
+                "train_metrics": {str(k): float(v) if np.isfinite(v) else None
+                                  for k, v in (getattr(self, "train_metrics_", None) or {}).items()},
                 # predict(df) / score(df) read rows at the fit's tolerance: a loaded law fitted at weight_tol=0.05
                 # refused the rows summing to 1.03 that the same law before saving predicted
                 "weight_tol": float(getattr(self, "_weight_tol", WEIGHT_TOL)),

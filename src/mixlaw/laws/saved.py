@@ -237,6 +237,11 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     if d.get("weight_tol") is not None:
         law._weight_tol = float(d["weight_tol"])
     law._frame_columns = None if d.get("frame_columns") is None else list(d["frame_columns"])
+    tm = d.get("train_metrics")  # absent in laws saved before it was kept: the report says they were not saved
+    if tm is not None:
+        if not (isinstance(tm, Mapping) and all(v is None or _number(v) for v in tm.values())):
+            raise InputError(f"field 'train_metrics' must be {{name: number or null}}, got {tm!r}")
+        law.train_metrics_ = {str(k): float(v) for k, v in tm.items() if v is not None}
     law._loaded = True  # its report says so: results_ (starts, evaluations, timings) are not saved
     fs = d.get("fit_scale")  # absent in laws saved before it existed: no scale check then
     try:
