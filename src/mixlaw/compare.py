@@ -351,10 +351,10 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             on_progress(law.key)
         meta = law.key in META_LAWS
         own = full if law._fits_ragged() else train  # the law's fit takes the rows it uses
+        evals, weights = (names, s) if meta else (fit_names, fit_s)  # a meta-law narrows the targets itself
         for mode in ["per-eval"] if meta else law_modes:
             est = law if mode == "per-eval" else law.clone()
-            rows.append(_score_one(est, mode, own, tests, names, s, scored, scored_s, maximize, label) if meta
-                        else _score_one(est, mode, own, tests, fit_names, fit_s, scored, scored_s, maximize, label))
+            rows.append(_score_one(est, mode, own, tests, evals, weights, scored, scored_s, maximize, label))
         if on_done is not None:
             on_done(law.key)
     return Leaderboard(rows, names, train.path or "", len(train),

@@ -362,10 +362,10 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                                                    n_samples=n_samples, top_k=top_k, strength=strength,
                                                    n_jobs=n_jobs, info=info)
         ftop = sign * unit * ftop
+        dec = loss_decimals(ftop)
         sim_note = (f"simulate (RegMix): {n_kept} Dirichlet mixtures around the natural one (strength "
                     f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
-                    f"{objective_text(float(ftop.min()), loss_decimals(ftop))}-"
-                    f"{objective_text(float(ftop.max()), loss_decimals(ftop))})")
+                    f"{objective_text(float(ftop.min()), dec)}-{objective_text(float(ftop.max()), dec)})")
         if info.get("toward_best"):
             sim_note += (f", moved {_moved_text(info['toward_best'])} of the way to the best of them to stay within L1 "
                          f"{float(trust_radius):g} of a run (their mean lies farther)")
