@@ -272,7 +272,24 @@ class OptimumResult:
             lines.append(f"    note: the predicted objective lies outside its bootstrap interval: most refits predict "
                          f"this mixture {'above' if above else 'below'} it ({why}), so read the interval as their "
                          f"spread, not as bounds around this value")
+        lines += self._impossible_loss_lines(dec)
         return lines
+
+    def _impossible_loss_lines(self, dec: int) -> list[str]:
+        """A note when a predicted loss at the optimum is 0 or below, which no fitted loss was (a fit refuses a loss
+        <= 0): 'optimize --law linear --extrapolate' on Marin's Delphi swarm printed 'predicted objective = -0.3094
+        ... improvement = 1.174 (135.81%)' (unch_github_python, 187 runs), read as a gain with only a range warning."""
+        bad = {e: v for e, v in self.losses.items() if v <= 0}
+        if not bad and self.objective > 0:
+            return []
+        what, whats = ("metric", "metrics") if self.maximize else ("loss", "losses")
+        named = ", ".join(f"{e!r} {objective_text(v, dec)}" for e, v in list(bad.items())[:3])
+        named = named or f"objective {objective_text(self.objective, dec)}"
+        near = self._option("--trust-radius", "", "a trust radius").rstrip()
+        return [f"    note: the law predicts a {what} of 0 or below at the optimum ({named}), which no {what} can be "
+                f"(the fitted runs' are all above 0): its form falls without bound off the runs, so the predicted "
+                f"objective and the gains are no finding; keep the optimum near the runs (within their range of each "
+                f"weight, or {near}), or use a law whose {whats} stay above 0 (loglinear)"]
 
     def _baseline_lines(self) -> list[str]:
         """The natural mixture and the best measured run, against which the optimum's gain is read."""
