@@ -114,3 +114,38 @@ def jsonl_text(frame: pd.DataFrame) -> str:
 
     return "".join(json.dumps({str(k): cell(v) for k, v in rec.items()}, ensure_ascii=False) + "\n"
                    for rec in frame.to_dict(orient="records"))
+
+
+def _is_object_text(v: Any) -> bool:
+    return isinstance(v, str) and v.lstrip().startswith("{")
+
+
+def flatten_json_text(df: pd.DataFrame, lines: np.ndarray, path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """A table's columns whose every filled cell is a JSON object's text, flattened as :func:`_flatten_json`
+    flattens a JSON record's objects (``weights_json`` = ``'{"web": 0.5, ...}'`` is ``weights_json/web``, ...).
+
+    Marin's ``historical_measurements.csv`` (marin-community/marin, experiments/domain_phase_mix/exploratory/
+    two_phase_many/reference_outputs/regmix_official_rerun_20260913) writes each run's mixture so, and
+    ``--columns 'w:*=weights_json/*'`` found "no column matches 'weights_json/*'": the object was one text column.
+    A column with a cell that is not such text (or not valid JSON) is left as read.
+    """
+    parsed: dict[str, pd.Series] = {}
+    for c in df.columns:
+        s = df[c]
+        if not (s.dtype == object or pd.api.types.is_string_dtype(s)):  # text reads as 'str' in pandas 3
+            continue
+        filled = s[s.notna()]
+        if filled.empty or not filled.map(_is_object_text).all():
+            continue
+        try:
+            objs = filled.map(json.loads)
+        except ValueError:
+            continue
+        if objs.map(lambda v: isinstance(v, dict)).all():
+            parsed[str(c)] = s.where(s.isna(), objs)
+    if not parsed:
+        return df, lines
+    df = df.copy()
+    for c, s in parsed.items():
+        df[c] = s.astype(object)
+    return _flatten_json(df, lines, path)

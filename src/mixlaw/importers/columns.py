@@ -29,6 +29,7 @@ from ..data import (
     suggest_column_map,
     unfinished_runs,
 )
+from ..data.json_records import flatten_json_text
 from ..data.reading import _read_any, canonical_name
 from ..errors import (
     NO_LABEL,
@@ -384,6 +385,7 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
         labels = None
         p = Path(path)
         df, lines = _read_any(p, text_columns=text)
+    df, lines = flatten_json_text(df, lines, p)
     if mixtures is not None:
         if any(t.startswith(WEIGHT_PREFIX) for t in mapping):
             raise InputError(f"--columns maps mixture columns ({', '.join(t for t in mapping if t.startswith('w:'))})"
