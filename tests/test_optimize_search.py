@@ -130,6 +130,21 @@ def test_simulation_keeps_its_optimum_within_the_trust_radius() -> None:
     assert "of the way" not in optimize_mixture(law, search="simulate", n_samples=20_000, runs=W).method
 
 
+def test_the_method_line_counts_the_draws_the_trust_radius_left_out() -> None:
+    # hunt32a: on Marin's Delphi swarm '--samples 50000 --trust-radius 0.2' said '487 Dirichlet mixtures around the
+    # natural one', as if --samples had been ignored; the radius had kept 487 of the 50000 draws.
+    rng = np.random.default_rng(0)
+    W = np.vstack([rng.dirichlet([30, 1, 1], size=15), rng.dirichlet([1, 30, 1], size=15)])
+    y = 2.0 - 0.5 * (W[:, 0] + W[:, 1]) + 0.001 * rng.standard_normal(30)
+    law = get_law("linear").fit(W, y, domains=DOMAINS, targets=["x"])
+    kept = re.search(r"simulate \(RegMix\): (\d+) of 20000 Dirichlet mixtures around the natural one \(strength "
+                     r"1-1000\) within the trust radius, mean of the top 128",
+                     optimize_mixture(law, search="simulate", n_samples=20_000, runs=W, trust_radius=0.2).method)
+    assert kept is not None and 128 <= int(kept.group(1)) < 20_000
+    assert "simulate (RegMix): 20000 Dirichlet mixtures around the natural one (strength 1-1000), mean of" in (
+        optimize_mixture(law, search="simulate", n_samples=20_000, runs=W).method)
+
+
 def test_regmix_lightgbm_mean_objective_beats_the_natural_mixture() -> None:
     train = load_regmix("train_1m")
     law = get_law("lightgbm", n_estimators=200, learning_rate=0.05).fit(train, targets="all")

@@ -363,8 +363,12 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                                                    n_jobs=n_jobs, info=info)
         ftop = sign * unit * ftop
         dec = loss_decimals(ftop)
-        sim_note = (f"simulate (RegMix): {n_kept} Dirichlet mixtures around the natural one (strength "
-                    f"{strength[0]:g}-{strength[1]:g}), mean of the top {len(ftop)} (their predicted objective "
+        # The trust radius keeps only the draws near a run: '487 Dirichlet mixtures' read as if --samples 50000 had
+        # been ignored (Marin's Delphi swarm, --trust-radius 0.2).
+        kept, inside = ((f"{n_kept}", "") if n_kept == n_samples else
+                        (f"{n_kept} of {n_samples}", " within the trust radius"))
+        sim_note = (f"simulate (RegMix): {kept} Dirichlet mixtures around the natural one (strength "
+                    f"{strength[0]:g}-{strength[1]:g}){inside}, mean of the top {len(ftop)} (their predicted objective "
                     f"{objective_text(float(ftop.min()), dec)}-{objective_text(float(ftop.max()), dec)})")
         if info.get("toward_best"):
             sim_note += (f", moved {_moved_text(info['toward_best'])} of the way to the best of them to stay within L1 "
