@@ -153,3 +153,37 @@ def test_report_names_the_law(key, data):
     law = _fitted(key, data)
     text = str(law.report())
     assert type(law).__name__ in text
+
+
+# An option of each law changed after its fit, to a valid value (one predict reads, where the law has one).
+CHANGED = {"additive": {"gamma_pooling": 3.0}, "additive-ens": {"shared_pooling": 1.0},
+           "auto": {"candidates": ["linear"]}, "stack": {"n_members": 1}, "bimix": {"r_offset": 0.1},
+           "autoscale": {"pooling": 1.0}, "dz-eq1": {"n_ref": 50.0, "capacity_floor": 0.1},
+           "dz-eq3": {"floor_smoothness": 4.0, "n_ref": 50.0, "data_term": "shared"},
+           "dz-eq3-safe": {"floor_smoothness": 4.0, "n_ref": 50.0}, "lightgbm": {"num_leaves": 4},
+           "linear": {"alpha": 5.0}, "loglinear": {"alpha": 5.0}, "loglinear-sat": {"eps": 0.05},
+           "gp-residual": {"inputs": "sqrt", "residuals": "plain"}, "ye-exp": {"reference": "books"},
+           "ye-implicit": {"n_components": 2}, "ye-pow": {"gamma_pooling": 5.0},
+           "ye-total": {"composition": {"web": 0.9, "code": 0.1}}}
+
+
+@pytest.mark.parametrize("key", available_laws())
+def test_set_params_after_fit_changes_the_next_fit_not_the_fitted_law(key, data):
+    # set_params(n_ref=50) on a fitted dz-eq1 changed its predictions (predict read the new option with the old
+    # parameters), to_dict saved the new option beside the old parameters, and a fitted ye-implicit given
+    # n_components=2 raised "cannot reshape array of size 13 into shape (2,4)" at predict. scikit-learn's rule:
+    # the options are the next fit's; the fitted law is what it was fitted with.
+    import copy
+
+    W, Y, kw = data
+    law = copy.deepcopy(_fitted(key, data))
+    scale = {k: kw[k] for k in ("model_params", "tokens") if getattr(law, f"uses_{k}")}
+    before, saved = law.predict(W, **scale), law.to_dict()
+    law.set_params(**CHANGED[key])
+    assert law.get_params() == {**_law(key).get_params(), **CHANGED[key]}
+    assert_array_equal(law.predict(W, **scale), before)
+    assert law.to_dict()["options"] == saved["options"]
+    assert_array_equal(law_from_dict(json.loads(json.dumps(law.to_dict()))).predict(W, **scale), before)
+    if key == "linear":  # the next fit's options (base.MixingLaw keeps them for every law alike; linear is quick)
+        law.fit(W, Y, **kw)
+        assert law.to_dict()["options"]["alpha"] == 5.0 and law.alpha_ != _fitted(key, data).alpha_

@@ -380,6 +380,10 @@ class MetaLaw(MixingLaw):
         """The law's report, whose method line says what the meta-law is and each member law's method: it gave
         the first member's alone ('method = Levenberg-Marquardt (bounded), ...' of an auto that chose additive
         for one eval set and the closed-form linear for the other; hunt31)."""
+        with self._as_fitted():
+            return self._report(data)
+
+    def _report(self, data: str) -> FitReport:
         rep = super().report(data)
         if not getattr(self, "_loaded", False):  # a loaded law's line says so, as any law's
             per: dict[str, tuple[int, str]] = {}

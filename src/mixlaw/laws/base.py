@@ -14,10 +14,12 @@ independently), decorate it with :func:`register`, and import the module in ``la
 
 from __future__ import annotations
 
+import copy
 import inspect
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -173,6 +175,28 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         tags.requires_fit = True
         return tags
 
+    def _as_fitted(self) -> AbstractContextManager[None]:
+        """The options the law was fitted with, for the length of a call that reads the fitted law (predict,
+        to_dict, report); scikit-learn's rule: ``set_params`` after a fit sets the next fit's options. Why: a fitted
+        dz-eq1 given ``n_ref=50`` predicted other losses from the same parameters (its model reads the option),
+        to_dict saved the new option beside the old parameters, and a ye-implicit given ``n_components=2`` raised
+        a reshape error at predict."""
+        fitted = getattr(self, "_fit_options", None) or {}
+        # `is` first: the optimiser's hot loop predicts tens of thousands of times with the options unchanged
+        now = {k: getattr(self, k) for k, v in fitted.items()
+               if getattr(self, k) is not v and not _same(getattr(self, k), v)}
+        return self._options_set(now, fitted) if now else nullcontext()
+
+    @contextmanager
+    def _options_set(self, now: dict[str, Any], fitted: dict[str, Any]) -> Iterator[None]:
+        for k in now:
+            setattr(self, k, fitted[k])
+        try:
+            yield
+        finally:
+            for k, v in now.items():
+                setattr(self, k, v)
+
     def clone(self) -> MixingLaw:
         """An unfitted copy with the same constructor arguments."""
         return type(self)(**self.get_params())
@@ -278,6 +302,9 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
     def _remember_fit_input(self, inp: FitInput, ctx: FitContext) -> None:
         """Fitted state read from the input alone: names, counts, and the ranges predict warns outside of."""
         W = inp.W
+        # a copy: a dict or list option the user changes in place after the fit is the next fit's too (a random
+        # state is kept as given: predict draws nothing)
+        self._fit_options = {k: v if k == "random_state" else copy.deepcopy(v) for k, v in self.get_params().items()}
         self._weight_tol = inp.weight_tol  # predict reads rows within it as fit does
         # The plain frame's own column names, which `domains=` may rename: predict of the same frame is read by
         # position (scikit-learn's feature_names_in_; it was refused as 'not the law's domains').
@@ -394,7 +421,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
                 warnings.warn(f"{self._label}: {name} outside the fitted range [{rng[0]:.4g}, {rng[1]:.4g}]",
                               ExtrapolationWarning, stacklevel=user_stacklevel(2))
         ctx = FitContext(self.domains_, self.targets_, mp, tk)
-        out = self._predict(W, ctx)
+        with self._as_fitted():
+            out = self._predict(W, ctx)
         self._check_loss_range(out)
         return out[:, 0] if self._y_1d else out
 
@@ -449,7 +477,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         numbers; always (n, n_targets)."""
         W = self._renormalise_near(W)
         mp, tk = self._scale_inputs(model_params, tokens, W.shape[0])
-        return self._predict(W, FitContext(self.domains_, self.targets_, mp, tk))
+        with self._as_fitted():
+            return self._predict(W, FitContext(self.domains_, self.targets_, mp, tk))
 
     def _scale_inputs(self, model_params: Any, tokens: Any, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         """N and D for ``n`` rows (the fitted ones by default), or None for a law that does not take them."""
@@ -464,6 +493,7 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         # A loaded law refitted is no longer the saved one: its report read "method = loaded from a saved file"
         # without nfev or fit time (linear, lightgbm and the other closed-form laws, whose results_ stay empty).
         vars(self).pop("_loaded", None)
+        vars(self).pop("_fit_options", None)
 
     @property
     def _label(self) -> str:
@@ -612,7 +642,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
     def report(self, data: str = "") -> FitReport:
         """An lmfit-style report: statistics, parameters with bounds and stderr, warnings, correlations."""
         check_is_fitted(self)
-        return FitReport.from_law(self, data=data or getattr(self, "_data_source", None) or "")
+        with self._as_fitted():
+            return FitReport.from_law(self, data=data or getattr(self, "_data_source", None) or "")
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
         """Extra (title, text) sections of the report, e.g. Ye's interaction matrix."""
@@ -624,8 +655,12 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         return []
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable description: options, names, fitted coefficients and extra state."""
+        """A JSON-serialisable description: options (those of the fit), names, fitted coefficients and extra state."""
         check_is_fitted(self)
+        with self._as_fitted():
+            return self._to_dict()
+
+    def _to_dict(self) -> dict[str, Any]:
         return {"law": self.key, "options": _jsonable(self.get_params()), "domains": self.domains_,
                 "targets": self.targets_, "y_1d": self._y_1d,
                 "w_range": [self._w_range[0].tolist(), self._w_range[1].tolist()],

@@ -9,6 +9,7 @@ the registry, so both the interface and the laws that nest other laws (ensembles
 
 from __future__ import annotations
 
+import copy
 import inspect
 import warnings
 from collections.abc import Mapping
@@ -243,6 +244,7 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
             raise InputError(f"field 'train_metrics' must be {{name: number or null}}, got {tm!r}")
         law.train_metrics_ = {str(k): float(v) for k, v in tm.items() if v is not None}
     law._loaded = True  # its report says so: results_ (starts, evaluations, timings) are not saved
+    law._fit_options = copy.deepcopy(law.get_params())  # what it predicts with after a set_params (base._as_fitted)
     fs = d.get("fit_scale")  # absent in laws saved before it existed: no scale check then
     try:
         law._fit_scale = None if not isinstance(fs, Mapping) else {
