@@ -323,6 +323,8 @@ def test_page_of_a_saved_pipeline_keeps_the_choice_and_the_check(saved) -> None:
     assert res.route == "direct" and loaded.selection is None and loaded.saved_selection is not None
     assert loaded.saved_selection.chosen == res.selection.chosen.label
     assert loaded.saved_selection.error_estimate == res.selection.error_estimate
+    # Its printed report shows the choice too, as the fitted pipeline's did (it left the section out).
+    assert "[[Auto: route and law chosen" in str(res) and str(loaded.saved_selection) in str(loaded)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
         fresh = check_at_target(res, table, SIZES)

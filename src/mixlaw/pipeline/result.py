@@ -467,8 +467,11 @@ class PipelineResult:
             if s.n_fits > 1:
                 lines.append("    worst: " + "; ".join(f"{f['label']} {f['max_rel_residual']:.2%}"
                                                       for f in s.worst(3)))
-        if self.selection is not None:
-            lines += ["", str(self.selection)]
+        # A loaded pipeline's choice as its file keeps it: print(load_pipeline(p)) left the section out, which the
+        # same pipeline printed before it was saved.
+        sel = self.selection if self.selection is not None else self.saved_selection
+        if sel is not None:
+            lines += ["", str(sel)]
         lines += ["", "predicted target-scale losses:"]
         mix = self.stages.get("mixture")
         if self.route == "nested" and mix is not None:
