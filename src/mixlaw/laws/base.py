@@ -155,7 +155,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params: Any) -> MixingLaw:
-        """Set constructor arguments (scikit-learn's ``set_params``); an unknown name is an error."""
+        """Set constructor arguments (scikit-learn's ``set_params``); an unknown name is an error. On a fitted law
+        they are the next fit's: ``predict``, ``to_dict`` and ``report`` keep the options it was fitted with."""
         for k, v in params.items():
             if k not in self._param_names():
                 raise InvalidParameterError(f"{type(self).__name__} has no parameter {k!r} "
