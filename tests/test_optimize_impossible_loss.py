@@ -33,3 +33,28 @@ def test_an_optimum_predicted_below_zero_loss_is_said_to_be_impossible() -> None
 def test_an_optimum_within_the_runs_has_no_such_note() -> None:
     res = optimize_runs(_table(), law="linear")
     assert res.objective > 0 and "which no loss can be" not in str(res)
+
+
+def _two_evals(y2: np.ndarray) -> RunTable:
+    t = _table().frame.copy()
+    t["loss:y"] = y2
+    return RunTable(t)
+
+
+def test_a_callable_objective_below_zero_with_every_loss_above_it_has_no_such_note() -> None:
+    # A difference of two losses is negative by design; every predicted loss is above 0 (review32b).
+    a = _table().frame["w:a"].to_numpy()
+    res = optimize_runs(_two_evals(4.0 + 0.0 * a), law="linear", objective=lambda L: L[..., 0] - L[..., 1])
+    assert res.objective < 0 and min(res.losses.values()) > 0
+    assert "0 or below" not in str(res)
+
+
+def test_an_eval_the_objective_leaves_out_below_zero_does_not_void_the_objective() -> None:
+    a = _table().frame["w:a"].to_numpy()
+    # Minimising y = 2 - a drives a to 1, where the linear law's x = 3 - 4 a is -1.
+    res = optimize_runs(_two_evals(2.0 - a), law="linear", objective={"x": 0.0, "y": 1.0}, extrapolate=True)
+    assert res.losses["x"] < 0 < res.losses["y"]
+    text = str(res)
+    assert "predicts a loss of 0 or below at the optimum ('x' " in text
+    assert "an eval the objective leaves out" in text
+    assert "the predicted objective and the gains are no finding" not in text

@@ -278,18 +278,45 @@ class OptimumResult:
     def _impossible_loss_lines(self, dec: int) -> list[str]:
         """A note when a predicted loss at the optimum is 0 or below, which no fitted loss was (a fit refuses a loss
         <= 0): 'optimize --law linear --extrapolate' on Marin's Delphi swarm printed 'predicted objective = -0.3094
-        ... improvement = 1.174 (135.81%)' (unch_github_python, 187 runs), read as a gain with only a range warning."""
+        ... improvement = 1.174 (135.81%)' (unch_github_python, 187 runs), read as a gain with only a range warning.
+        Read off the losses, not the objective: a callable objective (a difference of losses) may be 0 or below
+        where every loss is above it, and an eval the objective leaves out does not make its gain no finding."""
         bad = {e: v for e, v in self.losses.items() if v <= 0}
-        if not bad and self.objective > 0:
+        if not bad:
             return []
         what, whats = ("metric", "metrics") if self.maximize else ("loss", "losses")
-        named = ", ".join(f"{e!r} {objective_text(v, dec)}" for e, v in list(bad.items())[:3])
-        named = named or f"objective {objective_text(self.objective, dec)}"
+        read = self._objective_evals()
+        in_obj = {e: v for e, v in bad.items() if e in read}
+        named = ", ".join(f"{e!r} {objective_text(v, dec)}" for e, v in list((in_obj or bad).items())[:3])
         near = self._option("--trust-radius", "", "a trust radius").rstrip()
+        falls = "its form falls without bound off the runs, so"
+        pred = "prediction" if len(bad) == 1 else "predictions"
+        why = (f"{falls} the predicted objective and the gains are no finding" if in_obj else
+               f"{falls} its {pred} there (an eval the objective leaves out) are no finding, and the objective's, "
+               f"as far off the runs, as doubtful")
         return [f"    note: the law predicts a {what} of 0 or below at the optimum ({named}), which no {what} can be "
-                f"(the fitted runs' are all above 0): its form falls without bound off the runs, so the predicted "
-                f"objective and the gains are no finding; keep the optimum near the runs (within their range of each "
-                f"weight, or {near}), or use a law whose {whats} stay above 0 (loglinear)"]
+                f"(the fitted runs' are all above 0): {why}; keep the optimum near the runs (within their range of "
+                f"each weight, or {near}), or use a law whose {whats} stay above 0 (loglinear)"]
+
+    def _objective_evals(self) -> set[str]:
+        """The eval sets the objective reads, from its name: one eval ('loss of X', or 'X' maximised), a mapping's
+        positively weighted ones ('weights=a:0.5,b:0'); every eval for mean, total, max and a callable."""
+        name = self.objective_name
+        one = name.removeprefix("loss of ")
+        if one in self.losses:
+            return {one}
+        if name.startswith("weights="):
+            out = set()
+            for part in name.removeprefix("weights=").split(","):
+                e, _, w = part.rpartition(":")
+                try:
+                    if e in self.losses and float(w) > 0:
+                        out.add(e)
+                except ValueError:
+                    return set(self.losses)
+            if out:
+                return out
+        return set(self.losses)
 
     def _baseline_lines(self) -> list[str]:
         """The natural mixture and the best measured run, against which the optimum's gain is read."""
