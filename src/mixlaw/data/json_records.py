@@ -6,6 +6,7 @@ that ``--columns`` patterns match; :func:`jsonl_text` writes a table back so tha
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -120,28 +121,65 @@ def _is_object_text(v: Any) -> bool:
     return isinstance(v, str) and v.lstrip().startswith("{")
 
 
-def flatten_json_text(df: pd.DataFrame, lines: np.ndarray, path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+def json_text_columns(df: pd.DataFrame) -> list[str]:
+    """The columns whose every filled cell (at least one) reads as a JSON object's text (first character '{')."""
+    out = []
+    for c in df.columns:
+        s = df[c]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):  # text reads as 'str' in pandas 3
+            filled = s[s.notna()]
+            if not filled.empty and filled.map(_is_object_text).all():
+                out.append(str(c))
+    return out
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) < len(keys):
+        twice = next(k for i, k in enumerate(keys) if k in keys[:i])
+        raise _DuplicateKey(twice)
+    return dict(pairs)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def flatten_json_text(df: pd.DataFrame, lines: np.ndarray, path: Path,
+                      asked: Iterable[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
     """A table's columns whose every filled cell is a JSON object's text, flattened as :func:`_flatten_json`
-    flattens a JSON record's objects (``weights_json`` = ``'{"web": 0.5, ...}'`` is ``weights_json/web``, ...).
+    flattens a JSON record's objects (``weights_json`` = ``'{"web": 0.5, ...}'`` is ``weights_json/web``, ...),
+    where a source of the column map (``asked``) names a key of it (``weights_json/*``).
 
     Marin's ``historical_measurements.csv`` (marin-community/marin, experiments/domain_phase_mix/exploratory/
     two_phase_many/reference_outputs/regmix_official_rerun_20260913) writes each run's mixture so, and
     ``--columns 'w:*=weights_json/*'`` found "no column matches 'weights_json/*'": the object was one text column.
-    A column with a cell that is not such text (or not valid JSON) is left as read.
+    A column with a cell that is not such text (or not valid JSON) is left as read. Only the columns the map asks
+    for: flattened unasked, a config column's list of records multiplied the rows, and an import without --columns
+    listed names the file does not have as its columns (review32b). A key given twice in one cell is an error
+    (json.loads keeps the last, silently: which share was meant?).
     """
+    prefixes = {str(a).split("/", 1)[0] for a in asked if "/" in str(a)}
     parsed: dict[str, pd.Series] = {}
-    for c in df.columns:
+    for c in json_text_columns(df):
+        if c not in prefixes:
+            continue
         s = df[c]
-        if not (s.dtype == object or pd.api.types.is_string_dtype(s)):  # text reads as 'str' in pandas 3
-            continue
         filled = s[s.notna()]
-        if filled.empty or not filled.map(_is_object_text).all():
-            continue
         try:
-            objs = filled.map(json.loads)
-        except ValueError:
+            objs = filled.map(lambda v: json.loads(v, object_pairs_hook=_no_duplicate_keys))
+        except _DuplicateKey as err:
+            bad = next(i for i, v in filled.items() if _has_duplicate(v))
+            raise DataError(f"the JSON object's key {str(err)!r} is given twice: which value is meant? give it once",
+                            path=str(path), row=int(lines[df.index.get_loc(bad)]), column=str(c)) from None
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
             continue
         if objs.map(lambda v: isinstance(v, dict)).all():
+            # A key named as a column the file has too: json_normalize kept the key's values, silently.
+            taken = sorted({f"{c}/{k}" for o in objs for k in o} & set(map(str, df.columns)))
+            if taken:
+                raise DataError(f"the column's JSON objects have the key {taken[0][len(c) + 1:]!r}, whose column "
+                                f"{taken[0]!r} the file has too: which is meant? rename one", path=str(path), column=c)
             parsed[str(c)] = s.where(s.isna(), objs)
     if not parsed:
         return df, lines
@@ -149,3 +187,13 @@ def flatten_json_text(df: pd.DataFrame, lines: np.ndarray, path: Path) -> tuple[
     for c, s in parsed.items():
         df[c] = s.astype(object)
     return _flatten_json(df, lines, path)
+
+
+def _has_duplicate(text: str) -> bool:
+    try:
+        json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey:
+        return True
+    except (ValueError, RecursionError):
+        return False
+    return False

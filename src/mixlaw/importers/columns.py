@@ -29,7 +29,7 @@ from ..data import (
     suggest_column_map,
     unfinished_runs,
 )
-from ..data.json_records import flatten_json_text
+from ..data.json_records import flatten_json_text, json_text_columns
 from ..data.reading import _read_any, canonical_name
 from ..errors import (
     NO_LABEL,
@@ -385,7 +385,7 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
         labels = None
         p = Path(path)
         df, lines = _read_any(p, text_columns=text)
-    df, lines = flatten_json_text(df, lines, p)
+    df, lines = flatten_json_text(df, lines, p, mapping.values())
     if mixtures is not None:
         if any(t.startswith(WEIGHT_PREFIX) for t in mapping):
             raise InputError(f"--columns maps mixture columns ({', '.join(t for t in mapping if t.startswith('w:'))})"
@@ -553,6 +553,10 @@ def _check_mapped(df: pd.DataFrame, source: pd.DataFrame, where: str, *, given: 
     guess = suggest_column_map(source_cols)
     how = (f"; these columns fit --columns '{guess}'" if guess else
            "; map them with --columns, e.g. --columns 'run=Name,w:*=mixture/*,loss:*=eval/*/loss'")
+    if len(wcols) < 2 and (objs := json_text_columns(source)):
+        # A CSV cell of JSON text is read as one column; the map names its keys (flatten_json_text).
+        how += f"; the column {objs[0]!r} holds JSON objects, whose keys a map names as {objs[0]}/<key> " \
+               f"(w:*={objs[0]}/* for a mixture)"
     # On the file's own columns (the map keeps only those it names): its run, params, step, tokens are the key.
     named = df.attrs.get("source_columns", {})
     key = [named.get(c, c) for c in _META if c in df.columns]
