@@ -16,6 +16,8 @@ from ..errors import ExtrapolationWarning, InputError
 from ..evals import among_targets, prefixed_eval_hint, warn_keyword_named_eval
 from ..laws.additive import ShukorAdditive, ShukorAdditiveEnsemble
 from ..laws.base import MixingLaw
+from ..laws.linear import Linear
+from ..laws.loglinear import LogLinear
 from ..laws.selection import objective_weights
 from ..laws.ye import YeExponential
 
@@ -126,6 +128,14 @@ def _additive_params(law: MixingLaw) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _is_ye(law: MixingLaw) -> bool:
     return isinstance(law, YeExponential)
+
+
+def convex_law(law: MixingLaw) -> bool:
+    """Whether each predicted loss is convex in the mixture: Ye's :math:`c_i + k_i \\exp(t_i^\\top r)` (k_i > 0),
+    ``linear``'s :math:`b_i^\\top r` (affine) and ``loglinear``'s :math:`\\exp(b_i^\\top r)` (exp of affine). Exact
+    classes: a subclass may predict otherwise. 'optimize --law linear' said "not known to be convex" and ran 16
+    starts (review32b)."""
+    return _is_ye(law) or type(law) in (Linear, LogLinear)
 
 
 def objective_label(name: str, maximize: bool) -> str:

@@ -67,7 +67,7 @@ class OptimumResult:
     natural_feasible : bool
         Whether the natural mixture satisfies the bounds (it is reported either way).
     convex : bool
-        True when the objective is provably convex (Ye law, non-negative combination or max): the
+        True when the objective is provably convex (Ye, linear or loglinear law; non-negative combination or max): the
         optimum is then global.
     method : str
     n_starts, n_converged : int

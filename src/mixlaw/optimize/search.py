@@ -39,6 +39,7 @@ from .objective import (
     _LawEval,
     _make_scalar,
     _objective_weights,
+    convex_law,
     loss_decimals,
     objective_label,
     objective_text,
@@ -262,7 +263,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     combination of convex functions (``mean``, ``total``, ``{eval: s_i >= 0}``) is convex, and so is the
     pointwise maximum (``max``). The feasible set (a box intersected with the hyperplane sum r = 1) is
     convex. Every KKT point of a convex problem is a global minimum, so SLSQP from a single start suffices;
-    mixlaw still adds starts if that one does not converge.
+    mixlaw still adds starts if that one does not converge. The same holds of ``linear`` (each :math:`L_i` affine)
+    and ``loglinear`` (:math:`\\exp` of an affine function).
 
     Maximising a convex objective is not a convex problem, so ``maximize`` always uses the multistart (its
     optimum, for Ye's law, lies on a vertex of the feasible set).
@@ -327,7 +329,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                         law._w_range if within_fitted_range else None)
     _pin_untrained(prob, law._w_range[1], bounds, fixed)
     ev = _LawEval(law, model_params, tokens)
-    convex = not maximize and ev.analytic and (name in ("mean", "total", "max")
+    convex = not maximize and convex_law(law) and (name in ("mean", "total", "max")
                                                or name.startswith(("loss of", "weights=")))
     rng = check_random_state(random_state)
     if n_starts is not None and (not isinstance(n_starts, (int, np.integer)) or n_starts < 1):
