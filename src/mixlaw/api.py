@@ -61,7 +61,7 @@ REGMIX_TEST_SPLITS = ("test_1m", "test_60m", "test_1B")
 
 
 def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Sequence[str] = "all",
-                   laws: Sequence[str] | None = None, random_state: int = 0,
+                   laws: Sequence[str | MixingLaw] | None = None, random_state: int = 0,
                    objective: str | Mapping[str, float] | None = None,
                    fit_on: Sequence[str] = ("per-eval", "direct"),
                    on_progress: Callable[[str], None] | None = None,
@@ -72,7 +72,7 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
     higher-is-better metrics, for ``regret_at_1`` (``--maximize``)."""
     keys = list(laws) if laws is not None else None
     for k in keys or []:
-        if k not in available_laws():
+        if not isinstance(k, MixingLaw) and k not in available_laws():  # a configured law: compare names it
             raise InputError(f"unknown law {k!r}; available: {', '.join(available_laws())}")
     return compare(train, tests, targets=targets, laws=keys, random_state=random_state, objective=objective,
                    fit_on=fit_on, on_progress=on_progress, on_done=on_done,
@@ -89,7 +89,7 @@ def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[s
                           random_state=random_state, on_progress=on_progress, on_done=on_done)
 
 
-def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Sequence[str] | None = None,
+def compare_dataset(name: str, *, targets: str | Sequence[str] = "all", laws: Sequence[str | MixingLaw] | None = None,
                     random_state: int = 0, objective: str | Mapping[str, float] | None = None,
                     fit_on: Sequence[str] = ("per-eval", "direct"), on_progress: Callable[[str], None] | None = None,
                     on_done: Callable[[str], None] | None = None, n_folds: int | None = None,

@@ -406,9 +406,9 @@ def test_eq1_on_a_flat_implicit_eval_says_to_pool_and_pooling_converges() -> Non
     with pytest.warns(ConvergenceWarning, match=r"no start converged .*try the law option pooling=100"):
         plain = get_law("dz-eq1").fit(W, y, domains=doms, targets=["eval"])
     assert "pooling=100" in plain.results_["joint"].warnings[0]  # the report says it too
-    # ... and where the option is taken: compare and report, which print this warning too, take none.
-    assert "on fit, optimize, pipeline, continual; compare and report take no law options" in plain.results_[
-        "joint"].warnings[0]
+    # ... and where the option is taken: compare with --laws dz-eq1 too (review32b); report takes none.
+    assert "on fit, optimize, pipeline, continual, and compare with --laws dz-eq1; report takes no law options" in \
+        plain.results_["joint"].warnings[0]
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         pooled = get_law("dz-eq1", pooling=100.0).fit(W, y, domains=doms, targets=["eval"])

@@ -216,6 +216,10 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
             weight_tol: float = WeightTolOpt,
             at_params: str | None = AtParamsOpt, final_step: bool = FinalStepOpt,
             eval_group: list[str] | None = EvalGroupOpt,
+            law_option: list[str] | None = typer.Option(
+                None, "--law-option", metavar="KEY=VALUE",
+                help="A constructor option of the one law --laws names (e.g. --laws dz-eq1 --law-option "
+                     "pooling=100), typed by the law; its row is named with it, dz-eq1(pooling=100); repeatable."),
             cv_folds: int | None = CvFoldsOpt, workers: str = LawsCvWorkersOpt,
             maximize: bool = typer.Option(False, "--maximize",
                                           help="The eval columns hold higher-is-better metrics (accuracy, pass@1, a "
@@ -241,14 +245,20 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
         raise InputError(f"--cv-folds applies to the laws that cross-validate ({' / '.join(META_LAWS)}); add one to "
                          f"--laws (e.g. --laws auto,{laws or 'ye-exp'})")
     _note_left_out(laws)
-    with show_warnings(maximize), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance, \
+    keys: list[Any] | None = parse_laws(laws)
+    if law_option:
+        # dz-eq1's warning suggested --law-option pooling=100, which compare did not take: one law, configured.
+        if keys is None or len(keys) != 1 or keys[0] in META_LAWS:
+            raise InputError(f"--law-option configures the one single law --laws names (e.g. --laws dz-eq1 "
+                             f"--law-option pooling=100); got --laws {laws or '(every law)'}")
+        keys = [law_with_options(keys[0], law_option, seed)]
+    with show_warnings(maximize), progress("fitting laws", total=len(keys or default_laws())) as advance, \
             cv_progress(advance), cv_workers(workers):
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}
         kw = {"objective": obj, "fit_on": modes, "n_folds": cv_folds, "maximize": maximize}
         if dataset is not None:
             train, tests = dataset_with_tests(dataset, test, weight_tol)
-            board = api.compare_tables(train, tests, targets=tgt, laws=parse_laws(laws), random_state=seed,
-                                       **kw, **cb)
+            board = api.compare_tables(train, tests, targets=tgt, laws=keys, random_state=seed, **kw, **cb)
         else:
             check_holdout(runs, test, holdout)
             # Each table at one scale, as fit and optimize take them (the scale warning asked for it)
@@ -257,8 +267,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                 train, tests = holdout_split(train, holdout, random_state=seed)
             else:
                 tests = one_scale_tests(load_tests(test or [], weight_tol, eval_group), at_params, final_step)
-            board = api.compare_tables(train, tests, targets=tgt,
-                                       laws=parse_laws(laws), random_state=seed, **kw, **cb)
+            board = api.compare_tables(train, tests, targets=tgt, laws=keys, random_state=seed, **kw, **cb)
     if as_json:
         emit_json(board.to_dict())
         exit_if_every_law_failed([r.error for r in board.rows])

@@ -385,8 +385,8 @@ class _CapacityLaw(_CapacityModel, MixingLaw):
         converged at 122M, 310M and 937M with a lower held-out RMSE (0.0183 -> 0.0162, 0.0183 -> 0.0166,
         0.0278 -> 0.0195)."""
         if float(self.pooling) == 0:
-            return ("; try the law option pooling=100 (--law-option pooling=100 on fit, optimize, pipeline, continual; "
-                    "compare and report take no law options): a partial-pooling prior on the "
+            return ("; try the law option pooling=100 (--law-option pooling=100 on fit, optimize, pipeline, continual, "
+                    "and compare with --laws dz-eq1; report takes no law options): a partial-pooling prior on the "
                     "per-domain parameters, which curves the flat directions of a fit with few losses per parameter "
                     "(dz-eq3's default)")
         if self.floor_smoothness is None:
