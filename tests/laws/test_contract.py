@@ -187,3 +187,46 @@ def test_set_params_after_fit_changes_the_next_fit_not_the_fitted_law(key, data)
     if key == "linear":  # the next fit's options (base.MixingLaw keeps them for every law alike; linear is quick)
         law.fit(W, Y, **kw)
         assert law.to_dict()["options"]["alpha"] == 5.0 and law.alpha_ != _fitted(key, data).alpha_
+
+
+@pytest.mark.parametrize("key, method, changed", [
+    ("dz-eq1", "allocation", {"n_ref": 50.0, "capacity_floor": 0.3}),
+    ("dz-eq3", "allocation", {"n_ref": 50.0, "floor_smoothness": 4.0}),
+    ("ye-implicit", "composition", {"n_components": 2}),
+])
+def test_a_fitted_laws_own_readers_keep_its_options_after_set_params(key, method, changed, data):
+    # predict kept the fitted options after set_params, but dz-eq1's allocation read the new n_ref (shares 4x
+    # smaller) and ye-implicit's composition the new n_components (two shares of three components).
+    import copy
+
+    W = data[0]
+    law = copy.deepcopy(_fitted(key, data))
+    call = (lambda: law.allocation(W[:3], params=1e6)) if method == "allocation" else (lambda: law.composition())
+    before = call()
+    law.set_params(**changed)
+    after = call()
+    if isinstance(before, dict):
+        assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
+    else:
+        assert_array_equal(after, before)
+    assert law.get_params() == {**_law(key).get_params(), **changed}
+
+
+def test_a_fitted_residual_gp_reads_the_scale_its_fitted_base_takes(data):
+    # gp-residual fitted on dz-eq1 (which reads the model size) and given set_params(base="linear") dropped the
+    # params= of predict (uses_model_params read the option): its predictions moved by up to 0.35.
+    from mixlaw.laws.base import warm_clone
+
+    W, Y, kw = data
+    N = np.repeat([1e6, 4e6, 1.6e7], 20)
+    law = get_law("gp-residual", base="dz-eq1", random_state=0).fit(W, Y, domains=kw["domains"],
+                                                                    targets=kw["targets"], params=N)
+    before = law.predict(W[:5], params=1.6e7)
+    law.set_params(base="linear")
+    assert law.uses_model_params == "optional" or law.uses_model_params is True
+    assert_array_equal(law.predict(W[:5], params=1.6e7), before)
+    # and its base's own options are the base's fit's
+    law.base_.set_params(capacity_floor=0.05, floor_smoothness=4.0)
+    assert_array_equal(law.predict(W[:5], params=1.6e7), before)
+    # a warm refit (bootstrap replicates, CV folds) refits the law that was fitted, not the next fit's options
+    assert warm_clone(law).get_params()["base"] == "dz-eq1"

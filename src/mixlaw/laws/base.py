@@ -906,7 +906,12 @@ def warm_clone(fitted: MixingLaw) -> MixingLaw:
     data-dependent starts and bounds; values are clipped into the new bounds).
     """
     check_is_fitted(fitted)
-    law = fitted.clone()
+    # The options it was fitted with (its next fit's, set_params after the fit, are not the law being resampled):
+    # bootstrap_law(law, fitted=law) refitted the replicates of ye-implicit with set_params(n_components=2) as K=2
+    # around a K=3 point estimate.
+    opts = getattr(fitted, "_fit_options", None)
+    law = fitted.clone() if opts is None else type(fitted)(**{k: v if k == "random_state" else copy.deepcopy(v)
+                                                               for k, v in opts.items()})
     law._warm_start = fitted.params_  # type: ignore[attr-defined]
     return law
 

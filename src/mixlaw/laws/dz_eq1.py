@@ -556,10 +556,14 @@ class _CapacityLaw(_CapacityModel, MixingLaw):
         W = np.atleast_2d(np.asarray(weights, dtype=np.float64))
         mp = None if model_params is None else np.broadcast_to(np.asarray(model_params, float), (W.shape[0],))
         ctx = FitContext(self.domains_, self.targets_, mp, None)
-        S = self._budget(W.shape[0], W.shape[1], ctx)
         M = W.shape[1]
         theta = self.params_.array("value")
-        return solve_allocation(W, theta[:M], theta[M:2 * M], S, float(self.capacity_floor), smooth=self._smooth())[0]
+        # the fitted n_ref, capacity_floor and floor_smoothness, as predict's: set_params(n_ref=50) after the fit
+        # gave another allocation than the one the fitted law predicts with
+        with self._as_fitted():
+            S = self._budget(W.shape[0], W.shape[1], ctx)
+            return solve_allocation(W, theta[:M], theta[M:2 * M], S, float(self.capacity_floor),
+                                    smooth=self._smooth())[0]
 
     def _get_state(self) -> dict[str, Any]:
         return {"n_varying": self._n_varying}

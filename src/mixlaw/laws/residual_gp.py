@@ -151,6 +151,11 @@ class ResidualGP(MixingLaw):
 
     # The base decides what else the law takes and whether its predictions are smooth.
     def _base_cls(self) -> Any:
+        # A fitted law's is its fitted base's: set_params(base="linear") after a fit on dz-eq1 made predict drop
+        # the model size the fitted base reads (predictions 0.35 off)
+        law = getattr(self, "base_", None)
+        if law is not None:
+            return type(law)
         return _REGISTRY.get(self.base) if isinstance(self.base, str) else None
 
     @property
@@ -254,7 +259,8 @@ class ResidualGP(MixingLaw):
         return g["y_mean"] + g["y_std"] * (amp2 * np.exp(-D2 / (2 * length ** 2))) @ g["alpha"]
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
-        P = np.asarray(self.base_._predict(W, ctx), dtype=np.float64)
+        with self.base_._as_fitted():  # the base's own fitted options, as its predict's
+            P = np.asarray(self.base_._predict(W, ctx), dtype=np.float64)
         # One distance matrix for every eval set's GP (they share the fitting runs' inputs), not one per eval set.
         D2 = _sqdist(self._x(W) / self.input_scale_, next(iter(self.gp_.values()))["X"])
         C = np.column_stack([self._correction(D2, t) for t in self.targets_])

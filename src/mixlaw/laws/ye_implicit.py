@@ -233,7 +233,8 @@ class YeImplicit(PerTargetLaw):
     def composition(self) -> dict[str, np.ndarray]:
         """Implied latent shares s_k per target: the components' scales k_k, normalised to sum to 1."""
         check_is_fitted(self)
-        K = self.n_components
+        with self._as_fitted():  # the fitted K: set_params(n_components=2) after the fit cut the shares short
+            K = self.n_components
         out = {}
         for t in self.targets_:
             k = np.exp(self._values_for(t)[1:1 + K])
