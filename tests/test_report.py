@@ -443,5 +443,5 @@ def test_a_loaded_law_reports_its_training_metrics(tmp_path):
     assert line.endswith(" | training metrics: not saved with the law (refit to see them)"), line
     doc["train_metrics"] = {"RMSE": "small"}
     path.write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match="field 'train_metrics' must be"):
+    with pytest.raises(ValueError, match=r"field 'train_metrics\.RMSE' must be"):
         load_law(path)

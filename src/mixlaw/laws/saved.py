@@ -185,6 +185,33 @@ def _number(x: Any, finite: bool = True) -> bool:
     return not finite or bool(np.isfinite(v))
 
 
+#: The fit statistics a saved law keeps (laws/_fit_stats.py), and the least / most each can be.
+TRAIN_METRICS = {"n_obs": (0.0, np.inf), "RMSE": (0.0, np.inf), "MAPE": (0.0, np.inf), "R2": (-np.inf, 1.0),
+                 "AIC": (-np.inf, np.inf), "BIC": (-np.inf, np.inf), "n_effective": (0.0, np.inf)}
+
+
+def _train_metrics(tm: Any) -> dict[str, float]:
+    """A saved law's ``train_metrics``, checked: the file is untrusted, and its report prints them as the fit's.
+    An edited 'RMSE': -1 or 'n_obs': 2.5 was printed as is, an unknown name kept silently, and a list of a million
+    numbers was quoted whole in the error."""
+    want = ", ".join(f"{k}" for k in TRAIN_METRICS)
+    if not isinstance(tm, Mapping):
+        raise InputError(f"field 'train_metrics' must be an object {{name: number or null}} of {want}; got "
+                         f"{type(tm).__name__} {str(tm)[:80]}")
+    out: dict[str, float] = {}
+    for k, v in tm.items():
+        if k not in TRAIN_METRICS:
+            raise InputError(f"field 'train_metrics': unknown name {str(k)[:40]!r}; known: {want}")
+        if v is None:  # not finite when saved (the R2 of a constant eval set)
+            continue
+        lo, hi = TRAIN_METRICS[k]
+        if not (_number(v) and lo <= float(v) <= hi) or (k == "n_obs" and not float(v).is_integer()):
+            what = "a non-negative integer" if k == "n_obs" else f"a finite number in [{lo:g}, {hi:g}]"
+            raise InputError(f"field 'train_metrics.{k}' must be {what} or null; got {str(v)[:80]}")
+        out[k] = float(v)
+    return out
+
+
 def _numbers(v: Any, n: int) -> bool:
     return isinstance(v, list) and len(v) == n and all(_number(x) for x in v)
 
@@ -240,9 +267,7 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     law._frame_columns = None if d.get("frame_columns") is None else list(d["frame_columns"])
     tm = d.get("train_metrics")  # absent in laws saved before it was kept: the report says they were not saved
     if tm is not None:
-        if not (isinstance(tm, Mapping) and all(v is None or _number(v) for v in tm.values())):
-            raise InputError(f"field 'train_metrics' must be {{name: number or null}}, got {tm!r}")
-        law.train_metrics_ = {str(k): float(v) for k, v in tm.items() if v is not None}
+        law.train_metrics_ = _train_metrics(tm)
     law._loaded = True  # its report says so: results_ (starts, evaluations, timings) are not saved
     law._fit_options = copy.deepcopy(law.get_params())  # what it predicts with after a set_params (base._as_fitted)
     fs = d.get("fit_scale")  # absent in laws saved before it existed: no scale check then

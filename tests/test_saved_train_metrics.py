@@ -1,0 +1,63 @@
+"""A saved law keeps its fit's ``train_metrics`` (n_obs, RMSE, MAPE, R2, AIC, BIC, n_effective) and a loaded law's
+report prints them as the fit's: the file is untrusted, so each is checked by name and range on load."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from mixlaw import get_law, load_law, save_law
+from mixlaw.errors import InputError
+
+
+def _saved(tmp_path):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 24)
+    y = 2.0 + 0.5 * np.exp(W @ np.array([1.5, -2.0, 0.4]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("ye-exp", random_state=0).fit(W, y)
+    path = tmp_path / "law.json"
+    save_law(law, path)
+    return path, json.loads(path.read_text())
+
+
+def _load_with(path, doc, tm):  # type: ignore[no-untyped-def]
+    path.write_text(json.dumps({**doc, "train_metrics": tm}))
+    return load_law(path)
+
+
+@pytest.mark.parametrize("edit, field", [
+    ({"RMSE": -0.5}, "train_metrics.RMSE"),            # before: loaded, its report read 'RMSE=-0.5'
+    ({"n_obs": 2.5}, "train_metrics.n_obs"),           # before: 'n_obs=2'
+    ({"MAPE": -1}, "train_metrics.MAPE"),
+    ({"R2": 7}, "train_metrics.R2"),
+    ({"RMSE": "0.1"}, "train_metrics.RMSE"),
+    ({"rmse_typo": 0.1}, "train_metrics': unknown name 'rmse_typo'"),  # before: kept without a word
+])
+def test_an_edited_train_metric_is_refused_by_name(tmp_path, edit, field) -> None:  # type: ignore[no-untyped-def]
+    path, doc = _saved(tmp_path)
+    with pytest.raises(InputError, match=field.replace(".", r"\.")):
+        _load_with(path, doc, {**doc["train_metrics"], **edit})
+
+
+def test_a_huge_train_metrics_field_is_quoted_short(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Before: the error quoted the whole field, here 100 000 numbers (about 700 000 characters on one line).
+    path, doc = _saved(tmp_path)
+    with pytest.raises(InputError, match="train_metrics") as err:
+        _load_with(path, doc, list(range(100_000)))
+    assert len(str(err.value)) < 400
+
+
+def test_saved_metrics_load_and_a_file_without_them_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path, doc = _saved(tmp_path)
+    tm = doc["train_metrics"]
+    assert set(tm) >= {"n_obs", "RMSE", "MAPE", "R2", "AIC", "BIC"}
+    law = _load_with(path, doc, {**tm, "R2": None})  # a null (not finite when saved) is left out
+    assert law.train_metrics_ == pytest.approx({k: v for k, v in tm.items() if k != "R2"})
+    old = {k: v for k, v in doc.items() if k != "train_metrics"}
+    path.write_text(json.dumps(old))
+    assert "training metrics: not saved with the law" in str(load_law(path).report())
