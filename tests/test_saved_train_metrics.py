@@ -61,3 +61,37 @@ def test_saved_metrics_load_and_a_file_without_them_loads(tmp_path) -> None:  # 
     old = {k: v for k, v in doc.items() if k != "train_metrics"}
     path.write_text(json.dumps(old))
     assert "training metrics: not saved with the law" in str(load_law(path).report())
+
+
+def _held(report) -> list[str]:  # type: ignore[no-untyped-def]
+    return [line.strip() for line in str(report).splitlines() if "(fixed" in line]
+
+
+@pytest.mark.parametrize("key, options", [("ye-exp", {}), ("ye-exp", {"fixed": {"b.c": 1.0}}), ("stack", {}),
+                                          ("auto", {})])
+def test_a_loaded_law_says_why_a_parameter_is_held(tmp_path, key, options) -> None:  # type: ignore[no-untyped-def]
+    # Before: the notes were not saved, so the loaded law's report read "(fixed)" where the fitted one's read
+    # "(fixed: reference domain)" or "(fixed by user)" (stack's last weights alone were rebuilt).
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 24)
+    Y = np.column_stack([2.0 + 0.5 * np.exp(W @ np.array([1.5, -2.0, 0.4])), 3.0 + np.exp(-W[:, 1])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law(key, random_state=0, **options).fit(W, Y, targets=["a", "b"])
+    fitted = _held(law.report())
+    assert fitted and all(line.endswith(")") and "(fixed)" not in line for line in fitted), fitted
+    path = tmp_path / "law.json"
+    save_law(law, path)
+    assert _held(load_law(path).report()) == fitted
+    if options:
+        assert any(line.endswith("(fixed by user)") for line in fitted)
+
+
+def test_a_saved_note_must_be_short_text(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path, doc = _saved(tmp_path)
+    name = next(n for n, p in doc["params"].items() if not p["vary"])
+    doc["params"][name]["note"] = ["x"] * 100_000
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=f"parameter '{name}' must be .*note: null or text") as err:
+        load_law(path)
+    assert len(str(err.value)) < 600

@@ -171,9 +171,15 @@ class Params(Mapping[str, Param]):
             out[name] = replace(p, value=float(v), init=float(v), vary=False, note="fixed by user")
         return Params(list(out.values()))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {p.name: {"value": p.value, "stderr": p.stderr, "init": p.init, "min": _num(p.min),
-                         "max": _num(p.max), "vary": p.vary} for p in self._p.values()}
+    def to_dict(self, notes: bool = False) -> dict[str, Any]:
+        """Each parameter's value, stderr, init, bounds and vary; with ``notes``, a held one's ``note`` too (why it
+        is held: "reference domain", "fixed by user"), as a fit report and a saved law give it."""
+        out = {p.name: {"value": p.value, "stderr": p.stderr, "init": p.init, "min": _num(p.min),
+                        "max": _num(p.max), "vary": p.vary} for p in self._p.values()}
+        for p in self._p.values() if notes else ():
+            if not p.vary and p.note:
+                out[p.name]["note"] = p.note
+        return out
 
     def to_frame(self) -> Any:
         """The parameters as a pandas DataFrame, one row per name (the index): ``value``, ``stderr`` (NaN where

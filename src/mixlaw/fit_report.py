@@ -154,10 +154,7 @@ class FitReport:
             eff = law._n_effective()
             if eff is not None:
                 stats["n_effective"] = eff
-        params = law.params_.to_dict()
-        for p in law.params_.values():
-            if not p.vary and p.note:  # why it is held, as STYLE.md's "(fixed: reference domain)" says it
-                params[p.name]["note"] = p.note
+        params = law.params_.to_dict(notes=True)  # why one is held, as STYLE.md's "(fixed: reference domain)"
         stats["nfev"] = float(sum(r.nfev for r in results.values()))
         stats["fit_seconds"] = float(getattr(law, "fit_seconds_", sum(r.wall_time for r in results.values())))
         return cls(law=type(law).__name__, targets=list(law.targets_), data=data,

@@ -669,7 +669,9 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
                 "d_range": None if self._d_range is None else [float(v) for v in self._d_range],
                 "y_range": None if getattr(self, "_y_range", None) is None
                 else [np.asarray(v, dtype=np.float64).tolist() for v in self._y_range],
-                "params": self.params_.to_dict(), "state": _jsonable(self._get_state()),
+                # with why a parameter is held: a loaded ye-exp's report read "(fixed)" for "(fixed: reference
+                # domain)", a fixed= one's for "(fixed by user)"
+                "params": self.params_.to_dict(notes=True), "state": _jsonable(self._get_state()),
                 "fit_scale": _jsonable(getattr(self, "_fit_scale", None)),
                 "n_runs": None if getattr(self, "n_runs_", None) is None else int(self.n_runs_),
                 # per eval, the rows without its loss that the fit did not use (a ragged auto's {"b": 24}): a loaded

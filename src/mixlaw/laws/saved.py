@@ -124,10 +124,12 @@ def _check_saved_layout(d: Any) -> None:
         ok = (isinstance(p, Mapping) and all(k in p for k in ("value", "init", "min", "max", "vary"))
               and isinstance(p["vary"], bool) and _numbers([p["value"], p["init"]], 2)
               and all(_number(p[k], finite=False) for k in ("min", "max"))
-              and (p.get("stderr") is None or _number(p["stderr"], finite=False)))
+              and (p.get("stderr") is None or _number(p["stderr"], finite=False))
+              and (p.get("note") is None or isinstance(p["note"], str) and len(p["note"]) <= MAX_NOTE))
         if not ok:
             raise InputError(f"parameter {name!r} must be {{value, init: finite numbers; min, max: numbers; "
-                             f"vary: true/false; stderr: number or null}}, got {p!r}")
+                             f"vary: true/false; stderr: number or null; note: null or text of at most {MAX_NOTE} "
+                             f"characters}}, got {str(p)[:200]}")
         lo, hi, v = float(p["min"]), float(p["max"]), float(p["value"])
         slack = 1e-9 * (abs(lo) + abs(hi) + 1.0) if np.isfinite(lo) and np.isfinite(hi) else 1e-9 * (abs(v) + 1.0)
         if p["vary"] and not lo - slack <= v <= hi + slack:
@@ -184,6 +186,9 @@ def _number(x: Any, finite: bool = True) -> bool:
         return False
     return not finite or bool(np.isfinite(v))
 
+
+#: The longest ``note`` of a saved parameter (why it is held: "1 - the other w:<eval> weights" with a long eval name).
+MAX_NOTE = 400
 
 #: The fit statistics a saved law keeps (laws/_fit_stats.py), and the least / most each can be.
 TRAIN_METRICS = {"n_obs": (0.0, np.inf), "RMSE": (0.0, np.inf), "MAPE": (0.0, np.inf), "R2": (-np.inf, 1.0),
@@ -258,7 +263,8 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     yr = d.get("y_range")
     law._y_range = None if yr is None else (np.asarray(yr[0], dtype=np.float64), np.asarray(yr[1], dtype=np.float64))
     plist = [Param(name, float(p["value"]), float(p["init"]), float(p["min"]), float(p["max"]), bool(p["vary"]),
-                   None if p.get("stderr") is None else float(p["stderr"])) for name, p in d["params"].items()]
+                   None if p.get("stderr") is None else float(p["stderr"]), p.get("note") or "")
+             for name, p in d["params"].items()]
     law.params_ = Params(plist)
     law.results_ = {}
     law.n_runs_ = d.get("n_runs")
