@@ -815,3 +815,26 @@ def test_cli_design_select_keeps_every_column_of_the_chosen_pilots(capsys, tmp_p
     pd.testing.assert_frame_equal(got, frame.set_index("run").loc[got["run"]].reset_index())
     code, text, _ = _cli(capsys, "fit", "--runs", str(chosen), "--law", "ye-exp", "--json")
     assert code == 0 and json.loads(text)
+
+
+def test_cli_design_select_json_reads_back_as_a_run_table(capsys, tmp_path):
+    # review32a: a chosen pilot without one eval's loss (loss:y empty) came out of --json as "loss:y": null with a
+    # sibling "loss:y_reason": "not a number: ... an R^2 ... with a zero denominator": the runs read back as a table
+    # had a column 'loss:y_reason' of text, and 'mixlaw fit' refused it ("value 'not a number ...' is not a number").
+    import pandas as pd
+
+    rng, law = _ye_world(0, n_domains=3)
+    frame = double_diminishing(["a", "b", "c"], 16, random_state=0)
+    frame["loss:x"] = law(_weights(frame)) * np.exp(0.01 * rng.standard_normal(16))
+    frame["loss:y"] = np.where(np.arange(16) % 2 == 0, np.nan, frame["loss:x"] + 0.5)
+    pilots = tmp_path / "pilots.csv"
+    frame.to_csv(pilots, index=False)
+    code, text, _ = _cli(capsys, "design", "--select", "8", "--runs", str(pilots), "--target", "x", "--json")
+    assert code == 0
+    runs = json.loads(text)["runs"]
+    assert all(list(r) == list(frame.columns) for r in runs), runs[0]
+    assert any(r["loss:y"] is None for r in runs)
+    back = tmp_path / "back.csv"
+    pd.DataFrame(runs).to_csv(back, index=False)
+    code, _, _ = _cli(capsys, "fit", "--runs", str(back), "--law", "ye-exp", "--target", "x")
+    assert code == 0

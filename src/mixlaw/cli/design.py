@@ -16,6 +16,7 @@ from .. import api, design
 from .._atomic import check_table_suffix
 from .._validation import split_names
 from ..data import WEIGHT_TOL
+from ..data.json_records import json_records
 from ..errors import InputError, MixlawWarning
 from ..export import parse_mixture
 from ._common import (
@@ -194,7 +195,7 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
     if out_path is not None:
         api.write_frame_atomic(frame, out_path, "--out")
     if as_json:
-        emit_json({"design": dict(frame.attrs), "seed": seed, "runs": frame.to_dict(orient="records"),
+        emit_json({"design": dict(frame.attrs), "seed": seed, "runs": json_records(frame),
                    "saved": None if out_path is None else str(out_path)})
     elif out_path is None:
         out.print(frame.to_csv(index=False), end="", highlight=False, markup=False)

@@ -109,12 +109,18 @@ def jsonl_text(frame: pd.DataFrame) -> str:
     """A table as JSON Lines, one record a row, as :func:`_read_jsonl` reads it back: every float by repr (pandas'
     ``to_json`` keeps 10 digits, so an exported mixture read back as a sweep design got other run ids), an empty
     or non-finite cell as null, names as written (UTF-8)."""
+    return "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in json_records(frame))
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table's rows as JSON objects: numpy scalars as Python's, an empty or non-finite cell as null (a run table's
+    missing loss is no value; strict JSON's default null reason, "not a number: undefined ... R^2", would add a
+    ``loss:<eval>_reason`` column to the table read back)."""
     def cell(v: Any) -> Any:
         v = v.item() if isinstance(v, np.generic) else v
         return None if isinstance(v, float) and not np.isfinite(v) else v
 
-    return "".join(json.dumps({str(k): cell(v) for k, v in rec.items()}, ensure_ascii=False) + "\n"
-                   for rec in frame.to_dict(orient="records"))
+    return [{str(k): cell(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
 
 
 def _is_object_text(v: Any) -> bool:
