@@ -808,8 +808,9 @@ def test_cli_design_select_keeps_every_column_of_the_chosen_pilots(capsys, tmp_p
     frame["note"] = [f"n{i}" for i in range(16)]
     pilots, chosen = tmp_path / "pilots.csv", tmp_path / "chosen.csv"
     frame.to_csv(pilots, index=False)
-    code, _, _ = _cli(capsys, "design", "--select", "8", "--runs", str(pilots), "--target", "x", "--out", str(chosen))
+    code, _, err = _cli(capsys, "design", "--select", "8", "--runs", str(pilots), "--target", "x", "--out", str(chosen))
     assert code == 0
+    assert f"wrote 8 pilot runs (every column) to {chosen}" in err, err  # review32a: it said "8 mixtures"
     got = pd.read_csv(chosen)
     assert list(got.columns) == list(frame.columns) and len(got) == 8
     pd.testing.assert_frame_equal(got, frame.set_index("run").loc[got["run"]].reset_index())

@@ -48,7 +48,8 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                           help="double-diminishing | dirichlet | active (needs --runs)."),
                n: int | None = typer.Option(None, "--n", help="Number of mixtures to propose (default 40; 4 with "
                                             "--method active: a small batch, then retrain and ask again)."),
-               select: int | None = typer.Option(None, "--select", help="Keep this many of the --runs pilots."),
+               select: int | None = typer.Option(None, "--select", help="Keep this many of the --runs (or "
+                                                                "--dataset) pilots."),
                runs: str | None = typer.Option(None, "--runs", help="Pilot run table (--select, --method active)."),
                dataset: str | None = DatasetOpt,
                target: list[str] | None = typer.Option(None, "--target", metavar="EVAL",
@@ -200,4 +201,6 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
     elif out_path is None:
         out.print(frame.to_csv(index=False), end="", highlight=False, markup=False)
     else:
-        err.print(f"wrote {len(frame)} mixtures to {out_path}", highlight=False, markup=False)
+        # --select writes trained pilot runs with their losses (a run table to fit on), not mixtures to train
+        what = "pilot runs (every column)" if select is not None else "mixtures"
+        err.print(f"wrote {len(frame)} {what} to {out_path}", highlight=False, markup=False)
