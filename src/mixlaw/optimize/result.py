@@ -67,8 +67,10 @@ class OptimumResult:
     natural_feasible : bool
         Whether the natural mixture satisfies the bounds (it is reported either way).
     convex : bool
-        True when the objective is provably convex (Ye, linear or loglinear law; non-negative combination or max): the
-        optimum is then global.
+        True when the objective is provably convex (Ye, linear or loglinear law; non-negative combination or max) and
+        the search solved the whole feasible set: the optimum is then global. False under a trust radius whose
+        SLSQP search solved only some runs' L1 balls (their union is not convex), and of the simulate search (a mean
+        of sampled mixtures).
     method : str
     n_starts, n_converged : int
     start_objectives : list of float

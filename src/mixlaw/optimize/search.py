@@ -355,7 +355,7 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                                                         and np.isfinite(trust_radius) and 0 < trust_radius <= 2):
             raise InputError(f"trust_radius (--trust-radius) is an L1 distance in (0, 2]; got {trust_radius!r}")
     radius = None if trust_radius is None else (W_runs, float(trust_radius))
-    sim_note = ""
+    sim_note = union = ""
     if F.size == 0:
         xs, objs, n_conv = [np.zeros(0)], [scalar_min(ev.predict(free.full(np.zeros(0))[None, :])[0])], 1
     elif search == "simulate":
@@ -376,8 +376,16 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
             sim_note += (f", moved {_moved_text(info['toward_best'])} of the way to the best of them to stay within L1 "
                          f"{float(trust_radius):g} of a run (their mean lies farther)")
     else:
+        balls: list[int] = []
         xs, objs, n_conv = _gradient(ev, free, nat, rng, scalar_min, s_min, name, radius, n0=n0,
-                                     retry=convex and n_starts is None)
+                                     retry=convex and n_starts is None, balls=balls)
+        if convex and balls and balls[0] < balls[1]:
+            # Each ball is convex, their union is not, and only the best-predicted anchors' balls were solved: the
+            # optimum of another run's ball can be lower (linear law, 5 runs, radius 0.4: 1.050 here, 1.021 there),
+            # so 'the optimum is global' was a false claim (review32d).
+            convex = False
+            union = (f"convex in each ball, but the union of the {balls[1]} runs' L1 balls is not: best of the "
+                     f"{balls[0]} around the best-predicted runs, not proven global")
     objs = [float(o) * unit for o in objs]
     best = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
     r, dropped = _drop_tiny_shares(free.full(xs[best]), prob.lo, prob.hi, F,
@@ -404,7 +412,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     nat_ok = bool(np.all(nat >= prob.lo - ACTIVE_TOL) and np.all(nat <= prob.hi + ACTIVE_TOL))
     solver = "SLSQP (epigraph form)" if name == "max" else "SLSQP"
     grad = "analytic gradient" if ev.analytic and name != "callable" else "finite-difference gradient"
-    why = "convex: the optimum is global" if convex else "not known to be convex: best of the starts"
+    why = ("convex: the optimum is global" if convex else union if union else
+           "not known to be convex: best of the starts")
     if trust_radius is not None and search == "gradient":
         why += f"; within L1 {float(trust_radius):g} of a run"
     method = sim_note or f"{solver}, {grad}; {len(xs)} start(s), {n_conv} converged; {why}"
@@ -432,7 +441,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         upper=dict(zip(domains, map(float, prob.hi), strict=True)),
         natural_weights=dict(zip(domains, map(float, nat), strict=True)), natural_objective=scalar(Ln),
         natural_losses=dict(zip(targets, map(float, Ln), strict=True)), natural_source=nat_src,
-        natural_feasible=nat_ok, convex=bool(convex), method=method, n_starts=len(xs), n_converged=n_conv,
+        natural_feasible=nat_ok, convex=bool(convex and not sim_note), method=method, n_starts=len(xs),
+        n_converged=n_conv,
         start_objectives=[sign * float(o) for o in objs], law=law.key, search=search, trust_region=region,
         nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1],
         nearest_run_name=None if near is None else _run_name(runs, near[1]),
@@ -493,10 +503,11 @@ def _simulate(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generat
 def _gradient(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generator,
               scalar_min: Callable[[np.ndarray], float], s_min: np.ndarray | None, name: str,
               radius: tuple[np.ndarray, float] | None, *, n0: int,
-              retry: bool) -> tuple[list[np.ndarray], list[float], int]:
+              retry: bool, balls: list[int] | None = None) -> tuple[list[np.ndarray], list[float], int]:
     """Multistart SLSQP from ``n0`` starts: (the starts' optima, their objectives, how many converged).
     ``retry``: a convex problem none of whose starts converged gets :data:`DEFAULT_N_STARTS` in all. With a
-    trust ``radius`` whose best optimum leaves it, the search is redone within L1 balls around the runs."""
+    trust ``radius`` whose best optimum leaves it, the search is redone within L1 balls around the runs, and
+    ``balls`` (given) receives how many balls were solved and how many distinct runs' balls reach the feasible set."""
     solve = _solver(ev, scalar_min, name, s_min, free)
     xs, objs, n_conv = [], [], 0
     for x0 in free.starts(n0, 0, nat, rng):
@@ -514,7 +525,7 @@ def _gradient(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generat
     if radius is not None:
         b0 = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
         if nearest_run_l1(free.full(xs[b0]), radius[0])[0] > radius[1] + 1e-9:
-            xs, objs, n_conv = _radius_solve(ev, scalar_min, name, s_min, free, radius[0], radius[1])
+            xs, objs, n_conv = _radius_solve(ev, scalar_min, name, s_min, free, radius[0], radius[1], balls)
     return xs, objs, n_conv
 
 
@@ -578,7 +589,8 @@ def _check_runs(runs: Any, domains: Sequence[str]) -> np.ndarray:
 
 
 def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None,
-                  free: _Free, runs: np.ndarray, radius: float) -> tuple[list[np.ndarray], list[float], int]:
+                  free: _Free, runs: np.ndarray, radius: float,
+                  balls: list[int] | None = None) -> tuple[list[np.ndarray], list[float], int]:
     """SLSQP within an L1 ball around each of the best-predicted runs; the union of balls is not convex, so
     each anchor is its own convex problem (for a convex law) and the best anchor wins.
 
@@ -614,6 +626,8 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     f_anchor = Lr @ s if s is not None else np.array([scalar(v) for v in Lr])
     f_rank = np.where(np.isfinite(f_anchor) & reach, f_anchor, np.inf)
     order = [a for a in np.argsort(f_rank, kind="stable") if reach[a]][:N_ANCHORS]
+    if balls is not None:
+        balls[:] = [len(order), int(reach.sum())]
     xs, objs, n_conv = [], [], 0
     for a in order:
         wF = runs[a][F]
