@@ -32,9 +32,13 @@ def test_a_column_of_json_object_text_is_flattened_for_the_column_map(tmp_path: 
     assert t.losses(["bpb"])[:, 0].tolist() == [0.98, 0.99, 1.0]
 
 
-def test_a_column_with_a_cell_that_is_no_json_object_is_left_as_read(tmp_path: Path) -> None:
+def test_a_named_column_with_a_cell_that_is_no_json_object_is_an_error_naming_its_line(tmp_path: Path) -> None:
+    # Left as read, it said "no column matches 'weights_json/*'", naming neither the line nor the fault (review32d).
     p = _write(tmp_path, [json.dumps(MIXES[0]), "{not json", json.dumps(MIXES[2])])
-    with pytest.raises(DataError, match="no column matches 'weights_json/\\*'"):
+    with pytest.raises(DataError, match=r"csv:3: column 'weights_json': the map names this column's keys "
+                                        r"\(weights_json/...\), but this cell is not a JSON object's text: Expecting "
+                                        r"property name enclosed in double quotes at character 2 of the cell: "
+                                        r"'\{not json'"):
         read_runs_mapped(p, "run=candidate_id,w:*=weights_json/*,loss:bpb=measured_bpb")
 
 
@@ -83,7 +87,20 @@ def test_a_key_named_as_a_column_the_file_has_is_an_error(tmp_path: Path) -> Non
         read_runs_mapped(p, MAP)
 
 
-def test_a_cell_nested_deeper_than_the_parser_goes_is_left_as_read(tmp_path: Path) -> None:
+def test_a_cell_nested_deeper_than_the_parser_goes_is_an_error_naming_its_line(tmp_path: Path) -> None:
     deep = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    with pytest.raises(DataError, match="no column matches 'weights_json/\\*'"):
+    with pytest.raises(DataError, match=r"csv:2: column 'weights_json': .* nested deeper than the JSON reader goes: "
+                                        r"'\{\"a\": \[\[\[.*\.\.\.'"):
         read_runs_mapped(_write(tmp_path, [deep, json.dumps(MIXES[1]), json.dumps(MIXES[2])]), MAP)
+
+
+def test_a_cell_no_json_object_in_a_column_the_map_does_not_name_is_left_as_read(tmp_path: Path) -> None:
+    p = _write_with(tmp_path, [json.dumps(m) for m in MIXES], notes=["{draft", "{}", "{}"])
+    assert read_runs_mapped(p, MAP).domains == ["dolma3_arxiv", "dolma3_cc/art_high"]
+
+
+def test_two_json_columns_named_by_the_map_are_both_flattened(tmp_path: Path) -> None:
+    p = _write_with(tmp_path, [json.dumps(m) for m in MIXES],
+                    evals_json=[json.dumps({"bpb": v, "acc": 0.5}) for v in (1.5, 1.6, 1.7)])
+    t = read_runs_mapped(p, "run=candidate_id,w:*=weights_json/*,loss:*=evals_json/*")
+    assert t.evals == ["bpb", "acc"] and t.losses(["bpb"])[:, 0].tolist() == [1.5, 1.6, 1.7]

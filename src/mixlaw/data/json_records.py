@@ -179,7 +179,12 @@ def flatten_json_text(df: pd.DataFrame, lines: np.ndarray, path: Path,
             raise DataError(f"the JSON object's key {str(err)!r} is given twice: which value is meant? give it once",
                             path=str(path), row=int(lines[df.index.get_loc(bad)]), column=str(c)) from None
         except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
-            continue
+            # The map names this column's keys: left as read, the import said "no column matches 'weights_json/*'",
+            # naming neither the line nor what is wrong with it (review32d).
+            bad, why = next((i, w) for i, v in filled.items() if (w := _parse_error(v)))
+            raise DataError(f"the map names this column's keys ({c}/...), but this cell is not a JSON object's text: "
+                            f"{why}: {_quoted(filled[bad])}", path=str(path),
+                            row=int(lines[df.index.get_loc(bad)]), column=str(c)) from None
         if objs.map(lambda v: isinstance(v, dict)).all():
             # A key named as a column the file has too: json_normalize kept the key's values, silently.
             taken = sorted({f"{c}/{k}" for o in objs for k in o} & set(map(str, df.columns)))
@@ -193,6 +198,26 @@ def flatten_json_text(df: pd.DataFrame, lines: np.ndarray, path: Path,
     for c, s in parsed.items():
         df[c] = s.astype(object)
     return _flatten_json(df, lines, path)
+
+
+def _parse_error(text: str) -> str:
+    """Why ``text`` is no JSON object's text ('' where it is one, or one with a key given twice)."""
+    try:
+        json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey:
+        return ""
+    except RecursionError:
+        return "nested deeper than the JSON reader goes"
+    except json.JSONDecodeError as err:
+        # not json's 'line 1 column 25': the cell's, read as the file's line beside the file's own line number
+        return f"{err.msg} at character {err.pos + 1} of the cell"
+    except ValueError as err:
+        return str(err)
+    return ""
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _has_duplicate(text: str) -> bool:
