@@ -32,3 +32,24 @@ def test_law_option_with_several_laws_is_refused(tmp_path: Path, capsys: pytest.
     code, _, err = run_cli(capsys, "compare", "--runs", str(_runs(tmp_path)), "--holdout", "0.3", "--laws",
                            "linear,loglinear", "--law-option", "alpha=0")
     assert code != 0 and "--law-option configures the one single law --laws names" in err
+
+
+@pytest.mark.parametrize("meta", ["auto", "stack"])
+def test_law_option_with_auto_or_stack_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str], meta: str) -> None:
+    # It said 'got --laws auto', not what is wrong with auto: compare sets its options from its own flags.
+    code, _, err = run_cli(capsys, "compare", "--runs", str(_runs(tmp_path)), "--holdout", "0.3", "--laws", meta,
+                           "--law-option", "n_folds=3")
+    assert code != 0 and f"--law-option configures a single law, not {meta}, whose options compare sets from its " \
+                         "own flags (--cv-folds, --objective, --fit-on)" in " ".join(err.split())
+
+
+def test_law_option_reaches_the_fit_and_the_json_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    rows = {}
+    for a in ("0", "5"):
+        code, out, err = run_cli(capsys, "compare", "--runs", str(_runs(tmp_path)), "--holdout", "0.3", "--laws",
+                                 "linear", "--law-option", f"alpha={a}", "--json")
+        assert code == 0, err
+        rows[a] = json.loads(out)["laws"][0]
+    assert rows["0"]["law"] == "linear(alpha=0.0)" and rows["5"]["law"] == "linear(alpha=5.0)"
+    assert rows["0"]["splits"]["holdout"]["mre"] < rows["5"]["splits"]["holdout"]["mre"]  # the option is fitted

@@ -248,7 +248,12 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
     keys: list[Any] | None = parse_laws(laws)
     if law_option:
         # dz-eq1's warning suggested --law-option pooling=100, which compare did not take: one law, configured.
-        if keys is None or len(keys) != 1 or keys[0] in META_LAWS:
+        if keys is not None and len(keys) == 1 and keys[0] in META_LAWS:
+            # 'got --laws auto' did not say what is wrong with auto: compare sets its options itself.
+            raise InputError(f"--law-option configures a single law, not {keys[0]}, whose options compare sets from "
+                             f"its own flags (--cv-folds, --objective, --fit-on); e.g. --laws dz-eq1 --law-option "
+                             f"pooling=100")
+        if keys is None or len(keys) != 1:
             raise InputError(f"--law-option configures the one single law --laws names (e.g. --laws dz-eq1 "
                              f"--law-option pooling=100); got --laws {laws or '(every law)'}")
         keys = [law_with_options(keys[0], law_option, seed)]
