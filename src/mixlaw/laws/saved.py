@@ -125,11 +125,12 @@ def _check_saved_layout(d: Any) -> None:
               and isinstance(p["vary"], bool) and _numbers([p["value"], p["init"]], 2)
               and all(_number(p[k], finite=False) for k in ("min", "max"))
               and (p.get("stderr") is None or _number(p["stderr"], finite=False))
-              and (p.get("note") is None or isinstance(p["note"], str) and len(p["note"]) <= MAX_NOTE))
+              and (p.get("note") is None or isinstance(p["note"], str) and len(p["note"]) <= MAX_NOTE + len(name)
+                   and p["note"].isprintable()))
         if not ok:
             raise InputError(f"parameter {name!r} must be {{value, init: finite numbers; min, max: numbers; "
-                             f"vary: true/false; stderr: number or null; note: null or text of at most {MAX_NOTE} "
-                             f"characters}}, got {str(p)[:200]}")
+                             f"vary: true/false; stderr: number or null; note: null or one line of text of at most "
+                             f"{MAX_NOTE} characters and the name's}}, got {str(p)[:200]}")
         lo, hi, v = float(p["min"]), float(p["max"]), float(p["value"])
         slack = 1e-9 * (abs(lo) + abs(hi) + 1.0) if np.isfinite(lo) and np.isfinite(hi) else 1e-9 * (abs(v) + 1.0)
         if p["vary"] and not lo - slack <= v <= hi + slack:
@@ -187,7 +188,10 @@ def _number(x: Any, finite: bool = True) -> bool:
     return not finite or bool(np.isfinite(v))
 
 
-#: The longest ``note`` of a saved parameter (why it is held: "1 - the other w:<eval> weights" with a long eval name).
+#: The longest ``note`` of a saved parameter (why it is held), besides its name's length: stack's note "1 - the other
+#: w:<eval> weights" holds the eval's name, which the parameter's name holds too (a stack fitted on an eval of 420
+#: characters saved a note of 444 that its load refused, review32d). One line: the report prints it after the
+#: parameter's value, where a newline could print lines the fit never gave.
 MAX_NOTE = 400
 
 #: The fit statistics a saved law keeps (laws/_fit_stats.py), and the least / most each can be.
