@@ -65,7 +65,7 @@ def _read_local_csv(path: Path, sep: str, names: Sequence[str], text: set[str]) 
     to guess ('1,300' is a thousand and three hundred in a file of '0.25'). Read with ',' a ';' file was one column
     'run;params;w:a;...' and the error listed that one name as the table's columns.
     """
-    raw = pd.read_csv(path, sep=sep, skip_blank_lines=False, dtype=str, keep_default_na=False)
+    raw = _read_csv(path, sep=sep, skip_blank_lines=False, dtype=str, keep_default_na=False)
     first: dict[str, tuple[str, int]] = {}  # "comma" / "point" -> (column, row) of the first cell written so
     for c in raw.columns:
         if str(c) in text:  # text (run ids): kept as written, '1,5' a name
@@ -83,12 +83,55 @@ def _read_local_csv(path: Path, sep: str, names: Sequence[str], text: set[str]) 
                         "one way (a spreadsheet's locale sets it)", path=str(path), row=ci + 2, column=cc)
     keywords = csv_missing(names, text)
     if comma is None:
-        return pd.read_csv(path, sep=sep, skip_blank_lines=False, **keywords)
+        return _read_csv(path, sep=sep, skip_blank_lines=False, **keywords)
     between = "';'" if sep == ";" else "tabs"
     warnings.warn(f"{path}: read ',' as the decimal mark (cells separated by {between}, every number written with "
                   f"a decimal comma or whole, e.g. {raw[comma[0]].iloc[comma[1]].strip()!r} in line {comma[1] + 2}, "
                   f"column {comma[0]!r})", DataWarning, stacklevel=user_stacklevel())
-    return pd.read_csv(path, sep=sep, decimal=",", skip_blank_lines=False, **keywords)
+    return _read_csv(path, sep=sep, decimal=",", skip_blank_lines=False, **keywords)
+
+
+def _read_csv(path: Path, *, sep: str, **keywords: Any) -> pd.DataFrame:
+    """``pd.read_csv`` that keeps each cell under its header's name, stopping at a row with a cell beyond the header.
+
+    pandas takes the first column as the index when the first row has one cell more than the header: a trailing
+    delimiter on every row but the header's (some loggers write one) shifted every column one left, so the weights
+    summed to 5.2 ("divide each row by its sum"), and a stray cell in row 1 was read under the last name ("column
+    'params': value 'x' is not a number"). With ``index_col=False`` the empty trailing cells are dropped, and a filled
+    one (pandas' ParserWarning, or its "Expected 5 fields in line 8, saw 6") is named by :func:`_cell_beyond_header`.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(path, sep=sep, index_col=False, **keywords)
+    except (pd.errors.ParserWarning, pd.errors.ParserError) as err:
+        if (found := _cell_beyond_header(path, sep)) is not None:
+            raise found from None
+        if isinstance(err, pd.errors.ParserError):
+            raise
+    # The cells past the header are empty (pandas warns of them as data when read as text): dropped.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        return pd.read_csv(path, sep=sep, index_col=False, **keywords)
+
+
+def _cell_beyond_header(path: Path, sep: str) -> DataError | None:
+    """The error naming the first row with a filled cell past the header's names, or None when there is none."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=sep)
+        header = next(reader, [])
+        for row in reader:
+            extra = [j for j, cell in enumerate(row[len(header):], len(header)) if cell.strip()]
+            if extra:
+                j = extra[0]
+                return DataError(f"the row has {len(row)} cells and the header {len(header)} names: cell {j + 1} "
+                                 f"({row[j].strip()!r}) has no column; name it in the header (line 1), or delete it",
+                                 path=str(path), row=reader.line_num)
+    return None
 
 
 #: Workbooks read with openpyxl (the ``excel`` extra). Legacy .xls and OpenDocument .ods need other engines.
@@ -223,7 +266,7 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             if sep in (";", "\t"):
                 df = _read_local_csv(path, sep, [str(c) for c in names], text)
             else:
-                df = pd.read_csv(path, sep=sep, skip_blank_lines=False, **csv_missing(names, text))
+                df = _read_csv(path, sep=sep, skip_blank_lines=False, **csv_missing(names, text))
             df, lines = _drop_empty_rows(df, np.arange(len(df)) + 2)
         elif suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq

@@ -1,0 +1,56 @@
+"""A CSV whose rows carry more cells than its header names: a trailing delimiter on every row but the header's (as
+some loggers and hand-written exports write them), or one row with a stray cell. pandas then took the first column as
+the index and shifted every other one a column left: the run table's weights summed to 5.2 ("divide each row by its
+sum"), or a loss read as the params column's "value 'x' is not a number"."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_runner import run_cli
+
+
+def _frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=20)
+    return pd.DataFrame({"run": [f"m{i}" for i in range(20)], "w:web": W[:, 0], "w:code": W[:, 1],
+                         "w:books": W[:, 2], "loss:val": 2.5 + np.exp(W @ [0.0, -0.8, 0.4])})
+
+
+def _params(capsys, path) -> dict:  # type: ignore[no-untyped-def]
+    code, out, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear", "--json")
+    assert code == 0, err
+    return json.loads(out)["report"]["params"]
+
+
+@pytest.mark.parametrize("name, sep", [("rows.csv", ","), ("rows.csv.gz", ","), ("semi.csv", ";"),
+                                       ("rows.tsv", "\t")])
+def test_a_trailing_delimiter_on_the_rows_alone_reads_as_the_table(tmp_path, capsys, name, sep) -> None:  # type: ignore[no-untyped-def]
+    frame = _frame()
+    frame.to_csv(tmp_path / "clean.csv", index=False)
+    want = _params(capsys, tmp_path / "clean.csv")
+    lines = frame.to_csv(index=False, sep=sep).splitlines()
+    text = "\n".join([lines[0]] + [line + sep for line in lines[1:]]) + "\n"
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        with gzip.open(path, "wt") as f:
+            f.write(text)
+    else:
+        path.write_text(text)
+    assert _params(capsys, path) == want
+
+
+@pytest.mark.parametrize("row", [1, 7])
+def test_a_cell_beyond_the_header_is_named_by_its_line(tmp_path, capsys, row) -> None:  # type: ignore[no-untyped-def]
+    lines = _frame().to_csv(index=False).splitlines()
+    lines[row] += ",rerun"
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join(lines) + "\n")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
+    assert code == 2
+    assert err.strip() == (f"error: {path}:{row + 1}: the row has 6 cells and the header 5 names: cell 6 ('rerun') has "
+                           "no column; name it in the header (line 1), or delete it")
