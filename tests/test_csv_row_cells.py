@@ -54,3 +54,16 @@ def test_a_cell_beyond_the_header_is_named_by_its_line(tmp_path, capsys, row) ->
     assert code == 2
     assert err.strip() == (f"error: {path}:{row + 1}: the row has 6 cells and the header 5 names: cell 6 ('rerun') has "
                            "no column; name it in the header (line 1), or delete it")
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("name", ["runs.csv", "runs.tsv"])
+def test_a_header_alone_says_the_table_has_no_rows_and_nothing_else(tmp_path, name) -> None:  # type: ignore[no-untyped-def]
+    # The empty-row check of an empty frame warned pandas' "'or' operations between boolean dtype and str are
+    # deprecated and will raise in a future version", which will turn into "cannot read the file: TypeError".
+    from mixlaw import DataError, read_runs
+
+    path = tmp_path / name
+    path.write_text(("\t" if name.endswith(".tsv") else ",").join(["run", "w:web", "w:code", "loss:val"]) + "\n")
+    with pytest.raises(DataError, match="the table has no rows"):
+        read_runs(path)

@@ -140,6 +140,8 @@ EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 def _empty_cells(df: pd.DataFrame) -> np.ndarray:
     """Which cells of ``df`` are empty (missing, or text of spaces alone): boolean, shape (n_rows, n_columns)."""
+    if df.empty:  # a header alone: pandas warns of or-ing its empty frames (a TypeError to come)
+        return np.zeros(df.shape, dtype=bool)
     return (df.isna() | df.apply(lambda col: col.map(lambda v: isinstance(v, str) and not v.strip()))).to_numpy()
 
 
