@@ -79,6 +79,46 @@ def _flatten_json(df: pd.DataFrame, lines: np.ndarray, path: Path) -> tuple[pd.D
     return df, lines
 
 
+class _Twice(dict):  # type: ignore[type-arg]
+    """A JSON object that gave a key twice (``key``: the first such), as :func:`_keys_once` parses it."""
+
+    key: str
+
+
+def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` that marks an object giving a key twice: json.loads and pandas keep the last value, so
+    '{"w:web": 0.5, "w:web": 0.3, ...}' lost a share without a word (and a row that still summed to 1 read wrong)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out and not isinstance(out, _Twice):
+            out = _Twice(out)
+            out.key = k
+        out[k] = v
+    return out
+
+
+def _first_twice(obj: Any) -> str | None:
+    """The first key given twice in ``obj`` (parsed with :func:`_keys_once`) or an object inside it, else None."""
+    if isinstance(obj, _Twice):
+        return obj.key
+    inner = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else ()
+    return next((k for v in inner if (k := _first_twice(v)) is not None), None)
+
+
+TWICE = "the key is given twice in one record (JSON keeps the last only): give each column once"
+
+
+def check_json_keys(text: str, path: Path) -> None:
+    """Refuse a .json file's ``text`` whose records give a key twice, naming the record (1-based) in an array."""
+    try:
+        doc = json.loads(text, object_pairs_hook=_keys_once)
+    except (ValueError, RecursionError):
+        return  # pandas' reader says what is wrong with it
+    for i, rec in enumerate(doc if isinstance(doc, list) else [doc]):
+        if (key := _first_twice(rec)) is not None:
+            raise DataError(TWICE, path=str(path), row=i + 1 if isinstance(doc, list) else None, column=key)
+
+
 def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     """Read one JSON object per line with json.loads, keeping each record's line and its strings as strings.
 
@@ -86,15 +126,19 @@ def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     at position 1266"), counted rows past a blank line one line short, and turned string ids into numbers.
     """
     records, lines = [], []
-    with open(path, encoding="utf-8") as f:
+    # utf-8-sig: a byte-order mark before the first record (PowerShell's, Notepad's UTF-8) was "not a JSON record:
+    # Unexpected UTF-8 BOM".
+    with open(path, encoding="utf-8-sig") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                rec = json.loads(line, object_pairs_hook=_keys_once)
             except json.JSONDecodeError as err:
                 raise DataError(f"not a JSON record: {err.msg} at character {err.pos + 1} of the line", path=str(path),
                                 row=n) from None
+            if (key := _first_twice(rec)) is not None:
+                raise DataError(TWICE, path=str(path), row=n, column=key)
             if not isinstance(rec, dict):
                 raise DataError(f"not a JSON object but {type(rec).__name__} (one object per line: "
                                 '{"run": ..., "w:web": ..., "loss:pile": ...})', path=str(path), row=n)

@@ -7,6 +7,7 @@ are found in :mod:`.excel_formulas`.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import pandas as pd
 from ..errors import DataError, DataWarning, InputError, user_stacklevel
 from .excel_formulas import _check_computed, _sheet_cell
 from .hints import _fold
-from .json_records import _flatten_json, _read_jsonl
+from .json_records import _flatten_json, _read_jsonl, check_json_keys
 from .schema import (
     CSV_MISSING,
     LOSS_PREFIX,
@@ -284,7 +285,10 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
                 raise DataError(f"not a run table{own}", path=str(path))
             # precise_float: pandas' default parser rounds in the 16th digit (0.15027941106200063 was read as
             # 0.15027941106200002), where json.loads, as JSONL is read, keeps every float as written.
-            df = pd.read_json(path, dtype={c: str for c in text}, precise_float=True)
+            # utf-8-sig: with a byte-order mark pandas said "Expected object or value".
+            body = path.read_text(encoding="utf-8-sig")
+            check_json_keys(body, path)
+            df = pd.read_json(io.StringIO(body), dtype={c: str for c in text}, precise_float=True)
             df, lines = _flatten_json(df, np.arange(len(df)) + 1, path)
         elif suffix in EXCEL_SUFFIXES:
             df, lines = _read_excel(path, text)
