@@ -276,6 +276,11 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
 
             _check_unique_columns(list(pq.read_schema(path).names), path)
             df = pd.read_parquet(path)
+            # A frame written with its run or model size as the index (df.set_index('run').to_parquet()) reads it
+            # back as the index: 'run' was "missing", and a 'params' index dropped without a word. An unnamed index
+            # (a filtered frame's old positions) is no column.
+            named = [n for n in df.index.names if n is not None]
+            df = (df.reset_index(level=named) if named else df).reset_index(drop=True)
             lines = np.arange(len(df)) + 1  # parquet has no header line: rows count from 1
         elif suffix in (".jsonl", ".ndjson"):
             df, lines = _read_jsonl(path)

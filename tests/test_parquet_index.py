@@ -1,0 +1,40 @@
+"""A Parquet run table written from a frame indexed by its run or model size (``df.set_index('run').to_parquet()``, a
+common pandas habit): pandas reads the index back as the index, not a column, so 'run' was "missing", and a
+``params`` index was dropped without a word (a table of 4 model sizes fitted as one, with no warning of the sizes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw import read_runs
+
+
+def _frame() -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    rows = []
+    for N in (2e7, 6e7):
+        W = rng.dirichlet(np.ones(3), size=6)
+        for i, w in enumerate(W):
+            rows.append({"run": f"m{i}-{N:g}", "w:web": w[0], "w:code": w[1], "w:books": w[2],
+                         "loss:val": 3 + w[0] * (1e8 / N) ** 0.2, "params": N})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("index", [["run"], ["params"], ["run", "params"]])
+def test_a_parquet_index_reads_as_the_column_it_was(tmp_path, index) -> None:  # type: ignore[no-untyped-def]
+    frame = _frame()
+    frame.to_parquet(tmp_path / "plain.parquet", index=False)
+    frame.set_index(index).to_parquet(tmp_path / "indexed.parquet")
+    want, got = read_runs(tmp_path / "plain.parquet"), read_runs(tmp_path / "indexed.parquet")
+    assert np.array_equal(got.model_params, want.model_params)
+    pd.testing.assert_frame_equal(got.frame[want.frame.columns], want.frame)
+
+
+def test_an_unnamed_parquet_index_is_left_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a filtered frame's index (its rows' old positions) carries no column of the table
+    frame = _frame()
+    frame.to_parquet(tmp_path / "plain.parquet", index=False)
+    frame.set_axis(np.arange(len(frame)) * 3, axis=0).to_parquet(tmp_path / "filtered.parquet")
+    assert list(read_runs(tmp_path / "filtered.parquet").frame.columns) == list(frame.columns)
