@@ -38,3 +38,18 @@ def test_an_unnamed_parquet_index_is_left_out(tmp_path) -> None:  # type: ignore
     frame.to_parquet(tmp_path / "plain.parquet", index=False)
     frame.set_axis(np.arange(len(frame)) * 3, axis=0).to_parquet(tmp_path / "filtered.parquet")
     assert list(read_runs(tmp_path / "filtered.parquet").frame.columns) == list(frame.columns)
+
+
+@pytest.mark.parametrize("index", [["run"], ["params"], ["run", "params"]])
+def test_a_frame_indexed_by_a_run_table_column_fits_as_that_column(index) -> None:  # type: ignore[no-untyped-def]
+    # RunTable(df.set_index('params')) dropped the index: the model sizes were gone without a word (fit_table and
+    # law.fit(df) take a frame so); indexed by 'run' it said "missing 'run'".
+    from mixlaw import RunTable
+    from mixlaw.api import fit_table
+
+    frame = _frame()
+    want, got = RunTable(frame), RunTable(frame.set_index(index))
+    assert np.array_equal(got.model_params, want.model_params)
+    pd.testing.assert_frame_equal(got.frame[want.frame.columns], want.frame)
+    assert fit_table(frame.set_index(index), law="linear").predict(frame).tolist() == \
+        fit_table(frame, law="linear").predict(frame).tolist()

@@ -40,6 +40,7 @@ from .schema import (
     HIGHER_IS_BETTER,
     LOSS_PREFIX,
     MAX_TOKEN_NATS,
+    META_COLUMNS,
     NONPOSITIVE_HINT,
     PERPLEXITY_FLOOR,
     ROUNDING_TOL,
@@ -138,6 +139,12 @@ class RunTable:
                              + ("mixlaw.read_runs(path) reads a file" if isinstance(frame, (str, os.PathLike))
                                 else "RunTable(pd.DataFrame(columns)) for a mapping of columns"))
         flat_columns(frame, "RunTable")
+        # An index named as a run table's column (df.set_index('run'), set_index(['run', 'params'])) is that column:
+        # dropped, 'params' took the model sizes with it without a word, and 'run' read "missing 'run'".
+        moved = [n for n in frame.index.names if isinstance(n, str) and n not in frame.columns
+                 and (n in META_COLUMNS or n.startswith((WEIGHT_PREFIX, LOSS_PREFIX)))]
+        if moved:
+            frame = frame.reset_index(level=moved)
         # A frame from Python (no file, no lines) keeps its index labels, and _lines holds its 0-based positions:
         # its errors name its rows by both (kept through subset), not as a CSV's lines (position + 2) of a file
         # there is not.
