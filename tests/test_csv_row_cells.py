@@ -67,3 +67,22 @@ def test_a_header_alone_says_the_table_has_no_rows_and_nothing_else(tmp_path, na
     path.write_text(("\t" if name.endswith(".tsv") else ",").join(["run", "w:web", "w:code", "loss:val"]) + "\n")
     with pytest.raises(DataError, match="the table has no rows"):
         read_runs(path)
+
+
+@pytest.mark.parametrize("sep, pct", [(";", "%"), (";", " %"), ("\t", "%")])
+def test_percentages_with_decimal_commas_read_as_the_file_s_other_numbers(tmp_path, capsys, sep, pct) -> None:  # type: ignore[no-untyped-def]
+    # A European-locale sheet's percent-formatted shares ('33,3%' beside losses '3,1'): the file was read with decimal
+    # commas, said so, and then stopped at "value '33,3%' is not a number".
+    frame = _frame()
+    frame.to_csv(tmp_path / "clean.csv", index=False)
+    want = _params(capsys, tmp_path / "clean.csv")
+    cells = frame.copy().astype(object)
+    for c in ("w:web", "w:code", "w:books"):
+        cells[c] = [repr(v * 100).replace(".", ",") + pct for v in frame[c]]
+    cells["loss:val"] = [repr(v).replace(".", ",") for v in frame["loss:val"]]
+    path = tmp_path / "pct.csv"
+    cells.to_csv(path, sep=sep, index=False)
+    got = _params(capsys, path)
+    assert got.keys() == want.keys()
+    for k in want:  # the shares' last digit moves in *100 and /100
+        assert got[k]["value"] == pytest.approx(want[k]["value"], rel=1e-9, abs=1e-12)

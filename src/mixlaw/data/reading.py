@@ -52,6 +52,8 @@ def csv_missing(names: Iterable[str], text: Iterable[str]) -> dict[str, Any]:
 #: A number written with a decimal comma ('0,25', '-1,5', '1,22e+08') or a decimal point; a whole number is neither.
 _COMMA_NUMBER = r"[-+]?\d*,\d+([eE][-+]?\d+)?"
 _POINT_NUMBER = r"[-+]?\d*\.\d+([eE][-+]?\d+)?"
+#: The percent sign after a share written as a percentage ('30%', '30 %').
+_PERCENT = r"\s*%$"
 
 
 def _read_local_csv(path: Path, sep: str, names: Sequence[str], text: set[str]) -> pd.DataFrame:
@@ -71,7 +73,7 @@ def _read_local_csv(path: Path, sep: str, names: Sequence[str], text: set[str]) 
     for c in raw.columns:
         if str(c) in text:  # text (run ids): kept as written, '1,5' a name
             continue
-        col = raw[c].str.strip()
+        col = raw[c].str.strip().str.replace(_PERCENT, "", regex=True)  # '33,3%' is written with a comma too
         for kind, pattern in (("comma", _COMMA_NUMBER), ("point", _POINT_NUMBER)):
             hit = np.flatnonzero(col.str.fullmatch(pattern).to_numpy())
             if hit.size:
@@ -89,7 +91,14 @@ def _read_local_csv(path: Path, sep: str, names: Sequence[str], text: set[str]) 
     warnings.warn(f"{path}: read ',' as the decimal mark (cells separated by {between}, every number written with "
                   f"a decimal comma or whole, e.g. {raw[comma[0]].iloc[comma[1]].strip()!r} in line {comma[1] + 2}, "
                   f"column {comma[0]!r})", DataWarning, stacklevel=user_stacklevel())
-    return _read_csv(path, sep=sep, decimal=",", skip_blank_lines=False, **keywords)
+    df = _read_csv(path, sep=sep, decimal=",", skip_blank_lines=False, **keywords)
+    # A percentage stays text for pandas ('33,3%', a percent-formatted share): its comma is the decimal one too, or
+    # the table said "value '33,3%' is not a number" after this warning.
+    for c in df.columns:
+        if str(c) not in text and not pd.api.types.is_numeric_dtype(df[c]):
+            df[c] = df[c].map(lambda v: v.replace(",", ".") if isinstance(v, str)
+                              and re.fullmatch(_COMMA_NUMBER + _PERCENT, v.strip()) else v)
+    return df
 
 
 def _read_csv(path: Path, *, sep: str, **keywords: Any) -> pd.DataFrame:
