@@ -86,3 +86,15 @@ def test_percentages_with_decimal_commas_read_as_the_file_s_other_numbers(tmp_pa
     assert got.keys() == want.keys()
     for k in want:  # the shares' last digit moves in *100 and /100
         assert got[k]["value"] == pytest.approx(want[k]["value"], rel=1e-9, abs=1e-12)
+
+
+def test_the_header_again_in_a_row_is_said_so(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Two exports joined one after another ('cat a.csv b.csv'): "value 'w:web' is not a number" left the user to
+    # see that the cell is a column name.
+    lines = _frame().to_csv(index=False).splitlines()
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join([*lines[:6], lines[0], *lines[6:]]) + "\n")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
+    assert code == 2
+    assert err.strip() == (f"error: {path}:7: column 'w:web': value 'w:web' is not a number (the header again: tables "
+                           "joined one after another? delete this line)")

@@ -129,6 +129,8 @@ def _not_a_number_hint(value: Any, column: str) -> str:
     """The end of "value ... is not a number" for a cell whose fix is known: a decimal comma ('3,12', a European
     spreadsheet's CSV separated by ','), a placeholder for a missing loss ('-', '#DIV/0!', '?')."""
     v = str(value).strip()
+    if v == column:  # two files' rows under one header ('cat a.csv b.csv'), the second's header a row
+        return " (the header again: tables joined one after another? delete this line)"
     if column in ("params", "step", "tokens") and re.fullmatch(r"\d{1,3}([,.' ]\d{3})+", v):
         # '1,300,000' (or '28,368'): a count with thousands separators, not a decimal comma
         return f" (thousands separators? write {re.sub(r'[^0-9]', '', v)}, or a suffix as in 1.3M)"
