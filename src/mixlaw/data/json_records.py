@@ -87,7 +87,8 @@ class _Twice(dict):  # type: ignore[type-arg]
 
 def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """``object_pairs_hook`` that marks an object giving a key twice: json.loads and pandas keep the last value, so
-    '{"w:web": 0.5, "w:web": 0.3, ...}' lost a share without a word (and a row that still summed to 1 read wrong)."""
+    '{"w:web": 0.5, "w:web": 0.3, ...}' lost a share without a word (and a row that still summed to 1 read wrong).
+    It marks where :func:`_no_duplicate_keys` raises, so that the record of a .json array holding it is found."""
     out: dict[str, Any] = {}
     for k, v in pairs:
         if k in out and not isinstance(out, _Twice):
@@ -133,12 +134,12 @@ def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line, object_pairs_hook=_keys_once)
+                rec = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+            except _DuplicateKey as err:
+                raise DataError(TWICE, path=str(path), row=n, column=str(err)) from None
             except json.JSONDecodeError as err:
                 raise DataError(f"not a JSON record: {err.msg} at character {err.pos + 1} of the line", path=str(path),
                                 row=n) from None
-            if (key := _first_twice(rec)) is not None:
-                raise DataError(TWICE, path=str(path), row=n, column=key)
             if not isinstance(rec, dict):
                 raise DataError(f"not a JSON object but {type(rec).__name__} (one object per line: "
                                 '{"run": ..., "w:web": ..., "loss:pile": ...})', path=str(path), row=n)
