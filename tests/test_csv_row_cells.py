@@ -98,3 +98,20 @@ def test_the_header_again_in_a_row_is_said_so(tmp_path, capsys) -> None:  # type
     assert code == 2
     assert err.strip() == (f"error: {path}:7: column 'w:web': value 'w:web' is not a number (the header again: tables "
                            "joined one after another? delete this line)")
+
+
+def test_a_gzipped_csv_is_read_whatever_the_case_of_its_suffix_and_other_gz_files_are_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # 'RUNS.CSV.GZ' said "unknown table format '.GZ'"; 'runs.tsv.gz' "unknown table format '.gz'; use .csv, ...",
+    # neither naming the compressed form that is read.
+    from mixlaw import InputError, read_runs
+
+    frame = _frame()
+    with gzip.open(tmp_path / "RUNS.CSV.GZ", "wt") as f:
+        f.write(frame.to_csv(index=False))
+    assert read_runs(tmp_path / "RUNS.CSV.GZ").runs.tolist() == frame["run"].tolist()
+    with gzip.open(tmp_path / "runs.tsv.gz", "wt") as f:
+        f.write(frame.to_csv(index=False, sep="\t"))
+    with pytest.raises(InputError) as err:
+        read_runs(tmp_path / "runs.tsv.gz")
+    assert str(err.value) == (f"{tmp_path / 'runs.tsv.gz'}: unknown table format '.tsv.gz'; use .csv, .tsv, .xlsx, "
+                              ".parquet, .json or .jsonl (of compressed files .csv.gz alone is read: gunzip it)")

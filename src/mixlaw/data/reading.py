@@ -246,7 +246,7 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
                 else "")
         raise InputError(f"{path}: is a folder; expected a run table file (.csv, .tsv, .xlsx, .parquet, .json or "
                          f".jsonl){hint}")
-    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
+    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
     text = set(RUN_ID_COLUMNS) | set(text_columns)
     if path.is_file() and path.stat().st_size == 0:
         # Said as such: pandas' "No columns to parse from file", or for JSONL a column map's "no column 'Name' for
@@ -308,8 +308,10 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             df, lines = _read_excel(path, text)
         else:
             other = (" (a legacy Excel or OpenDocument sheet: save it as .xlsx or as 'CSV UTF-8' and give that file)"
-                     if suffix in (".xls", ".ods") else "")
-            raise InputError(f"{path}: unknown table format {path.suffix!r}; use .csv, .tsv, .xlsx, .parquet, .json or "
+                     if suffix in (".xls", ".ods") else
+                     " (of compressed files .csv.gz alone is read: gunzip it)" if suffix.endswith(".gz") else "")
+            shown = "".join(path.suffixes[-2:]) if suffix.endswith(".gz") else path.suffix
+            raise InputError(f"{path}: unknown table format {shown!r}; use .csv, .tsv, .xlsx, .parquet, .json or "
                              f".jsonl{other}{_other_mixlaw_file(path)}")
     except InputError:
         raise
