@@ -59,3 +59,17 @@ def test_a_json_array_with_a_byte_order_mark_reads_as_without(tmp_path) -> None:
     (tmp_path / "plain.json").write_text(text, encoding="utf-8")
     (tmp_path / "bom.json").write_text(text, encoding="utf-8-sig")
     pd.testing.assert_frame_equal(read_runs(tmp_path / "bom.json").frame, read_runs(tmp_path / "plain.json").frame)
+
+
+@pytest.mark.parametrize("orient", ["split", "table"])
+def test_pandas_split_and_table_json_read_as_its_records(tmp_path, orient) -> None:  # type: ignore[no-untyped-def]
+    # df.to_json(path, orient='split' / 'table'), pandas' layouts that keep the columns' order and types, said
+    # "cannot parse the file: All arrays must be of the same length" / "Mixing dicts with non-Series ...".
+    frame = pd.DataFrame(_records())
+    frame.to_json(tmp_path / "records.json", orient="records")
+    frame.to_json(tmp_path / f"{orient}.json", orient=orient)
+    want = read_runs(tmp_path / "records.json").frame
+    pd.testing.assert_frame_equal(read_runs(tmp_path / f"{orient}.json").frame[want.columns], want)
+    if orient == "table":  # its schema names the index ('split' keeps its values alone)
+        frame.set_index("run").to_json(tmp_path / "indexed.json", orient=orient)
+        pd.testing.assert_frame_equal(read_runs(tmp_path / "indexed.json").frame[want.columns], want)

@@ -109,15 +109,24 @@ def _first_twice(obj: Any) -> str | None:
 TWICE = "the key is given twice in one record (JSON keeps the last only): give each column once"
 
 
-def check_json_keys(text: str, path: Path) -> None:
-    """Refuse a .json file's ``text`` whose records give a key twice, naming the record (1-based) in an array."""
+def check_json_keys(text: str, path: Path) -> str | None:
+    """Refuse a .json file's ``text`` whose records give a key twice, naming the record (1-based) in an array; return
+    the pandas layout the document is written in where it is not records or columns: ``"split"`` (``columns`` and
+    ``data`` rows) or ``"table"`` (``schema`` and ``data`` records), as ``df.to_json(orient=...)`` writes them. Read
+    as pandas' default layout they said "cannot parse the file: All arrays must be of the same length"."""
     try:
         doc = json.loads(text, object_pairs_hook=_keys_once)
     except (ValueError, RecursionError):
-        return  # pandas' reader says what is wrong with it
-    for i, rec in enumerate(doc if isinstance(doc, list) else [doc]):
+        return None  # pandas' reader says what is wrong with it
+    records = doc.get("data") if isinstance(doc, dict) and isinstance(doc.get("data"), list) else doc
+    for i, rec in enumerate(records if isinstance(records, list) else [records]):
         if (key := _first_twice(rec)) is not None:
-            raise DataError(TWICE, path=str(path), row=i + 1 if isinstance(doc, list) else None, column=key)
+            raise DataError(TWICE, path=str(path), row=i + 1 if isinstance(records, list) else None, column=key)
+    if records is doc:
+        return None
+    if isinstance(doc.get("columns"), list) and set(doc) <= {"columns", "index", "data"}:
+        return "split"
+    return "table" if isinstance(doc.get("schema"), dict) and set(doc) == {"schema", "data"} else None
 
 
 def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:

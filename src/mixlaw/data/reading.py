@@ -144,6 +144,16 @@ def _cell_beyond_header(path: Path, sep: str) -> DataError | None:
     return None
 
 
+def _index_as_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its named index levels as columns and positions for its index.
+
+    A frame written with its run or model size as the index (``df.set_index('run').to_parquet()``, or ``to_json``
+    with ``orient='table'``) reads it back as the index: 'run' was "missing", and a 'params' index dropped without a
+    word. An unnamed index (a filtered frame's old positions) is no column."""
+    named = [n for n in df.index.names if n is not None]
+    return (df.reset_index(level=named) if named else df).reset_index(drop=True)
+
+
 #: Workbooks read with openpyxl (the ``excel`` extra). Legacy .xls and OpenDocument .ods need other engines.
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -285,11 +295,7 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
 
             _check_unique_columns(list(pq.read_schema(path).names), path)
             df = pd.read_parquet(path)
-            # A frame written with its run or model size as the index (df.set_index('run').to_parquet()) reads it
-            # back as the index: 'run' was "missing", and a 'params' index dropped without a word. An unnamed index
-            # (a filtered frame's old positions) is no column.
-            named = [n for n in df.index.names if n is not None]
-            df = (df.reset_index(level=named) if named else df).reset_index(drop=True)
+            df = _index_as_columns(df)
             lines = np.arange(len(df)) + 1  # parquet has no header line: rows count from 1
         elif suffix in (".jsonl", ".ndjson"):
             df, lines = _read_jsonl(path)
@@ -301,8 +307,12 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
             # 0.15027941106200002), where json.loads, as JSONL is read, keeps every float as written.
             # utf-8-sig: with a byte-order mark pandas said "Expected object or value".
             body = path.read_text(encoding="utf-8-sig")
-            check_json_keys(body, path)
-            df = pd.read_json(io.StringIO(body), dtype={c: str for c in text}, precise_float=True)
+            layout = check_json_keys(body, path)
+            # orient='table' types the columns by its schema (pandas refuses a dtype beside it)
+            df = pd.read_json(io.StringIO(body), precise_float=True, orient=layout,
+                              **({} if layout == "table" else {"dtype": {c: str for c in text}}))
+            if layout is not None:  # orient='table' keeps an indexed frame's index, as Parquet does
+                df = _index_as_columns(df)
             df, lines = _flatten_json(df, np.arange(len(df)) + 1, path)
         elif suffix in EXCEL_SUFFIXES:
             df, lines = _read_excel(path, text)
