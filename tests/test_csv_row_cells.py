@@ -115,3 +115,17 @@ def test_a_gzipped_csv_is_read_whatever_the_case_of_its_suffix_and_other_gz_file
         read_runs(tmp_path / "runs.tsv.gz")
     assert str(err.value) == (f"{tmp_path / 'runs.tsv.gz'}: unknown table format '.tsv.gz'; use .csv, .tsv, .xlsx, "
                               ".parquet, .json or .jsonl (of compressed files .csv.gz alone is read: gunzip it)")
+
+
+@pytest.mark.parametrize("name", ["runs.txt", "runs.csv"])
+def test_utf16_text_is_named_as_such(tmp_path, name) -> None:  # type: ignore[no-untyped-def]
+    # Excel's 'Unicode Text (*.txt)' saves UTF-16 with a byte-order mark: the error said "it has byte 0xff, e.g. a
+    # letter of a legacy code page", which it is not.
+    from mixlaw import DataError, read_runs
+
+    path = tmp_path / name
+    path.write_text(_frame().to_csv(index=False, sep="\t"), encoding="utf-16")
+    with pytest.raises(DataError) as err:
+        read_runs(path)
+    assert str(err.value) == (f"{path}: cannot parse the file: it is UTF-16 text (Excel's 'Unicode Text' saves it), "
+                              "not UTF-8; save it as UTF-8 (in Excel: 'CSV UTF-8')")

@@ -328,6 +328,9 @@ def _read_any(path: Path, text_columns: Sequence[str] = ()) -> tuple[pd.DataFram
     except UnicodeDecodeError as err:
         # A spreadsheet saved in a legacy code page (Excel's plain "CSV" on Windows: 'bö' as byte 0xf6) said only
         # "'utf-8' codec can't decode byte 0xf6 in position 3".
+        if err.object[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16's byte-order mark, not a code page's letter
+            raise DataError("cannot parse the file: it is UTF-16 text (Excel's 'Unicode Text' saves it), not UTF-8; "
+                            "save it as UTF-8 (in Excel: 'CSV UTF-8')", path=str(path)) from err
         raise DataError(f"cannot parse the file: it is not UTF-8 text (it has byte 0x{err.object[err.start]:02x}, "
                         "e.g. a letter of a legacy code page); save it as UTF-8 (in Excel: 'CSV UTF-8')",
                         path=str(path)) from err
