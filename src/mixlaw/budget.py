@@ -171,7 +171,12 @@ def read_tokens_available(path: str) -> dict[str, float]:
         try:
             # The domain column as text: a domain named 'NA' or 'None' read as missing (the domain 'nan'), '007' as 7.
             head = pd.read_csv(io.StringIO(text), nrows=0).columns
-            frame = pd.read_csv(io.StringIO(text), **csv_missing(head, ["domain"]))
+            # A sheet saved with ';' between cells (a locale whose decimal mark is ','), or tab-separated text: one
+            # column 'domain;tokens', and "missing column(s) ['domain', 'tokens']".
+            sep = next((s for s in (";", "\t") if len(head) == 1 and s in str(head[0])), ",")
+            if sep != ",":
+                head = pd.read_csv(io.StringIO(text), sep=sep, nrows=0).columns
+            frame = pd.read_csv(io.StringIO(text), sep=sep, **csv_missing(head, ["domain"]))
         except (ValueError, pd.errors.ParserError) as e:
             raise InputError(f"{path}: not a readable CSV ({e})") from None
         missing = [c for c in ("domain", "tokens") if c not in frame.columns]
