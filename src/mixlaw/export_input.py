@@ -14,7 +14,7 @@ from typing import Any
 
 from ._validation import parse_user_json, parse_user_yaml, path_exists, read_user_text
 from .data import share_value
-from .data.reading import saved_file_kind
+from .data.reading import _read_any, saved_file_kind
 from .errors import InputError
 
 
@@ -117,15 +117,9 @@ def parse_mixture(spec: str) -> dict[str, float]:
             raise InputError(f"{spec}: {len(records)} JSON records; a mixture file needs one record of "
                              "w:<domain> shares (or domain,weight records)")
         if path.suffix.lower() == ".csv":
-            import io
-
-            import pandas as pd
-
-            try:
-                frame = pd.read_csv(io.StringIO(text))
-            except (ValueError, pd.errors.ParserError) as e:
-                raise InputError(f"{spec}: not a readable CSV ({e})") from None
-            return _mixture_from_frame(frame, spec)
+            # The run table's reader: a ';' or tab file (decimal commas read, with its warning), a BOM, a trailing
+            # delimiter, as 'predict --mixtures' reads the same file; ';' rows said "no domain,weight columns".
+            return _mixture_from_frame(_read_any(path, text_columns=("domain",))[0], spec)
         if path.suffix.lower() in (".yaml", ".yml"):  # it went through the JSON parser: 'a: 0.5' was "not valid JSON"
             return _mixture_from_doc(parse_user_yaml(text, spec), spec)
         return _mixture_from_doc(parse_user_json(text, spec), spec)
