@@ -104,14 +104,3 @@ def test_two_json_columns_named_by_the_map_are_both_flattened(tmp_path: Path) ->
                     evals_json=[json.dumps({"bpb": v, "acc": 0.5}) for v in (1.5, 1.6, 1.7)])
     t = read_runs_mapped(p, "run=candidate_id,w:*=weights_json/*,loss:*=evals_json/*")
     assert t.evals == ["bpb", "acc"] and t.losses(["bpb"])[:, 0].tolist() == [1.5, 1.6, 1.7]
-
-
-def test_a_column_of_python_dict_text_says_it_is_not_json(tmp_path: Path) -> None:
-    # df.to_csv() of a column of dicts writes their repr ("{'dolma3_arxiv': 0.25, ...}"), which JSON does not read:
-    # the map said "no column matches 'weights_json/*'" beside a column named so.
-    p = _write(tmp_path, [str(m) for m in MIXES])
-    with pytest.raises(DataError) as err:
-        read_runs_mapped(p, "run=candidate_id,w:*=weights_json/*,loss:bpb=measured_bpb")
-    assert str(err.value).endswith(
-        "; the column 'weights_json' holds text such as \"{'dolma3_arxiv': 0.25, 'dolma3_cc/art_high': 0.75}\", not a "
-        "JSON object (a Python dict's repr? write it with json.dumps, or one column per key)")

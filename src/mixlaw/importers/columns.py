@@ -4,7 +4,6 @@ shares (eval selection, rows without every loss, log rows merged per run and ste
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import warnings
@@ -119,26 +118,6 @@ def _add(out: dict[str, str], target: str, source: str) -> None:
     out[target] = source
 
 
-def _not_json_hint(df: pd.DataFrame, column: str) -> str:
-    """The end of "no column matches 'c/*'" where the column ``c`` holds an object's text that is not JSON (a Python
-    dict's repr, as ``df.to_csv()`` writes a column of dicts): only JSON objects' text is flattened into ``c/<key>``."""
-    if column not in df.columns or not (df[column].dtype == object or pd.api.types.is_string_dtype(df[column])):
-        return ""
-    def not_json(v: Any) -> bool:
-        try:
-            return not isinstance(json.loads(v), dict)
-        except (ValueError, RecursionError):
-            return True
-
-    cells = [v for v in df[column] if isinstance(v, str) and v.strip()]
-    bad = next((v for v in cells if not_json(v)), "")
-    if not cells or not all(v.lstrip().startswith("{") for v in cells) or not bad:
-        return ""
-    shown = bad if len(bad) <= 60 else bad[:57] + "..."
-    return (f"; the column {column!r} holds text such as \"{shown}\", not a JSON object (a Python dict's repr? "
-            "write it with json.dumps, or one column per key)")
-
-
 def apply_column_map(df: pd.DataFrame, mapping: Mapping[str, str], *, where: str = "") -> pd.DataFrame:
     """Rename/select the columns of ``df`` by ``mapping`` (see :func:`parse_column_map`); errors name ``where``."""
     cols = [str(c) for c in df.columns]
@@ -153,8 +132,8 @@ def apply_column_map(df: pd.DataFrame, mapping: Mapping[str, str], *, where: str
         rx = re.compile("^" + re.escape(source).replace(r"\*", "(.+)") + "$")
         hits = [(c, m.group(1)) for c in cols if (m := rx.match(c))]
         if not hits:
-            raise DataError(f"column map: no column matches {source!r} (for {target!r}); columns: {_show(cols)}"
-                            f"{_not_json_hint(df, source.split('/', 1)[0])}", path=where)
+            raise DataError(f"column map: no column matches {source!r} (for {target!r}); columns: {_show(cols)}",
+                            path=where)
         for c, part in hits:
             name = target.replace("*", part)
             if name not in mapping:  # an explicit entry wins over a pattern
