@@ -68,8 +68,8 @@ class OptimumResult:
         Whether the natural mixture satisfies the bounds (it is reported either way).
     convex : bool
         True when the objective is provably convex (Ye, linear or loglinear law; non-negative combination or max) and
-        the search solved the whole feasible set: the optimum is then global. False under a trust radius whose
-        SLSQP search solved only some runs' L1 balls (their union is not convex), and of the simulate search (a mean
+        the search solved the whole feasible set (under a trust radius: every run's L1 ball whose lower bound could
+        beat the best found, by branch and bound): the optimum is then global. False of the simulate search (a mean
         of sampled mixtures).
     method : str
     n_starts, n_converged : int

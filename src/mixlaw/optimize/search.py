@@ -61,6 +61,10 @@ DEFAULT_N_STARTS = 16
 SEARCHES = ("auto", "gradient", "simulate")
 #: Runs used as anchors of the L1 trust region in gradient search (the best-predicted ones).
 N_ANCHORS = 3
+#: Branch and bound over the trust radius's balls (a convex objective) stops when the next ball's lower bound is
+#: within this (relative to the best found) of it: SLSQP's own tolerance and a finite-difference gradient's error
+#: lie well below it.
+BOUND_TOL = 1e-9
 #: Shares of the optimum below this (0.01 %) are set to 0 when that costs the objective less than
 #: :data:`TINY_SHARE_COST` (relative): :func:`_drop_tiny_shares`.
 TINY_SHARE = 1e-4
@@ -216,7 +220,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         distance to the nearest one, and ``trust_radius`` needs them.
     trust_radius : float, optional
         Keep the optimum within this L1 distance of some run. Simulation drops samples outside; gradient
-        search solves from the ``N_ANCHORS`` best-predicted runs with a (smoothed) L1-ball constraint each.
+        search solves from the ``N_ANCHORS`` best-predicted runs with an L1-ball constraint each, and for a convex
+        objective every other run's ball whose lower bound could beat the best found (branch and bound: global).
     maximize : bool, default=False
         Maximise the objective: for eval sets whose values are higher-is-better metrics (downstream accuracy,
         exact match, pass@1, a benchmark score) fitted in place of losses. Every search minimises the negated
@@ -378,14 +383,13 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     else:
         balls: list[int] = []
         xs, objs, n_conv = _gradient(ev, free, nat, rng, scalar_min, s_min, name, radius, n0=n0,
-                                     retry=convex and n_starts is None, balls=balls)
-        if convex and balls and balls[0] < balls[1]:
-            # Each ball is convex, their union is not, and only the best-predicted anchors' balls were solved: the
-            # optimum of another run's ball can be lower (linear law, 5 runs, radius 0.4: 1.050 here, 1.021 there),
-            # so 'the optimum is global' was a false claim (review32d).
-            convex = False
-            union = (f"convex in each ball, but the union of the {balls[1]} runs' L1 balls is not: best of the "
-                     f"{balls[0]} around the best-predicted runs, not proven global")
+                                     retry=convex and n_starts is None, balls=balls, prune=convex)
+        if convex and balls:
+            # Each ball is convex, their union is not: solving only the best-predicted runs' balls missed a lower
+            # optimum in another's (linear law, 5 runs, radius 0.4: 1.050 there, 1.021 in the run predicted worst;
+            # review32d). Branch and bound solves every ball whose lower bound could beat the best found.
+            union = (f" (branch and bound: solved {balls[0]} of the {balls[1]} runs' L1 balls in reach; the others' "
+                     "lower bounds, by convexity, cannot beat it)")
     objs = [float(o) * unit for o in objs]
     best = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
     r, dropped = _drop_tiny_shares(free.full(xs[best]), prob.lo, prob.hi, F,
@@ -412,10 +416,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     nat_ok = bool(np.all(nat >= prob.lo - ACTIVE_TOL) and np.all(nat <= prob.hi + ACTIVE_TOL))
     solver = "SLSQP (epigraph form)" if name == "max" else "SLSQP"
     grad = "analytic gradient" if ev.analytic and name != "callable" else "finite-difference gradient"
-    why = ("convex: the optimum is global" if convex else union if union else
-           "not known to be convex: best of the starts")
+    why = "convex: the optimum is global" if convex else "not known to be convex: best of the starts"
     if trust_radius is not None and search == "gradient":
-        why += f"; within L1 {float(trust_radius):g} of a run"
+        why += f"; within L1 {float(trust_radius):g} of a run" + union
     method = sim_note or f"{solver}, {grad}; {len(xs)} start(s), {n_conv} converged; {why}"
     if not sim_note and F.size and _piecewise_constant(law):
         # search="gradient" asked for a tree law: 'optimize --law lightgbm --search gradient' on Olmix's DCLM swarm
@@ -503,11 +506,13 @@ def _simulate(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generat
 def _gradient(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generator,
               scalar_min: Callable[[np.ndarray], float], s_min: np.ndarray | None, name: str,
               radius: tuple[np.ndarray, float] | None, *, n0: int,
-              retry: bool, balls: list[int] | None = None) -> tuple[list[np.ndarray], list[float], int]:
+              retry: bool, balls: list[int] | None = None,
+              prune: bool = False) -> tuple[list[np.ndarray], list[float], int]:
     """Multistart SLSQP from ``n0`` starts: (the starts' optima, their objectives, how many converged).
     ``retry``: a convex problem none of whose starts converged gets :data:`DEFAULT_N_STARTS` in all. With a
     trust ``radius`` whose best optimum leaves it, the search is redone within L1 balls around the runs, and
-    ``balls`` (given) receives how many balls were solved and how many distinct runs' balls reach the feasible set."""
+    ``balls`` (given) receives how many balls were solved and how many distinct runs' balls reach the feasible set;
+    ``prune`` (a convex objective) solves every ball whose lower bound could beat the best (:func:`_radius_solve`)."""
     solve = _solver(ev, scalar_min, name, s_min, free)
     xs, objs, n_conv = [], [], 0
     for x0 in free.starts(n0, 0, nat, rng):
@@ -525,7 +530,8 @@ def _gradient(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generat
     if radius is not None:
         b0 = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
         if nearest_run_l1(free.full(xs[b0]), radius[0])[0] > radius[1] + 1e-9:
-            xs, objs, n_conv = _radius_solve(ev, scalar_min, name, s_min, free, radius[0], radius[1], balls)
+            xs, objs, n_conv = _radius_solve(ev, scalar_min, name, s_min, free, radius[0], radius[1], balls,
+                                             prune=prune)
     return xs, objs, n_conv
 
 
@@ -589,10 +595,13 @@ def _check_runs(runs: Any, domains: Sequence[str]) -> np.ndarray:
 
 
 def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None,
-                  free: _Free, runs: np.ndarray, radius: float,
-                  balls: list[int] | None = None) -> tuple[list[np.ndarray], list[float], int]:
-    """SLSQP within an L1 ball around each of the best-predicted runs; the union of balls is not convex, so
-    each anchor is its own convex problem (for a convex law) and the best anchor wins.
+                  free: _Free, runs: np.ndarray, radius: float, balls: list[int] | None = None,
+                  prune: bool = False) -> tuple[list[np.ndarray], list[float], int]:
+    """SLSQP within an L1 ball around each of the :data:`N_ANCHORS` best-predicted runs; the union of balls is not
+    convex, so each anchor is its own convex problem (for a convex law) and the best anchor wins. With ``prune`` (a
+    convex objective) the other reachable balls follow by branch and bound: in increasing order of
+    :func:`_ball_bounds`, each solved until the next bound is no lower than the best found (less
+    :data:`BOUND_TOL`), so the best is the minimum over the whole union; ``balls`` receives how many were solved.
 
     The ball :math:`\\sum_j |r_j - w_{aj}| \\le \\rho` is written exactly, with one slack per free weight:
     :math:`t_j \\ge \\pm(r_j - w_{aj})`, :math:`\\sum_j t_j \\le \\rho` (linear, so SLSQP keeps it to rounding).
@@ -626,14 +635,15 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     f_anchor = Lr @ s if s is not None else np.array([scalar(v) for v in Lr])
     f_rank = np.where(np.isfinite(f_anchor) & reach, f_anchor, np.inf)
     order = [a for a in np.argsort(f_rank, kind="stable") if reach[a]][:N_ANCHORS]
-    if balls is not None:
-        balls[:] = [len(order), int(reach.sum())]
+    # At least the anchor's own distance: a radius equal to it up to rounding (reach's 1e-12) is met there.
+    dist = np.array([float(np.abs(anchors_free[a] - runs[a][F]).sum()) for a in range(len(runs))])
+    budgets = np.maximum(budgets, dist)
     xs, objs, n_conv = [], [], 0
-    for a in order:
+
+    def solve_ball(a: int) -> None:
+        nonlocal n_conv
         wF = runs[a][F]
-        # At least the anchor's own distance: a radius equal to it up to rounding (reach's 1e-12) is met there.
-        budget = max(float(budgets[a]), float(np.abs(anchors_free[a] - wF).sum()))
-        solve = _solver(ev, scalar, name, s, free, extra=[_l1_ball(wF, budget)],
+        solve = _solver(ev, scalar, name, s, free, extra=[_l1_ball(wF, float(budgets[a]))],
                         aux_start=lambda x, wF=wF: np.abs(x - wF))
         x, f, ok = solve(anchors_free[a])
         if nearest_run_l1(full(x), runs)[0] > radius + 1e-6:
@@ -641,7 +651,93 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         xs.append(x)
         objs.append(f)
         n_conv += int(ok)
+
+    for a in order:
+        solve_ball(a)
+    if prune:
+        # Branch and bound over the other balls (a convex objective, so every linearisation is a valid lower bound):
+        # each ball's bound from the linearisation at its anchor, raised by that at the best mixture found (a
+        # ball on its uphill side cannot beat it), solved in increasing order of bound until the next bound cannot
+        # beat the best found.
+        l1 = budgets + dist
+        todo = [a for a in range(len(runs)) if reach[a] and a not in order]
+        lower = np.full(len(runs), -np.inf)
+        if todo:
+            cuts = [_cut(ev, s, free, anchors_free[a]) for a in todo]
+            P = anchors_free[todo]
+            lower[todo] = _ball_bounds(np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]), P, P, free,
+                                       l1[todo])
+        seen = np.inf
+        while todo:
+            ok = np.isfinite(objs)
+            best = float(np.min(np.where(ok, objs, np.inf)))
+            if best < seen:
+                seen = best
+                x_best = xs[int(np.argmin(np.where(ok, objs, np.inf)))]
+                Lb, Gb = _cut(ev, s, free, x_best)
+                n = len(todo)
+                lower[todo] = np.maximum(lower[todo], _ball_bounds(
+                    np.broadcast_to(Lb, (n, *Lb.shape)), np.broadcast_to(Gb, (n, *Gb.shape)),
+                    np.broadcast_to(x_best, (n, x_best.size)), anchors_free[todo], free, l1[todo]))
+            a = min(todo, key=lambda k: (lower[k], k))
+            if lower[a] >= best - BOUND_TOL * max(1.0, abs(best)):
+                break
+            todo.remove(a)
+            order.append(a)
+            solve_ball(a)
+    if balls is not None:
+        balls[:] = [len(order), int(reach.sum())]
     return xs, objs, n_conv
+
+
+def _cut(ev: _LawEval, s: np.ndarray | None, free: _Free, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The minimised objective's linearisation at the free weights ``q``: (values (k,), gradients (k, n)), k = 1
+    for a linear objective :math:`s^\\top L` (gradient :math:`s^\\top J`), one row per eval for ``max``. The
+    gradient is the law's analytic one (Ye) or :class:`_LawEval`'s finite differences (step ``FD_STEP``: exact to
+    rounding for the affine ``linear``, to :math:`O(h^2)` for ``loglinear``; :data:`BOUND_TOL` covers it)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        L, J = ev.value_jac(free.full(q))
+    G = J[:, free.F]
+    if s is not None:
+        L, G = np.array([s @ L]), (s @ G)[None, :]
+    return L, G
+
+
+def _linear_min(G: np.ndarray, P: np.ndarray, lo: np.ndarray, hi: np.ndarray, l1: np.ndarray) -> np.ndarray:
+    r"""Per row b, the minimum of :math:`g_b^\top \delta` over :math:`\delta` with :math:`\sum_j \delta_j = 0`,
+    :math:`\|\delta\|_1 \le l_b` and :math:`\ell \le p_b + \delta \le u` (``G``, ``P``: (B, n); ``l1``: (B,)):
+    move mass from the weights of the largest :math:`g_j` (down to :math:`\ell_j`) to those of the smallest (up to
+    :math:`u_j`) while it pays, at most :math:`l_b / 2` in all (a fractional knapsack: the greedy transfer is the
+    linear program's optimum)."""
+    iu, idn = np.argsort(G, axis=1, kind="stable"), np.argsort(-G, axis=1, kind="stable")
+    cu = np.cumsum(np.take_along_axis(np.maximum(hi - P, 0.0), iu, 1), axis=1)
+    cd = np.cumsum(np.take_along_axis(np.maximum(P - lo, 0.0), idn, 1), axis=1)
+    mass = np.minimum(np.minimum(l1 / 2, cu[:, -1]), cd[:, -1])[:, None]
+    T = np.sort(np.hstack([np.zeros_like(mass), mass, np.minimum(cu, mass), np.minimum(cd, mass)]), axis=1)
+    mid = (T[:, :-1] + T[:, 1:])[:, :, None] / 2
+    last = G.shape[1] - 1
+    gu = np.take_along_axis(np.take_along_axis(G, iu, 1), np.minimum((cu[:, None, :] < mid).sum(-1), last), 1)
+    gd = np.take_along_axis(np.take_along_axis(G, idn, 1), np.minimum((cd[:, None, :] < mid).sum(-1), last), 1)
+    return np.sum(np.diff(T, axis=1) * np.minimum(gu - gd, 0.0), axis=1)
+
+
+def _ball_bounds(L: np.ndarray, G: np.ndarray, Q: np.ndarray, P: np.ndarray, free: _Free,
+                 l1: np.ndarray) -> np.ndarray:
+    r"""Lower bounds of the (convex) minimised objective f over balls from linearisations: for ball b with anchor
+    :math:`p_b` and a linearisation at :math:`q_b` (``L``: (B, k) values, ``G``: (B, k, n) gradients, ``Q``: (B, n)),
+    :math:`f(x) \ge f_i(q_b) + g_i^\top (p_b - q_b) + g_i^\top (x - p_b)` for each convex part :math:`f_i \le f`
+    (the objective itself, or each eval's loss of ``max``), the last term at least :func:`_linear_min` over the
+    feasible mixtures within L1 ``l1`` of :math:`p_b` (the ball's radius plus the anchor's distance to its run, so
+    the set holds the ball); bounds and fixed weights only shrink the ball, so the bound stays valid (weaker or
+    equal). Rows with a non-finite part are -inf (solved, not pruned)."""
+    out = np.full(len(P), -np.inf)
+    for i in range(L.shape[1]):
+        with np.errstate(invalid="ignore", over="ignore"):
+            b = L[:, i] + np.einsum("bn,bn->b", G[:, i], P - Q) + _linear_min(G[:, i], P, free.lo, free.hi, l1)
+        out = np.maximum(out, np.where(np.isfinite(b), b, -np.inf))
+    bad = ~np.all(np.isfinite(L), axis=1) | ~np.all(np.isfinite(G), axis=(1, 2))
+    out[bad] = -np.inf
+    return out
 
 
 def _limits_said(prob: _Problem) -> str:
