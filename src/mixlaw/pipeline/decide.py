@@ -224,6 +224,15 @@ def _crossing(logS: np.ndarray, f: np.ndarray, level: float) -> float:
     return float(logS[i - 1] + (logS[i] - logS[i - 1]) * g[i - 1] / (g[i - 1] - g[i]))
 
 
+def _one_mixture(weights: Any, domains: list[str], name: str) -> np.ndarray:
+    """``weights`` as one row in ``domains``' order (:func:`~mixlaw.laws.base.weights_in_order`: an array in that
+    order, a mapping, a Series or one-row frame by name); InputError naming ``name`` for more than one mixture."""
+    W = np.atleast_2d(weights_in_order(weights, domains))
+    if W.shape[0] != 1:
+        raise InputError(f"{name}: one mixture expected; got {W.shape[0]} rows")
+    return W[0]
+
+
 def pipeline_steps_to_match(result: PipelineResult, optimum: Any, default: Any, *, objective: Objective = "mean",
                             span: float = 8.0, n_grid: int = 13) -> StepsToMatch:
     r"""Ye's steps-to-match figures from the pipeline's own curves at the target size.
@@ -246,8 +255,9 @@ def pipeline_steps_to_match(result: PipelineResult, optimum: Any, default: Any, 
     ----------
     result : PipelineResult
         Fitted with a target step (or token) count.
-    optimum, default : sequence of float
-        The two mixtures, in ``result.domains`` order.
+    optimum, default : sequence of float, mapping, Series or one-row DataFrame
+        The two mixtures: an array in ``result.domains`` order, or read by domain name (``opt.weights``), as
+        :meth:`PipelineResult.predict` reads them.
     objective : see :func:`mixlaw.optimize.optimize_mixture`
     span : float, default=8.0
     n_grid : int, default=13
@@ -271,7 +281,9 @@ def pipeline_steps_to_match(result: PipelineResult, optimum: Any, default: Any, 
         raise InputError(f"span must be > 1 and n_grid >= 3; got {span!r}, {n_grid!r}")
     name, s = _objective_weights(objective, list(result.targets), result.mixing_law)
     scalar = _make_scalar(name, s, objective)
-    W = np.vstack([np.asarray(optimum, dtype=np.float64), np.asarray(default, dtype=np.float64)])
+    # Read by domain name, as predict reads them: a Series (or one-row frame) in another column order was read by
+    # position, its shares permuted without a word; opt.weights, a mapping, was a bare TypeError.
+    W = np.vstack([_one_mixture(optimum, result.domains, "optimum"), _one_mixture(default, result.domains, "default")])
     grid = float(T) * np.exp(np.linspace(-np.log(span), np.log(span), n_grid))
     curves = np.array([[scalar(row) for row in (result.predict(W) if np.isclose(S, T) else result.predict(W, at=S))]
                        for S in grid])  # (n_grid, 2): optimum, default

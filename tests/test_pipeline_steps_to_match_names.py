@@ -1,0 +1,41 @@
+"""pipeline_steps_to_match reads its two mixtures by domain name, as PipelineResult.predict reads one: a pandas Series
+or a one-row frame whose columns were in another order than ``result.domains`` was read by position (the optimum's
+weights permuted: "optimum is worth -44 % training" for +163 %, on bench/data/crossscale_runs_v3.csv), and the
+mapping ``optimize_pipeline`` returns its weights as (``opt.weights``) stopped on a bare TypeError."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixlaw.errors import InputError
+from mixlaw.pipeline import fit_pipeline, pipeline_steps_to_match
+
+from .test_pipeline import N_STAR, S_STAR, world
+
+
+@pytest.fixture(scope="module")
+def res():  # type: ignore[no-untyped-def]
+    return fit_pipeline(world(n_mix=8), target_params=N_STAR, target_steps=S_STAR, route="nested", law="ye-exp")
+
+
+def _figures(s) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
+    return s.default_loss, s.optimum_loss, s.steps_fraction, s.equivalent_steps
+
+
+def test_mixtures_by_name_give_the_figures_of_the_arrays(res) -> None:  # type: ignore[no-untyped-def]
+    opt = np.array([0.2, 0.3, 0.5])  # in res.domains' order (web, code, math)
+    default = np.array([0.6, 0.2, 0.2])
+    want = _figures(pipeline_steps_to_match(res, opt, default))
+    as_dict = [dict(zip(res.domains, w, strict=True)) for w in (opt, default)]
+    reordered = [{d: m[d] for d in reversed(res.domains)} for m in as_dict]
+    for a, b in (as_dict, [pd.Series(m) for m in reordered], [pd.DataFrame([m]) for m in reordered],
+                 [pd.Series({f"w:{d}": v for d, v in m.items()}) for m in reordered]):
+        assert _figures(pipeline_steps_to_match(res, a, b)) == pytest.approx(want, rel=1e-12)
+
+
+def test_more_than_one_mixture_is_refused(res) -> None:  # type: ignore[no-untyped-def]
+    two = np.array([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]])
+    with pytest.raises(InputError, match="optimum: one mixture"):
+        pipeline_steps_to_match(res, two, two[0])
