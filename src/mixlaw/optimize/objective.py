@@ -19,7 +19,7 @@ from ..laws.base import MixingLaw
 from ..laws.linear import Linear
 from ..laws.loglinear import LogLinear
 from ..laws.selection import objective_weights
-from ..laws.ye import YeExponential
+from ..laws.ye import Z_HEADROOM, YeExponential
 
 #: Finite-difference step on the weights (forward/central; the objective is smooth at this scale).
 FD_STEP = 1e-6
@@ -38,6 +38,12 @@ class _LawEval:
         if self.analytic:
             vals = np.array([law._values_for(t) for t in law.targets_])  # (K, 2 + M): c, log_k, t_1..t_M
             self.c, self.log_k, self.T = vals[:, 0], vals[:, 1], vals[:, 2:]
+            # The exponent's cap, as law.predict applies it (saturate_exponent): without it the search scored, and the
+            # result reported, the uncapped c + k exp(t.r) wherever t.r rises above every fitting run's (3 % from
+            # predict at the optimum of crossscale_runs_v3's pipeline with extrapolate=True). inf: no cap (a law
+            # saved before it).
+            caps = getattr(law, "z_max_", None) or {}
+            self.z_max = np.array([np.inf if caps.get(t) is None else float(caps[t]) for t in law.targets_])
         # Additive laws: their parameters read once, so every predict (the optimiser's hot loop) is one
         # array expression instead of a per-target, per-member pass through law.predict.
         self.additive = None if self.analytic else _additive_params(law)
@@ -45,6 +51,16 @@ class _LawEval:
         # shapes, range warnings), which took 3/4 of dz-eq1's optimize_mixture. Only where predict is
         # MixingLaw's own: a subclass that overrides it may do more than read the input.
         self.direct = isinstance(law, MixingLaw) and type(law).predict is MixingLaw.predict
+
+    def _capped(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`~mixlaw.laws.ye.saturate_exponent` of the exponents ``z`` (last axis: the targets) and its
+        derivative: above the cap :math:`h`, :math:`h + H \tanh((z - h) / H)`, whose slope is
+        :math:`1 - \tanh^2((z - h) / H)`."""
+        over = z > self.z_max
+        if not over.any():
+            return z, np.ones_like(z)
+        u = np.tanh(np.where(over, z - self.z_max, 0.0) / Z_HEADROOM)
+        return np.where(over, self.z_max + Z_HEADROOM * u, z), np.where(over, 1.0 - u * u, 1.0)
 
     def _predict_additive(self, R: np.ndarray) -> np.ndarray:
         """L_i(r) = mean over members of E_i + 1 / sum_j C_ij r_j^gamma_ij (the term is 0 at r_j = 0), exactly
@@ -60,8 +76,9 @@ class _LawEval:
     def predict(self, R: np.ndarray) -> np.ndarray:
         """(n, M) mixtures -> (n, K) losses."""
         if self.analytic:
+            z, _ = self._capped(R @ self.T.T)
             with np.errstate(over="ignore"):
-                return self.c + np.exp(self.log_k + R @ self.T.T)
+                return self.c + np.exp(self.log_k + z)
         if self.additive is not None and np.isfinite(R).all():
             return self._predict_additive(R.clip(0.0, None))
         n = R.shape[0]
@@ -85,9 +102,10 @@ class _LawEval:
 
     def value_jac(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.analytic:
+            z, dz = self._capped(self.T @ r)
             with np.errstate(over="ignore"):
-                e = np.exp(self.log_k + self.T @ r)  # (K,)
-            return self.c + e, e[:, None] * self.T
+                e = np.exp(self.log_k + z)  # (K,)
+            return self.c + e, (e * dz)[:, None] * self.T
         # Finite differences through law.predict, one batched call: central where r_j >= h, forward at the
         # boundary (laws may reject negative weights).
         M = r.size
