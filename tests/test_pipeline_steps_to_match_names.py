@@ -39,3 +39,19 @@ def test_more_than_one_mixture_is_refused(res) -> None:  # type: ignore[no-untyp
     two = np.array([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]])
     with pytest.raises(InputError, match="optimum: one mixture"):
         pipeline_steps_to_match(res, two, two[0])
+
+
+def test_a_natural_mixture_given_as_a_one_row_frame_is_read_by_its_columns(res) -> None:  # type: ignore[no-untyped-def]
+    # optimize_pipeline(natural=<one-row frame>) in another column order was read by position (a Series by its
+    # labels): on crossscale_runs_v3.csv the natural mixture code 0.6 / legal 0.1 came back code 0.1 / legal 0.6.
+    from mixlaw.pipeline import optimize_pipeline
+
+    nat = {"web": 0.5, "code": 0.3, "math": 0.2}
+    ref = optimize_pipeline(res, natural=nat, steps_to_match=False)
+    for frame in (pd.DataFrame([{d: nat[d] for d in reversed(res.domains)}]),
+                  pd.DataFrame([{f"w:{d}": nat[d] for d in reversed(res.domains)}])):
+        got = optimize_pipeline(res, natural=frame, steps_to_match=False)
+        assert got.natural_weights == pytest.approx(ref.natural_weights, rel=1e-12)
+        assert got.natural_objective == pytest.approx(ref.natural_objective, rel=1e-12)
+    with pytest.raises(InputError, match="natural mixture: one mixture"):
+        optimize_pipeline(res, natural=pd.DataFrame([nat, nat]), steps_to_match=False)

@@ -226,6 +226,12 @@ def _natural(natural: Mapping[str, float] | Sequence[float] | None,
              tokens_available: Mapping[str, float] | Sequence[float] | None, domains: list[str]
              ) -> tuple[np.ndarray, str]:
     M = len(domains)
+    if isinstance(natural, pd.DataFrame):
+        # A one-row frame (df.head(1), pd.DataFrame([shares])) is its row, read by column name below: flattened as
+        # an array, in another column order than the law's domains, it gave each domain another's share.
+        if len(natural) != 1:
+            raise InputError(f"natural mixture: one mixture expected; got a frame of {len(natural)} rows")
+        natural = natural.iloc[0]
     if isinstance(natural, pd.Series) and not isinstance(natural.index, pd.RangeIndex):
         # A Series labelled by domain (t.frame.filter(like="w:").mean(), df.iloc[0]) is read by its labels, as
         # tokens_available's and predict's are: as a sequence, in another order than the law's domains, it gave each
