@@ -168,7 +168,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
             warn_extrapolated_metrics(list(linear_objective(obj, table.resolve_targets(targets))))
             table, targets, obj = fit_on_total(table, targets, obj)
         options = parse_law_options(law, law_option) if law_option else None
-        scored = obj if optimize and objective != "mean" and obj != "max" and not fit_total else None
+        # What auto's backtest scores; a fixed route and law have nothing to score it on (fit_pipeline would say so).
+        scored = (obj if optimize and objective != "mean" and obj != "max" and not fit_total
+                  and "auto" in (route, law) else None)
         result = fit_pipeline(table, target_params=target_params, target_steps=target_steps,
                               target_tokens=target_tokens, route=route, law=law, targets=targets, objective=scored,
                               random_state=seed, shared_exponents=modes[shared], fit_from=fit_from,

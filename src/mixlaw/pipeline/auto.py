@@ -91,11 +91,27 @@ def warn_extrapolated_metrics(names: list[str], stacklevel: int = 2) -> None:
                            "rises; choose its mixture at the runs' scale with 'mixlaw optimize --maximize'")
 
 
+#: fit_pipeline's defaults of the intervals' options, by which it tells the ones a user gave (:func:`_unused_line`).
+DEFAULT_LEVEL, DEFAULT_JACKKNIFE = 0.8, 8
+
+
+def _unused_line(result: PipelineResult, why: str, *, objective: Any = None, level: float = DEFAULT_LEVEL,
+                 n_jackknife: int = DEFAULT_JACKKNIFE) -> None:
+    """Warn (and keep in ``result.warnings``) of each option given that the fit did not use, ``why`` saying why:
+    route='nested', law='ye-exp' with objective=, level=0.95 or n_jackknife=3 gave the same result without a word."""
+    unused = [name for name, given in (("objective", objective is not None), ("level", level != DEFAULT_LEVEL),
+                                       ("n_jackknife", n_jackknife != DEFAULT_JACKKNIFE)) if given]
+    if unused:
+        line = f"{', '.join(unused)} not used: {why}"
+        result.warnings.append(line)
+        warnings.warn(line, MixlawWarning, stacklevel=user_stacklevel(3))
+
+
 def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_steps: float | None = None,
                  target_tokens: float | None = None, route: str = AUTO, law: str = AUTO, targets: Any = "all",
                  objective: Any = None, random_state: int | np.random.Generator | None = 0,
                  law_options: dict[str, Any] | None = None, shared_exponents: bool | str = True,
-                 fit_from: float = 0.0, level: float = 0.8, n_jackknife: int = 8,
+                 fit_from: float = 0.0, level: float = DEFAULT_LEVEL, n_jackknife: int = DEFAULT_JACKKNIFE,
                  intervals: bool | None = None, fit_all: bool = False,
                  steps_only: bool | None = None, sizes_only: bool | None = None, fit_sizes: Any = None,
                  fit_up_to: float | None = None) -> PipelineResult:
@@ -140,7 +156,9 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         The weighted sum of eval losses the user cares about. Given, the backtest scores every candidate on it
         and adds candidates that fit one law on that weighted total (the chosen pipeline then predicts the
         column ``objective`` only, when one of those wins); not when that total rises with training (an
-        accuracy weighed in), which ``--fit-total`` refuses: a :class:`DataWarning` says they are left out.
+        accuracy weighed in), which ``--fit-total`` refuses: a :class:`DataWarning` says they are left out. A fixed
+        route and law without intervals have nothing to score it on: it is checked, and a warning says it is not
+        used (as of ``level`` and ``n_jackknife`` given there, or with ``intervals=False``).
     random_state : int or Generator, default=0
     law_options : dict, optional
         Constructor options of the mixing law.
@@ -335,11 +353,18 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     time_kw = {"target_steps": target_steps, "target_tokens": target_tokens}
     auto = AUTO in (route, law)
     if not auto and not intervals:
+        if objective is not None:
+            # Checked as auto checks it ('max', an eval not among the targets), though nothing here scores it.
+            linear_objective(objective, table.resolve_targets(targets))
         fixed = fit_route(table, target_params=target_params, route=route, law=law, targets=targets, **time_kw,
                           **fit_kw, steps_only=steps_only, sizes_only=sizes_only)
         # As auto's below: a fixed route (--route nested --law ye-exp, intervals off by default) predicted 0.25
         # where the table's lowest is 0.52 (E = 0, 1000x beyond) with no word, auto's fit of the same law warned.
         _warn_far_below(fixed, table)
+        _unused_line(fixed, f"a fixed route and law ({route!r}, {law!r}) without intervals has no backtest to score "
+                     "an objective on and builds no intervals: intervals=True runs that candidate's backtest (or "
+                     "route/law 'auto' compares the candidates); optimize_pipeline(objective=) optimises an objective",
+                     objective=objective, level=level, n_jackknife=n_jackknife)
         return fixed
     # Validate the arguments and the table once (cheap errors first, the same messages as a fixed route's).
     Nt, target_time, axis, names, _ = check_inputs(table, target_params, target_steps, target_tokens, targets,
@@ -453,6 +478,7 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
                                                                            one_time)))
     _warn_far_below(result, data)
     if intervals is False:
+        _unused_line(result, "intervals=False builds no intervals", level=level, n_jackknife=n_jackknife)
         return result
     seed = int(np.random.default_rng(random_state if isinstance(random_state, int) else 0).integers(2**31))
 

@@ -1,0 +1,51 @@
+"""fit_pipeline says which of its options a fixed route and law leaves unused: with route and law named and no
+intervals, ``objective`` (it scores the auto candidates' backtest), ``level`` and ``n_jackknife`` (the intervals')
+changed nothing, without a word; ``objective={'bogus': 1}`` and ``objective='max'`` were accepted there, which auto
+refuses. Found on bench/data/crossscale_runs_v3.csv (route nested, law ye-exp): the same target losses, no warning."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from mixlaw.errors import InputError, MixlawWarning
+from mixlaw.pipeline import fit_pipeline
+
+from .test_pipeline import N_STAR, S_STAR, world
+
+FIXED = {"target_params": N_STAR, "target_steps": S_STAR, "route": "nested", "law": "ye-exp"}
+
+
+@pytest.fixture(scope="module")
+def table():  # type: ignore[no-untyped-def]
+    return world(n_mix=8)
+
+
+def _unused(table, **kw):  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        res = fit_pipeline(table, **{**FIXED, **kw})
+    lines = [str(w.message) for w in rec if issubclass(w.category, MixlawWarning) and "not used" in str(w.message)]
+    return res, lines
+
+
+def test_a_fixed_route_and_law_name_the_options_they_leave_unused(table) -> None:  # type: ignore[no-untyped-def]
+    base, none = _unused(table)
+    assert none == []
+    res, lines = _unused(table, objective={"web": 0.5, "code": 0.5}, level=0.95, n_jackknife=3)
+    np.testing.assert_array_equal(res.target_losses, base.target_losses)
+    assert len(lines) == 1 and lines[0] in res.warnings
+    assert lines[0].startswith("objective, level, n_jackknife not used: a fixed route and law ('nested', 'ye-exp') "
+                               "without intervals")
+    # Used where they mean something: a backtest (intervals=True) scores the objective and builds the intervals.
+    _, lines = _unused(table, objective={"web": 0.5, "code": 0.5}, level=0.95, n_jackknife=0, intervals=True)
+    assert lines == []
+
+
+def test_an_objective_a_fixed_route_cannot_use_is_still_checked(table) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match="unknown eval set"):
+        fit_pipeline(table, **FIXED, objective={"bogus": 1.0})
+    with pytest.raises(InputError, match="linear objective"):
+        fit_pipeline(table, **FIXED, objective="max")
