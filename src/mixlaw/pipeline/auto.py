@@ -480,7 +480,9 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     if intervals is False:
         _unused_line(result, "intervals=False builds no intervals", level=level, n_jackknife=n_jackknife)
         return result
-    seed = int(np.random.default_rng(random_state if isinstance(random_state, int) else 0).integers(2**31))
+    # np.int64(7) (a seed from np.arange) is seed 7: read as "not an int" it drew the jackknife of seed 0.
+    seed = int(np.random.default_rng(int(random_state) if isinstance(random_state, int | np.integer) else 0
+                                     ).integers(2**31))
 
     def refit(sub: RunTable, s: int) -> PipelineResult:
         return fit_route(sub, target_params=Nt, route=route_c, law=law_c, targets=tnames, **time_kw,
