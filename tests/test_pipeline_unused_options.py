@@ -61,3 +61,15 @@ def test_a_numpy_integer_seed_is_that_seed(table) -> None:  # type: ignore[no-un
     assert [len(r.intervals.boot_laws) for r in (py, np_)] == [2, 2]
     np.testing.assert_array_equal(np_.intervals.boot_sigma, py.intervals.boot_sigma)
     np.testing.assert_array_equal(np_.intervals.upper, py.intervals.upper)
+
+
+def test_the_direct_route_says_shared_exponents_is_not_used(table) -> None:  # type: ignore[no-untyped-def]
+    # The joint law's exponents are per eval whatever shared_exponents says: False gave True's result, silently.
+    kw = {**FIXED, "route": "direct"}
+    base, none = _unused(table, **kw)
+    assert none == []
+    res, lines = _unused(table, **kw, shared_exponents=False)
+    np.testing.assert_array_equal(res.target_losses, base.target_losses)
+    assert lines == ["shared_exponents=False not used: the direct route fits one joint law per eval, with no "
+                     "per-curve step or size laws whose exponents could be shared or not (route='nested')"]
+    assert lines[0] in res.warnings

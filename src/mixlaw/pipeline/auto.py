@@ -316,6 +316,12 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
             if line is not None:
                 result.warnings.insert(0, line)
         result.final_losses = final_line is not None
+        if route == "direct" and shared_exponents is not True:
+            # The joint law fits its exponents per eval whatever this says: False gave the result of True, silently.
+            line = (f"shared_exponents={shared_exponents!r} not used: the direct route fits one joint law per eval, "
+                    "with no per-curve step or size laws whose exponents could be shared or not (route='nested')")
+            result.warnings.append(line)
+            warnings.warn(line, MixlawWarning, stacklevel=user_stacklevel(2))
         return result
 
 
