@@ -303,12 +303,39 @@ class PipelineResult:
             self._warn_far_scale(N, T, target_T, *converted)
             law, kw = self.scales.law_at(self.target_params if N is None else N, target_T if T is None else T)
             self._warn_below_fitted(N, T, *converted)
+        self._warn_own_scales(weights, self.target_params if N is None else N, target_T if T is None else T)
         with warnings.catch_warnings():
             # N* (and D*) lie beyond the fitted runs by design; leaving the mixtures' range still warns.
             warnings.filterwarnings("ignore", r".*: (params|tokens) outside the fitted range",
                                     ExtrapolationWarning)
             out = law.predict(W if W.ndim == 2 else W[None, :], **kw)
         return np.asarray(out).reshape(-1, len(self.targets))
+
+    def _warn_own_scales(self, weights: Any, N: float, T: float | None) -> None:
+        """ScaleWarning when ``weights``, a frame (or RunTable), carries its own ``params`` / ``step`` (``tokens``,
+        by :attr:`time_axis`) at another scale than (``N``, ``T``), the one every row is predicted at: rows of a run
+        table passed back to compare with their losses got the target's predictions without a word (the command
+        line's ``predict --pipeline`` said it: :func:`mixlaw.api.pipeline_predictions`)."""
+        frame = weights.frame if isinstance(weights, RunTable) else weights
+        if not isinstance(frame, pd.DataFrame) or not len(frame):
+            return
+        other = np.zeros(len(frame), dtype=bool)
+        cols = []
+        for col, at in (("params", N), ("step" if self.time_axis == "step" else "tokens", T)):
+            if col not in frame.columns or at is None or not np.isfinite(at):
+                continue
+            v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
+            off = ~(np.abs(v - at) <= SCALE_RTOL * abs(at))
+            if off.any():
+                other |= off
+                cols.append(col)
+        if other.any():
+            sym = "S" if self.time_axis == "step" else "D"
+            warnings.warn(f"mixtures: {int(other.sum())} of {len(frame)} row(s) have their own "
+                          f"{' and '.join(repr(c) for c in cols)} at another scale, which predict does not read: "
+                          f"every row is predicted at N = {N:g}, {sym} = {T:g} (to compare with measured losses, "
+                          "predict each scale with params=/steps=/tokens=)", ScaleWarning,
+                          stacklevel=user_stacklevel(3))
 
     def _given(self, name: str, value: float, from_tokens: bool, from_steps: bool) -> str:
         """How a warning names ``value`` of option ``name``: as the user gave it. A count given as tokens (steps)
