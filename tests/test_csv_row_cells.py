@@ -44,6 +44,20 @@ def test_a_trailing_delimiter_on_the_rows_alone_reads_as_the_table(tmp_path, cap
     assert _params(capsys, path) == want
 
 
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+@pytest.mark.parametrize("cell", ["", " "])
+def test_an_empty_cell_past_the_header_on_a_later_row_alone_reads_as_the_table(tmp_path, capsys, sep, cell) -> None:  # type: ignore[no-untyped-def]
+    # index_col=False took a trailing delimiter on the first row but stopped at one on row 7 alone: "cannot parse
+    # the file: Error tokenizing data. C error: Expected 5 fields in line 8, saw 6"
+    frame = _frame()
+    frame.to_csv(tmp_path / "clean.csv", index=False)
+    lines = frame.to_csv(index=False, sep=sep).splitlines()
+    lines[7] += sep + cell
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert _params(capsys, path) == _params(capsys, tmp_path / "clean.csv")
+
+
 @pytest.mark.parametrize("row", [1, 7])
 def test_a_cell_beyond_the_header_is_named_by_its_line(tmp_path, capsys, row) -> None:  # type: ignore[no-untyped-def]
     lines = _frame().to_csv(index=False).splitlines()

@@ -114,15 +114,16 @@ def _read_csv(path: Path, *, sep: str, **keywords: Any) -> pd.DataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
             return pd.read_csv(path, sep=sep, index_col=False, **keywords)
-    except (pd.errors.ParserWarning, pd.errors.ParserError) as err:
+    except (pd.errors.ParserWarning, pd.errors.ParserError):
         if (found := _cell_beyond_header(path, sep)) is not None:
             raise found from None
-        if isinstance(err, pd.errors.ParserError):
-            raise
-    # The cells past the header are empty (pandas warns of them as data when read as text): dropped.
+    # The cells past the header are empty: dropped. usecols, as index_col=False alone read a trailing delimiter on
+    # the first row but stopped at one on a later row alone ("Error tokenizing data. C error: Expected 4 fields in
+    # line 3, saw 5"); a parse error of another kind is raised again here.
+    width = len(pd.read_csv(path, sep=sep, nrows=0, index_col=False, **keywords).columns)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pd.errors.ParserWarning)
-        return pd.read_csv(path, sep=sep, index_col=False, **keywords)
+        return pd.read_csv(path, sep=sep, index_col=False, usecols=range(width), **keywords)
 
 
 def _cell_beyond_header(path: Path, sep: str) -> DataError | None:
