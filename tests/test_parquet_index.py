@@ -53,3 +53,13 @@ def test_a_frame_indexed_by_a_run_table_column_fits_as_that_column(index) -> Non
     pd.testing.assert_frame_equal(got.frame[want.frame.columns], want.frame)
     assert fit_table(frame.set_index(index), law="linear").predict(frame).tolist() == \
         fit_table(frame, law="linear").predict(frame).tolist()
+
+
+def test_a_parquet_index_named_as_a_column_too_leaves_the_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # df.set_index('run', drop=False): moving the index said "cannot parse the file: cannot insert run, already
+    # exists", where the column had been read before; the column is the table's, as RunTable(df) takes it.
+    frame = _frame()
+    frame.to_parquet(tmp_path / "plain.parquet", index=False)
+    frame.set_index("run", drop=False).to_parquet(tmp_path / "both.parquet")
+    pd.testing.assert_frame_equal(read_runs(tmp_path / "both.parquet").frame,
+                                  read_runs(tmp_path / "plain.parquet").frame)

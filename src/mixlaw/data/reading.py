@@ -151,7 +151,9 @@ def _index_as_columns(df: pd.DataFrame) -> pd.DataFrame:
     A frame written with its run or model size as the index (``df.set_index('run').to_parquet()``, or ``to_json``
     with ``orient='table'``) reads it back as the index: 'run' was "missing", and a 'params' index dropped without a
     word. An unnamed index (a filtered frame's old positions) is no column."""
-    named = [n for n in df.index.names if n is not None]
+    # A level named as a column too (df.set_index('run', drop=False)) stays out: the column is the table's, as in
+    # RunTable(df); reset_index said "cannot parse the file: cannot insert run, already exists".
+    named = [n for n in df.index.names if n is not None and n not in df.columns]
     return (df.reset_index(level=named) if named else df).reset_index(drop=True)
 
 
