@@ -89,13 +89,16 @@ def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """``object_pairs_hook`` that marks an object giving a key twice: json.loads and pandas keep the last value, so
     '{"w:web": 0.5, "w:web": 0.3, ...}' lost a share without a word (and a row that still summed to 1 read wrong).
     It marks where :func:`_no_duplicate_keys` raises, so that the record of a .json array holding it is found."""
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out and not isinstance(out, _Twice):
-            out = _Twice(out)
-            out.key = k
-        out[k] = v
-    return out
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    twice, seen = _Twice(out), set()
+    for k, _ in pairs:
+        if k in seen:
+            twice.key = k
+            return twice
+        seen.add(k)
+    return twice
 
 
 def _first_twice(obj: Any) -> str | None:
@@ -114,12 +117,21 @@ def check_json_keys(text: str, path: Path) -> str | None:
     the pandas layout the document is written in where it is not records or columns: ``"split"`` (``columns`` and
     ``data`` rows) or ``"table"`` (``schema`` and ``data`` records), as ``df.to_json(orient=...)`` writes them. Read
     as pandas' default layout they said "cannot parse the file: All arrays must be of the same length"."""
+    twice: list[_Twice] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = _keys_once(pairs)
+        if isinstance(out, _Twice):
+            twice.append(out)
+        return out
+
     try:
-        doc = json.loads(text, object_pairs_hook=_keys_once)
+        doc = json.loads(text, object_pairs_hook=hook)
     except (ValueError, RecursionError):
         return None  # pandas' reader says what is wrong with it
     records = doc.get("data") if isinstance(doc, dict) and isinstance(doc.get("data"), list) else doc
-    for i, rec in enumerate(records if isinstance(records, list) else [records]):
+    # The records are walked only when one gave a key twice: walking each read a 10,000-row file 1.6x slower.
+    for i, rec in enumerate(records if twice and isinstance(records, list) else [records] if twice else []):
         if (key := _first_twice(rec)) is not None:
             raise DataError(TWICE, path=str(path), row=i + 1 if isinstance(records, list) else None, column=key)
     if records is doc:
