@@ -114,6 +114,18 @@ def test_the_header_again_in_a_row_is_said_so(tmp_path, capsys) -> None:  # type
                            "joined one after another? delete this line)")
 
 
+def test_the_header_again_is_said_so_when_the_header_is_written_in_capitals(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # 'W:Web' is read as the column w:Web (canonical_name): the repeated header's 'W:Web' missed the hint.
+    text = _frame().to_csv(index=False).replace("w:", "W:").replace("run,", "Run,")
+    lines = text.splitlines()
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join([*lines[:6], lines[0], *lines[6:]]) + "\n")
+    code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
+    assert code == 2
+    assert err.strip() == (f"error: {path}:7: column 'w:web': value 'W:web' is not a number (the header again: tables "
+                           "joined one after another? delete this line)")
+
+
 def test_a_gzipped_csv_is_read_whatever_the_case_of_its_suffix_and_other_gz_files_are_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # 'RUNS.CSV.GZ' said "unknown table format '.GZ'"; 'runs.tsv.gz' "unknown table format '.gz'; use .csv, ...",
     # neither naming the compressed form that is read.

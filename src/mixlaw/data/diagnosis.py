@@ -129,7 +129,9 @@ def _not_a_number_hint(value: Any, column: str) -> str:
     """The end of "value ... is not a number" for a cell whose fix is known: a decimal comma ('3,12', a European
     spreadsheet's CSV separated by ','), a placeholder for a missing loss ('-', '#DIV/0!', '?')."""
     v = str(value).strip()
-    if v == column:  # two files' rows under one header ('cat a.csv b.csv'), the second's header a row
+    # two files' rows under one header ('cat a.csv b.csv'), the second's header a row; written as in the file
+    # ('W:Web', 'Loss: val'), which canonical_name read as the column w:Web
+    if re.sub(r"\s", "", v).lower() == re.sub(r"\s", "", column).lower():
         return " (the header again: tables joined one after another? delete this line)"
     if column in ("params", "step", "tokens") and re.fullmatch(r"\d{1,3}([,.' ]\d{3})+", v):
         # '1,300,000' (or '28,368'): a count with thousands separators, not a decimal comma
