@@ -107,3 +107,29 @@ def test_a_sampled_optimum_of_a_convex_law_is_not_called_global() -> None:
     """'convex' says the optimum is global; the simulate search's mean of its best samples is not the minimum."""
     res = optimize_runs(_table(), law="linear", search="simulate", n_samples=2000)
     assert not res.convex
+
+
+def test_a_ball_whose_solver_did_not_converge_is_not_called_solved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ball's SLSQP that stops short (not converged) leaves that ball's minimum unknown: here the ball of
+    (0.6, 0.2, 0.2), which holds 1.020, stopped at its anchor, the best found was 1.050, and the method line said
+    'convex: the optimum is global' with res.convex True (review32f)."""
+    from mixlaw.optimize import optimize_mixture, search
+    W = np.array([[0.2, 0.8, 0], [0.25, 0.75, 0], [0.3, 0.7, 0], [0.6, 0.2, 0.2], [0.22, 0.78, 0.0]])
+    fitted = _fit("linear", W, [1.0, 1.1, 5.0], "abc")
+    solver = search._solver
+
+    def stalling(*args: object, aux_start: object = None, **kw: object) -> object:
+        run = solver(*args, aux_start=aux_start, **kw)
+
+        def stall(x0: np.ndarray) -> tuple[np.ndarray, float, bool]:
+            assert x0.size == 3
+            return (x0, float(fitted.predict(x0[None, :])[0, 0]), False) if x0[0] > 0.5 else run(x0)
+        return run if aux_start is None else stall
+
+    monkeypatch.setattr(search, "_solver", stalling)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = optimize_mixture(fitted, runs=W, trust_radius=0.4)
+    assert res.objective > 1.04 and res.n_converged < res.n_starts
+    assert not res.convex and "the optimum is global" not in res.method
+    assert "1 of them did not converge" in res.method and "not proven global" in res.method

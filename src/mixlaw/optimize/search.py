@@ -390,6 +390,11 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
             # review32d). Branch and bound solves every ball whose lower bound could beat the best found.
             union = (f" (branch and bound: solved {balls[0]} of the {balls[1]} runs' L1 balls in reach; the others' "
                      "lower bounds, by convexity, cannot beat it)")
+            if balls[2]:
+                convex = False
+                union = (f" (branch and bound: solved {balls[0]} of the {balls[1]} runs' L1 balls in reach, but "
+                         f"{balls[2]} of them did not converge and their lower bounds could beat it: not proven "
+                         "global)")
     objs = [float(o) * unit for o in objs]
     best = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
     r, dropped = _drop_tiny_shares(free.full(xs[best]), prob.lo, prob.hi, F,
@@ -416,7 +421,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     nat_ok = bool(np.all(nat >= prob.lo - ACTIVE_TOL) and np.all(nat <= prob.hi + ACTIVE_TOL))
     solver = "SLSQP (epigraph form)" if name == "max" else "SLSQP"
     grad = "analytic gradient" if ev.analytic and name != "callable" else "finite-difference gradient"
-    why = "convex: the optimum is global" if convex else "not known to be convex: best of the starts"
+    why = ("convex: the optimum is global" if convex else "convex in each ball" if "not proven global" in union
+           else "not known to be convex: best of the starts")
     if trust_radius is not None and search == "gradient":
         why += f"; within L1 {float(trust_radius):g} of a run" + union
     method = sim_note or f"{solver}, {grad}; {len(xs)} start(s), {n_conv} converged; {why}"
@@ -638,6 +644,7 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     # At least the anchor's own distance: a radius equal to it up to rounding (reach's 1e-12) is met there.
     dist = np.array([float(np.abs(anchors_free[a] - runs[a][F]).sum()) for a in range(len(runs))])
     budgets = np.maximum(budgets, dist)
+    l1 = budgets + dist
     xs, objs, n_conv = [], [], 0
 
     def solve_ball(a: int) -> None:
@@ -651,7 +658,10 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         xs.append(x)
         objs.append(f)
         n_conv += int(ok)
+        if not ok:
+            failed.append(a)
 
+    failed: list[int] = []
     for a in order:
         solve_ball(a)
     if prune:
@@ -659,7 +669,6 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         # each ball's bound from the linearisation at its anchor, raised by that at the best mixture found (a
         # ball on its uphill side cannot beat it), solved in increasing order of bound until the next bound cannot
         # beat the best found.
-        l1 = budgets + dist
         todo = [a for a in range(len(runs)) if reach[a] and a not in order]
         lower = np.full(len(runs), -np.inf)
         if todo:
@@ -685,8 +694,25 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
             todo.remove(a)
             order.append(a)
             solve_ball(a)
+    open_balls = 0
+    if prune and failed:
+        # A ball whose SLSQP did not converge is not solved: its value is only an upper bound of its minimum, which
+        # may lie below the best found (a linear law whose best ball stopped at its anchor said 1.050 'convex: the
+        # optimum is global', its minimum 1.020). Proven only if its lower bound cannot beat the best either.
+        ok = np.isfinite(objs)
+        best = float(np.min(np.where(ok, objs, np.inf)))
+        x_best = xs[int(np.argmin(np.where(ok, objs, np.inf)))]
+        P = anchors_free[failed]
+        n = len(failed)
+        cuts = [_cut(ev, s, free, p) for p in P]
+        Lb, Gb = _cut(ev, s, free, x_best)
+        low = np.maximum(
+            _ball_bounds(np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]), P, P, free, l1[failed]),
+            _ball_bounds(np.broadcast_to(Lb, (n, *Lb.shape)), np.broadcast_to(Gb, (n, *Gb.shape)),
+                         np.broadcast_to(x_best, (n, x_best.size)), P, free, l1[failed]))
+        open_balls = int(np.sum(~(low >= best - BOUND_TOL * max(1.0, abs(best)))))
     if balls is not None:
-        balls[:] = [len(order), int(reach.sum())]
+        balls[:] = [len(order), int(reach.sum()), open_balls]
     return xs, objs, n_conv
 
 
