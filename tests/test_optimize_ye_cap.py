@@ -62,3 +62,50 @@ def test_the_reported_losses_are_the_laws_predictions(law: YeExponential) -> Non
         want = _predict(law, np.array([[w[d] for d in DOMAINS]]))[0]
         np.testing.assert_allclose([got["a"], got["b"]], want, rtol=1e-10)
     assert opt.natural_objective == pytest.approx(0.01 * opt.natural_losses["a"] + opt.natural_losses["b"], rel=1e-12)
+
+
+def _two_evals() -> YeExponential:
+    # a in [0.05, 0.3]: 'x' falls slowly with a, 'y' rises fast; beyond a = 0.3 the exponent of 'y' saturates, so
+    # its loss flattens while 'x' keeps falling: a local minimum of the mean at a = 0.27 (6.065), the global one
+    # at a = 1 (5.130).
+    a = np.random.default_rng(0).uniform(0.05, 0.3, 40)
+    W = np.column_stack([a, 1 - a])
+    Y = np.column_stack([2 + np.exp(2.27 - a), 2 + np.exp(-3 + 10 * a)])
+    return YeExponential().fit(W, Y, domains=["a", "b"], targets=["x", "y"])
+
+
+@pytest.mark.parametrize("objective", ["mean", "max"])
+def test_a_saturated_exponent_is_not_called_convex(objective: str) -> None:
+    """c + k exp(sat(z)) is concave above the cap: one SLSQP start from the natural (0.3, 0.7) stopped at the local
+    minimum a = 0.27 (mean 6.065) and said 'convex: the optimum is global', where a = 1 gives 5.130 (cap32)."""
+    law = _two_evals()
+    G = np.linspace(0, 1, 10001)
+    P = _predict(law, np.column_stack([G, 1 - G]))
+    dense = float((P.mean(axis=1) if objective == "mean" else P.max(axis=1)).min())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        res = optimize_mixture(law, objective=objective, natural=[0.3, 0.7])
+        inside = optimize_mixture(law, objective=objective, natural=[0.3, 0.7], within_fitted_range=True)
+    assert res.objective <= dense + 1e-9 and res.weights["a"] == pytest.approx(1.0)
+    assert not res.convex and res.n_starts > 1 and "not known to be convex" in res.method
+    assert "exponent of an eval saturates" in res.method
+    # within the fitted range no exponent passes the cap: convex, one start, as before
+    assert inside.convex and inside.n_starts == 1 and "convex: the optimum is global" in inside.method
+
+
+def test_convex_on_bounds_the_exponent_over_the_feasible_set() -> None:
+    """The cap binds on a feasible set only where some eval's max t.r there passes z_max + Z_CONVEX (0.4407: the
+    saturated exp stays convex to there, and not a nat further)."""
+    from mixlaw.optimize.objective import Z_CONVEX
+    law = _two_evals()
+    ev = _LawEval(law)
+    assert Z_CONVEX == pytest.approx(np.arctanh(np.sqrt(2) - 1))
+    assert ev.convex_on(np.zeros(2), np.ones(2)) is False
+    hi_a = (ev.z_max[1] + Z_CONVEX) / ev.T[1, 0]  # the largest share of 'a' keeping 'y' convex (t_yb = 0)
+    assert ev.convex_on(np.zeros(2), np.array([hi_a - 1e-6, 1.0])) is True
+    assert ev.convex_on(np.zeros(2), np.array([hi_a + 1e-3, 1.0])) is False
+    # the saturated exp is convex up to Z_CONVEX above the cap, and concave just past it
+    from mixlaw.laws.ye import saturate_exponent
+    z = np.array([Z_CONVEX - 1e-3, Z_CONVEX, Z_CONVEX + 1e-3, Z_CONVEX + 2e-3])
+    g = np.exp(saturate_exponent(z, 0.0))
+    assert g[0] + g[2] - 2 * g[1] > 0 > g[1] + g[3] - 2 * g[2] + 1e-12

@@ -35,6 +35,7 @@ from .constraints import (
 )
 from .objective import (
     FD_STEP,
+    Z_CONVEX,
     Objective,
     _LawEval,
     _make_scalar,
@@ -336,6 +337,11 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     ev = _LawEval(law, model_params, tokens)
     convex = not maximize and convex_law(law) and (name in ("mean", "total", "max")
                                                or name.startswith(("loss of", "weights=")))
+    # Ye's exponent saturates above the fitting runs' (saturate_exponent), concave there: neither one start nor the
+    # branch and bound's linearisations hold where the feasible set reaches it.
+    convex_form = convex
+    capped = convex and not ev.convex_on(prob.lo, prob.hi)
+    convex = convex and not capped
     rng = check_random_state(random_state)
     if n_starts is not None and (not isinstance(n_starts, (int, np.integer)) or n_starts < 1):
         raise InputError(f"n_starts must be a positive int; got {n_starts!r}")
@@ -383,8 +389,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     else:
         balls: list[int] = []
         xs, objs, n_conv = _gradient(ev, free, nat, rng, scalar_min, s_min, name, radius, n0=n0,
-                                     retry=convex and n_starts is None, balls=balls, prune=convex)
-        if convex and balls:
+                                     retry=convex and n_starts is None, balls=balls, prune=convex_form)
+        if convex_form and balls and balls[3]:
+            convex, capped = True, False  # every ball's problem convex, though the whole feasible set's is not
             # Each ball is convex, their union is not: solving only the best-predicted runs' balls missed a lower
             # optimum in another's (linear law, 5 runs, radius 0.4: 1.050 there, 1.021 in the run predicted worst;
             # review32d). Branch and bound solves every ball whose lower bound could beat the best found.
@@ -423,6 +430,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     grad = "analytic gradient" if ev.analytic and name != "callable" else "finite-difference gradient"
     why = ("convex: the optimum is global" if convex else "convex in each ball" if "not proven global" in union
            else "not known to be convex: best of the starts")
+    if capped:
+        why += (f" ({law.key}'s exponent of an eval saturates above the fitting runs' within the feasible set, where "
+                "its loss is concave)")
     if trust_radius is not None and search == "gradient":
         why += f"; within L1 {float(trust_radius):g} of a run" + union
     method = sim_note or f"{solver}, {grad}; {len(xs)} start(s), {n_conv} converged; {why}"
@@ -664,6 +674,9 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     failed: list[int] = []
     for a in order:
         solve_ball(a)
+    # Ye's capped loss is concave where an exponent passes the cap by Z_CONVEX: a ball that reaches it is solved,
+    # never pruned (a linearisation there is no lower bound), and the result is not called global.
+    safe = _cap_safe(ev, free, anchors_free, budgets + dist)
     if prune:
         # Branch and bound over the other balls (a convex objective, so every linearisation is a valid lower bound):
         # each ball's bound from the linearisation at its anchor, raised by that at the best mixture found (a
@@ -674,8 +687,9 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         if todo:
             cuts = [_cut(ev, s, free, anchors_free[a]) for a in todo]
             P = anchors_free[todo]
-            lower[todo] = _ball_bounds(np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]), P, P, free,
-                                       l1[todo])
+            lower[todo] = np.where(safe[todo], _ball_bounds(np.array([c[0] for c in cuts]),
+                                                            np.array([c[1] for c in cuts]), P, P, free, l1[todo]),
+                                   -np.inf)
         seen = np.inf
         while todo:
             ok = np.isfinite(objs)
@@ -683,11 +697,14 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
             if best < seen:
                 seen = best
                 x_best = xs[int(np.argmin(np.where(ok, objs, np.inf)))]
-                Lb, Gb = _cut(ev, s, free, x_best)
-                n = len(todo)
-                lower[todo] = np.maximum(lower[todo], _ball_bounds(
-                    np.broadcast_to(Lb, (n, *Lb.shape)), np.broadcast_to(Gb, (n, *Gb.shape)),
-                    np.broadcast_to(x_best, (n, x_best.size)), anchors_free[todo], free, l1[todo]))
+                if _cap_safe(ev, free, x_best[None, :], np.zeros(1))[0]:
+                    # its cut holds on a safe ball too: the exponents' maxima on their hull are those on the ball
+                    # or at x_best, all within the convex part
+                    Lb, Gb = _cut(ev, s, free, x_best)
+                    n = len(todo)
+                    lower[todo] = np.maximum(lower[todo], np.where(safe[todo], _ball_bounds(
+                        np.broadcast_to(Lb, (n, *Lb.shape)), np.broadcast_to(Gb, (n, *Gb.shape)),
+                        np.broadcast_to(x_best, (n, x_best.size)), anchors_free[todo], free, l1[todo]), -np.inf))
             a = min(todo, key=lambda k: (lower[k], k))
             if lower[a] >= best - BOUND_TOL * max(1.0, abs(best)):
                 break
@@ -706,14 +723,34 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         n = len(failed)
         cuts = [_cut(ev, s, free, p) for p in P]
         Lb, Gb = _cut(ev, s, free, x_best)
-        low = np.maximum(
-            _ball_bounds(np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]), P, P, free, l1[failed]),
-            _ball_bounds(np.broadcast_to(Lb, (n, *Lb.shape)), np.broadcast_to(Gb, (n, *Gb.shape)),
-                         np.broadcast_to(x_best, (n, x_best.size)), P, free, l1[failed]))
+        low = _ball_bounds(np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]), P, P, free, l1[failed])
+        if _cap_safe(ev, free, x_best[None, :], np.zeros(1))[0]:
+            low = np.maximum(low, _ball_bounds(np.broadcast_to(Lb, (n, *Lb.shape)), np.broadcast_to(Gb, (n, *Gb.shape)),
+                                               np.broadcast_to(x_best, (n, x_best.size)), P, free, l1[failed]))
+        # past Ye's exponent cap a linearisation bounds nothing (cap32): such a failed ball stays open
+        low = np.where(safe[failed], low, -np.inf)
         open_balls = int(np.sum(~(low >= best - BOUND_TOL * max(1.0, abs(best)))))
     if balls is not None:
-        balls[:] = [len(order), int(reach.sum()), open_balls]
+        # [solved, in reach, not converged and not ruled out, every ball in reach within the convex part]
+        balls[:] = [len(order), int(reach.sum()), open_balls, int(bool(np.all(safe[reach])))]
     return xs, objs, n_conv
+
+
+def _cap_safe(ev: _LawEval, free: _Free, P: np.ndarray, l1: np.ndarray) -> np.ndarray:
+    r"""Per row b, whether every eval's exponent :math:`t_i^\top r` stays within :data:`Z_CONVEX` of its cap
+    (:meth:`_LawEval.convex_on`) on the feasible mixtures within L1 ``l1[b]`` of the free weights ``P[b]``: its
+    maximum there is :math:`t_i^\top p_b` less :func:`_linear_min` of :math:`-t_i` (exact). All True for laws
+    without the cap."""
+    ok = np.ones(len(P), dtype=bool)
+    if not ev.analytic or not np.isfinite(ev.z_max).any():
+        return ok
+    for i in range(ev.K):
+        t = ev.T[i]
+        base = float(t @ free.full(np.zeros(free.F.size)))  # the fixed weights' part
+        tF = np.broadcast_to(t[free.F], P.shape)
+        top = base + P @ t[free.F] - _linear_min(-tF, P, free.lo, free.hi, np.asarray(l1, dtype=float))
+        ok &= top <= ev.z_max[i] + Z_CONVEX
+    return ok
 
 
 def _cut(ev: _LawEval, s: np.ndarray | None, free: _Free, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
