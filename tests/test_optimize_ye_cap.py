@@ -109,3 +109,50 @@ def test_convex_on_bounds_the_exponent_over_the_feasible_set() -> None:
     z = np.array([Z_CONVEX - 1e-3, Z_CONVEX, Z_CONVEX + 1e-3, Z_CONVEX + 2e-3])
     g = np.exp(saturate_exponent(z, 0.0))
     assert g[0] + g[2] - 2 * g[1] > 0 > g[1] + g[3] - 2 * g[2] + 1e-12
+
+
+def test_a_ball_past_the_cap_gets_a_valid_lower_bound() -> None:
+    """The branch and bound's linearisation is no lower bound where the exponent saturates: at the run a = 0.3, over
+    the mixtures within L1 1.4 (a in [0, 1]), it gives 5.66 where a = 1 reaches 5.130. Such a ball is not 'safe',
+    so that bound is dropped; the monotone one (each loss at its smallest exponent there) holds."""
+    from mixlaw.optimize.search import _ball_bounds, _cap_safe, _cut, _Free, _monotone_bounds
+    law = _two_evals()
+    ev = _LawEval(law)
+    free = _Free(np.zeros(2), np.arange(2), np.zeros(2), np.ones(2), 1.0)
+    s = np.array([0.5, 0.5])
+    P, l1 = np.array([[0.3, 0.7]]), np.array([1.4])
+    G = np.linspace(0, 1, 10001)
+    true_min = float((_predict(law, np.column_stack([G, 1 - G])) @ s).min())
+    L, Gr = _cut(ev, s, free, P[0])
+    linear = float(_ball_bounds(L[None], Gr[None], P, P, free, l1)[0])
+    assert linear > true_min + 0.5  # the old bound would prune the ball holding the optimum
+    assert not _cap_safe(ev, free, P, l1)[0] and _cap_safe(ev, free, P, np.array([0.0]))[0]
+    mono = float(_monotone_bounds(ev, s, "mean", free, P, l1)[0])
+    assert mono <= true_min
+    assert float(_monotone_bounds(ev, None, "max", free, P, l1)[0]) <= float(_predict(law, np.column_stack(
+        [G, 1 - G])).max(axis=1).min())
+
+
+def test_branch_and_bound_past_the_cap_keeps_the_best_ball(monkeypatch: pytest.MonkeyPatch) -> None:
+    """20 runs with a in [0.05, 0.3] and no 'c', 7 with more 'a' and 10-40 % 'c' (which hurts 'x' and helps 'y', so
+    their exponents stay under the cap). Within L1 0.4 of a run, branch and bound solved 3 of the 27 balls, said
+    the optimum (5.875) was global, and pruned the far runs' balls by linearisations that saturation breaks: solving
+    every ball (N_ANCHORS above the runs' count) finds 5.448 (cap32)."""
+    from mixlaw.optimize import search
+    rng = np.random.default_rng(3)
+    a1 = rng.uniform(0.05, 0.3, 20)
+    n2 = rng.integers(2, 8)
+    a2, c2 = rng.uniform(0.3, 0.7, n2), rng.uniform(0.1, 0.4, n2)
+    W = np.vstack([np.column_stack([a1, 1 - a1, 0 * a1]), np.column_stack([a2, np.clip(1 - a2 - c2, 0, 1), c2])])
+    W /= W.sum(1, keepdims=True)
+    sx, ty, tc = rng.uniform(0, 8), rng.uniform(6, 14), rng.uniform(10, 30)
+    Y = np.column_stack([2 + np.exp(2.27 - W[:, 0] + sx * W[:, 2]), 2 + np.exp(-3 + ty * W[:, 0] - tc * W[:, 2])])
+    law = YeExponential().fit(W, Y, domains=["a", "b", "c"], targets=["x", "y"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        res = optimize_mixture(law, runs=W, trust_radius=0.4)
+        monkeypatch.setattr(search, "N_ANCHORS", 10**6)
+        brute = optimize_mixture(law, runs=W, trust_radius=0.4)
+    assert brute.objective == pytest.approx(5.4475, abs=1e-3)
+    assert res.objective <= brute.objective + 1e-9
+    assert not res.convex and "not known to be convex" in res.method

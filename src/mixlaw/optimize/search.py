@@ -687,9 +687,9 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         if todo:
             cuts = [_cut(ev, s, free, anchors_free[a]) for a in todo]
             P = anchors_free[todo]
-            lower[todo] = np.where(safe[todo], _ball_bounds(np.array([c[0] for c in cuts]),
-                                                            np.array([c[1] for c in cuts]), P, P, free, l1[todo]),
-                                   -np.inf)
+            lower[todo] = np.maximum(np.where(safe[todo], _ball_bounds(
+                np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]), P, P, free, l1[todo]), -np.inf),
+                _monotone_bounds(ev, s, name, free, P, l1[todo]))
         seen = np.inf
         while todo:
             ok = np.isfinite(objs)
@@ -734,6 +734,26 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         # [solved, in reach, not converged and not ruled out, every ball in reach within the convex part]
         balls[:] = [len(order), int(reach.sum()), open_balls, int(bool(np.all(safe[reach])))]
     return xs, objs, n_conv
+
+
+def _monotone_bounds(ev: _LawEval, s: np.ndarray | None, name: str, free: _Free, P: np.ndarray,
+                     l1: np.ndarray) -> np.ndarray:
+    r"""Lower bounds of the minimised objective over the feasible mixtures within L1 ``l1[b]`` of ``P[b]`` that need
+    no convexity: Ye's loss rises with its exponent, capped or not, so each :math:`L_i \ge L_i(\min z_i)` there
+    (:func:`_linear_min`), and :math:`s^\top L` (s >= 0) or :math:`\max_i L_i` is at least that of these. A ball
+    reaching past the cap (:func:`_cap_safe`) is pruned by these alone. -inf for other laws."""
+    if not ev.analytic:
+        return np.full(len(P), -np.inf)
+    Lmin = np.empty((len(P), ev.K))
+    for i in range(ev.K):
+        t = ev.T[i]
+        z = float(t @ free.full(np.zeros(free.F.size))) + P @ t[free.F] + _linear_min(
+            np.broadcast_to(t[free.F], P.shape), P, free.lo, free.hi, np.asarray(l1, dtype=float))
+        Lmin[:, i] = z
+    with np.errstate(over="ignore", invalid="ignore"):
+        L = ev.c + np.exp(ev.log_k + ev._capped(Lmin)[0])
+        out = L @ s if s is not None else L.max(axis=1) if name == "max" else np.full(len(P), -np.inf)
+    return np.where(np.isfinite(out), out, -np.inf)
 
 
 def _cap_safe(ev: _LawEval, free: _Free, P: np.ndarray, l1: np.ndarray) -> np.ndarray:
