@@ -272,6 +272,14 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     mixlaw still adds starts if that one does not converge. The same holds of ``linear`` (each :math:`L_i` affine)
     and ``loglinear`` (:math:`\\exp` of an affine function).
 
+    **The exponent's cap.** Ye's prediction saturates each exponent above the fitting runs' largest
+    (:func:`~mixlaw.laws.ye.saturate_exponent`), and :math:`\\exp` of the saturated exponent is concave from
+    :data:`~mixlaw.optimize.objective.Z_CONVEX` (0.44 nats) above it. Where the feasible set lets some eval's
+    exponent pass that (:meth:`_LawEval.convex_on`: usually ``within_fitted_range=False``), the law is treated as not
+    known to be convex (16 starts): one start stopped at a local minimum 18 % above the global one (cap32). With a
+    trust radius the branch and bound bounds such a ball by each loss at its smallest exponent there (Ye's loss
+    rises with it), and the optimum is global again when no reachable ball passes it.
+
     Maximising a convex objective is not a convex problem, so ``maximize`` always uses the multistart (its
     optimum, for Ye's law, lies on a vertex of the feasible set).
 
