@@ -259,26 +259,13 @@ def _warn_own_scales(table: RunTable, result: PipelineResult, params: float | No
                      tokens: float | None, path: str | None) -> None:
     """ScaleWarning when the mixtures carry their own ``params`` / ``step`` / ``tokens`` columns at another scale
     than every row is predicted at: a run table of checkpoints fed back to compare predictions with its losses
-    got the target's predictions, one per checkpoint, under its run names, and nothing said so."""
+    got the target's predictions, one per checkpoint, under its run names, and nothing said so. The check is
+    :meth:`PipelineResult._warn_own_scales`'s (one rule for the command line and the API), naming the file and the
+    command line's options."""
     N = result.target_params if params is None else float(params)
     _, T = result.scale_of(None, steps, tokens)
-    T = result.target_time if T is None else T
-    other = np.zeros(len(table), dtype=bool)
-    cols = []
-    for col, at in (("params", N), ("step" if result.time_axis == "step" else "tokens", T)):
-        v = table.frame[col].to_numpy(dtype=np.float64) if col in table.frame.columns else None
-        if v is not None and np.isfinite(at):
-            off = ~(np.abs(v - at) <= 1e-9 * abs(at))
-            if off.any():
-                other |= off
-                cols.append(col)
-    if other.any():
-        sym = "S" if result.time_axis == "step" else "D"
-        warnings.warn(f"{path or 'mixtures'}: {int(other.sum())} of {len(table)} row(s) have their own "
-                      f"{' and '.join(repr(c) for c in cols)} at another scale, which predict does not read: every row "
-                      f"is predicted at N = {N:g}, {sym} = {T:g} (to compare with measured losses, predict each scale "
-                      f"with --params/--steps/--tokens, or params=/steps=/tokens=)", ScaleWarning,
-                      stacklevel=user_stacklevel(3))
+    result._warn_own_scales(table, N, result.target_time if T is None else T, where=path or "mixtures",
+                            how="--params/--steps/--tokens, or params=/steps=/tokens=")
 
 
 def _one_mixture(mixtures: Any) -> dict[str, float] | None:

@@ -311,11 +311,13 @@ class PipelineResult:
             out = law.predict(W if W.ndim == 2 else W[None, :], **kw)
         return np.asarray(out).reshape(-1, len(self.targets))
 
-    def _warn_own_scales(self, weights: Any, N: float, T: float | None) -> None:
+    def _warn_own_scales(self, weights: Any, N: float, T: float | None, where: str = "mixtures",
+                         how: str = "params=/steps=/tokens=") -> None:
         """ScaleWarning when ``weights``, a frame (or RunTable), carries its own ``params`` / ``step`` (``tokens``,
         by :attr:`time_axis`) at another scale than (``N``, ``T``), the one every row is predicted at: rows of a run
         table passed back to compare with their losses got the target's predictions without a word (the command
-        line's ``predict --pipeline`` said it: :func:`mixlaw.api.pipeline_predictions`)."""
+        line's ``predict --pipeline`` said it, and says it through this one: :func:`mixlaw.api.pipeline_predictions`,
+        with ``where`` its file and ``how`` its options)."""
         frame = weights.frame if isinstance(weights, RunTable) else weights
         if not isinstance(frame, pd.DataFrame) or not len(frame):
             return
@@ -331,10 +333,10 @@ class PipelineResult:
                 cols.append(col)
         if other.any():
             sym = "S" if self.time_axis == "step" else "D"
-            warnings.warn(f"mixtures: {int(other.sum())} of {len(frame)} row(s) have their own "
+            warnings.warn(f"{where}: {int(other.sum())} of {len(frame)} row(s) have their own "
                           f"{' and '.join(repr(c) for c in cols)} at another scale, which predict does not read: "
                           f"every row is predicted at N = {N:g}, {sym} = {T:g} (to compare with measured losses, "
-                          "predict each scale with params=/steps=/tokens=)", ScaleWarning,
+                          f"predict each scale with {how})", ScaleWarning,
                           stacklevel=user_stacklevel(3))
 
     def _given(self, name: str, value: float, from_tokens: bool, from_steps: bool) -> str:
