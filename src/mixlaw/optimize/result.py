@@ -69,8 +69,11 @@ class OptimumResult:
     convex : bool
         True when the objective is provably convex (Ye, linear or loglinear law; non-negative combination or max) and
         the search solved the whole feasible set (under a trust radius: every run's L1 ball whose lower bound could
-        beat the best found, by branch and bound): the optimum is then global. False of the simulate search (a mean
-        of sampled mixtures).
+        beat the best found, by branch and bound, each SLSQP converged or its ball's lower bound unable to beat the
+        best): the optimum is then global. Ye's law only where no eval's exponent can pass its cap by
+        :data:`~mixlaw.optimize.objective.Z_CONVEX` (0.44 nats) on the feasible set, or under a trust radius on any
+        ball in reach: beyond it the capped loss is concave. False of the simulate search (a mean of sampled
+        mixtures).
     method : str
     n_starts, n_converged : int
     start_objectives : list of float
