@@ -109,3 +109,19 @@ def test_two_kept_sizes_refusal_names_the_laws_that_take_n(table) -> None:  # ty
     with pytest.raises(InputError) as exc:  # one size kept: no law fits across sizes, none is named
         fit_pipeline(table, target_params=HELD, target_steps=S_LAST, fit_sizes=[1e7], **NESTED)
     assert "dz-eq3-safe" not in str(exc.value)
+
+
+def test_held_out_target_hint_gives_the_left_out_size_exactly() -> None:
+    # `mixlaw pipeline --fit-up-to 100096` of crossscale_runs_v3 suggested --target-params 2.337e+05 for the
+    # size 233680: pasted back, it fit another scale than the table's runs there (sizes match within 1e-9).
+    top = 123456789.0
+    odd = world(n_mix=8, sizes=[*SIZES5[:4], top])
+    with pytest.raises(InputError) as exc:
+        fit_pipeline(odd, target_params=None, target_steps=None, fit_up_to=8e7, **NESTED)
+    msg = str(exc.value)
+    said = msg.split("--target-params ")[1].split()[0]
+    assert float(said) == top and f"target_params={said}," in msg and "left out is 123456789," in msg
+    assert "--target-steps 3000)" in msg
+    # Sizes that :g spells exactly keep that spelling.
+    with pytest.raises(InputError, match=r"--target-params 1\.6e\+08 --target-steps 3000\)"):
+        fit_pipeline(world(n_mix=8, sizes=SIZES5), target_steps=None, fit_up_to=8e7, **NESTED)

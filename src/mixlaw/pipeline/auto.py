@@ -59,6 +59,7 @@ from .result import (  # noqa: F401  (FAR_BELOW re-exported: its home was here)
     FAR_BELOW,
     ROUTES,
     PipelineResult,
+    exact_number,
     far_below_line,
 )
 from .selection import (  # noqa: F401  (re-exported: mixlaw.pipeline.auto was their home)
@@ -339,9 +340,9 @@ def held_out_target_hint(full: RunTable, kept: RunTable, axis: str) -> str:
         return ""
     top = float(N_all[left].max())
     last = float(np.asarray(full.frame[axis], dtype=np.float64)[left & (N_all == top)].max())
-    name, at = ("steps", f"{last:.0f}") if axis == "step" else ("tokens", f"{last:.5g}")
-    return (f"; the largest size left out is {top:.4g}, its runs to {axis} {at}: target_params={top:.4g}, "
-            f"target_{name}={at} (--target-params {top:.4g} --target-{name} {at}) checks the extrapolation against "
+    name, at, size = ("steps" if axis == "step" else "tokens"), exact_number(last), exact_number(top)
+    return (f"; the largest size left out is {size}, its runs to {axis} {at}: target_params={size}, "
+            f"target_{name}={at} (--target-params {size} --target-{name} {at}) checks the extrapolation against "
             "them")
 
 

@@ -621,8 +621,19 @@ def check_fitted_scale(params: float, T: float, *, size: float | None, time: flo
                          f"any model size, not at {at}{float(T):g}")
 
 
+def exact_number(v: float) -> str:
+    """``v`` as a message gives it to paste back: ``:g`` where that reads back as ``v`` (1.6e+08), else an
+    integer's digits, else the shortest repr that does. Why: :data:`SCALE_RTOL` is 1e-9, so a size printed :.4g
+    (233680 as 2.337e+05) and pasted back as ``--target-params`` was another scale than the table's runs there."""
+    x = float(v)
+    short = f"{x:g}"
+    if float(short) == x:
+        return short
+    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
+
+
 def _size_list(sizes: np.ndarray) -> str:
-    return ", ".join(f"{v:g}" for v in sizes)
+    return ", ".join(exact_number(v) for v in sizes)
 
 
 #: What extrapolates in model size on each route, as the refusals and the backtests name it: the nested route's
