@@ -83,3 +83,6 @@ def test_a_token_budget_other_than_the_pipelines_target_is_said_to_be_a_budget(t
     code, out, err = run_cli(capsys, "optimize", "--pipeline", p, *budget, "--target-tokens", "2e10")
     assert code == 0 and "--target-tokens 2e+10 is the run's token budget (data repetition, the export); the optimum " \
                          "is the saved law's at its own target, D* = 6e+09 tokens" in err, err
+    # The refit it suggests is at the budget given, not at its :.4g rounding (12345678901 as 1.235e+10).
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", p, *budget, "--target-tokens", "12345678901")
+    assert code == 0 and "(mixlaw pipeline --target-tokens 12345678901 --save ...)" in err, err

@@ -27,6 +27,7 @@ from ..export import TokenBudget, check_export_request, export_mixture, parse_ex
 from ..laws.selection import META_LAWS, cv_workers
 from ..optimize.simulate import DEFAULT_SAMPLES, DEFAULT_TOP_K
 from ..pipeline import load_pipeline, optimum_interval_line
+from ..pipeline.result import exact_number
 from ._common import (
     COUNT,
     EXPORT_OPTION_HELP,
@@ -297,10 +298,11 @@ def _optimum_of_pipeline(pipeline: Path, a: _Asked) -> tuple[Any, Any, Any, Any]
         if a.target_tokens is not None and saved.target_tokens is not None \
                 and abs(a.target_tokens / saved.target_tokens - 1) > 0.01:
             # --target-tokens is the token budget here (repetition, export), not the scale of the optimum.
-            warnings.warn(f"--target-tokens {a.target_tokens:.4g} is the run's token budget (data repetition, the "
+            asked = exact_number(a.target_tokens)
+            warnings.warn(f"--target-tokens {asked} is the run's token budget (data repetition, the "
                           f"export); the optimum is the saved law's at its own target, D* = "
                           f"{saved.target_tokens:.4g} tokens: for another scale, refit (mixlaw pipeline "
-                          f"--target-tokens {a.target_tokens:.4g} --save ...)", MixlawWarning, stacklevel=1)
+                          f"--target-tokens {asked} --save ...)", MixlawWarning, stacklevel=1)
         tok = tokens_available_for(a.tokens_available, saved.domains, "the pipeline")
         # As 'mixlaw pipeline --optimize' gives it (one call: the same optimum), the reference mixture the
         # mean of the pipeline's mixtures unless the token shares are known.
