@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_random_state
 from ..data import RunTable, frame_as_table
 from ..errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, MixlawWarning, user_stacklevel
 from ..evals import TOTAL_NAME, add_weighted_total, linear_objective, warn_minimised_metrics
@@ -487,9 +488,9 @@ def _fit_pipeline(table: RunTable, *, target_params: float | None, target_steps:
     if intervals is False:
         _unused_line(result, "intervals=False builds no intervals", level=level, n_jackknife=n_jackknife)
         return result
-    # np.int64(7) (a seed from np.arange) is seed 7: read as "not an int" it drew the jackknife of seed 0.
-    seed = int(np.random.default_rng(int(random_state) if isinstance(random_state, int | np.integer) else 0
-                                     ).integers(2**31))
+    # check_random_state as the fits read it: np.int64(7) (a seed from np.arange) is seed 7, and a Generator draws
+    # the seed (both drew the jackknife of seed 0, read as "not an int").
+    seed = int(check_random_state(random_state).integers(2**31))
 
     def refit(sub: RunTable, s: int) -> PipelineResult:
         return fit_route(sub, target_params=Nt, route=route_c, law=law_c, targets=tnames, **time_kw,
