@@ -102,28 +102,22 @@ def test_percentages_with_decimal_commas_read_as_the_file_s_other_numbers(tmp_pa
         assert got[k]["value"] == pytest.approx(want[k]["value"], rel=1e-9, abs=1e-12)
 
 
-def test_the_header_again_in_a_row_is_said_so(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("capitals", [False, True])
+def test_the_header_again_in_a_row_is_said_so(tmp_path, capsys, capitals) -> None:  # type: ignore[no-untyped-def]
     # Two exports joined one after another ('cat a.csv b.csv'): "value 'w:web' is not a number" left the user to
-    # see that the cell is a column name.
-    lines = _frame().to_csv(index=False).splitlines()
-    path = tmp_path / "runs.csv"
-    path.write_text("\n".join([*lines[:6], lines[0], *lines[6:]]) + "\n")
-    code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
-    assert code == 2
-    assert err.strip() == (f"error: {path}:7: column 'w:web': value 'w:web' is not a number (the header again: tables "
-                           "joined one after another? delete this line)")
-
-
-def test_the_header_again_is_said_so_when_the_header_is_written_in_capitals(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    # 'W:Web' is read as the column w:Web (canonical_name): the repeated header's 'W:Web' missed the hint.
-    text = _frame().to_csv(index=False).replace("w:", "W:").replace("run,", "Run,")
+    # see that the cell is a column name. Capitals: 'W:Web' is read as the column w:Web (canonical_name), and the
+    # repeated header's 'W:Web' missed the hint.
+    text = _frame().to_csv(index=False)
+    if capitals:
+        text = text.replace("w:", "W:").replace("run,", "Run,")
     lines = text.splitlines()
     path = tmp_path / "runs.csv"
     path.write_text("\n".join([*lines[:6], lines[0], *lines[6:]]) + "\n")
     code, _, err = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
     assert code == 2
-    assert err.strip() == (f"error: {path}:7: column 'w:web': value 'W:web' is not a number (the header again: tables "
-                           "joined one after another? delete this line)")
+    cell = "W:web" if capitals else "w:web"
+    assert err.strip() == (f"error: {path}:7: column 'w:web': value '{cell}' is not a number (the header again: "
+                           "tables joined one after another? delete this line)")
 
 
 def test_a_gzipped_csv_is_read_whatever_the_case_of_its_suffix_and_other_gz_files_are_named(tmp_path) -> None:  # type: ignore[no-untyped-def]

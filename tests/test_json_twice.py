@@ -25,23 +25,17 @@ def _twice(record: dict) -> str:
     return json.dumps(record).replace('"w:code"', f'"w:web": {record["w:web"]}, "w:code"', 1)
 
 
-def test_a_key_given_twice_in_a_jsonl_record_is_named_by_its_line(tmp_path) -> None:
+@pytest.mark.parametrize("suffix, where", [(".jsonl", ":3:"), (".json", ": record 5:")])
+def test_a_key_given_twice_in_a_record_is_named_by_its_line_or_record(tmp_path, suffix, where) -> None:
     recs = _records()
-    path = tmp_path / "runs.jsonl"
-    path.write_text("".join((_twice(r) if i == 2 else json.dumps(r)) + "\n" for i, r in enumerate(recs)))
+    path = tmp_path / f"runs{suffix}"
+    if suffix == ".jsonl":
+        path.write_text("".join((_twice(r) if i == 2 else json.dumps(r)) + "\n" for i, r in enumerate(recs)))
+    else:
+        path.write_text("[" + ", ".join(_twice(r) if i == 4 else json.dumps(r) for i, r in enumerate(recs)) + "]")
     with pytest.raises(DataError) as err:
         read_runs(path)
-    assert str(err.value) == (f"{path}:3: column 'w:web': the key is given twice in one record (JSON keeps the last "
-                               "only): give each column once")
-
-
-def test_a_key_given_twice_in_a_json_array_is_named_by_its_record(tmp_path) -> None:
-    recs = _records()
-    path = tmp_path / "runs.json"
-    path.write_text("[" + ", ".join(_twice(r) if i == 4 else json.dumps(r) for i, r in enumerate(recs)) + "]")
-    with pytest.raises(DataError) as err:
-        read_runs(path)
-    assert str(err.value) == (f"{path}: record 5: column 'w:web': the key is given twice in one record (JSON keeps the "
+    assert str(err.value) == (f"{path}{where} column 'w:web': the key is given twice in one record (JSON keeps the "
                               "last only): give each column once")
 
 
