@@ -693,26 +693,19 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         todo = [a for a in range(len(runs)) if reach[a] and a not in order]
         lower = np.full(len(runs), -np.inf)
         if todo:
-            cuts = [_cut(ev, s, free, anchors_free[a]) for a in todo]
             P = anchors_free[todo]
-            lower[todo] = np.maximum(np.where(safe[todo], _ball_bounds(
-                np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]), P, P, free, l1[todo]), -np.inf),
-                _monotone_bounds(ev, s, name, free, P, l1[todo]))
+            lower[todo] = np.maximum(_linear_bounds(ev, s, free, P, l1[todo], safe[todo]),
+                                     _monotone_bounds(ev, s, name, free, P, l1[todo]))
         seen = np.inf
         while todo:
-            ok = np.isfinite(objs)
-            best = float(np.min(np.where(ok, objs, np.inf)))
+            best, x_best = _best_found(xs, objs)
             if best < seen:
                 seen = best
-                x_best = xs[int(np.argmin(np.where(ok, objs, np.inf)))]
                 if _cap_safe(ev, free, x_best[None, :], np.zeros(1))[0]:
                     # its cut holds on a safe ball too: the exponents' maxima on their hull are those on the ball
                     # or at x_best, all within the convex part
-                    Lb, Gb = _cut(ev, s, free, x_best)
-                    n = len(todo)
-                    lower[todo] = np.maximum(lower[todo], np.where(safe[todo], _ball_bounds(
-                        np.broadcast_to(Lb, (n, *Lb.shape)), np.broadcast_to(Gb, (n, *Gb.shape)),
-                        np.broadcast_to(x_best, (n, x_best.size)), anchors_free[todo], free, l1[todo]), -np.inf))
+                    lower[todo] = np.maximum(lower[todo], _linear_bounds(ev, s, free, anchors_free[todo], l1[todo],
+                                                                         safe[todo], at=x_best))
             a = min(todo, key=lambda k: (lower[k], k))
             if lower[a] >= best - BOUND_TOL * max(1.0, abs(best)):
                 break
@@ -724,24 +717,40 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
         # A ball whose SLSQP did not converge is not solved: its value is only an upper bound of its minimum, which
         # may lie below the best found (a linear law whose best ball stopped at its anchor said 1.050 'convex: the
         # optimum is global', its minimum 1.020). Proven only if its lower bound cannot beat the best either.
-        ok = np.isfinite(objs)
-        best = float(np.min(np.where(ok, objs, np.inf)))
-        x_best = xs[int(np.argmin(np.where(ok, objs, np.inf)))]
-        P = anchors_free[failed]
-        n = len(failed)
-        cuts = [_cut(ev, s, free, p) for p in P]
-        Lb, Gb = _cut(ev, s, free, x_best)
-        low = _ball_bounds(np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]), P, P, free, l1[failed])
-        if _cap_safe(ev, free, x_best[None, :], np.zeros(1))[0]:
-            low = np.maximum(low, _ball_bounds(np.broadcast_to(Lb, (n, *Lb.shape)), np.broadcast_to(Gb, (n, *Gb.shape)),
-                                               np.broadcast_to(x_best, (n, x_best.size)), P, free, l1[failed]))
         # past Ye's exponent cap a linearisation bounds nothing (cap32): such a failed ball stays open
-        low = np.where(safe[failed], low, -np.inf)
+        best, x_best = _best_found(xs, objs)
+        P = anchors_free[failed]
+        low = _linear_bounds(ev, s, free, P, l1[failed], safe[failed])
+        if _cap_safe(ev, free, x_best[None, :], np.zeros(1))[0]:
+            low = np.maximum(low, _linear_bounds(ev, s, free, P, l1[failed], safe[failed], at=x_best))
         open_balls = int(np.sum(~(low >= best - BOUND_TOL * max(1.0, abs(best)))))
     if balls is not None:
         # [solved, in reach, not converged and not ruled out, every ball in reach within the convex part]
         balls[:] = [len(order), int(reach.sum()), open_balls, int(bool(np.all(safe[reach])))]
     return xs, objs, n_conv
+
+
+def _best_found(xs: list[np.ndarray], objs: list[float]) -> tuple[float, np.ndarray]:
+    """The smallest finite objective of the balls solved so far, and its free weights."""
+    f = np.where(np.isfinite(objs), objs, np.inf)
+    return float(np.min(f)), xs[int(np.argmin(f))]
+
+
+def _linear_bounds(ev: _LawEval, s: np.ndarray | None, free: _Free, P: np.ndarray, l1: np.ndarray,
+                   safe: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+    """Lower bounds of the objective on the balls around the free weights ``P`` (L1 ``l1``) from its linearisation at
+    each ball's own anchor, or at the one point ``at`` (the best mixture found); -inf where ``safe`` is False (past
+    Ye's exponent cap a linearisation bounds nothing). One helper for the branch and bound and its check of the balls
+    that did not converge."""
+    n = len(P)
+    if at is None:
+        cuts = [_cut(ev, s, free, p) for p in P]
+        L, G, Q = np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]), P
+    else:
+        Lb, Gb = _cut(ev, s, free, at)
+        L, G = np.broadcast_to(Lb, (n, *Lb.shape)), np.broadcast_to(Gb, (n, *Gb.shape))
+        Q = np.broadcast_to(at, (n, at.size))
+    return np.where(safe, _ball_bounds(L, G, Q, P, free, l1), -np.inf)
 
 
 def _monotone_bounds(ev: _LawEval, s: np.ndarray | None, name: str, free: _Free, P: np.ndarray,
