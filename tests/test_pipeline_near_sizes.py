@@ -18,7 +18,7 @@ from test_pipeline import N_STAR, S_STAR, SIZES, world
 from mixlaw.data import RunTable
 from mixlaw.errors import DataWarning
 from mixlaw.pipeline import fit_pipeline
-from mixlaw.pipeline.grouping import merge_near_sizes
+from mixlaw.pipeline.grouping import merge_near_sizes, snap_target_size
 
 
 def _rounded(table: RunTable) -> RunTable:
@@ -33,8 +33,9 @@ def test_a_size_written_two_ways_is_one_size() -> None:
     clean = world(n_mix=8, sizes=SIZES[:3])
     kw = {"target_params": N_STAR, "target_steps": S_STAR, "law": "ye-exp", "intervals": False}
     want = fit_pipeline(clean, **kw)
-    with pytest.warns(DataWarning, match=r"model sizes within 1 % of each other read as one size \(1\.005e\+07 as "
-                                         r"1e\+07: 20 rows"):
+    # 1e7 * 1.005 is 10049999.999999998, named exactly (a size a user may paste back).
+    with pytest.warns(DataWarning, match=r"model sizes within 1 % of each other read as one size \(10049999\.999999998 "
+                                         r"as 1e\+07: 20 rows"):
         got = fit_pipeline(_rounded(clean), **kw)
     assert got.route == want.route and len(got.mixtures) == 8
     np.testing.assert_allclose(got.target_losses, want.target_losses, rtol=1e-9)
@@ -94,3 +95,17 @@ def test_a_target_in_the_other_spelling_is_the_merged_size(tmp_path, capsys) -> 
     assert docs[1]["target_params"] == SIZES[0] and docs[1]["steps_only"]
     assert "target_params 1.005e+07 read as the table's size 1e+07" in " ".join(docs[1]["warnings"])
     assert [m["predicted"] for m in docs[1]["mixtures"]] == [m["predicted"] for m in docs[0]["mixtures"]]
+
+
+def test_the_merge_and_the_target_snap_name_sizes_exactly() -> None:
+    # 70,426,624 written 70M for one mixture: the lines said "7e+07 as 7.04266e+07" and "read as the table's size
+    # 7.04266e+07", a size that, pasted back as --target-params, is 70,426,600 and not the table's.
+    frame = world(n_mix=4, sizes=SIZES[:1]).frame.copy()
+    frame["params"] = 70426624.0
+    frame.loc[frame["run"].str.startswith("m0-"), "params"] = 70e6
+    table = RunTable(frame)
+    merged, line = merge_near_sizes(table)
+    assert line is not None and "(7e+07 as 70426624: " in line
+    size, snap = snap_target_size(table, merged, 7e7)
+    assert size == 70426624.0
+    assert snap is not None and "target_params 7e+07 read as the table's size 70426624 " in snap

@@ -22,6 +22,18 @@ _WEIGHT_DECIMALS = 9
 SAME_SIZE_RTOL = 0.01
 
 
+def exact_number(v: float) -> str:
+    """``v`` as a message gives it to paste back: ``:g`` where that reads back as ``v`` (1.6e+08), else an
+    integer's digits, else the shortest repr that does. Why: :data:`.result.SCALE_RTOL` is 1e-9, so a size printed
+    :.4g (233680 as 2.337e+05) and pasted back as ``--target-params`` was another scale than the table's runs there.
+    Here, below :mod:`.result`, because the size merges below say sizes a user pastes back too."""
+    x = float(v)
+    short = f"{x:g}"
+    if float(short) == x:
+        return short
+    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
+
+
 def _mixture_ids(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct mixtures (n_mix, M), row -> mixture index)."""
     uniq, inv = np.unique(np.round(W, _WEIGHT_DECIMALS), axis=0, return_inverse=True)
@@ -98,7 +110,7 @@ def merge_near_sizes(table: RunTable) -> tuple[RunTable, str | None]:
     out = table.subset(slice(None))
     rows = new[np.searchsorted(sizes, N)] != N
     out.frame["params"] = new[np.searchsorted(sizes, N)]
-    groups = "; ".join(f"{', '.join(f'{v:g}' for v in g[1:])} as {g[0]:g}" for g in merged[:3])
+    groups = "; ".join(f"{', '.join(exact_number(v) for v in g[1:])} as {exact_number(g[0])}" for g in merged[:3])
     return out, (f"model sizes within {100 * SAME_SIZE_RTOL:g} % of each other read as one size ({groups}"
                  f"{'; ...' if len(merged) > 3 else ''}: {int(rows.sum())} rows; one size written two ways, as a "
                  "rounded and an exact count?)")
@@ -122,7 +134,7 @@ def snap_target_size(before: RunTable, after: RunTable, target_params: Any) -> t
     if not near.size:
         return target_params, None
     size = float(near[np.argmin(np.abs(np.log(near / t)))])
-    return size, (f"target_params {t:g} read as the table's size {size:g} (model sizes within "
+    return size, (f"target_params {exact_number(t)} read as the table's size {exact_number(size)} (model sizes within "
                   f"{100 * SAME_SIZE_RTOL:g} % of each other are one size)")
 
 

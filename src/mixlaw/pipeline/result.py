@@ -22,10 +22,11 @@ from ..data import RunTable
 from ..errors import ExtrapolationWarning, InputError, ScaleWarning, user_stacklevel
 from ..laws.base import MixingLaw, weights_in_order
 from ..optimize import check_enough_runs
-from .grouping import (  # noqa: F401  (_first_runs, _mixture_ids re-exported: nested.py imports them from here)
+from .grouping import (  # noqa: F401  (re-exported: nested.py imports _first_runs, _mixture_ids from here; exact_number's home was here)
     SAME_SIZE_RTOL,
     _first_runs,
     _mixture_ids,
+    exact_number,
 )
 
 ROUTES = ("nested", "direct")
@@ -619,17 +620,6 @@ def check_fitted_scale(params: float, T: float, *, size: float | None, time: flo
         at = f"{sym} = " if sym else ""
         raise InputError(f"this pipeline was fitted at one {unit}, {at}{time:g} (sizes only): it predicts there, at "
                          f"any model size, not at {at}{float(T):g}")
-
-
-def exact_number(v: float) -> str:
-    """``v`` as a message gives it to paste back: ``:g`` where that reads back as ``v`` (1.6e+08), else an
-    integer's digits, else the shortest repr that does. Why: :data:`SCALE_RTOL` is 1e-9, so a size printed :.4g
-    (233680 as 2.337e+05) and pasted back as ``--target-params`` was another scale than the table's runs there."""
-    x = float(v)
-    short = f"{x:g}"
-    if float(short) == x:
-        return short
-    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
 
 
 def _size_list(sizes: np.ndarray) -> str:
