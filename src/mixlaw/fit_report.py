@@ -91,6 +91,18 @@ def method_of(law: Any) -> str:
             LOADED_METHOD if getattr(law, "_loaded", False) else "closed form / external solver")
 
 
+def fit_warnings(law: Any) -> list[str]:
+    """The warnings of a fitted law's fit, as its report lists them: each fit result's, prefixed ``[key]`` when there
+    are several; a loaded law's as its file saved them (``fit_warnings``).
+
+    Why: a loaded law has no fit results, and the report of a fit where no start converged said so before saving
+    and nothing after loading."""
+    results = getattr(law, "results_", {}) or {}
+    if not results:
+        return list(getattr(law, "_saved_fit_warnings", None) or [])
+    return [("" if len(results) == 1 else f"[{key}] ") + w for key, r in results.items() for w in r.warnings]
+
+
 @dataclass
 class FitReport:
     """A fitted law's report. ``str(report)`` for people, ``report.to_dict()`` for ``--json``."""
@@ -134,11 +146,9 @@ class FitReport:
         n_starts = sum(r.n_starts for r in results.values())
         n_conv = sum(r.n_converged for r in results.values())
         method = method_of(law)
-        warns: list[str] = []
+        warns = fit_warnings(law)
         corr: list[tuple[str, str, float]] = []
-        for key, r in results.items():
-            prefix = "" if len(results) == 1 else f"[{key}] "
-            warns += [prefix + w for w in r.warnings]
+        for r in results.values():
             if r.correl is not None:
                 names = [p.name for p in r.params.values() if p.vary]
                 c = r.correl
@@ -315,4 +325,4 @@ def _stat(k: str, v: float) -> str:
     return f"{v:.4g}"
 
 
-__all__ = ["FitReport", "MIN_CORREL", "GROUP_NAMES", "group_warnings"]
+__all__ = ["FitReport", "MIN_CORREL", "GROUP_NAMES", "fit_warnings", "group_warnings"]

@@ -48,7 +48,7 @@ from ..errors import (
     user_stacklevel,
 )
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
-from ..fit_report import FitReport
+from ..fit_report import FitReport, fit_warnings
 from ._fit_input import FitContext, FitInput, read_fit_input
 from ._fit_stats import FitStatistics
 from ._inputs import (
@@ -495,6 +495,7 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         # without nfev or fit time (linear, lightgbm and the other closed-form laws, whose results_ stay empty).
         vars(self).pop("_loaded", None)
         vars(self).pop("_fit_options", None)
+        vars(self).pop("_saved_fit_warnings", None)
 
     @property
     def _label(self) -> str:
@@ -681,6 +682,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
                 # fit had none (null: not finite, an R2 of a constant eval set)
                 "train_metrics": {str(k): float(v) if np.isfinite(v) else None
                                   for k, v in (getattr(self, "train_metrics_", None) or {}).items()},
+                # the fit's warnings as its report lists them: a loaded law's report left out "no start converged"
+                "fit_warnings": fit_warnings(self),
                 # predict(df) / score(df) read rows at the fit's tolerance: a loaded law fitted at weight_tol=0.05
                 # refused the rows summing to 1.03 that the same law before saving predicted
                 "weight_tol": float(getattr(self, "_weight_tol", WEIGHT_TOL)),

@@ -116,6 +116,10 @@ def _check_saved_layout(d: Any) -> None:
                                  and all(isinstance(c, str) for c in cols)):
         raise InputError(f"field 'frame_columns' must be null or a list of {n} distinct names (the columns of the "
                          f"frame the law was fitted on, one per domain), got {str(cols)[:80]}")
+    fw = d.get("fit_warnings")  # absent in laws saved before they were kept: the report then lists none
+    if fw is not None and not (isinstance(fw, list) and all(isinstance(w, str) for w in fw)):
+        raise InputError(f"field 'fit_warnings' must be null or a list of texts (the fit's warnings), "
+                         f"got {str(fw)[:80]}")
     params = d["params"]
     if not isinstance(params, Mapping):
         raise InputError(f"field 'params' must be an object {{name: {{value, init, min, max, vary}}}}, got "
@@ -279,6 +283,9 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
     if tm is not None:
         law.train_metrics_ = _train_metrics(tm)
     law._loaded = True  # its report says so: results_ (starts, evaluations, timings) are not saved
+    # The fit's warnings ("no start converged"), which its report lists; the file is untrusted, so a character a
+    # terminal would act on is shown escaped.
+    law._saved_fit_warnings = [_printable(w) for w in d.get("fit_warnings") or []]
     law._fit_options = copy.deepcopy(law.get_params())  # what it predicts with after a set_params (base._as_fitted)
     fs = d.get("fit_scale")  # absent in laws saved before it existed: no scale check then
     try:
@@ -387,6 +394,11 @@ def _rows_left_out(gone: Mapping[str, int] | None, law: Any) -> dict[str, int]:
         raise InputError(f"field 'rows_left_out' names {unknown}, not an eval set of the law "
                          f"({', '.join(dict.fromkeys(known))})")
     return {str(k): int(v) for k, v in gone.items()}
+
+
+def _printable(text: str) -> str:
+    """``text`` with every character that is not printable (a control or zero-width one) escaped as Python writes it."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _first(err: BaseException) -> str:
