@@ -63,3 +63,33 @@ def test_a_parquet_index_named_as_a_column_too_leaves_the_column(tmp_path) -> No
     frame.set_index("run", drop=False).to_parquet(tmp_path / "both.parquet")
     pd.testing.assert_frame_equal(read_runs(tmp_path / "both.parquet").frame,
                                   read_runs(tmp_path / "plain.parquet").frame)
+
+
+@pytest.mark.parametrize("name", ["params", "step", "w:news", "loss:extra"])
+def test_a_named_default_index_is_positions_not_a_column(tmp_path, name) -> None:  # type: ignore[no-untyped-def]
+    # df.index.name = 'params' on the default RangeIndex: RunTable(df) read 0, 1, 2 as model sizes and refused
+    # "column 'params': params is 0.0, expected a finite non-negative number"; a Parquet or table-JSON file keeps
+    # the RangeIndex and its name, and read_runs did the same.
+    from mixlaw import RunTable
+
+    frame = _frame().drop(columns="params")
+    named = frame.rename_axis(name)
+    assert isinstance(named.index, pd.RangeIndex)
+    want = RunTable(frame)
+    pd.testing.assert_frame_equal(RunTable(named).frame, want.frame)
+    named.to_parquet(tmp_path / "named.parquet")
+    named.to_json(tmp_path / "named.json", orient="table")
+    for path in ("named.parquet", "named.json"):
+        pd.testing.assert_frame_equal(read_runs(tmp_path / path).frame, want.frame, check_exact=False)
+
+
+def test_a_default_index_named_run_still_names_the_runs() -> None:
+    # positions are labels: a frame without a run column and its default index named 'run' has runs 0, 1, 2 ...
+    from mixlaw import RunTable
+
+    frame = _frame().drop(columns="run")
+    table = RunTable(frame.rename_axis("run"))
+    assert table.runs.tolist() == [str(i) for i in range(len(frame))]
+    # ... and a RangeIndex that is not the positions (another start) is data, as any index named so
+    shifted = _frame().set_axis(pd.RangeIndex(1, len(frame) + 1, name="step"), axis=0)
+    assert RunTable(shifted).frame["step"].tolist() == list(range(1, len(frame) + 1))

@@ -33,7 +33,7 @@ from .schema import (
     WEIGHT_TOL,
     SheetText,
 )
-from .table import RunTable
+from .table import RunTable, index_levels_of_data
 
 # RegMix's paired format (github.com/sail-sg/regmix, data/): mixture file + loss file joined on `index`.
 _REGMIX_W = "train_the_pile_"
@@ -152,10 +152,11 @@ def _index_as_columns(df: pd.DataFrame) -> pd.DataFrame:
 
     A frame written with its run or model size as the index (``df.set_index('run').to_parquet()``, or ``to_json``
     with ``orient='table'``) reads it back as the index: 'run' was "missing", and a 'params' index dropped without a
-    word. An unnamed index (a filtered frame's old positions) is no column."""
+    word. An unnamed index (a filtered frame's old positions) is no column, nor a named default RangeIndex other
+    than 'run' (:func:`~.table.index_levels_of_data`: a Parquet file keeps it, and 0, 1, 2 were read as model sizes)."""
     # A level named as a column too (df.set_index('run', drop=False)) stays out: the column is the table's, as in
     # RunTable(df); reset_index said "cannot parse the file: cannot insert run, already exists".
-    named = [n for n in df.index.names if n is not None and n not in df.columns]
+    named = [n for n in index_levels_of_data(df.index) if n not in df.columns]
     return (df.reset_index(level=named) if named else df).reset_index(drop=True)
 
 

@@ -85,6 +85,17 @@ def flat_columns(frame: pd.DataFrame, who: str) -> None:
                          f"df.columns] (('w', 'web') becomes 'w:web'), or df = df.droplevel(0, axis=1)")
 
 
+def index_levels_of_data(index: pd.Index) -> list[Any]:
+    """The named levels of ``index`` that hold data a run table may read as columns: each named one, except a
+    default ``RangeIndex`` (0, 1, ..., n - 1) not named 'run', which holds the rows' positions, not model sizes,
+    steps, shares or losses (as run ids they are labels, and a frame with ``rename_axis('run')`` names its runs so).
+
+    Why: a frame whose default index had a name ('params': ``df.index.name = 'params'``) read 0, 1, 2 as its model
+    sizes and was refused with "column 'params': params is 0.0, expected a finite non-negative number"."""
+    positions = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+    return [n for n in index.names if n is not None and not (positions and n != "run")]
+
+
 class RunTable:
     """A validated table of proxy runs.
 
@@ -141,7 +152,8 @@ class RunTable:
         flat_columns(frame, "RunTable")
         # An index named as a run table's column (df.set_index('run'), set_index(['run', 'params'])) is that column:
         # dropped, 'params' took the model sizes with it without a word, and 'run' read "missing 'run'".
-        moved = [n for n in frame.index.names if isinstance(n, str) and n not in frame.columns
+        # A default RangeIndex with such a name is the rows' positions: no column (index_levels_of_data).
+        moved = [n for n in index_levels_of_data(frame.index) if isinstance(n, str) and n not in frame.columns
                  and (n in META_COLUMNS or n.startswith((WEIGHT_PREFIX, LOSS_PREFIX)))]
         if moved:
             frame = frame.reset_index(level=moved)
