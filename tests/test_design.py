@@ -839,3 +839,37 @@ def test_cli_design_select_json_reads_back_as_a_run_table(capsys, tmp_path):
     pd.DataFrame(runs).to_csv(back, index=False)
     code, _, _ = _cli(capsys, "fit", "--runs", str(back), "--law", "ye-exp", "--target", "x")
     assert code == 0
+
+
+@pytest.mark.parametrize("suffix", [None, ".csv", ".jsonl", ".parquet"])
+def test_cli_design_select_writes_whole_counts_as_integers(capsys, tmp_path, suffix):
+    # The chosen pilots' params 1e8 was written '100000000.0' (step '20000.0', tokens '42000000000.0'): a run
+    # table holds them as float64; a run store's export writes them as integers.
+    import pandas as pd
+
+    from mixlaw.data import read_runs
+
+    rng, law = _ye_world(0, n_domains=3)
+    frame = double_diminishing(["a", "b", "c"], 16, random_state=0)
+    frame["loss:x"] = law(_weights(frame)) * np.exp(0.01 * rng.standard_normal(16))
+    frame["params"], frame["step"], frame["tokens"] = 1e8, 20000, 4.2e10
+    pilots = tmp_path / "pilots.csv"
+    frame.to_csv(pilots, index=False)
+    args = ["design", "--select", "8", "--runs", str(pilots)]
+    out = None if suffix is None else tmp_path / f"chosen{suffix}"
+    code, text, err = _cli(capsys, *args, *([] if out is None else ["--out", str(out)]))
+    assert code == 0, err
+    if suffix in (None, ".csv"):
+        csv = text if out is None else out.read_text()
+        assert ",100000000,20000,42000000000\n" in csv and "100000000.0" not in csv
+    elif suffix == ".jsonl":
+        rec = json.loads(out.read_text().splitlines()[0])
+        assert [type(rec[c]) for c in ("params", "step", "tokens")] == [int] * 3
+    else:
+        assert all(pd.read_parquet(out)[c].dtype == np.int64 for c in ("params", "step", "tokens"))
+    if out is not None:
+        assert read_runs(out).model_params.tolist() == [1e8] * 8  # read back as the same sizes
+    code, text, _ = _cli(capsys, *args, "--json")
+    assert code == 0 and json.loads(text)["runs"][0]["params"] == 100000000
+    assert type(json.loads(text)["runs"][0]["params"]) is int
+

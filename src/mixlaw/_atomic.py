@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .data.json_records import jsonl_text
+from .data.schema import whole_counts
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -199,8 +200,10 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | os.PathLike[str], option
 
     Why JSONL: ``design --out d.jsonl`` wrote CSV text into the file, and ``sweep --design d.jsonl`` (which reads a
     .jsonl file as JSON records) stopped at "not a JSON record". Records are written with :mod:`json` (every float
-    as repr, so a mixture reads back bit for bit and keeps its run id), an empty cell as null."""
+    as repr, so a mixture reads back bit for bit and keeps its run id), an empty cell as null. Whole model sizes,
+    steps and token counts are written as integers (:func:`~mixlaw.data.schema.whole_counts`)."""
     check_table_suffix(path, option)
+    frame = whole_counts(frame)
     p = Path(path)
     if p.suffix.lower() in (".parquet", ".pq"):
         with _checked_target(p) as tmp:

@@ -17,6 +17,7 @@ from .._atomic import check_table_suffix
 from .._validation import split_names
 from ..data import WEIGHT_TOL
 from ..data.json_records import json_records
+from ..data.schema import whole_counts
 from ..errors import InputError, MixlawWarning
 from ..export import parse_mixture
 from ._common import (
@@ -193,6 +194,9 @@ def design_cmd(domains: str | None = typer.Option(None, "--domains", help="Comma
                                            tokens_available=tok, target_tokens=target_tokens,
                                            max_epochs=4.0 if max_epochs is None else max_epochs,
                                            n_levels=levels, random_state=seed)
+    # Whole model sizes, steps and token counts as integers in every output (the chosen pilots' params 1e8 read
+    # 100000000.0), as the table writers give them.
+    frame = whole_counts(frame)
     if out_path is not None:
         api.write_frame_atomic(frame, out_path, "--out")
     if as_json:

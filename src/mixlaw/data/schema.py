@@ -144,6 +144,32 @@ def count_values(column: pd.Series) -> pd.Series:
     return values
 
 
+#: Counts below this are integers a float64 holds exactly (2**53): :func:`whole_counts` writes them as integers.
+_EXACT_INT = 2.0**53
+
+
+def whole_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each float ``params``/``step``/``tokens`` column whose every filled cell is a whole number
+    (below 2**53) as integers (``int64``, or pandas' nullable ``Int64`` where a cell is missing, which stays
+    missing), as a run store's export writes them; the frame itself when none is (no copy).
+
+    Why: a run table holds them as float64, and a table written from it (``design --select``'s chosen pilots,
+    ``runs import --out``) read ``params`` 1e8 as ``100000000.0``."""
+    cols = []
+    for c in META_COLUMNS[1:]:
+        if c in frame.columns and pd.api.types.is_float_dtype(frame[c].dtype):
+            v = frame[c].to_numpy(dtype=np.float64)
+            v = v[~np.isnan(v)]
+            if np.all(np.isfinite(v) & (np.abs(v) < _EXACT_INT) & (v == np.round(v))):
+                cols.append(c)
+    if not cols:
+        return frame
+    out = frame.copy()
+    for c in cols:
+        out[c] = out[c].astype("Int64" if out[c].isna().any() else np.int64)
+    return out
+
+
 def _percent_cells(column: pd.Series, values: pd.Series) -> pd.Series:
     """A weight column's ``values`` with its text cells written as percentages ('30%', as a spreadsheet formats a
     share, and as --mixture and --fixed take one) read as shares (0.3); they stopped at "value '30%' is not a

@@ -20,6 +20,7 @@ import pandas as pd
 
 from .._atomic import atomic_target, check_table_suffix, why_unwritable
 from ..data.json_records import jsonl_text
+from ..data.schema import whole_counts
 from ..errors import InputError
 
 
@@ -121,7 +122,9 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], option: str =
     """Write a run table as Parquet, CSV or JSONL (by suffix: :data:`mixlaw._atomic.TABLE_SUFFIXES`, any other
     an error naming ``option``) via a temp file and ``os.replace``.
 
-    A reader never sees a half-written file, and a crash leaves the previous version in place.
+    A reader never sees a half-written file, and a crash leaves the previous version in place. Whole model sizes,
+    steps and token counts are written as integers (:func:`~mixlaw.data.schema.whole_counts`), as the store's rows
+    hold them.
 
     Raises
     ------
@@ -131,6 +134,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], option: str =
     path = Path(path)
     suffix = path.suffix.lower()
     check_table_suffix(path, option)
+    frame = whole_counts(frame)
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise InputError(f"cannot write {str(path)!r}: it exists and is not a regular file (a folder, symlink, "
                          f"device or FIFO would be replaced); choose another path")
