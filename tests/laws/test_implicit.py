@@ -147,6 +147,34 @@ def test_cli_eval_map(tmp_path, capsys):
         assert msg in capsys.readouterr().err
 
 
+def test_cli_eval_map_of_an_eval_name_with_an_equals_sign(tmp_path, capsys):
+    # loss:acc=b (an eval named 'acc=b'): '--eval-map acc=b=b' was split at the first '=', eval 'acc' to domain
+    # 'b=b', and refused "eval_map sends {'acc': 'b=b'} to no training domain"; no spelling could name it. The
+    # split is where a training domain follows; a line naming both readings where two do.
+    import pandas as pd
+
+    from mixlaw.cli import main
+
+    W = _mixtures(60, 5)
+    frame = pd.DataFrame({f"w:{d}": W[:, j] for j, d in enumerate(DOMS)})
+    frame.insert(0, "run", [f"r{i}" for i in range(len(W))])
+    frame["loss:acc=b"] = 3.0 * (W[:, 1] + 0.01) ** -0.1
+    path = tmp_path / "runs.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--runs", str(path), "--law", "bimix", "--eval-map", "acc=b=b", "--json"])
+    assert exc.value.code == 0, capsys.readouterr().err
+    names = list(json.loads(capsys.readouterr().out)["report"]["params"])
+    assert "acc=b.alpha" in names and not any("log_w_" in n for n in names)  # matched, not implicit
+    frame = frame.rename(columns={"w:d": "w:b=c"})  # 'acc=b=c' now reads as acc=b -> c or as acc -> b=c
+    frame.to_csv(path, index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--runs", str(path), "--law", "bimix", "--eval-map", "acc=b=c"])
+    assert exc.value.code == 2
+    assert ("--eval-map 'acc=b=c' reads two ways, as eval 'acc' = domain 'b=c' or eval 'acc=b' = domain 'c'"
+            in capsys.readouterr().err)
+
+
 @pytest.mark.parametrize("log_off", [np.log(0.01), 0.0, np.log(30.0)])
 def test_shifted_power_is_the_power_law_and_its_derivatives_are_exact(log_off):
     # v exp(-c o log(1 + X/o)) = w (X + o)^(-e) with e = c o, log w = log v + e log o (the docstring's identity),

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -357,19 +357,31 @@ def parse_laws(laws: str | None, option: str = "--laws") -> list[str] | None:
     return keys
 
 
-def parse_eval_map(specs: list[str] | None) -> dict[str, str] | None:
-    """--eval-map EVAL=DOMAIN (repeatable, or comma-separated) -> {eval: domain}."""
+def parse_eval_map(specs: list[str] | None, domains: Sequence[str] | None = None) -> dict[str, str] | None:
+    """--eval-map EVAL=DOMAIN (repeatable, or comma-separated) -> {eval: domain}.
+
+    An eval name may hold '=' (``acc=1=web``): with ``domains`` (the table's training domains, which a law's
+    eval_map must name) an item is split at the '=' whose right side is one of them, at the first '=' when none is
+    (the fit then names the domain it does not know), and refused when several are, naming each reading. Without
+    ``domains`` (the table not read yet) it is split at the first '=' and an eval given twice is not looked for."""
     if not specs:
         return None
     out: dict[str, str] = {}
     for spec in specs:
         for item in (x.strip() for x in split_names(spec) if x.strip()):
-            ev, sep, dom = item.partition("=")
-            if not sep or not ev.strip() or not dom.strip():
+            cuts = [i for i, c in enumerate(item) if c == "=" and item[:i].strip() and item[i + 1:].strip()]
+            if not cuts:
                 raise InputError(f"--eval-map expects EVAL=DOMAIN, got {item!r}")
-            if ev.strip().removeprefix("loss:") in out:
-                raise InputError(f"--eval-map: {ev.strip()!r} given twice")  # the last silently won
-            out[ev.strip().removeprefix("loss:")] = dom.strip().removeprefix("w:")
+            known = [i for i in cuts if item[i + 1:].strip().removeprefix("w:") in (domains or ())]
+            if len(known) > 1:
+                readings = " or ".join(f"eval {item[:i].strip()!r} = domain {item[i + 1:].strip()!r}" for i in known)
+                raise InputError(f"--eval-map {item!r} reads two ways, as {readings}: each right side is a training "
+                                 "domain; rename one of the columns, or fit in Python with eval_map={eval: domain}")
+            cut = known[0] if known else cuts[0]
+            ev, dom = item[:cut].strip().removeprefix("loss:"), item[cut + 1:].strip().removeprefix("w:")
+            if ev in out and domains is not None:
+                raise InputError(f"--eval-map: {item[:cut].strip()!r} given twice")  # the last silently won
+            out[ev] = dom
     return out
 
 
