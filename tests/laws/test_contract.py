@@ -179,9 +179,13 @@ def test_set_params_after_fit_changes_the_next_fit_not_the_fitted_law(key, data)
     law = copy.deepcopy(_fitted(key, data))
     scale = {k: kw[k] for k in ("model_params", "tokens") if getattr(law, f"uses_{k}")}
     before, saved = law.predict(W, **scale), law.to_dict()
+    sections = law.extra_report_sections()
     law.set_params(**CHANGED[key])
     assert law.get_params() == {**_law(key).get_params(), **CHANGED[key]}
     assert_array_equal(law.predict(W, **scale), before)
+    # report() read the fitted options, extra_report_sections() called directly the new ones: linear's and
+    # loglinear's ridge section was gone (alpha 5.0 is not 'cv'), gp-residual's named the sqrt inputs
+    assert law.extra_report_sections() == sections == law.report().sections
     assert law.to_dict()["options"] == saved["options"]
     assert_array_equal(law_from_dict(json.loads(json.dumps(law.to_dict()))).predict(W, **scale), before)
     if key == "linear":  # the next fit's options (base.MixingLaw keeps them for every law alike; linear is quick)

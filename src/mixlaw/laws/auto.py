@@ -369,7 +369,7 @@ class MetaLaw(MixingLaw):
                 "together, their scales' order included (compare scores a held-out split within each scale: "
                 "'ρ within')")
 
-    def extra_report_sections(self) -> list[tuple[str, str]]:
+    def _extra_report_sections(self) -> list[tuple[str, str]]:
         return [("Cross-validation", str(self.cv_) + self._pooled_scales_note())]
 
     #: What the report's method line calls the meta-law, '{}' where "per eval set" / "for the objective" goes, before

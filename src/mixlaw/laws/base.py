@@ -88,7 +88,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
     :class:`sklearn.base.BaseEstimator`, the estimator tags say regressor, and :meth:`score` is R^2.
 
     Subclasses implement ``_fit(W, Y, ctx)`` (set ``params_`` and ``results_``) and
-    ``_predict(W, ctx) -> ndarray of shape (n, n_targets)``.
+    ``_predict(W, ctx) -> ndarray of shape (n, n_targets)``, and may add report sections in
+    ``_extra_report_sections()``.
 
     Attributes
     ----------
@@ -648,7 +649,14 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
             return FitReport.from_law(self, data=data or getattr(self, "_data_source", None) or "")
 
     def extra_report_sections(self) -> list[tuple[str, str]]:
-        """Extra (title, text) sections of the report, e.g. Ye's interaction matrix."""
+        """Extra (title, text) sections of the report, e.g. Ye's interaction matrix, read with the options the law
+        was fitted with (:meth:`_as_fitted`), as :meth:`report` reads them: called directly after a ``set_params``,
+        linear's read the new ``alpha`` and left out its ridge strengths, gp-residual's named the new base and
+        inputs. A law gives its sections in :meth:`_extra_report_sections`."""
+        with self._as_fitted():
+            return self._extra_report_sections()
+
+    def _extra_report_sections(self) -> list[tuple[str, str]]:
         return []
 
     def summary_report_sections(self) -> list[tuple[str, str]]:

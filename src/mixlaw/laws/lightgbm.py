@@ -219,7 +219,7 @@ class LightGBM(MixingLaw):
             warnings.warn(f"LightGBM: the saved model of {self.constant_targets_} is constant (no tree splits): "
                           f"every mixture gets the same prediction", ConvergenceWarning, stacklevel=user_stacklevel(3))
 
-    def extra_report_sections(self) -> list[tuple[str, str]]:
+    def _extra_report_sections(self) -> list[tuple[str, str]]:
         w = column_width(self.targets_)  # full names: two evals cut to one prefix read the same
         rows = [f"{pad(t, w)} {n:>6d} trees" for t, n in zip(self.targets_, self.n_iter_, strict=True)]
         return [("Boosting rounds per eval set", "\n".join(rows))]

@@ -215,7 +215,7 @@ class _LeastSquaresLaw(MixingLaw):
         self.alpha_ = {str(k): float(v) for k, v in (state.get("alpha") or {}).items()}
         self.dof_ = {str(k): float(v) for k, v in (state.get("dof") or {}).items()}
 
-    def extra_report_sections(self) -> list[tuple[str, str]]:
+    def _extra_report_sections(self) -> list[tuple[str, str]]:
         if self.alpha != "cv":
             return []
         w = max(len(t) for t in self.alpha_)

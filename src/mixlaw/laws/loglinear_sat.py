@@ -388,7 +388,7 @@ class LogLinearSat(MixingLaw):
         self.params_ = Params(plist)
         self.results_ = {}
 
-    def extra_report_sections(self) -> list[tuple[str, str]]:
+    def _extra_report_sections(self) -> list[tuple[str, str]]:
         if not getattr(self, "ridge_", None):
             return []
         w = max(len(t) for t in self.ridge_)

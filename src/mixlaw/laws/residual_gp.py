@@ -323,7 +323,7 @@ class ResidualGP(MixingLaw):
                 raise InputError(f"gp:{t}: amplitude, length scale and noise must be > 0")
             self.gp_[t] = {"X": X, "alpha": alpha, **scal}
 
-    def extra_report_sections(self) -> list[tuple[str, str]]:
+    def _extra_report_sections(self) -> list[tuple[str, str]]:
         w = column_width(self.targets_)
         unit = "log L" if self.residuals == "log" else "L"
         rows = [f"{pad('eval', w)}  {'length':>8} {'signal':>8} {'noise':>8} {'corr rms':>9}  (signal, noise and the "

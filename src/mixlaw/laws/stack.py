@@ -254,10 +254,10 @@ class StackLaw(MetaLaw):
         self.params_ = Params([replace(p, vary=False, note=_last_note(last[p.name])) if p.name in last else p
                                for p in self.params_.values()])
 
-    def extra_report_sections(self) -> list[tuple[str, str]]:
+    def _extra_report_sections(self) -> list[tuple[str, str]]:
         w = column_width(self.weights_)  # full names: two evals cut to one prefix read the same
         rows = [pad(c, w) + " " + ", ".join(f"{m} {v:.3f}" for m, v in ws.items()) for c, ws in self.weights_.items()]
-        return [("Stack weights", "\n".join(rows)), *super().extra_report_sections()]
+        return [("Stack weights", "\n".join(rows)), *super()._extra_report_sections()]
 
 
 __all__ = ["StackLaw"]

@@ -327,7 +327,7 @@ class YeExponential(RidgeCVMixin, PerTargetLaw):
         check_is_fitted(self)
         return np.array([self._values_for(t)[2:] for t in self.targets_])
 
-    def extra_report_sections(self) -> list[tuple[str, str]]:
+    def _extra_report_sections(self) -> list[tuple[str, str]]:
         T = self.interactions()
         table = matrix_text(T, self.targets_, self.domains_)
         ref = self.domains_[self._ref] if hasattr(self, "_ref") else self.domains_[int(np.argmax(T[0] == 0))]

@@ -282,7 +282,7 @@ class YePower(RidgeCVMixin, PerTargetLaw):
         M = len(self.domains_)
         return np.array([self._values_for(t)[2 + M:] for t in self.targets_])
 
-    def extra_report_sections(self) -> list[tuple[str, str]]:
+    def _extra_report_sections(self) -> list[tuple[str, str]]:
         return [(f"{title}; rows: eval sets, columns: training domains", matrix_text(A, self.targets_, self.domains_))
                 for title, A in (("Interactions t_ij (<0 helps, >0 conflicts)", self.interactions()),
                                  ("Share exponents gamma_ij (<1: diminishing returns)", self.exponents()))]
