@@ -524,3 +524,28 @@ def test_an_eval_at_0_stops_the_import_naming_the_evals_that_import_without_it(t
     code, _, err = run_cli(capsys, "runs", "import", str(p), "--columns", "w:*=ratio_*,loss:*=metric_*",
                            "--evals", "gsm8k,ifeval", "--out", str(out))
     assert code == 0, err
+
+
+# ------------------------------------------------------------------ names that print alike
+@pytest.mark.parametrize("twin", ["w:cafe\u0301", "w:caf\u00e9\u200b", "w:\ufeffcaf\u00e9"])
+def test_unicode_twins_of_a_name_are_refused_naming_both(tmp_path, capsys, twin) -> None:  # type: ignore[no-untyped-def]
+    # 'w:café' typed (composed é) beside the same name pasted (e + combining accent, or with a zero-width space) read
+    # as two domains that print alike; the readers refuse names that differ in case or spaces alone, and these too.
+    from mixlaw import RunTable
+    from mixlaw.errors import DataError
+
+    frame = _table().rename(columns={"w:web": "w:caf\u00e9", "w:books": twin})
+    with pytest.raises(DataError, match="are one name") as err:
+        RunTable(frame)
+    assert f"columns 'w:caf\\xe9' and {ascii(twin)} are one name" in str(err.value)
+    path = tmp_path / "runs.csv"
+    frame.to_csv(path, index=False)
+    code, _, text = run_cli(capsys, "fit", "--runs", str(path), "--law", "linear")
+    assert code == 2 and f"{ascii(twin)} are one name" in text
+
+
+def test_a_lone_decomposed_or_zero_width_name_is_read_as_written() -> None:
+    from mixlaw import RunTable
+
+    frame = _table().rename(columns={"w:web": "w:cafe\u0301", "w:books": "w:bo\u200boks"})
+    assert RunTable(frame).domains == ["cafe\u0301", "code", "bo\u200boks"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -83,6 +84,18 @@ def flat_columns(frame: pd.DataFrame, who: str) -> None:
                          f"{eg}), which is not supported: flatten them to one name per column (run, w:<domain>, "
                          f"loss:<eval>) first, e.g. df.columns = [':'.join(map(str, c)).strip(':') for c in "
                          f"df.columns] (('w', 'web') becomes 'w:web'), or df = df.droplevel(0, axis=1)")
+
+
+#: Characters that print as nothing: a name with one reads as the name without it.
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _twin_key(name: str) -> str:
+    """``name`` as the eye reads it: NFC-normalised, zero-width characters dropped.
+
+    Why: 'w:café' typed (composed é) and pasted (e + a combining accent), or 'w:web' and 'w:web' with a zero-width
+    space, were two domains of one table that print alike."""
+    return unicodedata.normalize("NFC", name.translate(_ZERO_WIDTH))
 
 
 def index_levels_of_data(index: pd.Index) -> list[Any]:
@@ -243,6 +256,16 @@ class RunTable:
         dup = [c for c in set(cols) if cols.count(c) > 1]
         if dup:
             raise self._err(f"duplicate column(s) {sorted(dup)}")
+        seen: dict[str, str] = {}
+        for c in cols:
+            k = _twin_key(c)
+            if k in seen:
+                # as the readers refuse names that differ in case or spaces alone (reading._normalise_columns);
+                # written escaped, since the two print alike
+                raise self._err(f"columns {ascii(seen[k])} and {ascii(c)} are one name, {k!r}, written with other "
+                                "Unicode characters (composed and decomposed accents, or zero-width characters): "
+                                "drop or rename one", column=c)
+            seen[k] = c
 
     def _check_run_names(self, df: pd.DataFrame) -> None:
         """Every row names its run; ids that are not text (numbers) become text."""
