@@ -17,12 +17,22 @@ from .registry import _REGISTRY
 SCALE_BLIND_MARK = "the fitting runs span "
 
 
+def _flag(law: Any, name: str) -> Any:
+    """``law.<name>`` (``uses_model_params``, ``uses_tokens``) of a law class or instance. A class whose flag is a
+    property (gp-residual's follow its base law) reads it off its default instance: read off the class it was the
+    property object, always true, so the scale warning offered gp-residual as a law that takes tokens and the
+    model size, where its default base (loglinear-sat) takes neither."""
+    if isinstance(law, type) and isinstance(getattr(law, name, None), property):
+        law = law()
+    return getattr(law, name)
+
+
 def _takes(law: Any, col: str, spread: dict[str, Any]) -> bool:
     """Whether a law (class or instance) takes this scale column as an input. No law takes steps: a law with a
     tokens input covers a spread of steps only through a tokens column that spreads with them."""
     if col == "params":
-        return bool(law.uses_model_params)
-    return bool(law.uses_tokens) and (col == "tokens" or "tokens" in spread)
+        return bool(_flag(law, "uses_model_params"))
+    return bool(_flag(law, "uses_tokens")) and (col == "tokens" or "tokens" in spread)
 
 
 def scale_blind_message(source: str | None, spread: dict[str, tuple[int, float, float]], laws: list[Any],
