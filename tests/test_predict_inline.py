@@ -179,3 +179,40 @@ def test_predict_reads_a_domain_weight_csv_as_one_mixture(tmp_path, capsys):
     mix.write_text("domain,weight\nweb,0.25\ncode,0.5\n")
     code, _, err = _run(capsys, "predict", "--law", str(law), "--mixtures", str(mix))
     assert code == 2 and f"mixtures {mix} (--mixtures): weights sum to 0.75" in err
+
+
+def test_predict_law_takes_one_scale_for_every_mixture(tmp_path, capsys):
+    """AutoScale's DDO runs (feiyang-k/AutoScale): each run adds or removes one domain's data, so its token
+    count is part of its mixture. bimix fitted on them, `predict --law --mixtures c4=0.5,books=0.5` said "tokens
+    is required ... pass tokens=", and `--tokens 1.2e9` was refused: "--params, --steps and --tokens apply to
+    --pipeline (a saved law predicts at its own scale)". --tokens / --params now reach a law fitted across
+    them; a law fitted at one scale, or a table with its own column, still refuses them."""
+    from token_sweep import token_sweep
+
+    from mixlaw.laws import law_from_dict
+
+    runs, law_path, one = tmp_path / "runs.csv", tmp_path / "law.json", tmp_path / "one.json"
+    frame = token_sweep(seed=2)
+    frame.to_csv(runs, index=False)
+    assert _run(capsys, "fit", "--runs", str(runs), "--law", "bimix", "--target", "all", "--out", str(law_path))[0] == 0
+    code, _, err = _run(capsys, "predict", "--law", str(law_path), "--mixtures", "web=0.3,code=0.7")
+    assert code == 2 and "(mixlaw predict: --tokens)" in err
+    code, out, err = _run(capsys, "predict", "--law", str(law_path), "--mixtures", "web=0.3,code=0.7",
+                          "--tokens", "2.5e8", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    want = law_from_dict(json.loads(law_path.read_text())).predict(np.array([[0.3, 0.7]]), tokens=2.5e8)
+    np.testing.assert_allclose([[r["pred:web"], r["pred:code"]] for r in doc["predictions"]], want, rtol=1e-12)
+    assert doc["tokens"] == 2.5e8
+    cand = tmp_path / "cand.csv"
+    pd.DataFrame({"w:web": [0.3], "w:code": [0.7], "tokens": [2e8]}).to_csv(cand, index=False)
+    code, _, err = _run(capsys, "predict", "--law", str(law_path), "--mixtures", str(cand), "--tokens", "2.5e8")
+    assert code == 2 and "has its own 'tokens' column" in err
+    for flag, what in (("--params", "model sizes"), ("--steps", "--steps applies to --pipeline")):
+        code, _, err = _run(capsys, "predict", "--law", str(law_path), "--mixtures", "web=0.3,code=0.7", flag, "1e8")
+        assert code == 2 and what in err, err
+    last = frame[frame["tokens"] == frame["tokens"].max()]
+    last.to_csv(runs, index=False)  # one token count: the law has no tokens input
+    assert _run(capsys, "fit", "--runs", str(runs), "--law", "bimix", "--target", "all", "--out", str(one))[0] == 0
+    code, _, err = _run(capsys, "predict", "--law", str(one), "--mixtures", "web=0.3,code=0.7", "--tokens", "2.5e8")
+    assert code == 2 and "was not fitted across token counts" in err, err

@@ -178,14 +178,32 @@ def load_law(path: str | os.PathLike[str]) -> MixingLaw:
 
 
 def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFrame, *,
-                  weight_tol: float = WEIGHT_TOL) -> pd.DataFrame:
+                  weight_tol: float = WEIGHT_TOL, params: float | None = None,
+                  tokens: float | None = None) -> pd.DataFrame:
     """Predict every target for the mixtures of a table with ``w:<domain>`` columns.
 
     The table needs no loss columns; weights are validated (non-negative, rows summing to 1 ± ``weight_tol``,
     then renormalised) and reordered to the law's domains by name. Returns the input's ``run`` (without one, its
     ``mixture``, as ``mixlaw pipeline --out`` writes it; else the row number) and ``pred:<target>`` columns.
+    A law fitted across model sizes or token counts (bimix, autoscale, dz-eq3 on runs of several scales) reads
+    each row's from the table's ``params`` / ``tokens`` columns, or one for every row from ``params`` /
+    ``tokens`` (``mixlaw predict --law --params / --tokens``); a law fitted at one scale refuses them.
     """
     table, path = _mixture_table(mixtures, weight_tol, law.domains_, "law")
+    given = {"model_params": params, "tokens": tokens}
+    for key, col, rng, what, takers in (("model_params", "params", law._n_range, "model sizes", "dz-eq1, dz-eq3"),
+                                        ("tokens", "tokens", law._d_range, "token counts", "bimix, autoscale, dz-eq3")):
+        if given[key] is None:
+            continue
+        if rng is None or rng[0] == rng[1]:
+            # The command line refused both for every law ("a saved law predicts at its own scale"), after the
+            # law fitted across token counts had said "tokens is required" for a mixture given inline.
+            raise InputError(f"{col}: {law._label} was not fitted across {what}, so it predicts at the scale of "
+                             f"the runs it was fitted on; to predict another scale, extrapolate with 'mixlaw "
+                             f"pipeline --save' (or refit with a law that takes {what}: {takers})")
+        if col in table.frame.columns:
+            raise InputError(f"{col}: {path or 'the mixtures'} has its own {col!r} column; give one or the "
+                             "other")
     fitted_at = getattr(law, "_fit_scale", None)
     if any(c in table.frame.columns for c in ("params", "tokens")) and fitted_at is not None \
             and not (law.uses_model_params or law.uses_tokens):
@@ -196,8 +214,9 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
     # dz law) needs them, and `mixlaw predict --law` said "model_params is required" for a table that had them.
     # Only to a law fitted with them: predict warns that a size given to a law without a size term is ignored, and
     # the table's own columns are its runs' scale, whose mismatch was said above.
-    scale = {k: v for k, v, rng in (("model_params", table.model_params, law._n_range),
-                                     ("tokens", table.tokens, law._d_range)) if rng is not None}
+    scale = {k: v if given[k] is None else given[k]
+             for k, v, rng in (("model_params", table.model_params, law._n_range),
+                               ("tokens", table.tokens, law._d_range)) if rng is not None}
     pred = np.asarray(law.predict(_weights_for(table, law.domains_, path, "law"), **scale))
     return _prediction_frame(table, pred.reshape(len(table), -1), law.targets_)
 

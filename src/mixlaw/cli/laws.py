@@ -386,11 +386,14 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
                                                                  "{domain: weight} or a domain,weight CSV."),
             params: float | None = typer.Option(None, "--params", **COUNT,
                                                 help="With --pipeline: model size N (default: the pipeline's target "
-                                                "N*; 1e9 or 1B); inside the runs' range interpolates."),
+                                                "N*; 1e9 or 1B); inside the runs' range interpolates. With --law: "
+                                                "the size of every mixture, for a law fitted across sizes."),
             steps: float | None = typer.Option(None, "--steps", **COUNT,
                                                help="With --pipeline: training steps S (default S*)."),
             tokens: float | None = typer.Option(None, "--tokens", **COUNT,
-                                                help="With --pipeline: or training tokens D (1e11 or 100B)."),
+                                                help="With --pipeline: or training tokens D (1e11 or 100B). With "
+                                                "--law: the tokens of every mixture, for a law fitted across token "
+                                                "counts."),
             weight_tol: float = typer.Option(0.01, "--weight-tol", help="Tolerance on the mixtures' weight sums "
                                              "(rows within it are renormalised)."),
             out_path: Path | None = typer.Option(None, "--out", help="Write the predictions here, as the suffix says: "
@@ -404,9 +407,9 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
         raise InputError("give exactly one of --law LAW.json and --pipeline PIPELINE.json")
     if steps is not None and tokens is not None:
         raise InputError("give at most one of --steps and --tokens")
-    if law_path is not None and (params, steps, tokens) != (None, None, None):
-        raise InputError("--params, --steps and --tokens apply to --pipeline (a saved law predicts at its own "
-                         "scale; extrapolate with 'mixlaw pipeline --save')")
+    if law_path is not None and steps is not None:
+        raise InputError("--steps applies to --pipeline (no law takes a step count: a law fitted across token "
+                         "counts takes --tokens; extrapolate with 'mixlaw pipeline --save')")
     with show_warnings():
         if pipeline is not None:
             result = load_pipeline(pipeline)
@@ -421,8 +424,9 @@ def predict(law_path: Path | None = typer.Option(None, "--law", help="A law save
                 err.print(f"note: {doc['intervals']}", highlight=False, markup=False)
         else:
             law = api.load_law(law_path)
-            frame = api.predict_table(law, mixtures, weight_tol=weight_tol)
-            doc = {"law": law.key}
+            frame = api.predict_table(law, mixtures, weight_tol=weight_tol, params=params, tokens=tokens)
+            doc = {"law": law.key, **({"params": params} if params is not None else {}),
+                   **({"tokens": tokens} if tokens is not None else {})}
     if out_path is not None:
         api.write_frame_atomic(frame, out_path, "--out")
     if as_json:

@@ -65,7 +65,8 @@ def _broadcast(v: Any, n: int, rng: tuple[float, float] | None, name: str) -> np
             return None
         if rng[0] != rng[1]:
             raise InputError(f"{name} is required: the law was fitted over a range of {name} ({rng[0]:.4g} to "
-                             f"{rng[1]:.4g}); pass {name}=, or give the table of mixtures a '{name}' column")
+                             f"{rng[1]:.4g}); pass {name}=, or give the table of mixtures a '{name}' column (mixlaw "
+                             f"predict: --{name})")
         return np.full(n, rng[0])
     return _opt_1d(v, n, name)
 
