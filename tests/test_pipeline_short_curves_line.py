@@ -60,3 +60,19 @@ def test_the_held_out_count_leaves_out_a_curve_that_ends_just_before_the_last_st
     assert split.truth_rows.size == 2
     assert split.short_curves.startswith("5 of 8 mixture(s) at N = 4e+07 end their curves at 1000")
     assert "(3x; only the 2 mixture(s) that reach it are held out there)" in split.short_curves
+
+
+def test_the_line_does_not_claim_a_backtest_of_a_part_not_run() -> None:
+    # hunt33: AutoScale's DDO runs, one row per run at 1.06e9, 1.2e9 or 1.54e9 tokens (each run adds or removes one
+    # domain's data): the line said "while the backtest and the error estimate measure the extrapolation from
+    # 1.54286e+09" next to "no backtest possible (tokens part not run ...)". Here: 8 mixtures whose curves keep 2
+    # checkpoints each (too few for a time cut), 6 of them ending at 1000 of 4000.
+    tab = world(noise=3e-3, n_mix=8, sizes=[4e7], steps=[500, 1000, 3000, 4000])
+    frame = tab.frame
+    short = frame["run"].isin([f"m{m}-N4e+07" for m in range(2, 8)]) & (frame["step"] > 1000)
+    split = leave_scale_out_split(RunTable(frame[~short].reset_index(drop=True)), 4e7, 12000)
+    assert any(s.startswith("step part not run") for s in split.skipped), split.skipped
+    assert split.short_curves.startswith("6 of 8 mixture(s) at N = 4e+07 end their curves at 1000, before its last "
+                                         "step 4000: the target S* = 12000 is up to 12x beyond them and 3x beyond "
+                                         "the longest, which no backtest measures (its step part is not run)")
+    assert "while the backtest" not in split.short_curves

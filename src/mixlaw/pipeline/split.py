@@ -189,6 +189,7 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
     time_ratio = 1.0
     time_cap = ""
     keep = np.ones(len(T), dtype=bool)
+    time_measured = "time" in parts  # the backtest holds out a late part of the curves
     if "time" in parts and want_T > 1 + 1e-9:
         # Largest ratio that leaves every fitted curve MIN_CHECKPOINTS of its window.
         r_max = np.inf
@@ -222,6 +223,7 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
                         f"at N = {shortest[0]:g} ({shortest[1]} checkpoints): the others allow {free:.3g}x")
         if r_max < 1.05:
             assert shortest is not None
+            time_measured = False
             skipped.append(f"{axis} part not run: curves have as few as {shortest[1]} checkpoint(s)"
                            + (f" from fit_from = {fit_from:g} of their last {axis}" if fit_from > 0 else "")
                            + f" (e.g. at N = {shortest[0]:g}); cutting off their late part would leave fewer than "
@@ -233,7 +235,7 @@ def leave_scale_out_split(table: RunTable, target_params: float, target_time: fl
     fit_rows = in_fit & keep & window
     spans = [(float(T[r].min()), float(T[r].max())) if r.any() else (np.nan, np.nan) for r in (fit_rows, window)]
     at_L = (N == N_L) & ~sparse
-    short = _short_curves_line(last[at_L], mix[at_L], N_L, T_end, float(target_time), axis)
+    short = _short_curves_line(last[at_L], mix[at_L], N_L, T_end, float(target_time), axis, time_measured)
     return ScaleSplit(fit_rows, truth, N_L, T_end, axis, size_ratio, want_N, time_ratio, want_T, skipped,
                       tuple(parts), *spans, time_cap=time_cap, short_curves=short)
 
@@ -243,7 +245,7 @@ SHORT_CURVE_FACTOR = 1.2
 
 
 def _short_curves_line(last: np.ndarray, mix: np.ndarray, N_L: float, T_end: float, target_time: float,
-                       axis: str) -> str:
+                       axis: str, measured: bool = True) -> str:
     """One line when curves at the held-out size ``N_L`` end well before its last step ``T_end`` (``last``: each
     row's curve's last step, ``mix``: its mixture) and the target lies beyond them, else "".
 
@@ -254,6 +256,9 @@ def _short_curves_line(last: np.ndarray, mix: np.ndarray, N_L: float, T_end: flo
     trained to 100k and scored it alone (2 entries), where 24 of the 26 curves end at 30k (6.67x); with two long
     curves of 26 at 70M and the target at their 100k, "no backtest possible (nothing to hold out)", while 24 curves
     extrapolated 3.33x (the intervals, the step law's fit error, held 2 of 6 losses of 2 of those mixtures).
+    ``measured``: the backtest holds out a late part of the curves; when it does not (too few checkpoints, as
+    AutoScale's runs of one row each at 3 token counts), the line said "while the backtest and the error estimate
+    measure the extrapolation from ..." beside "no backtest possible (tokens part not run ...)".
     """
     ends = pd.Series(last).groupby(mix).max()
     short = ends[ends * SHORT_CURVE_FACTOR < T_end]
@@ -264,9 +269,15 @@ def _short_curves_line(last: np.ndarray, mix: np.ndarray, N_L: float, T_end: flo
     n_reach = int((ends == T_end).sum())
     sym = "S" if axis == "step" else "D"
     where = f"{short.min():g}" if short.min() == short.max() else f"{short.min():g}-{short.max():g}"
-    return (f"{short.size} of {ends.size} mixture(s) at N = {N_L:g} end their curves at {where}, before its last "
+    head = (f"{short.size} of {ends.size} mixture(s) at N = {N_L:g} end their curves at {where}, before its last "
             f"{axis} {T_end:g}: the target {sym}* = {target_time:g} is up to {target_time / short.min():.3g}x beyond "
-            f"them, while the backtest and the error estimate measure the extrapolation from {T_end:g} "
+            "them")
+    if not measured:
+        return (f"{head} and {max(target_time / T_end, 1.0):.3g}x beyond the longest, which no backtest measures "
+                f"(its {axis} part is not run), so the intervals lack that error: read the short curves' "
+                f"predictions as less certain still (train them as long, or target {sym}* = {short.max():g} to "
+                "check)")
+    return (f"{head}, while the backtest and the error estimate measure the extrapolation from {T_end:g} "
             f"({max(target_time / T_end, 1.0):.3g}x; only the {n_reach} mixture(s) that reach it are "
             f"held out there): read their predictions as less certain than that (train them as long, or target "
             f"{sym}* = {short.max():g} to check)")
