@@ -94,7 +94,7 @@ def test_optimize_runs_reads_params_under_either_name() -> None:
     assert a.weights == b.weights and a.losses == b.losses
     with pytest.raises(InputError, match="params= and model_params="):
         optimize_runs(table, law=law, params=1e8, model_params=1e8)
-    with pytest.raises(InputError, match=r"pass params= / tokens="):  # the Python way out names params=
+    with pytest.raises(InputError, match=r"\(--params; Python: params=\)"):  # the Python way out names params=
         optimize_runs(table, law=law)
 
 

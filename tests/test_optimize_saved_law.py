@@ -126,8 +126,14 @@ def test_a_saved_law_fitted_across_sizes_says_how_to_give_it_a_scale(tmp_path, c
     code, _, err = run_cli(capsys, "optimize", "--law", str(saved))
     assert code == 2 and "the saved law 'dz-eq1' was fitted across its runs' model sizes (1e+07 to 1e+08)" in err
     assert "refit on one scale (mixlaw fit --runs RUNS --at-params largest --final-step --out law.json)" in err
-    assert err.rstrip().endswith("or (Python) pass optimize_saved_law(..., params=)")
-    assert set(optimize_saved_law(load_law(saved), params=1e8).weights) == {"a", "b", "c"}
+    assert "give it (--params; Python: optimize_saved_law(..., params=))" in err
+    want = optimize_saved_law(load_law(saved), params=1e8)
+    assert set(want.weights) == {"a", "b", "c"}
+    # hunt33: the command line could not give it one ("which optimize --law law.json cannot be given").
+    code, out, err = run_cli(capsys, "optimize", "--law", str(saved), "--params", "1e8", "--json")
+    assert code == 0, err
+    got = json.loads(out)["optimum"]["weights"]
+    assert got == pytest.approx(want.weights, abs=1e-9)
 
 
 def test_runs_with_the_domains_in_another_order_give_the_same_optimum(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -343,17 +343,17 @@ def _saved_law_objective(law: MixingLaw, names: list[str], objective: Objective 
 
 def _check_saved_law_scale(law: MixingLaw, constraints: dict[str, Any]) -> None:
     """InputError for a law fitted across model sizes or token counts that it takes as inputs, with no ``params``
-    / ``tokens`` given: its optimum depends on a scale that ``optimize --law law.json`` cannot be given."""
+    / ``tokens`` given: its optimum depends on a scale (``optimize --law law.json --params / --tokens``)."""
     for what, uses, key, rng in (("model sizes", law.uses_model_params, "params", getattr(law, "_n_range", None)),
                                  ("token counts", law.uses_tokens, "tokens", getattr(law, "_d_range", None))):
         if uses and constraints.get(key) is None and rng is not None and rng[0] != rng[1]:
             # optimize_mixture's line advises --at-params / --final-step, which --law law.json refuses (it shapes a
             # fit): the way out of a saved law is a refit on one scale, or the scale in Python.
             raise InputError(f"the saved {law._label} was fitted across its runs' {what} ({rng[0]:.4g} to "
-                             f"{rng[1]:.4g}) and takes the scale as an input, so its optimum depends on one, which "
-                             "optimize --law law.json cannot be given: refit on one scale (mixlaw fit --runs RUNS "
-                             "--at-params largest --final-step --out law.json), optimise at a target scale with "
-                             f"mixlaw pipeline --optimize, or (Python) pass optimize_saved_law(..., {key}=)")
+                             f"{rng[1]:.4g}) and takes the scale as an input, so its optimum depends on one: give it "
+                             f"(--{key}; Python: optimize_saved_law(..., {key}=)), refit on one scale (mixlaw fit "
+                             "--runs RUNS --at-params largest --final-step --out law.json), or optimise at a target "
+                             "scale with mixlaw pipeline --optimize")
 
 
 def _saved_law_runs(table: RunTable, domains: list[str], opt_kw: dict[str, Any]) -> tuple[np.ndarray, str | None]:

@@ -95,6 +95,13 @@ def optimize_cmd(ctx: typer.Context,
                                                                      "web=1.2B,code=500M."),
                  target_tokens: float | None = typer.Option(None, "--target-tokens", **COUNT,
                                                             help="Target run tokens (1e11, 100B)."),
+                 scale_params: float | None = typer.Option(None, "--params", **COUNT,
+                                                           help="For a law fitted across model sizes (dz-eq1, "
+                                                           "dz-eq3): the size to optimise at (1e9 or 1B)."),
+                 scale_tokens: float | None = typer.Option(None, "--tokens", **COUNT,
+                                                           help="For a law fitted across token counts (bimix, "
+                                                           "autoscale, dz-eq3): the run tokens to optimise at "
+                                                           "(1.2e9 or 1.2B)."),
                  max_epochs: float | None = typer.Option(None, "--max-epochs",
                                                             help="Max repetitions of a domain (default 4)."),
                  within_range: bool = typer.Option(False, "--within-fitted-range",
@@ -147,6 +154,10 @@ def optimize_cmd(ctx: typer.Context,
                       f"--law {law} optimises the saved law as it was fitted; ",
                       "to a law fitted here (--law KEY with --runs): refit for another")
     if pipeline is not None:
+        refuse_given({"--params": scale_params is not None, "--tokens": scale_tokens is not None},
+                     "--pipeline optimises the saved pipeline's law at its target scale; ",
+                     "to a law fitted across scales (--runs, or a saved --law law.json); for another target, refit: "
+                     "mixlaw pipeline --target-params / --target-tokens ... --optimize")
         # Each of these shapes a fit that the saved pipeline has already made (--maximize: optimize_pipeline refuses
         # it, the step and size laws model falling losses): said, not ignored.
         refuse_given({"--runs": runs is not None, "--dataset": dataset is not None, "--law": law != "auto",
@@ -177,7 +188,7 @@ def optimize_cmd(ctx: typer.Context,
     asked = _Asked(objective=objective, objective_given=_given(ctx, "objective"), maximize=maximize, bounds=bounds,
                    fixed=fx, tokens_available=tokens_available, target_tokens=target_tokens, max_epochs=max_epochs,
                    extrapolate=extrapolate, trust_radius=trust_radius, search=search, samples=samples, top_k=top_k,
-                   step_law=sl, target_steps=target_steps, seed=seed)
+                   step_law=sl, target_steps=target_steps, seed=seed, params=scale_params, tokens=scale_tokens)
     saved, opt_interval = None, None
     if pipeline is not None:
         saved, result, opt_interval, tok = _optimum_of_pipeline(pipeline, asked)
@@ -284,6 +295,8 @@ class _Asked:
     step_law: tuple[float, ...] | None
     target_steps: float | None
     seed: int
+    params: float | None = None  # --params / --tokens: the scale a law fitted across several is optimised at
+    tokens: float | None = None
 
 
 def _optimum_of_pipeline(pipeline: Path, a: _Asked) -> tuple[Any, Any, Any, Any]:
@@ -328,7 +341,8 @@ def _optimum_of_saved_law(law: str, runs: str | None, dataset: str | None, weigh
                                         fixed=a.fixed, tokens_available=tok, target_tokens=a.target_tokens,
                                         max_epochs=a.max_epochs, trust_radius=a.trust_radius, search=a.search,
                                         n_samples=a.samples, top_k=a.top_k, step_law=a.step_law,
-                                        target_steps=a.target_steps, random_state=a.seed)
+                                        target_steps=a.target_steps, random_state=a.seed, params=a.params,
+                                        tokens=a.tokens)
     return result, tok
 
 
@@ -362,7 +376,7 @@ def _optimum_of_runs(runs: str | None, dataset: str | None, law: str, target: li
                                    n_samples=a.samples, top_k=a.top_k, step_law=a.step_law,
                                    candidates=parse_laws(candidates, "--candidates"),
                                    n_folds=cv_folds, target_steps=a.target_steps, maximize=a.maximize,
-                                   random_state=a.seed, n_jobs=n_workers,
+                                   random_state=a.seed, n_jobs=n_workers, params=a.params, tokens=a.tokens,
                                    on_progress=lambda k: advance(None, k))
         if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
             result.objective_name = f"{a.objective}, one law fitted on it (--fit-total)"

@@ -122,15 +122,17 @@ def check_scale_given(law: MixingLaw, model_params: Any, tokens: Any, n_range: A
     minutes on Dai & Zheng's six-size sweep before it stopped here, as it always does there: auto takes the scale
     whichever member it chooses)."""
     verb = "was fitted" if fitted else "would be fitted"
-    for what, uses, given, rng in (("model sizes", law.uses_model_params, model_params, n_range),
-                                   ("token counts", law.uses_tokens, tokens, d_range)):
+    for what, uses, given, rng, key in (("model sizes", law.uses_model_params, model_params, n_range, "params"),
+                                        ("token counts", law.uses_tokens, tokens, d_range, "tokens")):
         if uses and given is None and rng is not None and rng[0] != rng[1]:
+            # Its own scale first: the runs of AutoScale's design (one row per run, tokens set by the mixture) have
+            # no params column and no checkpoints, and were told only of --at-params / --final-step.
             raise InputError(f"{law._label} {verb} across the runs' {what} ({rng[0]:.4g} to {rng[1]:.4g}) and "
-                             "takes the scale as an input, so its optimum depends on it: keep the rows of one scale "
+                             f"takes the scale as an input, so its optimum depends on it: give the scale to optimise "
+                             f"at (--{key}; Python: {key}=), keep the rows of one scale "
                              "(e.g. the final checkpoints of the largest size: --at-params largest --final-step), "
-                             "optimise at a target scale with "
-                             "`mixlaw pipeline --optimize` (or a saved one's: `mixlaw optimize --pipeline p.json`), "
-                             "or (Python) pass params= / tokens=")
+                             "or optimise at a target scale with "
+                             "`mixlaw pipeline --optimize` (or a saved one's: `mixlaw optimize --pipeline p.json`)")
 
 
 

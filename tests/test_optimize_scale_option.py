@@ -1,0 +1,34 @@
+"""`mixlaw optimize --tokens / --params`: the scale at which a law fitted across token counts or model sizes is
+optimised. AutoScale's DDO runs (feiyang-k/AutoScale: each run adds or removes one domain's data, so its token
+count is part of its design, one row per run) fitted with bimix stopped with "keep the rows of one scale (e.g.
+--at-params largest --final-step) ... or (Python) pass params= / tokens=": the table has no params column, and
+--final-step warned that runs "end before the others of their size"; the command line had no way to give it."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+from cli_runner import run_cli
+from token_sweep import token_sweep
+
+from mixlaw.api import optimize_runs
+
+
+def test_optimize_runs_at_a_given_token_count(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    frame = token_sweep(seed=3)
+    runs = tmp_path / "runs.csv"
+    frame.to_csv(runs, index=False)
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "bimix", "--objective", "web")
+    assert code == 2 and "give the scale to optimise at (--tokens; Python: tokens=)" in err, err
+    code, out, err = run_cli(
+        capsys, "optimize", "--runs", str(runs), "--law", "bimix", "--objective", "web", "--tokens", "2e8", "--json"
+    )
+    assert code == 0, err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = optimize_runs(frame, law="bimix", objective="web", tokens=2e8)
+    assert json.loads(out)["optimum"]["weights"] == pytest.approx(want.weights, abs=1e-9)
+    code, _, err = run_cli(capsys, "optimize", "--pipeline", str(tmp_path / "p.json"), "--tokens", "2e8")
+    assert code == 2 and "--tokens" in err, err
