@@ -94,7 +94,8 @@ def test_optimize_runs_reads_params_under_either_name() -> None:
     assert a.weights == b.weights and a.losses == b.losses
     with pytest.raises(InputError, match="params= and model_params="):
         optimize_runs(table, law=law, params=1e8, model_params=1e8)
-    with pytest.raises(InputError, match=r"\(--params; Python: params=\)"):  # the Python way out names params=
+    # The way out names params= (and the command line's --params).
+    with pytest.raises(InputError, match=r"\(mixlaw optimize --params; Python: params=\)"):
         optimize_runs(table, law=law)
 
 

@@ -21,7 +21,7 @@ def test_optimize_runs_at_a_given_token_count(tmp_path, capsys) -> None:  # type
     runs = tmp_path / "runs.csv"
     frame.to_csv(runs, index=False)
     code, _, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "bimix", "--objective", "web")
-    assert code == 2 and "give the scale to optimise at (--tokens; Python: tokens=)" in err, err
+    assert code == 2 and "give the scale to optimise at (mixlaw optimize --tokens; Python: tokens=)" in err, err
     code, out, err = run_cli(
         capsys, "optimize", "--runs", str(runs), "--law", "bimix", "--objective", "web", "--tokens", "2e8", "--json"
     )

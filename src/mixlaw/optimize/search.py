@@ -129,7 +129,7 @@ def check_scale_given(law: MixingLaw, model_params: Any, tokens: Any, n_range: A
             # no params column and no checkpoints, and were told only of --at-params / --final-step.
             raise InputError(f"{law._label} {verb} across the runs' {what} ({rng[0]:.4g} to {rng[1]:.4g}) and "
                              f"takes the scale as an input, so its optimum depends on it: give the scale to optimise "
-                             f"at (--{key}; Python: {key}=), keep the rows of one scale "
+                             f"at (mixlaw optimize --{key}; Python: {key}=), keep the rows of one scale "
                              "(e.g. the final checkpoints of the largest size: --at-params largest --final-step), "
                              "or optimise at a target scale with "
                              "`mixlaw pipeline --optimize` (or a saved one's: `mixlaw optimize --pipeline p.json`)")
