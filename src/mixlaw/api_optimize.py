@@ -135,7 +135,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     else:
         # The simulate search's predictions on the workers asked for, else on the CV's (the CLI's --workers).
         result = optimize_mixture(fitted, **opt_kw, n_jobs=n_jobs if n_jobs is not None else CV_JOBS.get())
-    _describe_optimum(result, fitted, table, names, asked, objective_name, maximize, runs_mean, own_runs)
+    _describe_optimum(result, fitted, table, names, asked, objective_name, maximize, runs_mean, own_runs,
+                      at=_scale_asked(opt_kw))
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     if left_out:  # rows of the table the user gave, not of its complete part
@@ -244,8 +245,15 @@ def _fit_once(est: Any, table: Any, full: Any, names: list[str], n_boot: int, ra
     return fitted
 
 
+def _scale_asked(kw: Mapping[str, Any]) -> dict[str, Any]:
+    """The scale an optimum is read at (``params`` / ``tokens`` given, or the older ``model_params``): the runs its
+    best measured run is chosen among (:func:`~mixlaw.optimize.runs.best_measured_run`)."""
+    return {"params": kw.get("params", kw.get("model_params")), "tokens": kw.get("tokens")}
+
+
 def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: list[str], asked: Objective,
-                      objective_name: str, maximize: bool, runs_mean: bool, own_runs: bool) -> None:
+                      objective_name: str, maximize: bool, runs_mean: bool, own_runs: bool,
+                      at: Mapping[str, Any] | None = None) -> None:
     """What optimize_mixture cannot say of its optimum: the objective's label, the reference, runs and law error."""
     result.objective_name = objective_label(objective_name, maximize)
     if runs_mean:  # the user gave no natural mixture: say where the reference came from, not "given"
@@ -266,7 +274,7 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
             result.natural_losses = {names[0]: result.natural_losses[OBJECTIVE]}
     result.law_error = _law_error(fitted, table, names, asked)
     if own_runs:
-        result.best_run = best_measured_run(table, names, asked, maximize, fitted)
+        result.best_run = best_measured_run(table, names, asked, maximize, fitted, at=at)
 
 
 def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objective: Objective | None = None,
@@ -309,7 +317,8 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
         result.natural_source = rows
     result.selection = law_selection(law)
     if table is not None:
-        _saved_law_run_figures(result, law, table, W, "runs" in constraints, names, evals, asked, maximize)
+        _saved_law_run_figures(result, law, table, W, "runs" in constraints, names, evals, asked, maximize,
+                               at=_scale_asked(constraints))
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     return result
@@ -372,7 +381,7 @@ def _saved_law_runs(table: RunTable, domains: list[str], opt_kw: dict[str, Any])
 
 def _saved_law_run_figures(result: OptimumResult, law: MixingLaw, table: RunTable, W: np.ndarray | None,
                            own_runs: bool, names: list[str], evals: list[str], asked: Objective,
-                           maximize: bool) -> None:
+                           maximize: bool, at: Mapping[str, Any] | None = None) -> None:
     """What the runs add to ``result``: their spacing, the optimum's nearest run by name (unless the caller gave
     its own ``runs``: ``own_runs``), the best measured run and the law's cross-validated error on them."""
     result.runs_spacing_l1 = run_spacing_l1(W)
@@ -381,7 +390,7 @@ def _saved_law_run_figures(result: OptimumResult, law: MixingLaw, table: RunTabl
         result.nearest_run_name = str(table.runs[result.nearest_run])
         result.nearest_run_line = table.source_line(result.nearest_run)
     if evals and all(e in table.evals for e in evals):  # the best measured run, of the evals it combines
-        result.best_run = best_measured_run(table, evals, asked, maximize, law)
+        result.best_run = best_measured_run(table, evals, asked, maximize, law, at=at)
         one_eval = isinstance(asked, str) and asked in names  # a per-eval meta-law's CV row of that eval
         cv_error = _law_error(law, table, evals, asked) if OBJECTIVE in names or one_eval else None
         if cv_error is not None and "CV" in cv_error["source"]:  # an in-sample one needs the fitting runs

@@ -6,6 +6,7 @@ it needs :mod:`mixlaw.bootstrap`, a layer above this package.)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -40,17 +41,26 @@ def check_not_constant(law: MixingLaw) -> None:
 
 
 def best_measured_run(table: Any, targets: list[str], objective: Objective, maximize: bool = False,
-                      law: MixingLaw | None = None) -> dict[str, Any] | None:
+                      law: MixingLaw | None = None, at: Mapping[str, float | None] | None = None,
+                      ) -> dict[str, Any] | None:
     """The run of ``table`` whose measured ``objective`` of the ``targets`` is best (lowest, or highest when
     ``maximize``): ``{"run", "row", "line", "objective"}`` (``row`` 0-based, ``line`` its line in the table's file:
     :meth:`RunTable.source_line`), or None for a callable objective. The choice that needs no law, against which an
     optimum's predicted objective is read (:attr:`OptimumResult.best_run`). ``law``: the law whose optimum it is
     read beside, so that ye-total's ``'total'`` is its composition's total here too (the plain sum of the losses
-    was printed beside its weighted total: 9.39 for a predicted 4.64, a 'gain' of 51 %)."""
+    was printed beside its weighted total: 9.39 for a predicted 4.64, a 'gain' of 51 %). ``at``: the scale the
+    optimum is read at (``{"params": N, "tokens": D}``, None for either not given): only the runs measured there
+    (within 1 %) are compared, None when there is none. A run of another scale measures another loss: bimix
+    optimised at 1e8 tokens was compared with a run at 4e8, whose loss no mixture reaches at 1e8 ("predicted worse
+    than this run measured: the law does not reproduce your best runs")."""
     _, s = _objective_weights(objective, targets, law)
     # A row that misses a loss (a ragged fit's rows: NaN) has no measured objective; it is passed over.
     Y = table.losses(targets, allow_missing=True).reshape(len(table), -1)
     truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None
+    for key, col in (("params", table.model_params), ("tokens", table.tokens)):
+        value = (at or {}).get(key)
+        if truth is not None and value is not None and col is not None:
+            truth = np.where(np.abs(np.asarray(col, dtype=float) / float(value) - 1.0) <= 0.01, truth, np.nan)
     if truth is None or not np.isfinite(truth).any():
         return None
     i = int(np.nanargmax(truth) if maximize else np.nanargmin(truth))
