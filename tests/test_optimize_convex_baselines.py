@@ -85,7 +85,7 @@ def test_branch_and_bound_over_200_balls_solves_few_with_the_optimum_of_all(law:
     """200 runs: 180 on the face of a and b, 20 with 20-30 % of the costly c. Solving every ball (brute force:
     N_ANCHORS above the runs' count) and branch and bound reach the same optimum, the latter from a few balls; the
     3 best-predicted runs' balls alone reached 1.549 (ye-exp) where the best is 1.532."""
-    from mixlaw.optimize import optimize_mixture, search
+    from mixlaw.optimize import balls, optimize_mixture
     rng = np.random.default_rng(0)
     a1, a2, c2 = rng.uniform(0.1, 0.3, 180), rng.uniform(0.4, 0.6, 20), rng.uniform(0.2, 0.3, 20)
     W = np.vstack([np.column_stack([a1, 1 - a1, 0 * a1, 0 * a1]), np.column_stack([a2, 1 - a2 - c2, c2, 0 * a2])])
@@ -94,7 +94,7 @@ def test_branch_and_bound_over_200_balls_solves_few_with_the_optimum_of_all(law:
         warnings.simplefilter("ignore")
         res = optimize_mixture(fitted, runs=W, trust_radius=0.4, objective=objective)
         again = optimize_mixture(fitted, runs=W, trust_radius=0.4, objective=objective)
-        monkeypatch.setattr(search, "N_ANCHORS", 10**6)
+        monkeypatch.setattr(balls, "N_ANCHORS", 10**6)
         brute = optimize_mixture(fitted, runs=W, trust_radius=0.4, objective=objective)
     assert _solved(brute.method) == (200, 200)
     solved, reach = _solved(res.method)
@@ -113,10 +113,10 @@ def test_a_ball_whose_solver_did_not_converge_is_not_called_solved(monkeypatch: 
     """A ball's SLSQP that stops short (not converged) leaves that ball's minimum unknown: here the ball of
     (0.6, 0.2, 0.2), which holds 1.020, stopped at its anchor, the best found was 1.050, and the method line said
     'convex: the optimum is global' with res.convex True (review32f)."""
-    from mixlaw.optimize import optimize_mixture, search
+    from mixlaw.optimize import balls, optimize_mixture
     W = np.array([[0.2, 0.8, 0], [0.25, 0.75, 0], [0.3, 0.7, 0], [0.6, 0.2, 0.2], [0.22, 0.78, 0.0]])
     fitted = _fit("linear", W, [1.0, 1.1, 5.0], "abc")
-    solver = search._solver
+    solver = balls._solver
 
     def stalling(*args: object, aux_start: object = None, **kw: object) -> object:
         run = solver(*args, aux_start=aux_start, **kw)
@@ -126,7 +126,7 @@ def test_a_ball_whose_solver_did_not_converge_is_not_called_solved(monkeypatch: 
             return (x0, float(fitted.predict(x0[None, :])[0, 0]), False) if x0[0] > 0.5 else run(x0)
         return run if aux_start is None else stall
 
-    monkeypatch.setattr(search, "_solver", stalling)
+    monkeypatch.setattr(balls, "_solver", stalling)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = optimize_mixture(fitted, runs=W, trust_radius=0.4)

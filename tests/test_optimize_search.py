@@ -16,7 +16,7 @@ from mixlaw.datasets import load_regmix
 from mixlaw.errors import InputError
 from mixlaw.laws import get_law
 from mixlaw.optimize import optimize_mixture, project_box_simplex
-from mixlaw.optimize.search import _l1_nearest_feasible
+from mixlaw.optimize.balls import _l1_nearest_feasible
 from mixlaw.optimize.simulate import nearest_run_l1, project_rows
 
 DOMAINS = ["web", "code", "math"]
@@ -234,16 +234,16 @@ def test_the_search_runs_blas_on_one_thread(ye_law, monkeypatch) -> None:  # typ
     # the suite runs on one (tests/conftest.py), where the spy would see 1 without the search's limit too.
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    import mixlaw.optimize.search as search
+    import mixlaw.optimize.slsqp as slsqp
 
     seen: list[int] = []
-    minimize = search.minimize
+    minimize = slsqp.minimize
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
         return minimize(*args, **kwargs)
 
-    monkeypatch.setattr(search, "minimize", spy)
+    monkeypatch.setattr(slsqp, "minimize", spy)
     with threadpool_limits(limits=4, user_api="blas"):
         optimize_mixture(ye_law, objective="mean")
     assert seen and set(seen) == {1}

@@ -115,7 +115,8 @@ def test_a_ball_past_the_cap_gets_a_valid_lower_bound() -> None:
     """The branch and bound's linearisation is no lower bound where the exponent saturates: at the run a = 0.3, over
     the mixtures within L1 1.4 (a in [0, 1]), it gives 5.66 where a = 1 reaches 5.130. Such a ball is not 'safe',
     so that bound is dropped; the monotone one (each loss at its smallest exponent there) holds."""
-    from mixlaw.optimize.search import _ball_bounds, _cap_safe, _cut, _Free, _monotone_bounds
+    from mixlaw.optimize.balls import _ball_bounds, _cap_safe, _cut, _monotone_bounds
+    from mixlaw.optimize.slsqp import _Free
     law = _two_evals()
     ev = _LawEval(law)
     free = _Free(np.zeros(2), np.arange(2), np.zeros(2), np.ones(2), 1.0)
@@ -138,7 +139,7 @@ def test_branch_and_bound_past_the_cap_keeps_the_best_ball(monkeypatch: pytest.M
     their exponents stay under the cap). Within L1 0.4 of a run, branch and bound solved 3 of the 27 balls, said
     the optimum (5.875) was global, and pruned the far runs' balls by linearisations that saturation breaks: solving
     every ball (N_ANCHORS above the runs' count) finds 5.448 (cap32)."""
-    from mixlaw.optimize import search
+    from mixlaw.optimize import balls
     rng = np.random.default_rng(3)
     a1 = rng.uniform(0.05, 0.3, 20)
     n2 = rng.integers(2, 8)
@@ -151,7 +152,7 @@ def test_branch_and_bound_past_the_cap_keeps_the_best_ball(monkeypatch: pytest.M
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
         res = optimize_mixture(law, runs=W, trust_radius=0.4)
-        monkeypatch.setattr(search, "N_ANCHORS", 10**6)
+        monkeypatch.setattr(balls, "N_ANCHORS", 10**6)
         brute = optimize_mixture(law, runs=W, trust_radius=0.4)
     assert brute.objective == pytest.approx(5.4475, abs=1e-3)
     assert res.objective <= brute.objective + 1e-9
@@ -168,11 +169,11 @@ def test_a_ball_that_did_not_converge_past_the_cap_is_not_called_global(monkeypa
     stopped at their anchors (not converged) it is not, and the method line says so once ('convex in each ball
     ... not proven global', not 'not known to be convex' beside it). Within L1 0.2 (a up to 0.4) balls pass the
     cap: never global, one reason given."""
-    from mixlaw.optimize import search
+    from mixlaw.optimize import balls
     law = _two_evals()
     a = np.random.default_rng(0).uniform(0.05, 0.3, 40)
     W = np.column_stack([a, 1 - a])
-    solver = search._solver
+    solver = balls._solver
 
     def stalling(*args: object, aux_start: object = None, **kw: object) -> object:
         run = solver(*args, aux_start=aux_start, **kw)
@@ -181,7 +182,7 @@ def test_a_ball_that_did_not_converge_past_the_cap_is_not_called_global(monkeypa
             return (x0, float(_predict(law, x0[None, :])[0].mean()), False) if x0[0] > 0.2 else run(x0)
         return stall_at_anchor if aux_start is not None and stall else run
 
-    monkeypatch.setattr(search, "_solver", stalling)
+    monkeypatch.setattr(balls, "_solver", stalling)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
         res = optimize_mixture(law, runs=W, trust_radius=radius, natural=[0.3, 0.7])

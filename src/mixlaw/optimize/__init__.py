@@ -14,8 +14,9 @@ domain j and :math:`E_{\\max}` the repetitions allowed. The availability constra
 Also here: Ye et al.'s *steps-to-match* figures (:func:`steps_to_match`).
 
 Modules: :mod:`.objective` (law evaluation and the scalar objective), :mod:`.constraints` (the feasible
-set and its projection), :mod:`.search` (the solvers), :mod:`.result` (what is returned), :mod:`.runs`
-(enough runs for the law's parameters) and :mod:`.steps` (Ye's steps-to-match). From a run table to an
+set and its projection), :mod:`.search` (the searches), :mod:`.slsqp` (one SLSQP run), :mod:`.balls` (the
+trust radius's branch and bound over the runs' L1 balls), :mod:`.result` (what is returned), :mod:`.runs` (enough
+runs for the law's parameters) and :mod:`.steps` (Ye's steps-to-match). From a run table to an
 optimum with bootstrap intervals, as ``mixlaw optimize`` does: :func:`mixlaw.api.optimize_runs`.
 
 References

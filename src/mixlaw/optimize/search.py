@@ -1,7 +1,8 @@
 """Searching the feasible set: :func:`optimize_mixture`, multistart SLSQP on the law's objective (global
 for the convex Ye law, best of seeded starts otherwise; the ``max`` objective in epigraph form), or RegMix's
 simulate-and-average-top-k (:mod:`.simulate`) for laws without a gradient; and the trust region (the fitted
-range of each weight, or an L1 radius around the runs) that keeps the optimum where the law was fitted.
+range of each weight, or an L1 radius around the runs, searched by the branch and bound of :mod:`.balls`) that keeps
+the optimum where the law was fitted. One SLSQP run: :mod:`.slsqp`.
 """
 
 from __future__ import annotations
@@ -9,21 +10,20 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from numbers import Real
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
 
 from .._validation import check_flag, check_is_fitted, check_random_state, renamed
-from ..data import RunTable, distinct_rows
+from ..data import RunTable
 from ..data.hints import known_names
 from ..errors import ExtrapolationWarning, FitError, InputError, user_stacklevel
 from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
 from ..laws._inputs import weights_in_order
 from ..laws.base import MixingLaw
+from .balls import _radius_solve
 from .constraints import (
     ACTIVE_TOL,
     _active,
@@ -34,8 +34,6 @@ from .constraints import (
     project_box_simplex,
 )
 from .objective import (
-    FD_STEP,
-    Z_CONVEX,
     Objective,
     _LawEval,
     _make_scalar,
@@ -55,56 +53,17 @@ from .simulate import (
     simulate_search,
     within_radius,
 )
+from .slsqp import _Free, _solver
 
 #: Starts for laws whose objective is not known to be convex.
 DEFAULT_N_STARTS = 16
 #: Search strategies: "auto" is "gradient" for differentiable laws, else "simulate".
 SEARCHES = ("auto", "gradient", "simulate")
-#: Runs used as anchors of the L1 trust region in gradient search (the best-predicted ones).
-N_ANCHORS = 3
-#: Branch and bound over the trust radius's balls (a convex objective) stops when the next ball's lower bound is
-#: within this (relative to the best found) of it: SLSQP's own tolerance and a finite-difference gradient's error
-#: lie well below it.
-BOUND_TOL = 1e-9
 #: Shares of the optimum below this (0.01 %) are set to 0 when that costs the objective less than
 #: :data:`TINY_SHARE_COST` (relative): :func:`_drop_tiny_shares`.
 TINY_SHARE = 1e-4
 #: The largest relative rise of the objective that dropping the tiny shares may cost.
 TINY_SHARE_COST = 1e-6
-
-
-@dataclass
-class _Free:
-    """The free part of a mixture: the searches move only the weights not fixed, within their bounds, summing to
-    what the fixed ones leave."""
-
-    fixed_values: np.ndarray  # (M,) the fixed weights in place (0 where free)
-    F: np.ndarray  # indices of the free weights
-    lo: np.ndarray  # their lower bounds
-    hi: np.ndarray  # their upper bounds
-    rem: float  # their sum: 1 - the fixed weights
-    limits: str = "the bounds"  # what set lo, hi and the fixed weights, as errors name it (_limits_said)
-
-    def full(self, x: np.ndarray) -> np.ndarray:
-        """The whole mixture with free weights ``x``."""
-        r = self.fixed_values.copy()
-        r[self.F] = x
-        return r
-
-    def full_rows(self, X: np.ndarray) -> np.ndarray:
-        """:meth:`full` of each row of ``X``."""
-        R = np.tile(self.fixed_values, (len(X), 1))
-        R[:, self.F] = X
-        return R
-
-    def starts(self, n: int, offset: int, nat: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-        """Start points ``offset`` .. ``offset + n - 1``: the natural mixture first, then seeded Dirichlet draws,
-        each projected on the feasible set."""
-        out = []
-        for k in range(offset, offset + n):
-            y = nat[self.F] if k == 0 else rng.dirichlet(np.ones(self.F.size)) * self.rem
-            out.append(project_box_simplex(y.astype(np.float64), self.lo, self.hi, self.rem))
-        return out
 
 
 def _check_scale_given(law: MixingLaw, model_params: Any, tokens: Any) -> None:
@@ -223,8 +182,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         distance to the nearest one, and ``trust_radius`` needs them.
     trust_radius : float, optional
         Keep the optimum within this L1 distance of some run. Simulation drops samples outside; gradient
-        search solves from the ``N_ANCHORS`` best-predicted runs with an L1-ball constraint each, and for a convex
-        objective every other run's ball whose lower bound could beat the best found (branch and bound: global).
+        search solves from the :data:`~mixlaw.optimize.balls.N_ANCHORS` best-predicted runs with an L1-ball
+        constraint each, and for a convex objective every other run's ball whose lower bound could beat the best
+        found (branch and bound, :mod:`mixlaw.optimize.balls`: global).
     maximize : bool, default=False
         Maximise the objective: for eval sets whose values are higher-is-better metrics (downstream accuracy,
         exact match, pass@1, a benchmark score) fitted in place of losses. Every search minimises the negated
@@ -538,7 +498,8 @@ def _gradient(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generat
     ``retry``: a convex problem none of whose starts converged gets :data:`DEFAULT_N_STARTS` in all. With a
     trust ``radius`` whose best optimum leaves it, the search is redone within L1 balls around the runs, and
     ``balls`` (given) receives how many balls were solved and how many distinct runs' balls reach the feasible set;
-    ``prune`` (a convex objective) solves every ball whose lower bound could beat the best (:func:`_radius_solve`)."""
+    ``prune`` (a convex objective) solves every ball whose lower bound could beat the best
+    (:func:`.balls._radius_solve`)."""
     solve = _solver(ev, scalar_min, name, s_min, free)
     xs, objs, n_conv = [], [], 0
     for x0 in free.starts(n0, 0, nat, rng):
@@ -620,228 +581,6 @@ def _check_runs(runs: Any, domains: Sequence[str]) -> np.ndarray:
     return W
 
 
-def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None,
-                  free: _Free, runs: np.ndarray, radius: float, balls: list[int] | None = None,
-                  prune: bool = False) -> tuple[list[np.ndarray], list[float], int]:
-    """SLSQP within an L1 ball around each of the :data:`N_ANCHORS` best-predicted runs; the union of balls is not
-    convex, so each anchor is its own convex problem (for a convex law) and the best anchor wins. With ``prune`` (a
-    convex objective) the other reachable balls follow by branch and bound: in increasing order of
-    :func:`_ball_bounds`, each solved until the next bound is no lower than the best found (less
-    :data:`BOUND_TOL`), so the best is the minimum over the whole union; ``balls`` receives how many were solved.
-
-    The ball :math:`\\sum_j |r_j - w_{aj}| \\le \\rho` is written exactly, with one slack per free weight:
-    :math:`t_j \\ge \\pm(r_j - w_{aj})`, :math:`\\sum_j t_j \\le \\rho` (linear, so SLSQP keeps it to rounding).
-    A smoothed ball :math:`\\sum_j \\sqrt{(r_j - w_{aj})^2 + \\epsilon} \\le \\rho` lies strictly inside the
-    true one: with :math:`\\rho` the distance from the run to the feasible set it met no feasible mixture, every
-    anchor failed ('0 converged') and the anchor itself came back, not the best mixture on the ball's boundary.
-    """
-    full, F, lo, hi, rem = free.full, free.F, free.lo, free.hi, free.rem
-    fixed_mask = np.ones(runs.shape[1], dtype=bool)
-    fixed_mask[F] = False
-    # One anchor per distinct mixture, in their content order (ties among anchors then break alike whatever the
-    # table's order): a table's checkpoints (or sizes, or seeds) repeat each mixture, and repeats would fill the
-    # N_ANCHORS best with copies of one ball.
-    runs = runs[distinct_rows(runs)[0]]
-    # Each run's anchor is the feasible mixture L1-nearest to it; a run whose nearest feasible mixture lies beyond
-    # the radius has no feasible point in its ball and anchors nothing. (The anchors were the runs scaled and
-    # projected onto the bounds: with --bounds code=0.1:0.2 the best-predicted runs lay outside them, their balls
-    # held no feasible mixture, and the projected run came back as the optimum 0.21 from every run under
-    # --trust-radius 0.1, though a run inside the bounds was there to anchor it.)
-    nearest = [_l1_nearest_feasible(w[F], lo, hi, rem) for w in runs]
-    anchors_free = np.array([x for x, _ in nearest])
-    budgets = radius - np.abs(full(np.zeros(F.size))[fixed_mask][None, :] - runs[:, fixed_mask]).sum(axis=1)
-    reach = np.array([d for _, d in nearest]) <= budgets + 1e-12
-    if not reach.any():
-        gap = float(np.min(np.array([d for _, d in nearest]) + radius - budgets))
-        raise InputError(f"no mixture within {free.limits} lies within L1 {radius:g} of a run (the nearest lies "
-                         f"{gap:.3g} from one): widen the radius (--trust-radius, trust_radius=) or "
-                         + ("the bounds" if free.limits == "the bounds" else "loosen them"))
-    with np.errstate(over="ignore", invalid="ignore"):
-        Lr = ev.predict(free.full_rows(anchors_free))
-    f_anchor = Lr @ s if s is not None else np.array([scalar(v) for v in Lr])
-    f_rank = np.where(np.isfinite(f_anchor) & reach, f_anchor, np.inf)
-    order = [a for a in np.argsort(f_rank, kind="stable") if reach[a]][:N_ANCHORS]
-    # At least the anchor's own distance: a radius equal to it up to rounding (reach's 1e-12) is met there.
-    dist = np.array([float(np.abs(anchors_free[a] - runs[a][F]).sum()) for a in range(len(runs))])
-    budgets = np.maximum(budgets, dist)
-    l1 = budgets + dist
-    xs, objs, n_conv = [], [], 0
-
-    def solve_ball(a: int) -> None:
-        nonlocal n_conv
-        wF = runs[a][F]
-        solve = _solver(ev, scalar, name, s, free, extra=[_l1_ball(wF, float(budgets[a]))],
-                        aux_start=lambda x, wF=wF: np.abs(x - wF))
-        x, f, ok = solve(anchors_free[a])
-        if nearest_run_l1(full(x), runs)[0] > radius + 1e-6:
-            x, f, ok = anchors_free[a], float(f_anchor[a]), False  # solver left the ball: keep the anchor itself
-        xs.append(x)
-        objs.append(f)
-        n_conv += int(ok)
-        if not ok:
-            failed.append(a)
-
-    failed: list[int] = []
-    for a in order:
-        solve_ball(a)
-    # Ye's capped loss is concave where an exponent passes the cap by Z_CONVEX: a ball that reaches it is solved,
-    # never pruned (a linearisation there is no lower bound), and the result is not called global.
-    safe = _cap_safe(ev, free, anchors_free, budgets + dist)
-    if prune:
-        # Branch and bound over the other balls (a convex objective, so every linearisation is a valid lower bound):
-        # each ball's bound from the linearisation at its anchor, raised by that at the best mixture found (a
-        # ball on its uphill side cannot beat it), solved in increasing order of bound until the next bound cannot
-        # beat the best found.
-        todo = [a for a in range(len(runs)) if reach[a] and a not in order]
-        lower = np.full(len(runs), -np.inf)
-        if todo:
-            P = anchors_free[todo]
-            lower[todo] = np.maximum(_linear_bounds(ev, s, free, P, l1[todo], safe[todo]),
-                                     _monotone_bounds(ev, s, name, free, P, l1[todo]))
-        seen = np.inf
-        while todo:
-            best, x_best = _best_found(xs, objs)
-            if best < seen:
-                seen = best
-                if _cap_safe(ev, free, x_best[None, :], np.zeros(1))[0]:
-                    # its cut holds on a safe ball too: the exponents' maxima on their hull are those on the ball
-                    # or at x_best, all within the convex part
-                    lower[todo] = np.maximum(lower[todo], _linear_bounds(ev, s, free, anchors_free[todo], l1[todo],
-                                                                         safe[todo], at=x_best))
-            a = min(todo, key=lambda k: (lower[k], k))
-            if lower[a] >= best - BOUND_TOL * max(1.0, abs(best)):
-                break
-            todo.remove(a)
-            order.append(a)
-            solve_ball(a)
-    open_balls = 0
-    if prune and failed:
-        # A ball whose SLSQP did not converge is not solved: its value is only an upper bound of its minimum, which
-        # may lie below the best found (a linear law whose best ball stopped at its anchor said 1.050 'convex: the
-        # optimum is global', its minimum 1.020). Proven only if its lower bound cannot beat the best either.
-        # past Ye's exponent cap a linearisation bounds nothing (cap32): such a failed ball stays open
-        best, x_best = _best_found(xs, objs)
-        P = anchors_free[failed]
-        low = _linear_bounds(ev, s, free, P, l1[failed], safe[failed])
-        if _cap_safe(ev, free, x_best[None, :], np.zeros(1))[0]:
-            low = np.maximum(low, _linear_bounds(ev, s, free, P, l1[failed], safe[failed], at=x_best))
-        open_balls = int(np.sum(~(low >= best - BOUND_TOL * max(1.0, abs(best)))))
-    if balls is not None:
-        # [solved, in reach, not converged and not ruled out, every ball in reach within the convex part]
-        balls[:] = [len(order), int(reach.sum()), open_balls, int(bool(np.all(safe[reach])))]
-    return xs, objs, n_conv
-
-
-def _best_found(xs: list[np.ndarray], objs: list[float]) -> tuple[float, np.ndarray]:
-    """The smallest finite objective of the balls solved so far, and its free weights."""
-    f = np.where(np.isfinite(objs), objs, np.inf)
-    return float(np.min(f)), xs[int(np.argmin(f))]
-
-
-def _linear_bounds(ev: _LawEval, s: np.ndarray | None, free: _Free, P: np.ndarray, l1: np.ndarray,
-                   safe: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
-    """Lower bounds of the objective on the balls around the free weights ``P`` (L1 ``l1``) from its linearisation at
-    each ball's own anchor, or at the one point ``at`` (the best mixture found); -inf where ``safe`` is False (past
-    Ye's exponent cap a linearisation bounds nothing). One helper for the branch and bound and its check of the balls
-    that did not converge."""
-    n = len(P)
-    if at is None:
-        cuts = [_cut(ev, s, free, p) for p in P]
-        L, G, Q = np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]), P
-    else:
-        Lb, Gb = _cut(ev, s, free, at)
-        L, G = np.broadcast_to(Lb, (n, *Lb.shape)), np.broadcast_to(Gb, (n, *Gb.shape))
-        Q = np.broadcast_to(at, (n, at.size))
-    return np.where(safe, _ball_bounds(L, G, Q, P, free, l1), -np.inf)
-
-
-def _monotone_bounds(ev: _LawEval, s: np.ndarray | None, name: str, free: _Free, P: np.ndarray,
-                     l1: np.ndarray) -> np.ndarray:
-    r"""Lower bounds of the minimised objective over the feasible mixtures within L1 ``l1[b]`` of ``P[b]`` that need
-    no convexity: Ye's loss rises with its exponent, capped or not, so each :math:`L_i \ge L_i(\min z_i)` there
-    (:func:`_linear_min`), and :math:`s^\top L` (s >= 0) or :math:`\max_i L_i` is at least that of these. A ball
-    reaching past the cap (:func:`_cap_safe`) is pruned by these alone. -inf for other laws."""
-    if not ev.analytic:
-        return np.full(len(P), -np.inf)
-    Lmin = np.empty((len(P), ev.K))
-    for i in range(ev.K):
-        t = ev.T[i]
-        z = float(t @ free.full(np.zeros(free.F.size))) + P @ t[free.F] + _linear_min(
-            np.broadcast_to(t[free.F], P.shape), P, free.lo, free.hi, np.asarray(l1, dtype=float))
-        Lmin[:, i] = z
-    with np.errstate(over="ignore", invalid="ignore"):
-        L = ev.c + np.exp(ev.log_k + ev._capped(Lmin)[0])
-        out = L @ s if s is not None else L.max(axis=1) if name == "max" else np.full(len(P), -np.inf)
-    return np.where(np.isfinite(out), out, -np.inf)
-
-
-def _cap_safe(ev: _LawEval, free: _Free, P: np.ndarray, l1: np.ndarray) -> np.ndarray:
-    r"""Per row b, whether every eval's exponent :math:`t_i^\top r` stays within :data:`Z_CONVEX` of its cap
-    (:meth:`_LawEval.convex_on`) on the feasible mixtures within L1 ``l1[b]`` of the free weights ``P[b]``: its
-    maximum there is :math:`t_i^\top p_b` less :func:`_linear_min` of :math:`-t_i` (exact). All True for laws
-    without the cap."""
-    ok = np.ones(len(P), dtype=bool)
-    if not ev.analytic or not np.isfinite(ev.z_max).any():
-        return ok
-    for i in range(ev.K):
-        t = ev.T[i]
-        base = float(t @ free.full(np.zeros(free.F.size)))  # the fixed weights' part
-        tF = np.broadcast_to(t[free.F], P.shape)
-        top = base + P @ t[free.F] - _linear_min(-tF, P, free.lo, free.hi, np.asarray(l1, dtype=float))
-        ok &= top <= ev.z_max[i] + Z_CONVEX
-    return ok
-
-
-def _cut(ev: _LawEval, s: np.ndarray | None, free: _Free, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The minimised objective's linearisation at the free weights ``q``: (values (k,), gradients (k, n)), k = 1
-    for a linear objective :math:`s^\\top L` (gradient :math:`s^\\top J`), one row per eval for ``max``. The
-    gradient is the law's analytic one (Ye) or :class:`_LawEval`'s finite differences (step ``FD_STEP``: exact to
-    rounding for the affine ``linear``, to :math:`O(h^2)` for ``loglinear``; :data:`BOUND_TOL` covers it)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        L, J = ev.value_jac(free.full(q))
-    G = J[:, free.F]
-    if s is not None:
-        L, G = np.array([s @ L]), (s @ G)[None, :]
-    return L, G
-
-
-def _linear_min(G: np.ndarray, P: np.ndarray, lo: np.ndarray, hi: np.ndarray, l1: np.ndarray) -> np.ndarray:
-    r"""Per row b, the minimum of :math:`g_b^\top \delta` over :math:`\delta` with :math:`\sum_j \delta_j = 0`,
-    :math:`\|\delta\|_1 \le l_b` and :math:`\ell \le p_b + \delta \le u` (``G``, ``P``: (B, n); ``l1``: (B,)):
-    move mass from the weights of the largest :math:`g_j` (down to :math:`\ell_j`) to those of the smallest (up to
-    :math:`u_j`) while it pays, at most :math:`l_b / 2` in all (a fractional knapsack: the greedy transfer is the
-    linear program's optimum)."""
-    iu, idn = np.argsort(G, axis=1, kind="stable"), np.argsort(-G, axis=1, kind="stable")
-    cu = np.cumsum(np.take_along_axis(np.maximum(hi - P, 0.0), iu, 1), axis=1)
-    cd = np.cumsum(np.take_along_axis(np.maximum(P - lo, 0.0), idn, 1), axis=1)
-    mass = np.minimum(np.minimum(l1 / 2, cu[:, -1]), cd[:, -1])[:, None]
-    T = np.sort(np.hstack([np.zeros_like(mass), mass, np.minimum(cu, mass), np.minimum(cd, mass)]), axis=1)
-    mid = (T[:, :-1] + T[:, 1:])[:, :, None] / 2
-    last = G.shape[1] - 1
-    gu = np.take_along_axis(np.take_along_axis(G, iu, 1), np.minimum((cu[:, None, :] < mid).sum(-1), last), 1)
-    gd = np.take_along_axis(np.take_along_axis(G, idn, 1), np.minimum((cd[:, None, :] < mid).sum(-1), last), 1)
-    return np.sum(np.diff(T, axis=1) * np.minimum(gu - gd, 0.0), axis=1)
-
-
-def _ball_bounds(L: np.ndarray, G: np.ndarray, Q: np.ndarray, P: np.ndarray, free: _Free,
-                 l1: np.ndarray) -> np.ndarray:
-    r"""Lower bounds of the (convex) minimised objective f over balls from linearisations: for ball b with anchor
-    :math:`p_b` and a linearisation at :math:`q_b` (``L``: (B, k) values, ``G``: (B, k, n) gradients, ``Q``: (B, n)),
-    :math:`f(x) \ge f_i(q_b) + g_i^\top (p_b - q_b) + g_i^\top (x - p_b)` for each convex part :math:`f_i \le f`
-    (the objective itself, or each eval's loss of ``max``), the last term at least :func:`_linear_min` over the
-    feasible mixtures within L1 ``l1`` of :math:`p_b` (the ball's radius plus the anchor's distance to its run, so
-    the set holds the ball); bounds and fixed weights only shrink the ball, so the bound stays valid (weaker or
-    equal). Rows with a non-finite part are -inf (solved, not pruned)."""
-    out = np.full(len(P), -np.inf)
-    for i in range(L.shape[1]):
-        with np.errstate(invalid="ignore", over="ignore"):
-            b = L[:, i] + np.einsum("bn,bn->b", G[:, i], P - Q) + _linear_min(G[:, i], P, free.lo, free.hi, l1)
-        out = np.maximum(out, np.where(np.isfinite(b), b, -np.inf))
-    bad = ~np.all(np.isfinite(L), axis=1) | ~np.all(np.isfinite(G), axis=(1, 2))
-    out[bad] = -np.inf
-    return out
-
-
 def _limits_said(prob: _Problem) -> str:
     """What holds the mixture in, as an error names it: the bounds, the token budget's caps, the fitted range, the
     fixed weights (a radius that no run could reach within a token budget's caps said "the bounds", an option not
@@ -857,118 +596,3 @@ def _limits_said(prob: _Problem) -> str:
     return " and ".join(said) or "the bounds"
 
 
-def _l1_nearest_feasible(w: np.ndarray, lo: np.ndarray, hi: np.ndarray, rem: float) -> tuple[np.ndarray, float]:
-    r"""The point of :math:`\{x: \ell \le x \le u, \sum x = s\}` (non-empty) L1-nearest to ``w``, and its distance.
-
-    Clip ``w`` into the box, then move the excess (or deficit) of the sum onto the coordinates with room, each
-    in proportion to it: every unit moved costs one unit of L1 (no coordinate that moves can move towards its
-    ``w_j``), so the distance is the clipping's plus the sum's gap, the least any feasible point can have.
-    """
-    c = np.clip(w, lo, hi)
-    e = float(c.sum() - rem)
-    room = c - lo if e > 0 else hi - c
-    if abs(e) > 0 and room.sum() > 0:
-        c = c - np.sign(e) * room * min(1.0, abs(e) / float(room.sum()))
-    return c, float(np.abs(c - w).sum())
-
-
-def _l1_ball(wF: np.ndarray, budget: float) -> dict:
-    """SLSQP's constraint :math:`\\sum_j |x_j - w_j| \\le b` in linear form over ``v = [x, (z), t]``, the last
-    ``n`` entries ``t`` the slacks (:func:`_solver`'s ``aux_start``): t - (x - w) >= 0, t + (x - w) >= 0,
-    b - sum(t) >= 0."""
-    n = wF.size
-
-    def fun(v: np.ndarray) -> np.ndarray:
-        x, t = v[:n], v[v.size - n:]
-        return np.concatenate([t - (x - wF), t + (x - wF), [budget - t.sum()]])
-
-    def jac(v: np.ndarray) -> np.ndarray:
-        J = np.zeros((2 * n + 1, v.size))
-        eye = np.eye(n)
-        J[:n, :n], J[n:2 * n, :n] = -eye, eye
-        J[:n, v.size - n:] = J[n:2 * n, v.size - n:] = eye
-        J[2 * n, v.size - n:] = -1.0
-        return J
-
-    return {"type": "ineq", "fun": fun, "jac": jac}
-
-
-def _solver(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None, free: _Free,
-            extra: list[dict] | None = None, aux_start: Callable[[np.ndarray], np.ndarray] | None = None
-            ) -> Callable[[np.ndarray], tuple[np.ndarray, float, bool]]:
-    """One SLSQP run from x0 over the free weights; returns (feasible x, objective, converged). ``aux_start``:
-    the ``extra`` constraints also take slack variables, appended last (bounds [0, inf), start ``aux_start(x0)``)."""
-    full, F, lo, hi, rem = free.full, free.F, free.lo, free.hi, free.rem
-    n = F.size
-    n_aux = 0 if aux_start is None else n
-    aux_bounds = [(0.0, None)] * n_aux
-
-    def with_aux(v0: np.ndarray, x0: np.ndarray) -> np.ndarray:
-        return v0 if aux_start is None else np.concatenate([v0, aux_start(x0)])
-    eq = {"type": "eq", "fun": lambda x: np.array([x[:n].sum() - rem]),
-          "jac": lambda x: np.concatenate([np.ones(n), np.zeros(x.size - n)])[None, :]}
-    opts = {"maxiter": 1000, "ftol": 1e-13}
-
-    if name == "max":
-        # Epigraph: min z s.t. z - L_i(r) >= 0; smooth, and convex whenever every L_i is.
-        def cons(v: np.ndarray) -> np.ndarray:
-            return v[n] - ev.predict(full(v[:n])[None, :])[0]
-
-        def cons_jac(v: np.ndarray) -> np.ndarray:
-            _, J = ev.value_jac(full(v[:n]))
-            return np.hstack([-J[:, F], np.ones((J.shape[0], 1)), np.zeros((J.shape[0], n_aux))])
-
-        def run(x0: np.ndarray) -> tuple[np.ndarray, float, bool]:
-            z0 = float(np.max(ev.predict(full(x0)[None, :])[0]))
-            v0 = with_aux(np.append(x0, z0), x0)
-            with np.errstate(over="ignore", invalid="ignore"):
-                res = minimize(lambda v: v[n], v0, jac=lambda v: np.eye(1, v.size, n)[0], method="SLSQP",
-                               bounds=list(zip(lo, hi, strict=True)) + [(None, None)] + aux_bounds,
-                               constraints=[eq, {"type": "ineq", "fun": cons, "jac": cons_jac}, *(extra or [])],
-                               options=opts)
-            x = project_box_simplex(res.x[:n], lo, hi, rem)
-            return x, scalar(ev.predict(full(x)[None, :])[0]), bool(res.success)
-
-        return run
-
-    if s is not None:
-        def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-            L, J = ev.value_jac(full(x))
-            return float(s @ L), (s @ J)[F]
-    else:
-        def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-            r = full(x)
-            f0 = scalar(ev.predict(r[None, :])[0])
-            g = np.empty(n)
-            for k, j in enumerate(F):  # finite differences of a user callable, one coordinate at a time
-                h = FD_STEP
-                rp = r.copy()
-                rp[j] += h
-                if r[j] >= h:
-                    rm = r.copy()
-                    rm[j] -= h
-                    g[k] = (scalar(ev.predict(rp[None, :])[0]) - scalar(ev.predict(rm[None, :])[0])) / (2 * h)
-                else:
-                    g[k] = (scalar(ev.predict(rp[None, :])[0]) - f0) / h
-            return f0, g
-
-    def safe(x: np.ndarray) -> tuple[float, np.ndarray]:
-        with np.errstate(over="ignore", invalid="ignore"):
-            f, g = fun(x)
-        if not np.isfinite(f) or not np.all(np.isfinite(g)):
-            return 1e30, np.zeros(n)
-        return f, g
-
-    def safe_v(v: np.ndarray) -> tuple[float, np.ndarray]:  # the slacks (last n_aux entries) are not in f
-        f, g = safe(v[:n])
-        return f, np.concatenate([g, np.zeros(n_aux)])
-
-    def run(x0: np.ndarray) -> tuple[np.ndarray, float, bool]:
-        res = minimize(safe_v, with_aux(x0, x0), jac=True, method="SLSQP",
-                       bounds=list(zip(lo, hi, strict=True)) + aux_bounds, constraints=[eq, *(extra or [])],
-                       options=opts)
-        x = project_box_simplex(np.asarray(res.x[:n], dtype=np.float64), lo, hi, rem)
-        f = safe(x)[0]
-        return x, f, bool(res.success) and f < 1e29
-
-    return run
