@@ -413,7 +413,7 @@ def test_a_radius_equal_to_the_distance_to_the_bounds_finds_the_best_mixture_on_
         warnings.simplefilter("ignore")
         at, wider = (optimize_mixture(law, objective="math", runs=W, bounds={"code": (0.1, 0.2)}, trust_radius=R)
                      for R in (radius, radius + 1e-6))
-    assert at.n_converged == 1
+    assert at.n_converged == at.n_starts  # every start converged (a ball past Ye's cap also starts from the optimum)
     assert at.nearest_run_l1 == pytest.approx(radius, abs=1e-12)
     assert 0.1 <= at.weights["code"] <= 0.2 + 1e-12
     assert at.objective == pytest.approx(wider.objective, abs=1e-6)

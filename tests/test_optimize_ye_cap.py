@@ -199,3 +199,22 @@ def test_a_ball_that_did_not_converge_past_the_cap_is_not_called_global(monkeypa
     else:
         assert "not known to be convex" in res.method and "exponent of an eval saturates" in res.method
         assert "convex in each ball" not in res.method and "branch and bound" not in res.method
+
+
+@pytest.mark.parametrize("radius", [0.6, 0.8])
+def test_a_ball_past_the_cap_is_solved_from_the_multistart(radius: float) -> None:
+    """_two_evals' runs (a in [0.05, 0.3]) within L1 0.6 (0.8) of a run: the balls reach a = 0.6 (0.7), where the
+    mean is 6.001 (5.754), but each ball past the cap (not convex there) was solved from its anchor alone, and SLSQP
+    stopped at the local minimum a = 0.27, 6.065 (at a = 0.62, 5.944). Solved also from the multistart's optima
+    (a = 1, the unconstrained one) pulled into the ball, the best is the grid's."""
+    law = _two_evals()
+    a = np.random.default_rng(0).uniform(0.05, 0.3, 40)
+    W = np.column_stack([a, 1 - a])
+    G = np.linspace(0, a.max() + radius / 2, 20001)
+    dense = float(_predict(law, np.column_stack([G, 1 - G])).mean(axis=1).min())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        res = optimize_mixture(law, runs=W, trust_radius=radius, natural=[0.3, 0.7])
+    assert res.objective <= dense + 1e-6
+    assert res.nearest_run_l1 <= radius + 1e-6
+    assert not res.convex and "not known to be convex" in res.method

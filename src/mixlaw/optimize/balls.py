@@ -23,7 +23,7 @@ and bound).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -43,12 +43,17 @@ BOUND_TOL = 1e-9
 
 def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str, s: np.ndarray | None,
                   free: _Free, runs: np.ndarray, radius: float, balls: list[int] | None = None,
-                  prune: bool = False) -> tuple[list[np.ndarray], list[float], int]:
+                  prune: bool = False,
+                  optima: Sequence[np.ndarray] = ()) -> tuple[list[np.ndarray], list[float], int]:
     """SLSQP within an L1 ball around each of the :data:`N_ANCHORS` best-predicted runs; the union of balls is not
     convex, so each anchor is its own convex problem (for a convex law) and the best anchor wins. With ``prune`` (a
     convex objective) the other reachable balls follow by branch and bound: in increasing order of
     :func:`_ball_bounds`, each solved until the next bound is no lower than the best found (less
     :data:`BOUND_TOL`), so the best is the minimum over the whole union; ``balls`` receives how many were solved.
+A ball past Ye's exponent cap (:func:`_cap_safe`: not convex there, so one start may stop at a local minimum) is
+solved from its anchor and from each of ``optima`` (the non-convex multistart's distinct optima, which left the
+radius) pulled toward the anchor into the ball (:func:`_into_ball`); the others from their anchor alone. Returns
+every start's (free weights, objective) and how many converged.
 
     The ball :math:`\\sum_j |r_j - w_{aj}| \\le \\rho` is written exactly, with one slack per free weight:
     :math:`t_j \\ge \\pm(r_j - w_{aj})`, :math:`\\sum_j t_j \\le \\rho` (linear, so SLSQP keeps it to rounding).
@@ -87,27 +92,38 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     budgets = np.maximum(budgets, dist)
     l1 = budgets + dist
     xs, objs, n_conv = [], [], 0
+    # Ye's capped loss is concave where an exponent passes the cap by Z_CONVEX: a ball that reaches it is solved,
+    # never pruned by a linearisation (there it is no lower bound), also from the multistart's optima (from its
+    # anchor alone SLSQP stopped at a local minimum, 6.065, where its ball held 6.001), and the result is not called
+    # global.
+    safe = _cap_safe(ev, free, anchors_free, budgets + dist)
+    multi: list[int] = []  # the balls also solved from the optima
 
     def solve_ball(a: int) -> None:
         nonlocal n_conv
         wF = runs[a][F]
         solve = _solver(ev, scalar, name, s, free, extra=[_l1_ball(wF, float(budgets[a]))],
                         aux_start=lambda x, wF=wF: np.abs(x - wF))
-        x, f, ok = solve(anchors_free[a])
-        if nearest_run_l1(full(x), runs)[0] > radius + 1e-6:
-            x, f, ok = anchors_free[a], float(f_anchor[a]), False  # solver left the ball: keep the anchor itself
-        xs.append(x)
-        objs.append(f)
-        n_conv += int(ok)
-        if not ok:
+        starts = [anchors_free[a]]
+        if prune and not safe[a] and len(optima):
+            multi.append(a)
+            starts += [_into_ball(y, anchors_free[a], wF, float(dist[a]), float(budgets[a])) for y in optima]
+        best = (np.inf, False)
+        for x0 in starts:
+            x, f, ok = solve(x0)
+            if nearest_run_l1(full(x), runs)[0] > radius + 1e-6:
+                x, f, ok = anchors_free[a], float(f_anchor[a]), False  # solver left the ball: keep the anchor itself
+            xs.append(x)
+            objs.append(f)
+            n_conv += int(ok)
+            if not f >= best[0]:  # the ball's best start (a NaN never replaces a number)
+                best = (f, ok)
+        if not best[1]:
             failed.append(a)
 
     failed: list[int] = []
     for a in order:
         solve_ball(a)
-    # Ye's capped loss is concave where an exponent passes the cap by Z_CONVEX: a ball that reaches it is solved,
-    # never pruned (a linearisation there is no lower bound), and the result is not called global.
-    safe = _cap_safe(ev, free, anchors_free, budgets + dist)
     if prune:
         # Branch and bound over the other balls (a convex objective, so every linearisation is a valid lower bound):
         # each ball's bound from the linearisation at its anchor, raised by that at the best mixture found (a
@@ -148,13 +164,23 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
             low = np.maximum(low, _linear_bounds(ev, s, free, P, l1[failed], safe[failed], at=x_best))
         open_balls = int(np.sum(~(low >= best - BOUND_TOL * max(1.0, abs(best)))))
     if balls is not None:
-        # [solved, in reach, not converged and not ruled out, every ball in reach within the convex part]
-        balls[:] = [len(order), int(reach.sum()), open_balls, int(bool(np.all(safe[reach])))]
+        # [solved, in reach, not converged and not ruled out, every ball in reach within the convex part, solved
+        # also from the multistart's optima (past the cap)]
+        balls[:] = [len(order), int(reach.sum()), open_balls, int(bool(np.all(safe[reach]))), len(multi)]
     return xs, objs, n_conv
 
 
+def _into_ball(y: np.ndarray, p: np.ndarray, wF: np.ndarray, dist: float, budget: float) -> np.ndarray:
+    r"""The feasible free weights ``y`` moved toward the ball's anchor ``p`` (feasible, L1 ``dist`` <= ``budget`` from
+    the run's ``wF``) until within L1 ``budget`` of ``wF``: the L1 distance is convex, so the point a share
+    :math:`\lambda` of the way from ``p`` to ``y`` lies within :math:`(1 - \lambda)\,\mathrm{dist} + \lambda
+    \|y - w_F\|_1` of ``wF``, and a convex combination of two feasible points is feasible."""
+    d = float(np.abs(y - wF).sum())
+    return y if d <= budget else p + (budget - dist) / (d - dist) * (y - p)
+
+
 def _best_found(xs: list[np.ndarray], objs: list[float]) -> tuple[float, np.ndarray]:
-    """The smallest finite objective of the balls solved so far, and its free weights."""
+    """The smallest finite objective of the balls' starts solved so far, and its free weights."""
     f = np.where(np.isfinite(objs), objs, np.inf)
     return float(np.min(f)), xs[int(np.argmin(f))]
 

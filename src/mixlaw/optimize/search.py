@@ -240,7 +240,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     exponent pass that (:meth:`_LawEval.convex_on`: usually ``within_fitted_range=False``), the law is treated as not
     known to be convex (16 starts): one start stopped at a local minimum 18 % above the global one (cap32). With a
     trust radius the branch and bound bounds such a ball by each loss at its smallest exponent there (Ye's loss
-    rises with it), and the optimum is global again when no reachable ball passes it.
+    rises with it) and solves it from its anchor and from the starts' distinct optima pulled into it, and the
+    optimum is global again when no reachable ball passes it.
 
     Maximising a convex objective is not a convex problem, so ``maximize`` always uses the multistart (its
     optimum, for Ye's law, lies on a vertex of the feasible set).
@@ -518,8 +519,18 @@ def _gradient(ev: _LawEval, free: _Free, nat: np.ndarray, rng: np.random.Generat
         b0 = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
         if nearest_run_l1(free.full(xs[b0]), radius[0])[0] > radius[1] + 1e-9:
             xs, objs, n_conv = _radius_solve(ev, scalar_min, name, s_min, free, radius[0], radius[1], balls,
-                                             prune=prune)
+                                             prune=prune, optima=_distinct(xs, objs))
     return xs, objs, n_conv
+
+
+def _distinct(xs: list[np.ndarray], objs: list[float], tol: float = 1e-4) -> list[np.ndarray]:
+    """The starts' optima with a finite objective, best first, each at least L1 ``tol`` from every one before it
+    (the balls past Ye's cap start from these too: :func:`.balls._radius_solve`)."""
+    out: list[np.ndarray] = []
+    for k in np.argsort(np.where(np.isfinite(objs), objs, np.inf), kind="stable"):
+        if np.isfinite(objs[k]) and all(np.abs(xs[k] - x).sum() > tol for x in out):
+            out.append(xs[k])
+    return out
 
 
 def _drop_tiny_shares(r: np.ndarray, lo: np.ndarray, hi: np.ndarray, F: np.ndarray,
