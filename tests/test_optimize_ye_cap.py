@@ -6,6 +6,7 @@ natural mixture's reported losses were not the law's. On bench/data/crossscale_r
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -168,7 +169,8 @@ def test_a_ball_that_did_not_converge_past_the_cap_is_not_called_global(monkeypa
     under z_max + Z_CONVEX (a <= 0.343), so branch and bound proves the optimum global; with the balls of a > 0.2
     stopped at their anchors (not converged) it is not, and the method line says so once ('convex in each ball
     ... not proven global', not 'not known to be convex' beside it). Within L1 0.2 (a up to 0.4) balls pass the
-    cap: never global, one reason given."""
+    cap: never global, one reason given, and the ball counts as in the convex case (the method line said only
+    'best of the starts')."""
     from mixlaw.optimize import balls
     law = _two_evals()
     a = np.random.default_rng(0).uniform(0.05, 0.3, 40)
@@ -198,7 +200,12 @@ def test_a_ball_that_did_not_converge_past_the_cap_is_not_called_global(monkeypa
         assert "saturates" not in res.method
     else:
         assert "not known to be convex" in res.method and "exponent of an eval saturates" in res.method
-        assert "convex in each ball" not in res.method and "branch and bound" not in res.method
+        assert "convex in each ball" not in res.method and "by convexity" not in res.method
+        counts = re.search(r"branch and bound: solved (\d+) of the (\d+) runs' L1 balls in reach, (\d+) of them past "
+                           r"the cap", res.method)
+        assert counts, res.method
+        solved, reach, past = map(int, counts.groups())
+        assert 0 < past <= solved <= reach == 40
 
 
 @pytest.mark.parametrize("radius", [0.6, 0.8])

@@ -373,6 +373,13 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                 union = (f" (branch and bound: solved {balls[0]} of the {balls[1]} runs' L1 balls in reach, but "
                          f"{balls[2]} of them did not converge and their lower bounds could beat it: not proven "
                          "global)")
+        elif convex_form and balls:
+            # Some ball passes Ye's cap: the counts as above (the line said only 'best of the starts'), those
+            # balls' starts, and the bounds that ruled out the others (no convexity there).
+            union = (f" (branch and bound: solved {balls[0]} of the {balls[1]} runs' L1 balls in reach, {balls[4]} of "
+                     "them past the cap" + (", each from its anchor and the starts' optima" if balls[4] else "")
+                     + (f", {balls[2]} not converged and not ruled out" if balls[2] else "")
+                     + ("; the others' lower bounds cannot beat the best" if balls[0] < balls[1] else "") + ")")
     objs = [float(o) * unit for o in objs]
     best = int(np.nanargmin(np.where(np.isfinite(objs), objs, np.inf)))
     r, dropped = _drop_tiny_shares(free.full(xs[best]), prob.lo, prob.hi, F,
