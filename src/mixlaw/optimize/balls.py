@@ -7,12 +7,13 @@ Notes) is a convex problem, one SLSQP run solves it, but the union of balls is n
 balls of the :data:`N_ANCHORS` best-predicted runs missed a lower optimum in another run's ball (review32d). So
 every other ball in reach gets a lower bound of the objective on it: the objective's linearisation at the ball's
 anchor, and at the best mixture found, minimised over the ball exactly (:func:`_linear_min`, a fractional knapsack;
-:func:`_ball_bounds`), and, needing no convexity, each of Ye's losses at its smallest exponent there
-(:func:`_monotone_bounds`). Balls are solved in increasing order of bound until the next bound cannot beat the best
-found (less :data:`BOUND_TOL`): the best is then the minimum over the whole union, from a few balls (RegMix's 512
-runs, ye-exp on 4 evals, radius 0.3: 5). Past Ye's exponent cap (:func:`_cap_safe`; the saturated exponential is
-concave there, cap32) a linearisation bounds nothing, and a ball whose SLSQP did not converge is proven only by its
-lower bound (review32f).
+:func:`_ball_bounds`); needing no convexity, each of Ye's losses at its smallest exponent there
+(:func:`_monotone_bounds`); and, eval by eval, the tangent at the best mixture pulled into the ball of each eval that
+stays convex on it (:func:`_pulled_bounds`). Balls are solved in increasing order of bound until the next bound
+cannot beat the best found (less :data:`BOUND_TOL`): the best is then the minimum over the whole union, from a few
+balls (RegMix's 512 runs, ye-exp on 4 evals, radius 0.3: 5). Past Ye's exponent cap (:func:`_cap_safe`; the
+saturated exponential is concave there, cap32) a linearisation bounds nothing and a ball is solved from more starts
+than its anchor, and a ball whose SLSQP did not converge is proven only by its lower bound (review32f).
 
 References
 ----------
@@ -121,14 +122,18 @@ every start's (free weights, objective) and how many converged.
         if not best[1]:
             failed.append(a)
 
+    def _pulled(ks: list[int], x_best: np.ndarray) -> np.ndarray:  # _pulled_bounds at x_best pulled into each ball
+        Q = np.array([_into_ball(x_best, anchors_free[k], runs[k][F], float(dist[k]), float(budgets[k])) for k in ks])
+        return _pulled_bounds(ev, s, name, free, anchors_free[ks], l1[ks], Q)
+
     failed: list[int] = []
     for a in order:
         solve_ball(a)
     if prune:
         # Branch and bound over the other balls (a convex objective, so every linearisation is a valid lower bound):
         # each ball's bound from the linearisation at its anchor, raised by that at the best mixture found (a
-        # ball on its uphill side cannot beat it), solved in increasing order of bound until the next bound cannot
-        # beat the best found.
+        # ball on its uphill side cannot beat it) and by each eval's tangent at the best pulled into the ball
+        # (_pulled_bounds), solved in increasing order of bound until the next bound cannot beat the best found.
         todo = [a for a in range(len(runs)) if reach[a] and a not in order]
         lower = np.full(len(runs), -np.inf)
         if todo:
@@ -140,6 +145,7 @@ every start's (free weights, objective) and how many converged.
             best, x_best = _best_found(xs, objs)
             if best < seen:
                 seen = best
+                lower[todo] = np.maximum(lower[todo], _pulled(todo, x_best))
                 if _cap_safe(ev, free, x_best[None, :], np.zeros(1))[0]:
                     # its cut holds on a safe ball too: the exponents' maxima on their hull are those on the ball
                     # or at x_best, all within the convex part
@@ -156,10 +162,12 @@ every start's (free weights, objective) and how many converged.
         # A ball whose SLSQP did not converge is not solved: its value is only an upper bound of its minimum, which
         # may lie below the best found (a linear law whose best ball stopped at its anchor said 1.050 'convex: the
         # optimum is global', its minimum 1.020). Proven only if its lower bound cannot beat the best either.
-        # past Ye's exponent cap a linearisation bounds nothing (cap32): such a failed ball stays open
+        # past Ye's exponent cap a linearisation bounds nothing (cap32): such a failed ball is ruled out only by the
+        # bounds that hold there (each loss at its smallest exponent, the tangents of the evals that stay convex)
         best, x_best = _best_found(xs, objs)
         P = anchors_free[failed]
-        low = _linear_bounds(ev, s, free, P, l1[failed], safe[failed])
+        low = np.maximum.reduce([_linear_bounds(ev, s, free, P, l1[failed], safe[failed]),
+                                 _monotone_bounds(ev, s, name, free, P, l1[failed]), _pulled(failed, x_best)])
         if _cap_safe(ev, free, x_best[None, :], np.zeros(1))[0]:
             low = np.maximum(low, _linear_bounds(ev, s, free, P, l1[failed], safe[failed], at=x_best))
         open_balls = int(np.sum(~(low >= best - BOUND_TOL * max(1.0, abs(best)))))
@@ -218,6 +226,44 @@ def _monotone_bounds(ev: _LawEval, s: np.ndarray | None, name: str, free: _Free,
     with np.errstate(over="ignore", invalid="ignore"):
         L = ev.c + np.exp(ev.log_k + ev._capped(Lmin)[0])
         out = L @ s if s is not None else L.max(axis=1) if name == "max" else np.full(len(P), -np.inf)
+    return np.where(np.isfinite(out), out, -np.inf)
+
+
+def _pulled_bounds(ev: _LawEval, s: np.ndarray | None, name: str, free: _Free, P: np.ndarray, l1: np.ndarray,
+                   Q: np.ndarray) -> np.ndarray:
+    r"""Lower bounds of the minimised objective over the feasible mixtures within L1 ``l1[b]`` of ``P[b]`` from a
+    point ``Q[b]`` of each (the best mixture found pulled into the ball, :func:`_into_ball`, near where the ball's
+    minimum lies when the best lies outside it), eval by eval: where an eval's exponent stays within
+    :data:`Z_CONVEX` of its cap over the ball its loss is convex there and at least its tangent at ``Q[b]``; where
+    it does not, at least its loss at its smallest exponent there (:func:`_monotone_bounds`). So a ball past the
+    cap for one eval is still bounded through the others' tangents, and a convex ball through tangents near its
+    minimum, not only at its anchor (where, on RegMix's 512 balls with ``--extrapolate``, every bound lay under the
+    best found). -inf for laws other than Ye's analytic one and objectives other than :math:`s^\top L` and max."""
+    n = len(P)
+    if not ev.analytic or (s is None and name != "max"):
+        return np.full(n, -np.inf)
+    F, lo, hi, l1 = free.F, free.lo, free.hi, np.asarray(l1, dtype=float)
+    base = ev.T @ free.full(np.zeros(F.size))  # (K,) the fixed weights' part of each exponent
+    zlo, zhi = np.empty((n, ev.K)), np.empty((n, ev.K))
+    for i in range(ev.K):
+        tF = np.broadcast_to(ev.T[i, F], P.shape)
+        mid = base[i] + P @ ev.T[i, F]
+        zlo[:, i] = mid + _linear_min(tF, P, lo, hi, l1)
+        zhi[:, i] = mid - _linear_min(-tF, P, lo, hi, l1)
+    convex = zhi <= ev.z_max + Z_CONVEX  # (n, K); all True without a cap
+    with np.errstate(over="ignore", invalid="ignore"):
+        Lmin = ev.c + np.exp(ev.log_k + ev._capped(zlo)[0])
+        z, dz = ev._capped(free.full_rows(Q) @ ev.T.T)
+        e = np.exp(ev.log_k + z)
+        Lq, G = ev.c + e, (e * dz)[:, :, None] * ev.T[None, :, F]  # (n, K), (n, K, |F|)
+        if s is not None:
+            Gs = np.einsum("k,bk,bkn->bn", s, convex, G)
+            out = np.where(convex, Lq, Lmin) @ s + np.einsum("bn,bn->b", Gs, P - Q) + _linear_min(Gs, P, lo, hi, l1)
+        else:
+            out = np.full(n, -np.inf)
+            for i in range(ev.K):
+                tangent = Lq[:, i] + np.einsum("bn,bn->b", G[:, i], P - Q) + _linear_min(G[:, i], P, lo, hi, l1)
+                out = np.maximum(out, np.where(convex[:, i], tangent, Lmin[:, i]))
     return np.where(np.isfinite(out), out, -np.inf)
 
 
