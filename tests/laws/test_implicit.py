@@ -166,13 +166,40 @@ def test_cli_eval_map_of_an_eval_name_with_an_equals_sign(tmp_path, capsys):
     assert exc.value.code == 0, capsys.readouterr().err
     names = list(json.loads(capsys.readouterr().out)["report"]["params"])
     assert "acc=b.alpha" in names and not any("log_w_" in n for n in names)  # matched, not implicit
-    frame = frame.rename(columns={"w:d": "w:b=c"})  # 'acc=b=c' now reads as acc=b -> c or as acc -> b=c
+    frame = frame.rename(columns={"w:d": "w:b=c"})  # 'acc=b=c' now reads as acc=b -> c or as acc -> b=c ...
+    frame["loss:acc"] = 1.01 * frame["loss:acc=b"]  # ... each naming an eval set of the table
     frame.to_csv(path, index=False)
     with pytest.raises(SystemExit) as exc:
         main(["fit", "--runs", str(path), "--law", "bimix", "--eval-map", "acc=b=c"])
     assert exc.value.code == 2
     assert ("--eval-map 'acc=b=c' reads two ways, as eval 'acc' = domain 'b=c' or eval 'acc=b' = domain 'c'"
             in capsys.readouterr().err)
+
+
+def test_cli_eval_map_of_two_domain_readings_takes_the_one_naming_an_eval(tmp_path, capsys):
+    # domains 'b=c' and 'c', one eval 'acc': 'acc=b=c' was refused as reading two ways ("rename one of the
+    # columns"), though the table has no eval 'acc=b'; the reading that names an eval set is the one.
+    import pandas as pd
+
+    from mixlaw.cli import main
+    from mixlaw.cli._common import parse_eval_map
+
+    doms = ["a", "b=c", "c", "d", "e", "f"]
+    assert parse_eval_map(["acc=b=c"], doms, ["acc"]) == {"acc": "b=c"}
+    assert parse_eval_map(["acc=b=c"], doms, ["acc=b"]) == {"acc=b": "c"}
+    with pytest.raises(InputError, match="reads two ways"):  # both readings name an eval set: still refused
+        parse_eval_map(["acc=b=c"], doms, ["acc", "acc=b"])
+    W = _mixtures(60, 5)
+    frame = pd.DataFrame({f"w:{d}": W[:, j] for j, d in enumerate(doms)})
+    frame.insert(0, "run", [f"r{i}" for i in range(len(W))])
+    frame["loss:acc"] = 3.0 * (W[:, 1] + 0.01) ** -0.1
+    path = tmp_path / "runs.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--runs", str(path), "--law", "bimix", "--eval-map", "acc=b=c", "--json"])
+    assert exc.value.code == 0, capsys.readouterr().err
+    names = list(json.loads(capsys.readouterr().out)["report"]["params"])
+    assert "acc.alpha" in names and not any("log_w_" in n for n in names)  # matched, not implicit
 
 
 @pytest.mark.parametrize("log_off", [np.log(0.01), 0.0, np.log(30.0)])

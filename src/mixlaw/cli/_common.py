@@ -357,13 +357,15 @@ def parse_laws(laws: str | None, option: str = "--laws") -> list[str] | None:
     return keys
 
 
-def parse_eval_map(specs: list[str] | None, domains: Sequence[str] | None = None) -> dict[str, str] | None:
+def parse_eval_map(specs: list[str] | None, domains: Sequence[str] | None = None,
+                   evals: Sequence[str] | None = None) -> dict[str, str] | None:
     """--eval-map EVAL=DOMAIN (repeatable, or comma-separated) -> {eval: domain}.
 
     An eval name may hold '=' (``acc=1=web``): with ``domains`` (the table's training domains, which a law's
     eval_map must name) an item is split at the '=' whose right side is one of them, at the first '=' when none is
-    (the fit then names the domain it does not know), and refused when several are, naming each reading. Without
-    ``domains`` (the table not read yet) it is split at the first '=' and an eval given twice is not looked for."""
+    (the fit then names the domain it does not know); where several are, at the one whose left side is one of
+    ``evals`` (the table's eval sets), and refused, naming each reading, where that is not one. Without ``domains``
+    (the table not read yet) it is split at the first '=' and an eval given twice is not looked for."""
     if not specs:
         return None
     out: dict[str, str] = {}
@@ -373,6 +375,10 @@ def parse_eval_map(specs: list[str] | None, domains: Sequence[str] | None = None
             if not cuts:
                 raise InputError(f"--eval-map expects EVAL=DOMAIN, got {item!r}")
             known = [i for i in cuts if item[i + 1:].strip().removeprefix("w:") in (domains or ())]
+            if len(known) > 1 and evals is not None:
+                # 'acc=b=c' with domains 'b=c' and 'c' and one eval 'acc': the reading naming an eval set is meant
+                named = [i for i in known if item[:i].strip().removeprefix("loss:") in evals]
+                known = named if len(named) == 1 else known
             if len(known) > 1:
                 readings = " or ".join(f"eval {item[:i].strip()!r} = domain {item[i + 1:].strip()!r}" for i in known)
                 raise InputError(f"--eval-map {item!r} reads two ways, as {readings}: each right side is a training "

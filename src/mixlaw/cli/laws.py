@@ -358,8 +358,9 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
             est = law_with_options(law, law_option, seed, **({"eval_map": emap} if emap else {}))
         table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
         if emap:
-            # read again with the training domains: an eval name holding '=' is split where a domain follows
-            est.set_params(eval_map=parse_eval_map(eval_map, table.domains))
+            # read again with the training domains and eval sets: an eval name holding '=' is split where a domain
+            # follows
+            est.set_params(eval_map=parse_eval_map(eval_map, table.domains, table.evals))
         fitted = api.fit_table(table, law=est, targets=group_targets(target, eval_group), random_state=seed)
         report = fitted.report(data=runs or table.path)
         if out_path is not None:
