@@ -65,7 +65,7 @@ def test_a_parquet_index_named_as_a_column_too_leaves_the_column(tmp_path) -> No
                                   read_runs(tmp_path / "plain.parquet").frame)
 
 
-@pytest.mark.parametrize("name", ["params", "step", "w:news", "loss:extra"])
+@pytest.mark.parametrize("name", ["params", "w:news", "loss:extra"])
 def test_a_named_default_index_is_positions_not_a_column(tmp_path, name) -> None:  # type: ignore[no-untyped-def]
     # df.index.name = 'params' on the default RangeIndex: RunTable(df) read 0, 1, 2 as model sizes and refused
     # "column 'params': params is 0.0, expected a finite non-negative number"; a Parquet or table-JSON file keeps
@@ -93,3 +93,20 @@ def test_a_default_index_named_run_still_names_the_runs() -> None:
     # ... and a RangeIndex that is not the positions (another start) is data, as any index named so
     shifted = _frame().set_axis(pd.RangeIndex(1, len(frame) + 1, name="step"), axis=0)
     assert RunTable(shifted).frame["step"].tolist() == list(range(1, len(frame) + 1))
+
+
+def test_steps_0_to_n_minus_1_as_the_index_are_the_steps(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # One run's curve at every step from 0 (a W&B history's _step), indexed by its steps: pandas >= 3 gives
+    # set_index('step') (and read_csv(index_col='step')) of 0, 1, ..., n - 1 as a RangeIndex, the default index's
+    # kind, and the steps were dropped as positions: "duplicate run 'r0' ... a repeated seed?". A step or token
+    # count may be 0, so such an index is the column, as it was before positions were told from data.
+    from mixlaw import RunTable
+
+    n = 6
+    curve = pd.DataFrame({"run": ["r0"] * n, "w:x": [0.3] * n, "w:y": [0.7] * n, "loss:x": np.linspace(3, 2, n),
+                          "step": np.arange(n)})
+    for name in ("step", "tokens"):
+        indexed = curve.rename(columns={"step": name}).set_index(name)
+        assert RunTable(indexed).frame[name].tolist() == list(range(n))
+        indexed.to_parquet(tmp_path / f"{name}.parquet")
+        assert read_runs(tmp_path / f"{name}.parquet").frame[name].tolist() == list(range(n))

@@ -153,7 +153,8 @@ def _index_as_columns(df: pd.DataFrame) -> pd.DataFrame:
     A frame written with its run or model size as the index (``df.set_index('run').to_parquet()``, or ``to_json``
     with ``orient='table'``) reads it back as the index: 'run' was "missing", and a 'params' index dropped without a
     word. An unnamed index (a filtered frame's old positions) is no column, nor a named default RangeIndex other
-    than 'run' (:func:`~.table.index_levels_of_data`: a Parquet file keeps it, and 0, 1, 2 were read as model sizes)."""
+    than 'run', 'step' or 'tokens' (:func:`~.table.index_levels_of_data`: a Parquet file keeps it, and 0, 1, 2 were
+    read as model sizes)."""
     # A level named as a column too (df.set_index('run', drop=False)) stays out: the column is the table's, as in
     # RunTable(df); reset_index said "cannot parse the file: cannot insert run, already exists".
     named = [n for n in index_levels_of_data(df.index) if n not in df.columns]

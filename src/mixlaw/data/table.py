@@ -98,15 +98,23 @@ def _twin_key(name: str) -> str:
     return unicodedata.normalize("NFC", name.translate(_ZERO_WIDTH))
 
 
+#: Index names whose values may be 0, 1, ..., n - 1 as data: run ids (labels), and step and token counts (a curve
+#: at every step from 0), which pandas >= 3 gives as a RangeIndex from ``set_index('step')`` as well.
+_RANGE_AS_DATA = ("run", "step", "tokens")
+
+
 def index_levels_of_data(index: pd.Index) -> list[Any]:
     """The named levels of ``index`` that hold data a run table may read as columns: each named one, except a
-    default ``RangeIndex`` (0, 1, ..., n - 1) not named 'run', which holds the rows' positions, not model sizes,
-    steps, shares or losses (as run ids they are labels, and a frame with ``rename_axis('run')`` names its runs so).
+    default ``RangeIndex`` (0, 1, ..., n - 1) named other than 'run', 'step' or 'tokens', which holds the rows'
+    positions, not model sizes, shares or losses (0 is no model size or loss). Run ids 0, 1, 2 are labels (a frame
+    with ``rename_axis('run')`` names its runs so), and steps 0, 1, ..., n - 1 are steps: pandas >= 3 gives
+    ``set_index('step')`` of them as this very index.
 
     Why: a frame whose default index had a name ('params': ``df.index.name = 'params'``) read 0, 1, 2 as its model
-    sizes and was refused with "column 'params': params is 0.0, expected a finite non-negative number"."""
+    sizes and was refused with "column 'params': params is 0.0, expected a finite non-negative number"; and one
+    run's curve at every step from 0, indexed by its steps, lost them as positions ("duplicate run 'r0'")."""
     positions = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
-    return [n for n in index.names if n is not None and not (positions and n != "run")]
+    return [n for n in index.names if n is not None and not (positions and n not in _RANGE_AS_DATA)]
 
 
 class RunTable:
@@ -165,7 +173,8 @@ class RunTable:
         flat_columns(frame, "RunTable")
         # An index named as a run table's column (df.set_index('run'), set_index(['run', 'params'])) is that column:
         # dropped, 'params' took the model sizes with it without a word, and 'run' read "missing 'run'".
-        # A default RangeIndex with such a name is the rows' positions: no column (index_levels_of_data).
+        # A default RangeIndex with such a name (but 'step' or 'tokens') is the rows' positions: no column
+        # (index_levels_of_data).
         moved = [n for n in index_levels_of_data(frame.index) if isinstance(n, str) and n not in frame.columns
                  and (n in META_COLUMNS or n.startswith((WEIGHT_PREFIX, LOSS_PREFIX)))]
         if moved:
