@@ -86,16 +86,14 @@ def flat_columns(frame: pd.DataFrame, who: str) -> None:
                          f"df.columns] (('w', 'web') becomes 'w:web'), or df = df.droplevel(0, axis=1)")
 
 
-#: Characters that print as nothing: a name with one reads as the name without it.
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-
-
 def _twin_key(name: str) -> str:
-    """``name`` as the eye reads it: NFC-normalised, zero-width characters dropped.
+    """``name`` as the eye reads it: NFC-normalised, format characters (Unicode category Cf: zero-width spaces and
+    joiners, U+FEFF, left-to-right and right-to-left marks, soft hyphens), which print as nothing, dropped.
 
     Why: 'w:café' typed (composed é) and pasted (e + a combining accent), or 'w:web' and 'w:web' with a zero-width
-    space, were two domains of one table that print alike."""
-    return unicodedata.normalize("NFC", name.translate(_ZERO_WIDTH))
+    space, were two domains of one table that print alike; a list of five zero-width characters let a
+    left-to-right mark (U+200E, carried by text pasted from a right-to-left page) or a soft hyphen through."""
+    return unicodedata.normalize("NFC", "".join(c for c in name if unicodedata.category(c) != "Cf"))
 
 
 #: Index names whose values may be 0, 1, ..., n - 1 as data: run ids (labels), and step and token counts (a curve
