@@ -140,7 +140,10 @@ def test_cli_eval_map(tmp_path, capsys):
                       (["--eval-map", "val_b=b"], "'stack' does not (stack is the default law: pass --law with one "
                                                   "of those)"),
                       (["--law", "bimix", "--eval-map", "val_b"], "--eval-map expects EVAL=DOMAIN, got 'val_b'"),
-                      (["--law", "bimix", "--eval-map", "val_b=zz"], "eval_map sends {'val_b': 'zz'}")):
+                      (["--law", "bimix", "--eval-map", "val_b=zz"], "eval_map sends {'val_b': 'zz'}"),
+                      # a mistyped eval name fitted val_b by implicit aggregation and exited 0
+                      (["--law", "bimix", "--eval-map", "val_bb=b"], "--eval-map names 'val_bb', not an eval set "
+                                                                     "of the table")):
         with pytest.raises(SystemExit) as exc:
             main(["fit", "--runs", str(path), *argv])
         assert exc.value.code == 2

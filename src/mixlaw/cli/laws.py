@@ -20,6 +20,7 @@ from .._atomic import check_table_suffix
 from .._console import frame_text
 from .._validation import first_and_more
 from ..compare import SCORE_NOTES, default_laws, holdout_split, left_out_laws, score_cell
+from ..data.hints import known_names
 from ..errors import InputError, MixlawWarning
 from ..laws import get_law
 from ..laws.options import parse_law_options
@@ -360,7 +361,13 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
         if emap:
             # read again with the training domains and eval sets: an eval name holding '=' is split where a domain
             # follows
-            est.set_params(eval_map=parse_eval_map(eval_map, table.domains, table.evals))
+            emap = parse_eval_map(eval_map, table.domains, table.evals)
+            unknown = [e for e in emap if e not in table.evals]
+            if unknown:
+                # a mistyped eval name left the map unused and the law aggregated that eval implicitly, exit 0
+                raise InputError(f"--eval-map names {', '.join(map(repr, unknown))}, not an eval set of the table; "
+                                 f"its eval sets: {known_names(unknown, table.evals)}")
+            est.set_params(eval_map=emap)
         fitted = api.fit_table(table, law=est, targets=group_targets(target, eval_group), random_state=seed)
         report = fitted.report(data=runs or table.path)
         if out_path is not None:
