@@ -75,7 +75,7 @@ def _describe(law: MixingLaw, task: dict[str, Any], out: dict[str, Any]) -> dict
             return out
         out["opt_w"] = opt.weight_array()
         out["opt_f"] = opt.objective
-        L = np.asarray(law.predict(task["nominal_w"][None, :], **task["predict_kw"]), dtype=np.float64).ravel()
+        L = np.asarray(law.predict(task["nominal_w"][None, :], **task["opt_predict_kw"]), dtype=np.float64).ravel()
         out["nominal_L"] = L
         out["nominal_f"] = task["scalar"](L) if task["scalar"] is not None else np.nan
     out["ok"] = True
