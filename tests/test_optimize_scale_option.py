@@ -69,3 +69,22 @@ def test_a_bootstrap_interval_is_read_at_the_scale_asked() -> None:
             assert lo - 0.05 < res.objective < hi + 0.05, (tokens, res.objective, lo, hi)
             lo, hi = res.intervals["losses"]["code"]
             assert lo - 0.05 < res.losses["code"] < hi + 0.05, (tokens, res.losses, lo, hi)
+
+
+def test_a_scale_the_law_was_not_fitted_across_is_refused(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # review33b: bimix fitted on the 4e8 runs alone, 'optimize --tokens 1e8' printed its optimum at 4e8 (predicted
+    # 2.6513; at 1e8 the loss is near 3.0) without a word, and no best run (none measured at 1e8); ye-exp, which
+    # takes no tokens, was optimised at the runs' scale the same way. predict --law refuses such a --tokens.
+    frame = token_sweep(seed=3)
+    one, runs, law = tmp_path / "one.csv", tmp_path / "runs.csv", tmp_path / "law.json"
+    frame[frame["tokens"] == 4e8].to_csv(one, index=False)
+    frame.to_csv(runs, index=False)
+    for table, key in ((one, "bimix"), (runs, "ye-exp")):
+        code, _, err = run_cli(capsys, "optimize", "--runs", str(table), "--law", key, "--objective", "web",
+                               "--tokens", "1e8")
+        assert code == 2 and f"tokens: law '{key}' was not fitted across token counts" in err, err
+        assert "mixlaw pipeline --optimize" in err
+    assert run_cli(capsys, "fit", "--runs", str(one), "--law", "bimix", "--target", "all", "--out", str(law))[0] == 0
+    code, _, err = run_cli(capsys, "optimize", "--law", str(law), "--runs", str(one), "--objective", "web",
+                           "--params", "1e9")
+    assert code == 2 and "params: law 'bimix' was not fitted across model sizes" in err, err

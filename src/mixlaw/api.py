@@ -53,6 +53,7 @@ from .importers import read_any_runs
 from .importers import read_any_runs as read_runs  # noqa: F401  (api.read_runs, as mixlaw.read_runs: what --runs reads)
 from .laws import available_laws, get_law, law_from_dict
 from .laws.base import _REGISTRY, LAW_SCHEMA_VERSION, MixingLaw, check_law_arg, check_seed_reaches
+from .laws.scale_inputs import check_scale_taken
 from .pipeline import PipelineResult
 from .pipeline.result import far_below_line, short_label
 
@@ -191,17 +192,11 @@ def predict_table(law: MixingLaw, mixtures: str | os.PathLike[str] | pd.DataFram
     """
     table, path = _mixture_table(mixtures, weight_tol, law.domains_, "law")
     given = {"model_params": params, "tokens": tokens}
-    for key, col, rng, what, takers in (("model_params", "params", law._n_range, "model sizes", "dz-eq1, dz-eq3"),
-                                        ("tokens", "tokens", law._d_range, "token counts", "bimix, autoscale, dz-eq3")):
-        if given[key] is None:
-            continue
-        if rng is None or rng[0] == rng[1]:
-            # The command line refused both for every law ("a saved law predicts at its own scale"), after the
-            # law fitted across token counts had said "tokens is required" for a mixture given inline.
-            raise InputError(f"{col}: {law._label} was not fitted across {what}, so it predicts at the scale of "
-                             f"the runs it was fitted on; to predict another scale, extrapolate with 'mixlaw "
-                             f"pipeline --save' (or refit with a law that takes {what}: {takers})")
-        if col in table.frame.columns:
+    # The command line refused both for every law ("a saved law predicts at its own scale"), after the law fitted
+    # across token counts had said "tokens is required" for a mixture given inline.
+    check_scale_taken(law, params, tokens, "to predict another scale, extrapolate with 'mixlaw pipeline --save'")
+    for key, col in (("model_params", "params"), ("tokens", "tokens")):
+        if given[key] is not None and col in table.frame.columns:
             raise InputError(f"{col}: {path or 'the mixtures'} has its own {col!r} column; give one or the "
                              "other")
     fitted_at = getattr(law, "_fit_scale", None)

@@ -25,6 +25,7 @@ from .evals import linear_objective, unweighted_gaps, warn_minimised_metrics
 from .importers import read_any_runs
 from .laws import get_law
 from .laws.base import MixingLaw, check_law_arg
+from .laws.scale_inputs import check_scale_taken
 from .laws.selection import CV_JOBS, META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
@@ -125,9 +126,10 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
     # Before the fit: a law that takes the scale, fitted across several, has no optimum without one (optimize_mixture
     # says so after the fit; auto, which takes both, after 5 minutes of cross-validation on Dai & Zheng's sweep).
-    check_scale_given(est, opt_kw.get("params"), opt_kw.get("tokens"),
-                      *(None if v is None or not v.size else (float(v.min()), float(v.max()))
-                        for v in (table.model_params, table.tokens)), fitted=False)
+    ranges = tuple(None if v is None or not v.size or not uses else (float(v.min()), float(v.max()))
+                   for v, uses in ((table.model_params, est.uses_model_params), (table.tokens, est.uses_tokens)))
+    check_scale_given(est, opt_kw.get("params"), opt_kw.get("tokens"), *ranges, fitted=False)
+    check_scale_taken(est, opt_kw.get("params"), opt_kw.get("tokens"), _OTHER_SCALE, ranges)
     fitted = _fit_once(est, table, full, names, n_boot, ragged, left_out, n_table)
     if n_boot:
         result = bootstrap_law(est, table, names, n_boot=n_boot, random_state=random_state, n_jobs=n_jobs,
@@ -245,6 +247,10 @@ def _fit_once(est: Any, table: Any, full: Any, names: list[str], n_boot: int, ra
     return fitted
 
 
+#: How :func:`~mixlaw.laws.scale_inputs.check_scale_taken` sends an optimum of a law fitted at one scale to another.
+_OTHER_SCALE = "to optimise at another scale, use 'mixlaw pipeline --optimize' (--target-params / --target-tokens)"
+
+
 def _scale_asked(kw: Mapping[str, Any]) -> dict[str, Any]:
     """The scale an optimum is read at (``params`` / ``tokens`` given, or the older ``model_params``): the runs its
     best measured run is chosen among (:func:`~mixlaw.optimize.runs.best_measured_run`)."""
@@ -352,7 +358,10 @@ def _saved_law_objective(law: MixingLaw, names: list[str], objective: Objective 
 
 def _check_saved_law_scale(law: MixingLaw, constraints: dict[str, Any]) -> None:
     """InputError for a law fitted across model sizes or token counts that it takes as inputs, with no ``params``
-    / ``tokens`` given: its optimum depends on a scale (``optimize --law law.json --params / --tokens``)."""
+    / ``tokens`` given: its optimum depends on a scale (``optimize --law law.json --params / --tokens``); and for
+    one given to a law not fitted across it, which would optimise at its own."""
+    at = _scale_asked(constraints)
+    check_scale_taken(law, at["params"], at["tokens"], _OTHER_SCALE)
     for what, uses, key, rng in (("model sizes", law.uses_model_params, "params", getattr(law, "_n_range", None)),
                                  ("token counts", law.uses_tokens, "tokens", getattr(law, "_d_range", None))):
         if uses and constraints.get(key) is None and rng is not None and rng[0] != rng[1]:

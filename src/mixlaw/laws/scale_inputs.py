@@ -11,10 +11,27 @@ from __future__ import annotations
 from typing import Any
 
 from ..data import describe_spread
+from ..errors import InputError
 from .registry import _REGISTRY
 
 #: Words every message of :func:`scale_blind_message` has (to tell it from other scale warnings).
 SCALE_BLIND_MARK = "the fitting runs span "
+
+
+def check_scale_taken(law: Any, params: float | None, tokens: float | None, then: str,
+                      ranges: tuple[Any, Any] | None = None) -> None:
+    """InputError for a scale given (``params`` / ``tokens``: the command line's ``--params`` / ``--tokens``) to a
+    law not fitted across it, which predicts at its runs' scale whatever it is given. ``ranges``: the runs' range
+    of model sizes and of tokens that the law takes (None for one it does not), default a fitted law's own
+    (``_n_range``, ``_d_range``); one value: fitted at one scale. ``then``: how to reach another scale. Said by
+    predict and optimize alike: 'optimize --tokens 1e8' of bimix fitted at 4e8 tokens printed its optimum at 4e8
+    (2.6513, where the loss at 1e8 is near 3.0) without a word, and no best run (none was measured at 1e8)."""
+    n_range, d_range = (law._n_range, law._d_range) if ranges is None else ranges
+    for given, col, rng, what, takers in ((params, "params", n_range, "model sizes", "dz-eq1, dz-eq3"),
+                                          (tokens, "tokens", d_range, "token counts", "bimix, autoscale, dz-eq3")):
+        if given is not None and (rng is None or rng[0] == rng[1]):
+            raise InputError(f"{col}: {law._label} was not fitted across {what}, so it predicts at the scale of "
+                             f"the runs it was fitted on; {then} (or refit with a law that takes {what}: {takers})")
 
 
 def _flag(law: Any, name: str) -> Any:
