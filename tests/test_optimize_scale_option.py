@@ -88,3 +88,19 @@ def test_a_scale_the_law_was_not_fitted_across_is_refused(tmp_path, capsys) -> N
     code, _, err = run_cli(capsys, "optimize", "--law", str(law), "--runs", str(one), "--objective", "web",
                            "--params", "1e9")
     assert code == 2 and "params: law 'bimix' was not fitted across model sizes" in err, err
+
+
+def test_the_report_and_the_json_name_the_scale_asked(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # review33b: the optimum of bimix at --tokens 1e8 and at 4e8 differ, and neither the report nor the --json said
+    # at which it was read (predict --law's --json has "tokens").
+    runs, law = tmp_path / "runs.csv", tmp_path / "law.json"
+    token_sweep(seed=3).to_csv(runs, index=False)
+    assert run_cli(capsys, "fit", "--runs", str(runs), "--law", "bimix", "--target", "all", "--out", str(law))[0] == 0
+    for source in (("--runs", str(runs), "--law", "bimix"), ("--law", str(law), "--runs", str(runs))):
+        code, out, err = run_cli(capsys, "optimize", *source, "--objective", "web", "--tokens", "1e8", "--json")
+        assert code == 0, err
+        assert json.loads(out)["optimum"]["scale"] == {"tokens": 1e8}
+        code, out, err = run_cli(capsys, "optimize", *source, "--objective", "web", "--tokens", "4e8")
+        assert code == 0 and "[[Optimal mixture]]  law=bimix  tokens=4e+08  objective=loss of web" in out, err
+    code, out, _ = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "ye-exp", "--objective", "web", "--json")
+    assert code == 0 and "scale" not in json.loads(out)["optimum"]  # no scale asked: no key

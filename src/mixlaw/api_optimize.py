@@ -257,6 +257,12 @@ def _scale_asked(kw: Mapping[str, Any]) -> dict[str, Any]:
     return {"params": kw.get("params", kw.get("model_params")), "tokens": kw.get("tokens")}
 
 
+def _scale_said(at: Mapping[str, Any] | None) -> dict[str, float] | None:
+    """:attr:`OptimumResult.scale`: the scale given (``params`` / ``tokens``), None when neither was."""
+    said = {k: float(v) for k, v in (at or {}).items() if v is not None}
+    return said or None
+
+
 def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: list[str], asked: Objective,
                       objective_name: str, maximize: bool, runs_mean: bool, own_runs: bool,
                       at: Mapping[str, Any] | None = None) -> None:
@@ -281,6 +287,7 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
     result.law_error = _law_error(fitted, table, names, asked)
     if own_runs:
         result.best_run = best_measured_run(table, names, asked, maximize, fitted, at=at)
+    result.scale = _scale_said(at)
 
 
 def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objective: Objective | None = None,
@@ -325,6 +332,7 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
     if table is not None:
         _saved_law_run_figures(result, law, table, W, "runs" in constraints, names, evals, asked, maximize,
                                at=_scale_asked(constraints))
+    result.scale = _scale_said(_scale_asked(constraints))
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     return result

@@ -162,6 +162,11 @@ class OptimumResult:
     #: What ``nearest_run_line`` and ``best_run["line"]`` count (:func:`mixlaw.errors.row_unit` of the table's file):
     #: "row" for a Parquet file, which has no lines ('line 58' read there, where the table's errors say 'row 58').
     line_unit: str = "line"
+    #: The scale the optimum was read at, for a law fitted across model sizes or token counts (``{"params": N}``,
+    #: ``{"tokens": D}``; set by :func:`mixlaw.api.optimize_runs` and ``optimize_saved_law`` from ``params=`` /
+    #: ``tokens=``, the command line's ``--params`` / ``--tokens``); None otherwise. Its optimum differs from one
+    #: scale to the next, and neither the report nor the JSON said at which it was.
+    scale: dict[str, float] | None = None
 
     @property
     def improvement(self) -> float:
@@ -214,7 +219,8 @@ class OptimumResult:
                 **({"steps_to_match_reason": self.steps_missing} if self.steps is None and self.steps_missing else {}),
                 "law_error": self.law_error,
                 "best_run": None if self.best_run is None else dict(self.best_run),
-                "rows_left_out": dict(self.rows_left_out)}
+                "rows_left_out": dict(self.rows_left_out),
+                **({"scale": dict(self.scale)} if self.scale else {})}
 
     def _option(self, option: str, does: str, what: str) -> str:
         """A note's advice: the ``option`` and what it ``does``, or ``what`` and the command that takes the option
@@ -243,7 +249,8 @@ class OptimumResult:
         """The header, the distance to the runs and the predicted objective (with its interval)."""
         level = iv.get("level")
         sense = "  (maximised: higher is better)" if self.maximize else ""
-        lines = [f"[[Optimal mixture]]  law={self.law}  objective={self.objective_name}{sense}",
+        at = "".join(f"  {k}={v:g}" for k, v in (self.scale or {}).items())
+        lines = [f"[[Optimal mixture]]  law={self.law}{at}  objective={self.objective_name}{sense}",
                  f"    method = {self.method}", f"    trust region = {self.trust_region}"]
         if self.nearest_run_l1 is not None:
             spacing = ("" if self.runs_spacing_l1 is None else
