@@ -104,3 +104,26 @@ def test_the_report_and_the_json_name_the_scale_asked(tmp_path, capsys) -> None:
         assert code == 0 and "[[Optimal mixture]]  law=bimix  tokens=4e+08  objective=loss of web" in out, err
     code, out, _ = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "ye-exp", "--objective", "web", "--json")
     assert code == 0 and "scale" not in json.loads(out)["optimum"]  # no scale asked: no key
+
+
+def test_a_saved_law_takes_the_older_name_of_params() -> None:
+    # review33b: optimize_saved_law(law, model_params=1e8), the older name optimize_runs and optimize_mixture take,
+    # said "its optimum depends on one: give it (--params; Python: optimize_saved_law(..., params=))".
+    import numpy as np
+    import pandas as pd
+
+    from mixlaw.api import optimize_saved_law
+    from mixlaw.errors import InputError
+    from mixlaw.laws import get_law
+
+    rng = np.random.default_rng(0)
+    W, N = rng.dirichlet(np.ones(3), 30), np.repeat([1e7, 3e7, 1e8], 10)
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(30)], "w:a": W[:, 0], "w:b": W[:, 1], "w:c": W[:, 2],
+                          "params": N, "loss:x": 2 + (N / 1e7) ** -0.2 * (1 + W @ [0.3, -0.2, 0.1])})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("dz-eq1").fit(frame)
+        want = optimize_saved_law(law, params=1e8)
+        assert optimize_saved_law(law, model_params=1e8).weights == want.weights
+        with pytest.raises(InputError, match="params= and model_params="):
+            optimize_saved_law(law, params=1e8, model_params=1e8)

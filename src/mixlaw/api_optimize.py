@@ -313,6 +313,8 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
         raise InputError("optimize_saved_law takes a fitted law (a saved one: load_law(path)); to fit one on runs, "
                          "use optimize_runs")
     check_optimize_keywords(constraints, "optimize_saved_law")
+    # model_params: the older name of params, as optimize_runs reads it (the scale check below read params alone).
+    constraints = renamed_in(constraints, "params", "model_params")
     names = [str(t) for t in law.targets_]
     objective, asked, law_objective, evals = _saved_law_objective(law, names, objective, maximize)
     objective_name = _objective_weights(objective, names)[0]  # an unknown eval named now, in the law's terms
