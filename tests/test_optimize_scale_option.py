@@ -127,3 +127,27 @@ def test_a_saved_law_takes_the_older_name_of_params() -> None:
         assert optimize_saved_law(law, model_params=1e8).weights == want.weights
         with pytest.raises(InputError, match="params= and model_params="):
             optimize_saved_law(law, params=1e8, model_params=1e8)
+
+
+def test_the_nearest_run_is_one_of_the_scale_asked() -> None:
+    # At 1e8 tokens the optimum's nearest run was r33 at L1 0.0000, a run trained on 4e8: the nearest of the runs at
+    # 1e8 lies 0.041 away. With no run at the scale asked, the nearest of every scale is named, and said to be so.
+    from mixlaw.api import optimize_saved_law
+    from mixlaw.data import RunTable
+    from mixlaw.laws import get_law
+
+    frame = token_sweep(seed=3)
+    at = dict(zip(frame["run"], frame["tokens"], strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = optimize_runs(frame, law="bimix", objective="web", tokens=1e8)
+        law = get_law("bimix").fit(frame)
+        saved = optimize_saved_law(law, RunTable(frame), objective="web", tokens=1e8)
+        none_there = optimize_runs(frame, law="bimix", objective="web", tokens=2e8)
+    rows = frame[frame["tokens"] == 1e8]
+    d = (rows[["w:web", "w:code"]] - list(res.weights.values())).abs().sum(axis=1)
+    for r in (res, saved):
+        assert at[r.nearest_run_name] == 1e8
+        assert r.nearest_run_l1 == pytest.approx(d.min())
+        assert "of the runs at 1e+08 tokens" in str(r)
+    assert "no run was measured at 2e+08 tokens: the nearest of every scale" in str(none_there)

@@ -30,7 +30,7 @@ from .laws.selection import CV_JOBS, META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
 from .optimize.objective import objective_label
-from .optimize.runs import best_measured_run
+from .optimize.runs import best_measured_run, nearest_run_at_scale
 from .optimize.search import check_maximize, check_optimize_keywords, check_scale_given
 from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult, optimize_pipeline
@@ -273,6 +273,8 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
     # Once here, not in optimize_mixture: O(runs^2) and the bootstrap calls that once per replicate.
     result.runs_spacing_l1 = run_spacing_l1(table.weights)
     result.line_unit = row_unit(table.path)
+    if own_runs:
+        nearest_run_at_scale(result, table, table.weights, at)
     if result.nearest_run is not None and own_runs:
         # The run a reader can look up (a sweep's design name, dd-003-200k), not only its 0-based row.
         result.nearest_run_name = str(table.runs[result.nearest_run])
@@ -405,6 +407,8 @@ def _saved_law_run_figures(result: OptimumResult, law: MixingLaw, table: RunTabl
     its own ``runs``: ``own_runs``), the best measured run and the law's cross-validated error on them."""
     result.runs_spacing_l1 = run_spacing_l1(W)
     result.line_unit = row_unit(table.path)
+    if not own_runs:
+        nearest_run_at_scale(result, table, W, at)
     if result.nearest_run is not None and not own_runs:
         result.nearest_run_name = str(table.runs[result.nearest_run])
         result.nearest_run_line = table.source_line(result.nearest_run)

@@ -143,6 +143,9 @@ class OptimumResult:
     nearest_run: int | None = None
     nearest_run_name: str | None = None
     nearest_run_line: int | None = None
+    #: Where a scale was asked (``params`` / ``tokens``), which runs the nearest run is of: "of the runs at 1e+08
+    #: tokens" (and ``runs_spacing_l1`` is theirs), or "no run was measured at ...: the nearest of every scale".
+    nearest_run_scale: str | None = None
     runs_spacing_l1: float | None = None
     selection: dict[str, Any] | None = None
     intervals: dict[str, Any] | None = None
@@ -212,7 +215,7 @@ class OptimumResult:
                 "start_objectives": list(self.start_objectives), "search": self.search,
                 "trust_region": self.trust_region, "nearest_run_l1": self.nearest_run_l1,
                 "nearest_run": self.nearest_run, "nearest_run_name": self.nearest_run_name,
-                "nearest_run_line": self.nearest_run_line,
+                "nearest_run_line": self.nearest_run_line, "nearest_run_scale": self.nearest_run_scale,
                 "runs_spacing_l1": self.runs_spacing_l1, "improvement_interval": self.improvement_interval,
                 "selection": self.selection, "intervals": self.intervals,
                 "steps_to_match": None if self.steps is None else self.steps.to_dict(),
@@ -259,6 +262,8 @@ class OptimumResult:
             # held-out or one-size subset no row of the file at all (hunt30).
             which = (f"run row {self.nearest_run}" if self.nearest_run_name is None else
                      f"run {self.nearest_run_name!r}" + _line_words(self.nearest_run_line, self.line_unit))
+            if self.nearest_run_scale:
+                which += f", {self.nearest_run_scale}"
             lines.append(f"    L1 distance to the nearest run = {self.nearest_run_l1:.4f} ({which}{spacing})")
             if self.runs_spacing_l1 is not None and self.nearest_run_l1 > self.runs_spacing_l1:
                 # Said in words: on Marin's swarm the optimum lay 1.05 from every run, runs 0.58 apart, and the

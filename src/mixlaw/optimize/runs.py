@@ -14,6 +14,8 @@ import numpy as np
 from ..errors import InputError
 from ..laws.base import MixingLaw
 from .objective import Objective, _objective_weights
+from .result import OptimumResult
+from .simulate import nearest_run_l1, run_spacing_l1
 
 
 def check_enough_runs(law: MixingLaw) -> None:
@@ -40,6 +42,42 @@ def check_not_constant(law: MixingLaw) -> None:
                          f"it cannot choose a mixture: add runs, lower its min_child_samples, or use another law")
 
 
+def rows_at_scale(table: Any, at: Mapping[str, float | None] | None) -> np.ndarray | None:
+    """Which rows of ``table`` were measured at the scale ``at`` (``{"params": N, "tokens": D}``, None for either
+    not given), within 1 %: a boolean mask, or None when no scale was asked of a column the table has."""
+    here = None
+    for key, col in (("params", table.model_params), ("tokens", table.tokens)):
+        value = (at or {}).get(key)
+        if value is not None and col is not None:
+            close = np.abs(np.asarray(col, dtype=float) / float(value) - 1.0) <= 0.01
+            here = close if here is None else here & close
+    return here
+
+
+def scale_words(at: Mapping[str, float | None] | None) -> str:
+    """The scale asked in words, "1e+08 tokens" or "1e+09 params, 2e+10 tokens" ("" for none)."""
+    return ", ".join(f"{v:.4g} {k}" for k, v in (at or {}).items() if v is not None)
+
+
+def nearest_run_at_scale(result: OptimumResult, table: Any, W: np.ndarray | None,
+                      at: Mapping[str, Any] | None) -> None:
+    """The optimum's nearest run among the runs of ``table`` (mixtures ``W``) measured at the scale asked (``at``),
+    and their spacing; where none was, the nearest of every scale, said so (``nearest_run_scale``). A run of another
+    scale is not the optimum's neighbour: bimix optimised at 1e8 tokens on runs at 1e8 and 4e8 named a run at 4e8,
+    at L1 0.0000, as its nearest run, where the nearest at 1e8 lay 0.041 away."""
+    here = None if W is None or result.nearest_run is None else rows_at_scale(table, at)
+    if here is None:
+        return
+    if not here.any():
+        result.nearest_run_scale = f"no run was measured at {scale_words(at)}: the nearest of every scale"
+        return
+    idx = np.flatnonzero(here)
+    d, j = nearest_run_l1(result.weight_array(), W[idx])
+    result.nearest_run_l1, result.nearest_run = d, int(idx[j])
+    result.runs_spacing_l1 = run_spacing_l1(W[idx])
+    result.nearest_run_scale = f"of the runs at {scale_words(at)}"
+
+
 def best_measured_run(table: Any, targets: list[str], objective: Objective, maximize: bool = False,
                       law: MixingLaw | None = None, at: Mapping[str, float | None] | None = None,
                       ) -> dict[str, Any] | None:
@@ -57,10 +95,9 @@ def best_measured_run(table: Any, targets: list[str], objective: Objective, maxi
     # A row that misses a loss (a ragged fit's rows: NaN) has no measured objective; it is passed over.
     Y = table.losses(targets, allow_missing=True).reshape(len(table), -1)
     truth = Y @ s if s is not None else Y.max(axis=1) if objective == "max" else None
-    for key, col in (("params", table.model_params), ("tokens", table.tokens)):
-        value = (at or {}).get(key)
-        if truth is not None and value is not None and col is not None:
-            truth = np.where(np.abs(np.asarray(col, dtype=float) / float(value) - 1.0) <= 0.01, truth, np.nan)
+    here = rows_at_scale(table, at)
+    if truth is not None and here is not None:
+        truth = np.where(here, truth, np.nan)
     if truth is None or not np.isfinite(truth).any():
         return None
     i = int(np.nanargmax(truth) if maximize else np.nanargmin(truth))
