@@ -91,3 +91,22 @@ def test_report_with_holdout_says_its_optimize_command_fits_every_row(tmp_path, 
     code, _, err = run_cli(capsys, "report", "--runs", fit, "--test", fit, "--laws", "linear", "--target", "web",
                            "--out", str(out))
     assert code == 0 and "held-out ones too" not in html.unescape(out.read_text())
+
+
+def test_report_optimises_a_law_across_token_counts_at_the_largest(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # bimix fitted across token counts (1e8 and 4e8) has an optimum at each: the page said "Optimal mixture not
+    # available: ... give the scale to optimise at (mixlaw optimize --tokens ...)". It shows the one at the largest.
+    from token_sweep import token_sweep
+
+    frame = token_sweep(seed=3)
+    runs, out = tmp_path / "runs.csv", tmp_path / "r.html"
+    frame.to_csv(runs, index=False)
+    code, _, err = run_cli(capsys, "report", "--runs", str(runs), "--holdout", "0.2", "--laws", "bimix",
+                           "--target", "web", "--out", str(out))
+    assert code == 0, err
+    page = html.unescape(out.read_text())
+    assert "not available" not in page
+    assert "within the fitted range, at 4e+08 tokens)" in page and "the largest, 4e+08 tokens" in page
+    assert "--target web --tokens 4e+08</code>" in page
+    best = page.split("best run (measured) = ")[1].split("'")[1]
+    assert frame.set_index("run").loc[best, "tokens"] == 4e8

@@ -23,7 +23,7 @@ from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, 
 from .laws import available_laws, get_law
 from .laws.scale_inputs import scale_blind_message
 from .optimize import optimize_mixture
-from .optimize.runs import best_measured_run
+from .optimize.runs import best_measured_run, nearest_run_at_scale, scale_words
 from .optimize.search import check_maximize
 from .optimize.simulate import run_spacing_l1
 
@@ -297,12 +297,14 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
                   data_options: str | None, refine_note: str | None = None) -> str:
     """The optimal mixture of ``law`` within the fitted range, beside the mean training mixture, with what
     ``mixlaw optimize`` says of it and the command that refines it (or why there is none)."""
+    at = _scale_of_optimum(law, train)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
             obj = objective if len(names) > 1 else names[0]
             opt = optimize_mixture(law, objective=obj, natural=train.weights.mean(axis=0),
-                                   within_fitted_range=True, maximize=maximize, runs=train.weights)
+                                   within_fitted_range=True, maximize=maximize, runs=train.weights,
+                                   **{k: v for k, v in at.items() if v is not None})
         # Where the reference came from, as optimize says it: the page's block read "natural mixture (given)"
         # under a heading that called it the mean training mixture.
         opt.natural_source = "mean of the runs"
@@ -311,13 +313,14 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
         # gave neither its distance to the runs nor the best run's measured loss.
         opt.runs_spacing_l1 = run_spacing_l1(train.weights)
         opt.line_unit = row_unit(train.path)
+        nearest_run_at_scale(opt, train, train.weights, at)
         if opt.nearest_run is not None:
             opt.nearest_run_name = str(train.runs[opt.nearest_run])
             opt.nearest_run_line = train.source_line(opt.nearest_run)
-        opt.best_run = best_measured_run(train, names, obj, maximize, law)
+        opt.best_run = best_measured_run(train, names, obj, maximize, law, at=at)
         # The page's notes suggest --trust-radius / --bootstrap: name the command that takes them, for this
         # law, data and objective ('mixlaw report --trust-radius' is "No such option").
-        opt.refine_with = _optimize_command(train, names, best, objective, maximize, random_state, data_options)
+        opt.refine_with = _optimize_command(train, names, best, objective, maximize, random_state, data_options, at)
         if len(names) == 1:  # the leaderboard's RMSE is the error on this objective (pooled over evals if more)
             opt.law_error = {"rmse": float(rmse), "source": f"held-out split {split0!r}"}
     except MixlawError as err:
@@ -329,18 +332,41 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
     ax.bar(x + 0.2, [opt.weights[d] for d in doms], 0.4, label=f"optimum ({_label(best)})")
     ax.set_xticks(x, [_label(d) for d in doms], rotation=90, fontsize=7)
     ax.legend(fontsize=8)
+    words = scale_words(at)
+    flags = " / ".join(f"<code>--{k}</code>" for k, v in at.items() if v is not None)
+    spans = " and ".join(f"{what} ({np.nanmin(col):.4g} to {np.nanmax(col):.4g})" for what, col, v in
+                         (("model sizes", train.model_params, at["params"]), ("token counts", train.tokens,
+                                                                             at["tokens"])) if v is not None)
+    scale = (f" It takes the scale as an input and was fitted across the runs' {spans}: this is its optimum at "
+             f"the largest, {html.escape(words)} (another scale: {flags} in the command below)." if words else "")
+    at_words = f", at {html.escape(words)}" if words else ""
     return (f"<h2>Optimal mixture ({html.escape(best)}, objective {html.escape(opt.objective_name)}, "
-            f"{'maximised, ' if maximize else ''}within the fitted range)</h2><p>predicted "
+            f"{'maximised, ' if maximize else ''}within the fitted range{at_words})</h2><p>predicted "
             f"{opt.objective:.4f} vs {opt.natural_objective:.4f} for the mean training mixture. The law is "
-            f"{why}. Bounds, a trust radius or bootstrap intervals for it: <code>{html.escape(opt.refine_with)}</code> "
+            f"{why}.{scale} Bounds, a trust radius or bootstrap intervals for it: "
+            f"<code>{html.escape(opt.refine_with)}</code> "
             "with <code>--bounds</code>, <code>--trust-radius</code> or <code>--bootstrap</code>"
             + (f" ({html.escape(refine_note)})" if refine_note else "") + ".</p>"
             + _svg(fig) + "<pre>" + html.escape(str(opt)) + "</pre>")
 
 
+def _scale_of_optimum(law: Any, train: Any) -> dict[str, float | None]:
+    """The scale the page's optimum is read at (``{"params": N, "tokens": D}``, None for either not needed): for a
+    law that takes the model size or token count as an input and was fitted across several, the largest of the
+    fitting runs', the scale a mixture is chosen for; its optimum depends on one, and the page said only "not
+    available: ... give the scale to optimise at (mixlaw optimize --tokens ...)" (AutoScale's DDO runs, bimix)."""
+    at: dict[str, float | None] = {"params": None, "tokens": None}
+    for key, uses, col in (("params", law.uses_model_params, train.model_params),
+                           ("tokens", law.uses_tokens, train.tokens)):
+        v = None if col is None else np.asarray(col, dtype=float)
+        if uses and v is not None and np.isfinite(v).any() and np.nanmin(v) != np.nanmax(v):
+            at[key] = float(np.nanmax(v))
+    return at
+
+
 def _optimize_command(train: Any, names: list[str], law: str, objective: str | Mapping[str, float], maximize: bool,
-                      seed: int, data_options: str | None) -> str:
-    """The ``mixlaw optimize`` command line of the page's optimum: its runs, law, eval sets and objective."""
+                      seed: int, data_options: str | None, at: Mapping[str, float | None] | None = None) -> str:
+    """The ``mixlaw optimize`` command line of the page's optimum: its runs, law, eval sets, objective and scale."""
     data = data_options or f"--runs {shlex.quote(train.path or 'RUNS')}"
     parts = ["mixlaw optimize", data, f"--law {shlex.quote(law)}"]
     if list(names) != list(train.evals):
@@ -356,6 +382,7 @@ def _optimize_command(train: Any, names: list[str], law: str, objective: str | M
         parts.append("--maximize")
     if seed:
         parts.append(f"--seed {seed}")
+    parts += [f"--{k} {v:.6g}" for k, v in (at or {}).items() if v is not None]
     return " ".join(parts)
 
 
