@@ -127,3 +127,15 @@ def test_final_step_runs_that_end_early_are_named_when_the_command_fails(capsys,
     flat = " ".join(err.split())
     assert "--final-step: 1 run(s) end before the others of their size" in flat, err
     assert flat.index("end before the others") < flat.index("error:")
+
+
+def test_final_step_on_one_row_per_run_says_no_run_ends_early(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # One row per run, its token count set by its design (AutoScale's runs, no checkpoints): --final-step warned that
+    # 20 runs "end before the others of their size", of curves the table does not have.
+    from token_sweep import token_sweep
+
+    path = tmp_path / "runs.csv"
+    token_sweep(seed=3).to_csv(path, index=False)
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "linear", "--target", "web", "--final-step")
+    assert code == 0, err
+    assert "end before" not in err, err
