@@ -35,6 +35,7 @@ from ..errors import (
 )
 from ..fit import Param, Params
 from ..fit_report import FitReport, method_of
+from ..metrics import chance_spearman
 from .base import FitContext, MixingLaw, available_laws, get_law, law_from_dict, register
 from .cv_table import SUMMARY_PARAMS
 from .selection import (
@@ -528,6 +529,28 @@ class AutoLaw(MetaLaw):
         self.choice_ = dict(choice)
         self.members_ = members
         self._set_params_from_members()
+        self._warn_within_chance(table)
+
+    def _warn_within_chance(self, table: Any) -> None:
+        """Say when a law was chosen at an out-of-fold Spearman above 0 (auto's bar) but below what chance reaches
+        at its runs (optimize's, :func:`~mixlaw.metrics.chance_spearman`): on 15 of AutoScale's runs, whose
+        mixtures barely move the loss, auto chose ye-exp[direct] at Spearman 0.065 and R² -19 (its predictions
+        far worse than the runs' mean) without a word, where optimize's note calls that no better than chance."""
+        weak = table.within_chance()
+        if not weak:
+            return
+        said = []
+        for t, r in list(weak.items())[:3]:
+            n = table.n_runs_of.get(t, table.n_runs)
+            r2 = r.metrics.get("r2", np.nan)
+            worse = (f", R² {r2:.3g}: further off than the runs' mean loss" if np.isfinite(r2) and r2 < 0 else "")
+            said.append(f"{r.name} for {t!r} at an out-of-fold Spearman of {r.metrics['spearman']:.3f} (chance "
+                        f"reaches {chance_spearman(n):.2f} at {n} runs{worse})")
+        more = f" and {len(weak) - 3} more" if len(weak) > 3 else ""
+        warnings.warn(f"law {self.key!r} chose {'; '.join(said)}{more}: a Spearman within 2 standard errors of "
+                      "chance does not show that any candidate ranks these mixtures better than chance, so its "
+                      "optimum may be no better than any run; add runs, or try another eval set",
+                      DataWarning, stacklevel=user_stacklevel(4))
 
     def _merge_parts(self, parts: Sequence[tuple[int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
         super()._merge_parts(parts, W, ctx)

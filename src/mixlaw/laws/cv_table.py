@@ -21,6 +21,7 @@ from scipy import stats
 
 from .._console import column_width, label_column, pad, repr_as_text
 from ..errors import InputError
+from ..metrics import chance_spearman
 
 OBJECTIVE = "objective"
 #: Above this many eval sets a CV table's text is :meth:`CVTable.summary` (per law across eval sets, one line per
@@ -148,6 +149,16 @@ class CVTable:
         ensemble on too few runs predicts a constant: Spearman 0)."""
         return [r for r in self.rows if r.target == target and r.error is None and np.isfinite(r.metrics["score"])
                 and r.metrics["spearman"] > 0]
+
+    def within_chance(self) -> dict[str, CVRow]:
+        """The chosen rows whose out-of-fold Spearman is above 0 (so eligible: :meth:`ok`) but below what chance
+        reaches at their runs (:func:`~mixlaw.metrics.chance_spearman`), by eval set."""
+        out = {}
+        for t, name in self.chosen.items():
+            row = next((r for r in self.rows if r.target == t and r.name == name and r.error is None), None)
+            if row is not None and row.metrics["spearman"] < chance_spearman(self.n_runs_of.get(t, self.n_runs)):
+                out[t] = row
+        return out
 
     def best(self, target: str) -> CVRow:
         """The lowest-score row on ``target`` (ties, to :data:`TIE_DECIMALS` decimals: the fewer parameters, then
@@ -344,6 +355,11 @@ class CVTable:
             eligible = {id(r) for r in self.ok(t)}
             for r in rows:
                 mark = " *" if self.chosen.get(t) == r.name else ""
+                n_t = self.n_runs_of.get(t, self.n_runs)
+                if mark and r.error is None and r.metrics["spearman"] < chance_spearman(n_t):
+                    # Chosen above 0 but where chance reaches (optimize's rule): ye-exp at 0.065 on 15 runs read as
+                    # a law that ranks the runs.
+                    mark += f"  (within chance: below {chance_spearman(n_t):.2f} at {n_t} runs)"
                 if not r.error and id(r) not in eligible and not mark:  # per_target=False chooses by mean score
                     # A row atop the table (lowest S) yet never chosen read as a wrong choice: on 6 trainer runs
                     # lightgbm's constant-ish out-of-fold predictions scored S 2.53 at spearman -0.75, bimix 17.4.

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._console import label_column, pad, repr_as_text
 from ..laws.selection import CVTable
+from ..metrics import chance_spearman
 from .objective import loss_decimals, objective_text
 from .steps import StepsToMatch
 
@@ -408,11 +409,11 @@ class OptimumResult:
                 lines.append("    note: the optimum lies beyond every held-out run: read that RMSE as a floor "
                              "on its error, not an estimate; train the optimum's mixture (or one between it and "
                              "your runs) to measure it")
-        if rho is not None and n is not None and n > 2 and rho < 2 / np.sqrt(n - 1):
+        if rho is not None and n is not None and n > 2 and rho < chance_spearman(n):
             # Said because auto chose lightgbm for Olmix's update-5 swarm's arc_challenge at an out-of-fold
             # Spearman of 0.07 (64 runs; chance spreads it by 1/sqrt(63) = 0.13) and printed a 2.07 % improvement
             # with no word that its ranking of mixtures is indistinguishable from chance.
-            lines.append(f"    note: a Spearman below {2 / np.sqrt(n - 1):.2f} (2 standard errors of chance at {n} "
+            lines.append(f"    note: a Spearman below {chance_spearman(n):.2f} (2 standard errors of chance at {n} "
                          "runs) does not show that the law ranks mixtures better than chance: its optimum may "
                          "be no better than any run; try another eval set, or add runs")
         if "objective" not in iv and self.improvement < err:
