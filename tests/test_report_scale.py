@@ -108,5 +108,6 @@ def test_report_optimises_a_law_across_token_counts_at_the_largest(tmp_path, cap
     assert "not available" not in page
     assert "within the fitted range, at 4e+08 tokens)" in page and "the largest, 4e+08 tokens" in page
     assert "--target web --tokens 4e+08</code>" in page
+    assert "[[Optimal mixture]]  law=bimix  tokens=4e+08  objective=loss of web" in page  # as optimize's header
     best = page.split("best run (measured) = ")[1].split("'")[1]
     assert frame.set_index("run").loc[best, "tokens"] == 4e8

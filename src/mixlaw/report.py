@@ -314,6 +314,7 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
         opt.runs_spacing_l1 = run_spacing_l1(train.weights)
         opt.line_unit = row_unit(train.path)
         nearest_run_at_scale(opt, train, train.weights, at)
+        opt.scale = {k: v for k, v in at.items() if v is not None} or None  # its header names it, as optimize's
         if opt.nearest_run is not None:
             opt.nearest_run_name = str(train.runs[opt.nearest_run])
             opt.nearest_run_line = train.source_line(opt.nearest_run)
