@@ -123,3 +123,22 @@ def test_seeds_of_a_recipe_without_a_run_column_are_said_to_share_the_run(tmp_pa
     seeds.assign(run=seeds["recipe"] + "-s" + seeds["seed"].astype(str)).to_csv(losses, index=False)
     table = read_runs_mapped(losses, None, mixtures=recipes, on="recipe")
     assert table.frame["run"].nunique() == 6 and len(table) == 72
+
+
+def test_a_run_column_mapped_by_columns_is_the_key_of_the_join(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                               ) -> None:
+    # Found importing Meiqwq's eval.jsonl (pivoted: 'index' and one loss column per eval) against the run table of
+    # RegMix's 1B pair: with --columns run=index the join still looked for a column 'run' in the losses, "no key
+    # column 'run' to join the mixtures on (--on); columns: index, ...", though the map names the losses' run.
+    losses, recipes, wide = _sweep(tmp_path)
+    frame = pd.read_csv(losses).rename(columns={"recipe": "name"})
+    frame.to_csv(losses, index=False)
+    pd.read_csv(recipes).rename(columns={"recipe": "run"}).to_csv(recipes, index=False)
+    want = read_runs(wide)
+    got = read_runs_mapped(losses, "run=name, params=params, step=step, loss:*=loss:*", mixtures=recipes)
+    _same(got.frame, want.frame)
+    out = tmp_path / "runs.csv"
+    code, _, err = run_cli(capsys, "runs", "import", str(losses), "--mixtures-table", str(recipes),
+                           "--columns", "run=name,params=params,step=step,loss:*=loss:*", "--out", str(out))
+    assert code == 0, err
+    _same(read_runs(out).frame, want.frame)

@@ -390,7 +390,10 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
         if any(t.startswith(WEIGHT_PREFIX) for t in mapping):
             raise InputError(f"--columns maps mixture columns ({', '.join(t for t in mapping if t.startswith('w:'))})"
                              f" and --mixtures-table gives them: give one")
-        df = join_mixtures(df, lines, p, mixtures, on, weight_tol=weight_tol)
+        # The losses' key may be a column the map names as 'on' (--columns run=index, --on run by default).
+        key = mapping.get(on) if on not in df.columns and isinstance(mapping.get(on), str) else None
+        df = join_mixtures(df, lines, p, mixtures, on, weight_tol=weight_tol,
+                           key=key if key in df.columns else None)
         if "run" not in df.columns and "run" not in mapping:
             df.insert(0, "run", df[on].astype(str))  # the recipe is the run; its size and step tell its rows apart
             # Seeds of one recipe (DataDecide has 3) then share a run, and the conflict named 'run dolma', a run
@@ -460,9 +463,10 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
 
 
 def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str], mixtures: str | os.PathLike[str],
-                  on: str, *, weight_tol: float = WEIGHT_TOL) -> pd.DataFrame:
+                  on: str, *, weight_tol: float = WEIGHT_TOL, key: str | None = None) -> pd.DataFrame:
     """``losses`` (read from ``path``, each row's editor line in ``lines``) with the ``w:<domain>`` columns of
-    the ``mixtures`` table's row whose ``on`` column holds the same key, after the key column.
+    the ``mixtures`` table's row whose ``on`` column holds the same key, after the key column. ``key`` names the
+    losses' own key column when it is not ``on`` (``--columns run=index``: the losses name their runs 'index').
 
     A DataDecide-style sweep records losses per (recipe, size, step) and each recipe's domain shares in a table
     of its own. The mixtures are validated as a run table's weights are (numbers >= 0 summing to 1 within
@@ -485,6 +489,13 @@ def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str]
     """
     mp, lp = Path(mixtures), str(path)
     mix, mlines = _read_any(mp, text_columns=[on])
+    if key is not None and key != on:
+        # Joined under the mixtures' name for the key, then given back the losses' own name (which the map reads).
+        if on in losses.columns:
+            raise DataError(f"the table has a column {on!r} besides {key!r}, which --columns maps to {on!r}: "
+                            "drop or rename one", path=lp, column=on)
+        return join_mixtures(losses.rename(columns={key: on}), lines, path, mixtures, on,
+                             weight_tol=weight_tol).rename(columns={on: key})
     lines = np.asarray(lines)
     own = [str(c) for c in losses.columns if str(c).startswith(WEIGHT_PREFIX)]
     if own:
