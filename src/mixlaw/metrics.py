@@ -82,6 +82,13 @@ def chance_spearman(n: int) -> float:
     return 2.0 / float(np.sqrt(n - 1)) if n > 2 else float("nan")
 
 
+def within_chance(rho: float, n: int) -> bool:
+    """Whether an out-of-fold Spearman ``rho`` at ``n`` runs is below :func:`chance_spearman` (False under 3 runs).
+    1e-9 of slack: a perfect ranking scored 0.9999999999999999 (Ye's 2Mix at 160M, 5 runs, where the bar is
+    2/sqrt(4) = 1) was printed as Spearman 1.000 and still fell below the bar."""
+    return n > 2 and rho < chance_spearman(n) - 1e-9
+
+
 def spearman(y_true: Any, y_pred: Any) -> float:
     """Spearman rank correlation per eval column, averaged over columns."""
     y, p = _pair(y_true, y_pred)

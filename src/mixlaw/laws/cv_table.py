@@ -21,7 +21,7 @@ from scipy import stats
 
 from .._console import column_width, label_column, pad, repr_as_text
 from ..errors import InputError
-from ..metrics import chance_spearman
+from ..metrics import chance_spearman, within_chance
 
 OBJECTIVE = "objective"
 #: Above this many eval sets a CV table's text is :meth:`CVTable.summary` (per law across eval sets, one line per
@@ -156,7 +156,7 @@ class CVTable:
         out = {}
         for t, name in self.chosen.items():
             row = next((r for r in self.rows if r.target == t and r.name == name and r.error is None), None)
-            if row is not None and row.metrics["spearman"] < chance_spearman(self.n_runs_of.get(t, self.n_runs)):
+            if row is not None and within_chance(row.metrics["spearman"], self.n_runs_of.get(t, self.n_runs)):
                 out[t] = row
         return out
 
@@ -356,7 +356,7 @@ class CVTable:
             for r in rows:
                 mark = " *" if self.chosen.get(t) == r.name else ""
                 n_t = self.n_runs_of.get(t, self.n_runs)
-                if mark and r.error is None and r.metrics["spearman"] < chance_spearman(n_t):
+                if mark and r.error is None and within_chance(r.metrics["spearman"], n_t):
                     # Chosen above 0 but where chance reaches (optimize's rule): ye-exp at 0.065 on 15 runs read as
                     # a law that ranks the runs.
                     mark += f"  (within chance: below {chance_spearman(n_t):.2f} at {n_t} runs)"

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._console import label_column, pad, repr_as_text
 from ..laws.selection import CVTable
-from ..metrics import chance_spearman
+from ..metrics import chance_spearman, within_chance
 from .objective import loss_decimals, objective_text
 from .steps import StepsToMatch
 
@@ -409,7 +409,7 @@ class OptimumResult:
                 lines.append("    note: the optimum lies beyond every held-out run: read that RMSE as a floor "
                              "on its error, not an estimate; train the optimum's mixture (or one between it and "
                              "your runs) to measure it")
-        if rho is not None and n is not None and n > 2 and rho < chance_spearman(n):
+        if rho is not None and n is not None and within_chance(rho, n):
             # Said because auto chose lightgbm for Olmix's update-5 swarm's arc_challenge at an out-of-fold
             # Spearman of 0.07 (64 runs; chance spreads it by 1/sqrt(63) = 0.13) and printed a 2.07 % improvement
             # with no word that its ranking of mixtures is indistinguishable from chance.
