@@ -51,10 +51,10 @@ def _radius_solve(ev: _LawEval, scalar: Callable[[np.ndarray], float], name: str
     convex objective) the other reachable balls follow by branch and bound: in increasing order of
     :func:`_ball_bounds`, each solved until the next bound is no lower than the best found (less
     :data:`BOUND_TOL`), so the best is the minimum over the whole union; ``balls`` receives how many were solved.
-A ball past Ye's exponent cap (:func:`_cap_safe`: not convex there, so one start may stop at a local minimum) is
-solved from its anchor and from each of ``optima`` (the non-convex multistart's distinct optima, which left the
-radius) pulled toward the anchor into the ball (:func:`_into_ball`); the others from their anchor alone. Returns
-every start's (free weights, objective) and how many converged.
+    A ball past Ye's exponent cap (:func:`_cap_safe`: not convex there, so one start may stop at a local minimum) is
+    solved from its anchor and from each of ``optima`` (the non-convex multistart's distinct optima, which left the
+    radius) pulled toward the anchor into the ball (:func:`_into_ball`); the others from their anchor alone. Returns
+    every start's (free weights, objective) and how many converged.
 
     The ball :math:`\\sum_j |r_j - w_{aj}| \\le \\rho` is written exactly, with one slack per free weight:
     :math:`t_j \\ge \\pm(r_j - w_{aj})`, :math:`\\sum_j t_j \\le \\rho` (linear, so SLSQP keeps it to rounding).
@@ -192,6 +192,7 @@ def _best_found(xs: list[np.ndarray], objs: list[float]) -> tuple[float, np.ndar
     f = np.where(np.isfinite(objs), objs, np.inf)
     return float(np.min(f)), xs[int(np.argmin(f))]
 
+
 def _linear_bounds(ev: _LawEval, s: np.ndarray | None, free: _Free, P: np.ndarray, l1: np.ndarray,
                    safe: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
     """Lower bounds of the objective on the balls around the free weights ``P`` (L1 ``l1``) from its linearisation at
@@ -217,14 +218,9 @@ def _monotone_bounds(ev: _LawEval, s: np.ndarray | None, name: str, free: _Free,
     reaching past the cap (:func:`_cap_safe`) is pruned by these alone. -inf for other laws."""
     if not ev.analytic:
         return np.full(len(P), -np.inf)
-    Lmin = np.empty((len(P), ev.K))
-    for i in range(ev.K):
-        t = ev.T[i]
-        z = float(t @ free.full(np.zeros(free.F.size))) + P @ t[free.F] + _linear_min(
-            np.broadcast_to(t[free.F], P.shape), P, free.lo, free.hi, np.asarray(l1, dtype=float))
-        Lmin[:, i] = z
+    zlo, _ = _exponent_range(ev, free, P, l1)
     with np.errstate(over="ignore", invalid="ignore"):
-        L = ev.c + np.exp(ev.log_k + ev._capped(Lmin)[0])
+        L = ev.c + np.exp(ev.log_k + ev._capped(zlo)[0])
         out = L @ s if s is not None else L.max(axis=1) if name == "max" else np.full(len(P), -np.inf)
     return np.where(np.isfinite(out), out, -np.inf)
 
@@ -243,13 +239,7 @@ def _pulled_bounds(ev: _LawEval, s: np.ndarray | None, name: str, free: _Free, P
     if not ev.analytic or (s is None and name != "max"):
         return np.full(n, -np.inf)
     F, lo, hi, l1 = free.F, free.lo, free.hi, np.asarray(l1, dtype=float)
-    base = ev.T @ free.full(np.zeros(F.size))  # (K,) the fixed weights' part of each exponent
-    zlo, zhi = np.empty((n, ev.K)), np.empty((n, ev.K))
-    for i in range(ev.K):
-        tF = np.broadcast_to(ev.T[i, F], P.shape)
-        mid = base[i] + P @ ev.T[i, F]
-        zlo[:, i] = mid + _linear_min(tF, P, lo, hi, l1)
-        zhi[:, i] = mid - _linear_min(-tF, P, lo, hi, l1)
+    zlo, zhi = _exponent_range(ev, free, P, l1)
     convex = zhi <= ev.z_max + Z_CONVEX  # (n, K); all True without a cap
     with np.errstate(over="ignore", invalid="ignore"):
         Lmin = ev.c + np.exp(ev.log_k + ev._capped(zlo)[0])
@@ -272,16 +262,25 @@ def _cap_safe(ev: _LawEval, free: _Free, P: np.ndarray, l1: np.ndarray) -> np.nd
     (:meth:`_LawEval.convex_on`) on the feasible mixtures within L1 ``l1[b]`` of the free weights ``P[b]``: its
     maximum there is :math:`t_i^\top p_b` less :func:`_linear_min` of :math:`-t_i` (exact). All True for laws
     without the cap."""
-    ok = np.ones(len(P), dtype=bool)
     if not ev.analytic or not np.isfinite(ev.z_max).any():
-        return ok
+        return np.ones(len(P), dtype=bool)
+    return np.all(_exponent_range(ev, free, P, l1)[1] <= ev.z_max + Z_CONVEX, axis=1)
+
+
+def _exponent_range(ev: _LawEval, free: _Free, P: np.ndarray, l1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per row b and eval i, the smallest and largest of Ye's exponent :math:`t_i^\top r` over the feasible
+    mixtures within L1 ``l1[b]`` of the free weights ``P[b]``: :math:`t_i^\top p_b` plus :func:`_linear_min` of
+    :math:`t_i`, less that of :math:`-t_i` (exact); (B, K) each. The fixed weights' part is a constant. One helper
+    for :func:`_cap_safe`, :func:`_monotone_bounds` and :func:`_pulled_bounds`."""
+    F, l1 = free.F, np.asarray(l1, dtype=float)
+    base = ev.T @ free.full(np.zeros(F.size))  # (K,) the fixed weights' part of each exponent
+    zlo, zhi = np.empty((len(P), ev.K)), np.empty((len(P), ev.K))
     for i in range(ev.K):
-        t = ev.T[i]
-        base = float(t @ free.full(np.zeros(free.F.size)))  # the fixed weights' part
-        tF = np.broadcast_to(t[free.F], P.shape)
-        top = base + P @ t[free.F] - _linear_min(-tF, P, free.lo, free.hi, np.asarray(l1, dtype=float))
-        ok &= top <= ev.z_max[i] + Z_CONVEX
-    return ok
+        tF = np.broadcast_to(ev.T[i, F], P.shape)
+        mid = base[i] + P @ ev.T[i, F]
+        zlo[:, i] = mid + _linear_min(tF, P, free.lo, free.hi, l1)
+        zhi[:, i] = mid - _linear_min(-tF, P, free.lo, free.hi, l1)
+    return zlo, zhi
 
 
 def _cut(ev: _LawEval, s: np.ndarray | None, free: _Free, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
