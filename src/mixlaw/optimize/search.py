@@ -240,8 +240,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     exponent pass that (:meth:`_LawEval.convex_on`: usually ``within_fitted_range=False``), the law is treated as not
     known to be convex (16 starts): one start stopped at a local minimum 18 % above the global one (cap32). With a
     trust radius the branch and bound bounds such a ball by each loss at its smallest exponent there (Ye's loss
-    rises with it) and solves it from its anchor and from the starts' distinct optima pulled into it, and the
-    optimum is global again when no reachable ball passes it.
+    rises with it) and by the tangents of the evals whose exponent stays in its convex part there, and solves it
+    from its anchor and from the starts' distinct optima pulled into it, and the optimum is global again when no
+    reachable ball passes it.
 
     Maximising a convex objective is not a convex problem, so ``maximize`` always uses the multistart (its
     optimum, for Ye's law, lies on a vertex of the feasible set).
