@@ -117,24 +117,44 @@ def test_eval_map_uses_the_single_domain_law():
     assert law.composition() == {}
 
 
-def test_cli_eval_map(tmp_path, capsys):
-    import json
-
+def _eval_runs(tmp_path, evals: list[str], doms: list[str] = DOMS):
+    """60 runs over ``doms`` with one loss per name in ``evals``, all driven by the second domain's share."""
     import pandas as pd
 
-    from mixlaw.cli import main
-
     W = _mixtures(60, 5)
-    frame = pd.DataFrame({f"w:{d}": W[:, j] for j, d in enumerate(DOMS)})
+    frame = pd.DataFrame({f"w:{d}": W[:, j] for j, d in enumerate(doms)})
     frame.insert(0, "run", [f"r{i}" for i in range(len(W))])
-    frame["loss:val_b"] = 3.0 * (W[:, 1] + 0.01) ** -0.1
+    for i, e in enumerate(evals):
+        frame[f"loss:{e}"] = (1.0 + 0.01 * i) * 3.0 * (W[:, 1] + 0.01) ** -0.1
     path = tmp_path / "runs.csv"
     frame.to_csv(path, index=False)
+    return path
+
+
+def _fit_bimix(path, capsys, *argv: str) -> list[str]:
+    """``mixlaw fit --law bimix`` on ``path``: the fitted parameters' names (exit 0 asserted)."""
+    from mixlaw.cli import main
+
     with pytest.raises(SystemExit) as exc:
-        main(["fit", "--runs", str(path), "--law", "bimix", "--eval-map", "val_b=b", "--json"])
-    assert exc.value.code == 0
+        main(["fit", "--runs", str(path), "--law", "bimix", *argv, "--json"])
+    assert exc.value.code == 0, capsys.readouterr().err
     params = json.loads(capsys.readouterr().out)["report"]["params"]
-    names = [p["name"] for p in params] if isinstance(params, list) else list(params)
+    return [p["name"] for p in params] if isinstance(params, list) else list(params)
+
+
+def _refused(path, capsys, *argv: str) -> str:
+    """``mixlaw fit`` on ``path`` refused with exit 2: its stderr."""
+    from mixlaw.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--runs", str(path), *argv])
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_cli_eval_map(tmp_path, capsys):
+    path = _eval_runs(tmp_path, ["val_b"])
+    names = _fit_bimix(path, capsys, "--eval-map", "val_b=b")
     assert "val_b.alpha" in names and not any("log_w_" in n for n in names)
     for argv, msg in ((["--law", "ye-exp", "--eval-map", "val_b=b"], "--eval-map applies to laws that match"),
                       (["--eval-map", "val_b=b"], "'stack' does not (stack is the default law: pass --law with one "
@@ -144,47 +164,24 @@ def test_cli_eval_map(tmp_path, capsys):
                       # a mistyped eval name fitted val_b by implicit aggregation and exited 0
                       (["--law", "bimix", "--eval-map", "val_bb=b"], "--eval-map names 'val_bb', not an eval set "
                                                                      "of the table")):
-        with pytest.raises(SystemExit) as exc:
-            main(["fit", "--runs", str(path), *argv])
-        assert exc.value.code == 2
-        assert msg in capsys.readouterr().err
+        assert msg in _refused(path, capsys, *argv)
 
 
 def test_cli_eval_map_of_an_eval_name_with_an_equals_sign(tmp_path, capsys):
     # loss:acc=b (an eval named 'acc=b'): '--eval-map acc=b=b' was split at the first '=', eval 'acc' to domain
     # 'b=b', and refused "eval_map sends {'acc': 'b=b'} to no training domain"; no spelling could name it. The
     # split is where a training domain follows; a line naming both readings where two do.
-    import pandas as pd
-
-    from mixlaw.cli import main
-
-    W = _mixtures(60, 5)
-    frame = pd.DataFrame({f"w:{d}": W[:, j] for j, d in enumerate(DOMS)})
-    frame.insert(0, "run", [f"r{i}" for i in range(len(W))])
-    frame["loss:acc=b"] = 3.0 * (W[:, 1] + 0.01) ** -0.1
-    path = tmp_path / "runs.csv"
-    frame.to_csv(path, index=False)
-    with pytest.raises(SystemExit) as exc:
-        main(["fit", "--runs", str(path), "--law", "bimix", "--eval-map", "acc=b=b", "--json"])
-    assert exc.value.code == 0, capsys.readouterr().err
-    names = list(json.loads(capsys.readouterr().out)["report"]["params"])
+    names = _fit_bimix(_eval_runs(tmp_path, ["acc=b"]), capsys, "--eval-map", "acc=b=b")
     assert "acc=b.alpha" in names and not any("log_w_" in n for n in names)  # matched, not implicit
-    frame = frame.rename(columns={"w:d": "w:b=c"})  # 'acc=b=c' now reads as acc=b -> c or as acc -> b=c ...
-    frame["loss:acc"] = 1.01 * frame["loss:acc=b"]  # ... each naming an eval set of the table
-    frame.to_csv(path, index=False)
-    with pytest.raises(SystemExit) as exc:
-        main(["fit", "--runs", str(path), "--law", "bimix", "--eval-map", "acc=b=c"])
-    assert exc.value.code == 2
+    # 'acc=b=c' now reads as acc=b -> c or as acc -> b=c, each naming an eval set of the table
+    path = _eval_runs(tmp_path, ["acc=b", "acc"], doms=["a", "b", "c", "b=c", "e", "f"])
     assert ("--eval-map 'acc=b=c' reads two ways, as eval 'acc' = domain 'b=c' or eval 'acc=b' = domain 'c'"
-            in capsys.readouterr().err)
+            in _refused(path, capsys, "--law", "bimix", "--eval-map", "acc=b=c"))
 
 
 def test_cli_eval_map_of_two_domain_readings_takes_the_one_naming_an_eval(tmp_path, capsys):
     # domains 'b=c' and 'c', one eval 'acc': 'acc=b=c' was refused as reading two ways ("rename one of the
     # columns"), though the table has no eval 'acc=b'; the reading that names an eval set is the one.
-    import pandas as pd
-
-    from mixlaw.cli import main
     from mixlaw.cli._common import parse_eval_map
 
     doms = ["a", "b=c", "c", "d", "e", "f"]
@@ -192,16 +189,7 @@ def test_cli_eval_map_of_two_domain_readings_takes_the_one_naming_an_eval(tmp_pa
     assert parse_eval_map(["acc=b=c"], doms, ["acc=b"]) == {"acc=b": "c"}
     with pytest.raises(InputError, match="reads two ways"):  # both readings name an eval set: still refused
         parse_eval_map(["acc=b=c"], doms, ["acc", "acc=b"])
-    W = _mixtures(60, 5)
-    frame = pd.DataFrame({f"w:{d}": W[:, j] for j, d in enumerate(doms)})
-    frame.insert(0, "run", [f"r{i}" for i in range(len(W))])
-    frame["loss:acc"] = 3.0 * (W[:, 1] + 0.01) ** -0.1
-    path = tmp_path / "runs.csv"
-    frame.to_csv(path, index=False)
-    with pytest.raises(SystemExit) as exc:
-        main(["fit", "--runs", str(path), "--law", "bimix", "--eval-map", "acc=b=c", "--json"])
-    assert exc.value.code == 0, capsys.readouterr().err
-    names = list(json.loads(capsys.readouterr().out)["report"]["params"])
+    names = _fit_bimix(_eval_runs(tmp_path, ["acc"], doms=doms), capsys, "--eval-map", "acc=b=c")
     assert "acc.alpha" in names and not any("log_w_" in n for n in names)  # matched, not implicit
 
 
