@@ -139,3 +139,20 @@ def test_final_step_on_one_row_per_run_says_no_run_ends_early(capsys, tmp_path) 
     code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "linear", "--target", "web", "--final-step")
     assert code == 0, err
     assert "end before" not in err, err
+
+
+def test_final_step_on_one_row_per_run_with_steps_names_a_run_that_ends_early(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # review33d: a sweep's last checkpoints exported one row per run, with their step; one run crashed at an earlier
+    # step. Its step says it ended early (unlike AutoScale's token counts, set by design), yet after the check was
+    # limited to tables with curves, --final-step said nothing of it.
+    import pandas as pd
+
+    path, first = _one_run_cut_short(tmp_path, n_mix=10)
+    frame = pd.read_csv(path)
+    frame = frame[frame["params"] == frame["params"].max()]
+    last = frame.loc[frame.groupby("run")["step"].idxmax()]  # one row per run: its last checkpoint
+    last.to_csv(path, index=False)
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--target", "web", "--final-step")
+    assert code == 0, err
+    assert f"--final-step: 1 run(s) end before the others of their size, so their last checkpoint is an earlier " \
+           f"one: {first!r} (step {STEPS[1]:g} of {STEPS[-1]:g})" in " ".join(err.split()), err

@@ -101,10 +101,13 @@ def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> 
             # loss at an earlier checkpoint than the others of its size: the scale warning that followed told
             # the user to add --final-step, which they had.
             full = last.groupby(level="size").transform("max")
-            # Only where the table has curves (a run with more than one checkpoint): one row per run whose token
-            # counts differ by design (AutoScale's runs, each trained on its mixture's own tokens) has no checkpoint
-            # to end at, and 8 of its 15 runs were said to "end before the others of their size".
-            short = last[last < full] if (curves.size() > 1).any() else last.iloc[:0]
+            # Only where the table has steps or curves (a run with more than one checkpoint): one row per run whose
+            # token counts differ by design (AutoScale's runs, each trained on its mixture's own tokens, no steps)
+            # has no checkpoint to end at, and 8 of its 15 runs were said to "end before the others of their size".
+            # A step is a checkpoint's: a run's one row at an earlier step than the others' (a sweep's last
+            # checkpoints exported one row per run, a crashed job) is still named.
+            checkpoints = table.steps is not None or (curves.size() > 1).any()
+            short = last[last < full] if checkpoints else last.iloc[:0]
             if len(short):
                 what = "step" if table.steps is not None else "tokens"
                 named = first_and_more([f"{r!r} ({what} {v:g} of {full[(r, n)]:g})" for (r, n), v in short.items()])
