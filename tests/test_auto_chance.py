@@ -51,3 +51,20 @@ def test_auto_says_nothing_of_a_choice_that_ranks_the_runs() -> None:
     assert row.metrics["spearman"] > chance_spearman(15)
     assert not any("chance" in s for s in said), said
     assert "within chance" not in str(law.cv_)
+
+
+def test_a_ragged_fit_says_its_choices_within_chance_once() -> None:
+    # review33d: an eval missing in some runs is cross-validated on the runs that have it (a group of its own), and
+    # each group's fit warned on its own: two warnings for one fit here, one per group of eval sets, however many.
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 14)
+    Y = np.column_stack([c + 0.1 * W[:, j] + 0.1 * rng.random(14) for j, c in enumerate((3.0, 2.0, 2.5))])
+    Y[:4, 1] = np.nan  # 'y' measured on 10 of the 14 runs
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        law = get_law("auto", candidates=["linear"]).fit(W, Y, domains=["a", "b", "c"], targets=["x", "y", "z"])
+    said = [str(w.message) for w in caught if "chance" in str(w.message)]
+    weak = law.cv_.within_chance()
+    assert sorted(weak) == ["x", "y", "z"]
+    assert len(said) == 1, said
+    assert "for 'x'" in said[0] and "for 'y'" in said[0] and "chance reaches 0.67 at 10 runs" in said[0], said

@@ -136,6 +136,7 @@ class MetaLaw(MixingLaw):
         for cols in groups.values():
             rows = have[:, cols[0]]
             sub = self.clone()
+            sub._part = True  # type: ignore[attr-defined]  # what it says of the whole fit is said once, merged
             sub_ctx = FitContext(ctx.domains, [ctx.targets[i] for i in cols],
                                  None if ctx.model_params is None else ctx.model_params[rows],
                                  None if ctx.tokens is None else ctx.tokens[rows], dict(ctx.extra))
@@ -529,7 +530,8 @@ class AutoLaw(MetaLaw):
         self.choice_ = dict(choice)
         self.members_ = members
         self._set_params_from_members()
-        self._warn_within_chance(table)
+        if not getattr(self, "_part", False):  # a ragged fit's group: said once for all, by _merge_parts
+            self._warn_within_chance(table)
 
     def _warn_within_chance(self, table: Any) -> None:
         """Say when a law was chosen at an out-of-fold Spearman above 0 (auto's bar) but below what chance reaches
@@ -557,6 +559,8 @@ class AutoLaw(MetaLaw):
         chosen = {t: c for _, sub in parts for t, c in sub.choice_.items()}  # type: ignore[attr-defined]
         self.choice_ = {t: chosen[t] for t in ctx.targets}
         self.cv_.chosen = dict(self.choice_)
+        # One warning for the fit: each group of eval sets measured on the same runs warned on its own.
+        self._warn_within_chance(self.cv_)
 
     def _predict(self, W: np.ndarray, ctx: FitContext) -> np.ndarray:
         if self._s is not None:
