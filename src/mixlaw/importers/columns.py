@@ -390,10 +390,11 @@ def read_runs_mapped(path: str | os.PathLike[str] | pd.DataFrame, columns: str |
         if any(t.startswith(WEIGHT_PREFIX) for t in mapping):
             raise InputError(f"--columns maps mixture columns ({', '.join(t for t in mapping if t.startswith('w:'))})"
                              f" and --mixtures-table gives them: give one")
-        # The losses' key may be a column the map names as 'on' (--columns run=index, --on run by default).
-        key = mapping.get(on) if on not in df.columns and isinstance(mapping.get(on), str) else None
+        # The losses' key may be a column the map names as 'on' (--columns run=index, --on run by default): the
+        # map's, as without --mixtures-table, even beside a column named 'on' that it leaves out.
+        key = mapping.get(on)
         df = join_mixtures(df, lines, p, mixtures, on, weight_tol=weight_tol,
-                           key=key if key in df.columns else None)
+                           key=key if isinstance(key, str) and key != on and key in df.columns else None)
         if "run" not in df.columns and "run" not in mapping:
             df.insert(0, "run", df[on].astype(str))  # the recipe is the run; its size and step tell its rows apart
             # Seeds of one recipe (DataDecide has 3) then share a run, and the conflict named 'run dolma', a run
@@ -490,12 +491,12 @@ def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str]
     mp, lp = Path(mixtures), str(path)
     mix, mlines = _read_any(mp, text_columns=[on])
     if key is not None and key != on:
-        # Joined under the mixtures' name for the key, then given back the losses' own name (which the map reads).
-        if on in losses.columns:
-            raise DataError(f"the table has a column {on!r} besides {key!r}, which --columns maps to {on!r}: "
-                            "drop or rename one", path=lp, column=on)
-        return join_mixtures(losses.rename(columns={key: on}), lines, path, mixtures, on,
-                             weight_tol=weight_tol).rename(columns={on: key})
+        # Joined under the mixtures' name for the key, then given back the losses' own name (which the map reads);
+        # a losses column of the key's name, which the map leaves out, is set aside meanwhile and kept as it was.
+        aside = f"\0{on}"
+        joined = join_mixtures(losses.rename(columns={on: aside}).rename(columns={key: on}), lines, path, mixtures,
+                               on, weight_tol=weight_tol)
+        return joined.rename(columns={on: key}).rename(columns={aside: on})
     lines = np.asarray(lines)
     own = [str(c) for c in losses.columns if str(c).startswith(WEIGHT_PREFIX)]
     if own:
