@@ -111,3 +111,26 @@ def test_report_optimises_a_law_across_token_counts_at_the_largest(tmp_path, cap
     assert "[[Optimal mixture]]  law=bimix  tokens=4e+08  objective=loss of web" in page  # as optimize's header
     best = page.split("best run (measured) = ")[1].split("'")[1]
     assert frame.set_index("run").loc[best, "tokens"] == 4e8
+
+
+def test_report_optimises_a_law_across_sizes_and_token_counts_at_a_measured_scale() -> None:
+    # review33d: auto (which takes both) on runs at (1e7 params, 1e8 / 4e8 tokens) and (4e7, 1e8) was optimised at
+    # 4e7 params and 4e8 tokens, the largest of each, a scale no run was measured at: the page had no best run and
+    # its nearest run was "of every scale". It is the largest size's, at its largest token count.
+    import numpy as np
+    import pandas as pd
+
+    from mixlaw.data import RunTable
+    from mixlaw.laws import get_law
+    from mixlaw.report import _scale_of_optimum
+
+    rng = np.random.default_rng(0)
+    scales = [(1e7, 4e8), (1e7, 1e8), (4e7, 1e8)] * 4
+    W = rng.dirichlet(np.ones(2), len(scales))
+    frame = pd.DataFrame({"run": [f"r{i}" for i in range(len(scales))], "w:web": W[:, 0], "w:code": W[:, 1],
+                          "params": [n for n, _ in scales], "tokens": [d for _, d in scales],
+                          "loss:web": 3 + rng.random(len(scales))})
+    train = RunTable(frame)
+    assert _scale_of_optimum(get_law("auto"), train) == {"params": 4e7, "tokens": 1e8}
+    assert _scale_of_optimum(get_law("bimix"), train) == {"params": None, "tokens": 4e8}  # takes the tokens alone
+    assert _scale_of_optimum(get_law("dz-eq1"), train) == {"params": 4e7, "tokens": None}

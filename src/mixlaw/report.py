@@ -339,7 +339,8 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
                          (("model sizes", train.model_params, at["params"]), ("token counts", train.tokens,
                                                                              at["tokens"])) if v is not None)
     scale = (f" It takes the scale as an input and was fitted across the runs' {spans}: this is its optimum at "
-             f"the largest, {html.escape(words)} (another scale: {flags} in the command below)." if words else "")
+             f"the largest{' model size, at its largest token count' if None not in at.values() else ''}, "
+             f"{html.escape(words)} (another scale: {flags} in the command below)." if words else "")
     at_words = f", at {html.escape(words)}" if words else ""
     return (f"<h2>Optimal mixture ({html.escape(best)}, objective {html.escape(opt.objective_name)}, "
             f"{'maximised, ' if maximize else ''}within the fitted range{at_words})</h2><p>predicted "
@@ -355,13 +356,18 @@ def _scale_of_optimum(law: Any, train: Any) -> dict[str, float | None]:
     """The scale the page's optimum is read at (``{"params": N, "tokens": D}``, None for either not needed): for a
     law that takes the model size or token count as an input and was fitted across several, the largest of the
     fitting runs', the scale a mixture is chosen for; its optimum depends on one, and the page said only "not
-    available: ... give the scale to optimise at (mixlaw optimize --tokens ...)" (AutoScale's DDO runs, bimix)."""
+    available: ... give the scale to optimise at (mixlaw optimize --tokens ...)" (AutoScale's DDO runs, bimix).
+    Taking both, the largest size's largest token count: the largest of each was a scale no run was measured at
+    (runs at 1e7 params and 4e8 tokens, at 4e7 and 1e8), with no best run and a nearest run "of every scale"."""
     at: dict[str, float | None] = {"params": None, "tokens": None}
+    rows = np.ones(len(train), dtype=bool)  # the runs at the model size chosen, once one is
     for key, uses, col in (("params", law.uses_model_params, train.model_params),
                            ("tokens", law.uses_tokens, train.tokens)):
         v = None if col is None else np.asarray(col, dtype=float)
         if uses and v is not None and np.isfinite(v).any() and np.nanmin(v) != np.nanmax(v):
-            at[key] = float(np.nanmax(v))
+            here = np.where(rows, v, np.nan)
+            at[key] = float(np.nanmax(here if np.isfinite(here).any() else v))
+            rows &= v == at[key]
     return at
 
 
