@@ -68,3 +68,21 @@ def test_a_ragged_fit_says_its_choices_within_chance_once() -> None:
     assert sorted(weak) == ["x", "y", "z"]
     assert len(said) == 1, said
     assert "for 'x'" in said[0] and "for 'y'" in said[0] and "chance reaches 0.67 at 10 runs" in said[0], said
+
+
+def test_the_warning_does_not_say_no_candidate_ranks_when_one_does() -> None:
+    # review33d: auto chooses by S, which weighs R² too: linear chosen at Spearman 0.30 (within chance at 15 runs)
+    # beside ye-exp at 0.70 (above it, with a worse R²) was said to show that no candidate ("any candidate") ranks
+    # these mixtures better than chance.
+    from mixlaw.laws.cv_table import CVRow, CVTable
+
+    def row(law: str, rho: float, r2: float) -> CVRow:
+        return CVRow(law, "per-eval", "x", {"spearman": rho, "r2": r2, "score": (1 - rho) + (1 - r2) / 2}, 3)
+
+    table = CVTable([row("linear", 0.30, 0.5), row("ye-exp", 0.70, -1.0)], n_runs=15, n_folds=5, random_state=0,
+                    chosen={"x": "linear"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_law("auto")._warn_within_chance(table)
+    (said,) = [str(w.message) for w in caught]
+    assert "any candidate" not in said and "ye-exp ranks them at 0.700, above chance" in said, said

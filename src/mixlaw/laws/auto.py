@@ -35,7 +35,7 @@ from ..errors import (
 )
 from ..fit import Param, Params
 from ..fit_report import FitReport, method_of
-from ..metrics import chance_spearman
+from ..metrics import chance_spearman, within_chance
 from .base import FitContext, MixingLaw, available_laws, get_law, law_from_dict, register
 from .cv_table import SUMMARY_PARAMS
 from .selection import (
@@ -541,16 +541,25 @@ class AutoLaw(MetaLaw):
         weak = table.within_chance()
         if not weak:
             return
-        said = []
+        said, ranked = [], False
         for t, r in list(weak.items())[:3]:
             n = table.n_runs_of.get(t, table.n_runs)
             r2 = r.metrics.get("r2", np.nan)
             worse = (f", R² {r2:.3g}: further off than the runs' mean loss" if np.isfinite(r2) and r2 < 0 else "")
+            # S weighs R² too: a candidate above chance with a worse R² may stand beside the choice; named, as the
+            # text said that no candidate ranks the mixtures better than chance.
+            above = max((o for o in table.rows if o.target == t and o.error is None
+                         and np.isfinite(o.metrics["spearman"]) and not within_chance(o.metrics["spearman"], n)),
+                        key=lambda o: o.metrics["spearman"], default=None)
+            ranked |= above is not None
+            also = (f"; {above.name} ranks them at {above.metrics['spearman']:.3f}, above chance, with a worse score"
+                    if above is not None else "")
             said.append(f"{r.name} for {t!r} at an out-of-fold Spearman of {r.metrics['spearman']:.3f} (chance "
-                        f"reaches {chance_spearman(n):.2f} at {n} runs{worse})")
+                        f"reaches {chance_spearman(n):.2f} at {n} runs{worse}{also})")
         more = f" and {len(weak) - 3} more" if len(weak) > 3 else ""
+        who = "the law chosen" if ranked else "any candidate"
         warnings.warn(f"law {self.key!r} chose {'; '.join(said)}{more}: a Spearman within 2 standard errors of "
-                      "chance does not show that any candidate ranks these mixtures better than chance, so its "
+                      f"chance does not show that {who} ranks these mixtures better than chance, so its "
                       "optimum may be no better than any run; add runs, or try another eval set",
                       DataWarning, stacklevel=user_stacklevel(4))
 
