@@ -24,3 +24,35 @@ def test_gp_residual_is_offered_only_with_a_base_that_takes_the_scale(col: str) 
     for law in (_REGISTRY["gp-residual"], get_law("gp-residual")):
         assert "'gp-residual' takes no" in (scale_blind_message(None, spread, [law]) or "")
     assert scale_blind_message(None, spread, [get_law("gp-residual", base="dz-eq3")]) is None
+
+
+def _one_row_per_run(path) -> str:  # type: ignore[no-untyped-def]
+    """16 runs, one row each, at 3 token counts; no params column (AutoScale's runs are so)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    a, tok = rng.uniform(0.1, 0.9, 16), rng.choice([1e8, 4e8, 1.6e9], 16)
+    loss = 3.0 + 0.5 * (1 - a) ** 2 - 0.1 * np.log10(tok / 1e8) + rng.normal(0, 0.005, 16)
+    pd.DataFrame({"run": [f"r{i}" for i in range(16)], "w:web": a, "w:code": 1 - a, "tokens": tok,
+                  "loss:web": loss}).to_csv(path, index=False)
+    return str(path)
+
+
+def test_the_cut_offered_is_one_the_table_has(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """hunt (left33b): 'fit --law ye-exp' on runs of one row each at 3 token counts, no params column, said
+    "keep the rows of one scale (`--at-params largest --final-step`)": --at-params refuses a table without
+    params, and --final-step keeps every row (each is its run's last)."""
+    from cli_runner import run_cli
+
+    code, _, err = run_cli(capsys, "fit", "--runs", _one_row_per_run(tmp_path / "t.csv"), "--law", "ye-exp")
+    assert code == 0 and "one loss surface" in err, err
+    assert "--at-params" not in err and "--final-step" not in err and "keep the rows" not in err, err
+    assert "no cut of rows keeps one" in err and "`optimize --tokens`" in err and "bimix" in err, err
+    # Each cut where it applies: sizes spread -> --at-params; checkpoints -> --final-step.
+    law = get_law("ye-exp")
+    both = {"params": (3, 1e8, 1e9), "tokens": (5, 1e9, 1e10)}
+    assert "(`--at-params largest --final-step`)" in (scale_blind_message(None, both, [law]) or "")
+    assert "(`--at-params largest`)" in (scale_blind_message(None, both, [law], checkpoints=False) or "")
+    steps = {"tokens": (5, 1e9, 1e10)}
+    assert "(`--final-step`)" in (scale_blind_message(None, steps, [law]) or "")

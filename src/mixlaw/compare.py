@@ -342,7 +342,8 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
     idx = objective_evals(s, len(names))
     fit_names, fit_s = [names[i] for i in idx], None if s is None else s[idx]
     # Once for the table (each law's own fit warning is an ExtrapolationWarning, left out of its row).
-    why = scale_blind_message(train.path, train.scale_spread(), law_objs, at_params=True)
+    why = scale_blind_message(train.path, train.scale_spread(), law_objs, at_params=True,
+                              checkpoints=train.has_checkpoints())
     if why:
         warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
     rows = []

@@ -119,7 +119,7 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     scale_notes = [why for name, t in tests.items()
                    if (why := scale_mismatch(fitted_at, t, f"held-out split {name!r}", fitted_w))]
     blind = scale_blind_message(train.path, train.scale_spread(), [get_law(k) for k in keys],
-                                at_params=True)
+                                at_params=True, checkpoints=train.has_checkpoints())
     scale_notes += [blind] if blind else []
     for why in scale_notes:
         warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))

@@ -824,6 +824,14 @@ class RunTable:
                 out[c] = (int(np.unique(v).size), float(v.min()), float(v.max()))
         return out
 
+    def has_checkpoints(self) -> bool:
+        """Whether some run has several rows at one model size (checkpoints along its curve), which
+        ``--final-step`` cuts to its last: a table of one row per run (AutoScale's, each run at its own token
+        count) has none, and the scale warning then offers no cut that cannot work."""
+        sizes = self.model_params
+        key = pd.DataFrame({"run": self.runs, "size": np.zeros(len(self)) if sizes is None else sizes})
+        return bool(key.duplicated().any())
+
     def __repr__(self) -> str:
         return (f"RunTable({len(self)} rows, {len(self.domains)} domains, evals={self.evals}"
                 + (f", path={self.path!r}" if self.path else "") + ")")

@@ -94,6 +94,7 @@ class FitInput:
     fit_scale: dict[str, Any] | None = None  # the table's scale summary
     source: str | None = None  # the table's file (or bundled name)
     spread: dict[str, Any] = field(default_factory=dict)  # the table's scale spread
+    checkpoints: bool = True  # some run has several rows at one size (RunTable.has_checkpoints)
 
 
 @dataclass
@@ -159,7 +160,8 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
                      else table.complete(need, hint=OWN_ROWS_HINT if len(need) > 1 else None))
         out.fit_scale, out.source, out.spread = table.scale_summary(), table.path, table.scale_spread()
         out.n_ids = len(set(map(str, table.runs)))
-        why = scale_blind_message(table.path, out.spread, [law])
+        out.checkpoints = table.has_checkpoints()
+        why = scale_blind_message(table.path, out.spread, [law], checkpoints=out.checkpoints)
         if why:
             warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(_CALLER))
         given = _loss_names(losses) if losses is not None and targets is None else None

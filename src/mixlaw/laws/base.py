@@ -269,7 +269,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
             self._fit(W, Y, ctx)
         except BaseException as err:
             if isinstance(err, InputError) and inp.spread and self.members_checked:
-                _note_scale_blind_candidates(err, getattr(self, "cv_", None), inp.source, inp.spread)
+                _note_scale_blind_candidates(err, getattr(self, "cv_", None), inp.source, inp.spread,
+                                             inp.checkpoints)
             self._forget_fit()
             if isinstance(err, (InputError, FitError)) and not self._fits_ragged():
                 note_left_out(err, inp.left_out, W.shape[0], inp.n_table)  # a ragged fit's errors name their rows
@@ -279,7 +280,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
             # A meta-law takes N and D, but the member it chose may not (auto chose bimix, which takes no model
             # size, on every eval of Dai & Zheng's six-size sweep).
             why = scale_blind_message(inp.source, inp.spread,
-                                      list({m[3].key: m[3] for m in self.members_}.values()), chooser=self.key)
+                                      list({m[3].key: m[3] for m in self.members_}.values()), chooser=self.key,
+                                      checkpoints=inp.checkpoints)
             if why:
                 warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
         with warnings.catch_warnings():
@@ -958,7 +960,7 @@ def _jsonable(x: Any) -> Any:
 
 
 def _note_scale_blind_candidates(err: InputError, cv: Any, source: str | None,
-                                 spread: dict[str, tuple[int, float, float]]) -> None:
+                                 spread: dict[str, tuple[int, float, float]], checkpoints: bool = True) -> None:
     """Append to a meta-law's "no candidate law can be cross-validated" error that the runs span several scales
     which its candidates do not take (:func:`~mixlaw.laws.scale_inputs.scale_blind_message`), when they do.
 
@@ -968,7 +970,8 @@ def _note_scale_blind_candidates(err: InputError, cv: Any, source: str | None,
     if cv is None or not err.args or not str(err.args[0]).startswith(NO_CANDIDATE_MARK):
         return
     keys = dict.fromkeys(r.name.split("[")[0] for r in cv.rows)  # 'law[direct]': the law fitted on the objective
-    why = scale_blind_message(source, spread, [_REGISTRY[k] for k in keys if k in _REGISTRY])
+    why = scale_blind_message(source, spread, [_REGISTRY[k] for k in keys if k in _REGISTRY],
+                              checkpoints=checkpoints)
     if why:
         err.args = (f"{err.args[0]}; {why}", *err.args[1:])
 

@@ -53,12 +53,16 @@ def _takes(law: Any, col: str, spread: dict[str, Any]) -> bool:
 
 
 def scale_blind_message(source: str | None, spread: dict[str, tuple[int, float, float]], laws: list[Any],
-                        chooser: str | None = None, at_params: bool = True) -> str | None:
+                        chooser: str | None = None, at_params: bool = True, checkpoints: bool = True) -> str | None:
     """Why fitting ``laws`` on runs at several scales (:meth:`~mixlaw.data.RunTable.scale_spread`) mixes them
     up, or None. ``source``: the table's path, which starts the message when there is one; ``chooser``: the
     meta-law whose chosen members ``laws`` are; ``at_params``: the command takes ``--at-params`` and
     ``--final-step`` (fit, optimize), which the message then names (compare and report do not take them: a user
-    who followed it there got "No such option").
+    who followed it there got "No such option"). ``checkpoints``: some run has several rows at one size
+    (:meth:`~mixlaw.data.RunTable.has_checkpoints`). The cut offered is the one that applies: ``--at-params``
+    where model sizes spread, ``--final-step`` where runs have checkpoints; a table of one row per run, each at
+    its own token count, has no cut to one scale, and the message says to take tokens as an input instead
+    (it said ``--at-params largest --final-step`` on such a table with no params column, which cut nothing).
 
     A law without a model size (tokens) input fits one loss surface over every size (run length) in the table:
     a run's loss then depends on its scale more than on its mixture. Found fitting Dai & Zheng's SlimPajama
@@ -89,12 +93,18 @@ def scale_blind_message(source: str | None, spread: dict[str, tuple[int, float, 
     takers = [k for k, cls in _REGISTRY.items() if not cls.members_checked
               and all(_takes(cls, c, spread) for c in missing)]
     both = len({c == "params" for c in missing}) == 2  # model size and tokens (or steps)
+    cuts = (["--at-params largest"] if "params" in spread else []) + (["--final-step"] if checkpoints else [])
     alt = f"use a law that takes {'both' if both else 'it'} ({', '.join(takers)}), " if takers else ""
+    cut = " ".join(cuts)
+    if cuts:
+        way = f": keep the rows of one scale{f' (`{cut}`)' if at_params else ''}, {alt}"
+    else:  # one row per run, each at its own token count (or step): no cut of rows leaves one scale
+        way = (", and with one row per run, each at its own scale, no cut of rows keeps one: "
+               + (f"{alt[:-3]}; `optimize --tokens` then picks the token count), " if takers else ""))
     where = f"{source}: " if source else ""  # no path: 'the fitting runs span ...', not 'the fitting runs: the ...'
     return (f"{where}{SCALE_BLIND_MARK}{describe_spread({c: spread[c] for c in missing})}; {parts}, so "
-            f"{'it fits' if len(blind) == 1 else 'each fits'} one loss surface across those scales: keep the rows "
-            f"of one scale{' (`--at-params largest --final-step`)' if at_params else ''}, {alt}or extrapolate with "
-            "`mixlaw pipeline`")
+            f"{'it fits' if len(blind) == 1 else 'each fits'} one loss surface across those scales{way}or "
+            "extrapolate with `mixlaw pipeline`")
 
 
 __all__ = ["SCALE_BLIND_MARK", "scale_blind_message"]
