@@ -151,3 +151,31 @@ def test_the_nearest_run_is_one_of_the_scale_asked() -> None:
         assert r.nearest_run_l1 == pytest.approx(d.min())
         assert "of the runs at 1e+08 tokens" in str(r)
     assert "no run was measured at 2e+08 tokens: the nearest of every scale" in str(none_there)
+
+
+def test_the_natural_mixture_is_the_mean_of_the_runs_at_the_scale_asked() -> None:
+    # hunt (left33b): 'optimize --tokens 1e8' of bimix fitted across 1e8 and 4e8 tokens compared its optimum with
+    # the mean mixture of every run, both scales', as "natural mixture (mean of the runs)".
+    import numpy as np
+    import pandas as pd
+
+    from mixlaw.api import optimize_saved_law
+    from mixlaw.data import RunTable
+    from mixlaw.laws import get_law
+
+    frame = token_sweep(seed=3)
+    here = frame[frame["tokens"] == 1e8][["w:web", "w:code"]].mean()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = optimize_runs(frame, law="bimix", objective="web", tokens=1e8)
+        law = get_law("bimix").fit(frame)
+        saved = optimize_saved_law(law, RunTable(frame), objective="web", tokens=1e8)
+        none_there = optimize_runs(frame, law="bimix", objective="web", tokens=2e8)
+        alone = law.predict(pd.DataFrame([here.to_numpy()], columns=here.index), tokens=1e8)
+    assert abs(here["w:web"] - frame["w:web"].mean()) > 1e-3  # the two scales' means differ
+    for r in (res, saved):
+        assert r.natural_weights["web"] == pytest.approx(here["w:web"])
+        assert r.natural_source == "mean of the runs at 1e+08 tokens"
+        assert r.natural_objective == pytest.approx(float(np.ravel(alone)[0]), rel=1e-6)
+    assert none_there.natural_weights["web"] == pytest.approx(frame["w:web"].mean())
+    assert "no run was measured at 2e+08 tokens" in none_there.natural_source

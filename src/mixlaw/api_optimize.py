@@ -30,7 +30,7 @@ from .laws.selection import CV_JOBS, META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
 from .optimize.objective import objective_label
-from .optimize.runs import best_measured_run, nearest_run_at_scale
+from .optimize.runs import best_measured_run, natural_at_scale, nearest_run_at_scale
 from .optimize.search import check_maximize, check_optimize_keywords, check_scale_given
 from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult, optimize_pipeline
@@ -98,7 +98,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
         ``bounds``, ``fixed``, ``tokens_available``, ``target_tokens``, ``max_epochs``, ``n_starts``,
         ``natural``, ``search``, ``n_samples``, ``top_k``, ``strength``, ``trust_radius`` as in
         :func:`optimize_mixture`, and ``params`` / ``tokens`` (``model_params``: the older name of ``params``).
-        The natural mixture defaults to the token shares, else the mean mixture of the runs.
+        The natural mixture defaults to the token shares, else the mean mixture of the runs (of the runs measured
+        at ``params`` / ``tokens``, within 1 %, where some were; else of every run, said so).
 
     Returns
     -------
@@ -213,8 +214,10 @@ def _fitting_rows(table: Any, names: list[str], est: Any, n_boot: int,
 
 
 def _optimizer_keywords(constraints: dict[str, Any], table: Any, objective: Objective, maximize: bool,
-                        random_state: int, extrapolate: bool) -> tuple[dict[str, Any], bool, bool]:
-    """optimize_mixture's keywords; whether the runs are the table's rows and the natural mixture their mean."""
+                        random_state: int, extrapolate: bool) -> tuple[dict[str, Any], bool, str | None]:
+    """optimize_mixture's keywords; whether the runs are the table's rows; where the natural mixture came from
+    when it is the runs' mean (of those at the scale asked: :func:`~mixlaw.optimize.runs.natural_at_scale`), else
+    None."""
     opt_kw = dict(constraints)
     opt_kw["objective"] = objective
     opt_kw["maximize"] = maximize
@@ -222,9 +225,9 @@ def _optimizer_keywords(constraints: dict[str, Any], table: Any, objective: Obje
     opt_kw.setdefault("within_fitted_range", not extrapolate)
     own_runs = "runs" not in opt_kw  # the table's rows: nearest_run indexes them
     opt_kw.setdefault("runs", table.weights)
-    runs_mean = opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None
-    if runs_mean:
-        opt_kw["natural"] = table.weights.mean(axis=0)
+    runs_mean = None
+    if opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None:
+        opt_kw["natural"], runs_mean = natural_at_scale(table, table.weights, _scale_asked(opt_kw))
     return opt_kw, own_runs, runs_mean
 
 
@@ -264,12 +267,12 @@ def _scale_said(at: Mapping[str, Any] | None) -> dict[str, float] | None:
 
 
 def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: list[str], asked: Objective,
-                      objective_name: str, maximize: bool, runs_mean: bool, own_runs: bool,
+                      objective_name: str, maximize: bool, runs_mean: str | None, own_runs: bool,
                       at: Mapping[str, Any] | None = None) -> None:
     """What optimize_mixture cannot say of its optimum: the objective's label, the reference, runs and law error."""
     result.objective_name = objective_label(objective_name, maximize)
     if runs_mean:  # the user gave no natural mixture: say where the reference came from, not "given"
-        result.natural_source = "mean of the runs"
+        result.natural_source = runs_mean
     # Once here, not in optimize_mixture: O(runs^2) and the bootstrap calls that once per replicate.
     result.runs_spacing_l1 = run_spacing_l1(table.weights)
     result.line_unit = row_unit(table.path)
@@ -302,7 +305,8 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
 
     The trust region is the weights' range in the law's fitting runs (saved with it) unless ``extrapolate``.
     ``table``, the runs (optional; its domains must be the law's), gives what ``optimize_runs`` reads from its
-    own: the natural mixture (their mean, unless ``natural`` or ``tokens_available`` is given), the optimum's
+    own: the natural mixture (their mean, of those at ``params`` / ``tokens`` where some were measured there,
+    unless ``natural`` or ``tokens_available`` is given), the optimum's
     nearest run, the best measured run and the law's error on them (where the table has the law's evals). Without
     it the natural mixture is uniform (or the token shares). ``objective`` (default None: the law's own, else
     ``"mean"``): a law fitted for an objective (``auto`` / ``stack`` with ``objective=``: one predicted column) is
@@ -326,7 +330,8 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
     check_maximize(objective_name, maximize)
     opt_kw: dict[str, Any] = {**constraints, "objective": objective, "maximize": maximize,
                               "random_state": random_state, "within_fitted_range": not extrapolate}
-    W, rows = (None, None) if table is None else _saved_law_runs(table, [str(d) for d in law.domains_], opt_kw)
+    W, rows = ((None, None) if table is None
+               else _saved_law_runs(table, [str(d) for d in law.domains_], opt_kw, _scale_asked(constraints)))
     result = optimize_mixture(law, **opt_kw)
     result.objective_name = objective_label(objective_name if OBJECTIVE not in names
                                             else f"{law_objective or 'objective'} (the law's own)", maximize)
@@ -386,17 +391,19 @@ def _check_saved_law_scale(law: MixingLaw, constraints: dict[str, Any]) -> None:
                              "scale with mixlaw pipeline --optimize")
 
 
-def _saved_law_runs(table: RunTable, domains: list[str], opt_kw: dict[str, Any]) -> tuple[np.ndarray, str | None]:
+def _saved_law_runs(table: RunTable, domains: list[str], opt_kw: dict[str, Any],
+                    at: Mapping[str, Any] | None = None) -> tuple[np.ndarray, str | None]:
     """The runs' mixtures in the law's domain order, set in ``opt_kw`` as the optimiser's runs and (unless a
-    natural mixture or token budget is given) their mean as the natural mixture; and that mean's label, or None."""
+    natural mixture or token budget is given) their mean as the natural mixture, of the runs at the scale ``at``
+    where some were measured there; and that mean's label, or None."""
     if sorted(table.domains) != sorted(domains):
         raise InputError(f"the runs' domains ({', '.join(table.domains)}) are not the law's "
                          f"({', '.join(domains)}): give the runs it was fitted on, or none")
     W = table.weights_for(domains)
     opt_kw.setdefault("runs", W)
     if opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None:
-        opt_kw["natural"] = W.mean(axis=0)
-        return W, "mean of the runs"
+        opt_kw["natural"], label = natural_at_scale(table, W, at)
+        return W, label
     return W, None
 
 
