@@ -12,7 +12,8 @@ which the CLI calls.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,11 @@ import numpy as np
 from ._validation import renamed, renamed_in
 from .bootstrap import bootstrap_law, resampled_rows
 from .data import RunTable, frame_as_table, note_left_out
-from .errors import FitError, InputError, row_unit
+from .errors import DataWarning, FitError, InputError, row_unit
 from .evals import linear_objective, unweighted_gaps, warn_minimised_metrics
 from .importers import read_any_runs
 from .laws import get_law
+from .laws.auto import CHANCE_MARK
 from .laws.base import MixingLaw, check_law_arg
 from .laws.scale_inputs import check_scale_taken
 from .laws.selection import CV_JOBS, META_LAWS, OBJECTIVE
@@ -131,15 +133,22 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
                    for v, uses in ((table.model_params, est.uses_model_params), (table.tokens, est.uses_tokens)))
     check_scale_given(est, opt_kw.get("params"), opt_kw.get("tokens"), *ranges, fitted=False)
     check_scale_taken(est, opt_kw.get("params"), opt_kw.get("tokens"), _OTHER_SCALE, ranges)
-    fitted = _fit_once(est, table, full, names, n_boot, ragged, left_out, n_table)
-    if n_boot:
-        result = bootstrap_law(est, table, names, n_boot=n_boot, random_state=random_state, n_jobs=n_jobs,
-                               optimize=opt_kw, on_progress=on_progress, fitted=fitted).optimum
-    else:
-        # The simulate search's predictions on the workers asked for, else on the CV's (the CLI's --workers).
-        result = optimize_mixture(fitted, **opt_kw, n_jobs=n_jobs if n_jobs is not None else CV_JOBS.get())
-    _describe_optimum(result, fitted, table, names, asked, objective_name, maximize, runs_mean, own_runs,
-                      at=_scale_asked(opt_kw))
+    with _chance_warnings_held() as held:
+        fitted = _fit_once(est, table, full, names, n_boot, ragged, left_out, n_table)
+    try:
+        if n_boot:
+            result = bootstrap_law(est, table, names, n_boot=n_boot, random_state=random_state, n_jobs=n_jobs,
+                                   optimize=opt_kw, on_progress=on_progress, fitted=fitted).optimum
+        else:
+            # The simulate search's predictions on the workers asked for, else on the CV's (the CLI's --workers).
+            result = optimize_mixture(fitted, **opt_kw, n_jobs=n_jobs if n_jobs is not None else CV_JOBS.get())
+        _describe_optimum(result, fitted, table, names, asked, objective_name, maximize, runs_mean, own_runs,
+                          at=_scale_asked(opt_kw))
+    except BaseException:
+        _replay(held)  # no optimum, no note: the fit's warning says it
+        raise
+    if not result.ranks_within_chance():  # else the optimum's note says it, beside the figures it qualifies
+        _replay(held)
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     if left_out:  # rows of the table the user gave, not of its complete part
@@ -229,6 +238,32 @@ def _optimizer_keywords(constraints: dict[str, Any], table: Any, objective: Obje
     if opt_kw.get("natural") is None and opt_kw.get("tokens_available") is None:
         opt_kw["natural"], runs_mean = natural_at_scale(table, table.weights, _scale_asked(opt_kw))
     return opt_kw, own_runs, runs_mean
+
+
+@contextmanager
+def _chance_warnings_held() -> Iterator[list[Any]]:
+    """Warnings of the fit said as they come, but for auto's that its choice ranks within chance
+    (:data:`~mixlaw.laws.auto.CHANCE_MARK`), held in the list yielded: optimize's note on the optimum says the
+    same, and said twice ('law 'auto' chose ye-exp ... within 2 standard errors of chance' on stderr, then 'note: a
+    Spearman below 0.53 (2 standard errors of chance at 15 runs)' under the optimum) it read as two findings."""
+    held: list[Any] = []
+    failed = True
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            yield held
+        failed = False
+    finally:
+        for w in caught:  # a failed fit says them all
+            if not failed and issubclass(w.category, DataWarning) and CHANCE_MARK in str(w.message):
+                held.append(w)
+            else:
+                _replay([w])
+
+
+def _replay(caught: Sequence[Any]) -> None:
+    """Say recorded warnings (``warnings.catch_warnings(record=True)``) as they were first raised."""
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
 def _fit_once(est: Any, table: Any, full: Any, names: list[str], n_boot: int, ragged: bool, left_out: Any,

@@ -58,6 +58,10 @@ from .selection import (
 ONE_MIXTURE_TOL = 1e-5
 
 
+#: Words of auto's warning that its choice ranks within chance (optimize, whose note says the same, holds it back).
+CHANCE_MARK = "a Spearman within 2 standard errors of chance"
+
+
 class MetaLaw(MixingLaw):
     """Base of laws built from other fitted laws (members): CV on fit, members saved inside ``to_dict``.
 
@@ -558,8 +562,8 @@ class AutoLaw(MetaLaw):
                         f"reaches {chance_spearman(n):.2f} at {n} runs{worse}{also})")
         more = f" and {len(weak) - 3} more" if len(weak) > 3 else ""
         who = "the law chosen" if ranked else "any candidate"
-        warnings.warn(f"law {self.key!r} chose {'; '.join(said)}{more}: a Spearman within 2 standard errors of "
-                      f"chance does not show that {who} ranks these mixtures better than chance, so its "
+        warnings.warn(f"law {self.key!r} chose {'; '.join(said)}{more}: {CHANCE_MARK} does not show that {who} "
+                      "ranks these mixtures better than chance, so its "
                       "optimum may be no better than any run; add runs, or try another eval set",
                       DataWarning, stacklevel=user_stacklevel(4))
 
@@ -613,5 +617,5 @@ def _distance_to_other_folds(W: np.ndarray, folds: np.ndarray) -> np.ndarray:
     return d
 
 
-__all__ = ["AutoLaw", "MetaLaw"]
+__all__ = ["CHANCE_MARK", "AutoLaw", "MetaLaw"]
 

@@ -387,6 +387,14 @@ class OptimumResult:
                              "reproduce your best runs; compare laws (mixlaw compare), or train this run's mixture")
         return lines
 
+    def ranks_within_chance(self) -> bool:
+        """Whether the law's out-of-fold Spearman on the objective (:attr:`law_error`) is below what chance
+        reaches at its runs, which the report's note says (and optimize then does not repeat auto's fit warning)."""
+        err = self.law_error or {}
+        rho, n = err.get("spearman"), err.get("n_runs")
+        return bool(np.isfinite(err.get("rmse", np.nan)) and rho is not None and n is not None
+                    and within_chance(rho, n))
+
     def _law_error_lines(self, iv: dict[str, Any]) -> list[str]:
         """The law's own error on the objective, and what it says of the optimum's gain."""
         lines: list[str] = []
@@ -409,7 +417,7 @@ class OptimumResult:
                 lines.append("    note: the optimum lies beyond every held-out run: read that RMSE as a floor "
                              "on its error, not an estimate; train the optimum's mixture (or one between it and "
                              "your runs) to measure it")
-        if rho is not None and n is not None and within_chance(rho, n):
+        if self.ranks_within_chance():
             # Said because auto chose lightgbm for Olmix's update-5 swarm's arc_challenge at an out-of-fold
             # Spearman of 0.07 (64 runs; chance spreads it by 1/sqrt(63) = 0.13) and printed a 2.07 % improvement
             # with no word that its ranking of mixtures is indistinguishable from chance.
