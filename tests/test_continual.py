@@ -321,3 +321,18 @@ def test_a_curve_that_falls_then_rises_names_the_small_shares_above_the_threshol
     assert _crossing(p, 2.0 + p, 2.5)[1:] == ("crossing", None)  # rising from within tolerance: no lower
     assert _crossing(p, 3.0 - p, 2.5) == (1.0, "from", pytest.approx(0.5, abs=1e-4))
     assert _crossing(p, 3.0 + p, 2.5) == (0.0, "none", None)
+
+
+def test_a_share_at_a_bound_says_to_check_the_domains_are_not_swapped(capsys, tmp_path) -> None:
+    # hunt (left33b): '--original code --new web' (swapped) printed "critical share of web = 1.0000 [1.0000,
+    # 1.0000]" and "every share up to 1 keeps the loss within tolerance", with no hint of the swap.
+    path = tmp_path / "cpt.csv"
+    _table(noise=0.0, base_rows=True).frame.to_csv(path, index=False)
+    code, out, _ = _cli(capsys, "continual", "--runs", str(path), "--original", "code", "--new", "web",
+                        "--bootstrap", "0")
+    assert code == 0 and "critical share of web = 1.0000" in out
+    assert "not swapped (--original / --new" in out, out
+    assert "not swapped" in str(critical_proportion(_table(noise=0.0), pre_loss=2.0, n_boot=0))  # p* = 0
+    code, out, _ = _cli(capsys, "continual", "--runs", str(path), "--original", "web", "--new", "code",
+                        "--bootstrap", "0")
+    assert code == 0 and "swapped" not in out  # an interior share: nothing to check
