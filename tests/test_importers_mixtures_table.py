@@ -155,3 +155,16 @@ def test_the_map_names_the_key_of_the_join_beside_a_column_of_that_name(tmp_path
     pd.read_csv(recipes).rename(columns={"recipe": "run"}).to_csv(recipes, index=False)
     got = read_runs_mapped(losses, "run=name, params=params, step=step, loss:*=loss:*", mixtures=recipes)
     _same(got.frame, read_runs(wide).frame)
+
+
+def test_a_key_mapped_by_columns_is_named_by_the_files_own_column(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # hunt (left33b): with --columns run=index, a losses key with no mixture was located at "column 'run'", a
+    # column the losses file does not have; its own is 'index'.
+    losses, mixtures = tmp_path / "losses.csv", tmp_path / "mixtures.csv"
+    losses.write_text("index,step,val\na,100,3.1\nb,100,3.2\nzz,100,3.3\n")
+    mixtures.write_text("run,w:web,w:code\na,0.5,0.5\nb,0.3,0.7\n")
+    code, _, err = run_cli(capsys, "runs", "import", str(losses), "--mixtures-table", str(mixtures), "--columns",
+                           "run=index,step=step,loss:pile=val", "--out", str(tmp_path / "runs.csv"))
+    assert code == 2 and f"{losses}:4: column 'index': run 'zz' has no row in {mixtures}" in err, err
+    assert "(mapped to run)" in err and "column 'run'" not in err, err

@@ -494,8 +494,16 @@ def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str]
         # Joined under the mixtures' name for the key, then given back the losses' own name (which the map reads);
         # a losses column of the key's name, which the map leaves out, is set aside meanwhile and kept as it was.
         aside = f"\0{on}"
-        joined = join_mixtures(losses.rename(columns={on: aside}).rename(columns={key: on}), lines, path, mixtures,
-                               on, weight_tol=weight_tol)
+        try:
+            joined = join_mixtures(losses.rename(columns={on: aside}).rename(columns={key: on}), lines, path,
+                                   mixtures, on, weight_tol=weight_tol)
+        except DataError as e:
+            if e.path != lp or e.column != on:
+                raise
+            # A cell of the losses' key, named by the file's own column: 'column 'run'' for --columns run=index
+            # sent the user to a column their file does not have.
+            raise DataError(f"{e.detail} (mapped to {on})", path=e.path, row=e.row, column=key,
+                            label=e.label if e.unit == "position" else NO_LABEL) from None
         return joined.rename(columns={on: key}).rename(columns={aside: on})
     lines = np.asarray(lines)
     own = [str(c) for c in losses.columns if str(c).startswith(WEIGHT_PREFIX)]
