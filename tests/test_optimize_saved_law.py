@@ -125,7 +125,8 @@ def test_a_saved_law_fitted_across_sizes_says_how_to_give_it_a_scale(tmp_path, c
     assert code == 0, err
     code, _, err = run_cli(capsys, "optimize", "--law", str(saved))
     assert code == 2 and "the saved law 'dz-eq1' was fitted across its runs' model sizes (1e+07 to 1e+08)" in err
-    assert "refit on one scale (mixlaw fit --runs RUNS --at-params largest --final-step --out law.json)" in err
+    # one row per run (no checkpoints): --final-step cuts nothing, so only --at-params is offered (review33e)
+    assert "refit on one scale (mixlaw fit --runs RUNS --at-params largest --out law.json)" in err
     assert "give it (--params; Python: optimize_saved_law(..., params=))" in err
     want = optimize_saved_law(load_law(saved), params=1e8)
     assert set(want.weights) == {"a", "b", "c"}

@@ -56,3 +56,21 @@ def test_the_cut_offered_is_one_the_table_has(capsys, tmp_path) -> None:  # type
     assert "(`--at-params largest`)" in (scale_blind_message(None, both, [law], checkpoints=False) or "")
     steps = {"tokens": (5, 1e9, 1e10)}
     assert "(`--final-step`)" in (scale_blind_message(None, steps, [law]) or "")
+
+
+def test_optimize_scale_advice_offers_only_the_cuts_the_table_has(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """review33e: 9963a96 made the fit's scale warning table-aware, but 'optimize --runs' (check_scale_given)
+    and 'optimize --law law.json' (a saved law's refit advice) still said "keep the rows of one scale (...
+    --at-params largest --final-step)" on runs of one row each with no params column, where neither cuts."""
+    from cli_runner import run_cli
+
+    runs = _one_row_per_run(tmp_path / "t.csv")
+    code, _, err = run_cli(capsys, "optimize", "--runs", runs, "--law", "bimix")
+    assert code != 0 and "optimum depends on it" in err, err
+    assert "--at-params" not in err and "--final-step" not in err and "keep the rows" not in err, err
+    code, _, err = run_cli(capsys, "fit", "--runs", runs, "--law", "bimix", "--out", str(tmp_path / "law.json"))
+    assert code == 0, err
+    for extra in ([], ["--runs", runs]):
+        code, _, err = run_cli(capsys, "optimize", "--law", str(tmp_path / "law.json"), *extra)
+        assert code != 0 and "optimum depends on one" in err, err
+        assert "--at-params" not in err and "--final-step" not in err and "refit on one scale" not in err, err

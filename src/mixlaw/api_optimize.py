@@ -27,7 +27,7 @@ from .importers import read_any_runs
 from .laws import get_law
 from .laws.auto import CHANCE_MARK
 from .laws.base import MixingLaw, check_law_arg
-from .laws.scale_inputs import check_scale_taken
+from .laws.scale_inputs import check_scale_taken, fitted_scale_cut, scale_cut
 from .laws.selection import CV_JOBS, META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
@@ -131,7 +131,8 @@ def optimize_runs(table: Any, *, law: str | MixingLaw = "auto", targets: str | S
     # says so after the fit; auto, which takes both, after 5 minutes of cross-validation on Dai & Zheng's sweep).
     ranges = tuple(None if v is None or not v.size or not uses else (float(v.min()), float(v.max()))
                    for v, uses in ((table.model_params, est.uses_model_params), (table.tokens, est.uses_tokens)))
-    check_scale_given(est, opt_kw.get("params"), opt_kw.get("tokens"), *ranges, fitted=False)
+    check_scale_given(est, opt_kw.get("params"), opt_kw.get("tokens"), *ranges, fitted=False,
+                      cut=scale_cut("params" in table.scale_spread(), table.has_checkpoints()))
     check_scale_taken(est, opt_kw.get("params"), opt_kw.get("tokens"), _OTHER_SCALE, ranges)
     with _chance_warnings_held() as held:
         fitted = _fit_once(est, table, full, names, n_boot, ragged, left_out, n_table)
@@ -361,7 +362,7 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
     objective_name = _objective_weights(objective, names)[0]  # an unknown eval named now, in the law's terms
     if (step_law is None) != (target_steps is None):
         raise InputError("steps-to-match needs both the default mixture's step law and the target steps")
-    _check_saved_law_scale(law, constraints)
+    _check_saved_law_scale(law, constraints, table)
     check_maximize(objective_name, maximize)
     opt_kw: dict[str, Any] = {**constraints, "objective": objective, "maximize": maximize,
                               "random_state": random_state, "within_fitted_range": not extrapolate}
@@ -408,11 +409,16 @@ def _saved_law_objective(law: MixingLaw, names: list[str], objective: Objective 
     return objective, asked, law_objective, evals
 
 
-def _check_saved_law_scale(law: MixingLaw, constraints: dict[str, Any]) -> None:
+def _check_saved_law_scale(law: MixingLaw, constraints: dict[str, Any], table: RunTable | None = None) -> None:
     """InputError for a law fitted across model sizes or token counts that it takes as inputs, with no ``params``
     / ``tokens`` given: its optimum depends on a scale (``optimize --law law.json --params / --tokens``); and for
-    one given to a law not fitted across it, which would optimise at its own."""
+    one given to a law not fitted across it, which would optimise at its own. The refit it advises cuts the rows
+    only as the runs (``table``, else the law's own record of them) allow
+    (:func:`~mixlaw.laws.scale_inputs.scale_cut`)."""
     at = _scale_asked(constraints)
+    cut = (fitted_scale_cut(getattr(law, "_fit_scale", None)) if table is None
+           else scale_cut("params" in table.scale_spread(), table.has_checkpoints()))
+    refit = f"refit on one scale (mixlaw fit --runs RUNS {cut} --out law.json), " if cut else ""
     check_scale_taken(law, at["params"], at["tokens"], _OTHER_SCALE)
     for what, uses, key, rng in (("model sizes", law.uses_model_params, "params", getattr(law, "_n_range", None)),
                                  ("token counts", law.uses_tokens, "tokens", getattr(law, "_d_range", None))):
@@ -421,8 +427,7 @@ def _check_saved_law_scale(law: MixingLaw, constraints: dict[str, Any]) -> None:
             # fit): the way out of a saved law is a refit on one scale, or the scale in Python.
             raise InputError(f"the saved {law._label} was fitted across its runs' {what} ({rng[0]:.4g} to "
                              f"{rng[1]:.4g}) and takes the scale as an input, so its optimum depends on one: give it "
-                             f"(--{key}; Python: optimize_saved_law(..., {key}=)), refit on one scale (mixlaw fit "
-                             "--runs RUNS --at-params largest --final-step --out law.json), or optimise at a target "
+                             f"(--{key}; Python: optimize_saved_law(..., {key}=)), {refit}or optimise at a target "
                              "scale with mixlaw pipeline --optimize")
 
 

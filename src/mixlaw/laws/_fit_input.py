@@ -161,6 +161,9 @@ def read_fit_input(law: Any, weights: Any, losses: Any, *, domains: Sequence[str
         out.fit_scale, out.source, out.spread = table.scale_summary(), table.path, table.scale_spread()
         out.n_ids = len(set(map(str, table.runs)))
         out.checkpoints = table.has_checkpoints()
+        # kept with the law (and saved): optimize's "give the scale" and a saved law's refit advice offer only
+        # the cuts the table has (scale_inputs.fitted_scale_cut)
+        out.fit_scale["checkpoints"] = out.checkpoints
         why = scale_blind_message(table.path, out.spread, [law], checkpoints=out.checkpoints)
         if why:
             warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(_CALLER))

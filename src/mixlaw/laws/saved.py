@@ -292,6 +292,7 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
         law._fit_scale = None if not isinstance(fs, Mapping) else {
             "params": fs.get("params"), "tokens": fs.get("tokens"),
             **{k: _pair(fs[k]) for k in ("params_range", "tokens_range") if fs.get(k) is not None},
+            **({"checkpoints": bool(fs["checkpoints"])} if fs.get("checkpoints") is not None else {}),
             "losses": {str(e): tuple(float(x) for x in v) for e, v in (fs.get("losses") or {}).items()}}
     except (TypeError, ValueError, AttributeError, OverflowError):  # OverflowError: 10**400, an int no float holds
         raise InputError("field 'fit_scale' must be {params, tokens, params_range, tokens_range, "

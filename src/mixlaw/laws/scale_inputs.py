@@ -8,6 +8,7 @@ for all laws of a comparison (:func:`mixlaw.compare.compare`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..data import describe_spread
@@ -93,10 +94,9 @@ def scale_blind_message(source: str | None, spread: dict[str, tuple[int, float, 
     takers = [k for k, cls in _REGISTRY.items() if not cls.members_checked
               and all(_takes(cls, c, spread) for c in missing)]
     both = len({c == "params" for c in missing}) == 2  # model size and tokens (or steps)
-    cuts = (["--at-params largest"] if "params" in spread else []) + (["--final-step"] if checkpoints else [])
     alt = f"use a law that takes {'both' if both else 'it'} ({', '.join(takers)}), " if takers else ""
-    cut = " ".join(cuts)
-    if cuts:
+    cut = scale_cut("params" in spread, checkpoints)
+    if cut:
         way = f": keep the rows of one scale{f' (`{cut}`)' if at_params else ''}, {alt}"
     else:  # one row per run, each at its own token count (or step): no cut of rows leaves one scale
         way = (", and with one row per run, each at its own scale, no cut of rows keeps one: "
@@ -107,4 +107,23 @@ def scale_blind_message(source: str | None, spread: dict[str, tuple[int, float, 
             "extrapolate with `mixlaw pipeline`")
 
 
-__all__ = ["SCALE_BLIND_MARK", "scale_blind_message"]
+def scale_cut(sizes: bool, checkpoints: bool) -> str | None:
+    """The options that keep the rows of one scale, of those the table has: ``--at-params largest`` where model
+    sizes spread (``sizes``), ``--final-step`` where runs have checkpoints
+    (:meth:`~mixlaw.data.RunTable.has_checkpoints`); None where neither applies (one row per run, each at its own
+    token count, no params column). The scale warning, ``optimize``'s "give the scale" refusal and a saved law's
+    refit advice all take it from here."""
+    cuts = (["--at-params largest"] if sizes else []) + (["--final-step"] if checkpoints else [])
+    return " ".join(cuts) or None
+
+
+def fitted_scale_cut(fit_scale: Mapping[str, Any] | None) -> str | None:
+    """:func:`scale_cut` for a fitted law's table, from its ``fit_scale`` (the table's
+    :meth:`~mixlaw.data.RunTable.scale_summary` with ``checkpoints``): both cuts where that is unknown (a law
+    saved before it was recorded)."""
+    if not fit_scale:
+        return scale_cut(True, True)
+    return scale_cut("params_range" in fit_scale, bool(fit_scale.get("checkpoints", True)))
+
+
+__all__ = ["SCALE_BLIND_MARK", "fitted_scale_cut", "scale_blind_message", "scale_cut"]

@@ -23,6 +23,7 @@ from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
 from ..laws._inputs import weights_in_order
 from ..laws.base import MixingLaw
+from ..laws.scale_inputs import fitted_scale_cut
 from .balls import _radius_solve
 from .constraints import (
     ACTIVE_TOL,
@@ -71,16 +72,20 @@ def _check_scale_given(law: MixingLaw, model_params: Any, tokens: Any) -> None:
     is given: its optimum depends on that scale. Found running `mixlaw optimize` on a sweep's exported run table
     (3 sizes x 5 checkpoints): the default auto law (and bimix, dz-*) stopped with "model_params is required: the
     law was fitted over a range of model_params", which named neither the cause nor a way out."""
-    check_scale_given(law, model_params, tokens, getattr(law, "_n_range", None), getattr(law, "_d_range", None))
+    check_scale_given(law, model_params, tokens, getattr(law, "_n_range", None), getattr(law, "_d_range", None),
+                      cut=fitted_scale_cut(getattr(law, "_fit_scale", None)))
 
 
 def check_scale_given(law: MixingLaw, model_params: Any, tokens: Any, n_range: Any, d_range: Any, *,
-                      fitted: bool = True) -> None:
+                      fitted: bool = True, cut: str | None) -> None:
     """:func:`_check_scale_given` with the ranges given: the runs' (min, max) model size and token count (or None).
     ``fitted=False``: before the fit, so that ``optimize_runs`` stops at once (auto's cross-validation took 5
     minutes on Dai & Zheng's six-size sweep before it stopped here, as it always does there: auto takes the scale
-    whichever member it chooses)."""
+    whichever member it chooses). ``cut``: the options that keep the rows of one scale, of those the table has
+    (:func:`~mixlaw.laws.scale_inputs.scale_cut`), offered when not None (on runs of one row each with no params
+    column it offered ``--at-params largest --final-step``, which cut nothing)."""
     verb = "was fitted" if fitted else "would be fitted"
+    keep = f"keep the rows of one scale (e.g. `{cut}`), " if cut else ""
     for what, uses, given, rng, key in (("model sizes", law.uses_model_params, model_params, n_range, "params"),
                                         ("token counts", law.uses_tokens, tokens, d_range, "tokens")):
         if uses and given is None and rng is not None and rng[0] != rng[1]:
@@ -88,9 +93,7 @@ def check_scale_given(law: MixingLaw, model_params: Any, tokens: Any, n_range: A
             # no params column and no checkpoints, and were told only of --at-params / --final-step.
             raise InputError(f"{law._label} {verb} across the runs' {what} ({rng[0]:.4g} to {rng[1]:.4g}) and "
                              f"takes the scale as an input, so its optimum depends on it: give the scale to optimise "
-                             f"at (mixlaw optimize --{key}; Python: {key}=), keep the rows of one scale "
-                             "(e.g. the final checkpoints of the largest size: --at-params largest --final-step), "
-                             "or optimise at a target scale with "
+                             f"at (mixlaw optimize --{key}; Python: {key}=), {keep}or optimise at a target scale with "
                              "`mixlaw pipeline --optimize` (or a saved one's: `mixlaw optimize --pipeline p.json`)")
 
 
