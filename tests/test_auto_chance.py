@@ -102,3 +102,17 @@ def test_optimize_says_it_once() -> None:
     assert not any("standard errors of chance" in s for s in said), said
     assert "2 standard errors of chance at 15 runs" in str(res) and res.ranks_within_chance()
     assert any("one loss surface" in s for s in said), said  # the fit's other warnings are still said
+
+
+def test_the_within_chance_warning_is_a_chance_warning() -> None:
+    # review33e: optimize held auto's warning back by matching its words (CHANCE_MARK in the message), which a
+    # rewording of the warning (3aa273c and 7bbcd73 each edited it) would silently break. It is a ChanceWarning
+    # now, a DataWarning that a user can filter and optimize matches by class.
+    from mixlaw.errors import ChanceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_law("auto", objective="mean", candidates=["ye-exp", "linear", "loglinear"]).fit(_runs(12, 0.0))
+    chance = [w for w in caught if issubclass(w.category, ChanceWarning)]
+    assert len(chance) == 1 and "standard errors of chance" in str(chance[0].message), [str(w.message) for w in caught]
+    assert issubclass(ChanceWarning, DataWarning)

@@ -21,11 +21,10 @@ import numpy as np
 from ._validation import renamed, renamed_in
 from .bootstrap import bootstrap_law, resampled_rows
 from .data import RunTable, frame_as_table, note_left_out
-from .errors import DataWarning, FitError, InputError, row_unit
+from .errors import ChanceWarning, FitError, InputError, row_unit
 from .evals import linear_objective, unweighted_gaps, warn_minimised_metrics
 from .importers import read_any_runs
 from .laws import get_law
-from .laws.auto import CHANCE_MARK
 from .laws.base import MixingLaw, check_law_arg
 from .laws.scale_inputs import check_scale_taken, fitted_scale_cut, scale_cut
 from .laws.selection import CV_JOBS, META_LAWS, OBJECTIVE
@@ -244,7 +243,7 @@ def _optimizer_keywords(constraints: dict[str, Any], table: Any, objective: Obje
 @contextmanager
 def _chance_warnings_held() -> Iterator[list[Any]]:
     """Warnings of the fit said as they come, but for auto's that its choice ranks within chance
-    (:data:`~mixlaw.laws.auto.CHANCE_MARK`), held in the list yielded: optimize's note on the optimum says the
+    (:class:`~mixlaw.errors.ChanceWarning`), held in the list yielded: optimize's note on the optimum says the
     same, and said twice ('law 'auto' chose ye-exp ... within 2 standard errors of chance' on stderr, then 'note: a
     Spearman below 0.53 (2 standard errors of chance at 15 runs)' under the optimum) it read as two findings."""
     held: list[Any] = []
@@ -255,7 +254,7 @@ def _chance_warnings_held() -> Iterator[list[Any]]:
         failed = False
     finally:
         for w in caught:  # a failed fit says them all
-            if not failed and issubclass(w.category, DataWarning) and CHANCE_MARK in str(w.message):
+            if not failed and issubclass(w.category, ChanceWarning):
                 held.append(w)
             else:
                 _replay([w])

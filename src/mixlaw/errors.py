@@ -228,6 +228,12 @@ class ShortRunWarning(DataWarning):
     checkpoint's. A command that fails after it prints it too (the why of a "too few" or scale error)."""
 
 
+class ChanceWarning(DataWarning):
+    """A meta-law (``auto``) chose a law whose out-of-fold Spearman lies within 2 standard errors of chance
+    (:meth:`mixlaw.laws.auto.AutoLaw._warn_within_chance`). ``optimize_runs`` holds it back where the optimum's
+    note says the same (matched by this class, not by the message's words)."""
+
+
 class UnusedDomainWarning(DataWarning):
     """A domain has weight 0 in every run of a table: a law fitted on it cannot estimate that domain's effect.
 

@@ -24,6 +24,7 @@ from scipy.spatial.distance import cdist
 
 from .._validation import Interval, check_is_fitted
 from ..errors import (
+    ChanceWarning,
     DataWarning,
     FitError,
     InputError,
@@ -58,7 +59,7 @@ from .selection import (
 ONE_MIXTURE_TOL = 1e-5
 
 
-#: Words of auto's warning that its choice ranks within chance (optimize, whose note says the same, holds it back).
+#: Words of auto's warning that its choice ranks within chance (a :class:`~mixlaw.errors.ChanceWarning`).
 CHANCE_MARK = "a Spearman within 2 standard errors of chance"
 
 
@@ -565,7 +566,7 @@ class AutoLaw(MetaLaw):
         warnings.warn(f"law {self.key!r} chose {'; '.join(said)}{more}: {CHANCE_MARK} does not show that {who} "
                       "ranks these mixtures better than chance, so its "
                       "optimum may be no better than any run; add runs, or try another eval set",
-                      DataWarning, stacklevel=user_stacklevel(4))
+                      ChanceWarning, stacklevel=user_stacklevel(4))
 
     def _merge_parts(self, parts: Sequence[tuple[int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
         super()._merge_parts(parts, W, ctx)
