@@ -295,7 +295,7 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
             **({"checkpoints": bool(fs["checkpoints"])} if fs.get("checkpoints") is not None else {}),
             "losses": {str(e): tuple(float(x) for x in v) for e, v in (fs.get("losses") or {}).items()}}
     except (TypeError, ValueError, AttributeError, OverflowError):  # OverflowError: 10**400, an int no float holds
-        raise InputError("field 'fit_scale' must be {params, tokens, params_range, tokens_range, "
+        raise InputError("field 'fit_scale' must be {params, tokens, params_range, tokens_range, checkpoints, "
                          "losses: {eval: [numbers]}}") from None
     try:
         law._set_state(d.get("state", {}))
