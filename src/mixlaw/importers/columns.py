@@ -489,7 +489,6 @@ def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str]
     1    web    1.0     0.0   100        3.3
     """
     mp, lp = Path(mixtures), str(path)
-    mix, mlines = _read_any(mp, text_columns=[on])
     if key is not None and key != on:
         # Joined under the mixtures' name for the key, then given back the losses' own name (which the map reads);
         # a losses column of the key's name, which the map leaves out, is set aside meanwhile and kept as it was.
@@ -505,6 +504,7 @@ def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str]
             raise DataError(f"{e.detail} (mapped to {on})", path=e.path, row=e.row, column=key,
                             label=e.label if e.unit == "position" else NO_LABEL) from None
         return joined.rename(columns={on: key}).rename(columns={aside: on})
+    mix, mlines = _read_any(mp, text_columns=[on])  # after the branch above, which reads it in its own call
     lines = np.asarray(lines)
     own = [str(c) for c in losses.columns if str(c).startswith(WEIGHT_PREFIX)]
     if own:
