@@ -43,6 +43,7 @@ from .schema import (
     RUN_ID_COLUMNS,
     SAME_MIXTURE_ATOL,
     SAME_MIXTURE_RTOL,
+    SAME_SIZE_RTOL,
     SCALE_COLUMN_WORDS,
     TOL_OPTION,
     WEIGHT_PREFIX,
@@ -69,7 +70,8 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            # what the other modules of mixlaw use
            "missing_law_domains", "WEIGHT_PREFIX", "LOSS_PREFIX", "META_COLUMNS", "SCALE_COLUMN_WORDS",
            "RUN_ID_COLUMNS", "CSV_MISSING",
-           "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
+           "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL",
+           "SAME_SIZE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
            "share_value", "weight_sum_error", "FRAME_TOL_OPTION", "TOL_OPTION", "OWN_ROWS_HINT",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
            "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER",

@@ -75,6 +75,12 @@ ROUNDING_TOL = 1e-5
 #: more, and a small share's relative change (0.001 against 0.0005) keeps two mixtures apart. Here because a law's
 #: fitted weight range is checked with it too (a merged mixture's rows lie that far from the shares it was fitted on).
 SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL = 1e-4, 1e-3
+#: Model sizes (or token counts) within this relative distance of each other are one scale
+#: (:func:`mixlaw.pipeline.grouping.merge_near_sizes`; an optimum's runs at the scale asked,
+#: :func:`mixlaw.optimize.runs.rows_at_scale`): a size written as a nominal count for some runs and an exact or rounded
+#: one for others (70M against 70,426,624: 0.6 %); the sizes of a sweep lie 1.3x apart or more, and the size law
+#: cannot use two sizes 1 % apart.
+SAME_SIZE_RTOL = 0.01
 #: Name tokens of higher-is-better metrics (whole tokens between non-alphanumerics, case-insensitive: 'acc' in
 #: 'hellaswag_acc' or 'acc_norm', never in 'pile_cc' or 'accel'); 'pass@k' / 'pass_at_k' by pattern
 #: (:func:`mixlaw.evals.reads_higher_is_better`).

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data import SAME_SIZE_RTOL
 from ..errors import InputError
 from ..laws.base import MixingLaw
 from .objective import Objective, _objective_weights
@@ -44,12 +45,13 @@ def check_not_constant(law: MixingLaw) -> None:
 
 def rows_at_scale(table: Any, at: Mapping[str, float | None] | None) -> np.ndarray | None:
     """Which rows of ``table`` were measured at the scale ``at`` (``{"params": N, "tokens": D}``, None for either
-    not given), within 1 %: a boolean mask, or None when no scale was asked of a column the table has."""
+    not given), within :data:`~mixlaw.data.SAME_SIZE_RTOL` (1 %, as the pipeline merges sizes): a boolean mask, or
+    None when no scale was asked of a column the table has."""
     here = None
     for key, col in (("params", table.model_params), ("tokens", table.tokens)):
         value = (at or {}).get(key)
         if value is not None and col is not None:
-            close = np.abs(np.asarray(col, dtype=float) / float(value) - 1.0) <= 0.01
+            close = np.abs(np.asarray(col, dtype=float) / float(value) - 1.0) <= SAME_SIZE_RTOL
             here = close if here is None else here & close
     return here
 

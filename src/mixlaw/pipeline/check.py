@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ..data import LOSS_PREFIX, SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, RunTable
+from ..data import LOSS_PREFIX, SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, SAME_SIZE_RTOL, RunTable
 from ..errors import ExtrapolationWarning, MixlawError, user_stacklevel
 from .fitting import read_as_final_losses, read_as_one_size
-from .grouping import SAME_SIZE_RTOL, merge_near_sizes
+from .grouping import merge_near_sizes
 from .result import SCALE_RTOL, PipelineResult
 
 
@@ -32,7 +32,7 @@ def same_scale(a: np.ndarray, b: float) -> np.ndarray:
 
 
 def same_size(a: np.ndarray, b: float) -> np.ndarray:
-    """Which of the model sizes ``a`` are the size ``b``, as the fit merges sizes (:data:`.grouping.SAME_SIZE_RTOL`):
+    """Which of the model sizes ``a`` are the size ``b``, as the fit merges sizes (:data:`~mixlaw.data.SAME_SIZE_RTOL`):
     held-out runs of 1.005e9 parameters are the runs of a target given as 1e9 (found by review: they got no check
     and no word; a size 1 % off moves a loss by ~0.05 %, far below an extrapolation's error)."""
     return np.abs(np.asarray(a, dtype=np.float64) - b) <= SAME_SIZE_RTOL * abs(b)
@@ -70,7 +70,7 @@ class TargetRows:
 def target_rows(result: PipelineResult, table: RunTable) -> TargetRows | None:
     """The mixtures ``table`` holds at the target's (N*, S*) with the pipeline's predictions (module docstring);
     repeated rows of one mixture (seeds) averaged. None when the table has no row there or none of the eval sets.
-    Sizes within :data:`.grouping.SAME_SIZE_RTOL` of each other are one size, as the fit reads them (found by review:
+    Sizes within :data:`~mixlaw.data.SAME_SIZE_RTOL` of each other are one size, as the fit reads them (found by review:
     the rows of N* written 1.6004e8 where most read 1.6e8 were left out of the check)."""
     # a table of final losses, or of one model's checkpoints (no params column), as fitted
     table = read_as_one_size(read_as_final_losses(merge_near_sizes(table)[0], None, None)[0])[0]

@@ -12,14 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, WEIGHT_PREFIX, RunTable
+from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, SAME_SIZE_RTOL, WEIGHT_PREFIX, RunTable
 
 #: Mixtures are identified by their weights rounded to this many decimals (CSV round trips lose the last bits).
 _WEIGHT_DECIMALS = 9
-#: Model sizes within this relative distance of each other are one size (:func:`merge_near_sizes`): a size written
-#: as a nominal count for some runs and an exact or rounded one for others (70M against 70,426,624: 0.6 %); the
-#: sizes of a sweep lie 1.3x apart or more, and the size law cannot use two sizes 1 % apart.
-SAME_SIZE_RTOL = 0.01
 
 
 def exact_number(v: float) -> str:
