@@ -31,7 +31,7 @@ from .laws.selection import CV_JOBS, META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
 from .optimize.objective import objective_label
-from .optimize.runs import best_measured_run, natural_at_scale, nearest_run_at_scale
+from .optimize.runs import best_measured_run, name_nearest_run, natural_at_scale, scale_said
 from .optimize.search import check_maximize, check_optimize_keywords, check_scale_given
 from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult, optimize_pipeline
@@ -295,12 +295,6 @@ def _scale_asked(kw: Mapping[str, Any]) -> dict[str, Any]:
     return {"params": kw.get("params", kw.get("model_params")), "tokens": kw.get("tokens")}
 
 
-def _scale_said(at: Mapping[str, Any] | None) -> dict[str, float] | None:
-    """:attr:`OptimumResult.scale`: the scale given (``params`` / ``tokens``), None when neither was."""
-    said = {k: float(v) for k, v in (at or {}).items() if v is not None}
-    return said or None
-
-
 def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: list[str], asked: Objective,
                       objective_name: str, maximize: bool, runs_mean: str | None, own_runs: bool,
                       at: Mapping[str, Any] | None = None) -> None:
@@ -312,11 +306,7 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
     result.runs_spacing_l1 = run_spacing_l1(table.weights)
     result.line_unit = row_unit(table.path)
     if own_runs:
-        nearest_run_at_scale(result, table, table.weights, at)
-    if result.nearest_run is not None and own_runs:
-        # The run a reader can look up (a sweep's design name, dd-003-200k), not only its 0-based row.
-        result.nearest_run_name = str(table.runs[result.nearest_run])
-        result.nearest_run_line = table.source_line(result.nearest_run)
+        name_nearest_run(result, table, table.weights, at)
     result.selection = law_selection(fitted)
     if len(names) == 1 and list(result.losses) == [OBJECTIVE]:
         # A meta-law fitted for the objective of one eval set predicts that eval: named so ('objective' was the
@@ -327,7 +317,7 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
     result.law_error = _law_error(fitted, table, names, asked)
     if own_runs:
         result.best_run = best_measured_run(table, names, asked, maximize, fitted, at=at)
-    result.scale = _scale_said(at)
+    result.scale = scale_said(at)
 
 
 def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objective: Objective | None = None,
@@ -376,7 +366,7 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
     if table is not None:
         _saved_law_run_figures(result, law, table, W, "runs" in constraints, names, evals, asked, maximize,
                                at=_scale_asked(constraints))
-    result.scale = _scale_said(_scale_asked(constraints))
+    result.scale = scale_said(_scale_asked(constraints))
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     return result
@@ -454,10 +444,7 @@ def _saved_law_run_figures(result: OptimumResult, law: MixingLaw, table: RunTabl
     result.runs_spacing_l1 = run_spacing_l1(W)
     result.line_unit = row_unit(table.path)
     if not own_runs:
-        nearest_run_at_scale(result, table, W, at)
-    if result.nearest_run is not None and not own_runs:
-        result.nearest_run_name = str(table.runs[result.nearest_run])
-        result.nearest_run_line = table.source_line(result.nearest_run)
+        name_nearest_run(result, table, W, at)
     if evals and all(e in table.evals for e in evals):  # the best measured run, of the evals it combines
         result.best_run = best_measured_run(table, evals, asked, maximize, law, at=at)
         one_eval = isinstance(asked, str) and asked in names  # a per-eval meta-law's CV row of that eval

@@ -74,23 +74,32 @@ def natural_at_scale(table: Any, W: np.ndarray, at: Mapping[str, float | None] |
     return W[here].mean(axis=0), f"mean of the runs at {scale_words(at)}"
 
 
-def nearest_run_at_scale(result: OptimumResult, table: Any, W: np.ndarray | None,
-                      at: Mapping[str, Any] | None) -> None:
-    """The optimum's nearest run among the runs of ``table`` (mixtures ``W``) measured at the scale asked (``at``),
-    and their spacing; where none was, the nearest of every scale, said so (``nearest_run_scale``). A run of another
-    scale is not the optimum's neighbour: bimix optimised at 1e8 tokens on runs at 1e8 and 4e8 named a run at 4e8,
-    at L1 0.0000, as its nearest run, where the nearest at 1e8 lay 0.041 away."""
+def scale_said(at: Mapping[str, float | None] | None) -> dict[str, float] | None:
+    """:attr:`OptimumResult.scale`: the scale given (``params`` / ``tokens``), None when neither was."""
+    said = {k: float(v) for k, v in (at or {}).items() if v is not None}
+    return said or None
+
+
+def name_nearest_run(result: OptimumResult, table: Any, W: np.ndarray | None,
+                     at: Mapping[str, Any] | None = None) -> None:
+    """The optimum's nearest run by name and line in ``table`` (its rows' mixtures ``W``): the run a reader can look
+    up (a sweep's design name, dd-003-200k), not only its 0-based row. Where a scale was asked (``at``), among the
+    runs measured there, with their spacing; where none was, the nearest of every scale, said so
+    (``nearest_run_scale``). A run of another scale is not the optimum's neighbour: bimix optimised at 1e8 tokens
+    on runs at 1e8 and 4e8 named a run at 4e8, at L1 0.0000, as its nearest run, where the nearest at 1e8 lay 0.041
+    away."""
     here = None if W is None or result.nearest_run is None else rows_at_scale(table, at)
-    if here is None:
-        return
-    if not here.any():
+    if here is not None and not here.any():
         result.nearest_run_scale = f"no run was measured at {scale_words(at)}: the nearest of every scale"
-        return
-    idx = np.flatnonzero(here)
-    d, j = nearest_run_l1(result.weight_array(), W[idx])
-    result.nearest_run_l1, result.nearest_run = d, int(idx[j])
-    result.runs_spacing_l1 = run_spacing_l1(W[idx])
-    result.nearest_run_scale = f"of the runs at {scale_words(at)}"
+    elif here is not None:
+        idx = np.flatnonzero(here)
+        d, j = nearest_run_l1(result.weight_array(), W[idx])
+        result.nearest_run_l1, result.nearest_run = d, int(idx[j])
+        result.runs_spacing_l1 = run_spacing_l1(W[idx])
+        result.nearest_run_scale = f"of the runs at {scale_words(at)}"
+    if result.nearest_run is not None:
+        result.nearest_run_name = str(table.runs[result.nearest_run])
+        result.nearest_run_line = table.source_line(result.nearest_run)
 
 
 def best_measured_run(table: Any, targets: list[str], objective: Objective, maximize: bool = False,
