@@ -59,10 +59,6 @@ from .selection import (
 ONE_MIXTURE_TOL = 1e-5
 
 
-#: Words of auto's warning that its choice ranks within chance (a :class:`~mixlaw.errors.ChanceWarning`).
-CHANCE_MARK = "a Spearman within 2 standard errors of chance"
-
-
 class MetaLaw(MixingLaw):
     """Base of laws built from other fitted laws (members): CV on fit, members saved inside ``to_dict``.
 
@@ -563,9 +559,9 @@ class AutoLaw(MetaLaw):
                         f"reaches {chance_spearman(n):.2f} at {n} runs{worse}{also})")
         more = f" and {len(weak) - 3} more" if len(weak) > 3 else ""
         who = "the law chosen" if ranked else "any candidate"
-        warnings.warn(f"law {self.key!r} chose {'; '.join(said)}{more}: {CHANCE_MARK} does not show that {who} "
-                      "ranks these mixtures better than chance, so its "
-                      "optimum may be no better than any run; add runs, or try another eval set",
+        warnings.warn(f"law {self.key!r} chose {'; '.join(said)}{more}: a Spearman within 2 standard errors of "
+                      f"chance does not show that {who} ranks these mixtures better than chance, so its optimum may "
+                      "be no better than any run; add runs, or try another eval set",
                       ChanceWarning, stacklevel=user_stacklevel(4))
 
     def _merge_parts(self, parts: Sequence[tuple[int, MetaLaw]], W: np.ndarray, ctx: FitContext) -> None:
@@ -618,5 +614,5 @@ def _distance_to_other_folds(W: np.ndarray, folds: np.ndarray) -> np.ndarray:
     return d
 
 
-__all__ = ["CHANCE_MARK", "AutoLaw", "MetaLaw"]
+__all__ = ["AutoLaw", "MetaLaw"]
 
