@@ -179,3 +179,71 @@ def test_the_natural_mixture_is_the_mean_of_the_runs_at_the_scale_asked() -> Non
         assert r.natural_objective == pytest.approx(float(np.ravel(alone)[0]), rel=1e-6)
     assert none_there.natural_weights["web"] == pytest.approx(frame["w:web"].mean())
     assert "no run was measured at 2e+08 tokens" in none_there.natural_source
+
+
+def _scale_free_sweep():  # type: ignore[no-untyped-def]
+    """token_sweep's runs with losses that no token count enters: auto chooses ye-exp over bimix on them."""
+    import numpy as np
+
+    frame = token_sweep(seed=3)
+    W = frame[["w:web", "w:code"]].to_numpy()
+    frame["loss:web"] = 2 + np.exp(-W[:, 0]) + np.random.default_rng(0).normal(0, 0.01, 40)
+    frame["loss:code"] = 2.5 + np.exp(-W[:, 1]) + np.random.default_rng(1).normal(0, 0.01, 40)
+    return frame
+
+
+def test_auto_choosing_a_law_without_the_scale_asked_says_it_is_not_used(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # left34: 'optimize --law auto --candidates ye-exp,bimix --tokens 1e8' on runs at 1e8 and 4e8 tokens, auto
+    # choosing ye-exp, printed "law=auto  tokens=1e+08" (and "scale": {"tokens": 1e8} in --json) as if the optimum
+    # were read at 1e8, where no token count enters it. Not refused: auto on these runs is refused without a scale
+    # before its fit (it may choose a law that takes one), so a refusal after it would leave no way through.
+    from mixlaw.api import optimize_saved_law
+    from mixlaw.data import RunTable
+    from mixlaw.laws import get_law
+
+    frame = _scale_free_sweep()
+    runs = tmp_path / "runs.csv"
+    frame.to_csv(runs, index=False)
+    why = "law 'auto' chose ye-exp (for web), which takes no token counts"
+    code, out, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "auto", "--candidates", "ye-exp,bimix",
+                             "--objective", "web", "--tokens", "1e8", "--json")
+    assert code == 0, err
+    opt = json.loads(out)["optimum"]
+    assert "scale" not in opt and opt["scale_unused"] == {"tokens": {"value": 1e8, "why": why}}
+    code, out, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "auto", "--candidates", "ye-exp,bimix",
+                             "--objective", "web", "--tokens", "1e8")
+    assert code == 0 and "[[Optimal mixture]]  law=auto  objective=loss of web" in out, err
+    assert f"note: tokens=1e+08 does not enter this optimum: {why}, so it is the same at every token count" in out
+    assert "natural mixture (mean of the runs at 1e+08 tokens)" in out  # still read beside the runs at 1e8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = get_law("auto", candidates=["ye-exp", "bimix"]).fit(frame)
+        saved = optimize_saved_law(law, RunTable(frame), tokens=1e8)
+        # Where auto chooses bimix, which takes the tokens, the scale is honoured and said.
+        picked = optimize_runs(token_sweep(seed=3), law="auto", candidates=["ye-exp", "bimix"], objective="web",
+                               tokens=1e8)
+    assert saved.scale is None and saved.scale_unused is not None
+    assert "chose ye-exp" in saved.scale_unused["tokens"]["why"]
+    assert picked.selection["choice"] == {"objective": "bimix"} and picked.scale == {"tokens": 1e8}
+    assert picked.scale_unused is None
+
+
+def test_optimize_mixture_says_the_scale_it_was_given() -> None:
+    # left34: optimize_mixture(law, tokens=1e8), called directly, returned no scale, where optimize_runs and
+    # optimize_saved_law set it: its report and JSON did not say at which token count the optimum was read.
+    from mixlaw.laws import get_law
+    from mixlaw.optimize import optimize_mixture
+
+    frame = token_sweep(seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bimix = get_law("bimix").fit(frame)
+        res = optimize_mixture(bimix, objective="web", tokens=1e8)
+        ye_law = get_law("ye-exp").fit(frame)
+        ye = optimize_mixture(ye_law, objective="web", tokens=1e8)
+        plain = optimize_mixture(ye_law, objective="web")
+    assert res.scale == {"tokens": 1e8} and res.to_dict()["scale"] == {"tokens": 1e8}
+    assert str(res).startswith("[[Optimal mixture]]  law=bimix  tokens=1e+08  objective=loss of web")
+    assert ye.scale is None
+    assert ye.scale_unused == {"tokens": {"value": 1e8, "why": "law 'ye-exp' takes no token counts"}}
+    assert plain.scale is None and plain.scale_unused is None and "does not enter" not in str(plain)

@@ -31,7 +31,7 @@ from .laws.selection import CV_JOBS, META_LAWS, OBJECTIVE
 from .optimize import Objective, OptimumResult, _objective_weights, check_enough_runs, optimize_mixture, steps_to_match
 from .optimize.constraints import _constraints
 from .optimize.objective import objective_label
-from .optimize.runs import best_measured_run, name_nearest_run, natural_at_scale, scale_said
+from .optimize.runs import best_measured_run, name_nearest_run, natural_at_scale
 from .optimize.search import check_maximize, check_optimize_keywords, check_scale_given
 from .optimize.simulate import run_spacing_l1
 from .pipeline import PipelineResult, optimize_pipeline
@@ -317,7 +317,6 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
     result.law_error = _law_error(fitted, table, names, asked)
     if own_runs:
         result.best_run = best_measured_run(table, names, asked, maximize, fitted, at=at)
-    result.scale = scale_said(at)
 
 
 def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objective: Objective | None = None,
@@ -366,7 +365,6 @@ def optimize_saved_law(law: MixingLaw, table: RunTable | None = None, *, objecti
     if table is not None:
         _saved_law_run_figures(result, law, table, W, "runs" in constraints, names, evals, asked, maximize,
                                at=_scale_asked(constraints))
-    result.scale = scale_said(_scale_asked(constraints))
     if step_law is not None:
         result.steps = steps_to_match(step_law, result.objective, float(target_steps))  # type: ignore[arg-type]
     return result

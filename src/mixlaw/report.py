@@ -23,7 +23,7 @@ from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, 
 from .laws import available_laws, get_law
 from .laws.scale_inputs import scale_blind_message
 from .optimize import optimize_mixture
-from .optimize.runs import best_measured_run, name_nearest_run, scale_said, scale_words
+from .optimize.runs import best_measured_run, name_nearest_run, scale_words
 from .optimize.search import check_maximize
 from .optimize.simulate import run_spacing_l1
 
@@ -314,7 +314,6 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
         opt.runs_spacing_l1 = run_spacing_l1(train.weights)
         opt.line_unit = row_unit(train.path)
         name_nearest_run(opt, train, train.weights, at)
-        opt.scale = scale_said(at)  # its header names it, as optimize's
         opt.best_run = best_measured_run(train, names, obj, maximize, law, at=at)
         # The page's notes suggest --trust-radius / --bootstrap: name the command that takes them, for this
         # law, data and objective ('mixlaw report --trust-radius' is "No such option").

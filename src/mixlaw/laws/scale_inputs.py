@@ -35,6 +35,40 @@ def check_scale_taken(law: Any, params: float | None, tokens: float | None, then
                              f"the runs it was fitted on; {then} (or refit with a law that takes {what}: {takers})")
 
 
+def scale_used(law: Any, params: float | None, tokens: float | None) -> tuple[dict[str, float], dict[str, str]]:
+    """Of the scale given to a fitted law's prediction (``params`` / ``tokens``; None: not given), the part that
+    enters it, ``{"params": N, "tokens": D}``, and why each other part does not, ``{"tokens": "law 'ye-exp' takes
+    no token counts"}``. A value does not enter where the law was fitted without that input (no ``_n_range`` /
+    ``_d_range``: ye-exp, or bimix fitted without tokens), nor where a member a meta-law predicts with was
+    (``members_``: auto's chosen laws, a stack's weighed ones). A meta-law takes the scale ("optional") whichever
+    member it chooses: 'optimize --law auto --tokens 1e8', auto choosing ye-exp on runs at 1e8 and 4e8 tokens,
+    printed 'tokens=1e+08' in its header and JSON over an optimum no token count entered."""
+    used: dict[str, float] = {}
+    unused: dict[str, str] = {}
+    for col, given, rng, what in (("params", params, "_n_range", "model sizes"),
+                                  ("tokens", tokens, "_d_range", "token counts")):
+        if given is None:
+            continue
+        blind = _blind_members(law, rng)
+        if getattr(law, rng, None) is None:
+            unused[col] = f"{law._label} takes no {what}"
+        elif blind:
+            verb = "chose" if law.key == "auto" else "predicts with"
+            unused[col] = (f"{law._label} {verb} {', '.join(blind)}, which take{'s' if len(blind) == 1 else ''} "
+                           f"no {what}")
+        else:
+            used[col] = float(given)
+    return used, unused
+
+
+def _blind_members(law: Any, rng: str) -> list[str]:
+    """The members of a fitted meta-law (``members_``) fitted without the scale whose range is ``rng``
+    (``"_n_range"`` / ``"_d_range"``), each named with the evals it predicts; [] for any other law."""
+    out = [f"{key} (for {', '.join(map(str, targets))})"
+           for key, _, targets, member in getattr(law, "members_", None) or () if getattr(member, rng, None) is None]
+    return list(dict.fromkeys(out))
+
+
 def _flag(law: Any, name: str) -> Any:
     """``law.<name>`` (``uses_model_params``, ``uses_tokens``) of a law class or instance. A class whose flag is a
     property (gp-residual's follow its base law) reads it off its default instance: read off the class it was the
@@ -126,4 +160,4 @@ def fitted_scale_cut(fit_scale: Mapping[str, Any] | None) -> str | None:
     return scale_cut("params_range" in fit_scale, bool(fit_scale.get("checkpoints", True)))
 
 
-__all__ = ["SCALE_BLIND_MARK", "fitted_scale_cut", "scale_blind_message", "scale_cut"]
+__all__ = ["SCALE_BLIND_MARK", "fitted_scale_cut", "scale_blind_message", "scale_cut", "scale_used"]

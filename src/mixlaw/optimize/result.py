@@ -167,10 +167,15 @@ class OptimumResult:
     #: "row" for a Parquet file, which has no lines ('line 58' read there, where the table's errors say 'row 58').
     line_unit: str = "line"
     #: The scale the optimum was read at, for a law fitted across model sizes or token counts (``{"params": N}``,
-    #: ``{"tokens": D}``; set by :func:`mixlaw.api.optimize_runs` and ``optimize_saved_law`` from ``params=`` /
-    #: ``tokens=``, the command line's ``--params`` / ``--tokens``); None otherwise. Its optimum differs from one
-    #: scale to the next, and neither the report nor the JSON said at which it was.
+    #: ``{"tokens": D}``; set by :func:`~mixlaw.optimize.optimize_mixture` from the ``params=`` / ``tokens=`` it is
+    #: given, the command line's ``--params`` / ``--tokens``, where they enter the law's prediction); None
+    #: otherwise. Its optimum differs from one scale to the next, and neither the report nor the JSON said at which
+    #: it was.
     scale: dict[str, float] | None = None
+    #: A scale given that does not enter the prediction, and why: ``{"tokens": {"value": 1e8, "why": "law 'auto'
+    #: chose ye-exp (for web), which takes no token counts"}}`` (:func:`~mixlaw.laws.scale_inputs.scale_used`); the
+    #: optimum is then the same at every value of it. None where there is none.
+    scale_unused: dict[str, dict[str, Any]] | None = None
 
     @property
     def improvement(self) -> float:
@@ -224,7 +229,8 @@ class OptimumResult:
                 "law_error": self.law_error,
                 "best_run": None if self.best_run is None else dict(self.best_run),
                 "rows_left_out": dict(self.rows_left_out),
-                **({"scale": dict(self.scale)} if self.scale else {})}
+                **({"scale": dict(self.scale)} if self.scale else {}),
+                **({"scale_unused": {k: dict(v) for k, v in self.scale_unused.items()}} if self.scale_unused else {})}
 
     def _option(self, option: str, does: str, what: str) -> str:
         """A note's advice: the ``option`` and what it ``does``, or ``what`` and the command that takes the option
@@ -254,8 +260,12 @@ class OptimumResult:
         level = iv.get("level")
         sense = "  (maximised: higher is better)" if self.maximize else ""
         at = "".join(f"  {k}={v:g}" for k, v in (self.scale or {}).items())
-        lines = [f"[[Optimal mixture]]  law={self.law}{at}  objective={self.objective_name}{sense}",
-                 f"    method = {self.method}", f"    trust region = {self.trust_region}"]
+        lines = [f"[[Optimal mixture]]  law={self.law}{at}  objective={self.objective_name}{sense}"]
+        for k, v in (self.scale_unused or {}).items():
+            what = "model size" if k == "params" else "token count"
+            lines.append(f"    note: {k}={v['value']:g} does not enter this optimum: {v['why']}, so it is the same at "
+                         f"every {what}")
+        lines += [f"    method = {self.method}", f"    trust region = {self.trust_region}"]
         if self.nearest_run_l1 is not None:
             spacing = ("" if self.runs_spacing_l1 is None else
                        f"; the runs lie {self.runs_spacing_l1:.3g} from their nearest other run, median")

@@ -74,12 +74,6 @@ def natural_at_scale(table: Any, W: np.ndarray, at: Mapping[str, float | None] |
     return W[here].mean(axis=0), f"mean of the runs at {scale_words(at)}"
 
 
-def scale_said(at: Mapping[str, float | None] | None) -> dict[str, float] | None:
-    """:attr:`OptimumResult.scale`: the scale given (``params`` / ``tokens``), None when neither was."""
-    said = {k: float(v) for k, v in (at or {}).items() if v is not None}
-    return said or None
-
-
 def name_nearest_run(result: OptimumResult, table: Any, W: np.ndarray | None,
                      at: Mapping[str, Any] | None = None) -> None:
     """The optimum's nearest run by name and line in ``table`` (its rows' mixtures ``W``): the run a reader can look

@@ -23,7 +23,7 @@ from ..evals import warn_minimised_metrics
 from ..fit import blas_on_one_thread
 from ..laws._inputs import weights_in_order
 from ..laws.base import MixingLaw
-from ..laws.scale_inputs import fitted_scale_cut
+from ..laws.scale_inputs import fitted_scale_cut, scale_used
 from .balls import _radius_solve
 from .constraints import (
     ACTIVE_TOL,
@@ -166,7 +166,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         given, else uniform (the CLI passes the mean mixture of the fitting runs).
     params, tokens : float, optional
         Model size N and training tokens D to predict at, for laws that take them (``--params`` / the run
-        table's ``params`` column elsewhere).
+        table's ``params`` column elsewhere). The result's ``scale`` holds those that enter the prediction; one
+        that does not (a law fitted without it, or a meta-law whose chosen member takes none) is in
+        ``scale_unused``, with why, and the report says the optimum is the same at every value of it.
     within_fitted_range : bool, default=False
         Also bound each weight by the smallest and largest share it had in the fitting runs (reported as
         ``"fitted range"`` when active), so the optimum never rests on extrapolation.
@@ -430,6 +432,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     if maximize:
         method = "maximised (the search minimises the negated objective); " + method
     near = None if W_runs is None else nearest_run_l1(r, W_runs)
+    # The scale it was optimised at, as optimize_runs / optimize_saved_law said it (called here directly, the result
+    # had none); a value the law's prediction does not take is said apart, not as if honoured.
+    used, unused = scale_used(law, model_params, tokens)
     region = "fitted range" if within_fitted_range else "none (extrapolation allowed)"
     if trust_radius is not None:
         region = (region if within_fitted_range else "") + (" and " if within_fitted_range else "") + \
@@ -447,7 +452,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
         start_objectives=[sign * float(o) for o in objs], law=law.key, search=search, trust_region=region,
         nearest_run_l1=None if near is None else near[0], nearest_run=None if near is None else near[1],
         nearest_run_name=None if near is None else _run_name(runs, near[1]),
-        maximize=bool(maximize))
+        maximize=bool(maximize), scale=used or None,
+        scale_unused={k: {"value": float(v), "why": unused[k]} for k, v in (("params", model_params),
+                                                                           ("tokens", tokens)) if k in unused} or None)
 
 
 def _moved_text(share: float) -> str:
