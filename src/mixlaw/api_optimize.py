@@ -302,11 +302,13 @@ def _describe_optimum(result: OptimumResult, fitted: Any, table: Any, names: lis
     result.objective_name = objective_label(objective_name, maximize)
     if runs_mean:  # the user gave no natural mixture: say where the reference came from, not "given"
         result.natural_source = runs_mean
-    # Once here, not in optimize_mixture: O(runs^2) and the bootstrap calls that once per replicate.
-    result.runs_spacing_l1 = run_spacing_l1(table.weights)
+    # Once here, not in optimize_mixture: O(runs^2) and the bootstrap calls that once per replicate. The table's runs:
+    # name_nearest_run's spacing, of those at the scale asked where some were measured there.
     result.line_unit = row_unit(table.path)
     if own_runs:
         name_nearest_run(result, table, table.weights, at)
+    else:
+        result.runs_spacing_l1 = run_spacing_l1(table.weights)
     result.selection = law_selection(fitted)
     if len(names) == 1 and list(result.losses) == [OBJECTIVE]:
         # A meta-law fitted for the objective of one eval set predicts that eval: named so ('objective' was the
@@ -439,10 +441,11 @@ def _saved_law_run_figures(result: OptimumResult, law: MixingLaw, table: RunTabl
                            maximize: bool, at: Mapping[str, Any] | None = None) -> None:
     """What the runs add to ``result``: their spacing, the optimum's nearest run by name (unless the caller gave
     its own ``runs``: ``own_runs``), the best measured run and the law's cross-validated error on them."""
-    result.runs_spacing_l1 = run_spacing_l1(W)
     result.line_unit = row_unit(table.path)
     if not own_runs:
-        name_nearest_run(result, table, W, at)
+        name_nearest_run(result, table, W, at)  # and the spacing of the runs it is of
+    else:
+        result.runs_spacing_l1 = run_spacing_l1(W)
     if evals and all(e in table.evals for e in evals):  # the best measured run, of the evals it combines
         result.best_run = best_measured_run(table, evals, asked, maximize, law, at=at)
         one_eval = isinstance(asked, str) and asked in names  # a per-eval meta-law's CV row of that eval

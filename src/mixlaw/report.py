@@ -25,7 +25,6 @@ from .laws.scale_inputs import scale_blind_message
 from .optimize import optimize_mixture
 from .optimize.runs import best_measured_run, name_nearest_run, scale_words
 from .optimize.search import check_maximize
-from .optimize.simulate import run_spacing_l1
 
 
 # ---------------------------------------------------------------------- HTML report (DESIGN.md §11)
@@ -310,8 +309,8 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
         opt.natural_source = "mean of the runs"
         # What optimize says beside its optimum, which the page left out: on Olmix's DCLM swarm (arc_challenge)
         # lightgbm's optimum gained 0.0057 (0.38 %) on a held-out RMSE of 0.048 without a word, and the page
-        # gave neither its distance to the runs nor the best run's measured loss.
-        opt.runs_spacing_l1 = run_spacing_l1(train.weights)
+        # gave neither its distance to the runs nor the best run's measured loss. The runs' spacing comes with the
+        # nearest run (of the runs at the scale, where some were measured there).
         opt.line_unit = row_unit(train.path)
         name_nearest_run(opt, train, train.weights, at)
         opt.best_run = best_measured_run(train, names, obj, maximize, law, at=at)

@@ -78,10 +78,13 @@ def name_nearest_run(result: OptimumResult, table: Any, W: np.ndarray | None,
                      at: Mapping[str, Any] | None = None) -> None:
     """The optimum's nearest run by name and line in ``table`` (its rows' mixtures ``W``): the run a reader can look
     up (a sweep's design name, dd-003-200k), not only its 0-based row. Where a scale was asked (``at``), among the
-    runs measured there, with their spacing; where none was, the nearest of every scale, said so
-    (``nearest_run_scale``). A run of another scale is not the optimum's neighbour: bimix optimised at 1e8 tokens
-    on runs at 1e8 and 4e8 named a run at 4e8, at L1 0.0000, as its nearest run, where the nearest at 1e8 lay 0.041
-    away."""
+    runs measured there; where none was, the nearest of every scale, said so (``nearest_run_scale``). A run of
+    another scale is not the optimum's neighbour: bimix optimised at 1e8 tokens on runs at 1e8 and 4e8 named a run
+    at 4e8, at L1 0.0000, as its nearest run, where the nearest at 1e8 lay 0.041 away.
+
+    Also the runs' spacing (``runs_spacing_l1``, what that distance is read against): of the same runs, those at
+    the scale asked where some were measured there, else every run. Set here once: the callers computed it for
+    every run and then, with a scale asked, again for the runs at it (O(runs^2) each)."""
     here = None if W is None or result.nearest_run is None else rows_at_scale(table, at)
     if here is not None and not here.any():
         result.nearest_run_scale = f"no run was measured at {scale_words(at)}: the nearest of every scale"
@@ -89,8 +92,10 @@ def name_nearest_run(result: OptimumResult, table: Any, W: np.ndarray | None,
         idx = np.flatnonzero(here)
         d, j = nearest_run_l1(result.weight_array(), W[idx])
         result.nearest_run_l1, result.nearest_run = d, int(idx[j])
-        result.runs_spacing_l1 = run_spacing_l1(W[idx])
+        W = W[idx]
         result.nearest_run_scale = f"of the runs at {scale_words(at)}"
+    if W is not None:
+        result.runs_spacing_l1 = run_spacing_l1(W)
     if result.nearest_run is not None:
         result.nearest_run_name = str(table.runs[result.nearest_run])
         result.nearest_run_line = table.source_line(result.nearest_run)
