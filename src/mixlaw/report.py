@@ -23,7 +23,7 @@ from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, 
 from .laws import available_laws, get_law
 from .laws.scale_inputs import scale_blind_message
 from .optimize import optimize_mixture
-from .optimize.runs import best_measured_run, name_nearest_run, scale_words
+from .optimize.runs import best_measured_run, name_nearest_run, natural_at_scale, rows_at_scale, scale_words
 from .optimize.search import check_maximize
 
 
@@ -294,19 +294,23 @@ def _law_for_optimum(scores_of: dict[str, Any], split0: str, n_held: int) -> tup
 def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: list[str],
                   objective: str | Mapping[str, float], maximize: bool, rmse: float, split0: str, random_state: int,
                   data_options: str | None, refine_note: str | None = None) -> str:
-    """The optimal mixture of ``law`` within the fitted range, beside the mean training mixture, with what
-    ``mixlaw optimize`` says of it and the command that refines it (or why there is none)."""
+    """The optimal mixture of ``law`` within the fitted range, beside the mean training mixture (of the runs at the
+    optimum's scale, as ``mixlaw optimize`` takes it), with what ``mixlaw optimize`` says of it and the command
+    that refines it (or why there is none)."""
     at = _scale_of_optimum(law, train)
+    # The reference at the optimum's scale, as optimize's (natural_at_scale): the page compared bimix's optimum at
+    # the largest token count with the mean of every run, where the command it offers compares with the runs there.
+    natural, natural_source = natural_at_scale(train, train.weights, at)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
             obj = objective if len(names) > 1 else names[0]
-            opt = optimize_mixture(law, objective=obj, natural=train.weights.mean(axis=0),
+            opt = optimize_mixture(law, objective=obj, natural=natural,
                                    within_fitted_range=True, maximize=maximize, runs=train.weights,
                                    **{k: v for k, v in at.items() if v is not None})
         # Where the reference came from, as optimize says it: the page's block read "natural mixture (given)"
         # under a heading that called it the mean training mixture.
-        opt.natural_source = "mean of the runs"
+        opt.natural_source = natural_source
         # What optimize says beside its optimum, which the page left out: on Olmix's DCLM swarm (arc_challenge)
         # lightgbm's optimum gained 0.0057 (0.38 %) on a held-out RMSE of 0.048 without a word, and the page
         # gave neither its distance to the runs nor the best run's measured loss. The runs' spacing comes with the
@@ -324,7 +328,11 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
     doms = list(opt.weights)
     fig, ax = plt.subplots(figsize=(max(5, 0.45 * len(doms)), 3))
     x = np.arange(len(doms))
-    ax.bar(x - 0.2, [opt.natural_weights[d] for d in doms], 0.4, label="mean training mixture")
+    # The reference named as it was taken: the mean of the runs at the optimum's scale where there is one.
+    here = rows_at_scale(train, at)
+    ref = ("mean training mixture" if here is None else f"mean training mixture at {scale_words(at)}" if here.any()
+           else f"mean training mixture (of every run: none was measured at {scale_words(at)})")
+    ax.bar(x - 0.2, [opt.natural_weights[d] for d in doms], 0.4, label=ref)
     ax.bar(x + 0.2, [opt.weights[d] for d in doms], 0.4, label=f"optimum ({_label(best)})")
     ax.set_xticks(x, [_label(d) for d in doms], rotation=90, fontsize=7)
     ax.legend(fontsize=8)
@@ -336,10 +344,11 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
     scale = (f" It takes the scale as an input and was fitted across the runs' {spans}: this is its optimum at "
              f"the largest{' model size, at its largest token count' if None not in at.values() else ''}, "
              f"{html.escape(words)} (another scale: {flags} in the command below)." if words else "")
-    at_words = f", at {html.escape(words)}" if words else ""
+    there = "of the runs there" if here is not None and here.any() else "of every run"
+    at_words = f", at {html.escape(words)}, beside the mean mixture {there}" if words else ""
     return (f"<h2>Optimal mixture ({html.escape(best)}, objective {html.escape(opt.objective_name)}, "
             f"{'maximised, ' if maximize else ''}within the fitted range{at_words})</h2><p>predicted "
-            f"{opt.objective:.4f} vs {opt.natural_objective:.4f} for the mean training mixture. The law is "
+            f"{opt.objective:.4f} vs {opt.natural_objective:.4f} for the {html.escape(ref)}. The law is "
             f"{why}.{scale} Bounds, a trust radius or bootstrap intervals for it: "
             f"<code>{html.escape(opt.refine_with)}</code> "
             "with <code>--bounds</code>, <code>--trust-radius</code> or <code>--bootstrap</code>"
