@@ -336,3 +336,18 @@ def test_a_share_at_a_bound_says_to_check_the_domains_are_not_swapped(capsys, tm
     code, out, _ = _cli(capsys, "continual", "--runs", str(path), "--original", "web", "--new", "code",
                         "--bootstrap", "0")
     assert code == 0 and "swapped" not in out  # an interior share: nothing to check
+
+
+def test_the_swapped_domains_note_is_in_the_json(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # left34: the note was printed as text only; '--json' had the share at 1 and no word of the check.
+    import json
+
+    path = tmp_path / "cpt.csv"
+    _table(noise=0.0, base_rows=True).frame.to_csv(path, index=False)
+    code, out, _ = _cli(capsys, "continual", "--runs", str(path), "--original", "code", "--new", "web",
+                        "--bootstrap", "0", "--json")
+    notes = json.loads(out)["continual"]["notes"]
+    assert code == 0 and len(notes) == 1 and "not swapped (--original / --new" in notes[0], notes
+    code, out, _ = _cli(capsys, "continual", "--runs", str(path), "--original", "web", "--new", "code",
+                        "--bootstrap", "0", "--json")
+    assert code == 0 and json.loads(out)["continual"]["notes"] == []

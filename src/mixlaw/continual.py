@@ -98,7 +98,19 @@ class CriticalProportion:
                 "n_boot": self.n_boot, "n_failed": self.n_failed, "status": self.status, "pre_loss": self.pre_loss,
                 "pre_source": self.pre_source, "tolerance": self.tolerance, "threshold": self.threshold,
                 "n_runs": self.n_runs, "new_loss_at_critical": self.new_loss_at_critical,
-                "boot_law": self.boot_law, "lower": self.lower, "law": self.law.to_dict()}
+                "boot_law": self.boot_law, "lower": self.lower, "notes": self.notes(), "law": self.law.to_dict()}
+
+    def notes(self) -> list[str]:
+        """What the report's ``note:`` lines say, also in :meth:`to_dict` (``--json``'s ``notes``), where the check
+        for swapped domains was missing: a share at a bound with nothing between."""
+        if self.status not in ("all", "none"):
+            return []
+        # At a bound, and nothing to read between: swapped domains give that ('--original code --new web' of
+        # a web model tuned on code: "critical share = 1.0000 [1, 1]", every web share keeping the base
+        # model's code loss, never trained on, within tolerance), and nothing said to look for it.
+        return [f"at a bound; check that {self.original!r} is the domain the model was pretrained on (whose loss "
+                f"must not rise) and {self.new!r} the one added, not swapped (--original / --new; Python: original= / "
+                "new=)"]
 
     def __str__(self) -> str:
         p = self.law.params_
@@ -121,13 +133,7 @@ class CriticalProportion:
                               f"below {self.lower or 0.0:.4f} the predicted {self.original} loss exceeds the threshold",
                       "none": f"    even p = 0 exceeds the threshold: continual pretraining on {self.original} "
                               "alone does not get back to its pre-training loss"}[self.status])
-        if self.status in ("all", "none"):
-            # At a bound, and nothing to read between: swapped domains give that ('--original code --new web' of
-            # a web model tuned on code: "critical share = 1.0000 [1, 1]", every web share keeping the base
-            # model's code loss, never trained on, within tolerance), and nothing said to look for it.
-            lines.append(f"    note: at a bound; check that {self.original!r} is the domain the model was pretrained "
-                         f"on (whose loss must not rise) and {self.new!r} the one added, not swapped (--original / "
-                         "--new; Python: original= / new=)")
+        lines += [f"    note: {n}" for n in self.notes()]
         if self.new_loss_at_critical is not None:
             lines.append(f"    predicted {self.new} loss at the critical share = {self.new_loss_at_critical:.5g}")
         vals = ", ".join(f"{k.split('.', 1)[-1]}={v.value:.4g}" for k, v in p.items() if v.vary)
