@@ -9,7 +9,7 @@ import html
 import io
 import shlex
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,8 @@ from .compare import SCORE_NOTES, default_laws, held_out_overlap, score_cell
 from .data import scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, ScaleWarning, row_unit, user_stacklevel
 from .laws import available_laws, get_law
+from .laws.base import MixingLaw, check_law_arg, check_seed_reaches
+from .laws.options import law_option_specs
 from .laws.scale_inputs import scale_blind_message
 from .optimize import optimize_mixture
 from .optimize.runs import best_measured_run, name_nearest_run, natural_at_scale, rows_at_scale, scale_words
@@ -51,7 +53,8 @@ def _label(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
-def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all", laws: list[str] | None = None,
+def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all",
+                      laws: list[str | MixingLaw] | None = None,
                       objective: str | Mapping[str, float] = "mean", maximize: bool = False, random_state: int = 0,
                       title: str = "mixlaw report", data_options: str | None = None,
                       on_progress: Any = None, on_done: Any = None, on_failed: Any = None,
@@ -66,7 +69,9 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
         Held-out splits; the first is used for the scatter plots.
     targets, laws, random_state, on_progress, on_done
         As in :func:`mixlaw.compare.compare`: ``on_progress(key)`` before each law is fitted, ``on_done(key)``
-        after (``mixlaw report --target all`` ran a minute on RegMix's 13 evals without a line on stderr).
+        after (``mixlaw report --target all`` ran a minute on RegMix's 13 evals without a line on stderr). A law
+        given as an instance is fitted as a copy and named, as in compare, with the options that differ from its
+        defaults (``ye-implicit(n_components=4)``); the key given to the callbacks is that name.
     on_failed : callable, optional
         ``on_failed(key, message)`` for each law whose fit raised (its row on the page says why): ``mixlaw report``
         exits 1 when every law failed, as ``mixlaw compare`` does, where a page of failures exited 0.
@@ -96,11 +101,19 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     import matplotlib.pyplot as plt
 
     names = train.resolve_targets(targets)
-    keys = laws if laws is not None else default_laws()
-    _check_report_args(keys, objective, names, maximize)
+    given = list(laws) if laws is not None else default_laws()
+    _check_report_args(given, objective, names, maximize)
+    for k in given:
+        check_seed_reaches(k, random_state, "report")
+    # Each law by its name on the page: a key, or a configured law's key and options (mixlaw report --law-option).
+    named = [(k if isinstance(k, str) else _law_name(k), k) for k in given]
+    twice = [n for i, (n, _) in enumerate(named) if n in (m for m, _ in named[:i])]
+    if twice:  # one row, one scatter panel for two laws
+        raise InputError(f"laws: {twice[0]!r} given twice")
+    keys = dict(named)
     # An eval missing in some runs: each law is fitted and scored on the rows that have every target, but auto /
     # stack (no objective here) each eval on the rows that have it (as compare).
-    ragged = {k: get_law(k)._fits_ragged() for k in keys}
+    ragged = {n: (get_law(k) if isinstance(k, str) else k)._fits_ragged() for n, k in keys.items()}
     full = train
     if all(ragged.values()):
         with warnings.catch_warnings():  # each law's fit says what it left out
@@ -117,7 +130,8 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     fitted_at, fitted_w = train.scale_summary(), train.weight_ranges()
     scale_notes = [why for name, t in tests.items()
                    if (why := scale_mismatch(fitted_at, t, f"held-out split {name!r}", fitted_w))]
-    blind = scale_blind_message(train.path, train.scale_spread(), [get_law(k) for k in keys],
+    blind = scale_blind_message(train.path, train.scale_spread(),
+                                [get_law(k) if isinstance(k, str) else k for k in keys.values()],
                                 at_params=True, checkpoints=train.has_checkpoints())
     scale_notes += [blind] if blind else []
     for why in scale_notes:
@@ -140,8 +154,10 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
              _leaderboard_html(rows, tests, split0)]
     if fitted:
         parts.append(_scatter_html(plt, fitted, tests[split0], split0, names))
-    if "ye-exp" in fitted:
-        parts.append(_interactions_html(plt, fitted["ye-exp"], train.domains, names))
+    # ye-exp's interactions, or a configured ye-exp's where it is not given plain
+    ye = fitted.get("ye-exp") or next((law for law in fitted.values() if law.key == "ye-exp"), None)
+    if ye is not None:
+        parts.append(_interactions_html(plt, ye, train.domains, names))
     if fitted:
         scores_of = {r[0]: r[1] for r in rows if r[1] is not None}
         best, why = _law_for_optimum(scores_of, split0, len(tests[split0]))
@@ -154,12 +170,22 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
             f"<style>{style}</style></head><body>" + "\n".join(parts) + "</body></html>")
 
 
-def _check_report_args(keys: list[str], objective: str | Mapping[str, float], names: list[str],
+def _law_name(law: MixingLaw) -> str:
+    """A configured law's name on the page, as compare's leaderboard names it: its key, with the options that differ
+    from the defaults (``ye-pow(gamma_pooling=10)``); the key alone for a law as registered."""
+    options = law._options_text()
+    return f"{law.key}({options})" if options else law.key
+
+
+def _check_report_args(keys: list[str | MixingLaw], objective: str | Mapping[str, float], names: list[str],
                        maximize: bool = False) -> None:
     """Bad law keys and objectives are input errors (exit 2, as in `mixlaw compare`), not "failed" rows in a page."""
     if not keys:
         raise InputError("--laws: give at least one law key")
-    unknown = [k for k in keys if k not in available_laws()]
+    for k in keys:
+        if not isinstance(k, str):
+            check_law_arg(k, "report")
+    unknown = [k for k in keys if isinstance(k, str) and k not in available_laws()]
     if unknown:
         raise InputError(f"unknown law(s) {unknown}; available: {', '.join(available_laws())}")
     if isinstance(objective, Mapping):
@@ -177,21 +203,23 @@ def _check_report_args(keys: list[str], objective: str | Mapping[str, float], na
     check_maximize("max" if objective == "max" else "other", maximize)
 
 
-def _fit_andscore_cell(keys: list[str], train: Any, full: Any, tests: dict[str, Any], names: list[str],
+def _fit_andscore_cell(keys: Mapping[str, str | MixingLaw], train: Any, full: Any, tests: dict[str, Any],
+                       names: list[str],
                    ragged: dict[str, bool], random_state: int, on_progress: Any,
                    on_done: Any) -> tuple[dict[str, Any], list[tuple[str, Any, str]]]:
-    """Each law fitted (on every run that has a target's loss when it fits each eval on its own rows, else on the
-    complete rows) and scored on every held-out split: ({key: law}, [(key, {split: metrics} or None, fit seconds or
-    the error)])."""
+    """Each law (``keys``: its name on the page -> its key, or a configured instance, fitted as a copy) fitted (on
+    every run that has a target's loss when it fits each eval on its own rows, else on the complete rows) and scored
+    on every held-out split: ({name: law}, [(name, {split: metrics} or None, fit seconds or the error)])."""
     fitted: dict[str, Any] = {}
     rows: list[tuple[str, Any, str]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
-        for key in keys:
+        for key, given in keys.items():
             if on_progress is not None:
                 on_progress(key)
             try:
-                law = get_law(key, random_state=random_state).fit(full if ragged[key] else train, targets=names)
+                law = get_law(given, random_state=random_state) if isinstance(given, str) else given.clone()
+                law = law.fit(full if ragged[key] else train, targets=names)
             except MixlawError as err:
                 rows.append((key, None, str(err)))
                 if on_done is not None:
@@ -320,7 +348,8 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
         opt.best_run = best_measured_run(train, names, obj, maximize, law, at=at)
         # The page's notes suggest --trust-radius / --bootstrap: name the command that takes them, for this
         # law, data and objective ('mixlaw report --trust-radius' is "No such option").
-        opt.refine_with = _optimize_command(train, names, best, objective, maximize, random_state, data_options, at)
+        opt.refine_with = _optimize_command(train, names, law.key, objective, maximize, random_state, data_options,
+                                            at, law_option_specs(law))
         if len(names) == 1:  # the leaderboard's RMSE is the error on this objective (pooled over evals if more)
             opt.law_error = {"rmse": float(rmse), "source": f"held-out split {split0!r}"}
     except MixlawError as err:
@@ -376,10 +405,14 @@ def _scale_of_optimum(law: Any, train: Any) -> dict[str, float | None]:
 
 
 def _optimize_command(train: Any, names: list[str], law: str, objective: str | Mapping[str, float], maximize: bool,
-                      seed: int, data_options: str | None, at: Mapping[str, float | None] | None = None) -> str:
-    """The ``mixlaw optimize`` command line of the page's optimum: its runs, law, eval sets, objective and scale."""
+                      seed: int, data_options: str | None, at: Mapping[str, float | None] | None = None,
+                      law_options: Sequence[str] = ()) -> str:
+    """The ``mixlaw optimize`` command line of the page's optimum: its runs, law (key and ``--law-option`` specs),
+    eval sets, objective and scale."""
     data = data_options or f"--runs {shlex.quote(train.path or 'RUNS')}"
     parts = ["mixlaw optimize", data, f"--law {shlex.quote(law)}"]
+    # a configured law's options: the command fitted the registered law, another than the page's
+    parts += [f"--law-option {shlex.quote(spec)}" for spec in law_options]
     if list(names) != list(train.evals):
         parts += [f"--target {shlex.quote(quote_name(n))}" for n in names]
     elif len(names) > 1:

@@ -52,6 +52,7 @@ from ._common import (
     merge_eval_warnings,
     out,
     parse_eval_map,
+    parse_law_entries,
     parse_laws,
     parse_objective,
     parse_targets,
@@ -155,7 +156,8 @@ def _note_left_out(laws: str | None) -> None:
 
 
 def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
-         laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+         laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys, each with inline options "
+                                         "if any, as a row names them: ye-exp,ye-exp(alpha=0.5) (default: all)."),
          target: str = typer.Option("pile_cc", "--target", help="Eval set to fit, or 'all'."),
          train: bool = typer.Option(False, "--train", help="Instead: the whole system on real text (corpus, "
                                     "proxy sweep, laws, optimum for the math domain, target runs: 39 small CPU "
@@ -180,8 +182,9 @@ def demo(as_json: bool = JsonOpt, seed: int = SeedOpt,
         return
 
     _note_left_out(laws)
-    with show_warnings(), progress("fitting laws", total=len(parse_laws(laws) or default_laws())) as advance:
-        board = api.compare_regmix(targets=parse_targets([target]), laws=parse_laws(laws), random_state=seed,
+    keys = parse_law_entries(laws, seed)
+    with show_warnings(), progress("fitting laws", total=len(keys or default_laws())) as advance:
+        board = api.compare_regmix(targets=parse_targets([target]), laws=keys, random_state=seed,
                                    on_progress=lambda k: advance(k, 0), on_done=lambda k: advance(k))
     if as_json:
         emit_json(board.to_dict())
@@ -207,7 +210,9 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                                                                    "regmix | marin-delphi."),
             target: list[str] | None = TargetOpt,
             laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all single "
-                                            "laws; add auto,stack for the cross-validated choice / ensemble)."),
+                                            "laws; add auto,stack for the cross-validated choice / ensemble), each "
+                                            "with inline options if any, as its row is named: "
+                                            "ye-exp,'ye-exp(alpha=0.5, n_restarts=4)'."),
             objective: str | None = typer.Option(None, "--objective",
                                                  help="Score this objective of the targets instead of each eval: "
                                                  "mean | total | <eval> | weights=a:0.5,b:0.5."),
@@ -220,7 +225,8 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
             law_option: list[str] | None = typer.Option(
                 None, "--law-option", metavar="KEY=VALUE",
                 help="A constructor option of the one law --laws names (e.g. --laws dz-eq1 --law-option "
-                     "pooling=100), typed by the law; its row is named with it, dz-eq1(pooling=100); repeatable."),
+                     "pooling=100), typed by the law; its row is named with it, dz-eq1(pooling=100), which --laws "
+                     "takes too (for several laws, or one law with and without an option); repeatable."),
             cv_folds: int | None = CvFoldsOpt, workers: str = LawsCvWorkersOpt,
             maximize: bool = typer.Option(False, "--maximize",
                                           help="The eval columns hold higher-is-better metrics (accuracy, pass@1, a "
@@ -242,22 +248,14 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
     if obj == "max":
         raise InputError("--objective max is not a linear objective; compare scores mean | total | <eval> | weights=")
     modes = _parse_fit_on(fit_on)
-    if cv_folds is not None and not set(parse_laws(laws) or []) & set(META_LAWS):
+    # dz-eq1's warning suggested --law-option pooling=100, which compare did not take: one law, configured; or each
+    # law configured inline, as its row is named: --laws 'ye-exp,ye-exp(alpha=0.5)'.
+    keys: list[Any] | None = parse_law_entries(laws, seed, law_option,
+                                               meta=("compare", "--cv-folds, --objective, --fit-on"))
+    if cv_folds is not None and not {k for k in keys or [] if isinstance(k, str)} & set(META_LAWS):
         raise InputError(f"--cv-folds applies to the laws that cross-validate ({' / '.join(META_LAWS)}); add one to "
                          f"--laws (e.g. --laws auto,{laws or 'ye-exp'})")
     _note_left_out(laws)
-    keys: list[Any] | None = parse_laws(laws)
-    if law_option:
-        # dz-eq1's warning suggested --law-option pooling=100, which compare did not take: one law, configured.
-        if keys is not None and len(keys) == 1 and keys[0] in META_LAWS:
-            # 'got --laws auto' did not say what is wrong with auto: compare sets its options itself.
-            raise InputError(f"--law-option configures a single law, not {keys[0]}, whose options compare sets from "
-                             f"its own flags (--cv-folds, --objective, --fit-on); e.g. --laws dz-eq1 --law-option "
-                             f"pooling=100")
-        if keys is None or len(keys) != 1:
-            raise InputError(f"--law-option configures the one single law --laws names (e.g. --laws dz-eq1 "
-                             f"--law-option pooling=100); got --laws {laws or '(every law)'}")
-        keys = [law_with_options(keys[0], law_option, seed)]
     with show_warnings(maximize), progress("fitting laws", total=len(keys or default_laws())) as advance, \
             cv_progress(advance), cv_workers(workers):
         cb = {"on_progress": lambda k: advance(k, 0), "on_done": lambda k: advance(k)}

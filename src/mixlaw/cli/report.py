@@ -28,7 +28,7 @@ from ._common import (
     check_outputs,
     err,
     exit_if_every_law_failed,
-    parse_laws,
+    parse_law_entries,
     parse_objective,
     parse_targets,
     show_warnings,
@@ -49,7 +49,13 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
            target: list[str] | None = typer.Option(None, "--target", metavar="EVAL",
                                                       help="Eval set(s), or 'all'; repeatable (default: the "
                                                            "first eval set; all of them can take minutes)."),
-           laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all)."),
+           laws: str | None = typer.Option(None, "--laws", help="Comma-separated law keys (default: all), each "
+                                           "with inline options if any, as compare names its rows: "
+                                           "ye-exp,'ye-implicit(n_components=4)'."),
+           law_option: list[str] | None = typer.Option(
+               None, "--law-option", metavar="KEY=VALUE",
+               help="A constructor option of the one law --laws names (e.g. --laws ye-implicit --law-option "
+                    "n_components=4), typed by the law, as 'mixlaw fit' takes it; repeatable."),
            objective: str = typer.Option("mean", "--objective", help="Objective of the optimal mixture."),
            maximize: bool = typer.Option(False, "--maximize",
                                          help="Maximise the objective: the eval columns hold higher-is-better "
@@ -65,7 +71,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
     --pipeline, a saved pipeline's page)."""
     if pipeline is not None:
         given = {"--test": bool(test), "--holdout": holdout is not None, "--dataset": dataset is not None,
-                 "--laws": laws is not None,
+                 "--laws": laws is not None, "--law-option": bool(law_option),
                  "--objective": objective != "mean", "--maximize": maximize, "--at-params": at_params is not None,
                  "--final-step": final_step, "--workers": workers != AUTO}
         _pipeline_page(pipeline, runs, [k for k, v in given.items() if v], target, out_path, weight_tol)
@@ -78,6 +84,9 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
     # copy), and an --out that is a folder or symlink was refused only after every law was fitted. A --test
     # 'NAME=PATH' counts by its path.
     check_outputs([runs, *(t for spec in test or [] for t in (spec, spec.partition("=")[2]) if t)], out=out_path)
+    # Configured laws too (--law-option, or inline options in --laws): a law found best in 'mixlaw compare' with an
+    # option could not be reported (report took law keys alone). auto / stack take their options as in fit.
+    given = parse_law_entries(laws, seed, law_option)
     refine_note = None
     if dataset is not None:
         if at_params is not None or final_step:
@@ -111,9 +120,9 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
         target = [train.evals[0]]
         err.print(f"report on eval set {train.evals[0]!r} (first of {len(train.evals)}; --target all for every one)",
                   highlight=False, markup=False)
-    keys = parse_laws(laws) or default_laws()
-    errors: dict[str, str | None] = dict.fromkeys(keys)  # each law's error, None while it fits
-    with show_warnings(maximize), progress("fitting laws", total=len(keys)) as advance, cv_progress(advance), \
+    n_laws = len(given or default_laws())
+    errors: dict[str, str] = {}  # each failed law's error, by its name on the page
+    with show_warnings(maximize), progress("fitting laws", total=n_laws) as advance, cv_progress(advance), \
             cv_workers(workers):
         data = f"--dataset {dataset}" if dataset is not None else f"--runs {shlex.quote(str(runs))}"
         if weight_tol != WEIGHT_TOL:
@@ -124,7 +133,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
             data += f" --at-params {shlex.quote(at_params)}"
         if final_step:
             data += " --final-step"
-        page = build_html_report(train, tests, targets=parse_targets(target), laws=parse_laws(laws),
+        page = build_html_report(train, tests, targets=parse_targets(target), laws=given,
                                  objective=parse_objective(objective), maximize=maximize, data_options=data,
                                  random_state=seed, on_progress=lambda k: advance(k, 0),
                                  on_done=lambda k: advance(k), on_failed=errors.__setitem__,
@@ -132,7 +141,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
     api.write_text_atomic(page, out_path)
     err.print(f"wrote {out_path}", highlight=False, markup=False)
     # The page of failures is written (its leaderboard says why each law failed), then exit 1 as compare does.
-    exit_if_every_law_failed(list(errors.values()), where=f"in {out_path}")
+    exit_if_every_law_failed([*errors.values(), *[None] * (n_laws - len(errors))], where=f"in {out_path}")
 
 
 def _pipeline_page(pipeline: Path, runs: str | None, other: list[str], target: list[str] | None, out_path: Path,
