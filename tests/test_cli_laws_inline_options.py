@@ -196,3 +196,9 @@ def test_report_refuses_what_compare_refuses(tmp_path: Path, capsys: pytest.Capt
 def test_report_pipeline_refuses_law_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "report", "--pipeline", str(tmp_path / "p.json"), "--law-option", "alpha=0")
     assert code == 2 and "--law-option compares laws on a run table" in " ".join(err.split()), err
+
+
+def test_demo_takes_inline_options_too(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "demo", "--laws", "linear,linear(alpha=0)", "--json")
+    assert code == 0, err
+    assert [r["law"] for r in json.loads(out)["laws"]] == ["linear", "linear(alpha=0.0)"]
