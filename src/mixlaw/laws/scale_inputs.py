@@ -35,24 +35,28 @@ def check_scale_taken(law: Any, params: float | None, tokens: float | None, then
                              f"the runs it was fitted on; {then} (or refit with a law that takes {what}: {takers})")
 
 
-def scale_used(law: Any, params: float | None, tokens: float | None) -> tuple[dict[str, float], dict[str, str]]:
+def scale_used(law: Any, params: float | None, tokens: float | None, evals: list[str] | None = None
+               ) -> tuple[dict[str, float], dict[str, str]]:
     """Of the scale given to a fitted law's prediction (``params`` / ``tokens``; None: not given), the part that
     enters it, ``{"params": N, "tokens": D}``, and why each other part does not, ``{"tokens": "law 'ye-exp' takes
     no token counts"}``. A value does not enter where the law was fitted without that input (no ``_n_range`` /
-    ``_d_range``: ye-exp, or bimix fitted without tokens), nor where a member a meta-law predicts with was
-    (``members_``: auto's chosen laws, a stack's weighed ones). A meta-law takes the scale ("optional") whichever
-    member it chooses: 'optimize --law auto --tokens 1e8', auto choosing ye-exp on runs at 1e8 and 4e8 tokens,
-    printed 'tokens=1e+08' in its header and JSON over an optimum no token count entered."""
+    ``_d_range``: ye-exp, or bimix fitted without tokens), nor where every member of a meta-law (``members_``:
+    auto's chosen laws, a stack's weighed ones) that predicts the evals the objective weighs (``evals``; None:
+    every eval) was. A meta-law takes the scale ("optional") whichever member it chooses: 'optimize --law auto
+    --tokens 1e8', auto choosing ye-exp on runs at 1e8 and 4e8 tokens, printed 'tokens=1e+08' in its header and
+    JSON over an optimum no token count entered. One member that takes it is enough: auto choosing ye-exp for web
+    and bimix for code was said not to take the tokens for the mean of both, whose optimum moved with them."""
     used: dict[str, float] = {}
     unused: dict[str, str] = {}
     for col, given, rng, what in (("params", params, "_n_range", "model sizes"),
                                   ("tokens", tokens, "_d_range", "token counts")):
         if given is None:
             continue
-        blind = _blind_members(law, rng)
+        members = _members_predicting(law, evals)
         if getattr(law, rng, None) is None:
             unused[col] = f"{law._label} takes no {what}"
-        elif blind:
+        elif members and all(getattr(m, rng, None) is None for _, _, m in members):
+            blind = list(dict.fromkeys(f"{key} (for {', '.join(map(str, targets))})" for key, targets, _ in members))
             verb = "chose" if law.key == "auto" else "predicts with"
             unused[col] = (f"{law._label} {verb} {', '.join(blind)}, which take{'s' if len(blind) == 1 else ''} "
                            f"no {what}")
@@ -61,12 +65,16 @@ def scale_used(law: Any, params: float | None, tokens: float | None) -> tuple[di
     return used, unused
 
 
-def _blind_members(law: Any, rng: str) -> list[str]:
-    """The members of a fitted meta-law (``members_``) fitted without the scale whose range is ``rng``
-    (``"_n_range"`` / ``"_d_range"``), each named with the evals it predicts; [] for any other law."""
-    out = [f"{key} (for {', '.join(map(str, targets))})"
-           for key, _, targets, member in getattr(law, "members_", None) or () if getattr(member, rng, None) is None]
-    return list(dict.fromkeys(out))
+def _members_predicting(law: Any, evals: list[str] | None) -> list[tuple[str, list[str], Any]]:
+    """``(key, targets, fitted law)`` of the members of a fitted meta-law (auto, stack: ``members_checked``, whose
+    ``members_`` are ``(key, fit_on, targets, law)``) that predict one of ``evals`` (None: any; a meta-law fitted
+    for an objective: all its members); [] for any other law (additive-ens's ``members_`` are two laws, which
+    stopped this on "cannot unpack non-iterable ShukorAdditive object")."""
+    if not getattr(law, "members_checked", False):
+        return []
+    every = evals is None or getattr(law, "_s", None) is not None
+    return [(key, list(targets), member) for key, _, targets, member in getattr(law, "members_", None) or ()
+            if every or set(map(str, targets)) & set(evals or ())]
 
 
 def _flag(law: Any, name: str) -> Any:

@@ -167,8 +167,9 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     params, tokens : float, optional
         Model size N and training tokens D to predict at, for laws that take them (``--params`` / the run
         table's ``params`` column elsewhere). The result's ``scale`` holds those that enter the prediction; one
-        that does not (a law fitted without it, or a meta-law whose chosen member takes none) is in
-        ``scale_unused``, with why, and the report says the optimum is the same at every value of it.
+        that does not (a law fitted without it, or a meta-law none of whose members for the evals the objective
+        weighs takes it) is in ``scale_unused``, with why, and the report says the optimum is the same at every
+        value of it.
     within_fitted_range : bool, default=False
         Also bound each weight by the smallest and largest share it had in the fitting runs (reported as
         ``"fitted range"`` when active), so the optimum never rests on extrapolation.
@@ -434,7 +435,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     near = None if W_runs is None else nearest_run_l1(r, W_runs)
     # The scale it was optimised at, as optimize_runs / optimize_saved_law said it (called here directly, the result
     # had none); a value the law's prediction does not take is said apart, not as if honoured.
-    used, unused = scale_used(law, model_params, tokens)
+    weighed = None if s is None else [t for t, w in zip(targets, s, strict=True) if w != 0]
+    used, unused = scale_used(law, model_params, tokens, weighed)
     region = "fitted range" if within_fitted_range else "none (extrapolation allowed)"
     if trust_radius is not None:
         region = (region if within_fitted_range else "") + (" and " if within_fitted_range else "") + \
