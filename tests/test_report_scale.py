@@ -161,3 +161,27 @@ def test_report_compares_its_optimum_with_the_runs_at_its_scale(tmp_path, capsys
     assert "natural mixture (mean of the runs at 4e+08 tokens)" in page
     web = re.search(r"\n    web +[0-9.]+ +([0-9.]+) ", page)
     assert web is not None and float(web.group(1)) == pytest.approx(here, abs=1e-4)
+
+
+def test_report_says_when_its_laws_optimum_takes_no_scale(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # review34a: auto on runs at 1e8 and 4e8 tokens whose losses no token count enters chose a law without tokens;
+    # the page said "It takes the scale as an input ...: this is its optimum at the largest, 4e+08 tokens" above
+    # optimize's own note (in the page's block) that "tokens=4e+08 does not enter this optimum".
+    import re
+
+    from test_optimize_scale_option import _scale_free_sweep
+
+    frame = _scale_free_sweep()
+    runs, held, out = tmp_path / "runs.csv", tmp_path / "held.csv", tmp_path / "r.html"
+    frame.to_csv(runs, index=False)
+    frame.iloc[::5].to_csv(held, index=False)
+    code, _, err = run_cli(capsys, "report", "--runs", str(runs), "--test", str(held), "--laws", "auto",
+                           "--target", "web", "--out", str(out))
+    assert code == 0, err
+    page = re.sub(r"<[^>]+>", "", html.unescape(out.read_text()))
+    assert "note: tokens=4e+08 does not enter this optimum" in page
+    assert "It takes the scale as an input" not in page
+    assert "within the fitted range, beside the mean mixture of the runs at 4e+08 tokens)" in page
+    assert re.search(r"But law 'auto' chose [\w-]+ \(for web\), which takes no token counts, so its optimum is the "
+                     r"same at every token count\.", page)
+    assert "--target web --tokens 4e+08 with" in page  # its command still reads the runs at 4e8

@@ -370,11 +370,23 @@ def _optimum_html(plt: Any, law: Any, best: str, why: str, train: Any, names: li
     spans = " and ".join(f"{what} ({np.nanmin(col):.4g} to {np.nanmax(col):.4g})" for what, col, v in
                          (("model sizes", train.model_params, at["params"]), ("token counts", train.tokens,
                                                                              at["tokens"])) if v is not None)
+    largest = f"the largest{' model size, at its largest token count' if None not in at.values() else ''}"
     scale = (f" It takes the scale as an input and was fitted across the runs' {spans}: this is its optimum at "
-             f"the largest{' model size, at its largest token count' if None not in at.values() else ''}, "
-             f"{html.escape(words)} (another scale: {flags} in the command below)." if words else "")
+             f"{largest}, {html.escape(words)} (another scale: {flags} in the command below)." if words else "")
     there = "of the runs there" if here is not None and here.any() else "of every run"
     at_words = f", at {html.escape(words)}, beside the mean mixture {there}" if words else ""
+    unused = opt.scale_unused or {}
+    if unused:
+        # A scale its prediction does not take (auto choosing ye-exp): the page said "It takes the scale as an input
+        # ... this is its optimum at the largest, 4e+08 tokens" above optimize's note that no token count enters it.
+        every = " or ".join("model size" if k == "params" else "token count" for k in unused)
+        whys = html.escape("; ".join(v["why"] for v in unused.values()))
+        if all(k in unused for k, v in at.items() if v is not None):
+            scale = (f" It was fitted across the runs' {spans} and is read beside the runs at {largest}, "
+                     f"{html.escape(words)}.")
+            at_words = (f", beside the mean mixture of the runs at {html.escape(words)}" if here is not None
+                        and here.any() else ", beside the mean mixture of every run")
+        scale += f" But {whys}, so its optimum is the same at every {every}."
     return (f"<h2>Optimal mixture ({html.escape(best)}, objective {html.escape(opt.objective_name)}, "
             f"{'maximised, ' if maximize else ''}within the fitted range{at_words})</h2><p>predicted "
             f"{opt.objective:.4f} vs {opt.natural_objective:.4f} for the {html.escape(ref)}. The law is "
