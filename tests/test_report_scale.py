@@ -137,6 +137,19 @@ def test_report_optimises_a_law_across_sizes_and_token_counts_at_a_measured_scal
     assert _scale_of_optimum(get_law("dz-eq1"), train) == {"params": 4e7, "tokens": None}
 
 
+def _page_text(tmp_path, capsys, frame, law: str) -> str:  # type: ignore[no-untyped-def]
+    """The text (tags dropped) of 'mixlaw report --laws LAW --target web' on ``frame``, held out on every 5th run."""
+    import re
+
+    runs, held, out = tmp_path / "runs.csv", tmp_path / "held.csv", tmp_path / "r.html"
+    frame.to_csv(runs, index=False)
+    frame.iloc[::5].to_csv(held, index=False)
+    code, _, err = run_cli(capsys, "report", "--runs", str(runs), "--test", str(held), "--laws", law,
+                           "--target", "web", "--out", str(out))
+    assert code == 0, err
+    return re.sub(r"<[^>]+>", "", html.unescape(out.read_text()))
+
+
 def test_report_compares_its_optimum_with_the_runs_at_its_scale(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     # left34: the page compared bimix's optimum at 4e8 tokens with the mean mixture of every run (1e8 and 4e8: web
     # 0.506 of token_sweep(seed=3)), where 'mixlaw optimize --tokens 4e8', whose command the page offers, compares
@@ -147,13 +160,7 @@ def test_report_compares_its_optimum_with_the_runs_at_its_scale(tmp_path, capsys
     from token_sweep import token_sweep
 
     frame = token_sweep(seed=3)
-    runs, held, out = tmp_path / "runs.csv", tmp_path / "held.csv", tmp_path / "r.html"
-    frame.to_csv(runs, index=False)
-    frame.iloc[::5].to_csv(held, index=False)
-    code, _, err = run_cli(capsys, "report", "--runs", str(runs), "--test", str(held), "--laws", "bimix",
-                           "--target", "web", "--out", str(out))
-    assert code == 0, err
-    page = re.sub(r"<[^>]+>", "", html.unescape(out.read_text()))
+    page = _page_text(tmp_path, capsys, frame, "bimix")
     here = frame.loc[frame["tokens"] == 4e8, "w:web"].mean()
     assert abs(here - frame["w:web"].mean()) > 1e-3  # the two means differ
     assert "beside the mean mixture of the runs there)" in page
@@ -171,14 +178,7 @@ def test_report_says_when_its_laws_optimum_takes_no_scale(tmp_path, capsys) -> N
 
     from test_optimize_scale_option import _scale_free_sweep
 
-    frame = _scale_free_sweep()
-    runs, held, out = tmp_path / "runs.csv", tmp_path / "held.csv", tmp_path / "r.html"
-    frame.to_csv(runs, index=False)
-    frame.iloc[::5].to_csv(held, index=False)
-    code, _, err = run_cli(capsys, "report", "--runs", str(runs), "--test", str(held), "--laws", "auto",
-                           "--target", "web", "--out", str(out))
-    assert code == 0, err
-    page = re.sub(r"<[^>]+>", "", html.unescape(out.read_text()))
+    page = _page_text(tmp_path, capsys, _scale_free_sweep(), "auto")
     assert "note: tokens=4e+08 does not enter this optimum" in page
     assert "It takes the scale as an input" not in page
     assert "within the fitted range, beside the mean mixture of the runs at 4e+08 tokens)" in page
