@@ -301,3 +301,24 @@ def test_a_law_with_members_of_its_own_says_a_scale_it_does_not_take() -> None:
         res = optimize_mixture(law, objective="web", tokens=1e8)
     assert res.scale is None
     assert res.scale_unused == {"tokens": {"value": 1e8, "why": "law 'additive-ens' takes no token counts"}}
+
+
+def test_a_law_fitted_without_the_scale_it_takes_is_said_so() -> None:
+    # review34a: optimize_mixture(bimix fitted on runs without a tokens column, tokens=1e8) said "law 'bimix' takes
+    # no token counts" (and auto, params=, "law 'auto' takes no model sizes"): both take them, and were fitted
+    # without them, as predict's ScaleWarning says ("was fitted without training tokens").
+    from mixlaw.laws import get_law
+    from mixlaw.optimize import optimize_mixture
+
+    frame = token_sweep(seed=3).drop(columns="tokens").iloc[20:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bimix = optimize_mixture(get_law("bimix").fit(frame), objective="web", tokens=1e8)
+        auto = optimize_mixture(get_law("auto", candidates=["ye-exp", "linear"]).fit(frame), objective="web",
+                                params=1e9)
+        ye = optimize_mixture(get_law("ye-exp").fit(frame), objective="web", params=1e9)
+    assert bimix.scale_unused == {"tokens": {"value": 1e8, "why": "law 'bimix' was fitted without token counts"}}
+    assert auto.scale_unused == {"params": {"value": 1e9, "why": "law 'auto' was fitted without model sizes"}}
+    assert ye.scale_unused == {"params": {"value": 1e9, "why": "law 'ye-exp' takes no model sizes"}}
+    assert "note: tokens=1e+08 does not enter this optimum: law 'bimix' was fitted without token counts, so" in str(
+        bimix)

@@ -39,22 +39,25 @@ def scale_used(law: Any, params: float | None, tokens: float | None, evals: list
                ) -> tuple[dict[str, float], dict[str, str]]:
     """Of the scale given to a fitted law's prediction (``params`` / ``tokens``; None: not given), the part that
     enters it, ``{"params": N, "tokens": D}``, and why each other part does not, ``{"tokens": "law 'ye-exp' takes
-    no token counts"}``. A value does not enter where the law was fitted without that input (no ``_n_range`` /
-    ``_d_range``: ye-exp, or bimix fitted without tokens), nor where every member of a meta-law (``members_``:
-    auto's chosen laws, a stack's weighed ones) that predicts the evals the objective weighs (``evals``; None:
-    every eval) was. A meta-law takes the scale ("optional") whichever member it chooses: 'optimize --law auto
-    --tokens 1e8', auto choosing ye-exp on runs at 1e8 and 4e8 tokens, printed 'tokens=1e+08' in its header and
-    JSON over an optimum no token count entered. One member that takes it is enough: auto choosing ye-exp for web
-    and bimix for code was said not to take the tokens for the mean of both, whose optimum moved with them."""
+    no token counts"}`` (``"law 'bimix' was fitted without token counts"``). A value does not enter where the law
+    was fitted without that input (no ``_n_range`` / ``_d_range``: ye-exp, or bimix fitted without tokens), nor
+    where every member of a meta-law (``members_``: auto's chosen laws, a stack's weighed ones) that predicts the
+    evals the objective weighs (``evals``; None: every eval) was. A meta-law takes the scale ("optional")
+    whichever member it chooses: 'optimize --law auto --tokens 1e8', auto choosing ye-exp on runs at 1e8 and 4e8
+    tokens, printed 'tokens=1e+08' in its header and JSON over an optimum no token count entered. One member that
+    takes it is enough: auto choosing ye-exp for web and bimix for code was said not to take the tokens for the
+    mean of both, whose optimum moved with them."""
     used: dict[str, float] = {}
     unused: dict[str, str] = {}
-    for col, given, rng, what in (("params", params, "_n_range", "model sizes"),
-                                  ("tokens", tokens, "_d_range", "token counts")):
+    for col, given, rng, flag, what in (("params", params, "_n_range", "uses_model_params", "model sizes"),
+                                        ("tokens", tokens, "_d_range", "uses_tokens", "token counts")):
         if given is None:
             continue
         members = _members_predicting(law, evals)
         if getattr(law, rng, None) is None:
-            unused[col] = f"{law._label} takes no {what}"
+            # As predict's ScaleWarning: bimix (auto) fitted on runs without a tokens column takes them, and "takes no
+            # token counts" said it did not.
+            unused[col] = f"{law._label} {'was fitted without' if _flag(law, flag) else 'takes no'} {what}"
         elif members and all(getattr(m, rng, None) is None for _, _, m in members):
             blind = list(dict.fromkeys(f"{key} (for {', '.join(map(str, targets))})" for key, targets, _ in members))
             verb = "chose" if law.key == "auto" else "predicts with"
