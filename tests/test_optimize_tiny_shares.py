@@ -82,3 +82,35 @@ def test_kept_when_a_bound_or_a_fixed_share_or_the_radius_forbids_it() -> None:
     runs = r[None, :].copy()
     assert _drop_tiny_shares(r, np.zeros(3), np.ones(3), F, flat, (runs, 1e-5))[1] == 0
     assert _drop_tiny_shares(r, np.zeros(3), np.ones(3), F, flat, (runs, 1e-3))[1] == 1
+
+
+def test_dropped_when_one_kept_share_sits_at_its_upper_bound() -> None:
+    # RegMix's train_1m, optimize --law additive-ens --target pile_cc: enron_emails at the top of its fitted range
+    # (0.026026) made the proportional rescale overshoot it, so the drop was refused. The share at its bound stays
+    # there; the others make up the sum.
+    r = np.array([0.6, 0.37997, 0.0, 3e-5, 0.02])
+    hi = np.array([1.0, 1.0, 1.0, 1.0, 0.02])  # the last, a kept share, at its upper bound
+    out, k = _drop_tiny_shares(r, np.zeros(5), hi, np.arange(5), lambda v: 1.0, None)
+    assert k == 1 and out[3] == 0.0
+    assert out[4] == r[4]
+    assert_allclose(out.sum(), 1.0, rtol=0, atol=1e-12)
+    assert_allclose(out[:2] / out[:2].sum(), r[:2] / r[:2].sum(), rtol=1e-12)
+
+
+def test_the_freed_mass_fills_a_share_to_its_bound_and_the_rest_take_the_remainder() -> None:
+    r = np.array([0.5, 0.49995, 5e-5])
+    hi = np.array([1.0, 0.49997, 1.0])  # the second has room for 2e-5 of the 5e-5 freed: the first takes the rest
+    out, k = _drop_tiny_shares(r, np.zeros(3), hi, np.arange(3), lambda v: 1.0, None)
+    assert k == 1 and out[2] == 0.0
+    assert_allclose(out, [0.50003, 0.49997, 0.0], rtol=0, atol=1e-15)
+
+
+def test_the_smallest_go_when_dropping_them_all_costs_too_much() -> None:
+    # RegMix's train_1m, optimize --law additive-ens --target pile_cc: its 7 leftovers (1e-6 to 6e-5) cost 1.16e-6
+    # of the objective together, just past TINY_SHARE_COST, so all stayed; the smaller ones cost next to nothing.
+    r = np.array([0.6, 0.0, 2e-6, 7e-5])
+    r[1] = 1.0 - r[0] - r[2] - r[3]
+    cost = lambda v: 1.0 + 100 * TINY_SHARE_COST * max(0.0, 7e-5 - v[3]) / 7e-5  # noqa: E731  the 7e-5 one matters
+    out, k = _drop_tiny_shares(r, np.zeros(4), np.ones(4), np.arange(4), cost, None)
+    assert k == 1 and out[2] == 0.0 and out[3] > 7e-5
+    assert_allclose(out.sum(), 1.0, rtol=0, atol=1e-12)
