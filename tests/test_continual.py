@@ -351,3 +351,13 @@ def test_the_swapped_domains_note_is_in_the_json(capsys, tmp_path) -> None:  # t
     code, out, _ = _cli(capsys, "continual", "--runs", str(path), "--original", "web", "--new", "code",
                         "--bootstrap", "0", "--json")
     assert code == 0 and json.loads(out)["continual"]["notes"] == []
+
+
+def test_cli_continual_help_offers_no_target(capsys) -> None:  # type: ignore[no-untyped-def]
+    # The shared --eval-group help said "with groups and no --target, the groups are the targets"; continual has no
+    # --target: its groups are read as --original's or --new's loss.
+    code, out, _ = _cli(capsys, "continual", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "--target" not in text
+    assert "--original (or --new)" in text

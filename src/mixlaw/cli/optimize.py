@@ -411,8 +411,11 @@ def continual_cmd(runs: str = typer.Option(..., "--runs", help="Continual-pretra
                   bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap refits for the interval."),
                   weight_tol: float = WeightTolOpt,
                   law_option: list[str] | None = LawOptionOpt, workers: str = WorkersOpt,
-                  eval_group: list[str] | None = EvalGroupOpt, seed: int = SeedOpt,
-                  as_json: bool = JsonOpt) -> None:
+                  eval_group: list[str] | None = typer.Option(
+                      None, "--eval-group", metavar="NAME=EVAL:W,...",
+                      help="Add the loss column NAME, the weighted mean of those eval sets (shares normalised to "
+                           "1): name it as --original (or --new) to measure that domain by them; repeatable."),
+                  seed: int = SeedOpt, as_json: bool = JsonOpt) -> None:
     """Critical proportion of the NEW domain: the largest share that keeps ORIGINAL's loss within tolerance.
 
     --eval-group builds ORIGINAL's (or NEW's) loss from the eval sets that measure it, e.g. the Pile's parts."""
