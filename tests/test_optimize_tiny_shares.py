@@ -114,3 +114,19 @@ def test_the_smallest_go_when_dropping_them_all_costs_too_much() -> None:
     out, k = _drop_tiny_shares(r, np.zeros(4), np.ones(4), np.arange(4), cost, None)
     assert k == 1 and out[2] == 0.0 and out[3] > 7e-5
     assert_allclose(out.sum(), 1.0, rtol=0, atol=1e-12)
+
+
+def test_a_share_the_solver_leaves_just_off_its_bound_is_reported_on_it() -> None:
+    # RegMix's train_1m, optimize --law additive-ens --target pile_cc --bounds github=5%:30% (with
+    # --tokens-available): github ended at 0.0500022, printed 0.0500 beside its bounds [0.05, 0.2], and no active
+    # constraint named it (ACTIVE_TOL was 1e-7).
+    from mixlaw.optimize.constraints import _active, _Problem
+
+    prob = _Problem(domains=["web", "github", "wiki"], lo=np.array([0.0, 0.05, 0.0]), hi=np.array([1.0, 0.2, 0.3]),
+                    kind_lo=["zero", "bound", "zero"], kind_hi=["bound", "bound", "availability"],
+                    fixed=np.zeros(3, dtype=bool), fixed_values=np.zeros(3))
+    r = np.array([0.65, 0.05 + 2.2e-6, 0.3 - 2.2e-6])
+    kinds = {a.domain: (a.kind, a.value) for a in _active(prob, r)}
+    assert kinds == {"github": ("bound", 0.05), "wiki": ("availability", 0.3)}
+    # a share well inside its range is not
+    assert not _active(prob, np.array([0.6, 0.1, 0.3 - 1e-3]))
