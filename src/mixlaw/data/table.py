@@ -223,6 +223,7 @@ class RunTable:
         self._warn_same_domains(w, wcols)
         self._warn_perplexity(df, lcols)
         self._warn_unfinished(df, cols)
+        self._warn_unread_losses(df, cols)
         return df
 
     def _check_columns(self, df: pd.DataFrame, cols: list[str], wcols: list[str], lcols: list[str]) -> None:
@@ -437,6 +438,18 @@ class RunTable:
                           "merge them into one column (their sum), or add runs that vary them apart", DataWarning,
                           stacklevel=user_stacklevel())
 
+    def _warn_unread_losses(self, df: pd.DataFrame, cols: list[str]) -> None:
+        """Warn of number columns named as losses that are not read as eval sets (:func:`unread_loss_columns`):
+        a table with 'loss:pile_cc' beside 'loss_github' and 'eval/arxiv/loss' fitted pile_cc alone with
+        --target all, without a word of the other two."""
+        unread = unread_loss_columns(df, cols)
+        if unread:
+            more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
+            warnings.warn(f"{self.path or 'run table'}: column(s) {unread[:3]}{more} look like losses but are not "
+                          f"read: a loss column is named loss:<eval> (rename {unread[0]!r} to "
+                          f"'loss:{_eval_name_of(unread[0])}' to fit it, or drop it)", DataWarning,
+                          stacklevel=user_stacklevel())
+
     def _warn_unfinished(self, df: pd.DataFrame, cols: list[str]) -> None:
         """Warn of rows whose run state says the run did not finish (:func:`unfinished_runs`)."""
         line = unfinished_runs(df, self._lines, self.path or "run table", labels=self._labels)
@@ -556,6 +569,13 @@ class RunTable:
                 comma = next((e for e in self.evals if "," in e and name in (p.strip() for p in e.split(","))), None)
                 quote = ("" if comma is None else
                          f"; a name with a comma goes in double quotes: --target '\"{comma}\"'")
+                # --target github on a table whose github losses sit in a column 'loss_github' (not read as a loss)
+                # listed the other evals with no word of it.
+                near = [c for c in unread_loss_columns(self.frame, [str(c) for c in self.frame.columns])
+                        if name.lower() in c.lower()]
+                if near:
+                    quote += (f"; column {near[0]!r} is not read as a loss: name it 'loss:{name}' (a loss column is "
+                              "named loss:<eval>)")
                 raise InputError(f"{self.path or 'run table'}: unknown target {t!r}; the table has "
                                  f"loss columns for {known_names([name], self.evals)} (or use 'all'){quote}")
             if name in out:
@@ -885,3 +905,25 @@ def distinct_rows(*blocks: Any) -> tuple[np.ndarray, np.ndarray]:
     X = np.round(np.column_stack([c.reshape(n, -1) for c in cols]), ROW_DECIMALS)
     _, first, inv = np.unique(X, axis=0, return_index=True, return_inverse=True)
     return first, np.ravel(inv)
+
+
+def unread_loss_columns(df: pd.DataFrame, cols: list[str]) -> list[str]:
+    """The columns of ``df`` whose name says loss ('loss_github', 'eval/arxiv/loss', 'val_loss') and that hold
+    numbers, but that the run table does not read: neither 'loss:<eval>' nor 'w:<domain>' nor a scale column."""
+    out = []
+    for c in cols:
+        if c.startswith((WEIGHT_PREFIX, LOSS_PREFIX)) or c in META_COLUMNS or "loss" not in c.lower():
+            continue
+        v = pd.to_numeric(df[c], errors="coerce") if df[c].dtype == object else df[c]
+        if pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v) and \
+                np.isfinite(np.asarray(v, dtype=np.float64)).any():
+            out.append(c)
+    return out
+
+
+def _eval_name_of(column: str) -> str:
+    """'github' for 'loss_github', 'arxiv' for 'eval/arxiv/loss', 'val' for 'val_loss': the name with 'loss' and the
+    separators around it taken out (the column itself when nothing is left)."""
+    rest = re.sub(r"(?i)[/_.\- ]*loss[/_.\- ]*", " ", column).strip()
+    rest = re.sub(r"[/_.\- ]+", "_", rest.replace(" ", "_")).strip("_")
+    return rest or column
