@@ -625,3 +625,28 @@ def test_megatron_refuses_a_path_with_a_line_break_in_one_line(tmp_path, capsys)
     # Other formats quote it within their syntax (YAML, Python repr, JSON) and read it back.
     assert read_olmo(export_mixture({"web": 0.5, "code": 0.5}, "olmo", {"web": "/d/w\neb", "code": "/c"})
                      )["sources"][0]["paths"] == ["/d/w\neb"]
+
+
+def test_json_and_yaml_mixture_files_read_percentages_as_a_csv_does(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # export/predict --mixture m.json with {"docs": "50%", ...} said "weight of domain 'docs' is not a number: '50%'",
+    # where inline docs=50% and a CSV's 50% cells were read (hunt34; YAML's `docs: 50%` too). JSON true and null
+    # are still refused by name, not read as a table (pandas' "If using all scalar values").
+    files = {"pct.json": '{"web": "60%", "code": "40%"}', "list.json": '[{"domain": "web", "weight": "60%"}, '
+             '{"domain": "code", "weight": "0.4"}]', "pct.yaml": "web: 60%\ncode: 40%\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        assert parse_mixture(str(tmp_path / name)) == pytest.approx({"web": 0.6, "code": 0.4}), name
+    code, out, _ = _cli(capsys, "export", "--mixture", str(tmp_path / "pct.json"), "--format", "json")
+    assert code == 0 and json.loads(out) == [{"domain": "web", "weight": 0.6}, {"domain": "code", "weight": 0.4}]
+    (tmp_path / "law_runs.csv").write_text("run,w:web,w:code,loss:x\n" + "".join(
+        f"r{i},{w:g},{1 - w:g},{3 - w:g}\n" for i, w in enumerate((0.1, 0.3, 0.5, 0.7, 0.9))))
+    assert _cli(capsys, "fit", "--runs", str(tmp_path / "law_runs.csv"), "--law", "linear", "--out",
+                str(tmp_path / "law.json"))[0] == 0
+    code, out, _ = _cli(capsys, "predict", "--law", str(tmp_path / "law.json"), "--mixtures",
+                        str(tmp_path / "pct.json"))
+    assert code == 0 and "pct.json" in out
+    for value in ("true", "null"):
+        (tmp_path / "bad.json").write_text(f'{{"web": {value}, "code": 0.4}}')
+        code, _, err = _cli(capsys, "predict", "--law", str(tmp_path / "law.json"), "--mixtures",
+                            str(tmp_path / "bad.json"))
+        assert code == 2 and "weight of domain 'web' is not a number" in err, err

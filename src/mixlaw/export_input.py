@@ -164,6 +164,17 @@ def _file_share(spec: str, domain: str, v: Any) -> Any:
         raise InputError(f"{spec}: weight of domain {domain!r} is not a number: {v!r}") from None
 
 
+def _text_share(v: Any) -> Any:
+    """A JSON or YAML mixture's share: text that reads as an inline share (``"0.6"``, ``"60%"``) as that number,
+    anything else as it is."""
+    if isinstance(v, str):
+        try:
+            return share_value(v)
+        except ValueError:
+            return v
+    return v
+
+
 def _inline_mixture(spec: str) -> dict[str, float]:
     """``a=0.5,b=0.5`` (or percentages) as a mapping."""
     out: dict[str, float] = {}
@@ -251,10 +262,13 @@ def _mixture_from_doc(doc: Any, spec: str) -> dict[str, float]:
     if saved:
         what = "a saved pipeline (mixlaw pipeline --save)" if saved == "pipeline" else "a saved law (mixlaw fit --out)"
         raise InputError(f"{spec}: {what}, not a mixture (a mixture file is what mixlaw optimize --out writes)")
+    # A share written as text ("60%" or "0.6") reads as in a CSV mixture file or inline: {"docs": "50%", ...}
+    # was "weight of domain 'docs' is not a number: '50%'", where docs=50% inline and a CSV's 50% were read.
+    # Anything else is left as it is for the callers' checks to name (true, null, 'abc').
     if isinstance(doc, Mapping):
-        return {str(k): v for k, v in doc.items()}
+        return {str(k): _text_share(v) for k, v in doc.items()}
     if isinstance(doc, list) and all(isinstance(r, Mapping) and {"domain", "weight"} <= set(r) for r in doc):
-        return {str(r["domain"]): r["weight"] for r in doc}
+        return {str(r["domain"]): _text_share(r["weight"]) for r in doc}
     raise InputError(f'{spec}: expected {{"domain": weight, ...}} or [{{"domain": ..., "weight": ...}}, ...]')
 
 
