@@ -168,3 +168,13 @@ def test_a_key_mapped_by_columns_is_named_by_the_files_own_column(tmp_path: Path
                            "run=index,step=step,loss:pile=val", "--out", str(tmp_path / "runs.csv"))
     assert code == 2 and f"{losses}:4: column 'index': run 'zz' has no row in {mixtures}" in err, err
     assert "(mapped to run)" in err and "column 'run'" not in err, err
+
+
+def test_a_recipes_table_of_bare_domain_columns_is_told_to_name_them(tmp_path: Path) -> None:
+    # recipes.csv with columns recipe, web, code, math (no w: prefix) got "found 0 among recipe, web, code, math" and
+    # nothing more; --columns 'w:*=*' is refused beside --mixtures-table ("give one"): the way out was a guess (hunt34).
+    losses, recipes, _ = _sweep(tmp_path)
+    pd.read_csv(recipes).rename(columns=lambda c: c.removeprefix("w:")).to_csv(recipes, index=False)
+    with pytest.raises(DataError, match=r"its columns web, code, math hold numbers; if they are the shares, name them "
+                                        r"w:<domain> in recipes.csv \('web' -> 'w:web'\)"):
+        read_runs_mapped(losses, None, mixtures=recipes, on="recipe")

@@ -516,8 +516,16 @@ def join_mixtures(losses: pd.DataFrame, lines: Any, path: str | os.PathLike[str]
                             f"{_show([str(c) for c in df.columns])}", path=where)
     wcols = [str(c) for c in mix.columns if str(c).startswith(WEIGHT_PREFIX)]
     if len(wcols) < 2:
+        # A recipes table whose share columns are bare domain names (recipe, arxiv, freelaw, ...) got this line and
+        # nothing more; --columns 'w:*=*' then said "--columns maps mixture columns (w:*) and --mixtures-table gives
+        # them: give one", so the way out was left to guess.
+        bare = [str(c) for c in mix.columns if str(c) != on and not str(c).startswith((WEIGHT_PREFIX, LOSS_PREFIX))
+                and pd.api.types.is_numeric_dtype(mix[c])]
+        hint = (f": its columns {_show(bare)} hold numbers; if they are the shares, name them w:<domain> in "
+                f"{mp.name} ('{bare[0]}' -> 'w:{bare[0]}'); --columns maps the losses file's columns, not this table's"
+                if len(bare) >= 2 and not wcols else "")
         raise DataError(f"a mixtures table needs {on!r} and one w:<domain> column per domain (2 or more); found "
-                        f"{len(wcols)} among {_show([str(c) for c in mix.columns])}", path=str(mp))
+                        f"{len(wcols)} among {_show([str(c) for c in mix.columns])}{hint}", path=str(mp))
     for df, rows, where in ((losses, lines, lp), (mix, mlines, str(mp))):
         empty = df[on].isna().to_numpy() | (df[on].astype(str).str.strip() == "").to_numpy()
         if empty.any():
