@@ -656,6 +656,24 @@ def test_a_jsonl_training_log_is_read_as_the_wandb_and_tensorboard_importers_rea
         read_runs_mapped(p, cols)
 
 
+def test_a_model_size_in_the_config_record_is_the_runs_on_every_record(tmp_path):
+    # {"config": {"mixture": {...}, "n_params": 56640}} once per run, mapped params=config/n_params: the mixture was
+    # spread over the run's records, the size not, and the import stopped at "log.jsonl:2: column 'config/n_params':
+    # params is nan" (the training-loss record), hunt34 on the v4 trainer runs written as such a log.
+    p = tmp_path / "log.jsonl"
+    recs = []
+    for r, (w, c) in MIX.items():
+        recs.append({"run": r, "config": {"mixture": {"web": w, "code": c}, "n_params": "70M"}})
+        for s in (100, 200):
+            recs += [{"run": r, "step": s, "train/loss": 4 - s / 1000},
+                     {"run": r, "step": s, "eval": {"pile": {"loss": 3 - w}, "code": {"loss": 2 + w}}}]
+    p.write_text("".join(json.dumps(x) + "\n" for x in recs))
+    t = read_runs_mapped(p, "params=config/n_params, w:*=config/mixture/*, loss:*=eval/*/loss")
+    assert len(t) == 6 and sorted(set(t.steps)) == [100.0, 200.0]
+    np.testing.assert_array_equal(t.model_params, 7e7)
+    np.testing.assert_allclose(t.weights, [MIX[r] for r in t.runs])
+
+
 def test_a_table_that_is_not_a_run_table_gets_a_hint_that_fits_it(tmp_path):
     # `fit --runs` on a table with other column names suggested a W&B map ('run=Name,w:*=mixture/*,...') whatever
     # the table: on Olmix's ratios.csv alone (its losses are in metrics.csv) it named none of the file's columns.

@@ -295,6 +295,14 @@ def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str, hint: str =
     if "run" not in df.columns or not wcols or not lcols:
         return df, lines
     keys = ["run"] + [c for c in ("params", "step", "tokens") if c in df.columns]
+    if "params" in df.columns and df["params"].isna().any():
+        # The model size given once, in the config record beside the mixture ({"config": {"mixture": ...,
+        # "n_params": 56640}}), is the run's on every record, as its mixture is: mapped to params it stopped at
+        # "params is nan" on the log's first training-loss line. A run logged at several sizes is left as it is.
+        sizes = df.groupby("run", sort=False, dropna=False)["params"]
+        one = sizes.transform(lambda col: col.dropna().nunique() == 1).astype(bool)
+        first = sizes.transform(lambda col: col.dropna().iloc[0] if col.dropna().nunique() == 1 else None)
+        df = df.assign(params=df["params"].where(df["params"].notna() | ~one, first))
     no_mix = df[wcols].isna().all(axis=1)
     spread = df.duplicated(keys, keep=False)
     if not (no_mix.any() or spread.any()):
