@@ -149,3 +149,19 @@ def test_a_fitted_domain_the_other_table_lacks_counts_as_share_zero():
     other = _mix_table([0.5, 0.6, 0.4], lambda a: 2.0)
     ranges = {"a": (0.0, 1.0), "b": (0.0, 1.0), "c": (0.2, 0.4)}
     assert _beyond_weight_ranges(other, ranges) == "3 of 3 runs; farthest: w:c 0, fitted 0.2 to 0.4"
+
+
+def test_the_loss_level_line_names_an_eval_the_user_asked_for(regmix):
+    # compare --target pile_cc of RegMix's 1M runs (imported, no size column) against its 60M split named 'arxiv',
+    # the table's first eval, though pile_cc's median (4.69) lies as far outside its fitted range (hunt34).
+    def plain(t: RunTable) -> RunTable:
+        return RunTable(pd.DataFrame({"run": t.runs, **{f"w:{d}": t.weights[:, j] for j, d in enumerate(t.domains)},
+                                      **{f"loss:{e}": t.losses(e) for e in t.evals}}))
+
+    train, test = plain(regmix["train_1m"]), plain(load_regmix("test_60m"))
+    for target in ("pile_cc", "github"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            compare(train, {"test60": test}, targets=target, laws=["linear"])
+        scale = [str(w.message) for w in caught if issubclass(w.category, ScaleWarning)]
+        assert len(scale) == 1 and "median loss" in scale[0] and f"on {target!r}" in scale[0], scale

@@ -332,7 +332,7 @@ def compare(train: RunTable, tests: Mapping[str, RunTable], *, targets: str | Se
             warnings.warn(why, DataWarning, stacklevel=user_stacklevel(2))
     fitted_at, fitted_w = train.scale_summary(), train.weight_ranges()
     for name, t in tests.items():
-        why = scale_mismatch(fitted_at, t, f"held-out split {name!r}", fitted_w)
+        why = scale_mismatch(fitted_at, t, f"held-out split {name!r}", fitted_w, evals=scored)
         if why:
             warnings.warn(why, ScaleWarning, stacklevel=user_stacklevel(2))
     # Rows per law: per-eval first, then direct.

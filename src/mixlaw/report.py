@@ -129,7 +129,7 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     # outside them (linear's MRE there: 30 %). The fits' own scale warnings stay silenced below, as compare's do.
     fitted_at, fitted_w = train.scale_summary(), train.weight_ranges()
     scale_notes = [why for name, t in tests.items()
-                   if (why := scale_mismatch(fitted_at, t, f"held-out split {name!r}", fitted_w))]
+                   if (why := scale_mismatch(fitted_at, t, f"held-out split {name!r}", fitted_w, evals=names))]
     blind = scale_blind_message(train.path, train.scale_spread(),
                                 [get_law(k) if isinstance(k, str) else k for k in keys.values()],
                                 at_params=True, checkpoints=train.has_checkpoints())
