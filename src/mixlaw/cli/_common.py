@@ -410,32 +410,39 @@ def parse_law_entries(laws: str | None, seed: int, law_option: list[str] | None 
                              f"--law-option pooling=100); got {option} {laws}")
         parsed = [(laws.strip(), parsed[0][1], list(law_option))]
     out: list[str | MixingLaw] = []
-    seen: dict[str, str] = {}  # each law's name (key and options) -> the entry that gave it
+    # each law given: (name, key and options, entry); a configured law is the same as another by its options'
+    # values, as written ({'a': 1, 'b': 2} and {'b': 2, 'a': 1}, (0, 1) and (0.0, 1.0): two names, one law)
+    seen: list[tuple[str, tuple[str, dict[str, Any] | None], str]] = []
     for entry, key, specs in parsed:
         name: str = key
         law: str | MixingLaw = key
+        params: dict[str, Any] | None = None
         if specs is not None:
             where = "--law-option" if law_option else f"{option} entry {entry!r}"
-            if meta is not None and key in META_LAWS:
+            try:
+                get_law(key)
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}") from None
+            specs = _drop_seed(specs, seed, where)
+            if specs and meta is not None and key in META_LAWS:
                 # 'got --laws auto' did not say what is wrong with auto: the command sets its options itself.
                 lead = "--law-option configures" if law_option else f"{where}: options configure"
                 raise InputError(f"{lead} a single law, not {key}, whose options {meta[0]} sets from its own flags "
                                  f"({meta[1]}); e.g. {option} dz-eq1 --law-option pooling=100, or {option} "
                                  f"'dz-eq1(pooling=100)'")
-            try:
-                get_law(key)
-            except InputError as exc:
-                raise InputError(f"{where}: {exc}") from None
-            opts = parse_law_options(key, _drop_seed(specs, seed, where), option=where)
-            text = get_law(key, **opts)._options_text()  # the options that differ from the defaults
+            opts = parse_law_options(key, specs, option=where)
+            configured = get_law(key, **opts)
+            text = configured._options_text()  # the options that differ from the defaults
             if text:
+                params = configured.get_params()
                 name, law = f"{key}({text})", get_law(key, random_state=seed, **opts)
-        if name in seen:
+        # (the options as parsed from text: plain values, which == compares)
+        first = next((e for n, kp, e in seen if n == name or (params is not None and kp == (key, params))), None)
+        if first is not None:
             # each was fitted and listed twice (compare's table, the report's leaderboard)
-            same = f"{entry!r} given twice" if seen[name] == entry else \
-                f"{seen[name]!r} and {entry!r} are the same law, {name}"
+            same = f"{entry!r} given twice" if first == entry else f"{first!r} and {entry!r} are the same law, {name}"
             raise InputError(f"{option} {laws!r}: {same}")
-        seen[name] = entry
+        seen.append((name, (key, params), entry))
         out.append(law)
     return out
 

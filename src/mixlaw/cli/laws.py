@@ -330,7 +330,7 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
     obj = None if objective is None else parse_objective(objective)
     if obj == "max":
         raise InputError("--objective max is not a linear objective; fit takes mean | total | <eval> | weights=")
-    cands = parse_laws(candidates)
+    cands = parse_laws(candidates, "--candidates")
     for flag, given in (("--candidates", cands is not None), ("--cv-folds", cv_folds is not None)):
         if given and law not in META_LAWS:
             raise InputError(f"{flag} applies to --law {' / '.join(META_LAWS)}; got --law {law}")

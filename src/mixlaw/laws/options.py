@@ -22,6 +22,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from .._validation import validate_params
 from ..errors import InputError, InvalidParameterError
 from .base import _REGISTRY, _same, get_law
@@ -225,6 +227,9 @@ def law_option_specs(law: Any) -> list[str]:
         p = params[name]
         if _same(p.default, value):
             continue
+        if isinstance(value, np.generic):
+            # Linear(alpha=np.float64(5.0)) from Python: its repr is no value the command line reads
+            value = value.item()
         annotation = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
         text = repr(value)
         # Bare text or JSON where it reads back as the value (a shell quotes them plainly), else the repr.

@@ -1,0 +1,62 @@
+"""Review of ``--laws`` with inline law options (opts34): each test failed before its fix (review34b)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_runner import run_cli
+from test_cli_compare_law_option import _runs
+
+from mixlaw.cli._common import parse_law_entries
+from mixlaw.errors import InputError
+from mixlaw.laws import get_law
+from mixlaw.laws.options import law_option_specs, parse_law_options
+
+COMPARE = ("compare", "--cv-folds, --objective, --fit-on")
+
+
+def test_fit_candidates_error_names_candidates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 'mixlaw fit --candidates "linear,ye-exp(alpha=1)"' said "--laws entry ...: --laws takes law keys": fit has no
+    # --laws.
+    code, _, err = run_cli(capsys, "fit", "--runs", str(_runs(tmp_path)), "--law", "auto", "--candidates",
+                           "linear,ye-exp(alpha=1)")
+    err = " ".join(err.split())
+    assert code == 2 and "--candidates entry 'ye-exp(alpha=1)': --candidates takes law keys" in err, err
+    assert "--laws" not in err
+
+
+@pytest.mark.parametrize("laws", [
+    # one dict in two orders, and one tuple written with ints and with floats: the same law, two row names
+    "ye-total(composition={'a': 0.3, 'b': 0.7}),ye-total(composition={'b': 0.7, 'a': 0.3})",
+    "ye-exp(bounds={'a': (0, 1)}),ye-exp(bounds={'a': (0.0, 1.0)})",
+])
+def test_the_same_law_written_two_ways_is_refused(laws: str) -> None:
+    # each was fitted and listed twice, as a key given twice was before it was refused
+    with pytest.raises(InputError, match="are the same law"):
+        parse_law_entries(laws, 0)
+
+
+def test_different_laws_of_one_key_are_kept() -> None:
+    laws = parse_law_entries("ye-exp(bounds={'a': (0, 1)}),ye-exp(bounds={'a': (0, 2)}),ye-exp", 0)
+    assert [law if isinstance(law, str) else law.get_params()["bounds"] for law in laws] == [
+        {"a": (0, 1)}, {"a": (0, 2)}, "ye-exp"]
+
+
+@pytest.mark.parametrize("entry", ["auto()", "stack()", "auto(random_state=2)"])
+def test_compare_takes_auto_as_registered_written_with_parentheses(entry: str) -> None:
+    # 'auto()' (no options; 'ye-exp()' is ye-exp) was refused as "options configure a single law, not auto"
+    assert parse_law_entries(f"linear,{entry}", 2, meta=COMPARE) == ["linear", entry.partition("(")[0]]
+    with pytest.raises(InputError, match=re.escape("options configure a single law, not auto")):
+        parse_law_entries("auto(n_folds=3, random_state=2)", 2, meta=COMPARE)
+
+
+def test_law_option_specs_of_numpy_scalars_read_back() -> None:
+    # build_html_report(laws=[Linear(alpha=np.float64(5))]) wrote 'mixlaw optimize ... --law-option
+    # alpha=np.float64(5.0)', which optimize refused ("expected float | str")
+    law = get_law("ye-exp", alpha=np.float64(5.0), n_restarts=np.int64(3))
+    specs = law_option_specs(law)
+    assert specs == ["n_restarts=3", "alpha=5.0"]
+    assert parse_law_options("ye-exp", specs) == {"n_restarts": 3, "alpha": 5.0}
