@@ -10,10 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 from cli_runner import run_cli
+from test_cli_compare_law_option import _runs
 
 from mixlaw.cli._common import parse_law_entries, parse_laws
 from mixlaw.compare import _law_name
@@ -118,16 +117,6 @@ def test_candidates_take_keys_alone_and_say_so() -> None:
     with pytest.raises(InputError, match=re.escape("--candidates entry 'ye-exp(alpha=1, n_restarts=2)': --candidates "
                                                    "takes law keys, not options")):
         parse_laws("linear,ye-exp(alpha=1, n_restarts=2)", "--candidates")
-
-
-def _runs(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    W = rng.dirichlet(np.ones(3), 30)
-    y = np.exp(1.0 - 0.5 * W[:, 0] + 0.2 * W[:, 1]) + 0.01 * rng.standard_normal(30)
-    p = tmp_path / "runs.csv"
-    pd.DataFrame({"run": [f"r{i}" for i in range(30)], **{f"w:{d}": W[:, j] for j, d in enumerate("abc")},
-                  "loss:x": y}).to_csv(p, index=False)
-    return p
 
 
 def test_compare_one_law_with_and_without_an_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from . import metrics
 from ._validation import quote_name
 from ._version import __version__
-from .compare import SCORE_NOTES, default_laws, held_out_overlap, score_cell
+from .compare import SCORE_NOTES, _law_name, default_laws, held_out_overlap, score_cell
 from .data import scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, ScaleWarning, row_unit, user_stacklevel
 from .laws import available_laws, get_law
@@ -105,7 +105,7 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
     _check_report_args(given, objective, names, maximize)
     for k in given:
         check_seed_reaches(k, random_state, "report")
-    # Each law by its name on the page: a key, or a configured law's key and options (mixlaw report --law-option).
+    # Each law by its name on the page, as compare names it: a key, or a configured law's key and options.
     named = [(k if isinstance(k, str) else _law_name(k), k) for k in given]
     twice = [n for i, (n, _) in enumerate(named) if n in (m for m, _ in named[:i])]
     if twice:  # one row, one scatter panel for two laws
@@ -168,13 +168,6 @@ def build_html_report(train: Any, tests: dict[str, Any], *, targets: Any = "all"
              "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{style}</style></head><body>" + "\n".join(parts) + "</body></html>")
-
-
-def _law_name(law: MixingLaw) -> str:
-    """A configured law's name on the page, as compare's leaderboard names it: its key, with the options that differ
-    from the defaults (``ye-pow(gamma_pooling=10)``); the key alone for a law as registered."""
-    options = law._options_text()
-    return f"{law.key}({options})" if options else law.key
 
 
 def _check_report_args(keys: list[str | MixingLaw], objective: str | Mapping[str, float], names: list[str],
