@@ -11,6 +11,7 @@ from cli_runner import run_cli
 from test_cli_compare_law_option import _runs
 
 from mixlaw.cli._common import parse_law_entries
+from mixlaw.compare import _law_name
 from mixlaw.errors import InputError
 from mixlaw.laws import get_law
 from mixlaw.laws.options import law_option_specs, parse_law_options
@@ -60,3 +61,14 @@ def test_law_option_specs_of_numpy_scalars_read_back() -> None:
     specs = law_option_specs(law)
     assert specs == ["n_restarts=3", "alpha=5.0"]
     assert parse_law_options("ye-exp", specs) == {"n_restarts": 3, "alpha": 5.0}
+
+
+@pytest.mark.parametrize("fixed", [{"t_it's \"x\"": 0.5}, {"t_a\\": 0.5}])
+def test_a_row_name_with_an_escaped_quote_pastes_back(fixed: dict[str, float]) -> None:
+    # repr (and JSON) escape a quote inside a string with a backslash: split_top_level took 'it\'s' as its end, and
+    # the row name was refused with "a quote is not closed"
+    law = get_law("ye-exp", fixed=fixed)
+    (back,) = parse_law_entries(_law_name(law), 0)
+    assert not isinstance(back, str) and back.get_params()["fixed"] == fixed
+    (back,) = parse_law_entries('ye-exp(fixed={"t_a\\"b": 0.5}),linear', 0)[:1]
+    assert not isinstance(back, str) and back.get_params()["fixed"] == {'t_a"b': 0.5}

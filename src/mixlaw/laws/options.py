@@ -158,7 +158,8 @@ _CLOSE = {"(": ")", "[": "]", "{": "}"}
 
 
 def split_top_level(text: str, sep: str = ",") -> list[str]:
-    """``text`` split at each ``sep`` outside brackets (``()``, ``[]``, ``{}``) and quotes, the pieces stripped:
+    """``text`` split at each ``sep`` outside brackets (``()``, ``[]``, ``{}``) and quotes (a backslash escaping a
+    quote inside them, as a repr or JSON writes one), the pieces stripped:
     ``"ye-exp, ye-exp(alpha='cv', objective={'a': 0.5, 'b': 0.5})"`` is two pieces.
 
     Raises
@@ -166,10 +167,15 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
     InputError
         A bracket that is not closed (or closed by another kind), or a quote that is not.
     """
-    pieces, depth, quote, start = [], [], "", 0
+    pieces, depth, quote, start, escaped = [], [], "", 0, False
     for i, c in enumerate(text):
         if quote:
-            if c == quote:
+            # a backslash escapes the next character, as repr and JSON escape a quote: 'it\'s "x"'
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
                 quote = ""
         elif c in "'\"":
             quote = c
