@@ -72,3 +72,13 @@ def test_a_row_name_with_an_escaped_quote_pastes_back(fixed: dict[str, float]) -
     assert not isinstance(back, str) and back.get_params()["fixed"] == fixed
     (back,) = parse_law_entries('ye-exp(fixed={"t_a\\"b": 0.5}),linear', 0)[:1]
     assert not isinstance(back, str) and back.get_params()["fixed"] == {'t_a"b': 0.5}
+
+
+@pytest.mark.parametrize("entry", ["linear(alpha=5.0)[direct]", "linear[direct]"])
+def test_a_direct_row_name_says_how_to_paste_it(entry: str) -> None:
+    # compare --objective names a law's second row 'linear(alpha=5.0)[direct]', which --laws refused as "expected
+    # key or key(option=value, ...)" (or "unknown law 'linear[direct]'"), not saying what [direct] is
+    with pytest.raises(InputError, match=re.escape(f"--laws entry {entry!r}: [direct] marks the row of a law fitted "
+                                                   f"on the objective column (--fit-on direct); give "
+                                                   f"{entry.removesuffix('[direct]')!r}")):
+        parse_law_entries(f"ye-exp,{entry}", 0)

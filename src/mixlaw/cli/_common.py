@@ -395,6 +395,10 @@ def parse_law_entries(laws: str | None, seed: int, law_option: list[str] | None 
         raise InputError(f"{option} {laws!r} names no law; give comma-separated keys (see 'mixlaw laws')")
     parsed: list[tuple[str, str, list[str] | None]] = []
     for entry in entries:
+        if entry.endswith("[direct]"):
+            # compare --objective's second row of a law; --fit-on (both by default) gives it again
+            raise InputError(f"{option} entry {entry!r}: [direct] marks the row of a law fitted on the objective "
+                             f"column (--fit-on direct); give {entry.removesuffix('[direct]')!r}")
         try:
             key, specs = parse_law_entry(entry)
         except InputError as exc:
