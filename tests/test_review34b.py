@@ -82,3 +82,10 @@ def test_a_direct_row_name_says_how_to_paste_it(entry: str) -> None:
                                                    f"on the objective column (--fit-on direct); give "
                                                    f"{entry.removesuffix('[direct]')!r}")):
         parse_law_entries(f"ye-exp,{entry}", 0)
+
+
+def test_cv_folds_hint_is_a_shell_word(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # "e.g. --laws auto,ye-exp(alpha='cv')": bash reads '(' as a syntax error where the hint is pasted
+    code, _, err = run_cli(capsys, "compare", "--runs", str(_runs(tmp_path)), "--holdout", "0.3", "--cv-folds", "3",
+                           "--laws", "ye-exp(alpha='cv')")
+    assert code == 2 and "(e.g. --laws 'auto,ye-exp(alpha='\"'\"'cv'\"'\"')')" in " ".join(err.split()), err

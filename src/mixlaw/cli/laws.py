@@ -7,6 +7,7 @@ calls :mod:`mixlaw.api` and renders a rich table, text, or one JSON document.
 from __future__ import annotations
 
 import re
+import shlex
 import warnings
 from pathlib import Path
 from typing import Any
@@ -254,7 +255,7 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                                                meta=("compare", "--cv-folds, --objective, --fit-on"))
     if cv_folds is not None and not {k for k in keys or [] if isinstance(k, str)} & set(META_LAWS):
         raise InputError(f"--cv-folds applies to the laws that cross-validate ({' / '.join(META_LAWS)}); add one to "
-                         f"--laws (e.g. --laws auto,{laws or 'ye-exp'})")
+                         f"--laws (e.g. --laws {shlex.quote('auto,' + (laws or 'ye-exp'))})")
     _note_left_out(laws)
     with show_warnings(maximize), progress("fitting laws", total=len(keys or default_laws())) as advance, \
             cv_progress(advance), cv_workers(workers):
