@@ -80,7 +80,7 @@ def compare_tables(train: RunTable, tests: Mapping[str, RunTable], *, targets: s
                    n_folds=renamed("n_folds", n_folds, "cv_folds", cv_folds), maximize=maximize)
 
 
-def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[str] | None = None,
+def compare_regmix(*, targets: str | Sequence[str] = "pile_cc", laws: Sequence[str | MixingLaw] | None = None,
                    random_state: int = 0, on_progress: Callable[[str], None] | None = None,
                    on_done: Callable[[str], None] | None = None) -> Leaderboard:
     """Fit on the bundled RegMix ``train_1m`` runs; score on ``test_1m``, ``test_60m`` and ``test_1B``."""
