@@ -382,12 +382,17 @@ def test_screened_multistart_keeps_every_start_and_refines_the_best() -> None:
         get_law("dz-eq1", screen_iter=0).fit(W, y, domains=DOMS, targets=TARGETS)
 
 
-@pytest.mark.parametrize("key", ["dz-eq1", "dz-eq3", "dz-eq3-safe"])
-def test_dz_converges_on_regmix_without_warning(key: str, recwarn) -> None:
+@pytest.mark.parametrize(("key", "n_runs"), [("dz-eq1", 512), ("dz-eq3", 256), ("dz-eq3-safe", 512)],
+                         ids=["dz-eq1", "dz-eq3", "dz-eq3-safe"])
+def test_dz_converges_on_regmix_without_warning(key: str, n_runs: int, recwarn) -> None:
     # Issue #11: before the soft floor and the partial pooling of Eq. 3, dz-eq3 crept along flat valleys for 3000
     # iterations (projected gradient ~0.1 against GTOL * f = 0.002) and dz-eq3-safe stopped at a floor kink.
+    # dz-eq3 on the first 256 of the 512 runs: it converges after 1902 evaluations (4 CPU s; all 512: 5713, 26 s;
+    # runs 256-511 converge too), and each half of the fix taken away fails here as on all 512: the hard floor
+    # (floor_smoothness=None) with or without pooling stops at a kink, the soft floor without pooling (pooling=0)
+    # runs to the 10000-iteration cap, all with "no start converged". On 128 runs the soft floor alone converged.
     warnings.simplefilter("always")
-    get_law(key).fit(load_regmix("train_1m"))
+    get_law(key).fit(load_regmix("train_1m").take(np.arange(n_runs)))
     assert not [w for w in recwarn if issubclass(w.category, ConvergenceWarning)]
 
 
