@@ -145,7 +145,7 @@ def test_the_same_law_chosen_in_two_groups_keeps_distinct_parameter_names(tables
     # dz-eq1's parameters are not named by eval set (its eval sets share the domains' skills): fitted for a+c and
     # again for b, its names must not clash
     with pytest.warns(DataWarning):
-        law = AutoLaw(candidates=["dz-eq1"]).fit(RunTable(tables[1]))
+        law = AutoLaw(candidates=["dz-eq1"], n_folds=2).fit(RunTable(tables[1]))
     assert [m[2] for m in law.members_] == [["a", "c"], ["b"]]
     names = list(law.params_)
     assert any(n.startswith("dz-eq1:") for n in names) and any(n.startswith("dz-eq1(b):") for n in names)
