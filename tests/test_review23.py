@@ -52,9 +52,11 @@ def test_cross_val_score_splits_a_run_table_as_its_frame() -> None:
     table = load_regmix("train_1m").subset(np.arange(90))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for key in ("linear", "ye-pow"):
-            by_table = cross_val_score(get_law(key), table, cv=3)
-            np.testing.assert_allclose(by_table, cross_val_score(get_law(key), table.frame, cv=3), rtol=1e-9)
+        # ye-pow with one start, not its default two: the two splits are compared, not the fits (2.3 -> 0.8 CPU s).
+        for key, options in (("linear", {}), ("ye-pow", {"n_restarts": 1})):
+            by_table = cross_val_score(get_law(key, **options), table, cv=3)
+            np.testing.assert_allclose(by_table, cross_val_score(get_law(key, **options), table.frame, cv=3),
+                                       rtol=1e-9)
             assert np.isfinite(by_table).all()
         search = GridSearchCV(get_law("linear"), {"alpha": [1e-3, 1.0]}, cv=3).fit(table)
     assert search.best_params_["alpha"] in (1e-3, 1.0)
