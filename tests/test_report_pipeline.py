@@ -354,16 +354,18 @@ def test_page_of_a_saved_pipeline_escapes_the_file_and_refuses_other_domains(sav
     doc["result"]["warnings"] = ["<img src=x>"]
     hostile = tmp_path / "<p>.json"
     hostile.write_text(json.dumps(doc), encoding="utf-8")
+    # Without the runs (table None: no curves, no check; the file's strings are all in the text): the two figures
+    # took most of this test's time, and the page with the runs is drawn below and in the test above.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
-        page = build_pipeline_report(load_pipeline(hostile), table, pipeline_file=str(hostile))
+        page = build_pipeline_report(load_pipeline(hostile), None, pipeline_file=str(hostile))
     assert "<script" not in page and "<b>law" not in page and "<img" not in page and "<p>.json" not in page
     assert "&lt;script&gt;" in page and "&lt;b&gt;law" in page and "&lt;p&gt;.json" in page
     # Fitted with the route and law given, the file keeps no choice: the page says so in one line.
     hostile.write_text(json.dumps({**doc, "result": {**doc["result"], "selection": None}}), encoding="utf-8")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MixlawWarning)
-        page = build_pipeline_report(load_pipeline(hostile), table, pipeline_file=str(hostile))
+        page = build_pipeline_report(load_pipeline(hostile), None, pipeline_file=str(hostile))
     assert "The saved file keeps no auto choice" in page and "auto chose" not in page
     # A damaged selection is one error naming the field.
     doc["result"]["selection"]["candidates"][0]["mre"] = "low"
