@@ -57,3 +57,18 @@ def test_cli_fit_says_so(capsys, tmp_path) -> None:  # type: ignore[no-untyped-d
     code, _, err = run_cli(capsys, "fit", "--runs", str(p), "--law", "linear", "--target", "github")
     assert code == 2
     assert "column 'loss_github' is not read as a loss: name it 'loss:github'" in err
+
+
+def test_a_loss_setting_or_a_word_that_holds_loss_is_no_loss_column() -> None:
+    # review34c: a W&B export's config columns 'loss_scale' (fp16, 65536 in every run) and 'z_loss_weight' were
+    # warned of as losses and the first told "rename 'loss_scale' to 'loss:scale' to fit it"; 'gloss' too.
+    df = _frame().drop(columns=["loss_github", "eval/arxiv/loss"])
+    for c in ("loss_scale", "min_loss_scale", "z_loss_weight", "aux_loss_coef", "eval_loss_std", "gloss"):
+        df[c] = np.linspace(1.0, 2.0, len(df))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RunTable(df)
+    # a loss written run together or in camel case still is one
+    df["valLoss"] = df["trainloss"] = np.linspace(2.0, 3.0, len(df))
+    with pytest.warns(DataWarning, match=r"\['valLoss', 'trainloss'\] look like losses but are not read"):
+        RunTable(df)

@@ -907,12 +907,23 @@ def distinct_rows(*blocks: Any) -> tuple[np.ndarray, np.ndarray]:
     return first, np.ravel(inv)
 
 
+#: A column name that says loss: 'loss' as a word ('val_loss', 'eval/arxiv/loss', 'valLoss'), or run into a split's
+#: name ('valloss'); not inside another word ('gloss').
+_SAYS_LOSS = re.compile(r"(?<![A-Za-z])[Ll]oss|(?<=[a-z])Loss|(?i:(?:train|val|valid|eval|test|dev)loss)|LOSS")
+#: ... and not a setting or a statistic of one: a trainer's 'loss_scale' (fp16), 'z_loss_weight', 'aux_loss_coef',
+#: 'eval_loss_std' (W&B exports carry such config columns).
+_LOSS_SETTING = re.compile(r"(?i)loss[/_.\- ]*(?:scale|scaling|weight|weights|coef|coeff|coefficient|multiplier|factor"
+                           r"|window|fn|type|std|stderr|sem|var|ratio)(?![a-z])")
+
+
 def unread_loss_columns(df: pd.DataFrame, cols: list[str]) -> list[str]:
     """The columns of ``df`` whose name says loss ('loss_github', 'eval/arxiv/loss', 'val_loss') and that hold
-    numbers, but that the run table does not read: neither 'loss:<eval>' nor 'w:<domain>' nor a scale column."""
+    numbers, but that the run table does not read: neither 'loss:<eval>' nor 'w:<domain>' nor a scale column, nor a
+    loss's setting or statistic ('loss_scale', 'z_loss_weight', 'eval_loss_std': :data:`_LOSS_SETTING`)."""
     out = []
     for c in cols:
-        if c.startswith((WEIGHT_PREFIX, LOSS_PREFIX)) or c in META_COLUMNS or "loss" not in c.lower():
+        if c.startswith((WEIGHT_PREFIX, LOSS_PREFIX)) or c in META_COLUMNS or not _SAYS_LOSS.search(c) \
+                or _LOSS_SETTING.search(c):
             continue
         v = pd.to_numeric(df[c], errors="coerce") if df[c].dtype == object else df[c]
         if pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v) and \
