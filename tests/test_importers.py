@@ -674,6 +674,45 @@ def test_a_model_size_in_the_config_record_is_the_runs_on_every_record(tmp_path)
     np.testing.assert_allclose(t.weights, [MIX[r] for r in t.runs])
 
 
+def test_a_run_logged_at_two_sizes_takes_each_config_records_size_on_the_records_after_it(tmp_path):
+    # review34c of 3a65436: one run name trained at two sizes in one log (a config record opening each part, as
+    # Ye's mixtures are trained at several sizes) stopped at "params is nan" on the first training-loss line; and a
+    # size written twice in two spellings ('70M', then 7e7 when the run resumed) counted as two sizes.
+    p = tmp_path / "log.jsonl"
+    recs = []
+    for r, (w, c) in MIX.items():
+        for n, shift in (("70M", 0.0), (1.6e8, 0.2)):
+            recs.append({"run": r, "config": {"mixture": {"web": w, "code": c}, "n_params": n}})
+            for s in (100, 200):
+                recs += [{"run": r, "step": s, "train/loss": 4 - s / 1000},
+                         {"run": r, "step": s, "eval": {"pile": {"loss": 3 - w - shift}, "code": {"loss": 2 + w}}}]
+    p.write_text("".join(json.dumps(x) + "\n" for x in recs))
+    t = read_runs_mapped(p, "params=config/n_params, w:*=config/mixture/*, loss:*=eval/*/loss")
+    assert len(t) == 12 and sorted(set(t.model_params)) == [7e7, 1.6e8]
+    big = t.model_params == 1.6e8
+    pile = t.losses(["pile"])[:, 0]
+    np.testing.assert_allclose(pile[big] + 0.2, pile[~big])
+    recs[0]["config"]["n_params"] = 7e7  # the first run resumed: its config written again, the size as a number
+    recs.insert(3, {"run": "r0", "config": {"n_params": "70M"}})
+    p.write_text("".join(json.dumps(x) + "\n" for x in recs))
+    assert len(read_runs_mapped(p, "params=config/n_params, w:*=config/mixture/*, loss:*=eval/*/loss")) == 12
+
+
+def test_two_values_at_a_missing_step_are_named_not_a_crash(tmp_path):
+    # review34c: two eval records of one run without a step (NaN in the merge's key) matched no row when the error
+    # looked for them (NaN == NaN is False): "ValueError: not enough values to unpack".
+    p = tmp_path / "log.jsonl"
+    recs = []
+    for r, (w, c) in MIX.items():
+        recs.append({"run": r, "config": {"mixture": {"web": w, "code": c}}})
+        recs += [{"run": r, "step": 100, "eval": {"pile": {"loss": 3 - w}}},
+                 {"run": r, "eval": {"pile": {"loss": 2.5}}}, {"run": r, "eval": {"pile": {"loss": 2.6}}}]
+    p.write_text("".join(json.dumps(x) + "\n" for x in recs))
+    with pytest.raises(DataError, match=r"two values for one run and step \(run r0, step nan\): 2.5 on line 3, 2.6 on "
+                                        r"line 4"):
+        read_runs_mapped(p, "w:*=config/mixture/*, loss:*=eval/*/loss")
+
+
 def test_a_table_that_is_not_a_run_table_gets_a_hint_that_fits_it(tmp_path):
     # `fit --runs` on a table with other column names suggested a W&B map ('run=Name,w:*=mixture/*,...') whatever
     # the table: on Olmix's ratios.csv alone (its losses are in metrics.csv) it named none of the file's columns.

@@ -298,11 +298,16 @@ def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str, hint: str =
     if "params" in df.columns and df["params"].isna().any():
         # The model size given once, in the config record beside the mixture ({"config": {"mixture": ...,
         # "n_params": 56640}}), is the run's on every record, as its mixture is: mapped to params it stopped at
-        # "params is nan" on the log's first training-loss line. A run logged at several sizes is left as it is.
-        sizes = df.groupby("run", sort=False, dropna=False)["params"]
-        one = sizes.transform(lambda col: col.dropna().nunique() == 1).astype(bool)
-        first = sizes.transform(lambda col: col.dropna().iloc[0] if col.dropna().nunique() == 1 else None)
-        df = df.assign(params=df["params"].where(df["params"].notna() | ~one, first))
+        # "params is nan" on the log's first training-loss line. A run logged at several sizes (one run name
+        # trained at 70M, then 160M, a config record opening each part) gives each record the size of the last
+        # config record (a size and no eval loss) before it; left as it was, it crashed on two records at one step
+        # (review34c). A blank size beside sizes on eval rows (a table, not a log) is left for the check to name.
+        # Sizes are compared as counts ('70M' and 7e7 are one size).
+        size, run = count_values(df["params"]), df["run"]
+        one = size.groupby(run, sort=False, dropna=False).transform(lambda col: col.dropna().nunique() == 1)
+        same = size.groupby(run, sort=False, dropna=False).transform(lambda col: col.ffill().bfill())
+        config = size.where(df[lcols].isna().all(axis=1)).groupby(run, sort=False, dropna=False).ffill()
+        df = df.assign(params=df["params"].where(df["params"].notna(), same.where(one.astype(bool), config)))
     no_mix = df[wcols].isna().all(axis=1)
     spread = df.duplicated(keys, keep=False)
     if not (no_mix.any() or spread.any()):
@@ -315,8 +320,10 @@ def _merge_log_rows(df: pd.DataFrame, lines: np.ndarray, where: str, hint: str =
     if conflict.to_numpy().any():
         # Two values for one run and step: merging would keep one silently; name both records instead.
         key, col = next((k, c) for k, row in conflict.iterrows() for c in values if row[c])
-        rows = work[(work[keys] == pd.Series(key if isinstance(key, tuple) else (key,), index=keys)).all(axis=1)
-                    & work[col].notna()]
+        # NaN == NaN is False: a key with a missing size or step matched no row, and unpacking two crashed.
+        same = [(work[k] == v) | (work[k].isna() & pd.isna(v))
+                for k, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True)]
+        rows = work[np.logical_and.reduce(same) & work[col].notna()]
         at = ", ".join(f"{k} {v}" for k, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         name = attrs.get("source_columns", {}).get(col, col)
         first, second = (int(x) for x in rows["_line"].iloc[:2])
