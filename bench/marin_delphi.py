@@ -146,7 +146,7 @@ GOALS = {"uncheatable_obj": {"cv": 0.965, "rmse": 0.0065, "rho": 0.965},
 #: combine fitted laws but do not change them).
 FINGERPRINT_FILES = ("fit.py", "fit_report.py", "_solver.py", "_validation.py", "data/*.py", "metrics.py",
                      "errors.py", "laws/*.py")
-NOT_FITTING = {"selection.py", "auto.py", "stack.py", "options.py"}
+NOT_FITTING = {"selection.py", "auto.py", "stack.py", "options.py", "inline.py"}
 
 
 class DirCache(MutableMapping):

@@ -14,11 +14,12 @@ import pytest
 from cli_runner import run_cli
 from test_cli_compare_law_option import _runs
 
-from mixlaw.cli._common import parse_law_entries, parse_laws
+from mixlaw.cli._law_entries import parse_law_entries, parse_laws
 from mixlaw.compare import _law_name
 from mixlaw.errors import InputError
 from mixlaw.laws import available_laws, get_law
-from mixlaw.laws.options import law_option_specs, parse_law_entry, parse_law_options, split_top_level
+from mixlaw.laws.inline import law_option_specs, parse_law_entry, split_top_level
+from mixlaw.laws.options import parse_law_options
 
 #: Non-default options of every registered law, of each kind of value a repr writes: strings, numbers, None, bools,
 #: dicts holding tuples, tuples, lists.

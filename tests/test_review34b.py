@@ -10,11 +10,12 @@ import pytest
 from cli_runner import run_cli
 from test_cli_compare_law_option import _runs
 
-from mixlaw.cli._common import parse_law_entries
+from mixlaw.cli._law_entries import parse_law_entries
 from mixlaw.compare import _law_name
 from mixlaw.errors import InputError
 from mixlaw.laws import get_law
-from mixlaw.laws.options import law_option_specs, parse_law_options
+from mixlaw.laws.inline import law_option_specs
+from mixlaw.laws.options import parse_law_options
 
 COMPARE = ("compare", "--cv-folds, --objective, --fit-on")
 

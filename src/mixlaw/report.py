@@ -22,7 +22,7 @@ from .data import scale_mismatch
 from .errors import DataWarning, ExtrapolationWarning, InputError, MixlawError, ScaleWarning, row_unit, user_stacklevel
 from .laws import available_laws, get_law
 from .laws.base import MixingLaw, check_law_arg, check_seed_reaches
-from .laws.options import law_option_specs
+from .laws.inline import law_option_specs
 from .laws.scale_inputs import scale_blind_message
 from .optimize import optimize_mixture
 from .optimize.runs import best_measured_run, name_nearest_run, natural_at_scale, rows_at_scale, scale_words

@@ -31,7 +31,6 @@ from ._common import (
     check_outputs,
     emit_json,
     err,
-    law_with_options,
     out,
     parse_bounds,
     parse_objective,
@@ -39,6 +38,7 @@ from ._common import (
     show_warnings,
     tokens_available_for,
 )
+from ._law_entries import law_with_options
 from ._progress import progress
 from ._tables import DatasetOpt, fitting_table
 

@@ -49,16 +49,14 @@ from ._common import (
     err,
     exit_if_every_law_failed,
     group_targets,
-    law_with_options,
     merge_eval_warnings,
     out,
     parse_eval_map,
-    parse_law_entries,
-    parse_laws,
     parse_objective,
     parse_targets,
     show_warnings,
 )
+from ._law_entries import law_with_options, parse_law_entries, parse_laws
 from ._progress import QUIET, cv_progress, progress
 from ._tables import (
     DatasetOpt,

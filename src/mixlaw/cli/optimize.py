@@ -51,11 +51,9 @@ from ._common import (
     fit_on_total,
     group_targets,
     interval_doc,
-    law_with_options,
     out,
     parse_bounds,
     parse_eval_groups,
-    parse_laws,
     parse_named_numbers,
     parse_objective,
     refuse_given,
@@ -63,6 +61,7 @@ from ._common import (
     split_names,
     tokens_available_for,
 )
+from ._law_entries import law_with_options, parse_laws
 from ._progress import cv_progress, progress
 from ._tables import DatasetOpt, fitting_table
 

@@ -28,11 +28,11 @@ from ._common import (
     check_outputs,
     err,
     exit_if_every_law_failed,
-    parse_law_entries,
     parse_objective,
     parse_targets,
     show_warnings,
 )
+from ._law_entries import parse_law_entries
 from ._progress import cv_progress, progress
 from ._tables import check_holdout, dataset_with_tests, load_table, load_tests, one_scale_rows, one_scale_tests
 
