@@ -31,7 +31,23 @@ def test_fit_keeps_the_final_checkpoints_of_one_size(capsys, tmp_path) -> None: 
     assert code == 0 and json.loads(out)["report"]["n_runs"] == 10
     code, _, err = _cli(capsys, "fit", "--runs", runs, "--law", "ye-exp", "--at-params", "3e7")
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "no run of" in err and ", ".join(f"{s:g}" for s in SIZES) in err
+    assert "is not a model size of the table" in err and ", ".join(f"{s:g}" for s in SIZES) in err
+
+
+def test_at_params_takes_the_nearest_size_of_a_table_of_exact_counts(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # `--at-params 100K` on a table whose size is 100096 (and Pythia's "160M" for 162M parameters) was refused:
+    # "no run of ... has params 100000". The one size within 5 % is taken, and the warning says which.
+    frame = world(n_mix=10, sizes=[100096.0, 1.62e8]).frame
+    path = tmp_path / "exact.csv"
+    frame.to_csv(path, index=False)
+    for spec, size in (("100K", "100096"), ("160M", "1.62e+08")):
+        code, out, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--target", "web",
+                              "--at-params", spec, "--final-step", "--json")
+        assert code == 0, err
+        assert json.loads(out)["report"]["n_runs"] == 10
+        assert f"--at-params {spec}: taking {size}, the table's nearest model size" in err
+    code, _, err = _cli(capsys, "fit", "--runs", str(path), "--law", "ye-exp", "--at-params", "1M")
+    assert code == 2 and "1e+06 is not a model size of the table (100096, 1.62e+08)" in err
 
 
 def test_optimize_and_active_design_at_one_scale(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -125,3 +125,42 @@ def test_held_out_target_hint_gives_the_left_out_size_exactly() -> None:
     # Sizes that :g spells exactly keep that spelling.
     with pytest.raises(InputError, match=r"--target-params 1\.6e\+08 --target-steps 3000\)"):
         fit_pipeline(world(n_mix=8, sizes=SIZES5), target_steps=None, fit_up_to=8e7, **NESTED)
+
+
+def test_sizes_given_as_papers_round_them_name_the_table_sizes() -> None:
+    # A new user's `--fit-sizes 100K,...` / `--fit-up-to 100K` on a table of 100096-parameter models: refused, or the
+    # 100096 size left out. Sizes as papers round them (Pythia's "160M" is 1.62e8: 1.2 % off) name the nearest size
+    # when no other lies within 5 %, and the warning says which was taken.
+    sizes = [100096.0, 200192.0, 400384.0, 800768.0, 1.62e6]
+    odd = world(n_mix=8, sizes=sizes)
+    exact = fit_pipeline(odd, target_params=1.62e6, target_steps=S_LAST, fit_sizes=sizes[:4], **NESTED)
+    for kw in ({"fit_sizes": [1e5, 2e5, 4e5, 8e5]}, {"fit_up_to": 8e5}, {"fit_up_to": 1e6}):
+        res = fit_pipeline(odd, target_params=1.62e6, target_steps=S_LAST, **kw, **NESTED)
+        np.testing.assert_array_equal(res.target_losses, exact.target_losses, err_msg=str(kw))
+        assert "4 of the table's 5 model sizes" in res.warnings[0], kw
+    res = fit_pipeline(odd, target_params=1.62e6, target_steps=S_LAST, fit_up_to=8e5, **NESTED)
+    assert "800000 read as 800768, the table's nearest model size" in res.warnings[0]
+    res = fit_pipeline(odd, target_params=1.62e6, target_steps=S_LAST, fit_sizes=[1e5, 2e5, 4e5, 8e5, 1.6e6],
+                       **NESTED)
+    assert "1.6e+06 read as 1.62e+06" in res.warnings[0] and "every model size of the table kept" in res.warnings[0]
+    with pytest.raises(InputError, match=r"300000 is not a model size of the table \(100096, 200192, "):
+        fit_pipeline(odd, target_params=1.62e6, target_steps=S_LAST, fit_sizes=[1e5, 3e5, 8e5], **NESTED)
+
+
+def test_match_size_takes_the_one_nearest_size_and_refuses_the_ambiguous() -> None:
+    from mixlaw.data import match_size, sizes_up_to
+
+    table = [7.04e7, 1.62e8, 4.05e8, 1.41e9]
+    assert match_size(table, 1.62e8, "--at-params 162M") == (1.62e8, None)
+    size, line = match_size(table, 1.6e8, "--at-params 160M")
+    assert size == 1.62e8 and line.startswith("--at-params 160M: taking 1.62e+08, the table's nearest model size")
+    assert match_size(table, 1.4e9, "x")[0] == 1.41e9
+    with pytest.raises(InputError, match=r"^x: 3e\+08 is not a model size of the table \(7\.04e\+07, 1\.62e\+08"):
+        match_size(table, 3e8, "x")
+    # Two sizes within 5 % and neither within 1 %: which one is meant is the user's to say.
+    with pytest.raises(InputError, match=r"within 5 % of 2 of the table's model sizes \(1e\+09, 1\.04e\+09\)"):
+        match_size([1e9, 1.04e9], 1.02e9, "x")
+    assert match_size([1e9, 1.04e9], 1.005e9, "x")[0] == 1e9  # one within 1 %: that one
+    np.testing.assert_array_equal(sizes_up_to(table, 1.6e8, "x")[0], table[:2])
+    np.testing.assert_array_equal(sizes_up_to(table, 3e8, "x")[0], table[:2])
+    assert sizes_up_to(table, 1e7, "x")[0].size == 0

@@ -71,7 +71,8 @@ WeightTolOpt = typer.Option(0.01, "--weight-tol", help="Tolerance on each run's 
                             "renormalised, with a warning).")
 AtParamsOpt = typer.Option(None, "--at-params", metavar="N|largest|smallest",
                            help="Keep the rows of one model size (a sweep's table spans several): its parameter "
-                                "count as the table's params column has it, or largest / smallest.")
+                                "count as the table's params column has it (or rounded, e.g. 160M: the nearest size "
+                                "within 5 % when no other is that near), or largest / smallest.")
 FinalStepOpt = typer.Option(False, "--final-step", help="Keep each run's last checkpoint (its final loss) only.")
 #: What ``auto`` is, said once for every --workers flag (bootstrap refits and CV fold fits resolve it alike:
 #: mixlaw._workers.resolve_workers).

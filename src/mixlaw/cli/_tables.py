@@ -13,9 +13,9 @@ import pandas as pd
 import typer
 
 from .._validation import first_and_more
-from ..data import RunTable
+from ..data import RunTable, match_size
 from ..datasets import bundled_splits
-from ..errors import InputError, ShortRunWarning, UnusedDomainWarning
+from ..errors import DataWarning, InputError, ShortRunWarning, UnusedDomainWarning
 from ..evals import add_eval_groups
 from ..importers import read_any_runs
 from ._common import parse_count, parse_eval_groups
@@ -81,13 +81,14 @@ def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> 
         if spec in ("largest", "smallest"):
             value = float(present[-1] if spec == "largest" else present[0])
         else:
-            value = parse_count(at_params)
-        keep = np.isclose(sizes, value, rtol=1e-9, atol=0)
-        if not keep.any():
-            raise InputError(f"--at-params {at_params}: no run of {table.path or 'the run table'} has params "
-                             f"{value:g}; its sizes are {', '.join(f'{v:g}' for v in present)} (or give largest "
-                             f"/ smallest)")
-        table = table.subset(keep)
+            # The table's size it names (100K: 100096; Pythia's 160M: 162,322,944), said when not the one given.
+            try:
+                value, line = match_size(present, parse_count(at_params), f"--at-params {at_params}")
+            except InputError as err:
+                raise InputError(f"{err} (or largest / smallest), in {table.path or 'the run table'}") from None
+            if line is not None:
+                warnings.warn(line, DataWarning, stacklevel=2)
+        table = table.subset(sizes == value)
     if final_step:
         order = table.steps if table.steps is not None else table.tokens
         if order is not None:

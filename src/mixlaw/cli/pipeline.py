@@ -70,8 +70,9 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                                                             "'tokens' column)."),
                  fit_sizes: str | None = typer.Option(None, "--fit-sizes", metavar="SIZES",
                                                       help="Fit only these model sizes of the table, e.g. "
-                                                      "70M,160M,410M (to check an extrapolation: hold out the "
-                                                      "largest and target it)."),
+                                                      "70M,160M,410M, each the table's nearest size within 5 % "
+                                                      "(to check an extrapolation: hold out the largest and target "
+                                                      "it)."),
                  fit_up_to: float | None = typer.Option(None, "--fit-up-to", **COUNT,
                                                         help="Or: fit every model size up to this one, e.g. 410M."),
                  route: str = typer.Option("auto", "--route",

@@ -32,12 +32,13 @@ from .diagnosis import (
 )
 from .hints import known_names, long_format_hint, suggest_column_map
 from .reading import csv_missing, read_regmix_pair, read_runs
-from .scales import describe_spread, scale_mismatch
+from .scales import describe_spread, exact_number, match_size, scale_mismatch, sizes_up_to
 from .schema import (
     CSV_MISSING,
     HIGHER_IS_BETTER,
     LOSS_PREFIX,
     META_COLUMNS,
+    NEAREST_SIZE_RTOL,
     NONPOSITIVE_HINT,
     ROUNDING_TOL,
     RUN_ID_COLUMNS,
@@ -71,7 +72,8 @@ __all__ = ["RunTable", "read_runs", "read_regmix_pair", "scale_mismatch", "unsee
            "missing_law_domains", "WEIGHT_PREFIX", "LOSS_PREFIX", "META_COLUMNS", "SCALE_COLUMN_WORDS",
            "RUN_ID_COLUMNS", "CSV_MISSING",
            "ROUNDING_TOL", "SAME_MIXTURE_ATOL", "SAME_MIXTURE_RTOL",
-           "SAME_SIZE_RTOL", "NONPOSITIVE_HINT", "SCALE_RATIO", "scaled_number",
+           "SAME_SIZE_RTOL", "NEAREST_SIZE_RTOL", "match_size", "sizes_up_to", "exact_number", "NONPOSITIVE_HINT",
+           "SCALE_RATIO", "scaled_number",
            "share_value", "weight_sum_error", "FRAME_TOL_OPTION", "TOL_OPTION", "OWN_ROWS_HINT",
            "count_values", "beyond_tol", "note_left_out", "describe_spread", "csv_missing", "known_names",
            "long_format_hint", "suggest_column_map", "scale_look_alike", "HIGHER_IS_BETTER",

@@ -1,6 +1,7 @@
 """Whether another table is at the scale of the runs a law was fitted on (:func:`scale_mismatch`: model size,
 tokens, or else the loss level, with a word when its mixtures leave the fitted shares), and a table's spread of
-scales in words (:func:`describe_spread`). The summaries compared are :class:`~mixlaw.data.RunTable`'s
+scales in words (:func:`describe_spread`); the table's model size an option names (:func:`match_size`,
+:func:`sizes_up_to`). The summaries compared are :class:`~mixlaw.data.RunTable`'s
 (:meth:`~mixlaw.data.RunTable.scale_summary`, :meth:`~mixlaw.data.RunTable.scale_spread`,
 :meth:`~mixlaw.data.RunTable.weight_ranges`).
 """
@@ -12,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
+from .schema import NEAREST_SIZE_RTOL, SAME_SIZE_RTOL
 from .table import SCALE_RATIO, RunTable
 
 _SCALE_WHAT = {"params": "model sizes", "tokens": "token counts", "step": "step counts"}
@@ -106,3 +109,62 @@ def _beyond_weight_ranges(other: RunTable, ranges: dict[str, tuple[float, float]
     if far is None or 2 * n < len(other):
         return None
     return f"{n} of {len(other)} runs; farthest: w:{far[1]} {far[2]:.3g}, fitted {far[3]:.3g} to {far[4]:.3g}"
+
+
+def exact_number(v: float) -> str:
+    """``v`` as a message gives it to paste back: ``:g`` where that reads back as ``v`` (1.6e+08), else an
+    integer's digits, else the shortest repr that does. Why: a size printed :.4g (233680 as 2.337e+05) and pasted
+    back as ``--target-params`` was another scale than the table's runs there (the pipeline matches sizes within
+    1e-9)."""
+    x = float(v)
+    short = f"{x:g}"
+    if float(short) == x:
+        return short
+    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
+
+
+def match_size(sizes: Any, value: float, what: str) -> tuple[float, str | None]:
+    """The model size of ``sizes`` (a table's) that ``value`` names, and a line saying which was taken when it is
+    not ``value`` itself (None when it is).
+
+    The nearest size within :data:`~mixlaw.data.NEAREST_SIZE_RTOL` (5 %, relative to the table's size) when it is
+    the only one that near, or else the only one within :data:`~mixlaw.data.SAME_SIZE_RTOL` (1 %): ``100K`` names
+    a table's 100096 and Pythia's "160M" its 162,322,944 (1.4 % off). A value with no size that near, or with
+    several and none alone within 1 %, is an InputError (one line, starting with ``what``, e.g. ``"--at-params
+    160M"``) that lists the table's sizes. Why: every option that names a size (``--at-params``, ``--fit-sizes``,
+    ``--fit-up-to``) matched sizes exactly and refused ``100K`` for a table whose size is 100096.
+    """
+    sizes = np.unique(np.asarray(sizes, dtype=np.float64))
+    v = float(value)
+    listed = ", ".join(exact_number(s) for s in sizes)
+    off = np.abs(sizes - v) / np.abs(sizes)
+    exact = np.flatnonzero(off <= 1e-9)
+    if exact.size:
+        return float(sizes[exact[0]]), None
+    near = np.flatnonzero(off <= NEAREST_SIZE_RTOL)
+    same = np.flatnonzero(off <= SAME_SIZE_RTOL)
+    if near.size == 1 or same.size == 1:
+        taken = float(sizes[near[0]] if near.size == 1 else sizes[same[0]])
+        return taken, (f"{what}: taking {exact_number(taken)}, the table's nearest model size "
+                       f"({100 * abs(taken - v) / taken:.2g} % from {v:g})")
+    if not near.size:
+        raise InputError(f"{what}: {v:g} is not a model size of the table ({listed}), nor within "
+                         f"{100 * NEAREST_SIZE_RTOL:g} % of one; give one of them as the 'params' column has it")
+    raise InputError(f"{what}: {v:g} is within {100 * NEAREST_SIZE_RTOL:g} % of {near.size} of the table's model "
+                     f"sizes ({', '.join(exact_number(s) for s in sizes[near])}); give one of them as the 'params' "
+                     f"column has it (the table's sizes: {listed})")
+
+
+def sizes_up_to(sizes: Any, top: float, what: str) -> tuple[np.ndarray, str | None]:
+    """The model sizes of ``sizes`` up to ``top`` (``--fit-up-to``), and a line as :func:`match_size`'s.
+
+    ``top`` names a size of the table as :func:`match_size` reads it (``100K`` keeps the table's 100096; "160M"
+    Pythia's 162,322,944): every size up to that one. A ``top`` that names none (between two sizes, or near
+    several) keeps the sizes up to ``top`` (1 + :data:`~mixlaw.data.SAME_SIZE_RTOL`). Empty when ``top`` is below
+    them all."""
+    sizes = np.unique(np.asarray(sizes, dtype=np.float64))
+    try:
+        edge, line = match_size(sizes, top, what)
+    except InputError:
+        edge, line = float(top) * (1 + SAME_SIZE_RTOL), None
+    return sizes[sizes <= edge * (1 + 1e-9)], line

@@ -81,6 +81,12 @@ SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL = 1e-4, 1e-3
 #: one for others (70M against 70,426,624: 0.6 %); the sizes of a sweep lie 1.3x apart or more, and the size law
 #: cannot use two sizes 1 % apart.
 SAME_SIZE_RTOL = 0.01
+#: A model size given to an option (``--at-params``, ``--fit-sizes``, ``--fit-up-to``) names the table's size nearest
+#: to it within this relative distance when no other size of the table lies that near
+#: (:func:`mixlaw.data.scales.match_size`): papers name a size by a rounded count (Pythia's "160M" has 162,322,944
+#: parameters: 1.4 %; "1.4B" 1.41e9: 0.7 %), which :data:`SAME_SIZE_RTOL` alone refused; a sweep's sizes lie 1.3x
+#: apart or more, so 5 % still names one of them.
+NEAREST_SIZE_RTOL = 0.05
 #: Name tokens of higher-is-better metrics (whole tokens between non-alphanumerics, case-insensitive: 'acc' in
 #: 'hellaswag_acc' or 'acc_norm', never in 'pile_cc' or 'accel'); 'pass@k' / 'pass_at_k' by pattern
 #: (:func:`mixlaw.evals.reads_higher_is_better`).

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_random_state
-from ..data import LOSS_PREFIX, SCALE_COLUMN_WORDS, WEIGHT_PREFIX, RunTable
+from ..data import LOSS_PREFIX, SCALE_COLUMN_WORDS, WEIGHT_PREFIX, RunTable, exact_number, match_size, sizes_up_to
 from ..errors import DataWarning, InputError, MixlawError, ScaleWarning, user_stacklevel
 from .direct import _direct
 from .grouping import _mixture_ids, merge_near_mixtures, merge_near_sizes
@@ -115,12 +115,14 @@ def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None
                    registered: bool = False) -> tuple[RunTable, str | None]:
     """The rows of ``table`` at the model sizes to fit, and a line naming what was left out (None: nothing).
 
-    ``fit_sizes``: the sizes to fit (each one a model size of the table, relative tolerance
-    :data:`~.result.SCALE_RTOL`); ``fit_up_to``: every size up to this one (give at most one of the two; both None:
-    the whole table). The way to check an extrapolation on one's own runs: hold out the largest size, predict it
-    and compare. InputError (one line) for a size that is not in the table (the line lists the table's sizes), no
-    size left, or fewer than ``need`` sizes (3 for the size law; 2 for a law that takes N, ``registered``) left
-    while the target ``target_params`` is not one of them (a target at a kept size extrapolates in steps alone)."""
+    ``fit_sizes``: the sizes to fit (each naming a model size of the table as :func:`~mixlaw.data.match_size` reads
+    it: its nearest within 5 % when no other is that near, ``100K`` for 100096); ``fit_up_to``: every size up to
+    this one (:func:`~mixlaw.data.sizes_up_to`: up to the size it names so); give at most one of the two; both
+    None: the whole table. A size taken a little off the one given is said in the line. The way to check an
+    extrapolation on one's own runs: hold out the largest size, predict it and compare. InputError (one line) for a
+    size that names none of the table's (the line lists them), no size left, or fewer than ``need`` sizes (3 for the
+    size law; 2 for a law that takes N, ``registered``) left while the target ``target_params`` is not one of them
+    (a target at a kept size extrapolates in steps alone)."""
     if fit_sizes is None and fit_up_to is None:
         return table, None
     if fit_sizes is not None and fit_up_to is not None:
@@ -130,6 +132,7 @@ def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None
     if N is None:
         raise InputError(f"{table.path or 'run table'}: fit_sizes and fit_up_to need a 'params' column")
     sizes = np.unique(N)
+    taken: list[tuple[float, float]] = []  # (given, the table's size it was read as) where they differ (match_size)
     if fit_sizes is not None:
         if isinstance(fit_sizes, str | bytes):
             # list('1e7,2e7') is its characters: the first one, '1', was reported as a size not in the table.
@@ -144,11 +147,10 @@ def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None
                 x = float(v)
             except (TypeError, ValueError):
                 raise InputError(f"fit_sizes (--fit-sizes) must be model sizes; got {v!r}") from None
-            hit = np.flatnonzero(scale_matches(sizes, x))
-            if not hit.size:
-                raise InputError(f"fit_sizes (--fit-sizes): {x:g} is not a model size of the table ("
-                                 f"{_size_list(sizes)}); name sizes as the 'params' column has them")
-            kept.append(float(sizes[hit[0]]))
+            size, line = match_size(sizes, x, "fit_sizes (--fit-sizes)")
+            kept.append(size)
+            if line is not None:
+                taken.append((x, size))
         keep_sizes = np.unique(kept)
         what = "fit_sizes"
     else:
@@ -159,7 +161,9 @@ def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None
         if not (np.isfinite(top) and top > 0):
             # nan compares False with every size: it was reported as 'below every model size'.
             raise InputError(f"fit_up_to (--fit-up-to) must be a positive model size; got {fit_up_to!r}")
-        keep_sizes = sizes[sizes <= top * (1 + SCALE_RTOL)]
+        keep_sizes, line = sizes_up_to(sizes, top, "fit_up_to (--fit-up-to)")
+        if line is not None:
+            taken.append((top, float(keep_sizes.max())))
         if not keep_sizes.size:
             raise InputError(f"fit_up_to (--fit-up-to) {top:g} is below every model size of the table "
                              f"({_size_list(sizes)}): nothing to fit")
@@ -176,12 +180,14 @@ def keep_fit_sizes(table: RunTable, fit_sizes: Any = None, fit_up_to: Any = None
                          f"({_size_list(keep_sizes)}): {size_fit_words(route, registered)} needs {need} to "
                          f"extrapolate{to}; keep {need} or more (a target equal to a kept size extrapolates in steps "
                          f"alone){f'; {TWO_SIZES_WAY}' if need > 2 and keep_sizes.size == 2 else ''}")
+    said = ("" if not taken else f"; {', '.join(f'{v:g} read as {exact_number(t)}' for v, t in taken)}, the "
+            f"table's nearest model size{'s' if len(taken) > 1 else ''}")
     if not left.size:
-        return table, None
+        return table, (f"{what}: every model size of the table kept{said}" if said else None)
     keep = np.isin(N, keep_sizes)
     return table.subset(keep), (f"{what}: fitted on {keep_sizes.size} of the table's {sizes.size} model sizes "
                                 f"({_size_list(keep_sizes)}); {int((~keep).sum())} row(s) at "
-                                f"{_size_list(left)} left out")
+                                f"{_size_list(left)} left out{said}")
 
 
 def _one_of(values: np.ndarray, target: Any, asked: bool | None, minimum: int,

@@ -12,22 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, SAME_SIZE_RTOL, WEIGHT_PREFIX, RunTable
+from ..data import SAME_MIXTURE_ATOL, SAME_MIXTURE_RTOL, SAME_SIZE_RTOL, WEIGHT_PREFIX, RunTable, exact_number
 
 #: Mixtures are identified by their weights rounded to this many decimals (CSV round trips lose the last bits).
 _WEIGHT_DECIMALS = 9
-
-
-def exact_number(v: float) -> str:
-    """``v`` as a message gives it to paste back: ``:g`` where that reads back as ``v`` (1.6e+08), else an
-    integer's digits, else the shortest repr that does. Why: :data:`.result.SCALE_RTOL` is 1e-9, so a size printed
-    :.4g (233680 as 2.337e+05) and pasted back as ``--target-params`` was another scale than the table's runs there.
-    Here, below :mod:`.result`, because the size merges below say sizes a user pastes back too."""
-    x = float(v)
-    short = f"{x:g}"
-    if float(short) == x:
-        return short
-    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
 
 
 def _mixture_ids(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
