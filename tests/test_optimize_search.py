@@ -145,6 +145,21 @@ def test_the_method_line_counts_the_draws_the_trust_radius_left_out() -> None:
         optimize_mixture(law, search="simulate", n_samples=20_000, runs=W).method)
 
 
+def test_too_few_draws_in_the_trust_radius_names_a_lower_top_k() -> None:
+    # '--search simulate --trust-radius' with fewer draws kept than --top-k said to raise --samples or widen the
+    # radius, not the most direct way out: a --top-k no larger than the draws kept, which then runs.
+    rng = np.random.default_rng(0)
+    W = np.vstack([rng.dirichlet([30, 1, 1], size=15), rng.dirichlet([1, 30, 1], size=15)])
+    y = 2.0 - 0.5 * (W[:, 0] + W[:, 1]) + 0.001 * rng.standard_normal(30)
+    law = get_law("linear").fit(W, y, domains=DOMAINS, targets=["x"])
+    with pytest.raises(InputError, match=r"only (\d+) of 500 sampled mixtures lie in the trust region; need "
+                                         r"top_k=128 \(lower top_k \(--top-k\) to \1 or fewer, raise") as exc:
+        optimize_mixture(law, search="simulate", n_samples=500, runs=W, trust_radius=0.1)
+    kept = int(re.search(r"only (\d+) of", str(exc.value)).group(1))
+    r = optimize_mixture(law, search="simulate", n_samples=500, top_k=kept, runs=W, trust_radius=0.1)
+    assert nearest_run_l1(r.weight_array(), W)[0] <= 0.1 + 1e-9
+
+
 def test_regmix_lightgbm_mean_objective_beats_the_natural_mixture() -> None:
     train = load_regmix("train_1m")
     law = get_law("lightgbm", n_estimators=200, learning_rate=0.05).fit(train, targets="all")

@@ -164,9 +164,12 @@ def simulate_search(objective_rows: Callable[[np.ndarray], np.ndarray], prior: n
     if keep is not None:
         R = R[keep(R)]
         if len(R) < top_k:
+            # The mean is over the top_k best of the mixtures kept, so fewer of them suffice: lowering top_k is the
+            # most direct way out (it was not named), unless none is kept.
+            lower = f"lower top_k (--top-k) to {len(R)} or fewer, " if len(R) else ""
             raise InputError(f"only {len(R)} of {n_samples} sampled mixtures lie in the trust region; need top_k="
-                             f"{top_k} (raise n_samples / --samples, widen the radius, or extrapolate: "
-                             "within_fitted_range=False, extrapolate=True, --extrapolate)")
+                             f"{top_k} ({lower}raise n_samples (--samples), widen the radius (--trust-radius), or "
+                             "extrapolate: within_fitted_range=False, extrapolate=True, --extrapolate)")
     f = _score_rows(objective_rows, R, n_jobs)
     f = np.where(np.isfinite(f), f, np.inf)
     if not np.isfinite(f).any():
