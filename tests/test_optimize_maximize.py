@@ -299,3 +299,30 @@ def test_maximize_is_a_bool() -> None:
     with pytest.raises(InputError, match="maximize must be True or False"):
         optimize_runs(_accuracy_table(), law="linear", targets="hellaswag_acc", maximize="no")
     assert optimize_mixture(law, maximize=np.bool_(True)).maximize is True
+
+
+def test_a_maximised_linear_law_is_concave_and_its_optimum_global() -> None:
+    # 'optimize --law linear --maximize' said "not known to be convex: best of the starts" (16 starts): an affine
+    # prediction is concave too, and maximising a concave objective (minimising its convex negation) is the
+    # well-posed case. A convex law maximised (loglinear, ye-exp) is not: "not known to be concave".
+    table = _accuracy_table()
+    W = table.weights
+    lin = get_law("linear").fit(table, targets="hellaswag_acc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = optimize_mixture(lin, maximize=True)
+        assert r.convex and r.n_starts == 1 and "concave: the optimum is global" in r.method
+        assert "convex" not in r.method
+        # The branch and bound over the trust radius's balls holds for it too: no sample within the radius beats it.
+        near = optimize_mixture(lin, maximize=True, runs=W, trust_radius=0.15)
+        assert near.convex and "concave: the optimum is global" in near.method
+        rng = np.random.default_rng(1)
+        draws = W[rng.integers(len(W), size=20000)] + 0.15 * (rng.dirichlet(np.ones(3), 20000) - 1 / 3)
+        inside = draws[(np.abs(draws[:, None, :] - W[None]).sum(-1).min(1) <= 0.15) & (draws.min(1) >= 0)]
+        hi = np.array([near.upper[d] for d in "abc"])
+        inside = inside[np.all(inside >= np.array([near.lower[d] for d in "abc"]) - 1e-12, axis=1)
+                        & np.all(inside <= hi + 1e-12, axis=1)]
+        assert len(inside) > 100 and lin.predict(inside).max() <= near.objective + 1e-9
+        for key in ("loglinear", "ye-exp"):
+            other = optimize_mixture(get_law(key).fit(table, targets="hellaswag_acc"), maximize=True)
+            assert not other.convex and "not known to be concave: best of the starts" in other.method, key

@@ -175,6 +175,14 @@ def convex_law(law: MixingLaw) -> bool:
     return _is_ye(law) or type(law) in (Linear, LogLinear)
 
 
+def concave_law(law: MixingLaw) -> bool:
+    """Whether each predicted loss (or metric) is concave in the mixture: ``linear``'s affine :math:`b_i^\top r`,
+    convex and concave alike. A maximised objective (the search minimises its negation) is convex as a problem
+    when it is a non-negative combination of concave predictions: 'optimize --law linear --maximize' said "not
+    known to be convex" and ran 16 starts. Exact class: a subclass may predict otherwise."""
+    return type(law) is Linear
+
+
 def objective_label(name: str, maximize: bool) -> str:
     """How a result names its objective: :func:`_objective_weights`'s name, whose 'loss of X' (an objective of one
     eval set) reads wrong of a maximised metric ('loss of hellaswag_acc (maximised)'): that one is 'X'."""

@@ -68,7 +68,9 @@ class OptimumResult:
     natural_feasible : bool
         Whether the natural mixture satisfies the bounds (it is reported either way).
     convex : bool
-        True when the objective is provably convex (Ye, linear or loglinear law; non-negative combination or max) and
+        True when the problem is provably convex: a minimised objective convex (Ye, linear or loglinear law;
+        non-negative combination or max), a maximised one (``maximize``: its negation minimised) concave (the linear
+        law, affine; non-negative combination; the method line then says "concave"), and
         the search solved the whole feasible set (under a trust radius: every run's L1 ball whose lower bound could
         beat the best found, by branch and bound, each SLSQP converged or its ball's lower bound unable to beat the
         best): the optimum is then global. Ye's law only where no eval's exponent can pass its cap by

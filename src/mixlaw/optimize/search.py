@@ -39,6 +39,7 @@ from .objective import (
     _LawEval,
     _make_scalar,
     _objective_weights,
+    concave_law,
     convex_law,
     loss_decimals,
     objective_label,
@@ -313,8 +314,12 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
                         law._w_range if within_fitted_range else None)
     _pin_untrained(prob, law._w_range[1], bounds, fixed)
     ev = _LawEval(law, model_params, tokens)
-    convex = not maximize and convex_law(law) and (name in ("mean", "total", "max")
-                                               or name.startswith(("loss of", "weights=")))
+    # The problem solved is convex when the objective minimised is: a non-negative combination (or max) of convex
+    # predictions; maximised (its negation minimised), a non-negative combination of concave ones, never a max
+    # (the max of affine losses is convex, and its maximum lies at a vertex).
+    combination = name in ("mean", "total") or name.startswith(("loss of", "weights="))
+    convex = (concave_law(law) and combination) if maximize else (convex_law(law) and (combination or name == "max"))
+    shape = "concave" if maximize else "convex"
     # Ye's exponent saturates above the fitting runs' (saturate_exponent), concave there: neither one start nor the
     # branch and bound's linearisations hold where the feasible set reaches it.
     convex_form = convex
@@ -413,8 +418,8 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     nat_ok = bool(np.all(nat >= prob.lo - ACTIVE_TOL) and np.all(nat <= prob.hi + ACTIVE_TOL))
     solver = "SLSQP (epigraph form)" if name == "max" else "SLSQP"
     grad = "analytic gradient" if ev.analytic and name != "callable" else "finite-difference gradient"
-    why = ("convex: the optimum is global" if convex else "convex in each ball" if "not proven global" in union
-           else "not known to be convex: best of the starts")
+    why = (f"{shape}: the optimum is global" if convex else f"{shape} in each ball" if "not proven global" in union
+           else f"not known to be {shape}: best of the starts")
     if capped:
         why += (f" ({law.key}'s exponent of an eval saturates above the fitting runs' within the feasible set, where "
                 "its loss is concave)")
