@@ -176,3 +176,15 @@ def test_seeds_whose_shares_differ_in_the_last_bits_are_one_mixture_as_in_the_fo
     a_exact, _, scores_exact = loo_ridge(exact, y)
     assert a == pytest.approx(a_exact, rel=1e-9)
     assert_allclose([v for v in scores.values()], [v for v in scores_exact.values()], rtol=1e-6)
+
+
+def test_mixlaw_laws_describes_the_ridge_the_fit_is() -> None:
+    # `mixlaw laws` said "closed-form least squares" of linear / loglinear, whose default fit is a ridge with its
+    # strength chosen by leave-one-out per eval set (alpha="cv").
+    from mixlaw.api import describe_laws
+    from mixlaw.laws import get_law
+
+    rows = {r["key"]: r["summary"] for r in describe_laws()}
+    for key in ("linear", "loglinear"):
+        assert get_law(key).alpha == "cv"
+        assert "ridge" in rows[key] and "leave-one-out" in rows[key] and "least squares" not in rows[key], rows[key]

@@ -235,7 +235,7 @@ class _LeastSquaresLaw(MixingLaw):
 
 @register("linear")
 class Linear(_LeastSquaresLaw):
-    """Linear regression of each eval loss on the mixture weights (closed-form least squares).
+    """Linear regression of each eval loss on the mixture weights: a ridge, its strength by leave-one-out per eval.
 
     .. math:: L_i(r) = \\sum_j b_{ij} r_j \\qquad (b_{i0} \\text{ absorbed: } \\textstyle\\sum_j r_j = 1)
 

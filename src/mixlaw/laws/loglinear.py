@@ -17,7 +17,7 @@ from .linear import _LeastSquaresLaw
 
 @register("loglinear")
 class LogLinear(_LeastSquaresLaw):
-    """Log-linear regression of each eval loss on the mixture weights (closed-form least squares on log L).
+    """Log-linear regression of each eval loss on the mixture weights: a ridge on log L, strength by leave-one-out.
 
     .. math:: \\log L_i(r) = \\sum_j b_{ij} r_j \\qquad (b_{i0} \\text{ absorbed: } \\textstyle\\sum_j r_j = 1)
 
