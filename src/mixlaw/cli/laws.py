@@ -140,6 +140,11 @@ def _leaderboard_table(board: Any, title: str) -> Table:
         # proposals, --target all: 0.70 read as a pooled rank correlation, the mean of nine per-eval ones).
         caption.append(f"ρ: the mean of each eval set's Spearman over the {len(board.targets)} eval sets; MRE, RMSE "
                        "and bias: over every (run, eval set) pair")
+    if any("cv" in r.details for r in board.rows if not r.error):
+        # The CV tables printed below count n_par on their fold of fewest runs: linear read 20 here and 19 there.
+        caption.append(f"n_par: free parameters of each law fitted on the {board.n_train} fitting runs (a "
+                       "leave-one-out ridge's effective ones, rounded up); the CV tables below count them on the "
+                       "fold that fits the fewest runs")
     if caption:
         tab.caption = escape("\n".join(caption))
         tab.caption_justify = "left"

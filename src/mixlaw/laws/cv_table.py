@@ -57,6 +57,13 @@ def score_columns(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
             "mre": float(np.mean(np.abs(p - y) / np.abs(y))), "r2": float(r2), "score": float(score)}
 
 
+#: Which fit a CV table's n_par counts (:func:`n_par_of` on the fold fitted first, :func:`~.selection.probe_fold`):
+#: a leave-one-out ridge's effective count depends on the runs it fits, so ``linear`` read n_par 19 in the CV table
+#: and 20 in compare's leaderboard (the fit on all 21 runs), with no word of why.
+N_PAR_FOLD = ("counted on the CV fold that fits the fewest runs (a leave-one-out ridge's effective count varies "
+              "with its runs)")
+
+
 def n_par_text(n: int) -> str:
     """The n_par cell of a table: '-' for a law without a parametric form (LightGBM's trees), whose count of 0
     read as "no parameters" beside laws of 20-180 in the CV tables and leaderboards."""
@@ -267,8 +274,8 @@ class CVTable:
         ragged = bool(self.n_runs_of or self.n_folds_of)
         lines.append(f"  per law over {len(targets)} eval sets ({what}: how often{'' if self.chosen else ' lowest S'}; "
                      "S over those it was scored on; n_par: fitted on "
-                     + ("the largest group of eval sets measured on the same runs at once):" if ragged else
-                        "all at once):"))
+                     + ("the largest group of eval sets measured on the same runs at once, " if ragged else
+                        "all at once, ") + f"{N_PAR_FOLD}):")
         w = column_width(laws, 24) + 1
         lines.append(f"    {pad('law', w)}{what:>7}{'mean S':>9}{'median S':>10}{'worst S':>9}{'mean ρ':>8}"
                      f"{'scored':>8}{'n_par':>7}")
@@ -339,13 +346,15 @@ class CVTable:
             for name in self.chosen.values():
                 counts[name] = counts.get(name, 0) + 1
             ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            lines.append(f"  n_par: free parameters of a law fitted on all {len(targets)} eval sets at once"
-                         if not (self.n_runs_of or self.n_folds_of) else
-                         "  n_par: free parameters of a law fitted at once on the eval sets cross-validated on the "
-                         "same runs")
+            lines.append((f"  n_par: free parameters of a law fitted on all {len(targets)} eval sets at once"
+                          if not (self.n_runs_of or self.n_folds_of) else
+                          "  n_par: free parameters of a law fitted at once on the eval sets cross-validated on the "
+                          "same runs") + f", {N_PAR_FOLD}")
             if ranked:
                 lines.append(f"  chosen (*) on {len(self.chosen)} eval sets: "
                              + ", ".join(f"{name} {n}" for name, n in ranked))
+        else:
+            lines.append(f"  n_par: free parameters, {N_PAR_FOLD}")
         for t in targets:
             lines.append(f"  {t}:")
             lines.append(f"    {'law':<24}{'spearman':>9}{'RMSE':>10}{'bias':>10}{'MRE':>9} {'R2':>8} {'S':>8}"
