@@ -473,13 +473,28 @@ def test_small_losses_keep_four_significant_digits_in_the_report(ye_law) -> None
     assert "predicted objective = 0.002267  [0.002255, 0.002278] (90% bootstrap, 20 refits)" in text, text
     assert ") = 0.002429   improvement" in text and "best run (measured) = 0.002299 (run 'r3'" in text
     rows = text.split("[[Predicted losses]]")[1].splitlines()[1:]
-    assert rows[1].endswith(" 0.002966   0.003373 [ 0.002941,  0.002987]"), rows
+    # The interval beside the optimum's value, as [[Weights]] has it (it followed the natural mixture's).
+    assert rows[1].endswith(" 0.002966 [ 0.002941,  0.002987]   0.003373"), rows
     # each header right-aligned over its column, as at 4 decimals
     assert rows[0].index("optimum") + 7 == rows[1].index("0.002966") + 8
+    assert rows[0].index("interval") + 8 == rows[1].index("0.002987]") + 9
     assert rows[0].index("natural") + 7 == rows[1].index("0.003373") + 8
     steps = StepsToMatch(target_steps=1e5, default_loss=0.01312, optimum_loss=0.0125, steps_fraction=0.5,
                          equivalent_steps=2e5, extra_training=1.0, assumption="x")
     assert "default final loss 0.01312 at S=1e+05; optimum 0.01250" in str(steps)
+
+
+def test_an_eval_without_an_interval_keeps_the_natural_column_in_line(ye_law) -> None:
+    # The interval sits between the optimum and the natural mixture (as in [[Weights]]): an eval with none leaves
+    # its cell blank, and the natural values stay in one column.
+    r = optimize_mixture(ye_law, objective="mean")
+    first = next(iter(r.losses))
+    r.intervals = {"level": 0.9, "n_boot": 20, "losses": {first: (r.losses[first] - 0.01, r.losses[first] + 0.01)}}
+    rows = str(r).split("[[Predicted losses]]")[1].splitlines()[1:1 + 1 + len(r.losses)]
+    head = rows[0].split()
+    assert head[1:] == ["optimum", "interval", "natural"], rows
+    ends = {len(row) for row in rows}
+    assert len(ends) == 1, rows  # every row ends at the natural column's right edge
 
 
 def test_a_small_move_toward_the_best_sample_is_not_called_0_percent() -> None:

@@ -477,19 +477,22 @@ class OptimumResult:
         return lines
 
     def _losses_lines(self, liv: dict[str, Any]) -> list[str]:
-        """[[Predicted losses]] (values, when maximised) at the optimum and the natural mixture."""
+        """[[Predicted losses]] (values, when maximised) at the optimum, its interval beside it (as [[Weights]] has
+        them: the interval was printed after the natural mixture's value, the weights' after the optimum's) and the
+        natural mixture."""
         lines: list[str] = []
         lines.append("[[Predicted values]]" if self.maximize else "[[Predicted losses]]")
         ew, elab = label_column(list(self.losses))
         dec = self._decimals()
         vw, iw = max(9, dec + 4), dec + 3  # 9 and 7 characters at 4 decimals, wider for more
-        lines.append(f"    {pad('eval', ew)} {'optimum':>{vw}} {'natural':>{vw}}"
-                     + (f" {'interval':>{2 * iw + 5}}" if liv else ""))
+        cell = 2 * iw + 4  # '[lo, hi]'
+        lines.append(f"    {pad('eval', ew)} {'optimum':>{vw}}" + (f" {'interval':>{cell}}" if liv else "")
+                     + f" {'natural':>{vw}}")
         for t, v in self.losses.items():
-            row = f"    {pad(elab[t], ew)} {v:>{vw}.{dec}f} {self.natural_losses[t]:>{vw}.{dec}f}"
-            if t in liv:
-                row += f" [{liv[t][0]:>{iw}.{dec}f}, {liv[t][1]:>{iw}.{dec}f}]"
-            lines.append(row)
+            row = f"    {pad(elab[t], ew)} {v:>{vw}.{dec}f}"
+            if liv:
+                row += (f" [{liv[t][0]:>{iw}.{dec}f}, {liv[t][1]:>{iw}.{dec}f}]" if t in liv else f" {'':>{cell}}")
+            lines.append(row + f" {self.natural_losses[t]:>{vw}.{dec}f}")
         return lines
 
     def _selection_lines(self) -> list[str]:
