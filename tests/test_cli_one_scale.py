@@ -6,6 +6,7 @@ each warned "keep the rows of one scale", which only Python's ``RunTable.filter`
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 from cli_runner import run_cli as _cli
@@ -172,3 +173,31 @@ def test_final_step_on_one_row_per_run_with_steps_names_a_run_that_ends_early(ca
     assert code == 0, err
     assert f"--final-step: 1 run(s) end before the others of their size, so their last checkpoint is an earlier " \
            f"one: {first!r} (step {STEPS[1]:g} of {STEPS[-1]:g})" in " ".join(err.split()), err
+
+
+
+def test_a_test_table_is_cut_at_the_size_the_fitting_runs_were_cut_at(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # '--at-params 160M' read each table's nearest size on its own: the fitting runs' 1.62e8 and a --test table's
+    # 1.58e8 (2.5 % apart, no size the fit reads as one), and compare scored the fit on the other size's runs; even
+    # '--at-params 1.62e8', exact in the fitting table, cut the held-out one at its 1.58e8. And 'largest' took each
+    # table's own largest. A --test table is cut at the fitting runs' size (within 1 %, one size as the fit reads
+    # sizes), and keeps its sizes as they are where it has none there.
+    from mixlaw.cli._tables import one_scale_rows, one_scale_tests
+
+    fit = world(n_mix=10, sizes=[7.04e7, 1.62e8, 4.05e8])
+    held = world(n_mix=6, sizes=[1.58e8, 4.05e8, 1.01e9])
+    for spec, sizes in (("160M", {1.58e8, 4.05e8, 1.01e9}), ("1.62e8", {1.58e8, 4.05e8, 1.01e9}),
+                        ("405M", {4.05e8}), ("largest", {4.05e8}), ("70.4M", {1.58e8, 4.05e8, 1.01e9})):
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            train = one_scale_rows(fit, spec, True)
+            test = one_scale_tests({"held": held}, spec, True, fitted=train)["held"]
+        assert set(test.model_params) == sizes, spec
+        assert len(test) == 6 * len(sizes), spec  # each run's final checkpoint
+        assert len([w for w in said if "nearest model size" in str(w.message)]) <= 1, spec  # the fitting table's
+    path = tmp_path / "fit.csv"
+    fit.frame.to_csv(path, index=False)
+    held.frame.assign(run="t-" + held.frame["run"]).to_csv(tmp_path / "held.csv", index=False)
+    code, _, err = _cli(capsys, "compare", "--runs", str(path), "--test", str(tmp_path / "held.csv"), "--laws",
+                        "linear", "--target", "web", "--at-params", "160M", "--final-step")
+    assert code == 0 and err.count("the table's nearest model size") == 1, err

@@ -274,7 +274,8 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
             if holdout is not None:
                 train, tests = holdout_split(train, holdout, random_state=seed)
             else:
-                tests = one_scale_tests(load_tests(test or [], weight_tol, eval_group), at_params, final_step)
+                tests = one_scale_tests(load_tests(test or [], weight_tol, eval_group), at_params, final_step,
+                                        fitted=train)
             board = api.compare_tables(train, tests, targets=tgt, laws=keys, random_state=seed, **kw, **cb)
     if as_json:
         emit_json(board.to_dict())

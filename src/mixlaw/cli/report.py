@@ -112,7 +112,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
                                f"ones too; this page's optimum is fitted on the {len(train)} rows of --holdout "
                                f"{holdout:g} --seed {seed}")
             else:
-                tests = one_scale_tests(load_tests(test or [], weight_tol), at_params, final_step)
+                tests = one_scale_tests(load_tests(test or [], weight_tol), at_params, final_step, fitted=train)
             for t in tests.values():
                 train.check_compatible(t)
     if not target and len(train.evals) > 1:
