@@ -251,8 +251,10 @@ def optimize_mixture(law: MixingLaw, *, objective: Objective = "mean",
     from its anchor and from the starts' distinct optima pulled into it, and the optimum is global again when no
     reachable ball passes it.
 
-    Maximising a convex objective is not a convex problem, so ``maximize`` always uses the multistart (its
-    optimum, for Ye's law, lies on a vertex of the feasible set).
+    Maximising a convex objective is not a convex problem, so ``maximize`` uses the multistart (its optimum, for
+    Ye's law, lies on a vertex of the feasible set), but for ``linear``: an affine prediction is concave too, and a
+    non-negative combination of them (not their ``max``) maximised is a convex problem, solved from one start
+    (:func:`~.objective.concave_law`; the method line says "concave").
 
     **Other laws** are not convex in general (e.g. DZ's capacity competition), so the default is 16 starts
     and the best is kept. Gradients: analytic for the Ye law; otherwise finite differences through
