@@ -164,3 +164,25 @@ def test_match_size_takes_the_one_nearest_size_and_refuses_the_ambiguous() -> No
     np.testing.assert_array_equal(sizes_up_to(table, 1.6e8, "x")[0], table[:2])
     np.testing.assert_array_equal(sizes_up_to(table, 3e8, "x")[0], table[:2])
     assert sizes_up_to(table, 1e7, "x")[0].size == 0
+
+
+def test_a_target_given_as_papers_round_it_names_the_held_out_size() -> None:
+    # docs/pipeline.md's check of an extrapolation on Pythia's sizes: '--fit-sizes 70M,160M,410M --target-params 1B'
+    # fitted 70,426,624 .. 405,334,016 (each read as the table's nearest size), but predicted at 1e9 exactly, and
+    # the held-out runs of 1,011,781,632 parameters (1.2 % off: not one size to the check) got no check and no word.
+    # A target within 5 % of one table size (and none within 1 %, the sizes the check and the fit read as one) is
+    # that size, said in a warning; one beyond the table's sizes is predicted where it is given.
+    from mixlaw.pipeline.check import check_at_target
+
+    sizes = [70426624.0, 162322944.0, 405334016.0, 1011781632.0]
+    table = world(n_mix=8, sizes=sizes)
+    res = fit_pipeline(table, target_params=1e9, target_steps=S_LAST, fit_sizes=[7e7, 1.6e8, 4.1e8], **NESTED)
+    assert res.target_params == sizes[-1]
+    assert any("target_params 1e+09 read as 1011781632, the table's nearest model size" in w for w in res.warnings)
+    check = check_at_target(res, table, sizes[:3])
+    assert check is not None and check.n_mixtures == 8
+    far = fit_pipeline(table, target_params=7e9, target_steps=S_LAST, fit_sizes=sizes[:3], **NESTED)
+    assert far.target_params == 7e9 and not any("read as" in w for w in far.warnings)
+    near = fit_pipeline(table, target_params=1.005e9, target_steps=S_LAST, fit_sizes=sizes[:3], **NESTED)
+    assert near.target_params == 1.005e9  # within 1 %: one size already (the check reads its rows), as given
+    assert check_at_target(near, table, sizes[:3]) is not None
