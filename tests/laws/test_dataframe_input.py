@@ -230,3 +230,28 @@ def test_a_domain_at_share_0_that_the_law_lacks_is_left_out_in_every_form():
         law.predict(plain.assign(news=[0.0] * 29 + [0.1]))
     with pytest.raises(InputError, match=r"\['news'\] that are not among the law's domains"):
         law.predict({"web": 0.5, "wiki": 0.4, "news": 0.1})
+
+
+def test_score_refuses_losses_named_after_other_evals():
+    # score read a frame's loss columns by position unless they were the targets in another order, and a Series'
+    # name not at all: a law fitted on 'x' and 'y' scored df[["loss:y", "loss:z"]] with y's losses against x's
+    # predictions, and one fitted on 'x' scored a Series named 'loss:y' against x's (R^2 -13.5), without a word,
+    # where fit refuses targets= that does not name the losses given (hunt34c).
+    f = _frame(30, 0).assign(**{"loss:z": lambda d: 4 - d["w:code"]})
+    wcols = ["w:web", "w:code", "w:wiki"]
+    law = get_law("linear").fit(f[wcols], f[["loss:x", "loss:y"]])
+    with pytest.raises(InputError, match=r"losses are named \['y', 'z'\].*the law's eval sets \['x', 'y'\]"):
+        law.score(f, f[["loss:y", "loss:z"]])
+    one = get_law("linear").fit(f[wcols], f["loss:x"])
+    assert one.targets_ == ["x"] and one.score(f, f["loss:x"]) > 0.99
+    with pytest.raises(InputError, match=r"losses are named \['y'\].*the law's eval sets \['x'\]"):
+        one.score(f, f["loss:y"])
+    with pytest.raises(InputError, match=r"losses are named \['y'\]"):
+        one.score(f[wcols], f[["loss:y"]])
+    # A law fitted on unnamed losses (its evals y0, y1) cannot tell a name from another: read by position, as before.
+    unnamed = get_law("linear").fit(f[wcols].to_numpy(), f["loss:x"].to_numpy())
+    X = f[wcols].to_numpy()
+    assert unnamed.score(X, f["loss:x"]) == unnamed.score(X, f["loss:x"].to_numpy())
+    # Names the loss: prefix, a frame of the targets in another order, and unnamed losses are read as before.
+    assert one.score(f, f["loss:x"].rename("x")) == one.score(f, f["loss:x"].to_numpy())
+    assert one.score(f, f["loss:x"].rename(None)) == one.score(f, f["loss:x"].to_numpy())

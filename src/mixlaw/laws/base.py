@@ -24,7 +24,6 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .._validation import Interval, Options, check_is_fitted, check_random_state, renamed
@@ -543,8 +542,10 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
             Mixtures, as :meth:`predict` reads them.
         losses : ndarray of shape (n,) or (n, n_targets), or DataFrame, optional
             Measured losses, columns in the order of ``targets_`` (a DataFrame whose columns name the targets,
-            with or without ``loss:``, is read by name). Omitted when ``weights`` is a RunTable (or a frame in its
-            columns) that has the targets' losses: ``law.score(test_table)``.
+            with or without ``loss:``, is read by name; losses named after other evals, a Series' name or a
+            frame's columns, are an InputError, unless the law was fitted on unnamed losses). Omitted when
+            ``weights`` is a RunTable (or a frame in its columns) that has the targets' losses:
+            ``law.score(test_table)``.
         sample_weight : ndarray of shape (n,), optional
             Weight of each mixture (all of its eval sets).
         **kw
@@ -575,10 +576,17 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
             weights = table
         check_rows_paired(weights, losses, "score")
         pred = np.asarray(self.predict(weights, **kw), dtype=np.float64)
-        names = _loss_names(losses) if isinstance(losses, pd.DataFrame) else None
+        names = _loss_names(losses)
         if names is not None and names != self.targets_ and sorted(names) == sorted(self.targets_):
             # read by name, as fit names the evals: df[["loss:b", "loss:a"]] scored b's losses against a's predictions
             losses = losses.iloc[:, [names.index(t) for t in self.targets_]]
+        elif names is not None and names != self.targets_ and self.targets_ != [f"y{i}" for i in
+                                                                               range(len(self.targets_))]:
+            # Other evals' names (a Series' name, a frame's columns) were read by position: df[["loss:y", "loss:z"]]
+            # scored y's losses against x's predictions without a word, as fit refuses targets= that does not name
+            # the losses given. A law fitted on unnamed losses (y0, y1, ...) has no names to match: by position.
+            raise InputError(f"score: the losses are named {names}, not the law's eval sets {self.targets_}: give "
+                             "the losses of those evals (a frame's columns are read by name), or arrays")
         try:
             y = np.asarray(losses, dtype=np.float64)
         except (TypeError, ValueError):  # a cell such as 'x' read "could not convert string to float" (hunt25)
