@@ -166,12 +166,22 @@ class Leaderboard:
                                            "error"])
 
     def best(self, split: str, metric: str = "spearman") -> LawScore:
+        """The law that scored best on ``split`` by ``metric``: the highest spearman, pearson, r2 or
+        spearman_within_scale, the lowest mre, rmse or regret_at_1, the smallest ``|bias|`` (either sign); NaN
+        ranks last. InputError for an unknown metric, or a split no law was scored on."""
         if metric not in SPLIT_METRICS:
             raise InputError(f"unknown metric {metric!r}; one of {', '.join(SPLIT_METRICS)}")
         ok = [r for r in self.rows if r.error is None and split in r.splits]
-        sign = -1 if metric in ("mre", "rmse", "regret_at_1") else 1
+        if not ok:
+            # max() of nothing: a bare "ValueError: max() arg is an empty sequence" for a typo in the split's name
+            splits = list(dict.fromkeys(s for r in self.rows for s in r.splits))
+            raise InputError(f"no law was scored on split {split!r}; the splits: {', '.join(splits) or 'none'}")
+        sign = -1 if metric in ("mre", "rmse", "regret_at_1", "bias") else 1
+        # bias is best nearest 0: maximised as it was, the law with the largest mean signed error won (hunt34c).
+        size = abs if metric == "bias" else (lambda v: v)
         # .get: spearman_within_scale is computed only for a split at several scales (KeyError on one at one scale)
-        return max(ok, key=lambda r: sign * np.nan_to_num(r.splits[split].get(metric, np.nan), nan=-np.inf * sign))
+        return max(ok, key=lambda r: sign * np.nan_to_num(size(r.splits[split].get(metric, np.nan)),
+                                                          nan=-np.inf * sign))
 
     _repr_pretty_ = repr_as_text  # a notebook shows the report
 
