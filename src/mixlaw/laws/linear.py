@@ -223,6 +223,14 @@ class _LeastSquaresLaw(MixingLaw):
                  "\n".join(f"    {t:<{w}}  alpha {a:.3g}  dof {self.dof_.get(t, float('nan')):.1f}"
                            for t, a in self.alpha_.items()))]
 
+    def expected_param_names(self) -> list[str]:
+        """The parameter names a fit of these domains and targets makes, in the vector's order:
+        ``<target>.b_<domain>``. :meth:`coef` reads the vector by position, so a saved law is checked against it
+        on load: a file whose ``domains`` or ``targets`` list was reordered loaded and predicted other mixtures'
+        losses, or one eval's under another's name, without a word (hunt34c)."""
+        check_is_fitted(self)
+        return [f"{t}.b_{d}" for t in self.targets_ for d in self.domains_]
+
     def coef(self) -> np.ndarray:
         """Fitted coefficients, shape (n_targets, n_domains)."""
         check_is_fitted(self)
