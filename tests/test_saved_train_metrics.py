@@ -121,3 +121,12 @@ def test_a_saved_note_of_several_lines_is_refused(tmp_path) -> None:  # type: ig
     path.write_text(json.dumps(doc))
     with pytest.raises(InputError, match=f"parameter '{name}' must be .*note: null or one line of text"):
         load_law(path)
+
+
+def test_a_loaded_laws_report_dict_leaves_out_the_evaluations_and_timing_it_does_not_know(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Its text leaves them out ("not saved"), but report().to_dict()["stats"] read nfev 0.0 and fit_seconds 0.0, as if
+    # the fit had taken no evaluation and no time (hunt34c); the saved metrics are as fitted.
+    path, doc = _saved(tmp_path)
+    stats = load_law(path).report().to_dict()["stats"]
+    assert "nfev" not in stats and "fit_seconds" not in stats
+    assert stats == pytest.approx(doc["train_metrics"])

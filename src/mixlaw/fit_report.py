@@ -165,8 +165,11 @@ class FitReport:
             if eff is not None:
                 stats["n_effective"] = eff
         params = law.params_.to_dict(notes=True)  # why one is held, as STYLE.md's "(fixed: reference domain)"
-        stats["nfev"] = float(sum(r.nfev for r in results.values()))
-        stats["fit_seconds"] = float(getattr(law, "fit_seconds_", sum(r.wall_time for r in results.values())))
+        if not getattr(law, "_loaded", False):
+            # A loaded law's evaluations and timing are not saved: its dict read nfev 0.0 and fit_seconds 0.0, as
+            # if fitted with none in no time (its text already left them out; hunt34c).
+            stats["nfev"] = float(sum(r.nfev for r in results.values()))
+            stats["fit_seconds"] = float(getattr(law, "fit_seconds_", sum(r.wall_time for r in results.values())))
         return cls(law=type(law).__name__, targets=list(law.targets_), data=data,
                    n_runs=getattr(law, "n_runs_", None),
                    n_domains=len(law.domains_), seed=law.get_params().get("random_state"), method=method,
