@@ -216,7 +216,9 @@ class ResidualGP(MixingLaw):
         X = self._x(W)
         sd = float(X.std())
         self.input_scale_ = sd if sd > 0 else 1.0
-        X = X / self.input_scale_
+        # C order, as a loaded law's X (read from its list): a run table's column-major weights gave another
+        # last bit in predict's distances, and the loaded law predicted 2.7e-15 off the fitted one (hunt34c).
+        X = np.ascontiguousarray(X / self.input_scale_)
         med = _median_distance(X)
         D2 = _sqdist(X, X)
         self.gp_: dict[str, dict[str, Any]] = {}
