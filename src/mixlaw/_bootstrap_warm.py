@@ -1,8 +1,9 @@
 """Bootstrap replicates of Ye's laws (``ye-exp``, ``ye-pow``) whose warm-start solves share one batched solve.
 
 A replicate of these laws is refitted by the law's own ``fit`` from the point estimate (one start,
-:func:`~mixlaw.laws.base.warm_clone`): its bounds (``|t| <= 30 / smallest share``), reference domain, loss unit and
-penalty come from its resample. Solved alone, each replicate's warm start is one row per eval set of its own
+:func:`~mixlaw.laws.base.warm_clone`): its bounds (``|t| <= 30 / smallest share``), loss unit and penalty come from
+its resample, its reference domain from the point estimate (:func:`mixlaw._bootstrap_replicate._keep_reference`).
+Solved alone, each replicate's warm start is one row per eval set of its own
 :func:`~mixlaw._solver.solve_batch` call, ~22 iterations of ~150 small numpy calls whatever the row count. Here a chunk
 of replicates runs in three steps: each fit runs on a thread of its own up to its warm solve, which records the
 solver's arguments (``fit_models(warm_solver=)``) and pauses it; one solve per observation count takes every recorded

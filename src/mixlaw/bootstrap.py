@@ -159,7 +159,8 @@ class BootstrapResult:
     def to_frame(self) -> pd.DataFrame:
         """The parameters' intervals as a DataFrame, one row per parameter (the index): the point estimate
         ``value``, the replicates' percentile interval ``lo`` / ``hi`` at :attr:`level`, and ``vary`` (whether the
-        point estimate fitted it: a replicate may hold another reference domain than the point estimate).
+        point estimate fitted it; Ye's replicates hold the point estimate's reference domain, a ragged fit's
+        replicates may hold another).
         Prediction intervals: :meth:`prediction_intervals`; the optimum's: ``optimum.to_frame()``."""
         pi = self.param_intervals()
         rows = [{"value": p.value, "lo": pi[n][0] if n in pi else np.nan, "hi": pi[n][1] if n in pi else np.nan,
