@@ -55,3 +55,29 @@ def test_a_natural_mixture_given_as_a_one_row_frame_is_read_by_its_columns(res) 
         assert got.natural_objective == pytest.approx(ref.natural_objective, rel=1e-12)
     with pytest.raises(InputError, match="natural mixture: one mixture"):
         optimize_pipeline(res, natural=pd.DataFrame([nat, nat]), steps_to_match=False)
+
+
+def test_the_grid_below_the_fitted_steps_is_not_warned_as_an_option_but_a_crossing_there_is_noted() -> None:
+    # hunt34b: 'mixlaw pipeline --runs bench/data/crossscale_runs_v4.csv --fit-up-to 100096 --target-params 233680
+    # --target-steps 2929 --fit-from 0.4 --optimize' (and optimize --pipeline of its --save) printed four lines
+    # 'warning: steps=366.125 (--steps) is below the smallest fitted step 1200' though no --steps was given: the
+    # figures' own grid (S*/8 .. 8 S*), not a scale the user asked for, while the crossings read lay in the fitted
+    # range (99.6 % of the steps). A crossing below the smallest fitted step is what the reader must know.
+    import warnings
+
+    from .test_pipeline_optimum_improvement import world as mix_world
+
+    res = fit_pipeline(mix_world(0.4, 1e-4), target_params=2e8, target_steps=500, route="nested", law="ye-exp")
+    low = float(res.smallest_fitted[1])  # 250
+    opt = np.array([0.6, 0.2, 0.2])
+    for default, below in (([0.55, 0.25, 0.2], False), ([0.35, 0.3, 0.35], True)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            s = pipeline_steps_to_match(res, opt, np.array(default))
+        said = [str(w.message) for w in caught]
+        assert not [m for m in said if "(--steps)" in m], said
+        assert (s.steps_fraction * 500 < low) == below
+        note = f"the optimum reaches the default's final loss at S = {s.steps_fraction * 500:.4g}, below the smallest"
+        assert (note in s.assumption) == below, s.assumption
+        if below:
+            assert f"smallest fitted step {low:g}: read off the step law extrapolated downward" in s.assumption
