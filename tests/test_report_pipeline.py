@@ -650,3 +650,26 @@ def test_a_loaded_pipeline_fitted_on_the_total_optimises_the_total(saved, monkey
         with pytest.raises(ZeroDivisionError):
             api.optimize_at_target(loaded, objective="mean")
         assert seen[-1] == want
+
+
+def test_page_of_auto_with_no_backtest_says_so_not_that_the_route_was_given(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # hunt34b: 'mixlaw pipeline --runs bench/data/crossscale_runs_v4.csv --fit-up-to 100096 --target-params 233680
+    # --target-steps 2929 --fit-from 0.4 --save p.json' (route and law auto: 3 sizes, nothing to hold out), then
+    # 'mixlaw report --pipeline p.json' said "The saved file keeps no auto choice: the route and law were given to
+    # mixlaw pipeline", above its own warning 'no backtest possible (...): nested ye-exp used without comparison';
+    # 'mixlaw pipeline --report' of the same fit had no such section at all.
+    from mixlaw.pipeline import load_pipeline, save_pipeline
+
+    table = world(n_mix=8, sizes=SIZES[:3], steps=[1000, 2000, 3000])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixlawWarning)
+        res = fit_pipeline(table, target_params=1.6e8, target_steps=3000)
+        assert res.selection is None and any(w.startswith("no backtest possible (") for w in res.warnings)
+        save_pipeline(res, tmp_path / "p.json")
+        pages = (build_pipeline_report(res, table),
+                 build_pipeline_report(load_pipeline(tmp_path / "p.json"), None, pipeline_file="p.json"))
+    for page in pages:
+        assert "The saved file keeps no auto choice" not in page
+        section = page.split("How the route and law were chosen</h2>", 1)[1].split("<h2>", 1)[0]
+        assert "auto compared no candidates: no backtest possible (" in section
+        assert f"{res.route} {res.law} used without comparison" in section

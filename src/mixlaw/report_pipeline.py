@@ -340,8 +340,15 @@ def build_pipeline_report(result: PipelineResult, table: RunTable | None, *, fit
         parts.append("<h2>Predicted losses at the target</h2>"
                      + ("" if check is None else f"<p>{html.escape(str(check))} (crosses).</p>")
                      + _svg(_predictions_figure(result, measured, other)))
+    # Auto with nothing to hold out keeps no choice either, but its route and law were not given: the result's own
+    # warning says why no candidate was compared (the page said "the route and law were given to mixlaw pipeline"
+    # above that warning, and a fitted pipeline's page had no such section; hunt34b).
+    unbacktested = next((w for w in result.warnings if w.startswith("no backtest possible (")), None)
     if sel is not None:
         parts.append("<h2>How the route and law were chosen</h2><pre>" + html.escape(str(sel)) + "</pre>")
+    elif unbacktested is not None:
+        parts.append("<h2>How the route and law were chosen</h2><p>auto compared no candidates: "
+                     + html.escape("".join(unbacktested.partition(" used without comparison")[:2])) + ".</p>")
     elif pipeline_file is not None:
         parts.append("<h2>How the route and law were chosen</h2><p>The saved file keeps no auto choice: the route "
                      "and law were given to <code>mixlaw pipeline</code> (or the file was written by hand).</p>")
