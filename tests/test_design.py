@@ -873,3 +873,20 @@ def test_cli_design_select_writes_whole_counts_as_integers(capsys, tmp_path, suf
     assert code == 0 and json.loads(text)["runs"][0]["params"] == 100000000
     assert type(json.loads(text)["runs"][0]["params"]) is int
 
+
+
+def test_cli_design_says_when_the_availability_caps_leave_the_candidates(capsys):
+    # hunt34b: 'mixlaw design --domains docs,dialogue,scripture --n 8 --tokens-available docs=1M,dialogue=2M,
+    # scripture=3M --target-tokens 6M --max-epochs 1' said "n=8 is larger than the 1 distinct double-diminishing
+    # candidates ... (lower --n, or raise --levels)", and --levels 12 said the same: the caps (1/6, 1/3, 1/2) sum
+    # to 1, so their own mixture is the only one; nothing named them.
+    base = ["design", "--domains", "docs,dialogue,scripture", "--n", "8", "--tokens-available",
+            "docs=1M,dialogue=2M,scripture=3M", "--target-tokens", "6M"]
+    code, _, err = _cli(capsys, *base, "--max-epochs", "1", "--levels", "12")
+    assert code == 2 and "1 distinct double-diminishing candidates" in err, err
+    assert "the max shares the token budget allows (docs 0.1667, dialogue 0.3333, scripture 0.5) sum to 1" in err
+    assert "raise --levels" not in err and "--max-epochs" in err
+    # caps that leave room: levels can still add candidates, and the caps are named beside them
+    with pytest.raises(InputError, match=r"within the max shares the token budget allows \(a 0.5, b 0.6, c 1\): "
+                                         r"lower --n, raise --levels"):
+        double_diminishing(["a", "b", "c"], 500, max_share=[0.5, 0.6, 1.0])

@@ -197,12 +197,25 @@ def double_diminishing(domains: Sequence[str], n: int, *, max_share: Mapping[str
         cands = double_diminishing_candidates(doms, max_share=m, n_levels=n_levels, include_zero=include_zero)
         if n > len(cands):
             raise InputError(f"n={n} is larger than the {len(cands)} distinct double-diminishing candidates for "
-                             f"{len(doms)} domains with {n_levels} levels (lower --n, or raise --levels)")
+                             f"{len(doms)} domains with {n_levels} levels{_caps_words(doms, m)}")
         W = cands[np.sort(rng.choice(len(cands), size=n, replace=False))]
     else:
         W = _sample_grid(levels, m, n, rng)
     return design_frame(W, doms, prefix="dd", attrs={"method": "double-diminishing", "n_levels": int(n_levels),
                                                      "max_share": m.tolist()})
+
+
+def _caps_words(domains: list[str], caps: np.ndarray) -> str:
+    """How the double-diminishing refusal ends: the way out, and the max shares when they bind (hunt34b: caps from
+    --tokens-available that summed to 1 left one mixture, and the refusal said "raise --levels", which adds none)."""
+    if np.all(caps >= 1.0):
+        return " (lower --n, or raise --levels)"
+    named = ", ".join(f"{d} {c:.4g}" for d, c in zip(domains, caps, strict=True))
+    more = "allow more of each domain (--tokens-available, --max-epochs, or a smaller --target-tokens)"
+    if caps.sum() <= 1.0 + 1e-9:
+        return (f": the max shares the token budget allows ({named}) sum to 1, so their own mixture is the only "
+                f"one; {more}")
+    return f" within the max shares the token budget allows ({named}): lower --n, raise --levels, or {more}"
 
 
 def _sample_grid(levels: list[np.ndarray], caps: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
