@@ -651,3 +651,23 @@ def test_json_and_yaml_mixture_files_read_percentages_as_a_csv_does(tmp_path, ca
         code, _, err = _cli(capsys, "predict", "--law", str(tmp_path / "law.json"), "--mixtures",
                             str(tmp_path / "bad.json"))
         assert code == 2 and "weight of domain 'web' is not a number" in err, err
+
+
+def test_an_olmo_core_source_mixture_is_a_mixture_file(tmp_path, capsys):
+    # hunt34b: 'mixlaw export --mixture mix.yaml --format megatron', mix.yaml being mixlaw's own '--export olmo'
+    # (OLMo-core's SourceMixtureList), said "weight of domain 'sources' is not a number: [{'source_name': 'docs', ...
+    # (the whole list)", where its JSON export is read back as a mixture. Its target_ratio per source_name is one.
+    w = {"docs": 0.323112, "dialogue": 0.332115, "scripture": 0.344773}
+    paths = {d: f"/data/{d}" for d in w}
+    budget = TokenBudget(target_tokens=1e9, tokens_available={d: 1e9 for d in w})
+    for name, text in (("list.yaml", export_mixture(w, "olmo", paths)),
+                       ("whole.yaml", export_mixture(w, "olmo", paths, budget=budget, global_batch_size=4096))):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert parse_mixture(str(tmp_path / name)) == w
+        code, out, err = _cli(capsys, "export", "--mixture", str(tmp_path / name), "--format", "json")
+        assert code == 0, err
+        assert {r["domain"]: r["weight"] for r in json.loads(out)} == w
+    # A source without a ratio is named, not read as a domain called 'sources'.
+    (tmp_path / "bad.yaml").write_text("sources:\n- source_name: a\n  paths: [x]\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"sources\[0\]: an OLMo-core source needs source_name and target_ratio"):
+        parse_mixture(str(tmp_path / "bad.yaml"))

@@ -76,9 +76,10 @@ def parse_export_options(items: Sequence[str] | None) -> dict[str, Any]:
 
 
 def parse_mixture(spec: str) -> dict[str, float]:
-    """Parse ``"a=0.5,b=0.5"`` or a file: JSON or YAML ``{domain: weight}`` / ``[{"domain", "weight"}]``, a CSV run
-    table with one row of ``w:<domain>`` columns (what ``mixlaw optimize --out`` or a design writes), or a CSV with
-    columns ``domain,weight`` (one row per domain).
+    """Parse ``"a=0.5,b=0.5"`` or a file: JSON or YAML ``{domain: weight}`` / ``[{"domain", "weight"}]`` (or
+    OLMo-core's source mixture, ``sources:`` of ``source_name`` and ``target_ratio``, as the olmo export writes it),
+    a CSV run table with one row of ``w:<domain>`` columns (what ``mixlaw optimize --out`` or a design writes), or a
+    CSV with columns ``domain,weight`` (one row per domain).
 
     Inline, a weight may be a percentage (``a=60%,b=40%``), and a name holding ',' or '=' is double-quoted as in
     a CSV cell (``"web, news"=0.5,code=0.5``)."""
@@ -258,6 +259,18 @@ def _mixture_from_doc(doc: Any, spec: str) -> dict[str, float]:
             raise InputError(f"{spec}: the output of mixlaw export --format {doc['format']} --json, a trainer's "
                              "config, not a mixture (export --format json, or mixlaw optimize --out, writes one)")
         doc = parse_user_json(doc["text"], spec)
+    # OLMo-core's SourceMixtureList ('sources': source_name, target_ratio, ...), as '--export olmo' writes it, or the
+    # SourceMixtureDatasetConfig around it ('source_list'): read as a domain mapping it was "weight of domain
+    # 'sources' is not a number: [...]", where the JSON export is read back (hunt34b).
+    if isinstance(doc, Mapping) and isinstance(doc.get("source_list"), Mapping) and "sources" in doc["source_list"]:
+        doc = doc["source_list"]
+    if isinstance(doc, Mapping) and isinstance(doc.get("sources"), list) and set(doc) <= {"sources"}:
+        out: dict[str, Any] = {}
+        for i, src in enumerate(doc["sources"]):
+            if not (isinstance(src, Mapping) and "source_name" in src and "target_ratio" in src):
+                raise InputError(f"{spec}: sources[{i}]: an OLMo-core source needs source_name and target_ratio")
+            out[str(src["source_name"])] = _text_share(src["target_ratio"])
+        return out
     saved = saved_file_kind(doc)
     if saved:
         what = "a saved pipeline (mixlaw pipeline --save)" if saved == "pipeline" else "a saved law (mixlaw fit --out)"
