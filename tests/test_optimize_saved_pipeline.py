@@ -86,3 +86,24 @@ def test_a_token_budget_other_than_the_pipelines_target_is_said_to_be_a_budget(t
     # The refit it suggests is at the budget given, not at its :.4g rounding (12345678901 as 1.235e+10).
     code, out, err = run_cli(capsys, "optimize", "--pipeline", p, *budget, "--target-tokens", "12345678901")
     assert code == 0 and "(mixlaw pipeline --target-tokens 12345678901 --save ...)" in err, err
+
+
+def test_the_default_mixture_of_pipeline_optimize_is_taken_from_the_saved_file_too(saved, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # hunt34b: 'mixlaw pipeline ... --optimize --default uniform --save p.json' compared the optimum (its improvement
+    # and Ye's steps-to-match figures) with the uniform mixture; 'mixlaw optimize --pipeline p.json' had no --default
+    # ("No such option"): from the saved file the figures were against the runs' mean only, so the production
+    # mixture a user trains now could not be the reference without refitting.
+    p = str(saved / "p.json")
+    for default, source in (("uniform", "uniform"), ("a=0.5,b=0.3,c=0.2", "--default")):
+        fitted = _pipeline(capsys, saved, "--default", default)
+        code, out, err = run_cli(capsys, "optimize", "--pipeline", p, "--default", default, "--json")
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["optimum"] == fitted["optimum"], default
+        assert doc["optimum"]["natural"]["source"] == source
+    mean = _pipeline(capsys, saved)["optimum"]
+    assert mean["natural"]["source"] == "mean of the runs"
+    assert mean["steps_to_match"] != doc["optimum"]["steps_to_match"]
+    code, _, err = run_cli(capsys, "optimize", "--runs", str(saved / "runs.csv"), "--law", "linear", "--default",
+                           "uniform")
+    assert code == 2 and "--default" in err and "--pipeline" in err, err

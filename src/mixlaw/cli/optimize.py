@@ -53,6 +53,7 @@ from ._common import (
     interval_doc,
     out,
     parse_bounds,
+    parse_default,
     parse_eval_groups,
     parse_named_numbers,
     parse_objective,
@@ -74,6 +75,12 @@ def optimize_cmd(ctx: typer.Context,
                                                       "optimum of its law at its target scale (model size and "
                                                       "steps or tokens), as 'mixlaw pipeline --optimize' gives it, "
                                                       "without refitting; with --export, the trainer's config."),
+                 default: str | None = typer.Option(None, "--default",
+                                                    help="With --pipeline: the mixture the optimum (its improvement "
+                                                    "and steps-to-match figures) is compared with, as 'mixlaw "
+                                                    "pipeline --default' takes it: mean (of the pipeline's "
+                                                    "mixtures) | uniform | a=0.5,b=0.5 or a mixture file (default: "
+                                                    "mean, or the token shares with --tokens-available)."),
                  law: str = typer.Option("auto", "--law", help="Law key (see 'mixlaw laws'); auto (default): chosen "
                                          "by K-fold CV on the runs (--cv-folds), for the objective; stack: "
                                          "CV-weighted ensemble."),
@@ -171,6 +178,12 @@ def optimize_cmd(ctx: typer.Context,
                       "--pipeline optimises the saved pipeline's law at its target scale; ",
                       "to a law fitted here, on --runs or --dataset (for another law, refit: mixlaw pipeline "
                       "--optimize; for one eval set or a weighted sum: --objective)")
+    if pipeline is None and default is not None:
+        # The natural mixture of a law fitted here is the runs' mean (or the token shares): 'pipeline --default'
+        # has its counterpart for a saved pipeline only.
+        raise InputError("--default applies to --pipeline (the saved pipeline's optimum is compared with it, as "
+                         "'mixlaw pipeline --optimize --default'); with --runs or --law the reference is the runs' "
+                         "mean, or the token shares of --tokens-available")
     sl, fx = _parse_step_law(step_law), _parse_fixed(fixed)
     if export is None:
         refuse_given({"--paths": paths is not None, "--export-option": bool(export_option)}, "", "to --export only")
@@ -187,7 +200,8 @@ def optimize_cmd(ctx: typer.Context,
     asked = _Asked(objective=objective, objective_given=_given(ctx, "objective"), maximize=maximize, bounds=bounds,
                    fixed=fx, tokens_available=tokens_available, target_tokens=target_tokens, max_epochs=max_epochs,
                    extrapolate=extrapolate, trust_radius=trust_radius, search=search, samples=samples, top_k=top_k,
-                   step_law=sl, target_steps=target_steps, seed=seed, params=scale_params, tokens=scale_tokens)
+                   step_law=sl, target_steps=target_steps, seed=seed, params=scale_params, tokens=scale_tokens,
+                   default=default)
     saved, opt_interval = None, None
     if pipeline is not None:
         saved, result, opt_interval, tok = _optimum_of_pipeline(pipeline, asked)
@@ -296,6 +310,7 @@ class _Asked:
     seed: int
     params: float | None = None  # --params / --tokens: the scale a law fitted across several is optimised at
     tokens: float | None = None
+    default: str | None = None  # --pipeline's --default: the mixture the optimum is compared with
 
 
 def _optimum_of_pipeline(pipeline: Path, a: _Asked) -> tuple[Any, Any, Any, Any]:
@@ -317,10 +332,16 @@ def _optimum_of_pipeline(pipeline: Path, a: _Asked) -> tuple[Any, Any, Any, Any]
                           f"--target-tokens {asked} --save ...)", MixlawWarning, stacklevel=1)
         tok = tokens_available_for(a.tokens_available, saved.domains, "the pipeline")
         # As 'mixlaw pipeline --optimize' gives it (one call: the same optimum), the reference mixture the
-        # mean of the pipeline's mixtures unless the token shares are known.
+        # mean of the pipeline's mixtures unless the token shares are known, or --default names it as the pipeline's
+        # --default does (hunt34b: the saved file's figures were against the mean only).
+        if a.default is not None:
+            natural = parse_default(a.default, saved.domains, saved.mixtures)
+            source = {"mean": "mean of the runs", "uniform": "uniform"}.get(a.default, "--default")
+        else:
+            natural, source = None, None if tok is not None else "mean of the runs"
         result, opt_interval = api.optimize_at_target(
             saved, objective=parse_objective(a.objective), extrapolate=a.extrapolate, bounds=parse_bounds(a.bounds),
-            natural_source=None if tok is not None else "mean of the runs", fixed=a.fixed, tokens_available=tok,
+            natural=natural, natural_source=source, fixed=a.fixed, tokens_available=tok,
             target_tokens=a.target_tokens, max_epochs=a.max_epochs, trust_radius=a.trust_radius,
             random_state=a.seed)
     return saved, result, opt_interval, tok
