@@ -261,3 +261,20 @@ def test_every_base_command_line_is_valid(path: tuple[str, ...], inputs: dict[st
         assert main_ok([*path, *_base(path, inputs)])
     finally:
         os.chdir(cwd)
+
+
+def test_an_option_of_one_value_given_twice_is_refused_not_the_last_taken(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # hunt34b: 'mixlaw pipeline --runs bench/data/crossscale_runs_v3.csv --runs bench/data/crossscale_runs_v3_0125m.csv
+    # --target-params 233680 --target-steps 2929' read the second table alone (click keeps the last value of an
+    # option that takes one) and said "the data has 1 model size": the first --runs vanished without a word. An
+    # option that takes one value (not a repeatable one, not a flag) given twice is one error line naming it.
+    from cli_runner import run_cli
+
+    code, _, err = run_cli(capsys, "pipeline", "--runs", "a.csv", "--runs", "b.csv", "--target-params", "1e6")
+    assert code == 2 and "--runs is given 2 times; it takes one value" in err, err
+    code, _, err = run_cli(capsys, "runs", "import", "x.csv", "--out", "a.csv", "--out=b.csv")
+    assert code == 2 and "--out is given 2 times" in err, err
+    # Repeatable options and flags are not counted, nor an option name after '--'.
+    code, _, err = run_cli(capsys, "design", "--domains", "a,b,c", "--n", "4", "--bounds", "a=0:1", "--bounds",
+                           "b=0:1", "--json", "--json")
+    assert "given 2 times" not in err, err

@@ -68,7 +68,9 @@ def test_candidates_with_two_proportional_columns_are_not_warned_as_a_fitting_ta
                   "w:math": [0.6, 0.4, 0.8]}).to_csv(mix, index=False)
     import mixlaw
 
-    mixlaw.save_law(mixlaw.get_law("linear").fit(world(n_mix=8).subset(np.arange(8) * 15)), law)
+    tab = world(n_mix=8)
+    one = tab.subset((tab.model_params == SIZES[-1]) & (tab.steps == STEPS[-1]))  # one scale: a law that takes none
+    mixlaw.save_law(mixlaw.get_law("linear").fit(one), law)
     for how in (("--pipeline", str(saved)), ("--law", str(law))):
         code, out, err = _cli(capsys, "predict", *how, "--mixtures", str(mix))
         assert code == 0 and "pred:web" in out, err

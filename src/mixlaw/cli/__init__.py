@@ -123,6 +123,33 @@ def _check_control_characters(args: list[str]) -> None:
                          f"give plain text (file names, keys and names cannot hold them)")
 
 
+def _check_repeated_options(args: list[str]) -> None:
+    """Refuse an option that takes one value (not repeatable, not a flag) given more than once: click keeps the last
+    value without a word ('pipeline --runs a.csv --runs b.csv' read b.csv alone and said "the data has 1 model size";
+    hunt34b). Words after '--' are arguments."""
+    end = args.index("--") if "--" in args else len(args)
+    words, cmd, i = args[:end], _command(), 0
+    while getattr(cmd, "commands", None):  # down the groups: root options (flags) before each command name
+        while i < len(words) and words[i].startswith("-"):
+            i += 1
+        sub = cmd.commands.get(words[i]) if i < len(words) else None
+        if sub is None:
+            return
+        cmd, i = sub, i + 1
+    single = {name: p.name for p in getattr(cmd, "params", []) if getattr(p, "param_type_name", "") == "option"
+              and not p.multiple and not p.is_flag and not getattr(p, "count", False)
+              for name in (*p.opts, *p.secondary_opts)}
+    seen: dict[str, list[str]] = {}  # parameter -> the spellings given ('-o', '--out')
+    for word in words[i:]:
+        name = word.split("=", 1)[0] if word.startswith("--") else word
+        if name in single:
+            seen.setdefault(single[name], []).append(name)
+    twice = next((given for given in seen.values() if len(given) > 1), None)
+    if twice:
+        raise InputError(f"{twice[0]} is given {len(twice)} times; it takes one value (the last one was used "
+                         "without a word before): give it once")
+
+
 def _guard_numbers(command: Any) -> Any:
     """Check every numeric option of every command before the command runs: a float must be finite (NaN slips
     past every range check; inf means nothing as a size, tolerance or target) and an int >= 0 (every int option
@@ -151,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     as_json = "--json" in args
     try:
         _check_control_characters(args)
+        _check_repeated_options(args)
         exit_for_returned(_command()(args=args, standalone_mode=False),
                           lambda msg: err.print(msg, highlight=False, markup=False))
     except InputError as e:
