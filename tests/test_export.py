@@ -671,3 +671,26 @@ def test_an_olmo_core_source_mixture_is_a_mixture_file(tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text("sources:\n- source_name: a\n  paths: [x]\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"sources\[0\]: an OLMo-core source needs source_name and target_ratio"):
         parse_mixture(str(tmp_path / "bad.yaml"))
+
+
+def test_hf_says_when_first_exhausted_ends_the_stream_before_the_budget(tmp_path):
+    # hunt34b: 'mixlaw optimize --pipeline dz.json --export hf --paths ... --target-tokens 1.0368e11
+    # --tokens-available arxiv=28B,...,stackexchange=17B,...' (Dai & Zheng's sweep): stackexchange's share needs 1.044
+    # epochs of its data, and the snippet's interleave_datasets(..., stopping_strategy='first_exhausted') ends the
+    # whole stream when it runs out (at 9.94e10 of the 1.0368e11 tokens); the comment recorded '1.044 epochs' and
+    # nothing said so. 'all_exhausted' restarts a source that runs out, as the other formats repeat it.
+    w = {"web": 0.6, "code": 0.4}
+    budget = TokenBudget(target_tokens=1e10, tokens_available={"web": 1e11, "code": 3.2e9})
+    with pytest.warns(DataWarning, match=r"'code' needs 1.250 epochs of its data: with stopping_strategy="
+                                         r"'first_exhausted' the stream ends when it runs out, at 8e\+09 of the 1e\+10 "
+                                         r"tokens"):
+        text = export_mixture(w, "hf", {"web": "/d/web", "code": "/d/code"}, budget=budget)
+    assert "# 'code' needs 1.250 epochs" in text and "stopping_strategy=all_exhausted" in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        text = export_mixture(w, "hf", {"web": "/d/web", "code": "/d/code"}, budget=budget,
+                              stopping_strategy="all_exhausted")
+        assert "needs 1.250 epochs" not in text
+        # within one epoch of every domain: nothing to say
+        export_mixture(w, "hf", {"web": "/d/web", "code": "/d/code"},
+                       budget=TokenBudget(target_tokens=1e10, tokens_available={"web": 1e11, "code": 1e11}))

@@ -499,12 +499,34 @@ def _hf(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], o
         raise InputError(f"stopping_strategy must be 'first_exhausted' or 'all_exhausted'; got {strategy!r}")
     lines = ["from datasets import interleave_datasets, load_dataset", ""]
     lines += _budget_lines(domains, text, budget, "#")
+    short = _hf_first_exhausted_line(domains, text, budget) if strategy == "first_exhausted" else None
+    if short is not None:
+        # first_exhausted ends the whole stream when one source runs out: a share that needs more than one pass
+        # over its data got fewer tokens than the budget, the comment above saying '1.044 epochs' (hunt34b).
+        warnings.warn(short, DataWarning, stacklevel=user_stacklevel(3))
+        lines += [f"# {short}"]
     lines += ["# domain order matches probabilities", "datasets = ["]
     lines += [f"    {_hf_loader(paths[d][0], split, streaming)},  # {d!r}" for d in domains]
     lines += ["]", "probabilities = [" + ", ".join(text[d] for d in domains) + "]",
               f"mixture = interleave_datasets(datasets, probabilities=probabilities, seed={seed}, "
               f"stopping_strategy={strategy!r})"]
     return "\n".join(lines) + "\n"
+
+
+def _hf_first_exhausted_line(domains: list[str], text: dict[str, str], budget: TokenBudget | None) -> str | None:
+    """The line saying that ``interleave_datasets(stopping_strategy='first_exhausted')`` ends before the budget: the
+    domain whose share needs the most passes over its data, when that is more than one; None otherwise."""
+    if budget is None or not budget.tokens_available:
+        return None
+    epochs = {d: budget.tokens(float(text[d])) / float(budget.tokens_available[d]) for d in domains
+              if d in budget.tokens_available}
+    if not epochs or max(epochs.values()) <= 1.0:
+        return None
+    d = max(epochs, key=epochs.__getitem__)
+    ends = float(budget.tokens_available[d]) / float(text[d])
+    return (f"{d!r} needs {epochs[d]:.3f} epochs of its data: with stopping_strategy='first_exhausted' the stream ends "
+            f"when it runs out, at {ends:.3g} of the {float(budget.target_tokens):.5g} tokens (--export-option "
+            "stopping_strategy=all_exhausted restarts a source that runs out)")
 
 
 def _mosaic(domains: list[str], text: dict[str, str], paths: dict[str, list[str]], opts: dict[str, Any],
