@@ -123,7 +123,8 @@ def test_active_design_errors_name_the_options_typed(tmp_path, capsys):
     for extra, named in ((["--radius", "0"], "radius (--radius) must be a positive number"),
                          (["--bootstrap", "1"], "n_boot (--bootstrap: bootstrap replicates) must be an int >= 2"),
                          (["--n", "200", "--radius", "0.05"], "(lower --n (k=), raise --radius (radius=)")):
-        code, out, err = run_cli(capsys, *base, *extra)
+        # a --bootstrap of its own replaces base's (one option given twice is refused: hunt34b)
+        code, out, err = run_cli(capsys, *(base[:-2] if "--bootstrap" in extra else base), *extra)
         assert code == 2 and out == "" and named in err, (extra, err)
 
 
