@@ -8,6 +8,7 @@ requested mixtures and its optimal mixture, searched from the point-estimate opt
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -42,8 +43,9 @@ def _resample(task: dict[str, Any], b: int) -> np.ndarray:
 
 
 def _keep_reference(law: MixingLaw, nominal: MixingLaw) -> None:
-    """Set a replicate of a law with a reference domain chosen by its data (Ye's, ``reference="auto"``: the largest
-    mean share) to the point estimate's reference, the one domain whose ``t`` it holds at 0 for every eval set.
+    """Set a replicate of a law with a reference domain chosen by its data (ye-exp's, ye-implicit's
+    ``reference="auto"``: the largest mean share) to the point estimate's reference, the one domain whose ``t`` (each
+    component's, ye-implicit's) it holds at 0 for every eval set.
 
     Each replicate chose its own from its resample (on RegMix's first 200 runs, 13 of 30 chose another domain), so
     its parameters were in another gauge (t relative to another domain, log k shifted) and the percentile intervals
@@ -51,9 +53,12 @@ def _keep_reference(law: MixingLaw, nominal: MixingLaw) -> None:
     if law.get_params().get("reference", "") not in (None, "auto"):
         return
     held = {n.split(".", 1)[-1] for n, p in nominal.params_.items() if p.note == "reference domain"}
-    domains = [d for d in nominal.domains_ if f"t_{d}" in held]
-    if len(held) == 1 and len(domains) == 1:  # one reference shared by every eval set (a ragged fit may differ)
-        law.set_params(reference=domains[0])
+    # ye-exp's t_<domain>, ye-implicit's t0_<domain>, t1_<domain>... (one per component: it chose its reference per
+    # replicate too, 10 of 20 another domain on the same runs; review34e)
+    of = {h: {d for d in nominal.domains_ if re.fullmatch(rf"t\d*_{re.escape(d)}", h)} for h in held}
+    domains = set().union(*of.values()) if of else set()
+    if held and all(of.values()) and len(domains) == 1:  # one reference for every eval set (a ragged fit may differ)
+        law.set_params(reference=domains.pop())
 
 
 def _replicate(task: dict[str, Any], b: int, warm_solver: Callable[..., Any] | None = None) -> dict[str, Any]:
