@@ -694,3 +694,17 @@ def test_hf_says_when_first_exhausted_ends_the_stream_before_the_budget(tmp_path
         # within one epoch of every domain: nothing to say
         export_mixture(w, "hf", {"web": "/d/web", "code": "/d/code"},
                        budget=TokenBudget(target_tokens=1e10, tokens_available={"web": 1e11, "code": 1e11}))
+
+
+@pytest.mark.parametrize("name, text", [
+    ("olmo.yaml", "sources:\n- source_name: a\n  target_ratio: 0.3\n- source_name: b\n  target_ratio: 0.4\n"
+                  "- source_name: a\n  target_ratio: 0.3\n"),
+    ("rows.json", '[{"domain": "a", "weight": 0.3}, {"domain": "b", "weight": 0.4}, {"domain": "a", "weight": 0.3}]'),
+], ids=["olmo-sources", "domain-weight-rows"])
+def test_a_list_mixture_naming_a_domain_twice_is_refused(tmp_path, name, text):
+    # review34f: OLMo-core's sources list (7ff0357) and the [{"domain", "weight"}] list kept the last entry of a name
+    # given twice and dropped the other without a word ("mixture weights sum to 0.7"), where inline, a YAML/JSON
+    # mapping and a CSV refuse the repeat.
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"'a' given twice"):
+        parse_mixture(str(tmp_path / name))

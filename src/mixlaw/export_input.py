@@ -265,12 +265,10 @@ def _mixture_from_doc(doc: Any, spec: str) -> dict[str, float]:
     if isinstance(doc, Mapping) and isinstance(doc.get("source_list"), Mapping) and "sources" in doc["source_list"]:
         doc = doc["source_list"]
     if isinstance(doc, Mapping) and isinstance(doc.get("sources"), list) and set(doc) <= {"sources"}:
-        out: dict[str, Any] = {}
         for i, src in enumerate(doc["sources"]):
             if not (isinstance(src, Mapping) and "source_name" in src and "target_ratio" in src):
                 raise InputError(f"{spec}: sources[{i}]: an OLMo-core source needs source_name and target_ratio")
-            out[str(src["source_name"])] = _text_share(src["target_ratio"])
-        return out
+        return _unique_shares([(src["source_name"], src["target_ratio"]) for src in doc["sources"]], spec, "source")
     saved = saved_file_kind(doc)
     if saved:
         what = "a saved pipeline (mixlaw pipeline --save)" if saved == "pipeline" else "a saved law (mixlaw fit --out)"
@@ -281,8 +279,19 @@ def _mixture_from_doc(doc: Any, spec: str) -> dict[str, float]:
     if isinstance(doc, Mapping):
         return {str(k): _text_share(v) for k, v in doc.items()}
     if isinstance(doc, list) and all(isinstance(r, Mapping) and {"domain", "weight"} <= set(r) for r in doc):
-        return {str(r["domain"]): _text_share(r["weight"]) for r in doc}
+        return _unique_shares([(r["domain"], r["weight"]) for r in doc], spec, "domain")
     raise InputError(f'{spec}: expected {{"domain": weight, ...}} or [{{"domain": ..., "weight": ...}}, ...]')
+
+
+def _unique_shares(pairs: list[tuple[Any, Any]], spec: str, what: str) -> dict[str, Any]:
+    """{name: share} of a list's (name, share) pairs, a name given twice refused as every other mixture form refuses
+    it: a dict kept the last one without a word, and the sum then named the weights, not the repeat (review34f)."""
+    out: dict[str, Any] = {}
+    for name, share in pairs:
+        if str(name) in out:
+            raise InputError(f"{spec}: {what} {str(name)!r} given twice")
+        out[str(name)] = _text_share(share)
+    return out
 
 
 def read_paths(spec: str) -> dict[str, Any]:
