@@ -263,3 +263,14 @@ def test_runs_export_of_an_unknown_suffix_names_its_out_argument(tmp_path: Path,
     assert code == 2
     assert f"error: OUT: cannot write {str(tmp_path / 'r.xlsx')!r}: unknown format '.xlsx'" in err
     assert not (tmp_path / "r.xlsx").exists()
+
+
+@pytest.mark.parametrize("given, override", [(["--size", "0.01M"], "--model_size=0.02M"),
+                                             (["--eval-every", "10"], "--eval_every=20")])
+def test_an_override_of_a_field_its_option_gave_is_refused(given: list[str], override: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    # review34f: 'train --size 0.01M --model_size=0.02M' trained 0.02M without a word (the --key=value extra won,
+    # whatever the order). Refused before the corpus is read.
+    code, _, err = _run(["train", "--corpus", str(tmp_path / "none"), "--mixture", "math=1", *given, override],
+                        capsys)
+    assert code == 2 and f"{override.split('=')[0]} sets" in err and given[0] in err, err

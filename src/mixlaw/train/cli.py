@@ -49,8 +49,20 @@ def _quiet(ctx: typer.Context) -> bool:
     return bool(ctx.find_root().params.get("quiet", False))
 
 
+#: The option that sets a ProxyConfig field, where its name is not the field's ('--size' sets model_size).
+_FIELD_OPTION = {"model_size": "size", "train_tokens": "tokens"}
+
+
 def _base_config(ctx: typer.Context, **fields: Any) -> Any:
-    """A ProxyConfig from explicit options, then the ``--key=value`` extras (unknown keys: InputError)."""
+    """A ProxyConfig from explicit options, then the ``--key=value`` extras (unknown keys, or a key given twice:
+    InputError). An extra of a field whose option was given too is refused: the extra won without a word,
+    whatever the order ('train --size 0.2M --model_size=1M' trained 1M; review34f)."""
+    for arg in ctx.args:
+        key = arg[2:].split("=", 1)[0].replace("-", "_") if arg.startswith("--") else ""
+        param = _FIELD_OPTION.get(key, key)
+        if key in fields and getattr(ctx.get_parameter_source(param), "name", None) == "COMMANDLINE":
+            raise InputError(f"{arg.split('=', 1)[0]} sets {key!r}, which --{param.replace('_', '-')} gives too: "
+                             "give one of them")
     return apply_overrides(ProxyConfig(**fields), list(ctx.args))
 
 

@@ -403,7 +403,8 @@ def apply_overrides(config: ProxyConfig, args: list[str]) -> ProxyConfig:
     Raises
     ------
     InputError
-        For an item not of the form ``--key=value`` or a key that is not a :class:`ProxyConfig` field.
+        For an item not of the form ``--key=value``, a key that is not a :class:`ProxyConfig` field, or a key set
+        twice (``--lr=1e-3 --lr=2e-3``, or ``--block-size`` and ``--block_size``).
 
     Examples
     --------
@@ -419,5 +420,7 @@ def apply_overrides(config: ProxyConfig, args: list[str]) -> ProxyConfig:
         key = key.replace("-", "_")
         if key not in fields:
             raise InputError(f"unknown config key {key!r} in {arg!r}; known keys: {', '.join(fields)}")
+        if key in changes:  # the last one was taken without a word, as click did for an option given twice
+            raise InputError(f"{arg.split('=', 1)[0]}: config key {key!r} is set twice; give it once")
         changes[key] = _coerce(key, fields[key].type, getattr(config, key), value)
     return dataclasses.replace(config, **changes)
