@@ -708,3 +708,16 @@ def test_a_list_mixture_naming_a_domain_twice_is_refused(tmp_path, name, text):
     (tmp_path / name).write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=r"'a' given twice"):
         parse_mixture(str(tmp_path / name))
+
+
+@pytest.mark.parametrize("text", [
+    "sources:\n- source_name: a\n  target_ratio: 0.5\n- source_name: b\n  target_ratio: 0.5\nseed: 3\n",
+    "source_list:\n  sources:\n  - source_name: a\n    target_ratio: 0.5\n  - source_name: b\n    target_ratio: 0.5\n"
+    "  seed: 1\nrequested_tokens: 100\n",
+], ids=["list-with-seed", "source-list-with-seed"])
+def test_an_olmo_core_source_mixture_with_other_keys_is_read_by_its_sources(tmp_path, text):
+    # review34f: a SourceMixtureList with any key beside 'sources' (7ff0357 read only {'sources'} alone) said
+    # "weight of domain 'sources' is not a number: [{'source_name': 'a', ...} (the whole list)]" again; its other
+    # keys are OLMo-core's settings, no weights.
+    (tmp_path / "mix.yaml").write_text(text, encoding="utf-8")
+    assert parse_mixture(str(tmp_path / "mix.yaml")) == {"a": 0.5, "b": 0.5}

@@ -264,7 +264,7 @@ def _mixture_from_doc(doc: Any, spec: str) -> dict[str, float]:
     # 'sources' is not a number: [...]", where the JSON export is read back (hunt34b).
     if isinstance(doc, Mapping) and isinstance(doc.get("source_list"), Mapping) and "sources" in doc["source_list"]:
         doc = doc["source_list"]
-    if isinstance(doc, Mapping) and isinstance(doc.get("sources"), list) and set(doc) <= {"sources"}:
+    if isinstance(doc, Mapping) and isinstance(doc.get("sources"), list):  # its other keys (seed, ...) are no weights
         for i, src in enumerate(doc["sources"]):
             if not (isinstance(src, Mapping) and "source_name" in src and "target_ratio" in src):
                 raise InputError(f"{spec}: sources[{i}]: an OLMo-core source needs source_name and target_ratio")
