@@ -146,8 +146,7 @@ def _check_repeated_options(args: list[str]) -> None:
             seen.setdefault(single[name], []).append(name)
     twice = next((given for given in seen.values() if len(given) > 1), None)
     if twice:
-        raise InputError(f"{twice[0]} is given {len(twice)} times; it takes one value (the last one was used "
-                         "without a word before): give it once")
+        raise InputError(f"{twice[0]} is given {len(twice)} times; it takes one value: give it once")
 
 
 def _guard_numbers(command: Any) -> Any:
