@@ -205,12 +205,22 @@ class LightGBM(MixingLaw):
         return np.column_stack([b.predict(W, num_threads=int(self.n_jobs)) for b in self.boosters_])
 
     def _get_state(self) -> dict[str, Any]:
-        return {"models": [b.model_to_string() for b in self.boosters_], "n_iter": list(self.n_iter_)}
+        # saved_order: the domains and eval sets in the order the models read them (the trees name neither: a file
+        # whose 'domains' or 'targets' list was reordered loaded and predicted silently wrong, hunt34c); the loader
+        # checks the file's lists against it
+        return {"models": [b.model_to_string() for b in self.boosters_], "n_iter": list(self.n_iter_),
+                "saved_order": {"domains": list(self.domains_), "targets": list(self.targets_)}}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         lgb = _import_lightgbm()
         self.boosters_ = [lgb.Booster(model_str=s) for s in state["models"]]
         self.n_iter_ = [int(v) for v in state["n_iter"]]
+        order = state.get("saved_order")  # absent in files saved before it was kept: their order is not checked
+        if order is not None and not (isinstance(order, dict) and set(order) <= {"domains", "targets"} and all(
+                isinstance(v, list) and all(isinstance(x, str) for x in v) for v in order.values())):
+            raise InputError(f"saved state field 'saved_order' must be {{domains: [names], targets: [names]}}; "
+                             f"got {str(order)[:80]}")
+        self.saved_order_ = order
         # A saved model is judged as a fitted one is, so a loaded constant model is refused by the same checks
         # (a count of models that does not match the targets is refused by the loader's prediction check).
         self.constant_targets_ = (_constant_targets(self.targets_, list(state["models"]))

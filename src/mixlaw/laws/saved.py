@@ -322,6 +322,12 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
             missing = sorted(set(expected) - set(law.params_))
             raise InputError(f"parameters do not match the targets {law.targets_}: "
                              f"{f'missing {missing} ' if missing else ''}{f'unexpected {extra}' if extra else ''}")
+        if expected != list(law.params_):
+            # to_dict writes them target by target in the order of field 'targets' (and, where the state keeps no
+            # names, as _set_state derives them from field 'domains'): another order is an edited list
+            raise InputError(f"the parameter records are not in the order of field 'targets' {law.targets_} and "
+                             f"field 'domains' (a reordered list? they are {_names_order(list(law.params_))})")
+    _check_saved_order(law)
     # The middle of the fitted weight ranges, put on the simplex: that box's centre sums to up to n/2 (1.13 on 16
     # Dirichlet runs of 3 domains), and used as it was, a law that reads shares that sum to 1 (loglinear's
     # exp(b . r), ye-exp's shift of t absorbed by k) was asked about a point no mixture reaches, and loglinear fitted
@@ -355,6 +361,82 @@ def law_from_dict(d: Mapping[str, Any]) -> Any:
                          f"targets {law.targets_}")
     _check_centre_loss(law, pred.reshape(1, -1))
     return law
+
+
+def _check_saved_order(law: Any) -> None:
+    """The saved law's fields ``domains`` and ``targets`` in the order its parameters were fitted in.
+
+    A law reads its parameters and models by position (ye-exp's ``t_<domain>`` vector, a LightGBM model per eval
+    set, a nested member's columns), so a file whose ``domains`` or ``targets`` list was reordered loaded and
+    predicted other mixtures' losses, or one eval's under another's name, without a word (hunt34c). Checked for every
+    law, from what its file holds: the domain each parameter name ends with (``<name>_<domain>``) in the order of
+    ``domains`` (:func:`_domain_order_problem`); a nested law's (an ensemble's or meta-law's member, gp-residual's
+    base) domains and targets in the order of the outer law's; and the order a law keeps in its state
+    (``saved_order``: LightGBM's, whose trees name no domain). A law whose file holds none of these (LightGBM
+    saved before ``saved_order`` was kept) is loaded unchecked (docs/fit-and-predict.md)."""
+    # a law that gives its names (linear, the DZ laws) had them checked whole; its names may end with an eval's
+    # name, which may be a domain's too (the DZ laws' E_<eval>, in the order of the targets)
+    # (a law that holds laws has each checked on its load, and their domains against its own, below)
+    nested = _nested_laws(law)
+    exact = hasattr(law, "expected_param_names") or nested
+    # (a group of domains that loglinear-sat names as a domain is, 'd_<group>', reads as neither)
+    groups = set(getattr(law, "groups_", None) or ())
+    problem = "" if exact else _domain_order_problem(list(law.params_), [d for d in law.domains_ if d not in groups])
+    if problem:
+        raise InputError(f"field 'domains' {_names_order(law.domains_)} is not in the order of the saved "
+                         f"parameters ({problem}): a reordered list? (restore the order the law was fitted with, "
+                         "or refit)")
+    evals = list(getattr(law, "evals_", None) or law.targets_)
+    if getattr(law, "evals_", None) and getattr(law, "_s", None) is None and list(law.targets_) != evals:
+        raise InputError(f"field 'targets' {_names_order(law.targets_)} is not the order of the eval sets "
+                         f"its members predict {_names_order(evals)} (field 'state.evals'): a reordered list?")
+    for sub in nested:
+        if list(sub.domains_) != list(law.domains_):
+            raise InputError(f"field 'domains' {_names_order(law.domains_)} is not the order of its nested "
+                             f"{sub.key!r} law's {_names_order(sub.domains_)}: a reordered list?")
+        mine = [t for t in sub.targets_ if t in evals]
+        if mine != [t for t in evals if t in mine]:
+            raise InputError(f"field 'targets' {_names_order(law.targets_)} is not in the order of its nested "
+                             f"{sub.key!r} law's {_names_order(sub.targets_)}: a reordered list?")
+    kept = getattr(law, "saved_order_", None)
+    if kept is not None:
+        for key, have in (("domains", law.domains_), ("targets", law.targets_)):
+            if kept.get(key) is not None and list(kept[key]) != list(have):
+                raise InputError(f"field {key!r} {_names_order(have)} is not the order its fitted models read "
+                                 f"{_names_order(kept[key])} (field 'state.saved_order'): a reordered list? "
+                                 "(restore it, or refit)")
+
+
+def _nested_laws(law: Any) -> list[Any]:
+    """The fitted laws a law holds (an ensemble's or meta-law's members, gp-residual's base)."""
+    out = []
+    for m in [*(getattr(law, "members_", None) or []), getattr(law, "base_", None)]:
+        m = m[-1] if isinstance(m, tuple) and m else m
+        if hasattr(m, "domains_") and hasattr(m, "targets_"):
+            out.append(m)
+    return out
+
+
+def _domain_order_problem(names: list[str], domains: list[str]) -> str:
+    """Where the parameters named per domain (``[<member>:][<target>.]<name>_<domain>``, the longest domain name
+    that ends it) of one family (same member, target and ``<name>``) are not in the order of ``domains``; '' if
+    none. A fit names them domain by domain in its order, so a family out of it is an edited ``domains`` list."""
+    by_len = sorted(domains, key=len, reverse=True)
+    index = {d: i for i, d in enumerate(domains)}
+    families: dict[str, list[str]] = {}
+    for name in names:
+        d = next((d for d in by_len if name.endswith(f"_{d}") and len(name) > len(d) + 1), None)
+        if d is not None:
+            families.setdefault(name[:-len(d) - 1], []).append(d)
+    for family, ds in families.items():
+        if [index[d] for d in ds] != sorted(index[d] for d in ds):
+            return f"{family}_* are saved for {ds}"
+    return ""
+
+
+def _names_order(names: Any) -> str:
+    """A list of names for a message, the first few of many."""
+    return "[" + first_and_more([str(n)[:40] for n in names]) + "]"
 
 
 def _check_centre_loss(law: Any, pred: np.ndarray) -> None:
