@@ -186,3 +186,28 @@ def test_a_target_given_as_papers_round_it_names_the_held_out_size() -> None:
     near = fit_pipeline(table, target_params=1.005e9, target_steps=S_LAST, fit_sizes=sizes[:3], **NESTED)
     assert near.target_params == 1.005e9  # within 1 %: one size already (the check reads its rows), as given
     assert check_at_target(near, table, sizes[:3]) is not None
+
+
+def test_a_target_token_count_given_round_names_the_runs_length() -> None:
+    # `mixlaw pipeline --target-tokens 100B` on runs of 1.048576e11 tokens (2^20 x 100,000) predicted at 1e11
+    # exactly, and the held-out runs at the target (read at the target's tokens exactly) got no check and no word,
+    # where --target-params names the table's size within 5 %. The target's steps or tokens name the table's value
+    # so too (data.match_size, shared), said in a warning; beyond the runs' length they are predicted where given.
+    from mixlaw.data import RunTable
+    from mixlaw.pipeline.check import check_at_target
+
+    sizes = [1e7, 2e7, 4e7, 8e7]
+    frame = world(n_mix=8, sizes=sizes).frame
+    frame["tokens"] = frame.pop("step") * (1.048576e8 / S_LAST)  # the last checkpoint at 1.048576e8 tokens
+    table = RunTable(frame)
+    res = fit_pipeline(table, target_params=8e7, target_tokens=1e8, fit_sizes=sizes[:3], **NESTED)
+    assert res.target_tokens == 1.048576e8
+    assert any("target_tokens 1e+08 read as 104857600, the table's nearest token count" in w for w in res.warnings)
+    check = check_at_target(res, table, sizes[:3])
+    assert check is not None and check.n_mixtures == 8
+    far = fit_pipeline(table, target_params=8e7, target_tokens=1e9, fit_sizes=sizes[:3], **NESTED)
+    assert far.target_tokens == 1e9 and not any("read as" in w for w in far.warnings)
+    # Steps the same way: 2900 names the table's 3000 (3.3 % off).
+    steps = fit_pipeline(world(n_mix=8, sizes=sizes), target_params=8e7, target_steps=2900, fit_sizes=sizes[:3],
+                         **NESTED)
+    assert steps.target_steps == S_LAST and any("target_steps 2900 read as 3000" in w for w in steps.warnings)

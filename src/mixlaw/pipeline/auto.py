@@ -52,7 +52,7 @@ from .fitting import (
     read_as_final_losses,
     read_as_one_size,
 )
-from .grouping import merge_near_mixtures, merge_near_sizes, snap_target_size
+from .grouping import merge_near_mixtures, merge_near_sizes, snap_target_size, snap_target_time
 from .intervals import build_intervals, jackknife_mixtures, wide_intervals_line
 from .joint import JOINT_LAWS
 from .law_spread import final_size_law_spread, size_law_spread, step_law_spread, step_law_spread_at_size
@@ -281,7 +281,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
         # anything groups rows into mixtures (the backtest's split, the routes).
         table, sizes_line = merge_near_sizes(before := table)
         target_params, snap_line = snap_target_size(before, table, target_params)
-        for line in (sizes_line, snap_line):
+        target_steps, target_tokens, time_line = snap_target_time(table, target_steps, target_tokens, target_params)
+        for line in (sizes_line, snap_line, time_line):
             if line is not None:
                 warnings.warn(line, DataWarning, stacklevel=user_stacklevel(2))
         # What fits across the kept sizes: a direct law that takes N fits 2 of them, anything else 3.
@@ -313,8 +314,8 @@ def fit_pipeline(table: RunTable, *, target_params: float | None = None, target_
             if kept_line is None or (target_params is not None and (target_steps, target_tokens) != (None, None)):
                 raise
             raise InputError(f"{err}{held_out_target_hint(before, table, axis)}") from None
-        for line in (rising_line, tail_line, merged_line, kept_line, snap_line, sizes_line, one_size_line, final_line,
-                     missing_line):
+        for line in (rising_line, tail_line, merged_line, kept_line, time_line, snap_line, sizes_line, one_size_line,
+                     final_line, missing_line):
             if line is not None:
                 result.warnings.insert(0, line)
         result.final_losses = final_line is not None

@@ -26,7 +26,14 @@ from .fitting import (
     sizes_only_time,
     steps_only_size,
 )
-from .grouping import _WEIGHT_DECIMALS, _mixture_ids, merge_near_mixtures, merge_near_sizes, snap_target_size
+from .grouping import (
+    _WEIGHT_DECIMALS,
+    _mixture_ids,
+    merge_near_mixtures,
+    merge_near_sizes,
+    snap_target_size,
+    snap_target_time,
+)
 from .joint import JOINT_LAWS
 from .result import (
     _check_fit_from,
@@ -236,6 +243,10 @@ def _as_the_pipeline_reads(table: RunTable | pd.DataFrame, targets: Any, axis: s
     before = merge_near_mixtures(table)[0]
     table = merge_near_sizes(before)[0]
     target_params = snap_target_size(before, table, target_params)[0]
+    if target_time is not None:  # as fit_pipeline reads it (snap_target_time)
+        snapped = snap_target_time(table, target_time if axis == "step" else None,
+                                   target_time if axis == "tokens" else None, target_params)
+        target_time = snapped[0] if axis == "step" else snapped[1]
     one = one_time = None
     T0 = table.steps if axis == "step" else table.tokens
     if table.model_params is not None and T0 is not None:

@@ -134,15 +134,64 @@ def snap_target_size(before: RunTable, after: RunTable, target_params: Any) -> t
         sizes = np.unique(N1)
         if np.any(np.abs(sizes - t) <= SAME_SIZE_RTOL * sizes):
             return target_params, None  # one size with one of the table's already (the check reads its rows)
-        try:
-            size = match_size(sizes, t, "target_params")[0]
-        except InputError:
-            return target_params, None  # beyond the table's sizes, or near two of them
-        return size, (f"target_params {t:g} read as {exact_number(size)}, the table's nearest model size "
-                      f"({100 * abs(size - t) / size:.2g} % off; the size options read a size so)")
+        size, line = snap_to_table(sizes, t, "target_params", "model size", "the size options read a size so")
+        return (target_params, None) if line is None else (size, line)  # None: beyond the sizes, or near two
     size = float(near[np.argmin(np.abs(np.log(near / t)))])
     return size, (f"target_params {exact_number(t)} read as the table's size {exact_number(size)} (model sizes within "
                   f"{100 * SAME_SIZE_RTOL:g} % of each other are one size)")
+
+
+def snap_to_table(values: Any, t: float, what: str, noun: str, why: str) -> tuple[float, str | None]:
+    """``t`` moved to the one value of ``values`` it names as the size options name a table size
+    (:func:`~mixlaw.data.match_size`: the nearest within :data:`~mixlaw.data.NEAREST_SIZE_RTOL`, 5 %, when no other
+    is that near), and a line saying so (``what`` the option, ``noun`` what the values are, ``why`` the reason
+    said); ``(t, None)`` when ``t`` is one of them already or names none (beyond them all, or near several)."""
+    try:
+        taken = match_size(values, t, what)[0]
+    except InputError:
+        return t, None
+    if abs(taken - t) <= 1e-9 * abs(taken):
+        return t, None
+    return taken, (f"{what} {t:g} read as {exact_number(taken)}, the table's nearest {noun} "
+                   f"({100 * abs(taken - t) / taken:.2g} % off; {why})")
+
+
+def snap_target_time(table: RunTable, target_steps: Any, target_tokens: Any,
+                     target_params: Any) -> tuple[Any, Any, str | None]:
+    """``(target_steps, target_tokens)`` with the one given moved to the table's step (or token count) it names as
+    :func:`snap_target_size` moves a model size (:func:`snap_to_table`), and a line saying so (None: unmoved). The
+    values read are those of the rows at ``target_params`` (within :data:`SAME_SIZE_RTOL`, the check's same size)
+    where the table has any, else all of the table's.
+
+    Why: ``mixlaw pipeline --target-tokens 100B`` on runs of 1.048576e11 tokens predicted at 1e11 exactly, and the
+    check against the held-out runs (which reads the target's tokens exactly, :data:`.result.SCALE_RTOL`) found no
+    row there: the runs at the target went unchecked and unsaid, where ``--target-params`` names a size within 5 %."""
+    if (target_steps is None) == (target_tokens is None):
+        return target_steps, target_tokens, None  # the table's one value, or both (check_inputs refuses that)
+    axis, given = ("step", target_steps) if target_tokens is None else ("tokens", target_tokens)
+    try:
+        t = float(given)
+    except (TypeError, ValueError):
+        return target_steps, target_tokens, None
+    if axis not in table.frame.columns or not np.isfinite(t) or t <= 0:
+        return target_steps, target_tokens, None
+    T = table.frame[axis].to_numpy(dtype=np.float64)
+    ok = np.isfinite(T) & (T > 0)
+    N = table.model_params
+    try:
+        Nt = float(target_params)
+    except (TypeError, ValueError):
+        Nt = float("nan")
+    if N is not None and np.isfinite(Nt) and Nt > 0:
+        at = ok & (np.abs(N - Nt) <= SAME_SIZE_RTOL * Nt)
+        ok = at if at.any() else ok
+    if not ok.any():
+        return target_steps, target_tokens, None
+    what, noun = ("target_steps", "checkpoint step") if axis == "step" else ("target_tokens", "token count")
+    value, line = snap_to_table(T[ok], t, what, noun, "the target size is read so too")
+    if line is None:
+        return target_steps, target_tokens, None
+    return (value, None, line) if axis == "step" else (None, value, line)
 
 
 def _first_runs(table: RunTable, inv: np.ndarray, n_mix: int) -> list[str]:
