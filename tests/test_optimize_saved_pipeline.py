@@ -107,3 +107,24 @@ def test_the_default_mixture_of_pipeline_optimize_is_taken_from_the_saved_file_t
     code, _, err = run_cli(capsys, "optimize", "--runs", str(saved / "runs.csv"), "--law", "linear", "--default",
                            "uniform")
     assert code == 2 and "--default" in err and "--pipeline" in err, err
+
+
+def test_the_optimum_row_has_its_interval_as_the_json_does(saved, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A hunt: `optimize --pipeline p.json --out opt.csv` wrote the optimum's row without its 80 % interval, which
+    # the --json document has (optimum_interval); the row has it now, as predict --out names it (lo80:/hi80:).
+    import pandas as pd
+
+    _pipeline(capsys, saved)
+    p = str(saved / "p.json")
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", p, "--out", str(tmp_path / "opt.csv"), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    row = pd.read_csv(tmp_path / "opt.csv").iloc[0]
+    targets = [t for t in doc["optimum_interval"] if t != "level"]
+    assert targets
+    for t in targets:
+        assert [row[f"lo80:{t}"], row[f"hi80:{t}"]] == pytest.approx(doc["optimum_interval"][t], rel=1e-12)
+        assert row[f"lo80:{t}"] <= row[f"pred:{t}"] <= row[f"hi80:{t}"]
+    # export --mixture still reads the row (its shares only).
+    code, _, err = run_cli(capsys, "export", "--mixture", str(tmp_path / "opt.csv"), "--format", "json")
+    assert code == 0, err

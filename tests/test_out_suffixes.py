@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -103,3 +104,19 @@ def test_export_reads_the_optimum_optimize_wrote_to_a_jsonl_name(tmp_path: Path,
     code, out, err = run_cli(capsys, "export", "--mixture", str(tmp_path / "m.jsonl"), "--format", "json")
     assert code == 0, err
     assert '"weight": 0.75' in out
+
+
+def test_optimize_out_row_has_the_bootstrap_interval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A hunt: `optimize --bootstrap N --out opt.csv` wrote the optimum's row without the losses' interval that the
+    # --json document has (intervals.losses); the row has it, named as predict --out names one (lo90:/hi90:).
+    runs = tmp_path / "runs.csv"
+    runs.write_text("run,w:web,w:code,loss:web\n" + "".join(f"r{i},{w},{1 - w},{2 + 0.5 * w + 0.01 * (i % 2)}\n"
+                                                           for i, w in enumerate((0.1, 0.3, 0.5, 0.7, 0.9, 0.2))))
+    code, out, err = run_cli(capsys, "optimize", "--runs", str(runs), "--law", "linear", "--bootstrap", "20",
+                             "--out", str(tmp_path / "opt.csv"), "--json")
+    assert code == 0, err
+    iv = json.loads(out)["optimum"]["intervals"]
+    row = pd.read_csv(tmp_path / "opt.csv")
+    lvl = round(100 * iv["level"])
+    assert list(row.columns) == ["run", "w:web", "w:code", "pred:web", f"lo{lvl}:web", f"hi{lvl}:web"]
+    assert [row[f"lo{lvl}:web"][0], row[f"hi{lvl}:web"][0]] == pytest.approx(iv["losses"]["web"], rel=1e-12)

@@ -218,7 +218,7 @@ def optimize_cmd(ctx: typer.Context,
         with show_warnings(maximize):
             budget = None if target_tokens is None else TokenBudget(target_tokens, tok, max_epochs)
             text = export_mixture(result.weights, export, export_paths, budget=budget, **export_opts)
-    as_row = _write_out(result, text, out_path)
+    as_row = _write_out(result, text, out_path, _loss_interval(result, saved, opt_interval))
     if as_json:
         doc = {"optimum": result.to_dict(), "seed": seed, "export": text,
                "saved": None if out_path is None else str(out_path)}
@@ -403,8 +403,23 @@ def _optimum_of_runs(runs: str | None, dataset: str | None, law: str, target: li
     return result, tok
 
 
-def _write_out(result: Any, text: str | None, out_path: Path | None) -> bool:
-    """--out: the export, or the optimum as one row for a table's name, else as JSON; True when written as a row."""
+def _loss_interval(result: Any, saved: Any, opt_interval: Any) -> tuple[int, dict[str, tuple[float, float]]] | None:
+    """The optimum's predicted losses' interval as (level in %, {eval: (lower, upper)}): a saved pipeline's
+    (``opt_interval``) or --bootstrap's; None when there is none."""
+    if opt_interval is not None and saved is not None and saved.intervals is not None:
+        return round(100 * saved.intervals.level), {t: (float(opt_interval[0][0, k]), float(opt_interval[1][0, k]))
+                                                     for k, t in enumerate(saved.targets)}
+    iv = result.intervals or {}
+    if iv.get("losses") and iv.get("level") is not None:
+        return round(100 * iv["level"]), {t: (float(lo), float(hi)) for t, (lo, hi) in iv["losses"].items()}
+    return None
+
+
+def _write_out(result: Any, text: str | None, out_path: Path | None,
+               interval: tuple[int, dict[str, tuple[float, float]]] | None = None) -> bool:
+    """--out: the export, or the optimum as one row for a table's name, else as JSON; True when written as a row.
+    The row has each predicted loss's interval (``lo80:<eval>`` / ``hi80:<eval>`` after ``pred:<eval>``, as
+    ``predict --out`` writes them) when there is one: the JSON had it, the row (found by a hunt) did not."""
     # A table's name, as every --out that writes a table reads it (TABLE_SUFFIXES): opt.jsonl got the optimum's
     # pretty-printed JSON document, which no JSON-records reader (pandas' read_json(lines=True)) reads.
     as_row = out_path is not None and text is None and out_path.suffix.lower() in TABLE_SUFFIXES
@@ -412,8 +427,11 @@ def _write_out(result: Any, text: str | None, out_path: Path | None) -> bool:
         # A table by its name: the optimum as one row (what `export --mixture` and `predict --mixtures` read, as
         # the docs said it was); optimize --out opt.csv wrote JSON into it, and `export --mixture opt.csv` then
         # said "not a readable CSV".
-        row = {"run": "optimum", **{f"w:{d}": float(w) for d, w in result.weights.items()},
-               **{f"pred:{e}": float(v) for e, v in result.losses.items()}}
+        row: dict[str, Any] = {"run": "optimum", **{f"w:{d}": float(w) for d, w in result.weights.items()}}
+        for e, v in result.losses.items():
+            row[f"pred:{e}"] = float(v)
+            if interval is not None and e in interval[1]:
+                row[f"lo{interval[0]}:{e}"], row[f"hi{interval[0]}:{e}"] = interval[1][e]
         api.write_frame_atomic(pd.DataFrame([row]), out_path, "--out")
     elif out_path is not None:
         api.write_text_atomic(text if text is not None else strict_dumps(result.to_dict(), indent=2), out_path)
