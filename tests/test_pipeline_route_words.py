@@ -96,3 +96,27 @@ def test_cli_direct_backtest_words(tmp_path, capsys) -> None:  # type: ignore[no
     # The step part is auto's split's (curves of 3 checkpoints cannot be cut for any candidate), in its words.
     assert "curves have as few as 3 checkpoint(s)" in block and "direct joint law's size term" in block
     assert "step law" not in block and "size law" not in block
+
+
+def test_the_direct_routes_optimum_names_the_joint_law(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # A hunt: `pipeline --route direct --law ye-exp --optimize` (and `optimize --pipeline` of its saved file) printed
+    # 'law=ye-exp' in the optimum's header, the mixing law's key, where the pipeline names what it fitted
+    # 'joint+ye-exp' (its headline, the selection table); --json said 'ye-exp' too.
+    import json
+
+    path, saved = tmp_path / "runs.csv", tmp_path / "p.json"
+    world(FOUR).frame.to_csv(path, index=False)
+    args = ["pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5", "--route", "direct",
+            "--law", "ye-exp", "--optimize"]
+    code, out, err = run_cli(capsys, *args, "--save", str(saved))
+    assert code == 0, err
+    assert "[[Optimal mixture]]  law=joint+ye-exp  " in out and "law=ye-exp" not in out
+    code, out, err = run_cli(capsys, *args, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["optimum"]["law"] == doc["pipeline"]["law"] == "joint+ye-exp"
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", str(saved))
+    assert code == 0, err
+    assert "[[Optimal mixture]]  law=joint+ye-exp  " in out
+    code, out, err = run_cli(capsys, "optimize", "--pipeline", str(saved), "--json")
+    assert code == 0 and json.loads(out)["optimum"]["law"] == "joint+ye-exp"

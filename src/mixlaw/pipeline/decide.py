@@ -125,6 +125,9 @@ def _optimize(result: PipelineResult, objective: Objective, natural: Any, steps_
         warnings.simplefilter("ignore", HigherIsBetterWarning)
         opt = optimize_mixture(result.mixing_law, objective=objective, natural=natural, random_state=random_state,
                                **kw, **constraints)
+    # The law as the pipeline names it (its headline, the selection table): the direct route's joint law at N*, S*
+    # printed 'law=ye-exp' in the optimum's header and --json, the mixing law's key, where 'joint+ye-exp' was fitted.
+    opt.law = result.law
     runs = constraints.get("runs")
     if runs is not None:
         # The scale to read the optimum's distance to the nearest mixture against, as mixlaw optimize gives it:
