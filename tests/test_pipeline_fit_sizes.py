@@ -207,6 +207,10 @@ def test_a_target_token_count_given_round_names_the_runs_length() -> None:
     assert check is not None and check.n_mixtures == 8
     far = fit_pipeline(table, target_params=8e7, target_tokens=1e9, fit_sizes=sizes[:3], **NESTED)
     assert far.target_tokens == 1e9 and not any("read as" in w for w in far.warnings)
+    # No run at the target size: nothing to check there, and the fitted sizes' lengths are no reason to move it.
+    fitted = RunTable(frame[frame["params"] < 8e7])
+    beyond = fit_pipeline(fitted, target_params=8e7, target_tokens=1e8, fit_sizes=sizes[:3], **NESTED)
+    assert beyond.target_tokens == 1e8 and not any("read as" in w for w in beyond.warnings)
     # Steps the same way: 2900 names the table's 3000 (3.3 % off).
     steps = fit_pipeline(world(n_mix=8, sizes=sizes), target_params=8e7, target_steps=2900, fit_sizes=sizes[:3],
                          **NESTED)

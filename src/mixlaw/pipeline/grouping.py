@@ -160,8 +160,9 @@ def snap_target_time(table: RunTable, target_steps: Any, target_tokens: Any,
                      target_params: Any) -> tuple[Any, Any, str | None]:
     """``(target_steps, target_tokens)`` with the one given moved to the table's step (or token count) it names as
     :func:`snap_target_size` moves a model size (:func:`snap_to_table`), and a line saying so (None: unmoved). The
-    values read are those of the rows at ``target_params`` (within :data:`SAME_SIZE_RTOL`, the check's same size)
-    where the table has any, else all of the table's.
+    values read are those of the rows at ``target_params`` (within :data:`SAME_SIZE_RTOL`, the check's same size);
+    where the table has none there, the target is left as given (there is no run there to check it against, and the
+    fitted sizes' lengths are no reason to move it); with no size given, all of the table's.
 
     Why: ``mixlaw pipeline --target-tokens 100B`` on runs of 1.048576e11 tokens predicted at 1e11 exactly, and the
     check against the held-out runs (which reads the target's tokens exactly, :data:`.result.SCALE_RTOL`) found no
@@ -184,11 +185,14 @@ def snap_target_time(table: RunTable, target_steps: Any, target_tokens: Any,
         Nt = float("nan")
     if N is not None and np.isfinite(Nt) and Nt > 0:
         at = ok & (np.abs(N - Nt) <= SAME_SIZE_RTOL * Nt)
-        ok = at if at.any() else ok
+        if not at.any():
+            # no run at the target size: nothing to check there, so the target is predicted where it was asked
+            return target_steps, target_tokens, None
+        ok = at
     if not ok.any():
         return target_steps, target_tokens, None
     what, noun = ("target_steps", "checkpoint step") if axis == "step" else ("target_tokens", "token count")
-    value, line = snap_to_table(T[ok], t, what, noun, "the target size is read so too")
+    value, line = snap_to_table(T[ok], t, what, noun, "as a target size is read")
     if line is None:
         return target_steps, target_tokens, None
     return (value, None, line) if axis == "step" else (None, value, line)
