@@ -171,6 +171,10 @@ def test_score_is_sklearns_r2_finite_on_constant_losses_and_takes_sample_weight(
         law.score(W, holes)
     with pytest.raises(InputError, match="losses must be numbers"):
         law.score(W, ["x"] * 40)
+    # A negative or zero loss, which fit refuses, scored a number without a word (hunt): fit's check and message
+    for bad in (-y, np.where(np.arange(40) == 7, 0.0, y)):
+        with pytest.raises(InputError, match=r"losses must be finite and > 0; got -?[0-9.]+ \(the laws fit positive"):
+            law.score(W, bad)
     with pytest.raises(InputError, match="sample_weight has 3 values for 40 mixtures"):
         law.score(W, y, sample_weight=[1.0, 2.0, 3.0])
     # Several eval sets: the mean of their R^2 (RegressorMixin.score's), each mixture's weight on all its evals.

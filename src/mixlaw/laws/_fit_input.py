@@ -319,16 +319,27 @@ def _missing_losses(law: Any, W: np.ndarray, Y: np.ndarray, tg: list[str], model
             # (one value for every run, or of another length, which _opt_1d refuses later, are kept as given)
             model_params, tokens = (np.asarray(v)[some] if v is not None and np.size(v) == len(some) else v
                                     for v in (model_params, tokens))
-    elif not np.all(np.isfinite(Y[:, ~spare_cols])) or np.isinf(Y).any():
+        check_losses(Y, finite=False)
+    else:
+        check_losses(Y, spare_cols=spare_cols)
+    return W, Y, model_params, tokens, (spare_cols, per_col, n_given)
+
+
+def check_losses(Y: np.ndarray, *, spare_cols: np.ndarray | None = None, finite: bool = True,
+                 table_hint: str = "whose fits leave out the rows that miss a loss") -> None:
+    """Refuse losses (a 2-D array, one column per eval) that a law cannot fit: a NaN or infinite one (unless
+    ``finite`` is False: a ragged fit's missing losses; or in a ``spare_cols`` column, an eval the fit does not
+    need), else a loss <= 0. The InputError names the rows, or the smallest loss and what to store instead.
+    ``fit`` and ``score`` both check with it (``table_hint``: what a RunTable would do instead)."""
+    if finite and (not np.all(np.isfinite(Y if spare_cols is None else Y[:, ~spare_cols])) or np.isinf(Y).any()):
         # Which rows: "losses must be finite and > 0" alone left a user to search 512 rows for one NaN.
-        bad = np.flatnonzero(~np.all(np.isfinite(np.where(spare_cols, 1.0, Y)), axis=1))
+        ok = np.isfinite(Y if spare_cols is None else np.where(spare_cols, 1.0, Y))
+        bad = np.flatnonzero(~np.all(ok, axis=1))
         rows = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
         raise InputError(f"losses must be finite and > 0; {len(bad)} of {len(Y)} rows are NaN or infinite "
-                         f"(0-based row(s) {rows}): drop those rows, or pass a RunTable, whose fits leave out "
-                         "the rows that miss a loss")
-    if np.any(Y <= 0):  # False at a NaN (a missing loss of a ragged fit)
+                         f"(0-based row(s) {rows}): drop those rows, or pass a RunTable, {table_hint}")
+    if np.any(Y <= 0):  # False at a NaN (a missing loss of a ragged fit, a spare eval's)
         raise InputError(f"losses must be finite and > 0; got {float(np.nanmin(Y)):g} ({NONPOSITIVE_HINT})")
-    return W, Y, model_params, tokens, (spare_cols, per_col, n_given)
 
 
 def _say_skipped(law: Any, out: FitInput, Y: np.ndarray, tg: list[str], skipped: tuple[np.ndarray, Any, int], *,

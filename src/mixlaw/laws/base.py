@@ -48,7 +48,7 @@ from ..errors import (
 )
 from ..fit import HUBER_DELTA, FitResult, Param, Params, fit_models
 from ..fit_report import FitReport, fit_warnings
-from ._fit_input import FitContext, FitInput, read_fit_input
+from ._fit_input import FitContext, FitInput, check_losses, read_fit_input
 from ._fit_stats import FitStatistics
 from ._inputs import (
     _as_weights,
@@ -545,7 +545,8 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
             with or without ``loss:``, is read by name; losses named after other evals, a Series' name or a
             frame's columns, are an InputError, unless the law was fitted on unnamed losses). Omitted when
             ``weights`` is a RunTable (or a frame in its columns) that has the targets' losses:
-            ``law.score(test_table)``.
+            ``law.score(test_table)``. Checked as ``fit`` checks them: a NaN, infinite, zero or negative loss
+            is an InputError.
         sample_weight : ndarray of shape (n,), optional
             Weight of each mixture (all of its eval sets).
         **kw
@@ -595,13 +596,9 @@ class MixingLaw(FitStatistics, LossUnits, RegressorMixin, BaseEstimator):
         if y.size != pred.size or (y.ndim and y.shape[0] != n):
             # Flattened, losses of 4 runs against 5 predictions read 'operands could not be broadcast'.
             raise InputError(f"losses have shape {y.shape}; the law predicts shape {pred.shape} for these mixtures")
-        missing = ~np.isfinite(y.reshape(n, -1)).all(axis=1)
-        if missing.any():
-            # r2_score raised a bare ValueError 'Input contains NaN' (hunt25); fit refuses such rows the same way.
-            rows = np.flatnonzero(missing)
-            raise InputError(f"losses must be finite; {rows.size} of {n} rows are NaN or infinite (0-based row(s) "
-                             f"{', '.join(map(str, rows[:5].tolist()))}{' ...' if rows.size > 5 else ''}): drop "
-                             "those rows, or pass a RunTable, whose score leaves out the rows that miss a loss")
+        # Fit's check: r2_score raised a bare ValueError 'Input contains NaN' (hunt25), and a negative or zero
+        # loss, which fit refuses, scored a number without a word.
+        check_losses(y.reshape(n, -1), table_hint="whose score leaves out the rows that miss a loss")
         sw = None
         if sample_weight is not None:
             sw = np.asarray(sample_weight, dtype=np.float64).ravel()
