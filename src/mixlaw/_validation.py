@@ -63,12 +63,11 @@ class Options:
         return "one of " + ", ".join(repr(o) for o in sorted(self.options, key=str))
 
 
-#: What a ``random_state`` may be, as every refusal of one says it: a law's (``"random_state"`` constraint), a
-#: meta-law's (``"seed"``: auto and stack draw their folds, members' seeds and fit cache key from an int, which a
-#: Generator could not give the same way twice) and a function's (:func:`check_random_state`). Before, -1 read
-#: "must be an int in the range [0, inf) or None" for auto / stack and "random_state (--seed) must be an int >= 0,
-#: a numpy Generator or None; got -1" for every other law.
-RANDOM_STATE_RULE = {"random_state": "an int >= 0, a numpy Generator or None", "seed": "an int >= 0 or None"}
+#: What a ``random_state`` may be, as every refusal of one says it: a law's (``"random_state"`` constraint, the
+#: meta-laws auto and stack included: they draw one int per fit from a Generator) and a function's
+#: (:func:`check_random_state`). Before, -1 read "must be an int in the range [0, inf) or None" for auto / stack
+#: and "random_state (--seed) must be an int >= 0, a numpy Generator or None; got -1" for every other law.
+RANDOM_STATE_RULE = {"random_state": "an int >= 0, a numpy Generator or None"}
 
 
 def _is_seed(value: Any) -> bool:
@@ -82,8 +81,6 @@ def _satisfies(value: Any, constraint: Any) -> bool:
         return value is None
     if constraint == "random_state":
         return _is_seed(value) or isinstance(value, np.random.Generator)
-    if constraint == "seed":
-        return _is_seed(value)
     if constraint == "array-like":
         return value is not None and np.ndim(value) >= 1
     if isinstance(constraint, type):

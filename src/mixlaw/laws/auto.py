@@ -37,6 +37,7 @@ from ..errors import (
 from ..fit import Param, Params
 from ..fit_report import FitReport, method_of
 from ..metrics import chance_spearman, within_chance
+from ._fit_input import FitInput
 from .base import FitContext, MixingLaw, available_laws, get_law, law_from_dict, register
 from .cv_table import SUMMARY_PARAMS
 from .selection import (
@@ -75,18 +76,29 @@ class MetaLaw(MixingLaw):
         "n_folds": [Interval(Integral, 2, None, closed="left"), None],
         "objective": [str, dict, None],
         "fit_on": [list, tuple],
-        # None is 0, as for every other law (check_random_state): auto / stack alone refused it. An int only
-        # otherwise: the folds, the members' seeds and the fit cache key are drawn from it, which a Generator
-        # could not give the same way twice ("seed": _validation.RANDOM_STATE_RULE, the sentence every law's
-        # refusal of a random_state shares).
-        "random_state": ["seed"],
+        # As every other law's (check_random_state): None is 0; a numpy Generator, refused before, gives one int
+        # per fit (:meth:`_remember_fit_input`), which seeds the folds, the members and the fit cache key.
+        "random_state": ["random_state"],
         "screen": [bool],
     }
 
     @property
     def _seed(self) -> int:
-        """``random_state`` as the int the folds and members are seeded with (None: 0)."""
+        """``random_state`` as the int the folds and members are seeded with (None: 0; a Generator: the int this
+        fit drew from it)."""
+        drawn = vars(self).get("_drawn_seed")
+        if drawn is not None:
+            return int(drawn)
         return 0 if self.random_state is None else int(self.random_state)
+
+    def _remember_fit_input(self, inp: FitInput, ctx: FitContext) -> None:
+        """As every law's, and a Generator ``random_state`` drawn from once: ``integers(2**31)``, the int that seeds
+        this fit's folds, members and fit cache key (the CV table's ``random_state``). Two Generators from the same
+        seed give the same fit; a second fit with the same Generator draws the next int (scikit-learn's rule for a
+        RandomState)."""
+        super()._remember_fit_input(inp, ctx)
+        self._drawn_seed = (int(self.random_state.integers(2**31))
+                            if isinstance(self.random_state, np.random.Generator) else None)
 
     # ------------------------------------------------------------------ shared fitting steps
     def _fits_ragged(self) -> bool:
@@ -138,6 +150,7 @@ class MetaLaw(MixingLaw):
             rows = have[:, cols[0]]
             sub = self.clone()
             sub._part = True  # type: ignore[attr-defined]  # what it says of the whole fit is said once, merged
+            sub._drawn_seed = self._drawn_seed  # type: ignore[attr-defined]  # a Generator's int, drawn once a fit
             sub_ctx = FitContext(ctx.domains, [ctx.targets[i] for i in cols],
                                  None if ctx.model_params is None else ctx.model_params[rows],
                                  None if ctx.tokens is None else ctx.tokens[rows], dict(ctx.extra))
@@ -440,8 +453,10 @@ class AutoLaw(MetaLaw):
         sets measured on the same runs are cross-validated and fitted on those (``cv_.n_runs_of`` names the eval
         sets with fewer runs); one law for all takes the runs that have every eval's loss, an objective those
         that have the loss of every eval it weighs (one of weight 0 that misses some is not fitted).
-    random_state : int or None, default=0
-        Seeds the folds and every fit (None: 0, as for every law).
+    random_state : int, numpy Generator or None, default=0
+        Seeds the folds and every fit (None: 0, as for every law). A Generator gives one int per fit,
+        ``random_state.integers(2**31)``, which seeds them (``cv_.random_state``): two Generators from the same seed
+        give the same fit, and each fit with one Generator draws the next int.
     screen : bool, default=True
         Skip the remaining folds of a candidate that is far slower than the others and clearly worse on the
         first fold (:mod:`mixlaw.laws.screening`); its CV table row says so.
@@ -491,7 +506,7 @@ class AutoLaw(MetaLaw):
     def __init__(self, *, candidates: Sequence[str] | None = None, n_folds: int | None = None,
                  objective: str | Mapping[str, float] | None = None,
                  fit_on: Sequence[str] = ("per-eval", "direct"), per_target: bool = True,
-                 random_state: int | None = 0, screen: bool = True) -> None:
+                 random_state: int | np.random.Generator | None = 0, screen: bool = True) -> None:
         self.candidates, self.n_folds, self.objective = candidates, n_folds, objective
         self.fit_on, self.per_target, self.random_state, self.screen = fit_on, per_target, random_state, screen
 

@@ -63,7 +63,7 @@ class StackLaw(MetaLaw):
         Stack for this objective (one output column, ``"objective"``); members are laws fitted per eval and
         aggregated or fitted on the objective directly.
     fit_on : tuple of str, default=("per-eval", "direct")
-    random_state : int or None, default=0
+    random_state : int, numpy Generator or None, default=0
     screen : bool, default=True
         As in :class:`~mixlaw.laws.auto.AutoLaw`: a screened candidate is never a member.
 
@@ -116,7 +116,8 @@ class StackLaw(MetaLaw):
 
     def __init__(self, *, candidates: Sequence[str] | None = None, n_members: int = DEFAULT_MEMBERS,
                  n_folds: int | None = None, objective: str | Mapping[str, float] | None = None,
-                 fit_on: Sequence[str] = ("per-eval", "direct"), random_state: int | None = 0,
+                 fit_on: Sequence[str] = ("per-eval", "direct"),
+                 random_state: int | np.random.Generator | None = 0,
                  screen: bool = True) -> None:
         self.candidates, self.n_members, self.n_folds = candidates, n_members, n_folds
         self.objective, self.fit_on, self.random_state, self.screen = objective, fit_on, random_state, screen
