@@ -385,3 +385,39 @@ def test_pipeline_fit_total_optimum_is_named_by_the_users_objective(tmp_path, ca
     assert code == 0, err
     assert json.loads(out)["optimum"]["objective_name"] == ("weights=web:0.5,code:0.3,math:0.2, one law fitted on it "
                                                             "(--fit-total)")
+
+
+def test_saved_fit_total_pipeline_keeps_its_objective_for_optimize(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A pipeline saved after --fit-total --objective weights=... forgot the weights: `optimize --pipeline` headed
+    its optimum 'objective=loss of objective'. The file keeps them (state.fit_total), checked on load; a file
+    without them (saved before) loads and is named as before."""
+    import json
+
+    path, saved = tmp_path / "sweep.csv", tmp_path / "p.json"
+    world(n_mix=10).frame.to_csv(path, index=False)
+    spec = "weights=web:0.5,code:0.3,math:0.2"
+    code, _, err = _cli(capsys, "pipeline", "--runs", str(path), "--target-params", "1e9", "--target-steps", "1e5",
+                        "--route", "nested", "--law", "ye-exp", "--optimize", "--objective", spec, "--fit-total",
+                        "--save", str(saved))
+    assert code == 0, err
+    doc = json.loads(saved.read_text())
+    assert doc["state"]["fit_total"] == {"name": spec, "weights": {"web": 0.5, "code": 0.3, "math": 0.2}}
+    code, out, err = _cli(capsys, "optimize", "--pipeline", str(saved), "--json")
+    assert code == 0, err
+    assert json.loads(out)["optimum"]["objective_name"] == f"{spec}, one law fitted on it (--fit-total)"
+    code, out, err = _cli(capsys, "optimize", "--pipeline", str(saved))
+    assert code == 0, err
+    assert f"objective={spec}, one law fitted on it (--fit-total)" in out
+    # saved before the field existed: loads, named as before
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({**doc, "state": {k: v for k, v in doc["state"].items() if k != "fit_total"}}))
+    code, out, err = _cli(capsys, "optimize", "--pipeline", str(old), "--json")
+    assert code == 0, err
+    assert json.loads(out)["optimum"]["objective_name"] == "loss of objective"
+    # checked on load
+    for bad, what in [({"name": spec, "weights": {"web": -1.0}}, r"state\.fit_total\.weights"),
+                      ({"name": 3, "weights": {"web": 1.0}}, r"state\.fit_total\.name"),
+                      ([1, 2], r"state\.fit_total: expected an object")]:
+        old.write_text(json.dumps({**doc, "state": {**doc["state"], "fit_total": bad}}))
+        code, _, err = _cli(capsys, "optimize", "--pipeline", str(old))
+        assert code == 2 and re.search(what, err), err

@@ -416,6 +416,18 @@ def fit_on_total(table: RunTable, targets: list[str] | str, objective: Any) -> t
     return total, [TOTAL_NAME], TOTAL_NAME
 
 
+def fit_total_label(objective: str) -> str:
+    """How optimize names the objective of a law fitted on its weighted total (--fit-total): by the --objective
+    given, where the law's one column, 'objective', read "loss of objective"."""
+    return f"{objective}, one law fitted on it (--fit-total)"
+
+
+def fit_total_name(result: Any) -> str | None:
+    """:func:`fit_total_label` of a pipeline fitted with --fit-total (its saved ``fit_total``), else None."""
+    total = getattr(result, "fit_total", None)
+    return None if total is None else fit_total_label(total["name"])
+
+
 def parse_objective(spec: str) -> Any:
     """'mean' | 'total' | 'max' | an eval name | 'weights=a:0.5,b:0.5'.
 

@@ -49,6 +49,8 @@ from ._common import (
     emit_json,
     err,
     fit_on_total,
+    fit_total_label,
+    fit_total_name,
     group_targets,
     interval_doc,
     out,
@@ -344,6 +346,9 @@ def _optimum_of_pipeline(pipeline: Path, a: _Asked) -> tuple[Any, Any, Any, Any]
             natural=natural, natural_source=source, fixed=a.fixed, tokens_available=tok,
             target_tokens=a.target_tokens, max_epochs=a.max_epochs, trust_radius=a.trust_radius,
             random_state=a.seed)
+        name = fit_total_name(saved)
+        if name is not None:  # saved by 'pipeline --fit-total': it read "objective=loss of objective"
+            result.objective_name = name
     return saved, result, opt_interval, tok
 
 
@@ -399,7 +404,7 @@ def _optimum_of_runs(runs: str | None, dataset: str | None, law: str, target: li
                                    random_state=a.seed, n_jobs=n_workers, params=a.params, tokens=a.tokens,
                                    on_progress=lambda k: advance(None, k))
         if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
-            result.objective_name = f"{a.objective}, one law fitted on it (--fit-total)"
+            result.objective_name = fit_total_label(a.objective)
     return result, tok
 
 

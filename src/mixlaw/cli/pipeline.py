@@ -42,6 +42,7 @@ from ._common import (
     emit_json,
     err,
     fit_on_total,
+    fit_total_name,
     group_targets,
     interval_doc,
     out,
@@ -164,9 +165,11 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
         table = load_table(runs, weight_tol, eval_group)
         sizes = parse_counts(fit_sizes, "--fit-sizes")
         targets, obj = group_targets(target, eval_group), parse_objective(objective)
+        total = None
         if fit_total:
             # The one column fitted is named 'objective': say it of the evals it sums, as fit_pipeline does of its own.
-            warn_extrapolated_metrics(list(linear_objective(obj, table.resolve_targets(targets))))
+            total = {"name": objective, "weights": linear_objective(obj, table.resolve_targets(targets))}
+            warn_extrapolated_metrics(list(total["weights"]))
             table, targets, obj = fit_on_total(table, targets, obj)
         options = parse_law_options(law, law_option) if law_option else None
         # What auto's backtest scores; a fixed route and law have nothing to score it on (fit_pipeline would say so).
@@ -177,12 +180,12 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
                               random_state=seed, shared_exponents=modes[shared], fit_from=fit_from,
                               law_options=options, steps_only=True if steps_only else None,
                               sizes_only=True if sizes_only else None, fit_sizes=sizes, fit_up_to=fit_up_to)
+        result.fit_total = total  # saved: 'optimize --pipeline' names the objective by it
         if save is not None:
             save_pipeline(result, save)
         opt = opt_interval = None
         if optimize:
-            opt, opt_interval = _optimum(result, obj, objective, default, extrapolate, bounds, trust_radius,
-                                         fit_total, seed)
+            opt, opt_interval = _optimum(result, obj, default, extrapolate, bounds, trust_radius, seed)
         tests = None
         if backtest:
             tests = _backtest(result, table, sizes, fit_up_to, seed, modes[shared], fit_from, options)
@@ -215,8 +218,8 @@ def pipeline_cmd(runs: str = typer.Option(..., "--runs", help="Run table: 'param
     _print_pipeline(result, out_path, check, tests, opt, opt_interval)
 
 
-def _optimum(result: Any, obj: Any, objective: str, default: str, extrapolate: bool, bounds: list[str] | None,
-             trust_radius: float | None, fit_total: bool, seed: int) -> tuple[Any, Any]:
+def _optimum(result: Any, obj: Any, default: str, extrapolate: bool, bounds: list[str] | None,
+             trust_radius: float | None, seed: int) -> tuple[Any, Any]:
     """--optimize: the optimal mixture at the target scale and its interval, as 'optimize --pipeline' gives it."""
     # The same defaults as 'mixlaw optimize' (issue 10): the trust region is the fitted range of each
     # weight unless --extrapolate, and the runs' mixtures give the optimum's distance to the nearest run;
@@ -226,9 +229,10 @@ def _optimum(result: Any, obj: Any, objective: str, default: str, extrapolate: b
         result, objective=obj, natural=parse_default(default, result.domains, result.mixtures),
         natural_source={"mean": "mean of the runs", "uniform": "uniform"}.get(default, "--default"),
         extrapolate=extrapolate, bounds=parse_bounds(bounds), trust_radius=trust_radius, random_state=seed)
-    if fit_total:
+    name = fit_total_name(result)
+    if name is not None:
         # As optimize names it: the header read "objective=loss of objective", the user's weights lost.
-        opt.objective_name = f"{objective}, one law fitted on it (--fit-total)"
+        opt.objective_name = name
     return opt, opt_interval
 
 

@@ -35,6 +35,7 @@ from .._version import __version__
 from ..data.reading import PIPELINE_FORMAT, saved_file_kind
 from ..data.schema import WEIGHT_TOL
 from ..errors import InputError
+from ..evals import TOTAL_NAME
 from ..laws.base import MixingLaw, law_from_dict
 from ..laws.saved import LOSS_RANGE_FACTOR, off_loss_range
 from . import _schema as sc
@@ -69,6 +70,11 @@ def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
     if result.smallest_fitted is not None:
         # For predict's warning at a smaller size or step than any fitted (the size / step law read downward).
         state["smallest_fitted"] = sc.jsonable_array(result.smallest_fitted)
+    if result.fit_total is not None:
+        # --fit-total's objective (as given, and its eval weights): 'optimize --pipeline' read "objective=loss of
+        # objective", the user's weights lost.
+        state["fit_total"] = {"name": str(result.fit_total["name"]),
+                              "weights": {str(k): float(v) for k, v in result.fit_total["weights"].items()}}
     iv = result.intervals
     if iv is not None and iv.residuals is not None and len(iv.boot_scales) == len(iv.boot_laws) == iv.n_boot:
         # The jackknife refits' scale models (and mixing laws: a registered law's scale model is its law), for
@@ -121,6 +127,30 @@ def _law_from_delta(delta: Any, base: dict[str, Any], where: str) -> dict[str, A
     law["params"] = {n: {**p, "value": float(v), "init": float(v), "stderr": None, **bounds.get(n, {})}
                      for (n, p), v in zip(bp.items(), values, strict=True)}
     return {"mixing_law": law}
+
+
+def _fit_total(st: dict[str, Any], targets: list[str]) -> dict[str, Any] | None:
+    """``state.fit_total``: the objective a --fit-total pipeline's one target sums, ``{"name": str, "weights": {eval:
+    w}}`` (weights finite, >= 0, some > 0); absent (a file saved before it was kept, or evals fitted each): None."""
+    d = st.get("fit_total")
+    if d is None:
+        return None
+    where = "state.fit_total"
+    if targets != [TOTAL_NAME]:
+        raise InputError(f"{where}: a pipeline fitted on one weighted total has the one target {TOTAL_NAME!r}; "
+                         f"got {targets}")
+    if not isinstance(d, dict) or set(d) != {"name", "weights"}:
+        raise InputError(f"{where}: expected an object with name and weights")
+    name = d["name"]
+    if not isinstance(name, str) or not name.strip() or len(name) > 1000:
+        raise InputError(f"{where}.name: expected the --objective as given (a string); got {str(name)[:80]}")
+    w = d["weights"]
+    if not isinstance(w, dict) or not w or not all(isinstance(k, str) and k for k in w) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0 for v in w.values()) \
+            or not any(v > 0 for v in w.values()):
+        raise InputError(f"{where}.weights: expected {{eval: weight}}, weights finite and >= 0, some > 0; got "
+                         f"{str(w)[:80]}")
+    return {"name": name, "weights": {k: float(v) for k, v in w.items()}}
 
 
 def pipeline_from_dict(doc: Any) -> PipelineResult:
@@ -189,6 +219,7 @@ def pipeline_from_dict(doc: Any) -> PipelineResult:
     result.final_losses = final
     result.table_lowest = _table_lowest(st, len(targets))
     result.smallest_fitted = _smallest_fitted(st)
+    result.fit_total = _fit_total(st, targets)
     sizes = getattr(scales, "sizes", None)
     if result.smallest_fitted is None and sizes is not None:
         # A nested file saved before it was kept: its size stage keeps the fitted sizes (not the steps).

@@ -163,6 +163,11 @@ class PipelineResult:
         (NaN where it has none), for the warning that :meth:`predict` at a smaller ``params`` / ``steps`` /
         ``tokens`` extrapolates the size or step law downward; kept in a saved file. None: not known (a file saved
         before it was kept), no warning.
+    fit_total : dict, optional
+        Fitted on one weighted total (``mixlaw pipeline --fit-total``: the one target ``objective``): the
+        ``--objective`` as given (``"name"``) and the weights of the evals it sums (``"weights"``, ``{eval: w}``),
+        which name the objective of ``mixlaw optimize --pipeline``; kept in a saved file. None: the evals were
+        fitted each (or a file saved before it was kept).
     """
 
     route: str
@@ -192,6 +197,7 @@ class PipelineResult:
     final_losses: bool = False
     table_lowest: np.ndarray | None = field(default=None, repr=False)
     smallest_fitted: np.ndarray | None = field(default=None, repr=False)
+    fit_total: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def steps_only(self) -> bool:
