@@ -100,3 +100,10 @@ def test_report_with_pipeline_refuses_workers(capsys, tmp_path) -> None:
     # --pipeline draws a saved pipeline's page: no law is fitted, so --workers is refused (as --laws is), not dropped.
     code, _, err = _cli(capsys, "report", "--pipeline", str(tmp_path / "p.json"), "--workers", "2")
     assert code == 2 and "--workers" in err and "--pipeline draws the saved pipeline's page" in err
+
+
+def test_report_with_pipeline_refuses_seed(capsys, tmp_path) -> None:
+    # 'report --pipeline p.json --seed 3' wrote the same page as --seed 0 without a word: nothing on it is drawn.
+    code, _, err = _cli(capsys, "report", "--pipeline", str(tmp_path / "p.json"), "--seed", "3")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--seed seeds the fits" in err and "--pipeline draws the saved pipeline's page" in err

@@ -74,7 +74,7 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
                  "--laws": laws is not None, "--law-option": bool(law_option),
                  "--objective": objective != "mean", "--maximize": maximize, "--at-params": at_params is not None,
                  "--final-step": final_step, "--workers": workers != AUTO}
-        _pipeline_page(pipeline, runs, [k for k, v in given.items() if v], target, out_path, weight_tol)
+        _pipeline_page(pipeline, runs, [k for k, v in given.items() if v], target, out_path, weight_tol, seed)
         return
     if (runs is None) == (dataset is None):
         raise InputError("give exactly one of --runs PATH or --dataset regmix|marin-delphi")
@@ -145,12 +145,17 @@ def report(runs: str | None = typer.Option(None, "--runs", help="Fitting run tab
 
 
 def _pipeline_page(pipeline: Path, runs: str | None, other: list[str], target: list[str] | None, out_path: Path,
-                   weight_tol: float) -> None:
+                   weight_tol: float, seed: int = 0) -> None:
     """``report --pipeline``: the saved pipeline's page drawn with the ``--runs`` table (``other``: options given
-    that compare laws, which a saved pipeline has no use for)."""
+    that compare laws, which a saved pipeline has no use for; ``seed``: --seed, which nothing on the page draws)."""
     if other:
         raise InputError(f"{', '.join(other)} compare{'s' if len(other) == 1 else ''} laws on a run table; "
                          "--pipeline draws the saved pipeline's page: drop them")
+    if seed != 0:
+        # The page draws nothing at random (the saved fit, its intervals and the table's rows as they are):
+        # 'report --pipeline p.json --seed 3' wrote the page of --seed 0 without a word.
+        raise InputError("--seed seeds the fits and the --holdout draw of a report that compares laws; --pipeline "
+                         "draws the saved pipeline's page, which nothing random goes into: drop it")
     if target is not None and (len(target) != 1 or target[0] == "all"):
         raise InputError("with --pipeline, --target names the one eval set whose curves are drawn")
     unused = [k for k, v in {"--target": target is not None, "--weight-tol": weight_tol != WEIGHT_TOL}.items() if v]
