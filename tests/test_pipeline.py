@@ -417,7 +417,9 @@ def test_saved_fit_total_pipeline_keeps_its_objective_for_optimize(tmp_path, cap
     # checked on load
     for bad, what in [({"name": spec, "weights": {"web": -1.0}}, r"state\.fit_total\.weights"),
                       ({"name": 3, "weights": {"web": 1.0}}, r"state\.fit_total\.name"),
-                      ([1, 2], r"state\.fit_total: expected an object")]:
+                      ([1, 2], r"state\.fit_total: expected an object"),
+                      # a 400-digit integer literal: np.isfinite raised TypeError (a traceback), as sc.number was fixed
+                      ({"name": spec, "weights": {"web": 10**400}}, r"state\.fit_total\.weights")]:
         old.write_text(json.dumps({**doc, "state": {**doc["state"], "fit_total": bad}}))
         code, _, err = _cli(capsys, "optimize", "--pipeline", str(old))
         assert code == 2 and re.search(what, err), err

@@ -145,9 +145,17 @@ def _fit_total(st: dict[str, Any], targets: list[str]) -> dict[str, Any] | None:
     if not isinstance(name, str) or not name.strip() or len(name) > 1000:
         raise InputError(f"{where}.name: expected the --objective as given (a string); got {str(name)[:80]}")
     w = d["weights"]
+
+    def weight(v: Any) -> bool:
+        # float() first, as sc.number: a 400-digit integer literal is an int no float holds (np.isfinite raised
+        # TypeError, a traceback)
+        try:
+            return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(float(v))) and v >= 0
+        except OverflowError:
+            return False
+
     if not isinstance(w, dict) or not w or not all(isinstance(k, str) and k for k in w) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0 for v in w.values()) \
-            or not any(v > 0 for v in w.values()):
+            weight(v) for v in w.values()) or not any(v > 0 for v in w.values()):
         raise InputError(f"{where}.weights: expected {{eval: weight}}, weights finite and >= 0, some > 0; got "
                          f"{str(w)[:80]}")
     return {"name": name, "weights": {k: float(v) for k, v in w.items()}}
