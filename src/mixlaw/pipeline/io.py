@@ -142,8 +142,11 @@ def _fit_total(st: dict[str, Any], targets: list[str]) -> dict[str, Any] | None:
     if not isinstance(d, dict) or set(d) != {"name", "weights"}:
         raise InputError(f"{where}: expected an object with name and weights")
     name = d["name"]
-    if not isinstance(name, str) or not name.strip() or len(name) > 1000:
-        raise InputError(f"{where}.name: expected the --objective as given (a string); got {str(name)[:80]}")
+    # printable: the name is printed in optimize's header (a control character, which the CLI refuses in
+    # --objective, a tab aside, reached the terminal as it was)
+    if not isinstance(name, str) or not name.strip() or len(name) > 1000 or not name.replace("\t", " ").isprintable():
+        raise InputError(f"{where}.name: expected the --objective as given (one line of printable text); got "
+                         f"{ascii(name)[:80]}")
     w = d["weights"]
 
     def weight(v: Any) -> bool:
