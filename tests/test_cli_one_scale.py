@@ -51,6 +51,24 @@ def test_at_params_takes_the_nearest_size_of_a_table_of_exact_counts(capsys, tmp
     assert code == 2 and "1e+06 is not a model size of the table (100096, 1.62e+08)" in err
 
 
+def test_json_says_the_size_and_step_the_law_was_fitted_at(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # `fit --at-params 160M --json` fit at the table's 1.62e8 and said so only on stderr: the JSON document had no
+    # field naming the size (nor, with --final-step, the step) the law was fitted at. fit, optimize and compare
+    # now give it as "fitted_at".
+    path = tmp_path / "two.csv"
+    world(n_mix=10, sizes=[1.62e8, 4.05e8]).frame.to_csv(path, index=False)
+    for cmd in (["fit", "--law", "ye-exp", "--target", "web"], ["optimize", "--law", "ye-exp"],
+                ["compare", "--laws", "ye-exp", "--holdout", "0.3"]):
+        code, out, err = _cli(capsys, *cmd, "--runs", str(path), "--at-params", "160M", "--json")
+        assert code == 0, err
+        assert json.loads(out)["fitted_at"] == {"params": 1.62e8}, cmd
+        code, out, err = _cli(capsys, *cmd, "--runs", str(path), "--at-params", "largest", "--final-step", "--json")
+        assert code == 0, err
+        assert json.loads(out)["fitted_at"] == {"params": 4.05e8, "step": float(STEPS[-1])}, cmd
+    code, out, _ = _cli(capsys, "fit", "--law", "ye-exp", "--target", "web", "--runs", str(path), "--json")
+    assert code == 0 and "fitted_at" not in json.loads(out)  # no cut, no field
+
+
 def test_optimize_and_active_design_at_one_scale(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
     runs = _sweep(tmp_path)
     code, out, err = _cli(capsys, "optimize", "--runs", runs, "--law", "ye-exp", "--at-params", "smallest",

@@ -118,6 +118,25 @@ def one_scale_rows(table: RunTable, at_params: str | None, final_step: bool) -> 
     return table
 
 
+def fitted_at(table: RunTable, at_params: str | None, final_step: bool) -> dict[str, float] | None:
+    """``fitted_at`` of fit/optimize/compare's ``--json`` document: the model size ``--at-params`` cut ``table``
+    to (the table's own, e.g. 1.62e8 for '160M') and, with ``--final-step``, the last step (or tokens) kept; None
+    when neither cut was asked for.
+
+    Why: the size taken was said only on stderr, so a --json reader could not tell which size the law was fit at."""
+    if at_params is None and not final_step:
+        return None
+    out: dict[str, float] = {}
+    if at_params is not None and table.model_params is not None and len(table):
+        out["params"] = float(np.unique(table.model_params)[0])
+    if final_step and len(table):
+        if table.steps is not None:
+            out["step"] = float(np.max(table.steps))
+        elif table.tokens is not None:
+            out["tokens"] = float(np.max(table.tokens))
+    return out
+
+
 def one_scale_tests(tests: dict[str, RunTable], at_params: str | None, final_step: bool, *,
                     fitted: RunTable) -> dict[str, RunTable]:
     """:func:`one_scale_rows` on held-out tables, at the model size ``fitted`` (the fitting runs, already cut by

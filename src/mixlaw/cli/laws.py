@@ -62,6 +62,7 @@ from ._tables import (
     DatasetOpt,
     check_holdout,
     dataset_with_tests,
+    fitted_at,
     fitting_table,
     load_table,
     load_tests,
@@ -278,7 +279,8 @@ def compare(runs: str | None = typer.Option(None, "--runs", help="Fitting run ta
                                         fitted=train)
             board = api.compare_tables(train, tests, targets=tgt, laws=keys, random_state=seed, **kw, **cb)
     if as_json:
-        emit_json(board.to_dict())
+        at = fitted_at(train, at_params, final_step) if dataset is None else None
+        emit_json({**board.to_dict(), **({"fitted_at": at} if at is not None else {})})
         exit_if_every_law_failed([r.error for r in board.rows])
         return
     # The first few: Olmix's DCLM swarm put its 110 eval names on this one line (--json keeps every one).
@@ -382,6 +384,8 @@ def fit(runs: str | None = typer.Option(None, "--runs", help="Run table to fit."
             # A stack's member weights were only a text line in report.sections ('arxiv ye-pow 0.952, ...'): give
             # them (and auto's choice) as data, under the names optimize --json uses in its 'selection'.
             doc.update({k: v for k, v in (api.law_selection(fitted) or {}).items() if k != "cv"})
+        if (at := fitted_at(table, at_params, final_step)) is not None:
+            doc["fitted_at"] = at
         emit_json(doc)
     else:
         out.print(report.text(verbose=verbose), highlight=False, markup=False)

@@ -66,7 +66,7 @@ from ._common import (
 )
 from ._law_entries import law_with_options, parse_laws
 from ._progress import cv_progress, progress
-from ._tables import DatasetOpt, fitting_table
+from ._tables import DatasetOpt, fitted_at, fitting_table
 
 
 def optimize_cmd(ctx: typer.Context,
@@ -204,13 +204,13 @@ def optimize_cmd(ctx: typer.Context,
                    extrapolate=extrapolate, trust_radius=trust_radius, search=search, samples=samples, top_k=top_k,
                    step_law=sl, target_steps=target_steps, seed=seed, params=scale_params, tokens=scale_tokens,
                    default=default)
-    saved, opt_interval = None, None
+    saved, opt_interval, at = None, None, None
     if pipeline is not None:
         saved, result, opt_interval, tok = _optimum_of_pipeline(pipeline, asked)
     elif saved_law:
         result, tok = _optimum_of_saved_law(law, runs, dataset, weight_tol, asked)
     else:
-        result, tok = _optimum_of_runs(runs, dataset, law, target, candidates, cv_folds, bootstrap, weight_tol,
+        result, tok, at = _optimum_of_runs(runs, dataset, law, target, candidates, cv_folds, bootstrap, weight_tol,
                                        at_params, final_step, eval_group, law_option, fit_total, workers, asked)
     _note_unused_simulate_options(result, sim_given)
     text = None
@@ -227,6 +227,8 @@ def optimize_cmd(ctx: typer.Context,
         if pipeline is not None:
             doc["pipeline"] = str(pipeline)
             doc["optimum_interval"] = interval_doc(saved, opt_interval)
+        if at is not None:
+            doc["fitted_at"] = at
         emit_json(doc)
         return
     _print_optimum(result, pipeline, saved, opt_interval, export, text, out_path, as_row)
@@ -375,7 +377,7 @@ def _optimum_of_runs(runs: str | None, dataset: str | None, law: str, target: li
                      candidates: str | None, cv_folds: int | None, bootstrap: int, weight_tol: float,
                      at_params: str | None, final_step: bool, eval_group: list[str] | None,
                      law_option: list[str] | None, fit_total: bool, workers: str | None,
-                     a: _Asked) -> tuple[Any, Any]:
+                     a: _Asked) -> tuple[Any, Any, dict[str, float] | None]:
     """--runs/--dataset: fit the law here (with progress, workers, --fit-total) and optimise it (api.optimize_runs)."""
     desc = f"{law}: bootstrap refits" if bootstrap else f"fitting {law}"
     if bootstrap and law in META_LAWS:
@@ -388,6 +390,7 @@ def _optimum_of_runs(runs: str | None, dataset: str | None, law: str, target: li
     with show_warnings(a.maximize), progress(desc, total=bootstrap or None) as advance, cv_progress(advance), \
             cv_workers(None if bootstrap else (n_workers or AUTO)):
         table = fitting_table(runs, dataset, weight_tol, eval_group, at_params, final_step)
+        at = fitted_at(table, at_params, final_step)
         targets, obj = group_targets(target, eval_group), parse_objective(a.objective)
         if fit_total:
             if not a.maximize:  # the one law's column is named 'objective': warn on the evals it sums
@@ -405,7 +408,7 @@ def _optimum_of_runs(runs: str | None, dataset: str | None, law: str, target: li
                                    on_progress=lambda k: advance(None, k))
         if fit_total:  # the law's one column is named 'objective': say which (it read 'loss of objective')
             result.objective_name = fit_total_label(a.objective)
-    return result, tok
+    return result, tok, at
 
 
 def _loss_interval(result: Any, saved: Any, opt_interval: Any) -> tuple[int, dict[str, tuple[float, float]]] | None:
