@@ -49,11 +49,11 @@ def scale_used(law: Any, params: float | None, tokens: float | None, evals: list
     mean of both, whose optimum moved with them."""
     used: dict[str, float] = {}
     unused: dict[str, str] = {}
+    members = _members_predicting(law, evals)
     for col, given, rng, flag, what in (("params", params, "_n_range", "uses_model_params", "model sizes"),
                                         ("tokens", tokens, "_d_range", "uses_tokens", "token counts")):
         if given is None:
             continue
-        members = _members_predicting(law, evals)
         if getattr(law, rng, None) is None:
             # As predict's ScaleWarning: bimix (auto) fitted on runs without a tokens column takes them, and "takes no
             # token counts" said it did not.
